@@ -1,0 +1,59 @@
+"""Pathways: a personalized-learning LTI 1.3 tool."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from .paths import STATIC_DIR, TEMPLATES_DIR
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application: settings, extensions, blueprints, error handlers."""
+    from . import errors, security
+    from .extensions import cache, csrf, db, migrate
+    from .lti import views as lti_views
+    from .lti.keys import current_signing_key
+    from .lti.launch import http_session
+    from .lti.toolconf import DatabaseToolConf
+    from .paths import PACKAGE_DIR
+    from .settings import load_settings
+    from .web import course, health
+
+    import os
+
+    instance_path = (overrides or {}).get("INSTANCE_PATH") or os.environ.get("PATHWAYS_INSTANCE_PATH")
+    app = Flask(
+        __name__,
+        template_folder=str(TEMPLATES_DIR),
+        static_folder=str(STATIC_DIR),
+        instance_path=os.path.abspath(instance_path) if instance_path else None,
+        instance_relative_config=False,
+    )
+    load_settings(app, overrides)
+    security.configure_cookies(app)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PACKAGE_DIR / "migrations"))
+    cache.init_app(app)
+    csrf.init_app(app)
+
+    # Built once per app (DESIGN.md §5); registrations are read from the database on each lookup.
+    app.extensions["pathways_tool_conf"] = DatabaseToolConf(
+        lambda: current_signing_key(app.config["SECRET_KEY"])
+    )
+    app.extensions["pathways_http"] = http_session()
+
+    app.register_blueprint(lti_views.bp)
+    app.register_blueprint(course.bp)
+    app.register_blueprint(health.bp)
+    errors.register(app)
+    security.register(app)
+
+    if app.config["SANDBOX_ENABLED"]:
+        from .sandbox_mount import mount_sandbox
+
+        mount_sandbox(app)
+    return app

@@ -1,0 +1,139 @@
+"""The `pathways` command: demo, run, db, platform, keys (DESIGN.md §3)."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from . import create_app
+
+
+def _app_from_env():
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_app_from_env, add_version_option=False)
+def main() -> None:
+    """Pathways, a personalized-learning LTI 1.3 tool."""
+
+
+@main.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def demo(host: str, port: int) -> None:
+    """Create the SQLite database if missing, seed the sandbox LMS, and serve the demo."""
+    from flask_migrate import upgrade
+
+    from .sandbox_mount import connect_sandbox
+
+    base_url = os.environ.get("PATHWAYS_BASE_URL") or f"http://{host}:{port}"
+    app = create_app({"SANDBOX_ENABLED": True, "BASE_URL": base_url})
+    with app.app_context():
+        upgrade()
+        connect_sandbox(app)
+    click.echo(f"Pathways demo: open {base_url}/ (the sandbox LMS) and launch as a teacher or a student.")
+    click.echo("Press Ctrl+C to stop.")
+    app.run(host=host, port=port, threaded=True, use_reloader=False, debug=False)
+
+
+@main.group("platform")
+def platform_group() -> None:
+    """Register, list and remove LMS platforms."""
+
+
+@platform_group.command("add")
+@click.option("--issuer", required=True, help="The platform's issuer (iss), e.g. https://canvas.instructure.com")
+@click.option("--client-id", required=True, help="The client id the platform gave Pathways.")
+@click.option("--deployment-id", "deployment_ids", multiple=True, required=True,
+              help="A deployment id; repeat for several.")
+@click.option("--login-url", required=True, help="The platform's OIDC authorization (auth) endpoint.")
+@click.option("--token-url", required=True, help="The platform's OAuth2 token endpoint.")
+@click.option("--jwks-url", required=True, help="The platform's public key set URL.")
+@click.option("--name", default=None, help="A name to show admins.")
+@click.option("--audience", default=None, help="Token endpoint audience, if the platform wants one (Moodle).")
+@with_appcontext
+def platform_add(issuer, client_id, deployment_ids, login_url, token_url, jwks_url, name, audience) -> None:
+    """Register a platform, or add deployments to one already registered."""
+    from .services.errors import ServiceError
+    from .services.registry import add_platform
+
+    try:
+        platform = add_platform(
+            issuer=issuer, client_id=client_id, deployment_ids=deployment_ids, login_url=login_url,
+            token_url=token_url, jwks_url=jwks_url, name=name, audience=audience,
+        )
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from exc
+    deployments = ", ".join(d.deployment_id for d in platform.deployments)
+    click.echo(f"Registered {platform.name} (issuer {platform.issuer}, client id {platform.client_id}); "
+               f"deployments: {deployments}")
+
+
+@platform_group.command("list")
+@with_appcontext
+def platform_list() -> None:
+    """List registered platforms and their deployments."""
+    from .services.registry import list_platforms
+
+    platforms = list_platforms()
+    if not platforms:
+        click.echo("No platforms registered. Add one with `pathways platform add`.")
+    for platform in platforms:
+        deployments = ", ".join(d.deployment_id for d in platform.deployments) or "(none)"
+        click.echo(f"{platform.issuer}\t{platform.client_id}\t{platform.name}\tdeployments: {deployments}")
+
+
+@platform_group.command("remove")
+@click.argument("issuer")
+@click.argument("client_id")
+@click.confirmation_option(prompt="Remove this platform and all data recorded under it?")
+@with_appcontext
+def platform_remove(issuer: str, client_id: str) -> None:
+    """Remove a platform registration and everything recorded under it."""
+    from .services.errors import ServiceError
+    from .services.registry import remove_platform
+
+    try:
+        remove_platform(issuer, client_id)
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"Removed {issuer} {client_id}.")
+
+
+@main.group("keys")
+def keys_group() -> None:
+    """Manage the tool's signing keys."""
+
+
+@keys_group.command("rotate")
+@click.option("--retire", is_flag=True,
+              help="Instead of making a key, retire every key but the newest (after platforms refreshed).")
+@with_appcontext
+def keys_rotate(retire: bool) -> None:
+    """Create a new signing key; the previous one stays in the JWKS until --retire."""
+    from .services.registry import retire_old_tool_keys, rotate_tool_key
+
+    if retire:
+        retired = retire_old_tool_keys(datetime.now(UTC).replace(tzinfo=None))
+        click.echo("Retired: " + (", ".join(retired) if retired else "nothing (only one key is active)"))
+        return
+    key = rotate_tool_key(current_app.config["SECRET_KEY"])
+    click.echo(f"New signing key {key.kid}; older keys stay published until `pathways keys rotate --retire`.")
+
+
+@keys_group.command("list")
+@with_appcontext
+def keys_list() -> None:
+    """List the tool's keys (ids and dates only)."""
+    import sqlalchemy as sa
+
+    from .extensions import db
+    from .models import ToolKey
+
+    for key in db.session.scalars(sa.select(ToolKey).order_by(ToolKey.id)):
+        state = f"retired {key.retired_at:%Y-%m-%d}" if key.retired_at else "active"
+        click.echo(f"{key.kid}\tcreated {key.created_at:%Y-%m-%d %H:%M}\t{state}")

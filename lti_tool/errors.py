@@ -1,0 +1,52 @@
+"""Error pages: plain words, the right 4xx, never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from .lti.launch import LaunchError
+from .services.errors import ServiceError
+
+log = logging.getLogger(__name__)
+
+PLAIN = {
+    400: "The request could not be understood.",
+    403: "You do not have access to this page.",
+    404: "This page does not exist.",
+    405: "This address does not accept that kind of request.",
+    413: "The request is too large.",
+    429: "Too many requests; wait a moment and try again.",
+}
+
+
+def _render(status: int, message: str, title: str):
+    if request.accept_mimetypes.best == "application/json":
+        return {"error": message}, status
+    return render_template("errors/error.html", status=status, title=title, message=message), status
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(LaunchError)
+    def launch_error(exc: LaunchError):
+        log.info("launch refused: %s", exc.message)
+        return _render(exc.status, exc.message, "This launch could not be completed")
+
+    @app.errorhandler(ServiceError)
+    def service_error(exc: ServiceError):
+        return _render(exc.status, exc.message, "Something is not right")
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        status = exc.code or 500
+        message = PLAIN.get(status, exc.description or "Something went wrong.")
+        if status == 400 and exc.description and "CSRF" in exc.description:
+            message = "This form has expired or did not come from Pathways. Reload the page and try again."
+        return _render(status, message, exc.name)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        log.exception("unhandled error")
+        return _render(500, "Something went wrong on our side. Please try again.", "Server error")

@@ -1,0 +1,1 @@
+"""Pure domain core: skill maps and mastery estimates, standard library only."""

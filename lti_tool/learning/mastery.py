@@ -1,0 +1,527 @@
+"""Online, explainable mastery estimates: a small state per learner and skill, one logistic model per course.
+
+The model is a logistic regression in the spirit of "Best-LR" (Gervet et al., JEDM 2020): item and skill
+difficulty plus log-scaled counts of the learner's earlier successes and failures, per skill and overall,
+extended with the pattern of the last three answers, a recency-weighted success rate, per-skill learning
+rates and how many other items came since the skill was last practised. Every prediction is a sum of named
+contributions, so a teacher can be told why, and every feature is computed from a few numbers kept per
+(learner, skill), so an update costs microseconds and needs no history.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from array import array
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+#: Key of the learner-wide state (all skills together) in a mapping of states.
+ALL_SKILLS = "*"
+
+#: How many recent answers a state keeps for explanations and recency features.
+RECENT_WINDOW = 10
+
+_PATTERN_LENGTH = 3
+_SECONDS_PER_DAY = 86_400.0
+PARAMS_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Response:
+    """One answer by one learner to one item, at a time given in epoch seconds."""
+
+    item_id: str
+    skill_ids: tuple[str, ...]
+    correct: bool
+    at: float = 0.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "skill_ids", tuple(self.skill_ids))
+
+
+@dataclass(frozen=True)
+class SkillState:
+    """What the model remembers about one learner on one skill (or on all skills, for `ALL_SKILLS`)."""
+
+    skill_id: str
+    attempts: int = 0
+    correct: int = 0
+    #: Last answers, oldest first: "1" right, "0" wrong; `recent_hard` flags the hard items alongside.
+    recent: str = ""
+    recent_hard: str = ""
+    #: Recency-weighted successes and weight: each older answer counts `decay` times less.
+    evidence: float = 0.0
+    weight: float = 0.0
+    last_seen: float | None = None
+    #: The learner's overall attempt count when this skill was last practised, to measure the gap since.
+    last_step: int | None = None
+    #: Head start in log-odds from the prerequisites; fades as the learner's own answers come in.
+    prior: float = 0.0
+
+    def to_dict(self) -> dict[str, object]:
+        """Return the state as a JSON-serialisable dict."""
+        return {
+            "skill_id": self.skill_id,
+            "attempts": self.attempts,
+            "correct": self.correct,
+            "recent": self.recent,
+            "recent_hard": self.recent_hard,
+            "evidence": self.evidence,
+            "weight": self.weight,
+            "last_seen": self.last_seen,
+            "last_step": self.last_step,
+            "prior": self.prior,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> SkillState:
+        """Rebuild a state from `to_dict` output."""
+        last_seen = data.get("last_seen")
+        last_step = data.get("last_step")
+        return cls(
+            skill_id=str(data["skill_id"]),
+            attempts=int(data.get("attempts", 0)),  # type: ignore[arg-type]
+            correct=int(data.get("correct", 0)),  # type: ignore[arg-type]
+            recent=str(data.get("recent", "")),
+            recent_hard=str(data.get("recent_hard", "")),
+            evidence=float(data.get("evidence", 0.0)),  # type: ignore[arg-type]
+            weight=float(data.get("weight", 0.0)),  # type: ignore[arg-type]
+            last_seen=None if last_seen is None else float(last_seen),  # type: ignore[arg-type]
+            last_step=None if last_step is None else int(last_step),  # type: ignore[call-overload]
+            prior=float(data.get("prior", 0.0)),  # type: ignore[arg-type]
+        )
+
+
+class Level(StrEnum):
+    """A mastery level as shown to teachers and learners."""
+
+    NOT_STARTED = "Not started"
+    ATTEMPTED = "Attempted"
+    FAMILIAR = "Familiar"
+    PROFICIENT = "Proficient"
+    MASTERED = "Mastered"
+
+    @property
+    def rank(self) -> int:
+        """Return 0 for Not started up to 4 for Mastered, for comparisons."""
+        return list(Level).index(self)
+
+
+@dataclass(frozen=True)
+class MasteryThresholds:
+    """Probability of mastery and minimum attempts needed for each level."""
+
+    familiar: float = 0.6
+    proficient: float = 0.75
+    mastered: float = 0.85
+    min_attempts_proficient: int = 3
+    min_attempts_mastered: int = 5
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.familiar <= self.proficient <= self.mastered < 1.0:
+            raise ValueError("Mastery thresholds must rise: 0 < familiar <= proficient <= mastered < 1.")
+
+    def to_dict(self) -> dict[str, object]:
+        """Return the thresholds as a JSON-serialisable dict."""
+        return {
+            "familiar": self.familiar,
+            "proficient": self.proficient,
+            "mastered": self.mastered,
+            "min_attempts_proficient": self.min_attempts_proficient,
+            "min_attempts_mastered": self.min_attempts_mastered,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> MasteryThresholds:
+        """Rebuild thresholds from `to_dict` output, defaulting missing keys."""
+        known = cls().to_dict()
+        return cls(**{key: type(default)(data.get(key, default)) for key, default in known.items()})  # type: ignore[call-arg]
+
+
+# Weights for a course with no history yet, rounded from a fit on ASSISTments 2009-10 (bench/mastery_auc.py).
+# Item and skill difficulties are course-specific, so they start at zero until the course fits its own.
+_DEFAULT_WEIGHTS: dict[str, float] = {}
+
+
+@dataclass(frozen=True)
+class MasteryParams:
+    """Fitted model parameters: feature weights by name (items, skills, evidence) and a few settings."""
+
+    weights: Mapping[str, float] = field(default_factory=lambda: dict(_DEFAULT_WEIGHTS))
+    #: How much less each older answer counts in the recency-weighted rate.
+    decay: float = 0.7
+    #: Average log-odds contribution of a learner's evidence, used where only the item or skill is known.
+    typical_learner_logit: float = 0.7
+    #: An item is "hard" when a typical learner gets it right less often than this.
+    hard_below: float = 0.5
+    #: Log-odds added per log-odds of prerequisite mastery above a newcomer's; weak on purpose.
+    prerequisite_weight: float = 0.3
+    #: Largest head start (either way) the prerequisites can give.
+    prerequisite_cap: float = 1.0
+
+    def to_dict(self) -> dict[str, object]:
+        """Return the parameters as a JSON-serialisable dict."""
+        return {
+            "version": PARAMS_VERSION,
+            "decay": self.decay,
+            "typical_learner_logit": self.typical_learner_logit,
+            "hard_below": self.hard_below,
+            "prerequisite_weight": self.prerequisite_weight,
+            "prerequisite_cap": self.prerequisite_cap,
+            "weights": dict(self.weights),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> MasteryParams:
+        """Rebuild parameters from `to_dict` output."""
+        version = data.get("version", PARAMS_VERSION)
+        if version != PARAMS_VERSION:
+            raise ValueError(f"Mastery parameters version {version} is not {PARAMS_VERSION}; refit them.")
+        weights = data.get("weights", {})
+        return cls(
+            weights={str(k): float(v) for k, v in weights.items()},  # type: ignore[union-attr]
+            decay=float(data.get("decay", 0.7)),  # type: ignore[arg-type]
+            typical_learner_logit=float(data.get("typical_learner_logit", 0.7)),  # type: ignore[arg-type]
+            hard_below=float(data.get("hard_below", 0.5)),  # type: ignore[arg-type]
+            prerequisite_weight=float(data.get("prerequisite_weight", 0.3)),  # type: ignore[arg-type]
+            prerequisite_cap=float(data.get("prerequisite_cap", 1.0)),  # type: ignore[arg-type]
+        )
+
+
+def _sigmoid(z: float) -> float:
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+def _rate_logit(successes: float, total: float) -> float:
+    # Laplace smoothing keeps one lucky answer from looking like certainty.
+    return math.log((successes + 1.0) / (total - successes + 1.0))
+
+
+def _state_features(prefix: str, state: SkillState, out: list[tuple[str, float]], scale: float) -> None:
+    """Append the evidence features of one state (per skill, or learner-wide) under a name prefix."""
+    wins = state.correct
+    fails = state.attempts - wins
+    out.append((prefix + "wins", scale * math.log1p(wins)))
+    out.append((prefix + "fails", scale * math.log1p(fails)))
+    out.append((prefix + "last3:" + state.recent[-_PATTERN_LENGTH:], scale))
+    if state.attempts:
+        out.append((prefix + "rate", scale * _rate_logit(wins, state.attempts)))
+        out.append((prefix + "recent_rate", scale * _rate_logit(state.evidence, state.weight)))
+
+
+def features(
+    states: Mapping[str, SkillState],
+    item_id: str,
+    skill_ids: Sequence[str],
+    at: float | None = None,
+) -> list[tuple[str, float]]:
+    """Return the named features of a prediction for an item, from the learner's states."""
+    out: list[tuple[str, float]] = [("bias", 1.0), ("item:" + item_id, 1.0)]
+    overall = states.get(ALL_SKILLS)
+    # Multi-skill items average their skills' evidence so one item never counts as several.
+    scale = 1.0 / len(skill_ids) if skill_ids else 1.0
+    for skill_id in skill_ids:
+        state = states.get(skill_id) or SkillState(skill_id)
+        out.append(("skill:" + skill_id, scale))
+        _state_features("skill.", state, out, scale)
+        out.append(("wins@" + skill_id, scale * math.log1p(state.correct)))
+        out.append(("fails@" + skill_id, scale * math.log1p(state.attempts - state.correct)))
+        if state.attempts:
+            if overall is not None and state.last_step is not None:
+                out.append(("skill.gap", scale * math.log1p(max(overall.attempts - state.last_step, 0))))
+            if at is not None and state.last_seen is not None:
+                days = max(at - state.last_seen, 0.0) / _SECONDS_PER_DAY
+                out.append(("skill.days", scale * math.log1p(days)))
+    if overall is not None:
+        _state_features("all.", overall, out, 1.0)
+    return out
+
+
+def _is_skill_feature(name: str) -> bool:
+    return name.startswith(("skill.", "wins@", "fails@"))
+
+
+class MasteryModel:
+    """Predict answers and update per-skill states with fitted (or default) parameters."""
+
+    def __init__(self, params: MasteryParams | None = None) -> None:
+        """Use the given parameters, or the defaults for a course with no history."""
+        self.params = params or MasteryParams()
+        self._weights = dict(self.params.weights)
+
+    # -- predictions ---------------------------------------------------------------------------------
+
+    def contributions(
+        self,
+        states: Mapping[str, SkillState],
+        item_id: str,
+        skill_ids: Sequence[str] | None = None,
+        at: float | None = None,
+    ) -> dict[str, float]:
+        """Return the log-odds each part adds to a prediction: item, skill, skill evidence, learner, prior."""
+        if skill_ids is None:
+            skill_ids = [key for key in states if key != ALL_SKILLS]
+        parts = dict.fromkeys(("base", "item", "skill", "skill evidence", "learner", "prerequisites"), 0.0)
+        weights = self._weights
+        for name, value in features(states, item_id, skill_ids, at):
+            w = weights.get(name)
+            if w is None:
+                continue
+            if name.startswith("item:"):
+                parts["item"] += w * value
+            elif name.startswith("skill:"):
+                parts["skill"] += w * value
+            elif name.startswith("all."):
+                parts["learner"] += w * value
+            elif name == "bias":
+                parts["base"] += w * value
+            else:
+                parts["skill evidence"] += w * value
+        if ALL_SKILLS not in states:
+            # Without learner-wide evidence, assume a typical learner rather than a hopeless one.
+            parts["learner"] = self.params.typical_learner_logit
+        if skill_ids:
+            parts["prerequisites"] = sum(
+                self._prior_now(states.get(s) or SkillState(s)) for s in skill_ids
+            ) / len(skill_ids)
+        return parts
+
+    def predict(
+        self,
+        states: Mapping[str, SkillState],
+        item_id: str,
+        skill_ids: Sequence[str] | None = None,
+        at: float | None = None,
+    ) -> float:
+        """Return P(correct) for the learner's next answer to the item.
+
+        `states` maps skill ids to the learner's states (missing skills count as not started) and may hold
+        the learner-wide state under `ALL_SKILLS`; `skill_ids` defaults to the non-`ALL_SKILLS` keys.
+        """
+        if skill_ids is None:
+            skill_ids = [key for key in states if key != ALL_SKILLS]
+        weights = self._weights
+        z = 0.0
+        for name, value in features(states, item_id, skill_ids, at):
+            z += weights.get(name, 0.0) * value
+        if ALL_SKILLS not in states:
+            z += self.params.typical_learner_logit
+        if skill_ids:
+            z += sum(self._prior_now(states.get(s) or SkillState(s)) for s in skill_ids) / len(skill_ids)
+        return _sigmoid(z)
+
+    @staticmethod
+    def _prior_now(state: SkillState) -> float:
+        # Own answers replace the prerequisites' head start: half of it is left after two attempts.
+        return state.prior * 2.0 / (2.0 + state.attempts) if state.prior else 0.0
+
+    def item_probability(self, item_id: str, skill_ids: Sequence[str]) -> float:
+        """Return P(correct) for a typical learner meeting the item, used to call items hard or easy."""
+        weights = self._weights
+        skill_part = sum(weights.get("skill:" + s, 0.0) for s in skill_ids) / max(len(skill_ids), 1)
+        return _sigmoid(
+            weights.get("bias", 0.0)
+            + weights.get("item:" + item_id, 0.0)
+            + skill_part
+            + self.params.typical_learner_logit
+        )
+
+    def is_hard(self, item_id: str, skill_ids: Sequence[str]) -> bool:
+        """Return whether most typical learners would get the item wrong."""
+        return self.item_probability(item_id, skill_ids) < self.params.hard_below
+
+    def probability_of_mastery(self, state: SkillState, learner: SkillState | None = None) -> float:
+        """Return P(correct) on a typical item of the state's skill: the mastery estimate shown to people."""
+        states: dict[str, SkillState] = {state.skill_id: state}
+        if learner is not None:
+            states[ALL_SKILLS] = learner
+        # An unknown item id gets no item weight, i.e. the skill's typical difficulty.
+        return self.predict(states, "", [state.skill_id])
+
+    def level(self, state: SkillState, thresholds: MasteryThresholds | None = None) -> Level:
+        """Return the mastery level of a state."""
+        thresholds = thresholds or MasteryThresholds()
+        if state.attempts == 0:
+            return Level.NOT_STARTED
+        p = self.probability_of_mastery(state)
+        if p >= thresholds.mastered and state.attempts >= thresholds.min_attempts_mastered:
+            return Level.MASTERED
+        if p >= thresholds.proficient and state.attempts >= thresholds.min_attempts_proficient:
+            return Level.PROFICIENT
+        if p >= thresholds.familiar:
+            return Level.FAMILIAR
+        return Level.ATTEMPTED
+
+    def explain(self, state: SkillState) -> str:
+        """Return a one-line reason for the estimate, e.g. "7 of the last 9 right, including 3 hard items"."""
+        if state.attempts == 0:
+            if state.prior > 0.05:
+                return "Not started yet; the prerequisites look solid"
+            if state.prior < -0.05:
+                return "Not started yet; the prerequisites need more work"
+            return "Not started yet"
+        shown = len(state.recent)
+        right = state.recent.count("1")
+        scope = f"{right} of {shown}" if shown == state.attempts else f"{right} of the last {shown}"
+        flagged = [c for c, h in zip(state.recent, state.recent_hard, strict=True) if h == "1"]
+        hard_right = flagged.count("1")
+        hard_wrong = flagged.count("0")
+        text = f"{scope} right"
+        if hard_right:
+            text += f", including {hard_right} hard item{'s' if hard_right != 1 else ''}"
+        elif hard_wrong:
+            text += f", missing {hard_wrong} hard item{'s' if hard_wrong != 1 else ''}"
+        streak = len(state.recent) - len(state.recent.rstrip("1"))
+        misses = len(state.recent) - len(state.recent.rstrip("0"))
+        if streak >= 3:
+            text += f"; last {streak} in a row right"
+        elif misses >= 2:
+            text += f"; last {misses} missed"
+        if state.attempts > shown:
+            text += f" ({state.attempts} attempts in all)"
+        return text
+
+    # -- updates -------------------------------------------------------------------------------------
+
+    def update(self, state: SkillState, response: Response, *, step: int | None = None) -> SkillState:
+        """Return the state after the response; `step` is the learner's overall attempt count before it."""
+        hard = self.is_hard(response.item_id, response.skill_ids)
+        decay = self.params.decay
+        return replace(
+            state,
+            attempts=state.attempts + 1,
+            correct=state.correct + (1 if response.correct else 0),
+            recent=(state.recent + ("1" if response.correct else "0"))[-RECENT_WINDOW:],
+            recent_hard=(state.recent_hard + ("1" if hard else "0"))[-RECENT_WINDOW:],
+            evidence=state.evidence * decay + (1.0 if response.correct else 0.0),
+            weight=state.weight * decay + 1.0,
+            last_seen=response.at,
+            last_step=step if step is not None else state.last_step,
+        )
+
+    def record(self, states: Mapping[str, SkillState], response: Response) -> dict[str, SkillState]:
+        """Return the new states of the response's skills and of `ALL_SKILLS`, to be saved by the caller."""
+        overall = states.get(ALL_SKILLS) or SkillState(ALL_SKILLS)
+        step = overall.attempts
+        changed = {
+            skill_id: self.update(states.get(skill_id) or SkillState(skill_id), response, step=step)
+            for skill_id in response.skill_ids
+        }
+        changed[ALL_SKILLS] = self.update(overall, response, step=step)
+        return changed
+
+    def start(self, skill_id: str, prerequisites: Iterable[SkillState] = ()) -> SkillState:
+        """Return a fresh state for a skill, with a weak head start (or handicap) from its prerequisites."""
+        gaps = []
+        for prerequisite in prerequisites:
+            if prerequisite.attempts == 0:
+                # An untouched prerequisite is no evidence either way, so it neither helps nor hurts.
+                gaps.append(0.0)
+                continue
+            newcomer = self.probability_of_mastery(SkillState(prerequisite.skill_id))
+            gaps.append(_logit(self.probability_of_mastery(prerequisite)) - _logit(newcomer))
+        if not gaps:
+            return SkillState(skill_id)
+        cap = self.params.prerequisite_cap
+        prior = max(-cap, min(cap, self.params.prerequisite_weight * sum(gaps) / len(gaps)))
+        return SkillState(skill_id, prior=prior)
+
+
+# -- fitting -----------------------------------------------------------------------------------------
+
+
+def fit(
+    responses_by_student: Mapping[str, Sequence[Response]] | Iterable[Sequence[Response]],
+    *,
+    epochs: int = 6,
+    learning_rate: float = 0.1,
+    l2: float = 1.0,
+    l2_items: float = 2.0,
+    decay: float = 0.7,
+    seed: int = 0,
+    base: MasteryParams | None = None,
+) -> MasteryParams:
+    """Learn item and skill difficulties and evidence weights from learners' histories, in order.
+
+    Each learner's answers are replayed through the same online states the app keeps, so the features
+    seen in training are exactly those seen in service. The loss is log-loss plus an L2 penalty
+    (`l2_items` for item difficulties, which are many and thinly observed; `l2` for the rest), minimised
+    with AdaGrad over shuffled rows.
+    """
+    base = base or MasteryParams()
+    histories = (
+        responses_by_student.values() if isinstance(responses_by_student, Mapping) else responses_by_student
+    )
+    # Hardness flags only feed explanations, so replay with a neutral model; no weights are needed.
+    replay = MasteryModel(replace(base, weights={}, decay=decay))
+    index: dict[str, int] = {}
+    cols = array("i")
+    vals = array("d")
+    starts = array("l", [0])
+    labels = bytearray()
+    for history in histories:
+        states: dict[str, SkillState] = {}
+        for response in history:
+            for name, value in features(states, response.item_id, response.skill_ids, response.at):
+                if value:
+                    cols.append(index.setdefault(name, len(index)))
+                    vals.append(value)
+            starts.append(len(cols))
+            labels.append(1 if response.correct else 0)
+            states.update(replay.record(states, response))
+    n_rows = len(labels)
+    n_features = len(index)
+    if n_rows == 0:
+        return replace(base, decay=decay)
+
+    # Spread the penalty over each feature's rows so one epoch applies it once in full (a proper prior).
+    counts = [0] * n_features
+    for c in cols:
+        counts[c] += 1
+    names = [""] * n_features
+    for name, i in index.items():
+        names[i] = name
+    reg = [(l2_items if names[i].startswith("item:") else l2) / max(counts[i], 1) for i in range(n_features)]
+
+    w = [0.0] * n_features
+    g2 = [1e-8] * n_features
+    order = list(range(n_rows))
+    rng = random.Random(seed)  # noqa: S311 - shuffling training rows, not security
+    exp = math.exp
+    for _ in range(epochs):
+        rng.shuffle(order)
+        for r in order:
+            a = starts[r]
+            b = starts[r + 1]
+            z = 0.0
+            for j in range(a, b):
+                z += w[cols[j]] * vals[j]
+            if z > 30.0:
+                z = 30.0
+            elif z < -30.0:
+                z = -30.0
+            g = 1.0 / (1.0 + exp(-z)) - labels[r]
+            for j in range(a, b):
+                c = cols[j]
+                grad = g * vals[j] + reg[c] * w[c]
+                g2[c] += grad * grad
+                w[c] -= learning_rate * grad / math.sqrt(g2[c])
+
+    # The learner-wide contribution averaged over training rows stands in when only a skill is known.
+    learner_sum = 0.0
+    is_learner = [names[i].startswith("all.") for i in range(n_features)]
+    for j in range(len(cols)):
+        if is_learner[cols[j]]:
+            learner_sum += w[cols[j]] * vals[j]
+    weights = {names[i]: w[i] for i in range(n_features) if w[i] != 0.0}
+    return replace(base, weights=weights, decay=decay, typical_learner_logit=learner_sum / n_rows)

@@ -1,0 +1,99 @@
+"""Read the values Pathways needs out of a validated launch's claims (LTI 1.3 Core §5.3-5.4)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .roles import Access, access_for, role_labels
+
+CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
+NRPS_CLAIM = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
+AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
+DL_SETTINGS_CLAIM = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
+
+
+@dataclass(frozen=True)
+class LaunchFacts:
+    """The plain values of one validated launch."""
+
+    issuer: str
+    client_id: str
+    deployment_id: str
+    message_type: str
+    sub: str
+    access: Access
+    role_labels: str
+    name: str
+    email: str | None
+    context_id: str
+    context_title: str
+    context_label: str
+    resource_link_id: str | None
+    resource_link_title: str
+    memberships_url: str | None
+    lineitems_url: str | None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def _text(value: object, limit: int = 500) -> str:
+    return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def display_name(body: Mapping[str, Any]) -> str:
+    """Return the best name the platform shared: name, else given + family, else empty."""
+    name = _text(body.get("name"), 300)
+    if name:
+        return name
+    return " ".join(p for p in (_text(body.get("given_name")), _text(body.get("family_name"))) if p)[:300]
+
+
+def facts_from_claims(body: Mapping[str, Any], client_id: str) -> LaunchFacts:
+    """Return the launch's facts; a launch without a context claim is scoped to its resource link."""
+    context = _mapping(body.get(CLAIM + "context"))
+    link = _mapping(body.get(CLAIM + "resource_link"))
+    link_id = _text(link.get("id"), 255) or None
+    context_id = _text(context.get("id"), 255) or (f"link:{link_id}" if link_id else "no-context")
+    nrps = _mapping(body.get(NRPS_CLAIM))
+    ags = _mapping(body.get(AGS_CLAIM))
+    roles = body.get(CLAIM + "roles")
+    details: dict[str, Any] = {}
+    custom = body.get(CLAIM + "custom")
+    if isinstance(custom, Mapping):
+        details["custom"] = {str(k)[:100]: str(v)[:1000] for k, v in list(custom.items())[:50]}
+    dl = body.get(DL_SETTINGS_CLAIM)
+    if isinstance(dl, Mapping):
+        details["deep_linking"] = {
+            key: dl.get(key)
+            for key in ("deep_link_return_url", "accept_types", "accept_multiple", "data", "title", "text",
+                        "accept_presentation_document_targets", "accept_lineitem", "auto_create")
+            if key in dl
+        }
+    if isinstance(ags.get("scope"), list):
+        details["ags_scopes"] = [s for s in ags["scope"] if isinstance(s, str)]
+    if isinstance(ags.get("lineitem"), str):
+        details["lineitem"] = ags["lineitem"]
+    return LaunchFacts(
+        issuer=str(body["iss"]),
+        client_id=client_id,
+        deployment_id=str(body[CLAIM + "deployment_id"]),
+        message_type=str(body[CLAIM + "message_type"]),
+        sub=_text(body.get("sub"), 255),
+        access=access_for(roles if isinstance(roles, list) else []),
+        role_labels=role_labels(roles if isinstance(roles, list) else []),
+        name=display_name(body),
+        email=_text(body.get("email"), 320) or None,
+        context_id=context_id,
+        context_title=_text(context.get("title")) or _text(link.get("title")),
+        context_label=_text(context.get("label"), 255),
+        resource_link_id=link_id,
+        resource_link_title=_text(link.get("title")),
+        memberships_url=_text(nrps.get("context_memberships_url"), 1000) or None,
+        lineitems_url=_text(ags.get("lineitems"), 1000) or None,
+        details=details,
+    )

@@ -1,0 +1,77 @@
+"""The tool's RSA signing keys: generation, encryption at rest, and the public JWKS.
+
+Private keys are stored encrypted with a key derived from PATHWAYS_SECRET_KEY, so a database dump alone
+does not let anyone sign as the tool. Nothing here logs or renders key material.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+
+import jwt
+import sqlalchemy as sa
+from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from ..extensions import db
+from ..models import ToolKey
+
+KEY_BITS = 2048
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """The private key to sign with, and the kid platforms find it under."""
+
+    kid: str
+    private_pem: str
+
+    def __repr__(self) -> str:
+        return f"SigningKey(kid={self.kid!r})"
+
+
+def _fernet(secret_key: str) -> Fernet:
+    digest = hashlib.sha256(("pathways-tool-keys:" + secret_key).encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(digest))
+
+
+def new_tool_key(secret_key: str) -> ToolKey:
+    """Generate an RSA key pair and return an unsaved row holding it (private half encrypted)."""
+    private = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    kid = secrets.token_urlsafe(12)
+    public_jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key()))
+    public_jwk.update({"kid": kid, "alg": "RS256", "use": "sig"})
+    return ToolKey(kid=kid, public_jwk=public_jwk, private_key_encrypted=_fernet(secret_key).encrypt(pem))
+
+
+def active_keys() -> list[ToolKey]:
+    """Return the keys not yet retired, newest first."""
+    return list(
+        db.session.scalars(
+            sa.select(ToolKey).where(ToolKey.retired_at.is_(None)).order_by(ToolKey.id.desc())
+        )
+    )
+
+
+def public_jwks() -> dict:
+    """Return the JWKS document platforms fetch to verify our signatures."""
+    return {"keys": [key.public_jwk for key in active_keys()]}
+
+
+def current_signing_key(secret_key: str) -> SigningKey | None:
+    """Return the newest active key, decrypted, or None when the tool has no key yet."""
+    key = db.session.scalars(
+        sa.select(ToolKey).where(ToolKey.retired_at.is_(None)).order_by(ToolKey.id.desc()).limit(1)
+    ).first()
+    if key is None:
+        return None
+    pem = _fernet(secret_key).decrypt(key.private_key_encrypted).decode()
+    return SigningKey(kid=key.kid, private_pem=pem)

@@ -1,0 +1,358 @@
+"""OIDC login and launch validation: pylti1p3 with the gaps of 2.0.0 closed.
+
+Spec: 1EdTech Security Framework 1.0 §5.1 (OIDC third-party initiated login, id_token validation) and
+LTI 1.3 Core §5. pylti1p3 does the bulk; this module adds what it leaves open:
+- the nonce is bound to the login's state and consumed, so an id_token + state cannot be replayed;
+- `aud` with several audiences requires `azp`, and `azp` must be our client id (OIDC Core §3.1.3.7);
+- `target_link_uri` must be ours and equal the one the login was started for;
+- an unknown `kid` refreshes the platform JWKS once before failing;
+- only RS256 is accepted, and exp/iat are checked with a small leeway;
+- Canvas's `deployment_id` login parameter is accepted beside `lti_deployment_id`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import jwt
+import requests
+from flask import current_app, make_response
+from pylti1p3.contrib.flask import FlaskCacheDataStorage, FlaskMessageLaunch, FlaskOIDCLogin, FlaskRequest
+from pylti1p3.exception import LtiException, OIDCException
+
+from ..extensions import cache
+from .toolconf import find_deployment, find_platform
+
+CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
+MAX_ID_TOKEN_CHARS = 64 * 1024
+MAX_JWKS_BYTES = 256 * 1024
+USER_AGENT = "Pathways-LTI/0.1 (+pylti1p3)"
+
+
+class LaunchError(Exception):
+    """A login or launch we refuse; the message is shown to the person, so it is plain and safe."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class LaunchStateStorage(FlaskCacheDataStorage):
+    """Keep login state and nonces in the shared cache, keyed by the unguessable state itself.
+
+    pylti1p3 adds a `session-id` cookie on HTTPS; browsers that block third-party cookies drop it, and
+    the state cookie (or platform storage) already binds the launch to the browser, so we do without it.
+    """
+
+    def get_session_cookie_name(self) -> None:
+        return None
+
+    def pop_value(self, key: str) -> bool:
+        """Delete a key; True only for the caller that actually removed it (single use)."""
+        return bool(self._get_cache().delete(self._prepare_key(key)))
+
+
+def _state_key(state: str) -> str:
+    return "lti1p3-" + state
+
+
+def _nonce_key(nonce: str) -> str:
+    return "lti1p3-nonce-" + nonce
+
+
+def _is_ours(url: object) -> bool:
+    base = current_app.config["BASE_URL"]
+    return isinstance(url, str) and (url == base or url.startswith(base + "/"))
+
+
+class PathwaysLogin(FlaskOIDCLogin):
+    """OIDC third-party initiated login (Security Framework §5.1.1.1)."""
+
+    def __init__(
+        self, request: FlaskRequest, tool_config: Any, storage: LaunchStateStorage, *, state_seconds: int
+    ) -> None:
+        super().__init__(request, tool_config, launch_data_storage=storage)
+        self.set_launch_data_storage(storage)
+        self.set_launch_data_lifetime(state_seconds)
+
+    def _generate_nonce(self) -> str:
+        # Called after the state is made and before its params are saved: bind the nonce to this state.
+        nonce = super()._generate_nonce()
+        self._state_params = {**self._state_params, "nonce": nonce}
+        return nonce
+
+    def deployment_param(self) -> str | None:
+        # Canvas sends deployment_id; the spec names it lti_deployment_id.
+        return self._get_request_param("lti_deployment_id") or self._get_request_param("deployment_id")
+
+    def validate_oidc_login(self):
+        for name in ("iss", "login_hint", "target_link_uri", "client_id"):
+            if not self._get_request_param(name):
+                raise LaunchError(f"The login request is missing '{name}'.")
+        registration = super().validate_oidc_login()
+        target = self._get_request_param("target_link_uri")
+        if not _is_ours(target):
+            raise LaunchError("The login asks to open a link that does not belong to this tool.")
+        deployment_id = self.deployment_param()
+        if deployment_id:
+            platform = find_platform(registration.get_issuer(), registration.get_client_id())
+            if platform is None or find_deployment(platform.id, deployment_id) is None:
+                raise LaunchError("This deployment of the tool is not registered with Pathways.", 403)
+        self._state_params = {
+            "target_link_uri": target,
+            "deployment_id": deployment_id,
+            "issued_at": int(time.time()),
+        }
+        return registration
+
+    def redirect_to_platform(self, launch_url: str):
+        """Return the redirect to the platform's authorization endpoint, with the state cookie set."""
+        try:
+            redirect = self.get_redirect_object(launch_url)
+        except OIDCException as exc:
+            raise LaunchError(_plain_oidc_message(str(exc))) from exc
+        return make_response(redirect.do_redirect())
+
+
+def _plain_oidc_message(detail: str) -> str:
+    if "registration" in detail.lower():
+        return "This platform and client id are not registered with Pathways."
+    return "The login request could not be accepted: " + detail
+
+
+class PathwaysLaunch(FlaskMessageLaunch):
+    """Validate an id_token POSTed to the launch URL (Security Framework §5.1.3)."""
+
+    def __init__(
+        self,
+        request: FlaskRequest,
+        tool_config: Any,
+        storage: LaunchStateStorage,
+        *,
+        leeway: int,
+        jwks_ttl: int,
+        jwks_refresh_min_seconds: int,
+        http: requests.Session,
+    ) -> None:
+        super().__init__(request, tool_config, launch_data_storage=storage, requests_session=http)
+        self._storage = storage
+        self._leeway = leeway
+        self._jwks_ttl = jwks_ttl
+        self._jwks_refresh_min = jwks_refresh_min_seconds
+        self._login: Mapping[str, Any] = {}
+
+    # --- pieces pylti1p3 lacks ------------------------------------------------------------------
+    def get_client_id(self) -> str:
+        """Return the client id this token was issued to, per OIDC Core §3.1.3.7 (aud and azp)."""
+        body = self._jwt.get("body", {})
+        aud = body.get("aud")
+        azp = body.get("azp")
+        audiences = aud if isinstance(aud, list) else [aud]
+        if not audiences or not all(isinstance(a, str) and a for a in audiences):
+            raise LaunchError("The launch does not say which tool it is for (aud).")
+        if azp is not None and (not isinstance(azp, str) or azp not in audiences):
+            raise LaunchError("The launch names an authorized party (azp) that is not among its audiences.")
+        if len(audiences) > 1 and azp is None:
+            raise LaunchError("The launch is addressed to several tools but names no authorized party (azp).")
+        return azp or audiences[0]
+
+    def validate_jwt_format(self):
+        token = self._get_request_param("id_token")
+        if not token or not isinstance(token, str):
+            raise LaunchError("The launch has no id_token. Start again from your course.")
+        if len(token) > MAX_ID_TOKEN_CHARS:
+            raise LaunchError("The launch token is too large.", 413)
+        super().validate_jwt_format()
+        header, body = self._jwt.get("header"), self._jwt.get("body")
+        if not isinstance(header, dict) or not isinstance(body, dict):
+            raise LaunchError("The launch token is not a valid JSON Web Token.")
+        if header.get("alg") != "RS256":
+            raise LaunchError("The launch token must be signed with RS256.")
+        if not isinstance(header.get("kid"), str):
+            raise LaunchError("The launch token does not name its signing key (kid).")
+        return self
+
+    def validate_state(self):
+        state = self._get_request_param("state")
+        if not state or not isinstance(state, str) or len(state) > 200:
+            raise LaunchError("The launch has no state. Start again from your course.")
+        cookie_state = self._cookie_service.get_cookie(state)
+        if cookie_state != state:
+            raise LaunchError(
+                "This launch was not started in this browser, or it has expired. Start again from your course."
+            )
+        params = self._session_service.get_state_params(state)
+        if not isinstance(params, dict):
+            raise LaunchError("This launch has already been used or has expired. Start again from your course.")
+        self._login = params
+        return self
+
+    def validate_nonce(self):
+        nonce = self._get_jwt_body().get("nonce")
+        if not nonce or not isinstance(nonce, str):
+            raise LaunchError("The launch has no nonce.")
+        if nonce != self._login.get("nonce") or not self._session_service.check_nonce(nonce):
+            raise LaunchError("The launch's nonce does not match the login. Start again from your course.")
+        return self
+
+    def validate_jwt_signature(self):
+        public_key, _alg = self.get_public_key()
+        body = self._get_jwt_body()
+        try:
+            jwt.decode(
+                self._get_id_token(),
+                public_key,
+                algorithms=["RS256"],
+                audience=self.get_client_id(),
+                issuer=body.get("iss"),
+                leeway=self._leeway,
+                options={"require": ["exp", "iat", "iss", "aud"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise LaunchError("The launch has expired. Start again from your course.") from exc
+        except jwt.ImmatureSignatureError as exc:
+            raise LaunchError("The launch token was issued in the future; check the platform's clock.") from exc
+        except jwt.InvalidTokenError as exc:
+            raise LaunchError(f"The launch token is not valid ({exc}).") from exc
+        return self
+
+    def validate_deployment(self):
+        super().validate_deployment()
+        login_deployment = self._login.get("deployment_id")
+        if login_deployment and login_deployment != self._get_deployment_id():
+            raise LaunchError("The launch names a different deployment than its login did.")
+        return self
+
+    def validate_target_link_uri(self):
+        target = self._get_jwt_body().get(CLAIM + "target_link_uri")
+        if not _is_ours(target):
+            raise LaunchError("The launch is for a link that does not belong to this tool.")
+        if target != self._login.get("target_link_uri"):
+            raise LaunchError("The launch is for a different link than its login asked for.")
+        return self
+
+    def consume(self):
+        """Use up the state and nonce: the same id_token and state are refused from now on."""
+        state = self._get_request_param("state")
+        nonce = self._get_jwt_body()["nonce"]
+        if not self._storage.pop_value(_state_key(state)):
+            raise LaunchError("This launch has already been used. Start again from your course.")
+        self._storage.pop_value(_nonce_key(nonce))
+        return self
+
+    def save_launch_data(self):
+        # We never keep the raw id_token or its full body beyond the request (privacy); the view records
+        # the few values Pathways needs.
+        return self
+
+    def validate(self):
+        if self._restored:
+            raise LaunchError("A restored launch cannot be validated again.")
+        self._validated = True
+        try:
+            return (
+                self.validate_jwt_format()
+                .validate_state()
+                .validate_registration()
+                .validate_jwt_signature()
+                .validate_nonce()
+                .validate_deployment()
+                .validate_message()
+                .validate_target_link_uri()
+                .consume()
+            )
+        except LaunchError:
+            self._validated = False
+            raise
+        except LtiException as exc:
+            self._validated = False
+            raise LaunchError(_plain_launch_message(str(exc))) from exc
+        except (ValueError, TypeError, KeyError, AttributeError, AssertionError) as exc:
+            # Malformed claims make pylti1p3 trip over types; that is the sender's fault, not ours.
+            self._validated = False
+            raise LaunchError("The launch token is malformed.") from exc
+
+    # --- platform keys --------------------------------------------------------------------------
+    def fetch_public_key(self, key_set_url: str, *, force: bool = False) -> dict:
+        """Return the platform's JWKS from the cache or over HTTP; force skips the cache."""
+        cache_key = "platform-jwks:" + hashlib.sha256(key_set_url.encode()).hexdigest()
+        if not force:
+            cached = cache.get(cache_key)
+            if cached:
+                return cached
+        try:
+            resp = self._requests_session.get(key_set_url, timeout=10)
+            resp.raise_for_status()
+            if len(resp.content) > MAX_JWKS_BYTES:
+                raise LaunchError("The platform's key set is too large.", 502)
+            keyset = resp.json()
+        except (requests.RequestException, ValueError) as exc:
+            raise LaunchError("The platform's public keys could not be fetched; try again shortly.", 502) from exc
+        if not isinstance(keyset, dict) or not isinstance(keyset.get("keys"), list):
+            raise LaunchError("The platform's key set is not a JWKS document.", 502)
+        cache.set(cache_key, keyset, timeout=self._jwks_ttl)
+        cache.set(cache_key + ":fetched", time.time(), timeout=self._jwks_ttl)
+        return keyset
+
+    def _recently_fetched(self, key_set_url: str) -> bool:
+        cache_key = "platform-jwks:" + hashlib.sha256(key_set_url.encode()).hexdigest() + ":fetched"
+        fetched = cache.get(cache_key)
+        return bool(fetched) and time.time() - fetched < self._jwks_refresh_min
+
+    def get_public_key(self):
+        assert self._registration is not None
+        url = self._registration.get_key_set_url()
+        self._registration.set_key_set(self.fetch_public_key(url))
+        try:
+            return super().get_public_key()
+        except LtiException as exc:
+            if "Unable to find public key" not in str(exc) or self._recently_fetched(url):
+                raise LaunchError("The launch was signed with a key the platform does not publish.") from exc
+        # The platform may have rotated its key since we cached its JWKS: refresh once.
+        self._registration.set_key_set(self.fetch_public_key(url, force=True))
+        try:
+            return super().get_public_key()
+        except LtiException as exc:
+            raise LaunchError("The launch was signed with a key the platform does not publish.") from exc
+
+
+def _plain_launch_message(detail: str) -> str:
+    lowered = detail.lower()
+    if "registration not found" in lowered or "client id not registered" in lowered:
+        return "This platform and client id are not registered with Pathways."
+    if "deployment" in lowered:
+        return "This deployment of the tool is not registered with Pathways."
+    return "The launch could not be accepted: " + detail
+
+
+def http_session() -> requests.Session:
+    """Return a requests session that identifies Pathways to platforms."""
+    session = requests.Session()
+    session.headers["User-Agent"] = USER_AGENT
+    return session
+
+
+def make_launch(
+    tool_conf: Any, request: FlaskRequest, settings: Mapping[str, Any], http: requests.Session
+) -> PathwaysLaunch:
+    """Build a launch validator for the current request."""
+    return PathwaysLaunch(
+        request,
+        tool_conf,
+        LaunchStateStorage(cache),
+        leeway=settings["JWT_LEEWAY_SECONDS"],
+        jwks_ttl=settings["JWKS_CACHE_SECONDS"],
+        jwks_refresh_min_seconds=settings["JWKS_REFRESH_MIN_SECONDS"],
+        http=http,
+    )
+
+
+def make_login(tool_conf: Any, request: FlaskRequest, settings: Mapping[str, Any]) -> PathwaysLogin:
+    """Build an OIDC login handler for the current request."""
+    return PathwaysLogin(
+        request, tool_conf, LaunchStateStorage(cache), state_seconds=settings["LOGIN_STATE_SECONDS"]
+    )

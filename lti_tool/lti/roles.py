@@ -1,0 +1,113 @@
+"""LTI role vocabulary and how roles map to what a person may do in Pathways.
+
+Spec: LTI 1.3 Core §5.3.7 (roles claim) and Appendix A.2 (role vocabularies). Context roles decide: Canvas
+also sends institution roles (a student may carry an institution "Instructor" role from another course), so
+institution and system roles are consulted only when the launch carries no context role at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+LIS = "http://purl.imsglobal.org/vocab/lis/v2/"
+CONTEXT_PREFIX = LIS + "membership"
+INSTITUTION_PREFIX = LIS + "institution/person"
+SYSTEM_PREFIX = LIS + "system/person"
+
+
+class Access(StrEnum):
+    """What Pathways lets a launched person do."""
+
+    TEACHER = "teacher"
+    STUDENT = "student"
+    NONE = "none"
+
+
+class RoleScope(StrEnum):
+    CONTEXT = "context"
+    INSTITUTION = "institution"
+    SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class Role:
+    """One parsed role: its scope, principal name and optional sub-role."""
+
+    scope: RoleScope
+    name: str
+    sub_role: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.sub_role or self.name
+
+
+TEACHER_ROLES = frozenset({"Instructor", "TeachingAssistant", "ContentDeveloper", "Administrator"})
+STUDENT_ROLES = frozenset({"Learner"})
+# Institution-level names that mean the same when no context role is present.
+INSTITUTION_TEACHER_ROLES = frozenset({"Instructor", "Faculty", "Administrator"})
+INSTITUTION_STUDENT_ROLES = frozenset({"Student", "Learner"})
+
+
+def parse_role(uri: str) -> Role | None:
+    """Parse a role URI or a bare (deprecated but still sent) context role name; None when unrecognised."""
+    if not isinstance(uri, str) or not uri.strip():
+        return None
+    uri = uri.strip()
+    for prefix, scope in (
+        (CONTEXT_PREFIX, RoleScope.CONTEXT),
+        (INSTITUTION_PREFIX, RoleScope.INSTITUTION),
+        (SYSTEM_PREFIX, RoleScope.SYSTEM),
+    ):
+        if uri.startswith(prefix):
+            rest = uri[len(prefix):]
+            # "#Instructor" or "/Instructor#TeachingAssistant" (sub-role form, Core §A.2.3.1)
+            if rest.startswith("#"):
+                return Role(scope, rest[1:])
+            if rest.startswith("/") and "#" in rest:
+                name, sub = rest[1:].split("#", 1)
+                return Role(scope, name, sub)
+            return None
+    if "://" not in uri and "#" not in uri and "/" not in uri:
+        # Short names ("Instructor", "Learner") are context roles (Core §A.2.3.1 allows them).
+        return Role(RoleScope.CONTEXT, uri)
+    return None
+
+
+def parse_roles(uris: Iterable[object] | None) -> list[Role]:
+    """Parse every recognisable role in a roles claim, ignoring the rest."""
+    if not isinstance(uris, list | tuple):
+        return []
+    return [role for role in (parse_role(u) for u in uris if isinstance(u, str)) if role]
+
+
+def access_for(uris: Iterable[object] | None) -> Access:
+    """Decide teacher, student or no access, preferring context roles over institution roles."""
+    roles = parse_roles(uris)
+    context = [r for r in roles if r.scope is RoleScope.CONTEXT]
+    if context:
+        if any(r.name in TEACHER_ROLES or r.sub_role in TEACHER_ROLES for r in context):
+            return Access.TEACHER
+        if any(r.name in STUDENT_ROLES for r in context):
+            return Access.STUDENT
+        return Access.NONE
+    wider = [r for r in roles if r.scope is not RoleScope.CONTEXT]
+    if any(r.name in INSTITUTION_TEACHER_ROLES for r in wider):
+        return Access.TEACHER
+    if any(r.name in INSTITUTION_STUDENT_ROLES for r in wider):
+        return Access.STUDENT
+    return Access.NONE
+
+
+def role_labels(uris: Iterable[object] | None) -> str:
+    """Return the launch's context role names for display, e.g. "Instructor, TeachingAssistant"."""
+    roles = parse_roles(uris)
+    context = [r for r in roles if r.scope is RoleScope.CONTEXT] or roles
+    seen: dict[str, None] = {}
+    for role in context:
+        seen.setdefault(role.name, None)
+        if role.sub_role:
+            seen.setdefault(role.sub_role, None)
+    return ", ".join(seen)

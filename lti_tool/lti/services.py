@@ -1,0 +1,161 @@
+"""Calls from the tool to a platform's LTI Advantage services, through pylti1p3's ServiceConnector.
+
+Closes two gaps of pylti1p3 2.0.0: it caches access tokens per connector object forever (we cache per
+platform and scope set in the shared cache until shortly before they expire), and it lower-cases the
+NRPS `Link: rel="next"` URL (we keep it exactly as sent). Requests carry a User-Agent and a timeout.
+Spec: 1EdTech Security Framework §4.1 (client credentials with a JWT bearer assertion).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import jwt
+import requests
+from pylti1p3.exception import LtiServiceException
+from pylti1p3.names_roles import NamesRolesProvisioningService
+from pylti1p3.service_connector import ServiceConnector
+
+from ..extensions import cache
+from .toolconf import ToolRegistration
+
+NRPS_SCOPE = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
+# Refresh a token this long before the platform says it expires, so a call never carries a stale one.
+TOKEN_EXPIRY_MARGIN_SECONDS = 60
+
+
+class ServiceCallError(Exception):
+    """A platform service answered with an error or could not be reached."""
+
+    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.retry_after = retry_after
+
+
+class PlatformConnector(ServiceConnector):
+    """A ServiceConnector with shared token caching, exact paging URLs, a timeout and our User-Agent."""
+
+    def __init__(self, registration: ToolRegistration, http: requests.Session, *, timeout: float = 10) -> None:
+        super().__init__(registration, http)
+        self._timeout = timeout
+        self.token_requests = 0
+
+    def _token_cache_key(self, scopes: Sequence[str]) -> str:
+        reg = self._registration
+        material = "|".join([reg.get_issuer() or "", reg.get_client_id() or "", *sorted(scopes)])
+        return "lti-token:" + hashlib.sha256(material.encode()).hexdigest()
+
+    def get_access_token(self, scopes: Sequence[str]) -> str:
+        """Return a cached access token for these scopes or request a new one."""
+        key = self._token_cache_key(scopes)
+        cached = cache.get(key)
+        if cached:
+            return cached
+        reg = self._registration
+        private_key = reg.get_tool_private_key()
+        if not private_key:
+            raise ServiceCallError("Pathways has no signing key yet; run `pathways keys rotate`.")
+        now = int(time.time())
+        assertion = jwt.encode(
+            {
+                "iss": reg.get_client_id(),
+                "sub": reg.get_client_id(),
+                "aud": reg.get_auth_audience() or reg.get_auth_token_url(),
+                "iat": now - 5,
+                "exp": now + 300,
+                "jti": str(uuid.uuid4()),
+            },
+            private_key,
+            algorithm="RS256",
+            headers={"kid": reg.get_kid()},
+        )
+        try:
+            resp = self._requests_session.post(
+                reg.get_auth_token_url(),
+                data={
+                    "grant_type": "client_credentials",
+                    "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                    "client_assertion": assertion,
+                    "scope": " ".join(scopes),
+                },
+                timeout=self._timeout,
+            )
+        except requests.RequestException as exc:
+            raise ServiceCallError(f"The platform's token endpoint could not be reached: {exc}") from exc
+        self.token_requests += 1
+        if not resp.ok:
+            raise ServiceCallError(
+                f"The platform refused an access token ({resp.status_code}): {resp.text[:300]}",
+                resp.status_code,
+                _retry_after(resp),
+            )
+        body = resp.json()
+        token = body["access_token"]
+        expires_in = int(body.get("expires_in") or 3600)
+        lifetime = max(expires_in - TOKEN_EXPIRY_MARGIN_SECONDS, 1)
+        cache.set(key, token, timeout=lifetime)
+        return token
+
+    def forget_token(self, scopes: Sequence[str]) -> None:
+        """Drop a cached token the platform no longer accepts (401)."""
+        cache.delete(self._token_cache_key(scopes))
+
+    def make_service_request(
+        self,
+        scopes: Sequence[str],
+        url: str,
+        is_post: bool = False,
+        data: str | None = None,
+        content_type: str = "application/json",
+        accept: str = "application/json",
+        case_insensitive_headers: bool = False,
+    ) -> dict[str, Any]:
+        """Call a service URL with a bearer token; on 401 fetch a fresh token once."""
+        for attempt in (1, 2):
+            headers = {"Authorization": "Bearer " + self.get_access_token(scopes), "Accept": accept}
+            try:
+                if is_post:
+                    headers["Content-Type"] = content_type
+                    resp = self._requests_session.post(url, data=data or None, headers=headers, timeout=self._timeout)
+                else:
+                    resp = self._requests_session.get(url, headers=headers, timeout=self._timeout)
+            except requests.RequestException as exc:
+                raise ServiceCallError(f"The platform could not be reached: {exc}") from exc
+            if resp.status_code == 401 and attempt == 1:
+                self.forget_token(scopes)
+                continue
+            break
+        if not resp.ok:
+            raise ServiceCallError(
+                f"The platform answered {resp.status_code}: {resp.text[:300]}", resp.status_code, _retry_after(resp)
+            )
+        # requests parses RFC 8288 Link headers without changing the URL's case.
+        next_url = resp.links.get("next", {}).get("url")
+        return {
+            "headers": resp.headers if case_insensitive_headers else dict(resp.headers),
+            "body": resp.json() if resp.content else None,
+            "next_page_url": next_url,
+        }
+
+
+def _retry_after(resp: requests.Response) -> float | None:
+    value = resp.headers.get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def fetch_memberships(connector: PlatformConnector, memberships_url: str) -> list[dict]:
+    """Return every member of a context, following NRPS paging to the end."""
+    service = NamesRolesProvisioningService(connector, {"context_memberships_url": memberships_url})
+    try:
+        return list(service.get_members())
+    except LtiServiceException as exc:
+        raise ServiceCallError(f"The roster could not be read: {exc}") from exc

@@ -1,0 +1,102 @@
+"""pylti1p3 ToolConf backed by the platform registry in the database.
+
+Registrations are keyed by issuer + client id (check_iss_has_many_clients is always true) because every
+Canvas Cloud tenant shares the issuer https://canvas.instructure.com.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from pylti1p3.deployment import Deployment as LtiDeployment
+from pylti1p3.registration import Registration
+from pylti1p3.tool_config import ToolConfAbstract
+
+from ..extensions import db
+from ..models import Deployment, Platform
+from .keys import SigningKey
+
+
+class ToolRegistration(Registration):
+    """A pylti1p3 Registration that knows our platform row and signs with a chosen tool key."""
+
+    def __init__(self, platform: Platform, signing_key: SigningKey | None) -> None:
+        super().__init__()
+        self.platform_id = platform.id
+        self._signing_kid = signing_key.kid if signing_key else None
+        (
+            self.set_issuer(platform.issuer)
+            .set_client_id(platform.client_id)
+            .set_auth_login_url(platform.auth_login_url)
+            .set_auth_token_url(platform.auth_token_url)
+            .set_key_set_url(platform.key_set_url)
+        )
+        if platform.auth_audience:
+            self.set_auth_audience(platform.auth_audience)
+        if signing_key:
+            self.set_tool_private_key(signing_key.private_pem)
+
+    def get_kid(self) -> str | None:
+        # pylti1p3 derives no kid from a PEM; platforms need ours to pick the right key from our JWKS.
+        return self._signing_kid
+
+    def __repr__(self) -> str:
+        return f"<ToolRegistration {self.get_issuer()} {self.get_client_id()}>"
+
+
+def find_platform(issuer: str | None, client_id: str | None) -> Platform | None:
+    """Return the platform registered under this issuer and client id."""
+    if not issuer or not client_id or not isinstance(issuer, str) or not isinstance(client_id, str):
+        return None
+    return db.session.scalars(
+        sa.select(Platform).where(Platform.issuer == issuer, Platform.client_id == client_id)
+    ).first()
+
+
+def find_deployment(platform_id: int, deployment_id: str | None) -> Deployment | None:
+    """Return the deployment row for this platform and deployment id."""
+    if not deployment_id or not isinstance(deployment_id, str):
+        return None
+    return db.session.scalars(
+        sa.select(Deployment).where(
+            Deployment.platform_id == platform_id, Deployment.deployment_id == deployment_id
+        )
+    ).first()
+
+
+class DatabaseToolConf(ToolConfAbstract):
+    """Look registrations and deployments up in the database on each call (rows may change at any time)."""
+
+    def __init__(self, signing_key_provider) -> None:
+        super().__init__()
+        self._signing_key_provider = signing_key_provider
+
+    def check_iss_has_one_client(self, iss: str) -> bool:
+        return False
+
+    def check_iss_has_many_clients(self, iss: str) -> bool:
+        return True
+
+    def find_registration_by_issuer(self, iss: str, *args: Any, **kwargs: Any) -> Registration:
+        # Never guess a client id from the issuer alone: Canvas tenants share one issuer.
+        raise LookupError("Pathways always looks registrations up by issuer and client id")
+
+    def find_registration_by_params(
+        self, iss: str, client_id: str, *args: Any, **kwargs: Any
+    ) -> ToolRegistration | None:
+        platform = find_platform(iss, client_id)
+        if platform is None:
+            return None
+        return ToolRegistration(platform, self._signing_key_provider())
+
+    def find_deployment(self, iss: str, deployment_id: str) -> LtiDeployment | None:
+        raise LookupError("Pathways always looks deployments up by issuer, client id and deployment id")
+
+    def find_deployment_by_params(
+        self, iss: str, deployment_id: str, client_id: str, *args: Any, **kwargs: Any
+    ) -> LtiDeployment | None:
+        platform = find_platform(iss, client_id)
+        if platform is None or find_deployment(platform.id, deployment_id) is None:
+            return None
+        return LtiDeployment().set_deployment_id(deployment_id)

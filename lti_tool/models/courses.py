@@ -1,0 +1,65 @@
+"""Courses (LTI contexts), the people in them, and their enrolments; always scoped to one deployment."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from ..extensions import db
+from .base import utcnow
+
+
+class Course(db.Model):
+    """An LTI context as seen through one deployment of one platform."""
+
+    __tablename__ = "course"
+    __table_args__ = (sa.UniqueConstraint("deployment_id", "context_id", name="uq_course_deployment_context"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    platform_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("platform.id", ondelete="CASCADE"), index=True)
+    deployment_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("deployment.id", ondelete="CASCADE"))
+    # The platform's context id; launches without a context claim use "link:<resource link id>".
+    context_id: so.Mapped[str] = so.mapped_column(sa.String(255))
+    title: so.Mapped[str] = so.mapped_column(sa.String(500), default="")
+    label: so.Mapped[str] = so.mapped_column(sa.String(255), default="")
+    created_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime, default=utcnow)
+    last_launch_at: so.Mapped[datetime | None] = so.mapped_column(sa.DateTime)
+    # Service endpoints the platform announced in the latest launch (NRPS and AGS), if any.
+    memberships_url: so.Mapped[str | None] = so.mapped_column(sa.String(1000))
+    lineitems_url: so.Mapped[str | None] = so.mapped_column(sa.String(1000))
+
+
+class Person(db.Model):
+    """A platform user, known by the platform's stable `sub`; only the minimum about them is kept."""
+
+    __tablename__ = "person"
+    __table_args__ = (sa.UniqueConstraint("platform_id", "sub", name="uq_person_platform_sub"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    platform_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("platform.id", ondelete="CASCADE"), index=True)
+    sub: so.Mapped[str] = so.mapped_column(sa.String(255))
+    name: so.Mapped[str] = so.mapped_column(sa.String(300), default="")
+    # Stored only when the admin turns PATHWAYS_STORE_EMAIL on.
+    email: so.Mapped[str | None] = so.mapped_column(sa.String(320))
+
+
+class Enrollment(db.Model):
+    """A person's role in a course, as the latest launch or roster sync reported it."""
+
+    __tablename__ = "enrollment"
+    __table_args__ = (sa.UniqueConstraint("course_id", "person_id", name="uq_enrollment_course_person"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    course_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("course.id", ondelete="CASCADE"), index=True)
+    person_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    # "teacher" or "student": what Pathways lets them do.
+    role: so.Mapped[str] = so.mapped_column(sa.String(20))
+    # The platform's role names, short form, for display ("Instructor, TeachingAssistant").
+    lti_roles: so.Mapped[str] = so.mapped_column(sa.String(500), default="")
+    active: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=True)
+    last_launch_at: so.Mapped[datetime | None] = so.mapped_column(sa.DateTime)
+
+    course: so.Mapped[Course] = so.relationship()
+    person: so.Mapped[Person] = so.relationship()

@@ -1,0 +1,223 @@
+"""HTTP face of the sandbox LMS: a Flask app to mount under a path prefix (DispatcherMiddleware)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from flask import Flask, Response, abort, redirect, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from lti_tool.paths import TEMPLATES_DIR
+from lti_tool.sandbox import vocab as v
+from lti_tool.sandbox.platform import SandboxError, SandboxPlatform, SandboxUser
+
+_JSON_PATHS = ("/courses/", "/token")
+
+
+def create_sandbox_app(platform: SandboxPlatform) -> Flask:
+    """Build the sandbox LMS WSGI app; every absolute URL it emits comes from platform.base_url."""
+    app = Flask(__name__, template_folder=str(TEMPLATES_DIR), static_folder=None)
+    # No session is used, but if one ever is, it must not clobber the tool's "session" cookie.
+    app.config["SESSION_COOKIE_NAME"] = "sandbox_session"
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    app.extensions["sandbox_platform"] = platform
+
+    def sandbox_url(path: str = "/", **query: str | None) -> str:
+        params = {k: val for k, val in query.items() if val is not None}
+        return platform.url(path) + ("?" + urlencode(params) if params else "")
+
+    app.jinja_env.globals.update(
+        platform=platform, sandbox_url=sandbox_url, quote=lambda s: quote(s, safe=""), role_label=role_label
+    )
+
+    @app.errorhandler(SandboxError)
+    def sandbox_error(exc: SandboxError) -> Response:
+        if request.path.startswith(_JSON_PATHS):
+            body = json.dumps({"error": exc.error, "error_description": exc.description})
+            response = Response(body, exc.status, mimetype="application/json")
+        else:
+            response = Response(exc.description + "\n", exc.status, mimetype="text/plain")
+        response.headers.update(exc.headers)
+        if request.path == "/token":
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    def inject_failure(*, token_endpoint: bool = False) -> None:
+        """Answer with the next injected failure instead of serving the request, if one is queued."""
+        failure = platform.take_failure(token_endpoint=token_endpoint)
+        if failure is None:
+            return
+        if failure == "slow":
+            time.sleep(platform.timeout_seconds)  # then serve normally: the work happens, the client gave up
+            return
+        if failure == "timeout":
+            time.sleep(platform.timeout_seconds)
+            failure = 504
+        if not isinstance(failure, int):
+            raise ValueError(f"unknown fail_next entry {failure!r}")
+        response = Response(
+            json.dumps({"error": "injected_failure", "error_description": f"sandbox fail_next {failure}"}),
+            failure,
+            mimetype="application/json",
+        )
+        if failure in (429, 503):
+            response.headers["Retry-After"] = "1"
+        abort(response)
+
+    def json_body(media_type: str) -> Any:
+        if request.mimetype != media_type:
+            raise SandboxError(415, "unsupported_media_type", f"Content-Type must be {media_type}")
+        try:
+            return json.loads(request.get_data(as_text=True))
+        except ValueError:
+            raise SandboxError(400, "invalid_request", "the body is not valid JSON") from None
+
+    def json_response(body: Any, media_type: str, status: int = 200, next_url: str | None = None) -> Response:
+        response = Response(json.dumps(body), status, mimetype=media_type)
+        if next_url:
+            response.headers["Link"] = f'<{next_url}>; rel="next"'
+        return response
+
+    # ---- pages ----
+    @app.get("/")
+    def course_page() -> str:
+        return render_template(
+            "sandbox/course.html", courses=list(platform.courses.values()), users=platform.users
+        )
+
+    @app.get("/launch")
+    @app.get("/launch/<sub>")
+    def launch(sub: str | None = None) -> Response:
+        sub = sub or request.args.get("sub", "")
+        if platform.tool is None:
+            return Response("No tool is registered with the sandbox platform.\n", 409, mimetype="text/plain")
+        try:
+            url = platform.start_launch(
+                sub,
+                message_type=request.args.get("message_type", v.RESOURCE_LINK_REQUEST),
+                context_id=request.args.get("context_id") or None,
+                resource_link_id=request.args.get("resource_link_id") or "pathways-home",
+            )
+        except (KeyError, LookupError) as exc:
+            return Response(f"Cannot launch: {exc}\n", 404, mimetype="text/plain")
+        return redirect(url, 302)
+
+    @app.route("/auth", methods=["GET", "POST"])
+    def auth() -> Response:
+        params = request.form if request.method == "POST" else request.args
+        redirect_uri, id_token, state = platform.authorize(params)
+        html = render_template("sandbox/autopost.html", action=redirect_uri, id_token=id_token, state=state)
+        return Response(html, 200, headers={"Cache-Control": "no-store"}, mimetype="text/html")
+
+    @app.get("/jwks")
+    def jwks() -> Response:
+        return Response(json.dumps(platform.public_jwks()), mimetype="application/json")
+
+    @app.post("/token")
+    def token() -> Response:
+        inject_failure(token_endpoint=True)
+        body = platform.issue_token(request.form)
+        return Response(json.dumps(body), mimetype="application/json", headers={"Cache-Control": "no-store"})
+
+    # ---- NRPS 2.0 ----
+    @app.get("/courses/<context_id>/memberships")
+    def memberships(context_id: str) -> Response:
+        inject_failure()
+        platform.check_access(request.headers.get("Authorization"), [v.SCOPE_NRPS])
+        body, next_url = platform.memberships(context_id, request.args)
+        return json_response(body, v.MEDIA_MEMBERSHIPS, next_url=next_url)
+
+    # ---- AGS 2.0 ----
+    @app.route("/courses/<context_id>/lineitems", methods=["GET", "POST"])
+    def lineitems(context_id: str) -> Response:
+        inject_failure()
+        if request.method == "POST":
+            platform.check_access(request.headers.get("Authorization"), [v.SCOPE_LINEITEM])
+            item = platform.create_line_item(context_id, json_body(v.MEDIA_LINEITEM))
+            response = json_response(item, v.MEDIA_LINEITEM, 201)
+            response.headers["Location"] = item["id"]
+            return response
+        platform.check_access(
+            request.headers.get("Authorization"), [v.SCOPE_LINEITEM, v.SCOPE_LINEITEM_READONLY]
+        )
+        items, next_url = platform.list_line_items(context_id, request.args)
+        return json_response(items, v.MEDIA_LINEITEMS, next_url=next_url)
+
+    @app.route("/courses/<context_id>/lineitems/<item_id>", methods=["GET", "PUT", "DELETE"])
+    def lineitem(context_id: str, item_id: str) -> Response:
+        inject_failure()
+        if request.method == "GET":
+            platform.check_access(
+                request.headers.get("Authorization"), [v.SCOPE_LINEITEM, v.SCOPE_LINEITEM_READONLY]
+            )
+            return json_response(platform.get_line_item(context_id, item_id), v.MEDIA_LINEITEM)
+        platform.check_access(request.headers.get("Authorization"), [v.SCOPE_LINEITEM])
+        if request.method == "PUT":
+            item = platform.update_line_item(context_id, item_id, json_body(v.MEDIA_LINEITEM))
+            return json_response(item, v.MEDIA_LINEITEM)
+        platform.delete_line_item(context_id, item_id)
+        return Response(status=204)
+
+    @app.post("/courses/<context_id>/lineitems/<item_id>/scores")
+    def scores(context_id: str, item_id: str) -> Response:
+        inject_failure()
+        platform.check_access(request.headers.get("Authorization"), [v.SCOPE_SCORE])
+        platform.post_score(context_id, item_id, json_body(v.MEDIA_SCORE))
+        return Response(status=204)
+
+    @app.get("/courses/<context_id>/lineitems/<item_id>/results")
+    def results(context_id: str, item_id: str) -> Response:
+        inject_failure()
+        platform.check_access(request.headers.get("Authorization"), [v.SCOPE_RESULT_READONLY])
+        items, next_url = platform.results(context_id, item_id, request.args)
+        return json_response(items, v.MEDIA_RESULTS, next_url=next_url)
+
+    # ---- Deep Linking 2.0 ----
+    @app.post("/deep_link_return")
+    def deep_link_return() -> str:
+        outcome = platform.receive_deep_link_response(request.form.get("JWT", ""))
+        claims = outcome["claims"]
+        return render_template(
+            "sandbox/deep_link_done.html",
+            course=outcome["course"],
+            placed=outcome["placed"],
+            msg=claims.get(v.DL_MSG),
+            errormsg=claims.get(v.DL_ERRORMSG),
+        )
+
+    @app.get("/gradebook")
+    def gradebook() -> str:
+        books = []
+        for course in platform.courses.values():
+            latest = platform.latest_scores(course.context_id)
+            items = [
+                item
+                for url, item in platform.line_items.items()
+                if url.startswith(platform.lineitems_url(course.context_id) + "/")
+            ]
+            members = [platform.users[sub] for sub in course.members]
+            books.append({"course": course, "items": items, "latest": latest, "members": members})
+        return render_template("sandbox/gradebook.html", books=books)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        if exc.response is not None:  # abort(response) from inject_failure
+            return exc.response
+        if request.path.startswith(_JSON_PATHS):
+            body = json.dumps(
+                {"error": exc.name.lower().replace(" ", "_"), "error_description": exc.description}
+            )
+            return Response(body, exc.code or 500, mimetype="application/json")
+        return Response(f"{exc.code} {exc.name}\n", exc.code or 500, mimetype="text/plain")
+
+    return app
+
+
+def role_label(user: SandboxUser) -> str:
+    """Return the user's context roles in words, e.g. "Instructor, Teaching assistant"."""
+    words = {"TeachingAssistant": "Teaching assistant", "ContentDeveloper": "Content developer"}
+    names = [r.rsplit("#", 1)[-1] for r in user.roles]
+    return ", ".join(words.get(n, n) for n in names) or "No role"

@@ -1,0 +1,113 @@
+"""Record a validated launch and look launch sessions up again."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..lti.claims import LaunchFacts
+from ..lti.roles import Access
+from ..lti.toolconf import find_deployment, find_platform
+from ..models import Course, Enrollment, LaunchSession, Person
+from .errors import Forbidden, NotFound
+
+
+def record_launch(
+    facts: LaunchFacts, *, store_email: bool, session_seconds: int, now: datetime
+) -> LaunchSession:
+    """Upsert the course, person and enrolment the launch describes and open a launch session."""
+    if facts.access is Access.NONE:
+        raise Forbidden("Your role in this course does not give access to Pathways.")
+    platform = find_platform(facts.issuer, facts.client_id)
+    deployment = find_deployment(platform.id, facts.deployment_id) if platform else None
+    if platform is None or deployment is None:
+        # Validation already checked both; a registry change in between is the only way here.
+        raise Forbidden("This deployment of the tool is not registered with Pathways.")
+    course = _upsert_course(platform.id, deployment.id, facts, now)
+    person = _upsert_person(platform.id, facts, store_email)
+    _upsert_enrollment(course, person, facts, now)
+    launch = LaunchSession(
+        id=secrets.token_urlsafe(24),
+        platform_id=platform.id,
+        deployment_id=deployment.id,
+        course_id=course.id,
+        person_id=person.id,
+        access=facts.access.value,
+        message_type=facts.message_type,
+        resource_link_id=facts.resource_link_id,
+        details=facts.details,
+        created_at=now,
+        expires_at=now + timedelta(seconds=session_seconds),
+    )
+    db.session.add(launch)
+    db.session.commit()
+    return launch
+
+
+def _upsert_course(platform_id: int, deployment_pk: int, facts: LaunchFacts, now: datetime) -> Course:
+    course = db.session.scalars(
+        sa.select(Course).where(Course.deployment_id == deployment_pk, Course.context_id == facts.context_id)
+    ).first()
+    if course is None:
+        course = Course(platform_id=platform_id, deployment_id=deployment_pk, context_id=facts.context_id)
+        db.session.add(course)
+    course.title = facts.context_title or course.title or "Untitled course"
+    course.label = facts.context_label or course.label or ""
+    course.last_launch_at = now
+    course.memberships_url = facts.memberships_url or course.memberships_url
+    course.lineitems_url = facts.lineitems_url or course.lineitems_url
+    db.session.flush()
+    return course
+
+
+def _upsert_person(platform_id: int, facts: LaunchFacts, store_email: bool) -> Person:
+    person = db.session.scalars(
+        sa.select(Person).where(Person.platform_id == platform_id, Person.sub == facts.sub)
+    ).first()
+    if person is None:
+        person = Person(platform_id=platform_id, sub=facts.sub)
+        db.session.add(person)
+    person.name = facts.name or person.name or ""
+    person.email = facts.email if store_email else None
+    db.session.flush()
+    return person
+
+
+def _upsert_enrollment(course: Course, person: Person, facts: LaunchFacts, now: datetime) -> Enrollment:
+    enrollment = db.session.scalars(
+        sa.select(Enrollment).where(Enrollment.course_id == course.id, Enrollment.person_id == person.id)
+    ).first()
+    if enrollment is None:
+        enrollment = Enrollment(course_id=course.id, person_id=person.id)
+        db.session.add(enrollment)
+    enrollment.role = facts.access.value
+    enrollment.lti_roles = facts.role_labels[:500]
+    enrollment.active = True
+    enrollment.last_launch_at = now
+    db.session.flush()
+    return enrollment
+
+
+def open_launch(launch_id: str, allowed_ids: list[str], *, now: datetime) -> LaunchSession:
+    """Return the launch session if this browser holds it and it has not expired."""
+    if not isinstance(launch_id, str) or launch_id not in allowed_ids:
+        raise NotFound("This page belongs to a launch this browser did not make. Open Pathways from your course.")
+    launch = db.session.get(LaunchSession, launch_id)
+    if launch is None or launch.expires_at <= now:
+        raise NotFound("Your Pathways session has ended. Open Pathways again from your course.")
+    return launch
+
+
+def course_roster(launch: LaunchSession) -> list[Enrollment]:
+    """Return the enrolments of the launch's course, teachers first, then by name."""
+    return list(
+        db.session.scalars(
+            sa.select(Enrollment)
+            .join(Person)
+            .where(Enrollment.course_id == launch.course_id, Person.platform_id == launch.platform_id)
+            .order_by(Enrollment.role.desc(), Person.name)
+        )
+    )

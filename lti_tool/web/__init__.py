@@ -1,0 +1,1 @@
+"""Teacher and student pages: parse the request, call one service, render."""

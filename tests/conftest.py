@@ -1,0 +1,111 @@
+"""Fixtures: a fresh Pathways app per test, served over real HTTP with the sandbox LMS beside it.
+
+Each test gets its own instance folder (SQLite file, filesystem cache) or, when PATHWAYS_TEST_DATABASE_URL
+is set, a freshly migrated PostgreSQL schema. The tool fetches the sandbox's JWKS, and the sandbox the
+tool's, over HTTP on loopback: nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+
+import pytest
+import requests
+import sqlalchemy as sa
+from flask_migrate import upgrade
+from werkzeug.serving import make_server
+
+from lti_tool import create_app
+from lti_tool.extensions import db
+from lti_tool.sandbox import SandboxPlatform
+from lti_tool.sandbox_mount import connect_sandbox
+
+from .support import SandboxActions
+
+TEST_DATABASE_URL = os.environ.get("PATHWAYS_TEST_DATABASE_URL")
+
+
+def _reset_schema() -> None:
+    """Drop every table (PostgreSQL is shared between tests) so migrations run from scratch."""
+    engine = db.engine
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+
+
+class LiveTool:
+    """A Pathways app served on a free loopback port, with its sandbox platform."""
+
+    def __init__(self, app, server) -> None:
+        self.app = app
+        self.server = server
+        self.base_url = app.config["BASE_URL"]
+
+    @property
+    def platform(self) -> SandboxPlatform:
+        return self.app.extensions["sandbox_platform"]
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+
+@pytest.fixture
+def make_tool(tmp_path) -> Iterator:
+    """Return a factory that starts a live tool with the given settings overrides."""
+    started: list = []
+
+    def start(**overrides) -> LiveTool:
+        settings = {
+            "TESTING": True,
+            "SANDBOX_ENABLED": True,
+            "SECRET_KEY": "test-secret-not-for-production",
+            "INSTANCE_PATH": str(tmp_path / f"instance{len(started)}"),
+            "DATABASE_URL": TEST_DATABASE_URL,
+            # Tests rotate platform keys and relaunch at once; production waits between JWKS refreshes.
+            "JWKS_REFRESH_MIN_SECONDS": 0,
+            "BASE_URL": "http://127.0.0.1:1",
+        }
+        settings.update(overrides)
+        app = create_app(settings)
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        app.config["BASE_URL"] = f"http://127.0.0.1:{server.server_port}"
+        tool = LiveTool(app, server)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        started.append((tool, thread))
+        with app.app_context():
+            _reset_schema()
+            upgrade()
+            connect_sandbox(app)
+        thread.start()
+        return tool
+
+    yield start
+    for tool, thread in started:
+        if thread.is_alive():
+            tool.server.shutdown()
+            thread.join(timeout=5)
+        tool.server.server_close()
+        with tool.app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def tool(make_tool) -> LiveTool:
+    """Start the tool with default test settings."""
+    return make_tool()
+
+
+@pytest.fixture
+def sandbox(tool) -> SandboxActions:
+    """Drive launches through the sandbox LMS like a browser would."""
+    return SandboxActions(tool)
+
+
+@pytest.fixture
+def browser_session() -> Iterator[requests.Session]:
+    with requests.Session() as session:
+        yield session

@@ -1,0 +1,108 @@
+"""Test actions that read as user stories: `sandbox.launch(as_="teacher")`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urljoin
+
+import jwt
+import requests
+
+from lti_tool.sandbox.platform import DEMO_STUDENTS, DEMO_TA, DEMO_TEACHER
+
+PEOPLE = {"teacher": DEMO_TEACHER, "ta": DEMO_TA, "student": DEMO_STUDENTS[0]}
+CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
+
+
+class _FormParser(HTMLParser):
+    """Collect the first form's action and its inputs (the auto-posting launch form)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.action: str | None = None
+        self.fields: dict[str, str] = {}
+        self._in_form = False
+        self._done = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if tag == "form" and not self._done and self.action is None:
+            self.action = attributes.get("action") or ""
+            self._in_form = True
+        elif tag in ("input", "textarea") and self._in_form and attributes.get("name"):
+            self.fields[attributes["name"]] = attributes.get("value") or ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form" and self._in_form:
+            self._in_form = False
+            self._done = True
+
+
+def parse_form(html: str, base_url: str = "") -> tuple[str, dict[str, str]]:
+    """Return (absolute action URL, fields) of the first form in a page."""
+    parser = _FormParser()
+    parser.feed(html)
+    assert parser.action is not None, f"no form in page: {html[:500]}"
+    return urljoin(base_url, parser.action), parser.fields
+
+
+@dataclass
+class PendingLaunch:
+    """A launch stopped just before the id_token is posted to the tool, for tampering with."""
+
+    http: requests.Session
+    action: str
+    id_token: str
+    state: str
+    platform: Any
+    claims: dict = field(init=False)
+    header: dict = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.claims = jwt.decode(self.id_token, options={"verify_signature": False})
+        self.header = jwt.get_unverified_header(self.id_token)
+
+    def post(self, id_token: str | None = None, state: str | None = None, **extra: str) -> requests.Response:
+        """POST the (possibly replaced) id_token and state to the tool's launch URL."""
+        data = {"id_token": self.id_token if id_token is None else id_token,
+                "state": self.state if state is None else state, **extra}
+        return self.http.post(self.action, data=data, allow_redirects=True, timeout=30)
+
+    def resign(self, **changes: Any) -> str:
+        """Return the launch's claims re-signed by the platform with some claims changed (None deletes)."""
+        claims = dict(self.claims)
+        for name, value in changes.items():
+            name = name.replace("__", "/")
+            if value is None:
+                claims.pop(name, None)
+            else:
+                claims[name] = value
+        return self.platform.sign(claims)
+
+
+class SandboxActions:
+    """What a person does in the sandbox LMS, over real HTTP."""
+
+    def __init__(self, tool) -> None:
+        self.tool = tool
+        self.platform = tool.platform
+
+    def sub(self, as_: str) -> str:
+        return PEOPLE.get(as_, as_)
+
+    def begin(self, as_: str = "student", http: requests.Session | None = None, **launch: Any) -> PendingLaunch:
+        """Run login initiation and platform authorization; stop before posting the id_token."""
+        http = http or requests.Session()
+        login_url = self.platform.start_launch(self.sub(as_), **launch)
+        to_platform = http.get(login_url, allow_redirects=False, timeout=30)
+        assert to_platform.status_code == 302, (to_platform.status_code, to_platform.text[:500])
+        auth = http.get(to_platform.headers["Location"], allow_redirects=False, timeout=30)
+        assert auth.status_code == 200, (auth.status_code, auth.text[:500])
+        action, fields = parse_form(auth.text, auth.url)
+        return PendingLaunch(http, action, fields["id_token"], fields["state"], self.platform)
+
+    def launch(self, as_: str = "student", http: requests.Session | None = None, **launch: Any) -> requests.Response:
+        """Launch the tool as someone and return the page they land on."""
+        return self.begin(as_, http=http, **launch).post()
