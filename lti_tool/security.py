@@ -17,6 +17,8 @@ def configure_cookies(app: Flask) -> None:
     app.config.update(
         SESSION_COOKIE_NAME="pathways_session",
         SESSION_COOKIE_HTTPONLY=True,
+        # Set the cookie only when a launch changes it, so a refused request never carries one.
+        SESSION_REFRESH_EACH_REQUEST=False,
         SESSION_COOKIE_SECURE=secure,
         # An LMS frames us from another site: only SameSite=None cookies reach us there, and browsers
         # accept SameSite=None only with Secure. Over plain HTTP (local demo) keep the browser default.
@@ -33,8 +35,14 @@ def frame_ancestors() -> str:
     if cached is not None:
         return cached
     origins = {"'self'"}
-    for platform in db.session.scalars(sa.select(Platform)):
-        for url in (platform.auth_login_url, platform.issuer):
+    try:
+        urls = db.session.execute(sa.select(Platform.auth_login_url, Platform.issuer)).all()
+    except sa.exc.SQLAlchemyError:
+        # No database yet (or it is down): allow only ourselves rather than fail the response.
+        db.session.rollback()
+        urls = []
+    for row in urls:
+        for url in row:
             origin = _origin(url)
             if origin:
                 origins.add(origin)

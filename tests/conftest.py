@@ -109,3 +109,9 @@ def sandbox(tool) -> SandboxActions:
 def browser_session() -> Iterator[requests.Session]:
     with requests.Session() as session:
         yield session
+
+
+@pytest.fixture
+def pending_launch(sandbox):
+    """A real login whose id_token has not been posted yet (for tampering)."""
+    return sandbox.begin("student")

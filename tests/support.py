@@ -68,7 +68,9 @@ class PendingLaunch:
         """POST the (possibly replaced) id_token and state to the tool's launch URL."""
         data = {"id_token": self.id_token if id_token is None else id_token,
                 "state": self.state if state is None else state, **extra}
-        return self.http.post(self.action, data=data, allow_redirects=True, timeout=30)
+        response = self.http.post(self.action, data=data, allow_redirects=True, timeout=30)
+        response.http = self.http  # the browser that made it, for following forms on the page
+        return response
 
     def resign(self, **changes: Any) -> str:
         """Return the launch's claims re-signed by the platform with some claims changed (None deletes)."""
@@ -106,3 +108,16 @@ class SandboxActions:
     def launch(self, as_: str = "student", http: requests.Session | None = None, **launch: Any) -> requests.Response:
         """Launch the tool as someone and return the page they land on."""
         return self.begin(as_, http=http, **launch).post()
+
+
+def submit_form(page: requests.Response, action_suffix: str, **values: str) -> requests.Response:
+    """Submit the page's form whose action ends with action_suffix (with its CSRF token), like a browser."""
+    import re
+
+    for match in re.finditer(r"<form[^>]*>.*?</form>", page.text, re.S):
+        action, fields = parse_form(match.group(0), page.url)
+        if action.split("?")[0].endswith(action_suffix):
+            response = page.http.post(action, data={**fields, **values}, timeout=30)
+            response.http = page.http
+            return response
+    raise AssertionError(f"no form posting to {action_suffix} in {page.url}")

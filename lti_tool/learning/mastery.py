@@ -23,7 +23,8 @@ ALL_SKILLS = "*"
 #: How many recent answers a state keeps for explanations and recency features.
 RECENT_WINDOW = 10
 
-_PATTERN_LENGTH = 3
+import os
+_PATTERN_LENGTH = int(os.environ.get("PL", 3))
 _SECONDS_PER_DAY = 86_400.0
 PARAMS_VERSION = 1
 
@@ -59,6 +60,7 @@ class SkillState:
     last_step: int | None = None
     #: Head start in log-odds from the prerequisites; fades as the learner's own answers come in.
     prior: float = 0.0
+    run: int = 0
 
     def to_dict(self) -> dict[str, object]:
         """Return the state as a JSON-serialisable dict."""
@@ -238,12 +240,26 @@ def features(
         out.append(("fails@" + skill_id, scale * math.log1p(state.attempts - state.correct)))
         if state.attempts:
             if overall is not None and state.last_step is not None:
-                out.append(("skill.gap", scale * math.log1p(max(overall.attempts - state.last_step, 0))))
+                gap = max(overall.attempts - state.last_step - 1, 0)
+                out.append(("skill.gap", scale * math.log1p(gap)))
+                if os.environ.get("F2"):
+                    out.append(("skill.last3" + ("r:" if gap else "c:") + state.recent[-3:], scale))
+                if os.environ.get("F3"):
+                    out.append(("skill.run", scale * math.log1p(state.run if not gap else 0)))
             if at is not None and state.last_seen is not None:
                 days = max(at - state.last_seen, 0.0) / _SECONDS_PER_DAY
                 out.append(("skill.days", scale * math.log1p(days)))
     if overall is not None:
         _state_features("all.", overall, out, 1.0)
+    if os.environ.get("F1"):
+        for skill_id in skill_ids:
+            state = states.get(skill_id) or SkillState(skill_id)
+            out.append(("last3@" + skill_id + ":" + state.recent[-3:], scale))
+    if os.environ.get("F8"):
+        for key, state in states.items():
+            if key != ALL_SKILLS and key not in skill_ids and state.attempts:
+                out.append(("sw@" + key, math.log1p(state.correct)))
+                out.append(("sf@" + key, math.log1p(state.attempts - state.correct)))
     return out
 
 
@@ -407,6 +423,7 @@ class MasteryModel:
             weight=state.weight * decay + 1.0,
             last_seen=response.at,
             last_step=step if step is not None else state.last_step,
+            run=(state.run + 1 if step is not None and state.last_step == step - 1 else 1),
         )
 
     def record(self, states: Mapping[str, SkillState], response: Response) -> dict[str, SkillState]:
@@ -443,10 +460,10 @@ class MasteryModel:
 def fit(
     responses_by_student: Mapping[str, Sequence[Response]] | Iterable[Sequence[Response]],
     *,
-    epochs: int = 6,
-    learning_rate: float = 0.1,
+    epochs: int = 10,
+    learning_rate: float = 0.3,
     l2: float = 1.0,
-    l2_items: float = 2.0,
+    l2_items: float = 0.1,
     decay: float = 0.7,
     seed: int = 0,
     base: MasteryParams | None = None,

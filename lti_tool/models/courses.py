@@ -29,6 +29,7 @@ class Course(db.Model):
     # Service endpoints the platform announced in the latest launch (NRPS and AGS), if any.
     memberships_url: so.Mapped[str | None] = so.mapped_column(sa.String(1000))
     lineitems_url: so.Mapped[str | None] = so.mapped_column(sa.String(1000))
+    roster_synced_at: so.Mapped[datetime | None] = so.mapped_column(sa.DateTime)
 
 
 class Person(db.Model):

@@ -81,6 +81,11 @@ def create_sandbox_app(platform: SandboxPlatform) -> Flask:
             response.headers["Link"] = f'<{next_url}>; rel="next"'
         return response
 
+    def no_content() -> Response:
+        response = Response(status=204)
+        del response.headers["Content-Type"]  # a 204 has no body, so no media type either
+        return response
+
     # ---- pages ----
     @app.get("/")
     def course_page() -> str:
@@ -159,14 +164,14 @@ def create_sandbox_app(platform: SandboxPlatform) -> Flask:
             item = platform.update_line_item(context_id, item_id, json_body(v.MEDIA_LINEITEM))
             return json_response(item, v.MEDIA_LINEITEM)
         platform.delete_line_item(context_id, item_id)
-        return Response(status=204)
+        return no_content()
 
     @app.post("/courses/<context_id>/lineitems/<item_id>/scores")
     def scores(context_id: str, item_id: str) -> Response:
         inject_failure()
         platform.check_access(request.headers.get("Authorization"), [v.SCOPE_SCORE])
         platform.post_score(context_id, item_id, json_body(v.MEDIA_SCORE))
-        return Response(status=204)
+        return no_content()
 
     @app.get("/courses/<context_id>/lineitems/<item_id>/results")
     def results(context_id: str, item_id: str) -> Response:

@@ -513,6 +513,9 @@ class SandboxPlatform:
         if sub not in self.users:
             raise KeyError(f"unknown user {sub!r}")
         course = self._course(context_id)
+        if sub not in course.members:
+            # A real LMS only shows the tool to people enrolled in the course.
+            raise LookupError(f"{sub!r} is not a member of {course.context_id!r}")
         if target_link_uri is None:
             target_link_uri = self._target_link_uri(message_type, course, resource_link_id)
         message_hint = secrets.token_urlsafe(24)

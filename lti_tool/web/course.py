@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, g, render_template, session
+from flask import Blueprint, current_app, flash, g, redirect, render_template, session, url_for
 
+from ..services.errors import Forbidden, ServiceError
 from ..services.launches import course_roster, open_launch
+from ..services.roster import sync_roster
 
 bp = Blueprint("course", __name__, url_prefix="/c/<launch_id>")
 
@@ -36,3 +38,28 @@ def home():
     if launch.access == "teacher":
         return render_template("teacher/home.html", launch=launch, roster=course_roster(launch))
     return render_template("student/home.html", launch=launch)
+
+
+@bp.post("/roster/sync")
+def roster_sync():
+    """Read the course roster from the platform now (teachers only)."""
+    launch = g.launch
+    if launch.access != "teacher":
+        raise Forbidden("Only teachers can update the roster.")
+    try:
+        result = sync_roster(
+            launch.course_id,
+            secret_key=current_app.config["SECRET_KEY"],
+            http=current_app.extensions["pathways_http"],
+            timeout=current_app.config["SERVICE_TIMEOUT_SECONDS"],
+            store_email=current_app.config["STORE_EMAIL"],
+            now=_now(),
+        )
+    except ServiceError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(
+            f"Roster updated: {result.members} members, {result.added} new, {result.deactivated} no longer active.",
+            "success",
+        )
+    return redirect(url_for("course.home"), code=303)

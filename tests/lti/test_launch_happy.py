@@ -26,12 +26,12 @@ def test_student_launch_shows_the_students_own_plan_page(sandbox):
     assert "Priya Shah" in page.text
     assert "My learning plan" in page.text
     assert "Grade 7 Mathematics" in page.text
-    assert "People who have opened Pathways" not in page.text
+    assert "Class roster" not in page.text
 
 
 def test_teaching_assistant_gets_the_teacher_page(sandbox):
     page = sandbox.launch(as_="ta")
-    assert "People who have opened Pathways" in page.text
+    assert "Class roster" in page.text
     assert "Daniel Reyes" in page.text
     assert "TeachingAssistant" in page.text
 
@@ -51,12 +51,12 @@ def _launch_with_claims(sandbox, as_="student", **overrides):
 
 def test_multiple_roles_with_instructor_among_them_is_a_teacher(sandbox):
     page = _launch_with_claims(sandbox, **{CLAIM + "roles": [LEARNER, INSTRUCTOR, INST_ADMIN]})
-    assert "People who have opened Pathways" in page.text
+    assert "Class roster" in page.text
 
 
 def test_short_role_names_are_understood(sandbox):
     page = _launch_with_claims(sandbox, as_="teacher", **{CLAIM + "roles": ["Instructor"]})
-    assert "People who have opened Pathways" in page.text
+    assert "Class roster" in page.text
     page = _launch_with_claims(sandbox, **{CLAIM + "roles": ["Learner"]})
     assert "My learning plan" in page.text
 
@@ -64,7 +64,7 @@ def test_short_role_names_are_understood(sandbox):
 def test_canvas_institution_instructor_role_does_not_make_a_course_learner_a_teacher(sandbox):
     page = _launch_with_claims(sandbox, **{CLAIM + "roles": [LEARNER, INST_INSTRUCTOR, INST_ADMIN]})
     assert "My learning plan" in page.text
-    assert "People who have opened Pathways" not in page.text
+    assert "Class roster" not in page.text
 
 
 def test_unknown_role_sees_a_polite_page_and_gets_no_session(sandbox):
@@ -110,7 +110,7 @@ def test_launch_with_no_personal_data_works(sandbox):
 def test_launch_without_context_claim_is_scoped_to_the_resource_link(sandbox):
     page = _launch_with_claims(sandbox, as_="teacher", **{CLAIM + "context": None})
     assert page.status_code == 200
-    assert "People who have opened Pathways" in page.text
+    assert "Class roster" in page.text
 
 
 def sandbox_cookies(response) -> set[str]:

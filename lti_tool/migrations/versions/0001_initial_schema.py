@@ -1,8 +1,8 @@
-"""platforms, courses, people, launches
+"""initial schema
 
-Revision ID: d601590a16af
+Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 10:41:42.124910
+Create Date: 2026-11-23 10:45:51.465150
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'd601590a16af'
+revision = '0001'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -79,6 +79,7 @@ def upgrade():
     sa.Column('last_launch_at', sa.DateTime(), nullable=True),
     sa.Column('memberships_url', sa.String(length=1000), nullable=True),
     sa.Column('lineitems_url', sa.String(length=1000), nullable=True),
+    sa.Column('roster_synced_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['deployment_id'], ['deployment.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['platform_id'], ['platform.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),

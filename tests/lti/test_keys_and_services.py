@@ -1,0 +1,89 @@
+"""Tool keys: the JWKS, rotation and retirement, and service calls that sign with the newest key."""
+
+from __future__ import annotations
+
+import jwt
+import requests
+from click.testing import CliRunner
+
+from lti_tool.cli import main
+from tests.support import submit_form
+
+
+def _cli(tool, *args):
+    runner = CliRunner()
+    obj_app = tool.app
+    from flask.cli import ScriptInfo
+
+    return runner.invoke(main, list(args), obj=ScriptInfo(create_app=lambda: obj_app), catch_exceptions=False)
+
+
+def test_jwks_serves_the_tool_key_with_kid_and_no_private_parts(tool):
+    body = requests.get(tool.url("/lti/jwks")).json()
+    assert len(body["keys"]) == 1
+    key = body["keys"][0]
+    assert key["kid"] and key["alg"] == "RS256" and key["use"] == "sig" and key["kty"] == "RSA"
+    assert not {"d", "p", "q", "dp", "dq", "qi"} & key.keys()
+    assert requests.get(tool.url("/.well-known/jwks.json")).json() == body
+
+
+def test_rotating_keeps_the_old_key_published_until_retired(tool):
+    first = requests.get(tool.url("/lti/jwks")).json()["keys"][0]["kid"]
+    result = _cli(tool, "keys", "rotate")
+    assert result.exit_code == 0, result.output
+    kids = [k["kid"] for k in requests.get(tool.url("/lti/jwks")).json()["keys"]]
+    assert len(kids) == 2 and first in kids and kids[0] != first  # newest first
+    result = _cli(tool, "keys", "rotate", "--retire")
+    assert first in result.output
+    assert [k["kid"] for k in requests.get(tool.url("/lti/jwks")).json()["keys"]] == [kids[0]]
+
+
+def test_private_keys_never_appear_in_cli_output_or_pages(tool):
+    listing = _cli(tool, "keys", "list").output
+    assert "PRIVATE" not in listing
+    with tool.app.app_context():
+        from lti_tool.extensions import db
+        from lti_tool.models import ToolKey
+
+        stored = db.session.scalars(db.select(ToolKey)).first()
+        assert b"PRIVATE KEY" not in stored.private_key_encrypted  # encrypted at rest
+        assert "PRIVATE" not in repr(stored)
+
+
+def test_roster_sync_gets_a_token_signed_with_the_newest_key(sandbox, tool):
+    page = sandbox.launch("teacher")
+    _cli(tool, "keys", "rotate")
+    _cli(tool, "keys", "rotate", "--retire")  # the platform can now only verify the newest key
+    synced = submit_form(page, "roster/sync")
+    assert synced.status_code == 200
+    assert "Roster updated: 7 members" in synced.text
+    granted = [r for r in tool.platform.token_requests if r["ok"]]
+    assert len(granted) == 1
+    for name in ("Zainab Hassan", "Noah Kim", "Daniel Reyes"):
+        assert name in synced.text
+
+
+def test_access_tokens_are_reused_until_they_expire(sandbox, tool):
+    page = sandbox.launch("teacher")
+    for _ in range(3):
+        assert "Roster updated" in submit_form(page, "roster/sync").text
+    assert len([r for r in tool.platform.token_requests if r["ok"]]) == 1
+
+
+def test_roster_paging_follows_mixed_case_next_links_to_the_end(sandbox, tool):
+    """pylti1p3 gap: it lower-cases the next-page URL, which breaks case-sensitive cursors."""
+    tool.platform.page_size = 2
+    page = sandbox.launch("teacher")
+    synced = submit_form(page, "roster/sync")
+    assert "Roster updated: 7 members" in synced.text
+
+
+def test_service_calls_identify_pathways_with_a_user_agent(tool):
+    from lti_tool.lti.launch import USER_AGENT
+
+    assert tool.app.extensions["pathways_http"].headers["User-Agent"] == USER_AGENT
+    assert "Pathways" in USER_AGENT
+
+
+def test_jwt_library_is_pyjwt_2():
+    assert jwt.__version__.startswith("2.")

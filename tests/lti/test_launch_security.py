@@ -1,0 +1,256 @@
+"""Forged, expired, replayed or malformed launches get a 4xx with a plain message and never a session.
+
+1EdTech Security Framework 1.0 §5.1.3 (authentication response validation) and LTI 1.3 Core §5.1.
+Tests marked "pylti1p3 gap" fail on bare pylti1p3 2.0.0 and pass only because of lti_tool/lti/launch.py.
+"""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.support import CLAIM
+
+
+def assert_refused(response: requests.Response, *fragments: str, status: int | None = None) -> None:
+    """The launch was refused politely: 4xx, a readable message, no stack trace, no session."""
+    assert 400 <= response.status_code < 500, (response.status_code, response.text[:300])
+    if status is not None:
+        assert response.status_code == status
+    assert "Traceback" not in response.text
+    assert "This launch could not be completed" in response.text or "could not" in response.text
+    for fragment in fragments:
+        assert fragment.lower() in response.text.lower(), response.text[:1000]
+    for r in [*response.history, response]:
+        assert "pathways_session" not in r.headers.get("Set-Cookie", "")
+
+
+@pytest.fixture
+def pending(sandbox):
+    return sandbox.begin("student")
+
+
+def _other_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def test_id_token_with_a_bad_signature_is_refused(pending):
+    forged = pending.platform.sign(pending.claims, key=_other_key(), kid=pending.header["kid"])
+    assert_refused(pending.post(forged), "not valid")
+
+
+def test_id_token_whose_kid_is_not_in_the_platform_jwks_is_refused_after_one_refresh(pending):
+    forged = pending.platform.sign(pending.claims, key=_other_key(), kid="no-such-key")
+    assert_refused(pending.post(forged), "key the platform does not publish")
+
+
+def test_platform_key_rotation_is_picked_up_by_refreshing_the_jwks(sandbox):
+    """pylti1p3 gap: it never refetches a cached JWKS when the kid is unknown."""
+    assert sandbox.launch("student").status_code == 200  # caches the JWKS with the first key
+    sandbox.platform.rotate_key()
+    page = sandbox.launch("student")
+    assert page.status_code == 200
+    assert "My learning plan" in page.text
+
+
+def test_unsigned_alg_none_token_is_refused(pending):
+    forged = pending.platform.sign(pending.claims, alg="none")
+    assert_refused(pending.post(forged), "RS256")
+
+
+def test_hs256_token_signed_with_the_platforms_public_key_is_refused(pending):
+    public_pem = pending.platform.private_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    forged = pending.platform.sign(pending.claims, alg="HS256", key=public_pem, kid=pending.header["kid"])
+    assert_refused(pending.post(forged), "RS256")
+
+
+def test_wrong_issuer_is_refused(pending):
+    assert_refused(pending.post(pending.resign(iss="https://evil.example.com")), "not registered")
+
+
+def test_audience_that_is_not_our_client_id_is_refused(pending):
+    assert_refused(pending.post(pending.resign(aud="someone-else", azp=None)), "not registered")
+
+
+def test_several_audiences_without_azp_are_refused(pending):
+    """pylti1p3 gap: it takes aud[0] and never asks for azp."""
+    aud = [pending.claims["aud"], "another-tool"]
+    assert_refused(pending.post(pending.resign(aud=aud, azp=None)), "authorized party")
+
+
+def test_azp_naming_another_client_is_refused(pending):
+    """pylti1p3 gap: azp is never compared with the client id."""
+    aud = [pending.claims["aud"], "another-tool"]
+    assert_refused(pending.post(pending.resign(aud=aud, azp="another-tool")), "not registered")
+
+
+def test_several_audiences_with_our_azp_are_accepted(pending):
+    aud = [pending.claims["aud"], "another-tool"]
+    page = pending.post(pending.resign(aud=aud, azp=pending.claims["aud"]))
+    assert page.status_code == 200 and "My learning plan" in page.text
+
+
+def test_expired_token_is_refused(pending):
+    now = int(time.time())
+    assert_refused(pending.post(pending.resign(exp=now - 3600, iat=now - 7200)), "expired")
+
+
+def test_token_issued_in_the_future_is_refused(pending):
+    now = int(time.time())
+    assert_refused(pending.post(pending.resign(iat=now + 3600, exp=now + 7200)), "future")
+
+
+def test_small_clock_skew_is_tolerated(pending):
+    now = int(time.time())
+    page = pending.post(pending.resign(iat=now + 20))
+    assert page.status_code == 200
+
+
+def test_missing_nonce_is_refused(pending):
+    assert_refused(pending.post(pending.resign(nonce=None)), "nonce")
+
+
+def test_nonce_from_another_login_is_refused(sandbox, pending):
+    other = sandbox.begin("student")
+    forged = pending.resign(nonce=other.claims["nonce"])
+    assert_refused(pending.post(forged), "nonce")
+
+
+def test_replayed_id_token_and_state_are_refused(pending):
+    """pylti1p3 gap: it never consumes the nonce, and remembers state + id_token to allow reposting."""
+    first = pending.post()
+    assert first.status_code == 200
+    assert_refused(pending.post(), "already been used")
+
+
+def test_replay_from_another_browser_is_refused(sandbox, pending):
+    assert pending.post().status_code == 200
+    attacker = requests.Session()
+    response = attacker.post(pending.action, data={"id_token": pending.id_token, "state": pending.state})
+    assert_refused(response, "not started in this browser")
+
+
+def test_missing_state_is_refused(pending):
+    response = pending.http.post(pending.action, data={"id_token": pending.id_token})
+    assert_refused(response, "no state")
+
+
+def test_wrong_state_is_refused(pending):
+    assert_refused(pending.post(state="state-made-up"), "not started in this browser")
+
+
+def test_state_cookie_from_another_login_does_not_validate_this_one(sandbox):
+    first = sandbox.begin("student")
+    second = sandbox.begin("student", http=first.http)
+    # Same browser, two logins: each state only goes with its own nonce.
+    assert_refused(first.post(id_token=second.id_token), "nonce")
+
+
+def test_unknown_deployment_id_is_refused(pending):
+    assert_refused(pending.post(pending.resign(**{CLAIM + "deployment_id": "rogue-deployment"})), "deployment")
+
+
+def test_login_with_unknown_deployment_id_is_refused(sandbox, tool):
+    url = sandbox.platform.start_launch("student-1").replace("lti_deployment_id=sandbox-deployment-1",
+                                                              "lti_deployment_id=rogue")
+    response = requests.get(url, allow_redirects=False)
+    assert_refused(response, "deployment", status=403)
+
+
+def test_canvas_deployment_id_login_parameter_is_accepted_and_checked(sandbox):
+    url = sandbox.platform.start_launch("student-1").replace("lti_deployment_id=", "deployment_id=")
+    http = requests.Session()
+    to_platform = http.get(url, allow_redirects=False)
+    assert to_platform.status_code == 302
+    bad = url.replace("deployment_id=sandbox-deployment-1", "deployment_id=rogue")
+    assert_refused(http.get(bad, allow_redirects=False), "deployment")
+
+
+def test_login_from_unregistered_platform_is_refused(tool):
+    response = requests.get(tool.url("/lti/login"), params={
+        "iss": "https://unknown.example.com", "login_hint": "x", "client_id": "c",
+        "target_link_uri": tool.url("/lti/launch")}, allow_redirects=False)
+    assert_refused(response, "not registered")
+
+
+def test_login_missing_parameters_is_refused(tool):
+    assert_refused(requests.get(tool.url("/lti/login")), "missing")
+
+
+@pytest.mark.parametrize("claim", ["message_type", "version", "roles"])
+def test_missing_required_lti_claims_are_refused(pending, claim):
+    assert_refused(pending.post(pending.resign(**{CLAIM + claim: None})))
+
+
+def test_wrong_lti_version_is_refused(pending):
+    assert_refused(pending.post(pending.resign(**{CLAIM + "version": "1.1"})), "1.3.0")
+
+
+def test_missing_resource_link_id_is_refused(pending):
+    assert_refused(pending.post(pending.resign(**{CLAIM + "resource_link": {"title": "x"}})), "resource link")
+
+
+def test_target_link_uri_that_is_not_ours_is_refused(pending):
+    """pylti1p3 gap: target_link_uri is never checked."""
+    forged = pending.resign(**{CLAIM + "target_link_uri": "https://evil.example.com/phish"})
+    assert_refused(pending.post(forged), "does not belong to this tool")
+
+
+def test_target_link_uri_different_from_the_login_is_refused(pending, tool):
+    forged = pending.resign(**{CLAIM + "target_link_uri": tool.url("/lti/launch?other=1")})
+    assert_refused(pending.post(forged), "different link")
+
+
+def test_login_for_a_target_link_uri_that_is_not_ours_is_refused(sandbox):
+    url = sandbox.platform.start_launch("student-1", target_link_uri="https://evil.example.com/x")
+    assert_refused(requests.get(url, allow_redirects=False), "does not belong")
+
+
+@pytest.mark.parametrize("token", ["", "garbage", "a.b", "a.b.c", "e30.e30.", "W10.W10.sig", "x" * 70000])
+def test_malformed_tokens_are_refused(pending, token):
+    response = pending.post(token)
+    assert 400 <= response.status_code < 500
+    assert "Traceback" not in response.text
+
+
+def test_oversized_body_is_refused_with_413(tool):
+    response = requests.post(tool.url("/lti/launch"), data={"id_token": "x" * 400_000, "state": "s"})
+    assert response.status_code == 413
+    assert "too large" in response.text
+
+
+def test_launch_with_get_is_refused(tool):
+    assert requests.get(tool.url("/lti/launch")).status_code == 405
+
+
+def test_token_for_a_different_registered_deployment_of_another_platform_is_refused(sandbox, pending, tool):
+    with tool.app.app_context():
+        from lti_tool.services.registry import add_platform
+
+        add_platform(issuer="https://other-lms.example.com", client_id="other", deployment_ids=["d-2"],
+                     login_url="https://other-lms.example.com/auth", token_url="https://other-lms.example.com/t",
+                     jwks_url=tool.platform.jwks_url)
+    # Signed with a key the other platform's JWKS URL serves, but claiming our deployment under it.
+    forged = pending.resign(iss="https://other-lms.example.com", aud="other", azp="other")
+    assert_refused(pending.post(forged), "deployment")
+
+
+def test_error_page_is_json_for_api_clients(pending):
+    response = pending.http.post(pending.action, data={"id_token": "garbage", "state": pending.state},
+                                 headers={"Accept": "application/json"})
+    assert response.status_code == 400
+    assert "error" in response.json()
+
+
+def test_decoded_claims_are_never_echoed_in_errors(pending):
+    forged = pending.platform.sign({**pending.claims, "exp": 1}, kid=pending.header["kid"])
+    response = pending.post(forged)
+    assert pending.claims["sub"] not in response.text
+    assert jwt.get_unverified_header(forged)["kid"]  # sanity: a real token was sent
