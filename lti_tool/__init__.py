@@ -20,7 +20,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from .lti.toolconf import DatabaseToolConf
     from .paths import PACKAGE_DIR
     from .settings import load_settings
-    from .web import course, health
+    from .web import course, health, launch
 
     import os
 
@@ -47,6 +47,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["pathways_http"] = http_session()
 
     app.register_blueprint(lti_views.bp)
+    app.register_blueprint(launch.bp)
     app.register_blueprint(course.bp)
     app.register_blueprint(health.bp)
     errors.register(app)

@@ -21,7 +21,7 @@ def main() -> None:
     """Pathways, a personalized-learning LTI 1.3 tool."""
 
 
-@main.command("demo")
+@main.command("demo", with_appcontext=False)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 def demo(host: str, port: int) -> None:
@@ -37,7 +37,10 @@ def demo(host: str, port: int) -> None:
         connect_sandbox(app)
     click.echo(f"Pathways demo: open {base_url}/ (the sandbox LMS) and launch as a teacher or a student.")
     click.echo("Press Ctrl+C to stop.")
-    app.run(host=host, port=port, threaded=True, use_reloader=False, debug=False)
+    # app.run() refuses to serve under the flask CLI; call the server it would have used.
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
 @main.group("platform")

@@ -23,8 +23,8 @@ ALL_SKILLS = "*"
 #: How many recent answers a state keeps for explanations and recency features.
 RECENT_WINDOW = 10
 
-import os
-_PATTERN_LENGTH = int(os.environ.get("PL", 3))
+#: How many of the latest answers form the "pattern" feature (e.g. "wrong, right, right, right, right").
+_PATTERN_LENGTH = 5
 _SECONDS_PER_DAY = 86_400.0
 PARAMS_VERSION = 1
 
@@ -60,7 +60,8 @@ class SkillState:
     last_step: int | None = None
     #: Head start in log-odds from the prerequisites; fades as the learner's own answers come in.
     prior: float = 0.0
-    run: int = 0
+    #: Sum over answered items of P(correct) for a typical learner: right answers above it mean hard items done.
+    expected_correct: float = 0.0
 
     def to_dict(self) -> dict[str, object]:
         """Return the state as a JSON-serialisable dict."""
@@ -75,6 +76,7 @@ class SkillState:
             "last_seen": self.last_seen,
             "last_step": self.last_step,
             "prior": self.prior,
+            "expected_correct": self.expected_correct,
         }
 
     @classmethod
@@ -93,6 +95,7 @@ class SkillState:
             last_seen=None if last_seen is None else float(last_seen),  # type: ignore[arg-type]
             last_step=None if last_step is None else int(last_step),  # type: ignore[call-overload]
             prior=float(data.get("prior", 0.0)),  # type: ignore[arg-type]
+            expected_correct=float(data.get("expected_correct", 0.0)),  # type: ignore[arg-type]
         )
 
 
@@ -215,7 +218,11 @@ def _state_features(prefix: str, state: SkillState, out: list[tuple[str, float]]
     fails = state.attempts - wins
     out.append((prefix + "wins", scale * math.log1p(wins)))
     out.append((prefix + "fails", scale * math.log1p(fails)))
-    out.append((prefix + "last3:" + state.recent[-_PATTERN_LENGTH:], scale))
+    out.append((prefix + "pattern:" + state.recent[-_PATTERN_LENGTH:], scale))
+    # Right answers beyond what a typical learner would get on the same items: credit for hard items.
+    excess = wins - state.expected_correct
+    out.append((prefix + "excess", scale * excess / (state.attempts + 1.0)))
+    out.append((prefix + "excess_sqrt", scale * excess / math.sqrt(state.attempts + 1.0)))
     if state.attempts:
         out.append((prefix + "rate", scale * _rate_logit(wins, state.attempts)))
         out.append((prefix + "recent_rate", scale * _rate_logit(state.evidence, state.weight)))
@@ -242,24 +249,11 @@ def features(
             if overall is not None and state.last_step is not None:
                 gap = max(overall.attempts - state.last_step - 1, 0)
                 out.append(("skill.gap", scale * math.log1p(gap)))
-                if os.environ.get("F2"):
-                    out.append(("skill.last3" + ("r:" if gap else "c:") + state.recent[-3:], scale))
-                if os.environ.get("F3"):
-                    out.append(("skill.run", scale * math.log1p(state.run if not gap else 0)))
             if at is not None and state.last_seen is not None:
                 days = max(at - state.last_seen, 0.0) / _SECONDS_PER_DAY
                 out.append(("skill.days", scale * math.log1p(days)))
     if overall is not None:
         _state_features("all.", overall, out, 1.0)
-    if os.environ.get("F1"):
-        for skill_id in skill_ids:
-            state = states.get(skill_id) or SkillState(skill_id)
-            out.append(("last3@" + skill_id + ":" + state.recent[-3:], scale))
-    if os.environ.get("F8"):
-        for key, state in states.items():
-            if key != ALL_SKILLS and key not in skill_ids and state.attempts:
-                out.append(("sw@" + key, math.log1p(state.correct)))
-                out.append(("sf@" + key, math.log1p(state.attempts - state.correct)))
     return out
 
 
@@ -423,7 +417,8 @@ class MasteryModel:
             weight=state.weight * decay + 1.0,
             last_seen=response.at,
             last_step=step if step is not None else state.last_step,
-            run=(state.run + 1 if step is not None and state.last_step == step - 1 else 1),
+            expected_correct=state.expected_correct
+            + self.item_probability(response.item_id, response.skill_ids),
         )
 
     def record(self, states: Mapping[str, SkillState], response: Response) -> dict[str, SkillState]:
@@ -465,6 +460,7 @@ def fit(
     l2: float = 1.0,
     l2_items: float = 0.1,
     decay: float = 0.7,
+    passes: int = 2,
     seed: int = 0,
     base: MasteryParams | None = None,
 ) -> MasteryParams:
@@ -473,18 +469,35 @@ def fit(
     Each learner's answers are replayed through the same online states the app keeps, so the features
     seen in training are exactly those seen in service. The loss is log-loss plus an L2 penalty
     (`l2_items` for item difficulties, which are many and thinly observed; `l2` for the rest), minimised
-    with AdaGrad over shuffled rows.
+    with AdaGrad over shuffled rows. The states' "expected correct" evidence needs item difficulties,
+    so the first pass replays with none and each later pass replays with the previous pass's model.
     """
-    base = base or MasteryParams()
-    histories = (
+    base = replace(base or MasteryParams(), decay=decay)
+    histories = list(
         responses_by_student.values() if isinstance(responses_by_student, Mapping) else responses_by_student
     )
-    # Hardness flags only feed explanations, so replay with a neutral model; no weights are needed.
-    replay = MasteryModel(replace(base, weights={}, decay=decay))
+    params = replace(base, weights={})
+    for _ in range(max(passes, 1)):
+        params = _fit_pass(histories, MasteryModel(params), base, epochs, learning_rate, l2, l2_items, seed)
+    return params
+
+
+def _fit_pass(
+    histories: Sequence[Sequence[Response]],
+    replay: MasteryModel,
+    base: MasteryParams,
+    epochs: int,
+    learning_rate: float,
+    l2: float,
+    l2_items: float,
+    seed: int,
+) -> MasteryParams:
+    """Fit the weights once, with states replayed through the given model."""
+    # A sparse design matrix in flat arrays: a list of tuples would take ten times the memory.
     index: dict[str, int] = {}
     cols = array("i")
     vals = array("d")
-    starts = array("l", [0])
+    starts = array("q", [0])
     labels = bytearray()
     for history in histories:
         states: dict[str, SkillState] = {}
@@ -499,7 +512,7 @@ def fit(
     n_rows = len(labels)
     n_features = len(index)
     if n_rows == 0:
-        return replace(base, decay=decay)
+        return replace(base, weights={})
 
     # Spread the penalty over each feature's rows so one epoch applies it once in full (a proper prior).
     counts = [0] * n_features
@@ -515,6 +528,7 @@ def fit(
     order = list(range(n_rows))
     rng = random.Random(seed)  # noqa: S311 - shuffling training rows, not security
     exp = math.exp
+    sqrt = math.sqrt
     for _ in range(epochs):
         rng.shuffle(order)
         for r in order:
@@ -523,22 +537,19 @@ def fit(
             z = 0.0
             for j in range(a, b):
                 z += w[cols[j]] * vals[j]
-            if z > 30.0:
-                z = 30.0
-            elif z < -30.0:
-                z = -30.0
+            z = min(max(z, -30.0), 30.0)
             g = 1.0 / (1.0 + exp(-z)) - labels[r]
             for j in range(a, b):
                 c = cols[j]
                 grad = g * vals[j] + reg[c] * w[c]
                 g2[c] += grad * grad
-                w[c] -= learning_rate * grad / math.sqrt(g2[c])
+                w[c] -= learning_rate * grad / sqrt(g2[c])
 
     # The learner-wide contribution averaged over training rows stands in when only a skill is known.
     learner_sum = 0.0
-    is_learner = [names[i].startswith("all.") for i in range(n_features)]
+    is_learner = [name.startswith("all.") for name in names]
     for j in range(len(cols)):
         if is_learner[cols[j]]:
             learner_sum += w[cols[j]] * vals[j]
     weights = {names[i]: w[i] for i in range(n_features) if w[i] != 0.0}
-    return replace(base, weights=weights, decay=decay, typical_learner_logit=learner_sum / n_rows)
+    return replace(base, weights=weights, typical_learner_logit=learner_sum / n_rows)

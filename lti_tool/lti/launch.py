@@ -356,3 +356,19 @@ def make_login(tool_conf: Any, request: FlaskRequest, settings: Mapping[str, Any
     return PathwaysLogin(
         request, tool_conf, LaunchStateStorage(cache), state_seconds=settings["LOGIN_STATE_SECONDS"]
     )
+
+
+def validate_launch(
+    tool_conf: Any,
+    *,
+    form: Mapping[str, str],
+    cookies: Mapping[str, str],
+    is_secure: bool,
+    settings: Mapping[str, Any],
+    http: requests.Session,
+) -> tuple[dict[str, Any], str]:
+    """Validate a posted launch and return (its claims, the client id it was issued to)."""
+    request = FlaskRequest(cookies=cookies, request_data=dict(form) or {"id_token": None}, request_is_secure=is_secure)
+    message = make_launch(tool_conf, request, settings, http)
+    message.validate()
+    return dict(message.get_launch_data()), message.get_client_id()

@@ -3,16 +3,69 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any
 
+import requests
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..lti.claims import LaunchFacts
+from ..lti.claims import LaunchFacts, facts_from_claims
+from ..lti.launch import validate_launch
 from ..lti.roles import Access
 from ..lti.toolconf import find_deployment, find_platform
 from ..models import Course, Enrollment, LaunchSession, Person
 from .errors import Forbidden, NotFound
+
+
+RESOURCE_LINK = "LtiResourceLinkRequest"
+DEEP_LINKING = "LtiDeepLinkingRequest"
+
+
+class LaunchOutcome(Enum):
+    SESSION = "session"
+    NO_ACCESS = "no_access"
+    UNSUPPORTED = "unsupported"
+
+
+@dataclass(frozen=True)
+class AcceptedLaunch:
+    """What a valid launch led to: a launch session, or a polite refusal page."""
+
+    kind: LaunchOutcome
+    facts: LaunchFacts
+    session: LaunchSession | None = None
+
+
+def accept_launch(
+    *,
+    form: Mapping[str, str],
+    cookies: Mapping[str, str],
+    is_secure: bool,
+    settings: Mapping[str, Any],
+    tool_conf: Any,
+    http: requests.Session,
+    now: datetime,
+) -> AcceptedLaunch:
+    """Validate a posted launch (raises LaunchError) and open a launch session for teachers and students."""
+    claims, client_id = validate_launch(
+        tool_conf, form=form, cookies=cookies, is_secure=is_secure, settings=settings, http=http
+    )
+    facts = facts_from_claims(claims, client_id)
+    if facts.message_type not in (RESOURCE_LINK, DEEP_LINKING):
+        return AcceptedLaunch(LaunchOutcome.UNSUPPORTED, facts)
+    if facts.access is Access.NONE or (facts.message_type == DEEP_LINKING and facts.access is not Access.TEACHER):
+        return AcceptedLaunch(LaunchOutcome.NO_ACCESS, facts)
+    launch = record_launch(
+        facts,
+        store_email=settings["STORE_EMAIL"],
+        session_seconds=settings["LAUNCH_SESSION_SECONDS"],
+        now=now,
+    )
+    return AcceptedLaunch(LaunchOutcome.SESSION, facts, launch)
 
 
 def record_launch(

@@ -254,3 +254,19 @@ def test_decoded_claims_are_never_echoed_in_errors(pending):
     response = pending.post(forged)
     assert pending.claims["sub"] not in response.text
     assert jwt.get_unverified_header(forged)["kid"]  # sanity: a real token was sent
+
+
+def test_state_cookie_is_secure_and_samesite_none_when_the_tool_is_served_over_https(make_tool):
+    from tests.support import SandboxActions
+
+    tool = make_tool()
+    tool.app.config["BASE_URL"] = tool.base_url  # unchanged; now claim HTTPS as a TLS proxy would present us
+    with tool.app.test_client() as client:
+        tool.app.config["BASE_URL"] = "https://pathways.example.edu"
+        url = SandboxActions(tool).platform.start_launch("student-1", target_link_uri="https://pathways.example.edu/lti/launch")
+        query = url.split("?", 1)[1]
+        response = client.get("/lti/login?" + query)
+        tool.app.config["BASE_URL"] = tool.base_url
+    assert response.status_code == 302
+    cookie = response.headers["Set-Cookie"]
+    assert "lti1p3-state-" in cookie and "Secure" in cookie and "SameSite=None" in cookie
