@@ -60,8 +60,8 @@ class SkillState:
     last_step: int | None = None
     #: Head start in log-odds from the prerequisites; fades as the learner's own answers come in.
     prior: float = 0.0
-    #: Sum over answered items of P(correct) for a typical learner: right answers above it mean hard items done.
-    expected_correct: float = 0.0
+    #: Sum of P(correct) for a typical learner over the items answered; beating it means hard items done.
+    expected: float = 0.0
 
     def to_dict(self) -> dict[str, object]:
         """Return the state as a JSON-serialisable dict."""
@@ -76,7 +76,7 @@ class SkillState:
             "last_seen": self.last_seen,
             "last_step": self.last_step,
             "prior": self.prior,
-            "expected_correct": self.expected_correct,
+            "expected": self.expected,
         }
 
     @classmethod
@@ -95,7 +95,7 @@ class SkillState:
             last_seen=None if last_seen is None else float(last_seen),  # type: ignore[arg-type]
             last_step=None if last_step is None else int(last_step),  # type: ignore[call-overload]
             prior=float(data.get("prior", 0.0)),  # type: ignore[arg-type]
-            expected_correct=float(data.get("expected_correct", 0.0)),  # type: ignore[arg-type]
+            expected=float(data.get("expected", 0.0)),  # type: ignore[arg-type]
         )
 
 
@@ -220,9 +220,9 @@ def _state_features(prefix: str, state: SkillState, out: list[tuple[str, float]]
     out.append((prefix + "fails", scale * math.log1p(fails)))
     out.append((prefix + "pattern:" + state.recent[-_PATTERN_LENGTH:], scale))
     # Right answers beyond what a typical learner would get on the same items: credit for hard items.
-    excess = wins - state.expected_correct
-    out.append((prefix + "excess", scale * excess / (state.attempts + 1.0)))
-    out.append((prefix + "excess_sqrt", scale * excess / math.sqrt(state.attempts + 1.0)))
+    excess = state.evidence - state.expected
+    out.append((prefix + "excess", scale * excess / (state.weight + 1.0)))
+    out.append((prefix + "excess_sqrt", scale * excess / math.sqrt(state.weight + 1.0)))
     if state.attempts:
         out.append((prefix + "rate", scale * _rate_logit(wins, state.attempts)))
         out.append((prefix + "recent_rate", scale * _rate_logit(state.evidence, state.weight)))
@@ -405,7 +405,8 @@ class MasteryModel:
 
     def update(self, state: SkillState, response: Response, *, step: int | None = None) -> SkillState:
         """Return the state after the response; `step` is the learner's overall attempt count before it."""
-        hard = self.is_hard(response.item_id, response.skill_ids)
+        typical = self.item_probability(response.item_id, response.skill_ids)
+        hard = typical < self.params.hard_below
         decay = self.params.decay
         return replace(
             state,
@@ -417,8 +418,7 @@ class MasteryModel:
             weight=state.weight * decay + 1.0,
             last_seen=response.at,
             last_step=step if step is not None else state.last_step,
-            expected_correct=state.expected_correct
-            + self.item_probability(response.item_id, response.skill_ids),
+            expected=state.expected * decay + typical,
         )
 
     def record(self, states: Mapping[str, SkillState], response: Response) -> dict[str, SkillState]:
