@@ -12,6 +12,8 @@ from .paths import STATIC_DIR, TEMPLATES_DIR
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build the application: settings, extensions, blueprints, error handlers."""
+    import os
+
     from . import errors, security
     from .extensions import cache, csrf, db, migrate
     from .lti import views as lti_views
@@ -21,8 +23,6 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from .paths import PACKAGE_DIR
     from .settings import load_settings
     from .web import course, health, launch
-
-    import os
 
     instance_path = (overrides or {}).get("INSTANCE_PATH") or os.environ.get("PATHWAYS_INSTANCE_PATH")
     app = Flask(

@@ -20,7 +20,6 @@ from ..lti.toolconf import find_deployment, find_platform
 from ..models import Course, Enrollment, LaunchSession, Person
 from .errors import Forbidden, NotFound
 
-
 RESOURCE_LINK = "LtiResourceLinkRequest"
 DEEP_LINKING = "LtiDeepLinkingRequest"
 

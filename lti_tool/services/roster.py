@@ -27,7 +27,9 @@ class RosterResult:
     deactivated: int
 
 
-def platform_connector(platform: Platform, *, secret_key: str, http: requests.Session, timeout: float) -> PlatformConnector:
+def platform_connector(
+    platform: Platform, *, secret_key: str, http: requests.Session, timeout: float
+) -> PlatformConnector:
     """Return a service connector that signs as the tool for this platform."""
     return PlatformConnector(ToolRegistration(platform, current_signing_key(secret_key)), http, timeout=timeout)
 
