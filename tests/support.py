@@ -32,6 +32,11 @@ class _FormParser(HTMLParser):
             self.action = attributes.get("action") or ""
             self._in_form = True
         elif tag in ("input", "textarea") and self._in_form and attributes.get("name"):
+            if attributes.get("type") in ("checkbox", "radio"):
+                # Browsers send only checked boxes, with "on" when they have no value.
+                if "checked" in attributes:
+                    self.fields[attributes["name"]] = attributes.get("value") or "on"
+                return
             self.fields[attributes["name"]] = attributes.get("value") or ""
 
     def handle_endtag(self, tag: str) -> None:

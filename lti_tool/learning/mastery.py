@@ -2,10 +2,11 @@
 
 The model is a logistic regression in the spirit of "Best-LR" (Gervet et al., JEDM 2020): item and skill
 difficulty plus log-scaled counts of the learner's earlier successes and failures, per skill and overall,
-extended with the pattern of the last three answers, a recency-weighted success rate, per-skill learning
-rates and how many other items came since the skill was last practised. Every prediction is a sum of named
-contributions, so a teacher can be told why, and every feature is computed from a few numbers kept per
-(learner, skill), so an update costs microseconds and needs no history.
+extended with the pattern of the last five answers, a recency-weighted success rate, right answers beyond
+what a typical learner would get on the same items, an Elo-style ability, per-skill learning rates and how
+many other items came since the skill was last practised. Every prediction is a sum of named contributions,
+so a teacher can be told why, and every feature comes from a few numbers kept per (learner, skill), so an
+update costs microseconds and needs no history.
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ class SkillState:
     prior: float = 0.0
     #: Sum of P(correct) for a typical learner over the items answered; beating it means hard items done.
     expected: float = 0.0
+    #: Elo-style ability in log-odds above a typical learner: up after every right answer, more for hard items.
+    ability: float = 0.0
 
     def to_dict(self) -> dict[str, object]:
         """Return the state as a JSON-serialisable dict."""
@@ -77,6 +80,7 @@ class SkillState:
             "last_step": self.last_step,
             "prior": self.prior,
             "expected": self.expected,
+            "ability": self.ability,
         }
 
     @classmethod
@@ -96,6 +100,7 @@ class SkillState:
             last_step=None if last_step is None else int(last_step),  # type: ignore[call-overload]
             prior=float(data.get("prior", 0.0)),  # type: ignore[arg-type]
             expected=float(data.get("expected", 0.0)),  # type: ignore[arg-type]
+            ability=float(data.get("ability", 0.0)),  # type: ignore[arg-type]
         )
 
 
@@ -145,9 +150,10 @@ class MasteryThresholds:
         return cls(**{key: type(default)(data.get(key, default)) for key, default in known.items()})  # type: ignore[call-arg]
 
 
-# Weights for a course with no history yet, rounded from a fit on ASSISTments 2009-10 (bench/mastery_auc.py).
-# Item and skill difficulties are course-specific, so they start at zero until the course fits its own.
-_DEFAULT_WEIGHTS: dict[str, float] = {}
+# A course with no history yet predicts from the learner's Elo-style ability on the skill alone, the same
+# estimate `probability_of_mastery` shows; `fit` replaces this with the course's own weights.
+# The bias is the success rate of a typical learner on a typical item (two in three, as in most practice).
+_DEFAULT_WEIGHTS: dict[str, float] = {"bias": 0.7, "skill.ability": 1.0}
 
 
 @dataclass(frozen=True)
@@ -156,9 +162,9 @@ class MasteryParams:
 
     weights: Mapping[str, float] = field(default_factory=lambda: dict(_DEFAULT_WEIGHTS))
     #: How much less each older answer counts in the recency-weighted rate.
-    decay: float = 0.7
+    decay: float = 0.9
     #: Average log-odds contribution of a learner's evidence, used where only the item or skill is known.
-    typical_learner_logit: float = 0.7
+    typical_learner_logit: float = 0.0
     #: An item is "hard" when a typical learner gets it right less often than this.
     hard_below: float = 0.5
     #: Log-odds added per log-odds of prerequisite mastery above a newcomer's; weak on purpose.
@@ -187,8 +193,8 @@ class MasteryParams:
         weights = data.get("weights", {})
         return cls(
             weights={str(k): float(v) for k, v in weights.items()},  # type: ignore[union-attr]
-            decay=float(data.get("decay", 0.7)),  # type: ignore[arg-type]
-            typical_learner_logit=float(data.get("typical_learner_logit", 0.7)),  # type: ignore[arg-type]
+            decay=float(data.get("decay", 0.9)),  # type: ignore[arg-type]
+            typical_learner_logit=float(data.get("typical_learner_logit", 0.0)),  # type: ignore[arg-type]
             hard_below=float(data.get("hard_below", 0.5)),  # type: ignore[arg-type]
             prerequisite_weight=float(data.get("prerequisite_weight", 0.3)),  # type: ignore[arg-type]
             prerequisite_cap=float(data.get("prerequisite_cap", 1.0)),  # type: ignore[arg-type]
@@ -212,6 +218,11 @@ def _rate_logit(successes: float, total: float) -> float:
     return math.log((successes + 1.0) / (total - successes + 1.0))
 
 
+def _elo_step(attempts: int) -> float:
+    # Big steps while little is known, then a floor so the estimate keeps following recent work.
+    return max(1.6 / (1.0 + 0.2 * attempts), 0.5)
+
+
 def _state_features(prefix: str, state: SkillState, out: list[tuple[str, float]], scale: float) -> None:
     """Append the evidence features of one state (per skill, or learner-wide) under a name prefix."""
     wins = state.correct
@@ -223,6 +234,7 @@ def _state_features(prefix: str, state: SkillState, out: list[tuple[str, float]]
     excess = state.evidence - state.expected
     out.append((prefix + "excess", scale * excess / (state.weight + 1.0)))
     out.append((prefix + "excess_sqrt", scale * excess / math.sqrt(state.weight + 1.0)))
+    out.append((prefix + "ability", scale * state.ability))
     if state.attempts:
         out.append((prefix + "rate", scale * _rate_logit(wins, state.attempts)))
         out.append((prefix + "recent_rate", scale * _rate_logit(state.evidence, state.weight)))
@@ -255,10 +267,6 @@ def features(
     if overall is not None:
         _state_features("all.", overall, out, 1.0)
     return out
-
-
-def _is_skill_feature(name: str) -> bool:
-    return name.startswith(("skill.", "wins@", "fails@"))
 
 
 class MasteryModel:
@@ -301,9 +309,9 @@ class MasteryModel:
             # Without learner-wide evidence, assume a typical learner rather than a hopeless one.
             parts["learner"] = self.params.typical_learner_logit
         if skill_ids:
-            parts["prerequisites"] = sum(
-                self._prior_now(states.get(s) or SkillState(s)) for s in skill_ids
-            ) / len(skill_ids)
+            parts["prerequisites"] = sum(self._prior_now(states.get(s) or SkillState(s)) for s in skill_ids) / len(
+                skill_ids
+            )
         return parts
 
     def predict(
@@ -350,13 +358,15 @@ class MasteryModel:
         """Return whether most typical learners would get the item wrong."""
         return self.item_probability(item_id, skill_ids) < self.params.hard_below
 
-    def probability_of_mastery(self, state: SkillState, learner: SkillState | None = None) -> float:
-        """Return P(correct) on a typical item of the state's skill: the mastery estimate shown to people."""
-        states: dict[str, SkillState] = {state.skill_id: state}
-        if learner is not None:
-            states[ALL_SKILLS] = learner
-        # An unknown item id gets no item weight, i.e. the skill's typical difficulty.
-        return self.predict(states, "", [state.skill_id])
+    def probability_of_mastery(self, state: SkillState) -> float:
+        """Return the chance the learner gets a typical item of the skill right: the estimate shown to people.
+
+        It is the skill's typical success rate moved by the learner's Elo-style ability, so unlike `predict`
+        (which also learns the course's quirks, such as who keeps practising) it always rises after a right
+        answer and falls after a wrong one, and moves more for surprising answers.
+        """
+        typical = self.item_probability("", [state.skill_id])
+        return _sigmoid(_logit(typical) + state.ability + self._prior_now(state))
 
     def level(self, state: SkillState, thresholds: MasteryThresholds | None = None) -> Level:
         """Return the mastery level of a state."""
@@ -407,6 +417,7 @@ class MasteryModel:
         """Return the state after the response; `step` is the learner's overall attempt count before it."""
         typical = self.item_probability(response.item_id, response.skill_ids)
         hard = typical < self.params.hard_below
+        p_now = _sigmoid(_logit(typical) + state.ability)
         decay = self.params.decay
         return replace(
             state,
@@ -419,6 +430,7 @@ class MasteryModel:
             last_seen=response.at,
             last_step=step if step is not None else state.last_step,
             expected=state.expected * decay + typical,
+            ability=state.ability + _elo_step(state.attempts) * ((1.0 if response.correct else 0.0) - p_now),
         )
 
     def record(self, states: Mapping[str, SkillState], response: Response) -> dict[str, SkillState]:
@@ -459,7 +471,7 @@ def fit(
     learning_rate: float = 0.3,
     l2: float = 1.0,
     l2_items: float = 0.1,
-    decay: float = 0.7,
+    decay: float = 0.9,
     passes: int = 2,
     seed: int = 0,
     base: MasteryParams | None = None,
@@ -512,7 +524,7 @@ def _fit_pass(
     n_rows = len(labels)
     n_features = len(index)
     if n_rows == 0:
-        return replace(base, weights={})
+        return base
 
     # Spread the penalty over each feature's rows so one epoch applies it once in full (a proper prior).
     counts = [0] * n_features

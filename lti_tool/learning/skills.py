@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 
@@ -37,9 +37,7 @@ class SkillGraph:
         for skill in self._skills.values():
             for prerequisite in skill.prerequisites:
                 if prerequisite == skill.id:
-                    raise SkillGraphError(
-                        f"Skills cannot depend on each other in a circle: {skill.id} → {skill.id}"
-                    )
+                    raise SkillGraphError(f"Skills cannot depend on each other in a circle: {skill.id} → {skill.id}")
                 if prerequisite not in self._skills:
                     raise SkillGraphError(
                         f"Skill {skill.id!r} needs {prerequisite!r}, which is not a skill in this course."
@@ -107,7 +105,7 @@ class SkillGraph:
     def __len__(self) -> int:
         return len(self._skills)
 
-    def __iter__(self):  # noqa: ANN204 - an iterator of Skill, in declaration order
+    def __iter__(self) -> Iterator[Skill]:
         return iter(self._skills.values())
 
     def __contains__(self, skill_id: object) -> bool:
@@ -140,7 +138,7 @@ class SkillGraph:
             return self._dependents[skill_id]
         return self._closure(skill_id, lambda s: self._dependents[s])
 
-    def _closure(self, skill_id: str, step) -> tuple[str, ...]:  # noqa: ANN001 - private helper
+    def _closure(self, skill_id: str, step: Callable[[str], tuple[str, ...]]) -> tuple[str, ...]:
         found: set[str] = set()
         stack = list(step(skill_id))
         while stack:
@@ -154,7 +152,5 @@ class SkillGraph:
     def ready_skills(self, mastered: set[str] | frozenset[str]) -> tuple[str, ...]:
         """Return the skills not yet mastered whose prerequisites are all mastered, in topological order."""
         return tuple(
-            s
-            for s in self._order
-            if s not in mastered and all(p in mastered for p in self._skills[s].prerequisites)
+            s for s in self._order if s not in mastered and all(p in mastered for p in self._skills[s].prerequisites)
         )

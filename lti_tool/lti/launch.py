@@ -326,6 +326,8 @@ def _plain_launch_message(detail: str) -> str:
         return "This platform and client id are not registered with Pathways."
     if "deployment" in lowered:
         return "This deployment of the tool is not registered with Pathways."
+    if "resource link placement" in lowered:
+        return "This place in the LMS does not accept links to tools, so Pathways cannot be added here."
     return "The launch could not be accepted: " + detail
 
 

@@ -34,3 +34,55 @@ def jwks():
     response = jsonify(public_jwks())
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
+
+
+AGS_SCOPES = [
+    "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem",
+    "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly",
+    "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly",
+    "https://purl.imsglobal.org/spec/lti-ags/scope/score",
+]
+NRPS_SCOPES = ["https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"]
+
+
+@bp.get("/lti/canvas.json")
+def canvas_config():
+    """Serve the Canvas developer-key JSON ("Paste JSON" / "Enter URL" in Admin > Developer Keys)."""
+    from urllib.parse import urlsplit
+
+    base = current_app.config["BASE_URL"]
+    launch_url = base + LAUNCH_PATH
+    deep_link = {"message_type": "LtiDeepLinkingRequest", "target_link_uri": launch_url}
+    return jsonify(
+        {
+            "title": "Pathways",
+            "description": "Personalized, mastery-based learning plans with grade passback.",
+            "oidc_initiation_url": base + "/lti/login",
+            "target_link_uri": launch_url,
+            "public_jwk_url": base + "/lti/jwks",
+            "scopes": AGS_SCOPES + NRPS_SCOPES,
+            "extensions": [
+                {
+                    "platform": "canvas.instructure.com",
+                    "domain": urlsplit(base).netloc,
+                    "tool_id": "pathways",
+                    # Pathways keeps names but not emails unless the admin turns email storage on.
+                    "privacy_level": "public" if current_app.config["STORE_EMAIL"] else "name_only",
+                    "settings": {
+                        "text": "Pathways",
+                        "placements": [
+                            {
+                                "placement": "course_navigation",
+                                "message_type": "LtiResourceLinkRequest",
+                                "target_link_uri": launch_url,
+                                "text": "Pathways",
+                            },
+                            {"placement": "link_selection", **deep_link, "text": "Pathways"},
+                            {"placement": "assignment_selection", **deep_link, "text": "Pathways"},
+                        ],
+                    },
+                }
+            ],
+            "custom_fields": {"canvas_course_id": "$Canvas.course.id"},
+        }
+    )

@@ -95,6 +95,13 @@ def record_launch(
         expires_at=now + timedelta(seconds=session_seconds),
     )
     db.session.add(launch)
+    db.session.flush()
+    if facts.message_type == RESOURCE_LINK:
+        from .placements import placement_for_launch
+
+        placement = placement_for_launch(launch, facts.resource_link_title)
+        if placement is not None:
+            launch.details = {**launch.details, "placement_id": placement.id}
     db.session.commit()
     return launch
 
@@ -163,3 +170,15 @@ def course_roster(launch: LaunchSession) -> list[Enrollment]:
             .order_by(Enrollment.role.desc(), Person.name)
         )
     )
+
+
+def current_placement(launch: LaunchSession):
+    """Return the placement this launch opened, if it came through a placed link."""
+    from ..models import Placement
+
+    placement_id = (launch.details or {}).get("placement_id")
+    if not placement_id:
+        return None
+    return db.session.scalars(
+        sa.select(Placement).where(Placement.id == placement_id, Placement.course_id == launch.course_id)
+    ).first()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 
 from ..services.errors import Forbidden, ServiceError
-from ..services.launches import course_roster, open_launch
+from ..services.launches import course_roster, current_placement, open_launch
+from ..services.placements import answer_deep_link, deep_link_settings, placement_options
 from ..services.roster import sync_roster
 
 bp = Blueprint("course", __name__, url_prefix="/c/<launch_id>")
@@ -35,9 +36,48 @@ def _now() -> datetime:
 def home():
     """Show the teacher's course page or the student's own page."""
     launch = g.launch
+    placement = current_placement(launch)
     if launch.access == "teacher":
-        return render_template("teacher/home.html", launch=launch, roster=course_roster(launch))
-    return render_template("student/home.html", launch=launch)
+        return render_template("teacher/home.html", launch=launch, roster=course_roster(launch), placement=placement)
+    return render_template("student/home.html", launch=launch, placement=placement)
+
+
+@bp.get("/deep-link")
+def deep_link():
+    """Let the teacher choose what to add to the LMS course (Deep Linking)."""
+    launch = g.launch
+    settings = deep_link_settings(launch)
+    return render_template(
+        "teacher/deep_link.html",
+        launch=launch,
+        options=placement_options(launch),
+        multiple=bool(settings.get("accept_multiple", True)),
+        answered=bool((launch.details or {}).get("deep_linking_answered")),
+    )
+
+
+@bp.post("/deep-link")
+def deep_link_answer():
+    """Sign the teacher's choice and post it back to the LMS."""
+    launch = g.launch
+    keys = request.form.getlist("option")
+    try:
+        score_maximum = float(request.form.get("score_maximum", "100") or 100)
+    except ValueError:
+        score_maximum = -1.0
+    try:
+        answer = answer_deep_link(
+            launch,
+            [(key, request.form.get(f"title_{key}", "")) for key in keys],
+            with_gradebook_column=request.form.get("gradebook") == "on",
+            score_maximum=score_maximum,
+            secret_key=current_app.config["SECRET_KEY"],
+            base_url=current_app.config["BASE_URL"],
+        )
+    except ServiceError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("course.deep_link"), code=303)
+    return render_template("lti/deep_link_return.html", answer=answer)
 
 
 @bp.post("/roster/sync")

@@ -36,4 +36,5 @@ def launch():
     held = [i for i in session.get("launches", []) if isinstance(i, str)]
     session["launches"] = (held + [outcome.session.id])[-MAX_LAUNCHES_PER_BROWSER:]
     session.permanent = True
-    return redirect(url_for("course.home", launch_id=outcome.session.id), code=303)
+    page = "course.deep_link" if outcome.facts.message_type == "LtiDeepLinkingRequest" else "course.home"
+    return redirect(url_for(page, launch_id=outcome.session.id), code=303)

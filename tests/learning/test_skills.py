@@ -112,9 +112,7 @@ def test_skill_map_round_trips_through_course_pack_records():
 
 
 def test_a_long_chain_of_skills_does_not_exhaust_the_stack():
-    chain = [Skill("s0", "S0")] + [
-        Skill(f"s{i}", f"S{i}", prerequisites=(f"s{i - 1}",)) for i in range(1, 5000)
-    ]
+    chain = [Skill("s0", "S0")] + [Skill(f"s{i}", f"S{i}", prerequisites=(f"s{i - 1}",)) for i in range(1, 5000)]
 
     course = SkillGraph(chain)
 

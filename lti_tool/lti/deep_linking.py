@@ -1,0 +1,69 @@
+"""Build the LtiDeepLinkingResponse a teacher's choice sends back to the LMS (Deep Linking 2.0 §4.2)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pylti1p3.deep_link import DeepLink
+from pylti1p3.deep_link_resource import DeepLinkResource
+from pylti1p3.lineitem import LineItem
+
+from .toolconf import ToolRegistration
+
+RESOURCE_LINK_TYPE = "ltiResourceLink"
+DATA_CLAIM = "https://purl.imsglobal.org/spec/lti-dl/claim/data"
+MASTERY_TAG = "pathways-mastery"
+
+
+@dataclass(frozen=True)
+class LinkChoice:
+    """One Pathways link the teacher chose to add."""
+
+    title: str
+    url: str
+    custom: Mapping[str, str]
+    resource_id: str
+    score_maximum: float | None  # None: no gradebook column
+    text: str = ""
+
+
+class _DeepLink(DeepLink):
+    def get_message_jwt(self, resources: Sequence[DeepLinkResource]) -> dict[str, object]:
+        message = super().get_message_jwt(resources)
+        # pylti1p3 sends "data": null when the platform sent none; the spec wants it echoed only if given.
+        if message.get(DATA_CLAIM) is None:
+            message.pop(DATA_CLAIM, None)
+        return message
+
+
+def accepts_resource_links(settings: Mapping[str, Any]) -> bool:
+    """Tell whether the platform accepts ltiResourceLink items in this deep-linking request."""
+    accept = settings.get("accept_types")
+    return isinstance(accept, list) and RESOURCE_LINK_TYPE in accept
+
+
+def build_response_jwt(
+    registration: ToolRegistration, deployment_id: str, settings: Mapping[str, Any], choices: Sequence[LinkChoice]
+) -> str:
+    """Return the signed LtiDeepLinkingResponse JWT carrying the chosen links."""
+    resources = []
+    for choice in choices:
+        resource = (
+            DeepLinkResource()
+            .set_title(choice.title)
+            .set_url(choice.url)
+            .set_custom_params(dict(choice.custom))
+            .set_target("iframe")
+        )
+        if choice.score_maximum is not None:
+            resource.set_lineitem(
+                LineItem()
+                .set_score_maximum(choice.score_maximum)
+                .set_label(choice.title)
+                .set_resource_id(choice.resource_id)
+                .set_tag(MASTERY_TAG)
+            )
+        resources.append(resource)
+    return _DeepLink(registration, deployment_id, dict(settings)).get_response_jwt(resources)

@@ -1,0 +1,72 @@
+"""The outbox: work for an LMS (grade posts) written in the same transaction as the change that caused it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from ..extensions import db
+from .base import utcnow
+
+# Row states. A row being worked on stays "pending" and carries a lease; an expired lease frees it again.
+PENDING = "pending"
+SYNCED = "synced"
+FAILED = "failed"
+SUPERSEDED = "superseded"
+OUTBOX_STATES = (PENDING, SYNCED, FAILED, SUPERSEDED)
+
+
+class ScoreOutbox(db.Model):
+    """One AGS score to post for a person on a placement's line item (or a per-skill line item)."""
+
+    __tablename__ = "score_outbox"
+    __table_args__ = (
+        # The worker's claim query: due pending rows, oldest first.
+        sa.Index("ix_score_outbox_due", "status", "next_attempt_at"),
+        # Coalescing and "latest row per student" look rows up by (line item target, person) in time order.
+        sa.Index("ix_score_outbox_target", "placement_id", "skill_id", "person_id", "score_timestamp"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    course_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("course.id", ondelete="CASCADE"), index=True)
+    placement_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("placement.id", ondelete="CASCADE"))
+    person_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("person.id", ondelete="CASCADE"))
+    # "" for the placement's own line item; a skill id for the optional per-skill line items.
+    skill_id: so.Mapped[str] = so.mapped_column(sa.String(100), default="")
+    # The line item the score went (or goes) to; resolved by the worker when the placement had none yet.
+    lineitem_url: so.Mapped[str | None] = so.mapped_column(sa.String(1000))
+    score_given: so.Mapped[float | None] = so.mapped_column(sa.Float)
+    score_maximum: so.Mapped[float | None] = so.mapped_column(sa.Float)
+    activity_progress: so.Mapped[str] = so.mapped_column(sa.String(20))
+    grading_progress: so.Mapped[str] = so.mapped_column(sa.String(20))
+    comment: so.Mapped[str] = so.mapped_column(sa.String(1000), default="")
+    # The AGS score timestamp: when mastery changed, strictly increasing per (line item, person).
+    score_timestamp: so.Mapped[datetime] = so.mapped_column(sa.DateTime)
+
+    status: so.Mapped[str] = so.mapped_column(sa.String(20), default=PENDING)
+    attempts: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
+    next_attempt_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime, default=utcnow)
+    # Set when a worker claims the row; another worker may take it once lease_expires_at has passed.
+    lease_token: so.Mapped[str | None] = so.mapped_column(sa.String(36), index=True)
+    lease_expires_at: so.Mapped[datetime | None] = so.mapped_column(sa.DateTime)
+    # The platform's HTTP status and message for the latest failed attempt (shown to the teacher).
+    last_status: so.Mapped[int | None] = so.mapped_column(sa.Integer)
+    last_error: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    # The platform said it already had this score (or a newer one): a repeated post, harmless and counted.
+    duplicate: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False)
+    created_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime, default=utcnow)
+    synced_at: so.Mapped[datetime | None] = so.mapped_column(sa.DateTime)
+
+
+class SkillLineItem(db.Model):
+    """The per-skill line item of a placement (only for courses that turned per-skill grades on)."""
+
+    __tablename__ = "skill_lineitem"
+    __table_args__ = (sa.UniqueConstraint("placement_id", "skill_id", name="uq_skill_lineitem_placement_skill"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    placement_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("placement.id", ondelete="CASCADE"))
+    skill_id: so.Mapped[str] = so.mapped_column(sa.String(100))
+    lineitem_url: so.Mapped[str] = so.mapped_column(sa.String(1000))

@@ -1,0 +1,66 @@
+import importlib.util
+import math
+import random
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "mastery_auc.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("mastery_auc", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    # Dataclasses look their module up by name while the module is still loading.
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        del sys.modules[spec.name]
+
+
+# The same items, of fixed difficulty, appear in both files, as in the real split.
+DIFFICULTY = {str(n): random.Random(n).gauss(0, 1.5) for n in range(40)}
+
+
+def write_tsv(path: Path, students: range, rng: random.Random) -> None:
+    difficulty = DIFFICULTY
+    lines = ["user_id\titem_id\ttimestamp\tcorrect\tskill_id"]
+    for student in students:
+        ability = rng.gauss(0, 1)
+        for step in range(30):
+            item = str(rng.randrange(40))
+            skill = str(int(item) % 4)
+            p = 1 / (1 + math.exp(-(ability + 0.08 * step - difficulty[item])))
+            lines.append(f"{student}\t{item}\t0\t{int(rng.random() < p)}\t{skill}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_auc_matches_hand_computed_values_including_ties(bench):
+    assert bench.roc_auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]) == pytest.approx(0.75)
+    assert bench.roc_auc([0, 1, 0, 1], [0.5, 0.5, 0.5, 0.5]) == pytest.approx(0.5)
+    assert bench.rmse([1, 0], [0.5, 0.5]) == pytest.approx(0.5)
+
+
+def test_benchmark_reads_files_fits_and_beats_the_running_average_on_synthetic_learners(bench, tmp_path, capsys):
+    rng = random.Random(3)
+    write_tsv(tmp_path / "train.tsv", range(0, 80), rng)
+    write_tsv(tmp_path / "test.tsv", range(80, 110), rng)
+
+    train = bench.read_tsv(tmp_path / "train.tsv")
+    assert len(train) == 80 and all(len(history) == 30 for history in train.values())
+    figures = bench.benchmark(train, bench.read_tsv(tmp_path / "test.tsv"), {"epochs": 3})
+    model, baseline = figures["results"]
+
+    assert model.responses == baseline.responses == 900
+    assert model.auc > baseline.auc > 0.5
+    assert model.rmse < baseline.rmse
+
+    assert (
+        bench.main(["--train", str(tmp_path / "train.tsv"), "--test", str(tmp_path / "test.tsv"), "--epochs", "2"]) == 0
+    )
+    printed = capsys.readouterr().out
+    assert "mastery model" in printed and "running average" in printed and "CPUs" in printed

@@ -1,0 +1,102 @@
+"""A teacher adds Pathways to a module with Deep Linking; launching the placed link opens that placement."""
+
+from __future__ import annotations
+
+from tests.support import parse_form, submit_form
+
+DL = "LtiDeepLinkingRequest"
+DL_SETTINGS = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
+
+
+def _add_learning_plan(sandbox, **answers):
+    picker = sandbox.launch("teacher", message_type=DL)
+    assert picker.status_code == 200, picker.text[:500]
+    assert "Add Pathways to Grade 7 Mathematics" in picker.text
+    returning = submit_form(picker, "/deep-link", **answers)
+    assert returning.status_code == 200, returning.text[:500]
+    action, fields = parse_form(returning.text, returning.url)
+    assert action == sandbox.platform.deep_link_return_url
+    return returning.http.post(action, data=fields)
+
+
+def test_teacher_adds_the_learning_plan_and_the_lms_gets_a_link_with_a_gradebook_column(sandbox, tool):
+    done = _add_learning_plan(sandbox, title_plan="Fractions pathway", score_maximum="10")
+    assert done.status_code == 200, done.text[:500]
+    response = tool.platform.deep_link_responses[-1]
+    (item,) = response["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"]
+    assert item["type"] == "ltiResourceLink"
+    assert item["title"] == "Fractions pathway"
+    assert item["url"] == tool.url("/lti/launch")
+    assert item["custom"]["pathways_placement"]
+    assert item["lineItem"] == {"scoreMaximum": 10.0, "label": "Fractions pathway",
+                                "resourceId": item["custom"]["pathways_placement"], "tag": "pathways-mastery"}
+    line_items = list(tool.platform.line_items.values())
+    assert [li["label"] for li in line_items] == ["Fractions pathway"]
+
+
+def test_the_platforms_data_is_echoed_and_a_second_answer_is_refused(sandbox, tool):
+    picker = sandbox.launch("teacher", message_type=DL)
+    returning = submit_form(picker, "/deep-link")
+    action, fields = parse_form(returning.text, returning.url)
+    assert returning.http.post(action, data=fields).status_code == 200
+    again = submit_form(picker, "/deep-link")
+    assert "already sent" in again.text
+    assert len(tool.platform.deep_link_responses) == 1
+
+
+def test_without_a_gradebook_column_no_line_item_is_sent(sandbox, tool):
+    picker = sandbox.launch("teacher", message_type=DL)
+    returning = submit_form(picker, "/deep-link", gradebook="")
+    action, fields = parse_form(returning.text, returning.url)
+    returning.http.post(action, data=fields)
+    (item,) = tool.platform.deep_link_responses[-1]["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"]
+    assert "lineItem" not in item
+
+
+def test_student_launching_the_placed_link_opens_that_placement(sandbox, tool):
+    _add_learning_plan(sandbox, title_plan="Ratios pathway")
+    links = tool.platform.courses["math-7"].resource_links
+    placed = [link_id for link_id, link in links.items() if link.title == "Ratios pathway"]
+    assert placed, links
+    page = sandbox.launch("student", resource_link_id=placed[0])
+    assert page.status_code == 200
+    assert "Ratios pathway" in page.text
+    with tool.app.app_context():
+        from lti_tool.extensions import db
+        from lti_tool.models import Placement
+
+        placement = db.session.scalars(db.select(Placement)).one()
+        assert placement.resource_link_id == placed[0]
+        assert placement.lineitem_url  # the launch's AGS claim named the placement's line item
+
+
+def test_students_cannot_add_pathways_to_a_course(sandbox, tool):
+    tool.platform.add_user("student-1", roles=["Learner"], name="Priya Shah", context_id="math-7")
+    pending = sandbox.begin("student")
+    claims = tool.platform.launch_claims("student-1", pending.claims["nonce"], message_type=DL)
+    page = pending.post(tool.platform.sign(claims))
+    assert "Only teachers can add Pathways" in page.text
+
+
+def test_a_place_that_accepts_no_links_gets_a_clear_message(sandbox, tool):
+    pending = sandbox.begin("teacher", message_type=DL)
+    settings = dict(pending.claims[DL_SETTINGS], accept_types=["file"])
+    page = pending.post(pending.resign(**{DL_SETTINGS: settings}))
+    assert page.status_code == 400
+    assert "does not accept links to tools" in page.text
+
+
+def test_canvas_developer_key_json_describes_the_tool(tool):
+    import requests
+
+    config = requests.get(tool.url("/lti/canvas.json")).json()
+    assert config["oidc_initiation_url"] == tool.url("/lti/login")
+    assert config["target_link_uri"] == tool.url("/lti/launch")
+    assert config["public_jwk_url"] == tool.url("/lti/jwks")
+    assert "https://purl.imsglobal.org/spec/lti-ags/scope/score" in config["scopes"]
+    assert "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly" in config["scopes"]
+    (ext,) = config["extensions"]
+    assert ext["privacy_level"] == "name_only"
+    placements = {p["placement"]: p["message_type"] for p in ext["settings"]["placements"]}
+    assert placements == {"course_navigation": "LtiResourceLinkRequest", "link_selection": "LtiDeepLinkingRequest",
+                          "assignment_selection": "LtiDeepLinkingRequest"}
