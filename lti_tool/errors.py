@@ -32,7 +32,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(LaunchError)
     def launch_error(exc: LaunchError):
         log.info("launch refused: %s", exc.message)
-        return _render(exc.status, exc.message, "This launch could not be completed")
+        return _render(exc.status, exc.message, exc.title)
 
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError):

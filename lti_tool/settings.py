@@ -41,6 +41,10 @@ DEFAULTS: dict[str, Any] = {
     # Largest request body accepted anywhere (bytes). An id_token is a few KB.
     "MAX_CONTENT_LENGTH": 256 * 1024,
     "STORE_EMAIL": False,
+    # LTI Dynamic Registration at /lti/register: on by default; set an allow-list of issuer prefixes
+    # (space-separated) to accept only your own LMS.
+    "DYNAMIC_REGISTRATION": True,
+    "REGISTRATION_ALLOWED_ISSUERS": "",
     "SERVICE_TIMEOUT_SECONDS": 10,
     "LOG_LEVEL": "INFO",
     # Where the SQLite file, the filesystem cache and the development secret live (default: ./instance).

@@ -35,6 +35,8 @@ USER_AGENT = "Pathways-LTI/0.1 (+pylti1p3)"
 class LaunchError(Exception):
     """A login or launch we refuse; the message is shown to the person, so it is plain and safe."""
 
+    title = "This launch could not be completed"
+
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.message = message

@@ -7,7 +7,7 @@ import time
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from flask import Flask, Response, abort, redirect, render_template, request
+from flask import Flask, Response, abort, jsonify, redirect, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from lti_tool.paths import TEMPLATES_DIR
@@ -192,6 +192,15 @@ def create_sandbox_app(platform: SandboxPlatform) -> Flask:
             msg=claims.get(v.DL_MSG),
             errormsg=claims.get(v.DL_ERRORMSG),
         )
+
+    @app.get("/.well-known/openid-configuration")
+    def openid_configuration() -> Response:
+        return jsonify(platform.openid_configuration())
+
+    @app.post("/register")
+    def register() -> Response:
+        body = request.get_json(silent=True)
+        return jsonify(platform.register_dynamically(request.headers.get("Authorization"), body))
 
     @app.get("/gradebook")
     def gradebook() -> str:

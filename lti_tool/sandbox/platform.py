@@ -222,6 +222,8 @@ class SandboxPlatform:
         self._line_items: dict[tuple[str, str], dict] = {}
         self._scores: dict[tuple[str, str], list[dict]] = {}
         self._next_line_item = 1
+        self._registration_tokens: set[str] = set()
+        self.registrations: list[dict] = []
 
     # ---- URLs: derived from base_url at call time, because tests learn the port after construction ----
     @property
@@ -764,6 +766,87 @@ class SandboxPlatform:
         if not _is_number(claims.get("iat")) or claims["iat"] > now + LEEWAY_SECONDS:
             raise SandboxError(400, error, "the JWT has no iat or was issued in the future")
         return claims
+
+    # ---- LTI Dynamic Registration 1.0 ----
+    @property
+    def openid_configuration_url(self) -> str:
+        return self.url("/.well-known/openid-configuration")
+
+    @property
+    def registration_url(self) -> str:
+        return self.url("/register")
+
+    def openid_configuration(self) -> dict:
+        """Return the platform's OpenID configuration (Dynamic Registration §3.4)."""
+        return {
+            "issuer": self.issuer,
+            "authorization_endpoint": self.auth_url,
+            "token_endpoint": self.token_url,
+            "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+            "token_endpoint_auth_signing_alg_values_supported": ["RS256"],
+            "jwks_uri": self.jwks_url,
+            "registration_endpoint": self.registration_url,
+            "scopes_supported": ["openid", *sorted(v.AGS_SCOPES), v.SCOPE_NRPS],
+            "response_types_supported": ["id_token"],
+            "subject_types_supported": ["public", "pairwise"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "claims_supported": ["iss", "sub", "aud", "name", "given_name", "family_name", "email"],
+            "https://purl.imsglobal.org/spec/lti-platform-configuration": {
+                "product_family_code": "sandbox",
+                "version": "1.0",
+                "messages_supported": [
+                    {"type": v.RESOURCE_LINK_REQUEST},
+                    {"type": v.DEEP_LINKING_REQUEST, "placements": ["ContentArea"]},
+                ],
+                "variables": ["Context.id", "ResourceLink.id"],
+            },
+        }
+
+    def new_registration_token(self) -> str:
+        """Issue a one-time token an admin's "register tool" action hands to the tool."""
+        token = secrets.token_urlsafe(24)
+        with self._lock:
+            self._registration_tokens.add(token)
+        return token
+
+    def register_dynamically(self, authorization: str | None, body: Any) -> dict:
+        """Accept a tool's registration request and register it (Dynamic Registration §3.5-3.6)."""
+        token = (authorization or "").removeprefix("Bearer ").strip()
+        with self._lock:
+            if token not in self._registration_tokens:
+                raise SandboxError(401, "invalid_token", "the registration token is missing, unknown or used")
+            self._registration_tokens.discard(token)
+        if not isinstance(body, dict):
+            raise SandboxError(400, "invalid_client_metadata", "the body must be a JSON object")
+        config = body.get("https://purl.imsglobal.org/spec/lti-tool-configuration")
+        required = ("initiate_login_uri", "redirect_uris", "jwks_uri")
+        missing = [name for name in required if not body.get(name)]
+        if not isinstance(config, dict) or missing or not isinstance(body.get("redirect_uris"), list):
+            raise SandboxError(400, "invalid_client_metadata", f"missing or malformed: {missing or 'tool configuration'}")
+        if body.get("token_endpoint_auth_method") != "private_key_jwt":
+            raise SandboxError(400, "invalid_client_metadata", "token_endpoint_auth_method must be private_key_jwt")
+        deep_link_url = None
+        for message in config.get("messages") or []:
+            if isinstance(message, dict) and message.get("type") == v.DEEP_LINKING_REQUEST:
+                deep_link_url = message.get("target_link_uri") or config.get("target_link_uri")
+        client_id = "dyn-" + secrets.token_urlsafe(8)
+        deployment_id = "dyn-deployment-" + secrets.token_urlsafe(6)
+        self.register_tool(
+            client_id=client_id,
+            deployment_id=deployment_id,
+            login_url=body["initiate_login_uri"],
+            redirect_uris=[str(u) for u in body["redirect_uris"]],
+            jwks_url=body["jwks_uri"],
+            target_link_uri=config.get("target_link_uri") or body["redirect_uris"][0],
+            deep_link_url=deep_link_url,
+        )
+        self.registrations.append(body)
+        return {
+            **body,
+            "client_id": client_id,
+            "registration_client_uri": self.url(f"/register/{client_id}"),
+            "https://purl.imsglobal.org/spec/lti-tool-configuration": {**config, "deployment_id": deployment_id},
+        }
 
     # ---- OAuth 2 client credentials (Security Framework §4.1) ----
     def issue_token(self, form: Mapping[str, str]) -> dict:

@@ -103,3 +103,42 @@ def retire_old_tool_keys(now: datetime) -> list[str]:
         retired.append(key.kid)
     db.session.commit()
     return retired
+
+
+def register_dynamically(
+    *,
+    config_url: str,
+    registration_token: str | None,
+    base_url: str,
+    http,
+    allow_http: bool,
+    allowed_issuers: list[str],
+    store_email: bool,
+    timeout: float,
+    secret_key: str,
+) -> Platform:
+    """Run LTI Dynamic Registration with a platform and record the registration it grants."""
+    from ..lti.registration import (
+        RegistrationError,
+        read_platform_configuration,
+        register_with_platform,
+        registration_request,
+    )
+
+    config = read_platform_configuration(
+        http, config_url, registration_token=registration_token, allow_http=allow_http, timeout=timeout
+    )
+    if allowed_issuers and not any(config["issuer"].startswith(prefix) for prefix in allowed_issuers):
+        raise RegistrationError("This Pathways installation does not accept registrations from that platform.", 403)
+    ensure_tool_key(secret_key)  # the platform will fetch our JWKS; there must be a key in it
+    body = registration_request(base_url, config, store_email=store_email)
+    granted = register_with_platform(http, config, body, registration_token=registration_token, timeout=timeout)
+    return add_platform(
+        issuer=granted.issuer,
+        client_id=granted.client_id,
+        deployment_ids=[granted.deployment_id] if granted.deployment_id else [],
+        login_url=granted.auth_login_url,
+        token_url=granted.token_url,
+        jwks_url=granted.jwks_url,
+        name=granted.name,
+    )

@@ -1,0 +1,30 @@
+"""LTI Dynamic Registration initiation (`/lti/register`), opened by the LMS in a window or iframe."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, render_template, request
+
+from ..services.registry import register_dynamically
+
+bp = Blueprint("registration", __name__)
+
+
+@bp.get("/lti/register")
+def register():
+    """Register Pathways with the platform that opened this page, then ask it to close the window."""
+    config = current_app.config
+    if not config["DYNAMIC_REGISTRATION"]:
+        abort(404)
+    platform = register_dynamically(
+        config_url=request.args.get("openid_configuration", ""),
+        registration_token=request.args.get("registration_token") or None,
+        base_url=config["BASE_URL"],
+        http=current_app.extensions["pathways_http"],
+        # Plain http only for the local sandbox and tests; real platforms are reached over TLS.
+        allow_http=bool(config["SANDBOX_ENABLED"] or config["TESTING"]),
+        allowed_issuers=config["REGISTRATION_ALLOWED_ISSUERS"].split(),
+        store_email=config["STORE_EMAIL"],
+        timeout=config["SERVICE_TIMEOUT_SECONDS"],
+        secret_key=config["SECRET_KEY"],
+    )
+    return render_template("lti/registered.html", platform=platform)

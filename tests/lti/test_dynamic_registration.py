@@ -1,0 +1,65 @@
+"""An LMS admin registers Pathways with LTI Dynamic Registration, then people launch it."""
+
+from __future__ import annotations
+
+import requests
+
+from tests.support import SandboxActions
+
+
+def _register(tool, token: str | None = None, config_url: str | None = None) -> requests.Response:
+    platform = tool.platform
+    params = {"openid_configuration": config_url or platform.openid_configuration_url}
+    token = token if token is not None else platform.new_registration_token()
+    if token:
+        params["registration_token"] = token
+    return requests.get(tool.url("/lti/register"), params=params, timeout=30)
+
+
+def test_dynamic_registration_registers_the_platform_and_closes_the_window(tool):
+    page = _register(tool)
+    assert page.status_code == 200, page.text[:500]
+    assert "org.imsglobal.lti.close" in page.text
+    (sent,) = tool.platform.registrations
+    assert sent["initiate_login_uri"] == tool.url("/lti/login")
+    assert sent["redirect_uris"] == [tool.url("/lti/launch")]
+    assert sent["jwks_uri"] == tool.url("/lti/jwks")
+    assert sent["token_endpoint_auth_method"] == "private_key_jwt"
+    assert "https://purl.imsglobal.org/spec/lti-ags/scope/score" in sent["scope"]
+    messages = sent["https://purl.imsglobal.org/spec/lti-tool-configuration"]["messages"]
+    assert {m["type"] for m in messages} == {"LtiResourceLinkRequest", "LtiDeepLinkingRequest"}
+    assert tool.platform.tool.client_id in page.text
+
+
+def test_after_dynamic_registration_launches_use_the_new_client_id(tool):
+    assert _register(tool).status_code == 200
+    page = SandboxActions(tool).launch("teacher")
+    assert page.status_code == 200
+    assert "Class roster" in page.text
+    assert tool.platform.tool.client_id.startswith("dyn-")
+
+
+def test_registration_with_an_issuer_that_does_not_match_its_configuration_url_is_refused(tool):
+    forged = tool.platform.openid_configuration_url.replace("/sandbox/", "/sandbox/../evil/")
+    page = _register(tool, config_url=forged)
+    assert 400 <= page.status_code < 600 and page.status_code != 500
+    assert tool.platform.registrations == []
+
+
+def test_registration_without_a_valid_token_is_refused_by_the_platform_and_reported(tool):
+    page = _register(tool, token="not-a-token")
+    assert page.status_code == 502
+    assert "refused the registration" in page.text
+
+
+def test_registration_can_be_limited_to_known_issuers(make_tool):
+    tool = make_tool(REGISTRATION_ALLOWED_ISSUERS="https://moodle.myschool.edu")
+    page = _register(tool)
+    assert page.status_code == 403
+    assert tool.platform.registrations == []
+
+
+def test_registration_needs_a_configuration_url(tool):
+    page = requests.get(tool.url("/lti/register"), timeout=10)
+    assert page.status_code == 400
+    assert "configuration URL" in page.text
