@@ -822,7 +822,8 @@ class SandboxPlatform:
         required = ("initiate_login_uri", "redirect_uris", "jwks_uri")
         missing = [name for name in required if not body.get(name)]
         if not isinstance(config, dict) or missing or not isinstance(body.get("redirect_uris"), list):
-            raise SandboxError(400, "invalid_client_metadata", f"missing or malformed: {missing or 'tool configuration'}")
+            problem = missing or "tool configuration"
+            raise SandboxError(400, "invalid_client_metadata", f"missing or malformed: {problem}")
         if body.get("token_endpoint_auth_method") != "private_key_jwt":
             raise SandboxError(400, "invalid_client_metadata", "token_endpoint_auth_method must be private_key_jwt")
         deep_link_url = None
