@@ -1,0 +1,141 @@
+"""Benchmark: sync a 10,000-member course roster from the sandbox LMS over NRPS.
+
+Starts Pathways with the sandbox platform on a loopback port (the same wiring the tests use), enrols N
+members in the sandbox course, launches as the teacher, then times `sync_roster` twice: the first sync
+inserts everyone, the second finds nothing changed. Prints seconds, SQL statements, NRPS pages, token
+requests, peak Python memory and the machine.
+
+    python bench/roster.py [--members 10000] [--page-size 100] [--database-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import sys
+import tempfile
+import threading
+import time
+import tracemalloc
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from flask_migrate import upgrade  # noqa: E402
+from werkzeug.serving import make_server  # noqa: E402
+
+from lti_tool import create_app  # noqa: E402
+from lti_tool.extensions import db  # noqa: E402
+from lti_tool.models import Course, Enrollment  # noqa: E402
+from lti_tool.sandbox_mount import connect_sandbox  # noqa: E402
+from lti_tool.services.roster import sync_roster  # noqa: E402
+
+
+def machine() -> str:
+    """Describe the machine the figures come from."""
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{platform.platform()}, {os.cpu_count()} CPUs ({model}), Python {platform.python_version()}"
+
+
+class StatementCounter:
+    """Count SQL statements the engine executes."""
+
+    def __init__(self, engine) -> None:
+        self.count = 0
+        sa.event.listen(engine, "before_cursor_execute", self._count)
+
+    def _count(self, *args) -> None:
+        self.count += 1
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=10_000)
+    parser.add_argument("--page-size", type=int, default=100)
+    parser.add_argument("--database-url", default=None, help="default: SQLite in a temporary folder")
+    args = parser.parse_args()
+
+    instance = tempfile.mkdtemp(prefix="pathways-bench-roster-")
+    app = create_app({
+        "TESTING": True, "SANDBOX_ENABLED": True, "SECRET_KEY": "bench-only", "INSTANCE_PATH": instance,
+        "DATABASE_URL": args.database_url, "BASE_URL": "http://127.0.0.1:1",
+    })
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    app.config["BASE_URL"] = f"http://127.0.0.1:{server.server_port}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with app.app_context():
+            if db.engine.dialect.name == "postgresql":
+                with db.engine.begin() as conn:
+                    conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+                    conn.execute(sa.text("CREATE SCHEMA public"))
+            upgrade()
+            connect_sandbox(app)
+            sandbox = app.extensions["sandbox_platform"]
+            sandbox.page_size = args.page_size
+            for n in range(args.members):
+                sandbox.add_user(f"bench-{n:06d}", roles=["Learner"], name=f"Student {n:06d}",
+                                 given_name="Student", family_name=f"{n:06d}", context_id="math-7")
+            # A teacher launch records the course and its NRPS endpoint, as in real use.
+            from tests.support import SandboxActions  # the same browser steps the tests take
+
+            class _Tool:
+                platform = sandbox
+
+            assert SandboxActions(_Tool()).launch("teacher").status_code == 200
+            course_id = db.session.scalar(sa.select(Course.id))
+            counter = StatementCounter(db.engine)
+            results = []
+            for label in ("first sync (all new)", "second sync (no changes)"):
+                db.session.remove()
+                counter.count = 0
+                tokens_before = len([r for r in sandbox.token_requests if r["ok"]])
+                tracemalloc.start()
+                started = time.perf_counter()
+                result = sync_roster(course_id, secret_key="bench-only", http=app.extensions["pathways_http"],
+                                     timeout=30, store_email=False, now=datetime.now(UTC).replace(tzinfo=None))
+                seconds = time.perf_counter() - started
+                _, peak = tracemalloc.get_traced_memory()
+                tracemalloc.stop()
+                tokens = len([r for r in sandbox.token_requests if r["ok"]]) - tokens_before
+                results.append((label, seconds, counter.count, peak, tokens, result))
+            enrolled = db.session.scalar(sa.select(sa.func.count()).select_from(Enrollment)
+                                         .where(Enrollment.course_id == course_id, Enrollment.active.is_(True)))
+            dialect = db.engine.dialect.name
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        server.server_close()
+
+    pages = -(-(args.members + 7) // args.page_size)
+    print(f"Roster sync benchmark: {args.members} extra members + 7 demo members, {args.page_size} per NRPS page "
+          f"({pages} pages), database {dialect}")
+    print(f"machine: {machine()}")
+    for label, seconds, statements, peak, tokens, result in results:
+        print(f"  {label:26s} {seconds:7.2f} s  {statements:6d} SQL statements  peak Python memory "
+              f"{peak / 1e6:6.1f} MB  token requests {tokens}  (members {result.members}, new {result.added}, "
+              f"deactivated {result.deactivated})")
+    print(f"  active enrolments afterwards: {enrolled}")
+    print(f"  process max RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    expected = args.members + 7
+    if enrolled != expected:
+        print(f"ERROR: expected {expected} active enrolments, found {enrolled}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
