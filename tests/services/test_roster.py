@@ -1,0 +1,63 @@
+"""The teacher updates the roster from the LMS: newcomers appear, leavers are kept but marked inactive."""
+
+from __future__ import annotations
+
+from tests.support import submit_form
+
+
+def _roster_rows(page) -> dict[str, tuple[str, str]]:
+    import re
+
+    rows = {}
+    for name, role, status in re.findall(r"<tr><td>([^<]+)</td><td>(\w+)</td><td>[^<]*</td><td>(\w+)</td></tr>", page.text):
+        rows[name] = (role, status)
+    return rows
+
+
+def test_roster_sync_records_everyone_with_their_roles(sandbox):
+    page = submit_form(sandbox.launch("teacher"), "roster/sync")
+    rows = _roster_rows(page)
+    assert rows["Daniel Reyes"] == ("Teacher", "Active")
+    assert rows["Zainab Hassan"] == ("Student", "Active")
+    assert len(rows) == 7
+
+
+def test_a_member_who_left_the_course_is_kept_but_marked_inactive(sandbox, tool):
+    page = sandbox.launch("teacher")
+    submit_form(page, "roster/sync")
+    tool.platform.courses["math-7"].members.remove("student-5")
+    page = submit_form(page, "roster/sync")
+    assert "1 no longer active" in page.text
+    assert _roster_rows(page)["Zainab Hassan"] == ("Student", "Inactive")
+
+
+def test_an_inactive_status_from_the_lms_marks_the_member_inactive(sandbox, tool):
+    page = sandbox.launch("teacher")
+    tool.platform.users["student-4"].status = "Inactive"
+    page = submit_form(page, "roster/sync")
+    assert _roster_rows(page)["Noah Kim"] == ("Student", "Inactive")
+
+
+def test_a_role_change_in_the_lms_is_recorded(sandbox, tool):
+    page = sandbox.launch("teacher")
+    submit_form(page, "roster/sync")
+    tool.platform.add_user("student-3", roles=["Instructor"], name="Sofía García", context_id="math-7")
+    page = submit_form(page, "roster/sync")
+    assert _roster_rows(page)["Sofía García"] == ("Teacher", "Active")
+
+
+def test_emails_are_not_stored_unless_the_admin_turns_it_on(sandbox, tool):
+    submit_form(sandbox.launch("teacher"), "roster/sync")
+    with tool.app.app_context():
+        from lti_tool.extensions import db
+        from lti_tool.models import Person
+
+        assert all(p.email is None for p in db.session.scalars(db.select(Person)))
+
+
+def test_a_platform_error_during_sync_is_shown_to_the_teacher_and_changes_nothing(sandbox, tool):
+    page = sandbox.launch("teacher")
+    tool.platform.fail_next.append(500)
+    page = submit_form(page, "roster/sync")
+    assert "could not be read" in page.text
+    assert len(_roster_rows(page)) == 1
