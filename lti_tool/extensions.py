@@ -1,9 +1,11 @@
 """Flask extensions, created unbound; create_app binds them to an app."""
 
+import sqlalchemy as sa
 from flask_caching import Cache
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
 
@@ -15,3 +17,17 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 cache = Cache()
 csrf = CSRFProtect()
+
+
+@sa.event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """Use WAL on SQLite files so readers don't wait on writers, and enforce foreign keys."""
+    import sqlite3
+
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA foreign_keys=ON")  # as PostgreSQL does, so both databases behave alike
+        cursor.close()
