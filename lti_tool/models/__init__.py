@@ -2,9 +2,24 @@
 
 from .courses import Course, Enrollment, Person
 from .launches import LaunchSession
+from .learning import (
+    AuditEntry,
+    CourseContent,
+    DiagnosticRun,
+    Evidence,
+    ItemResponse,
+    MasteryEvent,
+    Reflection,
+    ReviewSchedule,
+    SkillMastery,
+    StudentGoal,
+)
 from .outbox import ScoreOutbox, SkillLineItem
 from .placements import Placement
 from .platforms import Deployment, Platform, ToolKey
 
-__all__ = ["Course", "Deployment", "Enrollment", "LaunchSession", "Person", "Placement", "Platform", "ScoreOutbox",
-           "SkillLineItem", "ToolKey"]
+__all__ = [
+    "AuditEntry", "Course", "CourseContent", "Deployment", "DiagnosticRun", "Enrollment", "Evidence", "ItemResponse",
+    "LaunchSession", "MasteryEvent", "Person", "Placement", "Platform", "Reflection", "ReviewSchedule", "ScoreOutbox",
+    "SkillLineItem", "SkillMastery", "StudentGoal", "ToolKey",
+]

@@ -1,0 +1,182 @@
+"""A course's learning content and each student's learning record, always scoped to one course."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from ..extensions import db
+from .base import utcnow
+
+
+class CourseContent(db.Model):
+    """The course's skill map, activities, items and goals: a course pack (learning/coursepack.py) as JSON."""
+
+    __tablename__ = "course_content"
+
+    course_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("course.id", ondelete="CASCADE"), primary_key=True)
+    pack: so.Mapped[dict] = so.mapped_column(sa.JSON)
+    # Mastery model parameters fitted from the course's own history (learning/mastery.py MasteryParams JSON).
+    model_params: so.Mapped[dict | None] = so.mapped_column(sa.JSON)
+    # When the course ends, for pacing; None means "no end date set".
+    ends_on: so.Mapped[date | None] = so.mapped_column(sa.Date)
+    # Optional per-skill gradebook columns (off by default).
+    per_skill_grades: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False)
+    # "proficiency_share" (default) or "four_point".
+    grading_scheme: so.Mapped[str] = so.mapped_column(sa.String(30), default="proficiency_share")
+    updated_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime, default=utcnow, onupdate=utcnow)
+
+
+class ItemResponse(db.Model):
+    """One answer a student gave to a practice item."""
+
+    __tablename__ = "item_response"
+    __table_args__ = (sa.Index("ix_item_response_course_person_at", "course_id", "person_id", "answered_at"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    course_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("course.id", ondelete="CASCADE"))
+    person_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("person.id", ondelete="CASCADE"))
+    item_id: so.Mapped[str] = so.mapped_column(sa.String(100))
+    skill_ids: so.Mapped[list] = so.mapped_column(sa.JSON)
+    answer: so.Mapped[str] = so.mapped_column(sa.String(500))
+    correct: so.Mapped[bool] = so.mapped_column(sa.Boolean)
+    hints_used: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
+    # "practice", "diagnostic" or "review".
+    source: so.Mapped[str] = so.mapped_column(sa.String(20), default="practice")
+    answered_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime, default=utcnow)
+
+
+class SkillMastery(db.Model):
+    """A student's current mastery estimate for one skill (skill_id "*" holds the learner-wide state)."""
+
+    __tablename__ = "skill_mastery"
+    __table_args__ = (sa.UniqueConstraint("course_id", "person_id", "skill_id", name="uq_skill_mastery"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    course_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("course.id", ondelete="CASCADE"), index=True)
+    person_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("person.id", ondelete="CASCADE"))
+    skill_id: so.Mapped[str] = so.mapped_column(sa.String(100))
+    # learning/mastery.py SkillState.to_dict()
+    state: so.Mapped[dict] = so.mapped_column(sa.JSON)
+    level: so.Mapped[str] = so.mapped_column(sa.String(20))
+    reason: so.Mapped[str] = so.mapped_column(sa.String(300), default="")
+    # A teacher's override wins over the model until new evidence arrives; the override is evidence too.
+    overridden: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False)
+    updated_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime, default=utcnow)
+
+
+class MasteryEvent(db.Model):
+    """A change of level, and why: the mastery history a student, teacher or family can read."""
+
+    __tablename__ = "mastery_event"
+    __table_args__ = (sa.Index("ix_mastery_event_course_person", "course_id", "person_id", "at"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    course_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("course.id", ondelete="CASCADE"))
+    person_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("person.id", ondelete="CASCADE"))
+    skill_id: so.Mapped[str] = so.mapped_column(sa.String(100))
+    old_level: so.Mapped[str] = so.mapped_column(sa.String(20))
+    new_level: so.Mapped[str] = so.mapped_column(sa.String(20))
+    # "practice", "diagnostic", "review", "evidence" or "override".
+    source: so.Mapped[str] = so.mapped_column(sa.String(20))
+    reason: so.Mapped[str] = so.mapped_column(sa.String(500), default="")
+    # Who caused it when a person did (a teacher's override or evidence review); None for the model.
+    actor_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("person.id", ondelete="SET NULL"))
+    at: so.Mapped[datetime] = so.mapped_column(sa.DateTime, default=utcnow)
+
+
+class ReviewSchedule(db.Model):
+    """When a mastered skill is next due for spaced review (an FSRS card)."""
+
+    __tablename__ = "review_schedule"
+    __table_args__ = (sa.UniqueConstraint("course_id", "person_id", "skill_id", name="uq_review_schedule"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    course_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("course.id", ondelete="CASCADE"), index=True)
+    person_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("person.id", ondelete="CASCADE"))
+    skill_id: so.Mapped[str] = so.mapped_column(sa.String(100))
+    card: so.Mapped[dict] = so.mapped_column(sa.JSON)
+    due_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime, index=True)
+
+
+class StudentGoal(db.Model):
+    """A goal the student set: what, by when, why."""
+
+    __tablename__ = "student_goal"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    course_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("course.id", ondelete="CASCADE"), index=True)
+    person_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("person.id", ondelete="CASCADE"))
+    title: so.Mapped[str] = so.mapped_column(sa.String(300))
+    why: so.Mapped[str] = so.mapped_column(sa.String(1000), default="")
+    by_date: so.Mapped[date | None] = so.mapped_column(sa.Date)
+    skill_ids: so.Mapped[list] = so.mapped_column(sa.JSON, default=list)
+    done: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False)
+    created_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime, default=utcnow)
+
+
+class Reflection(db.Model):
+    """A short reflection after a practice session; the teacher can read it."""
+
+    __tablename__ = "reflection"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    course_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("course.id", ondelete="CASCADE"), index=True)
+    person_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("person.id", ondelete="CASCADE"))
+    prompt: so.Mapped[str] = so.mapped_column(sa.String(300))
+    text: so.Mapped[str] = so.mapped_column(sa.String(4000))
+    written_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime, default=utcnow)
+
+
+class Evidence(db.Model):
+    """Work a student submits to show a skill (a link or text), waiting for the teacher's review."""
+
+    __tablename__ = "evidence"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    course_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("course.id", ondelete="CASCADE"), index=True)
+    person_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("person.id", ondelete="CASCADE"))
+    skill_id: so.Mapped[str] = so.mapped_column(sa.String(100))
+    # "project", "explanation", "recording" or "other": the way the student chose to show mastery.
+    kind: so.Mapped[str] = so.mapped_column(sa.String(20))
+    url: so.Mapped[str | None] = so.mapped_column(sa.String(1000))
+    text: so.Mapped[str] = so.mapped_column(sa.String(4000), default="")
+    # "pending", "accepted" or "returned".
+    status: so.Mapped[str] = so.mapped_column(sa.String(20), default="pending")
+    level_awarded: so.Mapped[str | None] = so.mapped_column(sa.String(20))
+    teacher_comment: so.Mapped[str] = so.mapped_column(sa.String(2000), default="")
+    reviewer_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("person.id", ondelete="SET NULL"))
+    submitted_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime, default=utcnow)
+    reviewed_at: so.Mapped[datetime | None] = so.mapped_column(sa.DateTime)
+
+
+class DiagnosticRun(db.Model):
+    """A student's placement check: the adaptive state while it runs, and when it finished."""
+
+    __tablename__ = "diagnostic_run"
+    __table_args__ = (sa.UniqueConstraint("course_id", "person_id", name="uq_diagnostic_run"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    course_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("course.id", ondelete="CASCADE"))
+    person_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("person.id", ondelete="CASCADE"))
+    state: so.Mapped[dict] = so.mapped_column(sa.JSON, default=dict)
+    started_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime, default=utcnow)
+    finished_at: so.Mapped[datetime | None] = so.mapped_column(sa.DateTime)
+
+
+class AuditEntry(db.Model):
+    """Who viewed or changed which student's data, and when; ids only, no personal data."""
+
+    __tablename__ = "audit_entry"
+    __table_args__ = (sa.Index("ix_audit_entry_course_at", "course_id", "at"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    platform_id: so.Mapped[int] = so.mapped_column(sa.Integer)
+    course_id: so.Mapped[int | None] = so.mapped_column(sa.Integer)
+    actor_id: so.Mapped[int | None] = so.mapped_column(sa.Integer)
+    subject_id: so.Mapped[int | None] = so.mapped_column(sa.Integer)
+    # e.g. "view_plan", "override", "export", "delete_student".
+    action: so.Mapped[str] = so.mapped_column(sa.String(40))
+    at: so.Mapped[datetime] = so.mapped_column(sa.DateTime, default=utcnow)
