@@ -25,6 +25,8 @@ class _FormParser(HTMLParser):
         self.fields: dict[str, str] = {}
         self._in_form = False
         self._done = False
+        self._select: str | None = None
+        self._option_value: str | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = dict(attrs)
@@ -38,8 +40,27 @@ class _FormParser(HTMLParser):
                     self.fields[attributes["name"]] = attributes.get("value") or "on"
                 return
             self.fields[attributes["name"]] = attributes.get("value") or ""
+        elif tag == "select" and self._in_form and attributes.get("name"):
+            self._select = attributes["name"]
+        elif tag == "option" and self._select:
+            # The first option is what a browser submits unless another is selected.
+            if "selected" in attributes:
+                self.fields.pop(self._select, None)
+            if self._select not in self.fields or "selected" in attributes:
+                if attributes.get("value") is not None:
+                    self.fields[self._select] = attributes["value"] or ""
+                else:
+                    self._option_value = ""
+
+    def handle_data(self, data: str) -> None:
+        if self._option_value == "" and self._select:
+            # <option>text</option> without a value attribute submits its text, like a browser.
+            self.fields.setdefault(self._select, data.strip())
+            self._option_value = None
 
     def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self._select = None
         if tag == "form" and self._in_form:
             self._in_form = False
             self._done = True

@@ -2,30 +2,44 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, session, url_for
 
+from ..services.content import course_pack, demo_pack_data, export_pack, import_pack
 from ..services.errors import Forbidden, ServiceError
 from ..services.launches import course_roster, current_placement, open_launch
 from ..services.placements import answer_deep_link, deep_link_settings, placement_options
+from ..services.plan import plan_for
 from ..services.roster import sync_roster
 
-bp = Blueprint("course", __name__, url_prefix="/c/<launch_id>")
+
+def launch_blueprint(name: str, import_name: str) -> Blueprint:
+    """Return a blueprint whose pages all act within the launch named in their URL (/c/<launch_id>/...)."""
+    blueprint = Blueprint(name, import_name, url_prefix="/c/<launch_id>")
+
+    @blueprint.url_value_preprocessor
+    def load_launch(endpoint, values):
+        launch_id = values.pop("launch_id") if values else None
+        held = session.get("launches", [])
+        g.launch = open_launch(launch_id, held if isinstance(held, list) else [], now=_now())
+
+    @blueprint.url_defaults
+    def add_launch_id(endpoint, values):
+        if "launch_id" not in values and getattr(g, "launch", None) is not None:
+            values["launch_id"] = g.launch.id
+
+    return blueprint
 
 
-@bp.url_value_preprocessor
-def load_launch(endpoint, values):
-    """Resolve the launch session every page in this blueprint acts within."""
-    launch_id = values.pop("launch_id") if values else None
-    held = session.get("launches", [])
-    g.launch = open_launch(launch_id, held if isinstance(held, list) else [], now=_now())
+def require_teacher() -> None:
+    """Refuse students on teacher pages."""
+    if g.launch.access != "teacher":
+        raise Forbidden("Only teachers can open this page.")
 
 
-@bp.url_defaults
-def add_launch_id(endpoint, values):
-    if "launch_id" not in values and getattr(g, "launch", None) is not None:
-        values["launch_id"] = g.launch.id
+bp = launch_blueprint("course", __name__)
 
 
 def _now() -> datetime:
@@ -37,9 +51,48 @@ def home():
     """Show the teacher's course page or the student's own page."""
     launch = g.launch
     placement = current_placement(launch)
+    pack = course_pack(launch.course_id)
     if launch.access == "teacher":
-        return render_template("teacher/home.html", launch=launch, roster=course_roster(launch), placement=placement)
-    return render_template("student/home.html", launch=launch, placement=placement)
+        return render_template("teacher/home.html", launch=launch, roster=course_roster(launch), placement=placement,
+                               pack=pack)
+    plan = plan_for(launch.course_id, launch.person_id, now=_now()) if pack else None
+    return render_template("student/home.html", launch=launch, placement=placement, plan=plan)
+
+
+@bp.post("/content/demo")
+def use_demo_pack():
+    """Start the course from the demo course pack that ships with Pathways."""
+    require_teacher()
+    pack = import_pack(g.launch.course_id, demo_pack_data(), now=_now())
+    flash(f"The course now uses “{pack.course.title}”: {len(pack.skills)} skills.", "success")
+    return redirect(url_for("course.home"), code=303)
+
+
+@bp.post("/content/import")
+def import_content():
+    """Replace the course's content with an uploaded course pack (JSON)."""
+    require_teacher()
+    upload = request.files.get("pack")
+    try:
+        data = json.loads(upload.read().decode("utf-8")) if upload else None
+    except (UnicodeDecodeError, ValueError):
+        data = None
+    try:
+        pack = import_pack(g.launch.course_id, data, now=_now())
+    except ServiceError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(f"Imported “{pack.course.title}”: {len(pack.skills)} skills.", "success")
+    return redirect(url_for("course.home"), code=303)
+
+
+@bp.get("/content/export")
+def export_content():
+    """Download the course's content as a course pack."""
+    require_teacher()
+    body = json.dumps(export_pack(g.launch.course_id), indent=2, ensure_ascii=False) + "\n"
+    return Response(body, mimetype="application/json",
+                    headers={"Content-Disposition": 'attachment; filename="course-pack.json"'})
 
 
 @bp.get("/deep-link")
@@ -83,9 +136,8 @@ def deep_link_answer():
 @bp.post("/roster/sync")
 def roster_sync():
     """Read the course roster from the platform now (teachers only)."""
+    require_teacher()
     launch = g.launch
-    if launch.access != "teacher":
-        raise Forbidden("Only teachers can update the roster.")
     try:
         result = sync_roster(
             launch.course_id,

@@ -1,0 +1,407 @@
+"""The outbox worker: post queued AGS scores to the platforms, with leases, retries and backoff.
+
+A pass claims a batch of due rows by writing a lease (token and expiry) in one atomic UPDATE; on PostgreSQL
+the rows are picked with `FOR UPDATE SKIP LOCKED`, so several workers share the outbox without waiting on
+each other. A worker that dies leaves only leases behind: once they expire, another pass takes the rows
+again, and since every score carries its own timestamp, posting one twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import requests
+import sqlalchemy as sa
+from flask import Flask
+
+from ..extensions import db
+from ..lti import ags
+from ..lti.services import PlatformConnector, ServiceCallError
+from ..models import Course, Person, Placement, ScoreOutbox
+from ..models.base import utcnow
+from ..models.outbox import FAILED, PENDING, SUPERSEDED, SYNCED
+from ..services import grades
+from ..services.errors import ServiceError
+
+log = logging.getLogger(__name__)
+
+# Settings the worker reads, with the defaults used when settings.py does not list them (yet).
+DEFAULTS: dict[str, Any] = {
+    "WORKER_BATCH": 50,
+    "WORKER_LEASE_SECONDS": 300,
+    "WORKER_CONCURRENCY": 4,
+    "WORKER_POLL_SECONDS": 2,
+    "GRADE_MAX_ATTEMPTS": 12,
+    "GRADE_RETRY_BASE_SECONDS": 2,
+    "GRADE_RETRY_MAX_SECONDS": 900,
+}
+_TABLE = ScoreOutbox.__table__
+
+
+def setting(app: Flask, name: str) -> Any:
+    """Return a worker setting from the app's config, falling back to our default."""
+    value = app.config.get(name)
+    return DEFAULTS[name] if value is None else value
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with jitter, never sooner than the platform's Retry-After."""
+
+    base_seconds: float = 2.0
+    max_seconds: float = 900.0
+    max_attempts: int = 12
+
+    def delay(self, attempts: int, retry_after: float | None = None, rng: random.Random | None = None) -> float:
+        """Return how long to wait before attempt number attempts + 1."""
+        exponential = min(self.max_seconds, self.base_seconds * 2 ** max(attempts - 1, 0))
+        # Full spread around the exponential step, so rows that failed together do not retry together.
+        jittered = exponential * (rng or random).uniform(0.5, 1.5)
+        return max(jittered, retry_after or 0.0)
+
+
+@dataclass
+class DrainStats:
+    """What a drain did."""
+
+    claimed: int = 0
+    posted: int = 0
+    # The platform already had this score or a newer one (409): a repeated post, counted, harmless.
+    duplicates: int = 0
+    superseded: int = 0
+    retries_scheduled: int = 0
+    failed: int = 0
+    token_requests: int = 0
+    passes: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class _Outcome:
+    row_id: int
+    status: str
+    attempts: int
+    duplicate: bool = False
+    lineitem_url: str | None = None
+    next_attempt_at: datetime | None = None
+    last_status: int | None = None
+    last_error: str | None = None
+
+
+def _transient(status: int | None) -> bool:
+    # No status: unreachable or timed out. 408/429/5xx: the platform asks us to come back later.
+    return status is None or status in (408, 429) or status >= 500
+
+
+def supersede_stale(now: datetime) -> int:
+    """Mark pending rows that have a newer row for the same student and line item as superseded; commits."""
+    newer = _TABLE.alias("newer")
+    stale = (
+        sa.select(_TABLE.c.id)
+        .where(
+            _TABLE.c.status == PENDING,
+            sa.or_(_TABLE.c.lease_expires_at.is_(None), _TABLE.c.lease_expires_at < now),
+            sa.exists().where(
+                newer.c.placement_id == _TABLE.c.placement_id,
+                newer.c.skill_id == _TABLE.c.skill_id,
+                newer.c.person_id == _TABLE.c.person_id,
+                newer.c.status != SUPERSEDED,
+                sa.or_(
+                    newer.c.score_timestamp > _TABLE.c.score_timestamp,
+                    sa.and_(newer.c.score_timestamp == _TABLE.c.score_timestamp, newer.c.id > _TABLE.c.id),
+                ),
+            ),
+        )
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    result = db.session.execute(
+        sa.update(_TABLE)
+        .where(_TABLE.c.id.in_(stale))
+        .values(status=SUPERSEDED, lease_token=None, lease_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount or 0
+
+
+def claim(batch: int, lease_seconds: float, now: datetime | None = None) -> tuple[str, list[ScoreOutbox]]:
+    """Lease up to batch due rows to this worker and return (lease token, rows); commits.
+
+    One UPDATE both picks and leases the rows, so two workers never get the same row while its lease runs.
+    """
+    now = now or utcnow()
+    token = str(uuid.uuid4())
+    due = (
+        sa.select(_TABLE.c.id)
+        .where(
+            _TABLE.c.status == PENDING,
+            _TABLE.c.next_attempt_at <= now,
+            sa.or_(_TABLE.c.lease_expires_at.is_(None), _TABLE.c.lease_expires_at < now),
+        )
+        .order_by(_TABLE.c.next_attempt_at, _TABLE.c.id)
+        .limit(batch)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    db.session.execute(
+        sa.update(_TABLE)
+        .where(_TABLE.c.id.in_(due))
+        .values(
+            lease_token=token,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            attempts=_TABLE.c.attempts + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    rows = list(
+        db.session.scalars(
+            sa.select(ScoreOutbox).where(ScoreOutbox.lease_token == token).order_by(ScoreOutbox.id)
+        )
+    )
+    return token, rows
+
+
+def _record(token: str, outcomes: list[_Outcome]) -> None:
+    """Write the outcomes of a batch, only for rows this worker still holds; commits."""
+    now = utcnow()
+    for outcome in outcomes:
+        values: dict[str, Any] = {
+            "status": outcome.status,
+            "lease_token": None,
+            "lease_expires_at": None,
+            "last_status": outcome.last_status,
+            "last_error": outcome.last_error,
+        }
+        if outcome.lineitem_url:
+            values["lineitem_url"] = outcome.lineitem_url
+        if outcome.status == SYNCED:
+            values.update(synced_at=now, duplicate=outcome.duplicate)
+        if outcome.next_attempt_at is not None:
+            values["next_attempt_at"] = outcome.next_attempt_at
+        # The lease guard: if our lease ran out and another worker took the row, its word wins.
+        db.session.execute(
+            sa.update(_TABLE)
+            .where(_TABLE.c.id == outcome.row_id, _TABLE.c.lease_token == token)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+    db.session.commit()
+
+
+class _Poster:
+    """Post one batch: resolve line items (in the app thread), then send the scores (in a thread pool)."""
+
+    def __init__(self, app: Flask, http: requests.Session, policy: RetryPolicy, pool: ThreadPoolExecutor) -> None:
+        self.app = app
+        self.http = http
+        self.policy = policy
+        self.pool = pool
+        self.connectors: dict[int, PlatformConnector] = {}
+        self.lineitems: dict[tuple[int, str], str] = {}
+        self.timeout = float(app.config.get("SERVICE_TIMEOUT_SECONDS") or 10)
+
+    def connector(self, course_id: int) -> PlatformConnector:
+        course = db.session.get(Course, course_id)
+        if course is None:
+            raise ServiceError("The course of this score no longer exists.")
+        connector = self.connectors.get(course.platform_id)
+        if connector is None:
+            connector = grades.connector_for_course(
+                course, secret_key=self.app.config["SECRET_KEY"], http=self.http, timeout=self.timeout
+            )
+            self.connectors[course.platform_id] = connector
+        return connector
+
+    @property
+    def token_requests(self) -> int:
+        return sum(c.token_requests for c in self.connectors.values())
+
+    def _failure(self, row: ScoreOutbox, exc: ServiceCallError, now: datetime) -> _Outcome:
+        message = ags.platform_message(exc)
+        if exc.status == 409:
+            # AGS 2.0 §3.4.1: the platform keeps the score with the latest timestamp; it already has ours or newer.
+            return _Outcome(row.id, SYNCED, row.attempts, duplicate=True, last_status=409)
+        if _transient(exc.status):
+            if row.attempts >= self.policy.max_attempts:
+                return _Outcome(
+                    row.id, FAILED, row.attempts, last_status=exc.status,
+                    last_error=f"Gave up after {row.attempts} attempts: {message}",
+                )
+            wait = self.policy.delay(row.attempts, exc.retry_after)
+            return _Outcome(
+                row.id, PENDING, row.attempts, next_attempt_at=now + timedelta(seconds=wait),
+                last_status=exc.status, last_error=message,
+            )
+        return _Outcome(row.id, FAILED, row.attempts, last_status=exc.status, last_error=message)
+
+    def run(self, rows: list[ScoreOutbox]) -> list[_Outcome]:
+        now = utcnow()
+        outcomes: list[_Outcome] = []
+        jobs: list[tuple[ScoreOutbox, PlatformConnector, str, ags.Score]] = []
+        users = {
+            p.id: p.sub
+            for p in db.session.scalars(sa.select(Person).where(Person.id.in_({r.person_id for r in rows})))
+        }
+        for row in rows:
+            try:
+                connector = self.connector(row.course_id)
+                url = row.lineitem_url or self._lineitem(row, connector)
+                jobs.append((row, connector, url, grades.score_of(row, users[row.person_id])))
+            except ServiceCallError as exc:
+                outcomes.append(self._failure(row, exc, now))
+            except ServiceError as exc:
+                outcomes.append(_Outcome(row.id, FAILED, row.attempts, last_error=exc.message))
+        # Fetch each platform's token once before fanning out, so parallel posts do not each ask for one.
+        for connector in {id(c): c for _, c, _, _ in jobs}.values():
+            try:
+                connector.get_access_token(ags.AGS_SCOPES)
+            except ServiceCallError:
+                pass  # each post will meet the same error and be rescheduled or failed on its own
+
+        def send(job: tuple[ScoreOutbox, PlatformConnector, str, ags.Score]) -> ServiceCallError | None:
+            _, connector, url, score = job
+            try:
+                ags.post_score(connector, url, score)
+            except ServiceCallError as exc:
+                return exc
+            except Exception as exc:  # noqa: BLE001 - an odd answer is retried later, never left unrecorded
+                return ServiceCallError(f"Unexpected error while posting the score: {exc!r}")
+            return None
+
+        for job, error in zip(jobs, self.pool.map(send, jobs), strict=True):
+            row, _, url, _ = job
+            if error is None:
+                outcomes.append(_Outcome(row.id, SYNCED, row.attempts, lineitem_url=url))
+            else:
+                outcome = self._failure(row, error, utcnow())
+                outcome.lineitem_url = url
+                outcomes.append(outcome)
+        return outcomes
+
+    def _lineitem(self, row: ScoreOutbox, connector: PlatformConnector) -> str:
+        key = (row.placement_id, row.skill_id)
+        url = self.lineitems.get(key)
+        if url is None:
+            placement = db.session.get(Placement, row.placement_id)
+            if placement is None:
+                raise ServiceError("The placement of this score no longer exists.")
+            url = grades.ensure_lineitem(row.placement_id, connector=connector, skill_id=row.skill_id)
+            self.lineitems[key] = url
+        return url
+
+
+def _next_wake(now: datetime) -> float | None:
+    """Return seconds until some pending row may be claimed, or None when nothing is pending."""
+    due = db.session.execute(
+        sa.select(
+            sa.func.min(_TABLE.c.next_attempt_at), sa.func.min(_TABLE.c.lease_expires_at), sa.func.count()
+        ).where(_TABLE.c.status == PENDING)
+    ).one()
+    db.session.commit()  # end the read transaction, so the next pass sees other workers' writes
+    if not due[2]:
+        return None
+    times = [t for t in due[:2] if t is not None]
+    return max(0.0, min((t - now).total_seconds() for t in times)) if times else 0.0
+
+
+def drain(
+    app: Flask,
+    *,
+    once: bool = True,
+    batch: int | None = None,
+    lease_seconds: float | None = None,
+    max_attempts: int | None = None,
+    concurrency: int | None = None,
+    poll_seconds: float | None = None,
+    max_seconds: float | None = None,
+    stop: threading.Event | None = None,
+    http: requests.Session | None = None,
+    on_pass: Callable[[DrainStats], None] | None = None,
+) -> DrainStats:
+    """Post due outbox rows until the outbox is empty (once) or until stopped; return what happened.
+
+    With once=True, rows waiting for a retry are waited for, so on return every row is synced, failed or
+    superseded (or max_seconds ran out). With once=False the worker polls for new rows until `stop` is set.
+    """
+    batch = int(batch or setting(app, "WORKER_BATCH"))
+    lease = float(lease_seconds or setting(app, "WORKER_LEASE_SECONDS"))
+    poll = float(poll_seconds or setting(app, "WORKER_POLL_SECONDS"))
+    policy = RetryPolicy(
+        base_seconds=float(setting(app, "GRADE_RETRY_BASE_SECONDS")),
+        max_seconds=float(setting(app, "GRADE_RETRY_MAX_SECONDS")),
+        max_attempts=int(max_attempts or setting(app, "GRADE_MAX_ATTEMPTS")),
+    )
+    stop = stop or threading.Event()
+    deadline = time.monotonic() + max_seconds if max_seconds else None
+    stats = DrainStats()
+    http = http or app.extensions.get("pathways_http") or requests.Session()
+    workers = max(1, int(concurrency or setting(app, "WORKER_CONCURRENCY")))
+    with app.app_context(), ThreadPoolExecutor(workers, thread_name_prefix="pathways-post") as pool:
+        poster = _Poster(app, http, policy, pool)
+        try:
+            while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
+                stats.passes += 1
+                stats.superseded += supersede_stale(utcnow())
+                token, rows = claim(batch, lease)
+                if rows:
+                    stats.claimed += len(rows)
+                    outcomes = poster.run(rows)
+                    _record(token, outcomes)
+                    _count(stats, outcomes)
+                    stats.token_requests = poster.token_requests
+                    if on_pass:
+                        on_pass(stats)
+                    continue
+                wait = _next_wake(utcnow())
+                if wait is None and once:
+                    break
+                wait = poll if wait is None else min(wait, poll)
+                if deadline is not None:
+                    wait = min(wait, max(0.0, deadline - time.monotonic()))
+                stop.wait(max(wait, 0.01))
+        finally:
+            db.session.remove()
+    stats.token_requests = poster.token_requests
+    return stats
+
+
+def _count(stats: DrainStats, outcomes: list[_Outcome]) -> None:
+    for outcome in outcomes:
+        if outcome.status == SYNCED:
+            stats.posted += 1
+            stats.duplicates += outcome.duplicate
+        elif outcome.status == PENDING:
+            stats.retries_scheduled += 1
+        elif outcome.status == FAILED:
+            stats.failed += 1
+        if outcome.last_status is not None or outcome.last_error:
+            reason = str(outcome.last_status or "no answer")
+            stats.errors[reason] = stats.errors.get(reason, 0) + 1
+
+
+def start_background_worker(app: Flask) -> tuple[threading.Thread, threading.Event]:
+    """Run the worker in a daemon thread of this process (`pathways demo`); set the event to stop it."""
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.is_set():
+            try:
+                drain(app, once=False, stop=stop)
+            except Exception:  # noqa: BLE001 - a database hiccup must not end the demo's worker for good
+                log.exception("The outbox worker stopped; restarting it in a few seconds")
+                stop.wait(5)
+
+    thread = threading.Thread(target=run, name="pathways-worker", daemon=True)
+    thread.start()
+    return thread, stop

@@ -1,0 +1,212 @@
+"""Skills and units from a 1EdTech CASE 1.0 package (CFPackage: CFDocument, CFItems, CFAssociations).
+
+Mapping (also in lti_tool/demo/COURSEPACK.md):
+
+- A CFItem with no children is a skill: id = its identifier, name = humanCodingScheme followed by the
+  abbreviatedStatement (or the fullStatement when there is none), description = fullStatement.
+- "isChildOf" (origin is a child of destination) builds the tree. An item with children is a grouping, not a
+  skill: it becomes a unit holding its direct leaf children, ordered by sequenceNumber.
+- "precedes" (origin precedes destination) makes the origin a prerequisite of the destination. When either end
+  is a grouping, it stands for all the skills under it.
+- Other association types (isRelatedTo, exactMatchOf …) say nothing about order or grouping and are skipped
+  with a note.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from lti_tool.learning.coursepack import ImportedSkills, Unit
+from lti_tool.learning.skills import Skill, SkillGraph, SkillGraphError
+
+
+class CasePackageError(ValueError):
+    """A CASE package that cannot be imported; `problems` lists every problem with its location."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("The CASE package cannot be imported:\n" + "\n".join(f"- {p}" for p in problems))
+
+
+def read_case_package(data: Mapping[str, Any]) -> ImportedSkills:
+    """Read a decoded CASE 1.0 CFPackage into skills and units, or raise CasePackageError."""
+    if isinstance(data, Mapping) and isinstance(data.get("CFPackage"), Mapping):
+        data = data["CFPackage"]
+    if not isinstance(data, Mapping):
+        raise CasePackageError(["the package should be a JSON object with CFDocument, CFItems and CFAssociations"])
+    problems: list[str] = []
+    notes: list[str] = []
+
+    document = data.get("CFDocument")
+    if not isinstance(document, Mapping):
+        problems.append("CFDocument: missing; a CASE package has one CFDocument describing the framework")
+        document = {}
+    title = _text(document.get("title")) or ""
+    if document and not title:
+        problems.append("CFDocument.title: missing or empty")
+
+    items: dict[str, Mapping[str, Any]] = {}
+    for index, item in enumerate(_list(data, "CFItems", problems)):
+        where = f"CFItems[{index}]"
+        if not isinstance(item, Mapping):
+            problems.append(f"{where}: should be an object")
+            continue
+        identifier = _text(item.get("identifier"))
+        if not identifier:
+            problems.append(f"{where}.identifier: missing or empty")
+            continue
+        if identifier in items:
+            problems.append(f"{where}.identifier: {identifier!r} is used by another CFItem too")
+            continue
+        if not _text(item.get("fullStatement")):
+            problems.append(f"{where}.fullStatement: missing or empty")
+        items[identifier] = item
+    order = {identifier: position for position, identifier in enumerate(items)}
+
+    children: dict[str, list[tuple[float, int, str]]] = {}
+    has_parent: set[str] = set()
+    precedes: list[tuple[str, str, str]] = []
+    skipped: dict[str, int] = {}
+    for index, association in enumerate(_list(data, "CFAssociations", problems, required=False)):
+        where = f"CFAssociations[{index}]"
+        if not isinstance(association, Mapping):
+            problems.append(f"{where}: should be an object")
+            continue
+        kind = _text(association.get("associationType"))
+        origin = _node(association.get("originNodeURI"))
+        destination = _node(association.get("destinationNodeURI"))
+        if not kind or origin is None or destination is None:
+            problems.append(
+                f"{where}: needs associationType, originNodeURI.identifier and destinationNodeURI.identifier"
+            )
+            continue
+        if kind == "isChildOf":
+            if origin not in items:
+                notes.append(f"{where}: {origin!r} is not a CFItem of this package; its isChildOf is skipped")
+            elif destination in items:
+                # Children without a sequenceNumber keep the order of CFItems, after the numbered ones.
+                sequence = association.get("sequenceNumber")
+                key = float(sequence) if _is_number(sequence) else math.inf
+                children.setdefault(destination, []).append((key, order[origin], origin))
+                has_parent.add(origin)
+            elif destination != _text(document.get("identifier")):
+                notes.append(f"{where}: parent {destination!r} of {origin!r} is not in this package; read as top-level")
+        elif kind == "precedes":
+            precedes.append((where, origin, destination))
+        else:
+            skipped[kind] = skipped.get(kind, 0) + 1
+    if skipped:
+        kinds = ", ".join(f"{kind} ({count})" for kind, count in sorted(skipped.items()))
+        notes.append(f"skipped associations that set no order or grouping: {kinds}")
+
+    kids = {parent: [c for _, _, c in sorted(entries)] for parent, entries in children.items()}
+    tree_order = _tree_order(items, kids, has_parent)
+    position = {identifier: index for index, identifier in enumerate(tree_order)}
+    leaves = [i for i in tree_order if i not in kids]
+
+    def skills_under(identifier: str) -> list[str]:
+        if identifier not in kids:
+            return [identifier]
+        found: list[str] = []
+        stack, seen = [identifier], {identifier}
+        while stack:
+            for child in kids.get(stack.pop(), ()):
+                if child not in seen:
+                    seen.add(child)
+                    stack.append(child)
+                    if child not in kids:
+                        found.append(child)
+        return sorted(found, key=position.__getitem__)
+
+    prerequisites: dict[str, list[str]] = {leaf: [] for leaf in leaves}
+    for where, origin, destination in precedes:
+        missing = [node for node in (origin, destination) if node not in items]
+        if missing:
+            notes.append(f"{where}: {missing[0]!r} is not a CFItem of this package; its precedes is skipped")
+            continue
+        for later in skills_under(destination):
+            for earlier in skills_under(origin):
+                if earlier != later and earlier not in prerequisites[later]:
+                    prerequisites[later].append(earlier)
+
+    skills = tuple(
+        Skill(
+            id=leaf,
+            name=_name(items[leaf]),
+            description=_text(items[leaf].get("fullStatement")) or "",
+            prerequisites=tuple(prerequisites[leaf]),
+        )
+        for leaf in leaves
+    )
+    units = tuple(
+        Unit(
+            id=parent,
+            title=_name(items[parent]),
+            description=_text(items[parent].get("fullStatement")) or "",
+            skills=tuple(c for c in kids[parent] if c not in kids),
+        )
+        for parent in tree_order
+        if parent in kids and any(c not in kids for c in kids[parent])
+    )
+    if not problems:
+        try:
+            SkillGraph(skills)
+        except SkillGraphError as error:
+            problems.append(f"precedes associations: {error}")
+    if problems:
+        raise CasePackageError(problems)
+    return ImportedSkills(
+        title=title,
+        description=_text(document.get("description")) or "",
+        skills=skills,
+        units=units,
+        notes=tuple(notes),
+    )
+
+
+def _tree_order(
+    items: Mapping[str, Mapping[str, Any]], kids: Mapping[str, list[str]], has_parent: set[str]
+) -> list[str]:
+    # Depth first from the top-level items, as a framework is read; items reached twice keep their first place.
+    ordered: list[str] = []
+    seen: set[str] = set()
+    for root in [i for i in items if i not in has_parent] + list(items):
+        stack = [root]
+        while stack:
+            current = stack.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            ordered.append(current)
+            stack.extend(reversed(kids.get(current, [])))
+    return ordered
+
+
+def _name(item: Mapping[str, Any]) -> str:
+    code = _text(item.get("humanCodingScheme"))
+    statement = _text(item.get("abbreviatedStatement")) or _text(item.get("fullStatement")) or ""
+    return f"{code} {statement}".strip() if code else statement
+
+
+def _node(link: object) -> str | None:
+    return _text(link.get("identifier")) if isinstance(link, Mapping) else None
+
+
+def _text(value: object) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _list(data: Mapping[str, Any], key: str, problems: list[str], required: bool = True) -> list[Any]:
+    value = data.get(key)
+    if value is None and not required:
+        return []
+    if not isinstance(value, list):
+        problems.append(f"{key}: should be a list" if key in data else f"{key}: missing")
+        return []
+    return value

@@ -1,0 +1,753 @@
+"""The course pack: a versioned JSON file holding a course's skills, units, activities, items and goals.
+
+`load_pack` checks a decoded JSON document and reports every problem at once; `dump_pack` writes every field
+explicitly in a fixed order, so a pack written by `dump_pack` (the canonical form) loads and dumps back to
+exactly the same document. The format is described for authors in lti_tool/demo/COURSEPACK.md.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+import re
+import unicodedata
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import cached_property
+from typing import Any
+
+from lti_tool.learning.skills import Skill, SkillGraph, SkillGraphError
+
+FORMAT = "pathways-course-pack"
+VERSION = 1
+
+ACTIVITY_KINDS = ("practice", "resource", "project", "discussion", "offline")
+ITEM_TYPES = ("multiple_choice", "numeric", "short_text")
+DIFFICULTY_LABELS = ("easy", "medium", "hard")
+LEVELS = ("familiar", "proficient", "mastered")
+DEFAULT_THRESHOLDS: Mapping[str, float] = {"familiar": 0.5, "proficient": 0.75, "mastered": 0.9}
+
+Number = int | float
+Difficulty = str | int | float
+
+
+class CoursePackError(ValueError):
+    """A course pack that cannot be used; `problems` lists every problem found, each with its location."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        count = len(self.problems)
+        heading = f"The course pack has {count} problem{'s' if count != 1 else ''}:"
+        super().__init__("\n".join([heading, *(f"- {p}" for p in self.problems)]))
+
+
+@dataclass(frozen=True)
+class Course:
+    """What the course is: shown to teachers when they pick a pack."""
+
+    title: str
+    subject: str = ""
+    grade_level: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A group of skills a teacher can place in the LMS as one link."""
+
+    id: str
+    title: str
+    description: str = ""
+    skills: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One option of a multiple-choice item."""
+
+    id: str
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class MultipleChoiceItem:
+    """A question answered by picking one choice; `answer` is the id of the right choice."""
+
+    id: str
+    prompt: str
+    skills: tuple[str, ...] = ()
+    difficulty: Difficulty = "medium"
+    choices: tuple[Choice, ...]
+    answer: str
+    hints: tuple[str, ...] = ()
+    solution: str = ""
+    type: str = field(default="multiple_choice", init=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class NumericItem:
+    """A question answered with a number, right when within `tolerance` (absolute) of `answer`."""
+
+    id: str
+    prompt: str
+    skills: tuple[str, ...] = ()
+    difficulty: Difficulty = "medium"
+    answer: Number
+    tolerance: Number = 0
+    unit: str | None = None
+    hints: tuple[str, ...] = ()
+    solution: str = ""
+    type: str = field(default="numeric", init=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShortTextItem:
+    """A question answered with a word or expression, right when it matches one of `answers`."""
+
+    id: str
+    prompt: str
+    skills: tuple[str, ...] = ()
+    difficulty: Difficulty = "medium"
+    answers: tuple[str, ...]
+    hints: tuple[str, ...] = ()
+    solution: str = ""
+    type: str = field(default="short_text", init=False)
+
+
+Item = MultipleChoiceItem | NumericItem | ShortTextItem
+
+
+@dataclass(frozen=True)
+class Activity:
+    """Something a learner does: practice items, a resource to read or watch, a project, a discussion."""
+
+    id: str
+    title: str
+    kind: str
+    #: Descriptive only ("text", "video", "hands-on" …): it helps teachers plan variety, it never decides who
+    #: gets what, because matching content to "learning styles" does not improve learning.
+    modality: str = ""
+    skills: tuple[str, ...] = ()
+    url: str | None = None
+    instructions: str = ""
+    items: tuple[Item, ...] = ()
+
+
+@dataclass(frozen=True)
+class Goal:
+    """A course goal: skills to reach by an optional due date (ISO 8601, YYYY-MM-DD)."""
+
+    id: str
+    title: str
+    description: str = ""
+    skills: tuple[str, ...] = ()
+    due: str | None = None
+
+
+@dataclass(frozen=True)
+class MasterySettings:
+    """Probability of mastery needed for each level, and whether mastered skills come back for review."""
+
+    thresholds: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
+    review_spacing: bool = True
+
+    def __hash__(self) -> int:
+        return hash((tuple(sorted(self.thresholds.items())), self.review_spacing))
+
+
+@dataclass(frozen=True)
+class CoursePack:
+    """A whole course as authored: build one with `load_pack`, which checks it."""
+
+    course: Course
+    skills: tuple[Skill, ...] = ()
+    units: tuple[Unit, ...] = ()
+    activities: tuple[Activity, ...] = ()
+    goals: tuple[Goal, ...] = ()
+    mastery: MasterySettings = field(default_factory=MasterySettings)
+
+    @cached_property
+    def skill_graph(self) -> SkillGraph:
+        """Return the skills as a prerequisite graph."""
+        return SkillGraph(self.skills)
+
+    def items(self) -> Iterator[tuple[Activity, Item]]:
+        """Yield every practice item with the activity it belongs to."""
+        for activity in self.activities:
+            for item in activity.items:
+                yield activity, item
+
+    def item(self, item_id: str) -> Item:
+        """Return the item with this id."""
+        for _, item in self.items():
+            if item.id == item_id:
+                return item
+        raise KeyError(item_id)
+
+
+@dataclass(frozen=True)
+class ImportedSkills:
+    """Skills and units read from another format (Moodle CSV, CASE), with notes on what was left out."""
+
+    title: str
+    description: str = ""
+    skills: tuple[Skill, ...] = ()
+    units: tuple[Unit, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def to_pack(self, *, subject: str = "", grade_level: str = "") -> CoursePack:
+        """Return a checked course pack holding these skills and units, ready for activities to be added."""
+        return load_pack(
+            {
+                "format": FORMAT,
+                "version": VERSION,
+                "course": {
+                    "title": self.title,
+                    "subject": subject,
+                    "grade_level": grade_level,
+                    "description": self.description,
+                },
+                "skills": [_dump_skill(s) for s in self.skills],
+                "units": [_dump_unit(u) for u in self.units],
+            }
+        )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Loading
+
+
+class _Reader:
+    """Collects problems while reading, so an author sees them all in one go instead of one per upload."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def problem(self, where: str, message: str) -> None:
+        self.problems.append(f"{where}: {message}" if where else message)
+
+    def record(self, value: object, where: str, required: Sequence[str], optional: Sequence[str]) -> dict[str, Any]:
+        """Return the value as a dict if it is a JSON object, reporting missing and unknown fields."""
+        if not isinstance(value, dict):
+            self.problem(where, f"should be an object, not {_type_name(value)}")
+            return {}
+        for key in required:
+            if key not in value:
+                self.problem(where, f"missing the required field {key!r}")
+        known = (*required, *optional)
+        for key in value:
+            if key not in known:
+                # Unknown fields would be dropped silently on export, so a typo ("prerequisite") is refused.
+                self.problem(where, f"unknown field {key!r} (expected one of: {', '.join(known)})")
+        return value
+
+    def text(self, data: Mapping[str, Any], key: str, where: str, default: str = "", nonempty: bool = False) -> str:
+        value = data.get(key, default)
+        if not isinstance(value, str):
+            self.problem(f"{where}.{key}", f"should be text, not {_type_name(value)}")
+            return default
+        if nonempty and not value.strip():
+            self.problem(f"{where}.{key}", "should not be empty")
+        return value
+
+    def optional_text(self, data: Mapping[str, Any], key: str, where: str) -> str | None:
+        value = data.get(key)
+        if value is None or isinstance(value, str):
+            return value
+        self.problem(f"{where}.{key}", f"should be text or null, not {_type_name(value)}")
+        return None
+
+    def texts(self, data: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+        value = data.get(key, [])
+        if not isinstance(value, list):
+            self.problem(f"{where}.{key}", f"should be a list of text, not {_type_name(value)}")
+            return ()
+        good = []
+        for index, entry in enumerate(value):
+            if isinstance(entry, str):
+                good.append(entry)
+            else:
+                self.problem(f"{where}.{key}[{index}]", f"should be text, not {_type_name(entry)}")
+        return tuple(good)
+
+    def number(self, data: Mapping[str, Any], key: str, where: str, default: Number = 0) -> Number:
+        value = data.get(key, default)
+        if not _is_number(value):
+            self.problem(f"{where}.{key}", f"should be a number, not {_type_name(value)}")
+            return default
+        return value
+
+    def objects(self, data: Mapping[str, Any], key: str, where: str) -> list[tuple[str, Any]]:
+        value = data.get(key, [])
+        if not isinstance(value, list):
+            self.problem(f"{where}.{key}" if where else key, f"should be a list, not {_type_name(value)}")
+            return []
+        prefix = f"{where}.{key}" if where else key
+        return [(f"{prefix}[{index}]", entry) for index, entry in enumerate(value)]
+
+    def unique(self, ids: Sequence[tuple[str, str]], what: str) -> None:
+        seen: dict[str, str] = {}
+        for where, identifier in ids:
+            if identifier in seen:
+                self.problem(where, f"the {what} id {identifier!r} is already used at {seen[identifier]}")
+            else:
+                seen[identifier] = where
+
+
+def load_pack(data: Mapping[str, Any]) -> CoursePack:
+    """Check a decoded course-pack document and return the pack, or raise CoursePackError listing every problem."""
+    r = _Reader()
+    top = r.record(
+        data,
+        "",
+        required=("format", "version", "course"),
+        optional=("mastery", "skills", "units", "activities", "goals"),
+    )
+    if "format" in top and top["format"] != FORMAT:
+        r.problem("format", f"should be {FORMAT!r}, not {top['format']!r}; is this a Pathways course pack?")
+    if "version" in top and (top["version"] != VERSION or isinstance(top["version"], bool)):
+        r.problem("version", f"version {top['version']!r} is not supported; this Pathways reads version {VERSION}")
+    if r.problems:
+        # With the wrong format or version the rest would only produce noise.
+        raise CoursePackError(r.problems)
+
+    # A missing course is already reported above; reading an empty one would report its title twice.
+    course = _load_course(r, top["course"]) if "course" in top else Course(title="")
+    mastery = _load_mastery(r, top.get("mastery", {}))
+    skills = [(where, _load_skill(r, entry, where)) for where, entry in r.objects(top, "skills", "")]
+    units = [(where, _load_unit(r, entry, where)) for where, entry in r.objects(top, "units", "")]
+    activities = [(where, _load_activity(r, entry, where)) for where, entry in r.objects(top, "activities", "")]
+    goals = [(where, _load_goal(r, entry, where)) for where, entry in r.objects(top, "goals", "")]
+
+    r.unique([(w, s.id) for w, s in skills], "skill")
+    r.unique([(w, u.id) for w, u in units], "unit")
+    r.unique([(w, a.id) for w, a in activities], "activity")
+    r.unique([(w, g.id) for w, g in goals], "goal")
+    # Item ids are unique across the whole pack because responses and mastery evidence name items alone.
+    r.unique([(f"{w}.items[{i}]", item.id) for w, a in activities for i, item in enumerate(a.items)], "item")
+
+    known = {s.id for _, s in skills}
+
+    def check_refs(where: str, ids: Sequence[str]) -> None:
+        for index, skill_id in enumerate(ids):
+            if skill_id not in known:
+                r.problem(f"{where}[{index}]", f"names the skill {skill_id!r}, which is not in this pack's skills")
+
+    for where, skill in skills:
+        check_refs(f"{where}.prerequisites", skill.prerequisites)
+    for where, unit in units:
+        check_refs(f"{where}.skills", unit.skills)
+    for where, goal in goals:
+        check_refs(f"{where}.skills", goal.skills)
+    for where, activity in activities:
+        check_refs(f"{where}.skills", activity.skills)
+        for index, item in enumerate(activity.items):
+            check_refs(f"{where}.items[{index}].skills", item.skills)
+            for skill_index, skill_id in enumerate(item.skills):
+                if skill_id in known and skill_id not in activity.skills:
+                    r.problem(
+                        f"{where}.items[{index}].skills[{skill_index}]",
+                        f"the skill {skill_id!r} is not among the skills of its activity {activity.id!r}",
+                    )
+
+    if not r.problems:
+        try:
+            SkillGraph(s for _, s in skills)
+        except SkillGraphError as error:
+            r.problem("skills", str(error))
+    if r.problems:
+        raise CoursePackError(r.problems)
+    return CoursePack(
+        course=course,
+        skills=tuple(s for _, s in skills),
+        units=tuple(u for _, u in units),
+        activities=tuple(a for _, a in activities),
+        goals=tuple(g for _, g in goals),
+        mastery=mastery,
+    )
+
+
+def loads_pack(text: str) -> CoursePack:
+    """Decode course-pack JSON text and return the checked pack."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise CoursePackError([f"line {error.lineno}, column {error.colno}: not valid JSON ({error.msg})"]) from None
+    return load_pack(data)
+
+
+def _load_course(r: _Reader, value: object) -> Course:
+    data = r.record(value, "course", required=("title",), optional=("subject", "grade_level", "description"))
+    return Course(
+        title=r.text(data, "title", "course", nonempty="title" in data),
+        subject=r.text(data, "subject", "course"),
+        grade_level=r.text(data, "grade_level", "course"),
+        description=r.text(data, "description", "course"),
+    )
+
+
+def _load_mastery(r: _Reader, value: object) -> MasterySettings:
+    data = r.record(value, "mastery", required=(), optional=("thresholds", "review_spacing"))
+    raw = data.get("thresholds", dict(DEFAULT_THRESHOLDS))
+    thresholds = dict(DEFAULT_THRESHOLDS)
+    levels = r.record(raw, "mastery.thresholds", required=(), optional=LEVELS)
+    for level in LEVELS:
+        if level not in levels:
+            continue
+        value_ = levels[level]
+        if not _is_number(value_) or not 0 < value_ < 1:
+            r.problem(f"mastery.thresholds.{level}", f"should be a probability between 0 and 1, not {value_!r}")
+        else:
+            thresholds[level] = value_
+    if not thresholds["familiar"] <= thresholds["proficient"] <= thresholds["mastered"]:
+        r.problem("mastery.thresholds", "levels should rise: familiar <= proficient <= mastered")
+    review = data.get("review_spacing", True)
+    if not isinstance(review, bool):
+        r.problem("mastery.review_spacing", f"should be true or false, not {_type_name(review)}")
+        review = True
+    return MasterySettings(thresholds=thresholds, review_spacing=review)
+
+
+def _load_skill(r: _Reader, value: object, where: str) -> Skill:
+    data = r.record(value, where, required=("id", "name"), optional=("description", "prerequisites"))
+    return Skill(
+        id=_identifier(r, data, where),
+        name=r.text(data, "name", where, nonempty="name" in data),
+        description=r.text(data, "description", where),
+        prerequisites=r.texts(data, "prerequisites", where),
+    )
+
+
+def _load_unit(r: _Reader, value: object, where: str) -> Unit:
+    data = r.record(value, where, required=("id", "title", "skills"), optional=("description",))
+    return Unit(
+        id=_identifier(r, data, where),
+        title=r.text(data, "title", where, nonempty="title" in data),
+        description=r.text(data, "description", where),
+        skills=r.texts(data, "skills", where),
+    )
+
+
+def _load_goal(r: _Reader, value: object, where: str) -> Goal:
+    data = r.record(value, where, required=("id", "title", "skills"), optional=("description", "due"))
+    due = r.optional_text(data, "due", where)
+    if due is not None and not _is_iso_date(due):
+        r.problem(f"{where}.due", f"should be a date written YYYY-MM-DD, not {due!r}")
+    return Goal(
+        id=_identifier(r, data, where),
+        title=r.text(data, "title", where, nonempty="title" in data),
+        description=r.text(data, "description", where),
+        skills=r.texts(data, "skills", where),
+        due=due,
+    )
+
+
+def _load_activity(r: _Reader, value: object, where: str) -> Activity:
+    data = r.record(
+        value,
+        where,
+        required=("id", "title", "kind", "skills"),
+        optional=("modality", "url", "instructions", "items"),
+    )
+    kind = r.text(data, "kind", where)
+    if "kind" in data and kind not in ACTIVITY_KINDS:
+        r.problem(f"{where}.kind", f"should be one of {', '.join(ACTIVITY_KINDS)}, not {kind!r}")
+    url = r.optional_text(data, "url", where)
+    instructions = r.text(data, "instructions", where)
+    skills = r.texts(data, "skills", where)
+    items = tuple(_load_item(r, entry, item_where, skills) for item_where, entry in r.objects(data, "items", where))
+    if kind == "resource" and not url:
+        r.problem(f"{where}.url", "a resource needs the address (url) of what to read or watch")
+    if kind in ("project", "discussion", "offline") and not instructions.strip():
+        r.problem(f"{where}.instructions", f"a {kind} activity needs instructions for the learners")
+    if kind == "practice" and not items and "items" in data:
+        r.problem(f"{where}.items", "a practice activity needs at least one item")
+    elif kind == "practice" and "items" not in data:
+        r.problem(where, "a practice activity needs its items")
+    if kind in ACTIVITY_KINDS and kind != "practice" and items:
+        r.problem(f"{where}.items", f"only practice activities hold items, and this one is a {kind}")
+    return Activity(
+        id=_identifier(r, data, where),
+        title=r.text(data, "title", where, nonempty="title" in data),
+        kind=kind,
+        modality=r.text(data, "modality", where),
+        skills=skills,
+        url=url,
+        instructions=instructions,
+        items=items,
+    )
+
+
+_ITEM_FIELDS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "multiple_choice": (("id", "type", "prompt", "choices", "answer"), ("skills", "difficulty", "hints", "solution")),
+    "numeric": (("id", "type", "prompt", "answer"), ("skills", "difficulty", "tolerance", "unit", "hints", "solution")),
+    "short_text": (("id", "type", "prompt", "answers"), ("skills", "difficulty", "hints", "solution")),
+}
+
+
+def _load_item(r: _Reader, value: object, where: str, activity_skills: tuple[str, ...]) -> Item:
+    item_type = value.get("type") if isinstance(value, dict) else None
+    if isinstance(value, dict) and item_type not in ITEM_TYPES:
+        r.problem(f"{where}.type", f"should be one of {', '.join(ITEM_TYPES)}, not {item_type!r}")
+        item_type = None
+    required, optional = _ITEM_FIELDS.get(item_type or "", (("id", "type", "prompt"), ()))
+    if item_type is None:
+        # Without a known type the other fields cannot be judged; accept them to avoid a flood of noise.
+        optional = tuple(sorted({f for spec in _ITEM_FIELDS.values() for group in spec for f in group} - set(required)))
+    data = r.record(value, where, required=required, optional=optional)
+    if "skills" in data and data["skills"] == []:
+        r.problem(f"{where}.skills", "should name at least one skill, or be left out to use the activity's skills")
+    common: dict[str, Any] = {
+        "id": _identifier(r, data, where),
+        "prompt": r.text(data, "prompt", where, nonempty="prompt" in data),
+        # An item without its own skills practises those of its activity; an empty list would give no evidence.
+        "skills": r.texts(data, "skills", where) if "skills" in data else activity_skills,
+        "difficulty": _load_difficulty(r, data, where),
+        "hints": r.texts(data, "hints", where),
+        "solution": r.text(data, "solution", where),
+    }
+    if item_type == "multiple_choice":
+        choices = []
+        for choice_where, entry in r.objects(data, "choices", where):
+            choice = r.record(entry, choice_where, required=("id", "text"), optional=())
+            choices.append(
+                (
+                    choice_where,
+                    Choice(id=_identifier(r, choice, choice_where), text=r.text(choice, "text", choice_where)),
+                )
+            )
+        r.unique([(w, c.id) for w, c in choices], "choice")
+        if "choices" in data and len(choices) < 2:
+            r.problem(f"{where}.choices", "a multiple-choice item needs at least two choices")
+        answer = r.text(data, "answer", where)
+        if "answer" in data and isinstance(data["answer"], str) and answer not in {c.id for _, c in choices}:
+            r.problem(f"{where}.answer", f"{answer!r} is not the id of one of the item's choices")
+        return MultipleChoiceItem(choices=tuple(c for _, c in choices), answer=answer, **common)
+    if item_type == "numeric":
+        tolerance = r.number(data, "tolerance", where)
+        if tolerance < 0:
+            r.problem(f"{where}.tolerance", f"should be zero or more, not {tolerance!r}")
+        return NumericItem(
+            answer=r.number(data, "answer", where),
+            tolerance=tolerance,
+            unit=r.optional_text(data, "unit", where),
+            **common,
+        )
+    if item_type == "short_text":
+        answers = r.texts(data, "answers", where)
+        if "answers" in data and not any(_normalise_text(a) for a in answers):
+            r.problem(f"{where}.answers", "a short-text item needs at least one accepted answer")
+        return ShortTextItem(answers=answers, **common)
+    return ShortTextItem(answers=(), **common)
+
+
+def _load_difficulty(r: _Reader, data: Mapping[str, Any], where: str) -> Difficulty:
+    value = data.get("difficulty", "medium")
+    if value in DIFFICULTY_LABELS or _is_number(value):
+        return value
+    r.problem(f"{where}.difficulty", f"should be easy, medium, hard or a number, not {value!r}")
+    return "medium"
+
+
+def _identifier(r: _Reader, data: Mapping[str, Any], where: str) -> str:
+    if "id" not in data:
+        return ""
+    value = data["id"]
+    if not isinstance(value, str) or not value.strip():
+        r.problem(f"{where}.id", f"should be non-empty text, not {value!r}")
+        return str(value)
+    if value != value.strip():
+        r.problem(f"{where}.id", f"should not start or end with spaces: {value!r}")
+    return value
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Dumping: every field, always in this order, so canonical packs round-trip exactly.
+
+
+def dump_pack(pack: CoursePack) -> dict[str, Any]:
+    """Return the pack as a JSON-ready dict in canonical form (every field, fixed order)."""
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "course": {
+            "title": pack.course.title,
+            "subject": pack.course.subject,
+            "grade_level": pack.course.grade_level,
+            "description": pack.course.description,
+        },
+        "mastery": {
+            "thresholds": {level: pack.mastery.thresholds[level] for level in LEVELS},
+            "review_spacing": pack.mastery.review_spacing,
+        },
+        "skills": [_dump_skill(s) for s in pack.skills],
+        "units": [_dump_unit(u) for u in pack.units],
+        "activities": [_dump_activity(a) for a in pack.activities],
+        "goals": [
+            {"id": g.id, "title": g.title, "description": g.description, "skills": list(g.skills), "due": g.due}
+            for g in pack.goals
+        ],
+    }
+
+
+def dumps_pack(pack: CoursePack) -> str:
+    """Return the pack as canonical JSON text: two-space indents, UTF-8 characters kept, final newline."""
+    return json.dumps(dump_pack(pack), indent=2, ensure_ascii=False) + "\n"
+
+
+def _dump_skill(skill: Skill) -> dict[str, Any]:
+    return {
+        "id": skill.id,
+        "name": skill.name,
+        "description": skill.description,
+        "prerequisites": list(skill.prerequisites),
+    }
+
+
+def _dump_unit(unit: Unit) -> dict[str, Any]:
+    return {"id": unit.id, "title": unit.title, "description": unit.description, "skills": list(unit.skills)}
+
+
+def _dump_activity(activity: Activity) -> dict[str, Any]:
+    return {
+        "id": activity.id,
+        "title": activity.title,
+        "kind": activity.kind,
+        "modality": activity.modality,
+        "skills": list(activity.skills),
+        "url": activity.url,
+        "instructions": activity.instructions,
+        "items": [_dump_item(i) for i in activity.items],
+    }
+
+
+def _dump_item(item: Item) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": item.id,
+        "type": item.type,
+        "prompt": item.prompt,
+        "skills": list(item.skills),
+        "difficulty": item.difficulty,
+    }
+    if isinstance(item, MultipleChoiceItem):
+        data["choices"] = [{"id": c.id, "text": c.text} for c in item.choices]
+        data["answer"] = item.answer
+    elif isinstance(item, NumericItem):
+        data["answer"] = item.answer
+        data["tolerance"] = item.tolerance
+        data["unit"] = item.unit
+    else:
+        data["answers"] = list(item.answers)
+    data["hints"] = list(item.hints)
+    data["solution"] = item.solution
+    return data
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Checking answers
+
+# Whole numbers with optional thousands grouping ("1,250"), decimals (".75", "0.75"), fractions ("3/4") and
+# mixed numbers ("1 3/4"), each with an optional sign. Decimal commas ("0,75") are not read: "1,250" would be
+# ambiguous, and a wrong reading is worse than asking the learner to retype.
+_DECIMAL = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+"
+_NUMBER_PATTERNS = (
+    re.compile(rf"(?P<sign>[+-]?)(?P<decimal>{_DECIMAL})"),
+    re.compile(r"(?P<sign>[+-]?)(?P<num>\d+)/(?P<den>\d+)"),
+    re.compile(r"(?P<sign>[+-]?)(?P<whole>\d+)\s+(?P<num>\d+)/(?P<den>\d+)"),
+)
+
+
+def parse_number(text: str) -> Fraction | None:
+    """Return the exact value of a typed number ("0.75", "3/4", "1 3/4", "-2", "1,250"), or None if unreadable."""
+    text = unicodedata.normalize("NFKC", text).replace("\u2212", "-").strip()
+    for pattern in _NUMBER_PATTERNS:
+        match = pattern.fullmatch(text)
+        if match is None:
+            continue
+        groups = match.groupdict()
+        if groups.get("decimal") is not None:
+            value = Fraction(groups["decimal"].replace(",", ""))
+        else:
+            if int(groups["den"]) == 0:
+                return None
+            value = Fraction(int(groups["num"]), int(groups["den"])) + int(groups.get("whole") or 0)
+        return -value if groups["sign"] == "-" else value
+    return None
+
+
+def check_answer(item: Item, response: str) -> bool:
+    """Return whether a learner's typed or chosen response answers the item correctly."""
+    if isinstance(item, MultipleChoiceItem):
+        return response.strip() == item.answer
+    if isinstance(item, ShortTextItem):
+        given = _normalise_text(response)
+        return bool(given) and any(given == _normalise_text(a) for a in item.answers)
+    value = _read_numeric_response(response, item.unit)
+    if value is None:
+        return False
+    # Exact rational arithmetic: 0.1 + 0.2 style float error must not turn a right answer wrong.
+    return abs(value - _exact(item.answer)) <= _exact(item.tolerance)
+
+
+def _read_numeric_response(response: str, unit: str | None) -> Fraction | None:
+    text = unicodedata.normalize("NFKC", response).strip()
+    if unit:
+        # The item's own unit may be typed before ("$4.50") or after ("12 cm", "75%") the number.
+        folded, unit_folded = text.casefold(), unicodedata.normalize("NFKC", unit).casefold().strip()
+        if unit_folded and folded.endswith(unit_folded):
+            return parse_number(text[: len(text) - len(unit_folded)])
+        if unit_folded and folded.startswith(unit_folded):
+            return parse_number(text[len(unit_folded) :])
+    if text.endswith("%"):
+        # With no "%" unit on the item, "75%" means seventy-five hundredths, the same as 0.75.
+        value = parse_number(text[:-1])
+        return None if value is None else value / 100
+    return parse_number(text)
+
+
+def _normalise_text(text: str) -> str:
+    # Case and all whitespace are ignored, so "Y = 2x", "y=2x" and " y = 2 x " are the same answer.
+    return "".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def _exact(value: Number) -> Fraction:
+    # str() gives the shortest decimal that round-trips, i.e. the number the author wrote (0.1, not 0.1000…0055).
+    return Fraction(str(value)) if isinstance(value, float) else Fraction(value)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _is_number(value: object) -> bool:
+    # bool is an int in Python but true/false in JSON is never meant as a number.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return math.isfinite(value)
+
+
+def _is_iso_date(text: str) -> bool:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return False
+    try:
+        datetime.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _type_name(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__

@@ -1,0 +1,162 @@
+"""From mastery levels to a gradebook score per placement, with AGS progress values and a comment naming skills.
+
+Two schemes, chosen per placement:
+
+* share of skills (default): the share of the placement's skills at Proficient or above, times scoreMaximum.
+  Practising is never penalised; only reaching Proficient counts.
+* standards average: a 4-point standards-based average, Attempted 1, Familiar 2, Proficient 3, Mastered 4, and
+  Not started 0, divided by 4 and times scoreMaximum. Not started counts (as 0) rather than being left out,
+  because the placement assigns all its skills: leaving them out would give a learner who mastered one skill
+  of five a full score.
+
+Scores are posted when they change, and they change only when a level does: see `score_changed` and
+`levels_changed`. Field values follow LTI AGS 2.0 Score (https://www.imsglobal.org/spec/lti-ags/v2p0#score).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from .mastery import Level
+
+#: Skills at this level or above count as achieved.
+ACHIEVED = Level.PROFICIENT
+
+#: Points per level in the standards-based scheme.
+STANDARDS_POINTS: Mapping[Level, int] = {
+    Level.NOT_STARTED: 0,
+    Level.ATTEMPTED: 1,
+    Level.FAMILIAR: 2,
+    Level.PROFICIENT: 3,
+    Level.MASTERED: 4,
+}
+
+
+class GradingScheme(StrEnum):
+    """How a placement turns levels into a score."""
+
+    SHARE_PROFICIENT = "share-proficient"
+    STANDARDS_AVERAGE = "standards-average"
+
+
+class ActivityProgress(StrEnum):
+    """AGS activityProgress values Pathways uses."""
+
+    INITIALIZED = "Initialized"
+    STARTED = "Started"
+    IN_PROGRESS = "InProgress"
+    COMPLETED = "Completed"
+
+
+class GradingProgress(StrEnum):
+    """AGS gradingProgress values Pathways uses."""
+
+    FULLY_GRADED = "FullyGraded"
+    PENDING_MANUAL = "PendingManual"
+
+
+@dataclass(frozen=True)
+class PlacementScore:
+    """The score to post for one learner on one placement, in AGS terms."""
+
+    score_given: float
+    score_maximum: float
+    activity_progress: ActivityProgress
+    grading_progress: GradingProgress
+    comment: str
+
+
+def _levels_of(levels: Mapping[str, Level], skill_ids: Sequence[str]) -> list[Level]:
+    return [levels.get(skill_id, Level.NOT_STARTED) for skill_id in skill_ids]
+
+
+def score_fraction(
+    levels: Mapping[str, Level], skill_ids: Sequence[str], scheme: GradingScheme = GradingScheme.SHARE_PROFICIENT
+) -> float:
+    """Return the score as a fraction from 0 to 1 of the placement's skills, under the scheme."""
+    placed = _levels_of(levels, skill_ids)
+    if not placed:
+        return 0.0
+    if scheme is GradingScheme.STANDARDS_AVERAGE:
+        return sum(STANDARDS_POINTS[level] for level in placed) / (4 * len(placed))
+    return sum(1 for level in placed if level.rank >= ACHIEVED.rank) / len(placed)
+
+
+def grading_progress(pending_evidence: bool) -> GradingProgress:
+    """Return PendingManual while a teacher still has evidence to review (e.g. an explanation), else FullyGraded."""
+    return GradingProgress.PENDING_MANUAL if pending_evidence else GradingProgress.FULLY_GRADED
+
+
+def activity_progress(levels: Sequence[Level]) -> ActivityProgress:
+    """Return the AGS activityProgress for the levels of a placement's skills.
+
+    Nothing attempted is Initialized; attempted but nothing Proficient yet is Started; some skills Proficient
+    or above is InProgress; all of them Proficient or above is Completed.
+    """
+    if not levels or all(level is Level.NOT_STARTED for level in levels):
+        return ActivityProgress.INITIALIZED
+    achieved = sum(1 for level in levels if level.rank >= ACHIEVED.rank)
+    if achieved == len(levels):
+        return ActivityProgress.COMPLETED
+    return ActivityProgress.IN_PROGRESS if achieved else ActivityProgress.STARTED
+
+
+def skills_comment(levels: Mapping[str, Level], skill_ids: Sequence[str], skill_names: Mapping[str, str]) -> str:
+    """Return a short comment naming the skills, e.g. "Proficient+: Fractions; still working on: Proportions"."""
+    groups: dict[str, list[str]] = {"Proficient+": [], "still working on": [], "not started": []}
+    for skill_id in skill_ids:
+        level = levels.get(skill_id, Level.NOT_STARTED)
+        name = skill_names.get(skill_id, skill_id)
+        if level.rank >= ACHIEVED.rank:
+            groups["Proficient+"].append(name)
+        elif level is Level.NOT_STARTED:
+            groups["not started"].append(name)
+        else:
+            groups["still working on"].append(name)
+    return "; ".join(f"{label}: {', '.join(names)}" for label, names in groups.items() if names)
+
+
+def placement_score(
+    levels: Mapping[str, Level],
+    skill_ids: Sequence[str],
+    *,
+    score_maximum: float = 100.0,
+    scheme: GradingScheme = GradingScheme.SHARE_PROFICIENT,
+    skill_names: Mapping[str, str] | None = None,
+    pending_evidence: bool = False,
+) -> PlacementScore:
+    """Return the score for one learner on one placement, scaled to the line item's scoreMaximum."""
+    if score_maximum <= 0:
+        raise ValueError("scoreMaximum must be greater than 0 (AGS).")
+    # Two decimals: enough for any gradebook, and it keeps float noise from looking like a change worth posting.
+    given = round(score_fraction(levels, skill_ids, scheme) * score_maximum, 2)
+    comment = skills_comment(levels, skill_ids, skill_names or {})
+    if pending_evidence:
+        comment = f"{comment} (waiting for teacher review)" if comment else "Waiting for teacher review"
+    return PlacementScore(
+        score_given=given,
+        score_maximum=float(score_maximum),
+        activity_progress=activity_progress(_levels_of(levels, skill_ids)),
+        grading_progress=grading_progress(pending_evidence),
+        comment=comment,
+    )
+
+
+def levels_changed(old: Mapping[str, Level], new: Mapping[str, Level], skill_ids: Sequence[str]) -> bool:
+    """Return whether any of the placement's skills changed level (what makes a new score worth computing)."""
+    return _levels_of(old, skill_ids) != _levels_of(new, skill_ids)
+
+
+def score_changed(old: PlacementScore | None, new: PlacementScore) -> bool:
+    """Return whether the new score differs from the last one posted in anything the gradebook shows."""
+    if old is None:
+        return True
+    return (old.score_given, old.score_maximum, old.activity_progress, old.grading_progress, old.comment) != (
+        new.score_given,
+        new.score_maximum,
+        new.activity_progress,
+        new.grading_progress,
+        new.comment,
+    )

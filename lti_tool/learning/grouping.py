@@ -1,0 +1,248 @@
+"""Flexible groups for the next lesson, from learners' readiness on the skills the teacher chose.
+
+Same-need groups put learners with similar levels together, for reteaching at the right level; mixed groups
+spread levels evenly, for projects. Groups are plain data with a reason in plain words, deterministic for the
+same input (ties broken by student id), and meant to be edited by the teacher: they are a starting point,
+regrouped every lesson, never a fixed track.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from .mastery import Level
+
+MIN_SIZE = 3
+MAX_SIZE = 5
+
+#: What a same-need group does next, by the lowest level in the group (meet the learners who need most).
+NEXT_MOVE: Mapping[Level, str] = {
+    Level.NOT_STARTED: "introduce it with a short demonstration and a worked example",
+    Level.ATTEMPTED: "reteach from the start with worked examples",
+    Level.FAMILIAR: "reteach with worked examples",
+    Level.PROFICIENT: "mixed practice with feedback to reach Mastered",
+    Level.MASTERED: "a challenge problem that stretches it further",
+}
+
+_NUMBER_WORDS = ("no one", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+@dataclass(frozen=True)
+class Group:
+    """One group: who is in it, which skills it is about, and why, in words a teacher can act on."""
+
+    number: int
+    kind: str
+    student_ids: tuple[str, ...]
+    skill_ids: tuple[str, ...]
+    reason: str
+
+
+def _profile(levels: Mapping[str, Level], skill_ids: Sequence[str]) -> tuple[int, ...]:
+    return tuple(levels.get(skill_id, Level.NOT_STARTED).rank for skill_id in skill_ids)
+
+
+def _sorted_students(
+    levels_by_student: Mapping[str, Mapping[str, Level]], skill_ids: Sequence[str]
+) -> list[tuple[str, tuple[int, ...]]]:
+    rows = [(student_id, _profile(levels, skill_ids)) for student_id, levels in levels_by_student.items()]
+    # Least ready first; among equals, the profile and then the id keep the order the same every time.
+    rows.sort(key=lambda row: (sum(row[1]), row[1], row[0]))
+    return rows
+
+
+def _check(skill_ids: Sequence[str], min_size: int, max_size: int) -> None:
+    if not skill_ids:
+        raise ValueError("Choose at least one skill to group by.")
+    if not 1 <= min_size <= max_size:
+        raise ValueError("Group sizes need 1 <= min_size <= max_size.")
+
+
+def same_need_groups(
+    levels_by_student: Mapping[str, Mapping[str, Level]],
+    skill_ids: Sequence[str],
+    *,
+    skill_names: Mapping[str, str] | None = None,
+    min_size: int = MIN_SIZE,
+    max_size: int = MAX_SIZE,
+) -> list[Group]:
+    """Return groups of learners with similar levels on the skills, least ready group first.
+
+    Learners are ordered by readiness and cut into runs of `min_size` to `max_size`, choosing the cuts that keep
+    levels inside each group as alike as possible (least squared difference, by dynamic programming). A class
+    too small or oddly sized for the bounds gets the closest sizes possible.
+    """
+    _check(skill_ids, min_size, max_size)
+    rows = _sorted_students(levels_by_student, skill_ids)
+    n = len(rows)
+    if n == 0:
+        return []
+    dims = len(skill_ids)
+    # Prefix sums per skill of ranks and squared ranks give any run's spread in O(skills).
+    sums = [[0.0] * dims for _ in range(n + 1)]
+    squares = [[0.0] * dims for _ in range(n + 1)]
+    for i, (_, profile) in enumerate(rows):
+        for d in range(dims):
+            sums[i + 1][d] = sums[i][d] + profile[d]
+            squares[i + 1][d] = squares[i][d] + profile[d] ** 2
+    # Runs never exceed max_size; shorter ones are allowed so every class can be split, at a cost above any spread.
+    out_of_bounds = 1000.0 * (16 * dims * n + 1)
+
+    def cost(start: int, end: int) -> float:
+        size = end - start
+        spread = sum(
+            squares[end][d] - squares[start][d] - (sums[end][d] - sums[start][d]) ** 2 / size for d in range(dims)
+        )
+        # Squared, so two groups each one short beat one group two short; the tiny size term prefers even
+        # sizes (4 + 4 + 3 over 5 + 3 + 3) when spreads tie, e.g. a class all at the same level.
+        miss = max(min_size - size, 0) ** 2
+        return spread + out_of_bounds * miss + 1e-6 * size * size
+
+    best = [math.inf] * (n + 1)
+    cut = [0] * (n + 1)
+    best[0] = 0.0
+    longest = max(max_size, min_size)
+    for end in range(1, n + 1):
+        for start in range(max(0, end - longest), end):
+            value = best[start] + cost(start, end)
+            # Strict "<" keeps the first (shortest-run-first) optimum, so ties resolve the same way every time.
+            if value < best[end] - 1e-9:
+                best[end], cut[end] = value, start
+    runs: list[tuple[int, int]] = []
+    end = n
+    while end > 0:
+        runs.append((cut[end], end))
+        end = cut[end]
+    runs.reverse()
+
+    names = skill_names or {}
+    groups = []
+    for number, (start, end) in enumerate(runs, start=1):
+        members = rows[start:end]
+        groups.append(
+            Group(
+                number=number,
+                kind="same-need",
+                student_ids=tuple(sorted(student_id for student_id, _ in members)),
+                skill_ids=tuple(skill_ids),
+                reason=_same_need_reason([profile for _, profile in members], skill_ids, names),
+            )
+        )
+    return groups
+
+
+def mixed_groups(
+    levels_by_student: Mapping[str, Mapping[str, Level]],
+    skill_ids: Sequence[str],
+    *,
+    skill_names: Mapping[str, str] | None = None,
+    min_size: int = MIN_SIZE,
+    max_size: int = MAX_SIZE,
+) -> list[Group]:
+    """Return groups that each hold a spread of levels, balanced across groups, for projects.
+
+    Group count is the fewest that respects `max_size`; learners are dealt from most to least ready in a
+    "snake" (1, 2, 3, 3, 2, 1, ...), so every group gets some of each level and similar totals.
+    """
+    _check(skill_ids, min_size, max_size)
+    rows = [(student_id, _profile(levels, skill_ids)) for student_id, levels in levels_by_student.items()]
+    # Most ready first; equals by student id, so the same class always gives the same groups.
+    rows.sort(key=lambda row: (-sum(row[1]), tuple(-rank for rank in row[1]), row[0]))
+    n = len(rows)
+    if n == 0:
+        return []
+    count = max(math.ceil(n / max_size), 1)
+    # Fewer, larger groups when the class would otherwise leave groups under the minimum.
+    while count > 1 and n // count < min_size:
+        count -= 1
+    capacity = [n // count + (1 if g < n % count else 0) for g in range(count)]
+    members: list[list[tuple[str, tuple[int, ...]]]] = [[] for _ in range(count)]
+    g, step = 0, 1
+    for row in rows:
+        while len(members[g]) >= capacity[g]:
+            g, step = _snake(g, step, count)
+        members[g].append(row)
+        g, step = _snake(g, step, count)
+    names = skill_names or {}
+    return [
+        Group(
+            number=number,
+            kind="mixed",
+            student_ids=tuple(sorted(student_id for student_id, _ in group)),
+            skill_ids=tuple(skill_ids),
+            reason=_mixed_reason([profile for _, profile in group], skill_ids, names),
+        )
+        for number, group in enumerate(members, start=1)
+    ]
+
+
+def _snake(g: int, step: int, count: int) -> tuple[int, int]:
+    if count == 1:
+        return 0, 1
+    nxt = g + step
+    if 0 <= nxt < count:
+        return nxt, step
+    # At either end the same group gets a second turn, which is what balances the totals.
+    return g, -step
+
+
+def _level_words(level: Level, skill: str) -> str:
+    if level is Level.NOT_STARTED:
+        return f"not started on {skill}"
+    if level is Level.MASTERED:
+        return f"Mastered {skill}"
+    return f"{level.value} with {skill}"
+
+
+def _subject(size: int) -> str:
+    if size == 1:
+        return "This student is"
+    if size == 2:
+        return "Both are"
+    count = _NUMBER_WORDS[size] if size < len(_NUMBER_WORDS) else str(size)
+    return f"All {count} are"
+
+
+def _same_need_reason(profiles: Sequence[tuple[int, ...]], skill_ids: Sequence[str], names: Mapping[str, str]) -> str:
+    levels = list(Level)
+    parts = []
+    lowest_overall = Level.MASTERED
+    focus = names.get(skill_ids[0], skill_ids[0])
+    for d, skill_id in enumerate(skill_ids):
+        name = names.get(skill_id, skill_id)
+        ranks = sorted({profile[d] for profile in profiles})
+        low, high = levels[ranks[0]], levels[ranks[-1]]
+        if low.rank < lowest_overall.rank:
+            lowest_overall, focus = low, name
+        if low is high:
+            parts.append(_level_words(low, name))
+        else:
+            parts.append(f"between {low.value} and {high.value} on {name}")
+    subject = _subject(len(profiles))
+    described = " and ".join(parts) if len(parts) <= 2 else ", ".join(parts[:-1]) + ", and " + parts[-1]
+    move = NEXT_MOVE[lowest_overall]
+    if len(skill_ids) == 1:
+        return f"{subject} {described}: {move}."
+    # With several skills, the weakest one is where the lesson time goes.
+    return f"{subject} {described}. Focus on {focus}: {move}."
+
+
+def _mixed_reason(profiles: Sequence[tuple[int, ...]], skill_ids: Sequence[str], names: Mapping[str, str]) -> str:
+    levels = list(Level)
+    # Describe the spread on the first chosen skill; the teacher chose it first, so it is the one that matters.
+    counts: dict[Level, int] = {}
+    for profile in profiles:
+        counts[levels[profile[0]]] = counts.get(levels[profile[0]], 0) + 1
+    spread = ", ".join(f"{counts[level]} {level.value}" for level in reversed(levels) if level in counts)
+    name = names.get(skill_ids[0], skill_ids[0])
+    if len(counts) == 1:
+        return (
+            f"Everyone here is at the same level on {name} ({spread}), because the class is; "
+            "give each member a role so everyone contributes."
+        )
+    return (
+        f"A mix of levels on {name} ({spread}): everyone brings something. "
+        "Give each member a role and ask them to explain their thinking to each other."
+    )

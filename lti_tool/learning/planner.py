@@ -1,0 +1,254 @@
+"""Next steps for one learner: a few activities on the edge of what they know, each with a reason they can read.
+
+Order of priority: due reviews first (retrieval practice after a gap is what makes learning stick), then skills
+on the way to a goal, then skills that open up the most others. Only skills whose prerequisites are shown
+(Proficient or above) are offered, so nothing is far beyond what the learner can do now. Every recommended
+skill lists every kind and modality of activity and every way to show mastery: learners choose, the planner
+never matches content to a supposed "learning style".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from .mastery import Level
+from .review import DueReview
+from .skills import SkillGraph
+
+#: Prerequisites count as shown from this level up.
+READY_LEVEL = Level.PROFICIENT
+
+
+class ActivityKind(StrEnum):
+    """What an activity asks of the learner, as in the course pack."""
+
+    PRACTICE = "practice"
+    RESOURCE = "resource"
+    PROJECT = "project"
+    DISCUSSION = "discussion"
+    OFFLINE = "offline"
+
+
+# Learn before practising, practise before the bigger tasks: the order activities are listed in a step.
+_KIND_ORDER = {"resource": 0, "practice": 1, "project": 2, "discussion": 3, "offline": 4}
+
+
+@dataclass(frozen=True)
+class PlanActivity:
+    """An activity the planner can recommend: its id, title, kind, modality and the skills it covers."""
+
+    id: str
+    title: str
+    kind: str
+    skill_ids: tuple[str, ...]
+    #: e.g. "video", "reading", "hands-on"; shown to the learner, never used to filter.
+    modality: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "skill_ids", tuple(self.skill_ids))
+
+
+@dataclass(frozen=True)
+class Goal:
+    """A goal set by the learner or the teacher: reach these skills."""
+
+    id: str
+    title: str
+    skill_ids: tuple[str, ...]
+    set_by: str = "teacher"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "skill_ids", tuple(self.skill_ids))
+
+
+class StepReason(StrEnum):
+    """Why a step was chosen, for ordering and for the page to pick an icon."""
+
+    REVIEW = "review"
+    GOAL = "goal"
+    UNLOCKS = "unlocks"
+    READY = "ready"
+
+
+@dataclass(frozen=True)
+class WayToShow:
+    """One way to show mastery of a skill: a practice set, a project, or explaining it in your own words."""
+
+    kind: str
+    label: str
+    #: None for "explain it": the app links its own write-or-record page, which a teacher then reviews.
+    activity_id: str | None = None
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """One recommended step: the skill, the activity to start with, the reason in plain words, and the choices."""
+
+    skill_id: str
+    skill_name: str
+    reason: StepReason
+    why: str
+    level: Level
+    #: The activity to start with, or None when the course has no activity for the skill yet.
+    activity: PlanActivity | None
+    #: Every activity for the skill, in every kind and modality.
+    activities: tuple[PlanActivity, ...]
+    ways_to_show: tuple[WayToShow, ...]
+    goal_id: str | None = None
+
+
+def plan_next_steps(
+    graph: SkillGraph,
+    levels: Mapping[str, Level],
+    activities: Iterable[PlanActivity],
+    goals: Sequence[Goal],
+    due_reviews: Sequence[DueReview],
+    *,
+    limit: int = 5,
+    max_reviews: int | None = None,
+) -> list[NextStep]:
+    """Return up to `limit` next steps: due reviews, then skills toward goals, then skills that unlock the most.
+
+    Reviews take at most `max_reviews` places (default: all but two) while new skills are available, so a
+    pile of reviews never crowds out new learning; spare places go back to reviews. Skills with no activity
+    in the course are left out: there would be nothing to open.
+    """
+    if limit <= 0:
+        return []
+    by_skill: dict[str, list[PlanActivity]] = {}
+    for activity in activities:
+        for skill_id in activity.skill_ids:
+            by_skill.setdefault(skill_id, []).append(activity)
+    order = {skill_id: index for index, skill_id in enumerate(graph.topological_order())}
+    for listed in by_skill.values():
+        # A stable sort keeps the course's own order within a kind.
+        listed.sort(key=lambda a: _KIND_ORDER.get(a.kind, len(_KIND_ORDER)))
+
+    def level_of(skill_id: str) -> Level:
+        return levels.get(skill_id, Level.NOT_STARTED)
+
+    reviews = [
+        r
+        for r in sorted(due_reviews, key=lambda r: (-r.overdue, order.get(r.skill_id, len(order)), r.skill_id))
+        if r.skill_id in graph and by_skill.get(r.skill_id)
+    ]
+    reviewed = {r.skill_id for r in reviews}
+    frontier = [
+        skill_id
+        for skill_id in graph.topological_order()
+        if level_of(skill_id) is not Level.MASTERED
+        and skill_id not in reviewed
+        and by_skill.get(skill_id)
+        and all(level_of(p).rank >= READY_LEVEL.rank for p in graph.prerequisites_of(skill_id))
+    ]
+
+    # A goal is still open while any of its skills is not mastered; its skills and everything they need count.
+    goal_of: dict[str, Goal] = {}
+    for goal in goals:
+        targets = [s for s in goal.skill_ids if s in graph]
+        if all(level_of(s) is Level.MASTERED for s in targets):
+            continue
+        for target in targets:
+            for skill_id in (*graph.prerequisites_of(target, transitive=True), target):
+                goal_of.setdefault(skill_id, goal)
+    goal_rank = {goal.id: index for index, goal in enumerate(goals)}
+    unlocks = {s: len(graph.dependents_of(s, transitive=True)) for s in frontier}
+
+    def priority(skill_id: str) -> tuple[int, int, int, int]:
+        goal = goal_of.get(skill_id)
+        # Within a tier: the teacher's or learner's first goal first, then what opens most, then course order.
+        return (0 if goal else 1, goal_rank[goal.id] if goal else 0, -unlocks[skill_id], order[skill_id])
+
+    new_skills = sorted(frontier, key=priority)
+    review_places = max(limit - 2, 1) if max_reviews is None else max(max_reviews, 0)
+    review_places = max(review_places, limit - len(new_skills))
+    steps = [_review_step(graph, r.skill_id, level_of(r.skill_id), by_skill[r.skill_id]) for r in reviews]
+    steps = steps[:review_places]
+    for skill_id in new_skills[: limit - len(steps)]:
+        steps.append(_learning_step(graph, skill_id, levels, by_skill[skill_id], goal_of.get(skill_id), unlocks))
+    return steps
+
+
+def _review_step(graph: SkillGraph, skill_id: str, level: Level, listed: list[PlanActivity]) -> NextStep:
+    name = graph[skill_id].name
+    practice = [a for a in listed if a.kind == ActivityKind.PRACTICE]
+    why = (
+        f"Time for a quick review of {name}. You learned it a while ago, and remembering it now, "
+        "after a break, helps it stick."
+    )
+    return NextStep(
+        skill_id=skill_id,
+        skill_name=name,
+        reason=StepReason.REVIEW,
+        why=why,
+        level=level,
+        # Retrieval practice means answering questions, not re-reading, so a review starts with practice.
+        activity=(practice or listed)[0],
+        activities=tuple(listed),
+        ways_to_show=_ways_to_show(listed),
+    )
+
+
+def _learning_step(
+    graph: SkillGraph,
+    skill_id: str,
+    levels: Mapping[str, Level],
+    listed: list[PlanActivity],
+    goal: Goal | None,
+    unlocks: Mapping[str, int],
+) -> NextStep:
+    skill = graph[skill_id]
+    level = levels.get(skill_id, Level.NOT_STARTED)
+    prerequisites = [graph[p].name for p in skill.prerequisites]
+    if prerequisites:
+        parts = [f"You're ready for this: you've shown {_join(prerequisites)}."]
+    else:
+        parts = ["You're ready for this: it doesn't need anything you haven't done."]
+    if level in (Level.ATTEMPTED, Level.FAMILIAR):
+        parts.append(f"You've already started it and you're at {level.value}; more practice moves you up.")
+    elif level is Level.PROFICIENT:
+        parts.append("You're Proficient already; a little more practice gets you to Mastered.")
+    opened = unlocks.get(skill_id, 0)
+    if goal is not None:
+        reason = StepReason.GOAL
+        if skill_id in goal.skill_ids:
+            parts.append(f"It's part of your goal '{goal.title}'.")
+        else:
+            parts.append(f"Practising it moves you toward your goal '{goal.title}'.")
+    elif opened:
+        reason = StepReason.UNLOCKS
+        next_names = [graph[s].name for s in graph.dependents_of(skill_id)]
+        more = "1 more skill" if opened == 1 else f"{opened} more skills"
+        parts.append(f"Learning it opens up {more}, like {next_names[0]}.")
+    else:
+        reason = StepReason.READY
+    # A skill not started yet begins with something to learn from; one already started goes on with practice.
+    practice = [a for a in listed if a.kind == ActivityKind.PRACTICE]
+    first = listed[0] if level is Level.NOT_STARTED or not practice else practice[0]
+    return NextStep(
+        skill_id=skill_id,
+        skill_name=skill.name,
+        reason=reason,
+        why=" ".join(parts),
+        level=level,
+        activity=first,
+        activities=tuple(listed),
+        ways_to_show=_ways_to_show(listed),
+        goal_id=goal.id if goal else None,
+    )
+
+
+def _ways_to_show(listed: Sequence[PlanActivity]) -> tuple[WayToShow, ...]:
+    ways = [WayToShow("practice", f"Practice set: {a.title}", a.id) for a in listed if a.kind == ActivityKind.PRACTICE]
+    ways += [WayToShow("project", f"Project: {a.title}", a.id) for a in listed if a.kind == ActivityKind.PROJECT]
+    # Always offered, so a learner who prefers to talk it through or write it down can show it that way too.
+    ways.append(WayToShow("explanation", "Explain it in your own words: write it or record it"))
+    return tuple(ways)
+
+
+def _join(names: Sequence[str]) -> str:
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]

@@ -1,0 +1,192 @@
+"""Assignment and Grade Services 2.0 calls (https://www.imsglobal.org/spec/lti-ags/v2p0/), via pylti1p3.
+
+pylti1p3's AssignmentsGradesService builds the requests (media types, URL endings); our PlatformConnector
+carries them (shared token cache, timeout, exact paging). We add what pylti1p3 lacks: line item lookup with
+the spec's `resource_id`/`tag` filters (§3.2.4) instead of reading every line item, results paging, and a
+plain error message a teacher can read.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+import requests
+from pylti1p3.assignments_grades import AssignmentsGradesService
+from pylti1p3.exception import LtiException
+from pylti1p3.grade import Grade
+from pylti1p3.lineitem import LineItem
+
+from .services import PlatformConnector, ServiceCallError
+
+SCOPE_LINEITEM = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
+SCOPE_LINEITEM_READONLY = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly"
+SCOPE_RESULT_READONLY = "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly"
+SCOPE_SCORE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
+# Every call asks for the same scope set, so one cached access token serves line items, scores and results.
+AGS_SCOPES = [SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY, SCOPE_RESULT_READONLY, SCOPE_SCORE]
+MEDIA_SCORE = "application/vnd.ims.lis.v1.score+json"
+MEDIA_RESULTS = "application/vnd.ims.lis.v2.resultcontainer+json"
+
+
+@dataclass(frozen=True)
+class Score:
+    """An AGS score for one user on one line item (AGS 2.0 §3.4)."""
+
+    user_id: str
+    score_given: float | None
+    score_maximum: float | None
+    activity_progress: str
+    grading_progress: str
+    timestamp: datetime
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class Result:
+    """The platform's current result for one user on a line item (AGS 2.0 §3.3)."""
+
+    user_id: str
+    result_score: float | None
+    result_maximum: float | None
+    comment: str | None
+
+
+def ags_timestamp(moment: datetime) -> str:
+    """Format a naive-UTC or aware datetime as ISO 8601 with microseconds and an offset, as AGS wants."""
+    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return aware.isoformat(timespec="microseconds")
+
+
+def _service(connector: PlatformConnector, lineitems_url: str | None = None) -> AssignmentsGradesService:
+    data: dict[str, Any] = {"scope": list(AGS_SCOPES)}
+    if lineitems_url:
+        data["lineitems"] = lineitems_url
+    return AssignmentsGradesService(connector, data)  # type: ignore[arg-type]
+
+
+def _with_query(url: str, params: dict[str, str]) -> str:
+    return url + ("&" if "?" in url else "?") + urlencode(params)
+
+
+def find_or_create_lineitem(
+    connector: PlatformConnector,
+    lineitems_url: str,
+    *,
+    resource_id: str,
+    tag: str,
+    label: str,
+    score_maximum: float,
+    resource_link_id: str | None = None,
+) -> str:
+    """Return the URL of the course's line item with this resourceId and tag, creating it if there is none."""
+    found = _find_lineitem(connector, lineitems_url, resource_id, tag)
+    if found:
+        return found
+    try:
+        wanted = LineItem().set_label(label).set_score_maximum(score_maximum).set_resource_id(resource_id)
+        wanted.set_tag(tag)
+        if resource_link_id:
+            wanted.set_resource_link_id(resource_link_id)
+        # find_by="resource_id" would list every line item again; we just looked with the filter.
+        created = connector.make_service_request(
+            AGS_SCOPES,
+            lineitems_url,
+            is_post=True,
+            data=wanted.get_value(),
+            content_type="application/vnd.ims.lis.v2.lineitem+json",
+            accept="application/vnd.ims.lis.v2.lineitem+json",
+        )
+    except LtiException as exc:
+        raise ServiceCallError(f"The platform's line items could not be read: {exc}") from exc
+    body = created["body"]
+    if not isinstance(body, dict) or not body.get("id"):
+        raise ServiceCallError("The platform created a line item but did not say where it is.")
+    # Two workers may have created one each at the same moment: all settle on the platform's first one
+    # and remove their own extra, so the gradebook shows one column.
+    first = _find_lineitem(connector, lineitems_url, resource_id, tag)
+    if first and first != body["id"]:
+        _delete(connector, body["id"])
+        return first
+    return body["id"]
+
+
+def _find_lineitem(connector: PlatformConnector, lineitems_url: str, resource_id: str, tag: str) -> str | None:
+    service = _service(connector, lineitems_url)
+    page_url: str | None = _with_query(lineitems_url, {"resource_id": resource_id, "tag": tag})
+    try:
+        while page_url:
+            items, page_url = service.get_lineitems_page(page_url)
+            for item in items:
+                # Filters are a SHOULD for platforms; check the fields ourselves too.
+                if item.get("resourceId") == resource_id and item.get("tag") == tag and item.get("id"):
+                    return item["id"]
+    except LtiException as exc:
+        raise ServiceCallError(f"The platform's line items could not be read: {exc}") from exc
+    return None
+
+
+def _delete(connector: PlatformConnector, lineitem_url: str) -> None:
+    """Delete a line item we created (pylti1p3's connector speaks only GET and POST)."""
+    headers = {"Authorization": "Bearer " + connector.get_access_token(AGS_SCOPES)}
+    try:
+        connector._requests_session.delete(lineitem_url, headers=headers, timeout=connector._timeout)
+    except requests.RequestException:
+        pass  # an extra empty column is untidy, not wrong; scores all go to the first one
+
+
+def post_score(connector: PlatformConnector, lineitem_url: str, score: Score) -> None:
+    """Post one score to a line item's scores endpoint with the AGS score media type."""
+    grade = (
+        Grade()
+        .set_activity_progress(score.activity_progress)
+        .set_grading_progress(score.grading_progress)
+        .set_timestamp(ags_timestamp(score.timestamp))
+        .set_user_id(score.user_id)
+    )
+    if score.score_given is not None:
+        grade.set_score_given(score.score_given)
+    if score.score_maximum is not None:
+        grade.set_score_maximum(score.score_maximum)
+    if score.comment:
+        grade.set_comment(score.comment)
+    try:
+        _service(connector).put_grade(grade, LineItem({"id": lineitem_url}))  # type: ignore[typeddict-item]
+    except LtiException as exc:
+        raise ServiceCallError(f"The score could not be sent: {exc}") from exc
+
+
+def read_results(connector: PlatformConnector, lineitem_url: str, user_id: str | None = None) -> list[Result]:
+    """Return the platform's results for a line item (every page), optionally for one user."""
+    url = AssignmentsGradesService._add_url_path_ending(lineitem_url, "results")
+    page_url: str | None = _with_query(url, {"user_id": user_id}) if user_id else url
+    results: list[Result] = []
+    while page_url:
+        page = connector.make_service_request(AGS_SCOPES, page_url, accept=MEDIA_RESULTS)
+        body = page["body"]
+        if not isinstance(body, list):
+            raise ServiceCallError("The platform answered the results request with something other than a list.")
+        for item in body:
+            if isinstance(item, dict) and isinstance(item.get("userId"), str):
+                results.append(
+                    Result(item["userId"], item.get("resultScore"), item.get("resultMaximum"), item.get("comment"))
+                )
+        page_url = page["next_page_url"]
+    return results
+
+
+def platform_message(error: ServiceCallError) -> str:
+    """Return the platform's own words from a failed call (its error_description), else our message."""
+    _, _, text = error.message.partition(": ")
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return error.message
+    if isinstance(body, dict):
+        for key in ("error_description", "message", "error"):
+            if isinstance(body.get(key), str) and body[key]:
+                return body[key]
+    return error.message

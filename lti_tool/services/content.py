@@ -1,0 +1,65 @@
+"""A course's content: import and export course packs, and read the pack a course uses."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ..extensions import db
+from ..learning.coursepack import CoursePack, CoursePackError, dump_pack, load_pack
+from ..models import CourseContent
+from .errors import NotFound, ServiceError
+
+DEMO_PACK = Path(__file__).resolve().parents[1] / "demo" / "math7.json"
+
+
+def demo_pack_data() -> dict[str, Any]:
+    """Return the demo course pack shipped with Pathways (Grade 7 mathematics)."""
+    return json.loads(DEMO_PACK.read_text(encoding="utf-8"))
+
+
+def import_pack(course_id: int, data: Any, *, now: datetime) -> CoursePack:
+    """Check a course pack and make it the course's content (replacing any earlier one)."""
+    if not isinstance(data, dict):
+        raise ServiceError("A course pack is a JSON object; this file is not.")
+    try:
+        pack = load_pack(data)
+    except CoursePackError as exc:
+        raise ServiceError(str(exc)) from exc
+    content = db.session.get(CourseContent, course_id)
+    if content is None:
+        content = CourseContent(course_id=course_id)
+        db.session.add(content)
+    content.pack = dump_pack(pack)
+    content.updated_at = now
+    db.session.commit()
+    return pack
+
+
+def export_pack(course_id: int) -> dict[str, Any]:
+    """Return the course's content as a course pack document."""
+    content = db.session.get(CourseContent, course_id)
+    if content is None:
+        raise NotFound("This course has no content yet.")
+    return content.pack
+
+
+def course_pack(course_id: int) -> CoursePack | None:
+    """Return the course's checked pack, or None when the teacher has not set one up yet."""
+    content = db.session.get(CourseContent, course_id)
+    if content is None:
+        return None
+    key = (course_id, content.updated_at.isoformat())
+    pack = _PACKS.get(key)
+    if pack is None:
+        if len(_PACKS) >= 64:
+            _PACKS.clear()
+        pack = _PACKS[key] = load_pack(content.pack)
+    return pack
+
+
+# Checking a pack is pure and costs a few ms; every page needs it, so each process keeps recent ones, keyed
+# by the content's version so an import elsewhere is never served stale.
+_PACKS: dict[tuple[int, str], CoursePack] = {}

@@ -1,0 +1,186 @@
+"""Practice answers, mastery estimates and teacher overrides for one student in one course."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..learning.coursepack import CoursePack, check_answer
+from ..learning.mastery import ALL_SKILLS, Level, MasteryModel, MasteryParams, MasteryThresholds, Response, SkillState
+from ..models import CourseContent, ItemResponse, MasteryEvent, SkillMastery
+from .content import course_pack
+from .errors import NotFound, ServiceError
+
+
+@dataclass(frozen=True)
+class SkillView:
+    """A student's standing on one skill, as people see it."""
+
+    skill_id: str
+    name: str
+    level: Level
+    reason: str
+    overridden: bool
+
+
+@dataclass(frozen=True)
+class AnswerResult:
+    """What the student sees after answering an item."""
+
+    correct: bool
+    solution: str
+    changes: tuple[tuple[str, Level, Level], ...]  # (skill name, old level, new level)
+    views: tuple[SkillView, ...]
+
+
+def thresholds_for(pack: CoursePack) -> MasteryThresholds:
+    """Return the course's level thresholds."""
+    t = pack.mastery.thresholds
+    return MasteryThresholds(familiar=t["familiar"], proficient=t["proficient"], mastered=t["mastered"])
+
+
+def model_for(course_id: int) -> MasteryModel:
+    """Return the course's mastery model: its fitted parameters, or the default."""
+    content = db.session.get(CourseContent, course_id)
+    if content is not None and content.model_params:
+        return MasteryModel(MasteryParams.from_dict(content.model_params))
+    return MasteryModel()
+
+
+def require_pack(course_id: int) -> CoursePack:
+    """Return the course's pack or refuse: nothing to practise until the teacher sets the course up."""
+    pack = course_pack(course_id)
+    if pack is None:
+        raise NotFound("Your teacher has not set up this course in Pathways yet.")
+    return pack
+
+
+def _rows(course_id: int, person_id: int) -> dict[str, SkillMastery]:
+    query = sa.select(SkillMastery).where(SkillMastery.course_id == course_id, SkillMastery.person_id == person_id)
+    return {row.skill_id: row for row in db.session.scalars(query)}
+
+
+def skill_views(course_id: int, person_id: int) -> list[SkillView]:
+    """Return the student's level on every skill of the course, in the map's order."""
+    pack = require_pack(course_id)
+    rows = _rows(course_id, person_id)
+    views = []
+    skills = {s.id: s for s in pack.skills}
+    for skill in (skills[sid] for sid in pack.skill_graph.topological_order()):
+        row = rows.get(skill.id)
+        if row is None:
+            views.append(SkillView(skill.id, skill.name, Level.NOT_STARTED, "Not started yet", False))
+        else:
+            views.append(SkillView(skill.id, skill.name, Level(row.level), row.reason, row.overridden))
+    return views
+
+
+def levels_by_person(course_id: int, person_ids: Iterable[int]) -> dict[int, dict[str, Level]]:
+    """Return {person: {skill: level}} for the class view, in one query."""
+    ids = list(person_ids)
+    result: dict[int, dict[str, Level]] = {pid: {} for pid in ids}
+    if not ids:
+        return result
+    query = sa.select(SkillMastery.person_id, SkillMastery.skill_id, SkillMastery.level).where(
+        SkillMastery.course_id == course_id, SkillMastery.person_id.in_(ids), SkillMastery.skill_id != ALL_SKILLS
+    )
+    for person_id, skill_id, level in db.session.execute(query):
+        result[person_id][skill_id] = Level(level)
+    return result
+
+
+def record_answer(
+    course_id: int, person_id: int, item_id: str, answer: str, *, hints_used: int, source: str, now: datetime
+) -> AnswerResult:
+    """Check an answer, update the student's mastery of the item's skills, and note any change of level."""
+    pack = require_pack(course_id)
+    try:
+        item = pack.item(item_id)
+    except KeyError as exc:
+        raise NotFound("That question is not part of this course.") from exc
+    answer = (answer or "").strip()[:500]
+    if not answer:
+        raise ServiceError("Type or choose an answer first.")
+    correct = check_answer(item, answer)
+    db.session.add(ItemResponse(course_id=course_id, person_id=person_id, item_id=item.id, skill_ids=list(item.skills),
+                                answer=answer, correct=correct, hints_used=max(0, min(hints_used, 20)),
+                                source=source, answered_at=now))
+    model = model_for(course_id)
+    thresholds = thresholds_for(pack)
+    rows = _rows(course_id, person_id)
+    states = {sid: SkillState.from_dict(row.state) for sid, row in rows.items()}
+    graph = pack.skill_graph
+    for skill_id in item.skills:
+        if skill_id not in states:
+            prerequisites = [states[p] for p in graph.prerequisites_of(skill_id) if p in states]
+            states[skill_id] = model.start(skill_id, prerequisites)
+    response = Response(item_id=item.id, skill_ids=tuple(item.skills), correct=correct, at=now.timestamp())
+    changes = []
+    names = {s.id: s.name for s in pack.skills}
+    for skill_id, state in model.record(states, response).items():
+        new_level = model.level(state, thresholds) if skill_id != ALL_SKILLS else Level.ATTEMPTED
+        row = rows.get(skill_id)
+        old_level = Level(row.level) if row else Level.NOT_STARTED
+        if row is None:
+            row = SkillMastery(course_id=course_id, person_id=person_id, skill_id=skill_id)
+            db.session.add(row)
+        row.state = state.to_dict()
+        row.reason = model.explain(state)[:300] if skill_id != ALL_SKILLS else ""
+        row.updated_at = now
+        if row.overridden and skill_id != ALL_SKILLS:
+            # New evidence after an override: the model takes over again, starting from the evidence it has.
+            row.overridden = False
+        row.level = new_level.value
+        if skill_id != ALL_SKILLS and new_level != old_level:
+            changes.append((names.get(skill_id, skill_id), old_level, new_level))
+            db.session.add(MasteryEvent(course_id=course_id, person_id=person_id, skill_id=skill_id,
+                                        old_level=old_level.value, new_level=new_level.value, source=source,
+                                        reason=row.reason, at=now))
+    db.session.flush()
+    if changes:
+        from .publishing import publish_mastery
+
+        publish_mastery(course_id, person_id, now=now)
+    db.session.commit()
+    views = tuple(v for v in skill_views(course_id, person_id) if v.skill_id in item.skills)
+    return AnswerResult(correct=correct, solution=item.solution, changes=tuple(changes), views=views)
+
+
+def override_level(
+    course_id: int, person_id: int, skill_id: str, level: str, *, note: str, actor_id: int, now: datetime
+) -> SkillView:
+    """Set a student's level on a skill by the teacher's judgement; the override is recorded as evidence."""
+    pack = require_pack(course_id)
+    names = {s.id: s.name for s in pack.skills}
+    if skill_id not in names:
+        raise NotFound("That skill is not part of this course.")
+    try:
+        new_level = Level(level)
+    except ValueError as exc:
+        raise ServiceError("Choose one of the levels.") from exc
+    note = (note or "").strip()[:400]
+    if not note:
+        raise ServiceError("Add a short note saying why: it is kept with the override as evidence.")
+    row = _rows(course_id, person_id).get(skill_id)
+    old_level = Level(row.level) if row else Level.NOT_STARTED
+    if row is None:
+        row = SkillMastery(course_id=course_id, person_id=person_id, skill_id=skill_id,
+                           state=SkillState(skill_id).to_dict())
+        db.session.add(row)
+    row.level = new_level.value
+    row.reason = f"Set by the teacher: {note}"[:300]
+    row.overridden = True
+    row.updated_at = now
+    db.session.add(MasteryEvent(course_id=course_id, person_id=person_id, skill_id=skill_id, old_level=old_level.value,
+                                new_level=new_level.value, source="override", reason=note, actor_id=actor_id, at=now))
+    db.session.flush()
+    if new_level != old_level:
+        from .publishing import publish_mastery
+
+        publish_mastery(course_id, person_id, now=now)
+    db.session.commit()
+    return SkillView(skill_id, names[skill_id], new_level, row.reason, True)

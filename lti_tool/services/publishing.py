@@ -1,0 +1,79 @@
+"""Publish a student's mastery to the LMS gradebook: one outbox row per placement whose score changed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..learning.grading import GradingScheme, placement_score
+from ..learning.mastery import Level
+from ..models import CourseContent, Evidence, Placement, SkillMastery
+from .content import course_pack
+from .grades import queue_score
+
+SCHEMES = {"proficiency_share": GradingScheme.SHARE_PROFICIENT, "four_point": GradingScheme.STANDARDS_AVERAGE}
+
+
+def placement_skills(placement: Placement, all_skill_ids: list[str]) -> list[str]:
+    """Return the skills a placement grades: the whole course for a plan, the unit's skills for a unit."""
+    if placement.kind == "unit" and placement.skill_ids:
+        return [s for s in placement.skill_ids if s in all_skill_ids]
+    return all_skill_ids
+
+
+def publish_mastery(course_id: int, person_id: int, *, now: datetime) -> int:
+    """Queue the student's current score on every placement of the course (in the caller's transaction).
+
+    Called when a level changes; queue_score skips placements whose score did not change, so calling it
+    again with the same mastery is harmless. Returns the number of rows queued.
+    """
+    pack = course_pack(course_id)
+    if pack is None:
+        return 0
+    placements = list(db.session.scalars(sa.select(Placement).where(Placement.course_id == course_id)))
+    if not placements:
+        return 0
+    content = db.session.get(CourseContent, course_id)
+    scheme = SCHEMES.get(content.grading_scheme if content else "", GradingScheme.SHARE_PROFICIENT)
+    levels = {
+        skill_id: Level(level)
+        for skill_id, level in db.session.execute(
+            sa.select(SkillMastery.skill_id, SkillMastery.level).where(
+                SkillMastery.course_id == course_id, SkillMastery.person_id == person_id
+            )
+        )
+    }
+    pending = set(
+        db.session.scalars(
+            sa.select(Evidence.skill_id).where(
+                Evidence.course_id == course_id, Evidence.person_id == person_id, Evidence.status == "pending"
+            )
+        )
+    )
+    names = {s.id: s.name for s in pack.skills}
+    all_skill_ids = list(pack.skill_graph.topological_order())
+    queued = 0
+    for placement in placements:
+        skill_ids = placement_skills(placement, all_skill_ids)
+        score = placement_score(
+            levels,
+            skill_ids,
+            score_maximum=placement.score_maximum,
+            scheme=scheme,
+            skill_names=names,
+            pending_evidence=bool(pending & set(skill_ids)),
+        )
+        row = queue_score(
+            placement.id,
+            person_id,
+            score_given=score.score_given,
+            score_maximum=score.score_maximum,
+            now=now,
+            skill_names=[names[s] for s in skill_ids if levels.get(s, Level.NOT_STARTED).rank >= Level.PROFICIENT.rank],
+            pending_manual=score.grading_progress.value == "PendingManual",
+            completed=score.activity_progress.value == "Completed",
+        )
+        queued += row is not None
+    return queued

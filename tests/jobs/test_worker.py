@@ -1,0 +1,198 @@
+"""The outbox worker posts grades to the sandbox LMS over real HTTP, and loses none on the way."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime
+
+import pytest
+from click.testing import CliRunner
+from flask.cli import ScriptInfo
+
+from lti_tool.jobs.cli import worker_command
+from lti_tool.jobs.worker import RetryPolicy, claim
+from lti_tool.models.base import utcnow
+from lti_tool.services.grades import retry_failed
+
+from .gradebook import FAST_RETRIES, open_gradebook
+
+STUDENTS = ["student-1", "student-2", "student-3", "student-4", "student-5"]
+
+
+@pytest.fixture
+def gradebook(make_tool):
+    from tests.support import SandboxActions
+
+    tool = make_tool(**FAST_RETRIES)
+    tool.platform.timeout_seconds = 1.0  # an injected "timeout" outlasts the worker's 0.5 s timeout
+    return open_gradebook(tool, SandboxActions(tool))
+
+
+def test_a_students_new_mastery_reaches_the_lms_gradebook_with_progress_timestamp_and_skills(gradebook):
+    gradebook.queue("student-1", 75.0, skill_names=["Fractions", "Ratios"])
+
+    stats = gradebook.drain()
+
+    assert stats.posted == 1 and stats.failed == 0
+    placement = gradebook.placement()
+    item = gradebook.platform.line_items[placement.lineitem_url]
+    assert item["resourceId"] == "unit-fractions" and item["tag"] == "pathways" and item["label"] == "Fractions"
+    score = gradebook.lms_scores()["student-1"]
+    assert score["scoreGiven"] == 75.0 and score["scoreMaximum"] == 100.0
+    assert score["activityProgress"] == "InProgress" and score["gradingProgress"] == "FullyGraded"
+    assert score["comment"] == "Pathways mastery: Fractions, Ratios"
+    assert datetime.fromisoformat(score["timestamp"]).utcoffset().total_seconds() == 0
+    [row] = gradebook.rows()
+    assert row.status == "synced" and row.attempts == 1 and row.lineitem_url == placement.lineitem_url
+
+
+def test_mastery_waiting_for_the_teacher_to_check_evidence_is_posted_as_pending_manual(gradebook):
+    gradebook.queue("student-2", 40.0, pending_manual=True)
+    gradebook.queue("student-3", 100.0, completed=True)
+
+    gradebook.drain()
+
+    book = gradebook.lms_scores()
+    assert book["student-2"]["gradingProgress"] == "PendingManual"
+    assert book["student-3"]["activityProgress"] == "Completed"
+    assert book["student-3"]["gradingProgress"] == "FullyGraded"
+
+
+def test_server_errors_rate_limits_and_timeouts_are_retried_until_the_score_lands(gradebook):
+    gradebook.queue("student-1", 10.0)
+    gradebook.drain()  # creates the line item, so the failures below all hit the score post
+    gradebook.queue("student-1", 55.0)
+    gradebook.platform.fail_next = [500, 429, "timeout", 503]
+
+    started = time.monotonic()
+    stats = gradebook.drain()
+
+    assert stats.posted == 1 and stats.retries_scheduled == 4 and stats.failed == 0
+    assert time.monotonic() - started >= 1.0  # the 429 and 503 said Retry-After: 1
+    assert gradebook.lms_scores()["student-1"]["scoreGiven"] == 55.0
+    latest = gradebook.rows()[-1]
+    assert latest.status == "synced" and latest.attempts == 5
+
+
+def test_a_score_the_lms_refuses_is_marked_failed_with_its_message_and_lands_after_the_teacher_retries(gradebook):
+    course = gradebook.platform.course
+    course.members.remove("student-4")  # the LMS dropped the student; Pathways has not synced the roster yet
+    gradebook.queue("student-4", 80.0)
+
+    stats = gradebook.drain()
+
+    assert stats.failed == 1 and stats.retries_scheduled == 0
+    [row] = gradebook.rows()
+    assert row.status == "failed" and row.last_status == 400
+    assert row.last_error == "userId is not a member of this course"
+
+    course.members.append("student-4")  # re-enrolled in the LMS
+    with gradebook.tool.app.app_context():
+        assert retry_failed(gradebook.course_id, now=utcnow()) == 1
+    gradebook.drain()
+    assert gradebook.lms_scores()["student-4"]["scoreGiven"] == 80.0
+    assert gradebook.rows()[0].status == "synced"
+
+
+def test_a_worker_killed_mid_batch_loses_nothing_once_its_lease_expires(gradebook):
+    for n, sub in enumerate(STUDENTS):
+        gradebook.queue(sub, 20.0 * n)
+    with gradebook.tool.app.app_context():
+        _, taken = claim(batch=100, lease_seconds=0.5)  # ... and the worker dies before posting anything
+        assert len(taken) == 5
+        _, again = claim(batch=100, lease_seconds=0.5)
+        assert again == []  # no one else may take leased rows while the lease runs
+
+    stats = gradebook.drain()
+
+    assert stats.posted == 5
+    assert {sub: s["scoreGiven"] for sub, s in gradebook.lms_scores().items()} == {
+        sub: 20.0 * n for n, sub in enumerate(STUDENTS)
+    }
+    assert all(r.status == "synced" and r.attempts == 2 for r in gradebook.rows())
+
+
+def test_posting_the_same_mastery_twice_is_harmless(gradebook):
+    first = gradebook.queue("student-1", 60.0)
+    assert gradebook.queue("student-1", 60.0) is None  # nothing new to say
+    gradebook.drain()
+    assert gradebook.queue("student-1", 60.0) is None  # already in the gradebook
+    assert first is not None
+
+    # The LMS records the score but answers too late: the worker retries, and the LMS already has it.
+    gradebook.queue("student-2", 30.0)
+    gradebook.platform.fail_next = ["slow"]
+    # The retry waits until the slow answer is done.
+    gradebook.tool.app.config.update(GRADE_RETRY_BASE_SECONDS=1.5, GRADE_RETRY_MAX_SECONDS=1.5)
+    stats = gradebook.drain()
+
+    assert stats.posted == 1 and stats.duplicates == 1
+    assert [s["scoreGiven"] for s in gradebook.posts_received() if s["userId"] == "student-2"] == [30.0]
+    assert gradebook.rows()[-1].duplicate is True
+
+
+def test_only_the_newest_of_several_waiting_scores_is_posted_with_strictly_increasing_timestamps(gradebook):
+    moment = utcnow()
+    ids = [gradebook.queue("student-5", score, now=moment) for score in (10.0, 20.0, 30.0)]
+
+    stats = gradebook.drain()
+
+    assert stats.posted == 1
+    rows = {r.id: r for r in gradebook.rows()}
+    assert [rows[i].status for i in ids] == ["superseded", "superseded", "synced"]
+    stamps = [rows[i].score_timestamp for i in ids]
+    assert stamps[0] < stamps[1] < stamps[2]
+    assert [s["scoreGiven"] for s in gradebook.posts_received()] == [30.0]
+
+
+def test_many_scores_need_only_one_access_token(gradebook):
+    for round_ in range(4):
+        for sub in STUDENTS:
+            gradebook.queue(sub, 10.0 * round_ + 1)
+        gradebook.drain(batch=3)
+
+    assert gradebook.grade_tokens() == 1
+    assert {s["scoreGiven"] for s in gradebook.lms_scores().values()} == {31.0}
+
+
+def test_two_workers_draining_together_post_every_score_exactly_once(gradebook):
+    for n in range(3):
+        for sub in STUDENTS:
+            gradebook.placement()  # keep the gradebook's session short-lived
+            gradebook.queue(sub, float(n * 10 + STUDENTS.index(sub)), skill_id=f"skill-{n}")
+    results = []
+
+    def work() -> None:
+        results.append(gradebook.drain(batch=2))
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    assert sum(r.posted for r in results) == 15
+    assert sum(r.duplicates for r in results) == 0
+    received = [s for scores in gradebook.platform.scores.values() for s in scores]
+    assert len(received) == 15
+
+
+def test_retry_waits_grow_exponentially_with_jitter_but_never_undercut_retry_after():
+    policy = RetryPolicy(base_seconds=2, max_seconds=60, max_attempts=5)
+    waits = [policy.delay(n) for n in range(1, 8)]
+    assert 1 <= waits[0] <= 3 and 2 <= waits[1] <= 6 and 8 <= waits[3] <= 24
+    assert all(w <= 90 for w in waits)
+    assert policy.delay(1, retry_after=30) >= 30
+
+
+def test_the_worker_command_posts_what_is_queued_and_exits(gradebook):
+    gradebook.queue("student-3", 90.0)
+
+    app = gradebook.tool.app
+    result = CliRunner().invoke(worker_command, ["--once"], obj=ScriptInfo(create_app=lambda: app),
+                                catch_exceptions=False)
+
+    assert result.exit_code == 0, result.output
+    assert "Posted 1 scores" in result.output
+    assert gradebook.lms_scores()["student-3"]["scoreGiven"] == 90.0

@@ -1,0 +1,123 @@
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from lti_tool.learning.coursepack import (
+    MultipleChoiceItem,
+    NumericItem,
+    ShortTextItem,
+    check_answer,
+    dump_pack,
+    dumps_pack,
+    load_pack,
+    loads_pack,
+)
+
+DEMO = Path(__file__).resolve().parents[2] / "lti_tool" / "demo" / "math7.json"
+
+
+@pytest.fixture(scope="module")
+def text() -> str:
+    return DEMO.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def pack(text):
+    return loads_pack(text)
+
+
+def test_demo_pack_loads_and_writes_back_byte_for_byte(text, pack):
+    assert dumps_pack(pack) == text
+    assert dump_pack(load_pack(json.loads(text))) == json.loads(text)
+
+
+def test_demo_course_covers_fractions_to_linear_equations_with_enough_to_practise(pack):
+    assert len(pack.skills) >= 12
+    assert 3 <= len(pack.units) <= 4
+    items = [item for _, item in pack.items()]
+    assert len(items) >= 60
+    assert {type(item) for item in items} == {MultipleChoiceItem, NumericItem, ShortTextItem}
+    assert set(Counter(item.difficulty for item in items)) == {"easy", "medium", "hard"}
+    kinds = Counter(activity.kind for activity in pack.activities)
+    assert kinds["project"] >= 2 and kinds["discussion"] >= 1 and kinds["offline"] >= 1 and kinds["resource"] >= 1
+    assert 2 <= len(pack.goals) <= 3
+    order = pack.skill_graph.topological_order()
+    assert order.index("frac-divide") < order.index("unit-rate") < order.index("linear-equations-graph")
+
+
+def test_every_demo_skill_has_practice_and_belongs_to_a_unit(pack):
+    practised = {skill for _, item in pack.items() for skill in item.skills}
+    in_units = {skill for unit in pack.units for skill in unit.skills}
+
+    assert practised == in_units == {skill.id for skill in pack.skills}
+
+
+def test_every_demo_item_has_hints_a_worked_solution_and_accepts_its_own_answer(pack):
+    for _, item in pack.items():
+        assert 1 <= len(item.hints) <= 3, item.id
+        assert item.solution.strip(), item.id
+        if isinstance(item, ShortTextItem):
+            assert all(check_answer(item, answer) for answer in item.answers), item.id
+        else:
+            assert check_answer(item, str(item.answer)), item.id
+
+
+def test_demo_resources_point_only_at_example_addresses(pack):
+    for activity in pack.activities:
+        assert activity.url is None or activity.url.startswith("https://example.org/"), activity.id
+
+
+# Answers worked out by hand, typed the way a learner would; each must be accepted (and a near miss refused).
+LEARNER_ANSWERS = {
+    "fe-2": ("12", "11"),
+    "fa-1": ("5/6", "0.8"),
+    "fa-3": ("4 1/12", "4 1/3"),
+    "fa-4": ("5/12", "0.5"),
+    "fm-1": ("2/5", "6/8"),
+    "fm-3": ("4", "2 2/3"),
+    "fd-1": ("12", "3/4"),
+    "fd-2": ("3/2", "8/27"),
+    "fd-4": ("7", "3 15/16"),
+    "rc-2": ("24", "25"),
+    "rc-4": ("12 L", "20"),
+    "ur-1": ("60 mph", "540"),
+    "ur-2": ("$0.30", "$3"),
+    "ur-4": ("2,160", "2,100"),
+    "pc-1": ("20", "0.25"),
+    "pc-2": ("25%", "4"),
+    "pc-3": ("37.5%", "38"),
+    "cu-1": ("2", "1/8"),
+    "cu-2": ("2 1/4", "1/4"),
+    "cu-4": ("3 1/3", "15/8"),
+    "kp-1": ("3", "1/3"),
+    "kp-2": ("$1.75", "43.75"),
+    "kp-3": ("5/2", "2/5"),
+    "pe-2": ("15", "16"),
+    "pe-4": ("144", "12"),
+    "pp-1": ("$30", "$10"),
+    "pp-2": ("$59.80", "$59.50"),
+    "pp-3": ("15%", "13%"),
+    "pp-4": ("$69.12", "$70.40"),
+    "oe-1": ("12", "26"),
+    "oe-2": ("0.7", "25.2"),
+    "oe-3": ("16", "9"),
+    "te-1": ("5", "25/3"),
+    "te-2": ("9", "7"),
+    "te-3": ("20", "-4"),
+    "te-4": ("8", "9"),
+    "sl-1": ("3", "1/3"),
+    "sl-2": ("-1/2", "2"),
+    "le-1": ("-7", "7"),
+    "le-4": ("$60", "$45"),
+}
+
+
+def test_demo_numeric_answers_match_answers_worked_out_by_hand(pack):
+    numeric = {item.id for _, item in pack.items() if isinstance(item, NumericItem)}
+    assert numeric == set(LEARNER_ANSWERS)
+    for item_id, (right, wrong) in LEARNER_ANSWERS.items():
+        item = pack.item(item_id)
+        assert check_answer(item, right), (item_id, right)
+        assert not check_answer(item, wrong), (item_id, wrong)

@@ -1,0 +1,159 @@
+from datetime import UTC, datetime, timedelta
+
+from lti_tool.learning.mastery import Level
+from lti_tool.learning.planner import Goal, NextStep, PlanActivity, StepReason, plan_next_steps
+from lti_tool.learning.review import DueReview
+from lti_tool.learning.skills import Skill, SkillGraph
+
+NOW = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
+
+
+def ratio_course() -> SkillGraph:
+    return SkillGraph(
+        [
+            Skill("whole", "Whole-number division"),
+            Skill("equiv", "Equivalent fractions", prerequisites=("whole",)),
+            Skill("rates", "Unit rates", prerequisites=("equiv",)),
+            Skill("ratios", "Ratios", prerequisites=("equiv",)),
+            Skill("props", "Proportions", prerequisites=("rates", "ratios")),
+            Skill("percent", "Percentages", prerequisites=("ratios",)),
+            Skill("area", "Area"),
+        ]
+    )
+
+
+def course_activities() -> list[PlanActivity]:
+    activities = []
+    for skill in ratio_course():
+        activities.append(PlanActivity(f"{skill.id}-video", f"{skill.name}: video", "resource", (skill.id,), "video"))
+        activities.append(PlanActivity(f"{skill.id}-practice", f"{skill.name} practice", "practice", (skill.id,)))
+    activities.append(PlanActivity("rates-reading", "Unit rates: reading", "resource", ("rates",), "reading"))
+    activities.append(PlanActivity("rates-shop", "Best buy at the shop", "project", ("rates",), "hands-on"))
+    return activities
+
+
+def plan(levels, goals=(), reviews=(), limit=5) -> list[NextStep]:
+    return plan_next_steps(ratio_course(), levels, course_activities(), list(goals), list(reviews), limit=limit)
+
+
+def review(skill_id: str, days_overdue: int) -> DueReview:
+    return DueReview(skill_id, NOW - timedelta(days=days_overdue), timedelta(days=days_overdue))
+
+
+def test_new_learner_is_only_offered_skills_that_need_nothing_first():
+    steps = plan({})
+
+    assert {step.skill_id for step in steps} == {"whole", "area"}
+
+
+def test_learner_who_has_shown_equivalent_fractions_is_told_why_in_words_a_child_understands():
+    goal = Goal("g1", "Solve proportions", ("props",), set_by="student")
+    steps = plan({"whole": Level.MASTERED, "equiv": Level.MASTERED}, goals=[goal])
+
+    rates = next(step for step in steps if step.skill_id == "rates")
+    assert rates.reason is StepReason.GOAL
+    assert rates.goal_id == "g1"
+    assert rates.why == (
+        "You're ready for this: you've shown Equivalent fractions. "
+        "Practising it moves you toward your goal 'Solve proportions'."
+    )
+
+
+def test_skills_toward_the_goal_come_before_skills_that_lead_elsewhere():
+    goal = Goal("g1", "Unit rates", ("rates",))
+    steps = plan({"whole": Level.MASTERED, "equiv": Level.MASTERED}, goals=[goal])
+
+    assert steps[0].skill_id == "rates"
+    assert steps[0].why.endswith("It's part of your goal 'Unit rates'.")
+
+
+def test_without_goals_the_skill_that_opens_up_the_most_comes_first():
+    steps = plan({"whole": Level.MASTERED, "equiv": Level.MASTERED, "area": Level.MASTERED})
+
+    assert [step.skill_id for step in steps] == ["ratios", "rates"]
+    assert steps[0].reason is StepReason.UNLOCKS
+    assert "opens up 2 more skills, like Proportions" in steps[0].why
+
+
+def test_due_review_comes_first_and_starts_with_questions_not_rereading():
+    steps = plan({"whole": Level.MASTERED, "equiv": Level.PROFICIENT}, reviews=[review("whole", 2)])
+
+    assert steps[0].skill_id == "whole"
+    assert steps[0].reason is StepReason.REVIEW
+    assert steps[0].activity is not None and steps[0].activity.kind == "practice"
+    assert "after a break, helps it stick" in steps[0].why
+
+
+def test_a_pile_of_due_reviews_never_crowds_out_new_learning():
+    mastered = {s: Level.MASTERED for s in ("whole", "equiv", "rates", "ratios", "area")}
+    reviews = [review(s, days) for days, s in enumerate(["whole", "equiv", "rates", "ratios", "area"], start=1)]
+
+    steps = plan(mastered, reviews=reviews)
+
+    assert [step.reason for step in steps].count(StepReason.REVIEW) == 3
+    # Most overdue first: forgetting is likeliest there.
+    assert [step.skill_id for step in steps[:3]] == ["area", "ratios", "rates"]
+    assert {step.skill_id for step in steps[3:]} == {"props", "percent"}
+
+
+def test_reviews_fill_the_places_new_skills_cannot():
+    mastered = {s.id: Level.MASTERED for s in ratio_course()}
+    reviews = [review(s, 1) for s in ("whole", "equiv", "rates", "ratios", "area")]
+
+    assert len(plan(mastered, reviews=reviews)) == 5
+
+
+def test_mastered_skills_are_not_recommended_again_until_their_review_is_due():
+    steps = plan({"whole": Level.MASTERED, "area": Level.MASTERED})
+
+    assert [step.skill_id for step in steps] == ["equiv"]
+
+
+def test_every_learner_sees_every_modality_and_every_way_to_show_mastery():
+    ready = {"whole": Level.MASTERED, "equiv": Level.MASTERED}
+    steps_a = plan(ready)
+    steps_b = plan({**ready, "area": Level.FAMILIAR})
+
+    for steps in (steps_a, steps_b):
+        rates = next(step for step in steps if step.skill_id == "rates")
+        assert {a.modality for a in rates.activities} == {"video", "reading", "hands-on", ""}
+        assert [w.kind for w in rates.ways_to_show] == ["practice", "project", "explanation"]
+        assert rates.ways_to_show[-1].activity_id is None
+
+
+def test_skill_not_started_opens_with_something_to_learn_from_and_one_in_progress_with_practice():
+    steps = plan({"whole": Level.MASTERED, "equiv": Level.FAMILIAR})
+
+    equiv = next(step for step in steps if step.skill_id == "equiv")
+    area = next(step for step in steps if step.skill_id == "area")
+    assert equiv.activity is not None and equiv.activity.kind == "practice"
+    assert "you're at Familiar" in equiv.why
+    assert area.activity is not None and area.activity.kind == "resource"
+
+
+def test_prerequisite_only_familiar_keeps_the_next_skill_closed():
+    steps = plan({"whole": Level.FAMILIAR})
+
+    assert "equiv" not in {step.skill_id for step in steps}
+
+
+def test_skill_with_no_activity_in_the_course_is_left_out():
+    activities = [a for a in course_activities() if "area" not in a.skill_ids]
+
+    steps = plan_next_steps(ratio_course(), {}, activities, [], [])
+
+    assert [step.skill_id for step in steps] == ["whole"]
+
+
+def test_plan_is_never_longer_than_asked():
+    mastered = {s: Level.MASTERED for s in ("whole", "equiv")}
+
+    assert len(plan(mastered, limit=2)) == 2
+    assert plan(mastered, limit=0) == []
+
+
+def test_a_reached_goal_no_longer_steers_the_plan():
+    goal = Goal("g1", "Equivalent fractions", ("equiv",))
+    steps = plan({"whole": Level.MASTERED, "equiv": Level.MASTERED}, goals=[goal])
+
+    assert all(step.goal_id is None for step in steps)

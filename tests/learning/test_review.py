@@ -1,0 +1,105 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from lti_tool.learning.mastery import Level
+from lti_tool.learning.review import (
+    ItemResult,
+    Rating,
+    due_reviews,
+    level_after_review,
+    rating_for,
+    review_outcome,
+    reviews_to_stop,
+    starts_review,
+)
+
+NOW = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
+
+
+def test_learner_sees_only_reviews_that_are_due_most_overdue_first():
+    due = due_reviews(
+        {
+            "fractions": NOW - timedelta(days=1),
+            "ratios": NOW - timedelta(days=3),
+            "percent": NOW + timedelta(hours=2),
+        },
+        NOW,
+    )
+
+    assert [(r.skill_id, r.overdue) for r in due] == [("ratios", timedelta(days=3)), ("fractions", timedelta(days=1))]
+
+
+def test_reviews_due_later_today_can_be_included_for_a_lesson():
+    due = due_reviews({"percent": NOW + timedelta(hours=2)}, NOW, within=timedelta(hours=12))
+
+    assert [(r.skill_id, r.overdue) for r in due] == [("percent", timedelta(0))]
+
+
+def test_due_dates_without_a_timezone_are_refused_with_a_clear_message():
+    with pytest.raises(ValueError, match="timezone-aware"):
+        due_reviews({"fractions": datetime(2025, 3, 9)}, NOW)
+
+
+@pytest.mark.parametrize(
+    ("results", "rating"),
+    [
+        ([ItemResult(False)], Rating.AGAIN),
+        ([ItemResult(True, hints_used=1)], Rating.HARD),
+        ([ItemResult(True)], Rating.GOOD),
+        ([ItemResult(True), ItemResult(True), ItemResult(True)], Rating.EASY),
+        ([ItemResult(True), ItemResult(True, hints_used=2), ItemResult(True)], Rating.HARD),
+        ([ItemResult(True), ItemResult(False), ItemResult(True)], Rating.HARD),
+        ([ItemResult(True), ItemResult(False), ItemResult(False)], Rating.AGAIN),
+    ],
+)
+def test_practice_result_becomes_the_fsrs_rating_a_teacher_would_give(results, rating):
+    assert rating_for(results) is rating
+
+
+def test_a_single_answer_can_be_rated_directly():
+    assert rating_for(ItemResult(True)) is Rating.GOOD
+    with pytest.raises(ValueError):
+        rating_for([])
+
+
+def test_ratings_convert_to_the_fsrs_package_by_number():
+    fsrs = pytest.importorskip("fsrs")
+
+    assert [fsrs.Rating(r.value).name for r in Rating] == ["Again", "Hard", "Good", "Easy"]
+
+
+def test_failed_review_drops_mastered_to_proficient_and_comes_back_tomorrow():
+    outcome = review_outcome("fractions", Level.MASTERED, Rating.AGAIN, NOW, skill_name="Fractions")
+
+    assert not outcome.passed
+    assert outcome.level_after is Level.PROFICIENT
+    assert outcome.level_changed
+    assert outcome.due_at == NOW + timedelta(days=1)
+    assert outcome.message.startswith("Fractions was hard to remember this time, so it's back to Proficient.")
+
+
+def test_successful_review_keeps_mastered_and_leaves_the_date_to_the_scheduler():
+    outcome = review_outcome("fractions", Level.MASTERED, Rating.HARD, NOW, skill_name="Fractions")
+
+    assert outcome.passed
+    assert outcome.level_after is Level.MASTERED
+    assert not outcome.level_changed
+    assert outcome.due_at is None
+
+
+def test_failed_review_never_drops_a_skill_to_not_started():
+    assert level_after_review(Level.ATTEMPTED, Rating.AGAIN) is Level.ATTEMPTED
+    assert level_after_review(Level.PROFICIENT, Rating.AGAIN) is Level.FAMILIAR
+
+
+def test_skill_goes_on_the_review_schedule_the_moment_it_becomes_mastered():
+    assert starts_review(Level.PROFICIENT, Level.MASTERED)
+    assert not starts_review(Level.MASTERED, Level.MASTERED)
+    assert not starts_review(Level.FAMILIAR, Level.PROFICIENT)
+
+
+def test_skill_that_fell_below_proficient_leaves_review_for_ordinary_practice():
+    due = {"fractions": NOW, "ratios": NOW}
+
+    assert reviews_to_stop(due, {"fractions": Level.FAMILIAR, "ratios": Level.PROFICIENT}) == ["fractions"]
