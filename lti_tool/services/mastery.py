@@ -14,6 +14,7 @@ from ..learning.mastery import ALL_SKILLS, Level, MasteryModel, MasteryParams, M
 from ..models import CourseContent, ItemResponse, MasteryEvent, SkillMastery
 from .content import course_pack
 from .errors import NotFound, ServiceError
+from .reviews import due_schedule, record_review, start_if_mastered
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,17 @@ def record_answer(
         new_level = model.level(state, thresholds) if skill_id != ALL_SKILLS else Level.ATTEMPTED
         row = rows.get(skill_id)
         old_level = Level(row.level) if row else Level.NOT_STARTED
+        reason_source = source
+        schedule = due_schedule(course_id, person_id, skill_id, now) if skill_id != ALL_SKILLS else None
+        if schedule is not None:
+            # Answering a skill that is due for review is the review (retrieval practice).
+            outcome = record_review(schedule, old_level, correct=correct, hints_used=hints_used,
+                                    skill_name=names.get(skill_id, skill_id), now=now)
+            if not outcome.passed and outcome.level_after.rank < new_level.rank:
+                new_level = outcome.level_after
+            reason_source = "review"
+        elif skill_id != ALL_SKILLS:
+            start_if_mastered(course_id, person_id, skill_id, old_level, new_level, now)
         if row is None:
             row = SkillMastery(course_id=course_id, person_id=person_id, skill_id=skill_id)
             db.session.add(row)
@@ -138,7 +150,7 @@ def record_answer(
         if skill_id != ALL_SKILLS and new_level != old_level:
             changes.append((names.get(skill_id, skill_id), old_level, new_level))
             db.session.add(MasteryEvent(course_id=course_id, person_id=person_id, skill_id=skill_id,
-                                        old_level=old_level.value, new_level=new_level.value, source=source,
+                                        old_level=old_level.value, new_level=new_level.value, source=reason_source,
                                         reason=row.reason, at=now))
     db.session.flush()
     if changes:
