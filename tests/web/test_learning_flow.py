@@ -94,7 +94,7 @@ def test_teacher_overrides_a_level_with_a_note_and_it_is_kept_as_evidence(sandbo
 
 
 def test_students_cannot_open_the_class_view(sandbox, tool):
-    teacher_page = _setup_course(sandbox)
+    _setup_course(sandbox)
     student = sandbox.launch("student")
     launch_path = re.search(r"/c/[^/]+/", student.url).group(0)
     assert student.http.get(tool.url(launch_path + "class")).status_code == 403
