@@ -10,6 +10,7 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from . import create_app
+from .jobs.cli import worker_command
 
 
 def _app_from_env():
@@ -19,6 +20,9 @@ def _app_from_env():
 @click.group(cls=FlaskGroup, create_app=_app_from_env, add_version_option=False)
 def main() -> None:
     """Pathways, a personalized-learning LTI 1.3 tool."""
+
+
+main.add_command(worker_command)
 
 
 @main.command("demo", with_appcontext=False)
@@ -31,12 +35,16 @@ def demo(host: str, port: int) -> None:
     from .sandbox_mount import connect_sandbox
 
     base_url = os.environ.get("PATHWAYS_BASE_URL") or f"http://{host}:{port}"
-    app = create_app({"SANDBOX_ENABLED": True, "BASE_URL": base_url})
+    app = create_app({"SANDBOX_ENABLED": True, "BASE_URL": base_url, "DEFAULT_COURSE_PACK": "demo"})
     with app.app_context():
         upgrade()
         connect_sandbox(app)
     click.echo(f"Pathways demo: open {base_url}/ (the sandbox LMS) and launch as a teacher or a student.")
     click.echo("Press Ctrl+C to stop.")
+    # The demo posts grades to the sandbox gradebook as a real deployment's `pathways worker` would.
+    from .jobs.worker import start_background_worker
+
+    start_background_worker(app)
     # app.run() refuses to serve under the flask CLI; call the server it would have used.
     from werkzeug.serving import run_simple
 

@@ -46,6 +46,17 @@ DEFAULTS: dict[str, Any] = {
     "DYNAMIC_REGISTRATION": True,
     "REGISTRATION_ALLOWED_ISSUERS": "",
     "SERVICE_TIMEOUT_SECONDS": 10,
+    # Grade passback worker (pathways worker): rows claimed per pass, lease on a claimed row, posting
+    # threads, idle poll, attempts before a row is marked failed, and the retry backoff's base and cap.
+    "WORKER_BATCH": 50,
+    "WORKER_LEASE_SECONDS": 300,
+    "WORKER_CONCURRENCY": 4,
+    "WORKER_POLL_SECONDS": 2,
+    "GRADE_MAX_ATTEMPTS": 12,
+    "GRADE_RETRY_BASE_SECONDS": 2,
+    "GRADE_RETRY_MAX_SECONDS": 900,
+    # A course pack given to new courses ("demo" for the shipped Grade 7 pack; empty: teachers choose).
+    "DEFAULT_COURSE_PACK": "",
     "LOG_LEVEL": "INFO",
     # Where the SQLite file, the filesystem cache and the development secret live (default: ./instance).
     "INSTANCE_PATH": None,
@@ -65,6 +76,8 @@ def _coerce(key: str, raw: Any) -> Any:
         return raw.strip().lower() in _TRUE
     if isinstance(default, int):
         return int(raw)
+    if isinstance(default, float):
+        return float(raw)
     return raw or None
 
 

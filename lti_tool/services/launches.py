@@ -64,6 +64,12 @@ def accept_launch(
         session_seconds=settings["LAUNCH_SESSION_SECONDS"],
         now=now,
     )
+    if settings.get("DEFAULT_COURSE_PACK") == "demo":
+        from ..models import CourseContent
+        from .content import demo_pack_data, import_pack
+
+        if db.session.get(CourseContent, launch.course_id) is None:
+            import_pack(launch.course_id, demo_pack_data(), now=now)
     return AcceptedLaunch(LaunchOutcome.SESSION, facts, launch)
 
 

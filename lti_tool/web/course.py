@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 
 from ..services.content import course_pack, demo_pack_data, export_pack, import_pack
 from ..services.errors import Forbidden, ServiceError
 from ..services.launches import course_roster, current_placement, open_launch
 from ..services.placements import answer_deep_link, deep_link_settings, placement_options
+from ..services.grades import compare_results, grade_sync_status, retry_failed
 from ..services.plan import plan_for
 from ..services.roster import sync_roster
 
@@ -54,7 +55,7 @@ def home():
     pack = course_pack(launch.course_id)
     if launch.access == "teacher":
         return render_template("teacher/home.html", launch=launch, roster=course_roster(launch), placement=placement,
-                               pack=pack)
+                               pack=pack, grades=grade_sync_status(launch.course_id))
     plan = plan_for(launch.course_id, launch.person_id, now=_now()) if pack else None
     return render_template("student/home.html", launch=launch, placement=placement, plan=plan)
 
@@ -155,3 +156,29 @@ def roster_sync():
             "success",
         )
     return redirect(url_for("course.home"), code=303)
+
+
+@bp.post("/grades/retry")
+def retry_grades():
+    """Queue failed grade posts again (after the teacher fixed the cause in the LMS)."""
+    require_teacher()
+    count = retry_failed(g.launch.course_id, now=_now(), person_id=request.form.get("person_id", type=int))
+    flash(f"{count} grade{'s' if count != 1 else ''} queued to send again.", "success")
+    return redirect(url_for("course.home") + "#grades-heading", code=303)
+
+
+@bp.get("/grades/compare/<int:placement_id>")
+def compare_grades(placement_id: int):
+    """Read the LMS gradebook back and show where it differs from Pathways (a teacher changed it there)."""
+    require_teacher()
+    placement = next((p for p in grade_sync_status(g.launch.course_id) if p.placement_id == placement_id), None)
+    if placement is None:
+        abort(404)
+    try:
+        rows = compare_results(placement_id, secret_key=current_app.config["SECRET_KEY"],
+                               http=current_app.extensions["pathways_http"],
+                               timeout=current_app.config["SERVICE_TIMEOUT_SECONDS"])
+    except ServiceError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("course.home"), code=303)
+    return render_template("teacher/compare.html", launch=g.launch, title=placement.placement_title, rows=rows)
