@@ -5,13 +5,25 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 
 from ..services.content import course_pack, demo_pack_data, export_pack, import_pack
 from ..services.errors import Forbidden, ServiceError
+from ..services.grades import compare_results, grade_sync_status, retry_failed
 from ..services.launches import course_roster, current_placement, open_launch
 from ..services.placements import answer_deep_link, deep_link_settings, placement_options
-from ..services.grades import compare_results, grade_sync_status, retry_failed
 from ..services.plan import plan_for
 from ..services.roster import sync_roster
 
