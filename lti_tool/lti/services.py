@@ -92,7 +92,7 @@ class PlatformConnector(ServiceConnector):
         if not resp.ok:
             raise ServiceCallError(
                 f"The platform refused an access token ({resp.status_code}): {resp.text[:300]}",
-                resp.status_code,
+                _status_of(resp),
                 _retry_after(resp),
             )
         body = resp.json()
@@ -133,7 +133,7 @@ class PlatformConnector(ServiceConnector):
             break
         if not resp.ok:
             raise ServiceCallError(
-                f"The platform answered {resp.status_code}: {resp.text[:300]}", resp.status_code, _retry_after(resp)
+                f"The platform answered {resp.status_code}: {resp.text[:300]}", _status_of(resp), _retry_after(resp)
             )
         # requests parses RFC 8288 Link headers without changing the URL's case.
         next_url = resp.links.get("next", {}).get("url")
@@ -142,6 +142,21 @@ class PlatformConnector(ServiceConnector):
             "body": resp.json() if resp.content else None,
             "next_page_url": next_url,
         }
+
+
+def _status_of(resp: requests.Response) -> int:
+    """Return the response status, reading Canvas's throttling 403 as the 429 it means."""
+    # Canvas answers throttled API calls with 403 "Rate Limit Exceeded" and X-Rate-Limit-Remaining near 0;
+    # that is "come back later", not "forbidden", and must be retried rather than fail the grade.
+    if resp.status_code == 403:
+        remaining = resp.headers.get("X-Rate-Limit-Remaining")
+        try:
+            exhausted = remaining is not None and float(remaining) <= 0
+        except ValueError:
+            exhausted = False
+        if exhausted or "rate limit exceeded" in resp.text[:500].lower():
+            return 429
+    return resp.status_code
 
 
 def _retry_after(resp: requests.Response) -> float | None:

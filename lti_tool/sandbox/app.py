@@ -56,6 +56,11 @@ def create_sandbox_app(platform: SandboxPlatform) -> Flask:
         if failure == "timeout":
             time.sleep(platform.timeout_seconds)
             failure = 504
+        if failure == "canvas-throttle":
+            # Canvas's answer to too many API calls: 403, a plain-text body and the remaining quota at 0.
+            throttled = Response("403 Forbidden (Rate Limit Exceeded)\n", 403, mimetype="text/plain")
+            throttled.headers["X-Rate-Limit-Remaining"] = "0.0"
+            abort(throttled)
         if not isinstance(failure, int):
             raise ValueError(f"unknown fail_next entry {failure!r}")
         response = Response(

@@ -75,6 +75,18 @@ def test_server_errors_rate_limits_and_timeouts_are_retried_until_the_score_land
     assert latest.status == "synced" and latest.attempts == 5
 
 
+def test_canvas_throttling_answered_as_403_rate_limit_exceeded_is_retried_not_failed(gradebook):
+    gradebook.queue("student-1", 10.0)
+    gradebook.drain()
+    gradebook.queue("student-1", 65.0)
+    gradebook.platform.fail_next = ["canvas-throttle", "canvas-throttle"]
+
+    stats = gradebook.drain()
+
+    assert stats.posted == 1 and stats.failed == 0 and stats.retries_scheduled == 2
+    assert gradebook.lms_scores()["student-1"]["scoreGiven"] == 65.0
+
+
 def test_a_score_the_lms_refuses_is_marked_failed_with_its_message_and_lands_after_the_teacher_retries(gradebook):
     course = gradebook.platform.course
     course.members.remove("student-4")  # the LMS dropped the student; Pathways has not synced the roster yet
