@@ -46,6 +46,8 @@ DEFAULTS: dict[str, Any] = {
     "DYNAMIC_REGISTRATION": True,
     "REGISTRATION_ALLOWED_ISSUERS": "",
     "SERVICE_TIMEOUT_SECONDS": 10,
+    # A teacher launch asks the worker to re-read the roster when the last sync is older than this.
+    "ROSTER_SYNC_MIN_SECONDS": 300,
     # Grade passback worker (pathways worker): rows claimed per pass, lease on a claimed row, posting
     # threads, idle poll, attempts before a row is marked failed, and the retry backoff's base and cap.
     "WORKER_BATCH": 50,

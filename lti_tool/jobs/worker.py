@@ -82,6 +82,7 @@ class DrainStats:
     failed: int = 0
     token_requests: int = 0
     passes: int = 0
+    roster_syncs: int = 0
     errors: dict[str, int] = field(default_factory=dict)
 
 
@@ -352,6 +353,7 @@ def drain(
         try:
             while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
                 stats.passes += 1
+                stats.roster_syncs += _roster_syncs(app, http)
                 stats.superseded += supersede_stale(utcnow())
                 token, rows = claim(batch, lease)
                 if rows:
@@ -374,6 +376,27 @@ def drain(
             db.session.remove()
     stats.token_requests = poster.token_requests
     return stats
+
+
+def _roster_syncs(app: Flask, http: requests.Session) -> int:
+    """Run the roster syncs teacher launches asked for; return how many ran."""
+    from ..services.errors import ServiceError
+    from ..services.roster import run_due_roster_sync
+
+    done = 0
+    while True:
+        try:
+            result = run_due_roster_sync(
+                secret_key=app.config["SECRET_KEY"], http=http, timeout=float(setting(app, "SERVICE_TIMEOUT_SECONDS")),
+                store_email=bool(app.config.get("STORE_EMAIL")), now=utcnow(),
+                retry_seconds=int(setting(app, "ROSTER_SYNC_MIN_SECONDS")),
+            )
+        except ServiceError as exc:
+            log.warning("roster sync failed: %s", exc.message)
+            continue
+        if result is None:
+            return done
+        done += 1
 
 
 def _count(stats: DrainStats, outcomes: list[_Outcome]) -> None:

@@ -30,6 +30,8 @@ class Course(db.Model):
     memberships_url: so.Mapped[str | None] = so.mapped_column(sa.String(1000))
     lineitems_url: so.Mapped[str | None] = so.mapped_column(sa.String(1000))
     roster_synced_at: so.Mapped[datetime | None] = so.mapped_column(sa.DateTime)
+    # Set by a teacher launch when the roster is stale; the worker syncs the course and clears it.
+    roster_sync_due_at: so.Mapped[datetime | None] = so.mapped_column(sa.DateTime, index=True)
 
 
 class Person(db.Model):

@@ -64,6 +64,11 @@ def accept_launch(
         session_seconds=settings["LAUNCH_SESSION_SECONDS"],
         now=now,
     )
+    if facts.access is Access.TEACHER and facts.message_type == RESOURCE_LINK:
+        from .roster import request_roster_sync
+
+        if request_roster_sync(launch.course, now=now, min_seconds=settings["ROSTER_SYNC_MIN_SECONDS"]):
+            db.session.commit()
     if settings.get("DEFAULT_COURSE_PACK") == "demo":
         from ..models import CourseContent
         from .content import demo_pack_data, import_pack

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import requests
 import sqlalchemy as sa
@@ -119,3 +119,46 @@ def _set_if_changed(row: object, attribute: str, value: object) -> None:
     # Assigning an equal value still marks the attribute dirty; skipping it keeps a no-change sync to no UPDATEs.
     if getattr(row, attribute) != value:
         setattr(row, attribute, value)
+
+
+def request_roster_sync(course: Course, *, now: datetime, min_seconds: int) -> bool:
+    """Ask the worker to sync the roster if the last sync is older than min_seconds (no commit)."""
+    if not course.memberships_url:
+        return False
+    if course.roster_synced_at is not None and (now - course.roster_synced_at).total_seconds() < min_seconds:
+        return False
+    if course.roster_sync_due_at is None:
+        course.roster_sync_due_at = now
+    return True
+
+
+def run_due_roster_sync(
+    *, secret_key: str, http: requests.Session, timeout: float, store_email: bool, now: datetime, retry_seconds: int
+) -> RosterResult | None:
+    """Claim one course whose roster sync is due and sync it; None when none is due.
+
+    The claim is a conditional UPDATE, so two workers never sync the same course at once. A failed sync is
+    due again after retry_seconds.
+    """
+    course_id = db.session.scalar(
+        sa.select(Course.id).where(Course.roster_sync_due_at <= now).order_by(Course.roster_sync_due_at).limit(1)
+    )
+    if course_id is None:
+        return None
+    claimed = db.session.execute(
+        sa.update(Course)
+        .where(Course.id == course_id, Course.roster_sync_due_at <= now)
+        .values(roster_sync_due_at=None)
+    ).rowcount
+    db.session.commit()
+    if not claimed:
+        return None
+    try:
+        return sync_roster(course_id, secret_key=secret_key, http=http, timeout=timeout, store_email=store_email,
+                           now=now)
+    except ServiceError:
+        db.session.rollback()
+        retry_at = now + timedelta(seconds=retry_seconds)
+        db.session.execute(sa.update(Course).where(Course.id == course_id).values(roster_sync_due_at=retry_at))
+        db.session.commit()
+        raise

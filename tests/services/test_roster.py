@@ -61,3 +61,23 @@ def test_a_platform_error_during_sync_is_shown_to_the_teacher_and_changes_nothin
     page = submit_form(page, "roster/sync")
     assert "could not be read" in page.text
     assert len(_roster_rows(page)) == 1
+
+
+def test_a_teacher_launch_asks_the_worker_to_sync_a_stale_roster(sandbox, tool):
+    from lti_tool.jobs.worker import drain
+
+    page = sandbox.launch("teacher")
+    assert "Zainab Hassan" not in page.text  # only the teacher so far
+    stats = drain(tool.app, once=True)
+    assert stats.roster_syncs == 1
+    page = page.http.get(page.url)
+    assert "Zainab Hassan" in page.text
+    sandbox.launch("teacher")  # a fresh sync is not due again within ROSTER_SYNC_MIN_SECONDS
+    assert drain(tool.app, once=True).roster_syncs == 0
+
+
+def test_students_launching_do_not_trigger_roster_syncs(sandbox, tool):
+    from lti_tool.jobs.worker import drain
+
+    sandbox.launch("student")
+    assert drain(tool.app, once=True).roster_syncs == 0
