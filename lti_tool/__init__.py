@@ -22,7 +22,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from .lti.toolconf import DatabaseToolConf
     from .paths import PACKAGE_DIR
     from .settings import load_settings
-    from .web import course, health, launch, learning, registration
+    from .web import agency, classroom, course, diagnostic, health, launch, learning, privacy, registration
 
     instance_path = (overrides or {}).get("INSTANCE_PATH") or os.environ.get("PATHWAYS_INSTANCE_PATH")
     app = Flask(
@@ -51,6 +51,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(course.bp)
     app.register_blueprint(registration.bp)
     app.register_blueprint(learning.bp)
+    app.register_blueprint(classroom.bp)
+    app.register_blueprint(diagnostic.bp)
+    app.register_blueprint(agency.bp)
+    app.register_blueprint(privacy.bp)
     app.register_blueprint(health.bp)
     errors.register(app)
     security.register(app)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 
+from ..services.classroom import heatmap
 from ..services.errors import ServiceError
 from ..services.mastery import override_level, record_answer, require_pack
 from ..services.plan import class_overview, next_item
@@ -61,8 +62,12 @@ def answer(skill_id: str):
 def class_view():
     """Show the class heatmap: students by skills, with levels in words as well as colour."""
     require_teacher()
-    skills, rows = class_overview(g.launch.course_id, g.launch.platform_id)
-    return render_template("teacher/class.html", launch=g.launch, skills=skills, rows=rows, levels=LEVELS)
+    view = heatmap(
+        g.launch.course_id, g.launch.platform_id, sort=request.args.get("sort", ""), unit=request.args.get("unit", ""),
+        skill=request.args.get("skill", ""), below=request.args.get("below", ""),
+    )
+    return render_template("teacher/class.html", launch=g.launch, heatmap=view, skills=view.skills, rows=view.rows,
+                           levels=LEVELS)
 
 
 @bp.post("/class/override")

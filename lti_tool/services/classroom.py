@@ -1,0 +1,418 @@
+"""The teacher's class view: heatmap, needs help now, flexible groups, a student's plan and report, CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..learning.alerts import Alert, FailedReview, SkillProgress, StudentSummary, needs_help_now
+from ..learning.coursepack import Unit
+from ..learning.grouping import MAX_SIZE, mixed_groups, same_need_groups
+from ..learning.mastery import Level
+from ..learning.pacing import PacePlan, plan_pace
+from ..learning.skills import Skill
+from ..models import AuditEntry, Course, CourseContent, Enrollment, ItemResponse, MasteryEvent, Person
+from .errors import NotFound
+from .mastery import require_pack
+from .plan import ClassRow, StudentPlan, class_overview, plan_for
+
+#: Heatmap orders a teacher can choose, with the words the sort menu shows.
+SORTS: dict[str, str] = {
+    "name": "Name (A to Z)",
+    "fewest": "Fewest skills at Proficient or above first",
+    "most": "Most skills at Proficient or above first",
+    "skill-low": "Level on the chosen skill, lowest first",
+    "skill-high": "Level on the chosen skill, highest first",
+}
+
+GROUP_KINDS: dict[str, str] = {
+    "same-need": "Same need (similar levels, for reteaching)",
+    "mixed": "Mixed levels (for projects)",
+}
+
+#: Spreadsheets run a cell starting with these as a formula (OWASP "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class Heatmap:
+    """The class heatmap after the teacher's sort and filters, with the choices the form offers."""
+
+    skills: list[Skill]
+    rows: list[ClassRow]
+    #: Every active student by name, whatever the filters, for the override form.
+    students: list[ClassRow]
+    all_skills: list[Skill]
+    units: list[Unit]
+    sort: str
+    unit: str
+    skill: str
+    below: str
+
+    @property
+    def sorts(self) -> dict[str, str]:
+        """Return the orders the sort menu offers."""
+        return SORTS
+
+
+def heatmap(course_id: int, platform_id: int, *, sort: str = "name", unit: str = "", skill: str = "",
+            below: str = "") -> Heatmap:
+    """Return the class heatmap sorted and filtered; unknown choices fall back to showing everything."""
+    pack = require_pack(course_id)
+    all_skills, students = class_overview(course_id, platform_id)
+    units = list(pack.units)
+    chosen_unit = next((u for u in units if u.id == unit), None)
+    shown = [s for s in all_skills if chosen_unit is None or s.id in chosen_unit.skills]
+    skill = skill if any(s.id == skill for s in all_skills) else ""
+    below_level = next((lv for lv in Level if lv.value == below and lv is not Level.NOT_STARTED), None)
+    sort = sort if sort in SORTS and (skill or not sort.startswith("skill")) else "name"
+
+    def level(row: ClassRow, skill_id: str) -> Level:
+        return row.levels.get(skill_id, Level.NOT_STARTED)
+
+    rows = [
+        ClassRow(r.person_id, r.name, r.levels, sum(1 for s in shown if level(r, s.id).rank >= Level.PROFICIENT.rank))
+        for r in students
+    ]
+    if below_level is not None:
+        # With a chosen skill the filter reads "below X on that skill"; without one, "below X on any skill shown".
+        checked = [skill] if skill else [s.id for s in shown]
+        rows = [r for r in rows if any(level(r, sid).rank < below_level.rank for sid in checked)]
+    rows.sort(key=lambda r: (r.name.casefold(), r.person_id))
+    if sort == "fewest":
+        rows.sort(key=lambda r: r.proficient)
+    elif sort == "most":
+        rows.sort(key=lambda r: -r.proficient)
+    elif sort == "skill-low":
+        rows.sort(key=lambda r: level(r, skill).rank)
+    elif sort == "skill-high":
+        rows.sort(key=lambda r: -level(r, skill).rank)
+    return Heatmap(shown, rows, students, all_skills, units, sort, chosen_unit.id if chosen_unit else "", skill,
+                   below_level.value if below_level else "")
+
+
+def _csv_cell(value: object) -> str:
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def class_csv(course_id: int, platform_id: int, *, actor_id: int, now: datetime) -> str:
+    """Return the class table as CSV (one row per student), safe to open in a spreadsheet; the export is audited."""
+    skills, rows = class_overview(course_id, platform_id)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([_csv_cell(v) for v in ["Student", *(s.name for s in skills), "Proficient or above"]])
+    for row in rows:
+        levels = [row.levels.get(s.id, Level.NOT_STARTED).value for s in skills]
+        writer.writerow([_csv_cell(v) for v in [row.name, *levels, f"{row.proficient} of {len(skills)}"]])
+    _audit(platform_id, course_id, actor_id, None, "export_class_csv", now)
+    db.session.commit()
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
+class HelpEntry:
+    """A student who needs help now, with every reason, most urgent first."""
+
+    person_id: int
+    name: str
+    alerts: tuple[Alert, ...]
+
+
+def needs_help(course_id: int, platform_id: int, *, now: datetime) -> list[HelpEntry]:
+    """Return the students who need help now: stuck, a failed review, behind pace or inactive, each with why."""
+    pack = require_pack(course_id)
+    skills, rows = class_overview(course_id, platform_id)
+    names = {s.id: s.name for s in pack.skills}
+    ids = [r.person_id for r in rows]
+    if not ids:
+        return []
+    responses: dict[int, list[tuple[tuple[str, ...], datetime]]] = defaultdict(list)
+    for person_id, skill_ids, at in db.session.execute(
+        sa.select(ItemResponse.person_id, ItemResponse.skill_ids, ItemResponse.answered_at)
+        .where(ItemResponse.course_id == course_id, ItemResponse.person_id.in_(ids))
+    ):
+        responses[person_id].append((tuple(skill_ids or ()), at))
+    events = _events(course_id, ids)
+    launched = dict(db.session.execute(
+        sa.select(Enrollment.person_id, Enrollment.last_launch_at)
+        .where(Enrollment.course_id == course_id, Enrollment.person_id.in_(ids))
+    ).all())
+    ends_on = db.session.scalar(sa.select(CourseContent.ends_on).where(CourseContent.course_id == course_id))
+    started = db.session.scalar(sa.select(Course.created_at).where(Course.id == course_id))
+    order = [s.id for s in skills]
+
+    summaries = []
+    for row in rows:
+        mine = responses.get(row.person_id, [])
+        history = events.get(row.person_id, [])
+        last_rise: dict[str, datetime] = {}
+        failed = []
+        for event in history:
+            old, new = _level(event.old_level), _level(event.new_level)
+            if new.rank > old.rank:
+                last_rise[event.skill_id] = max(event.at, last_rise.get(event.skill_id, event.at))
+            elif event.source == "review" and new.rank < old.rank:
+                failed.append(FailedReview(event.skill_id, names.get(event.skill_id, event.skill_id), event.at, new))
+        attempts: dict[str, int] = defaultdict(int)
+        for skill_ids, at in mine:
+            for skill_id in skill_ids:
+                # The answer that raised the level shares its timestamp with the event, so it is not "since".
+                rose = last_rise.get(skill_id)
+                if skill_id in names and (rose is None or at > rose):
+                    attempts[skill_id] += 1
+        progress = [
+            SkillProgress(sid, names[sid], row.levels.get(sid, Level.NOT_STARTED), attempts.get(sid, 0))
+            for sid in order if sid in attempts or sid in row.levels
+        ]
+        moments = [at for _, at in mine] + ([launched[row.person_id]] if launched.get(row.person_id) else [])
+        pace = None
+        if ends_on is not None and started is not None:
+            pace = _pace(order, row.levels, history, mine, course_start=started, course_end=ends_on, now=now)
+        summaries.append(StudentSummary(str(row.person_id), row.name, last_active=max(moments, default=None),
+                                        skills=tuple(progress), failed_reviews=tuple(failed), pace=pace))
+    return [HelpEntry(int(entry.student_id), entry.name, entry.alerts) for entry in needs_help_now(summaries, now)]
+
+
+def _pace(order: Sequence[str], levels: Mapping[str, Level], history: Sequence[MasteryEvent],
+          responses: Sequence[tuple[tuple[str, ...], datetime]], *, course_start: datetime, course_end,
+          now: datetime) -> PacePlan | None:
+    reached: dict[str, datetime] = {}
+    for event in history:
+        if _level(event.new_level) is Level.MASTERED:
+            reached[event.skill_id] = event.at
+    mastered_on = [reached[sid].date() for sid in order if levels.get(sid) is Level.MASTERED and sid in reached]
+    remaining = [sid for sid in order if levels.get(sid) is not Level.MASTERED]
+    first = min((at for _, at in responses), default=None)
+    try:
+        return plan_pace(remaining, mastered_on, course_start=course_start.date(), course_end=course_end,
+                         today=now.date(), started_on=first.date() if first else None)
+    except ValueError:
+        return None  # an end date on or before the course's start says nothing about pace
+
+
+def _events(course_id: int, person_ids: Iterable[int]) -> dict[int, list[MasteryEvent]]:
+    found: dict[int, list[MasteryEvent]] = defaultdict(list)
+    query = (sa.select(MasteryEvent)
+             .where(MasteryEvent.course_id == course_id, MasteryEvent.person_id.in_(list(person_ids)))
+             .order_by(MasteryEvent.at, MasteryEvent.id))
+    for event in db.session.scalars(query):
+        found[event.person_id].append(event)
+    return found
+
+
+def _level(value: str) -> Level:
+    try:
+        return Level(value)
+    except ValueError:
+        return Level.NOT_STARTED
+
+
+@dataclass(frozen=True)
+class GroupMember:
+    """A student in a group, with their levels on the skills the groups are about."""
+
+    person_id: int
+    name: str
+    levels: tuple[Level, ...]
+
+
+@dataclass(frozen=True)
+class GroupView:
+    """One group as the teacher sees it: number, members and why."""
+
+    number: int
+    reason: str
+    members: tuple[GroupMember, ...]
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """Suggested (or teacher-arranged) groups for the next lesson, and the choices that made them."""
+
+    kind: str
+    skills: list[Skill]
+    all_skills: list[Skill]
+    groups: list[GroupView]
+
+
+def suggest_groups(course_id: int, platform_id: int, *, skill_ids: Sequence[str], kind: str) -> Grouping:
+    """Suggest groups of 3-5 for the next lesson from readiness on the chosen skills, each with a reason."""
+    all_skills, rows = class_overview(course_id, platform_id)
+    chosen = _chosen_skills(all_skills, rows, skill_ids)
+    kind = kind if kind in GROUP_KINDS else "same-need"
+    levels = {str(r.person_id): r.levels for r in rows}
+    names = {s.id: s.name for s in all_skills}
+    make = mixed_groups if kind == "mixed" else same_need_groups
+    by_id = {r.person_id: r for r in rows}
+    groups = [
+        GroupView(g.number, g.reason, tuple(_member(by_id[int(pid)], chosen) for pid in g.student_ids))
+        for g in make(levels, [s.id for s in chosen], skill_names=names)
+    ] if rows else []
+    return Grouping(kind, chosen, all_skills, groups)
+
+
+def arrange_groups(course_id: int, platform_id: int, *, skill_ids: Sequence[str], kind: str,
+                   placement: Mapping[int, int]) -> Grouping:
+    """Return the teacher's own arrangement (student -> group number) as printable groups; nothing is stored."""
+    all_skills, rows = class_overview(course_id, platform_id)
+    chosen = _chosen_skills(all_skills, rows, skill_ids)
+    members: dict[int, list[GroupMember]] = defaultdict(list)
+    for row in rows:
+        number = placement.get(row.person_id)
+        # Only students of this course, and only sensible group numbers; anyone else in the form is ignored.
+        if number is not None and 1 <= number <= len(rows):
+            members[number].append(_member(row, chosen))
+    groups = [
+        GroupView(index, _describe(group, chosen), tuple(sorted(group, key=lambda m: m.name.casefold())))
+        for index, (_, group) in enumerate(sorted(members.items()), start=1)
+    ]
+    return Grouping(kind if kind in GROUP_KINDS else "same-need", chosen, all_skills, groups)
+
+
+def _chosen_skills(all_skills: list[Skill], rows: list[ClassRow], skill_ids: Sequence[str]) -> list[Skill]:
+    wanted = set(skill_ids)
+    chosen = [s for s in all_skills if s.id in wanted]
+    if chosen or not all_skills:
+        return chosen[:MAX_SIZE]
+    # Next lesson's default: the first skill on the map that someone has not yet shown (Proficient or above).
+    for skill in all_skills:
+        if any(r.levels.get(skill.id, Level.NOT_STARTED).rank < Level.PROFICIENT.rank for r in rows):
+            return [skill]
+    return [all_skills[0]]
+
+
+def _member(row: ClassRow, skills: Sequence[Skill]) -> GroupMember:
+    return GroupMember(row.person_id, row.name, tuple(row.levels.get(s.id, Level.NOT_STARTED) for s in skills))
+
+
+def _describe(members: Sequence[GroupMember], skills: Sequence[Skill]) -> str:
+    parts = []
+    for index, skill in enumerate(skills):
+        counts: dict[Level, int] = defaultdict(int)
+        for member in members:
+            counts[member.levels[index]] += 1
+        spread = ", ".join(f"{counts[lv]} {lv.value}" for lv in reversed(Level) if lv in counts)
+        parts.append(f"{skill.name}: {spread}")
+    return "Arranged by the teacher. " + "; ".join(parts) + "." if parts else "Arranged by the teacher."
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One change of level in a student's mastery history."""
+
+    at: datetime
+    skill_name: str
+    old_level: Level
+    new_level: Level
+    source: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class StudentDetail:
+    """A student's page for the teacher: the plan as the student sees it, history and effort."""
+
+    person_id: int
+    name: str
+    plan: StudentPlan
+    history: list[HistoryEntry]
+    responses: int
+    correct: int
+
+
+def student_detail(course_id: int, platform_id: int, person_id: int, *, actor_id: int, now: datetime) -> StudentDetail:
+    """Return one student's plan, levels with reasons and history for their teacher; the view is audited."""
+    person = _require_student(course_id, platform_id, person_id)
+    plan = plan_for(course_id, person.id, now=now)
+    names = {v.skill_id: v.name for v in plan.skills}
+    history = [
+        HistoryEntry(e.at, names.get(e.skill_id, e.skill_id), _level(e.old_level), _level(e.new_level), e.source,
+                     e.reason)
+        for e in reversed(_events(course_id, [person.id]).get(person.id, []))
+    ]
+    total, correct = db.session.execute(
+        sa.select(sa.func.count(ItemResponse.id), sa.func.count(ItemResponse.id).filter(ItemResponse.correct))
+        .where(ItemResponse.course_id == course_id, ItemResponse.person_id == person.id)
+    ).one()
+    _audit(platform_id, course_id, actor_id, person.id, "view_student", now)
+    db.session.commit()
+    return StudentDetail(person.id, person.name or "(name not shared)", plan, history, total or 0, correct or 0)
+
+
+@dataclass(frozen=True)
+class GoalProgress:
+    """A course goal in a family report: how many of its skills the student has shown."""
+
+    title: str
+    description: str
+    due: str | None
+    shown: int
+    skills: tuple[tuple[str, Level], ...]
+
+
+@dataclass(frozen=True)
+class ProgressReport:
+    """A progress report for families, in plain words."""
+
+    name: str
+    course_title: str
+    goals: list[GoalProgress]
+    mastered: list[str]
+    proficient: list[str]
+    working_on: list[tuple[str, Level]]
+    next_steps: list  # list[NextStep]
+    total: int
+
+
+def progress_report(course_id: int, platform_id: int, person_id: int, *, actor_id: int,
+                    now: datetime) -> ProgressReport:
+    """Return a student's progress report for their family: goals, skills shown, next steps; the view is audited."""
+    person = _require_student(course_id, platform_id, person_id)
+    pack = require_pack(course_id)
+    plan = plan_for(course_id, person.id, now=now)
+    levels = {v.skill_id: v.level for v in plan.skills}
+    names = {v.skill_id: v.name for v in plan.skills}
+    goals = []
+    for goal in pack.goals:
+        skills = tuple((names.get(sid, sid), levels.get(sid, Level.NOT_STARTED)) for sid in goal.skills)
+        shown = sum(1 for _, lv in skills if lv.rank >= Level.PROFICIENT.rank)
+        goals.append(GoalProgress(goal.title, goal.description, goal.due, shown, skills))
+    _audit(platform_id, course_id, actor_id, person.id, "view_report", now)
+    db.session.commit()
+    return ProgressReport(
+        name=person.name or "(name not shared)",
+        course_title=plan.course_title,
+        goals=goals,
+        mastered=[v.name for v in plan.skills if v.level is Level.MASTERED],
+        proficient=[v.name for v in plan.skills if v.level is Level.PROFICIENT],
+        working_on=[(v.name, v.level) for v in plan.skills if Level.NOT_STARTED.rank < v.level.rank
+                    < Level.PROFICIENT.rank],
+        next_steps=plan.next_steps,
+        total=len(plan.skills),
+    )
+
+
+def _require_student(course_id: int, platform_id: int, person_id: int) -> Person:
+    person = db.session.scalars(
+        sa.select(Person)
+        .join(Enrollment, Enrollment.person_id == Person.id)
+        .where(Person.id == person_id, Person.platform_id == platform_id, Enrollment.course_id == course_id,
+               Enrollment.role == "student", Enrollment.active.is_(True))
+    ).first()
+    if person is None:
+        raise NotFound("There is no such student in this course.")
+    return person
+
+
+def _audit(platform_id: int, course_id: int, actor_id: int, subject_id: int | None, action: str,
+           now: datetime) -> None:
+    db.session.add(AuditEntry(platform_id=platform_id, course_id=course_id, actor_id=actor_id,
+                              subject_id=subject_id, action=action, at=now))

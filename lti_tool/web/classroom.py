@@ -1,0 +1,83 @@
+"""The teacher's class pages: needs help now, flexible groups, one student's plan and report, CSV export."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Response, g, render_template, request
+
+from ..services.classroom import (
+    GROUP_KINDS,
+    arrange_groups,
+    class_csv,
+    needs_help,
+    progress_report,
+    student_detail,
+    suggest_groups,
+)
+from .course import launch_blueprint, require_teacher
+
+bp = launch_blueprint("classroom", __name__)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@bp.get("/class/needs-help")
+def help_now():
+    """List the students who need help now, each with the reason."""
+    require_teacher()
+    entries = needs_help(g.launch.course_id, g.launch.platform_id, now=_now())
+    return render_template("teacher/needs_help.html", launch=g.launch, entries=entries)
+
+
+@bp.get("/class/groups")
+def groups():
+    """Suggest small groups for the next lesson from readiness on the chosen skills."""
+    require_teacher()
+    grouping = suggest_groups(g.launch.course_id, g.launch.platform_id, skill_ids=request.args.getlist("skill"),
+                              kind=request.args.get("kind", ""))
+    return render_template("teacher/groups.html", launch=g.launch, grouping=grouping, kinds=GROUP_KINDS,
+                           arranged=False)
+
+
+@bp.post("/class/groups/print")
+def print_groups():
+    """Show the teacher's edited groups as a page to print; nothing is stored."""
+    require_teacher()
+    placement = {}
+    for key, value in request.form.items():
+        if key.startswith("group_") and key[6:].isdigit() and value.isdigit():
+            placement[int(key[6:])] = int(value)
+    grouping = arrange_groups(g.launch.course_id, g.launch.platform_id, skill_ids=request.form.getlist("skill"),
+                              kind=request.form.get("kind", ""), placement=placement)
+    return render_template("teacher/groups.html", launch=g.launch, grouping=grouping, kinds=GROUP_KINDS,
+                           arranged=True)
+
+
+@bp.get("/class/export.csv")
+def export_csv():
+    """Download the class table (students by skills) as CSV."""
+    require_teacher()
+    body = class_csv(g.launch.course_id, g.launch.platform_id, actor_id=g.launch.person_id, now=_now())
+    return Response(body, mimetype="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="class-levels.csv"'})
+
+
+@bp.get("/students/<int:person_id>")
+def student(person_id: int):
+    """Show one student's plan as they see it, their levels with reasons, and their mastery history."""
+    require_teacher()
+    detail = student_detail(g.launch.course_id, g.launch.platform_id, person_id, actor_id=g.launch.person_id,
+                            now=_now())
+    return render_template("teacher/student.html", launch=g.launch, detail=detail)
+
+
+@bp.get("/students/<int:person_id>/report")
+def report(person_id: int):
+    """Show a printable progress report for the student's family."""
+    require_teacher()
+    result = progress_report(g.launch.course_id, g.launch.platform_id, person_id, actor_id=g.launch.person_id,
+                             now=_now())
+    return render_template("teacher/report.html", launch=g.launch, report=result, person_id=person_id)
