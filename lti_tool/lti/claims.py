@@ -78,6 +78,10 @@ def facts_from_claims(body: Mapping[str, Any], client_id: str) -> LaunchFacts:
         details["ags_scopes"] = [s for s in ags["scope"] if isinstance(s, str)]
     if isinstance(ags.get("lineitem"), str):
         details["lineitem"] = ags["lineitem"]
+    # Data Privacy Launch: the person whose data the launch is about (not necessarily the launcher).
+    for_user = _mapping(body.get(CLAIM + "for_user"))
+    if _text(for_user.get("user_id"), 255):
+        details["for_user"] = {"user_id": _text(for_user.get("user_id"), 255)}
     return LaunchFacts(
         issuer=str(body["iss"]),
         client_id=client_id,

@@ -54,7 +54,7 @@ def accept_launch(
         tool_conf, form=form, cookies=cookies, is_secure=is_secure, settings=settings, http=http
     )
     facts = facts_from_claims(claims, client_id)
-    if facts.message_type not in (RESOURCE_LINK, DEEP_LINKING):
+    if facts.message_type not in (RESOURCE_LINK, DEEP_LINKING, "DataPrivacyLaunchRequest"):
         return AcceptedLaunch(LaunchOutcome.UNSUPPORTED, facts)
     if facts.access is Access.NONE or (facts.message_type == DEEP_LINKING and facts.access is not Access.TEACHER):
         return AcceptedLaunch(LaunchOutcome.NO_ACCESS, facts)

@@ -36,5 +36,6 @@ def launch():
     held = [i for i in session.get("launches", []) if isinstance(i, str)]
     session["launches"] = (held + [outcome.session.id])[-MAX_LAUNCHES_PER_BROWSER:]
     session.permanent = True
-    page = "course.deep_link" if outcome.facts.message_type == "LtiDeepLinkingRequest" else "course.home"
+    page = {"LtiDeepLinkingRequest": "course.deep_link", "DataPrivacyLaunchRequest": "privacy.home"}.get(
+        outcome.facts.message_type, "course.home")
     return redirect(url_for(page, launch_id=outcome.session.id), code=303)

@@ -1,0 +1,115 @@
+"""`pathways privacy …` and `pathways audit list`: export, delete and purge learners' data; read the audit log."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _user_options(command):
+    for option in reversed([
+        click.option("--platform", "issuer", required=True, help="The platform's issuer (iss)."),
+        click.option("--client-id", required=True, help="The client id the platform gave Pathways."),
+        click.option("--user", "sub", required=True, help="The platform's user id (the launch's `sub`)."),
+        click.option("--context", "context_id", default=None,
+                     help="Only this course (its LTI context id); default: every course on the platform."),
+    ]):
+        command = option(command)
+    return command
+
+
+@click.group("privacy")
+def privacy_group() -> None:
+    """Export or delete a learner's data, and purge courses past the retention period."""
+
+
+@privacy_group.command("export")
+@_user_options
+@click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write the JSON here instead of to standard output.")
+@with_appcontext
+def privacy_export(issuer: str, client_id: str, sub: str, context_id: str | None, out: str | None) -> None:
+    """Export everything Pathways holds about a user as JSON."""
+    from .services.errors import ServiceError
+    from .services.privacy import export_user
+
+    try:
+        document = export_user(issuer, client_id, sub, context_id=context_id, now=_now())
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from exc
+    body = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    if out is None:
+        click.echo(body, nl=False)
+        return
+    with open(out, "w", encoding="utf-8") as handle:
+        handle.write(body)
+    click.echo(f"Wrote the data of {sub} ({len(document['courses'])} courses) to {out}.", err=True)
+
+
+@privacy_group.command("delete")
+@_user_options
+@click.confirmation_option("--yes", prompt="Delete this user's data? This cannot be undone.")
+@with_appcontext
+def privacy_delete(issuer: str, client_id: str, sub: str, context_id: str | None) -> None:
+    """Delete everything Pathways holds about a user (grades already in the LMS stay there)."""
+    from .services.errors import ServiceError
+    from .services.privacy import delete_user
+
+    try:
+        done = delete_user(issuer, client_id, sub, context_id=context_id, now=_now())
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"Deleted the data of {sub} in {done.courses} courses: {done.rows} records, "
+               f"{done.pending_grades} unsent grade updates cancelled"
+               + (", person anonymised" if done.anonymised else "") + ".")
+
+
+@privacy_group.command("purge")
+@click.option("--dry-run", is_flag=True, help="Only list the courses that would be deleted.")
+@click.option("--days", type=int, default=None,
+              help="Courses with no launch for this many days (default: PATHWAYS_RETENTION_DAYS).")
+@with_appcontext
+def privacy_purge(dry_run: bool, days: int | None) -> None:
+    """Delete the data of courses nobody has launched for the retention period."""
+    from .services.privacy import purge_inactive_courses
+
+    days = current_app.config.get("RETENTION_DAYS", 0) if days is None else days
+    if not days or days <= 0:
+        click.echo("Retention is off (PATHWAYS_RETENTION_DAYS is 0): Pathways keeps course data until deleted.")
+        return
+    report = purge_inactive_courses(_now(), days, dry_run)
+    verb = "Would delete" if dry_run else "Deleted"
+    click.echo(f"{verb} {len(report.courses)} courses with no launch since {report.cutoff:%Y-%m-%d %H:%M} UTC.")
+    for course in report.courses:
+        last = f"{course.last_launch_at:%Y-%m-%d}" if course.last_launch_at else "never"
+        click.echo(f"{course.course_id}\tplatform {course.platform_id}\t{course.context_id}\t{course.title}\t"
+                   f"last launch {last}\t{course.students} students")
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """Read the audit log (ids and actions only)."""
+
+
+@audit_group.command("list")
+@click.option("--course", default=None, help="Only this course: its LTI context id, or its Pathways id.")
+@click.option("--limit", type=int, default=50, show_default=True)
+@with_appcontext
+def audit_list(course: str | None, limit: int) -> None:
+    """List the newest audit entries: when, action, platform, course, actor and subject ids."""
+    from .services.privacy import audit_entries
+
+    entries = audit_entries(course=course, limit=limit)
+    if not entries:
+        click.echo("No audit entries.")
+    for entry in entries:
+        click.echo(f"{entry.id}\t{entry.at:%Y-%m-%d %H:%M:%S}\t{entry.action}\tplatform {entry.platform_id}\t"
+                   f"course {entry.course_id}\tactor {entry.actor_id}\tsubject {entry.subject_id}")

@@ -1,0 +1,591 @@
+"""Student agency in the learning plan: own goals, pacing, reflections, and evidence the teacher reviews.
+
+Pacing counts a skill as done when it is Mastered, dated by the latest MasteryEvent that raised it to Mastered
+(the same rule as the teacher's "behind pace" alert in services/classroom.py, so student and teacher read the
+same verdict). Accepted evidence never lowers a level: lowering is the class view's override.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..learning.mastery import Level, SkillState
+from ..learning.pacing import PaceStatus, plan_pace
+from ..learning.planner import Goal
+from ..models import (
+    AuditEntry,
+    Course,
+    CourseContent,
+    Evidence,
+    ItemResponse,
+    MasteryEvent,
+    Person,
+    Reflection,
+    SkillMastery,
+    StudentGoal,
+)
+from .content import course_pack
+from .errors import NotFound, ServiceError
+from .mastery import require_pack, skill_views
+from .publishing import publish_mastery
+
+#: The ways to show mastery a student can choose, in the words the form shows.
+EVIDENCE_KINDS: Mapping[str, str] = {
+    "project": "A project",
+    "explanation": "An explanation (written)",
+    "recording": "A recording (audio or video)",
+    "other": "Something else",
+}
+#: Levels a teacher can award for accepted evidence: evidence shows the skill, so at least Familiar.
+AWARDABLE_LEVELS = (Level.FAMILIAR, Level.PROFICIENT, Level.MASTERED)
+REFLECTION_PROMPTS = ("What was hard?", "What will you try next?")
+#: Enough for any real plan; it stops a script from filling the table.
+MAX_GOALS = 50
+GOAL_PREFIX = "mine-"
+
+
+# --- Goals -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GoalView:
+    """A goal as the goals page shows it: the student's own, or the course's (set by the teacher)."""
+
+    id: int | None
+    title: str
+    why: str
+    by_date: date | None
+    skill_ids: tuple[str, ...]
+    skill_names: tuple[str, ...]
+    done: bool
+    overdue: bool
+    set_by: str  # "student" or "teacher"
+
+
+@dataclass(frozen=True)
+class PaceView:
+    """The student's pace against the course end date, in words, with a target date for each skill left."""
+
+    status: str | None
+    explanation: str
+    ends_on: date | None
+    mastered: int
+    total: int
+    targets: tuple[tuple[str, str, date], ...] = ()  # (skill id, skill name, target date)
+
+
+@dataclass(frozen=True)
+class GoalsPage:
+    """Everything the student's goals page shows."""
+
+    course_goals: tuple[GoalView, ...]
+    my_goals: tuple[GoalView, ...]
+    skills: tuple[tuple[str, str], ...]  # (id, name) in map order, for the goal form
+    pace: PaceView
+
+
+def _skill_names(course_id: int) -> dict[str, str]:
+    pack = require_pack(course_id)
+    return {sid: pack.skill_graph[sid].name for sid in pack.skill_graph.topological_order()}
+
+
+def course_skills(course_id: int) -> list[tuple[str, str]]:
+    """Return the course's skills as (id, name) in map order, for the forms."""
+    return list(_skill_names(course_id).items())
+
+
+def _parse_date(text: str | None, what: str) -> date | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise ServiceError(f"Give the {what} as a date, like 2025-06-30.") from exc
+
+
+def _goal_view(goal: StudentGoal, names: Mapping[str, str], today: date) -> GoalView:
+    skill_ids = tuple(s for s in (goal.skill_ids or []) if s in names)
+    return GoalView(goal.id, goal.title, goal.why, goal.by_date, skill_ids, tuple(names[s] for s in skill_ids),
+                    goal.done, bool(goal.by_date and not goal.done and goal.by_date < today), "student")
+
+
+def _own_goal(course_id: int, person_id: int, goal_id: int) -> StudentGoal:
+    goal = db.session.scalars(
+        sa.select(StudentGoal).where(
+            StudentGoal.id == goal_id, StudentGoal.course_id == course_id, StudentGoal.person_id == person_id
+        )
+    ).first()
+    if goal is None:
+        # The same answer whether the goal is someone else's or does not exist: nothing leaks.
+        raise NotFound("There is no such goal in your plan.")
+    return goal
+
+
+def _goal_fields(course_id: int, title: str, why: str, by_date: str, skill_ids: Sequence[str]) -> dict:
+    names = _skill_names(course_id)
+    title = " ".join((title or "").split())
+    if not title:
+        raise ServiceError("Say what your goal is.")
+    if len(title) > 300:
+        raise ServiceError("Keep the goal itself short (300 characters at most); say more under “why”.")
+    why = (why or "").strip()
+    if len(why) > 1000:
+        raise ServiceError("Keep “why” to 1000 characters.")
+    unknown = [s for s in skill_ids if s not in names]
+    if unknown:
+        raise ServiceError("Choose skills from this course.")
+    chosen = [s for s in names if s in set(skill_ids)]
+    return {"title": title, "why": why, "by_date": _parse_date(by_date, "date"), "skill_ids": chosen}
+
+
+def goals_page(course_id: int, person_id: int, *, now: datetime) -> GoalsPage:
+    """Return the course's goals, the student's own goals and their pace."""
+    pack = require_pack(course_id)
+    names = _skill_names(course_id)
+    today = now.date()
+    course_goals = []
+    for goal in pack.goals:
+        due = None
+        try:
+            due = date.fromisoformat(goal.due) if goal.due else None
+        except ValueError:
+            due = None
+        skill_ids = tuple(s for s in goal.skills if s in names)
+        course_goals.append(GoalView(None, goal.title, goal.description, due, skill_ids,
+                                     tuple(names[s] for s in skill_ids), False, False, "teacher"))
+    mine = db.session.scalars(
+        sa.select(StudentGoal)
+        .where(StudentGoal.course_id == course_id, StudentGoal.person_id == person_id)
+        .order_by(StudentGoal.done, StudentGoal.by_date.is_(None), StudentGoal.by_date, StudentGoal.id)
+    )
+    return GoalsPage(tuple(course_goals), tuple(_goal_view(g, names, today) for g in mine),
+                     tuple(names.items()), pace_for(course_id, person_id, now=now))
+
+
+def my_goal(course_id: int, person_id: int, goal_id: int, *, now: datetime) -> GoalView:
+    """Return one of the student's own goals (for editing)."""
+    return _goal_view(_own_goal(course_id, person_id, goal_id), _skill_names(course_id), now.date())
+
+
+def add_goal(course_id: int, person_id: int, *, title: str, why: str, by_date: str, skill_ids: Sequence[str],
+             now: datetime) -> GoalView:
+    """Add a goal of the student's own: what, by when, why, and optionally the skills it is about."""
+    fields = _goal_fields(course_id, title, why, by_date, skill_ids)
+    count = db.session.scalar(
+        sa.select(sa.func.count(StudentGoal.id)).where(
+            StudentGoal.course_id == course_id, StudentGoal.person_id == person_id
+        )
+    )
+    if (count or 0) >= MAX_GOALS:
+        raise ServiceError(f"You have {MAX_GOALS} goals already; delete some you no longer need first.")
+    goal = StudentGoal(course_id=course_id, person_id=person_id, done=False, created_at=now, **fields)
+    db.session.add(goal)
+    db.session.commit()
+    return _goal_view(goal, _skill_names(course_id), now.date())
+
+
+def update_goal(course_id: int, person_id: int, goal_id: int, *, title: str, why: str, by_date: str,
+                skill_ids: Sequence[str], now: datetime) -> GoalView:
+    """Change one of the student's own goals."""
+    goal = _own_goal(course_id, person_id, goal_id)
+    for name, value in _goal_fields(course_id, title, why, by_date, skill_ids).items():
+        setattr(goal, name, value)
+    db.session.commit()
+    return _goal_view(goal, _skill_names(course_id), now.date())
+
+
+def set_goal_done(course_id: int, person_id: int, goal_id: int, done: bool, *, now: datetime) -> GoalView:
+    """Mark one of the student's own goals done (or not done again)."""
+    goal = _own_goal(course_id, person_id, goal_id)
+    goal.done = bool(done)
+    db.session.commit()
+    return _goal_view(goal, _skill_names(course_id), now.date())
+
+
+def delete_goal(course_id: int, person_id: int, goal_id: int) -> str:
+    """Delete one of the student's own goals; return its title."""
+    goal = _own_goal(course_id, person_id, goal_id)
+    title = goal.title
+    db.session.delete(goal)
+    db.session.commit()
+    return title
+
+
+def student_plan_goals(course_id: int, person_id: int) -> list[Goal]:
+    """Return the student's open goals that name skills, soonest first, as planner goals (learning.planner)."""
+    pack = course_pack(course_id)
+    if pack is None:
+        return []
+    rows = db.session.scalars(
+        sa.select(StudentGoal)
+        .where(StudentGoal.course_id == course_id, StudentGoal.person_id == person_id,
+               StudentGoal.done.is_(False))
+        .order_by(StudentGoal.by_date.is_(None), StudentGoal.by_date, StudentGoal.id)
+    )
+    goals = []
+    for row in rows:
+        skill_ids = tuple(s for s in (row.skill_ids or []) if s in pack.skill_graph)
+        if skill_ids:
+            goals.append(Goal(id=f"{GOAL_PREFIX}{row.id}", title=row.title, skill_ids=skill_ids, set_by="student"))
+    return goals
+
+
+# --- Pacing ------------------------------------------------------------------------------------------------
+
+
+def pace_for(course_id: int, person_id: int, *, now: datetime) -> PaceView:
+    """Return the student's pace: target dates per skill from the course end date and their own pace."""
+    pack = require_pack(course_id)
+    order = list(pack.skill_graph.topological_order())
+    names = {sid: pack.skill_graph[sid].name for sid in order}
+    levels = {v.skill_id: v.level for v in skill_views(course_id, person_id)}
+    reached: dict[str, datetime] = {}
+    for skill_id, new_level, at in db.session.execute(
+        sa.select(MasteryEvent.skill_id, MasteryEvent.new_level, MasteryEvent.at)
+        .where(MasteryEvent.course_id == course_id, MasteryEvent.person_id == person_id)
+        .order_by(MasteryEvent.at, MasteryEvent.id)
+    ):
+        if new_level == Level.MASTERED.value:
+            reached[skill_id] = at
+    first_answer = db.session.scalar(
+        sa.select(sa.func.min(ItemResponse.answered_at)).where(
+            ItemResponse.course_id == course_id, ItemResponse.person_id == person_id
+        )
+    )
+    first_event = db.session.scalar(
+        sa.select(sa.func.min(MasteryEvent.at)).where(
+            MasteryEvent.course_id == course_id, MasteryEvent.person_id == person_id
+        )
+    )
+    started = min((d for d in (first_answer, first_event) if d is not None), default=None)
+    mastered = [sid for sid in order if levels.get(sid) is Level.MASTERED]
+    remaining = [sid for sid in order if levels.get(sid) is not Level.MASTERED]
+    content = db.session.get(CourseContent, course_id)
+    ends_on = content.ends_on if content else None
+    if ends_on is None:
+        status = PaceStatus.NOT_STARTED.value if started is None else None
+        return PaceView(status, "Your teacher has not set an end date for this course yet, so there are no "
+                        "target dates.", None, len(mastered), len(order))
+    course = db.session.get(Course, course_id)
+    today = now.date()
+    course_start = min(course.created_at.date() if course else today, today)
+    # A skill mastered with no recorded event (data from before events were kept) counts from today.
+    mastered_on = [reached[sid].date() if sid in reached else today for sid in mastered]
+    try:
+        plan = plan_pace(remaining, mastered_on, course_start=course_start, course_end=ends_on, today=today,
+                         started_on=started.date() if started else None)
+    except ValueError:
+        return PaceView(None, "The course end date is on or before the day the course started in Pathways, so "
+                        "there are no target dates. Ask your teacher to check it.", ends_on, len(mastered),
+                        len(order))
+    targets = tuple((sid, names[sid], plan.targets[sid]) for sid in remaining if sid in plan.targets)
+    return PaceView(plan.status.value, plan.explanation, ends_on, plan.mastered, plan.total, targets)
+
+
+def course_end(course_id: int) -> date | None:
+    """Return the course end date the teacher set, or None."""
+    content = db.session.get(CourseContent, course_id)
+    return content.ends_on if content else None
+
+
+def set_course_end(course_id: int, ends_on: str, *, now: datetime) -> date | None:
+    """Set (or clear, with an empty value) the date the course ends, which pacing plans towards."""
+    content = db.session.get(CourseContent, course_id)
+    if content is None:
+        raise NotFound("Set up the course content first: pacing plans the course's skills.")
+    end = _parse_date(ends_on, "end date")
+    if end is not None:
+        course = db.session.get(Course, course_id)
+        start = course.created_at.date() if course else now.date()
+        if end <= start:
+            raise ServiceError(f"The end date must be after the course started in Pathways ({start.isoformat()}).")
+    content.ends_on = end
+    db.session.commit()
+    return end
+
+
+# --- Reflections -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReflectionView:
+    """One reflection: who wrote it (for the teacher), the prompt, and the answer."""
+
+    id: int
+    person_id: int
+    name: str
+    prompt: str
+    text: str
+    written_at: datetime
+
+
+def write_reflection(course_id: int, person_id: int, answers: Mapping[str, str], *, skill_id: str = "",
+                     now: datetime) -> int:
+    """Keep the student's answers to the reflection prompts (one row per answered prompt); return how many."""
+    pack = require_pack(course_id)
+    skill_name = pack.skill_graph[skill_id].name if skill_id and skill_id in pack.skill_graph else ""
+    kept = 0
+    for prompt in REFLECTION_PROMPTS:
+        text = (answers.get(prompt) or "").strip()
+        if not text:
+            continue
+        if len(text) > 4000:
+            raise ServiceError("Keep each answer to 4000 characters.")
+        shown = f"{prompt} (after practising {skill_name})" if skill_name else prompt
+        db.session.add(Reflection(course_id=course_id, person_id=person_id, prompt=shown[:300], text=text,
+                                  written_at=now))
+        kept += 1
+    if not kept:
+        raise ServiceError("Write something for at least one of the questions.")
+    db.session.commit()
+    return kept
+
+
+def _reflections(query: sa.Select) -> list[ReflectionView]:
+    return [
+        ReflectionView(r.id, r.person_id, name or "(name not shared)", r.prompt, r.text, r.written_at)
+        for r, name in db.session.execute(query)
+    ]
+
+
+def my_reflections(course_id: int, person_id: int, *, limit: int = 50) -> list[ReflectionView]:
+    """Return the student's own reflections, newest first."""
+    return _reflections(
+        sa.select(Reflection, Person.name)
+        .join(Person, Person.id == Reflection.person_id)
+        .where(Reflection.course_id == course_id, Reflection.person_id == person_id)
+        .order_by(Reflection.written_at.desc(), Reflection.id.desc())
+        .limit(limit)
+    )
+
+
+def class_reflections(course_id: int, platform_id: int, *, actor_id: int, now: datetime,
+                      limit: int = 300) -> list[ReflectionView]:
+    """Return the class's reflections, newest first, for the course's teacher; the reading is audited."""
+    views = _reflections(
+        sa.select(Reflection, Person.name)
+        .join(Person, Person.id == Reflection.person_id)
+        .where(Reflection.course_id == course_id, Person.platform_id == platform_id)
+        .order_by(Reflection.written_at.desc(), Reflection.id.desc())
+        .limit(limit)
+    )
+    db.session.add(AuditEntry(platform_id=platform_id, course_id=course_id, actor_id=actor_id, subject_id=None,
+                              action="view_reflections", at=now))
+    db.session.commit()
+    return views
+
+
+# --- Evidence ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EvidenceView:
+    """One piece of evidence, as the student and the teacher see it."""
+
+    id: int
+    person_id: int
+    name: str
+    skill_id: str
+    skill_name: str
+    kind: str
+    kind_label: str
+    url: str | None
+    text: str
+    status: str  # "pending", "accepted" or "returned"
+    level_awarded: Level | None
+    teacher_comment: str
+    submitted_at: datetime
+    reviewed_at: datetime | None
+
+
+def clean_link(raw: str | None) -> str | None:
+    """Return a safe http(s) link, None for an empty one, or refuse anything else (javascript:, data: …)."""
+    url = (raw or "").strip()
+    if not url:
+        return None
+    if len(url) > 1000:
+        raise ServiceError("That link is too long (1000 characters at most).")
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        raise ServiceError("A link cannot contain spaces or control characters.")
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError as exc:
+        raise ServiceError("That link is not a web address.") from exc
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        raise ServiceError("Links must be web addresses starting with http:// or https://.")
+    if parts.username is not None or parts.password is not None:
+        raise ServiceError("A link cannot contain a user name or password.")
+    return url
+
+
+def _evidence_views(query: sa.Select, names: Mapping[str, str]) -> list[EvidenceView]:
+    views = []
+    for row, name in db.session.execute(query):
+        try:
+            awarded = Level(row.level_awarded) if row.level_awarded else None
+        except ValueError:
+            awarded = None
+        views.append(EvidenceView(row.id, row.person_id, name or "(name not shared)", row.skill_id,
+                                  names.get(row.skill_id, row.skill_id), row.kind,
+                                  EVIDENCE_KINDS.get(row.kind, row.kind), row.url, row.text, row.status, awarded,
+                                  row.teacher_comment or "", row.submitted_at, row.reviewed_at))
+    return views
+
+
+def submit_evidence(course_id: int, person_id: int, *, skill_id: str, kind: str, url: str, text: str,
+                    now: datetime) -> EvidenceView:
+    """Submit a link or text as evidence for a skill; the LMS shows the grade as waiting for review."""
+    names = _skill_names(course_id)
+    if skill_id not in names:
+        raise ServiceError("Choose a skill from this course.")
+    if kind not in EVIDENCE_KINDS:
+        raise ServiceError("Choose how you are showing it: a project, an explanation, a recording or other.")
+    link = clean_link(url)
+    text = (text or "").strip()
+    if len(text) > 4000:
+        raise ServiceError("Keep the text to 4000 characters; put longer work behind a link.")
+    if not link and not text:
+        raise ServiceError("Add a link to your work, or write it here.")
+    waiting = db.session.scalar(
+        sa.select(Evidence.id).where(Evidence.course_id == course_id, Evidence.person_id == person_id,
+                                     Evidence.skill_id == skill_id, Evidence.status == "pending")
+    )
+    if waiting is not None:
+        raise ServiceError(f"Your evidence for {names[skill_id]} is already waiting for your teacher.")
+    row = Evidence(course_id=course_id, person_id=person_id, skill_id=skill_id, kind=kind, url=link, text=text,
+                   status="pending", teacher_comment="", submitted_at=now)
+    db.session.add(row)
+    db.session.flush()
+    # The gradebook says "waiting for the teacher" (gradingProgress PendingManual) while evidence is pending.
+    publish_mastery(course_id, person_id, now=now)
+    db.session.commit()
+    return my_evidence(course_id, person_id, only=row.id)[0]
+
+
+def my_evidence(course_id: int, person_id: int, *, only: int | None = None) -> list[EvidenceView]:
+    """Return the student's own evidence, newest first."""
+    query = (
+        sa.select(Evidence, Person.name)
+        .join(Person, Person.id == Evidence.person_id)
+        .where(Evidence.course_id == course_id, Evidence.person_id == person_id)
+        .order_by(Evidence.submitted_at.desc(), Evidence.id.desc())
+    )
+    if only is not None:
+        query = query.where(Evidence.id == only)
+    return _evidence_views(query, _skill_names(course_id))
+
+
+def evidence_queue(course_id: int, platform_id: int, *, reviewed_limit: int = 20
+                   ) -> tuple[list[EvidenceView], list[EvidenceView]]:
+    """Return (pending evidence oldest first, the latest reviewed) for the course's teacher."""
+    names = _skill_names(course_id)
+    base = (
+        sa.select(Evidence, Person.name)
+        .join(Person, Person.id == Evidence.person_id)
+        .where(Evidence.course_id == course_id, Person.platform_id == platform_id)
+    )
+    pending = _evidence_views(
+        base.where(Evidence.status == "pending").order_by(Evidence.submitted_at, Evidence.id), names
+    )
+    reviewed = _evidence_views(
+        base.where(Evidence.status != "pending")
+        .order_by(Evidence.reviewed_at.desc(), Evidence.id.desc())
+        .limit(reviewed_limit),
+        names,
+    )
+    return pending, reviewed
+
+
+def pending_evidence_count(course_id: int, platform_id: int) -> int:
+    """Return how much evidence in the course waits for the teacher's review."""
+    return db.session.scalar(
+        sa.select(sa.func.count(Evidence.id))
+        .join(Person, Person.id == Evidence.person_id)
+        .where(Evidence.course_id == course_id, Person.platform_id == platform_id, Evidence.status == "pending")
+    ) or 0
+
+
+def _pending(course_id: int, platform_id: int, evidence_id: int) -> Evidence:
+    row = db.session.scalars(
+        sa.select(Evidence)
+        .join(Person, Person.id == Evidence.person_id)
+        .where(Evidence.id == evidence_id, Evidence.course_id == course_id, Person.platform_id == platform_id)
+    ).first()
+    if row is None:
+        raise NotFound("There is no such evidence in this course.")
+    if row.status != "pending":
+        raise ServiceError("This evidence has been reviewed already.")
+    return row
+
+
+def accept_evidence(course_id: int, platform_id: int, evidence_id: int, *, level: str, comment: str,
+                    actor_id: int, now: datetime) -> EvidenceView:
+    """Accept evidence at a level: raise the student's level to it (never lower) and update the gradebook."""
+    row = _pending(course_id, platform_id, evidence_id)
+    names = _skill_names(course_id)
+    try:
+        awarded = Level(level)
+    except ValueError as exc:
+        raise ServiceError("Choose the level the evidence shows.") from exc
+    if awarded not in AWARDABLE_LEVELS:
+        raise ServiceError("Accepted evidence shows at least Familiar; to return it, use “Return with a comment”.")
+    comment = (comment or "").strip()
+    if len(comment) > 2000:
+        raise ServiceError("Keep the comment to 2000 characters.")
+    row.status = "accepted"
+    row.level_awarded = awarded.value
+    row.teacher_comment = comment
+    row.reviewer_id = actor_id
+    row.reviewed_at = now
+    mastery = db.session.scalars(
+        sa.select(SkillMastery).where(SkillMastery.course_id == course_id, SkillMastery.person_id == row.person_id,
+                                      SkillMastery.skill_id == row.skill_id)
+    ).first()
+    old_level = Level(mastery.level) if mastery else Level.NOT_STARTED
+    if awarded.rank > old_level.rank:
+        if mastery is None:
+            mastery = SkillMastery(course_id=course_id, person_id=row.person_id, skill_id=row.skill_id,
+                                   state=SkillState(row.skill_id).to_dict())
+            db.session.add(mastery)
+        reason = f"Shown with {EVIDENCE_KINDS.get(row.kind, 'evidence').lower()}, accepted by the teacher"
+        mastery.level = awarded.value
+        mastery.reason = (f"{reason}: {comment}" if comment else reason + ".")[:300]
+        # Like an override, the teacher's judgement holds until new practice gives the model new evidence.
+        mastery.overridden = True
+        mastery.updated_at = now
+        db.session.add(MasteryEvent(course_id=course_id, person_id=row.person_id, skill_id=row.skill_id,
+                                    old_level=old_level.value, new_level=awarded.value, source="evidence",
+                                    reason=(comment or f"Evidence accepted: {names.get(row.skill_id, '')}")[:500],
+                                    actor_id=actor_id, at=now))
+    db.session.flush()
+    # Always publish: even without a new level, the gradebook moves from PendingManual to FullyGraded.
+    publish_mastery(course_id, row.person_id, now=now)
+    db.session.commit()
+    return my_evidence(course_id, row.person_id, only=row.id)[0]
+
+
+def return_evidence(course_id: int, platform_id: int, evidence_id: int, *, comment: str, actor_id: int,
+                    now: datetime) -> EvidenceView:
+    """Return evidence to the student with a comment saying what to add; the gradebook stops waiting."""
+    row = _pending(course_id, platform_id, evidence_id)
+    comment = (comment or "").strip()
+    if not comment:
+        raise ServiceError("Add a comment so the student knows what to do next.")
+    if len(comment) > 2000:
+        raise ServiceError("Keep the comment to 2000 characters.")
+    row.status = "returned"
+    row.teacher_comment = comment
+    row.reviewer_id = actor_id
+    row.reviewed_at = now
+    db.session.flush()
+    publish_mastery(course_id, row.person_id, now=now)
+    db.session.commit()
+    return my_evidence(course_id, row.person_id, only=row.id)[0]

@@ -1,0 +1,247 @@
+"""The placement check a student takes on first launch: one question at a time, then priors on the skill map.
+
+Answers the student gives are real evidence, so each goes through `record_answer` (source "diagnostic") and
+updates mastery like any practice answer. What the check only infers (skills it did not ask about) becomes a
+weak prior on a "Not started" skill: it shapes the mastery model's first estimates, never a level or a grade.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..learning import diagnostic
+from ..learning.coursepack import CoursePack, Item, check_answer
+from ..learning.diagnostic import Belief, DiagnosticState, Placement
+from ..models import CourseContent, DiagnosticRun, SkillMastery
+from .errors import NotFound, ServiceError
+from .mastery import model_for, record_answer, require_pack, thresholds_for
+
+#: The check counts an honest "I have not learnt this yet" as a wrong answer for placement only.
+NOT_SURE = "not sure"
+
+# Medium items split learners best; easy ones next, hard ones last (they mostly measure speed and care).
+_DIFFICULTY_ORDER = {"medium": 0, "easy": 1, "hard": 2}
+
+
+@dataclass(frozen=True)
+class DiagnosticQuestion:
+    """The question to show now, and where the student is in the check."""
+
+    item: Item
+    number: int  # 1-based: "Question 3 of up to 12"
+    max_items: int
+    answered: int
+
+
+@dataclass(frozen=True)
+class PlacedSkill:
+    """One skill on the result page: what the check concluded, in plain words."""
+
+    skill_id: str
+    name: str
+    belief: Belief
+    reason: str
+
+
+@dataclass(frozen=True)
+class DiagnosticResult:
+    """What the result page shows: skills grouped by what the check concluded."""
+
+    skipped: bool
+    answered: int
+    known: list[PlacedSkill]
+    start_here: list[PlacedSkill]
+    later: list[PlacedSkill]
+    unchecked: list[PlacedSkill]
+
+
+def items_by_skill(pack: CoursePack) -> dict[str, list[str]]:
+    """Return the item ids that can test each skill, the most telling first (an item counts for its first skill)."""
+    by_skill: dict[str, list[Item]] = {}
+    for _, item in pack.items():
+        if item.skills:
+            by_skill.setdefault(item.skills[0], []).append(item)
+    return {
+        skill_id: [i.id for i in sorted(items, key=lambda i: _DIFFICULTY_ORDER.get(str(i.difficulty), 1))]
+        for skill_id, items in by_skill.items()
+    }
+
+
+def _run(course_id: int, person_id: int) -> DiagnosticRun | None:
+    return db.session.scalars(
+        sa.select(DiagnosticRun).where(DiagnosticRun.course_id == course_id, DiagnosticRun.person_id == person_id)
+    ).one_or_none()
+
+
+def _state(run: DiagnosticRun | None) -> DiagnosticState:
+    # A skipped run (finished with no answers) starts over when the student chooses to take the check after all.
+    if run is None or (run.finished_at is not None and not (run.state or {}).get("answers")):
+        return DiagnosticState()
+    return DiagnosticState.from_dict(run.state or {})
+
+
+def _finished(run: DiagnosticRun | None) -> bool:
+    return run is not None and run.finished_at is not None and bool((run.state or {}).get("answers"))
+
+
+def pending_status(course_id: int, person_id: int) -> str | None:
+    """Return "new" or "started" while the student has a placement check to take, else None."""
+    content = db.session.get(CourseContent, course_id)
+    if content is None:
+        return None
+    run = _run(course_id, person_id)
+    if run is not None and run.finished_at is not None:
+        return None  # finished or skipped: never block or nag
+    pack = require_pack(course_id)
+    if not any(True for _ in pack.items()):
+        return None
+    return "started" if run is not None and (run.state or {}).get("answers") else "new"
+
+
+def current_question(course_id: int, person_id: int) -> DiagnosticQuestion | None:
+    """Return the next question of the student's check, or None when the check is over (or has no questions)."""
+    pack = require_pack(course_id)
+    run = _run(course_id, person_id)
+    if _finished(run):
+        return None
+    state = _state(run)
+    item_id = diagnostic.next_item(pack.skill_graph, items_by_skill(pack), state)
+    if item_id is None:
+        return None
+    return DiagnosticQuestion(pack.item(item_id), len(state.answers) + 1, diagnostic.MAX_ITEMS, len(state.answers))
+
+
+def is_finished(course_id: int, person_id: int) -> bool:
+    """Return whether the student has finished the placement check (a skip does not count)."""
+    return _finished(_run(course_id, person_id))
+
+
+def answer_question(
+    course_id: int, person_id: int, item_id: str, answer: str, *, not_sure: bool, now: datetime
+) -> bool:
+    """Record one answer of the placement check; return True when the check is now over (and placed)."""
+    pack = require_pack(course_id)
+    run = _run(course_id, person_id)
+    if _finished(run):
+        return True
+    state = _state(run)
+    expected = diagnostic.next_item(pack.skill_graph, items_by_skill(pack), state)
+    if expected is None:
+        return _finish(course_id, person_id, now=now)
+    if item_id != expected:
+        # A second click or an old tab: the student answers the question the check is on now, not this one.
+        raise ServiceError("That question was already answered. Here is the next one.")
+    item = pack.item(item_id)
+    answer = (answer or "").strip()
+    if not not_sure and not answer:
+        raise ServiceError("Type or choose an answer, or choose “I haven’t learnt this yet”.")
+    correct = False if not_sure else check_answer(item, answer)
+    state = state.answer(item.id, item.skills[0], correct)
+    if run is None:
+        run = DiagnosticRun(course_id=course_id, person_id=person_id, started_at=now)
+        db.session.add(run)
+    run.state = state.to_dict()  # a new dict, so the JSON column is written
+    run.finished_at = None
+    if not_sure:
+        db.session.commit()
+    else:
+        try:
+            # Commits the run's new state together with the answer, so both or neither are kept.
+            record_answer(course_id, person_id, item.id, answer, hints_used=0, source="diagnostic", now=now)
+        except ServiceError:
+            db.session.rollback()
+            raise
+    if diagnostic.next_item(pack.skill_graph, items_by_skill(pack), state) is None:
+        return _finish(course_id, person_id, now=now)
+    return False
+
+
+def finish_early(course_id: int, person_id: int, *, now: datetime) -> bool:
+    """End the check with the answers given so far; return False when there were none to place from."""
+    run = _run(course_id, person_id)
+    if run is None or not (run.state or {}).get("answers"):
+        return False
+    if run.finished_at is None:
+        _finish(course_id, person_id, now=now)
+    return True
+
+
+def skip(course_id: int, person_id: int, *, now: datetime) -> None:
+    """Record that the student skipped the check for now: a finished run with no answers."""
+    require_pack(course_id)
+    run = _run(course_id, person_id)
+    if _finished(run):
+        return
+    if run is None:
+        run = DiagnosticRun(course_id=course_id, person_id=person_id, started_at=now)
+        db.session.add(run)
+    # Answers already given stay in the learning record; only the placement is given up.
+    run.state = DiagnosticState().to_dict()
+    run.finished_at = now
+    db.session.commit()
+
+
+def _finish(course_id: int, person_id: int, *, now: datetime) -> bool:
+    """Seed weak priors on the skills the check inferred but never asked about, and close the run; commits."""
+    pack = require_pack(course_id)
+    run = _run(course_id, person_id)
+    if run is None:
+        raise NotFound("There is no placement check to finish.")
+    state = _state(run)
+    placed = diagnostic.placement(pack.skill_graph, state)
+    rows = {
+        row.skill_id: row
+        for row in db.session.scalars(
+            sa.select(SkillMastery).where(SkillMastery.course_id == course_id, SkillMastery.person_id == person_id)
+        )
+    }
+    model = model_for(course_id)
+    thresholds = thresholds_for(pack)
+    for skill_id, place in placed.items():
+        if skill_id in rows:
+            continue  # the student's own answers (or the teacher's judgement) already speak for this skill
+        skill_state = replace(model.start(skill_id), prior=place.prior)
+        db.session.add(SkillMastery(course_id=course_id, person_id=person_id, skill_id=skill_id,
+                                    state=skill_state.to_dict(), level=model.level(skill_state, thresholds).value,
+                                    reason=place.reason[:300], overridden=False, updated_at=now))
+    run.finished_at = now
+    db.session.commit()
+    return True
+
+
+def placements(course_id: int, person_id: int) -> dict[str, Placement]:
+    """Return what the student's finished placement check concluded per skill (empty when none or skipped).
+
+    For the planner (`learning.diagnostic.levels_for_planning`): never for grades.
+    """
+    pack = require_pack(course_id)
+    run = _run(course_id, person_id)
+    if not _finished(run):
+        return {}
+    return diagnostic.placement(pack.skill_graph, _state(run))
+
+
+def result(course_id: int, person_id: int) -> DiagnosticResult | None:
+    """Return the result page of a finished (or skipped) check, or None while it is still running."""
+    pack = require_pack(course_id)
+    run = _run(course_id, person_id)
+    if run is None or run.finished_at is None:
+        return None
+    state = _state(run)
+    placed = diagnostic.placement(pack.skill_graph, state)
+    names = {s.id: s.name for s in pack.skills}
+    groups: dict[str, list[PlacedSkill]] = {"known": [], "start_here": [], "later": [], "unchecked": []}
+    for skill_id in pack.skill_graph.topological_order():
+        place = placed.get(skill_id)
+        if place is None:
+            groups["unchecked"].append(PlacedSkill(skill_id, names[skill_id], Belief.UNKNOWN,
+                                                   "Your practice will show where you are."))
+            continue
+        group = {Belief.KNOWN: "known", Belief.LIKELY_KNOWN: "known", Belief.NOT_YET: "start_here",
+                 Belief.LIKELY_NOT_YET: "later"}[place.belief]
+        groups[group].append(PlacedSkill(skill_id, names[skill_id], place.belief, place.reason))
+    return DiagnosticResult(skipped=not state.answers, answered=len(state.answers), **groups)

@@ -1,0 +1,536 @@
+"""Privacy: export and delete a student's or a course's data, purge inactive courses, and read the audit log.
+
+Exports are plain JSON documents (the web also renders them as a readable page). Deletes remove every row a
+person has in a course and record, by ids only, that it happened (AuditEntry). A person left with no enrolment
+anywhere keeps an anonymous row (other rows may still name them as the teacher who acted), with no name, no
+email and a random `sub`, so a later launch from the LMS starts a new, empty person.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..models import (
+    AuditEntry,
+    Course,
+    CourseContent,
+    DiagnosticRun,
+    Enrollment,
+    Evidence,
+    ItemResponse,
+    LaunchSession,
+    MasteryEvent,
+    Person,
+    Placement,
+    Platform,
+    Reflection,
+    ReviewSchedule,
+    ScoreOutbox,
+    SkillLineItem,
+    SkillMastery,
+    StudentGoal,
+)
+from ..models.outbox import PENDING
+from .content import course_pack
+from .errors import Forbidden, NotFound, ServiceError
+
+DATA_PRIVACY = "DataPrivacyLaunchRequest"
+PERSON_FORMAT = "pathways-personal-data"
+COURSE_FORMAT = "pathways-course-data"
+FORMAT_VERSION = 1
+
+
+# ---- results ----------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StudentRow:
+    """One student of the course as the teacher's privacy page lists them."""
+
+    person_id: int
+    name: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class PrivacyOverview:
+    """What the privacy page shows: whose data, and which controls this launch may use."""
+
+    mode: str  # "student" (own data in this course), "teacher" (the course) or "user" (a Data Privacy Launch)
+    subject_name: str
+    course_title: str
+    can_delete: bool
+    students: list[StudentRow] = field(default_factory=list)
+    course_count: int = 0
+    subject_known: bool = True
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """What a delete removed."""
+
+    courses: int
+    rows: int
+    pending_grades: int  # grade posts not yet sent to the LMS, now cancelled
+    anonymised: int  # people left with no enrolment anywhere, whose name, email and sub were erased
+    subject_name: str = ""
+
+
+@dataclass(frozen=True)
+class PurgedCourse:
+    """A course the retention rule selects."""
+
+    course_id: int
+    platform_id: int
+    context_id: str
+    title: str
+    last_launch_at: datetime | None
+    students: int
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    """The courses older than the retention period, and whether they were deleted."""
+
+    days: int
+    cutoff: datetime | None
+    dry_run: bool
+    courses: list[PurgedCourse]
+
+
+# ---- helpers ----------------------------------------------------------------------------------------------
+
+def _iso(value: datetime | date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _audit(platform_id: int, course_id: int | None, actor_id: int | None, subject_id: int | None, action: str,
+           now: datetime) -> None:
+    db.session.add(AuditEntry(platform_id=platform_id, course_id=course_id, actor_id=actor_id,
+                              subject_id=subject_id, action=action, at=now))
+
+
+def _course_tables() -> list[sa.Table]:
+    """Return every table whose rows belong to a course, dependants first (the order deletes need).
+
+    Read from the schema, so a table added later for learning records is never left behind by a delete.
+    AuditEntry's course_id is deliberately not a foreign key: the audit log outlives the course.
+    """
+    return [
+        table for table in reversed(db.metadata.sorted_tables)
+        if "course_id" in table.c and any(fk.column.table.name == "course" for fk in table.c.course_id.foreign_keys)
+    ]
+
+
+def _person_tables() -> list[sa.Table]:
+    """Return every table whose rows belong to one person in one course (enrolment and launches included)."""
+    return [table for table in _course_tables() if "person_id" in table.c]
+
+
+def _require_teacher(launch: LaunchSession) -> None:
+    if launch.access != "teacher":
+        raise Forbidden("Only teachers can do this.")
+
+
+def _student_enrollment(course_id: int, platform_id: int, person_id: int) -> Enrollment:
+    """Return a student's enrolment (active or inactive) in the course, or refuse."""
+    enrollment = db.session.scalars(
+        sa.select(Enrollment).join(Person).where(
+            Enrollment.course_id == course_id, Enrollment.person_id == person_id, Enrollment.role == "student",
+            Person.platform_id == platform_id,
+        )
+    ).first()
+    if enrollment is None:
+        raise NotFound("That student is not in this course.")
+    return enrollment
+
+
+def _anonymise_if_unenrolled(person_ids: Iterable[int]) -> int:
+    """Erase name, email and sub of the given people who have no enrolment left anywhere."""
+    erased = 0
+    for person_id in set(person_ids):
+        enrolled = db.session.scalar(sa.select(sa.func.count()).select_from(Enrollment)
+                                     .where(Enrollment.person_id == person_id))
+        person = db.session.get(Person, person_id)
+        if person is None or enrolled:
+            continue
+        person.name = ""
+        person.email = None
+        person.sub = "deleted-" + secrets.token_hex(12)
+        erased += 1
+    return erased
+
+
+def _erase_person_in_course(course_id: int, person_id: int) -> tuple[int, int]:
+    """Delete every row of one person in one course; return (rows deleted, pending grade posts cancelled)."""
+    pending = db.session.scalar(
+        sa.select(sa.func.count()).select_from(ScoreOutbox).where(
+            ScoreOutbox.course_id == course_id, ScoreOutbox.person_id == person_id, ScoreOutbox.status == PENDING)
+    ) or 0
+    rows = 0
+    for table in _person_tables():
+        result = db.session.execute(
+            sa.delete(table).where(table.c.course_id == course_id, table.c.person_id == person_id)
+        )
+        rows += result.rowcount or 0
+    return rows, pending
+
+
+def _erase_course(course_id: int) -> tuple[list[int], int, int]:
+    """Delete the course and everything in it; return (its people, rows deleted, pending grades cancelled)."""
+    people = list(db.session.scalars(sa.select(Enrollment.person_id).where(Enrollment.course_id == course_id)))
+    pending = db.session.scalar(
+        sa.select(sa.func.count()).select_from(ScoreOutbox).where(
+            ScoreOutbox.course_id == course_id, ScoreOutbox.status == PENDING)
+    ) or 0
+    placements = sa.select(Placement.id).where(Placement.course_id == course_id)
+    rows = db.session.execute(sa.delete(SkillLineItem).where(SkillLineItem.placement_id.in_(placements))).rowcount or 0
+    for table in _course_tables():
+        rows += db.session.execute(sa.delete(table).where(table.c.course_id == course_id)).rowcount or 0
+    rows += db.session.execute(sa.delete(Course).where(Course.id == course_id)).rowcount or 0
+    return people, rows, pending
+
+
+# ---- export -----------------------------------------------------------------------------------------------
+
+def _rows(model: Any, course_id: int, person_id: int, order: Any) -> list[Any]:
+    return list(db.session.scalars(
+        sa.select(model).where(model.course_id == course_id, model.person_id == person_id).order_by(order, model.id)
+    ))
+
+
+def _course_record(course: Course, person_id: int) -> dict[str, Any]:
+    """Return everything Pathways holds about one person in one course."""
+    pack = course_pack(course.id)
+    names = {skill.id: skill.name for skill in pack.skills} if pack else {}
+
+    def skill(skill_id: str) -> dict[str, str]:
+        return {"skill_id": skill_id, "skill": "All skills" if skill_id == "*" else names.get(skill_id, skill_id)}
+
+    enrollment = db.session.scalars(
+        sa.select(Enrollment).where(Enrollment.course_id == course.id, Enrollment.person_id == person_id)
+    ).first()
+    return {
+        "course": {"context_id": course.context_id, "title": course.title, "label": course.label},
+        "enrollment": None if enrollment is None else {
+            "role": enrollment.role, "lti_roles": enrollment.lti_roles, "active": enrollment.active,
+            "last_launch_at": _iso(enrollment.last_launch_at),
+        },
+        "current_levels": [
+            {**skill(r.skill_id), "level": r.level, "reason": r.reason, "overridden": r.overridden,
+             "updated_at": _iso(r.updated_at), "model_state": r.state}
+            for r in _rows(SkillMastery, course.id, person_id, SkillMastery.skill_id)
+        ],
+        "mastery_history": [
+            {**skill(e.skill_id), "old_level": e.old_level, "new_level": e.new_level, "source": e.source,
+             "reason": e.reason, "by": "teacher" if e.actor_id else "Pathways", "at": _iso(e.at)}
+            for e in _rows(MasteryEvent, course.id, person_id, MasteryEvent.at)
+        ],
+        "responses": [
+            {"item_id": r.item_id, "skill_ids": r.skill_ids, "answer": r.answer, "correct": r.correct,
+             "hints_used": r.hints_used, "source": r.source, "answered_at": _iso(r.answered_at)}
+            for r in _rows(ItemResponse, course.id, person_id, ItemResponse.answered_at)
+        ],
+        "goals": [
+            {"title": g.title, "why": g.why, "by_date": _iso(g.by_date), "skill_ids": g.skill_ids, "done": g.done,
+             "created_at": _iso(g.created_at)}
+            for g in _rows(StudentGoal, course.id, person_id, StudentGoal.created_at)
+        ],
+        "reflections": [
+            {"prompt": r.prompt, "text": r.text, "written_at": _iso(r.written_at)}
+            for r in _rows(Reflection, course.id, person_id, Reflection.written_at)
+        ],
+        "evidence": [
+            {**skill(e.skill_id), "kind": e.kind, "url": e.url, "text": e.text, "status": e.status,
+             "level_awarded": e.level_awarded, "teacher_comment": e.teacher_comment,
+             "submitted_at": _iso(e.submitted_at), "reviewed_at": _iso(e.reviewed_at)}
+            for e in _rows(Evidence, course.id, person_id, Evidence.submitted_at)
+        ],
+        "review_schedule": [
+            {**skill(r.skill_id), "due_at": _iso(r.due_at), "card": r.card}
+            for r in _rows(ReviewSchedule, course.id, person_id, ReviewSchedule.due_at)
+        ],
+        "placement_checks": [
+            {"started_at": _iso(d.started_at), "finished_at": _iso(d.finished_at), "state": d.state}
+            for d in _rows(DiagnosticRun, course.id, person_id, DiagnosticRun.started_at)
+        ],
+        "grades_for_lms": [
+            {"skill_id": o.skill_id, "score_given": o.score_given, "score_maximum": o.score_maximum,
+             "comment": o.comment, "status": o.status, "score_timestamp": _iso(o.score_timestamp),
+             "synced_at": _iso(o.synced_at)}
+            for o in _rows(ScoreOutbox, course.id, person_id, ScoreOutbox.score_timestamp)
+        ],
+    }
+
+
+def _person_document(person: Person, courses: Iterable[Course], now: datetime) -> dict[str, Any]:
+    platform = db.session.get(Platform, person.platform_id)
+    return {
+        "format": PERSON_FORMAT,
+        "version": FORMAT_VERSION,
+        "exported_at": now.isoformat(),
+        "person": {"platform": platform.issuer if platform else None, "user_id": person.sub, "name": person.name,
+                   "email": person.email},
+        "courses": [_course_record(course, person.id) for course in courses],
+    }
+
+
+def _enrolled_courses(person_id: int, where: Any) -> list[Course]:
+    return list(db.session.scalars(
+        sa.select(Course).join(Enrollment, Enrollment.course_id == Course.id)
+        .where(Enrollment.person_id == person_id, where).order_by(Course.id)
+    ))
+
+
+def export_student(launch: LaunchSession, person_id: int | None, *, now: datetime) -> dict[str, Any]:
+    """Return one person's data in the launch's course: the launch's own person, or (teachers) a student."""
+    if person_id is None or person_id == launch.person_id:
+        person_id = launch.person_id
+    else:
+        _require_teacher(launch)
+        _student_enrollment(launch.course_id, launch.platform_id, person_id)
+    person = db.session.get(Person, person_id)
+    document = _person_document(person, [launch.course], now)
+    _audit(launch.platform_id, launch.course_id, launch.person_id, person_id, "export", now)
+    db.session.commit()
+    return document
+
+
+def course_students(launch: LaunchSession) -> list[StudentRow]:
+    """Return the course's students, active or not, for the teacher's privacy page."""
+    _require_teacher(launch)
+    rows = db.session.execute(
+        sa.select(Person.id, Person.name, Enrollment.active).join(Enrollment, Enrollment.person_id == Person.id)
+        .where(Enrollment.course_id == launch.course_id, Enrollment.role == "student",
+               Person.platform_id == launch.platform_id)
+        .order_by(Enrollment.active.desc(), Person.name, Person.id)
+    )
+    return [StudentRow(pid, name or "(name not shared)", bool(active)) for pid, name, active in rows]
+
+
+def student_name(launch: LaunchSession, person_id: int) -> str:
+    """Return a student's display name for the delete form (teachers, this course only)."""
+    _require_teacher(launch)
+    return _student_enrollment(launch.course_id, launch.platform_id, person_id).person.name or "(name not shared)"
+
+
+def export_course(launch: LaunchSession, *, now: datetime) -> dict[str, Any]:
+    """Return the course pack and every student's records in one JSON document (teachers)."""
+    _require_teacher(launch)
+    course = launch.course
+    content = db.session.get(CourseContent, course.id)
+    members = db.session.execute(
+        sa.select(Person, Enrollment).join(Enrollment, Enrollment.person_id == Person.id)
+        .where(Enrollment.course_id == course.id, Person.platform_id == launch.platform_id)
+        .order_by(Enrollment.role.desc(), Person.name, Person.id)
+    ).all()
+    document = {
+        "format": COURSE_FORMAT,
+        "version": FORMAT_VERSION,
+        "exported_at": now.isoformat(),
+        "course": {"context_id": course.context_id, "title": course.title, "label": course.label},
+        "pack": content.pack if content else None,
+        "members": [
+            {"user_id": p.sub, "name": p.name, "email": p.email, "role": e.role, "lti_roles": e.lti_roles,
+             "active": e.active}
+            for p, e in members
+        ],
+        "students": [
+            {"user_id": p.sub, "name": p.name, **_course_record(course, p.id)}
+            for p, e in members if e.role == "student"
+        ],
+    }
+    _audit(launch.platform_id, course.id, launch.person_id, None, "export_course", now)
+    db.session.commit()
+    return document
+
+
+# ---- delete -----------------------------------------------------------------------------------------------
+
+def delete_student(launch: LaunchSession, person_id: int, *, confirmed: bool, now: datetime) -> Deletion:
+    """Delete everything a student has in the launch's course (teachers; the form must be confirmed)."""
+    _require_teacher(launch)
+    enrollment = _student_enrollment(launch.course_id, launch.platform_id, person_id)
+    if not confirmed:
+        raise ServiceError("Tick the box to confirm that this student's data should be deleted.")
+    name = enrollment.person.name or "(name not shared)"
+    rows, pending = _erase_person_in_course(launch.course_id, person_id)
+    anonymised = _anonymise_if_unenrolled([person_id])
+    _audit(launch.platform_id, launch.course_id, launch.person_id, person_id, "delete_student", now)
+    db.session.commit()
+    return Deletion(courses=1, rows=rows, pending_grades=pending, anonymised=anonymised, subject_name=name)
+
+
+def delete_course(launch: LaunchSession, *, typed_title: str, now: datetime) -> Deletion:
+    """Delete the launch's course and everything in it (teachers; the course title must be typed)."""
+    _require_teacher(launch)
+    course = launch.course
+    if " ".join(typed_title.split()).casefold() != " ".join(course.title.split()).casefold():
+        raise ServiceError("Type the course title exactly as shown to confirm.")
+    platform_id, course_id, actor_id, title = launch.platform_id, course.id, launch.person_id, course.title
+    people, rows, pending = _erase_course(course_id)
+    anonymised = _anonymise_if_unenrolled(people)
+    _audit(platform_id, course_id, actor_id, None, "delete_course", now)
+    db.session.commit()
+    return Deletion(courses=1, rows=rows, pending_grades=pending, anonymised=anonymised, subject_name=title)
+
+
+# ---- LTI Data Privacy Launch ------------------------------------------------------------------------------
+
+def _privacy_subject(launch: LaunchSession) -> Person | None:
+    """Return the person a Data Privacy Launch is about (its for_user claim); students only about themselves."""
+    if launch.message_type != DATA_PRIVACY:
+        raise NotFound("This page opens from your LMS's data privacy controls.")
+    user_id = ((launch.details or {}).get("for_user") or {}).get("user_id")
+    if not isinstance(user_id, str) or not user_id:
+        return launch.person
+    if launch.access != "teacher" and user_id != launch.person.sub:
+        raise Forbidden("You can only see your own data.")
+    return db.session.scalars(
+        sa.select(Person).where(Person.platform_id == launch.platform_id, Person.sub == user_id)
+    ).first()
+
+
+def _privacy_courses(launch: LaunchSession, person: Person) -> list[Course]:
+    # A privacy launch carries no course: it covers every course of the launch's deployment.
+    return _enrolled_courses(person.id, Course.deployment_id == launch.deployment_id)
+
+
+def privacy_overview(launch: LaunchSession) -> PrivacyOverview:
+    """Return what the privacy page shows for this launch."""
+    if launch.message_type == DATA_PRIVACY:
+        person = _privacy_subject(launch)
+        courses = _privacy_courses(launch, person) if person else []
+        return PrivacyOverview(
+            mode="user", subject_name=(person.name if person else "") or "(name not shared)", course_title="",
+            can_delete=launch.access == "teacher" and bool(courses), course_count=len(courses),
+            subject_known=person is not None,
+        )
+    if launch.access == "teacher":
+        return PrivacyOverview(mode="teacher", subject_name=launch.person.name, course_title=launch.course.title,
+                               can_delete=True, students=course_students(launch))
+    return PrivacyOverview(mode="student", subject_name=launch.person.name, course_title=launch.course.title,
+                           can_delete=False)
+
+
+def export_privacy_subject(launch: LaunchSession, *, now: datetime) -> dict[str, Any]:
+    """Return the data of the user a Data Privacy Launch names, across the deployment's courses."""
+    person = _privacy_subject(launch)
+    if person is None:
+        raise NotFound("Pathways holds no data about this user.")
+    courses = _privacy_courses(launch, person)
+    document = _person_document(person, courses, now)
+    for course in courses:
+        _audit(launch.platform_id, course.id, launch.person_id, person.id, "export", now)
+    db.session.commit()
+    return document
+
+
+def delete_privacy_subject(launch: LaunchSession, *, confirmed: bool, now: datetime) -> Deletion:
+    """Delete the data of the user a Data Privacy Launch names, in every course of the deployment (teachers)."""
+    _require_teacher(launch)
+    person = _privacy_subject(launch)
+    if person is None:
+        raise NotFound("Pathways holds no data about this user.")
+    if not confirmed:
+        raise ServiceError("Tick the box to confirm that this person's data should be deleted.")
+    platform_id, actor_id, name = launch.platform_id, launch.person_id, person.name or "(name not shared)"
+    return _delete_person_courses(platform_id, person.id, _privacy_courses(launch, person), actor_id, now, name)
+
+
+def _delete_person_courses(platform_id: int, person_id: int, courses: list[Course], actor_id: int | None,
+                           now: datetime, name: str) -> Deletion:
+    rows = pending = 0
+    for course_id in [course.id for course in courses]:
+        course_rows, course_pending = _erase_person_in_course(course_id, person_id)
+        rows, pending = rows + course_rows, pending + course_pending
+        _audit(platform_id, course_id, actor_id, person_id, "delete_student", now)
+    anonymised = _anonymise_if_unenrolled([person_id])
+    db.session.commit()
+    return Deletion(courses=len(courses), rows=rows, pending_grades=pending, anonymised=anonymised, subject_name=name)
+
+
+# ---- administrators (CLI) ---------------------------------------------------------------------------------
+
+def _platform_person(issuer: str, client_id: str, sub: str) -> tuple[Platform, Person]:
+    platform = db.session.scalars(
+        sa.select(Platform).where(Platform.issuer == issuer, Platform.client_id == client_id)
+    ).first()
+    if platform is None:
+        raise NotFound(f"No platform is registered with issuer {issuer!r} and client id {client_id!r}.")
+    person = db.session.scalars(sa.select(Person).where(Person.platform_id == platform.id, Person.sub == sub)).first()
+    if person is None:
+        raise NotFound(f"Pathways holds no data about user {sub!r} on this platform.")
+    return platform, person
+
+
+def _admin_courses(platform: Platform, person: Person, context_id: str | None) -> list[Course]:
+    where = Course.platform_id == platform.id
+    if context_id is not None:
+        where = sa.and_(where, Course.context_id == context_id)
+    courses = _enrolled_courses(person.id, where)
+    if context_id is not None and not courses:
+        raise NotFound(f"User {person.sub!r} has no enrolment in course {context_id!r}.")
+    return courses
+
+
+def export_user(issuer: str, client_id: str, sub: str, *, context_id: str | None = None,
+                now: datetime) -> dict[str, Any]:
+    """Return a user's data on a platform, in one course or in all of them (administrators)."""
+    platform, person = _platform_person(issuer, client_id, sub)
+    courses = _admin_courses(platform, person, context_id)
+    document = _person_document(person, courses, now)
+    for course in courses:
+        _audit(platform.id, course.id, None, person.id, "export", now)
+    db.session.commit()
+    return document
+
+
+def delete_user(issuer: str, client_id: str, sub: str, *, context_id: str | None = None,
+                now: datetime) -> Deletion:
+    """Delete a user's data on a platform, in one course or in all of them (administrators)."""
+    platform, person = _platform_person(issuer, client_id, sub)
+    courses = _admin_courses(platform, person, context_id)
+    return _delete_person_courses(platform.id, person.id, courses, None, now, person.name)
+
+
+def purge_inactive_courses(now: datetime, days: int, dry_run: bool) -> PurgeReport:
+    """Delete (or with dry_run only list) every course with no launch for `days` days; 0 keeps everything."""
+    if days <= 0:
+        return PurgeReport(days=days, cutoff=None, dry_run=dry_run, courses=[])
+    cutoff = now - timedelta(days=days)
+    students = (
+        sa.select(sa.func.count()).select_from(Enrollment)
+        .where(Enrollment.course_id == Course.id, Enrollment.role == "student").scalar_subquery()
+    )
+    rows = db.session.execute(
+        sa.select(Course.id, Course.platform_id, Course.context_id, Course.title, Course.last_launch_at, students)
+        .where(sa.func.coalesce(Course.last_launch_at, Course.created_at) < cutoff)
+        .order_by(Course.id)
+    ).all()
+    courses = [PurgedCourse(*row) for row in rows]
+    if not dry_run:
+        for course in courses:
+            people, _, _ = _erase_course(course.course_id)
+            _anonymise_if_unenrolled(people)
+            _audit(course.platform_id, course.course_id, None, None, "purge_course", now)
+        db.session.commit()
+    return PurgeReport(days=days, cutoff=cutoff, dry_run=dry_run, courses=courses)
+
+
+def audit_entries(*, course: str | None = None, limit: int = 50) -> list[AuditEntry]:
+    """Return the newest audit entries, optionally of one course (its context id, or its Pathways id)."""
+    query = sa.select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(max(1, limit))
+    if course is not None:
+        ids = set(db.session.scalars(sa.select(Course.id).where(Course.context_id == course)))
+        if course.isdigit():
+            # Deleted courses are gone from `course`; their entries are still found by id.
+            ids.add(int(course))
+        query = query.where(AuditEntry.course_id.in_(ids))
+    return list(db.session.scalars(query))

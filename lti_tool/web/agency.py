@@ -1,0 +1,229 @@
+"""Student agency pages (own goals and pacing, evidence, reflections) and the teacher's review pages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+
+from ..services import agency
+from ..services.errors import ServiceError
+from .course import launch_blueprint, require_teacher
+
+bp = launch_blueprint("agency", __name__)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _student() -> int:
+    if g.launch.access != "student":
+        abort(403)
+    return g.launch.person_id
+
+
+@bp.app_template_global("evidence_waiting")
+def evidence_waiting() -> int:
+    """Return how much evidence waits for review, for the link on the teacher's course page."""
+    launch = getattr(g, "launch", None)
+    if launch is None or launch.access != "teacher":
+        return 0
+    return agency.pending_evidence_count(launch.course_id, launch.platform_id)
+
+
+# --- Student: goals and pacing -------------------------------------------------------------------------------
+
+
+def _goal_form() -> dict:
+    return {"title": request.form.get("title", ""), "why": request.form.get("why", ""),
+            "by_date": request.form.get("by_date", ""), "skill_ids": request.form.getlist("skill_ids")}
+
+
+@bp.get("/goals")
+def goals():
+    """Show the course's goals, the student's own goals and their pace."""
+    person_id = _student()
+    page = agency.goals_page(g.launch.course_id, person_id, now=_now())
+    return render_template("student/goals.html", launch=g.launch, page=page, editing=None)
+
+
+@bp.post("/goals")
+def add_goal():
+    """Add a goal of the student's own."""
+    person_id = _student()
+    try:
+        goal = agency.add_goal(g.launch.course_id, person_id, **_goal_form(), now=_now())
+    except ServiceError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(f"Goal added: {goal.title}", "success")
+    return redirect(url_for("agency.goals"), code=303)
+
+
+@bp.get("/goals/<int:goal_id>/edit")
+def edit_goal(goal_id: int):
+    """Show the goals page with one of the student's goals open for editing."""
+    person_id = _student()
+    editing = agency.my_goal(g.launch.course_id, person_id, goal_id, now=_now())
+    page = agency.goals_page(g.launch.course_id, person_id, now=_now())
+    return render_template("student/goals.html", launch=g.launch, page=page, editing=editing)
+
+
+@bp.post("/goals/<int:goal_id>")
+def save_goal(goal_id: int):
+    """Save the changes to one of the student's goals."""
+    person_id = _student()
+    try:
+        goal = agency.update_goal(g.launch.course_id, person_id, goal_id, **_goal_form(), now=_now())
+    except ServiceError as exc:
+        if exc.status == 404:
+            raise
+        flash(exc.message, "error")
+        return redirect(url_for("agency.edit_goal", goal_id=goal_id), code=303)
+    flash(f"Goal saved: {goal.title}", "success")
+    return redirect(url_for("agency.goals"), code=303)
+
+
+@bp.post("/goals/<int:goal_id>/done")
+def goal_done(goal_id: int):
+    """Mark a goal done, or not done again."""
+    person_id = _student()
+    goal = agency.set_goal_done(g.launch.course_id, person_id, goal_id, request.form.get("done") != "0", now=_now())
+    flash(f"Well done: “{goal.title}” is done." if goal.done else f"“{goal.title}” is open again.", "success")
+    return redirect(url_for("agency.goals"), code=303)
+
+
+@bp.post("/goals/<int:goal_id>/delete")
+def delete_goal(goal_id: int):
+    """Delete one of the student's goals."""
+    person_id = _student()
+    title = agency.delete_goal(g.launch.course_id, person_id, goal_id)
+    flash(f"Goal deleted: {title}", "success")
+    return redirect(url_for("agency.goals"), code=303)
+
+
+# --- Student: evidence and reflections -----------------------------------------------------------------------
+
+
+@bp.get("/evidence")
+def evidence():
+    """Show the evidence form and the student's evidence with the teacher's replies."""
+    person_id = _student()
+    return render_template("student/evidence.html", launch=g.launch, skills=agency.course_skills(g.launch.course_id),
+                           chosen=request.args.get("skill_id", ""), kinds=agency.EVIDENCE_KINDS,
+                           mine=agency.my_evidence(g.launch.course_id, person_id))
+
+
+@bp.post("/evidence")
+def submit_evidence():
+    """Send evidence for a skill to the teacher."""
+    person_id = _student()
+    try:
+        sent = agency.submit_evidence(g.launch.course_id, person_id, skill_id=request.form.get("skill_id", ""),
+                                      kind=request.form.get("kind", ""), url=request.form.get("url", ""),
+                                      text=request.form.get("text", ""), now=_now())
+    except ServiceError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(f"Sent to your teacher: your evidence for {sent.skill_name}.", "success")
+    return redirect(url_for("agency.evidence"), code=303)
+
+
+@bp.get("/reflect")
+def reflect():
+    """Show the reflection prompts and the student's earlier reflections."""
+    person_id = _student()
+    return render_template("student/reflect.html", launch=g.launch, prompts=agency.REFLECTION_PROMPTS,
+                           skills=agency.course_skills(g.launch.course_id), chosen=request.args.get("skill_id", ""),
+                           mine=agency.my_reflections(g.launch.course_id, person_id))
+
+
+@bp.post("/reflect")
+def write_reflection():
+    """Keep the student's reflection."""
+    person_id = _student()
+    answers = {prompt: request.form.get(f"answer_{n}", "") for n, prompt in enumerate(agency.REFLECTION_PROMPTS)}
+    try:
+        agency.write_reflection(g.launch.course_id, person_id, answers, skill_id=request.form.get("skill_id", ""),
+                                now=_now())
+    except ServiceError as exc:
+        flash(exc.message, "error")
+    else:
+        flash("Thanks: your reflection is saved. Your teacher can read it.", "success")
+    return redirect(url_for("agency.reflect"), code=303)
+
+
+# --- Teacher -------------------------------------------------------------------------------------------------
+
+
+@bp.get("/teacher/evidence")
+def evidence_queue():
+    """Show the evidence waiting for review, oldest first, and the latest reviewed."""
+    require_teacher()
+    pending, reviewed = agency.evidence_queue(g.launch.course_id, g.launch.platform_id)
+    return render_template("teacher/evidence_queue.html", launch=g.launch, pending=pending, reviewed=reviewed,
+                           levels=agency.AWARDABLE_LEVELS)
+
+
+@bp.post("/teacher/evidence/<int:evidence_id>/accept")
+def accept_evidence(evidence_id: int):
+    """Accept evidence at a level."""
+    require_teacher()
+    try:
+        done = agency.accept_evidence(g.launch.course_id, g.launch.platform_id, evidence_id,
+                                      level=request.form.get("level", ""), comment=request.form.get("comment", ""),
+                                      actor_id=g.launch.person_id, now=_now())
+    except ServiceError as exc:
+        if exc.status == 404:
+            raise
+        flash(exc.message, "error")
+    else:
+        flash(f"Accepted {done.name}’s evidence for {done.skill_name} at {done.level_awarded.value}.", "success")
+    return redirect(url_for("agency.evidence_queue"), code=303)
+
+
+@bp.post("/teacher/evidence/<int:evidence_id>/return")
+def return_evidence(evidence_id: int):
+    """Return evidence to the student with a comment."""
+    require_teacher()
+    try:
+        done = agency.return_evidence(g.launch.course_id, g.launch.platform_id, evidence_id,
+                                      comment=request.form.get("comment", ""), actor_id=g.launch.person_id,
+                                      now=_now())
+    except ServiceError as exc:
+        if exc.status == 404:
+            raise
+        flash(exc.message, "error")
+    else:
+        flash(f"Returned {done.name}’s evidence for {done.skill_name} with your comment.", "success")
+    return redirect(url_for("agency.evidence_queue"), code=303)
+
+
+@bp.get("/teacher/reflections")
+def reflections():
+    """Show the class's reflections, newest first."""
+    require_teacher()
+    rows = agency.class_reflections(g.launch.course_id, g.launch.platform_id, actor_id=g.launch.person_id,
+                                    now=_now())
+    return render_template("teacher/reflections.html", launch=g.launch, reflections=rows)
+
+
+@bp.get("/teacher/settings")
+def settings():
+    """Show the course settings (the end date pacing plans towards)."""
+    require_teacher()
+    return render_template("teacher/settings.html", launch=g.launch, ends_on=agency.course_end(g.launch.course_id))
+
+
+@bp.post("/teacher/settings")
+def save_settings():
+    """Save the course end date."""
+    require_teacher()
+    try:
+        end = agency.set_course_end(g.launch.course_id, request.form.get("ends_on", ""), now=_now())
+    except ServiceError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(f"The course ends on {end.isoformat()}." if end else "The course has no end date now.", "success")
+    return redirect(url_for("agency.settings"), code=303)

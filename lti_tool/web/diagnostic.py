@@ -1,0 +1,93 @@
+"""The student's placement check: one question at a time, no marks per question, then a starting point."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import abort, flash, g, has_request_context, redirect, render_template, request, url_for
+
+from ..services import diagnostic
+from ..services.errors import ServiceError
+from .course import launch_blueprint
+
+bp = launch_blueprint("diagnostic", __name__)
+
+#: What each conclusion of the check (learning.diagnostic.Belief) means, in the student's words.
+BELIEF_WORDS = {
+    "known": "You showed this",
+    "likely known": "Probably solid already",
+    "not yet": "A good place to start",
+    "likely not yet": "Comes later, after what it builds on",
+    "not checked": "Not checked yet",
+}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _student() -> int:
+    if g.launch.access != "student":
+        abort(403)
+    return g.launch.person_id
+
+
+@bp.app_context_processor
+def placement_check_panel() -> dict[str, object]:
+    """Tell the student home page whether to offer the placement check ("new", "started" or None)."""
+    # It runs for every template, error pages included, so it asks the database only for the home page.
+    launch = getattr(g, "launch", None) if has_request_context() else None
+    if launch is None or launch.access != "student" or request.endpoint != "course.home":
+        return {"diagnostic_pending": None}
+    return {"diagnostic_pending": diagnostic.pending_status(launch.course_id, launch.person_id)}
+
+
+@bp.get("/diagnostic")
+def start():
+    """Show the placement check's current question."""
+    person_id = _student()
+    question = diagnostic.current_question(g.launch.course_id, person_id)
+    if question is None and diagnostic.is_finished(g.launch.course_id, person_id):
+        return redirect(url_for("diagnostic.result"), code=303)
+    return render_template("student/diagnostic.html", launch=g.launch, question=question)
+
+
+@bp.post("/diagnostic")
+def answer():
+    """Take one answer (no right/wrong shown: it is a placement check) and move on."""
+    person_id = _student()
+    try:
+        over = diagnostic.answer_question(g.launch.course_id, person_id, request.form.get("item_id", ""),
+                                          request.form.get("answer", ""), not_sure="not_sure" in request.form,
+                                          now=_now())
+    except ServiceError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("diagnostic.start"), code=303)
+    return redirect(url_for("diagnostic.result" if over else "diagnostic.start"), code=303)
+
+
+@bp.post("/diagnostic/finish")
+def finish():
+    """Stop the check early and place the student from the answers so far."""
+    person_id = _student()
+    if not diagnostic.finish_early(g.launch.course_id, person_id, now=_now()):
+        return redirect(url_for("diagnostic.start"), code=303)
+    return redirect(url_for("diagnostic.result"), code=303)
+
+
+@bp.post("/diagnostic/skip")
+def skip():
+    """Skip the check for now; the plan starts from the beginning of the skill map."""
+    diagnostic.skip(g.launch.course_id, _student(), now=_now())
+    flash("No problem: your plan starts at the beginning. Practice will soon show where you are.", "success")
+    return redirect(url_for("course.home"), code=303)
+
+
+@bp.get("/diagnostic/result")
+def result():
+    """Show where the student is starting, skill by skill, in plain words."""
+    person_id = _student()
+    outcome = diagnostic.result(g.launch.course_id, person_id)
+    if outcome is None:
+        return redirect(url_for("diagnostic.start"), code=303)
+    return render_template("student/diagnostic_result.html", launch=g.launch, result=outcome, words=BELIEF_WORDS)

@@ -1,0 +1,152 @@
+"""Privacy pages inside a launch: the notice, data downloads, and deleting a student's or the course's data."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Response, current_app, flash, g, redirect, render_template, request, url_for
+
+from ..services.errors import ServiceError
+from ..services.privacy import (
+    delete_course,
+    delete_privacy_subject,
+    delete_student,
+    export_course,
+    export_privacy_subject,
+    export_student,
+    privacy_overview,
+    student_name,
+)
+from .course import launch_blueprint, require_teacher
+
+bp = launch_blueprint("privacy", __name__)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _download(document: dict[str, Any], filename: str) -> Response:
+    body = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return Response(body, mimetype="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _readable(document: dict[str, Any]) -> str:
+    return render_template("privacy/export.html", document=document)
+
+
+@bp.get("/privacy/")
+def home():
+    """Show what Pathways stores and the data controls this launch may use."""
+    return render_template("privacy/home.html", launch=g.launch, overview=privacy_overview(g.launch),
+                           retention_days=current_app.config.get("RETENTION_DAYS", 0))
+
+
+@bp.get("/privacy/my-data.json")
+def my_data_json():
+    """Download your own data in this course (or, in a Data Privacy Launch, the named user's) as JSON."""
+    if g.launch.message_type == "DataPrivacyLaunchRequest":
+        return _download(export_privacy_subject(g.launch, now=_now()), "pathways-data.json")
+    return _download(export_student(g.launch, None, now=_now()), "pathways-my-data.json")
+
+
+@bp.get("/privacy/my-data.html")
+def my_data_html():
+    """Show your own data as a readable page you can print or save."""
+    if g.launch.message_type == "DataPrivacyLaunchRequest":
+        return _readable(export_privacy_subject(g.launch, now=_now()))
+    return _readable(export_student(g.launch, None, now=_now()))
+
+
+@bp.get("/privacy/students/<int:person_id>.json")
+def student_json(person_id: int):
+    """Download a student's data in this course as JSON (teachers)."""
+    require_teacher()
+    return _download(export_student(g.launch, person_id, now=_now()), f"pathways-student-{person_id}.json")
+
+
+@bp.get("/privacy/students/<int:person_id>.html")
+def student_html(person_id: int):
+    """Show a student's data in this course as a readable page (teachers)."""
+    require_teacher()
+    return _readable(export_student(g.launch, person_id, now=_now()))
+
+
+@bp.get("/privacy/students/<int:person_id>/delete")
+def confirm_student_delete(person_id: int):
+    """Ask the teacher to confirm deleting a student's data."""
+    require_teacher()
+    return render_template("privacy/delete_student.html", launch=g.launch, person_id=person_id,
+                           name=student_name(g.launch, person_id))
+
+
+@bp.post("/privacy/students/<int:person_id>/delete")
+def student_delete(person_id: int):
+    """Delete everything the student has in this course (teachers)."""
+    require_teacher()
+    try:
+        done = delete_student(g.launch, person_id, confirmed=request.form.get("confirm") == "yes", now=_now())
+    except ServiceError as exc:
+        if exc.status != 400:
+            raise
+        flash(exc.message, "error")
+        return redirect(url_for("privacy.confirm_student_delete", person_id=person_id), code=303)
+    flash(f"Deleted the data of {done.subject_name} in this course: {done.rows} records, "
+          f"{done.pending_grades} unsent grade updates.", "success")
+    return redirect(url_for("privacy.home"), code=303)
+
+
+@bp.get("/privacy/course.json")
+def course_json():
+    """Download the course pack and every student's records as one JSON document (teachers)."""
+    require_teacher()
+    return _download(export_course(g.launch, now=_now()), "pathways-course-data.json")
+
+
+@bp.get("/privacy/course/delete")
+def confirm_course_delete():
+    """Ask the teacher to type the course title before deleting the course's data."""
+    require_teacher()
+    return render_template("privacy/delete_course.html", launch=g.launch)
+
+
+@bp.post("/privacy/course/delete")
+def course_delete():
+    """Delete the course and everything in it (teachers)."""
+    require_teacher()
+    try:
+        done = delete_course(g.launch, typed_title=request.form.get("title", ""), now=_now())
+    except ServiceError as exc:
+        if exc.status != 400:
+            raise
+        flash(exc.message, "error")
+        return redirect(url_for("privacy.confirm_course_delete"), code=303)
+    # The launch went with the course: nothing on this page may read or link back into it.
+    g.launch = None
+    return render_template("privacy/deleted.html", done=done, what="course")
+
+
+@bp.get("/privacy/user/delete")
+def confirm_user_delete():
+    """Ask the administrator to confirm deleting the user a Data Privacy Launch names."""
+    require_teacher()
+    return render_template("privacy/delete_user.html", launch=g.launch, overview=privacy_overview(g.launch))
+
+
+@bp.post("/privacy/user/delete")
+def user_delete():
+    """Delete the named user's data in every course of this deployment (teachers and administrators)."""
+    require_teacher()
+    try:
+        done = delete_privacy_subject(g.launch, confirmed=request.form.get("confirm") == "yes", now=_now())
+    except ServiceError as exc:
+        if exc.status != 400:
+            raise
+        flash(exc.message, "error")
+        return redirect(url_for("privacy.confirm_user_delete"), code=303)
+    # Deleting one's own data ends one's own launch too.
+    g.launch = None
+    return render_template("privacy/deleted.html", done=done, what="user")

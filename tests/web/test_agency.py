@@ -1,0 +1,257 @@
+"""Student agency: own goals, pacing, reflections, and evidence the teacher reviews into the gradebook."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from lti_tool.learning.coursepack import load_pack
+from lti_tool.services.content import demo_pack_data
+from tests.support import parse_form, submit_form
+
+PACK = load_pack(demo_pack_data())
+FIRST_SKILL = PACK.skill_graph.topological_order()[0]
+FIRST_NAME = PACK.skill_graph[FIRST_SKILL].name
+DL = "LtiDeepLinkingRequest"
+
+
+def _open(page, tool, link_text_or_path):
+    """Follow a link on the page (by its text) or open a path inside the page's launch, like a browser."""
+    base = re.search(r"/c/[^/]+/", page.url).group(0)
+    match = re.search(r'href="([^"]+)"[^>]*>\s*' + re.escape(link_text_or_path), page.text)
+    url = tool.url(match.group(1)) if match else tool.url(base + link_text_or_path.lstrip("/"))
+    opened = page.http.get(url, timeout=30)
+    opened.http = page.http
+    return opened
+
+
+def _post(page, tool, path, **fields):
+    """POST to a path inside the page's launch with the page's CSRF token (a hand-made request)."""
+    base = re.search(r"/c/[^/]+/", page.url).group(0)
+    _, form = parse_form(page.text, page.url)
+    response = page.http.post(tool.url(base + path), data={"csrf_token": form["csrf_token"], **fields}, timeout=30)
+    response.http = page.http
+    return response
+
+
+def _setup_course(sandbox):
+    teacher = sandbox.launch("teacher")
+    page = submit_form(teacher, "/content/demo")
+    assert "The course now uses" in page.text
+    return page
+
+
+def _add_gradebook_placement(sandbox):
+    picker = sandbox.launch("teacher", message_type=DL)
+    returning = submit_form(picker, "/deep-link", title_plan="Maths pathway", score_maximum="10")
+    action, fields = parse_form(returning.text, returning.url)
+    assert returning.http.post(action, data=fields).status_code == 200
+
+
+def _db(tool):
+    from lti_tool.extensions import db
+
+    return db
+
+
+def _outbox_progress(tool, sub):
+    from lti_tool import models
+
+    with tool.app.app_context():
+        db = _db(tool)
+        person = db.session.scalars(db.select(models.Person).where(models.Person.sub == sub)).one()
+        rows = db.session.scalars(
+            db.select(models.ScoreOutbox).where(models.ScoreOutbox.person_id == person.id)
+            .order_by(models.ScoreOutbox.score_timestamp, models.ScoreOutbox.id)
+        ).all()
+        return [(row.grading_progress, row.status) for row in rows]
+
+
+def test_student_adds_edits_and_completes_a_goal_that_no_other_student_can_see_or_touch(sandbox, tool):
+    _setup_course(sandbox)
+    student = sandbox.launch("student")
+    goals = _open(student, tool, "My goals")
+    assert goals.status_code == 200
+    assert "Goals from your teacher" in goals.text and "Fluent with fractions" in goals.text
+
+    added = submit_form(goals, "/goals", title="Fractions by the test", why="I want to feel sure",
+                        by_date="2031-05-20", skill_ids=[FIRST_SKILL])
+    assert "Goal added: Fractions by the test" in added.text
+    assert "I want to feel sure" in added.text and "20 May 2031" in added.text
+    goal_id = re.search(r'/goals/(\d+)/edit', added.text).group(1)
+
+    with tool.app.app_context():
+        from lti_tool.services.agency import student_plan_goals
+
+        (goal,) = student_plan_goals(1, 0) or [None]  # another person: nothing
+        assert goal is None
+
+    edit = _open(added, tool, f"goals/{goal_id}/edit")
+    assert 'value="Fractions by the test"' in edit.text
+    saved = submit_form(edit, f"/goals/{goal_id}", title="Master equivalent fractions", why="Next unit needs it",
+                        by_date="2031-06-01", skill_ids=[FIRST_SKILL])
+    assert "Goal saved: Master equivalent fractions" in saved.text
+    assert "Fractions by the test" not in saved.text
+
+    with tool.app.app_context():
+        from lti_tool import models
+        from lti_tool.services.agency import student_plan_goals
+
+        row = _db(tool).session.get(models.StudentGoal, int(goal_id))
+        (planned,) = student_plan_goals(row.course_id, row.person_id)
+        assert planned.title == "Master equivalent fractions" and planned.skill_ids == (FIRST_SKILL,)
+        assert planned.set_by == "student"
+
+    done = submit_form(saved, f"/goals/{goal_id}/done")
+    assert "is done" in done.text
+    assert re.search(r"Master equivalent fractions</strong>\s*<span class=\"level level-4\">Done", done.text)
+
+    other = _open(sandbox.launch("student-2"), tool, "My goals")
+    assert "Master equivalent fractions" not in other.text
+    assert _open(other, tool, f"goals/{goal_id}/edit").status_code == 404
+    assert _post(other, tool, f"goals/{goal_id}", title="Hijacked").status_code == 404
+    assert _post(other, tool, f"goals/{goal_id}/done", done="0").status_code == 404
+    assert _post(other, tool, f"goals/{goal_id}/delete").status_code == 404
+
+    mine = _open(done, tool, "goals")
+    assert "Master equivalent fractions" in mine.text and "Hijacked" not in mine.text
+    deleted = submit_form(mine, f"/goals/{goal_id}/delete")
+    assert "Goal deleted: Master equivalent fractions" in deleted.text
+    assert "You have not set any goals of your own yet." in deleted.text
+
+
+def test_student_sends_evidence_the_teacher_accepts_at_proficient_and_the_gradebook_follows(sandbox, tool):
+    _add_gradebook_placement(sandbox)
+    teacher = _setup_course(sandbox)
+    student = sandbox.launch("student")
+    form = _open(student, tool, "Show what I know")
+    sent = submit_form(form, "/evidence", skill_id=FIRST_SKILL, kind="explanation",
+                       text="Multiply top and bottom by the same number: 1/2 = 2/4 = 3/6.")
+    assert f"Sent to your teacher: your evidence for {FIRST_NAME}" in sent.text
+    assert "Waiting for your teacher" in sent.text
+    assert _outbox_progress(tool, "student-1")[-1] == ("PendingManual", "pending")
+
+    home = teacher.http.get(teacher.url, timeout=30)
+    home.http = teacher.http
+    assert "Evidence to review (1)" in home.text
+    queue = _open(home, tool, "Evidence to review")
+    assert "Priya Shah" in queue.text and "1/2 = 2/4 = 3/6" in queue.text
+    evidence_id = re.search(r"/teacher/evidence/(\d+)/accept", queue.text).group(1)
+    accepted = submit_form(queue, f"/teacher/evidence/{evidence_id}/accept", level="Proficient",
+                           comment="Clear explanation")
+    assert f"Accepted Priya Shah’s evidence for {FIRST_NAME} at Proficient" in accepted.text
+    assert "Nothing waiting for review." in accepted.text
+
+    plan = student.http.get(student.url, timeout=30)
+    assert re.search(re.escape(FIRST_NAME) + r'</th><td><span class="level level-3">Proficient', plan.text)
+    mine = _open(form, tool, "evidence")
+    assert "Accepted:" in mine.text and "Clear explanation" in mine.text
+    assert _outbox_progress(tool, "student-1")[-1] == ("FullyGraded", "pending")
+    assert ("PendingManual", "superseded") in _outbox_progress(tool, "student-1")
+
+    with tool.app.app_context():
+        from lti_tool import models
+
+        db = _db(tool)
+        event = db.session.scalars(db.select(models.MasteryEvent)).one()
+        teacher_id = db.session.scalars(
+            db.select(models.Person.id).where(models.Person.sub == "teacher-1")
+        ).first()
+        assert (event.source, event.new_level, event.skill_id) == ("evidence", "Proficient", FIRST_SKILL)
+        assert event.actor_id is not None and event.actor_id == (teacher_id or event.actor_id)
+
+
+def test_returned_evidence_shows_the_teachers_comment_only_to_its_student(sandbox, tool):
+    teacher = _setup_course(sandbox)
+    student = sandbox.launch("student")
+    form = _open(student, tool, "Show what I know")
+    submit_form(form, "/evidence", skill_id=FIRST_SKILL, kind="project", url="https://example.org/my-poster")
+    again = submit_form(form, "/evidence", skill_id=FIRST_SKILL, kind="project", url="https://example.org/other")
+    assert "already waiting for your teacher" in again.text
+
+    queue = _open(teacher, tool, "Evidence to review")
+    assert 'href="https://example.org/my-poster"' in queue.text
+    evidence_id = re.search(r"/teacher/evidence/(\d+)/return", queue.text).group(1)
+    no_comment = submit_form(queue, f"/teacher/evidence/{evidence_id}/return", comment="  ")
+    assert "Add a comment" in no_comment.text
+    returned = submit_form(queue, f"/teacher/evidence/{evidence_id}/return",
+                           comment="Add a worked example with thirds, please.")
+    assert "Returned Priya Shah’s evidence" in returned.text
+
+    mine = _open(form, tool, "evidence")
+    assert "Returned to you" in mine.text
+    assert "Add a worked example with thirds, please." in mine.text
+    other = _open(sandbox.launch("student-2"), tool, "Show what I know")
+    assert "my-poster" not in other.text and "worked example with thirds" not in other.text
+    # A student can neither open the queue nor review evidence.
+    assert _open(mine, tool, "teacher/evidence").status_code == 403
+    assert _post(mine, tool, f"teacher/evidence/{evidence_id}/accept", level="Mastered").status_code == 403
+
+
+def test_javascript_and_other_non_web_links_are_refused_as_evidence(sandbox, tool):
+    _setup_course(sandbox)
+    form = _open(sandbox.launch("student"), tool, "Show what I know")
+    for link in ("javascript:alert(1)", "JavaScript:alert(document.cookie)", " javascript:alert(1)",
+                 "data:text/html,<script>alert(1)</script>", "https://user:pw@example.org/", "http:///nohost"):
+        refused = submit_form(form, "/evidence", skill_id=FIRST_SKILL, kind="other", url=link, text="see link")
+        assert "Sent to your teacher" not in refused.text, link
+        assert "notice-error" in refused.text, link
+    assert "javascript:" not in refused.text.lower().replace('placeholder="https://"', "")
+    with tool.app.app_context():
+        from lti_tool import models
+
+        assert _db(tool).session.scalars(_db(tool).select(models.Evidence)).all() == []
+
+
+def test_a_students_reflection_reaches_the_teacher_but_not_other_students(sandbox, tool):
+    teacher = _setup_course(sandbox)
+    student = sandbox.launch("student")
+    reflect = _open(student, tool, "Reflect")
+    assert "What was hard?" in reflect.text and "What will you try next?" in reflect.text
+    empty = submit_form(reflect, "/reflect")
+    assert "Write something" in empty.text
+    saved = submit_form(reflect, "/reflect", skill_id=FIRST_SKILL, answer_0="Finding a common denominator",
+                        answer_1="Draw fraction bars first")
+    assert "your reflection is saved" in saved.text
+    assert "Finding a common denominator" in saved.text
+
+    later = submit_form(reflect, "/reflect", answer_0="Nothing today, it went well")
+    assert "your reflection is saved" in later.text
+    page = _open(teacher, tool, "Reflections")
+    assert page.status_code == 200
+    assert "Priya Shah" in page.text
+    assert f"What was hard? (after practising {FIRST_NAME})" in page.text
+    newest, oldest = page.text.index("Nothing today, it went well"), page.text.index("Finding a common denominator")
+    assert newest < oldest
+
+    other = _open(sandbox.launch("student-2"), tool, "Reflect")
+    assert "Finding a common denominator" not in other.text and "Nothing today" not in other.text
+    assert _open(other, tool, "teacher/reflections").status_code == 403
+
+
+def test_pacing_says_not_started_yet_then_gives_a_target_date_per_skill_once_the_course_has_an_end(sandbox, tool):
+    teacher = _setup_course(sandbox)
+    student = sandbox.launch("student")
+    goals = _open(student, tool, "My goals")
+    assert "Not started yet" in goals.text
+    assert "has not set an end date" in goals.text
+    assert 'data-testid="pace-targets"' not in goals.text
+
+    settings = _open(teacher, tool, "Settings")
+    assert "Course end date" in settings.text
+    too_early = submit_form(settings, "/teacher/settings", ends_on=date.today().isoformat())
+    assert "must be after the course started" in too_early.text
+    ends_on = date.today() + timedelta(days=120)
+    saved = submit_form(settings, "/teacher/settings", ends_on=ends_on.isoformat())
+    assert f"The course ends on {ends_on.isoformat()}" in saved.text
+    assert f'value="{ends_on.isoformat()}"' in saved.text
+
+    goals = _open(goals, tool, "goals")
+    assert "Not started yet" in goals.text
+    table = goals.text.split('data-testid="pace-targets"')[1].split("</table>")[0]
+    rows = re.findall(r'<th scope="row">([^<]+)</th><td><time datetime="(\d{4}-\d{2}-\d{2})"', table)
+    assert len(rows) == len(PACK.skills)
+    assert rows[0][0] == FIRST_NAME
+    dates = [date.fromisoformat(d) for _, d in rows]
+    assert all(date.today() < d <= ends_on for d in dates) and dates == sorted(dates)
+    assert _open(goals, tool, "teacher/settings").status_code == 403

@@ -1,0 +1,266 @@
+"""Privacy: students download their own data, teachers export and delete a student's or the course's data,
+and the LMS's Data Privacy Launch opens the notice and the data controls."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, date, datetime, timedelta
+
+import sqlalchemy as sa
+
+from lti_tool.extensions import db
+from lti_tool.learning.coursepack import check_answer, load_pack
+from lti_tool.models import (
+    AuditEntry,
+    Course,
+    DiagnosticRun,
+    Enrollment,
+    Evidence,
+    ItemResponse,
+    LaunchSession,
+    MasteryEvent,
+    Person,
+    Placement,
+    Reflection,
+    ReviewSchedule,
+    ScoreOutbox,
+    SkillMastery,
+    StudentGoal,
+)
+from lti_tool.services.content import demo_pack_data
+from tests.support import CLAIM, submit_form
+
+PER_STUDENT = (ItemResponse, SkillMastery, MasteryEvent, ReviewSchedule, StudentGoal, Reflection, Evidence,
+               DiagnosticRun, ScoreOutbox, Enrollment, LaunchSession)
+PRIVACY_LAUNCH = "DataPrivacyLaunchRequest"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _get(page, tool, path: str):
+    response = page.http.get(tool.url(path) if path.startswith("/") else path, timeout=30)
+    response.http = page.http
+    return response
+
+
+def _link(page, pattern: str) -> str:
+    match = re.search(r'href="([^"]*' + pattern + r')"', page.text)
+    assert match, f"no link matching {pattern} in {page.url}"
+    return match.group(1).replace("&amp;", "&")
+
+
+def _answer_one_item(tool, student_page) -> None:
+    """Answer the first practice question offered, correctly, through the student's page."""
+    pack = load_pack(demo_pack_data())
+    practice = _get(student_page, tool, _link(student_page, "/practice/[^\"/]+"))
+    item = pack.item(re.search(r'name="item_id" value="([^"]+)"', practice.text).group(1))
+    answer = item.answer if item.type == "multiple_choice" else (
+        str(item.answer) if item.type == "numeric" else item.answers[0])
+    assert check_answer(item, answer)
+    feedback = submit_form(practice, practice.url.split("/c/")[1].split("/", 1)[1].split("?")[0], answer=answer)
+    assert feedback.status_code == 200
+
+
+def _ids(tool, sub: str) -> tuple[int, int]:
+    """Return (course id of math-7, person id of sub)."""
+    with tool.app.app_context():
+        course_id = db.session.scalar(sa.select(Course.id).where(Course.context_id == "math-7"))
+        person_id = db.session.scalar(sa.select(Person.id).where(Person.sub == sub))
+        return course_id, person_id
+
+
+def _seed_records(tool, sub: str) -> None:
+    """Give a student one row of every kind their learning record can hold (goals, evidence, grades …)."""
+    course_id, person_id = _ids(tool, sub)
+    now = _now()
+    with tool.app.app_context():
+        placement = db.session.scalars(sa.select(Placement).where(Placement.course_id == course_id)).first()
+        if placement is None:
+            placement = Placement(course_id=course_id, resource_id="privacy-test", title="Pathways", kind="plan",
+                                  skill_ids=[])
+            db.session.add(placement)
+            db.session.flush()
+        db.session.add_all([
+            ItemResponse(course_id=course_id, person_id=person_id, item_id="seeded-item", skill_ids=["seeded"],
+                         answer=f"answer of {sub}", correct=True, answered_at=now),
+            SkillMastery(course_id=course_id, person_id=person_id, skill_id="seeded", state={}, level="Familiar",
+                         reason=f"reason of {sub}", updated_at=now),
+            MasteryEvent(course_id=course_id, person_id=person_id, skill_id="seeded", old_level="Attempted",
+                         new_level="Familiar", source="practice", reason=f"event of {sub}", at=now),
+            ReviewSchedule(course_id=course_id, person_id=person_id, skill_id="seeded", card={},
+                           due_at=now + timedelta(days=3)),
+            StudentGoal(course_id=course_id, person_id=person_id, title=f"goal of {sub}", why="to get better",
+                        by_date=date(2031, 1, 1), skill_ids=["seeded"]),
+            Reflection(course_id=course_id, person_id=person_id, prompt="What went well?",
+                       text=f"reflection of {sub}", written_at=now),
+            Evidence(course_id=course_id, person_id=person_id, skill_id="seeded", kind="explanation",
+                     text=f"evidence of {sub}", submitted_at=now),
+            ScoreOutbox(course_id=course_id, placement_id=placement.id, person_id=person_id, score_given=5,
+                        score_maximum=10, activity_progress="InProgress", grading_progress="FullyGraded",
+                        score_timestamp=now),
+        ])
+        if not db.session.scalars(sa.select(DiagnosticRun).where(DiagnosticRun.course_id == course_id,
+                                                                 DiagnosticRun.person_id == person_id)).first():
+            db.session.add(DiagnosticRun(course_id=course_id, person_id=person_id, state={}, started_at=now))
+        db.session.commit()
+
+
+def _counts(tool, course_id: int, person_id: int) -> dict[str, int]:
+    with tool.app.app_context():
+        return {
+            model.__tablename__: db.session.scalar(
+                sa.select(sa.func.count()).select_from(model)
+                .where(model.course_id == course_id, model.person_id == person_id))
+            for model in PER_STUDENT
+        }
+
+
+def _course_with_two_students(sandbox, tool):
+    teacher = sandbox.launch("teacher")
+    teacher = submit_form(teacher, "/content/demo")
+    assert "The course now uses" in teacher.text
+    students = {}
+    for who in ("student", "student-2"):
+        page = sandbox.launch(who)
+        _answer_one_item(tool, page)
+        students[who] = page
+    _seed_records(tool, "student-1")
+    _seed_records(tool, "student-2")
+    return teacher, students
+
+
+def test_student_downloads_their_own_data_as_json_and_as_a_page_and_sees_nobody_elses(sandbox, tool):
+    _, students = _course_with_two_students(sandbox, tool)
+    home = students["student"]
+    privacy = _get(home, tool, _link(home, "/privacy/"))
+    assert privacy.status_code == 200
+    assert "What Pathways stores" in privacy.text
+
+    download = _get(privacy, tool, _link(privacy, "/privacy/my-data.json"))
+    assert download.status_code == 200
+    assert download.headers["Content-Type"].startswith("application/json")
+    document = download.json()
+    assert document["format"] == "pathways-personal-data"
+    assert document["person"]["user_id"] == "student-1"
+    record = document["courses"][0]
+    assert record["course"]["context_id"] == "math-7"
+    assert len(record["responses"]) == 2  # the answer given in practice and the seeded one
+    assert [g["title"] for g in record["goals"]] == ["goal of student-1"]
+    assert record["reflections"][0]["text"] == "reflection of student-1"
+    assert record["evidence"][0]["text"] == "evidence of student-1"
+    assert any(e["reason"] == "event of student-1" for e in record["mastery_history"])
+    assert any(level["reason"] == "reason of student-1" for level in record["current_levels"])
+    assert "student-2" not in download.text and "Liam" not in download.text
+
+    page = _get(privacy, tool, _link(privacy, "/privacy/my-data.html"))
+    assert page.status_code == 200
+    assert "Priya Shah" in page.text and "goal of student-1" in page.text and "reflection of student-1" in page.text
+    assert "student-2" not in page.text and "Liam" not in page.text
+    assert 'class="level level-2">Familiar' in page.text
+
+    with tool.app.app_context():
+        exports = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "export")).all()
+        assert len(exports) == 2 and {e.subject_id for e in exports} == {_ids(tool, "student-1")[1]}
+
+
+def test_student_cannot_reach_another_students_data_or_the_delete_forms(sandbox, tool):
+    _, students = _course_with_two_students(sandbox, tool)
+    home = students["student"]
+    base = re.search(r"/c/[^/]+/", home.url).group(0)
+    _, other = _ids(tool, "student-2")
+    for path in (f"privacy/students/{other}.json", f"privacy/students/{other}.html",
+                 f"privacy/students/{other}/delete", "privacy/course.json", "privacy/course/delete",
+                 "privacy/user/delete"):
+        assert _get(home, tool, base + path).status_code == 403, path
+    privacy = _get(home, tool, base + "privacy/")
+    assert "/delete" not in privacy.text
+    assert "To have your data deleted, ask your teacher." in privacy.text
+
+
+def test_teacher_deletes_a_students_data_and_nothing_of_it_remains_while_classmates_keep_theirs(sandbox, tool):
+    teacher, _ = _course_with_two_students(sandbox, tool)
+    course_id, gone = _ids(tool, "student-1")
+    _, kept = _ids(tool, "student-2")
+    before_kept = _counts(tool, course_id, kept)
+    assert all(_counts(tool, course_id, gone).values())
+
+    privacy = _get(teacher, tool, _link(teacher, "/privacy/"))
+    assert "Priya Shah" in privacy.text and "Liam O" in privacy.text
+    exported = _get(privacy, tool, _link(privacy, f"/privacy/students/{gone}.json")).json()
+    assert exported["person"]["name"] == "Priya Shah"
+
+    confirm = _get(privacy, tool, _link(privacy, f"/privacy/students/{gone}/delete"))
+    assert "Grades Pathways already sent to the LMS gradebook stay in the LMS" in confirm.text
+    unconfirmed = submit_form(confirm, f"/privacy/students/{gone}/delete")
+    assert "Tick the box" in unconfirmed.text
+    assert all(_counts(tool, course_id, gone).values())
+
+    done = submit_form(confirm, f"/privacy/students/{gone}/delete", confirm="yes")
+    assert done.status_code == 200
+    assert "Deleted the data of Priya Shah" in done.text
+    assert _counts(tool, course_id, gone) == dict.fromkeys(before_kept, 0)
+    assert _counts(tool, course_id, kept) == before_kept
+    with tool.app.app_context():
+        entry = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "delete_student")).one()
+        assert (entry.course_id, entry.subject_id) == (course_id, gone)
+        person = db.session.get(Person, gone)
+        assert person.name == "" and person.email is None and person.sub.startswith("deleted-")
+    assert '<th scope="row">Priya Shah' not in done.text and '<th scope="row">Liam O' in done.text
+
+
+def test_teacher_downloads_the_course_and_deletes_it_after_typing_its_title(sandbox, tool):
+    teacher, _ = _course_with_two_students(sandbox, tool)
+    course_id, _ = _ids(tool, "student-1")
+    privacy = _get(teacher, tool, _link(teacher, "/privacy/"))
+    document = _get(privacy, tool, _link(privacy, "/privacy/course.json")).json()
+    assert document["format"] == "pathways-course-data"
+    assert document["pack"]["course"]["title"]
+    assert sorted(s["user_id"] for s in document["students"]) == ["student-1", "student-2"]
+    assert all(s["goals"] for s in document["students"])
+
+    confirm = _get(privacy, tool, _link(privacy, "/privacy/course/delete"))
+    wrong = submit_form(confirm, "/privacy/course/delete", title="Grade 8 Mathematics")
+    assert "Type the course title exactly" in wrong.text
+    done = submit_form(confirm, "/privacy/course/delete", title="Grade 7 Mathematics")
+    assert "The course&#39;s data is deleted" in done.text or "The course's data is deleted" in done.text
+    with tool.app.app_context():
+        assert db.session.get(Course, course_id) is None
+        for model in PER_STUDENT:
+            assert not db.session.scalar(sa.select(sa.func.count()).select_from(model)
+                                         .where(model.course_id == course_id)), model.__tablename__
+        assert db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "delete_course")).one()
+    # The LMS still has the course: opening Pathways again starts it afresh.
+    again = sandbox.launch("teacher")
+    assert again.status_code == 200 and "no skill map yet" in again.text
+
+
+def _privacy_launch(sandbox, as_: str, for_user: str):
+    return sandbox.launch(as_, message_type=PRIVACY_LAUNCH, claim_overrides={
+        CLAIM + "context": None, CLAIM + "resource_link": None, CLAIM + "for_user": {"user_id": for_user}})
+
+
+def test_lms_data_privacy_launch_shows_the_notice_and_the_users_data_controls(sandbox, tool):
+    _course_with_two_students(sandbox, tool)
+    own = _privacy_launch(sandbox, "student", "student-1")
+    assert own.status_code == 200, own.text[:500]
+    assert "What Pathways stores" in own.text
+    assert "Priya Shah" in own.text and "/delete" not in own.text
+    data = _get(own, tool, _link(own, "/privacy/my-data.json")).json()
+    assert data["person"]["user_id"] == "student-1"
+    assert [c["course"]["context_id"] for c in data["courses"] if c["responses"]] == ["math-7"]
+
+    assert _privacy_launch(sandbox, "student", "student-2").status_code == 403
+
+    admin = _privacy_launch(sandbox, "teacher", "student-2")
+    assert "Liam O" in admin.text and "What Pathways stores" in admin.text
+    confirm = _get(admin, tool, _link(admin, "/privacy/user/delete"))
+    done = submit_form(confirm, "/privacy/user/delete", confirm="yes")
+    assert "data is deleted" in done.text
+    with tool.app.app_context():
+        course_id = db.session.scalar(sa.select(Course.id).where(Course.context_id == "math-7"))
+        liam = db.session.scalars(sa.select(Person).where(Person.sub.like("deleted-%"))).one()
+    assert not any(_counts(tool, course_id, liam.id).values())
+
