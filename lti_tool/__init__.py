@@ -14,7 +14,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build the application: settings, extensions, blueprints, error handlers."""
     import os
 
-    from . import errors, security
+    from . import errors, observability, security
     from .extensions import cache, csrf, db, migrate
     from .lti import views as lti_views
     from .lti.keys import current_signing_key
@@ -57,6 +57,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(privacy.bp)
     app.register_blueprint(health.bp)
     errors.register(app)
+    observability.configure(app)
     security.register(app)
 
     if app.config["SANDBOX_ENABLED"]:

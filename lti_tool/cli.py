@@ -148,3 +148,32 @@ def keys_list() -> None:
     for key in db.session.scalars(sa.select(ToolKey).order_by(ToolKey.id)):
         state = f"retired {key.retired_at:%Y-%m-%d}" if key.retired_at else "active"
         click.echo(f"{key.kid}\tcreated {key.created_at:%Y-%m-%d %H:%M}\t{state}")
+
+
+@main.command("doctor")
+@with_appcontext
+def doctor() -> None:
+    """Check this deployment's configuration and say what is wrong, in plain words."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from .extensions import db
+    from .services.doctor import examine
+
+    migrate_config = current_app.extensions["migrate"].migrate.get_config()
+    head = ScriptDirectory.from_config(migrate_config).get_current_head()
+    try:
+        with db.engine.connect() as connection:
+            revision = MigrationContext.configure(connection).get_current_revision()
+    except Exception:  # noqa: BLE001 - examine() reports the unreachable database in words
+        revision = None
+    findings = examine(current_app.config, now=datetime.now(UTC).replace(tzinfo=None), migration_head=head,
+                       db_revision=revision)
+    for finding in findings:
+        click.echo(("ok       " if finding.ok else "PROBLEM  ") + finding.check)
+        if finding.advice:
+            click.echo("         " + finding.advice)
+    problems = sum(not f.ok for f in findings)
+    click.echo(f"{problems} problem{'s' if problems != 1 else ''} found.")
+    if problems:
+        raise SystemExit(1)

@@ -59,6 +59,10 @@ DEFAULTS: dict[str, Any] = {
     "GRADE_RETRY_MAX_SECONDS": 900,
     # A course pack given to new courses ("demo" for the shipped Grade 7 pack; empty: teachers choose).
     "DEFAULT_COURSE_PACK": "",
+    # /healthz turns "degraded" (503) when a grade has waited longer than this; 0 turns the check off.
+    "OUTBOX_MAX_AGE_SECONDS": 900,
+    # "json" for one JSON object per log line (with the request id), "text" for plain lines.
+    "LOG_FORMAT": "text",
     "LOG_LEVEL": "INFO",
     # Where the SQLite file, the filesystem cache and the development secret live (default: ./instance).
     "INSTANCE_PATH": None,

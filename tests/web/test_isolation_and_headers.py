@@ -121,9 +121,32 @@ def test_sandbox_is_off_unless_enabled(tmp_path):
 
 def test_health_reports_database_and_cache(tool):
     body = requests.get(tool.url("/healthz")).json()
-    assert body == {"status": "ok", "checks": {"database": "ok", "cache": "ok"}}
+    assert body == {"status": "ok", "checks": {"database": "ok", "cache": "ok"},
+                    "outbox": {"pending": 0, "oldest_pending_seconds": 0}}
 
 
 def test_unknown_pages_get_a_plain_404(tool):
     response = requests.get(tool.url("/nope"))
     assert response.status_code == 404 and "does not exist" in response.text
+
+
+def test_every_response_carries_a_request_id_and_keeps_a_safe_incoming_one(tool):
+    assert len(requests.get(tool.url("/healthz")).headers["X-Request-ID"]) == 32
+    assert requests.get(tool.url("/healthz"), headers={"X-Request-ID": "lb-123"}).headers["X-Request-ID"] == "lb-123"
+    forged = requests.get(tool.url("/healthz"), headers={"X-Request-ID": "<script>"}).headers["X-Request-ID"]
+    assert forged != "<script>"
+
+
+def test_json_logs_carry_the_request_id_and_no_token(tmp_path):
+    import json
+    import logging
+
+    from lti_tool.observability import JsonFormatter, RequestIdFilter
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "k", "INSTANCE_PATH": str(tmp_path), "LOG_FORMAT": "json"})
+    record = logging.LogRecord("lti_tool.x", logging.INFO, __file__, 1, "launch refused: %s", ("expired",), None)
+    with app.test_request_context("/", headers={"X-Request-ID": "abc"}):
+        app.preprocess_request()
+        RequestIdFilter().filter(record)
+    line = json.loads(JsonFormatter().format(record))
+    assert line["request_id"] == "abc" and line["message"] == "launch refused: expired" and line["level"] == "INFO"
