@@ -113,3 +113,9 @@ def audit_list(course: str | None, limit: int) -> None:
     for entry in entries:
         click.echo(f"{entry.id}\t{entry.at:%Y-%m-%d %H:%M:%S}\t{entry.action}\tplatform {entry.platform_id}\t"
                    f"course {entry.course_id}\tactor {entry.actor_id}\tsubject {entry.subject_id}")
+
+
+def register(cli: click.Group) -> None:
+    """Add `privacy` and `audit` to the `pathways` command."""
+    cli.add_command(privacy_group)
+    cli.add_command(audit_group)

@@ -41,6 +41,9 @@ DEFAULTS: dict[str, Any] = {
     # Largest request body accepted anywhere (bytes). An id_token is a few KB.
     "MAX_CONTENT_LENGTH": 256 * 1024,
     "STORE_EMAIL": False,
+    # Days without a launch after which `pathways privacy purge` (and the worker) delete a course's data;
+    # 0 keeps data until a teacher or admin deletes it.
+    "RETENTION_DAYS": 0,
     # LTI Dynamic Registration at /lti/register: on by default; set an allow-list of issuer prefixes
     # (space-separated) to accept only your own LMS.
     "DYNAMIC_REGISTRATION": True,

@@ -36,6 +36,8 @@ LEEWAY_SECONDS = 5
 ID_TOKEN_LIFETIME = 300
 ACCESS_TOKEN_LIFETIME = 3600
 PENDING_LAUNCH_LIFETIME = 600
+PRIVACY_LAUNCH_REQUEST = "DataPrivacyLaunchRequest"
+FOR_USER_CLAIM = "https://purl.imsglobal.org/spec/lti/claim/for_user"
 _HMAC_HASHES = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
 # Paging cursors start with a capital and mix case on purpose: a client that lower-cases the Link URL breaks.
 _CURSOR_PARAM = "Cursor"
@@ -647,6 +649,11 @@ class SandboxPlatform:
             if len(bound) == 1:
                 ags["lineitem"] = bound[0]
         claims[v.AGS_CLAIM] = ags
+        if message_type == PRIVACY_LAUNCH_REQUEST:
+            # LTI Data Privacy Launch 1.0: about a user, not a course or link; for_user names whose data.
+            for claim in (v.CONTEXT, v.RESOURCE_LINK, v.NRPS_CLAIM, v.AGS_CLAIM):
+                claims.pop(claim, None)
+            claims[FOR_USER_CLAIM] = {"user_id": user.sub, **({"name": user.name} if user.name else {})}
         merged_custom = {**link_custom, **(custom or {})}
         if merged_custom:
             claims[v.CUSTOM] = merged_custom

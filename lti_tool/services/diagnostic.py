@@ -29,9 +29,9 @@ _DIFFICULTY_ORDER = {"medium": 0, "easy": 1, "hard": 2}
 
 @dataclass(frozen=True)
 class DiagnosticQuestion:
-    """The question to show now, and where the student is in the check."""
+    """The question to show now (None when none is left to ask), and where the student is in the check."""
 
-    item: Item
+    item: Item | None
     number: int  # 1-based: "Question 3 of up to 12"
     max_items: int
     answered: int
@@ -103,21 +103,15 @@ def pending_status(course_id: int, person_id: int) -> str | None:
 
 
 def current_question(course_id: int, person_id: int) -> DiagnosticQuestion | None:
-    """Return the next question of the student's check, or None when the check is over (or has no questions)."""
+    """Return where the student's check is (and its next question), or None once the check has finished."""
     pack = require_pack(course_id)
     run = _run(course_id, person_id)
     if _finished(run):
         return None
     state = _state(run)
     item_id = diagnostic.next_item(pack.skill_graph, items_by_skill(pack), state)
-    if item_id is None:
-        return None
-    return DiagnosticQuestion(pack.item(item_id), len(state.answers) + 1, diagnostic.MAX_ITEMS, len(state.answers))
-
-
-def is_finished(course_id: int, person_id: int) -> bool:
-    """Return whether the student has finished the placement check (a skip does not count)."""
-    return _finished(_run(course_id, person_id))
+    item = pack.item(item_id) if item_id is not None else None
+    return DiagnosticQuestion(item, len(state.answers) + 1, diagnostic.MAX_ITEMS, len(state.answers))
 
 
 def answer_question(

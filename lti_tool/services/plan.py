@@ -34,7 +34,12 @@ def plan_for(course_id: int, person_id: int, *, now: datetime) -> StudentPlan:
         PlanActivity(id=a.id, title=a.title, kind=a.kind, skill_ids=tuple(a.skills), modality=a.modality)
         for a in pack.activities
     ]
-    goals = [Goal(id=g.id, title=g.title, skill_ids=tuple(g.skills)) for g in pack.goals]
+    from .agency import student_plan_goals
+
+    # The student's own goals first: choosing what to work toward is part of the plan being theirs.
+    goals = student_plan_goals(course_id, person_id) + [
+        Goal(id=g.id, title=g.title, skill_ids=tuple(g.skills)) for g in pack.goals
+    ]
     from ..learning.review import DueReview
 
     due = [

@@ -63,6 +63,9 @@ def _now() -> datetime:
 def home():
     """Show the teacher's course page or the student's own page."""
     launch = g.launch
+    if launch.message_type == "DataPrivacyLaunchRequest":
+        # A privacy launch is about the person's data, not a course: it only opens the privacy pages.
+        return redirect(url_for("privacy.home"), code=303)
     placement = current_placement(launch)
     pack = course_pack(launch.course_id)
     if launch.access == "teacher":

@@ -143,19 +143,16 @@ def test_teacher_override_reaches_the_lms_gradebook(browser, tool):
 
     # The student opens the placed link from the LMS course page.
     browser.find_element(By.LINK_TEXT, "Back to the course").click()
-    Select(browser.find_element(By.CSS_SELECTOR, "select[name=sub]")).select_by_visible_text(STUDENT)
-    browser.find_element(By.XPATH, f"//button[contains(., 'Launch') and contains(., '{title}')]").click()
+    placed = browser.find_elements(By.XPATH, f"//form[.//strong[normalize-space()='{title}']]")[-1]
+    Select(placed.find_element(By.NAME, "sub")).select_by_visible_text(STUDENT)
+    placed.find_element(By.TAG_NAME, "button").click()
     _wait(browser, ec.url_contains("/c/"))
     assert browser.find_element(By.CSS_SELECTOR, "[data-testid=placement-title]").text == title
 
     # The teacher sets the student's level on one skill by their own judgement.
     browser.get(teacher_home)
     browser.find_element(By.LINK_TEXT, "Open the class view").click()
-    try:
-        _wait(browser, ec.presence_of_element_located((By.ID, "override-person")), 5)
-    except Exception:
-        print("DEBUGPAGE", browser.current_url, browser.page_source[:3000])
-        raise
+    _wait(browser, ec.presence_of_element_located((By.ID, "override-person")))
     Select(browser.find_element(By.ID, "override-person")).select_by_visible_text(STUDENT)
     skill = Select(browser.find_element(By.ID, "override-skill")).first_selected_option.text
     Select(browser.find_element(By.ID, "override-level")).select_by_visible_text("Mastered")

@@ -3,7 +3,6 @@ and the LMS's Data Privacy Launch opens the notice and the data controls."""
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, date, datetime, timedelta
 

@@ -1,0 +1,114 @@
+"""The administrator's privacy commands: export and delete a user's data, purge old courses, read the audit log."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import sqlalchemy as sa
+from click.testing import CliRunner
+from flask.cli import ScriptInfo
+
+from lti_tool.extensions import db
+from lti_tool.models import AuditEntry, Course, CourseContent, Enrollment, ItemResponse, Person, SkillMastery
+from lti_tool.privacy_cli import audit_group, privacy_group
+from tests.support import submit_form
+from tests.web.test_privacy import _answer_one_item, _seed_records
+
+
+def run(tool, group, *args, input=None):
+    return CliRunner().invoke(group, list(args), obj=ScriptInfo(create_app=lambda: tool.app), input=input,
+                              catch_exceptions=False)
+
+
+def _user(tool, sub="student-1"):
+    return ["--platform", tool.platform.issuer, "--client-id", "pathways-sandbox", "--user", sub]
+
+
+def _course_where_priya_practised(sandbox, tool):
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    _answer_one_item(tool, sandbox.launch("student"))
+    sandbox.launch("student-2")
+    _seed_records(tool, "student-1")
+
+
+def _rows_of(tool, sub):
+    with tool.app.app_context():
+        person = db.session.scalars(sa.select(Person).where(Person.sub == sub)).first()
+        if person is None:
+            return None
+        return {model.__tablename__: db.session.scalar(sa.select(sa.func.count()).select_from(model)
+                                                        .where(model.person_id == person.id))
+                for model in (ItemResponse, SkillMastery, Enrollment)}
+
+
+def test_admin_exports_a_learners_data_to_a_file(sandbox, tool, tmp_path):
+    _course_where_priya_practised(sandbox, tool)
+    out = tmp_path / "priya.json"
+    result = run(tool, privacy_group, "export", *_user(tool), "--context", "math-7", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    document = json.loads(out.read_text(encoding="utf-8"))
+    assert document["person"] == {"platform": tool.platform.issuer, "user_id": "student-1", "name": "Priya Shah",
+                                  "email": None}
+    [record] = document["courses"]
+    assert len(record["responses"]) == 2
+    assert record["goals"][0]["title"] == "goal of student-1"
+    assert "Liam" not in out.read_text(encoding="utf-8")
+
+    unknown = CliRunner().invoke(privacy_group, ["export", *_user(tool, "nobody")],
+                                 obj=ScriptInfo(create_app=lambda: tool.app))
+    assert unknown.exit_code != 0 and "holds no data about user 'nobody'" in unknown.output
+
+
+def test_admin_deletes_a_learners_data_and_the_audit_log_records_it(sandbox, tool):
+    _course_where_priya_practised(sandbox, tool)
+    assert all(_rows_of(tool, "student-1").values())
+    refused = CliRunner().invoke(privacy_group, ["delete", *_user(tool)], input="n\n",
+                                 obj=ScriptInfo(create_app=lambda: tool.app))
+    assert refused.exit_code != 0 and all(_rows_of(tool, "student-1").values())
+
+    result = run(tool, privacy_group, "delete", *_user(tool), "--yes")
+    assert result.exit_code == 0, result.output
+    assert "Deleted the data of student-1 in 1 courses" in result.output and "anonymised" in result.output
+    assert _rows_of(tool, "student-1") is None  # anonymised: the sub is gone too
+    with tool.app.app_context():
+        erased = db.session.scalars(sa.select(Person).where(Person.sub.like("deleted-%"))).one()
+        assert erased.name == "" and not any(
+            db.session.scalar(sa.select(sa.func.count()).select_from(m).where(m.person_id == erased.id))
+            for m in (ItemResponse, SkillMastery, Enrollment))
+    assert all(_rows_of(tool, "student-2")[t] for t in ("enrollment",))
+
+    listing = run(tool, audit_group, "list", "--course", "math-7").output
+    assert "delete_student" in listing and f"subject {erased.id}" in listing
+    assert "Priya" not in listing and "student-1" not in listing
+
+
+def test_purge_dry_run_lists_a_course_not_launched_for_a_long_time_then_purge_deletes_it(sandbox, tool):
+    _course_where_priya_practised(sandbox, tool)
+    with tool.app.app_context():
+        course = db.session.scalars(sa.select(Course).where(Course.context_id == "math-7")).one()
+        course_id = course.id
+        course.last_launch_at = datetime(2020, 1, 1)
+        db.session.commit()
+
+    assert "Retention is off" in run(tool, privacy_group, "purge", "--dry-run").output
+    tool.app.config["RETENTION_DAYS"] = 365
+    dry = run(tool, privacy_group, "purge", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "Would delete 1 courses" in dry.output
+    assert "math-7\tGrade 7 Mathematics\tlast launch 2020-01-01\t2 students" in dry.output
+    with tool.app.app_context():
+        assert db.session.get(Course, course_id) is not None
+        assert db.session.get(CourseContent, course_id) is not None
+        assert not db.session.scalars(sa.select(AuditEntry)).all()
+
+    done = run(tool, privacy_group, "purge")
+    assert done.exit_code == 0, done.output
+    assert "Deleted 1 courses" in done.output
+    with tool.app.app_context():
+        assert db.session.get(Course, course_id) is None
+        assert db.session.get(CourseContent, course_id) is None
+        assert not db.session.scalar(sa.select(sa.func.count()).select_from(ItemResponse))
+        assert db.session.scalars(sa.select(AuditEntry)).one().action == "purge_course"
+    assert "purge_course" in run(tool, audit_group, "list", "--course", str(course_id)).output
+    assert "Would delete 0 courses" in run(tool, privacy_group, "purge", "--dry-run").output
