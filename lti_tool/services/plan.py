@@ -52,7 +52,13 @@ def plan_for(course_id: int, person_id: int, *, now: datetime) -> StudentPlan:
             )
         )
     ]
-    steps = plan_next_steps(pack.skill_graph, levels, activities, goals, due)
+    from ..learning.diagnostic import levels_for_planning
+    from .diagnostic import placements
+
+    # The placement check moves the starting point (never the grades): skills it placed as known count as
+    # done for choosing next steps, so the student starts at their own frontier.
+    planning_levels = levels_for_planning(levels, placements(course_id, person_id))
+    steps = plan_next_steps(pack.skill_graph, planning_levels, activities, goals, due)
     return StudentPlan(course_title=pack.course.title, skills=views, next_steps=steps, goals=goals)
 
 
