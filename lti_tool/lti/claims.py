@@ -97,7 +97,23 @@ def facts_from_claims(body: Mapping[str, Any], client_id: str) -> LaunchFacts:
         context_label=_text(context.get("label"), 255),
         resource_link_id=link_id,
         resource_link_title=_text(link.get("title")),
-        memberships_url=_text(nrps.get("context_memberships_url"), 1000) or None,
+        memberships_url=_text(nrps.get("context_memberships_url"), 1000) or _custom_memberships_url(custom),
         lineitems_url=_text(ags.get("lineitems"), 1000) or None,
         details=details,
     )
+
+
+# Custom parameters some platforms (Moodle, via substitution variables) use to pass the roster URL when the
+# NRPS claim is absent, e.g. custom_context_memberships_url=$ToolProxyBinding.memberships.url.
+CUSTOM_MEMBERSHIPS_KEYS = ("context_memberships_url", "context_memberships_v2_url", "nrps_url")
+
+
+def _custom_memberships_url(custom: object) -> str | None:
+    if not isinstance(custom, Mapping):
+        return None
+    for key in CUSTOM_MEMBERSHIPS_KEYS:
+        value = custom.get(key)
+        # An unexpanded substitution variable ("$ToolProxyBinding...") means the platform did not fill it in.
+        if isinstance(value, str) and value.startswith(("https://", "http://")):
+            return value[:1000]
+    return None

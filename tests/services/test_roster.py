@@ -81,3 +81,14 @@ def test_students_launching_do_not_trigger_roster_syncs(sandbox, tool):
 
     sandbox.launch("student")
     assert drain(tool.app, once=True).roster_syncs == 0
+
+
+def test_a_roster_url_passed_as_a_custom_parameter_is_used_when_the_nrps_claim_is_missing(sandbox, tool):
+    from tests.support import CLAIM
+
+    nrps = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
+    pending = sandbox.begin("teacher")
+    url = pending.claims[nrps]["context_memberships_url"]
+    page = pending.post(pending.resign(**{nrps: None, CLAIM + "custom": {"context_memberships_url": url}}))
+    page = submit_form(page, "roster/sync")
+    assert "Roster updated: 7 members" in page.text
