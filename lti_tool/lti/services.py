@@ -12,12 +12,11 @@ import hashlib
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import jwt
 import requests
-from pylti1p3.exception import LtiServiceException
-from pylti1p3.names_roles import NamesRolesProvisioningService
 from pylti1p3.service_connector import ServiceConnector
 
 from ..extensions import cache
@@ -141,6 +140,7 @@ class PlatformConnector(ServiceConnector):
             "headers": resp.headers if case_insensitive_headers else dict(resp.headers),
             "body": resp.json() if resp.content else None,
             "next_page_url": next_url,
+            "differences_url": resp.links.get("differences", {}).get("url"),
         }
 
 
@@ -167,10 +167,35 @@ def _retry_after(resp: requests.Response) -> float | None:
         return None
 
 
-def fetch_memberships(connector: PlatformConnector, memberships_url: str) -> list[dict]:
-    """Return every member of a context, following NRPS paging to the end."""
-    service = NamesRolesProvisioningService(connector, {"context_memberships_url": memberships_url})
-    try:
-        return list(service.get_members())
-    except LtiServiceException as exc:
-        raise ServiceCallError(f"The roster could not be read: {exc}") from exc
+NRPS_MEDIA_TYPE = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
+# A roster of 100,000 members at 10 per page; beyond that a platform is looping, not paging.
+MAX_ROSTER_PAGES = 10_000
+
+
+@dataclass(frozen=True)
+class Roster:
+    """Every member a membership request returned, and the platform's `differences` URL for next time."""
+
+    members: list[dict]
+    differences_url: str | None
+
+
+def fetch_memberships(connector: PlatformConnector, memberships_url: str) -> Roster:
+    """Return every member of a context (or every change, for a differences URL), following paging to the end.
+
+    NRPS 2.0 §2.4: pages are linked with `Link: <…>; rel="next"`; the last page may carry rel="differences".
+    """
+    members: list[dict] = []
+    differences_url = None
+    next_url: str | None = memberships_url
+    seen: set[str] = set()
+    while next_url:
+        if next_url in seen or len(seen) >= MAX_ROSTER_PAGES:
+            raise ServiceCallError("The platform's roster pages link back to themselves; stopped reading.")
+        seen.add(next_url)
+        page = connector.make_service_request([NRPS_SCOPE], next_url, accept=NRPS_MEDIA_TYPE)
+        body = page["body"] if isinstance(page["body"], dict) else {}
+        members.extend(m for m in body.get("members", []) if isinstance(m, dict))
+        differences_url = page.get("differences_url") or differences_url
+        next_url = page["next_page_url"]
+    return Roster(members, differences_url)

@@ -32,6 +32,8 @@ class Course(db.Model):
     roster_synced_at: so.Mapped[datetime | None] = so.mapped_column(sa.DateTime)
     # Set by a teacher launch when the roster is stale; the worker syncs the course and clears it.
     roster_sync_due_at: so.Mapped[datetime | None] = so.mapped_column(sa.DateTime, index=True)
+    # NRPS `differences` URL from the last full or partial read: the next sync asks only for changes.
+    roster_differences_url: so.Mapped[str | None] = so.mapped_column(sa.String(1000))
 
 
 class Person(db.Model):

@@ -137,8 +137,12 @@ def create_sandbox_app(platform: SandboxPlatform) -> Flask:
     def memberships(context_id: str) -> Response:
         inject_failure()
         platform.check_access(request.headers.get("Authorization"), [v.SCOPE_NRPS])
-        body, next_url = platform.memberships(context_id, request.args)
-        return json_response(body, v.MEDIA_MEMBERSHIPS, next_url=next_url)
+        body, next_url, differences_url = platform.memberships(context_id, request.args)
+        response = json_response(body, v.MEDIA_MEMBERSHIPS, next_url=next_url)
+        if differences_url:
+            link = f'<{differences_url}>; rel="differences"'
+            response.headers["Link"] = ", ".join(filter(None, [response.headers.get("Link"), link]))
+        return response
 
     # ---- AGS 2.0 ----
     @app.route("/courses/<context_id>/lineitems", methods=["GET", "POST"])

@@ -225,6 +225,7 @@ class SandboxPlatform:
         self._scores: dict[tuple[str, str], list[dict]] = {}
         self._next_line_item = 1
         self._registration_tokens: set[str] = set()
+        self._roster_snapshots: dict[str, dict[str, dict]] = {}
         self.registrations: list[dict] = []
 
     # ---- URLs: derived from base_url at call time, because tests learn the port after construction ----
@@ -1000,30 +1001,49 @@ class SandboxPlatform:
         return base + "?" + urlencode(query)
 
     # ---- NRPS 2.0 ----
-    def memberships(self, context_id: str, args: Mapping[str, str]) -> tuple[dict, str | None]:
-        """Return one page of the membership container and the next page's URL."""
+    def _member_record(self, user: SandboxUser) -> dict[str, Any]:
+        member: dict[str, Any] = {"status": user.status, "user_id": user.sub, "roles": list(user.roles)}
+        for attr in ("name", "given_name", "family_name", "email", "picture"):
+            if getattr(user, attr):
+                member[attr] = getattr(user, attr)
+        return member
+
+    def memberships(self, context_id: str, args: Mapping[str, str]) -> tuple[dict, str | None, str | None]:
+        """Return one page of the membership container, the next page's URL and, on the last page, the
+        `differences` URL (NRPS 2.0 §2.4.2): a later call to it lists only members changed since this one."""
         course = self._service_course(context_id)
         offset, limit = self._page_bounds(args, self.page_size)
         role = args.get("role")
+        since = args.get("since")
         with self._lock:
-            users = [self.users[sub] for sub in course.members]
+            current = {sub: self._member_record(self.users[sub]) for sub in course.members}
+            if since is not None:
+                before = self._roster_snapshots.get(since)
+                if before is None:
+                    raise SandboxError(400, "invalid_request", "unknown or expired differences token")
+                changed = [m for sub, m in current.items() if before.get(sub) != m]
+                # Members no longer in the course are reported with status Deleted.
+                gone = [{**m, "status": "Deleted"} for sub, m in before.items() if sub not in current]
+                records = changed + gone
+            else:
+                records = list(current.values())
         if role:
             wanted = v.full_role(role)
-            users = [u for u in users if wanted in u.roles or any(r.endswith("#" + role) for r in u.roles)]
-        members = []
-        for user in users[offset : offset + limit]:
-            member: dict[str, Any] = {"status": user.status, "user_id": user.sub, "roles": list(user.roles)}
-            for attr in ("name", "given_name", "family_name", "email", "picture"):
-                if getattr(user, attr):
-                    member[attr] = getattr(user, attr)
-            members.append(member)
+            records = [m for m in records if wanted in m["roles"] or any(r.endswith("#" + role) for r in m["roles"])]
         body = {
             "id": self.memberships_url(context_id),
             "context": {"id": course.context_id, "label": course.label, "title": course.title},
-            "members": members,
+            "members": records[offset : offset + limit],
         }
-        params = {"role": role} if role else {}
-        return body, self._next_url(self.memberships_url(context_id), params, offset, limit, len(users))
+        params = {k: val for k, val in (("role", role), ("since", since)) if val}
+        next_url = self._next_url(self.memberships_url(context_id), params, offset, limit, len(records))
+        differences_url = None
+        if next_url is None and not role:
+            token = secrets.token_urlsafe(8)
+            with self._lock:
+                self._roster_snapshots[token] = current
+            differences_url = self.memberships_url(context_id) + "?" + urlencode({"since": token})
+        return body, next_url, differences_url
 
     def _service_course(self, context_id: str) -> SandboxCourse:
         course = self.courses.get(context_id)

@@ -37,9 +37,10 @@ def platform_connector(
 def sync_roster(
     course_id: int, *, secret_key: str, http: requests.Session, timeout: float, store_email: bool, now: datetime
 ) -> RosterResult:
-    """Fetch every member of the course from the platform and update people and enrolments.
+    """Fetch the course's members from the platform and update people and enrolments.
 
-    Members who left (absent, or status Inactive) are kept but marked inactive: their work stays theirs.
+    Members who left (absent, or status Inactive or Deleted) are kept but marked inactive: their work stays
+    theirs. When the platform gave a `differences` URL last time, only the changes since then are read.
     """
     course = db.session.get(Course, course_id)
     if course is None:
@@ -48,10 +49,20 @@ def sync_roster(
         raise ServiceError("The platform did not offer its roster service (NRPS) for this course.")
     platform = db.session.get(Platform, course.platform_id)
     connector = platform_connector(platform, secret_key=secret_key, http=http, timeout=timeout)
+    partial = bool(course.roster_differences_url)
     try:
-        members = fetch_memberships(connector, course.memberships_url)
+        try:
+            roster = fetch_memberships(connector, course.roster_differences_url or course.memberships_url)
+        except ServiceCallError as exc:
+            if not partial or exc.status is None or exc.status >= 500 or exc.status == 429:
+                raise
+            # The platform forgot our differences point (expired or reset): read the whole roster again.
+            partial = False
+            roster = fetch_memberships(connector, course.memberships_url)
     except ServiceCallError as exc:
         raise ServiceError(f"The roster could not be read from the platform: {exc.message}") from exc
+    members = roster.members
+    course.roster_differences_url = roster.differences_url
 
     subs = [m["user_id"] for m in members if isinstance(m.get("user_id"), str) and m["user_id"]]
     people = _people_by_sub(platform.id, subs)
@@ -65,6 +76,7 @@ def sync_roster(
             sa.insert(Person), [{"platform_id": platform.id, "sub": sub, "name": ""} for sub in new_subs]
         )
         people.update(_people_by_sub(platform.id, new_subs))
+    was_active = {person_id: e.active for person_id, e in enrollments.items()}
     seen: set[int] = set()
     new_enrollments: dict[int, dict] = {}
     for member in members:
@@ -80,7 +92,7 @@ def sync_roster(
         values = {
             "role": access.value,
             "lti_roles": role_labels(member.get("roles") or [])[:500],
-            "active": member.get("status", "Active") == "Active",
+            "active": member.get("status", "Active") == "Active",  # Inactive and Deleted both mean "left"
         }
         enrollment = enrollments.get(person.id)
         if enrollment is None:
@@ -92,11 +104,11 @@ def sync_roster(
     if new_enrollments:
         db.session.execute(sa.insert(Enrollment), list(new_enrollments.values()))
     added = len(new_enrollments)
-    deactivated = 0
     for person_id, enrollment in enrollments.items():
-        if person_id not in seen and enrollment.active:
+        # A differences listing names only changes, so absence means "unchanged", not "left".
+        if not partial and person_id not in seen and enrollment.active:
             enrollment.active = False
-            deactivated += 1
+    deactivated = sum(1 for person_id, active in was_active.items() if active and not enrollments[person_id].active)
     course.roster_synced_at = now
     db.session.commit()
     return RosterResult(members=len(members), added=added, deactivated=deactivated)

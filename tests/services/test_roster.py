@@ -92,3 +92,25 @@ def test_a_roster_url_passed_as_a_custom_parameter_is_used_when_the_nrps_claim_i
     page = pending.post(pending.resign(**{nrps: None, CLAIM + "custom": {"context_memberships_url": url}}))
     page = submit_form(page, "roster/sync")
     assert "Roster updated: 7 members" in page.text
+
+
+def test_a_later_sync_asks_the_platform_only_for_differences(sandbox, tool):
+    page = sandbox.launch("teacher")
+    assert "Roster updated: 7 members" in submit_form(page, "roster/sync").text
+    tool.platform.add_user("student-6", roles=["Learner"], name="Ava Novak", context_id="math-7")
+    tool.platform.courses["math-7"].members.remove("student-5")
+    page = submit_form(page, "roster/sync")
+    # Only the newcomer and the leaver come back, not all eight members.
+    assert "Roster updated: 2 members, 1 new, 1 no longer active" in page.text
+    rows = _roster_rows(page)
+    assert rows["Ava Novak"] == ("Student", "Active")
+    assert rows["Zainab Hassan"] == ("Student", "Inactive")
+    assert rows["Priya Shah"] == ("Student", "Active")  # absent from the differences, so unchanged
+
+
+def test_when_the_platform_forgets_the_differences_point_the_whole_roster_is_read_again(sandbox, tool):
+    page = sandbox.launch("teacher")
+    submit_form(page, "roster/sync")
+    tool.platform._roster_snapshots.clear()  # the platform expired its differences tokens
+    page = submit_form(page, "roster/sync")
+    assert "Roster updated: 7 members" in page.text
