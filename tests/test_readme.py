@@ -16,3 +16,12 @@ def test_readme_gives_both_commands():
 def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     assert TEST_COMMAND.replace("pip install -e", "pip install -q -e") in ci
+
+
+def test_every_setting_is_documented_in_the_example_env():
+    from lti_tool.settings import DEFAULTS
+
+    example = (ROOT / "config" / "pathways.example.env").read_text()
+    internal = {"TESTING", "DEBUG"}
+    missing = [key for key in DEFAULTS if key not in internal and f"PATHWAYS_{key}" not in example]
+    assert not missing, f"document these in config/pathways.example.env: {missing}"
