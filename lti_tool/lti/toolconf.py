@@ -6,6 +6,7 @@ Canvas Cloud tenant shares the issuer https://canvas.instructure.com.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,10 +22,12 @@ from .keys import SigningKey
 class ToolRegistration(Registration):
     """A pylti1p3 Registration that knows our platform row and signs with a chosen tool key."""
 
-    def __init__(self, platform: Platform, signing_key: SigningKey | None) -> None:
+    def __init__(self, platform: Platform, signing_key: SigningKey | None | Callable[[], SigningKey | None]) -> None:
         super().__init__()
         self.platform_id = platform.id
-        self._signing_kid = signing_key.kid if signing_key else None
+        # Validating a launch never needs our private key; decrypting it only when a call is signed saves
+        # work on every launch.
+        self._signing_key_source = signing_key
         (
             self.set_issuer(platform.issuer)
             .set_client_id(platform.client_id)
@@ -34,12 +37,20 @@ class ToolRegistration(Registration):
         )
         if platform.auth_audience:
             self.set_auth_audience(platform.auth_audience)
-        if signing_key:
-            self.set_tool_private_key(signing_key.private_pem)
+
+    def _signing_key(self) -> SigningKey | None:
+        if callable(self._signing_key_source):
+            self._signing_key_source = self._signing_key_source()
+        return self._signing_key_source
+
+    def get_tool_private_key(self) -> str | None:
+        key = self._signing_key()
+        return key.private_pem if key else None
 
     def get_kid(self) -> str | None:
         # pylti1p3 derives no kid from a PEM; platforms need ours to pick the right key from our JWKS.
-        return self._signing_kid
+        key = self._signing_key()
+        return key.kid if key else None
 
     def __repr__(self) -> str:
         return f"<ToolRegistration {self.get_issuer()} {self.get_client_id()}>"
@@ -88,7 +99,7 @@ class DatabaseToolConf(ToolConfAbstract):
         platform = find_platform(iss, client_id)
         if platform is None:
             return None
-        return ToolRegistration(platform, self._signing_key_provider())
+        return ToolRegistration(platform, self._signing_key_provider)
 
     def find_deployment(self, iss: str, deployment_id: str) -> LtiDeployment | None:
         raise LookupError("Pathways always looks deployments up by issuer, client id and deployment id")
