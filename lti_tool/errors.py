@@ -7,6 +7,7 @@ import logging
 from flask import Flask, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from . import metrics
 from .lti.launch import LaunchError
 from .services.errors import ServiceError
 
@@ -32,6 +33,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(LaunchError)
     def launch_error(exc: LaunchError):
         log.info("launch refused: %s", exc.message)
+        metrics.record_launch("refused", exc.message)
         return _render(exc.status, exc.message, exc.title)
 
     @app.errorhandler(ServiceError)

@@ -64,6 +64,9 @@ DEFAULTS: dict[str, Any] = {
     "DEFAULT_COURSE_PACK": "",
     # /healthz turns "degraded" (503) when a grade has waited longer than this; 0 turns the check off.
     "OUTBOX_MAX_AGE_SECONDS": 900,
+    # Prometheus metrics at /metrics (off by default); with a token, scrapers must send it as a Bearer token.
+    "METRICS_ENABLED": False,
+    "METRICS_TOKEN": None,
     # "json" for one JSON object per log line (with the request id), "text" for plain lines.
     "LOG_FORMAT": "text",
     "LOG_LEVEL": "INFO",

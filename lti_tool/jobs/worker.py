@@ -23,6 +23,7 @@ import requests
 import sqlalchemy as sa
 from flask import Flask
 
+from .. import metrics
 from ..extensions import db
 from ..lti import ags
 from ..lti.services import PlatformConnector, ServiceCallError
@@ -273,7 +274,7 @@ class _Poster:
         def send(job: tuple[ScoreOutbox, PlatformConnector, str, ags.Score]) -> ServiceCallError | None:
             _, connector, url, score = job
             try:
-                ags.post_score(connector, url, score)
+                metrics.timed_grade_post(ags.post_score, connector, url, score)
             except ServiceCallError as exc:
                 return exc
             except Exception as exc:  # noqa: BLE001 - an odd answer is retried later, never left unrecorded

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import requests
 import sqlalchemy as sa
 
+from .. import metrics
 from ..extensions import db
 from ..lti.claims import display_name
 from ..lti.keys import current_signing_key
@@ -111,6 +112,7 @@ def sync_roster(
     deactivated = sum(1 for person_id, active in was_active.items() if active and not enrollments[person_id].active)
     course.roster_synced_at = now
     db.session.commit()
+    metrics.record_roster_sync()
     return RosterResult(members=len(members), added=added, deactivated=deactivated)
 
 
@@ -169,6 +171,7 @@ def run_due_roster_sync(
         return sync_roster(course_id, secret_key=secret_key, http=http, timeout=timeout, store_email=store_email,
                            now=now)
     except ServiceError:
+        metrics.record_roster_sync(ok=False)
         db.session.rollback()
         retry_at = now + timedelta(seconds=retry_seconds)
         db.session.execute(sa.update(Course).where(Course.id == course_id).values(roster_sync_due_at=retry_at))
