@@ -22,7 +22,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from .lti.toolconf import DatabaseToolConf
     from .paths import PACKAGE_DIR
     from .settings import load_settings
-    from .web import agency, classroom, course, diagnostic, health, launch, learning, privacy, registration
+    from .web import agency, classroom, course, diagnostic, health, launch, learning, metrics, privacy, registration
 
     instance_path = (overrides or {}).get("INSTANCE_PATH") or os.environ.get("PATHWAYS_INSTANCE_PATH")
     app = Flask(
@@ -56,6 +56,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(agency.bp)
     app.register_blueprint(privacy.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(metrics.bp)
     errors.register(app)
     observability.configure(app)
     security.register(app)
