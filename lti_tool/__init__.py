@@ -23,6 +23,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from .paths import PACKAGE_DIR
     from .settings import load_settings
     from .web import agency, classroom, course, diagnostic, health, launch, learning, metrics, privacy, registration
+    from .web import course_map as course_map_views
 
     instance_path = (overrides or {}).get("INSTANCE_PATH") or os.environ.get("PATHWAYS_INSTANCE_PATH")
     app = Flask(
@@ -49,6 +50,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(lti_views.bp)
     app.register_blueprint(launch.bp)
     app.register_blueprint(course.bp)
+    app.register_blueprint(course_map_views.bp)
     app.register_blueprint(registration.bp)
     app.register_blueprint(learning.bp)
     app.register_blueprint(classroom.bp)

@@ -11,6 +11,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from . import create_app
 from .jobs.cli import worker_command
+from .course_cli import register as register_course_commands
 from .privacy_cli import register as register_privacy_commands
 
 
@@ -25,6 +26,7 @@ def main() -> None:
 
 main.add_command(worker_command)
 register_privacy_commands(main)
+register_course_commands(main)
 
 
 @main.command("demo", with_appcontext=False)

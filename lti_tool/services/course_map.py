@@ -1,0 +1,638 @@
+"""The teacher's course-map editor, skill imports (Moodle CSV, CASE) and exports.
+
+Every change loads the course's pack document, applies the change, checks the whole pack again with
+`load_pack` and only then saves it through `import_pack`: a change that would leave a prerequisite circle, an
+unknown skill or a multiple-choice item without its answer is refused with every problem listed, and nothing
+is saved. Ids of skills and items never change once given (students' responses and mastery name them), and an
+id that student records still use is never handed out again.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..learning.case import CasePackageError, read_case_package
+from ..learning.competency_csv import CompetencyCsvError, read_competency_csv, write_competency_csv
+from ..learning.coursepack import (
+    ACTIVITY_KINDS,
+    DIFFICULTY_LABELS,
+    FORMAT,
+    ITEM_TYPES,
+    VERSION,
+    CoursePack,
+    CoursePackError,
+    ImportedSkills,
+    MultipleChoiceItem,
+    NumericItem,
+    dump_pack,
+    dumps_pack,
+    load_pack,
+)
+from ..models import Course, CourseContent, Deployment, ItemResponse, Platform, SkillMastery
+from .content import import_pack
+from .errors import NotFound, ServiceError
+
+Values = Mapping[str, Any]
+KINDS = ("course", "skill", "unit", "activity", "item", "goal")
+#: What the editor offers, in words: activity kinds and question types of the course-pack format.
+ACTIVITY_KIND_NAMES = dict(zip(ACTIVITY_KINDS, ("Practice set", "Resource (video, reading …)", "Project",
+                                                "Discussion or group work", "Offline task"), strict=True))
+ITEM_TYPE_NAMES = dict(zip(ITEM_TYPES, ("Multiple choice", "Number (with tolerance)", "Short text"), strict=True))
+
+
+class MapError(ServiceError):
+    """A change that was not saved; `problems` lists every reason in words a teacher can act on."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        count = len(self.problems)
+        super().__init__(self.problems[0] if count == 1 else f"The change was not saved: {count} problems.")
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import did: the course's pack afterwards, what kind of file it read, and the reader's notes."""
+
+    pack: CoursePack
+    source: str
+    merged: bool
+    skills_added: int
+    notes: tuple[str, ...] = ()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reading
+
+
+def form_values(pack: CoursePack | None, kind: str, record_id: str | None = None,
+                activity_id: str | None = None) -> dict[str, Any]:
+    """Return the editor form's fields for one record (empty fields for a new one), as the teacher sees them."""
+    if kind not in KINDS:
+        raise NotFound("There is no such part of the course map.")
+    if pack is None and kind != "course":
+        raise NotFound("This course has no content yet.")
+    if kind == "course":
+        if pack is None:
+            return {"title": "", "subject": "", "grade_level": "", "description": ""}
+        course = pack.course
+        return {"title": course.title, "subject": course.subject, "grade_level": course.grade_level,
+                "description": course.description}
+    if kind == "item":
+        if record_id is None:
+            return {"type": "multiple_choice", "prompt": "", "skills": [], "difficulty": "medium", "choices": "",
+                    "answer": "", "numeric_answer": "", "tolerance": "0", "unit": "", "answers": "", "hints": "",
+                    "solution": ""}
+        activity = _find(pack.activities, activity_id, "activity")
+        item = _find(activity.items, record_id, "question")
+        values: dict[str, Any] = {
+            "type": item.type, "prompt": item.prompt,
+            # Items that practise all their activity's skills show no ticks: they follow the activity's skills.
+            "skills": [] if set(item.skills) == set(activity.skills) else list(item.skills),
+            "difficulty": str(item.difficulty), "choices": "", "answer": "", "numeric_answer": "", "tolerance": "0",
+            "unit": "", "answers": "", "hints": "\n".join(item.hints), "solution": item.solution,
+        }
+        if isinstance(item, MultipleChoiceItem):
+            values["choices"] = "\n".join(f"{c.id}: {c.text}" for c in item.choices)
+            values["answer"] = item.answer
+        elif isinstance(item, NumericItem):
+            values.update(numeric_answer=_number_text(item.answer), tolerance=_number_text(item.tolerance),
+                          unit=item.unit or "")
+        else:
+            values["answers"] = "\n".join(item.answers)
+        return values
+    if record_id is None:
+        # A new practice activity brings its first question, so its form holds the question's fields too.
+        return {"name": "", "title": "", "description": "", "prerequisites": [], "skills": [], "due": "",
+                "kind": "practice", "modality": "", "url": "", "instructions": "",
+                **form_values(pack, "item", None, None) | {"skills": []}}
+    if kind == "skill":
+        skill = _find(pack.skills, record_id, "skill")
+        return {"name": skill.name, "description": skill.description, "prerequisites": list(skill.prerequisites)}
+    if kind == "unit":
+        unit = _find(pack.units, record_id, "unit")
+        return {"title": unit.title, "description": unit.description, "skills": list(unit.skills)}
+    if kind == "goal":
+        goal = _find(pack.goals, record_id, "goal")
+        return {"title": goal.title, "description": goal.description, "skills": list(goal.skills),
+                "due": goal.due or ""}
+    activity = _find(pack.activities, record_id, "activity")
+    return {"title": activity.title, "kind": activity.kind, "modality": activity.modality,
+            "skills": list(activity.skills), "url": activity.url or "", "instructions": activity.instructions}
+
+
+def skills_in_map_order(pack: CoursePack) -> list[Any]:
+    """Return the pack's skills in map order: every skill after its prerequisites."""
+    by_id = {skill.id: skill for skill in pack.skills}
+    return [by_id[skill_id] for skill_id in pack.skill_graph.topological_order()]
+
+
+def export_text(course_id: int, fmt: str = "json") -> str:
+    """Return the course's content as canonical course-pack JSON, or its skills as a Moodle competency CSV."""
+    content = db.session.get(CourseContent, course_id)
+    if content is None:
+        raise NotFound("This course has no content yet.")
+    pack = load_pack(content.pack)
+    if fmt == "csv":
+        return write_competency_csv(pack.skills, framework_id=_slug(pack.course.title, "pathways-skills"),
+                                    framework_name=pack.course.title, description=pack.course.description)
+    return dumps_pack(pack)
+
+
+def find_course(context_id: str, *, issuer: str | None = None, client_id: str | None = None,
+                deployment_id: str | None = None) -> Course:
+    """Return the one course with this LTI context id (narrowed by platform and deployment), or explain why not."""
+    query = (
+        sa.select(Course)
+        .join(Platform, Course.platform_id == Platform.id)
+        .join(Deployment, Course.deployment_id == Deployment.id)
+        .where(Course.context_id == context_id)
+        .order_by(Course.id)
+    )
+    if issuer:
+        query = query.where(Platform.issuer == issuer)
+    if client_id:
+        query = query.where(Platform.client_id == client_id)
+    if deployment_id:
+        query = query.where(Deployment.deployment_id == deployment_id)
+    courses = list(db.session.scalars(query))
+    if not courses:
+        raise NotFound(
+            f"No course with the context id {context_id!r} is known"
+            + (" on that platform" if issuer or client_id or deployment_id else "")
+            + ". Pathways learns about a course when someone first launches it from the LMS: ask a teacher to "
+            "open Pathways in that course once, then run this again."
+        )
+    if len(courses) > 1:
+        places = "; ".join(
+            f"--platform {db.session.get(Platform, c.platform_id).issuer} "
+            f"--client-id {db.session.get(Platform, c.platform_id).client_id} "
+            f"--deployment-id {db.session.get(Deployment, c.deployment_id).deployment_id}"
+            for c in courses
+        )
+        raise ServiceError(f"{len(courses)} courses have the context id {context_id!r}; say which one with: {places}")
+    return courses[0]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Changing
+
+
+def start_course(course_id: int, title: str, *, now: datetime) -> CoursePack:
+    """Give a course without content an empty pack with just a title, ready to be built in the editor."""
+    if db.session.get(CourseContent, course_id) is not None:
+        raise ServiceError("This course already has content; edit it in the course map.")
+    data = {"format": FORMAT, "version": VERSION, "course": {"title": title.strip()}}
+    return _save(course_id, data, now)
+
+
+def save_course_details(course_id: int, values: Values, *, now: datetime) -> str:
+    """Change the course's title, subject, grade level and description."""
+    def apply(data: dict[str, Any]) -> str:
+        data["course"] = {key: _text(values, key) for key in ("title", "subject", "grade_level", "description")}
+        return data["course"]["title"]
+
+    return _change(course_id, apply, now)
+
+
+def save_skill(course_id: int, skill_id: str | None, values: Values, *, now: datetime) -> str:
+    """Add a skill (skill_id None) or change one's name, description and prerequisites; return its id."""
+    def apply(data: dict[str, Any]) -> str:
+        record = {"name": _text(values, "name"), "description": _text(values, "description"),
+                  "prerequisites": _ids(values, "prerequisites")}
+        return _upsert(data, "skills", skill_id, record, record["name"], "skill",
+                       reserved=_used_skill_ids(course_id))
+
+    return _change(course_id, apply, now)
+
+
+def delete_skill(course_id: int, skill_id: str, *, now: datetime) -> str:
+    """Remove a skill nothing else uses; refuse, naming them, when skills, units, activities or goals use it."""
+    def apply(data: dict[str, Any]) -> str:
+        skill = _record(data, "skills", skill_id, "skill")
+        users = []
+        for kind, label, key in (("skills", "the skills", "prerequisites"), ("units", "the units", "skills"),
+                                 ("activities", "the activities", "skills"), ("goals", "the goals", "skills")):
+            # Items practise a subset of their activity's skills, so checking activities covers questions too.
+            names = [_label(r) for r in data.get(kind, []) if skill_id in r.get(key, [])]
+            if names:
+                users.append(f"{label} {_and(names)}" + (" need it first" if kind == "skills" else " use it"))
+        if users:
+            raise MapError([f"“{skill['name']}” cannot be deleted: {'; '.join(users)}. "
+                            "Take it out of them first."])
+        data["skills"].remove(skill)
+        return skill["name"]
+
+    return _change(course_id, apply, now)
+
+
+def save_unit(course_id: int, unit_id: str | None, values: Values, *, now: datetime) -> str:
+    """Add or change a unit: a titled group of skills; return its id."""
+    def apply(data: dict[str, Any]) -> str:
+        record = {"title": _text(values, "title"), "description": _text(values, "description"),
+                  "skills": _ids(values, "skills")}
+        return _upsert(data, "units", unit_id, record, record["title"], "unit")
+
+    return _change(course_id, apply, now)
+
+
+def save_goal(course_id: int, goal_id: str | None, values: Values, *, now: datetime) -> str:
+    """Add or change a course goal: skills to reach, by an optional date; return its id."""
+    def apply(data: dict[str, Any]) -> str:
+        record = {"title": _text(values, "title"), "description": _text(values, "description"),
+                  "skills": _ids(values, "skills"), "due": _text(values, "due").strip() or None}
+        return _upsert(data, "goals", goal_id, record, record["title"], "goal")
+
+    return _change(course_id, apply, now)
+
+
+def save_activity(course_id: int, activity_id: str | None, values: Values, *, now: datetime) -> str:
+    """Add or change an activity; a new practice activity comes with its first question. Return its id."""
+    problems: list[str] = []
+
+    def apply(data: dict[str, Any]) -> str:
+        kind = _text(values, "kind")
+        url = _text(values, "url").strip() or None
+        if url is not None:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                problems.append("The link should be a web address starting with http:// or https://.")
+        record: dict[str, Any] = {
+            "title": _text(values, "title"), "kind": kind, "modality": _text(values, "modality").strip(),
+            "skills": _ids(values, "skills"), "url": url, "instructions": _text(values, "instructions"),
+        }
+        if activity_id is not None:
+            existing = _record(data, "activities", activity_id, "activity")
+            record["items"] = [_follow(item, existing.get("skills", []), record["skills"])
+                               for item in existing.get("items", [])]
+        saved_id = _upsert(data, "activities", activity_id, record, record["title"], "activity")
+        if activity_id is None:
+            items = []
+            if kind == "practice":
+                item, item_problems = _item_record(values, saved_id, _item_ids(data, course_id), default_skills=True)
+                problems.extend(item_problems)
+                items.append(item)
+            _record(data, "activities", saved_id, "activity")["items"] = items
+        return saved_id
+
+    return _change(course_id, apply, now, problems)
+
+
+def save_item(course_id: int, activity_id: str, item_id: str | None, values: Values, *, now: datetime) -> str:
+    """Add or change a question of a practice activity; return its id."""
+    problems: list[str] = []
+
+    def apply(data: dict[str, Any]) -> str:
+        activity = _record(data, "activities", activity_id, "activity")
+        if activity["kind"] != "practice":
+            raise MapError([f"Only practice activities hold questions, and “{activity['title']}” is a "
+                            f"{activity['kind']}."])
+        items = activity.setdefault("items", [])
+        existing = _record({"items": items}, "items", item_id, "question") if item_id is not None else None
+        prefix = activity_id if item_id is None else None
+        record, item_problems = _item_record(values, prefix, _item_ids(data, course_id))
+        problems.extend(item_problems)
+        if existing is None:
+            items.append(record)
+        else:
+            record["id"] = existing["id"]
+            items[items.index(existing)] = record
+        return record["id"]
+
+    return _change(course_id, apply, now, problems)
+
+
+def delete_item(course_id: int, activity_id: str, item_id: str, *, now: datetime) -> str:
+    """Remove a question; students' earlier answers to it stay in their records."""
+    def apply(data: dict[str, Any]) -> str:
+        activity = _record(data, "activities", activity_id, "activity")
+        item = _record({"items": activity.get("items", [])}, "items", item_id, "question")
+        activity["items"].remove(item)
+        return item["prompt"]
+
+    return _change(course_id, apply, now)
+
+
+def delete_record(course_id: int, kind: str, record_id: str, *, now: datetime) -> str:
+    """Remove a unit, an activity (with its questions) or a goal; return its title."""
+    plural = {"unit": "units", "activity": "activities", "goal": "goals"}.get(kind)
+    if plural is None:
+        raise NotFound("There is no such part of the course map.")
+
+    def apply(data: dict[str, Any]) -> str:
+        record = _record(data, plural, record_id, kind)
+        data[plural].remove(record)
+        return record["title"]
+
+    return _change(course_id, apply, now)
+
+
+def import_file(course_id: int, filename: str, raw: bytes, *, now: datetime) -> ImportResult:
+    """Import a course pack (replaces the content), or merge a Moodle competency CSV or CASE package's skills."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise MapError(["The file is not UTF-8 text; save it as UTF-8 and upload it again."]) from None
+    if not text.strip():
+        raise MapError(["The file is empty."])
+    first_line = text.lstrip().split("\n", 1)[0]
+    if filename.lower().endswith(".csv") or ("ID number" in first_line and "Short name" in first_line):
+        try:
+            imported = read_competency_csv(text)
+        except CompetencyCsvError as exc:
+            raise MapError(exc.problems) from exc
+        return _merge_skills(course_id, imported, "Moodle competency CSV", now)
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise MapError([f"The file is neither JSON (a course pack or a CASE package) nor a Moodle competency CSV: "
+                        f"line {exc.lineno}, column {exc.colno}: {exc.msg}."]) from None
+    if isinstance(document, dict) and {"CFPackage", "CFDocument", "CFItems"} & set(document):
+        try:
+            imported = read_case_package(document)
+        except CasePackageError as exc:
+            raise MapError(exc.problems) from exc
+        return _merge_skills(course_id, imported, "CASE package", now)
+    if not isinstance(document, dict):
+        raise MapError(["A course pack is a JSON object; this file is not."])
+    pack = _save(course_id, document, now)
+    return ImportResult(pack=pack, source="course pack", merged=False, skills_added=len(pack.skills))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _change(course_id: int, apply: Callable[[dict[str, Any]], str], now: datetime,
+            problems: Sequence[str] = ()) -> str:
+    """Apply a change to a copy of the pack and save it; `problems` (filled by apply) are reported with the pack's."""
+    content = db.session.get(CourseContent, course_id)
+    if content is None:
+        raise NotFound("This course has no content yet: start an empty course or import a course pack first.")
+    # A deep copy: the stored document must stay untouched when the change is refused.
+    data = copy.deepcopy(content.pack)
+    result = apply(data)
+    _save(course_id, data, now, problems)
+    return result
+
+
+def _save(course_id: int, data: dict[str, Any], now: datetime, problems: Sequence[str] = ()) -> CoursePack:
+    found = list(problems)
+    try:
+        load_pack(data)
+    except CoursePackError as exc:
+        found += [_plain(problem, data) for problem in exc.problems]
+    if found:
+        # The teacher sees the form's own problems and the pack's together, so one correction round suffices.
+        raise MapError(found)
+    return import_pack(course_id, data, now=now)
+
+
+def _merge_skills(course_id: int, imported: ImportedSkills, source: str, now: datetime) -> ImportResult:
+    content = db.session.get(CourseContent, course_id)
+    if content is None:
+        title = imported.title or (db.session.get(Course, course_id).title or "Course")
+        data = dump_pack(ImportedSkills(title, imported.description, imported.skills, imported.units).to_pack())
+        merged = False
+    else:
+        data = copy.deepcopy(content.pack)
+        clashes = []
+        for plural, records in (("skills", imported.skills), ("units", imported.units)):
+            have = {r["id"] for r in data.get(plural, [])}
+            clashes += [f"{plural[:-1]} {r.id!r}" for r in records if r.id in have]
+        if clashes:
+            raise MapError([f"Nothing was imported: the course already has {_and(clashes)} with the same id. "
+                            "Delete or rename those in the file (or in the course map) and import again."])
+        data.setdefault("skills", []).extend(
+            {"id": s.id, "name": s.name, "description": s.description, "prerequisites": list(s.prerequisites)}
+            for s in imported.skills
+        )
+        data.setdefault("units", []).extend(
+            {"id": u.id, "title": u.title, "description": u.description, "skills": list(u.skills)}
+            for u in imported.units
+        )
+        merged = True
+    pack = _save(course_id, data, now)
+    return ImportResult(pack=pack, source=source, merged=merged, skills_added=len(imported.skills),
+                        notes=imported.notes)
+
+
+def _follow(item: dict[str, Any], old_skills: list[str], new_skills: list[str]) -> dict[str, Any]:
+    """Keep a question's skills within its activity's after the activity's skills change."""
+    skills = item.get("skills", [])
+    if not new_skills or set(skills) == set(old_skills):
+        # Questions that practised all the activity's skills go on doing so.
+        return {**item, "skills": list(new_skills)} if new_skills else item
+    kept = [skill for skill in skills if skill in new_skills]
+    return {**item, "skills": kept or list(new_skills)}
+
+
+def _item_record(values: Values, id_prefix: str | None, taken: set[str],
+                 default_skills: bool = False) -> tuple[dict[str, Any], list[str]]:
+    """Build an item document from the form; id_prefix None keeps the caller's id."""
+    problems: list[str] = []
+    item_type = _text(values, "type")
+    if item_type not in ITEM_TYPES:
+        problems.append("Choose the kind of question: multiple choice, number or short text.")
+    record: dict[str, Any] = {"id": "", "type": item_type, "prompt": _text(values, "prompt")}
+    if id_prefix is not None:
+        record["id"] = _unique(f"{id_prefix}-q", taken, always_number=True)
+    skills = [] if default_skills else _ids(values, "skills")
+    if skills:
+        record["skills"] = skills
+    difficulty = _text(values, "difficulty").strip() or "medium"
+    if difficulty in DIFFICULTY_LABELS:
+        record["difficulty"] = difficulty
+    else:
+        number = _number(difficulty)
+        if number is None:
+            problems.append("Difficulty should be easy, medium or hard.")
+        record["difficulty"] = number if number is not None else "medium"
+    if item_type == "multiple_choice":
+        choices, answer, choice_problems = _choices(_text(values, "choices"), _text(values, "answer"))
+        problems += choice_problems
+        record.update(choices=choices, answer=answer)
+    elif item_type == "numeric":
+        answer, tolerance = _number(_text(values, "numeric_answer")), _number(_text(values, "tolerance") or "0")
+        if answer is None:
+            problems.append("The answer should be a number, such as 12, 0.75 or -3.5.")
+        if tolerance is None or tolerance < 0:
+            problems.append("The tolerance should be zero or a positive number (how far off an answer may be).")
+        record.update(answer=answer if answer is not None else 0, tolerance=tolerance if tolerance else 0,
+                      unit=_text(values, "unit").strip() or None)
+    elif item_type == "short_text":
+        record["answers"] = _lines(_text(values, "answers"))
+    record["hints"] = _lines(_text(values, "hints"))
+    record["solution"] = _text(values, "solution").strip()
+    return record, problems
+
+
+_CHOICE = re.compile(r"([A-Za-z][A-Za-z0-9_-]{0,7}):\s+(.+)")
+
+
+def _choices(text: str, answer: str) -> tuple[list[dict[str, str]], str, list[str]]:
+    """Read one choice per line ("b: 3/4" keeps the id b; "*" marks the right one) and find the right choice."""
+    parsed: list[tuple[str | None, str, bool]] = []
+    for line in _lines(text):
+        marked = line.startswith("*")
+        line = line.removeprefix("*").strip()
+        match = _CHOICE.fullmatch(line)
+        parsed.append((match.group(1), match.group(2).strip(), marked) if match else (None, line, marked))
+    used = {identifier for identifier, _, _ in parsed if identifier}
+    letters = (chr(code) for code in range(ord("a"), ord("z") + 1))
+    choices = []
+    for identifier, choice_text, _ in parsed:
+        if identifier is None:
+            identifier = next((letter for letter in letters if letter not in used), None) or _unique("c", used, True)
+            used.add(identifier)
+        choices.append({"id": identifier, "text": choice_text})
+    ids = [c["id"] for c in choices]
+    marked_ids = [c["id"] for c, (_, _, marked) in zip(choices, parsed, strict=True) if marked]
+    answer = answer.strip()
+    if marked_ids:
+        right = marked_ids[0]
+    elif answer in ids:
+        right = answer
+    elif answer.isdigit() and 1 <= int(answer) <= len(ids):
+        right = ids[int(answer) - 1]
+    else:
+        right = next((c["id"] for c in choices if c["text"].casefold() == answer.casefold() and answer), "")
+    problems = []
+    if len(choices) >= 2 and not right:
+        problems.append("Say which choice is right: write its letter (a, b …) or its number in “Right choice”, "
+                        "or start its line with *.")
+        # A stand-in, so the pack check does not report the same missing answer a second time.
+        right = ids[0]
+    return choices, right, problems
+
+
+def _upsert(data: dict[str, Any], plural: str, record_id: str | None, record: dict[str, Any], title: str,
+            what: str, reserved: Iterable[str] = ()) -> str:
+    records = data.setdefault(plural, [])
+    if record_id is None:
+        taken = {r["id"] for r in records} | set(reserved)
+        new = {"id": _unique(_slug(title, what), taken), **record}
+        records.append(new)
+        return new["id"]
+    existing = _record(data, plural, record_id, what)
+    existing.update(record)
+    return record_id
+
+
+def _record(data: Mapping[str, Any], plural: str, record_id: str | None, what: str) -> dict[str, Any]:
+    found = next((r for r in data.get(plural, []) if r.get("id") == record_id), None)
+    if found is None:
+        raise NotFound(f"This course has no {what} with the id {record_id!r}; it may have been deleted.")
+    return found
+
+
+def _find(records: Iterable[Any], record_id: str | None, what: str) -> Any:
+    found = next((r for r in records if r.id == record_id), None)
+    if found is None:
+        raise NotFound(f"This course has no {what} with the id {record_id!r}; it may have been deleted.")
+    return found
+
+
+def _used_skill_ids(course_id: int) -> set[str]:
+    # A new skill must not take over a deleted skill's id, or it would inherit that skill's mastery records.
+    return set(db.session.scalars(sa.select(SkillMastery.skill_id).where(SkillMastery.course_id == course_id)
+                                  .distinct()))
+
+
+def _item_ids(data: Mapping[str, Any], course_id: int) -> set[str]:
+    answered = db.session.scalars(sa.select(ItemResponse.item_id).where(ItemResponse.course_id == course_id)
+                                  .distinct())
+    return {i["id"] for a in data.get("activities", []) for i in a.get("items", [])} | set(answered)
+
+
+def _slug(text: str, fallback: str) -> str:
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+    return re.sub(r"[^a-z0-9]+", "-", plain).strip("-")[:40].strip("-") or fallback
+
+
+def _unique(base: str, taken: set[str], always_number: bool = False) -> str:
+    number = 1 if always_number else 2
+    candidate = f"{base}-{number}" if always_number else base
+    while candidate in taken:
+        number += 1
+        candidate = f"{base}-{number}"
+    return candidate
+
+
+def _text(values: Values, key: str) -> str:
+    value = values.get(key, "")
+    return value if isinstance(value, str) else ""
+
+
+def _ids(values: Values, key: str) -> list[str]:
+    value = values.get(key, [])
+    entries = [value] if isinstance(value, str) else list(value or [])
+    return list(dict.fromkeys(v for v in entries if isinstance(v, str) and v))
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _number(text: str) -> int | float | None:
+    text = text.strip().replace("\u2212", "-")
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if value == value and value not in (float("inf"), float("-inf")) else None
+
+
+def _number_text(value: float) -> str:
+    return f"{value:g}" if isinstance(value, float) and abs(value) < 1e15 else str(value)
+
+
+def _label(record: Mapping[str, Any]) -> str:
+    return f"“{record.get('name') or record.get('title') or record.get('id')}”"
+
+
+def _and(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+_LOCATION = re.compile(r"(skills|units|activities|goals)\[(\d+)\](?:\.items\[(\d+)\])?([^:\s]*): (.*)", re.S)
+_CIRCLE = "Skills cannot depend on each other in a circle: "
+_PLACES = {"skills": "Skill", "units": "Unit", "activities": "Activity", "goals": "Goal"}
+
+
+def _plain(problem: str, data: Mapping[str, Any]) -> str:
+    """Turn a pack location ("activities[2].items[0].answer: …") into names a teacher knows."""
+    match = _LOCATION.fullmatch(problem)
+    if match is None:
+        if problem.startswith("skills: ") and _CIRCLE in problem:
+            names = {s.get("id"): s.get("name") or s.get("id") for s in data.get("skills", []) if isinstance(s, dict)}
+            loop = problem.split(_CIRCLE, 1)[1].split(" → ")
+            return _CIRCLE + " → ".join(f"“{names.get(skill_id, skill_id)}”" for skill_id in loop)
+        if problem.startswith("course."):
+            field, _, message = problem.removeprefix("course.").partition(": ")
+            return f"Course ({field.replace('_', ' ')}): {message}"
+        return problem.removeprefix("skills: ")
+    plural, index, item_index, rest, message = match.groups()
+    records = data.get(plural, [])
+    record = records[int(index)] if isinstance(records, list) and int(index) < len(records) else {}
+    where = f"{_PLACES[plural]} {_label(record) if isinstance(record, dict) else index}"
+    if item_index is not None:
+        where += f", question {int(item_index) + 1}"
+    field = re.sub(r"\[\d+\]", "", rest).strip(".")
+    if field:
+        where += f" ({field.replace('_', ' ')})"
+    return f"{where}: {message}"

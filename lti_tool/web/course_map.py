@@ -1,0 +1,197 @@
+"""The teacher's course-map editor: skills, units, activities, questions and goals; imports and exports."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Response, flash, g, redirect, render_template, request, url_for
+
+from ..services.content import course_pack
+from ..services.course_map import (
+    ACTIVITY_KIND_NAMES,
+    ITEM_TYPE_NAMES,
+    MapError,
+    delete_item,
+    delete_record,
+    delete_skill,
+    export_text,
+    form_values,
+    import_file,
+    save_activity,
+    save_course_details,
+    save_goal,
+    save_item,
+    save_skill,
+    save_unit,
+    skills_in_map_order,
+    start_course,
+)
+from ..services.errors import NotFound, ServiceError
+from .course import launch_blueprint, require_teacher
+
+bp = launch_blueprint("course_map", __name__)
+
+KIND_PATTERN = "any(course, skill, unit, activity, item, goal)"
+# Fields sent as several checkboxes with the same name.
+MULTI_FIELDS = ("skills", "prerequisites")
+# Reader notes are shown in full up to this many; a large framework can produce hundreds.
+MAX_NOTES = 20
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _form() -> dict:
+    values: dict = {key: request.form.get(key, "") for key in request.form if key not in MULTI_FIELDS}
+    values.update({key: request.form.getlist(key) for key in MULTI_FIELDS})
+    return values
+
+
+@bp.before_request
+def teachers_only() -> None:
+    require_teacher()
+
+
+@bp.get("/teacher/map")
+def editor():
+    """Show the course map: skills in map order with prerequisites, units, activities, goals."""
+    pack = course_pack(g.launch.course_id)
+    return render_template("teacher/map.html", launch=g.launch, pack=pack,
+                           skills=skills_in_map_order(pack) if pack else [], kinds=ACTIVITY_KIND_NAMES)
+
+
+@bp.post("/teacher/map/start")
+def start():
+    """Start an empty course map with just a title."""
+    try:
+        pack = start_course(g.launch.course_id, request.form.get("title", ""), now=_now())
+    except MapError as exc:
+        _flash_problems(exc)
+    else:
+        flash(f"Started “{pack.course.title}”. Add its skills next.", "success")
+    return redirect(url_for("course_map.editor"), code=303)
+
+
+@bp.route(f"/teacher/map/<{KIND_PATTERN}:kind>", methods=["GET", "POST"])
+def edit(kind: str):
+    """Show the form for one part of the map (new when there is no id) and save it."""
+    record_id = request.args.get("id") or None
+    activity_id = request.args.get("activity") or None
+    course_id = g.launch.course_id
+    problems: list[str] = []
+    if request.method == "POST":
+        values = _form()
+        try:
+            saved = _save(kind, course_id, record_id, activity_id, values)
+        except MapError as exc:
+            problems = exc.problems
+        else:
+            flash(f"Saved{' the new' if record_id is None else ''} {_WORDS[kind]}.", "success")
+            return redirect(_after_save(kind, saved, activity_id), code=303)
+    pack = course_pack(course_id)
+    if request.method == "GET":
+        values = form_values(pack, kind, record_id, activity_id)
+    activity = next((a for a in pack.activities if a.id == (activity_id or record_id)), None) if pack else None
+    if kind == "item" and activity is None:
+        raise NotFound("This course has no such activity; it may have been deleted.")
+    skills = skills_in_map_order(pack) if pack else []
+    if kind == "item":
+        # A question practises some of its activity's skills, never others.
+        skills = [skill for skill in skills if skill.id in activity.skills]
+    return render_template(
+        f"teacher/map_{kind}.html", launch=g.launch, pack=pack, kind=kind, record_id=record_id, values=values,
+        problems=problems, activity=activity, skills=skills,
+        kinds=ACTIVITY_KIND_NAMES, item_types=ITEM_TYPE_NAMES,
+    ), (400 if problems else 200)
+
+
+@bp.post(f"/teacher/map/<{KIND_PATTERN}:kind>/delete")
+def delete(kind: str):
+    """Delete one part of the map, or explain what still uses it."""
+    record_id = request.form.get("id", "")
+    activity_id = request.form.get("activity", "")
+    course_id = g.launch.course_id
+    try:
+        if kind == "skill":
+            name = delete_skill(course_id, record_id, now=_now())
+        elif kind == "item":
+            name = delete_item(course_id, activity_id, record_id, now=_now())
+        else:
+            name = delete_record(course_id, kind, record_id, now=_now())
+    except MapError as exc:
+        _flash_problems(exc)
+        back = {"id": record_id, "activity": activity_id or None}
+        return redirect(url_for("course_map.edit", kind=kind, **back), code=303)
+    flash(f"Deleted the {_WORDS[kind]} “{name}”.", "success")
+    if kind == "item":
+        return redirect(url_for("course_map.edit", kind="activity", id=activity_id), code=303)
+    return redirect(url_for("course_map.editor") + f"#{_ANCHORS.get(kind, '')}", code=303)
+
+
+@bp.post("/teacher/map/import")
+def import_upload():
+    """Import a course pack (JSON), a Moodle competency CSV or a CASE package (JSON) uploaded by the teacher."""
+    upload = request.files.get("pack")
+    if upload is None or not upload.filename:
+        flash("Choose a file to import first.", "error")
+        return redirect(url_for("course_map.editor"), code=303)
+    try:
+        result = import_file(g.launch.course_id, upload.filename, upload.read(), now=_now())
+    except ServiceError as exc:
+        _flash_problems(exc)
+        return redirect(url_for("course_map.editor"), code=303)
+    if result.merged:
+        flash(f"Added {result.skills_added} skills from the {result.source} to “{result.pack.course.title}”; "
+              "activities and questions are unchanged.", "success")
+    else:
+        flash(f"Imported “{result.pack.course.title}” from the {result.source}: {len(result.pack.skills)} skills, "
+              f"{len(result.pack.activities)} activities.", "success")
+    for note in result.notes[:MAX_NOTES]:
+        flash(f"Note: {note}", "info")
+    if len(result.notes) > MAX_NOTES:
+        flash(f"… and {len(result.notes) - MAX_NOTES} more notes like these.", "info")
+    return redirect(url_for("course_map.editor"), code=303)
+
+
+@bp.get("/teacher/map/export.<any(json, csv):fmt>")
+def export(fmt: str):
+    """Download the course pack (JSON) or its skills as a Moodle competency-framework CSV."""
+    body = export_text(g.launch.course_id, fmt)
+    if fmt == "csv":
+        return Response(body, mimetype="text/csv",
+                        headers={"Content-Disposition": 'attachment; filename="skills.csv"'})
+    return Response(body, mimetype="application/json",
+                    headers={"Content-Disposition": 'attachment; filename="course-pack.json"'})
+
+
+_WORDS = {"course": "course details", "skill": "skill", "unit": "unit", "activity": "activity", "item": "question",
+          "goal": "goal"}
+_ANCHORS = {"skill": "skills-heading", "unit": "units-heading", "activity": "activities-heading",
+            "goal": "goals-heading"}
+
+
+def _save(kind: str, course_id: int, record_id: str | None, activity_id: str | None, values: dict) -> str:
+    now = _now()
+    if kind == "course":
+        return save_course_details(course_id, values, now=now)
+    if kind == "item":
+        return save_item(course_id, activity_id or "", record_id, values, now=now)
+    saver = {"skill": save_skill, "unit": save_unit, "activity": save_activity, "goal": save_goal}[kind]
+    return saver(course_id, record_id, values, now=now)
+
+
+def _after_save(kind: str, saved_id: str, activity_id: str | None) -> str:
+    if kind == "item":
+        return url_for("course_map.edit", kind="activity", id=activity_id) + "#items-heading"
+    if kind == "activity":
+        pack = course_pack(g.launch.course_id)
+        activity = next((a for a in pack.activities if a.id == saved_id), None) if pack else None
+        if activity is not None and activity.kind == "practice":
+            return url_for("course_map.edit", kind="activity", id=saved_id) + "#items-heading"
+    return url_for("course_map.editor") + f"#{_ANCHORS.get(kind, 'course-heading')}"
+
+
+def _flash_problems(exc: ServiceError) -> None:
+    for problem in getattr(exc, "problems", None) or [exc.message]:
+        flash(problem, "error")

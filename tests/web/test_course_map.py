@@ -1,0 +1,204 @@
+"""A teacher builds the course map in Pathways: skills, activities, questions; imports and exports skills."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from urllib.parse import urljoin
+
+import requests
+
+from lti_tool.learning.coursepack import load_pack
+from lti_tool.services.content import demo_pack_data
+from tests.support import parse_form, submit_form
+
+
+def _get(page, href: str):
+    response = page.http.get(urljoin(page.url, html.unescape(href)), timeout=30)
+    response.http = page.http
+    return response
+
+
+def _link(page, pattern: str) -> str:
+    match = re.search(r'href="([^"]*' + pattern + r')"', page.text)
+    assert match, f"no link matching {pattern} in {page.url}"
+    return match.group(1)
+
+
+def _editor(sandbox, *, demo: bool = True, **launch):
+    teacher = sandbox.launch("teacher", **launch)
+    if demo:
+        teacher = submit_form(teacher, "/content/demo")
+    return _get(teacher, _link(teacher, "/teacher/map"))
+
+
+def _upload(page, action_suffix: str, filename: str, body: bytes):
+    for match in re.finditer(r"<form[^>]*>.*?</form>", page.text, re.S):
+        action, fields = parse_form(match.group(0), page.url)
+        if action.endswith(action_suffix):
+            response = page.http.post(action, data={k: v for k, v in fields.items() if k != "pack"},
+                                      files={"pack": (filename, body)}, timeout=30)
+            response.http = page.http
+            return response
+    raise AssertionError(f"no form posting to {action_suffix}")
+
+
+def _pack(editor):
+    return json.loads(_get(editor, _link(editor, "/teacher/map/export.json")).text)
+
+
+def _skills(document):
+    return [(s["id"], s["name"], s["description"], s["prerequisites"]) for s in document["skills"]]
+
+
+def test_teacher_adds_a_skill_that_needs_another_first_and_the_map_shows_it(sandbox):
+    editor = _editor(sandbox)
+    form = _get(editor, _link(editor, "/teacher/map/skill"))
+    saved = submit_form(form, "/teacher/map/skill", name="Percent of a quantity",
+                        description="Find 15% of 80.", prerequisites=["ratio-concepts"])
+    assert "Saved the new skill." in saved.text
+    assert "Percent of a quantity" in saved.text and "Ratios and equivalent ratios" in saved.text
+    skill = _pack(saved)["skills"][-1]
+    assert skill == {"id": "percent-of-a-quantity", "name": "Percent of a quantity", "description": "Find 15% of 80.",
+                     "prerequisites": ["ratio-concepts"]}
+
+
+def test_making_prerequisites_go_in_a_circle_is_refused_and_nothing_changes(sandbox):
+    editor = _editor(sandbox)
+    before = _pack(editor)
+    form = _get(editor, _link(editor, r"/teacher/map/skill\?id=frac-equivalent"))
+    refused = submit_form(form, "/teacher/map/skill", prerequisites=["frac-add-sub"])
+    assert refused.status_code == 400
+    text = html.unescape(refused.text)
+    assert "Skills cannot depend on each other in a circle" in text
+    assert "“Equivalent fractions” → “Add and subtract fractions” → “Equivalent fractions”" in text
+    assert _pack(editor) == before
+
+
+def test_teacher_adds_a_practice_set_with_a_numeric_question_and_a_student_is_marked_right_within_tolerance(sandbox):
+    editor = _editor(sandbox)
+    submit_form(_get(editor, _link(editor, "/teacher/map/skill")), "/teacher/map/skill", name="Square roots")
+    form = _get(editor, _link(editor, "/teacher/map/activity"))
+    activity_page = submit_form(
+        form, "/teacher/map/activity", title="Square roots practice", kind="practice", skills=["square-roots"],
+        type="multiple_choice", prompt="Which is √49?", difficulty="hard", choices="6\n*7\n8",
+    )
+    assert "Saved the new activity." in activity_page.text and "Which is √49?" in activity_page.text
+    item_form = _get(activity_page, _link(activity_page, r"/teacher/map/item\?activity=[^\"&]+"))
+    saved = submit_form(item_form, "/teacher/map/item", type="numeric", prompt="Estimate √50 to two decimals.",
+                        difficulty="easy", numeric_answer="7.07", tolerance="0.05", hints="7 × 7 = 49",
+                        solution="√50 is a little more than √49 = 7: about 7.07.")
+    assert "Saved the new question." in saved.text
+    activity = next(a for a in _pack(editor)["activities"] if a["title"] == "Square roots practice")
+    assert activity["items"][0]["answer"] == "b"
+    numeric = activity["items"][1]
+    assert (numeric["answer"], numeric["tolerance"], numeric["skills"]) == (7.07, 0.05, ["square-roots"])
+
+    student = sandbox.launch("student")
+    practice = _get(student, re.search(r"/c/[^/]+/", student.url).group(0) + "practice/square-roots")
+    assert "Estimate √50 to two decimals." in practice.text
+    feedback = submit_form(practice, "/practice/square-roots", answer="7.1")
+    assert "That&#39;s right!" in feedback.text or "That's right!" in feedback.text
+
+
+def test_deleting_a_skill_that_others_need_or_activities_use_is_refused_naming_them(sandbox):
+    editor = _editor(sandbox)
+    form = _get(editor, _link(editor, r"/teacher/map/skill\?id=frac-equivalent"))
+    refused = submit_form(form, "/teacher/map/skill/delete")
+    text = html.unescape(refused.text)
+    assert "“Equivalent fractions” cannot be deleted" in text
+    assert "“Add and subtract fractions”" in text and "the activities" in text
+    assert "frac-equivalent" in [s["id"] for s in _pack(editor)["skills"]]
+
+
+def test_skills_exported_as_moodle_csv_and_imported_into_a_new_course_are_the_same_skills(sandbox, tool):
+    editor = _editor(sandbox)
+    csv_text = _get(editor, _link(editor, "/teacher/map/export.csv")).text
+    assert csv_text.startswith("Parent ID number,ID number,Short name")
+
+    tool.platform.add_course("science-8", "Grade 8 Science", "SCI8")
+    tool.platform.add_user("teacher", roles=["Instructor"], name="Amara Okafor", context_id="science-8")
+    tool.platform.add_resource_link("pathways-home", "Pathways", context_id="science-8")
+    fresh = _editor(sandbox, demo=False, http=requests.Session(), context_id="science-8")
+    assert "Start an empty course" in fresh.text
+    imported = _upload(fresh, "/teacher/map/import", "skills.csv", csv_text.encode("utf-8"))
+    assert "from the Moodle competency CSV" in imported.text
+    assert _skills(_pack(imported)) == _skills(demo_pack_data())
+
+
+def test_a_case_package_adds_its_skills_and_units_to_the_course_and_keeps_activities(sandbox):
+    editor = _editor(sandbox)
+    activities = len(_pack(editor)["activities"])
+    package = {
+        "CFDocument": {"identifier": "doc-1", "title": "Geometry framework"},
+        "CFItems": [
+            {"identifier": "geo", "fullStatement": "Geometry", "humanCodingScheme": "G"},
+            {"identifier": "geo-area", "fullStatement": "Find the area of triangles.", "humanCodingScheme": "G.1"},
+            {"identifier": "geo-volume", "fullStatement": "Find the volume of prisms.", "humanCodingScheme": "G.2"},
+        ],
+        "CFAssociations": [
+            {"associationType": "isChildOf", "originNodeURI": {"identifier": "geo-area"},
+             "destinationNodeURI": {"identifier": "geo"}, "sequenceNumber": 1},
+            {"associationType": "isChildOf", "originNodeURI": {"identifier": "geo-volume"},
+             "destinationNodeURI": {"identifier": "geo"}, "sequenceNumber": 2},
+            {"associationType": "precedes", "originNodeURI": {"identifier": "geo-area"},
+             "destinationNodeURI": {"identifier": "geo-volume"}},
+            {"associationType": "isRelatedTo", "originNodeURI": {"identifier": "geo-area"},
+             "destinationNodeURI": {"identifier": "frac-multiply"}},
+        ],
+    }
+    body = json.dumps({"CFPackage": package}).encode("utf-8")
+    merged = _upload(editor, "/teacher/map/import", "geometry.json", body)
+    assert "Added 2 skills from the CASE package" in html.unescape(merged.text)
+    assert "Note: skipped associations that set no order or grouping: isRelatedTo (1)" in merged.text
+    document = _pack(merged)
+    assert document["skills"][-1] == {"id": "geo-volume", "name": "G.2 Find the volume of prisms.",
+                                      "description": "Find the volume of prisms.", "prerequisites": ["geo-area"]}
+    assert document["units"][-1]["skills"] == ["geo-area", "geo-volume"]
+    assert len(document["activities"]) == activities
+
+    again = _upload(merged, "/teacher/map/import", "geometry.json", body)
+    assert "Nothing was imported" in again.text and "&#39;geo-area&#39;" in again.text
+    assert _pack(again) == document
+
+
+def test_teacher_starts_an_empty_course_and_builds_a_practice_set_a_student_can_use(sandbox):
+    editor = _editor(sandbox, demo=False)
+    started = submit_form(editor, "/teacher/map/start", title="Fractions club")
+    assert "Started “Fractions club”" in html.unescape(started.text)
+    submit_form(_get(started, _link(started, "/teacher/map/skill")), "/teacher/map/skill", name="Halves")
+    form = _get(started, _link(started, "/teacher/map/activity"))
+    refused = submit_form(form, "/teacher/map/activity", title="Watch", kind="resource", skills=["halves"],
+                          url="javascript:alert(1)")
+    assert refused.status_code == 400 and "http:// or https://" in refused.text
+    submit_form(form, "/teacher/map/activity", title="Halves", kind="practice", skills=["halves"],
+                type="short_text", prompt="What is half of 10?", answers="5\nfive")
+    student = sandbox.launch("student")
+    practice = _get(student, re.search(r"/c/[^/]+/", student.url).group(0) + "practice/halves")
+    assert "What is half of 10?" in practice.text
+    assert "That&#39;s right!" in submit_form(practice, "/practice/halves", answer="Five").text
+
+
+def test_students_cannot_open_or_change_the_course_map(sandbox, tool):
+    _editor(sandbox)
+    student = sandbox.launch("student")
+    base = re.search(r"/c/[^/]+/", student.url).group(0)
+    assert student.http.get(tool.url(base + "teacher/map"), timeout=30).status_code == 403
+    assert student.http.get(tool.url(base + "teacher/map/export.json"), timeout=30).status_code == 403
+    practice = student.http.get(tool.url(base + "practice/frac-equivalent"), timeout=30)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', practice.text).group(1)
+    data = {"name": "Sneaky", "csrf_token": token}
+    assert student.http.post(tool.url(base + "teacher/map/skill"), data=data, timeout=30).status_code == 403
+
+
+def test_a_course_pack_is_still_checked_on_import_and_every_problem_is_shown(sandbox):
+    editor = _editor(sandbox)
+    document = demo_pack_data()
+    document["skills"][0]["prerequisites"] = ["no-such-skill"]
+    document["activities"][0]["kind"] = "lecture"
+    refused = _upload(editor, "/teacher/map/import", "pack.json", json.dumps(document).encode("utf-8"))
+    text = html.unescape(refused.text)
+    assert "Skill “Equivalent fractions” (prerequisites): names the skill 'no-such-skill'" in text
+    assert "(kind): should be one of practice" in text
+    assert load_pack(_pack(editor)) == load_pack(demo_pack_data())
