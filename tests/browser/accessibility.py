@@ -1,0 +1,98 @@
+"""Run axe-core (npm package, pinned in tests/browser/axe/package.json) inside the page Chromium shows."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+AXE_JS = Path(os.environ.get("PATHWAYS_AXE_JS",
+                             Path(__file__).parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"))
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+BLOCKING = ("serious", "critical")
+PHONE = (360, 740)
+DESKTOP = (1200, 900)
+
+_RUN_AXE = """
+const done = arguments[arguments.length - 1];
+axe.run(document, {runOnly: {type: "tag", values: arguments[0]}, resultTypes: ["violations"]}).then(
+  (results) => done(results.violations.map((v) => ({
+    id: v.id, impact: v.impact, help: v.help,
+    targets: v.nodes.map((n) => n.target.join(" ") + (n.failureSummary ? " (" + n.failureSummary.split("\\n").slice(1).join(" ").trim() + ")" : "")),
+  }))),
+  (error) => done([{id: "axe-error", impact: "critical", help: String(error), targets: []}]));
+"""
+
+
+@cache
+def axe_source() -> str:
+    """Return axe.min.js, failing the test (never skipping it) when it was not installed."""
+    if not AXE_JS.is_file():
+        pytest.fail(f"axe-core is missing ({AXE_JS}). Install it with: npm ci --prefix tests/browser/axe")
+    return AXE_JS.read_text(encoding="utf-8")
+
+
+def serious_violations(driver) -> list[str]:
+    """Run axe on the current page and describe each serious or critical WCAG 2.1 A/AA violation."""
+    driver.set_script_timeout(60)
+    driver.execute_script(axe_source())
+    violations = driver.execute_async_script(_RUN_AXE, WCAG_TAGS)
+    return [f"{v['id']} ({v['impact']}): {v['help']}; at " + "; ".join(v["targets"][:5])
+            for v in violations if v["impact"] in BLOCKING]
+
+
+def horizontal_overflow(driver) -> int:
+    """Return how many CSS pixels the page is wider than the window (0 when it fits)."""
+    return driver.execute_script("return Math.max(0, document.documentElement.scrollWidth - window.innerWidth)")
+
+
+def overflowing_elements(driver) -> list[str]:
+    """Name the elements that reach past the right edge (outside any scrolling region), to explain an overflow."""
+    return driver.execute_script("""
+      const width = window.innerWidth, found = [];
+      for (const el of document.body.querySelectorAll("*")) {
+        if (el.closest(".table-wrap, [style*=overflow]") && !el.matches(".table-wrap")) continue;
+        const box = el.getBoundingClientRect();
+        if (box.right > width + 1 && box.width > 0) {
+          found.push(el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
+                     (el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\\s+/).join(".") : "") +
+                     " right=" + Math.round(box.right));
+        }
+      }
+      return found.slice(0, 8);
+    """)
+
+
+class PageAudit:
+    """Check each page a person reaches with axe at desktop and at 360 px width, and for sideways scrolling."""
+
+    def __init__(self, driver) -> None:
+        self.driver = driver
+        self.problems: list[str] = []
+        self.pages: list[str] = []
+        axe_source()  # fail at once, before the walk, if axe is not installed
+
+    def check(self, what: str) -> None:
+        """Audit the page now shown, remembering what it is for the report."""
+        driver = self.driver
+        self.pages.append(what)
+        where = f"{what} [{driver.title} · {driver.current_url.split('/c/')[-1]}]"
+        for problem in serious_violations(driver):
+            self.problems.append(f"{where}: {problem}")
+        driver.set_window_size(*PHONE)
+        try:
+            # Narrow screens bring their own failures: tables that scroll, controls that wrap.
+            for problem in serious_violations(driver):
+                self.problems.append(f"{where} at 360 px: {problem}")
+            overflow = horizontal_overflow(driver)
+            if overflow:
+                self.problems.append(f"{where}: at 360 px the page scrolls sideways by {overflow}px; "
+                                     + ", ".join(overflowing_elements(driver)))
+        finally:
+            driver.set_window_size(*DESKTOP)
+
+    def assert_clean(self) -> None:
+        assert not self.problems, (f"{len(self.problems)} accessibility problem(s) on {len(self.pages)} pages:\n"
+                                   + "\n".join(self.problems))
