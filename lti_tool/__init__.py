@@ -24,6 +24,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from .settings import load_settings
     from .web import agency, classroom, course, diagnostic, health, launch, learning, metrics, privacy, registration
     from .web import course_map as course_map_views
+    from .web import grading as grading_views
 
     instance_path = (overrides or {}).get("INSTANCE_PATH") or os.environ.get("PATHWAYS_INSTANCE_PATH")
     app = Flask(
@@ -51,6 +52,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(launch.bp)
     app.register_blueprint(course.bp)
     app.register_blueprint(course_map_views.bp)
+    app.register_blueprint(grading_views.bp)
     app.register_blueprint(registration.bp)
     app.register_blueprint(learning.bp)
     app.register_blueprint(classroom.bp)

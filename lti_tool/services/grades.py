@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..lti import ags
+from ..lti.deep_linking import MASTERY_TAG
 from ..lti.services import PlatformConnector, ServiceCallError
 from ..models import Course, Enrollment, Person, Placement, Platform, ScoreOutbox, SkillLineItem
 from ..models.outbox import FAILED, PENDING, SUPERSEDED, SYNCED
@@ -22,7 +23,7 @@ from .errors import NotFound, ServiceError
 from .roster import platform_connector
 
 # Our line items carry this tag (and the placement's resource_id), so find_or_create finds them again.
-PLACEMENT_TAG = "pathways"
+PLACEMENT_TAG = MASTERY_TAG  # the same tag Deep Linking gives the column, so find_or_create finds it
 SKILL_TAG_PREFIX = "pathways-skill:"
 COMMENT_LIMIT = 250
 # AGS timestamps must strictly increase per user and line item; a microsecond is the finest step we store.

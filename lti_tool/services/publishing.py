@@ -11,6 +11,7 @@ from ..learning.grading import GradingScheme, placement_score
 from ..learning.mastery import Level
 from ..models import CourseContent, Evidence, Placement, SkillMastery
 from .content import course_pack
+from .errors import ServiceError
 from .grades import queue_score
 
 SCHEMES = {"proficiency_share": GradingScheme.SHARE_PROFICIENT, "four_point": GradingScheme.STANDARDS_AVERAGE}
@@ -76,4 +77,40 @@ def publish_mastery(course_id: int, person_id: int, *, now: datetime) -> int:
             completed=score.activity_progress.value == "Completed",
         )
         queued += row is not None
+        if content is not None and content.per_skill_grades:
+            queued += _publish_per_skill(placement, person_id, skill_ids, levels, names, pending, now)
     return queued
+
+
+def _publish_per_skill(placement: Placement, person_id: int, skill_ids: list[str], levels: dict[str, Level],
+                       names: dict[str, str], pending: set[str], now: datetime) -> int:
+    """Queue one score per skill (0-4 points: Attempted 1 … Mastered 4) to the skill's own column."""
+    queued = 0
+    for skill_id in skill_ids:
+        score = placement_score(levels, [skill_id], score_maximum=4.0, scheme=GradingScheme.STANDARDS_AVERAGE,
+                                skill_names=names, pending_evidence=skill_id in pending)
+        row = queue_score(
+            placement.id, person_id, score_given=score.score_given, score_maximum=4.0, now=now,
+            skill_names=[names.get(skill_id, skill_id)], skill_id=skill_id,
+            pending_manual=skill_id in pending, completed=score.activity_progress.value == "Completed",
+        )
+        queued += row is not None
+    return queued
+
+
+def set_grading(course_id: int, *, scheme: str, per_skill: bool) -> None:
+    """Choose how mastery becomes a grade, and whether each skill also gets its own gradebook column."""
+    content = db.session.get(CourseContent, course_id)
+    if content is None:
+        raise ServiceError("Set up the course content first.")
+    if scheme not in SCHEMES:
+        raise ServiceError("Choose one of the grading schemes.")
+    content.grading_scheme = scheme
+    content.per_skill_grades = per_skill
+    db.session.commit()
+
+
+def grading_settings(course_id: int) -> tuple[str, bool] | None:
+    """Return (scheme, per-skill columns on) for the course, or None when it has no content yet."""
+    content = db.session.get(CourseContent, course_id)
+    return (content.grading_scheme, content.per_skill_grades) if content else None

@@ -37,7 +37,7 @@ def test_a_students_new_mastery_reaches_the_lms_gradebook_with_progress_timestam
     assert stats.posted == 1 and stats.failed == 0
     placement = gradebook.placement()
     item = gradebook.platform.line_items[placement.lineitem_url]
-    assert item["resourceId"] == "unit-fractions" and item["tag"] == "pathways" and item["label"] == "Fractions"
+    assert item["resourceId"] == "unit-fractions" and item["tag"] == "pathways-mastery" and item["label"] == "Fractions"
     score = gradebook.lms_scores()["student-1"]
     assert score["scoreGiven"] == 75.0 and score["scoreMaximum"] == 100.0
     assert score["activityProgress"] == "InProgress" and score["gradingProgress"] == "FullyGraded"

@@ -36,7 +36,7 @@ def test_a_placement_without_a_line_item_gets_one_by_resource_id_and_tag_and_kee
     assert first == again == gradebook.placement().lineitem_url
     ours = [i for i in gradebook.platform.line_items.values() if i.get("resourceId") == "unit-fractions"]
     assert len(ours) == 1
-    assert ours[0]["tag"] == "pathways" and ours[0]["scoreMaximum"] == 100.0
+    assert ours[0]["tag"] == "pathways-mastery" and ours[0]["scoreMaximum"] == 100.0
 
 
 def test_a_line_item_from_deep_linking_is_used_as_is(make_tool):
