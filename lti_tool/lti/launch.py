@@ -7,7 +7,9 @@ LTI 1.3 Core §5. pylti1p3 does the bulk; this module adds what it leaves open:
 - `target_link_uri` must be ours and equal the one the login was started for;
 - an unknown `kid` refreshes the platform JWKS once before failing;
 - only RS256 is accepted, and exp/iat are checked with a small leeway;
-- Canvas's `deployment_id` login parameter is accepted beside `lti_deployment_id`.
+- Canvas's `deployment_id` login parameter is accepted beside `lti_deployment_id`;
+- a login that offers platform storage (`lti_storage_target`) keeps state and nonce there too, so a browser
+  that blocks third-party cookies can still launch (platform_storage.py).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import hashlib
 import time
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import jwt
 import requests
@@ -24,6 +27,7 @@ from pylti1p3.contrib.flask import FlaskCacheDataStorage, FlaskMessageLaunch, Fl
 from pylti1p3.exception import LtiException, OIDCException
 
 from ..extensions import cache
+from .platform_storage import StorageCheckNeeded, issue_check, origin_of, redeem_check, storage_target
 from .toolconf import find_deployment, find_platform
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
@@ -80,6 +84,7 @@ class PathwaysLogin(FlaskOIDCLogin):
         super().__init__(request, tool_config, launch_data_storage=storage)
         self.set_launch_data_storage(storage)
         self.set_launch_data_lifetime(state_seconds)
+        self._platform_redirect: Any = None
 
     def _generate_nonce(self) -> str:
         # Called after the state is made and before its params are saved: bind the nonce to this state.
@@ -109,15 +114,55 @@ class PathwaysLogin(FlaskOIDCLogin):
             "deployment_id": deployment_id,
             "issued_at": int(time.time()),
         }
+        target_frame = self.storage_target()
+        origin = origin_of(registration.get_auth_login_url())
+        if target_frame and origin:
+            # The launch may come back without the state cookie; then the launch page reads these from storage.
+            self._state_params.update(platform_storage=True, storage_target=target_frame, storage_origin=origin)
         return registration
+
+    def storage_target(self) -> str | None:
+        """Return the frame offering platform storage, unless this login was reopened in a new window."""
+        if self._is_new_window_request():
+            return None  # top-level now: first-party cookies work, and there is no LMS frame to talk to
+        return storage_target(self._get_request_param("lti_storage_target"))
+
+    def _redirect_object(self, launch_url: str):
+        # Made once per login: each call would otherwise start a new state and nonce.
+        if self._platform_redirect is None:
+            try:
+                self._platform_redirect = self.get_redirect_object(launch_url)
+            except OIDCException as exc:
+                raise LaunchError(_plain_oidc_message(str(exc))) from exc
+        return self._platform_redirect
 
     def redirect_to_platform(self, launch_url: str):
         """Return the redirect to the platform's authorization endpoint, with the state cookie set."""
-        try:
-            redirect = self.get_redirect_object(launch_url)
-        except OIDCException as exc:
-            raise LaunchError(_plain_oidc_message(str(exc))) from exc
-        return make_response(redirect.do_redirect())
+        return make_response(self._redirect_object(launch_url).do_redirect())
+
+    def storage_login(self, launch_url: str) -> dict[str, Any] | None:
+        """Prepare a platform-storage login: return what the login page needs, with cookies still to be set.
+
+        Returns None when the login offers no platform storage; then use redirect_to_platform.
+        """
+        if not self.storage_target():
+            return None
+        redirect = self._redirect_object(launch_url)
+        if not self._state_params.get("platform_storage"):
+            return None  # no usable platform origin: the plain redirect (cookie flow) it is
+        query = parse_qs(urlsplit(redirect.get_redirect_url()).query)
+        return {
+            "auth_url": redirect.get_redirect_url(),
+            "state": query["state"][0],
+            "nonce": query["nonce"][0],
+            "target": self._state_params["storage_target"],
+            "origin": self._state_params["storage_origin"],
+        }
+
+    def add_cookies(self, response: Any) -> Any:
+        """Set the state cookie on a response (it still works where the browser allows cookies)."""
+        self._cookie_service.update_response(response)
+        return response
 
 
 def _plain_oidc_message(detail: str) -> str:
@@ -139,9 +184,11 @@ class PathwaysLaunch(FlaskMessageLaunch):
         jwks_ttl: int,
         jwks_refresh_min_seconds: int,
         http: requests.Session,
+        storage_proof: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(request, tool_config, launch_data_storage=storage, requests_session=http)
         self._storage = storage
+        self._storage_proof = storage_proof
         self._leeway = leeway
         self._jwks_ttl = jwks_ttl
         self._jwks_refresh_min = jwks_refresh_min_seconds
@@ -183,13 +230,30 @@ class PathwaysLaunch(FlaskMessageLaunch):
         if not state or not isinstance(state, str) or len(state) > 200:
             raise LaunchError("The launch has no state. Start again from your course.")
         cookie_state = self._cookie_service.get_cookie(state)
-        if cookie_state != state:
+        params = self._session_service.get_state_params(state)
+        uses_storage = isinstance(params, dict) and bool(params.get("platform_storage"))
+        if cookie_state != state and not uses_storage:
             raise LaunchError(
                 "This launch was not started in this browser, or it has expired. Start again from your course."
             )
-        params = self._session_service.get_state_params(state)
         if not isinstance(params, dict):
             raise LaunchError("This launch has already been used or has expired. Start again from your course.")
+        if self._storage_proof is not None:
+            if not uses_storage or not redeem_check(
+                self._storage_proof.get("ticket"),
+                id_token=self._get_id_token(),
+                state=state,
+                login=params,
+                stored_state=self._storage_proof.get("stored_state"),
+                stored_nonce=self._storage_proof.get("stored_nonce"),
+            ):
+                raise LaunchError(
+                    "This launch could not be confirmed with your LMS, or the confirmation was already used. "
+                    "Start again from your course."
+                )
+        elif cookie_state != state:
+            # No cookie came back, but the login kept state and nonce in the platform: check them there first.
+            raise StorageCheckNeeded(issue_check(self._get_id_token(), state, params))
         self._login = params
         return self
 
@@ -267,7 +331,7 @@ class PathwaysLaunch(FlaskMessageLaunch):
                 .validate_target_link_uri()
                 .consume()
             )
-        except LaunchError:
+        except (LaunchError, StorageCheckNeeded):
             self._validated = False
             raise
         except LtiException as exc:
@@ -341,7 +405,11 @@ def http_session() -> requests.Session:
 
 
 def make_launch(
-    tool_conf: Any, request: FlaskRequest, settings: Mapping[str, Any], http: requests.Session
+    tool_conf: Any,
+    request: FlaskRequest,
+    settings: Mapping[str, Any],
+    http: requests.Session,
+    storage_proof: Mapping[str, str] | None = None,
 ) -> PathwaysLaunch:
     """Build a launch validator for the current request."""
     return PathwaysLaunch(
@@ -352,6 +420,7 @@ def make_launch(
         jwks_ttl=settings["JWKS_CACHE_SECONDS"],
         jwks_refresh_min_seconds=settings["JWKS_REFRESH_MIN_SECONDS"],
         http=http,
+        storage_proof=storage_proof,
     )
 
 
@@ -370,9 +439,14 @@ def validate_launch(
     is_secure: bool,
     settings: Mapping[str, Any],
     http: requests.Session,
+    storage_proof: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, Any], str]:
-    """Validate a posted launch and return (its claims, the client id it was issued to)."""
+    """Validate a posted launch and return (its claims, the client id it was issued to).
+
+    Raises StorageCheckNeeded when the state cookie is missing but the login used platform storage; the
+    launch is then posted again with storage_proof (ticket, stored_state, stored_nonce) from the check page.
+    """
     request = FlaskRequest(cookies=cookies, request_data=dict(form) or {"id_token": None}, request_is_secure=is_secure)
-    message = make_launch(tool_conf, request, settings, http)
+    message = make_launch(tool_conf, request, settings, http, storage_proof)
     message.validate()
     return dict(message.get_launch_data()), message.get_client_id()

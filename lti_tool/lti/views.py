@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, make_response, render_template, request
 from pylti1p3.contrib.flask import FlaskRequest
 
 from ..extensions import csrf
@@ -24,7 +24,21 @@ def login():
     oidc = make_login(
         current_app.extensions["pathways_tool_conf"], FlaskRequest(request_is_secure=secure), current_app.config
     )
-    return oidc.redirect_to_platform(current_app.config["BASE_URL"] + LAUNCH_PATH)
+    launch_url = current_app.config["BASE_URL"] + LAUNCH_PATH
+    storage = oidc.storage_login(launch_url)
+    if storage is None:
+        return oidc.redirect_to_platform(launch_url)
+    # The platform offers storage (OIDC Login with LTI Client Side postMessages §3): a page puts state and nonce
+    # there, then goes on to the platform. If neither storage nor cookies work in this frame, it offers to
+    # start the same login again in a new window, where the tool is first-party and its cookie sticks.
+    params = request.values.to_dict()
+    params.pop("lti_storage_target", None)
+    params["lti1p3_new_window"] = "1"
+    page = render_template("lti/storage_login.html", storage=storage, new_window_params=params,
+                           login_url=current_app.config["BASE_URL"] + "/lti/login")
+    response = make_response(page)
+    response.headers["Cache-Control"] = "no-store"
+    return oidc.add_cookies(response)
 
 
 @bp.get("/lti/jwks")

@@ -115,6 +115,27 @@ def create_sandbox_app(platform: SandboxPlatform) -> Flask:
             return Response(f"Cannot launch: {exc}\n", 404, mimetype="text/plain")
         return redirect(url, 302)
 
+    @app.get("/frame/<sub>")
+    def frame(sub: str) -> Response:
+        """Show the tool inside an LMS page that offers platform storage (LTI Client Side postMessages)."""
+        if platform.tool is None:
+            return Response("No tool is registered with the sandbox platform.\n", 409, mimetype="text/plain")
+        try:
+            url = platform.start_launch(
+                sub,
+                message_type=request.args.get("message_type", v.RESOURCE_LINK_REQUEST),
+                context_id=request.args.get("context_id") or None,
+                resource_link_id=request.args.get("resource_link_id") or "pathways-home",
+            )
+        except (KeyError, LookupError) as exc:
+            return Response(f"Cannot launch: {exc}\n", 404, mimetype="text/plain")
+        # The frame talks to this page (window.parent), which keeps the tool's values in memory for the visit.
+        src = url + "&" + urlencode({"lti_storage_target": "_parent"})
+        # ?storage=none plays a platform without postMessage storage, to show the tool's fallback.
+        html = render_template("sandbox/frame.html", src=src, user=platform.users[sub],
+                               storage=request.args.get("storage") != "none")
+        return Response(html, 200, headers={"Cache-Control": "no-store"}, mimetype="text/html")
+
     @app.route("/auth", methods=["GET", "POST"])
     def auth() -> Response:
         params = request.form if request.method == "POST" else request.args

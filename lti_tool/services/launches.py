@@ -15,6 +15,9 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..lti.claims import LaunchFacts, facts_from_claims
 from ..lti.launch import validate_launch
+from ..lti.platform_storage import StorageCheckNeeded as StorageCheckNeeded  # the web layer catches it
+from ..lti.platform_storage import read_launch_token
+from ..lti.platform_storage import sign_launch_token as sign_launch_token
 from ..lti.roles import Access
 from ..lti.toolconf import find_deployment, find_platform
 from ..models import Course, Enrollment, LaunchSession, Person
@@ -48,10 +51,16 @@ def accept_launch(
     tool_conf: Any,
     http: requests.Session,
     now: datetime,
+    storage_proof: Mapping[str, str] | None = None,
 ) -> AcceptedLaunch:
-    """Validate a posted launch (raises LaunchError) and open a launch session for teachers and students."""
+    """Validate a posted launch (raises LaunchError) and open a launch session for teachers and students.
+
+    Raises StorageCheckNeeded when the browser sent no state cookie but the login kept state and nonce in
+    platform storage; storage_proof carries what the check page read from there.
+    """
     claims, client_id = validate_launch(
-        tool_conf, form=form, cookies=cookies, is_secure=is_secure, settings=settings, http=http
+        tool_conf, form=form, cookies=cookies, is_secure=is_secure, settings=settings, http=http,
+        storage_proof=storage_proof,
     )
     facts = facts_from_claims(claims, client_id)
     if facts.message_type not in (RESOURCE_LINK, DEEP_LINKING, "DataPrivacyLaunchRequest"):
@@ -169,6 +178,15 @@ def open_launch(launch_id: str, allowed_ids: list[str], *, now: datetime) -> Lau
     if launch is None or launch.expires_at <= now:
         raise NotFound("Your Pathways session has ended. Open Pathways again from your course.")
     return launch
+
+
+def open_launch_by_token(launch_id: str, token: object, *, secret_key: str, max_age: int, now: datetime
+                         ) -> LaunchSession:
+    """Return the launch session a signed launch token names (cookie-less launches), if it has not expired."""
+    named = read_launch_token(token, secret_key, max_age=max_age)
+    if named is None or named != launch_id:
+        raise NotFound("This page belongs to a launch this browser did not make. Open Pathways from your course.")
+    return open_launch(launch_id, [named], now=now)
 
 
 def course_roster(launch: LaunchSession) -> list[Enrollment]:

@@ -19,10 +19,11 @@ from flask import (
     url_for,
 )
 
+from ..extensions import csrf
 from ..services.content import course_pack, demo_pack_data, export_pack, import_pack
 from ..services.errors import Forbidden, ServiceError
 from ..services.grades import compare_results, grade_sync_status, retry_failed
-from ..services.launches import course_roster, current_placement, open_launch
+from ..services.launches import course_roster, current_placement, open_launch, open_launch_by_token
 from ..services.placements import answer_deep_link, deep_link_settings, placement_options
 from ..services.plan import plan_for
 from ..services.roster import sync_roster
@@ -31,17 +32,45 @@ from ..services.roster import sync_roster
 def launch_blueprint(name: str, import_name: str) -> Blueprint:
     """Return a blueprint whose pages all act within the launch named in their URL (/c/<launch_id>/...)."""
     blueprint = Blueprint(name, import_name, url_prefix="/c/<launch_id>")
+    # CSRF is checked in csrf_for_launch below, once we know whether the session or a launch token authorised
+    # the request (the documented Flask-WTF pattern: exempt, then call csrf.protect() yourself).
+    csrf.exempt(blueprint)
 
     @blueprint.url_value_preprocessor
     def load_launch(endpoint, values):
         launch_id = values.pop("launch_id") if values else None
         held = session.get("launches", [])
-        g.launch = open_launch(launch_id, held if isinstance(held, list) else [], now=_now())
+        held = held if isinstance(held, list) else []
+        token = request.args.get("lt") or request.form.get("lt")
+        g.launch_token = None
+        if launch_id in held or not token:
+            g.launch = open_launch(launch_id, held, now=_now())
+            return
+        # A cookie-less launch (platform storage): the signed token in the URL or form stands in for the session.
+        g.launch = open_launch_by_token(launch_id, token, secret_key=current_app.config["SECRET_KEY"],
+                                        max_age=current_app.config["LAUNCH_SESSION_SECONDS"], now=_now())
+        g.launch_token = token
+
+    @blueprint.before_request
+    def csrf_for_launch():
+        # A launch token is a secret a cross-site page cannot know, so carrying it proves the form is ours;
+        # with a session, Flask-WTF's token (kept in that session) must be there as before.
+        checks_on = current_app.config.get("WTF_CSRF_ENABLED", True) and current_app.config.get(
+            "WTF_CSRF_CHECK_DEFAULT", True)
+        if g.launch_token is None and checks_on:
+            csrf.protect()
+
+    @blueprint.context_processor
+    def launch_token_for_forms():
+        # GET forms replace their action's query string: they need `lt` as a hidden field to keep it.
+        return {"launch_token": getattr(g, "launch_token", None)}
 
     @blueprint.url_defaults
     def add_launch_id(endpoint, values):
         if "launch_id" not in values and getattr(g, "launch", None) is not None:
             values["launch_id"] = g.launch.id
+        if getattr(g, "launch_token", None) and "lt" not in values:
+            values["lt"] = g.launch_token
 
     return blueprint
 

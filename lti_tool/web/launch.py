@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, make_response, redirect, render_template, request, session, url_for
 
+from .. import metrics
 from ..extensions import csrf
-from ..services.launches import LaunchOutcome, accept_launch
+from ..services.launches import LaunchOutcome, StorageCheckNeeded, accept_launch, sign_launch_token
 
 bp = Blueprint("launch", __name__)
 
@@ -19,15 +20,39 @@ MAX_LAUNCHES_PER_BROWSER = 20
 @csrf.exempt  # posted by the platform; the id_token's signature, state and nonce protect it
 def launch():
     """Validate the launch, record it, and send the person to their page."""
+    try:
+        return _accept(request.form.to_dict())
+    except StorageCheckNeeded as needed:
+        # No state cookie came back (blocked in the LMS iframe), but the login kept state and nonce in the
+        # platform: this page reads them from there and posts the launch again with its one-time ticket.
+        page = render_template("lti/storage_launch.html", check=needed.check,
+                               verified_url=current_app.config["BASE_URL"] + "/lti/launch/verified")
+        response = make_response(page)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+@bp.post("/lti/launch/verified")
+@csrf.exempt  # no cookie to bind a CSRF token to: the single-use ticket from the check page protects it
+def launch_verified():
+    """Finish a launch whose state and nonce were read back from platform storage."""
+    form = request.form.to_dict()
+    proof = {name: form.pop(name, "") for name in ("ticket", "stored_state", "stored_nonce")}
+    return _accept({name: form.get(name, "") for name in ("id_token", "state")}, storage_proof=proof)
+
+
+def _accept(form: dict[str, str], storage_proof: dict[str, str] | None = None):
     outcome = accept_launch(
-        form=request.form.to_dict(),
+        form=form,
         cookies=request.cookies,
         is_secure=request.is_secure or current_app.config["BASE_URL"].startswith("https://"),
         settings=current_app.config,
         tool_conf=current_app.extensions["pathways_tool_conf"],
         http=current_app.extensions["pathways_http"],
         now=datetime.now(UTC).replace(tzinfo=None),
+        storage_proof=storage_proof,
     )
+    metrics.record_launch("accepted")
     if outcome.kind is LaunchOutcome.NO_ACCESS:
         return render_template("lti/no_access.html", roles=outcome.facts.role_labels,
                                deep_linking=outcome.facts.message_type == "LtiDeepLinkingRequest")
@@ -38,4 +63,6 @@ def launch():
     session.permanent = True
     page = {"LtiDeepLinkingRequest": "course.deep_link", "DataPrivacyLaunchRequest": "privacy.home"}.get(
         outcome.facts.message_type, "course.home")
-    return redirect(url_for(page, launch_id=outcome.session.id), code=303)
+    # Without cookies the session above never reaches the browser: pages carry a signed launch token instead.
+    token = sign_launch_token(outcome.session.id, current_app.config["SECRET_KEY"]) if storage_proof else None
+    return redirect(url_for(page, launch_id=outcome.session.id, lt=token), code=303)

@@ -1,0 +1,139 @@
+"""In real Chromium with third-party cookies blocked: Pathways opens inside an LMS page on another site, keeping the
+login's state and nonce in the LMS window through postMessage (platform storage), and the student practises there.
+
+The sandbox LMS is served from 127.0.0.2 and the tool from 127.0.0.1: different sites, so everything the tool does
+inside the LMS frame is third-party, as it is for a real LMS and tool.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterator
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
+from werkzeug.serving import make_server
+
+from lti_tool.learning.coursepack import check_answer, load_pack
+from lti_tool.sandbox import create_sandbox_app
+from lti_tool.sandbox.platform import DEMO_STUDENTS
+from lti_tool.sandbox_mount import SANDBOX_CLIENT_ID, SANDBOX_DEPLOYMENT_ID
+from lti_tool.services.content import demo_pack_data
+from lti_tool.services.registry import add_platform
+
+from .conftest import CHROMEDRIVER, CHROMIUM
+
+pytestmark = pytest.mark.browser
+
+PACK = load_pack(demo_pack_data())
+STUDENT = DEMO_STUDENTS[0]
+
+
+def _wait(browser, condition, seconds: float = 20):
+    return WebDriverWait(browser, seconds).until(condition)
+
+
+@pytest.fixture
+def lms_on_another_site(make_tool) -> Iterator[str]:
+    """Serve the sandbox LMS alone on 127.0.0.2 and register it with the tool under its new issuer."""
+    tool = make_tool(DEFAULT_COURSE_PACK="demo")
+    platform = tool.platform
+    server = make_server("127.0.0.2", 0, create_sandbox_app(platform), threaded=True)
+    platform.base_url = f"http://127.0.0.2:{server.server_port}"
+    with tool.app.app_context():
+        add_platform(issuer=platform.issuer, client_id=SANDBOX_CLIENT_ID, deployment_ids=[SANDBOX_DEPLOYMENT_ID],
+                     login_url=platform.auth_url, token_url=platform.token_url, jwks_url=platform.jwks_url,
+                     name=platform.name)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield platform.base_url
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        server.server_close()
+
+
+@pytest.fixture
+def cookie_blocking_browser() -> Iterator:
+    """Start headless Chromium that blocks third-party cookies, like Safari and Chrome's tracking protection."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
+        pytest.fail("Chromium and chromedriver are required: apt-get install -y chromium chromium-driver")
+    profile = tempfile.mkdtemp(prefix="pathways-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1200,900"):
+        options.add_argument(flag)
+    options.add_experimental_option("prefs", {"profile.block_third_party_cookies": True,
+                                              "profile.cookie_controls_mode": 1})
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def _right_answer(item_id: str) -> str:
+    item = PACK.item(item_id)
+    answer = {"multiple_choice": lambda: item.answer, "numeric": lambda: str(item.answer),
+              "short_text": lambda: item.answers[0]}[item.type]()
+    assert check_answer(item, answer)
+    return answer
+
+
+def test_student_whose_browser_blocks_third_party_cookies_opens_pathways_inside_the_lms_and_practises(
+    cookie_blocking_browser, lms_on_another_site
+):
+    browser = cookie_blocking_browser
+    browser.get(f"{lms_on_another_site}/frame/{STUDENT}")
+    _wait(browser, ec.frame_to_be_available_and_switch_to_it((By.ID, "tool-frame")))
+
+    _wait(browser, ec.presence_of_element_located((By.CSS_SELECTOR, ".step a.button")))
+    frame_url = browser.execute_script("return location.href")
+    assert "/c/" in frame_url and "lt=" in frame_url  # the launch token, not a cookie, carries the launch
+    assert not browser.get_cookies()  # the tool could keep nothing in this frame
+    browser.find_element(By.CSS_SELECTOR, ".step a.button").click()  # "Practise …"
+
+    form = _wait(browser, ec.presence_of_element_located((By.CSS_SELECTOR, "form.practice")))
+    item_id = browser.find_element(By.NAME, "item_id").get_attribute("value")
+    answer = _right_answer(item_id)
+    if PACK.item(item_id).type == "multiple_choice":
+        browser.find_element(By.ID, f"choice-{answer}").click()
+    else:
+        browser.find_element(By.ID, "answer").send_keys(answer)
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+
+    _wait(browser, ec.text_to_be_present_in_element((By.TAG_NAME, "main"), "That's right!"))
+    assert "lt=" in browser.find_element(By.LINK_TEXT, "Next question").get_attribute("href")
+
+
+def test_lms_without_platform_storage_gets_an_offer_to_open_pathways_in_a_new_window(
+    cookie_blocking_browser, lms_on_another_site
+):
+    browser = cookie_blocking_browser
+    browser.get(f"{lms_on_another_site}/frame/{STUDENT}?storage=none")
+    _wait(browser, ec.frame_to_be_available_and_switch_to_it((By.ID, "tool-frame")))
+
+    button = _wait(browser, ec.visibility_of_element_located(
+        (By.XPATH, "//button[normalize-space()='Open Pathways in a new window']")))
+    assert "cannot open inside this page" in browser.find_element(By.ID, "storage-status").text
+    lms_window = browser.current_window_handle
+    button.click()
+
+    _wait(browser, ec.number_of_windows_to_be(2))
+    browser.switch_to.window(next(h for h in browser.window_handles if h != lms_window))
+    # On its own the tool is first-party: its cookie works, and the student lands on their plan.
+    _wait(browser, ec.url_contains("/c/"))
+    _wait(browser, ec.presence_of_element_located((By.CSS_SELECTOR, ".step a.button")))
+    assert "lt=" not in browser.current_url

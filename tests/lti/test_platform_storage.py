@@ -1,0 +1,237 @@
+"""Cookie-less launches through platform storage (1EdTech OIDC Login with LTI Client Side postMessages), over HTTP.
+
+A browser that blocks the tool's cookies inside the LMS frame is a requests session that keeps no cookies. The
+postMessage exchange itself runs in real Chromium (tests/browser/test_cookieless_launch.py); here the test reads
+what the pages tell the browser and plays the part of its script.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from http.cookiejar import DefaultCookiePolicy
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+
+from lti_tool.learning.coursepack import check_answer, load_pack
+from lti_tool.lti.platform_storage import sign_launch_token
+from lti_tool.services.content import demo_pack_data
+
+from ..support import PEOPLE, SandboxActions, parse_form, submit_form
+
+PACK = load_pack(demo_pack_data())
+
+
+def _drop_cookies(response: requests.Response, *args, **kwargs) -> requests.Response:
+    # requests would carry a redirect's Set-Cookie to the next hop itself; a blocking browser keeps nothing.
+    original = getattr(response.raw, "_original_response", None)
+    if original is not None:
+        del original.msg["Set-Cookie"]
+    return response
+
+
+def _cookieless() -> requests.Session:
+    """Return a browser whose cookies are blocked (third-party cookies inside the LMS frame)."""
+    http = requests.Session()
+    http.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+    http.hooks["response"].append(_drop_cookies)
+    return http
+
+
+def _page_config(html: str) -> dict:
+    match = re.search(r"var config = (\{.*?\});", html, re.S)
+    assert match, html[:800]
+    return json.loads(match.group(1))
+
+
+class StorageLaunch:
+    """A launch whose login offered platform storage, stopped at the tool's storage check page."""
+
+    def __init__(self, sandbox, as_: str = "student") -> None:
+        self.http = _cookieless()
+        url = sandbox.platform.start_launch(PEOPLE.get(as_, as_)) + "&lti_storage_target=_parent"
+        login = self.http.get(url, allow_redirects=False, timeout=30)
+        assert login.status_code == 200, (login.status_code, login.text[:500])
+        self.login_config = _page_config(login.text)
+        # The login page's script put these into the LMS window before going on to the platform.
+        self.platform_storage = {self.login_config["state_key"]: self.login_config["state"],
+                                 self.login_config["nonce_key"]: self.login_config["nonce"]}
+        auth = self.http.get(self.login_config["auth_url"], timeout=30)
+        action, fields = parse_form(auth.text, auth.url)
+        self.check_page = self.http.post(action, data=fields, timeout=30)
+        assert self.check_page.status_code == 200, self.check_page.text[:800]
+        self.check = _page_config(self.check_page.text)
+        self.action, self.fields = parse_form(self.check_page.text, self.check_page.url)
+
+    def confirm(self, **changes: str) -> requests.Response:
+        """Do what the check page's script does: read storage, then post the launch with its ticket."""
+        fields = {**self.fields, "stored_state": self.platform_storage.get(self.check["state_key"], ""),
+                  "stored_nonce": self.platform_storage.get(self.check["nonce_key"], ""), **changes}
+        response = self.http.post(self.action, data=fields, timeout=30)
+        response.http = self.http
+        return response
+
+
+@pytest.fixture
+def demo_sandbox(make_tool) -> SandboxActions:
+    """The sandbox LMS beside a tool whose new courses start from the demo pack."""
+    return SandboxActions(make_tool(DEFAULT_COURSE_PACK="demo"))
+
+
+def test_login_offering_platform_storage_puts_state_and_nonce_there_and_still_sets_the_state_cookie(sandbox):
+    url = sandbox.platform.start_launch(PEOPLE["student"]) + "&lti_storage_target=_parent"
+    login = requests.get(url, allow_redirects=False, timeout=30)
+
+    assert login.status_code == 200
+    config = _page_config(login.text)
+    auth = parse_qs(urlsplit(config["auth_url"]).query)
+    assert config["auth_url"].startswith(sandbox.platform.auth_url + "?")
+    assert config["state_key"] == "lti_state_" + auth["state"][0] and config["state"] == auth["state"][0]
+    assert config["nonce_key"] == "lti_nonce_" + auth["nonce"][0] and config["nonce"] == auth["nonce"][0]
+    assert config["origin"] == sandbox.platform.base_url.rsplit("/sandbox", 1)[0]
+    assert config["target"] == "_parent"
+    assert login.cookies.get("lti1p3-" + auth["state"][0]) == auth["state"][0]
+    assert "Open Pathways in a new window" in login.text
+    assert login.headers["Cache-Control"] == "no-store"
+
+
+def test_login_reopened_in_a_new_window_uses_the_plain_cookie_redirect(sandbox):
+    url = sandbox.platform.start_launch(PEOPLE["student"]) + "&lti_storage_target=_parent&lti1p3_new_window=1"
+    login = requests.get(url, allow_redirects=False, timeout=30)
+
+    assert login.status_code == 302
+    assert login.headers["Location"].startswith(sandbox.platform.auth_url + "?")
+
+
+def test_learner_whose_browser_blocks_cookies_launches_through_platform_storage_and_practises(demo_sandbox):
+    launch = StorageLaunch(demo_sandbox)
+    assert "Checking this launch with your LMS" in launch.check_page.text
+    assert urlsplit(launch.action).path == "/lti/launch/verified"
+
+    home = launch.confirm()
+
+    assert home.status_code == 200, home.text[:800]
+    assert "/c/" in home.url and "lt=" in home.url
+    assert not launch.http.cookies  # nothing was kept: the launch token carries the launch
+    practice_link = re.search(r'href="([^"]*/practice/[^"]*)"', home.text)
+    assert practice_link and "lt=" in practice_link.group(1)
+    practice = launch.http.get(requests.compat.urljoin(home.url, practice_link.group(1).replace("&amp;", "&")),
+                               timeout=30)
+    practice.http = launch.http
+    item_id = re.search(r'name="item_id" value="([^"]+)"', practice.text).group(1)
+    item = PACK.item(item_id)
+    answer = {"multiple_choice": lambda: item.answer, "numeric": lambda: str(item.answer),
+              "short_text": lambda: item.answers[0]}[item.type]()
+    assert check_answer(item, answer)
+
+    feedback = submit_form(practice, "/practice/" + practice.url.split("/practice/")[1].split("?")[0], answer=answer)
+
+    assert feedback.status_code == 200, feedback.text[:800]
+    assert "That&#39;s right!" in feedback.text or "That's right!" in feedback.text
+
+
+def test_storage_check_ticket_works_only_once(sandbox):
+    launch = StorageLaunch(sandbox)
+    assert launch.confirm().status_code == 200
+
+    again = launch.confirm()
+
+    assert again.status_code == 400
+    assert "/c/" not in again.url
+    assert "Start again from your course" in again.text
+
+
+def test_storage_value_that_does_not_match_the_state_is_refused_and_uses_up_the_ticket(sandbox):
+    launch = StorageLaunch(sandbox)
+
+    wrong = launch.confirm(stored_state=launch.check["state"] + "x")
+
+    assert wrong.status_code == 400
+    assert "could not be confirmed" in wrong.text
+    assert launch.confirm().status_code == 400  # the ticket is gone; start again from the course
+
+
+def test_storage_check_without_the_page_ticket_is_refused(sandbox):
+    launch = StorageLaunch(sandbox)
+
+    forged = launch.confirm(ticket="made-up-ticket")
+
+    assert forged.status_code == 400
+    assert launch.confirm().status_code == 200  # the real ticket was not used up by the forgery
+
+
+def test_launch_without_cookie_and_without_platform_storage_is_still_refused(sandbox):
+    pending = sandbox.begin("student", http=_cookieless())
+
+    refused = pending.post()
+
+    assert refused.status_code == 400
+    assert "not started in this browser" in refused.text
+
+
+def _launch_id_and_token(home: requests.Response) -> tuple[str, str]:
+    parts = urlsplit(home.url)
+    return parts.path.split("/")[2], parse_qs(parts.query)["lt"][0]
+
+
+def test_forged_launch_token_is_refused(tool, sandbox):
+    home = StorageLaunch(sandbox).confirm()
+    launch_id, token = _launch_id_and_token(home)
+    http = _cookieless()
+
+    assert http.get(tool.url(f"/c/{launch_id}/"), params={"lt": token}, timeout=30).status_code == 200
+    other_key = sign_launch_token(launch_id, "not-the-secret-key")
+    assert http.get(tool.url(f"/c/{launch_id}/"), params={"lt": other_key}, timeout=30).status_code == 404
+    tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    assert http.get(tool.url(f"/c/{launch_id}/"), params={"lt": tampered}, timeout=30).status_code == 404
+    # A valid token names one launch only.
+    other = StorageLaunch(sandbox, "teacher").confirm()
+    other_id, _ = _launch_id_and_token(other)
+    assert http.get(tool.url(f"/c/{other_id}/"), params={"lt": token}, timeout=30).status_code == 404
+    assert http.get(tool.url(f"/c/{launch_id}/"), timeout=30).status_code == 404
+
+
+def test_expired_launch_token_is_refused(tool, sandbox):
+    home = StorageLaunch(sandbox).confirm()
+    launch_id, _ = _launch_id_and_token(home)
+
+    class Yesterday(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return int(time.time()) - tool.app.config["LAUNCH_SESSION_SECONDS"] - 60
+
+    stale = URLSafeTimedSerializer(tool.app.config["SECRET_KEY"], salt="pathways-launch-session",
+                                   signer=Yesterday).dumps(launch_id)
+
+    assert _cookieless().get(tool.url(f"/c/{launch_id}/"), params={"lt": stale}, timeout=30).status_code == 404
+
+
+def test_teacher_post_with_launch_token_works_without_a_session_and_without_it_is_refused(tool, sandbox):
+    home = StorageLaunch(sandbox, "teacher").confirm()
+    launch_id, token = _launch_id_and_token(home)
+    http = _cookieless()
+
+    with_token = http.post(tool.url(f"/c/{launch_id}/content/demo"), params={"lt": token}, timeout=30)
+    assert with_token.status_code == 200 and "lt=" in with_token.url  # redirected to the home page, token kept
+
+    in_body = http.post(tool.url(f"/c/{launch_id}/content/demo"), data={"lt": token}, timeout=30)
+    assert in_body.status_code == 200
+
+    without = http.post(tool.url(f"/c/{launch_id}/content/demo"), timeout=30)
+    assert without.status_code == 404
+
+
+def test_post_with_a_session_but_no_csrf_token_is_still_refused(tool, sandbox):
+    home = sandbox.launch(as_="teacher")
+    launch_id = urlsplit(home.url).path.split("/")[2]
+
+    forged = home.http.post(tool.url(f"/c/{launch_id}/content/demo"), timeout=30)
+
+    assert forged.status_code == 400
+    assert "did not come from Pathways" in forged.text
+    # A made-up launch token does not stand in for the missing CSRF token either.
+    assert home.http.post(tool.url(f"/c/{launch_id}/content/demo"), data={"lt": "x"}, timeout=30).status_code == 400
+    assert submit_form(home, "/content/demo").status_code == 200
