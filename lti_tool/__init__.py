@@ -15,7 +15,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     import os
 
     from . import errors, observability, security
-    from .extensions import cache, csrf, db, migrate
+    from .extensions import babel, cache, csrf, db, migrate
     from .lti import views as lti_views
     from .lti.keys import current_signing_key
     from .lti.launch import http_session
@@ -25,6 +25,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from .web import agency, classroom, course, diagnostic, health, launch, learning, metrics, privacy, registration
     from .web import course_map as course_map_views
     from .web import grading as grading_views
+    from .web import i18n as i18n_views
 
     instance_path = (overrides or {}).get("INSTANCE_PATH") or os.environ.get("PATHWAYS_INSTANCE_PATH")
     app = Flask(
@@ -41,6 +42,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(PACKAGE_DIR / "migrations"))
     cache.init_app(app)
     csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n_views.select_locale)
 
     # Built once per app (DESIGN.md §5); registrations are read from the database on each lookup.
     app.extensions["pathways_tool_conf"] = DatabaseToolConf(
@@ -61,6 +63,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(privacy.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(metrics.bp)
+    app.register_blueprint(i18n_views.bp)
     errors.register(app)
     observability.configure(app)
     security.register(app)

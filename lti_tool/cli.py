@@ -10,8 +10,8 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from . import create_app
-from .jobs.cli import worker_command
 from .course_cli import register as register_course_commands
+from .jobs.cli import worker_command
 from .privacy_cli import register as register_privacy_commands
 
 

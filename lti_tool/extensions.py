@@ -1,6 +1,7 @@
 """Flask extensions, created unbound; create_app binds them to an app."""
 
 import sqlalchemy as sa
+from flask_babel import Babel
 from flask_caching import Cache
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -17,6 +18,7 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 cache = Cache()
 csrf = CSRFProtect()
+babel = Babel()
 
 
 @sa.event.listens_for(Engine, "connect")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -82,6 +83,10 @@ def facts_from_claims(body: Mapping[str, Any], client_id: str) -> LaunchFacts:
     for_user = _mapping(body.get(CLAIM + "for_user"))
     if _text(for_user.get("user_id"), 255):
         details["for_user"] = {"user_id": _text(for_user.get("user_id"), 255)}
+    # The learner's language (Core §5.4.1 launch_presentation.locale, e.g. "es-MX"); pages pick theirs from it.
+    locale = _text(_mapping(body.get(CLAIM + "launch_presentation")).get("locale"), 100)
+    if re.fullmatch(r"[A-Za-z0-9]{1,8}(?:[-_][A-Za-z0-9]{1,8}){0,4}", locale):  # BCP 47 subtags: at most 8 chars
+        details["locale"] = locale
     return LaunchFacts(
         issuer=str(body["iss"]),
         client_id=client_id,

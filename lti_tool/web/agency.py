@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext
 
 from ..services import agency
 from ..services.errors import ServiceError
@@ -57,7 +58,7 @@ def add_goal():
     except ServiceError as exc:
         flash(exc.message, "error")
     else:
-        flash(f"Goal added: {goal.title}", "success")
+        flash(gettext("Goal added: %(title)s", title=goal.title), "success")
     return redirect(url_for("agency.goals"), code=303)
 
 
@@ -81,7 +82,7 @@ def save_goal(goal_id: int):
             raise
         flash(exc.message, "error")
         return redirect(url_for("agency.edit_goal", goal_id=goal_id), code=303)
-    flash(f"Goal saved: {goal.title}", "success")
+    flash(gettext("Goal saved: %(title)s", title=goal.title), "success")
     return redirect(url_for("agency.goals"), code=303)
 
 
@@ -90,7 +91,8 @@ def goal_done(goal_id: int):
     """Mark a goal done, or not done again."""
     person_id = _student()
     goal = agency.set_goal_done(g.launch.course_id, person_id, goal_id, request.form.get("done") != "0", now=_now())
-    flash(f"Well done: “{goal.title}” is done." if goal.done else f"“{goal.title}” is open again.", "success")
+    flash(gettext("Well done: “%(title)s” is done.", title=goal.title) if goal.done
+          else gettext("“%(title)s” is open again.", title=goal.title), "success")
     return redirect(url_for("agency.goals"), code=303)
 
 
@@ -99,7 +101,7 @@ def delete_goal(goal_id: int):
     """Delete one of the student's goals."""
     person_id = _student()
     title = agency.delete_goal(g.launch.course_id, person_id, goal_id)
-    flash(f"Goal deleted: {title}", "success")
+    flash(gettext("Goal deleted: %(title)s", title=title), "success")
     return redirect(url_for("agency.goals"), code=303)
 
 
@@ -126,7 +128,7 @@ def submit_evidence():
     except ServiceError as exc:
         flash(exc.message, "error")
     else:
-        flash(f"Sent to your teacher: your evidence for {sent.skill_name}.", "success")
+        flash(gettext("Sent to your teacher: your evidence for %(skill)s.", skill=sent.skill_name), "success")
     return redirect(url_for("agency.evidence"), code=303)
 
 
@@ -150,7 +152,7 @@ def write_reflection():
     except ServiceError as exc:
         flash(exc.message, "error")
     else:
-        flash("Thanks: your reflection is saved. Your teacher can read it.", "success")
+        flash(gettext("Thanks: your reflection is saved. Your teacher can read it."), "success")
     return redirect(url_for("agency.reflect"), code=303)
 
 

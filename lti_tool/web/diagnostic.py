@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import abort, flash, g, has_request_context, redirect, render_template, request, url_for
+from flask_babel import gettext
 
 from ..services import diagnostic
 from ..services.errors import ServiceError
@@ -79,7 +80,7 @@ def finish():
 def skip():
     """Skip the check for now; the plan starts from the beginning of the skill map."""
     diagnostic.skip(g.launch.course_id, _student(), now=_now())
-    flash("No problem: your plan starts at the beginning. Practice will soon show where you are.", "success")
+    flash(gettext("No problem: your plan starts at the beginning. Practice will soon show where you are."), "success")
     return redirect(url_for("course.home"), code=303)
 
 

@@ -1,0 +1,92 @@
+"""Languages: which one a page is shown in, and display-time words for values the domain keeps in English.
+
+Messages live in lti_tool/translations (Flask-Babel): templates mark text with `_()` / `{% trans %}`, views with
+`gettext`. Values that the domain and services keep in English (level names, pace status, evidence kinds,
+reflection prompts, placement-check words) stay English in data and in data attributes; pages translate them
+as they show them, through the `level_label` and `localized` filters below, so the catalog lists them here.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+
+from flask import Blueprint, g, has_request_context, request
+from flask_babel import get_locale, gettext
+
+#: Languages with a complete catalog for student pages; the first is the default.
+SUPPORTED = ("en", "es")
+DEFAULT = SUPPORTED[0]
+
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}")
+
+bp = Blueprint("i18n", __name__)
+
+
+def N_(text: str) -> str:  # the name pybabel extracts by default
+    """Mark text for the catalog without translating it yet."""
+    return text
+
+
+#: Fixed English words that services and the domain hand to pages (kept in English there: tests, stored data and
+#: the teacher pages rely on them). tests/web/test_i18n.py checks this list still matches those sources.
+DOMAIN_WORDS = (
+    # lti_tool.learning.mastery.Level
+    N_("Not started"), N_("Attempted"), N_("Familiar"), N_("Proficient"), N_("Mastered"),
+    # lti_tool.learning.pacing.PaceStatus
+    N_("Not started yet"), N_("Just started"), N_("On track"), N_("Behind"), N_("Ahead"), N_("All done"),
+    # lti_tool.services.agency.EVIDENCE_KINDS and REFLECTION_PROMPTS
+    N_("A project"), N_("An explanation (written)"), N_("A recording (audio or video)"), N_("Something else"),
+    N_("What was hard?"), N_("What will you try next?"),
+    # lti_tool.web.diagnostic.BELIEF_WORDS
+    N_("You showed this"), N_("Probably solid already"), N_("A good place to start"),
+    N_("Comes later, after what it builds on"), N_("Not checked yet"),
+)
+
+
+def language_of(tag: object) -> str | None:
+    """Return the supported language a BCP 47 tag such as "es-MX" asks for, or None."""
+    if not isinstance(tag, str):
+        return None
+    primary = re.split(r"[-_]", tag.strip(), maxsplit=1)[0]
+    if not _LANGUAGE_TAG.fullmatch(primary):
+        return None
+    language = primary.lower()
+    return language if language in SUPPORTED else None
+
+
+def select_locale() -> str:
+    """Choose the page's language: the launch's locale claim, else the browser's preference, else English."""
+    if not has_request_context():
+        return DEFAULT
+    launch = getattr(g, "launch", None)
+    if launch is not None:
+        # Teacher pages are English only so far; a Spanish skip link above English content would mislabel it.
+        if launch.access == "teacher":
+            return DEFAULT
+        chosen = language_of((launch.details or {}).get("locale"))
+        if chosen:
+            return chosen
+    return request.accept_languages.best_match(SUPPORTED) or DEFAULT
+
+
+@bp.app_template_global("page_language")
+def page_language() -> str:
+    """Return the language code for `<html lang>`."""
+    locale = get_locale()
+    return locale.language if locale is not None else DEFAULT
+
+
+@bp.app_template_filter("localized")
+def localized(value: object) -> str:
+    """Return a fixed English word from the domain or services in the page's language."""
+    text = value.value if isinstance(value, Enum) else value
+    if not isinstance(text, str) or not text:
+        return "" if text is None else str(text)
+    return gettext(text)
+
+
+@bp.app_template_filter("level_label")
+def level_label(level: object) -> str:
+    """Return a mastery level's name (a Level or its English value) in the page's language."""
+    return localized(level)
