@@ -209,7 +209,9 @@ class _Poster:
         self.http = http
         self.policy = policy
         self.pool = pool
-        self.connectors: dict[int, PlatformConnector] = {}
+        # Keyed by platform and the course's AGS scopes: courses of one platform share tokens and connections
+        # unless the platform offers them different scopes.
+        self.connectors: dict[tuple[int, tuple[str, ...]], PlatformConnector] = {}
         self.lineitems: dict[tuple[int, str], str] = {}
         self.timeout = float(app.config.get("SERVICE_TIMEOUT_SECONDS") or 10)
 
@@ -217,12 +219,13 @@ class _Poster:
         course = db.session.get(Course, course_id)
         if course is None:
             raise ServiceError("The course of this score no longer exists.")
-        connector = self.connectors.get(course.platform_id)
+        key = (course.platform_id, tuple(sorted(course.ags_scopes or ())))
+        connector = self.connectors.get(key)
         if connector is None:
             connector = grades.connector_for_course(
                 course, secret_key=self.app.config["SECRET_KEY"], http=self.http, timeout=self.timeout
             )
-            self.connectors[course.platform_id] = connector
+            self.connectors[key] = connector
         return connector
 
     @property

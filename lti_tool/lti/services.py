@@ -23,6 +23,7 @@ from ..extensions import cache
 from .toolconf import ToolRegistration
 
 NRPS_SCOPE = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
+AGS_SCOPE_PREFIX = "https://purl.imsglobal.org/spec/lti-ags/scope/"
 # Refresh a token this long before the platform says it expires, so a call never carries a stale one.
 TOKEN_EXPIRY_MARGIN_SECONDS = 60
 
@@ -40,10 +41,26 @@ class ServiceCallError(Exception):
 class PlatformConnector(ServiceConnector):
     """A ServiceConnector with shared token caching, exact paging URLs, a timeout and our User-Agent."""
 
-    def __init__(self, registration: ToolRegistration, http: requests.Session, *, timeout: float = 10) -> None:
+    def __init__(
+        self,
+        registration: ToolRegistration,
+        http: requests.Session,
+        *,
+        timeout: float = 10,
+        ags_scopes: Sequence[str] | None = None,
+    ) -> None:
         super().__init__(registration, http)
         self._timeout = timeout
         self.token_requests = 0
+        # The AGS scopes the platform announced for the course, if known: we never ask for more, because
+        # some platforms (Moodle with "can create line items" off) refuse the whole token request then.
+        self.ags_scopes = set(ags_scopes) if ags_scopes else None
+
+    def _allowed(self, scopes: Sequence[str]) -> list[str]:
+        if self.ags_scopes is None:
+            return list(scopes)
+        narrowed = [s for s in scopes if not s.startswith(AGS_SCOPE_PREFIX) or s in self.ags_scopes]
+        return narrowed or list(scopes)
 
     def _token_cache_key(self, scopes: Sequence[str]) -> str:
         reg = self._registration
@@ -51,7 +68,8 @@ class PlatformConnector(ServiceConnector):
         return "lti-token:" + hashlib.sha256(material.encode()).hexdigest()
 
     def get_access_token(self, scopes: Sequence[str]) -> str:
-        """Return a cached access token for these scopes or request a new one."""
+        """Return a cached access token for these scopes (narrowed to what the platform offers) or a new one."""
+        scopes = self._allowed(scopes)
         key = self._token_cache_key(scopes)
         cached = cache.get(key)
         if cached:
@@ -103,7 +121,7 @@ class PlatformConnector(ServiceConnector):
 
     def forget_token(self, scopes: Sequence[str]) -> None:
         """Drop a cached token the platform no longer accepts (401)."""
-        cache.delete(self._token_cache_key(scopes))
+        cache.delete(self._token_cache_key(self._allowed(scopes)))
 
     def make_service_request(
         self,

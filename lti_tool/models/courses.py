@@ -34,6 +34,8 @@ class Course(db.Model):
     roster_sync_due_at: so.Mapped[datetime | None] = so.mapped_column(sa.DateTime, index=True)
     # NRPS `differences` URL from the last full or partial read: the next sync asks only for changes.
     roster_differences_url: so.Mapped[str | None] = so.mapped_column(sa.String(1000))
+    # The AGS scopes the platform announced in the latest launch; tokens never ask for more (Moodle refuses).
+    ags_scopes: so.Mapped[list | None] = so.mapped_column(sa.JSON)
 
 
 class Person(db.Model):

@@ -226,6 +226,8 @@ class SandboxPlatform:
         self._next_line_item = 1
         self._registration_tokens: set[str] = set()
         self._roster_snapshots: dict[str, dict[str, dict]] = {}
+        # None: grant any supported scope; a set: refuse token requests asking for anything else (Moodle).
+        self.grantable_scopes: set[str] | None = None
         self.registrations: list[dict] = []
 
     # ---- URLs: derived from base_url at call time, because tests learn the port after construction ----
@@ -917,6 +919,9 @@ class SandboxPlatform:
             self._seen_jtis[jti] = float(claims["exp"])
         if not requested:
             raise SandboxError(400, "invalid_scope", "scope is required")
+        if self.grantable_scopes is not None and not set(requested) <= self.grantable_scopes:
+            # Like Moodle when a tool may not create line items: asking for a scope not allowed fails outright.
+            raise SandboxError(400, "invalid_scope", "a requested scope is not allowed for this tool")
         granted = frozenset(s for s in requested if s in v.SUPPORTED_SCOPES)
         if not granted:
             raise SandboxError(400, "invalid_scope", "none of the requested scopes is offered")

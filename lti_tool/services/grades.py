@@ -169,7 +169,9 @@ def connector_for_course(
     platform = db.session.get(Platform, course.platform_id)
     if platform is None:
         raise NotFound("The platform of this course is no longer registered.")
-    return platform_connector(platform, secret_key=secret_key, http=http, timeout=timeout)
+    connector = platform_connector(platform, secret_key=secret_key, http=http, timeout=timeout)
+    connector.ags_scopes = set(course.ags_scopes) if course.ags_scopes else None
+    return connector
 
 
 def _course_of(placement: Placement) -> Course:
@@ -210,6 +212,11 @@ def ensure_lineitem(
     course = _course_of(placement)
     if not course.lineitems_url:
         raise ServiceError("The platform did not offer its gradebook service (AGS) for this course.")
+    if course.ags_scopes and ags.SCOPE_LINEITEM not in course.ags_scopes:
+        raise ServiceError(
+            "The LMS does not let Pathways create gradebook columns in this course. Add Pathways with "
+            "Deep Linking (the LMS then creates the column), or create the column in the LMS."
+        )
     if connector is None:
         if http is None:
             raise ValueError("ensure_lineitem needs a connector or an http session")

@@ -138,6 +138,8 @@ def _upsert_course(platform_id: int, deployment_pk: int, facts: LaunchFacts, now
     course.last_launch_at = now
     course.memberships_url = facts.memberships_url or course.memberships_url
     course.lineitems_url = facts.lineitems_url or course.lineitems_url
+    if facts.details.get("ags_scopes"):
+        course.ags_scopes = list(facts.details["ags_scopes"])
     db.session.flush()
     return course
 

@@ -1,0 +1,71 @@
+"""Moodle-style gradebooks: the tool may not create columns, and asking for that scope fails the token request.
+
+Pathways then asks only for the AGS scopes the launch announced and posts to the line item the LMS created
+for the placed link; a placement without one fails with a message saying what the teacher can do.
+"""
+
+from __future__ import annotations
+
+import re
+
+from tests.support import parse_form, submit_form
+
+AGS = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
+SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/"
+NO_CREATE = [SCOPE + "lineitem.readonly", SCOPE + "result.readonly", SCOPE + "score"]
+
+
+def _moodle_launch(sandbox, as_, **launch):
+    pending = sandbox.begin(as_, **launch)
+    ags = dict(pending.claims[AGS], scope=NO_CREATE)
+    return pending.post(pending.resign(**{AGS: ags}))
+
+
+def _override(tool, teacher):
+    view = teacher.http.get(tool.url(re.search(r"/c/[^/]+/", teacher.url).group(0) + "class"))
+    view.http = teacher.http
+    submit_form(view, "/class/override", level="Mastered", note="Moodle check")
+
+
+def _drain(tool):
+    from lti_tool.jobs.worker import drain
+
+    with tool.app.app_context():
+        return drain(tool.app, once=True)
+
+
+def test_scores_reach_a_moodle_line_item_without_asking_for_the_create_scope(sandbox, tool):
+    tool.platform.grantable_scopes = set(NO_CREATE)
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    picker = sandbox.launch("teacher", message_type="LtiDeepLinkingRequest")
+    returning = submit_form(picker, "/deep-link")
+    action, fields = parse_form(returning.text, returning.url)
+    returning.http.post(action, data=fields)
+    placed = [i for i, link in tool.platform.courses["math-7"].resource_links.items() if link.title == "My learning plan"]
+    _moodle_launch(sandbox, "student", resource_link_id=placed[0])  # the launch names the link's line item
+    teacher = _moodle_launch(sandbox, "teacher")
+    _override(tool, teacher)
+    stats = _drain(tool)
+    assert stats.posted == 1 and stats.failed == 0
+    granted = [r for r in tool.platform.token_requests if r["ok"]]
+    assert granted and all(set(r["scopes"]) <= set(NO_CREATE) for r in granted)
+
+
+def test_without_a_line_item_from_the_lms_the_teacher_is_told_what_to_do(sandbox, tool):
+    tool.platform.grantable_scopes = set(NO_CREATE)
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    with tool.app.app_context():  # a placement whose column the LMS never created
+        from lti_tool.extensions import db
+        from lti_tool.models import Course, Placement
+
+        course_id = db.session.scalar(db.select(Course.id))
+        db.session.add(Placement(course_id=course_id, resource_id="manual-1", title="Plan", kind="plan",
+                                 skill_ids=[], score_maximum=100.0))
+        db.session.commit()
+    _moodle_launch(sandbox, "student")
+    teacher = _moodle_launch(sandbox, "teacher")
+    _override(tool, teacher)
+    stats = _drain(tool)
+    assert stats.failed == 1
+    home = teacher.http.get(teacher.url)
+    assert "does not let Pathways create gradebook columns" in home.text
