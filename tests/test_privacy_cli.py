@@ -112,3 +112,23 @@ def test_purge_dry_run_lists_a_course_not_launched_for_a_long_time_then_purge_de
         assert db.session.scalars(sa.select(AuditEntry)).one().action == "purge_course"
     assert "purge_course" in run(tool, audit_group, "list", "--course", str(course_id)).output
     assert "Would delete 0 courses" in run(tool, privacy_group, "purge", "--dry-run").output
+
+
+def test_the_worker_applies_the_retention_period_to_idle_courses(make_tool):
+    from datetime import datetime
+
+    from lti_tool.extensions import db
+    from lti_tool.jobs.worker import drain
+    from lti_tool.models import Course
+    from tests.support import SandboxActions
+
+    tool = make_tool(RETENTION_DAYS=30)
+    SandboxActions(tool).launch("teacher")
+    with tool.app.app_context():
+        db.session.execute(db.update(Course).values(last_launch_at=datetime(2020, 1, 1), created_at=datetime(2020, 1, 1)))
+        db.session.commit()
+    stats = drain(tool.app, once=True)
+    assert stats.courses_purged == 1
+    with tool.app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Course)) == 0
+    assert drain(tool.app, once=True).courses_purged == 0  # not again within the hour

@@ -84,6 +84,7 @@ class DrainStats:
     token_requests: int = 0
     passes: int = 0
     roster_syncs: int = 0
+    courses_purged: int = 0
     errors: dict[str, int] = field(default_factory=dict)
 
 
@@ -358,6 +359,7 @@ def drain(
             while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
                 stats.passes += 1
                 stats.roster_syncs += _roster_syncs(app, http)
+                stats.courses_purged += _retention(app)
                 stats.superseded += supersede_stale(utcnow())
                 token, rows = claim(batch, lease)
                 if rows:
@@ -401,6 +403,25 @@ def _roster_syncs(app: Flask, http: requests.Session) -> int:
         if result is None:
             return done
         done += 1
+
+
+# Retention runs at most this often per worker; purging is a daily chore, not a per-pass one.
+RETENTION_EVERY_SECONDS = 3600
+
+
+def _retention(app: Flask) -> int:
+    """Purge courses idle longer than RETENTION_DAYS, at most once an hour across all workers."""
+    from ..extensions import cache
+    from ..services.privacy import purge_inactive_courses
+
+    days = int(app.config.get("RETENTION_DAYS") or 0)
+    # cache.add is atomic: only the worker that adds the marker purges this hour.
+    if days <= 0 or not cache.add("retention-purge-ran", 1, timeout=RETENTION_EVERY_SECONDS):
+        return 0
+    report = purge_inactive_courses(utcnow(), days, dry_run=False)
+    if report.courses:
+        log.info("retention: purged %d course(s) idle for %d days", len(report.courses), days)
+    return len(report.courses)
 
 
 def _count(stats: DrainStats, outcomes: list[_Outcome]) -> None:
