@@ -97,6 +97,25 @@ class NextStep:
     activities: tuple[PlanActivity, ...]
     ways_to_show: tuple[WayToShow, ...]
     goal_id: str | None = None
+    #: `why` as sentence templates with their values, so pages can show it in the learner's language.
+    why_parts: tuple[WhyPart, ...] = ()
+
+
+def N_(text: str) -> str:  # noqa: N802 - pybabel's default marker: the sentence goes into the translation catalog
+    """Mark a sentence template for translation; the domain itself always writes English."""
+    return text
+
+
+#: A sentence template ("%(name)s" placeholders) and its values; a tuple value is a list of names to join.
+WhyPart = tuple[str, dict[str, str | tuple[str, ...]]]
+
+
+def render_why(parts: Sequence[WhyPart]) -> str:
+    """Return the English text of a step's reason."""
+    return " ".join(
+        template % {k: _join(v) if isinstance(v, tuple) else v for k, v in values.items()} if values else template
+        for template, values in parts
+    )
 
 
 def plan_next_steps(
@@ -174,15 +193,15 @@ def plan_next_steps(
 def _review_step(graph: SkillGraph, skill_id: str, level: Level, listed: list[PlanActivity]) -> NextStep:
     name = graph[skill_id].name
     practice = [a for a in listed if a.kind == ActivityKind.PRACTICE]
-    why = (
-        f"Time for a quick review of {name}. You learned it a while ago, and remembering it now, "
-        "after a break, helps it stick."
-    )
+    parts: list[WhyPart] = [(N_("Time for a quick review of %(skill)s. You learned it a while ago, and remembering "
+                                "it now, after a break, helps it stick."), {"skill": name})]
+    why = render_why(parts)
     return NextStep(
         skill_id=skill_id,
         skill_name=name,
         reason=StepReason.REVIEW,
         why=why,
+        why_parts=tuple(parts),
         level=level,
         # Retrieval practice means answering questions, not re-reading, so a review starts with practice.
         activity=(practice or listed)[0],
@@ -202,26 +221,31 @@ def _learning_step(
     skill = graph[skill_id]
     level = levels.get(skill_id, Level.NOT_STARTED)
     prerequisites = [graph[p].name for p in skill.prerequisites]
+    parts: list[WhyPart] = []
     if prerequisites:
-        parts = [f"You're ready for this: you've shown {_join(prerequisites)}."]
+        parts.append((N_("You're ready for this: you've shown %(names)s."), {"names": tuple(prerequisites)}))
     else:
-        parts = ["You're ready for this: it doesn't need anything you haven't done."]
+        parts.append((N_("You're ready for this: it doesn't need anything you haven't done."), {}))
     if level in (Level.ATTEMPTED, Level.FAMILIAR):
-        parts.append(f"You've already started it and you're at {level.value}; more practice moves you up.")
+        parts.append((N_("You've already started it and you're at %(level)s; more practice moves you up."),
+                      {"level": level.value}))
     elif level is Level.PROFICIENT:
-        parts.append("You're Proficient already; a little more practice gets you to Mastered.")
+        parts.append((N_("You're Proficient already; a little more practice gets you to Mastered."), {}))
     opened = unlocks.get(skill_id, 0)
     if goal is not None:
         reason = StepReason.GOAL
         if skill_id in goal.skill_ids:
-            parts.append(f"It's part of your goal '{goal.title}'.")
+            parts.append((N_("It's part of your goal '%(goal)s'."), {"goal": goal.title}))
         else:
-            parts.append(f"Practising it moves you toward your goal '{goal.title}'.")
+            parts.append((N_("Practising it moves you toward your goal '%(goal)s'."), {"goal": goal.title}))
     elif opened:
         reason = StepReason.UNLOCKS
         next_names = [graph[s].name for s in graph.dependents_of(skill_id)]
-        more = "1 more skill" if opened == 1 else f"{opened} more skills"
-        parts.append(f"Learning it opens up {more}, like {next_names[0]}.")
+        if opened == 1:
+            parts.append((N_("Learning it opens up 1 more skill, like %(skill)s."), {"skill": next_names[0]}))
+        else:
+            parts.append((N_("Learning it opens up %(count)s more skills, like %(skill)s."),
+                          {"count": str(opened), "skill": next_names[0]}))
     else:
         reason = StepReason.READY
     # A skill not started yet begins with something to learn from; one already started goes on with practice.
@@ -231,7 +255,8 @@ def _learning_step(
         skill_id=skill_id,
         skill_name=skill.name,
         reason=reason,
-        why=" ".join(parts),
+        why=render_why(parts),
+        why_parts=tuple(parts),
         level=level,
         activity=first,
         activities=tuple(listed),

@@ -90,3 +90,23 @@ def localized(value: object) -> str:
 def level_label(level: object) -> str:
     """Return a mastery level's name (a Level or its English value) in the page's language."""
     return localized(level)
+
+
+@bp.app_template_filter("why_text")
+def why_text(step: object) -> str:
+    """Return a next step's reason in the page's language, built from the planner's sentence templates."""
+    parts = getattr(step, "why_parts", ())
+    if not parts or page_language() == DEFAULT:
+        return getattr(step, "why", "")
+    sentences = []
+    for template, values in parts:
+        params = {key: _names(value) if isinstance(value, tuple) else (gettext(value) if key == "level" else value)
+                  for key, value in values.items()}
+        sentences.append(gettext(template, **params) if params else gettext(template))
+    return " ".join(sentences)
+
+
+def _names(names: tuple[str, ...]) -> str:
+    if len(names) <= 1:
+        return "".join(names)
+    return gettext(N_("%(rest)s and %(last)s"), rest=", ".join(names[:-1]), last=names[-1])

@@ -62,7 +62,9 @@ def test_student_whose_lms_speaks_mexican_spanish_gets_plan_practice_and_feedbac
     assert "Tus próximos pasos" in home.text and "Your next steps" not in home.text
     # Level names are translated on the page; the level-N classes stay as they were.
     assert '<span class="level level-0">Sin empezar</span>' in home.text
-    assert '<span class="level level-0">Not started</span>' not in home.text  # (the "why" texts are still English)
+    assert '<span class="level level-0">Not started</span>' not in home.text
+    # The planner's reasons are composed from catalogued sentence templates.
+    assert "Estás listo para esto" in home.text and "You're ready for this" not in home.text
     assert "Empieza tu prueba de inicio (unas 10 preguntas)" in home.text
 
     practice = _first_practice(home, tool)
