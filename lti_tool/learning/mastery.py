@@ -30,6 +30,11 @@ _SECONDS_PER_DAY = 86_400.0
 PARAMS_VERSION = 1
 
 
+
+def N_(text: str) -> str:  # noqa: N802 - pybabel's default marker: the text goes into the translation catalog
+    """Mark a sentence fragment for translation; the domain itself always writes English."""
+    return text
+
 @dataclass(frozen=True)
 class Response:
     """One answer by one learner to one item, at a time given in epoch seconds."""
@@ -384,32 +389,41 @@ class MasteryModel:
 
     def explain(self, state: SkillState) -> str:
         """Return a one-line reason for the estimate, e.g. "7 of the last 9 right, including 3 hard items"."""
+        return "".join(template % values if values else template for template, values in self.explain_parts(state))
+
+    def explain_parts(self, state: SkillState) -> tuple[tuple[str, dict[str, str]], ...]:
+        """Return the reason as sentence fragments with their values, so pages can show it in any language."""
         if state.attempts == 0:
             if state.prior > 0.05:
-                return "Not started yet; the prerequisites look solid"
+                return ((N_("Not started yet; the prerequisites look solid"), {}),)
             if state.prior < -0.05:
-                return "Not started yet; the prerequisites need more work"
-            return "Not started yet"
+                return ((N_("Not started yet; the prerequisites need more work"), {}),)
+            return ((N_("Not started yet"), {}),)
         shown = len(state.recent)
         right = state.recent.count("1")
-        scope = f"{right} of {shown}" if shown == state.attempts else f"{right} of the last {shown}"
+        counts = {"right": str(right), "shown": str(shown)}
+        parts: list[tuple[str, dict[str, str]]] = [
+            (N_("%(right)s of %(shown)s right"), counts) if shown == state.attempts
+            else (N_("%(right)s of the last %(shown)s right"), counts)
+        ]
         flagged = [c for c, h in zip(state.recent, state.recent_hard, strict=True) if h == "1"]
         hard_right = flagged.count("1")
         hard_wrong = flagged.count("0")
-        text = f"{scope} right"
         if hard_right:
-            text += f", including {hard_right} hard item{'s' if hard_right != 1 else ''}"
+            parts.append((N_(", including 1 hard item"), {}) if hard_right == 1
+                         else (N_(", including %(n)s hard items"), {"n": str(hard_right)}))
         elif hard_wrong:
-            text += f", missing {hard_wrong} hard item{'s' if hard_wrong != 1 else ''}"
+            parts.append((N_(", missing 1 hard item"), {}) if hard_wrong == 1
+                         else (N_(", missing %(n)s hard items"), {"n": str(hard_wrong)}))
         streak = len(state.recent) - len(state.recent.rstrip("1"))
         misses = len(state.recent) - len(state.recent.rstrip("0"))
         if streak >= 3:
-            text += f"; last {streak} in a row right"
+            parts.append((N_("; last %(n)s in a row right"), {"n": str(streak)}))
         elif misses >= 2:
-            text += f"; last {misses} missed"
+            parts.append((N_("; last %(n)s missed"), {"n": str(misses)}))
         if state.attempts > shown:
-            text += f" ({state.attempts} attempts in all)"
-        return text
+            parts.append((N_(" (%(n)s attempts in all)"), {"n": str(state.attempts)}))
+        return tuple(parts)
 
     # -- updates -------------------------------------------------------------------------------------
 

@@ -26,6 +26,8 @@ class SkillView:
     level: Level
     reason: str
     overridden: bool
+    #: The reason as translatable fragments, when the mastery model wrote it (not for overrides or placements).
+    reason_parts: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -69,14 +71,20 @@ def skill_views(course_id: int, person_id: int) -> list[SkillView]:
     """Return the student's level on every skill of the course, in the map's order."""
     pack = require_pack(course_id)
     rows = _rows(course_id, person_id)
+    model = model_for(course_id)
     views = []
     skills = {s.id: s for s in pack.skills}
     for skill in (skills[sid] for sid in pack.skill_graph.topological_order()):
         row = rows.get(skill.id)
         if row is None:
-            views.append(SkillView(skill.id, skill.name, Level.NOT_STARTED, "Not started yet", False))
+            views.append(SkillView(skill.id, skill.name, Level.NOT_STARTED, "Not started yet", False,
+                                   (("Not started yet", {}),)))
         else:
-            views.append(SkillView(skill.id, skill.name, Level(row.level), row.reason, row.overridden))
+            state = SkillState.from_dict(row.state)
+            # Only the model's own explanation can be rebuilt in another language; a teacher's note or the
+            # placement check's wording is shown as written.
+            parts = model.explain_parts(state) if not row.overridden and row.reason == model.explain(state) else ()
+            views.append(SkillView(skill.id, skill.name, Level(row.level), row.reason, row.overridden, parts))
     return views
 
 

@@ -95,15 +95,24 @@ def level_label(level: object) -> str:
 @bp.app_template_filter("why_text")
 def why_text(step: object) -> str:
     """Return a next step's reason in the page's language, built from the planner's sentence templates."""
-    parts = getattr(step, "why_parts", ())
+    return _render(getattr(step, "why_parts", ()), " ") or getattr(step, "why", "")
+
+
+@bp.app_template_filter("reason_text")
+def reason_text(view: object) -> str:
+    """Return a mastery estimate's reason in the page's language, from the model's fragments."""
+    return _render(getattr(view, "reason_parts", ()), "") or getattr(view, "reason", "")
+
+
+def _render(parts: object, separator: str) -> str:
     if not parts or page_language() == DEFAULT:
-        return getattr(step, "why", "")
-    sentences = []
-    for template, values in parts:
+        return ""
+    pieces = []
+    for template, values in parts:  # type: ignore[union-attr]
         params = {key: _names(value) if isinstance(value, tuple) else (gettext(value) if key == "level" else value)
                   for key, value in values.items()}
-        sentences.append(gettext(template, **params) if params else gettext(template))
-    return " ".join(sentences)
+        pieces.append(gettext(template, **params) if params else gettext(template))
+    return separator.join(pieces)
 
 
 def _names(names: tuple[str, ...]) -> str:

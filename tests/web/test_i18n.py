@@ -65,6 +65,7 @@ def test_student_whose_lms_speaks_mexican_spanish_gets_plan_practice_and_feedbac
     assert '<span class="level level-0">Not started</span>' not in home.text
     # The planner's reasons are composed from catalogued sentence templates.
     assert "Estás listo para esto" in home.text and "You're ready for this" not in home.text
+    assert "Not started yet" not in home.text  # the mastery reasons, too
     assert "Empieza tu prueba de inicio (unas 10 preguntas)" in home.text
 
     practice = _first_practice(home, tool)
@@ -78,6 +79,7 @@ def test_student_whose_lms_speaks_mexican_spanish_gets_plan_practice_and_feedbac
     assert "Casi, pero no." in feedback.text
     assert "Siguiente pregunta" in feedback.text and "Volver a mi plan" in feedback.text
     assert "Intentado" in feedback.text  # the level the wrong answer moved them to, in Spanish
+    assert "0 de 1 correctas" in feedback.text  # the model's reason, in Spanish
 
 
 def test_spanish_student_gets_spanish_confirmations_after_acting(sandbox, tool):
