@@ -55,6 +55,29 @@ class PacePlan:
     #: A target date for each skill still to learn, in the order given.
     targets: dict[str, date] = field(default_factory=dict)
     explanation: str = ""
+    #: The explanation as sentence templates and values (dates stay dates), for pages in other languages.
+    explanation_parts: tuple[PacePart, ...] = ()
+
+
+def N_(text: str) -> str:  # noqa: N802 - pybabel's default marker: the sentence goes into the translation catalog
+    """Mark a sentence template for translation; the domain itself always writes English."""
+    return text
+
+
+#: A sentence template with "%(name)s" placeholders and its values (str, or a date shown as "17 March").
+PacePart = tuple[str, dict[str, "str | date"]]
+
+
+def render_parts(parts: Sequence[PacePart]) -> str:
+    """Return the English text of an explanation."""
+    return " ".join(
+        template % {k: _day(v) if isinstance(v, date) else v for k, v in values.items()} if values else template
+        for template, values in parts
+    )
+
+
+def _number(value: float) -> str:
+    return f"{round(value, 1):g}"
 
 
 def _rate(value: float) -> str:
@@ -118,7 +141,8 @@ def plan_pace(
             active_weeks,
             course_end,
             {},
-            f"You've mastered all {_skills(total)}. Well done! Keep your reviews going so they stay fresh.",
+            render_parts(done := _done_parts(total)),
+            done,
         )
 
     # Targets go at the learner's pace when that is quick enough, and at the pace the end date needs otherwise,
@@ -146,12 +170,21 @@ def plan_pace(
         else:
             status = PaceStatus.ON_TRACK
 
-    explanation = _explain(
+    parts = _explain(
         status, mastered, total, len(remaining), observed, active_weeks, needed, course_end, projected, begin, today
     )
     return PacePlan(
-        status, mastered, total, observed, estimated, needed, projected, active_weeks, course_end, targets, explanation
+        status, mastered, total, observed, estimated, needed, projected, active_weeks, course_end, targets,
+        render_parts(parts), tuple(parts),
     )
+
+
+def _done_parts(total: int) -> tuple[PacePart, ...]:
+    if total == 1:
+        only = N_("You've mastered the course's only skill. Well done! Keep your reviews going so it stays fresh.")
+        return ((only, {}),)
+    return ((N_("You've mastered all %(total)s skills. Well done! Keep your reviews going so they stay fresh."),
+             {"total": str(total)}),)
 
 
 def _explain(
@@ -166,27 +199,40 @@ def _explain(
     projected: date,
     begin: date,
     today: date,
-) -> str:
+) -> list[PacePart]:
+    end = {"end": course_end, "left": str(left)}
     if needed is None:
-        finish = f"The course ended on {_day(course_end)}, with {_skills(left)} still to learn."
+        finish: PacePart = (N_("The course ended on %(end)s, with 1 skill still to learn."), end) if left == 1 else (
+            N_("The course ended on %(end)s, with %(left)s skills still to learn."), end)
     else:
-        finish = f"To finish the other {_skills(left)} by {_day(course_end)}, you'd need about {_rate(needed)}."
+        end = {**end, "rate": _number(needed)}
+        finish = (N_("To finish the other 1 skill by %(end)s, you'd need about %(rate)s a week."), end) if left == 1 \
+            else (N_("To finish the other %(left)s skills by %(end)s, you'd need about %(rate)s a week."), end)
     if status is PaceStatus.NOT_STARTED:
-        return f"You haven't started yet, so there's no pace to measure. {finish}"
+        return [(N_("You haven't started yet, so there's no pace to measure."), {}), finish]
     if observed is None:
         days = (today - begin).days
-        since = "today" if days == 0 else f"{days} day{'s' if days != 1 else ''} ago"
-        return (
-            f"You started {since} and have mastered {_skills(mastered)} of {total} so far. "
-            f"It's too early to measure your pace. {finish}"
-        )
-    weeks = f"{active_weeks:.0f} week{'s' if round(active_weeks) != 1 else ''}"
-    record = f"You've mastered {mastered} of {total} skills in {weeks} (about {_rate(observed)})."
+        counts = {"days": str(days), "mastered": str(mastered), "total": str(total)}
+        if days == 0:
+            started = N_("You started today and have mastered %(mastered)s of %(total)s skills so far.")
+        elif days == 1:
+            started = N_("You started 1 day ago and have mastered %(mastered)s of %(total)s skills so far.")
+        else:
+            started = N_("You started %(days)s days ago and have mastered %(mastered)s of %(total)s skills so far.")
+        return [(started, counts), (N_("It's too early to measure your pace."), {}), finish]
+    record_values = {"mastered": str(mastered), "total": str(total), "weeks": f"{active_weeks:.0f}",
+                     "rate": _number(observed)}
+    if round(active_weeks) == 1:
+        template = N_("You've mastered %(mastered)s of %(total)s skills in 1 week (about %(rate)s a week).")
+    else:
+        template = N_("You've mastered %(mastered)s of %(total)s skills in %(weeks)s weeks (about %(rate)s a week).")
+    record: PacePart = (template, record_values)
     verdict = {
-        PaceStatus.ON_TRACK: "That's on track.",
-        PaceStatus.AHEAD: "That's ahead of the plan.",
-        PaceStatus.BEHIND: "That's behind the plan, so a little more each week will help you catch up.",
-        PaceStatus.JUST_STARTED: "",
-    }.get(status, "")
-    at_pace = f"At your pace so far you'd finish around {_day(projected)}."
-    return " ".join(part for part in (record, finish, at_pace, verdict) if part)
+        PaceStatus.ON_TRACK: N_("That's on track."),
+        PaceStatus.AHEAD: N_("That's ahead of the plan."),
+        PaceStatus.BEHIND: N_("That's behind the plan, so a little more each week will help you catch up."),
+    }.get(status)
+    parts = [record, finish, (N_("At your pace so far you'd finish around %(projected)s."), {"projected": projected})]
+    if verdict:
+        parts.append((verdict, {}))
+    return parts

@@ -78,6 +78,8 @@ class PaceView:
     mastered: int
     total: int
     targets: tuple[tuple[str, str, date], ...] = ()  # (skill id, skill name, target date)
+    #: The explanation as sentence templates and values, for pages in the learner's language.
+    explanation_parts: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -286,7 +288,8 @@ def pace_for(course_id: int, person_id: int, *, now: datetime) -> PaceView:
                         "there are no target dates. Ask your teacher to check it.", ends_on, len(mastered),
                         len(order))
     targets = tuple((sid, names[sid], plan.targets[sid]) for sid in remaining if sid in plan.targets)
-    return PaceView(plan.status.value, plan.explanation, ends_on, plan.mastered, plan.total, targets)
+    return PaceView(plan.status.value, plan.explanation, ends_on, plan.mastered, plan.total, targets,
+                    plan.explanation_parts)
 
 
 def course_end(course_id: int) -> date | None:

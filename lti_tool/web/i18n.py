@@ -9,10 +9,11 @@ as they show them, through the `level_label` and `localized` filters below, so t
 from __future__ import annotations
 
 import re
+from datetime import date
 from enum import Enum
 
 from flask import Blueprint, g, has_request_context, request
-from flask_babel import get_locale, gettext
+from flask_babel import format_date, get_locale, gettext
 
 #: Languages with a complete catalog for student pages; the first is the default.
 SUPPORTED = ("en", "es")
@@ -104,13 +105,26 @@ def reason_text(view: object) -> str:
     return _render(getattr(view, "reason_parts", ()), "") or getattr(view, "reason", "")
 
 
+@bp.app_template_filter("pace_text")
+def pace_text(pace: object) -> str:
+    """Return the pace explanation in the page's language, from the pacing module's sentence templates."""
+    return _render(getattr(pace, "explanation_parts", ()), " ") or getattr(pace, "explanation", "")
+
+
+def _value(key: str, value: object) -> object:
+    if isinstance(value, tuple):
+        return _names(value)
+    if isinstance(value, date):
+        return format_date(value, "long")
+    return gettext(value) if key == "level" else value
+
+
 def _render(parts: object, separator: str) -> str:
     if not parts or page_language() == DEFAULT:
         return ""
     pieces = []
     for template, values in parts:  # type: ignore[union-attr]
-        params = {key: _names(value) if isinstance(value, tuple) else (gettext(value) if key == "level" else value)
-                  for key, value in values.items()}
+        params = {key: _value(key, value) for key, value in values.items()}
         pieces.append(gettext(template, **params) if params else gettext(template))
     return separator.join(pieces)
 

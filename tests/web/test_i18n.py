@@ -174,3 +174,14 @@ def test_every_fixed_word_pages_show_from_the_domain_is_in_the_catalog():
     shown = ({level.value for level in Level} | {status.value for status in PaceStatus}
              | set(EVIDENCE_KINDS.values()) | set(REFLECTION_PROMPTS) | set(BELIEF_WORDS.values()))
     assert shown <= set(DOMAIN_WORDS)
+
+
+def test_a_spanish_students_pace_is_explained_in_spanish(sandbox, tool):
+    teacher = submit_form(sandbox.launch("teacher"), "/content/demo")
+    settings = _get(teacher, tool, re.search(r"/c/[^/]+/", teacher.url).group(0) + "teacher/settings")
+    submit_form(settings, "/teacher/settings", ends_on="2027-06-30")
+    home = _launch(sandbox, locale="es")
+    goals = _get(home, tool, re.search(r"/c/[^/]+/", home.url).group(0) + "goals")
+    assert "Todavía no has empezado, así que no hay ritmo que medir." in goals.text
+    assert "junio de 2027" in goals.text  # the end date, formatted in Spanish
+    assert "You haven't started yet" not in goals.text
