@@ -38,7 +38,9 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError):
-        return _render(exc.status, exc.message, "Something is not right")
+        from .web.i18n import translated
+
+        return _render(exc.status, translated(exc), "Something is not right")
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -31,7 +31,7 @@ from ..models import (
     StudentGoal,
 )
 from .content import course_pack
-from .errors import NotFound, ServiceError
+from .errors import N_, NotFound, ServiceError
 from .mastery import require_pack, skill_views
 from .publishing import publish_mastery
 
@@ -109,7 +109,7 @@ def _parse_date(text: str | None, what: str) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError as exc:
-        raise ServiceError(f"Give the {what} as a date, like 2025-06-30.") from exc
+        raise ServiceError(N_("Give the %(what)s as a date, like 2025-06-30."), what=what) from exc
 
 
 def _goal_view(goal: StudentGoal, names: Mapping[str, str], today: date) -> GoalView:
@@ -126,7 +126,7 @@ def _own_goal(course_id: int, person_id: int, goal_id: int) -> StudentGoal:
     ).first()
     if goal is None:
         # The same answer whether the goal is someone else's or does not exist: nothing leaks.
-        raise NotFound("There is no such goal in your plan.")
+        raise NotFound(N_("There is no such goal in your plan."))
     return goal
 
 
@@ -134,15 +134,15 @@ def _goal_fields(course_id: int, title: str, why: str, by_date: str, skill_ids: 
     names = _skill_names(course_id)
     title = " ".join((title or "").split())
     if not title:
-        raise ServiceError("Say what your goal is.")
+        raise ServiceError(N_("Say what your goal is."))
     if len(title) > 300:
-        raise ServiceError("Keep the goal itself short (300 characters at most); say more under “why”.")
+        raise ServiceError(N_("Keep the goal itself short (300 characters at most); say more under “why”."))
     why = (why or "").strip()
     if len(why) > 1000:
-        raise ServiceError("Keep “why” to 1000 characters.")
+        raise ServiceError(N_("Keep “why” to 1000 characters."))
     unknown = [s for s in skill_ids if s not in names]
     if unknown:
-        raise ServiceError("Choose skills from this course.")
+        raise ServiceError(N_("Choose skills from this course."))
     chosen = [s for s in names if s in set(skill_ids)]
     return {"title": title, "why": why, "by_date": _parse_date(by_date, "date"), "skill_ids": chosen}
 
@@ -186,7 +186,9 @@ def add_goal(course_id: int, person_id: int, *, title: str, why: str, by_date: s
         )
     )
     if (count or 0) >= MAX_GOALS:
-        raise ServiceError(f"You have {MAX_GOALS} goals already; delete some you no longer need first.")
+        raise ServiceError(
+            N_("You have %(count)s goals already; delete some you no longer need first."), count=MAX_GOALS
+        )
     goal = StudentGoal(course_id=course_id, person_id=person_id, done=False, created_at=now, **fields)
     db.session.add(goal)
     db.session.commit()
@@ -340,13 +342,13 @@ def write_reflection(course_id: int, person_id: int, answers: Mapping[str, str],
         if not text:
             continue
         if len(text) > 4000:
-            raise ServiceError("Keep each answer to 4000 characters.")
+            raise ServiceError(N_("Keep each answer to 4000 characters."))
         shown = f"{prompt} (after practising {skill_name})" if skill_name else prompt
         db.session.add(Reflection(course_id=course_id, person_id=person_id, prompt=shown[:300], text=text,
                                   written_at=now))
         kept += 1
     if not kept:
-        raise ServiceError("Write something for at least one of the questions.")
+        raise ServiceError(N_("Write something for at least one of the questions."))
     db.session.commit()
     return kept
 
@@ -414,18 +416,18 @@ def clean_link(raw: str | None) -> str | None:
     if not url:
         return None
     if len(url) > 1000:
-        raise ServiceError("That link is too long (1000 characters at most).")
+        raise ServiceError(N_("That link is too long (1000 characters at most)."))
     if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
-        raise ServiceError("A link cannot contain spaces or control characters.")
+        raise ServiceError(N_("A link cannot contain spaces or control characters."))
     try:
         parts = urlsplit(url)
         host = parts.hostname
     except ValueError as exc:
-        raise ServiceError("That link is not a web address.") from exc
+        raise ServiceError(N_("That link is not a web address.")) from exc
     if parts.scheme.lower() not in ("http", "https") or not host:
-        raise ServiceError("Links must be web addresses starting with http:// or https://.")
+        raise ServiceError(N_("Links must be web addresses starting with http:// or https://."))
     if parts.username is not None or parts.password is not None:
-        raise ServiceError("A link cannot contain a user name or password.")
+        raise ServiceError(N_("A link cannot contain a user name or password."))
     return url
 
 
@@ -448,21 +450,23 @@ def submit_evidence(course_id: int, person_id: int, *, skill_id: str, kind: str,
     """Submit a link or text as evidence for a skill; the LMS shows the grade as waiting for review."""
     names = _skill_names(course_id)
     if skill_id not in names:
-        raise ServiceError("Choose a skill from this course.")
+        raise ServiceError(N_("Choose a skill from this course."))
     if kind not in EVIDENCE_KINDS:
-        raise ServiceError("Choose how you are showing it: a project, an explanation, a recording or other.")
+        raise ServiceError(N_("Choose how you are showing it: a project, an explanation, a recording or other."))
     link = clean_link(url)
     text = (text or "").strip()
     if len(text) > 4000:
-        raise ServiceError("Keep the text to 4000 characters; put longer work behind a link.")
+        raise ServiceError(N_("Keep the text to 4000 characters; put longer work behind a link."))
     if not link and not text:
-        raise ServiceError("Add a link to your work, or write it here.")
+        raise ServiceError(N_("Add a link to your work, or write it here."))
     waiting = db.session.scalar(
         sa.select(Evidence.id).where(Evidence.course_id == course_id, Evidence.person_id == person_id,
                                      Evidence.skill_id == skill_id, Evidence.status == "pending")
     )
     if waiting is not None:
-        raise ServiceError(f"Your evidence for {names[skill_id]} is already waiting for your teacher.")
+        raise ServiceError(
+            N_("Your evidence for %(skill)s is already waiting for your teacher."), skill=names[skill_id]
+        )
     row = Evidence(course_id=course_id, person_id=person_id, skill_id=skill_id, kind=kind, url=link, text=text,
                    status="pending", teacher_comment="", submitted_at=now)
     db.session.add(row)

@@ -17,7 +17,7 @@ from ..learning import diagnostic
 from ..learning.coursepack import CoursePack, Item, check_answer
 from ..learning.diagnostic import Belief, DiagnosticState, Placement
 from ..models import CourseContent, DiagnosticRun, SkillMastery
-from .errors import NotFound, ServiceError
+from .errors import N_, NotFound, ServiceError
 from .mastery import model_for, record_answer, require_pack, thresholds_for
 
 #: The check counts an honest "I have not learnt this yet" as a wrong answer for placement only.
@@ -128,11 +128,11 @@ def answer_question(
         return _finish(course_id, person_id, now=now)
     if item_id != expected:
         # A second click or an old tab: the student answers the question the check is on now, not this one.
-        raise ServiceError("That question was already answered. Here is the next one.")
+        raise ServiceError(N_("That question was already answered. Here is the next one."))
     item = pack.item(item_id)
     answer = (answer or "").strip()
     if not not_sure and not answer:
-        raise ServiceError("Type or choose an answer, or choose “I haven’t learnt this yet”.")
+        raise ServiceError(N_("Type or choose an answer, or choose “I haven’t learnt this yet”."))
     correct = False if not_sure else check_answer(item, answer)
     state = state.answer(item.id, item.skills[0], correct)
     if run is None:
@@ -184,7 +184,7 @@ def _finish(course_id: int, person_id: int, *, now: datetime) -> bool:
     pack = require_pack(course_id)
     run = _run(course_id, person_id)
     if run is None:
-        raise NotFound("There is no placement check to finish.")
+        raise NotFound(N_("There is no placement check to finish."))
     state = _state(run)
     placed = diagnostic.placement(pack.skill_graph, state)
     rows = {

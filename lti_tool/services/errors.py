@@ -1,14 +1,27 @@
 """Named failures of use cases; views turn them into 4xx pages."""
 
+from __future__ import annotations
+
+
+def N_(text: str) -> str:  # noqa: N802 - pybabel's default marker: the message goes into the translation catalog
+    """Mark a message for translation; services always write English, pages translate it."""
+    return text
+
 
 class ServiceError(Exception):
-    """A request we refuse, with a message fit to show the person."""
+    """A request we refuse, with a message fit to show the person.
+
+    `template` (with "%(name)s" placeholders) and `params` let pages show the message in the reader's
+    language; `message` is the English text.
+    """
 
     status = 400
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, **params: object) -> None:
+        self.template = message
+        self.params = params
+        self.message = message % params if params else message
+        super().__init__(self.message)
 
 
 class NotFound(ServiceError):

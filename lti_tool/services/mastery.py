@@ -13,7 +13,7 @@ from ..learning.coursepack import CoursePack, check_answer
 from ..learning.mastery import ALL_SKILLS, Level, MasteryModel, MasteryParams, MasteryThresholds, Response, SkillState
 from ..models import CourseContent, ItemResponse, MasteryEvent, SkillMastery
 from .content import course_pack
-from .errors import NotFound, ServiceError
+from .errors import N_, NotFound, ServiceError
 from .reviews import due_schedule, record_review, start_if_mastered
 
 
@@ -58,7 +58,7 @@ def require_pack(course_id: int) -> CoursePack:
     """Return the course's pack or refuse: nothing to practise until the teacher sets the course up."""
     pack = course_pack(course_id)
     if pack is None:
-        raise NotFound("Your teacher has not set up this course in Pathways yet.")
+        raise NotFound(N_("Your teacher has not set up this course in Pathways yet."))
     return pack
 
 
@@ -110,10 +110,10 @@ def record_answer(
     try:
         item = pack.item(item_id)
     except KeyError as exc:
-        raise NotFound("That question is not part of this course.") from exc
+        raise NotFound(N_("That question is not part of this course.")) from exc
     answer = (answer or "").strip()[:500]
     if not answer:
-        raise ServiceError("Type or choose an answer first.")
+        raise ServiceError(N_("Type or choose an answer first."))
     correct = check_answer(item, answer)
     db.session.add(ItemResponse(course_id=course_id, person_id=person_id, item_id=item.id, skill_ids=list(item.skills),
                                 answer=answer, correct=correct, hints_used=max(0, min(hints_used, 20)),

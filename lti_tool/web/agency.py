@@ -10,6 +10,7 @@ from flask_babel import gettext
 from ..services import agency
 from ..services.errors import ServiceError
 from .course import launch_blueprint, require_teacher
+from .i18n import translated
 
 bp = launch_blueprint("agency", __name__)
 
@@ -56,7 +57,7 @@ def add_goal():
     try:
         goal = agency.add_goal(g.launch.course_id, person_id, **_goal_form(), now=_now())
     except ServiceError as exc:
-        flash(exc.message, "error")
+        flash(translated(exc), "error")
     else:
         flash(gettext("Goal added: %(title)s", title=goal.title), "success")
     return redirect(url_for("agency.goals"), code=303)
@@ -80,7 +81,7 @@ def save_goal(goal_id: int):
     except ServiceError as exc:
         if exc.status == 404:
             raise
-        flash(exc.message, "error")
+        flash(translated(exc), "error")
         return redirect(url_for("agency.edit_goal", goal_id=goal_id), code=303)
     flash(gettext("Goal saved: %(title)s", title=goal.title), "success")
     return redirect(url_for("agency.goals"), code=303)
@@ -126,7 +127,7 @@ def submit_evidence():
                                       kind=request.form.get("kind", ""), url=request.form.get("url", ""),
                                       text=request.form.get("text", ""), now=_now())
     except ServiceError as exc:
-        flash(exc.message, "error")
+        flash(translated(exc), "error")
     else:
         flash(gettext("Sent to your teacher: your evidence for %(skill)s.", skill=sent.skill_name), "success")
     return redirect(url_for("agency.evidence"), code=303)
@@ -150,7 +151,7 @@ def write_reflection():
         agency.write_reflection(g.launch.course_id, person_id, answers, skill_id=request.form.get("skill_id", ""),
                                 now=_now())
     except ServiceError as exc:
-        flash(exc.message, "error")
+        flash(translated(exc), "error")
     else:
         flash(gettext("Thanks: your reflection is saved. Your teacher can read it."), "success")
     return redirect(url_for("agency.reflect"), code=303)
@@ -179,7 +180,7 @@ def accept_evidence(evidence_id: int):
     except ServiceError as exc:
         if exc.status == 404:
             raise
-        flash(exc.message, "error")
+        flash(translated(exc), "error")
     else:
         flash(f"Accepted {done.name}’s evidence for {done.skill_name} at {done.level_awarded.value}.", "success")
     return redirect(url_for("agency.evidence_queue"), code=303)
@@ -196,7 +197,7 @@ def return_evidence(evidence_id: int):
     except ServiceError as exc:
         if exc.status == 404:
             raise
-        flash(exc.message, "error")
+        flash(translated(exc), "error")
     else:
         flash(f"Returned {done.name}’s evidence for {done.skill_name} with your comment.", "success")
     return redirect(url_for("agency.evidence_queue"), code=303)
@@ -225,7 +226,7 @@ def save_settings():
     try:
         end = agency.set_course_end(g.launch.course_id, request.form.get("ends_on", ""), now=_now())
     except ServiceError as exc:
-        flash(exc.message, "error")
+        flash(translated(exc), "error")
     else:
         flash(f"The course ends on {end.isoformat()}." if end else "The course has no end date now.", "success")
     return redirect(url_for("agency.settings"), code=303)

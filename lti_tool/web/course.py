@@ -27,6 +27,7 @@ from ..services.launches import course_roster, current_placement, open_launch, o
 from ..services.placements import answer_deep_link, deep_link_settings, placement_options
 from ..services.plan import plan_for
 from ..services.roster import sync_roster
+from .i18n import translated
 
 
 def launch_blueprint(name: str, import_name: str) -> Blueprint:
@@ -125,7 +126,7 @@ def import_content():
     try:
         pack = import_pack(g.launch.course_id, data, now=_now())
     except ServiceError as exc:
-        flash(exc.message, "error")
+        flash(translated(exc), "error")
     else:
         flash(f"Imported “{pack.course.title}”: {len(pack.skills)} skills.", "success")
     return redirect(url_for("course.home"), code=303)
@@ -173,7 +174,7 @@ def deep_link_answer():
             base_url=current_app.config["BASE_URL"],
         )
     except ServiceError as exc:
-        flash(exc.message, "error")
+        flash(translated(exc), "error")
         return redirect(url_for("course.deep_link"), code=303)
     return render_template("lti/deep_link_return.html", answer=answer)
 
@@ -193,7 +194,7 @@ def roster_sync():
             now=_now(),
         )
     except ServiceError as exc:
-        flash(exc.message, "error")
+        flash(translated(exc), "error")
     else:
         flash(
             f"Roster updated: {result.members} members, {result.added} new, {result.deactivated} no longer active.",
@@ -223,6 +224,6 @@ def compare_grades(placement_id: int):
                                http=current_app.extensions["pathways_http"],
                                timeout=current_app.config["SERVICE_TIMEOUT_SECONDS"])
     except ServiceError as exc:
-        flash(exc.message, "error")
+        flash(translated(exc), "error")
         return redirect(url_for("course.home"), code=303)
     return render_template("teacher/compare.html", launch=g.launch, title=placement.placement_title, rows=rows)

@@ -10,6 +10,7 @@ from flask_babel import gettext
 from ..services import diagnostic
 from ..services.errors import ServiceError
 from .course import launch_blueprint
+from .i18n import translated
 
 bp = launch_blueprint("diagnostic", __name__)
 
@@ -62,7 +63,7 @@ def answer():
                                           request.form.get("answer", ""), not_sure="not_sure" in request.form,
                                           now=_now())
     except ServiceError as exc:
-        flash(exc.message, "error")
+        flash(translated(exc), "error")
         return redirect(url_for("diagnostic.start"), code=303)
     return redirect(url_for("diagnostic.result" if over else "diagnostic.start"), code=303)
 

@@ -7,6 +7,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from ..services.errors import ServiceError
 from ..services.publishing import grading_settings, set_grading
 from .course import launch_blueprint, require_teacher
+from .i18n import translated
 
 bp = launch_blueprint("grading", __name__)
 
@@ -26,7 +27,7 @@ def save():
         set_grading(g.launch.course_id, scheme=request.form.get("scheme", ""),
                     per_skill=request.form.get("per_skill") == "on")
     except ServiceError as exc:
-        flash(exc.message, "error")
+        flash(translated(exc), "error")
     else:
         flash("Grading settings saved. They apply from the next change of level.", "success")
     return redirect(url_for("grading.settings"), code=303)

@@ -133,3 +133,13 @@ def _names(names: tuple[str, ...]) -> str:
     if len(names) <= 1:
         return "".join(names)
     return gettext(N_("%(rest)s and %(last)s"), rest=", ".join(names[:-1]), last=names[-1])
+
+
+def translated(error: object) -> str:
+    """Return a service's refusal in the page's language (its English message when not catalogued)."""
+    message = getattr(error, "message", str(error))
+    template = getattr(error, "template", None)
+    if not template or page_language() == DEFAULT:
+        return message
+    params = getattr(error, "params", {}) or {}
+    return gettext(template, **params) if params else gettext(template)

@@ -11,6 +11,7 @@ from ..services.errors import ServiceError
 from ..services.mastery import override_level, record_answer, require_pack
 from ..services.plan import class_overview, next_item
 from .course import launch_blueprint, require_teacher
+from .i18n import translated
 
 bp = launch_blueprint("learning", __name__)
 LEVELS = ["Not started", "Attempted", "Familiar", "Proficient", "Mastered"]
@@ -52,7 +53,7 @@ def answer(skill_id: str):
         result = record_answer(g.launch.course_id, person_id, item_id, request.form.get("answer", ""),
                                hints_used=request.form.get("hints", 0, type=int), source="practice", now=_now())
     except ServiceError as exc:
-        flash(exc.message, "error")
+        flash(translated(exc), "error")
         return redirect(url_for("learning.practice", skill_id=skill_id), code=303)
     item = pack.item(item_id)
     return render_template("student/feedback.html", launch=g.launch, skill=skill, item=item, result=result)
@@ -83,7 +84,7 @@ def override():
                               request.form.get("level", ""), note=request.form.get("note", ""),
                               actor_id=g.launch.person_id, now=_now())
     except ServiceError as exc:
-        flash(exc.message, "error")
+        flash(translated(exc), "error")
     else:
         flash(f"Level set to {view.level.value} for {view.name}.", "success")
     return redirect(url_for("learning.class_view"), code=303)

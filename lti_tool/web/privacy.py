@@ -20,6 +20,7 @@ from ..services.privacy import (
     student_name,
 )
 from .course import launch_blueprint, require_teacher
+from .i18n import translated
 
 bp = launch_blueprint("privacy", __name__)
 
@@ -92,7 +93,7 @@ def student_delete(person_id: int):
     except ServiceError as exc:
         if exc.status != 400:
             raise
-        flash(exc.message, "error")
+        flash(translated(exc), "error")
         return redirect(url_for("privacy.confirm_student_delete", person_id=person_id), code=303)
     flash(f"Deleted the data of {done.subject_name} in this course: {done.rows} records, "
           f"{done.pending_grades} unsent grade updates.", "success")
@@ -122,7 +123,7 @@ def course_delete():
     except ServiceError as exc:
         if exc.status != 400:
             raise
-        flash(exc.message, "error")
+        flash(translated(exc), "error")
         return redirect(url_for("privacy.confirm_course_delete"), code=303)
     # The launch went with the course: nothing on this page may read or link back into it.
     g.launch = None
@@ -145,7 +146,7 @@ def user_delete():
     except ServiceError as exc:
         if exc.status != 400:
             raise
-        flash(exc.message, "error")
+        flash(translated(exc), "error")
         return redirect(url_for("privacy.confirm_user_delete"), code=303)
     # Deleting one's own data ends one's own launch too.
     g.launch = None

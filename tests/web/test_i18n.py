@@ -185,3 +185,14 @@ def test_a_spanish_students_pace_is_explained_in_spanish(sandbox, tool):
     assert "Todavía no has empezado, así que no hay ritmo que medir." in goals.text
     assert "junio de 2027" in goals.text  # the end date, formatted in Spanish
     assert "You haven't started yet" not in goals.text
+
+
+def test_a_spanish_student_gets_refusals_in_spanish(sandbox, tool):
+    _setup_course(sandbox)
+    home = _launch(sandbox, locale="es")
+    practice = _first_practice(home, tool)
+    refused = submit_form(practice, practice.url.split("/c/")[1].split("/", 1)[1].split("?")[0], answer="   ")
+    assert "Primero escribe o elige una respuesta." in refused.text
+    goals = _get(home, tool, re.search(r"/c/[^/]+/", home.url).group(0) + "goals")
+    refused = submit_form(goals, "/goals", title="")
+    assert "Escribe cuál es tu meta." in refused.text
