@@ -9,23 +9,32 @@ from werkzeug.exceptions import HTTPException
 
 from . import metrics
 from .lti.launch import LaunchError
-from .services.errors import ServiceError
+from .services.errors import N_, ServiceError
 
 log = logging.getLogger(__name__)
 
 PLAIN = {
-    400: "The request could not be understood.",
-    403: "You do not have access to this page.",
-    404: "This page does not exist.",
-    405: "This address does not accept that kind of request.",
-    413: "The request is too large.",
-    429: "Too many requests; wait a moment and try again.",
+    400: N_("The request could not be understood."),
+    403: N_("You do not have access to this page."),
+    404: N_("This page does not exist."),
+    405: N_("This address does not accept that kind of request."),
+    413: N_("The request is too large."),
+    429: N_("Too many requests; wait a moment and try again."),
 }
+TITLES = (N_("This launch could not be completed"), N_("Something is not right"), N_("Server error"),
+          N_("Pathways could not be registered"))
 
 
 def _render(status: int, message: str, title: str):
     if request.accept_mimetypes.best == "application/json":
         return {"error": message}, status
+    from .web.i18n import page_language
+
+    if page_language() != "en":
+        # Fixed titles and messages come from the catalog; others (with details) stay as written.
+        from flask_babel import gettext
+
+        title, message = gettext(title), gettext(message)
     return render_template("errors/error.html", status=status, title=title, message=message), status
 
 
@@ -47,10 +56,10 @@ def register(app: Flask) -> None:
         status = exc.code or 500
         message = PLAIN.get(status, exc.description or "Something went wrong.")
         if status == 400 and exc.description and "CSRF" in exc.description:
-            message = "This form has expired or did not come from Pathways. Reload the page and try again."
+            message = N_("This form has expired or did not come from Pathways. Reload the page and try again.")
         return _render(status, message, exc.name)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         log.exception("unhandled error")
-        return _render(500, "Something went wrong on our side. Please try again.", "Server error")
+        return _render(500, N_("Something went wrong on our side. Please try again."), "Server error")

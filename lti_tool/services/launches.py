@@ -21,7 +21,7 @@ from ..lti.platform_storage import sign_launch_token as sign_launch_token
 from ..lti.roles import Access
 from ..lti.toolconf import find_deployment, find_platform
 from ..models import Course, Enrollment, LaunchSession, Person
-from .errors import Forbidden, NotFound
+from .errors import N_, Forbidden, NotFound
 
 RESOURCE_LINK = "LtiResourceLinkRequest"
 DEEP_LINKING = "LtiDeepLinkingRequest"
@@ -175,10 +175,10 @@ def _upsert_enrollment(course: Course, person: Person, facts: LaunchFacts, now: 
 def open_launch(launch_id: str, allowed_ids: list[str], *, now: datetime) -> LaunchSession:
     """Return the launch session if this browser holds it and it has not expired."""
     if not isinstance(launch_id, str) or launch_id not in allowed_ids:
-        raise NotFound("This page belongs to a launch this browser did not make. Open Pathways from your course.")
+        raise NotFound(N_("This page belongs to a launch this browser did not make. Open Pathways from your course."))
     launch = db.session.get(LaunchSession, launch_id)
     if launch is None or launch.expires_at <= now:
-        raise NotFound("Your Pathways session has ended. Open Pathways again from your course.")
+        raise NotFound(N_("Your Pathways session has ended. Open Pathways again from your course."))
     return launch
 
 
@@ -187,7 +187,7 @@ def open_launch_by_token(launch_id: str, token: object, *, secret_key: str, max_
     """Return the launch session a signed launch token names (cookie-less launches), if it has not expired."""
     named = read_launch_token(token, secret_key, max_age=max_age)
     if named is None or named != launch_id:
-        raise NotFound("This page belongs to a launch this browser did not make. Open Pathways from your course.")
+        raise NotFound(N_("This page belongs to a launch this browser did not make. Open Pathways from your course."))
     return open_launch(launch_id, [named], now=now)
 
 

@@ -196,3 +196,13 @@ def test_a_spanish_student_gets_refusals_in_spanish(sandbox, tool):
     goals = _get(home, tool, re.search(r"/c/[^/]+/", home.url).group(0) + "goals")
     refused = submit_form(goals, "/goals", title="")
     assert "Escribe cuál es tu meta." in refused.text
+
+
+def test_a_spanish_browser_gets_error_pages_and_the_privacy_notice_in_spanish(sandbox, tool):
+    import requests
+
+    missing = requests.get(tool.url("/no-such-page"), headers={"Accept-Language": "es-ES,es;q=0.9"}, timeout=10)
+    assert missing.status_code == 404 and "Esta página no existe." in missing.text
+    home = _launch(sandbox, locale="es")
+    privacy = _get(home, tool, re.search(r"/c/[^/]+/", home.url).group(0) + "privacy/")
+    assert "Qué guarda Pathways" in privacy.text and "What Pathways stores" not in privacy.text
