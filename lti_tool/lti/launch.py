@@ -36,6 +36,11 @@ MAX_JWKS_BYTES = 256 * 1024
 USER_AGENT = "Pathways-LTI/0.1 (+pylti1p3)"
 
 
+def N_(text: str) -> str:  # noqa: N802 - pybabel's default marker: the message goes into the translation catalog
+    """Mark a message for translation; error pages show it in the reader's language."""
+    return text
+
+
 class LaunchError(Exception):
     """A login or launch we refuse; the message is shown to the person, so it is plain and safe."""
 
@@ -103,12 +108,12 @@ class PathwaysLogin(FlaskOIDCLogin):
         registration = super().validate_oidc_login()
         target = self._get_request_param("target_link_uri")
         if not _is_ours(target):
-            raise LaunchError("The login asks to open a link that does not belong to this tool.")
+            raise LaunchError(N_("The login asks to open a link that does not belong to this tool."))
         deployment_id = self.deployment_param()
         if deployment_id:
             platform = find_platform(registration.get_issuer(), registration.get_client_id())
             if platform is None or find_deployment(platform.id, deployment_id) is None:
-                raise LaunchError("This deployment of the tool is not registered with Pathways.", 403)
+                raise LaunchError(N_("This deployment of the tool is not registered with Pathways."), 403)
         self._state_params = {
             "target_link_uri": target,
             "deployment_id": deployment_id,
@@ -167,7 +172,7 @@ class PathwaysLogin(FlaskOIDCLogin):
 
 def _plain_oidc_message(detail: str) -> str:
     if "registration" in detail.lower():
-        return "This platform and client id are not registered with Pathways."
+        return N_("This platform and client id are not registered with Pathways.")
     return "The login request could not be accepted: " + detail
 
 
@@ -202,42 +207,42 @@ class PathwaysLaunch(FlaskMessageLaunch):
         azp = body.get("azp")
         audiences = aud if isinstance(aud, list) else [aud]
         if not audiences or not all(isinstance(a, str) and a for a in audiences):
-            raise LaunchError("The launch does not say which tool it is for (aud).")
+            raise LaunchError(N_("The launch does not say which tool it is for (aud)."))
         if azp is not None and (not isinstance(azp, str) or azp not in audiences):
-            raise LaunchError("The launch names an authorized party (azp) that is not among its audiences.")
+            raise LaunchError(N_("The launch names an authorized party (azp) that is not among its audiences."))
         if len(audiences) > 1 and azp is None:
-            raise LaunchError("The launch is addressed to several tools but names no authorized party (azp).")
+            raise LaunchError(N_("The launch is addressed to several tools but names no authorized party (azp)."))
         return azp or audiences[0]
 
     def validate_jwt_format(self):
         token = self._get_request_param("id_token")
         if not token or not isinstance(token, str):
-            raise LaunchError("The launch has no id_token. Start again from your course.")
+            raise LaunchError(N_("The launch has no id_token. Start again from your course."))
         if len(token) > MAX_ID_TOKEN_CHARS:
-            raise LaunchError("The launch token is too large.", 413)
+            raise LaunchError(N_("The launch token is too large."), 413)
         super().validate_jwt_format()
         header, body = self._jwt.get("header"), self._jwt.get("body")
         if not isinstance(header, dict) or not isinstance(body, dict):
-            raise LaunchError("The launch token is not a valid JSON Web Token.")
+            raise LaunchError(N_("The launch token is not a valid JSON Web Token."))
         if header.get("alg") != "RS256":
-            raise LaunchError("The launch token must be signed with RS256.")
+            raise LaunchError(N_("The launch token must be signed with RS256."))
         if not isinstance(header.get("kid"), str):
-            raise LaunchError("The launch token does not name its signing key (kid).")
+            raise LaunchError(N_("The launch token does not name its signing key (kid)."))
         return self
 
     def validate_state(self):
         state = self._get_request_param("state")
         if not state or not isinstance(state, str) or len(state) > 200:
-            raise LaunchError("The launch has no state. Start again from your course.")
+            raise LaunchError(N_("The launch has no state. Start again from your course."))
         cookie_state = self._cookie_service.get_cookie(state)
         params = self._session_service.get_state_params(state)
         uses_storage = isinstance(params, dict) and bool(params.get("platform_storage"))
         if cookie_state != state and not uses_storage:
             raise LaunchError(
-                "This launch was not started in this browser, or it has expired. Start again from your course."
+                N_("This launch was not started in this browser, or it has expired. Start again from your course.")
             )
         if not isinstance(params, dict):
-            raise LaunchError("This launch has already been used or has expired. Start again from your course.")
+            raise LaunchError(N_("This launch has already been used or has expired. Start again from your course."))
         if self._storage_proof is not None:
             if not uses_storage or not redeem_check(
                 self._storage_proof.get("ticket"),
@@ -248,8 +253,10 @@ class PathwaysLaunch(FlaskMessageLaunch):
                 stored_nonce=self._storage_proof.get("stored_nonce"),
             ):
                 raise LaunchError(
-                    "This launch could not be confirmed with your LMS, or the confirmation was already used. "
-                    "Start again from your course."
+                    N_(
+                        "This launch could not be confirmed with your LMS, or the confirmation was already used. "
+                        "Start again from your course."
+                    )
                 )
         elif cookie_state != state:
             # No cookie came back, but the login kept state and nonce in the platform: check them there first.
@@ -260,9 +267,9 @@ class PathwaysLaunch(FlaskMessageLaunch):
     def validate_nonce(self):
         nonce = self._get_jwt_body().get("nonce")
         if not nonce or not isinstance(nonce, str):
-            raise LaunchError("The launch has no nonce.")
+            raise LaunchError(N_("The launch has no nonce."))
         if nonce != self._login.get("nonce") or not self._session_service.check_nonce(nonce):
-            raise LaunchError("The launch's nonce does not match the login. Start again from your course.")
+            raise LaunchError(N_("The launch's nonce does not match the login. Start again from your course."))
         return self
 
     def validate_jwt_signature(self):
@@ -279,9 +286,9 @@ class PathwaysLaunch(FlaskMessageLaunch):
                 options={"require": ["exp", "iat", "iss", "aud"]},
             )
         except jwt.ExpiredSignatureError as exc:
-            raise LaunchError("The launch has expired. Start again from your course.") from exc
+            raise LaunchError(N_("The launch has expired. Start again from your course.")) from exc
         except jwt.ImmatureSignatureError as exc:
-            raise LaunchError("The launch token was issued in the future; check the platform's clock.") from exc
+            raise LaunchError(N_("The launch token was issued in the future; check the platform's clock.")) from exc
         except jwt.InvalidTokenError as exc:
             raise LaunchError(f"The launch token is not valid ({exc}).") from exc
         return self
@@ -290,15 +297,15 @@ class PathwaysLaunch(FlaskMessageLaunch):
         super().validate_deployment()
         login_deployment = self._login.get("deployment_id")
         if login_deployment and login_deployment != self._get_deployment_id():
-            raise LaunchError("The launch names a different deployment than its login did.")
+            raise LaunchError(N_("The launch names a different deployment than its login did."))
         return self
 
     def validate_target_link_uri(self):
         target = self._get_jwt_body().get(CLAIM + "target_link_uri")
         if not _is_ours(target):
-            raise LaunchError("The launch is for a link that does not belong to this tool.")
+            raise LaunchError(N_("The launch is for a link that does not belong to this tool."))
         if target != self._login.get("target_link_uri"):
-            raise LaunchError("The launch is for a different link than its login asked for.")
+            raise LaunchError(N_("The launch is for a different link than its login asked for."))
         return self
 
     def consume(self):
@@ -306,7 +313,7 @@ class PathwaysLaunch(FlaskMessageLaunch):
         state = self._get_request_param("state")
         nonce = self._get_jwt_body()["nonce"]
         if not self._storage.pop_value(_state_key(state)):
-            raise LaunchError("This launch has already been used. Start again from your course.")
+            raise LaunchError(N_("This launch has already been used. Start again from your course."))
         self._storage.pop_value(_nonce_key(nonce))
         return self
 
@@ -317,7 +324,7 @@ class PathwaysLaunch(FlaskMessageLaunch):
 
     def validate(self):
         if self._restored:
-            raise LaunchError("A restored launch cannot be validated again.")
+            raise LaunchError(N_("A restored launch cannot be validated again."))
         self._validated = True
         try:
             return (
@@ -340,7 +347,7 @@ class PathwaysLaunch(FlaskMessageLaunch):
         except (ValueError, TypeError, KeyError, AttributeError, AssertionError) as exc:
             # Malformed claims make pylti1p3 trip over types; that is the sender's fault, not ours.
             self._validated = False
-            raise LaunchError("The launch token is malformed.") from exc
+            raise LaunchError(N_("The launch token is malformed.")) from exc
 
     # --- platform keys --------------------------------------------------------------------------
     def fetch_public_key(self, key_set_url: str, *, force: bool = False) -> dict:
@@ -354,12 +361,12 @@ class PathwaysLaunch(FlaskMessageLaunch):
             resp = self._requests_session.get(key_set_url, timeout=10)
             resp.raise_for_status()
             if len(resp.content) > MAX_JWKS_BYTES:
-                raise LaunchError("The platform's key set is too large.", 502)
+                raise LaunchError(N_("The platform's key set is too large."), 502)
             keyset = resp.json()
         except (requests.RequestException, ValueError) as exc:
-            raise LaunchError("The platform's public keys could not be fetched; try again shortly.", 502) from exc
+            raise LaunchError(N_("The platform's public keys could not be fetched; try again shortly."), 502) from exc
         if not isinstance(keyset, dict) or not isinstance(keyset.get("keys"), list):
-            raise LaunchError("The platform's key set is not a JWKS document.", 502)
+            raise LaunchError(N_("The platform's key set is not a JWKS document."), 502)
         cache.set(cache_key, keyset, timeout=self._jwks_ttl)
         cache.set(cache_key + ":fetched", time.time(), timeout=self._jwks_ttl)
         return keyset
@@ -377,23 +384,23 @@ class PathwaysLaunch(FlaskMessageLaunch):
             return super().get_public_key()
         except LtiException as exc:
             if "Unable to find public key" not in str(exc) or self._recently_fetched(url):
-                raise LaunchError("The launch was signed with a key the platform does not publish.") from exc
+                raise LaunchError(N_("The launch was signed with a key the platform does not publish.")) from exc
         # The platform may have rotated its key since we cached its JWKS: refresh once.
         self._registration.set_key_set(self.fetch_public_key(url, force=True))
         try:
             return super().get_public_key()
         except LtiException as exc:
-            raise LaunchError("The launch was signed with a key the platform does not publish.") from exc
+            raise LaunchError(N_("The launch was signed with a key the platform does not publish.")) from exc
 
 
 def _plain_launch_message(detail: str) -> str:
     lowered = detail.lower()
     if "registration not found" in lowered or "client id not registered" in lowered:
-        return "This platform and client id are not registered with Pathways."
+        return N_("This platform and client id are not registered with Pathways.")
     if "deployment" in lowered:
-        return "This deployment of the tool is not registered with Pathways."
+        return N_("This deployment of the tool is not registered with Pathways.")
     if "resource link placement" in lowered:
-        return "This place in the LMS does not accept links to tools, so Pathways cannot be added here."
+        return N_("This place in the LMS does not accept links to tools, so Pathways cannot be added here.")
     return "The launch could not be accepted: " + detail
 
 

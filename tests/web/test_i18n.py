@@ -206,3 +206,13 @@ def test_a_spanish_browser_gets_error_pages_and_the_privacy_notice_in_spanish(sa
     home = _launch(sandbox, locale="es")
     privacy = _get(home, tool, re.search(r"/c/[^/]+/", home.url).group(0) + "privacy/")
     assert "Qué guarda Pathways" in privacy.text and "What Pathways stores" not in privacy.text
+
+
+def test_a_refused_launch_is_explained_in_the_browsers_language(sandbox):
+    pending = sandbox.begin("student")
+    pending.http.headers["Accept-Language"] = "es"
+    assert pending.post().status_code == 200
+    replay = pending.post()
+    assert replay.status_code == 400
+    section = re.search(r"<section.*?</section>", replay.text, re.S).group(0)
+    assert "No se pudo abrir Pathways" in section and "Esta apertura ya se usó" in section, section
