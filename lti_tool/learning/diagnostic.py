@@ -29,6 +29,12 @@ PRIOR_INFERRED = 0.4
 SOURCE = "placement check"
 
 
+
+
+def N_(text: str) -> str:  # noqa: N802 - pybabel's default marker: the sentence goes into the translation catalog
+    """Mark a sentence template for translation; the domain itself always writes English."""
+    return text
+
 @dataclass(frozen=True)
 class DiagnosticAnswer:
     """One answer in the placement check."""
@@ -87,6 +93,8 @@ class Placement:
     prior: float
     reason: str
     source: str = SOURCE
+    #: The reason as a sentence template and its values, for pages in the learner's language.
+    reason_parts: tuple[tuple[str, dict[str, str]], ...] = ()
 
     @property
     def likely_known(self) -> bool:
@@ -205,24 +213,26 @@ def placement(graph: SkillGraph, state: DiagnosticState) -> dict[str, Placement]
     verdicts = _verdicts(state)
     result: dict[str, Placement] = {}
     for skill_id, belief in beliefs.items():
-        name = graph[skill_id].name
+        values = {"skill": graph[skill_id].name}
         if belief is Belief.KNOWN:
-            prior, reason = PRIOR_ANSWERED, f"From the placement check: you answered a question on {name} correctly."
+            prior = PRIOR_ANSWERED
+            template = N_("From the placement check: you answered a question on %(skill)s correctly.")
         elif belief is Belief.NOT_YET:
-            prior, reason = -PRIOR_ANSWERED, f"From the placement check: the question on {name} didn't go right yet."
+            prior = -PRIOR_ANSWERED
+            template = N_("From the placement check: the question on %(skill)s didn't go right yet.")
         elif belief is Belief.LIKELY_KNOWN:
             shown = [graph[d].name for d in graph.dependents_of(skill_id, transitive=True) if verdicts.get(d) is True]
-            prior = PRIOR_INFERRED
-            reason = f"From the placement check: you got {shown[0]} right, which builds on {name}."
+            prior, values["other"] = PRIOR_INFERRED, shown[0]
+            template = N_("From the placement check: you got %(other)s right, which builds on %(skill)s.")
         elif belief is Belief.LIKELY_NOT_YET:
             missed = [
                 graph[p].name for p in graph.prerequisites_of(skill_id, transitive=True) if verdicts.get(p) is False
             ]
-            prior = -PRIOR_INFERRED
-            reason = f"From the placement check: {name} builds on {missed[-1]}, which needs more work first."
+            prior, values["other"] = -PRIOR_INFERRED, missed[-1]
+            template = N_("From the placement check: %(skill)s builds on %(other)s, which needs more work first.")
         else:
             continue
-        result[skill_id] = Placement(skill_id, belief, prior, reason)
+        result[skill_id] = Placement(skill_id, belief, prior, template % values, reason_parts=((template, values),))
     return result
 
 

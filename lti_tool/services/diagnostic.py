@@ -45,6 +45,7 @@ class PlacedSkill:
     name: str
     belief: Belief
     reason: str
+    reason_parts: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -233,9 +234,10 @@ def result(course_id: int, person_id: int) -> DiagnosticResult | None:
         place = placed.get(skill_id)
         if place is None:
             groups["unchecked"].append(PlacedSkill(skill_id, names[skill_id], Belief.UNKNOWN,
-                                                   "Your practice will show where you are."))
+                                                   "Your practice will show where you are.",
+                                                   ((N_("Your practice will show where you are."), {}),)))
             continue
         group = {Belief.KNOWN: "known", Belief.LIKELY_KNOWN: "known", Belief.NOT_YET: "start_here",
                  Belief.LIKELY_NOT_YET: "later"}[place.belief]
-        groups[group].append(PlacedSkill(skill_id, names[skill_id], place.belief, place.reason))
+        groups[group].append(PlacedSkill(skill_id, names[skill_id], place.belief, place.reason, place.reason_parts))
     return DiagnosticResult(skipped=not state.answers, answered=len(state.answers), **groups)
