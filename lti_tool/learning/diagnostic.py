@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from .mastery import Level
+from .messages import N_
 from .skills import SkillGraph
 
 #: The check never asks more than this many questions.
@@ -30,10 +31,6 @@ SOURCE = "placement check"
 
 
 
-
-def N_(text: str) -> str:  # noqa: N802 - pybabel's default marker: the sentence goes into the translation catalog
-    """Mark a sentence template for translation; the domain itself always writes English."""
-    return text
 
 @dataclass(frozen=True)
 class DiagnosticAnswer:

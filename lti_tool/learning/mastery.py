@@ -18,6 +18,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from .messages import N_
+
 #: Key of the learner-wide state (all skills together) in a mapping of states.
 ALL_SKILLS = "*"
 
@@ -30,10 +32,6 @@ _SECONDS_PER_DAY = 86_400.0
 PARAMS_VERSION = 1
 
 
-
-def N_(text: str) -> str:  # noqa: N802 - pybabel's default marker: the text goes into the translation catalog
-    """Mark a sentence fragment for translation; the domain itself always writes English."""
-    return text
 
 @dataclass(frozen=True)
 class Response:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 
+from .messages import N_
+
 #: Weeks of pseudo-observation at the planned pace; two weeks lets real data dominate within a month.
 PRIOR_WEEKS = 2.0
 
@@ -58,10 +60,6 @@ class PacePlan:
     #: The explanation as sentence templates and values (dates stay dates), for pages in other languages.
     explanation_parts: tuple[PacePart, ...] = ()
 
-
-def N_(text: str) -> str:  # noqa: N802 - pybabel's default marker: the sentence goes into the translation catalog
-    """Mark a sentence template for translation; the domain itself always writes English."""
-    return text
 
 
 #: A sentence template with "%(name)s" placeholders and its values (str, or a date shown as "17 March").

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from .mastery import Level
+from .messages import N_
 from .review import DueReview
 from .skills import SkillGraph
 
@@ -100,10 +101,6 @@ class NextStep:
     #: `why` as sentence templates with their values, so pages can show it in the learner's language.
     why_parts: tuple[WhyPart, ...] = ()
 
-
-def N_(text: str) -> str:  # noqa: N802 - pybabel's default marker: the sentence goes into the translation catalog
-    """Mark a sentence template for translation; the domain itself always writes English."""
-    return text
 
 
 #: A sentence template ("%(name)s" placeholders) and its values; a tuple value is a list of names to join.
