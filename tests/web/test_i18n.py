@@ -167,7 +167,12 @@ def test_the_compiled_spanish_catalog_matches_its_source():
     with SPANISH_MO.open("rb") as handle:
         shipped = gettext.GNUTranslations(handle)
     fresh = gettext.GNUTranslations(compiled)
-    assert shipped._catalog == fresh._catalog, "run pybabel compile -d lti_tool/translations"
+
+    def messages(translations: gettext.GNUTranslations) -> dict:
+        # The "" entry is the catalogue header (tool version, dates): it says nothing about the messages.
+        return {key: value for key, value in translations._catalog.items() if key != ""}
+
+    assert messages(shipped) == messages(fresh), "run pybabel compile -d lti_tool/translations"
 
 
 def test_every_fixed_word_pages_show_from_the_domain_is_in_the_catalog():
