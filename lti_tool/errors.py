@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template, request
+import sqlalchemy as sa
+from flask import Flask, current_app, render_template, request
+from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
 from . import metrics
+from .extensions import CACHE_OUTAGES
 from .lti.launch import LaunchError
 from .services.errors import N_, ServiceError
 
@@ -38,7 +41,50 @@ def _render(status: int, message: str, title: str):
     return render_template("errors/error.html", status=status, title=title, message=message), status
 
 
+# What an outage of the database or the cache looks like to a request: the client library's connection errors.
+# (OperationalError also covers a query cancelled by a restart; DBAPIError with connection_invalidated covers
+# a connection the pool found dead.) A request meeting one gets a 503 with Retry-After, never a 500.
+DATABASE_OUTAGES = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
+UNAVAILABLE = N_("Pathways cannot reach its database right now. Please try again in a minute.")
+NO_NEW_SESSIONS = N_("Pathways cannot start new sessions right now. Please try again in a minute.")
+UNAVAILABLE_TITLE = N_("Pathways is briefly unavailable")
+
+
+def _unavailable(message: str):
+    """Answer 503 with Retry-After and a plain page; never touch the database or cache to do it."""
+    from .extensions import db
+
+    try:
+        db.session.rollback()
+    except sa.exc.SQLAlchemyError:
+        pass  # the connection is gone; the pool replaces it
+    retry_after = str(int(current_app.config["RETRY_AFTER_SECONDS"]))
+    try:
+        response = _render(503, message, UNAVAILABLE_TITLE)
+    except Exception:  # noqa: BLE001 - the page itself met the outage (e.g. the language of a launch): go plainer
+        page = f"<!doctype html><title>{escape(UNAVAILABLE_TITLE)}</title><h1>{escape(UNAVAILABLE_TITLE)}</h1>" \
+               f"<p>{escape(message)}</p>"
+        response = (page, 503)
+    body, status = response
+    return body, status, {"Retry-After": retry_after, "Cache-Control": "no-store"}
+
+
 def register(app: Flask) -> None:
+    def database_outage(exc: Exception):
+        log.warning("database unavailable: %s", exc.__class__.__name__)
+        return _unavailable(UNAVAILABLE)
+
+    def cache_outage(exc: Exception):
+        # Launch state (state, nonce) lives in the cache: logins and launches cannot proceed without it, while
+        # pages of launches already open need only the session cookie and the database.
+        log.warning("cache unavailable: %s", exc.__class__.__name__)
+        return _unavailable(NO_NEW_SESSIONS)
+
+    for outage in DATABASE_OUTAGES:
+        app.register_error_handler(outage, database_outage)
+    for outage in CACHE_OUTAGES:
+        app.register_error_handler(outage, cache_outage)
+
     @app.errorhandler(LaunchError)
     def launch_error(exc: LaunchError):
         log.info("launch refused: %s", exc.message)

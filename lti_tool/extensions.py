@@ -1,5 +1,6 @@
 """Flask extensions, created unbound; create_app binds them to an app."""
 
+import redis
 import sqlalchemy as sa
 from flask_babel import Babel
 from flask_caching import Cache
@@ -19,6 +20,9 @@ migrate = Migrate()
 cache = Cache()
 csrf = CSRFProtect()
 babel = Babel()
+
+# The errors a cache outage raises (Redis down or too slow); callers that can do without the cache catch these.
+CACHE_OUTAGES = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 
 @sa.event.listens_for(Engine, "connect")

@@ -7,7 +7,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import Flask, Response, current_app
 
-from .extensions import cache, db
+from .extensions import CACHE_OUTAGES, cache, db
 from .models import Platform
 
 
@@ -30,8 +30,12 @@ def configure_cookies(app: Flask) -> None:
 
 
 def frame_ancestors() -> str:
-    """Return the origins allowed to frame us: ourselves, registered platforms and configured extras."""
-    cached = cache.get("frame-ancestors")
+    """Return the origins allowed to frame us: ourselves, registered platforms and configured extras.
+
+    Every response carries this header, so neither a cache nor a database outage may fail it: without the cache
+    the list is rebuilt each time; without the database it is just ourselves (and not remembered).
+    """
+    cached = _cache_get("frame-ancestors")
     if cached is not None:
         return cached
     origins = {"'self'"}
@@ -40,16 +44,31 @@ def frame_ancestors() -> str:
     except sa.exc.SQLAlchemyError:
         # No database yet (or it is down): allow only ourselves rather than fail the response.
         db.session.rollback()
-        urls = []
-    for row in urls:
+        urls = None
+    for row in urls or ():
         for url in row:
             origin = _origin(url)
             if origin:
                 origins.add(origin)
     origins.update(current_app.config["FRAME_ANCESTORS"].split())
     value = " ".join(sorted(origins))
-    cache.set("frame-ancestors", value, timeout=60)
+    if urls is not None:
+        _cache_set("frame-ancestors", value, 60)
     return value
+
+
+def _cache_get(key: str) -> str | None:
+    try:
+        return cache.get(key)
+    except CACHE_OUTAGES:
+        return None
+
+
+def _cache_set(key: str, value: str, timeout: int) -> None:
+    try:
+        cache.set(key, value, timeout=timeout)
+    except CACHE_OUTAGES:
+        pass  # the list is rebuilt on the next response
 
 
 def forget_frame_ancestors() -> None:

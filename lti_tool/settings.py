@@ -22,6 +22,13 @@ DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": None,
     # Launch state and JWKS cache. Empty: a filesystem cache in the instance folder.
     "REDIS_URL": None,
+    # Seconds a Redis connect or command may take before the cache counts as unreachable (then /healthz says
+    # so and new logins get a 503 "try again in a minute"; open pages keep working).
+    "REDIS_TIMEOUT_SECONDS": 2,
+    # Seconds to wait for a PostgreSQL connection before answering 503 (pages) or backing off (worker).
+    "DATABASE_CONNECT_TIMEOUT_SECONDS": 5,
+    # What 503 pages during a database or cache outage put in their Retry-After header.
+    "RETRY_AFTER_SECONDS": 30,
     # Off in production: the sandbox is a fake LMS for demos and tests only.
     "SANDBOX_ENABLED": False,
     # Seconds of clock skew we tolerate on exp/iat/nbf (Security Framework §5.1.3 allows "a few minutes" at most).
@@ -60,6 +67,12 @@ DEFAULTS: dict[str, Any] = {
     "GRADE_MAX_ATTEMPTS": 12,
     "GRADE_RETRY_BASE_SECONDS": 2,
     "GRADE_RETRY_MAX_SECONDS": 900,
+    # Posts in flight to any one platform at a time, so a platform that hangs holds at most this many of
+    # the WORKER_CONCURRENCY threads and grades to other platforms keep flowing.
+    "WORKER_PLATFORM_CONCURRENCY": 2,
+    # When a worker pass fails (database, cache or network down, secret key changed) the worker logs it, waits
+    # (doubling from WORKER_POLL_SECONDS up to this) and tries again; it never exits on its own.
+    "WORKER_BACKOFF_MAX_SECONDS": 60,
     # A course pack given to new courses ("demo" for the shipped Grade 7 pack; empty: teachers choose).
     "DEFAULT_COURSE_PACK": "",
     # /healthz turns "degraded" (503) when a grade has waited longer than this; 0 turns the check off.
@@ -108,6 +121,7 @@ def load_settings(app: Flask, overrides: Mapping[str, Any] | None = None) -> Non
         app.config[key] = _coerce(key, value) if key in DEFAULTS else value
     app.config["BASE_URL"] = app.config["BASE_URL"].rstrip("/")
     app.config["SQLALCHEMY_DATABASE_URI"] = resolve_database_url(app)
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", _engine_options(app))
     app.config["CACHE_TYPE"], cache_options = _cache_config(app)
     app.config.update(cache_options)
     _require_secret_key(app)
@@ -126,9 +140,24 @@ def resolve_database_url(app: Flask) -> str:
     return url
 
 
+def _engine_options(app: Flask) -> dict[str, Any]:
+    """Return engine options that let the app ride out a database restart without being restarted itself."""
+    # pre_ping: a pooled connection the server dropped is replaced before use instead of failing a request.
+    options: dict[str, Any] = {"pool_pre_ping": True}
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        options["connect_args"] = {"connect_timeout": int(app.config["DATABASE_CONNECT_TIMEOUT_SECONDS"])}
+    return options
+
+
 def _cache_config(app: Flask) -> tuple[str, dict[str, Any]]:
     if app.config.get("REDIS_URL"):
-        return "RedisCache", {"CACHE_REDIS_URL": app.config["REDIS_URL"], "CACHE_KEY_PREFIX": "pathways:"}
+        timeout = float(app.config["REDIS_TIMEOUT_SECONDS"])
+        return "RedisCache", {
+            "CACHE_REDIS_URL": app.config["REDIS_URL"],
+            "CACHE_KEY_PREFIX": "pathways:",
+            # A Redis that hangs must fail fast, not hold every request for the OS's TCP timeout.
+            "CACHE_OPTIONS": {"socket_connect_timeout": timeout, "socket_timeout": timeout},
+        }
     cache_dir = os.path.join(app.instance_path, "cache")
     os.makedirs(cache_dir, exist_ok=True)
     return "FileSystemCache", {"CACHE_DIR": cache_dir, "CACHE_THRESHOLD": 100_000}

@@ -1,0 +1,63 @@
+"""Outage fixtures: PostgreSQL and Redis behind a proxy the test cuts and restores.
+
+Tests that need a real server skip with one line when it is not configured:
+PATHWAYS_TEST_DATABASE_URL=postgresql+psycopg://… for PostgreSQL, PATHWAYS_TEST_REDIS_URL=redis://…/N for Redis.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+import redis
+import sqlalchemy as sa
+
+from .proxy import FaultProxy
+
+TEST_DATABASE_URL = os.environ.get("PATHWAYS_TEST_DATABASE_URL") or ""
+TEST_REDIS_URL = os.environ.get("PATHWAYS_TEST_REDIS_URL") or ""
+
+
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        if "tests/faults/" in str(item.fspath).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.faults)
+
+
+@dataclass
+class Proxied:
+    """A server reachable through a proxy: the URL the tool should use, and the proxy to cut."""
+
+    url: str
+    proxy: FaultProxy
+
+
+@pytest.fixture
+def postgres() -> Iterator[Proxied]:
+    """PostgreSQL (PATHWAYS_TEST_DATABASE_URL) behind a cuttable proxy."""
+    if not TEST_DATABASE_URL.startswith("postgresql"):
+        pytest.skip("needs PostgreSQL: set PATHWAYS_TEST_DATABASE_URL=postgresql+psycopg://…")
+    url = sa.engine.make_url(TEST_DATABASE_URL)
+    proxy = FaultProxy(url.host or "127.0.0.1", url.port or 5432)
+    yield Proxied(url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False), proxy)
+    proxy.close()
+
+
+@pytest.fixture
+def redis_server() -> Iterator[Proxied]:
+    """Redis (PATHWAYS_TEST_REDIS_URL, its database emptied first) behind a cuttable proxy."""
+    if not TEST_REDIS_URL:
+        pytest.skip("needs Redis: set PATHWAYS_TEST_REDIS_URL=redis://127.0.0.1:6379/<n>")
+    client = redis.Redis.from_url(TEST_REDIS_URL)
+    try:
+        client.flushdb()
+    except redis.RedisError as exc:
+        pytest.skip(f"needs Redis at PATHWAYS_TEST_REDIS_URL ({exc.__class__.__name__})")
+    finally:
+        client.close()
+    kwargs = client.connection_pool.connection_kwargs
+    proxy = FaultProxy(kwargs.get("host", "127.0.0.1"), int(kwargs.get("port", 6379)))
+    yield Proxied(f"redis://127.0.0.1:{proxy.port}/{kwargs.get('db', 0)}", proxy)
+    proxy.close()

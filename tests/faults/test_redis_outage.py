@@ -1,0 +1,63 @@
+"""Redis goes down: open pages keep working, new logins get a plain 503, and everything recovers on its own."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import requests
+import sqlalchemy as sa
+
+from lti_tool.extensions import db
+from lti_tool.learning.coursepack import load_pack
+from lti_tool.models import ItemResponse
+from lti_tool.services.content import demo_pack_data
+from tests.support import SandboxActions, submit_form
+
+
+def wait_for(check, seconds: float) -> float:
+    """Poll check() until it is true; return how long that took."""
+    started = time.monotonic()
+    while not check():
+        assert time.monotonic() - started < seconds, "did not recover in time"
+        time.sleep(0.1)
+    return time.monotonic() - started
+
+
+def healthz(tool) -> requests.Response:
+    return requests.get(tool.url("/healthz"), timeout=10)
+
+
+def test_with_redis_down_open_pages_keep_working_new_logins_wait_a_minute_and_all_recovers(make_tool, redis_server):
+    tool = make_tool(REDIS_URL=redis_server.url)
+    sandbox = SandboxActions(tool)
+    teacher = sandbox.launch("teacher")
+    assert submit_form(teacher, "/content/demo").status_code == 200
+    student = sandbox.launch("student")
+    practise = tool.url(re.search(r'href="([^"]*/practice/[^"]+)"', student.text).group(1))
+    assert healthz(tool).status_code == 200
+
+    redis_server.proxy.cut()
+
+    health = healthz(tool)
+    assert health.status_code == 503
+    assert health.json()["checks"] == {"database": "ok", "cache": "unreachable"}
+    # The student who already launched goes on practising, and the answer is kept.
+    page = student.http.get(practise, timeout=10)
+    assert page.status_code == 200, page.text[:300]
+    page.http = student.http
+    item_id = re.search(r'name="item_id" value="([^"]+)"', page.text).group(1)
+    answered = submit_form(page, practise.split("/", 3)[3], answer=str(load_pack(demo_pack_data()).item(item_id).answer))
+    assert answered.status_code == 200, answered.text[:300]
+    # Someone opening Pathways from the LMS now gets a plain page asking to come back shortly.
+    login = requests.get(tool.platform.start_launch(sandbox.sub("student")), allow_redirects=False, timeout=10)
+    assert login.status_code == 503 and login.headers["Retry-After"] == "30"
+    assert "try again in a minute" in login.text and "Traceback" not in login.text
+
+    redis_server.proxy.restore()
+
+    assert wait_for(lambda: healthz(tool).status_code == 200, 10) < 5
+    again = sandbox.launch("student")
+    assert again.status_code == 200 and "Your next steps" in again.text
+    with tool.app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ItemResponse)) == 1
