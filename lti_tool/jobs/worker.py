@@ -9,7 +9,9 @@ again, and since every score carries its own timestamp, posting one twice change
 from __future__ import annotations
 
 import logging
+import os
 import random
+import socket
 import threading
 import time
 import uuid
@@ -355,23 +357,35 @@ def drain(
     workers = max(1, int(concurrency or setting(app, "WORKER_CONCURRENCY")))
     with app.app_context(), ThreadPoolExecutor(workers, thread_name_prefix="pathways-post") as pool:
         poster = _Poster(app, http, policy, pool)
+        health = _Health(poll, float(setting(app, "WORKER_BACKOFF_MAX_SECONDS")))
         try:
             while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
                 stats.passes += 1
-                stats.roster_syncs += _roster_syncs(app, http)
-                stats.courses_purged += _retention(app)
-                stats.superseded += supersede_stale(utcnow())
-                token, rows = claim(batch, lease)
+                token = None
+                try:
+                    stats.roster_syncs += _roster_syncs(app, http)
+                    stats.courses_purged += _retention(app)
+                    stats.superseded += supersede_stale(utcnow())
+                    token, rows = claim(batch, lease)
+                    if rows:
+                        stats.claimed += len(rows)
+                        outcomes = poster.run(rows)
+                        _record(token, outcomes)
+                        _count(stats, outcomes)
+                        _log_outcomes(outcomes)
+                        stats.token_requests = poster.token_requests
+                    else:
+                        wait = _next_wake(utcnow())
+                    health.passed()
+                except Exception as exc:  # noqa: BLE001 - the worker outlives outages; see _Health.failed
+                    wait = health.failed(exc, token)
+                    stats.errors[health.reason] = stats.errors.get(health.reason, 0) + 1
+                    stop.wait(wait if deadline is None else min(wait, max(0.0, deadline - time.monotonic())))
+                    continue
                 if rows:
-                    stats.claimed += len(rows)
-                    outcomes = poster.run(rows)
-                    _record(token, outcomes)
-                    _count(stats, outcomes)
-                    stats.token_requests = poster.token_requests
                     if on_pass:
                         on_pass(stats)
                     continue
-                wait = _next_wake(utcnow())
                 if wait is None and once:
                     break
                 wait = poll if wait is None else min(wait, poll)
@@ -382,6 +396,110 @@ def drain(
             db.session.remove()
     stats.token_requests = poster.token_requests
     return stats
+
+
+def describe_failure(exc: BaseException) -> str:
+    """Return a plain, log-safe reason for a failed pass (no personal data, no remote bodies)."""
+    from ..extensions import CACHE_OUTAGES
+    from ..lti.keys import SecretKeyMismatch
+
+    if isinstance(exc, SecretKeyMismatch):
+        return str(exc)
+    if isinstance(exc, sa.exc.SQLAlchemyError):
+        return f"the database is unreachable or refused the work ({exc.__class__.__name__})"
+    if isinstance(exc, CACHE_OUTAGES):
+        return f"the cache (Redis) is unreachable ({exc.__class__.__name__})"
+    if isinstance(exc, requests.RequestException | OSError):
+        return f"a network error ({exc.__class__.__name__})"
+    return f"an unexpected error ({exc.__class__.__name__})"
+
+
+class _Health:
+    """What this worker tells operators: a log line per new kind of failure, and a heartbeat row per pass."""
+
+    def __init__(self, poll: float, backoff_max: float) -> None:
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"[:120]
+        self.poll = max(poll, 0.05)
+        self.backoff_max = max(backoff_max, self.poll)
+        self.failures = 0
+        self.reason = ""
+        self._last_beat = 0.0
+
+    def passed(self) -> None:
+        """Note a pass that worked: say so if it ends an outage, and update the heartbeat (once a second)."""
+        if self.failures:
+            log.info("worker recovered after %d failed pass(es)", self.failures)
+            self.failures, self.reason = 0, ""
+            self._last_beat = 0.0
+        if time.monotonic() - self._last_beat >= 1.0:
+            self._beat(last_pass_at=utcnow(), last_error=None, last_error_at=None)
+            self._last_beat = time.monotonic()
+
+    def failed(self, exc: BaseException, lease_token: str | None) -> float:
+        """Log the failure (once while it lasts), give back leased rows, and return how long to wait."""
+        reason = describe_failure(exc)
+        self.failures += 1
+        if reason != self.reason:
+            if reason.startswith("an unexpected error"):
+                log.error("worker pass failed: %s; retrying with backoff", reason, exc_info=exc)
+            else:
+                log.error("worker pass failed: %s; retrying with backoff", reason)
+            self.reason = reason
+        _discard_session()
+        if lease_token is not None:
+            _release(lease_token)
+        self._beat(last_error=reason[:300], last_error_at=utcnow())
+        return min(self.backoff_max, self.poll * 2 ** (self.failures - 1))
+
+    def _beat(self, **values: Any) -> None:
+        from ..models import WorkerHeartbeat
+
+        try:
+            table = WorkerHeartbeat.__table__
+            updated = db.session.execute(
+                sa.update(table).where(table.c.worker_id == self.worker_id).values(**values)
+            ).rowcount
+            if not updated:
+                db.session.execute(sa.insert(table).values(worker_id=self.worker_id, started_at=utcnow(), **values))
+            db.session.commit()
+        except sa.exc.SQLAlchemyError:
+            _discard_session()  # the heartbeat is news, not work: a database outage just leaves it stale
+
+
+def _discard_session() -> None:
+    try:
+        db.session.rollback()
+    except sa.exc.SQLAlchemyError:
+        pass
+    db.session.remove()
+
+
+def _release(token: str) -> None:
+    """Give back rows leased by a pass that failed before posting them, without counting the attempt."""
+    try:
+        db.session.execute(
+            sa.update(_TABLE)
+            .where(_TABLE.c.lease_token == token, _TABLE.c.status == PENDING)
+            .values(lease_token=None, lease_expires_at=None, attempts=_TABLE.c.attempts - 1)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+    except sa.exc.SQLAlchemyError:
+        _discard_session()  # the database is down too: the lease expires and the rows are taken again
+
+
+def _log_outcomes(outcomes: list[_Outcome]) -> None:
+    """Log each grade post by row id and outcome: ids and statuses only, never names or scores."""
+    for outcome in outcomes:
+        if outcome.status == SYNCED:
+            log.info("grade %d posted%s (attempt %d)", outcome.row_id,
+                     " (already in the LMS)" if outcome.duplicate else "", outcome.attempts)
+        elif outcome.status == PENDING:
+            log.warning("grade %d not posted (%s); retrying at %s", outcome.row_id,
+                        outcome.last_status or "no answer", f"{outcome.next_attempt_at:%H:%M:%S}")
+        else:
+            log.warning("grade %d failed after %d attempt(s) (%s)", outcome.row_id, outcome.attempts,
+                        outcome.last_status or "refused")
 
 
 def _roster_syncs(app: Flask, http: requests.Session) -> int:

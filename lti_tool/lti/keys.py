@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import jwt
 import sqlalchemy as sa
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -22,6 +22,18 @@ from ..extensions import db
 from ..models import ToolKey
 
 KEY_BITS = 2048
+
+
+class SecretKeyMismatch(Exception):
+    """The signing key was encrypted with another PATHWAYS_SECRET_KEY: the secret was changed since."""
+
+    def __init__(self, kid: str) -> None:
+        self.kid = kid
+        super().__init__(
+            f"PATHWAYS_SECRET_KEY does not match the secret the tool's signing key {kid} was encrypted with. "
+            "Set PATHWAYS_SECRET_KEY back to its previous value, or run `pathways keys rotate` to make a new key "
+            "with the new secret."
+        )
 
 
 @dataclass(frozen=True)
@@ -73,5 +85,8 @@ def current_signing_key(secret_key: str) -> SigningKey | None:
     ).first()
     if key is None:
         return None
-    pem = _fernet(secret_key).decrypt(key.private_key_encrypted).decode()
+    try:
+        pem = _fernet(secret_key).decrypt(key.private_key_encrypted).decode()
+    except InvalidToken as exc:  # Fernet says nothing more; we know what it means here
+        raise SecretKeyMismatch(key.kid) from exc
     return SigningKey(kid=key.kid, private_pem=pem)

@@ -17,9 +17,10 @@ from .learning import (
 from .outbox import ScoreOutbox, SkillLineItem
 from .placements import Placement
 from .platforms import Deployment, Platform, ToolKey
+from .workers import WorkerHeartbeat
 
 __all__ = [
     "AuditEntry", "Course", "CourseContent", "Deployment", "DiagnosticRun", "Enrollment", "Evidence", "ItemResponse",
     "LaunchSession", "MasteryEvent", "Person", "Placement", "Platform", "Reflection", "ReviewSchedule", "ScoreOutbox",
-    "SkillLineItem", "SkillMastery", "StudentGoal", "ToolKey",
+    "SkillLineItem", "SkillMastery", "StudentGoal", "ToolKey", "WorkerHeartbeat",
 ]

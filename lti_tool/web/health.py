@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app
 
 from ..extensions import cache, db
-from ..models import ScoreOutbox
+from ..models import ScoreOutbox, WorkerHeartbeat
 
 bp = Blueprint("health", __name__)
 
@@ -32,6 +32,7 @@ def healthz():
     body: dict[str, object] = {"status": "ok" if healthy else "degraded", "checks": checks}
     if checks["database"] == "ok":
         body["outbox"] = _outbox_age()
+        body["worker"] = _worker_status()
         limit = current_app.config["OUTBOX_MAX_AGE_SECONDS"]
         if limit and body["outbox"]["oldest_pending_seconds"] > limit:
             # Grades waiting too long usually mean no worker is running.
@@ -50,3 +51,26 @@ def _outbox_age() -> dict[str, float | int]:
         return {"pending": 0, "oldest_pending_seconds": 0}
     now = datetime.now(UTC).replace(tzinfo=None)
     return {"pending": pending, "oldest_pending_seconds": round((now - oldest).total_seconds(), 1) if oldest else 0}
+
+
+def _worker_status() -> dict[str, object]:
+    """Return when a worker last finished a pass (any worker), and the newest worker's last error if any."""
+    try:
+        last_pass = db.session.scalar(sa.select(sa.func.max(WorkerHeartbeat.last_pass_at)))
+        error = db.session.execute(
+            sa.select(WorkerHeartbeat.last_error, WorkerHeartbeat.last_error_at)
+            .where(WorkerHeartbeat.last_error.is_not(None))
+            .order_by(WorkerHeartbeat.last_error_at.desc())
+            .limit(1)
+        ).first()
+        db.session.rollback()  # end the read transaction
+    except sa.exc.SQLAlchemyError:
+        db.session.rollback()
+        return {"last_pass_seconds_ago": None}
+    now = datetime.now(UTC).replace(tzinfo=None)
+    status: dict[str, object] = {
+        "last_pass_seconds_ago": round((now - last_pass).total_seconds(), 1) if last_pass else None
+    }
+    if error is not None and (last_pass is None or error.last_error_at > last_pass):
+        status["last_error"] = error.last_error
+    return status

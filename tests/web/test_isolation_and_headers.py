@@ -122,7 +122,8 @@ def test_sandbox_is_off_unless_enabled(tmp_path):
 def test_health_reports_database_and_cache(tool):
     body = requests.get(tool.url("/healthz")).json()
     assert body == {"status": "ok", "checks": {"database": "ok", "cache": "ok"},
-                    "outbox": {"pending": 0, "oldest_pending_seconds": 0}}
+                    "outbox": {"pending": 0, "oldest_pending_seconds": 0},
+                    "worker": {"last_pass_seconds_ago": None}}  # no worker has run yet
 
 
 def test_unknown_pages_get_a_plain_404(tool):
