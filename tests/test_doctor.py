@@ -9,8 +9,12 @@ from lti_tool.cli import main
 def test_doctor_flags_a_demo_style_setup_and_passes_the_schema_and_keys(tool):
     result = CliRunner().invoke(main, ["doctor"], obj=ScriptInfo(create_app=lambda: tool.app))
     assert result.exit_code == 1
-    assert "PROBLEM  Base URL" in result.output and "https://" in result.output
-    assert "PROBLEM  Sandbox LMS is off" in result.output
+    # Each PROBLEM line says what is wrong, not what would be right.
+    assert f"PROBLEM  Base URL {tool.base_url} does not use HTTPS" in result.output
+    assert "Set PATHWAYS_BASE_URL=https://" in result.output
+    assert "PROBLEM  Sandbox LMS is on" in result.output
+    assert "uses HTTPS" not in result.output and "Sandbox LMS is off" not in result.output
     assert "ok       Schema is up to date" in result.output
     assert "ok       The tool has a signing key" in result.output
+    assert "ok       The signing key opens with PATHWAYS_SECRET_KEY" in result.output
     assert "ok       1 platform(s) registered" in result.output

@@ -10,12 +10,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..extensions import cache, db
+from ..lti.keys import SecretKeyMismatch, current_signing_key
 from ..models import Platform, ScoreOutbox, ToolKey
 
 
 @dataclass(frozen=True)
 class Finding:
-    """One check: passed or not, and what to do about it."""
+    """One check: what we found (said the right way round whether it passed or not), and what to do about it."""
 
     ok: bool
     check: str
@@ -28,42 +29,57 @@ def examine(
     """Run every check against the configuration, the database and the cache."""
     findings: list[Finding] = []
 
-    def add(ok: bool, check: str, advice: str = "") -> None:
-        findings.append(Finding(ok, check, "" if ok else advice))
+    def add(ok: bool, good: str, bad: str = "", advice: str = "") -> None:
+        # A line reads as a statement of fact: "Base URL … uses HTTPS" or "Base URL … does not use HTTPS".
+        findings.append(Finding(ok, good if ok else (bad or good), "" if ok else advice))
 
     base = config["BASE_URL"]
-    add(base.startswith("https://"), f"Base URL {base} uses HTTPS",
+    add(base.startswith("https://"), f"Base URL {base} uses HTTPS", f"Base URL {base} does not use HTTPS",
         "LMSs frame Pathways from another site; cookies then need HTTPS. Set PATHWAYS_BASE_URL=https://…")
     add(len(config.get("SECRET_KEY") or "") >= 32, "Secret key is set and long enough",
+        "Secret key is missing or shorter than 32 characters",
         "Set PATHWAYS_SECRET_KEY to 32+ random characters (it also encrypts the tool's private keys).")
-    add(not config["SANDBOX_ENABLED"], "Sandbox LMS is off",
+    add(not config["SANDBOX_ENABLED"], "Sandbox LMS is off", "Sandbox LMS is on",
         "PATHWAYS_SANDBOX_ENABLED is on: anyone could launch as anyone through the sandbox. Turn it off.")
-    add(str(db.engine.url).startswith("postgresql"), "Database is PostgreSQL",
+    add(str(db.engine.url).startswith("postgresql"), "Database is PostgreSQL", "Database is SQLite, not PostgreSQL",
         "SQLite suits a demo; production needs PostgreSQL (PATHWAYS_DATABASE_URL) for many workers.")
-    add(bool(config.get("REDIS_URL")), "Redis cache is configured",
+    add(bool(config.get("REDIS_URL")), "Redis cache is configured", "No Redis cache is configured",
         "Without PATHWAYS_REDIS_URL each host keeps launch state in its own files; several hosts need Redis.")
     try:
         cache.set("doctor", "1", timeout=10)
-        add(cache.get("doctor") == "1", "Cache answers", "The cache did not keep a value; check PATHWAYS_REDIS_URL.")
+        add(cache.get("doctor") == "1", "Cache answers", "Cache does not keep values",
+            "The cache did not keep a value; check PATHWAYS_REDIS_URL.")
     except Exception as exc:  # noqa: BLE001 - report any backend failure in words
-        add(False, "Cache answers", f"The cache failed: {exc.__class__.__name__}.")
+        add(False, "Cache answers", "Cache does not answer", f"The cache failed: {exc.__class__.__name__}.")
     try:
         db.session.execute(sa.text("SELECT 1"))
     except sa.exc.SQLAlchemyError as exc:
-        add(False, "Database answers", f"Cannot reach the database: {exc.__class__.__name__}.")
+        db.session.rollback()
+        add(False, "Database answers", "Database does not answer",
+            f"Cannot reach the database: {exc.__class__.__name__}.")
         return findings
     add(True, "Database answers")
     add(db_revision == migration_head, f"Schema is up to date ({db_revision or 'none'})",
-        f"Run `pathways db upgrade` (the code expects {migration_head}).")
+        f"Schema is out of date ({db_revision or 'none'}, the code expects {migration_head})",
+        "Run `pathways db upgrade`.")
     if db_revision != migration_head:
         return findings
     keys = db.session.scalar(sa.select(sa.func.count()).select_from(ToolKey).where(ToolKey.retired_at.is_(None)))
-    add(keys > 0, "The tool has a signing key", "Run `pathways keys rotate` to create one.")
+    add(keys > 0, "The tool has a signing key", "The tool has no signing key",
+        "Run `pathways db upgrade` or `pathways keys rotate` to create one.")
+    if keys:
+        try:
+            current_signing_key(config["SECRET_KEY"])
+            add(True, "The signing key opens with PATHWAYS_SECRET_KEY")
+        except SecretKeyMismatch as exc:
+            # The worker and launches would fail with it; say why here rather than in a stack trace.
+            add(False, "", "The secret key does not match the signing key", str(exc))
     platforms = db.session.scalar(sa.select(sa.func.count()).select_from(Platform))
-    add(platforms > 0, f"{platforms} platform(s) registered",
+    add(platforms > 0, f"{platforms} platform(s) registered", "No platform is registered",
         "Register your LMS with `pathways platform add` or its dynamic registration at /lti/register.")
     oldest = db.session.scalar(sa.select(sa.func.min(ScoreOutbox.created_at)).where(ScoreOutbox.status == "pending"))
     waiting = (now - oldest).total_seconds() if oldest else 0
     add(waiting < 900, "Grades are flowing to the LMS",
-        f"A grade has waited {waiting / 60:.0f} minutes: is `pathways worker` running?")
+        f"Grades are not flowing to the LMS: one has waited {waiting / 60:.0f} minutes",
+        "Is `pathways worker` running? Its log and /healthz (worker.last_error) say what stops it.")
     return findings
