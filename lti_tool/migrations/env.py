@@ -100,6 +100,23 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+        at_head = (
+            context.get_revision_argument() is not None
+            and set(context.get_context().get_current_heads()) == set(context.script.get_heads())
+        )
+    if at_head:
+        ensure_first_signing_key()
+
+
+def ensure_first_signing_key():
+    """After an upgrade to head, give the tool its first signing key if it has none (idempotent).
+
+    Otherwise /lti/jwks stays empty until `pathways keys rotate`, and a platform registered meanwhile fails
+    to verify anything the tool signs.
+    """
+    from lti_tool.services.registry import ensure_tool_key
+
+    ensure_tool_key(current_app.config["SECRET_KEY"])
 
 
 if context.is_offline_mode():
