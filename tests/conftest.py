@@ -7,6 +7,7 @@ tool's, over HTTP on loopback: nothing is mocked.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -115,3 +116,27 @@ def browser_session() -> Iterator[requests.Session]:
 def pending_launch(sandbox):
     """A real login whose id_token has not been posted yet (for tampering)."""
     return sandbox.begin("student")
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def lines(self, containing: str = "") -> list[str]:
+        return [r.getMessage() for r in self.records if containing in r.getMessage()]
+
+
+@pytest.fixture
+def worker_log() -> Iterator[_Records]:
+    """What the worker logs (caplog would lose it: migrations reconfigure the root logger)."""
+    logger = logging.getLogger("lti_tool.jobs.worker")
+    handler, level = _Records(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    yield handler
+    logger.removeHandler(handler)
+    logger.setLevel(level)

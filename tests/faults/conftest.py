@@ -6,7 +6,6 @@ PATHWAYS_TEST_DATABASE_URL=postgresql+psycopg://… for PostgreSQL, PATHWAYS_TES
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -63,26 +62,3 @@ def redis_server() -> Iterator[Proxied]:
     yield Proxied(f"redis://127.0.0.1:{proxy.port}/{kwargs.get('db', 0)}", proxy)
     proxy.close()
 
-
-class _Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-    def lines(self, containing: str = "") -> list[str]:
-        return [r.getMessage() for r in self.records if containing in r.getMessage()]
-
-
-@pytest.fixture
-def worker_log() -> Iterator[_Records]:
-    """What the worker logs (caplog would lose it: migrations reconfigure the root logger)."""
-    logger = logging.getLogger("lti_tool.jobs.worker")
-    handler, level = _Records(), logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    yield handler
-    logger.removeHandler(handler)
-    logger.setLevel(level)

@@ -208,3 +208,17 @@ def test_the_worker_command_posts_what_is_queued_and_exits(gradebook):
     assert result.exit_code == 0, result.output
     assert "Posted 1 scores" in result.output
     assert gradebook.lms_scores()["student-3"]["scoreGiven"] == 90.0
+
+
+def test_the_worker_logs_each_grade_it_posts_or_fails_by_id_and_outcome_without_personal_data(gradebook, worker_log):
+    gradebook.platform.course.members.remove("student-4")  # the LMS will refuse this one
+    posted = gradebook.queue("student-1", 73.0)
+    refused = gradebook.queue("student-4", 81.0)
+
+    gradebook.drain()
+
+    assert worker_log.lines(f"grade {posted} posted") == [f"grade {posted} posted (attempt 1)"]
+    assert worker_log.lines(f"grade {refused} failed") == [f"grade {refused} failed after 1 attempt(s) (400)"]
+    everything = " ".join(worker_log.lines())
+    for personal in ("student-1", "student-4", "Priya", "73", "81"):
+        assert personal not in everything
