@@ -1,0 +1,77 @@
+"""`kill -9` of a `pathways worker` process mid-drain: another worker finishes the job, no grade lost or doubled."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.jobs.gradebook import FAST_RETRIES, open_gradebook
+from tests.support import SandboxActions
+
+STUDENTS = ["student-1", "student-2", "student-3", "student-4", "student-5"]
+
+
+@pytest.fixture
+def gradebook(make_tool):
+    tool = make_tool(**FAST_RETRIES)
+    return open_gradebook(tool, SandboxActions(tool))
+
+
+def start_worker_process(app) -> subprocess.Popen:
+    """Run `pathways worker` as its own process on the tool's database, as a deployment would."""
+    env = {
+        **os.environ,
+        "PATHWAYS_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "PATHWAYS_SECRET_KEY": app.config["SECRET_KEY"],
+        "PATHWAYS_BASE_URL": app.config["BASE_URL"],
+        "PATHWAYS_INSTANCE_PATH": app.instance_path,
+        "PATHWAYS_WORKER_LEASE_SECONDS": "2",
+        "PATHWAYS_WORKER_POLL_SECONDS": "1",
+        "PATHWAYS_SERVICE_TIMEOUT_SECONDS": "30",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-c", "from lti_tool.cli import main; main()", "worker"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+
+
+def test_a_worker_process_killed_mid_drain_loses_and_doubles_no_grade(gradebook):
+    gradebook.queue("student-1", 1.0)
+    gradebook.drain()  # the gradebook column exists; what follows is all score posts
+    for n, sub in enumerate(STUDENTS):
+        gradebook.queue(sub, 50.0 + n)
+    platform = gradebook.platform
+    platform.timeout_seconds = 2.0
+    platform.fail_next = ["slow"] * 5  # the LMS takes its time over each score, then records it
+
+    worker = start_worker_process(gradebook.tool.app)
+    try:
+        deadline = time.monotonic() + 30
+        while len(platform.fail_next) > 3:  # at least two posts are in flight
+            assert worker.poll() is None, worker.stderr.read().decode()[-2000:]
+            assert time.monotonic() < deadline, "the worker never started posting"
+            time.sleep(0.05)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        worker.stderr.close()
+    assert worker.returncode == -signal.SIGKILL
+    assert any(r.lease_token for r in gradebook.rows())  # it died holding leases
+
+    time.sleep(2.5)  # the leases run out (and the LMS finishes the posts it was given)
+    stats = gradebook.drain()
+
+    assert {sub: s["scoreGiven"] for sub, s in gradebook.lms_scores().items()} == {
+        sub: 50.0 + n for n, sub in enumerate(STUDENTS)
+    }
+    accepted = [s["userId"] for s in gradebook.posts_received() if s["scoreGiven"] >= 50]
+    assert sorted(accepted) == STUDENTS  # each exactly once
+    assert stats.posted == 5 and stats.duplicates >= 2  # the dead worker's posts landed; re-posting them was harmless
+    assert all(r.status in ("synced", "superseded") and r.lease_token is None for r in gradebook.rows())
