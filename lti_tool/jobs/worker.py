@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -100,6 +101,29 @@ class _Outcome:
     next_attempt_at: datetime | None = None
     last_status: int | None = None
     last_error: str | None = None
+
+
+@dataclass(eq=False)
+class _Job:
+    row: ScoreOutbox
+    connector: PlatformConnector
+    url: str
+    score: ags.Score
+    platform_id: int
+
+
+NOT_SENT = "Not sent: the platform did not answer another score in the same batch; retrying later."
+
+
+def _send(job: _Job) -> ServiceCallError | None:
+    """Post one score; return the error instead of raising it (this runs in the posting threads)."""
+    try:
+        metrics.timed_grade_post(ags.post_score, job.connector, job.url, job.score)
+    except ServiceCallError as exc:
+        return exc
+    except Exception as exc:  # noqa: BLE001 - an odd answer is retried later, never left unrecorded
+        return ServiceCallError(f"Unexpected error while posting the score: {exc!r}")
+    return None
 
 
 def _transient(status: int | None) -> bool:
@@ -256,7 +280,7 @@ class _Poster:
     def run(self, rows: list[ScoreOutbox]) -> list[_Outcome]:
         now = utcnow()
         outcomes: list[_Outcome] = []
-        jobs: list[tuple[ScoreOutbox, PlatformConnector, str, ags.Score]] = []
+        jobs: list[_Job] = []
         users = {
             p.id: p.sub
             for p in db.session.scalars(sa.select(Person).where(Person.id.in_({r.person_id for r in rows})))
@@ -265,37 +289,64 @@ class _Poster:
             try:
                 connector = self.connector(row.course_id)
                 url = row.lineitem_url or self._lineitem(row, connector)
-                jobs.append((row, connector, url, grades.score_of(row, users[row.person_id])))
+                platform_id = db.session.get(Course, row.course_id).platform_id
+                jobs.append(_Job(row, connector, url, grades.score_of(row, users[row.person_id]), platform_id))
             except ServiceCallError as exc:
                 outcomes.append(self._failure(row, exc, now))
             except ServiceError as exc:
                 outcomes.append(_Outcome(row.id, FAILED, row.attempts, last_error=exc.message))
         # Fetch each platform's token once before fanning out, so parallel posts do not each ask for one.
-        for connector in {id(c): c for _, c, _, _ in jobs}.values():
+        for connector in {id(j.connector): j.connector for j in jobs}.values():
             try:
                 connector.get_access_token(ags.AGS_SCOPES)
             except ServiceCallError:
                 pass  # each post will meet the same error and be rescheduled or failed on its own
 
-        def send(job: tuple[ScoreOutbox, PlatformConnector, str, ags.Score]) -> ServiceCallError | None:
-            _, connector, url, score = job
-            try:
-                metrics.timed_grade_post(ags.post_score, connector, url, score)
-            except ServiceCallError as exc:
-                return exc
-            except Exception as exc:  # noqa: BLE001 - an odd answer is retried later, never left unrecorded
-                return ServiceCallError(f"Unexpected error while posting the score: {exc!r}")
-            return None
-
-        for job, error in zip(jobs, self.pool.map(send, jobs), strict=True):
-            row, _, url, _ = job
+        for job, error in self._send_by_platform(jobs).items():
             if error is None:
-                outcomes.append(_Outcome(row.id, SYNCED, row.attempts, lineitem_url=url))
+                outcomes.append(_Outcome(job.row.id, SYNCED, job.row.attempts, lineitem_url=job.url))
             else:
-                outcome = self._failure(row, error, utcnow())
-                outcome.lineitem_url = url
+                outcome = self._failure(job.row, error, utcnow())
+                outcome.lineitem_url = job.url
                 outcomes.append(outcome)
         return outcomes
+
+    def _send_by_platform(self, jobs: list[_Job]) -> dict[_Job, ServiceCallError | None]:
+        """Post the scores, at most WORKER_PLATFORM_CONCURRENCY at a time per platform.
+
+        A platform that does not answer (timeout, refused connection) holds at most that many threads for one
+        timeout: its other scores in this batch are not sent but rescheduled, so the batch, and the grades of
+        other platforms in it, are not held up by it.
+        """
+        per_platform = max(1, int(setting(self.app, "WORKER_PLATFORM_CONCURRENCY")))
+        queues: dict[int, deque[_Job]] = {}
+        for job in jobs:
+            queues.setdefault(job.platform_id, deque()).append(job)
+        results: dict[_Job, ServiceCallError | None] = {}
+        lock = threading.Lock()
+
+        def lane(queue: deque[_Job], silent: threading.Event) -> None:
+            while True:
+                with lock:
+                    if not queue:
+                        return
+                    job = queue.popleft()
+                if silent.is_set():
+                    error: ServiceCallError | None = ServiceCallError(NOT_SENT)
+                else:
+                    error = _send(job)
+                    if error is not None and error.status is None:
+                        silent.set()
+                with lock:
+                    results[job] = error
+
+        lanes = []
+        for queue in queues.values():
+            silent = threading.Event()
+            lanes += [self.pool.submit(lane, queue, silent) for _ in range(min(per_platform, len(queue)))]
+        for future in lanes:
+            future.result()
+        return results
 
     def _lineitem(self, row: ScoreOutbox, connector: PlatformConnector) -> str:
         key = (row.placement_id, row.skill_id)

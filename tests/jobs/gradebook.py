@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from lti_tool.extensions import db
 from lti_tool.jobs.worker import DrainStats, drain
-from lti_tool.models import Course, Enrollment, Person, Placement, ScoreOutbox
+from lti_tool.models import Course, Enrollment, Person, Placement, Platform, ScoreOutbox
 from lti_tool.models.base import utcnow
 from lti_tool.services.grades import queue_score
 from lti_tool.services.roster import sync_roster
@@ -34,10 +34,11 @@ class Gradebook:
     context_id: str
     placement_id: int
     people: dict[str, int]
+    lms: Any = None  # the sandbox platform of this course (default: the tool's own sandbox)
 
     @property
     def platform(self):
-        return self.tool.platform
+        return self.lms or self.tool.platform
 
     def queue(self, sub: str, score: float, *, now=None, **options: Any) -> int | None:
         """Record a mastery change for a student the way a use case would: queue, then commit."""
@@ -53,7 +54,9 @@ class Gradebook:
 
     def rows(self) -> list[ScoreOutbox]:
         with self.tool.app.app_context():
-            rows = list(db.session.scalars(sa.select(ScoreOutbox).order_by(ScoreOutbox.id)))
+            rows = list(db.session.scalars(
+                sa.select(ScoreOutbox).where(ScoreOutbox.course_id == self.course_id).order_by(ScoreOutbox.id)
+            ))
             db.session.expunge_all()
             return rows
 
@@ -82,7 +85,10 @@ def open_gradebook(tool, sandbox, *, lineitem_url: str | None = None, score_maxi
     page = sandbox.launch("teacher")
     assert page.status_code == 200, page.text[:500]
     with tool.app.app_context():
-        course = db.session.scalars(sa.select(Course)).one()
+        course = db.session.scalars(
+            sa.select(Course).join(Platform, Platform.id == Course.platform_id)
+            .where(Platform.issuer == sandbox.platform.issuer)
+        ).one()
         with requests.Session() as http:
             sync_roster(course.id, secret_key=tool.app.config["SECRET_KEY"], http=http, timeout=10,
                         store_email=False, now=utcnow())
@@ -98,7 +104,7 @@ def open_gradebook(tool, sandbox, *, lineitem_url: str | None = None, score_maxi
                 .where(Enrollment.course_id == course.id)
             )
         }
-        return Gradebook(tool, course.id, course.context_id, placement.id, people)
+        return Gradebook(tool, course.id, course.context_id, placement.id, people, lms=sandbox.platform)
 
 
 def later(seconds: float):
