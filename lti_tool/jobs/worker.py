@@ -512,6 +512,11 @@ class _Health:
             ).rowcount
             if not updated:
                 db.session.execute(sa.insert(table).values(worker_id=self.worker_id, started_at=utcnow(), **values))
+                # Each process start makes a row; forget workers silent for a week so the table stays small.
+                week_ago = utcnow() - timedelta(days=7)
+                db.session.execute(
+                    sa.delete(table).where(sa.func.coalesce(table.c.last_pass_at, table.c.started_at) < week_ago)
+                )
             db.session.commit()
         except sa.exc.SQLAlchemyError:
             _discard_session()  # the heartbeat is news, not work: a database outage just leaves it stale
