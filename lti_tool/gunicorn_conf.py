@@ -25,3 +25,5 @@ errorlog = "-"
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss'
 max_requests = 2000
 max_requests_jitter = 200
+# Several Pathways (or other gunicorn) instances may share a host and user; none needs the admin socket.
+control_socket_disable = True

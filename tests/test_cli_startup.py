@@ -52,3 +52,40 @@ def test_admin_commands_in_a_demo_folder_use_the_demo_secret(tmp_path):
     keys = pathways(tmp_path, "keys", "list")
     assert keys.returncode == 0 and "active" in keys.stdout
     assert (tmp_path / "instance" / "pathways.sqlite").is_file()
+
+
+def test_serve_runs_gunicorn_with_the_packaged_settings(tmp_path):
+    import socket
+    import time
+
+    import requests
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PATHWAYS_")}
+    env |= {"PATHWAYS_SECRET_KEY": "serve-test-" + "s" * 40, "PATHWAYS_WEB_THREADS": "2"}
+    assert subprocess.run([PATHWAYS, "db", "upgrade"], cwd=tmp_path, env=env, capture_output=True).returncode == 0
+    server = subprocess.Popen([PATHWAYS, "serve", "--bind", f"127.0.0.1:{port}", "--workers", "1"], cwd=tmp_path,
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        health = None
+        for _ in range(120):
+            try:
+                health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+                break
+            except requests.ConnectionError:
+                assert server.poll() is None, server.stdout.read()
+                time.sleep(0.25)
+        assert health is not None and health.status_code == 200 and health.json()["status"] == "ok"
+    finally:
+        server.terminate()
+        log = server.communicate(timeout=30)[0]
+    assert "Using worker: gthread" in log  # the packaged configuration, not gunicorn's sync default
+    assert f"Listening at: http://127.0.0.1:{port}" in log
+
+
+def test_serve_without_a_secret_says_so_in_one_line(tmp_path):
+    result = pathways(tmp_path, "serve", "--bind", "127.0.0.1:1")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("Error: PATHWAYS_SECRET_KEY is not set")
