@@ -17,12 +17,12 @@ from .privacy_cli import register as register_privacy_commands
 from .settings import MissingSecretKey
 
 
-def _app_from_env():
+def _app_from_env(*, demo_secret: bool = True):
     """Build the app for an admin command; in a demo folder, use the demo's secret (instance/secret_key)."""
     overrides = {}
     instance = os.environ.get("PATHWAYS_INSTANCE_PATH") or "instance"
     secret_file = os.path.join(instance, "secret_key")
-    if not os.environ.get("PATHWAYS_SECRET_KEY") and os.path.isfile(secret_file):
+    if demo_secret and not os.environ.get("PATHWAYS_SECRET_KEY") and os.path.isfile(secret_file):
         with open(secret_file) as handle:
             overrides["SECRET_KEY"] = handle.read().strip()
     try:
@@ -91,7 +91,9 @@ def serve(bind: str | None, workers: int | None) -> None:
     """Serve Pathways in production: gunicorn with the packaged configuration (lti_tool/gunicorn_conf.py)."""
     from .serve import serve as run_gunicorn
 
-    _app_from_env()  # fail here, in one line, on a missing secret rather than in every worker
+    # Fail here, in one line, on a missing secret rather than in every worker. Unlike admin commands, the
+    # server never falls back to a demo folder's secret: production takes its secret from the environment.
+    _app_from_env(demo_secret=False)
     run_gunicorn(bind=bind, workers=workers)
 
 

@@ -85,7 +85,12 @@ def test_serve_runs_gunicorn_with_the_packaged_settings(tmp_path):
     assert f"Listening at: http://127.0.0.1:{port}" in log
 
 
-def test_serve_without_a_secret_says_so_in_one_line(tmp_path):
+def test_serve_without_a_secret_says_so_in_one_line_even_in_a_demo_folder(tmp_path):
     result = pathways(tmp_path, "serve", "--bind", "127.0.0.1:1")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.startswith("Error: PATHWAYS_SECRET_KEY is not set")
+    # The server takes its secret from the environment only, never from a demo folder's file.
+    (tmp_path / "instance").mkdir()
+    (tmp_path / "instance" / "secret_key").write_text("demo-folder-secret-" + "x" * 40)
+    result = pathways(tmp_path, "serve", "--bind", "127.0.0.1:1")
+    assert result.returncode == 1 and result.stderr.startswith("Error: PATHWAYS_SECRET_KEY is not set")
