@@ -170,7 +170,8 @@ def smoke_serve(database_url: str) -> None:
                   "smoke-1", "--login-url", platform.auth_url, "--token-url", platform.token_url,
                   "--jwks-url", platform.jwks_url]):
         done = subprocess.run([PATHWAYS, *args], env=env, capture_output=True, text=True)
-        check(done.returncode == 0, f"pathways {' '.join(args[:2])} ({done.stderr.strip()[-300:]})")
+        check(done.returncode == 0, f"pathways {' '.join(args[:2])}" + (f" ({done.stderr.strip()[-300:]})"
+                                                                         if done.returncode else ""))
     server = subprocess.Popen([PATHWAYS, "serve", "--bind", f"{HOST}:{tool_port}", "--workers", "2"], env=env)
     try:
         health = wait_for(tool + "/healthz", server)
