@@ -32,7 +32,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         __name__,
         template_folder=str(TEMPLATES_DIR),
         static_folder=str(STATIC_DIR),
-        instance_path=os.path.abspath(instance_path) if instance_path else None,
+        # ./instance beside where the command runs, installed or not (Flask's default is the venv's var/).
+        instance_path=os.path.abspath(instance_path or "instance"),
         instance_relative_config=False,
     )
     load_settings(app, overrides)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
 
 import click
 from flask import current_app
@@ -13,13 +14,40 @@ from . import create_app
 from .course_cli import register as register_course_commands
 from .jobs.cli import worker_command
 from .privacy_cli import register as register_privacy_commands
+from .settings import MissingSecretKey
 
 
-def _app_from_env():
-    return create_app()
+def _app_from_env(*, demo_secret: bool = True):
+    """Build the app for an admin command; in a demo folder, use the demo's secret (instance/secret_key)."""
+    overrides = {}
+    instance = os.environ.get("PATHWAYS_INSTANCE_PATH") or "instance"
+    secret_file = os.path.join(instance, "secret_key")
+    if demo_secret and not os.environ.get("PATHWAYS_SECRET_KEY") and os.path.isfile(secret_file):
+        with open(secret_file) as handle:
+            overrides["SECRET_KEY"] = handle.read().strip()
+    try:
+        return create_app(overrides)
+    except MissingSecretKey as exc:
+        raise click.ClickException(str(exc)) from None
 
 
-@click.group(cls=FlaskGroup, create_app=_app_from_env, add_version_option=False)
+def _version() -> str:
+    try:
+        return version("pathways-lti")
+    except PackageNotFoundError:  # running from a checkout that was never installed
+        return "unknown"
+
+
+class PathwaysGroup(FlaskGroup):
+    """Flask's CLI group, but listing commands (--help) never builds the app (no database, no secret)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_plugin_commands()
+        return sorted(click.Group.list_commands(self, ctx))
+
+
+@click.group(cls=PathwaysGroup, create_app=_app_from_env, add_version_option=False)
+@click.version_option(_version(), "--version", prog_name="pathways", message="%(prog)s %(version)s")
 def main() -> None:
     """Pathways, a personalized-learning LTI 1.3 tool."""
 
@@ -53,6 +81,20 @@ def demo(host: str, port: int) -> None:
     from werkzeug.serving import run_simple
 
     run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+@main.command("serve", with_appcontext=False)
+@click.option("--bind", default=None, help="Address to listen on, e.g. 0.0.0.0:8000 [default: PATHWAYS_WEB_BIND].")
+@click.option("--workers", default=None, type=click.IntRange(min=1),
+              help="Worker processes [default: PATHWAYS_WEB_WORKERS, or 2 x CPUs + 1].")
+def serve(bind: str | None, workers: int | None) -> None:
+    """Serve Pathways in production: gunicorn with the packaged configuration (lti_tool/gunicorn_conf.py)."""
+    from .serve import serve as run_gunicorn
+
+    # Fail here, in one line, on a missing secret rather than in every worker. Unlike admin commands, the
+    # server never falls back to a demo folder's secret: production takes its secret from the environment.
+    _app_from_env(demo_secret=False)
+    run_gunicorn(bind=bind, workers=workers)
 
 
 @main.group("platform")

@@ -83,6 +83,14 @@ DEFAULTS: dict[str, Any] = {
     # "json" for one JSON object per log line (with the request id), "text" for plain lines.
     "LOG_FORMAT": "text",
     "LOG_LEVEL": "INFO",
+    # `pathways serve` (gunicorn): listen address, worker processes (0: 2 x CPUs + 1), threads per worker,
+    # seconds before a stuck request's worker is restarted, and the proxy addresses whose X-Forwarded-*
+    # headers are trusted (space- or comma-separated; "*" trusts every peer).
+    "WEB_BIND": "127.0.0.1:8000",
+    "WEB_WORKERS": 0,
+    "WEB_THREADS": 4,
+    "WEB_TIMEOUT_SECONDS": 30,
+    "FORWARDED_ALLOW_IPS": "127.0.0.1",
     # Where the SQLite file, the filesystem cache and the development secret live (default: ./instance).
     "INSTANCE_PATH": None,
     "TESTING": False,
@@ -90,6 +98,10 @@ DEFAULTS: dict[str, Any] = {
 }
 
 _TRUE = {"1", "true", "yes", "on"}
+
+
+class MissingSecretKey(RuntimeError):
+    """PATHWAYS_SECRET_KEY is needed and not set; the message says how to set it."""
 
 
 def _coerce(key: str, raw: Any) -> Any:
@@ -106,6 +118,12 @@ def _coerce(key: str, raw: Any) -> Any:
     return raw or None
 
 
+def env_setting(key: str) -> Any:
+    """Read one setting from the PATHWAYS_* environment (or its default) without an app, e.g. for gunicorn."""
+    raw = os.environ.get(f"{PREFIX}_{key}")
+    return DEFAULTS[key] if raw is None else _coerce(key, raw)
+
+
 def load_settings(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
     """Fill app.config from DEFAULTS, the PATHWAYS_* environment and overrides, in that order."""
     app.config.update(DEFAULTS)
@@ -120,11 +138,11 @@ def load_settings(app: Flask, overrides: Mapping[str, Any] | None = None) -> Non
             log.warning("Setting %s is not one of Pathways' settings; passing it to Flask as is", key)
         app.config[key] = _coerce(key, value) if key in DEFAULTS else value
     app.config["BASE_URL"] = app.config["BASE_URL"].rstrip("/")
+    _require_secret_key(app)  # first, so a refused start leaves no instance folder behind
     app.config["SQLALCHEMY_DATABASE_URI"] = resolve_database_url(app)
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", _engine_options(app))
     app.config["CACHE_TYPE"], cache_options = _cache_config(app)
     app.config.update(cache_options)
-    _require_secret_key(app)
 
 
 def resolve_database_url(app: Flask) -> str:
@@ -168,7 +186,7 @@ def _require_secret_key(app: Flask) -> None:
     if app.config.get("SECRET_KEY"):
         return
     if not (app.config["SANDBOX_ENABLED"] or app.config["TESTING"] or app.config["DEBUG"]):
-        raise RuntimeError(
+        raise MissingSecretKey(
             "PATHWAYS_SECRET_KEY is not set. Set it to a long random value (python -c "
             "'import secrets; print(secrets.token_urlsafe(48))') before serving Pathways."
         )

@@ -1,21 +1,66 @@
-"""README's two commands stay true: CI runs the same test command the README gives."""
+"""README and docs/ stay true: the commands they give are the ones CI runs, their links and pictures exist,
+and the deploy steps use what the package ships."""
 
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
 TEST_COMMAND = "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/python -m pytest"
 DEMO_COMMAND = "python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/pathways demo"
+CHROMIUM_COMMAND = "sudo apt-get install -y chromium chromium-driver"
+
+
+def _links(markdown: str) -> list[str]:
+    """Relative link and image targets in a Markdown text, without #anchors."""
+    targets = re.findall(r"\]\(([^)\s]+)\)", markdown)
+    return [t.split("#")[0] for t in targets if not re.match(r"[a-z]+:", t) and not t.startswith("#")]
 
 
 def test_readme_gives_both_commands():
     readme = (ROOT / "README.md").read_text()
     assert TEST_COMMAND in readme
     assert DEMO_COMMAND in readme
+    assert CHROMIUM_COMMAND in readme  # how to run the browser tests instead of skipping them
 
 
 def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     assert TEST_COMMAND.replace("pip install -e", "pip install -q -e") in ci
+    assert "wheel_smoke.py\" demo" in ci and "wheel_smoke.py\" serve" in ci
+    assert "mkdocs build --strict" in ci
+    assert "npm" not in ci  # axe-core is vendored; the tests need no Node
+
+
+def test_readme_stays_short_and_its_links_and_pictures_exist():
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.encode()) < 8_000, "move details into docs/"
+    for target in _links(readme):
+        assert (ROOT / target).is_file(), f"README links to a missing file: {target}"
+    assert "docs/img/student-plan.png" in readme and "docs/img/class-view.png" in readme
+
+
+def test_every_docs_page_is_in_the_mkdocs_nav_and_its_pictures_exist():
+    nav = (ROOT / "mkdocs.yml").read_text()
+    for page in DOCS.rglob("*.md"):
+        name = page.relative_to(DOCS).as_posix()
+        assert f": {name}" in nav, f"add {name} to the nav in mkdocs.yml"
+        for target in _links(page.read_text()):
+            if target.endswith(".png"):
+                assert (page.parent / target).is_file(), f"{name} shows a missing picture: {target}"
+
+
+def test_docs_give_the_commands_the_code_has():
+    development = (DOCS / "development.md").read_text()
+    assert TEST_COMMAND in development and CHROMIUM_COMMAND in development
+    screenshots = (ROOT / "tests" / "browser" / "test_docs_screenshots.py").read_text()
+    assert 'os.environ.get("PATHWAYS_SCREENSHOTS")' in screenshots
+    assert "PATHWAYS_SCREENSHOTS=docs/img .venv/bin/python -m pytest tests/browser/test_docs_screenshots.py" \
+        in development
+    operations = (DOCS / "operations.md").read_text()
+    assert "pathways serve" in operations and "gunicorn -c config/" not in operations
+    for unit in ("pathways-web.service", "Procfile"):
+        assert "gunicorn -c config/" not in (ROOT / "config" / unit).read_text()
 
 
 def test_every_setting_is_documented_in_the_example_env():

@@ -15,6 +15,14 @@ from lti_tool.sandbox import vocab as v
 from lti_tool.sandbox.platform import SandboxError, SandboxPlatform, SandboxUser
 
 _JSON_PATHS = ("/courses/", "/token")
+# What a demo visitor may choose on the course page: the LMS language sent in the launch (Pathways has an
+# English and a Spanish catalogue), and how the LMS opens Pathways.
+LAUNCH_LANGUAGES = {"en": "English", "es": "Español (Spanish)"}
+OPENINGS = {
+    "window": "In its own window (cookies work)",
+    "frame": "Inside the course page, for a browser that blocks third-party cookies (LMS offers platform storage)",
+    "frame-nostorage": "Inside the course page, LMS without platform storage (Pathways offers a new window)",
+}
 
 
 def create_sandbox_app(platform: SandboxPlatform) -> Flask:
@@ -92,10 +100,20 @@ def create_sandbox_app(platform: SandboxPlatform) -> Flask:
         return response
 
     # ---- pages ----
+    def launch_settings() -> dict[str, str]:
+        """The visitor's launch choices (course page form), carried on every launch link as query parameters."""
+        locale = request.args.get("locale", "en")
+        opening = request.args.get("open", "window")
+        return {"locale": locale if locale in LAUNCH_LANGUAGES else "en",
+                "open": opening if opening in OPENINGS else "window"}
+
     @app.get("/")
     def course_page() -> str:
         return render_template(
-            "sandbox/course.html", courses=list(platform.courses.values()), users=platform.users
+            "sandbox/course.html", courses=list(platform.courses.values()), users=platform.users,
+            settings=launch_settings(), languages=LAUNCH_LANGUAGES, openings=OPENINGS,
+            # Launch links carry only the choices that differ from the defaults.
+            link_settings={k: val for k, val in launch_settings().items() if val not in ("en", "window")},
         )
 
     @app.get("/launch")
@@ -104,12 +122,20 @@ def create_sandbox_app(platform: SandboxPlatform) -> Flask:
         sub = sub or request.args.get("sub", "")
         if platform.tool is None:
             return Response("No tool is registered with the sandbox platform.\n", 409, mimetype="text/plain")
+        settings = launch_settings()
+        if settings["open"] != "window" and request.args.get("message_type") != v.DEEP_LINKING_REQUEST:
+            # Opening inside the course page is the frame page's job (platform storage, or none).
+            return redirect(sandbox_url("/frame/" + quote(sub), **{
+                "context_id": request.args.get("context_id"), "resource_link_id": request.args.get("resource_link_id"),
+                "locale": settings["locale"], "storage": "none" if settings["open"] == "frame-nostorage" else None,
+            }), 302)
         try:
             url = platform.start_launch(
                 sub,
                 message_type=request.args.get("message_type", v.RESOURCE_LINK_REQUEST),
                 context_id=request.args.get("context_id") or None,
                 resource_link_id=request.args.get("resource_link_id") or "pathways-home",
+                locale=settings["locale"],
             )
         except (KeyError, LookupError) as exc:
             return Response(f"Cannot launch: {exc}\n", 404, mimetype="text/plain")
@@ -126,6 +152,7 @@ def create_sandbox_app(platform: SandboxPlatform) -> Flask:
                 message_type=request.args.get("message_type", v.RESOURCE_LINK_REQUEST),
                 context_id=request.args.get("context_id") or None,
                 resource_link_id=request.args.get("resource_link_id") or "pathways-home",
+                locale=launch_settings()["locale"],
             )
         except (KeyError, LookupError) as exc:
             return Response(f"Cannot launch: {exc}\n", 404, mimetype="text/plain")

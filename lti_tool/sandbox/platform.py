@@ -126,6 +126,7 @@ class _PendingLaunch:
     remove_claims: list[str]
     target_link_uri: str
     expires_at: float
+    locale: str = "en"
 
 
 @dataclass
@@ -514,8 +515,11 @@ class SandboxPlatform:
         claim_overrides: dict | None = None,
         remove_claims: list[str] | None = None,
         target_link_uri: str | None = None,
+        locale: str = "en",
     ) -> str:
-        """Begin a third-party-initiated login and return the tool's login initiation URL."""
+        """Begin a third-party-initiated login and return the tool's login initiation URL.
+
+        locale is the person's LMS language, sent in the launch_presentation claim (BCP 47, e.g. "es")."""
         tool = self._registered_tool()
         if sub not in self.users:
             raise KeyError(f"unknown user {sub!r}")
@@ -537,6 +541,7 @@ class SandboxPlatform:
                 list(remove_claims or []),
                 target_link_uri,
                 self.clock() + PENDING_LAUNCH_LIFETIME,
+                locale,
             )
         query = urlencode(
             {
@@ -567,6 +572,7 @@ class SandboxPlatform:
         resource_link_id: str = "pathways-home",
         custom: dict | None = None,
         target_link_uri: str | None = None,
+        locale: str = "en",
     ) -> dict:
         """Return the complete id_token claim set a platform like Canvas or Moodle sends."""
         tool = self._registered_tool()
@@ -608,7 +614,7 @@ class SandboxPlatform:
                 v.LAUNCH_PRESENTATION: {
                     "document_target": "iframe",
                     "return_url": self.url("/"),
-                    "locale": "en",
+                    "locale": locale,
                 },
                 v.NRPS_CLAIM: {
                     "context_memberships_url": self.memberships_url(course.context_id),
@@ -709,6 +715,7 @@ class SandboxPlatform:
             resource_link_id=pending.resource_link_id,
             custom=pending.custom,
             target_link_uri=pending.target_link_uri,
+            locale=pending.locale,
         )
         for name, value in pending.claim_overrides.items():
             if value is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +13,21 @@ from ..models import CourseContent
 from .errors import NotFound, ServiceError
 
 DEMO_PACK = Path(__file__).resolve().parents[1] / "demo" / "math7.json"
+# The demo's first goal falls due this long after the day the demo course is set up; later goals keep the
+# spacing the pack's dates give them, so a demo never opens with goals already past.
+DEMO_FIRST_GOAL_AFTER = timedelta(weeks=6)
 
 
-def demo_pack_data() -> dict[str, Any]:
-    """Return the demo course pack shipped with Pathways (Grade 7 mathematics)."""
-    return json.loads(DEMO_PACK.read_text(encoding="utf-8"))
+def demo_pack_data(today: date | None = None) -> dict[str, Any]:
+    """Return the demo course pack shipped with Pathways (Grade 7 mathematics), goal dates counted from today."""
+    data = json.loads(DEMO_PACK.read_text(encoding="utf-8"))
+    today = today or datetime.now(UTC).date()
+    dated = [goal for goal in data.get("goals", []) if goal.get("due")]
+    if dated:
+        first = min(date.fromisoformat(goal["due"]) for goal in dated)
+        for goal in dated:
+            goal["due"] = (today + DEMO_FIRST_GOAL_AFTER + (date.fromisoformat(goal["due"]) - first)).isoformat()
+    return data
 
 
 def import_pack(course_id: int, data: Any, *, now: datetime) -> CoursePack:

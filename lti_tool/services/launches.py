@@ -83,7 +83,7 @@ def accept_launch(
         from .content import demo_pack_data, import_pack
 
         if db.session.get(CourseContent, launch.course_id) is None:
-            import_pack(launch.course_id, demo_pack_data(), now=now)
+            import_pack(launch.course_id, demo_pack_data(now.date()), now=now)
     return AcceptedLaunch(LaunchOutcome.SESSION, facts, launch)
 
 

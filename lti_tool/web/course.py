@@ -109,7 +109,8 @@ def home():
 def use_demo_pack():
     """Start the course from the demo course pack that ships with Pathways."""
     require_teacher()
-    pack = import_pack(g.launch.course_id, demo_pack_data(), now=_now())
+    now = _now()
+    pack = import_pack(g.launch.course_id, demo_pack_data(now.date()), now=now)
     flash(f"The course now uses “{pack.course.title}”: {len(pack.skills)} skills.", "success")
     return redirect(url_for("course.home"), code=303)
 

@@ -1,4 +1,4 @@
-"""Run axe-core (npm package, pinned in tests/browser/axe/package.json) inside the page Chromium shows."""
+"""Run axe-core (vendored and pinned in tests/browser/axe/, MPL-2.0) inside the page Chromium shows."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-AXE_JS = Path(os.environ.get("PATHWAYS_AXE_JS",
-                             Path(__file__).parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"))
+AXE_JS = Path(os.environ.get("PATHWAYS_AXE_JS", Path(__file__).parent / "axe" / "axe.min.js"))
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 BLOCKING = ("serious", "critical")
 PHONE = (360, 740)
@@ -28,9 +27,9 @@ axe.run(document, {runOnly: {type: "tag", values: arguments[0]}, resultTypes: ["
 
 @cache
 def axe_source() -> str:
-    """Return axe.min.js, failing the test (never skipping it) when it was not installed."""
+    """Return axe.min.js, failing the test (never skipping it) when the vendored copy is missing."""
     if not AXE_JS.is_file():
-        pytest.fail(f"axe-core is missing ({AXE_JS}). Install it with: npm ci --prefix tests/browser/axe")
+        pytest.fail(f"axe-core is missing ({AXE_JS}); it ships in the repository (tests/browser/axe/README.md)")
     return AXE_JS.read_text(encoding="utf-8")
 
 

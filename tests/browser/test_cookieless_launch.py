@@ -25,7 +25,7 @@ from lti_tool.sandbox_mount import SANDBOX_CLIENT_ID, SANDBOX_DEPLOYMENT_ID
 from lti_tool.services.content import demo_pack_data
 from lti_tool.services.registry import add_platform
 
-from .conftest import CHROMEDRIVER, CHROMIUM
+from .conftest import CHROMEDRIVER, CHROMIUM, require_chromium
 
 pytestmark = pytest.mark.browser
 
@@ -64,8 +64,7 @@ def cookie_blocking_browser() -> Iterator:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
-        pytest.fail("Chromium and chromedriver are required: apt-get install -y chromium chromium-driver")
+    require_chromium()
     profile = tempfile.mkdtemp(prefix="pathways-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM

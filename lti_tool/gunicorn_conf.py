@@ -1,0 +1,29 @@
+"""Gunicorn settings for production, shipped in the package (`pathways serve` uses them).
+
+Values come from Pathways' settings (PATHWAYS_WEB_*, PATHWAYS_FORWARDED_ALLOW_IPS; see lti_tool/settings.py),
+so one env file configures the app and its server. Plain gunicorn can use the same file:
+`gunicorn -c python:lti_tool.gunicorn_conf 'lti_tool:create_app()'`.
+"""
+
+import multiprocessing
+
+from lti_tool.settings import env_setting
+
+bind = env_setting("WEB_BIND")
+# Launches wait on the platform's JWKS and token endpoints; a few threads per worker hide that latency.
+workers = env_setting("WEB_WORKERS") or multiprocessing.cpu_count() * 2 + 1
+threads = env_setting("WEB_THREADS")
+worker_class = "gthread"
+timeout = env_setting("WEB_TIMEOUT_SECONDS")
+graceful_timeout = 30
+keepalive = 5
+# The TLS-terminating proxy in front of us sets X-Forwarded-*; trust it only from these addresses.
+forwarded_allow_ips = ",".join(env_setting("FORWARDED_ALLOW_IPS").replace(",", " ").split())
+accesslog = "-"
+errorlog = "-"
+# Request lines carry launch ids in /c/<id>/ paths, never tokens; query strings are not logged.
+access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss'
+max_requests = 2000
+max_requests_jitter = 200
+# Several Pathways (or other gunicorn) instances may share a host and user; none needs the admin socket.
+control_socket_disable = True

@@ -1,0 +1,38 @@
+"""Build hook: ship the top-level templates/ folder inside the installed package as lti_tool/templates.
+
+The repository keeps templates/ at the top level (DESIGN.md §2); an installed package must never read the
+source tree, so a wheel (and every non-editable install) carries its own copy. Editable installs read
+templates/ in place (lti_tool/paths.py looks for the packaged copy first).
+"""
+
+from pathlib import Path
+
+from setuptools import setup
+from setuptools.command.build_py import build_py
+
+ROOT = Path(__file__).resolve().parent
+
+
+class BuildWithTemplates(build_py):
+    def run(self) -> None:
+        super().run()
+        if getattr(self, "editable_mode", False):
+            return
+        source = ROOT / "templates"
+        target = Path(self.build_lib) / "lti_tool" / "templates"
+        for path in sorted(source.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                self.mkpath(str((target / path.relative_to(source)).parent))
+                self.copy_file(str(path), str(target / path.relative_to(source)), preserve_mode=False)
+
+    def get_outputs(self, include_bytecode: bool = True) -> list[str]:
+        outputs = super().get_outputs(include_bytecode)
+        if getattr(self, "editable_mode", False):
+            return outputs
+        target = Path(self.build_lib) / "lti_tool" / "templates"
+        source = ROOT / "templates"
+        return outputs + [str(target / p.relative_to(source)) for p in source.rglob("*")
+                          if p.is_file() and "__pycache__" not in p.parts]
+
+
+setup(cmdclass={"build_py": BuildWithTemplates})

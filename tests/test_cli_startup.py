@@ -1,0 +1,96 @@
+"""An admin types `pathways` commands in a shell: help and version always work, and a missing secret is one
+plain line, while a demo folder's own secret (instance/secret_key) is used without being asked for."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from importlib.metadata import version
+from pathlib import Path
+
+PATHWAYS = str(Path(sys.executable).with_name("pathways"))
+
+
+def pathways(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PATHWAYS_")}
+    return subprocess.run([PATHWAYS, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_help_lists_the_commands_without_a_database_or_a_secret(tmp_path):
+    result = pathways(tmp_path, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and result.stderr == ""
+    for command in ("demo", "serve", "platform", "keys", "doctor", "worker"):
+        assert f"\n  {command} " in result.stdout
+    assert not (tmp_path / "instance").exists()
+
+
+def test_version_comes_from_the_installed_package(tmp_path):
+    result = pathways(tmp_path, "--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"pathways {version('pathways-lti')}"
+
+
+def test_admin_command_without_a_secret_says_in_one_line_what_to_set(tmp_path):
+    for args in (["platform", "list"], ["doctor"], ["audit", "list"], ["keys", "list"]):
+        result = pathways(tmp_path, *args)
+        assert result.returncode == 1
+        assert "Traceback" not in result.stderr
+        assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+        assert "PATHWAYS_SECRET_KEY is not set" in result.stderr
+    assert not (tmp_path / "instance").exists()
+
+
+def test_admin_commands_in_a_demo_folder_use_the_demo_secret(tmp_path):
+    (tmp_path / "instance").mkdir()
+    (tmp_path / "instance" / "secret_key").write_text("demo-folder-secret-" + "x" * 40)
+    assert pathways(tmp_path, "db", "upgrade").returncode == 0
+    listing = pathways(tmp_path, "platform", "list")
+    assert listing.returncode == 0, listing.stderr
+    assert "No platforms registered" in listing.stdout
+    assert pathways(tmp_path, "keys", "rotate").returncode == 0
+    keys = pathways(tmp_path, "keys", "list")
+    assert keys.returncode == 0 and "active" in keys.stdout
+    assert (tmp_path / "instance" / "pathways.sqlite").is_file()
+
+
+def test_serve_runs_gunicorn_with_the_packaged_settings(tmp_path):
+    import socket
+    import time
+
+    import requests
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PATHWAYS_")}
+    env |= {"PATHWAYS_SECRET_KEY": "serve-test-" + "s" * 40, "PATHWAYS_WEB_THREADS": "2"}
+    assert subprocess.run([PATHWAYS, "db", "upgrade"], cwd=tmp_path, env=env, capture_output=True).returncode == 0
+    server = subprocess.Popen([PATHWAYS, "serve", "--bind", f"127.0.0.1:{port}", "--workers", "1"], cwd=tmp_path,
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        health = None
+        for _ in range(120):
+            try:
+                health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+                break
+            except requests.ConnectionError:
+                assert server.poll() is None, server.stdout.read()
+                time.sleep(0.25)
+        assert health is not None and health.status_code == 200 and health.json()["status"] == "ok"
+    finally:
+        server.terminate()
+        log = server.communicate(timeout=30)[0]
+    assert "Using worker: gthread" in log  # the packaged configuration, not gunicorn's sync default
+    assert f"Listening at: http://127.0.0.1:{port}" in log
+
+
+def test_serve_without_a_secret_says_so_in_one_line_even_in_a_demo_folder(tmp_path):
+    result = pathways(tmp_path, "serve", "--bind", "127.0.0.1:1")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("Error: PATHWAYS_SECRET_KEY is not set")
+    # The server takes its secret from the environment only, never from a demo folder's file.
+    (tmp_path / "instance").mkdir()
+    (tmp_path / "instance" / "secret_key").write_text("demo-folder-secret-" + "x" * 40)
+    result = pathways(tmp_path, "serve", "--bind", "127.0.0.1:1")
+    assert result.returncode == 1 and result.stderr.startswith("Error: PATHWAYS_SECRET_KEY is not set")
