@@ -147,3 +147,26 @@ def submit_form(page: requests.Response, action_suffix: str, **values: str) -> r
             response.http = page.http
             return response
     raise AssertionError(f"no form posting to {action_suffix} in {page.url}")
+
+
+def start_registered_lms(tool, name: str, client_id: str, deployment_id: str):
+    """Start another sandbox LMS on its own loopback server, registered with the tool both ways."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from lti_tool.sandbox import SandboxPlatform, create_sandbox_app
+    from lti_tool.services.registry import add_platform
+
+    other = SandboxPlatform(name=name)
+    server = make_server("127.0.0.1", 0, create_sandbox_app(other), threaded=True)
+    other.base_url = f"http://127.0.0.1:{server.server_port}"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    other.seed_demo()
+    with tool.app.app_context():
+        add_platform(issuer=other.issuer, client_id=client_id, deployment_ids=[deployment_id],
+                     login_url=other.auth_url, token_url=other.token_url, jwks_url=other.jwks_url, name=name)
+    other.register_tool(client_id=client_id, deployment_id=deployment_id, login_url=tool.url("/lti/login"),
+                        redirect_uris=[tool.url("/lti/launch")], jwks_url=tool.url("/lti/jwks"),
+                        target_link_uri=tool.url("/lti/launch"))
+    return other, server

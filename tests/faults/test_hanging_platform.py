@@ -5,13 +5,9 @@ from __future__ import annotations
 import threading
 import time
 
-from werkzeug.serving import make_server
-
 from lti_tool.jobs.worker import drain
-from lti_tool.sandbox import SandboxPlatform, create_sandbox_app
-from lti_tool.services.registry import add_platform
 from tests.jobs.gradebook import FAST_RETRIES, open_gradebook
-from tests.support import SandboxActions
+from tests.support import SandboxActions, start_registered_lms
 
 STUDENTS = ["student-1", "student-2", "student-3", "student-4", "student-5"]
 
@@ -23,17 +19,7 @@ class _Via:
 
 def second_lms(tool):
     """Another sandbox LMS on its own server, registered with the tool."""
-    other = SandboxPlatform(name="Slow LMS")
-    server = make_server("127.0.0.1", 0, create_sandbox_app(other), threaded=True)
-    other.base_url = f"http://127.0.0.1:{server.server_port}"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    other.seed_demo()
-    with tool.app.app_context():
-        add_platform(issuer=other.issuer, client_id="slow-client", deployment_ids=["slow-dep"],
-                     login_url=other.auth_url, token_url=other.token_url, jwks_url=other.jwks_url, name="Slow")
-    other.register_tool(client_id="slow-client", deployment_id="slow-dep", login_url=tool.url("/lti/login"),
-                        redirect_uris=[tool.url("/lti/launch")], jwks_url=tool.url("/lti/jwks"),
-                        target_link_uri=tool.url("/lti/launch"))
+    other, server = start_registered_lms(tool, "Slow LMS", "slow-client", "slow-dep")
     return SandboxActions(_Via(other)), server
 
 

@@ -5,16 +5,13 @@ data is still there afterwards (issue: isolation of every platform, deployment, 
 from __future__ import annotations
 
 import re
-import threading
 
 import pytest
 import requests
 from werkzeug.routing import Rule
-from werkzeug.serving import make_server
 
-from lti_tool.sandbox import SandboxPlatform, create_sandbox_app
 from lti_tool.services.registry import add_platform
-from tests.support import SandboxActions, parse_form, submit_form
+from tests.support import SandboxActions, parse_form, start_registered_lms, submit_form
 
 MARKERS = ("VICTIM-GOAL-7Q", "VICTIM-EVIDENCE-7Q", "VICTIM-REFLECTION-7Q", "Priya Shah")
 OBJECT_PARAMS = {"person_id", "goal_id", "evidence_id", "placement_id"}
@@ -64,18 +61,7 @@ def victim(sandbox, tool):
 
 def _other_platform(tool):
     """A second LMS on its own server, registered with the tool, with a course of the same context id."""
-    other = SandboxPlatform(name="Other LMS")
-    server = make_server("127.0.0.1", 0, create_sandbox_app(other), threaded=True)
-    other.base_url = f"http://127.0.0.1:{server.server_port}"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    other.seed_demo()
-    with tool.app.app_context():
-        add_platform(issuer=other.issuer, client_id="other-client", deployment_ids=["other-dep"],
-                     login_url=other.auth_url, token_url=other.token_url, jwks_url=other.jwks_url, name="Other")
-    other.register_tool(client_id="other-client", deployment_id="other-dep", login_url=tool.url("/lti/login"),
-                        redirect_uris=[tool.url("/lti/launch")], jwks_url=tool.url("/lti/jwks"),
-                        target_link_uri=tool.url("/lti/launch"))
-    return other, server
+    return start_registered_lms(tool, "Other LMS", "other-client", "other-dep")
 
 
 class _Via:
