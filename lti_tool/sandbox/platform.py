@@ -812,6 +812,20 @@ class SandboxPlatform:
             },
         }
 
+    def registration_launch_url(self, tool_registration_url: str) -> str:
+        """Return what the LMS opens when an admin registers a tool (Dynamic Registration §3.3).
+
+        The tool's registration URL (which may already carry query parameters, such as a one-time invite) with
+        openid_configuration and a fresh registration_token added.
+        """
+        from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+        parts = urlsplit(tool_registration_url)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        query += [("openid_configuration", self.openid_configuration_url),
+                  ("registration_token", self.new_registration_token())]
+        return urlunsplit(parts._replace(query=urlencode(query)))
+
     def new_registration_token(self) -> str:
         """Issue a one-time token an admin's "register tool" action hands to the tool."""
         token = secrets.token_urlsafe(24)
