@@ -229,6 +229,7 @@ class SandboxPlatform:
         # None: grant any supported scope; a set: refuse token requests asking for anything else (Moodle).
         self.grantable_scopes: set[str] | None = None
         self.registrations: list[dict] = []
+        self.jwks_requests = 0  # how often tools fetched our key set (tests check refetch limits)
 
     # ---- URLs: derived from base_url at call time, because tests learn the port after construction ----
     @property

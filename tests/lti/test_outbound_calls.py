@@ -1,0 +1,176 @@
+"""Every URL Pathways fetches goes through one outbound client: address policy, deadline, size cap, origins.
+
+The platforms here are real servers on loopback: the sandbox LMS, and a hostile http.server (tests/evil.py).
+For "private address refused" stories the tool is started with an allow-list that does NOT cover the evil
+server's address, as a production deployment would be.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+import sqlalchemy as sa
+
+from lti_tool.extensions import db
+from lti_tool.models import Course
+from lti_tool.sandbox.vocab import DL_SETTINGS, NRPS_CLAIM
+from lti_tool.sandbox_mount import SANDBOX_CLIENT_ID, SANDBOX_DEPLOYMENT_ID
+from lti_tool.services.registry import add_platform
+from tests.evil import EvilServer
+from tests.lti.test_dynamic_registration import _register
+from tests.support import SandboxActions, submit_form
+
+
+@pytest.fixture
+def evil():
+    server = EvilServer("127.0.0.2")
+    yield server
+    server.close()
+
+
+def _move_platform_keys(tool, jwks_url: str) -> None:
+    """The admin points the sandbox platform's key set URL somewhere else (`pathways platform add`)."""
+    platform = tool.platform
+    with tool.app.app_context():
+        add_platform(issuer=platform.issuer, client_id=SANDBOX_CLIENT_ID, deployment_ids=[SANDBOX_DEPLOYMENT_ID],
+                     login_url=platform.auth_url, token_url=platform.token_url, jwks_url=jwks_url)
+
+
+# ---- address policy --------------------------------------------------------------------------------------
+
+def test_a_configuration_url_on_a_private_address_is_never_fetched(make_tool, evil):
+    tool = make_tool(OUTBOUND_ALLOWED_NETWORKS="127.0.0.1/32")  # the sandbox yes, 127.0.0.2 no
+    evil.json("/.well-known/openid-configuration", {"issuer": evil.origin})
+    page = _register(tool, config_url=evil.url("/.well-known/openid-configuration"), token="t")
+    assert page.status_code == 502
+    assert "address_refused" in page.text
+    assert evil.hits == []
+
+
+def test_a_platform_key_set_that_redirects_to_a_private_address_is_not_followed(make_tool, evil):
+    tool = make_tool(OUTBOUND_ALLOWED_NETWORKS="127.0.0.1/32")
+    # The real keys sit on 127.0.0.2 (not allowed); a server on an allowed address redirects there.
+    evil.json("/jwks", tool.platform.public_jwks())
+    front = EvilServer("127.0.0.1")
+    try:
+        front.redirect("/jwks", evil.url("/jwks"))
+        _move_platform_keys(tool, front.url("/jwks"))
+        page = SandboxActions(tool).launch("student")
+        assert page.status_code == 502
+        assert "public keys could not be fetched" in page.text
+        assert [hit[1] for hit in front.hits] == ["/jwks"]
+        assert evil.hits == []
+    finally:
+        front.close()
+
+
+def test_registration_follows_no_redirect(tool, evil):
+    evil.redirect("/.well-known/openid-configuration", tool.platform.openid_configuration_url)
+    page = _register(tool, config_url=evil.url("/.well-known/openid-configuration"))
+    assert page.status_code == 502
+    assert "redirect" in page.text
+    assert tool.platform.registrations == []
+
+
+# ---- deadline, failure cache and size cap ----------------------------------------------------------------
+
+def test_a_platform_dripping_its_keys_fails_a_launch_within_the_deadline_and_later_launches_at_once(make_tool, evil):
+    tool = make_tool(SERVICE_TIMEOUT_SECONDS=1)
+    evil.drip("/jwks", every=0.4, count=60)  # 24 s of one byte at a time: a per-read timeout never fires
+    _move_platform_keys(tool, evil.url("/jwks"))
+
+    started = time.monotonic()
+    first = SandboxActions(tool).launch("student")
+    assert first.status_code == 502
+    assert time.monotonic() - started < 4
+
+    started = time.monotonic()
+    second = SandboxActions(tool).launch("student")
+    assert second.status_code == 502
+    assert time.monotonic() - started < 1.5  # the failure is remembered: no second wait
+    assert len(evil.hits) == 1
+
+
+def test_a_huge_key_set_is_cut_off_while_it_streams(tool, evil):
+    evil.flood("/jwks", total_bytes=256 * 1024 * 1024)
+    _move_platform_keys(tool, evil.url("/jwks"))
+    page = SandboxActions(tool).launch("student")
+    assert page.status_code == 502
+    assert evil.bytes_sent < 64 * 1024 * 1024  # stopped long before the end, not read whole then refused
+
+
+# ---- service URLs stay on the platform's origins ---------------------------------------------------------
+
+def test_a_roster_url_from_a_custom_parameter_on_another_origin_never_receives_the_token(sandbox, tool, evil):
+    evil.json("/memberships", {"id": "x", "context": {"id": "math-7"}, "members": []})
+    page = sandbox.launch("teacher", remove_claims=[NRPS_CLAIM],
+                          custom={"context_memberships_url": evil.url("/memberships")})
+    assert page.status_code == 200, page.text[:500]
+    synced = submit_form(page, "roster/sync")
+    assert "Roster updated" not in synced.text
+    assert evil.hits == []
+    with tool.app.app_context():
+        assert db.session.scalars(sa.select(Course.memberships_url)).one() is None
+
+
+def test_a_roster_url_from_a_custom_parameter_on_the_platforms_origin_still_works(sandbox, tool):
+    page = sandbox.launch("teacher", remove_claims=[NRPS_CLAIM],
+                          custom={"context_memberships_url": tool.platform.memberships_url("math-7")})
+    assert "Roster updated: 7 members" in submit_form(page, "roster/sync").text
+
+
+def test_a_stored_service_url_on_another_origin_is_refused_before_any_token_is_sent(sandbox, tool, evil):
+    page = sandbox.launch("teacher")
+    with tool.app.app_context():
+        course = db.session.scalars(sa.select(Course)).one()
+        course.memberships_url = evil.url("/memberships")  # e.g. written by someone with database access
+        db.session.commit()
+    synced = submit_form(page, "roster/sync")
+    assert "foreign_origin" in synced.text
+    assert evil.hits == []
+
+
+@pytest.mark.parametrize("return_url", ["javascript:alert(document.domain)", "http://127.0.0.2:9/steal"])
+def test_a_deep_link_return_url_that_is_not_the_platforms_own_is_refused(sandbox, return_url):
+    settings = {"deep_link_return_url": return_url, "accept_types": ["ltiResourceLink"],
+                "accept_presentation_document_targets": ["iframe"], "accept_multiple": True}
+    picker = sandbox.launch("teacher", message_type="LtiDeepLinkingRequest", claim_overrides={DL_SETTINGS: settings})
+    assert picker.status_code == 400
+    assert "not its own" in picker.text
+    assert return_url not in picker.text
+
+
+# ---- platform keys ---------------------------------------------------------------------------------------
+
+def test_a_platform_that_rotates_its_key_right_after_a_launch_keeps_launching(sandbox, tool):
+    assert sandbox.launch("student").status_code == 200
+    tool.platform.rotate_key()
+    page = sandbox.launch("student")  # seconds later, with default (production) settings
+    assert page.status_code == 200, page.text[:500]
+
+
+def test_forged_kids_refetch_the_platform_keys_only_within_a_budget(make_tool):
+    tool = make_tool(JWKS_REFETCHES_PER_MINUTE=2)
+    sandbox = SandboxActions(tool)
+    assert sandbox.launch("student").status_code == 200
+    fetched = tool.platform.jwks_requests
+    for n in range(5):
+        pending = sandbox.begin("student")
+        forged = pending.platform.sign(pending.claims, kid=f"forged-{n}")
+        assert pending.post(forged).status_code == 400
+    pending = sandbox.begin("student")
+    assert pending.post(pending.platform.sign(pending.claims, kid="forged-0")).status_code == 400
+    assert tool.platform.jwks_requests - fetched == 2
+
+
+def test_outbound_client_refuses_userinfo_and_non_http_urls(tool):
+    from lti_tool.lti.outbound import OutboundError
+
+    http = tool.app.extensions["pathways_http"]
+    for url in ("file:///etc/passwd", f"http://u:p@127.0.0.1:{tool.server.server_port}/lti/jwks", "gopher://x"):
+        with pytest.raises(OutboundError) as refused:
+            http.get(url)
+        assert refused.value.reason == "bad_url"
+    assert requests.get(tool.url("/lti/jwks"), timeout=10).ok
