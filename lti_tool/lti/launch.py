@@ -15,6 +15,8 @@ LTI 1.3 Core §5. pylti1p3 does the bulk; this module adds what it leaves open:
 from __future__ import annotations
 
 import hashlib
+import hmac
+import json
 import logging
 import time
 from collections.abc import Mapping
@@ -384,7 +386,7 @@ class PathwaysLaunch(FlaskMessageLaunch):
         """
         cache_key = _jwks_key(key_set_url)
         if not force:
-            cached = cache.get(cache_key)
+            cached = _unseal(cache.get(cache_key), key_set_url)
             if cached:
                 return cached
         if cache.get(cache_key + ":failed"):
@@ -401,7 +403,7 @@ class PathwaysLaunch(FlaskMessageLaunch):
         if not isinstance(keyset, dict) or not isinstance(keyset.get("keys"), list):
             cache.set(cache_key + ":failed", "not_jwks", timeout=self._jwks_failure_ttl)
             raise LaunchError(N_("The platform's key set is not a JWKS document."), 502)
-        cache.set(cache_key, keyset, timeout=self._jwks_ttl)
+        cache.set(cache_key, _seal(keyset, key_set_url), timeout=self._jwks_ttl)
         self._fetched_now = True
         return keyset
 
@@ -437,6 +439,27 @@ class PathwaysLaunch(FlaskMessageLaunch):
 
 def _jwks_key(key_set_url: str) -> str:
     return "platform-jwks:" + hashlib.sha256(key_set_url.encode()).hexdigest()
+
+
+def _mac(keyset: dict, key_set_url: str) -> str:
+    secret = hashlib.sha256(b"pathways-jwks-cache|" + str(current_app.config["SECRET_KEY"]).encode()).digest()
+    material = key_set_url.encode() + b"|" + json.dumps(keyset, sort_keys=True, separators=(",", ":")).encode()
+    return hmac.new(secret, material, hashlib.sha256).hexdigest()
+
+
+def _seal(keyset: dict, key_set_url: str) -> dict:
+    """Wrap a key set for the shared cache with a MAC: whoever can write to Redis cannot plant keys."""
+    return {"jwks": keyset, "mac": _mac(keyset, key_set_url)}
+
+
+def _unseal(entry: Any, key_set_url: str) -> dict | None:
+    """Return a cached key set whose MAC checks out, or None (then it is fetched again)."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("jwks"), dict) or not isinstance(entry.get("mac"), str):
+        return None
+    if not hmac.compare_digest(entry["mac"], _mac(entry["jwks"], key_set_url)):
+        log.warning("ignored a cached platform key set whose MAC does not match (%s)", origin(key_set_url))
+        return None
+    return entry["jwks"]
 
 
 def _plain_launch_message(detail: str) -> str:

@@ -174,3 +174,26 @@ def test_outbound_client_refuses_userinfo_and_non_http_urls(tool):
             http.get(url)
         assert refused.value.reason == "bad_url"
     assert requests.get(tool.url("/lti/jwks"), timeout=10).ok
+
+
+def test_a_key_set_planted_in_the_shared_cache_does_not_let_anyone_sign_launches(sandbox, tool):
+    """Compromised Redis: whoever writes to the cache must not be able to add a platform key."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from jwt.algorithms import RSAAlgorithm
+
+    from lti_tool.extensions import cache
+    from lti_tool.lti.launch import _jwks_key
+
+    assert sandbox.launch("student").status_code == 200  # the real key set is cached now
+    attacker_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    planted = {"keys": [{**RSAAlgorithm.to_jwk(attacker_key.public_key(), as_dict=True), "kid": "planted",
+                         "alg": "RS256", "use": "sig"}]}
+    with tool.app.app_context():
+        # Both shapes an attacker might write: a bare JWKS, and a sealed entry with a made-up MAC.
+        cache.set(_jwks_key(tool.platform.jwks_url), planted)
+        pending = sandbox.begin("student")
+        assert pending.post(pending.platform.sign(pending.claims, key=attacker_key, kid="planted")).status_code == 400
+        cache.set(_jwks_key(tool.platform.jwks_url), {"jwks": planted, "mac": "0" * 64})
+    pending = sandbox.begin("student")
+    assert pending.post(pending.platform.sign(pending.claims, key=attacker_key, kid="planted")).status_code == 400
+    assert sandbox.launch("student").status_code == 200

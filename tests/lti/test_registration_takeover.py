@@ -205,3 +205,18 @@ def test_the_development_server_does_not_log_registration_tokens_or_invites(tool
     assert "/lti/register" in caplog.text
     assert "SECRET-REGISTRATION-TOKEN" not in caplog.text
     assert link.split("invite=")[1] not in caplog.text
+
+
+def test_platforms_that_existed_before_the_upgrade_stay_approved(tool):
+    from flask_migrate import downgrade, upgrade
+
+    with tool.app.app_context():
+        downgrade(revision="0007")
+        db.session.execute(sa.text(
+            "INSERT INTO platform (name, issuer, client_id, auth_login_url, auth_token_url, key_set_url, created_at) "
+            "VALUES ('Old LMS', 'https://old.example', 'c1', 'https://old.example/a', 'https://old.example/t', "
+            "'https://old.example/j', CURRENT_TIMESTAMP)"))
+        db.session.commit()
+        upgrade()
+        approved = db.session.scalars(sa.select(Platform.approved).where(Platform.issuer == "https://old.example"))
+        assert approved.one() is True
