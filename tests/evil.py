@@ -19,7 +19,7 @@ Route = Callable[["_Handler"], None]
 class EvilServer:
     """Serve scripted answers on 127.0.0.x; `hits` lists (method, path, headers) of every request."""
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.routes: dict[str, Route] = {}
         self.hits: list[tuple[str, str, dict[str, str]]] = []
         self.bytes_sent = 0
@@ -28,7 +28,7 @@ class EvilServer:
         class Handler(_Handler):
             owner = server
 
-        self._httpd = ThreadingHTTPServer((host, 0), Handler)
+        self._httpd = ThreadingHTTPServer((host, port), Handler)
         self._httpd.daemon_threads = True
         self.host = host
         self.port = self._httpd.server_address[1]

@@ -197,3 +197,47 @@ def test_a_key_set_planted_in_the_shared_cache_does_not_let_anyone_sign_launches
     pending = sandbox.begin("student")
     assert pending.post(pending.platform.sign(pending.claims, key=attacker_key, kid="planted")).status_code == 400
     assert sandbox.launch("student").status_code == 200
+
+
+def test_a_name_that_rebinds_to_a_private_address_after_the_check_is_not_followed(make_tool, monkeypatch):
+    """DNS rebinding: the first answer is allowed, every later one points inside; we connect where we checked."""
+    import socket
+
+    tool = make_tool(OUTBOUND_ALLOWED_NETWORKS="127.0.0.1/32")
+    inside = EvilServer("127.0.0.2")
+    keys = EvilServer("127.0.0.1", port=inside.port)
+    try:
+        keys.json("/jwks", tool.platform.public_jwks())
+        inside.json("/jwks", {"keys": []})
+        real_getaddrinfo = socket.getaddrinfo
+        answers = iter(["127.0.0.1"])
+
+        def rebinding_dns(host, port, *args, **kwargs):
+            if host == "rebind.test":
+                host = next(answers, "127.0.0.2")
+            return real_getaddrinfo(host, port, *args, **kwargs)
+
+        monkeypatch.setattr(socket, "getaddrinfo", rebinding_dns)
+        _move_platform_keys(tool, f"http://rebind.test:{inside.port}/jwks")
+        page = SandboxActions(tool).launch("student")
+        assert page.status_code == 200, page.text[:500]
+        assert [hit[1] for hit in keys.hits] == ["/jwks"]
+        assert inside.hits == []
+    finally:
+        keys.close()
+        inside.close()
+
+
+def test_eight_launches_against_a_dripping_platform_all_end_within_the_deadline(make_tool, evil):
+    from concurrent.futures import ThreadPoolExecutor
+
+    tool = make_tool(SERVICE_TIMEOUT_SECONDS=1)
+    evil.drip("/jwks", every=0.4, count=60)
+    _move_platform_keys(tool, evil.url("/jwks"))
+    pendings = [SandboxActions(tool).begin("student") for _ in range(8)]
+    started = time.monotonic()
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(lambda p: p.post().status_code, pendings))
+    assert statuses == [502] * 8
+    assert time.monotonic() - started < 5
+    assert requests.get(tool.url("/healthz"), timeout=5).status_code in (200, 503)
