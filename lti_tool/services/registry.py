@@ -39,16 +39,14 @@ def add_platform(
         raise ServiceError("An issuer and a client id are required.")
     extra = _service_origins(service_origins)
     platform = _platform(issuer, client_id)
-    action = "platform_added"
+    changed = False
     if platform is None:
         platform = Platform(issuer=issuer, client_id=client_id)
         db.session.add(platform)
-    elif (platform.auth_login_url, platform.auth_token_url, platform.key_set_url, platform.auth_audience,
-          platform.service_origins) != (login_url, token_url, jwks_url, audience,
-                                        extra if service_origins is not None else platform.service_origins):
-        action = "platform_endpoints_changed"
     else:
-        action = "platform_updated"
+        changed = (platform.auth_login_url, platform.auth_token_url, platform.key_set_url, platform.auth_audience,
+                   platform.service_origins) != (login_url, token_url, jwks_url, audience,
+                                                 extra if service_origins is not None else platform.service_origins)
     platform.name = name or platform.name or issuer
     platform.auth_login_url = login_url
     platform.auth_token_url = token_url
@@ -63,7 +61,8 @@ def add_platform(
         if deployment_id and deployment_id not in known:
             platform.deployments.append(Deployment(deployment_id=deployment_id))
             known.add(deployment_id)
-    _audit_platform(platform, action, now)
+    if changed:
+        _audit_platform(platform, "platform_endpoints_changed", now)
     db.session.commit()
     forget_frame_ancestors()
     return platform

@@ -220,3 +220,24 @@ def test_platforms_that_existed_before_the_upgrade_stay_approved(tool):
         upgrade()
         approved = db.session.scalars(sa.select(Platform.approved).where(Platform.issuer == "https://old.example"))
         assert approved.one() is True
+
+
+def test_an_admin_changes_a_platforms_endpoints_on_the_command_line_and_the_audit_log_says_so(tool):
+    from click.testing import CliRunner
+    from flask.cli import ScriptInfo
+
+    from lti_tool.cli import main
+
+    issuer = "https://moodle.school.example"
+    _campus_platform(tool, issuer)
+    with tool.app.app_context():
+        assert not db.session.scalars(sa.select(AuditEntry)).all()  # adding a platform is not a change
+    result = CliRunner().invoke(main, [
+        "platform", "add", "--issuer", issuer, "--client-id", REAL_CLIENT, "--deployment-id", "campus-dep",
+        "--login-url", issuer + "/auth", "--token-url", issuer + "/token2", "--jwks-url", issuer + "/jwks",
+        "--service-origin", "https://*.school.example"], obj=ScriptInfo(create_app=lambda: tool.app))
+    assert result.exit_code == 0, result.output
+    with tool.app.app_context():
+        assert list(db.session.scalars(sa.select(AuditEntry.action))) == ["platform_endpoints_changed"]
+        row = db.session.scalars(sa.select(Platform).where(Platform.issuer == issuer)).one()
+        assert row.auth_token_url == issuer + "/token2" and row.service_origins == "https://*.school.example"
