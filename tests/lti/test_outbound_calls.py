@@ -241,3 +241,60 @@ def test_eight_launches_against_a_dripping_platform_all_end_within_the_deadline(
     assert statuses == [502] * 8
     assert time.monotonic() - started < 5
     assert requests.get(tool.url("/healthz"), timeout=5).status_code in (200, 503)
+
+
+def test_https_through_the_pinned_connection_still_verifies_the_host_name(tool, tmp_path):
+    """Pinning the address must not weaken TLS: the certificate is checked against the name, via SNI."""
+    import datetime
+    import ssl
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    from lti_tool.lti.outbound import OutboundError
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=1))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    seen_sni: list[str | None] = []
+
+    class Keys(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            self.send_response(200)
+            self.send_header("Content-Length", "11")
+            self.end_headers()
+            self.wfile.write(b'{"keys":[]}')
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Keys)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    context.sni_callback = lambda sock, sni, ctx: seen_sni.append(sni)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    http = tool.app.extensions["pathways_http"]
+    try:
+        assert http.get(f"https://localhost:{port}/jwks", verify=str(cert_file)).json() == {"keys": []}
+        assert "localhost" in seen_sni
+        with pytest.raises(OutboundError):  # the same server by address: the name on the certificate differs
+            http.get(f"https://127.0.0.1:{port}/jwks", verify=str(cert_file))
+    finally:
+        server.shutdown()
+        server.server_close()
