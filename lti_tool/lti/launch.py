@@ -414,9 +414,10 @@ class PathwaysLaunch(FlaskMessageLaunch):
         digest = hashlib.sha256(f"{key_set_url}|{kid}".encode()).hexdigest()
         if not cache.add("platform-jwks-kid:" + digest, 1, timeout=self._jwks_ttl):
             return False  # this kid already had its refetch
-        bucket = f"{_jwks_key(key_set_url)}:refetches:{int(time.time() // 60)}"
-        cache.add(bucket, 0, timeout=120)
-        count = cache.cache.inc(bucket) or 0
+        # A window that opens with the first refetch and closes a minute later (Redis keeps the TTL across INCR).
+        window = _jwks_key(key_set_url) + ":refetches"
+        cache.add(window, 0, timeout=60)
+        count = cache.cache.inc(window) or 0
         return count <= self._jwks_refetches_per_minute
 
     def get_public_key(self):

@@ -121,8 +121,10 @@ def test_the_allow_list_is_matched_on_the_configuration_urls_origin(make_tool, e
 
 
 def test_a_new_platform_launches_only_after_an_admin_approves_it(tool):
-    assert _register(tool, link=invite(tool, approved=False)).status_code == 200
+    registered = _register(tool, link=invite(tool, approved=False))
+    assert registered.status_code == 200
     client_id = tool.platform.tool.client_id
+    assert "pathways platform approve" in registered.text
     refused = requests.get(tool.platform.start_launch(SandboxActions(tool).sub("teacher")), timeout=30)
     assert refused.status_code == 403
     assert "not approved" in refused.text
