@@ -374,7 +374,7 @@ def _read_body(response: requests.Response, call: _Call, deadline: float, cap: i
     except OutboundError:
         response.raw.close()
         raise
-    except (requests.RequestException, OSError, Exception) as exc:  # noqa: BLE001 - urllib3 raises many kinds
+    except Exception as exc:  # noqa: BLE001 - urllib3 and requests raise many kinds mid-body
         response.raw.close()
         raise OutboundError(TIMEOUT if call.expired else UNREACHABLE, url) from exc
     response._content = b"".join(chunks)
