@@ -243,3 +243,13 @@ def test_an_admin_changes_a_platforms_endpoints_on_the_command_line_and_the_audi
         assert list(db.session.scalars(sa.select(AuditEntry.action))) == ["platform_endpoints_changed"]
         row = db.session.scalars(sa.select(Platform).where(Platform.issuer == issuer)).one()
         assert row.auth_token_url == issuer + "/token2" and row.service_origins == "https://*.school.example"
+
+
+def test_two_lms_windows_racing_on_one_link_register_only_once(tool):
+    from concurrent.futures import ThreadPoolExecutor
+
+    link = invite(tool)
+    with ThreadPoolExecutor(4) as pool:
+        statuses = sorted(pool.map(lambda _: _register(tool, link=link).status_code, range(4)))
+    assert statuses[0] == 200 and all(s in (403, 409) for s in statuses[1:]), statuses
+    assert len(tool.platform.registrations) == 1
