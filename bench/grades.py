@@ -76,7 +76,8 @@ def machine_lines(database_url: str) -> list[str]:
 def start(tmp: Path, database_url: str | None, fast: dict):
     settings = {
         "SANDBOX_ENABLED": True, "TESTING": True, "SECRET_KEY": "bench-secret", "INSTANCE_PATH": str(tmp),
-        "DATABASE_URL": database_url, "BASE_URL": "http://127.0.0.1:1", "JWKS_REFRESH_MIN_SECONDS": 0, **fast,
+        "DATABASE_URL": database_url, "BASE_URL": "http://127.0.0.1:1",
+        "OUTBOUND_ALLOWED_NETWORKS": "127.0.0.0/8", **fast,
     }
     app = create_app(settings)
     server = make_server("127.0.0.1", 0, app, threaded=True)

@@ -350,6 +350,7 @@ def start_pathways(stack: ExitStack, tmp: Path, logs: Path, database_url: str | 
     instance.mkdir()
     env = base_env() | {
         "PATHWAYS_BASE_URL": tool_url,
+        "PATHWAYS_OUTBOUND_ALLOWED_NETWORKS": "127.0.0.0/8",
         "PATHWAYS_SECRET_KEY": secrets.token_urlsafe(48),
         "PATHWAYS_INSTANCE_PATH": str(instance),
         "PATHWAYS_DATABASE_URL": database_url or "sqlite:///" + str(instance / "pathways.sqlite"),

@@ -314,6 +314,7 @@ def start_stack(args: argparse.Namespace, stack: ExitStack, tmp: Path, logs: Pat
     instance.mkdir()
     env = base_env() | {
         "PATHWAYS_BASE_URL": tool_url,
+        "PATHWAYS_OUTBOUND_ALLOWED_NETWORKS": "127.0.0.0/8",
         "PATHWAYS_SECRET_KEY": secrets.token_urlsafe(48),
         "PATHWAYS_INSTANCE_PATH": str(instance),
         "PATHWAYS_DATABASE_URL": database_url,

@@ -71,6 +71,7 @@ def main() -> int:
     app = create_app({
         "TESTING": True, "SANDBOX_ENABLED": True, "SECRET_KEY": "bench-only", "INSTANCE_PATH": instance,
         "DATABASE_URL": args.database_url, "BASE_URL": "http://127.0.0.1:1",
+        "OUTBOUND_ALLOWED_NETWORKS": "127.0.0.0/8",
     })
     server = make_server("127.0.0.1", 0, app, threaded=True)
     app.config["BASE_URL"] = f"http://127.0.0.1:{server.server_port}"

@@ -18,7 +18,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from .extensions import babel, cache, csrf, db, migrate
     from .lti import views as lti_views
     from .lti.keys import current_signing_key
-    from .lti.launch import http_session
+    from .lti.outbound import session_from_settings
     from .lti.toolconf import DatabaseToolConf
     from .paths import PACKAGE_DIR
     from .settings import load_settings
@@ -49,7 +49,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["pathways_tool_conf"] = DatabaseToolConf(
         lambda: current_signing_key(app.config["SECRET_KEY"])
     )
-    app.extensions["pathways_http"] = http_session()
+    # Every call to a platform goes through this one client (address policy, deadline, size cap).
+    app.extensions["pathways_http"] = session_from_settings(app.config)
 
     app.register_blueprint(lti_views.bp)
     app.register_blueprint(launch.bp)

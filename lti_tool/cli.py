@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib.metadata import PackageNotFoundError, version
 
 import click
@@ -67,7 +67,10 @@ def demo(host: str, port: int) -> None:
     from .sandbox_mount import connect_sandbox
 
     base_url = os.environ.get("PATHWAYS_BASE_URL") or f"http://{host}:{port}"
-    app = create_app({"SANDBOX_ENABLED": True, "BASE_URL": base_url, "DEFAULT_COURSE_PACK": "demo"})
+    # The demo's LMS is the sandbox on this same loopback server: let the outbound client call loopback.
+    networks = os.environ.get("PATHWAYS_OUTBOUND_ALLOWED_NETWORKS") or "127.0.0.0/8 ::1/128"
+    app = create_app({"SANDBOX_ENABLED": True, "BASE_URL": base_url, "DEFAULT_COURSE_PACK": "demo",
+                      "OUTBOUND_ALLOWED_NETWORKS": networks})
     with app.app_context():
         upgrade()
         connect_sandbox(app)
@@ -112,9 +115,13 @@ def platform_group() -> None:
 @click.option("--jwks-url", required=True, help="The platform's public key set URL.")
 @click.option("--name", default=None, help="A name to show admins.")
 @click.option("--audience", default=None, help="Token endpoint audience, if the platform wants one (Moodle).")
+@click.option("--service-origin", "service_origins", multiple=True,
+              help="Another origin where the platform's NRPS/AGS services or Deep Linking return live "
+                   "(e.g. https://school.instructure.com); repeat for several.")
 @with_appcontext
-def platform_add(issuer, client_id, deployment_ids, login_url, token_url, jwks_url, name, audience) -> None:
-    """Register a platform, or add deployments to one already registered."""
+def platform_add(issuer, client_id, deployment_ids, login_url, token_url, jwks_url, name, audience,
+                 service_origins) -> None:
+    """Register a platform (approved), add deployments to it, or change its endpoints (audited)."""
     from .services.errors import ServiceError
     from .services.registry import add_platform
 
@@ -122,6 +129,7 @@ def platform_add(issuer, client_id, deployment_ids, login_url, token_url, jwks_u
         platform = add_platform(
             issuer=issuer, client_id=client_id, deployment_ids=deployment_ids, login_url=login_url,
             token_url=token_url, jwks_url=jwks_url, name=name, audience=audience,
+            service_origins=service_origins or None,
         )
     except ServiceError as exc:
         raise click.ClickException(exc.message) from exc
@@ -141,7 +149,60 @@ def platform_list() -> None:
         click.echo("No platforms registered. Add one with `pathways platform add`.")
     for platform in platforms:
         deployments = ", ".join(d.deployment_id for d in platform.deployments) or "(none)"
-        click.echo(f"{platform.issuer}\t{platform.client_id}\t{platform.name}\tdeployments: {deployments}")
+        state = "" if platform.approved else "\tAWAITING APPROVAL (pathways platform approve ISSUER CLIENT_ID)"
+        click.echo(f"{platform.issuer}\t{platform.client_id}\t{platform.name}\tdeployments: {deployments}{state}")
+
+
+_DURATION_UNITS = {"m": 60, "h": 3600, "d": 86400}
+
+
+def _duration(value: str) -> timedelta:
+    """Parse 30m, 12h or 7d."""
+    try:
+        amount, unit = int(value[:-1]), value[-1].lower()
+        return timedelta(seconds=amount * _DURATION_UNITS[unit])
+    except (ValueError, KeyError, IndexError) as exc:
+        raise click.BadParameter(f"use a number and m, h or d (e.g. 7d), got {value!r}") from exc
+
+
+@platform_group.command("invite")
+@click.option("--issuer-prefix", default=None,
+              help="Only an LMS whose issuer is this URL or under it may use the link, e.g. https://moodle.school.edu")
+@click.option("--expires", default="7d", show_default=True, help="How long the link stays valid (30m, 12h, 7d).")
+@click.option("--approved", is_flag=True,
+              help="The platform may launch as soon as it registers (otherwise: pathways platform approve).")
+@with_appcontext
+def platform_invite(issuer_prefix: str | None, expires: str, approved: bool) -> None:
+    """Print a one-time dynamic registration URL to paste into the LMS's "register a tool" form."""
+    from urllib.parse import urlencode
+
+    from .services.errors import ServiceError
+    from .services.registry import create_invite
+
+    try:
+        token = create_invite(expires_in=_duration(expires), issuer_prefix=issuer_prefix, approve=approved)
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(current_app.config["BASE_URL"] + "/lti/register?" + urlencode({"invite": token}))
+    click.echo(f"Valid once, for {expires}. Paste it into the LMS as the tool's registration URL."
+               + ("" if approved else " Then approve the new platform: pathways platform approve ISSUER CLIENT_ID"),
+               err=True)
+
+
+@platform_group.command("approve")
+@click.argument("issuer")
+@click.argument("client_id")
+@with_appcontext
+def platform_approve(issuer: str, client_id: str) -> None:
+    """Let a platform that registered itself launch Pathways."""
+    from .services.errors import ServiceError
+    from .services.registry import approve_platform
+
+    try:
+        platform = approve_platform(issuer, client_id)
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"Approved {platform.name} (issuer {platform.issuer}, client id {platform.client_id}).")
 
 
 @platform_group.command("remove")

@@ -28,7 +28,7 @@ TITLES = (N_("This launch could not be completed"), N_("Something is not right")
           N_("Pathways could not be registered"))
 
 
-def _render(status: int, message: str, title: str):
+def _render(status: int, message: str, title: str, *, for_admin: bool = False):
     if request.accept_mimetypes.best == "application/json":
         return {"error": message}, status
     from .web.i18n import page_language
@@ -38,7 +38,8 @@ def _render(status: int, message: str, title: str):
         from flask_babel import gettext
 
         title, message = gettext(title), gettext(message)
-    return render_template("errors/error.html", status=status, title=title, message=message), status
+    return render_template("errors/error.html", status=status, title=title, message=message,
+                           for_admin=for_admin), status
 
 
 # What an outage of the database or the cache looks like to a request: the client library's connection errors.
@@ -89,7 +90,8 @@ def register(app: Flask) -> None:
     def launch_error(exc: LaunchError):
         log.info("launch refused: %s", exc.message)
         metrics.record_launch("refused", exc.message)
-        return _render(exc.status, exc.message, exc.title)
+        # Registration failures speak to the LMS administrator doing it, not to a student.
+        return _render(exc.status, exc.message, exc.title, for_admin=getattr(exc, "for_admin", False))
 
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError):

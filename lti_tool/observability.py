@@ -11,6 +11,22 @@ from flask import Flask, g, has_request_context, request
 from flask.wrappers import Response
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# Query parameters that carry secrets (registration tokens, one-time invites, launch tokens): never logged.
+_SECRET_PARAMS = re.compile(r"((?:registration_token|invite|id_token|state|code|token)=)[^&\s\"]*", re.I)
+
+
+class SecretQueryFilter(logging.Filter):
+    """Blank secret query parameters in request lines (the development server logs whole request lines)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            return True
+        redacted = _SECRET_PARAMS.sub(r"\1[redacted]", message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
 
 
 class RequestIdFilter(logging.Filter):
@@ -52,6 +68,10 @@ def configure(app: Flask) -> None:
         if has_request_context() and getattr(g, "request_id", None):
             response.headers["X-Request-ID"] = g.request_id
         return response
+
+    werkzeug_log = logging.getLogger("werkzeug")
+    if not any(isinstance(f, SecretQueryFilter) for f in werkzeug_log.filters):
+        werkzeug_log.addFilter(SecretQueryFilter())
 
     root = logging.getLogger()
     if not any(isinstance(f, RequestIdFilter) for h in root.handlers for f in h.filters):

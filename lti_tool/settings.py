@@ -35,11 +35,13 @@ DEFAULTS: dict[str, Any] = {
     "JWT_LEEWAY_SECONDS": 60,
     # How long a login's state/nonce stays valid before the launch must arrive.
     "LOGIN_STATE_SECONDS": 600,
-    # Platform JWKS are cached this long; an unknown kid forces one refresh.
+    # Platform JWKS are cached this long; a launch signed with a kid not in it refetches it, once per kid.
     "JWKS_CACHE_SECONDS": 3600,
-    # An unknown kid refetches the platform JWKS, but not more often than this (forged tokens must not
-    # turn us into a load generator against the platform).
-    "JWKS_REFRESH_MIN_SECONDS": 10,
+    # At most this many unknown-kid refetches per platform per minute (forged kids must not turn us into a
+    # load generator against the platform).
+    "JWKS_REFETCHES_PER_MINUTE": 6,
+    # A failed JWKS fetch is remembered this long, so a slow or down platform cannot hold every launch.
+    "JWKS_FAILURE_CACHE_SECONDS": 30,
     # Origins allowed to frame Pathways besides the registered platforms' (space-separated), e.g.
     # "https://*.instructure.com" for Canvas Cloud, whose iframe origin differs from its issuer.
     "FRAME_ANCESTORS": "",
@@ -51,11 +53,20 @@ DEFAULTS: dict[str, Any] = {
     # Days without a launch after which `pathways privacy purge` (and the worker) delete a course's data;
     # 0 keeps data until a teacher or admin deletes it.
     "RETENTION_DAYS": 0,
-    # LTI Dynamic Registration at /lti/register: on by default; set an allow-list of issuer prefixes
-    # (space-separated) to accept only your own LMS.
+    # LTI Dynamic Registration at /lti/register, only through one-time links from `pathways platform invite`.
+    # The allow-list holds origins (scheme://host[:port], space-separated, "https://*.example.edu" allowed)
+    # compared with the configuration URL's origin; empty: any origin an invite accepts.
     "DYNAMIC_REGISTRATION": True,
     "REGISTRATION_ALLOWED_ISSUERS": "",
+    # Register an LMS served over plain http (a local test Moodle). Never in production.
+    "REGISTRATION_ALLOW_HTTP": False,
+    # Total deadline, in seconds, for one call to a platform (connect, answer, body and redirects together).
     "SERVICE_TIMEOUT_SECONDS": 10,
+    # Networks (CIDR, space- or comma-separated) Pathways may call although they are not public, e.g. a campus
+    # LMS on 10.20.0.0/16. Loopback, private, link-local and metadata addresses are refused otherwise.
+    "OUTBOUND_ALLOWED_NETWORKS": "",
+    # Largest answer (bytes) Pathways reads from a platform; larger answers are cut off and refused.
+    "OUTBOUND_MAX_BYTES": 2 * 1024 * 1024,
     # A teacher launch asks the worker to re-read the roster when the last sync is older than this.
     "ROSTER_SYNC_MIN_SECONDS": 300,
     # Grade passback worker (pathways worker): rows claimed per pass, lease on a claimed row, posting

@@ -65,8 +65,10 @@ def make_tool(tmp_path) -> Iterator:
             "SECRET_KEY": "test-secret-not-for-production",
             "INSTANCE_PATH": str(tmp_path / f"instance{len(started)}"),
             "DATABASE_URL": TEST_DATABASE_URL,
-            # Tests rotate platform keys and relaunch at once; production waits between JWKS refreshes.
-            "JWKS_REFRESH_MIN_SECONDS": 0,
+            # The sandbox LMS and the tool share a loopback port; production refuses loopback addresses.
+            "OUTBOUND_ALLOWED_NETWORKS": "127.0.0.0/8 ::1/128",
+            # The sandbox LMS speaks plain http.
+            "REGISTRATION_ALLOW_HTTP": True,
             "BASE_URL": "http://127.0.0.1:1",
         }
         settings.update(overrides)

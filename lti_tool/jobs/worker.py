@@ -404,7 +404,8 @@ def drain(
     stop = stop or threading.Event()
     deadline = time.monotonic() + max_seconds if max_seconds else None
     stats = DrainStats()
-    http = http or app.extensions.get("pathways_http") or requests.Session()
+    # Platform calls obey the outbound rules (lti/outbound.py) whichever session a caller passes.
+    http = http or app.extensions["pathways_http"]
     workers = max(1, int(concurrency or setting(app, "WORKER_CONCURRENCY")))
     with app.app_context(), ThreadPoolExecutor(workers, thread_name_prefix="pathways-post") as pool:
         poster = _Poster(app, http, policy, pool)

@@ -8,7 +8,6 @@ plain error message a teacher can read.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -131,6 +130,7 @@ def _find_lineitem(connector: PlatformConnector, lineitems_url: str, resource_id
 
 def _delete(connector: PlatformConnector, lineitem_url: str) -> None:
     """Delete a line item we created (pylti1p3's connector speaks only GET and POST)."""
+    connector.check_service_url(lineitem_url)
     headers = {"Authorization": "Bearer " + connector.get_access_token(AGS_SCOPES)}
     try:
         connector._requests_session.delete(lineitem_url, headers=headers, timeout=connector._timeout)
@@ -203,14 +203,5 @@ def read_results(connector: PlatformConnector, lineitem_url: str, user_id: str |
 
 
 def platform_message(error: ServiceCallError) -> str:
-    """Return the platform's own words from a failed call (its error_description), else our message."""
-    _, _, text = error.message.partition(": ")
-    try:
-        body = json.loads(text)
-    except ValueError:
-        return error.message
-    if isinstance(body, dict):
-        for key in ("error_description", "message", "error"):
-            if isinstance(body.get(key), str) and body[key]:
-                return body[key]
+    """Return what to show about a failed call: our plain message with its reason code, never the platform's text."""
     return error.message

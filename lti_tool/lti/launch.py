@@ -15,6 +15,9 @@ LTI 1.3 Core §5. pylti1p3 does the bulk; this module adds what it leaves open:
 from __future__ import annotations
 
 import hashlib
+import hmac
+import json
+import logging
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -27,13 +30,14 @@ from pylti1p3.contrib.flask import FlaskCacheDataStorage, FlaskMessageLaunch, Fl
 from pylti1p3.exception import LtiException, OIDCException
 
 from ..extensions import cache
+from .outbound import origin
 from .platform_storage import StorageCheckNeeded, issue_check, origin_of, redeem_check, storage_target
 from .toolconf import find_deployment, find_platform
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 MAX_ID_TOKEN_CHARS = 64 * 1024
 MAX_JWKS_BYTES = 256 * 1024
-USER_AGENT = "Pathways-LTI/0.1 (+pylti1p3)"
+log = logging.getLogger(__name__)
 
 
 def N_(text: str) -> str:  # noqa: N802 - pybabel's default marker: the message goes into the translation catalog
@@ -109,9 +113,10 @@ class PathwaysLogin(FlaskOIDCLogin):
         target = self._get_request_param("target_link_uri")
         if not _is_ours(target):
             raise LaunchError(N_("The login asks to open a link that does not belong to this tool."))
+        platform = find_platform(registration.get_issuer(), registration.get_client_id())
+        _require_approved(platform)
         deployment_id = self.deployment_param()
         if deployment_id:
-            platform = find_platform(registration.get_issuer(), registration.get_client_id())
             if platform is None or find_deployment(platform.id, deployment_id) is None:
                 raise LaunchError(N_("This deployment of the tool is not registered with Pathways."), 403)
         self._state_params = {
@@ -170,6 +175,18 @@ class PathwaysLogin(FlaskOIDCLogin):
         return response
 
 
+NOT_APPROVED = (
+    "This LMS has registered Pathways, but a Pathways administrator has not approved it yet "
+    "(pathways platform approve). Ask your LMS administrator."
+)
+
+
+def _require_approved(platform: Any) -> None:
+    """Refuse a platform that registered itself until an admin approved it (admin-facing words)."""
+    if platform is not None and not platform.approved:
+        raise LaunchError(NOT_APPROVED, 403)
+
+
 def _plain_oidc_message(detail: str) -> str:
     if "registration" in detail.lower():
         return N_("This platform and client id are not registered with Pathways.")
@@ -187,7 +204,9 @@ class PathwaysLaunch(FlaskMessageLaunch):
         *,
         leeway: int,
         jwks_ttl: int,
-        jwks_refresh_min_seconds: int,
+        jwks_refetches_per_minute: int,
+        jwks_failure_ttl: int,
+        timeout: float,
         http: requests.Session,
         storage_proof: Mapping[str, str] | None = None,
     ) -> None:
@@ -196,7 +215,10 @@ class PathwaysLaunch(FlaskMessageLaunch):
         self._storage_proof = storage_proof
         self._leeway = leeway
         self._jwks_ttl = jwks_ttl
-        self._jwks_refresh_min = jwks_refresh_min_seconds
+        self._jwks_refetches_per_minute = jwks_refetches_per_minute
+        self._jwks_failure_ttl = jwks_failure_ttl
+        self._timeout = timeout
+        self._fetched_now = False
         self._login: Mapping[str, Any] = {}
 
     # --- pieces pylti1p3 lacks ------------------------------------------------------------------
@@ -293,6 +315,12 @@ class PathwaysLaunch(FlaskMessageLaunch):
             raise LaunchError(f"The launch token is not valid ({exc}).") from exc
         return self
 
+    def validate_registration(self):
+        super().validate_registration()
+        assert self._registration is not None
+        _require_approved(find_platform(self._registration.get_issuer(), self._registration.get_client_id()))
+        return self
+
     def validate_deployment(self):
         super().validate_deployment()
         login_deployment = self._login.get("deployment_id")
@@ -351,30 +379,46 @@ class PathwaysLaunch(FlaskMessageLaunch):
 
     # --- platform keys --------------------------------------------------------------------------
     def fetch_public_key(self, key_set_url: str, *, force: bool = False) -> dict:
-        """Return the platform's JWKS from the cache or over HTTP; force skips the cache."""
-        cache_key = "platform-jwks:" + hashlib.sha256(key_set_url.encode()).hexdigest()
+        """Return the platform's JWKS from the cache or over HTTP (through the outbound client); force refetches.
+
+        A failed fetch is remembered for JWKS_FAILURE_CACHE_SECONDS: while a platform is slow or down, launches
+        fail at once instead of each waiting out the deadline.
+        """
+        cache_key = _jwks_key(key_set_url)
         if not force:
-            cached = cache.get(cache_key)
+            cached = _unseal(cache.get(cache_key), key_set_url)
             if cached:
                 return cached
+        if cache.get(cache_key + ":failed"):
+            raise LaunchError(N_("The platform's public keys could not be fetched; try again shortly."), 502)
         try:
-            resp = self._requests_session.get(key_set_url, timeout=10)
+            resp = self._requests_session.get(key_set_url, timeout=self._timeout, max_bytes=MAX_JWKS_BYTES)
             resp.raise_for_status()
-            if len(resp.content) > MAX_JWKS_BYTES:
-                raise LaunchError(N_("The platform's key set is too large."), 502)
             keyset = resp.json()
         except (requests.RequestException, ValueError) as exc:
+            reason = getattr(exc, "reason", None) or ("http_error" if isinstance(exc, requests.HTTPError) else "bad")
+            log.warning("platform JWKS fetch failed (%s) for %s", reason, origin(key_set_url))
+            cache.set(cache_key + ":failed", reason, timeout=self._jwks_failure_ttl)
             raise LaunchError(N_("The platform's public keys could not be fetched; try again shortly."), 502) from exc
         if not isinstance(keyset, dict) or not isinstance(keyset.get("keys"), list):
+            cache.set(cache_key + ":failed", "not_jwks", timeout=self._jwks_failure_ttl)
             raise LaunchError(N_("The platform's key set is not a JWKS document."), 502)
-        cache.set(cache_key, keyset, timeout=self._jwks_ttl)
-        cache.set(cache_key + ":fetched", time.time(), timeout=self._jwks_ttl)
+        cache.set(cache_key, _seal(keyset, key_set_url), timeout=self._jwks_ttl)
+        self._fetched_now = True
         return keyset
 
-    def _recently_fetched(self, key_set_url: str) -> bool:
-        cache_key = "platform-jwks:" + hashlib.sha256(key_set_url.encode()).hexdigest() + ":fetched"
-        fetched = cache.get(cache_key)
-        return bool(fetched) and time.time() - fetched < self._jwks_refresh_min
+    def _may_refetch(self, key_set_url: str, kid: str) -> bool:
+        """Allow one refetch per unknown kid, within a per-platform budget per minute."""
+        if self._fetched_now:
+            return False  # the key set we hold is seconds old: a refetch would say the same
+        digest = hashlib.sha256(f"{key_set_url}|{kid}".encode()).hexdigest()
+        if not cache.add("platform-jwks-kid:" + digest, 1, timeout=self._jwks_ttl):
+            return False  # this kid already had its refetch
+        # A window that opens with the first refetch and closes a minute later (Redis keeps the TTL across INCR).
+        window = _jwks_key(key_set_url) + ":refetches"
+        cache.add(window, 0, timeout=60)
+        count = cache.cache.inc(window) or 0
+        return count <= self._jwks_refetches_per_minute
 
     def get_public_key(self):
         assert self._registration is not None
@@ -383,14 +427,40 @@ class PathwaysLaunch(FlaskMessageLaunch):
         try:
             return super().get_public_key()
         except LtiException as exc:
-            if "Unable to find public key" not in str(exc) or self._recently_fetched(url):
+            kid = str(self._jwt.get("header", {}).get("kid", ""))
+            if "Unable to find public key" not in str(exc) or not self._may_refetch(url, kid):
                 raise LaunchError(N_("The launch was signed with a key the platform does not publish.")) from exc
-        # The platform may have rotated its key since we cached its JWKS: refresh once.
+        # The platform may have rotated its key since we cached its JWKS: refetch once for this kid.
         self._registration.set_key_set(self.fetch_public_key(url, force=True))
         try:
             return super().get_public_key()
         except LtiException as exc:
             raise LaunchError(N_("The launch was signed with a key the platform does not publish.")) from exc
+
+
+def _jwks_key(key_set_url: str) -> str:
+    return "platform-jwks:" + hashlib.sha256(key_set_url.encode()).hexdigest()
+
+
+def _mac(keyset: dict, key_set_url: str) -> str:
+    secret = hashlib.sha256(b"pathways-jwks-cache|" + str(current_app.config["SECRET_KEY"]).encode()).digest()
+    material = key_set_url.encode() + b"|" + json.dumps(keyset, sort_keys=True, separators=(",", ":")).encode()
+    return hmac.new(secret, material, hashlib.sha256).hexdigest()
+
+
+def _seal(keyset: dict, key_set_url: str) -> dict:
+    """Wrap a key set for the shared cache with a MAC: whoever can write to Redis cannot plant keys."""
+    return {"jwks": keyset, "mac": _mac(keyset, key_set_url)}
+
+
+def _unseal(entry: Any, key_set_url: str) -> dict | None:
+    """Return a cached key set whose MAC checks out, or None (then it is fetched again)."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("jwks"), dict) or not isinstance(entry.get("mac"), str):
+        return None
+    if not hmac.compare_digest(entry["mac"], _mac(entry["jwks"], key_set_url)):
+        log.warning("ignored a cached platform key set whose MAC does not match (%s)", origin(key_set_url))
+        return None
+    return entry["jwks"]
 
 
 def _plain_launch_message(detail: str) -> str:
@@ -402,13 +472,6 @@ def _plain_launch_message(detail: str) -> str:
     if "resource link placement" in lowered:
         return N_("This place in the LMS does not accept links to tools, so Pathways cannot be added here.")
     return "The launch could not be accepted: " + detail
-
-
-def http_session() -> requests.Session:
-    """Return a requests session that identifies Pathways to platforms."""
-    session = requests.Session()
-    session.headers["User-Agent"] = USER_AGENT
-    return session
 
 
 def make_launch(
@@ -425,7 +488,9 @@ def make_launch(
         LaunchStateStorage(cache),
         leeway=settings["JWT_LEEWAY_SECONDS"],
         jwks_ttl=settings["JWKS_CACHE_SECONDS"],
-        jwks_refresh_min_seconds=settings["JWKS_REFRESH_MIN_SECONDS"],
+        jwks_refetches_per_minute=settings["JWKS_REFETCHES_PER_MINUTE"],
+        jwks_failure_ttl=settings["JWKS_FAILURE_CACHE_SECONDS"],
+        timeout=float(settings["SERVICE_TIMEOUT_SECONDS"]),
         http=http,
         storage_proof=storage_proof,
     )

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import requests
 
 from .launch import LaunchError
+from .outbound import OutboundError, OutboundSession, origin
 
 PLATFORM_CONFIG = "https://purl.imsglobal.org/spec/lti-platform-configuration"
 TOOL_CONFIG = "https://purl.imsglobal.org/spec/lti-tool-configuration"
@@ -27,9 +28,10 @@ SCOPES = [
 
 
 class RegistrationError(LaunchError):
-    """Registration could not be completed; the message is shown to the LMS administrator."""
+    """Registration could not be completed; the message speaks to the LMS administrator registering Pathways."""
 
     title = "Pathways could not be registered"
+    for_admin = True
 
 
 @dataclass(frozen=True)
@@ -45,39 +47,63 @@ class RegisteredPlatform:
     name: str
 
 
-def _get_json(http: requests.Session, url: str, timeout: float, **kwargs: Any) -> dict:
+def _get_json(http: OutboundSession, url: str, timeout: float, **kwargs: Any) -> dict:
     try:
-        resp = http.get(url, timeout=timeout, **kwargs)
-        resp.raise_for_status()
-        if len(resp.content) > MAX_CONFIG_BYTES:
-            raise RegistrationError("The platform's configuration is too large.", 502)
+        # No redirects: the configuration must come from the address the LMS named, not one it points to.
+        resp = http.get(url, timeout=timeout, allow_redirects=False, max_bytes=MAX_CONFIG_BYTES, **kwargs)
+    except OutboundError as exc:
+        raise RegistrationError(
+            f"Pathways could not read the LMS's configuration at {exc.origin or 'that address'}: {exc.message} "
+            f"(reason: {exc.reason}).", 502) from exc
+    except requests.RequestException as exc:
+        raise RegistrationError("Pathways could not read the LMS's configuration (reason: unreachable).", 502) \
+            from exc
+    if resp.is_redirect or not resp.ok:
+        raise RegistrationError(
+            f"The LMS answered {resp.status_code} when Pathways read its configuration "
+            f"(reason: {'redirect_refused' if resp.is_redirect else 'http_error'}).", 502)
+    try:
         body = resp.json()
-    except (requests.RequestException, ValueError) as exc:
-        raise RegistrationError(f"The platform's configuration could not be read from {url}.", 502) from exc
+    except ValueError as exc:
+        raise RegistrationError("The LMS's configuration is not JSON (reason: not_json).", 502) from exc
     if not isinstance(body, dict):
-        raise RegistrationError("The platform's configuration is not a JSON object.", 502)
+        raise RegistrationError("The LMS's configuration is not a JSON object (reason: not_json).", 502)
     return body
 
 
+def check_url(url: str | None, *, allow_http: bool, what: str) -> str:
+    """Return the origin of an https (or, when allowed, http) URL without userinfo, or refuse it."""
+    url_origin = origin(url)
+    schemes = ("https", "http") if allow_http else ("https",)
+    if url_origin is None or urlsplit(url_origin).scheme not in schemes:
+        if url_origin is not None and url_origin.startswith("http://"):
+            raise RegistrationError(
+                f"The {what} uses plain http. Pathways registers only over https; for a local test LMS a "
+                "Pathways administrator can set PATHWAYS_REGISTRATION_ALLOW_HTTP=true (never in production).")
+        raise RegistrationError(f"The {what} must be an https URL without a user name or password in it.")
+    return url_origin
+
+
 def read_platform_configuration(
-    http: requests.Session, config_url: str, *, registration_token: str | None, allow_http: bool, timeout: float
+    http: OutboundSession, config_url: str, *, registration_token: str | None, allow_http: bool, timeout: float
 ) -> dict:
     """Fetch and validate the platform's openid-configuration (§3.4, §3.5.1)."""
-    parts = urlsplit(config_url or "")
-    if parts.scheme not in (("https", "http") if allow_http else ("https",)) or not parts.netloc:
-        raise RegistrationError("The registration request must name the platform's configuration URL (https).")
+    config_origin = check_url(config_url, allow_http=allow_http, what="openid_configuration URL")
     headers = {"Authorization": f"Bearer {registration_token}"} if registration_token else {}
     config = _get_json(http, config_url, timeout, headers=headers)
     issuer = config.get("issuer")
-    # §3.5.1: the configuration URL must live under the issuer it states, or anyone could claim any issuer.
-    if not isinstance(issuer, str) or not config_url.startswith(issuer.rstrip("/")):
-        raise RegistrationError("The platform's issuer does not match the address its configuration came from.")
+    # §3.5.1: the issuer must be served from the configuration's own origin (scheme, host and port, compared
+    # exactly); a prefix test lets https://lms.example@evil.example or https://lms.example.evil.example claim it.
+    if not isinstance(issuer, str) or origin(issuer) != config_origin or urlsplit(issuer).query \
+            or urlsplit(issuer).fragment:
+        raise RegistrationError(
+            "The LMS's issuer does not have the same origin (scheme, host and port) as the address its "
+            "configuration came from.")
     for field in ("authorization_endpoint", "token_endpoint", "jwks_uri", "registration_endpoint"):
-        if not isinstance(config.get(field), str) or not config[field].startswith(("https://", "http://")):
-            raise RegistrationError(f"The platform's configuration has no valid {field}.")
+        check_url(config.get(field), allow_http=allow_http, what=f"LMS's {field}")
     algs = config.get("id_token_signing_alg_values_supported") or []
     if "RS256" not in algs:
-        raise RegistrationError("The platform does not sign launches with RS256, which LTI 1.3 requires.")
+        raise RegistrationError("The LMS does not sign launches with RS256, which LTI 1.3 requires.")
     return config
 
 
@@ -114,25 +140,31 @@ def registration_request(base_url: str, platform_config: dict, *, store_email: b
 
 
 def register_with_platform(
-    http: requests.Session, platform_config: dict, request_body: dict, *, registration_token: str | None, timeout: float
+    http: OutboundSession, platform_config: dict, request_body: dict, *, registration_token: str | None, timeout: float
 ) -> RegisteredPlatform:
     """POST the registration and return what the platform granted (§3.6)."""
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
     if registration_token:
         headers["Authorization"] = f"Bearer {registration_token}"
     try:
-        resp = http.post(platform_config["registration_endpoint"], json=request_body, headers=headers, timeout=timeout)
+        resp = http.post(platform_config["registration_endpoint"], json=request_body, headers=headers,
+                         timeout=timeout, allow_redirects=False, max_bytes=MAX_CONFIG_BYTES)
     except requests.RequestException as exc:
-        raise RegistrationError("The platform could not be reached to register Pathways.", 502) from exc
-    if not resp.ok:
-        raise RegistrationError(f"The platform refused the registration ({resp.status_code}): {resp.text[:300]}", 502)
+        reason = exc.reason if isinstance(exc, OutboundError) else "unreachable"
+        raise RegistrationError(f"Pathways could not reach the LMS's registration endpoint (reason: {reason}).",
+                                502) from exc
+    if not resp.ok or resp.is_redirect:
+        # The LMS's own words stay out of the page: they may echo anything. The status says enough.
+        raise RegistrationError(
+            f"The LMS refused the registration (HTTP {resp.status_code}, reason: registration_refused). Start the "
+            "registration again from the LMS; its registration token may have expired or been used.", 502)
     try:
         granted = resp.json()
     except ValueError as exc:
-        raise RegistrationError("The platform's registration answer is not JSON.", 502) from exc
+        raise RegistrationError("The LMS's registration answer is not JSON (reason: not_json).", 502) from exc
     client_id = granted.get("client_id") if isinstance(granted, dict) else None
-    if not isinstance(client_id, str) or not client_id:
-        raise RegistrationError("The platform's registration answer has no client_id.", 502)
+    if not isinstance(client_id, str) or not client_id or len(client_id) > 255:
+        raise RegistrationError("The LMS's registration answer has no client_id (reason: no_client_id).", 502)
     tool_config = granted.get(TOOL_CONFIG) if isinstance(granted.get(TOOL_CONFIG), dict) else {}
     deployment_id = tool_config.get("deployment_id")
     family = (platform_config.get(PLATFORM_CONFIG) or {}).get("product_family_code") or ""

@@ -2,13 +2,18 @@
 
 Closes two gaps of pylti1p3 2.0.0: it caches access tokens per connector object forever (we cache per
 platform and scope set in the shared cache until shortly before they expire), and it lower-cases the
-NRPS `Link: rel="next"` URL (we keep it exactly as sent). Requests carry a User-Agent and a timeout.
+NRPS `Link: rel="next"` URL (we keep it exactly as sent). Every call goes through the outbound client
+(outbound.py), and every URL that would receive our bearer token (token endpoint, NRPS, AGS, paging links)
+must be on one of the registered platform's origins: a URL from a course's custom parameters or a platform's
+answer cannot send the platform-wide token anywhere else. Error messages carry a status and a reason code,
+never the platform's answer.
 Spec: 1EdTech Security Framework §4.1 (client credentials with a JWT bearer assertion).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 import uuid
 from collections.abc import Sequence
@@ -17,9 +22,11 @@ from typing import Any
 
 import jwt
 import requests
+from flask import current_app, has_app_context
 from pylti1p3.service_connector import ServiceConnector
 
 from ..extensions import cache
+from .outbound import OutboundSession, origin
 from .toolconf import ToolRegistration
 
 NRPS_SCOPE = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
@@ -49,6 +56,11 @@ class PlatformConnector(ServiceConnector):
         timeout: float = 10,
         ags_scopes: Sequence[str] | None = None,
     ) -> None:
+        if not isinstance(http, OutboundSession):
+            # Whatever session a caller had at hand, platform calls obey the outbound rules.
+            if not has_app_context():
+                raise RuntimeError("platform calls need the app's outbound client (lti/outbound.py)")
+            http = current_app.extensions["pathways_http"]
         super().__init__(registration, http)
         self._timeout = timeout
         self.token_requests = 0
@@ -67,9 +79,19 @@ class PlatformConnector(ServiceConnector):
         material = "|".join([reg.get_issuer() or "", reg.get_client_id() or "", *sorted(scopes)])
         return "lti-token:" + hashlib.sha256(material.encode()).hexdigest()
 
+    def check_service_url(self, url: str) -> None:
+        """Refuse a URL that is not on the registered platform's origins: our bearer token never goes there."""
+        if not self._registration.owns(url):
+            raise ServiceCallError(
+                f"Pathways did not call {origin(url) or 'an invalid address'}: it is not one of the platform's "
+                "registered origins (reason: foreign_origin). A Pathways administrator can add the origin with "
+                "`pathways platform add … --service-origin`."
+            )
+
     def get_access_token(self, scopes: Sequence[str]) -> str:
         """Return a cached access token for these scopes (narrowed to what the platform offers) or a new one."""
         scopes = self._allowed(scopes)
+        self.check_service_url(self._registration.get_auth_token_url())
         key = self._token_cache_key(scopes)
         cached = cache.get(key)
         if cached:
@@ -104,17 +126,19 @@ class PlatformConnector(ServiceConnector):
                 timeout=self._timeout,
             )
         except requests.RequestException as exc:
-            raise ServiceCallError(f"The platform's token endpoint could not be reached: {exc}") from exc
+            raise ServiceCallError(f"The platform's token endpoint could not be reached ({_reason(exc)}).") from exc
         self.token_requests += 1
         if not resp.ok:
-            raise ServiceCallError(
-                f"The platform refused an access token ({resp.status_code}): {resp.text[:300]}",
-                _status_of(resp),
-                _retry_after(resp),
-            )
-        body = resp.json()
-        token = body["access_token"]
-        expires_in = int(body.get("expires_in") or 3600)
+            raise _refusal("an access token", resp)
+        try:
+            body = resp.json()
+            token = body["access_token"]
+            expires_in = int(body.get("expires_in") or 3600)
+            if not isinstance(token, str) or not token:
+                raise ValueError("no token")
+        except (ValueError, TypeError, KeyError) as exc:
+            raise ServiceCallError("The platform's token answer could not be read (reason: bad_token_answer).") \
+                from exc
         lifetime = max(expires_in - TOKEN_EXPIRY_MARGIN_SECONDS, 1)
         cache.set(key, token, timeout=lifetime)
         return token
@@ -133,7 +157,8 @@ class PlatformConnector(ServiceConnector):
         accept: str = "application/json",
         case_insensitive_headers: bool = False,
     ) -> dict[str, Any]:
-        """Call a service URL with a bearer token; on 401 fetch a fresh token once."""
+        """Call a service URL on the platform's origins with a bearer token; on 401 fetch a fresh token once."""
+        self.check_service_url(url)
         for attempt in (1, 2):
             headers = {"Authorization": "Bearer " + self.get_access_token(scopes), "Accept": accept}
             try:
@@ -143,23 +168,45 @@ class PlatformConnector(ServiceConnector):
                 else:
                     resp = self._requests_session.get(url, headers=headers, timeout=self._timeout)
             except requests.RequestException as exc:
-                raise ServiceCallError(f"The platform could not be reached: {exc}") from exc
+                raise ServiceCallError(f"The platform could not be reached ({_reason(exc)}).") from exc
             if resp.status_code == 401 and attempt == 1:
                 self.forget_token(scopes)
                 continue
             break
         if not resp.ok:
-            raise ServiceCallError(
-                f"The platform answered {resp.status_code}: {resp.text[:300]}", _status_of(resp), _retry_after(resp)
-            )
+            raise _refusal("the request", resp)
+        try:
+            body = resp.json() if resp.content else None
+        except ValueError as exc:
+            raise ServiceCallError("The platform's answer is not JSON (reason: not_json).") from exc
         # requests parses RFC 8288 Link headers without changing the URL's case.
         next_url = resp.links.get("next", {}).get("url")
         return {
             "headers": resp.headers if case_insensitive_headers else dict(resp.headers),
-            "body": resp.json() if resp.content else None,
+            "body": body,
             "next_page_url": next_url,
             "differences_url": resp.links.get("differences", {}).get("url"),
         }
+
+
+_CODE = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
+
+
+def _reason(exc: Exception) -> str:
+    return "reason: " + str(getattr(exc, "reason", None) or "unreachable")
+
+
+def _refusal(what: str, resp: requests.Response) -> ServiceCallError:
+    """Describe a refused call by status and a reason code: an OAuth/AGS error code if it is one, never text."""
+    code = f"http_{resp.status_code}"
+    try:
+        body = resp.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("error"), str) and _CODE.match(body["error"]):
+        code = body["error"]
+    return ServiceCallError(f"The platform refused {what} (HTTP {resp.status_code}, reason: {code}).",
+                            _status_of(resp), _retry_after(resp))
 
 
 def _status_of(resp: requests.Response) -> int:

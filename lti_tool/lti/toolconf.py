@@ -17,6 +17,19 @@ from pylti1p3.tool_config import ToolConfAbstract
 from ..extensions import db
 from ..models import Deployment, Platform
 from .keys import SigningKey
+from .outbound import origin, origin_matches
+
+
+def platform_origins(platform: Platform) -> list[str]:
+    """Return the origins this platform lives on: its issuer, login, token and JWKS URLs, and admin-added ones."""
+    found = [origin(url) for url in (platform.issuer, platform.auth_login_url, platform.auth_token_url,
+                                     platform.key_set_url)]
+    return [o for o in found if o] + (platform.service_origins or "").split()
+
+
+def on_platform(url: str | None, origins: list[str]) -> bool:
+    """Tell whether a URL is http(s), without userinfo, on one of these origins."""
+    return origin_matches(origin(url), origins)
 
 
 class ToolRegistration(Registration):
@@ -25,6 +38,7 @@ class ToolRegistration(Registration):
     def __init__(self, platform: Platform, signing_key: SigningKey | None | Callable[[], SigningKey | None]) -> None:
         super().__init__()
         self.platform_id = platform.id
+        self.origins = platform_origins(platform)
         # Validating a launch never needs our private key; decrypting it only when a call is signed saves
         # work on every launch.
         self._signing_key_source = signing_key
@@ -51,6 +65,10 @@ class ToolRegistration(Registration):
         # pylti1p3 derives no kid from a PEM; platforms need ours to pick the right key from our JWKS.
         key = self._signing_key()
         return key.kid if key else None
+
+    def owns(self, url: str | None) -> bool:
+        """Tell whether a URL is on this platform's origins (service calls and Deep Linking returns)."""
+        return on_platform(url, self.origins)
 
     def __repr__(self) -> str:
         return f"<ToolRegistration {self.get_issuer()} {self.get_client_id()}>"

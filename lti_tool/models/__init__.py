@@ -16,11 +16,12 @@ from .learning import (
 )
 from .outbox import ScoreOutbox, SkillLineItem
 from .placements import Placement
-from .platforms import Deployment, Platform, ToolKey
+from .platforms import Deployment, Platform, RegistrationInvite, ToolKey
 from .workers import WorkerHeartbeat
 
 __all__ = [
     "AuditEntry", "Course", "CourseContent", "Deployment", "DiagnosticRun", "Enrollment", "Evidence", "ItemResponse",
-    "LaunchSession", "MasteryEvent", "Person", "Placement", "Platform", "Reflection", "ReviewSchedule", "ScoreOutbox",
+    "LaunchSession", "MasteryEvent", "Person", "Placement", "Platform", "Reflection",
+    "RegistrationInvite", "ReviewSchedule", "ScoreOutbox",
     "SkillLineItem", "SkillMastery", "StudentGoal", "ToolKey", "WorkerHeartbeat",
 ]

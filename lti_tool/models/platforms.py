@@ -27,6 +27,11 @@ class Platform(db.Model):
     # Some platforms (Moodle) want the token endpoint's own audience in client assertions.
     auth_audience: so.Mapped[str | None] = so.mapped_column(sa.String(1000))
     created_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime, default=utcnow)
+    # A platform that registered itself (dynamic registration) launches only once an admin approved it.
+    approved: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=True, server_default=sa.true())
+    # Origins besides those of the issuer, login, token and JWKS URLs where this platform's services live
+    # (space-separated; "https://*.instructure.com" style wildcards allowed), set by an admin.
+    service_origins: so.Mapped[str | None] = so.mapped_column(sa.String(1000))
 
     deployments: so.Mapped[list[Deployment]] = so.relationship(
         back_populates="platform", cascade="all, delete-orphan", order_by="Deployment.id"
@@ -39,6 +44,23 @@ class Platform(db.Model):
 
         parts = urlsplit(self.auth_login_url)
         return f"{parts.scheme}://{parts.netloc}"
+
+
+class RegistrationInvite(db.Model):
+    """A one-time dynamic registration link an admin created; only its token's hash is stored."""
+
+    __tablename__ = "registration_invite"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    # Only issuers equal to this or under it (at a "/" boundary) may use the link; None: any issuer.
+    issuer_prefix: so.Mapped[str | None] = so.mapped_column(sa.String(500))
+    # Whether the platform this link registers may launch without a separate `pathways platform approve`.
+    approve: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False)
+    created_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime, default=utcnow)
+    expires_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime)
+    used_at: so.Mapped[datetime | None] = so.mapped_column(sa.DateTime)
+    platform_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("platform.id", ondelete="SET NULL"))
 
 
 class Deployment(db.Model):

@@ -172,6 +172,7 @@ def create_sandbox_app(platform: SandboxPlatform) -> Flask:
 
     @app.get("/jwks")
     def jwks() -> Response:
+        platform.jwks_requests += 1
         return Response(json.dumps(platform.public_jwks()), mimetype="application/json")
 
     @app.post("/token")

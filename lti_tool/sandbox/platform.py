@@ -230,6 +230,7 @@ class SandboxPlatform:
         # None: grant any supported scope; a set: refuse token requests asking for anything else (Moodle).
         self.grantable_scopes: set[str] | None = None
         self.registrations: list[dict] = []
+        self.jwks_requests = 0  # how often tools fetched our key set (tests check refetch limits)
 
     # ---- URLs: derived from base_url at call time, because tests learn the port after construction ----
     @property
@@ -818,6 +819,20 @@ class SandboxPlatform:
                 "variables": ["Context.id", "ResourceLink.id"],
             },
         }
+
+    def registration_launch_url(self, tool_registration_url: str) -> str:
+        """Return what the LMS opens when an admin registers a tool (Dynamic Registration §3.3).
+
+        The tool's registration URL (which may already carry query parameters, such as a one-time invite) with
+        openid_configuration and a fresh registration_token added.
+        """
+        from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+        parts = urlsplit(tool_registration_url)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        query += [("openid_configuration", self.openid_configuration_url),
+                  ("registration_token", self.new_registration_token())]
+        return urlunsplit(parts._replace(query=urlencode(query)))
 
     def new_registration_token(self) -> str:
         """Issue a one-time token an admin's "register tool" action hands to the tool."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,13 +16,16 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..lti.claims import LaunchFacts, facts_from_claims
 from ..lti.launch import validate_launch
+from ..lti.outbound import origin
 from ..lti.platform_storage import StorageCheckNeeded as StorageCheckNeeded  # the web layer catches it
 from ..lti.platform_storage import read_launch_token
 from ..lti.platform_storage import sign_launch_token as sign_launch_token
 from ..lti.roles import Access
-from ..lti.toolconf import find_deployment, find_platform
-from ..models import Course, Enrollment, LaunchSession, Person
+from ..lti.toolconf import find_deployment, find_platform, on_platform, platform_origins
+from ..models import Course, Enrollment, LaunchSession, Person, Platform
 from .errors import N_, Forbidden, NotFound
+
+log = logging.getLogger(__name__)
 
 RESOURCE_LINK = "LtiResourceLinkRequest"
 DEEP_LINKING = "LtiDeepLinkingRequest"
@@ -136,8 +140,15 @@ def _upsert_course(platform_id: int, deployment_pk: int, facts: LaunchFacts, now
     course.title = facts.context_title or course.title or "Untitled course"
     course.label = facts.context_label or course.label or ""
     course.last_launch_at = now
-    course.memberships_url = facts.memberships_url or course.memberships_url
-    course.lineitems_url = facts.lineitems_url or course.lineitems_url
+    # A roster or line-items URL (the roster one may come from a teacher-set custom parameter) is kept only on
+    # the platform's own origins: our platform-wide token must never be sent to another course's or a stranger's.
+    origins = platform_origins(db.session.get(Platform, platform_id))
+    if facts.memberships_url and on_platform(facts.memberships_url, origins):
+        course.memberships_url = facts.memberships_url
+    elif facts.memberships_url:
+        log.warning("ignored a roster URL outside the platform's origins: %s", origin(facts.memberships_url))
+    if facts.lineitems_url and on_platform(facts.lineitems_url, origins):
+        course.lineitems_url = facts.lineitems_url
     if facts.details.get("ags_scopes"):
         course.ags_scopes = list(facts.details["ags_scopes"])
     db.session.flush()

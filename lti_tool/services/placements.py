@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..lti.deep_linking import LinkChoice, accepts_resource_links, build_response_jwt
 from ..lti.keys import current_signing_key
-from ..lti.toolconf import ToolRegistration
+from ..lti.toolconf import ToolRegistration, on_platform, platform_origins
 from ..models import Deployment, LaunchSession, Placement, Platform
 from .errors import Forbidden, ServiceError
 
@@ -44,6 +44,12 @@ def deep_link_settings(launch: LaunchSession) -> dict:
         raise Forbidden("This page is for adding Pathways to a course from the LMS.")
     if not accepts_resource_links(settings):
         raise ServiceError("This place in the LMS does not accept links to tools, so Pathways cannot be added here.")
+    # Deep Linking 2.0 §4.4.1: the answer is auto-posted to deep_link_return_url; only an http(s) address on the
+    # platform's own origins may receive it (a javascript: URL would run in our page).
+    platform = db.session.get(Platform, launch.platform_id)
+    if platform is None or not on_platform(settings.get("deep_link_return_url"), platform_origins(platform)):
+        raise ServiceError("The LMS asked for the links to be sent to an address that is not its own, so Pathways "
+                           "will not send them. Ask your LMS administrator.")
     return settings
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
 from ..extensions import db
 from ..lti.keys import active_keys, new_tool_key
-from ..models import Deployment, Platform, ToolKey
+from ..lti.outbound import OutboundSession, origin, origin_matches
+from ..models import AuditEntry, Deployment, Platform, RegistrationInvite, ToolKey
+from ..models.base import utcnow
 from ..security import forget_frame_ancestors
 from .errors import NotFound, ServiceError
 
@@ -24,33 +28,97 @@ def add_platform(
     jwks_url: str,
     name: str | None = None,
     audience: str | None = None,
+    service_origins: Iterable[str] | None = None,
+    now: datetime | None = None,
 ) -> Platform:
-    """Register a platform (or update it) and add any new deployment ids under it."""
+    """Register a platform as an admin (approved), or change one; endpoint changes go to the audit log."""
     for label, url in (("login URL", login_url), ("token URL", token_url), ("JWKS URL", jwks_url)):
-        if not url.startswith(("https://", "http://")):
-            raise ServiceError(f"The {label} must be an http(s) URL, got {url!r}.")
+        if not url.startswith(("https://", "http://")) or origin(url) is None:
+            raise ServiceError(f"The {label} must be an http(s) URL without a user name or password, got {url!r}.")
     if not issuer or not client_id:
         raise ServiceError("An issuer and a client id are required.")
-    platform = db.session.scalars(
-        sa.select(Platform).where(Platform.issuer == issuer, Platform.client_id == client_id)
-    ).first()
+    extra = _service_origins(service_origins)
+    platform = _platform(issuer, client_id)
+    changed = False
     if platform is None:
         platform = Platform(issuer=issuer, client_id=client_id)
         db.session.add(platform)
+    else:
+        changed = (platform.auth_login_url, platform.auth_token_url, platform.key_set_url, platform.auth_audience,
+                   platform.service_origins) != (login_url, token_url, jwks_url, audience,
+                                                 extra if service_origins is not None else platform.service_origins)
     platform.name = name or platform.name or issuer
     platform.auth_login_url = login_url
     platform.auth_token_url = token_url
     platform.key_set_url = jwks_url
     platform.auth_audience = audience
+    if service_origins is not None:
+        platform.service_origins = extra
+    platform.approved = True  # an admin added it by hand
     db.session.flush()
     known = {d.deployment_id for d in platform.deployments}
     for deployment_id in deployment_ids:
         if deployment_id and deployment_id not in known:
             platform.deployments.append(Deployment(deployment_id=deployment_id))
             known.add(deployment_id)
+    if changed:
+        _audit_platform(platform, "platform_endpoints_changed", now)
     db.session.commit()
     forget_frame_ancestors()
     return platform
+
+
+def _service_origins(values: Iterable[str] | None) -> str | None:
+    """Return the admin's extra service origins as stored (space-separated), refusing anything but origins."""
+    cleaned = []
+    for value in values or []:
+        check = value.replace("://*.", "://x.", 1)
+        if origin(check) is None or origin(check) != check.rstrip("/"):
+            raise ServiceError(f"A service origin is scheme://host[:port] (no path), got {value!r}.")
+        cleaned.append(value.rstrip("/"))
+    return " ".join(cleaned) or None
+
+
+def _platform(issuer: str, client_id: str) -> Platform | None:
+    return db.session.scalars(
+        sa.select(Platform).where(Platform.issuer == issuer, Platform.client_id == client_id)
+    ).first()
+
+
+def _audit_platform(platform: Platform, action: str, now: datetime | None) -> None:
+    db.session.add(AuditEntry(platform_id=platform.id, course_id=None, actor_id=None, subject_id=None,
+                              action=action, at=now or utcnow()))
+
+
+def approve_platform(issuer: str, client_id: str, *, now: datetime | None = None) -> Platform:
+    """Let a platform that registered itself launch Pathways (an admin's decision, audited)."""
+    platform = _platform(issuer, client_id)
+    if platform is None:
+        raise NotFound(f"No platform is registered with issuer {issuer!r} and client id {client_id!r}.")
+    if not platform.approved:
+        platform.approved = True
+        _audit_platform(platform, "platform_approved", now)
+        db.session.commit()
+    return platform
+
+
+def create_invite(*, expires_in: timedelta, issuer_prefix: str | None = None, approve: bool = False,
+                  now: datetime | None = None) -> str:
+    """Create a one-time dynamic registration link's token (only its hash is stored) and return the token."""
+    if issuer_prefix is not None and origin(issuer_prefix) is None:
+        raise ServiceError(f"The issuer prefix must be an http(s) URL without a user name, got {issuer_prefix!r}.")
+    if expires_in <= timedelta(0):
+        raise ServiceError("A registration link must expire in the future.")
+    token = secrets.token_urlsafe(32)
+    now = now or utcnow()
+    db.session.add(RegistrationInvite(token_hash=_hash(token), issuer_prefix=issuer_prefix, approve=approve,
+                                      created_at=now, expires_at=now + expires_in))
+    db.session.commit()
+    return token
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def list_platforms() -> list[Platform]:
@@ -107,38 +175,105 @@ def retire_old_tool_keys(now: datetime) -> list[str]:
 
 def register_dynamically(
     *,
+    invite: str | None,
     config_url: str,
     registration_token: str | None,
     base_url: str,
-    http,
+    http: OutboundSession,
     allow_http: bool,
-    allowed_issuers: list[str],
+    allowed_origins: list[str],
     store_email: bool,
     timeout: float,
     secret_key: str,
+    now: datetime | None = None,
 ) -> Platform:
-    """Run LTI Dynamic Registration with a platform and record the registration it grants."""
+    """Run LTI Dynamic Registration through an admin's one-time link and record a new (unapproved) platform.
+
+    Nothing is fetched before the link, the configuration URL and the allow-list are checked; an existing
+    issuer + client id is never changed (that is an admin's `pathways platform add`).
+    """
     from ..lti.registration import (
         RegistrationError,
+        check_url,
         read_platform_configuration,
         register_with_platform,
         registration_request,
     )
 
-    config = read_platform_configuration(
-        http, config_url, registration_token=registration_token, allow_http=allow_http, timeout=timeout
-    )
-    if allowed_issuers and not any(config["issuer"].startswith(prefix) for prefix in allowed_issuers):
-        raise RegistrationError("This Pathways installation does not accept registrations from that platform.", 403)
-    ensure_tool_key(secret_key)  # the platform will fetch our JWKS; there must be a key in it
-    body = registration_request(base_url, config, store_email=store_email)
-    granted = register_with_platform(http, config, body, registration_token=registration_token, timeout=timeout)
-    return add_platform(
-        issuer=granted.issuer,
-        client_id=granted.client_id,
-        deployment_ids=[granted.deployment_id] if granted.deployment_id else [],
-        login_url=granted.auth_login_url,
-        token_url=granted.token_url,
-        jwks_url=granted.jwks_url,
-        name=granted.name,
-    )
+    now = now or utcnow()
+    if not invite:
+        raise RegistrationError(
+            "Pathways accepts dynamic registration only through a one-time registration link. Ask the Pathways "
+            "administrator for one (`pathways platform invite`) and paste that link into the LMS.", 403)
+    if not config_url:
+        raise RegistrationError("The registration request must name the LMS's configuration URL "
+                                "(openid_configuration).")
+    config_origin = check_url(config_url, allow_http=allow_http, what="openid_configuration URL")
+    if allowed_origins and not origin_matches(config_origin, allowed_origins):
+        raise RegistrationError("This Pathways installation does not accept registrations from that LMS "
+                                "(PATHWAYS_REGISTRATION_ALLOWED_ISSUERS).", 403)
+    row = db.session.scalars(
+        sa.select(RegistrationInvite).where(RegistrationInvite.token_hash == _hash(invite))
+    ).first()
+    if row is None or row.used_at is not None or row.expires_at <= now:
+        raise RegistrationError("This registration link is unknown, used or expired. Ask the Pathways "
+                                "administrator for a new one (`pathways platform invite`).", 403)
+    if row.issuer_prefix and origin(row.issuer_prefix) != config_origin:
+        raise RegistrationError("This registration link is for a different LMS.", 403)
+    invite_id, prefix, approve = row.id, row.issuer_prefix, row.approve
+    # Claim the link before talking to the LMS: two registrations can never share it.
+    claimed = db.session.execute(
+        sa.update(RegistrationInvite)
+        .where(RegistrationInvite.id == invite_id, RegistrationInvite.used_at.is_(None))
+        .values(used_at=now)
+    ).rowcount
+    db.session.commit()
+    if claimed != 1:
+        raise RegistrationError("This registration link has just been used. Ask the Pathways administrator for "
+                                "a new one.", 409)
+    try:
+        config = read_platform_configuration(
+            http, config_url, registration_token=registration_token, allow_http=allow_http, timeout=timeout
+        )
+        issuer = config["issuer"]
+        if prefix and not (issuer == prefix or issuer.startswith(prefix.rstrip("/") + "/")):
+            raise RegistrationError("This registration link is for a different LMS issuer.", 403)
+        ensure_tool_key(secret_key)  # the platform will fetch our JWKS; there must be a key in it
+        body = registration_request(base_url, config, store_email=store_email)
+        granted = register_with_platform(http, config, body, registration_token=registration_token, timeout=timeout)
+        if _platform(granted.issuer, granted.client_id) is not None:
+            raise _already_registered(granted.client_id)
+        platform = Platform(
+            issuer=granted.issuer, client_id=granted.client_id, name=granted.name[:200],
+            auth_login_url=granted.auth_login_url, auth_token_url=granted.token_url, key_set_url=granted.jwks_url,
+            approved=approve,
+        )
+        if granted.deployment_id:
+            platform.deployments.append(Deployment(deployment_id=granted.deployment_id[:255]))
+        db.session.add(platform)
+        try:
+            db.session.flush()
+        except sa.exc.IntegrityError as exc:
+            db.session.rollback()
+            raise _already_registered(granted.client_id) from exc
+        _audit_platform(platform, "platform_registered", now)
+        db.session.execute(sa.update(RegistrationInvite).where(RegistrationInvite.id == invite_id)
+                           .values(platform_id=platform.id))
+        db.session.commit()
+    except Exception:
+        # The link was not used up by a registration that failed: the admin can try again from the LMS.
+        db.session.rollback()
+        db.session.execute(sa.update(RegistrationInvite).where(RegistrationInvite.id == invite_id)
+                           .values(used_at=None))
+        db.session.commit()
+        raise
+    forget_frame_ancestors()
+    return platform
+
+
+def _already_registered(client_id: str) -> Exception:
+    from ..lti.registration import RegistrationError
+
+    return RegistrationError(
+        f"This LMS already has a Pathways registration with client id {client_id}. A registration never changes "
+        "an existing one; a Pathways administrator changes its endpoints with `pathways platform add`.", 409)

@@ -1,4 +1,8 @@
-"""LTI Dynamic Registration initiation (`/lti/register`), opened by the LMS in a window or iframe."""
+"""LTI Dynamic Registration initiation (`/lti/register`), opened by the LMS in a window or iframe.
+
+Only through a one-time link an admin made with `pathways platform invite` (`/lti/register?invite=…`); the LMS
+adds `openid_configuration` and `registration_token` to it (Dynamic Registration §3.3).
+"""
 
 from __future__ import annotations
 
@@ -16,15 +20,18 @@ def register():
     if not config["DYNAMIC_REGISTRATION"]:
         abort(404)
     platform = register_dynamically(
+        invite=request.args.get("invite") or None,
         config_url=request.args.get("openid_configuration", ""),
         registration_token=request.args.get("registration_token") or None,
         base_url=config["BASE_URL"],
         http=current_app.extensions["pathways_http"],
-        # Plain http only for the local sandbox and tests; real platforms are reached over TLS.
-        allow_http=bool(config["SANDBOX_ENABLED"] or config["TESTING"]),
-        allowed_issuers=config["REGISTRATION_ALLOWED_ISSUERS"].split(),
+        # Plain http only when an admin says so (a local test LMS); real platforms are reached over TLS.
+        allow_http=bool(config["REGISTRATION_ALLOW_HTTP"]),
+        allowed_origins=config["REGISTRATION_ALLOWED_ISSUERS"].split(),
         store_email=config["STORE_EMAIL"],
         timeout=config["SERVICE_TIMEOUT_SECONDS"],
         secret_key=config["SECRET_KEY"],
     )
-    return render_template("lti/registered.html", platform=platform)
+    response = current_app.make_response(render_template("lti/registered.html", platform=platform))
+    response.headers["Cache-Control"] = "no-store"
+    return response

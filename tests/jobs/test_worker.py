@@ -87,7 +87,7 @@ def test_canvas_throttling_answered_as_403_rate_limit_exceeded_is_retried_not_fa
     assert gradebook.lms_scores()["student-1"]["scoreGiven"] == 65.0
 
 
-def test_a_score_the_lms_refuses_is_marked_failed_with_its_message_and_lands_after_the_teacher_retries(gradebook):
+def test_a_score_the_lms_refuses_is_marked_failed_with_a_reason_code_and_lands_after_the_teacher_retries(gradebook):
     course = gradebook.platform.course
     course.members.remove("student-4")  # the LMS dropped the student; Pathways has not synced the roster yet
     gradebook.queue("student-4", 80.0)
@@ -97,7 +97,8 @@ def test_a_score_the_lms_refuses_is_marked_failed_with_its_message_and_lands_aft
     assert stats.failed == 1 and stats.retries_scheduled == 0
     [row] = gradebook.rows()
     assert row.status == "failed" and row.last_status == 400
-    assert row.last_error == "userId is not a member of this course"
+    # Status and the LMS's error code, never its free text (which teachers would see on the grades page).
+    assert row.last_error == "The platform refused the request (HTTP 400, reason: invalid_request)."
 
     course.members.append("student-4")  # re-enrolled in the LMS
     with gradebook.tool.app.app_context():

@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import requests
 
 from tests.support import SandboxActions
 
 
-def _register(tool, token: str | None = None, config_url: str | None = None) -> requests.Response:
+def invite(tool, *, approved: bool = True, **options) -> str:
+    """Return a one-time registration link, as `pathways platform invite` prints it."""
+    from lti_tool.services.registry import create_invite
+
+    with tool.app.app_context():
+        token = create_invite(expires_in=options.pop("expires_in", timedelta(hours=1)), approve=approved, **options)
+    return tool.url("/lti/register?invite=" + token)
+
+
+def _register(tool, token: str | None = None, config_url: str | None = None, link: str | None = None,
+              ) -> requests.Response:
+    """The LMS admin pastes the tool's registration link; the LMS opens it with its configuration and a token."""
     platform = tool.platform
+    link = link or invite(tool)
     params = {"openid_configuration": config_url or platform.openid_configuration_url}
     token = token if token is not None else platform.new_registration_token()
     if token:
         params["registration_token"] = token
-    return requests.get(tool.url("/lti/register"), params=params, timeout=30)
+    return requests.get(link, params=params, timeout=30)
 
 
 def test_dynamic_registration_registers_the_platform_and_closes_the_window(tool):
@@ -52,6 +66,12 @@ def test_registration_without_a_valid_token_is_refused_by_the_platform_and_repor
     assert "refused the registration" in page.text
 
 
+def test_the_sandbox_opens_the_registration_link_as_the_spec_says_and_keeps_the_invite(tool):
+    page = requests.get(tool.platform.registration_launch_url(invite(tool)), timeout=30)
+    assert page.status_code == 200, page.text[:500]
+    assert "org.imsglobal.lti.close" in page.text
+
+
 def test_registration_can_be_limited_to_known_issuers(make_tool):
     tool = make_tool(REGISTRATION_ALLOWED_ISSUERS="https://moodle.myschool.edu")
     page = _register(tool)
@@ -60,6 +80,6 @@ def test_registration_can_be_limited_to_known_issuers(make_tool):
 
 
 def test_registration_needs_a_configuration_url(tool):
-    page = requests.get(tool.url("/lti/register"), timeout=10)
+    page = requests.get(invite(tool), timeout=10)
     assert page.status_code == 400
     assert "configuration URL" in page.text

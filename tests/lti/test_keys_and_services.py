@@ -79,7 +79,7 @@ def test_roster_paging_follows_mixed_case_next_links_to_the_end(sandbox, tool):
 
 
 def test_service_calls_identify_pathways_with_a_user_agent(tool):
-    from lti_tool.lti.launch import USER_AGENT
+    from lti_tool.lti.outbound import USER_AGENT
 
     assert tool.app.extensions["pathways_http"].headers["User-Agent"] == USER_AGENT
     assert "Pathways" in USER_AGENT

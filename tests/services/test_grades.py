@@ -87,7 +87,7 @@ def test_teacher_sees_each_students_grade_as_synced_pending_or_failed_with_the_r
     assert status["student-1"].state == "synced" and status["student-1"].score_given == 90.0
     assert status["student-1"].synced_at is not None and status["student-1"].message is None
     assert status["student-2"].state == "failed"
-    assert status["student-2"].message == "userId is not a member of this course"
+    assert status["student-2"].message == "The platform refused the request (HTTP 400, reason: invalid_request)."
     assert status["student-3"].state == "pending" and status["student-3"].next_attempt_at is not None
     assert status["student-4"].state == "none" and status["student-4"].outbox_id is None
     assert status["student-1"].name == "Priya Shah" and status["student-1"].placement_title == "Fractions"

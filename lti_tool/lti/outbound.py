@@ -1,0 +1,391 @@
+"""The only way Pathways makes an HTTP request to a platform or a registration URL (DESIGN.md "Seams").
+
+Every URL we fetch is chosen by someone outside: a platform's configuration, a launch's claims, a course's
+custom parameters. So each request here
+- resolves the host once, refuses loopback, private, link-local, metadata and other non-public addresses
+  (unless PATHWAYS_OUTBOUND_ALLOWED_NETWORKS lists them) and connects to exactly the address it checked, so a
+  DNS answer that changes between check and connect (rebinding) cannot slip through; TLS still verifies the
+  host name (SNI and certificate) because only the socket's peer is pinned;
+- checks every redirect hop the same way (redirects are handled here, not by requests), drops the
+  Authorization header when a redirect leaves the origin, and follows none when the caller says so;
+- has one total deadline for the whole call (connect, headers, body, redirects): a watchdog shuts the socket
+  down when it passes, so a server dripping a byte every few seconds cannot hold a worker thread;
+- reads the body while counting, and stops at a size cap;
+- ignores proxy settings from the environment (a proxy would connect somewhere we did not check).
+Errors carry a reason code and a plain message; never the remote body.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+from urllib3.util import connection as urllib3_connection
+
+USER_AGENT = "Pathways-LTI/0.1 (+pylti1p3)"
+DEFAULT_MAX_BYTES = 2 * 1024 * 1024
+MAX_REDIRECTS = 3
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+# Reason codes (shown to admins and written to logs instead of anything the remote server said).
+ADDRESS_REFUSED = "address_refused"
+BAD_URL = "bad_url"
+UNRESOLVABLE = "unresolvable"
+UNREACHABLE = "unreachable"
+TIMEOUT = "timeout"
+TOO_LARGE = "too_large"
+REDIRECT_REFUSED = "redirect_refused"
+TOO_MANY_REDIRECTS = "too_many_redirects"
+
+_MESSAGES = {
+    ADDRESS_REFUSED: "the address is on a private, loopback or link-local network that Pathways may not call",
+    BAD_URL: "the URL is not a plain http(s) URL",
+    UNRESOLVABLE: "the host name could not be resolved",
+    UNREACHABLE: "the server could not be reached",
+    TIMEOUT: "the server did not answer in time",
+    TOO_LARGE: "the answer was larger than Pathways accepts",
+    REDIRECT_REFUSED: "the server answered with a redirect, which is not followed here",
+    TOO_MANY_REDIRECTS: "the server redirected too many times",
+}
+
+
+class OutboundError(requests.RequestException):
+    """An outbound call was refused or failed; `reason` is a stable code, `message` plain words."""
+
+    def __init__(self, reason: str, url: str = "") -> None:
+        self.reason = reason
+        self.message = _MESSAGES.get(reason, reason)
+        self.origin = origin(url) or ""
+        super().__init__(f"{self.message} ({reason})")
+
+
+class _Refused(Exception):
+    """Raised inside urllib3 (deliberately not an OSError, so urllib3 neither retries nor rewraps it)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# ---- origins ---------------------------------------------------------------------------------------------
+
+def origin(url: str | None) -> str | None:
+    """Return the normalised origin scheme://host[:port] of an http(s) URL, or None (userinfo is refused)."""
+    if not isinstance(url, str):
+        return None
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname or "@" in parts.netloc:
+        return None
+    host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    if port is None or port == _DEFAULT_PORTS[scheme]:
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
+
+
+def origin_matches(url_origin: str | None, patterns: Iterable[str]) -> bool:
+    """Tell whether an origin equals one of the patterns ("https://*.example.com" matches subdomains)."""
+    if not url_origin:
+        return False
+    for pattern in patterns:
+        if "://*." in pattern:
+            scheme, _, rest = pattern.partition("://*.")
+            wanted = origin(f"{scheme}://x.{rest}")
+            if wanted is None:
+                continue
+            suffix = wanted.split("://x", 1)[1]  # ".example.com[:port]"
+            if url_origin.startswith(scheme.lower() + "://") and url_origin.endswith(suffix) and \
+                    url_origin.count("://") == 1 and len(url_origin) > len(scheme) + 3 + len(suffix):
+                return True
+        elif origin(pattern) == url_origin:
+            return True
+    return False
+
+
+# ---- address policy --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AddressPolicy:
+    """Which IP addresses Pathways may connect to: public ones, plus networks an admin listed."""
+
+    allowed_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+
+    @classmethod
+    def from_setting(cls, value: str | None) -> AddressPolicy:
+        """Parse PATHWAYS_OUTBOUND_ALLOWED_NETWORKS: CIDRs separated by spaces or commas."""
+        networks = [ipaddress.ip_network(item, strict=False) for item in (value or "").replace(",", " ").split()]
+        return cls(tuple(networks))
+
+    def allows(self, address: str) -> bool:
+        """Tell whether a resolved address may be connected to."""
+        try:
+            ip = ipaddress.ip_address(address.split("%", 1)[0])
+        except ValueError:
+            return False
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        if any(ip in network for network in self.allowed_networks if network.version == ip.version):
+            return True
+        # is_global is False for loopback, RFC 1918, link-local (169.254.169.254 metadata), CGNAT
+        # (100.100.100.200 metadata), unique-local IPv6 (fd00:ec2::254 metadata), documentation and reserved.
+        return ip.is_global and not ip.is_multicast
+
+
+# ---- per-call context: the sockets a call uses, so its deadline can shut them down -----------------------
+
+@dataclass
+class _Call:
+    sockets: list[socket.socket] = field(default_factory=list)
+    expired: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def track(self, sock: socket.socket | None) -> None:
+        if sock is None:
+            return
+        with self.lock:
+            if self.expired:
+                _shutdown(sock)
+            self.sockets.append(sock)
+
+    def expire(self) -> None:
+        with self.lock:
+            self.expired = True
+            for sock in self.sockets:
+                _shutdown(sock)
+
+
+def _shutdown(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+_current = threading.local()
+
+
+def _track(sock: socket.socket | None) -> None:
+    call = getattr(_current, "call", None)
+    if call is not None:
+        call.track(sock)
+
+
+class _PinnedMixin:
+    """Resolve, check every address, then connect to a checked address (never resolve twice)."""
+
+    policy: AddressPolicy
+
+    def _new_conn(self) -> socket.socket:
+        host, port = self._dns_host, self.port  # type: ignore[attr-defined]
+        try:
+            infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError) as exc:
+            raise _Refused(UNRESOLVABLE) from exc
+        addresses = list(dict.fromkeys(info[4][0] for info in infos))
+        # Refuse when any answer is forbidden: a name that resolves partly inside is not a public name.
+        if not addresses or not all(self.policy.allows(a) for a in addresses):
+            raise _Refused(ADDRESS_REFUSED)
+        last: Exception | None = None
+        for address in addresses:
+            try:
+                sock = urllib3_connection.create_connection(
+                    (address, port), self.timeout,  # type: ignore[attr-defined]
+                    source_address=self.source_address,  # type: ignore[attr-defined]
+                    socket_options=self.socket_options,  # type: ignore[attr-defined]
+                )
+            except TimeoutError as exc:
+                last = ConnectTimeoutError(self, f"Connection to {self.host} timed out.")  # type: ignore
+                last.__cause__ = exc
+                continue
+            except OSError as exc:
+                last = NewConnectionError(self, f"Failed to establish a new connection: {exc}")  # type: ignore
+                continue
+            _track(sock)
+            return sock
+        assert last is not None
+        raise last
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _track(getattr(self, "sock", None))  # a kept-alive connection: its deadline is this call's
+        super().request(*args, **kwargs)  # type: ignore[misc]
+        _track(getattr(self, "sock", None))
+
+
+def _pool_classes(policy: AddressPolicy) -> dict[str, type]:
+    http_conn = type("PinnedHTTPConnection", (_PinnedMixin, HTTPConnection), {"policy": policy})
+    https_conn = type("PinnedHTTPSConnection", (_PinnedMixin, HTTPSConnection), {"policy": policy})
+    return {
+        "http": type("PinnedHTTPConnectionPool", (HTTPConnectionPool,), {"ConnectionCls": http_conn}),
+        "https": type("PinnedHTTPSConnectionPool", (HTTPSConnectionPool,), {"ConnectionCls": https_conn}),
+    }
+
+
+class PinnedAdapter(HTTPAdapter):
+    """A requests adapter whose connections obey an AddressPolicy and connect to the address they checked."""
+
+    def __init__(self, policy: AddressPolicy, **kwargs: Any) -> None:
+        self._pool_classes = _pool_classes(policy)
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = self._pool_classes
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        raise _Refused(ADDRESS_REFUSED)  # a proxy would connect to an address we never checked
+
+
+# ---- the session -----------------------------------------------------------------------------------------
+
+class OutboundSession(requests.Session):
+    """A requests Session with Pathways' outbound rules; use it for every call to a platform."""
+
+    def __init__(
+        self, policy: AddressPolicy, *, deadline: float = 10.0, max_bytes: int = DEFAULT_MAX_BYTES,
+        user_agent: str = USER_AGENT,
+    ) -> None:
+        super().__init__()
+        self.trust_env = False  # no proxies or .netrc credentials from the environment
+        self.policy = policy
+        self.deadline = float(deadline)
+        self.max_bytes = int(max_bytes)
+        self.headers["User-Agent"] = user_agent
+        adapter = PinnedAdapter(policy)
+        self.mount("http://", adapter)
+        self.mount("https://", adapter)
+
+    def request(  # type: ignore[override]
+        self, method: str, url: str, *args: Any, timeout: Any = None, allow_redirects: bool = True,
+        max_bytes: int | None = None, **kwargs: Any,
+    ) -> requests.Response:
+        """Make one call within a total deadline (timeout, or the session's), reading at most max_bytes."""
+        if args:
+            raise TypeError("pass request arguments by keyword")
+        budget = _total(timeout, self.deadline)
+        cap = self.max_bytes if max_bytes is None else max_bytes
+        kwargs.pop("stream", None)
+        deadline = time.monotonic() + budget
+        call = _Call()
+        outer = getattr(_current, "call", None)
+        _current.call = call
+        watchdog = threading.Timer(budget, call.expire)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            for _hop in range(MAX_REDIRECTS + 1):
+                response = self._one(method, url, call, deadline, kwargs)
+                if not response.is_redirect:
+                    _read_body(response, call, deadline, cap, url)
+                    return response
+                response.close()
+                if not allow_redirects:
+                    raise OutboundError(REDIRECT_REFUSED, url)
+                target = urljoin(url, response.headers.get("Location", ""))
+                if origin(target) is None:
+                    raise OutboundError(BAD_URL, target)
+                if origin(target) != origin(url):
+                    headers = {k: v for k, v in (kwargs.get("headers") or {}).items() if k.lower() != "authorization"}
+                    kwargs["headers"] = headers
+                    kwargs.pop("auth", None)
+                if response.status_code == 303 or (response.status_code in (301, 302) and method.upper() == "POST"):
+                    method = "GET"
+                    for body in ("data", "json", "files"):
+                        kwargs.pop(body, None)
+                url = target
+            raise OutboundError(TOO_MANY_REDIRECTS, url)
+        finally:
+            watchdog.cancel()
+            _current.call = outer
+
+    def _one(self, method: str, url: str, call: _Call, deadline: float, kwargs: dict) -> requests.Response:
+        if origin(url) is None:
+            raise OutboundError(BAD_URL, url)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or call.expired:
+            raise OutboundError(TIMEOUT, url)
+        try:
+            return super().request(method, url, timeout=(remaining, remaining), allow_redirects=False, stream=True,
+                                   **kwargs)
+        except _Refused as exc:
+            raise OutboundError(exc.reason, url) from None
+        except OutboundError:
+            raise
+        except requests.RequestException as exc:
+            refused = _refusal_in(exc)
+            if refused:
+                raise OutboundError(refused, url) from None
+            if call.expired or isinstance(exc, requests.Timeout):
+                raise OutboundError(TIMEOUT, url) from None
+            raise OutboundError(UNREACHABLE, url) from None
+
+
+def _refusal_in(exc: BaseException) -> str | None:
+    seen = 0
+    current: BaseException | None = exc
+    while current is not None and seen < 10:
+        if isinstance(current, _Refused):
+            return current.reason
+        current = current.__cause__ or current.__context__
+        seen += 1
+    return None
+
+
+def _total(timeout: Any, default: float) -> float:
+    if timeout is None:
+        return default
+    if isinstance(timeout, tuple):
+        return float(sum(t for t in timeout if t))
+    return float(timeout)
+
+
+def _read_body(response: requests.Response, call: _Call, deadline: float, cap: int, url: str) -> None:
+    """Read the whole body now, within the deadline and the size cap; the response then behaves as usual."""
+    length = response.headers.get("Content-Length", "")
+    if length.isdigit() and int(length) > cap:
+        response.close()
+        raise OutboundError(TOO_LARGE, url)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in response.iter_content(16 * 1024):
+            size += len(chunk)
+            if size > cap:
+                raise OutboundError(TOO_LARGE, url)
+            if time.monotonic() > deadline or call.expired:
+                raise OutboundError(TIMEOUT, url)
+            chunks.append(chunk)
+    except OutboundError:
+        response.raw.close()
+        raise
+    except Exception as exc:  # noqa: BLE001 - urllib3 and requests raise many kinds mid-body
+        response.raw.close()
+        raise OutboundError(TIMEOUT if call.expired else UNREACHABLE, url) from exc
+    response._content = b"".join(chunks)
+    response._content_consumed = True
+    response.close()
+
+
+def session_from_settings(settings: Any) -> OutboundSession:
+    """Build the app's outbound session from PATHWAYS_OUTBOUND_* and SERVICE_TIMEOUT_SECONDS."""
+    return OutboundSession(
+        AddressPolicy.from_setting(settings["OUTBOUND_ALLOWED_NETWORKS"]),
+        deadline=float(settings["SERVICE_TIMEOUT_SECONDS"]),
+        max_bytes=int(settings["OUTBOUND_MAX_BYTES"]),
+    )

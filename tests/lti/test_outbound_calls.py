@@ -1,0 +1,300 @@
+"""Every URL Pathways fetches goes through one outbound client: address policy, deadline, size cap, origins.
+
+The platforms here are real servers on loopback: the sandbox LMS, and a hostile http.server (tests/evil.py).
+For "private address refused" stories the tool is started with an allow-list that does NOT cover the evil
+server's address, as a production deployment would be.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+import sqlalchemy as sa
+
+from lti_tool.extensions import db
+from lti_tool.models import Course
+from lti_tool.sandbox.vocab import DL_SETTINGS, NRPS_CLAIM
+from lti_tool.sandbox_mount import SANDBOX_CLIENT_ID, SANDBOX_DEPLOYMENT_ID
+from lti_tool.services.registry import add_platform
+from tests.evil import EvilServer
+from tests.lti.test_dynamic_registration import _register
+from tests.support import SandboxActions, submit_form
+
+
+@pytest.fixture
+def evil():
+    server = EvilServer("127.0.0.2")
+    yield server
+    server.close()
+
+
+def _move_platform_keys(tool, jwks_url: str) -> None:
+    """The admin points the sandbox platform's key set URL somewhere else (`pathways platform add`)."""
+    platform = tool.platform
+    with tool.app.app_context():
+        add_platform(issuer=platform.issuer, client_id=SANDBOX_CLIENT_ID, deployment_ids=[SANDBOX_DEPLOYMENT_ID],
+                     login_url=platform.auth_url, token_url=platform.token_url, jwks_url=jwks_url)
+
+
+# ---- address policy --------------------------------------------------------------------------------------
+
+def test_a_configuration_url_on_a_private_address_is_never_fetched(make_tool, evil):
+    tool = make_tool(OUTBOUND_ALLOWED_NETWORKS="127.0.0.1/32")  # the sandbox yes, 127.0.0.2 no
+    evil.json("/.well-known/openid-configuration", {"issuer": evil.origin})
+    page = _register(tool, config_url=evil.url("/.well-known/openid-configuration"), token="t")
+    assert page.status_code == 502
+    assert "address_refused" in page.text
+    assert evil.hits == []
+
+
+def test_a_platform_key_set_that_redirects_to_a_private_address_is_not_followed(make_tool, evil):
+    tool = make_tool(OUTBOUND_ALLOWED_NETWORKS="127.0.0.1/32")
+    # The real keys sit on 127.0.0.2 (not allowed); a server on an allowed address redirects there.
+    evil.json("/jwks", tool.platform.public_jwks())
+    front = EvilServer("127.0.0.1")
+    try:
+        front.redirect("/jwks", evil.url("/jwks"))
+        _move_platform_keys(tool, front.url("/jwks"))
+        page = SandboxActions(tool).launch("student")
+        assert page.status_code == 502
+        assert "public keys could not be fetched" in page.text
+        assert [hit[1] for hit in front.hits] == ["/jwks"]
+        assert evil.hits == []
+    finally:
+        front.close()
+
+
+def test_registration_follows_no_redirect(tool, evil):
+    evil.redirect("/.well-known/openid-configuration", tool.platform.openid_configuration_url)
+    page = _register(tool, config_url=evil.url("/.well-known/openid-configuration"))
+    assert page.status_code == 502
+    assert "redirect" in page.text
+    assert tool.platform.registrations == []
+
+
+# ---- deadline, failure cache and size cap ----------------------------------------------------------------
+
+def test_a_platform_dripping_its_keys_fails_a_launch_within_the_deadline_and_later_launches_at_once(make_tool, evil):
+    tool = make_tool(SERVICE_TIMEOUT_SECONDS=1)
+    evil.drip("/jwks", every=0.4, count=60)  # 24 s of one byte at a time: a per-read timeout never fires
+    _move_platform_keys(tool, evil.url("/jwks"))
+
+    started = time.monotonic()
+    first = SandboxActions(tool).launch("student")
+    assert first.status_code == 502
+    assert time.monotonic() - started < 4
+
+    started = time.monotonic()
+    second = SandboxActions(tool).launch("student")
+    assert second.status_code == 502
+    assert time.monotonic() - started < 1.5  # the failure is remembered: no second wait
+    assert len(evil.hits) == 1
+
+
+def test_a_huge_key_set_is_cut_off_while_it_streams(tool, evil):
+    evil.flood("/jwks", total_bytes=256 * 1024 * 1024)
+    _move_platform_keys(tool, evil.url("/jwks"))
+    page = SandboxActions(tool).launch("student")
+    assert page.status_code == 502
+    assert evil.bytes_sent < 64 * 1024 * 1024  # stopped long before the end, not read whole then refused
+
+
+# ---- service URLs stay on the platform's origins ---------------------------------------------------------
+
+def test_a_roster_url_from_a_custom_parameter_on_another_origin_never_receives_the_token(sandbox, tool, evil):
+    evil.json("/memberships", {"id": "x", "context": {"id": "math-7"}, "members": []})
+    page = sandbox.launch("teacher", remove_claims=[NRPS_CLAIM],
+                          custom={"context_memberships_url": evil.url("/memberships")})
+    assert page.status_code == 200, page.text[:500]
+    synced = submit_form(page, "roster/sync")
+    assert "Roster updated" not in synced.text
+    assert evil.hits == []
+    with tool.app.app_context():
+        assert db.session.scalars(sa.select(Course.memberships_url)).one() is None
+
+
+def test_a_roster_url_from_a_custom_parameter_on_the_platforms_origin_still_works(sandbox, tool):
+    page = sandbox.launch("teacher", remove_claims=[NRPS_CLAIM],
+                          custom={"context_memberships_url": tool.platform.memberships_url("math-7")})
+    assert "Roster updated: 7 members" in submit_form(page, "roster/sync").text
+
+
+def test_a_stored_service_url_on_another_origin_is_refused_before_any_token_is_sent(sandbox, tool, evil):
+    page = sandbox.launch("teacher")
+    with tool.app.app_context():
+        course = db.session.scalars(sa.select(Course)).one()
+        course.memberships_url = evil.url("/memberships")  # e.g. written by someone with database access
+        db.session.commit()
+    synced = submit_form(page, "roster/sync")
+    assert "foreign_origin" in synced.text
+    assert evil.hits == []
+
+
+@pytest.mark.parametrize("return_url", ["javascript:alert(document.domain)", "http://127.0.0.2:9/steal"])
+def test_a_deep_link_return_url_that_is_not_the_platforms_own_is_refused(sandbox, return_url):
+    settings = {"deep_link_return_url": return_url, "accept_types": ["ltiResourceLink"],
+                "accept_presentation_document_targets": ["iframe"], "accept_multiple": True}
+    picker = sandbox.launch("teacher", message_type="LtiDeepLinkingRequest", claim_overrides={DL_SETTINGS: settings})
+    assert picker.status_code == 400
+    assert "not its own" in picker.text
+    assert return_url not in picker.text
+
+
+# ---- platform keys ---------------------------------------------------------------------------------------
+
+def test_a_platform_that_rotates_its_key_right_after_a_launch_keeps_launching(sandbox, tool):
+    assert sandbox.launch("student").status_code == 200
+    tool.platform.rotate_key()
+    page = sandbox.launch("student")  # seconds later, with default (production) settings
+    assert page.status_code == 200, page.text[:500]
+
+
+def test_forged_kids_refetch_the_platform_keys_only_within_a_budget(make_tool):
+    tool = make_tool(JWKS_REFETCHES_PER_MINUTE=2)
+    sandbox = SandboxActions(tool)
+    assert sandbox.launch("student").status_code == 200
+    fetched = tool.platform.jwks_requests
+    for n in range(5):
+        pending = sandbox.begin("student")
+        forged = pending.platform.sign(pending.claims, kid=f"forged-{n}")
+        assert pending.post(forged).status_code == 400
+    pending = sandbox.begin("student")
+    assert pending.post(pending.platform.sign(pending.claims, kid="forged-0")).status_code == 400
+    assert tool.platform.jwks_requests - fetched == 2
+
+
+def test_outbound_client_refuses_userinfo_and_non_http_urls(tool):
+    from lti_tool.lti.outbound import OutboundError
+
+    http = tool.app.extensions["pathways_http"]
+    for url in ("file:///etc/passwd", f"http://u:p@127.0.0.1:{tool.server.server_port}/lti/jwks", "gopher://x"):
+        with pytest.raises(OutboundError) as refused:
+            http.get(url)
+        assert refused.value.reason == "bad_url"
+    assert requests.get(tool.url("/lti/jwks"), timeout=10).ok
+
+
+def test_a_key_set_planted_in_the_shared_cache_does_not_let_anyone_sign_launches(sandbox, tool):
+    """Compromised Redis: whoever writes to the cache must not be able to add a platform key."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from jwt.algorithms import RSAAlgorithm
+
+    from lti_tool.extensions import cache
+    from lti_tool.lti.launch import _jwks_key
+
+    assert sandbox.launch("student").status_code == 200  # the real key set is cached now
+    attacker_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    planted = {"keys": [{**RSAAlgorithm.to_jwk(attacker_key.public_key(), as_dict=True), "kid": "planted",
+                         "alg": "RS256", "use": "sig"}]}
+    with tool.app.app_context():
+        # Both shapes an attacker might write: a bare JWKS, and a sealed entry with a made-up MAC.
+        cache.set(_jwks_key(tool.platform.jwks_url), planted)
+        pending = sandbox.begin("student")
+        assert pending.post(pending.platform.sign(pending.claims, key=attacker_key, kid="planted")).status_code == 400
+        cache.set(_jwks_key(tool.platform.jwks_url), {"jwks": planted, "mac": "0" * 64})
+    pending = sandbox.begin("student")
+    assert pending.post(pending.platform.sign(pending.claims, key=attacker_key, kid="planted")).status_code == 400
+    assert sandbox.launch("student").status_code == 200
+
+
+def test_a_name_that_rebinds_to_a_private_address_after_the_check_is_not_followed(make_tool, monkeypatch):
+    """DNS rebinding: the first answer is allowed, every later one points inside; we connect where we checked."""
+    import socket
+
+    tool = make_tool(OUTBOUND_ALLOWED_NETWORKS="127.0.0.1/32")
+    inside = EvilServer("127.0.0.2")
+    keys = EvilServer("127.0.0.1", port=inside.port)
+    try:
+        keys.json("/jwks", tool.platform.public_jwks())
+        inside.json("/jwks", {"keys": []})
+        real_getaddrinfo = socket.getaddrinfo
+        answers = iter(["127.0.0.1"])
+
+        def rebinding_dns(host, port, *args, **kwargs):
+            if host == "rebind.test":
+                host = next(answers, "127.0.0.2")
+            return real_getaddrinfo(host, port, *args, **kwargs)
+
+        monkeypatch.setattr(socket, "getaddrinfo", rebinding_dns)
+        _move_platform_keys(tool, f"http://rebind.test:{inside.port}/jwks")
+        page = SandboxActions(tool).launch("student")
+        assert page.status_code == 200, page.text[:500]
+        assert [hit[1] for hit in keys.hits] == ["/jwks"]
+        assert inside.hits == []
+    finally:
+        keys.close()
+        inside.close()
+
+
+def test_eight_launches_against_a_dripping_platform_all_end_within_the_deadline(make_tool, evil):
+    from concurrent.futures import ThreadPoolExecutor
+
+    tool = make_tool(SERVICE_TIMEOUT_SECONDS=1)
+    evil.drip("/jwks", every=0.4, count=60)
+    _move_platform_keys(tool, evil.url("/jwks"))
+    pendings = [SandboxActions(tool).begin("student") for _ in range(8)]
+    started = time.monotonic()
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(lambda p: p.post().status_code, pendings))
+    assert statuses == [502] * 8
+    assert time.monotonic() - started < 5
+    assert requests.get(tool.url("/healthz"), timeout=5).status_code in (200, 503)
+
+
+def test_https_through_the_pinned_connection_still_verifies_the_host_name(tool, tmp_path):
+    """Pinning the address must not weaken TLS: the certificate is checked against the name, via SNI."""
+    import datetime
+    import ssl
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    from lti_tool.lti.outbound import OutboundError
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=1))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    seen_sni: list[str | None] = []
+
+    class Keys(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            self.send_response(200)
+            self.send_header("Content-Length", "11")
+            self.end_headers()
+            self.wfile.write(b'{"keys":[]}')
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Keys)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    context.sni_callback = lambda sock, sni, ctx: seen_sni.append(sni)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    http = tool.app.extensions["pathways_http"]
+    try:
+        assert http.get(f"https://localhost:{port}/jwks", verify=str(cert_file)).json() == {"keys": []}
+        assert "localhost" in seen_sni
+        with pytest.raises(OutboundError):  # the same server by address: the name on the certificate differs
+            http.get(f"https://127.0.0.1:{port}/jwks", verify=str(cert_file))
+    finally:
+        server.shutdown()
+        server.server_close()
