@@ -10,6 +10,7 @@ from typing import Any
 from ..extensions import db
 from ..learning.coursepack import CoursePack, CoursePackError, dump_pack, load_pack
 from ..models import CourseContent
+from ..models.base import insert_if_missing
 from .errors import NotFound, ServiceError
 
 DEMO_PACK = Path(__file__).resolve().parents[1] / "demo" / "math7.json"
@@ -20,20 +21,21 @@ def demo_pack_data() -> dict[str, Any]:
     return json.loads(DEMO_PACK.read_text(encoding="utf-8"))
 
 
-def import_pack(course_id: int, data: Any, *, now: datetime) -> CoursePack:
-    """Check a course pack and make it the course's content (replacing any earlier one)."""
+def import_pack(course_id: int, data: Any, *, now: datetime, keep_existing: bool = False) -> CoursePack:
+    """Check a course pack and make it the course's content (replacing any earlier one unless keep_existing)."""
     if not isinstance(data, dict):
         raise ServiceError("A course pack is a JSON object; this file is not.")
     try:
         pack = load_pack(data)
     except CoursePackError as exc:
         raise ServiceError(str(exc)) from exc
-    content = db.session.get(CourseContent, course_id)
-    if content is None:
-        content = CourseContent(course_id=course_id)
-        db.session.add(content)
-    content.pack = dump_pack(pack)
-    content.updated_at = now
+    dumped = dump_pack(pack)
+    # ON CONFLICT DO NOTHING: parallel first launches seeding the default pack create one row, not a 500.
+    insert_if_missing(CourseContent, {"course_id": course_id, "pack": dumped, "updated_at": now}, ("course_id",))
+    if not keep_existing:
+        content = db.session.get(CourseContent, course_id)
+        content.pack = dumped
+        content.updated_at = now
     db.session.commit()
     return pack
 

@@ -13,6 +13,7 @@ from ..lti.deep_linking import LinkChoice, accepts_resource_links, build_respons
 from ..lti.keys import current_signing_key
 from ..lti.toolconf import ToolRegistration
 from ..models import Deployment, LaunchSession, Placement, Platform
+from ..models.base import insert_if_missing
 from .errors import Forbidden, ServiceError
 
 PLACEMENT_PARAM = "pathways_placement"
@@ -115,14 +116,14 @@ def placement_for_launch(launch: LaunchSession, title: str) -> Placement | None:
     resource_id = ((launch.details or {}).get("custom") or {}).get(PLACEMENT_PARAM)
     if not resource_id:
         return None
+    # A copied course keeps the link's custom parameters; give the copy its own placement (once, even when
+    # the class opens the copied link together).
+    insert_if_missing(Placement, {"course_id": launch.course_id, "resource_id": resource_id,
+                                  "title": title or "Pathways", "kind": "plan", "skill_ids": []},
+                      ("course_id", "resource_id"))
     placement = db.session.scalars(
         sa.select(Placement).where(Placement.course_id == launch.course_id, Placement.resource_id == resource_id)
-    ).first()
-    if placement is None:
-        # A copied course keeps the link's custom parameters; give the copy its own placement.
-        placement = Placement(course_id=launch.course_id, resource_id=resource_id, title=title or "Pathways",
-                              kind="plan", skill_ids=[])
-        db.session.add(placement)
+    ).one()
     if launch.resource_link_id and placement.resource_link_id != launch.resource_link_id:
         placement.resource_link_id = launch.resource_link_id
     lineitem = (launch.details or {}).get("lineitem")
