@@ -151,7 +151,7 @@ def deep_link():
         launch=launch,
         options=placement_options(launch),
         multiple=bool(settings.get("accept_multiple", True)),
-        answered=bool((launch.details or {}).get("deep_linking_answered")),
+        answered=launch.deep_link_answered_at is not None,
     )
 
 
@@ -172,6 +172,7 @@ def deep_link_answer():
             score_maximum=score_maximum,
             secret_key=current_app.config["SECRET_KEY"],
             base_url=current_app.config["BASE_URL"],
+            now=_now(),
         )
     except ServiceError as exc:
         flash(translated(exc), "error")
