@@ -18,6 +18,7 @@ from ..models.base import insert_if_missing
 from .errors import Forbidden, ServiceError
 
 PLACEMENT_PARAM = "pathways_placement"
+RESOURCE_ID_MAX = 64  # Placement.resource_id
 ALREADY_ANSWERED = "These links were already sent to the LMS. To add more, start again from the LMS."
 
 
@@ -126,12 +127,13 @@ def answer_deep_link(
 def placement_for_launch(launch: LaunchSession, title: str) -> Placement | None:
     """Return the placement a resource-link launch opens, creating it after an LMS course copy."""
     resource_id = ((launch.details or {}).get("custom") or {}).get(PLACEMENT_PARAM)
-    if not resource_id:
+    if not resource_id or len(resource_id) > RESOURCE_ID_MAX:
+        # Pathways never hands out longer ids: a longer value was not made by us, so it names no placement.
         return None
     # A copied course keeps the link's custom parameters; give the copy its own placement (once, even when
     # the class opens the copied link together).
     insert_if_missing(Placement, {"course_id": launch.course_id, "resource_id": resource_id,
-                                  "title": title or "Pathways", "kind": "plan", "skill_ids": []},
+                                  "title": (title or "Pathways")[:300], "kind": "plan", "skill_ids": []},
                       ("course_id", "resource_id"))
     placement = db.session.scalars(
         sa.select(Placement).where(Placement.course_id == launch.course_id, Placement.resource_id == resource_id)
