@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..extensions import db
-from ..learning.coursepack import CoursePack, CoursePackError, dump_pack, load_pack
+from ..learning.coursepack import CoursePack, CoursePackError, decode_json, dump_pack, load_pack
 from ..models import CourseContent
 from ..models.base import insert_if_missing
 from .errors import NotFound, ServiceError
@@ -19,6 +19,16 @@ DEMO_PACK = Path(__file__).resolve().parents[1] / "demo" / "math7.json"
 def demo_pack_data() -> dict[str, Any]:
     """Return the demo course pack shipped with Pathways (Grade 7 mathematics)."""
     return json.loads(DEMO_PACK.read_text(encoding="utf-8"))
+
+
+def read_pack_upload(raw: bytes) -> Any:
+    """Decode an uploaded course-pack file (UTF-8 JSON), refusing unreadable or absurdly nested ones."""
+    try:
+        return decode_json(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        if isinstance(exc, CoursePackError):
+            raise ServiceError(exc.problems[0]) from None
+        raise ServiceError("A course pack is a JSON object; this file is not.") from None
 
 
 def import_pack(course_id: int, data: Any, *, now: datetime, keep_existing: bool = False) -> CoursePack:

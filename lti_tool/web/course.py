@@ -20,7 +20,7 @@ from flask import (
 )
 
 from ..extensions import csrf
-from ..services.content import course_pack, demo_pack_data, export_pack, import_pack
+from ..services.content import course_pack, demo_pack_data, export_pack, import_pack, read_pack_upload
 from ..services.errors import Forbidden, ServiceError
 from ..services.grades import compare_results, grade_sync_status, retry_failed
 from ..services.launches import course_roster, current_placement, open_launch, open_launch_by_token
@@ -120,11 +120,7 @@ def import_content():
     require_teacher()
     upload = request.files.get("pack")
     try:
-        data = json.loads(upload.read().decode("utf-8")) if upload else None
-    except (UnicodeDecodeError, ValueError):
-        data = None
-    try:
-        pack = import_pack(g.launch.course_id, data, now=_now())
+        pack = import_pack(g.launch.course_id, read_pack_upload(upload.read()) if upload else None, now=_now())
     except ServiceError as exc:
         flash(translated(exc), "error")
     else:
