@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from flask import Flask, render_template, request
@@ -61,5 +62,10 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
-        log.exception("unhandled error")
+        log.exception("unhandled error")  # the formatters leave the message out (observability.py)
+        # A failed flush leaves the session unusable; the error page reads the launch (for its language) again.
+        from .extensions import db
+
+        with contextlib.suppress(Exception):
+            db.session.rollback()
         return _render(500, N_("Something went wrong on our side. Please try again."), "Server error")

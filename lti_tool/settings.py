@@ -108,6 +108,9 @@ def load_settings(app: Flask, overrides: Mapping[str, Any] | None = None) -> Non
         app.config[key] = _coerce(key, value) if key in DEFAULTS else value
     app.config["BASE_URL"] = app.config["BASE_URL"].rstrip("/")
     app.config["SQLALCHEMY_DATABASE_URI"] = resolve_database_url(app)
+    # Database errors and SQL logging must not carry the values (a student's reflection, names, answers).
+    engine_options = app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**engine_options, "hide_parameters": True}
     app.config["CACHE_TYPE"], cache_options = _cache_config(app)
     app.config.update(cache_options)
     _require_secret_key(app)
