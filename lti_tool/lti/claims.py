@@ -48,6 +48,11 @@ def _mapping(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
+def user_id(value: object) -> str:
+    """Return a launch's `sub` or a roster member's `user_id` as Pathways keeps it (cleaned, at most 255)."""
+    return _text(value, 255)
+
+
 def display_name(body: Mapping[str, Any]) -> str:
     """Return the best name the platform shared: name, else given + family, else empty."""
     name = _text(body.get("name"), 300)
@@ -102,7 +107,7 @@ def facts_from_claims(body: Mapping[str, Any], client_id: str) -> LaunchFacts:
         client_id=client_id,
         deployment_id=str(body[CLAIM + "deployment_id"]),
         message_type=str(body[CLAIM + "message_type"]),
-        sub=_text(body.get("sub"), 255),
+        sub=user_id(body.get("sub")),
         access=access_for(roles if isinstance(roles, list) else []),
         role_labels=role_labels(roles if isinstance(roles, list) else []),
         name=display_name(body),

@@ -92,3 +92,17 @@ def test_a_login_with_a_nul_byte_in_the_issuer_is_refused_plainly(tool):
                                                              "target_link_uri": tool.url("/lti/launch"),
                                                              "client_id": f"c{NUL}"}, timeout=30)
     assert 400 <= response.status_code < 500, response.status_code
+
+
+def test_a_roster_with_nul_bytes_in_ids_and_names_syncs_with_them_removed(sandbox, tool):
+    tool.platform.add_user(f"odd{NUL}-student", roles=["Learner"], name=f"Odd{NUL} Student", context_id="math-7")
+    tool.platform.add_user("long-" + "x" * 300, roles=["Learner"], name="Long Id", context_id="math-7")
+    page = submit_form(sandbox.launch("teacher"), "roster/sync")
+    assert page.status_code == 200, page.text[:300]
+    assert "Odd Student" in page.text and "Long Id" in page.text
+    with tool.app.app_context():
+        from lti_tool.extensions import db
+        from lti_tool.models import Person
+
+        subs = set(db.session.scalars(db.select(Person.sub)))
+        assert "odd-student" in subs and "long-" + "x" * 250 in subs
