@@ -24,6 +24,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from .settings import load_settings
     from .web import agency, classroom, course, diagnostic, health, launch, learning, metrics, privacy, registration
     from .web import course_map as course_map_views
+    from .web import form_input as input_edge
     from .web import grading as grading_views
     from .web import i18n as i18n_views
 
@@ -44,6 +45,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     cache.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n_views.select_locale)
+    input_edge.register(app)  # after CSRF; before every view
 
     # Built once per app (DESIGN.md §5); registrations are read from the database on each lookup.
     app.extensions["pathways_tool_conf"] = DatabaseToolConf(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 import sqlalchemy as sa
@@ -109,5 +110,10 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
-        log.exception("unhandled error")
+        log.exception("unhandled error")  # the formatters leave the message out (observability.py)
+        # A failed flush leaves the session unusable; the error page reads the launch (for its language) again.
+        from .extensions import db
+
+        with contextlib.suppress(Exception):
+            db.session.rollback()
         return _render(500, N_("Something went wrong on our side. Please try again."), "Server error")

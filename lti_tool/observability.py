@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import re
+import traceback
 import uuid
+from types import TracebackType
 
 from flask import Flask, g, has_request_context, request
 from flask.wrappers import Response
@@ -37,6 +39,48 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+
+
+def safe_exception_text(exc_info: ExcInfo) -> str:
+    """Return the traceback's frames, the exception types and, for database errors, the SQL statement.
+
+    Never the exception's message: it may echo input (SQL parameters; PostgreSQL's "DETAIL: Key (text)=(…)";
+    a value that failed to parse), and the logs promise no personal data.
+    """
+    exc_type, exc, tb = exc_info
+    lines = ["Traceback (most recent call last):\n", *traceback.format_tb(tb)]
+    lines.append(_exception_line(exc_type, exc))
+    cause = (exc.__cause__ or exc.__context__) if exc is not None else None
+    depth = 0
+    while cause is not None and depth < 5:
+        lines.append(f"caused by: {_exception_line(type(cause), cause)}")
+        cause = cause.__cause__ or cause.__context__
+        depth += 1
+    return "".join(lines).rstrip("\n")
+
+
+def _exception_line(exc_type: type[BaseException], exc: BaseException | None) -> str:
+    name = f"{exc_type.__module__}.{exc_type.__qualname__}"
+    statement = getattr(exc, "statement", None)  # sqlalchemy.exc.StatementError: the SQL, with placeholders
+    return f"{name} in SQL: {statement}\n" if isinstance(statement, str) else f"{name}\n"
+
+
+class SafeTextFormatter(logging.Formatter):
+    """Plain log lines whose tracebacks leave out exception messages (see safe_exception_text)."""
+
+    def formatException(self, ei) -> str:  # noqa: N802 - logging's name
+        return safe_exception_text(ei)
+
+    def format(self, record: logging.LogRecord) -> str:
+        # Another handler may have cached the full traceback text on the record; use ours instead.
+        cached, record.exc_text = record.exc_text, None
+        try:
+            return super().format(record)
+        finally:
+            record.exc_text = cached
+
+
 class JsonFormatter(logging.Formatter):
     """Format a record as one JSON line: time, level, logger, message, request id (and the exception type)."""
 
@@ -51,8 +95,18 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info and record.exc_info[0] is not None:
             # The type and the traceback's frames, but not the exception's message, which may echo input.
             entry["exception"] = record.exc_info[0].__name__
-            entry["traceback"] = self.formatException(record.exc_info)
+            entry["traceback"] = safe_exception_text(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
+
+
+class _NoResultRows(logging.Filter):
+    """Drop SQLAlchemy's DEBUG records: they are result rows (names, answers), even with hidden parameters."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.INFO
+
+
+_SQL_LOGGERS = ("sqlalchemy.engine.Engine", "sqlalchemy.engine.base.Engine")
 
 
 def configure(app: Flask) -> None:
@@ -72,6 +126,10 @@ def configure(app: Flask) -> None:
     werkzeug_log = logging.getLogger("werkzeug")
     if not any(isinstance(f, SecretQueryFilter) for f in werkzeug_log.filters):
         werkzeug_log.addFilter(SecretQueryFilter())
+    for name in _SQL_LOGGERS:
+        sql_log = logging.getLogger(name)
+        if not any(isinstance(f, _NoResultRows) for f in sql_log.filters):
+            sql_log.addFilter(_NoResultRows())
 
     root = logging.getLogger()
     if not any(isinstance(f, RequestIdFilter) for h in root.handlers for f in h.filters):
@@ -80,7 +138,7 @@ def configure(app: Flask) -> None:
         if app.config["LOG_FORMAT"] == "json":
             handler.setFormatter(JsonFormatter())
         else:
-            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
+            handler.setFormatter(SafeTextFormatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
         if not app.config["TESTING"]:
             root.addHandler(handler)
             root.setLevel(app.config["LOG_LEVEL"])

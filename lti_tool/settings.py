@@ -151,7 +151,9 @@ def load_settings(app: Flask, overrides: Mapping[str, Any] | None = None) -> Non
     app.config["BASE_URL"] = app.config["BASE_URL"].rstrip("/")
     _require_secret_key(app)  # first, so a refused start leaves no instance folder behind
     app.config["SQLALCHEMY_DATABASE_URI"] = resolve_database_url(app)
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", _engine_options(app))
+    # Database errors and SQL logging must not carry the values (a student's reflection, names, answers).
+    engine_options = app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or _engine_options(app)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**engine_options, "hide_parameters": True}
     app.config["CACHE_TYPE"], cache_options = _cache_config(app)
     app.config.update(cache_options)
 

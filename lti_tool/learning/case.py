@@ -21,6 +21,12 @@ from typing import Any
 from lti_tool.learning.coursepack import ImportedSkills, Unit
 from lti_tool.learning.skills import Skill, SkillGraph, SkillGraphError
 
+# Past these a package is refused with a message: a real framework has a few thousand items at most, and
+# grouping-to-grouping "precedes" expands to every pair of skills under them, which grows quadratically.
+MAX_ITEMS = 5_000
+MAX_ASSOCIATIONS = 20_000
+MAX_PREREQUISITE_LINKS = 20_000
+
 
 class CasePackageError(ValueError):
     """A CASE package that cannot be imported; `problems` lists every problem with its location."""
@@ -47,8 +53,15 @@ def read_case_package(data: Mapping[str, Any]) -> ImportedSkills:
     if document and not title:
         problems.append("CFDocument.title: missing or empty")
 
+    item_list = _list(data, "CFItems", problems)
+    association_list = _list(data, "CFAssociations", problems, required=False)
+    if len(item_list) > MAX_ITEMS or len(association_list) > MAX_ASSOCIATIONS:
+        raise CasePackageError([
+            f"the package has {len(item_list)} CFItems and {len(association_list)} CFAssociations; Pathways "
+            f"imports at most {MAX_ITEMS} items and {MAX_ASSOCIATIONS} associations. Import the framework in parts."
+        ])
     items: dict[str, Mapping[str, Any]] = {}
-    for index, item in enumerate(_list(data, "CFItems", problems)):
+    for index, item in enumerate(item_list):
         where = f"CFItems[{index}]"
         if not isinstance(item, Mapping):
             problems.append(f"{where}: should be an object")
@@ -67,9 +80,10 @@ def read_case_package(data: Mapping[str, Any]) -> ImportedSkills:
 
     children: dict[str, list[tuple[float, int, str]]] = {}
     has_parent: set[str] = set()
-    precedes: list[tuple[str, str, str]] = []
+    # Keyed by (origin, destination): a repeated association is read once.
+    precedes: dict[tuple[str, str], str] = {}
     skipped: dict[str, int] = {}
-    for index, association in enumerate(_list(data, "CFAssociations", problems, required=False)):
+    for index, association in enumerate(association_list):
         where = f"CFAssociations[{index}]"
         if not isinstance(association, Mapping):
             problems.append(f"{where}: should be an object")
@@ -94,7 +108,7 @@ def read_case_package(data: Mapping[str, Any]) -> ImportedSkills:
             elif destination != _text(document.get("identifier")):
                 notes.append(f"{where}: parent {destination!r} of {origin!r} is not in this package; read as top-level")
         elif kind == "precedes":
-            precedes.append((where, origin, destination))
+            precedes.setdefault((origin, destination), where)
         else:
             skipped[kind] = skipped.get(kind, 0) + 1
     if skipped:
@@ -106,9 +120,13 @@ def read_case_package(data: Mapping[str, Any]) -> ImportedSkills:
     position = {identifier: index for index, identifier in enumerate(tree_order)}
     leaves = [i for i in tree_order if i not in kids]
 
+    under: dict[str, list[str]] = {}
+
     def skills_under(identifier: str) -> list[str]:
         if identifier not in kids:
             return [identifier]
+        if identifier in under:
+            return under[identifier]
         found: list[str] = []
         stack, seen = [identifier], {identifier}
         while stack:
@@ -118,18 +136,30 @@ def read_case_package(data: Mapping[str, Any]) -> ImportedSkills:
                     stack.append(child)
                     if child not in kids:
                         found.append(child)
-        return sorted(found, key=position.__getitem__)
+        under[identifier] = sorted(found, key=position.__getitem__)
+        return under[identifier]
 
-    prerequisites: dict[str, list[str]] = {leaf: [] for leaf in leaves}
-    for where, origin, destination in precedes:
+    # Ordered sets (dicts): each skill's prerequisites in the order the associations name them.
+    prerequisites: dict[str, dict[str, None]] = {leaf: {} for leaf in leaves}
+    links = 0
+    for (origin, destination), where in precedes.items():
         missing = [node for node in (origin, destination) if node not in items]
         if missing:
             notes.append(f"{where}: {missing[0]!r} is not a CFItem of this package; its precedes is skipped")
             continue
-        for later in skills_under(destination):
-            for earlier in skills_under(origin):
-                if earlier != later and earlier not in prerequisites[later]:
-                    prerequisites[later].append(earlier)
+        earlier_skills, later_skills = skills_under(origin), skills_under(destination)
+        links += len(earlier_skills) * len(later_skills)
+        if links > MAX_PREREQUISITE_LINKS:
+            raise CasePackageError([
+                f"{where}: the precedes associations make more than {MAX_PREREQUISITE_LINKS} prerequisite links "
+                "between skills (a grouping that precedes another links every skill under one to every skill "
+                "under the other). Link fewer or smaller groupings, or import the framework in parts."
+            ])
+        for later in later_skills:
+            needs = prerequisites[later]
+            for earlier in earlier_skills:
+                if earlier != later:
+                    needs[earlier] = None
 
     skills = tuple(
         Skill(

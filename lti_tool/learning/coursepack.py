@@ -372,10 +372,39 @@ def load_pack(data: Mapping[str, Any]) -> CoursePack:
 def loads_pack(text: str) -> CoursePack:
     """Decode course-pack JSON text and return the checked pack."""
     try:
-        data = json.loads(text)
+        data = decode_json(text)
     except json.JSONDecodeError as error:
         raise CoursePackError([f"line {error.lineno}, column {error.colno}: not valid JSON ({error.msg})"]) from None
     return load_pack(data)
+
+
+# A course pack nests 8 levels, a CASE package 4; deeper files were made to exhaust the parser (a 500 from
+# RecursionError) or whatever walks the document after it.
+MAX_JSON_DEPTH = 32
+
+
+def decode_json(text: str, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """Decode an uploaded JSON document, refusing one nested deeper than max_depth (CoursePackError).
+
+    Invalid JSON raises json.JSONDecodeError as json.loads does.
+    """
+    too_deep = CoursePackError([f"The file is nested more than {max_depth} levels deep (lists or objects inside "
+                                "each other); a course pack or CASE package needs far fewer. Check the file."])
+    try:
+        document = json.loads(text)
+    except RecursionError:
+        raise too_deep from None
+    # Walk without recursion: the decoder allows ~1,000 levels, more than later code can.
+    stack = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > max_depth:
+            raise too_deep
+        if isinstance(value, dict):
+            stack.extend((child, depth + 1) for child in value.values())
+        elif isinstance(value, list):
+            stack.extend((child, depth + 1) for child in value)
+    return document
 
 
 def _load_course(r: _Reader, value: object) -> Course:

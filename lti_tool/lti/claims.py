@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..text import strip_control, strip_control_deep
 from .roles import Access, access_for, role_labels
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
@@ -39,11 +40,17 @@ class LaunchFacts:
 
 
 def _text(value: object, limit: int = 500) -> str:
-    return value.strip()[:limit] if isinstance(value, str) else ""
+    """Return the claim as text without control characters, cut to the column it is kept in."""
+    return strip_control(value).strip()[:limit] if isinstance(value, str) else ""
 
 
 def _mapping(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
+
+
+def user_id(value: object) -> str:
+    """Return a launch's `sub` or a roster member's `user_id` as Pathways keeps it (cleaned, at most 255)."""
+    return _text(value, 255)
 
 
 def display_name(body: Mapping[str, Any]) -> str:
@@ -55,7 +62,13 @@ def display_name(body: Mapping[str, Any]) -> str:
 
 
 def facts_from_claims(body: Mapping[str, Any], client_id: str) -> LaunchFacts:
-    """Return the launch's facts; a launch without a context claim is scoped to its resource link."""
+    """Return the launch's facts; a launch without a context claim is scoped to its resource link.
+
+    This is the one place launch claims enter Pathways: control characters (NUL, which PostgreSQL refuses in
+    text, and the like) are removed from every string, and texts are cut to the length of their column.
+    """
+    raw_dl = body.get(DL_SETTINGS_CLAIM)
+    body = strip_control_deep(dict(body))
     context = _mapping(body.get(CLAIM + "context"))
     link = _mapping(body.get(CLAIM + "resource_link"))
     link_id = _text(link.get("id"), 255) or None
@@ -75,9 +88,11 @@ def facts_from_claims(body: Mapping[str, Any], client_id: str) -> LaunchFacts:
                         "accept_presentation_document_targets", "accept_lineitem", "auto_create")
             if key in dl
         }
+        if isinstance(raw_dl, Mapping) and "data" in raw_dl:
+            details["deep_linking"]["data"] = raw_dl["data"]  # opaque: echoed back exactly as sent (DL §4.4.1)
     if isinstance(ags.get("scope"), list):
         details["ags_scopes"] = [s for s in ags["scope"] if isinstance(s, str)]
-    if isinstance(ags.get("lineitem"), str):
+    if isinstance(ags.get("lineitem"), str) and len(ags["lineitem"]) <= 1000:  # a cut URL would be wrong
         details["lineitem"] = ags["lineitem"]
     # Data Privacy Launch: the person whose data the launch is about (not necessarily the launcher).
     for_user = _mapping(body.get(CLAIM + "for_user"))
@@ -92,7 +107,7 @@ def facts_from_claims(body: Mapping[str, Any], client_id: str) -> LaunchFacts:
         client_id=client_id,
         deployment_id=str(body[CLAIM + "deployment_id"]),
         message_type=str(body[CLAIM + "message_type"]),
-        sub=_text(body.get("sub"), 255),
+        sub=user_id(body.get("sub")),
         access=access_for(roles if isinstance(roles, list) else []),
         role_labels=role_labels(roles if isinstance(roles, list) else []),
         name=display_name(body),

@@ -16,6 +16,7 @@ from pylti1p3.tool_config import ToolConfAbstract
 
 from ..extensions import db
 from ..models import Deployment, Platform
+from ..text import is_clean
 from .keys import SigningKey
 from .outbound import origin, origin_matches
 
@@ -78,6 +79,8 @@ def find_platform(issuer: str | None, client_id: str | None) -> Platform | None:
     """Return the platform registered under this issuer and client id."""
     if not issuer or not client_id or not isinstance(issuer, str) or not isinstance(client_id, str):
         return None
+    if not (is_clean(issuer) and is_clean(client_id)):
+        return None  # unverified input (login or token header); PostgreSQL refuses NUL in a query
     return db.session.scalars(
         sa.select(Platform).where(Platform.issuer == issuer, Platform.client_id == client_id)
     ).first()
@@ -85,7 +88,7 @@ def find_platform(issuer: str | None, client_id: str | None) -> Platform | None:
 
 def find_deployment(platform_id: int, deployment_id: str | None) -> Deployment | None:
     """Return the deployment row for this platform and deployment id."""
-    if not deployment_id or not isinstance(deployment_id, str):
+    if not deployment_id or not isinstance(deployment_id, str) or not is_clean(deployment_id):
         return None
     return db.session.scalars(
         sa.select(Deployment).where(

@@ -1,8 +1,28 @@
 """Small shared pieces for rows."""
 
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 
 def utcnow() -> datetime:
     """Return naive UTC now: the database columns are timezone-less and always UTC."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def insert_if_missing(model: type, values: Mapping[str, Any], keys: Sequence[str]) -> None:
+    """INSERT a row unless one with the same unique keys exists (ON CONFLICT DO NOTHING), without committing.
+
+    Two requests creating the same row at once (a class launching a new course together) both succeed: the
+    second waits for the first and inserts nothing. The caller then reads the row by its keys.
+    """
+    from ..extensions import db
+
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - Pathways supports PostgreSQL and SQLite
+        raise RuntimeError(f"unsupported database {dialect}")
+    db.session.execute(insert(model).values(**values).on_conflict_do_nothing(index_elements=list(keys)))

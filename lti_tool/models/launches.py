@@ -30,6 +30,8 @@ class LaunchSession(db.Model):
     details: so.Mapped[dict] = so.mapped_column(sa.JSON, default=dict)
     created_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime, default=utcnow)
     expires_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime, index=True)
+    # When the Deep Linking response was signed: set by a conditional UPDATE, so a request is answered once.
+    deep_link_answered_at: so.Mapped[datetime | None] = so.mapped_column(sa.DateTime)
 
     course: so.Mapped[Course] = so.relationship()
     person: so.Mapped[Person] = so.relationship()

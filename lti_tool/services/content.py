@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from ..extensions import db
-from ..learning.coursepack import CoursePack, CoursePackError, dump_pack, load_pack
+from ..learning.coursepack import CoursePack, CoursePackError, decode_json, dump_pack, load_pack
 from ..models import CourseContent
+from ..models.base import insert_if_missing
 from .errors import NotFound, ServiceError
 
 DEMO_PACK = Path(__file__).resolve().parents[1] / "demo" / "math7.json"
@@ -30,20 +31,31 @@ def demo_pack_data(today: date | None = None) -> dict[str, Any]:
     return data
 
 
-def import_pack(course_id: int, data: Any, *, now: datetime) -> CoursePack:
-    """Check a course pack and make it the course's content (replacing any earlier one)."""
+def read_pack_upload(raw: bytes) -> Any:
+    """Decode an uploaded course-pack file (UTF-8 JSON), refusing unreadable or absurdly nested ones."""
+    try:
+        return decode_json(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        if isinstance(exc, CoursePackError):
+            raise ServiceError(exc.problems[0]) from None
+        raise ServiceError("A course pack is a JSON object; this file is not.") from None
+
+
+def import_pack(course_id: int, data: Any, *, now: datetime, keep_existing: bool = False) -> CoursePack:
+    """Check a course pack and make it the course's content (replacing any earlier one unless keep_existing)."""
     if not isinstance(data, dict):
         raise ServiceError("A course pack is a JSON object; this file is not.")
     try:
         pack = load_pack(data)
     except CoursePackError as exc:
         raise ServiceError(str(exc)) from exc
-    content = db.session.get(CourseContent, course_id)
-    if content is None:
-        content = CourseContent(course_id=course_id)
-        db.session.add(content)
-    content.pack = dump_pack(pack)
-    content.updated_at = now
+    dumped = dump_pack(pack)
+    # ON CONFLICT DO NOTHING: parallel first launches seeding the default pack create one row, not a 500.
+    insert_if_missing(CourseContent, {"course_id": course_id, "pack": dumped, "updated_at": now}, ("course_id",))
+    if not keep_existing:
+        content = db.session.get(CourseContent, course_id)
+        content.pack = dumped
+        content.updated_at = now
     db.session.commit()
     return pack
 

@@ -35,6 +35,7 @@ from ..learning.coursepack import (
     ImportedSkills,
     MultipleChoiceItem,
     NumericItem,
+    decode_json,
     dump_pack,
     dumps_pack,
     load_pack,
@@ -353,10 +354,12 @@ def import_file(course_id: int, filename: str, raw: bytes, *, now: datetime) -> 
             raise MapError(exc.problems) from exc
         return _merge_skills(course_id, imported, "Moodle competency CSV", now)
     try:
-        document = json.loads(text)
+        document = decode_json(text)
     except json.JSONDecodeError as exc:
         raise MapError([f"The file is neither JSON (a course pack or a CASE package) nor a Moodle competency CSV: "
                         f"line {exc.lineno}, column {exc.colno}: {exc.msg}."]) from None
+    except CoursePackError as exc:
+        raise MapError(exc.problems) from None
     if isinstance(document, dict) and {"CFPackage", "CFDocument", "CFItems"} & set(document):
         try:
             imported = read_case_package(document)

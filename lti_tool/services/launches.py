@@ -23,6 +23,7 @@ from ..lti.platform_storage import sign_launch_token as sign_launch_token
 from ..lti.roles import Access
 from ..lti.toolconf import find_deployment, find_platform, on_platform, platform_origins
 from ..models import Course, Enrollment, LaunchSession, Person, Platform
+from ..models.base import insert_if_missing
 from .errors import N_, Forbidden, NotFound
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ def accept_launch(
         from .content import demo_pack_data, import_pack
 
         if db.session.get(CourseContent, launch.course_id) is None:
-            import_pack(launch.course_id, demo_pack_data(now.date()), now=now)
+            import_pack(launch.course_id, demo_pack_data(now.date()), now=now, keep_existing=True)
     return AcceptedLaunch(LaunchOutcome.SESSION, facts, launch)
 
 
@@ -131,12 +132,13 @@ def record_launch(
 
 
 def _upsert_course(platform_id: int, deployment_pk: int, facts: LaunchFacts, now: datetime) -> Course:
+    # INSERT ... ON CONFLICT DO NOTHING, then read: a class launching a new course at once creates it once.
+    insert_if_missing(Course, {"platform_id": platform_id, "deployment_id": deployment_pk,
+                               "context_id": facts.context_id, "title": "", "label": ""},
+                      ("deployment_id", "context_id"))
     course = db.session.scalars(
         sa.select(Course).where(Course.deployment_id == deployment_pk, Course.context_id == facts.context_id)
-    ).first()
-    if course is None:
-        course = Course(platform_id=platform_id, deployment_id=deployment_pk, context_id=facts.context_id)
-        db.session.add(course)
+    ).one()
     course.title = facts.context_title or course.title or "Untitled course"
     course.label = facts.context_label or course.label or ""
     course.last_launch_at = now
@@ -156,12 +158,10 @@ def _upsert_course(platform_id: int, deployment_pk: int, facts: LaunchFacts, now
 
 
 def _upsert_person(platform_id: int, facts: LaunchFacts, store_email: bool) -> Person:
+    insert_if_missing(Person, {"platform_id": platform_id, "sub": facts.sub, "name": ""}, ("platform_id", "sub"))
     person = db.session.scalars(
         sa.select(Person).where(Person.platform_id == platform_id, Person.sub == facts.sub)
-    ).first()
-    if person is None:
-        person = Person(platform_id=platform_id, sub=facts.sub)
-        db.session.add(person)
+    ).one()
     person.name = facts.name or person.name or ""
     person.email = facts.email if store_email else None
     db.session.flush()
@@ -169,12 +169,11 @@ def _upsert_person(platform_id: int, facts: LaunchFacts, store_email: bool) -> P
 
 
 def _upsert_enrollment(course: Course, person: Person, facts: LaunchFacts, now: datetime) -> Enrollment:
+    insert_if_missing(Enrollment, {"course_id": course.id, "person_id": person.id, "role": facts.access.value,
+                                   "lti_roles": "", "active": True}, ("course_id", "person_id"))
     enrollment = db.session.scalars(
         sa.select(Enrollment).where(Enrollment.course_id == course.id, Enrollment.person_id == person.id)
-    ).first()
-    if enrollment is None:
-        enrollment = Enrollment(course_id=course.id, person_id=person.id)
-        db.session.add(enrollment)
+    ).one()
     enrollment.role = facts.access.value
     enrollment.lti_roles = facts.role_labels[:500]
     enrollment.active = True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -13,9 +14,12 @@ from ..lti.deep_linking import LinkChoice, accepts_resource_links, build_respons
 from ..lti.keys import current_signing_key
 from ..lti.toolconf import ToolRegistration, on_platform, platform_origins
 from ..models import Deployment, LaunchSession, Placement, Platform
+from ..models.base import insert_if_missing
 from .errors import Forbidden, ServiceError
 
 PLACEMENT_PARAM = "pathways_placement"
+RESOURCE_ID_MAX = 64  # Placement.resource_id
+ALREADY_ANSWERED = "These links were already sent to the LMS. To add more, start again from the LMS."
 
 
 @dataclass(frozen=True)
@@ -73,11 +77,12 @@ def answer_deep_link(
     score_maximum: float,
     secret_key: str,
     base_url: str,
+    now: datetime,
 ) -> DeepLinkReturn:
     """Create placements for the chosen options and sign the Deep Linking response for them."""
     settings = deep_link_settings(launch)
-    if (launch.details or {}).get("deep_linking_answered"):
-        raise ServiceError("These links were already sent to the LMS. To add more, start again from the LMS.")
+    if launch.deep_link_answered_at is not None:
+        raise ServiceError(ALREADY_ANSWERED)
     options = {o.key: o for o in placement_options(launch)}
     picks = [(options[key], title.strip() or options[key].title) for key, title in chosen if key in options]
     if not picks:
@@ -86,6 +91,17 @@ def answer_deep_link(
         raise ServiceError("This place in the LMS accepts only one link at a time; choose one.")
     if not 0 < score_maximum <= 10_000:
         raise ServiceError("The gradebook maximum must be a number between 0 and 10,000.")
+    # One answer per request: the platform's `data` is single-use, and a second post would duplicate links.
+    # The claim is a conditional UPDATE, so of several parallel posts (a double click) exactly one wins.
+    claimed = db.session.execute(
+        sa.update(LaunchSession)
+        .where(LaunchSession.id == launch.id, LaunchSession.deep_link_answered_at.is_(None))
+        .values(deep_link_answered_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        db.session.rollback()
+        raise ServiceError(ALREADY_ANSWERED)
     choices = []
     for option, title in picks:
         placement = Placement(
@@ -110,8 +126,6 @@ def answer_deep_link(
     deployment = db.session.get(Deployment, launch.deployment_id)
     registration = ToolRegistration(platform, current_signing_key(secret_key))
     token = build_response_jwt(registration, deployment.deployment_id, settings, choices)
-    # One answer per request: the platform's `data` is single-use, and a second post would duplicate links.
-    launch.details = {**launch.details, "deep_linking_answered": True}
     db.session.commit()
     return DeepLinkReturn(return_url=settings["deep_link_return_url"], jwt=token)
 
@@ -119,16 +133,17 @@ def answer_deep_link(
 def placement_for_launch(launch: LaunchSession, title: str) -> Placement | None:
     """Return the placement a resource-link launch opens, creating it after an LMS course copy."""
     resource_id = ((launch.details or {}).get("custom") or {}).get(PLACEMENT_PARAM)
-    if not resource_id:
+    if not resource_id or len(resource_id) > RESOURCE_ID_MAX:
+        # Pathways never hands out longer ids: a longer value was not made by us, so it names no placement.
         return None
+    # A copied course keeps the link's custom parameters; give the copy its own placement (once, even when
+    # the class opens the copied link together).
+    insert_if_missing(Placement, {"course_id": launch.course_id, "resource_id": resource_id,
+                                  "title": (title or "Pathways")[:300], "kind": "plan", "skill_ids": []},
+                      ("course_id", "resource_id"))
     placement = db.session.scalars(
         sa.select(Placement).where(Placement.course_id == launch.course_id, Placement.resource_id == resource_id)
-    ).first()
-    if placement is None:
-        # A copied course keeps the link's custom parameters; give the copy its own placement.
-        placement = Placement(course_id=launch.course_id, resource_id=resource_id, title=title or "Pathways",
-                              kind="plan", skill_ids=[])
-        db.session.add(placement)
+    ).one()
     if launch.resource_link_id and placement.resource_link_id != launch.resource_link_id:
         placement.resource_link_id = launch.resource_link_id
     lineitem = (launch.details or {}).get("lineitem")

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from .. import metrics
 from ..extensions import db
-from ..lti.claims import display_name
+from ..lti.claims import display_name, user_id
 from ..lti.keys import current_signing_key
 from ..lti.roles import Access, access_for, role_labels
 from ..lti.services import PlatformConnector, ServiceCallError, fetch_memberships
@@ -65,7 +65,8 @@ def sync_roster(
     members = roster.members
     course.roster_differences_url = roster.differences_url
 
-    subs = [m["user_id"] for m in members if isinstance(m.get("user_id"), str) and m["user_id"]]
+    # Cleaned as launches clean `sub` (control characters out, 255 at most), so both name the same person.
+    subs = [sub for sub in (user_id(m.get("user_id")) for m in members) if sub]
     people = _people_by_sub(platform.id, subs)
     enrollments = {
         e.person_id: e for e in db.session.scalars(sa.select(Enrollment).where(Enrollment.course_id == course.id))
@@ -81,7 +82,7 @@ def sync_roster(
     seen: set[int] = set()
     new_enrollments: dict[int, dict] = {}
     for member in members:
-        person = people.get(member.get("user_id"))  # type: ignore[arg-type]
+        person = people.get(user_id(member.get("user_id")))
         if person is None:
             continue
         _set_if_changed(person, "name", display_name(member) or person.name)

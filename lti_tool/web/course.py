@@ -20,7 +20,7 @@ from flask import (
 )
 
 from ..extensions import csrf
-from ..services.content import course_pack, demo_pack_data, export_pack, import_pack
+from ..services.content import course_pack, demo_pack_data, export_pack, import_pack, read_pack_upload
 from ..services.errors import Forbidden, ServiceError
 from ..services.grades import compare_results, grade_sync_status, retry_failed
 from ..services.launches import course_roster, current_placement, open_launch, open_launch_by_token
@@ -121,11 +121,7 @@ def import_content():
     require_teacher()
     upload = request.files.get("pack")
     try:
-        data = json.loads(upload.read().decode("utf-8")) if upload else None
-    except (UnicodeDecodeError, ValueError):
-        data = None
-    try:
-        pack = import_pack(g.launch.course_id, data, now=_now())
+        pack = import_pack(g.launch.course_id, read_pack_upload(upload.read()) if upload else None, now=_now())
     except ServiceError as exc:
         flash(translated(exc), "error")
     else:
@@ -152,7 +148,7 @@ def deep_link():
         launch=launch,
         options=placement_options(launch),
         multiple=bool(settings.get("accept_multiple", True)),
-        answered=bool((launch.details or {}).get("deep_linking_answered")),
+        answered=launch.deep_link_answered_at is not None,
     )
 
 
@@ -173,6 +169,7 @@ def deep_link_answer():
             score_maximum=score_maximum,
             secret_key=current_app.config["SECRET_KEY"],
             base_url=current_app.config["BASE_URL"],
+            now=_now(),
         )
     except ServiceError as exc:
         flash(translated(exc), "error")

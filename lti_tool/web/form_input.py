@@ -1,0 +1,41 @@
+"""The one place form and query input enters Pathways: control characters out, over-long fields refused."""
+
+from __future__ import annotations
+
+from flask import Flask, request
+from werkzeug.datastructures import ImmutableMultiDict
+
+from ..services.errors import N_, ServiceError
+from ..text import is_clean, strip_control
+
+# No field Pathways keeps is longer than 4,000 characters (reflections, evidence); the services refuse or cut
+# to their own column. Past this, the text was not typed into one of our forms.
+MAX_FIELD_CHARS = 20_000
+TOO_LONG = N_("One of the fields is far longer than Pathways accepts. Shorten it and send the form again.")
+
+
+class FieldTooLong(ServiceError):
+    """A form field is longer than any Pathways keeps."""
+
+    status = 422
+
+
+def _cleaned(values: ImmutableMultiDict) -> ImmutableMultiDict:
+    pairs = list(values.items(multi=True))
+    if any(len(value) > MAX_FIELD_CHARS for _, value in pairs):
+        raise FieldTooLong(TOO_LONG)
+    if all(is_clean(key) and is_clean(value) for key, value in pairs):
+        return values
+    return ImmutableMultiDict([(strip_control(key), strip_control(value)) for key, value in pairs])
+
+
+def register(app: Flask) -> None:
+    """Clean request.form and request.args before any view (or CSRF check) reads them."""
+
+    @app.before_request
+    def clean_input() -> None:
+        request.args = _cleaned(request.args)
+        if request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
+            "application/x-www-form-urlencoded", "multipart/form-data"
+        ):
+            request.form = _cleaned(request.form)

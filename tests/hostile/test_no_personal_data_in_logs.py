@@ -1,0 +1,55 @@
+"""The logs keep the promise: a flow full of personal data that ends in a database error logs none of it."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from lti_tool.observability import JsonFormatter, SafeTextFormatter
+from tests.support import CLAIM, submit_form
+from tests.web.test_agency import FIRST_SKILL, _open, _setup_course
+
+MARK = "Zq7Marker"  # unique strings, one per kind of personal data, so a leak says what leaked
+
+
+def _marked(kind: str) -> str:
+    return f"{MARK}{kind}"
+
+
+def test_a_failing_request_full_of_personal_data_logs_no_personal_data(sandbox, tool, caplog):
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="sqlalchemy.engine")
+    _setup_course(sandbox)
+    pending = sandbox.begin("student")
+    student = pending.post(pending.resign(**{"name": _marked("Name"),
+                                             CLAIM + "context": {"id": "math-7", "title": _marked("Course")}}))
+    assert _marked("Name") in student.text
+    goals = _open(student, tool, "My goals")
+    assert submit_form(goals, "/goals", title=_marked("Goal"), why=_marked("Why")).status_code == 200
+    practise = re.search(r'href="([^"]*/practice/[^"]+)"', student.text).group(1)
+    page = student.http.get(tool.url(practise))
+    page.http = student.http
+    assert submit_form(page, practise.split("/", 3)[3], answer=_marked("Answer")).status_code == 200
+    reflect = _open(student, tool, "/reflect")
+    assert submit_form(reflect, "/reflect", skill_id=FIRST_SKILL, answer_0=_marked("Reflection")).status_code == 200
+
+    # Force a real database error whose message (PostgreSQL's DETAIL) and parameters carry the reflection.
+    with tool.app.app_context():
+        from lti_tool.extensions import db
+
+        db.session.execute(db.text("CREATE UNIQUE INDEX forced_failure ON reflection (text)"))
+        db.session.commit()
+    failed = submit_form(reflect, "/reflect", skill_id=FIRST_SKILL, answer_0=_marked("Reflection"))
+    assert failed.status_code == 500
+    assert "Something went wrong on our side" in failed.text  # the plain page, not a second failure
+    assert MARK not in failed.text
+
+    records = caplog.records
+    assert any(r.exc_info and "IntegrityError" in JsonFormatter().format(r) for r in records)
+    assert any("INSERT INTO reflection" in JsonFormatter().format(r) for r in records)
+    assert any(r.name.startswith("sqlalchemy.engine") for r in records)  # SQL logging was on
+    text_formatter = SafeTextFormatter("%(levelname)s %(name)s %(message)s")
+    for record in records:
+        record.request_id = "-"
+        for formatted in (JsonFormatter().format(record), text_formatter.format(record)):
+            assert MARK not in formatted, formatted
