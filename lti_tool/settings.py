@@ -132,18 +132,53 @@ def resolve_database_url(app: Flask) -> str:
 
 
 def _cache_config(app: Flask) -> tuple[str, dict[str, Any]]:
+    # JSON, not pickle, in both backends (see cache_json.py).
+    from .cache_json import StrictJSONSerializer
+
+    json_only = {"CACHE_SERIALIZER": StrictJSONSerializer}
     if app.config.get("REDIS_URL"):
-        return "RedisCache", {"CACHE_REDIS_URL": app.config["REDIS_URL"], "CACHE_KEY_PREFIX": "pathways:"}
+        return "RedisCache", {"CACHE_REDIS_URL": app.config["REDIS_URL"], "CACHE_KEY_PREFIX": "pathways:",
+                              **json_only}
     cache_dir = os.path.join(app.instance_path, "cache")
     os.makedirs(cache_dir, exist_ok=True)
-    return "FileSystemCache", {"CACHE_DIR": cache_dir, "CACHE_THRESHOLD": 100_000}
+    return "FileSystemCache", {"CACHE_DIR": cache_dir, "CACHE_THRESHOLD": 100_000, **json_only}
+
+
+# Production keys need 32 bytes of randomness: it signs sessions and launch tokens and, through HKDF,
+# encrypts the tool's private keys and cached access tokens.
+SECRET_KEY_MIN_BITS = 256
+_HEX = frozenset("0123456789abcdefABCDEF")
+_BASE64 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_+/=")
+
+
+def secret_key_entropy_bits(secret: str) -> int:
+    """Estimate the randomness in a secret from its length and alphabet (hex 4, base64 6, else 6.5 bits a char).
+
+    The estimate is generous to long passphrases and strict about repetition: fewer than 10 distinct
+    characters is not a random key whatever its length.
+    """
+    if len(set(secret)) < 10:
+        return 0
+    chars = set(secret)
+    per_char = 4.0 if chars <= _HEX else 6.0 if chars <= _BASE64 else 6.5
+    return int(len(secret) * per_char)
+
+
+def _is_production(app: Flask) -> bool:
+    return not (app.config["SANDBOX_ENABLED"] or app.config["TESTING"] or app.config["DEBUG"])
 
 
 def _require_secret_key(app: Flask) -> None:
     """Use PATHWAYS_SECRET_KEY; in development and tests fall back to a per-instance random key file."""
     if app.config.get("SECRET_KEY"):
+        bits = secret_key_entropy_bits(str(app.config["SECRET_KEY"]))
+        if _is_production(app) and bits < SECRET_KEY_MIN_BITS:
+            raise RuntimeError(
+                f"PATHWAYS_SECRET_KEY is too weak (about {bits} bits): production needs 32 bytes of randomness. "
+                "Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
         return
-    if not (app.config["SANDBOX_ENABLED"] or app.config["TESTING"] or app.config["DEBUG"]):
+    if _is_production(app):
         raise RuntimeError(
             "PATHWAYS_SECRET_KEY is not set. Set it to a long random value (python -c "
             "'import secrets; print(secrets.token_urlsafe(48))') before serving Pathways."
