@@ -22,3 +22,11 @@ errorlog = "-"
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss'
 max_requests = 2000
 max_requests_jitter = 200
+
+
+def on_starting(server):
+    """Before any socket opens: refuse an open /metrics on a public bind (lti_tool/exposure.py)."""
+    from lti_tool.exposure import refuse_open_metrics
+    from lti_tool.settings import from_environment
+
+    refuse_open_metrics(from_environment(), server.cfg.bind)

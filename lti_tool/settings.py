@@ -100,11 +100,7 @@ def _coerce(key: str, raw: Any) -> Any:
 
 def load_settings(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
     """Fill app.config from DEFAULTS, the PATHWAYS_* environment and overrides, in that order."""
-    app.config.update(DEFAULTS)
-    for key in DEFAULTS:
-        env_value = os.environ.get(f"{PREFIX}_{key}")
-        if env_value is not None:
-            app.config[key] = _coerce(key, env_value)
+    app.config.update(from_environment())
     for key, value in (overrides or {}).items():
         if key not in DEFAULTS and not key.isupper():
             raise KeyError(f"Unknown setting {key!r}")
@@ -116,6 +112,19 @@ def load_settings(app: Flask, overrides: Mapping[str, Any] | None = None) -> Non
     app.config["CACHE_TYPE"], cache_options = _cache_config(app)
     app.config.update(cache_options)
     _require_secret_key(app)
+    from .exposure import check_base_url
+
+    check_base_url(app.config)
+
+
+def from_environment() -> dict[str, Any]:
+    """Return DEFAULTS overlaid with the PATHWAYS_* environment (for checks made before an app exists)."""
+    values = dict(DEFAULTS)
+    for key in DEFAULTS:
+        env_value = os.environ.get(f"{PREFIX}_{key}")
+        if env_value is not None:
+            values[key] = _coerce(key, env_value)
+    return values
 
 
 def resolve_database_url(app: Flask) -> str:
