@@ -62,6 +62,17 @@ def launch_blueprint(name: str, import_name: str) -> Blueprint:
             csrf.protect()
 
     @blueprint.context_processor
+    def role_checks():
+        # Pages hide what the launch's role may not do (services/permissions.py still refuses it).
+        from ..services.permissions import Action, actor_of, may
+
+        def allowed(action: str) -> bool:
+            launch = getattr(g, "launch", None)
+            return launch is not None and may(actor_of(launch), Action[action])
+
+        return {"may": allowed}
+
+    @blueprint.context_processor
     def launch_token_for_forms():
         # GET forms replace their action's query string: they need `lt` as a hidden field to keep it.
         return {"launch_token": getattr(g, "launch_token", None)}
