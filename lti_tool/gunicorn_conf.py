@@ -27,3 +27,11 @@ max_requests = 2000
 max_requests_jitter = 200
 # Several Pathways (or other gunicorn) instances may share a host and user; none needs the admin socket.
 control_socket_disable = True
+
+
+def on_starting(server):
+    """Before any socket opens: refuse an open /metrics on a public bind (lti_tool/exposure.py)."""
+    from lti_tool.exposure import refuse_open_metrics
+    from lti_tool.settings import from_environment
+
+    refuse_open_metrics(from_environment(), server.cfg.bind)

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
+from urllib.parse import urlsplit
 
+import jwt
 import sqlalchemy as sa
-from flask import Flask, Response, current_app
+from flask import Flask, Response, current_app, g, request
+from werkzeug.exceptions import HTTPException
 
 from .extensions import CACHE_OUTAGES, cache, db
 from .models import Platform
+
+FRAME_CACHE_KEY = "frame-ancestors"
 
 
 def configure_cookies(app: Flask) -> None:
@@ -29,56 +35,72 @@ def configure_cookies(app: Flask) -> None:
     )
 
 
-def frame_ancestors() -> str:
-    """Return the origins allowed to frame us: ourselves, registered platforms and configured extras.
+def _platform_origins() -> dict[str, dict[str, list[str]]]:
+    """Return each registered platform's origins, by platform id and by issuer (cached for a minute).
 
-    Every response carries this header, so neither a cache nor a database outage may fail it: without the cache
-    the list is rebuilt each time; without the database it is just ourselves (and not remembered).
+    Every response carries the header built from this, so neither a cache nor a database outage may fail it:
+    without the cache the map is rebuilt each time; without the database it is empty (and not remembered).
     """
-    cached = _cache_get("frame-ancestors")
-    if cached is not None:
+    cached = _cache_get(FRAME_CACHE_KEY)
+    if isinstance(cached, dict):
         return cached
-    origins = {"'self'"}
+    by_id: dict[str, list[str]] = {}
+    by_issuer: dict[str, list[str]] = {}
     try:
-        urls = db.session.execute(sa.select(Platform.auth_login_url, Platform.issuer)).all()
+        rows = db.session.execute(sa.select(Platform.id, Platform.auth_login_url, Platform.issuer)).all()
     except sa.exc.SQLAlchemyError:
-        # No database yet (or it is down): allow only ourselves rather than fail the response.
+        # No database yet (or it is down): no platform may frame us rather than fail the response.
         db.session.rollback()
-        urls = None
-    for row in urls or ():
-        for url in row:
-            origin = _origin(url)
-            if origin:
-                origins.add(origin)
-    origins.update(current_app.config["FRAME_ANCESTORS"].split())
-    value = " ".join(sorted(origins))
-    if urls is not None:
-        _cache_set("frame-ancestors", value, 60)
+        return {"by_id": {}, "by_issuer": {}}
+    for platform_id, login_url, issuer in rows:
+        origins = sorted({o for o in (_origin(login_url), _origin(issuer)) if o})
+        by_id[str(platform_id)] = origins
+        by_issuer[issuer] = sorted(set(by_issuer.get(issuer, [])) | set(origins))
+    value = {"by_id": by_id, "by_issuer": by_issuer}
+    _cache_set(FRAME_CACHE_KEY, value, 60)
     return value
 
 
-def _cache_get(key: str) -> str | None:
+def frame_ancestors(*, platform_id: int | None = None, issuer: str | None = None) -> str:
+    """Return who may frame this response: ourselves, the one platform it belongs to, configured extras.
+
+    A page of a launch names only that launch's platform; login and launch pages name the platform the
+    request comes from, if it is registered; every other page (errors, JWKS, health) only the defaults.
+    """
+    origins = {"'self'"}
+    if platform_id is not None or issuer:
+        known = _platform_origins()
+        if platform_id is not None:
+            origins.update(known["by_id"].get(str(platform_id), []))
+        if issuer:
+            origins.update(known["by_issuer"].get(issuer, []))
+    origins.update(current_app.config["FRAME_ANCESTORS"].split())
+    return " ".join(sorted(origins))
+
+
+def _cache_get(key: str) -> object | None:
     try:
         return cache.get(key)
     except CACHE_OUTAGES:
         return None
 
 
-def _cache_set(key: str, value: str, timeout: int) -> None:
+def _cache_set(key: str, value: object, timeout: int) -> None:
     try:
         cache.set(key, value, timeout=timeout)
     except CACHE_OUTAGES:
-        pass  # the list is rebuilt on the next response
+        pass  # the map is rebuilt on the next response
 
 
 def forget_frame_ancestors() -> None:
-    """Drop the cached list after the platform registry changes."""
-    cache.delete("frame-ancestors")
+    """Drop the cached origins after the platform registry changes."""
+    try:
+        cache.delete(FRAME_CACHE_KEY)
+    except CACHE_OUTAGES:
+        pass  # nothing cached can outlive the outage by more than its minute
 
 
 def _origin(url: str | None) -> str | None:
-    from urllib.parse import urlsplit
-
     if not url:
         return None
     parts = urlsplit(url)
@@ -87,14 +109,54 @@ def _origin(url: str | None) -> str | None:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def csp_nonce() -> str:
+    """Return this response's script nonce (templates: <script nonce="{{ csp_nonce() }}">)."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(18)
+    return g.csp_nonce
+
+
+def _requesting_issuer() -> str | None:
+    """Name the platform a login or launch request says it comes from, to let it frame our answer.
+
+    The id_token is not verified here: the issuer only selects which *registered* platform's origin may
+    frame the reply (a launch error or the storage check page), which grants nothing else.
+    """
+    if request.endpoint == "lti.login":
+        issuer = request.values.get("iss")
+        return issuer if isinstance(issuer, str) else None
+    if request.endpoint in ("launch.launch", "launch.launch_verified"):
+        try:
+            claims = jwt.decode(request.form.get("id_token", ""), options={"verify_signature": False})
+        except (jwt.PyJWTError, HTTPException):  # a malformed token, or a body too large to read
+            return None
+        issuer = claims.get("iss") if isinstance(claims, dict) else None
+        return issuer if isinstance(issuer, str) else None
+    return None
+
+
+def content_security_policy() -> str:
+    launch = g.get("launch")
+    ancestors = frame_ancestors(platform_id=getattr(launch, "platform_id", None), issuer=_requesting_issuer())
+    scripts = "'self'"
+    if "csp_nonce" in g:
+        scripts += f" 'nonce-{g.csp_nonce}'"
+    return f"script-src {scripts}; object-src 'none'; base-uri 'self'; frame-ancestors {ancestors}"
+
+
 def register(app: Flask) -> None:
+    app.jinja_env.globals["csp_nonce"] = csp_nonce
+
     @app.after_request
     def security_headers(response: Response) -> Response:
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            f"frame-ancestors {frame_ancestors()}; object-src 'none'; base-uri 'self'",
-        )
+        response.headers.setdefault("Content-Security-Policy", content_security_policy())
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         # Launch ids travel in page URLs; never send them to other sites.
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        # Pages show names, progress and grades: no browser or proxy may keep a copy. Responses that may be
+        # cached (JWKS, static files) set their own Cache-Control first.
+        response.headers.setdefault("Cache-Control", "no-store")
+        https = request.is_secure or current_app.config["BASE_URL"].startswith("https://")
+        if https and current_app.config["HSTS_SECONDS"] > 0:
+            response.headers.setdefault("Strict-Transport-Security", f"max-age={current_app.config['HSTS_SECONDS']}")
         return response

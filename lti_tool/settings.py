@@ -45,8 +45,13 @@ DEFAULTS: dict[str, Any] = {
     # Origins allowed to frame Pathways besides the registered platforms' (space-separated), e.g.
     # "https://*.instructure.com" for Canvas Cloud, whose iframe origin differs from its issuer.
     "FRAME_ANCESTORS": "",
-    # How long a launch lets the browser use Pathways before the person must launch again.
-    "LAUNCH_SESSION_SECONDS": 8 * 3600,
+    # How long a launch lets the browser use Pathways before the person must launch again. Two hours cover a
+    # double lesson or an evening's homework; shorter than a school day, so a shared lab computer or a copied
+    # launch URL stops working soon after, and launching again from the LMS is one click.
+    "LAUNCH_SESSION_SECONDS": 2 * 3600,
+    # Strict-Transport-Security max-age sent when Pathways is served over HTTPS (BASE_URL https:// or a TLS
+    # request); 0 sends none (e.g. while trying HTTPS out).
+    "HSTS_SECONDS": 365 * 24 * 3600,
     # Largest request body accepted anywhere (bytes). An id_token is a few KB.
     "MAX_CONTENT_LENGTH": 256 * 1024,
     "STORE_EMAIL": False,
@@ -112,7 +117,7 @@ _TRUE = {"1", "true", "yes", "on"}
 
 
 class MissingSecretKey(RuntimeError):
-    """PATHWAYS_SECRET_KEY is needed and not set; the message says how to set it."""
+    """PATHWAYS_SECRET_KEY is needed and not set, or too weak; the message says how to set it."""
 
 
 def _coerce(key: str, raw: Any) -> Any:
@@ -137,11 +142,7 @@ def env_setting(key: str) -> Any:
 
 def load_settings(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
     """Fill app.config from DEFAULTS, the PATHWAYS_* environment and overrides, in that order."""
-    app.config.update(DEFAULTS)
-    for key in DEFAULTS:
-        env_value = os.environ.get(f"{PREFIX}_{key}")
-        if env_value is not None:
-            app.config[key] = _coerce(key, env_value)
+    app.config.update(from_environment())
     for key, value in (overrides or {}).items():
         if key not in DEFAULTS and not key.isupper():
             raise KeyError(f"Unknown setting {key!r}")
@@ -156,6 +157,19 @@ def load_settings(app: Flask, overrides: Mapping[str, Any] | None = None) -> Non
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**engine_options, "hide_parameters": True}
     app.config["CACHE_TYPE"], cache_options = _cache_config(app)
     app.config.update(cache_options)
+    from .exposure import check_base_url
+
+    check_base_url(app.config)
+
+
+def from_environment() -> dict[str, Any]:
+    """Return DEFAULTS overlaid with the PATHWAYS_* environment (for checks made before an app exists)."""
+    values = dict(DEFAULTS)
+    for key in DEFAULTS:
+        env_value = os.environ.get(f"{PREFIX}_{key}")
+        if env_value is not None:
+            values[key] = _coerce(key, env_value)
+    return values
 
 
 def resolve_database_url(app: Flask) -> str:
@@ -181,6 +195,10 @@ def _engine_options(app: Flask) -> dict[str, Any]:
 
 
 def _cache_config(app: Flask) -> tuple[str, dict[str, Any]]:
+    # JSON, not pickle, in both backends (see cache_json.py).
+    from .cache_json import StrictJSONSerializer
+
+    json_only = {"CACHE_SERIALIZER": StrictJSONSerializer}
     if app.config.get("REDIS_URL"):
         timeout = float(app.config["REDIS_TIMEOUT_SECONDS"])
         return "RedisCache", {
@@ -188,17 +206,48 @@ def _cache_config(app: Flask) -> tuple[str, dict[str, Any]]:
             "CACHE_KEY_PREFIX": "pathways:",
             # A Redis that hangs must fail fast, not hold every request for the OS's TCP timeout.
             "CACHE_OPTIONS": {"socket_connect_timeout": timeout, "socket_timeout": timeout},
+            **json_only,
         }
     cache_dir = os.path.join(app.instance_path, "cache")
     os.makedirs(cache_dir, exist_ok=True)
-    return "FileSystemCache", {"CACHE_DIR": cache_dir, "CACHE_THRESHOLD": 100_000}
+    return "FileSystemCache", {"CACHE_DIR": cache_dir, "CACHE_THRESHOLD": 100_000, **json_only}
+
+
+# Production keys need 32 bytes of randomness: it signs sessions and launch tokens and, through HKDF,
+# encrypts the tool's private keys and cached access tokens.
+SECRET_KEY_MIN_BITS = 256
+_HEX = frozenset("0123456789abcdefABCDEF")
+_BASE64 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_+/=")
+
+
+def secret_key_entropy_bits(secret: str) -> int:
+    """Estimate the randomness in a secret from its length and alphabet (hex 4, base64 6, else 6.5 bits a char).
+
+    The estimate is generous to long passphrases and strict about repetition: fewer than 10 distinct
+    characters is not a random key whatever its length.
+    """
+    if len(set(secret)) < 10:
+        return 0
+    chars = set(secret)
+    per_char = 4.0 if chars <= _HEX else 6.0 if chars <= _BASE64 else 6.5
+    return int(len(secret) * per_char)
+
+
+def _is_production(app: Flask) -> bool:
+    return not (app.config["SANDBOX_ENABLED"] or app.config["TESTING"] or app.config["DEBUG"])
 
 
 def _require_secret_key(app: Flask) -> None:
     """Use PATHWAYS_SECRET_KEY; in development and tests fall back to a per-instance random key file."""
     if app.config.get("SECRET_KEY"):
+        bits = secret_key_entropy_bits(str(app.config["SECRET_KEY"]))
+        if _is_production(app) and bits < SECRET_KEY_MIN_BITS:
+            raise MissingSecretKey(
+                f"PATHWAYS_SECRET_KEY is too weak (about {bits} bits): production needs 32 bytes of randomness. "
+                "Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
         return
-    if not (app.config["SANDBOX_ENABLED"] or app.config["TESTING"] or app.config["DEBUG"]):
+    if _is_production(app):
         raise MissingSecretKey(
             "PATHWAYS_SECRET_KEY is not set. Set it to a long random value (python -c "
             "'import secrets; print(secrets.token_urlsafe(48))') before serving Pathways."

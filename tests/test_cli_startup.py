@@ -4,6 +4,7 @@ plain line, while a demo folder's own secret (instance/secret_key) is used witho
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 from importlib.metadata import version
@@ -43,7 +44,7 @@ def test_admin_command_without_a_secret_says_in_one_line_what_to_set(tmp_path):
 
 def test_admin_commands_in_a_demo_folder_use_the_demo_secret(tmp_path):
     (tmp_path / "instance").mkdir()
-    (tmp_path / "instance" / "secret_key").write_text("demo-folder-secret-" + "x" * 40)
+    (tmp_path / "instance" / "secret_key").write_text(secrets.token_urlsafe(48))
     assert pathways(tmp_path, "db", "upgrade").returncode == 0
     listing = pathways(tmp_path, "platform", "list")
     assert listing.returncode == 0, listing.stderr
@@ -64,7 +65,7 @@ def test_serve_runs_gunicorn_with_the_packaged_settings(tmp_path):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith("PATHWAYS_")}
-    env |= {"PATHWAYS_SECRET_KEY": "serve-test-" + "s" * 40, "PATHWAYS_WEB_THREADS": "2"}
+    env |= {"PATHWAYS_SECRET_KEY": secrets.token_urlsafe(48), "PATHWAYS_WEB_THREADS": "2"}
     assert subprocess.run([PATHWAYS, "db", "upgrade"], cwd=tmp_path, env=env, capture_output=True).returncode == 0
     server = subprocess.Popen([PATHWAYS, "serve", "--bind", f"127.0.0.1:{port}", "--workers", "1"], cwd=tmp_path,
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -91,6 +92,6 @@ def test_serve_without_a_secret_says_so_in_one_line_even_in_a_demo_folder(tmp_pa
     assert result.stderr.startswith("Error: PATHWAYS_SECRET_KEY is not set")
     # The server takes its secret from the environment only, never from a demo folder's file.
     (tmp_path / "instance").mkdir()
-    (tmp_path / "instance" / "secret_key").write_text("demo-folder-secret-" + "x" * 40)
+    (tmp_path / "instance" / "secret_key").write_text(secrets.token_urlsafe(48))
     result = pathways(tmp_path, "serve", "--bind", "127.0.0.1:1")
     assert result.returncode == 1 and result.stderr.startswith("Error: PATHWAYS_SECRET_KEY is not set")

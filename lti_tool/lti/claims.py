@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..text import strip_control, strip_control_deep
-from .roles import Access, access_for, role_labels
+from .roles import Access, access_for, course_role, role_labels
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 NRPS_CLAIM = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
@@ -76,7 +76,7 @@ def facts_from_claims(body: Mapping[str, Any], client_id: str) -> LaunchFacts:
     nrps = _mapping(body.get(NRPS_CLAIM))
     ags = _mapping(body.get(AGS_CLAIM))
     roles = body.get(CLAIM + "roles")
-    details: dict[str, Any] = {}
+    details: dict[str, Any] = {"role": course_role(roles if isinstance(roles, list) else [])}
     custom = body.get(CLAIM + "custom")
     if isinstance(custom, Mapping):
         details["custom"] = {str(k)[:100]: str(v)[:1000] for k, v in list(custom.items())[:50]}

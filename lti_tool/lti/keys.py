@@ -1,13 +1,11 @@
 """The tool's RSA signing keys: generation, encryption at rest, and the public JWKS.
 
-Private keys are stored encrypted with a key derived from PATHWAYS_SECRET_KEY, so a database dump alone
-does not let anyone sign as the tool. Nothing here logs or renders key material.
+Private keys are stored encrypted with a key derived from PATHWAYS_SECRET_KEY (HKDF, see sealing.py), so a
+database dump alone does not let anyone sign as the tool. Nothing here logs or renders key material.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import secrets
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..extensions import db
 from ..models import ToolKey
+from .sealing import TOOL_KEYS, fernet_for, legacy_tool_key_fernet
 
 KEY_BITS = 2048
 
@@ -48,8 +47,24 @@ class SigningKey:
 
 
 def _fernet(secret_key: str) -> Fernet:
-    digest = hashlib.sha256(("pathways-tool-keys:" + secret_key).encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(digest))
+    return fernet_for(secret_key, TOOL_KEYS)
+
+
+def _decrypt(key: ToolKey, secret_key: str) -> bytes:
+    """Decrypt a stored private key; a row from before HKDF is read with the old key and re-encrypted.
+
+    The re-encrypted row is flushed into the caller's transaction (services commit), so it is saved with
+    the work that needed the key; until then the old encryption keeps working.
+    """
+    try:
+        return _fernet(secret_key).decrypt(key.private_key_encrypted)
+    except InvalidToken:
+        pem = legacy_tool_key_fernet(secret_key).decrypt(key.private_key_encrypted)
+    db.session.execute(
+        sa.update(ToolKey).where(ToolKey.id == key.id, ToolKey.private_key_encrypted == key.private_key_encrypted)
+        .values(private_key_encrypted=_fernet(secret_key).encrypt(pem))
+    )
+    return pem
 
 
 def new_tool_key(secret_key: str) -> ToolKey:
@@ -86,7 +101,7 @@ def current_signing_key(secret_key: str) -> SigningKey | None:
     if key is None:
         return None
     try:
-        pem = _fernet(secret_key).decrypt(key.private_key_encrypted).decode()
+        pem = _decrypt(key, secret_key).decode()
     except InvalidToken as exc:  # Fernet says nothing more; we know what it means here
         raise SecretKeyMismatch(key.kid) from exc
     return SigningKey(kid=key.kid, private_pem=pem)

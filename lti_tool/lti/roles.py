@@ -111,3 +111,29 @@ def role_labels(uris: Iterable[object] | None) -> str:
         if role.sub_role:
             seen.setdefault(role.sub_role, None)
     return ", ".join(seen)
+
+
+def course_role(uris: Iterable[object] | None) -> str:
+    """Name the Pathways role of a launch (services/permissions.py): the narrowest role the claim gives.
+
+    A teaching assistant arrives as Instructor plus the Instructor#TeachingAssistant sub-role (Core A.2.3.1
+    asks platforms to send the principal role with a sub-role), so the sub-role decides.
+    """
+    roles = parse_roles(uris)
+    context = [r for r in roles if r.scope is RoleScope.CONTEXT]
+    names = {r.name for r in context} | {r.sub_role for r in context if r.sub_role}
+    if context:
+        for label, role in (("TeachingAssistant", "teaching_assistant"), ("Instructor", "instructor"),
+                            ("Administrator", "administrator"), ("ContentDeveloper", "content_developer"),
+                            ("Mentor", "mentor"), ("Learner", "learner")):
+            if label in names:
+                return role
+        return "none"
+    wider = {r.name for r in roles}
+    if wider & {"Administrator", "SysAdmin"}:
+        return "administrator"
+    if wider & INSTITUTION_TEACHER_ROLES:
+        return "instructor"
+    if wider & INSTITUTION_STUDENT_ROLES:
+        return "learner"
+    return "mentor" if "Mentor" in wider else "none"

@@ -36,9 +36,12 @@ def examine(
     base = config["BASE_URL"]
     add(base.startswith("https://"), f"Base URL {base} uses HTTPS", f"Base URL {base} does not use HTTPS",
         "LMSs frame Pathways from another site; cookies then need HTTPS. Set PATHWAYS_BASE_URL=https://…")
-    add(len(config.get("SECRET_KEY") or "") >= 32, "Secret key is set and long enough",
-        "Secret key is missing or shorter than 32 characters",
-        "Set PATHWAYS_SECRET_KEY to 32+ random characters (it also encrypts the tool's private keys).")
+    from ..settings import SECRET_KEY_MIN_BITS, secret_key_entropy_bits
+
+    add(secret_key_entropy_bits(str(config.get("SECRET_KEY") or "")) >= SECRET_KEY_MIN_BITS,
+        "Secret key is set and random enough", "Secret key is missing or not random enough",
+        "Set PATHWAYS_SECRET_KEY to 32 bytes of randomness, e.g. secrets.token_urlsafe(48) (it also encrypts "
+        "the tool's private keys).")
     add(not config["SANDBOX_ENABLED"], "Sandbox LMS is off", "Sandbox LMS is on",
         "PATHWAYS_SANDBOX_ENABLED is on: anyone could launch as anyone through the sandbox. Turn it off.")
     add(str(db.engine.url).startswith("postgresql"), "Database is PostgreSQL", "Database is SQLite, not PostgreSQL",

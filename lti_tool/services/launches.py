@@ -223,3 +223,12 @@ def current_placement(launch: LaunchSession):
     return db.session.scalars(
         sa.select(Placement).where(Placement.id == placement_id, Placement.course_id == launch.course_id)
     ).first()
+
+
+def end_launch(launch: LaunchSession, *, now: datetime) -> None:
+    """End a launch session now (sign-out): its pages and launch token stop working at once."""
+    db.session.execute(
+        sa.update(LaunchSession).where(LaunchSession.id == launch.id, LaunchSession.expires_at > now)
+        .values(expires_at=now)
+    )
+    db.session.commit()

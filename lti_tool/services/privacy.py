@@ -40,6 +40,7 @@ from ..models import (
 from ..models.outbox import PENDING
 from .content import course_pack
 from .errors import Forbidden, NotFound, ServiceError
+from .permissions import Action, actor_of, require
 
 DATA_PRIVACY = "DataPrivacyLaunchRequest"
 PERSON_FORMAT = "pathways-personal-data"
@@ -323,6 +324,7 @@ def student_name(launch: LaunchSession, person_id: int) -> str:
 def export_course(launch: LaunchSession, *, now: datetime) -> dict[str, Any]:
     """Return the course pack and every student's records in one JSON document (teachers)."""
     _require_teacher(launch)
+    require(actor_of(launch), Action.EXPORT_COURSE_DATA)
     course = launch.course
     content = db.session.get(CourseContent, course.id)
     members = db.session.execute(
@@ -356,6 +358,7 @@ def export_course(launch: LaunchSession, *, now: datetime) -> dict[str, Any]:
 def delete_student(launch: LaunchSession, person_id: int, *, confirmed: bool, now: datetime) -> Deletion:
     """Delete everything a student has in the launch's course (teachers; the form must be confirmed)."""
     _require_teacher(launch)
+    require(actor_of(launch), Action.DELETE_STUDENT_DATA)
     enrollment = _student_enrollment(launch.course_id, launch.platform_id, person_id)
     if not confirmed:
         raise ServiceError("Tick the box to confirm that this student's data should be deleted.")
@@ -370,6 +373,7 @@ def delete_student(launch: LaunchSession, person_id: int, *, confirmed: bool, no
 def delete_course(launch: LaunchSession, *, typed_title: str, now: datetime) -> Deletion:
     """Delete the launch's course and everything in it (teachers; the course title must be typed)."""
     _require_teacher(launch)
+    require(actor_of(launch), Action.DELETE_COURSE_DATA)
     course = launch.course
     if " ".join(typed_title.split()).casefold() != " ".join(course.title.split()).casefold():
         raise ServiceError("Type the course title exactly as shown to confirm.")

@@ -13,6 +13,7 @@ from ..models import CourseContent, Evidence, Placement, SkillMastery
 from .content import course_pack
 from .errors import ServiceError
 from .grades import queue_score
+from .permissions import Action, Actor, require
 
 SCHEMES = {"proficiency_share": GradingScheme.SHARE_PROFICIENT, "four_point": GradingScheme.STANDARDS_AVERAGE}
 
@@ -98,8 +99,9 @@ def _publish_per_skill(placement: Placement, person_id: int, skill_ids: list[str
     return queued
 
 
-def set_grading(course_id: int, *, scheme: str, per_skill: bool) -> None:
+def set_grading(course_id: int, *, actor: Actor, scheme: str, per_skill: bool) -> None:
     """Choose how mastery becomes a grade, and whether each skill also gets its own gradebook column."""
+    require(actor, Action.CHANGE_GRADING)
     content = db.session.get(CourseContent, course_id)
     if content is None:
         raise ServiceError("Set up the course content first.")

@@ -23,7 +23,7 @@ from ..extensions import csrf
 from ..services.content import course_pack, demo_pack_data, export_pack, import_pack, read_pack_upload
 from ..services.errors import Forbidden, ServiceError
 from ..services.grades import compare_results, grade_sync_status, retry_failed
-from ..services.launches import course_roster, current_placement, open_launch, open_launch_by_token
+from ..services.launches import course_roster, current_placement, end_launch, open_launch, open_launch_by_token
 from ..services.placements import answer_deep_link, deep_link_settings, placement_options
 from ..services.plan import plan_for
 from ..services.roster import sync_roster
@@ -60,6 +60,17 @@ def launch_blueprint(name: str, import_name: str) -> Blueprint:
             "WTF_CSRF_CHECK_DEFAULT", True)
         if g.launch_token is None and checks_on:
             csrf.protect()
+
+    @blueprint.context_processor
+    def role_checks():
+        # Pages hide what the launch's role may not do (services/permissions.py still refuses it).
+        from ..services.permissions import Action, actor_of, may
+
+        def allowed(action: str) -> bool:
+            launch = getattr(g, "launch", None)
+            return launch is not None and may(actor_of(launch), Action[action])
+
+        return {"may": allowed}
 
     @blueprint.context_processor
     def launch_token_for_forms():
@@ -103,6 +114,17 @@ def home():
                                pack=pack, grades=grade_sync_status(launch.course_id))
     plan = plan_for(launch.course_id, launch.person_id, now=_now()) if pack else None
     return render_template("student/home.html", launch=launch, placement=placement, plan=plan)
+
+
+@bp.post("/sign-out")
+def sign_out():
+    """End this launch session in this browser and say how to come back."""
+    end_launch(g.launch, now=_now())
+    held = session.get("launches", [])
+    if isinstance(held, list) and g.launch.id in held:
+        session["launches"] = [i for i in held if i != g.launch.id]
+    g.signed_out = True
+    return render_template("lti/signed_out.html")
 
 
 @bp.post("/content/demo")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import flash, g, redirect, render_template, request, url_for
 
 from ..services.errors import ServiceError
+from ..services.permissions import actor_of
 from ..services.publishing import grading_settings, set_grading
 from .course import launch_blueprint, require_teacher
 from .i18n import translated
@@ -24,9 +25,11 @@ def save():
     """Save the grading scheme and whether each skill gets its own column."""
     require_teacher()
     try:
-        set_grading(g.launch.course_id, scheme=request.form.get("scheme", ""),
+        set_grading(g.launch.course_id, actor=actor_of(g.launch), scheme=request.form.get("scheme", ""),
                     per_skill=request.form.get("per_skill") == "on")
     except ServiceError as exc:
+        if exc.status == 403:
+            raise  # a refused role gets the plain 403 page, not a flash
         flash(translated(exc), "error")
     else:
         flash("Grading settings saved. They apply from the next change of level.", "success")

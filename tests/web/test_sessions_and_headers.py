@@ -1,0 +1,123 @@
+"""Sessions end when they should and every response tells the browser what it may run, frame and keep."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import requests
+
+from lti_tool import create_app
+from tests.support import PEOPLE, submit_form
+
+
+def _csp(response: requests.Response) -> dict[str, list[str]]:
+    policy = response.headers["Content-Security-Policy"]
+    return {d.split()[0]: d.split()[1:] for d in (p.strip() for p in policy.split(";")) if d}
+
+
+def test_a_teacher_who_signs_out_cannot_open_their_pages_again_and_is_told_how_to_come_back(sandbox, tool):
+    page = sandbox.launch("teacher")
+    assert "Sign out" in page.text
+    signed_out = submit_form(page, "sign-out")
+    assert signed_out.status_code == 200
+    assert "open it from your course in your LMS" in signed_out.text
+    assert "Sign out" not in signed_out.text and "Amara" not in signed_out.text
+    again = page.http.get(page.url)
+    assert again.status_code == 404 and "Class roster" not in again.text
+
+
+def test_sign_out_needs_the_forms_csrf_token(sandbox, tool):
+    page = sandbox.launch("student")
+    path = re.search(r"/c/[^/]+/", page.url).group(0)
+    assert page.http.post(tool.url(path + "sign-out"), data={}).status_code == 400
+    assert page.http.get(page.url).status_code == 200
+
+
+def test_a_launch_lasts_two_hours_by_default(sandbox, tool):
+    sandbox.launch("student")
+    with tool.app.app_context():
+        from lti_tool.extensions import db
+        from lti_tool.models import LaunchSession
+
+        launch = db.session.scalars(db.select(LaunchSession)).one()
+        assert launch.expires_at - launch.created_at == timedelta(hours=2)
+
+
+def test_the_session_lifetime_is_a_setting(make_tool):
+    tool = make_tool(LAUNCH_SESSION_SECONDS=900)
+    from tests.support import SandboxActions
+
+    page = SandboxActions(tool).launch("student")
+    cookie = next(c for c in page.http.cookies if c.name == "pathways_session")
+    import time
+
+    assert 800 < cookie.expires - time.time() <= 900
+
+
+def test_pages_run_only_pathways_scripts_and_inline_scripts_carry_this_responses_nonce(sandbox, tool):
+    page = sandbox.launch("teacher")
+    assert _csp(page)["script-src"] == ["'self'"]
+    # The login page that talks to the LMS through postMessage has an inline script: it runs by nonce.
+    login = requests.get(sandbox.platform.start_launch(PEOPLE["student"]) + "&lti_storage_target=_parent")
+    scripts = _csp(login)["script-src"]
+    nonce = re.fullmatch(r"'nonce-([\w-]+)'", scripts[1]).group(1)
+    assert scripts[0] == "'self'" and "'unsafe-inline'" not in scripts
+    tags = re.findall(r"<script[^>]*>", login.text)
+    assert tags and all(f'nonce="{nonce}"' in tag for tag in tags)
+    again = requests.get(sandbox.platform.start_launch(PEOPLE["student"]) + "&lti_storage_target=_parent")
+    assert _csp(again)["script-src"][1] != scripts[1]
+
+
+def test_pages_with_personal_data_are_not_stored_by_browsers_or_proxies(sandbox, tool):
+    teacher = sandbox.launch("teacher")
+    assert teacher.headers["Cache-Control"] == "no-store"
+    assert sandbox.launch("student").headers["Cache-Control"] == "no-store"
+    assert "no-store" not in requests.get(tool.url("/lti/jwks")).headers["Cache-Control"]
+
+
+def test_hsts_only_when_served_over_https(tool, tmp_path):
+    assert "Strict-Transport-Security" not in requests.get(tool.url("/healthz")).headers
+    app = create_app({"TESTING": True, "SECRET_KEY": "k" * 40, "BASE_URL": "https://pathways.example.edu",
+                      "INSTANCE_PATH": str(tmp_path)})
+    response = app.test_client().get("/lti/jwks", base_url="https://pathways.example.edu")
+    assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
+
+
+def test_a_launch_page_may_be_framed_only_by_its_own_platform(sandbox, tool):
+    with tool.app.app_context():
+        from lti_tool.services.registry import add_platform
+
+        add_platform(issuer="https://other-lms.example.com", client_id="other", deployment_ids=["d-2"],
+                     login_url="https://other-lms.example.com/auth", token_url="https://other-lms.example.com/t",
+                     jwks_url="https://other-lms.example.com/jwks")
+    page = sandbox.launch("student")
+    ancestors = _csp(page)["frame-ancestors"]
+    assert tool.base_url in ancestors or "'self'" in ancestors
+    assert "https://other-lms.example.com" not in ancestors
+    # Pages without a launch (health, keys, errors) keep to the safe default.
+    for path in ("/healthz", "/lti/jwks", "/nope"):
+        assert _csp(requests.get(tool.url(path)))["frame-ancestors"] == ["'self'"], path
+
+
+def test_login_and_launch_pages_may_be_framed_by_the_platform_that_sent_them(tool, sandbox):
+    with tool.app.app_context():
+        from lti_tool.services.registry import add_platform
+
+        add_platform(issuer="https://other-lms.example.com", client_id="other", deployment_ids=["d-2"],
+                     login_url="https://lms-login.example.net/auth", token_url="https://other-lms.example.com/t",
+                     jwks_url="https://other-lms.example.com/jwks")
+    login = requests.get(tool.url("/lti/login"), params={"iss": "https://other-lms.example.com",
+                                                         "login_hint": "x", "target_link_uri": tool.url("/lti/launch"),
+                                                         "client_id": "other"}, allow_redirects=False)
+    ancestors = _csp(login)["frame-ancestors"]
+    assert "https://other-lms.example.com" in ancestors and "https://lms-login.example.net" in ancestors
+    assert tool.base_url not in ancestors
+
+
+def test_configured_frame_ancestors_join_the_launch_platforms_origin(make_tool):
+    tool = make_tool(FRAME_ANCESTORS="https://*.instructure.com")
+    from tests.support import SandboxActions
+
+    page = SandboxActions(tool).launch("student")
+    assert "https://*.instructure.com" in _csp(page)["frame-ancestors"]
