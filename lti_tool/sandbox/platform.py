@@ -38,6 +38,7 @@ ACCESS_TOKEN_LIFETIME = 3600
 PENDING_LAUNCH_LIFETIME = 600
 PRIVACY_LAUNCH_REQUEST = "DataPrivacyLaunchRequest"
 FOR_USER_CLAIM = "https://purl.imsglobal.org/spec/lti/claim/for_user"
+CANVAS_PLACEMENT_CLAIM = "https://www.instructure.com/placement"
 _HMAC_HASHES = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
 # Paging cursors start with a capital and mix case on purpose: a client that lower-cases the Link URL breaks.
 _CURSOR_PARAM = "Cursor"
@@ -102,6 +103,8 @@ class SandboxResourceLink:
     title: str
     url: str | None = None
     custom: dict[str, str] = field(default_factory=dict)
+    # Where the LMS shows the link, as Canvas names it in its placement claim (e.g. "course_navigation").
+    placement: str | None = None
 
 
 @dataclass
@@ -332,12 +335,29 @@ class SandboxPlatform:
         context_id: str | None = None,
         url: str | None = None,
         custom: dict[str, str] | None = None,
+        placement: str | None = None,
     ) -> SandboxResourceLink:
         """Place the tool in a course as a resource link."""
         with self._lock:
-            link = SandboxResourceLink(resource_link_id, title, url, dict(custom or {}))
+            link = SandboxResourceLink(resource_link_id, title, url, dict(custom or {}), placement)
             self._course(context_id).resource_links[resource_link_id] = link
             return link
+
+    def add_activity(
+        self, resource_link_id: str, title: str, *, accept_grades: bool, score_maximum: float = 100,
+        context_id: str | None = None,
+    ) -> SandboxResourceLink:
+        """Add the tool as an activity by hand, without Deep Linking (Moodle's "Add an activity or resource").
+
+        With "accept grades" on, the LMS makes the activity's own gradebook column and binds it to the link,
+        as Moodle does; launches of the link then name it in the AGS claim (`lineitem`).
+        """
+        link = self.add_resource_link(resource_link_id, title, context_id=context_id)
+        if accept_grades:
+            course = self._course(context_id)
+            self.create_line_item(course.context_id, {"label": title, "scoreMaximum": score_maximum,
+                                                      "resourceLinkId": resource_link_id})
+        return link
 
     def add_user(
         self,
@@ -386,7 +406,8 @@ class SandboxPlatform:
                 email=email,
                 context_id="math-7",
             )
-        self.add_resource_link("pathways-home", "Pathways", context_id="math-7")
+        # The course menu link: a navigation placement, nobody is graded there (Canvas's course_navigation).
+        self.add_resource_link("pathways-home", "Pathways", context_id="math-7", placement="course_navigation")
 
     def _course(self, context_id: str | None) -> SandboxCourse:
         if context_id is None:
@@ -642,6 +663,8 @@ class SandboxPlatform:
             }
             if link:
                 link_custom = dict(link.custom)
+                if link.placement:
+                    claims[CANVAS_PLACEMENT_CLAIM] = link.placement
             # Platforms name the line item bound to the link, so the tool can post to it without searching.
             with self._lock:
                 bound = [

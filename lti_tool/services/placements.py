@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -111,22 +113,63 @@ def answer_deep_link(
 
 
 def placement_for_launch(launch: LaunchSession, title: str) -> Placement | None:
-    """Return the placement a resource-link launch opens, creating it after an LMS course copy."""
-    resource_id = ((launch.details or {}).get("custom") or {}).get(PLACEMENT_PARAM)
+    """Return the placement a resource-link launch opens, creating it on first launch; flushes, no commit.
+
+    A link Pathways made through Deep Linking carries our id as a custom parameter (kept by course copies). A
+    link the teacher added by hand (Moodle's "Add an activity", a Canvas assignment with an external tool)
+    has none: it becomes a placement of its own, keyed by the LMS's resource link id, so its scores go to
+    the column the LMS bound to it (AGS `lineitem`) or one Pathways finds or creates for it.
+    Navigation links (Canvas course navigation) are not placements: nobody is graded there.
+    """
+    details = launch.details or {}
+    resource_id = (details.get("custom") or {}).get(PLACEMENT_PARAM)
     if not resource_id:
-        return None
-    placement = db.session.scalars(
-        sa.select(Placement).where(Placement.course_id == launch.course_id, Placement.resource_id == resource_id)
-    ).first()
-    if placement is None:
-        # A copied course keeps the link's custom parameters; give the copy its own placement.
-        placement = Placement(course_id=launch.course_id, resource_id=resource_id, title=title or "Pathways",
-                              kind="plan", skill_ids=[])
-        db.session.add(placement)
+        if not launch.resource_link_id or str(details.get("platform_placement", "")).endswith("_navigation"):
+            return None
+        resource_id = link_resource_id(launch.resource_link_id)
+    placement = _find_placement(launch.course_id, resource_id)
+    created = placement is None
+    if created:
+        # First launch of the link (or of a copied course's link): give it its own placement. Two first
+        # launches at once both try; the loser of the unique key finds the winner's row.
+        try:
+            with db.session.begin_nested():
+                placement = Placement(course_id=launch.course_id, resource_id=resource_id,
+                                      title=(title or "Pathways")[:300], kind="plan", skill_ids=[])
+                db.session.add(placement)
+        except sa.exc.IntegrityError:
+            placement = _find_placement(launch.course_id, resource_id)
+            created = False
+    assert placement is not None
     if launch.resource_link_id and placement.resource_link_id != launch.resource_link_id:
         placement.resource_link_id = launch.resource_link_id
-    lineitem = (launch.details or {}).get("lineitem")
-    if lineitem and placement.lineitem_url != lineitem:
+    lineitem = details.get("lineitem")
+    column_appeared = bool(lineitem) and placement.lineitem_url != lineitem
+    if column_appeared:
         placement.lineitem_url = lineitem
     db.session.flush()
+    if created or column_appeared:
+        backfill_scores(launch.course_id, now=launch.created_at)
     return placement
+
+
+def link_resource_id(resource_link_id: str) -> str:
+    """Return our resource id for a link the LMS made without Deep Linking (stable, fits the column)."""
+    return "link-" + hashlib.sha256(resource_link_id.encode()).hexdigest()[:40]
+
+
+def _find_placement(course_id: int, resource_id: str) -> Placement | None:
+    return db.session.scalars(
+        sa.select(Placement).where(Placement.course_id == course_id, Placement.resource_id == resource_id)
+    ).first()
+
+
+def backfill_scores(course_id: int, *, now: datetime) -> int:
+    """Queue every student's current score for the course's placements (a new column starts filled); no commit."""
+    from ..models import SkillMastery
+    from .publishing import publish_mastery
+
+    people = db.session.scalars(
+        sa.select(SkillMastery.person_id).where(SkillMastery.course_id == course_id).distinct()
+    ).all()
+    return sum(publish_mastery(course_id, person_id, now=now) for person_id in people)

@@ -22,7 +22,7 @@ from flask import (
 from ..extensions import csrf
 from ..services.content import course_pack, demo_pack_data, export_pack, import_pack
 from ..services.errors import Forbidden, ServiceError
-from ..services.grades import compare_results, grade_sync_status, retry_failed
+from ..services.grades import compare_results, grade_sync_status, gradebook_gap, retry_failed
 from ..services.launches import course_roster, current_placement, open_launch, open_launch_by_token
 from ..services.placements import answer_deep_link, deep_link_settings, placement_options
 from ..services.plan import plan_for
@@ -100,7 +100,8 @@ def home():
     pack = course_pack(launch.course_id)
     if launch.access == "teacher":
         return render_template("teacher/home.html", launch=launch, roster=course_roster(launch), placement=placement,
-                               pack=pack, grades=grade_sync_status(launch.course_id))
+                               pack=pack, grades=grade_sync_status(launch.course_id),
+                               gradebook_gap=gradebook_gap(placement) if placement else None)
     plan = plan_for(launch.course_id, launch.person_id, now=_now()) if pack else None
     return render_template("student/home.html", launch=launch, placement=placement, plan=plan)
 
