@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..lti.claims import LaunchFacts, facts_from_claims
+from ..lti.launch import NewWindowNeeded as NewWindowNeeded  # the web layer catches it
 from ..lti.launch import validate_launch
 from ..lti.platform_storage import StorageCheckNeeded as StorageCheckNeeded  # the web layer catches it
 from ..lti.platform_storage import read_launch_token

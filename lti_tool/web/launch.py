@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, make_response, redirect, render_templa
 
 from .. import metrics
 from ..extensions import csrf
-from ..services.launches import LaunchOutcome, StorageCheckNeeded, accept_launch, sign_launch_token
+from ..services.launches import LaunchOutcome, NewWindowNeeded, StorageCheckNeeded, accept_launch, sign_launch_token
 
 bp = Blueprint("launch", __name__)
 
@@ -30,6 +30,24 @@ def launch():
         response = make_response(page)
         response.headers["Cache-Control"] = "no-store"
         return response
+    except NewWindowNeeded as needed:
+        return _new_window_page(needed)
+
+
+def _new_window_page(needed: NewWindowNeeded):
+    """Offer to restart the login in a new window when the LMS frame lost the state cookie (no platform storage).
+
+    Only inside a frame: there the browser blocked the cookie as third-party. A top-level launch without its
+    cookie came from another browser (or one that keeps no cookies at all), and is refused as such.
+    """
+    if request.headers.get("Sec-Fetch-Dest") != "iframe" or not needed.login_params:
+        raise needed.refusal()
+    params = {**needed.login_params, "lti1p3_new_window": "1"}
+    page = render_template("lti/new_window.html", params=params,
+                           login_url=current_app.config["BASE_URL"] + "/lti/login")
+    response = make_response(page)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/lti/launch/verified")
