@@ -105,6 +105,9 @@ class SandboxResourceLink:
     custom: dict[str, str] = field(default_factory=dict)
     # Where the LMS shows the link, as Canvas names it in its placement claim (e.g. "course_navigation").
     placement: str | None = None
+    # Deep Linking 2.0 §3.4.2 windows from the content item: {"startDateTime": …, "endDateTime": …}.
+    available: dict[str, str] = field(default_factory=dict)
+    submission: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -1301,6 +1304,14 @@ class SandboxPlatform:
                 or line_item["scoreMaximum"] <= 0
             ):
                 raise SandboxError(400, "invalid_request", "lineItem needs scoreMaximum > 0")
+            for window in ("available", "submission"):
+                value = item.get(window)
+                if value is None:
+                    continue
+                if not isinstance(value, dict) or set(value) - {"startDateTime", "endDateTime"}:
+                    raise SandboxError(400, "invalid_request", f"{window} must hold startDateTime/endDateTime")
+                for name, stamp in value.items():
+                    _parse_timestamp(stamp, f"{window}.{name}")
         with self._lock:
             # data echoes our request (DL 2.0 §4.4.1); consuming it lets each request be answered once.
             origin = self._deep_link_data.pop(claims.get(v.DL_DATA) or "", None)
@@ -1318,6 +1329,8 @@ class SandboxPlatform:
                     url=item.get("url"),
                     custom={str(k): str(val) for k, val in custom.items()},
                 )
+                link.available = dict(item.get("available") or {})
+                link.submission = dict(item.get("submission") or {})
                 entry: dict[str, Any] = {"resource_link": link, "line_item": None}
                 if item.get("lineItem"):
                     spec = item["lineItem"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -50,8 +50,10 @@ def deep_link_settings(launch: LaunchSession) -> dict:
 
 
 def placement_options(launch: LaunchSession) -> list[PlacementOption]:
-    """Return what the teacher may place: the learning plan (units come with the course's skill map)."""
-    return [
+    """Return what the teacher may place: the whole learning plan, then each unit of the course's skill map."""
+    from .content import course_pack
+
+    options = [
         PlacementOption(
             key="plan",
             title="My learning plan",
@@ -59,6 +61,43 @@ def placement_options(launch: LaunchSession) -> list[PlacementOption]:
             kind="plan",
         )
     ]
+    pack = course_pack(launch.course_id)
+    names = {skill.id: skill.name for skill in pack.skills} if pack else {}
+    for unit in pack.units if pack else ():
+        options.append(PlacementOption(
+            key="u-" + unit.id,
+            title=unit.title,
+            description=unit.description or "Skills: " + ", ".join(names.get(s, s) for s in unit.skills),
+            kind="unit",
+            skill_ids=tuple(unit.skills),
+        ))
+    return options
+
+
+@dataclass(frozen=True)
+class OptionSettings:
+    """What the teacher set for one chosen option: its points and when students may open it and hand it in."""
+
+    score_maximum: float | None = None  # None: the answer's default points
+    available_from: datetime | None = None
+    available_until: datetime | None = None
+    due: datetime | None = None
+
+
+def _iso(moment: datetime | None) -> str | None:
+    # Times are entered in UTC (the form says so); ISO 8601 with an offset, as Deep Linking wants.
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+
+
+def _check_settings(title: str, chosen: OptionSettings, default_maximum: float) -> float:
+    maximum = default_maximum if chosen.score_maximum is None else chosen.score_maximum
+    if not 0 < maximum <= 10_000:
+        raise ServiceError(f"Points for “{title}” must be a number between 0 and 10,000.")
+    if chosen.available_from and chosen.available_until and chosen.available_from >= chosen.available_until:
+        raise ServiceError(f"“{title}” must become available before it stops being available.")
+    if chosen.due and chosen.available_from and chosen.due <= chosen.available_from:
+        raise ServiceError(f"“{title}” must be due after it becomes available.")
+    return maximum
 
 
 def answer_deep_link(
@@ -69,8 +108,13 @@ def answer_deep_link(
     score_maximum: float,
     secret_key: str,
     base_url: str,
+    settings_by_key: Mapping[str, OptionSettings] | None = None,
 ) -> DeepLinkReturn:
-    """Create placements for the chosen options and sign the Deep Linking response for them."""
+    """Create placements for the chosen options and sign the Deep Linking response for them.
+
+    Each option may carry its own points and availability/due dates (settings_by_key); sent as the content
+    item's `lineItem.scoreMaximum`, `available` and `submission` (Deep Linking 2.0 §3.4.2).
+    """
     settings = deep_link_settings(launch)
     if (launch.details or {}).get("deep_linking_answered"):
         raise ServiceError("These links were already sent to the LMS. To add more, start again from the LMS.")
@@ -82,15 +126,18 @@ def answer_deep_link(
         raise ServiceError("This place in the LMS accepts only one link at a time; choose one.")
     if not 0 < score_maximum <= 10_000:
         raise ServiceError("The gradebook maximum must be a number between 0 and 10,000.")
+    settings_by_key = settings_by_key or {}
+    checked = [(option, title, settings_by_key.get(option.key, OptionSettings())) for option, title in picks]
+    maxima = [_check_settings(title, chosen, score_maximum) for _, title, chosen in checked]
     choices = []
-    for option, title in picks:
+    for (option, title, chosen), maximum in zip(checked, maxima, strict=True):
         placement = Placement(
             course_id=launch.course_id,
             resource_id=secrets.token_urlsafe(12),
             title=title[:300],
             kind=option.kind,
             skill_ids=list(option.skill_ids),
-            score_maximum=score_maximum,
+            score_maximum=maximum,
         )
         db.session.add(placement)
         choices.append(
@@ -99,7 +146,10 @@ def answer_deep_link(
                 url=base_url + "/lti/launch",
                 custom={PLACEMENT_PARAM: placement.resource_id},
                 resource_id=placement.resource_id,
-                score_maximum=score_maximum if with_gradebook_column else None,
+                score_maximum=maximum if with_gradebook_column else None,
+                available_start=_iso(chosen.available_from),
+                available_end=_iso(chosen.available_until),
+                submission_end=_iso(chosen.due),
             )
         )
     platform = db.session.get(Platform, launch.platform_id)

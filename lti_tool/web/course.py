@@ -24,7 +24,7 @@ from ..services.content import course_pack, demo_pack_data, export_pack, import_
 from ..services.errors import Forbidden, ServiceError
 from ..services.grades import compare_results, grade_sync_status, gradebook_gap, retry_failed
 from ..services.launches import course_roster, current_placement, open_launch, open_launch_by_token
-from ..services.placements import answer_deep_link, deep_link_settings, placement_options
+from ..services.placements import OptionSettings, answer_deep_link, deep_link_settings, placement_options
 from ..services.plan import plan_for
 from ..services.roster import sync_roster
 from .i18n import translated
@@ -102,7 +102,9 @@ def home():
         return render_template("teacher/home.html", launch=launch, roster=course_roster(launch), placement=placement,
                                pack=pack, grades=grade_sync_status(launch.course_id),
                                gradebook_gap=gradebook_gap(placement) if placement else None)
-    plan = plan_for(launch.course_id, launch.person_id, now=_now()) if pack else None
+    unit = list(placement.skill_ids) if placement and placement.kind == "unit" and placement.skill_ids else None
+    plan = plan_for(launch.course_id, launch.person_id, now=_now(), unit_skill_ids=unit,
+                    unit_title=placement.title if unit else "") if pack else None
     return render_template("student/home.html", launch=launch, placement=placement, plan=plan)
 
 
@@ -163,8 +165,10 @@ def deep_link_answer():
     keys = request.form.getlist("option")
     try:
         score_maximum = float(request.form.get("score_maximum", "100") or 100)
-    except ValueError:
-        score_maximum = -1.0
+        settings_by_key = {key: _option_settings(key) for key in keys}
+    except ValueError as exc:
+        flash(str(exc) or "Points must be a number.", "error")
+        return redirect(url_for("course.deep_link"), code=303)
     try:
         answer = answer_deep_link(
             launch,
@@ -173,11 +177,32 @@ def deep_link_answer():
             score_maximum=score_maximum,
             secret_key=current_app.config["SECRET_KEY"],
             base_url=current_app.config["BASE_URL"],
+            settings_by_key=settings_by_key,
         )
     except ServiceError as exc:
         flash(translated(exc), "error")
         return redirect(url_for("course.deep_link"), code=303)
     return render_template("lti/deep_link_return.html", answer=answer)
+
+
+def _option_settings(key: str) -> OptionSettings:
+    """Read one option's points and dates from the picker form (datetime-local, taken as UTC)."""
+    def moment(name: str) -> datetime | None:
+        text = (request.form.get(f"{name}_{key}") or "").strip()
+        if not text:
+            return None
+        try:
+            return datetime.fromisoformat(text).replace(tzinfo=None)
+        except ValueError:
+            raise ValueError(f"“{text}” is not a date and time.") from None
+
+    points = (request.form.get(f"points_{key}") or "").strip()
+    try:
+        maximum = float(points) if points else None
+    except ValueError:
+        raise ValueError("Points must be a number.") from None
+    return OptionSettings(score_maximum=maximum, available_from=moment("available_from"),
+                          available_until=moment("available_until"), due=moment("due"))
 
 
 @bp.post("/roster/sync")
