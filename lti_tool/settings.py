@@ -38,6 +38,9 @@ DEFAULTS: dict[str, Any] = {
     "FRAME_ANCESTORS": "",
     # How long a launch lets the browser use Pathways before the person must launch again.
     "LAUNCH_SESSION_SECONDS": 8 * 3600,
+    # How long a cookie-less launch token (`lt=`, platform-storage launches) stays valid without use; each page
+    # renews it. Minutes, not hours: it travels in URLs.
+    "LAUNCH_TOKEN_SECONDS": 15 * 60,
     # Largest request body accepted anywhere (bytes). An id_token is a few KB.
     "MAX_CONTENT_LENGTH": 256 * 1024,
     "STORE_EMAIL": False,

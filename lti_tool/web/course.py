@@ -23,7 +23,15 @@ from ..extensions import csrf
 from ..services.content import course_pack, demo_pack_data, export_pack, import_pack
 from ..services.errors import Forbidden, ServiceError
 from ..services.grades import compare_results, grade_sync_status, gradebook_gap, retry_failed
-from ..services.launches import course_roster, current_placement, open_launch, open_launch_by_token
+from ..services.errors import N_
+from ..services.launches import (
+    course_roster,
+    current_placement,
+    open_launch,
+    open_launch_by_token,
+    sign_launch_token,
+    tab_matches,
+)
 from ..services.placements import OptionSettings, answer_deep_link, deep_link_settings, placement_options
 from ..services.plan import plan_for
 from ..services.roster import sync_roster
@@ -48,9 +56,11 @@ def launch_blueprint(name: str, import_name: str) -> Blueprint:
             g.launch = open_launch(launch_id, held, now=_now())
             return
         # A cookie-less launch (platform storage): the signed token in the URL or form stands in for the session.
-        g.launch = open_launch_by_token(launch_id, token, secret_key=current_app.config["SECRET_KEY"],
-                                        max_age=current_app.config["LAUNCH_SESSION_SECONDS"], now=_now())
-        g.launch_token = token
+        # It lives minutes; each page renews it, so only an idle tab runs out.
+        secret_key = current_app.config["SECRET_KEY"]
+        g.launch, g.launch_binding = open_launch_by_token(
+            launch_id, token, secret_key=secret_key, max_age=current_app.config["LAUNCH_TOKEN_SECONDS"], now=_now())
+        g.launch_token = sign_launch_token(g.launch.id, secret_key, g.launch_binding)
 
     @blueprint.before_request
     def csrf_for_launch():
@@ -60,6 +70,11 @@ def launch_blueprint(name: str, import_name: str) -> Blueprint:
             "WTF_CSRF_CHECK_DEFAULT", True)
         if g.launch_token is None and checks_on:
             csrf.protect()
+        elif g.launch_token is not None and request.method not in ("GET", "HEAD", "OPTIONS") and not tab_matches(
+                g.launch_binding, request.form.get("ts")):
+            # The token names a launch, but only the tab that made it knows the secret the page's script adds.
+            raise Forbidden(N_("This page belongs to a launch made in another browser tab. Open Pathways again "
+                               "from your course."))
 
     @blueprint.context_processor
     def launch_token_for_forms():
