@@ -21,9 +21,8 @@ from flask import (
 
 from ..extensions import csrf
 from ..services.content import course_pack, demo_pack_data, export_pack, import_pack
-from ..services.errors import Forbidden, ServiceError
+from ..services.errors import N_, Forbidden, ServiceError
 from ..services.grades import compare_results, grade_sync_status, gradebook_gap, retry_failed
-from ..services.errors import N_
 from ..services.launches import (
     course_roster,
     current_placement,
