@@ -130,6 +130,8 @@ def create_sandbox_app(platform: SandboxPlatform) -> Flask:
                 message_type=request.args.get("message_type", v.RESOURCE_LINK_REQUEST),
                 context_id=request.args.get("context_id") or None,
                 resource_link_id=request.args.get("resource_link_id") or "pathways-home",
+                claim_overrides=({v.ROLES: profile.roles_for(platform.users[sub].roles)}
+                                 if profile.institution_roles and sub in platform.users else None),
             )
         except (KeyError, LookupError) as exc:
             return Response(f"Cannot launch: {exc}\n", 404, mimetype="text/plain")

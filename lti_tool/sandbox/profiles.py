@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+LIS = "http://purl.imsglobal.org/vocab/lis/v2/"
+
 
 @dataclass(frozen=True)
 class LmsProfile:
@@ -24,10 +26,23 @@ class LmsProfile:
     storage_frame: str | None
     # What the page tells a reader about the quirk.
     note: str
+    # Institution role URIs sent beside the course role (Brightspace's "Send Institution Role"), by course role.
+    institution_roles: tuple[tuple[str, str], ...] = ()
 
     @property
     def has_storage(self) -> bool:
         return self.storage_target is not None
+
+    def roles_for(self, roles: list[str], *, institution_role: str | None = None) -> list[str]:
+        """Return the roles claim this LMS sends for someone with these course roles.
+
+        institution_role overrides the person's institution role (e.g. a student who teaches elsewhere).
+        """
+        if not self.institution_roles:
+            return list(roles)
+        mapped = dict(self.institution_roles)
+        extra = [institution_role] if institution_role else [mapped[r] for r in roles if r in mapped]
+        return list(roles) + [r for r in extra if r not in roles]
 
 
 PROFILES: dict[str, LmsProfile] = {
@@ -46,7 +61,12 @@ PROFILES: dict[str, LmsProfile] = {
         LmsProfile(
             "brightspace", "D2L Brightspace", "_parent", None,
             "Brightspace (since July 2022) sends lti_storage_target=_parent: the LMS window that frames the tool "
-            "answers lti.capabilities, lti.put_data and lti.get_data itself.",
+            "answers lti.capabilities, lti.put_data and lti.get_data itself. With “Send Institution Role” it "
+            "sends institution role URIs beside the course role; each deployment has its own GUID deployment id.",
+            institution_roles=(
+                (LIS + "membership#Instructor", LIS + "institution/person#Instructor"),
+                (LIS + "membership#Learner", LIS + "institution/person#Student"),
+            ),
         ),
         LmsProfile(
             "blackboard", "Blackboard Learn", "lti_storage_frame", "lti_storage_frame",
