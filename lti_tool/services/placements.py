@@ -180,8 +180,9 @@ def placement_for_launch(launch: LaunchSession, title: str) -> Placement | None:
     placement = _find_placement(launch.course_id, resource_id)
     created = placement is None
     if created:
-        # First launch of the link (or of a copied course's link): give it its own placement. Two first
-        # launches at once both try; the loser of the unique key finds the winner's row.
+        # First launch of the link (or of a copied course's link): give it its own placement. record_launch's
+        # update of the course row already serializes launches of one course; should two still meet here,
+        # the loser of the unique key finds the winner's row.
         try:
             with db.session.begin_nested():
                 placement = Placement(course_id=launch.course_id, resource_id=resource_id,
