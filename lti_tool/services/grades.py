@@ -266,6 +266,15 @@ def gradebook_gap(placement: Placement) -> str | None:
     return None
 
 
+def gradebook_gaps(course_id: int) -> list[tuple[Placement, str]]:
+    """Return the course's placements whose scores cannot reach the gradebook, each with what to do about it."""
+    placements = db.session.scalars(
+        sa.select(Placement).where(Placement.course_id == course_id, Placement.lineitem_url.is_(None))
+        .order_by(Placement.title, Placement.id)
+    )
+    return [(placement, gap) for placement in placements if (gap := gradebook_gap(placement))]
+
+
 def score_of(row: ScoreOutbox, user_id: str) -> ags.Score:
     """Return the AGS score an outbox row stands for."""
     return ags.Score(

@@ -22,7 +22,7 @@ from flask import (
 from ..extensions import csrf
 from ..services.content import course_pack, demo_pack_data, export_pack, import_pack
 from ..services.errors import N_, Forbidden, ServiceError
-from ..services.grades import compare_results, grade_sync_status, gradebook_gap, retry_failed
+from ..services.grades import compare_results, grade_sync_status, gradebook_gaps, retry_failed
 from ..services.launches import (
     course_roster,
     current_placement,
@@ -115,7 +115,7 @@ def home():
     if launch.access == "teacher":
         return render_template("teacher/home.html", launch=launch, roster=course_roster(launch), placement=placement,
                                pack=pack, grades=grade_sync_status(launch.course_id),
-                               gradebook_gap=gradebook_gap(placement) if placement else None)
+                               gradebook_gaps=gradebook_gaps(launch.course_id))
     unit = list(placement.skill_ids) if placement and placement.kind == "unit" and placement.skill_ids else None
     plan = plan_for(launch.course_id, launch.person_id, now=_now(), unit_skill_ids=unit,
                     unit_title=placement.title if unit else "") if pack else None

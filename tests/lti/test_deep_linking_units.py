@@ -9,10 +9,23 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.support import parse_form, submit_form
 
 DL = "LtiDeepLinkingRequest"
 ITEMS = "https://purl.imsglobal.org/spec/lti-dl/claim/content_items"
+AGS = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
+SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/"
+NO_CREATE = [SCOPE + "lineitem.readonly", SCOPE + "result.readonly", SCOPE + "score"]
+
+
+def _launch(sandbox, as_, lms, **launch):
+    """Launch as the LMS does: Moodle without column management announces fewer AGS scopes."""
+    pending = sandbox.begin(as_, **launch)
+    if lms == "moodle":
+        return pending.post(pending.resign(**{AGS: dict(pending.claims[AGS], scope=NO_CREATE)}))
+    return pending.post()
 
 
 def _pick(sandbox, **answers):
@@ -68,17 +81,22 @@ def test_dates_in_the_wrong_order_are_refused_plainly(sandbox, tool):
     assert tool.platform.deep_link_responses == []
 
 
-def test_student_opening_a_unit_sees_its_skills_and_the_unit_score_goes_to_its_column(sandbox, tool):
+@pytest.mark.parametrize("lms", ["canvas", "moodle"])
+def test_student_opening_a_unit_sees_its_skills_and_the_unit_score_goes_to_its_column(sandbox, tool, lms):
+    """Canvas-like: Pathways may manage columns. Moodle-like: it may only post scores to the column the LMS made
+    from the Deep Linking answer, and asks only for the scopes the launch announced."""
+    if lms == "moodle":
+        tool.platform.grantable_scopes = set(NO_CREATE)
     _with_demo_course(sandbox)
     _pick(sandbox, option="u-unit-fractions", **{"points_u-unit-fractions": "10"})
     (link_id,) = [i for i, li in tool.platform.course.resource_links.items() if li.title == "Fractions"]
 
-    page = sandbox.launch("student", resource_link_id=link_id)
+    page = _launch(sandbox, "student", lms, resource_link_id=link_id)
 
     assert "Equivalent fractions" in page.text or "frac" in page.text.lower()
     skills_table = page.text.split('id="skills-heading"')[1]
     assert "Ratio" not in skills_table and "slope" not in skills_table.lower()
-    teacher = sandbox.launch("teacher")
+    teacher = _launch(sandbox, "teacher", lms)
     view = teacher.http.get(tool.url(re.search(r"/c/[^/]+/", teacher.url).group(0) + "class"))
     view.http = teacher.http
     submit_form(view, "/class/override", level="Mastered", skill_id="frac-equivalent", note="unit check")

@@ -94,6 +94,8 @@ def test_teacher_sees_that_a_moodle_activity_without_accept_grades_has_no_gradeb
 
     assert "No gradebook column for “Pathways practice”" in teacher.text
     assert "Accept grades from the tool" in teacher.text
+    # Opened from the course menu, the teacher page still lists the link that has no column.
+    assert "No gradebook column for “Pathways practice”" in _moodle_launch(sandbox, "teacher").text
 
 
 def test_scores_earned_before_the_column_existed_are_backfilled_when_it_appears(sandbox, tool):
