@@ -28,10 +28,10 @@ import jwt
 import requests
 from flask import current_app, make_response
 from pylti1p3.contrib.flask import FlaskCacheDataStorage, FlaskMessageLaunch, FlaskOIDCLogin, FlaskRequest
-from pylti1p3.contrib.flask.cookie import FlaskCookieService
 from pylti1p3.exception import LtiException, OIDCException
 
 from ..extensions import cache
+from .blocked_cookies import RELOGIN_PARAMS, PartitionedCookieService
 from .platform_storage import StorageCheckNeeded, issue_check, origin_of, redeem_check, storage_target
 from .toolconf import find_deployment, find_platform
 
@@ -61,7 +61,7 @@ class NewWindowNeeded(Exception):
     """The state cookie did not come back and the platform offers no storage: restart the login in a new window.
 
     Only a framed launch is offered this (the browser blocked the cookie as third-party); a top-level launch
-    without its cookie really came from another browser, and the web layer refuses it with `message`.
+    without its cookie really came from another browser, and the web layer refuses it (refusal()).
     """
 
     message = N_("This launch was not started in this browser, or it has expired. Start again from your course.")
@@ -73,26 +73,6 @@ class NewWindowNeeded(Exception):
     def refusal(self) -> LaunchError:
         """Return the refusal for a launch that really came back to another browser."""
         return LaunchError(self.message)
-
-
-# The OIDC login initiation parameters (Security Framework §5.1.1.1) kept with the state, to restart it elsewhere.
-RELOGIN_PARAMS = ("iss", "login_hint", "target_link_uri", "lti_message_hint", "client_id", "lti_deployment_id",
-                  "deployment_id")
-
-
-class PartitionedCookieService(FlaskCookieService):
-    """pylti1p3's state cookie, Partitioned (CHIPS) whenever it is SameSite=None; Secure.
-
-    Chromium blocks unpartitioned third-party cookies in incognito and by user choice (and Safari always does);
-    a partitioned cookie is kept per top-level site, which is all the login needs: it comes back to the launch
-    inside the same LMS page. https://developer.mozilla.org/en-US/docs/Web/Privacy/Guides/Privacy_sandbox/Partitioned_cookies
-    """
-
-    def update_response(self, response):
-        secure = self._request.is_secure()
-        for key, data in self._cookie_data_to_set.items():
-            response.set_cookie(key=key, value=data["value"], max_age=data["exp"], path="/", httponly=True,
-                                secure=secure, samesite="None" if secure else None, partitioned=secure)
 
 
 class LaunchStateStorage(FlaskCacheDataStorage):

@@ -242,39 +242,6 @@ def ensure_lineitem(
     return url
 
 
-def gradebook_gap(placement: Placement) -> str | None:
-    """Say why a placement's scores cannot reach the gradebook and how to fix that in the LMS, or None if they can.
-
-    A placement posts to the column the LMS named in the launch (AGS `lineitem`); without one Pathways finds or
-    creates a column, which needs the platform's line-item service and its `lineitem` scope.
-    """
-    if placement.lineitem_url:
-        return None
-    course = _course_of(placement)
-    if not course.lineitems_url:
-        return ("This link has no gradebook column, and the LMS did not offer Pathways its gradebook service (AGS) "
-                "here, so scores from it are not sent. In the LMS, turn on grading for this activity (Moodle: "
-                "edit the activity, Privacy, tick “Accept grades from the tool”; Canvas: make it an assignment "
-                "with “External Tool” submission) and open it once more, or add Pathways again through its "
-                "picker (Deep Linking), which makes the column.")
-    if course.ags_scopes and ags.SCOPE_LINEITEM not in course.ags_scopes:
-        return ("This link has no gradebook column, and the LMS does not let Pathways create one, so scores from "
-                "it are not sent. In the LMS, edit this activity and turn on “Accept grades from the tool” "
-                "(Moodle: under Privacy), then open it once more; or delete it and add Pathways again through "
-                "its picker (Deep Linking), which makes the column. Scores earned so far are sent when the "
-                "column appears.")
-    return None
-
-
-def gradebook_gaps(course_id: int) -> list[tuple[Placement, str]]:
-    """Return the course's placements whose scores cannot reach the gradebook, each with what to do about it."""
-    placements = db.session.scalars(
-        sa.select(Placement).where(Placement.course_id == course_id, Placement.lineitem_url.is_(None))
-        .order_by(Placement.title, Placement.id)
-    )
-    return [(placement, gap) for placement in placements if (gap := gradebook_gap(placement))]
-
-
 def score_of(row: ScoreOutbox, user_id: str) -> ags.Score:
     """Return the AGS score an outbox row stands for."""
     return ags.Score(

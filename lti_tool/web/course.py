@@ -22,7 +22,7 @@ from flask import (
 from ..extensions import csrf
 from ..services.content import course_pack, demo_pack_data, export_pack, import_pack
 from ..services.errors import N_, Forbidden, ServiceError
-from ..services.grades import compare_results, grade_sync_status, gradebook_gaps, retry_failed
+from ..services.grades import compare_results, grade_sync_status, retry_failed
 from ..services.launches import (
     course_roster,
     current_placement,
@@ -31,7 +31,13 @@ from ..services.launches import (
     sign_launch_token,
     tab_matches,
 )
-from ..services.placements import OptionSettings, answer_deep_link, deep_link_settings, placement_options
+from ..services.placements import (
+    OptionSettings,
+    answer_deep_link,
+    deep_link_settings,
+    gradebook_gaps,
+    placement_options,
+)
 from ..services.plan import plan_for
 from ..services.roster import sync_roster
 from .i18n import translated
