@@ -29,6 +29,8 @@ def configure_cookies(app: Flask) -> None:
         # An LMS frames us from another site: only SameSite=None cookies reach us there, and browsers
         # accept SameSite=None only with Secure. Over plain HTTP (local demo) keep the browser default.
         SESSION_COOKIE_SAMESITE="None" if secure else "Lax",
+        # Partitioned (CHIPS): kept per LMS site where browsers block third-party cookies (Chromium, incognito).
+        SESSION_COOKIE_PARTITIONED=secure,
         PERMANENT_SESSION_LIFETIME=timedelta(seconds=app.config["LAUNCH_SESSION_SECONDS"]),
         WTF_CSRF_SSL_STRICT=False,  # the Referer is the LMS's inside an iframe; the token suffices
         WTF_CSRF_TIME_LIMIT=app.config["LAUNCH_SESSION_SECONDS"],

@@ -52,6 +52,9 @@ DEFAULTS: dict[str, Any] = {
     # Strict-Transport-Security max-age sent when Pathways is served over HTTPS (BASE_URL https:// or a TLS
     # request); 0 sends none (e.g. while trying HTTPS out).
     "HSTS_SECONDS": 365 * 24 * 3600,
+    # How long a cookie-less launch token (`lt=`, platform-storage launches) stays valid without use; each page
+    # renews it. Minutes, not hours: it travels in URLs.
+    "LAUNCH_TOKEN_SECONDS": 15 * 60,
     # Largest request body accepted anywhere (bytes). An id_token is a few KB.
     "MAX_CONTENT_LENGTH": 256 * 1024,
     "STORE_EMAIL": False,

@@ -14,6 +14,8 @@ CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 NRPS_CLAIM = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
 AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
 DL_SETTINGS_CLAIM = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
+# Canvas names where the link sits (course_navigation, assignment_selection, …); navigation links are not graded.
+CANVAS_PLACEMENT_CLAIM = "https://www.instructure.com/placement"
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,8 @@ def facts_from_claims(body: Mapping[str, Any], client_id: str) -> LaunchFacts:
         details["ags_scopes"] = [s for s in ags["scope"] if isinstance(s, str)]
     if isinstance(ags.get("lineitem"), str) and len(ags["lineitem"]) <= 1000:  # a cut URL would be wrong
         details["lineitem"] = ags["lineitem"]
+    if _text(body.get(CANVAS_PLACEMENT_CLAIM), 100):
+        details["platform_placement"] = _text(body.get(CANVAS_PLACEMENT_CLAIM), 100)
     # Data Privacy Launch: the person whose data the launch is about (not necessarily the launcher).
     for_user = _mapping(body.get(CLAIM + "for_user"))
     if _text(for_user.get("user_id"), 255):

@@ -27,6 +27,27 @@ class LinkChoice:
     resource_id: str
     score_maximum: float | None  # None: no gradebook column
     text: str = ""
+    # ISO 8601 date-times (DL 2.0 §3.4.2 ltiResourceLink `available` and `submission`); None: not sent.
+    available_start: str | None = None
+    available_end: str | None = None
+    submission_end: str | None = None
+
+
+class _Resource(DeepLinkResource):
+    """pylti1p3's resource link with the optional `available` and `submission` windows it lacks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._extra: dict[str, object] = {}
+
+    def set_window(self, name: str, start: str | None, end: str | None) -> _Resource:
+        window = {key: value for key, value in (("startDateTime", start), ("endDateTime", end)) if value}
+        if window:
+            self._extra[name] = window
+        return self
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), **self._extra}
 
 
 class _DeepLink(DeepLink):
@@ -51,7 +72,9 @@ def build_response_jwt(
     resources = []
     for choice in choices:
         resource = (
-            DeepLinkResource()
+            _Resource()
+            .set_window("available", choice.available_start, choice.available_end)
+            .set_window("submission", None, choice.submission_end)
             .set_title(choice.title)
             .set_url(choice.url)
             .set_custom_params(dict(choice.custom))

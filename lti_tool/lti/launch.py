@@ -9,7 +9,11 @@ LTI 1.3 Core §5. pylti1p3 does the bulk; this module adds what it leaves open:
 - only RS256 is accepted, and exp/iat are checked with a small leeway;
 - Canvas's `deployment_id` login parameter is accepted beside `lti_deployment_id`;
 - a login that offers platform storage (`lti_storage_target`) keeps state and nonce there too, so a browser
-  that blocks third-party cookies can still launch (platform_storage.py).
+  that blocks third-party cookies can still launch (platform_storage.py);
+- the state cookie is Partitioned (CHIPS) when it is SameSite=None; Secure, so Chromium keeps it in an LMS frame
+  even with third-party cookies blocked;
+- a framed launch whose state cookie did not come back, from a platform without storage, is offered a new window
+  (OIDC login restarted there, first-party) instead of a refusal (NewWindowNeeded).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from pylti1p3.contrib.flask import FlaskCacheDataStorage, FlaskMessageLaunch, Fl
 from pylti1p3.exception import LtiException, OIDCException
 
 from ..extensions import cache
+from .blocked_cookies import RELOGIN_PARAMS, PartitionedCookieService
 from .outbound import origin
 from .platform_storage import StorageCheckNeeded, issue_check, origin_of, redeem_check, storage_target
 from .toolconf import find_deployment, find_platform
@@ -54,6 +59,24 @@ class LaunchError(Exception):
         super().__init__(message)
         self.message = message
         self.status = status
+
+
+class NewWindowNeeded(Exception):
+    """The state cookie did not come back and the platform offers no storage: restart the login in a new window.
+
+    Only a framed launch is offered this (the browser blocked the cookie as third-party); a top-level launch
+    without its cookie really came from another browser, and the web layer refuses it (refusal()).
+    """
+
+    message = N_("This launch was not started in this browser, or it has expired. Start again from your course.")
+
+    def __init__(self, login_params: Mapping[str, str]) -> None:
+        super().__init__("new window needed")
+        self.login_params = dict(login_params)
+
+    def refusal(self) -> LaunchError:
+        """Return the refusal for a launch that really came back to another browser."""
+        return LaunchError(self.message)
 
 
 class LaunchStateStorage(FlaskCacheDataStorage):
@@ -90,7 +113,8 @@ class PathwaysLogin(FlaskOIDCLogin):
     def __init__(
         self, request: FlaskRequest, tool_config: Any, storage: LaunchStateStorage, *, state_seconds: int
     ) -> None:
-        super().__init__(request, tool_config, launch_data_storage=storage)
+        super().__init__(request, tool_config, launch_data_storage=storage,
+                         cookie_service=PartitionedCookieService(request))
         self.set_launch_data_storage(storage)
         self.set_launch_data_lifetime(state_seconds)
         self._platform_redirect: Any = None
@@ -123,6 +147,9 @@ class PathwaysLogin(FlaskOIDCLogin):
             "target_link_uri": target,
             "deployment_id": deployment_id,
             "issued_at": int(time.time()),
+            # To restart this login in a new window if the state cookie does not come back (NewWindowNeeded).
+            "relogin": {name: value for name in RELOGIN_PARAMS
+                        if isinstance(value := self._get_request_param(name), str) and value and len(value) < 4096},
         }
         target_frame = self.storage_target()
         origin = origin_of(registration.get_auth_login_url())
@@ -168,6 +195,15 @@ class PathwaysLogin(FlaskOIDCLogin):
             "target": self._state_params["storage_target"],
             "origin": self._state_params["storage_origin"],
         }
+
+    def framed_login(self, launch_url: str) -> dict[str, Any]:
+        """Prepare a login inside a frame with no platform storage: the page checks cookies before going on.
+
+        If the browser blocks the state cookie there, the page offers the same login in a new window before the
+        platform has used up its one-time lti_message_hint (Moodle's is single use).
+        """
+        return {"auth_url": self._redirect_object(launch_url).get_redirect_url(), "origin": None, "target": None,
+                "state": "", "nonce": ""}
 
     def add_cookies(self, response: Any) -> Any:
         """Set the state cookie on a response (it still works where the browser allows cookies)."""
@@ -259,6 +295,9 @@ class PathwaysLaunch(FlaskMessageLaunch):
         cookie_state = self._cookie_service.get_cookie(state)
         params = self._session_service.get_state_params(state)
         uses_storage = isinstance(params, dict) and bool(params.get("platform_storage"))
+        if cookie_state != state and not uses_storage and self._storage_proof is None and isinstance(params, dict):
+            # The login is ours and unused, but its cookie did not come back: blocked in a frame, or another browser.
+            raise NewWindowNeeded(params.get("relogin") or {})
         if cookie_state != state and not uses_storage:
             raise LaunchError(
                 N_("This launch was not started in this browser, or it has expired. Start again from your course.")

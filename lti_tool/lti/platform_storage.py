@@ -10,6 +10,12 @@ The check runs in the browser, so the server ties it to the page it served: the 
 short-lived, single-use ticket bound to the posted id_token and state, and the second POST must return it with
 the values read from platform storage. After such a launch the browser has no session cookie either, so pages
 carry a signed, expiring launch token (`lt=`) instead.
+
+The launch token is bound to the browser tab that did the check: the check page keeps a random per-tab secret in
+sessionStorage and posts it with the launch; the token carries its digest, and every POST made with the token
+must bring the secret back (the page's script adds it). Someone who posts their own launch into another person's
+browser (login CSRF) cannot make that browser's forms carry a secret they chose, so nothing is saved into their
+account. The token lives minutes (PATHWAYS_LAUNCH_TOKEN_SECONDS) and each page served renews it.
 """
 
 from __future__ import annotations
@@ -110,17 +116,35 @@ def redeem_check(ticket: object, *, id_token: str, state: str, login: dict[str, 
     )
 
 
-def sign_launch_token(launch_id: str, secret_key: str) -> str:
-    """Return a signed, timestamped token naming a launch session, for pages served without cookies."""
-    return URLSafeTimedSerializer(secret_key, salt=_SALT).dumps(launch_id)
+_TAB_SECRET = re.compile(r"^[A-Za-z0-9_-]{22,100}$")
 
 
-def read_launch_token(token: object, secret_key: str, *, max_age: int) -> str | None:
-    """Return the launch id a token names, or None if it is forged, malformed or older than max_age seconds."""
-    if not isinstance(token, str) or not token or len(token) > 200:
+def tab_binding(tab_secret: object) -> str | None:
+    """Return the digest a launch token keeps of a tab's secret, or None if the secret is malformed."""
+    if not isinstance(tab_secret, str) or not _TAB_SECRET.match(tab_secret):
+        return None
+    return _digest(tab_secret)[:32]
+
+
+def sign_launch_token(launch_id: str, secret_key: str, binding: str) -> str:
+    """Return a signed, timestamped token naming a launch session and the tab it is bound to."""
+    return URLSafeTimedSerializer(secret_key, salt=_SALT).dumps([launch_id, binding])
+
+
+def read_launch_token(token: object, secret_key: str, *, max_age: int) -> tuple[str, str] | None:
+    """Return (launch id, tab binding) of a token, or None if forged, malformed or older than max_age seconds."""
+    if not isinstance(token, str) or not token or len(token) > 300:
         return None
     try:
-        launch_id = URLSafeTimedSerializer(secret_key, salt=_SALT).loads(token, max_age=max_age)
+        value = URLSafeTimedSerializer(secret_key, salt=_SALT).loads(token, max_age=max_age)
     except (SignatureExpired, BadSignature):
         return None
-    return launch_id if isinstance(launch_id, str) else None
+    if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) and v for v in value)):
+        return None
+    return value[0], value[1]
+
+
+def tab_matches(binding: str, tab_secret: object) -> bool:
+    """Tell whether a posted tab secret is the one the launch token was bound to."""
+    posted = tab_binding(tab_secret)
+    return posted is not None and hmac.compare_digest(posted, binding)

@@ -27,7 +27,11 @@ def login():
     launch_url = current_app.config["BASE_URL"] + LAUNCH_PATH
     storage = oidc.storage_login(launch_url)
     if storage is None:
-        return oidc.redirect_to_platform(launch_url)
+        # Fetch metadata says whether we are inside the LMS's frame; only there may the cookie be blocked.
+        if request.headers.get("Sec-Fetch-Dest") != "iframe" or request.values.get("lti1p3_new_window"):
+            return oidc.redirect_to_platform(launch_url)
+        # No platform storage (Moodle): the page checks that this frame keeps cookies before going to the platform.
+        storage = oidc.framed_login(launch_url)
     # The platform offers storage (OIDC Login with LTI Client Side postMessages §3): a page puts state and nonce
     # there, then goes on to the platform. If neither storage nor cookies work in this frame, it offers to
     # start the same login again in a new window, where the tool is first-party and its cookie sticks.

@@ -10,8 +10,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def insert_if_missing(model: type, values: Mapping[str, Any], keys: Sequence[str]) -> None:
-    """INSERT a row unless one with the same unique keys exists (ON CONFLICT DO NOTHING), without committing.
+def insert_if_missing(model: type, values: Mapping[str, Any], keys: Sequence[str]) -> bool:
+    """INSERT a row unless one with the same unique keys exists (ON CONFLICT DO NOTHING); True if it inserted.
+
+    Does not commit.
 
     Two requests creating the same row at once (a class launching a new course together) both succeed: the
     second waits for the first and inserts nothing. The caller then reads the row by its keys.
@@ -25,4 +27,5 @@ def insert_if_missing(model: type, values: Mapping[str, Any], keys: Sequence[str
         from sqlalchemy.dialects.sqlite import insert
     else:  # pragma: no cover - Pathways supports PostgreSQL and SQLite
         raise RuntimeError(f"unsupported database {dialect}")
-    db.session.execute(insert(model).values(**values).on_conflict_do_nothing(index_elements=list(keys)))
+    result = db.session.execute(insert(model).values(**values).on_conflict_do_nothing(index_elements=list(keys)))
+    return result.rowcount == 1

@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 from lti_tool.paths import TEMPLATES_DIR
 from lti_tool.sandbox import vocab as v
 from lti_tool.sandbox.platform import SandboxError, SandboxPlatform, SandboxUser
+from lti_tool.sandbox.profiles import PROFILES
 
 _JSON_PATHS = ("/courses/", "/token")
 # What a demo visitor may choose on the course page: the LMS language sent in the launch (Pathways has an
@@ -143,9 +144,12 @@ def create_sandbox_app(platform: SandboxPlatform) -> Flask:
 
     @app.get("/frame/<sub>")
     def frame(sub: str) -> Response:
-        """Show the tool inside an LMS page that offers platform storage (LTI Client Side postMessages)."""
+        """Show the tool inside an LMS page, framed the way ?lms= (canvas, moodle, brightspace, blackboard) does."""
         if platform.tool is None:
             return Response("No tool is registered with the sandbox platform.\n", 409, mimetype="text/plain")
+        profile = PROFILES.get(request.args.get("lms", "sandbox"))
+        if profile is None:
+            return Response(f"Unknown LMS profile; one of: {', '.join(PROFILES)}\n", 404, mimetype="text/plain")
         try:
             url = platform.start_launch(
                 sub,
@@ -153,15 +157,23 @@ def create_sandbox_app(platform: SandboxPlatform) -> Flask:
                 context_id=request.args.get("context_id") or None,
                 resource_link_id=request.args.get("resource_link_id") or "pathways-home",
                 locale=launch_settings()["locale"],
+                claim_overrides=({v.ROLES: profile.roles_for(platform.users[sub].roles)}
+                                 if profile.institution_roles and sub in platform.users else None),
             )
         except (KeyError, LookupError) as exc:
             return Response(f"Cannot launch: {exc}\n", 404, mimetype="text/plain")
         # The frame talks to this page (window.parent), which keeps the tool's values in memory for the visit.
-        src = url + "&" + urlencode({"lti_storage_target": "_parent"})
-        # ?storage=none plays a platform without postMessage storage, to show the tool's fallback.
-        html = render_template("sandbox/frame.html", src=src, user=platform.users[sub],
-                               storage=request.args.get("storage") != "none")
+        src = url + ("&" + urlencode({"lti_storage_target": profile.storage_target}) if profile.has_storage else "")
+        # ?storage=none plays a platform that names a target but answers no messages, to show the tool's fallback.
+        html = render_template("sandbox/frame.html", src=src, user=platform.users[sub], profile=profile,
+                               storage=profile.has_storage and request.args.get("storage") != "none")
         return Response(html, 200, headers={"Cache-Control": "no-store"}, mimetype="text/html")
+
+    @app.get("/storage_frame")
+    def storage_frame() -> Response:
+        """The hidden frame some LMSs keep tool data in (Canvas: post_message_forwarding; Learn: lti_storage_frame)."""
+        return Response(render_template("sandbox/storage_frame.html"), 200, headers={"Cache-Control": "no-store"},
+                        mimetype="text/html")
 
     @app.route("/auth", methods=["GET", "POST"])
     def auth() -> Response:

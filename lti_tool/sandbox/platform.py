@@ -38,6 +38,7 @@ ACCESS_TOKEN_LIFETIME = 3600
 PENDING_LAUNCH_LIFETIME = 600
 PRIVACY_LAUNCH_REQUEST = "DataPrivacyLaunchRequest"
 FOR_USER_CLAIM = "https://purl.imsglobal.org/spec/lti/claim/for_user"
+CANVAS_PLACEMENT_CLAIM = "https://www.instructure.com/placement"
 _HMAC_HASHES = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
 # Paging cursors start with a capital and mix case on purpose: a client that lower-cases the Link URL breaks.
 _CURSOR_PARAM = "Cursor"
@@ -102,6 +103,11 @@ class SandboxResourceLink:
     title: str
     url: str | None = None
     custom: dict[str, str] = field(default_factory=dict)
+    # Where the LMS shows the link, as Canvas names it in its placement claim (e.g. "course_navigation").
+    placement: str | None = None
+    # Deep Linking 2.0 §3.4.2 windows from the content item: {"startDateTime": …, "endDateTime": …}.
+    available: dict[str, str] = field(default_factory=dict)
+    submission: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -334,12 +340,29 @@ class SandboxPlatform:
         context_id: str | None = None,
         url: str | None = None,
         custom: dict[str, str] | None = None,
+        placement: str | None = None,
     ) -> SandboxResourceLink:
         """Place the tool in a course as a resource link."""
         with self._lock:
-            link = SandboxResourceLink(resource_link_id, title, url, dict(custom or {}))
+            link = SandboxResourceLink(resource_link_id, title, url, dict(custom or {}), placement)
             self._course(context_id).resource_links[resource_link_id] = link
             return link
+
+    def add_activity(
+        self, resource_link_id: str, title: str, *, accept_grades: bool, score_maximum: float = 100,
+        context_id: str | None = None,
+    ) -> SandboxResourceLink:
+        """Add the tool as an activity by hand, without Deep Linking (Moodle's "Add an activity or resource").
+
+        With "accept grades" on, the LMS makes the activity's own gradebook column and binds it to the link,
+        as Moodle does; launches of the link then name it in the AGS claim (`lineitem`).
+        """
+        link = self.add_resource_link(resource_link_id, title, context_id=context_id)
+        if accept_grades:
+            course = self._course(context_id)
+            self.create_line_item(course.context_id, {"label": title, "scoreMaximum": score_maximum,
+                                                      "resourceLinkId": resource_link_id})
+        return link
 
     def add_user(
         self,
@@ -388,7 +411,8 @@ class SandboxPlatform:
                 email=email,
                 context_id="math-7",
             )
-        self.add_resource_link("pathways-home", "Pathways", context_id="math-7")
+        # The course menu link: a navigation placement, nobody is graded there (Canvas's course_navigation).
+        self.add_resource_link("pathways-home", "Pathways", context_id="math-7", placement="course_navigation")
 
     def _course(self, context_id: str | None) -> SandboxCourse:
         if context_id is None:
@@ -649,6 +673,8 @@ class SandboxPlatform:
             }
             if link:
                 link_custom = dict(link.custom)
+                if link.placement:
+                    claims[CANVAS_PLACEMENT_CLAIM] = link.placement
             # Platforms name the line item bound to the link, so the tool can post to it without searching.
             with self._lock:
                 bound = [
@@ -1300,6 +1326,14 @@ class SandboxPlatform:
                 or line_item["scoreMaximum"] <= 0
             ):
                 raise SandboxError(400, "invalid_request", "lineItem needs scoreMaximum > 0")
+            for window in ("available", "submission"):
+                value = item.get(window)
+                if value is None:
+                    continue
+                if not isinstance(value, dict) or set(value) - {"startDateTime", "endDateTime"}:
+                    raise SandboxError(400, "invalid_request", f"{window} must hold startDateTime/endDateTime")
+                for name, stamp in value.items():
+                    _parse_timestamp(stamp, f"{window}.{name}")
         with self._lock:
             # data echoes our request (DL 2.0 §4.4.1); consuming it lets each request be answered once.
             origin = self._deep_link_data.pop(claims.get(v.DL_DATA) or "", None)
@@ -1317,6 +1351,8 @@ class SandboxPlatform:
                     url=item.get("url"),
                     custom={str(k): str(val) for k, val in custom.items()},
                 )
+                link.available = dict(item.get("available") or {})
+                link.submission = dict(item.get("submission") or {})
                 entry: dict[str, Any] = {"resource_link": link, "line_item": None}
                 if item.get("lineItem"):
                     spec = item["lineItem"]

@@ -15,11 +15,14 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..lti.claims import LaunchFacts, facts_from_claims
+from ..lti.launch import NewWindowNeeded as NewWindowNeeded  # the web layer catches it
 from ..lti.launch import validate_launch
 from ..lti.outbound import origin
 from ..lti.platform_storage import StorageCheckNeeded as StorageCheckNeeded  # the web layer catches it
 from ..lti.platform_storage import read_launch_token
 from ..lti.platform_storage import sign_launch_token as sign_launch_token
+from ..lti.platform_storage import tab_binding as tab_binding
+from ..lti.platform_storage import tab_matches as tab_matches
 from ..lti.roles import Access
 from ..lti.toolconf import find_deployment, find_platform, on_platform, platform_origins
 from ..models import Course, Enrollment, LaunchSession, Person, Platform
@@ -193,12 +196,12 @@ def open_launch(launch_id: str, allowed_ids: list[str], *, now: datetime) -> Lau
 
 
 def open_launch_by_token(launch_id: str, token: object, *, secret_key: str, max_age: int, now: datetime
-                         ) -> LaunchSession:
-    """Return the launch session a signed launch token names (cookie-less launches), if it has not expired."""
+                         ) -> tuple[LaunchSession, str]:
+    """Return the launch session a signed launch token names (cookie-less launches) and the tab it is bound to."""
     named = read_launch_token(token, secret_key, max_age=max_age)
-    if named is None or named != launch_id:
+    if named is None or named[0] != launch_id:
         raise NotFound(N_("This page belongs to a launch this browser did not make. Open Pathways from your course."))
-    return open_launch(launch_id, [named], now=now)
+    return open_launch(launch_id, [launch_id], now=now), named[1]
 
 
 def course_roster(launch: LaunchSession) -> list[Enrollment]:

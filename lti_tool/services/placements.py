@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 
 from ..extensions import db
+from ..lti import ags
 from ..lti.deep_linking import LinkChoice, accepts_resource_links, build_response_jwt
 from ..lti.keys import current_signing_key
 from ..lti.toolconf import ToolRegistration, on_platform, platform_origins
-from ..models import Deployment, LaunchSession, Placement, Platform
+from ..models import Course, Deployment, LaunchSession, Placement, Platform
 from ..models.base import insert_if_missing
 from .errors import Forbidden, ServiceError
 
@@ -58,8 +60,10 @@ def deep_link_settings(launch: LaunchSession) -> dict:
 
 
 def placement_options(launch: LaunchSession) -> list[PlacementOption]:
-    """Return what the teacher may place: the learning plan (units come with the course's skill map)."""
-    return [
+    """Return what the teacher may place: the whole learning plan, then each unit of the course's skill map."""
+    from .content import course_pack
+
+    options = [
         PlacementOption(
             key="plan",
             title="My learning plan",
@@ -67,6 +71,43 @@ def placement_options(launch: LaunchSession) -> list[PlacementOption]:
             kind="plan",
         )
     ]
+    pack = course_pack(launch.course_id)
+    names = {skill.id: skill.name for skill in pack.skills} if pack else {}
+    for unit in pack.units if pack else ():
+        options.append(PlacementOption(
+            key="u-" + unit.id,
+            title=unit.title,
+            description=unit.description or "Skills: " + ", ".join(names.get(s, s) for s in unit.skills),
+            kind="unit",
+            skill_ids=tuple(unit.skills),
+        ))
+    return options
+
+
+@dataclass(frozen=True)
+class OptionSettings:
+    """What the teacher set for one chosen option: its points and when students may open it and hand it in."""
+
+    score_maximum: float | None = None  # None: the answer's default points
+    available_from: datetime | None = None
+    available_until: datetime | None = None
+    due: datetime | None = None
+
+
+def _iso(moment: datetime | None) -> str | None:
+    # Times are entered in UTC (the form says so); ISO 8601 with an offset, as Deep Linking wants.
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+
+
+def _check_settings(title: str, chosen: OptionSettings, default_maximum: float) -> float:
+    maximum = default_maximum if chosen.score_maximum is None else chosen.score_maximum
+    if not 0 < maximum <= 10_000:
+        raise ServiceError(f"Points for “{title}” must be a number between 0 and 10,000.")
+    if chosen.available_from and chosen.available_until and chosen.available_from >= chosen.available_until:
+        raise ServiceError(f"“{title}” must become available before it stops being available.")
+    if chosen.due and chosen.available_from and chosen.due <= chosen.available_from:
+        raise ServiceError(f"“{title}” must be due after it becomes available.")
+    return maximum
 
 
 def answer_deep_link(
@@ -78,8 +119,13 @@ def answer_deep_link(
     secret_key: str,
     base_url: str,
     now: datetime,
+    settings_by_key: Mapping[str, OptionSettings] | None = None,
 ) -> DeepLinkReturn:
-    """Create placements for the chosen options and sign the Deep Linking response for them."""
+    """Create placements for the chosen options and sign the Deep Linking response for them.
+
+    Each option may carry its own points and availability/due dates (settings_by_key); sent as the content
+    item's `lineItem.scoreMaximum`, `available` and `submission` (Deep Linking 2.0 §3.4.2).
+    """
     settings = deep_link_settings(launch)
     if launch.deep_link_answered_at is not None:
         raise ServiceError(ALREADY_ANSWERED)
@@ -91,6 +137,9 @@ def answer_deep_link(
         raise ServiceError("This place in the LMS accepts only one link at a time; choose one.")
     if not 0 < score_maximum <= 10_000:
         raise ServiceError("The gradebook maximum must be a number between 0 and 10,000.")
+    settings_by_key = settings_by_key or {}
+    checked = [(option, title, settings_by_key.get(option.key, OptionSettings())) for option, title in picks]
+    maxima = [_check_settings(title, chosen, score_maximum) for _, title, chosen in checked]
     # One answer per request: the platform's `data` is single-use, and a second post would duplicate links.
     # The claim is a conditional UPDATE, so of several parallel posts (a double click) exactly one wins.
     claimed = db.session.execute(
@@ -103,14 +152,14 @@ def answer_deep_link(
         db.session.rollback()
         raise ServiceError(ALREADY_ANSWERED)
     choices = []
-    for option, title in picks:
+    for (option, title, chosen), maximum in zip(checked, maxima, strict=True):
         placement = Placement(
             course_id=launch.course_id,
             resource_id=secrets.token_urlsafe(12),
             title=title[:300],
             kind=option.kind,
             skill_ids=list(option.skill_ids),
-            score_maximum=score_maximum,
+            score_maximum=maximum,
         )
         db.session.add(placement)
         choices.append(
@@ -119,7 +168,10 @@ def answer_deep_link(
                 url=base_url + "/lti/launch",
                 custom={PLACEMENT_PARAM: placement.resource_id},
                 resource_id=placement.resource_id,
-                score_maximum=score_maximum if with_gradebook_column else None,
+                score_maximum=maximum if with_gradebook_column else None,
+                available_start=_iso(chosen.available_from),
+                available_end=_iso(chosen.available_until),
+                submission_end=_iso(chosen.due),
             )
         )
     platform = db.session.get(Platform, launch.platform_id)
@@ -131,23 +183,94 @@ def answer_deep_link(
 
 
 def placement_for_launch(launch: LaunchSession, title: str) -> Placement | None:
-    """Return the placement a resource-link launch opens, creating it after an LMS course copy."""
-    resource_id = ((launch.details or {}).get("custom") or {}).get(PLACEMENT_PARAM)
-    if not resource_id or len(resource_id) > RESOURCE_ID_MAX:
+    """Return the placement a resource-link launch opens, creating it on first launch; flushes, no commit.
+
+    A link Pathways made through Deep Linking carries our id as a custom parameter (kept by course copies). A
+    link the teacher added by hand (Moodle's "Add an activity", a Canvas assignment with an external tool)
+    has none: it becomes a placement of its own, keyed by the LMS's resource link id, so its scores go to
+    the column the LMS bound to it (AGS `lineitem`) or one Pathways finds or creates for it.
+    Navigation links (Canvas course navigation) are not placements: nobody is graded there.
+    """
+    details = launch.details or {}
+    resource_id = (details.get("custom") or {}).get(PLACEMENT_PARAM)
+    if resource_id and len(resource_id) > RESOURCE_ID_MAX:
         # Pathways never hands out longer ids: a longer value was not made by us, so it names no placement.
         return None
-    # A copied course keeps the link's custom parameters; give the copy its own placement (once, even when
-    # the class opens the copied link together).
-    insert_if_missing(Placement, {"course_id": launch.course_id, "resource_id": resource_id,
-                                  "title": (title or "Pathways")[:300], "kind": "plan", "skill_ids": []},
-                      ("course_id", "resource_id"))
-    placement = db.session.scalars(
-        sa.select(Placement).where(Placement.course_id == launch.course_id, Placement.resource_id == resource_id)
-    ).one()
+    if not resource_id:
+        if not launch.resource_link_id or str(details.get("platform_placement", "")).endswith("_navigation"):
+            return None
+        resource_id = link_resource_id(launch.resource_link_id)
+    # First launch of the link (or of a copied course's link): give it its own placement, once, even when the
+    # class opens the link together.
+    created = insert_if_missing(Placement, {"course_id": launch.course_id, "resource_id": resource_id,
+                                            "title": (title or "Pathways")[:300], "kind": "plan", "skill_ids": []},
+                                ("course_id", "resource_id"))
+    placement = _find_placement(launch.course_id, resource_id)
+    assert placement is not None
     if launch.resource_link_id and placement.resource_link_id != launch.resource_link_id:
         placement.resource_link_id = launch.resource_link_id
-    lineitem = (launch.details or {}).get("lineitem")
-    if lineitem and placement.lineitem_url != lineitem:
+    lineitem = details.get("lineitem")
+    column_appeared = bool(lineitem) and placement.lineitem_url != lineitem
+    if column_appeared:
         placement.lineitem_url = lineitem
     db.session.flush()
+    if created or column_appeared:
+        backfill_scores(launch.course_id, now=launch.created_at)
     return placement
+
+
+def link_resource_id(resource_link_id: str) -> str:
+    """Return our resource id for a link the LMS made without Deep Linking (stable, fits the column)."""
+    return "link-" + hashlib.sha256(resource_link_id.encode()).hexdigest()[:40]
+
+
+def _find_placement(course_id: int, resource_id: str) -> Placement | None:
+    return db.session.scalars(
+        sa.select(Placement).where(Placement.course_id == course_id, Placement.resource_id == resource_id)
+    ).first()
+
+
+def backfill_scores(course_id: int, *, now: datetime) -> int:
+    """Queue every student's current score for the course's placements (a new column starts filled); no commit."""
+    from ..models import SkillMastery
+    from .publishing import publish_mastery
+
+    people = db.session.scalars(
+        sa.select(SkillMastery.person_id).where(SkillMastery.course_id == course_id).distinct()
+    ).all()
+    return sum(publish_mastery(course_id, person_id, now=now) for person_id in people)
+
+
+def gradebook_gap(placement: Placement) -> str | None:
+    """Say why a placement's scores cannot reach the gradebook and how to fix that in the LMS, or None if they can.
+
+    A placement posts to the column the LMS named in the launch (AGS `lineitem`); without one Pathways finds or
+    creates a column, which needs the platform's line-item service and its `lineitem` scope.
+    """
+    if placement.lineitem_url:
+        return None
+    course = db.session.get(Course, placement.course_id)
+    if course is None:
+        return None
+    if not course.lineitems_url:
+        return ("This link has no gradebook column, and the LMS did not offer Pathways its gradebook service (AGS) "
+                "here, so scores from it are not sent. In the LMS, turn on grading for this activity (Moodle: "
+                "edit the activity, Privacy, tick “Accept grades from the tool”; Canvas: make it an assignment "
+                "with “External Tool” submission) and open it once more, or add Pathways again through its "
+                "picker (Deep Linking), which makes the column.")
+    if course.ags_scopes and ags.SCOPE_LINEITEM not in course.ags_scopes:
+        return ("This link has no gradebook column, and the LMS does not let Pathways create one, so scores from "
+                "it are not sent. In the LMS, edit this activity and turn on “Accept grades from the tool” "
+                "(Moodle: under Privacy), then open it once more; or delete it and add Pathways again through "
+                "its picker (Deep Linking), which makes the column. Scores earned so far are sent when the "
+                "column appears.")
+    return None
+
+
+def gradebook_gaps(course_id: int) -> list[tuple[Placement, str]]:
+    """Return the course's placements whose scores cannot reach the gradebook, each with what to do about it."""
+    placements = db.session.scalars(
+        sa.select(Placement).where(Placement.course_id == course_id, Placement.lineitem_url.is_(None))
+        .order_by(Placement.title, Placement.id)
+    )
+    return [(placement, gap) for placement in placements if (gap := gradebook_gap(placement))]

@@ -25,8 +25,12 @@ class StudentPlan:
     goals: list[Goal]
 
 
-def plan_for(course_id: int, person_id: int, *, now: datetime) -> StudentPlan:
-    """Return the student's plan: their levels, and 3-5 next steps with reasons."""
+def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: list[str] | None = None,
+             unit_title: str = "") -> StudentPlan:
+    """Return the student's plan: their levels, and 3-5 next steps with reasons.
+
+    A unit placement (unit_skill_ids) shows only that unit's skills and aims the next steps at them.
+    """
     pack = require_pack(course_id)
     views = skill_views(course_id, person_id)
     levels = {v.skill_id: v.level for v in views}
@@ -40,6 +44,9 @@ def plan_for(course_id: int, person_id: int, *, now: datetime) -> StudentPlan:
     goals = student_plan_goals(course_id, person_id) + [
         Goal(id=g.id, title=g.title, skill_ids=tuple(g.skills)) for g in pack.goals
     ]
+    if unit_skill_ids:
+        # The unit is the goal of this placement: its steps (and the prerequisites they need) come first.
+        goals = [Goal(id="placement-unit", title=unit_title or "This unit", skill_ids=tuple(unit_skill_ids))]
     from ..learning.review import DueReview
 
     due = [
@@ -59,6 +66,14 @@ def plan_for(course_id: int, person_id: int, *, now: datetime) -> StudentPlan:
     # done for choosing next steps, so the student starts at their own frontier.
     planning_levels = levels_for_planning(levels, placements(course_id, person_id))
     steps = plan_next_steps(pack.skill_graph, planning_levels, activities, goals, due)
+    if unit_skill_ids:
+        # Only the unit's skills, and the prerequisites a student needs first, are steps of this placement.
+        wanted = set(unit_skill_ids)
+        for skill_id in unit_skill_ids:
+            if skill_id in pack.skill_graph:
+                wanted.update(pack.skill_graph.prerequisites_of(skill_id, transitive=True))
+        steps = [step for step in steps if step.skill_id in wanted]
+        views = [view for view in views if view.skill_id in unit_skill_ids]
     return StudentPlan(course_title=pack.course.title, skills=views, next_steps=steps, goals=goals)
 
 

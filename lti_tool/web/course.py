@@ -21,10 +21,24 @@ from flask import (
 
 from ..extensions import csrf
 from ..services.content import course_pack, demo_pack_data, export_pack, import_pack, read_pack_upload
-from ..services.errors import Forbidden, ServiceError
+from ..services.errors import N_, Forbidden, ServiceError
 from ..services.grades import compare_results, grade_sync_status, retry_failed
-from ..services.launches import course_roster, current_placement, end_launch, open_launch, open_launch_by_token
-from ..services.placements import answer_deep_link, deep_link_settings, placement_options
+from ..services.launches import (
+    course_roster,
+    current_placement,
+    end_launch,
+    open_launch,
+    open_launch_by_token,
+    sign_launch_token,
+    tab_matches,
+)
+from ..services.placements import (
+    OptionSettings,
+    answer_deep_link,
+    deep_link_settings,
+    gradebook_gaps,
+    placement_options,
+)
 from ..services.plan import plan_for
 from ..services.roster import sync_roster
 from .i18n import translated
@@ -48,9 +62,11 @@ def launch_blueprint(name: str, import_name: str) -> Blueprint:
             g.launch = open_launch(launch_id, held, now=_now())
             return
         # A cookie-less launch (platform storage): the signed token in the URL or form stands in for the session.
-        g.launch = open_launch_by_token(launch_id, token, secret_key=current_app.config["SECRET_KEY"],
-                                        max_age=current_app.config["LAUNCH_SESSION_SECONDS"], now=_now())
-        g.launch_token = token
+        # It lives minutes; each page renews it, so only an idle tab runs out.
+        secret_key = current_app.config["SECRET_KEY"]
+        g.launch, g.launch_binding = open_launch_by_token(
+            launch_id, token, secret_key=secret_key, max_age=current_app.config["LAUNCH_TOKEN_SECONDS"], now=_now())
+        g.launch_token = sign_launch_token(g.launch.id, secret_key, g.launch_binding)
 
     @blueprint.before_request
     def csrf_for_launch():
@@ -60,6 +76,11 @@ def launch_blueprint(name: str, import_name: str) -> Blueprint:
             "WTF_CSRF_CHECK_DEFAULT", True)
         if g.launch_token is None and checks_on:
             csrf.protect()
+        elif g.launch_token is not None and request.method not in ("GET", "HEAD", "OPTIONS") and not tab_matches(
+                g.launch_binding, request.form.get("ts")):
+            # The token names a launch, but only the tab that made it knows the secret the page's script adds.
+            raise Forbidden(N_("This page belongs to a launch made in another browser tab. Open Pathways again "
+                               "from your course."))
 
     @blueprint.context_processor
     def role_checks():
@@ -111,8 +132,11 @@ def home():
     pack = course_pack(launch.course_id)
     if launch.access == "teacher":
         return render_template("teacher/home.html", launch=launch, roster=course_roster(launch), placement=placement,
-                               pack=pack, grades=grade_sync_status(launch.course_id))
-    plan = plan_for(launch.course_id, launch.person_id, now=_now()) if pack else None
+                               pack=pack, grades=grade_sync_status(launch.course_id),
+                               gradebook_gaps=gradebook_gaps(launch.course_id))
+    unit = list(placement.skill_ids) if placement and placement.kind == "unit" and placement.skill_ids else None
+    plan = plan_for(launch.course_id, launch.person_id, now=_now(), unit_skill_ids=unit,
+                    unit_title=placement.title if unit else "") if pack else None
     return render_template("student/home.html", launch=launch, placement=placement, plan=plan)
 
 
@@ -181,8 +205,10 @@ def deep_link_answer():
     keys = request.form.getlist("option")
     try:
         score_maximum = float(request.form.get("score_maximum", "100") or 100)
-    except ValueError:
-        score_maximum = -1.0
+        settings_by_key = {key: _option_settings(key) for key in keys}
+    except ValueError as exc:
+        flash(str(exc) or "Points must be a number.", "error")
+        return redirect(url_for("course.deep_link"), code=303)
     try:
         answer = answer_deep_link(
             launch,
@@ -192,11 +218,32 @@ def deep_link_answer():
             secret_key=current_app.config["SECRET_KEY"],
             base_url=current_app.config["BASE_URL"],
             now=_now(),
+            settings_by_key=settings_by_key,
         )
     except ServiceError as exc:
         flash(translated(exc), "error")
         return redirect(url_for("course.deep_link"), code=303)
     return render_template("lti/deep_link_return.html", answer=answer)
+
+
+def _option_settings(key: str) -> OptionSettings:
+    """Read one option's points and dates from the picker form (datetime-local, taken as UTC)."""
+    def moment(name: str) -> datetime | None:
+        text = (request.form.get(f"{name}_{key}") or "").strip()
+        if not text:
+            return None
+        try:
+            return datetime.fromisoformat(text).replace(tzinfo=None)
+        except ValueError:
+            raise ValueError(f"“{text}” is not a date and time.") from None
+
+    points = (request.form.get(f"points_{key}") or "").strip()
+    try:
+        maximum = float(points) if points else None
+    except ValueError:
+        raise ValueError("Points must be a number.") from None
+    return OptionSettings(score_maximum=maximum, available_from=moment("available_from"),
+                          available_until=moment("available_until"), due=moment("due"))
 
 
 @bp.post("/roster/sync")

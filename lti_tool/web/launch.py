@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, current_app, make_response, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, session, url_for
 
 from .. import metrics
 from ..extensions import csrf
-from ..services.launches import LaunchOutcome, StorageCheckNeeded, accept_launch, sign_launch_token
+from ..services.launches import (
+    LaunchOutcome,
+    NewWindowNeeded,
+    StorageCheckNeeded,
+    accept_launch,
+    sign_launch_token,
+    tab_binding,
+)
 
 bp = Blueprint("launch", __name__)
 
@@ -30,6 +37,24 @@ def launch():
         response = make_response(page)
         response.headers["Cache-Control"] = "no-store"
         return response
+    except NewWindowNeeded as needed:
+        return _new_window_page(needed)
+
+
+def _new_window_page(needed: NewWindowNeeded):
+    """Offer to restart the login in a new window when the LMS frame lost the state cookie (no platform storage).
+
+    Only inside a frame: there the browser blocked the cookie as third-party. A top-level launch without its
+    cookie came from another browser (or one that keeps no cookies at all), and is refused as such.
+    """
+    if request.headers.get("Sec-Fetch-Dest") != "iframe" or not needed.login_params:
+        raise needed.refusal()
+    params = {**needed.login_params, "lti1p3_new_window": "1"}
+    page = render_template("lti/new_window.html", params=params,
+                           login_url=current_app.config["BASE_URL"] + "/lti/login")
+    response = make_response(page)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/lti/launch/verified")
@@ -38,10 +63,16 @@ def launch_verified():
     """Finish a launch whose state and nonce were read back from platform storage."""
     form = request.form.to_dict()
     proof = {name: form.pop(name, "") for name in ("ticket", "stored_state", "stored_nonce")}
-    return _accept({name: form.get(name, "") for name in ("id_token", "state")}, storage_proof=proof)
+    # The check page's per-tab secret (sessionStorage): the launch token is bound to it, so a launch someone posts
+    # into another person's browser (login CSRF) cannot be used from that browser's pages.
+    binding = tab_binding(form.get("tab_secret"))
+    if binding is None:
+        abort(400, "This launch did not come from the Pathways check page. Start again from your course.")
+    return _accept({name: form.get(name, "") for name in ("id_token", "state")}, storage_proof=proof,
+                   tab=binding)
 
 
-def _accept(form: dict[str, str], storage_proof: dict[str, str] | None = None):
+def _accept(form: dict[str, str], storage_proof: dict[str, str] | None = None, tab: str = ""):
     outcome = accept_launch(
         form=form,
         cookies=request.cookies,
@@ -64,5 +95,5 @@ def _accept(form: dict[str, str], storage_proof: dict[str, str] | None = None):
     page = {"LtiDeepLinkingRequest": "course.deep_link", "DataPrivacyLaunchRequest": "privacy.home"}.get(
         outcome.facts.message_type, "course.home")
     # Without cookies the session above never reaches the browser: pages carry a signed launch token instead.
-    token = sign_launch_token(outcome.session.id, current_app.config["SECRET_KEY"]) if storage_proof else None
+    token = sign_launch_token(outcome.session.id, current_app.config["SECRET_KEY"], tab) if storage_proof else None
     return redirect(url_for(page, launch_id=outcome.session.id, lt=token), code=303)

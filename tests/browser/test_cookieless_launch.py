@@ -136,3 +136,69 @@ def test_lms_without_platform_storage_gets_an_offer_to_open_pathways_in_a_new_wi
     _wait(browser, ec.url_contains("/c/"))
     _wait(browser, ec.presence_of_element_located((By.CSS_SELECTOR, ".step a.button")))
     assert "lt=" not in browser.current_url
+
+
+def _practise_one_item(browser) -> None:
+    browser.find_element(By.CSS_SELECTOR, ".step a.button").click()  # "Practise …"
+    form = _wait(browser, ec.presence_of_element_located((By.CSS_SELECTOR, "form.practice")))
+    item_id = browser.find_element(By.NAME, "item_id").get_attribute("value")
+    answer = _right_answer(item_id)
+    if PACK.item(item_id).type == "multiple_choice":
+        browser.find_element(By.ID, f"choice-{answer}").click()
+    else:
+        browser.find_element(By.ID, "answer").send_keys(answer)
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    _wait(browser, ec.text_to_be_present_in_element((By.TAG_NAME, "main"), "That's right!"))
+
+
+@pytest.mark.parametrize("lms", ["canvas", "brightspace", "blackboard"])
+def test_student_answers_inside_an_lms_with_platform_storage_while_third_party_cookies_are_blocked(
+    cookie_blocking_browser, lms_on_another_site, lms
+):
+    """Canvas keeps storage in a forwarding frame, Brightspace in the LMS window, Learn names its frame only in the
+    lti.capabilities reply: the launch finds each and the student answers inside the frame."""
+    browser = cookie_blocking_browser
+    browser.get(f"{lms_on_another_site}/frame/{STUDENT}?lms={lms}")
+    _wait(browser, ec.frame_to_be_available_and_switch_to_it((By.ID, "tool-frame")))
+
+    _wait(browser, ec.presence_of_element_located((By.CSS_SELECTOR, ".step a.button")))
+    assert "lt=" in browser.execute_script("return location.href")
+    _practise_one_item(browser)
+
+
+def test_moodle_without_platform_storage_opens_pathways_in_a_new_window_and_the_student_answers_there(
+    cookie_blocking_browser, lms_on_another_site
+):
+    """Issue 11.1: Moodle (launch container "Embed") offers no storage; the frame cannot keep cookies. The student is
+    told so and opens a new window, where the login starts again first-party — never "another browser"."""
+    browser = cookie_blocking_browser
+    browser.get(f"{lms_on_another_site}/frame/{STUDENT}?lms=moodle")
+    _wait(browser, ec.frame_to_be_available_and_switch_to_it((By.ID, "tool-frame")))
+
+    button = _wait(browser, ec.visibility_of_element_located(
+        (By.XPATH, "//button[normalize-space()='Open Pathways in a new window']")))
+    assert "not started in this browser" not in browser.find_element(By.TAG_NAME, "body").text
+    lms_window = browser.current_window_handle
+    button.click()
+
+    _wait(browser, ec.number_of_windows_to_be(2))
+    browser.switch_to.window(next(h for h in browser.window_handles if h != lms_window))
+    _wait(browser, ec.presence_of_element_located((By.CSS_SELECTOR, ".step a.button")))
+    assert "/c/" in browser.current_url and "lt=" not in browser.current_url
+    _practise_one_item(browser)
+
+
+def test_teacher_adds_pathways_through_deep_linking_inside_the_lms_frame_with_cookies_blocked(
+    cookie_blocking_browser, lms_on_another_site, make_tool
+):
+    from lti_tool.sandbox.platform import DEMO_TEACHER
+
+    browser = cookie_blocking_browser
+    browser.get(f"{lms_on_another_site}/frame/{DEMO_TEACHER}?lms=canvas&message_type=LtiDeepLinkingRequest")
+    _wait(browser, ec.frame_to_be_available_and_switch_to_it((By.ID, "tool-frame")))
+
+    submit = _wait(browser, ec.element_to_be_clickable((By.XPATH, "//button[normalize-space()='Add to course']")))
+    submit.click()
+
+    _wait(browser, ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Added to"))
+    assert "My learning plan" in browser.find_element(By.TAG_NAME, "main").text

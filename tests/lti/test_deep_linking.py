@@ -20,7 +20,7 @@ def _add_learning_plan(sandbox, **answers):
 
 
 def test_teacher_adds_the_learning_plan_and_the_lms_gets_a_link_with_a_gradebook_column(sandbox, tool):
-    done = _add_learning_plan(sandbox, title_plan="Fractions pathway", score_maximum="10")
+    done = _add_learning_plan(sandbox, title_plan="Fractions pathway", points_plan="10")
     assert done.status_code == 200, done.text[:500]
     response = tool.platform.deep_link_responses[-1]
     (item,) = response["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"]

@@ -18,7 +18,7 @@ import requests
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from lti_tool.learning.coursepack import check_answer, load_pack
-from lti_tool.lti.platform_storage import sign_launch_token
+from lti_tool.lti.platform_storage import sign_launch_token, tab_binding
 from lti_tool.services.content import demo_pack_data
 
 from ..support import PEOPLE, SandboxActions, parse_form, submit_form
@@ -67,10 +67,14 @@ class StorageLaunch:
         self.check = _page_config(self.check_page.text)
         self.action, self.fields = parse_form(self.check_page.text, self.check_page.url)
 
+    # The check page's script keeps one secret per browser tab in sessionStorage and posts it with the launch.
+    tab_secret = "tab-secret-of-this-browser-tab-0001"
+
     def confirm(self, **changes: str) -> requests.Response:
         """Do what the check page's script does: read storage, then post the launch with its ticket."""
         fields = {**self.fields, "stored_state": self.platform_storage.get(self.check["state_key"], ""),
-                  "stored_nonce": self.platform_storage.get(self.check["nonce_key"], ""), **changes}
+                  "stored_nonce": self.platform_storage.get(self.check["nonce_key"], ""),
+                  "tab_secret": self.tab_secret, **changes}
         response = self.http.post(self.action, data=fields, timeout=30)
         response.http = self.http
         return response
@@ -128,7 +132,8 @@ def test_learner_whose_browser_blocks_cookies_launches_through_platform_storage_
               "short_text": lambda: item.answers[0]}[item.type]()
     assert check_answer(item, answer)
 
-    feedback = submit_form(practice, "/practice/" + practice.url.split("/practice/")[1].split("?")[0], answer=answer)
+    feedback = submit_form(practice, "/practice/" + practice.url.split("/practice/")[1].split("?")[0], answer=answer,
+                           ts=launch.tab_secret)  # the page's script adds the tab's secret to every form
 
     assert feedback.status_code == 200, feedback.text[:800]
     assert "That&#39;s right!" in feedback.text or "That's right!" in feedback.text
@@ -184,7 +189,7 @@ def test_forged_launch_token_is_refused(tool, sandbox):
     http = _cookieless()
 
     assert http.get(tool.url(f"/c/{launch_id}/"), params={"lt": token}, timeout=30).status_code == 200
-    other_key = sign_launch_token(launch_id, "not-the-secret-key")
+    other_key = sign_launch_token(launch_id, "not-the-secret-key", tab_binding(StorageLaunch.tab_secret))
     assert http.get(tool.url(f"/c/{launch_id}/"), params={"lt": other_key}, timeout=30).status_code == 404
     tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
     assert http.get(tool.url(f"/c/{launch_id}/"), params={"lt": tampered}, timeout=30).status_code == 404
@@ -201,10 +206,10 @@ def test_expired_launch_token_is_refused(tool, sandbox):
 
     class Yesterday(TimestampSigner):
         def get_timestamp(self) -> int:
-            return int(time.time()) - tool.app.config["LAUNCH_SESSION_SECONDS"] - 60
+            return int(time.time()) - tool.app.config["LAUNCH_TOKEN_SECONDS"] - 60
 
     stale = URLSafeTimedSerializer(tool.app.config["SECRET_KEY"], salt="pathways-launch-session",
-                                   signer=Yesterday).dumps(launch_id)
+                                   signer=Yesterday).dumps([launch_id, tab_binding(StorageLaunch.tab_secret)])
 
     assert _cookieless().get(tool.url(f"/c/{launch_id}/"), params={"lt": stale}, timeout=30).status_code == 404
 
@@ -214,10 +219,11 @@ def test_teacher_post_with_launch_token_works_without_a_session_and_without_it_i
     launch_id, token = _launch_id_and_token(home)
     http = _cookieless()
 
-    with_token = http.post(tool.url(f"/c/{launch_id}/content/demo"), params={"lt": token}, timeout=30)
+    ts = {"ts": StorageLaunch.tab_secret}
+    with_token = http.post(tool.url(f"/c/{launch_id}/content/demo"), params={"lt": token}, data=ts, timeout=30)
     assert with_token.status_code == 200 and "lt=" in with_token.url  # redirected to the home page, token kept
 
-    in_body = http.post(tool.url(f"/c/{launch_id}/content/demo"), data={"lt": token}, timeout=30)
+    in_body = http.post(tool.url(f"/c/{launch_id}/content/demo"), data={"lt": token, **ts}, timeout=30)
     assert in_body.status_code == 200
 
     without = http.post(tool.url(f"/c/{launch_id}/content/demo"), timeout=30)
@@ -235,3 +241,48 @@ def test_post_with_a_session_but_no_csrf_token_is_still_refused(tool, sandbox):
     # A made-up launch token does not stand in for the missing CSRF token either.
     assert home.http.post(tool.url(f"/c/{launch_id}/content/demo"), data={"lt": "x"}, timeout=30).status_code == 400
     assert submit_form(home, "/content/demo").status_code == 200
+
+
+def test_storage_launch_without_the_tabs_secret_is_refused(sandbox):
+    launch = StorageLaunch(sandbox)
+    refused = launch.confirm(tab_secret="")
+    assert refused.status_code == 400 and "/c/" not in refused.url
+
+
+def test_launch_posted_into_someone_elses_browser_cannot_save_anything_there(tool, sandbox):
+    """Login CSRF (issue 8): an attacker runs their own storage launch and has the victim's browser post its final
+    step. The victim lands in the attacker's launch, but their tab holds another secret (or none), so nothing the
+    victim does there is saved into the attacker's account."""
+    attacker = StorageLaunch(sandbox, "teacher")
+    victim = _cookieless()
+    fields = {**attacker.fields, "stored_state": attacker.check["state"], "stored_nonce": attacker.check["nonce"],
+              "tab_secret": attacker.tab_secret}
+    landed = victim.post(attacker.action, data=fields, timeout=30)
+    launch_id, token = _launch_id_and_token(landed)
+
+    victims_tab = {"lt": token, "ts": "the-victims-own-tab-secret-0002"}
+    assert victim.post(tool.url(f"/c/{launch_id}/content/demo"), data=victims_tab, timeout=30).status_code == 403
+    assert victim.post(tool.url(f"/c/{launch_id}/content/demo"), data={"lt": token}, timeout=30).status_code == 403
+
+
+def test_launch_token_lives_minutes_and_each_page_renews_it(tool, sandbox):
+    assert tool.app.config["LAUNCH_TOKEN_SECONDS"] <= 3600
+    home = StorageLaunch(sandbox).confirm()
+    launch_id, _ = _launch_id_and_token(home)
+    serializer = URLSafeTimedSerializer(tool.app.config["SECRET_KEY"], salt="pathways-launch-session")
+    binding = tab_binding(StorageLaunch.tab_secret)
+
+    def token_from(minutes_ago: int) -> str:
+        class Earlier(TimestampSigner):
+            def get_timestamp(self) -> int:
+                return int(time.time()) - minutes_ago * 60
+
+        return URLSafeTimedSerializer(tool.app.config["SECRET_KEY"], salt="pathways-launch-session",
+                                      signer=Earlier).dumps([launch_id, binding])
+
+    assert _cookieless().get(tool.url(f"/c/{launch_id}/"), params={"lt": token_from(20)}, timeout=30).status_code == 404
+    page = _cookieless().get(tool.url(f"/c/{launch_id}/"), params={"lt": token_from(10)}, timeout=30)
+    assert page.status_code == 200
+    renewed = re.search(r'href="[^"]*[?&]lt=([^"&]+)', page.text).group(1)
+    _, issued = serializer.loads(renewed, return_timestamp=True)
+    assert time.time() - issued.timestamp() < 60  # the page's links carry a fresh token, not the 10-minute-old one

@@ -45,7 +45,7 @@ def _setup_course(sandbox):
 
 def _add_gradebook_placement(sandbox):
     picker = sandbox.launch("teacher", message_type=DL)
-    returning = submit_form(picker, "/deep-link", title_plan="Maths pathway", score_maximum="10")
+    returning = submit_form(picker, "/deep-link", title_plan="Maths pathway", points_plan="10")
     action, fields = parse_form(returning.text, returning.url)
     assert returning.http.post(action, data=fields).status_code == 200
 

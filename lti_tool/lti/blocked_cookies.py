@@ -1,0 +1,31 @@
+"""Launches in browsers that block third-party cookies, beside platform storage (platform_storage.py).
+
+- The state cookie is Partitioned (CHIPS) whenever it is SameSite=None; Secure, so Chromium keeps it inside the
+  LMS frame even with third-party cookies blocked (Safari does not, hence the rest).
+- A framed launch whose state cookie did not come back, from a platform without storage (Moodle), is offered a
+  new window where the OIDC login starts again first-party with the parameters kept here (launch.NewWindowNeeded),
+  instead of being told it came from another browser.
+"""
+
+from __future__ import annotations
+
+from pylti1p3.contrib.flask.cookie import FlaskCookieService
+
+# The OIDC login initiation parameters (Security Framework §5.1.1.1) kept with the state, to restart it elsewhere.
+RELOGIN_PARAMS = ("iss", "login_hint", "target_link_uri", "lti_message_hint", "client_id", "lti_deployment_id",
+                  "deployment_id")
+
+
+class PartitionedCookieService(FlaskCookieService):
+    """pylti1p3's state cookie, Partitioned (CHIPS) whenever it is SameSite=None; Secure.
+
+    Chromium blocks unpartitioned third-party cookies in incognito and by user choice (and Safari always does);
+    a partitioned cookie is kept per top-level site, which is all the login needs: it comes back to the launch
+    inside the same LMS page. https://developer.mozilla.org/en-US/docs/Web/Privacy/Guides/Privacy_sandbox/Partitioned_cookies
+    """
+
+    def update_response(self, response):
+        secure = self._request.is_secure()
+        for key, data in self._cookie_data_to_set.items():
+            response.set_cookie(key=key, value=data["value"], max_age=data["exp"], path="/", httponly=True,
+                                secure=secure, samesite="None" if secure else None, partitioned=secure)

@@ -1,0 +1,109 @@
+"""Deep Linking per unit (issue 11.5): "a unit is what a teacher places in the LMS as one link".
+
+The picker offers the whole plan and each unit of the course, several at once when the LMS accepts several, each
+with its own title, points and optional dates (`available`, `submission` in the content item). A student opening a
+unit's link sees that unit's skills, and that unit's score goes to its column.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.support import parse_form, submit_form
+
+DL = "LtiDeepLinkingRequest"
+ITEMS = "https://purl.imsglobal.org/spec/lti-dl/claim/content_items"
+AGS = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
+SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/"
+NO_CREATE = [SCOPE + "lineitem.readonly", SCOPE + "result.readonly", SCOPE + "score"]
+
+
+def _launch(sandbox, as_, lms, **launch):
+    """Launch as the LMS does: Moodle without column management announces fewer AGS scopes."""
+    pending = sandbox.begin(as_, **launch)
+    if lms == "moodle":
+        return pending.post(pending.resign(**{AGS: dict(pending.claims[AGS], scope=NO_CREATE)}))
+    return pending.post()
+
+
+def _pick(sandbox, **answers):
+    picker = sandbox.launch("teacher", message_type=DL)
+    returning = submit_form(picker, "/deep-link", **answers)
+    assert returning.status_code == 200, returning.text[:500]
+    action, fields = parse_form(returning.text, returning.url)
+    return picker, returning.http.post(action, data=fields)
+
+
+def _with_demo_course(sandbox):
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+
+
+def test_picker_offers_the_plan_and_every_unit(sandbox, tool):
+    _with_demo_course(sandbox)
+    picker = sandbox.launch("teacher", message_type=DL)
+    for title in ("My learning plan", "Fractions", "Ratios, rates and percents", "Equations and lines"):
+        assert title in picker.text
+    assert 'type="checkbox" name="option" value="u-unit-fractions"' in picker.text  # accept_multiple: several
+
+
+def test_teacher_places_two_units_with_their_own_points_and_dates(sandbox, tool):
+    _with_demo_course(sandbox)
+    picker = sandbox.launch("teacher", message_type=DL)
+    form = re.search(r"<form[^>]*deep-link.*?</form>", picker.text, re.S).group(0)
+    _, fields = parse_form(form, picker.url)
+    fields.pop("option")  # the page preselects the plan; this teacher wants two units instead
+    data = {**fields, "option": ["u-unit-fractions", "u-unit-linear"], "points_u-unit-fractions": "20",
+            "points_u-unit-linear": "40", "available_from_u-unit-fractions": "2026-01-05T08:00",
+            "due_u-unit-fractions": "2026-01-30T23:59", "title_u-unit-linear": "Lines and equations"}
+    returning = picker.http.post(tool.url(re.search(r"/c/[^/]+/", picker.url).group(0) + "deep-link"), data=data)
+    action, back = parse_form(returning.text, returning.url)
+    assert picker.http.post(action, data=back).status_code == 200
+
+    fractions, linear = tool.platform.deep_link_responses[-1][ITEMS]
+    assert fractions["title"] == "Fractions" and fractions["lineItem"]["scoreMaximum"] == 20.0
+    assert fractions["available"] == {"startDateTime": "2026-01-05T08:00:00Z"}
+    assert fractions["submission"] == {"endDateTime": "2026-01-30T23:59:00Z"}
+    assert linear["title"] == "Lines and equations" and linear["lineItem"]["scoreMaximum"] == 40.0
+    assert "available" not in linear and "submission" not in linear
+    link = next(li for li in tool.platform.course.resource_links.values() if li.title == "Fractions")
+    assert link.available["startDateTime"] == "2026-01-05T08:00:00Z"
+
+
+def test_dates_in_the_wrong_order_are_refused_plainly(sandbox, tool):
+    _with_demo_course(sandbox)
+    picker = sandbox.launch("teacher", message_type=DL)
+    refused = submit_form(picker, "/deep-link", option="u-unit-fractions",
+                          **{"available_from_u-unit-fractions": "2026-02-01T00:00",
+                             "due_u-unit-fractions": "2026-01-01T00:00"})
+    assert refused.status_code == 200 and "must be due after it becomes available" in refused.text
+    assert tool.platform.deep_link_responses == []
+
+
+@pytest.mark.parametrize("lms", ["canvas", "moodle"])
+def test_student_opening_a_unit_sees_its_skills_and_the_unit_score_goes_to_its_column(sandbox, tool, lms):
+    """Canvas-like: Pathways may manage columns. Moodle-like: it may only post scores to the column the LMS made
+    from the Deep Linking answer, and asks only for the scopes the launch announced."""
+    if lms == "moodle":
+        tool.platform.grantable_scopes = set(NO_CREATE)
+    _with_demo_course(sandbox)
+    _pick(sandbox, option="u-unit-fractions", **{"points_u-unit-fractions": "10"})
+    (link_id,) = [i for i, li in tool.platform.course.resource_links.items() if li.title == "Fractions"]
+
+    page = _launch(sandbox, "student", lms, resource_link_id=link_id)
+
+    assert "Equivalent fractions" in page.text or "frac" in page.text.lower()
+    skills_table = page.text.split('id="skills-heading"')[1]
+    assert "Ratio" not in skills_table and "slope" not in skills_table.lower()
+    teacher = _launch(sandbox, "teacher", lms)
+    view = teacher.http.get(tool.url(re.search(r"/c/[^/]+/", teacher.url).group(0) + "class"))
+    view.http = teacher.http
+    submit_form(view, "/class/override", level="Mastered", skill_id="frac-equivalent", note="unit check")
+    from lti_tool.jobs.worker import drain
+
+    with tool.app.app_context():
+        drain(tool.app, once=True)
+    (column,) = [li for li in tool.platform.line_items.values() if li["label"] == "Fractions"]
+    (score,) = tool.platform.scores[column["id"]]
+    assert score["scoreMaximum"] == 10.0 and 0 < score["scoreGiven"] < 10  # one of the unit's four skills
