@@ -147,3 +147,23 @@ def submit_form(page: requests.Response, action_suffix: str, **values: str) -> r
             response.http = page.http
             return response
     raise AssertionError(f"no form posting to {action_suffix} in {page.url}")
+
+
+def served_answer(tool, page: requests.Response, *, right: bool = True) -> str:
+    """Return a right (or wrong) answer to the question a practice or placement page shows: its served variant."""
+    import re
+
+    from lti_tool.extensions import db
+    from lti_tool.learning.coursepack import instantiate
+    from lti_tool.models import ServedItem
+    from lti_tool.services.content import course_pack
+
+    served_id = int(re.search(r'name="served" value="(\d+)"', page.text).group(1))
+    with tool.app.app_context():
+        row = db.session.get(ServedItem, served_id)
+        item = instantiate(course_pack(row.course_id).item(row.item_id), row.params or {})
+    if item.type == "multiple_choice":
+        return item.answer if right else next(c.id for c in item.choices if c.id != item.answer)
+    if not right:
+        return "no idea 98765"
+    return str(item.answer) if item.type == "numeric" else item.answers[0]

@@ -11,6 +11,7 @@ from .learning import (
     MasteryEvent,
     Reflection,
     ReviewSchedule,
+    ServedItem,
     SkillMastery,
     StudentGoal,
 )
@@ -21,5 +22,6 @@ from .platforms import Deployment, Platform, ToolKey
 __all__ = [
     "AuditEntry", "Course", "CourseContent", "Deployment", "DiagnosticRun", "Enrollment", "Evidence", "ItemResponse",
     "LaunchSession", "MasteryEvent", "Person", "Placement", "Platform", "Reflection", "ReviewSchedule", "ScoreOutbox",
+    "ServedItem",
     "SkillLineItem", "SkillMastery", "StudentGoal", "ToolKey",
 ]

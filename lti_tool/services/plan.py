@@ -8,10 +8,9 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..learning.coursepack import CoursePack, Item
 from ..learning.mastery import Level
 from ..learning.planner import Goal, NextStep, PlanActivity, plan_next_steps
-from ..models import Enrollment, ItemResponse, Person, ReviewSchedule
+from ..models import Enrollment, Person, ReviewSchedule
 from .mastery import levels_by_person, require_pack, skill_views
 
 
@@ -60,36 +59,6 @@ def plan_for(course_id: int, person_id: int, *, now: datetime) -> StudentPlan:
     planning_levels = levels_for_planning(levels, placements(course_id, person_id))
     steps = plan_next_steps(pack.skill_graph, planning_levels, activities, goals, due)
     return StudentPlan(course_title=pack.course.title, skills=views, next_steps=steps, goals=goals)
-
-
-def items_for_skill(pack: CoursePack, skill_id: str) -> list[Item]:
-    """Return the practice items that practise a skill, in the pack's order."""
-    return [item for _, item in pack.items() if skill_id in item.skills]
-
-
-def next_item(course_id: int, person_id: int, skill_id: str) -> Item | None:
-    """Pick the next question for a skill: one not answered lately, harder after a right answer."""
-    pack = require_pack(course_id)
-    items = items_for_skill(pack, skill_id)
-    if not items:
-        return None
-    recent = list(
-        db.session.execute(
-            sa.select(ItemResponse.item_id, ItemResponse.correct)
-            .where(ItemResponse.course_id == course_id, ItemResponse.person_id == person_id)
-            .order_by(ItemResponse.id.desc())
-            .limit(50)
-        )
-    )
-    seen = {item_id for item_id, _ in recent}
-    last_right = bool(recent and recent[0][1])
-    order = {"easy": 0, "medium": 1, "hard": 2}
-    fresh = [i for i in items if i.id not in seen] or sorted(
-        items, key=lambda i: next((n for n, (iid, _) in enumerate(recent) if iid == i.id), -1), reverse=True
-    )
-    # Retrieval practice works best just beyond comfort: step up after a right answer, down after a wrong one.
-    fresh.sort(key=lambda i: order.get(str(i.difficulty), 1), reverse=last_right)
-    return fresh[0]
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 from flask import abort, flash, g, redirect, render_template, request, url_for
 
 from ..services.classroom import heatmap
-from ..services.errors import ServiceError
+from ..services.errors import N_, NotFound, ServiceError
 from ..services.mastery import override_level, record_answer, require_pack
-from ..services.plan import class_overview, next_item
+from ..services.plan import class_overview
+from ..services.serving import serve_next, served
 from .course import launch_blueprint, require_teacher
 from .i18n import translated
 
@@ -27,17 +28,24 @@ def _student() -> int:
     return g.launch.person_id
 
 
-@bp.get("/practice/<skill_id>")
-def practice(skill_id: str):
-    """Show the next question for a skill, one at a time."""
-    person_id = _student()
-    pack = require_pack(g.launch.course_id)
+def _skill(pack, skill_id: str):
     skill = next((s for s in pack.skills if s.id == skill_id), None)
     if skill is None:
         abort(404)
-    item = next_item(g.launch.course_id, person_id, skill_id)
+    return skill
+
+
+@bp.get("/practice/<skill_id>")
+def practice(skill_id: str):
+    """Show the student's question for a skill, one at a time: the server chooses and keeps it."""
+    person_id = _student()
+    pack = require_pack(g.launch.course_id)
+    skill = _skill(pack, skill_id)
+    question = serve_next(g.launch.course_id, person_id, skill_id, pack, now=_now())
+    item = question.item if question else None
     hints = max(0, min(request.args.get("hints", 0, type=int), len(item.hints) if item else 0))
-    return render_template("student/practice.html", launch=g.launch, skill=skill, item=item, hints=hints)
+    return render_template("student/practice.html", launch=g.launch, skill=skill, item=item, question=question,
+                           hints=hints)
 
 
 @bp.post("/practice/<skill_id>")
@@ -45,18 +53,18 @@ def answer(skill_id: str):
     """Check the answer and show feedback; mastery updates as the student goes."""
     person_id = _student()
     pack = require_pack(g.launch.course_id)
-    skill = next((s for s in pack.skills if s.id == skill_id), None)
-    if skill is None:
-        abort(404)
-    item_id = request.form.get("item_id", "")
+    skill = _skill(pack, skill_id)
+    served_id = request.form.get("served", type=int)
     try:
-        result = record_answer(g.launch.course_id, person_id, item_id, request.form.get("answer", ""),
-                               hints_used=request.form.get("hints", 0, type=int), source="practice", now=_now())
+        if served_id is None:
+            raise NotFound(N_("That question was not given to you here. Here is a question that was."))
+        question = served(g.launch.course_id, person_id, served_id, pack)
+        result = record_answer(g.launch.course_id, person_id, served_id, request.form.get("answer", ""),
+                               hints_used=request.form.get("hints", 0, type=int), now=_now())
     except ServiceError as exc:
         flash(translated(exc), "error")
         return redirect(url_for("learning.practice", skill_id=skill_id), code=303)
-    item = pack.item(item_id)
-    return render_template("student/feedback.html", launch=g.launch, skill=skill, item=item, result=result)
+    return render_template("student/feedback.html", launch=g.launch, skill=skill, item=question.item, result=result)
 
 
 @bp.get("/class")
