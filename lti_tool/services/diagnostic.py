@@ -36,6 +36,8 @@ class DiagnosticQuestion:
     number: int  # 1-based: "Question 3 of up to 12"
     max_items: int
     answered: int
+    #: The served row of this question (its variant), or None when there is no question.
+    served_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -112,11 +114,12 @@ def current_question(course_id: int, person_id: int, *, now: datetime) -> Diagno
         return None
     state = _state(run)
     item_id = diagnostic.next_item(pack.skill_graph, items_by_skill(pack), state)
-    item = None
+    question = None
     if item_id is not None:
         # Served like practice, so the answer is checked against the variant the student saw.
-        item = serve_exact(course_id, person_id, pack.item(item_id), pack, source="diagnostic", now=now).item
-    return DiagnosticQuestion(item, len(state.answers) + 1, diagnostic.MAX_ITEMS, len(state.answers))
+        question = serve_exact(course_id, person_id, pack.item(item_id), pack, source="diagnostic", now=now)
+    return DiagnosticQuestion(question.item if question else None, len(state.answers) + 1, diagnostic.MAX_ITEMS,
+                              len(state.answers), question.id if question else None)
 
 
 def answer_question(

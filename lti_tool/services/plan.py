@@ -13,6 +13,9 @@ from ..learning.planner import Goal, NextStep, PlanActivity, plan_next_steps
 from ..models import Enrollment, Person, ReviewSchedule
 from .mastery import levels_by_person, require_pack, skill_views
 
+#: How many next steps the plan shows.
+STEPS = 5
+
 
 @dataclass(frozen=True)
 class StudentPlan:
@@ -51,13 +54,19 @@ def plan_for(course_id: int, person_id: int, *, now: datetime) -> StudentPlan:
             )
         )
     ]
-    from ..learning.diagnostic import levels_for_planning
+    from ..learning.diagnostic import Belief, levels_for_planning
     from .diagnostic import placements
 
     # The placement check moves the starting point (never the grades): skills it placed as known count as
     # done for choosing next steps, so the student starts at their own frontier.
-    planning_levels = levels_for_planning(levels, placements(course_id, person_id))
-    steps = plan_next_steps(pack.skill_graph, planning_levels, activities, goals, due)
+    placed = placements(course_id, person_id)
+    planning_levels = levels_for_planning(levels, placed)
+    # The steps show the learner's own levels (the table's), never the planner's stand-ins.
+    steps = plan_next_steps(pack.skill_graph, planning_levels, activities, goals, due, limit=len(pack.skills),
+                            shown_levels=levels)
+    # The plan starts where the placement check said: its "good places to start" come first.
+    start_here = {sid for sid, place in placed.items() if place.belief is Belief.NOT_YET}
+    steps = sorted(steps, key=lambda step: step.skill_id not in start_here)[:STEPS]
     return StudentPlan(course_title=pack.course.title, skills=views, next_steps=steps, goals=goals)
 
 
