@@ -7,6 +7,7 @@ from .learning import (
     CourseContent,
     DiagnosticRun,
     Evidence,
+    HelpRequest,
     ItemResponse,
     MasteryEvent,
     Reflection,
@@ -20,8 +21,7 @@ from .placements import Placement
 from .platforms import Deployment, Platform, ToolKey
 
 __all__ = [
-    "AuditEntry", "Course", "CourseContent", "Deployment", "DiagnosticRun", "Enrollment", "Evidence", "ItemResponse",
-    "LaunchSession", "MasteryEvent", "Person", "Placement", "Platform", "Reflection", "ReviewSchedule", "ScoreOutbox",
-    "ServedItem",
-    "SkillLineItem", "SkillMastery", "StudentGoal", "ToolKey",
+    "AuditEntry", "Course", "CourseContent", "Deployment", "DiagnosticRun", "Enrollment", "Evidence", "HelpRequest",
+    "ItemResponse", "LaunchSession", "MasteryEvent", "Person", "Placement", "Platform", "Reflection", "ReviewSchedule",
+    "ScoreOutbox", "ServedItem", "SkillLineItem", "SkillMastery", "StudentGoal", "ToolKey",
 ]

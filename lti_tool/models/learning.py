@@ -77,6 +77,21 @@ class ServedItem(db.Model):
     correct: so.Mapped[bool | None] = so.mapped_column(sa.Boolean)
 
 
+class HelpRequest(db.Model):
+    """A student's "ask my teacher" about a skill: it puts them on the teacher's needs-help list until answered."""
+
+    __tablename__ = "help_request"
+    __table_args__ = (sa.Index("ix_help_request_course_asked", "course_id", "asked_at"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    course_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("course.id", ondelete="CASCADE"))
+    person_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("person.id", ondelete="CASCADE"))
+    skill_id: so.Mapped[str] = so.mapped_column(sa.String(100))
+    asked_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime, default=utcnow)
+    # Set when the teacher marks it helped; an open request stays on the list.
+    resolved_at: so.Mapped[datetime | None] = so.mapped_column(sa.DateTime)
+
+
 class SkillMastery(db.Model):
     """A student's current mastery estimate for one skill (skill_id "*" holds the learner-wide state)."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -25,6 +25,8 @@ class StudentPlan:
     skills: list  # list[SkillView]
     next_steps: list[NextStep]
     goals: list[Goal]
+    #: For each next step's skill, the pack's ways to learn it besides questions (videos, readings, interactives).
+    resources: dict = field(default_factory=dict)
 
 
 def plan_for(course_id: int, person_id: int, *, now: datetime) -> StudentPlan:
@@ -67,7 +69,11 @@ def plan_for(course_id: int, person_id: int, *, now: datetime) -> StudentPlan:
     # The plan starts where the placement check said: its "good places to start" come first.
     start_here = {sid for sid, place in placed.items() if place.belief is Belief.NOT_YET}
     steps = sorted(steps, key=lambda step: step.skill_id not in start_here)[:STEPS]
-    return StudentPlan(course_title=pack.course.title, skills=views, next_steps=steps, goals=goals)
+    from .help import learning_activities
+
+    resources = {step.skill_id: learning_activities(pack, step.skill_id) for step in steps}
+    return StudentPlan(course_title=pack.course.title, skills=views, next_steps=steps, goals=goals,
+                       resources=resources)
 
 
 @dataclass(frozen=True)

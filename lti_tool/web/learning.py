@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext
 
+from ..learning.mastery import Level
 from ..services.classroom import heatmap
 from ..services.errors import N_, NotFound, ServiceError
+from ..services.help import MISSES_BEFORE_HELP, ask_teacher, learning_activities
 from ..services.mastery import override_level, record_answer, require_pack
-from ..services.plan import class_overview
-from ..services.serving import serve_next, served
+from ..services.plan import class_overview, plan_for
+from ..services.serving import misses_in_a_row, serve_next, served
 from .course import launch_blueprint, require_teacher
 from .i18n import translated
 
@@ -64,7 +67,27 @@ def answer(skill_id: str):
     except ServiceError as exc:
         flash(translated(exc), "error")
         return redirect(url_for("learning.practice", skill_id=skill_id), code=303)
-    return render_template("student/feedback.html", launch=g.launch, skill=skill, item=question.item, result=result)
+    course_id = g.launch.course_id
+    # Two misses in a row: more of the same questions is not working, so offer other ways to learn it.
+    stuck = misses_in_a_row(course_id, person_id, skill_id) >= MISSES_BEFORE_HELP
+    mastered = any(new is Level.MASTERED and old is not Level.MASTERED for _, old, new in result.changes)
+    next_up = None
+    if mastered:
+        steps = plan_for(course_id, person_id, now=_now()).next_steps
+        next_up = next((step for step in steps if step.skill_id != skill_id), None)
+    return render_template("student/feedback.html", launch=g.launch, skill=skill, item=question.item, result=result,
+                           activities=learning_activities(pack, skill_id) if stuck else [], stuck=stuck,
+                           mastered=mastered, next_up=next_up)
+
+
+@bp.post("/practice/<skill_id>/ask")
+def ask(skill_id: str):
+    """Ask my teacher: put the student on the teacher's needs-help list with this skill."""
+    person_id = _student()
+    pack = require_pack(g.launch.course_id)
+    name = ask_teacher(g.launch.course_id, person_id, skill_id, pack, now=_now())
+    flash(gettext("Your teacher will see that you asked for help with %(skill)s.", skill=name), "success")
+    return redirect(url_for("learning.practice", skill_id=skill_id), code=303)
 
 
 @bp.get("/class")
