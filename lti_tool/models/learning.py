@@ -24,8 +24,8 @@ class CourseContent(db.Model):
     ends_on: so.Mapped[date | None] = so.mapped_column(sa.Date)
     # Optional per-skill gradebook columns (off by default).
     per_skill_grades: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False)
-    # "proficiency_share" (default) or "four_point".
-    grading_scheme: so.Mapped[str] = so.mapped_column(sa.String(30), default="proficiency_share")
+    # "due_so_far" (default: skills whose goal date has passed), "proficiency_share" or "four_point".
+    grading_scheme: so.Mapped[str] = so.mapped_column(sa.String(30), default="due_so_far")
     updated_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime, default=utcnow, onupdate=utcnow)
 
 

@@ -126,7 +126,14 @@ def placement_for_launch(launch: LaunchSession, title: str) -> Placement | None:
     if launch.resource_link_id and placement.resource_link_id != launch.resource_link_id:
         placement.resource_link_id = launch.resource_link_id
     lineitem = (launch.details or {}).get("lineitem")
+    appeared = bool(lineitem) and placement.lineitem_url is None
     if lineitem and placement.lineitem_url != lineitem:
         placement.lineitem_url = lineitem
     db.session.flush()
+    if appeared:
+        # The column has just appeared in the gradebook: fill it with everyone's current grade now, instead of
+        # leaving it empty until each student's next change of level.
+        from .publishing import queue_course
+
+        queue_course(launch.course_id, now=launch.created_at)
     return placement
