@@ -171,7 +171,7 @@ def misses_in_a_row(course_id: int, person_id: int, skill_id: str) -> int:
     rows = db.session.scalars(
         sa.select(ServedItem.correct)
         .where(ServedItem.course_id == course_id, ServedItem.person_id == person_id, ServedItem.skill_id == skill_id,
-               ServedItem.answered_at.is_not(None))
+               ServedItem.source == "practice", ServedItem.answered_at.is_not(None))
         .order_by(ServedItem.answered_at.desc(), ServedItem.id.desc())
         .limit(10)
     )
