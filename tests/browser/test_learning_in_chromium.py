@@ -3,6 +3,8 @@ overrides a level, and the grade reaches the sandbox LMS gradebook."""
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -11,6 +13,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from lti_tool.jobs.worker import drain
 from lti_tool.learning.coursepack import load_pack
+from lti_tool.learning.grading import due_skills
 from lti_tool.services.content import demo_pack_data
 from tests.support import answer_for_served, served_item
 
@@ -166,6 +169,9 @@ def test_teacher_override_reaches_the_lms_gradebook(browser, tool):
     column = next(i for i, text in enumerate(headers) if text.startswith(title))
     row = browser.find_element(By.XPATH, f"//tr[th[@scope='row'][normalize-space()='{STUDENT}']]")
     cell = row.find_elements(By.TAG_NAME, "td")[column - 1].text
-    share = 100 / len(PACK.skills)  # one skill of the course at Proficient or above
-    assert cell.startswith(f"{share} / 100"), cell
+    # By default the grade is the share of the skills due so far (goal dates passed) at Proficient or above.
+    due = due_skills(PACK.skill_graph, [(g.skills, g.due and datetime.date.fromisoformat(g.due)) for g in PACK.goals],
+                     datetime.date.today())
+    assert cell.startswith(f"{round(100 / len(due), 2)} / 100"), cell
+    assert f"Graded on the {len(due)} skills due so far" in cell
     assert skill in cell  # the score's comment names the skill
