@@ -79,3 +79,23 @@ def test_skill_columns_appear_filled_named_after_the_skill_and_scored_out_of_fou
     assert all(i["scoreMaximum"] == 4 for i in skill_items.values())
     scores = [s for url in skill_items for s in tool.platform.scores.get(url, [])]
     assert any(s["scoreGiven"] == 3.0 and s["scoreMaximum"] == 4.0 for s in scores)
+
+
+def test_a_column_that_appears_later_is_back_filled_with_grades_earned_before_it(sandbox, tool):
+    teacher = sandbox.launch("teacher")
+    submit_form(teacher, "/content/demo")
+    sandbox.launch("student")
+    base = tool.url(re.search(r"/c/[^/]+/", teacher.url).group(0))
+    view = teacher.http.get(base + "class")
+    view.http = teacher.http
+    submit_form(view, "/class/override", level="Proficient", note="Before Pathways had a column")
+    # Only now does the teacher place Pathways with a gradebook column, and the student opens the link.
+    picker = sandbox.launch("teacher", message_type="LtiDeepLinkingRequest")
+    returning = submit_form(picker, "/deep-link")
+    action, fields = parse_form(returning.text, returning.url)
+    returning.http.post(action, data=fields)
+    placed = [i for i, link in tool.platform.courses["math-7"].resource_links.items() if link.title == "My learning plan"]
+    sandbox.launch("student", resource_link_id=placed[0])
+    stats = _drain(tool)
+    assert stats.posted == 1 and stats.failed == 0
+    assert _placement_scores(tool)[-1]["scoreGiven"] > 0
