@@ -56,6 +56,8 @@ def course_import(path: str, context_id: str, issuer: str | None, client_id: str
                    f"{len(pack.skills)} skills, {len(pack.activities)} activities.")
     for note in result.notes:
         click.echo(f"Note: {note}", err=True)
+    for warning in pack.warnings():
+        click.echo(f"Warning: {warning}", err=True)
 
 
 @course_group.command("export")

@@ -23,7 +23,7 @@ from lti_tool.extensions import db
 from lti_tool.sandbox import SandboxPlatform
 from lti_tool.sandbox_mount import connect_sandbox
 
-from .support import SandboxActions
+from .support import LIVE_TOOLS, SandboxActions
 
 TEST_DATABASE_URL = os.environ.get("PATHWAYS_TEST_DATABASE_URL")
 
@@ -76,6 +76,7 @@ def make_tool(tmp_path) -> Iterator:
         server = make_server("127.0.0.1", 0, app, threaded=True)
         app.config["BASE_URL"] = f"http://127.0.0.1:{server.server_port}"
         tool = LiveTool(app, server)
+        LIVE_TOOLS.append(tool)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         started.append((tool, thread))
         with app.app_context():

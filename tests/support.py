@@ -170,3 +170,37 @@ def start_registered_lms(tool, name: str, client_id: str, deployment_id: str):
                         redirect_uris=[tool.url("/lti/launch")], jwks_url=tool.url("/lti/jwks"),
                         target_link_uri=tool.url("/lti/launch"))
     return other, server
+
+
+def served_answer(tool, page: requests.Response, *, right: bool = True) -> str:
+    """Return a right (or wrong) answer to the question a practice or placement page shows: its served variant."""
+    import re
+
+    return answer_for_served(tool, int(re.search(r'name="served" value="(\d+)"', page.text).group(1)), right=right)
+
+
+#: Tools started by the `make_tool` fixture, newest last: browser tests find the served variant through them.
+LIVE_TOOLS: list = []
+
+
+def served_item(tool, served_id: int):
+    """Return the question a served row stands for, written out for its variant (a template's numbers)."""
+    tool = tool or LIVE_TOOLS[-1]
+    from lti_tool.extensions import db
+    from lti_tool.learning.coursepack import instantiate
+    from lti_tool.models import ServedItem
+    from lti_tool.services.content import course_pack
+
+    with tool.app.app_context():
+        row = db.session.get(ServedItem, int(served_id))
+        return instantiate(course_pack(row.course_id).item(row.item_id), row.params or {})
+
+
+def answer_for_served(tool, served_id: int | str, *, right: bool = True) -> str:
+    """Return a right (or wrong) answer to a served question."""
+    item = served_item(tool, int(served_id))
+    if item.type == "multiple_choice":
+        return item.answer if right else next(c.id for c in item.choices if c.id != item.answer)
+    if not right:
+        return "no idea 98765"
+    return str(item.answer) if item.type == "numeric" else item.answers[0]

@@ -46,3 +46,16 @@ def test_admin_is_told_to_launch_the_course_first_and_sees_every_problem_of_a_ba
     assert refused.exit_code != 0
     assert "(url): should be text or null" in refused.output
     assert run(tool, "export", "--context", "math-7").exit_code != 0  # nothing was imported
+
+
+def test_author_is_warned_when_a_skill_has_fewer_than_ten_distinct_questions(sandbox, tool, tmp_path):
+    from tests.learning.test_coursepack import small_pack
+
+    sandbox.launch("teacher")
+    path = tmp_path / "small.json"
+    path.write_text(json.dumps(small_pack()), encoding="utf-8")
+    imported = run(tool, "import", str(path), "--context", "math-7")
+    assert imported.exit_code == 0, imported.output
+    assert "Warning: The skill 'equiv' has" in imported.output and "fewer than 10" in imported.output
+    demo = run(tool, "import", str(DEMO_PACK), "--context", "math-7")
+    assert "Warning" not in demo.output

@@ -29,6 +29,7 @@ REVIEW_WINDOW = timedelta(days=7)
 class AlertKind(StrEnum):
     """Why a learner needs help, most urgent first."""
 
+    ASKED = "asked for help"
     STUCK = "stuck"
     FAILED_REVIEW = "failed review"
     BEHIND = "behind pace"
@@ -71,6 +72,8 @@ class StudentSummary:
     failed_reviews: tuple[FailedReview, ...] = field(default_factory=tuple)
     #: The learner's pace plan from `pacing.plan_pace`, if the course has an end date.
     pace: PacePlan | None = None
+    #: Skills the learner asked the teacher about ("ask my teacher"), with when, newest first.
+    asked: tuple[tuple[str, str, datetime], ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "skills", tuple(self.skills))
@@ -109,6 +112,11 @@ def alerts_for(
 ) -> list[Alert]:
     """Return the reasons one learner needs help now, most urgent first (empty if none)."""
     found: list[Alert] = []
+    for skill_id, skill_name, at in summary.asked:
+        # The learner said so themselves: the most direct signal there is.
+        ago = _days(now - at)
+        when = "today" if ago == 0 else ("yesterday" if ago == 1 else f"{ago} days ago")
+        found.append(Alert(AlertKind.ASKED, f"Asked for help with {skill_name} {when}.", skill_id))
     for skill in sorted(summary.skills, key=lambda s: (-s.attempts_since_level_rose, s.skill_id)):
         # Proficient and above is progress enough; a plateau there is consolidation, not being stuck.
         if skill.level.rank < Level.PROFICIENT.rank and skill.attempts_since_level_rose >= stuck_attempts:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import json
 import math
+import random
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
@@ -18,6 +19,17 @@ from fractions import Fraction
 from functools import cached_property
 from typing import Any
 
+from lti_tool.learning.item_templates import (
+    Parameter,
+    Params,
+    TemplateError,
+    evaluate,
+    formulas_in,
+    instantiate_fields,
+    names_in,
+    sample,
+    variant_count,
+)
 from lti_tool.learning.skills import Skill, SkillGraph, SkillGraphError
 
 FORMAT = "pathways-course-pack"
@@ -28,6 +40,8 @@ ITEM_TYPES = ("multiple_choice", "numeric", "short_text")
 DIFFICULTY_LABELS = ("easy", "medium", "hard")
 LEVELS = ("familiar", "proficient", "mastered")
 DEFAULT_THRESHOLDS: Mapping[str, float] = {"familiar": 0.5, "proficient": 0.75, "mastered": 0.9}
+#: Fewer distinct questions than this for a skill and learners soon meet repeats, which earn no credit.
+FEW_ITEMS = 10
 
 Number = int | float
 Difficulty = str | int | float
@@ -83,22 +97,29 @@ class MultipleChoiceItem:
     answer: str
     hints: tuple[str, ...] = ()
     solution: str = ""
+    parameters: tuple[Parameter, ...] = ()
+    constraints: tuple[str, ...] = ()
     type: str = field(default="multiple_choice", init=False)
 
 
 @dataclass(frozen=True, kw_only=True)
 class NumericItem:
-    """A question answered with a number, right when within `tolerance` (absolute) of `answer`."""
+    """A question answered with a number, right when within `tolerance` (absolute) of `answer`.
+
+    In a template (an item with `parameters`) the answer may be a formula over the parameters.
+    """
 
     id: str
     prompt: str
     skills: tuple[str, ...] = ()
     difficulty: Difficulty = "medium"
-    answer: Number
+    answer: Number | Fraction | str
     tolerance: Number = 0
     unit: str | None = None
     hints: tuple[str, ...] = ()
     solution: str = ""
+    parameters: tuple[Parameter, ...] = ()
+    constraints: tuple[str, ...] = ()
     type: str = field(default="numeric", init=False)
 
 
@@ -113,10 +134,24 @@ class ShortTextItem:
     answers: tuple[str, ...]
     hints: tuple[str, ...] = ()
     solution: str = ""
+    parameters: tuple[Parameter, ...] = ()
+    constraints: tuple[str, ...] = ()
     type: str = field(default="short_text", init=False)
 
 
 Item = MultipleChoiceItem | NumericItem | ShortTextItem
+
+
+def instantiate(item: Item, params: Params) -> Item:
+    """Return the variant of an item for these parameter values (the item itself when it is not a template)."""
+    if not item.parameters:
+        return item
+    return instantiate_fields(item, params)  # type: ignore[return-value]
+
+
+def distinct_items(item: Item) -> int:
+    """Return how many different questions an item gives: 1, or its template's number of variants."""
+    return variant_count(item.parameters, item.constraints)
 
 
 @dataclass(frozen=True)
@@ -185,6 +220,19 @@ class CoursePack:
             if item.id == item_id:
                 return item
         raise KeyError(item_id)
+
+    def warnings(self) -> list[str]:
+        """Return advice for the author that does not stop the pack from working: skills with few questions."""
+        notes = []
+        for skill in self.skills:
+            count = sum(distinct_items(item) for _, item in self.items() if skill.id in item.skills)
+            if 0 < count < FEW_ITEMS:
+                notes.append(
+                    f"The skill {skill.id!r} has {count} distinct question{'s' if count != 1 else ''}; with fewer "
+                    f"than {FEW_ITEMS}, learners soon meet repeats, which earn no credit. An item template "
+                    "(parameters and an answer formula) gives many variants."
+                )
+        return notes
 
 
 @dataclass(frozen=True)
@@ -509,10 +557,20 @@ def _load_activity(r: _Reader, value: object, where: str) -> Activity:
     )
 
 
+_TEMPLATE_FIELDS = ("parameters", "constraints")
 _ITEM_FIELDS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "multiple_choice": (("id", "type", "prompt", "choices", "answer"), ("skills", "difficulty", "hints", "solution")),
-    "numeric": (("id", "type", "prompt", "answer"), ("skills", "difficulty", "tolerance", "unit", "hints", "solution")),
-    "short_text": (("id", "type", "prompt", "answers"), ("skills", "difficulty", "hints", "solution")),
+    "multiple_choice": (
+        ("id", "type", "prompt", "choices", "answer"),
+        ("skills", "difficulty", "hints", "solution", *_TEMPLATE_FIELDS),
+    ),
+    "numeric": (
+        ("id", "type", "prompt", "answer"),
+        ("skills", "difficulty", "tolerance", "unit", "hints", "solution", *_TEMPLATE_FIELDS),
+    ),
+    "short_text": (
+        ("id", "type", "prompt", "answers"),
+        ("skills", "difficulty", "hints", "solution", *_TEMPLATE_FIELDS),
+    ),
 }
 
 
@@ -537,6 +595,11 @@ def _load_item(r: _Reader, value: object, where: str, activity_skills: tuple[str
         "hints": r.texts(data, "hints", where),
         "solution": r.text(data, "solution", where),
     }
+    parameters = _load_parameters(r, data, where)
+    constraints = r.texts(data, "constraints", where)
+    common["parameters"], common["constraints"] = parameters, constraints
+    if "constraints" in data and not parameters:
+        r.problem(f"{where}.constraints", "only an item with parameters (a template) has constraints")
     if item_type == "multiple_choice":
         choices = []
         for choice_where, entry in r.objects(data, "choices", where):
@@ -553,23 +616,111 @@ def _load_item(r: _Reader, value: object, where: str, activity_skills: tuple[str
         answer = r.text(data, "answer", where)
         if "answer" in data and isinstance(data["answer"], str) and answer not in {c.id for _, c in choices}:
             r.problem(f"{where}.answer", f"{answer!r} is not the id of one of the item's choices")
-        return MultipleChoiceItem(choices=tuple(c for _, c in choices), answer=answer, **common)
-    if item_type == "numeric":
+        item: Item = MultipleChoiceItem(choices=tuple(c for _, c in choices), answer=answer, **common)
+    elif item_type == "numeric":
         tolerance = r.number(data, "tolerance", where)
         if tolerance < 0:
             r.problem(f"{where}.tolerance", f"should be zero or more, not {tolerance!r}")
-        return NumericItem(
-            answer=r.number(data, "answer", where),
+        if parameters and isinstance(data.get("answer"), str):
+            answer_value: Number | str = data["answer"]  # a formula, checked with the template below
+        else:
+            answer_value = r.number(data, "answer", where)
+        item = NumericItem(
+            answer=answer_value,
             tolerance=tolerance,
             unit=r.optional_text(data, "unit", where),
             **common,
         )
-    if item_type == "short_text":
+    elif item_type == "short_text":
         answers = r.texts(data, "answers", where)
         if "answers" in data and not any(_normalise_text(a) for a in answers):
             r.problem(f"{where}.answers", "a short-text item needs at least one accepted answer")
-        return ShortTextItem(answers=answers, **common)
-    return ShortTextItem(answers=(), **common)
+        item = ShortTextItem(answers=answers, **common)
+    else:
+        item = ShortTextItem(answers=(), **common)
+    if parameters:
+        _check_template(r, item, where)
+    return item
+
+
+def _load_parameters(r: _Reader, data: Mapping[str, Any], where: str) -> tuple[Parameter, ...]:
+    if "parameters" not in data:
+        return ()
+    value = data["parameters"]
+    if not isinstance(value, dict) or not value:
+        r.problem(f"{where}.parameters", "should be an object naming at least one parameter, or be left out")
+        return ()
+    parameters = []
+    for name, spec in value.items():
+        at = f"{where}.parameters.{name}"
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) or name in ("abs", "min", "max", "gcd"):
+            r.problem(at, "a parameter's name is a letter or a word (letters, digits, _), not a function's name")
+            continue
+        spec = r.record(spec, at, required=(), optional=("min", "max", "step", "values"))
+        if "values" in spec:
+            values = spec["values"]
+            if set(spec) != {"values"} or not isinstance(values, list) or not values or not all(
+                _is_number(v) for v in values
+            ):
+                r.problem(at, "give either a non-empty list of numbers as values, or min and max (and a step)")
+                continue
+            parameters.append(Parameter(name, values=tuple(values)))
+            continue
+        bounds = [spec.get(k, 1 if k == "step" else None) for k in ("min", "max", "step")]
+        if not all(isinstance(b, int) and not isinstance(b, bool) for b in bounds) or bounds[2] < 1 or (
+            bounds[0] > bounds[1]
+        ):
+            r.problem(at, "min and max should be whole numbers with min ≤ max, and step a whole number of 1 or more")
+            continue
+        if (bounds[1] - bounds[0]) // bounds[2] > 10_000:
+            r.problem(at, "gives more than 10,000 values; choose a smaller range or a larger step")
+            continue
+        parameters.append(Parameter(name, low=bounds[0], high=bounds[1], step=bounds[2]))
+    return tuple(parameters)
+
+
+def _item_texts(item: Item) -> list[tuple[str, str]]:
+    texts = [("prompt", item.prompt), ("solution", item.solution)]
+    texts += [(f"hints[{i}]", h) for i, h in enumerate(item.hints)]
+    if isinstance(item, MultipleChoiceItem):
+        texts += [(f"choices[{i}].text", c.text) for i, c in enumerate(item.choices)]
+    if isinstance(item, ShortTextItem):
+        texts += [(f"answers[{i}]", a) for i, a in enumerate(item.answers)]
+    return texts
+
+
+def _check_template(r: _Reader, item: Item, where: str) -> None:
+    """Report formulas that name unknown parameters or fail for some values, so learners never meet a broken one."""
+    names = {p.name for p in item.parameters}
+    formulas = [(f"{where}.constraints[{i}]", c) for i, c in enumerate(item.constraints)]
+    formulas += [(f"{where}.{field_name}", f) for field_name, text in _item_texts(item) for f in formulas_in(text)]
+    if isinstance(item, NumericItem) and isinstance(item.answer, str):
+        formulas.append((f"{where}.answer", item.answer))
+    problems_before = len(r.problems)
+    for at, formula in formulas:
+        unknown = names_in(formula) - names
+        if unknown:
+            r.problem(at, f"{formula!r} uses {', '.join(sorted(unknown))}, which is not one of the parameters")
+            continue
+        try:
+            evaluate(formula, {p.name: p.choices()[0] for p in item.parameters})
+        except TemplateError as error:
+            if "divides by zero" not in str(error):
+                r.problem(at, str(error))
+    if len(r.problems) > problems_before:
+        return
+    if variant_count(item.parameters, item.constraints) == 0:
+        r.problem(f"{where}.constraints", "no values of the parameters meet every constraint")
+        return
+    # Try variants learners may meet (a few hundred) so a division by zero is caught when authoring, not in class.
+    rng = random.Random(0)  # noqa: S311 - variety, not secrecy; seeded so a check is repeatable
+    for _ in range(200):
+        params = sample(item.parameters, item.constraints, rng, lambda _p: False)
+        try:
+            instantiate(item, params)
+        except TemplateError as error:
+            r.problem(where, f"with {params} the template fails: {error}")
+            return
 
 
 def _load_difficulty(r: _Reader, data: Mapping[str, Any], where: str) -> Difficulty:
@@ -660,6 +811,10 @@ def _dump_item(item: Item) -> dict[str, Any]:
         "skills": list(item.skills),
         "difficulty": item.difficulty,
     }
+    if item.parameters:
+        # Written only for templates, so packs without them keep exactly the form they always had.
+        data["parameters"] = {p.name: _dump_parameter(p) for p in item.parameters}
+        data["constraints"] = list(item.constraints)
     if isinstance(item, MultipleChoiceItem):
         data["choices"] = [{"id": c.id, "text": c.text} for c in item.choices]
         data["answer"] = item.answer
@@ -672,6 +827,12 @@ def _dump_item(item: Item) -> dict[str, Any]:
     data["hints"] = list(item.hints)
     data["solution"] = item.solution
     return data
+
+
+def _dump_parameter(parameter: Parameter) -> dict[str, Any]:
+    if parameter.values:
+        return {"values": list(parameter.values)}
+    return {"min": parameter.low, "max": parameter.high, "step": parameter.step}
 
 
 # ---------------------------------------------------------------------------------------------------------------

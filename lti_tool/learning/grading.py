@@ -1,8 +1,11 @@
 """From mastery levels to a gradebook score per placement, with AGS progress values and a comment naming skills.
 
-Two schemes, chosen per placement:
+Three schemes, chosen per course:
 
-* share of skills (default): the share of the placement's skills at Proficient or above, times scoreMaximum.
+* due so far (default): the share of the placement's skills that are due by today (a goal's date has passed,
+  with everything that goal builds on) at Proficient or above. A learner is not marked down for what is not
+  due yet; until anything is due, the standards average below is used.
+* share of skills: the share of the placement's skills at Proficient or above, times scoreMaximum.
   Practising is never penalised; only reaching Proficient counts.
 * standards average: a 4-point standards-based average, Attempted 1, Familiar 2, Proficient 3, Mastered 4, and
   Not started 0, divided by 4 and times scoreMaximum. Not started counts (as 0) rather than being left out,
@@ -15,11 +18,13 @@ Scores are posted when they change, and they change only when a level does: see 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import datetime
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from .mastery import Level
+from .skills import SkillGraph
 
 #: Skills at this level or above count as achieved.
 ACHIEVED = Level.PROFICIENT
@@ -39,6 +44,22 @@ class GradingScheme(StrEnum):
 
     SHARE_PROFICIENT = "share-proficient"
     STANDARDS_AVERAGE = "standards-average"
+    DUE_SO_FAR = "due-so-far"
+
+
+def due_skills(
+    graph: SkillGraph, goals: Iterable[tuple[Sequence[str], datetime.date | None]], today: datetime.date
+) -> frozenset[str]:
+    """Return the skills due by today: those of every goal whose date has passed, and all they build on."""
+    due: set[str] = set()
+    for skill_ids, by in goals:
+        if by is None or by > today:
+            continue
+        for skill_id in skill_ids:
+            if skill_id in graph:
+                due.add(skill_id)
+                due.update(graph.prerequisites_of(skill_id, transitive=True))
+    return frozenset(due)
 
 
 class ActivityProgress(StrEnum):
@@ -73,15 +94,33 @@ def _levels_of(levels: Mapping[str, Level], skill_ids: Sequence[str]) -> list[Le
 
 
 def score_fraction(
-    levels: Mapping[str, Level], skill_ids: Sequence[str], scheme: GradingScheme = GradingScheme.SHARE_PROFICIENT
+    levels: Mapping[str, Level],
+    skill_ids: Sequence[str],
+    scheme: GradingScheme = GradingScheme.SHARE_PROFICIENT,
+    due: Collection[str] = frozenset(),
 ) -> float:
     """Return the score as a fraction from 0 to 1 of the placement's skills, under the scheme."""
     placed = _levels_of(levels, skill_ids)
     if not placed:
         return 0.0
+    if scheme is GradingScheme.DUE_SO_FAR:
+        due_now = [s for s in skill_ids if s in due]
+        if due_now:
+            return score_fraction(levels, due_now, GradingScheme.SHARE_PROFICIENT)
+        scheme = GradingScheme.STANDARDS_AVERAGE
     if scheme is GradingScheme.STANDARDS_AVERAGE:
         return sum(STANDARDS_POINTS[level] for level in placed) / (4 * len(placed))
     return sum(1 for level in placed if level.rank >= ACHIEVED.rank) / len(placed)
+
+
+def grade_basis(scheme: GradingScheme, skill_ids: Sequence[str], due: Collection[str]) -> str:
+    """Say what a due-so-far score is made of, so the teacher can explain it to a student or a family."""
+    if scheme is not GradingScheme.DUE_SO_FAR:
+        return ""
+    count = sum(1 for s in skill_ids if s in due)
+    if not count:
+        return "Nothing is due yet: 4-point average so far"
+    return f"Graded on the {count} skill{'s' if count != 1 else ''} due so far"
 
 
 def grading_progress(pending_evidence: bool) -> GradingProgress:
@@ -126,13 +165,17 @@ def placement_score(
     scheme: GradingScheme = GradingScheme.SHARE_PROFICIENT,
     skill_names: Mapping[str, str] | None = None,
     pending_evidence: bool = False,
+    due: Collection[str] = frozenset(),
 ) -> PlacementScore:
     """Return the score for one learner on one placement, scaled to the line item's scoreMaximum."""
     if score_maximum <= 0:
         raise ValueError("scoreMaximum must be greater than 0 (AGS).")
     # Two decimals: enough for any gradebook, and it keeps float noise from looking like a change worth posting.
-    given = round(score_fraction(levels, skill_ids, scheme) * score_maximum, 2)
+    given = round(score_fraction(levels, skill_ids, scheme, due) * score_maximum, 2)
     comment = skills_comment(levels, skill_ids, skill_names or {})
+    basis = grade_basis(scheme, skill_ids, due)
+    if basis:
+        comment = f"{basis}. {comment}" if comment else basis
     if pending_evidence:
         comment = f"{comment} (waiting for teacher review)" if comment else "Waiting for teacher review"
     return PlacementScore(

@@ -124,13 +124,17 @@ def plan_next_steps(
     *,
     limit: int = 5,
     max_reviews: int | None = None,
+    shown_levels: Mapping[str, Level] | None = None,
 ) -> list[NextStep]:
     """Return up to `limit` next steps: due reviews, then skills toward goals, then skills that unlock the most.
 
     Reviews take at most `max_reviews` places (default: all but two) while new skills are available, so a
     pile of reviews never crowds out new learning; spare places go back to reviews. Skills with no activity
-    in the course are left out: there would be nothing to open.
+    in the course are left out: there would be nothing to open. `levels` decide what is ready; `shown_levels`
+    (default: the same) are the learner's own levels, which the steps show and explain, so a page never shows
+    two levels for one skill.
     """
+    shown = levels if shown_levels is None else shown_levels
     if limit <= 0:
         return []
     by_skill: dict[str, list[PlanActivity]] = {}
@@ -180,10 +184,11 @@ def plan_next_steps(
     new_skills = sorted(frontier, key=priority)
     review_places = max(limit - 2, 1) if max_reviews is None else max(max_reviews, 0)
     review_places = max(review_places, limit - len(new_skills))
-    steps = [_review_step(graph, r.skill_id, level_of(r.skill_id), by_skill[r.skill_id]) for r in reviews]
+    steps = [_review_step(graph, r.skill_id, shown.get(r.skill_id, Level.NOT_STARTED), by_skill[r.skill_id])
+             for r in reviews]
     steps = steps[:review_places]
     for skill_id in new_skills[: limit - len(steps)]:
-        steps.append(_learning_step(graph, skill_id, levels, by_skill[skill_id], goal_of.get(skill_id), unlocks))
+        steps.append(_learning_step(graph, skill_id, shown, by_skill[skill_id], goal_of.get(skill_id), unlocks))
     return steps
 
 

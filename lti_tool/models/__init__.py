@@ -7,10 +7,12 @@ from .learning import (
     CourseContent,
     DiagnosticRun,
     Evidence,
+    HelpRequest,
     ItemResponse,
     MasteryEvent,
     Reflection,
     ReviewSchedule,
+    ServedItem,
     SkillMastery,
     StudentGoal,
 )
@@ -20,8 +22,8 @@ from .platforms import Deployment, Platform, RegistrationInvite, ToolKey
 from .workers import WorkerHeartbeat
 
 __all__ = [
-    "AuditEntry", "Course", "CourseContent", "Deployment", "DiagnosticRun", "Enrollment", "Evidence", "ItemResponse",
-    "LaunchSession", "MasteryEvent", "Person", "Placement", "Platform", "Reflection",
-    "RegistrationInvite", "ReviewSchedule", "ScoreOutbox",
-    "SkillLineItem", "SkillMastery", "StudentGoal", "ToolKey", "WorkerHeartbeat",
+    "AuditEntry", "Course", "CourseContent", "Deployment", "DiagnosticRun", "Enrollment", "Evidence", "HelpRequest",
+    "ItemResponse", "LaunchSession", "MasteryEvent", "Person", "Placement", "Platform", "Reflection",
+    "RegistrationInvite", "ReviewSchedule", "ScoreOutbox", "ServedItem", "SkillLineItem", "SkillMastery",
+    "StudentGoal", "ToolKey", "WorkerHeartbeat",
 ]

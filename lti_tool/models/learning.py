@@ -24,8 +24,8 @@ class CourseContent(db.Model):
     ends_on: so.Mapped[date | None] = so.mapped_column(sa.Date)
     # Optional per-skill gradebook columns (off by default).
     per_skill_grades: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False)
-    # "proficiency_share" (default) or "four_point".
-    grading_scheme: so.Mapped[str] = so.mapped_column(sa.String(30), default="proficiency_share")
+    # "due_so_far" (default: skills whose goal date has passed), "proficiency_share" or "four_point".
+    grading_scheme: so.Mapped[str] = so.mapped_column(sa.String(30), default="due_so_far")
     updated_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime, default=utcnow, onupdate=utcnow)
 
 
@@ -46,6 +46,50 @@ class ItemResponse(db.Model):
     # "practice", "diagnostic" or "review".
     source: so.Mapped[str] = so.mapped_column(sa.String(20), default="practice")
     answered_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime, default=utcnow)
+    # False for a repeat of an item within a practice session: practice, but no mastery evidence.
+    credited: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=True, server_default=sa.true())
+
+
+class ServedItem(db.Model):
+    """A question the server gave one student in one course: only a served, unanswered item can be answered.
+
+    A template's variant is kept with it (`params`), so the answer is checked against the numbers the student saw.
+    """
+
+    __tablename__ = "served_item"
+    __table_args__ = (sa.Index("ix_served_item_learner", "course_id", "person_id", "skill_id", "served_at"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    course_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("course.id", ondelete="CASCADE"))
+    person_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("person.id", ondelete="CASCADE"))
+    skill_id: so.Mapped[str] = so.mapped_column(sa.String(100))
+    item_id: so.Mapped[str] = so.mapped_column(sa.String(100))
+    # The template's parameter values ({} for a fixed item) and their canonical key, "item|a=1,b=2".
+    params: so.Mapped[dict] = so.mapped_column(sa.JSON, default=dict)
+    variant: so.Mapped[str] = so.mapped_column(sa.String(300))
+    # "practice" or "diagnostic" (the placement check).
+    source: so.Mapped[str] = so.mapped_column(sa.String(20), default="practice")
+    # False when this variant was already answered in the same practice session: practice without credit.
+    credit: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=True)
+    served_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime, default=utcnow)
+    # Set once, by a conditional update: the first answer wins and a repeated post changes nothing.
+    answered_at: so.Mapped[datetime | None] = so.mapped_column(sa.DateTime)
+    correct: so.Mapped[bool | None] = so.mapped_column(sa.Boolean)
+
+
+class HelpRequest(db.Model):
+    """A student's "ask my teacher" about a skill: it puts them on the teacher's needs-help list until answered."""
+
+    __tablename__ = "help_request"
+    __table_args__ = (sa.Index("ix_help_request_course_asked", "course_id", "asked_at"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    course_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("course.id", ondelete="CASCADE"))
+    person_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("person.id", ondelete="CASCADE"))
+    skill_id: so.Mapped[str] = so.mapped_column(sa.String(100))
+    asked_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime, default=utcnow)
+    # Set when the teacher marks it helped; an open request stays on the list.
+    resolved_at: so.Mapped[datetime | None] = so.mapped_column(sa.DateTime)
 
 
 class SkillMastery(db.Model):

@@ -32,7 +32,7 @@ from ..models import (
 )
 from .content import course_pack
 from .errors import N_, NotFound, ServiceError
-from .mastery import require_pack, skill_views
+from .mastery import lock_learner, require_pack, skill_views
 from .publishing import publish_mastery
 
 #: The ways to show mastery a student can choose, in the words the form shows.
@@ -552,10 +552,8 @@ def accept_evidence(course_id: int, platform_id: int, evidence_id: int, *, level
     row.teacher_comment = comment
     row.reviewer_id = actor_id
     row.reviewed_at = now
-    mastery = db.session.scalars(
-        sa.select(SkillMastery).where(SkillMastery.course_id == course_id, SkillMastery.person_id == row.person_id,
-                                      SkillMastery.skill_id == row.skill_id)
-    ).first()
+    # Under the learner's lock, like every mastery write, so a parallel answer cannot overwrite this.
+    mastery = lock_learner(course_id, row.person_id, now).get(row.skill_id)
     old_level = Level(mastery.level) if mastery else Level.NOT_STARTED
     if awarded.rank > old_level.rank:
         if mastery is None:

@@ -20,6 +20,7 @@ from ..learning.pacing import PacePlan, plan_pace
 from ..learning.skills import Skill
 from ..models import AuditEntry, Course, CourseContent, Enrollment, ItemResponse, MasteryEvent, Person
 from .errors import NotFound
+from .help import open_requests
 from .mastery import require_pack
 from .plan import ClassRow, StudentPlan, class_overview, plan_for
 
@@ -141,6 +142,7 @@ def needs_help(course_id: int, platform_id: int, *, now: datetime) -> list[HelpE
     ):
         responses[person_id].append((tuple(skill_ids or ()), at))
     events = _events(course_id, ids)
+    requests = open_requests(course_id, ids, now=now)
     launched = dict(db.session.execute(
         sa.select(Enrollment.person_id, Enrollment.last_launch_at)
         .where(Enrollment.course_id == course_id, Enrollment.person_id.in_(ids))
@@ -176,8 +178,11 @@ def needs_help(course_id: int, platform_id: int, *, now: datetime) -> list[HelpE
         pace = None
         if ends_on is not None and started is not None:
             pace = _pace(order, row.levels, history, mine, course_start=started, course_end=ends_on, now=now)
+        asked = tuple((r.skill_id, names.get(r.skill_id, r.skill_id), r.asked_at)
+                      for r in requests.get(row.person_id, []))
         summaries.append(StudentSummary(str(row.person_id), row.name, last_active=max(moments, default=None),
-                                        skills=tuple(progress), failed_reviews=tuple(failed), pace=pace))
+                                        skills=tuple(progress), failed_reviews=tuple(failed), pace=pace,
+                                        asked=asked))
     return [HelpEntry(int(entry.student_id), entry.name, entry.alerts) for entry in needs_help_now(summaries, now)]
 
 

@@ -18,7 +18,8 @@ from ..learning.coursepack import CoursePack, Item, check_answer
 from ..learning.diagnostic import Belief, DiagnosticState, Placement
 from ..models import CourseContent, DiagnosticRun, SkillMastery
 from .errors import N_, NotFound, ServiceError
-from .mastery import model_for, record_answer, require_pack, thresholds_for
+from .mastery import lock_learner, model_for, record_answer, require_pack, thresholds_for
+from .serving import claim, serve_exact
 
 #: The check counts an honest "I have not learnt this yet" as a wrong answer for placement only.
 NOT_SURE = "not sure"
@@ -35,6 +36,8 @@ class DiagnosticQuestion:
     number: int  # 1-based: "Question 3 of up to 12"
     max_items: int
     answered: int
+    #: The served row of this question (its variant), or None when there is no question.
+    served_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,7 @@ def pending_status(course_id: int, person_id: int) -> str | None:
     return "started" if run is not None and (run.state or {}).get("answers") else "new"
 
 
-def current_question(course_id: int, person_id: int) -> DiagnosticQuestion | None:
+def current_question(course_id: int, person_id: int, *, now: datetime) -> DiagnosticQuestion | None:
     """Return where the student's check is (and its next question), or None once the check has finished."""
     pack = require_pack(course_id)
     run = _run(course_id, person_id)
@@ -111,8 +114,12 @@ def current_question(course_id: int, person_id: int) -> DiagnosticQuestion | Non
         return None
     state = _state(run)
     item_id = diagnostic.next_item(pack.skill_graph, items_by_skill(pack), state)
-    item = pack.item(item_id) if item_id is not None else None
-    return DiagnosticQuestion(item, len(state.answers) + 1, diagnostic.MAX_ITEMS, len(state.answers))
+    question = None
+    if item_id is not None:
+        # Served like practice, so the answer is checked against the variant the student saw.
+        question = serve_exact(course_id, person_id, pack.item(item_id), pack, source="diagnostic", now=now)
+    return DiagnosticQuestion(question.item if question else None, len(state.answers) + 1, diagnostic.MAX_ITEMS,
+                              len(state.answers), question.id if question else None)
 
 
 def answer_question(
@@ -130,10 +137,11 @@ def answer_question(
     if item_id != expected:
         # A second click or an old tab: the student answers the question the check is on now, not this one.
         raise ServiceError(N_("That question was already answered. Here is the next one."))
-    item = pack.item(item_id)
     answer = (answer or "").strip()
     if not not_sure and not answer:
         raise ServiceError(N_("Type or choose an answer, or choose “I haven’t learnt this yet”."))
+    question = serve_exact(course_id, person_id, pack.item(item_id), pack, source="diagnostic", now=now)
+    item = question.item
     correct = False if not_sure else check_answer(item, answer)
     state = state.answer(item.id, item.skills[0], correct)
     if run is None:
@@ -142,11 +150,13 @@ def answer_question(
     run.state = state.to_dict()  # a new dict, so the JSON column is written
     run.finished_at = None
     if not_sure:
+        claim(question.id, correct=False, now=now)
         db.session.commit()
     else:
         try:
-            # Commits the run's new state together with the answer, so both or neither are kept.
-            record_answer(course_id, person_id, item.id, answer, hints_used=0, source="diagnostic", now=now)
+            # Commits the run's new state together with the answer, so both or neither are kept: placement
+            # answers are evidence in the same mastery state as practice, marked with the source "diagnostic".
+            record_answer(course_id, person_id, question.id, answer, hints_used=0, now=now)
         except ServiceError:
             db.session.rollback()
             raise
@@ -188,12 +198,7 @@ def _finish(course_id: int, person_id: int, *, now: datetime) -> bool:
         raise NotFound(N_("There is no placement check to finish."))
     state = _state(run)
     placed = diagnostic.placement(pack.skill_graph, state)
-    rows = {
-        row.skill_id: row
-        for row in db.session.scalars(
-            sa.select(SkillMastery).where(SkillMastery.course_id == course_id, SkillMastery.person_id == person_id)
-        )
-    }
+    rows = lock_learner(course_id, person_id, now)
     model = model_for(course_id)
     thresholds = thresholds_for(pack)
     for skill_id, place in placed.items():

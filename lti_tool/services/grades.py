@@ -103,6 +103,7 @@ def queue_score(
     pending_manual: bool = False,
     completed: bool = False,
     skill_id: str = "",
+    basis: str = "",
 ) -> ScoreOutbox | None:
     """Write an outbox row for a student's new mastery score, in the caller's transaction (no commit).
 
@@ -117,6 +118,10 @@ def queue_score(
     activity = "Completed" if completed else "InProgress"
     grading = PENDING_MANUAL if pending_manual else FULLY_GRADED
     comment = skills_comment(skill_names)
+    if basis:
+        # What the number is made of first ("Graded on the 4 skills due so far"), then the skills reached.
+        comment = f"{basis}. {comment}" if comment else basis
+        comment = comment if len(comment) <= COMMENT_LIMIT else comment[: COMMENT_LIMIT - 1] + "…"
     latest = _latest_row(placement_id, skill_id, person_id)
     if (
         latest is not None
@@ -226,8 +231,9 @@ def ensure_lineitem(
         course.lineitems_url,
         resource_id=placement.resource_id,
         tag=SKILL_TAG_PREFIX + skill_id if skill_id else PLACEMENT_TAG,
-        label=f"{placement.title} – {skill_id}" if skill_id else placement.title,
-        score_maximum=placement.score_maximum,
+        # A skill's column is named after the skill and scored 0-4 (Attempted 1 … Mastered 4) of 4.
+        label=f"{placement.title} – {_skill_name(course.id, skill_id)}" if skill_id else placement.title,
+        score_maximum=4.0 if skill_id else placement.score_maximum,
         resource_link_id=None if skill_id else placement.resource_link_id,
     )
     if skill_id:
@@ -240,6 +246,13 @@ def ensure_lineitem(
         # Another worker stored the same skill's line item first; find_or_create settled on the same one.
         db.session.rollback()
     return url
+
+
+def _skill_name(course_id: int, skill_id: str) -> str:
+    from .content import course_pack
+
+    pack = course_pack(course_id)
+    return next((s.name for s in pack.skills if s.id == skill_id), skill_id) if pack else skill_id
 
 
 def score_of(row: ScoreOutbox, user_id: str) -> ags.Score:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from ..extensions import db
 from ..learning.coursepack import CoursePack, check_answer
@@ -15,6 +16,7 @@ from ..models import CourseContent, ItemResponse, MasteryEvent, SkillMastery
 from .content import course_pack
 from .errors import N_, NotFound, ServiceError
 from .reviews import due_schedule, record_review, start_if_mastered
+from .serving import answered_correct, claim, served
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,11 @@ class AnswerResult:
     solution: str
     changes: tuple[tuple[str, Level, Level], ...]  # (skill name, old level, new level)
     views: tuple[SkillView, ...]
+    #: True when this question had already been answered: the first answer's result, nothing recorded again.
+    repeated: bool = False
+    #: False for a repeat in the same session (or a repeated post): practice, no mastery evidence.
+    credited: bool = True
+    skill_ids: tuple[str, ...] = ()
 
 
 def thresholds_for(pack: CoursePack) -> MasteryThresholds:
@@ -102,25 +109,67 @@ def levels_by_person(course_id: int, person_ids: Iterable[int]) -> dict[int, dic
     return result
 
 
+def lock_learner(course_id: int, person_id: int, now: datetime) -> dict[str, SkillMastery]:
+    """Lock the learner's mastery in this course for this transaction and return their rows, freshly read.
+
+    Every writer of a learner's mastery goes through here, so read-modify-write cannot lose an update: the
+    learner-wide row ("*") is created if missing (an upsert, so parallel first answers do not collide) and then
+    locked with SELECT … FOR UPDATE on PostgreSQL. SQLite has one writer at a time, and the caller has already
+    written in this transaction, so it holds that lock.
+    """
+    dialect = db.engine.dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        db.session.execute(
+            insert(SkillMastery)
+            .values(course_id=course_id, person_id=person_id, skill_id=ALL_SKILLS,
+                    state=SkillState(ALL_SKILLS).to_dict(), level=Level.ATTEMPTED.value, reason="", overridden=False,
+                    updated_at=now)
+            .on_conflict_do_nothing(index_elements=["course_id", "person_id", "skill_id"])
+        )
+    query = (
+        sa.select(SkillMastery)
+        .where(SkillMastery.course_id == course_id, SkillMastery.person_id == person_id)
+        .order_by(SkillMastery.skill_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {row.skill_id: row for row in db.session.scalars(query)}
+
+
 def record_answer(
-    course_id: int, person_id: int, item_id: str, answer: str, *, hints_used: int, source: str, now: datetime
+    course_id: int, person_id: int, served_id: int, answer: str, *, hints_used: int, now: datetime
 ) -> AnswerResult:
-    """Check an answer, update the student's mastery of the item's skills, and note any change of level."""
+    """Check an answer to a served question, update the student's mastery of its skills, and note level changes.
+
+    Only a question served to this learner and not yet answered counts; a second post of the same question
+    (a double click, a retry, a script) gets the first answer's result and changes nothing. A repeat of a
+    variant in the same session is recorded as practice without mastery credit.
+    """
     pack = require_pack(course_id)
-    try:
-        item = pack.item(item_id)
-    except KeyError as exc:
-        raise NotFound(N_("That question is not part of this course.")) from exc
     answer = (answer or "").strip()[:500]
     if not answer:
         raise ServiceError(N_("Type or choose an answer first."))
+    question = served(course_id, person_id, served_id, pack)
+    item = question.item
     correct = check_answer(item, answer)
+    if not claim(question.id, correct=correct, now=now):
+        db.session.rollback()
+        views = tuple(v for v in skill_views(course_id, person_id) if v.skill_id in item.skills)
+        return AnswerResult(correct=answered_correct(question.id), solution=item.solution, changes=(), views=views,
+                            repeated=True, credited=False, skill_ids=tuple(item.skills))
+    rows = lock_learner(course_id, person_id, now)
     db.session.add(ItemResponse(course_id=course_id, person_id=person_id, item_id=item.id, skill_ids=list(item.skills),
                                 answer=answer, correct=correct, hints_used=max(0, min(hints_used, 20)),
-                                source=source, answered_at=now))
+                                source=question.source, answered_at=now, credited=question.credit))
+    if not question.credit:
+        db.session.commit()
+        views = tuple(v for v in skill_views(course_id, person_id) if v.skill_id in item.skills)
+        return AnswerResult(correct=correct, solution=item.solution, changes=(), views=views, credited=False,
+                            skill_ids=tuple(item.skills))
+    source = question.source
     model = model_for(course_id)
     thresholds = thresholds_for(pack)
-    rows = _rows(course_id, person_id)
     states = {sid: SkillState.from_dict(row.state) for sid, row in rows.items()}
     graph = pack.skill_graph
     for skill_id in item.skills:
@@ -133,7 +182,7 @@ def record_answer(
     for skill_id, state in model.record(states, response).items():
         new_level = model.level(state, thresholds) if skill_id != ALL_SKILLS else Level.ATTEMPTED
         row = rows.get(skill_id)
-        old_level = Level(row.level) if row else Level.NOT_STARTED
+        old_level = Level(row.level) if row and skill_id != ALL_SKILLS else Level.NOT_STARTED
         reason_source = source
         schedule = due_schedule(course_id, person_id, skill_id, now) if skill_id != ALL_SKILLS else None
         if schedule is not None:
@@ -167,7 +216,8 @@ def record_answer(
         publish_mastery(course_id, person_id, now=now)
     db.session.commit()
     views = tuple(v for v in skill_views(course_id, person_id) if v.skill_id in item.skills)
-    return AnswerResult(correct=correct, solution=item.solution, changes=tuple(changes), views=views)
+    return AnswerResult(correct=correct, solution=item.solution, changes=tuple(changes), views=views,
+                        skill_ids=tuple(item.skills))
 
 
 def override_level(
@@ -185,7 +235,7 @@ def override_level(
     note = (note or "").strip()[:400]
     if not note:
         raise ServiceError("Add a short note saying why: it is kept with the override as evidence.")
-    row = _rows(course_id, person_id).get(skill_id)
+    row = lock_learner(course_id, person_id, now).get(skill_id)
     old_level = Level(row.level) if row else Level.NOT_STARTED
     if row is None:
         row = SkillMastery(course_id=course_id, person_id=person_id, skill_id=skill_id,

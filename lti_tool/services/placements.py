@@ -215,7 +215,11 @@ def placement_for_launch(launch: LaunchSession, title: str) -> Placement | None:
         placement.lineitem_url = lineitem
     db.session.flush()
     if created or column_appeared:
-        backfill_scores(launch.course_id, now=launch.created_at)
+        # A new column starts filled with everyone's current grade instead of waiting for each student's next
+        # change of level.
+        from .publishing import queue_course
+
+        queue_course(launch.course_id, now=launch.created_at)
     return placement
 
 
@@ -228,17 +232,6 @@ def _find_placement(course_id: int, resource_id: str) -> Placement | None:
     return db.session.scalars(
         sa.select(Placement).where(Placement.course_id == course_id, Placement.resource_id == resource_id)
     ).first()
-
-
-def backfill_scores(course_id: int, *, now: datetime) -> int:
-    """Queue every student's current score for the course's placements (a new column starts filled); no commit."""
-    from ..models import SkillMastery
-    from .publishing import publish_mastery
-
-    people = db.session.scalars(
-        sa.select(SkillMastery.person_id).where(SkillMastery.course_id == course_id).distinct()
-    ).all()
-    return sum(publish_mastery(course_id, person_id, now=now) for person_id in people)
 
 
 def gradebook_gap(placement: Placement) -> str | None:

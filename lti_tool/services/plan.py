@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..learning.coursepack import CoursePack, Item
 from ..learning.mastery import Level
 from ..learning.planner import Goal, NextStep, PlanActivity, plan_next_steps
-from ..models import Enrollment, ItemResponse, Person, ReviewSchedule
+from ..models import Enrollment, Person, ReviewSchedule
 from .mastery import levels_by_person, require_pack, skill_views
+
+#: How many next steps the plan shows.
+STEPS = 5
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,8 @@ class StudentPlan:
     skills: list  # list[SkillView]
     next_steps: list[NextStep]
     goals: list[Goal]
+    #: For each next step's skill, the pack's ways to learn it besides questions (videos, readings, interactives).
+    resources: dict = field(default_factory=dict)
 
 
 def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: list[str] | None = None,
@@ -59,13 +63,16 @@ def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: l
             )
         )
     ]
-    from ..learning.diagnostic import levels_for_planning
+    from ..learning.diagnostic import Belief, levels_for_planning
     from .diagnostic import placements
 
     # The placement check moves the starting point (never the grades): skills it placed as known count as
     # done for choosing next steps, so the student starts at their own frontier.
-    planning_levels = levels_for_planning(levels, placements(course_id, person_id))
-    steps = plan_next_steps(pack.skill_graph, planning_levels, activities, goals, due)
+    placed = placements(course_id, person_id)
+    planning_levels = levels_for_planning(levels, placed)
+    # The steps show the learner's own levels (the table's), never the planner's stand-ins.
+    steps = plan_next_steps(pack.skill_graph, planning_levels, activities, goals, due, limit=len(pack.skills),
+                            shown_levels=levels)
     if unit_skill_ids:
         # Only the unit's skills, and the prerequisites a student needs first, are steps of this placement.
         wanted = set(unit_skill_ids)
@@ -74,37 +81,14 @@ def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: l
                 wanted.update(pack.skill_graph.prerequisites_of(skill_id, transitive=True))
         steps = [step for step in steps if step.skill_id in wanted]
         views = [view for view in views if view.skill_id in unit_skill_ids]
-    return StudentPlan(course_title=pack.course.title, skills=views, next_steps=steps, goals=goals)
+    # The plan starts where the placement check said: its "good places to start" come first.
+    start_here = {sid for sid, place in placed.items() if place.belief is Belief.NOT_YET}
+    steps = sorted(steps, key=lambda step: step.skill_id not in start_here)[:STEPS]
+    from .help import learning_activities
 
-
-def items_for_skill(pack: CoursePack, skill_id: str) -> list[Item]:
-    """Return the practice items that practise a skill, in the pack's order."""
-    return [item for _, item in pack.items() if skill_id in item.skills]
-
-
-def next_item(course_id: int, person_id: int, skill_id: str) -> Item | None:
-    """Pick the next question for a skill: one not answered lately, harder after a right answer."""
-    pack = require_pack(course_id)
-    items = items_for_skill(pack, skill_id)
-    if not items:
-        return None
-    recent = list(
-        db.session.execute(
-            sa.select(ItemResponse.item_id, ItemResponse.correct)
-            .where(ItemResponse.course_id == course_id, ItemResponse.person_id == person_id)
-            .order_by(ItemResponse.id.desc())
-            .limit(50)
-        )
-    )
-    seen = {item_id for item_id, _ in recent}
-    last_right = bool(recent and recent[0][1])
-    order = {"easy": 0, "medium": 1, "hard": 2}
-    fresh = [i for i in items if i.id not in seen] or sorted(
-        items, key=lambda i: next((n for n, (iid, _) in enumerate(recent) if iid == i.id), -1), reverse=True
-    )
-    # Retrieval practice works best just beyond comfort: step up after a right answer, down after a wrong one.
-    fresh.sort(key=lambda i: order.get(str(i.difficulty), 1), reverse=last_right)
-    return fresh[0]
+    resources = {step.skill_id: learning_activities(pack, step.skill_id) for step in steps}
+    return StudentPlan(course_title=pack.course.title, skills=views, next_steps=steps, goals=goals,
+                       resources=resources)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from ..models import (
     DiagnosticRun,
     Enrollment,
     Evidence,
+    HelpRequest,
     ItemResponse,
     LaunchSession,
     MasteryEvent,
@@ -33,6 +34,7 @@ from ..models import (
     Reflection,
     ReviewSchedule,
     ScoreOutbox,
+    ServedItem,
     SkillLineItem,
     SkillMastery,
     StudentGoal,
@@ -235,8 +237,18 @@ def _course_record(course: Course, person_id: int) -> dict[str, Any]:
         ],
         "responses": [
             {"item_id": r.item_id, "skill_ids": r.skill_ids, "answer": r.answer, "correct": r.correct,
-             "hints_used": r.hints_used, "source": r.source, "answered_at": _iso(r.answered_at)}
+             "hints_used": r.hints_used, "source": r.source, "counted_for_mastery": r.credited,
+             "answered_at": _iso(r.answered_at)}
             for r in _rows(ItemResponse, course.id, person_id, ItemResponse.answered_at)
+        ],
+        "questions_served": [
+            {**skill(s.skill_id), "item_id": s.item_id, "parameters": s.params, "source": s.source,
+             "served_at": _iso(s.served_at), "answered_at": _iso(s.answered_at), "correct": s.correct}
+            for s in _rows(ServedItem, course.id, person_id, ServedItem.served_at)
+        ],
+        "help_requests": [
+            {**skill(h.skill_id), "asked_at": _iso(h.asked_at), "resolved_at": _iso(h.resolved_at)}
+            for h in _rows(HelpRequest, course.id, person_id, HelpRequest.asked_at)
         ],
         "goals": [
             {"title": g.title, "why": g.why, "by_date": _iso(g.by_date), "skill_ids": g.skill_ids, "done": g.done,

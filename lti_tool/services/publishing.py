@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..learning.grading import GradingScheme, placement_score
+from ..learning.grading import GradingScheme, due_skills, grade_basis, placement_score
 from ..learning.mastery import Level
 from ..models import CourseContent, Evidence, Placement, SkillMastery
 from .content import course_pack
@@ -15,7 +15,12 @@ from .errors import ServiceError
 from .grades import queue_score
 from .permissions import Action, Actor, require
 
-SCHEMES = {"proficiency_share": GradingScheme.SHARE_PROFICIENT, "four_point": GradingScheme.STANDARDS_AVERAGE}
+SCHEMES = {
+    "due_so_far": GradingScheme.DUE_SO_FAR,
+    "proficiency_share": GradingScheme.SHARE_PROFICIENT,
+    "four_point": GradingScheme.STANDARDS_AVERAGE,
+}
+DEFAULT_SCHEME = "due_so_far"
 
 
 def placement_skills(placement: Placement, all_skill_ids: list[str]) -> list[str]:
@@ -38,7 +43,8 @@ def publish_mastery(course_id: int, person_id: int, *, now: datetime) -> int:
     if not placements:
         return 0
     content = db.session.get(CourseContent, course_id)
-    scheme = SCHEMES.get(content.grading_scheme if content else "", GradingScheme.SHARE_PROFICIENT)
+    scheme = SCHEMES[content.grading_scheme if content and content.grading_scheme in SCHEMES else DEFAULT_SCHEME]
+    due = due_skills(pack.skill_graph, [(g.skills, _date(g.due)) for g in pack.goals], now.date())
     levels = {
         skill_id: Level(level)
         for skill_id, level in db.session.execute(
@@ -66,6 +72,7 @@ def publish_mastery(course_id: int, person_id: int, *, now: datetime) -> int:
             scheme=scheme,
             skill_names=names,
             pending_evidence=bool(pending & set(skill_ids)),
+            due=due,
         )
         row = queue_score(
             placement.id,
@@ -76,6 +83,7 @@ def publish_mastery(course_id: int, person_id: int, *, now: datetime) -> int:
             skill_names=[names[s] for s in skill_ids if levels.get(s, Level.NOT_STARTED).rank >= Level.PROFICIENT.rank],
             pending_manual=score.grading_progress.value == "PendingManual",
             completed=score.activity_progress.value == "Completed",
+            basis=grade_basis(scheme, skill_ids, due),
         )
         queued += row is not None
         if content is not None and content.per_skill_grades:
@@ -99,17 +107,46 @@ def _publish_per_skill(placement: Placement, person_id: int, skill_ids: list[str
     return queued
 
 
-def set_grading(course_id: int, *, actor: Actor, scheme: str, per_skill: bool) -> None:
-    """Choose how mastery becomes a grade, and whether each skill also gets its own gradebook column."""
+def _date(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+def set_grading(course_id: int, *, actor: Actor, scheme: str, per_skill: bool, now: datetime) -> int | None:
+    """Choose how mastery becomes a grade, and whether each skill also gets its own gradebook column.
+
+    When either changes, every student's grades are recalculated and resent (new per-skill columns are filled
+    at once); returns the number of scores queued then, or None when nothing changed.
+    """
     require(actor, Action.CHANGE_GRADING)
     content = db.session.get(CourseContent, course_id)
     if content is None:
         raise ServiceError("Set up the course content first.")
     if scheme not in SCHEMES:
         raise ServiceError("Choose one of the grading schemes.")
+    changed = (content.grading_scheme, bool(content.per_skill_grades)) != (scheme, per_skill)
     content.grading_scheme = scheme
     content.per_skill_grades = per_skill
     db.session.commit()
+    return republish_course(course_id, actor=actor, now=now) if changed else None
+
+
+def republish_course(course_id: int, *, actor: Actor, now: datetime) -> int:
+    """Recalculate every student's grades in the course and queue the ones that differ from what was sent; commits.
+
+    Used when the scheme changes ("recalculate and resend"), so the gradebook shows the new scheme at once.
+    """
+    require(actor, Action.CHANGE_GRADING)
+    queued = queue_course(course_id, now=now)
+    db.session.commit()
+    return queued
+
+
+def queue_course(course_id: int, *, now: datetime) -> int:
+    """Queue every student's current grades in the course where they differ from what was sent (no commit)."""
+    people = db.session.scalars(
+        sa.select(SkillMastery.person_id).where(SkillMastery.course_id == course_id).distinct()
+    ).all()
+    return sum(publish_mastery(course_id, person_id, now=now) for person_id in sorted(people))
 
 
 def grading_settings(course_id: int) -> tuple[str, bool] | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Response, g, render_template, request
+from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 
 from ..services.classroom import (
     GROUP_KINDS,
@@ -15,6 +15,7 @@ from ..services.classroom import (
     student_detail,
     suggest_groups,
 )
+from ..services.help import mark_helped
 from .course import launch_blueprint, require_teacher
 
 bp = launch_blueprint("classroom", __name__)
@@ -30,6 +31,19 @@ def help_now():
     require_teacher()
     entries = needs_help(g.launch.course_id, g.launch.platform_id, now=_now())
     return render_template("teacher/needs_help.html", launch=g.launch, entries=entries)
+
+
+@bp.post("/class/needs-help/helped")
+def helped():
+    """Close a student's "ask my teacher" requests once the teacher has helped them."""
+    require_teacher()
+    person_id = request.form.get("person_id", type=int)
+    entries = needs_help(g.launch.course_id, g.launch.platform_id, now=_now())
+    if person_id not in {entry.person_id for entry in entries}:
+        abort(404)  # only students of this launch's course who are on the list
+    mark_helped(g.launch.course_id, person_id, now=_now())
+    flash("Marked as helped.", "success")
+    return redirect(url_for("classroom.help_now"), code=303)
 
 
 @bp.get("/class/groups")

@@ -172,6 +172,8 @@ def import_content():
         flash(translated(exc), "error")
     else:
         flash(f"Imported “{pack.course.title}”: {len(pack.skills)} skills.", "success")
+        for warning in pack.warnings():
+            flash(warning, "warning")
     return redirect(url_for("course.home"), code=303)
 
 

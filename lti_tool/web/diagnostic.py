@@ -48,7 +48,7 @@ def placement_check_panel() -> dict[str, object]:
 def start():
     """Show the placement check's current question."""
     person_id = _student()
-    question = diagnostic.current_question(g.launch.course_id, person_id)
+    question = diagnostic.current_question(g.launch.course_id, person_id, now=_now())
     if question is None:
         return redirect(url_for("diagnostic.result"), code=303)
     return render_template("student/diagnostic.html", launch=g.launch, question=question)

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import flash, g, redirect, render_template, request, url_for
 
 from ..services.errors import ServiceError
 from ..services.permissions import actor_of
-from ..services.publishing import grading_settings, set_grading
+from ..services.publishing import grading_settings, republish_course, set_grading
 from .course import launch_blueprint, require_teacher
 from .i18n import translated
 
 bp = launch_blueprint("grading", __name__)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @bp.get("/teacher/grading")
@@ -25,12 +31,23 @@ def save():
     """Save the grading scheme and whether each skill gets its own column."""
     require_teacher()
     try:
-        set_grading(g.launch.course_id, actor=actor_of(g.launch), scheme=request.form.get("scheme", ""),
-                    per_skill=request.form.get("per_skill") == "on")
+        queued = set_grading(g.launch.course_id, actor=actor_of(g.launch), scheme=request.form.get("scheme", ""),
+                             per_skill=request.form.get("per_skill") == "on", now=_now())
     except ServiceError as exc:
         if exc.status == 403:
             raise  # a refused role gets the plain 403 page, not a flash
         flash(translated(exc), "error")
     else:
-        flash("Grading settings saved. They apply from the next change of level.", "success")
+        flash("Grading settings saved." if queued is None else
+              f"Grading settings saved. Grades recalculated: {queued} updated scores are on their way to the LMS.",
+              "success")
+    return redirect(url_for("grading.settings"), code=303)
+
+
+@bp.post("/teacher/grading/resend")
+def resend():
+    """Recalculate every student's grades under the current scheme and resend those that changed."""
+    require_teacher()
+    queued = republish_course(g.launch.course_id, actor=actor_of(g.launch), now=_now())
+    flash(f"Grades recalculated: {queued} updated scores are on their way to the LMS.", "success")
     return redirect(url_for("grading.settings"), code=303)

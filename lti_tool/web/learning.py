@@ -5,11 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext
 
+from ..learning.mastery import Level
 from ..services.classroom import heatmap
-from ..services.errors import ServiceError
+from ..services.errors import N_, NotFound, ServiceError
+from ..services.help import MISSES_BEFORE_HELP, ask_teacher, learning_activities
 from ..services.mastery import override_level, record_answer, require_pack
-from ..services.plan import class_overview, next_item
+from ..services.plan import class_overview, plan_for
+from ..services.serving import misses_in_a_row, serve_next, served
 from .course import launch_blueprint, require_teacher
 from .i18n import translated
 
@@ -27,17 +31,24 @@ def _student() -> int:
     return g.launch.person_id
 
 
-@bp.get("/practice/<skill_id>")
-def practice(skill_id: str):
-    """Show the next question for a skill, one at a time."""
-    person_id = _student()
-    pack = require_pack(g.launch.course_id)
+def _skill(pack, skill_id: str):
     skill = next((s for s in pack.skills if s.id == skill_id), None)
     if skill is None:
         abort(404)
-    item = next_item(g.launch.course_id, person_id, skill_id)
+    return skill
+
+
+@bp.get("/practice/<skill_id>")
+def practice(skill_id: str):
+    """Show the student's question for a skill, one at a time: the server chooses and keeps it."""
+    person_id = _student()
+    pack = require_pack(g.launch.course_id)
+    skill = _skill(pack, skill_id)
+    question = serve_next(g.launch.course_id, person_id, skill_id, pack, now=_now())
+    item = question.item if question else None
     hints = max(0, min(request.args.get("hints", 0, type=int), len(item.hints) if item else 0))
-    return render_template("student/practice.html", launch=g.launch, skill=skill, item=item, hints=hints)
+    return render_template("student/practice.html", launch=g.launch, skill=skill, item=item, question=question,
+                           hints=hints)
 
 
 @bp.post("/practice/<skill_id>")
@@ -45,18 +56,38 @@ def answer(skill_id: str):
     """Check the answer and show feedback; mastery updates as the student goes."""
     person_id = _student()
     pack = require_pack(g.launch.course_id)
-    skill = next((s for s in pack.skills if s.id == skill_id), None)
-    if skill is None:
-        abort(404)
-    item_id = request.form.get("item_id", "")
+    skill = _skill(pack, skill_id)
+    served_id = request.form.get("served", type=int)
     try:
-        result = record_answer(g.launch.course_id, person_id, item_id, request.form.get("answer", ""),
-                               hints_used=request.form.get("hints", 0, type=int), source="practice", now=_now())
+        if served_id is None:
+            raise NotFound(N_("That question was not given to you here. Here is a question that was."))
+        question = served(g.launch.course_id, person_id, served_id, pack)
+        result = record_answer(g.launch.course_id, person_id, served_id, request.form.get("answer", ""),
+                               hints_used=request.form.get("hints", 0, type=int), now=_now())
     except ServiceError as exc:
         flash(translated(exc), "error")
         return redirect(url_for("learning.practice", skill_id=skill_id), code=303)
-    item = pack.item(item_id)
-    return render_template("student/feedback.html", launch=g.launch, skill=skill, item=item, result=result)
+    course_id = g.launch.course_id
+    # Two misses in a row: more of the same questions is not working, so offer other ways to learn it.
+    stuck = misses_in_a_row(course_id, person_id, skill_id) >= MISSES_BEFORE_HELP
+    mastered = any(new is Level.MASTERED and old is not Level.MASTERED for _, old, new in result.changes)
+    next_up = None
+    if mastered:
+        steps = plan_for(course_id, person_id, now=_now()).next_steps
+        next_up = next((step for step in steps if step.skill_id != skill_id), None)
+    return render_template("student/feedback.html", launch=g.launch, skill=skill, item=question.item, result=result,
+                           activities=learning_activities(pack, skill_id) if stuck else [], stuck=stuck,
+                           mastered=mastered, next_up=next_up)
+
+
+@bp.post("/practice/<skill_id>/ask")
+def ask(skill_id: str):
+    """Ask my teacher: put the student on the teacher's needs-help list with this skill."""
+    person_id = _student()
+    pack = require_pack(g.launch.course_id)
+    name = ask_teacher(g.launch.course_id, person_id, skill_id, pack, now=_now())
+    flash(gettext("Your teacher will see that you asked for help with %(skill)s.", skill=name), "success")
+    return redirect(url_for("learning.practice", skill_id=skill_id), code=303)
 
 
 @bp.get("/class")

@@ -12,8 +12,9 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from lti_tool.learning.coursepack import check_answer, load_pack
+from lti_tool.learning.coursepack import load_pack
 from lti_tool.services.content import demo_pack_data
+from tests.support import answer_for_served, served_item
 
 from .accessibility import PHONE, PageAudit, horizontal_overflow, serious_violations
 
@@ -73,18 +74,14 @@ def _teacher_sets_up_the_demo_pack(browser, tool, audit: PageAudit | None = None
     return home
 
 
-def _right_answer(item_id: str) -> str:
-    item = PACK.item(item_id)
-    answer = {"multiple_choice": lambda: item.answer, "numeric": lambda: str(item.answer),
-              "short_text": lambda: item.answers[0]}[item.type]()
-    assert check_answer(item, answer)
-    return answer
+def _right_answer(served_id: str) -> str:
+    return answer_for_served(None, served_id)
 
 
 def _answer(browser, right: bool = True) -> None:
     """Answer the question on the page (right, or wrong on purpose) and wait for the next page."""
-    item_id = browser.find_element(By.NAME, "item_id").get_attribute("value")
-    item = PACK.item(item_id)
+    item_id = browser.find_element(By.NAME, "served").get_attribute("value")
+    item = served_item(None, item_id)
     if item.type == "multiple_choice":
         choice = _right_answer(item_id) if right else next(c.id for c in item.choices if c.id != item.answer)
         browser.find_element(By.ID, f"choice-{choice}").click()
@@ -255,9 +252,9 @@ def test_student_practises_with_the_keyboard_alone(browser, tool):
     _press(browser, focused, Keys.ENTER)
 
     for _ in range(3):
-        item_id = browser.find_element(By.NAME, "item_id").get_attribute("value")
+        item_id = browser.find_element(By.NAME, "served").get_attribute("value")
         answer = _right_answer(item_id)
-        if PACK.item(item_id).type == "multiple_choice":
+        if served_item(None, item_id).type == "multiple_choice":
             # Tab into the radio group, then arrow keys move through the choices, as with any radio group.
             field = browser.switch_to.active_element
             for _ in range(10):
@@ -265,7 +262,7 @@ def test_student_practises_with_the_keyboard_alone(browser, tool):
                     break
                 field.send_keys(Keys.TAB)
                 field = browser.switch_to.active_element
-            for _ in range(len(PACK.item(item_id).choices)):
+            for _ in range(len(served_item(None, item_id).choices)):
                 if field.get_attribute("id") == f"choice-{answer}":
                     break
                 field.send_keys(Keys.ARROW_DOWN)

@@ -18,12 +18,13 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 from werkzeug.serving import make_server
 
-from lti_tool.learning.coursepack import check_answer, load_pack
+from lti_tool.learning.coursepack import load_pack
 from lti_tool.sandbox import create_sandbox_app
 from lti_tool.sandbox.platform import DEMO_STUDENTS
 from lti_tool.sandbox_mount import SANDBOX_CLIENT_ID, SANDBOX_DEPLOYMENT_ID
 from lti_tool.services.content import demo_pack_data
 from lti_tool.services.registry import add_platform
+from tests.support import answer_for_served, served_item
 
 from .conftest import CHROMEDRIVER, CHROMIUM, require_chromium
 
@@ -83,12 +84,8 @@ def cookie_blocking_browser() -> Iterator:
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def _right_answer(item_id: str) -> str:
-    item = PACK.item(item_id)
-    answer = {"multiple_choice": lambda: item.answer, "numeric": lambda: str(item.answer),
-              "short_text": lambda: item.answers[0]}[item.type]()
-    assert check_answer(item, answer)
-    return answer
+def _right_answer(served_id: str) -> str:
+    return answer_for_served(None, served_id)
 
 
 def test_student_whose_browser_blocks_third_party_cookies_opens_pathways_inside_the_lms_and_practises(
@@ -105,9 +102,9 @@ def test_student_whose_browser_blocks_third_party_cookies_opens_pathways_inside_
     browser.find_element(By.CSS_SELECTOR, ".step a.button").click()  # "Practise …"
 
     form = _wait(browser, ec.presence_of_element_located((By.CSS_SELECTOR, "form.practice")))
-    item_id = browser.find_element(By.NAME, "item_id").get_attribute("value")
+    item_id = browser.find_element(By.NAME, "served").get_attribute("value")
     answer = _right_answer(item_id)
-    if PACK.item(item_id).type == "multiple_choice":
+    if served_item(None, item_id).type == "multiple_choice":
         browser.find_element(By.ID, f"choice-{answer}").click()
     else:
         browser.find_element(By.ID, "answer").send_keys(answer)

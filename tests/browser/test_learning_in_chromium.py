@@ -3,6 +3,8 @@ overrides a level, and the grade reaches the sandbox LMS gradebook."""
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -10,8 +12,10 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from lti_tool.jobs.worker import drain
-from lti_tool.learning.coursepack import check_answer, load_pack
+from lti_tool.learning.coursepack import load_pack
+from lti_tool.learning.grading import due_skills
 from lti_tool.services.content import demo_pack_data
+from tests.support import answer_for_served, served_item
 
 pytestmark = pytest.mark.browser
 
@@ -38,19 +42,15 @@ def _teacher_sets_up_the_demo_pack(browser, tool) -> str:
     return home
 
 
-def _right_answer(item_id: str) -> str:
-    item = PACK.item(item_id)
-    answer = {"multiple_choice": lambda: item.answer, "numeric": lambda: str(item.answer),
-              "short_text": lambda: item.answers[0]}[item.type]()
-    assert check_answer(item, answer)
-    return answer
+def _right_answer(served_id: str) -> str:
+    return answer_for_served(None, served_id)
 
 
 def _answer_by_keyboard(browser, answer: str) -> None:
     """Answer the question on the page with the keyboard only: focus the answer, type or pick it, press Enter."""
-    item_id = browser.find_element(By.NAME, "item_id").get_attribute("value")
+    item_id = browser.find_element(By.NAME, "served").get_attribute("value")
     form = browser.find_element(By.CSS_SELECTOR, "form.practice")
-    if PACK.item(item_id).type == "multiple_choice":
+    if served_item(None, item_id).type == "multiple_choice":
         choice = browser.find_element(By.ID, f"choice-{answer}")
         choice.send_keys(Keys.SPACE)  # focuses the radio button and selects it
         assert choice.is_selected()
@@ -74,7 +74,7 @@ def test_student_launches_from_the_lms_takes_the_placement_check_and_sees_where_
         progress = browser.find_element(By.CSS_SELECTOR, "[data-testid=diagnostic-progress]").text
         assert progress == f"Question {asked} of up to 12"
         assert "Show a hint" not in browser.page_source
-        item_id = browser.find_element(By.NAME, "item_id").get_attribute("value")
+        item_id = browser.find_element(By.NAME, "served").get_attribute("value")
         _answer_by_keyboard(browser, _right_answer(item_id))
         assert "That's right" not in browser.page_source  # placement: no marks per question
 
@@ -92,7 +92,7 @@ def test_student_answers_by_keyboard_until_a_level_changes(browser, tool):
     _wait(browser, ec.url_contains("/practice/"))
 
     for _ in range(8):
-        item_id = browser.find_element(By.NAME, "item_id").get_attribute("value")
+        item_id = browser.find_element(By.NAME, "served").get_attribute("value")
         _answer_by_keyboard(browser, _right_answer(item_id))
         assert "That’s right!" in browser.page_source or "That's right!" in browser.page_source
         if "changed from" in browser.page_source:
@@ -112,7 +112,7 @@ def test_teacher_sees_the_class_heatmap_with_the_students_level_in_words(browser
     skill_name = browser.find_element(By.CSS_SELECTOR, ".step h3").text.rsplit(" ", 2)[0]
     browser.find_element(By.CSS_SELECTOR, ".step a.button").click()
     _wait(browser, ec.url_contains("/practice/"))
-    item_id = browser.find_element(By.NAME, "item_id").get_attribute("value")
+    item_id = browser.find_element(By.NAME, "served").get_attribute("value")
     _answer_by_keyboard(browser, _right_answer(item_id))
     level = browser.find_element(By.CSS_SELECTOR, ".level-change strong:last-child").text
 
@@ -169,6 +169,9 @@ def test_teacher_override_reaches_the_lms_gradebook(browser, tool):
     column = next(i for i, text in enumerate(headers) if text.startswith(title))
     row = browser.find_element(By.XPATH, f"//tr[th[@scope='row'][normalize-space()='{STUDENT}']]")
     cell = row.find_elements(By.TAG_NAME, "td")[column - 1].text
-    share = 100 / len(PACK.skills)  # one skill of the course at Proficient or above
-    assert cell.startswith(f"{share} / 100"), cell
+    # By default the grade is the share of the skills due so far (goal dates passed) at Proficient or above.
+    due = due_skills(PACK.skill_graph, [(g.skills, g.due and datetime.date.fromisoformat(g.due)) for g in PACK.goals],
+                     datetime.date.today())
+    assert cell.startswith(f"{round(100 / len(due), 2)} / 100"), cell
+    assert f"Graded on the {len(due)} skills due so far" in cell
     assert skill in cell  # the score's comment names the skill

@@ -1,4 +1,5 @@
 import json
+import random
 from collections import Counter
 from pathlib import Path
 
@@ -11,9 +12,11 @@ from lti_tool.learning.coursepack import (
     check_answer,
     dump_pack,
     dumps_pack,
+    instantiate,
     load_pack,
     loads_pack,
 )
+from lti_tool.learning.item_templates import sample
 
 DEMO = Path(__file__).resolve().parents[2] / "lti_tool" / "demo" / "math7.json"
 
@@ -55,13 +58,27 @@ def test_every_demo_skill_has_practice_and_belongs_to_a_unit(pack):
 
 
 def test_every_demo_item_has_hints_a_worked_solution_and_accepts_its_own_answer(pack):
-    for _, item in pack.items():
-        assert 1 <= len(item.hints) <= 3, item.id
-        assert item.solution.strip(), item.id
-        if isinstance(item, ShortTextItem):
-            assert all(check_answer(item, answer) for answer in item.answers), item.id
-        else:
-            assert check_answer(item, str(item.answer)), item.id
+    rng = random.Random(7)
+    for _, template in pack.items():
+        # A template is checked on a few of its variants, written out as the learner sees them.
+        for item in [instantiate(template, sample(template.parameters, template.constraints, rng, lambda _p: False))
+                     for _ in range(20)] if template.parameters else [template]:
+            _check_item(item)
+
+
+def test_every_demo_skill_has_an_item_template_and_enough_distinct_questions(pack):
+    for skill in pack.skills:
+        assert any(item.parameters for _, item in pack.items() if skill.id in item.skills), skill.id
+    assert pack.warnings() == []
+
+
+def _check_item(item):
+    assert 1 <= len(item.hints) <= 3, item.id
+    assert item.solution.strip(), item.id
+    if isinstance(item, ShortTextItem):
+        assert all(check_answer(item, answer) for answer in item.answers), item.id
+    else:
+        assert check_answer(item, str(item.answer)), item.id
 
 
 def test_demo_resources_point_only_at_example_addresses(pack):
@@ -115,7 +132,8 @@ LEARNER_ANSWERS = {
 
 
 def test_demo_numeric_answers_match_answers_worked_out_by_hand(pack):
-    numeric = {item.id for _, item in pack.items() if isinstance(item, NumericItem)}
+    # Templates are checked on their variants above; these are the fixed items.
+    numeric = {item.id for _, item in pack.items() if isinstance(item, NumericItem) and not item.parameters}
     assert numeric == set(LEARNER_ANSWERS)
     for item_id, (right, wrong) in LEARNER_ANSWERS.items():
         item = pack.item(item_id)

@@ -96,3 +96,21 @@ def test_a_new_score_is_posted_only_when_a_level_changes():
 def test_line_item_without_points_is_refused():
     with pytest.raises(ValueError, match="scoreMaximum"):
         placement_score({}, SKILLS, score_maximum=0)
+
+
+def test_due_so_far_grades_only_the_skills_whose_goal_date_has_passed_and_what_they_build_on():
+    import datetime
+
+    from lti_tool.learning.grading import due_skills
+    from lti_tool.learning.skills import Skill, SkillGraph
+
+    graph = SkillGraph([Skill("a", "A"), Skill("b", "B", prerequisites=("a",)), Skill("c", "C")])
+    goals = [(("b",), datetime.date(2026, 1, 1)), (("c",), datetime.date(2027, 1, 1)), (("c",), None)]
+    due = due_skills(graph, goals, datetime.date(2026, 6, 1))
+    assert due == {"a", "b"}
+    levels = {"a": Level.PROFICIENT, "c": Level.MASTERED}
+    score = placement_score(levels, ["a", "b", "c"], scheme=GradingScheme.DUE_SO_FAR, due=due)
+    assert score.score_given == 50.0  # one of the two due skills; C is not due yet, so it neither helps nor hurts
+    assert score.comment.startswith("Graded on the 2 skills due so far.")
+    nothing_due = placement_score(levels, ["a", "b", "c"], scheme=GradingScheme.DUE_SO_FAR, due=frozenset())
+    assert nothing_due.score_given == round((3 + 0 + 4) / 12 * 100, 2)  # until anything is due: 4-point average

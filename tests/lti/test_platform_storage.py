@@ -17,11 +17,11 @@ import pytest
 import requests
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
-from lti_tool.learning.coursepack import check_answer, load_pack
+from lti_tool.learning.coursepack import load_pack
 from lti_tool.lti.platform_storage import sign_launch_token, tab_binding
 from lti_tool.services.content import demo_pack_data
 
-from ..support import PEOPLE, SandboxActions, parse_form, submit_form
+from ..support import PEOPLE, SandboxActions, parse_form, served_answer, submit_form
 
 PACK = load_pack(demo_pack_data())
 
@@ -126,11 +126,7 @@ def test_learner_whose_browser_blocks_cookies_launches_through_platform_storage_
     practice = launch.http.get(requests.compat.urljoin(home.url, practice_link.group(1).replace("&amp;", "&")),
                                timeout=30)
     practice.http = launch.http
-    item_id = re.search(r'name="item_id" value="([^"]+)"', practice.text).group(1)
-    item = PACK.item(item_id)
-    answer = {"multiple_choice": lambda: item.answer, "numeric": lambda: str(item.answer),
-              "short_text": lambda: item.answers[0]}[item.type]()
-    assert check_answer(item, answer)
+    answer = served_answer(demo_sandbox.tool, practice)
 
     feedback = submit_form(practice, "/practice/" + practice.url.split("/practice/")[1].split("?")[0], answer=answer,
                            ts=launch.tab_secret)  # the page's script adds the tab's secret to every form

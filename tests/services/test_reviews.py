@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from lti_tool.learning.coursepack import load_pack
 from lti_tool.services.content import demo_pack_data
-from tests.support import submit_form
+from tests.support import served_answer, submit_form
 
 
 def _right_answer(item) -> str:
@@ -23,8 +23,7 @@ def _practise(page, tool, skill_id, pack, *, right: bool, times: int):
     for _ in range(times):
         question = page.http.get(tool.url(re.search(r"/c/[^/]+/", page.url).group(0) + f"practice/{skill_id}"))
         question.http = page.http
-        item = pack.item(re.search(r'name="item_id" value="([^"]+)"', question.text).group(1))
-        answer = _right_answer(item) if right else "999999 wrong"
+        answer = served_answer(tool, question) if right else "999999 wrong"
         feedback = submit_form(question, f"practice/{skill_id}", answer=answer)
     return feedback
 

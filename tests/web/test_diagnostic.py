@@ -8,12 +8,12 @@ import re
 import sqlalchemy as sa
 
 from lti_tool.extensions import db
-from lti_tool.learning.coursepack import check_answer, load_pack
+from lti_tool.learning.coursepack import load_pack
 from lti_tool.learning.diagnostic import MAX_ITEMS
 from lti_tool.learning.mastery import SkillState
 from lti_tool.models import DiagnosticRun, ItemResponse, MasteryEvent, SkillMastery
 from lti_tool.services.content import demo_pack_data
-from tests.support import submit_form
+from tests.support import served_answer, submit_form
 
 PACK = load_pack(demo_pack_data())
 
@@ -39,12 +39,8 @@ def _item_id(page):
     return re.search(r'name="item_id" value="([^"]+)"', page.text).group(1)
 
 
-def _right_answer(item_id):
-    item = PACK.item(item_id)
-    answer = {"multiple_choice": lambda: item.answer, "numeric": lambda: str(item.answer),
-              "short_text": lambda: item.answers[0]}[item.type]()
-    assert check_answer(item, answer)
-    return answer
+def _right_answer(tool, page):
+    return served_answer(tool, page)
 
 
 def _text(page):
@@ -52,12 +48,12 @@ def _text(page):
 
 
 def _take_whole_check(page, answer_for):
-    """Answer every question with answer_for(item_id); return (result page, the question pages seen)."""
+    """Answer every question with answer_for(question page); return (result page, the question pages seen)."""
     seen = []
     while "/diagnostic/result" not in page.url:
         assert len(seen) < MAX_ITEMS, "the check asked more than its maximum"
         seen.append(page)
-        page = submit_form(page, "/diagnostic", answer=answer_for(_item_id(page)))
+        page = submit_form(page, "/diagnostic", answer=answer_for(page))
         assert page.status_code == 200
     return page, seen
 
@@ -92,7 +88,7 @@ def test_student_takes_the_check_to_the_end_without_marks_per_question_and_sees_
     assert "isn’t graded" in _text(first) or "isn't graded" in _text(first)
     assert "Show a hint" not in first.text
 
-    result, questions = _take_whole_check(first, _right_answer)
+    result, questions = _take_whole_check(first, lambda page: _right_answer(tool, page))
 
     assert 1 < len(questions) <= MAX_ITEMS
     assert "Question 2 of up to 12" in questions[1].text
@@ -127,7 +123,7 @@ def test_student_takes_the_check_to_the_end_without_marks_per_question_and_sees_
 def test_a_student_who_answers_wrong_starts_lower_on_the_map(sandbox, tool):
     _setup_course(sandbox)
     student = sandbox.launch("student")
-    result, questions = _take_whole_check(_start_check(student, tool), lambda item_id: "no idea 98765")
+    result, questions = _take_whole_check(_start_check(student, tool), lambda page: "no idea 98765")
     assert "Good places to start" in result.text
     assert "Looks solid already" not in result.text
     priors = [SkillState.from_dict(r.state).prior for r in _rows(tool, SkillMastery) if r.state["attempts"] == 0]
@@ -148,8 +144,8 @@ def test_saying_i_have_not_learnt_this_yet_moves_on_without_recording_an_answer(
 def test_submitting_the_same_question_twice_counts_it_once(sandbox, tool):
     _setup_course(sandbox)
     first = _start_check(sandbox.launch("student"), tool)
-    submit_form(first, "/diagnostic", answer=_right_answer(_item_id(first)))
-    again = submit_form(first, "/diagnostic", answer=_right_answer(_item_id(first)))  # the back button, resubmitted
+    submit_form(first, "/diagnostic", answer=_right_answer(tool, first))
+    again = submit_form(first, "/diagnostic", answer=_right_answer(tool, first))  # the back button, resubmitted
     assert "already answered" in again.text
     assert "Question 2 of up to 12" in again.text
     assert len(_rows(tool, ItemResponse)) == 1
@@ -167,7 +163,7 @@ def test_a_student_can_stop_early_and_is_placed_from_the_answers_so_far(sandbox,
     _setup_course(sandbox)
     first = _start_check(sandbox.launch("student"), tool)
     assert "Stop here" not in first.text  # nothing to place from yet
-    second = submit_form(first, "/diagnostic", answer=_right_answer(_item_id(first)))
+    second = submit_form(first, "/diagnostic", answer=_right_answer(tool, first))
     result = submit_form(second, "/diagnostic/finish")
     assert "Here’s where you’re starting" in _text(result)
     assert "You answered 1 question." in result.text
@@ -184,7 +180,7 @@ def test_skipping_records_a_finished_check_and_the_offer_goes_away(sandbox, tool
     # Skipped "for now": the check can still be taken later, and then it counts.
     page = _get(back, tool.url(re.search(r"/c/[^/]+/", back.url).group(0) + "diagnostic"))
     assert "Question 1 of up to 12" in page.text
-    submit_form(page, "/diagnostic", answer=_right_answer(_item_id(page)))
+    submit_form(page, "/diagnostic", answer=_right_answer(tool, page))
     [run] = _rows(tool, DiagnosticRun)
     assert run.finished_at is None and len(run.state["answers"]) == 1
 
@@ -192,7 +188,7 @@ def test_skipping_records_a_finished_check_and_the_offer_goes_away(sandbox, tool
 def test_one_students_check_is_not_another_students(sandbox, tool):
     _setup_course(sandbox)
     first = _start_check(sandbox.launch("student"), tool)
-    submit_form(first, "/diagnostic", answer=_right_answer(_item_id(first)))
+    submit_form(first, "/diagnostic", answer=_right_answer(tool, first))
     other = sandbox.launch("student-2")
     assert "Start your placement check" in other.text
     assert "Question 1 of up to 12" in _start_check(other, tool).text

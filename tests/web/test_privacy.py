@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime, timedelta
 import sqlalchemy as sa
 
 from lti_tool.extensions import db
-from lti_tool.learning.coursepack import check_answer, load_pack
 from lti_tool.models import (
     AuditEntry,
     Course,
@@ -27,8 +26,7 @@ from lti_tool.models import (
     SkillMastery,
     StudentGoal,
 )
-from lti_tool.services.content import demo_pack_data
-from tests.support import CLAIM, submit_form
+from tests.support import CLAIM, served_answer, submit_form
 
 PER_STUDENT = (ItemResponse, SkillMastery, MasteryEvent, ReviewSchedule, StudentGoal, Reflection, Evidence,
                DiagnosticRun, ScoreOutbox, Enrollment, LaunchSession)
@@ -53,12 +51,8 @@ def _link(page, pattern: str) -> str:
 
 def _answer_one_item(tool, student_page) -> None:
     """Answer the first practice question offered, correctly, through the student's page."""
-    pack = load_pack(demo_pack_data())
     practice = _get(student_page, tool, _link(student_page, "/practice/[^\"/]+"))
-    item = pack.item(re.search(r'name="item_id" value="([^"]+)"', practice.text).group(1))
-    answer = item.answer if item.type == "multiple_choice" else (
-        str(item.answer) if item.type == "numeric" else item.answers[0])
-    assert check_answer(item, answer)
+    answer = served_answer(tool, practice)
     feedback = submit_form(practice, practice.url.split("/c/")[1].split("/", 1)[1].split("?")[0], answer=answer)
     assert feedback.status_code == 200
 

@@ -1,0 +1,223 @@
+"""Item templates: one authored question with parameters, so a skill has many variants to practise.
+
+An item with `parameters` is a template. Its texts hold `{formula}` placeholders and a numeric item's answer may
+be a formula; serving picks values for the parameters and `instantiate` writes the concrete question. Formulas
+are arithmetic over the parameters, read by a small evaluator over a whitelist of Python's syntax tree with exact
+fractions: never `eval`, so a pack cannot run code, and 1/3 + 1/6 is exactly 1/2.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import math
+import random
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from fractions import Fraction
+
+MAX_FORMULA_LENGTH = 200
+#: More variants than this are not counted one by one (the count is only for the author's warning).
+COUNT_CAP = 10_000
+_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_FUNCTIONS: Mapping[str, Callable[..., Fraction]] = {
+    "abs": lambda x: abs(x),
+    "min": lambda *xs: min(xs),
+    "max": lambda *xs: max(xs),
+    "gcd": lambda a, b: Fraction(math.gcd(int(a), int(b))),
+}
+
+
+class TemplateError(ValueError):
+    """A formula that cannot be read or computed (unknown name, division by zero, code instead of arithmetic)."""
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One parameter: whole numbers from `low` to `high` by `step`, or one of `values`."""
+
+    name: str
+    low: int | None = None
+    high: int | None = None
+    step: int = 1
+    values: tuple[int | float, ...] = ()
+
+    def choices(self) -> Sequence[int | float]:
+        """Return every value the parameter can take."""
+        if self.values:
+            return self.values
+        return range(self.low or 0, (self.high or 0) + 1, self.step)
+
+
+Params = Mapping[str, int | float]
+
+
+def evaluate(formula: str, params: Params) -> Fraction:
+    """Return the exact value of an arithmetic formula over the parameters; comparisons give 1 or 0."""
+    if len(formula) > MAX_FORMULA_LENGTH:
+        raise TemplateError(f"the formula is longer than {MAX_FORMULA_LENGTH} characters")
+    try:
+        tree = ast.parse(formula.strip(), mode="eval")
+    except SyntaxError as error:
+        raise TemplateError(f"{formula!r} is not a formula ({error.msg})") from None
+    values = {name: Fraction(str(v)) if isinstance(v, float) else Fraction(v) for name, v in params.items()}
+    return _eval(tree.body, values)
+
+
+def _eval(node: ast.AST, values: Mapping[str, Fraction]) -> Fraction:
+    if isinstance(node, ast.Constant) and isinstance(node.value, int | float) and not isinstance(node.value, bool):
+        return Fraction(str(node.value)) if isinstance(node.value, float) else Fraction(node.value)
+    if isinstance(node, ast.Name):
+        if node.id not in values:
+            raise TemplateError(f"{node.id!r} is not one of the item's parameters")
+        return values[node.id]
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd | ast.Not):
+        operand = _eval(node.operand, values)
+        if isinstance(node.op, ast.Not):
+            return Fraction(int(not operand))
+        return -operand if isinstance(node.op, ast.USub) else operand
+    if isinstance(node, ast.BinOp):
+        left, right = _eval(node.left, values), _eval(node.right, values)
+        op = node.op
+        if isinstance(op, ast.Add):
+            return left + right
+        if isinstance(op, ast.Sub):
+            return left - right
+        if isinstance(op, ast.Mult):
+            return left * right
+        if isinstance(op, ast.Div | ast.FloorDiv | ast.Mod):
+            if right == 0:
+                raise TemplateError("the formula divides by zero")
+            if isinstance(op, ast.Div):
+                return left / right
+            return Fraction(left // right) if isinstance(op, ast.FloorDiv) else left % right
+        if isinstance(op, ast.Pow):
+            # Small whole powers only: a huge exponent would be a way to make the server work for minutes.
+            if right.denominator != 1 or abs(right) > 12 or (left == 0 and right < 0):
+                raise TemplateError("powers must be small whole numbers")
+            return left ** int(right)
+    if isinstance(node, ast.Compare):
+        left = _eval(node.left, values)
+        for op, right_node in zip(node.ops, node.comparators, strict=True):
+            right = _eval(right_node, values)
+            if not _COMPARE[type(op)](left, right):
+                return Fraction(0)
+            left = right
+        return Fraction(1)
+    if isinstance(node, ast.BoolOp):
+        results = (_eval(v, values) for v in node.values)
+        return Fraction(int(all(results) if isinstance(node.op, ast.And) else any(results)))
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _FUNCTIONS:
+        if node.keywords:
+            raise TemplateError("functions take plain values, not keywords")
+        try:
+            return Fraction(_FUNCTIONS[node.func.id](*(_eval(a, values) for a in node.args)))
+        except TypeError as error:
+            raise TemplateError(f"{node.func.id}() was given the wrong number of values") from error
+    raise TemplateError(f"{ast.unparse(node)!r} is not arithmetic a template may use")
+
+
+_COMPARE: Mapping[type, Callable[[Fraction, Fraction], bool]] = {
+    ast.Eq: lambda a, b: a == b,
+    ast.NotEq: lambda a, b: a != b,
+    ast.Lt: lambda a, b: a < b,
+    ast.LtE: lambda a, b: a <= b,
+    ast.Gt: lambda a, b: a > b,
+    ast.GtE: lambda a, b: a >= b,
+}
+
+
+def names_in(formula: str) -> set[str]:
+    """Return the names a formula uses (parameters and functions), to check them against the parameters."""
+    try:
+        tree = ast.parse(formula.strip(), mode="eval")
+    except SyntaxError:
+        return set()
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} - set(_FUNCTIONS)
+
+
+def formulas_in(text: str) -> list[str]:
+    """Return the `{formula}` placeholders of a text."""
+    return _PLACEHOLDER.findall(text)
+
+
+def show(value: Fraction) -> str:
+    """Write a value as people read it in a question: 7, -3, 3/4."""
+    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+
+
+def fill(text: str, params: Params) -> str:
+    """Replace each `{formula}` of a text by its value."""
+    return _PLACEHOLDER.sub(lambda m: show(evaluate(m.group(1), params)), text)
+
+
+def allowed(constraints: Sequence[str], params: Params) -> bool:
+    """Return whether the parameter values meet every constraint (a division by zero does not)."""
+    try:
+        return all(evaluate(c, params) != 0 for c in constraints)
+    except TemplateError:
+        return False
+
+
+def variant_key(item_id: str, params: Params) -> str:
+    """Return a variant's canonical name, "item|a=1,b=2" (just the item id for a fixed item)."""
+    if not params:
+        return item_id
+    return item_id + "|" + ",".join(f"{name}={params[name]}" for name in sorted(params))
+
+
+def _combinations(parameters: Sequence[Parameter]) -> itertools.product:
+    return itertools.product(*(p.choices() for p in parameters))
+
+
+def variant_count(parameters: Sequence[Parameter], constraints: Sequence[str], cap: int = COUNT_CAP) -> int:
+    """Return how many distinct variants the parameters give (at least `cap` when there are more)."""
+    if not parameters:
+        return 1
+    total = math.prod(len(p.choices()) for p in parameters)
+    if total > cap:
+        return cap
+    names = [p.name for p in parameters]
+    return sum(1 for combo in _combinations(parameters) if allowed(constraints, dict(zip(names, combo, strict=True))))
+
+
+def sample(
+    parameters: Sequence[Parameter], constraints: Sequence[str], rng: random.Random, avoid: Callable[[Params], bool]
+) -> dict[str, int | float]:
+    """Pick parameter values that meet the constraints, avoiding variants `avoid` rejects while there are others."""
+    fallback: dict[str, int | float] | None = None
+    for _ in range(200):
+        params = {p.name: rng.choice(p.choices()) for p in parameters}
+        if not allowed(constraints, params):
+            continue
+        if not avoid(params):
+            return params
+        fallback = fallback or params
+    if fallback is not None:
+        return fallback
+    # Random draws missed (tight constraints): walk the combinations in order.
+    names = [p.name for p in parameters]
+    for combo in _combinations(parameters):
+        params = dict(zip(names, combo, strict=True))
+        if allowed(constraints, params):
+            return params
+    raise TemplateError("no values of the parameters meet the constraints")
+
+
+def instantiate_fields(item: object, params: Params) -> object:
+    """Return a copy of a template item (a coursepack Item) with its texts filled and its answer computed."""
+    changes: dict[str, object] = {
+        "prompt": fill(item.prompt, params),  # type: ignore[attr-defined]
+        "hints": tuple(fill(h, params) for h in item.hints),  # type: ignore[attr-defined]
+        "solution": fill(item.solution, params),  # type: ignore[attr-defined]
+    }
+    if hasattr(item, "choices"):
+        changes["choices"] = tuple(replace(c, text=fill(c.text, params)) for c in item.choices)
+    if hasattr(item, "answers"):
+        changes["answers"] = tuple(fill(a, params) for a in item.answers)
+    if hasattr(item, "tolerance") and isinstance(item.answer, str):
+        value = evaluate(item.answer, params)
+        changes["answer"] = value.numerator if value.denominator == 1 else value
+    return replace(item, **changes)  # type: ignore[type-var]

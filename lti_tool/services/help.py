@@ -1,0 +1,67 @@
+"""Teach, not only test: "ask my teacher", and what to learn from when practice alone is not working."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..learning.coursepack import Activity, CoursePack
+from ..models import HelpRequest
+from .errors import N_, NotFound
+
+#: A help request stays on the teacher's list this long unless the teacher marks it helped.
+OPEN_FOR = timedelta(days=7)
+#: Wrong answers in a row on a skill before the practice page offers other ways to learn it.
+MISSES_BEFORE_HELP = 2
+
+
+def learning_activities(pack: CoursePack, skill_id: str) -> list[Activity]:
+    """Return the pack's ways to learn a skill other than practice questions (videos, readings, interactives…)."""
+    return [a for a in pack.activities if skill_id in a.skills and a.kind != "practice"]
+
+
+def ask_teacher(course_id: int, person_id: int, skill_id: str, pack: CoursePack, *, now: datetime) -> str:
+    """Put the student on the teacher's needs-help list for a skill; return the skill's name. Asking twice is once."""
+    names = {s.id: s.name for s in pack.skills}
+    if skill_id not in names:
+        raise NotFound(N_("That skill is not part of this course."))
+    open_request = db.session.scalars(
+        sa.select(HelpRequest).where(HelpRequest.course_id == course_id, HelpRequest.person_id == person_id,
+                                     HelpRequest.skill_id == skill_id, HelpRequest.resolved_at.is_(None),
+                                     HelpRequest.asked_at > now - OPEN_FOR)
+    ).first()
+    if open_request is None:
+        db.session.add(HelpRequest(course_id=course_id, person_id=person_id, skill_id=skill_id, asked_at=now))
+    else:
+        open_request.asked_at = now
+    db.session.commit()
+    return names[skill_id]
+
+
+def open_requests(course_id: int, person_ids: list[int], *, now: datetime) -> dict[int, list[HelpRequest]]:
+    """Return each student's open help requests in this course, newest first."""
+    found: dict[int, list[HelpRequest]] = {}
+    if not person_ids:
+        return found
+    for row in db.session.scalars(
+        sa.select(HelpRequest)
+        .where(HelpRequest.course_id == course_id, HelpRequest.person_id.in_(person_ids),
+               HelpRequest.resolved_at.is_(None), HelpRequest.asked_at > now - OPEN_FOR)
+        .order_by(HelpRequest.asked_at.desc())
+    ):
+        found.setdefault(row.person_id, []).append(row)
+    return found
+
+
+def mark_helped(course_id: int, person_id: int, *, now: datetime) -> int:
+    """Close a student's open help requests in this course (the teacher has talked to them); return how many."""
+    result = db.session.execute(
+        sa.update(HelpRequest)
+        .where(HelpRequest.course_id == course_id, HelpRequest.person_id == person_id,
+               HelpRequest.resolved_at.is_(None))
+        .values(resolved_at=now)
+    )
+    db.session.commit()
+    return result.rowcount or 0

@@ -1,0 +1,138 @@
+"""In real Chromium with axe-core: placement leads the plan, two misses bring a way to learn it and "ask my
+teacher", and reaching Mastered is celebrated (without motion for people who ask for less)."""
+
+from __future__ import annotations
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.support import answer_for_served, served_item
+
+from .accessibility import PageAudit
+
+pytestmark = pytest.mark.browser
+
+TEACHER, STUDENT = "Amara Okafor", "Priya Shah"
+
+
+def _wait(browser, condition, seconds: float = 20):
+    return WebDriverWait(browser, seconds).until(condition)
+
+
+def _left_page(browser) -> bool:
+    """True once the marked page is gone and the next one has loaded."""
+    return browser.execute_script("return !window.__leaving && document.readyState === 'complete'")
+
+
+def _click(browser, element) -> None:
+    """Click something that opens another page, and wait for it (a mark on the old window, not staleness)."""
+    browser.execute_script("window.__leaving = true")
+    element.click()
+    _wait(browser, _left_page)
+
+
+def _launch_as(browser, tool, name: str) -> str:
+    browser.get(tool.url("/"))
+    browser.find_element(By.LINK_TEXT, f"Launch Pathways as {name}").click()
+    _wait(browser, ec.url_contains("/c/"))
+    return browser.current_url
+
+
+def _student_in_the_demo_course(browser, tool) -> str:
+    _launch_as(browser, tool, TEACHER)
+    browser.find_element(By.XPATH, "//button[contains(., 'Use the demo pack')]").click()
+    _wait(browser, ec.text_to_be_present_in_element((By.CSS_SELECTOR, ".flashes"), "The course now uses"))
+    return _launch_as(browser, tool, STUDENT)
+
+
+def _answer(browser, *, right: bool) -> None:
+    """Answer the question shown (right, or wrong on purpose) and wait for the next page."""
+    served = browser.find_element(By.NAME, "served").get_attribute("value")
+    answer = answer_for_served(None, served, right=right)
+    form = browser.find_element(By.CSS_SELECTOR, "form.practice")
+    if served_item(None, served).type == "multiple_choice":
+        browser.find_element(By.ID, f"choice-{answer}").click()
+    else:
+        browser.find_element(By.ID, "answer").send_keys(answer)
+    _click(browser, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+
+
+def _practise(browser, home: str, skill_id: str) -> None:
+    browser.get(home.split("?")[0].rstrip("/") + f"/practice/{skill_id}")
+    _wait(browser, ec.presence_of_element_located((By.CSS_SELECTOR, "form.practice")))
+
+
+def test_placement_check_leads_to_a_plan_that_starts_at_its_good_places_to_start(browser, tool):
+    audit = PageAudit(browser)
+    _student_in_the_demo_course(browser, tool)
+    _click(browser, browser.find_element(By.LINK_TEXT, "Start your placement check (about 10 questions)"))
+    asked = 0
+    while "/diagnostic/result" not in browser.current_url:
+        _answer(browser, right=asked < 3)
+        asked += 1
+    audit.check("placement result")
+    heading = browser.find_element(By.XPATH, "//h2[normalize-space()='Good places to start']")
+    section = heading.find_element(By.XPATH, "./ancestor::section[1]")
+    start_here = [el.text for el in section.find_elements(By.CSS_SELECTOR, "li strong")]
+    assert start_here
+    _click(browser, browser.find_element(By.LINK_TEXT, "Go to my plan"))
+    audit.check("plan after placement")
+    first_step = browser.find_element(By.CSS_SELECTOR, ".step h3")
+    level = first_step.find_element(By.CSS_SELECTOR, ".level").text
+    skill = first_step.text[: -len(level)].strip()
+    assert skill in start_here
+    # One level per skill: the step's level is the table's.
+    row = browser.find_element(By.XPATH, f"//table//tr[th[@scope='row'][normalize-space()='{skill}']]")
+    assert row.find_element(By.CSS_SELECTOR, ".level").text == level
+    assert browser.find_elements(By.XPATH, "//li[@class='step']//p[@class='learn-it']")
+    audit.assert_clean()
+
+
+def test_after_two_misses_the_student_sees_a_way_to_learn_it_and_can_ask_the_teacher(browser, tool):
+    audit = PageAudit(browser)
+    home = _student_in_the_demo_course(browser, tool)
+    _practise(browser, home, "frac-equivalent")
+    _answer(browser, right=False)
+    assert not browser.find_elements(By.ID, "another-way-heading")
+    _click(browser, browser.find_element(By.LINK_TEXT, "Next question"))
+    _answer(browser, right=False)
+    heading = browser.find_element(By.ID, "another-way-heading")
+    assert heading.text == "Try learning it another way"
+    video = browser.find_element(By.XPATH, "//section[contains(@class, 'learn-another-way')]//a")
+    assert video.get_attribute("href").startswith("https://example.org/pathways/math7/videos/")
+    audit.check("feedback after two misses")
+    _click(browser, browser.find_element(By.XPATH, "//button[normalize-space()='Ask my teacher']"))
+    assert "asked for help with Equivalent fractions" in browser.find_element(By.CSS_SELECTOR, ".flashes").text
+    audit.check("practice after asking the teacher")
+    teacher_home = _launch_as(browser, tool, TEACHER).split("?")[0].rstrip("/")
+    browser.get(teacher_home + "/class/needs-help")
+    assert "Asked for help with Equivalent fractions today." in browser.page_source
+    audit.check("needs help now, with a student who asked")
+    browser.get(teacher_home + "/teacher/grading")
+    assert browser.find_elements(By.XPATH, "//button[normalize-space()='Recalculate and resend grades']")
+    audit.check("grading settings with recalculate and resend")
+    audit.assert_clean()
+
+
+def test_reaching_mastered_is_celebrated_with_a_status_message_and_no_motion_when_asked(browser, tool):
+    audit = PageAudit(browser)
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia",
+                            {"features": [{"name": "prefers-reduced-motion", "value": "reduce"}]})
+    home = _student_in_the_demo_course(browser, tool)
+    _practise(browser, home, "frac-equivalent")
+    for _ in range(20):
+        _answer(browser, right=True)
+        if browser.find_elements(By.CSS_SELECTOR, ".celebration"):
+            break
+        _click(browser, browser.find_element(By.LINK_TEXT, "Next question"))
+    else:
+        pytest.fail("twenty right answers never reached Mastered")
+    celebration = browser.find_element(By.CSS_SELECTOR, ".celebration")
+    assert celebration.get_attribute("role") == "status"
+    assert celebration.find_element(By.TAG_NAME, "h2").text == "You mastered Equivalent fractions!"
+    assert celebration.find_element(By.CSS_SELECTOR, ".next-up a").text
+    assert browser.execute_script("return getComputedStyle(arguments[0]).animationName", celebration) == "none"
+    audit.check("feedback with the celebration")
+    audit.assert_clean()

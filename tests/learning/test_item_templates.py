@@ -1,0 +1,103 @@
+"""Item templates: an author writes one question with parameters and learners get many variants."""
+
+import copy
+import random
+from fractions import Fraction
+
+import pytest
+
+from lti_tool.learning.coursepack import CoursePackError, check_answer, dump_pack, instantiate, load_pack
+from lti_tool.learning.item_templates import TemplateError, evaluate, sample, variant_count, variant_key
+from tests.learning.test_coursepack import small_pack
+
+
+def _template(**changes):
+    item = {
+        "id": "add-t",
+        "type": "numeric",
+        "prompt": "What is {a}/{b} + {c}/{b}?",
+        "skills": ["add"],
+        "difficulty": "easy",
+        "parameters": {"a": {"min": 1, "max": 4, "step": 1}, "b": {"values": [5, 7, 9]},
+                       "c": {"min": 1, "max": 3, "step": 1}},
+        "constraints": ["a + c < b"],
+        "answer": "(a + c) / b",
+        "tolerance": 0,
+        "unit": None,
+        "hints": ["Add the numerators: {a} + {c}."],
+        "solution": "{a}/{b} + {c}/{b} = {a + c}/{b}.",
+    }
+    item.update(changes)
+    return item
+
+
+def _pack_with(item):
+    data = small_pack()
+    practice = next(a for a in data["activities"] if a["kind"] == "practice")
+    practice["items"].append(item)
+    return data
+
+
+def test_formulas_are_exact_arithmetic_over_the_parameters():
+    assert evaluate("a/b + c/d", {"a": 1, "b": 3, "c": 1, "d": 6}) == Fraction(1, 2)
+    assert evaluate("a * 0.1 + 0.2", {"a": 1}) == Fraction(3, 10)
+    assert evaluate("a < b and b != 4", {"a": 1, "b": 3}) == 1
+    assert evaluate("max(a, 2) ** 2 - gcd(12, 8)", {"a": 1}) == 0
+
+
+@pytest.mark.parametrize("formula", [
+    "__import__('os').system('true')", "a.__class__", "open('x')", "[a for a in b]", "lambda: 1", "2 ** 1000000",
+    "a / 0", "'text'", "b", "min(a, key=a)",
+])
+def test_anything_but_arithmetic_is_refused_and_never_run(formula):
+    with pytest.raises(TemplateError):
+        evaluate(formula, {"a": 1})
+
+
+def test_a_variant_is_the_template_written_out_and_checked_against_its_own_numbers():
+    pack = load_pack(_pack_with(_template()))
+    template = pack.item("add-t")
+    item = instantiate(template, {"a": 2, "b": 7, "c": 3})
+    assert item.prompt == "What is 2/7 + 3/7?"
+    assert item.solution == "2/7 + 3/7 = 5/7."
+    assert item.hints == ("Add the numerators: 2 + 3.",)
+    assert check_answer(item, "5/7") and not check_answer(item, "5/14")
+    assert variant_key("add-t", {"c": 3, "a": 2, "b": 7}) == "add-t|a=2,b=7,c=3"
+
+
+def test_sampling_meets_the_constraints_and_avoids_variants_already_seen():
+    template = load_pack(_pack_with(_template())).item("add-t")
+    count = variant_count(template.parameters, template.constraints)
+    assert count == sum(1 for a in range(1, 5) for b in (5, 7, 9) for c in range(1, 4) if a + c < b)
+    rng, seen = random.Random(3), set()
+    for _ in range(count):
+        params = sample(template.parameters, template.constraints, rng, lambda p: variant_key("add-t", p) in seen)
+        assert params["a"] + params["c"] < params["b"]
+        seen.add(variant_key("add-t", params))
+    assert len(seen) == count
+
+
+def test_a_pack_with_templates_round_trips_exactly():
+    canonical = dump_pack(load_pack(_pack_with(_template())))
+    assert dump_pack(load_pack(copy.deepcopy(canonical))) == canonical
+    assert canonical["activities"][0]["items"][-1]["parameters"]["b"] == {"values": [5, 7, 9]}
+
+
+def test_author_is_told_about_unknown_names_unsafe_formulas_and_impossible_constraints():
+    with pytest.raises(CoursePackError) as error:
+        load_pack(_pack_with(_template(answer="(a + z) / b", prompt="{__import__('os')}", constraints=["a > 100"])))
+    text = str(error.value)
+    assert "uses z, which is not one of the parameters" in text
+    assert "__import__" in text
+    with pytest.raises(CoursePackError, match="no values of the parameters meet every constraint"):
+        load_pack(_pack_with(_template(constraints=["a > 100"])))
+    with pytest.raises(CoursePackError, match="divides by zero"):
+        load_pack(_pack_with(_template(parameters={"a": {"min": 0, "max": 2}, "b": {"values": [5]},
+                                                   "c": {"min": 1, "max": 1}}, constraints=[], answer="b / a")))
+
+
+def test_author_is_warned_when_a_skill_has_fewer_than_ten_distinct_questions():
+    few = load_pack(small_pack())
+    assert any("fewer than 10" in note for note in few.warnings())
+    many = load_pack(_pack_with(_template()))
+    assert not any("'add'" in note for note in many.warnings())

@@ -1,0 +1,101 @@
+"""Grades a teacher can defend: what is due so far, skill columns named for the skill, back-fill and resend."""
+
+from __future__ import annotations
+
+import datetime
+import re
+
+from lti_tool.learning.coursepack import load_pack
+from lti_tool.learning.grading import due_skills
+from lti_tool.services.content import demo_pack_data
+from tests.support import parse_form, submit_form
+
+
+def _course_with_a_column(sandbox, tool):
+    teacher = sandbox.launch("teacher")
+    submit_form(teacher, "/content/demo")
+    picker = sandbox.launch("teacher", message_type="LtiDeepLinkingRequest")
+    returning = submit_form(picker, "/deep-link")
+    action, fields = parse_form(returning.text, returning.url)
+    returning.http.post(action, data=fields)
+    sandbox.launch("student")
+    base = tool.url(re.search(r"/c/[^/]+/", teacher.url).group(0))
+    view = teacher.http.get(base + "class")
+    view.http = teacher.http
+    submit_form(view, "/class/override", level="Proficient", note="Showed it in class")  # the first skill
+    return teacher, base
+
+
+def _grading(teacher, base):
+    page = teacher.http.get(base + "teacher/grading")
+    page.http = teacher.http
+    return page
+
+
+def _drain(tool):
+    from lti_tool.jobs.worker import drain
+
+    with tool.app.app_context():
+        return drain(tool.app, once=True)
+
+
+def _placement_scores(tool):
+    item = next(url for url, i in tool.platform.line_items.items() if not i.get("tag", "").startswith("pathways-skill"))
+    return tool.platform.scores.get(item, [])
+
+
+def test_by_default_the_grade_is_the_share_of_what_is_due_so_far(sandbox, tool):
+    _course_with_a_column(sandbox, tool)
+    _drain(tool)
+    pack = load_pack(demo_pack_data())
+    due = due_skills(pack.skill_graph, [(g.skills, g.due and datetime.date.fromisoformat(g.due)) for g in pack.goals],
+                     datetime.date.today())
+    assert 0 < len(due) < len(pack.skills)
+    latest = _placement_scores(tool)[-1]
+    assert latest["scoreGiven"] == round(100 / len(due), 2)  # one due skill of len(due) is Proficient
+    assert f"Graded on the {len(due)} skills due so far" in latest["comment"]
+
+
+def test_a_new_scheme_is_recalculated_and_resent_and_the_button_does_it_again(sandbox, tool):
+    teacher, base = _course_with_a_column(sandbox, tool)
+    _drain(tool)
+    saved = submit_form(_grading(teacher, base), "/teacher/grading", scheme="four_point")
+    assert "Grades recalculated: 1 updated scores" in saved.text
+    _drain(tool)
+    assert _placement_scores(tool)[-1]["scoreGiven"] == round(3 / (4 * 16) * 100, 2)  # Proficient = 3 of 4, 16 skills
+    again = submit_form(_grading(teacher, base), "/teacher/grading/resend")
+    assert "Grades recalculated: 0 updated scores" in again.text  # nothing changed since, so nothing is resent
+
+
+def test_skill_columns_appear_filled_named_after_the_skill_and_scored_out_of_four(sandbox, tool):
+    teacher, base = _course_with_a_column(sandbox, tool)
+    _drain(tool)
+    submit_form(_grading(teacher, base), "/teacher/grading", scheme="due_so_far", per_skill="on")
+    _drain(tool)
+    skill_items = {url: i for url, i in tool.platform.line_items.items() if i.get("tag", "").startswith("pathways-skill")}
+    assert skill_items, "turning skill columns on back-fills them without waiting for a change of level"
+    labels = [i["label"] for i in skill_items.values()]
+    assert any(label.endswith("– Equivalent fractions") for label in labels), labels
+    assert all(i["scoreMaximum"] == 4 for i in skill_items.values())
+    scores = [s for url in skill_items for s in tool.platform.scores.get(url, [])]
+    assert any(s["scoreGiven"] == 3.0 and s["scoreMaximum"] == 4.0 for s in scores)
+
+
+def test_a_column_that_appears_later_is_back_filled_with_grades_earned_before_it(sandbox, tool):
+    teacher = sandbox.launch("teacher")
+    submit_form(teacher, "/content/demo")
+    sandbox.launch("student")
+    base = tool.url(re.search(r"/c/[^/]+/", teacher.url).group(0))
+    view = teacher.http.get(base + "class")
+    view.http = teacher.http
+    submit_form(view, "/class/override", level="Proficient", note="Before Pathways had a column")
+    # Only now does the teacher place Pathways with a gradebook column, and the student opens the link.
+    picker = sandbox.launch("teacher", message_type="LtiDeepLinkingRequest")
+    returning = submit_form(picker, "/deep-link")
+    action, fields = parse_form(returning.text, returning.url)
+    returning.http.post(action, data=fields)
+    placed = [i for i, link in tool.platform.courses["math-7"].resource_links.items() if link.title == "My learning plan"]
+    sandbox.launch("student", resource_link_id=placed[0])
+    stats = _drain(tool)
+    assert stats.posted == 1 and stats.failed == 0
+    assert _placement_scores(tool)[-1]["scoreGiven"] > 0

@@ -1,0 +1,75 @@
+"""Placement is evidence: the plan starts where the check placed the student, with one level per skill."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import sqlalchemy as sa
+
+from lti_tool.extensions import db
+from lti_tool.models import ItemResponse, ServedItem
+from tests.support import served_answer, submit_form
+
+
+def _get(page, url):
+    response = page.http.get(url, timeout=30)
+    response.http = page.http
+    return response
+
+
+def _take_check(sandbox, tool, right_for):
+    """Set up the demo course, take the placement check answering right while right_for(number) says so."""
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    student = sandbox.launch("student")
+    page = _get(student, tool.url(re.search(r'href="([^"]*/diagnostic)"', student.text).group(1)))
+    number = 0
+    while "/diagnostic/result" not in page.url:
+        page = submit_form(page, "/diagnostic", answer=served_answer(tool, page, right=right_for(number)))
+        number += 1
+    return student, page
+
+
+def _group(result_page, heading):
+    text = html.unescape(result_page.text)
+    section = text.split(f">{heading}</h2>", 1)[1].split("</section>", 1)[0]
+    return re.findall(r"<li><strong>([^<]+)</strong>", section)
+
+
+def _home(student, tool):
+    return html.unescape(_get(student, tool.url(re.search(r"/c/[^/]+/", student.url).group(0))).text)
+
+
+def test_the_plan_starts_with_the_placement_checks_good_places_to_start(sandbox, tool):
+    student, result = _take_check(sandbox, tool, lambda n: n < 3)
+    start_here = _group(result, "Good places to start")
+    assert start_here, "the check found no place to start"
+    home = _home(student, tool)
+    steps = re.findall(r'<li class="step">\s*<h3>([^<]+?) <span', home)
+    assert steps[0] in start_here
+    placed_first = [name in start_here for name in steps]
+    assert placed_first == sorted(placed_first, reverse=True), f"{steps} should start with {start_here}"
+
+
+def test_each_skill_has_one_level_on_the_plan_page(sandbox, tool):
+    student, _ = _take_check(sandbox, tool, lambda n: n < 4)
+    home = _home(student, tool)
+    steps = dict(re.findall(r'<li class="step">\s*<h3>([^<]+?) <span class="level[^"]*">([^<]+)</span>', home))
+    table = dict(re.findall(r'<th scope="row">([^<]+)</th><td><span class="level[^"]*">([^<]+)</span>', home))
+    assert steps
+    for name, level in steps.items():
+        assert table[name] == level, f"{name}: next steps say {level}, the table says {table[name]}"
+
+
+def test_placement_answers_are_evidence_and_not_served_again_in_practice(sandbox, tool):
+    student, _ = _take_check(sandbox, tool, lambda n: True)
+    with tool.app.app_context():
+        placement = list(db.session.scalars(sa.select(ItemResponse).where(ItemResponse.source == "diagnostic")))
+        assert placement and all(r.credited for r in placement)  # placement answers are mastery evidence
+        asked = db.session.scalars(sa.select(ServedItem).where(ServedItem.source == "diagnostic")).all()
+        variants, skill = {row.variant for row in asked}, asked[0].skill_id
+        assert all(row.answered_at is not None for row in asked)
+    _get(student, tool.url(re.search(r"/c/[^/]+/", student.url).group(0) + f"practice/{skill}"))
+    with tool.app.app_context():
+        practice = db.session.scalars(sa.select(ServedItem).where(ServedItem.source == "practice")).one()
+    assert practice.variant not in variants  # the skill's pool is not used up, so nothing the check asked repeats

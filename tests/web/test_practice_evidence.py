@@ -1,0 +1,138 @@
+"""Evidence that cannot be gamed: only questions the server served count, once, and repeats earn no credit."""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+import sqlalchemy as sa
+
+from lti_tool.extensions import db
+from lti_tool.learning.mastery import ALL_SKILLS, SkillState
+from lti_tool.models import ItemResponse, ScoreOutbox, ServedItem, SkillMastery
+from tests.support import served_answer, submit_form
+
+
+def _student_on_practice(sandbox, tool, skill_id="frac-equivalent"):
+    teacher = sandbox.launch("teacher")
+    submit_form(teacher, "/content/demo")
+    student = sandbox.launch("student")
+    launch_path = re.search(r"/c/[^/]+/", student.url).group(0)
+    page = student.http.get(tool.url(f"{launch_path}practice/{skill_id}"))
+    page.http = student.http
+    return page, launch_path
+
+
+def _practice(page, tool, launch_path, skill_id):
+    fresh = page.http.get(tool.url(f"{launch_path}practice/{skill_id}"))
+    fresh.http = page.http
+    return fresh
+
+
+def _count(tool, model, *where):
+    with tool.app.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
+
+def test_reposting_one_known_right_answer_eight_times_counts_once_and_reaches_no_grade(sandbox, tool):
+    page, _ = _student_on_practice(sandbox, tool)
+    answer = served_answer(tool, page)
+    submit_form(page, "/practice/frac-equivalent", answer=answer)
+    grade_posts = _count(tool, ScoreOutbox)
+    for _ in range(7):
+        feedback = submit_form(page, "/practice/frac-equivalent", answer=answer)
+        assert feedback.status_code == 200
+    assert "already answered this question" in feedback.text
+    assert "Mastered" not in feedback.text
+    assert _count(tool, ItemResponse) == 1
+    assert _count(tool, ScoreOutbox) == grade_posts
+
+
+def test_a_question_the_server_did_not_serve_to_this_student_is_refused(sandbox, tool):
+    page, _ = _student_on_practice(sandbox, tool)
+    answer = served_answer(tool, page)
+    served = re.search(r'name="served" value="(\d+)"', page.text).group(1)
+    forged = submit_form(page, "/practice/frac-equivalent", answer=answer, served=str(int(served) + 1000))
+    assert "not given to you" in forged.text
+    no_id = submit_form(page, "/practice/frac-equivalent", answer=answer, served="")
+    assert "not given to you" in no_id.text
+    assert _count(tool, ItemResponse) == 0
+
+
+def test_questions_are_not_repeated_until_the_skills_pool_is_used_up_and_easier_ones_come_first(sandbox, tool):
+    page, launch_path = _student_on_practice(sandbox, tool)
+    with tool.app.app_context():
+        from lti_tool.learning.coursepack import distinct_items
+        from lti_tool.services.content import course_pack
+        from lti_tool.services.serving import items_for_skill, tier
+
+        pack = course_pack(db.session.scalars(sa.select(ServedItem.course_id)).first())
+        pool = items_for_skill(pack, "frac-equivalent")
+        first = db.session.scalars(sa.select(ServedItem)).one()
+        assert tier(pack.item(first.item_id)) == min(tier(i) for i in pool)  # easier first
+        size = sum(distinct_items(i) for i in pool)
+    for _ in range(min(size, 12)):
+        submit_form(page, "/practice/frac-equivalent", answer=served_answer(tool, page, right=False))
+        page = _practice(page, tool, launch_path, "frac-equivalent")
+    with tool.app.app_context():
+        variants = [row.variant for row in db.session.scalars(sa.select(ServedItem).order_by(ServedItem.id))]
+    answered = variants[: min(size, 12)]
+    assert len(answered) == len(set(answered)), "a question came back before the pool was used up"
+
+
+def test_reloading_the_practice_page_keeps_the_same_question(sandbox, tool):
+    page, launch_path = _student_on_practice(sandbox, tool)
+    again = _practice(page, tool, launch_path, "frac-equivalent")
+    pattern = r'name="served" value="(\d+)"'
+    assert re.search(pattern, again.text).group(1) == re.search(pattern, page.text).group(1)
+
+
+def test_a_repeat_in_the_same_session_is_practice_without_credit(sandbox, tool):
+    page, launch_path = _student_on_practice(sandbox, tool)
+    submit_form(page, "/practice/frac-equivalent", answer=served_answer(tool, page))
+    with tool.app.app_context():
+        first = db.session.scalars(sa.select(ServedItem)).one()
+        # The same variant served again the same day (as when the pool is used up) is practice only.
+        db.session.add(ServedItem(course_id=first.course_id, person_id=first.person_id, skill_id=first.skill_id,
+                                  item_id=first.item_id, params=first.params, variant=first.variant,
+                                  source="practice", credit=False, served_at=first.served_at))
+        db.session.commit()
+        before = db.session.scalars(sa.select(SkillMastery).where(SkillMastery.skill_id == ALL_SKILLS)).one().state
+    page = _practice(page, tool, launch_path, "frac-equivalent")
+    assert "does not change your level" in page.text
+    feedback = submit_form(page, "/practice/frac-equivalent", answer=served_answer(tool, page))
+    assert "does not change your level" in feedback.text
+    with tool.app.app_context():
+        after = db.session.scalars(sa.select(SkillMastery).where(SkillMastery.skill_id == ALL_SKILLS)).one().state
+        responses = list(db.session.scalars(sa.select(ItemResponse).order_by(ItemResponse.id)))
+    assert after == before
+    assert [r.credited for r in responses] == [True, False]
+
+
+def test_ten_parallel_posts_of_one_answer_record_it_once_without_errors(sandbox, tool):
+    page, _ = _student_on_practice(sandbox, tool)
+    answer = served_answer(tool, page)
+    with ThreadPoolExecutor(10) as pool:
+        pages = list(pool.map(lambda _: submit_form(page, "/practice/frac-equivalent", answer=answer), range(10)))
+    assert [p.status_code for p in pages] == [200] * 10
+    assert _count(tool, ItemResponse) == 1
+    with tool.app.app_context():
+        overall = db.session.scalars(sa.select(SkillMastery).where(SkillMastery.skill_id == ALL_SKILLS)).one()
+        assert SkillState.from_dict(overall.state).attempts == 1
+
+
+def test_ten_parallel_answers_to_different_questions_all_reach_the_mastery_state(sandbox, tool):
+    page, launch_path = _student_on_practice(sandbox, tool)
+    skills = ["frac-equivalent", "frac-add-sub", "frac-multiply", "frac-divide", "ratio-concepts", "unit-rate",
+              "percent", "complex-unit-rate", "proportional-test", "constant-of-proportionality"]
+    pages = [_practice(page, tool, launch_path, s) for s in skills]
+    posts = [(p, s, served_answer(tool, p)) for p, s in zip(pages, skills, strict=True)]
+    with ThreadPoolExecutor(10) as pool:
+        done = list(pool.map(lambda a: submit_form(a[0], f"/practice/{a[1]}", answer=a[2]), posts))
+    assert [p.status_code for p in done] == [200] * 10
+    assert all("That&#39;s right!" in p.text for p in done)
+    assert _count(tool, ItemResponse) == 10
+    with tool.app.app_context():
+        rows = {r.skill_id: r for r in db.session.scalars(sa.select(SkillMastery))}
+        assert SkillState.from_dict(rows[ALL_SKILLS].state).attempts == 10
+        assert all(SkillState.from_dict(rows[s].state).attempts == 1 for s in skills)

@@ -1,0 +1,71 @@
+"""Teach, not only test: ways to learn in the plan and after two misses, "ask my teacher", and a celebration."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from tests.support import served_answer, submit_form
+
+VIDEO = "https://example.org/pathways/math7/videos/equivalent-fractions"
+
+
+def _student(sandbox):
+    teacher = submit_form(sandbox.launch("teacher"), "/content/demo")
+    return teacher, sandbox.launch("student")
+
+
+def _question(page, tool, skill_id="frac-equivalent"):
+    question = page.http.get(tool.url(re.search(r"/c/[^/]+/", page.url).group(0) + f"practice/{skill_id}"))
+    question.http = page.http
+    return question
+
+
+def _answer(page, tool, *, right, skill_id="frac-equivalent"):
+    question = _question(page, tool, skill_id)
+    return submit_form(question, f"/practice/{skill_id}", answer=served_answer(tool, question, right=right))
+
+
+def test_the_plan_shows_the_packs_video_reading_or_interactive_for_each_next_step(sandbox, tool):
+    _, student = _student(sandbox)
+    assert "Learn it:" in student.text
+    assert f'href="{VIDEO}"' in student.text
+
+
+def test_after_two_misses_on_a_skill_the_student_is_shown_other_ways_to_learn_it(sandbox, tool):
+    _, student = _student(sandbox)
+    first = _answer(student, tool, right=False)
+    assert "Try learning it another way" not in first.text
+    second = _answer(student, tool, right=False)
+    assert "Try learning it another way" in second.text
+    assert f'href="{VIDEO}"' in second.text
+    assert "Worked solution" in second.text
+
+
+def test_ask_my_teacher_puts_the_student_on_the_needs_help_list_with_the_skill(sandbox, tool):
+    teacher, student = _student(sandbox)
+    question = _question(student, tool)
+    asked = submit_form(question, "/practice/frac-equivalent/ask")
+    assert "Your teacher will see that you asked for help with Equivalent fractions" in html.unescape(asked.text)
+    help_url = tool.url(re.search(r'href="([^"]*/class/needs-help)"', teacher.text).group(1))
+    help_page = teacher.http.get(help_url)
+    help_page.http = teacher.http
+    assert "Priya Shah" in help_page.text
+    assert "Asked for help with Equivalent fractions today." in help_page.text
+    done = submit_form(help_page, "/class/needs-help/helped")
+    assert "Marked as helped." in done.text
+    assert "Asked for help with" not in done.text
+
+
+def test_reaching_mastered_is_celebrated_with_a_status_heading_and_the_next_skill(sandbox, tool):
+    _, student = _student(sandbox)
+    for _ in range(20):
+        feedback = _answer(student, tool, right=True)
+        if "You mastered" in feedback.text:
+            break
+    else:
+        raise AssertionError("twenty right answers in a row never reached Mastered")
+    text = html.unescape(feedback.text)
+    assert re.search(r'<section class="notice celebration" role="status"[^>]*>\s*<h2[^>]*>You mastered Equivalent '
+                     r"fractions!</h2>", text)
+    assert re.search(r'Next up: <a class="button" href="[^"]*/practice/[^"]+">[^<]+</a>', text), text
