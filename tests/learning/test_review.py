@@ -69,14 +69,17 @@ def test_ratings_convert_to_the_fsrs_package_by_number():
     assert [fsrs.Rating(r.value).name for r in Rating] == ["Again", "Hard", "Good", "Easy"]
 
 
-def test_failed_review_drops_mastered_to_proficient_and_comes_back_tomorrow():
-    outcome = review_outcome("fractions", Level.MASTERED, Rating.AGAIN, NOW, skill_name="Fractions")
+def test_failed_review_keeps_the_level_unless_the_model_lowers_it_and_comes_back_tomorrow():
+    kept = review_outcome("fractions", Level.MASTERED, Rating.AGAIN, NOW, skill_name="Fractions",
+                          model_level=Level.MASTERED)
+    lowered = review_outcome("fractions", Level.MASTERED, Rating.AGAIN, NOW, skill_name="Fractions",
+                             model_level=Level.PROFICIENT)
 
-    assert not outcome.passed
-    assert outcome.level_after is Level.PROFICIENT
-    assert outcome.level_changed
-    assert outcome.due_at == NOW + timedelta(days=1)
-    assert outcome.message.startswith("Fractions was hard to remember this time, so it's back to Proficient.")
+    assert not kept.passed and not kept.level_changed
+    assert kept.due_at == NOW + timedelta(days=1)
+    assert kept.message.startswith("Fractions was hard to remember this time; it stays Mastered for now.")
+    assert lowered.level_after is Level.PROFICIENT and lowered.level_changed
+    assert lowered.message.startswith("Fractions was hard to remember this time, so it's back to Proficient.")
 
 
 def test_successful_review_keeps_mastered_and_leaves_the_date_to_the_scheduler():
@@ -88,9 +91,12 @@ def test_successful_review_keeps_mastered_and_leaves_the_date_to_the_scheduler()
     assert outcome.due_at is None
 
 
-def test_failed_review_never_drops_a_skill_to_not_started():
-    assert level_after_review(Level.ATTEMPTED, Rating.AGAIN) is Level.ATTEMPTED
-    assert level_after_review(Level.PROFICIENT, Rating.AGAIN) is Level.FAMILIAR
+def test_repeated_failed_reviews_do_not_drop_a_level_each_time_by_themselves():
+    level = Level.MASTERED
+    for _ in range(5):
+        level = level_after_review(level, Rating.AGAIN)
+    assert level is Level.MASTERED
+    assert level_after_review(Level.MASTERED, Rating.AGAIN, Level.FAMILIAR) is Level.FAMILIAR
 
 
 def test_skill_goes_on_the_review_schedule_the_moment_it_becomes_mastered():
