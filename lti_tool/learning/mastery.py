@@ -248,7 +248,9 @@ class MasteryParams:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> MasteryParams:
-        """Rebuild parameters from `to_dict` output."""
+        """Rebuild parameters from `to_dict` output (or a course's stored fit, which holds it under "params")."""
+        if isinstance(data.get("params"), Mapping):
+            data = data["params"]  # type: ignore[assignment]
         version = data.get("version", PARAMS_VERSION)
         if version != PARAMS_VERSION:
             raise ValueError(f"Mastery parameters version {version} is not {PARAMS_VERSION}; refit them.")
