@@ -49,7 +49,8 @@ def fit_course(
     learners = sum(1 for h in histories.values() if h)
     if responses < min_responses:
         return CourseFit(prior, responses, learners, fitted=False)
-    params = fit(histories, base=prior, center=dict(prior.weights), **{**FIT_OPTIONS, **options})
+    options = {**FIT_OPTIONS, "center": dict(prior.weights), **options}
+    params = fit(histories, base=prior, **options)
     return CourseFit(params, responses, learners, fitted=True)
 
 
