@@ -167,3 +167,37 @@ def reviews_to_stop(due_dates: Mapping[str, datetime], levels: Mapping[str, Leve
     return sorted(
         skill_id for skill_id in due_dates if levels.get(skill_id, Level.NOT_STARTED).rank < Level.PROFICIENT.rank
     )
+
+
+def mastery_challenge(
+    due: Sequence[DueReview],
+    items_by_skill: Mapping[str, Sequence[str]],
+    *,
+    size: int = 6,
+    recent: Sequence[str] = (),
+) -> list[tuple[str, str]]:
+    """Return a mixed review: (skill, item) pairs taking turns across the due skills, most overdue first.
+
+    Interleaving skills (a Khan-style mastery challenge) makes each answer a retrieval of which skill applies,
+    not a repeat of the last one. Items answered lately (`recent`, newest first) come last within a skill;
+    a skill with no items is left out; no item is asked twice.
+    """
+    seen = {item: n for n, item in enumerate(recent)}
+    queues = []
+    for review in sorted(due, key=lambda r: (-r.overdue, r.skill_id)):
+        items = list(items_by_skill.get(review.skill_id, ()))
+        # Not answered lately first, then the longest ago; the pack's order breaks ties.
+        items.sort(key=lambda item: (item in seen, -seen.get(item, 0)))
+        if items:
+            queues.append((review.skill_id, items))
+    picked: list[tuple[str, str]] = []
+    asked: set[str] = set()
+    while len(picked) < size and any(items for _, items in queues):
+        for skill_id, items in queues:
+            while items and items[0] in asked:
+                items.pop(0)
+            if items and len(picked) < size:
+                item = items.pop(0)
+                asked.add(item)
+                picked.append((skill_id, item))
+    return picked

@@ -12,8 +12,16 @@ from fsrs import Rating as FsrsRating
 from ..extensions import db
 from ..learning.coursepack import DEFAULT_RETENTION
 from ..learning.mastery import Level
-from ..learning.review import ItemResult, ReviewOutcome, rating_for, review_outcome, starts_review
-from ..models import ReviewSchedule
+from ..learning.review import (
+    DueReview,
+    ItemResult,
+    ReviewOutcome,
+    mastery_challenge,
+    rating_for,
+    review_outcome,
+    starts_review,
+)
+from ..models import ItemResponse, ReviewSchedule
 from .content import course_pack
 
 
@@ -103,3 +111,29 @@ def record_review(
     # A failed review comes back tomorrow (relearning), not after FSRS's few-minute learning step.
     schedule.due_at = _naive(outcome.due_at or card.due)
     return outcome
+
+
+def challenge(course_id: int, person_id: int, now: datetime, *, size: int = 6) -> list[tuple[str, str]]:
+    """Return a mixed review of the student's due skills as (skill id, item id) pairs, or [] if none are due.
+
+    Each answer goes through `mastery.record_answer` like any other, where a due skill's answer is its review.
+    """
+    pack = course_pack(course_id)
+    if pack is None or not pack.mastery.review_spacing:
+        return []
+    rows = db.session.scalars(sa.select(ReviewSchedule).where(
+        ReviewSchedule.course_id == course_id, ReviewSchedule.person_id == person_id, ReviewSchedule.due_at <= now))
+    due = [DueReview(row.skill_id, _aware(row.due_at), _aware(now) - _aware(row.due_at)) for row in rows]
+    if not due:
+        return []
+    items: dict[str, list[str]] = {}
+    for _, item in pack.items():
+        for skill_id in item.skills:
+            items.setdefault(skill_id, []).append(item.id)
+    recent = db.session.scalars(
+        sa.select(ItemResponse.item_id)
+        .where(ItemResponse.course_id == course_id, ItemResponse.person_id == person_id)
+        .order_by(ItemResponse.id.desc())
+        .limit(100)
+    ).all()
+    return mastery_challenge(due, items, size=size, recent=recent)

@@ -4,10 +4,12 @@ import pytest
 
 from lti_tool.learning.mastery import Level
 from lti_tool.learning.review import (
+    DueReview,
     ItemResult,
     Rating,
     due_reviews,
     level_after_review,
+    mastery_challenge,
     rating_for,
     review_outcome,
     reviews_to_stop,
@@ -109,3 +111,20 @@ def test_skill_that_fell_below_proficient_leaves_review_for_ordinary_practice():
     due = {"fractions": NOW, "ratios": NOW}
 
     assert reviews_to_stop(due, {"fractions": Level.FAMILIAR, "ratios": Level.PROFICIENT}) == ["fractions"]
+
+
+def test_mastery_challenge_mixes_due_skills_most_overdue_first_and_fresh_items_first():
+    due = [
+        DueReview("ratios", NOW - timedelta(days=1), timedelta(days=1)),
+        DueReview("fractions", NOW - timedelta(days=3), timedelta(days=3)),
+        DueReview("percent", NOW, timedelta(0)),
+    ]
+    items = {"fractions": ["f1", "f2", "f3"], "ratios": ["r1", "r2"], "percent": []}
+
+    challenge = mastery_challenge(due, items, size=4, recent=["f1"])
+
+    assert challenge == [("fractions", "f2"), ("ratios", "r1"), ("fractions", "f3"), ("ratios", "r2")]
+    assert mastery_challenge(due, items, size=10) == [
+        ("fractions", "f1"), ("ratios", "r1"), ("fractions", "f2"), ("ratios", "r2"), ("fractions", "f3")
+    ]
+    assert mastery_challenge([], items) == []

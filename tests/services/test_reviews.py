@@ -155,3 +155,24 @@ def test_a_pack_without_review_spacing_schedules_no_reviews(sandbox, tool):
     _master(student, tool, first_skill, pack)
 
     assert _levels(tool)[1] == []
+
+
+def test_a_student_with_two_skills_due_gets_a_mixed_review_of_both(sandbox, tool):
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    pack = load_pack(demo_pack_data())
+    first, second = pack.skill_graph.topological_order()[:2]
+    student = sandbox.launch("student")
+    _master(student, tool, first, pack)
+    _master(student, tool, second, pack)
+    _days_pass(tool, 10)
+
+    with tool.app.app_context():
+        from lti_tool.extensions import db
+        from lti_tool.models import ReviewSchedule
+        from lti_tool.services.reviews import challenge
+
+        schedule = db.session.scalars(db.select(ReviewSchedule)).first()
+        mixed = challenge(schedule.course_id, schedule.person_id, datetime.now(UTC).replace(tzinfo=None), size=4)
+
+    assert [skill for skill, _ in mixed] in ([first, second] * 2, [second, first] * 2)
+    assert len({item for _, item in mixed}) == 4
