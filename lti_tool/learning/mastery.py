@@ -7,6 +7,9 @@ what a typical learner would get on the same items, an Elo-style ability, per-sk
 many other items came since the skill was last practised. Every prediction is a sum of named contributions,
 so a teacher can be told why, and every feature comes from a few numbers kept per (learner, skill), so an
 update costs microseconds and needs no history.
+
+The number people see (`probability_of_mastery`) is this model's own prediction for a typical item of the
+skill; `level` turns it into a level with evidence rules and hysteresis (docs/learning-model.md).
 """
 
 from __future__ import annotations

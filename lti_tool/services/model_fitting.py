@@ -55,8 +55,12 @@ def fit_course_model(course_id: int, now: datetime) -> FitSummary:
     if content is None:
         raise NotFound(N_("Your teacher has not set up this course in Pathways yet."))
     result = fit_course(_histories(course_id))
-    previous = content.model_params or {}
-    revision = int(previous.get("revision", 0)) + 1
+    # Lock the row only to number and store the fit (fitting can take a while): two fits at once, say the
+    # teacher's button and the worker, get distinct revisions and the later one wins.
+    locked = db.session.execute(
+        sa.select(CourseContent.model_params).where(CourseContent.course_id == course_id).with_for_update()
+    ).scalar_one()
+    revision = int((locked or {}).get("revision", 0)) + 1
     data = stored(result, revision=revision, fitted_at=now.isoformat(timespec="seconds"))
     # Keep the content's own updated_at: a refit is not an edit of the course.
     db.session.execute(
@@ -70,7 +74,11 @@ def fit_course_model(course_id: int, now: datetime) -> FitSummary:
 
 
 def _refresh_estimates(course_id: int, model: MasteryModel) -> None:
-    rows = db.session.scalars(sa.select(SkillMastery).where(SkillMastery.course_id == course_id)).all()
+    # Locked while the estimates are rewritten: a student's answer committed meanwhile must not be overwritten
+    # with the state read before it (FOR UPDATE waits for it and reads the committed row).
+    rows = db.session.scalars(
+        sa.select(SkillMastery).where(SkillMastery.course_id == course_id).with_for_update()
+    ).all()
     overall = {row.person_id: SkillState.from_dict(row.state) for row in rows if row.skill_id == ALL_SKILLS}
     for row in rows:
         if row.skill_id == ALL_SKILLS or not row.state.get("attempts"):

@@ -90,3 +90,40 @@ def test_the_worker_fits_a_course_with_new_answers_and_a_student_s_next_answer_u
 
         course_id = db.session.scalars(db.select(Course)).one().id
         assert dict(model_for(course_id).params.weights) == stored["params"]["weights"]
+
+
+def test_two_fits_at_once_both_finish_and_on_postgresql_get_distinct_revisions(sandbox, tool):
+    import threading
+
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    _answers_from_earlier_students(tool)
+    with tool.app.app_context():
+        from lti_tool.extensions import db
+        from lti_tool.models import Course
+
+        course_id = db.session.scalars(db.select(Course)).one().id
+    revisions = []
+    start = threading.Barrier(2)
+
+    def fit() -> None:
+        with tool.app.app_context():
+            from lti_tool.services.model_fitting import fit_course_model
+
+            start.wait()
+            revisions.append(fit_course_model(course_id, datetime.now(UTC).replace(tzinfo=None)).revision)
+
+    threads = [threading.Thread(target=fit) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert len(revisions) == 2  # neither failed
+    with tool.app.app_context():
+        dialect = db.engine.dialect.name
+    if dialect == "postgresql":
+        assert sorted(revisions) == [1, 2]  # the row lock numbers them
+        assert _stored(tool)["revision"] == 2
+    else:
+        # SQLite has no row locks: both may number themselves 1; one whole fit is stored either way.
+        assert _stored(tool)["revision"] in (1, 2) and _stored(tool)["fitted"]
