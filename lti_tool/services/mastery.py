@@ -114,9 +114,10 @@ def record_answer(
     if not answer:
         raise ServiceError(N_("Type or choose an answer first."))
     correct = check_answer(item, answer)
-    db.session.add(ItemResponse(course_id=course_id, person_id=person_id, item_id=item.id, skill_ids=list(item.skills),
-                                answer=answer, correct=correct, hints_used=max(0, min(hints_used, 20)),
-                                source=source, answered_at=now))
+    stored = ItemResponse(course_id=course_id, person_id=person_id, item_id=item.id, skill_ids=list(item.skills),
+                          answer=answer, correct=correct, hints_used=max(0, min(hints_used, 20)),
+                          source=source, answered_at=now)
+    db.session.add(stored)
     model = model_for(course_id)
     thresholds = thresholds_for(pack)
     rows = _rows(course_id, person_id)
@@ -141,7 +142,7 @@ def record_answer(
             # A failed review lowers the estimate (above); the level follows the model, not a fixed drop.
             record_review(schedule, old_level, new_level, correct=correct, hints_used=hints_used,
                           skill_name=names.get(skill_id, skill_id), now=now)
-            reason_source = "review"
+            reason_source = stored.source = "review"  # the answer is kept as a review, not practice
         elif skill_id != ALL_SKILLS:
             start_if_mastered(course_id, person_id, skill_id, old_level, new_level, now)
         if row is None:

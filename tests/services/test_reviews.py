@@ -41,6 +41,14 @@ def _levels(tool):
         )
 
 
+def _answer_sources(tool) -> list[str]:
+    with tool.app.app_context():
+        from lti_tool.extensions import db
+        from lti_tool.models import ItemResponse
+
+        return list(db.session.scalars(db.select(ItemResponse.source).order_by(ItemResponse.id)))
+
+
 def _days_pass(tool, days: float) -> None:
     """Move every answer and review date back, as if `days` had passed since."""
     with tool.app.app_context():
@@ -104,6 +112,7 @@ def test_a_skill_mastered_over_two_sittings_comes_back_days_later_and_one_failed
     assert _estimate(tool, first_skill) < before  # the miss counts as evidence...
     assert levels[first_skill] == "Mastered"  # ...but one slip does not take a level clearly shown
     assert not [e for e in events if e.source == "review"]
+    assert _answer_sources(tool)[-2:] == ["practice", "review"]  # the answer is kept as a review
     (schedule,) = [s for s in schedules if s.skill_id == first_skill]
     tomorrow = datetime.now(UTC).replace(tzinfo=None) + timedelta(hours=20)
     assert schedule.due_at > tomorrow  # back soon to relearn, but not in minutes
