@@ -1,24 +1,28 @@
-"""Benchmark the mastery model on ASSISTments 2009-10 (Gervet et al. 2020 split) against a running average.
+"""Benchmark the mastery model on ASSISTments 2009-10 (Gervet et al. 2020 split) as a deployed course runs it.
 
-Usage: python bench/mastery_auc.py [--train FILE --test FILE] [--holdout]
+Usage: python bench/mastery_auc.py [--data DIR | --train FILE --test FILE] [--holdout]
 
-Fits on train.tsv, then walks test.tsv in each student's order: predict P(correct) from that student's
-earlier test answers only, score, then update. `--holdout` instead scores on the last 20% of train
-students (fitting on the rest), which is what parameters should be tuned on, leaving test.tsv untouched.
-Prints ROC AUC, RMSE and seconds per 100k online updates for both models, and the machine.
+Walks test.tsv in each student's order: before each answer, score (a) the model's prediction for the item
+and (b) the number the product shows for the item's skill (`probability_of_mastery` of the stored state,
+the number behind levels, plans, alerts and grades), then record the answer. Both are scored for a course
+that has just started (the cold-start prior, `MasteryModel()`) and after the course's history (train.tsv)
+has been fitted by `learning.fitting.fit_course`, the function the product's fitting job runs.
+`--holdout` scores on the last 20% of train students instead (fitting on the rest), for tuning.
+Prints ROC AUC, AUC within items, RMSE, calibration error (ECE), µs per update, and the machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import math
 import os
 import platform
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -26,15 +30,22 @@ if str(REPO) not in sys.path:
     # Run as a plain script from anywhere without installing the package.
     sys.path.insert(0, str(REPO))
 
-from lti_tool.learning.mastery import (  # noqa: E402 - needs the path above
-    ALL_SKILLS,
-    MasteryModel,
-    Response,
-    SkillState,
-    fit,
-)
+from lti_tool.learning.fitting import fit_course  # noqa: E402 - needs the path above
+from lti_tool.learning.mastery import ALL_SKILLS, MasteryModel, Response, SkillState  # noqa: E402
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "assistments09"
+
+def default_data() -> Path:
+    """Return the data folder: $PATHWAYS_BENCH_DATA, or shared/data/assistments09 beside or above the clone."""
+    if os.environ.get("PATHWAYS_BENCH_DATA"):
+        return Path(os.environ["PATHWAYS_BENCH_DATA"])
+    for parent in REPO.parents:
+        candidate = parent / "shared" / "data" / "assistments09"
+        if candidate.is_dir():
+            return candidate
+    return REPO / "data" / "assistments09"
+
+
+DATA = default_data()
 
 Histories = dict[str, list[Response]]
 
@@ -79,6 +90,35 @@ def roc_auc(labels: Sequence[int], scores: Sequence[float]) -> float:
     return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
 
 
+def auc_within_items(labels: Sequence[int], scores: Sequence[float], items: Sequence[str]) -> float:
+    """Return the ROC AUC among answers to the same item, averaged over items weighted by their answers.
+
+    It asks whether a number ranks learners answering the same question well, which a per-skill number can
+    do as well as a per-item prediction; the plain AUC also rewards knowing which items are hard.
+    """
+    groups: dict[str, list[int]] = {}
+    for index, item in enumerate(items):
+        groups.setdefault(item, []).append(index)
+    total = weight = 0.0
+    for rows in groups.values():
+        ys = [labels[i] for i in rows]
+        if 0 < sum(ys) < len(ys):
+            total += len(rows) * roc_auc(ys, [scores[i] for i in rows])
+            weight += len(rows)
+    return total / weight if weight else float("nan")
+
+
+def ece(labels: Sequence[int], scores: Sequence[float], bins: int = 10) -> float:
+    """Return the expected calibration error: |mean prediction - share right| over 10 equal-width bins."""
+    sums = [[0.0, 0.0, 0] for _ in range(bins)]
+    for y, p in zip(labels, scores, strict=True):
+        b = sums[min(int(p * bins), bins - 1)]
+        b[0] += p
+        b[1] += y
+        b[2] += 1
+    return sum(abs(p - y) for p, y, _ in sums) / max(len(labels), 1)
+
+
 def rmse(labels: Sequence[int], scores: Sequence[float]) -> float:
     """Return the root mean squared error of probabilities against 0/1 outcomes."""
     return math.sqrt(sum((y - p) ** 2 for y, p in zip(labels, scores, strict=True)) / len(labels))
@@ -86,27 +126,46 @@ def rmse(labels: Sequence[int], scores: Sequence[float]) -> float:
 
 @dataclass
 class Result:
-    """Scores of one model on one run."""
+    """Scores of one number on one run."""
 
     name: str
     auc: float
+    auc_items: float
     rmse: float
-    seconds_per_100k: float
+    ece: float
+    us_per_update: float
     responses: int
 
 
-def run_mastery(model: MasteryModel, histories: Histories) -> tuple[list[int], list[float], float]:
-    """Predict then update through each student's responses; return labels, predictions and seconds."""
+@dataclass
+class Run:
+    """What one online pass produced: outcomes, the scores to rank them by, items, and the time it took."""
+
+    labels: list[int]
+    predictions: list[float]
+    shown: list[float]
+    items: list[str]
+    seconds: float
+
+
+def run_mastery(model: MasteryModel, histories: Histories) -> Run:
+    """Walk each student's answers as the product does: score, then record; return both numbers per answer."""
     labels: list[int] = []
     predictions: list[float] = []
+    shown: list[float] = []
+    items: list[str] = []
     started = time.perf_counter()
     for history in histories.values():
         states: dict[str, SkillState] = {ALL_SKILLS: SkillState(ALL_SKILLS)}
         for response in history:
             predictions.append(model.predict(states, response.item_id, response.skill_ids, response.at))
+            # The number shown for the item's skill(s) before this answer (Not started: the model's start).
+            numbers = [model.probability_of_mastery(states.get(s) or SkillState(s)) for s in response.skill_ids]
+            shown.append(sum(numbers) / len(numbers) if numbers else predictions[-1])
             labels.append(1 if response.correct else 0)
+            items.append(response.item_id)
             states.update(model.record(states, response))
-    return labels, predictions, time.perf_counter() - started
+    return Run(labels, predictions, shown, items, time.perf_counter() - started)
 
 
 class RunningAverage:
@@ -129,10 +188,11 @@ class RunningAverage:
         self.skill_mean = {s: (right[s] + 5 * self.overall) / (seen[s] + 5) for s in seen}
         self.prior_weight = prior_weight
 
-    def run(self, histories: Histories) -> tuple[list[int], list[float], float]:
-        """Predict then update through each student's responses; return labels, predictions and seconds."""
+    def run(self, histories: Histories) -> Run:
+        """Predict then update through each student's responses."""
         labels: list[int] = []
         predictions: list[float] = []
+        items: list[str] = []
         m = self.prior_weight
         started = time.perf_counter()
         for history in histories.values():
@@ -145,21 +205,24 @@ class RunningAverage:
                     estimates.append((right + m * prior) / (seen + m))
                 predictions.append(sum(estimates) / len(estimates) if estimates else self.overall)
                 labels.append(1 if response.correct else 0)
+                items.append(response.item_id)
                 for skill in response.skill_ids:
                     right, seen = counts.get(skill, (0.0, 0.0))
                     counts[skill] = [right + response.correct, seen + 1]
-        return labels, predictions, time.perf_counter() - started
+        return Run(labels, predictions, predictions, items, time.perf_counter() - started)
 
 
-def score(name: str, run: Callable[[], tuple[list[int], list[float], float]]) -> Result:
-    """Run one online pass and score it."""
-    labels, predictions, seconds = run()
+def score(name: str, run: Run, shown: bool = False) -> Result:
+    """Score one number of an online pass (the prediction, or the shown number)."""
+    scores = run.shown if shown else run.predictions
     return Result(
         name=name,
-        auc=roc_auc(labels, predictions),
-        rmse=rmse(labels, predictions),
-        seconds_per_100k=seconds * 100_000 / max(len(labels), 1),
-        responses=len(labels),
+        auc=roc_auc(run.labels, scores),
+        auc_items=auc_within_items(run.labels, scores, run.items),
+        rmse=rmse(run.labels, scores),
+        ece=ece(run.labels, scores),
+        us_per_update=run.seconds * 1e6 / max(len(run.labels), 1),
+        responses=len(run.labels),
     )
 
 
@@ -171,20 +234,67 @@ def split_holdout(histories: Histories, fraction: float = 0.2) -> tuple[Historie
 
 
 def benchmark(train: Histories, test: Histories, fit_options: Mapping[str, object] | None = None) -> dict:
-    """Fit on train, run both models online over test, and return the figures."""
+    """Score a new course (cold-start prior) and the course after fitting its history (train) on test."""
     started = time.perf_counter()
-    params = fit(train, **(fit_options or {}))  # type: ignore[arg-type]
+    course = fit_course(train, **(fit_options or {}))  # the product's fitting job, on the course's history
     fit_seconds = time.perf_counter() - started
-    model = MasteryModel(params)
-    baseline = RunningAverage(train)
+    cold = run_mastery(MasteryModel(), test)
+    fitted = run_mastery(MasteryModel(course.params), test)
+    baseline = RunningAverage(train).run(test)
     return {
         "fit_seconds": fit_seconds,
-        "parameters": len(params.weights),
-        "train_responses": sum(len(h) for h in train.values()),
+        "parameters": len(course.params.weights),
+        "train_responses": course.responses,
         "results": [
-            score("mastery model", lambda: run_mastery(model, test)),
-            score("running average", lambda: baseline.run(test)),
+            score("fitted: prediction", fitted),
+            score("fitted: shown", fitted, shown=True),
+            score("cold start: prediction", cold),
+            score("cold start: shown", cold, shown=True),
+            score("running average", baseline),
         ],
+    }
+
+
+def fit_cold_start_prior(train: Histories) -> dict:
+    """Return the cold-start prior (lti_tool/learning/cold_start_prior.json) fitted on `train`.
+
+    The course fit's learner-evidence weights only (no item, skill or per-skill weight: a new course has
+    none of those), recalibrated with one scale and one offset (Platt scaling) so that without the item and
+    skill weights the predictions are still calibrated on the training students.
+    """
+    course = fit_course(train, center={})
+    generic = {k: v for k, v in course.params.weights.items()
+               if not (k.startswith(("item:", "skill:")) or "@" in k)}
+    model = MasteryModel(replace(course.params, weights=generic))
+    zs: list[float] = []
+    ys: list[int] = []
+    for history in train.values():
+        states: dict[str, SkillState] = {ALL_SKILLS: SkillState(ALL_SKILLS)}
+        for response in history:
+            zs.append(model.log_odds(states, "", response.skill_ids, response.at))
+            ys.append(1 if response.correct else 0)
+            states.update(model._record(states, response))
+    a, b = 1.0, 0.0
+    for _ in range(20):  # Newton's method on the two-parameter logistic regression y ~ a*z + b
+        ga = gb = haa = hab = hbb = 0.0
+        for z, y in zip(zs, ys, strict=True):
+            p = 1.0 / (1.0 + math.exp(-(a * z + b)))
+            ga += (p - y) * z
+            gb += p - y
+            w = p * (1 - p)
+            haa += w * z * z
+            hab += w * z
+            hbb += w
+        det = haa * hbb - hab * hab
+        a -= (hbb * ga - hab * gb) / det
+        b -= (haa * gb - hab * ga) / det
+    weights = {k: round(a * v, 4) for k, v in sorted(generic.items())}
+    weights["bias"] = round(weights.get("bias", 0.0) + b, 4)
+    return {
+        "source": "ASSISTments 2009 train.tsv (Gervet et al. 2020 split): learner-evidence weights of the course fit, "
+                  "Platt-recalibrated; written by `python bench/mastery_auc.py --write-prior`",
+        "weights": weights,
+        "typical_learner_logit": round(a * course.params.typical_learner_logit, 4),
     }
 
 
@@ -200,12 +310,14 @@ def report(figures: dict, label: str) -> str:
     """Format the figures as a small plain-text table."""
     lines = [
         f"Data: {label}",
-        f"Fit: {figures['train_responses']:,} training responses, {figures['parameters']:,} weights, "
-        f"{figures['fit_seconds']:.1f} s",
-        f"{'model':<18}{'responses':>10}{'ROC AUC':>10}{'RMSE':>9}{'s/100k updates':>16}",
+        f"Fit (learning.fitting.fit_course): {figures['train_responses']:,} responses, "
+        f"{figures['parameters']:,} weights, {figures['fit_seconds']:.1f} s",
+        f"{'number':<24}{'responses':>10}{'ROC AUC':>9}{'AUC/item':>10}{'RMSE':>8}{'ECE':>8}{'us/update':>11}",
     ]
     for r in figures["results"]:
-        lines.append(f"{r.name:<18}{r.responses:>10,}{r.auc:>10.4f}{r.rmse:>9.4f}{r.seconds_per_100k:>16.2f}")
+        lines.append(f"{r.name:<24}{r.responses:>10,}{r.auc:>9.4f}{r.auc_items:>10.4f}{r.rmse:>8.4f}{r.ece:>8.4f}"
+                     f"{r.us_per_update:>11.1f}")
+    lines.append("shown = probability_of_mastery, the number behind levels, plans, alerts and grades")
     lines.append(f"Machine: {machine()}")
     return "\n".join(lines)
 
@@ -213,15 +325,20 @@ def report(figures: dict, label: str) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark from the command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--train", type=Path, default=DATA / "train.tsv")
-    parser.add_argument("--test", type=Path, default=DATA / "test.tsv")
+    parser.add_argument("--data", type=Path, default=DATA, help="folder with train.tsv and test.tsv")
+    parser.add_argument("--train", type=Path, default=None)
+    parser.add_argument("--test", type=Path, default=None)
     parser.add_argument("--holdout", action="store_true", help="score on held-out train students, not test")
+    parser.add_argument("--write-prior", type=Path, default=None,
+                        help="fit the cold-start prior on the train file and write it to this JSON file, then stop")
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--l2", type=float, default=None)
     parser.add_argument("--l2-items", type=float, default=None)
     parser.add_argument("--learning-rate", type=float, default=None)
     parser.add_argument("--decay", type=float, default=None)
     args = parser.parse_args(argv)
+    args.train = args.train or args.data / "train.tsv"
+    args.test = args.test or args.data / "test.tsv"
     options = {
         key: value
         for key, value in {
@@ -234,6 +351,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if value is not None
     }
     train = read_tsv(args.train)
+    if args.write_prior:
+        args.write_prior.write_text(json.dumps(fit_cold_start_prior(train), indent=1) + "\n")
+        print(f"Wrote the cold-start prior to {args.write_prior}")
+        return 0
     if args.holdout:
         train, test = split_holdout(train)
         label = f"{args.train} (last 20% of students held out)"

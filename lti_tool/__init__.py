@@ -27,6 +27,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from .web import form_input as input_edge
     from .web import grading as grading_views
     from .web import i18n as i18n_views
+    from .web import model_fit as model_fit_views
 
     instance_path = (overrides or {}).get("INSTANCE_PATH") or os.environ.get("PATHWAYS_INSTANCE_PATH")
     app = Flask(
@@ -59,6 +60,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(course.bp)
     app.register_blueprint(course_map_views.bp)
     app.register_blueprint(grading_views.bp)
+    app.register_blueprint(model_fit_views.bp)
     app.register_blueprint(registration.bp)
     app.register_blueprint(learning.bp)
     app.register_blueprint(classroom.bp)

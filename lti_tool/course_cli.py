@@ -27,7 +27,7 @@ def _course_options(command):
 
 @click.group("course")
 def course_group() -> None:
-    """Import or export a course's content (course pack, Moodle competency CSV, CASE package)."""
+    """Import or export a course's content (course pack, Moodle competency CSV, CASE package); fit its model."""
 
 
 @course_group.command("import")
@@ -84,6 +84,28 @@ def course_export(context_id: str, issuer: str | None, client_id: str | None, de
         return
     Path(out).write_text(body, encoding="utf-8")
     click.echo(f"Wrote the {'skills' if fmt == 'csv' else 'course pack'} of {context_id} to {out}.", err=True)
+
+
+@course_group.command("fit")
+@_course_options
+@with_appcontext
+def course_fit(context_id: str, issuer: str | None, client_id: str | None, deployment_id: str | None) -> None:
+    """Fit the course's mastery model from its own answers now (the worker also does it daily)."""
+    from .services.course_map import find_course
+    from .services.errors import ServiceError
+    from .services.model_fitting import fit_course_model
+
+    try:
+        course = find_course(context_id, issuer=issuer, client_id=client_id, deployment_id=deployment_id)
+        summary = fit_course_model(course.id, _now())
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from exc
+    if summary.fitted:
+        click.echo(f"Fitted the mastery model of {context_id} (revision {summary.revision}) on "
+                   f"{summary.responses} answers by {summary.learners} learners.")
+    else:
+        click.echo(f"{context_id} has {summary.responses} answers, too few to fit; it keeps the starting model "
+                   f"(revision {summary.revision}).")
 
 
 def register(cli: click.Group) -> None:

@@ -61,6 +61,9 @@ DEFAULTS: dict[str, Any] = {
     # Days without a launch after which `pathways privacy purge` (and the worker) delete a course's data;
     # 0 keeps data until a teacher or admin deletes it.
     "RETENTION_DAYS": 0,
+    # Hours between the worker's refits of a course's mastery model from its own answers (courses with new
+    # answers only); 0 turns scheduled fitting off (`pathways course fit` and the teacher's button still work).
+    "MODEL_FIT_HOURS": 24,
     # LTI Dynamic Registration at /lti/register, only through one-time links from `pathways platform invite`.
     # The allow-list holds origins (scheme://host[:port], space-separated, "https://*.example.edu" allowed)
     # compared with the configuration URL's origin; empty: any origin an invite accepts.

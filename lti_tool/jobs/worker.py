@@ -88,6 +88,7 @@ class DrainStats:
     passes: int = 0
     roster_syncs: int = 0
     courses_purged: int = 0
+    models_fitted: int = 0
     errors: dict[str, int] = field(default_factory=dict)
 
 
@@ -417,6 +418,7 @@ def drain(
                 try:
                     stats.roster_syncs += _roster_syncs(app, http)
                     stats.courses_purged += _retention(app)
+                    stats.models_fitted += _model_fits(app)
                     stats.superseded += supersede_stale(utcnow())
                     token, rows = claim(batch, lease)
                     if rows:
@@ -597,6 +599,28 @@ def _retention(app: Flask) -> int:
     if report.courses:
         log.info("retention: purged %d course(s) idle for %d days", len(report.courses), days)
     return len(report.courses)
+
+
+# Looking for courses to refit runs at most this often per worker pool; the fits themselves are daily.
+MODEL_FIT_CHECK_SECONDS = 600
+
+
+def _model_fits(app: Flask) -> int:
+    """Refit the mastery model of courses with new answers whose last fit is older than MODEL_FIT_HOURS."""
+    from ..extensions import cache
+    from ..services.model_fitting import courses_due_for_fit, fit_course_model
+
+    hours = float(setting(app, "MODEL_FIT_HOURS") or 0)
+    # cache.add is atomic: one worker looks per period, so two workers never fit the same course at once.
+    if hours <= 0 or not cache.add("model-fit-ran", 1, timeout=MODEL_FIT_CHECK_SECONDS):
+        return 0
+    done = 0
+    for course_id in courses_due_for_fit(utcnow(), timedelta(hours=hours)):
+        summary = fit_course_model(course_id, utcnow())
+        log.info("model fit: course %d revision %d on %d answers by %d learners%s", course_id, summary.revision,
+                 summary.responses, summary.learners, "" if summary.fitted else " (too few: kept the prior)")
+        done += 1
+    return done
 
 
 def _count(stats: DrainStats, outcomes: list[_Outcome]) -> None:

@@ -30,6 +30,7 @@ from lti_tool.learning.item_templates import (
     sample,
     variant_count,
 )
+from lti_tool.learning.mastery import MasteryThresholds
 from lti_tool.learning.skills import Skill, SkillGraph, SkillGraphError
 
 FORMAT = "pathways-course-pack"
@@ -39,7 +40,15 @@ ACTIVITY_KINDS = ("practice", "resource", "project", "discussion", "offline")
 ITEM_TYPES = ("multiple_choice", "numeric", "short_text")
 DIFFICULTY_LABELS = ("easy", "medium", "hard")
 LEVELS = ("familiar", "proficient", "mastered")
-DEFAULT_THRESHOLDS: Mapping[str, float] = {"familiar": 0.5, "proficient": 0.75, "mastered": 0.9}
+# The shown estimate is a calibrated P(right) on a typical item, so a learner who knows a skill but slips one
+# time in ten sits near 0.9: Mastered must stay below that (bench/simulate.py measures the shape).
+DEFAULT_THRESHOLDS: Mapping[str, float] = {"familiar": 0.6, "proficient": 0.75, "mastered": 0.82}
+#: Evidence a level needs beyond the estimate (see `MasteryThresholds`), settable in the pack's `mastery.evidence`.
+EVIDENCE_RULES: Mapping[str, int | float] = {
+    key: value for key, value in MasteryThresholds().to_dict().items() if key not in LEVELS
+}
+#: FSRS's desired retention: the chance of still remembering a mastered skill when its review comes due.
+DEFAULT_RETENTION = 0.9
 #: Fewer distinct questions than this for a skill and learners soon meet repeats, which earn no credit.
 FEW_ITEMS = 10
 
@@ -187,9 +196,17 @@ class MasterySettings:
 
     thresholds: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
     review_spacing: bool = True
+    #: Evidence rules by name (distinct items, sittings, hold margin); missing ones take `EVIDENCE_RULES`.
+    evidence: Mapping[str, int | float] = field(default_factory=lambda: dict(EVIDENCE_RULES))
+    desired_retention: float = DEFAULT_RETENTION
 
     def __hash__(self) -> int:
-        return hash((tuple(sorted(self.thresholds.items())), self.review_spacing))
+        return hash((tuple(sorted(self.thresholds.items())), self.review_spacing,
+                     tuple(sorted(self.evidence.items())), self.desired_retention))
+
+    def level_rules(self) -> MasteryThresholds:
+        """Return the thresholds and evidence rules levels are decided by."""
+        return MasteryThresholds.from_dict({**EVIDENCE_RULES, **self.evidence, **self.thresholds})
 
 
 @dataclass(frozen=True)
@@ -466,7 +483,8 @@ def _load_course(r: _Reader, value: object) -> Course:
 
 
 def _load_mastery(r: _Reader, value: object) -> MasterySettings:
-    data = r.record(value, "mastery", required=(), optional=("thresholds", "review_spacing"))
+    data = r.record(value, "mastery", required=(), optional=("thresholds", "review_spacing", "evidence",
+                                                               "desired_retention"))
     raw = data.get("thresholds", dict(DEFAULT_THRESHOLDS))
     thresholds = dict(DEFAULT_THRESHOLDS)
     levels = r.record(raw, "mastery.thresholds", required=(), optional=LEVELS)
@@ -484,7 +502,38 @@ def _load_mastery(r: _Reader, value: object) -> MasterySettings:
     if not isinstance(review, bool):
         r.problem("mastery.review_spacing", f"should be true or false, not {_type_name(review)}")
         review = True
-    return MasterySettings(thresholds=thresholds, review_spacing=review)
+    evidence = dict(EVIDENCE_RULES)
+    rules = r.record(data.get("evidence", {}), "mastery.evidence", required=(), optional=tuple(EVIDENCE_RULES))
+    for key, default in EVIDENCE_RULES.items():
+        if key not in rules:
+            continue
+        given = rules[key]
+        if isinstance(default, int) and (isinstance(given, bool) or not isinstance(given, int) or given < 0):
+            r.problem(f"mastery.evidence.{key}", f"should be a whole number, 0 or more, not {given!r}")
+        elif not _is_number(given) or given < 0:
+            r.problem(f"mastery.evidence.{key}", f"should be a number, 0 or more, not {given!r}")
+        else:
+            evidence[key] = given
+    retention = data.get("desired_retention", DEFAULT_RETENTION)
+    if not _is_number(retention) or not 0.7 <= retention <= 0.97:
+        r.problem("mastery.desired_retention", f"should be a probability between 0.7 and 0.97, not {retention!r}")
+        retention = DEFAULT_RETENTION
+    return MasterySettings(thresholds=thresholds, review_spacing=review, evidence=evidence,
+                           desired_retention=float(retention))
+
+
+def _dump_mastery(mastery: MasterySettings) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "thresholds": {level: mastery.thresholds[level] for level in LEVELS},
+        "review_spacing": mastery.review_spacing,
+    }
+    # Only settings an author changed are written, so a pack round-trips to exactly what was imported.
+    evidence = {k: v for k, v in mastery.evidence.items() if v != EVIDENCE_RULES.get(k)}
+    if evidence:
+        out["evidence"] = evidence
+    if mastery.desired_retention != DEFAULT_RETENTION:
+        out["desired_retention"] = mastery.desired_retention
+    return out
 
 
 def _load_skill(r: _Reader, value: object, where: str) -> Skill:
@@ -758,10 +807,7 @@ def dump_pack(pack: CoursePack) -> dict[str, Any]:
             "grade_level": pack.course.grade_level,
             "description": pack.course.description,
         },
-        "mastery": {
-            "thresholds": {level: pack.mastery.thresholds[level] for level in LEVELS},
-            "review_spacing": pack.mastery.review_spacing,
-        },
+        "mastery": _dump_mastery(pack.mastery),
         "skills": [_dump_skill(s) for s in pack.skills],
         "units": [_dump_unit(u) for u in pack.units],
         "activities": [_dump_activity(a) for a in pack.activities],

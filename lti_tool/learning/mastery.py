@@ -7,16 +7,22 @@ what a typical learner would get on the same items, an Elo-style ability, per-sk
 many other items came since the skill was last practised. Every prediction is a sum of named contributions,
 so a teacher can be told why, and every feature comes from a few numbers kept per (learner, skill), so an
 update costs microseconds and needs no history.
+
+The number people see (`probability_of_mastery`) is this model's own prediction for a typical item of the
+skill; `level` turns it into a level with evidence rules and hysteresis (docs/learning-model.md).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import random
+import zlib
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from pathlib import Path
 
 from .messages import N_
 
@@ -30,6 +36,9 @@ RECENT_WINDOW = 10
 _PATTERN_LENGTH = 5
 _SECONDS_PER_DAY = 86_400.0
 PARAMS_VERSION = 1
+
+#: How many distinct items answered right a state remembers (enough for the "distinct items" rules).
+_ITEMS_KEPT = 8
 
 
 
@@ -68,6 +77,16 @@ class SkillState:
     expected: float = 0.0
     #: Elo-style ability in log-odds above a typical learner: up after every right answer, more for hard items.
     ability: float = 0.0
+    #: Separate sittings with this skill (answers further apart than the model's `session_gap`).
+    sessions: int = 0
+    #: Short keys of distinct items answered right, newest last (at most eight kept).
+    right_items: tuple[str, ...] = ()
+    #: The shown estimate in log-odds as of the last answer: the model's prediction for a typical item of
+    #: the skill, with the learner's skill and learner-wide evidence. None until the first answer.
+    estimate: float | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "right_items", tuple(self.right_items))
 
     def to_dict(self) -> dict[str, object]:
         """Return the state as a JSON-serialisable dict."""
@@ -84,6 +103,9 @@ class SkillState:
             "prior": self.prior,
             "expected": self.expected,
             "ability": self.ability,
+            "sessions": self.sessions,
+            "right_items": list(self.right_items),
+            "estimate": self.estimate,
         }
 
     @classmethod
@@ -91,6 +113,7 @@ class SkillState:
         """Rebuild a state from `to_dict` output."""
         last_seen = data.get("last_seen")
         last_step = data.get("last_step")
+        estimate = data.get("estimate")
         return cls(
             skill_id=str(data["skill_id"]),
             attempts=int(data.get("attempts", 0)),  # type: ignore[arg-type]
@@ -104,6 +127,10 @@ class SkillState:
             prior=float(data.get("prior", 0.0)),  # type: ignore[arg-type]
             expected=float(data.get("expected", 0.0)),  # type: ignore[arg-type]
             ability=float(data.get("ability", 0.0)),  # type: ignore[arg-type]
+            # States saved before sessions were counted: their answers count as one sitting.
+            sessions=int(data.get("sessions", 1 if data.get("attempts") else 0)),  # type: ignore[call-overload]
+            right_items=tuple(str(k) for k in data.get("right_items", ()) or ()),  # type: ignore[attr-defined]
+            estimate=None if estimate is None else float(estimate),  # type: ignore[arg-type]
         )
 
 
@@ -124,17 +151,32 @@ class Level(StrEnum):
 
 @dataclass(frozen=True)
 class MasteryThresholds:
-    """Probability of mastery and minimum attempts needed for each level."""
+    """What each level needs: the shown estimate, and evidence the estimate alone cannot see.
+
+    The estimate is a calibrated chance of getting a typical item of the skill right, so a learner who
+    knows the skill but slips one time in ten sits near 0.9: thresholds must stay below that. Evidence
+    rules keep lucky guessing from being credited: Familiar needs two right answers, Proficient right answers
+    on distinct items, Mastered distinct items over at least two sittings (delayed retrieval). Once shown,
+    a level holds until the estimate falls `hold_margin` log-odds below its threshold, so one slip after
+    clear evidence does not take it away.
+    """
 
     familiar: float = 0.6
     proficient: float = 0.75
-    mastered: float = 0.85
+    mastered: float = 0.82
+    min_correct_familiar: int = 2
     min_attempts_proficient: int = 3
+    min_items_proficient: int = 3
     min_attempts_mastered: int = 5
+    min_items_mastered: int = 3
+    min_sessions_mastered: int = 2
+    hold_margin: float = 1.0
 
     def __post_init__(self) -> None:
         if not 0.0 < self.familiar <= self.proficient <= self.mastered < 1.0:
             raise ValueError("Mastery thresholds must rise: 0 < familiar <= proficient <= mastered < 1.")
+        if self.hold_margin < 0:
+            raise ValueError("The hold margin cannot be negative.")
 
     def to_dict(self) -> dict[str, object]:
         """Return the thresholds as a JSON-serialisable dict."""
@@ -142,8 +184,13 @@ class MasteryThresholds:
             "familiar": self.familiar,
             "proficient": self.proficient,
             "mastered": self.mastered,
+            "min_correct_familiar": self.min_correct_familiar,
             "min_attempts_proficient": self.min_attempts_proficient,
+            "min_items_proficient": self.min_items_proficient,
             "min_attempts_mastered": self.min_attempts_mastered,
+            "min_items_mastered": self.min_items_mastered,
+            "min_sessions_mastered": self.min_sessions_mastered,
+            "hold_margin": self.hold_margin,
         }
 
     @classmethod
@@ -153,27 +200,41 @@ class MasteryThresholds:
         return cls(**{key: type(default)(data.get(key, default)) for key, default in known.items()})  # type: ignore[call-arg]
 
 
-# A course with no history yet predicts from the learner's Elo-style ability on the skill alone, the same
-# estimate `probability_of_mastery` shows; `fit` replaces this with the course's own weights.
-# The bias is the success rate of a typical learner on a typical item (two in three, as in most practice).
-_DEFAULT_WEIGHTS: dict[str, float] = {"bias": 0.7, "skill.ability": 1.0}
+# A course with no history yet runs on a cold-start prior: the weights of the learner-evidence features
+# (counts, answer patterns, rates, Elo ability; no item or skill of any particular course) fitted on the
+# ASSISTments 2009 training students by `fit_cold_start_prior` in bench/mastery_auc.py. Fitting a course's
+# own history starts from it and is pulled towards it, so a course with little history stays close to it.
+_PRIOR_FILE = Path(__file__).with_name("cold_start_prior.json")
+
+
+def _load_prior() -> dict[str, object]:
+    try:
+        return json.loads(_PRIOR_FILE.read_text())
+    except (OSError, ValueError):
+        # A damaged install still predicts (badly) rather than failing every page.
+        return {"weights": {"bias": 0.7, "skill.ability": 1.0}, "typical_learner_logit": 0.0}
+
+
+_PRIOR = _load_prior()
 
 
 @dataclass(frozen=True)
 class MasteryParams:
     """Fitted model parameters: feature weights by name (items, skills, evidence) and a few settings."""
 
-    weights: Mapping[str, float] = field(default_factory=lambda: dict(_DEFAULT_WEIGHTS))
+    weights: Mapping[str, float] = field(default_factory=lambda: dict(_PRIOR["weights"]))  # type: ignore[call-overload]
     #: How much less each older answer counts in the recency-weighted rate.
     decay: float = 0.9
     #: Average log-odds contribution of a learner's evidence, used where only the item or skill is known.
-    typical_learner_logit: float = 0.0
+    typical_learner_logit: float = field(default_factory=lambda: float(_PRIOR["typical_learner_logit"]))  # type: ignore[arg-type]
     #: An item is "hard" when a typical learner gets it right less often than this.
     hard_below: float = 0.5
     #: Log-odds added per log-odds of prerequisite mastery above a newcomer's; weak on purpose.
     prerequisite_weight: float = 0.3
     #: Largest head start (either way) the prerequisites can give.
     prerequisite_cap: float = 1.0
+    #: Answers further apart than this many seconds are separate sittings (Mastered needs two).
+    session_gap: float = 3600.0
 
     def to_dict(self) -> dict[str, object]:
         """Return the parameters as a JSON-serialisable dict."""
@@ -184,12 +245,15 @@ class MasteryParams:
             "hard_below": self.hard_below,
             "prerequisite_weight": self.prerequisite_weight,
             "prerequisite_cap": self.prerequisite_cap,
+            "session_gap": self.session_gap,
             "weights": dict(self.weights),
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> MasteryParams:
-        """Rebuild parameters from `to_dict` output."""
+        """Rebuild parameters from `to_dict` output (or a course's stored fit, which holds it under "params")."""
+        if isinstance(data.get("params"), Mapping):
+            data = data["params"]  # type: ignore[assignment]
         version = data.get("version", PARAMS_VERSION)
         if version != PARAMS_VERSION:
             raise ValueError(f"Mastery parameters version {version} is not {PARAMS_VERSION}; refit them.")
@@ -201,6 +265,7 @@ class MasteryParams:
             hard_below=float(data.get("hard_below", 0.5)),  # type: ignore[arg-type]
             prerequisite_weight=float(data.get("prerequisite_weight", 0.3)),  # type: ignore[arg-type]
             prerequisite_cap=float(data.get("prerequisite_cap", 1.0)),  # type: ignore[arg-type]
+            session_gap=float(data.get("session_gap", 3600.0)),  # type: ignore[arg-type]
         )
 
 
@@ -219,6 +284,11 @@ def _logit(p: float) -> float:
 def _rate_logit(successes: float, total: float) -> float:
     # Laplace smoothing keeps one lucky answer from looking like certainty.
     return math.log((successes + 1.0) / (total - successes + 1.0))
+
+
+def _item_key(item_id: str) -> str:
+    # Six hex digits tell a course's items apart and keep the state small whatever the ids look like.
+    return format(zlib.crc32(item_id.encode()) & 0xFFFFFF, "06x")
 
 
 def _elo_step(attempts: int) -> float:
@@ -329,6 +399,16 @@ class MasteryModel:
         `states` maps skill ids to the learner's states (missing skills count as not started) and may hold
         the learner-wide state under `ALL_SKILLS`; `skill_ids` defaults to the non-`ALL_SKILLS` keys.
         """
+        return _sigmoid(self.log_odds(states, item_id, skill_ids, at))
+
+    def log_odds(
+        self,
+        states: Mapping[str, SkillState],
+        item_id: str,
+        skill_ids: Sequence[str] | None = None,
+        at: float | None = None,
+    ) -> float:
+        """Return the prediction in log-odds; `predict` is its sigmoid."""
         if skill_ids is None:
             skill_ids = [key for key in states if key != ALL_SKILLS]
         weights = self._weights
@@ -339,7 +419,7 @@ class MasteryModel:
             z += self.params.typical_learner_logit
         if skill_ids:
             z += sum(self._prior_now(states.get(s) or SkillState(s)) for s in skill_ids) / len(skill_ids)
-        return _sigmoid(z)
+        return z
 
     @staticmethod
     def _prior_now(state: SkillState) -> float:
@@ -362,26 +442,50 @@ class MasteryModel:
         return self.item_probability(item_id, skill_ids) < self.params.hard_below
 
     def probability_of_mastery(self, state: SkillState) -> float:
-        """Return the chance the learner gets a typical item of the skill right: the estimate shown to people.
+        """Return the shown estimate: the model's own P(correct) on a typical item of the skill.
 
-        It is the skill's typical success rate moved by the learner's Elo-style ability, so unlike `predict`
-        (which also learns the course's quirks, such as who keeps practising) it always rises after a right
-        answer and falls after a wrong one, and moves more for surprising answers.
+        It is `predict` for the skill with no particular item, from the learner's evidence on the skill and
+        across skills as of the skill's last answer (kept in `state.estimate` by `record`), so the number
+        behind levels, plans, alerts and grades ranks answers as the model does and is as calibrated.
+        The model's prediction for an item is this number moved by the item's difficulty.
         """
-        typical = self.item_probability("", [state.skill_id])
-        return _sigmoid(_logit(typical) + state.ability + self._prior_now(state))
+        if state.estimate is not None:
+            return _sigmoid(state.estimate)
+        return _sigmoid(self.log_odds({state.skill_id: state}, "", [state.skill_id]))
 
-    def level(self, state: SkillState, thresholds: MasteryThresholds | None = None) -> Level:
-        """Return the mastery level of a state."""
-        thresholds = thresholds or MasteryThresholds()
+    def level(
+        self, state: SkillState, thresholds: MasteryThresholds | None = None, *, previous: Level | None = None
+    ) -> Level:
+        """Return the mastery level of a state; `previous`, the level shown before, makes shown levels hold.
+
+        A level is reached when the estimate passes its threshold and the evidence rules hold; a level
+        already shown stays until the estimate falls `hold_margin` log-odds below its threshold.
+        """
+        t = thresholds or MasteryThresholds()
         if state.attempts == 0:
             return Level.NOT_STARTED
-        p = self.probability_of_mastery(state)
-        if p >= thresholds.mastered and state.attempts >= thresholds.min_attempts_mastered:
+        z = _logit(self.probability_of_mastery(state))
+        held = previous.rank if previous is not None else 0
+
+        def reaches(threshold: float, level: Level) -> bool:
+            margin = t.hold_margin if held >= level.rank else 0.0
+            return z >= _logit(threshold) - margin
+
+        items = len(state.right_items)
+        if (
+            reaches(t.mastered, Level.MASTERED)
+            and state.attempts >= t.min_attempts_mastered
+            and items >= t.min_items_mastered
+            and state.sessions >= t.min_sessions_mastered
+        ):
             return Level.MASTERED
-        if p >= thresholds.proficient and state.attempts >= thresholds.min_attempts_proficient:
+        if (
+            reaches(t.proficient, Level.PROFICIENT)
+            and state.attempts >= t.min_attempts_proficient
+            and items >= t.min_items_proficient
+        ):
             return Level.PROFICIENT
-        if p >= thresholds.familiar:
+        if reaches(t.familiar, Level.FAMILIAR) and state.correct >= t.min_correct_familiar:
             return Level.FAMILIAR
         return Level.ATTEMPTED
 
@@ -426,11 +530,24 @@ class MasteryModel:
     # -- updates -------------------------------------------------------------------------------------
 
     def update(self, state: SkillState, response: Response, *, step: int | None = None) -> SkillState:
-        """Return the state after the response; `step` is the learner's overall attempt count before it."""
+        """Return the state after the response; `step` is the learner's overall attempt count before it.
+
+        The state's shown estimate uses this skill's evidence only; `record` also uses the learner-wide state.
+        """
+        new = self._advance(state, response, step)
+        return replace(new, estimate=self.log_odds({new.skill_id: new}, "", [new.skill_id]))
+
+    def _advance(self, state: SkillState, response: Response, step: int | None) -> SkillState:
         typical = self.item_probability(response.item_id, response.skill_ids)
         hard = typical < self.params.hard_below
         p_now = _sigmoid(_logit(typical) + state.ability)
         decay = self.params.decay
+        new_sitting = state.last_seen is None or response.at - state.last_seen >= self.params.session_gap
+        right_items = state.right_items
+        if response.correct:
+            key = _item_key(response.item_id)
+            if key not in right_items:
+                right_items = (*right_items, key)[-_ITEMS_KEPT:]
         return replace(
             state,
             attempts=state.attempts + 1,
@@ -443,17 +560,32 @@ class MasteryModel:
             last_step=step if step is not None else state.last_step,
             expected=state.expected * decay + typical,
             ability=state.ability + _elo_step(state.attempts) * ((1.0 if response.correct else 0.0) - p_now),
+            sessions=state.sessions + (1 if new_sitting else 0),
+            right_items=right_items,
         )
 
     def record(self, states: Mapping[str, SkillState], response: Response) -> dict[str, SkillState]:
-        """Return the new states of the response's skills and of `ALL_SKILLS`, to be saved by the caller."""
+        """Return the new states of the response's skills and of `ALL_SKILLS`, to be saved by the caller.
+
+        Each skill's state carries its new shown estimate, computed with the new learner-wide state.
+        """
+        changed = self._record(states, response)
+        overall = changed[ALL_SKILLS]
+        for skill_id in response.skill_ids:
+            state = changed[skill_id]
+            changed[skill_id] = replace(
+                state, estimate=self.log_odds({skill_id: state, ALL_SKILLS: overall}, "", [skill_id])
+            )
+        return changed
+
+    def _record(self, states: Mapping[str, SkillState], response: Response) -> dict[str, SkillState]:
         overall = states.get(ALL_SKILLS) or SkillState(ALL_SKILLS)
         step = overall.attempts
         changed = {
-            skill_id: self.update(states.get(skill_id) or SkillState(skill_id), response, step=step)
+            skill_id: self._advance(states.get(skill_id) or SkillState(skill_id), response, step)
             for skill_id in response.skill_ids
         }
-        changed[ALL_SKILLS] = self.update(overall, response, step=step)
+        changed[ALL_SKILLS] = self._advance(overall, response, step)
         return changed
 
     def start(self, skill_id: str, prerequisites: Iterable[SkillState] = ()) -> SkillState:
@@ -487,6 +619,7 @@ def fit(
     passes: int = 2,
     seed: int = 0,
     base: MasteryParams | None = None,
+    center: Mapping[str, float] | None = None,
 ) -> MasteryParams:
     """Learn item and skill difficulties and evidence weights from learners' histories, in order.
 
@@ -495,6 +628,8 @@ def fit(
     (`l2_items` for item difficulties, which are many and thinly observed; `l2` for the rest), minimised
     with AdaGrad over shuffled rows. The states' "expected correct" evidence needs item difficulties,
     so the first pass replays with none and each later pass replays with the previous pass's model.
+    `center` (e.g. the cold-start prior's weights) is where the penalty pulls weights to instead of zero,
+    so a course with little history keeps close to the prior and moves away only where its data insist.
     """
     base = replace(base or MasteryParams(), decay=decay)
     histories = list(
@@ -502,7 +637,8 @@ def fit(
     )
     params = replace(base, weights={})
     for _ in range(max(passes, 1)):
-        params = _fit_pass(histories, MasteryModel(params), base, epochs, learning_rate, l2, l2_items, seed)
+        params = _fit_pass(histories, MasteryModel(params), base, epochs, learning_rate, l2, l2_items, seed,
+                           center or {})
     return params
 
 
@@ -515,6 +651,7 @@ def _fit_pass(
     l2: float,
     l2_items: float,
     seed: int,
+    center: Mapping[str, float],
 ) -> MasteryParams:
     """Fit the weights once, with states replayed through the given model."""
     # A sparse design matrix in flat arrays: a list of tuples would take ten times the memory.
@@ -532,7 +669,7 @@ def _fit_pass(
                     vals.append(value)
             starts.append(len(cols))
             labels.append(1 if response.correct else 0)
-            states.update(replay.record(states, response))
+            states.update(replay._record(states, response))
     n_rows = len(labels)
     n_features = len(index)
     if n_rows == 0:
@@ -547,7 +684,8 @@ def _fit_pass(
         names[i] = name
     reg = [(l2_items if names[i].startswith("item:") else l2) / max(counts[i], 1) for i in range(n_features)]
 
-    w = [0.0] * n_features
+    w0 = [center.get(names[i], 0.0) for i in range(n_features)]
+    w = list(w0)
     g2 = [1e-8] * n_features
     order = list(range(n_rows))
     rng = random.Random(seed)  # noqa: S311 - shuffling training rows, not security
@@ -565,7 +703,7 @@ def _fit_pass(
             g = 1.0 / (1.0 + exp(-z)) - labels[r]
             for j in range(a, b):
                 c = cols[j]
-                grad = g * vals[j] + reg[c] * w[c]
+                grad = g * vals[j] + reg[c] * (w[c] - w0[c])
                 g2[c] += grad * grad
                 w[c] -= learning_rate * grad / sqrt(g2[c])
 
@@ -575,5 +713,6 @@ def _fit_pass(
     for j in range(len(cols)):
         if is_learner[cols[j]]:
             learner_sum += w[cols[j]] * vals[j]
-    weights = {names[i]: w[i] for i in range(n_features) if w[i] != 0.0}
+    weights = {name: value for name, value in center.items() if name not in index}
+    weights.update({names[i]: w[i] for i in range(n_features) if w[i] != 0.0})
     return replace(base, weights=weights, typical_learner_logit=learner_sum / n_rows)

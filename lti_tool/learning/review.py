@@ -114,11 +114,15 @@ def rating_for(results: Sequence[ItemResult] | ItemResult) -> Rating:
     return Rating.EASY if len(results) >= EASY_MIN_ITEMS else Rating.GOOD
 
 
-def level_after_review(level_before: Level, rating: Rating) -> Level:
-    """Return the level after a review: one step down if it failed, unchanged if it passed."""
-    if rating is Rating.AGAIN and level_before.rank > Level.ATTEMPTED.rank:
-        return list(Level)[level_before.rank - 1]
-    return level_before
+def level_after_review(level_before: Level, rating: Rating, model_level: Level | None = None) -> Level:
+    """Return the level after a review: the model's level after the answer, or unchanged if not given.
+
+    A failed review lowers the estimate; the level follows only when the model says so (its hold margin
+    keeps one miss after clear evidence from costing the level, and the LMS grade with it). A fixed
+    one-step drop would take a level a day from a learner who keeps failing a review, whatever they show.
+    """
+    del rating  # The rating schedules the review; the answers themselves already moved the estimate.
+    return level_before if model_level is None else model_level
 
 
 def review_outcome(
@@ -129,18 +133,25 @@ def review_outcome(
     *,
     skill_name: str | None = None,
     relearn_after: timedelta = RELEARN_AFTER,
+    model_level: Level | None = None,
 ) -> ReviewOutcome:
-    """Decide what a review means: a failed one drops a level and returns soon; a passed one keeps the level."""
+    """Decide what a review means: a failed one comes back soon; the level is the model's (`model_level`)."""
     _check_aware(now, "now")
     name = skill_name or skill_id
-    level_after = level_after_review(level_before, rating)
+    level_after = level_after_review(level_before, rating, model_level)
     if rating is Rating.AGAIN:
-        message = (
-            f"{name} was hard to remember this time, so it's back to {level_after.value}. "
-            "It will come back for a short review tomorrow; remembering it again brings it back up."
-        )
+        if level_after is level_before:
+            message = (
+                f"{name} was hard to remember this time; it stays {level_after.value} for now. "
+                "It will come back for a short review tomorrow."
+            )
+        else:
+            message = (
+                f"{name} was hard to remember this time, so it's back to {level_after.value}. "
+                "It will come back for a short review tomorrow; remembering it again brings it back up."
+            )
         return ReviewOutcome(skill_id, rating, False, level_before, level_after, now + relearn_after, message)
-    message = f"You still remember {name}: it stays {level_after.value}. It will come back later, after a longer gap."
+    message = f"You still remember {name}: it is {level_after.value}. It will come back later, after a longer gap."
     return ReviewOutcome(skill_id, rating, True, level_before, level_after, None, message)
 
 
@@ -156,3 +167,37 @@ def reviews_to_stop(due_dates: Mapping[str, datetime], levels: Mapping[str, Leve
     return sorted(
         skill_id for skill_id in due_dates if levels.get(skill_id, Level.NOT_STARTED).rank < Level.PROFICIENT.rank
     )
+
+
+def mastery_challenge(
+    due: Sequence[DueReview],
+    items_by_skill: Mapping[str, Sequence[str]],
+    *,
+    size: int = 6,
+    recent: Sequence[str] = (),
+) -> list[tuple[str, str]]:
+    """Return a mixed review: (skill, item) pairs taking turns across the due skills, most overdue first.
+
+    Interleaving skills (a Khan-style mastery challenge) makes each answer a retrieval of which skill applies,
+    not a repeat of the last one. Items answered lately (`recent`, newest first) come last within a skill;
+    a skill with no items is left out; no item is asked twice.
+    """
+    seen = {item: n for n, item in enumerate(recent)}
+    queues = []
+    for review in sorted(due, key=lambda r: (-r.overdue, r.skill_id)):
+        items = list(items_by_skill.get(review.skill_id, ()))
+        # Not answered lately first, then the longest ago; the pack's order breaks ties.
+        items.sort(key=lambda item: (item in seen, -seen.get(item, 0)))
+        if items:
+            queues.append((review.skill_id, items))
+    picked: list[tuple[str, str]] = []
+    asked: set[str] = set()
+    while len(picked) < size and any(items for _, items in queues):
+        for skill_id, items in queues:
+            while items and items[0] in asked:
+                items.pop(0)
+            if items and len(picked) < size:
+                item = items.pop(0)
+                asked.add(item)
+                picked.append((skill_id, item))
+    return picked

@@ -48,9 +48,8 @@ class AnswerResult:
 
 
 def thresholds_for(pack: CoursePack) -> MasteryThresholds:
-    """Return the course's level thresholds."""
-    t = pack.mastery.thresholds
-    return MasteryThresholds(familiar=t["familiar"], proficient=t["proficient"], mastered=t["mastered"])
+    """Return the course's level thresholds and evidence rules."""
+    return pack.mastery.level_rules()
 
 
 def model_for(course_id: int) -> MasteryModel:
@@ -159,9 +158,10 @@ def record_answer(
         return AnswerResult(correct=answered_correct(question.id), solution=item.solution, changes=(), views=views,
                             repeated=True, credited=False, skill_ids=tuple(item.skills))
     rows = lock_learner(course_id, person_id, now)
-    db.session.add(ItemResponse(course_id=course_id, person_id=person_id, item_id=item.id, skill_ids=list(item.skills),
-                                answer=answer, correct=correct, hints_used=max(0, min(hints_used, 20)),
-                                source=question.source, answered_at=now, credited=question.credit))
+    stored = ItemResponse(course_id=course_id, person_id=person_id, item_id=item.id, skill_ids=list(item.skills),
+                          answer=answer, correct=correct, hints_used=max(0, min(hints_used, 20)),
+                          source=question.source, answered_at=now, credited=question.credit)
+    db.session.add(stored)
     if not question.credit:
         db.session.commit()
         views = tuple(v for v in skill_views(course_id, person_id) if v.skill_id in item.skills)
@@ -180,18 +180,18 @@ def record_answer(
     changes = []
     names = {s.id: s.name for s in pack.skills}
     for skill_id, state in model.record(states, response).items():
-        new_level = model.level(state, thresholds) if skill_id != ALL_SKILLS else Level.ATTEMPTED
         row = rows.get(skill_id)
         old_level = Level(row.level) if row and skill_id != ALL_SKILLS else Level.NOT_STARTED
+        # The level shown before holds unless the estimate falls clearly below it (one slip is not enough).
+        new_level = model.level(state, thresholds, previous=old_level) if skill_id != ALL_SKILLS else Level.ATTEMPTED
         reason_source = source
         schedule = due_schedule(course_id, person_id, skill_id, now) if skill_id != ALL_SKILLS else None
         if schedule is not None:
             # Answering a skill that is due for review is the review (retrieval practice).
-            outcome = record_review(schedule, old_level, correct=correct, hints_used=hints_used,
-                                    skill_name=names.get(skill_id, skill_id), now=now)
-            if not outcome.passed and outcome.level_after.rank < new_level.rank:
-                new_level = outcome.level_after
-            reason_source = "review"
+            # A failed review lowers the estimate (above); the level follows the model, not a fixed drop.
+            record_review(schedule, old_level, new_level, correct=correct, hints_used=hints_used,
+                          skill_name=names.get(skill_id, skill_id), now=now)
+            reason_source = stored.source = "review"  # the answer is kept as a review, not practice
         elif skill_id != ALL_SKILLS:
             start_if_mastered(course_id, person_id, skill_id, old_level, new_level, now)
         if row is None:

@@ -53,7 +53,8 @@ def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: l
         goals = [Goal(id="placement-unit", title=unit_title or "This unit", skill_ids=tuple(unit_skill_ids))]
     from ..learning.review import DueReview
 
-    due = [
+    # A pack with `review_spacing: false` asks for no spaced reviews at all.
+    due = [] if not pack.mastery.review_spacing else [
         DueReview(skill_id=row.skill_id, due_at=row.due_at, overdue=now - row.due_at)
         for row in db.session.scalars(
             sa.select(ReviewSchedule).where(

@@ -3,18 +3,45 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 
 import sqlalchemy as sa
 from fsrs import Card, Scheduler
 from fsrs import Rating as FsrsRating
 
 from ..extensions import db
+from ..learning.coursepack import DEFAULT_RETENTION
 from ..learning.mastery import Level
-from ..learning.review import ItemResult, ReviewOutcome, rating_for, review_outcome, starts_review
-from ..models import ReviewSchedule
+from ..learning.review import (
+    DueReview,
+    ItemResult,
+    ReviewOutcome,
+    mastery_challenge,
+    rating_for,
+    review_outcome,
+    starts_review,
+)
+from ..models import ItemResponse, ReviewSchedule
+from .content import course_pack
 
-# One scheduler for the process: it holds only FSRS's default parameters.
-_SCHEDULER = Scheduler()
+
+@lru_cache(maxsize=16)
+def scheduler(desired_retention: float = DEFAULT_RETENTION) -> Scheduler:
+    """Return an FSRS scheduler for the retention a course wants, with no same-day learning steps.
+
+    FSRS's default learning steps (1 and 10 minutes) are for flashcards drilled in one sitting; a skill
+    mastered in Pathways has already been practised, so its first review comes at FSRS's first review
+    interval for the desired retention (days), and a failed review comes back tomorrow (`RELEARN_AFTER`).
+    """
+    return Scheduler(desired_retention=desired_retention, learning_steps=(), relearning_steps=(),
+                     enable_fuzzing=False)
+
+
+def _settings(course_id: int) -> tuple[bool, float]:
+    pack = course_pack(course_id)
+    if pack is None:
+        return True, DEFAULT_RETENTION
+    return pack.mastery.review_spacing, pack.mastery.desired_retention
 
 
 def _aware(moment: datetime) -> datetime:
@@ -26,7 +53,9 @@ def _naive(moment: datetime) -> datetime:
 
 
 def due_schedule(course_id: int, person_id: int, skill_id: str, now: datetime) -> ReviewSchedule | None:
-    """Return the skill's review schedule if a review is due now."""
+    """Return the skill's review schedule if a review is due now (never when the pack turns spacing off)."""
+    if not _settings(course_id)[0]:
+        return None
     return db.session.scalars(
         sa.select(ReviewSchedule).where(
             ReviewSchedule.course_id == course_id,
@@ -38,8 +67,12 @@ def due_schedule(course_id: int, person_id: int, skill_id: str, now: datetime) -
 
 
 def start_if_mastered(course_id: int, person_id: int, skill_id: str, old: Level, new: Level, now: datetime) -> None:
-    """Put a newly mastered skill on the review schedule (first review after FSRS's first interval)."""
-    if not starts_review(old, new):
+    """Put a newly mastered skill on the review schedule (first review after FSRS's first interval).
+
+    A skill mastered again keeps its card, so FSRS's memory of earlier reviews (stability, lapses) carries on.
+    """
+    spacing, retention = _settings(course_id)
+    if not spacing or not starts_review(old, new):
         return
     exists = db.session.scalars(
         sa.select(ReviewSchedule).where(
@@ -48,7 +81,8 @@ def start_if_mastered(course_id: int, person_id: int, skill_id: str, old: Level,
             ReviewSchedule.skill_id == skill_id,
         )
     ).first()
-    card, _ = _SCHEDULER.review_card(Card(), FsrsRating.Good, review_datetime=_aware(now))
+    card = Card() if exists is None else Card.from_dict(exists.card)
+    card, _ = scheduler(retention).review_card(card, FsrsRating.Good, review_datetime=_aware(now))
     if exists is None:
         db.session.add(ReviewSchedule(course_id=course_id, person_id=person_id, skill_id=skill_id,
                                       card=card.to_dict(), due_at=_naive(card.due)))
@@ -57,14 +91,49 @@ def start_if_mastered(course_id: int, person_id: int, skill_id: str, old: Level,
 
 
 def record_review(
-    schedule: ReviewSchedule, level_before: Level, *, correct: bool, hints_used: int, skill_name: str, now: datetime
+    schedule: ReviewSchedule,
+    level_before: Level,
+    model_level: Level | None = None,
+    *,
+    correct: bool,
+    hints_used: int,
+    skill_name: str,
+    now: datetime,
 ) -> ReviewOutcome:
-    """Rate a review answer, reschedule the skill, and say what it means for the level."""
+    """Rate a review answer, reschedule the skill, and say what it means for the level (the model's level)."""
     rating = rating_for(ItemResult(correct=correct, hints_used=hints_used))
-    outcome = review_outcome(schedule.skill_id, level_before, rating, _aware(now), skill_name=skill_name)
-    card, _ = _SCHEDULER.review_card(Card.from_dict(schedule.card), FsrsRating(rating.value),
-                                     review_datetime=_aware(now))
+    outcome = review_outcome(schedule.skill_id, level_before, rating, _aware(now), skill_name=skill_name,
+                             model_level=model_level)
+    retention = _settings(schedule.course_id)[1]
+    card, _ = scheduler(retention).review_card(Card.from_dict(schedule.card), FsrsRating(rating.value),
+                                               review_datetime=_aware(now))
     schedule.card = card.to_dict()
     # A failed review comes back tomorrow (relearning), not after FSRS's few-minute learning step.
     schedule.due_at = _naive(outcome.due_at or card.due)
     return outcome
+
+
+def challenge(course_id: int, person_id: int, now: datetime, *, size: int = 6) -> list[tuple[str, str]]:
+    """Return a mixed review of the student's due skills as (skill id, item id) pairs, or [] if none are due.
+
+    Each answer goes through `mastery.record_answer` like any other, where a due skill's answer is its review.
+    """
+    pack = course_pack(course_id)
+    if pack is None or not pack.mastery.review_spacing:
+        return []
+    rows = db.session.scalars(sa.select(ReviewSchedule).where(
+        ReviewSchedule.course_id == course_id, ReviewSchedule.person_id == person_id, ReviewSchedule.due_at <= now))
+    due = [DueReview(row.skill_id, _aware(row.due_at), _aware(now) - _aware(row.due_at)) for row in rows]
+    if not due:
+        return []
+    items: dict[str, list[str]] = {}
+    for _, item in pack.items():
+        for skill_id in item.skills:
+            items.setdefault(skill_id, []).append(item.id)
+    recent = db.session.scalars(
+        sa.select(ItemResponse.item_id)
+        .where(ItemResponse.course_id == course_id, ItemResponse.person_id == person_id)
+        .order_by(ItemResponse.id.desc())
+        .limit(100)
+    ).all()
+    return mastery_challenge(due, items, size=size, recent=recent)

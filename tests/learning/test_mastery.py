@@ -16,7 +16,7 @@ from lti_tool.learning.mastery import (
 
 # A small course: "easy-*" items most learners get right, "hard-*" items most get wrong.
 COURSE_WEIGHTS = {
-    "bias": 0.0,
+    "bias": 0.5,
     "skill:fractions": 0.0,
     "item:easy-1": 1.5,
     "item:easy-2": 1.5,
@@ -34,9 +34,13 @@ def course_model() -> MasteryModel:
     return MasteryModel(MasteryParams(weights=COURSE_WEIGHTS, typical_learner_logit=0.0))
 
 
-def answer(model: MasteryModel, state: SkillState, *answers: tuple[str, bool]) -> SkillState:
+DAY = 86_400.0
+
+
+def answer(model: MasteryModel, state: SkillState, *answers: tuple[str, bool], day: int = 0) -> SkillState:
     for step, (item_id, correct) in enumerate(answers):
-        state = model.update(state, Response(item_id, (state.skill_id,), correct, at=1_000.0 + step), step=step)
+        at = 1_000.0 + day * DAY + step
+        state = model.update(state, Response(item_id, (state.skill_id,), correct, at=at), step=step)
     return state
 
 
@@ -63,8 +67,9 @@ def test_learner_climbs_through_every_level_by_answering_items_right():
     seen = [model.level(state)]
 
     for step in range(8):
-        state = answer(model, state, (f"item-{step}", True))
-        seen.append(model.level(state))
+        # Two sittings: the last three answers come a day later.
+        state = answer(model, state, (f"item-{step}", True), day=step // 5)
+        seen.append(model.level(state, previous=seen[-1]))
 
     assert seen[0] is Level.NOT_STARTED
     assert seen[-1] is Level.MASTERED
@@ -84,7 +89,8 @@ def test_proficient_needs_enough_attempts_even_after_a_lucky_start():
 
 def test_teacher_can_make_levels_stricter():
     model = course_model()
-    state = answer(model, SkillState("fractions"), *[(f"item-{i}", True) for i in range(6)])
+    state = answer(model, SkillState("fractions"), *[(f"item-{i}", True) for i in range(3)])
+    state = answer(model, state, *[(f"item-{i}", True) for i in range(3, 6)], day=1)
 
     assert model.level(state) is Level.MASTERED
     assert model.level(state, MasteryThresholds(mastered=0.99)) is Level.PROFICIENT
@@ -231,12 +237,13 @@ def test_prerequisite_head_start_is_weak_and_fades_with_own_answers():
     ahead = model.start("fractions", [strong])
 
     assert 0 < ahead.prior <= model.params.prerequisite_cap
-    fresh_gap = model.predict({"fractions": ahead}, "easy-1") - model.predict(
+    # Compared in log-odds, where the head start is added.
+    fresh_gap = model.log_odds({"fractions": ahead}, "easy-1") - model.log_odds(
         {"fractions": SkillState("fractions")}, "easy-1"
     )
     later = answer(model, ahead, *[("easy-1", False)] * 4)
     plain = answer(model, SkillState("fractions"), *[("easy-1", False)] * 4)
-    later_gap = model.predict({"fractions": later}, "easy-1") - model.predict({"fractions": plain}, "easy-1")
+    later_gap = model.log_odds({"fractions": later}, "easy-1") - model.log_odds({"fractions": plain}, "easy-1")
     assert 0 < later_gap < fresh_gap
 
 

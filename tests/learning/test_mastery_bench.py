@@ -45,6 +45,15 @@ def test_auc_matches_hand_computed_values_including_ties(bench):
     assert bench.rmse([1, 0], [0.5, 0.5]) == pytest.approx(0.5)
 
 
+def test_calibration_error_and_auc_within_items_match_hand_computed_values(bench):
+    # Bin 0.2: predicted 0.2, 1 of 2 right (gap 0.3); bin 0.9: predicted 0.9, 2 of 2 right (gap 0.1).
+    assert bench.ece([0, 1, 1, 1], [0.2, 0.2, 0.9, 0.9]) == pytest.approx((2 * 0.3 + 2 * 0.1) / 4)
+    # Item a ranks perfectly (AUC 1), item b backwards (AUC 0), item c has one outcome only and is left out.
+    labels = [0, 1, 0, 1, 1]
+    scores = [0.1, 0.9, 0.8, 0.2, 0.5]
+    assert bench.auc_within_items(labels, scores, ["a", "a", "b", "b", "c"]) == pytest.approx(0.5)
+
+
 def test_benchmark_reads_files_fits_and_beats_the_running_average_on_synthetic_learners(bench, tmp_path, capsys):
     rng = random.Random(3)
     write_tsv(tmp_path / "train.tsv", range(0, 80), rng)
@@ -53,14 +62,20 @@ def test_benchmark_reads_files_fits_and_beats_the_running_average_on_synthetic_l
     train = bench.read_tsv(tmp_path / "train.tsv")
     assert len(train) == 80 and all(len(history) == 30 for history in train.values())
     figures = bench.benchmark(train, bench.read_tsv(tmp_path / "test.tsv"), {"epochs": 3})
-    model, baseline = figures["results"]
+    fitted, shown, cold, cold_shown, baseline = figures["results"]
 
-    assert model.responses == baseline.responses == 900
-    assert model.auc > baseline.auc > 0.5
-    assert model.rmse < baseline.rmse
+    assert fitted.responses == shown.responses == cold.responses == baseline.responses == 900
+    assert fitted.auc > baseline.auc > 0.5
+    assert fitted.auc > cold.auc  # fitting the course's history pays
+    assert fitted.rmse < baseline.rmse
+    # The shown number cannot know which item comes next, but it ranks learners on the same item as the
+    # model's prediction does (within 0.02: the prediction also sees the learner-wide state as it is now).
+    assert abs(shown.auc_items - fitted.auc_items) < 0.02
+    assert cold_shown.auc == pytest.approx(cold.auc, abs=0.02)  # a new course knows no item difficulties
 
     assert (
         bench.main(["--train", str(tmp_path / "train.tsv"), "--test", str(tmp_path / "test.tsv"), "--epochs", "2"]) == 0
     )
     printed = capsys.readouterr().out
-    assert "mastery model" in printed and "running average" in printed and "CPUs" in printed
+    assert "fitted: shown" in printed and "cold start: prediction" in printed and "running average" in printed
+    assert "CPUs" in printed

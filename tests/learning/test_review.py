@@ -4,10 +4,12 @@ import pytest
 
 from lti_tool.learning.mastery import Level
 from lti_tool.learning.review import (
+    DueReview,
     ItemResult,
     Rating,
     due_reviews,
     level_after_review,
+    mastery_challenge,
     rating_for,
     review_outcome,
     reviews_to_stop,
@@ -69,14 +71,17 @@ def test_ratings_convert_to_the_fsrs_package_by_number():
     assert [fsrs.Rating(r.value).name for r in Rating] == ["Again", "Hard", "Good", "Easy"]
 
 
-def test_failed_review_drops_mastered_to_proficient_and_comes_back_tomorrow():
-    outcome = review_outcome("fractions", Level.MASTERED, Rating.AGAIN, NOW, skill_name="Fractions")
+def test_failed_review_keeps_the_level_unless_the_model_lowers_it_and_comes_back_tomorrow():
+    kept = review_outcome("fractions", Level.MASTERED, Rating.AGAIN, NOW, skill_name="Fractions",
+                          model_level=Level.MASTERED)
+    lowered = review_outcome("fractions", Level.MASTERED, Rating.AGAIN, NOW, skill_name="Fractions",
+                             model_level=Level.PROFICIENT)
 
-    assert not outcome.passed
-    assert outcome.level_after is Level.PROFICIENT
-    assert outcome.level_changed
-    assert outcome.due_at == NOW + timedelta(days=1)
-    assert outcome.message.startswith("Fractions was hard to remember this time, so it's back to Proficient.")
+    assert not kept.passed and not kept.level_changed
+    assert kept.due_at == NOW + timedelta(days=1)
+    assert kept.message.startswith("Fractions was hard to remember this time; it stays Mastered for now.")
+    assert lowered.level_after is Level.PROFICIENT and lowered.level_changed
+    assert lowered.message.startswith("Fractions was hard to remember this time, so it's back to Proficient.")
 
 
 def test_successful_review_keeps_mastered_and_leaves_the_date_to_the_scheduler():
@@ -88,9 +93,12 @@ def test_successful_review_keeps_mastered_and_leaves_the_date_to_the_scheduler()
     assert outcome.due_at is None
 
 
-def test_failed_review_never_drops_a_skill_to_not_started():
-    assert level_after_review(Level.ATTEMPTED, Rating.AGAIN) is Level.ATTEMPTED
-    assert level_after_review(Level.PROFICIENT, Rating.AGAIN) is Level.FAMILIAR
+def test_repeated_failed_reviews_do_not_drop_a_level_each_time_by_themselves():
+    level = Level.MASTERED
+    for _ in range(5):
+        level = level_after_review(level, Rating.AGAIN)
+    assert level is Level.MASTERED
+    assert level_after_review(Level.MASTERED, Rating.AGAIN, Level.FAMILIAR) is Level.FAMILIAR
 
 
 def test_skill_goes_on_the_review_schedule_the_moment_it_becomes_mastered():
@@ -103,3 +111,20 @@ def test_skill_that_fell_below_proficient_leaves_review_for_ordinary_practice():
     due = {"fractions": NOW, "ratios": NOW}
 
     assert reviews_to_stop(due, {"fractions": Level.FAMILIAR, "ratios": Level.PROFICIENT}) == ["fractions"]
+
+
+def test_mastery_challenge_mixes_due_skills_most_overdue_first_and_fresh_items_first():
+    due = [
+        DueReview("ratios", NOW - timedelta(days=1), timedelta(days=1)),
+        DueReview("fractions", NOW - timedelta(days=3), timedelta(days=3)),
+        DueReview("percent", NOW, timedelta(0)),
+    ]
+    items = {"fractions": ["f1", "f2", "f3"], "ratios": ["r1", "r2"], "percent": []}
+
+    challenge = mastery_challenge(due, items, size=4, recent=["f1"])
+
+    assert challenge == [("fractions", "f2"), ("ratios", "r1"), ("fractions", "f3"), ("ratios", "r2")]
+    assert mastery_challenge(due, items, size=10) == [
+        ("fractions", "f1"), ("ratios", "r1"), ("fractions", "f2"), ("ratios", "r2"), ("fractions", "f3")
+    ]
+    assert mastery_challenge([], items) == []

@@ -1,9 +1,9 @@
-"""Mastered skills come back for spaced review; a failed review lowers the level."""
+"""Mastered skills come back for spaced review, days later; a failed review lowers the estimate."""
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from lti_tool.learning.coursepack import load_pack
 from lti_tool.services.content import demo_pack_data
@@ -40,32 +40,147 @@ def _levels(tool):
         )
 
 
-def test_a_mastered_skill_is_scheduled_for_review_and_a_failed_review_lowers_it(sandbox, tool):
+def _answer_sources(tool) -> list[str]:
+    with tool.app.app_context():
+        from lti_tool.extensions import db
+        from lti_tool.models import ItemResponse
+
+        return list(db.session.scalars(db.select(ItemResponse.source).order_by(ItemResponse.id)))
+
+
+def _days_pass(tool, days: float) -> None:
+    """Move every answer and review date back, as if `days` had passed since."""
+    with tool.app.app_context():
+        from lti_tool.extensions import db
+        from lti_tool.models import ReviewSchedule, SkillMastery
+
+        for row in db.session.scalars(db.select(SkillMastery)):
+            state = dict(row.state)
+            if state.get("last_seen") is not None:
+                state["last_seen"] = state["last_seen"] - days * 86_400
+            row.state = state
+        for row in db.session.scalars(db.select(ReviewSchedule)):
+            row.due_at = row.due_at - timedelta(days=days)
+        db.session.commit()
+
+
+def _estimate(tool, skill_id) -> float:
+    with tool.app.app_context():
+        from lti_tool.extensions import db
+        from lti_tool.models import SkillMastery
+
+        row = db.session.scalars(db.select(SkillMastery).where(SkillMastery.skill_id == skill_id)).one()
+        return row.state["estimate"]
+
+
+def _master(student, tool, skill_id, pack) -> None:
+    """Answer right in one sitting, then again a few days later: Mastered needs two sittings."""
+    _practise(student, tool, skill_id, pack, right=True, times=5)
+    assert _levels(tool)[0][skill_id] == "Proficient"  # one sitting is not enough for Mastered
+    _days_pass(tool, 3)
+    for _ in range(5):
+        _practise(student, tool, skill_id, pack, right=True, times=1)
+        if _levels(tool)[0][skill_id] == "Mastered":
+            return
+    raise AssertionError(f"{skill_id} was not mastered: {_levels(tool)[0]}")
+
+
+def test_a_skill_mastered_over_two_sittings_comes_back_days_later_and_one_failed_review_keeps_the_level(
+    sandbox, tool
+):
     submit_form(sandbox.launch("teacher"), "/content/demo")
     pack = load_pack(demo_pack_data())
     first_skill = pack.skill_graph.topological_order()[0]
     student = sandbox.launch("student")
-    for _ in range(4):
-        _practise(student, tool, first_skill, pack, right=True, times=5)
-        if _levels(tool)[0].get(first_skill) == "Mastered":
-            break
+
+    _master(student, tool, first_skill, pack)
+
     levels, schedules, _ = _levels(tool)
-    assert levels[first_skill] == "Mastered"
     (schedule,) = [s for s in schedules if s.skill_id == first_skill]
-    assert schedule.due_at > datetime.now(UTC).replace(tzinfo=None)  # not due at once: spacing
+    # The first review comes at FSRS's interval for 90% retention: days, not minutes.
+    assert schedule.due_at > datetime.now(UTC).replace(tzinfo=None) + timedelta(days=1)
 
-    with tool.app.app_context():  # time passes: the review falls due
-        from lti_tool.extensions import db
-        from lti_tool.models import ReviewSchedule
-
-        db.session.execute(db.update(ReviewSchedule).values(due_at=datetime(2020, 1, 1)))
-        db.session.commit()
+    _days_pass(tool, 10)  # time passes: the review falls due
     plan = student.http.get(student.url)
     assert "review" in plan.text.lower()
+    before = _estimate(tool, first_skill)
 
     _practise(student, tool, first_skill, pack, right=False, times=1)
+
     levels, schedules, events = _levels(tool)
-    assert levels[first_skill] != "Mastered"
-    assert events[-1].source == "review" and events[-1].old_level == "Mastered"
+    assert _estimate(tool, first_skill) < before  # the miss counts as evidence...
+    assert levels[first_skill] == "Mastered"  # ...but one slip does not take a level clearly shown
+    assert not [e for e in events if e.source == "review"]
+    assert _answer_sources(tool)[-2:] == ["practice", "review"]  # the answer is kept as a review
     (schedule,) = [s for s in schedules if s.skill_id == first_skill]
-    assert schedule.due_at > datetime(2020, 1, 2)  # rescheduled soon, to relearn
+    tomorrow = datetime.now(UTC).replace(tzinfo=None) + timedelta(hours=20)
+    assert schedule.due_at > tomorrow  # back soon to relearn, but not in minutes
+
+
+def test_a_skill_mastered_again_keeps_its_review_history(sandbox, tool):
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    pack = load_pack(demo_pack_data())
+    first_skill = pack.skill_graph.topological_order()[0]
+    student = sandbox.launch("student")
+    _master(student, tool, first_skill, pack)
+    (first,) = _levels(tool)[1]
+
+    with tool.app.app_context():
+        from lti_tool.extensions import db
+        from lti_tool.learning.mastery import Level
+        from lti_tool.models import ReviewSchedule
+        from lti_tool.services.reviews import start_if_mastered
+
+        now = datetime.now(UTC) + timedelta(days=5)
+        start_if_mastered(first.course_id, first.person_id, first_skill, Level.PROFICIENT, Level.MASTERED, now)
+        db.session.commit()
+        (again,) = db.session.scalars(db.select(ReviewSchedule)).all()
+
+    # The card carries on (a second successful retrieval), so FSRS's memory of it grows instead of resetting.
+    def interval(card):
+        return datetime.fromisoformat(card["due"]) - datetime.fromisoformat(card["last_review"])
+
+    assert again.card["stability"] > first.card["stability"]
+    assert interval(again.card) > interval(first.card)
+
+
+def test_a_pack_without_review_spacing_schedules_no_reviews(sandbox, tool):
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    with tool.app.app_context():
+        from lti_tool.extensions import db
+        from lti_tool.models import CourseContent
+
+        content = db.session.scalars(db.select(CourseContent)).one()
+        data = dict(content.pack)
+        data["mastery"] = {**data["mastery"], "review_spacing": False}
+        content.pack = data
+        content.updated_at = datetime.now(UTC).replace(tzinfo=None)
+        db.session.commit()
+    pack = load_pack(demo_pack_data())
+    first_skill = pack.skill_graph.topological_order()[0]
+    student = sandbox.launch("student")
+
+    _master(student, tool, first_skill, pack)
+
+    assert _levels(tool)[1] == []
+
+
+def test_a_student_with_two_skills_due_gets_a_mixed_review_of_both(sandbox, tool):
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    pack = load_pack(demo_pack_data())
+    first, second = pack.skill_graph.topological_order()[:2]
+    student = sandbox.launch("student")
+    _master(student, tool, first, pack)
+    _master(student, tool, second, pack)
+    _days_pass(tool, 10)
+
+    with tool.app.app_context():
+        from lti_tool.extensions import db
+        from lti_tool.models import ReviewSchedule
+        from lti_tool.services.reviews import challenge
+
+        schedule = db.session.scalars(db.select(ReviewSchedule)).first()
+        mixed = challenge(schedule.course_id, schedule.person_id, datetime.now(UTC).replace(tzinfo=None), size=4)
+
+    assert [skill for skill, _ in mixed] in ([first, second] * 2, [second, first] * 2)
+    assert len({item for _, item in mixed}) == 4

@@ -1,0 +1,289 @@
+"""Simulated learners on the demo pack, through the service layer: do levels have the right shape?
+
+Usage: python bench/simulate.py [--learners N] [--seed S]
+
+Builds a real Pathways app on a fresh SQLite file, imports the demo pack (16 skills), and has simulated
+learners practise through the services the pages call (`plan.next_item` serves the item, `mastery.record_answer`
+checks it and moves the levels, reviews are scheduled by `reviews`), on a clock that jumps a day between
+sittings of ten answers. Profiles: knows nothing (guesses multiple choice, misses the rest), knows the first
+half of the map, knows everything, guesses right one time in four, knows everything but slips one time in
+ten, memorises worked solutions (right only on an item whose solution it has seen), and learns as it
+practises. Two walks:
+
+- course walk: practise each skill in map order until Proficient, at most 15 answers a skill;
+- stability: a learner practises one skill for 40 answers in four sittings (how often the level moves).
+
+Prints the figures bench/README.md quotes, and the machine. Standard library plus the app's own deps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import platform
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+SITTING = 10  # answers per sitting; the clock jumps a day between sittings
+START = datetime(2026, 9, 1, 9, 0)
+
+
+@dataclass
+class Learner:
+    """A simulated learner: which skills they know, and how they answer."""
+
+    profile: str
+    rng: random.Random
+    knows: Callable[[str], bool] = lambda skill: False
+    slip: float = 0.0
+    guess: float | None = None  # answers right with this chance whatever they know
+    memorises: bool = False
+    learns: bool = False
+    seen_solutions: set[str] = field(default_factory=set)
+    practice: dict[str, int] = field(default_factory=dict)
+
+    def right(self, item, skill: str) -> bool:
+        if self.guess is not None:
+            return self.rng.random() < self.guess
+        if self.memorises:
+            return item.id in self.seen_solutions
+        if self.learns:
+            n = self.practice.get(skill, 0)
+            return self.rng.random() < 1 / (1 + math.exp(-(-1.0 + 0.35 * n)))
+        if self.knows(skill):
+            return self.rng.random() >= self.slip
+        if item.type == "multiple_choice":  # knows nothing: a blind guess among the choices
+            return self.rng.random() < 1 / len(item.choices)
+        return False
+
+
+def answer_text(item, right: bool, rng: random.Random) -> str:
+    if item.type == "multiple_choice":
+        if right:
+            return item.answer
+        return rng.choice([c.id for c in item.choices if c.id != item.answer])
+    if not right:
+        return "999999 (wrong)"
+    return str(item.answer) if item.type == "numeric" else item.answers[0]
+
+
+PROFILES: dict[str, Callable[[random.Random, list[str]], Learner]] = {
+    "knows nothing": lambda rng, order: Learner("knows nothing", rng),
+    "knows the first half": lambda rng, order: Learner(
+        "knows the first half", rng, knows=lambda s: order.index(s) < len(order) // 2, slip=0.05),
+    "knows everything": lambda rng, order: Learner("knows everything", rng, knows=lambda s: True),
+    "guesser at 25%": lambda rng, order: Learner("guesser at 25%", rng, guess=0.25),
+    "knower, slips 10%": lambda rng, order: Learner("knower, slips 10%", rng, knows=lambda s: True, slip=0.1),
+    "memoriser of solutions": lambda rng, order: Learner("memoriser of solutions", rng, memorises=True),
+    "learns while practising": lambda rng, order: Learner("learns while practising", rng, learns=True),
+}
+
+
+class Course:
+    """A real app on SQLite with the demo pack imported, and one way to answer through the services."""
+
+    def __init__(self, folder: Path) -> None:
+        from flask_migrate import upgrade
+
+        from lti_tool import create_app
+        from lti_tool.extensions import db
+        from lti_tool.models import Course as CourseRow
+        from lti_tool.models import Deployment, Platform
+        from lti_tool.services.content import demo_pack_data, import_pack
+
+        self.app = create_app({"TESTING": True, "SECRET_KEY": "simulation-only", "INSTANCE_PATH": str(folder),
+                               "DATABASE_URL": f"sqlite:///{folder / 'simulate.db'}", "BASE_URL": "http://127.0.0.1:1"})
+        self.context = self.app.app_context()
+        self.context.push()
+        upgrade()
+        issuer = "https://lms.example.invalid"
+        platform_row = Platform(name="Simulation", issuer=issuer, client_id="sim", auth_login_url=issuer + "/login",
+                                auth_token_url=issuer + "/token", key_set_url=issuer + "/jwks")
+        db.session.add(platform_row)
+        db.session.flush()
+        deployment = Deployment(platform_id=platform_row.id, deployment_id="1")
+        db.session.add(deployment)
+        db.session.flush()
+        course = CourseRow(platform_id=platform_row.id, deployment_id=deployment.id, context_id="sim", title="Sim")
+        db.session.add(course)
+        db.session.commit()
+        self.platform_id, self.course_id = platform_row.id, course.id
+        self.pack = import_pack(course.id, demo_pack_data(), now=START)
+        self.order = list(self.pack.skill_graph.topological_order())
+        self.people = 0
+
+    def person(self) -> int:
+        from lti_tool.extensions import db
+        from lti_tool.models import Enrollment, Person
+
+        self.people += 1
+        person = Person(platform_id=self.platform_id, sub=f"learner-{self.people}", name=f"Learner {self.people}")
+        db.session.add(person)
+        db.session.flush()
+        db.session.add(Enrollment(course_id=self.course_id, person_id=person.id, role="student"))
+        db.session.commit()
+        return person.id
+
+    def answer(self, learner: Learner, person_id: int, skill: str, now: datetime):
+        from lti_tool.learning.mastery import Level
+        from lti_tool.services.mastery import record_answer
+        from lti_tool.services.plan import next_item
+
+        item = next_item(self.course_id, person_id, skill)
+        right = learner.right(item, skill)
+        result = record_answer(self.course_id, person_id, item.id, answer_text(item, right, learner.rng),
+                               hints_used=0, source="practice", now=now)
+        learner.seen_solutions.add(item.id)  # the feedback page shows the worked solution
+        learner.practice[skill] = learner.practice.get(skill, 0) + 1
+        view = next((v for v in result.views if v.skill_id == skill), None)
+        return view.level if view else Level.NOT_STARTED
+
+    def first_review_days(self, person_id: int, skill: str, mastered_at: datetime) -> float | None:
+        from lti_tool.extensions import db
+        from lti_tool.models import ReviewSchedule
+
+        row = db.session.scalars(db.select(ReviewSchedule).where(
+            ReviewSchedule.course_id == self.course_id, ReviewSchedule.person_id == person_id,
+            ReviewSchedule.skill_id == skill)).first()
+        return None if row is None else (row.due_at - mastered_at).total_seconds() / 86_400
+
+
+class Clock:
+    """A learner's clock: a few seconds between answers, a day between sittings of ten answers."""
+
+    def __init__(self) -> None:
+        self.now = START
+        self.answers = 0
+
+    def tick(self) -> datetime:
+        self.answers += 1
+        if self.answers % SITTING == 1 and self.answers > 1:
+            self.now += timedelta(days=1)
+        else:
+            self.now += timedelta(seconds=40)
+        return self.now
+
+
+def course_walk(course: Course, learner: Learner, budget: int = 15) -> dict:
+    """Practise each skill in map order until Proficient (or `budget` answers); return what happened."""
+    from lti_tool.learning.mastery import Level
+
+    person = course.person()
+    clock = Clock()
+    to_proficient: dict[str, int] = {}
+    for skill in course.order:
+        for n in range(1, budget + 1):
+            level = course.answer(learner, person, skill, clock.tick())
+            if level.rank >= Level.PROFICIENT.rank:
+                to_proficient[skill] = n
+                break
+    return {"answers": clock.answers, "to_proficient": to_proficient, "all_proficient": len(to_proficient) == len(
+        course.order)}
+
+
+def stability_walk(course: Course, learner: Learner, skill: str, answers: int = 40) -> dict:
+    """Practise one skill for `answers` answers; count level changes, drops, and the first review interval."""
+    from lti_tool.learning.mastery import Level
+
+    person = course.person()
+    clock = Clock()
+    levels = []
+    mastered_at = None
+    review = None
+    for _ in range(answers):
+        now = clock.tick()
+        levels.append(course.answer(learner, person, skill, now))
+        if mastered_at is None and levels[-1] is Level.MASTERED:
+            mastered_at = now
+            # Read the schedule at once: later answers on a due skill are reviews and move it on.
+            review = course.first_review_days(person, skill, mastered_at)
+    changes = sum(1 for a, b in zip(levels, levels[1:], strict=False) if a is not b)
+    drops = sum(1 for a, b in zip(levels, levels[1:], strict=False) if b.rank < a.rank)
+    first = next((i for i, lv in enumerate(levels) if lv.rank >= Level.PROFICIENT.rank), None)
+    settled = levels[first:] if first is not None else []
+    after = sum(1 for a, b in zip(settled, settled[1:], strict=False)
+                if a is not b and not (a is Level.PROFICIENT and b is Level.MASTERED))
+    return {"changes": changes, "drops": drops, "unsettled": after, "mastered": mastered_at is not None,
+            "to_mastered": None if mastered_at is None else levels.index(Level.MASTERED) + 1, "review_days": review}
+
+
+def machine() -> str:
+    return (f"{platform.platform()}; {platform.processor() or platform.machine()}; {os.cpu_count()} CPUs; "
+            f"Python {platform.python_version()}")
+
+
+def share(values) -> str:
+    values = list(values)
+    return f"{sum(values) / len(values):.1%}" if values else "n/a"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--learners", type=int, default=12, help="learners per profile (default 12)")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as folder:
+        course = Course(Path(folder))
+        rng = random.Random(args.seed)
+        half = len(course.order) // 2
+        print(f"Demo pack: {len(course.order)} skills; {args.learners} learners per profile; sittings of {SITTING} "
+              "answers a day apart; course walk: each skill until Proficient, at most 15 answers")
+        print(f"{'profile':<26}{'answers':>9}{'all Prof.':>11}{'skills Prof.':>14}{'median to Prof.':>17}"
+              f"{'<= 6 answers':>14}")
+        walks: dict[str, list[dict]] = {}
+        for name, make in PROFILES.items():
+            walks[name] = [course_walk(course, make(random.Random(rng.random()), course.order))
+                           for _ in range(args.learners)]
+            runs = walks[name]
+            counts = [n for r in runs for n in r["to_proficient"].values()]
+            skills_prof = sum(len(r["to_proficient"]) for r in runs) / (len(runs) * len(course.order))
+            print(f"{name:<26}{statistics.median(r['answers'] for r in runs):>9.0f}"
+                  f"{share(r['all_proficient'] for r in runs):>11}{skills_prof:>14.1%}"
+                  f"{(statistics.median(counts) if counts else float('nan')):>17}"
+                  f"{share(n <= 6 for n in counts):>14}")
+        unknown = [len([s for s in r["to_proficient"] if course.order.index(s) >= half])
+                   for r in walks["knows the first half"]]
+        print(f"false Proficient: guessers {share(len(r['to_proficient']) > 0 for r in walks['guesser at 25%'])} "
+              f"of learners ({sum(len(r['to_proficient']) for r in walks['guesser at 25%'])} of "
+              f"{len(walks['guesser at 25%']) * len(course.order)} skills); knows nothing "
+              f"{sum(len(r['to_proficient']) for r in walks['knows nothing'])} skills; first-half knower on the "
+              f"unknown half {sum(unknown)} of {len(unknown) * (len(course.order) - half)} skills")
+        everyone = walks["knows everything"]
+        print(f"knows everything: all 16 Proficient in median {statistics.median(r['answers'] for r in everyone):.0f}"
+              f" answers (max {max(r['answers'] for r in everyone)})")
+
+        print(f"\nStability: one skill, 40 answers in four sittings, {args.learners} learners per profile")
+        print(f"{'profile':<26}{'changes':>9}{'drops':>7}{'unsettled':>11}{'Mastered':>10}{'to Mastered':>13}"
+              f"{'1st review (days)':>19}")
+        for name in ("knower, slips 10%", "knows everything", "guesser at 25%", "learns while practising"):
+            runs = [stability_walk(course, PROFILES[name](random.Random(rng.random()), course.order),
+                                   course.order[rng.randrange(len(course.order))]) for _ in range(args.learners)]
+            to_mastered = [r["to_mastered"] for r in runs if r["to_mastered"]]
+            reviews = [r["review_days"] for r in runs if r["review_days"] is not None]
+            print(f"{name:<26}{statistics.mean(r['changes'] for r in runs):>9.2f}"
+                  f"{statistics.mean(r['drops'] for r in runs):>7.2f}"
+                  f"{statistics.mean(r['unsettled'] for r in runs):>11.2f}{share(r['mastered'] for r in runs):>10}"
+                  f"{(statistics.median(to_mastered) if to_mastered else float('nan')):>13}"
+                  f"{(min(reviews) if reviews else float('nan')):>19.1f}")
+        print("changes: level changes in 40 answers, climbing included; drops: changes down; unsettled: changes after "
+              "first reaching Proficient other than Proficient -> Mastered; 1st review: the shortest interval from "
+              "Mastered to the first review")
+    print(f"Ran in {time.perf_counter() - started:.0f} s. Machine: {machine()}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

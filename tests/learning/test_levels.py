@@ -1,0 +1,137 @@
+"""Levels have the right shape: one number behind them, evidence across items and sittings, and hysteresis."""
+
+import random
+
+import pytest
+
+from lti_tool.learning.coursepack import load_pack
+from lti_tool.learning.mastery import ALL_SKILLS, Level, MasteryModel, MasteryThresholds, Response, SkillState
+from tests.learning.test_coursepack import small_pack
+
+DAY = 86_400.0
+
+
+class Learner:
+    """One learner practising one skill with the cold-start model, as a new course would run."""
+
+    def __init__(self, model: MasteryModel | None = None, thresholds: MasteryThresholds | None = None) -> None:
+        self.model = model or MasteryModel()
+        self.thresholds = thresholds
+        self.states = {ALL_SKILLS: SkillState(ALL_SKILLS)}
+        self.level = Level.NOT_STARTED
+        self.clock = 1_000_000.0
+
+    def answer(self, item: str, correct: bool) -> Level:
+        self.clock += 30
+        self.states.update(self.model.record(self.states, Response(item, ("fractions",), correct, at=self.clock)))
+        self.level = self.model.level(self.states["fractions"], self.thresholds, previous=self.level)
+        return self.level
+
+    def next_day(self) -> None:
+        self.clock += DAY
+
+    @property
+    def shown(self) -> float:
+        return self.model.probability_of_mastery(self.states["fractions"])
+
+
+def test_the_shown_number_is_the_models_own_prediction_for_a_typical_item_of_the_skill():
+    learner = Learner()
+    for n, correct in enumerate([True, False, True, True]):
+        learner.answer(f"q{n}", correct)
+
+    model = learner.model
+    assert learner.shown == pytest.approx(model.predict(learner.states, "", ["fractions"]))
+    # The prediction for an item is the shown number moved by the item's difficulty, nothing else.
+    assert model.predict(learner.states, "q9", ["fractions"]) == pytest.approx(learner.shown)
+
+
+def test_one_right_answer_is_not_familiar_but_two_are():
+    learner = Learner()
+
+    assert learner.answer("q1", True) is Level.ATTEMPTED
+    assert learner.answer("q2", True) is Level.FAMILIAR
+
+
+def test_right_answers_to_the_same_item_over_and_over_are_not_proficient():
+    learner = Learner()
+    for _ in range(6):
+        learner.answer("q1", True)
+    assert learner.level.rank < Level.PROFICIENT.rank
+
+    for item in ("q2", "q3"):
+        learner.answer(item, True)
+    assert learner.level is Level.PROFICIENT
+
+
+def test_mastered_needs_a_second_sitting():
+    learner = Learner()
+    for n in range(10):
+        learner.answer(f"q{n}", True)
+    assert learner.level is Level.PROFICIENT
+
+    learner.next_day()
+    assert learner.answer("q3", True) is Level.MASTERED
+
+
+def test_one_slip_after_clear_evidence_lowers_the_estimate_but_not_the_level():
+    learner = Learner()
+    for n in range(6):
+        learner.answer(f"q{n}", True)
+    learner.next_day()
+    for n in range(3):
+        learner.answer(f"q{n}", True)
+    assert learner.level is Level.MASTERED
+    before = learner.shown
+
+    assert learner.answer("q7", False) is Level.MASTERED
+    assert learner.shown < before
+    # Without the level shown before (no hysteresis), the same estimate would not be Mastered.
+    assert learner.model.level(learner.states["fractions"]) is not Level.MASTERED
+
+    learner.answer("q8", False)
+    learner.answer("q9", False)
+    assert learner.level.rank < Level.MASTERED.rank  # three misses in a row is the model saying so
+
+
+def test_guessing_at_one_in_four_is_almost_never_credited_proficient():
+    rng = random.Random(5)
+    credited = 0
+    for _ in range(300):
+        learner = Learner()
+        for step in range(40):
+            if step % 10 == 0:
+                learner.next_day()
+            learner.answer(f"q{rng.randrange(8)}", rng.random() < 0.25)
+            if learner.level.rank >= Level.PROFICIENT.rank:
+                credited += 1
+                break
+    assert credited / 300 <= 0.03
+
+
+def test_a_learner_who_knows_the_skill_and_slips_one_time_in_ten_is_proficient_within_six_answers():
+    rng = random.Random(6)
+    within_six = 0
+    for _ in range(300):
+        learner = Learner()
+        for step in range(6):
+            learner.answer(f"q{step}", rng.random() < 0.9)
+        within_six += learner.level.rank >= Level.PROFICIENT.rank
+    assert within_six / 300 >= 0.8
+
+
+def test_the_pack_sets_the_evidence_rules_and_refuses_nonsense():
+    data = small_pack()
+    data["mastery"]["evidence"] = {"min_sessions_mastered": 1, "min_items_mastered": 4}
+    data["mastery"]["desired_retention"] = 0.85
+
+    pack = load_pack(data)
+    rules = pack.mastery.level_rules()
+
+    assert rules.min_sessions_mastered == 1 and rules.min_items_mastered == 4
+    assert rules.mastered == 0.9  # the pack's thresholds still apply
+    assert pack.mastery.desired_retention == 0.85
+
+    data["mastery"]["evidence"] = {"min_sessions_mastered": "two"}
+    with pytest.raises(ValueError, match="mastery.evidence.min_sessions_mastered: should be a whole number"):
+        load_pack(data)

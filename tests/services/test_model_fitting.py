@@ -1,0 +1,133 @@
+"""A course's mastery model is fitted from its own answers: daily by the worker, by `pathways course fit`,
+and when the teacher presses "Refit now"; until then it runs on the cold-start prior."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+from click.testing import CliRunner
+from flask.cli import ScriptInfo
+
+from lti_tool.course_cli import course_group
+from lti_tool.jobs.worker import drain
+from tests.support import submit_form
+
+
+def _answers_from_earlier_students(tool, learners: int = 30, answers: int = 10) -> None:
+    """Store the answers a class gave before (as the practice pages would have), on two items of one skill."""
+    with tool.app.app_context():
+        from lti_tool.extensions import db
+        from lti_tool.models import Course, CourseContent, ItemResponse, Person
+
+        course = db.session.scalars(db.select(Course)).one()
+        pack = db.session.get(CourseContent, course.id).pack
+        activity = next(a for a in pack["activities"] if len(a.get("items", [])) >= 2)
+        easy, hard = activity["items"][:2]
+        rng = random.Random(4)
+        start = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=3)
+        for n in range(learners):
+            person = Person(platform_id=course.platform_id, sub=f"earlier-{n}", name=f"Earlier {n}")
+            db.session.add(person)
+            db.session.flush()
+            for step in range(answers):
+                item = easy if step % 2 else hard
+                db.session.add(ItemResponse(
+                    course_id=course.id, person_id=person.id, item_id=item["id"], skill_ids=item.get("skills") or
+                    activity["skills"], answer="x", correct=rng.random() < (0.9 if item is easy else 0.3),
+                    hints_used=0, source="practice", answered_at=start + timedelta(minutes=step)))
+        db.session.commit()
+
+
+def _stored(tool) -> dict | None:
+    with tool.app.app_context():
+        from lti_tool.extensions import db
+        from lti_tool.models import CourseContent
+
+        return db.session.scalars(db.select(CourseContent)).one().model_params
+
+
+def test_teacher_refits_the_model_from_the_course_s_answers_and_the_admin_and_worker_do_it_too(sandbox, tool):
+    teacher = sandbox.launch("teacher")
+    submit_form(teacher, "/content/demo")
+    home = teacher.http.get(teacher.url)
+    link = next(part for part in home.text.split('"') if part.endswith("/teacher/model"))
+    page = teacher.http.get(tool.url(link) if link.startswith("/") else link)
+    page.http = teacher.http
+    assert "starting model" in page.text
+
+    _answers_from_earlier_students(tool)
+    refitted = submit_form(page, "/teacher/model")
+
+    assert "Refitted on 300 answers by 30 students" in refitted.text
+    assert "revision 1" in refitted.text
+    stored = _stored(tool)
+    assert stored["revision"] == 1 and stored["fitted"]
+    assert any(name.startswith("item:") for name in stored["params"]["weights"])  # its own items
+
+    cli = CliRunner().invoke(course_group, ["fit", "--context", "math-7"], obj=ScriptInfo(create_app=lambda: tool.app))
+    assert cli.exit_code == 0, cli.output
+    assert "revision 2" in cli.output and "300 answers by 30 learners" in cli.output
+
+    # The worker refits only courses with answers newer than their last fit.
+    assert drain(tool.app, once=True, max_seconds=30).models_fitted == 0
+    assert _stored(tool)["revision"] == 2
+
+
+def test_the_worker_fits_a_course_with_new_answers_and_a_student_s_next_answer_uses_the_fit(sandbox, tool):
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    _answers_from_earlier_students(tool)
+    assert _stored(tool) is None  # a new course runs on the prior
+
+    assert drain(tool.app, once=True, max_seconds=30).models_fitted == 1
+
+    stored = _stored(tool)
+    assert stored["revision"] == 1 and stored["responses"] == 300
+    with tool.app.app_context():
+        from lti_tool.extensions import db
+        from lti_tool.models import Course
+        from lti_tool.services.mastery import model_for
+
+        course_id = db.session.scalars(db.select(Course)).one().id
+        assert dict(model_for(course_id).params.weights) == stored["params"]["weights"]
+
+
+def test_a_fit_that_starts_while_another_is_being_stored_takes_the_next_revision(sandbox, tool):
+    import threading
+    import time
+
+    import pytest
+
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    _answers_from_earlier_students(tool)
+    with tool.app.app_context():
+        from lti_tool.extensions import db
+        from lti_tool.models import Course
+
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("row locks: PostgreSQL only (SQLite serialises writers and has no FOR UPDATE)")
+        course_id = db.session.scalars(db.select(Course)).one().id
+    storing = threading.Event()
+
+    def another_fit_storing_revision_1() -> None:
+        with tool.app.app_context():
+            from lti_tool.models import CourseContent
+
+            content = db.session.scalars(db.select(CourseContent).with_for_update()).one()
+            content.model_params = {"revision": 1, "fitted_at": "2026-01-01T00:00:00", "params": {}}
+            db.session.flush()
+            storing.set()
+            time.sleep(1.0)  # still storing when the second fit reads the revision
+            db.session.commit()
+
+    other = threading.Thread(target=another_fit_storing_revision_1)
+    other.start()
+    storing.wait(10)
+    with tool.app.app_context():
+        from lti_tool.services.model_fitting import fit_course_model
+
+        summary = fit_course_model(course_id, datetime.now(UTC).replace(tzinfo=None))
+    other.join(10)
+
+    assert summary.revision == 2
+    assert _stored(tool)["revision"] == 2
