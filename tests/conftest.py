@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import threading
 from collections.abc import Iterator
 
@@ -53,6 +54,9 @@ class LiveTool:
         return self.base_url + path
 
 
+TEST_SECRET_KEY = secrets.token_urlsafe(48)
+
+
 @pytest.fixture
 def make_tool(tmp_path) -> Iterator:
     """Return a factory that starts a live tool with the given settings overrides."""
@@ -62,7 +66,8 @@ def make_tool(tmp_path) -> Iterator:
         settings = {
             "TESTING": True,
             "SANDBOX_ENABLED": True,
-            "SECRET_KEY": "test-secret-not-for-production",
+            # Random like a production key, so processes started outside TESTING (a worker) accept it too.
+            "SECRET_KEY": TEST_SECRET_KEY,
             "INSTANCE_PATH": str(tmp_path / f"instance{len(started)}"),
             "DATABASE_URL": TEST_DATABASE_URL,
             # The sandbox LMS and the tool share a loopback port; production refuses loopback addresses.

@@ -28,6 +28,7 @@ def start_worker_process(app) -> subprocess.Popen:
         **os.environ,
         "PATHWAYS_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
         "PATHWAYS_SECRET_KEY": app.config["SECRET_KEY"],
+        "PATHWAYS_OUTBOUND_ALLOWED_NETWORKS": app.config["OUTBOUND_ALLOWED_NETWORKS"],
         "PATHWAYS_BASE_URL": app.config["BASE_URL"],
         "PATHWAYS_INSTANCE_PATH": app.instance_path,
         "PATHWAYS_WORKER_LEASE_SECONDS": "2",
