@@ -3,7 +3,7 @@
 Usage: python bench/simulate.py [--learners N] [--seed S]
 
 Builds a real Pathways app on a fresh SQLite file, imports the demo pack (16 skills), and has simulated
-learners practise through the services the pages call (`plan.next_item` serves the item, `mastery.record_answer`
+learners practise through the services the pages call (`serving.serve_next` serves the item, `mastery.record_answer`
 checks it and moves the levels, reviews are scheduled by `reviews`), on a clock that jumps a day between
 sittings of ten answers. Profiles: knows nothing (guesses multiple choice, misses the rest), knows the first
 half of the map, knows everything, guesses right one time in four, knows everything but slips one time in
@@ -58,7 +58,7 @@ class Learner:
         if self.guess is not None:
             return self.rng.random() < self.guess
         if self.memorises:
-            return item.id in self.seen_solutions
+            return variant(item) in self.seen_solutions
         if self.learns:
             n = self.practice.get(skill, 0)
             return self.rng.random() < 1 / (1 + math.exp(-(-1.0 + 0.35 * n)))
@@ -67,6 +67,11 @@ class Learner:
         if item.type == "multiple_choice":  # knows nothing: a blind guess among the choices
             return self.rng.random() < 1 / len(item.choices)
         return False
+
+
+def variant(item) -> str:
+    """Name a question as a memoriser remembers it: the item and the numbers a template put in it."""
+    return f"{item.id}:{item.prompt}"
 
 
 def answer_text(item, right: bool, rng: random.Random) -> str:
@@ -139,13 +144,14 @@ class Course:
     def answer(self, learner: Learner, person_id: int, skill: str, now: datetime):
         from lti_tool.learning.mastery import Level
         from lti_tool.services.mastery import record_answer
-        from lti_tool.services.plan import next_item
+        from lti_tool.services.serving import serve_next
 
-        item = next_item(self.course_id, person_id, skill)
+        question = serve_next(self.course_id, person_id, skill, self.pack, now=now)
+        item = question.item
         right = learner.right(item, skill)
-        result = record_answer(self.course_id, person_id, item.id, answer_text(item, right, learner.rng),
-                               hints_used=0, source="practice", now=now)
-        learner.seen_solutions.add(item.id)  # the feedback page shows the worked solution
+        result = record_answer(self.course_id, person_id, question.id, answer_text(item, right, learner.rng),
+                               hints_used=0, now=now)
+        learner.seen_solutions.add(variant(item))  # the feedback page shows the worked solution
         learner.practice[skill] = learner.practice.get(skill, 0) + 1
         view = next((v for v in result.views if v.skill_id == skill), None)
         return view.level if view else Level.NOT_STARTED

@@ -149,6 +149,30 @@ def submit_form(page: requests.Response, action_suffix: str, **values: str) -> r
     raise AssertionError(f"no form posting to {action_suffix} in {page.url}")
 
 
+def one_sitting_pack() -> dict:
+    """Return the demo pack set to credit Mastered within one sitting (the default asks for two, an hour apart)."""
+    from lti_tool.services.content import demo_pack_data
+
+    data = demo_pack_data()
+    data["mastery"]["evidence"] = {"min_sessions_mastered": 1}
+    return data
+
+
+def upload_file(page: requests.Response, action_suffix: str, filename: str, body: bytes,
+                field: str = "pack") -> requests.Response:
+    """Upload a file through the page's form whose action ends with action_suffix, like a browser."""
+    import re
+
+    for match in re.finditer(r"<form[^>]*>.*?</form>", page.text, re.S):
+        action, fields = parse_form(match.group(0), page.url)
+        if action.endswith(action_suffix):
+            response = page.http.post(action, data={k: v for k, v in fields.items() if k != field},
+                                      files={field: (filename, body)}, timeout=30)
+            response.http = page.http
+            return response
+    raise AssertionError(f"no form posting to {action_suffix}")
+
+
 def start_registered_lms(tool, name: str, client_id: str, deployment_id: str):
     """Start another sandbox LMS on its own loopback server, registered with the tool both ways."""
     import threading

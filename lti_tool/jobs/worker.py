@@ -493,7 +493,8 @@ class _Health:
         """Log the failure (once while it lasts), give back leased rows, and return how long to wait."""
         reason = describe_failure(exc)
         self.failures += 1
-        if reason != self.reason:
+        # One line per kind of outage: a database going away surfaces as several driver error classes.
+        if reason.split(" (")[0] != self.reason.split(" (")[0]:
             if reason.startswith("an unexpected error"):
                 log.error("worker pass failed: %s; retrying with backoff", reason, exc_info=exc)
             else:

@@ -336,5 +336,5 @@ def test_student_plan_renders_inside_an_lms_iframe_and_at_phone_width(browser, t
     assert horizontal_overflow(browser) == 0
     # Inside the frame the student can still practise.
     _click(browser, "//li[@class='step']//a[contains(@class, 'button')]")
-    assert browser.find_elements(By.NAME, "item_id")
+    assert browser.find_elements(By.NAME, "served")
     browser.switch_to.default_content()

@@ -138,9 +138,9 @@ def test_lms_without_platform_storage_gets_an_offer_to_open_pathways_in_a_new_wi
 def _practise_one_item(browser) -> None:
     browser.find_element(By.CSS_SELECTOR, ".step a.button").click()  # "Practise …"
     form = _wait(browser, ec.presence_of_element_located((By.CSS_SELECTOR, "form.practice")))
-    item_id = browser.find_element(By.NAME, "item_id").get_attribute("value")
-    answer = _right_answer(item_id)
-    if PACK.item(item_id).type == "multiple_choice":
+    served_id = browser.find_element(By.NAME, "served").get_attribute("value")
+    answer = _right_answer(served_id)
+    if served_item(None, served_id).type == "multiple_choice":
         browser.find_element(By.ID, f"choice-{answer}").click()
     else:
         browser.find_element(By.ID, "answer").send_keys(answer)

@@ -3,12 +3,14 @@ teacher", and reaching Mastered is celebrated (without motion for people who ask
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.support import answer_for_served, served_item
+from tests.support import answer_for_served, one_sitting_pack, served_item
 
 from .accessibility import PageAudit
 
@@ -44,6 +46,17 @@ def _student_in_the_demo_course(browser, tool) -> str:
     _launch_as(browser, tool, TEACHER)
     browser.find_element(By.XPATH, "//button[contains(., 'Use the demo pack')]").click()
     _wait(browser, ec.text_to_be_present_in_element((By.CSS_SELECTOR, ".flashes"), "The course now uses"))
+    return _launch_as(browser, tool, STUDENT)
+
+
+def _student_in_a_one_sitting_course(browser, tool, folder) -> str:
+    """The teacher imports the demo pack set to credit Mastered within one sitting (the default asks for two)."""
+    _launch_as(browser, tool, TEACHER)
+    pack = folder / "math7.json"
+    pack.write_text(json.dumps(one_sitting_pack()), encoding="utf-8")
+    browser.find_element(By.ID, "pack-file").send_keys(str(pack))
+    browser.find_element(By.XPATH, "//button[normalize-space()='Import']").click()
+    _wait(browser, ec.text_to_be_present_in_element((By.CSS_SELECTOR, ".flashes"), "Imported"))
     return _launch_as(browser, tool, STUDENT)
 
 
@@ -116,11 +129,11 @@ def test_after_two_misses_the_student_sees_a_way_to_learn_it_and_can_ask_the_tea
     audit.assert_clean()
 
 
-def test_reaching_mastered_is_celebrated_with_a_status_message_and_no_motion_when_asked(browser, tool):
+def test_reaching_mastered_is_celebrated_with_a_status_message_and_no_motion_when_asked(browser, tool, tmp_path):
     audit = PageAudit(browser)
     browser.execute_cdp_cmd("Emulation.setEmulatedMedia",
                             {"features": [{"name": "prefers-reduced-motion", "value": "reduce"}]})
-    home = _student_in_the_demo_course(browser, tool)
+    home = _student_in_a_one_sitting_course(browser, tool, tmp_path)
     _practise(browser, home, "frac-equivalent")
     for _ in range(20):
         _answer(browser, right=True)

@@ -71,7 +71,7 @@ def test_visitor_opens_pathways_inside_the_course_page_with_or_without_platform_
     assert '<html lang="es">' in inside.text
 
     bare = _page(http, _launch_link(_choose(http, tool, open="frame-nostorage"), "Priya Shah"))
-    assert "without postMessage storage" in bare.text and "lti.put_data" not in bare.text.split("<iframe")[1]
+    assert "answers no storage messages" in bare.text and "lti.put_data" not in bare.text.split("<iframe")[1]
 
 
 def test_unknown_launch_settings_fall_back_to_english_in_a_new_window(make_tool):

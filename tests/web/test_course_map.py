@@ -11,7 +11,7 @@ import requests
 
 from lti_tool.learning.coursepack import load_pack
 from lti_tool.services.content import demo_pack_data
-from tests.support import parse_form, submit_form
+from tests.support import submit_form, upload_file
 
 
 def _get(page, href: str):
@@ -33,15 +33,6 @@ def _editor(sandbox, *, demo: bool = True, **launch):
     return _get(teacher, _link(teacher, "/teacher/map"))
 
 
-def _upload(page, action_suffix: str, filename: str, body: bytes):
-    for match in re.finditer(r"<form[^>]*>.*?</form>", page.text, re.S):
-        action, fields = parse_form(match.group(0), page.url)
-        if action.endswith(action_suffix):
-            response = page.http.post(action, data={k: v for k, v in fields.items() if k != "pack"},
-                                      files={"pack": (filename, body)}, timeout=30)
-            response.http = page.http
-            return response
-    raise AssertionError(f"no form posting to {action_suffix}")
 
 
 def _pack(editor):
@@ -122,7 +113,7 @@ def test_skills_exported_as_moodle_csv_and_imported_into_a_new_course_are_the_sa
     tool.platform.add_resource_link("pathways-home", "Pathways", context_id="science-8")
     fresh = _editor(sandbox, demo=False, http=requests.Session(), context_id="science-8")
     assert "Start an empty course" in fresh.text
-    imported = _upload(fresh, "/teacher/map/import", "skills.csv", csv_text.encode("utf-8"))
+    imported = upload_file(fresh, "/teacher/map/import", "skills.csv", csv_text.encode("utf-8"))
     assert "from the Moodle competency CSV" in imported.text
     assert _skills(_pack(imported)) == _skills(demo_pack_data())
 
@@ -149,7 +140,7 @@ def test_a_case_package_adds_its_skills_and_units_to_the_course_and_keeps_activi
         ],
     }
     body = json.dumps({"CFPackage": package}).encode("utf-8")
-    merged = _upload(editor, "/teacher/map/import", "geometry.json", body)
+    merged = upload_file(editor, "/teacher/map/import", "geometry.json", body)
     assert "Added 2 skills from the CASE package" in html.unescape(merged.text)
     assert "Note: skipped associations that set no order or grouping: isRelatedTo (1)" in merged.text
     document = _pack(merged)
@@ -158,7 +149,7 @@ def test_a_case_package_adds_its_skills_and_units_to_the_course_and_keeps_activi
     assert document["units"][-1]["skills"] == ["geo-area", "geo-volume"]
     assert len(document["activities"]) == activities
 
-    again = _upload(merged, "/teacher/map/import", "geometry.json", body)
+    again = upload_file(merged, "/teacher/map/import", "geometry.json", body)
     assert "Nothing was imported" in again.text and "&#39;geo-area&#39;" in again.text
     assert _pack(again) == document
 
@@ -197,7 +188,7 @@ def test_a_course_pack_is_still_checked_on_import_and_every_problem_is_shown(san
     document = demo_pack_data()
     document["skills"][0]["prerequisites"] = ["no-such-skill"]
     document["activities"][0]["kind"] = "lecture"
-    refused = _upload(editor, "/teacher/map/import", "pack.json", json.dumps(document).encode("utf-8"))
+    refused = upload_file(editor, "/teacher/map/import", "pack.json", json.dumps(document).encode("utf-8"))
     text = html.unescape(refused.text)
     assert "Skill “Equivalent fractions” (prerequisites): names the skill 'no-such-skill'" in text
     assert "(kind): should be one of practice" in text
