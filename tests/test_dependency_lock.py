@@ -1,0 +1,39 @@
+"""requirements.lock pins every runtime dependency at a version pyproject.toml allows, each with hashes."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _locked() -> dict[str, tuple[str, int]]:
+    """Return each locked package's version and how many hashes it carries."""
+    text = (ROOT / "requirements.lock").read_text(encoding="utf-8")
+    entries = re.findall(r"^([A-Za-z0-9._-]+)==([^\s\\]+)((?:\s*\\\s*--hash=sha256:[0-9a-f]{64})+)", text, re.M)
+    return {canonicalize_name(name): (version, hashes.count("--hash=")) for name, version, hashes in entries}
+
+
+def test_every_runtime_dependency_is_locked_at_an_allowed_version_with_hashes():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    locked = _locked()
+    for line in project["dependencies"]:
+        requirement = Requirement(line)
+        name = canonicalize_name(requirement.name)
+        assert name in locked, f"{requirement.name} is not in requirements.lock: re-run the pip-compile command there"
+        version, hashes = locked[name]
+        assert requirement.specifier.contains(version, prereleases=True), (
+            f"requirements.lock pins {requirement.name}=={version}, which pyproject.toml's {line!r} excludes")
+        assert hashes >= 1
+
+
+def test_the_lock_holds_no_release_below_the_advisory_bounds():
+    # The bounds pyproject.toml sets for advisories also hold for what the lock pulls in indirectly.
+    locked = _locked()
+    for name, floor in {"werkzeug": "3.1.4", "jinja2": "3.1.6", "urllib3": "2.5.0", "idna": "3.7"}.items():
+        assert Requirement(f"{name}>={floor}").specifier.contains(locked[name][0])
