@@ -7,8 +7,8 @@ import json
 import re
 import time
 
-from tests.support import parse_form
-from tests.web.test_course_map import _editor, _pack, _upload
+from tests.support import parse_form, upload_file
+from tests.web.test_course_map import _editor, _pack
 
 
 def _two_units(leaves: int, repeated_precedes: int, prefix: str = "") -> dict:
@@ -31,7 +31,7 @@ def _two_units(leaves: int, repeated_precedes: int, prefix: str = "") -> dict:
 def test_a_case_package_repeating_one_precedes_many_times_imports_each_link_once(sandbox):
     editor = _editor(sandbox)
     started = time.monotonic()
-    merged = _upload(editor, "/teacher/map/import", "case.json", json.dumps(_two_units(10, 500)).encode())
+    merged = upload_file(editor, "/teacher/map/import", "case.json", json.dumps(_two_units(10, 500)).encode())
     assert time.monotonic() - started < 10
     assert "Added 20 skills from the CASE package" in html.unescape(merged.text)
     skills = {skill["id"]: skill for skill in _pack(merged)["skills"]}
@@ -44,7 +44,7 @@ def test_a_126_kb_case_package_built_to_explode_is_refused_in_seconds_with_a_mes
     body = json.dumps(_two_units(200, 430)).encode()
     assert 100_000 < len(body) < tool.app.config["MAX_CONTENT_LENGTH"]
     started = time.monotonic()
-    refused = _upload(editor, "/teacher/map/import", "case.json", body)  # the helper gives up after 30 s
+    refused = upload_file(editor, "/teacher/map/import", "case.json", body)  # the helper gives up after 30 s
     assert time.monotonic() - started < 10
     assert refused.status_code == 200
     assert "more than 20000 prerequisite links" in html.unescape(refused.text)
@@ -59,7 +59,7 @@ def test_a_deeply_nested_course_pack_upload_is_refused_with_a_message(sandbox):
     editor = _editor(sandbox)
     before = _pack(editor)
     for body in (DEEP, MODERATE):
-        refused = _upload(editor, "/teacher/map/import", "pack.json", body.encode())
+        refused = upload_file(editor, "/teacher/map/import", "pack.json", body.encode())
         assert refused.status_code == 200, refused.status_code
         assert "nested more than 32 levels deep" in html.unescape(refused.text)
         assert _pack(refused) == before
