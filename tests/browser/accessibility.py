@@ -95,3 +95,14 @@ class PageAudit:
     def assert_clean(self) -> None:
         assert not self.problems, (f"{len(self.problems)} accessibility problem(s) on {len(self.pages)} pages:\n"
                                    + "\n".join(self.problems))
+
+
+def mark_page(browser) -> None:
+    """Mark the current page, so `left_page` can tell when the browser has moved on to the next one."""
+    # A mark on the old window object, rather than staleness_of, which chromedriver can trip over mid-navigation.
+    browser.execute_script("window.__leaving = true")
+
+
+def left_page(browser) -> bool:
+    """True once the marked page is gone and the next one has loaded."""
+    return browser.execute_script("return !window.__leaving && document.readyState === 'complete'")

@@ -16,7 +16,7 @@ from lti_tool.learning.coursepack import load_pack
 from lti_tool.services.content import demo_pack_data
 from tests.support import answer_for_served, served_item
 
-from .accessibility import PHONE, PageAudit, horizontal_overflow, serious_violations
+from .accessibility import PHONE, PageAudit, horizontal_overflow, left_page, mark_page, serious_violations
 
 pytestmark = pytest.mark.browser
 
@@ -37,24 +37,18 @@ def _launch_as(browser, tool, name: str) -> str:
     return browser.current_url
 
 
-def _left_page(browser) -> bool:
-    """True once the marked page is gone and the next one has loaded."""
-    return browser.execute_script("return !window.__leaving && document.readyState === 'complete'")
-
-
 def _click(browser, xpath: str) -> None:
     """Click a button or link and wait for the next page."""
-    # A mark on the old window object, rather than staleness_of, which chromedriver can trip over mid-navigation.
-    browser.execute_script("window.__leaving = true")
+    mark_page(browser)
     browser.find_element(By.XPATH, xpath).click()
-    _wait(browser, _left_page)
+    _wait(browser, left_page)
 
 
 def _press(browser, element, *keys: str) -> None:
     """Press keys on an element that lead to another page, and wait for it."""
-    browser.execute_script("window.__leaving = true")
+    mark_page(browser)
     element.send_keys(*keys)
-    _wait(browser, _left_page)
+    _wait(browser, left_page)
 
 
 def _button(text: str) -> str:

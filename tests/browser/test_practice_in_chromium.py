@@ -12,7 +12,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.support import answer_for_served, one_sitting_pack, served_item
 
-from .accessibility import PageAudit
+from .accessibility import PageAudit, left_page, mark_page
 
 pytestmark = pytest.mark.browser
 
@@ -23,16 +23,11 @@ def _wait(browser, condition, seconds: float = 20):
     return WebDriverWait(browser, seconds).until(condition)
 
 
-def _left_page(browser) -> bool:
-    """True once the marked page is gone and the next one has loaded."""
-    return browser.execute_script("return !window.__leaving && document.readyState === 'complete'")
-
-
 def _click(browser, element) -> None:
     """Click something that opens another page, and wait for it (a mark on the old window, not staleness)."""
-    browser.execute_script("window.__leaving = true")
+    mark_page(browser)
     element.click()
-    _wait(browser, _left_page)
+    _wait(browser, left_page)
 
 
 def _launch_as(browser, tool, name: str) -> str:
