@@ -15,6 +15,7 @@ from ..learning.mastery import ALL_SKILLS, Level, MasteryModel, MasteryParams, M
 from ..models import CourseContent, ItemResponse, MasteryEvent, SkillMastery
 from .content import course_pack
 from .errors import N_, NotFound, ServiceError
+from .permissions import Action, Actor, require
 from .reviews import due_schedule, record_review, start_if_mastered
 from .serving import answered_correct, claim, served
 
@@ -221,9 +222,11 @@ def record_answer(
 
 
 def override_level(
-    course_id: int, person_id: int, skill_id: str, level: str, *, note: str, actor_id: int, now: datetime
+    course_id: int, person_id: int, skill_id: str, level: str, *, note: str, actor: Actor, now: datetime
 ) -> SkillView:
     """Set a student's level on a skill by the teacher's judgement; the override is recorded as evidence."""
+    require(actor, Action.ASSESS)
+    actor_id = actor.person_id
     pack = require_pack(course_id)
     names = {s.id: s.name for s in pack.skills}
     if skill_id not in names:

@@ -9,9 +9,10 @@ from flask_babel import gettext
 
 from ..learning.mastery import Level
 from ..services.classroom import heatmap
-from ..services.errors import N_, NotFound, ServiceError
+from ..services.errors import N_, Forbidden, NotFound, ServiceError
 from ..services.help import MISSES_BEFORE_HELP, ask_teacher, learning_activities
 from ..services.mastery import override_level, record_answer, require_pack
+from ..services.permissions import actor_of
 from ..services.plan import class_overview, plan_for
 from ..services.serving import misses_in_a_row, serve_next, served
 from .course import launch_blueprint, require_teacher
@@ -113,9 +114,15 @@ def override():
     try:
         view = override_level(g.launch.course_id, person_id, request.form.get("skill_id", ""),
                               request.form.get("level", ""), note=request.form.get("note", ""),
-                              actor_id=g.launch.person_id, now=_now())
+                              actor=actor_of(g.launch), now=_now())
+    except Forbidden:
+        raise  # the role may not set levels: a refusal page, not a message on a page it cannot use
     except ServiceError as exc:
         flash(translated(exc), "error")
     else:
         flash(f"Level set to {view.level.value} for {view.name}.", "success")
+    if request.form.get("back") == "answers":
+        # Set from a student's answers on the skill: back to those answers, where the change now shows.
+        return redirect(url_for("classroom.answers", person_id=person_id,
+                                skill_id=request.form.get("skill_id", "")), code=303)
     return redirect(url_for("learning.class_view"), code=303)

@@ -1,0 +1,124 @@
+"""A teacher reads what a student actually answered on a skill, from a heatmap cell, and sets the level there."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from lti_tool.learning.coursepack import load_pack
+from lti_tool.services.content import demo_pack_data
+from tests.support import served_answer, served_item, submit_form
+
+PACK = load_pack(demo_pack_data())
+NAMES = {s.id: s.name for s in PACK.skills}
+
+
+def _teacher(sandbox, as_: str = "teacher", **launch):
+    page = submit_form(sandbox.launch(as_, **launch), "/content/demo")
+    assert "The course now uses" in page.text
+    return page
+
+
+def _get(page, tool, path: str, **params):
+    """Open a page of the same launch, in the same browser."""
+    base = re.search(r"/c/[^/]+", page.url).group(0)
+    response = page.http.get(tool.url(path if path.startswith("/c/") else base + path), params=params, timeout=30)
+    response.http = page.http
+    return response
+
+
+def _practise(tool, student, *, wrong: int, right: int, hints: int = 0):
+    """Answer the first skill's served questions as the student: some wrong, then some right; return the skill."""
+    link = re.search(r'href="([^"]*/practice/([^"/?]+))"', student.text)
+    skill_id = link.group(2)
+    prompts = []
+    for index in range(wrong + right):
+        page = student.http.get(tool.url(html.unescape(link.group(1))), timeout=30)
+        page.http = student.http
+        served = int(re.search(r'name="served" value="(\d+)"', page.text).group(1))
+        item = served_item(tool, served)
+        answer = served_answer(tool, page, right=index >= wrong)
+        # The teacher reads a chosen option's words, not its id.
+        shown = next((c.text for c in item.choices if c.id == answer), answer) if item.type == "multiple_choice" \
+            else answer
+        prompts.append((item.prompt, shown))
+        done = submit_form(page, f"/practice/{skill_id}", answer=answer, hints=str(hints))
+        assert done.status_code == 200
+    return skill_id, prompts
+
+
+def _cell_link(view, name: str, skill_id: str) -> str:
+    row = next(r for r in re.findall(r"<tr><th scope=\"row\">.*?</tr>", view.text, re.S) if html.escape(name) in r)
+    return html.unescape(re.search(rf'href="([^"]*/skills/{re.escape(skill_id)}[^"]*)"', row).group(1))
+
+
+def test_teacher_clicks_a_heatmap_cell_and_reads_each_answer_in_order_with_the_level_changes_between(sandbox, tool):
+    teacher = _teacher(sandbox)
+    student = sandbox.launch("student")
+    skill_id, prompts = _practise(tool, student, wrong=1, right=3, hints=1)
+
+    view = _get(teacher, tool, "/class")
+    page = _get(teacher, tool, _cell_link(view, "Priya Shah", skill_id))
+    assert page.status_code == 200
+    assert f"Priya Shah on {html.escape(NAMES[skill_id])}" in page.text
+    assert "4 answers, 3 right." in page.text
+    entries = re.findall(r'<li class="(answer-entry [^"]+|level-change)">(.*?)</li>', page.text, re.S)
+    answers = [(kind, body) for kind, body in entries if kind.startswith("answer-entry")]
+    assert [kind for kind, _ in answers] == ["answer-entry answer-wrong"] + ["answer-entry answer-right"] * 3
+    for (_, body), (prompt, answer) in zip(answers, prompts, strict=True):
+        assert html.escape(prompt) in body
+        assert f"<dt>Answer</dt><dd>{html.escape(answer)}</dd>" in body
+        assert "<dt>Hints used</dt><dd>1</dd>" in body
+        assert "<dd>Practice</dd>" in body
+        assert re.search(r"<dt>Time taken</dt><dd>\d+ s</dd>", body)
+    # The first answer started the skill: a level change follows it, with its reason.
+    first_change = next(i for i, (kind, _) in enumerate(entries) if kind == "level-change")
+    assert first_change >= 1 and entries[0][0].startswith("answer-entry")
+    assert "Level changed:" in entries[first_change][1] and "Why:" in entries[first_change][1]
+
+
+def test_teacher_sets_the_level_from_the_answer_page_and_lands_back_on_it(sandbox, tool):
+    teacher = _teacher(sandbox)
+    student = sandbox.launch("student")
+    skill_id, _ = _practise(tool, student, wrong=1, right=0)
+    page = _get(teacher, tool, _cell_link(_get(teacher, tool, "/class"), "Priya Shah", skill_id))
+    done = submit_form(page, "/class/override", level="Proficient", note="Explained it to me at the board")
+    assert done.status_code == 200
+    assert f"/skills/{skill_id}" in done.url
+    assert "Level set to Proficient" in done.text
+    assert "Level now: <span class=\"level level-3\">Proficient</span>" in done.text
+    assert "set by a teacher" in done.text and "Explained it to me at the board" in done.text
+
+
+def test_a_content_developer_reads_answers_but_may_not_set_levels(sandbox, tool):
+    tool.platform.add_user("dev", roles=["ContentDeveloper"], name="Dana Dev", context_id="math-7")
+    teacher = _teacher(sandbox)
+    student = sandbox.launch("student")
+    skill_id, _ = _practise(tool, student, wrong=1, right=0)
+    link = _cell_link(_get(teacher, tool, "/class"), "Priya Shah", skill_id).split("/c/", 1)[1].split("/", 1)[1]
+    developer = sandbox.launch("dev")
+    page = _get(developer, tool, "/" + link)
+    assert page.status_code == 200 and "1 answer, 0 right." in page.text
+    assert "/class/override" not in page.text  # no form the role cannot use
+    person_id = re.search(r"students/(\d+)/", link).group(1)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    refused = developer.http.post(tool.url(re.search(r"/c/[^/]+", developer.url).group(0) + "/class/override"),
+                                  data={"csrf_token": token, "person_id": person_id, "skill_id": skill_id,
+                                        "level": "Mastered", "note": "no"}, timeout=30)
+    assert refused.status_code == 403 and "set mastery" in refused.text
+    again = _get(teacher, tool, "/" + link)
+    assert "Mastered" not in re.search(r"Level now:.*?</p>", again.text, re.S).group(0)
+
+
+def test_answers_stay_inside_the_course_and_away_from_students(sandbox, tool):
+    teacher = _teacher(sandbox)
+    student = sandbox.launch("student")
+    skill_id, _ = _practise(tool, student, wrong=1, right=0)
+    link = "/" + _cell_link(_get(teacher, tool, "/class"), "Priya Shah", skill_id).split("/c/", 1)[1].split("/", 1)[1]
+    assert _get(student, tool, link).status_code == 403
+    tool.platform.add_course("science-8", "Grade 8 Science", "SCI8")
+    tool.platform.add_user("teacher-sci", roles=["Instructor"], name="Sam Lee", context_id="science-8")
+    tool.platform.add_resource_link("pathways-home", "Pathways", context_id="science-8")
+    other = _teacher(sandbox, as_="teacher-sci", context_id="science-8")
+    assert _get(other, tool, link).status_code == 404
+    assert _get(teacher, tool, link.replace(skill_id, "no-such-skill")).status_code == 404
