@@ -122,3 +122,41 @@ def test_answers_stay_inside_the_course_and_away_from_students(sandbox, tool):
     other = _teacher(sandbox, as_="teacher-sci", context_id="science-8")
     assert _get(other, tool, link).status_code == 404
     assert _get(teacher, tool, link.replace(skill_id, "no-such-skill")).status_code == 404
+
+
+def _header_link(view, skill_id: str) -> str:
+    head = re.search(r"<thead>(.*?)</thead>", view.text, re.S).group(1)
+    return html.unescape(re.search(rf'href="([^"]*/class/skills/{re.escape(skill_id)}/[^"]*)"', head).group(1))
+
+
+def test_teacher_opens_a_skills_most_missed_questions_from_its_header_with_the_common_wrong_answers(sandbox, tool):
+    teacher = _teacher(sandbox)
+    tool.platform.add_user("s-third", roles=["Learner"], name="Noor Haddad", context_id="math-7")
+    # Two students make the same first mistake; a third gets it right.
+    skill_id, first = _practise(tool, sandbox.launch("student"), wrong=1, right=0)
+    _practise(tool, sandbox.launch("student-2"), wrong=1, right=0)
+    _practise(tool, sandbox.launch("s-third"), wrong=0, right=1)
+    view = _get(teacher, tool, "/class")
+    page = _get(teacher, tool, _header_link(view, skill_id))
+    assert page.status_code == 200
+    assert f"Most-missed questions: {html.escape(NAMES[skill_id])}" in page.text
+    entries = re.findall(r"<li>\s*<h2 class=\"missed-prompt\">(.*?)</h2>(.*?)</ul>", page.text, re.S)
+    assert len(entries) == 1  # only the question that was missed
+    body = entries[0][1]
+    assert "2 students got it wrong" in body and "2 of 3 answers wrong (67%)." in body
+    wrong_answer = first[0][1]
+    assert f"<q>{html.escape(wrong_answer)}</q> — 2 times" in body
+
+
+def test_most_missed_questions_are_for_teachers_of_this_course_only(sandbox, tool):
+    teacher = _teacher(sandbox)
+    student = sandbox.launch("student")
+    skill_id, _ = _practise(tool, student, wrong=1, right=0)
+    assert _get(student, tool, f"/class/skills/{skill_id}/trouble-spots").status_code == 403
+    assert _get(teacher, tool, "/class/skills/no-such-skill/trouble-spots").status_code == 404
+    tool.platform.add_course("science-8", "Grade 8 Science", "SCI8")
+    tool.platform.add_user("teacher-sci", roles=["Instructor"], name="Sam Lee", context_id="science-8")
+    tool.platform.add_resource_link("pathways-home", "Pathways", context_id="science-8")
+    other = _teacher(sandbox, as_="teacher-sci", context_id="science-8")
+    page = _get(other, tool, f"/class/skills/{skill_id}/trouble-spots")
+    assert page.status_code == 200 and "No wrong answers on this skill yet." in page.text
