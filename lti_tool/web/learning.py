@@ -8,7 +8,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from ..learning.mastery import Level
-from ..services.classroom import heatmap
+from ..services.classroom import heatmap, needs_help_count
 from ..services.errors import N_, Forbidden, NotFound, ServiceError
 from ..services.help import MISSES_BEFORE_HELP, ask_teacher, learning_activities
 from ..services.mastery import override_level, record_answer, require_pack
@@ -100,7 +100,8 @@ def class_view():
         skill=request.args.get("skill", ""), below=request.args.get("below", ""),
     )
     return render_template("teacher/class.html", launch=g.launch, heatmap=view, skills=view.skills, rows=view.rows,
-                           levels=LEVELS)
+                           levels=LEVELS, help_count=needs_help_count(g.launch.course_id, g.launch.platform_id,
+                                                                     now=_now()))
 
 
 @bp.post("/class/override")

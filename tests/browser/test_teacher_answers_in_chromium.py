@@ -83,3 +83,35 @@ def test_teacher_reads_answers_from_a_heatmap_cell_overrides_there_and_reads_the
     assert missed and "2 students got it wrong" in missed[0].text
     audit.check("a skill's most-missed questions")
     audit.assert_clean()
+
+
+def test_heatmap_keeps_student_names_and_skill_headers_in_view_when_scrolled_on_a_phone(browser, tool, sandbox):
+    for i in range(16):
+        tool.platform.add_user(f"extra-{i}", roles=["Learner"], name=f"Extra Student {i:02d}", context_id="math-7")
+    audit = PageAudit(browser)
+    browser.get(tool.url("/"))
+    browser.find_element(By.LINK_TEXT, f"Launch Pathways as {TEACHER}").click()
+    _wait(browser, ec.url_contains("/c/"))
+    _click(browser, "//button[contains(normalize-space(), 'Use the demo pack')]")
+    _click(browser, "//button[contains(normalize-space(), 'Update roster from the course')]")
+    sandbox.launch("student")
+    _click(browser, "//a[contains(normalize-space(), 'Open the class view')]")
+    assert browser.find_element(By.CSS_SELECTOR, ".class-summary th").text == "Class summary"
+    audit.check("class view with a summary row and many students")
+    browser.set_window_size(360, 740)
+    try:
+        offsets = browser.execute_script("""
+          const box = document.querySelector('.heatmap');
+          box.scrollTop = 300; box.scrollLeft = 300;
+          const frame = box.getBoundingClientRect();
+          const header = box.querySelector('thead th:nth-child(3)').getBoundingClientRect();
+          const name = box.querySelector('tbody tr:nth-child(10) th').getBoundingClientRect();
+          return {scrolledDown: box.scrollTop, scrolledRight: box.scrollLeft,
+                  headerTop: header.top - frame.top, nameLeft: name.left - frame.left};
+        """)
+    finally:
+        browser.set_window_size(1200, 900)
+    # The box did scroll both ways, and the header row and the name column stayed at its edges.
+    assert offsets["scrolledDown"] > 0 and offsets["scrolledRight"] > 0, offsets
+    assert abs(offsets["headerTop"]) <= 2 and abs(offsets["nameLeft"]) <= 2, offsets
+    audit.assert_clean()
