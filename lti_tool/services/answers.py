@@ -153,7 +153,7 @@ def answer_history(course_id: int, platform_id: int, person_id: int, skill_id: s
         .order_by(MasteryEvent.at, MasteryEvent.id)
     )
     changes = [LevelChange(e.at, _level(e.old_level), _level(e.new_level), e.source, e.reason,
-                           getattr(e, "student_note", None) or "") for e in events]
+                           e.student_note or "") for e in events]
     # An answer that changes the level shares its moment with the change, and comes before it.
     timeline = sorted(timeline + changes, key=lambda entry: (entry.at, isinstance(entry, LevelChange)))
     level = db.session.scalar(

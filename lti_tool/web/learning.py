@@ -115,7 +115,8 @@ def override():
     try:
         view = override_level(g.launch.course_id, person_id, request.form.get("skill_id", ""),
                               request.form.get("level", ""), note=request.form.get("note", ""),
-                              actor=actor_of(g.launch), now=_now())
+                              note_to_student=request.form.get("note_to_student", ""), actor=actor_of(g.launch),
+                              now=_now())
     except Forbidden:
         raise  # the role may not set levels: a refusal page, not a message on a page it cannot use
     except ServiceError as exc:
