@@ -60,7 +60,7 @@ def test_teacher_reads_answers_from_a_heatmap_cell_overrides_there_and_reads_the
 
     _click(browser, "//a[contains(normalize-space(), 'Open the class view')]")
     # The cell's link names the student and the skill to a screen reader; its visible text is the level.
-    _click(browser, f"//td//a[contains(normalize-space(), \"{STUDENT}'s answers on {skill}\")]")
+    _click(browser, f"//td//a[contains(@aria-label, \"{STUDENT}'s answers on {skill}\")]")
     assert browser.find_element(By.TAG_NAME, "h1").text == f"{STUDENT} on {skill}"
     answers = browser.find_elements(By.CSS_SELECTOR, ".answer-entry")
     assert [a.get_attribute("class").split()[-1] for a in answers] == ["answer-wrong", "answer-wrong", "answer-right"]
@@ -77,7 +77,7 @@ def test_teacher_reads_answers_from_a_heatmap_cell_overrides_there_and_reads_the
     audit.check("a student's answers after an override there")
 
     _click(browser, "//nav//a[contains(normalize-space(), 'Class view')]")
-    _click(browser, f"//thead//a[contains(normalize-space(), \"{skill}\")]")
+    _click(browser, f"//thead//a[@aria-label=\"{skill}: most-missed questions\"]")
     assert browser.find_element(By.TAG_NAME, "h1").text == f"Most-missed questions: {skill}"
     missed = browser.find_elements(By.CSS_SELECTOR, ".missed-list > li")
     assert missed and "2 students got it wrong" in missed[0].text
