@@ -88,6 +88,9 @@ def test_teacher_sets_the_level_from_the_answer_page_and_lands_back_on_it(sandbo
     assert "Level set to Proficient" in done.text
     assert "Level now: <span class=\"level level-3\">Proficient</span>" in done.text
     assert "set by a teacher" in done.text and "Explained it to me at the board" in done.text
+    person_id = re.search(r"/students/(\d+)/", done.url).group(1)
+    student_page = _get(teacher, tool, f"/students/{person_id}")
+    assert f"/students/{person_id}/skills/{skill_id}" in student_page.text  # each skill there opens the answers
 
 
 def test_a_content_developer_reads_answers_but_may_not_set_levels(sandbox, tool):

@@ -58,6 +58,8 @@ def test_class_view_sums_up_each_skill_by_level_and_counts_who_needs_help(sandbo
     assert "Your teacher will see that you asked" in asked.text
     assert _badge(_get(teacher, tool, "/class")) == "1 student"
     assert _badge(_get(teacher, tool, "/")) == "1 student"
+    needs = _get(teacher, tool, "/class/needs-help")
+    assert re.search(r'/students/\d+/skills/[^"]+" aria-label="See the answers \(Priya Shah, asked for help\)">', needs.text)  # straight to what they did
     # Filtered to one student, the summary counts only the students shown.
     below = _get(teacher, tool, f"/class?skill={first}&below=Mastered")
     assert _summary(below)[0] == "Not started 1" and _summary(below)[-1] == "1 student"
