@@ -103,6 +103,8 @@ def test_a_content_developer_reads_answers_but_may_not_set_levels(sandbox, tool)
     page = _get(developer, tool, "/" + link)
     assert page.status_code == 200 and "1 answer, 0 right." in page.text
     assert "/class/override" not in page.text  # no form the role cannot use
+    class_view = _get(developer, tool, "/class")
+    assert class_view.status_code == 200 and "/class/override" not in class_view.text
     person_id = re.search(r"students/(\d+)/", link).group(1)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
     refused = developer.http.post(tool.url(re.search(r"/c/[^/]+", developer.url).group(0) + "/class/override"),
