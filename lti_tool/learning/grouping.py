@@ -48,9 +48,16 @@ def _sorted_students(
     levels_by_student: Mapping[str, Mapping[str, Level]], skill_ids: Sequence[str]
 ) -> list[tuple[str, tuple[int, ...]]]:
     rows = [(student_id, _profile(levels, skill_ids)) for student_id, levels in levels_by_student.items()]
-    # Least ready first; among equals, the profile and then the id keep the order the same every time.
-    rows.sort(key=lambda row: (sum(row[1]), row[1], row[0]))
+    # Least ready first: those below Proficient on a chosen skill, then those at Proficient or above on all, then
+    # those who mastered all (so each need sits together in the order); then by total level, profile and id,
+    # which keep the order the same every time.
+    rows.sort(key=lambda row: (_band(row[1]), sum(row[1]), row[1], row[0]))
     return rows
+
+
+def _band(profile: tuple[int, ...]) -> int:
+    lowest = min(profile, default=Level.NOT_STARTED.rank)
+    return 0 if lowest < Level.PROFICIENT.rank else 2 if lowest == Level.MASTERED.rank else 1
 
 
 def _check(skill_ids: Sequence[str], min_size: int, max_size: int) -> None:
@@ -72,7 +79,9 @@ def same_need_groups(
 
     Learners are ordered by readiness and cut into runs of `min_size` to `max_size`, choosing the cuts that keep
     levels inside each group as alike as possible (least squared difference, by dynamic programming). A class
-    too small or oddly sized for the bounds gets the closest sizes possible.
+    too small or oddly sized for the bounds gets the closest sizes possible, with one exception: a learner who
+    has Mastered every chosen skill is never put in a group that would be retaught (one with someone below
+    Proficient); they form a smaller group of their own for a challenge instead.
     """
     _check(skill_ids, min_size, max_size)
     rows = _sorted_students(levels_by_student, skill_ids)
@@ -89,9 +98,19 @@ def same_need_groups(
             squares[i + 1][d] = squares[i][d] + profile[d] ** 2
     # Runs never exceed max_size; shorter ones are allowed so every class can be split, at a cost above any spread.
     out_of_bounds = 1000.0 * (16 * dims * n + 1)
+    top, reteach_below = Level.MASTERED.rank, Level.PROFICIENT.rank
+    # Prefix counts of learners who mastered every chosen skill and of those below Proficient on one or more.
+    done = [0] * (n + 1)
+    behind = [0] * (n + 1)
+    for i, (_, profile) in enumerate(rows):
+        done[i + 1] = done[i] + (min(profile) == top)
+        behind[i + 1] = behind[i] + (min(profile) < reteach_below)
 
     def cost(start: int, end: int) -> float:
         size = end - start
+        if done[end] > done[start] and behind[end] > behind[start]:
+            # A group with someone below Proficient is retaught; someone who mastered it all gains nothing there.
+            return math.inf
         spread = sum(
             squares[end][d] - squares[start][d] - (sums[end][d] - sums[start][d]) ** 2 / size for d in range(dims)
         )

@@ -126,6 +126,8 @@ class MasteryEvent(db.Model):
     # "practice", "diagnostic", "review", "evidence" or "override".
     source: so.Mapped[str] = so.mapped_column(sa.String(20))
     reason: so.Mapped[str] = so.mapped_column(sa.String(500), default="")
+    # An override's note for the student (its `reason` is the teacher's own, shown only to teachers).
+    student_note: so.Mapped[str | None] = so.mapped_column(sa.String(250))
     # Who caused it when a person did (a teacher's override or evidence review); None for the model.
     actor_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("person.id", ondelete="SET NULL"))
     at: so.Mapped[datetime] = so.mapped_column(sa.DateTime, default=utcnow)

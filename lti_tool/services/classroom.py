@@ -19,6 +19,7 @@ from ..learning.mastery import Level
 from ..learning.pacing import PacePlan, plan_pace
 from ..learning.skills import Skill
 from ..models import AuditEntry, Course, CourseContent, Enrollment, ItemResponse, MasteryEvent, Person
+from .content import course_pack
 from .errors import NotFound
 from .help import open_requests
 from .mastery import require_pack
@@ -61,6 +62,17 @@ class Heatmap:
     def sorts(self) -> dict[str, str]:
         """Return the orders the sort menu offers."""
         return SORTS
+
+    @property
+    def summary(self) -> list[list[tuple[Level, int]]]:
+        """Return, for each skill shown, how many of the students shown are at each level, highest level first."""
+        counts = []
+        for skill in self.skills:
+            tally: dict[Level, int] = defaultdict(int)
+            for row in self.rows:
+                tally[row.levels.get(skill.id, Level.NOT_STARTED)] += 1
+            counts.append([(level, tally[level]) for level in reversed(Level) if tally[level]])
+        return counts
 
 
 def heatmap(course_id: int, platform_id: int, *, sort: str = "name", unit: str = "", skill: str = "",
@@ -125,6 +137,13 @@ class HelpEntry:
     person_id: int
     name: str
     alerts: tuple[Alert, ...]
+
+
+def needs_help_count(course_id: int, platform_id: int, *, now: datetime) -> int:
+    """Return how many students need help now (none before the course has content)."""
+    if course_pack(course_id) is None:
+        return 0
+    return len(needs_help(course_id, platform_id, now=now))
 
 
 def needs_help(course_id: int, platform_id: int, *, now: datetime) -> list[HelpEntry]:

@@ -15,6 +15,7 @@ from ..learning.mastery import ALL_SKILLS, Level, MasteryModel, MasteryParams, M
 from ..models import CourseContent, ItemResponse, MasteryEvent, SkillMastery
 from .content import course_pack
 from .errors import N_, NotFound, ServiceError
+from .permissions import Action, Actor, require
 from .reviews import due_schedule, record_review, start_if_mastered
 from .serving import answered_correct, claim, served
 
@@ -45,6 +46,21 @@ class AnswerResult:
     #: False for a repeat in the same session (or a repeated post): practice, no mastery evidence.
     credited: bool = True
     skill_ids: tuple[str, ...] = ()
+
+
+#: What the student reads about a teacher's override: the teacher's own note stays with the teachers.
+OVERRIDE_REASON = N_("Set by your teacher.")
+OVERRIDE_NOTE = N_("Set by your teacher: %(note)s")
+_OVERRIDE_NOTE_START = OVERRIDE_NOTE.split("%")[0]
+
+
+def override_reason_parts(reason: str) -> tuple:
+    """Return an override's student-facing reason as translatable fragments (the teacher's note stays as written)."""
+    if reason == OVERRIDE_REASON:
+        return ((OVERRIDE_REASON, {}),)
+    if reason.startswith(_OVERRIDE_NOTE_START):
+        return ((OVERRIDE_NOTE, {"note": reason[len(_OVERRIDE_NOTE_START):]}),)
+    return ()
 
 
 def thresholds_for(pack: CoursePack) -> MasteryThresholds:
@@ -89,7 +105,10 @@ def skill_views(course_id: int, person_id: int) -> list[SkillView]:
             state = SkillState.from_dict(row.state)
             # Only the model's own explanation can be rebuilt in another language; a teacher's note or the
             # placement check's wording is shown as written.
-            parts = model.explain_parts(state) if not row.overridden and row.reason == model.explain(state) else ()
+            if row.overridden:
+                parts = override_reason_parts(row.reason)
+            else:
+                parts = model.explain_parts(state) if row.reason == model.explain(state) else ()
             views.append(SkillView(skill.id, skill.name, Level(row.level), row.reason, row.overridden, parts))
     return views
 
@@ -221,9 +240,16 @@ def record_answer(
 
 
 def override_level(
-    course_id: int, person_id: int, skill_id: str, level: str, *, note: str, actor_id: int, now: datetime
+    course_id: int, person_id: int, skill_id: str, level: str, *, note: str, actor: Actor, now: datetime,
+    note_to_student: str = "",
 ) -> SkillView:
-    """Set a student's level on a skill by the teacher's judgement; the override is recorded as evidence."""
+    """Set a student's level on a skill by the teacher's judgement; the override is recorded as evidence.
+
+    `note` is the teacher's own reason, kept with the history for teachers; the student sees only
+    `note_to_student`, or a plain "Set by your teacher." without one.
+    """
+    require(actor, Action.ASSESS)
+    actor_id = actor.person_id
     pack = require_pack(course_id)
     names = {s.id: s.name for s in pack.skills}
     if skill_id not in names:
@@ -235,6 +261,7 @@ def override_level(
     note = (note or "").strip()[:400]
     if not note:
         raise ServiceError("Add a short note saying why: it is kept with the override as evidence.")
+    note_to_student = (note_to_student or "").strip()[:250]
     row = lock_learner(course_id, person_id, now).get(skill_id)
     old_level = Level(row.level) if row else Level.NOT_STARTED
     if row is None:
@@ -242,11 +269,12 @@ def override_level(
                            state=SkillState(skill_id).to_dict())
         db.session.add(row)
     row.level = new_level.value
-    row.reason = f"Set by the teacher: {note}"[:300]
+    row.reason = OVERRIDE_NOTE % {"note": note_to_student} if note_to_student else OVERRIDE_REASON
     row.overridden = True
     row.updated_at = now
     db.session.add(MasteryEvent(course_id=course_id, person_id=person_id, skill_id=skill_id, old_level=old_level.value,
-                                new_level=new_level.value, source="override", reason=note, actor_id=actor_id, at=now))
+                                new_level=new_level.value, source="override", reason=note,
+                                student_note=note_to_student or None, actor_id=actor_id, at=now))
     db.session.flush()
     if new_level != old_level:
         from .publishing import publish_mastery

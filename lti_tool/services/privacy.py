@@ -232,7 +232,8 @@ def _course_record(course: Course, person_id: int) -> dict[str, Any]:
         ],
         "mastery_history": [
             {**skill(e.skill_id), "old_level": e.old_level, "new_level": e.new_level, "source": e.source,
-             "reason": e.reason, "by": "teacher" if e.actor_id else "Pathways", "at": _iso(e.at)}
+             "reason": e.reason, "note_to_student": e.student_note,
+             "by": "teacher" if e.actor_id else "Pathways", "at": _iso(e.at)}
             for e in _rows(MasteryEvent, course.id, person_id, MasteryEvent.at)
         ],
         "responses": [

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 
+from ..services.answers import answer_history, trouble_spots
 from ..services.classroom import (
     GROUP_KINDS,
     arrange_groups,
@@ -16,9 +17,11 @@ from ..services.classroom import (
     suggest_groups,
 )
 from ..services.help import mark_helped
+from ..services.permissions import actor_of
 from .course import launch_blueprint, require_teacher
 
 bp = launch_blueprint("classroom", __name__)
+LEVELS = ["Not started", "Attempted", "Familiar", "Proficient", "Mastered"]
 
 
 def _now() -> datetime:
@@ -95,3 +98,20 @@ def report(person_id: int):
     result = progress_report(g.launch.course_id, g.launch.platform_id, person_id, actor_id=g.launch.person_id,
                              now=_now())
     return render_template("teacher/report.html", launch=g.launch, report=result, person_id=person_id)
+
+
+@bp.get("/students/<int:person_id>/skills/<skill_id>")
+def answers(person_id: int, skill_id: str):
+    """Show a student's answers on one skill in order, with the level changes between them, and the override form."""
+    require_teacher()
+    history = answer_history(g.launch.course_id, g.launch.platform_id, person_id, skill_id,
+                             actor=actor_of(g.launch), now=_now())
+    return render_template("teacher/answers.html", launch=g.launch, history=history, levels=LEVELS)
+
+
+@bp.get("/class/skills/<skill_id>/trouble-spots")
+def trouble(skill_id: str):
+    """Show the skill's questions the class misses most, with the most common wrong answers."""
+    require_teacher()
+    spots = trouble_spots(g.launch.course_id, g.launch.platform_id, skill_id, actor=actor_of(g.launch))
+    return render_template("teacher/trouble_spots.html", launch=g.launch, spots=spots)

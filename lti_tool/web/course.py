@@ -20,6 +20,7 @@ from flask import (
 )
 
 from ..extensions import csrf
+from ..services.classroom import needs_help_count
 from ..services.content import course_pack, demo_pack_data, export_pack, import_pack, read_pack_upload
 from ..services.errors import N_, Forbidden, ServiceError
 from ..services.grades import compare_results, grade_sync_status, retry_failed
@@ -133,7 +134,8 @@ def home():
     if launch.access == "teacher":
         return render_template("teacher/home.html", launch=launch, roster=course_roster(launch), placement=placement,
                                pack=pack, grades=grade_sync_status(launch.course_id),
-                               gradebook_gaps=gradebook_gaps(launch.course_id))
+                               gradebook_gaps=gradebook_gaps(launch.course_id),
+                               help_count=needs_help_count(launch.course_id, launch.platform_id, now=_now()))
     unit = list(placement.skill_ids) if placement and placement.kind == "unit" and placement.skill_ids else None
     plan = plan_for(launch.course_id, launch.person_id, now=_now(), unit_skill_ids=unit,
                     unit_title=placement.title if unit else "") if pack else None

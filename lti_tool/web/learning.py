@@ -8,10 +8,11 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from ..learning.mastery import Level
-from ..services.classroom import heatmap
-from ..services.errors import N_, NotFound, ServiceError
+from ..services.classroom import heatmap, needs_help_count
+from ..services.errors import N_, Forbidden, NotFound, ServiceError
 from ..services.help import MISSES_BEFORE_HELP, ask_teacher, learning_activities
 from ..services.mastery import override_level, record_answer, require_pack
+from ..services.permissions import actor_of
 from ..services.plan import class_overview, plan_for
 from ..services.serving import misses_in_a_row, serve_next, served
 from .course import launch_blueprint, require_teacher
@@ -99,7 +100,8 @@ def class_view():
         skill=request.args.get("skill", ""), below=request.args.get("below", ""),
     )
     return render_template("teacher/class.html", launch=g.launch, heatmap=view, skills=view.skills, rows=view.rows,
-                           levels=LEVELS)
+                           levels=LEVELS, help_count=needs_help_count(g.launch.course_id, g.launch.platform_id,
+                                                                     now=_now()))
 
 
 @bp.post("/class/override")
@@ -113,9 +115,16 @@ def override():
     try:
         view = override_level(g.launch.course_id, person_id, request.form.get("skill_id", ""),
                               request.form.get("level", ""), note=request.form.get("note", ""),
-                              actor_id=g.launch.person_id, now=_now())
+                              note_to_student=request.form.get("note_to_student", ""), actor=actor_of(g.launch),
+                              now=_now())
+    except Forbidden:
+        raise  # the role may not set levels: a refusal page, not a message on a page it cannot use
     except ServiceError as exc:
         flash(translated(exc), "error")
     else:
         flash(f"Level set to {view.level.value} for {view.name}.", "success")
+    if request.form.get("back") == "answers":
+        # Set from a student's answers on the skill: back to those answers, where the change now shows.
+        return redirect(url_for("classroom.answers", person_id=person_id,
+                                skill_id=request.form.get("skill_id", "")), code=303)
     return redirect(url_for("learning.class_view"), code=303)

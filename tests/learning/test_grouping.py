@@ -25,6 +25,14 @@ def test_teacher_gets_same_need_groups_with_a_reason_to_act_on():
     assert groups[1].reason == "All four are Mastered Unit rates: a challenge problem that stretches it further."
 
 
+def _mastered_all(levels: dict[str, Level], skills=("rates", "props")) -> bool:
+    return all(levels.get(skill) is Level.MASTERED for skill in skills)
+
+
+def _below_proficient(levels: dict[str, Level], skills=("rates", "props")) -> bool:
+    return any(levels.get(skill, Level.NOT_STARTED).rank < Level.PROFICIENT.rank for skill in skills)
+
+
 @pytest.mark.parametrize("size", range(3, 31))
 def test_every_student_is_in_exactly_one_group_of_three_to_five(size):
     levels = class_of(size, seed=size)
@@ -32,7 +40,46 @@ def test_every_student_is_in_exactly_one_group_of_three_to_five(size):
     for groups in (same_need_groups(levels, ["rates", "props"]), mixed_groups(levels, ["rates", "props"])):
         members = [s for g in groups for s in g.student_ids]
         assert sorted(members) == sorted(levels)
-        assert all(3 <= len(g.student_ids) <= 5 for g in groups)
+        assert all(len(g.student_ids) <= 5 for g in groups)
+        # Groups are 3 to 5, unless keeping those who mastered it all out of a reteaching group leaves too few.
+        kept_apart = any(len(g.student_ids) < 3 and any(_mastered_all(levels[s]) for s in g.student_ids)
+                         for g in groups)
+        assert kept_apart or all(3 <= len(g.student_ids) for g in groups)
+
+
+@pytest.mark.parametrize("size", range(1, 31))
+def test_a_student_who_mastered_every_chosen_skill_is_never_in_a_reteaching_group(size):
+    levels = class_of(size, seed=100 + size)
+
+    for group in same_need_groups(levels, ["rates", "props"], skill_names=NAMES):
+        members = [levels[s] for s in group.student_ids]
+        if any(_mastered_all(m) for m in members):
+            assert not any(_below_proficient(m) for m in members), group
+            assert "reteach" not in group.reason and "introduce" not in group.reason
+
+
+def test_in_a_small_class_the_student_who_mastered_it_gets_a_challenge_not_a_reteach():
+    levels = {"ana": {"rates": Level.MASTERED}, "ben": {"rates": Level.ATTEMPTED}, "cai": {"rates": Level.ATTEMPTED},
+              "dee": {}}
+
+    groups = same_need_groups(levels, ["rates"], skill_names=NAMES)
+
+    assert [g.student_ids for g in groups] == [("ben", "cai", "dee"), ("ana",)]
+    assert groups[0].reason == (
+        "All three are between Not started and Attempted on Unit rates: "
+        "introduce it with a short demonstration and a worked example."
+    )
+    assert groups[1].reason == "This student is Mastered Unit rates: a challenge problem that stretches it further."
+
+
+def test_a_student_who_mastered_it_joins_those_at_proficient_rather_than_working_alone():
+    levels = {"ana": {"rates": Level.MASTERED}, "ben": {"rates": Level.PROFICIENT}, "cai": {"rates": Level.PROFICIENT},
+              "dee": {"rates": Level.ATTEMPTED}, "eve": {"rates": Level.ATTEMPTED}, "fay": {"rates": Level.FAMILIAR}}
+
+    groups = same_need_groups(levels, ["rates"], skill_names=NAMES)
+
+    assert [g.student_ids for g in groups] == [("dee", "eve", "fay"), ("ana", "ben", "cai")]
+    assert "mixed practice" in groups[1].reason
 
 
 def test_same_need_groups_keep_levels_alike():
