@@ -163,8 +163,9 @@ def smoke_serve(database_url: str) -> None:
     lms_server = make_server(HOST, lms_port, create_sandbox_app(platform), threaded=True)
     threading.Thread(target=lms_server.serve_forever, daemon=True).start()
 
+    # The sandbox LMS listens on loopback, which production refuses to call unless an admin lists it.
     env = clean_env(PATHWAYS_DATABASE_URL=database_url, PATHWAYS_SECRET_KEY=secrets.token_urlsafe(48),
-                    PATHWAYS_BASE_URL=tool)
+                    PATHWAYS_BASE_URL=tool, PATHWAYS_OUTBOUND_ALLOWED_NETWORKS="127.0.0.0/8")
     for args in (["db", "upgrade"], ["keys", "rotate"],
                  ["platform", "add", "--issuer", platform.issuer, "--client-id", "smoke", "--deployment-id",
                   "smoke-1", "--login-url", platform.auth_url, "--token-url", platform.token_url,
