@@ -12,6 +12,7 @@ from typing import Any
 
 import requests
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 
 from ..extensions import db
 from ..lti.claims import LaunchFacts, facts_from_claims
@@ -210,6 +211,8 @@ def course_roster(launch: LaunchSession) -> list[Enrollment]:
         db.session.scalars(
             sa.select(Enrollment)
             .join(Person)
+            # The page shows every member's name: load them with the join, not one SELECT per person.
+            .options(so.contains_eager(Enrollment.person))
             .where(Enrollment.course_id == launch.course_id, Person.platform_id == launch.platform_id)
             .order_by(Enrollment.role.desc(), Person.name)
         )
