@@ -16,7 +16,8 @@ from ..extensions import db
 from ..learning import diagnostic
 from ..learning.coursepack import CoursePack, Item, check_answer
 from ..learning.diagnostic import Belief, DiagnosticState, Placement
-from ..models import CourseContent, DiagnosticRun, SkillMastery
+from ..models import DiagnosticRun, SkillMastery
+from .content import course_content
 from .errors import N_, NotFound, ServiceError
 from .mastery import lock_learner, model_for, record_answer, require_pack, thresholds_for
 from .serving import claim, serve_exact
@@ -94,7 +95,7 @@ def _finished(run: DiagnosticRun | None) -> bool:
 
 def pending_status(course_id: int, person_id: int) -> str | None:
     """Return "new" or "started" while the student has a placement check to take, else None."""
-    content = db.session.get(CourseContent, course_id)
+    content = course_content(course_id)
     if content is None:
         return None
     run = _run(course_id, person_id)

@@ -88,10 +88,9 @@ def accept_launch(
         if request_roster_sync(launch.course, now=now, min_seconds=settings["ROSTER_SYNC_MIN_SECONDS"]):
             db.session.commit()
     if settings.get("DEFAULT_COURSE_PACK") == "demo":
-        from ..models import CourseContent
-        from .content import demo_pack_data, import_pack
+        from .content import course_content, demo_pack_data, import_pack
 
-        if db.session.get(CourseContent, launch.course_id) is None:
+        if course_content(launch.course_id) is None:
             import_pack(launch.course_id, demo_pack_data(now.date()), now=now, keep_existing=True)
     return AcceptedLaunch(LaunchOutcome.SESSION, facts, launch)
 

@@ -12,8 +12,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from ..extensions import db
 from ..learning.coursepack import CoursePack, check_answer
 from ..learning.mastery import ALL_SKILLS, Level, MasteryModel, MasteryParams, MasteryThresholds, Response, SkillState
-from ..models import CourseContent, ItemResponse, MasteryEvent, SkillMastery
-from .content import course_pack
+from ..models import ItemResponse, MasteryEvent, SkillMastery
+from .content import course_content, course_pack
 from .errors import N_, NotFound, ServiceError
 from .reviews import due_schedule, record_review, start_if_mastered
 from .serving import answered_correct, claim, served
@@ -54,7 +54,7 @@ def thresholds_for(pack: CoursePack) -> MasteryThresholds:
 
 def model_for(course_id: int) -> MasteryModel:
     """Return the course's mastery model: its fitted parameters, or the default."""
-    content = db.session.get(CourseContent, course_id)
+    content = course_content(course_id)
     if content is not None and content.model_params:
         return MasteryModel(MasteryParams.from_dict(content.model_params))
     return MasteryModel()
