@@ -77,9 +77,27 @@ def items_by_skill(pack: CoursePack) -> dict[str, list[str]]:
 
 
 def _run(course_id: int, person_id: int) -> DiagnosticRun | None:
-    return db.session.scalars(
-        sa.select(DiagnosticRun).where(DiagnosticRun.course_id == course_id, DiagnosticRun.person_id == person_id)
-    ).one_or_none()
+    # Every student page asks (the "placement check" banner) and the plan asks again: read once per session
+    # (one request). A run this session creates is remembered by _new_run; one rolled back is read again.
+    memo: dict[tuple[int, int], DiagnosticRun | None] = db.session.info.setdefault(_RUNS, {})
+    key = (course_id, person_id)
+    run = memo.get(key)
+    state = sa.inspect(run) if run is not None else None
+    if key not in memo or (state is not None and (state.transient or state.detached or state.was_deleted)):
+        run = memo[key] = db.session.scalars(
+            sa.select(DiagnosticRun).where(DiagnosticRun.course_id == course_id, DiagnosticRun.person_id == person_id)
+        ).one_or_none()
+    return run
+
+
+def _new_run(course_id: int, person_id: int, now: datetime) -> DiagnosticRun:
+    run = DiagnosticRun(course_id=course_id, person_id=person_id, started_at=now)
+    db.session.add(run)
+    db.session.info.setdefault(_RUNS, {})[(course_id, person_id)] = run
+    return run
+
+
+_RUNS = "pathways.diagnostic_runs"
 
 
 def _state(run: DiagnosticRun | None) -> DiagnosticState:
@@ -146,8 +164,7 @@ def answer_question(
     correct = False if not_sure else check_answer(item, answer)
     state = state.answer(item.id, item.skills[0], correct)
     if run is None:
-        run = DiagnosticRun(course_id=course_id, person_id=person_id, started_at=now)
-        db.session.add(run)
+        run = _new_run(course_id, person_id, now)
     run.state = state.to_dict()  # a new dict, so the JSON column is written
     run.finished_at = None
     if not_sure:
@@ -183,8 +200,7 @@ def skip(course_id: int, person_id: int, *, now: datetime) -> None:
     if _finished(run):
         return
     if run is None:
-        run = DiagnosticRun(course_id=course_id, person_id=person_id, started_at=now)
-        db.session.add(run)
+        run = _new_run(course_id, person_id, now)
     # Answers already given stay in the learning record; only the placement is given up.
     run.state = DiagnosticState().to_dict()
     run.finished_at = now

@@ -84,3 +84,32 @@ def test_registry_changes_by_an_admin_count_from_the_very_next_login(sandbox, to
         add_platform(issuer=lms.issuer, client_id=SANDBOX_CLIENT_ID, deployment_ids=[SANDBOX_DEPLOYMENT_ID],
                      login_url=lms.auth_url, token_url=lms.token_url, jwks_url=lms.jwks_url)
     assert "has not set up this course" in sandbox.launch("student").text
+
+
+def test_a_model_refitted_by_another_process_is_used_here_from_the_next_request(sandbox, tool):
+    from lti_tool.learning.mastery import MasteryParams
+    from lti_tool.services.mastery import model_for
+
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    with tool.app.app_context():
+        course_id = db.session.scalars(sa.select(Course.id)).one()
+
+    def refit_elsewhere(revision: int, decay: float) -> None:
+        fit = {"revision": revision, "fitted_at": "2026-12-01T09:00:00", "responses": 300, "learners": 30,
+               "fitted": True, "params": MasteryParams(decay=decay).to_dict()}
+        other_process = sa.create_engine(tool.app.config["SQLALCHEMY_DATABASE_URI"])
+        try:
+            with other_process.begin() as conn:
+                conn.execute(sa.text("UPDATE course_content SET model_params = :fit"), {"fit": json.dumps(fit)})
+        finally:
+            other_process.dispose()
+
+    refit_elsewhere(1, 0.8)
+    with tool.app.app_context():
+        first = model_for(course_id)
+        assert first.params.decay == 0.8
+    with tool.app.app_context():
+        assert model_for(course_id) is first  # parsed once per process
+    refit_elsewhere(2, 0.7)
+    with tool.app.app_context():
+        assert model_for(course_id).params.decay == 0.7
