@@ -16,6 +16,7 @@ from pylti1p3.tool_config import ToolConfAbstract
 
 from ..extensions import db
 from ..models import Deployment, Platform
+from ..models.base import still_loaded
 from ..text import is_clean
 from .keys import SigningKey
 from .outbound import origin, origin_matches
@@ -76,10 +77,11 @@ class ToolRegistration(Registration):
 
 
 # pylti1p3 and our own checks ask for the same platform and deployment rows up to eight times per launch.
-# The answers are kept on the database session, which lives for one request (or one worker pass): every
-# request still reads the registry afresh, so an admin's removal, unapproval or new deployment (CLI, another
-# process) counts from the next request on, with no window of staleness. Registry changes made through this
-# session drop the memo at once (forget_registry_lookups).
+# The rows found are kept on the database session, which lives for one request: every request still reads
+# the registry afresh, so an admin's removal, approval or new deployment (CLI, another process) counts from
+# the next request on, with no window of staleness. A row is read again after a commit or rollback, "not
+# found" is never kept, and registry changes made through this session drop the memo at once
+# (forget_registry_lookups).
 _LOOKUPS = "pathways.registry_lookups"
 
 
@@ -99,11 +101,12 @@ def find_platform(issuer: str | None, client_id: str | None) -> Platform | None:
     if not (is_clean(issuer) and is_clean(client_id)):
         return None  # unverified input (login or token header); PostgreSQL refuses NUL in a query
     memo, key = _memo(), ("platform", issuer, client_id)
-    if key not in memo or _gone(memo[key]):
-        memo[key] = db.session.scalars(
+    platform = memo.get(key)
+    if platform is None or not still_loaded(platform):
+        platform = memo[key] = db.session.scalars(
             sa.select(Platform).where(Platform.issuer == issuer, Platform.client_id == client_id)
         ).first()
-    return memo[key]
+    return platform
 
 
 def find_deployment(platform_id: int, deployment_id: str | None) -> Deployment | None:
@@ -111,21 +114,14 @@ def find_deployment(platform_id: int, deployment_id: str | None) -> Deployment |
     if not deployment_id or not isinstance(deployment_id, str) or not is_clean(deployment_id):
         return None
     memo, key = _memo(), ("deployment", platform_id, deployment_id)
-    if key not in memo or _gone(memo[key]):
-        memo[key] = db.session.scalars(
+    deployment = memo.get(key)
+    if deployment is None or not still_loaded(deployment):
+        deployment = memo[key] = db.session.scalars(
             sa.select(Deployment).where(
                 Deployment.platform_id == platform_id, Deployment.deployment_id == deployment_id
             )
         ).first()
-    return memo[key]
-
-
-def _gone(row: Platform | Deployment | None) -> bool:
-    """Tell whether a remembered row was deleted or rolled back out of the session since."""
-    if row is None:
-        return False
-    state = sa.inspect(row)
-    return state.detached or state.was_deleted
+    return deployment
 
 
 class DatabaseToolConf(ToolConfAbstract):

@@ -7,12 +7,10 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
 from ..extensions import db
 from ..learning.coursepack import CoursePack, CoursePackError, decode_json, dump_pack, load_pack
 from ..models import CourseContent
-from ..models.base import insert_if_missing
+from ..models.base import insert_if_missing, still_loaded
 from .errors import NotFound, ServiceError
 
 DEMO_PACK = Path(__file__).resolve().parents[1] / "demo" / "math7.json"
@@ -74,12 +72,12 @@ def export_pack(course_id: int) -> dict[str, Any]:
 def course_content(course_id: int) -> CourseContent | None:
     """Return the course's content row (its pack document is loaded only when read), once per request.
 
-    The session keeps the row for the rest of its life (one request, or one worker pass), so the several
-    services a page calls share one SELECT; a commit expires it and the next read fetches it again.
+    The session keeps the row for the rest of its life (one request, or one worker run), so the several
+    services a page calls share one SELECT; after a commit the next read fetches it again.
     """
     held: dict[int, CourseContent] = db.session.info.setdefault(_HELD, {})
     content = held.get(course_id)
-    if content is None or sa.inspect(content).detached or sa.inspect(content).was_deleted:
+    if content is None or not still_loaded(content):
         content = db.session.get(CourseContent, course_id)
         if content is not None:
             held[course_id] = content

@@ -17,6 +17,7 @@ from ..learning import diagnostic
 from ..learning.coursepack import CoursePack, Item, check_answer
 from ..learning.diagnostic import Belief, DiagnosticState, Placement
 from ..models import DiagnosticRun, SkillMastery
+from ..models.base import still_loaded
 from .content import course_content
 from .errors import N_, NotFound, ServiceError
 from .mastery import lock_learner, model_for, record_answer, require_pack, thresholds_for
@@ -77,13 +78,12 @@ def items_by_skill(pack: CoursePack) -> dict[str, list[str]]:
 
 
 def _run(course_id: int, person_id: int) -> DiagnosticRun | None:
-    # Every student page asks (the "placement check" banner) and the plan asks again: read once per session
-    # (one request). A run this session creates is remembered by _new_run; one rolled back is read again.
+    # Every student page asks (the "placement check" banner) and the plan asks again: read once per request.
+    # A run this request creates is remembered by _new_run; after a commit or rollback the run is read again.
     memo: dict[tuple[int, int], DiagnosticRun | None] = db.session.info.setdefault(_RUNS, {})
     key = (course_id, person_id)
     run = memo.get(key)
-    state = sa.inspect(run) if run is not None else None
-    if key not in memo or (state is not None and (state.transient or state.detached or state.was_deleted)):
+    if key not in memo or (run is not None and not still_loaded(run)):
         run = memo[key] = db.session.scalars(
             sa.select(DiagnosticRun).where(DiagnosticRun.course_id == course_id, DiagnosticRun.person_id == person_id)
         ).one_or_none()

@@ -113,3 +113,19 @@ def test_a_model_refitted_by_another_process_is_used_here_from_the_next_request(
     refit_elsewhere(2, 0.7)
     with tool.app.app_context():
         assert model_for(course_id).params.decay == 0.7
+
+
+def test_a_long_running_session_sees_content_removed_by_another_process_as_gone(sandbox, tool):
+    """The worker keeps one session for its whole run: a kept content row must not outlive the row itself."""
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    with tool.app.app_context():
+        course_id = db.session.scalars(sa.select(Course.id)).one()
+        assert course_pack(course_id) is not None
+        db.session.commit()  # the end of one worker pass
+        other_process = sa.create_engine(tool.app.config["SQLALCHEMY_DATABASE_URI"])
+        try:
+            with other_process.begin() as conn:
+                conn.execute(sa.text("DELETE FROM course_content"))
+        finally:
+            other_process.dispose()
+        assert course_pack(course_id) is None

@@ -22,7 +22,7 @@ from tests.support import SandboxActions, served_answer, submit_form, upload_fil
 
 # Statements per request (SQLite and PostgreSQL alike), today's numbers: a page that needs more fails.
 # Before issue 14's fixes: login 3, launch 16, plan 15, answer 23, class view 7, teacher home 11 + one per leaver.
-# The answer is a first right answer on a skill (its level changes, so grades are published).
+# The answer is the student's second right answer on a skill: its level changes, so grades are published.
 CEILINGS = {
     "login": 2,
     "launch": 8,
