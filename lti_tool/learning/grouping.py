@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from .mastery import Level
+from .mastery import LEVELS, Level
 
 MIN_SIZE = 3
 MAX_SIZE = 5
@@ -225,7 +225,7 @@ def _subject(size: int) -> str:
 
 
 def _same_need_reason(profiles: Sequence[tuple[int, ...]], skill_ids: Sequence[str], names: Mapping[str, str]) -> str:
-    levels = list(Level)
+    levels = LEVELS
     parts = []
     lowest_overall = Level.MASTERED
     focus = names.get(skill_ids[0], skill_ids[0])
@@ -249,7 +249,7 @@ def _same_need_reason(profiles: Sequence[tuple[int, ...]], skill_ids: Sequence[s
 
 
 def _mixed_reason(profiles: Sequence[tuple[int, ...]], skill_ids: Sequence[str], names: Mapping[str, str]) -> str:
-    levels = list(Level)
+    levels = LEVELS
     # Describe the spread on the first chosen skill; the teacher chose it first, so it is the one that matters.
     counts: dict[Level, int] = {}
     for profile in profiles:

@@ -146,7 +146,13 @@ class Level(StrEnum):
     @property
     def rank(self) -> int:
         """Return 0 for Not started up to 4 for Mastered, for comparisons."""
-        return list(Level).index(self)
+        # A constant table: the class heatmap asks this for every cell.
+        return _RANKS[self]
+
+
+#: The levels from Not started (rank 0) to Mastered (rank 4): LEVELS[level.rank] is level.
+LEVELS: tuple[Level, ...] = tuple(Level)
+_RANKS: dict[Level, int] = {level: rank for rank, level in enumerate(LEVELS)}
 
 
 @dataclass(frozen=True)

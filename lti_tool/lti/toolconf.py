@@ -16,6 +16,7 @@ from pylti1p3.tool_config import ToolConfAbstract
 
 from ..extensions import db
 from ..models import Deployment, Platform
+from ..models.base import still_loaded
 from ..text import is_clean
 from .keys import SigningKey
 from .outbound import origin, origin_matches
@@ -75,26 +76,52 @@ class ToolRegistration(Registration):
         return f"<ToolRegistration {self.get_issuer()} {self.get_client_id()}>"
 
 
+# pylti1p3 and our own checks ask for the same platform and deployment rows up to eight times per launch.
+# The rows found are kept on the database session, which lives for one request: every request still reads
+# the registry afresh, so an admin's removal, approval or new deployment (CLI, another process) counts from
+# the next request on, with no window of staleness. A row is read again after a commit or rollback, "not
+# found" is never kept, and registry changes made through this session drop the memo at once
+# (forget_registry_lookups).
+_LOOKUPS = "pathways.registry_lookups"
+
+
+def _memo() -> dict[tuple, Any]:
+    return db.session.info.setdefault(_LOOKUPS, {})
+
+
+def forget_registry_lookups() -> None:
+    """Drop this session's remembered platform and deployment rows (the registry just changed)."""
+    db.session.info.pop(_LOOKUPS, None)
+
+
 def find_platform(issuer: str | None, client_id: str | None) -> Platform | None:
     """Return the platform registered under this issuer and client id."""
     if not issuer or not client_id or not isinstance(issuer, str) or not isinstance(client_id, str):
         return None
     if not (is_clean(issuer) and is_clean(client_id)):
         return None  # unverified input (login or token header); PostgreSQL refuses NUL in a query
-    return db.session.scalars(
-        sa.select(Platform).where(Platform.issuer == issuer, Platform.client_id == client_id)
-    ).first()
+    memo, key = _memo(), ("platform", issuer, client_id)
+    platform = memo.get(key)
+    if platform is None or not still_loaded(platform):
+        platform = memo[key] = db.session.scalars(
+            sa.select(Platform).where(Platform.issuer == issuer, Platform.client_id == client_id)
+        ).first()
+    return platform
 
 
 def find_deployment(platform_id: int, deployment_id: str | None) -> Deployment | None:
     """Return the deployment row for this platform and deployment id."""
     if not deployment_id or not isinstance(deployment_id, str) or not is_clean(deployment_id):
         return None
-    return db.session.scalars(
-        sa.select(Deployment).where(
-            Deployment.platform_id == platform_id, Deployment.deployment_id == deployment_id
-        )
-    ).first()
+    memo, key = _memo(), ("deployment", platform_id, deployment_id)
+    deployment = memo.get(key)
+    if deployment is None or not still_loaded(deployment):
+        deployment = memo[key] = db.session.scalars(
+            sa.select(Deployment).where(
+                Deployment.platform_id == platform_id, Deployment.deployment_id == deployment_id
+            )
+        ).first()
+    return deployment
 
 
 class DatabaseToolConf(ToolConfAbstract):

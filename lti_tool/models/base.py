@@ -5,6 +5,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 
+def still_loaded(row: Any) -> bool:
+    """Tell whether a row kept for the rest of a request can be used without reading it again.
+
+    False once a commit or rollback expired it (it may have changed or gone since: read it afresh, and a row
+    deleted meanwhile then reads as None instead of failing), or when it was deleted or never saved.
+    """
+    from sqlalchemy import inspect
+
+    state = inspect(row)
+    return not (state.expired or state.transient or state.detached or state.was_deleted)
+
+
 def utcnow() -> datetime:
     """Return naive UTC now: the database columns are timezone-less and always UTC."""
     return datetime.now(UTC).replace(tzinfo=None)

@@ -17,7 +17,9 @@ class CourseContent(db.Model):
     __tablename__ = "course_content"
 
     course_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("course.id", ondelete="CASCADE"), primary_key=True)
-    pack: so.Mapped[dict] = so.mapped_column(sa.JSON)
+    # Deferred: most reads need the settings beside it, and the parsed pack is cached per process
+    # (services/content.py), so the document is fetched only when it changed.
+    pack: so.Mapped[dict] = so.mapped_column(sa.JSON, deferred=True)
     # Mastery model parameters fitted from the course's own history (learning/mastery.py MasteryParams JSON).
     model_params: so.Mapped[dict | None] = so.mapped_column(sa.JSON)
     # When the course ends, for pacing; None means "no end date set".

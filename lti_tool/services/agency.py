@@ -21,7 +21,6 @@ from ..learning.planner import Goal
 from ..models import (
     AuditEntry,
     Course,
-    CourseContent,
     Evidence,
     ItemResponse,
     MasteryEvent,
@@ -30,7 +29,7 @@ from ..models import (
     SkillMastery,
     StudentGoal,
 )
-from .content import course_pack
+from .content import course_content, course_pack
 from .errors import N_, NotFound, ServiceError
 from .mastery import lock_learner, require_pack, skill_views
 from .publishing import publish_mastery
@@ -271,7 +270,7 @@ def pace_for(course_id: int, person_id: int, *, now: datetime) -> PaceView:
     started = min((d for d in (first_answer, first_event) if d is not None), default=None)
     mastered = [sid for sid in order if levels.get(sid) is Level.MASTERED]
     remaining = [sid for sid in order if levels.get(sid) is not Level.MASTERED]
-    content = db.session.get(CourseContent, course_id)
+    content = course_content(course_id)
     ends_on = content.ends_on if content else None
     if ends_on is None:
         status = PaceStatus.NOT_STARTED.value if started is None else None
@@ -296,13 +295,13 @@ def pace_for(course_id: int, person_id: int, *, now: datetime) -> PaceView:
 
 def course_end(course_id: int) -> date | None:
     """Return the course end date the teacher set, or None."""
-    content = db.session.get(CourseContent, course_id)
+    content = course_content(course_id)
     return content.ends_on if content else None
 
 
 def set_course_end(course_id: int, ends_on: str, *, now: datetime) -> date | None:
     """Set (or clear, with an empty value) the date the course ends, which pacing plans towards."""
-    content = db.session.get(CourseContent, course_id)
+    content = course_content(course_id)
     if content is None:
         raise NotFound("Set up the course content first: pacing plans the course's skills.")
     end = _parse_date(ends_on, "end date")

@@ -10,7 +10,7 @@ from typing import Any
 from ..extensions import db
 from ..learning.coursepack import CoursePack, CoursePackError, decode_json, dump_pack, load_pack
 from ..models import CourseContent
-from ..models.base import insert_if_missing
+from ..models.base import insert_if_missing, still_loaded
 from .errors import NotFound, ServiceError
 
 DEMO_PACK = Path(__file__).resolve().parents[1] / "demo" / "math7.json"
@@ -52,6 +52,7 @@ def import_pack(course_id: int, data: Any, *, now: datetime, keep_existing: bool
     dumped = dump_pack(pack)
     # ON CONFLICT DO NOTHING: parallel first launches seeding the default pack create one row, not a 500.
     insert_if_missing(CourseContent, {"course_id": course_id, "pack": dumped, "updated_at": now}, ("course_id",))
+    forget_pack(course_id)
     if not keep_existing:
         content = db.session.get(CourseContent, course_id)
         content.pack = dumped
@@ -62,26 +63,54 @@ def import_pack(course_id: int, data: Any, *, now: datetime, keep_existing: bool
 
 def export_pack(course_id: int) -> dict[str, Any]:
     """Return the course's content as a course pack document."""
-    content = db.session.get(CourseContent, course_id)
+    content = course_content(course_id)
     if content is None:
         raise NotFound("This course has no content yet.")
     return content.pack
 
 
+def course_content(course_id: int) -> CourseContent | None:
+    """Return the course's content row (its pack document is loaded only when read), once per request.
+
+    The session keeps the row for the rest of its life (one request, or one worker run), so the several
+    services a page calls share one SELECT; after a commit the next read fetches it again.
+    """
+    held: dict[int, CourseContent] = db.session.info.setdefault(_HELD, {})
+    content = held.get(course_id)
+    if content is None or not still_loaded(content):
+        content = db.session.get(CourseContent, course_id)
+        if content is not None:
+            held[course_id] = content
+    return content
+
+
 def course_pack(course_id: int) -> CoursePack | None:
     """Return the course's checked pack, or None when the teacher has not set one up yet."""
-    content = db.session.get(CourseContent, course_id)
+    content = course_content(course_id)
     if content is None:
         return None
-    key = (course_id, content.updated_at.isoformat())
-    pack = _PACKS.get(key)
-    if pack is None:
-        if len(_PACKS) >= 64:
-            _PACKS.clear()
-        pack = _PACKS[key] = load_pack(content.pack)
+    version = content.updated_at
+    cached = _PACKS.get(course_id)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    pack = load_pack(content.pack)
+    if len(_PACKS) >= MAX_CACHED_PACKS and course_id not in _PACKS:
+        _PACKS.clear()
+    _PACKS[course_id] = (version, pack)
     return pack
 
 
-# Checking a pack is pure and costs a few ms; every page needs it, so each process keeps recent ones, keyed
-# by the content's version so an import elsewhere is never served stale.
-_PACKS: dict[tuple[int, str], CoursePack] = {}
+def forget_pack(course_id: int) -> None:
+    """Drop this process's parsed copy of a course's pack (its content is being replaced)."""
+    _PACKS.pop(course_id, None)
+    db.session.info.get(_HELD, {}).pop(course_id, None)
+
+
+# Decoding and checking a 57 KB pack costs milliseconds and every page needs it several times, so each process
+# keeps the parsed pack of recent courses, keyed by the content's updated_at: every replacement sets it, so a
+# page served by any process reads the version (one light SELECT per request, the pack document itself is
+# deferred) and parses again only when it changed. import_pack also forgets its course at once, in case two
+# replacements carry the same timestamp.
+MAX_CACHED_PACKS = 256
+_PACKS: dict[int, tuple[datetime, CoursePack]] = {}
+_HELD = "pathways.course_content"

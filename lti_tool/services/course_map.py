@@ -40,8 +40,8 @@ from ..learning.coursepack import (
     dumps_pack,
     load_pack,
 )
-from ..models import Course, CourseContent, Deployment, ItemResponse, Platform, SkillMastery
-from .content import import_pack
+from ..models import Course, Deployment, ItemResponse, Platform, SkillMastery
+from .content import course_content, import_pack
 from .errors import NotFound, ServiceError
 
 Values = Mapping[str, Any]
@@ -140,7 +140,7 @@ def skills_in_map_order(pack: CoursePack) -> list[Any]:
 
 def export_text(course_id: int, fmt: str = "json") -> str:
     """Return the course's content as canonical course-pack JSON, or its skills as a Moodle competency CSV."""
-    content = db.session.get(CourseContent, course_id)
+    content = course_content(course_id)
     if content is None:
         raise NotFound("This course has no content yet.")
     pack = load_pack(content.pack)
@@ -191,7 +191,7 @@ def find_course(context_id: str, *, issuer: str | None = None, client_id: str | 
 
 def start_course(course_id: int, title: str, *, now: datetime) -> CoursePack:
     """Give a course without content an empty pack with just a title, ready to be built in the editor."""
-    if db.session.get(CourseContent, course_id) is not None:
+    if course_content(course_id) is not None:
         raise ServiceError("This course already has content; edit it in the course map.")
     data = {"format": FORMAT, "version": VERSION, "course": {"title": title.strip()}}
     return _save(course_id, data, now)
@@ -379,7 +379,7 @@ def import_file(course_id: int, filename: str, raw: bytes, *, now: datetime) -> 
 def _change(course_id: int, apply: Callable[[dict[str, Any]], str], now: datetime,
             problems: Sequence[str] = ()) -> str:
     """Apply a change to a copy of the pack and save it; `problems` (filled by apply) are reported with the pack's."""
-    content = db.session.get(CourseContent, course_id)
+    content = course_content(course_id)
     if content is None:
         raise NotFound("This course has no content yet: start an empty course or import a course pack first.")
     # A deep copy: the stored document must stay untouched when the change is refused.
@@ -402,7 +402,7 @@ def _save(course_id: int, data: dict[str, Any], now: datetime, problems: Sequenc
 
 
 def _merge_skills(course_id: int, imported: ImportedSkills, source: str, now: datetime) -> ImportResult:
-    content = db.session.get(CourseContent, course_id)
+    content = course_content(course_id)
     if content is None:
         title = imported.title or (db.session.get(Course, course_id).title or "Course")
         data = dump_pack(ImportedSkills(title, imported.description, imported.skills, imported.units).to_pack())

@@ -16,7 +16,9 @@ from ..extensions import db
 from ..learning import diagnostic
 from ..learning.coursepack import CoursePack, Item, check_answer
 from ..learning.diagnostic import Belief, DiagnosticState, Placement
-from ..models import CourseContent, DiagnosticRun, SkillMastery
+from ..models import DiagnosticRun, SkillMastery
+from ..models.base import still_loaded
+from .content import course_content
 from .errors import N_, NotFound, ServiceError
 from .mastery import lock_learner, model_for, record_answer, require_pack, thresholds_for
 from .serving import claim, serve_exact
@@ -76,9 +78,26 @@ def items_by_skill(pack: CoursePack) -> dict[str, list[str]]:
 
 
 def _run(course_id: int, person_id: int) -> DiagnosticRun | None:
-    return db.session.scalars(
-        sa.select(DiagnosticRun).where(DiagnosticRun.course_id == course_id, DiagnosticRun.person_id == person_id)
-    ).one_or_none()
+    # Every student page asks (the "placement check" banner) and the plan asks again: read once per request.
+    # A run this request creates is remembered by _new_run; after a commit or rollback the run is read again.
+    memo: dict[tuple[int, int], DiagnosticRun | None] = db.session.info.setdefault(_RUNS, {})
+    key = (course_id, person_id)
+    run = memo.get(key)
+    if key not in memo or (run is not None and not still_loaded(run)):
+        run = memo[key] = db.session.scalars(
+            sa.select(DiagnosticRun).where(DiagnosticRun.course_id == course_id, DiagnosticRun.person_id == person_id)
+        ).one_or_none()
+    return run
+
+
+def _new_run(course_id: int, person_id: int, now: datetime) -> DiagnosticRun:
+    run = DiagnosticRun(course_id=course_id, person_id=person_id, started_at=now)
+    db.session.add(run)
+    db.session.info.setdefault(_RUNS, {})[(course_id, person_id)] = run
+    return run
+
+
+_RUNS = "pathways.diagnostic_runs"
 
 
 def _state(run: DiagnosticRun | None) -> DiagnosticState:
@@ -94,7 +113,7 @@ def _finished(run: DiagnosticRun | None) -> bool:
 
 def pending_status(course_id: int, person_id: int) -> str | None:
     """Return "new" or "started" while the student has a placement check to take, else None."""
-    content = db.session.get(CourseContent, course_id)
+    content = course_content(course_id)
     if content is None:
         return None
     run = _run(course_id, person_id)
@@ -145,8 +164,7 @@ def answer_question(
     correct = False if not_sure else check_answer(item, answer)
     state = state.answer(item.id, item.skills[0], correct)
     if run is None:
-        run = DiagnosticRun(course_id=course_id, person_id=person_id, started_at=now)
-        db.session.add(run)
+        run = _new_run(course_id, person_id, now)
     run.state = state.to_dict()  # a new dict, so the JSON column is written
     run.finished_at = None
     if not_sure:
@@ -182,8 +200,7 @@ def skip(course_id: int, person_id: int, *, now: datetime) -> None:
     if _finished(run):
         return
     if run is None:
-        run = DiagnosticRun(course_id=course_id, person_id=person_id, started_at=now)
-        db.session.add(run)
+        run = _new_run(course_id, person_id, now)
     # Answers already given stay in the learning record; only the placement is given up.
     run.state = DiagnosticState().to_dict()
     run.finished_at = now

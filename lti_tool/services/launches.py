@@ -12,6 +12,7 @@ from typing import Any
 
 import requests
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 
 from ..extensions import db
 from ..lti.claims import LaunchFacts, facts_from_claims
@@ -48,6 +49,8 @@ class AcceptedLaunch:
     kind: LaunchOutcome
     facts: LaunchFacts
     session: LaunchSession | None = None
+    # The session's id, from the session's identity (reading session.id after the commit would SELECT the row).
+    session_id: str = ""
 
 
 def accept_launch(
@@ -81,18 +84,19 @@ def accept_launch(
         session_seconds=settings["LAUNCH_SESSION_SECONDS"],
         now=now,
     )
+    # The commit expired the row: its key is known without reading it again (the common path reads nothing more).
+    session_id = sa.inspect(launch).identity[0]
     if facts.access is Access.TEACHER and facts.message_type == RESOURCE_LINK:
         from .roster import request_roster_sync
 
         if request_roster_sync(launch.course, now=now, min_seconds=settings["ROSTER_SYNC_MIN_SECONDS"]):
             db.session.commit()
     if settings.get("DEFAULT_COURSE_PACK") == "demo":
-        from ..models import CourseContent
-        from .content import demo_pack_data, import_pack
+        from .content import course_content, demo_pack_data, import_pack
 
-        if db.session.get(CourseContent, launch.course_id) is None:
+        if course_content(launch.course_id) is None:
             import_pack(launch.course_id, demo_pack_data(now.date()), now=now, keep_existing=True)
-    return AcceptedLaunch(LaunchOutcome.SESSION, facts, launch)
+    return AcceptedLaunch(LaunchOutcome.SESSION, facts, launch, session_id)
 
 
 def record_launch(
@@ -134,14 +138,23 @@ def record_launch(
     return launch
 
 
+def _find_or_insert(model: type, values: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    """Return the row with these unique keys, inserting it (race-safely) when it does not exist yet."""
+    query = sa.select(model).where(*(getattr(model, key) == values[key] for key in keys))
+    row = db.session.scalars(query).first()
+    if row is None:
+        insert_if_missing(model, values, keys)
+        row = db.session.scalars(query).one()
+    return row
+
+
 def _upsert_course(platform_id: int, deployment_pk: int, facts: LaunchFacts, now: datetime) -> Course:
-    # INSERT ... ON CONFLICT DO NOTHING, then read: a class launching a new course at once creates it once.
-    insert_if_missing(Course, {"platform_id": platform_id, "deployment_id": deployment_pk,
-                               "context_id": facts.context_id, "title": "", "label": ""},
-                      ("deployment_id", "context_id"))
-    course = db.session.scalars(
-        sa.select(Course).where(Course.deployment_id == deployment_pk, Course.context_id == facts.context_id)
-    ).one()
+    # Read first (a returning launch finds it); else INSERT ... ON CONFLICT DO NOTHING and read again, so a class
+    # launching a new course at once creates it once.
+    course = _find_or_insert(
+        Course, {"platform_id": platform_id, "deployment_id": deployment_pk, "context_id": facts.context_id,
+                 "title": "", "label": ""},
+        ("deployment_id", "context_id"))
     course.title = facts.context_title or course.title or "Untitled course"
     course.label = facts.context_label or course.label or ""
     course.last_launch_at = now
@@ -161,10 +174,8 @@ def _upsert_course(platform_id: int, deployment_pk: int, facts: LaunchFacts, now
 
 
 def _upsert_person(platform_id: int, facts: LaunchFacts, store_email: bool) -> Person:
-    insert_if_missing(Person, {"platform_id": platform_id, "sub": facts.sub, "name": ""}, ("platform_id", "sub"))
-    person = db.session.scalars(
-        sa.select(Person).where(Person.platform_id == platform_id, Person.sub == facts.sub)
-    ).one()
+    person = _find_or_insert(Person, {"platform_id": platform_id, "sub": facts.sub, "name": ""},
+                             ("platform_id", "sub"))
     person.name = facts.name or person.name or ""
     person.email = facts.email if store_email else None
     db.session.flush()
@@ -172,11 +183,9 @@ def _upsert_person(platform_id: int, facts: LaunchFacts, store_email: bool) -> P
 
 
 def _upsert_enrollment(course: Course, person: Person, facts: LaunchFacts, now: datetime) -> Enrollment:
-    insert_if_missing(Enrollment, {"course_id": course.id, "person_id": person.id, "role": facts.access.value,
-                                   "lti_roles": "", "active": True}, ("course_id", "person_id"))
-    enrollment = db.session.scalars(
-        sa.select(Enrollment).where(Enrollment.course_id == course.id, Enrollment.person_id == person.id)
-    ).one()
+    enrollment = _find_or_insert(Enrollment, {"course_id": course.id, "person_id": person.id,
+                                              "role": facts.access.value, "lti_roles": "", "active": True},
+                                 ("course_id", "person_id"))
     enrollment.role = facts.access.value
     enrollment.lti_roles = facts.role_labels[:500]
     enrollment.active = True
@@ -189,7 +198,9 @@ def open_launch(launch_id: str, allowed_ids: list[str], *, now: datetime) -> Lau
     """Return the launch session if this browser holds it and it has not expired."""
     if not isinstance(launch_id, str) or launch_id not in allowed_ids:
         raise NotFound(N_("This page belongs to a launch this browser did not make. Open Pathways from your course."))
-    launch = db.session.get(LaunchSession, launch_id)
+    # Every page shows the person and the course: one query for the three rows.
+    launch = db.session.get(LaunchSession, launch_id,
+                            options=[so.joinedload(LaunchSession.person), so.joinedload(LaunchSession.course)])
     if launch is None or launch.expires_at <= now:
         raise NotFound(N_("Your Pathways session has ended. Open Pathways again from your course."))
     return launch
@@ -210,6 +221,8 @@ def course_roster(launch: LaunchSession) -> list[Enrollment]:
         db.session.scalars(
             sa.select(Enrollment)
             .join(Person)
+            # The page shows every member's name: load them with the join, not one SELECT per person.
+            .options(so.contains_eager(Enrollment.person))
             .where(Enrollment.course_id == launch.course_id, Person.platform_id == launch.platform_id)
             .order_by(Enrollment.role.desc(), Person.name)
         )

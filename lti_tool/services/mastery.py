@@ -10,10 +10,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..extensions import db
-from ..learning.coursepack import CoursePack, check_answer
+from ..learning.coursepack import CoursePack, Item, check_answer
 from ..learning.mastery import ALL_SKILLS, Level, MasteryModel, MasteryParams, MasteryThresholds, Response, SkillState
-from ..models import CourseContent, ItemResponse, MasteryEvent, SkillMastery
-from .content import course_pack
+from ..models import ItemResponse, MasteryEvent, SkillMastery
+from .content import course_content, course_pack
 from .errors import N_, NotFound, ServiceError
 from .permissions import Action, Actor, require
 from .reviews import due_schedule, record_review, start_if_mastered
@@ -46,6 +46,8 @@ class AnswerResult:
     #: False for a repeat in the same session (or a repeated post): practice, no mastery evidence.
     credited: bool = True
     skill_ids: tuple[str, ...] = ()
+    #: The question as it was served (a template's numbers filled in), for the feedback page.
+    item: Item | None = None
 
 
 #: What the student reads about a teacher's override: the teacher's own note stays with the teachers.
@@ -70,10 +72,28 @@ def thresholds_for(pack: CoursePack) -> MasteryThresholds:
 
 def model_for(course_id: int) -> MasteryModel:
     """Return the course's mastery model: its fitted parameters, or the default."""
-    content = db.session.get(CourseContent, course_id)
-    if content is not None and content.model_params:
-        return MasteryModel(MasteryParams.from_dict(content.model_params))
-    return MasteryModel()
+    content = course_content(course_id)
+    stored = content.model_params if content is not None else None
+    if not stored:
+        return _DEFAULT_MODEL
+    # Each fit stores a new revision under a row lock, so (course, revision, time) names one set of parameters
+    # in every process: the parsed model is kept per process and a refit elsewhere is seen on the next page.
+    key = (course_id, stored.get("revision"), stored.get("fitted_at"), stored.get("responses"), stored.get("learners"))
+    model = _MODELS.get(course_id)
+    if model is None or model[0] != key:
+        if len(_MODELS) >= 256 and course_id not in _MODELS:
+            _MODELS.clear()
+        model = _MODELS[course_id] = (key, MasteryModel(MasteryParams.from_dict(stored)))
+    return model[1]
+
+
+def forget_model(course_id: int) -> None:
+    """Drop this process's parsed model of a course (it was just refitted)."""
+    _MODELS.pop(course_id, None)
+
+
+_DEFAULT_MODEL = MasteryModel()  # never changed after it is built, so every course without a fit shares it
+_MODELS: dict[int, tuple[tuple, MasteryModel]] = {}
 
 
 def require_pack(course_id: int) -> CoursePack:
@@ -91,12 +111,16 @@ def _rows(course_id: int, person_id: int) -> dict[str, SkillMastery]:
 
 def skill_views(course_id: int, person_id: int) -> list[SkillView]:
     """Return the student's level on every skill of the course, in the map's order."""
-    pack = require_pack(course_id)
-    rows = _rows(course_id, person_id)
-    model = model_for(course_id)
+    return _views(require_pack(course_id), _rows(course_id, person_id), model_for(course_id))
+
+
+def _views(pack: CoursePack, rows: dict[str, SkillMastery], model: MasteryModel,
+           only: Iterable[str] | None = None) -> list[SkillView]:
+    """Return the views of these mastery rows (all skills, or `only` these), in the map's order."""
+    wanted = set(only) if only is not None else None
     views = []
     skills = {s.id: s for s in pack.skills}
-    for skill in (skills[sid] for sid in pack.skill_graph.topological_order()):
+    for skill in (skills[sid] for sid in pack.skill_graph.topological_order() if wanted is None or sid in wanted):
         row = rows.get(skill.id)
         if row is None:
             views.append(SkillView(skill.id, skill.name, Level.NOT_STARTED, "Not started yet", False,
@@ -135,6 +159,16 @@ def lock_learner(course_id: int, person_id: int, now: datetime) -> dict[str, Ski
     locked with SELECT … FOR UPDATE on PostgreSQL. SQLite has one writer at a time, and the caller has already
     written in this transaction, so it holds that lock.
     """
+    query = (
+        sa.select(SkillMastery)
+        .where(SkillMastery.course_id == course_id, SkillMastery.person_id == person_id)
+        .order_by(SkillMastery.skill_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    rows = {row.skill_id: row for row in db.session.scalars(query)}
+    if ALL_SKILLS in rows:
+        return rows  # a returning learner: their "*" row exists and is now locked
     dialect = db.engine.dialect.name
     if dialect in ("postgresql", "sqlite"):
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -145,13 +179,6 @@ def lock_learner(course_id: int, person_id: int, now: datetime) -> dict[str, Ski
                     updated_at=now)
             .on_conflict_do_nothing(index_elements=["course_id", "person_id", "skill_id"])
         )
-    query = (
-        sa.select(SkillMastery)
-        .where(SkillMastery.course_id == course_id, SkillMastery.person_id == person_id)
-        .order_by(SkillMastery.skill_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
     return {row.skill_id: row for row in db.session.scalars(query)}
 
 
@@ -175,17 +202,18 @@ def record_answer(
         db.session.rollback()
         views = tuple(v for v in skill_views(course_id, person_id) if v.skill_id in item.skills)
         return AnswerResult(correct=answered_correct(question.id), solution=item.solution, changes=(), views=views,
-                            repeated=True, credited=False, skill_ids=tuple(item.skills))
+                            repeated=True, credited=False, skill_ids=tuple(item.skills), item=item)
     rows = lock_learner(course_id, person_id, now)
     stored = ItemResponse(course_id=course_id, person_id=person_id, item_id=item.id, skill_ids=list(item.skills),
                           answer=answer, correct=correct, hints_used=max(0, min(hints_used, 20)),
                           source=question.source, answered_at=now, credited=question.credit)
     db.session.add(stored)
     if not question.credit:
+        # Built before the commit, which would expire the rows just read and make reading them a query again.
+        views = tuple(_views(pack, rows, model_for(course_id), item.skills))
         db.session.commit()
-        views = tuple(v for v in skill_views(course_id, person_id) if v.skill_id in item.skills)
         return AnswerResult(correct=correct, solution=item.solution, changes=(), views=views, credited=False,
-                            skill_ids=tuple(item.skills))
+                            skill_ids=tuple(item.skills), item=item)
     source = question.source
     model = model_for(course_id)
     thresholds = thresholds_for(pack)
@@ -214,7 +242,8 @@ def record_answer(
         elif skill_id != ALL_SKILLS:
             start_if_mastered(course_id, person_id, skill_id, old_level, new_level, now)
         if row is None:
-            row = SkillMastery(course_id=course_id, person_id=person_id, skill_id=skill_id)
+            row = rows[skill_id] = SkillMastery(course_id=course_id, person_id=person_id, skill_id=skill_id,
+                                                overridden=False)
             db.session.add(row)
         row.state = state.to_dict()
         row.reason = model.explain(state)[:300] if skill_id != ALL_SKILLS else ""
@@ -233,10 +262,11 @@ def record_answer(
         from .publishing import publish_mastery
 
         publish_mastery(course_id, person_id, now=now)
+    # Built before the commit, which would expire the rows just written and make reading them a query again.
+    views = tuple(_views(pack, rows, model, item.skills))
     db.session.commit()
-    views = tuple(v for v in skill_views(course_id, person_id) if v.skill_id in item.skills)
     return AnswerResult(correct=correct, solution=item.solution, changes=tuple(changes), views=views,
-                        skill_ids=tuple(item.skills))
+                        skill_ids=tuple(item.skills), item=item)
 
 
 def override_level(

@@ -12,6 +12,7 @@ from ..learning.fitting import fit_course, params_from_stored, stored
 from ..learning.mastery import ALL_SKILLS, MasteryModel, Response, SkillState
 from ..models import CourseContent, ItemResponse, SkillMastery
 from .errors import N_, NotFound
+from .mastery import forget_model
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ def fit_course_model(course_id: int, now: datetime) -> FitSummary:
     )
     _refresh_estimates(course_id, MasteryModel(params_from_stored(data)))
     db.session.commit()
+    forget_model(course_id)
     return FitSummary(course_id, revision, result.responses, result.learners, result.fitted)
 
 

@@ -20,7 +20,6 @@ from ..extensions import db
 from ..models import (
     AuditEntry,
     Course,
-    CourseContent,
     DiagnosticRun,
     Enrollment,
     Evidence,
@@ -40,7 +39,7 @@ from ..models import (
     StudentGoal,
 )
 from ..models.outbox import PENDING
-from .content import course_pack
+from .content import course_content, course_pack
 from .errors import Forbidden, NotFound, ServiceError
 from .permissions import Action, actor_of, require
 
@@ -339,7 +338,7 @@ def export_course(launch: LaunchSession, *, now: datetime) -> dict[str, Any]:
     _require_teacher(launch)
     require(actor_of(launch), Action.EXPORT_COURSE_DATA)
     course = launch.course
-    content = db.session.get(CourseContent, course.id)
+    content = course_content(course.id)
     members = db.session.execute(
         sa.select(Person, Enrollment).join(Enrollment, Enrollment.person_id == Person.id)
         .where(Enrollment.course_id == course.id, Person.platform_id == launch.platform_id)

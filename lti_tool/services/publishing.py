@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..learning.grading import GradingScheme, due_skills, grade_basis, placement_score
 from ..learning.mastery import Level
-from ..models import CourseContent, Evidence, Placement, SkillMastery
-from .content import course_pack
+from ..models import Evidence, Placement, SkillMastery
+from .content import course_content, course_pack
 from .errors import ServiceError
 from .grades import queue_score
 from .permissions import Action, Actor, require
@@ -42,7 +42,7 @@ def publish_mastery(course_id: int, person_id: int, *, now: datetime) -> int:
     placements = list(db.session.scalars(sa.select(Placement).where(Placement.course_id == course_id)))
     if not placements:
         return 0
-    content = db.session.get(CourseContent, course_id)
+    content = course_content(course_id)
     scheme = SCHEMES[content.grading_scheme if content and content.grading_scheme in SCHEMES else DEFAULT_SCHEME]
     due = due_skills(pack.skill_graph, [(g.skills, _date(g.due)) for g in pack.goals], now.date())
     levels = {
@@ -118,7 +118,7 @@ def set_grading(course_id: int, *, actor: Actor, scheme: str, per_skill: bool, n
     at once); returns the number of scores queued then, or None when nothing changed.
     """
     require(actor, Action.CHANGE_GRADING)
-    content = db.session.get(CourseContent, course_id)
+    content = course_content(course_id)
     if content is None:
         raise ServiceError("Set up the course content first.")
     if scheme not in SCHEMES:
@@ -151,5 +151,5 @@ def queue_course(course_id: int, *, now: datetime) -> int:
 
 def grading_settings(course_id: int) -> tuple[str, bool] | None:
     """Return (scheme, per-skill columns on) for the course, or None when it has no content yet."""
-    content = db.session.get(CourseContent, course_id)
+    content = course_content(course_id)
     return (content.grading_scheme, content.per_skill_grades) if content else None

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..lti.keys import active_keys, new_tool_key
 from ..lti.outbound import OutboundSession, origin, origin_matches
+from ..lti.toolconf import forget_registry_lookups
 from ..models import AuditEntry, Deployment, Platform, RegistrationInvite, ToolKey
 from ..models.base import utcnow
 from ..security import forget_frame_ancestors
@@ -65,6 +66,7 @@ def add_platform(
         _audit_platform(platform, "platform_endpoints_changed", now)
     db.session.commit()
     forget_frame_ancestors()
+    forget_registry_lookups()
     return platform
 
 
@@ -99,6 +101,7 @@ def approve_platform(issuer: str, client_id: str, *, now: datetime | None = None
         platform.approved = True
         _audit_platform(platform, "platform_approved", now)
         db.session.commit()
+        forget_registry_lookups()
     return platform
 
 
@@ -144,6 +147,7 @@ def remove_platform(issuer: str, client_id: str) -> None:
     db.session.delete(platform)
     db.session.commit()
     forget_frame_ancestors()
+    forget_registry_lookups()
 
 
 def ensure_tool_key(secret_key: str) -> ToolKey:
@@ -268,6 +272,7 @@ def register_dynamically(
         db.session.commit()
         raise
     forget_frame_ancestors()
+    forget_registry_lookups()
     return platform
 
 

@@ -90,10 +90,10 @@ def _accept(form: dict[str, str], storage_proof: dict[str, str] | None = None, t
     if outcome.kind is LaunchOutcome.UNSUPPORTED:
         return render_template("lti/unsupported.html", message_type=outcome.facts.message_type)
     held = [i for i in session.get("launches", []) if isinstance(i, str)]
-    session["launches"] = (held + [outcome.session.id])[-MAX_LAUNCHES_PER_BROWSER:]
+    session["launches"] = (held + [outcome.session_id])[-MAX_LAUNCHES_PER_BROWSER:]
     session.permanent = True
     page = {"LtiDeepLinkingRequest": "course.deep_link", "DataPrivacyLaunchRequest": "privacy.home"}.get(
         outcome.facts.message_type, "course.home")
     # Without cookies the session above never reaches the browser: pages carry a signed launch token instead.
-    token = sign_launch_token(outcome.session.id, current_app.config["SECRET_KEY"], tab) if storage_proof else None
-    return redirect(url_for(page, launch_id=outcome.session.id, lt=token), code=303)
+    token = sign_launch_token(outcome.session_id, current_app.config["SECRET_KEY"], tab) if storage_proof else None
+    return redirect(url_for(page, launch_id=outcome.session_id, lt=token), code=303)

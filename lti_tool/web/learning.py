@@ -14,7 +14,7 @@ from ..services.help import MISSES_BEFORE_HELP, ask_teacher, learning_activities
 from ..services.mastery import override_level, record_answer, require_pack
 from ..services.permissions import actor_of
 from ..services.plan import class_overview, plan_for
-from ..services.serving import misses_in_a_row, serve_next, served
+from ..services.serving import misses_in_a_row, serve_next
 from .course import launch_blueprint, require_teacher
 from .i18n import translated
 
@@ -58,17 +58,16 @@ def answer(skill_id: str):
     person_id = _student()
     pack = require_pack(g.launch.course_id)
     skill = _skill(pack, skill_id)
+    course_id = g.launch.course_id  # read before the answer's commit expires the launch row
     served_id = request.form.get("served", type=int)
     try:
         if served_id is None:
             raise NotFound(N_("That question was not given to you here. Here is a question that was."))
-        question = served(g.launch.course_id, person_id, served_id, pack)
-        result = record_answer(g.launch.course_id, person_id, served_id, request.form.get("answer", ""),
+        result = record_answer(course_id, person_id, served_id, request.form.get("answer", ""),
                                hints_used=request.form.get("hints", 0, type=int), now=_now())
     except ServiceError as exc:
         flash(translated(exc), "error")
         return redirect(url_for("learning.practice", skill_id=skill_id), code=303)
-    course_id = g.launch.course_id
     # Two misses in a row: more of the same questions is not working, so offer other ways to learn it.
     stuck = misses_in_a_row(course_id, person_id, skill_id) >= MISSES_BEFORE_HELP
     mastered = any(new is Level.MASTERED and old is not Level.MASTERED for _, old, new in result.changes)
@@ -76,7 +75,7 @@ def answer(skill_id: str):
     if mastered:
         steps = plan_for(course_id, person_id, now=_now()).next_steps
         next_up = next((step for step in steps if step.skill_id != skill_id), None)
-    return render_template("student/feedback.html", launch=g.launch, skill=skill, item=question.item, result=result,
+    return render_template("student/feedback.html", launch=g.launch, skill=skill, item=result.item, result=result,
                            activities=learning_activities(pack, skill_id) if stuck else [], stuck=stuck,
                            mastered=mastered, next_up=next_up)
 

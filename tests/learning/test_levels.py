@@ -135,3 +135,18 @@ def test_the_pack_sets_the_evidence_rules_and_refuses_nonsense():
     data["mastery"]["evidence"] = {"min_sessions_mastered": "two"}
     with pytest.raises(ValueError, match="mastery.evidence.min_sessions_mastered: should be a whole number"):
         load_pack(data)
+
+
+def test_level_ranks_are_a_constant_table_as_cheap_as_a_dict_lookup():
+    import timeit
+
+    from lti_tool.learning.mastery import LEVELS
+
+    assert [level.rank for level in Level] == [0, 1, 2, 3, 4]
+    assert all(LEVELS[level.rank] is level for level in Level)
+    # The heatmap asks for a rank per cell (issue 14): rebuilding and searching the list of levels each time
+    # cost about ten dict lookups.
+    table = {level: rank for rank, level in enumerate(Level)}
+    rank = min(timeit.repeat(lambda: Level.MASTERED.rank, number=20_000, repeat=5))
+    lookup = min(timeit.repeat(lambda: table[Level.MASTERED], number=20_000, repeat=5))
+    assert rank < 4 * lookup, (rank, lookup)

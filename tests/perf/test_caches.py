@@ -1,0 +1,131 @@
+"""Per-process caches (issue 14) never serve what an admin or teacher has just changed, here or elsewhere."""
+
+from __future__ import annotations
+
+import datetime
+import json
+
+import requests
+import sqlalchemy as sa
+
+from lti_tool.extensions import db
+from lti_tool.models import Course
+from lti_tool.services.content import course_pack, demo_pack_data, import_pack
+from tests.support import submit_form
+
+NOW = datetime.datetime(2026, 12, 1, 9, 0)
+
+
+def _renamed(name: str) -> dict:
+    data = demo_pack_data()
+    data["skills"][0]["name"] = name
+    return data
+
+
+def test_a_pack_replaced_by_another_process_is_what_the_next_page_here_shows(sandbox, tool):
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    page = sandbox.launch("student")
+    assert "Equivalent fractions" in page.text
+    # Another Pathways process (a second gunicorn worker) replaces the pack: only the database changes here.
+    other_process = sa.create_engine(tool.app.config["SQLALCHEMY_DATABASE_URI"])
+    try:
+        with other_process.begin() as conn:
+            conn.execute(sa.text("UPDATE course_content SET pack = :pack, updated_at = :at"),
+                         {"pack": json.dumps(_renamed("Fractions that are equal")),
+                          "at": datetime.datetime.now(datetime.UTC).replace(tzinfo=None)})
+    finally:
+        other_process.dispose()
+    again = page.http.get(page.url, timeout=30)
+    assert "Fractions that are equal" in again.text
+
+
+def test_the_parsed_pack_is_kept_between_requests_and_dropped_when_this_process_replaces_it(sandbox, tool):
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    with tool.app.app_context():
+        course_id = db.session.scalars(sa.select(Course.id)).one()
+        import_pack(course_id, _renamed("First name"), now=NOW)
+    with tool.app.app_context():
+        first = course_pack(course_id)
+    with tool.app.app_context():
+        assert course_pack(course_id) is first  # a later request parses nothing again
+        # A replacement within the same microsecond (the key's timestamp is unchanged) is still seen here.
+        import_pack(course_id, _renamed("Second name"), now=NOW)
+    with tool.app.app_context():
+        assert course_pack(course_id).skills[0].name == "Second name"
+
+
+
+def test_registry_changes_by_an_admin_count_from_the_very_next_login(sandbox, tool):
+    from lti_tool.sandbox_mount import SANDBOX_CLIENT_ID, SANDBOX_DEPLOYMENT_ID
+    from lti_tool.services.registry import add_platform, remove_platform
+
+    lms = tool.platform
+    assert sandbox.launch("student").status_code == 200
+    # The CLI in another process deletes the deployment: the next login here is refused.
+    other_process = sa.create_engine(tool.app.config["SQLALCHEMY_DATABASE_URI"])
+    try:
+        with other_process.begin() as conn:
+            conn.execute(sa.text("DELETE FROM deployment"))
+    finally:
+        other_process.dispose()
+    login = requests.get(lms.start_launch(sandbox.sub("student")), allow_redirects=False, timeout=30)
+    assert login.status_code == 403, login.status_code
+    with tool.app.app_context():
+        remove_platform(lms.issuer, SANDBOX_CLIENT_ID)
+    login = requests.get(lms.start_launch(sandbox.sub("student")), allow_redirects=False, timeout=30)
+    assert login.status_code in (400, 403), login.status_code
+    with tool.app.app_context():
+        add_platform(issuer=lms.issuer, client_id=SANDBOX_CLIENT_ID, deployment_ids=["another-deployment"],
+                     login_url=lms.auth_url, token_url=lms.token_url, jwks_url=lms.jwks_url)
+    # The sandbox still launches with its old deployment id, which this registration does not list.
+    login = requests.get(lms.start_launch(sandbox.sub("student")), allow_redirects=False, timeout=30)
+    assert login.status_code == 403, login.status_code
+    with tool.app.app_context():
+        add_platform(issuer=lms.issuer, client_id=SANDBOX_CLIENT_ID, deployment_ids=[SANDBOX_DEPLOYMENT_ID],
+                     login_url=lms.auth_url, token_url=lms.token_url, jwks_url=lms.jwks_url)
+    assert "has not set up this course" in sandbox.launch("student").text
+
+
+def test_a_model_refitted_by_another_process_is_used_here_from_the_next_request(sandbox, tool):
+    from lti_tool.learning.mastery import MasteryParams
+    from lti_tool.services.mastery import model_for
+
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    with tool.app.app_context():
+        course_id = db.session.scalars(sa.select(Course.id)).one()
+
+    def refit_elsewhere(revision: int, decay: float) -> None:
+        fit = {"revision": revision, "fitted_at": "2026-12-01T09:00:00", "responses": 300, "learners": 30,
+               "fitted": True, "params": MasteryParams(decay=decay).to_dict()}
+        other_process = sa.create_engine(tool.app.config["SQLALCHEMY_DATABASE_URI"])
+        try:
+            with other_process.begin() as conn:
+                conn.execute(sa.text("UPDATE course_content SET model_params = :fit"), {"fit": json.dumps(fit)})
+        finally:
+            other_process.dispose()
+
+    refit_elsewhere(1, 0.8)
+    with tool.app.app_context():
+        first = model_for(course_id)
+        assert first.params.decay == 0.8
+    with tool.app.app_context():
+        assert model_for(course_id) is first  # parsed once per process
+    refit_elsewhere(2, 0.7)
+    with tool.app.app_context():
+        assert model_for(course_id).params.decay == 0.7
+
+
+def test_a_long_running_session_sees_content_removed_by_another_process_as_gone(sandbox, tool):
+    """The worker keeps one session for its whole run: a kept content row must not outlive the row itself."""
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    with tool.app.app_context():
+        course_id = db.session.scalars(sa.select(Course.id)).one()
+        assert course_pack(course_id) is not None
+        db.session.commit()  # the end of one worker pass
+        other_process = sa.create_engine(tool.app.config["SQLALCHEMY_DATABASE_URI"])
+        try:
+            with other_process.begin() as conn:
+                conn.execute(sa.text("DELETE FROM course_content"))
+        finally:
+            other_process.dispose()
+        assert course_pack(course_id) is None

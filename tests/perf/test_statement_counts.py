@@ -1,0 +1,186 @@
+"""SQL round trips per page stay flat as a class, its leavers and its skill map grow (issue 14).
+
+Each page is driven over real HTTP through the sandbox LMS, once in a small course (5 students, nobody left,
+the demo's 16 skills) and once in a big one (40 students, 30 who left, 32 skills); every statement the tool's
+engine sends is counted with SQLAlchemy's `before_cursor_execute` event. The counts must be equal in both
+courses (no statement per student, leaver or skill) and stay under the ceilings below.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+
+from lti_tool.extensions import db
+from lti_tool.services.content import demo_pack_data
+from tests.support import SandboxActions, served_answer, submit_form, upload_file
+
+# Statements per request (SQLite and PostgreSQL alike), today's numbers: a page that needs more fails.
+# Before issue 14's fixes: login 3, launch 16, plan 15, answer 23, class view 7, teacher home 11 + one per leaver.
+# The answer is the student's second right answer on a skill: its level changes, so grades are published.
+CEILINGS = {
+    "login": 2,
+    "launch": 8,
+    "plan": 6,
+    "answer": 13,
+    # The "Needs help now" badge (issue 13) runs the whole needs-help reading: +8 on both pages, flat in size.
+    "class view": 12,
+    "teacher home": 16,
+}
+
+
+class StatementCounter:
+    """Count the statements a tool's engine executes while a window is open."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self.statements: list[str] | None = None
+        self._lock = threading.Lock()
+        sa.event.listen(engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        with self._lock:
+            if self.statements is not None:
+                self.statements.append(statement)
+
+    @contextmanager
+    def counting(self) -> Iterator[list[str]]:
+        self.statements = seen = []
+        try:
+            yield seen
+        finally:
+            self.statements = None
+
+    def close(self) -> None:
+        sa.event.remove(self.engine, "before_cursor_execute", self._seen)
+
+
+def _bigger_pack(copies: int) -> dict:
+    """Return the demo pack with its skill map repeated `copies` times (new ids, same shape)."""
+    base = demo_pack_data()
+    if copies == 1:
+        return base
+    pack = {**base, "skills": [], "units": [], "activities": [], "goals": []}
+    for n in range(copies):
+        def tag(value: str, n: int = n) -> str:
+            return value if n == 0 else f"{value}-{n}"
+
+        for skill in base["skills"]:
+            pack["skills"].append({**skill, "id": tag(skill["id"]),
+                                   "name": skill["name"] + ("" if n == 0 else f" ({n + 1})"),
+                                   "prerequisites": [tag(p) for p in skill["prerequisites"]]})
+        for unit in base["units"]:
+            pack["units"].append({**unit, "id": tag(unit["id"]), "title": unit["title"] + ("" if n == 0 else f" {n}"),
+                                  "skills": [tag(s) for s in unit["skills"]]})
+        for goal in base["goals"]:
+            pack["goals"].append({**goal, "id": tag(goal["id"]), "skills": [tag(s) for s in goal["skills"]]})
+        for activity in base["activities"]:
+            items = [{**item, "id": tag(item["id"]), "skills": [tag(s) for s in item.get("skills", [])]}
+                     for item in activity.get("items", [])]
+            pack["activities"].append({**activity, "id": tag(activity["id"]),
+                                       "skills": [tag(s) for s in activity["skills"]], "items": items})
+    return pack
+
+
+def _get(page, tool, path: str):
+    base = re.search(r"/c/[^/?]+", page.url).group(0)
+    response = page.http.get(tool.url(base + path), timeout=30)
+    response.http = page.http
+    return response
+
+
+def _measure(make_tool, *, students: int, leavers: int, copies: int) -> dict[str, list[str]]:
+    """Set up a course of this size and return the statements each page sends."""
+    tool = make_tool()
+    sandbox = SandboxActions(tool)
+    platform = tool.platform
+    for n in range(students - 5):  # the demo course has five students already
+        platform.add_user(f"extra-{n}", roles=["Learner"], name=f"Extra Student {n:02d}", context_id="math-7")
+    for n in range(leavers):
+        platform.add_user(f"leaver-{n}", roles=["Learner"], name=f"Left Student {n:02d}", context_id="math-7")
+
+    teacher = sandbox.launch("teacher")
+    imported = upload_file(teacher, "/teacher/map/import", "pack.json", json.dumps(_bigger_pack(copies)).encode())
+    assert f"{16 * copies} skills" in imported.text
+    page = submit_form(teacher, "roster/sync")
+    members = platform.courses["math-7"].members
+    for n in range(leavers):
+        members.remove(f"leaver-{n}")
+    if leavers:
+        page = submit_form(page, "roster/sync")
+        assert f"{leavers} no longer active" in page.text
+
+    first = sandbox.launch("student")  # the student has been here before
+    practice_path = re.search(r'href="[^"]*/c/[^/]+(/practice/[^"?]+)"', first.text).group(1)
+    question = _get(first, tool, practice_path)
+    submit_form(question, practice_path, answer=served_answer(tool, question))
+
+    with tool.app.app_context():
+        counter = StatementCounter(db.engine)
+    pages: dict[str, list[str]] = {}
+    try:
+        pending = sandbox.begin("student")
+        with counter.counting() as seen:
+            launched = pending.http.post(pending.action, data={"id_token": pending.id_token, "state": pending.state},
+                                         allow_redirects=False, timeout=30)
+        assert launched.status_code == 303, launched.text[:500]
+        pages["launch"] = seen
+
+        login_url = platform.start_launch(sandbox.sub("student"))
+        with counter.counting() as seen:
+            to_platform = pending.http.get(login_url, allow_redirects=False, timeout=30)
+        assert to_platform.status_code == 302
+        pages["login"] = seen
+
+        with counter.counting() as seen:
+            plan = pending.http.get(tool.url(launched.headers["Location"]), timeout=30)
+        assert "Your next steps" in plan.text
+        pages["plan"] = seen
+        plan.http = pending.http
+
+        question = _get(plan, tool, practice_path)
+        answer = served_answer(tool, question)
+        with counter.counting() as seen:
+            feedback = submit_form(question, practice_path, answer=answer)
+        assert "That&#39;s right!" in feedback.text or "That's right!" in feedback.text
+        pages["answer"] = seen
+
+        with counter.counting() as seen:
+            home = teacher.http.get(teacher.url, timeout=30)
+        assert "Class roster" in home.text
+        assert home.text.count("Inactive") == leavers
+        pages["teacher home"] = seen
+
+        with counter.counting() as seen:
+            view = _get(teacher, tool, "/class")
+        assert "Extra Student" in view.text or students == 5
+        pages["class view"] = seen
+    finally:
+        counter.close()
+        with tool.app.app_context():
+            db.session.remove()
+            db.engine.dispose()  # the next course may drop this schema (PostgreSQL)
+    return pages
+
+
+def _shown(statements: list[str]) -> str:
+    return "\n".join("  " + " ".join(statement.split())[:160] for statement in statements)
+
+
+def test_statements_per_page_do_not_grow_with_class_size_leavers_or_skills(make_tool):
+    small_course = _measure(make_tool, students=5, leavers=0, copies=1)
+    big_course = _measure(make_tool, students=40, leavers=30, copies=2)
+    small = {page: len(statements) for page, statements in small_course.items()}
+    big = {page: len(statements) for page, statements in big_course.items()}
+    print(f"\nstatements per request: small course {small}, big course {big}")
+    grown = [f"{page}: {small[page]} -> {big[page]}\n{_shown(big_course[page])}" for page in small
+             if big[page] != small[page]]
+    assert not grown, "statements grow with the course:\n" + "\n".join(grown)
+    over = [f"{page}: {count} > {CEILINGS[page]}\n{_shown(small_course[page])}" for page, count in small.items()
+            if count > CEILINGS[page]]
+    assert not over, "pages over their statement ceiling:\n" + "\n".join(over)
