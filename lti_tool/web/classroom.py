@@ -18,7 +18,7 @@ from ..services.classroom import (
     student_detail,
     suggest_groups,
 )
-from ..services.errors import Forbidden, NotFound, ServiceError
+from ..services.errors import N_, Forbidden, NotFound, ServiceError
 from ..services.help import mark_helped
 from ..services.permissions import actor_of
 from ..services.plan import class_overview
@@ -167,4 +167,4 @@ def _due_date(text: str) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError as exc:
-        raise ServiceError("Write the due date as year-month-day, like 2026-12-31, or leave it empty.") from exc
+        raise ServiceError(N_("Write the due date as year-month-day, like 2026-12-31, or leave it empty.")) from exc
