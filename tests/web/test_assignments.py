@@ -58,6 +58,9 @@ def test_a_skill_assigned_to_one_student_with_a_due_date_comes_first_on_their_pl
     assert steps[0] == ("Unit rates", "Assigned by your teacher · Due by 18 December 2026")
     assert [name for name, note in steps if note] == ["Unit rates"]
     assert "Unit rates" not in [name for name, _ in _steps(sandbox.launch("student-2"))]
+    # The teacher's view of her plan, as she sees it, shows the same mark.
+    assert _steps(_get(teacher, tool, f"/students/{priya}"))[0] == ("Unit rates",
+                                                                    "Assigned by your teacher · Due by 2026-12-18")
 
     pending = sandbox.begin("student")
     spanish = pending.post(pending.resign(**{LAUNCH_PRESENTATION: {"document_target": "iframe", "locale": "es-MX"}}))
@@ -95,7 +98,7 @@ def test_a_learner_and_a_content_developer_cannot_assign(sandbox, tool):
     refused = developer.http.post(tool.url(re.search(r"/c/[^/]+", developer.url).group(0) + "/class/assignments"),
                                   data={"csrf_token": token, "target": "student", "person_id": priya,
                                         "skill_id": UNIT_RATE}, timeout=30)
-    assert refused.status_code == 403 and "does not allow you to review evidence and set mastery" in refused.text
+    assert refused.status_code == 403 and "does not allow you to review evidence, set mastery and assign skills" in refused.text
     assert not any(note for _, note in _steps(sandbox.launch("student")))
 
 
