@@ -1,16 +1,18 @@
 """Next steps for one learner: a few activities on the edge of what they know, each with a reason they can read.
 
-Order of priority: due reviews first (retrieval practice after a gap is what makes learning stick), then skills
-on the way to a goal, then skills that open up the most others. Only skills whose prerequisites are shown
-(Proficient or above) are offered, so nothing is far beyond what the learner can do now. Every recommended
-skill lists every kind and modality of activity and every way to show mastery: learners choose, the planner
-never matches content to a supposed "learning style".
+Order of priority: skills the teacher assigned first (until the learner is Proficient on them), then due reviews
+(retrieval practice after a gap is what makes learning stick), then skills on the way to a goal, then skills that
+open up the most others. Apart from assigned skills, only skills whose prerequisites are shown (Proficient or
+above) are offered, so nothing is far beyond what the learner can do now. Every recommended skill lists every
+kind and modality of activity and every way to show mastery: learners choose, the planner never matches content
+to a supposed "learning style".
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 
 from .mastery import Level
@@ -67,6 +69,7 @@ class Goal:
 class StepReason(StrEnum):
     """Why a step was chosen, for ordering and for the page to pick an icon."""
 
+    ASSIGNED = "assigned"
     REVIEW = "review"
     GOAL = "goal"
     UNLOCKS = "unlocks"
@@ -100,7 +103,12 @@ class NextStep:
     goal_id: str | None = None
     #: `why` as sentence templates with their values, so pages can show it in the learner's language.
     why_parts: tuple[WhyPart, ...] = ()
+    #: For a step the teacher assigned: when it is due, if they set a date.
+    due_on: date | None = None
 
+    @property
+    def assigned(self) -> bool:
+        return self.reason is StepReason.ASSIGNED
 
 
 #: A sentence template ("%(name)s" placeholders) and its values; a tuple value is a list of names to join.
@@ -125,6 +133,7 @@ def plan_next_steps(
     limit: int = 5,
     max_reviews: int | None = None,
     shown_levels: Mapping[str, Level] | None = None,
+    assigned: Mapping[str, date | None] | None = None,
 ) -> list[NextStep]:
     """Return up to `limit` next steps: due reviews, then skills toward goals, then skills that unlock the most.
 
@@ -133,6 +142,10 @@ def plan_next_steps(
     in the course are left out: there would be nothing to open. `levels` decide what is ready; `shown_levels`
     (default: the same) are the learner's own levels, which the steps show and explain, so a page never shows
     two levels for one skill.
+
+    `assigned` maps the skills the teacher assigned to their due dates (or None): each comes first, soonest due
+    first, until the learner's own level is Proficient or above, even before its prerequisites are shown (the
+    teacher chose it), and is not offered again further down.
     """
     shown = levels if shown_levels is None else shown_levels
     if limit <= 0:
@@ -149,10 +162,16 @@ def plan_next_steps(
     def level_of(skill_id: str) -> Level:
         return levels.get(skill_id, Level.NOT_STARTED)
 
+    assigned = assigned or {}
+    open_assigned = sorted(
+        (s for s in assigned
+         if s in graph and by_skill.get(s) and shown.get(s, Level.NOT_STARTED).rank < READY_LEVEL.rank),
+        key=lambda s: (assigned[s] is None, assigned[s] or date.min, order[s]),
+    )
     reviews = [
         r
         for r in sorted(due_reviews, key=lambda r: (-r.overdue, order.get(r.skill_id, len(order)), r.skill_id))
-        if r.skill_id in graph and by_skill.get(r.skill_id)
+        if r.skill_id in graph and by_skill.get(r.skill_id) and r.skill_id not in open_assigned
     ]
     reviewed = {r.skill_id for r in reviews}
     frontier = [
@@ -160,6 +179,7 @@ def plan_next_steps(
         for skill_id in graph.topological_order()
         if level_of(skill_id) is not Level.MASTERED
         and skill_id not in reviewed
+        and skill_id not in open_assigned
         and by_skill.get(skill_id)
         and all(level_of(p).rank >= READY_LEVEL.rank for p in graph.prerequisites_of(skill_id))
     ]
@@ -182,6 +202,10 @@ def plan_next_steps(
         return (0 if goal else 1, goal_rank[goal.id] if goal else 0, -unlocks[skill_id], order[skill_id])
 
     new_skills = sorted(frontier, key=priority)
+    first = [_assigned_step(graph, s, shown, by_skill[s], assigned[s]) for s in open_assigned][:limit]
+    limit -= len(first)
+    if limit <= 0:
+        return first
     review_places = max(limit - 2, 1) if max_reviews is None else max(max_reviews, 0)
     review_places = max(review_places, limit - len(new_skills))
     steps = [_review_step(graph, r.skill_id, shown.get(r.skill_id, Level.NOT_STARTED), by_skill[r.skill_id])
@@ -189,7 +213,32 @@ def plan_next_steps(
     steps = steps[:review_places]
     for skill_id in new_skills[: limit - len(steps)]:
         steps.append(_learning_step(graph, skill_id, shown, by_skill[skill_id], goal_of.get(skill_id), unlocks))
-    return steps
+    return first + steps
+
+
+def _assigned_step(graph: SkillGraph, skill_id: str, levels: Mapping[str, Level], listed: list[PlanActivity],
+                   due_on: date | None) -> NextStep:
+    skill = graph[skill_id]
+    level = levels.get(skill_id, Level.NOT_STARTED)
+    parts: list[WhyPart] = [(N_("Your teacher assigned this skill."), {})]
+    missing = [graph[p].name for p in skill.prerequisites if levels.get(p, Level.NOT_STARTED).rank < READY_LEVEL.rank]
+    if missing:
+        parts.append((N_("It builds on %(names)s: ask your teacher if you get stuck."), {"names": tuple(missing)}))
+    parts.append((N_("It leaves the top of your plan once you reach Proficient."), {}))
+    practice = [a for a in listed if a.kind == ActivityKind.PRACTICE]
+    first = listed[0] if level is Level.NOT_STARTED or not practice else practice[0]
+    return NextStep(
+        skill_id=skill_id,
+        skill_name=skill.name,
+        reason=StepReason.ASSIGNED,
+        why=render_why(parts),
+        why_parts=tuple(parts),
+        level=level,
+        activity=first,
+        activities=tuple(listed),
+        ways_to_show=_ways_to_show(listed),
+        due_on=due_on,
+    )
 
 
 def _review_step(graph: SkillGraph, skill_id: str, level: Level, listed: list[PlanActivity]) -> NextStep:

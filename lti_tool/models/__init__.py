@@ -13,6 +13,7 @@ from .learning import (
     Reflection,
     ReviewSchedule,
     ServedItem,
+    SkillAssignment,
     SkillMastery,
     StudentGoal,
 )
@@ -24,6 +25,6 @@ from .workers import WorkerHeartbeat
 __all__ = [
     "AuditEntry", "Course", "CourseContent", "Deployment", "DiagnosticRun", "Enrollment", "Evidence", "HelpRequest",
     "ItemResponse", "LaunchSession", "MasteryEvent", "Person", "Placement", "Platform", "Reflection",
-    "RegistrationInvite", "ReviewSchedule", "ScoreOutbox", "ServedItem", "SkillLineItem", "SkillMastery",
-    "StudentGoal", "ToolKey", "WorkerHeartbeat",
+    "RegistrationInvite", "ReviewSchedule", "ScoreOutbox", "ServedItem", "SkillAssignment", "SkillLineItem",
+    "SkillMastery", "StudentGoal", "ToolKey", "WorkerHeartbeat",
 ]

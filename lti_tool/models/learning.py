@@ -94,6 +94,22 @@ class HelpRequest(db.Model):
     resolved_at: so.Mapped[datetime | None] = so.mapped_column(sa.DateTime)
 
 
+class SkillAssignment(db.Model):
+    """A skill the teacher assigned to one student; a class or group assignment is one row per student then enrolled."""
+
+    __tablename__ = "skill_assignment"
+    __table_args__ = (sa.UniqueConstraint("course_id", "person_id", "skill_id", name="uq_skill_assignment"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    course_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("course.id", ondelete="CASCADE"), index=True)
+    person_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("person.id", ondelete="CASCADE"))
+    skill_id: so.Mapped[str] = so.mapped_column(sa.String(100))
+    due_on: so.Mapped[date | None] = so.mapped_column(sa.Date)
+    # Who assigned it; the row outlives that person's account being deleted.
+    assigned_by: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("person.id", ondelete="SET NULL"))
+    assigned_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime, default=utcnow)
+
+
 class SkillMastery(db.Model):
     """A student's current mastery estimate for one skill (skill_id "*" holds the learner-wide state)."""
 

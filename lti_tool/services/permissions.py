@@ -17,7 +17,7 @@ from .errors import Forbidden
 class Action(StrEnum):
     VIEW_CLASS = "view the class, its students and reports"
     EDIT_CONTENT = "change the course's content"
-    ASSESS = "review evidence and set mastery"
+    ASSESS = "review evidence, set mastery and assign skills"
     SYNC_ROSTER = "sync the roster"
     RETRY_GRADES = "resend failed grades"
     CHANGE_GRADING = "change the grading scheme"

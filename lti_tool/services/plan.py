@@ -71,20 +71,25 @@ def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: l
     # done for choosing next steps, so the student starts at their own frontier.
     placed = placements(course_id, person_id)
     planning_levels = levels_for_planning(levels, placed)
+    from .assignments import assigned_skills
+
+    assigned = assigned_skills(course_id, person_id)
     # The steps show the learner's own levels (the table's), never the planner's stand-ins.
     steps = plan_next_steps(pack.skill_graph, planning_levels, activities, goals, due, limit=len(pack.skills),
-                            shown_levels=levels)
+                            shown_levels=levels, assigned=assigned)
     if unit_skill_ids:
         # Only the unit's skills, and the prerequisites a student needs first, are steps of this placement.
         wanted = set(unit_skill_ids)
         for skill_id in unit_skill_ids:
             if skill_id in pack.skill_graph:
                 wanted.update(pack.skill_graph.prerequisites_of(skill_id, transitive=True))
-        steps = [step for step in steps if step.skill_id in wanted]
+        # What the teacher assigned stays, even from another unit: they asked for it.
+        steps = [step for step in steps if step.skill_id in wanted or step.assigned]
         views = [view for view in views if view.skill_id in unit_skill_ids]
-    # The plan starts where the placement check said: its "good places to start" come first.
     start_here = {sid for sid, place in placed.items() if place.belief is Belief.NOT_YET}
-    steps = sorted(steps, key=lambda step: step.skill_id not in start_here)[:STEPS]
+    # The plan starts where the placement check said: its "good places to start" come first, after what the
+    # teacher assigned.
+    steps = sorted(steps, key=lambda step: (not step.assigned, step.skill_id not in start_here))[:STEPS]
     from .help import learning_activities
 
     resources = {step.skill_id: learning_activities(pack, step.skill_id) for step in steps}

@@ -34,6 +34,7 @@ from ..models import (
     ReviewSchedule,
     ScoreOutbox,
     ServedItem,
+    SkillAssignment,
     SkillLineItem,
     SkillMastery,
     StudentGoal,
@@ -249,6 +250,10 @@ def _course_record(course: Course, person_id: int) -> dict[str, Any]:
         "help_requests": [
             {**skill(h.skill_id), "asked_at": _iso(h.asked_at), "resolved_at": _iso(h.resolved_at)}
             for h in _rows(HelpRequest, course.id, person_id, HelpRequest.asked_at)
+        ],
+        "assigned_by_teacher": [
+            {**skill(a.skill_id), "due_on": _iso(a.due_on), "assigned_at": _iso(a.assigned_at)}
+            for a in _rows(SkillAssignment, course.id, person_id, SkillAssignment.assigned_at)
         ],
         "goals": [
             {"title": g.title, "why": g.why, "by_date": _iso(g.by_date), "skill_ids": g.skill_ids, "done": g.done,

@@ -1,12 +1,14 @@
-"""The teacher's class pages: needs help now, flexible groups, one student's plan and report, CSV export."""
+"""The teacher's class pages: needs help now, flexible groups, assignments, one student's plan and report, CSV."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext, ngettext
 
 from ..services.answers import answer_history, trouble_spots
+from ..services.assignments import WHOLE_CLASS, assign_skills, current_assignments, remove_assignment
 from ..services.classroom import (
     GROUP_KINDS,
     arrange_groups,
@@ -16,9 +18,12 @@ from ..services.classroom import (
     student_detail,
     suggest_groups,
 )
+from ..services.errors import N_, Forbidden, NotFound, ServiceError
 from ..services.help import mark_helped
 from ..services.permissions import actor_of
+from ..services.plan import class_overview
 from .course import launch_blueprint, require_teacher
+from .i18n import translated
 
 bp = launch_blueprint("classroom", __name__)
 LEVELS = ["Not started", "Attempted", "Familiar", "Proficient", "Mastered"]
@@ -115,3 +120,51 @@ def trouble(skill_id: str):
     require_teacher()
     spots = trouble_spots(g.launch.course_id, g.launch.platform_id, skill_id, actor=actor_of(g.launch))
     return render_template("teacher/trouble_spots.html", launch=g.launch, spots=spots)
+
+
+@bp.get("/class/assignments")
+def assignments():
+    """Show the form to assign skills, and the current assignments with a way to remove each."""
+    require_teacher()
+    skills, rows = class_overview(g.launch.course_id, g.launch.platform_id)
+    return render_template("teacher/assignments.html", launch=g.launch, skills=skills, rows=rows,
+                           assignments=current_assignments(g.launch.course_id, g.launch.platform_id),
+                           today=_now().date())
+
+
+@bp.post("/class/assignments")
+def assign():
+    """Assign the chosen skills to a student, a group or the whole class, with an optional due date."""
+    require_teacher()
+    who = WHOLE_CLASS if request.form.get("target") == WHOLE_CLASS else request.form.getlist("person_id", type=int)
+    back = url_for("classroom.assignments")
+    try:
+        due_on = _due_date(request.form.get("due_on", ""))
+        count = assign_skills(g.launch.course_id, g.launch.platform_id, skill_ids=request.form.getlist("skill_id"),
+                              person_ids=who, due_on=due_on, actor=actor_of(g.launch), now=_now())
+    except (Forbidden, NotFound):
+        raise  # a role that may not assign, or a student or skill not in this course: a refusal page
+    except ServiceError as exc:
+        flash(translated(exc), "error")
+        return redirect(back, code=303)
+    flash(ngettext("Assigned to %(num)d student.", "Assigned to %(num)d students.", count), "success")
+    return redirect(back, code=303)
+
+
+@bp.post("/class/assignments/<int:assignment_id>/remove")
+def unassign(assignment_id: int):
+    """Remove one student's assignment; the skill leaves the top of their plan."""
+    require_teacher()
+    remove_assignment(g.launch.course_id, assignment_id, actor=actor_of(g.launch))
+    flash(gettext("Assignment removed."), "success")
+    return redirect(url_for("classroom.assignments"), code=303)
+
+
+def _due_date(text: str) -> date | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise ServiceError(N_("Write the due date as year-month-day, like 2026-12-31, or leave it empty.")) from exc

@@ -157,3 +157,25 @@ def test_a_reached_goal_no_longer_steers_the_plan():
     steps = plan({"whole": Level.MASTERED, "equiv": Level.MASTERED}, goals=[goal])
 
     assert all(step.goal_id is None for step in steps)
+
+
+def test_skills_the_teacher_assigned_come_first_soonest_due_first_until_proficient():
+    from datetime import date
+
+    assigned = {"props": None, "rates": date(2025, 3, 14)}
+    steps = plan_next_steps(ratio_course(), {"whole": Level.MASTERED}, course_activities(), [],
+                            [review("whole", 3)], assigned=assigned)
+
+    assert [(s.skill_id, s.reason, s.due_on) for s in steps[:2]] == [
+        ("rates", StepReason.ASSIGNED, date(2025, 3, 14)), ("props", StepReason.ASSIGNED, None)]
+    assert steps[0].assigned and not steps[2].assigned
+    # Assigned before its prerequisites are shown: the teacher chose it, and the reason says what it builds on.
+    assert steps[0].why == ("Your teacher assigned this skill. It builds on Equivalent fractions: ask your teacher "
+                            "if you get stuck. It leaves the top of your plan once you reach Proficient.")
+    assert [s.skill_id for s in steps].count("rates") == 1
+
+    proficient = plan_next_steps(ratio_course(), {"whole": Level.MASTERED, "equiv": Level.MASTERED,
+                                                  "rates": Level.PROFICIENT}, course_activities(), [], [],
+                                 assigned=assigned)
+    assert [s.skill_id for s in proficient if s.assigned] == ["props"]
+    assert next(s for s in proficient if s.skill_id == "rates").reason is not StepReason.ASSIGNED

@@ -1,0 +1,124 @@
+"""Skills a teacher assigns to students: one student, a group, or the whole class, with an optional due date.
+
+A class or group assignment becomes one row per student enrolled at that moment, so a student who joins later
+is not assigned it and a teacher can remove it for one student. The plan shows assigned skills first
+(learning/planner.py) until the student is Proficient or above on them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..learning.mastery import Level
+from ..models import SkillAssignment
+from .errors import N_, NotFound, ServiceError
+from .mastery import require_pack
+from .permissions import Action, Actor, require
+from .plan import class_overview
+
+#: Everyone enrolled as a student now; the form's value for "the whole class".
+WHOLE_CLASS = "class"
+
+
+@dataclass(frozen=True)
+class AssignmentView:
+    """One current assignment as the teacher sees it."""
+
+    id: int
+    person_id: int
+    student: str
+    skill_id: str
+    skill_name: str
+    due_on: date | None
+    level: Level
+
+    @property
+    def reached(self) -> bool:
+        """The student is Proficient or above, so it has left the top of their plan."""
+        return self.level.rank >= Level.PROFICIENT.rank
+
+
+def assign_skills(course_id: int, platform_id: int, *, skill_ids: Sequence[str], person_ids: Sequence[int] | str,
+                  due_on: date | None, actor: Actor, now: datetime) -> int:
+    """Assign the skills to the students (or WHOLE_CLASS: everyone enrolled now); return how many students.
+
+    Assigning a skill a student already has again only changes its due date.
+    """
+    require(actor, Action.ASSESS)
+    pack = require_pack(course_id)
+    known = {s.id for s in pack.skills}
+    chosen = list(dict.fromkeys(s for s in skill_ids if s))
+    if not chosen:
+        raise ServiceError(N_("Choose at least one skill to assign."))
+    if any(s not in known for s in chosen):
+        raise NotFound(N_("That skill is not part of this course."))
+    enrolled = {row.person_id for row in class_overview(course_id, platform_id)[1]}
+    if person_ids == WHOLE_CLASS:
+        students = sorted(enrolled)
+    else:
+        students = sorted(set(person_ids))
+        # Only students enrolled in this course: an id from another course is refused, never assigned.
+        if any(pid not in enrolled for pid in students):
+            raise NotFound(N_("There is no such student in this course."))
+    if not students:
+        raise ServiceError(N_("Choose who to assign it to."))
+    existing = {
+        (row.person_id, row.skill_id): row
+        for row in db.session.scalars(
+            sa.select(SkillAssignment).where(SkillAssignment.course_id == course_id,
+                                             SkillAssignment.person_id.in_(students),
+                                             SkillAssignment.skill_id.in_(chosen))
+        )
+    }
+    for person_id in students:
+        for skill_id in chosen:
+            row = existing.get((person_id, skill_id))
+            if row is None:
+                db.session.add(SkillAssignment(course_id=course_id, person_id=person_id, skill_id=skill_id,
+                                               due_on=due_on, assigned_by=actor.person_id, assigned_at=now))
+            else:
+                row.due_on, row.assigned_by, row.assigned_at = due_on, actor.person_id, now
+    db.session.commit()
+    return len(students)
+
+
+def remove_assignment(course_id: int, assignment_id: int, *, actor: Actor) -> None:
+    """Remove one student's assignment of one skill."""
+    require(actor, Action.ASSESS)
+    row = db.session.scalars(
+        sa.select(SkillAssignment).where(SkillAssignment.id == assignment_id, SkillAssignment.course_id == course_id)
+    ).first()
+    if row is None:
+        raise NotFound(N_("That assignment is not in this course (it may have been removed already)."))
+    db.session.delete(row)
+    db.session.commit()
+
+
+def current_assignments(course_id: int, platform_id: int) -> list[AssignmentView]:
+    """Return the course's assignments for students enrolled now, soonest due first."""
+    pack = require_pack(course_id)
+    names = {s.id: s.name for s in pack.skills}
+    rows = {row.person_id: row for row in class_overview(course_id, platform_id)[1]}
+    views = [
+        AssignmentView(a.id, a.person_id, rows[a.person_id].name, a.skill_id, names[a.skill_id], a.due_on,
+                       rows[a.person_id].levels.get(a.skill_id, Level.NOT_STARTED))
+        for a in db.session.scalars(sa.select(SkillAssignment).where(SkillAssignment.course_id == course_id))
+        if a.person_id in rows and a.skill_id in names
+    ]
+    return sorted(views, key=lambda v: (v.due_on is None, v.due_on or date.min, v.skill_name, v.student.casefold()))
+
+
+def assigned_skills(course_id: int, person_id: int) -> dict[str, date | None]:
+    """Return the skills assigned to the student in the course, with their due dates."""
+    return {
+        skill_id: due_on
+        for skill_id, due_on in db.session.execute(
+            sa.select(SkillAssignment.skill_id, SkillAssignment.due_on).where(
+                SkillAssignment.course_id == course_id, SkillAssignment.person_id == person_id)
+        )
+    }

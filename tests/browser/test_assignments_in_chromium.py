@@ -1,0 +1,60 @@
+"""In real Chromium with axe-core: a teacher assigns a skill with a due date from the class view, and the student's
+plan shows it first, marked as assigned; each page passes axe at desktop and 360 px."""
+
+from __future__ import annotations
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from .accessibility import PageAudit
+
+pytestmark = pytest.mark.browser
+
+TEACHER, STUDENT = "Amara Okafor", "Priya Shah"
+
+
+def _wait(browser, condition, seconds: float = 20):
+    return WebDriverWait(browser, seconds).until(condition)
+
+
+def _click(browser, xpath: str) -> None:
+    """Click a link or button and wait for the next page."""
+    browser.execute_script("window.__leaving = true")
+    browser.find_element(By.XPATH, xpath).click()
+    _wait(browser, lambda b: b.execute_script("return !window.__leaving && document.readyState === 'complete'"))
+
+
+def test_teacher_assigns_a_skill_from_the_class_view_and_it_leads_the_students_plan(browser, tool, sandbox):
+    audit = PageAudit(browser)
+    sandbox.launch("student")
+    browser.get(tool.url("/"))
+    browser.find_element(By.LINK_TEXT, f"Launch Pathways as {TEACHER}").click()
+    _wait(browser, ec.url_contains("/c/"))
+    _click(browser, "//button[contains(normalize-space(), 'Use the demo pack')]")
+    _click(browser, "//button[contains(normalize-space(), 'Update roster from the course')]")
+    _click(browser, "//a[contains(normalize-space(), 'Open the class view')]")
+    _click(browser, "//nav//a[normalize-space()='Assignments']")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Assignments"
+    audit.check("assignments, none yet")
+
+    browser.find_element(By.XPATH, "//label[normalize-space()='Unit rates']").click()
+    Select(browser.find_element(By.ID, "assign-person")).select_by_visible_text(STUDENT)
+    browser.execute_script("document.getElementById('assign-due').value = '2026-12-18'")
+    _click(browser, "//button[normalize-space()='Assign']")
+    assert "Assigned to 1 student." in browser.page_source
+    row = browser.find_element(By.CSS_SELECTOR, "table.assignments tbody tr")
+    assert STUDENT in row.text and "Unit rates" in row.text and "2026-12-18" in row.text
+    audit.check("assignments after assigning one skill")
+
+    browser.get(tool.url("/"))
+    browser.find_element(By.LINK_TEXT, f"Launch Pathways as {STUDENT}").click()
+    _wait(browser, ec.url_contains("/c/"))
+    first = browser.find_element(By.CSS_SELECTOR, ".steps > li")
+    assert "step-assigned" in first.get_attribute("class")
+    assert first.find_element(By.TAG_NAME, "h3").text.startswith("Unit rates")
+    assert first.find_element(By.CSS_SELECTOR, ".assigned-by-teacher").text == (
+        "Assigned by your teacher · Due by 18 December 2026")
+    audit.check("the student's plan with an assigned skill first")
+    audit.assert_clean()
