@@ -190,3 +190,24 @@ def test_content_sniffing_knows_each_accepted_type_by_its_first_bytes():
     for refused in (b"<html><body>", b"<svg xmlns='http://www.w3.org/2000/svg'>", b"PK\x03\x04", b"MZ\x90\x00",
                     b"\x1a\x45\xdf\xa3matroska", b"plain text"):
         assert sniff(refused) is None, refused
+
+
+def test_the_workers_retention_pass_removes_the_files_of_a_course_it_purges(make_tool):
+    from datetime import datetime
+
+    from lti_tool.jobs.worker import drain
+    from lti_tool.models import Course
+    from tests.support import SandboxActions
+
+    tool = make_tool(RETENTION_DAYS=30)
+    sandbox = SandboxActions(tool)
+    _setup_course(sandbox)
+    _send(_open(sandbox.launch("student"), tool, "Show what I know"), filename="a.png", body=tiny_png())
+    (row,) = _rows(tool)
+    path = _file_path(tool, row.file_key)
+    assert os.path.exists(path)
+    with tool.app.app_context():
+        db.session.execute(db.update(Course).values(last_launch_at=datetime(2020, 1, 1), created_at=datetime(2020, 1, 1)))
+        db.session.commit()
+    assert drain(tool.app, once=True).courses_purged == 1
+    assert _rows(tool) == [] and not os.path.exists(path)
