@@ -153,6 +153,8 @@ def test_the_file_is_in_the_students_export_and_leaves_the_disk_when_the_student
     (evidence,) = exported["courses"][0]["evidence"]
     assert evidence["file"]["name"] == "wall.png" and evidence["file"]["content_type"] == "image/png"
     assert base64.b64decode(evidence["file"]["content_base64"]) == photo
+    readable = _open(student, tool, "privacy/my-data.html")
+    assert f"Attached file: wall.png ({len(photo)} bytes)" in readable.text
 
     privacy = _open(teacher, tool, "privacy/")
     confirm = _open(privacy, tool, f"privacy/students/{row.person_id}/delete")
