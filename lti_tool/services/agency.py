@@ -538,7 +538,8 @@ def my_evidence(course_id: int, person_id: int, *, only: int | None = None) -> l
     return _evidence_views(query, _skill_names(course_id))
 
 
-def evidence_file(course_id: int, platform_id: int, evidence_id: int, *, actor: Actor) -> EvidenceFile:
+def evidence_file(course_id: int, platform_id: int, evidence_id: int, *, actor: Actor,
+                  now: datetime) -> EvidenceFile:
     """Return an evidence file to its student or to a teacher of the course; anyone else is told it is not there."""
     row = db.session.scalars(
         sa.select(Evidence)
@@ -553,6 +554,11 @@ def evidence_file(course_id: int, platform_id: int, evidence_id: int, *, actor: 
         data = evidence_store().open(row.file_key)
     except FileNotFoundError as exc:
         raise NotFound(N_("There is no such file.")) from exc
+    if not own:
+        # A student's photo or recording is personal data: a teacher's opening of it is audited, like reflections.
+        db.session.add(AuditEntry(platform_id=platform_id, course_id=course_id, actor_id=actor.person_id,
+                                  subject_id=row.person_id, action="view_evidence_file", at=now))
+        db.session.commit()
     return EvidenceFile(data, row.file_type, row.file_name or _safe_file_name(None, row.file_type),
                         row.file_type in IMAGE_TYPES)
 

@@ -155,7 +155,8 @@ def submit_evidence():
 @bp.get("/evidence/<int:evidence_id>/file")
 def evidence_file(evidence_id: int):
     """Send an evidence file to its student or to the course's teachers, typed by its content."""
-    found = agency.evidence_file(g.launch.course_id, g.launch.platform_id, evidence_id, actor=actor_of(g.launch))
+    found = agency.evidence_file(g.launch.course_id, g.launch.platform_id, evidence_id, actor=actor_of(g.launch),
+                                 now=_now())
     response = Response(found.data, content_type=found.content_type)
     disposition = "inline" if found.is_image else "attachment"
     response.headers["Content-Disposition"] = f'{disposition}; filename="{found.download_name}"'

@@ -75,6 +75,11 @@ def test_a_photo_sent_as_evidence_reaches_the_teachers_queue_and_no_one_else(san
     assert opened.headers["X-Content-Type-Options"] == "nosniff"
     assert opened.headers["Cache-Control"] == "no-store"
     assert opened.headers["Content-Disposition"].startswith("inline")
+    with tool.app.app_context():
+        from lti_tool.models import AuditEntry
+
+        audited = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "view_evidence_file")).all()
+        assert [entry.subject_id for entry in audited] == [row.person_id]
 
     # The student who sent it may open it again; a classmate, and a teacher of another course, may not.
     assert _open(sent, tool, f"evidence/{row.id}/file").content == photo
