@@ -35,7 +35,7 @@ from .errors import N_, NotFound, ServiceError
 from .mastery import lock_learner, require_pack, skill_views
 from .permissions import Action, Actor, may
 from .publishing import publish_mastery
-from .storage import ALLOWED_TYPES, IMAGE_TYPES, check_file, describe_size, evidence_store
+from .storage import ALLOWED_TYPES, IMAGE_TYPES, StoreUnavailable, check_file, describe_size, evidence_store
 
 #: The ways to show mastery a student can choose, in the words the form shows.
 EVIDENCE_KINDS: Mapping[str, str] = {
@@ -493,7 +493,7 @@ def submit_evidence(course_id: int, person_id: int, *, skill_id: str, kind: str,
     text = (text or "").strip()
     if len(text) > 4000:
         raise ServiceError(N_("Keep the text to 4000 characters; put longer work behind a link."))
-    file_type = check_file(upload[1]) if upload and (upload[0] or upload[1]) else None
+    file_type = check_file(upload[1]) if upload else None
     if not link and not text and file_type is None:
         raise ServiceError(N_("Add a link to your work, attach a file, or write it here."))
     waiting = db.session.scalar(
@@ -508,7 +508,12 @@ def submit_evidence(course_id: int, person_id: int, *, skill_id: str, kind: str,
                    status="pending", teacher_comment="", submitted_at=now)
     store = evidence_store()
     if file_type is not None:
-        row.file_key = store.save(upload[1], extension=ALLOWED_TYPES[file_type])
+        try:
+            row.file_key = store.save(upload[1], extension=ALLOWED_TYPES[file_type])
+        except OSError as exc:
+            # A full or read-only disk is ours to fix, not the student's: say so rather than fail with a 500.
+            raise StoreUnavailable(N_("Pathways cannot keep files just now. Try again later, or send a link "
+                                      "to your work instead.")) from exc
         row.file_type, row.file_size = file_type, len(upload[1])
         row.file_name = _safe_file_name(upload[0], file_type)
     try:

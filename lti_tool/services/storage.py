@@ -38,6 +38,12 @@ class FileRefused(ServiceError):
     """An upload we do not keep: wrong type, empty or too large (a plain message, never a 500)."""
 
 
+class StoreUnavailable(ServiceError):
+    """The store cannot keep a file now (disk full, folder not writable): the server's problem, not the person's."""
+
+    status = 503
+
+
 def sniff(data: bytes) -> str | None:
     """Return the content type the file's first bytes show, or None when it is not a type we accept."""
     head = data[:64]

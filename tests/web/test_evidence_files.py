@@ -218,3 +218,17 @@ def test_the_workers_retention_pass_removes_the_files_of_a_course_it_purges(make
         db.session.commit()
     assert drain(tool.app, once=True).courses_purged == 1
     assert _rows(tool) == [] and not os.path.exists(path)
+
+
+def test_a_store_that_cannot_write_tells_the_student_in_plain_words_and_keeps_no_row(make_tool, tmp_path):
+    from tests.support import SandboxActions
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the evidence folder should be")
+    tool = make_tool(EVIDENCE_DIR=str(blocker))
+    sandbox = SandboxActions(tool)
+    _setup_course(sandbox)
+    sent = _send(_open(sandbox.launch("student"), tool, "Show what I know"), filename="a.png", body=tiny_png())
+    assert sent.status_code == 200
+    assert "Pathways cannot keep files just now. Try again later, or send a link to your work instead." in sent.text
+    assert _rows(tool) == []
