@@ -57,6 +57,11 @@ DEFAULTS: dict[str, Any] = {
     "LAUNCH_TOKEN_SECONDS": 15 * 60,
     # Largest request body accepted anywhere (bytes). An id_token is a few KB.
     "MAX_CONTENT_LENGTH": 256 * 1024,
+    # Files students attach as evidence (photos, PDF, audio): the folder they are kept in (empty: <instance>/evidence;
+    # an S3-compatible store is not yet available) and the largest file accepted, in bytes. The upload page
+    # alone accepts a body this large; every other request keeps MAX_CONTENT_LENGTH.
+    "EVIDENCE_DIR": None,
+    "EVIDENCE_MAX_BYTES": 10 * 1024 * 1024,
     "STORE_EMAIL": False,
     # Days without a launch after which `pathways privacy purge` (and the worker) delete a course's data;
     # 0 keeps data until a teacher or admin deletes it.

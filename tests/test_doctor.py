@@ -1,5 +1,7 @@
 """`pathways doctor` tells an admin what is wrong with a deployment."""
 
+import os
+
 from click.testing import CliRunner
 from flask.cli import ScriptInfo
 
@@ -18,3 +20,17 @@ def test_doctor_flags_a_demo_style_setup_and_passes_the_schema_and_keys(tool):
     assert "ok       The tool has a signing key" in result.output
     assert "ok       The signing key opens with PATHWAYS_SECRET_KEY" in result.output
     assert "ok       1 platform(s) registered" in result.output
+
+
+def test_doctor_says_whether_evidence_files_can_be_stored(make_tool, tmp_path):
+    tool = make_tool()
+    result = CliRunner().invoke(main, ["doctor"], obj=ScriptInfo(create_app=lambda: tool.app))
+    assert "ok       Evidence files can be stored in " in result.output
+    assert not any(files for _, _, files in os.walk(os.path.join(tool.app.instance_path, "evidence")))
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the folder should be")
+    tool.app.config["EVIDENCE_DIR"] = str(blocker)
+    result = CliRunner().invoke(main, ["doctor"], obj=ScriptInfo(create_app=lambda: tool.app))
+    assert f"PROBLEM  Evidence files cannot be stored in {blocker}" in result.output
+    assert "make PATHWAYS_EVIDENCE_DIR a folder the web processes may write" in result.output

@@ -214,6 +214,12 @@ class Evidence(db.Model):
     reviewer_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("person.id", ondelete="SET NULL"))
     submitted_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime, default=utcnow)
     reviewed_at: so.Mapped[datetime | None] = so.mapped_column(sa.DateTime)
+    # An attached photo, PDF or recording: the store's opaque key (services/storage.py), the type sniffed from
+    # its bytes, its size, and the name the student's device gave it (shown, never used as a path).
+    file_key: so.Mapped[str | None] = so.mapped_column(sa.String(80))
+    file_type: so.Mapped[str | None] = so.mapped_column(sa.String(40))
+    file_size: so.Mapped[int | None] = so.mapped_column(sa.Integer)
+    file_name: so.Mapped[str | None] = so.mapped_column(sa.String(200))
 
 
 class DiagnosticRun(db.Model):

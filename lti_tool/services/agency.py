@@ -32,7 +32,9 @@ from ..models import (
 from .content import course_content, course_pack
 from .errors import N_, NotFound, ServiceError
 from .mastery import lock_learner, require_pack, skill_views
+from .permissions import Action, Actor, may
 from .publishing import publish_mastery
+from .storage import ALLOWED_TYPES, IMAGE_TYPES, StoreUnavailable, check_file, describe_size, evidence_store
 
 #: The ways to show mastery a student can choose, in the words the form shows.
 EVIDENCE_KINDS: Mapping[str, str] = {
@@ -407,6 +409,31 @@ class EvidenceView:
     teacher_comment: str
     submitted_at: datetime
     reviewed_at: datetime | None
+    file_type: str | None = None
+    file_size: int | None = None
+    file_name: str | None = None
+
+    @property
+    def has_file(self) -> bool:
+        return self.file_type is not None
+
+    @property
+    def is_image(self) -> bool:
+        return self.file_type in IMAGE_TYPES
+
+    @property
+    def file_size_label(self) -> str:
+        return describe_size(self.file_size or 0)
+
+
+@dataclass(frozen=True)
+class EvidenceFile:
+    """An attached file, ready to send: its bytes, sniffed type, a safe download name and whether it is a photo."""
+
+    data: bytes
+    content_type: str
+    download_name: str
+    is_image: bool
 
 
 def clean_link(raw: str | None) -> str | None:
@@ -440,13 +467,22 @@ def _evidence_views(query: sa.Select, names: Mapping[str, str]) -> list[Evidence
         views.append(EvidenceView(row.id, row.person_id, name or "(name not shared)", row.skill_id,
                                   names.get(row.skill_id, row.skill_id), row.kind,
                                   EVIDENCE_KINDS.get(row.kind, row.kind), row.url, row.text, row.status, awarded,
-                                  row.teacher_comment or "", row.submitted_at, row.reviewed_at))
+                                  row.teacher_comment or "", row.submitted_at, row.reviewed_at,
+                                  row.file_type if row.file_key else None, row.file_size,
+                                  row.file_name if row.file_key else None))
     return views
 
 
+def _safe_file_name(raw: str | None, content_type: str) -> str:
+    """Return the device's file name cut to letters, digits and a few marks, with the extension of its real type."""
+    stem = (raw or "").replace("\\", "/").rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    stem = "".join(c if (c.isascii() and c.isalnum()) or c in "-_ " else "_" for c in stem).strip()[:100] or "evidence"
+    return f"{stem}.{ALLOWED_TYPES[content_type]}"
+
+
 def submit_evidence(course_id: int, person_id: int, *, skill_id: str, kind: str, url: str, text: str,
-                    now: datetime) -> EvidenceView:
-    """Submit a link or text as evidence for a skill; the LMS shows the grade as waiting for review."""
+                    now: datetime, upload: tuple[str, bytes] | None = None) -> EvidenceView:
+    """Submit a link, text or a file (name, bytes) as evidence for a skill; the LMS shows it as waiting."""
     names = _skill_names(course_id)
     if skill_id not in names:
         raise ServiceError(N_("Choose a skill from this course."))
@@ -456,8 +492,9 @@ def submit_evidence(course_id: int, person_id: int, *, skill_id: str, kind: str,
     text = (text or "").strip()
     if len(text) > 4000:
         raise ServiceError(N_("Keep the text to 4000 characters; put longer work behind a link."))
-    if not link and not text:
-        raise ServiceError(N_("Add a link to your work, or write it here."))
+    file_type = check_file(upload[1]) if upload else None
+    if not link and not text and file_type is None:
+        raise ServiceError(N_("Add a link to your work, attach a file, or write it here."))
     waiting = db.session.scalar(
         sa.select(Evidence.id).where(Evidence.course_id == course_id, Evidence.person_id == person_id,
                                      Evidence.skill_id == skill_id, Evidence.status == "pending")
@@ -468,11 +505,27 @@ def submit_evidence(course_id: int, person_id: int, *, skill_id: str, kind: str,
         )
     row = Evidence(course_id=course_id, person_id=person_id, skill_id=skill_id, kind=kind, url=link, text=text,
                    status="pending", teacher_comment="", submitted_at=now)
-    db.session.add(row)
-    db.session.flush()
-    # The gradebook says "waiting for the teacher" (gradingProgress PendingManual) while evidence is pending.
-    publish_mastery(course_id, person_id, now=now)
-    db.session.commit()
+    store = evidence_store()
+    if file_type is not None:
+        try:
+            row.file_key = store.save(upload[1], extension=ALLOWED_TYPES[file_type])
+        except OSError as exc:
+            # A full or read-only disk is ours to fix, not the student's: say so rather than fail with a 500.
+            raise StoreUnavailable(N_("Pathways cannot keep files just now. Try again later, or send a link "
+                                      "to your work instead.")) from exc
+        row.file_type, row.file_size = file_type, len(upload[1])
+        row.file_name = _safe_file_name(upload[0], file_type)
+    try:
+        db.session.add(row)
+        db.session.flush()
+        # The gradebook says "waiting for the teacher" (gradingProgress PendingManual) while evidence is pending.
+        publish_mastery(course_id, person_id, now=now)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        if row.file_key:
+            store.delete(row.file_key)  # no row names it: keep no orphan on disk
+        raise
     return my_evidence(course_id, person_id, only=row.id)[0]
 
 
@@ -487,6 +540,31 @@ def my_evidence(course_id: int, person_id: int, *, only: int | None = None) -> l
     if only is not None:
         query = query.where(Evidence.id == only)
     return _evidence_views(query, _skill_names(course_id))
+
+
+def evidence_file(course_id: int, platform_id: int, evidence_id: int, *, actor: Actor,
+                  now: datetime) -> EvidenceFile:
+    """Return an evidence file to its student or to a teacher of the course; anyone else is told it is not there."""
+    row = db.session.scalars(
+        sa.select(Evidence)
+        .join(Person, Person.id == Evidence.person_id)
+        .where(Evidence.id == evidence_id, Evidence.course_id == course_id, Person.platform_id == platform_id)
+    ).first()
+    own = row is not None and row.person_id == actor.person_id and may(actor, Action.LEARN)
+    # The same 404 for someone else's file and for no file, so ids reveal nothing.
+    if row is None or not row.file_key or not (own or may(actor, Action.VIEW_CLASS)):
+        raise NotFound(N_("There is no such file."))
+    try:
+        data = evidence_store().open(row.file_key)
+    except FileNotFoundError as exc:
+        raise NotFound(N_("There is no such file.")) from exc
+    if not own:
+        # A student's photo or recording is personal data: a teacher's opening of it is audited, like reflections.
+        db.session.add(AuditEntry(platform_id=platform_id, course_id=course_id, actor_id=actor.person_id,
+                                  subject_id=row.person_id, action="view_evidence_file", at=now))
+        db.session.commit()
+    return EvidenceFile(data, row.file_type, row.file_name or _safe_file_name(None, row.file_type),
+                        row.file_type in IMAGE_TYPES)
 
 
 def evidence_queue(course_id: int, platform_id: int, *, reviewed_limit: int = 20

@@ -54,6 +54,18 @@ def examine(
             "The cache did not keep a value; check PATHWAYS_REDIS_URL.")
     except Exception as exc:  # noqa: BLE001 - report any backend failure in words
         add(False, "Cache answers", "Cache does not answer", f"The cache failed: {exc.__class__.__name__}.")
+    from .storage import evidence_store
+
+    store = evidence_store()
+    where = getattr(store, "root", "the evidence store")
+    try:
+        # A real save and delete: a folder that exists but is not writable fails only on a student's upload.
+        store.delete(store.save(b"%PDF-1.4 pathways doctor", extension="pdf"))
+        add(True, f"Evidence files can be stored in {where}")
+    except OSError as exc:
+        add(False, "", f"Evidence files cannot be stored in {where}",
+            f"Saving a test file failed ({exc.__class__.__name__}); make PATHWAYS_EVIDENCE_DIR a folder the web "
+            "processes may write.")
     try:
         db.session.execute(sa.text("SELECT 1"))
     except sa.exc.SQLAlchemyError as exc:

@@ -8,6 +8,7 @@ email and a random `sub`, so a later launch from the LMS starts a new, empty per
 
 from __future__ import annotations
 
+import base64
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ from ..models.outbox import PENDING
 from .content import course_content, course_pack
 from .errors import Forbidden, NotFound, ServiceError
 from .permissions import Action, actor_of, require
+from .storage import delete_files, evidence_store
 
 DATA_PRIVACY = "DataPrivacyLaunchRequest"
 PERSON_FORMAT = "pathways-personal-data"
@@ -170,6 +172,14 @@ def _anonymise_if_unenrolled(person_ids: Iterable[int]) -> int:
     return erased
 
 
+def _file_keys(course_id: int, person_id: int | None = None) -> list[str]:
+    """Return the stored evidence files of a course (or of one person in it), to delete once their rows are gone."""
+    query = sa.select(Evidence.file_key).where(Evidence.course_id == course_id, Evidence.file_key.is_not(None))
+    if person_id is not None:
+        query = query.where(Evidence.person_id == person_id)
+    return list(db.session.scalars(query))
+
+
 def _erase_person_in_course(course_id: int, person_id: int) -> tuple[int, int]:
     """Delete every row of one person in one course; return (rows deleted, pending grade posts cancelled)."""
     pending = db.session.scalar(
@@ -206,6 +216,17 @@ def _rows(model: Any, course_id: int, person_id: int, order: Any) -> list[Any]:
     return list(db.session.scalars(
         sa.select(model).where(model.course_id == course_id, model.person_id == person_id).order_by(order, model.id)
     ))
+
+
+def _evidence_file(e: Evidence) -> dict[str, Any] | None:
+    """Return an attached file for an export: its name, type, size and the file itself (base64)."""
+    if not e.file_key:
+        return None
+    try:
+        content = base64.b64encode(evidence_store().open(e.file_key)).decode("ascii")
+    except FileNotFoundError:
+        content = None
+    return {"name": e.file_name, "content_type": e.file_type, "bytes": e.file_size, "content_base64": content}
 
 
 def _course_record(course: Course, person_id: int) -> dict[str, Any]:
@@ -267,7 +288,8 @@ def _course_record(course: Course, person_id: int) -> dict[str, Any]:
         "evidence": [
             {**skill(e.skill_id), "kind": e.kind, "url": e.url, "text": e.text, "status": e.status,
              "level_awarded": e.level_awarded, "teacher_comment": e.teacher_comment,
-             "submitted_at": _iso(e.submitted_at), "reviewed_at": _iso(e.reviewed_at)}
+             "submitted_at": _iso(e.submitted_at), "reviewed_at": _iso(e.reviewed_at),
+             "file": _evidence_file(e)}
             for e in _rows(Evidence, course.id, person_id, Evidence.submitted_at)
         ],
         "review_schedule": [
@@ -380,10 +402,13 @@ def delete_student(launch: LaunchSession, person_id: int, *, confirmed: bool, no
     if not confirmed:
         raise ServiceError("Tick the box to confirm that this student's data should be deleted.")
     name = enrollment.person.name or "(name not shared)"
+    files = _file_keys(launch.course_id, person_id)
     rows, pending = _erase_person_in_course(launch.course_id, person_id)
     anonymised = _anonymise_if_unenrolled([person_id])
     _audit(launch.platform_id, launch.course_id, launch.person_id, person_id, "delete_student", now)
     db.session.commit()
+    # Files go once no row names them: a failed commit keeps both, a failed file delete leaves no dangling row.
+    delete_files(files)
     return Deletion(courses=1, rows=rows, pending_grades=pending, anonymised=anonymised, subject_name=name)
 
 
@@ -395,10 +420,12 @@ def delete_course(launch: LaunchSession, *, typed_title: str, now: datetime) -> 
     if " ".join(typed_title.split()).casefold() != " ".join(course.title.split()).casefold():
         raise ServiceError("Type the course title exactly as shown to confirm.")
     platform_id, course_id, actor_id, title = launch.platform_id, course.id, launch.person_id, course.title
+    files = _file_keys(course_id)
     people, rows, pending = _erase_course(course_id)
     anonymised = _anonymise_if_unenrolled(people)
     _audit(platform_id, course_id, actor_id, None, "delete_course", now)
     db.session.commit()
+    delete_files(files)
     return Deletion(courses=1, rows=rows, pending_grades=pending, anonymised=anonymised, subject_name=title)
 
 
@@ -468,12 +495,15 @@ def delete_privacy_subject(launch: LaunchSession, *, confirmed: bool, now: datet
 def _delete_person_courses(platform_id: int, person_id: int, courses: list[Course], actor_id: int | None,
                            now: datetime, name: str) -> Deletion:
     rows = pending = 0
+    files: list[str] = []
     for course_id in [course.id for course in courses]:
+        files += _file_keys(course_id, person_id)
         course_rows, course_pending = _erase_person_in_course(course_id, person_id)
         rows, pending = rows + course_rows, pending + course_pending
         _audit(platform_id, course_id, actor_id, person_id, "delete_student", now)
     anonymised = _anonymise_if_unenrolled([person_id])
     db.session.commit()
+    delete_files(files)
     return Deletion(courses=len(courses), rows=rows, pending_grades=pending, anonymised=anonymised, subject_name=name)
 
 
@@ -537,11 +567,14 @@ def purge_inactive_courses(now: datetime, days: int, dry_run: bool) -> PurgeRepo
     ).all()
     courses = [PurgedCourse(*row) for row in rows]
     if not dry_run:
+        files: list[str] = []
         for course in courses:
+            files += _file_keys(course.course_id)
             people, _, _ = _erase_course(course.course_id)
             _anonymise_if_unenrolled(people)
             _audit(course.platform_id, course.course_id, None, None, "purge_course", now)
         db.session.commit()
+        delete_files(files)
     return PurgeReport(days=days, cutoff=cutoff, dry_run=dry_run, courses=courses)
 
 

@@ -137,15 +137,19 @@ def remove_platform(issuer: str, client_id: str) -> None:
     if platform is None:
         raise NotFound(f"No platform is registered with issuer {issuer!r} and client id {client_id!r}.")
     # Delete dependants explicitly: SQLite does not enforce ON DELETE CASCADE unless asked to.
-    from ..models import Course, Enrollment, LaunchSession, Person
+    from ..models import Course, Enrollment, Evidence, LaunchSession, Person
+    from .storage import delete_files
 
     course_ids = sa.select(Course.id).where(Course.platform_id == platform.id)
+    files = list(db.session.scalars(sa.select(Evidence.file_key).where(Evidence.course_id.in_(course_ids),
+                                                                       Evidence.file_key.is_not(None))))
     db.session.execute(sa.delete(LaunchSession).where(LaunchSession.platform_id == platform.id))
     db.session.execute(sa.delete(Enrollment).where(Enrollment.course_id.in_(course_ids)))
     db.session.execute(sa.delete(Course).where(Course.platform_id == platform.id))
     db.session.execute(sa.delete(Person).where(Person.platform_id == platform.id))
     db.session.delete(platform)
     db.session.commit()
+    delete_files(files)
     forget_frame_ancestors()
     forget_registry_lookups()
 

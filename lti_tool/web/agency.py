@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from ..services import agency
 from ..services.errors import ServiceError
+from ..services.permissions import actor_of
+from ..services.storage import describe_size
 from .course import launch_blueprint, require_teacher
 from .i18n import translated
 
@@ -23,6 +25,20 @@ def _student() -> int:
     if g.launch.access != "student":
         abort(403)
     return g.launch.person_id
+
+
+#: Room in an upload's body for the form's other fields and the multipart framing, beyond the file itself.
+UPLOAD_FORM_ROOM = 64 * 1024
+
+
+@bp.app_url_value_preprocessor
+def allow_evidence_upload(endpoint, values):
+    # The evidence form alone may send a file: it gets a body limit of the file limit plus the form, every
+    # other request keeps MAX_CONTENT_LENGTH. This runs before the blueprint's own preprocessor, which is the
+    # first to read the form (for a launch token), so the raised limit is in place before any parsing.
+    if endpoint == "agency.submit_evidence" and request.method == "POST":
+        request.max_content_length = max(int(current_app.config["EVIDENCE_MAX_BYTES"]) + UPLOAD_FORM_ROOM,
+                                         int(current_app.config["MAX_CONTENT_LENGTH"] or 0))
 
 
 @bp.app_template_global("evidence_waiting")
@@ -115,22 +131,40 @@ def evidence():
     person_id = _student()
     return render_template("student/evidence.html", launch=g.launch, skills=agency.course_skills(g.launch.course_id),
                            chosen=request.args.get("skill_id", ""), kinds=agency.EVIDENCE_KINDS,
-                           mine=agency.my_evidence(g.launch.course_id, person_id))
+                           mine=agency.my_evidence(g.launch.course_id, person_id),
+                           max_file_size=describe_size(int(current_app.config["EVIDENCE_MAX_BYTES"])))
 
 
 @bp.post("/evidence")
 def submit_evidence():
     """Send evidence for a skill to the teacher."""
     person_id = _student()
+    attached = request.files.get("file")
+    upload = (attached.filename or "", attached.read()) if attached and attached.filename else None
     try:
         sent = agency.submit_evidence(g.launch.course_id, person_id, skill_id=request.form.get("skill_id", ""),
                                       kind=request.form.get("kind", ""), url=request.form.get("url", ""),
-                                      text=request.form.get("text", ""), now=_now())
+                                      text=request.form.get("text", ""), upload=upload, now=_now())
     except ServiceError as exc:
         flash(translated(exc), "error")
     else:
         flash(gettext("Sent to your teacher: your evidence for %(skill)s.", skill=sent.skill_name), "success")
     return redirect(url_for("agency.evidence"), code=303)
+
+
+@bp.get("/evidence/<int:evidence_id>/file")
+def evidence_file(evidence_id: int):
+    """Send an evidence file to its student or to the course's teachers, typed by its content."""
+    found = agency.evidence_file(g.launch.course_id, g.launch.platform_id, evidence_id, actor=actor_of(g.launch),
+                                 now=_now())
+    response = Response(found.data, content_type=found.content_type)
+    disposition = "inline" if found.is_image else "attachment"
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{found.download_name}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "no-store"
+    # Even opened on its own, the file can run nothing and load nothing.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
 
 
 @bp.get("/reflect")

@@ -13,7 +13,7 @@ from werkzeug.routing import Rule
 from lti_tool.services.registry import add_platform
 from tests.support import SandboxActions, parse_form, start_registered_lms, submit_form
 
-MARKERS = ("VICTIM-GOAL-7Q", "VICTIM-EVIDENCE-7Q", "VICTIM-REFLECTION-7Q", "Priya Shah")
+MARKERS = ("VICTIM-GOAL-7Q", "VICTIM-EVIDENCE-7Q", "VICTIM-REFLECTION-7Q", "VICTIM-FILE-7Q", "Priya Shah")
 OBJECT_PARAMS = {"person_id", "goal_id", "evidence_id", "placement_id"}
 
 
@@ -27,7 +27,8 @@ def _csrf(page) -> str:
 
 @pytest.fixture
 def victim(sandbox, tool):
-    """Priya (student-1) in Grade 7 Mathematics, deployment 1, with a goal, evidence, a reflection and a grade."""
+    """Priya (student-1) in Grade 7 Mathematics, deployment 1, with a goal, evidence with a file, a reflection
+    and a grade."""
     teacher = sandbox.launch("teacher")
     submit_form(teacher, "/content/demo")
     picker = sandbox.launch("teacher", message_type="LtiDeepLinkingRequest")
@@ -41,7 +42,11 @@ def victim(sandbox, tool):
     submit_form(goals, "/goals", title="VICTIM-GOAL-7Q", why="mine")
     evidence = student.http.get(base + "evidence")
     evidence.http = student.http
-    submit_form(evidence, "/evidence", kind="explanation", text="VICTIM-EVIDENCE-7Q")
+    action, fields = parse_form(re.search(r"<form[^>]*multipart.*?</form>", evidence.text, re.S).group(0),
+                                evidence.url)
+    sent = student.http.post(action, data={**fields, "kind": "explanation", "text": "VICTIM-EVIDENCE-7Q"},
+                             files={"file": ("victim.pdf", b"%PDF-1.4\nVICTIM-FILE-7Q\n%%EOF\n")})
+    assert "Sent to your teacher" in sent.text
     reflect = student.http.get(base + "reflect")
     reflect.http = student.http
     submit_form(reflect, "/reflect", answer_0="VICTIM-REFLECTION-7Q")
@@ -143,17 +148,21 @@ def test_no_identity_from_elsewhere_can_read_or_change_a_students_data(sandbox, 
         assert db.session.scalar(db.select(StudentGoal.title)) == "VICTIM-GOAL-7Q"
         evidence = db.session.scalars(db.select(Evidence)).one()
         assert evidence.status == "pending" and evidence.text == "VICTIM-EVIDENCE-7Q"
+        assert evidence.file_type == "application/pdf"
         assert db.session.scalar(db.select(db.func.count()).select_from(Reflection)) >= 1
         assert db.session.get(Person, victim["ids"]["person_id"]).name == "Priya Shah"
     own = victim["student"].http.get(tool.url(victim["launch_path"] + "goals"))
     assert "VICTIM-GOAL-7Q" in own.text  # the victim still sees it, so the markers are detectable
+    own_file = victim["student"].http.get(tool.url(victim["launch_path"] + f"evidence/{victim['ids']['evidence_id']}/file"))
+    assert "VICTIM-FILE-7Q" in own_file.text
     teacher = sandbox.launch("teacher")  # deployment 2 is now the sandbox's; its teacher sees none of it
     assert not [m for m in MARKERS if m in teacher.text]
 
 
 def test_a_launch_id_alone_opens_nothing_in_another_browser(victim, tool):
     stranger = requests.Session()
-    for suffix in ("", "goals", "evidence", "privacy/my-data.json", "class", f"students/{victim['ids']['person_id']}"):
+    for suffix in ("", "goals", "evidence", "privacy/my-data.json", "class", f"students/{victim['ids']['person_id']}",
+                   f"evidence/{victim['ids']['evidence_id']}/file"):
         response = stranger.get(tool.url(victim["launch_path"] + suffix))
         assert response.status_code == 404, suffix
         assert not [m for m in MARKERS if m in response.text]
