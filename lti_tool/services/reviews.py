@@ -191,8 +191,11 @@ def next_review_question(course_id: int, person_id: int, pack: CoursePack, *, ru
     answer that earns no credit (a repeat the same day) cannot bring the same skill back in a loop.
     """
     rows = _run_rows(course_id, person_id, run)
+    pairs = challenge(course_id, person_id, now, size=1000)
+    due = {skill_id for skill_id, _ in pairs}
     for row in rows:
-        if row.answered_at is None:
+        # An open question whose skill was reviewed meanwhile (on its practice page) is no review any more.
+        if row.answered_at is None and due.intersection(_skills_of(pack, row.item_id)):
             try:
                 return serve_exact(course_id, person_id, pack.item(row.item_id), pack, source="review", now=now)
             except (KeyError, NotFound):
@@ -200,7 +203,7 @@ def next_review_question(course_id: int, person_id: int, pack: CoursePack, *, ru
     if len(rows) >= RUN_SIZE:
         return None
     asked = {skill_id for row in rows for skill_id in _skills_of(pack, row.item_id)}
-    for skill_id, item_id in challenge(course_id, person_id, now, size=1000):
+    for skill_id, item_id in pairs:
         if skill_id not in asked:
             return serve_exact(course_id, person_id, pack.item(item_id), pack, source="review", now=now)
     return None

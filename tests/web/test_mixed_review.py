@@ -88,6 +88,9 @@ def test_student_with_two_skills_due_takes_the_mixed_review_and_each_answer_coun
 
     question = _follow(feedback, "Next review question")
     assert 'data-testid="review-label">Review<' in question.text
+    reloaded = question.http.get(question.url, timeout=30)
+    served_id = re.compile(r'name="served" value="(\d+)"')
+    assert served_id.search(reloaded.text).group(1) == served_id.search(question.text).group(1)  # same question
     feedback = submit_form(question, "/review", answer=served_answer(tool, question, right=False))
     assert "Not quite." in feedback.text
     assert "come back tomorrow" in feedback.text
