@@ -135,3 +135,16 @@ def test_with_nothing_due_the_plan_offers_no_review_and_the_review_page_goes_bac
     assert page.url.split("?")[0].rstrip("/") == home
     assert "Nothing to review right now" in page.text
     assert _records(tool)[2] == []
+
+
+def test_a_student_whose_lms_speaks_spanish_gets_the_review_in_spanish(sandbox, tool):
+    _two_skills_mastered_and_due(sandbox, tool)
+    pending = sandbox.begin("student")
+    presentation = {"document_target": "iframe", "locale": "es-MX"}
+    plan = pending.post(pending.resign(**{"https://purl.imsglobal.org/spec/lti/claim/launch_presentation":
+                                          presentation}))
+    assert "Repaso rápido: 2 habilidades para mantener frescas" in plan.text
+    question = _follow(plan, "Empezar el repaso mixto")
+    assert 'data-testid="review-label">Repaso<' in question.text
+    assert "Ya aprendiste esto antes: vamos a comprobar que no se te olvidó." in html.unescape(question.text)
+
