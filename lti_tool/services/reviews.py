@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -10,7 +11,7 @@ from fsrs import Card, Scheduler
 from fsrs import Rating as FsrsRating
 
 from ..extensions import db
-from ..learning.coursepack import DEFAULT_RETENTION
+from ..learning.coursepack import DEFAULT_RETENTION, CoursePack
 from ..learning.mastery import Level
 from ..learning.review import (
     DueReview,
@@ -21,8 +22,10 @@ from ..learning.review import (
     review_outcome,
     starts_review,
 )
-from ..models import ItemResponse, ReviewSchedule
+from ..models import ItemResponse, ReviewSchedule, ServedItem
 from .content import course_pack
+from .errors import N_, NotFound
+from .serving import Served, serve_exact, served
 
 
 @lru_cache(maxsize=16)
@@ -137,3 +140,88 @@ def challenge(course_id: int, person_id: int, now: datetime, *, size: int = 6) -
         .limit(100)
     ).all()
     return mastery_challenge(due, items, size=size, recent=recent)
+
+
+#: Questions in one sitting of the mixed review: enough to take turns across skills, short enough to finish.
+RUN_SIZE = 6
+
+
+@dataclass(frozen=True)
+class ReviewResult:
+    """How one skill did in a review sitting: held (answered right) or needs more practice."""
+
+    skill_id: str
+    skill_name: str
+    held: bool
+
+
+def due_review_skills(course_id: int, person_id: int, now: datetime) -> list[str]:
+    """Return the ids of the student's due skills that have questions to review them with, most overdue first."""
+    seen: list[str] = []
+    for skill_id, _ in challenge(course_id, person_id, now, size=1000):
+        if skill_id not in seen:
+            seen.append(skill_id)
+    return seen
+
+
+def _run_rows(course_id: int, person_id: int, run: int | None) -> list[ServedItem]:
+    if run is None:
+        return []
+    return list(db.session.scalars(
+        sa.select(ServedItem)
+        .where(ServedItem.course_id == course_id, ServedItem.person_id == person_id, ServedItem.source == "review",
+               ServedItem.id >= run)
+        .order_by(ServedItem.id)
+    ))
+
+
+def _skills_of(pack: CoursePack, item_id: str) -> tuple[str, ...]:
+    try:
+        return tuple(pack.item(item_id).skills)
+    except KeyError:
+        return ()
+
+
+def next_review_question(course_id: int, person_id: int, pack: CoursePack, *, run: int | None,
+                         now: datetime) -> Served | None:
+    """Return the review sitting's open question, or serve the next one; None when the sitting is over.
+
+    The sitting takes turns across the due skills (`challenge`), one question per skill: each answer is that
+    skill's review and moves it off "due", and a skill asked once in the sitting is not asked again, so an
+    answer that earns no credit (a repeat the same day) cannot bring the same skill back in a loop.
+    """
+    rows = _run_rows(course_id, person_id, run)
+    pairs = challenge(course_id, person_id, now, size=1000)
+    due = {skill_id for skill_id, _ in pairs}
+    for row in rows:
+        # An open question whose skill was reviewed meanwhile (on its practice page) is no review any more.
+        if row.answered_at is None and due.intersection(_skills_of(pack, row.item_id)):
+            try:
+                return serve_exact(course_id, person_id, pack.item(row.item_id), pack, source="review", now=now)
+            except (KeyError, NotFound):
+                continue  # the teacher replaced the pack since: serve from the new one
+    if len(rows) >= RUN_SIZE:
+        return None
+    asked = {skill_id for row in rows for skill_id in _skills_of(pack, row.item_id)}
+    for skill_id, item_id in pairs:
+        if skill_id not in asked:
+            return serve_exact(course_id, person_id, pack.item(item_id), pack, source="review", now=now)
+    return None
+
+
+def review_question(course_id: int, person_id: int, served_id: int, pack: CoursePack) -> Served:
+    """Return a review question served to this learner in this course, or refuse a question of another kind."""
+    question = served(course_id, person_id, served_id, pack)
+    if question.source != "review":
+        raise NotFound(N_("That question was not given to you here. Here is a question that was."))
+    return question
+
+
+def review_results(course_id: int, person_id: int, pack: CoursePack, *, run: int) -> list[ReviewResult]:
+    """Return how each skill asked in a review sitting did, in the order they were asked."""
+    names = {s.id: s.name for s in pack.skills}
+    results = []
+    for row in _run_rows(course_id, person_id, run):
+        if row.answered_at is not None:
+            results.append(ReviewResult(row.skill_id, names.get(row.skill_id, row.skill_id), bool(row.correct)))
+    return results

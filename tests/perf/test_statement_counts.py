@@ -26,7 +26,9 @@ from tests.support import SandboxActions, served_answer, submit_form, upload_fil
 CEILINGS = {
     "login": 2,
     "launch": 8,
-    "plan": 7,  # 6 before the teacher's assignments (issue 13) added theirs
+    # 6 before issues 13 and 12 added the teacher's assignments and the review box (which reads the review
+    # schedules a second time: one to merge away).
+    "plan": 8,
     "answer": 13,
     # The "Needs help now" badge (issue 13) runs the whole needs-help reading: +8 on both pages, flat in size.
     "class view": 12,
