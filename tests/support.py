@@ -149,6 +149,27 @@ def submit_form(page: requests.Response, action_suffix: str, **values: str) -> r
     raise AssertionError(f"no form posting to {action_suffix} in {page.url}")
 
 
+AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
+_AGS_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/"
+#: The AGS scopes Moodle grants a tool that may sync grades but not manage gradebook columns.
+AGS_SCOPES_WITHOUT_COLUMNS = [_AGS_SCOPE + "lineitem.readonly", _AGS_SCOPE + "result.readonly", _AGS_SCOPE + "score"]
+
+
+def moodle_launch(sandbox, as_: str, **launch) -> requests.Response:
+    """Launch as Moodle does when Pathways may sync grades but not manage columns."""
+    pending = sandbox.begin(as_, **launch)
+    ags = dict(pending.claims[AGS_CLAIM], scope=AGS_SCOPES_WITHOUT_COLUMNS)
+    return pending.post(pending.resign(**{AGS_CLAIM: ags}))
+
+
+def drain_outbox(tool):
+    """Run one pass of the grade worker against the tool, as `pathways worker --once` would."""
+    from lti_tool.jobs.worker import drain
+
+    with tool.app.app_context():
+        return drain(tool.app, once=True)
+
+
 def one_sitting_pack() -> dict:
     """Return the demo pack set to credit Mastered within one sitting (the default asks for two, an hour apart)."""
     from lti_tool.services.content import demo_pack_data

@@ -149,6 +149,14 @@ class Level(StrEnum):
         # A constant table: the class heatmap asks this for every cell.
         return _RANKS[self]
 
+    @classmethod
+    def stored(cls, value: str | None) -> Level:
+        """Read a level kept in the database; a missing or retired name reads as Not started."""
+        try:
+            return cls(value)
+        except ValueError:
+            return cls.NOT_STARTED
+
 
 #: The levels from Not started (rank 0) to Mastered (rank 4): LEVELS[level.rank] is level.
 LEVELS: tuple[Level, ...] = tuple(Level)

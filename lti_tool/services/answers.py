@@ -152,7 +152,7 @@ def answer_history(course_id: int, platform_id: int, person_id: int, skill_id: s
                MasteryEvent.skill_id == skill_id)
         .order_by(MasteryEvent.at, MasteryEvent.id)
     )
-    changes = [LevelChange(e.at, _level(e.old_level), _level(e.new_level), e.source, e.reason,
+    changes = [LevelChange(e.at, Level.stored(e.old_level), Level.stored(e.new_level), e.source, e.reason,
                            e.student_note or "") for e in events]
     # An answer that changes the level shares its moment with the change, and comes before it.
     timeline = sorted(timeline + changes, key=lambda entry: (entry.at, isinstance(entry, LevelChange)))
@@ -164,15 +164,9 @@ def answer_history(course_id: int, platform_id: int, person_id: int, skill_id: s
                               subject_id=person.id, action="view_answers", at=now))
     db.session.commit()
     return AnswerHistory(person.id, person.name or "(name not shared)", skill_id, skill_name,
-                         _level(level) if level else Level.NOT_STARTED, timeline, len(answers),
+                         Level.stored(level), timeline, len(answers),
                          sum(1 for e in answers if e.correct), may(actor, Action.ASSESS))
 
-
-def _level(value: str | None) -> Level:
-    try:
-        return Level(value)
-    except ValueError:
-        return Level.NOT_STARTED
 
 
 @dataclass(frozen=True)

@@ -177,7 +177,7 @@ def needs_help(course_id: int, platform_id: int, *, now: datetime) -> list[HelpE
         last_rise: dict[str, datetime] = {}
         failed = []
         for event in history:
-            old, new = _level(event.old_level), _level(event.new_level)
+            old, new = Level.stored(event.old_level), Level.stored(event.new_level)
             if new.rank > old.rank:
                 last_rise[event.skill_id] = max(event.at, last_rise.get(event.skill_id, event.at))
             elif event.source == "review" and new.rank < old.rank:
@@ -210,7 +210,7 @@ def _pace(order: Sequence[str], levels: Mapping[str, Level], history: Sequence[M
           now: datetime) -> PacePlan | None:
     reached: dict[str, datetime] = {}
     for event in history:
-        if _level(event.new_level) is Level.MASTERED:
+        if Level.stored(event.new_level) is Level.MASTERED:
             reached[event.skill_id] = event.at
     mastered_on = [reached[sid].date() for sid in order if levels.get(sid) is Level.MASTERED and sid in reached]
     remaining = [sid for sid in order if levels.get(sid) is not Level.MASTERED]
@@ -231,12 +231,6 @@ def _events(course_id: int, person_ids: Iterable[int]) -> dict[int, list[Mastery
         found[event.person_id].append(event)
     return found
 
-
-def _level(value: str) -> Level:
-    try:
-        return Level(value)
-    except ValueError:
-        return Level.NOT_STARTED
 
 
 @dataclass(frozen=True)
@@ -358,8 +352,8 @@ def student_detail(course_id: int, platform_id: int, person_id: int, *, actor_id
     plan = plan_for(course_id, person.id, now=now)
     names = {v.skill_id: v.name for v in plan.skills}
     history = [
-        HistoryEntry(e.at, names.get(e.skill_id, e.skill_id), _level(e.old_level), _level(e.new_level), e.source,
-                     e.reason)
+        HistoryEntry(e.at, names.get(e.skill_id, e.skill_id), Level.stored(e.old_level), Level.stored(e.new_level),
+                     e.source, e.reason)
         for e in reversed(_events(course_id, [person.id]).get(person.id, []))
     ]
     total, correct = db.session.execute(

@@ -9,7 +9,7 @@ import re
 from lti_tool.learning.coursepack import load_pack
 from lti_tool.learning.grading import due_skills
 from lti_tool.services.content import demo_pack_data
-from tests.support import parse_form, submit_form, upload_file
+from tests.support import drain_outbox, parse_form, submit_form, upload_file
 
 # The demo's goals all lie ahead of the day it is set up; these tests need the first one already past.
 TODAY = datetime.date.today()
@@ -38,12 +38,6 @@ def _grading(teacher, base):
     return page
 
 
-def _drain(tool):
-    from lti_tool.jobs.worker import drain
-
-    with tool.app.app_context():
-        return drain(tool.app, once=True)
-
 
 def _placement_scores(tool):
     item = next(url for url, i in tool.platform.line_items.items() if not i.get("tag", "").startswith("pathways-skill"))
@@ -52,7 +46,7 @@ def _placement_scores(tool):
 
 def test_by_default_the_grade_is_the_share_of_what_is_due_so_far(sandbox, tool):
     _course_with_a_column(sandbox, tool)
-    _drain(tool)
+    drain_outbox(tool)
     pack = load_pack(PACK_DATA)
     due = due_skills(pack.skill_graph, [(g.skills, g.due and datetime.date.fromisoformat(g.due)) for g in pack.goals],
                      TODAY)
@@ -64,10 +58,10 @@ def test_by_default_the_grade_is_the_share_of_what_is_due_so_far(sandbox, tool):
 
 def test_a_new_scheme_is_recalculated_and_resent_and_the_button_does_it_again(sandbox, tool):
     teacher, base = _course_with_a_column(sandbox, tool)
-    _drain(tool)
+    drain_outbox(tool)
     saved = submit_form(_grading(teacher, base), "/teacher/grading", scheme="four_point")
     assert "Grades recalculated: 1 updated scores" in saved.text
-    _drain(tool)
+    drain_outbox(tool)
     assert _placement_scores(tool)[-1]["scoreGiven"] == round(3 / (4 * 16) * 100, 2)  # Proficient = 3 of 4, 16 skills
     again = submit_form(_grading(teacher, base), "/teacher/grading/resend")
     assert "Grades recalculated: 0 updated scores" in again.text  # nothing changed since, so nothing is resent
@@ -75,9 +69,9 @@ def test_a_new_scheme_is_recalculated_and_resent_and_the_button_does_it_again(sa
 
 def test_skill_columns_appear_filled_named_after_the_skill_and_scored_out_of_four(sandbox, tool):
     teacher, base = _course_with_a_column(sandbox, tool)
-    _drain(tool)
+    drain_outbox(tool)
     submit_form(_grading(teacher, base), "/teacher/grading", scheme="due_so_far", per_skill="on")
-    _drain(tool)
+    drain_outbox(tool)
     skill_items = {url: i for url, i in tool.platform.line_items.items() if i.get("tag", "").startswith("pathways-skill")}
     assert skill_items, "turning skill columns on back-fills them without waiting for a change of level"
     labels = [i["label"] for i in skill_items.values()]
@@ -103,6 +97,6 @@ def test_a_column_that_appears_later_is_back_filled_with_grades_earned_before_it
     returning.http.post(action, data=fields)
     placed = [i for i, link in tool.platform.courses["math-7"].resource_links.items() if link.title == "My learning plan"]
     sandbox.launch("student", resource_link_id=placed[0])
-    stats = _drain(tool)
+    stats = drain_outbox(tool)
     assert stats.posted == 1 and stats.failed == 0
     assert _placement_scores(tool)[-1]["scoreGiven"] > 0

@@ -10,18 +10,10 @@ from __future__ import annotations
 
 import re
 
-from tests.support import submit_form
+from tests.support import AGS_SCOPES_WITHOUT_COLUMNS, drain_outbox, moodle_launch, submit_form
 
-AGS = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
-SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/"
-NO_CREATE = [SCOPE + "lineitem.readonly", SCOPE + "result.readonly", SCOPE + "score"]
+NO_CREATE = AGS_SCOPES_WITHOUT_COLUMNS
 
-
-def _moodle_launch(sandbox, as_, **launch):
-    """Launch as Moodle does when Pathways may sync grades but not manage columns."""
-    pending = sandbox.begin(as_, **launch)
-    ags = dict(pending.claims[AGS], scope=NO_CREATE)
-    return pending.post(pending.resign(**{AGS: ags}))
 
 
 def _master_first_skill(tool, teacher):
@@ -29,12 +21,6 @@ def _master_first_skill(tool, teacher):
     view.http = teacher.http
     submit_form(view, "/class/override", level="Mastered", note="Checked in class")
 
-
-def _drain(tool):
-    from lti_tool.jobs.worker import drain
-
-    with tool.app.app_context():
-        return drain(tool.app, once=True)
 
 
 def _student_scores(platform, lineitem_url):
@@ -45,13 +31,13 @@ def test_moodle_activity_added_by_hand_with_accept_grades_gets_the_students_scor
     tool.platform.grantable_scopes = set(NO_CREATE)
     tool.platform.add_activity("moodle-act-7", "Pathways: fractions", accept_grades=True)
     (column,) = [i["id"] for i in tool.platform.line_items.values() if i.get("resourceLinkId") == "moodle-act-7"]
-    submit_form(_moodle_launch(sandbox, "teacher"), "/content/demo")
-    _moodle_launch(sandbox, "student", resource_link_id="moodle-act-7")
-    teacher = _moodle_launch(sandbox, "teacher", resource_link_id="moodle-act-7")
+    submit_form(moodle_launch(sandbox, "teacher"), "/content/demo")
+    moodle_launch(sandbox, "student", resource_link_id="moodle-act-7")
+    teacher = moodle_launch(sandbox, "teacher", resource_link_id="moodle-act-7")
     assert "No gradebook column" not in teacher.text
     _master_first_skill(tool, teacher)
 
-    stats = _drain(tool)
+    stats = drain_outbox(tool)
 
     assert stats.failed == 0 and stats.posted >= 1
     (score,) = _student_scores(tool.platform, column)
@@ -66,7 +52,7 @@ def test_canvas_assignment_without_deep_linking_gets_a_column_for_its_resource_l
     teacher = sandbox.launch("teacher", resource_link_id="canvas-assignment-3")
     _master_first_skill(tool, teacher)
 
-    stats = _drain(tool)
+    stats = drain_outbox(tool)
 
     assert stats.failed == 0
     (column,) = tool.platform.line_items.values()
@@ -74,7 +60,7 @@ def test_canvas_assignment_without_deep_linking_gets_a_column_for_its_resource_l
     assert _student_scores(tool.platform, column["id"])
     # Launching again finds the same column: no second one.
     sandbox.launch("teacher", resource_link_id="canvas-assignment-3")
-    _drain(tool)
+    drain_outbox(tool)
     assert len(tool.platform.line_items) == 1
 
 
@@ -82,7 +68,7 @@ def test_course_navigation_link_is_not_graded(sandbox, tool):
     submit_form(sandbox.launch("teacher"), "/content/demo")
     sandbox.launch("student")
     _master_first_skill(tool, sandbox.launch("teacher"))
-    _drain(tool)
+    drain_outbox(tool)
     assert tool.platform.line_items == {}
 
 
@@ -90,26 +76,26 @@ def test_teacher_sees_that_a_moodle_activity_without_accept_grades_has_no_gradeb
     tool.platform.grantable_scopes = set(NO_CREATE)
     tool.platform.add_activity("moodle-act-9", "Pathways practice", accept_grades=False)
 
-    teacher = _moodle_launch(sandbox, "teacher", resource_link_id="moodle-act-9")
+    teacher = moodle_launch(sandbox, "teacher", resource_link_id="moodle-act-9")
 
     assert "No gradebook column for “Pathways practice”" in teacher.text
     assert "Accept grades from the tool" in teacher.text
     # Opened from the course menu, the teacher page still lists the link that has no column.
-    assert "No gradebook column for “Pathways practice”" in _moodle_launch(sandbox, "teacher").text
+    assert "No gradebook column for “Pathways practice”" in moodle_launch(sandbox, "teacher").text
 
 
 def test_scores_earned_before_the_column_existed_are_backfilled_when_it_appears(sandbox, tool):
     tool.platform.grantable_scopes = set(NO_CREATE)
-    submit_form(_moodle_launch(sandbox, "teacher"), "/content/demo")
-    _moodle_launch(sandbox, "student")
-    _master_first_skill(tool, _moodle_launch(sandbox, "teacher"))
-    _drain(tool)
+    submit_form(moodle_launch(sandbox, "teacher"), "/content/demo")
+    moodle_launch(sandbox, "student")
+    _master_first_skill(tool, moodle_launch(sandbox, "teacher"))
+    drain_outbox(tool)
     # Later the teacher adds Pathways as a graded activity; nobody earns anything new.
     tool.platform.add_activity("moodle-act-11", "Pathways unit test", accept_grades=True)
     (column,) = tool.platform.line_items
 
-    _moodle_launch(sandbox, "teacher", resource_link_id="moodle-act-11")
-    _drain(tool)
+    moodle_launch(sandbox, "teacher", resource_link_id="moodle-act-11")
+    drain_outbox(tool)
 
     (score,) = _student_scores(tool.platform, column)
     assert score["scoreGiven"] > 0

@@ -8,17 +8,10 @@ from __future__ import annotations
 
 import re
 
-from tests.support import parse_form, submit_form
+from tests.support import AGS_SCOPES_WITHOUT_COLUMNS, drain_outbox, moodle_launch, parse_form, submit_form
 
-AGS = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
-SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/"
-NO_CREATE = [SCOPE + "lineitem.readonly", SCOPE + "result.readonly", SCOPE + "score"]
+NO_CREATE = AGS_SCOPES_WITHOUT_COLUMNS
 
-
-def _moodle_launch(sandbox, as_, **launch):
-    pending = sandbox.begin(as_, **launch)
-    ags = dict(pending.claims[AGS], scope=NO_CREATE)
-    return pending.post(pending.resign(**{AGS: ags}))
 
 
 def _override(tool, teacher):
@@ -26,12 +19,6 @@ def _override(tool, teacher):
     view.http = teacher.http
     submit_form(view, "/class/override", level="Mastered", note="Moodle check")
 
-
-def _drain(tool):
-    from lti_tool.jobs.worker import drain
-
-    with tool.app.app_context():
-        return drain(tool.app, once=True)
 
 
 def test_scores_reach_a_moodle_line_item_without_asking_for_the_create_scope(sandbox, tool):
@@ -42,10 +29,10 @@ def test_scores_reach_a_moodle_line_item_without_asking_for_the_create_scope(san
     action, fields = parse_form(returning.text, returning.url)
     returning.http.post(action, data=fields)
     placed = [i for i, link in tool.platform.courses["math-7"].resource_links.items() if link.title == "My learning plan"]
-    _moodle_launch(sandbox, "student", resource_link_id=placed[0])  # the launch names the link's line item
-    teacher = _moodle_launch(sandbox, "teacher")
+    moodle_launch(sandbox, "student", resource_link_id=placed[0])  # the launch names the link's line item
+    teacher = moodle_launch(sandbox, "teacher")
     _override(tool, teacher)
-    stats = _drain(tool)
+    stats = drain_outbox(tool)
     assert stats.posted == 1 and stats.failed == 0
     granted = [r for r in tool.platform.token_requests if r["ok"]]
     assert granted and all(set(r["scopes"]) <= set(NO_CREATE) for r in granted)
@@ -62,10 +49,10 @@ def test_without_a_line_item_from_the_lms_the_teacher_is_told_what_to_do(sandbox
         db.session.add(Placement(course_id=course_id, resource_id="manual-1", title="Plan", kind="plan",
                                  skill_ids=[], score_maximum=100.0))
         db.session.commit()
-    _moodle_launch(sandbox, "student")
-    teacher = _moodle_launch(sandbox, "teacher")
+    moodle_launch(sandbox, "student")
+    teacher = moodle_launch(sandbox, "teacher")
     _override(tool, teacher)
-    stats = _drain(tool)
+    stats = drain_outbox(tool)
     assert stats.failed == 1
     home = teacher.http.get(teacher.url)
     assert "does not let Pathways create gradebook columns" in home.text

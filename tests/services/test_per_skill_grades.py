@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.support import parse_form, submit_form
+from tests.support import drain_outbox, parse_form, submit_form
 
 
 def _setup(sandbox, tool, *, per_skill: bool):
@@ -25,22 +25,16 @@ def _setup(sandbox, tool, *, per_skill: bool):
     submit_form(view, "/class/override", level="Proficient", note="Showed it in class")
 
 
-def _drain(tool):
-    from lti_tool.jobs.worker import drain
-
-    with tool.app.app_context():
-        return drain(tool.app, once=True)
-
 
 def test_per_skill_columns_are_off_by_default(sandbox, tool):
     _setup(sandbox, tool, per_skill=False)
-    _drain(tool)
+    drain_outbox(tool)
     assert len(tool.platform.line_items) == 1
 
 
 def test_turned_on_each_skill_gets_its_own_column_with_level_points(sandbox, tool):
     _setup(sandbox, tool, per_skill=True)
-    stats = _drain(tool)
+    stats = drain_outbox(tool)
     assert stats.failed == 0
     items = tool.platform.line_items
     assert len(items) > 2  # the placement's column plus one per skill
