@@ -14,7 +14,7 @@ from lti_tool.services.registry import add_platform
 from tests.support import SandboxActions, parse_form, start_registered_lms, submit_form
 
 MARKERS = ("VICTIM-GOAL-7Q", "VICTIM-EVIDENCE-7Q", "VICTIM-REFLECTION-7Q", "VICTIM-FILE-7Q", "Priya Shah")
-OBJECT_PARAMS = {"person_id", "goal_id", "evidence_id", "placement_id"}
+OBJECT_PARAMS = {"person_id", "goal_id", "evidence_id", "placement_id", "assignment_id"}
 
 
 def _launch_path(page) -> str:
@@ -52,10 +52,21 @@ def victim(sandbox, tool):
     submit_form(reflect, "/reflect", answer_0="VICTIM-REFLECTION-7Q")
     with tool.app.app_context():
         from lti_tool.extensions import db
-        from lti_tool.models import Evidence, Person, Placement, StudentGoal
+        from lti_tool.models import Person
+
+        person_id = db.session.scalar(db.select(Person.id).where(Person.sub == "student-1"))
+    # The teacher assigns Priya a skill.
+    assigning = teacher.http.get(tool.url(_launch_path(teacher)) + "class/assignments")
+    assigning.http = teacher.http
+    assert submit_form(assigning, "/class/assignments", skill_id="frac-equivalent", target="student",
+                       person_id=str(person_id)).status_code == 200
+    with tool.app.app_context():
+        from lti_tool.extensions import db
+        from lti_tool.models import Evidence, Placement, SkillAssignment, StudentGoal
 
         ids = {
-            "person_id": db.session.scalar(db.select(Person.id).where(Person.sub == "student-1")),
+            "person_id": person_id,
+            "assignment_id": db.session.scalar(db.select(SkillAssignment.id)),
             "goal_id": db.session.scalar(db.select(StudentGoal.id)),
             "evidence_id": db.session.scalar(db.select(Evidence.id)),
             "placement_id": db.session.scalar(db.select(Placement.id)),
@@ -143,9 +154,10 @@ def test_no_identity_from_elsewhere_can_read_or_change_a_students_data(sandbox, 
     # Everything of the victim's is still there and unchanged.
     with tool.app.app_context():
         from lti_tool.extensions import db
-        from lti_tool.models import Evidence, Person, Reflection, StudentGoal
+        from lti_tool.models import Evidence, Person, Reflection, SkillAssignment, StudentGoal
 
         assert db.session.scalar(db.select(StudentGoal.title)) == "VICTIM-GOAL-7Q"
+        assert db.session.get(SkillAssignment, victim["ids"]["assignment_id"]) is not None
         evidence = db.session.scalars(db.select(Evidence)).one()
         assert evidence.status == "pending" and evidence.text == "VICTIM-EVIDENCE-7Q"
         assert evidence.file_type == "application/pdf"
