@@ -7,6 +7,8 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+from selenium.webdriver.support.ui import WebDriverWait
 
 AXE_JS = Path(os.environ.get("PATHWAYS_AXE_JS", Path(__file__).parent / "axe" / "axe.min.js"))
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -106,3 +108,13 @@ def mark_page(browser) -> None:
 def left_page(browser) -> bool:
     """True once the marked page is gone and the next one has loaded."""
     return browser.execute_script("return !window.__leaving && document.readyState === 'complete'")
+
+
+# Chromium can answer a query made while the page is being replaced with "Node with given id does not belong to
+# the document" (a WebDriverException, not a stale element): for a wait, that only means "not yet".
+_NOT_YET = (StaleElementReferenceException, WebDriverException)
+
+
+def wait(browser, condition, seconds: float = 20):
+    """Wait until the condition holds, treating Chromium's mid-navigation errors as "not yet"."""
+    return WebDriverWait(browser, seconds, ignored_exceptions=_NOT_YET).until(condition)

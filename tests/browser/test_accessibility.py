@@ -10,13 +10,13 @@ import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
 from lti_tool.learning.coursepack import load_pack
 from lti_tool.services.content import demo_pack_data
 from tests.support import answer_for_served, served_item
 
-from .accessibility import PHONE, PageAudit, horizontal_overflow, left_page, mark_page, serious_violations
+from .accessibility import PHONE, PageAudit, horizontal_overflow, left_page, mark_page, serious_violations, wait
 
 pytestmark = pytest.mark.browser
 
@@ -25,15 +25,11 @@ TEACHER, STUDENT = "Amara Okafor", "Priya Shah"
 LEVEL_WORDS = ["Not started", "Attempted", "Familiar", "Proficient", "Mastered"]
 
 
-def _wait(browser, condition, seconds: float = 20):
-    return WebDriverWait(browser, seconds).until(condition)
-
-
 def _launch_as(browser, tool, name: str) -> str:
     """Launch Pathways from the sandbox LMS course page as someone; return the page they land on."""
     browser.get(tool.url("/"))
     browser.find_element(By.LINK_TEXT, f"Launch Pathways as {name}").click()
-    _wait(browser, ec.url_contains("/c/"))
+    wait(browser, ec.url_contains("/c/"))
     return browser.current_url
 
 
@@ -41,14 +37,14 @@ def _click(browser, xpath: str) -> None:
     """Click a button or link and wait for the next page."""
     mark_page(browser)
     browser.find_element(By.XPATH, xpath).click()
-    _wait(browser, left_page)
+    wait(browser, left_page)
 
 
 def _press(browser, element, *keys: str) -> None:
     """Press keys on an element that lead to another page, and wait for it."""
     mark_page(browser)
     element.send_keys(*keys)
-    _wait(browser, left_page)
+    wait(browser, left_page)
 
 
 def _button(text: str) -> str:
@@ -206,12 +202,12 @@ def test_every_page_a_teacher_and_a_student_reach_passes_axe_and_fits_a_phone(br
     audit.check("deep-link picker")
     title = browser.find_element(By.ID, "title-plan").get_attribute("value")
     browser.find_element(By.XPATH, _button("Add to course")).click()
-    _wait(browser, ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Added to"))
+    wait(browser, ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Added to"))
     browser.find_element(By.LINK_TEXT, "Back to the course").click()
     placed = browser.find_elements(By.XPATH, f"//form[.//strong[normalize-space()='{title}']]")[-1]
     Select(placed.find_element(By.NAME, "sub")).select_by_visible_text(STUDENT)
     placed.find_element(By.TAG_NAME, "button").click()
-    _wait(browser, ec.url_contains("/c/"))
+    wait(browser, ec.url_contains("/c/"))
     browser.get(teacher_home)
     audit.check("teacher home with a gradebook column")
     _click(browser, _link("against the LMS"))
@@ -322,8 +318,8 @@ def test_student_plan_renders_inside_an_lms_iframe_and_at_phone_width(browser, t
         frame.style.width = arguments[1] + "px"; frame.style.height = "700px";
         document.body.prepend(frame);
     """, student_home, PHONE[0])
-    _wait(browser, ec.frame_to_be_available_and_switch_to_it((By.ID, "tool-frame")))
-    heading = _wait(browser, ec.presence_of_element_located((By.ID, "next-heading")))
+    wait(browser, ec.frame_to_be_available_and_switch_to_it((By.ID, "tool-frame")))
+    heading = wait(browser, ec.presence_of_element_located((By.ID, "next-heading")))
     assert heading.text == "Your next steps"
     assert browser.find_element(By.TAG_NAME, "h1").text == f"Welcome, {STUDENT}"
     assert browser.execute_script("return window.self !== window.top")

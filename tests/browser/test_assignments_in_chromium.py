@@ -6,24 +6,20 @@ from __future__ import annotations
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
-from .accessibility import PageAudit
+from .accessibility import PageAudit, wait
 
 pytestmark = pytest.mark.browser
 
 TEACHER, STUDENT = "Amara Okafor", "Priya Shah"
 
 
-def _wait(browser, condition, seconds: float = 20):
-    return WebDriverWait(browser, seconds).until(condition)
-
-
 def _click(browser, xpath: str) -> None:
     """Click a link or button and wait for the next page."""
     browser.execute_script("window.__leaving = true")
     browser.find_element(By.XPATH, xpath).click()
-    _wait(browser, lambda b: b.execute_script("return !window.__leaving && document.readyState === 'complete'"))
+    wait(browser, lambda b: b.execute_script("return !window.__leaving && document.readyState === 'complete'"))
 
 
 def test_teacher_assigns_a_skill_from_the_class_view_and_it_leads_the_students_plan(browser, tool, sandbox):
@@ -31,7 +27,7 @@ def test_teacher_assigns_a_skill_from_the_class_view_and_it_leads_the_students_p
     sandbox.launch("student")
     browser.get(tool.url("/"))
     browser.find_element(By.LINK_TEXT, f"Launch Pathways as {TEACHER}").click()
-    _wait(browser, ec.url_contains("/c/"))
+    wait(browser, ec.url_contains("/c/"))
     _click(browser, "//button[contains(normalize-space(), 'Use the demo pack')]")
     _click(browser, "//button[contains(normalize-space(), 'Update roster from the course')]")
     _click(browser, "//a[contains(normalize-space(), 'Open the class view')]")
@@ -50,7 +46,7 @@ def test_teacher_assigns_a_skill_from_the_class_view_and_it_leads_the_students_p
 
     browser.get(tool.url("/"))
     browser.find_element(By.LINK_TEXT, f"Launch Pathways as {STUDENT}").click()
-    _wait(browser, ec.url_contains("/c/"))
+    wait(browser, ec.url_contains("/c/"))
     first = browser.find_element(By.CSS_SELECTOR, ".steps > li")
     assert "step-assigned" in first.get_attribute("class")
     assert first.find_element(By.TAG_NAME, "h3").text.startswith("Unit rates")

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
-from selenium.webdriver.support.ui import WebDriverWait
 from werkzeug.serving import make_server
 
 from lti_tool.learning.coursepack import load_pack
@@ -26,16 +25,13 @@ from lti_tool.services.content import demo_pack_data
 from lti_tool.services.registry import add_platform
 from tests.support import answer_for_served, served_item
 
+from .accessibility import wait
 from .conftest import CHROMEDRIVER, CHROMIUM, require_chromium
 
 pytestmark = pytest.mark.browser
 
 PACK = load_pack(demo_pack_data())
 STUDENT = DEMO_STUDENTS[0]
-
-
-def _wait(browser, condition, seconds: float = 20):
-    return WebDriverWait(browser, seconds).until(condition)
 
 
 @pytest.fixture
@@ -93,15 +89,15 @@ def test_student_whose_browser_blocks_third_party_cookies_opens_pathways_inside_
 ):
     browser = cookie_blocking_browser
     browser.get(f"{lms_on_another_site}/frame/{STUDENT}")
-    _wait(browser, ec.frame_to_be_available_and_switch_to_it((By.ID, "tool-frame")))
+    wait(browser, ec.frame_to_be_available_and_switch_to_it((By.ID, "tool-frame")))
 
-    _wait(browser, ec.presence_of_element_located((By.CSS_SELECTOR, ".step a.button")))
+    wait(browser, ec.presence_of_element_located((By.CSS_SELECTOR, ".step a.button")))
     frame_url = browser.execute_script("return location.href")
     assert "/c/" in frame_url and "lt=" in frame_url  # the launch token, not a cookie, carries the launch
     assert not browser.get_cookies()  # the tool could keep nothing in this frame
     browser.find_element(By.CSS_SELECTOR, ".step a.button").click()  # "Practise …"
 
-    form = _wait(browser, ec.presence_of_element_located((By.CSS_SELECTOR, "form.practice")))
+    form = wait(browser, ec.presence_of_element_located((By.CSS_SELECTOR, "form.practice")))
     item_id = browser.find_element(By.NAME, "served").get_attribute("value")
     answer = _right_answer(item_id)
     if served_item(None, item_id).type == "multiple_choice":
@@ -110,7 +106,7 @@ def test_student_whose_browser_blocks_third_party_cookies_opens_pathways_inside_
         browser.find_element(By.ID, "answer").send_keys(answer)
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
 
-    _wait(browser, ec.text_to_be_present_in_element((By.TAG_NAME, "main"), "That's right!"))
+    wait(browser, ec.text_to_be_present_in_element((By.TAG_NAME, "main"), "That's right!"))
     assert "lt=" in browser.find_element(By.LINK_TEXT, "Next question").get_attribute("href")
 
 
@@ -119,25 +115,25 @@ def test_lms_without_platform_storage_gets_an_offer_to_open_pathways_in_a_new_wi
 ):
     browser = cookie_blocking_browser
     browser.get(f"{lms_on_another_site}/frame/{STUDENT}?storage=none")
-    _wait(browser, ec.frame_to_be_available_and_switch_to_it((By.ID, "tool-frame")))
+    wait(browser, ec.frame_to_be_available_and_switch_to_it((By.ID, "tool-frame")))
 
-    button = _wait(browser, ec.visibility_of_element_located(
+    button = wait(browser, ec.visibility_of_element_located(
         (By.XPATH, "//button[normalize-space()='Open Pathways in a new window']")))
     assert "cannot open inside this page" in browser.find_element(By.ID, "storage-status").text
     lms_window = browser.current_window_handle
     button.click()
 
-    _wait(browser, ec.number_of_windows_to_be(2))
+    wait(browser, ec.number_of_windows_to_be(2))
     browser.switch_to.window(next(h for h in browser.window_handles if h != lms_window))
     # On its own the tool is first-party: its cookie works, and the student lands on their plan.
-    _wait(browser, ec.url_contains("/c/"))
-    _wait(browser, ec.presence_of_element_located((By.CSS_SELECTOR, ".step a.button")))
+    wait(browser, ec.url_contains("/c/"))
+    wait(browser, ec.presence_of_element_located((By.CSS_SELECTOR, ".step a.button")))
     assert "lt=" not in browser.current_url
 
 
 def _practise_one_item(browser) -> None:
     browser.find_element(By.CSS_SELECTOR, ".step a.button").click()  # "Practise …"
-    form = _wait(browser, ec.presence_of_element_located((By.CSS_SELECTOR, "form.practice")))
+    form = wait(browser, ec.presence_of_element_located((By.CSS_SELECTOR, "form.practice")))
     served_id = browser.find_element(By.NAME, "served").get_attribute("value")
     answer = _right_answer(served_id)
     if served_item(None, served_id).type == "multiple_choice":
@@ -145,7 +141,7 @@ def _practise_one_item(browser) -> None:
     else:
         browser.find_element(By.ID, "answer").send_keys(answer)
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    _wait(browser, ec.text_to_be_present_in_element((By.TAG_NAME, "main"), "That's right!"))
+    wait(browser, ec.text_to_be_present_in_element((By.TAG_NAME, "main"), "That's right!"))
 
 
 @pytest.mark.parametrize("lms", ["canvas", "brightspace", "blackboard"])
@@ -156,9 +152,9 @@ def test_student_answers_inside_an_lms_with_platform_storage_while_third_party_c
     lti.capabilities reply: the launch finds each and the student answers inside the frame."""
     browser = cookie_blocking_browser
     browser.get(f"{lms_on_another_site}/frame/{STUDENT}?lms={lms}")
-    _wait(browser, ec.frame_to_be_available_and_switch_to_it((By.ID, "tool-frame")))
+    wait(browser, ec.frame_to_be_available_and_switch_to_it((By.ID, "tool-frame")))
 
-    _wait(browser, ec.presence_of_element_located((By.CSS_SELECTOR, ".step a.button")))
+    wait(browser, ec.presence_of_element_located((By.CSS_SELECTOR, ".step a.button")))
     assert "lt=" in browser.execute_script("return location.href")
     _practise_one_item(browser)
 
@@ -170,17 +166,17 @@ def test_moodle_without_platform_storage_opens_pathways_in_a_new_window_and_the_
     told so and opens a new window, where the login starts again first-party — never "another browser"."""
     browser = cookie_blocking_browser
     browser.get(f"{lms_on_another_site}/frame/{STUDENT}?lms=moodle")
-    _wait(browser, ec.frame_to_be_available_and_switch_to_it((By.ID, "tool-frame")))
+    wait(browser, ec.frame_to_be_available_and_switch_to_it((By.ID, "tool-frame")))
 
-    button = _wait(browser, ec.visibility_of_element_located(
+    button = wait(browser, ec.visibility_of_element_located(
         (By.XPATH, "//button[normalize-space()='Open Pathways in a new window']")))
     assert "not started in this browser" not in browser.find_element(By.TAG_NAME, "body").text
     lms_window = browser.current_window_handle
     button.click()
 
-    _wait(browser, ec.number_of_windows_to_be(2))
+    wait(browser, ec.number_of_windows_to_be(2))
     browser.switch_to.window(next(h for h in browser.window_handles if h != lms_window))
-    _wait(browser, ec.presence_of_element_located((By.CSS_SELECTOR, ".step a.button")))
+    wait(browser, ec.presence_of_element_located((By.CSS_SELECTOR, ".step a.button")))
     assert "/c/" in browser.current_url and "lt=" not in browser.current_url
     _practise_one_item(browser)
 
@@ -192,10 +188,10 @@ def test_teacher_adds_pathways_through_deep_linking_inside_the_lms_frame_with_co
 
     browser = cookie_blocking_browser
     browser.get(f"{lms_on_another_site}/frame/{DEMO_TEACHER}?lms=canvas&message_type=LtiDeepLinkingRequest")
-    _wait(browser, ec.frame_to_be_available_and_switch_to_it((By.ID, "tool-frame")))
+    wait(browser, ec.frame_to_be_available_and_switch_to_it((By.ID, "tool-frame")))
 
-    submit = _wait(browser, ec.element_to_be_clickable((By.XPATH, "//button[normalize-space()='Add to course']")))
+    submit = wait(browser, ec.element_to_be_clickable((By.XPATH, "//button[normalize-space()='Add to course']")))
     submit.click()
 
-    _wait(browser, ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Added to"))
+    wait(browser, ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Added to"))
     assert "My learning plan" in browser.find_element(By.TAG_NAME, "main").text

@@ -6,32 +6,27 @@ from __future__ import annotations
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
-from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.web.test_evidence_files import tiny_png
 
-from .accessibility import PageAudit
+from .accessibility import PageAudit, wait
 
 pytestmark = pytest.mark.browser
 
 TEACHER, STUDENT = "Amara Okafor", "Priya Shah"
 
 
-def _wait(browser, condition, seconds: float = 20):
-    return WebDriverWait(browser, seconds).until(condition)
-
-
 def _click(browser, xpath: str) -> None:
     """Click a link or button and wait for the next page."""
     browser.execute_script("window.__leaving = true")
     browser.find_element(By.XPATH, xpath).click()
-    _wait(browser, lambda b: b.execute_script("return !window.__leaving && document.readyState === 'complete'"))
+    wait(browser, lambda b: b.execute_script("return !window.__leaving && document.readyState === 'complete'"))
 
 
 def _launch_as(browser, tool, name: str) -> None:
     browser.get(tool.url("/"))
     browser.find_element(By.LINK_TEXT, f"Launch Pathways as {name}").click()
-    _wait(browser, ec.url_contains("/c/"))
+    wait(browser, ec.url_contains("/c/"))
 
 
 def test_student_attaches_a_photo_and_the_teacher_sees_it_described_and_accepts_it(browser, tool, tmp_path):
@@ -56,7 +51,7 @@ def test_student_attaches_a_photo_and_the_teacher_sees_it_described_and_accepts_
     image = browser.find_element(By.CSS_SELECTOR, ".evidence-photo img")
     assert image.get_attribute("alt") == "A fraction wall I drew: 1/2 is the same as 2/4"
     # The photo really loaded and drew: the browser decoded the bytes the tool served.
-    _wait(browser, lambda b: b.execute_script("return arguments[0].complete && arguments[0].naturalWidth", image))
+    wait(browser, lambda b: b.execute_script("return arguments[0].complete && arguments[0].naturalWidth", image))
     assert browser.execute_script("return arguments[0].naturalWidth", image) == 40
     audit.check("the evidence queue with a photo")
     _click(browser, f"//button[contains(normalize-space(), 'Accept')][contains(., '{STUDENT}')]")

@@ -9,7 +9,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
 from lti_tool.jobs.worker import drain
 from lti_tool.learning.coursepack import load_pack
@@ -17,7 +17,7 @@ from lti_tool.learning.grading import due_skills
 from lti_tool.services.content import demo_pack_data
 from tests.support import answer_for_served, served_item
 
-from .accessibility import left_page, mark_page
+from .accessibility import left_page, mark_page, wait
 
 pytestmark = pytest.mark.browser
 
@@ -25,22 +25,18 @@ PACK = load_pack(demo_pack_data())
 TEACHER, STUDENT = "Amara Okafor", "Priya Shah"
 
 
-def _wait(browser, condition, seconds: float = 20):
-    return WebDriverWait(browser, seconds).until(condition)
-
-
 def _launch_as(browser, tool, name: str) -> str:
     """Open the sandbox LMS course page and launch Pathways as someone; return the page they land on."""
     browser.get(tool.url("/"))
     browser.find_element(By.LINK_TEXT, f"Launch Pathways as {name}").click()
-    _wait(browser, ec.url_contains("/c/"))
+    wait(browser, ec.url_contains("/c/"))
     return browser.current_url
 
 
 def _teacher_sets_up_the_demo_pack(browser, tool) -> str:
     home = _launch_as(browser, tool, TEACHER)
     browser.find_element(By.XPATH, "//button[contains(., 'Use the demo pack')]").click()
-    _wait(browser, ec.text_to_be_present_in_element((By.CSS_SELECTOR, ".flashes"), "The course now uses"))
+    wait(browser, ec.text_to_be_present_in_element((By.CSS_SELECTOR, ".flashes"), "The course now uses"))
     return home
 
 
@@ -61,7 +57,7 @@ def _answer_by_keyboard(browser, answer: str) -> None:
         field = browser.switch_to.active_element
         assert field.get_attribute("id") == "answer", "the answer box has the focus when the question opens"
         field.send_keys(answer, Keys.ENTER)
-    _wait(browser, left_page)
+    wait(browser, left_page)
 
 
 def test_student_launches_from_the_lms_takes_the_placement_check_and_sees_where_they_start(browser, tool):
@@ -83,7 +79,7 @@ def test_student_launches_from_the_lms_takes_the_placement_check_and_sees_where_
     assert browser.find_element(By.TAG_NAME, "h1").text == "Here’s where you’re starting"
     assert "Looks solid already" in browser.page_source
     browser.find_element(By.LINK_TEXT, "Go to my plan").click()
-    _wait(browser, ec.presence_of_element_located((By.ID, "next-heading")))
+    wait(browser, ec.presence_of_element_located((By.ID, "next-heading")))
     assert "Start your placement check" not in browser.page_source
 
 
@@ -91,7 +87,7 @@ def test_student_answers_by_keyboard_until_a_level_changes(browser, tool):
     _teacher_sets_up_the_demo_pack(browser, tool)
     _launch_as(browser, tool, STUDENT)
     browser.find_element(By.CSS_SELECTOR, ".step a.button").click()  # the first next step: "Practise …"
-    _wait(browser, ec.url_contains("/practice/"))
+    wait(browser, ec.url_contains("/practice/"))
 
     for _ in range(8):
         item_id = browser.find_element(By.NAME, "served").get_attribute("value")
@@ -103,7 +99,7 @@ def test_student_answers_by_keyboard_until_a_level_changes(browser, tool):
         assert browser.switch_to.active_element.text == "Next question"
         mark_page(browser)
         browser.switch_to.active_element.send_keys(Keys.ENTER)
-        _wait(browser, left_page)
+        wait(browser, left_page)
     change = browser.find_element(By.CSS_SELECTOR, ".level-change").text
     assert change.startswith("Your level on ") and " changed from Not started to " in change
 
@@ -113,14 +109,14 @@ def test_teacher_sees_the_class_heatmap_with_the_students_level_in_words(browser
     _launch_as(browser, tool, STUDENT)
     skill_name = browser.find_element(By.CSS_SELECTOR, ".step h3").text.rsplit(" ", 2)[0]
     browser.find_element(By.CSS_SELECTOR, ".step a.button").click()
-    _wait(browser, ec.url_contains("/practice/"))
+    wait(browser, ec.url_contains("/practice/"))
     item_id = browser.find_element(By.NAME, "served").get_attribute("value")
     _answer_by_keyboard(browser, _right_answer(item_id))
     level = browser.find_element(By.CSS_SELECTOR, ".level-change strong:last-child").text
 
     browser.get(teacher_home)
     browser.find_element(By.LINK_TEXT, "Open the class view").click()
-    _wait(browser, ec.presence_of_element_located((By.CSS_SELECTOR, ".heatmap table")))
+    wait(browser, ec.presence_of_element_located((By.CSS_SELECTOR, ".heatmap table")))
     headers = [th.text for th in browser.find_elements(By.CSS_SELECTOR, ".heatmap thead th")]
     row = browser.find_element(By.XPATH, f"//tr[th[@scope='row'][normalize-space()='{STUDENT}']]")
     cells = [td.text for td in row.find_elements(By.TAG_NAME, "td")]
@@ -137,10 +133,10 @@ def test_teacher_override_reaches_the_lms_gradebook(browser, tool):
     browser.find_element(
         By.XPATH, f"//a[contains(., 'Add Pathways to a module (Deep Linking)') and contains(., '{TEACHER}')]"
     ).click()
-    _wait(browser, ec.url_contains("/deep-link"))
+    wait(browser, ec.url_contains("/deep-link"))
     title = browser.find_element(By.ID, "title-plan").get_attribute("value")
     browser.find_element(By.XPATH, "//button[contains(., 'Add to course')]").click()
-    _wait(browser, ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Added to Grade 7 Mathematics"))
+    wait(browser, ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Added to Grade 7 Mathematics"))
     assert title in browser.page_source
 
     # The student opens the placed link from the LMS course page.
@@ -148,19 +144,19 @@ def test_teacher_override_reaches_the_lms_gradebook(browser, tool):
     placed = browser.find_elements(By.XPATH, f"//form[.//strong[normalize-space()='{title}']]")[-1]
     Select(placed.find_element(By.NAME, "sub")).select_by_visible_text(STUDENT)
     placed.find_element(By.TAG_NAME, "button").click()
-    _wait(browser, ec.url_contains("/c/"))
+    wait(browser, ec.url_contains("/c/"))
     assert browser.find_element(By.CSS_SELECTOR, "[data-testid=placement-title]").text == title
 
     # The teacher sets the student's level on one skill by their own judgement.
     browser.get(teacher_home)
     browser.find_element(By.LINK_TEXT, "Open the class view").click()
-    _wait(browser, ec.presence_of_element_located((By.ID, "override-person")))
+    wait(browser, ec.presence_of_element_located((By.ID, "override-person")))
     Select(browser.find_element(By.ID, "override-person")).select_by_visible_text(STUDENT)
     skill = Select(browser.find_element(By.ID, "override-skill")).first_selected_option.text
     Select(browser.find_element(By.ID, "override-level")).select_by_visible_text("Mastered")
     browser.find_element(By.ID, "override-note").send_keys("Explained it to the class on the whiteboard")
     browser.find_element(By.XPATH, "//button[contains(., 'Set level')]").click()
-    _wait(browser, ec.text_to_be_present_in_element((By.CSS_SELECTOR, ".flashes"), "Level set to Mastered"))
+    wait(browser, ec.text_to_be_present_in_element((By.CSS_SELECTOR, ".flashes"), "Level set to Mastered"))
 
     # The outbox worker posts the new score to the LMS.
     stats = drain(tool.app, once=True, max_seconds=60)

@@ -8,39 +8,34 @@ import json
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
-from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.support import answer_for_served, one_sitting_pack, served_item
 
-from .accessibility import PageAudit, left_page, mark_page
+from .accessibility import PageAudit, left_page, mark_page, wait
 
 pytestmark = pytest.mark.browser
 
 TEACHER, STUDENT = "Amara Okafor", "Priya Shah"
 
 
-def _wait(browser, condition, seconds: float = 20):
-    return WebDriverWait(browser, seconds).until(condition)
-
-
 def _click(browser, element) -> None:
     """Click something that opens another page, and wait for it (a mark on the old window, not staleness)."""
     mark_page(browser)
     element.click()
-    _wait(browser, left_page)
+    wait(browser, left_page)
 
 
 def _launch_as(browser, tool, name: str) -> str:
     browser.get(tool.url("/"))
     browser.find_element(By.LINK_TEXT, f"Launch Pathways as {name}").click()
-    _wait(browser, ec.url_contains("/c/"))
+    wait(browser, ec.url_contains("/c/"))
     return browser.current_url
 
 
 def _student_in_the_demo_course(browser, tool) -> str:
     _launch_as(browser, tool, TEACHER)
     browser.find_element(By.XPATH, "//button[contains(., 'Use the demo pack')]").click()
-    _wait(browser, ec.text_to_be_present_in_element((By.CSS_SELECTOR, ".flashes"), "The course now uses"))
+    wait(browser, ec.text_to_be_present_in_element((By.CSS_SELECTOR, ".flashes"), "The course now uses"))
     return _launch_as(browser, tool, STUDENT)
 
 
@@ -51,7 +46,7 @@ def _student_in_a_one_sitting_course(browser, tool, folder) -> str:
     pack.write_text(json.dumps(one_sitting_pack()), encoding="utf-8")
     browser.find_element(By.ID, "pack-file").send_keys(str(pack))
     browser.find_element(By.XPATH, "//button[normalize-space()='Import']").click()
-    _wait(browser, ec.text_to_be_present_in_element((By.CSS_SELECTOR, ".flashes"), "Imported"))
+    wait(browser, ec.text_to_be_present_in_element((By.CSS_SELECTOR, ".flashes"), "Imported"))
     return _launch_as(browser, tool, STUDENT)
 
 
@@ -69,7 +64,7 @@ def _answer(browser, *, right: bool) -> None:
 
 def _practise(browser, home: str, skill_id: str) -> None:
     browser.get(home.split("?")[0].rstrip("/") + f"/practice/{skill_id}")
-    _wait(browser, ec.presence_of_element_located((By.CSS_SELECTOR, "form.practice")))
+    wait(browser, ec.presence_of_element_located((By.CSS_SELECTOR, "form.practice")))
 
 
 def test_placement_check_leads_to_a_plan_that_starts_at_its_good_places_to_start(browser, tool):

@@ -13,8 +13,8 @@ from tests.services.test_reviews import _master
 from tests.support import SandboxActions
 from tests.web.test_mixed_review import _ten_days_pass
 
-from .accessibility import PageAudit
-from .test_practice_in_chromium import _answer, _click, _student_in_the_demo_course, _wait
+from .accessibility import PageAudit, wait
+from .test_practice_in_chromium import _answer, _click, _student_in_the_demo_course
 
 pytestmark = pytest.mark.browser
 
@@ -44,7 +44,7 @@ def test_a_review_question_is_labelled_as_a_review_and_the_review_ends_on_a_summ
     _click(browser, browser.find_element(By.LINK_TEXT, "Next review question"))
     _answer(browser, right=False)
     _click(browser, browser.find_element(By.LINK_TEXT, "See how your review went"))
-    _wait(browser, ec.presence_of_element_located((By.ID, "again-heading")))
+    wait(browser, ec.presence_of_element_located((By.ID, "again-heading")))
     assert browser.find_element(By.ID, "held-heading").text == "Still strong"
     audit.check("review summary")
     _click(browser, browser.find_element(By.LINK_TEXT, "Back to my plan"))

@@ -9,13 +9,13 @@ import re
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
 from lti_tool.learning.coursepack import load_pack
 from lti_tool.services.content import demo_pack_data
 from tests.support import served_answer, submit_form
 
-from .accessibility import PageAudit
+from .accessibility import PageAudit, wait
 
 pytestmark = pytest.mark.browser
 
@@ -24,15 +24,11 @@ NAMES = {s.id: s.name for s in PACK.skills}
 TEACHER, STUDENT = "Amara Okafor", "Priya Shah"
 
 
-def _wait(browser, condition, seconds: float = 20):
-    return WebDriverWait(browser, seconds).until(condition)
-
-
 def _click(browser, xpath: str) -> None:
     """Click a link or button and wait for the next page."""
     browser.execute_script("window.__leaving = true")
     browser.find_element(By.XPATH, xpath).click()
-    _wait(browser, lambda b: b.execute_script("return !window.__leaving && document.readyState === 'complete'"))
+    wait(browser, lambda b: b.execute_script("return !window.__leaving && document.readyState === 'complete'"))
 
 
 def _practise(tool, sandbox, who: str, *, wrong: int, right: int) -> str:
@@ -51,7 +47,7 @@ def test_teacher_reads_answers_from_a_heatmap_cell_overrides_there_and_reads_the
     audit = PageAudit(browser)
     browser.get(tool.url("/"))
     browser.find_element(By.LINK_TEXT, f"Launch Pathways as {TEACHER}").click()
-    _wait(browser, ec.url_contains("/c/"))
+    wait(browser, ec.url_contains("/c/"))
     _click(browser, "//button[contains(normalize-space(), 'Use the demo pack')]")
     _click(browser, "//button[contains(normalize-space(), 'Update roster from the course')]")
     skill_id = _practise(tool, sandbox, "student", wrong=2, right=1)
@@ -91,7 +87,7 @@ def test_heatmap_keeps_student_names_and_skill_headers_in_view_when_scrolled_on_
     audit = PageAudit(browser)
     browser.get(tool.url("/"))
     browser.find_element(By.LINK_TEXT, f"Launch Pathways as {TEACHER}").click()
-    _wait(browser, ec.url_contains("/c/"))
+    wait(browser, ec.url_contains("/c/"))
     _click(browser, "//button[contains(normalize-space(), 'Use the demo pack')]")
     _click(browser, "//button[contains(normalize-space(), 'Update roster from the course')]")
     sandbox.launch("student")
