@@ -16,6 +16,7 @@ from ..learning.coursepack import CoursePack, Item, instantiate
 from ..learning.item_templates import TemplateError
 from ..learning.mastery import Level
 from ..models import AuditEntry, Enrollment, ItemResponse, MasteryEvent, Person, ServedItem, SkillMastery
+from .classroom import require_student
 from .errors import NotFound
 from .mastery import require_pack
 from .permissions import Action, Actor, may, require
@@ -69,17 +70,6 @@ class AnswerHistory:
     may_override: bool
 
 
-def _student(course_id: int, platform_id: int, person_id: int) -> Person:
-    person = db.session.scalars(
-        sa.select(Person)
-        .join(Enrollment, Enrollment.person_id == Person.id)
-        .where(Person.id == person_id, Person.platform_id == platform_id, Enrollment.course_id == course_id,
-               Enrollment.role == "student", Enrollment.active.is_(True))
-    ).first()
-    if person is None:
-        raise NotFound("There is no such student in this course.")
-    return person
-
 
 def _skill_name(pack: CoursePack, skill_id: str) -> str:
     name = next((s.name for s in pack.skills if s.id == skill_id), None)
@@ -110,7 +100,7 @@ def answer_history(course_id: int, platform_id: int, person_id: int, skill_id: s
     require(actor, Action.VIEW_CLASS)
     pack = require_pack(course_id)
     skill_name = _skill_name(pack, skill_id)
-    person = _student(course_id, platform_id, person_id)
+    person = require_student(course_id, platform_id, person_id)
     responses = [
         r for r in db.session.scalars(
             sa.select(ItemResponse)

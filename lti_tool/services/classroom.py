@@ -348,7 +348,7 @@ class StudentDetail:
 
 def student_detail(course_id: int, platform_id: int, person_id: int, *, actor_id: int, now: datetime) -> StudentDetail:
     """Return one student's plan, levels with reasons and history for their teacher; the view is audited."""
-    person = _require_student(course_id, platform_id, person_id)
+    person = require_student(course_id, platform_id, person_id)
     plan = plan_for(course_id, person.id, now=now)
     names = {v.skill_id: v.name for v in plan.skills}
     history = [
@@ -393,7 +393,7 @@ class ProgressReport:
 def progress_report(course_id: int, platform_id: int, person_id: int, *, actor_id: int,
                     now: datetime) -> ProgressReport:
     """Return a student's progress report for their family: goals, skills shown, next steps; the view is audited."""
-    person = _require_student(course_id, platform_id, person_id)
+    person = require_student(course_id, platform_id, person_id)
     pack = require_pack(course_id)
     plan = plan_for(course_id, person.id, now=now)
     levels = {v.skill_id: v.level for v in plan.skills}
@@ -418,7 +418,8 @@ def progress_report(course_id: int, platform_id: int, person_id: int, *, actor_i
     )
 
 
-def _require_student(course_id: int, platform_id: int, person_id: int) -> Person:
+def require_student(course_id: int, platform_id: int, person_id: int) -> Person:
+    """Return an active student of the course on the launch's platform, or refuse with 404."""
     person = db.session.scalars(
         sa.select(Person)
         .join(Enrollment, Enrollment.person_id == Person.id)
