@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from flask import Response, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 
+from ..models.base import utcnow
 from ..services import agency
 from ..services.errors import ServiceError
 from ..services.permissions import actor_of
 from ..services.storage import describe_size
-from .course import launch_blueprint, require_teacher
+from .course import launch_blueprint, require_student, require_teacher
 from .i18n import translated
 
 bp = launch_blueprint("agency", __name__)
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-def _student() -> int:
-    if g.launch.access != "student":
-        abort(403)
-    return g.launch.person_id
 
 
 #: Room in an upload's body for the form's other fields and the multipart framing, beyond the file itself.
@@ -61,17 +52,17 @@ def _goal_form() -> dict:
 @bp.get("/goals")
 def goals():
     """Show the course's goals, the student's own goals and their pace."""
-    person_id = _student()
-    page = agency.goals_page(g.launch.course_id, person_id, now=_now())
+    person_id = require_student()
+    page = agency.goals_page(g.launch.course_id, person_id, now=utcnow())
     return render_template("student/goals.html", launch=g.launch, page=page, editing=None)
 
 
 @bp.post("/goals")
 def add_goal():
     """Add a goal of the student's own."""
-    person_id = _student()
+    person_id = require_student()
     try:
-        goal = agency.add_goal(g.launch.course_id, person_id, **_goal_form(), now=_now())
+        goal = agency.add_goal(g.launch.course_id, person_id, **_goal_form(), now=utcnow())
     except ServiceError as exc:
         flash(translated(exc), "error")
     else:
@@ -82,18 +73,18 @@ def add_goal():
 @bp.get("/goals/<int:goal_id>/edit")
 def edit_goal(goal_id: int):
     """Show the goals page with one of the student's goals open for editing."""
-    person_id = _student()
-    editing = agency.my_goal(g.launch.course_id, person_id, goal_id, now=_now())
-    page = agency.goals_page(g.launch.course_id, person_id, now=_now())
+    person_id = require_student()
+    editing = agency.my_goal(g.launch.course_id, person_id, goal_id, now=utcnow())
+    page = agency.goals_page(g.launch.course_id, person_id, now=utcnow())
     return render_template("student/goals.html", launch=g.launch, page=page, editing=editing)
 
 
 @bp.post("/goals/<int:goal_id>")
 def save_goal(goal_id: int):
     """Save the changes to one of the student's goals."""
-    person_id = _student()
+    person_id = require_student()
     try:
-        goal = agency.update_goal(g.launch.course_id, person_id, goal_id, **_goal_form(), now=_now())
+        goal = agency.update_goal(g.launch.course_id, person_id, goal_id, **_goal_form(), now=utcnow())
     except ServiceError as exc:
         if exc.status == 404:
             raise
@@ -106,8 +97,8 @@ def save_goal(goal_id: int):
 @bp.post("/goals/<int:goal_id>/done")
 def goal_done(goal_id: int):
     """Mark a goal done, or not done again."""
-    person_id = _student()
-    goal = agency.set_goal_done(g.launch.course_id, person_id, goal_id, request.form.get("done") != "0", now=_now())
+    person_id = require_student()
+    goal = agency.set_goal_done(g.launch.course_id, person_id, goal_id, request.form.get("done") != "0", now=utcnow())
     flash(gettext("Well done: “%(title)s” is done.", title=goal.title) if goal.done
           else gettext("“%(title)s” is open again.", title=goal.title), "success")
     return redirect(url_for("agency.goals"), code=303)
@@ -116,7 +107,7 @@ def goal_done(goal_id: int):
 @bp.post("/goals/<int:goal_id>/delete")
 def delete_goal(goal_id: int):
     """Delete one of the student's goals."""
-    person_id = _student()
+    person_id = require_student()
     title = agency.delete_goal(g.launch.course_id, person_id, goal_id)
     flash(gettext("Goal deleted: %(title)s", title=title), "success")
     return redirect(url_for("agency.goals"), code=303)
@@ -128,7 +119,7 @@ def delete_goal(goal_id: int):
 @bp.get("/evidence")
 def evidence():
     """Show the evidence form and the student's evidence with the teacher's replies."""
-    person_id = _student()
+    person_id = require_student()
     return render_template("student/evidence.html", launch=g.launch, skills=agency.course_skills(g.launch.course_id),
                            chosen=request.args.get("skill_id", ""), kinds=agency.EVIDENCE_KINDS,
                            mine=agency.my_evidence(g.launch.course_id, person_id),
@@ -138,13 +129,13 @@ def evidence():
 @bp.post("/evidence")
 def submit_evidence():
     """Send evidence for a skill to the teacher."""
-    person_id = _student()
+    person_id = require_student()
     attached = request.files.get("file")
     upload = (attached.filename or "", attached.read()) if attached and attached.filename else None
     try:
         sent = agency.submit_evidence(g.launch.course_id, person_id, skill_id=request.form.get("skill_id", ""),
                                       kind=request.form.get("kind", ""), url=request.form.get("url", ""),
-                                      text=request.form.get("text", ""), upload=upload, now=_now())
+                                      text=request.form.get("text", ""), upload=upload, now=utcnow())
     except ServiceError as exc:
         flash(translated(exc), "error")
     else:
@@ -156,7 +147,7 @@ def submit_evidence():
 def evidence_file(evidence_id: int):
     """Send an evidence file to its student or to the course's teachers, typed by its content."""
     found = agency.evidence_file(g.launch.course_id, g.launch.platform_id, evidence_id, actor=actor_of(g.launch),
-                                 now=_now())
+                                 now=utcnow())
     response = Response(found.data, content_type=found.content_type)
     disposition = "inline" if found.is_image else "attachment"
     response.headers["Content-Disposition"] = f'{disposition}; filename="{found.download_name}"'
@@ -170,7 +161,7 @@ def evidence_file(evidence_id: int):
 @bp.get("/reflect")
 def reflect():
     """Show the reflection prompts and the student's earlier reflections."""
-    person_id = _student()
+    person_id = require_student()
     return render_template("student/reflect.html", launch=g.launch, prompts=agency.REFLECTION_PROMPTS,
                            skills=agency.course_skills(g.launch.course_id), chosen=request.args.get("skill_id", ""),
                            mine=agency.my_reflections(g.launch.course_id, person_id))
@@ -179,11 +170,11 @@ def reflect():
 @bp.post("/reflect")
 def write_reflection():
     """Keep the student's reflection."""
-    person_id = _student()
+    person_id = require_student()
     answers = {prompt: request.form.get(f"answer_{n}", "") for n, prompt in enumerate(agency.REFLECTION_PROMPTS)}
     try:
         agency.write_reflection(g.launch.course_id, person_id, answers, skill_id=request.form.get("skill_id", ""),
-                                now=_now())
+                                now=utcnow())
     except ServiceError as exc:
         flash(translated(exc), "error")
     else:
@@ -210,7 +201,7 @@ def accept_evidence(evidence_id: int):
     try:
         done = agency.accept_evidence(g.launch.course_id, g.launch.platform_id, evidence_id,
                                       level=request.form.get("level", ""), comment=request.form.get("comment", ""),
-                                      actor_id=g.launch.person_id, now=_now())
+                                      actor_id=g.launch.person_id, now=utcnow())
     except ServiceError as exc:
         if exc.status == 404:
             raise
@@ -227,7 +218,7 @@ def return_evidence(evidence_id: int):
     try:
         done = agency.return_evidence(g.launch.course_id, g.launch.platform_id, evidence_id,
                                       comment=request.form.get("comment", ""), actor_id=g.launch.person_id,
-                                      now=_now())
+                                      now=utcnow())
     except ServiceError as exc:
         if exc.status == 404:
             raise
@@ -242,7 +233,7 @@ def reflections():
     """Show the class's reflections, newest first."""
     require_teacher()
     rows = agency.class_reflections(g.launch.course_id, g.launch.platform_id, actor_id=g.launch.person_id,
-                                    now=_now())
+                                    now=utcnow())
     return render_template("teacher/reflections.html", launch=g.launch, reflections=rows)
 
 
@@ -258,7 +249,7 @@ def save_settings():
     """Save the course end date."""
     require_teacher()
     try:
-        end = agency.set_course_end(g.launch.course_id, request.form.get("ends_on", ""), now=_now())
+        end = agency.set_course_end(g.launch.course_id, request.form.get("ends_on", ""), now=utcnow())
     except ServiceError as exc:
         flash(translated(exc), "error")
     else:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext, ngettext
 
+from ..models.base import utcnow
 from ..services.answers import answer_history, trouble_spots
 from ..services.assignments import WHOLE_CLASS, assign_skills, current_assignments, remove_assignment
 from ..services.classroom import (
@@ -29,15 +30,12 @@ bp = launch_blueprint("classroom", __name__)
 LEVELS = ["Not started", "Attempted", "Familiar", "Proficient", "Mastered"]
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
 
 @bp.get("/class/needs-help")
 def help_now():
     """List the students who need help now, each with the reason."""
     require_teacher()
-    entries = needs_help(g.launch.course_id, g.launch.platform_id, now=_now())
+    entries = needs_help(g.launch.course_id, g.launch.platform_id, now=utcnow())
     return render_template("teacher/needs_help.html", launch=g.launch, entries=entries)
 
 
@@ -46,10 +44,10 @@ def helped():
     """Close a student's "ask my teacher" requests once the teacher has helped them."""
     require_teacher()
     person_id = request.form.get("person_id", type=int)
-    entries = needs_help(g.launch.course_id, g.launch.platform_id, now=_now())
+    entries = needs_help(g.launch.course_id, g.launch.platform_id, now=utcnow())
     if person_id not in {entry.person_id for entry in entries}:
         abort(404)  # only students of this launch's course who are on the list
-    mark_helped(g.launch.course_id, person_id, now=_now())
+    mark_helped(g.launch.course_id, person_id, now=utcnow())
     flash("Marked as helped.", "success")
     return redirect(url_for("classroom.help_now"), code=303)
 
@@ -82,7 +80,7 @@ def print_groups():
 def export_csv():
     """Download the class table (students by skills) as CSV."""
     require_teacher()
-    body = class_csv(g.launch.course_id, g.launch.platform_id, actor_id=g.launch.person_id, now=_now())
+    body = class_csv(g.launch.course_id, g.launch.platform_id, actor_id=g.launch.person_id, now=utcnow())
     return Response(body, mimetype="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="class-levels.csv"'})
 
@@ -92,7 +90,7 @@ def student(person_id: int):
     """Show one student's plan as they see it, their levels with reasons, and their mastery history."""
     require_teacher()
     detail = student_detail(g.launch.course_id, g.launch.platform_id, person_id, actor_id=g.launch.person_id,
-                            now=_now())
+                            now=utcnow())
     return render_template("teacher/student.html", launch=g.launch, detail=detail)
 
 
@@ -101,7 +99,7 @@ def report(person_id: int):
     """Show a printable progress report for the student's family."""
     require_teacher()
     result = progress_report(g.launch.course_id, g.launch.platform_id, person_id, actor_id=g.launch.person_id,
-                             now=_now())
+                             now=utcnow())
     return render_template("teacher/report.html", launch=g.launch, report=result, person_id=person_id)
 
 
@@ -110,7 +108,7 @@ def answers(person_id: int, skill_id: str):
     """Show a student's answers on one skill in order, with the level changes between them, and the override form."""
     require_teacher()
     history = answer_history(g.launch.course_id, g.launch.platform_id, person_id, skill_id,
-                             actor=actor_of(g.launch), now=_now())
+                             actor=actor_of(g.launch), now=utcnow())
     return render_template("teacher/answers.html", launch=g.launch, history=history, levels=LEVELS)
 
 
@@ -129,7 +127,7 @@ def assignments():
     skills, rows = class_overview(g.launch.course_id, g.launch.platform_id)
     return render_template("teacher/assignments.html", launch=g.launch, skills=skills, rows=rows,
                            assignments=current_assignments(g.launch.course_id, g.launch.platform_id),
-                           today=_now().date())
+                           today=utcnow().date())
 
 
 @bp.post("/class/assignments")
@@ -141,7 +139,7 @@ def assign():
     try:
         due_on = _due_date(request.form.get("due_on", ""))
         count = assign_skills(g.launch.course_id, g.launch.platform_id, skill_ids=request.form.getlist("skill_id"),
-                              person_ids=who, due_on=due_on, actor=actor_of(g.launch), now=_now())
+                              person_ids=who, due_on=due_on, actor=actor_of(g.launch), now=utcnow())
     except (Forbidden, NotFound):
         raise  # a role that may not assign, or a student or skill not in this course: a refusal page
     except ServiceError as exc:

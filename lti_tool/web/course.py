@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask import (
     Blueprint,
@@ -20,6 +20,7 @@ from flask import (
 )
 
 from ..extensions import csrf
+from ..models.base import utcnow
 from ..services.classroom import needs_help_count
 from ..services.content import course_pack, demo_pack_data, export_pack, import_pack, read_pack_upload
 from ..services.errors import N_, Forbidden, ServiceError
@@ -60,13 +61,13 @@ def launch_blueprint(name: str, import_name: str) -> Blueprint:
         token = request.args.get("lt") or request.form.get("lt")
         g.launch_token = None
         if launch_id in held or not token:
-            g.launch = open_launch(launch_id, held, now=_now())
+            g.launch = open_launch(launch_id, held, now=utcnow())
             return
         # A cookie-less launch (platform storage): the signed token in the URL or form stands in for the session.
         # It lives minutes; each page renews it, so only an idle tab runs out.
         secret_key = current_app.config["SECRET_KEY"]
         g.launch, g.launch_binding = open_launch_by_token(
-            launch_id, token, secret_key=secret_key, max_age=current_app.config["LAUNCH_TOKEN_SECONDS"], now=_now())
+            launch_id, token, secret_key=secret_key, max_age=current_app.config["LAUNCH_TOKEN_SECONDS"], now=utcnow())
         g.launch_token = sign_launch_token(g.launch.id, secret_key, g.launch_binding)
 
     @blueprint.before_request
@@ -115,11 +116,15 @@ def require_teacher() -> None:
         raise Forbidden("Only teachers can open this page.")
 
 
+def require_student() -> int:
+    """Refuse teachers on student pages; return the student's person id."""
+    if g.launch.access != "student":
+        abort(403)
+    return g.launch.person_id
+
+
 bp = launch_blueprint("course", __name__)
 
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @bp.get("/")
@@ -135,9 +140,9 @@ def home():
         return render_template("teacher/home.html", launch=launch, roster=course_roster(launch), placement=placement,
                                pack=pack, grades=grade_sync_status(launch.course_id),
                                gradebook_gaps=gradebook_gaps(launch.course_id),
-                               help_count=needs_help_count(launch.course_id, launch.platform_id, now=_now()))
+                               help_count=needs_help_count(launch.course_id, launch.platform_id, now=utcnow()))
     unit = list(placement.skill_ids) if placement and placement.kind == "unit" and placement.skill_ids else None
-    plan = plan_for(launch.course_id, launch.person_id, now=_now(), unit_skill_ids=unit,
+    plan = plan_for(launch.course_id, launch.person_id, now=utcnow(), unit_skill_ids=unit,
                     unit_title=placement.title if unit else "") if pack else None
     return render_template("student/home.html", launch=launch, placement=placement, plan=plan)
 
@@ -145,7 +150,7 @@ def home():
 @bp.post("/sign-out")
 def sign_out():
     """End this launch session in this browser and say how to come back."""
-    end_launch(g.launch, now=_now())
+    end_launch(g.launch, now=utcnow())
     held = session.get("launches", [])
     if isinstance(held, list) and g.launch.id in held:
         session["launches"] = [i for i in held if i != g.launch.id]
@@ -157,7 +162,7 @@ def sign_out():
 def use_demo_pack():
     """Start the course from the demo course pack that ships with Pathways."""
     require_teacher()
-    now = _now()
+    now = utcnow()
     pack = import_pack(g.launch.course_id, demo_pack_data(now.date()), now=now)
     flash(f"The course now uses “{pack.course.title}”: {len(pack.skills)} skills.", "success")
     return redirect(url_for("course.home"), code=303)
@@ -169,7 +174,7 @@ def import_content():
     require_teacher()
     upload = request.files.get("pack")
     try:
-        pack = import_pack(g.launch.course_id, read_pack_upload(upload.read()) if upload else None, now=_now())
+        pack = import_pack(g.launch.course_id, read_pack_upload(upload.read()) if upload else None, now=utcnow())
     except ServiceError as exc:
         flash(translated(exc), "error")
     else:
@@ -221,7 +226,7 @@ def deep_link_answer():
             score_maximum=score_maximum,
             secret_key=current_app.config["SECRET_KEY"],
             base_url=current_app.config["BASE_URL"],
-            now=_now(),
+            now=utcnow(),
             settings_by_key=settings_by_key,
         )
     except ServiceError as exc:
@@ -262,7 +267,7 @@ def roster_sync():
             http=current_app.extensions["pathways_http"],
             timeout=current_app.config["SERVICE_TIMEOUT_SECONDS"],
             store_email=current_app.config["STORE_EMAIL"],
-            now=_now(),
+            now=utcnow(),
         )
     except ServiceError as exc:
         flash(translated(exc), "error")
@@ -278,7 +283,7 @@ def roster_sync():
 def retry_grades():
     """Queue failed grade posts again (after the teacher fixed the cause in the LMS)."""
     require_teacher()
-    count = retry_failed(g.launch.course_id, now=_now(), person_id=request.form.get("person_id", type=int))
+    count = retry_failed(g.launch.course_id, now=utcnow(), person_id=request.form.get("person_id", type=int))
     flash(f"{count} grade{'s' if count != 1 else ''} queued to send again.", "success")
     return redirect(url_for("course.home") + "#grades-heading", code=303)
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import Response, flash, g, redirect, render_template, request, url_for
 
+from ..models.base import utcnow
 from ..services.content import course_pack
 from ..services.course_map import (
     ACTIVITY_KIND_NAMES,
@@ -38,9 +37,6 @@ MULTI_FIELDS = ("skills", "prerequisites")
 MAX_NOTES = 20
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
 
 def _form() -> dict:
     values: dict = {key: request.form.get(key, "") for key in request.form if key not in MULTI_FIELDS}
@@ -65,7 +61,7 @@ def editor():
 def start():
     """Start an empty course map with just a title."""
     try:
-        pack = start_course(g.launch.course_id, request.form.get("title", ""), now=_now())
+        pack = start_course(g.launch.course_id, request.form.get("title", ""), now=utcnow())
     except MapError as exc:
         _flash_problems(exc)
     else:
@@ -114,11 +110,11 @@ def delete(kind: str):
     course_id = g.launch.course_id
     try:
         if kind == "skill":
-            name = delete_skill(course_id, record_id, now=_now())
+            name = delete_skill(course_id, record_id, now=utcnow())
         elif kind == "item":
-            name = delete_item(course_id, activity_id, record_id, now=_now())
+            name = delete_item(course_id, activity_id, record_id, now=utcnow())
         else:
-            name = delete_record(course_id, kind, record_id, now=_now())
+            name = delete_record(course_id, kind, record_id, now=utcnow())
     except MapError as exc:
         _flash_problems(exc)
         back = {"id": record_id, "activity": activity_id or None}
@@ -137,7 +133,7 @@ def import_upload():
         flash("Choose a file to import first.", "error")
         return redirect(url_for("course_map.editor"), code=303)
     try:
-        result = import_file(g.launch.course_id, upload.filename, upload.read(), now=_now())
+        result = import_file(g.launch.course_id, upload.filename, upload.read(), now=utcnow())
     except ServiceError as exc:
         _flash_problems(exc)
         return redirect(url_for("course_map.editor"), code=303)
@@ -172,7 +168,7 @@ _ANCHORS = {"skill": "skills-heading", "unit": "units-heading", "activity": "act
 
 
 def _save(kind: str, course_id: int, record_id: str | None, activity_id: str | None, values: dict) -> str:
-    now = _now()
+    now = utcnow()
     if kind == "course":
         return save_course_details(course_id, values, now=now)
     if kind == "item":

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from flask import abort, flash, g, has_request_context, redirect, render_template, request, url_for
+from flask import flash, g, has_request_context, redirect, render_template, request, url_for
 from flask_babel import gettext
 
+from ..models.base import utcnow
 from ..services import diagnostic
 from ..services.errors import ServiceError
-from .course import launch_blueprint
+from .course import launch_blueprint, require_student
 from .i18n import translated
 
 bp = launch_blueprint("diagnostic", __name__)
@@ -24,14 +23,6 @@ BELIEF_WORDS = {
 }
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-def _student() -> int:
-    if g.launch.access != "student":
-        abort(403)
-    return g.launch.person_id
 
 
 @bp.app_context_processor
@@ -47,8 +38,8 @@ def placement_check_panel() -> dict[str, object]:
 @bp.get("/diagnostic")
 def start():
     """Show the placement check's current question."""
-    person_id = _student()
-    question = diagnostic.current_question(g.launch.course_id, person_id, now=_now())
+    person_id = require_student()
+    question = diagnostic.current_question(g.launch.course_id, person_id, now=utcnow())
     if question is None:
         return redirect(url_for("diagnostic.result"), code=303)
     return render_template("student/diagnostic.html", launch=g.launch, question=question)
@@ -57,11 +48,11 @@ def start():
 @bp.post("/diagnostic")
 def answer():
     """Take one answer (no right/wrong shown: it is a placement check) and move on."""
-    person_id = _student()
+    person_id = require_student()
     try:
         over = diagnostic.answer_question(g.launch.course_id, person_id, request.form.get("item_id", ""),
                                           request.form.get("answer", ""), not_sure="not_sure" in request.form,
-                                          now=_now())
+                                          now=utcnow())
     except ServiceError as exc:
         flash(translated(exc), "error")
         return redirect(url_for("diagnostic.start"), code=303)
@@ -71,8 +62,8 @@ def answer():
 @bp.post("/diagnostic/finish")
 def finish():
     """Stop the check early and place the student from the answers so far."""
-    person_id = _student()
-    if not diagnostic.finish_early(g.launch.course_id, person_id, now=_now()):
+    person_id = require_student()
+    if not diagnostic.finish_early(g.launch.course_id, person_id, now=utcnow()):
         return redirect(url_for("diagnostic.start"), code=303)
     return redirect(url_for("diagnostic.result"), code=303)
 
@@ -80,7 +71,7 @@ def finish():
 @bp.post("/diagnostic/skip")
 def skip():
     """Skip the check for now; the plan starts from the beginning of the skill map."""
-    diagnostic.skip(g.launch.course_id, _student(), now=_now())
+    diagnostic.skip(g.launch.course_id, require_student(), now=utcnow())
     flash(gettext("No problem: your plan starts at the beginning. Practice will soon show where you are."), "success")
     return redirect(url_for("course.home"), code=303)
 
@@ -88,7 +79,7 @@ def skip():
 @bp.get("/diagnostic/result")
 def result():
     """Show where the student is starting, skill by skill, in plain words."""
-    person_id = _student()
+    person_id = require_student()
     outcome = diagnostic.result(g.launch.course_id, person_id)
     if outcome is None:
         return redirect(url_for("diagnostic.start"), code=303)

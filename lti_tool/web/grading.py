@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import flash, g, redirect, render_template, request, url_for
 
+from ..models.base import utcnow
 from ..services.errors import ServiceError
 from ..services.permissions import actor_of
 from ..services.publishing import grading_settings, republish_course, set_grading
@@ -14,9 +13,6 @@ from .i18n import translated
 
 bp = launch_blueprint("grading", __name__)
 
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @bp.get("/teacher/grading")
@@ -32,7 +28,7 @@ def save():
     require_teacher()
     try:
         queued = set_grading(g.launch.course_id, actor=actor_of(g.launch), scheme=request.form.get("scheme", ""),
-                             per_skill=request.form.get("per_skill") == "on", now=_now())
+                             per_skill=request.form.get("per_skill") == "on", now=utcnow())
     except ServiceError as exc:
         if exc.status == 403:
             raise  # a refused role gets the plain 403 page, not a flash
@@ -48,6 +44,6 @@ def save():
 def resend():
     """Recalculate every student's grades under the current scheme and resend those that changed."""
     require_teacher()
-    queued = republish_course(g.launch.course_id, actor=actor_of(g.launch), now=_now())
+    queued = republish_course(g.launch.course_id, actor=actor_of(g.launch), now=utcnow())
     flash(f"Grades recalculated: {queued} updated scores are on their way to the LMS.", "success")
     return redirect(url_for("grading.settings"), code=303)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from ..learning.mastery import Level
+from ..models.base import utcnow
 from ..services.classroom import heatmap, needs_help_count
 from ..services.errors import N_, Forbidden, NotFound, ServiceError
 from ..services.help import MISSES_BEFORE_HELP, ask_teacher, learning_activities
@@ -15,21 +14,13 @@ from ..services.mastery import override_level, record_answer, require_pack
 from ..services.permissions import actor_of
 from ..services.plan import class_overview, plan_for
 from ..services.serving import misses_in_a_row, serve_next
-from .course import launch_blueprint, require_teacher
+from .course import launch_blueprint, require_student, require_teacher
 from .i18n import translated
 
 bp = launch_blueprint("learning", __name__)
 LEVELS = ["Not started", "Attempted", "Familiar", "Proficient", "Mastered"]
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-def _student() -> int:
-    if g.launch.access != "student":
-        abort(403)
-    return g.launch.person_id
 
 
 def _skill(pack, skill_id: str):
@@ -42,10 +33,10 @@ def _skill(pack, skill_id: str):
 @bp.get("/practice/<skill_id>")
 def practice(skill_id: str):
     """Show the student's question for a skill, one at a time: the server chooses and keeps it."""
-    person_id = _student()
+    person_id = require_student()
     pack = require_pack(g.launch.course_id)
     skill = _skill(pack, skill_id)
-    question = serve_next(g.launch.course_id, person_id, skill_id, pack, now=_now())
+    question = serve_next(g.launch.course_id, person_id, skill_id, pack, now=utcnow())
     item = question.item if question else None
     hints = max(0, min(request.args.get("hints", 0, type=int), len(item.hints) if item else 0))
     return render_template("student/practice.html", launch=g.launch, skill=skill, item=item, question=question,
@@ -55,7 +46,7 @@ def practice(skill_id: str):
 @bp.post("/practice/<skill_id>")
 def answer(skill_id: str):
     """Check the answer and show feedback; mastery updates as the student goes."""
-    person_id = _student()
+    person_id = require_student()
     pack = require_pack(g.launch.course_id)
     skill = _skill(pack, skill_id)
     course_id = g.launch.course_id  # read before the answer's commit expires the launch row
@@ -64,7 +55,7 @@ def answer(skill_id: str):
         if served_id is None:
             raise NotFound(N_("That question was not given to you here. Here is a question that was."))
         result = record_answer(course_id, person_id, served_id, request.form.get("answer", ""),
-                               hints_used=request.form.get("hints", 0, type=int), now=_now())
+                               hints_used=request.form.get("hints", 0, type=int), now=utcnow())
     except ServiceError as exc:
         flash(translated(exc), "error")
         return redirect(url_for("learning.practice", skill_id=skill_id), code=303)
@@ -73,7 +64,7 @@ def answer(skill_id: str):
     mastered = any(new is Level.MASTERED and old is not Level.MASTERED for _, old, new in result.changes)
     next_up = None
     if mastered:
-        steps = plan_for(course_id, person_id, now=_now()).next_steps
+        steps = plan_for(course_id, person_id, now=utcnow()).next_steps
         next_up = next((step for step in steps if step.skill_id != skill_id), None)
     return render_template("student/feedback.html", launch=g.launch, skill=skill, item=result.item, result=result,
                            activities=learning_activities(pack, skill_id) if stuck else [], stuck=stuck,
@@ -83,9 +74,9 @@ def answer(skill_id: str):
 @bp.post("/practice/<skill_id>/ask")
 def ask(skill_id: str):
     """Ask my teacher: put the student on the teacher's needs-help list with this skill."""
-    person_id = _student()
+    person_id = require_student()
     pack = require_pack(g.launch.course_id)
-    name = ask_teacher(g.launch.course_id, person_id, skill_id, pack, now=_now())
+    name = ask_teacher(g.launch.course_id, person_id, skill_id, pack, now=utcnow())
     flash(gettext("Your teacher will see that you asked for help with %(skill)s.", skill=name), "success")
     return redirect(url_for("learning.practice", skill_id=skill_id), code=303)
 
@@ -100,7 +91,7 @@ def class_view():
     )
     return render_template("teacher/class.html", launch=g.launch, heatmap=view, skills=view.skills, rows=view.rows,
                            levels=LEVELS, help_count=needs_help_count(g.launch.course_id, g.launch.platform_id,
-                                                                     now=_now()))
+                                                                     now=utcnow()))
 
 
 @bp.post("/class/override")
@@ -115,7 +106,7 @@ def override():
         view = override_level(g.launch.course_id, person_id, request.form.get("skill_id", ""),
                               request.form.get("level", ""), note=request.form.get("note", ""),
                               note_to_student=request.form.get("note_to_student", ""), actor=actor_of(g.launch),
-                              now=_now())
+                              now=utcnow())
     except Forbidden:
         raise  # the role may not set levels: a refusal page, not a message on a page it cannot use
     except ServiceError as exc:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Response, current_app, flash, g, redirect, render_template, request, url_for
 
+from ..models.base import utcnow
 from ..services.errors import ServiceError
 from ..services.privacy import (
     delete_course,
@@ -24,9 +24,6 @@ from .i18n import translated
 
 bp = launch_blueprint("privacy", __name__)
 
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _download(document: dict[str, Any], filename: str) -> Response:
@@ -50,30 +47,30 @@ def home():
 def my_data_json():
     """Download your own data in this course (or, in a Data Privacy Launch, the named user's) as JSON."""
     if g.launch.message_type == "DataPrivacyLaunchRequest":
-        return _download(export_privacy_subject(g.launch, now=_now()), "pathways-data.json")
-    return _download(export_student(g.launch, None, now=_now()), "pathways-my-data.json")
+        return _download(export_privacy_subject(g.launch, now=utcnow()), "pathways-data.json")
+    return _download(export_student(g.launch, None, now=utcnow()), "pathways-my-data.json")
 
 
 @bp.get("/privacy/my-data.html")
 def my_data_html():
     """Show your own data as a readable page you can print or save."""
     if g.launch.message_type == "DataPrivacyLaunchRequest":
-        return _readable(export_privacy_subject(g.launch, now=_now()))
-    return _readable(export_student(g.launch, None, now=_now()))
+        return _readable(export_privacy_subject(g.launch, now=utcnow()))
+    return _readable(export_student(g.launch, None, now=utcnow()))
 
 
 @bp.get("/privacy/students/<int:person_id>.json")
 def student_json(person_id: int):
     """Download a student's data in this course as JSON (teachers)."""
     require_teacher()
-    return _download(export_student(g.launch, person_id, now=_now()), f"pathways-student-{person_id}.json")
+    return _download(export_student(g.launch, person_id, now=utcnow()), f"pathways-student-{person_id}.json")
 
 
 @bp.get("/privacy/students/<int:person_id>.html")
 def student_html(person_id: int):
     """Show a student's data in this course as a readable page (teachers)."""
     require_teacher()
-    return _readable(export_student(g.launch, person_id, now=_now()))
+    return _readable(export_student(g.launch, person_id, now=utcnow()))
 
 
 @bp.get("/privacy/students/<int:person_id>/delete")
@@ -89,7 +86,7 @@ def student_delete(person_id: int):
     """Delete everything the student has in this course (teachers)."""
     require_teacher()
     try:
-        done = delete_student(g.launch, person_id, confirmed=request.form.get("confirm") == "yes", now=_now())
+        done = delete_student(g.launch, person_id, confirmed=request.form.get("confirm") == "yes", now=utcnow())
     except ServiceError as exc:
         if exc.status != 400:
             raise
@@ -104,7 +101,7 @@ def student_delete(person_id: int):
 def course_json():
     """Download the course pack and every student's records as one JSON document (teachers)."""
     require_teacher()
-    return _download(export_course(g.launch, now=_now()), "pathways-course-data.json")
+    return _download(export_course(g.launch, now=utcnow()), "pathways-course-data.json")
 
 
 @bp.get("/privacy/course/delete")
@@ -119,7 +116,7 @@ def course_delete():
     """Delete the course and everything in it (teachers)."""
     require_teacher()
     try:
-        done = delete_course(g.launch, typed_title=request.form.get("title", ""), now=_now())
+        done = delete_course(g.launch, typed_title=request.form.get("title", ""), now=utcnow())
     except ServiceError as exc:
         if exc.status != 400:
             raise
@@ -142,7 +139,7 @@ def user_delete():
     """Delete the named user's data in every course of this deployment (teachers and administrators)."""
     require_teacher()
     try:
-        done = delete_privacy_subject(g.launch, confirmed=request.form.get("confirm") == "yes", now=_now())
+        done = delete_privacy_subject(g.launch, confirmed=request.form.get("confirm") == "yes", now=utcnow())
     except ServiceError as exc:
         if exc.status != 400:
             raise

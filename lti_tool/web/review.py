@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from flask import abort, flash, g, has_request_context, redirect, render_template, request, url_for
+from flask import flash, g, has_request_context, redirect, render_template, request, url_for
 from flask_babel import gettext
 
+from ..models.base import utcnow
 from ..services.content import course_pack
 from ..services.errors import N_, NotFound, ServiceError
 from ..services.mastery import record_answer, require_pack
 from ..services.reviews import due_review_skills, next_review_question, review_question, review_results
-from .course import launch_blueprint
+from .course import launch_blueprint, require_student
 from .i18n import translated
 
 bp = launch_blueprint("review", __name__)
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-def _student() -> int:
-    if g.launch.access != "student":
-        abort(403)
-    return g.launch.person_id
 
 
 @bp.app_context_processor
@@ -38,16 +29,16 @@ def review_panel() -> dict[str, object]:
     if pack is None:
         return {"reviews_due": []}
     names = {s.id: s.name for s in pack.skills}
-    return {"reviews_due": [names.get(s, s) for s in due_review_skills(launch.course_id, launch.person_id, _now())]}
+    return {"reviews_due": [names.get(s, s) for s in due_review_skills(launch.course_id, launch.person_id, utcnow())]}
 
 
 @bp.get("/review")
 def question():
     """Show the review's current question, or the summary once the sitting is over."""
-    person_id = _student()
+    person_id = require_student()
     pack = require_pack(g.launch.course_id)
     run = request.args.get("run", type=int)
-    served = next_review_question(g.launch.course_id, person_id, pack, run=run, now=_now())
+    served = next_review_question(g.launch.course_id, person_id, pack, run=run, now=utcnow())
     if served is None:
         if run is not None:
             return redirect(url_for("review.summary", run=run), code=303)
@@ -64,7 +55,7 @@ def question():
 @bp.post("/review")
 def answer():
     """Check a review answer (it counts as the skill's review) and show feedback."""
-    person_id = _student()
+    person_id = require_student()
     pack = require_pack(g.launch.course_id)
     run = request.form.get("run", type=int)
     served_id = request.form.get("served", type=int)
@@ -73,12 +64,12 @@ def answer():
             raise NotFound(N_("That question was not given to you here. Here is a question that was."))
         served = review_question(g.launch.course_id, person_id, served_id, pack)
         result = record_answer(g.launch.course_id, person_id, served_id, request.form.get("answer", ""),
-                               hints_used=request.form.get("hints", 0, type=int), now=_now())
+                               hints_used=request.form.get("hints", 0, type=int), now=utcnow())
     except ServiceError as exc:
         flash(translated(exc), "error")
         return redirect(url_for("review.question", run=run), code=303)
     run = run or served_id
-    more = next_review_question(g.launch.course_id, person_id, pack, run=run, now=_now()) is not None
+    more = next_review_question(g.launch.course_id, person_id, pack, run=run, now=utcnow()) is not None
     skill = next((s for s in pack.skills if s.id in served.item.skills), None)
     return render_template("student/review_feedback.html", launch=g.launch, item=served.item, skill=skill,
                            result=result, run=run, more=more)
@@ -87,7 +78,7 @@ def answer():
 @bp.get("/review/summary")
 def summary():
     """Show which skills held and which need more practice, with the way back to the plan."""
-    person_id = _student()
+    person_id = require_student()
     pack = require_pack(g.launch.course_id)
     run = request.args.get("run", type=int)
     results = review_results(g.launch.course_id, person_id, pack, run=run) if run else []
