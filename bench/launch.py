@@ -1,24 +1,37 @@
-"""Benchmark complete LTI 1.3 launches of Pathways under gunicorn against a bare pylti1p3 + Flask tool.
+"""Benchmark complete LTI 1.3 launches of Pathways against a bare pylti1p3 + Flask tool and a floor endpoint.
 
 Usage: python bench/launch.py [--launches 200] [--concurrency 1,32] [--warmup 5]
                               [--database-url postgresql+psycopg://USER@HOST:PORT/DB] [--redis-url URL]
 
-Starts, all on 127.0.0.1: Pathways under gunicorn (2 sync workers) with its own sandbox LMS process
-(bench/sandbox_server.py), and the baseline bench/bare_pylti1p3_app.py under gunicorn (2 sync workers) with
-another sandbox. Each launch is the browser's four steps, timed as one: GET sandbox /launch/<student>
-(302 to the tool's login initiation) -> GET tool /lti/login (302 to the sandbox's /auth, sets the state
-cookie) -> GET sandbox /auth (the auto-posting id_token form) -> POST tool /lti/launch, following
-redirects to the landing page, which must answer 200 and name the student. Every launch has its own
-requests.Session (its own cookies and TCP connections), as a new browser would.
+Starts, all on 127.0.0.1, three tools, each with its own sandbox LMS process (bench/sandbox_server.py):
+
+- Pathways as production runs it: `pathways serve --bind ... --workers 2` (the packaged gunicorn settings,
+  lti_tool/gunicorn_conf.py: gthread workers, PATHWAYS_WEB_THREADS threads, access log), configured only
+  through PATHWAYS_* variables, no sandbox inside. Before measuring, one launch creates the course and
+  `pathways course import` loads the demo pack (lti_tool/demo/math7.json) into it, so every measured
+  launch lands on the student's plan page, as a real student launch into a course with content does
+  (the page must contain the plan's skills section);
+- bench/bare_pylti1p3_app.py: pylti1p3's stock Flask classes, a one-platform ToolConfDict, no database;
+- bench/floor_app.py: the same security checks (state, nonce, JWT signature against the fetched JWKS, iss,
+  aud, exp, iat, LTI claims) with nothing stored anywhere: the lower bound.
+
+The baseline and the floor run under the same gunicorn settings as Pathways
+(`gunicorn -c python:lti_tool.gunicorn_conf -w 2`). Each launch is the browser's four steps, timed as one:
+GET sandbox /launch/<student> (302 to the tool's login initiation) -> GET tool /lti/login (302 to the
+sandbox's /auth, sets the state cookie) -> GET sandbox /auth (the auto-posting id_token form) -> POST tool
+/lti/launch, following redirects to the landing page, which must answer 200 and name the student. Every
+launch has its own requests.Session (its own cookies and TCP connections), as a new browser would.
 
 Prints, per concurrency level and tool: launches/s, p50/p95/p99 latency of the whole launch, the median of
-each step, and the CPU milliseconds per launch each server process group spent; then Pathways' ratio to
-the baseline. Any failed launch is listed and makes the exit status non-zero.
+each step, and the CPU milliseconds per launch each server process group spent (workers that exited are
+counted through the master's reaped-children time); then Pathways' ratios to the baseline and the floor.
+Any failed launch is listed and makes the exit status non-zero.
 
 Database: by default a SQLite file in a temporary instance folder. `--database-url` names a PostgreSQL
 server: a scratch database pathways_bench_<random> is created on it and dropped at the end; nothing else
-in it is touched. `--redis-url` puts Pathways' (and the baseline's) launch-state cache in Redis instead of
-the filesystem. Subprocesses and the temporary folder are removed on exit, error or Ctrl+C.
+in it is touched. `--redis-url` puts Pathways' (and the baseline's) launch-state cache in Redis (as
+production should); without it each uses its local default, which the report names. Subprocesses and the
+temporary folder are removed on exit, error or Ctrl+C.
 """
 
 from __future__ import annotations
@@ -56,6 +69,10 @@ HOST = "127.0.0.1"
 CLIENT_ID = "bench-client"
 DEPLOYMENT_ID = "bench-deployment-1"
 WORKERS = 2
+DEMO_PACK = REPO / "lti_tool" / "demo" / "math7.json"
+CONTEXT_ID = "math-7"
+# Only the student plan page has this heading: a launch that lands anywhere else does not count.
+PLAN_MARKER = 'id="skills-heading"'
 # The demo students seeded by SandboxPlatform.seed_demo(); launches cycle through them.
 STUDENTS: tuple[tuple[str, str], ...] = (
     ("student-1", "Priya Shah"),
@@ -117,8 +134,10 @@ def _expect(response: requests.Response, status: int, step: str) -> None:
         raise LaunchFailed(f"{step}: HTTP {response.status_code} (wanted {status}): {snippet}")
 
 
-def launch_once(sandbox_url: str, sub: str, name: str) -> LaunchResult:
-    """Perform one complete launch of `sub` from the sandbox and return its timings."""
+def launch_once(sandbox_url: str, sub: str, name: str, marker: str | None = None) -> LaunchResult:
+    """Perform one complete launch of `sub` from the sandbox and return its timings.
+
+    The landing page must name the person and, when given, contain `marker`."""
     steps: list[float] = []
     start = mark = time.perf_counter()
 
@@ -150,6 +169,8 @@ def launch_once(sandbox_url: str, sub: str, name: str) -> LaunchResult:
             _expect(response, 200, STEPS[3])
             if name not in response.text and str(escape(name)) not in response.text:
                 raise LaunchFailed(f"{STEPS[3]}: the landing page does not name {name!r}")
+            if marker and marker not in response.text:
+                raise LaunchFailed(f"{STEPS[3]}: the landing page ({response.url}) lacks {marker!r}")
             lap()
     except LaunchFailed as exc:
         return LaunchResult(time.perf_counter() - start, steps, str(exc))
@@ -186,7 +207,10 @@ class Server:
         return "\n".join(text.splitlines()[-lines:])
 
     def cpu_seconds(self) -> float:
-        """Return the user+system CPU seconds spent so far by every live process in the server's group."""
+        """Return the CPU seconds spent so far by the server's process group.
+
+        The user+system time of every live process in the group, plus the time of the children they have
+        reaped (gunicorn's master reaps workers that max_requests recycled)."""
         ticks = os.sysconf("SC_CLK_TCK")
         total = 0
         for entry in os.scandir("/proc"):
@@ -197,9 +221,9 @@ class Server:
                     fields = handle.read().rsplit(")", 1)[1].split()
             except OSError:
                 continue  # the process ended meanwhile
-            # After the command name: state ppid pgrp session ... utime (12th) stime (13th).
+            # After the command name: state ppid pgrp session ... utime stime cutime cstime (12th-15th).
             if int(fields[2]) == self.process.pid:
-                total += int(fields[11]) + int(fields[12])
+                total += sum(int(x) for x in fields[11:15])
         return total / ticks
 
     def stop(self) -> None:
@@ -310,6 +334,7 @@ class Target:
     tool: Server
     sandbox: Server
     sandbox_url: str
+    marker: str | None = None
 
 
 def start_sandbox(
@@ -336,13 +361,23 @@ def start_sandbox(
 
 
 def gunicorn_argv(port: int, app: str, extra: Sequence[str] = ()) -> list[str]:
-    """Return the gunicorn command line: WORKERS sync workers on 127.0.0.1:port, no config file."""
+    """Return the gunicorn command line with Pathways' packaged settings, WORKERS workers on 127.0.0.1:port."""
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    return [gunicorn, "-w", str(WORKERS), "-b", f"{HOST}:{port}", "--timeout", "60", *extra, app]
+    return [gunicorn, "-c", "python:lti_tool.gunicorn_conf", "-w", str(WORKERS), "-b", f"{HOST}:{port}", *extra, app]
 
 
-def start_pathways(stack: ExitStack, tmp: Path, logs: Path, database_url: str | None, redis_url: str | None) -> Target:
-    """Prepare Pathways' database and keys with the CLI, then start its sandbox and gunicorn."""
+def gunicorn_settings() -> str:
+    """Describe the packaged gunicorn settings every tool runs under."""
+    from lti_tool.settings import DEFAULTS  # the servers' environment carries no PATHWAYS_WEB_* (base_env)
+
+    return (f"gunicorn -c python:lti_tool.gunicorn_conf -w {WORKERS} (gthread, {DEFAULTS['WEB_THREADS']} "
+            "threads per worker, access log on), one per tool")
+
+
+def start_pathways(
+    stack: ExitStack, tmp: Path, logs: Path, database_url: str | None, redis_url: str | None, out: Callable[[str], None]
+) -> Target:
+    """Prepare Pathways with its CLI, serve it with `pathways serve`, and give the course the demo pack."""
     port = free_port()
     tool_url = f"http://{HOST}:{port}"
     sandbox, sandbox_url = start_sandbox(stack, "pathways-sandbox", tool_url, tmp, logs)
@@ -384,10 +419,27 @@ def start_pathways(stack: ExitStack, tmp: Path, logs: Path, database_url: str | 
         env,
         REPO,
     )
-    tool = start_server(stack, "pathways-gunicorn", gunicorn_argv(port, "lti_tool:create_app()"), env, REPO, logs)
+    out(f"Pathways:  launch-state cache {describe_cache(env)}")
+    argv = [cli, "serve", "--bind", f"{HOST}:{port}", "--workers", str(WORKERS)]
+    tool = start_server(stack, "pathways-gunicorn", argv, env, REPO, logs)
     wait_until_up(sandbox, sandbox_url + "/")
     wait_until_up(tool, tool_url + "/healthz")
-    return Target("Pathways", tool, sandbox, sandbox_url)
+    # The first launch creates the course (as in real use); then the teacher's import gives it content.
+    first = launch_once(sandbox_url, *STUDENTS[0])
+    if first.error:
+        raise RuntimeError(f"the first Pathways launch failed: {first.error}\n{tool.log_tail()}")
+    run_cli([cli, "course", "import", str(DEMO_PACK), "--context", CONTEXT_ID, "--platform", sandbox_url], env, REPO)
+    return Target("Pathways", tool, sandbox, sandbox_url, marker=PLAN_MARKER)
+
+
+def describe_cache(env: dict[str, str]) -> str:
+    """Name the cache Pathways holds launch state in under this environment, as its app factory chooses it."""
+    code = ("from lti_tool import create_app; c = create_app().config; "
+            "print(c['CACHE_TYPE'], c.get('CACHE_DIR') or c.get('CACHE_REDIS_URL') or '')")
+    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise RuntimeError(f"could not build the app to read its cache setting:\n{done.stderr[-2000:]}")
+    return done.stdout.strip().splitlines()[-1]
 
 
 def start_bare(stack: ExitStack, tmp: Path, logs: Path, redis_url: str | None) -> Target:
@@ -421,6 +473,27 @@ def start_bare(stack: ExitStack, tmp: Path, logs: Path, redis_url: str | None) -
     wait_until_up(sandbox, sandbox_url + "/")
     wait_until_up(tool, tool_url + "/")
     return Target("bare pylti1p3", tool, sandbox, sandbox_url)
+
+
+def start_floor(stack: ExitStack, tmp: Path, logs: Path) -> Target:
+    """Start the floor endpoint (bench/floor_app.py) under the same gunicorn settings, and its sandbox."""
+    port = free_port()
+    tool_url = f"http://{HOST}:{port}"
+    sandbox, sandbox_url = start_sandbox(stack, "floor-sandbox", tool_url, tmp, logs)
+    env = base_env() | {
+        "FLOOR_BASE_URL": tool_url,
+        "FLOOR_ISSUER": sandbox_url,
+        "FLOOR_CLIENT_ID": CLIENT_ID,
+        "FLOOR_DEPLOYMENT_ID": DEPLOYMENT_ID,
+        "FLOOR_AUTH_URL": sandbox_url + "/auth",
+        "FLOOR_JWKS_URL": sandbox_url + "/jwks",
+        "FLOOR_SECRET_KEY": secrets.token_urlsafe(48),
+    }
+    argv = gunicorn_argv(port, "floor_app:create_app()", ["--pythonpath", str(BENCH)])
+    tool = start_server(stack, "floor-gunicorn", argv, env, tmp, logs)
+    wait_until_up(sandbox, sandbox_url + "/")
+    wait_until_up(tool, tool_url + "/")
+    return Target("floor", tool, sandbox, sandbox_url)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -463,6 +536,11 @@ class LevelResult:
         """Return the p-th percentile of successful launches' total seconds."""
         return percentile(sorted(r.seconds for r in self.ok), p)
 
+    @property
+    def cpu_per_launch(self) -> float:
+        """Return the tool's CPU seconds per launch (all of its processes; failed launches count too)."""
+        return self.cpu["tool"] / len(self.results) if self.results else math.nan
+
     def step_median(self, index: int) -> float:
         """Return the median seconds of one step over successful launches."""
         return percentile(sorted(r.steps[index] for r in self.ok), 50)
@@ -477,7 +555,7 @@ def run_level(target: Target, n: int, concurrency: int, max_seconds: float, firs
     start = time.perf_counter()
     pool = cf.ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="launch")
     try:
-        futures = [pool.submit(launch_once, target.sandbox_url, sub, name) for sub, name in jobs]
+        futures = [pool.submit(launch_once, target.sandbox_url, sub, name, target.marker) for sub, name in jobs]
         done, pending = cf.wait(futures, timeout=max_seconds)
         for future in pending:
             future.cancel()
@@ -619,26 +697,26 @@ def benchmark(args: argparse.Namespace, stack: ExitStack, out: Callable[[str], N
         database = f"PostgreSQL, scratch database {make_url(database_url).render_as_string(hide_password=True)}"
     else:
         database = "SQLite file in a temporary instance folder (default)"
-    cache = "Redis " + args.redis_url if args.redis_url else "filesystem (Flask-Caching FileSystemCache)"
+    cache = "Redis " + args.redis_url if args.redis_url else "each tool's local default (named below)"
     levels = ", ".join(str(c) for c in args.concurrency)
     out(
         f"settings:  N={args.launches} launches per tool per level, concurrency {levels}, "
         f"warm-up {args.warmup} per tool"
     )
-    out(f"database:  {database} (Pathways; the baseline has none)")
-    out(f"cache:     {cache}")
+    out(f"database:  {database} (Pathways; the baseline and the floor have none)")
+    out(f"cache:     {cache}; bare pylti1p3: {'Redis' if args.redis_url else 'FileSystemCache'}; floor: none")
+    out(f"servers:   {gunicorn_settings()} (Pathways through `pathways serve`); one sandbox LMS process "
+        "per tool (werkzeug, threaded)")
+    out(f"content:   Pathways' course has the demo pack ({DEMO_PACK.name}); its launches must land on the plan page")
     out(
-        f"servers:   gunicorn -w {WORKERS} (sync workers) per tool; one sandbox LMS process per tool "
-        "(werkzeug, threaded)"
-    )
-    out(
-        "note:      the driver, both sandboxes and both gunicorns share this machine's CPUs; only one tool is "
+        "note:      the driver, the sandboxes and the gunicorns share this machine's CPUs; only one tool is "
         "driven at a time"
     )
 
     targets = [
-        start_pathways(stack, tmp, logs, database_url, args.redis_url),
+        start_pathways(stack, tmp, logs, database_url, args.redis_url, out),
         start_bare(stack, tmp, logs, args.redis_url),
+        start_floor(stack, tmp, logs),
     ]
     for target in targets:
         if args.warmup:
@@ -658,11 +736,14 @@ def benchmark(args: argparse.Namespace, stack: ExitStack, out: Callable[[str], N
             level = run_level(target, args.launches, concurrency, args.max_seconds, first=args.warmup)
             by_level[concurrency][target.name] = level
             report_level(level, out)
-        ours, base = by_level[concurrency]["Pathways"], by_level[concurrency]["bare pylti1p3"]
-        out(
-            f"  Pathways / bare pylti1p3: throughput x{ratio(ours.throughput, base.throughput)}, "
-            f"p95 latency x{ratio(ours.latency(95), base.latency(95))}"
-        )
+        ours = by_level[concurrency]["Pathways"]
+        for other in ("bare pylti1p3", "floor"):
+            base = by_level[concurrency][other]
+            out(
+                f"  Pathways / {other}: throughput x{ratio(ours.throughput, base.throughput)}, "
+                f"p95 latency x{ratio(ours.latency(95), base.latency(95))}, "
+                f"tool CPU per launch x{ratio(ours.cpu_per_launch, base.cpu_per_launch)}"
+            )
 
     failures = sum(len(level.failures) for per in by_level.values() for level in per.values())
     out("")

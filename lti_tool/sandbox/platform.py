@@ -18,7 +18,7 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -1068,9 +1068,23 @@ class SandboxPlatform:
         offset, limit = self._page_bounds(args, self.page_size)
         role = args.get("role")
         since = args.get("since")
+        wanted = v.full_role(role) if role else ""
+
+        def has_role(roles: Sequence[str]) -> bool:
+            return wanted in roles or any(r.endswith("#" + role) for r in roles)
+
+        current: dict[str, dict] | None = None
         with self._lock:
-            current = {sub: self._member_record(self.users[sub]) for sub in course.members}
-            if since is not None:
+            if since is None:
+                # Build only this page's records (and, on the last page, the snapshot for `differences`):
+                # building every member for every page made a paged sync quadratic in the roster's size.
+                subs = [s for s in course.members if has_role(self.users[s].roles)] if role else course.members
+                total = len(subs)
+                page = [self._member_record(self.users[sub]) for sub in subs[offset : offset + limit]]
+                if offset + limit >= total and not role:
+                    current = {sub: self._member_record(self.users[sub]) for sub in course.members}
+            else:
+                current = {sub: self._member_record(self.users[sub]) for sub in course.members}
                 before = self._roster_snapshots.get(since)
                 if before is None:
                     raise SandboxError(400, "invalid_request", "unknown or expired differences token")
@@ -1078,18 +1092,17 @@ class SandboxPlatform:
                 # Members no longer in the course are reported with status Deleted.
                 gone = [{**m, "status": "Deleted"} for sub, m in before.items() if sub not in current]
                 records = changed + gone
-            else:
-                records = list(current.values())
-        if role:
-            wanted = v.full_role(role)
-            records = [m for m in records if wanted in m["roles"] or any(r.endswith("#" + role) for r in m["roles"])]
+                if role:
+                    records = [m for m in records if has_role(m["roles"])]
+                total = len(records)
+                page = records[offset : offset + limit]
         body = {
             "id": self.memberships_url(context_id),
             "context": {"id": course.context_id, "label": course.label, "title": course.title},
-            "members": records[offset : offset + limit],
+            "members": page,
         }
         params = {k: val for k, val in (("role", role), ("since", since)) if val}
-        next_url = self._next_url(self.memberships_url(context_id), params, offset, limit, len(records))
+        next_url = self._next_url(self.memberships_url(context_id), params, offset, limit, total)
         differences_url = None
         if next_url is None and not role:
             token = secrets.token_urlsafe(8)
