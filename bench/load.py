@@ -4,11 +4,11 @@ Usage: python bench/load.py [--users 200] [--seconds 60] [--ramp-seconds 10] [--
                             [--database-url postgresql+psycopg://USER@HOST:PORT/DB] [--redis-url URL]
                             [--workers W] [--threads T] [--no-worker] [--keep-temp]
 
-Starts, all on 127.0.0.1: Pathways under gunicorn with the production settings file (config/gunicorn.conf.py:
-gthread workers), one `pathways worker` (grade posts, roster syncs), and a sandbox LMS process
-(bench/sandbox_server.py --students/--teachers) holding the course "Grade 7 Mathematics" with enough people.
-New courses get the demo course pack (PATHWAYS_DEFAULT_COURSE_PACK=demo); one teacher launch creates the
-course before the users start.
+Starts, all on 127.0.0.1: Pathways as production runs it, `pathways serve` (gunicorn with the packaged
+settings, lti_tool/gunicorn_conf.py: gthread workers), one `pathways worker` (grade posts, roster syncs), and
+a sandbox LMS process (bench/sandbox_server.py --students/--teachers) holding the course "Grade 7
+Mathematics" with enough people. New courses get the demo course pack (PATHWAYS_DEFAULT_COURSE_PACK=demo);
+one teacher launch creates the course before the users start.
 
 Each user has its own browser (requests.Session), starts within the ramp, launches (the full LTI 1.3 flow of
 bench/launch.py: sandbox /launch -> tool /lti/login -> sandbox /auth -> POST tool /lti/launch -> landing
@@ -320,12 +320,9 @@ def start_stack(args: argparse.Namespace, stack: ExitStack, tmp: Path, logs: Pat
         "PATHWAYS_DATABASE_URL": database_url,
         "PATHWAYS_LOG_LEVEL": "WARNING",
         "PATHWAYS_DEFAULT_COURSE_PACK": "demo",
-        "GUNICORN_BIND": f"{HOST}:{port}",
     }
-    if args.workers:
-        env["GUNICORN_WORKERS"] = str(args.workers)
     if args.threads:
-        env["GUNICORN_THREADS"] = str(args.threads)
+        env["PATHWAYS_WEB_THREADS"] = str(args.threads)
     if args.redis_url:
         env["PATHWAYS_REDIS_URL"] = args.redis_url
     cli = str(Path(sys.executable).with_name("pathways"))
@@ -334,9 +331,8 @@ def start_stack(args: argparse.Namespace, stack: ExitStack, tmp: Path, logs: Pat
     run_cli([cli, "platform", "add", "--issuer", sandbox_url, "--client-id", CLIENT_ID, "--deployment-id",
              DEPLOYMENT_ID, "--login-url", sandbox_url + "/auth", "--token-url", sandbox_url + "/token",
              "--jwks-url", sandbox_url + "/jwks", "--name", "Load sandbox"], env, REPO)
-    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    tool = start_server(stack, "gunicorn", [gunicorn, "-c", str(REPO / "config" / "gunicorn.conf.py"),
-                                            "lti_tool:create_app()"], env, REPO, logs)
+    serve = [cli, "serve", "--bind", f"{HOST}:{port}", *(["--workers", str(args.workers)] if args.workers else [])]
+    tool = start_server(stack, "gunicorn", serve, env, REPO, logs)
     worker = None if args.no_worker else start_server(stack, "worker", [cli, "worker"], env, REPO, logs)
     wait_until_up(sandbox, sandbox_url + "/")
     wait_until_up(tool, tool_url + "/healthz")
@@ -382,7 +378,7 @@ def ms(seconds: float) -> str:
 def gunicorn_shape(args: argparse.Namespace) -> str:
     """Describe the gunicorn processes as config/gunicorn.conf.py will make them."""
     workers = args.workers or os.cpu_count() * 2 + 1
-    return f"gunicorn -c config/gunicorn.conf.py: {workers} gthread workers x {args.threads or 4} threads"
+    return f"pathways serve: {workers} gthread workers x {args.threads or 4} threads"
 
 
 def benchmark(args: argparse.Namespace, stack: ExitStack, out: Callable[[str], None]) -> int:
