@@ -1,0 +1,359 @@
+"""Scaling curves: class view CPU as the class grows, plan page and answer CPU as the course's skills grow.
+
+Usage: python bench/scaling.py [--students 30,300,3000] [--skills 16,100,400] [--repeat 5]
+                               [--answers-per-student 2] [--database-url URL]
+
+Builds the data through the product itself: a real app with the sandbox LMS on a loopback port (as the tests
+run it), launches over HTTP, `sync_roster` for the class, `content.import_pack` for the course content,
+`serving.serve_next` + `mastery.record_answer` for the students' answers. Then it requests the product's own
+pages over HTTP with the launched browser and, for each, reports the median over --repeat requests of
+
+- CPU ms: the CPU time of the thread that handled the request, from the WSGI call to the last byte of the
+  body (the view, its queries' client side, the template; not the HTTP parsing);
+- wall ms: as the browser saw it (loopback);
+- SQL statements the request executed.
+
+1. Class view (`GET /c/<launch>/class`, the heatmap) for a class of 30, 300 and 3,000 students on the demo
+   pack (16 skills); each student has answered --answers-per-student questions on different skills.
+2. For a course of 16, 100 and 400 skills (the demo pack's 16 skills copied and renamed as often as needed,
+   each copy's prerequisites kept within it): a student who has answered one question on every skill opens the
+   plan page (`GET /c/<launch>/`), a question (`GET .../practice/<skill>`) and answers it (`POST`).
+
+`--database-url` takes a throwaway PostgreSQL database (its public schema is dropped and recreated); the
+default is a SQLite file in a temporary folder. Prints the machine and load average: on a shared machine the
+CPU figures swing, the statement counts do not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import logging
+import math
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import requests
+import sqlalchemy as sa
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from flask_migrate import upgrade  # noqa: E402
+from werkzeug.serving import make_server  # noqa: E402
+
+from lti_tool import create_app  # noqa: E402
+from lti_tool.extensions import db  # noqa: E402
+from lti_tool.models import Course, Person  # noqa: E402
+from lti_tool.sandbox_mount import connect_sandbox  # noqa: E402
+from lti_tool.services.content import course_pack, demo_pack_data, import_pack  # noqa: E402
+from lti_tool.services.mastery import record_answer  # noqa: E402
+from lti_tool.services.roster import sync_roster  # noqa: E402
+from lti_tool.services.serving import serve_next  # noqa: E402
+from tests.support import SandboxActions, submit_form  # noqa: E402 - the tests' browser steps
+
+LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def machine() -> str:
+    """Describe the machine the figures come from, with its load and the time."""
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (f"{platform.platform()}, {os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, "
+            f"load average {load}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+
+
+class TimedWSGI:
+    """Wrap the app: the CPU seconds the handling thread spent on the last request, body included."""
+
+    def __init__(self, wsgi_app) -> None:
+        self.wsgi_app = wsgi_app
+        self.last_cpu = math.nan
+
+    def __call__(self, environ, start_response):
+        started = time.thread_time()
+        result = self.wsgi_app(environ, start_response)
+        try:
+            body = b"".join(result)
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+            self.last_cpu = time.thread_time() - started
+        return [body]
+
+
+class StatementCounter:
+    """Count the SQL statements the engine executes."""
+
+    def __init__(self, engine) -> None:
+        self.count = 0
+        sa.event.listen(engine, "before_cursor_execute", self._count)
+
+    def _count(self, *args) -> None:
+        self.count += 1
+
+
+class Bench:
+    """A real app with the sandbox LMS on a loopback port, and ways to time its pages."""
+
+    def __init__(self, database_url: str | None) -> None:
+        self.folder = tempfile.mkdtemp(prefix="pathways-bench-scaling-")
+        self.app = create_app({
+            "TESTING": True, "SANDBOX_ENABLED": True, "SECRET_KEY": "bench-only", "INSTANCE_PATH": self.folder,
+            "DATABASE_URL": database_url, "BASE_URL": "http://127.0.0.1:1",
+            "OUTBOUND_ALLOWED_NETWORKS": "127.0.0.0/8",
+        })
+        self.timed = TimedWSGI(self.app.wsgi_app)
+        self.app.wsgi_app = self.timed
+        self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
+        self.app.config["BASE_URL"] = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.context = self.app.app_context()
+        self.context.push()
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+                conn.execute(sa.text("CREATE SCHEMA public"))
+        upgrade()
+        connect_sandbox(self.app)
+        self.sandbox = self.app.extensions["sandbox_platform"]
+        self.sandbox.page_size = 1000
+        self.counter = StatementCounter(db.engine)
+        self.browser = SandboxActions(type("Tool", (), {"platform": self.sandbox})())
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.thread.join(timeout=5)
+        self.server.server_close()
+        db.session.remove()
+        self.context.pop()
+
+    def launch(self, sub: str, context_id: str) -> requests.Response:
+        """Launch `sub` into a course over HTTP and return the landing page (its .http is the browser)."""
+        page = self.browser.launch(sub, context_id=context_id, resource_link_id=f"link-{context_id}")
+        if page.status_code != 200:
+            raise RuntimeError(f"launch of {sub} into {context_id}: HTTP {page.status_code}: {page.text[:300]}")
+        db.session.remove()
+        return page
+
+    def course(self, context_id: str, title: str) -> None:
+        self.sandbox.add_course(context_id, title, context_id)
+        self.sandbox.add_resource_link(f"link-{context_id}", title, context_id=context_id)
+        self.sandbox.add_user(f"teacher-{context_id}", roles=["Instructor"], name="Bench Teacher",
+                              context_id=context_id)
+
+    def course_id(self, context_id: str) -> int:
+        return db.session.scalar(sa.select(Course.id).where(Course.context_id == context_id))
+
+    def time(self, send, prepare=None) -> tuple[requests.Response, float, float, int]:
+        """Send one request (after `prepare(), untimed`); return it with its CPU ms, wall ms and statements."""
+        if prepare is not None:
+            send = prepare()
+        db.session.remove()
+        before = self.counter.count
+        started = time.perf_counter()
+        response = send()
+        wall = (time.perf_counter() - started) * 1000
+        statements = self.counter.count - before
+        if response.status_code != 200:
+            raise RuntimeError(f"{response.request.method} {response.url}: HTTP {response.status_code}")
+        return response, self.timed.last_cpu * 1000, wall, statements
+
+    def measure(self, send, repeat: int, prepare=None) -> tuple[float, float, int]:
+        """Median CPU ms, median wall ms and the statements of the last of `repeat` requests (after one warm-up).
+
+        With `prepare`, each request is what prepare() returns, made after it (prepare itself is not timed)."""
+        self.time(send, prepare)
+        runs = [self.time(send, prepare) for _ in range(repeat)]
+        return (statistics.median(r[1] for r in runs), statistics.median(r[2] for r in runs), runs[-1][3])
+
+
+def answer_everyone(course_id: int, person_ids: list[int], skills_each: int) -> None:
+    """Each person answers one question on each of `skills_each` skills, through the services the pages call."""
+    pack = course_pack(course_id)
+    order = list(pack.skill_graph.topological_order())
+    for n, person_id in enumerate(person_ids):
+        for k in range(skills_each):
+            skill = order[(n + k) % len(order)]
+            served = serve_next(course_id, person_id, skill, pack, now=now())
+            if served is None:
+                continue
+            item = served.item
+            given = item.answer if item.type == "multiple_choice" else (
+                str(item.answer) if item.type == "numeric" else item.answers[0])
+            record_answer(course_id, person_id, served.id, given if n % 3 else "999999", hints_used=0, now=now())
+    db.session.remove()
+
+
+def class_view(bench: Bench, sizes: list[int], repeat: int, answers: int) -> list[str]:
+    """Grow one class to each size and time the heatmap."""
+    context = "scale-class"
+    bench.course(context, "Class view scaling")
+    teacher = bench.launch(f"teacher-{context}", context)
+    course_id = bench.course_id(context)
+    import_pack(course_id, demo_pack_data(), now=now())
+    db.session.remove()
+    lines = [f"class view (GET /class, the heatmap; demo pack, 16 skills; {answers} answers per student; "
+             f"median of {repeat}):",
+             f"  {'students':>8}  {'CPU ms':>8}  {'wall ms':>8}  {'statements':>10}  {'CPU µs/cell':>11}"]
+    have = 0
+    for size in sizes:
+        for n in range(have, size):
+            bench.sandbox.add_user(f"scale-s{n:05d}", roles=["Learner"], name=f"Student {n:05d}",
+                                   given_name="Student", family_name=f"{n:05d}", context_id=context)
+        with requests.Session() as http:
+            sync_roster(course_id, secret_key="bench-only", http=http, timeout=60, store_email=False, now=now())
+        new = list(db.session.scalars(sa.select(Person.id).where(Person.sub.like("scale-s%")).order_by(Person.sub)))
+        answer_everyone(course_id, new[have:size], answers)
+        have = size
+        url = teacher.url.rstrip("/") + "/class"
+        cpu, wall, statements = bench.measure(lambda url=url: teacher.http.get(url, timeout=120), repeat)
+        lines.append(f"  {size:>8}  {cpu:8.1f}  {wall:8.1f}  {statements:>10}  {cpu * 1000 / (size * 16):11.1f}")
+        print(lines[-1], flush=True)
+    return lines
+
+
+def scaled_pack(skills: int) -> dict[str, Any]:
+    """Return the demo pack with its skills (and their items and activities) copied until there are `skills`."""
+    base = demo_pack_data()
+    copies = -(-skills // len(base["skills"]))
+    pack = {k: v for k, v in base.items() if k not in ("skills", "units", "activities", "goals")}
+    pack |= {"skills": [], "units": [], "activities": [], "goals": []}
+    pack["course"] = {**base["course"], "title": f"Scaling: {skills} skills"}
+
+    def renamed(value: Any, suffix: str, ids: set[str]) -> Any:
+        # References to skills (prerequisites, an activity's or an item's skills, a unit's) get the suffix.
+        if isinstance(value, dict):
+            return {k: renamed(v, suffix, ids) for k, v in value.items()}
+        if isinstance(value, list):
+            return [renamed(v, suffix, ids) for v in value]
+        return value + suffix if isinstance(value, str) and value in ids else value
+
+    skill_ids = {s["id"] for s in base["skills"]}
+    for c in range(copies):
+        suffix = "" if c == 0 else f"-x{c}"
+        for key in ("skills", "units", "activities"):
+            for entry in base[key]:
+                entry = renamed(copy.deepcopy(entry), suffix, skill_ids)
+                entry["id"] = entry["id"] if key == "skills" else entry["id"] + suffix  # skills: renamed above
+                for item in entry.get("items", []):
+                    item["id"] += suffix
+                if key == "skills" and c:
+                    entry["name"] = f"{entry['name']} ({c + 1})"
+                if key in ("units", "activities") and c:
+                    entry["title"] = f"{entry['title']} ({c + 1})"
+                pack[key].append(entry)
+    keep = {s["id"] for s in pack["skills"][:skills]}
+    pack["skills"] = [dict(s, prerequisites=[p for p in s.get("prerequisites", []) if p in keep])
+                      for s in pack["skills"][:skills]]
+    pack["activities"] = [a for a in pack["activities"] if set(a.get("skills", [])) <= keep
+                          and all(set(i.get("skills", [])) <= keep for i in a.get("items", []))]
+    pack["units"] = [dict(u, skills=[s for s in u["skills"] if s in keep]) for u in pack["units"]]
+    pack["units"] = [u for u in pack["units"] if u["skills"]]
+    pack["goals"] = [dict(g, skills=[s for s in g["skills"] if s in keep]) for g in base["goals"]]
+    pack["goals"] = [g for g in pack["goals"] if g["skills"]]
+    return pack
+
+
+def skill_scaling(bench: Bench, sizes: list[int], repeat: int) -> list[str]:
+    """For each course size, a student who has answered on every skill opens the plan, a question, and answers."""
+    lines = [f"plan and answer (a student with one answer on every skill; median of {repeat}):",
+             f"  {'skills':>6}  {'page':<26}  {'CPU ms':>8}  {'wall ms':>8}  {'statements':>10}"]
+    for size in sizes:
+        context = f"scale-skills-{size}"
+        bench.course(context, f"{size} skills")
+        student = f"scale-learner-{size}"
+        bench.sandbox.add_user(student, roles=["Learner"], name=f"Learner {size}", context_id=context)
+        bench.launch(f"teacher-{context}", context)
+        course_id = bench.course_id(context)
+        pack = import_pack(course_id, scaled_pack(size), now=now())
+        db.session.remove()
+        home = bench.launch(student, context)
+        person_id = db.session.scalar(sa.select(Person.id).where(Person.sub == student))
+        answer_everyone(course_id, [person_id], len(pack.skills))
+        skill = next(iter(pack.skill_graph.topological_order()))
+        practice_url = home.url.rstrip("/") + f"/practice/{skill}"
+
+        def plan(home=home):
+            return home.http.get(home.url, timeout=60)
+
+        def question(practice_url=practice_url, home=home):
+            page = home.http.get(practice_url, timeout=60)
+            page.http = home.http
+            return page
+
+        def answer_next(question=question, skill=skill):
+            # A fresh question each time (the last one was answered, untimed); the answer's POST is what is timed.
+            page = question()
+            if 'name="served"' not in page.text:
+                raise RuntimeError(f"no served question on {page.url}")
+
+            def post():
+                response = submit_form(page, f"/practice/{skill}", answer="1")
+                if response.history:
+                    raise RuntimeError(f"the answer was refused: redirected to {response.url}")
+                return response
+            return post
+
+        for label, send, prepare in (("plan page GET /", plan, None), ("question GET practice/…", question, None),
+                                     ("answer POST practice/…", None, answer_next)):
+            cpu, wall, statements = bench.measure(send, repeat, prepare)
+            lines.append(f"  {size:>6}  {label:<26}  {cpu:8.1f}  {wall:8.1f}  {statements:>10}")
+            print(lines[-1], flush=True)
+    return lines
+
+
+def parse_sizes(text: str) -> list[int]:
+    sizes = [int(x) for x in text.split(",") if x.strip()]
+    if not sizes or any(s < 1 for s in sizes) or sizes != sorted(sizes):
+        raise argparse.ArgumentTypeError("give increasing positive sizes, e.g. 30,300,3000")
+    return sizes
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=parse_sizes, default=[30, 300, 3000])
+    parser.add_argument("--skills", type=parse_sizes, default=[16, 100, 400])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--answers-per-student", type=int, default=2)
+    parser.add_argument("--database-url", default=None, help="default: SQLite in a temporary folder")
+    args = parser.parse_args()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    print(f"Scaling benchmark (bench/scaling.py)\nmachine: {machine()}", flush=True)
+    bench = Bench(args.database_url)
+    try:
+        print(f"database: {db.engine.dialect.name}", flush=True)
+        started = time.perf_counter()
+        class_lines = class_view(bench, args.students, args.repeat, args.answers_per_student)
+        skill_lines = skill_scaling(bench, args.skills, args.repeat)
+    finally:
+        bench.close()
+    print()
+    for line in [*class_lines, *skill_lines]:
+        print(line)
+    print(f"total {time.perf_counter() - started:.0f} s; machine at the end: {machine()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
