@@ -13,6 +13,12 @@ check the LMS gradebook against what was queued.
    500 or 429 (half each; 429 carries Retry-After: 1) and --timeout-rate with no answer in time (half hang
    and do nothing, half do the work but answer too late, so the retry is a duplicate the LMS refuses with 409).
 
+`--backlog 2500,20000,100000` measures instead how one worker pass costs as the backlog grows: for each size,
+the outbox is filled (queue_score, 500 students x as many placements as needed) until that many rows wait,
+then the worker (`drain`) runs --passes passes of --batch rows against the clean sandbox and stops. Prints, per
+size: the median and maximum seconds per pass, and the seconds of one `supersede_stale` call alone (the
+stale-row check each pass makes first). Flat means the same at every size.
+
 Prints, per run: rows/s, wall time, access token requests for AGS, retries, duplicates, failed rows, lost rows
 (queued but neither synced nor failed) and wrong gradebook values; then the machine. Exit status 1 if any row
 was lost or any gradebook value is wrong. `--database-url` takes a throwaway database (tables are created
@@ -26,6 +32,7 @@ import logging
 import os
 import platform
 import random
+import statistics
 import sys
 import tempfile
 import threading
@@ -185,6 +192,65 @@ def run(app, name: str, expected, args, before: Counter) -> bool:
     return lost == 0 and wrong == 0 and failed == 0
 
 
+def top_up(app, people: dict[int, str], placement_ids: list[int], size: int, rng: random.Random) -> int:
+    """Add placements, each with one score per student, until at least `size` rows wait; return how many wait."""
+    from lti_tool.models.outbox import PENDING
+
+    with app.app_context(), requests.Session() as http:
+        course_id = db.session.scalar(sa.select(Course.id))
+        waiting = db.session.scalar(sa.select(sa.func.count()).where(ScoreOutbox.status == PENDING))
+        while waiting < size:
+            placement = Placement(course_id=course_id, resource_id=f"unit-{len(placement_ids):04d}",
+                                  title=f"Unit {len(placement_ids)}", kind="unit", skill_ids=[], score_maximum=100.0)
+            db.session.add(placement)
+            db.session.commit()
+            ensure_lineitem(placement.id, secret_key=app.config["SECRET_KEY"], http=http, timeout=30)
+            placement_ids.append(placement.id)
+            now = utcnow()
+            for person_id in people:
+                queue_score(placement.id, person_id, score_given=float(rng.randint(0, 99)), now=now,
+                            skill_names=["Fractions", "Ratios"])
+            db.session.commit()
+            waiting += len(people)
+        db.session.remove()
+    return waiting
+
+
+def backlog(app, args, sizes: list[int], rng: random.Random) -> bool:
+    """Time worker passes at each backlog size; return False if a pass failed."""
+    from lti_tool.jobs.worker import supersede_stale
+
+    placement_ids, people = seed(app, args.students, 1)
+    print(f"seeded {len(people)} students; one pass = claim and post {args.batch} rows with "
+          f"{args.concurrency} posting threads; {args.passes} passes per size")
+    print(f"  {'waiting':>8}  {'pass s (median)':>15}  {'pass s (max)':>12}  {'supersede_stale s':>17}  "
+          f"{'filled in':>9}")
+    ok = True
+    for size in sizes:
+        started = time.perf_counter()
+        waiting = top_up(app, people, placement_ids, size, rng)
+        filled = time.perf_counter() - started
+        with app.app_context():
+            t0 = time.perf_counter()
+            supersede_stale(utcnow())
+            alone = time.perf_counter() - t0
+            db.session.remove()
+        stop = threading.Event()
+        marks = [time.perf_counter()]
+
+        def on_pass(stats, marks=marks, stop=stop) -> None:
+            marks.append(time.perf_counter())
+            if len(marks) > args.passes:
+                stop.set()
+
+        stats = drain(app, once=True, batch=args.batch, concurrency=args.concurrency, stop=stop, on_pass=on_pass)
+        passes = [b - a for a, b in zip(marks, marks[1:], strict=False)]
+        ok = ok and not stats.errors and len(passes) == args.passes
+        print(f"  {waiting:>8}  {statistics.median(passes):15.3f}  {max(passes):12.3f}  {alone:17.3f}  "
+              f"{filled:8.0f}s" + (f"  errors {stats.errors}" if stats.errors else ""), flush=True)
+    return ok
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=10_000)
@@ -195,6 +261,8 @@ def main() -> int:
     parser.add_argument("--timeout-rate", type=float, default=0.05)
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--backlog", default=None, help="time worker passes at these backlog sizes, e.g. 2500,20000")
+    parser.add_argument("--passes", type=int, default=5, help="worker passes timed per backlog size (default 5)")
     args = parser.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one log line per request would dominate the timing
     rng = random.Random(args.seed)
@@ -207,6 +275,9 @@ def main() -> int:
         platform_ = app.extensions["sandbox_platform"]
         platform_.timeout_seconds = 0.6
         try:
+            if args.backlog:
+                ok = backlog(app, args, [int(x) for x in args.backlog.split(",")], rng)
+                return finish(args, ok)
             t0 = time.perf_counter()
             placement_ids, people = seed(app, args.students, placements)
             took = time.perf_counter() - t0
@@ -228,9 +299,15 @@ def main() -> int:
             server.shutdown()
             with app.app_context():
                 db.engine.dispose()
+    return finish(args, ok)
+
+
+def finish(args, ok: bool) -> int:
+    """Print the machine; return the exit status."""
     print()
     for line in machine_lines(args.database_url or "sqlite"):
         print(line)
+    print(f"date:      {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     return 0 if ok else 1
 
 
