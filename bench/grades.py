@@ -62,18 +62,13 @@ CONTEXT = "math-7"
 
 def machine_lines(database_url: str) -> list[str]:
     """Describe the machine: platform, CPUs, CPU model, Python, load, database."""
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from common import cpu_model  # bench/common.py, beside this script
+
+    model = cpu_model()
     load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
     return [
         f"platform:  {platform.platform()}",
-        f"cpus:      {os.cpu_count()} ({model or 'unknown model'})",
+        f"cpus:      {os.cpu_count()} ({model})",
         f"python:    {platform.python_version()}",
         f"load avg:  {', '.join(f'{x:.2f}' for x in load)}",
         f"database:  {database_url.split('@')[-1] if '@' in database_url else database_url.split(':')[0]}",

@@ -577,15 +577,9 @@ def run_level(target: Target, n: int, concurrency: int, max_seconds: float, firs
 
 def machine_lines() -> list[str]:
     """Describe the machine: platform, CPUs, CPU model, Python, load."""
-    model = "unknown"
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+    from common import cpu_model  # bench/common.py, beside this script
+
+    model = cpu_model()
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     return [
         f"platform:  {platform.platform()}",

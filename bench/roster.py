@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
-import platform
 import resource
 import sys
 import tempfile
@@ -41,34 +39,13 @@ from lti_tool.models import Course, Enrollment  # noqa: E402
 from lti_tool.sandbox_mount import connect_sandbox  # noqa: E402
 from lti_tool.services.roster import sync_roster  # noqa: E402
 
-
-def machine() -> str:
-    """Describe the machine the figures come from."""
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{platform.platform()}, {os.cpu_count()} CPUs ({model}), Python {platform.python_version()}"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import StatementCounter, machine  # noqa: E402 - bench/common.py, beside this script
 
 
 def max_rss_mb() -> float:
     """Return the process's peak resident set size so far, in MB (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-class StatementCounter:
-    """Count SQL statements the engine executes."""
-
-    def __init__(self, engine) -> None:
-        self.count = 0
-        sa.event.listen(engine, "before_cursor_execute", self._count)
-
-    def _count(self, *args) -> None:
-        self.count += 1
 
 
 def main() -> int:
@@ -143,8 +120,7 @@ def main() -> int:
     pages = -(-(args.members + 7) // args.page_size)
     print(f"Roster sync benchmark: {args.members} extra members + 7 demo members, {args.page_size} per NRPS page "
           f"({pages} pages), database {dialect}")
-    print(f"machine: {machine()}, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}, "
-          f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    print(f"machine: {machine()}")
     for label, seconds, statements, rss_growth, traced, tokens, result in results:
         timing = f"{seconds:7.2f} s" + (" (traced: not comparable)" if traced is not None else "")
         memory = f"peak RSS +{rss_growth:5.1f} MB" + (f", traced Python peak {traced:6.1f} MB" if traced else "")

@@ -30,8 +30,6 @@ import argparse
 import copy
 import logging
 import math
-import os
-import platform
 import re
 import statistics
 import sys
@@ -61,27 +59,15 @@ from lti_tool.services.roster import sync_roster  # noqa: E402
 from lti_tool.services.serving import serve_next  # noqa: E402
 from tests.support import SandboxActions, parse_form  # noqa: E402 - the tests' browser steps
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import StatementCounter, machine  # noqa: E402 - bench/common.py, beside this script
+
 # A first launch into a big course can be slow (that is one of the things measured): wait for it.
 LAUNCH_TIMEOUT = 600
 
 
 def now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
-
-
-def machine() -> str:
-    """Describe the machine the figures come from, with its load and the time."""
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    return (f"{platform.platform()}, {os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, "
-            f"load average {load}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
 
 
 class TimedWSGI:
@@ -101,17 +87,6 @@ class TimedWSGI:
                 result.close()
             self.last_cpu = time.thread_time() - started
         return [body]
-
-
-class StatementCounter:
-    """Count the SQL statements the engine executes."""
-
-    def __init__(self, engine) -> None:
-        self.count = 0
-        sa.event.listen(engine, "before_cursor_execute", self._count)
-
-    def _count(self, *args) -> None:
-        self.count += 1
 
 
 class Bench:
