@@ -1,6 +1,6 @@
 """Benchmark complete LTI 1.3 launches of Pathways against a bare pylti1p3 + Flask tool and a floor endpoint.
 
-Usage: python bench/launch.py [--launches 200] [--concurrency 1,32] [--warmup 5]
+Usage: python bench/launch.py [--launches 200] [--concurrency 1,32] [--warmup 24]
                               [--database-url postgresql+psycopg://USER@HOST:PORT/DB] [--redis-url URL]
 
 Starts, all on 127.0.0.1, three tools, each with its own sandbox LMS process (bench/sandbox_server.py):
@@ -69,6 +69,7 @@ HOST = "127.0.0.1"
 CLIENT_ID = "bench-client"
 DEPLOYMENT_ID = "bench-deployment-1"
 WORKERS = 2
+WARMUP_CONCURRENCY = 8
 DEMO_PACK = REPO / "lti_tool" / "demo" / "math7.json"
 CONTEXT_ID = "math-7"
 # Only the student plan page has this heading: a launch that lands anywhere else does not count.
@@ -206,13 +207,9 @@ class Server:
             return "(no log)"
         return "\n".join(text.splitlines()[-lines:])
 
-    def cpu_seconds(self) -> float:
-        """Return the CPU seconds spent so far by the server's process group.
-
-        The user+system time of every live process in the group, plus the time of the children they have
-        reaped (gunicorn's master reaps workers that max_requests recycled)."""
-        ticks = os.sysconf("SC_CLK_TCK")
-        total = 0
+    def _group_ticks(self) -> list[tuple[int, int, int]]:
+        """Return (pid, own user+system ticks, reaped children's ticks) for each live process in the group."""
+        found = []
         for entry in os.scandir("/proc"):
             if not entry.name.isdigit():
                 continue
@@ -223,8 +220,20 @@ class Server:
                 continue  # the process ended meanwhile
             # After the command name: state ppid pgrp session ... utime stime cutime cstime (12th-15th).
             if int(fields[2]) == self.process.pid:
-                total += sum(int(x) for x in fields[11:15])
-        return total / ticks
+                found.append((int(entry.name), int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14])))
+        return found
+
+    def cpu_seconds(self) -> float:
+        """Return the CPU seconds spent so far by the server's process group.
+
+        The user+system time of every live process in the group, plus the time of the children they have
+        reaped (gunicorn's master reaps workers that max_requests recycled)."""
+        return sum(own + reaped for _, own, reaped in self._group_ticks()) / os.sysconf("SC_CLK_TCK")
+
+    def cpu_by_process(self) -> list[float]:
+        """Return the CPU seconds each live process of the group has spent, the group leader first."""
+        ordered = sorted(self._group_ticks(), key=lambda p: (p[0] != self.process.pid, p[0]))
+        return [own / os.sysconf("SC_CLK_TCK") for _, own, _ in ordered]
 
     def stop(self) -> None:
         """Stop the server's whole process group: TERM, then KILL after a grace period."""
@@ -653,7 +662,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--launches", type=int, default=200, help="launches per tool and level (default 200)")
     parser.add_argument("--concurrency", type=parse_levels, default=[1, 32], help="levels, e.g. 1,32")
-    parser.add_argument("--warmup", type=int, default=5, help="unmeasured launches per tool first (default 5)")
+    parser.add_argument("--warmup", type=int, default=24,
+                        help=f"unmeasured launches per tool first, {WARMUP_CONCURRENCY} at a time (default 24)")
     parser.add_argument("--max-seconds", type=float, default=300.0, help="time limit per tool and level")
     parser.add_argument(
         "--database-url", default=None, help="a PostgreSQL server URL; a scratch database is created on it and dropped"
@@ -714,7 +724,12 @@ def benchmark(args: argparse.Namespace, stack: ExitStack, out: Callable[[str], N
     ]
     for target in targets:
         if args.warmup:
-            warm = run_level(target, args.warmup, 1, args.max_seconds)
+            # Several at a time, so every gunicorn worker gets some: each worker's first request into the course
+            # loads its content into the process's cache, a one-off cost that is not what a launch costs.
+            warm = run_level(target, args.warmup, WARMUP_CONCURRENCY, args.max_seconds)
+            per_process = ", ".join(f"{cpu:.2f}" for cpu in target.tool.cpu_by_process())
+            out(f"warm-up:   {target.name}: {args.warmup} launches, {WARMUP_CONCURRENCY} at a time; CPU seconds so "
+                f"far per tool process (master first; each worker should have had its share): {per_process}")
             if warm.failures:
                 out(f"!!! warm-up of {target.name} failed: {warm.failures[0].error}")
                 out(f"--- {target.tool.name} log ---\n{target.tool.log_tail()}")
