@@ -36,6 +36,7 @@ from lti_tool.learning.translations import (
     ANSWERS,
     CHOICES,
     HINTS,
+    ITEM_FIELDS,
     TEXT,
     Translations,
     dump_translations,
@@ -939,8 +940,7 @@ def _dump_item(item: Item) -> dict[str, Any]:
     data["hints"] = list(item.hints)
     data["solution"] = item.solution
     choice_order = [c.id for c in item.choices] if isinstance(item, MultipleChoiceItem) else []
-    return _with_translations(data, item.translations, ("prompt", "choices", "answers", "hints", "solution"),
-                              choice_order)
+    return _with_translations(data, item.translations, ITEM_FIELDS, choice_order)
 
 
 def _dump_parameter(parameter: Parameter) -> dict[str, Any]:

@@ -159,3 +159,28 @@ def translated(translations: Translations, language: str, key: str, english: str
     """Return one text in the language, or the English when it has no translation there."""
     value = translations.get(language, {}).get(key)
     return value if isinstance(value, str) and value else english
+
+
+ITEM_FIELDS = ("prompt", "choices", "answers", "hints", "solution")
+
+
+def item_translations_that_fit(item: Mapping[str, Any], translations: object) -> dict[str, dict[str, Any]]:
+    """Return the translations of an item document that still fit it after its English was edited.
+
+    An editor that changes only the English (the course map) keeps what still matches: a hint list of another
+    length, a removed choice or a template's changed placeholders are dropped, so the pack stays valid.
+    """
+    english: dict[str, tuple[str, Any]] = {
+        "prompt": (TEXT, item.get("prompt", "")),
+        "hints": (HINTS, tuple(item.get("hints", []))),
+        "solution": (TEXT, item.get("solution", "")),
+    }
+    if item.get("type") == "multiple_choice":
+        english["choices"] = (CHOICES, {c.get("id"): c.get("text", "") for c in item.get("choices", [])})
+    if item.get("type") == "short_text":
+        english["answers"] = (ANSWERS, tuple(item.get("answers", [])))
+    kept = read_translations(translations, "", english, lambda _where, _message: None,
+                             template=bool(item.get("parameters")))
+    choice_order = [c.get("id") for c in item.get("choices", [])]
+    return {language: texts for language, texts in dump_translations(kept, ITEM_FIELDS, choice_order).items()
+            if texts}
