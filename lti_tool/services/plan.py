@@ -27,6 +27,8 @@ class StudentPlan:
     goals: list[Goal]
     #: For each next step's skill, the pack's ways to learn it besides questions (videos, readings, interactives).
     resources: dict = field(default_factory=dict)
+    #: The same skills drawn as a map, each box with the student's level (services/skill_map.py SkillMapView).
+    skill_map: object = None
 
 
 def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: list[str] | None = None,
@@ -93,8 +95,10 @@ def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: l
     from .help import learning_activities
 
     resources = {step.skill_id: learning_activities(pack, step.skill_id) for step in steps}
+    from .skill_map import student_skill_map
+
     return StudentPlan(course_title=pack.course.title, skills=views, next_steps=steps, goals=goals,
-                       resources=resources)
+                       resources=resources, skill_map=student_skill_map(pack, views))
 
 
 @dataclass(frozen=True)
