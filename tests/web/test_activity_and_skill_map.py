@@ -108,8 +108,8 @@ def test_class_map_shows_readiness_per_skill_with_prerequisites_first(sandbox, t
     assert page.status_code == 200
     svg = re.search(r'<svg class="skill-map".*?</svg>', page.text, re.S).group(0)
     assert 'role="group" aria-labelledby="class-map-title"' in svg
-    boxes = re.findall(r'<a href="[^"]*/class/skills/([^/"]+)/trouble-spots[^"]*" class="map-link"\s*'
-                       r'aria-label="([^"]+)">\s*<rect x="(\d+)" y="(\d+)"', svg)
+    boxes = re.findall(r'<a href="[^"]*/class/skills/([^/"]+)/trouble-spots[^"]*" class="map-link"[^>]*>\s*'
+                       r'<rect x="(\d+)" y="(\d+)"[^>]*>(.*?)</a>', svg, re.S)
     with tool.app.app_context():
         from lti_tool.services.content import course_pack
         from lti_tool.models import CourseContent
@@ -117,23 +117,25 @@ def test_class_map_shows_readiness_per_skill_with_prerequisites_first(sandbox, t
 
         pack = course_pack(db.session.scalar(sa.select(CourseContent.course_id)))
     assert {skill_id for skill_id, *_ in boxes} == {s.id for s in pack.skills}
-    x = {skill_id: int(left) for skill_id, _, left, _ in boxes}
+    x = {skill_id: int(left) for skill_id, left, _, _ in boxes}
     for skill in pack.skills:
         assert all(x[p] < x[skill.id] for p in skill.prerequisites), skill.id
-    labels = {skill_id: html.unescape(label) for skill_id, label, *_ in boxes}
+    # The link's text is what a screen reader says for it: the skill's name, then the counts.
+    labels = {skill_id: " ".join(html.unescape(re.sub(r"<[^>]+>", " ", inner)).split())
+              for skill_id, _, _, inner in boxes}
     # Three right answers made one student Proficient on the skill they practised: the other two are ready for it
     # (it needs nothing), and that one student is ready for the skills it unlocks, and for nothing else.
     practised = pack.skill_graph[PRACTISED]
     assert not practised.prerequisites
-    assert labels[PRACTISED] == f"{practised.name}: 1 of 3 students at Proficient or above, 2 ready to learn it"
+    assert labels[PRACTISED] == f"{practised.name} 1 of 3 proficient · 2 ready"
     unlocked = [s for s in pack.skills if s.prerequisites == (PRACTISED,)]
     assert unlocked
     for skill in unlocked:
-        assert labels[skill.id].endswith("0 of 3 students at Proficient or above, 1 ready to learn it"), skill.id
+        assert labels[skill.id].endswith(" 0 of 3 proficient · 1 ready"), skill.id
     blocked = [s for s in pack.skills if s.prerequisites and PRACTISED not in s.prerequisites]
     assert blocked
     for skill in blocked:
-        assert labels[skill.id].endswith("0 of 3 students at Proficient or above, 0 ready to learn it"), skill.id
+        assert labels[skill.id].endswith(" 0 of 3 proficient · 0 ready"), skill.id
     assert "Readiness per skill" in page.text
 
 
@@ -170,7 +172,7 @@ def test_students_cannot_open_the_teacher_pages_and_other_courses_stay_out(sandb
     activity = _get(science, tool, "/class/activity")
     names = [row[0] for row in _rows(activity)]
     assert names == ["Only In Science"]
-    assert "0 of 1 students" in html.unescape(_get(science, tool, "/class/map").text)
+    assert "0 of 1 proficient · 1 ready" in html.unescape(_get(science, tool, "/class/map").text)
     # The math class's launch, opened in the science teacher's browser: another launch, not theirs.
     math_launch = re.search(r"/c/[^/?]+", teacher.url).group(0)
     stranger = science.http.get(tool.url(math_launch + "/class/activity"), timeout=30)
