@@ -64,7 +64,7 @@ def layers_of(graph: SkillGraph) -> dict[str, int]:
     return layer
 
 
-def layout_skill_map(graph: SkillGraph, *, node_width: int = 200, node_height: int = 64, column_gap: int = 56,
+def layout_skill_map(graph: SkillGraph, *, node_width: int = 200, node_height: int = 76, column_gap: int = 56,
                      row_gap: int = 20, margin: int = 8) -> MapLayout:
     """Return a left-to-right layered layout of the map: boxes that never overlap, lines that always go right."""
     layer = layers_of(graph)
