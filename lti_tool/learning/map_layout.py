@@ -55,6 +55,13 @@ class MapLayout:
         return next(n for n in self.nodes if n.skill_id == skill_id)
 
 
+def _barycentre(graph: SkillGraph, skill_id: str, row: dict[str, float], rightward: bool) -> float:
+    """Return the mean row of the skill's neighbours in the columns already placed on this sweep."""
+    near = graph.prerequisites_of(skill_id) if rightward else graph.dependents_of(skill_id)
+    # A skill with no neighbours on this side keeps its row instead of jumping to the top.
+    return sum(row[n] for n in near) / len(near) if near else row[skill_id]
+
+
 def layers_of(graph: SkillGraph) -> dict[str, int]:
     """Return each skill's column: 0 without prerequisites, else one more than its furthest prerequisite."""
     layer: dict[str, int] = {}
@@ -87,14 +94,9 @@ def layout_skill_map(graph: SkillGraph, *, node_width: int = 200, node_height: i
         order = range(1, len(columns)) if rightward else range(len(columns) - 2, -1, -1)
         for index in order:
             column = columns[index]
-
-            def barycentre(skill_id: str) -> float:
-                near = graph.prerequisites_of(skill_id) if rightward else graph.dependents_of(skill_id)
-                # A skill with no neighbours on this side keeps its row instead of jumping to the top.
-                return sum(row[n] for n in near) / len(near) if near else row[skill_id]
-
-            # Sorting is stable and keyed on the current row too, so equal barycentres keep their order.
-            column.sort(key=lambda s: (barycentre(s), row[s]))
+            # Keyed on the current row too, so equal barycentres keep their order.
+            keys = {s: (_barycentre(graph, s, row, rightward), row[s]) for s in column}
+            column.sort(key=keys.__getitem__)
             row.update(rows(column))
 
     step_x, step_y = node_width + column_gap, node_height + row_gap

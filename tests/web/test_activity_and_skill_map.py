@@ -10,7 +10,6 @@ import sqlalchemy as sa
 
 from tests.support import served_answer, submit_form
 
-
 LAUNCH_PRESENTATION = "https://purl.imsglobal.org/spec/lti/claim/launch_presentation"
 #: The demo's first next step for a new student, which _practise answers.
 PRACTISED = "frac-equivalent"
@@ -97,7 +96,7 @@ def test_time_on_task_counts_each_question_at_most_five_minutes(sandbox, tool):
         rows[2].served_at = rows[2].answered_at - timedelta(seconds=60)
         person = rows[0].person_id
         db.session.commit()
-    page = _get(teacher, tool, f"/class/activity?sort=time&dir=desc")
+    page = _get(teacher, tool, "/class/activity?sort=time&dir=desc")
     top = _rows(page)[0]
     assert top[4] == "6 min", top  # 5 + 1.5 + a few seconds, shown in whole minutes
     assert f"/students/{person}" in re.search(r"<tbody>\s*<tr>(.*?)</tr>", page.text, re.S).group(1)
@@ -112,9 +111,9 @@ def test_class_map_shows_readiness_per_skill_with_prerequisites_first(sandbox, t
     boxes = re.findall(r'<a href="[^"]*/class/skills/([^/"]+)/trouble-spots[^"]*" class="map-link"[^>]*>\s*'
                        r'<rect x="(\d+)" y="(\d+)"[^>]*>(.*?)</a>', svg, re.S)
     with tool.app.app_context():
-        from lti_tool.services.content import course_pack
-        from lti_tool.models import CourseContent
         from lti_tool.extensions import db
+        from lti_tool.models import CourseContent
+        from lti_tool.services.content import course_pack
 
         pack = course_pack(db.session.scalar(sa.select(CourseContent.course_id)))
     assert {skill_id for skill_id, *_ in boxes} == {s.id for s in pack.skills}
