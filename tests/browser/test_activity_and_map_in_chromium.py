@@ -13,18 +13,11 @@ from selenium.webdriver.support import expected_conditions as ec
 
 from tests.support import served_answer, submit_form
 
-from .accessibility import PageAudit, left_page, mark_page, wait
+from .accessibility import PageAudit, click_through, left_page, mark_page, teacher_starts_demo_course, wait
 
 pytestmark = pytest.mark.browser
 
 TEACHER, STUDENT = "Amara Okafor", "Priya Shah"
-
-
-def _click(browser, xpath: str) -> None:
-    """Click a link or button and wait for the next page."""
-    mark_page(browser)
-    browser.find_element(By.XPATH, xpath).click()
-    wait(browser, left_page)
 
 
 def _answer_two(sandbox, tool) -> None:
@@ -40,14 +33,10 @@ def _answer_two(sandbox, tool) -> None:
 
 def test_teacher_sorts_the_activity_table_from_the_keyboard_and_the_student_sees_their_map(browser, tool, sandbox):
     audit = PageAudit(browser)
-    browser.get(tool.url("/"))
-    browser.find_element(By.LINK_TEXT, f"Launch Pathways as {TEACHER}").click()
-    wait(browser, ec.url_contains("/c/"))
-    _click(browser, "//button[contains(normalize-space(), 'Use the demo pack')]")
-    _click(browser, "//button[contains(normalize-space(), 'Update roster from the course')]")
+    teacher_starts_demo_course(browser, tool, TEACHER)
     _answer_two(sandbox, tool)
-    _click(browser, "//a[contains(normalize-space(), 'Open the class view')]")
-    _click(browser, "//nav//a[normalize-space()='Class activity']")
+    click_through(browser, "//a[contains(normalize-space(), 'Open the class view')]")
+    click_through(browser, "//nav//a[normalize-space()='Class activity']")
     assert browser.find_element(By.TAG_NAME, "h1").text == "Class activity"
     audit.check("class activity, by name")
 
@@ -69,7 +58,7 @@ def test_teacher_sorts_the_activity_table_from_the_keyboard_and_the_student_sees
     assert first.find_elements(By.TAG_NAME, "td")[1].text == "2"
     audit.check("class activity, sorted by questions this week")
 
-    _click(browser, "//nav//a[normalize-space()='Skill map']")
+    click_through(browser, "//nav//a[normalize-space()='Skill map']")
     boxes = browser.find_elements(By.CSS_SELECTOR, "svg.skill-map a.map-link")
     assert len(boxes) == 16
     audit.check("class skill map")
