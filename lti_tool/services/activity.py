@@ -49,6 +49,8 @@ class ClassActivity:
     rows: list[StudentActivity]
     sort: str
     direction: str
+    #: The moment the table was read ("3 days ago" counts from it) and the start of its week.
+    now: datetime
     since: datetime
     question_cap: timedelta = QUESTION_CAP
 
@@ -97,7 +99,7 @@ def class_activity(course_id: int, platform_id: int, *, now: datetime, sort: str
         )
         for person_id, name, launched, total, week, last_answer in students
     ]
-    return ClassActivity(_sorted(rows, sort, direction), sort, direction, since)
+    return ClassActivity(_sorted(rows, sort, direction), sort, direction, now, since)
 
 
 def _later(a: datetime | None, b: datetime | None) -> datetime | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
@@ -12,6 +13,9 @@ from ..learning.mastery import Level
 from ..learning.planner import Goal, NextStep, PlanActivity, plan_next_steps
 from ..models import Enrollment, Person, ReviewSchedule
 from .mastery import levels_by_person, require_pack, skill_views
+
+if TYPE_CHECKING:  # skill_map reads the class overview from here: imported at run time inside plan_for
+    from .skill_map import SkillMapView
 
 #: How many next steps the plan shows.
 STEPS = 5
@@ -28,7 +32,7 @@ class StudentPlan:
     #: For each next step's skill, the pack's ways to learn it besides questions (videos, readings, interactives).
     resources: dict = field(default_factory=dict)
     #: The same skills drawn as a map, each box with the student's level (services/skill_map.py SkillMapView).
-    skill_map: object = None
+    skill_map: SkillMapView | None = None
 
 
 def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: list[str] | None = None,

@@ -60,7 +60,7 @@ def activity():
     require_teacher()
     table = class_activity(g.launch.course_id, g.launch.platform_id, now=utcnow(),
                            sort=request.args.get("sort", ""), direction=request.args.get("dir", ""))
-    return render_template("teacher/activity.html", launch=g.launch, table=table, columns=SORT_COLUMNS, now=utcnow())
+    return render_template("teacher/activity.html", launch=g.launch, table=table, columns=SORT_COLUMNS)
 
 
 @bp.get("/class/map")

@@ -79,6 +79,15 @@ def test_teacher_sees_each_students_activity_and_sorts_by_any_column_without_scr
     assert 'aria-sort="ascending"' in reversed_.text
 
 
+def test_students_never_seen_read_never_and_stay_last_in_either_order_of_last_active(sandbox, tool):
+    teacher = submit_form(_class(sandbox, tool), "roster/sync")  # brings in the two who never opened Pathways
+    for direction in ("desc", "asc"):
+        rows = _rows(_get(teacher, tool, f"/class/activity?sort=last_active&dir={direction}"))
+        assert len(rows) == 5
+        assert [row[1] for row in rows[-2:]] == ["Never", "Never"], (direction, rows)
+        assert "Never" not in [row[1] for row in rows[:3]]
+
+
 def test_time_on_task_counts_each_question_at_most_five_minutes(sandbox, tool):
     teacher = _class(sandbox, tool)
     with tool.app.app_context():
