@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
@@ -13,6 +14,9 @@ from ..learning.planner import Goal, NextStep, PlanActivity, plan_next_steps
 from ..learning.translations import BASE_LANGUAGE
 from ..models import Enrollment, Person, ReviewSchedule
 from .mastery import levels_by_person, require_pack, skill_views
+
+if TYPE_CHECKING:  # skill_map reads the class overview from here: imported at run time inside plan_for
+    from .skill_map import SkillMapView
 
 #: How many next steps the plan shows.
 STEPS = 5
@@ -28,6 +32,8 @@ class StudentPlan:
     goals: list[Goal]
     #: For each next step's skill, the pack's ways to learn it besides questions (videos, readings, interactives).
     resources: dict = field(default_factory=dict)
+    #: The same skills drawn as a map, each box with the student's level (services/skill_map.py SkillMapView).
+    skill_map: SkillMapView | None = None
 
 
 def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: list[str] | None = None,
@@ -94,8 +100,10 @@ def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: l
     from .help import learning_activities
 
     resources = {step.skill_id: learning_activities(pack, step.skill_id) for step in steps}
+    from .skill_map import student_skill_map
+
     return StudentPlan(course_title=pack.course.title, skills=views, next_steps=steps, goals=goals,
-                       resources=resources)
+                       resources=resources, skill_map=student_skill_map(pack, views))
 
 
 @dataclass(frozen=True)
