@@ -406,9 +406,10 @@ def delete_student(launch: LaunchSession, person_id: int, *, confirmed: bool, no
     rows, pending = _erase_person_in_course(launch.course_id, person_id)
     anonymised = _anonymise_if_unenrolled([person_id])
     _audit(launch.platform_id, launch.course_id, launch.person_id, person_id, "delete_student", now)
-    db.session.commit()
-    # Files go once no row names them: a failed commit keeps both, a failed file delete leaves no dangling row.
+    # Files go first: a store that fails stops the deletion (StoreUnavailable, rolled back, a 503 to try again)
+    # rather than leave files no row names. A commit failing after it leaves rows whose file reads as missing.
     delete_files(files)
+    db.session.commit()
     return Deletion(courses=1, rows=rows, pending_grades=pending, anonymised=anonymised, subject_name=name)
 
 
@@ -424,8 +425,8 @@ def delete_course(launch: LaunchSession, *, typed_title: str, now: datetime) -> 
     people, rows, pending = _erase_course(course_id)
     anonymised = _anonymise_if_unenrolled(people)
     _audit(platform_id, course_id, actor_id, None, "delete_course", now)
+    delete_files(files)  # before the commit, as in delete_student
     db.session.commit()
-    delete_files(files)
     return Deletion(courses=1, rows=rows, pending_grades=pending, anonymised=anonymised, subject_name=title)
 
 
@@ -502,8 +503,8 @@ def _delete_person_courses(platform_id: int, person_id: int, courses: list[Cours
         rows, pending = rows + course_rows, pending + course_pending
         _audit(platform_id, course_id, actor_id, person_id, "delete_student", now)
     anonymised = _anonymise_if_unenrolled([person_id])
+    delete_files(files)  # before the commit, as in delete_student
     db.session.commit()
-    delete_files(files)
     return Deletion(courses=len(courses), rows=rows, pending_grades=pending, anonymised=anonymised, subject_name=name)
 
 
@@ -573,8 +574,8 @@ def purge_inactive_courses(now: datetime, days: int, dry_run: bool) -> PurgeRepo
             people, _, _ = _erase_course(course.course_id)
             _anonymise_if_unenrolled(people)
             _audit(course.platform_id, course.course_id, None, None, "purge_course", now)
+        delete_files(files)  # before the commit, as in delete_student: a failing store purges nothing this pass
         db.session.commit()
-        delete_files(files)
     return PurgeReport(days=days, cutoff=cutoff, dry_run=dry_run, courses=courses)
 
 
