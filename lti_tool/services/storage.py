@@ -152,7 +152,8 @@ def failure_name(exc: BaseException) -> str:
     never its message, which may carry a URL."""
     response = getattr(exc, "response", None)
     code = response.get("Error", {}).get("Code", "") if isinstance(response, dict) else ""
-    return f"{exc.__class__.__name__} {code}".strip()
+    name = exc.__class__.__name__
+    return name if code in ("", name) else f"{name} {code}"
 
 
 def new_key(extension: str) -> str:
