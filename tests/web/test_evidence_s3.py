@@ -184,3 +184,33 @@ def test_doctor_checks_the_bucket_and_a_missing_bucket_or_boto3_setting_is_refus
         create_app({"TESTING": True, "EVIDENCE_STORAGE": "s3", "INSTANCE_PATH": tool.app.instance_path})
     with pytest.raises(InvalidSetting, match="set it to local or s3"):
         create_app({"TESTING": True, "EVIDENCE_STORAGE": "ftp", "INSTANCE_PATH": tool.app.instance_path})
+
+
+def test_the_workers_retention_pass_purges_nothing_while_the_bucket_is_down_and_everything_after(make_tool, s3,
+                                                                                                 bucket):
+    from datetime import datetime
+
+    from lti_tool.extensions import cache, db
+    from lti_tool.jobs.worker import drain
+    from lti_tool.models import Course
+
+    tool = _s3_tool(make_tool, s3, bucket, RETENTION_DAYS=30)
+    sandbox = SandboxActions(tool)
+    _setup_course(sandbox)
+    _send(_open(sandbox.launch("student"), tool, "Show what I know"), filename="a.png", body=tiny_png())
+    with tool.app.app_context():
+        db.session.execute(db.update(Course).values(last_launch_at=datetime(2020, 1, 1), created_at=datetime(2020, 1, 1)))
+        db.session.commit()
+    s3.stop()
+    try:
+        stats = drain(tool.app, once=True)
+        # Files go before rows: with the store down nothing goes, and the pass still ran (no error counted).
+        assert stats.courses_purged == 0 and not stats.errors
+        assert len(_rows(tool)) == 1
+    finally:
+        s3.start()
+    assert len(s3.objects(bucket)) == 1
+    with tool.app.app_context():
+        cache.delete("retention-purge-ran")  # the next hour
+    assert drain(tool.app, once=True).courses_purged == 1
+    assert _rows(tool) == [] and s3.objects(bucket) == {}
