@@ -214,3 +214,30 @@ def test_the_workers_retention_pass_purges_nothing_while_the_bucket_is_down_and_
         cache.delete("retention-purge-ran")  # the next hour
     assert drain(tool.app, once=True).courses_purged == 1
     assert _rows(tool) == [] and s3.objects(bucket) == {}
+
+
+def test_removing_the_platform_removes_its_objects_and_waits_for_a_bucket_that_is_down(make_tool, s3, bucket):
+    from click.testing import CliRunner
+    from flask.cli import ScriptInfo
+
+    from lti_tool.cli import main
+
+    def remove():
+        return CliRunner().invoke(main, ["platform", "remove", tool.platform.issuer, "pathways-sandbox", "--yes"],
+                                  obj=ScriptInfo(create_app=lambda: tool.app))
+
+    tool = _s3_tool(make_tool, s3, bucket)
+    sandbox = SandboxActions(tool)
+    _setup_course(sandbox)
+    _send(_open(sandbox.launch("student"), tool, "Show what I know"), filename="a.png", body=tiny_png())
+    s3.stop()
+    try:
+        refused = remove()
+        assert refused.exit_code == 1 and "Pathways cannot reach its file store just now" in refused.output
+        assert len(_rows(tool)) == 1  # nothing removed, so nothing left in the bucket that no row names
+    finally:
+        s3.start()
+    assert len(s3.objects(bucket)) == 1
+    done = remove()
+    assert done.exit_code == 0, done.output
+    assert _rows(tool) == [] and s3.objects(bucket) == {}
