@@ -7,6 +7,7 @@ same verdict). Accepted evidence never lowers a level: lowering is the class vie
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -35,7 +36,15 @@ from .errors import N_, NotFound, ServiceError
 from .mastery import lock_learner, require_pack, skill_views
 from .permissions import Action, Actor, may
 from .publishing import publish_mastery
-from .storage import ALLOWED_TYPES, IMAGE_TYPES, StoreUnavailable, check_file, describe_size, evidence_store
+from .storage import (
+    ALLOWED_TYPES,
+    IMAGE_TYPES,
+    INLINE_TYPES,
+    StoreUnavailable,
+    check_file,
+    describe_size,
+    evidence_store,
+)
 
 #: The ways to show mastery a student can choose, in the words the form shows.
 EVIDENCE_KINDS: Mapping[str, str] = {
@@ -430,12 +439,13 @@ class EvidenceView:
 
 @dataclass(frozen=True)
 class EvidenceFile:
-    """An attached file, ready to send: its bytes, sniffed type, a safe download name and whether it is a photo."""
+    """An attached file, ready to send: its bytes, sniffed type, a safe download name and whether a browser may
+    open it in its own tab (storage.INLINE_TYPES) rather than download it."""
 
     data: bytes
     content_type: str
     download_name: str
-    is_image: bool
+    inline: bool
 
 
 def clean_link(raw: str | None) -> str | None:
@@ -511,8 +521,9 @@ def submit_evidence(course_id: int, person_id: int, *, skill_id: str, kind: str,
     if file_type is not None:
         try:
             row.file_key = store.save(upload[1], extension=ALLOWED_TYPES[file_type])
-        except OSError as exc:
-            # A full or read-only disk is ours to fix, not the student's: say so rather than fail with a 500.
+        except StoreUnavailable as exc:
+            # A full disk or an unreachable bucket is ours to fix, not the student's: say so (a 503, the form
+            # keeps what they wrote) rather than fail with a 500.
             raise StoreUnavailable(N_("Pathways cannot keep files just now. Try again later, or send a link "
                                       "to your work instead.")) from exc
         row.file_type, row.file_size = file_type, len(upload[1])
@@ -526,7 +537,8 @@ def submit_evidence(course_id: int, person_id: int, *, skill_id: str, kind: str,
     except BaseException:
         db.session.rollback()
         if row.file_key:
-            store.delete(row.file_key)  # no row names it: keep no orphan on disk
+            with contextlib.suppress(StoreUnavailable):
+                store.delete(row.file_key)  # no row names it: keep no orphan in the store
         raise
     return my_evidence(course_id, person_id, only=row.id)[0]
 
@@ -567,7 +579,7 @@ def evidence_file(course_id: int, platform_id: int, evidence_id: int, *, actor: 
                                   subject_id=row.person_id, action="view_evidence_file", at=now))
         db.session.commit()
     return EvidenceFile(data, row.file_type, row.file_name or _safe_file_name(None, row.file_type),
-                        row.file_type in IMAGE_TYPES)
+                        row.file_type in INLINE_TYPES)
 
 
 def evidence_queue(course_id: int, platform_id: int, *, reviewed_limit: int = 20
