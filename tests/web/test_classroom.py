@@ -170,8 +170,8 @@ def test_teacher_opens_a_students_plan_and_family_report_and_each_view_is_audite
 
     report = _get(teacher, tool, f"/students/{priya}/report")
     assert report.status_code == 200
-    assert "Progress report: Priya Shah" in report.text
-    assert "Goals" in report.text and "Skills mastered" in report.text and "Next steps" in report.text
+    assert "Progress report for Priya Shah" in report.text
+    assert "Here is how Priya Shah is doing" in report.text and "How you can help at home" in report.text
     assert NAMES[FIRST_UNIT.skills[0]] in report.text
     assert "Save as PDF" in report.text
     assert [e.subject_id for e in _audit(tool, "view_report")] == [priya]
