@@ -202,3 +202,5 @@ def test_the_comment_is_in_the_students_data_export(sandbox, tool):
     exported = _get(teacher, tool, f"/privacy/students/{priya}.json").json()
     (course,) = exported["courses"]
     assert [c["text"] for c in course["family_report_comment"]] == [COMMENT]
+    page = _get(teacher, tool, f"/privacy/students/{priya}.html")
+    assert "comment on your family report" in html.unescape(page.text) and COMMENT in html.unescape(page.text)
