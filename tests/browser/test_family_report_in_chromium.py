@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select
 
-from .accessibility import PageAudit, wait
+from .accessibility import PageAudit, teacher_opens_the_demo_course
+from .accessibility import click_through as _click
 
 pytestmark = pytest.mark.browser
 
@@ -17,20 +17,10 @@ TEACHER, STUDENT = "Amara Okafor", "Priya Shah"
 COMMENT = "Priya helps her table group.\nPlease ask her about unit rates at dinner."
 
 
-def _click(browser, xpath: str) -> None:
-    """Click a link or button and wait for the next page."""
-    browser.execute_script("window.__leaving = true")
-    browser.find_element(By.XPATH, xpath).click()
-    wait(browser, lambda b: b.execute_script("return !window.__leaving && document.readyState === 'complete'"))
-
 
 def test_teacher_writes_a_comment_reads_the_report_in_spanish_and_prints_every_familys(browser, tool, sandbox):
     audit = PageAudit(browser)
-    browser.get(tool.url("/"))
-    browser.find_element(By.LINK_TEXT, f"Launch Pathways as {TEACHER}").click()
-    wait(browser, ec.url_contains("/c/"))
-    _click(browser, "//button[contains(normalize-space(), 'Use the demo pack')]")
-    _click(browser, "//button[contains(normalize-space(), 'Update roster from the course')]")
+    teacher_opens_the_demo_course(browser, tool, TEACHER)
     _click(browser, "//a[contains(normalize-space(), 'Open the class view')]")
     _click(browser, f"//th[@scope='row']/a[normalize-space()='{STUDENT}']")
     _click(browser, "//a[normalize-space()='Progress report for the family']")

@@ -11,26 +11,14 @@ from lti_tool.extensions import db
 from lti_tool.learning.coursepack import load_pack
 from lti_tool.models import AuditEntry, ReportComment
 from lti_tool.services.content import demo_pack_data
-from tests.support import submit_form
+from tests.support import open_in_launch as _get
+from tests.support import submit_form, teacher_of_another_course
+from tests.support import teacher_with_demo_pack as _teacher
 
 PACK = load_pack(demo_pack_data())
 FIRST_SKILL = PACK.units[0].skills[0]
 NAMES = {s.id: s.name for s in PACK.skills}
 COMMENT = "Priya explains her thinking clearly.\nTen minutes of practice at home twice a week will help."
-
-
-def _teacher(sandbox, as_: str = "teacher", **launch):
-    page = submit_form(sandbox.launch(as_, **launch), "/content/demo")
-    assert "The course now uses" in page.text
-    return page
-
-
-def _get(page, tool, path: str, **params):
-    """Open a page of the same launch, in the same browser."""
-    base = re.search(r"/c/[^/]+", page.url).group(0)
-    response = page.http.get(tool.url(base + path), params=params, timeout=30)
-    response.http = page.http
-    return response
 
 
 def _post(page, tool, path: str, **data):
@@ -181,10 +169,7 @@ def test_another_courses_teacher_cannot_read_or_comment_on_this_courses_student(
     teacher = _teacher(sandbox)
     sandbox.launch("student")
     priya = _person_ids(_get(teacher, tool, "/class"))["Priya Shah"]
-    tool.platform.add_course("science-8", "Grade 8 Science", "SCI8")
-    tool.platform.add_user("teacher-sci", roles=["Instructor"], name="Sam Lee", context_id="science-8")
-    tool.platform.add_resource_link("pathways-home", "Pathways", context_id="science-8")
-    other = _teacher(sandbox, as_="teacher-sci", context_id="science-8")
+    other = teacher_of_another_course(sandbox)
 
     assert _get(other, tool, f"/students/{priya}/report").status_code == 404
     refused = _post(other, tool, f"/students/{priya}/report/comment", csrf_token=_csrf(other), comment="Hello")
