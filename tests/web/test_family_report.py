@@ -64,7 +64,7 @@ def test_teacher_writes_a_comment_and_the_family_reads_the_report_with_it_in_eng
     mastered = body.split("Mastered (can do it reliably, even weeks later):")[1].split("</ul>")[0]
     assert NAMES[FIRST_SKILL] in mastered
     assert "1 of the" in body
-    assert "You're" not in body and "your " not in body.lower().replace("your own words", "")
+    assert "You're" not in body and "your " not in body.lower()  # about the child, to the family
 
     saved = submit_form(report, "/report/comment", comment=COMMENT)
     assert saved.status_code == 200 and "Comment saved." in saved.text
