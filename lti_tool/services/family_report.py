@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 
@@ -45,7 +45,7 @@ class GoalLine:
 
     title: str
     description: str
-    due: str | None
+    due: date | None
     shown: int
     skills: tuple[SkillLine, ...]
 
@@ -144,7 +144,7 @@ def _report(pack: CoursePack, person_id: int, name: str, levels: Mapping[str, Le
     goals = []
     for goal in pack.goals:
         skills = tuple(SkillLine(names.get(sid, sid), level(sid)) for sid in goal.skills)
-        goals.append(GoalLine(goal.title, goal.description, goal.due, sum(1 for s in goal.skills if can_do(s)),
+        goals.append(GoalLine(goal.title, goal.description, _day(goal.due), sum(1 for s in goal.skills if can_do(s)),
                               skills))
     return FamilyReport(
         person_id=person_id,
@@ -160,6 +160,14 @@ def _report(pack: CoursePack, person_id: int, name: str, levels: Mapping[str, Le
         comment=comment,
         launch_locale=launch_locale,
     )
+
+
+def _day(text: str | None) -> date | None:
+    """Return a goal's due date (the pack keeps YYYY-MM-DD), so the report can write it in the family's language."""
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
 
 
 def _comments(course_id: int, person_ids: list[int]) -> dict[int, str]:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import date
 
 import sqlalchemy as sa
+from babel.dates import format_date
 
 from lti_tool.extensions import db
 from lti_tool.learning.coursepack import load_pack
@@ -18,6 +20,7 @@ from tests.support import teacher_with_demo_pack as _teacher
 PACK = load_pack(demo_pack_data())
 FIRST_SKILL = PACK.units[0].skills[0]
 NAMES = {s.id: s.name for s in PACK.skills}
+DUE = date.fromisoformat(next(goal.due for goal in PACK.goals if goal.due))
 COMMENT = "Priya explains her thinking clearly.\nTen minutes of practice at home twice a week will help."
 
 
@@ -64,6 +67,7 @@ def test_teacher_writes_a_comment_and_the_family_reads_the_report_with_it_in_eng
     mastered = body.split("Mastered (can do it reliably, even weeks later):")[1].split("</ul>")[0]
     assert NAMES[FIRST_SKILL] in mastered
     assert "1 of the" in body
+    assert f"(by {format_date(DUE, 'long', locale='en')})" in re.sub(r"<[^>]+>", "", body)  # a goal's due date
     assert "You're" not in body and "your " not in body.lower()  # about the child, to the family
 
     saved = submit_form(report, "/report/comment", comment=COMMENT)
@@ -78,6 +82,7 @@ def test_teacher_writes_a_comment_and_the_family_reads_the_report_with_it_in_eng
     assert "Así le va a Priya Shah" in body and "Cómo puede ayudar en casa" in body
     assert "Una nota del docente" in body and COMMENT in body
     assert "Dominado" in body and "How you can help" not in body
+    assert f"para el {format_date(DUE, 'long', locale='es')}" in body
     assert "Your comment for the family" in spanish.text  # the form is the teacher's, in the teacher's language
     # Saving again from the Spanish report comes back to the Spanish report.
     again = submit_form(spanish, "/report/comment", comment=COMMENT + " Gracias.")
