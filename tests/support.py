@@ -159,6 +159,32 @@ def submit_form(page: requests.Response, action_suffix: str, **values: str) -> r
     raise AssertionError(f"no form posting to {action_suffix} in {page.url}")
 
 
+
+def open_in_launch(page: requests.Response, tool, path: str, **params: Any) -> requests.Response:
+    """Open another page of the same launch (a path under its /c/<id>, or a full /c/ path), in the same browser."""
+    import re
+
+    base = re.search(r"/c/[^/]+", page.url).group(0)
+    response = page.http.get(tool.url(path if path.startswith("/c/") else base + path), params=params, timeout=30)
+    response.http = page.http
+    return response
+
+
+def teacher_with_demo_pack(sandbox: SandboxActions, as_: str = "teacher", **launch: Any) -> requests.Response:
+    """Launch as a teacher and give the course the demo pack; return the page after it."""
+    page = submit_form(sandbox.launch(as_, **launch), "/content/demo")
+    assert "The course now uses" in page.text
+    return page
+
+
+def teacher_of_another_course(sandbox: SandboxActions) -> requests.Response:
+    """Add a second course (Grade 8 Science) with its own instructor on the same LMS; return their page."""
+    platform = sandbox.platform
+    platform.add_course("science-8", "Grade 8 Science", "SCI8")
+    platform.add_user("teacher-sci", roles=["Instructor"], name="Sam Lee", context_id="science-8")
+    platform.add_resource_link("pathways-home", "Pathways", context_id="science-8")
+    return teacher_with_demo_pack(sandbox, as_="teacher-sci", context_id="science-8")
+
 AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
 _AGS_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/"
 #: The AGS scopes Moodle grants a tool that may sync grades but not manage gradebook columns.

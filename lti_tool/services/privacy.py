@@ -32,6 +32,7 @@ from ..models import (
     Placement,
     Platform,
     Reflection,
+    ReportComment,
     ReviewSchedule,
     ScoreOutbox,
     ServedItem,
@@ -305,6 +306,10 @@ def _course_record(course: Course, person_id: int) -> dict[str, Any]:
              "submitted_at": _iso(e.submitted_at), "reviewed_at": _iso(e.reviewed_at),
              "file": _evidence_file(e)}
             for e in _rows(Evidence, course.id, person_id, Evidence.submitted_at)
+        ],
+        "family_report_comment": [
+            {"text": c.text, "by": "teacher", "updated_at": _iso(c.updated_at)}
+            for c in _rows(ReportComment, course.id, person_id, ReportComment.updated_at)
         ],
         "review_schedule": [
             {**skill(r.skill_id), "due_at": _iso(r.due_at), "card": r.card}

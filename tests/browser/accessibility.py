@@ -123,14 +123,14 @@ def wait(browser, condition, seconds: float = 20):
 
 
 def click_through(browser, xpath: str) -> None:
-    """Click the link or button at xpath and wait for the next page."""
+    """Click the link or button at xpath and wait until the page it leads to has loaded."""
     mark_page(browser)
     browser.find_element(By.XPATH, xpath).click()
     wait(browser, left_page)
 
 
-def teacher_starts_demo_course(browser, tool, teacher: str) -> None:
-    """Launch from the sandbox as the teacher, start the course from the demo pack and bring in the roster."""
+def teacher_opens_the_demo_course(browser, tool, teacher: str) -> None:
+    """Launch from the sandbox LMS as the teacher, give the course the demo pack and read the roster from the LMS."""
     browser.get(tool.url("/"))
     browser.find_element(By.LINK_TEXT, f"Launch Pathways as {teacher}").click()
     wait(browser, ec.url_contains("/c/"))

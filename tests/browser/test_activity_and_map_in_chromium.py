@@ -13,7 +13,7 @@ from selenium.webdriver.support import expected_conditions as ec
 
 from tests.support import served_answer, submit_form
 
-from .accessibility import PageAudit, click_through, left_page, mark_page, teacher_starts_demo_course, wait
+from .accessibility import PageAudit, click_through, left_page, mark_page, teacher_opens_the_demo_course, wait
 
 pytestmark = pytest.mark.browser
 
@@ -33,7 +33,7 @@ def _answer_two(sandbox, tool) -> None:
 
 def test_teacher_sorts_the_activity_table_from_the_keyboard_and_the_student_sees_their_map(browser, tool, sandbox):
     audit = PageAudit(browser)
-    teacher_starts_demo_course(browser, tool, TEACHER)
+    teacher_opens_the_demo_course(browser, tool, TEACHER)
     _answer_two(sandbox, tool)
     click_through(browser, "//a[contains(normalize-space(), 'Open the class view')]")
     click_through(browser, "//nav//a[normalize-space()='Class activity']")
