@@ -8,7 +8,7 @@ reasons: those are written to the student. Print-all reads the whole class in a 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -66,6 +66,8 @@ class FamilyReport:
     comment: str
     #: The student's language from their last launch (a BCP 47 tag as the LMS sent it), or None if unknown.
     launch_locale: str | None
+    #: The language the report is written in (skill names, goals and course title come from the pack in it).
+    language: str
 
     @property
     def shown(self) -> int:
@@ -73,32 +75,45 @@ class FamilyReport:
         return len(self.mastered) + len(self.proficient)
 
 
-def family_report(course_id: int, platform_id: int, person_id: int, *, actor: Actor, now: datetime) -> FamilyReport:
-    """Return one student's family report; the view is audited."""
+#: Picks a report's language from the student's launch locale (None if unknown): the teacher's choice, else theirs.
+LanguageChoice = Callable[[str | None], str]
+
+
+def family_report(course_id: int, platform_id: int, person_id: int, *, actor: Actor, now: datetime,
+                  language_for: LanguageChoice) -> FamilyReport:
+    """Return one student's family report in the language `language_for` picks; the view is audited."""
     require(actor, Action.VIEW_CLASS)
     person = require_student(course_id, platform_id, person_id)
-    pack = require_pack(course_id)
+    require_pack(course_id)
     levels = levels_by_person(course_id, [person.id])[person.id]
     comments = _comments(course_id, [person.id])
-    locales = _launch_locales(course_id, [person.id])
+    locale = _launch_locales(course_id, [person.id]).get(person.id)
+    language = language_for(locale)
+    pack = require_pack(course_id, language)
     _audit(platform_id, course_id, actor.person_id, [person.id], now)
     db.session.commit()
-    return _report(pack, person.id, person.name or NAME_NOT_SHARED, levels, comments.get(person.id, ""),
-                   locales.get(person.id))
+    return _report(pack, person.id, person.name or NAME_NOT_SHARED, levels, comments.get(person.id, ""), locale,
+                   language)
 
 
-def class_family_reports(course_id: int, platform_id: int, *, actor: Actor, now: datetime) -> list[FamilyReport]:
+def class_family_reports(course_id: int, platform_id: int, *, actor: Actor, now: datetime,
+                         language_for: LanguageChoice) -> list[FamilyReport]:
     """Return every active student's family report, by name; each view is audited. Statements stay flat in size."""
     require(actor, Action.VIEW_CLASS)
-    pack = require_pack(course_id)
+    require_pack(course_id)
     _, rows = class_overview(course_id, platform_id)
     ids = [row.person_id for row in rows]
     comments = _comments(course_id, ids)
     locales = _launch_locales(course_id, ids)
+    languages = {pid: language_for(locales.get(pid)) for pid in ids}
+    # One translated pack per language in the class (the per-process cache holds them), read before the commit
+    # below expires the course's content row.
+    packs = {language: require_pack(course_id, language) for language in set(languages.values())}
     _audit(platform_id, course_id, actor.person_id, ids, now)
     db.session.commit()
-    return [_report(pack, row.person_id, row.name, row.levels, comments.get(row.person_id, ""),
-                    locales.get(row.person_id)) for row in rows]
+    return [_report(packs[languages[row.person_id]], row.person_id, row.name, row.levels,
+                    comments.get(row.person_id, ""), locales.get(row.person_id), languages[row.person_id])
+            for row in rows]
 
 
 def save_report_comment(course_id: int, platform_id: int, person_id: int, text: str, *, actor: Actor,
@@ -127,7 +142,7 @@ def save_report_comment(course_id: int, platform_id: int, person_id: int, text: 
 
 
 def _report(pack: CoursePack, person_id: int, name: str, levels: Mapping[str, Level], comment: str,
-            launch_locale: str | None) -> FamilyReport:
+            launch_locale: str | None, language: str) -> FamilyReport:
     graph = pack.skill_graph
     names = {s.id: s.name for s in pack.skills}
     order = graph.topological_order()
@@ -159,6 +174,7 @@ def _report(pack: CoursePack, person_id: int, name: str, levels: Mapping[str, Le
         goals=goals,
         comment=comment,
         launch_locale=launch_locale,
+        language=language,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
@@ -125,10 +126,10 @@ def report(person_id: int):
     """Show a printable progress report for the student's family, in the language the teacher chose for it."""
     require_teacher()
     actor = actor_of(g.launch)
-    result = family_report(g.launch.course_id, g.launch.platform_id, person_id, actor=actor, now=utcnow())
-    language = _report_language(request.args.get("lang"), result)
+    result = family_report(g.launch.course_id, g.launch.platform_id, person_id, actor=actor, now=utcnow(),
+                           language_for=_report_language(request.args.get("lang")))
     return render_template("teacher/report.html", launch=g.launch, report=result, person_id=person_id,
-                           language=language, languages=SUPPORTED, article=_article(result, language, level=1),
+                           language=result.language, languages=SUPPORTED, article=_article(result, level=1),
                            may_comment=may(actor, Action.ASSESS), comment_limit=COMMENT_LIMIT)
 
 
@@ -153,22 +154,24 @@ def report_comment(person_id: int):
 def print_reports():
     """Show every student's family report on one page to print, one student per sheet."""
     require_teacher()
-    reports = class_family_reports(g.launch.course_id, g.launch.platform_id, actor=actor_of(g.launch), now=utcnow())
     # No choice means each family's own language (from the student's last launch), else English.
     chosen = language_of(request.args.get("lang"))
-    articles = [_article(r, _report_language(chosen, r), level=2) for r in reports]
+    reports = class_family_reports(g.launch.course_id, g.launch.platform_id, actor=actor_of(g.launch), now=utcnow(),
+                                   language_for=_report_language(chosen))
+    articles = [_article(r, level=2) for r in reports]
     return render_template("teacher/class_reports.html", launch=g.launch, articles=articles, language=chosen or "",
                            languages=SUPPORTED)
 
 
-def _report_language(choice: str | None, report: FamilyReport) -> str:
-    return language_of(choice) or language_of(report.launch_locale) or DEFAULT
+def _report_language(choice: str | None) -> Callable[[str | None], str]:
+    """Return how to pick a report's language: the teacher's choice, else the student's launch one, else English."""
+    return lambda launch_locale: language_of(choice) or language_of(launch_locale) or DEFAULT
 
 
-def _article(report: FamilyReport, language: str, *, level: int) -> Markup:
+def _article(report: FamilyReport, *, level: int) -> Markup:
     """Render the report's body in the family's language; the page around it keeps the teacher's."""
-    with force_locale(language):
-        html = render_template("teacher/_family_report.html", report=report, language=language, h=level)
+    with force_locale(report.language):
+        html = render_template("teacher/_family_report.html", report=report, language=report.language, h=level)
     # Jinja autoescaped every value while rendering it; marking the finished HTML safe only stops a second escape.
     return Markup(html)  # noqa: S704
 

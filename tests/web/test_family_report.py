@@ -11,6 +11,7 @@ from babel.dates import format_date
 
 from lti_tool.extensions import db
 from lti_tool.learning.coursepack import load_pack
+from lti_tool.learning.localization import localize
 from lti_tool.models import AuditEntry, ReportComment
 from lti_tool.services.content import demo_pack_data
 from tests.support import open_in_launch as _get
@@ -20,6 +21,7 @@ from tests.support import teacher_with_demo_pack as _teacher
 PACK = load_pack(demo_pack_data())
 FIRST_SKILL = PACK.units[0].skills[0]
 NAMES = {s.id: s.name for s in PACK.skills}
+SPANISH_NAMES = {s.id: s.name for s in localize(PACK, "es").skills}
 DUE = date.fromisoformat(next(goal.due for goal in PACK.goals if goal.due))
 COMMENT = "Priya explains her thinking clearly.\nTen minutes of practice at home twice a week will help."
 
@@ -82,6 +84,8 @@ def test_teacher_writes_a_comment_and_the_family_reads_the_report_with_it_in_eng
     assert "Así le va a Priya Shah" in body and "Cómo puede ayudar en casa" in body
     assert "Una nota del docente" in body and COMMENT in body
     assert "Dominado" in body and "How you can help" not in body
+    # The course pack's own Spanish: skill names in the family's language too.
+    assert SPANISH_NAMES[FIRST_SKILL] in body and NAMES[FIRST_SKILL] not in body
     assert f"para el {format_date(DUE, 'long', locale='es')}" in body
     assert "Your comment for the family" in spanish.text  # the form is the teacher's, in the teacher's language
     # Saving again from the Spanish report comes back to the Spanish report.
