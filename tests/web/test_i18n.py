@@ -168,6 +168,21 @@ def test_an_english_teacher_keeps_english_pages(sandbox, tool):
     assert "Course end date" in pages["settings"].text and "The course ends on 2031-06-30." in pages["saved"].text
 
 
+def test_a_spanish_teacher_reads_needs_help_now_in_spanish(sandbox, tool):
+    teacher = submit_form(_launch(sandbox, "teacher", locale="es"), "/content/demo")
+    student = _launch(sandbox, locale="en")
+    practice = _first_practice(student, tool)
+    skill = re.search(r"/practice/([^/?\"]+)", practice.url).group(1)
+    submit_form(practice, f"/practice/{skill}/ask")
+    base = re.search(r"/c/[^/]+/", teacher.url).group(0)
+    needs = _get(teacher, tool, base + "class/needs-help")
+    assert _html_lang(needs) == "es" and "<h1>Necesitan ayuda ahora</h1>" in needs.text
+    assert '<span class="alert-kind">pidió ayuda</span> Pidió ayuda con Equivalent fractions hoy.' in needs.text
+    assert "Asked for help" not in needs.text and "asked for help" not in needs.text
+    helped = submit_form(needs, "/class/needs-help/helped")
+    assert "Marcado como atendido." in helped.text and "Nadie necesita ayuda ahora mismo." in helped.text
+
+
 class _VisibleText(HTMLParser):
     """The words a reader meets on a page: text outside script and style, plus labels read aloud."""
 
