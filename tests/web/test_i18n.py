@@ -183,6 +183,44 @@ def test_a_spanish_teacher_reads_needs_help_now_in_spanish(sandbox, tool):
     assert "Marcado como atendido." in helped.text and "Nadie necesita ayuda ahora mismo." in helped.text
 
 
+def test_every_teacher_page_opens_in_spanish(sandbox, tool):
+    pages = _teacher_pages(sandbox, tool, "es")
+    home = pages["home"]
+    base = re.search(r"/c/[^/]+/", home.url).group(0)
+    student_id = re.search(r"/students/(\d+)", pages["student"].url).group(1)
+    practice_set = next(a["id"] for a in demo_pack_data()["activities"] if a["kind"] == "practice")
+    expected = {
+        "class/needs-help": "<h1>Necesitan ayuda ahora</h1>",
+        "class/groups": "<h1>Grupos para la próxima clase</h1>",
+        "class/assignments": "<h1>Asignaciones</h1>",
+        f"students/{student_id}/skills/frac-equivalent": "Todas las respuestas",
+        "class/skills/frac-equivalent/trouble-spots": "<h1>Preguntas más falladas: ",
+        "teacher/evidence": "<h1>Trabajos por revisar</h1>",
+        "teacher/reflections": "<h1>Reflexiones: ",
+        "teacher/grading": "<h1>Calificación: ",
+        "teacher/model": "<h1>Modelo de dominio: ",
+        "teacher/map": "<h1>Mapa del curso: ",
+        "teacher/map/skill": "<h1>Añadir una habilidad</h1>",
+        f"teacher/map/activity?id={practice_set}": "Añadir una pregunta</a>",
+        f"teacher/map/item?activity={practice_set}": "<h1>Añadir una pregunta a ",
+        "teacher/map/unit": "<h1>Añadir una unidad</h1>",
+        "teacher/map/goal": "<h1>Añadir una meta del curso</h1>",
+        "teacher/map/course": "<h1>Datos del curso</h1>",
+        "privacy/": "Datos de los estudiantes",
+        f"privacy/students/{student_id}/delete": "Borrar los datos de",
+        "privacy/course/delete": "Borrar todos los datos de",
+    }
+    for path, words in expected.items():
+        page = _get(home, tool, base + path)
+        assert page.status_code == 200 and _html_lang(page) == "es", path
+        assert words in page.text, path
+    skill_form = _get(home, tool, base + "teacher/map/skill")
+    refused = submit_form(skill_form, "/teacher/map/skill", name="")
+    assert refused.status_code == 400 and "No se guardó: 1 problema" in refused.text
+    saved = submit_form(skill_form, "/teacher/map/skill", name="Fracciones egipcias")
+    assert "Se guardó la nueva habilidad." in saved.text
+
+
 class _VisibleText(HTMLParser):
     """The words a reader meets on a page: text outside script and style, plus labels read aloud."""
 
