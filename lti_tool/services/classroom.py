@@ -249,6 +249,8 @@ class GroupView:
     number: int
     reason: str
     members: tuple[GroupMember, ...]
+    #: The reason as translatable fragments (the suggested groups'; a teacher's arrangement is described in English).
+    reason_parts: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -271,7 +273,7 @@ def suggest_groups(course_id: int, platform_id: int, *, skill_ids: Sequence[str]
     make = mixed_groups if kind == "mixed" else same_need_groups
     by_id = {r.person_id: r for r in rows}
     groups = [
-        GroupView(g.number, g.reason, tuple(_member(by_id[int(pid)], chosen) for pid in g.student_ids))
+        GroupView(g.number, g.reason, tuple(_member(by_id[int(pid)], chosen) for pid in g.student_ids), g.reason_parts)
         for g in make(levels, [s.id for s in chosen], skill_names=names)
     ] if rows else []
     return Grouping(kind, chosen, all_skills, groups)

@@ -115,7 +115,7 @@ def _value(key: str, value: object) -> object:
         return _names(value)
     if isinstance(value, date):
         return format_date(value, "long")
-    return gettext(value) if key == "level" else value
+    return gettext(value) if key.startswith("level") else value  # "level", "level_high": level names
 
 
 def _render(parts: object, separator: str) -> str:

@@ -191,7 +191,7 @@ def test_every_teacher_page_opens_in_spanish(sandbox, tool):
     practice_set = next(a["id"] for a in demo_pack_data()["activities"] if a["kind"] == "practice")
     expected = {
         "class/needs-help": "<h1>Necesitan ayuda ahora</h1>",
-        "class/groups": "<h1>Grupos para la próxima clase</h1>",
+        "class/groups": '<p class="group-reason">Este estudiante está ',  # the suggestion's reason, too
         "class/assignments": "<h1>Asignaciones</h1>",
         f"students/{student_id}/skills/frac-equivalent": "Todas las respuestas",
         "class/skills/frac-equivalent/trouble-spots": "<h1>Preguntas más falladas: ",
