@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..learning.mastery import Level
 from ..learning.planner import Goal, NextStep, PlanActivity, plan_next_steps
+from ..learning.translations import BASE_LANGUAGE
 from ..models import Enrollment, Person, ReviewSchedule
 from .mastery import levels_by_person, require_pack, skill_views
 
@@ -30,13 +31,13 @@ class StudentPlan:
 
 
 def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: list[str] | None = None,
-             unit_title: str = "") -> StudentPlan:
-    """Return the student's plan: their levels, and 3-5 next steps with reasons.
+             unit_title: str = "", language: str = BASE_LANGUAGE) -> StudentPlan:
+    """Return the student's plan: their levels, and 3-5 next steps with reasons, the pack's texts in the language.
 
     A unit placement (unit_skill_ids) shows only that unit's skills and aims the next steps at them.
     """
-    pack = require_pack(course_id)
-    views = skill_views(course_id, person_id)
+    pack = require_pack(course_id, language)
+    views = skill_views(course_id, person_id, language)
     levels = {v.skill_id: v.level for v in views}
     activities = [
         PlanActivity(id=a.id, title=a.title, kind=a.kind, skill_ids=tuple(a.skills), modality=a.modality)
