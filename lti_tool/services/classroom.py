@@ -20,23 +20,23 @@ from ..learning.pacing import PacePlan, plan_pace
 from ..learning.skills import Skill
 from ..models import AuditEntry, Course, CourseContent, Enrollment, ItemResponse, MasteryEvent, Person
 from .content import course_pack
-from .errors import NotFound
+from .errors import N_, NotFound
 from .help import open_requests
 from .mastery import require_pack
 from .plan import ClassRow, StudentPlan, class_overview, plan_for
 
 #: Heatmap orders a teacher can choose, with the words the sort menu shows.
 SORTS: dict[str, str] = {
-    "name": "Name (A to Z)",
-    "fewest": "Fewest skills at Proficient or above first",
-    "most": "Most skills at Proficient or above first",
-    "skill-low": "Level on the chosen skill, lowest first",
-    "skill-high": "Level on the chosen skill, highest first",
+    "name": N_("Name (A to Z)"),
+    "fewest": N_("Fewest skills at Proficient or above first"),
+    "most": N_("Most skills at Proficient or above first"),
+    "skill-low": N_("Level on the chosen skill, lowest first"),
+    "skill-high": N_("Level on the chosen skill, highest first"),
 }
 
 GROUP_KINDS: dict[str, str] = {
-    "same-need": "Same need (similar levels, for reteaching)",
-    "mixed": "Mixed levels (for projects)",
+    "same-need": N_("Same need (similar levels, for reteaching)"),
+    "mixed": N_("Mixed levels (for projects)"),
 }
 
 #: Spreadsheets run a cell starting with these as a formula (OWASP "CSV injection").
@@ -249,6 +249,8 @@ class GroupView:
     number: int
     reason: str
     members: tuple[GroupMember, ...]
+    #: The reason as translatable fragments (the suggested groups'; a teacher's arrangement is described in English).
+    reason_parts: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -271,7 +273,7 @@ def suggest_groups(course_id: int, platform_id: int, *, skill_ids: Sequence[str]
     make = mixed_groups if kind == "mixed" else same_need_groups
     by_id = {r.person_id: r for r in rows}
     groups = [
-        GroupView(g.number, g.reason, tuple(_member(by_id[int(pid)], chosen) for pid in g.student_ids))
+        GroupView(g.number, g.reason, tuple(_member(by_id[int(pid)], chosen) for pid in g.student_ids), g.reason_parts)
         for g in make(levels, [s.id for s in chosen], skill_names=names)
     ] if rows else []
     return Grouping(kind, chosen, all_skills, groups)

@@ -11,7 +11,7 @@ from ..services.errors import ServiceError
 from ..services.permissions import actor_of
 from ..services.storage import describe_size
 from .course import launch_blueprint, require_student, require_teacher
-from .i18n import page_language, translated
+from .i18n import localized, page_language, translated
 
 bp = launch_blueprint("agency", __name__)
 
@@ -217,7 +217,8 @@ def accept_evidence(evidence_id: int):
             raise
         flash(translated(exc), "error")
     else:
-        flash(f"Accepted {done.name}’s evidence for {done.skill_name} at {done.level_awarded.value}.", "success")
+        flash(gettext("Accepted %(name)s’s evidence for %(skill)s at %(level)s.", name=done.name, skill=done.skill_name,
+                      level=localized(done.level_awarded)), "success")
     return redirect(url_for("agency.evidence_queue"), code=303)
 
 
@@ -234,7 +235,8 @@ def return_evidence(evidence_id: int):
             raise
         flash(translated(exc), "error")
     else:
-        flash(f"Returned {done.name}’s evidence for {done.skill_name} with your comment.", "success")
+        flash(gettext("Returned %(name)s’s evidence for %(skill)s with your comment.", name=done.name,
+                      skill=done.skill_name), "success")
     return redirect(url_for("agency.evidence_queue"), code=303)
 
 
@@ -263,5 +265,6 @@ def save_settings():
     except ServiceError as exc:
         flash(translated(exc), "error")
     else:
-        flash(f"The course ends on {end.isoformat()}." if end else "The course has no end date now.", "success")
+        flash(gettext("The course ends on %(date)s.", date=end.isoformat()) if end else
+              gettext("The course has no end date now."), "success")
     return redirect(url_for("agency.settings"), code=303)

@@ -58,7 +58,7 @@ def helped():
     if person_id not in {entry.person_id for entry in entries}:
         abort(404)  # only students of this launch's course who are on the list
     mark_helped(g.launch.course_id, person_id, now=utcnow())
-    flash("Marked as helped.", "success")
+    flash(gettext("Marked as helped."), "success")
     return redirect(url_for("classroom.help_now"), code=303)
 
 

@@ -18,6 +18,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext, ngettext
 
 from ..extensions import csrf
 from ..models.base import utcnow
@@ -164,7 +165,8 @@ def use_demo_pack():
     require_teacher()
     now = utcnow()
     pack = import_pack(g.launch.course_id, demo_pack_data(now.date()), now=now)
-    flash(f"The course now uses “{pack.course.title}”: {len(pack.skills)} skills.", "success")
+    flash(gettext("The course now uses “%(title)s”: %(num)d skills.", title=pack.course.title, num=len(pack.skills)),
+          "success")
     return redirect(url_for("course.home"), code=303)
 
 
@@ -178,7 +180,8 @@ def import_content():
     except ServiceError as exc:
         flash(translated(exc), "error")
     else:
-        flash(f"Imported “{pack.course.title}”: {len(pack.skills)} skills.", "success")
+        flash(gettext("Imported “%(title)s”: %(num)d skills.", title=pack.course.title, num=len(pack.skills)),
+              "success")
         for warning in pack.warnings():
             flash(warning, "warning")
     return redirect(url_for("course.home"), code=303)
@@ -273,7 +276,8 @@ def roster_sync():
         flash(translated(exc), "error")
     else:
         flash(
-            f"Roster updated: {result.members} members, {result.added} new, {result.deactivated} no longer active.",
+            gettext("Roster updated: %(members)d members, %(added)d new, %(gone)d no longer active.",
+                    members=result.members, added=result.added, gone=result.deactivated),
             "success",
         )
     return redirect(url_for("course.home"), code=303)
@@ -284,7 +288,7 @@ def retry_grades():
     """Queue failed grade posts again (after the teacher fixed the cause in the LMS)."""
     require_teacher()
     count = retry_failed(g.launch.course_id, now=utcnow(), person_id=request.form.get("person_id", type=int))
-    flash(f"{count} grade{'s' if count != 1 else ''} queued to send again.", "success")
+    flash(ngettext("%(num)d grade queued to send again.", "%(num)d grades queued to send again.", count), "success")
     return redirect(url_for("course.home") + "#grades-heading", code=303)
 
 

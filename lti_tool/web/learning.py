@@ -15,7 +15,7 @@ from ..services.permissions import actor_of
 from ..services.plan import class_overview, plan_for
 from ..services.serving import misses_in_a_row, serve_next
 from .course import launch_blueprint, require_student, require_teacher
-from .i18n import page_language, translated
+from .i18n import localized, page_language, translated
 
 bp = launch_blueprint("learning", __name__)
 LEVELS = ["Not started", "Attempted", "Familiar", "Proficient", "Mastered"]
@@ -113,7 +113,7 @@ def override():
     except ServiceError as exc:
         flash(translated(exc), "error")
     else:
-        flash(f"Level set to {view.level.value} for {view.name}.", "success")
+        flash(gettext("Level set to %(level)s for %(name)s.", level=localized(view.level), name=view.name), "success")
     if request.form.get("back") == "answers":
         # Set from a student's answers on the skill: back to those answers, where the change now shows.
         return redirect(url_for("classroom.answers", person_id=person_id,
