@@ -189,6 +189,10 @@ def test_every_teacher_page_opens_in_spanish(sandbox, tool):
         "class/needs-help": "<h1>Necesitan ayuda ahora</h1>",
         "class/groups": '<p class="group-reason">Este estudiante está ',  # the suggestion's reason, too
         "class/assignments": "<h1>Asignaciones</h1>",
+        "class/activity": "<h1>Actividad de la clase</h1>",
+        "class/map": "<h1>Mapa de habilidades: qué tan preparada está la clase</h1>",
+        "class/reports": "<h1>Informes para las familias: ",
+        f"students/{student_id}/report": "<title>Informe para la familia: ",
         f"students/{student_id}/skills/frac-equivalent": "Todas las respuestas",
         "class/skills/frac-equivalent/trouble-spots": "<h1>Preguntas más falladas: ",
         "teacher/evidence": "<h1>Trabajos por revisar</h1>",
