@@ -27,6 +27,8 @@ class StudentPlan:
     goals: list[Goal]
     #: For each next step's skill, the pack's ways to learn it besides questions (videos, readings, interactives).
     resources: dict = field(default_factory=dict)
+    #: Units whose cross-skill check the plan offers (list[unit_check.UnitOffer]).
+    unit_checks: list = field(default_factory=list)
 
 
 def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: list[str] | None = None,
@@ -93,8 +95,13 @@ def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: l
     from .help import learning_activities
 
     resources = {step.skill_id: learning_activities(pack, step.skill_id) for step in steps}
+    from .unit_check import unit_offers
+
+    checks = unit_offers(course_id, person_id, pack)
+    if unit_skill_ids:
+        checks = [c for c in checks if set(next(u.skills for u in pack.units if u.id == c.unit_id)) & wanted]
     return StudentPlan(course_title=pack.course.title, skills=views, next_steps=steps, goals=goals,
-                       resources=resources)
+                       resources=resources, unit_checks=checks)
 
 
 @dataclass(frozen=True)
