@@ -14,19 +14,20 @@ from .i18n import translated
 bp = launch_blueprint("unit_check", __name__)
 
 
-def _title(pack, unit_id: str) -> str:
+def _open(unit_id: str):
+    """Return (the student's person id, the course pack, the unit's title), or refuse teachers and unknown units."""
+    person_id = require_student()
+    pack = require_pack(g.launch.course_id)
     unit = next((u for u in pack.units if u.id == unit_id), None)
     if unit is None:
         raise NotFound(N_("That unit is not part of this course."))
-    return unit.title
+    return person_id, pack, unit.title
 
 
 @bp.get("/unit-check/<unit_id>")
 def question(unit_id: str):
     """Start the unit check (or go on with the one under way) and show its next question."""
-    person_id = require_student()
-    pack = require_pack(g.launch.course_id)
-    title = _title(pack, unit_id)
+    person_id, pack, title = _open(unit_id)
     run = request.args.get("run", type=int)
     if run is None:
         run = unit_check.start(g.launch.course_id, person_id, pack, unit_id, now=utcnow())
@@ -44,10 +45,8 @@ def question(unit_id: str):
 @bp.post("/unit-check/<unit_id>")
 def answer(unit_id: str):
     """Check a unit-check answer: evidence for its skills, like practice, marked as the unit check."""
-    person_id = require_student()
+    person_id, pack, title = _open(unit_id)
     course_id = g.launch.course_id  # read before the answer's commit expires the launch row
-    pack = require_pack(course_id)
-    title = _title(pack, unit_id)
     run = request.form.get("run", type=int)
     served_id = request.form.get("served", type=int)
     try:
@@ -68,9 +67,7 @@ def answer(unit_id: str):
 @bp.get("/unit-check/<unit_id>/summary")
 def summary(unit_id: str):
     """Show each skill of the unit check: how many were right, and which levels moved."""
-    person_id = require_student()
-    pack = require_pack(g.launch.course_id)
-    title = _title(pack, unit_id)
+    person_id, pack, title = _open(unit_id)
     run = request.args.get("run", type=int)
     results = unit_check.results(g.launch.course_id, person_id, pack, unit_id, run) if run else []
     return render_template("student/unit_check_summary.html", launch=g.launch, unit_title=title, results=results,
