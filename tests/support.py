@@ -136,6 +136,16 @@ class SandboxActions:
         return self.begin(as_, http=http, **launch).post()
 
 
+LAUNCH_PRESENTATION = "https://purl.imsglobal.org/spec/lti/claim/launch_presentation"
+
+
+def launch_with_presentation(sandbox, as_: str = "student", http: requests.Session | None = None,
+                             **presentation: Any) -> requests.Response:
+    """Launch with the launch_presentation claim replaced, e.g. locale="es" (no locale at all when none is given)."""
+    pending = sandbox.begin(as_, http=http)
+    return pending.post(pending.resign(**{LAUNCH_PRESENTATION: {"document_target": "iframe", **presentation}}))
+
+
 def submit_form(page: requests.Response, action_suffix: str, **values: str) -> requests.Response:
     """Submit the page's form whose action ends with action_suffix (with its CSRF token), like a browser."""
     import re
@@ -228,8 +238,11 @@ def served_answer(tool, page: requests.Response, *, right: bool = True) -> str:
 LIVE_TOOLS: list = []
 
 
-def served_item(tool, served_id: int):
-    """Return the question a served row stands for, written out for its variant (a template's numbers)."""
+def served_item(tool, served_id: int, language: str = "en"):
+    """Return the question a served row stands for, written out for its variant (a template's numbers).
+
+    With a language, its texts are those a student launched in that language reads.
+    """
     tool = tool or LIVE_TOOLS[-1]
     from lti_tool.extensions import db
     from lti_tool.learning.coursepack import instantiate
@@ -238,7 +251,7 @@ def served_item(tool, served_id: int):
 
     with tool.app.app_context():
         row = db.session.get(ServedItem, int(served_id))
-        return instantiate(course_pack(row.course_id).item(row.item_id), row.params or {})
+        return instantiate(course_pack(row.course_id, language).item(row.item_id), row.params or {})
 
 
 def answer_for_served(tool, served_id: int | str, *, right: bool = True) -> str:

@@ -18,6 +18,7 @@ from ..extensions import db
 from ..learning.mastery import Level, SkillState
 from ..learning.pacing import PaceStatus, plan_pace
 from ..learning.planner import Goal
+from ..learning.translations import BASE_LANGUAGE
 from ..models import (
     AuditEntry,
     Course,
@@ -93,14 +94,14 @@ class GoalsPage:
     pace: PaceView
 
 
-def _skill_names(course_id: int) -> dict[str, str]:
-    pack = require_pack(course_id)
+def _skill_names(course_id: int, language: str = BASE_LANGUAGE) -> dict[str, str]:
+    pack = require_pack(course_id, language)
     return {sid: pack.skill_graph[sid].name for sid in pack.skill_graph.topological_order()}
 
 
-def course_skills(course_id: int) -> list[tuple[str, str]]:
-    """Return the course's skills as (id, name) in map order, for the forms."""
-    return list(_skill_names(course_id).items())
+def course_skills(course_id: int, language: str = BASE_LANGUAGE) -> list[tuple[str, str]]:
+    """Return the course's skills as (id, name in the language) in map order, for the forms."""
+    return list(_skill_names(course_id, language).items())
 
 
 def _parse_date(text: str | None, what: str) -> date | None:
@@ -148,10 +149,10 @@ def _goal_fields(course_id: int, title: str, why: str, by_date: str, skill_ids: 
     return {"title": title, "why": why, "by_date": _parse_date(by_date, "date"), "skill_ids": chosen}
 
 
-def goals_page(course_id: int, person_id: int, *, now: datetime) -> GoalsPage:
-    """Return the course's goals, the student's own goals and their pace."""
-    pack = require_pack(course_id)
-    names = _skill_names(course_id)
+def goals_page(course_id: int, person_id: int, *, now: datetime, language: str = BASE_LANGUAGE) -> GoalsPage:
+    """Return the course's goals, the student's own goals and their pace, the pack's texts in the language."""
+    pack = require_pack(course_id, language)
+    names = _skill_names(course_id, language)
     today = now.date()
     course_goals = []
     for goal in pack.goals:
@@ -169,12 +170,13 @@ def goals_page(course_id: int, person_id: int, *, now: datetime) -> GoalsPage:
         .order_by(StudentGoal.done, StudentGoal.by_date.is_(None), StudentGoal.by_date, StudentGoal.id)
     )
     return GoalsPage(tuple(course_goals), tuple(_goal_view(g, names, today) for g in mine),
-                     tuple(names.items()), pace_for(course_id, person_id, now=now))
+                     tuple(names.items()), pace_for(course_id, person_id, now=now, language=language))
 
 
-def my_goal(course_id: int, person_id: int, goal_id: int, *, now: datetime) -> GoalView:
+def my_goal(course_id: int, person_id: int, goal_id: int, *, now: datetime,
+            language: str = BASE_LANGUAGE) -> GoalView:
     """Return one of the student's own goals (for editing)."""
-    return _goal_view(_own_goal(course_id, person_id, goal_id), _skill_names(course_id), now.date())
+    return _goal_view(_own_goal(course_id, person_id, goal_id), _skill_names(course_id, language), now.date())
 
 
 def add_goal(course_id: int, person_id: int, *, title: str, why: str, by_date: str, skill_ids: Sequence[str],
@@ -245,12 +247,12 @@ def student_plan_goals(course_id: int, person_id: int) -> list[Goal]:
 # --- Pacing ------------------------------------------------------------------------------------------------
 
 
-def pace_for(course_id: int, person_id: int, *, now: datetime) -> PaceView:
+def pace_for(course_id: int, person_id: int, *, now: datetime, language: str = BASE_LANGUAGE) -> PaceView:
     """Return the student's pace: target dates per skill from the course end date and their own pace."""
-    pack = require_pack(course_id)
+    pack = require_pack(course_id, language)
     order = list(pack.skill_graph.topological_order())
     names = {sid: pack.skill_graph[sid].name for sid in order}
-    levels = {v.skill_id: v.level for v in skill_views(course_id, person_id)}
+    levels = {v.skill_id: v.level for v in skill_views(course_id, person_id, language)}
     reached: dict[str, datetime] = {}
     for skill_id, new_level, at in db.session.execute(
         sa.select(MasteryEvent.skill_id, MasteryEvent.new_level, MasteryEvent.at)
@@ -529,7 +531,8 @@ def submit_evidence(course_id: int, person_id: int, *, skill_id: str, kind: str,
     return my_evidence(course_id, person_id, only=row.id)[0]
 
 
-def my_evidence(course_id: int, person_id: int, *, only: int | None = None) -> list[EvidenceView]:
+def my_evidence(course_id: int, person_id: int, *, only: int | None = None,
+                language: str = BASE_LANGUAGE) -> list[EvidenceView]:
     """Return the student's own evidence, newest first."""
     query = (
         sa.select(Evidence, Person.name)
@@ -539,7 +542,7 @@ def my_evidence(course_id: int, person_id: int, *, only: int | None = None) -> l
     )
     if only is not None:
         query = query.where(Evidence.id == only)
-    return _evidence_views(query, _skill_names(course_id))
+    return _evidence_views(query, _skill_names(course_id, language))
 
 
 def evidence_file(course_id: int, platform_id: int, evidence_id: int, *, actor: Actor,

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from ..extensions import db
 from ..learning.mastery import Level
 from ..learning.planner import Goal, NextStep, PlanActivity, plan_next_steps
+from ..learning.translations import BASE_LANGUAGE
 from ..models import Enrollment, Person, ReviewSchedule
 from .mastery import levels_by_person, require_pack, skill_views
+
+if TYPE_CHECKING:  # skill_map reads the class overview from here: imported at run time inside plan_for
+    from .skill_map import SkillMapView
 
 #: How many next steps the plan shows.
 STEPS = 5
@@ -27,18 +32,20 @@ class StudentPlan:
     goals: list[Goal]
     #: For each next step's skill, the pack's ways to learn it besides questions (videos, readings, interactives).
     resources: dict = field(default_factory=dict)
+    #: The same skills drawn as a map, each box with the student's level (services/skill_map.py SkillMapView).
+    skill_map: SkillMapView | None = None
     #: Units whose cross-skill check the plan offers (list[unit_check.UnitOffer]).
     unit_checks: list = field(default_factory=list)
 
 
 def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: list[str] | None = None,
-             unit_title: str = "") -> StudentPlan:
-    """Return the student's plan: their levels, and 3-5 next steps with reasons.
+             unit_title: str = "", language: str = BASE_LANGUAGE) -> StudentPlan:
+    """Return the student's plan: their levels, and 3-5 next steps with reasons, the pack's texts in the language.
 
     A unit placement (unit_skill_ids) shows only that unit's skills and aims the next steps at them.
     """
-    pack = require_pack(course_id)
-    views = skill_views(course_id, person_id)
+    pack = require_pack(course_id, language)
+    views = skill_views(course_id, person_id, language)
     levels = {v.skill_id: v.level for v in views}
     activities = [
         PlanActivity(id=a.id, title=a.title, kind=a.kind, skill_ids=tuple(a.skills), modality=a.modality)
@@ -95,13 +102,14 @@ def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: l
     from .help import learning_activities
 
     resources = {step.skill_id: learning_activities(pack, step.skill_id) for step in steps}
+    from .skill_map import student_skill_map
     from .unit_check import unit_offers
 
     checks = unit_offers(course_id, person_id, pack)
     if unit_skill_ids:
         checks = [c for c in checks if set(next(u.skills for u in pack.units if u.id == c.unit_id)) & wanted]
     return StudentPlan(course_title=pack.course.title, skills=views, next_steps=steps, goals=goals,
-                       resources=resources, unit_checks=checks)
+                       resources=resources, skill_map=student_skill_map(pack, views), unit_checks=checks)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from ..services.errors import ServiceError
 from ..services.permissions import actor_of
 from ..services.storage import describe_size
 from .course import launch_blueprint, require_student, require_teacher
-from .i18n import translated
+from .i18n import page_language, translated
 
 bp = launch_blueprint("agency", __name__)
 
@@ -53,7 +53,7 @@ def _goal_form() -> dict:
 def goals():
     """Show the course's goals, the student's own goals and their pace."""
     person_id = require_student()
-    page = agency.goals_page(g.launch.course_id, person_id, now=utcnow())
+    page = agency.goals_page(g.launch.course_id, person_id, now=utcnow(), language=page_language())
     return render_template("student/goals.html", launch=g.launch, page=page, editing=None)
 
 
@@ -74,8 +74,8 @@ def add_goal():
 def edit_goal(goal_id: int):
     """Show the goals page with one of the student's goals open for editing."""
     person_id = require_student()
-    editing = agency.my_goal(g.launch.course_id, person_id, goal_id, now=utcnow())
-    page = agency.goals_page(g.launch.course_id, person_id, now=utcnow())
+    editing = agency.my_goal(g.launch.course_id, person_id, goal_id, now=utcnow(), language=page_language())
+    page = agency.goals_page(g.launch.course_id, person_id, now=utcnow(), language=page_language())
     return render_template("student/goals.html", launch=g.launch, page=page, editing=editing)
 
 
@@ -120,9 +120,11 @@ def delete_goal(goal_id: int):
 def evidence():
     """Show the evidence form and the student's evidence with the teacher's replies."""
     person_id = require_student()
-    return render_template("student/evidence.html", launch=g.launch, skills=agency.course_skills(g.launch.course_id),
+    language = page_language()
+    return render_template("student/evidence.html", launch=g.launch,
+                           skills=agency.course_skills(g.launch.course_id, language),
                            chosen=request.args.get("skill_id", ""), kinds=agency.EVIDENCE_KINDS,
-                           mine=agency.my_evidence(g.launch.course_id, person_id),
+                           mine=agency.my_evidence(g.launch.course_id, person_id, language=language),
                            max_file_size=describe_size(int(current_app.config["EVIDENCE_MAX_BYTES"])))
 
 
@@ -163,7 +165,8 @@ def reflect():
     """Show the reflection prompts and the student's earlier reflections."""
     person_id = require_student()
     return render_template("student/reflect.html", launch=g.launch, prompts=agency.REFLECTION_PROMPTS,
-                           skills=agency.course_skills(g.launch.course_id), chosen=request.args.get("skill_id", ""),
+                           skills=agency.course_skills(g.launch.course_id, page_language()),
+                           chosen=request.args.get("skill_id", ""),
                            mine=agency.my_reflections(g.launch.course_id, person_id))
 
 

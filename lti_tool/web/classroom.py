@@ -8,6 +8,7 @@ from flask import Response, abort, flash, g, redirect, render_template, request,
 from flask_babel import gettext, ngettext
 
 from ..models.base import utcnow
+from ..services.activity import SORT_COLUMNS, class_activity
 from ..services.answers import answer_history, trouble_spots
 from ..services.assignments import WHOLE_CLASS, assign_skills, current_assignments, remove_assignment
 from ..services.classroom import (
@@ -23,6 +24,7 @@ from ..services.errors import N_, Forbidden, NotFound, ServiceError
 from ..services.help import mark_helped
 from ..services.permissions import actor_of
 from ..services.plan import class_overview
+from ..services.skill_map import class_skill_map
 from .course import launch_blueprint, require_teacher
 from .i18n import translated
 
@@ -50,6 +52,23 @@ def helped():
     mark_helped(g.launch.course_id, person_id, now=utcnow())
     flash("Marked as helped.", "success")
     return redirect(url_for("classroom.help_now"), code=303)
+
+
+@bp.get("/class/activity")
+def activity():
+    """Show each student's recent activity: last active, questions answered, time on task; sortable by column."""
+    require_teacher()
+    table = class_activity(g.launch.course_id, g.launch.platform_id, now=utcnow(),
+                           sort=request.args.get("sort", ""), direction=request.args.get("dir", ""))
+    return render_template("teacher/activity.html", launch=g.launch, table=table, columns=SORT_COLUMNS)
+
+
+@bp.get("/class/map")
+def skill_map():
+    """Draw the skill map with, on each skill, how many students are Proficient or above and ready to learn it."""
+    require_teacher()
+    view = class_skill_map(g.launch.course_id, g.launch.platform_id)
+    return render_template("teacher/skill_map.html", launch=g.launch, view=view)
 
 
 @bp.get("/class/groups")

@@ -43,7 +43,7 @@ from ..services.placements import (
 )
 from ..services.plan import plan_for
 from ..services.roster import sync_roster
-from .i18n import translated
+from .i18n import page_language, translated
 
 
 def launch_blueprint(name: str, import_name: str) -> Blueprint:
@@ -143,7 +143,7 @@ def home():
                                help_count=needs_help_count(launch.course_id, launch.platform_id, now=utcnow()))
     unit = list(placement.skill_ids) if placement and placement.kind == "unit" and placement.skill_ids else None
     plan = plan_for(launch.course_id, launch.person_id, now=utcnow(), unit_skill_ids=unit,
-                    unit_title=placement.title if unit else "") if pack else None
+                    unit_title=placement.title if unit else "", language=page_language()) if pack else None
     return render_template("student/home.html", launch=launch, placement=placement, plan=plan)
 
 

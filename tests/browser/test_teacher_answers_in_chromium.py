@@ -15,7 +15,7 @@ from lti_tool.learning.coursepack import load_pack
 from lti_tool.services.content import demo_pack_data
 from tests.support import served_answer, submit_form
 
-from .accessibility import PageAudit, wait
+from .accessibility import PageAudit, teacher_starts_demo_course, wait
 
 pytestmark = pytest.mark.browser
 
@@ -45,11 +45,7 @@ def _practise(tool, sandbox, who: str, *, wrong: int, right: int) -> str:
 def test_teacher_reads_answers_from_a_heatmap_cell_overrides_there_and_reads_the_most_missed_list(browser, tool,
                                                                                                    sandbox):
     audit = PageAudit(browser)
-    browser.get(tool.url("/"))
-    browser.find_element(By.LINK_TEXT, f"Launch Pathways as {TEACHER}").click()
-    wait(browser, ec.url_contains("/c/"))
-    _click(browser, "//button[contains(normalize-space(), 'Use the demo pack')]")
-    _click(browser, "//button[contains(normalize-space(), 'Update roster from the course')]")
+    teacher_starts_demo_course(browser, tool, TEACHER)
     skill_id = _practise(tool, sandbox, "student", wrong=2, right=1)
     _practise(tool, sandbox, "student-2", wrong=1, right=0)
     skill = NAMES[skill_id]

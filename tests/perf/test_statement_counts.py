@@ -1,4 +1,4 @@
-"""SQL round trips per page stay flat as a class, its leavers and its skill map grow (issue 14).
+"""SQL round trips per page stay flat as a class, its leavers and its skill map grow (issues 14 and 13).
 
 Each page is driven over real HTTP through the sandbox LMS, once in a small course (5 students, nobody left,
 the demo's 16 skills) and once in a big one (40 students, 30 who left, 32 skills); every statement the tool's
@@ -33,6 +33,10 @@ CEILINGS = {
     # The "Needs help now" badge (issue 13) runs the whole needs-help reading: +8 on both pages, flat in size.
     "class view": 12,
     "teacher home": 16,
+    # Issue 13: the activity table is two statements (students with their answer counts, the week's served
+    # questions) after the launch's own; the skill map reads the pack's version, the roster and the levels.
+    "class activity": 3,
+    "class map": 4,
 }
 
 
@@ -162,6 +166,16 @@ def _measure(make_tool, *, students: int, leavers: int, copies: int) -> dict[str
             view = _get(teacher, tool, "/class")
         assert "Extra Student" in view.text or students == 5
         pages["class view"] = seen
+
+        with counter.counting() as seen:
+            activity = _get(teacher, tool, "/class/activity?sort=time&dir=desc")
+        assert activity.text.count('<th scope="row">') == students
+        pages["class activity"] = seen
+
+        with counter.counting() as seen:
+            skill_map = _get(teacher, tool, "/class/map")
+        assert skill_map.text.count('class="map-link"') == 16 * copies
+        pages["class map"] = seen
     finally:
         counter.close()
         with tool.app.app_context():
