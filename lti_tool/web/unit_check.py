@@ -9,7 +9,7 @@ from ..services import unit_check
 from ..services.errors import N_, NotFound, ServiceError
 from ..services.mastery import record_answer, require_pack
 from .course import launch_blueprint, require_student
-from .i18n import translated
+from .i18n import page_language, translated
 
 bp = launch_blueprint("unit_check", __name__)
 
@@ -17,7 +17,7 @@ bp = launch_blueprint("unit_check", __name__)
 def _open(unit_id: str):
     """Return (the student's person id, the course pack, the unit's title), or refuse teachers and unknown units."""
     person_id = require_student()
-    pack = require_pack(g.launch.course_id)
+    pack = require_pack(g.launch.course_id, page_language())  # its texts in the page's language
     unit = next((u for u in pack.units if u.id == unit_id), None)
     if unit is None:
         raise NotFound(N_("That unit is not part of this course."))
@@ -54,7 +54,8 @@ def answer(unit_id: str):
             raise NotFound(N_("That question was not given to you here. Here is a question that was."))
         unit_check.unit_question(course_id, person_id, pack, unit_id, run, served_id)
         result = record_answer(course_id, person_id, served_id, request.form.get("answer", ""),
-                               hints_used=request.form.get("hints", 0, type=int), now=utcnow())
+                               hints_used=request.form.get("hints", 0, type=int), now=utcnow(),
+                               language=page_language())
     except ServiceError as exc:
         flash(translated(exc), "error")
         return redirect(url_for("unit_check.question", unit_id=unit_id, run=run), code=303)

@@ -172,5 +172,9 @@ def test_a_student_whose_lms_speaks_spanish_gets_the_unit_check_in_spanish(sandb
     presentation = {"document_target": "iframe", "locale": "es-MX"}
     plan = pending.post(pending.resign(**{"https://purl.imsglobal.org/spec/lti/claim/launch_presentation":
                                           presentation}))
-    plan.http = pending.http if hasattr(pending, "http") else plan.http
-    assert "Empezar la prueba de la unidad Fractions" in html.unescape(plan.text)
+    assert "Empezar la prueba de la unidad Fracciones" in html.unescape(plan.text)  # the pack's Spanish title
+    plan.http = pending.http
+    question = _follow(plan, "Empezar la prueba de la unidad Fracciones")
+    text = html.unescape(question.text)
+    assert 'data-testid="unit-check-label">Prueba de unidad<' in text
+    assert "Pregunta 1 de 8." in text and "Fracciones" in text
