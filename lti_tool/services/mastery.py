@@ -245,7 +245,8 @@ def record_answer(
             # A failed review lowers the estimate (above); the level follows the model, not a fixed drop.
             record_review(schedule, old_level, new_level, correct=correct, hints_used=hints_used,
                           skill_name=names.get(skill_id, skill_id), now=now)
-            reason_source = stored.source = "review"  # the answer is kept as a review, not practice
+            if source != "unit_check":  # a unit check's answer stays marked as one, and still counts as the review
+                reason_source = stored.source = "review"  # the answer is kept as a review, not practice
         elif skill_id != ALL_SKILLS:
             start_if_mastered(course_id, person_id, skill_id, old_level, new_level, now)
         if row is None:

@@ -34,6 +34,8 @@ class StudentPlan:
     resources: dict = field(default_factory=dict)
     #: The same skills drawn as a map, each box with the student's level (services/skill_map.py SkillMapView).
     skill_map: SkillMapView | None = None
+    #: Units whose cross-skill check the plan offers (list[unit_check.UnitOffer]).
+    unit_checks: list = field(default_factory=list)
 
 
 def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: list[str] | None = None,
@@ -101,9 +103,13 @@ def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: l
 
     resources = {step.skill_id: learning_activities(pack, step.skill_id) for step in steps}
     from .skill_map import student_skill_map
+    from .unit_check import unit_offers
 
+    checks = unit_offers(course_id, person_id, pack)
+    if unit_skill_ids:
+        checks = [c for c in checks if set(next(u.skills for u in pack.units if u.id == c.unit_id)) & wanted]
     return StudentPlan(course_title=pack.course.title, skills=views, next_steps=steps, goals=goals,
-                       resources=resources, skill_map=student_skill_map(pack, views))
+                       resources=resources, skill_map=student_skill_map(pack, views), unit_checks=checks)
 
 
 @dataclass(frozen=True)
