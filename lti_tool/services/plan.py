@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..learning.mastery import Level
 from ..learning.planner import Goal, NextStep, PlanActivity, plan_next_steps
-from ..models import Enrollment, Person, ReviewSchedule
+from ..models import Enrollment, Person
 from .mastery import levels_by_person, require_pack, skill_views
 
 #: How many next steps the plan shows.
@@ -27,6 +27,8 @@ class StudentPlan:
     goals: list[Goal]
     #: For each next step's skill, the pack's ways to learn it besides questions (videos, readings, interactives).
     resources: dict = field(default_factory=dict)
+    #: Names of the due skills the mixed review can ask about, most overdue first (the home page's review box).
+    reviews_due: list = field(default_factory=list)
 
 
 def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: list[str] | None = None,
@@ -51,19 +53,10 @@ def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: l
     if unit_skill_ids:
         # The unit is the goal of this placement: its steps (and the prerequisites they need) come first.
         goals = [Goal(id="placement-unit", title=unit_title or "This unit", skill_ids=tuple(unit_skill_ids))]
-    from ..learning.review import DueReview
+    from .reviews import due_reviews, review_skills
 
-    # A pack with `review_spacing: false` asks for no spaced reviews at all.
-    due = [] if not pack.mastery.review_spacing else [
-        DueReview(skill_id=row.skill_id, due_at=row.due_at, overdue=now - row.due_at)
-        for row in db.session.scalars(
-            sa.select(ReviewSchedule).where(
-                ReviewSchedule.course_id == course_id,
-                ReviewSchedule.person_id == person_id,
-                ReviewSchedule.due_at <= now,
-            )
-        )
-    ]
+    # Read once for both the next steps and the review box (a pack with `review_spacing: false` has neither).
+    due = due_reviews(course_id, person_id, now)
     from ..learning.diagnostic import Belief, levels_for_planning
     from .diagnostic import placements
 
@@ -93,8 +86,9 @@ def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: l
     from .help import learning_activities
 
     resources = {step.skill_id: learning_activities(pack, step.skill_id) for step in steps}
+    names = {s.id: s.name for s in pack.skills}
     return StudentPlan(course_title=pack.course.title, skills=views, next_steps=steps, goals=goals,
-                       resources=resources)
+                       resources=resources, reviews_due=[names.get(s, s) for s in review_skills(pack, due)])
 
 
 @dataclass(frozen=True)

@@ -116,23 +116,43 @@ def record_review(
     return outcome
 
 
+def due_reviews(course_id: int, person_id: int, now: datetime) -> list[DueReview]:
+    """Return the student's skills whose spaced review is due now ([] when the pack turns spacing off)."""
+    pack = course_pack(course_id)
+    if pack is None or not pack.mastery.review_spacing:
+        return []
+    rows = db.session.execute(sa.select(ReviewSchedule.skill_id, ReviewSchedule.due_at).where(
+        ReviewSchedule.course_id == course_id, ReviewSchedule.person_id == person_id, ReviewSchedule.due_at <= now))
+    return [DueReview(skill_id, _aware(due_at), _aware(now) - _aware(due_at)) for skill_id, due_at in rows]
+
+
+def _items_by_skill(pack: CoursePack) -> dict[str, list[str]]:
+    items: dict[str, list[str]] = {}
+    for _, item in pack.items():
+        for skill_id in item.skills:
+            items.setdefault(skill_id, []).append(item.id)
+    return items
+
+
+def review_skills(pack: CoursePack, due: list[DueReview]) -> list[str]:
+    """Return the due skills that have questions to review them with, most overdue first (the plan's review box)."""
+    seen: list[str] = []
+    for skill_id, _ in mastery_challenge(due, _items_by_skill(pack), size=1000) if due else ():
+        if skill_id not in seen:
+            seen.append(skill_id)
+    return seen
+
+
 def challenge(course_id: int, person_id: int, now: datetime, *, size: int = 6) -> list[tuple[str, str]]:
     """Return a mixed review of the student's due skills as (skill id, item id) pairs, or [] if none are due.
 
     Each answer goes through `mastery.record_answer` like any other, where a due skill's answer is its review.
     """
     pack = course_pack(course_id)
-    if pack is None or not pack.mastery.review_spacing:
+    due = due_reviews(course_id, person_id, now)
+    if pack is None or not due:
         return []
-    rows = db.session.scalars(sa.select(ReviewSchedule).where(
-        ReviewSchedule.course_id == course_id, ReviewSchedule.person_id == person_id, ReviewSchedule.due_at <= now))
-    due = [DueReview(row.skill_id, _aware(row.due_at), _aware(now) - _aware(row.due_at)) for row in rows]
-    if not due:
-        return []
-    items: dict[str, list[str]] = {}
-    for _, item in pack.items():
-        for skill_id in item.skills:
-            items.setdefault(skill_id, []).append(item.id)
+    items = _items_by_skill(pack)
     recent = db.session.scalars(
         sa.select(ItemResponse.item_id)
         .where(ItemResponse.course_id == course_id, ItemResponse.person_id == person_id)
@@ -153,15 +173,6 @@ class ReviewResult:
     skill_id: str
     skill_name: str
     held: bool
-
-
-def due_review_skills(course_id: int, person_id: int, now: datetime) -> list[str]:
-    """Return the ids of the student's due skills that have questions to review them with, most overdue first."""
-    seen: list[str] = []
-    for skill_id, _ in challenge(course_id, person_id, now, size=1000):
-        if skill_id not in seen:
-            seen.append(skill_id)
-    return seen
 
 
 def _run_rows(course_id: int, person_id: int, run: int | None) -> list[ServedItem]:

@@ -183,6 +183,7 @@ def test_statements_per_page_do_not_grow_with_class_size_leavers_or_skills(make_
     grown = [f"{page}: {small[page]} -> {big[page]}\n{_shown(big_course[page])}" for page in small
              if big[page] != small[page]]
     assert not grown, "statements grow with the course:\n" + "\n".join(grown)
+    print("\n".join(f"== {p}\n{_shown(s)}" for p, s in small_course.items()))
     over = [f"{page}: {count} > {CEILINGS[page]}\n{_shown(small_course[page])}" for page, count in small.items()
             if count > CEILINGS[page]]
     assert not over, "pages over their statement ceiling:\n" + "\n".join(over)
