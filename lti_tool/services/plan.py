@@ -102,7 +102,25 @@ class ClassRow:
 
 
 def class_overview(course_id: int, platform_id: int) -> tuple[list, list[ClassRow]]:
-    """Return (skills in map order, one row per active student) for the teacher's heatmap."""
+    """Return (skills in map order, one row per active student) for the teacher's heatmap.
+
+    A page asks several times (the heatmap and its "Needs help now" count): read once per transaction.
+    """
+    session = db.session()
+    memo = session.info.setdefault(_OVERVIEWS, {})
+    key = (course_id, platform_id)
+    held = memo.get(key)
+    if held is None or held[0] is not session.get_transaction():
+        overview = _class_overview(course_id, platform_id)
+        held = memo[key] = (session.get_transaction(), overview)
+    skills, rows = held[1]
+    return list(skills), list(rows)  # copies: a caller's sorting or filtering stays its own
+
+
+_OVERVIEWS = "pathways.class_overviews"
+
+
+def _class_overview(course_id: int, platform_id: int) -> tuple[list, list[ClassRow]]:
     pack = require_pack(course_id)
     by_id = {s.id: s for s in pack.skills}
     skills = [by_id[sid] for sid in pack.skill_graph.topological_order()]

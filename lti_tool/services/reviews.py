@@ -55,29 +55,24 @@ def _naive(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
-def due_schedule(course_id: int, person_id: int, skill_id: str, now: datetime) -> ReviewSchedule | None:
-    """Return the skill's review schedule if a review is due now (never when the pack turns spacing off)."""
-    if not _settings(course_id)[0]:
-        return None
-    return db.session.scalars(
-        sa.select(ReviewSchedule).where(
-            ReviewSchedule.course_id == course_id,
-            ReviewSchedule.person_id == person_id,
-            ReviewSchedule.skill_id == skill_id,
-            ReviewSchedule.due_at <= now,
-        )
-    ).first()
+_READ = object()  # start_if_mastered: read the skill's schedule (the caller has not)
 
 
-def start_if_mastered(course_id: int, person_id: int, skill_id: str, old: Level, new: Level, now: datetime) -> None:
+def start_if_mastered(course_id: int, person_id: int, skill_id: str, old: Level, new: Level, now: datetime, *,
+                      schedule: ReviewSchedule | None | object = _READ, retention: float | None = None) -> None:
     """Put a newly mastered skill on the review schedule (first review after FSRS's first interval).
 
     A skill mastered again keeps its card, so FSRS's memory of earlier reviews (stability, lapses) carries on.
+    A caller that has read the skill's schedule already (None: it has none) passes it, and the course's
+    retention, so nothing is read again.
     """
-    spacing, retention = _settings(course_id)
-    if not spacing or not starts_review(old, new):
+    if retention is None:
+        spacing, retention = _settings(course_id)
+        if not spacing:
+            return
+    if not starts_review(old, new):
         return
-    exists = db.session.scalars(
+    exists = schedule if schedule is not _READ else db.session.scalars(
         sa.select(ReviewSchedule).where(
             ReviewSchedule.course_id == course_id,
             ReviewSchedule.person_id == person_id,
@@ -102,12 +97,14 @@ def record_review(
     hints_used: int,
     skill_name: str,
     now: datetime,
+    retention: float | None = None,
 ) -> ReviewOutcome:
     """Rate a review answer, reschedule the skill, and say what it means for the level (the model's level)."""
     rating = rating_for(ItemResult(correct=correct, hints_used=hints_used))
     outcome = review_outcome(schedule.skill_id, level_before, rating, _aware(now), skill_name=skill_name,
                              model_level=model_level)
-    retention = _settings(schedule.course_id)[1]
+    if retention is None:
+        retention = _settings(schedule.course_id)[1]
     card, _ = scheduler(retention).review_card(Card.from_dict(schedule.card), FsrsRating(rating.value),
                                                review_datetime=_aware(now))
     schedule.card = card.to_dict()
