@@ -237,14 +237,16 @@ def record_answer(
     (a double click, a retry, a script) gets the first answer's result and changes nothing. A repeat of a
     variant in the same session is recorded as practice without mastery credit.
     """
-    for attempt in range(_ATTEMPTS):
+    # A caller's own pending changes (the placement check's run) would be lost by starting again: no retry then.
+    attempts = 1 if db.session.new or db.session.dirty or db.session.deleted else _ATTEMPTS
+    for attempt in range(attempts):
         try:
             return _record_answer(course_id, person_id, served_id, answer, hints_used=hints_used, now=now)
         except sa.exc.IntegrityError:
             # The learner's first answer on a skill raced another of their answers creating the same row (it
             # was not there to lock): start again from the committed rows; the claim was rolled back too.
             db.session.rollback()
-            if attempt == _ATTEMPTS - 1:
+            if attempt == attempts - 1:
                 raise
     raise AssertionError("unreachable")  # pragma: no cover
 
