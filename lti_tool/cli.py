@@ -14,7 +14,7 @@ from . import create_app
 from .course_cli import register as register_course_commands
 from .jobs.cli import worker_command
 from .privacy_cli import register as register_privacy_commands
-from .settings import MissingSecretKey
+from .settings import InvalidSetting
 
 
 def _app_from_env(*, demo_secret: bool = True):
@@ -27,7 +27,7 @@ def _app_from_env(*, demo_secret: bool = True):
             overrides["SECRET_KEY"] = handle.read().strip()
     try:
         return create_app(overrides)
-    except MissingSecretKey as exc:
+    except InvalidSetting as exc:
         raise click.ClickException(str(exc)) from None
 
 

@@ -110,6 +110,21 @@ class SkillAssignment(db.Model):
     assigned_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime, default=utcnow)
 
 
+class ReportComment(db.Model):
+    """The teacher's comment for a student's family report: one per student per course, shown as written."""
+
+    __tablename__ = "report_comment"
+    __table_args__ = (sa.UniqueConstraint("course_id", "person_id", name="uq_report_comment"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    course_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("course.id", ondelete="CASCADE"), index=True)
+    person_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("person.id", ondelete="CASCADE"))
+    text: so.Mapped[str] = so.mapped_column(sa.String(2000))
+    # Who wrote it last; the comment outlives that person's account being deleted.
+    author_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("person.id", ondelete="SET NULL"))
+    updated_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime, default=utcnow)
+
+
 class SkillMastery(db.Model):
     """A student's current mastery estimate for one skill (skill_id "*" holds the learner-wide state)."""
 

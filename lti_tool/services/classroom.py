@@ -1,4 +1,4 @@
-"""The teacher's class view: heatmap, needs help now, flexible groups, a student's plan and report, CSV export."""
+"""The teacher's class view: heatmap, needs help now, flexible groups, a student's plan, CSV export."""
 
 from __future__ import annotations
 
@@ -366,59 +366,6 @@ def student_detail(course_id: int, platform_id: int, person_id: int, *, actor_id
     _audit(platform_id, course_id, actor_id, person.id, "view_student", now)
     db.session.commit()
     return StudentDetail(person.id, person.name or "(name not shared)", plan, history, total or 0, correct or 0)
-
-
-@dataclass(frozen=True)
-class GoalProgress:
-    """A course goal in a family report: how many of its skills the student has shown."""
-
-    title: str
-    description: str
-    due: str | None
-    shown: int
-    skills: tuple[tuple[str, Level], ...]
-
-
-@dataclass(frozen=True)
-class ProgressReport:
-    """A progress report for families, in plain words."""
-
-    name: str
-    course_title: str
-    goals: list[GoalProgress]
-    mastered: list[str]
-    proficient: list[str]
-    working_on: list[tuple[str, Level]]
-    next_steps: list  # list[NextStep]
-    total: int
-
-
-def progress_report(course_id: int, platform_id: int, person_id: int, *, actor_id: int,
-                    now: datetime) -> ProgressReport:
-    """Return a student's progress report for their family: goals, skills shown, next steps; the view is audited."""
-    person = require_student(course_id, platform_id, person_id)
-    pack = require_pack(course_id)
-    plan = plan_for(course_id, person.id, now=now)
-    levels = {v.skill_id: v.level for v in plan.skills}
-    names = {v.skill_id: v.name for v in plan.skills}
-    goals = []
-    for goal in pack.goals:
-        skills = tuple((names.get(sid, sid), levels.get(sid, Level.NOT_STARTED)) for sid in goal.skills)
-        shown = sum(1 for _, lv in skills if lv.rank >= Level.PROFICIENT.rank)
-        goals.append(GoalProgress(goal.title, goal.description, goal.due, shown, skills))
-    _audit(platform_id, course_id, actor_id, person.id, "view_report", now)
-    db.session.commit()
-    return ProgressReport(
-        name=person.name or "(name not shared)",
-        course_title=plan.course_title,
-        goals=goals,
-        mastered=[v.name for v in plan.skills if v.level is Level.MASTERED],
-        proficient=[v.name for v in plan.skills if v.level is Level.PROFICIENT],
-        working_on=[(v.name, v.level) for v in plan.skills if Level.NOT_STARTED.rank < v.level.rank
-                    < Level.PROFICIENT.rank],
-        next_steps=plan.next_steps,
-        total=len(plan.skills),
-    )
 
 
 def require_student(course_id: int, platform_id: int, person_id: int) -> Person:

@@ -40,6 +40,7 @@ from ..learning.coursepack import (
     dumps_pack,
     load_pack,
 )
+from ..learning.translations import item_translations_that_fit
 from ..models import Course, Deployment, ItemResponse, Platform, SkillMastery
 from .content import course_content, import_pack
 from .errors import NotFound, ServiceError
@@ -307,6 +308,10 @@ def save_item(course_id: int, activity_id: str, item_id: str | None, values: Val
             items.append(record)
         else:
             record["id"] = existing["id"]
+            # The form edits the English only: the translations that still fit the edited question stay.
+            kept = item_translations_that_fit(record, existing.get("translations", {}))
+            if kept:
+                record["translations"] = kept
             items[items.index(existing)] = record
         return record["id"]
 

@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from ..extensions import db
 from ..learning.coursepack import CoursePack, Item, check_answer
 from ..learning.mastery import ALL_SKILLS, Level, MasteryModel, MasteryParams, MasteryThresholds, Response, SkillState
+from ..learning.translations import BASE_LANGUAGE
 from ..models import ItemResponse, MasteryEvent, ReviewSchedule, SkillMastery
 from ..models.base import commit_keeping_rows
 from .content import course_content, course_pack
@@ -98,9 +99,9 @@ _DEFAULT_MODEL = MasteryModel()  # never changed after it is built, so every cou
 _MODELS: dict[int, tuple[tuple, MasteryModel]] = {}
 
 
-def require_pack(course_id: int) -> CoursePack:
-    """Return the course's pack or refuse: nothing to practise until the teacher sets the course up."""
-    pack = course_pack(course_id)
+def require_pack(course_id: int, language: str = BASE_LANGUAGE) -> CoursePack:
+    """Return the course's pack (its texts in the language) or refuse: nothing to practise until it is set up."""
+    pack = course_pack(course_id, language)
     if pack is None:
         raise NotFound(N_("Your teacher has not set up this course in Pathways yet."))
     return pack
@@ -111,9 +112,9 @@ def _rows(course_id: int, person_id: int) -> dict[str, SkillMastery]:
     return {row.skill_id: row for row in db.session.scalars(query)}
 
 
-def skill_views(course_id: int, person_id: int) -> list[SkillView]:
-    """Return the student's level on every skill of the course, in the map's order."""
-    return _views(require_pack(course_id), _rows(course_id, person_id), model_for(course_id))
+def skill_views(course_id: int, person_id: int, language: str = BASE_LANGUAGE) -> list[SkillView]:
+    """Return the student's level on every skill of the course, in the map's order (names in the language)."""
+    return _views(require_pack(course_id, language), _rows(course_id, person_id), model_for(course_id))
 
 
 def _views(pack: CoursePack, rows: dict[str, SkillMastery], model: MasteryModel,
@@ -229,19 +230,22 @@ _ATTEMPTS = 3
 
 
 def record_answer(
-    course_id: int, person_id: int, served_id: int, answer: str, *, hints_used: int, now: datetime
+    course_id: int, person_id: int, served_id: int, answer: str, *, hints_used: int, now: datetime,
+    language: str = BASE_LANGUAGE,
 ) -> AnswerResult:
     """Check an answer to a served question, update the student's mastery of its skills, and note level changes.
 
     Only a question served to this learner and not yet answered counts; a second post of the same question
     (a double click, a retry, a script) gets the first answer's result and changes nothing. A repeat of a
-    variant in the same session is recorded as practice without mastery credit.
+    variant in the same session is recorded as practice without mastery credit. The result (question,
+    solution, skill names) is in the student's language; what is stored is the same in every language.
     """
     # A caller's own pending changes (the placement check's run) would be lost by starting again: no retry then.
     attempts = 1 if db.session.new or db.session.dirty or db.session.deleted else _ATTEMPTS
     for attempt in range(attempts):
         try:
-            return _record_answer(course_id, person_id, served_id, answer, hints_used=hints_used, now=now)
+            return _record_answer(course_id, person_id, served_id, answer, hints_used=hints_used, now=now,
+                                  language=language)
         except sa.exc.IntegrityError:
             # The learner's first answer on a skill raced another of their answers creating the same row (it
             # was not there to lock): start again from the committed rows; the claim was rolled back too.
@@ -252,18 +256,21 @@ def record_answer(
 
 
 def _record_answer(
-    course_id: int, person_id: int, served_id: int, answer: str, *, hints_used: int, now: datetime
+    course_id: int, person_id: int, served_id: int, answer: str, *, hints_used: int, now: datetime, language: str
 ) -> AnswerResult:
     pack = require_pack(course_id)
+    shown = require_pack(course_id, language)
     answer = (answer or "").strip()[:500]
     if not answer:
         raise ServiceError(N_("Type or choose an answer first."))
-    question = served(course_id, person_id, served_id, pack)
+    # The item in the student's language: the same ids and numbers, and a short-text item also accepts the
+    # answers the author wrote for that language.
+    question = served(course_id, person_id, served_id, shown)
     item = question.item
     correct = check_answer(item, answer)
     if not claim(question.id, correct=correct, now=now):
         db.session.rollback()
-        views = tuple(v for v in skill_views(course_id, person_id) if v.skill_id in item.skills)
+        views = tuple(v for v in skill_views(course_id, person_id, language) if v.skill_id in item.skills)
         return AnswerResult(correct=answered_correct(question.id), solution=item.solution, changes=(), views=views,
                             repeated=True, credited=False, skill_ids=tuple(item.skills), item=item)
     rows, schedules = _lock_skills(course_id, person_id, item.skills, now)
@@ -272,7 +279,7 @@ def _record_answer(
                           source=question.source, answered_at=now, credited=question.credit)
     db.session.add(stored)
     if not question.credit:
-        views = tuple(_views(pack, rows, model_for(course_id), item.skills))
+        views = tuple(_views(shown, rows, model_for(course_id), item.skills))
         commit_keeping_rows()
         return AnswerResult(correct=correct, solution=item.solution, changes=(), views=views, credited=False,
                             skill_ids=tuple(item.skills), item=item)
@@ -291,6 +298,7 @@ def _record_answer(
     changes = []
     names = {s.id: s.name for s in pack.skills}
     retention = pack.mastery.desired_retention if pack.mastery.review_spacing else None
+    shown_names = {s.id: s.name for s in shown.skills}
     for skill_id, state in model.record(states, response).items():
         row = rows.get(skill_id)
         old_level = Level(row.level) if row and skill_id != ALL_SKILLS else Level.NOT_STARTED
@@ -321,7 +329,7 @@ def _record_answer(
         for column in ("state", "reason", "updated_at", "overridden", "level"):
             so.attributes.flag_modified(row, column)
         if skill_id != ALL_SKILLS and new_level != old_level:
-            changes.append((names.get(skill_id, skill_id), old_level, new_level))
+            changes.append((shown_names.get(skill_id, skill_id), old_level, new_level))
             db.session.add(MasteryEvent(course_id=course_id, person_id=person_id, skill_id=skill_id,
                                         old_level=old_level.value, new_level=new_level.value, source=reason_source,
                                         reason=row.reason, at=now))
@@ -330,7 +338,7 @@ def _record_answer(
         from .publishing import publish_mastery
 
         publish_mastery(course_id, person_id, now=now)
-    views = tuple(_views(pack, rows, model, item.skills))
+    views = tuple(_views(shown, rows, model, item.skills))
     # The rows just written are current: the feedback page reads them (and the launch) without asking again.
     commit_keeping_rows()
     return AnswerResult(correct=correct, solution=item.solution, changes=tuple(changes), views=views,

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from ..extensions import db
 from ..learning.mastery import Level
 from ..learning.planner import Goal, NextStep, PlanActivity, plan_next_steps
+from ..learning.translations import BASE_LANGUAGE
 from ..models import Enrollment, Person
 from .mastery import levels_by_person, require_pack, skill_views
+
+if TYPE_CHECKING:  # skill_map reads the class overview from here: imported at run time inside plan_for
+    from .skill_map import SkillMapView
 
 #: How many next steps the plan shows.
 STEPS = 5
@@ -29,16 +34,18 @@ class StudentPlan:
     resources: dict = field(default_factory=dict)
     #: Names of the due skills the mixed review can ask about, most overdue first (the home page's review box).
     reviews_due: list = field(default_factory=list)
+    #: The same skills drawn as a map, each box with the student's level (services/skill_map.py SkillMapView).
+    skill_map: SkillMapView | None = None
 
 
 def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: list[str] | None = None,
-             unit_title: str = "") -> StudentPlan:
-    """Return the student's plan: their levels, and 3-5 next steps with reasons.
+             unit_title: str = "", language: str = BASE_LANGUAGE) -> StudentPlan:
+    """Return the student's plan: their levels, and 3-5 next steps with reasons, the pack's texts in the language.
 
     A unit placement (unit_skill_ids) shows only that unit's skills and aims the next steps at them.
     """
-    pack = require_pack(course_id)
-    views = skill_views(course_id, person_id)
+    pack = require_pack(course_id, language)
+    views = skill_views(course_id, person_id, language)
     levels = {v.skill_id: v.level for v in views}
     activities = [
         PlanActivity(id=a.id, title=a.title, kind=a.kind, skill_ids=tuple(a.skills), modality=a.modality)
@@ -86,9 +93,12 @@ def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: l
     from .help import learning_activities
 
     resources = {step.skill_id: learning_activities(pack, step.skill_id) for step in steps}
+    from .skill_map import student_skill_map
+
     names = {s.id: s.name for s in pack.skills}
     return StudentPlan(course_title=pack.course.title, skills=views, next_steps=steps, goals=goals,
-                       resources=resources, reviews_due=[names.get(s, s) for s in review_skills(pack, due)])
+                       resources=resources, reviews_due=[names.get(s, s) for s in review_skills(pack, due)],
+                       skill_map=student_skill_map(pack, views))
 
 
 @dataclass(frozen=True)

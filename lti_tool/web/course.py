@@ -44,7 +44,7 @@ from ..services.placements import (
 )
 from ..services.plan import plan_for
 from ..services.roster import sync_roster
-from .i18n import translated
+from .i18n import page_language, translated
 
 
 def launch_blueprint(name: str, import_name: str) -> Blueprint:
@@ -144,7 +144,7 @@ def home():
                                help_count=needs_help_count(launch.course_id, launch.platform_id, now=utcnow()))
     unit = list(placement.skill_ids) if placement and placement.kind == "unit" and placement.skill_ids else None
     plan = plan_for(launch.course_id, launch.person_id, now=utcnow(), unit_skill_ids=unit,
-                    unit_title=placement.title if unit else "") if pack else None
+                    unit_title=placement.title if unit else "", language=page_language()) if pack else None
     # The placement check and review boxes come from what the plan and the launch already read.
     return render_template("student/home.html", launch=launch, placement=placement, plan=plan,
                            reviews_due=plan.reviews_due if plan else [],

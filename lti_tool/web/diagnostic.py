@@ -9,7 +9,7 @@ from ..models.base import utcnow
 from ..services import diagnostic
 from ..services.errors import ServiceError
 from .course import launch_blueprint, require_student
-from .i18n import translated
+from .i18n import page_language, translated
 
 bp = launch_blueprint("diagnostic", __name__)
 
@@ -27,7 +27,7 @@ BELIEF_WORDS = {
 def start():
     """Show the placement check's current question."""
     person_id = require_student()
-    question = diagnostic.current_question(g.launch.course_id, person_id, now=utcnow())
+    question = diagnostic.current_question(g.launch.course_id, person_id, now=utcnow(), language=page_language())
     if question is None:
         return redirect(url_for("diagnostic.result"), code=303)
     return render_template("student/diagnostic.html", launch=g.launch, question=question)
@@ -40,7 +40,7 @@ def answer():
     try:
         over = diagnostic.answer_question(g.launch.course_id, person_id, request.form.get("item_id", ""),
                                           request.form.get("answer", ""), not_sure="not_sure" in request.form,
-                                          now=utcnow())
+                                          now=utcnow(), language=page_language())
     except ServiceError as exc:
         flash(translated(exc), "error")
         return redirect(url_for("diagnostic.start"), code=303)
@@ -68,7 +68,7 @@ def skip():
 def result():
     """Show where the student is starting, skill by skill, in plain words."""
     person_id = require_student()
-    outcome = diagnostic.result(g.launch.course_id, person_id)
+    outcome = diagnostic.result(g.launch.course_id, person_id, page_language())
     if outcome is None:
         return redirect(url_for("diagnostic.start"), code=303)
     return render_template("student/diagnostic_result.html", launch=g.launch, result=outcome, words=BELIEF_WORDS)

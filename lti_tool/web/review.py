@@ -10,7 +10,7 @@ from ..services.errors import N_, NotFound, ServiceError
 from ..services.mastery import record_answer, require_pack
 from ..services.reviews import next_review_question, review_question, review_results
 from .course import launch_blueprint, require_student
-from .i18n import translated
+from .i18n import page_language, translated
 
 bp = launch_blueprint("review", __name__)
 
@@ -19,7 +19,7 @@ bp = launch_blueprint("review", __name__)
 def question():
     """Show the review's current question, or the summary once the sitting is over."""
     person_id = require_student()
-    pack = require_pack(g.launch.course_id)
+    pack = require_pack(g.launch.course_id, page_language())
     run = request.args.get("run", type=int)
     served = next_review_question(g.launch.course_id, person_id, pack, run=run, now=utcnow())
     if served is None:
@@ -39,7 +39,7 @@ def question():
 def answer():
     """Check a review answer (it counts as the skill's review) and show feedback."""
     person_id = require_student()
-    pack = require_pack(g.launch.course_id)
+    pack = require_pack(g.launch.course_id, page_language())
     run = request.form.get("run", type=int)
     served_id = request.form.get("served", type=int)
     try:
@@ -47,7 +47,8 @@ def answer():
             raise NotFound(N_("That question was not given to you here. Here is a question that was."))
         served = review_question(g.launch.course_id, person_id, served_id, pack)
         result = record_answer(g.launch.course_id, person_id, served_id, request.form.get("answer", ""),
-                               hints_used=request.form.get("hints", 0, type=int), now=utcnow())
+                               hints_used=request.form.get("hints", 0, type=int), now=utcnow(),
+                               language=page_language())
     except ServiceError as exc:
         flash(translated(exc), "error")
         return redirect(url_for("review.question", run=run), code=303)
@@ -62,7 +63,7 @@ def answer():
 def summary():
     """Show which skills held and which need more practice, with the way back to the plan."""
     person_id = require_student()
-    pack = require_pack(g.launch.course_id)
+    pack = require_pack(g.launch.course_id, page_language())
     run = request.args.get("run", type=int)
     results = review_results(g.launch.course_id, person_id, pack, run=run) if run else []
     return render_template("student/review_summary.html", launch=g.launch,

@@ -19,13 +19,12 @@ from lti_tool.lti.claims import facts_from_claims
 from lti_tool.services.agency import EVIDENCE_KINDS, REFLECTION_PROMPTS
 from lti_tool.web.diagnostic import BELIEF_WORDS
 from lti_tool.web.i18n import DOMAIN_WORDS, language_of
-from tests.support import submit_form
+from tests.support import LAUNCH_PRESENTATION, launch_with_presentation, submit_form
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = ROOT / "lti_tool" / "translations"
 SPANISH_PO = TRANSLATIONS / "es" / "LC_MESSAGES" / "messages.po"
 SPANISH_MO = TRANSLATIONS / "es" / "LC_MESSAGES" / "messages.mo"
-LAUNCH_PRESENTATION = "https://purl.imsglobal.org/spec/lti/claim/launch_presentation"
 
 
 def _setup_course(sandbox):
@@ -33,10 +32,7 @@ def _setup_course(sandbox):
     assert "The course now uses" in page.text
 
 
-def _launch(sandbox, as_="student", http=None, **presentation):
-    """Launch with the launch_presentation claim replaced (no locale at all when none is given)."""
-    pending = sandbox.begin(as_, http=http)
-    return pending.post(pending.resign(**{LAUNCH_PRESENTATION: {"document_target": "iframe", **presentation}}))
+_launch = launch_with_presentation
 
 
 def _get(page, tool, link):
