@@ -22,6 +22,11 @@ DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": None,
     # Launch state and JWKS cache. Empty: a filesystem cache in the instance folder.
     "REDIS_URL": None,
+    # True only for `pathways demo`, where one process serves every page and runs the worker: launch state,
+    # JWKS and tokens then live in that process's memory, faster than files. Never where more than one process
+    # serves (a login's state must be found by whichever worker takes the launch): `pathways serve` refuses it,
+    # and REDIS_URL wins over it.
+    "IN_PROCESS_CACHE": False,
     # Seconds a Redis connect or command may take before the cache counts as unreachable (then /healthz says
     # so and new logins get a 503 "try again in a minute"; open pages keep working).
     "REDIS_TIMEOUT_SECONDS": 2,
@@ -237,6 +242,8 @@ def _cache_config(app: Flask) -> tuple[str, dict[str, Any]]:
             "CACHE_OPTIONS": {"socket_connect_timeout": timeout, "socket_timeout": timeout},
             **json_only,
         }
+    if app.config.get("IN_PROCESS_CACHE"):
+        return "SimpleCache", {"CACHE_THRESHOLD": 100_000}
     cache_dir = os.path.join(app.instance_path, "cache")
     os.makedirs(cache_dir, exist_ok=True)
     return "FileSystemCache", {"CACHE_DIR": cache_dir, "CACHE_THRESHOLD": 100_000, **json_only}

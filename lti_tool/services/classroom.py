@@ -18,8 +18,8 @@ from ..learning.grouping import MAX_SIZE, mixed_groups, same_need_groups
 from ..learning.mastery import Level
 from ..learning.pacing import PacePlan, plan_pace
 from ..learning.skills import Skill
-from ..models import AuditEntry, Course, CourseContent, Enrollment, ItemResponse, MasteryEvent, Person
-from .content import course_pack
+from ..models import AuditEntry, Course, Enrollment, ItemResponse, MasteryEvent, Person
+from .content import course_content, course_pack
 from .errors import N_, NotFound
 from .help import open_requests
 from .mastery import require_pack
@@ -166,8 +166,11 @@ def needs_help(course_id: int, platform_id: int, *, now: datetime) -> list[HelpE
         sa.select(Enrollment.person_id, Enrollment.last_launch_at)
         .where(Enrollment.course_id == course_id, Enrollment.person_id.in_(ids))
     ).all())
-    ends_on = db.session.scalar(sa.select(CourseContent.ends_on).where(CourseContent.course_id == course_id))
-    started = db.session.scalar(sa.select(Course.created_at).where(Course.id == course_id))
+    # The launch read both rows already (services/launches.open_launch): no query here on a page.
+    content = course_content(course_id)
+    ends_on = content.ends_on if content is not None else None
+    course = db.session.get(Course, course_id)
+    started = course.created_at if course is not None else None
     order = [s.id for s in skills]
 
     summaries = []

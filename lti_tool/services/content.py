@@ -86,6 +86,11 @@ def course_content(course_id: int) -> CourseContent | None:
     return content
 
 
+def hold_content(content: CourseContent) -> None:
+    """Remember a content row read with something else (the launch) for the rest of this request."""
+    db.session.info.setdefault(_HELD, {})[content.course_id] = content
+
+
 def course_pack(course_id: int, language: str = BASE_LANGUAGE) -> CoursePack | None:
     """Return the course's checked pack, or None when the teacher has not set one up yet.
 

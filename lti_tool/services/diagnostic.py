@@ -91,6 +91,11 @@ def _run(course_id: int, person_id: int) -> DiagnosticRun | None:
     return run
 
 
+def hold_run(course_id: int, person_id: int, run: DiagnosticRun | None) -> None:
+    """Remember the learner's run (or that there is none) read with something else (the launch) for this request."""
+    db.session.info.setdefault(_RUNS, {})[(course_id, person_id)] = run
+
+
 def _new_run(course_id: int, person_id: int, now: datetime) -> DiagnosticRun:
     run = DiagnosticRun(course_id=course_id, person_id=person_id, started_at=now)
     db.session.add(run)

@@ -12,6 +12,7 @@ reload shows the same questions, and answering them in another order or again ch
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -80,20 +81,24 @@ def _levels(course_id: int, person_id: int) -> dict[str, Level]:
     return {skill_id: Level(level) for skill_id, level in rows}
 
 
-def unit_offers(course_id: int, person_id: int, pack: CoursePack) -> list[UnitOffer]:
+def unit_offers(course_id: int, person_id: int, pack: CoursePack, levels: Mapping[str, Level]) -> list[UnitOffer]:
     """Return the units whose check the plan offers: the student has started most of their skills.
 
     "Most" is more than half of the unit's skills that have questions; a unit whose skills are all Mastered is
     not offered (nothing to raise; spaced reviews keep those). A sitting already under way is always offered.
+    `levels` are the plan's own, so the plan page reads one more thing only: the skills with unit-check questions
+    waiting (one statement whatever the number of units).
     """
-    levels = _levels(course_id, person_id)
+    waiting = set(db.session.scalars(sa.select(ServedItem.skill_id).distinct().where(
+        ServedItem.course_id == course_id, ServedItem.person_id == person_id, ServedItem.source == SOURCE,
+        ServedItem.answered_at.is_(None))))
     names = {s.id: s.name for s in pack.skills}
     offers = []
     for unit in pack.units:
         skills = _checkable(pack, unit)
         if not skills:
             continue
-        started = _open_run(course_id, person_id, skills) is not None
+        started = not waiting.isdisjoint(skills)
         begun = sum(1 for s in skills if levels.get(s, Level.NOT_STARTED) is not Level.NOT_STARTED)
         all_mastered = all(levels.get(s) is Level.MASTERED for s in skills)
         if started or (2 * begun > len(skills) and not all_mastered):

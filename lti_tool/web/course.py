@@ -24,6 +24,7 @@ from ..extensions import csrf
 from ..models.base import utcnow
 from ..services.classroom import needs_help_count
 from ..services.content import course_pack, demo_pack_data, export_pack, import_pack, read_pack_upload
+from ..services.diagnostic import pending_status as placement_check_status
 from ..services.errors import N_, Forbidden, ServiceError
 from ..services.grades import compare_results, grade_sync_status, retry_failed
 from ..services.launches import (
@@ -145,7 +146,10 @@ def home():
     unit = list(placement.skill_ids) if placement and placement.kind == "unit" and placement.skill_ids else None
     plan = plan_for(launch.course_id, launch.person_id, now=utcnow(), unit_skill_ids=unit,
                     unit_title=placement.title if unit else "", language=page_language()) if pack else None
-    return render_template("student/home.html", launch=launch, placement=placement, plan=plan)
+    # The placement check and review boxes come from what the plan and the launch already read.
+    return render_template("student/home.html", launch=launch, placement=placement, plan=plan,
+                           reviews_due=plan.reviews_due if plan else [],
+                           diagnostic_pending=placement_check_status(launch.course_id, launch.person_id))
 
 
 @bp.post("/sign-out")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, g, has_request_context, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from ..models.base import utcnow
@@ -21,18 +21,6 @@ BELIEF_WORDS = {
     "likely not yet": "Comes later, after what it builds on",
     "not checked": "Not checked yet",
 }
-
-
-
-
-@bp.app_context_processor
-def placement_check_panel() -> dict[str, object]:
-    """Tell the student home page whether to offer the placement check ("new", "started" or None)."""
-    # It runs for every template, error pages included, so it asks the database only for the home page.
-    launch = getattr(g, "launch", None) if has_request_context() else None
-    if launch is None or launch.access != "student" or request.endpoint != "course.home":
-        return {"diagnostic_pending": None}
-    return {"diagnostic_pending": diagnostic.pending_status(launch.course_id, launch.person_id)}
 
 
 @bp.get("/diagnostic")

@@ -61,7 +61,8 @@ def answer(skill_id: str):
         flash(translated(exc), "error")
         return redirect(url_for("learning.practice", skill_id=skill_id), code=303)
     # Two misses in a row: more of the same questions is not working, so offer other ways to learn it.
-    stuck = misses_in_a_row(course_id, person_id, skill_id) >= MISSES_BEFORE_HELP
+    # (A right answer ends any run of misses, so only a wrong one needs the count.)
+    stuck = not result.correct and misses_in_a_row(course_id, person_id, skill_id) >= MISSES_BEFORE_HELP
     mastered = any(new is Level.MASTERED and old is not Level.MASTERED for _, old, new in result.changes)
     next_up = None
     if mastered:

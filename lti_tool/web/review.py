@@ -2,34 +2,17 @@
 
 from __future__ import annotations
 
-from flask import flash, g, has_request_context, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from ..models.base import utcnow
-from ..services.content import course_pack
 from ..services.errors import N_, NotFound, ServiceError
 from ..services.mastery import record_answer, require_pack
-from ..services.reviews import due_review_skills, next_review_question, review_question, review_results
+from ..services.reviews import next_review_question, review_question, review_results
 from .course import launch_blueprint, require_student
 from .i18n import page_language, translated
 
 bp = launch_blueprint("review", __name__)
-
-
-
-
-@bp.app_context_processor
-def review_panel() -> dict[str, object]:
-    """Tell the student home page which skills are due for review (names, most overdue first)."""
-    # It runs for every template, error pages included, so it asks the database only for the home page.
-    launch = getattr(g, "launch", None) if has_request_context() else None
-    if launch is None or launch.access != "student" or request.endpoint != "course.home":
-        return {"reviews_due": []}
-    pack = course_pack(launch.course_id, page_language())
-    if pack is None:
-        return {"reviews_due": []}
-    names = {s.id: s.name for s in pack.skills}
-    return {"reviews_due": [names.get(s, s) for s in due_review_skills(launch.course_id, launch.person_id, utcnow())]}
 
 
 @bp.get("/review")
