@@ -74,8 +74,9 @@ def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: l
     placed = placements(course_id, person_id)
     planning_levels = levels_for_planning(levels, placed)
     from .assignments import assigned_skills
+    from .unit_check import unit_offers, waiting_query
 
-    assigned = assigned_skills(course_id, person_id)
+    assigned, waiting_unit_checks = assigned_skills(course_id, person_id, also=waiting_query(course_id, person_id))
     # The steps show the learner's own levels (the table's), never the planner's stand-ins.
     steps = plan_next_steps(pack.skill_graph, planning_levels, activities, goals, due, limit=len(pack.skills),
                             shown_levels=levels, assigned=assigned)
@@ -96,9 +97,8 @@ def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: l
 
     resources = {step.skill_id: learning_activities(pack, step.skill_id) for step in steps}
     from .skill_map import student_skill_map
-    from .unit_check import unit_offers
 
-    checks = unit_offers(course_id, person_id, pack, levels)
+    checks = unit_offers(pack, levels, waiting_unit_checks)
     if unit_skill_ids:
         checks = [c for c in checks if set(next(u.skills for u in pack.units if u.id == c.unit_id)) & wanted]
     names = {s.id: s.name for s in pack.skills}

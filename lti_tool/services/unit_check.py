@@ -12,7 +12,7 @@ reload shows the same questions, and answering them in another order or again ch
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -81,17 +81,14 @@ def _levels(course_id: int, person_id: int) -> dict[str, Level]:
     return {skill_id: Level(level) for skill_id, level in rows}
 
 
-def unit_offers(course_id: int, person_id: int, pack: CoursePack, levels: Mapping[str, Level]) -> list[UnitOffer]:
+def unit_offers(pack: CoursePack, levels: Mapping[str, Level], waiting: Set[str]) -> list[UnitOffer]:
     """Return the units whose check the plan offers: the student has started most of their skills.
 
     "Most" is more than half of the unit's skills that have questions; a unit whose skills are all Mastered is
     not offered (nothing to raise; spaced reviews keep those). A sitting already under way is always offered.
-    `levels` are the plan's own, so the plan page reads one more thing only: the skills with unit-check questions
-    waiting (one statement whatever the number of units).
+    `levels` are the plan's own; `waiting` holds the skills with unit-check questions served and not yet answered
+    (`waiting_query`, which the plan page reads together with the student's assignments).
     """
-    waiting = set(db.session.scalars(sa.select(ServedItem.skill_id).distinct().where(
-        ServedItem.course_id == course_id, ServedItem.person_id == person_id, ServedItem.source == SOURCE,
-        ServedItem.answered_at.is_(None))))
     names = {s.id: s.name for s in pack.skills}
     offers = []
     for unit in pack.units:
@@ -104,6 +101,13 @@ def unit_offers(course_id: int, person_id: int, pack: CoursePack, levels: Mappin
         if started or (2 * begun > len(skills) and not all_mastered):
             offers.append(UnitOffer(unit.id, unit.title, tuple(names.get(s, s) for s in skills), started))
     return offers
+
+
+def waiting_query(course_id: int, person_id: int) -> sa.Select:
+    """Return a query of the skills with unit-check questions served to the student and not yet answered."""
+    return sa.select(ServedItem.skill_id).where(
+        ServedItem.course_id == course_id, ServedItem.person_id == person_id, ServedItem.source == SOURCE,
+        ServedItem.answered_at.is_(None))
 
 
 def _open_run(course_id: int, person_id: int, skills: list[str]) -> int | None:
