@@ -11,7 +11,10 @@ ten, memorises worked solutions (right only on an item whose solution it has see
 practises. Two walks:
 
 - course walk: practise each skill in map order until Proficient, at most 15 answers a skill;
-- stability: a learner practises one skill for 40 answers in four sittings (how often the level moves).
+- stability: a learner practises one skill for 40 answers in four sittings (how often the level moves);
+- placement: a new learner takes the placement check (`services.diagnostic`, as on first launch), then the
+  course walk on the same record: how often the check places each skill as the learner truly knows it, and
+  the answers it saves over the whole course.
 
 Prints the figures bench/README.md quotes, and the machine. Standard library plus the app's own deps.
 """
@@ -182,14 +185,24 @@ class Clock:
         return self.now
 
 
-def course_walk(course: Course, learner: Learner, budget: int = 15) -> dict:
-    """Practise each skill in map order until Proficient (or `budget` answers); return what happened."""
-    from lti_tool.learning.mastery import Level
+def course_walk(course: Course, learner: Learner, budget: int = 15, *, person: int | None = None,
+                clock: Clock | None = None) -> dict:
+    """Practise each skill in map order until Proficient (or `budget` answers); return what happened.
 
-    person = course.person()
-    clock = Clock()
+    A learner who took the placement check first (`person`, `clock` given) goes on with the same record: a skill
+    its placement answers already made Proficient is not practised again.
+    """
+    from lti_tool.learning.mastery import Level
+    from lti_tool.services.mastery import skill_views
+
+    person = course.person() if person is None else person
+    clock = Clock() if clock is None else clock
     to_proficient: dict[str, int] = {}
+    already = {v.skill_id for v in skill_views(course.course_id, person) if v.level.rank >= Level.PROFICIENT.rank}
     for skill in course.order:
+        if skill in already:
+            to_proficient[skill] = 0
+            continue
         for n in range(1, budget + 1):
             level = course.answer(learner, person, skill, clock.tick())
             if level.rank >= Level.PROFICIENT.rank:
@@ -197,6 +210,40 @@ def course_walk(course: Course, learner: Learner, budget: int = 15) -> dict:
                 break
     return {"answers": clock.answers, "to_proficient": to_proficient, "all_proficient": len(to_proficient) == len(
         course.order)}
+
+
+def placement_walk(course: Course, learner: Learner) -> dict:
+    """Take the placement check (as a new student does on first launch), then the course walk on the same record.
+
+    Returns the check's length, how its placement per skill compares with what the learner truly knows, and the
+    answers of the whole course (placement answers included), to compare with the course walk without the check.
+    """
+    from lti_tool.learning.diagnostic import Belief
+    from lti_tool.services.diagnostic import answer_question, current_question, placements
+
+    person = course.person()
+    clock = Clock()
+    asked = 0
+    while True:
+        now = clock.tick()
+        question = current_question(course.course_id, person, now=now)
+        if question is None or question.item is None:
+            clock.answers -= 1  # no question was asked on this tick
+            break
+        item = question.item
+        right = learner.right(item, item.skills[0])
+        asked += 1
+        if answer_question(course.course_id, person, item.id, answer_text(item, right, learner.rng), not_sure=False,
+                           now=now):
+            break
+    placed = placements(course.course_id, person)
+    known = {Belief.KNOWN, Belief.LIKELY_KNOWN}
+    truth = {s: learner.guess is None and learner.knows(s) for s in course.order}
+    verdicts = {s: (placed[s].belief in known) if s in placed else None for s in course.order}
+    walk = course_walk(course, learner, person=person, clock=clock)
+    return {"asked": asked, "placed": sum(v is not None for v in verdicts.values()),
+            "right": sum(v is not None and v == truth[s] for s, v in verdicts.items()),
+            "skills": len(course.order), "answers": walk["answers"], "to_proficient": walk["to_proficient"]}
 
 
 def stability_walk(course: Course, learner: Learner, skill: str, answers: int = 40) -> dict:
@@ -287,6 +334,30 @@ def main(argv: list[str] | None = None) -> int:
         print("changes: level changes in 40 answers, climbing included; drops: changes down; unsettled: changes after "
               "first reaching Proficient other than Proficient -> Mastered; 1st review: the shortest interval from "
               "Mastered to the first review")
+        nothing = statistics.median(r["answers"] for r in walks["knows nothing"])
+        first_half = statistics.median(r["answers"] for r in walks["knows the first half"])
+        print(f"first-half knower: {first_half:.0f} answers, {first_half / nothing:.1%} of the knows-nothing learner's "
+              f"{nothing:.0f}; floor with this walk: (8 known skills x 3 answers + 8 x 15) / 240 = 60.0%")
+
+        print(f"\nPlacement check first, then the course walk on the same record; {args.learners} learners per profile")
+        print(f"{'profile':<26}{'check items':>12}{'placed':>8}{'placed right':>14}{'of all 16':>11}"
+              f"{'answers':>9}{'without':>9}{'saved':>7}")
+        for name in ("knows nothing", "knows the first half", "knows everything", "knower, slips 10%",
+                     "guesser at 25%"):
+            runs = [placement_walk(course, PROFILES[name](random.Random(rng.random()), course.order))
+                    for _ in range(args.learners)]
+            placed = sum(r["placed"] for r in runs)
+            right = sum(r["right"] for r in runs)
+            without = statistics.median(r["answers"] for r in walks[name])
+            with_check = statistics.median(r["answers"] for r in runs)
+            print(f"{name:<26}{statistics.median(r['asked'] for r in runs):>12.0f}"
+                  f"{placed / (len(runs) * len(course.order)):>8.0%}{(right / placed if placed else 0):>14.1%}"
+                  f"{right / (len(runs) * len(course.order)):>11.1%}{with_check:>9.0f}{without:>9.0f}"
+                  f"{without - with_check:>7.0f}")
+        print("check items: questions the placement check asked (median); placed: skills it gave a belief about; "
+              "placed right: known/likely known vs not yet/likely not yet against what the learner truly knows "
+              "(a guesser knows nothing); of all 16: right placements over every skill; answers: the placement "
+              "check plus the course walk after it (median); without: the course walk alone; saved: the difference")
     print(f"Ran in {time.perf_counter() - started:.0f} s. Machine: {machine()}")
     return 0
 

@@ -29,6 +29,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from .web import i18n as i18n_views
     from .web import model_fit as model_fit_views
     from .web import review as review_views
+    from .web import unit_check as unit_check_views
 
     instance_path = (overrides or {}).get("INSTANCE_PATH") or os.environ.get("PATHWAYS_INSTANCE_PATH")
     app = Flask(
@@ -67,6 +68,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(classroom.bp)
     app.register_blueprint(diagnostic.bp)
     app.register_blueprint(review_views.bp)
+    app.register_blueprint(unit_check_views.bp)
     app.register_blueprint(agency.bp)
     app.register_blueprint(privacy.bp)
     app.register_blueprint(health.bp)

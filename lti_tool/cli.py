@@ -14,7 +14,7 @@ from . import create_app
 from .course_cli import register as register_course_commands
 from .jobs.cli import worker_command
 from .privacy_cli import register as register_privacy_commands
-from .settings import MissingSecretKey
+from .settings import InvalidSetting
 
 
 def _app_from_env(*, demo_secret: bool = True):
@@ -27,7 +27,7 @@ def _app_from_env(*, demo_secret: bool = True):
             overrides["SECRET_KEY"] = handle.read().strip()
     try:
         return create_app(overrides)
-    except MissingSecretKey as exc:
+    except InvalidSetting as exc:
         raise click.ClickException(str(exc)) from None
 
 
@@ -69,8 +69,9 @@ def demo(host: str, port: int) -> None:
     base_url = os.environ.get("PATHWAYS_BASE_URL") or f"http://{host}:{port}"
     # The demo's LMS is the sandbox on this same loopback server: let the outbound client call loopback.
     networks = os.environ.get("PATHWAYS_OUTBOUND_ALLOWED_NETWORKS") or "127.0.0.0/8 ::1/128"
+    # One process serves the demo and runs its worker, so launch state can stay in memory (settings.py).
     app = create_app({"SANDBOX_ENABLED": True, "BASE_URL": base_url, "DEFAULT_COURSE_PACK": "demo",
-                      "OUTBOUND_ALLOWED_NETWORKS": networks})
+                      "OUTBOUND_ALLOWED_NETWORKS": networks, "IN_PROCESS_CACHE": True})
     with app.app_context():
         upgrade()
         connect_sandbox(app)
@@ -96,7 +97,11 @@ def serve(bind: str | None, workers: int | None) -> None:
 
     # Fail here, in one line, on a missing secret rather than in every worker. Unlike admin commands, the
     # server never falls back to a demo folder's secret: production takes its secret from the environment.
-    _app_from_env(demo_secret=False)
+    app = _app_from_env(demo_secret=False)
+    if app.config["IN_PROCESS_CACHE"] and not app.config["REDIS_URL"]:
+        # Each worker would keep its own launch state: a login begun in one fails in the next.
+        raise click.UsageError("PATHWAYS_IN_PROCESS_CACHE is for `pathways demo` (one process); "
+                               "`pathways serve` runs several workers. Unset it (or set PATHWAYS_REDIS_URL).")
     run_gunicorn(bind=bind, workers=workers)
 
 

@@ -87,6 +87,16 @@ def register(app: Flask) -> None:
     for outage in CACHE_OUTAGES:
         app.register_error_handler(outage, cache_outage)
 
+    from .services.storage import StoreUnavailable
+
+    @app.errorhandler(StoreUnavailable)
+    def store_outage(exc: StoreUnavailable):
+        # The evidence store (a disk or a bucket) failing is an outage like the database's: 503, try again.
+        from .web.i18n import translated
+
+        log.warning("evidence store unavailable")
+        return _unavailable(translated(exc))
+
     @app.errorhandler(LaunchError)
     def launch_error(exc: LaunchError):
         log.info("launch refused: %s", exc.message)

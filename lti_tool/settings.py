@@ -22,6 +22,11 @@ DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": None,
     # Launch state and JWKS cache. Empty: a filesystem cache in the instance folder.
     "REDIS_URL": None,
+    # True only for `pathways demo`, where one process serves every page and runs the worker: launch state,
+    # JWKS and tokens then live in that process's memory, faster than files. Never where more than one process
+    # serves (a login's state must be found by whichever worker takes the launch): `pathways serve` refuses it,
+    # and REDIS_URL wins over it.
+    "IN_PROCESS_CACHE": False,
     # Seconds a Redis connect or command may take before the cache counts as unreachable (then /healthz says
     # so and new logins get a 503 "try again in a minute"; open pages keep working).
     "REDIS_TIMEOUT_SECONDS": 2,
@@ -57,11 +62,24 @@ DEFAULTS: dict[str, Any] = {
     "LAUNCH_TOKEN_SECONDS": 15 * 60,
     # Largest request body accepted anywhere (bytes). An id_token is a few KB.
     "MAX_CONTENT_LENGTH": 256 * 1024,
-    # Files students attach as evidence (photos, PDF, audio): the folder they are kept in (empty: <instance>/evidence;
-    # an S3-compatible store is not yet available) and the largest file accepted, in bytes. The upload page
-    # alone accepts a body this large; every other request keeps MAX_CONTENT_LENGTH.
+    # Files students attach as evidence (photos, PDF, audio, video): where they are kept ("local": a folder,
+    # EVIDENCE_DIR, empty: <instance>/evidence; "s3": a bucket of an S3-compatible store, needs the s3 extra)
+    # and the largest file accepted, in bytes. The upload page alone accepts a body this large; every other
+    # request keeps MAX_CONTENT_LENGTH.
+    "EVIDENCE_STORAGE": "local",
     "EVIDENCE_DIR": None,
     "EVIDENCE_MAX_BYTES": 10 * 1024 * 1024,
+    # The bucket, when EVIDENCE_STORAGE is "s3". ENDPOINT_URL names a store other than AWS (MinIO, Ceph, …;
+    # empty: AWS S3 itself); keys start with PREFIX (e.g. "pathways/"). Credentials come from the two settings
+    # below or, when they are empty, from boto3's usual places (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY,
+    # ~/.aws, an instance role). Every call to the store gives up after TIMEOUT_SECONDS.
+    "S3_BUCKET": None,
+    "S3_ENDPOINT_URL": None,
+    "S3_REGION": None,
+    "S3_PREFIX": "",
+    "S3_ACCESS_KEY_ID": None,
+    "S3_SECRET_ACCESS_KEY": None,
+    "S3_TIMEOUT_SECONDS": 10,
     "STORE_EMAIL": False,
     # Days without a launch after which `pathways privacy purge` (and the worker) delete a course's data;
     # 0 keeps data until a teacher or admin deletes it.
@@ -127,7 +145,11 @@ DEFAULTS: dict[str, Any] = {
 _TRUE = {"1", "true", "yes", "on"}
 
 
-class MissingSecretKey(RuntimeError):
+class InvalidSetting(RuntimeError):
+    """A setting Pathways cannot start with; the message says what to set (the CLI prints it, no traceback)."""
+
+
+class MissingSecretKey(InvalidSetting):
     """PATHWAYS_SECRET_KEY is needed and not set, or too weak; the message says how to set it."""
 
 
@@ -162,6 +184,7 @@ def load_settings(app: Flask, overrides: Mapping[str, Any] | None = None) -> Non
         app.config[key] = _coerce(key, value) if key in DEFAULTS else value
     app.config["BASE_URL"] = app.config["BASE_URL"].rstrip("/")
     _require_secret_key(app)  # first, so a refused start leaves no instance folder behind
+    _check_evidence_storage(app.config)
     app.config["SQLALCHEMY_DATABASE_URI"] = resolve_database_url(app)
     # Database errors and SQL logging must not carry the values (a student's reflection, names, answers).
     engine_options = app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or _engine_options(app)
@@ -219,6 +242,8 @@ def _cache_config(app: Flask) -> tuple[str, dict[str, Any]]:
             "CACHE_OPTIONS": {"socket_connect_timeout": timeout, "socket_timeout": timeout},
             **json_only,
         }
+    if app.config.get("IN_PROCESS_CACHE"):
+        return "SimpleCache", {"CACHE_THRESHOLD": 100_000}
     cache_dir = os.path.join(app.instance_path, "cache")
     os.makedirs(cache_dir, exist_ok=True)
     return "FileSystemCache", {"CACHE_DIR": cache_dir, "CACHE_THRESHOLD": 100_000, **json_only}
@@ -246,6 +271,21 @@ def secret_key_entropy_bits(secret: str) -> int:
 
 def _is_production(app: Flask) -> bool:
     return not (app.config["SANDBOX_ENABLED"] or app.config["TESTING"] or app.config["DEBUG"])
+
+
+def _check_evidence_storage(config: Mapping[str, Any]) -> None:
+    """Refuse to start with an evidence store that cannot work, rather than fail on a student's first upload."""
+    kind = str(config.get("EVIDENCE_STORAGE") or "local").lower()
+    if kind == "local":
+        return
+    if kind != "s3":
+        raise InvalidSetting(f"PATHWAYS_EVIDENCE_STORAGE is {kind!r}: set it to local or s3.")
+    if not config.get("S3_BUCKET"):
+        raise InvalidSetting("PATHWAYS_EVIDENCE_STORAGE=s3 needs PATHWAYS_S3_BUCKET, the bucket's name.")
+    try:
+        import boto3  # noqa: F401 - only whether it is installed
+    except ImportError:
+        raise InvalidSetting("PATHWAYS_EVIDENCE_STORAGE=s3 needs boto3: pip install 'pathways-lti[s3]'.") from None
 
 
 def _require_secret_key(app: Flask) -> None:

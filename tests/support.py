@@ -136,6 +136,16 @@ class SandboxActions:
         return self.begin(as_, http=http, **launch).post()
 
 
+LAUNCH_PRESENTATION = "https://purl.imsglobal.org/spec/lti/claim/launch_presentation"
+
+
+def launch_with_presentation(sandbox, as_: str = "student", http: requests.Session | None = None,
+                             **presentation: Any) -> requests.Response:
+    """Launch with the launch_presentation claim replaced, e.g. locale="es" (no locale at all when none is given)."""
+    pending = sandbox.begin(as_, http=http)
+    return pending.post(pending.resign(**{LAUNCH_PRESENTATION: {"document_target": "iframe", **presentation}}))
+
+
 def submit_form(page: requests.Response, action_suffix: str, **values: str) -> requests.Response:
     """Submit the page's form whose action ends with action_suffix (with its CSRF token), like a browser."""
     import re
@@ -148,6 +158,32 @@ def submit_form(page: requests.Response, action_suffix: str, **values: str) -> r
             return response
     raise AssertionError(f"no form posting to {action_suffix} in {page.url}")
 
+
+
+def open_in_launch(page: requests.Response, tool, path: str, **params: Any) -> requests.Response:
+    """Open another page of the same launch (a path under its /c/<id>, or a full /c/ path), in the same browser."""
+    import re
+
+    base = re.search(r"/c/[^/]+", page.url).group(0)
+    response = page.http.get(tool.url(path if path.startswith("/c/") else base + path), params=params, timeout=30)
+    response.http = page.http
+    return response
+
+
+def teacher_with_demo_pack(sandbox: SandboxActions, as_: str = "teacher", **launch: Any) -> requests.Response:
+    """Launch as a teacher and give the course the demo pack; return the page after it."""
+    page = submit_form(sandbox.launch(as_, **launch), "/content/demo")
+    assert "The course now uses" in page.text
+    return page
+
+
+def teacher_of_another_course(sandbox: SandboxActions) -> requests.Response:
+    """Add a second course (Grade 8 Science) with its own instructor on the same LMS; return their page."""
+    platform = sandbox.platform
+    platform.add_course("science-8", "Grade 8 Science", "SCI8")
+    platform.add_user("teacher-sci", roles=["Instructor"], name="Sam Lee", context_id="science-8")
+    platform.add_resource_link("pathways-home", "Pathways", context_id="science-8")
+    return teacher_with_demo_pack(sandbox, as_="teacher-sci", context_id="science-8")
 
 AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
 _AGS_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/"
@@ -228,8 +264,11 @@ def served_answer(tool, page: requests.Response, *, right: bool = True) -> str:
 LIVE_TOOLS: list = []
 
 
-def served_item(tool, served_id: int):
-    """Return the question a served row stands for, written out for its variant (a template's numbers)."""
+def served_item(tool, served_id: int, language: str = "en"):
+    """Return the question a served row stands for, written out for its variant (a template's numbers).
+
+    With a language, its texts are those a student launched in that language reads.
+    """
     tool = tool or LIVE_TOOLS[-1]
     from lti_tool.extensions import db
     from lti_tool.learning.coursepack import instantiate
@@ -238,7 +277,7 @@ def served_item(tool, served_id: int):
 
     with tool.app.app_context():
         row = db.session.get(ServedItem, int(served_id))
-        return instantiate(course_pack(row.course_id).item(row.item_id), row.params or {})
+        return instantiate(course_pack(row.course_id, language).item(row.item_id), row.params or {})
 
 
 def answer_for_served(tool, served_id: int | str, *, right: bool = True) -> str:

@@ -95,3 +95,14 @@ def test_serve_without_a_secret_says_so_in_one_line_even_in_a_demo_folder(tmp_pa
     (tmp_path / "instance" / "secret_key").write_text(secrets.token_urlsafe(48))
     result = pathways(tmp_path, "serve", "--bind", "127.0.0.1:1")
     assert result.returncode == 1 and result.stderr.startswith("Error: PATHWAYS_SECRET_KEY is not set")
+
+
+def test_an_evidence_store_setting_that_cannot_work_stops_a_command_in_one_plain_line(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PATHWAYS_")}
+    env.update(PATHWAYS_SECRET_KEY=secrets.token_urlsafe(48), PATHWAYS_EVIDENCE_STORAGE="s3")
+    for more, says in (({}, "PATHWAYS_EVIDENCE_STORAGE=s3 needs PATHWAYS_S3_BUCKET"),
+                       ({"PATHWAYS_EVIDENCE_STORAGE": "nfs"}, "PATHWAYS_EVIDENCE_STORAGE is 'nfs': set it to local")):
+        result = subprocess.run([PATHWAYS, "doctor"], cwd=tmp_path, env={**env, **more}, capture_output=True,
+                                text=True, timeout=120)
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        assert result.stderr.strip().splitlines() == [result.stderr.strip()] and says in result.stderr

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from .mastery import Level
+from .messages import N_
 from .pacing import PacePlan, PaceStatus
 
 #: Tries on one skill without its level rising before a learner counts as stuck.
@@ -87,6 +88,21 @@ class Alert:
     kind: AlertKind
     reason: str
     skill_id: str | None = None
+    #: The reason as catalogued sentence fragments with their values, so a page can show it in its own language.
+    reason_parts: tuple[tuple[str, dict[str, object]], ...] = ()
+
+
+def _alert(kind: AlertKind, parts: tuple[tuple[str, dict[str, object]], ...], skill_id: str | None = None) -> Alert:
+    """Build an alert whose English reason is its fragments filled in."""
+    return Alert(kind, "".join(template % _english(values) for template, values in parts), skill_id, parts)
+
+
+def _english(values: dict[str, object]) -> dict[str, object]:
+    return {key: f"{value.day} {value:%B}" if isinstance(value, date) else value for key, value in values.items()}
+
+
+def _ago(days: int, today: str, yesterday: str, earlier: str) -> str:
+    return today if days == 0 else (yesterday if days == 1 else earlier)
 
 
 @dataclass(frozen=True)
@@ -115,57 +131,57 @@ def alerts_for(
     for skill_id, skill_name, at in summary.asked:
         # The learner said so themselves: the most direct signal there is.
         ago = _days(now - at)
-        when = "today" if ago == 0 else ("yesterday" if ago == 1 else f"{ago} days ago")
-        found.append(Alert(AlertKind.ASKED, f"Asked for help with {skill_name} {when}.", skill_id))
+        template = _ago(ago, N_("Asked for help with %(skill)s today."), N_("Asked for help with %(skill)s yesterday."),
+                        N_("Asked for help with %(skill)s %(days)s days ago."))
+        found.append(_alert(AlertKind.ASKED, ((template, {"skill": skill_name, "days": ago}),), skill_id))
     for skill in sorted(summary.skills, key=lambda s: (-s.attempts_since_level_rose, s.skill_id)):
         # Proficient and above is progress enough; a plateau there is consolidation, not being stuck.
         if skill.level.rank < Level.PROFICIENT.rank and skill.attempts_since_level_rose >= stuck_attempts:
-            where = {
-                Level.NOT_STARTED: "without a level yet",
-                Level.ATTEMPTED: "without getting past Attempted",
-            }.get(skill.level, f"while staying at {skill.level.value}")
-            found.append(
-                Alert(
-                    AlertKind.STUCK,
-                    f"Stuck on {skill.skill_name}: {skill.attempts_since_level_rose} tries {where}. "
-                    "More of the same practice isn't working; a quick conversation or a worked example may help.",
-                    skill.skill_id,
-                )
-            )
+            template = {
+                Level.NOT_STARTED: N_("Stuck on %(skill)s: %(tries)s tries without a level yet."),
+                Level.ATTEMPTED: N_("Stuck on %(skill)s: %(tries)s tries without getting past Attempted."),
+            }.get(skill.level, N_("Stuck on %(skill)s: %(tries)s tries while staying at %(level)s."))
+            values = {"skill": skill.skill_name, "tries": skill.attempts_since_level_rose, "level": skill.level.value}
+            advice = N_(" More of the same practice isn't working; a quick conversation or a worked example may help.")
+            found.append(_alert(AlertKind.STUCK, ((template, values), (advice, {})), skill.skill_id))
     for review in sorted(summary.failed_reviews, key=lambda r: (r.at, r.skill_id), reverse=True):
         if now - review.at <= review_window:
             ago = _days(now - review.at)
-            when = "today" if ago == 0 else ("yesterday" if ago == 1 else f"{ago} days ago")
-            found.append(
-                Alert(
-                    AlertKind.FAILED_REVIEW,
-                    f"Didn't remember {review.skill_name} in a review {when}; it's back to {review.level_now.value}.",
-                    review.skill_id,
-                )
-            )
+            template = _ago(ago, N_("Didn't remember %(skill)s in a review today; it's back to %(level)s."),
+                            N_("Didn't remember %(skill)s in a review yesterday; it's back to %(level)s."),
+                            N_("Didn't remember %(skill)s in a review %(days)s days ago; it's back to %(level)s."))
+            values = {"skill": review.skill_name, "days": ago, "level": review.level_now.value}
+            found.append(_alert(AlertKind.FAILED_REVIEW, ((template, values),), review.skill_id))
     if summary.pace is not None and summary.pace.status is PaceStatus.BEHIND:
-        found.append(Alert(AlertKind.BEHIND, _behind_reason(summary.pace)))
+        found.append(_alert(AlertKind.BEHIND, _behind_reason(summary.pace)))
     if summary.last_active is not None:
         idle = _days(now - summary.last_active)
         if idle >= inactive_days:
-            last = f"{summary.last_active.day} {summary.last_active:%B}"
-            found.append(Alert(AlertKind.INACTIVE, f"Hasn't worked in Pathways for {idle} days (last on {last})."))
+            template = N_("Hasn't worked in Pathways for %(days)s days (last on %(last)s).")
+            found.append(_alert(AlertKind.INACTIVE, ((template, {"days": idle, "last": summary.last_active.date()}),)))
     elif summary.enrolled_at is not None and _days(now - summary.enrolled_at) >= inactive_days:
         idle = _days(now - summary.enrolled_at)
-        found.append(Alert(AlertKind.INACTIVE, f"Hasn't opened Pathways yet, {idle} days after joining the course."))
+        template = N_("Hasn't opened Pathways yet, %(days)s days after joining the course.")
+        found.append(_alert(AlertKind.INACTIVE, ((template, {"days": idle}),)))
     return found
 
 
-def _behind_reason(pace: PacePlan) -> str:
+def _behind_reason(pace: PacePlan) -> tuple[tuple[str, dict[str, object]], ...]:
     # The learner's own explanation says "you"; the teacher needs the same numbers about "them".
     weeks = round(pace.weeks_active)
-    text = f"Behind pace: {pace.mastered} of {pace.total} skills mastered in {weeks} week{'s' if weeks != 1 else ''}"
+    counts = {"mastered": pace.mastered, "total": pace.total, "weeks": weeks}
+    parts: list[tuple[str, dict[str, object]]] = [
+        (N_("Behind pace: %(mastered)s of %(total)s skills mastered in %(weeks)s week"), counts) if weeks == 1
+        else (N_("Behind pace: %(mastered)s of %(total)s skills mastered in %(weeks)s weeks"), counts)
+    ]
     if pace.observed_per_week is not None:
-        text += f" (about {round(pace.observed_per_week, 1):g} a week)"
-    end = f"{pace.course_end.day} {pace.course_end:%B}"
+        parts.append((N_(" (about %(rate)s a week)"), {"rate": f"{round(pace.observed_per_week, 1):g}"}))
     if pace.needed_per_week is None:
-        return f"{text}; the course ended on {end}."
-    return f"{text}; finishing by {end} needs about {round(pace.needed_per_week, 1):g} a week."
+        parts.append((N_("; the course ended on %(end)s."), {"end": pace.course_end}))
+    else:
+        parts.append((N_("; finishing by %(end)s needs about %(rate)s a week."),
+                      {"end": pace.course_end, "rate": f"{round(pace.needed_per_week, 1):g}"}))
+    return tuple(parts)
 
 
 def needs_help_now(

@@ -14,7 +14,7 @@ import random
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import cached_property
 from typing import Any
@@ -32,6 +32,16 @@ from lti_tool.learning.item_templates import (
 )
 from lti_tool.learning.mastery import MasteryThresholds
 from lti_tool.learning.skills import Skill, SkillGraph, SkillGraphError
+from lti_tool.learning.translations import (
+    ANSWERS,
+    CHOICES,
+    HINTS,
+    ITEM_FIELDS,
+    TEXT,
+    Translations,
+    dump_translations,
+    read_translations,
+)
 
 FORMAT = "pathways-course-pack"
 VERSION = 1
@@ -74,6 +84,8 @@ class Course:
     subject: str = ""
     grade_level: str = ""
     description: str = ""
+    #: Texts in other languages (see learning/translations.py); a text left out shows in English.
+    translations: Translations = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -84,6 +96,7 @@ class Unit:
     title: str
     description: str = ""
     skills: tuple[str, ...] = ()
+    translations: Translations = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -108,6 +121,7 @@ class MultipleChoiceItem:
     solution: str = ""
     parameters: tuple[Parameter, ...] = ()
     constraints: tuple[str, ...] = ()
+    translations: Translations = field(default_factory=dict, hash=False)
     type: str = field(default="multiple_choice", init=False)
 
 
@@ -129,6 +143,7 @@ class NumericItem:
     solution: str = ""
     parameters: tuple[Parameter, ...] = ()
     constraints: tuple[str, ...] = ()
+    translations: Translations = field(default_factory=dict, hash=False)
     type: str = field(default="numeric", init=False)
 
 
@@ -145,6 +160,7 @@ class ShortTextItem:
     solution: str = ""
     parameters: tuple[Parameter, ...] = ()
     constraints: tuple[str, ...] = ()
+    translations: Translations = field(default_factory=dict, hash=False)
     type: str = field(default="short_text", init=False)
 
 
@@ -177,6 +193,7 @@ class Activity:
     url: str | None = None
     instructions: str = ""
     items: tuple[Item, ...] = ()
+    translations: Translations = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -188,6 +205,7 @@ class Goal:
     description: str = ""
     skills: tuple[str, ...] = ()
     due: str | None = None
+    translations: Translations = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -352,6 +370,14 @@ class _Reader:
         prefix = f"{where}.{key}" if where else key
         return [(f"{prefix}[{index}]", entry) for index, entry in enumerate(value)]
 
+    def translations(self, data: Mapping[str, Any], where: str, english: Mapping[str, tuple[str, Any]],
+                     template: bool = False) -> dict[str, dict[str, Any]]:
+        """Return an object's checked `translations` ({} when it has none)."""
+        if "translations" not in data:
+            return {}
+        return read_translations(data["translations"], f"{where}.translations", english, self.problem,
+                                 template=template)
+
     def unique(self, ids: Sequence[tuple[str, str]], what: str) -> None:
         seen: dict[str, str] = {}
         for where, identifier in ids:
@@ -473,12 +499,16 @@ def decode_json(text: str, max_depth: int = MAX_JSON_DEPTH) -> Any:
 
 
 def _load_course(r: _Reader, value: object) -> Course:
-    data = r.record(value, "course", required=("title",), optional=("subject", "grade_level", "description"))
+    data = r.record(value, "course", required=("title",),
+                    optional=("subject", "grade_level", "description", "translations"))
+    title = r.text(data, "title", "course", nonempty="title" in data)
+    description = r.text(data, "description", "course")
     return Course(
-        title=r.text(data, "title", "course", nonempty="title" in data),
+        title=title,
         subject=r.text(data, "subject", "course"),
         grade_level=r.text(data, "grade_level", "course"),
-        description=r.text(data, "description", "course"),
+        description=description,
+        translations=r.translations(data, "course", {"title": (TEXT, title), "description": (TEXT, description)}),
     )
 
 
@@ -537,36 +567,42 @@ def _dump_mastery(mastery: MasterySettings) -> dict[str, Any]:
 
 
 def _load_skill(r: _Reader, value: object, where: str) -> Skill:
-    data = r.record(value, where, required=("id", "name"), optional=("description", "prerequisites"))
+    data = r.record(value, where, required=("id", "name"), optional=("description", "prerequisites", "translations"))
+    name, description = r.text(data, "name", where, nonempty="name" in data), r.text(data, "description", where)
     return Skill(
         id=_identifier(r, data, where),
-        name=r.text(data, "name", where, nonempty="name" in data),
-        description=r.text(data, "description", where),
+        name=name,
+        description=description,
         prerequisites=r.texts(data, "prerequisites", where),
+        translations=r.translations(data, where, {"name": (TEXT, name), "description": (TEXT, description)}),
     )
 
 
 def _load_unit(r: _Reader, value: object, where: str) -> Unit:
-    data = r.record(value, where, required=("id", "title", "skills"), optional=("description",))
+    data = r.record(value, where, required=("id", "title", "skills"), optional=("description", "translations"))
+    title, description = r.text(data, "title", where, nonempty="title" in data), r.text(data, "description", where)
     return Unit(
         id=_identifier(r, data, where),
-        title=r.text(data, "title", where, nonempty="title" in data),
-        description=r.text(data, "description", where),
+        title=title,
+        description=description,
         skills=r.texts(data, "skills", where),
+        translations=r.translations(data, where, {"title": (TEXT, title), "description": (TEXT, description)}),
     )
 
 
 def _load_goal(r: _Reader, value: object, where: str) -> Goal:
-    data = r.record(value, where, required=("id", "title", "skills"), optional=("description", "due"))
+    data = r.record(value, where, required=("id", "title", "skills"), optional=("description", "due", "translations"))
     due = r.optional_text(data, "due", where)
     if due is not None and not _is_iso_date(due):
         r.problem(f"{where}.due", f"should be a date written YYYY-MM-DD, not {due!r}")
+    title, description = r.text(data, "title", where, nonempty="title" in data), r.text(data, "description", where)
     return Goal(
         id=_identifier(r, data, where),
-        title=r.text(data, "title", where, nonempty="title" in data),
-        description=r.text(data, "description", where),
+        title=title,
+        description=description,
         skills=r.texts(data, "skills", where),
         due=due,
+        translations=r.translations(data, where, {"title": (TEXT, title), "description": (TEXT, description)}),
     )
 
 
@@ -575,7 +611,7 @@ def _load_activity(r: _Reader, value: object, where: str) -> Activity:
         value,
         where,
         required=("id", "title", "kind", "skills"),
-        optional=("modality", "url", "instructions", "items"),
+        optional=("modality", "url", "instructions", "items", "translations"),
     )
     kind = r.text(data, "kind", where)
     if "kind" in data and kind not in ACTIVITY_KINDS:
@@ -594,19 +630,22 @@ def _load_activity(r: _Reader, value: object, where: str) -> Activity:
         r.problem(where, "a practice activity needs its items")
     if kind in ACTIVITY_KINDS and kind != "practice" and items:
         r.problem(f"{where}.items", f"only practice activities hold items, and this one is a {kind}")
+    title, modality = r.text(data, "title", where, nonempty="title" in data), r.text(data, "modality", where)
     return Activity(
         id=_identifier(r, data, where),
-        title=r.text(data, "title", where, nonempty="title" in data),
+        title=title,
         kind=kind,
-        modality=r.text(data, "modality", where),
+        modality=modality,
         skills=skills,
         url=url,
         instructions=instructions,
         items=items,
+        translations=r.translations(data, where, {"title": (TEXT, title), "modality": (TEXT, modality),
+                                                  "instructions": (TEXT, instructions)}),
     )
 
 
-_TEMPLATE_FIELDS = ("parameters", "constraints")
+_TEMPLATE_FIELDS = ("parameters", "constraints", "translations")  # translations: any item may have them
 _ITEM_FIELDS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "multiple_choice": (
         ("id", "type", "prompt", "choices", "answer"),
@@ -649,6 +688,9 @@ def _load_item(r: _Reader, value: object, where: str, activity_skills: tuple[str
     common["parameters"], common["constraints"] = parameters, constraints
     if "constraints" in data and not parameters:
         r.problem(f"{where}.constraints", "only an item with parameters (a template) has constraints")
+    english: dict[str, tuple[str, Any]] = {
+        "prompt": (TEXT, common["prompt"]), "hints": (HINTS, common["hints"]), "solution": (TEXT, common["solution"]),
+    }
     if item_type == "multiple_choice":
         choices = []
         for choice_where, entry in r.objects(data, "choices", where):
@@ -665,6 +707,7 @@ def _load_item(r: _Reader, value: object, where: str, activity_skills: tuple[str
         answer = r.text(data, "answer", where)
         if "answer" in data and isinstance(data["answer"], str) and answer not in {c.id for _, c in choices}:
             r.problem(f"{where}.answer", f"{answer!r} is not the id of one of the item's choices")
+        english["choices"] = (CHOICES, {c.id: c.text for _, c in choices})
         item: Item = MultipleChoiceItem(choices=tuple(c for _, c in choices), answer=answer, **common)
     elif item_type == "numeric":
         tolerance = r.number(data, "tolerance", where)
@@ -684,9 +727,13 @@ def _load_item(r: _Reader, value: object, where: str, activity_skills: tuple[str
         answers = r.texts(data, "answers", where)
         if "answers" in data and not any(_normalise_text(a) for a in answers):
             r.problem(f"{where}.answers", "a short-text item needs at least one accepted answer")
+        english["answers"] = (ANSWERS, answers)
         item = ShortTextItem(answers=answers, **common)
     else:
         item = ShortTextItem(answers=(), **common)
+    translations = r.translations(data, where, english, template=bool(parameters))
+    if translations:
+        item = replace(item, translations=translations)
     if parameters:
         _check_template(r, item, where)
     return item
@@ -735,6 +782,16 @@ def _item_texts(item: Item) -> list[tuple[str, str]]:
         texts += [(f"choices[{i}].text", c.text) for i, c in enumerate(item.choices)]
     if isinstance(item, ShortTextItem):
         texts += [(f"answers[{i}]", a) for i, a in enumerate(item.answers)]
+    # Translated texts hold formulas too: each must name the template's parameters.
+    for language, texts_in in item.translations.items():
+        for key, value in texts_in.items():
+            at = f"translations.{language}.{key}"
+            if isinstance(value, str):
+                texts.append((at, value))
+            elif isinstance(value, Mapping):
+                texts += [(f"{at}.{cid}", text) for cid, text in value.items()]
+            else:
+                texts += [(f"{at}[{i}]", text) for i, text in enumerate(value)]
     return texts
 
 
@@ -801,18 +858,19 @@ def dump_pack(pack: CoursePack) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "version": VERSION,
-        "course": {
+        "course": _with_translations({
             "title": pack.course.title,
             "subject": pack.course.subject,
             "grade_level": pack.course.grade_level,
             "description": pack.course.description,
-        },
+        }, pack.course.translations, ("title", "description")),
         "mastery": _dump_mastery(pack.mastery),
         "skills": [_dump_skill(s) for s in pack.skills],
         "units": [_dump_unit(u) for u in pack.units],
         "activities": [_dump_activity(a) for a in pack.activities],
         "goals": [
-            {"id": g.id, "title": g.title, "description": g.description, "skills": list(g.skills), "due": g.due}
+            _with_translations({"id": g.id, "title": g.title, "description": g.description, "skills": list(g.skills),
+                                "due": g.due}, g.translations, ("title", "description"))
             for g in pack.goals
         ],
     }
@@ -823,21 +881,30 @@ def dumps_pack(pack: CoursePack) -> str:
     return json.dumps(dump_pack(pack), indent=2, ensure_ascii=False) + "\n"
 
 
+def _with_translations(data: dict[str, Any], translations: Translations, fields: Sequence[str],
+                       choice_order: Sequence[str] = ()) -> dict[str, Any]:
+    # Written only when there are some, so packs without translations keep exactly the form they always had.
+    if translations:
+        data["translations"] = dump_translations(translations, fields, choice_order)
+    return data
+
+
 def _dump_skill(skill: Skill) -> dict[str, Any]:
-    return {
+    return _with_translations({
         "id": skill.id,
         "name": skill.name,
         "description": skill.description,
         "prerequisites": list(skill.prerequisites),
-    }
+    }, skill.translations, ("name", "description"))
 
 
 def _dump_unit(unit: Unit) -> dict[str, Any]:
-    return {"id": unit.id, "title": unit.title, "description": unit.description, "skills": list(unit.skills)}
+    return _with_translations({"id": unit.id, "title": unit.title, "description": unit.description,
+                               "skills": list(unit.skills)}, unit.translations, ("title", "description"))
 
 
 def _dump_activity(activity: Activity) -> dict[str, Any]:
-    return {
+    return _with_translations({
         "id": activity.id,
         "title": activity.title,
         "kind": activity.kind,
@@ -846,7 +913,7 @@ def _dump_activity(activity: Activity) -> dict[str, Any]:
         "url": activity.url,
         "instructions": activity.instructions,
         "items": [_dump_item(i) for i in activity.items],
-    }
+    }, activity.translations, ("title", "modality", "instructions"))
 
 
 def _dump_item(item: Item) -> dict[str, Any]:
@@ -872,7 +939,8 @@ def _dump_item(item: Item) -> dict[str, Any]:
         data["answers"] = list(item.answers)
     data["hints"] = list(item.hints)
     data["solution"] = item.solution
-    return data
+    choice_order = [c.id for c in item.choices] if isinstance(item, MultipleChoiceItem) else []
+    return _with_translations(data, item.translations, ITEM_FIELDS, choice_order)
 
 
 def _dump_parameter(parameter: Parameter) -> dict[str, Any]:

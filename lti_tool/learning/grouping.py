@@ -13,18 +13,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from .mastery import LEVELS, Level
+from .messages import N_
 
 MIN_SIZE = 3
 MAX_SIZE = 5
 
 #: What a same-need group does next, by the lowest level in the group (meet the learners who need most).
 NEXT_MOVE: Mapping[Level, str] = {
-    Level.NOT_STARTED: "introduce it with a short demonstration and a worked example",
-    Level.ATTEMPTED: "reteach from the start with worked examples",
-    Level.FAMILIAR: "reteach with worked examples",
-    Level.PROFICIENT: "mixed practice with feedback to reach Mastered",
-    Level.MASTERED: "a challenge problem that stretches it further",
+    Level.NOT_STARTED: N_(": introduce it with a short demonstration and a worked example."),
+    Level.ATTEMPTED: N_(": reteach from the start with worked examples."),
+    Level.FAMILIAR: N_(": reteach with worked examples."),
+    Level.PROFICIENT: N_(": mixed practice with feedback to reach Mastered."),
+    Level.MASTERED: N_(": a challenge problem that stretches it further."),
 }
+
+#: A reason as catalogued sentence fragments and their values, so pages can rebuild it in their language.
+Parts = tuple[tuple[str, dict[str, object]], ...]
 
 _NUMBER_WORDS = ("no one", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 
@@ -38,6 +42,7 @@ class Group:
     student_ids: tuple[str, ...]
     skill_ids: tuple[str, ...]
     reason: str
+    reason_parts: Parts = ()
 
 
 def _profile(levels: Mapping[str, Level], skill_ids: Sequence[str]) -> tuple[int, ...]:
@@ -146,7 +151,7 @@ def same_need_groups(
                 kind="same-need",
                 student_ids=tuple(sorted(student_id for student_id, _ in members)),
                 skill_ids=tuple(skill_ids),
-                reason=_same_need_reason([profile for _, profile in members], skill_ids, names),
+                **_reason(_same_need_reason([profile for _, profile in members], skill_ids, names)),
             )
         )
     return groups
@@ -191,7 +196,7 @@ def mixed_groups(
             kind="mixed",
             student_ids=tuple(sorted(student_id for student_id, _ in group)),
             skill_ids=tuple(skill_ids),
-            reason=_mixed_reason([profile for _, profile in group], skill_ids, names),
+            **_reason(_mixed_reason([profile for _, profile in group], skill_ids, names)),
         )
         for number, group in enumerate(members, start=1)
     ]
@@ -207,26 +212,36 @@ def _snake(g: int, step: int, count: int) -> tuple[int, int]:
     return g, -step
 
 
-def _level_words(level: Level, skill: str) -> str:
+def _reason(parts: Parts) -> dict[str, object]:
+    """Return a group's reason in English (counts up to ten in words) with the fragments it was built from."""
+    def english(key: str, value: object) -> object:
+        return _NUMBER_WORDS[value] if key == "count" and isinstance(value, int) and value < len(_NUMBER_WORDS) \
+            else value
+
+    text = "".join(template % {key: english(key, value) for key, value in values.items()} if values else template
+                   for template, values in parts)
+    return {"reason": text, "reason_parts": parts}
+
+
+def _level_words(level: Level, skill: str) -> tuple[str, dict[str, object]]:
     if level is Level.NOT_STARTED:
-        return f"not started on {skill}"
+        return N_(" not started on %(skill)s"), {"skill": skill}
     if level is Level.MASTERED:
-        return f"Mastered {skill}"
-    return f"{level.value} with {skill}"
+        return N_(" Mastered %(skill)s"), {"skill": skill}
+    return N_(" %(level)s with %(skill)s"), {"level": level.value, "skill": skill}
 
 
-def _subject(size: int) -> str:
+def _subject(size: int) -> tuple[str, dict[str, object]]:
     if size == 1:
-        return "This student is"
+        return N_("This student is"), {}
     if size == 2:
-        return "Both are"
-    count = _NUMBER_WORDS[size] if size < len(_NUMBER_WORDS) else str(size)
-    return f"All {count} are"
+        return N_("Both are"), {}
+    return N_("All %(count)s are"), {"count": size}
 
 
-def _same_need_reason(profiles: Sequence[tuple[int, ...]], skill_ids: Sequence[str], names: Mapping[str, str]) -> str:
+def _same_need_reason(profiles: Sequence[tuple[int, ...]], skill_ids: Sequence[str], names: Mapping[str, str]) -> Parts:
     levels = LEVELS
-    parts = []
+    described: list[tuple[str, dict[str, object]]] = []
     lowest_overall = Level.MASTERED
     focus = names.get(skill_ids[0], skill_ids[0])
     for d, skill_id in enumerate(skill_ids):
@@ -236,32 +251,38 @@ def _same_need_reason(profiles: Sequence[tuple[int, ...]], skill_ids: Sequence[s
         if low.rank < lowest_overall.rank:
             lowest_overall, focus = low, name
         if low is high:
-            parts.append(_level_words(low, name))
+            described.append(_level_words(low, name))
         else:
-            parts.append(f"between {low.value} and {high.value} on {name}")
-    subject = _subject(len(profiles))
-    described = " and ".join(parts) if len(parts) <= 2 else ", ".join(parts[:-1]) + ", and " + parts[-1]
-    move = NEXT_MOVE[lowest_overall]
-    if len(skill_ids) == 1:
-        return f"{subject} {described}: {move}."
-    # With several skills, the weakest one is where the lesson time goes.
-    return f"{subject} {described}. Focus on {focus}: {move}."
+            described.append((N_(" between %(level)s and %(level_high)s on %(skill)s"),
+                              {"level": low.value, "level_high": high.value, "skill": name}))
+    parts = [_subject(len(profiles))]
+    for index, part in enumerate(described):
+        if index:  # "A and B", or "A, B, and C"
+            last = index == len(described) - 1
+            parts.append((N_(" and") if len(described) == 2 else (N_(", and") if last else N_(",")), {}))
+        parts.append(part)
+    if len(skill_ids) > 1:
+        # With several skills, the weakest one is where the lesson time goes.
+        parts.append((N_(". Focus on %(skill)s"), {"skill": focus}))
+    parts.append((NEXT_MOVE[lowest_overall], {}))
+    return tuple(parts)
 
 
-def _mixed_reason(profiles: Sequence[tuple[int, ...]], skill_ids: Sequence[str], names: Mapping[str, str]) -> str:
+def _mixed_reason(profiles: Sequence[tuple[int, ...]], skill_ids: Sequence[str], names: Mapping[str, str]) -> Parts:
     levels = LEVELS
     # Describe the spread on the first chosen skill; the teacher chose it first, so it is the one that matters.
     counts: dict[Level, int] = {}
     for profile in profiles:
         counts[levels[profile[0]]] = counts.get(levels[profile[0]], 0) + 1
-    spread = ", ".join(f"{counts[level]} {level.value}" for level in reversed(levels) if level in counts)
+    spread: list[tuple[str, dict[str, object]]] = []
+    for level in (level for level in reversed(levels) if level in counts):
+        if spread:
+            spread.append((N_(", "), {}))
+        spread.append((N_("%(number)s %(level)s"), {"number": counts[level], "level": level.value}))
     name = names.get(skill_ids[0], skill_ids[0])
     if len(counts) == 1:
-        return (
-            f"Everyone here is at the same level on {name} ({spread}), because the class is; "
-            "give each member a role so everyone contributes."
-        )
-    return (
-        f"A mix of levels on {name} ({spread}): everyone brings something. "
-        "Give each member a role and ask them to explain their thinking to each other."
-    )
+        return ((N_("Everyone here is at the same level on %(skill)s ("), {"skill": name}), *spread,
+                (N_("), because the class is; give each member a role so everyone contributes."), {}))
+    return ((N_("A mix of levels on %(skill)s ("), {"skill": name}), *spread,
+            (N_("): everyone brings something. Give each member a role and ask them to explain their thinking to "
+                "each other."), {}))

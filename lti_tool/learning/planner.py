@@ -1,8 +1,9 @@
 """Next steps for one learner: a few activities on the edge of what they know, each with a reason they can read.
 
-Order of priority: skills the teacher assigned first (until the learner is Proficient on them), then due reviews
-(retrieval practice after a gap is what makes learning stick), then skills on the way to a goal, then skills that
-open up the most others. Apart from assigned skills, only skills whose prerequisites are shown (Proficient or
+Order of priority: skills the teacher assigned first (until the learner is Proficient on them), then skills on the
+way to a goal, then skills that open up the most others. Skills due for review are not steps: the plan's Review box
+takes them all together as one mixed review (retrieval practice after a gap is what makes learning stick), so a
+due skill has one way in, not two. Apart from assigned skills, only skills whose prerequisites are shown (Proficient or
 above) are offered, so nothing is far beyond what the learner can do now. Every recommended skill lists every
 kind and modality of activity and every way to show mastery: learners choose, the planner never matches content
 to a supposed "learning style".
@@ -70,7 +71,6 @@ class StepReason(StrEnum):
     """Why a step was chosen, for ordering and for the page to pick an icon."""
 
     ASSIGNED = "assigned"
-    REVIEW = "review"
     GOAL = "goal"
     UNLOCKS = "unlocks"
     READY = "ready"
@@ -131,14 +131,13 @@ def plan_next_steps(
     due_reviews: Sequence[DueReview],
     *,
     limit: int = 5,
-    max_reviews: int | None = None,
     shown_levels: Mapping[str, Level] | None = None,
     assigned: Mapping[str, date | None] | None = None,
 ) -> list[NextStep]:
-    """Return up to `limit` next steps: due reviews, then skills toward goals, then skills that unlock the most.
+    """Return up to `limit` next steps: assigned skills, then skills toward goals, then skills that unlock the most.
 
-    Reviews take at most `max_reviews` places (default: all but two) while new skills are available, so a
-    pile of reviews never crowds out new learning; spare places go back to reviews. Skills with no activity
+    Skills in `due_reviews` are left out: the mixed review (the plan's Review box) is their way in, and a
+    step for them as well would offer the same review twice. Skills with no activity
     in the course are left out: there would be nothing to open. `levels` decide what is ready; `shown_levels`
     (default: the same) are the learner's own levels, which the steps show and explain, so a page never shows
     two levels for one skill.
@@ -168,12 +167,8 @@ def plan_next_steps(
          if s in graph and by_skill.get(s) and shown.get(s, Level.NOT_STARTED).rank < READY_LEVEL.rank),
         key=lambda s: (assigned[s] is None, assigned[s] or date.min, order[s]),
     )
-    reviews = [
-        r
-        for r in sorted(due_reviews, key=lambda r: (-r.overdue, order.get(r.skill_id, len(order)), r.skill_id))
-        if r.skill_id in graph and by_skill.get(r.skill_id) and r.skill_id not in open_assigned
-    ]
-    reviewed = {r.skill_id for r in reviews}
+    # An assigned skill stays a step even when due: the teacher asked for it.
+    reviewed = {r.skill_id for r in due_reviews} - set(open_assigned)
     frontier = [
         skill_id
         for skill_id in graph.topological_order()
@@ -206,13 +201,8 @@ def plan_next_steps(
     limit -= len(first)
     if limit <= 0:
         return first
-    review_places = max(limit - 2, 1) if max_reviews is None else max(max_reviews, 0)
-    review_places = max(review_places, limit - len(new_skills))
-    steps = [_review_step(graph, r.skill_id, shown.get(r.skill_id, Level.NOT_STARTED), by_skill[r.skill_id])
-             for r in reviews]
-    steps = steps[:review_places]
-    for skill_id in new_skills[: limit - len(steps)]:
-        steps.append(_learning_step(graph, skill_id, shown, by_skill[skill_id], goal_of.get(skill_id), unlocks))
+    steps = [_learning_step(graph, skill_id, shown, by_skill[skill_id], goal_of.get(skill_id), unlocks)
+             for skill_id in new_skills[:limit]]
     return first + steps
 
 
@@ -238,26 +228,6 @@ def _assigned_step(graph: SkillGraph, skill_id: str, levels: Mapping[str, Level]
         activities=tuple(listed),
         ways_to_show=_ways_to_show(listed),
         due_on=due_on,
-    )
-
-
-def _review_step(graph: SkillGraph, skill_id: str, level: Level, listed: list[PlanActivity]) -> NextStep:
-    name = graph[skill_id].name
-    practice = [a for a in listed if a.kind == ActivityKind.PRACTICE]
-    parts: list[WhyPart] = [(N_("Time for a quick review of %(skill)s. You learned it a while ago, and remembering "
-                                "it now, after a break, helps it stick."), {"skill": name})]
-    why = render_why(parts)
-    return NextStep(
-        skill_id=skill_id,
-        skill_name=name,
-        reason=StepReason.REVIEW,
-        why=why,
-        why_parts=tuple(parts),
-        level=level,
-        # Retrieval practice means answering questions, not re-reading, so a review starts with practice.
-        activity=(practice or listed)[0],
-        activities=tuple(listed),
-        ways_to_show=_ways_to_show(listed),
     )
 
 

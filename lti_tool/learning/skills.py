@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 
 class SkillGraphError(ValueError):
@@ -18,6 +19,8 @@ class Skill:
     name: str
     description: str = ""
     prerequisites: tuple[str, ...] = field(default_factory=tuple)
+    #: The name and description in other languages ({"es": {"name": …}}); see learning/translations.py.
+    translations: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         # Accept any iterable (e.g. a JSON list) but keep the dataclass hashable.

@@ -11,6 +11,7 @@ from .learning import (
     ItemResponse,
     MasteryEvent,
     Reflection,
+    ReportComment,
     ReviewSchedule,
     ServedItem,
     SkillAssignment,
@@ -25,6 +26,6 @@ from .workers import WorkerHeartbeat
 __all__ = [
     "AuditEntry", "Course", "CourseContent", "Deployment", "DiagnosticRun", "Enrollment", "Evidence", "HelpRequest",
     "ItemResponse", "LaunchSession", "MasteryEvent", "Person", "Placement", "Platform", "Reflection",
-    "RegistrationInvite", "ReviewSchedule", "ScoreOutbox", "ServedItem", "SkillAssignment", "SkillLineItem",
-    "SkillMastery", "StudentGoal", "ToolKey", "WorkerHeartbeat",
+    "RegistrationInvite", "ReportComment", "ReviewSchedule", "ScoreOutbox", "ServedItem", "SkillAssignment",
+    "SkillLineItem", "SkillMastery", "StudentGoal", "ToolKey", "WorkerHeartbeat",
 ]

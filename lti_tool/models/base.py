@@ -41,3 +41,19 @@ def insert_if_missing(model: type, values: Mapping[str, Any], keys: Sequence[str
         raise RuntimeError(f"unsupported database {dialect}")
     result = db.session.execute(insert(model).values(**values).on_conflict_do_nothing(index_elements=list(keys)))
     return result.rowcount == 1
+
+
+def commit_keeping_rows() -> None:
+    """Commit without expiring the session's rows, so the page rendered next does not read them all again.
+
+    Only for a transaction whose rows are known current: what it wrote itself, and rows it read but no other
+    request changes meanwhile (the launch, the course). Every later commit expires as usual.
+    """
+    from ..extensions import db
+
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True

@@ -45,7 +45,7 @@ class ItemResponse(db.Model):
     answer: so.Mapped[str] = so.mapped_column(sa.String(500))
     correct: so.Mapped[bool] = so.mapped_column(sa.Boolean)
     hints_used: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
-    # "practice", "diagnostic" or "review".
+    # "practice", "diagnostic", "review" or "unit_check".
     source: so.Mapped[str] = so.mapped_column(sa.String(20), default="practice")
     answered_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime, default=utcnow)
     # False for a repeat of an item within a practice session: practice, but no mastery evidence.
@@ -69,7 +69,7 @@ class ServedItem(db.Model):
     # The template's parameter values ({} for a fixed item) and their canonical key, "item|a=1,b=2".
     params: so.Mapped[dict] = so.mapped_column(sa.JSON, default=dict)
     variant: so.Mapped[str] = so.mapped_column(sa.String(300))
-    # "practice" or "diagnostic" (the placement check).
+    # "practice", "diagnostic" (the placement check), "review" or "unit_check".
     source: so.Mapped[str] = so.mapped_column(sa.String(20), default="practice")
     # False when this variant was already answered in the same practice session: practice without credit.
     credit: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=True)
@@ -110,6 +110,21 @@ class SkillAssignment(db.Model):
     assigned_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime, default=utcnow)
 
 
+class ReportComment(db.Model):
+    """The teacher's comment for a student's family report: one per student per course, shown as written."""
+
+    __tablename__ = "report_comment"
+    __table_args__ = (sa.UniqueConstraint("course_id", "person_id", name="uq_report_comment"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    course_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("course.id", ondelete="CASCADE"), index=True)
+    person_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("person.id", ondelete="CASCADE"))
+    text: so.Mapped[str] = so.mapped_column(sa.String(2000))
+    # Who wrote it last; the comment outlives that person's account being deleted.
+    author_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("person.id", ondelete="SET NULL"))
+    updated_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime, default=utcnow)
+
+
 class SkillMastery(db.Model):
     """A student's current mastery estimate for one skill (skill_id "*" holds the learner-wide state)."""
 
@@ -141,7 +156,7 @@ class MasteryEvent(db.Model):
     skill_id: so.Mapped[str] = so.mapped_column(sa.String(100))
     old_level: so.Mapped[str] = so.mapped_column(sa.String(20))
     new_level: so.Mapped[str] = so.mapped_column(sa.String(20))
-    # "practice", "diagnostic", "review", "evidence" or "override".
+    # "practice", "diagnostic", "review", "unit_check", "evidence" or "override".
     source: so.Mapped[str] = so.mapped_column(sa.String(20))
     reason: so.Mapped[str] = so.mapped_column(sa.String(500), default="")
     # An override's note for the student (its `reason` is the teacher's own, shown only to teachers).

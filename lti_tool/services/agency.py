@@ -7,6 +7,7 @@ same verdict). Accepted evidence never lowers a level: lowering is the class vie
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -18,6 +19,7 @@ from ..extensions import db
 from ..learning.mastery import Level, SkillState
 from ..learning.pacing import PaceStatus, plan_pace
 from ..learning.planner import Goal
+from ..learning.translations import BASE_LANGUAGE
 from ..models import (
     AuditEntry,
     Course,
@@ -34,7 +36,15 @@ from .errors import N_, NotFound, ServiceError
 from .mastery import lock_learner, require_pack, skill_views
 from .permissions import Action, Actor, may
 from .publishing import publish_mastery
-from .storage import ALLOWED_TYPES, IMAGE_TYPES, StoreUnavailable, check_file, describe_size, evidence_store
+from .storage import (
+    ALLOWED_TYPES,
+    IMAGE_TYPES,
+    INLINE_TYPES,
+    StoreUnavailable,
+    check_file,
+    describe_size,
+    evidence_store,
+)
 
 #: The ways to show mastery a student can choose, in the words the form shows.
 EVIDENCE_KINDS: Mapping[str, str] = {
@@ -93,14 +103,14 @@ class GoalsPage:
     pace: PaceView
 
 
-def _skill_names(course_id: int) -> dict[str, str]:
-    pack = require_pack(course_id)
+def _skill_names(course_id: int, language: str = BASE_LANGUAGE) -> dict[str, str]:
+    pack = require_pack(course_id, language)
     return {sid: pack.skill_graph[sid].name for sid in pack.skill_graph.topological_order()}
 
 
-def course_skills(course_id: int) -> list[tuple[str, str]]:
-    """Return the course's skills as (id, name) in map order, for the forms."""
-    return list(_skill_names(course_id).items())
+def course_skills(course_id: int, language: str = BASE_LANGUAGE) -> list[tuple[str, str]]:
+    """Return the course's skills as (id, name in the language) in map order, for the forms."""
+    return list(_skill_names(course_id, language).items())
 
 
 def _parse_date(text: str | None, what: str) -> date | None:
@@ -148,10 +158,10 @@ def _goal_fields(course_id: int, title: str, why: str, by_date: str, skill_ids: 
     return {"title": title, "why": why, "by_date": _parse_date(by_date, "date"), "skill_ids": chosen}
 
 
-def goals_page(course_id: int, person_id: int, *, now: datetime) -> GoalsPage:
-    """Return the course's goals, the student's own goals and their pace."""
-    pack = require_pack(course_id)
-    names = _skill_names(course_id)
+def goals_page(course_id: int, person_id: int, *, now: datetime, language: str = BASE_LANGUAGE) -> GoalsPage:
+    """Return the course's goals, the student's own goals and their pace, the pack's texts in the language."""
+    pack = require_pack(course_id, language)
+    names = _skill_names(course_id, language)
     today = now.date()
     course_goals = []
     for goal in pack.goals:
@@ -169,12 +179,13 @@ def goals_page(course_id: int, person_id: int, *, now: datetime) -> GoalsPage:
         .order_by(StudentGoal.done, StudentGoal.by_date.is_(None), StudentGoal.by_date, StudentGoal.id)
     )
     return GoalsPage(tuple(course_goals), tuple(_goal_view(g, names, today) for g in mine),
-                     tuple(names.items()), pace_for(course_id, person_id, now=now))
+                     tuple(names.items()), pace_for(course_id, person_id, now=now, language=language))
 
 
-def my_goal(course_id: int, person_id: int, goal_id: int, *, now: datetime) -> GoalView:
+def my_goal(course_id: int, person_id: int, goal_id: int, *, now: datetime,
+            language: str = BASE_LANGUAGE) -> GoalView:
     """Return one of the student's own goals (for editing)."""
-    return _goal_view(_own_goal(course_id, person_id, goal_id), _skill_names(course_id), now.date())
+    return _goal_view(_own_goal(course_id, person_id, goal_id), _skill_names(course_id, language), now.date())
 
 
 def add_goal(course_id: int, person_id: int, *, title: str, why: str, by_date: str, skill_ids: Sequence[str],
@@ -245,12 +256,12 @@ def student_plan_goals(course_id: int, person_id: int) -> list[Goal]:
 # --- Pacing ------------------------------------------------------------------------------------------------
 
 
-def pace_for(course_id: int, person_id: int, *, now: datetime) -> PaceView:
+def pace_for(course_id: int, person_id: int, *, now: datetime, language: str = BASE_LANGUAGE) -> PaceView:
     """Return the student's pace: target dates per skill from the course end date and their own pace."""
-    pack = require_pack(course_id)
+    pack = require_pack(course_id, language)
     order = list(pack.skill_graph.topological_order())
     names = {sid: pack.skill_graph[sid].name for sid in order}
-    levels = {v.skill_id: v.level for v in skill_views(course_id, person_id)}
+    levels = {v.skill_id: v.level for v in skill_views(course_id, person_id, language)}
     reached: dict[str, datetime] = {}
     for skill_id, new_level, at in db.session.execute(
         sa.select(MasteryEvent.skill_id, MasteryEvent.new_level, MasteryEvent.at)
@@ -428,12 +439,13 @@ class EvidenceView:
 
 @dataclass(frozen=True)
 class EvidenceFile:
-    """An attached file, ready to send: its bytes, sniffed type, a safe download name and whether it is a photo."""
+    """An attached file, ready to send: its bytes, sniffed type, a safe download name and whether a browser may
+    open it in its own tab (storage.INLINE_TYPES) rather than download it."""
 
     data: bytes
     content_type: str
     download_name: str
-    is_image: bool
+    inline: bool
 
 
 def clean_link(raw: str | None) -> str | None:
@@ -509,8 +521,9 @@ def submit_evidence(course_id: int, person_id: int, *, skill_id: str, kind: str,
     if file_type is not None:
         try:
             row.file_key = store.save(upload[1], extension=ALLOWED_TYPES[file_type])
-        except OSError as exc:
-            # A full or read-only disk is ours to fix, not the student's: say so rather than fail with a 500.
+        except StoreUnavailable as exc:
+            # A full disk or an unreachable bucket is ours to fix, not the student's: say so (a 503, the form
+            # keeps what they wrote) rather than fail with a 500.
             raise StoreUnavailable(N_("Pathways cannot keep files just now. Try again later, or send a link "
                                       "to your work instead.")) from exc
         row.file_type, row.file_size = file_type, len(upload[1])
@@ -524,12 +537,14 @@ def submit_evidence(course_id: int, person_id: int, *, skill_id: str, kind: str,
     except BaseException:
         db.session.rollback()
         if row.file_key:
-            store.delete(row.file_key)  # no row names it: keep no orphan on disk
+            with contextlib.suppress(StoreUnavailable):
+                store.delete(row.file_key)  # no row names it: keep no orphan in the store
         raise
     return my_evidence(course_id, person_id, only=row.id)[0]
 
 
-def my_evidence(course_id: int, person_id: int, *, only: int | None = None) -> list[EvidenceView]:
+def my_evidence(course_id: int, person_id: int, *, only: int | None = None,
+                language: str = BASE_LANGUAGE) -> list[EvidenceView]:
     """Return the student's own evidence, newest first."""
     query = (
         sa.select(Evidence, Person.name)
@@ -539,7 +554,7 @@ def my_evidence(course_id: int, person_id: int, *, only: int | None = None) -> l
     )
     if only is not None:
         query = query.where(Evidence.id == only)
-    return _evidence_views(query, _skill_names(course_id))
+    return _evidence_views(query, _skill_names(course_id, language))
 
 
 def evidence_file(course_id: int, platform_id: int, evidence_id: int, *, actor: Actor,
@@ -564,7 +579,7 @@ def evidence_file(course_id: int, platform_id: int, evidence_id: int, *, actor: 
                                   subject_id=row.person_id, action="view_evidence_file", at=now))
         db.session.commit()
     return EvidenceFile(data, row.file_type, row.file_name or _safe_file_name(None, row.file_type),
-                        row.file_type in IMAGE_TYPES)
+                        row.file_type in INLINE_TYPES)
 
 
 def evidence_queue(course_id: int, platform_id: int, *, reviewed_limit: int = 20

@@ -113,12 +113,23 @@ def current_assignments(course_id: int, platform_id: int) -> list[AssignmentView
     return sorted(views, key=lambda v: (v.due_on is None, v.due_on or date.min, v.skill_name, v.student.casefold()))
 
 
-def assigned_skills(course_id: int, person_id: int) -> dict[str, date | None]:
-    """Return the skills assigned to the student in the course, with their due dates."""
-    return {
-        skill_id: due_on
-        for skill_id, due_on in db.session.execute(
-            sa.select(SkillAssignment.skill_id, SkillAssignment.due_on).where(
-                SkillAssignment.course_id == course_id, SkillAssignment.person_id == person_id)
-        )
-    }
+def assigned_skills(course_id: int, person_id: int, *,
+                    also: sa.Select | None = None) -> tuple[dict[str, date | None], set[str]]:
+    """Return the skills assigned to the student in the course, with their due dates.
+
+    `also` is another one-column query of skill ids for the same student that the caller needs on the same page
+    (the plan's waiting unit-check questions): both come back from one round trip, its skills as the second value.
+    """
+    query = sa.select(sa.literal(True).label("assigned"), SkillAssignment.skill_id, SkillAssignment.due_on).where(
+        SkillAssignment.course_id == course_id, SkillAssignment.person_id == person_id)
+    if also is not None:
+        column = also.selected_columns[0]
+        query = sa.union_all(query, also.with_only_columns(sa.literal(False), column, sa.null().label("due_on")))
+    assigned: dict[str, date | None] = {}
+    other: set[str] = set()
+    for is_assigned, skill_id, due_on in db.session.execute(query):
+        if is_assigned:
+            assigned[skill_id] = due_on
+        else:
+            other.add(skill_id)
+    return assigned, other

@@ -1,4 +1,4 @@
-"""The teacher's class view: heatmap, needs help now, flexible groups, a student's plan and report, CSV export."""
+"""The teacher's class view: heatmap, needs help now, flexible groups, a student's plan, CSV export."""
 
 from __future__ import annotations
 
@@ -18,25 +18,25 @@ from ..learning.grouping import MAX_SIZE, mixed_groups, same_need_groups
 from ..learning.mastery import Level
 from ..learning.pacing import PacePlan, plan_pace
 from ..learning.skills import Skill
-from ..models import AuditEntry, Course, CourseContent, Enrollment, ItemResponse, MasteryEvent, Person
-from .content import course_pack
-from .errors import NotFound
+from ..models import AuditEntry, Course, Enrollment, ItemResponse, MasteryEvent, Person
+from .content import course_content, course_pack
+from .errors import N_, NotFound
 from .help import open_requests
 from .mastery import require_pack
 from .plan import ClassRow, StudentPlan, class_overview, plan_for
 
 #: Heatmap orders a teacher can choose, with the words the sort menu shows.
 SORTS: dict[str, str] = {
-    "name": "Name (A to Z)",
-    "fewest": "Fewest skills at Proficient or above first",
-    "most": "Most skills at Proficient or above first",
-    "skill-low": "Level on the chosen skill, lowest first",
-    "skill-high": "Level on the chosen skill, highest first",
+    "name": N_("Name (A to Z)"),
+    "fewest": N_("Fewest skills at Proficient or above first"),
+    "most": N_("Most skills at Proficient or above first"),
+    "skill-low": N_("Level on the chosen skill, lowest first"),
+    "skill-high": N_("Level on the chosen skill, highest first"),
 }
 
 GROUP_KINDS: dict[str, str] = {
-    "same-need": "Same need (similar levels, for reteaching)",
-    "mixed": "Mixed levels (for projects)",
+    "same-need": N_("Same need (similar levels, for reteaching)"),
+    "mixed": N_("Mixed levels (for projects)"),
 }
 
 #: Spreadsheets run a cell starting with these as a formula (OWASP "CSV injection").
@@ -166,8 +166,11 @@ def needs_help(course_id: int, platform_id: int, *, now: datetime) -> list[HelpE
         sa.select(Enrollment.person_id, Enrollment.last_launch_at)
         .where(Enrollment.course_id == course_id, Enrollment.person_id.in_(ids))
     ).all())
-    ends_on = db.session.scalar(sa.select(CourseContent.ends_on).where(CourseContent.course_id == course_id))
-    started = db.session.scalar(sa.select(Course.created_at).where(Course.id == course_id))
+    # The launch read both rows already (services/launches.open_launch): no query here on a page.
+    content = course_content(course_id)
+    ends_on = content.ends_on if content is not None else None
+    course = db.session.get(Course, course_id)
+    started = course.created_at if course is not None else None
     order = [s.id for s in skills]
 
     summaries = []
@@ -249,6 +252,8 @@ class GroupView:
     number: int
     reason: str
     members: tuple[GroupMember, ...]
+    #: The reason as translatable fragments (the suggested groups'; a teacher's arrangement is described in English).
+    reason_parts: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -271,7 +276,7 @@ def suggest_groups(course_id: int, platform_id: int, *, skill_ids: Sequence[str]
     make = mixed_groups if kind == "mixed" else same_need_groups
     by_id = {r.person_id: r for r in rows}
     groups = [
-        GroupView(g.number, g.reason, tuple(_member(by_id[int(pid)], chosen) for pid in g.student_ids))
+        GroupView(g.number, g.reason, tuple(_member(by_id[int(pid)], chosen) for pid in g.student_ids), g.reason_parts)
         for g in make(levels, [s.id for s in chosen], skill_names=names)
     ] if rows else []
     return Grouping(kind, chosen, all_skills, groups)
@@ -363,59 +368,6 @@ def student_detail(course_id: int, platform_id: int, person_id: int, *, actor_id
     _audit(platform_id, course_id, actor_id, person.id, "view_student", now)
     db.session.commit()
     return StudentDetail(person.id, person.name or "(name not shared)", plan, history, total or 0, correct or 0)
-
-
-@dataclass(frozen=True)
-class GoalProgress:
-    """A course goal in a family report: how many of its skills the student has shown."""
-
-    title: str
-    description: str
-    due: str | None
-    shown: int
-    skills: tuple[tuple[str, Level], ...]
-
-
-@dataclass(frozen=True)
-class ProgressReport:
-    """A progress report for families, in plain words."""
-
-    name: str
-    course_title: str
-    goals: list[GoalProgress]
-    mastered: list[str]
-    proficient: list[str]
-    working_on: list[tuple[str, Level]]
-    next_steps: list  # list[NextStep]
-    total: int
-
-
-def progress_report(course_id: int, platform_id: int, person_id: int, *, actor_id: int,
-                    now: datetime) -> ProgressReport:
-    """Return a student's progress report for their family: goals, skills shown, next steps; the view is audited."""
-    person = require_student(course_id, platform_id, person_id)
-    pack = require_pack(course_id)
-    plan = plan_for(course_id, person.id, now=now)
-    levels = {v.skill_id: v.level for v in plan.skills}
-    names = {v.skill_id: v.name for v in plan.skills}
-    goals = []
-    for goal in pack.goals:
-        skills = tuple((names.get(sid, sid), levels.get(sid, Level.NOT_STARTED)) for sid in goal.skills)
-        shown = sum(1 for _, lv in skills if lv.rank >= Level.PROFICIENT.rank)
-        goals.append(GoalProgress(goal.title, goal.description, goal.due, shown, skills))
-    _audit(platform_id, course_id, actor_id, person.id, "view_report", now)
-    db.session.commit()
-    return ProgressReport(
-        name=person.name or "(name not shared)",
-        course_title=plan.course_title,
-        goals=goals,
-        mastered=[v.name for v in plan.skills if v.level is Level.MASTERED],
-        proficient=[v.name for v in plan.skills if v.level is Level.PROFICIENT],
-        working_on=[(v.name, v.level) for v in plan.skills if Level.NOT_STARTED.rank < v.level.rank
-                    < Level.PROFICIENT.rank],
-        next_steps=plan.next_steps,
-        total=len(plan.skills),
-    )
 
 
 def require_student(course_id: int, platform_id: int, person_id: int) -> Person:

@@ -9,6 +9,8 @@ from typing import Any
 
 from ..extensions import db
 from ..learning.coursepack import CoursePack, CoursePackError, decode_json, dump_pack, load_pack
+from ..learning.localization import localize
+from ..learning.translations import BASE_LANGUAGE
 from ..models import CourseContent
 from ..models.base import insert_if_missing, still_loaded
 from .errors import NotFound, ServiceError
@@ -84,20 +86,33 @@ def course_content(course_id: int) -> CourseContent | None:
     return content
 
 
-def course_pack(course_id: int) -> CoursePack | None:
-    """Return the course's checked pack, or None when the teacher has not set one up yet."""
+def hold_content(content: CourseContent) -> None:
+    """Remember a content row read with something else (the launch) for the rest of this request."""
+    db.session.info.setdefault(_HELD, {})[content.course_id] = content
+
+
+def course_pack(course_id: int, language: str = BASE_LANGUAGE) -> CoursePack | None:
+    """Return the course's checked pack, or None when the teacher has not set one up yet.
+
+    With a language, the pack's student-facing texts are in that language where the author translated them
+    and in English elsewhere (learning/localization.py); ids, answers and formulas are the same in every one.
+    """
     content = course_content(course_id)
     if content is None:
         return None
     version = content.updated_at
     cached = _PACKS.get(course_id)
-    if cached is not None and cached[0] == version:
+    if cached is None or cached[0] != version:
+        if len(_PACKS) >= MAX_CACHED_PACKS and course_id not in _PACKS:
+            _PACKS.clear()
+        cached = _PACKS[course_id] = (version, load_pack(content.pack), {})
+    if language == BASE_LANGUAGE:
         return cached[1]
-    pack = load_pack(content.pack)
-    if len(_PACKS) >= MAX_CACHED_PACKS and course_id not in _PACKS:
-        _PACKS.clear()
-    _PACKS[course_id] = (version, pack)
-    return pack
+    # Localized copies live beside the parsed pack, so they share its version and cost no extra read.
+    localized = cached[2].get(language)
+    if localized is None:
+        localized = cached[2][language] = localize(cached[1], language)
+    return localized
 
 
 def forget_pack(course_id: int) -> None:
@@ -112,5 +127,5 @@ def forget_pack(course_id: int) -> None:
 # deferred) and parses again only when it changed. import_pack also forgets its course at once, in case two
 # replacements carry the same timestamp.
 MAX_CACHED_PACKS = 256
-_PACKS: dict[int, tuple[datetime, CoursePack]] = {}
+_PACKS: dict[int, tuple[datetime, CoursePack, dict[str, CoursePack]]] = {}
 _HELD = "pathways.course_content"

@@ -40,16 +40,19 @@ from ..learning.coursepack import (
     dumps_pack,
     load_pack,
 )
+from ..learning.translations import item_translations_that_fit
 from ..models import Course, Deployment, ItemResponse, Platform, SkillMastery
 from .content import course_content, import_pack
-from .errors import NotFound, ServiceError
+from .errors import N_, NotFound, ServiceError
 
 Values = Mapping[str, Any]
 KINDS = ("course", "skill", "unit", "activity", "item", "goal")
 #: What the editor offers, in words: activity kinds and question types of the course-pack format.
-ACTIVITY_KIND_NAMES = dict(zip(ACTIVITY_KINDS, ("Practice set", "Resource (video, reading …)", "Project",
-                                                "Discussion or group work", "Offline task"), strict=True))
-ITEM_TYPE_NAMES = dict(zip(ITEM_TYPES, ("Multiple choice", "Number (with tolerance)", "Short text"), strict=True))
+#: The words are catalogued (N_): pages show them through the `localized` filter.
+ACTIVITY_KIND_NAMES = dict(zip(ACTIVITY_KINDS, (N_("Practice set"), N_("Resource (video, reading …)"), N_("Project"),
+                                                N_("Discussion or group work"), N_("Offline task")), strict=True))
+ITEM_TYPE_NAMES = dict(zip(ITEM_TYPES, (N_("Multiple choice"), N_("Number (with tolerance)"), N_("Short text")),
+                           strict=True))
 
 
 class MapError(ServiceError):
@@ -307,6 +310,10 @@ def save_item(course_id: int, activity_id: str, item_id: str | None, values: Val
             items.append(record)
         else:
             record["id"] = existing["id"]
+            # The form edits the English only: the translations that still fit the edited question stay.
+            kept = item_translations_that_fit(record, existing.get("translations", {}))
+            if kept:
+                record["translations"] = kept
             items[items.index(existing)] = record
         return record["id"]
 
@@ -352,7 +359,7 @@ def import_file(course_id: int, filename: str, raw: bytes, *, now: datetime) -> 
             imported = read_competency_csv(text)
         except CompetencyCsvError as exc:
             raise MapError(exc.problems) from exc
-        return _merge_skills(course_id, imported, "Moodle competency CSV", now)
+        return _merge_skills(course_id, imported, N_("Moodle competency CSV"), now)
     try:
         document = decode_json(text)
     except json.JSONDecodeError as exc:
@@ -365,11 +372,11 @@ def import_file(course_id: int, filename: str, raw: bytes, *, now: datetime) -> 
             imported = read_case_package(document)
         except CasePackageError as exc:
             raise MapError(exc.problems) from exc
-        return _merge_skills(course_id, imported, "CASE package", now)
+        return _merge_skills(course_id, imported, N_("CASE package"), now)
     if not isinstance(document, dict):
         raise MapError(["A course pack is a JSON object; this file is not."])
     pack = _save(course_id, document, now)
-    return ImportResult(pack=pack, source="course pack", merged=False, skills_added=len(pack.skills))
+    return ImportResult(pack=pack, source=N_("course pack"), merged=False, skills_added=len(pack.skills))
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from ..extensions import db
 from ..learning import diagnostic
 from ..learning.coursepack import CoursePack, Item, check_answer
 from ..learning.diagnostic import Belief, DiagnosticState, Placement
+from ..learning.translations import BASE_LANGUAGE
 from ..models import DiagnosticRun, SkillMastery
 from ..models.base import still_loaded
 from .content import course_content
@@ -90,6 +91,11 @@ def _run(course_id: int, person_id: int) -> DiagnosticRun | None:
     return run
 
 
+def hold_run(course_id: int, person_id: int, run: DiagnosticRun | None) -> None:
+    """Remember the learner's run (or that there is none) read with something else (the launch) for this request."""
+    db.session.info.setdefault(_RUNS, {})[(course_id, person_id)] = run
+
+
 def _new_run(course_id: int, person_id: int, now: datetime) -> DiagnosticRun:
     run = DiagnosticRun(course_id=course_id, person_id=person_id, started_at=now)
     db.session.add(run)
@@ -125,9 +131,10 @@ def pending_status(course_id: int, person_id: int) -> str | None:
     return "started" if run is not None and (run.state or {}).get("answers") else "new"
 
 
-def current_question(course_id: int, person_id: int, *, now: datetime) -> DiagnosticQuestion | None:
-    """Return where the student's check is (and its next question), or None once the check has finished."""
-    pack = require_pack(course_id)
+def current_question(course_id: int, person_id: int, *, now: datetime,
+                     language: str = BASE_LANGUAGE) -> DiagnosticQuestion | None:
+    """Return where the student's check is (and its next question, in the language), or None once it has finished."""
+    pack = require_pack(course_id, language)
     run = _run(course_id, person_id)
     if _finished(run):
         return None
@@ -142,10 +149,11 @@ def current_question(course_id: int, person_id: int, *, now: datetime) -> Diagno
 
 
 def answer_question(
-    course_id: int, person_id: int, item_id: str, answer: str, *, not_sure: bool, now: datetime
+    course_id: int, person_id: int, item_id: str, answer: str, *, not_sure: bool, now: datetime,
+    language: str = BASE_LANGUAGE,
 ) -> bool:
     """Record one answer of the placement check; return True when the check is now over (and placed)."""
-    pack = require_pack(course_id)
+    pack = require_pack(course_id, language)
     run = _run(course_id, person_id)
     if _finished(run):
         return True
@@ -174,7 +182,7 @@ def answer_question(
         try:
             # Commits the run's new state together with the answer, so both or neither are kept: placement
             # answers are evidence in the same mastery state as practice, marked with the source "diagnostic".
-            record_answer(course_id, person_id, question.id, answer, hints_used=0, now=now)
+            record_answer(course_id, person_id, question.id, answer, hints_used=0, now=now, language=language)
         except ServiceError:
             db.session.rollback()
             raise
@@ -242,9 +250,9 @@ def placements(course_id: int, person_id: int) -> dict[str, Placement]:
     return diagnostic.placement(pack.skill_graph, _state(run))
 
 
-def result(course_id: int, person_id: int) -> DiagnosticResult | None:
+def result(course_id: int, person_id: int, language: str = BASE_LANGUAGE) -> DiagnosticResult | None:
     """Return the result page of a finished (or skipped) check, or None while it is still running."""
-    pack = require_pack(course_id)
+    pack = require_pack(course_id, language)
     run = _run(course_id, person_id)
     if run is None or run.finished_at is None:
         return None

@@ -54,18 +54,25 @@ def examine(
             "The cache did not keep a value; check PATHWAYS_REDIS_URL.")
     except Exception as exc:  # noqa: BLE001 - report any backend failure in words
         add(False, "Cache answers", "Cache does not answer", f"The cache failed: {exc.__class__.__name__}.")
-    from .storage import evidence_store
+    from .storage import StoreUnavailable, evidence_store, failure_name
 
     store = evidence_store()
-    where = getattr(store, "root", "the evidence store")
+    s3 = str(config.get("EVIDENCE_STORAGE") or "local").lower() == "s3"
+    where = store.describe()
     try:
-        # A real save and delete: a folder that exists but is not writable fails only on a student's upload.
-        store.delete(store.save(b"%PDF-1.4 pathways doctor", extension="pdf"))
+        # A real save, read and delete: a folder that exists but is not writable, or a bucket we may list but
+        # not write, fails only on a student's upload.
+        key = store.save(b"%PDF-1.4 pathways doctor", extension="pdf")
+        store.open(key)
+        store.delete(key)
         add(True, f"Evidence files can be stored in {where}")
-    except OSError as exc:
+    except (StoreUnavailable, OSError) as exc:
+        cause = exc.__cause__ or exc
+        fix = ("check PATHWAYS_S3_BUCKET, PATHWAYS_S3_ENDPOINT_URL, PATHWAYS_S3_REGION and the credentials (they need "
+               "s3:PutObject, s3:GetObject and s3:DeleteObject on the bucket)." if s3 else
+               "make PATHWAYS_EVIDENCE_DIR a folder the web processes may write.")
         add(False, "", f"Evidence files cannot be stored in {where}",
-            f"Saving a test file failed ({exc.__class__.__name__}); make PATHWAYS_EVIDENCE_DIR a folder the web "
-            "processes may write.")
+            f"Saving, reading and deleting a test file failed ({failure_name(cause)}); {fix}")
     try:
         db.session.execute(sa.text("SELECT 1"))
     except sa.exc.SQLAlchemyError as exc:

@@ -26,7 +26,7 @@ from ..lti.platform_storage import tab_binding as tab_binding
 from ..lti.platform_storage import tab_matches as tab_matches
 from ..lti.roles import Access
 from ..lti.toolconf import find_deployment, find_platform, on_platform, platform_origins
-from ..models import Course, Enrollment, LaunchSession, Person, Platform
+from ..models import Course, CourseContent, DiagnosticRun, Enrollment, LaunchSession, Person, Platform
 from ..models.base import insert_if_missing
 from .errors import N_, Forbidden, NotFound
 
@@ -198,11 +198,26 @@ def open_launch(launch_id: str, allowed_ids: list[str], *, now: datetime) -> Lau
     """Return the launch session if this browser holds it and it has not expired."""
     if not isinstance(launch_id, str) or launch_id not in allowed_ids:
         raise NotFound(N_("This page belongs to a launch this browser did not make. Open Pathways from your course."))
-    # Every page shows the person and the course: one query for the three rows.
-    launch = db.session.get(LaunchSession, launch_id,
-                            options=[so.joinedload(LaunchSession.person), so.joinedload(LaunchSession.course)])
-    if launch is None or launch.expires_at <= now:
+    # Every page shows the person and the course and reads the course's content (its pack and settings); every
+    # student home page also asks about the placement check: one query for the five rows, whose content and run
+    # the services then find in this request's memos instead of asking again.
+    from .content import hold_content
+    from .diagnostic import hold_run
+
+    found = db.session.execute(
+        sa.select(LaunchSession, CourseContent, DiagnosticRun)
+        .options(so.joinedload(LaunchSession.person), so.joinedload(LaunchSession.course))
+        .outerjoin(CourseContent, CourseContent.course_id == LaunchSession.course_id)
+        .outerjoin(DiagnosticRun, sa.and_(DiagnosticRun.course_id == LaunchSession.course_id,
+                                          DiagnosticRun.person_id == LaunchSession.person_id))
+        .where(LaunchSession.id == launch_id)
+    ).first()
+    if found is None or found[0].expires_at <= now:
         raise NotFound(N_("Your Pathways session has ended. Open Pathways again from your course."))
+    launch, content, run = found
+    if content is not None:
+        hold_content(content)
+    hold_run(launch.course_id, launch.person_id, run)
     return launch
 
 

@@ -7,16 +7,19 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..extensions import db
 from ..learning.coursepack import CoursePack, Item, check_answer
 from ..learning.mastery import ALL_SKILLS, Level, MasteryModel, MasteryParams, MasteryThresholds, Response, SkillState
-from ..models import ItemResponse, MasteryEvent, SkillMastery
+from ..learning.translations import BASE_LANGUAGE
+from ..models import ItemResponse, MasteryEvent, ReviewSchedule, SkillMastery
+from ..models.base import commit_keeping_rows
 from .content import course_content, course_pack
 from .errors import N_, NotFound, ServiceError
 from .permissions import Action, Actor, require
-from .reviews import due_schedule, record_review, start_if_mastered
+from .reviews import record_review, start_if_mastered
 from .serving import answered_correct, claim, served
 
 
@@ -96,9 +99,9 @@ _DEFAULT_MODEL = MasteryModel()  # never changed after it is built, so every cou
 _MODELS: dict[int, tuple[tuple, MasteryModel]] = {}
 
 
-def require_pack(course_id: int) -> CoursePack:
-    """Return the course's pack or refuse: nothing to practise until the teacher sets the course up."""
-    pack = course_pack(course_id)
+def require_pack(course_id: int, language: str = BASE_LANGUAGE) -> CoursePack:
+    """Return the course's pack (its texts in the language) or refuse: nothing to practise until it is set up."""
+    pack = course_pack(course_id, language)
     if pack is None:
         raise NotFound(N_("Your teacher has not set up this course in Pathways yet."))
     return pack
@@ -109,9 +112,9 @@ def _rows(course_id: int, person_id: int) -> dict[str, SkillMastery]:
     return {row.skill_id: row for row in db.session.scalars(query)}
 
 
-def skill_views(course_id: int, person_id: int) -> list[SkillView]:
-    """Return the student's level on every skill of the course, in the map's order."""
-    return _views(require_pack(course_id), _rows(course_id, person_id), model_for(course_id))
+def skill_views(course_id: int, person_id: int, language: str = BASE_LANGUAGE) -> list[SkillView]:
+    """Return the student's level on every skill of the course, in the map's order (names in the language)."""
+    return _views(require_pack(course_id, language), _rows(course_id, person_id), model_for(course_id))
 
 
 def _views(pack: CoursePack, rows: dict[str, SkillMastery], model: MasteryModel,
@@ -151,13 +154,27 @@ def levels_by_person(course_id: int, person_ids: Iterable[int]) -> dict[int, dic
     return result
 
 
-def lock_learner(course_id: int, person_id: int, now: datetime) -> dict[str, SkillMastery]:
-    """Lock the learner's mastery in this course for this transaction and return their rows, freshly read.
+def _insert_learner_row(course_id: int, person_id: int, now: datetime) -> None:
+    """Create the learner-wide row ("*") if missing: an upsert, so parallel first answers do not collide."""
+    dialect = db.engine.dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        db.session.execute(
+            insert(SkillMastery)
+            .values(course_id=course_id, person_id=person_id, skill_id=ALL_SKILLS,
+                    state=SkillState(ALL_SKILLS).to_dict(), level=Level.ATTEMPTED.value, reason="", overridden=False,
+                    updated_at=now)
+            .on_conflict_do_nothing(index_elements=["course_id", "person_id", "skill_id"])
+        )
 
-    Every writer of a learner's mastery goes through here, so read-modify-write cannot lose an update: the
-    learner-wide row ("*") is created if missing (an upsert, so parallel first answers do not collide) and then
-    locked with SELECT … FOR UPDATE on PostgreSQL. SQLite has one writer at a time, and the caller has already
-    written in this transaction, so it holds that lock.
+
+def lock_learner(course_id: int, person_id: int, now: datetime) -> dict[str, SkillMastery]:
+    """Lock the learner's mastery in this course for this transaction and return all their rows, freshly read.
+
+    Every writer of a learner's mastery locks the learner-wide row ("*") first (it sorts before every skill
+    id), so read-modify-write cannot lose an update: the row is created if missing and then locked with
+    SELECT … FOR UPDATE on PostgreSQL. SQLite has one writer at a time, and the caller has already written in
+    this transaction, so it holds that lock. An answer locks less: see `_lock_skills`.
     """
     query = (
         sa.select(SkillMastery)
@@ -169,49 +186,101 @@ def lock_learner(course_id: int, person_id: int, now: datetime) -> dict[str, Ski
     rows = {row.skill_id: row for row in db.session.scalars(query)}
     if ALL_SKILLS in rows:
         return rows  # a returning learner: their "*" row exists and is now locked
-    dialect = db.engine.dialect.name
-    if dialect in ("postgresql", "sqlite"):
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        db.session.execute(
-            insert(SkillMastery)
-            .values(course_id=course_id, person_id=person_id, skill_id=ALL_SKILLS,
-                    state=SkillState(ALL_SKILLS).to_dict(), level=Level.ATTEMPTED.value, reason="", overridden=False,
-                    updated_at=now)
-            .on_conflict_do_nothing(index_elements=["course_id", "person_id", "skill_id"])
-        )
+    _insert_learner_row(course_id, person_id, now)
     return {row.skill_id: row for row in db.session.scalars(query)}
 
 
+def _lock_skills(course_id: int, person_id: int, skill_ids: Iterable[str],
+                 now: datetime) -> tuple[dict[str, SkillMastery], dict[str, ReviewSchedule]]:
+    """Lock the learner-wide row and these skills' rows only; return them and their review schedules.
+
+    One statement on the common path (the learner's "*" row exists): the rows with their schedules joined,
+    locked "*" first like `lock_learner`, so an answer waits only for writers of the same learner (who all
+    change "*") and never touches the learner's other skills.
+    """
+    query = (
+        sa.select(SkillMastery, ReviewSchedule)
+        .outerjoin(ReviewSchedule, sa.and_(ReviewSchedule.course_id == SkillMastery.course_id,
+                                           ReviewSchedule.person_id == SkillMastery.person_id,
+                                           ReviewSchedule.skill_id == SkillMastery.skill_id))
+        .where(SkillMastery.course_id == course_id, SkillMastery.person_id == person_id,
+               SkillMastery.skill_id.in_(sorted({ALL_SKILLS, *skill_ids})))
+        .order_by(SkillMastery.skill_id)
+        .with_for_update(of=SkillMastery)
+        .execution_options(populate_existing=True)
+    )
+    found = db.session.execute(query).all()
+    if not any(row.skill_id == ALL_SKILLS for row, _ in found):
+        _insert_learner_row(course_id, person_id, now)
+        found = db.session.execute(query).all()
+    return ({row.skill_id: row for row, _ in found},
+            {row.skill_id: schedule for row, schedule in found if schedule is not None})
+
+
+def _states_of(course_id: int, person_id: int, skill_ids: Iterable[str]) -> dict[str, SkillState]:
+    """Return the learner's states of these skills (read only: to start a skill from its prerequisites)."""
+    query = sa.select(SkillMastery.skill_id, SkillMastery.state).where(
+        SkillMastery.course_id == course_id, SkillMastery.person_id == person_id,
+        SkillMastery.skill_id.in_(sorted(set(skill_ids))))
+    return {skill_id: SkillState.from_dict(state) for skill_id, state in db.session.execute(query)}
+
+
+#: Tries of an answer that meets a skill row another request of the same learner created meanwhile.
+_ATTEMPTS = 3
+
+
 def record_answer(
-    course_id: int, person_id: int, served_id: int, answer: str, *, hints_used: int, now: datetime
+    course_id: int, person_id: int, served_id: int, answer: str, *, hints_used: int, now: datetime,
+    language: str = BASE_LANGUAGE,
 ) -> AnswerResult:
     """Check an answer to a served question, update the student's mastery of its skills, and note level changes.
 
     Only a question served to this learner and not yet answered counts; a second post of the same question
     (a double click, a retry, a script) gets the first answer's result and changes nothing. A repeat of a
-    variant in the same session is recorded as practice without mastery credit.
+    variant in the same session is recorded as practice without mastery credit. The result (question,
+    solution, skill names) is in the student's language; what is stored is the same in every language.
     """
+    # A caller's own pending changes (the placement check's run) would be lost by starting again: no retry then.
+    attempts = 1 if db.session.new or db.session.dirty or db.session.deleted else _ATTEMPTS
+    for attempt in range(attempts):
+        try:
+            return _record_answer(course_id, person_id, served_id, answer, hints_used=hints_used, now=now,
+                                  language=language)
+        except sa.exc.IntegrityError:
+            # The learner's first answer on a skill raced another of their answers creating the same row (it
+            # was not there to lock): start again from the committed rows; the claim was rolled back too.
+            db.session.rollback()
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _record_answer(
+    course_id: int, person_id: int, served_id: int, answer: str, *, hints_used: int, now: datetime, language: str
+) -> AnswerResult:
     pack = require_pack(course_id)
+    shown = require_pack(course_id, language)
     answer = (answer or "").strip()[:500]
     if not answer:
         raise ServiceError(N_("Type or choose an answer first."))
-    question = served(course_id, person_id, served_id, pack)
+    # The item in the student's language: the same ids and numbers, and a short-text item also accepts the
+    # answers the author wrote for that language.
+    question = served(course_id, person_id, served_id, shown)
     item = question.item
     correct = check_answer(item, answer)
     if not claim(question.id, correct=correct, now=now):
         db.session.rollback()
-        views = tuple(v for v in skill_views(course_id, person_id) if v.skill_id in item.skills)
+        views = tuple(v for v in skill_views(course_id, person_id, language) if v.skill_id in item.skills)
         return AnswerResult(correct=answered_correct(question.id), solution=item.solution, changes=(), views=views,
                             repeated=True, credited=False, skill_ids=tuple(item.skills), item=item)
-    rows = lock_learner(course_id, person_id, now)
+    rows, schedules = _lock_skills(course_id, person_id, item.skills, now)
     stored = ItemResponse(course_id=course_id, person_id=person_id, item_id=item.id, skill_ids=list(item.skills),
                           answer=answer, correct=correct, hints_used=max(0, min(hints_used, 20)),
                           source=question.source, answered_at=now, credited=question.credit)
     db.session.add(stored)
     if not question.credit:
-        # Built before the commit, which would expire the rows just read and make reading them a query again.
-        views = tuple(_views(pack, rows, model_for(course_id), item.skills))
-        db.session.commit()
+        views = tuple(_views(shown, rows, model_for(course_id), item.skills))
+        commit_keeping_rows()
         return AnswerResult(correct=correct, solution=item.solution, changes=(), views=views, credited=False,
                             skill_ids=tuple(item.skills), item=item)
     source = question.source
@@ -219,28 +288,34 @@ def record_answer(
     thresholds = thresholds_for(pack)
     states = {sid: SkillState.from_dict(row.state) for sid, row in rows.items()}
     graph = pack.skill_graph
-    for skill_id in item.skills:
-        if skill_id not in states:
-            prerequisites = [states[p] for p in graph.prerequisites_of(skill_id) if p in states]
-            states[skill_id] = model.start(skill_id, prerequisites)
+    new = [skill_id for skill_id in item.skills if skill_id not in states]
+    if new:
+        # A first answer on a skill starts it from its prerequisites (read, not locked: "*" guards them).
+        known = _states_of(course_id, person_id, {p for sid in new for p in graph.prerequisites_of(sid)})
+        for skill_id in new:
+            states[skill_id] = model.start(skill_id, [known[p] for p in graph.prerequisites_of(skill_id) if p in known])
     response = Response(item_id=item.id, skill_ids=tuple(item.skills), correct=correct, at=now.timestamp())
     changes = []
     names = {s.id: s.name for s in pack.skills}
+    retention = pack.mastery.desired_retention if pack.mastery.review_spacing else None
+    shown_names = {s.id: s.name for s in shown.skills}
     for skill_id, state in model.record(states, response).items():
         row = rows.get(skill_id)
         old_level = Level(row.level) if row and skill_id != ALL_SKILLS else Level.NOT_STARTED
         # The level shown before holds unless the estimate falls clearly below it (one slip is not enough).
         new_level = model.level(state, thresholds, previous=old_level) if skill_id != ALL_SKILLS else Level.ATTEMPTED
         reason_source = source
-        schedule = due_schedule(course_id, person_id, skill_id, now) if skill_id != ALL_SKILLS else None
-        if schedule is not None:
+        schedule = schedules.get(skill_id) if skill_id != ALL_SKILLS and retention is not None else None
+        if schedule is not None and schedule.due_at <= now:
             # Answering a skill that is due for review is the review (retrieval practice).
             # A failed review lowers the estimate (above); the level follows the model, not a fixed drop.
             record_review(schedule, old_level, new_level, correct=correct, hints_used=hints_used,
-                          skill_name=names.get(skill_id, skill_id), now=now)
-            reason_source = stored.source = "review"  # the answer is kept as a review, not practice
-        elif skill_id != ALL_SKILLS:
-            start_if_mastered(course_id, person_id, skill_id, old_level, new_level, now)
+                          skill_name=names.get(skill_id, skill_id), now=now, retention=retention)
+            if source != "unit_check":  # a unit check's answer stays marked as one, and still counts as the review
+                reason_source = stored.source = "review"  # the answer is kept as a review, not practice
+        elif skill_id != ALL_SKILLS and retention is not None:
+            start_if_mastered(course_id, person_id, skill_id, old_level, new_level, now,
+                              schedule=schedule, retention=retention)
         if row is None:
             row = rows[skill_id] = SkillMastery(course_id=course_id, person_id=person_id, skill_id=skill_id,
                                                 overridden=False)
@@ -248,12 +323,14 @@ def record_answer(
         row.state = state.to_dict()
         row.reason = model.explain(state)[:300] if skill_id != ALL_SKILLS else ""
         row.updated_at = now
-        if row.overridden and skill_id != ALL_SKILLS:
-            # New evidence after an override: the model takes over again, starting from the evidence it has.
-            row.overridden = False
+        # New evidence after an override: the model takes over again, starting from the evidence it has.
+        row.overridden = False
         row.level = new_level.value
+        # Every column is written, so the learner-wide row and the skill's go out as one batched UPDATE.
+        for column in ("state", "reason", "updated_at", "overridden", "level"):
+            so.attributes.flag_modified(row, column)
         if skill_id != ALL_SKILLS and new_level != old_level:
-            changes.append((names.get(skill_id, skill_id), old_level, new_level))
+            changes.append((shown_names.get(skill_id, skill_id), old_level, new_level))
             db.session.add(MasteryEvent(course_id=course_id, person_id=person_id, skill_id=skill_id,
                                         old_level=old_level.value, new_level=new_level.value, source=reason_source,
                                         reason=row.reason, at=now))
@@ -262,9 +339,9 @@ def record_answer(
         from .publishing import publish_mastery
 
         publish_mastery(course_id, person_id, now=now)
-    # Built before the commit, which would expire the rows just written and make reading them a query again.
-    views = tuple(_views(pack, rows, model, item.skills))
-    db.session.commit()
+    views = tuple(_views(shown, rows, model, item.skills))
+    # The rows just written are current: the feedback page reads them (and the launch) without asking again.
+    commit_keeping_rows()
     return AnswerResult(correct=correct, solution=item.solution, changes=tuple(changes), views=views,
                         skill_ids=tuple(item.skills), item=item)
 

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from ..extensions import db
 from ..learning.mastery import Level
 from ..learning.planner import Goal, NextStep, PlanActivity, plan_next_steps
-from ..models import Enrollment, Person, ReviewSchedule
+from ..learning.translations import BASE_LANGUAGE
+from ..models import Enrollment, Person
 from .mastery import levels_by_person, require_pack, skill_views
+
+if TYPE_CHECKING:  # skill_map reads the class overview from here: imported at run time inside plan_for
+    from .skill_map import SkillMapView
 
 #: How many next steps the plan shows.
 STEPS = 5
@@ -27,16 +32,22 @@ class StudentPlan:
     goals: list[Goal]
     #: For each next step's skill, the pack's ways to learn it besides questions (videos, readings, interactives).
     resources: dict = field(default_factory=dict)
+    #: Names of the due skills the mixed review can ask about, most overdue first (the home page's review box).
+    reviews_due: list = field(default_factory=list)
+    #: The same skills drawn as a map, each box with the student's level (services/skill_map.py SkillMapView).
+    skill_map: SkillMapView | None = None
+    #: Units whose cross-skill check the plan offers (list[unit_check.UnitOffer]).
+    unit_checks: list = field(default_factory=list)
 
 
 def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: list[str] | None = None,
-             unit_title: str = "") -> StudentPlan:
-    """Return the student's plan: their levels, and 3-5 next steps with reasons.
+             unit_title: str = "", language: str = BASE_LANGUAGE) -> StudentPlan:
+    """Return the student's plan: their levels, and 3-5 next steps with reasons, the pack's texts in the language.
 
     A unit placement (unit_skill_ids) shows only that unit's skills and aims the next steps at them.
     """
-    pack = require_pack(course_id)
-    views = skill_views(course_id, person_id)
+    pack = require_pack(course_id, language)
+    views = skill_views(course_id, person_id, language)
     levels = {v.skill_id: v.level for v in views}
     activities = [
         PlanActivity(id=a.id, title=a.title, kind=a.kind, skill_ids=tuple(a.skills), modality=a.modality)
@@ -51,19 +62,10 @@ def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: l
     if unit_skill_ids:
         # The unit is the goal of this placement: its steps (and the prerequisites they need) come first.
         goals = [Goal(id="placement-unit", title=unit_title or "This unit", skill_ids=tuple(unit_skill_ids))]
-    from ..learning.review import DueReview
+    from .reviews import due_reviews, review_skills
 
-    # A pack with `review_spacing: false` asks for no spaced reviews at all.
-    due = [] if not pack.mastery.review_spacing else [
-        DueReview(skill_id=row.skill_id, due_at=row.due_at, overdue=now - row.due_at)
-        for row in db.session.scalars(
-            sa.select(ReviewSchedule).where(
-                ReviewSchedule.course_id == course_id,
-                ReviewSchedule.person_id == person_id,
-                ReviewSchedule.due_at <= now,
-            )
-        )
-    ]
+    # Read once for both the next steps and the review box (a pack with `review_spacing: false` has neither).
+    due = due_reviews(course_id, person_id, now)
     from ..learning.diagnostic import Belief, levels_for_planning
     from .diagnostic import placements
 
@@ -72,8 +74,9 @@ def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: l
     placed = placements(course_id, person_id)
     planning_levels = levels_for_planning(levels, placed)
     from .assignments import assigned_skills
+    from .unit_check import unit_offers, waiting_query
 
-    assigned = assigned_skills(course_id, person_id)
+    assigned, waiting_unit_checks = assigned_skills(course_id, person_id, also=waiting_query(course_id, person_id))
     # The steps show the learner's own levels (the table's), never the planner's stand-ins.
     steps = plan_next_steps(pack.skill_graph, planning_levels, activities, goals, due, limit=len(pack.skills),
                             shown_levels=levels, assigned=assigned)
@@ -93,8 +96,15 @@ def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: l
     from .help import learning_activities
 
     resources = {step.skill_id: learning_activities(pack, step.skill_id) for step in steps}
+    from .skill_map import student_skill_map
+
+    checks = unit_offers(pack, levels, waiting_unit_checks)
+    if unit_skill_ids:
+        checks = [c for c in checks if set(next(u.skills for u in pack.units if u.id == c.unit_id)) & wanted]
+    names = {s.id: s.name for s in pack.skills}
     return StudentPlan(course_title=pack.course.title, skills=views, next_steps=steps, goals=goals,
-                       resources=resources)
+                       resources=resources, reviews_due=[names.get(s, s) for s in review_skills(pack, due)],
+                       skill_map=student_skill_map(pack, views), unit_checks=checks)
 
 
 @dataclass(frozen=True)
@@ -108,7 +118,25 @@ class ClassRow:
 
 
 def class_overview(course_id: int, platform_id: int) -> tuple[list, list[ClassRow]]:
-    """Return (skills in map order, one row per active student) for the teacher's heatmap."""
+    """Return (skills in map order, one row per active student) for the teacher's heatmap.
+
+    A page asks several times (the heatmap and its "Needs help now" count): read once per transaction.
+    """
+    session = db.session()
+    memo = session.info.setdefault(_OVERVIEWS, {})
+    key = (course_id, platform_id)
+    held = memo.get(key)
+    if held is None or held[0] is not session.get_transaction():
+        overview = _class_overview(course_id, platform_id)
+        held = memo[key] = (session.get_transaction(), overview)
+    skills, rows = held[1]
+    return list(skills), list(rows)  # copies: a caller's sorting or filtering stays its own
+
+
+_OVERVIEWS = "pathways.class_overviews"
+
+
+def _class_overview(course_id: int, platform_id: int) -> tuple[list, list[ClassRow]]:
     pack = require_pack(course_id)
     by_id = {s.id: s for s in pack.skills}
     skills = [by_id[sid] for sid in pack.skill_graph.topological_order()]

@@ -32,6 +32,7 @@ from ..models import (
     Placement,
     Platform,
     Reflection,
+    ReportComment,
     ReviewSchedule,
     ScoreOutbox,
     ServedItem,
@@ -43,6 +44,7 @@ from ..models import (
 from ..models.outbox import PENDING
 from .content import course_content, course_pack
 from .errors import Forbidden, NotFound, ServiceError
+from .mastery import OVERRIDE_NOTE, OVERRIDE_REASON
 from .permissions import Action, actor_of, require
 from .storage import delete_files, evidence_store
 
@@ -229,6 +231,20 @@ def _evidence_file(e: Evidence) -> dict[str, Any] | None:
     return {"name": e.file_name, "content_type": e.file_type, "bytes": e.file_size, "content_base64": content}
 
 
+def _why(e: MasteryEvent) -> dict[str, str | None]:
+    """Return why a level changed, as the student was told, and for an override the teacher's private note.
+
+    The private note (docs/privacy.md, "Teachers' private notes") is in the student's own export: it is kept in
+    Pathways where every teacher of the course reads it, so under FERPA it is part of the education record (not
+    a "sole possession" note), and under the GDPR it is personal data about the student, who has the right of
+    access. It is labelled as what it is, apart from the note the teacher wrote for the student.
+    """
+    if e.source != "override":
+        return {"reason": e.reason, "note_to_student": e.student_note, "teacher_private_note": None}
+    shown = OVERRIDE_NOTE % {"note": e.student_note} if e.student_note else OVERRIDE_REASON
+    return {"reason": shown, "note_to_student": e.student_note, "teacher_private_note": e.reason or None}
+
+
 def _course_record(course: Course, person_id: int) -> dict[str, Any]:
     """Return everything Pathways holds about one person in one course."""
     pack = course_pack(course.id)
@@ -253,8 +269,7 @@ def _course_record(course: Course, person_id: int) -> dict[str, Any]:
         ],
         "mastery_history": [
             {**skill(e.skill_id), "old_level": e.old_level, "new_level": e.new_level, "source": e.source,
-             "reason": e.reason, "note_to_student": e.student_note,
-             "by": "teacher" if e.actor_id else "Pathways", "at": _iso(e.at)}
+             **_why(e), "by": "teacher" if e.actor_id else "Pathways", "at": _iso(e.at)}
             for e in _rows(MasteryEvent, course.id, person_id, MasteryEvent.at)
         ],
         "responses": [
@@ -291,6 +306,10 @@ def _course_record(course: Course, person_id: int) -> dict[str, Any]:
              "submitted_at": _iso(e.submitted_at), "reviewed_at": _iso(e.reviewed_at),
              "file": _evidence_file(e)}
             for e in _rows(Evidence, course.id, person_id, Evidence.submitted_at)
+        ],
+        "family_report_comment": [
+            {"text": c.text, "by": "teacher", "updated_at": _iso(c.updated_at)}
+            for c in _rows(ReportComment, course.id, person_id, ReportComment.updated_at)
         ],
         "review_schedule": [
             {**skill(r.skill_id), "due_at": _iso(r.due_at), "card": r.card}
@@ -406,9 +425,10 @@ def delete_student(launch: LaunchSession, person_id: int, *, confirmed: bool, no
     rows, pending = _erase_person_in_course(launch.course_id, person_id)
     anonymised = _anonymise_if_unenrolled([person_id])
     _audit(launch.platform_id, launch.course_id, launch.person_id, person_id, "delete_student", now)
-    db.session.commit()
-    # Files go once no row names them: a failed commit keeps both, a failed file delete leaves no dangling row.
+    # Files go first: a store that fails stops the deletion (StoreUnavailable, rolled back, a 503 to try again)
+    # rather than leave files no row names. A commit failing after it leaves rows whose file reads as missing.
     delete_files(files)
+    db.session.commit()
     return Deletion(courses=1, rows=rows, pending_grades=pending, anonymised=anonymised, subject_name=name)
 
 
@@ -424,8 +444,8 @@ def delete_course(launch: LaunchSession, *, typed_title: str, now: datetime) -> 
     people, rows, pending = _erase_course(course_id)
     anonymised = _anonymise_if_unenrolled(people)
     _audit(platform_id, course_id, actor_id, None, "delete_course", now)
+    delete_files(files)  # before the commit, as in delete_student
     db.session.commit()
-    delete_files(files)
     return Deletion(courses=1, rows=rows, pending_grades=pending, anonymised=anonymised, subject_name=title)
 
 
@@ -502,8 +522,8 @@ def _delete_person_courses(platform_id: int, person_id: int, courses: list[Cours
         rows, pending = rows + course_rows, pending + course_pending
         _audit(platform_id, course_id, actor_id, person_id, "delete_student", now)
     anonymised = _anonymise_if_unenrolled([person_id])
+    delete_files(files)  # before the commit, as in delete_student
     db.session.commit()
-    delete_files(files)
     return Deletion(courses=len(courses), rows=rows, pending_grades=pending, anonymised=anonymised, subject_name=name)
 
 
@@ -573,8 +593,8 @@ def purge_inactive_courses(now: datetime, days: int, dry_run: bool) -> PurgeRepo
             people, _, _ = _erase_course(course.course_id)
             _anonymise_if_unenrolled(people)
             _audit(course.platform_id, course.course_id, None, None, "purge_course", now)
+        delete_files(files)  # before the commit, as in delete_student: a failing store purges nothing this pass
         db.session.commit()
-        delete_files(files)
     return PurgeReport(days=days, cutoff=cutoff, dry_run=dry_run, courses=courses)
 
 

@@ -148,8 +148,8 @@ def remove_platform(issuer: str, client_id: str) -> None:
     db.session.execute(sa.delete(Course).where(Course.platform_id == platform.id))
     db.session.execute(sa.delete(Person).where(Person.platform_id == platform.id))
     db.session.delete(platform)
+    delete_files(files)  # before the commit: a failing store stops the removal rather than orphan the files
     db.session.commit()
-    delete_files(files)
     forget_frame_ancestors()
     forget_registry_lookups()
 

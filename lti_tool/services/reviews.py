@@ -55,29 +55,24 @@ def _naive(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
-def due_schedule(course_id: int, person_id: int, skill_id: str, now: datetime) -> ReviewSchedule | None:
-    """Return the skill's review schedule if a review is due now (never when the pack turns spacing off)."""
-    if not _settings(course_id)[0]:
-        return None
-    return db.session.scalars(
-        sa.select(ReviewSchedule).where(
-            ReviewSchedule.course_id == course_id,
-            ReviewSchedule.person_id == person_id,
-            ReviewSchedule.skill_id == skill_id,
-            ReviewSchedule.due_at <= now,
-        )
-    ).first()
+_READ = object()  # start_if_mastered: read the skill's schedule (the caller has not)
 
 
-def start_if_mastered(course_id: int, person_id: int, skill_id: str, old: Level, new: Level, now: datetime) -> None:
+def start_if_mastered(course_id: int, person_id: int, skill_id: str, old: Level, new: Level, now: datetime, *,
+                      schedule: ReviewSchedule | None | object = _READ, retention: float | None = None) -> None:
     """Put a newly mastered skill on the review schedule (first review after FSRS's first interval).
 
     A skill mastered again keeps its card, so FSRS's memory of earlier reviews (stability, lapses) carries on.
+    A caller that has read the skill's schedule already (None: it has none) passes it, and the course's
+    retention, so nothing is read again.
     """
-    spacing, retention = _settings(course_id)
-    if not spacing or not starts_review(old, new):
+    if retention is None:
+        spacing, retention = _settings(course_id)
+        if not spacing:
+            return
+    if not starts_review(old, new):
         return
-    exists = db.session.scalars(
+    exists = schedule if schedule is not _READ else db.session.scalars(
         sa.select(ReviewSchedule).where(
             ReviewSchedule.course_id == course_id,
             ReviewSchedule.person_id == person_id,
@@ -102,12 +97,14 @@ def record_review(
     hints_used: int,
     skill_name: str,
     now: datetime,
+    retention: float | None = None,
 ) -> ReviewOutcome:
     """Rate a review answer, reschedule the skill, and say what it means for the level (the model's level)."""
     rating = rating_for(ItemResult(correct=correct, hints_used=hints_used))
     outcome = review_outcome(schedule.skill_id, level_before, rating, _aware(now), skill_name=skill_name,
                              model_level=model_level)
-    retention = _settings(schedule.course_id)[1]
+    if retention is None:
+        retention = _settings(schedule.course_id)[1]
     card, _ = scheduler(retention).review_card(Card.from_dict(schedule.card), FsrsRating(rating.value),
                                                review_datetime=_aware(now))
     schedule.card = card.to_dict()
@@ -116,23 +113,43 @@ def record_review(
     return outcome
 
 
+def due_reviews(course_id: int, person_id: int, now: datetime) -> list[DueReview]:
+    """Return the student's skills whose spaced review is due now ([] when the pack turns spacing off)."""
+    pack = course_pack(course_id)
+    if pack is None or not pack.mastery.review_spacing:
+        return []
+    rows = db.session.execute(sa.select(ReviewSchedule.skill_id, ReviewSchedule.due_at).where(
+        ReviewSchedule.course_id == course_id, ReviewSchedule.person_id == person_id, ReviewSchedule.due_at <= now))
+    return [DueReview(skill_id, _aware(due_at), _aware(now) - _aware(due_at)) for skill_id, due_at in rows]
+
+
+def _items_by_skill(pack: CoursePack) -> dict[str, list[str]]:
+    items: dict[str, list[str]] = {}
+    for _, item in pack.items():
+        for skill_id in item.skills:
+            items.setdefault(skill_id, []).append(item.id)
+    return items
+
+
+def review_skills(pack: CoursePack, due: list[DueReview]) -> list[str]:
+    """Return the due skills that have questions to review them with, most overdue first (the plan's review box)."""
+    seen: list[str] = []
+    for skill_id, _ in mastery_challenge(due, _items_by_skill(pack), size=1000) if due else ():
+        if skill_id not in seen:
+            seen.append(skill_id)
+    return seen
+
+
 def challenge(course_id: int, person_id: int, now: datetime, *, size: int = 6) -> list[tuple[str, str]]:
     """Return a mixed review of the student's due skills as (skill id, item id) pairs, or [] if none are due.
 
     Each answer goes through `mastery.record_answer` like any other, where a due skill's answer is its review.
     """
     pack = course_pack(course_id)
-    if pack is None or not pack.mastery.review_spacing:
+    due = due_reviews(course_id, person_id, now)
+    if pack is None or not due:
         return []
-    rows = db.session.scalars(sa.select(ReviewSchedule).where(
-        ReviewSchedule.course_id == course_id, ReviewSchedule.person_id == person_id, ReviewSchedule.due_at <= now))
-    due = [DueReview(row.skill_id, _aware(row.due_at), _aware(now) - _aware(row.due_at)) for row in rows]
-    if not due:
-        return []
-    items: dict[str, list[str]] = {}
-    for _, item in pack.items():
-        for skill_id in item.skills:
-            items.setdefault(skill_id, []).append(item.id)
+    items = _items_by_skill(pack)
     recent = db.session.scalars(
         sa.select(ItemResponse.item_id)
         .where(ItemResponse.course_id == course_id, ItemResponse.person_id == person_id)
@@ -153,15 +170,6 @@ class ReviewResult:
     skill_id: str
     skill_name: str
     held: bool
-
-
-def due_review_skills(course_id: int, person_id: int, now: datetime) -> list[str]:
-    """Return the ids of the student's due skills that have questions to review them with, most overdue first."""
-    seen: list[str] = []
-    for skill_id, _ in challenge(course_id, person_id, now, size=1000):
-        if skill_id not in seen:
-            seen.append(skill_id)
-    return seen
 
 
 def _run_rows(course_id: int, person_id: int, run: int | None) -> list[ServedItem]:

@@ -16,6 +16,7 @@ from ..lti.roles import Access, access_for, role_labels
 from ..lti.services import PlatformConnector, ServiceCallError, fetch_memberships
 from ..lti.toolconf import ToolRegistration
 from ..models import Course, Enrollment, Person, Platform
+from ..models.base import commit_keeping_rows
 from .errors import ServiceError
 
 
@@ -63,7 +64,6 @@ def sync_roster(
     except ServiceCallError as exc:
         raise ServiceError(f"The roster could not be read from the platform: {exc.message}") from exc
     members = roster.members
-    course.roster_differences_url = roster.differences_url
 
     # Cleaned as launches clean `sub` (control characters out, 255 at most), so both name the same person.
     subs = [sub for sub in (user_id(m.get("user_id")) for m in members) if sub]
@@ -111,8 +111,11 @@ def sync_roster(
         if not partial and person_id not in seen and enrollment.active:
             enrollment.active = False
     deactivated = sum(1 for person_id, active in was_active.items() if active and not enrollments[person_id].active)
+    # Set last, beside the sync time: one UPDATE of the course, not one flushed early by the queries above.
+    course.roster_differences_url = roster.differences_url
     course.roster_synced_at = now
-    db.session.commit()
+    # What it wrote is current, so the page after it does not read the launch and course again.
+    commit_keeping_rows()
     metrics.record_roster_sync()
     return RosterResult(members=len(members), added=added, deactivated=deactivated)
 

@@ -156,7 +156,9 @@ def claim(served_id: int, *, correct: bool, now: datetime) -> bool:
         sa.update(ServedItem)
         .where(ServedItem.id == served_id, ServedItem.answered_at.is_(None))
         .values(answered_at=now, correct=correct)
-        .execution_options(synchronize_session=False)
+        # The row read to check the answer is updated in the session too, so a page that reads it after a
+        # commit that keeps rows (models.base.commit_keeping_rows) sees it answered.
+        .execution_options(synchronize_session="evaluate")
     )
     return result.rowcount == 1
 

@@ -11,7 +11,7 @@ from ..services.errors import ServiceError
 from ..services.permissions import actor_of
 from ..services.storage import describe_size
 from .course import launch_blueprint, require_student, require_teacher
-from .i18n import translated
+from .i18n import localized, page_language, translated
 
 bp = launch_blueprint("agency", __name__)
 
@@ -53,7 +53,7 @@ def _goal_form() -> dict:
 def goals():
     """Show the course's goals, the student's own goals and their pace."""
     person_id = require_student()
-    page = agency.goals_page(g.launch.course_id, person_id, now=utcnow())
+    page = agency.goals_page(g.launch.course_id, person_id, now=utcnow(), language=page_language())
     return render_template("student/goals.html", launch=g.launch, page=page, editing=None)
 
 
@@ -74,8 +74,8 @@ def add_goal():
 def edit_goal(goal_id: int):
     """Show the goals page with one of the student's goals open for editing."""
     person_id = require_student()
-    editing = agency.my_goal(g.launch.course_id, person_id, goal_id, now=utcnow())
-    page = agency.goals_page(g.launch.course_id, person_id, now=utcnow())
+    editing = agency.my_goal(g.launch.course_id, person_id, goal_id, now=utcnow(), language=page_language())
+    page = agency.goals_page(g.launch.course_id, person_id, now=utcnow(), language=page_language())
     return render_template("student/goals.html", launch=g.launch, page=page, editing=editing)
 
 
@@ -116,14 +116,20 @@ def delete_goal(goal_id: int):
 # --- Student: evidence and reflections -----------------------------------------------------------------------
 
 
+def _evidence_page(person_id: int, *, chosen: str, typed: dict[str, str] | None = None, status: int = 200):
+    language = page_language()
+    return render_template("student/evidence.html", launch=g.launch,
+                           skills=agency.course_skills(g.launch.course_id, language),
+                           chosen=chosen, kinds=agency.EVIDENCE_KINDS, typed=typed or {},
+                           mine=agency.my_evidence(g.launch.course_id, person_id, language=language),
+                           max_file_size=describe_size(int(current_app.config["EVIDENCE_MAX_BYTES"]))), status
+
+
 @bp.get("/evidence")
 def evidence():
     """Show the evidence form and the student's evidence with the teacher's replies."""
     person_id = require_student()
-    return render_template("student/evidence.html", launch=g.launch, skills=agency.course_skills(g.launch.course_id),
-                           chosen=request.args.get("skill_id", ""), kinds=agency.EVIDENCE_KINDS,
-                           mine=agency.my_evidence(g.launch.course_id, person_id),
-                           max_file_size=describe_size(int(current_app.config["EVIDENCE_MAX_BYTES"])))
+    return _evidence_page(person_id, chosen=request.args.get("skill_id", ""))
 
 
 @bp.post("/evidence")
@@ -132,14 +138,17 @@ def submit_evidence():
     person_id = require_student()
     attached = request.files.get("file")
     upload = (attached.filename or "", attached.read()) if attached and attached.filename else None
+    typed = {name: request.form.get(name, "") for name in ("skill_id", "kind", "url", "text")}
     try:
-        sent = agency.submit_evidence(g.launch.course_id, person_id, skill_id=request.form.get("skill_id", ""),
-                                      kind=request.form.get("kind", ""), url=request.form.get("url", ""),
-                                      text=request.form.get("text", ""), upload=upload, now=utcnow())
+        sent = agency.submit_evidence(g.launch.course_id, person_id, skill_id=typed["skill_id"], kind=typed["kind"],
+                                      url=typed["url"], text=typed["text"], upload=upload, now=utcnow())
     except ServiceError as exc:
+        # The form comes back with what the student wrote (a file must be chosen again: browsers let no page
+        # fill a file field); a 503 when the file store failed rather than the student's input.
         flash(translated(exc), "error")
-    else:
-        flash(gettext("Sent to your teacher: your evidence for %(skill)s.", skill=sent.skill_name), "success")
+        return _evidence_page(person_id, chosen=typed["skill_id"], typed=typed,
+                              status=exc.status if exc.status >= 500 else 200)
+    flash(gettext("Sent to your teacher: your evidence for %(skill)s.", skill=sent.skill_name), "success")
     return redirect(url_for("agency.evidence"), code=303)
 
 
@@ -149,7 +158,7 @@ def evidence_file(evidence_id: int):
     found = agency.evidence_file(g.launch.course_id, g.launch.platform_id, evidence_id, actor=actor_of(g.launch),
                                  now=utcnow())
     response = Response(found.data, content_type=found.content_type)
-    disposition = "inline" if found.is_image else "attachment"
+    disposition = "inline" if found.inline else "attachment"
     response.headers["Content-Disposition"] = f'{disposition}; filename="{found.download_name}"'
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "no-store"
@@ -163,7 +172,8 @@ def reflect():
     """Show the reflection prompts and the student's earlier reflections."""
     person_id = require_student()
     return render_template("student/reflect.html", launch=g.launch, prompts=agency.REFLECTION_PROMPTS,
-                           skills=agency.course_skills(g.launch.course_id), chosen=request.args.get("skill_id", ""),
+                           skills=agency.course_skills(g.launch.course_id, page_language()),
+                           chosen=request.args.get("skill_id", ""),
                            mine=agency.my_reflections(g.launch.course_id, person_id))
 
 
@@ -207,7 +217,8 @@ def accept_evidence(evidence_id: int):
             raise
         flash(translated(exc), "error")
     else:
-        flash(f"Accepted {done.name}’s evidence for {done.skill_name} at {done.level_awarded.value}.", "success")
+        flash(gettext("Accepted %(name)s’s evidence for %(skill)s at %(level)s.", name=done.name, skill=done.skill_name,
+                      level=localized(done.level_awarded)), "success")
     return redirect(url_for("agency.evidence_queue"), code=303)
 
 
@@ -224,7 +235,8 @@ def return_evidence(evidence_id: int):
             raise
         flash(translated(exc), "error")
     else:
-        flash(f"Returned {done.name}’s evidence for {done.skill_name} with your comment.", "success")
+        flash(gettext("Returned %(name)s’s evidence for %(skill)s with your comment.", name=done.name,
+                      skill=done.skill_name), "success")
     return redirect(url_for("agency.evidence_queue"), code=303)
 
 
@@ -253,5 +265,6 @@ def save_settings():
     except ServiceError as exc:
         flash(translated(exc), "error")
     else:
-        flash(f"The course ends on {end.isoformat()}." if end else "The course has no end date now.", "success")
+        flash(gettext("The course ends on %(date)s.", date=end.isoformat()) if end else
+              gettext("The course has no end date now."), "success")
     return redirect(url_for("agency.settings"), code=303)

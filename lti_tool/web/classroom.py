@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext, ngettext
+from flask_babel import force_locale, gettext, ngettext
+from markupsafe import Markup
 
 from ..models.base import utcnow
+from ..services.activity import SORT_COLUMNS, class_activity
 from ..services.answers import answer_history, trouble_spots
 from ..services.assignments import WHOLE_CLASS, assign_skills, current_assignments, remove_assignment
 from ..services.classroom import (
@@ -15,16 +18,23 @@ from ..services.classroom import (
     arrange_groups,
     class_csv,
     needs_help,
-    progress_report,
     student_detail,
     suggest_groups,
 )
 from ..services.errors import N_, Forbidden, NotFound, ServiceError
+from ..services.family_report import (
+    COMMENT_LIMIT,
+    FamilyReport,
+    class_family_reports,
+    family_report,
+    save_report_comment,
+)
 from ..services.help import mark_helped
-from ..services.permissions import actor_of
+from ..services.permissions import Action, actor_of, may
 from ..services.plan import class_overview
+from ..services.skill_map import class_skill_map
 from .course import launch_blueprint, require_teacher
-from .i18n import translated
+from .i18n import DEFAULT, SUPPORTED, language_of, translated
 
 bp = launch_blueprint("classroom", __name__)
 LEVELS = ["Not started", "Attempted", "Familiar", "Proficient", "Mastered"]
@@ -48,8 +58,25 @@ def helped():
     if person_id not in {entry.person_id for entry in entries}:
         abort(404)  # only students of this launch's course who are on the list
     mark_helped(g.launch.course_id, person_id, now=utcnow())
-    flash("Marked as helped.", "success")
+    flash(gettext("Marked as helped."), "success")
     return redirect(url_for("classroom.help_now"), code=303)
+
+
+@bp.get("/class/activity")
+def activity():
+    """Show each student's recent activity: last active, questions answered, time on task; sortable by column."""
+    require_teacher()
+    table = class_activity(g.launch.course_id, g.launch.platform_id, now=utcnow(),
+                           sort=request.args.get("sort", ""), direction=request.args.get("dir", ""))
+    return render_template("teacher/activity.html", launch=g.launch, table=table, columns=SORT_COLUMNS)
+
+
+@bp.get("/class/map")
+def skill_map():
+    """Draw the skill map with, on each skill, how many students are Proficient or above and ready to learn it."""
+    require_teacher()
+    view = class_skill_map(g.launch.course_id, g.launch.platform_id)
+    return render_template("teacher/skill_map.html", launch=g.launch, view=view)
 
 
 @bp.get("/class/groups")
@@ -96,11 +123,57 @@ def student(person_id: int):
 
 @bp.get("/students/<int:person_id>/report")
 def report(person_id: int):
-    """Show a printable progress report for the student's family."""
+    """Show a printable progress report for the student's family, in the language the teacher chose for it."""
     require_teacher()
-    result = progress_report(g.launch.course_id, g.launch.platform_id, person_id, actor_id=g.launch.person_id,
-                             now=utcnow())
-    return render_template("teacher/report.html", launch=g.launch, report=result, person_id=person_id)
+    actor = actor_of(g.launch)
+    result = family_report(g.launch.course_id, g.launch.platform_id, person_id, actor=actor, now=utcnow(),
+                           language_for=_report_language(request.args.get("lang")))
+    return render_template("teacher/report.html", launch=g.launch, report=result, person_id=person_id,
+                           language=result.language, languages=SUPPORTED, article=_article(result, level=1),
+                           may_comment=may(actor, Action.ASSESS), comment_limit=COMMENT_LIMIT)
+
+
+@bp.post("/students/<int:person_id>/report/comment")
+def report_comment(person_id: int):
+    """Keep the teacher's comment for the family report, then show the report again in the same language."""
+    require_teacher()
+    language = language_of(request.form.get("lang")) or DEFAULT
+    try:
+        save_report_comment(g.launch.course_id, g.launch.platform_id, person_id, request.form.get("comment", ""),
+                            actor=actor_of(g.launch), now=utcnow())
+    except (Forbidden, NotFound):
+        raise  # a role that may not comment, or a student not in this course: a refusal page
+    except ServiceError as exc:
+        flash(translated(exc), "error")
+    else:
+        flash(gettext("Comment saved."), "success")
+    return redirect(url_for("classroom.report", person_id=person_id, lang=language), code=303)
+
+
+@bp.get("/class/reports")
+def print_reports():
+    """Show every student's family report on one page to print, one student per sheet."""
+    require_teacher()
+    # No choice means each family's own language (from the student's last launch), else English.
+    chosen = language_of(request.args.get("lang"))
+    reports = class_family_reports(g.launch.course_id, g.launch.platform_id, actor=actor_of(g.launch), now=utcnow(),
+                                   language_for=_report_language(chosen))
+    articles = [_article(r, level=2) for r in reports]
+    return render_template("teacher/class_reports.html", launch=g.launch, articles=articles, language=chosen or "",
+                           languages=SUPPORTED)
+
+
+def _report_language(choice: str | None) -> Callable[[str | None], str]:
+    """Return how to pick a report's language: the teacher's choice, else the student's launch one, else English."""
+    return lambda launch_locale: language_of(choice) or language_of(launch_locale) or DEFAULT
+
+
+def _article(report: FamilyReport, *, level: int) -> Markup:
+    """Render the report's body in the family's language; the page around it keeps the teacher's."""
+    with force_locale(report.language):
+        html = render_template("teacher/_family_report.html", report=report, language=report.language, h=level)
+    # Jinja autoescaped every value while rendering it; marking the finished HTML safe only stops a second escape.
+    return Markup(html)  # noqa: S704
 
 
 @bp.get("/students/<int:person_id>/skills/<skill_id>")

@@ -18,11 +18,13 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext, ngettext
 
 from ..extensions import csrf
 from ..models.base import utcnow
 from ..services.classroom import needs_help_count
 from ..services.content import course_pack, demo_pack_data, export_pack, import_pack, read_pack_upload
+from ..services.diagnostic import pending_status as placement_check_status
 from ..services.errors import N_, Forbidden, ServiceError
 from ..services.grades import compare_results, grade_sync_status, retry_failed
 from ..services.launches import (
@@ -43,7 +45,7 @@ from ..services.placements import (
 )
 from ..services.plan import plan_for
 from ..services.roster import sync_roster
-from .i18n import translated
+from .i18n import page_language, translated
 
 
 def launch_blueprint(name: str, import_name: str) -> Blueprint:
@@ -143,8 +145,11 @@ def home():
                                help_count=needs_help_count(launch.course_id, launch.platform_id, now=utcnow()))
     unit = list(placement.skill_ids) if placement and placement.kind == "unit" and placement.skill_ids else None
     plan = plan_for(launch.course_id, launch.person_id, now=utcnow(), unit_skill_ids=unit,
-                    unit_title=placement.title if unit else "") if pack else None
-    return render_template("student/home.html", launch=launch, placement=placement, plan=plan)
+                    unit_title=placement.title if unit else "", language=page_language()) if pack else None
+    # The placement check and review boxes come from what the plan and the launch already read.
+    return render_template("student/home.html", launch=launch, placement=placement, plan=plan,
+                           reviews_due=plan.reviews_due if plan else [],
+                           diagnostic_pending=placement_check_status(launch.course_id, launch.person_id))
 
 
 @bp.post("/sign-out")
@@ -164,7 +169,8 @@ def use_demo_pack():
     require_teacher()
     now = utcnow()
     pack = import_pack(g.launch.course_id, demo_pack_data(now.date()), now=now)
-    flash(f"The course now uses “{pack.course.title}”: {len(pack.skills)} skills.", "success")
+    flash(gettext("The course now uses “%(title)s”: %(num)d skills.", title=pack.course.title, num=len(pack.skills)),
+          "success")
     return redirect(url_for("course.home"), code=303)
 
 
@@ -178,7 +184,8 @@ def import_content():
     except ServiceError as exc:
         flash(translated(exc), "error")
     else:
-        flash(f"Imported “{pack.course.title}”: {len(pack.skills)} skills.", "success")
+        flash(gettext("Imported “%(title)s”: %(num)d skills.", title=pack.course.title, num=len(pack.skills)),
+              "success")
         for warning in pack.warnings():
             flash(warning, "warning")
     return redirect(url_for("course.home"), code=303)
@@ -273,7 +280,8 @@ def roster_sync():
         flash(translated(exc), "error")
     else:
         flash(
-            f"Roster updated: {result.members} members, {result.added} new, {result.deactivated} no longer active.",
+            gettext("Roster updated: %(members)d members, %(added)d new, %(gone)d no longer active.",
+                    members=result.members, added=result.added, gone=result.deactivated),
             "success",
         )
     return redirect(url_for("course.home"), code=303)
@@ -284,7 +292,7 @@ def retry_grades():
     """Queue failed grade posts again (after the teacher fixed the cause in the LMS)."""
     require_teacher()
     count = retry_failed(g.launch.course_id, now=utcnow(), person_id=request.form.get("person_id", type=int))
-    flash(f"{count} grade{'s' if count != 1 else ''} queued to send again.", "success")
+    flash(ngettext("%(num)d grade queued to send again.", "%(num)d grades queued to send again.", count), "success")
     return redirect(url_for("course.home") + "#grades-heading", code=303)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Response, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext, ngettext
 
 from ..models.base import utcnow
 from ..services.content import course_pack
@@ -27,6 +28,7 @@ from ..services.course_map import (
 )
 from ..services.errors import NotFound, ServiceError
 from .course import launch_blueprint, require_teacher
+from .i18n import N_, localized
 
 bp = launch_blueprint("course_map", __name__)
 
@@ -65,7 +67,7 @@ def start():
     except MapError as exc:
         _flash_problems(exc)
     else:
-        flash(f"Started “{pack.course.title}”. Add its skills next.", "success")
+        flash(gettext("Started “%(title)s”. Add its skills next.", title=pack.course.title), "success")
     return redirect(url_for("course_map.editor"), code=303)
 
 
@@ -83,7 +85,7 @@ def edit(kind: str):
         except MapError as exc:
             problems = exc.problems
         else:
-            flash(f"Saved{' the new' if record_id is None else ''} {_WORDS[kind]}.", "success")
+            flash(gettext(_SAVED_NEW[kind] if record_id is None else _SAVED[kind]), "success")
             return redirect(_after_save(kind, saved, activity_id), code=303)
     pack = course_pack(course_id)
     if request.method == "GET":
@@ -119,7 +121,7 @@ def delete(kind: str):
         _flash_problems(exc)
         back = {"id": record_id, "activity": activity_id or None}
         return redirect(url_for("course_map.edit", kind=kind, **back), code=303)
-    flash(f"Deleted the {_WORDS[kind]} “{name}”.", "success")
+    flash(gettext(_DELETED[kind], name=name), "success")
     if kind == "item":
         return redirect(url_for("course_map.edit", kind="activity", id=activity_id), code=303)
     return redirect(url_for("course_map.editor") + f"#{_ANCHORS.get(kind, '')}", code=303)
@@ -130,7 +132,7 @@ def import_upload():
     """Import a course pack (JSON), a Moodle competency CSV or a CASE package (JSON) uploaded by the teacher."""
     upload = request.files.get("pack")
     if upload is None or not upload.filename:
-        flash("Choose a file to import first.", "error")
+        flash(gettext("Choose a file to import first."), "error")
         return redirect(url_for("course_map.editor"), code=303)
     try:
         result = import_file(g.launch.course_id, upload.filename, upload.read(), now=utcnow())
@@ -138,15 +140,20 @@ def import_upload():
         _flash_problems(exc)
         return redirect(url_for("course_map.editor"), code=303)
     if result.merged:
-        flash(f"Added {result.skills_added} skills from the {result.source} to “{result.pack.course.title}”; "
-              "activities and questions are unchanged.", "success")
+        flash(ngettext("Added %(num)d skill from the %(source)s to “%(title)s”; "
+                       "activities and questions are unchanged.",
+                       "Added %(num)d skills from the %(source)s to “%(title)s”; "
+                       "activities and questions are unchanged.",
+                       result.skills_added, source=localized(result.source), title=result.pack.course.title),
+              "success")
     else:
-        flash(f"Imported “{result.pack.course.title}” from the {result.source}: {len(result.pack.skills)} skills, "
-              f"{len(result.pack.activities)} activities.", "success")
+        flash(gettext("Imported “%(title)s” from the %(source)s: %(skills)d skills, %(activities)d activities.",
+                      title=result.pack.course.title, source=localized(result.source), skills=len(result.pack.skills),
+                      activities=len(result.pack.activities)), "success")
     for note in result.notes[:MAX_NOTES]:
-        flash(f"Note: {note}", "info")
+        flash(gettext("Note: %(note)s", note=note), "info")
     if len(result.notes) > MAX_NOTES:
-        flash(f"… and {len(result.notes) - MAX_NOTES} more notes like these.", "info")
+        flash(gettext("… and %(num)d more notes like these.", num=len(result.notes) - MAX_NOTES), "info")
     return redirect(url_for("course_map.editor"), code=303)
 
 
@@ -161,8 +168,15 @@ def export(fmt: str):
                     headers={"Content-Disposition": 'attachment; filename="course-pack.json"'})
 
 
-_WORDS = {"course": "course details", "skill": "skill", "unit": "unit", "activity": "activity", "item": "question",
-          "goal": "goal"}
+# Whole sentences per kind, so each language can agree them with its own word for the thing.
+_SAVED_NEW = {"course": N_("Saved the new course details."), "skill": N_("Saved the new skill."),
+              "unit": N_("Saved the new unit."), "activity": N_("Saved the new activity."),
+              "item": N_("Saved the new question."), "goal": N_("Saved the new goal.")}
+_SAVED = {"course": N_("Saved the course details."), "skill": N_("Saved the skill."), "unit": N_("Saved the unit."),
+          "activity": N_("Saved the activity."), "item": N_("Saved the question."), "goal": N_("Saved the goal.")}
+_DELETED = {"course": N_("Deleted the course details “%(name)s”."), "skill": N_("Deleted the skill “%(name)s”."),
+            "unit": N_("Deleted the unit “%(name)s”."), "activity": N_("Deleted the activity “%(name)s”."),
+            "item": N_("Deleted the question “%(name)s”."), "goal": N_("Deleted the goal “%(name)s”.")}
 _ANCHORS = {"skill": "skills-heading", "unit": "units-heading", "activity": "activities-heading",
             "goal": "goals-heading"}
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import flash, g, has_request_context, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from ..models.base import utcnow
 from ..services import diagnostic
 from ..services.errors import ServiceError
 from .course import launch_blueprint, require_student
-from .i18n import translated
+from .i18n import page_language, translated
 
 bp = launch_blueprint("diagnostic", __name__)
 
@@ -23,23 +23,11 @@ BELIEF_WORDS = {
 }
 
 
-
-
-@bp.app_context_processor
-def placement_check_panel() -> dict[str, object]:
-    """Tell the student home page whether to offer the placement check ("new", "started" or None)."""
-    # It runs for every template, error pages included, so it asks the database only for the home page.
-    launch = getattr(g, "launch", None) if has_request_context() else None
-    if launch is None or launch.access != "student" or request.endpoint != "course.home":
-        return {"diagnostic_pending": None}
-    return {"diagnostic_pending": diagnostic.pending_status(launch.course_id, launch.person_id)}
-
-
 @bp.get("/diagnostic")
 def start():
     """Show the placement check's current question."""
     person_id = require_student()
-    question = diagnostic.current_question(g.launch.course_id, person_id, now=utcnow())
+    question = diagnostic.current_question(g.launch.course_id, person_id, now=utcnow(), language=page_language())
     if question is None:
         return redirect(url_for("diagnostic.result"), code=303)
     return render_template("student/diagnostic.html", launch=g.launch, question=question)
@@ -52,7 +40,7 @@ def answer():
     try:
         over = diagnostic.answer_question(g.launch.course_id, person_id, request.form.get("item_id", ""),
                                           request.form.get("answer", ""), not_sure="not_sure" in request.form,
-                                          now=utcnow())
+                                          now=utcnow(), language=page_language())
     except ServiceError as exc:
         flash(translated(exc), "error")
         return redirect(url_for("diagnostic.start"), code=303)
@@ -80,7 +68,7 @@ def skip():
 def result():
     """Show where the student is starting, skill by skill, in plain words."""
     person_id = require_student()
-    outcome = diagnostic.result(g.launch.course_id, person_id)
+    outcome = diagnostic.result(g.launch.course_id, person_id, page_language())
     if outcome is None:
         return redirect(url_for("diagnostic.start"), code=303)
     return render_template("student/diagnostic_result.html", launch=g.launch, result=outcome, words=BELIEF_WORDS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext, ngettext
 
 from ..models.base import utcnow
 from ..services.errors import ServiceError
@@ -34,9 +35,12 @@ def save():
             raise  # a refused role gets the plain 403 page, not a flash
         flash(translated(exc), "error")
     else:
-        flash("Grading settings saved." if queued is None else
-              f"Grading settings saved. Grades recalculated: {queued} updated scores are on their way to the LMS.",
-              "success")
+        flash(gettext("Grading settings saved.") if queued is None else
+              ngettext("Grading settings saved. Grades recalculated: "
+                       "%(num)d updated score is on its way to the LMS.",
+                       "Grading settings saved. Grades recalculated: "
+                       "%(num)d updated scores are on their way to the LMS.",
+                       queued), "success")
     return redirect(url_for("grading.settings"), code=303)
 
 
@@ -45,5 +49,6 @@ def resend():
     """Recalculate every student's grades under the current scheme and resend those that changed."""
     require_teacher()
     queued = republish_course(g.launch.course_id, actor=actor_of(g.launch), now=utcnow())
-    flash(f"Grades recalculated: {queued} updated scores are on their way to the LMS.", "success")
+    flash(ngettext("Grades recalculated: %(num)d updated score is on its way to the LMS.",
+                   "Grades recalculated: %(num)d updated scores are on their way to the LMS.", queued), "success")
     return redirect(url_for("grading.settings"), code=303)

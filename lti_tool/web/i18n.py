@@ -15,7 +15,7 @@ from enum import Enum
 from flask import Blueprint, g, has_request_context, request
 from flask_babel import format_date, get_locale, gettext
 
-#: Languages with a complete catalog for student pages; the first is the default.
+#: Languages with a complete catalog for student and teacher pages; the first is the default.
 SUPPORTED = ("en", "es")
 DEFAULT = SUPPORTED[0]
 
@@ -29,8 +29,8 @@ def N_(text: str) -> str:  # the name pybabel extracts by default
     return text
 
 
-#: Fixed English words that services and the domain hand to pages (kept in English there: tests, stored data and
-#: the teacher pages rely on them). tests/web/test_i18n.py checks this list still matches those sources.
+#: Fixed English words that services and the domain hand to pages (kept in English there: tests and stored data
+#: rely on them). tests/web/test_i18n.py checks this list still matches those sources.
 DOMAIN_WORDS = (
     # lti_tool.learning.mastery.Level
     N_("Not started"), N_("Attempted"), N_("Familiar"), N_("Proficient"), N_("Mastered"),
@@ -42,6 +42,8 @@ DOMAIN_WORDS = (
     # lti_tool.web.diagnostic.BELIEF_WORDS
     N_("You showed this"), N_("Probably solid already"), N_("A good place to start"),
     N_("Comes later, after what it builds on"), N_("Not checked yet"),
+    # lti_tool.learning.alerts.AlertKind (the "Needs help now" list)
+    N_("asked for help"), N_("stuck"), N_("failed review"), N_("behind pace"), N_("inactive"),
 )
 
 
@@ -62,9 +64,6 @@ def select_locale() -> str:
         return DEFAULT
     launch = getattr(g, "launch", None)
     if launch is not None:
-        # Teacher pages are English only so far; a Spanish skip link above English content would mislabel it.
-        if launch.access == "teacher":
-            return DEFAULT
         chosen = language_of((launch.details or {}).get("locale"))
         if chosen:
             return chosen
@@ -116,7 +115,7 @@ def _value(key: str, value: object) -> object:
         return _names(value)
     if isinstance(value, date):
         return format_date(value, "long")
-    return gettext(value) if key == "level" else value
+    return gettext(value) if key.startswith("level") else value  # "level", "level_high": level names
 
 
 def _render(parts: object, separator: str) -> str:

@@ -15,7 +15,7 @@ from ..services.permissions import actor_of
 from ..services.plan import class_overview, plan_for
 from ..services.serving import misses_in_a_row, serve_next
 from .course import launch_blueprint, require_student, require_teacher
-from .i18n import translated
+from .i18n import localized, page_language, translated
 
 bp = launch_blueprint("learning", __name__)
 LEVELS = ["Not started", "Attempted", "Familiar", "Proficient", "Mastered"]
@@ -34,7 +34,7 @@ def _skill(pack, skill_id: str):
 def practice(skill_id: str):
     """Show the student's question for a skill, one at a time: the server chooses and keeps it."""
     person_id = require_student()
-    pack = require_pack(g.launch.course_id)
+    pack = require_pack(g.launch.course_id, page_language())
     skill = _skill(pack, skill_id)
     question = serve_next(g.launch.course_id, person_id, skill_id, pack, now=utcnow())
     item = question.item if question else None
@@ -47,7 +47,8 @@ def practice(skill_id: str):
 def answer(skill_id: str):
     """Check the answer and show feedback; mastery updates as the student goes."""
     person_id = require_student()
-    pack = require_pack(g.launch.course_id)
+    language = page_language()
+    pack = require_pack(g.launch.course_id, language)
     skill = _skill(pack, skill_id)
     course_id = g.launch.course_id  # read before the answer's commit expires the launch row
     served_id = request.form.get("served", type=int)
@@ -55,16 +56,17 @@ def answer(skill_id: str):
         if served_id is None:
             raise NotFound(N_("That question was not given to you here. Here is a question that was."))
         result = record_answer(course_id, person_id, served_id, request.form.get("answer", ""),
-                               hints_used=request.form.get("hints", 0, type=int), now=utcnow())
+                               hints_used=request.form.get("hints", 0, type=int), now=utcnow(), language=language)
     except ServiceError as exc:
         flash(translated(exc), "error")
         return redirect(url_for("learning.practice", skill_id=skill_id), code=303)
     # Two misses in a row: more of the same questions is not working, so offer other ways to learn it.
-    stuck = misses_in_a_row(course_id, person_id, skill_id) >= MISSES_BEFORE_HELP
+    # (A right answer ends any run of misses, so only a wrong one needs the count.)
+    stuck = not result.correct and misses_in_a_row(course_id, person_id, skill_id) >= MISSES_BEFORE_HELP
     mastered = any(new is Level.MASTERED and old is not Level.MASTERED for _, old, new in result.changes)
     next_up = None
     if mastered:
-        steps = plan_for(course_id, person_id, now=utcnow()).next_steps
+        steps = plan_for(course_id, person_id, now=utcnow(), language=language).next_steps
         next_up = next((step for step in steps if step.skill_id != skill_id), None)
     return render_template("student/feedback.html", launch=g.launch, skill=skill, item=result.item, result=result,
                            activities=learning_activities(pack, skill_id) if stuck else [], stuck=stuck,
@@ -75,7 +77,7 @@ def answer(skill_id: str):
 def ask(skill_id: str):
     """Ask my teacher: put the student on the teacher's needs-help list with this skill."""
     person_id = require_student()
-    pack = require_pack(g.launch.course_id)
+    pack = require_pack(g.launch.course_id, page_language())
     name = ask_teacher(g.launch.course_id, person_id, skill_id, pack, now=utcnow())
     flash(gettext("Your teacher will see that you asked for help with %(skill)s.", skill=name), "success")
     return redirect(url_for("learning.practice", skill_id=skill_id), code=303)
@@ -112,7 +114,7 @@ def override():
     except ServiceError as exc:
         flash(translated(exc), "error")
     else:
-        flash(f"Level set to {view.level.value} for {view.name}.", "success")
+        flash(gettext("Level set to %(level)s for %(name)s.", level=localized(view.level), name=view.name), "success")
     if request.form.get("back") == "answers":
         # Set from a student's answers on the skill: back to those answers, where the change now shows.
         return redirect(url_for("classroom.answers", person_id=person_id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import flash, g, redirect, render_template, url_for
+from flask_babel import gettext
 
 from ..services.errors import ServiceError
 from ..services.model_fitting import fit_course_model, model_status
@@ -31,7 +32,9 @@ def refit():
         flash(translated(exc), "error")
     else:
         if summary.fitted:
-            flash(f"Refitted on {summary.responses} answers by {summary.learners} students.", "success")
+            flash(gettext("Refitted on %(responses)d answers by %(learners)d students.", responses=summary.responses,
+                          learners=summary.learners), "success")
         else:
-            flash(f"Only {summary.responses} answers so far: the course keeps the starting model.", "success")
+            flash(gettext("Only %(responses)d answers so far: the course keeps the starting model.",
+                          responses=summary.responses), "success")
     return redirect(url_for("model_fit.status"), code=303)

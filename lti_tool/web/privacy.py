@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from flask import Response, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext
 
 from ..models.base import utcnow
 from ..services.errors import ServiceError
@@ -92,8 +93,8 @@ def student_delete(person_id: int):
             raise
         flash(translated(exc), "error")
         return redirect(url_for("privacy.confirm_student_delete", person_id=person_id), code=303)
-    flash(f"Deleted the data of {done.subject_name} in this course: {done.rows} records, "
-          f"{done.pending_grades} unsent grade updates.", "success")
+    flash(gettext("Deleted the data of %(name)s in this course: %(rows)d records, %(pending)d unsent grade updates.",
+                  name=done.subject_name, rows=done.rows, pending=done.pending_grades), "success")
     return redirect(url_for("privacy.home"), code=303)
 
 

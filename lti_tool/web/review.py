@@ -2,41 +2,24 @@
 
 from __future__ import annotations
 
-from flask import flash, g, has_request_context, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from ..models.base import utcnow
-from ..services.content import course_pack
 from ..services.errors import N_, NotFound, ServiceError
 from ..services.mastery import record_answer, require_pack
-from ..services.reviews import due_review_skills, next_review_question, review_question, review_results
+from ..services.reviews import next_review_question, review_question, review_results
 from .course import launch_blueprint, require_student
-from .i18n import translated
+from .i18n import page_language, translated
 
 bp = launch_blueprint("review", __name__)
-
-
-
-
-@bp.app_context_processor
-def review_panel() -> dict[str, object]:
-    """Tell the student home page which skills are due for review (names, most overdue first)."""
-    # It runs for every template, error pages included, so it asks the database only for the home page.
-    launch = getattr(g, "launch", None) if has_request_context() else None
-    if launch is None or launch.access != "student" or request.endpoint != "course.home":
-        return {"reviews_due": []}
-    pack = course_pack(launch.course_id)
-    if pack is None:
-        return {"reviews_due": []}
-    names = {s.id: s.name for s in pack.skills}
-    return {"reviews_due": [names.get(s, s) for s in due_review_skills(launch.course_id, launch.person_id, utcnow())]}
 
 
 @bp.get("/review")
 def question():
     """Show the review's current question, or the summary once the sitting is over."""
     person_id = require_student()
-    pack = require_pack(g.launch.course_id)
+    pack = require_pack(g.launch.course_id, page_language())
     run = request.args.get("run", type=int)
     served = next_review_question(g.launch.course_id, person_id, pack, run=run, now=utcnow())
     if served is None:
@@ -56,7 +39,7 @@ def question():
 def answer():
     """Check a review answer (it counts as the skill's review) and show feedback."""
     person_id = require_student()
-    pack = require_pack(g.launch.course_id)
+    pack = require_pack(g.launch.course_id, page_language())
     run = request.form.get("run", type=int)
     served_id = request.form.get("served", type=int)
     try:
@@ -64,7 +47,8 @@ def answer():
             raise NotFound(N_("That question was not given to you here. Here is a question that was."))
         served = review_question(g.launch.course_id, person_id, served_id, pack)
         result = record_answer(g.launch.course_id, person_id, served_id, request.form.get("answer", ""),
-                               hints_used=request.form.get("hints", 0, type=int), now=utcnow())
+                               hints_used=request.form.get("hints", 0, type=int), now=utcnow(),
+                               language=page_language())
     except ServiceError as exc:
         flash(translated(exc), "error")
         return redirect(url_for("review.question", run=run), code=303)
@@ -79,7 +63,7 @@ def answer():
 def summary():
     """Show which skills held and which need more practice, with the way back to the plan."""
     person_id = require_student()
-    pack = require_pack(g.launch.course_id)
+    pack = require_pack(g.launch.course_id, page_language())
     run = request.args.get("run", type=int)
     results = review_results(g.launch.course_id, person_id, pack, run=run) if run else []
     return render_template("student/review_summary.html", launch=g.launch,

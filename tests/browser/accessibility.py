@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 AXE_JS = Path(os.environ.get("PATHWAYS_AXE_JS", Path(__file__).parent / "axe" / "axe.min.js"))
@@ -118,3 +120,19 @@ _NOT_YET = (StaleElementReferenceException, WebDriverException)
 def wait(browser, condition, seconds: float = 20):
     """Wait until the condition holds, treating Chromium's mid-navigation errors as "not yet"."""
     return WebDriverWait(browser, seconds, ignored_exceptions=_NOT_YET).until(condition)
+
+
+def click_through(browser, xpath: str) -> None:
+    """Click the link or button at xpath and wait until the page it leads to has loaded."""
+    mark_page(browser)
+    browser.find_element(By.XPATH, xpath).click()
+    wait(browser, left_page)
+
+
+def teacher_opens_the_demo_course(browser, tool, teacher: str) -> None:
+    """Launch from the sandbox LMS as the teacher, give the course the demo pack and read the roster from the LMS."""
+    browser.get(tool.url("/"))
+    browser.find_element(By.LINK_TEXT, f"Launch Pathways as {teacher}").click()
+    wait(browser, ec.url_contains("/c/"))
+    click_through(browser, "//button[contains(normalize-space(), 'Use the demo pack')]")
+    click_through(browser, "//button[contains(normalize-space(), 'Update roster from the course')]")

@@ -8,28 +8,19 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select
 
-from .accessibility import PageAudit, wait
+from .accessibility import PageAudit, teacher_opens_the_demo_course, wait
+from .accessibility import click_through as _click
 
 pytestmark = pytest.mark.browser
 
 TEACHER, STUDENT = "Amara Okafor", "Priya Shah"
 
 
-def _click(browser, xpath: str) -> None:
-    """Click a link or button and wait for the next page."""
-    browser.execute_script("window.__leaving = true")
-    browser.find_element(By.XPATH, xpath).click()
-    wait(browser, lambda b: b.execute_script("return !window.__leaving && document.readyState === 'complete'"))
-
 
 def test_teacher_assigns_a_skill_from_the_class_view_and_it_leads_the_students_plan(browser, tool, sandbox):
     audit = PageAudit(browser)
     sandbox.launch("student")
-    browser.get(tool.url("/"))
-    browser.find_element(By.LINK_TEXT, f"Launch Pathways as {TEACHER}").click()
-    wait(browser, ec.url_contains("/c/"))
-    _click(browser, "//button[contains(normalize-space(), 'Use the demo pack')]")
-    _click(browser, "//button[contains(normalize-space(), 'Update roster from the course')]")
+    teacher_opens_the_demo_course(browser, tool, TEACHER)
     _click(browser, "//a[contains(normalize-space(), 'Open the class view')]")
     _click(browser, "//nav//a[normalize-space()='Assignments']")
     assert browser.find_element(By.TAG_NAME, "h1").text == "Assignments"

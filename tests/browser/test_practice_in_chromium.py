@@ -25,18 +25,19 @@ def _click(browser, element) -> None:
     wait(browser, left_page)
 
 
-def _launch_as(browser, tool, name: str) -> str:
-    browser.get(tool.url("/"))
+def _launch_as(browser, tool, name: str, locale: str = "en") -> str:
+    """Launch from the sandbox course page, the LMS set to a language (its locale claim)."""
+    browser.get(tool.url("/sandbox/") + (f"?locale={locale}" if locale != "en" else ""))
     browser.find_element(By.LINK_TEXT, f"Launch Pathways as {name}").click()
     wait(browser, ec.url_contains("/c/"))
     return browser.current_url
 
 
-def _student_in_the_demo_course(browser, tool) -> str:
+def _student_in_the_demo_course(browser, tool, locale: str = "en") -> str:
     _launch_as(browser, tool, TEACHER)
     browser.find_element(By.XPATH, "//button[contains(., 'Use the demo pack')]").click()
     wait(browser, ec.text_to_be_present_in_element((By.CSS_SELECTOR, ".flashes"), "The course now uses"))
-    return _launch_as(browser, tool, STUDENT)
+    return _launch_as(browser, tool, STUDENT, locale)
 
 
 def _student_in_a_one_sitting_course(browser, tool, folder) -> str:
@@ -138,4 +139,30 @@ def test_reaching_mastered_is_celebrated_with_a_status_message_and_no_motion_whe
     assert celebration.find_element(By.CSS_SELECTOR, ".next-up a").text
     assert browser.execute_script("return getComputedStyle(arguments[0]).animationName", celebration) == "none"
     audit.check("feedback with the celebration")
+    audit.assert_clean()
+
+
+def test_spanish_student_reads_the_plan_a_question_its_hint_and_solution_in_spanish(browser, tool):
+    audit = PageAudit(browser)
+    home = _student_in_the_demo_course(browser, tool, locale="es")
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "es"
+    plan = browser.find_element(By.TAG_NAME, "main").text
+    assert "Fracciones equivalentes" in plan and "Equivalent fractions" not in plan
+    assert "Tasas unitarias" in plan and "Unit rates" not in plan
+    audit.check("Spanish student's plan")
+
+    _practise(browser, home, "frac-add-sub")
+    served = browser.find_element(By.NAME, "served").get_attribute("value")
+    spanish, english = served_item(None, served, "es"), served_item(None, served)
+    question = browser.find_element(By.CSS_SELECTOR, "form.practice").text
+    assert spanish.prompt in question and english.prompt not in question
+    audit.check("Spanish practice question")
+
+    _click(browser, browser.find_element(By.CSS_SELECTOR, "a[href*='hints=1']"))
+    assert spanish.hints[0] in browser.find_element(By.TAG_NAME, "main").text
+    audit.check("Spanish hint")
+    _answer(browser, right=False)
+    feedback = browser.find_element(By.TAG_NAME, "main").text
+    assert "Casi, pero no." in feedback and spanish.solution in feedback and english.solution not in feedback
+    audit.check("Spanish feedback with the worked solution")
     audit.assert_clean()

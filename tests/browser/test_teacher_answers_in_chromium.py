@@ -8,14 +8,14 @@ import re
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select
 
 from lti_tool.learning.coursepack import load_pack
 from lti_tool.services.content import demo_pack_data
 from tests.support import served_answer, submit_form
 
-from .accessibility import PageAudit, wait
+from .accessibility import PageAudit, teacher_opens_the_demo_course
+from .accessibility import click_through as _click
 
 pytestmark = pytest.mark.browser
 
@@ -23,12 +23,6 @@ PACK = load_pack(demo_pack_data())
 NAMES = {s.id: s.name for s in PACK.skills}
 TEACHER, STUDENT = "Amara Okafor", "Priya Shah"
 
-
-def _click(browser, xpath: str) -> None:
-    """Click a link or button and wait for the next page."""
-    browser.execute_script("window.__leaving = true")
-    browser.find_element(By.XPATH, xpath).click()
-    wait(browser, lambda b: b.execute_script("return !window.__leaving && document.readyState === 'complete'"))
 
 
 def _practise(tool, sandbox, who: str, *, wrong: int, right: int) -> str:
@@ -45,11 +39,7 @@ def _practise(tool, sandbox, who: str, *, wrong: int, right: int) -> str:
 def test_teacher_reads_answers_from_a_heatmap_cell_overrides_there_and_reads_the_most_missed_list(browser, tool,
                                                                                                    sandbox):
     audit = PageAudit(browser)
-    browser.get(tool.url("/"))
-    browser.find_element(By.LINK_TEXT, f"Launch Pathways as {TEACHER}").click()
-    wait(browser, ec.url_contains("/c/"))
-    _click(browser, "//button[contains(normalize-space(), 'Use the demo pack')]")
-    _click(browser, "//button[contains(normalize-space(), 'Update roster from the course')]")
+    teacher_opens_the_demo_course(browser, tool, TEACHER)
     skill_id = _practise(tool, sandbox, "student", wrong=2, right=1)
     _practise(tool, sandbox, "student-2", wrong=1, right=0)
     skill = NAMES[skill_id]
@@ -85,11 +75,7 @@ def test_heatmap_keeps_student_names_and_skill_headers_in_view_when_scrolled_on_
     for i in range(16):
         tool.platform.add_user(f"extra-{i}", roles=["Learner"], name=f"Extra Student {i:02d}", context_id="math-7")
     audit = PageAudit(browser)
-    browser.get(tool.url("/"))
-    browser.find_element(By.LINK_TEXT, f"Launch Pathways as {TEACHER}").click()
-    wait(browser, ec.url_contains("/c/"))
-    _click(browser, "//button[contains(normalize-space(), 'Use the demo pack')]")
-    _click(browser, "//button[contains(normalize-space(), 'Update roster from the course')]")
+    teacher_opens_the_demo_course(browser, tool, TEACHER)
     sandbox.launch("student")
     _click(browser, "//a[contains(normalize-space(), 'Open the class view')]")
     assert browser.find_element(By.CSS_SELECTOR, ".class-summary th").text == "Class summary"

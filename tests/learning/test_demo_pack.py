@@ -17,6 +17,7 @@ from lti_tool.learning.coursepack import (
     loads_pack,
 )
 from lti_tool.learning.item_templates import sample
+from lti_tool.learning.localization import localize, missing_translations
 
 DEMO = Path(__file__).resolve().parents[2] / "lti_tool" / "demo" / "math7.json"
 
@@ -139,3 +140,48 @@ def test_demo_numeric_answers_match_answers_worked_out_by_hand(pack):
         item = pack.item(item_id)
         assert check_answer(item, right), (item_id, right)
         assert not check_answer(item, wrong), (item_id, wrong)
+
+
+def test_the_demo_pack_has_spanish_for_every_student_facing_text(text, pack):
+    document = json.loads(text)
+    untranslated = []
+
+    def check(where: str, entry: dict, fields: tuple[str, ...]) -> None:
+        spanish = entry.get("translations", {}).get("es", {})
+        for key in fields:
+            english = entry.get(key)
+            if isinstance(english, list):
+                given = spanish.get(key, [])
+                if english and (len(given) != len(english) or not all(t.strip() for t in given)):
+                    untranslated.append(f"{where}.{key}")
+            elif key == "choices":
+                pass
+            elif english and not (spanish.get(key) or "").strip():
+                untranslated.append(f"{where}.{key}")
+
+    check("course", document["course"], ("title", "description"))
+    for i, skill in enumerate(document["skills"]):
+        check(f"skills[{i}]", skill, ("name", "description"))
+    for key in ("units", "goals"):
+        for i, entry in enumerate(document[key]):
+            check(f"{key}[{i}]", entry, ("title", "description"))
+    for i, activity in enumerate(document["activities"]):
+        check(f"activities[{i}]", activity, ("title", "modality", "instructions"))
+        for j, item in enumerate(activity["items"]):
+            check(f"activities[{i}].items[{j}]", item, ("prompt", "hints", "solution"))
+            choices = item.get("translations", {}).get("es", {}).get("choices", {})
+            untranslated += [f"activities[{i}].items[{j}].choices.{c['id']}" for c in item.get("choices", [])
+                             if not choices.get(c["id"], "").strip()]
+    assert untranslated == []
+    assert missing_translations(pack, "es") == []
+    # Translated, not copied: every skill name and prompt reads differently in Spanish.
+    spanish = localize(pack, "es")
+    assert all(s.name != e.name for s, e in zip(spanish.skills, pack.skills, strict=True))
+    prompts = [(item.prompt, pack.item(item.id).prompt) for _, item in spanish.items()]
+    assert all(es != en for es, en in prompts)
+
+
+def test_the_demo_packs_spanish_word_answers_are_accepted(pack):
+    spanish = localize(pack, "es")
+    assert check_answer(spanish.item("sl-4"), "la velocidad") and check_answer(spanish.item("fm-4"), "menor")
+

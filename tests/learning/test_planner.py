@@ -75,13 +75,19 @@ def test_without_goals_the_skill_that_opens_up_the_most_comes_first():
     assert "opens up 2 more skills, like Proportions" in steps[0].why
 
 
-def test_due_review_comes_first_and_starts_with_questions_not_rereading():
+def test_a_due_review_is_not_a_step_of_its_own_the_mixed_review_is_its_one_way_in():
     steps = plan({"whole": Level.MASTERED, "equiv": Level.PROFICIENT}, reviews=[review("whole", 2)])
 
-    assert steps[0].skill_id == "whole"
-    assert steps[0].reason is StepReason.REVIEW
-    assert steps[0].activity is not None and steps[0].activity.kind == "practice"
-    assert "after a break, helps it stick" in steps[0].why
+    assert "whole" not in {step.skill_id for step in steps}
+    assert not any("review" in step.why for step in steps)
+    assert [step.skill_id for step in steps][:1] == ["equiv"]  # new learning goes on beside the review
+
+
+def test_a_skill_that_fell_below_mastered_and_is_due_again_is_left_to_the_review_too():
+    steps = plan({"whole": Level.MASTERED, "equiv": Level.PROFICIENT}, reviews=[review("equiv", 1)])
+
+    assert "equiv" not in {step.skill_id for step in steps}
+    assert {step.skill_id for step in steps} >= {"rates", "ratios"}
 
 
 def test_a_pile_of_due_reviews_never_crowds_out_new_learning():
@@ -90,17 +96,14 @@ def test_a_pile_of_due_reviews_never_crowds_out_new_learning():
 
     steps = plan(mastered, reviews=reviews)
 
-    assert [step.reason for step in steps].count(StepReason.REVIEW) == 3
-    # Most overdue first: forgetting is likeliest there.
-    assert [step.skill_id for step in steps[:3]] == ["area", "ratios", "rates"]
-    assert {step.skill_id for step in steps[3:]} == {"props", "percent"}
+    assert {step.skill_id for step in steps} == {"props", "percent"}
 
 
-def test_reviews_fill_the_places_new_skills_cannot():
-    mastered = {s.id: Level.MASTERED for s in ratio_course()}
-    reviews = [review(s, 1) for s in ("whole", "equiv", "rates", "ratios", "area")]
+def test_an_assigned_skill_stays_a_step_while_due_for_review():
+    steps = plan_next_steps(ratio_course(), {"whole": Level.MASTERED}, course_activities(), [],
+                            [review("area", 1)], assigned={"area": None})
 
-    assert len(plan(mastered, reviews=reviews)) == 5
+    assert steps[0].skill_id == "area" and steps[0].assigned
 
 
 def test_mastered_skills_are_not_recommended_again_until_their_review_is_due():

@@ -129,3 +129,33 @@ def test_a_long_running_session_sees_content_removed_by_another_process_as_gone(
         finally:
             other_process.dispose()
         assert course_pack(course_id) is None
+
+
+def test_the_demo_keeps_launch_state_in_memory_and_launches_work(make_tool):
+    from tests.support import SandboxActions
+
+    # As `pathways demo` starts it: one process serves the pages and runs the worker.
+    tool = make_tool(IN_PROCESS_CACHE=True)
+    assert tool.app.config["CACHE_TYPE"] == "SimpleCache"
+    sandbox = SandboxActions(tool)
+    teacher = submit_form(sandbox.launch("teacher"), "/content/demo")
+    assert "16 skills" in teacher.text
+    assert "Your next steps" in sandbox.launch("student").text
+
+
+def test_pathways_serve_refuses_the_in_process_cache_its_workers_could_not_share(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from lti_tool import serve
+    from lti_tool.cli import main
+    from tests.conftest import TEST_SECRET_KEY
+
+    started = []
+    monkeypatch.setattr(serve, "serve", lambda **kwargs: started.append(kwargs))
+    env = {"PATHWAYS_SECRET_KEY": TEST_SECRET_KEY, "PATHWAYS_INSTANCE_PATH": str(tmp_path),
+           "PATHWAYS_DATABASE_URL": "sqlite:///" + str(tmp_path / "db.sqlite")}
+    refused = CliRunner().invoke(main, ["serve"], env={**env, "PATHWAYS_IN_PROCESS_CACHE": "1"})
+    assert refused.exit_code == 2 and "PATHWAYS_IN_PROCESS_CACHE" in refused.output and not started
+    allowed = CliRunner().invoke(main, ["serve", "--workers", "3"], env=env)
+    assert allowed.exit_code == 0, allowed.output
+    assert started == [{"bind": None, "workers": 3}]

@@ -60,7 +60,7 @@ def test_a_new_scheme_is_recalculated_and_resent_and_the_button_does_it_again(sa
     teacher, base = _course_with_a_column(sandbox, tool)
     drain_outbox(tool)
     saved = submit_form(_grading(teacher, base), "/teacher/grading", scheme="four_point")
-    assert "Grades recalculated: 1 updated scores" in saved.text
+    assert "Grades recalculated: 1 updated score is on its way" in saved.text
     drain_outbox(tool)
     assert _placement_scores(tool)[-1]["scoreGiven"] == round(3 / (4 * 16) * 100, 2)  # Proficient = 3 of 4, 16 skills
     again = submit_form(_grading(teacher, base), "/teacher/grading/resend")

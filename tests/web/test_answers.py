@@ -7,24 +7,12 @@ import re
 
 from lti_tool.learning.coursepack import load_pack
 from lti_tool.services.content import demo_pack_data
+from tests.support import open_in_launch as _get
 from tests.support import served_answer, served_item, submit_form
+from tests.support import teacher_with_demo_pack as _teacher
 
 PACK = load_pack(demo_pack_data())
 NAMES = {s.id: s.name for s in PACK.skills}
-
-
-def _teacher(sandbox, as_: str = "teacher", **launch):
-    page = submit_form(sandbox.launch(as_, **launch), "/content/demo")
-    assert "The course now uses" in page.text
-    return page
-
-
-def _get(page, tool, path: str, **params):
-    """Open a page of the same launch, in the same browser."""
-    base = re.search(r"/c/[^/]+", page.url).group(0)
-    response = page.http.get(tool.url(path if path.startswith("/c/") else base + path), params=params, timeout=30)
-    response.http = page.http
-    return response
 
 
 def _practise(tool, student, *, wrong: int, right: int, hints: int = 0):

@@ -193,3 +193,18 @@ def test_a_course_pack_is_still_checked_on_import_and_every_problem_is_shown(san
     assert "Skill “Equivalent fractions” (prerequisites): names the skill 'no-such-skill'" in text
     assert "(kind): should be one of practice" in text
     assert load_pack(_pack(editor)) == load_pack(demo_pack_data())
+
+
+def test_editing_a_question_in_english_keeps_the_translations_that_still_fit(sandbox):
+    editor = _editor(sandbox)
+    activity = _get(editor, _link(editor, r"/teacher/map/activity\?id=practice-frac-multiply"))
+    form = _get(activity, _link(activity, r"/teacher/map/item\?activity=practice-frac-multiply&amp;id=fm-2"))
+    # The teacher rewrites the question and drops the last choice; the Spanish for that choice cannot stay.
+    submit_form(form, "/teacher/map/item", prompt="What is three quarters of 20?", choices="a: 15\nb: 12\nc: 16",
+                answer="a", hints="First find 1/4 of 20.\nThen multiply by 3.")
+    item = next(i for a in _pack(editor)["activities"] for i in a["items"] if i["id"] == "fm-2")
+    assert item["prompt"] == "What is three quarters of 20?"
+    spanish = item["translations"]["es"]
+    assert spanish["prompt"] == "¿Cuánto es 3/4 de 20?"
+    assert sorted(spanish["choices"]) == ["a", "b", "c"]
+    assert "hints" not in spanish  # two English hints now, one Spanish: shown in English until translated

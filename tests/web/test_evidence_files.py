@@ -29,12 +29,46 @@ def tiny_png(width: int = 2, height: int = 2) -> bytes:
             + chunk(b"IEND", b""))
 
 
-def _send(page, *, filename: str, body: bytes, content_type: str = "image/png", text: str = ""):
+def box(kind: bytes, payload: bytes) -> bytes:
+    """Return one ISO base media box (MP4, MOV, HEIC): its size, its four-letter type, its payload."""
+    return struct.pack(">I", 8 + len(payload)) + kind + payload
+
+
+def iso_file(major: bytes, compatible: list[bytes], handlers: list[bytes] = ()) -> bytes:
+    """Return the start of an MP4/MOV/HEIC file: the ftyp box and a movie box with a track per handler type."""
+    ftyp = box(b"ftyp", major + b"\x00\x00\x02\x00" + b"".join(compatible))
+    tracks = b"".join(box(b"trak", box(b"mdia", box(b"hdlr", b"\x00" * 8 + handler + b"\x00" * 12 + b"Handler\x00")))
+                      for handler in handlers)
+    return ftyp + box(b"moov", box(b"mvhd", b"\x00" * 100) + tracks) + box(b"mdat", b"\x00\x11" * 200)
+
+
+def webm_file(codecs: list[bytes]) -> bytes:
+    """Return the start of a WebM file: the EBML header (DocType webm) and a track list naming the codecs."""
+    header = b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\x82\x84webm\x42\x87\x81\x04"
+    tracks = b"".join(b"\xae\x90\xd7\x81\x01\x86" + bytes([0x80 + len(c)]) + c for c in codecs)
+    return header + b"\x18\x53\x80\x67\x01\xff\xff\xff\xff\xff\xff\xff\x16\x54\xae\x6b" + tracks + b"\x00" * 300
+
+
+#: A photo from an iPhone (HEIC), a film from an iPhone (MOV), an Android film (MP4), a browser's screen recording
+#: (WebM with VP9 and Opus), a recorder app's .m4a (MP4 with a sound track only) and a voice memo (M4A brand).
+HEIC_PHOTO = iso_file(b"heic", [b"mif1", b"heic"])
+MIF1_HEIC_PHOTO = iso_file(b"mif1", [b"mif1", b"heic"])
+HEIF_IMAGE = iso_file(b"mif1", [b"mif1"])
+IPHONE_FILM = iso_file(b"qt  ", [b"qt  "], [b"soun", b"vide"])
+ANDROID_FILM = iso_file(b"isom", [b"isom", b"iso2", b"avc1", b"mp41"], [b"vide", b"soun"])
+WEBM_FILM = webm_file([b"V_VP9", b"A_OPUS"])
+WEBM_SOUND = webm_file([b"A_OPUS"])
+MP4_SOUND = iso_file(b"mp42", [b"isom", b"mp42"], [b"soun"])
+VOICE_MEMO = iso_file(b"M4A ", [b"M4A ", b"isom"], [b"soun"])
+
+
+def _send(page, *, filename: str, body: bytes, content_type: str = "image/png", text: str = "",
+          skill_id: str = FIRST_SKILL):
     """Post the evidence form with a file attached, as a browser's multipart form does."""
     for match in re.finditer(r"<form[^>]*>.*?</form>", page.text, re.S):
         if 'enctype="multipart/form-data"' in match.group(0):
             action, fields = parse_form(match.group(0), page.url)
-            fields.update(skill_id=FIRST_SKILL, kind="project", text=text)
+            fields.update(skill_id=skill_id, kind="project", text=text)
             response = page.http.post(action, data=fields, files={"file": (filename, body, content_type)},
                                       timeout=30)
             response.http = page.http
@@ -125,7 +159,7 @@ def test_a_page_renamed_png_and_a_file_over_the_limit_are_refused_in_plain_words
     html = b"<!doctype html><script>alert(document.cookie)</script>"
     refused = _send(form, filename="photo.png", body=html, content_type="image/png")
     assert refused.status_code == 200
-    assert "Pathways accepts photos (JPEG, PNG, WebP, GIF), PDF files and audio" in refused.text
+    assert "Pathways accepts photos (JPEG, PNG, WebP, GIF, HEIC), PDF files, audio" in refused.text
 
     big = tiny_png() + b"\x00" * 5000
     refused = _send(form, filename="big.png", body=big)
@@ -191,11 +225,22 @@ def test_content_sniffing_knows_each_accepted_type_by_its_first_bytes():
         b"OggS\x00\x02": "audio/ogg",
         b"RIFF\x24\x00\x00\x00WAVEfmt ": "audio/wav",
         b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\x82\x84webm": "audio/webm",
+        HEIC_PHOTO: "image/heic",
+        MIF1_HEIC_PHOTO: "image/heic",
+        HEIF_IMAGE: "image/heif",
+        IPHONE_FILM: "video/quicktime",
+        ANDROID_FILM: "video/mp4",
+        WEBM_FILM: "video/webm",
+        WEBM_SOUND: "audio/webm",
+        MP4_SOUND: "audio/mp4",
+        VOICE_MEMO: "audio/mp4",
     }
     for data, expected in samples.items():
         assert sniff(data) == expected, data
     for refused in (b"<html><body>", b"<svg xmlns='http://www.w3.org/2000/svg'>", b"PK\x03\x04", b"MZ\x90\x00",
-                    b"\x1a\x45\xdf\xa3matroska", b"plain text"):
+                    b"\x1a\x45\xdf\xa3matroska", b"plain text",
+                    # An ftyp box of a brand we do not take (AVIF, a Canon raw), and a box too short to read.
+                    iso_file(b"avif", [b"avif", b"mif1"]), iso_file(b"crx ", [b"crx "]), b"\x00\x00\x00\x08ftyp"):
         assert sniff(refused) is None, refused
 
 
@@ -228,7 +273,62 @@ def test_a_store_that_cannot_write_tells_the_student_in_plain_words_and_keeps_no
     tool = make_tool(EVIDENCE_DIR=str(blocker))
     sandbox = SandboxActions(tool)
     _setup_course(sandbox)
-    sent = _send(_open(sandbox.launch("student"), tool, "Show what I know"), filename="a.png", body=tiny_png())
-    assert sent.status_code == 200
+    sent = _send(_open(sandbox.launch("student"), tool, "Show what I know"), filename="a.png", body=tiny_png(),
+                 text="My poster of the fraction wall")
+    # The server's fault, not the student's: a 503 that gives back the form with their words in it.
+    assert sent.status_code == 503
     assert "Pathways cannot keep files just now. Try again later, or send a link to your work instead." in sent.text
+    assert ">My poster of the fraction wall</textarea>" in sent.text
+    assert _rows(tool) == []
+
+
+def test_phone_photos_films_and_recordings_are_kept_and_served_with_their_type(sandbox, tool):
+    """HEIC (an iPhone's photos), MOV, MP4 and WebM films and recordings: typed by their bytes, served with that
+    type, opened in the browser only when it plays them itself (a film, a sound), downloaded otherwise."""
+    from tests.web.test_agency import PACK
+
+    teacher = _setup_course(sandbox)
+    student = sandbox.launch("student")
+    cases = [  # what the phone sends, what it is, how it is served
+        ("IMG_0001.HEIC", HEIC_PHOTO, "image/heic", "IMG_0001.heic", "attachment"),
+        ("IMG_0002.MOV", IPHONE_FILM, "video/quicktime", "IMG_0002.mov", "inline"),
+        ("VID_2026.mp4", ANDROID_FILM, "video/mp4", "VID_2026.mp4", "inline"),
+        ("screen.webm", WEBM_FILM, "video/webm", "screen.webm", "inline"),
+        ("talk.m4a", MP4_SOUND, "audio/mp4", "talk.m4a", "inline"),
+        ("memo.m4a", VOICE_MEMO, "audio/mp4", "memo.m4a", "inline"),
+    ]
+    skills = PACK.skill_graph.topological_order()
+    assert len(skills) >= len(cases)
+    for (filename, body, content_type, name, disposition), skill_id in zip(cases, skills, strict=False):
+        form = _open(student, tool, "Show what I know")
+        # Browsers often send phone files as application/octet-stream: the bytes decide.
+        sent = _send(form, filename=filename, body=body, content_type="application/octet-stream", skill_id=skill_id)
+        assert "Sent to your teacher" in sent.text, filename
+        row = _rows(tool)[-1]
+        assert (row.file_type, row.file_name) == (content_type, name)
+        opened = _open(teacher, tool, f"evidence/{row.id}/file")
+        assert opened.status_code == 200 and opened.content == body
+        assert opened.headers["Content-Type"] == content_type
+        assert opened.headers["Content-Disposition"] == f'{disposition}; filename="{name}"'
+        assert opened.headers["X-Content-Type-Options"] == "nosniff"
+        assert opened.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
+    # Not drawable by most browsers, a HEIC photo is offered to the teacher as a download, not an <img>.
+    queue = _open(teacher, tool, "Evidence to review")
+    assert re.search(r'<a href="[^"]+/file[^"]*" download>Download IMG_0001.heic', queue.text)
+    assert "<img" not in queue.text
+
+
+def test_a_failed_upload_gives_the_form_back_with_what_the_student_wrote(make_tool, tmp_path):
+    from tests.support import SandboxActions
+
+    tool = make_tool(EVIDENCE_MAX_BYTES=4000)
+    sandbox = SandboxActions(tool)
+    _setup_course(sandbox)
+    form = _open(sandbox.launch("student"), tool, "Show what I know")
+    words = "I built a fraction wall & measured <each> piece"
+    refused = _send(form, filename="big.png", body=tiny_png() + b"\x00" * 5000, text=words)
+    assert refused.status_code == 200 and "That file is too large" in refused.text
+    assert 'id="evidence-text" rows="6" maxlength="4000" aria-describedby="evidence-either">' \
+           "I built a fraction wall &amp; measured &lt;each&gt; piece</textarea>" in refused.text
+    assert re.search(r'value="project" id="evidence-kind-project" checked', refused.text)
     assert _rows(tool) == []

@@ -5,6 +5,8 @@ from __future__ import annotations
 import gettext
 import io
 import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 
 import requests
@@ -13,19 +15,20 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from lti_tool.learning.alerts import AlertKind
 from lti_tool.learning.mastery import Level
 from lti_tool.learning.pacing import PaceStatus
 from lti_tool.lti.claims import facts_from_claims
 from lti_tool.services.agency import EVIDENCE_KINDS, REFLECTION_PROMPTS
+from lti_tool.services.content import demo_pack_data
 from lti_tool.web.diagnostic import BELIEF_WORDS
 from lti_tool.web.i18n import DOMAIN_WORDS, language_of
-from tests.support import submit_form
+from tests.support import LAUNCH_PRESENTATION, launch_with_presentation, submit_form
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = ROOT / "lti_tool" / "translations"
 SPANISH_PO = TRANSLATIONS / "es" / "LC_MESSAGES" / "messages.po"
 SPANISH_MO = TRANSLATIONS / "es" / "LC_MESSAGES" / "messages.mo"
-LAUNCH_PRESENTATION = "https://purl.imsglobal.org/spec/lti/claim/launch_presentation"
 
 
 def _setup_course(sandbox):
@@ -33,10 +36,7 @@ def _setup_course(sandbox):
     assert "The course now uses" in page.text
 
 
-def _launch(sandbox, as_="student", http=None, **presentation):
-    """Launch with the launch_presentation claim replaced (no locale at all when none is given)."""
-    pending = sandbox.begin(as_, http=http)
-    return pending.post(pending.resign(**{LAUNCH_PRESENTATION: {"document_target": "iframe", **presentation}}))
+_launch = launch_with_presentation
 
 
 def _get(page, tool, link):
@@ -120,10 +120,166 @@ def test_without_a_launch_locale_the_browser_language_decides(sandbox):
     assert _html_lang(home) == "es" and "Tus próximos pasos" in home.text
 
 
-def test_teacher_pages_stay_english_until_they_are_translated(sandbox):
-    page = _launch(sandbox, "teacher", locale="es-MX")
-    assert page.status_code == 200
-    assert _html_lang(page) == "en" and "Skip to content" in page.text
+def _teacher_pages(sandbox, tool, locale):
+    """A teacher launched in `locale` sets up the demo course; a student answers once. Return the teacher's pages."""
+    home = submit_form(_launch(sandbox, "teacher", locale=locale), "/content/demo")
+    student = _launch(sandbox, locale=locale)
+    practice = _first_practice(student, tool)
+    submit_form(practice, practice.url.split("/c/")[1].split("/", 1)[1].split("?")[0], answer="not the answer")
+    base = re.search(r"/c/[^/]+/", home.url).group(0)
+    class_view = _get(home, tool, base + "class")
+    student_id = re.search(r'href="[^"]*/students/(\d+)"', class_view.text).group(1)
+    settings = _get(home, tool, base + "teacher/settings")
+    saved = submit_form(settings, "/teacher/settings", ends_on="2031-06-30")
+    return {"home": home, "class": class_view, "student": _get(home, tool, base + f"students/{student_id}"),
+            "settings": settings, "saved": saved}
+
+
+def test_a_spanish_teacher_gets_the_class_view_a_students_page_and_settings_in_spanish(sandbox, tool):
+    pages = _teacher_pages(sandbox, tool, "es-MX")
+    assert all(_html_lang(page) == "es" for page in pages.values())
+    assert "El curso ahora usa «" in pages["home"].text and "Abrir la vista de la clase" in pages["home"].text
+    class_view = pages["class"].text
+    assert "Vista de la clase: " in class_view and "Fija un nivel según tu criterio" in class_view
+    assert "Ordenar por" in class_view and "Primero quienes tienen menos habilidades en Competente o más" in class_view
+    assert ">Intentado</a>" in class_view and ">Sin empezar</a>" in class_view  # the cells' levels
+    assert '<option value="Proficient">Competente</option>' in class_view  # posted in English, shown in Spanish
+    assert "Showing" not in class_view and "Set level" not in class_view
+    student = pages["student"].text
+    assert "Próximos pasos, tal como los ve Priya Shah" in student and "Historial de dominio" in student
+    assert "1 pregunta respondida, 0 correctas." in student
+    assert "0 de 1 correctas" in student  # the mastery model's reason, rebuilt in Spanish
+    assert "Mastery history" not in student and "question answered" not in student
+    assert "Fecha de fin del curso" in pages["settings"].text and "Course end date" not in pages["settings"].text
+    assert "El curso termina el 2031-06-30." in pages["saved"].text
+
+
+def test_an_english_teacher_keeps_english_pages(sandbox, tool):
+    pages = _teacher_pages(sandbox, tool, "en-US")
+    assert all(_html_lang(page) == "en" for page in pages.values())
+    assert "Class view: " in pages["class"].text and "Set a level by your own judgement" in pages["class"].text
+    assert ">Attempted</a>" in pages["class"].text and "Vista de la clase" not in pages["class"].text
+    assert "Next steps, as Priya Shah sees them" in pages["student"].text
+    assert "1 question answered, 0 right." in pages["student"].text
+    assert "Course end date" in pages["settings"].text and "The course ends on 2031-06-30." in pages["saved"].text
+
+
+def test_a_spanish_teacher_reads_needs_help_now_in_spanish(sandbox, tool):
+    teacher = submit_form(_launch(sandbox, "teacher", locale="es"), "/content/demo")
+    student = _launch(sandbox, locale="en")
+    practice = _first_practice(student, tool)
+    skill = re.search(r"/practice/([^/?\"]+)", practice.url).group(1)
+    submit_form(practice, f"/practice/{skill}/ask")
+    base = re.search(r"/c/[^/]+/", teacher.url).group(0)
+    needs = _get(teacher, tool, base + "class/needs-help")
+    assert _html_lang(needs) == "es" and "<h1>Necesitan ayuda ahora</h1>" in needs.text
+    assert '<span class="alert-kind">pidió ayuda</span> Pidió ayuda con Equivalent fractions hoy.' in needs.text
+    assert "Asked for help" not in needs.text and "asked for help" not in needs.text
+    helped = submit_form(needs, "/class/needs-help/helped")
+    assert "Marcado como atendido." in helped.text and "Nadie necesita ayuda ahora mismo." in helped.text
+
+
+def test_every_teacher_page_opens_in_spanish(sandbox, tool):
+    pages = _teacher_pages(sandbox, tool, "es")
+    home = pages["home"]
+    base = re.search(r"/c/[^/]+/", home.url).group(0)
+    student_id = re.search(r"/students/(\d+)", pages["student"].url).group(1)
+    practice_set = next(a["id"] for a in demo_pack_data()["activities"] if a["kind"] == "practice")
+    expected = {
+        "class/needs-help": "<h1>Necesitan ayuda ahora</h1>",
+        "class/groups": '<p class="group-reason">Este estudiante está ',  # the suggestion's reason, too
+        "class/assignments": "<h1>Asignaciones</h1>",
+        "class/activity": "<h1>Actividad de la clase</h1>",
+        "class/map": "<h1>Mapa de habilidades: qué tan preparada está la clase</h1>",
+        "class/reports": "<h1>Informes para las familias: ",
+        f"students/{student_id}/report": "<title>Informe para la familia: ",
+        f"students/{student_id}/skills/frac-equivalent": "Todas las respuestas",
+        "class/skills/frac-equivalent/trouble-spots": "<h1>Preguntas más falladas: ",
+        "teacher/evidence": "<h1>Trabajos por revisar</h1>",
+        "teacher/reflections": "<h1>Reflexiones: ",
+        "teacher/grading": "<h1>Calificación: ",
+        "teacher/model": "<h1>Modelo de dominio: ",
+        "teacher/map": "<h1>Mapa del curso: ",
+        "teacher/map/skill": "<h1>Añadir una habilidad</h1>",
+        f"teacher/map/activity?id={practice_set}": "Añadir una pregunta</a>",
+        f"teacher/map/item?activity={practice_set}": "<h1>Añadir una pregunta a ",
+        "teacher/map/unit": "<h1>Añadir una unidad</h1>",
+        "teacher/map/goal": "<h1>Añadir una meta del curso</h1>",
+        "teacher/map/course": "<h1>Datos del curso</h1>",
+        "privacy/": "Datos de los estudiantes",
+        f"privacy/students/{student_id}/delete": "Borrar los datos de",
+        "privacy/course/delete": "Borrar todos los datos de",
+    }
+    for path, words in expected.items():
+        page = _get(home, tool, base + path)
+        assert page.status_code == 200 and _html_lang(page) == "es", path
+        assert words in page.text, path
+    skill_form = _get(home, tool, base + "teacher/map/skill")
+    refused = submit_form(skill_form, "/teacher/map/skill", name="")
+    assert refused.status_code == 400 and "No se guardó: 1 problema" in refused.text
+    saved = submit_form(skill_form, "/teacher/map/skill", name="Fracciones egipcias")
+    assert "Se guardó la nueva habilidad." in saved.text
+
+
+class _VisibleText(HTMLParser):
+    """The words a reader meets on a page: text outside script and style, plus labels read aloud."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._hidden = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style", "title"):
+            self._hidden += 1
+        self.parts.extend(value for name, value in attrs if name in ("aria-label", "alt") and value)
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style", "title"):
+            self._hidden -= 1
+
+    def handle_data(self, data):
+        if not self._hidden:
+            self.parts.append(data)
+
+
+#: Interface words that would mean English is leaking into a Spanish page (none is also a Spanish word).
+ENGLISH_WORDS = ("the", "and", "of", "with", "student", "students", "skill", "skills", "level", "levels", "show",
+                 "clear", "sort", "set", "course", "page", "view", "help", "groups", "download", "teacher",
+                 "started", "proficient", "mastered", "attempted", "answers", "everyone", "unit", "units", "below",
+                 "sign", "skip", "next", "steps", "history", "why", "change", "save", "end", "date")
+
+
+@dataclass
+class _Text:
+    text: str
+
+
+def _english_left(page, data_words) -> set[str]:
+    parser = _VisibleText()
+    parser.feed(page.text)
+    text = " ".join(parser.parts)
+    for words in sorted(data_words, key=len, reverse=True):  # names from the course pack and the LMS stay as given
+        text = text.replace(words, " ")
+    found = {word.lower() for word in re.findall(r"[A-Za-z]+", text)}
+    return found & set(ENGLISH_WORDS)
+
+
+def test_no_english_is_left_on_a_spanish_teachers_main_pages(sandbox, tool):
+    pages = _teacher_pages(sandbox, tool, "es")
+    pack = demo_pack_data()
+    names = [skill["name"] for skill in pack["skills"]] + [unit["title"] for unit in pack["units"]]
+    names += [activity["title"] for activity in pack["activities"]] + [goal["title"] for goal in pack["goals"]]
+    names += ["Priya Shah", re.search(r"<title>(?:.*?) · (.*?) · Pathways</title>", pages["class"].text).group(1)]
+    names += ["Pathways", "CSV", "UTC"]
+    # The mastery history lists each change's reason as it was stored at the time; the rest of the page is ours.
+    pages["student"] = _Text(pages["student"].text.split('<section aria-labelledby="history-heading">')[0])
+    for page in ("home", "class", "student", "settings"):
+        assert _english_left(pages[page], names) == set(), page
+    # The check can fail: the same pages in English are full of these words.
+    english = _launch(sandbox, "teacher", locale="en")
+    english_class = _get(english, tool, re.search(r"/c/[^/]+/", english.url).group(0) + "class")
+    assert len(_english_left(english_class, names)) > 10
 
 
 def test_launch_locale_is_kept_short_and_clean():
@@ -177,7 +333,8 @@ def test_the_compiled_spanish_catalog_matches_its_source():
 
 def test_every_fixed_word_pages_show_from_the_domain_is_in_the_catalog():
     shown = ({level.value for level in Level} | {status.value for status in PaceStatus}
-             | set(EVIDENCE_KINDS.values()) | set(REFLECTION_PROMPTS) | set(BELIEF_WORDS.values()))
+             | set(EVIDENCE_KINDS.values()) | set(REFLECTION_PROMPTS) | set(BELIEF_WORDS.values())
+             | {kind.value for kind in AlertKind})
     assert shown <= set(DOMAIN_WORDS)
 
 

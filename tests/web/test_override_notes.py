@@ -32,7 +32,9 @@ def _override(sandbox, tool, **notes):
     teacher = submit_form(sandbox.launch("teacher"), "/content/demo")
     sandbox.launch("student")
     view = _get(teacher, tool, "/class")
-    assert "the student will see this" in view.text and "for teachers only" in view.text
+    assert "the student will see this" in view.text and "Your private note, for teachers" in view.text
+    # Teachers are told where the private note does go: the student's own copy of their data.
+    assert "a copy of their data (their privacy export) does, labelled as your private note" in view.text
     done = submit_form(view, "/class/override", person_id=_priya(view), skill_id=FIRST, level="Proficient", **notes)
     assert "Level set to Proficient" in done.text
     return teacher, _priya(view)
@@ -76,4 +78,24 @@ def test_overrides_made_before_the_upgrade_stop_showing_the_teachers_note_to_the
         reasons = db.session.scalars(sa.text("SELECT reason FROM skill_mastery WHERE overridden = :yes"),
                                      {"yes": True}).all()
     assert reasons == ["Set by your teacher."]
+    assert PRIVATE not in sandbox.launch("student").text
+
+
+def test_the_private_note_is_in_the_students_own_data_export_labelled_as_the_teachers(sandbox, tool):
+    """Kept where every teacher of the course reads it, the note is part of the student's record (FERPA) and
+    personal data about them (GDPR): their export has it, apart from the note meant for them (docs/privacy.md)."""
+    _override(sandbox, tool, note=PRIVATE, note_to_student="You explained it well in class!")
+    student = sandbox.launch("student")
+    document = _get(student, tool, "/privacy/my-data.json").json()
+    (override,) = [e for e in document["courses"][0]["mastery_history"] if e["source"] == "override"]
+    assert override["teacher_private_note"] == PRIVATE
+    assert override["note_to_student"] == "You explained it well in class!"
+    assert override["reason"] == "Set by your teacher: You explained it well in class!"
+    assert override["by"] == "teacher"
+    # Events Pathways itself made carry no private note.
+    assert all(e["teacher_private_note"] is None for e in document["courses"][0]["mastery_history"]
+               if e["source"] != "override")
+    readable = html.unescape(_get(student, tool, "/privacy/my-data.html").text)
+    assert f"Teacher's private note: {PRIVATE}" in re.sub(r"<[^>]+>", "", readable)
+    # The student's own pages still do not show it.
     assert PRIVATE not in sandbox.launch("student").text

@@ -21,6 +21,7 @@ from lti_tool.models import (
     Person,
     Placement,
     Reflection,
+    ReportComment,
     ReviewSchedule,
     ScoreOutbox,
     SkillMastery,
@@ -29,7 +30,7 @@ from lti_tool.models import (
 from tests.support import CLAIM, served_answer, submit_form
 
 PER_STUDENT = (ItemResponse, SkillMastery, MasteryEvent, ReviewSchedule, StudentGoal, Reflection, Evidence,
-               DiagnosticRun, ScoreOutbox, Enrollment, LaunchSession)
+               DiagnosticRun, ScoreOutbox, Enrollment, LaunchSession, ReportComment)
 PRIVACY_LAUNCH = "DataPrivacyLaunchRequest"
 
 
@@ -91,6 +92,7 @@ def _seed_records(tool, sub: str) -> None:
                        text=f"reflection of {sub}", written_at=now),
             Evidence(course_id=course_id, person_id=person_id, skill_id="seeded", kind="explanation",
                      text=f"evidence of {sub}", submitted_at=now),
+            ReportComment(course_id=course_id, person_id=person_id, text=f"family comment on {sub}", updated_at=now),
             ScoreOutbox(course_id=course_id, placement_id=placement.id, person_id=person_id, score_given=5,
                         score_maximum=10, activity_progress="InProgress", grading_progress="FullyGraded",
                         score_timestamp=now),

@@ -1,0 +1,224 @@
+"""The unit check: a short mix of questions across one unit's skills, whose answers can move several skills at once.
+
+Like a Khan Academy unit test, it asks the skills of a unit in turns rather than one at a time, so it checks that
+the student can tell which skill a question needs. Every question is served (`serving`), so only a question the
+server gave this student can be answered, once; each answer is evidence (source "unit_check") for the skills of
+its item and goes through `mastery.record_answer` like practice, so levels rise and fall by the model's own rules
+(hysteresis: one slip does not drop a level the student has clearly shown).
+
+A sitting is the questions served together at its start (one `served_at`), named by its first served row: a
+reload shows the same questions, and answering them in another order or again changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Set
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..learning.coursepack import CoursePack, Unit
+from ..learning.mastery import Level
+from ..models import MasteryEvent, ServedItem, SkillMastery
+from .errors import N_, NotFound
+from .serving import Served, items_for_skill, serve_exact, served, tier
+
+SOURCE = "unit_check"
+
+#: Questions in one sitting: a few per skill, short enough to finish in one go.
+QUESTIONS = 8
+#: At most this many questions on one skill, so a big unit still gets a mix.
+PER_SKILL = 2
+
+
+@dataclass(frozen=True)
+class UnitOffer:
+    """A unit the student can take a check on from the plan."""
+
+    unit_id: str
+    title: str
+    skill_names: tuple[str, ...]
+    #: True when the student has a sitting on this unit with questions left.
+    started: bool
+
+
+@dataclass(frozen=True)
+class UnitSkillResult:
+    """How one skill did in a unit check: answers right of asked, and its level before and after."""
+
+    skill_id: str
+    name: str
+    right: int
+    asked: int
+    before: Level
+    after: Level
+
+    @property
+    def missed(self) -> bool:
+        """Return whether the student got any of this skill's questions wrong."""
+        return self.right < self.asked
+
+
+def _unit(pack: CoursePack, unit_id: str) -> Unit:
+    unit = next((u for u in pack.units if u.id == unit_id), None)
+    if unit is None:
+        raise NotFound(N_("That unit is not part of this course."))
+    return unit
+
+
+def _checkable(pack: CoursePack, unit: Unit) -> list[str]:
+    """Return the unit's skills that have questions, in the map's order."""
+    order = {sid: i for i, sid in enumerate(pack.skill_graph.topological_order())}
+    return sorted((s for s in unit.skills if s in order and any(i.skills[0] == s for i in items_for_skill(pack, s))),
+                  key=order.__getitem__)
+
+
+def _levels(course_id: int, person_id: int) -> dict[str, Level]:
+    rows = db.session.execute(sa.select(SkillMastery.skill_id, SkillMastery.level).where(
+        SkillMastery.course_id == course_id, SkillMastery.person_id == person_id))
+    return {skill_id: Level(level) for skill_id, level in rows}
+
+
+def unit_offers(pack: CoursePack, levels: Mapping[str, Level], waiting: Set[str]) -> list[UnitOffer]:
+    """Return the units whose check the plan offers: the student has started most of their skills.
+
+    "Most" is more than half of the unit's skills that have questions; a unit whose skills are all Mastered is
+    not offered (nothing to raise; spaced reviews keep those). A sitting already under way is always offered.
+    `levels` are the plan's own; `waiting` holds the skills with unit-check questions served and not yet answered
+    (`waiting_query`, which the plan page reads together with the student's assignments).
+    """
+    names = {s.id: s.name for s in pack.skills}
+    offers = []
+    for unit in pack.units:
+        skills = _checkable(pack, unit)
+        if not skills:
+            continue
+        started = not waiting.isdisjoint(skills)
+        begun = sum(1 for s in skills if levels.get(s, Level.NOT_STARTED) is not Level.NOT_STARTED)
+        all_mastered = all(levels.get(s) is Level.MASTERED for s in skills)
+        if started or (2 * begun > len(skills) and not all_mastered):
+            offers.append(UnitOffer(unit.id, unit.title, tuple(names.get(s, s) for s in skills), started))
+    return offers
+
+
+def waiting_query(course_id: int, person_id: int) -> sa.Select:
+    """Return a query of the skills with unit-check questions served to the student and not yet answered."""
+    return sa.select(ServedItem.skill_id).where(
+        ServedItem.course_id == course_id, ServedItem.person_id == person_id, ServedItem.source == SOURCE,
+        ServedItem.answered_at.is_(None))
+
+
+def _open_run(course_id: int, person_id: int, skills: list[str]) -> int | None:
+    first_open = db.session.scalars(
+        sa.select(ServedItem).where(
+            ServedItem.course_id == course_id, ServedItem.person_id == person_id, ServedItem.source == SOURCE,
+            ServedItem.answered_at.is_(None), ServedItem.skill_id.in_(skills))
+        .order_by(ServedItem.id).limit(1)).first()
+    if first_open is None:
+        return None
+    return db.session.scalar(
+        sa.select(sa.func.min(ServedItem.id)).where(
+            ServedItem.course_id == course_id, ServedItem.person_id == person_id, ServedItem.source == SOURCE,
+            ServedItem.served_at == first_open.served_at))
+
+
+def _run_rows(course_id: int, person_id: int, run: int) -> list[ServedItem]:
+    first = db.session.scalars(sa.select(ServedItem).where(
+        ServedItem.id == run, ServedItem.course_id == course_id, ServedItem.person_id == person_id,
+        ServedItem.source == SOURCE)).one_or_none()
+    if first is None:
+        return []
+    return list(db.session.scalars(
+        sa.select(ServedItem).where(
+            ServedItem.course_id == course_id, ServedItem.person_id == person_id, ServedItem.source == SOURCE,
+            ServedItem.served_at == first.served_at, ServedItem.id >= run)
+        .order_by(ServedItem.id)))
+
+
+def _history(course_id: int, person_id: int, skills: list[str]) -> dict[str, int]:
+    """Return how often each item of these skills was served to the learner, so the check picks fresher ones."""
+    rows = db.session.execute(
+        sa.select(ServedItem.item_id, sa.func.count()).where(
+            ServedItem.course_id == course_id, ServedItem.person_id == person_id, ServedItem.skill_id.in_(skills))
+        .group_by(ServedItem.item_id))
+    return {item_id: count for item_id, count in rows}
+
+
+def start(course_id: int, person_id: int, pack: CoursePack, unit_id: str, *, now: datetime) -> int:
+    """Return the run of the student's open unit check on this unit, or serve a new one and return its run.
+
+    The questions take turns across the unit's skills (one each, then a second each while places are left),
+    medium items first, the least served first: a mix, not a block per skill.
+    """
+    unit = _unit(pack, unit_id)
+    skills = _checkable(pack, unit)
+    if not skills:
+        raise NotFound(N_("This unit has no questions yet."))
+    run = _open_run(course_id, person_id, skills)
+    if run is not None:
+        return run
+    served_count = _history(course_id, person_id, skills)
+    # An item counts for its first skill (its served row is filed under it), as in the placement check.
+    per_skill = {
+        s: sorted((i for i in items_for_skill(pack, s) if i.skills[0] == s),
+                  key=lambda i: (abs(tier(i) - 1), served_count.get(i.id, 0)))
+        for s in skills
+    }
+    picks: dict[str, object] = {}
+    for round_ in range(PER_SKILL):
+        for skill_id in skills:
+            if len(picks) < QUESTIONS and round_ < len(per_skill[skill_id]):
+                item = per_skill[skill_id][round_]
+                picks.setdefault(item.id, item)
+    # Served with one timestamp: that is what ties the sitting's questions together.
+    first = [serve_exact(course_id, person_id, item, pack, source=SOURCE, now=now) for item in picks.values()]
+    return min(q.id for q in first)
+
+
+def current_question(course_id: int, person_id: int, pack: CoursePack, unit_id: str,
+                     run: int) -> tuple[Served | None, int, int]:
+    """Return (the sitting's next unanswered question or None when it is over, its number, how many there are)."""
+    skills = set(_checkable(pack, _unit(pack, unit_id)))
+    rows = [r for r in _run_rows(course_id, person_id, run) if r.skill_id in skills]
+    if not rows:
+        raise NotFound(N_("That unit check was not given to you here."))
+    for number, row in enumerate(rows, start=1):
+        if row.answered_at is None:
+            try:
+                return served(course_id, person_id, row.id, pack), number, len(rows)
+            except NotFound:
+                continue  # the teacher replaced the pack since: that question is skipped
+    return None, len(rows), len(rows)
+
+
+def unit_question(course_id: int, person_id: int, pack: CoursePack, unit_id: str, run: int, served_id: int) -> None:
+    """Refuse an answer to anything but a question of this unit check."""
+    skills = set(_checkable(pack, _unit(pack, unit_id)))
+    if not any(r.id == served_id and r.skill_id in skills for r in _run_rows(course_id, person_id, run)):
+        raise NotFound(N_("That question was not given to you here. Here is a question that was."))
+
+
+def results(course_id: int, person_id: int, pack: CoursePack, unit_id: str, run: int) -> list[UnitSkillResult]:
+    """Return each skill of the sitting: answers right of asked, and its level before the sitting and now."""
+    unit = _unit(pack, unit_id)
+    rows = [r for r in _run_rows(course_id, person_id, run) if r.skill_id in unit.skills]
+    if not rows:
+        return []
+    names = {s.id: s.name for s in pack.skills}
+    now_levels = _levels(course_id, person_id)
+    events = db.session.scalars(sa.select(MasteryEvent).where(
+        MasteryEvent.course_id == course_id, MasteryEvent.person_id == person_id, MasteryEvent.source == SOURCE,
+        MasteryEvent.at >= rows[0].served_at, MasteryEvent.skill_id.in_([r.skill_id for r in rows]))
+        .order_by(MasteryEvent.id))
+    before: dict[str, Level] = {}
+    for event in events:
+        before.setdefault(event.skill_id, Level(event.old_level))
+    out: list[UnitSkillResult] = []
+    for skill_id in dict.fromkeys(r.skill_id for r in rows):
+        asked = [r for r in rows if r.skill_id == skill_id and r.answered_at is not None]
+        after = now_levels.get(skill_id, Level.NOT_STARTED)
+        out.append(UnitSkillResult(skill_id, names.get(skill_id, skill_id), sum(1 for r in asked if r.correct),
+                                   len(asked), before.get(skill_id, after), after))
+    return out

@@ -1,0 +1,75 @@
+"""The student's unit check: a short mix of questions across one unit's skills, then what moved."""
+
+from __future__ import annotations
+
+from flask import flash, g, redirect, render_template, request, url_for
+
+from ..models.base import utcnow
+from ..services import unit_check
+from ..services.errors import N_, NotFound, ServiceError
+from ..services.mastery import record_answer, require_pack
+from .course import launch_blueprint, require_student
+from .i18n import page_language, translated
+
+bp = launch_blueprint("unit_check", __name__)
+
+
+def _open(unit_id: str):
+    """Return (the student's person id, the course pack, the unit's title), or refuse teachers and unknown units."""
+    person_id = require_student()
+    pack = require_pack(g.launch.course_id, page_language())  # its texts in the page's language
+    unit = next((u for u in pack.units if u.id == unit_id), None)
+    if unit is None:
+        raise NotFound(N_("That unit is not part of this course."))
+    return person_id, pack, unit.title
+
+
+@bp.get("/unit-check/<unit_id>")
+def question(unit_id: str):
+    """Start the unit check (or go on with the one under way) and show its next question."""
+    person_id, pack, title = _open(unit_id)
+    run = request.args.get("run", type=int)
+    if run is None:
+        run = unit_check.start(g.launch.course_id, person_id, pack, unit_id, now=utcnow())
+        return redirect(url_for("unit_check.question", unit_id=unit_id, run=run), code=303)
+    served, number, total = unit_check.current_question(g.launch.course_id, person_id, pack, unit_id, run)
+    if served is None:
+        return redirect(url_for("unit_check.summary", unit_id=unit_id, run=run), code=303)
+    item = served.item
+    skill = next((s for s in pack.skills if s.id in item.skills), None)
+    hints = max(0, min(request.args.get("hints", 0, type=int), len(item.hints)))
+    return render_template("student/unit_check.html", launch=g.launch, question=served, item=item, skill=skill,
+                           hints=hints, run=run, unit_id=unit_id, unit_title=title, number=number, total=total)
+
+
+@bp.post("/unit-check/<unit_id>")
+def answer(unit_id: str):
+    """Check a unit-check answer: evidence for its skills, like practice, marked as the unit check."""
+    person_id, pack, title = _open(unit_id)
+    course_id = g.launch.course_id  # read before the answer's commit expires the launch row
+    run = request.form.get("run", type=int)
+    served_id = request.form.get("served", type=int)
+    try:
+        if served_id is None or run is None:
+            raise NotFound(N_("That question was not given to you here. Here is a question that was."))
+        unit_check.unit_question(course_id, person_id, pack, unit_id, run, served_id)
+        result = record_answer(course_id, person_id, served_id, request.form.get("answer", ""),
+                               hints_used=request.form.get("hints", 0, type=int), now=utcnow(),
+                               language=page_language())
+    except ServiceError as exc:
+        flash(translated(exc), "error")
+        return redirect(url_for("unit_check.question", unit_id=unit_id, run=run), code=303)
+    more = unit_check.current_question(course_id, person_id, pack, unit_id, run)[0] is not None
+    skill = next((s for s in pack.skills if s.id in result.skill_ids), None)
+    return render_template("student/unit_check_feedback.html", launch=g.launch, item=result.item, skill=skill,
+                           result=result, run=run, more=more, unit_id=unit_id, unit_title=title)
+
+
+@bp.get("/unit-check/<unit_id>/summary")
+def summary(unit_id: str):
+    """Show each skill of the unit check: how many were right, and which levels moved."""
+    person_id, pack, title = _open(unit_id)
+    run = request.args.get("run", type=int)
+    results = unit_check.results(g.launch.course_id, person_id, pack, unit_id, run) if run else []
+    return render_template("student/unit_check_summary.html", launch=g.launch, unit_title=title, results=results,
+                           raised=[r for r in results if r.after.rank > r.before.rank])

@@ -1,0 +1,73 @@
+"""In real Chromium with axe-core: a teacher opens the class activity table and sorts it from the keyboard, looks at
+the class skill map, and a student sees their own map on their plan; each page passes axe at desktop and 360 px."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions as ec
+
+from tests.support import served_answer, submit_form
+
+from .accessibility import PageAudit, click_through, left_page, mark_page, teacher_opens_the_demo_course, wait
+
+pytestmark = pytest.mark.browser
+
+TEACHER, STUDENT = "Amara Okafor", "Priya Shah"
+
+
+def _answer_two(sandbox, tool) -> None:
+    """The student answers two questions over HTTP, so the table has someone ahead of the rest."""
+    plan = sandbox.launch("student")
+    path = re.search(r'href="[^"]*/c/[^/]+(/practice/[^"?]+)"', plan.text).group(1)
+    base = re.search(r"/c/[^/?]+", plan.url).group(0)
+    for _ in range(2):
+        question = plan.http.get(tool.url(base + path), timeout=30)
+        question.http = plan.http
+        submit_form(question, path, answer=served_answer(tool, question))
+
+
+def test_teacher_sorts_the_activity_table_from_the_keyboard_and_the_student_sees_their_map(browser, tool, sandbox):
+    audit = PageAudit(browser)
+    teacher_opens_the_demo_course(browser, tool, TEACHER)
+    _answer_two(sandbox, tool)
+    click_through(browser, "//a[contains(normalize-space(), 'Open the class view')]")
+    click_through(browser, "//nav//a[normalize-space()='Class activity']")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Class activity"
+    audit.check("class activity, by name")
+
+    link = browser.find_element(By.XPATH, "//th/a[starts-with(normalize-space(), 'Questions this week')]")
+    # Tab to the header link as a keyboard user would, then press Enter on it.
+    browser.execute_script("document.activeElement.blur()")
+    for _ in range(60):
+        ActionChains(browser).send_keys(Keys.TAB).perform()
+        if browser.execute_script("return document.activeElement === arguments[0]", link):
+            break
+    assert browser.execute_script("return document.activeElement === arguments[0]", link), "not reachable by Tab"
+    mark_page(browser)
+    ActionChains(browser).send_keys(Keys.ENTER).perform()
+    wait(browser, left_page)
+    header = browser.find_element(By.XPATH, "//th[a[starts-with(normalize-space(), 'Questions this week')]]")
+    assert header.get_attribute("aria-sort") == "descending"
+    first = browser.find_element(By.CSS_SELECTOR, ".activity-table tbody tr")
+    assert first.find_element(By.TAG_NAME, "th").text == STUDENT
+    assert first.find_elements(By.TAG_NAME, "td")[1].text == "2"
+    audit.check("class activity, sorted by questions this week")
+
+    click_through(browser, "//nav//a[normalize-space()='Skill map']")
+    boxes = browser.find_elements(By.CSS_SELECTOR, "svg.skill-map a.map-link")
+    assert len(boxes) == 16
+    audit.check("class skill map")
+
+    browser.get(tool.url("/"))
+    browser.find_element(By.LINK_TEXT, f"Launch Pathways as {STUDENT}").click()
+    wait(browser, ec.url_contains("/c/"))
+    picture = browser.find_element(By.CSS_SELECTOR, "svg.skill-map[role=img]")
+    assert picture.find_element(By.TAG_NAME, "title").get_attribute("textContent").startswith("Your skill map")
+    assert picture.size["width"] > 0 and len(picture.find_elements(By.CSS_SELECTOR, "g.map-level")) == 16
+    audit.check("the student's plan with their skill map")
+    audit.assert_clean()

@@ -1,0 +1,61 @@
+"""In real Chromium with axe-core: a teacher whose LMS speaks Spanish gets the class view and a student's page in
+Spanish, labelled `<html lang="es">`, and both pass axe at desktop and 360 px."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+
+from tests.support import served_answer, submit_form
+
+from .accessibility import PageAudit, left_page, mark_page, wait
+
+pytestmark = pytest.mark.browser
+
+TEACHER, STUDENT = "Amara Okafor", "Priya Shah"
+
+
+def _click(browser, xpath: str) -> None:
+    """Click a link or button and wait for the next page."""
+    mark_page(browser)
+    browser.find_element(By.XPATH, xpath).click()
+    wait(browser, left_page)
+
+
+def _practise_once(tool, sandbox) -> None:
+    """Answer one question wrong as a student, over HTTP, so the class has something to show."""
+    student = sandbox.launch("student")
+    link = re.search(r'href="([^"]*/practice/([^"/?]+))"', student.text)
+    page = student.http.get(tool.url(html.unescape(link.group(1))), timeout=30)
+    page.http = student.http
+    submit_form(page, f"/practice/{link.group(2)}", answer=served_answer(tool, page, right=False))
+
+
+def test_a_spanish_teachers_class_view_and_student_page_are_spanish_and_accessible(browser, tool, sandbox):
+    audit = PageAudit(browser)
+    browser.get(tool.url("/sandbox/?locale=es"))
+    browser.find_element(By.LINK_TEXT, f"Launch Pathways as {TEACHER}").click()
+    wait(browser, ec.url_contains("/c/"))
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "es"
+    _click(browser, "//button[contains(normalize-space(), 'Usar el paquete de demostración')]")
+    _click(browser, "//button[contains(normalize-space(), 'Actualizar la lista desde el curso')]")
+    _practise_once(tool, sandbox)
+
+    _click(browser, "//a[contains(normalize-space(), 'Abrir la vista de la clase')]")
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "es"
+    assert browser.find_element(By.TAG_NAME, "h1").text.startswith("Vista de la clase: ")
+    assert browser.find_element(By.CSS_SELECTOR, ".skip-link").get_attribute("textContent") == "Saltar al contenido"
+    cells = [cell.text for cell in browser.find_elements(By.CSS_SELECTOR, "td.level-cell")]
+    assert "Intentado" in cells and "Sin empezar" in cells
+    audit.check("the class view in Spanish")
+
+    _click(browser, f"//tbody//th/a[normalize-space() = '{STUDENT}']")
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "es"
+    assert browser.find_element(By.ID, "next-heading").text == f"Próximos pasos, tal como los ve {STUDENT}"
+    assert browser.find_element(By.ID, "history-heading").text == "Historial de dominio"
+    audit.check("a student's page in Spanish")
+    audit.assert_clean()

@@ -1,0 +1,180 @@
+"""A student who has started most of a unit gets a unit check on the plan: a short mix of served questions across
+the unit's skills, marked as the unit check, that can move several skills at once; a summary says what moved."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from lti_tool.learning.coursepack import load_pack
+from lti_tool.services.content import demo_pack_data
+from tests.services.test_reviews import _levels, _practise
+from tests.support import served_answer, submit_form
+from tests.web.test_mixed_review import _follow, _plan
+
+FRACTIONS = "unit-fractions"
+SERVED = re.compile(r'name="served" value="(\d+)"')
+
+
+def _pack():
+    return load_pack(demo_pack_data())
+
+
+def _unit_skills(pack) -> list[str]:
+    return list(next(u for u in pack.units if u.id == FRACTIONS).skills)
+
+
+def _records(tool):
+    with tool.app.app_context():
+        from lti_tool.extensions import db
+        from lti_tool.models import ItemResponse, MasteryEvent, ServedItem
+
+        served = [(s.id, s.skill_id, s.answered_at is not None) for s in db.session.scalars(
+            db.select(ServedItem).where(ServedItem.source == "unit_check").order_by(ServedItem.id))]
+        responses = [(r.item_id, r.source, r.correct) for r in db.session.scalars(
+            db.select(ItemResponse).order_by(ItemResponse.id))]
+        events = [(e.skill_id, e.old_level, e.new_level, e.source) for e in db.session.scalars(
+            db.select(MasteryEvent).order_by(MasteryEvent.id))]
+        return served, responses, events
+
+
+def _student_who_started(sandbox, tool, how_many: int, *, right: bool = False):
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    pack = _pack()
+    student = sandbox.launch("student")
+    for skill_id in _unit_skills(pack)[:how_many]:
+        _practise(student, tool, skill_id, pack, right=right, times=1)
+    return student, pack
+
+
+def _take_unit_check(plan, tool, *, right) -> tuple:
+    """Answer every question of the unit check from the plan; `right(n, page)` says whether answer n is right."""
+    question = _follow(plan, "Start the unit check on Fractions")
+    pages = [question]
+    n = 0
+    while True:
+        feedback = submit_form(question, f"/unit-check/{FRACTIONS}",
+                               answer=served_answer(tool, question, right=right(n, question)))
+        pages.append(feedback)
+        n += 1
+        if "Next question" not in feedback.text:
+            return _follow(feedback, "See how your unit check went"), pages
+        question = _follow(feedback, "Next question")
+        pages.append(question)
+
+
+def test_the_unit_check_is_offered_once_most_of_the_unit_is_started(sandbox, tool):
+    student, pack = _student_who_started(sandbox, tool, 2)
+    assert "Unit check" not in _plan(student).text  # two of four is not most
+    _practise(student, tool, _unit_skills(pack)[2], pack, right=False, times=1)
+    plan = _plan(student)
+    assert 'data-testid="unit-check-panel"' in plan.text
+    assert "Start the unit check on Fractions" in plan.text
+    assert "Ratios, rates and percents" not in re.search(r'unit-check-panel.*?</section>', plan.text, re.S).group(0)
+
+
+def test_a_unit_check_mixes_the_units_skills_and_right_answers_raise_several_skills_at_once(sandbox, tool):
+    student, pack = _student_who_started(sandbox, tool, 3)
+    skills = _unit_skills(pack)
+    levels_before, _, _ = _levels(tool)
+    answers_before = len(_records(tool)[1])
+
+    summary, pages = _take_unit_check(_plan(student), tool, right=lambda n, page: True)
+    served, responses, events = _records(tool)
+
+    # Served questions, in turns across the unit's skills (not a block per skill), every one answered.
+    assert [skill for _, skill, _ in served[:len(skills)]] == [s for s in pack.skill_graph.topological_order()
+                                                               if s in skills]
+    assert len(served) == 8 and all(answered for _, _, answered in served)
+    assert {source for _, source, _ in responses[answers_before:]} == {"unit_check"}
+    assert len(responses) - answers_before == len(served)
+    assert "Question 1 of 8." in pages[0].text
+    assert 'data-testid="unit-check-label">Unit check<' in pages[0].text
+    raised = {skill for skill, old, new, source in events if source == "unit_check"}
+    assert len(raised) >= 3  # several skills moved in one sitting
+    levels_after, _, _ = _levels(tool)
+    ranks = ["Not started", "Attempted", "Familiar", "Proficient", "Mastered"]
+    for skill_id in raised:
+        assert ranks.index(levels_after[skill_id]) > ranks.index(levels_before.get(skill_id, "Not started"))
+
+    text = html.unescape(summary.text)
+    assert "How your unit check went" in text
+    assert re.search(r"Your level went up on \d skills\.", text)
+    for skill_id in skills:
+        name = next(s.name for s in pack.skills if s.id == skill_id)
+        assert re.search(re.escape(name) + r"</th>\s*<td>2 of 2</td>", text), name
+    assert "(up from " in text
+    back = _follow(summary, "Back to my plan")
+    assert "Your next steps" in back.text
+
+
+def test_one_miss_in_a_unit_check_does_not_drop_a_level_clearly_shown(sandbox, tool):
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    pack = _pack()
+    student = sandbox.launch("student")
+    skills = _unit_skills(pack)
+    first = skills[0]
+    _practise(student, tool, first, pack, right=True, times=5)
+    assert _levels(tool)[0][first] == "Proficient"
+    for skill_id in skills[1:3]:
+        _practise(student, tool, skill_id, pack, right=True, times=1)
+
+    def miss_the_first_skill_once(n, page):
+        return n != 0  # the first question is on the first skill of the unit
+
+    summary, _ = _take_unit_check(_plan(student), tool, right=miss_the_first_skill_once)
+    assert _levels(tool)[0][first] == "Proficient"
+    name = next(s.name for s in pack.skills if s.id == first)
+    text = html.unescape(summary.text)
+    assert re.search(re.escape(name) + r"</th>\s*<td>1 of 2</td>", text)
+    assert "Worth more practice" in text and f"Practise {name}" in text
+
+
+def test_only_the_unit_checks_own_questions_count_and_each_once(sandbox, tool):
+    student, pack = _student_who_started(sandbox, tool, 3)
+    question = _follow(_plan(student), "Start the unit check on Fractions")
+    again = question.http.get(question.url, timeout=30)
+    assert SERVED.search(again.text).group(1) == SERVED.search(question.text).group(1)  # a reload: same question
+    restart = _follow(_plan(student), "Continue the unit check on Fractions")
+    assert SERVED.search(restart.text).group(1) == SERVED.search(question.text).group(1)
+
+    # A practice question posted to the unit check is refused and changes nothing.
+    practice = question.http.get(question.url.split("/unit-check/")[0] + f"/practice/{_unit_skills(pack)[0]}",
+                                 timeout=30)
+    before = _records(tool)
+    refused = question.http.post(question.url.split("?")[0], data={
+        "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', question.text).group(1),
+        "served": SERVED.search(practice.text).group(1), "run": re.search(r'name="run" value="(\d+)"',
+                                                                         question.text).group(1),
+        "answer": served_answer(tool, practice)}, timeout=30)
+    assert "That question was not given to you here" in html.unescape(refused.text)
+    assert _records(tool) == before
+
+    submit_form(question, f"/unit-check/{FRACTIONS}", answer=served_answer(tool, question, right=False))
+    after_first = _records(tool)
+    repeat = submit_form(question, f"/unit-check/{FRACTIONS}", answer=served_answer(tool, question))
+    assert "You had already answered this question" in html.unescape(repeat.text)
+    assert _records(tool) == after_first
+
+
+def test_teachers_and_unknown_units_get_no_unit_check(sandbox, tool):
+    student, _ = _student_who_started(sandbox, tool, 3)
+    base = student.url.split("?")[0].rstrip("/")
+    assert student.http.get(base + "/unit-check/no-such-unit", timeout=30).status_code == 404
+    teacher = sandbox.launch("teacher")
+    assert teacher.http.get(teacher.url.split("?")[0].rstrip("/") + f"/unit-check/{FRACTIONS}",
+                            timeout=30).status_code == 403
+
+
+def test_a_student_whose_lms_speaks_spanish_gets_the_unit_check_in_spanish(sandbox, tool):
+    _student_who_started(sandbox, tool, 3)
+    pending = sandbox.begin("student")
+    presentation = {"document_target": "iframe", "locale": "es-MX"}
+    plan = pending.post(pending.resign(**{"https://purl.imsglobal.org/spec/lti/claim/launch_presentation":
+                                          presentation}))
+    assert "Empezar la prueba de la unidad Fracciones" in html.unescape(plan.text)  # the pack's Spanish title
+    plan.http = pending.http
+    question = _follow(plan, "Empezar la prueba de la unidad Fracciones")
+    text = html.unescape(question.text)
+    assert 'data-testid="unit-check-label">Prueba de unidad<' in text
+    assert "Pregunta 1 de 8." in text and "Fracciones" in text
