@@ -105,7 +105,7 @@ def course_pack(course_id: int, language: str = BASE_LANGUAGE) -> CoursePack | N
     if cached is None or cached[0] != version:
         if len(_PACKS) >= MAX_CACHED_PACKS and course_id not in _PACKS:
             _PACKS.clear()
-        cached = _PACKS[course_id] = (version, load_pack(content.pack), {})
+        cached = _PACKS[course_id] = (version, load_pack(content.pack, sample_templates=False), {})
     if language == BASE_LANGUAGE:
         return cached[1]
     # Localized copies live beside the parsed pack, so they share its version and cost no extra read.

@@ -96,6 +96,18 @@ def test_author_is_told_about_unknown_names_unsafe_formulas_and_impossible_const
                                                    "c": {"min": 1, "max": 1}}, constraints=[], answer="b / a")))
 
 
+def test_a_stored_pack_is_read_back_without_trying_its_variants_again():
+    # Trying variants is the import's job (the test above): a pack read back from the database skips it, which
+    # is what makes a server process's first page on a big course fast. Unsafe names are still refused.
+    sometimes_broken = _pack_with(_template(parameters={"a": {"min": 0, "max": 2}, "b": {"values": [5]},
+                                                       "c": {"min": 1, "max": 1}}, constraints=[], answer="b / a"))
+    with pytest.raises(CoursePackError, match="divides by zero"):
+        load_pack(sometimes_broken)
+    assert load_pack(sometimes_broken, sample_templates=False).item("add-t").parameters
+    with pytest.raises(CoursePackError, match="__import__"):
+        load_pack(_pack_with(_template(prompt="{__import__('os')}")), sample_templates=False)
+
+
 def test_author_is_warned_when_a_skill_has_fewer_than_ten_distinct_questions():
     few = load_pack(small_pack())
     assert any("fewer than 10" in note for note in few.warnings())
