@@ -86,6 +86,22 @@ def localized(value: object) -> str:
     return gettext(text)
 
 
+#: A heatmap cell's name for screen readers; the class view looks it up once and fills it in per cell.
+HEATMAP_CELL = N_("%(level)s: %(name)s's answers on %(skill)s")
+_LEVELS = DOMAIN_WORDS[:5]
+
+
+@bp.app_template_global("heatmap_words")
+def heatmap_words() -> tuple[dict[str, str], str]:
+    """Return each level's name and the cell label's pattern in the page's language, looked up once per page.
+
+    A class of 300 on 16 skills has 4,800 cells; two catalogue lookups per cell (~30 µs each) were most of the
+    page's time.
+    """
+    return {level: gettext(level) for level in _LEVELS}, gettext(HEATMAP_CELL, level="%(level)s", name="%(name)s",
+                                                                 skill="%(skill)s")
+
+
 @bp.app_template_filter("level_label")
 def level_label(level: object) -> str:
     """Return a mastery level's name (a Level or its English value) in the page's language."""
