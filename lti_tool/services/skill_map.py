@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ..learning.coursepack import CoursePack
 from ..learning.map_layout import MapLayout, layout_skill_map
@@ -29,7 +30,7 @@ def class_skill_map(course_id: int, platform_id: int) -> SkillMapView:
     """Return the course's map with, per skill, how many active students are Proficient or above and ready."""
     pack = require_pack(course_id)
     _, rows = class_overview(course_id, platform_id)
-    return SkillMapView(layout=layout_skill_map(pack.skill_graph), names={s.id: s.name for s in pack.skills},
+    return SkillMapView(layout=_layout(_shape(pack.skill_graph)), names={s.id: s.name for s in pack.skills},
                         readiness=class_readiness(pack.skill_graph, [row.levels for row in rows]),
                         students=len(rows))
 
@@ -38,7 +39,17 @@ def student_skill_map(pack: CoursePack, views: Sequence[SkillView]) -> SkillMapV
     """Return the map of the skills on a student's plan (all, or a unit's), each box with the student's level."""
     shown = {view.skill_id for view in views}
     # A unit's map keeps only the lines between its own skills: the rest of the course is not on the page.
-    graph = SkillGraph(Skill(s.id, s.name, prerequisites=tuple(p for p in s.prerequisites if p in shown))
-                       for s in pack.skill_graph if s.id in shown)
-    return SkillMapView(layout=layout_skill_map(graph), names={view.skill_id: view.name for view in views},
+    shape = tuple((s.id, tuple(p for p in s.prerequisites if p in shown)) for s in pack.skill_graph if s.id in shown)
+    return SkillMapView(layout=_layout(shape), names={view.skill_id: view.name for view in views},
                         levels={view.skill_id: view.level for view in views})
+
+
+def _shape(graph: SkillGraph) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple((s.id, tuple(s.prerequisites)) for s in graph)
+
+
+@lru_cache(maxsize=128)
+def _layout(shape: tuple[tuple[str, tuple[str, ...]], ...]) -> MapLayout:
+    """Lay out a map once per shape (skills and their prerequisites) and process: every plan page draws one."""
+    return layout_skill_map(SkillGraph(Skill(skill_id, skill_id, prerequisites=prerequisites)
+                                       for skill_id, prerequisites in shape))

@@ -68,11 +68,16 @@ def _unit(pack: CoursePack, unit_id: str) -> Unit:
     return unit
 
 
-def _checkable(pack: CoursePack, unit: Unit) -> list[str]:
-    """Return the unit's skills that have questions, in the map's order."""
-    order = {sid: i for i, sid in enumerate(pack.skill_graph.topological_order())}
-    return sorted((s for s in unit.skills if s in order and any(i.skills[0] == s for i in items_for_skill(pack, s))),
-                  key=order.__getitem__)
+def _leading_skills(pack: CoursePack) -> dict[str, int]:
+    """Return the skills that lead some question (its first skill), each with its place in the map's order."""
+    leading = {item.skills[0] for _, item in pack.items() if item.skills}
+    return {sid: i for i, sid in enumerate(pack.skill_graph.topological_order()) if sid in leading}
+
+
+def _checkable(pack: CoursePack, unit: Unit, places: Mapping[str, int] | None = None) -> list[str]:
+    """Return the unit's skills that have questions, in the map's order (`places` from `_leading_skills`)."""
+    places = _leading_skills(pack) if places is None else places
+    return sorted((s for s in unit.skills if s in places), key=places.__getitem__)
 
 
 def _levels(course_id: int, person_id: int) -> dict[str, Level]:
@@ -91,8 +96,9 @@ def unit_offers(pack: CoursePack, levels: Mapping[str, Level], waiting: Set[str]
     """
     names = {s.id: s.name for s in pack.skills}
     offers = []
+    places = _leading_skills(pack)  # one pass over the items, not one per unit and skill
     for unit in pack.units:
-        skills = _checkable(pack, unit)
+        skills = _checkable(pack, unit, places)
         if not skills:
             continue
         started = not waiting.isdisjoint(skills)
