@@ -10,6 +10,7 @@ from flask_babel import gettext
 
 from ..models.base import utcnow
 from ..services.errors import ServiceError
+from ..services.permissions import Action, actor_of, require
 from ..services.privacy import (
     delete_course,
     delete_privacy_subject,
@@ -109,6 +110,8 @@ def course_json():
 def confirm_course_delete():
     """Ask the teacher to type the course title before deleting the course's data."""
     require_teacher()
+    # A role that may not delete gets the refusal here, not a form whose button can only be refused.
+    require(actor_of(g.launch), Action.DELETE_COURSE_DATA)
     return render_template("privacy/delete_course.html", launch=g.launch)
 
 

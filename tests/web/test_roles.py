@@ -22,6 +22,7 @@ def test_a_teaching_assistant_is_refused_deleting_exporting_the_course_and_chang
     assert "Delete all course data" not in privacy.text and "course.json" not in privacy.text
     export = ta.http.get(base + "privacy/course.json")
     assert export.status_code == 403 and "teaching assistant" in export.text and "pathways-course-data" not in export.text
+    assert ta.http.get(base + "privacy/course/delete").status_code == 403  # no form it could only be refused
     delete = ta.http.post(base + "privacy/course/delete", data={"csrf_token": token, "title": "Grade 7 Mathematics"})
     assert delete.status_code == 403 and "delete all course data" in delete.text
     grading = ta.http.post(base + "teacher/grading", data={"csrf_token": token, "scheme": "points"})
