@@ -87,6 +87,8 @@ def test_student_takes_the_check_to_the_end_without_marks_per_question_and_sees_
     assert "Question 1 of up to 12" in first.text
     assert "isn’t graded" in _text(first) or "isn't graded" in _text(first)
     assert "Show a hint" not in first.text
+    # The answer field is read out with the question and the note that the check is not graded.
+    assert 'aria-describedby="prompt about-check"' in first.text and 'class="hints"' not in first.text
 
     result, questions = _take_whole_check(first, lambda page: _right_answer(tool, page))
 
