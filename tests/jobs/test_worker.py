@@ -112,9 +112,10 @@ def test_a_worker_killed_mid_batch_loses_nothing_once_its_lease_expires(gradeboo
     for n, sub in enumerate(STUDENTS):
         gradebook.queue(sub, 20.0 * n)
     with gradebook.tool.app.app_context():
-        _, taken = claim(batch=100, lease_seconds=0.5)  # ... and the worker dies before posting anything
+        # A lease long enough that a loaded machine still claims again inside it (0.5 s once ran out in between).
+        _, taken = claim(batch=100, lease_seconds=5)  # ... and the worker dies before posting anything
         assert len(taken) == 5
-        _, again = claim(batch=100, lease_seconds=0.5)
+        _, again = claim(batch=100, lease_seconds=5)
         assert again == []  # no one else may take leased rows while the lease runs
 
     stats = gradebook.drain()
