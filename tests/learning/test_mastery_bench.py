@@ -62,7 +62,7 @@ def test_benchmark_reads_files_fits_and_beats_the_running_average_on_synthetic_l
     train = bench.read_tsv(tmp_path / "train.tsv")
     assert len(train) == 80 and all(len(history) == 30 for history in train.values())
     figures = bench.benchmark(train, bench.read_tsv(tmp_path / "test.tsv"), {"epochs": 3})
-    fitted, shown, cold, cold_shown, baseline = figures["results"]
+    fitted, shown, cold, cold_shown, baseline, reread = figures["results"]
 
     assert fitted.responses == shown.responses == cold.responses == baseline.responses == 900
     assert fitted.auc > baseline.auc > 0.5
@@ -72,6 +72,10 @@ def test_benchmark_reads_files_fits_and_beats_the_running_average_on_synthetic_l
     # model's prediction does (within 0.02: the prediction also sees the learner-wide state as it is now).
     assert abs(shown.auc_items - fitted.auc_items) < 0.02
     assert cold_shown.auc == pytest.approx(cold.auc, abs=0.02)  # a new course knows no item difficulties
+    # Re-read with the learner-wide state of the moment, the same formula ranks learners on an item exactly as
+    # the prediction does: the two differ only by the item's own term, the same for everyone on that item.
+    assert reread.auc_items == pytest.approx(fitted.auc_items, abs=1e-9)
+    assert reread.responses == 900
 
     assert (
         bench.main(["--train", str(tmp_path / "train.tsv"), "--test", str(tmp_path / "test.tsv"), "--epochs", "2"]) == 0
