@@ -134,6 +134,11 @@ class SkillState:
         )
 
 
+def joined_reason(parts: Iterable[tuple[str, Mapping[str, object]]]) -> str:
+    """Return the English reason that `MasteryModel.explain_parts` fragments make (what `explain` returns)."""
+    return "".join(template % values if values else template for template, values in parts)
+
+
 class Level(StrEnum):
     """A mastery level as shown to teachers and learners."""
 
@@ -505,7 +510,7 @@ class MasteryModel:
 
     def explain(self, state: SkillState) -> str:
         """Return a one-line reason for the estimate, e.g. "7 of the last 9 right, including 3 hard items"."""
-        return "".join(template % values if values else template for template, values in self.explain_parts(state))
+        return joined_reason(self.explain_parts(state))
 
     def explain_parts(self, state: SkillState) -> tuple[tuple[str, dict[str, str]], ...]:
         """Return the reason as sentence fragments with their values, so pages can show it in any language."""

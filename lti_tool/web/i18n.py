@@ -102,6 +102,16 @@ def heatmap_words() -> tuple[dict[str, str], str]:
                                                                  skill="%(skill)s")
 
 
+@bp.app_template_global("level_words")
+def level_words() -> dict[str, str]:
+    """Return each level's name (keyed by its English value, so a Level works too) in the page's language.
+
+    For pages that name a level per row or per map box: one catalogue lookup per level and page instead of one
+    per row (a plan page on a 400-skill course named 800 levels).
+    """
+    return {level: gettext(level) for level in _LEVELS}
+
+
 @bp.app_template_filter("level_label")
 def level_label(level: object) -> str:
     """Return a mastery level's name (a Level or its English value) in the page's language."""

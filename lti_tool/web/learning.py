@@ -19,6 +19,7 @@ from ..services.plan import class_overview, plan_for
 from ..services.serving import misses_in_a_row, serve_next
 from .course import launch_blueprint, require_student, require_teacher
 from .i18n import localized, page_language, translated
+from .skill_map import map_edges, map_name_lines, student_map_boxes
 
 bp = launch_blueprint("learning", __name__)
 LEVELS = ["Not started", "Attempted", "Familiar", "Proficient", "Mastered"]
@@ -84,6 +85,12 @@ def ask(skill_id: str):
     name = ask_teacher(g.launch.course_id, person_id, skill_id, pack, now=utcnow())
     flash(gettext("Your teacher will see that you asked for help with %(skill)s.", skill=name), "success")
     return redirect(url_for("learning.practice", skill_id=skill_id), code=303)
+
+
+# The skill map's repeated parts (web/skill_map.py), for templates/_skill_map.html.
+bp.add_app_template_filter(map_name_lines, "map_name_lines")
+bp.add_app_template_global(map_edges, "map_edges")
+bp.add_app_template_global(student_map_boxes, "student_map_boxes")
 
 
 @bp.app_template_global("answer_urls")

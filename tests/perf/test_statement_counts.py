@@ -33,9 +33,15 @@ CEILINGS = {
     "launch": 8,
     # The launch with its content and placement-check run, the levels, goals, due reviews and assignments.
     "plan": 5,
+    # The same page opened from a graded link (an LMS assignment: a placement) reads that placement too, for its
+    # title and, for a unit's link, its skills. bench/scaling.py launches this way, hence its 6.
+    "plan, from a graded link": 6,
     # A right answer that leaves the level as it was: the launch, the served question, its claim, the lock of
     # the learner-wide and skill rows (with the skill's review schedule), the response and one batched UPDATE.
     "answer": 6,
+    # A wrong answer that leaves the level as it was also reads the learner's run of misses on the skill (two in
+    # a row offer other ways to learn it). bench/scaling.py answers wrong, hence its 7.
+    "answer, wrong": 7,
     # The same when the level changes: the level change is recorded and the course's placements are read to
     # publish grades (this course has none; with placements the changed scores are queued as well).
     "answer, level changed": 8,
@@ -179,6 +185,14 @@ def _measure(make_tool, *, students: int, leavers: int, copies: int) -> dict[str
         pages["plan"] = seen
         plan.http = pending.http
 
+        question = _get(plan, tool, practice_path)
+        changes = _level_changes(tool)
+        with counter.counting() as seen:
+            feedback = submit_form(question, practice_path, answer="not the answer")
+        assert "Not quite." in feedback.text
+        assert _level_changes(tool) == changes, "a first miss after a right answer keeps the level"
+        pages["answer, wrong"] = seen
+
         # Right answers on the skill until one changed the level and one left it as it was.
         for _ in range(8):
             question = _get(plan, tool, practice_path)
@@ -211,6 +225,17 @@ def _measure(make_tool, *, students: int, leavers: int, copies: int) -> dict[str
             skill_map = _get(teacher, tool, "/class/map")
         assert skill_map.text.count('class="map-link"') == 16 * copies
         pages["class map"] = seen
+
+        # Last: the graded link's first launch makes a placement, and the pages above are measured without one.
+        platform.add_resource_link("graded-practice", "Pathways practice", context_id="math-7")
+        graded = sandbox.begin("student", resource_link_id="graded-practice")
+        launched = graded.http.post(graded.action, data={"id_token": graded.id_token, "state": graded.state},
+                                    allow_redirects=False, timeout=30)
+        assert launched.status_code == 303, launched.text[:500]
+        with counter.counting() as seen:
+            placed = graded.http.get(tool.url(launched.headers["Location"]), timeout=30)
+        assert "Your next steps" in placed.text and "Pathways practice" in placed.text
+        pages["plan, from a graded link"] = seen
     finally:
         counter.close()
         with tool.app.app_context():

@@ -1,0 +1,73 @@
+"""The skill map's repeated SVG parts (templates/_skill_map.html draws the rest), written here for speed.
+
+A plan page draws every skill of the course: on a 400-skill course the student's map is 400 boxes and their
+prerequisite lines. Drawn in Jinja, each box was two macro calls and some twenty escaped expressions (about 50 µs
+a box, most of the page's time); here a box is one format string, and only the texts (a skill's name, a level's
+word) are escaped. The markup is the template's, element for element.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from functools import lru_cache
+
+from markupsafe import Markup, escape
+
+from ..learning.map_layout import MapEdge, MapLayout
+from .i18n import level_words
+
+#: A box: the level as a class (its colour), the name on up to two lines, four dots and the level in words.
+_BOX = ('<g class="map-level map-level-{rank}">\n'
+        '    <rect x="{x}" y="{y}" width="{w}" height="{h}" rx="6" class="map-node"/>\n'
+        '    <text x="{x8}" y="{name_y}" class="map-name">{name}</text>\n'
+        '    {dots}\n'
+        '    <text x="{word_x}" y="{word_y}" class="map-word">{word}</text>\n'
+        '  </g>')
+
+_ON = " map-dot-on"
+
+
+@lru_cache(maxsize=4096)
+def map_name_lines(name: str) -> tuple[str, ...]:
+    """Return a skill's name as a map box shows it: at most two lines of 24 characters, "…" when it is cut.
+
+    Wrapped as Jinja's `wordwrap` does (each line of the name on its own), once per name and process.
+    """
+    # An empty line of the name stays an empty line, and an empty name one empty line, as with `wordwrap`.
+    lines = [wrapped for line in name.splitlines()
+             for wrapped in textwrap.wrap(line, width=24, expand_tabs=False, replace_whitespace=False) or [""]]
+    lines = lines or [""]
+    return tuple(lines[:2]) if len(lines) <= 2 else (lines[0], lines[1] + "…")
+
+
+def map_edges(edges: tuple[MapEdge, ...], map_id: str) -> Markup:
+    """Return the prerequisite lines: a curve from the right middle of one box to the left middle of the next."""
+    marker = escape(f"url(#{map_id}-arrow)")
+    # Safe: the id is escaped, everything else is the layout's integers.
+    return Markup("\n  ".join(  # noqa: S704
+        f'<path class="map-edge" d="M{e.x1} {e.y1} C{e.x1 + 28} {e.y1} {e.x2 - 28} {e.y2} {e.x2 - 2} {e.y2}" '
+        f'marker-end="{marker}"/>' for e in edges))
+
+
+def student_map_boxes(layout: MapLayout, names: dict[str, str], levels: dict) -> Markup:
+    """Return a student's boxes: each skill's name, and their level as filled dots and in words (never colour only).
+
+    `levels` maps a skill to the student's Level; a skill without one is Not started.
+    """
+    words = {level: escape(word) for level, word in level_words().items()}
+    w, h = layout.node_width, layout.node_height
+    boxes = []
+    for node in layout.nodes:
+        level = levels.get(node.skill_id)
+        rank = level.rank if level else 0
+        x8 = node.x + 8
+        lines = map_name_lines(names.get(node.skill_id, node.skill_id))
+        name = "".join(f'<tspan x="{x8}" dy="{16 if n else 0}">{escape(line)}</tspan>' for n, line in enumerate(lines))
+        cy = node.y + h - 15
+        dots = "".join(f'<circle cx="{x8 + 5 + n * 11}" cy="{cy}" r="4" class="map-dot{_ON if n < rank else ""}"/>'
+                       for n in range(4))
+        boxes.append(_BOX.format(rank=rank, x=node.x, y=node.y, w=w, h=h, x8=x8, name_y=node.y + 19, name=name,
+                                 dots=dots, word_x=node.x + 58, word_y=node.y + h - 11,
+                                 word=words[level or "Not started"]))
+    # Safe: the names and words are escaped above, everything else is the layout's integers.
+    return Markup("\n  ".join(boxes))  # noqa: S704
