@@ -153,9 +153,9 @@ def main() -> int:
     print(f"machine: {machine()}")
     for label, seconds, statements, rss_growth, sandbox_growth, traced, result in results:
         timing = f"{seconds:7.2f} s" + (" (traced: not comparable)" if traced is not None else "")
-        memory = f"tool peak RSS +{rss_growth:5.1f} MB" + (f", traced Python peak {traced:6.1f} MB" if traced else "")
+        memory = f"tool peak RSS {rss_growth:+6.1f} MB" + (f", traced Python peak {traced:6.1f} MB" if traced else "")
         print(f"  {label:26s} {timing}  {statements:6d} SQL statements  {memory}  "
-              f"(sandbox peak RSS +{sandbox_growth:5.1f} MB)  "
+              f"(sandbox peak RSS {sandbox_growth:+6.1f} MB)  "
               f"(members {result.members}, new {result.added}, deactivated {result.deactivated})")
     print(f"  active enrolments afterwards: {enrolled}")
     print(f"  RSS afterwards: tool process {memory_mb('self', 'VmRSS'):.0f} MB, sandbox process {sandbox_rss:.0f} MB")

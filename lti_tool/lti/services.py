@@ -250,8 +250,6 @@ class MembershipPage:
     members: list[dict]
     #: The platform's `differences` URL for next time, when this page carries one (the last page usually does).
     differences_url: str | None
-    #: Whether another page follows: the caller can finish its work on this one before it is read.
-    has_next: bool
 
 
 def membership_pages(connector: PlatformConnector, memberships_url: str) -> Iterator[MembershipPage]:
@@ -274,5 +272,4 @@ def membership_pages(connector: PlatformConnector, memberships_url: str) -> Iter
         yield MembershipPage(
             [m for m in members if isinstance(m, dict)] if isinstance(members, list) else [],
             page.get("differences_url"),
-            has_next=bool(next_url),
         )

@@ -44,9 +44,9 @@ def sync_roster(
     Members who left (absent, or status Inactive or Deleted) are kept but marked inactive: their work stays
     theirs. When the platform gave a `differences` URL last time, only the changes since then are read.
 
-    The roster is written as its pages arrive, in batches of at most _BATCH members, each committed before the
-    next page is read: memory stays flat however big the course (only the ids of the members seen are kept, to
-    find the leavers), and no write lock is held while the platform is answering. Leavers are marked only after
+    The roster is written as its pages arrive, in batches of _BATCH members, each committed as soon as it is
+    written: memory stays flat however big the course (only the ids of the members seen are kept, to find the
+    leavers), and no write lock is held while the platform is answering. Leavers are marked only after
     the whole roster was read, so a sync that fails half-way has added or updated real members but marked nobody
     inactive and not recorded itself: the next sync reads the whole roster again.
     """
@@ -140,14 +140,17 @@ class _RosterWriter:
         self.seen = _IdBits()  # only a complete read decides who left
         members = 0
         differences_url = None
+        pending: list[dict] = []  # at most a batch, plus a page
         for page in membership_pages(connector, url):
             members += len(page.members)
             differences_url = page.differences_url or differences_url
-            for start in range(0, len(page.members), _BATCH):
-                self._write(page.members[start : start + _BATCH])
-                if page.has_next or start + _BATCH < len(page.members):
-                    # Not the last batch: commit now, so no lock is held while the next page is on its way.
-                    db.session.commit()
+            pending.extend(page.members)
+            while len(pending) >= _BATCH:
+                self._write(pending[:_BATCH])
+                del pending[:_BATCH]
+                # Written and committed at once: no transaction stays open while the next page is on its way.
+                db.session.commit()
+        self._write(pending)  # the rest, committed with the leavers and the course's sync time
         return _Read(members, differences_url)
 
     def _write(self, batch: list[dict]) -> None:

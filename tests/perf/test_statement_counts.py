@@ -47,8 +47,8 @@ CEILINGS = {
     # platform, its signing key (twice), the newest enrolment id (leavers are looked for only up to it), the
     # people known, one batch of new people with their names, the known people's enrolments, one batch of new
     # enrolments, the active enrolments (for leavers) and the course's sync time (13 before: the course was
-    # updated twice, and the launch read again after the commit). A roster over one page or one batch of 500
-    # adds at most 3 statements per batch (bench/roster.py), never one per member.
+    # updated twice, and the launch read again after the commit). A bigger roster is written in batches of 500
+    # members, 3 to 6 statements each (bench/roster.py), never one per member or per NRPS page.
     "roster sync": 11,
     # Issue 13: the activity table is two statements (students with their answer counts, the week's served
     # questions) after the launch's own; the skill map reads the roster and the levels (the pack's version
