@@ -2,6 +2,7 @@
 
 Usage: python bench/sandbox_server.py --port P --tool-base-url URL --client-id C --deployment-id D
        [--key-file PEM] [--host 127.0.0.1] [--students N] [--teachers T] [--placement RESOURCE_ID]
+       [--page-size P]
 
 The sandbox keeps its state (pending launches, login hints) in process memory, so it cannot live inside a
 multi-worker gunicorn; bench/launch.py runs one of these per tool under test. The tool is registered with
@@ -12,7 +13,8 @@ The course is the demo course (a teacher, a TA, students student-1 .. student-5)
 students up to student-N ("Student N"), `--teachers T` instructors up to teacher-T ("Teacher T"; the first
 is the demo's "teacher"), for load tests such as bench/load.py. `--placement ID` gives the course's link the
 custom parameter pathways_placement=ID, as a Deep Linking return would, so launches open a Pathways placement
-whose grades go to the LMS gradebook.
+whose grades go to the LMS gradebook. `--page-size P` sets how many members (or line items, scores) a page of
+the platform's services holds (default 100).
 """
 
 from __future__ import annotations
@@ -85,6 +87,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--students", type=int, default=0, help="enrol students up to student-N (default: the 5)")
     parser.add_argument("--teachers", type=int, default=0, help="enrol teachers up to teacher-T (default: 1)")
     parser.add_argument("--placement", default=None, help="the link's pathways_placement custom parameter")
+    parser.add_argument("--page-size", type=int, default=100, help="members per NRPS page (default: 100)")
     parser.add_argument("--verbose", action="store_true", help="log every request (werkzeug access log)")
     return parser.parse_args(argv)
 
@@ -95,6 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     key_pem = args.key_file.read_bytes() if args.key_file else None
     platform = build_platform(args.port, args.tool_base_url, args.client_id, args.deployment_id, key_pem,
                               students=args.students, teachers=args.teachers, placement=args.placement)
+    platform.page_size = args.page_size
     if not args.verbose:
         # Thousands of access-log lines per run would only cost CPU the benchmark is measuring.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)

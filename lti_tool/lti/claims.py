@@ -63,6 +63,11 @@ def display_name(body: Mapping[str, Any]) -> str:
     return " ".join(p for p in (_text(body.get("given_name")), _text(body.get("family_name"))) if p)[:300]
 
 
+def email_address(body: Mapping[str, Any]) -> str | None:
+    """Return the email the platform shared (cleaned, at most 320), or None."""
+    return _text(body.get("email"), 320) or None
+
+
 def facts_from_claims(body: Mapping[str, Any], client_id: str) -> LaunchFacts:
     """Return the launch's facts; a launch without a context claim is scoped to its resource link.
 
@@ -115,7 +120,7 @@ def facts_from_claims(body: Mapping[str, Any], client_id: str) -> LaunchFacts:
         access=access_for(roles if isinstance(roles, list) else []),
         role_labels=role_labels(roles if isinstance(roles, list) else []),
         name=display_name(body),
-        email=_text(body.get("email"), 320) or None,
+        email=email_address(body),
         context_id=context_id,
         context_title=_text(context.get("title")) or _text(link.get("title")),
         context_label=_text(context.get("label"), 255),

@@ -16,7 +16,7 @@ import hashlib
 import re
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -244,20 +244,21 @@ MAX_ROSTER_PAGES = 10_000
 
 
 @dataclass(frozen=True)
-class Roster:
-    """Every member a membership request returned, and the platform's `differences` URL for next time."""
+class MembershipPage:
+    """One page of a membership listing, as the platform sent it."""
 
     members: list[dict]
+    #: The platform's `differences` URL for next time, when this page carries one (the last page usually does).
     differences_url: str | None
 
 
-def fetch_memberships(connector: PlatformConnector, memberships_url: str) -> Roster:
-    """Return every member of a context (or every change, for a differences URL), following paging to the end.
+def membership_pages(connector: PlatformConnector, memberships_url: str) -> Iterator[MembershipPage]:
+    """Yield a context's members (or its changes, for a differences URL) page by page, following paging to the end.
 
-    NRPS 2.0 §2.4: pages are linked with `Link: <…>; rel="next"`; the last page may carry rel="differences".
+    A page is read only when the caller asks for it, so a roster of any size is never held whole: memory is
+    bounded by the platform's page size. NRPS 2.0 §2.4: pages are linked with `Link: <…>; rel="next"`; the
+    last page may carry rel="differences".
     """
-    members: list[dict] = []
-    differences_url = None
     next_url: str | None = memberships_url
     seen: set[str] = set()
     while next_url:
@@ -266,7 +267,9 @@ def fetch_memberships(connector: PlatformConnector, memberships_url: str) -> Ros
         seen.add(next_url)
         page = connector.make_service_request([NRPS_SCOPE], next_url, accept=NRPS_MEDIA_TYPE)
         body = page["body"] if isinstance(page["body"], dict) else {}
-        members.extend(m for m in body.get("members", []) if isinstance(m, dict))
-        differences_url = page.get("differences_url") or differences_url
+        members = body.get("members")
         next_url = page["next_page_url"]
-    return Roster(members, differences_url)
+        yield MembershipPage(
+            [m for m in members if isinstance(m, dict)] if isinstance(members, list) else [],
+            page.get("differences_url"),
+        )

@@ -32,6 +32,14 @@ def insert_if_missing(model: type, values: Mapping[str, Any], keys: Sequence[str
     """
     from ..extensions import db
 
+    statement = dialect_insert(model).values(**values).on_conflict_do_nothing(index_elements=list(keys))
+    return db.session.execute(statement).rowcount == 1
+
+
+def dialect_insert(model: type) -> Any:
+    """Return an INSERT for the session's database (PostgreSQL or SQLite), which offers ON CONFLICT clauses."""
+    from ..extensions import db
+
     dialect = db.session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -39,8 +47,7 @@ def insert_if_missing(model: type, values: Mapping[str, Any], keys: Sequence[str
         from sqlalchemy.dialects.sqlite import insert
     else:  # pragma: no cover - Pathways supports PostgreSQL and SQLite
         raise RuntimeError(f"unsupported database {dialect}")
-    result = db.session.execute(insert(model).values(**values).on_conflict_do_nothing(index_elements=list(keys)))
-    return result.rowcount == 1
+    return insert(model)
 
 
 def commit_keeping_rows() -> None:

@@ -10,13 +10,13 @@ import sqlalchemy as sa
 
 from .. import metrics
 from ..extensions import db
-from ..lti.claims import display_name, user_id
+from ..lti.claims import display_name, email_address, user_id
 from ..lti.keys import current_signing_key
 from ..lti.roles import Access, access_for, role_labels
-from ..lti.services import PlatformConnector, ServiceCallError, fetch_memberships
+from ..lti.services import PlatformConnector, ServiceCallError, membership_pages
 from ..lti.toolconf import ToolRegistration
 from ..models import Course, Enrollment, Person, Platform
-from ..models.base import commit_keeping_rows
+from ..models.base import commit_keeping_rows, dialect_insert, utcnow
 from .errors import ServiceError
 
 
@@ -43,6 +43,12 @@ def sync_roster(
 
     Members who left (absent, or status Inactive or Deleted) are kept but marked inactive: their work stays
     theirs. When the platform gave a `differences` URL last time, only the changes since then are read.
+
+    The roster is written as its pages arrive, in batches of _BATCH members, each committed as soon as it is
+    written: memory stays flat however big the course (only the ids of the members seen are kept, to find the
+    leavers), and no write lock is held while the platform is answering. Leavers are marked only after
+    the whole roster was read, so a sync that fails half-way has added or updated real members but marked nobody
+    inactive and not recorded itself: the next sync reads the whole roster again.
     """
     course = db.session.get(Course, course_id)
     if course is None:
@@ -51,92 +57,231 @@ def sync_roster(
         raise ServiceError("The platform did not offer its roster service (NRPS) for this course.")
     platform = db.session.get(Platform, course.platform_id)
     connector = platform_connector(platform, secret_key=secret_key, http=http, timeout=timeout)
-    partial = bool(course.roster_differences_url)
+    memberships_url, differences_url = course.memberships_url, course.roster_differences_url
+    writer = _RosterWriter(course.id, platform.id, store_email=store_email, started=utcnow())
+    partial = bool(differences_url)
     try:
         try:
-            roster = fetch_memberships(connector, course.roster_differences_url or course.memberships_url)
+            read = writer.read(connector, differences_url or memberships_url)
         except ServiceCallError as exc:
             if not partial or exc.status is None or exc.status >= 500 or exc.status == 429:
                 raise
             # The platform forgot our differences point (expired or reset): read the whole roster again.
             partial = False
-            roster = fetch_memberships(connector, course.memberships_url)
+            read = writer.read(connector, memberships_url)
     except ServiceCallError as exc:
         raise ServiceError(f"The roster could not be read from the platform: {exc.message}") from exc
-    members = roster.members
-
-    # Cleaned as launches clean `sub` (control characters out, 255 at most), so both name the same person.
-    subs = [sub for sub in (user_id(m.get("user_id")) for m in members) if sub]
-    people = _people_by_sub(platform.id, subs)
-    enrollments = {
-        e.person_id: e for e in db.session.scalars(sa.select(Enrollment).where(Enrollment.course_id == course.id))
-    }
-    new_subs = [sub for sub in dict.fromkeys(subs) if sub not in people]
-    if new_subs:
-        # One multi-row INSERT ... RETURNING per batch instead of a round trip per new person.
-        db.session.execute(
-            sa.insert(Person), [{"platform_id": platform.id, "sub": sub, "name": ""} for sub in new_subs]
-        )
-        people.update(_people_by_sub(platform.id, new_subs))
-    was_active = {person_id: e.active for person_id, e in enrollments.items()}
-    seen: set[int] = set()
-    new_enrollments: dict[int, dict] = {}
-    for member in members:
-        person = people.get(user_id(member.get("user_id")))
-        if person is None:
-            continue
-        _set_if_changed(person, "name", display_name(member) or person.name)
-        if store_email and isinstance(member.get("email"), str):
-            _set_if_changed(person, "email", member["email"][:320])
-        access = access_for(member.get("roles") or [])
-        if access is Access.NONE:
-            continue
-        values = {
-            "role": access.value,
-            "lti_roles": role_labels(member.get("roles") or [])[:500],
-            "active": member.get("status", "Active") == "Active",  # Inactive and Deleted both mean "left"
-        }
-        enrollment = enrollments.get(person.id)
-        if enrollment is None:
-            new_enrollments[person.id] = {"course_id": course.id, "person_id": person.id, **values}
-        else:
-            for attribute, value in values.items():
-                _set_if_changed(enrollment, attribute, value)
-        seen.add(person.id)
-    if new_enrollments:
-        db.session.execute(sa.insert(Enrollment), list(new_enrollments.values()))
-    added = len(new_enrollments)
-    for person_id, enrollment in enrollments.items():
+    if not partial:
         # A differences listing names only changes, so absence means "unchanged", not "left".
-        if not partial and person_id not in seen and enrollment.active:
-            enrollment.active = False
-    deactivated = sum(1 for person_id, active in was_active.items() if active and not enrollments[person_id].active)
-    # Set last, beside the sync time: one UPDATE of the course, not one flushed early by the queries above.
-    course.roster_differences_url = roster.differences_url
-    course.roster_synced_at = now
+        writer.mark_leavers()
+    # Beside the sync time, in the last batch's transaction; an UPDATE statement, so a course row expired by
+    # an earlier batch's commit is not read again first.
+    db.session.execute(sa.update(Course).where(Course.id == writer.course_id)
+                       .values(roster_differences_url=read.differences_url, roster_synced_at=now))
     # What it wrote is current, so the page after it does not read the launch and course again.
     commit_keeping_rows()
     metrics.record_roster_sync()
-    return RosterResult(members=len(members), added=added, deactivated=deactivated)
+    return RosterResult(members=read.members, added=writer.added, deactivated=writer.deactivated)
 
 
-# Bound IN-lists: PostgreSQL and SQLite both cope, and the query plans stay simple.
-_IN_CHUNK = 500
+#: Members written per batch; also bounds the IN-lists (PostgreSQL and SQLite both cope, the plans stay simple).
+_BATCH = 500
 
 
-def _people_by_sub(platform_id: int, subs: list[str]) -> dict[str, Person]:
-    people: dict[str, Person] = {}
-    for start in range(0, len(subs), _IN_CHUNK):
-        chunk = subs[start : start + _IN_CHUNK]
-        query = sa.select(Person).where(Person.platform_id == platform_id, Person.sub.in_(chunk))
-        people.update((p.sub, p) for p in db.session.scalars(query))
-    return people
+@dataclass(frozen=True)
+class _Read:
+    members: int
+    differences_url: str | None
 
 
-def _set_if_changed(row: object, attribute: str, value: object) -> None:
-    # Assigning an equal value still marks the attribute dirty; skipping it keeps a no-change sync to no UPDATEs.
-    if getattr(row, attribute) != value:
-        setattr(row, attribute, value)
+class _IdBits:
+    """A set of row ids kept as one bit per id: 125 KB for ids up to a million, whatever the roster's size.
+
+    A set of ints costs about 70 bytes per member, which grew the sync's memory with the roster.
+    """
+
+    def __init__(self) -> None:
+        self._bits = bytearray()
+
+    def add(self, row_id: int) -> None:
+        index = row_id >> 3
+        if index >= len(self._bits):
+            # Grow by half again, so a rising run of ids costs a few copies, not one per id.
+            self._bits.extend(bytes(index + 1 - len(self._bits) + len(self._bits) // 2))
+        self._bits[index] |= 1 << (row_id & 7)
+
+    def __contains__(self, row_id: int) -> bool:
+        index = row_id >> 3
+        return index < len(self._bits) and bool(self._bits[index] & (1 << (row_id & 7)))
+
+
+class _RosterWriter:
+    """Writes a roster to the database batch by batch, keeping only the ids of the enrolled members it saw.
+
+    Works with plain rows and Core statements, never ORM objects, so nothing piles up in the session between
+    batches. Per batch: the people known (1), new people (1), changed names (1), the enrolments of the people
+    known before (1), new enrolments (1), changed enrolments (1), each only when needed.
+    """
+
+    def __init__(self, course_id: int, platform_id: int, *, store_email: bool, started: datetime) -> None:
+        self.course_id = course_id
+        self.platform_id = platform_id
+        self.store_email = store_email
+        self.started = started
+        # Enrolments created after this (by a launch or another sync meanwhile) are never taken for leavers:
+        # the pages read may be older than they are.
+        self.last_enrollment_id = db.session.scalar(sa.select(sa.func.max(Enrollment.id))) or 0
+        self.seen = _IdBits()
+        self.added = 0
+        self.deactivated = 0
+
+    def read(self, connector: PlatformConnector, url: str) -> _Read:
+        """Read the listing at url page by page, writing each batch as it comes; return what it listed."""
+        self.seen = _IdBits()  # only a complete read decides who left
+        members = 0
+        differences_url = None
+        pending: list[dict] = []  # at most a batch, plus a page
+        for page in membership_pages(connector, url):
+            members += len(page.members)
+            differences_url = page.differences_url or differences_url
+            pending.extend(page.members)
+            while len(pending) >= _BATCH:
+                self._write(pending[:_BATCH])
+                del pending[:_BATCH]
+                # Written and committed at once: no transaction stays open while the next page is on its way.
+                db.session.commit()
+        self._write(pending)  # the rest, committed with the leavers and the course's sync time
+        return _Read(members, differences_url)
+
+    def _write(self, batch: list[dict]) -> None:
+        # One entry per person, the last listed winning, as the platform's later entry is the newer one.
+        # `user_id` is cleaned as launches clean `sub` (control characters out, 255 at most): both name the same person.
+        wanted: dict[str, dict] = {}
+        for member in batch:
+            sub = user_id(member.get("user_id"))
+            if sub:
+                wanted.pop(sub, None)
+                wanted[sub] = member
+        if not wanted:
+            return
+        people = self._people(list(wanted))
+        fresh = self._add_people([sub for sub in wanted if sub not in people], wanted, people)
+        # A person deleted by a privacy request in between is not there to update or enrol.
+        wanted = {sub: member for sub, member in wanted.items() if sub in people}
+        changes = []
+        for sub, member in wanted.items():
+            person_id, name, email = people[sub]
+            new_name = display_name(member) or name
+            # Privacy: an email is kept only when the admin turned it on; otherwise one kept before is dropped, as
+            # a launch drops it.
+            new_email = (email_address(member) or email) if self.store_email else None
+            if (new_name, new_email) != (name, email):
+                changes.append({"b_id": person_id, "b_name": new_name, "b_email": new_email})
+        if changes:
+            person = Person.__table__
+            db.session.execute(
+                sa.update(person).where(person.c.id == sa.bindparam("b_id"))
+                .values(name=sa.bindparam("b_name"), email=sa.bindparam("b_email")),
+                changes,
+            )
+        self._write_enrollments({people[sub][0]: member for sub, member in wanted.items()}, fresh)
+
+    def _people(self, subs: list[str]) -> dict[str, tuple[int, str, str | None]]:
+        query = sa.select(Person.id, Person.sub, Person.name, Person.email).where(
+            Person.platform_id == self.platform_id, Person.sub.in_(subs)
+        )
+        return {sub: (person_id, name, email) for person_id, sub, name, email in db.session.execute(query)}
+
+    def _add_people(self, subs: list[str], wanted: dict[str, dict], people: dict) -> set[int]:
+        """Insert these people, add them to `people` and return the ids of those this INSERT created."""
+        if not subs:
+            return set()
+        rows = {sub: {"platform_id": self.platform_id, "sub": sub, "name": display_name(wanted[sub]),
+                      "email": email_address(wanted[sub]) if self.store_email else None} for sub in subs}
+        # One multi-row INSERT ... RETURNING; a person a launch created meanwhile is skipped here, then read.
+        inserted = db.session.execute(
+            dialect_insert(Person).on_conflict_do_nothing(index_elements=["platform_id", "sub"])
+            .returning(Person.__table__.c.id, Person.__table__.c.sub),
+            list(rows.values()),
+        )
+        fresh = set()
+        for person_id, sub in inserted:
+            people[sub] = (person_id, rows[sub]["name"], rows[sub]["email"])
+            fresh.add(person_id)
+        missing = [sub for sub in subs if sub not in people]
+        if missing:
+            people.update(self._people(missing))
+        return fresh
+
+    def _write_enrollments(self, members: dict[int, dict], fresh: set[int]) -> None:
+        known = {}
+        # People this batch created have no enrolment yet (one a launch makes meanwhile meets ON CONFLICT below).
+        older = [person_id for person_id in members if person_id not in fresh]
+        if older:
+            query = sa.select(Enrollment.id, Enrollment.person_id, Enrollment.role, Enrollment.lti_roles,
+                              Enrollment.active).where(Enrollment.course_id == self.course_id,
+                                                       Enrollment.person_id.in_(older))
+            for enrollment_id, person_id, role, lti_roles, active in db.session.execute(query):
+                known[person_id] = (enrollment_id, role, lti_roles, active)
+        new_rows, changes = [], []
+        for person_id, member in members.items():
+            roles = member.get("roles") if isinstance(member.get("roles"), list) else []
+            access = access_for(roles)
+            if access is Access.NONE:
+                continue  # not enrolled in Pathways; an enrolment it had is left for mark_leavers
+            values = (access.value, role_labels(roles)[:500], member.get("status", "Active") == "Active")
+            self.seen.add(person_id)
+            if person_id not in known:
+                new_rows.append({"course_id": self.course_id, "person_id": person_id, "role": values[0],
+                                 "lti_roles": values[1], "active": values[2]})
+                continue
+            enrollment_id, *before = known[person_id]
+            if tuple(before) != values:
+                changes.append({"b_id": enrollment_id, "b_role": values[0], "b_lti_roles": values[1],
+                                "b_active": values[2]})
+                if before[2] and not values[2]:
+                    self.deactivated += 1
+        if new_rows:
+            # A launch may have enrolled someone meanwhile: theirs is kept (it is as new as this listing).
+            inserted = db.session.execute(
+                dialect_insert(Enrollment).on_conflict_do_nothing(index_elements=["course_id", "person_id"])
+                .returning(Enrollment.__table__.c.person_id),
+                new_rows,
+            )
+            self.added += len(inserted.all())
+        if changes:
+            enrollment = Enrollment.__table__
+            db.session.execute(
+                sa.update(enrollment).where(enrollment.c.id == sa.bindparam("b_id"))
+                .values(role=sa.bindparam("b_role"), lti_roles=sa.bindparam("b_lti_roles"),
+                        active=sa.bindparam("b_active")),
+                changes,
+            )
+
+    def mark_leavers(self) -> None:
+        """Mark inactive the course's active members the complete read did not list (one query per _BATCH)."""
+        after = 0
+        while True:
+            # Keyset pages over the (course, person) index: never the whole course's enrolments at once.
+            person_ids = db.session.scalars(
+                sa.select(Enrollment.person_id)
+                .where(Enrollment.course_id == self.course_id, Enrollment.active.is_(True),
+                       Enrollment.person_id > after, Enrollment.id <= self.last_enrollment_id,
+                       # Someone who launched since the sync began is a member now, whatever the pages said.
+                       sa.or_(Enrollment.last_launch_at.is_(None), Enrollment.last_launch_at < self.started))
+                .order_by(Enrollment.person_id).limit(_BATCH)
+            ).all()
+            leavers = [person_id for person_id in person_ids if person_id not in self.seen]
+            if leavers:
+                self.deactivated += db.session.execute(
+                    sa.update(Enrollment.__table__)
+                    .where(Enrollment.course_id == self.course_id, Enrollment.person_id.in_(leavers),
+                           Enrollment.active.is_(True))
+                    .values(active=False)
+                ).rowcount
+            if len(person_ids) < _BATCH:
+                return
+            after = person_ids[-1]
 
 
 def request_roster_sync(course: Course, *, now: datetime, min_seconds: int) -> bool:

@@ -50,9 +50,11 @@ CEILINGS = {
     "class view": 7,
     "teacher home": 13,
     # The teacher's first roster sync of the course, every member new (7 or 77 of them): the launch, the
-    # platform, its signing key (twice), the people and enrolments known, one batch each of new people, their
-    # names and new enrolments, and the course's sync time (13 before: the course was updated twice, and the
-    # launch read again after the commit).
+    # platform, its signing key (twice), the newest enrolment id (leavers are looked for only up to it), the
+    # people known, one batch of new people with their names, the known people's enrolments, one batch of new
+    # enrolments, the active enrolments (for leavers) and the course's sync time (13 before: the course was
+    # updated twice, and the launch read again after the commit). A bigger roster is written in batches of 500
+    # members, 3 to 6 statements each (bench/roster.py), never one per member or per NRPS page.
     "roster sync": 11,
     # Issue 13: the activity table is two statements (students with their answer counts, the week's served
     # questions) after the launch's own; the skill map reads the roster and the levels (the pack's version

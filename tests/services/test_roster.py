@@ -114,3 +114,66 @@ def test_when_the_platform_forgets_the_differences_point_the_whole_roster_is_rea
     tool.platform._roster_snapshots.clear()  # the platform expired its differences tokens
     page = submit_form(page, "roster/sync")
     assert "Roster updated: 7 members" in page.text
+
+
+def test_a_sync_that_fails_half_way_marks_nobody_inactive_and_is_read_whole_next_time(sandbox, tool):
+    from lti_tool.extensions import db
+    from lti_tool.models import Course
+
+    page = sandbox.launch("teacher")
+    submit_form(page, "roster/sync")
+    with tool.app.app_context():
+        synced_at = db.session.scalar(db.select(Course.roster_synced_at))
+    tool.platform.courses["math-7"].members.remove("student-5")
+    tool.platform._roster_snapshots.clear()  # the differences point is gone: the whole roster is read
+    tool.platform.page_size = 3
+    # The differences request (refused: unknown token) and the first page are served; the second page fails.
+    tool.platform.fail_next.extend(["ok", "ok", 500])
+    page = submit_form(page, "roster/sync")
+    assert "could not be read" in page.text
+    assert _roster_rows(page)["Zainab Hassan"] == ("Student", "Active")  # only a complete read finds leavers
+    with tool.app.app_context():
+        assert db.session.scalar(db.select(Course.roster_synced_at)) == synced_at
+    page = submit_form(page, "roster/sync")
+    assert "Roster updated: 6 members, 0 new, 1 no longer active" in page.text
+    assert _roster_rows(page)["Zainab Hassan"] == ("Student", "Inactive")
+
+
+def test_a_roster_bigger_than_a_batch_is_written_and_its_leavers_found(sandbox, tool):
+    # 1,107 members: several write batches in one 2,000-member page and several pages of the leaver search.
+    for n in range(1100):
+        tool.platform.add_user(f"bulk-{n:04d}", roles=["Learner"], name=f"Bulk {n:04d}", context_id="math-7")
+    tool.platform.page_size = 2000
+    page = sandbox.launch("teacher")
+    assert "Roster updated: 1107 members, 1106 new, 0 no longer active" in submit_form(page, "roster/sync").text
+    members = tool.platform.courses["math-7"].members
+    for n in range(0, 1100, 2):
+        members.remove(f"bulk-{n:04d}")
+    tool.platform.users["bulk-0001"].status = "Inactive"
+    tool.platform.add_user("bulk-0003", roles=["Instructor"], name="Bulk Teacher", context_id="math-7")
+    tool.platform._roster_snapshots.clear()  # a whole read, which decides the leavers itself
+    tool.platform.page_size = 100
+    page = submit_form(page, "roster/sync")
+    assert "Roster updated: 557 members, 0 new, 551 no longer active" in page.text
+    rows = _roster_rows(page)
+    assert rows["Bulk 0000"] == ("Student", "Inactive") and rows["Bulk 1098"] == ("Student", "Inactive")
+    assert rows["Bulk 0001"] == ("Student", "Inactive") and rows["Bulk 1099"] == ("Student", "Active")
+    assert rows["Bulk Teacher"] == ("Teacher", "Active")
+
+
+def test_emails_are_stored_when_turned_on_and_dropped_when_turned_off(make_tool):
+    from lti_tool.extensions import db
+    from lti_tool.models import Person
+    from tests.support import SandboxActions
+
+    tool = make_tool(STORE_EMAIL=True)
+    page = SandboxActions(tool).launch("teacher")
+    submit_form(page, "roster/sync")
+    with tool.app.app_context():
+        emails = {p.name: p.email for p in db.session.scalars(db.select(Person))}
+    assert emails["Zainab Hassan"] == "zainab.hassan@example.edu"
+    tool.app.config["STORE_EMAIL"] = False
+    tool.platform._roster_snapshots.clear()
+    submit_form(page, "roster/sync")
+    with tool.app.app_context():
+        assert all(p.email is None for p in db.session.scalars(db.select(Person)))
