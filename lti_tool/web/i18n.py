@@ -9,6 +9,7 @@ as they show them, through the `level_label` and `localized` filters below, so t
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date
 from enum import Enum
 
@@ -156,5 +157,18 @@ def translated(error: object) -> str:
     template = getattr(error, "template", None)
     if not template or page_language() == DEFAULT:
         return message
-    params = getattr(error, "params", {}) or {}
+    params = {key: message_text(value) for key, value in (getattr(error, "params", {}) or {}).items()}
+    return gettext(template, **params) if params else gettext(template)
+
+
+def message_text(message: object) -> str:
+    """Return a sentence from the domain or a service in the page's language.
+
+    A Message (learning/messages.py: a str that keeps its N_() template and values) is translated from its
+    template, each value that is itself a Message too; any other text is shown as written (English).
+    """
+    template, values = getattr(message, "template", None), getattr(message, "values", None)
+    if not isinstance(template, str) or not isinstance(values, Mapping) or page_language() == DEFAULT:
+        return str(message)
+    params = {key: message_text(value) for key, value in values.items()}
     return gettext(template, **params) if params else gettext(template)
