@@ -157,7 +157,7 @@ def translated(error: object) -> str:
     template = getattr(error, "template", None)
     if not template or page_language() == DEFAULT:
         return message
-    params = {key: message_text(value) for key, value in (getattr(error, "params", {}) or {}).items()}
+    params = _translated_values(getattr(error, "params", {}) or {})
     return gettext(template, **params) if params else gettext(template)
 
 
@@ -167,8 +167,16 @@ def message_text(message: object) -> str:
     A Message (learning/messages.py: a str that keeps its N_() template and values) is translated from its
     template, each value that is itself a Message too; any other text is shown as written (English).
     """
-    template, values = getattr(message, "template", None), getattr(message, "values", None)
-    if not isinstance(template, str) or not isinstance(values, Mapping) or page_language() == DEFAULT:
+    if not _is_message(message) or page_language() == DEFAULT:
         return str(message)
-    params = {key: message_text(value) for key, value in values.items()}
-    return gettext(template, **params) if params else gettext(template)
+    params = _translated_values(message.values)  # type: ignore[attr-defined]
+    return gettext(message.template, **params) if params else gettext(message.template)  # type: ignore[attr-defined]
+
+
+def _is_message(value: object) -> bool:
+    return isinstance(getattr(value, "template", None), str) and isinstance(getattr(value, "values", None), Mapping)
+
+
+def _translated_values(values: Mapping[str, object]) -> dict[str, object]:
+    # Only Messages are translated: numbers stay numbers for "%(limit)d".
+    return {key: message_text(value) if _is_message(value) else value for key, value in values.items()}
