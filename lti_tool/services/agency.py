@@ -450,9 +450,9 @@ class EvidenceView:
 
 @dataclass(frozen=True)
 class EvidenceFile:
-    """An attached file, ready to send: an open seekable file (the response closes it) and its size, so a player
-    asks for byte ranges; its sniffed type, a safe download name and whether a browser may open it in its own tab
-    (storage.INLINE_TYPES) rather than download it."""
+    """An attached file, ready to send: an open seekable file (the caller closes it) and its size, so a player's
+    byte range is read without the rest; its sniffed type, a safe download name and whether a browser may open it
+    in its own tab (storage.INLINE_TYPES) rather than download it."""
 
     file: IO[bytes]
     size: int

@@ -289,9 +289,9 @@ class S3Store:
             raise self._failed(exc) from exc
         except BotoCoreError as exc:
             raise self._failed(exc) from exc
-        # Reads go to the bucket as ranged GETs a buffer at a time: a player's seek into a long film fetches
-        # about a megabyte there, not the whole object.
-        return io.BufferedReader(_S3Object(self, name, size), buffer_size=S3_READ_BYTES), size
+        # Each read is one ranged GET: a player's seek into a long film fetches the part it asks for, not the
+        # whole object.
+        return _S3Object(self, name, size), size
 
     def delete(self, key: str) -> None:
         self.delete_many([key])
@@ -312,10 +312,6 @@ class S3Store:
 
     def describe(self) -> str:
         return f"bucket {self.bucket}" + (f" ({self.prefix}…)" if self.prefix else "")
-
-
-#: How much of an object one ranged GET fetches when a file is sent from S3.
-S3_READ_BYTES = 1024 * 1024
 
 
 class _S3Object(io.RawIOBase):
