@@ -213,7 +213,7 @@ class LocalFolderStore:
 
     def open_file(self, key: str) -> tuple[IO[bytes], int]:
         try:
-            handle = open(self._path(key), "rb")  # noqa: SIM115 - the response closes it once sent
+            handle = open(self._path(key), "rb")  # noqa: SIM115 - returned open: the caller reads a range, then closes it
         except FileNotFoundError:
             raise
         except OSError as exc:
