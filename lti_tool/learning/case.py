@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from lti_tool.learning.coursepack import ImportedSkills, Unit
+from lti_tool.learning.messages import N_, Message, Problem
 from lti_tool.learning.skills import Skill, SkillGraph, SkillGraphError
 
 # Past these a package is refused with a message: a real framework has a few thousand items at most, and
@@ -41,40 +42,44 @@ def read_case_package(data: Mapping[str, Any]) -> ImportedSkills:
     if isinstance(data, Mapping) and isinstance(data.get("CFPackage"), Mapping):
         data = data["CFPackage"]
     if not isinstance(data, Mapping):
-        raise CasePackageError(["the package should be a JSON object with CFDocument, CFItems and CFAssociations"])
+        raise CasePackageError([Message(N_("the package should be a JSON object with CFDocument, CFItems and "
+                                              "CFAssociations"))])
     problems: list[str] = []
     notes: list[str] = []
 
     document = data.get("CFDocument")
     if not isinstance(document, Mapping):
-        problems.append("CFDocument: missing; a CASE package has one CFDocument describing the framework")
+        problems.append(Problem("CFDocument", Message(N_("missing; a CASE package has one CFDocument describing the "
+                                                           "framework"))))
         document = {}
     title = _text(document.get("title")) or ""
     if document and not title:
-        problems.append("CFDocument.title: missing or empty")
+        problems.append(Problem("CFDocument.title", Message(N_("missing or empty"))))
 
     item_list = _list(data, "CFItems", problems)
     association_list = _list(data, "CFAssociations", problems, required=False)
     if len(item_list) > MAX_ITEMS or len(association_list) > MAX_ASSOCIATIONS:
-        raise CasePackageError([
-            f"the package has {len(item_list)} CFItems and {len(association_list)} CFAssociations; Pathways "
-            f"imports at most {MAX_ITEMS} items and {MAX_ASSOCIATIONS} associations. Import the framework in parts."
-        ])
+        raise CasePackageError([Message(
+            N_("the package has %(items)s CFItems and %(associations)s CFAssociations; Pathways imports at most "
+               "%(max_items)s items and %(max_associations)s associations. Import the framework in parts."),
+            items=len(item_list), associations=len(association_list), max_items=MAX_ITEMS,
+            max_associations=MAX_ASSOCIATIONS)])
     items: dict[str, Mapping[str, Any]] = {}
     for index, item in enumerate(item_list):
         where = f"CFItems[{index}]"
         if not isinstance(item, Mapping):
-            problems.append(f"{where}: should be an object")
+            problems.append(Problem(where, Message(N_("should be an object"))))
             continue
         identifier = _text(item.get("identifier"))
         if not identifier:
-            problems.append(f"{where}.identifier: missing or empty")
+            problems.append(Problem(f"{where}.identifier", Message(N_("missing or empty"))))
             continue
         if identifier in items:
-            problems.append(f"{where}.identifier: {identifier!r} is used by another CFItem too")
+            problems.append(Problem(f"{where}.identifier", Message(N_("%(id)s is used by another CFItem too"),
+                                                                    id=repr(identifier))))
             continue
         if not _text(item.get("fullStatement")):
-            problems.append(f"{where}.fullStatement: missing or empty")
+            problems.append(Problem(f"{where}.fullStatement", Message(N_("missing or empty"))))
         items[identifier] = item
     order = {identifier: position for position, identifier in enumerate(items)}
 
@@ -86,19 +91,19 @@ def read_case_package(data: Mapping[str, Any]) -> ImportedSkills:
     for index, association in enumerate(association_list):
         where = f"CFAssociations[{index}]"
         if not isinstance(association, Mapping):
-            problems.append(f"{where}: should be an object")
+            problems.append(Problem(where, Message(N_("should be an object"))))
             continue
         kind = _text(association.get("associationType"))
         origin = _node(association.get("originNodeURI"))
         destination = _node(association.get("destinationNodeURI"))
         if not kind or origin is None or destination is None:
-            problems.append(
-                f"{where}: needs associationType, originNodeURI.identifier and destinationNodeURI.identifier"
-            )
+            problems.append(Problem(where, Message(
+                N_("needs associationType, originNodeURI.identifier and destinationNodeURI.identifier"))))
             continue
         if kind == "isChildOf":
             if origin not in items:
-                notes.append(f"{where}: {origin!r} is not a CFItem of this package; its isChildOf is skipped")
+                notes.append(Problem(where, Message(N_("%(id)s is not a CFItem of this package; its isChildOf is "
+                                                         "skipped"), id=repr(origin))))
             elif destination in items:
                 # Children without a sequenceNumber keep the order of CFItems, after the numbered ones.
                 sequence = association.get("sequenceNumber")
@@ -106,14 +111,15 @@ def read_case_package(data: Mapping[str, Any]) -> ImportedSkills:
                 children.setdefault(destination, []).append((key, order[origin], origin))
                 has_parent.add(origin)
             elif destination != _text(document.get("identifier")):
-                notes.append(f"{where}: parent {destination!r} of {origin!r} is not in this package; read as top-level")
+                notes.append(Problem(where, Message(N_("parent %(parent)s of %(id)s is not in this package; read as "
+                                                         "top-level"), parent=repr(destination), id=repr(origin))))
         elif kind == "precedes":
             precedes.setdefault((origin, destination), where)
         else:
             skipped[kind] = skipped.get(kind, 0) + 1
     if skipped:
         kinds = ", ".join(f"{kind} ({count})" for kind, count in sorted(skipped.items()))
-        notes.append(f"skipped associations that set no order or grouping: {kinds}")
+        notes.append(Message(N_("skipped associations that set no order or grouping: %(kinds)s"), kinds=kinds))
 
     kids = {parent: [c for _, _, c in sorted(entries)] for parent, entries in children.items()}
     tree_order = _tree_order(items, kids, has_parent)
@@ -145,16 +151,17 @@ def read_case_package(data: Mapping[str, Any]) -> ImportedSkills:
     for (origin, destination), where in precedes.items():
         missing = [node for node in (origin, destination) if node not in items]
         if missing:
-            notes.append(f"{where}: {missing[0]!r} is not a CFItem of this package; its precedes is skipped")
+            notes.append(Problem(where, Message(N_("%(id)s is not a CFItem of this package; its precedes is skipped"),
+                                                 id=repr(missing[0]))))
             continue
         earlier_skills, later_skills = skills_under(origin), skills_under(destination)
         links += len(earlier_skills) * len(later_skills)
         if links > MAX_PREREQUISITE_LINKS:
-            raise CasePackageError([
-                f"{where}: the precedes associations make more than {MAX_PREREQUISITE_LINKS} prerequisite links "
-                "between skills (a grouping that precedes another links every skill under one to every skill "
-                "under the other). Link fewer or smaller groupings, or import the framework in parts."
-            ])
+            raise CasePackageError([Problem(where, Message(
+                N_("the precedes associations make more than %(links)s prerequisite links between skills (a "
+                   "grouping that precedes another links every skill under one to every skill under the other). "
+                   "Link fewer or smaller groupings, or import the framework in parts."),
+                links=MAX_PREREQUISITE_LINKS))])
         for later in later_skills:
             needs = prerequisites[later]
             for earlier in earlier_skills:
@@ -184,7 +191,7 @@ def read_case_package(data: Mapping[str, Any]) -> ImportedSkills:
         try:
             SkillGraph(skills)
         except SkillGraphError as error:
-            problems.append(f"precedes associations: {error}")
+            problems.append(Problem(Message(N_("precedes associations")), error.args[0]))
     if problems:
         raise CasePackageError(problems)
     return ImportedSkills(
@@ -237,6 +244,6 @@ def _list(data: Mapping[str, Any], key: str, problems: list[str], required: bool
     if value is None and not required:
         return []
     if not isinstance(value, list):
-        problems.append(f"{key}: should be a list" if key in data else f"{key}: missing")
+        problems.append(Problem(key, Message(N_("should be a list") if key in data else N_("missing"))))
         return []
     return value

@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from html.parser import HTMLParser
 
 from lti_tool.learning.coursepack import ImportedSkills, Unit
+from lti_tool.learning.messages import N_, Message, Problem
 from lti_tool.learning.skills import Skill, SkillGraph, SkillGraphError
 
 MOODLE_HEADERS = (
@@ -109,7 +110,7 @@ def read_competency_csv(text: str) -> ImportedSkills:
     """Read a Moodle competency framework CSV into skills and units, or raise CompetencyCsvError."""
     rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
     if not rows:
-        raise CompetencyCsvError(["the file is empty"])
+        raise CompetencyCsvError([Message(N_("the file is empty"))])
     problems: list[str] = []
     notes: list[str] = []
     title = description = ""
@@ -119,23 +120,24 @@ def read_competency_csv(text: str) -> ImportedSkills:
     for number, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue
-        where = f"row {number}"
+        where = Message(N_("row %(number)s"), number=number)
         cells = row + [""] * (len(MOODLE_HEADERS) - len(row))
         if cells[_IS_FRAMEWORK].strip().lower() in ("1", "true", "yes"):
             if found_framework:
-                problems.append(f"{where}: a second framework row; one file holds one framework")
+                problems.append(Problem(where, Message(N_("a second framework row; one file holds one framework"))))
             found_framework = True
             title = cells[_NAME].strip() or cells[_ID].strip()
             description = _description(cells[_DESCRIPTION], cells[_FORMAT])
             continue
         identifier, name = cells[_ID].strip(), cells[_NAME].strip()
         if not identifier:
-            problems.append(f"{where}: the competency has no ID number")
+            problems.append(Problem(where, Message(N_("the competency has no ID number"))))
             continue
         if not name:
-            problems.append(f"{where}: the competency {identifier!r} has no short name")
+            problems.append(Problem(where, Message(N_("the competency %(id)s has no short name"), id=repr(identifier))))
         if identifier in competencies:
-            problems.append(f"{where}: the ID number {identifier!r} is already used in {competencies[identifier][0]}")
+            problems.append(Problem(where, Message(N_("the ID number %(id)s is already used in %(place)s"),
+                                                    id=repr(identifier), place=competencies[identifier][0])))
             continue
         competencies[identifier] = (
             where,
@@ -145,15 +147,16 @@ def read_competency_csv(text: str) -> ImportedSkills:
             cells[_RELATED],
         )
     if not found_framework:
-        problems.append(
+        problems.append(Message(N_(
             "no row has 'Is framework' set to 1; export the whole framework from Moodle "
             "(Site administration > Competencies > Export competency framework)"
-        )
+        )))
 
     children: dict[str, list[str]] = {}
     for identifier, (where, parent, *_rest) in competencies.items():
         if parent and parent not in competencies:
-            notes.append(f"{where}: parent {parent!r} of {identifier!r} is not in the file; read it as top-level")
+            notes.append(Problem(where, Message(N_("parent %(parent)s of %(id)s is not in the file; read it as "
+                                                     "top-level"), parent=repr(parent), id=repr(identifier))))
         elif parent:
             children.setdefault(parent, []).append(identifier)
     leaves = [c for c in competencies if c not in children]
@@ -167,15 +170,16 @@ def read_competency_csv(text: str) -> ImportedSkills:
             if other == identifier:
                 continue
             if other not in competencies:
-                notes.append(f"{where}: {identifier!r} cross-references {other!r}, which is not in the file")
+                notes.append(Problem(where, Message(N_("%(id)s cross-references %(other)s, which is not in the file"),
+                                                     id=repr(identifier), other=repr(other))))
             elif other in children:
-                notes.append(f"{where}: {identifier!r} cross-references the group {other!r}, not a skill; left out")
+                notes.append(Problem(where, Message(N_("%(id)s cross-references the group %(other)s, not a skill; left "
+                                                        "out"), id=repr(identifier), other=repr(other))))
             elif identifier in related[other]:
                 if identifier < other:
-                    notes.append(
-                        f"{identifier!r} and {other!r} cross-reference each other, so neither is taken as a "
-                        "prerequisite of the other"
-                    )
+                    notes.append(Message(
+                        N_("%(id)s and %(other)s cross-reference each other, so neither is taken as a "
+                           "prerequisite of the other"), id=repr(identifier), other=repr(other)))
             elif other not in prerequisites:
                 prerequisites.append(other)
         skills.append(Skill(identifier, name, text, tuple(prerequisites)))
@@ -194,7 +198,7 @@ def read_competency_csv(text: str) -> ImportedSkills:
         try:
             SkillGraph(skills)
         except SkillGraphError as error:
-            problems.append(str(error))
+            problems.append(error.args[0])  # a Message: pages translate it
     if problems:
         raise CompetencyCsvError(problems)
     return ImportedSkills(title=title, description=description, skills=tuple(skills), units=units, notes=tuple(notes))

@@ -31,6 +31,7 @@ from lti_tool.learning.item_templates import (
     variant_count,
 )
 from lti_tool.learning.mastery import MasteryThresholds
+from lti_tool.learning.messages import N_, Message, Problem
 from lti_tool.learning.skills import Skill, SkillGraph, SkillGraphError
 from lti_tool.learning.translations import (
     ANSWERS,
@@ -262,11 +263,14 @@ class CoursePack:
         for skill in self.skills:
             count = sum(distinct_items(item) for _, item in self.items() if skill.id in item.skills)
             if 0 < count < FEW_ITEMS:
-                notes.append(
-                    f"The skill {skill.id!r} has {count} distinct question{'s' if count != 1 else ''}; with fewer "
-                    f"than {FEW_ITEMS}, learners soon meet repeats, which earn no credit. An item template "
-                    "(parameters and an answer formula) gives many variants."
-                )
+                notes.append(Message(
+                    N_("The skill %(skill)s has %(count)s distinct question; with fewer than %(few)s, learners soon "
+                       "meet repeats, which earn no credit. An item template (parameters and an answer formula) "
+                       "gives many variants.") if count == 1 else
+                    N_("The skill %(skill)s has %(count)s distinct questions; with fewer than %(few)s, learners "
+                       "soon meet repeats, which earn no credit. An item template (parameters and an answer "
+                       "formula) gives many variants."),
+                    skill=repr(skill.id), count=count, few=FEW_ITEMS))
         return notes
 
 
@@ -302,6 +306,17 @@ class ImportedSkills:
 # Loading
 
 
+#: "The <what> id 'x' is already used at …", a whole sentence per kind of id so each language words it its own way.
+_ALREADY_USED = {
+    "skill": N_("the skill id %(id)s is already used at %(place)s"),
+    "unit": N_("the unit id %(id)s is already used at %(place)s"),
+    "activity": N_("the activity id %(id)s is already used at %(place)s"),
+    "goal": N_("the goal id %(id)s is already used at %(place)s"),
+    "item": N_("the item id %(id)s is already used at %(place)s"),
+    "choice": N_("the choice id %(id)s is already used at %(place)s"),
+}
+
+
 class _Reader:
     """Collects problems while reading, so an author sees them all in one go instead of one per upload."""
 
@@ -310,63 +325,68 @@ class _Reader:
         self.sample_templates = sample_templates
 
     def problem(self, where: str, message: str) -> None:
-        self.problems.append(f"{where}: {message}" if where else message)
+        # Kept apart (Problem), so the course-map editor names the place in the teacher's words and language.
+        self.problems.append(Problem(where, message))
 
     def record(self, value: object, where: str, required: Sequence[str], optional: Sequence[str]) -> dict[str, Any]:
         """Return the value as a dict if it is a JSON object, reporting missing and unknown fields."""
         if not isinstance(value, dict):
-            self.problem(where, f"should be an object, not {_type_name(value)}")
+            self.problem(where, Message(N_("should be an object, not %(value)s"), value=_type_name(value)))
             return {}
         for key in required:
             if key not in value:
-                self.problem(where, f"missing the required field {key!r}")
+                self.problem(where, Message(N_("missing the required field %(field)s"), field=repr(key)))
         known = (*required, *optional)
         for key in value:
             if key not in known:
                 # Unknown fields would be dropped silently on export, so a typo ("prerequisite") is refused.
-                self.problem(where, f"unknown field {key!r} (expected one of: {', '.join(known)})")
+                self.problem(where, Message(N_("unknown field %(field)s (expected one of: %(fields)s)"),
+                                            field=repr(key), fields=", ".join(known)))
         return value
 
     def text(self, data: Mapping[str, Any], key: str, where: str, default: str = "", nonempty: bool = False) -> str:
         value = data.get(key, default)
         if not isinstance(value, str):
-            self.problem(f"{where}.{key}", f"should be text, not {_type_name(value)}")
+            self.problem(f"{where}.{key}", Message(N_("should be text, not %(value)s"), value=_type_name(value)))
             return default
         if nonempty and not value.strip():
-            self.problem(f"{where}.{key}", "should not be empty")
+            self.problem(f"{where}.{key}", Message(N_("should not be empty")))
         return value
 
     def optional_text(self, data: Mapping[str, Any], key: str, where: str) -> str | None:
         value = data.get(key)
         if value is None or isinstance(value, str):
             return value
-        self.problem(f"{where}.{key}", f"should be text or null, not {_type_name(value)}")
+        self.problem(f"{where}.{key}", Message(N_("should be text or null, not %(value)s"), value=_type_name(value)))
         return None
 
     def texts(self, data: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
         value = data.get(key, [])
         if not isinstance(value, list):
-            self.problem(f"{where}.{key}", f"should be a list of text, not {_type_name(value)}")
+            self.problem(f"{where}.{key}", Message(N_("should be a list of text, not %(value)s"),
+                                                  value=_type_name(value)))
             return ()
         good = []
         for index, entry in enumerate(value):
             if isinstance(entry, str):
                 good.append(entry)
             else:
-                self.problem(f"{where}.{key}[{index}]", f"should be text, not {_type_name(entry)}")
+                self.problem(f"{where}.{key}[{index}]", Message(N_("should be text, not %(value)s"),
+                                                                   value=_type_name(entry)))
         return tuple(good)
 
     def number(self, data: Mapping[str, Any], key: str, where: str, default: Number = 0) -> Number:
         value = data.get(key, default)
         if not _is_number(value):
-            self.problem(f"{where}.{key}", f"should be a number, not {_type_name(value)}")
+            self.problem(f"{where}.{key}", Message(N_("should be a number, not %(value)s"), value=_type_name(value)))
             return default
         return value
 
     def objects(self, data: Mapping[str, Any], key: str, where: str) -> list[tuple[str, Any]]:
         value = data.get(key, [])
         if not isinstance(value, list):
-            self.problem(f"{where}.{key}" if where else key, f"should be a list, not {_type_name(value)}")
+            self.problem(f"{where}.{key}" if where else key,
+                         Message(N_("should be a list, not %(value)s"), value=_type_name(value)))
             return []
         prefix = f"{where}.{key}" if where else key
         return [(f"{prefix}[{index}]", entry) for index, entry in enumerate(value)]
@@ -383,7 +403,7 @@ class _Reader:
         seen: dict[str, str] = {}
         for where, identifier in ids:
             if identifier in seen:
-                self.problem(where, f"the {what} id {identifier!r} is already used at {seen[identifier]}")
+                self.problem(where, Message(_ALREADY_USED[what], id=repr(identifier), place=seen[identifier]))
             else:
                 seen[identifier] = where
 
@@ -403,9 +423,11 @@ def load_pack(data: Mapping[str, Any], *, sample_templates: bool = True) -> Cour
         optional=("mastery", "skills", "units", "activities", "goals"),
     )
     if "format" in top and top["format"] != FORMAT:
-        r.problem("format", f"should be {FORMAT!r}, not {top['format']!r}; is this a Pathways course pack?")
+        r.problem("format", Message(N_("should be %(format)s, not %(given)s; is this a Pathways course pack?"),
+                                     format=repr(FORMAT), given=repr(top["format"])))
     if "version" in top and (top["version"] != VERSION or isinstance(top["version"], bool)):
-        r.problem("version", f"version {top['version']!r} is not supported; this Pathways reads version {VERSION}")
+        r.problem("version", Message(N_("version %(given)s is not supported; this Pathways reads version %(version)s"),
+                                      given=repr(top["version"]), version=VERSION))
     if r.problems:
         # With the wrong format or version the rest would only produce noise.
         raise CoursePackError(r.problems)
@@ -430,7 +452,9 @@ def load_pack(data: Mapping[str, Any], *, sample_templates: bool = True) -> Cour
     def check_refs(where: str, ids: Sequence[str]) -> None:
         for index, skill_id in enumerate(ids):
             if skill_id not in known:
-                r.problem(f"{where}[{index}]", f"names the skill {skill_id!r}, which is not in this pack's skills")
+                r.problem(f"{where}[{index}]",
+                          Message(N_("names the skill %(skill)s, which is not in this pack's skills"),
+                                  skill=repr(skill_id)))
 
     for where, skill in skills:
         check_refs(f"{where}.prerequisites", skill.prerequisites)
@@ -446,14 +470,15 @@ def load_pack(data: Mapping[str, Any], *, sample_templates: bool = True) -> Cour
                 if skill_id in known and skill_id not in activity.skills:
                     r.problem(
                         f"{where}.items[{index}].skills[{skill_index}]",
-                        f"the skill {skill_id!r} is not among the skills of its activity {activity.id!r}",
+                        Message(N_("the skill %(skill)s is not among the skills of its activity %(activity)s"),
+                                skill=repr(skill_id), activity=repr(activity.id)),
                     )
 
     if not r.problems:
         try:
             SkillGraph(s for _, s in skills)
         except SkillGraphError as error:
-            r.problem("skills", str(error))
+            r.problem("skills", error.args[0])
     if r.problems:
         raise CoursePackError(r.problems)
     return CoursePack(
@@ -485,8 +510,9 @@ def decode_json(text: str, max_depth: int = MAX_JSON_DEPTH) -> Any:
 
     Invalid JSON raises json.JSONDecodeError as json.loads does.
     """
-    too_deep = CoursePackError([f"The file is nested more than {max_depth} levels deep (lists or objects inside "
-                                "each other); a course pack or CASE package needs far fewer. Check the file."])
+    too_deep = CoursePackError([Message(N_("The file is nested more than %(depth)s levels deep (lists or objects "
+                                           "inside each other); a course pack or CASE package needs far fewer. "
+                                           "Check the file."), depth=max_depth)])
     try:
         document = json.loads(text)
     except RecursionError:
@@ -529,14 +555,16 @@ def _load_mastery(r: _Reader, value: object) -> MasterySettings:
             continue
         value_ = levels[level]
         if not _is_number(value_) or not 0 < value_ < 1:
-            r.problem(f"mastery.thresholds.{level}", f"should be a probability between 0 and 1, not {value_!r}")
+            r.problem(f"mastery.thresholds.{level}",
+                      Message(N_("should be a probability between 0 and 1, not %(value)s"), value=repr(value_)))
         else:
             thresholds[level] = value_
     if not thresholds["familiar"] <= thresholds["proficient"] <= thresholds["mastered"]:
-        r.problem("mastery.thresholds", "levels should rise: familiar <= proficient <= mastered")
+        r.problem("mastery.thresholds", Message(N_("levels should rise: familiar <= proficient <= mastered")))
     review = data.get("review_spacing", True)
     if not isinstance(review, bool):
-        r.problem("mastery.review_spacing", f"should be true or false, not {_type_name(review)}")
+        r.problem("mastery.review_spacing", Message(N_("should be true or false, not %(value)s"),
+                                                     value=_type_name(review)))
         review = True
     evidence = dict(EVIDENCE_RULES)
     rules = r.record(data.get("evidence", {}), "mastery.evidence", required=(), optional=tuple(EVIDENCE_RULES))
@@ -545,14 +573,17 @@ def _load_mastery(r: _Reader, value: object) -> MasterySettings:
             continue
         given = rules[key]
         if isinstance(default, int) and (isinstance(given, bool) or not isinstance(given, int) or given < 0):
-            r.problem(f"mastery.evidence.{key}", f"should be a whole number, 0 or more, not {given!r}")
+            r.problem(f"mastery.evidence.{key}", Message(N_("should be a whole number, 0 or more, not %(value)s"),
+                                                          value=repr(given)))
         elif not _is_number(given) or given < 0:
-            r.problem(f"mastery.evidence.{key}", f"should be a number, 0 or more, not {given!r}")
+            r.problem(f"mastery.evidence.{key}", Message(N_("should be a number, 0 or more, not %(value)s"),
+                                                          value=repr(given)))
         else:
             evidence[key] = given
     retention = data.get("desired_retention", DEFAULT_RETENTION)
     if not _is_number(retention) or not 0.7 <= retention <= 0.97:
-        r.problem("mastery.desired_retention", f"should be a probability between 0.7 and 0.97, not {retention!r}")
+        r.problem("mastery.desired_retention",
+                  Message(N_("should be a probability between 0.7 and 0.97, not %(value)s"), value=repr(retention)))
         retention = DEFAULT_RETENTION
     return MasterySettings(thresholds=thresholds, review_spacing=review, evidence=evidence,
                            desired_retention=float(retention))
@@ -600,7 +631,7 @@ def _load_goal(r: _Reader, value: object, where: str) -> Goal:
     data = r.record(value, where, required=("id", "title", "skills"), optional=("description", "due", "translations"))
     due = r.optional_text(data, "due", where)
     if due is not None and not _is_iso_date(due):
-        r.problem(f"{where}.due", f"should be a date written YYYY-MM-DD, not {due!r}")
+        r.problem(f"{where}.due", Message(N_("should be a date written YYYY-MM-DD, not %(value)s"), value=repr(due)))
     title, description = r.text(data, "title", where, nonempty="title" in data), r.text(data, "description", where)
     return Goal(
         id=_identifier(r, data, where),
@@ -621,21 +652,24 @@ def _load_activity(r: _Reader, value: object, where: str) -> Activity:
     )
     kind = r.text(data, "kind", where)
     if "kind" in data and kind not in ACTIVITY_KINDS:
-        r.problem(f"{where}.kind", f"should be one of {', '.join(ACTIVITY_KINDS)}, not {kind!r}")
+        r.problem(f"{where}.kind", Message(N_("should be one of %(kinds)s, not %(value)s"),
+                                            kinds=", ".join(ACTIVITY_KINDS), value=repr(kind)))
     url = r.optional_text(data, "url", where)
     instructions = r.text(data, "instructions", where)
     skills = r.texts(data, "skills", where)
     items = tuple(_load_item(r, entry, item_where, skills) for item_where, entry in r.objects(data, "items", where))
     if kind == "resource" and not url:
-        r.problem(f"{where}.url", "a resource needs the address (url) of what to read or watch")
+        r.problem(f"{where}.url", Message(N_("a resource needs the address (url) of what to read or watch")))
     if kind in ("project", "discussion", "offline") and not instructions.strip():
-        r.problem(f"{where}.instructions", f"a {kind} activity needs instructions for the learners")
+        r.problem(f"{where}.instructions", Message(N_("a %(kind)s activity needs instructions for the learners"),
+                                                    kind=kind))
     if kind == "practice" and not items and "items" in data:
-        r.problem(f"{where}.items", "a practice activity needs at least one item")
+        r.problem(f"{where}.items", Message(N_("a practice activity needs at least one item")))
     elif kind == "practice" and "items" not in data:
-        r.problem(where, "a practice activity needs its items")
+        r.problem(where, Message(N_("a practice activity needs its items")))
     if kind in ACTIVITY_KINDS and kind != "practice" and items:
-        r.problem(f"{where}.items", f"only practice activities hold items, and this one is a {kind}")
+        r.problem(f"{where}.items", Message(N_("only practice activities hold items, and this one is a %(kind)s"),
+                                             kind=kind))
     title, modality = r.text(data, "title", where, nonempty="title" in data), r.text(data, "modality", where)
     return Activity(
         id=_identifier(r, data, where),
@@ -671,7 +705,8 @@ _ITEM_FIELDS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 def _load_item(r: _Reader, value: object, where: str, activity_skills: tuple[str, ...]) -> Item:
     item_type = value.get("type") if isinstance(value, dict) else None
     if isinstance(value, dict) and item_type not in ITEM_TYPES:
-        r.problem(f"{where}.type", f"should be one of {', '.join(ITEM_TYPES)}, not {item_type!r}")
+        r.problem(f"{where}.type", Message(N_("should be one of %(kinds)s, not %(value)s"),
+                                            kinds=", ".join(ITEM_TYPES), value=repr(item_type)))
         item_type = None
     required, optional = _ITEM_FIELDS.get(item_type or "", (("id", "type", "prompt"), ()))
     if item_type is None:
@@ -679,7 +714,8 @@ def _load_item(r: _Reader, value: object, where: str, activity_skills: tuple[str
         optional = tuple(sorted({f for spec in _ITEM_FIELDS.values() for group in spec for f in group} - set(required)))
     data = r.record(value, where, required=required, optional=optional)
     if "skills" in data and data["skills"] == []:
-        r.problem(f"{where}.skills", "should name at least one skill, or be left out to use the activity's skills")
+        r.problem(f"{where}.skills",
+                  Message(N_("should name at least one skill, or be left out to use the activity's skills")))
     common: dict[str, Any] = {
         "id": _identifier(r, data, where),
         "prompt": r.text(data, "prompt", where, nonempty="prompt" in data),
@@ -693,7 +729,7 @@ def _load_item(r: _Reader, value: object, where: str, activity_skills: tuple[str
     constraints = r.texts(data, "constraints", where)
     common["parameters"], common["constraints"] = parameters, constraints
     if "constraints" in data and not parameters:
-        r.problem(f"{where}.constraints", "only an item with parameters (a template) has constraints")
+        r.problem(f"{where}.constraints", Message(N_("only an item with parameters (a template) has constraints")))
     english: dict[str, tuple[str, Any]] = {
         "prompt": (TEXT, common["prompt"]), "hints": (HINTS, common["hints"]), "solution": (TEXT, common["solution"]),
     }
@@ -709,16 +745,17 @@ def _load_item(r: _Reader, value: object, where: str, activity_skills: tuple[str
             )
         r.unique([(w, c.id) for w, c in choices], "choice")
         if "choices" in data and len(choices) < 2:
-            r.problem(f"{where}.choices", "a multiple-choice item needs at least two choices")
+            r.problem(f"{where}.choices", Message(N_("a multiple-choice item needs at least two choices")))
         answer = r.text(data, "answer", where)
         if "answer" in data and isinstance(data["answer"], str) and answer not in {c.id for _, c in choices}:
-            r.problem(f"{where}.answer", f"{answer!r} is not the id of one of the item's choices")
+            r.problem(f"{where}.answer", Message(N_("%(choice)s is not the id of one of the item's choices"),
+                                              choice=repr(answer)))
         english["choices"] = (CHOICES, {c.id: c.text for _, c in choices})
         item: Item = MultipleChoiceItem(choices=tuple(c for _, c in choices), answer=answer, **common)
     elif item_type == "numeric":
         tolerance = r.number(data, "tolerance", where)
         if tolerance < 0:
-            r.problem(f"{where}.tolerance", f"should be zero or more, not {tolerance!r}")
+            r.problem(f"{where}.tolerance", Message(N_("should be zero or more, not %(value)s"), value=repr(tolerance)))
         if parameters and isinstance(data.get("answer"), str):
             answer_value: Number | str = data["answer"]  # a formula, checked with the template below
         else:
@@ -732,7 +769,7 @@ def _load_item(r: _Reader, value: object, where: str, activity_skills: tuple[str
     elif item_type == "short_text":
         answers = r.texts(data, "answers", where)
         if "answers" in data and not any(_normalise_text(a) for a in answers):
-            r.problem(f"{where}.answers", "a short-text item needs at least one accepted answer")
+            r.problem(f"{where}.answers", Message(N_("a short-text item needs at least one accepted answer")))
         english["answers"] = (ANSWERS, answers)
         item = ShortTextItem(answers=answers, **common)
     else:
@@ -750,13 +787,15 @@ def _load_parameters(r: _Reader, data: Mapping[str, Any], where: str) -> tuple[P
         return ()
     value = data["parameters"]
     if not isinstance(value, dict) or not value:
-        r.problem(f"{where}.parameters", "should be an object naming at least one parameter, or be left out")
+        r.problem(f"{where}.parameters",
+                  Message(N_("should be an object naming at least one parameter, or be left out")))
         return ()
     parameters = []
     for name, spec in value.items():
         at = f"{where}.parameters.{name}"
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) or name in ("abs", "min", "max", "gcd"):
-            r.problem(at, "a parameter's name is a letter or a word (letters, digits, _), not a function's name")
+            r.problem(at, Message(N_("a parameter's name is a letter or a word (letters, digits, _), not a "
+                                       "function's name")))
             continue
         spec = r.record(spec, at, required=(), optional=("min", "max", "step", "values"))
         if "values" in spec:
@@ -764,7 +803,8 @@ def _load_parameters(r: _Reader, data: Mapping[str, Any], where: str) -> tuple[P
             if set(spec) != {"values"} or not isinstance(values, list) or not values or not all(
                 _is_number(v) for v in values
             ):
-                r.problem(at, "give either a non-empty list of numbers as values, or min and max (and a step)")
+                r.problem(at, Message(N_("give either a non-empty list of numbers as values, or min and max (and a "
+                                           "step)")))
                 continue
             parameters.append(Parameter(name, values=tuple(values)))
             continue
@@ -772,10 +812,11 @@ def _load_parameters(r: _Reader, data: Mapping[str, Any], where: str) -> tuple[P
         if not all(isinstance(b, int) and not isinstance(b, bool) for b in bounds) or bounds[2] < 1 or (
             bounds[0] > bounds[1]
         ):
-            r.problem(at, "min and max should be whole numbers with min ≤ max, and step a whole number of 1 or more")
+            r.problem(at, Message(N_("min and max should be whole numbers with min ≤ max, and step a whole number of 1 "
+                                       "or more")))
             continue
         if (bounds[1] - bounds[0]) // bounds[2] > 10_000:
-            r.problem(at, "gives more than 10,000 values; choose a smaller range or a larger step")
+            r.problem(at, Message(N_("gives more than 10,000 values; choose a smaller range or a larger step")))
             continue
         parameters.append(Parameter(name, low=bounds[0], high=bounds[1], step=bounds[2]))
     return tuple(parameters)
@@ -812,7 +853,8 @@ def _check_template(r: _Reader, item: Item, where: str) -> None:
     for at, formula in formulas:
         unknown = names_in(formula) - names
         if unknown:
-            r.problem(at, f"{formula!r} uses {', '.join(sorted(unknown))}, which is not one of the parameters")
+            r.problem(at, Message(N_("%(formula)s uses %(names)s, which is not one of the parameters"),
+                                   formula=repr(formula), names=", ".join(sorted(unknown))))
             continue
         try:
             evaluate(formula, {p.name: p.choices()[0] for p in item.parameters})
@@ -824,7 +866,7 @@ def _check_template(r: _Reader, item: Item, where: str) -> None:
     if not r.sample_templates:
         return
     if variant_count(item.parameters, item.constraints) == 0:
-        r.problem(f"{where}.constraints", "no values of the parameters meet every constraint")
+        r.problem(f"{where}.constraints", Message(N_("no values of the parameters meet every constraint")))
         return
     # Try variants learners may meet (a few hundred) so a division by zero is caught when authoring, not in class.
     rng = random.Random(0)  # noqa: S311 - variety, not secrecy; seeded so a check is repeatable
@@ -833,7 +875,8 @@ def _check_template(r: _Reader, item: Item, where: str) -> None:
         try:
             instantiate(item, params)
         except TemplateError as error:
-            r.problem(where, f"with {params} the template fails: {error}")
+            r.problem(where, Message(N_("with %(values)s the template fails: %(error)s"), values=str(params),
+                                      error=str(error)))
             return
 
 
@@ -841,7 +884,8 @@ def _load_difficulty(r: _Reader, data: Mapping[str, Any], where: str) -> Difficu
     value = data.get("difficulty", "medium")
     if value in DIFFICULTY_LABELS or _is_number(value):
         return value
-    r.problem(f"{where}.difficulty", f"should be easy, medium, hard or a number, not {value!r}")
+    r.problem(f"{where}.difficulty", Message(N_("should be easy, medium, hard or a number, not %(value)s"),
+                                              value=repr(value)))
     return "medium"
 
 
@@ -850,10 +894,10 @@ def _identifier(r: _Reader, data: Mapping[str, Any], where: str) -> str:
         return ""
     value = data["id"]
     if not isinstance(value, str) or not value.strip():
-        r.problem(f"{where}.id", f"should be non-empty text, not {value!r}")
+        r.problem(f"{where}.id", Message(N_("should be non-empty text, not %(value)s"), value=repr(value)))
         return str(value)
     if value != value.strip():
-        r.problem(f"{where}.id", f"should not start or end with spaces: {value!r}")
+        r.problem(f"{where}.id", Message(N_("should not start or end with spaces: %(value)s"), value=repr(value)))
     return value
 
 
@@ -1051,15 +1095,15 @@ def _is_iso_date(text: str) -> bool:
 
 def _type_name(value: object) -> str:
     if value is None:
-        return "null"
+        return "null"  # JSON's own word, the same in every language
     if isinstance(value, bool):
-        return "true/false"
+        return Message(N_("true/false"))
     if isinstance(value, int | float):
-        return f"the number {value!r}"
+        return Message(N_("the number %(value)s"), value=repr(value))
     if isinstance(value, str):
-        return f"the text {value!r}"
+        return Message(N_("the text %(value)s"), value=repr(value))
     if isinstance(value, list):
-        return "a list"
+        return Message(N_("a list"))
     if isinstance(value, dict):
-        return "an object"
+        return Message(N_("an object"))
     return type(value).__name__

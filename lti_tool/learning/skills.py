@@ -6,6 +6,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .messages import N_, Message
+
 
 class SkillGraphError(ValueError):
     """A skill map that cannot be used: a prerequisite loop, an unknown or duplicate skill."""
@@ -35,16 +37,18 @@ class SkillGraph:
         self._skills: dict[str, Skill] = {}
         for skill in skills:
             if skill.id in self._skills:
-                raise SkillGraphError(f"Two skills share the id {skill.id!r}; each skill needs its own id.")
+                raise SkillGraphError(Message(N_("Two skills share the id %(id)s; each skill needs its own id."),
+                                              id=repr(skill.id)))
             self._skills[skill.id] = skill
         for skill in self._skills.values():
             for prerequisite in skill.prerequisites:
                 if prerequisite == skill.id:
-                    raise SkillGraphError(f"Skills cannot depend on each other in a circle: {skill.id} → {skill.id}")
+                    raise SkillGraphError(Message(N_("Skills cannot depend on each other in a circle: %(circle)s"),
+                                                  circle=f"{skill.id} → {skill.id}"))
                 if prerequisite not in self._skills:
-                    raise SkillGraphError(
-                        f"Skill {skill.id!r} needs {prerequisite!r}, which is not a skill in this course."
-                    )
+                    raise SkillGraphError(Message(
+                        N_("Skill %(id)s needs %(prerequisite)s, which is not a skill in this course."),
+                        id=repr(skill.id), prerequisite=repr(prerequisite)))
         dependents: dict[str, list[str]] = {skill_id: [] for skill_id in self._skills}
         for skill in self._skills.values():
             for prerequisite in skill.prerequisites:
@@ -75,7 +79,8 @@ class SkillGraph:
                     loop = path[path.index(prerequisite) :] + [prerequisite]
                     # Written dependent-first ("a needs b needs a") because that is how people describe it.
                     circle = " → ".join(loop)
-                    raise SkillGraphError(f"Skills cannot depend on each other in a circle: {circle}")
+                    raise SkillGraphError(Message(N_("Skills cannot depend on each other in a circle: %(circle)s"),
+                                                  circle=circle))
                 elif prerequisite not in done:
                     path.append(prerequisite)
                     on_path.add(prerequisite)

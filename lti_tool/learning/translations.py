@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from lti_tool.learning.item_templates import formulas_in
+from lti_tool.learning.messages import N_, Message
 
 #: The language a pack's own fields are written in; translations are for other languages.
 BASE_LANGUAGE = "en"
@@ -53,24 +54,27 @@ def read_translations(
     placeholders as the English text it translates, so each language shows the same numbers.
     """
     if not isinstance(value, dict):
-        problem(where, "should be an object keyed by language code, such as {\"es\": {…}}")
+        problem(where, Message(N_("should be an object keyed by language code, such as %(example)s"),
+                                example='{"es": {…}}'))
         return {}
     result: dict[str, dict[str, Any]] = {}
     for language, texts in value.items():
         at = f"{where}.{language}"
         if language == BASE_LANGUAGE:
-            problem(at, "the pack's own fields are the English text; translations are for other languages")
+            problem(at, Message(N_("the pack's own fields are the English text; translations are for other languages")))
             continue
         if language not in ISO_639_1:
-            problem(at, f"{language!r} is not a language code (two lowercase letters, ISO 639-1, such as \"es\")")
+            problem(at, Message(N_("%(language)s is not a language code (two lowercase letters, ISO 639-1, such as "
+                                   "\"es\")"), language=repr(language)))
             continue
         if not isinstance(texts, dict):
-            problem(at, "should be an object holding the translated texts")
+            problem(at, Message(N_("should be an object holding the translated texts")))
             continue
         read: dict[str, Any] = {}
         for key, given in texts.items():
             if key not in english:
-                problem(at, f"unknown field {key!r} (translatable here: {', '.join(english)})")
+                problem(at, Message(N_("unknown field %(field)s (translatable here: %(fields)s)"), field=repr(key),
+                                    fields=", ".join(english)))
                 continue
             kind, base = english[key]
             checked = _read_field(kind, base, given, f"{at}.{key}", problem, template)
@@ -86,24 +90,27 @@ def _read_field(kind: str, base: Any, given: object, at: str, problem: Callable[
         return _read_text(given, base, at, problem, template)
     if kind == CHOICES:
         if not isinstance(given, dict):
-            problem(at, "should be an object of choice id -> translated text")
+            problem(at, Message(N_("should be an object of choice id -> translated text")))
             return None
         texts = {}
         for choice_id, text in given.items():
             if choice_id not in base:
-                problem(f"{at}.{choice_id}", f"{choice_id!r} is not the id of one of the item's choices")
+                problem(f"{at}.{choice_id}", Message(N_("%(choice)s is not the id of one of the item's choices"),
+                                                       choice=repr(choice_id)))
                 continue
             checked = _read_text(text, base[choice_id], f"{at}.{choice_id}", problem, template)
             if checked is not None:
                 texts[choice_id] = checked
         return texts
     if not isinstance(given, list):
-        problem(at, f"should be a list of text, not {type(given).__name__}")
+        problem(at, Message(N_("should be a list of text, not %(kind)s"), kind=type(given).__name__))
         return None
     if kind == HINTS and len(given) != len(base):
         # Hints are shown one by one and counted; a translation with another number of hints would change that.
-        problem(at, f"has {len(given)} hint{'s' if len(given) != 1 else ''} but the English has {len(base)}; "
-                    "translate each hint")
+        problem(at, Message(N_("has %(count)s hint but the English has %(english)s; translate each hint")
+                            if len(given) == 1 else
+                            N_("has %(count)s hints but the English has %(english)s; translate each hint"),
+                            count=len(given), english=len(base)))
         return None
     texts_read = [
         _read_text(text, base[index] if kind == HINTS else None, f"{at}[{index}]", problem, template)
@@ -115,11 +122,11 @@ def _read_field(kind: str, base: Any, given: object, at: str, problem: Callable[
 def _read_text(given: object, base: str | None, at: str, problem: Callable[[str, str], None],
                template: bool) -> str | None:
     if not isinstance(given, str) or not given.strip():
-        problem(at, "should be non-empty text (leave the field out to show the English)")
+        problem(at, Message(N_("should be non-empty text (leave the field out to show the English)")))
         return None
     if template and base is not None and placeholders(given) != placeholders(base):
-        problem(at, f"has the placeholders {_listed(given)} but the English text has {_listed(base)}; a "
-                    "translation shows the same numbers")
+        problem(at, Message(N_("has the placeholders %(given)s but the English text has %(english)s; a "
+                               "translation shows the same numbers"), given=_listed(given), english=_listed(base)))
         return None
     return given
 
@@ -131,7 +138,7 @@ def placeholders(text: str) -> list[str]:
 
 def _listed(text: str) -> str:
     found = placeholders(text)
-    return ", ".join(f"{{{f}}}" for f in found) if found else "none"
+    return ", ".join(f"{{{f}}}" for f in found) if found else Message(N_("none"))
 
 
 def dump_translations(translations: Translations, fields: Sequence[str],

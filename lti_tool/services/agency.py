@@ -11,6 +11,7 @@ import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import IO
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -38,8 +39,10 @@ from .permissions import Action, Actor, may
 from .publishing import publish_mastery
 from .storage import (
     ALLOWED_TYPES,
+    AUDIO_TYPES,
     IMAGE_TYPES,
     INLINE_TYPES,
+    VIDEO_TYPES,
     StoreUnavailable,
     check_file,
     describe_size,
@@ -433,16 +436,26 @@ class EvidenceView:
         return self.file_type in IMAGE_TYPES
 
     @property
+    def is_audio(self) -> bool:
+        return self.file_type in AUDIO_TYPES
+
+    @property
+    def is_video(self) -> bool:
+        return self.file_type in VIDEO_TYPES
+
+    @property
     def file_size_label(self) -> str:
         return describe_size(self.file_size or 0)
 
 
 @dataclass(frozen=True)
 class EvidenceFile:
-    """An attached file, ready to send: its bytes, sniffed type, a safe download name and whether a browser may
-    open it in its own tab (storage.INLINE_TYPES) rather than download it."""
+    """An attached file, ready to send: an open seekable file (the caller closes it) and its size, so a player's
+    byte range is read without the rest; its sniffed type, a safe download name and whether a browser may open it
+    in its own tab (storage.INLINE_TYPES) rather than download it."""
 
-    data: bytes
+    file: IO[bytes]
+    size: int
     content_type: str
     download_name: str
     inline: bool
@@ -570,15 +583,21 @@ def evidence_file(course_id: int, platform_id: int, evidence_id: int, *, actor: 
     if row is None or not row.file_key or not (own or may(actor, Action.VIEW_CLASS)):
         raise NotFound(N_("There is no such file."))
     try:
-        data = evidence_store().open(row.file_key)
+        handle, size = evidence_store().open_file(row.file_key)
     except FileNotFoundError as exc:
         raise NotFound(N_("There is no such file.")) from exc
     if not own:
         # A student's photo or recording is personal data: a teacher's opening of it is audited, like reflections.
+        # Every request is, a player's byte ranges of one film included: skipping "later" ranges would let anyone
+        # read a file unaudited by never asking for its first byte.
         db.session.add(AuditEntry(platform_id=platform_id, course_id=course_id, actor_id=actor.person_id,
                                   subject_id=row.person_id, action="view_evidence_file", at=now))
-        db.session.commit()
-    return EvidenceFile(data, row.file_type, row.file_name or _safe_file_name(None, row.file_type),
+        try:
+            db.session.commit()
+        except Exception:
+            handle.close()
+            raise
+    return EvidenceFile(handle, size, row.file_type, row.file_name or _safe_file_name(None, row.file_type),
                         row.file_type in INLINE_TYPES)
 
 

@@ -91,7 +91,8 @@ def heatmap(course_id: int, platform_id: int, *, sort: str = "name", unit: str =
         return row.levels.get(skill_id, Level.NOT_STARTED)
 
     rows = [
-        ClassRow(r.person_id, r.name, r.levels, sum(1 for s in shown if level(r, s.id).rank >= Level.PROFICIENT.rank))
+        ClassRow(r.person_id, r.name, r.levels, sum(1 for s in shown if level(r, s.id).rank >= Level.PROFICIENT.rank),
+                 r.name_shared)
         for r in students
     ]
     if below_level is not None:

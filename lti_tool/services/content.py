@@ -13,7 +13,7 @@ from ..learning.localization import localize
 from ..learning.translations import BASE_LANGUAGE
 from ..models import CourseContent
 from ..models.base import insert_if_missing, still_loaded
-from .errors import NotFound, ServiceError
+from .errors import N_, NotFound, ServiceError
 
 DEMO_PACK = Path(__file__).resolve().parents[1] / "demo" / "math7.json"
 # The demo's first goal falls due this long after the day the demo course is set up; later goals keep the
@@ -39,14 +39,15 @@ def read_pack_upload(raw: bytes) -> Any:
         return decode_json(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError) as exc:
         if isinstance(exc, CoursePackError):
-            raise ServiceError(exc.problems[0]) from None
-        raise ServiceError("A course pack is a JSON object; this file is not.") from None
+            first = exc.problems[0]  # a Message: its template and values, so the page can translate it
+            raise ServiceError(getattr(first, "template", first), **getattr(first, "values", {})) from None
+        raise ServiceError(N_("A course pack is a JSON object; this file is not.")) from None
 
 
 def import_pack(course_id: int, data: Any, *, now: datetime, keep_existing: bool = False) -> CoursePack:
     """Check a course pack and make it the course's content (replacing any earlier one unless keep_existing)."""
     if not isinstance(data, dict):
-        raise ServiceError("A course pack is a JSON object; this file is not.")
+        raise ServiceError(N_("A course pack is a JSON object; this file is not."))
     try:
         pack = load_pack(data)
     except CoursePackError as exc:
@@ -67,7 +68,7 @@ def export_pack(course_id: int) -> dict[str, Any]:
     """Return the course's content as a course pack document."""
     content = course_content(course_id)
     if content is None:
-        raise NotFound("This course has no content yet.")
+        raise NotFound(N_("This course has no content yet."))
     return content.pack
 
 

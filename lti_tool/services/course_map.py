@@ -40,6 +40,7 @@ from ..learning.coursepack import (
     dumps_pack,
     load_pack,
 )
+from ..learning.messages import Message
 from ..learning.translations import item_translations_that_fit
 from ..models import Course, Deployment, ItemResponse, Platform, SkillMastery
 from .content import course_content, import_pack
@@ -56,12 +57,21 @@ ITEM_TYPE_NAMES = dict(zip(ITEM_TYPES, (N_("Multiple choice"), N_("Number (with 
 
 
 class MapError(ServiceError):
-    """A change that was not saved; `problems` lists every reason in words a teacher can act on."""
+    """A change that was not saved; `problems` lists every reason in words a teacher can act on.
+
+    Each problem is English text; most are Messages (learning/messages.py), which pages show in the teacher's
+    language.
+    """
 
     def __init__(self, problems: Sequence[str]) -> None:
         self.problems = list(problems)
         count = len(self.problems)
-        super().__init__(self.problems[0] if count == 1 else f"The change was not saved: {count} problems.")
+        first = self.problems[0] if count == 1 else Message(N_("The change was not saved: %(count)s problems."),
+                                                             count=count)
+        if isinstance(first, Message):
+            super().__init__(first.template, **first.values)
+        else:
+            super().__init__(first)
 
 
 @dataclass(frozen=True)
@@ -83,9 +93,9 @@ def form_values(pack: CoursePack | None, kind: str, record_id: str | None = None
                 activity_id: str | None = None) -> dict[str, Any]:
     """Return the editor form's fields for one record (empty fields for a new one), as the teacher sees them."""
     if kind not in KINDS:
-        raise NotFound("There is no such part of the course map.")
+        raise NotFound(N_("There is no such part of the course map."))
     if pack is None and kind != "course":
-        raise NotFound("This course has no content yet.")
+        raise NotFound(N_("This course has no content yet."))
     if kind == "course":
         if pack is None:
             return {"title": "", "subject": "", "grade_level": "", "description": ""}
@@ -145,7 +155,7 @@ def export_text(course_id: int, fmt: str = "json") -> str:
     """Return the course's content as canonical course-pack JSON, or its skills as a Moodle competency CSV."""
     content = course_content(course_id)
     if content is None:
-        raise NotFound("This course has no content yet.")
+        raise NotFound(N_("This course has no content yet."))
     pack = load_pack(content.pack)
     if fmt == "csv":
         return write_competency_csv(pack.skills, framework_id=_slug(pack.course.title, "pathways-skills"),
@@ -195,7 +205,7 @@ def find_course(context_id: str, *, issuer: str | None = None, client_id: str | 
 def start_course(course_id: int, title: str, *, now: datetime) -> CoursePack:
     """Give a course without content an empty pack with just a title, ready to be built in the editor."""
     if course_content(course_id) is not None:
-        raise ServiceError("This course already has content; edit it in the course map.")
+        raise ServiceError(N_("This course already has content; edit it in the course map."))
     data = {"format": FORMAT, "version": VERSION, "course": {"title": title.strip()}}
     return _save(course_id, data, now)
 
@@ -225,15 +235,17 @@ def delete_skill(course_id: int, skill_id: str, *, now: datetime) -> str:
     def apply(data: dict[str, Any]) -> str:
         skill = _record(data, "skills", skill_id, "skill")
         users = []
-        for kind, label, key in (("skills", "the skills", "prerequisites"), ("units", "the units", "skills"),
-                                 ("activities", "the activities", "skills"), ("goals", "the goals", "skills")):
+        for kind, sentence, key in (("skills", N_("the skills %(names)s need it first"), "prerequisites"),
+                                    ("units", N_("the units %(names)s use it"), "skills"),
+                                    ("activities", N_("the activities %(names)s use it"), "skills"),
+                                    ("goals", N_("the goals %(names)s use it"), "skills")):
             # Items practise a subset of their activity's skills, so checking activities covers questions too.
             names = [_label(r) for r in data.get(kind, []) if skill_id in r.get(key, [])]
             if names:
-                users.append(f"{label} {_and(names)}" + (" need it first" if kind == "skills" else " use it"))
+                users.append(Message(sentence, names=_and(names)))
         if users:
-            raise MapError([f"“{skill['name']}” cannot be deleted: {'; '.join(users)}. "
-                            "Take it out of them first."])
+            raise MapError([Message(N_("%(skill)s cannot be deleted: %(users)s. Take it out of them first."),
+                                    skill=_label(skill, "name"), users=_joined(users))])
         data["skills"].remove(skill)
         return skill["name"]
 
@@ -270,7 +282,7 @@ def save_activity(course_id: int, activity_id: str | None, values: Values, *, no
         if url is not None:
             parts = urlsplit(url)
             if parts.scheme not in ("http", "https") or not parts.netloc:
-                problems.append("The link should be a web address starting with http:// or https://.")
+                problems.append(Message(N_("The link should be a web address starting with http:// or https://.")))
         record: dict[str, Any] = {
             "title": _text(values, "title"), "kind": kind, "modality": _text(values, "modality").strip(),
             "skills": _ids(values, "skills"), "url": url, "instructions": _text(values, "instructions"),
@@ -299,8 +311,8 @@ def save_item(course_id: int, activity_id: str, item_id: str | None, values: Val
     def apply(data: dict[str, Any]) -> str:
         activity = _record(data, "activities", activity_id, "activity")
         if activity["kind"] != "practice":
-            raise MapError([f"Only practice activities hold questions, and “{activity['title']}” is a "
-                            f"{activity['kind']}."])
+            raise MapError([Message(N_("Only practice activities hold questions, and %(title)s is a %(kind)s."),
+                                    title=_label(activity, "title"), kind=activity["kind"])])
         items = activity.setdefault("items", [])
         existing = _record({"items": items}, "items", item_id, "question") if item_id is not None else None
         prefix = activity_id if item_id is None else None
@@ -335,7 +347,7 @@ def delete_record(course_id: int, kind: str, record_id: str, *, now: datetime) -
     """Remove a unit, an activity (with its questions) or a goal; return its title."""
     plural = {"unit": "units", "activity": "activities", "goal": "goals"}.get(kind)
     if plural is None:
-        raise NotFound("There is no such part of the course map.")
+        raise NotFound(N_("There is no such part of the course map."))
 
     def apply(data: dict[str, Any]) -> str:
         record = _record(data, plural, record_id, kind)
@@ -350,9 +362,9 @@ def import_file(course_id: int, filename: str, raw: bytes, *, now: datetime) -> 
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise MapError(["The file is not UTF-8 text; save it as UTF-8 and upload it again."]) from None
+        raise MapError([Message(N_("The file is not UTF-8 text; save it as UTF-8 and upload it again."))]) from None
     if not text.strip():
-        raise MapError(["The file is empty."])
+        raise MapError([Message(N_("The file is empty."))])
     first_line = text.lstrip().split("\n", 1)[0]
     if filename.lower().endswith(".csv") or ("ID number" in first_line and "Short name" in first_line):
         try:
@@ -363,8 +375,10 @@ def import_file(course_id: int, filename: str, raw: bytes, *, now: datetime) -> 
     try:
         document = decode_json(text)
     except json.JSONDecodeError as exc:
-        raise MapError([f"The file is neither JSON (a course pack or a CASE package) nor a Moodle competency CSV: "
-                        f"line {exc.lineno}, column {exc.colno}: {exc.msg}."]) from None
+        # The decoder's own words (exc.msg) stay English: they name JSON syntax.
+        raise MapError([Message(N_("The file is neither JSON (a course pack or a CASE package) nor a Moodle "
+                                   "competency CSV: line %(line)s, column %(column)s: %(error)s."),
+                                line=exc.lineno, column=exc.colno, error=exc.msg)]) from None
     except CoursePackError as exc:
         raise MapError(exc.problems) from None
     if isinstance(document, dict) and {"CFPackage", "CFDocument", "CFItems"} & set(document):
@@ -374,7 +388,7 @@ def import_file(course_id: int, filename: str, raw: bytes, *, now: datetime) -> 
             raise MapError(exc.problems) from exc
         return _merge_skills(course_id, imported, N_("CASE package"), now)
     if not isinstance(document, dict):
-        raise MapError(["A course pack is a JSON object; this file is not."])
+        raise MapError([Message(N_("A course pack is a JSON object; this file is not."))])
     pack = _save(course_id, document, now)
     return ImportResult(pack=pack, source=N_("course pack"), merged=False, skills_added=len(pack.skills))
 
@@ -388,7 +402,7 @@ def _change(course_id: int, apply: Callable[[dict[str, Any]], str], now: datetim
     """Apply a change to a copy of the pack and save it; `problems` (filled by apply) are reported with the pack's."""
     content = course_content(course_id)
     if content is None:
-        raise NotFound("This course has no content yet: start an empty course or import a course pack first.")
+        raise NotFound(N_("This course has no content yet: start an empty course or import a course pack first."))
     # A deep copy: the stored document must stay untouched when the change is refused.
     data = copy.deepcopy(content.pack)
     result = apply(data)
@@ -419,10 +433,12 @@ def _merge_skills(course_id: int, imported: ImportedSkills, source: str, now: da
         clashes = []
         for plural, records in (("skills", imported.skills), ("units", imported.units)):
             have = {r["id"] for r in data.get(plural, [])}
-            clashes += [f"{plural[:-1]} {r.id!r}" for r in records if r.id in have]
+            sentence = N_("skill %(id)s") if plural == "skills" else N_("unit %(id)s")
+            clashes += [Message(sentence, id=repr(r.id)) for r in records if r.id in have]
         if clashes:
-            raise MapError([f"Nothing was imported: the course already has {_and(clashes)} with the same id. "
-                            "Delete or rename those in the file (or in the course map) and import again."])
+            raise MapError([Message(N_("Nothing was imported: the course already has %(clashes)s with the same id. "
+                                       "Delete or rename those in the file (or in the course map) and import "
+                                       "again."), clashes=_and(clashes))])
         data.setdefault("skills", []).extend(
             {"id": s.id, "name": s.name, "description": s.description, "prerequisites": list(s.prerequisites)}
             for s in imported.skills
@@ -453,7 +469,7 @@ def _item_record(values: Values, id_prefix: str | None, taken: set[str],
     problems: list[str] = []
     item_type = _text(values, "type")
     if item_type not in ITEM_TYPES:
-        problems.append("Choose the kind of question: multiple choice, number or short text.")
+        problems.append(Message(N_("Choose the kind of question: multiple choice, number or short text.")))
     record: dict[str, Any] = {"id": "", "type": item_type, "prompt": _text(values, "prompt")}
     if id_prefix is not None:
         record["id"] = _unique(f"{id_prefix}-q", taken, always_number=True)
@@ -466,7 +482,7 @@ def _item_record(values: Values, id_prefix: str | None, taken: set[str],
     else:
         number = _number(difficulty)
         if number is None:
-            problems.append("Difficulty should be easy, medium or hard.")
+            problems.append(Message(N_("Difficulty should be easy, medium or hard.")))
         record["difficulty"] = number if number is not None else "medium"
     if item_type == "multiple_choice":
         choices, answer, choice_problems = _choices(_text(values, "choices"), _text(values, "answer"))
@@ -475,9 +491,10 @@ def _item_record(values: Values, id_prefix: str | None, taken: set[str],
     elif item_type == "numeric":
         answer, tolerance = _number(_text(values, "numeric_answer")), _number(_text(values, "tolerance") or "0")
         if answer is None:
-            problems.append("The answer should be a number, such as 12, 0.75 or -3.5.")
+            problems.append(Message(N_("The answer should be a number, such as 12, 0.75 or -3.5.")))
         if tolerance is None or tolerance < 0:
-            problems.append("The tolerance should be zero or a positive number (how far off an answer may be).")
+            problems.append(Message(N_("The tolerance should be zero or a positive number (how far off an answer "
+                                       "may be).")))
         record.update(answer=answer if answer is not None else 0, tolerance=tolerance if tolerance else 0,
                       unit=_text(values, "unit").strip() or None)
     elif item_type == "short_text":
@@ -519,8 +536,8 @@ def _choices(text: str, answer: str) -> tuple[list[dict[str, str]], str, list[st
         right = next((c["id"] for c in choices if c["text"].casefold() == answer.casefold() and answer), "")
     problems = []
     if len(choices) >= 2 and not right:
-        problems.append("Say which choice is right: write its letter (a, b …) or its number in “Right choice”, "
-                        "or start its line with *.")
+        problems.append(Message(N_("Say which choice is right: write its letter (a, b …) or its number in “Right "
+                                   "choice”, or start its line with *.")))
         # A stand-in, so the pack check does not report the same missing answer a second time.
         right = ids[0]
     return choices, right, problems
@@ -539,17 +556,27 @@ def _upsert(data: dict[str, Any], plural: str, record_id: str | None, record: di
     return record_id
 
 
+#: "This course has no <what> with the id …", a whole sentence per kind so each language words it its own way.
+_MISSING = {
+    "skill": N_("This course has no skill with the id %(id)s; it may have been deleted."),
+    "unit": N_("This course has no unit with the id %(id)s; it may have been deleted."),
+    "activity": N_("This course has no activity with the id %(id)s; it may have been deleted."),
+    "goal": N_("This course has no goal with the id %(id)s; it may have been deleted."),
+    "question": N_("This course has no question with the id %(id)s; it may have been deleted."),
+}
+
+
 def _record(data: Mapping[str, Any], plural: str, record_id: str | None, what: str) -> dict[str, Any]:
     found = next((r for r in data.get(plural, []) if r.get("id") == record_id), None)
     if found is None:
-        raise NotFound(f"This course has no {what} with the id {record_id!r}; it may have been deleted.")
+        raise NotFound(_MISSING[what], id=repr(record_id))
     return found
 
 
 def _find(records: Iterable[Any], record_id: str | None, what: str) -> Any:
     found = next((r for r in records if r.id == record_id), None)
     if found is None:
-        raise NotFound(f"This course has no {what} with the id {record_id!r}; it may have been deleted.")
+        raise NotFound(_MISSING[what], id=repr(record_id))
     return found
 
 
@@ -611,38 +638,85 @@ def _number_text(value: float) -> str:
     return f"{value:g}" if isinstance(value, float) and abs(value) < 1e15 else str(value)
 
 
-def _label(record: Mapping[str, Any]) -> str:
+def _label(record: Mapping[str, Any], key: str | None = None) -> str:
+    """Return a record's name in quotes (its title, else its id), as the teacher sees it in the map."""
+    if key is not None:
+        return f"“{record[key]}”"
     return f"“{record.get('name') or record.get('title') or record.get('id')}”"
 
 
 def _and(names: Sequence[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    """Return "A, B and C": a Message, so each language writes its own "and" (the i18n pages' "%(rest)s and
+    %(last)s")."""
+    if len(names) == 1:
+        return names[0]
+    return Message(N_("%(rest)s and %(last)s"), rest=_listed(names[:-1]), last=names[-1])
 
 
-_LOCATION = re.compile(r"(skills|units|activities|goals)\[(\d+)\](?:\.items\[(\d+)\])?([^:\s]*): (.*)", re.S)
+def _listed(names: Sequence[str]) -> str:
+    # Names joined by commas; a name that is a Message ("skill 'x'") is kept one, to be translated on the page.
+    if len(names) == 1:
+        return names[0]
+    return Message(N_("%(first)s, %(rest)s"), first=names[0], rest=_listed(names[1:]))
+
+
+def _joined(parts: Sequence[str]) -> str:
+    """Return the parts joined by semicolons, each still a Message."""
+    if len(parts) == 1:
+        return parts[0]
+    return Message(N_("%(first)s; %(rest)s"), first=parts[0], rest=_joined(parts[1:]))
+
+
+_LOCATION = re.compile(r"(skills|units|activities|goals)\[(\d+)\](?:\.items\[(\d+)\])?([^:\s]*)", re.S)
 _CIRCLE = "Skills cannot depend on each other in a circle: "
-_PLACES = {"skills": "Skill", "units": "Unit", "activities": "Activity", "goals": "Goal"}
+#: A place in the map, in the teacher's words: the kind of record and its name.
+_PLACES = {"skills": N_("Skill %(name)s"), "units": N_("Unit %(name)s"), "activities": N_("Activity %(name)s"),
+           "goals": N_("Goal %(name)s")}
+#: Course-pack fields a problem names, in the teacher's words (a path such as "translations.es.name" stays as is).
+_FIELDS = {
+    "id": N_("id"), "name": N_("name"), "title": N_("title"), "description": N_("description"),
+    "subject": N_("subject"), "grade_level": N_("grade level"), "prerequisites": N_("prerequisites"),
+    "skills": N_("skills"), "kind": N_("kind"), "modality": N_("modality"), "url": N_("url"),
+    "instructions": N_("instructions"), "items": N_("items"), "due": N_("due"), "type": N_("type"),
+    "prompt": N_("prompt"), "choices": N_("choices"), "answer": N_("answer"), "answers": N_("answers"),
+    "tolerance": N_("tolerance"), "unit": N_("unit"), "hints": N_("hints"), "solution": N_("solution"),
+    "difficulty": N_("difficulty"), "parameters": N_("parameters"), "constraints": N_("constraints"),
+}
+
+
+def _field(path: str) -> str:
+    return Message(_FIELDS[path]) if path in _FIELDS else path.replace("_", " ")
 
 
 def _plain(problem: str, data: Mapping[str, Any]) -> str:
-    """Turn a pack location ("activities[2].items[0].answer: …") into names a teacher knows."""
-    match = _LOCATION.fullmatch(problem)
-    if match is None:
-        if problem.startswith("skills: ") and _CIRCLE in problem:
+    """Turn a pack location ("activities[2].items[0].answer: …") into names a teacher knows.
+
+    The result is a Message the editor shows in the teacher's language; a problem from a reader that keeps no
+    location (plain text) is returned as it is.
+    """
+    where, message = getattr(problem, "where", None), getattr(problem, "message", problem)
+    if where is None:
+        return problem
+    if where == "skills":
+        if message.startswith(_CIRCLE):
             names = {s.get("id"): s.get("name") or s.get("id") for s in data.get("skills", []) if isinstance(s, dict)}
-            loop = problem.split(_CIRCLE, 1)[1].split(" → ")
-            return _CIRCLE + " → ".join(f"“{names.get(skill_id, skill_id)}”" for skill_id in loop)
-        if problem.startswith("course."):
-            field, _, message = problem.removeprefix("course.").partition(": ")
-            return f"Course ({field.replace('_', ' ')}): {message}"
-        return problem.removeprefix("skills: ")
-    plural, index, item_index, rest, message = match.groups()
+            loop = message.split(_CIRCLE, 1)[1].split(" → ")
+            return Message(N_("Skills cannot depend on each other in a circle: %(circle)s"),
+                           circle=" → ".join(f"“{names.get(skill_id, skill_id)}”" for skill_id in loop))
+        return message
+    if where.startswith("course."):
+        return Message(N_("Course (%(field)s): %(problem)s"), field=_field(where.removeprefix("course.")),
+                       problem=message)
+    match = _LOCATION.fullmatch(where)
+    if match is None:
+        return problem
+    plural, index, item_index, rest = match.groups()
     records = data.get(plural, [])
     record = records[int(index)] if isinstance(records, list) and int(index) < len(records) else {}
-    where = f"{_PLACES[plural]} {_label(record) if isinstance(record, dict) else index}"
+    place = Message(_PLACES[plural], name=_label(record) if isinstance(record, dict) else index)
     if item_index is not None:
-        where += f", question {int(item_index) + 1}"
+        place = Message(N_("%(place)s, question %(number)s"), place=place, number=int(item_index) + 1)
     field = re.sub(r"\[\d+\]", "", rest).strip(".")
     if field:
-        where += f" ({field.replace('_', ' ')})"
-    return f"{where}: {message}"
+        place = Message(N_("%(place)s (%(field)s)"), place=place, field=_field(field))
+    return Message(N_("%(place)s: %(problem)s"), place=place, problem=message)

@@ -28,7 +28,6 @@ from .plan import class_overview
 COMMENT_LIMIT = 2000
 #: How many skills "coming up next" names: enough to talk about at home, few enough to remember.
 UP_NEXT = 3
-NAME_NOT_SHARED = "(name not shared)"
 
 
 @dataclass(frozen=True)
@@ -55,6 +54,8 @@ class FamilyReport:
     """One student's progress report, in plain words for their family, with the teacher's comment."""
 
     person_id: int
+    #: The student's name from the LMS, or "" when it did not share one: the template writes that in the report's
+    #: own language (under force_locale), which a placeholder filled in here could not be.
     name: str
     course_title: str
     total: int
@@ -92,7 +93,7 @@ def family_report(course_id: int, platform_id: int, person_id: int, *, actor: Ac
     pack = require_pack(course_id, language)
     _audit(platform_id, course_id, actor.person_id, [person.id], now)
     db.session.commit()
-    return _report(pack, person.id, person.name or NAME_NOT_SHARED, levels, comments.get(person.id, ""), locale,
+    return _report(pack, person.id, person.name or "", levels, comments.get(person.id, ""), locale,
                    language)
 
 
@@ -111,7 +112,7 @@ def class_family_reports(course_id: int, platform_id: int, *, actor: Actor, now:
     packs = {language: require_pack(course_id, language) for language in set(languages.values())}
     _audit(platform_id, course_id, actor.person_id, ids, now)
     db.session.commit()
-    return [_report(packs[languages[row.person_id]], row.person_id, row.name, row.levels,
+    return [_report(packs[languages[row.person_id]], row.person_id, row.name if row.name_shared else "", row.levels,
                     comments.get(row.person_id, ""), locales.get(row.person_id), languages[row.person_id])
             for row in rows]
 

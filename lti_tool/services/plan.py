@@ -115,6 +115,8 @@ class ClassRow:
     name: str
     levels: dict[str, Level]
     proficient: int
+    #: False when the LMS sent no name and `name` is the English placeholder (a family report writes its own).
+    name_shared: bool = True
 
 
 def class_overview(course_id: int, platform_id: int) -> tuple[list, list[ClassRow]]:
@@ -154,5 +156,5 @@ def _class_overview(course_id: int, platform_id: int) -> tuple[list, list[ClassR
     for person_id, name in students:
         mine = levels.get(person_id, {})
         rows.append(ClassRow(person_id, name or "(name not shared)", mine,
-                             sum(1 for lv in mine.values() if lv.rank >= Level.PROFICIENT.rank)))
+                             sum(1 for lv in mine.values() if lv.rank >= Level.PROFICIENT.rank), bool(name)))
     return skills, rows

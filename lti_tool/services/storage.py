@@ -11,11 +11,12 @@ photo.png is still a page, and must not be served back as anything a browser wou
 
 from __future__ import annotations
 
+import io
 import os
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 from flask import current_app
 
@@ -44,6 +45,10 @@ IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"})
 #: Types a browser may open in its own tab (Content-Disposition: inline): pictures it draws and sound or film
 #: its player plays, none of which can run script. PDF (viewers run JavaScript) and HEIC go out as downloads.
 INLINE_TYPES = IMAGE_TYPES | {t for t in ALLOWED_TYPES if t.startswith(("audio/", "video/"))}
+#: Sound and film the teacher's queue plays in an <audio> or <video> player. A browser that lacks a codec (a MOV
+#: outside Safari, OGG in an old Safari) shows a dead player, so the queue keeps a download link beside it.
+AUDIO_TYPES = frozenset(t for t in ALLOWED_TYPES if t.startswith("audio/"))
+VIDEO_TYPES = frozenset(t for t in ALLOWED_TYPES if t.startswith("video/"))
 
 # ISO base media (MP4/QuickTime) brands, from the `ftyp` box: HEIF stills, and films.
 _HEIC_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis"}
@@ -132,13 +137,18 @@ def sniff(data: bytes) -> str | None:
 class EvidenceStore(Protocol):
     """Where evidence files live; keys are opaque strings the store chose.
 
-    save and open raise StoreUnavailable when the store fails; open raises FileNotFoundError for a missing key;
-    delete and delete_many ignore keys already gone.
+    save, open and open_file raise StoreUnavailable when the store fails; open and open_file raise
+    FileNotFoundError for a missing key; delete and delete_many ignore keys already gone.
     """
 
     def save(self, data: bytes, *, extension: str) -> str: ...
 
     def open(self, key: str) -> bytes: ...
+
+    def open_file(self, key: str) -> tuple[IO[bytes], int]:
+        """Return the file as a seekable binary file (the caller closes it) and its size in bytes, so a byte
+        range of a long film is read from the store without reading the rest."""
+        ...
 
     def delete(self, key: str) -> None: ...
 
@@ -201,6 +211,15 @@ class LocalFolderStore:
         except OSError as exc:
             raise StoreUnavailable(STORE_DOWN) from exc
 
+    def open_file(self, key: str) -> tuple[IO[bytes], int]:
+        try:
+            handle = open(self._path(key), "rb")  # noqa: SIM115 - returned open: the caller reads a range, then closes it
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            raise StoreUnavailable(STORE_DOWN) from exc
+        return handle, os.fstat(handle.fileno()).st_size
+
     def delete(self, key: str) -> None:
         try:
             os.remove(self._path(key))
@@ -258,6 +277,22 @@ class S3Store:
         except BotoCoreError as exc:
             raise self._failed(exc) from exc
 
+    def open_file(self, key: str) -> tuple[IO[bytes], int]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        name = self._name(key)
+        try:
+            size = int(self.client.head_object(Bucket=self.bucket, Key=name)["ContentLength"])
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise FileNotFoundError(key) from exc
+            raise self._failed(exc) from exc
+        except BotoCoreError as exc:
+            raise self._failed(exc) from exc
+        # Each read is one ranged GET: a player's seek into a long film fetches the part it asks for, not the
+        # whole object.
+        return _S3Object(self, name, size), size
+
     def delete(self, key: str) -> None:
         self.delete_many([key])
 
@@ -277,6 +312,45 @@ class S3Store:
 
     def describe(self) -> str:
         return f"bucket {self.bucket}" + (f" ({self.prefix}…)" if self.prefix else "")
+
+
+class _S3Object(io.RawIOBase):
+    """One object of the bucket as a seekable raw file: each read is a ranged GetObject from the position."""
+
+    def __init__(self, store: S3Store, name: str, size: int) -> None:
+        super().__init__()
+        self._store, self._name, self._size, self._position = store, name, size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
+        self._position = max(0, base + offset)
+        return self._position
+
+    def readinto(self, buffer: Any) -> int:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        wanted = min(len(buffer), self._size - self._position)
+        if wanted <= 0:
+            return 0
+        last = self._position + wanted - 1
+        try:
+            body = self._store.client.get_object(Bucket=self._store.bucket, Key=self._name,
+                                                 Range=f"bytes={self._position}-{last}")["Body"].read()
+        except (BotoCoreError, ClientError) as exc:
+            raise self._store._failed(exc) from exc
+        count = len(body)
+        buffer[:count] = body
+        self._position += count
+        return count
 
 
 def _s3_client(config: Any) -> Any:

@@ -45,7 +45,7 @@ from ..services.placements import (
 )
 from ..services.plan import plan_for
 from ..services.roster import sync_roster
-from .i18n import page_language, translated
+from .i18n import message_text, page_language, translated
 
 
 def launch_blueprint(name: str, import_name: str) -> Blueprint:
@@ -187,7 +187,7 @@ def import_content():
         flash(gettext("Imported “%(title)s”: %(num)d skills.", title=pack.course.title, num=len(pack.skills)),
               "success")
         for warning in pack.warnings():
-            flash(warning, "warning")
+            flash(message_text(warning), "warning")
     return redirect(url_for("course.home"), code=303)
 
 

@@ -28,7 +28,7 @@ from ..services.course_map import (
 )
 from ..services.errors import NotFound, ServiceError
 from .course import launch_blueprint, require_teacher
-from .i18n import N_, localized
+from .i18n import N_, localized, message_text, translated
 
 bp = launch_blueprint("course_map", __name__)
 
@@ -83,7 +83,7 @@ def edit(kind: str):
         try:
             saved = _save(kind, course_id, record_id, activity_id, values)
         except MapError as exc:
-            problems = exc.problems
+            problems = [message_text(problem) for problem in exc.problems]
         else:
             flash(gettext(_SAVED_NEW[kind] if record_id is None else _SAVED[kind]), "success")
             return redirect(_after_save(kind, saved, activity_id), code=303)
@@ -92,7 +92,7 @@ def edit(kind: str):
         values = form_values(pack, kind, record_id, activity_id)
     activity = next((a for a in pack.activities if a.id == (activity_id or record_id)), None) if pack else None
     if kind == "item" and activity is None:
-        raise NotFound("This course has no such activity; it may have been deleted.")
+        raise NotFound(N_("This course has no such activity; it may have been deleted."))
     skills = skills_in_map_order(pack) if pack else []
     if kind == "item":
         # A question practises some of its activity's skills, never others.
@@ -151,7 +151,7 @@ def import_upload():
                       title=result.pack.course.title, source=localized(result.source), skills=len(result.pack.skills),
                       activities=len(result.pack.activities)), "success")
     for note in result.notes[:MAX_NOTES]:
-        flash(gettext("Note: %(note)s", note=note), "info")
+        flash(gettext("Note: %(note)s", note=message_text(note)), "info")
     if len(result.notes) > MAX_NOTES:
         flash(gettext("… and %(num)d more notes like these.", num=len(result.notes) - MAX_NOTES), "info")
     return redirect(url_for("course_map.editor"), code=303)
@@ -203,5 +203,6 @@ def _after_save(kind: str, saved_id: str, activity_id: str | None) -> str:
 
 
 def _flash_problems(exc: ServiceError) -> None:
-    for problem in getattr(exc, "problems", None) or [exc.message]:
+    problems = getattr(exc, "problems", None)
+    for problem in [message_text(problem) for problem in problems] if problems else [translated(exc)]:
         flash(problem, "error")

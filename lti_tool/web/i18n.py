@@ -9,6 +9,7 @@ as they show them, through the `level_label` and `localized` filters below, so t
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date
 from enum import Enum
 
@@ -166,5 +167,26 @@ def translated(error: object) -> str:
     template = getattr(error, "template", None)
     if not template or page_language() == DEFAULT:
         return message
-    params = getattr(error, "params", {}) or {}
+    params = _translated_values(getattr(error, "params", {}) or {})
     return gettext(template, **params) if params else gettext(template)
+
+
+def message_text(message: object) -> str:
+    """Return a sentence from the domain or a service in the page's language.
+
+    A Message (learning/messages.py: a str that keeps its N_() template and values) is translated from its
+    template, each value that is itself a Message too; any other text is shown as written (English).
+    """
+    if not _is_message(message) or page_language() == DEFAULT:
+        return str(message)
+    params = _translated_values(message.values)  # type: ignore[attr-defined]
+    return gettext(message.template, **params) if params else gettext(message.template)  # type: ignore[attr-defined]
+
+
+def _is_message(value: object) -> bool:
+    return isinstance(getattr(value, "template", None), str) and isinstance(getattr(value, "values", None), Mapping)
+
+
+def _translated_values(values: Mapping[str, object]) -> dict[str, object]:
+    # Only Messages are translated: numbers stay numbers for "%(limit)d".
+    return {key: message_text(value) if _is_message(value) else value for key, value in values.items()}

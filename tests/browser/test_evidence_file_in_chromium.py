@@ -1,7 +1,13 @@
 """In real Chromium with axe-core: a student attaches a photo as evidence and the teacher sees it in the review
-queue, described by the student's words, and accepts it; each page passes axe at desktop and 360 px."""
+queue, described by the student's words, and accepts it; a recording plays in the queue and seeks (byte ranges);
+each page passes axe at desktop and 360 px."""
 
 from __future__ import annotations
+
+import io
+import math
+import struct
+import wave
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -56,4 +62,54 @@ def test_student_attaches_a_photo_and_the_teacher_sees_it_described_and_accepts_
     audit.check("the evidence queue with a photo")
     _click(browser, f"//button[contains(normalize-space(), 'Accept')][contains(., '{STUDENT}')]")
     assert f"Accepted {STUDENT}’s evidence" in browser.page_source
+    audit.assert_clean()
+
+
+def spoken_sound(seconds: int = 30, rate: int = 22050) -> bytes:
+    """Return a real WAV recording (a 440 Hz tone, 16-bit mono) a browser's player decodes."""
+    frames = b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * n / rate)))
+                      for n in range(seconds * rate))
+    out = io.BytesIO()
+    with wave.open(out, "wb") as recording:
+        recording.setnchannels(1)
+        recording.setsampwidth(2)
+        recording.setframerate(rate)
+        recording.writeframes(frames)
+    return out.getvalue()
+
+
+def test_a_recording_plays_in_the_teachers_queue_and_seeks_to_its_middle(browser, tool, tmp_path):
+    audit = PageAudit(browser)
+    _launch_as(browser, tool, TEACHER)
+    _click(browser, "//button[contains(normalize-space(), 'Use the demo pack')]")
+    _launch_as(browser, tool, STUDENT)
+    _click(browser, "//a[contains(normalize-space(), 'Show what I know')]")
+    recording = tmp_path / "explaining fractions.wav"
+    recording.write_bytes(spoken_sound())
+    browser.find_element(By.ID, "evidence-file").send_keys(str(recording))
+    _click(browser, "//button[contains(normalize-space(), 'Send to my teacher')]")
+    assert "Sent to your teacher" in browser.page_source
+
+    _launch_as(browser, tool, TEACHER)
+    _click(browser, "//a[contains(normalize-space(), 'Evidence to review')]")
+    player = browser.find_element(By.CSS_SELECTOR, ".evidence-media audio[controls]")
+    assert player.get_attribute("aria-label").startswith(f"Recording {STUDENT} sent for ")
+    link = browser.find_element(By.CSS_SELECTOR, ".evidence-media figcaption a[download]")
+    assert link.text.startswith("Download explaining fractions.wav")
+    audit.check("the evidence queue with a recording")
+    # Nothing is fetched until the teacher plays it (preload="none"); then the player reads the file's length
+    # and seeks into the middle, which it can only do when the tool answers byte ranges.
+    assert browser.execute_script("return arguments[0].readyState", player) == 0
+    browser.execute_script("arguments[0].preload = 'metadata'; arguments[0].load()", player)
+    wait(browser, lambda b: b.execute_script("return arguments[0].readyState >= 1", player))
+    assert round(browser.execute_script("return arguments[0].duration", player)) == 30
+    browser.execute_script("""
+      const player = arguments[0];
+      player.addEventListener("seeked", () => { window.__seeked = player.currentTime; }, {once: true});
+      player.currentTime = 20;""", player)
+    wait(browser, lambda b: b.execute_script("return window.__seeked !== undefined"))
+    assert abs(browser.execute_script("return window.__seeked") - 20) < 0.5
+    seekable = browser.execute_script(
+        "const s = arguments[0].seekable; return s.length ? [s.start(0), s.end(s.length - 1)] : []", player)
+    assert seekable and seekable[0] == 0 and round(seekable[1]) == 30
     audit.assert_clean()

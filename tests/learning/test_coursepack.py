@@ -200,6 +200,26 @@ def test_author_is_told_about_missing_fields_wrong_types_and_unknown_fields():
     assert "mastery.thresholds.mastered: should be a probability between 0 and 1, not 1.5" in problems
 
 
+def test_each_problem_keeps_its_place_and_its_sentence_template_so_a_page_can_write_it_in_another_language():
+    data = small_pack()
+    data["course"]["title"] = 7
+    data["activities"][0]["skills"] = "equiv"
+
+    problems = {str(p): p for p in problems_of(data)}
+
+    title = problems["course.title: should be text, not the number 7"]
+    assert title.where == "course.title"
+    assert title.message.template == "should be text, not %(value)s"
+    # The value is a sentence of its own, translated with the rest.
+    assert title.message.values["value"].template == "the number %(value)s"
+    assert title.message.values["value"].values == {"value": "7"}
+    skills = problems["activities[0].skills: should be a list of text, not the text 'equiv'"]
+    assert (skills.where, skills.message.values["value"].values) == ("activities[0].skills", {"value": "'equiv'"})
+    # A copy keeps all of it (copy and pickle rebuild it the same way).
+    again = copy.deepcopy(title)
+    assert (again, again.where, again.message.template) == (title, title.where, title.message.template)
+
+
 def test_pack_from_a_newer_pathways_is_refused_with_its_version():
     data = small_pack()
     data["version"] = 2

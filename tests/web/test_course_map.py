@@ -208,3 +208,56 @@ def test_editing_a_question_in_english_keeps_the_translations_that_still_fit(san
     assert spanish["prompt"] == "¿Cuánto es 3/4 de 20?"
     assert sorted(spanish["choices"]) == ["a", "b", "c"]
     assert "hints" not in spanish  # two English hints now, one Spanish: shown in English until translated
+
+
+def test_a_spanish_teacher_reads_the_editors_refusals_and_the_packs_problems_in_spanish(sandbox):
+    editor = _editor(sandbox, locale="es-MX")
+    assert '<html lang="es">' in editor.text
+    before = _pack(editor)
+
+    # The editor's own check and the pack's check, shown together on the form.
+    form = _get(editor, _link(editor, r"/teacher/map/skill\?id=frac-equivalent"))
+    circle = submit_form(form, "/teacher/map/skill", prerequisites=["frac-add-sub"])
+    assert circle.status_code == 400
+    text = html.unescape(circle.text)
+    assert ("Las habilidades no pueden depender unas de otras en círculo: “Equivalent fractions” → "
+            "“Add and subtract fractions” → “Equivalent fractions”") in text
+    assert "Skills cannot depend" not in text
+
+    activity = _get(editor, _link(editor, "/teacher/map/activity"))
+    refused = submit_form(activity, "/teacher/map/activity", title="Roots", kind="practice", skills=["frac-add-sub"],
+                          type="numeric", prompt="√49?", numeric_answer="seven", url="ftp://example.org/x")
+    text = html.unescape(refused.text)
+    assert "La respuesta debería ser un número, como 12, 0.75 o -3.5." in text
+    assert "El enlace debería ser una dirección web que empiece por http:// o https://." in text
+    assert "should be" not in text and "The answer" not in text
+
+    # A skill others use: the refusal names them, in Spanish, joined with "y".
+    delete = submit_form(_get(editor, _link(editor, r"/teacher/map/skill\?id=frac-equivalent")),
+                         "/teacher/map/skill/delete")
+    text = html.unescape(delete.text)
+    assert "“Equivalent fractions” no se puede eliminar: las habilidades “Add and subtract fractions”" in text
+    assert "las actividades “" in text and "Quítela de ellas primero." in text and "cannot be deleted" not in text
+
+    # An uploaded pack's problems: the place in the teacher's words, the field and the problem in Spanish.
+    document = demo_pack_data()
+    document["skills"][0]["prerequisites"] = ["no-such-skill"]
+    document["skills"][1]["name"] = 5
+    document["activities"][0]["kind"] = "lecture"
+    imported = upload_file(editor, "/teacher/map/import", "pack.json", json.dumps(document).encode("utf-8"))
+    text = html.unescape(imported.text)
+    assert ("Habilidad “Equivalent fractions” (requisitos previos): nombra la habilidad 'no-such-skill', "
+            "que no está entre las habilidades de este paquete") in text
+    assert "Habilidad “5” (nombre): debería ser texto, no el número 5" in text
+    assert "(tipo): debería ser uno de practice, resource" in text and "no 'lecture'" in text
+    assert "names the skill" not in text and "should be" not in text
+    not_json = upload_file(editor, "/teacher/map/import", "pack.json", b"{not json")
+    assert "El archivo no es JSON (un paquete del curso o un paquete CASE)" in html.unescape(not_json.text)
+    # A Moodle CSV without its framework row: the reader's own problem, in Spanish too.
+    csv_text = _get(editor, _link(editor, "/teacher/map/export.csv")).text.splitlines()
+    assert csv_text[1].endswith(",1,competency")  # the framework row, which this file leaves out
+    rows = [csv_text[0], *csv_text[2:4]]
+    csv_refused = upload_file(editor, "/teacher/map/import", "skills.csv", "\n".join(rows).encode("utf-8"))
+    text = html.unescape(csv_refused.text)
+    assert "ninguna fila tiene 'Is framework' en 1; exporte el marco completo desde Moodle" in text
+    assert _pack(editor) == before

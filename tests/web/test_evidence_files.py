@@ -332,3 +332,108 @@ def test_a_failed_upload_gives_the_form_back_with_what_the_student_wrote(make_to
            "I built a fraction wall &amp; measured &lt;each&gt; piece</textarea>" in refused.text
     assert re.search(r'value="project" id="evidence-kind-project" checked', refused.text)
     assert _rows(tool) == []
+
+
+def long_film(size: int) -> bytes:
+    """Return an MP4 of about `size` bytes whose picture data never repeats at a 256-byte step (251 is prime),
+    so a range served from the wrong offset cannot pass for the right one."""
+    head = ANDROID_FILM[:ANDROID_FILM.index(b"mdat") - 4]
+    payload = bytes(i % 251 for i in range(max(0, size - len(head) - 8)))
+    return head + box(b"mdat", payload)
+
+
+def ranged(page, tool, path: str, byte_range: str):
+    """GET a path inside the page's launch with a Range header, as a browser's media player does."""
+    base = re.search(r"/c/[^/]+/", page.url).group(0)
+    return page.http.get(tool.url(base + path), headers={"Range": byte_range}, timeout=30)
+
+
+def assert_ranges_served(teacher, classmate, tool, row, body: bytes) -> int:
+    """Check byte ranges of a stored file over HTTP; return how many times the teacher opened it."""
+    path, size = f"evidence/{row.id}/file", len(body)
+    whole = _open(teacher, tool, path)
+    assert whole.status_code == 200 and whole.content == body
+    assert whole.headers["Accept-Ranges"] == "bytes" and whole.headers["Content-Length"] == str(size)
+    cases = {  # what a player asks for, the bytes it must get
+        "bytes=0-1": (0, 2),  # Safari's first probe
+        "bytes=100-199": (100, 200),
+        f"bytes={size - 700}-": (size - 700, size),
+        "bytes=-10": (size - 10, size),
+        f"bytes={size - 5}-{size + 1000}": (size - 5, size),  # past the end: up to the end
+    }
+    for asked, (start, stop) in cases.items():
+        part = ranged(teacher, tool, path, asked)
+        assert part.status_code == 206, asked
+        assert part.content == body[start:stop], asked
+        assert part.headers["Content-Range"] == f"bytes {start}-{stop - 1}/{size}", asked
+        assert part.headers["Content-Length"] == str(stop - start)
+        # A part is the same file: typed, never sniffed, inline only because it is a film, and not cached.
+        assert part.headers["Content-Type"] == row.file_type
+        assert part.headers["X-Content-Type-Options"] == "nosniff"
+        assert part.headers["Content-Disposition"] == f'inline; filename="{row.file_name}"'
+        assert part.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
+        assert part.headers["Cache-Control"] == "no-store"
+    # Several ranges at once, or an If-Range the file has no validator to match: the whole file, as RFC 9110
+    # lets a server answer.
+    for asked, extra in (("bytes=0-1,5-6", {}), ("bytes=0-1", {"If-Range": '"some-etag"'})):
+        base = re.search(r"/c/[^/]+/", teacher.url).group(0)
+        full = teacher.http.get(tool.url(base + path), headers={"Range": asked, **extra}, timeout=30)
+        assert full.status_code == 200 and full.content == body and "Content-Range" not in full.headers, asked
+    beyond = ranged(teacher, tool, path, f"bytes={size}-")
+    assert beyond.status_code == 416 and beyond.headers["Content-Range"] == f"bytes */{size}"
+    assert body[:50] not in beyond.content
+    # The permission check comes first: a classmate's Range gets the same 404 as any other request.
+    refused = ranged(classmate, tool, path, "bytes=0-99")
+    assert refused.status_code == 404 and body[:100] not in refused.content
+    return 1 + len(cases) + 2 + 1
+
+
+def test_a_film_is_served_in_byte_ranges_so_a_player_can_seek_and_only_to_those_who_may_see_it(sandbox, tool):
+    teacher = _setup_course(sandbox)
+    student = sandbox.launch("student")
+    film = long_film(3000)
+    sent = _send(_open(student, tool, "Show what I know"), filename="fractions.mp4", body=film,
+                 content_type="video/mp4")
+    assert "Sent to your teacher" in sent.text
+    (row,) = _rows(tool)
+    opened = assert_ranges_served(teacher, sandbox.launch("student-2"), tool, row, film)
+    with tool.app.app_context():
+        from lti_tool.models import AuditEntry
+
+        audited = db.session.scalars(sa.select(AuditEntry.subject_id).where(
+            AuditEntry.action == "view_evidence_file")).all()
+    # Each request the teacher's player makes is a look at the film, audited like the first.
+    assert audited == [row.person_id] * opened
+
+
+def test_the_queue_plays_sound_and_film_in_labelled_players_with_a_download_link_beside_them(sandbox, tool):
+    from tests.web.test_agency import PACK
+
+    teacher = _setup_course(sandbox)
+    student = sandbox.launch("student")
+    skills = PACK.skill_graph.topological_order()
+    names = {s.id: s.name for s in PACK.skills}
+    for (filename, body), skill_id in zip([("film.mp4", ANDROID_FILM), ("talk.m4a", MP4_SOUND),
+                                           ("notes.pdf", b"%PDF-1.4 notes")], skills, strict=False):
+        sent = _send(_open(student, tool, "Show what I know"), filename=filename, body=body,
+                     content_type="application/octet-stream", skill_id=skill_id)
+        assert "Sent to your teacher" in sent.text
+    film, sound, pdf = _rows(tool)
+    queue = _open(teacher, tool, "Evidence to review").text
+
+    def player(tag: str, row) -> re.Match:
+        return re.search(rf'<{tag} controls preload="none" src="([^"]+/evidence/{row.id}/file)" '
+                         rf'aria-label="([^"]+)"></{tag}>\s*<figcaption class="muted"><a href="([^"]+)" download>'
+                         rf'Download {re.escape(row.file_name)} \(', queue)
+
+    shown = player("video", film)
+    assert shown and shown.group(2) == f"Video Priya Shah sent for {names[skills[0]]}"
+    assert shown.group(3) == shown.group(1)  # the link fetches the same guarded file
+    heard = player("audio", sound)
+    assert heard and heard.group(2) == f"Recording Priya Shah sent for {names[skills[1]]}"
+    # A PDF is no web media: only its download link, no player.
+    assert queue.count("<video") == 1 and queue.count("<audio") == 1
+    assert re.search(rf'<p><a href="[^"]+/evidence/{pdf.id}/file" download>Download notes.pdf', queue)
+    # Played in the page, the files keep their guard: a classmate is refused the player's request.
+    refused = ranged(sandbox.launch("student-2"), tool, f"evidence/{film.id}/file", "bytes=0-")
+    assert refused.status_code == 404

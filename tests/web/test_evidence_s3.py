@@ -13,7 +13,7 @@ import pytest
 
 from tests.support import SandboxActions, submit_form
 from tests.web.test_agency import _open, _setup_course
-from tests.web.test_evidence_files import ANDROID_FILM, _rows, _send, tiny_png
+from tests.web.test_evidence_files import ANDROID_FILM, _rows, _send, assert_ranges_served, long_film, ranged, tiny_png
 
 moto_server = pytest.importorskip("moto.server", reason="the test extra installs moto (S3 server mode)")
 boto3 = pytest.importorskip("boto3")
@@ -241,3 +241,20 @@ def test_removing_the_platform_removes_its_objects_and_waits_for_a_bucket_that_i
     done = remove()
     assert done.exit_code == 0, done.output
     assert _rows(tool) == [] and s3.objects(bucket) == {}
+
+
+def test_on_s3_a_long_film_is_served_in_byte_ranges_read_from_the_bucket(make_tool, s3, bucket):
+    tool = _s3_tool(make_tool, s3, bucket)
+    sandbox = SandboxActions(tool)
+    teacher = _setup_course(sandbox)
+    student = sandbox.launch("student")
+    # A few megabytes: a range far into it is one ranged GET from the bucket, not the whole object.
+    film = long_film(3 * 1024 * 1024 + 12345)
+    sent = _send(_open(student, tool, "Show what I know"), filename="fractions.mp4", body=film,
+                 content_type="video/mp4")
+    assert "Sent to your teacher" in sent.text
+    (row,) = _rows(tool)
+    assert_ranges_served(teacher, sandbox.launch("student-2"), tool, row, film)
+    middle = 2 * 1024 * 1024 - 3
+    part = ranged(teacher, tool, f"evidence/{row.id}/file", f"bytes={middle}-{middle + 99_999}")
+    assert part.status_code == 206 and part.content == film[middle:middle + 100_000]

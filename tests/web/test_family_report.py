@@ -198,3 +198,28 @@ def test_the_comment_is_in_the_students_data_export(sandbox, tool):
     assert [c["text"] for c in course["family_report_comment"]] == [COMMENT]
     page = _get(teacher, tool, f"/privacy/students/{priya}.html")
     assert "comment on your family report" in html.unescape(page.text) and COMMENT in html.unescape(page.text)
+
+
+def test_a_student_whose_lms_shares_no_name_is_named_in_the_reports_own_language(sandbox, tool):
+    teacher = _teacher(sandbox)
+    tool.platform.add_user("s-anon", roles=["Learner"], context_id="math-7")  # the LMS sends no name claims
+    sandbox.launch("s-anon", locale="es")
+    sandbox.launch("student", locale="en")
+    students = _person_ids(_get(teacher, tool, "/class"))
+    anon = students["(name not shared)"]  # the teacher's class view, in the teacher's English
+
+    spanish = _article(_get(teacher, tool, f"/students/{anon}/report"))
+    assert 'lang="es"' in spanish
+    assert "Informe de progreso de (nombre no compartido)" in spanish
+    assert "name not shared" not in spanish
+    english = _get(teacher, tool, f"/students/{anon}/report", lang="en")
+    assert "Progress report for (name not shared)" in _article(english)
+    assert "<title>Family report: (name not shared)" in html.unescape(english.text)
+
+    # Print-all writes each family's report in its own language, the placeholder included.
+    everyone = html.unescape(_get(teacher, tool, "/class/reports").text)
+    articles = dict(re.findall(r'<article class="report" lang="\w+" aria-labelledby="report-(\d+)">(.*?)</article>',
+                               everyone, re.S))
+    assert "Informe de progreso de (nombre no compartido)" in articles[str(anon)]
+    assert "name not shared" not in articles[str(anon)]
+    assert "Progress report for Priya Shah" in articles[str(students["Priya Shah"])]
