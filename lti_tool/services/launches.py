@@ -110,9 +110,10 @@ def record_launch(
     if platform is None or deployment is None:
         # Validation already checked both; a registry change in between is the only way here.
         raise Forbidden("This deployment of the tool is not registered with Pathways.")
-    course = _upsert_course(platform.id, deployment.id, facts, now)
-    person = _upsert_person(platform.id, facts, store_email)
-    _upsert_enrollment(course, person, facts, now)
+    known = _returning(platform.id, deployment.id, facts)
+    course = _upsert_course(platform, deployment.id, facts, now, known[0] if known else None)
+    person = _upsert_person(platform.id, facts, store_email, known[1] if known else None)
+    _upsert_enrollment(course, person, facts, now, known[2] if known else None)
     launch = LaunchSession(
         id=secrets.token_urlsafe(24),
         platform_id=platform.id,
@@ -126,16 +127,33 @@ def record_launch(
         created_at=now,
         expires_at=now + timedelta(seconds=session_seconds),
     )
-    db.session.add(launch)
-    db.session.flush()
     if facts.message_type == RESOURCE_LINK:
         from .placements import placement_for_launch
 
+        # Before the session is added, so that it is inserted once with its placement (no UPDATE after).
         placement = placement_for_launch(launch, facts.resource_link_title)
         if placement is not None:
             launch.details = {**launch.details, "placement_id": placement.id}
+    db.session.add(launch)
     db.session.commit()
     return launch
+
+
+def _returning(platform_id: int, deployment_pk: int, facts: LaunchFacts
+               ) -> tuple[Course, Person, Enrollment | None] | None:
+    """Return the course and person of a launch (and their enrolment) in one query when both exist already.
+
+    Most launches are a returning person in a known course; a first launch of either finds None here and takes
+    the race-safe insert path (_find_or_insert).
+    """
+    found = db.session.execute(
+        sa.select(Course, Person, Enrollment)
+        .select_from(Course)
+        .join(Person, sa.and_(Person.platform_id == platform_id, Person.sub == facts.sub))
+        .outerjoin(Enrollment, sa.and_(Enrollment.course_id == Course.id, Enrollment.person_id == Person.id))
+        .where(Course.deployment_id == deployment_pk, Course.context_id == facts.context_id)
+    ).first()
+    return tuple(found) if found is not None else None
 
 
 def _find_or_insert(model: type, values: dict[str, Any], keys: tuple[str, ...]) -> Any:
@@ -148,11 +166,12 @@ def _find_or_insert(model: type, values: dict[str, Any], keys: tuple[str, ...]) 
     return row
 
 
-def _upsert_course(platform_id: int, deployment_pk: int, facts: LaunchFacts, now: datetime) -> Course:
+def _upsert_course(platform: Platform, deployment_pk: int, facts: LaunchFacts, now: datetime,
+                   course: Course | None) -> Course:
     # Read first (a returning launch finds it); else INSERT ... ON CONFLICT DO NOTHING and read again, so a class
     # launching a new course at once creates it once.
-    course = _find_or_insert(
-        Course, {"platform_id": platform_id, "deployment_id": deployment_pk, "context_id": facts.context_id,
+    course = course or _find_or_insert(
+        Course, {"platform_id": platform.id, "deployment_id": deployment_pk, "context_id": facts.context_id,
                  "title": "", "label": ""},
         ("deployment_id", "context_id"))
     course.title = facts.context_title or course.title or "Untitled course"
@@ -160,7 +179,7 @@ def _upsert_course(platform_id: int, deployment_pk: int, facts: LaunchFacts, now
     course.last_launch_at = now
     # A roster or line-items URL (the roster one may come from a teacher-set custom parameter) is kept only on
     # the platform's own origins: our platform-wide token must never be sent to another course's or a stranger's.
-    origins = platform_origins(db.session.get(Platform, platform_id))
+    origins = platform_origins(platform)
     if facts.memberships_url and on_platform(facts.memberships_url, origins):
         course.memberships_url = facts.memberships_url
     elif facts.memberships_url:
@@ -169,28 +188,28 @@ def _upsert_course(platform_id: int, deployment_pk: int, facts: LaunchFacts, now
         course.lineitems_url = facts.lineitems_url
     if facts.details.get("ags_scopes"):
         course.ags_scopes = list(facts.details["ags_scopes"])
-    db.session.flush()
+    # Not flushed here: the changes go with the next query's autoflush or the launch's commit.
     return course
 
 
-def _upsert_person(platform_id: int, facts: LaunchFacts, store_email: bool) -> Person:
-    person = _find_or_insert(Person, {"platform_id": platform_id, "sub": facts.sub, "name": ""},
-                             ("platform_id", "sub"))
+def _upsert_person(platform_id: int, facts: LaunchFacts, store_email: bool, person: Person | None) -> Person:
+    person = person or _find_or_insert(Person, {"platform_id": platform_id, "sub": facts.sub, "name": ""},
+                                       ("platform_id", "sub"))
     person.name = facts.name or person.name or ""
     person.email = facts.email if store_email else None
-    db.session.flush()
     return person
 
 
-def _upsert_enrollment(course: Course, person: Person, facts: LaunchFacts, now: datetime) -> Enrollment:
-    enrollment = _find_or_insert(Enrollment, {"course_id": course.id, "person_id": person.id,
-                                              "role": facts.access.value, "lti_roles": "", "active": True},
-                                 ("course_id", "person_id"))
+def _upsert_enrollment(course: Course, person: Person, facts: LaunchFacts, now: datetime,
+                       enrollment: Enrollment | None) -> Enrollment:
+    enrollment = enrollment or _find_or_insert(
+        Enrollment, {"course_id": course.id, "person_id": person.id, "role": facts.access.value, "lti_roles": "",
+                     "active": True},
+        ("course_id", "person_id"))
     enrollment.role = facts.access.value
     enrollment.lti_roles = facts.role_labels[:500]
     enrollment.active = True
     enrollment.last_launch_at = now
-    db.session.flush()
     return enrollment
 
 
