@@ -33,6 +33,8 @@ from .errors import N_, Forbidden, NotFound
 log = logging.getLogger(__name__)
 
 RESOURCE_LINK = "LtiResourceLinkRequest"
+#: How stale a course's last launch time may be before a launch writes it again.
+COURSE_LAUNCH_STAMP = timedelta(seconds=60)
 DEEP_LINKING = "LtiDeepLinkingRequest"
 
 
@@ -176,7 +178,10 @@ def _upsert_course(platform: Platform, deployment_pk: int, facts: LaunchFacts, n
         ("deployment_id", "context_id"))
     course.title = facts.context_title or course.title or "Untitled course"
     course.label = facts.context_label or course.label or ""
-    course.last_launch_at = now
+    # Every launch of the class would otherwise rewrite this one row, each waiting for the row lock of the one
+    # before on PostgreSQL; the time is read for retention, in days, so a minute's precision is plenty.
+    if course.last_launch_at is None or now - course.last_launch_at >= COURSE_LAUNCH_STAMP:
+        course.last_launch_at = now
     # A roster or line-items URL (the roster one may come from a teacher-set custom parameter) is kept only on
     # the platform's own origins: our platform-wide token must never be sent to another course's or a stranger's.
     origins = platform_origins(platform)
