@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
+from functools import cache
 from typing import Any
 
 import requests
@@ -148,14 +149,36 @@ def _returning(platform_id: int, deployment_pk: int, facts: LaunchFacts
     Most launches are a returning person in a known course; a first launch of either finds None here and takes
     the race-safe insert path (_find_or_insert).
     """
-    found = db.session.execute(
+    found = db.session.execute(_returning_query(), {"platform_id": platform_id, "sub": facts.sub,
+                                                    "deployment_id": deployment_pk, "context_id": facts.context_id}
+                               ).first()
+    return tuple(found) if found is not None else None
+
+
+# Statements every launch or page runs are built once: SQLAlchemy keeps a built statement's cache key, which it
+# otherwise computes again for each new select (with its construction, most of a simple query's CPU).
+@cache
+def _returning_query() -> sa.Select:
+    return (
         sa.select(Course, Person, Enrollment)
         .select_from(Course)
-        .join(Person, sa.and_(Person.platform_id == platform_id, Person.sub == facts.sub))
+        .join(Person, sa.and_(Person.platform_id == sa.bindparam("platform_id"), Person.sub == sa.bindparam("sub")))
         .outerjoin(Enrollment, sa.and_(Enrollment.course_id == Course.id, Enrollment.person_id == Person.id))
-        .where(Course.deployment_id == deployment_pk, Course.context_id == facts.context_id)
-    ).first()
-    return tuple(found) if found is not None else None
+        .where(Course.deployment_id == sa.bindparam("deployment_id"),
+               Course.context_id == sa.bindparam("context_id"))
+    )
+
+
+@cache
+def _open_launch_query() -> sa.Select:
+    return (
+        sa.select(LaunchSession, CourseContent, DiagnosticRun)
+        .options(so.joinedload(LaunchSession.person), so.joinedload(LaunchSession.course))
+        .outerjoin(CourseContent, CourseContent.course_id == LaunchSession.course_id)
+        .outerjoin(DiagnosticRun, sa.and_(DiagnosticRun.course_id == LaunchSession.course_id,
+                                          DiagnosticRun.person_id == LaunchSession.person_id))
+        .where(LaunchSession.id == sa.bindparam("launch_id"))
+    )
 
 
 def _find_or_insert(model: type, values: dict[str, Any], keys: tuple[str, ...]) -> Any:
@@ -228,14 +251,7 @@ def open_launch(launch_id: str, allowed_ids: list[str], *, now: datetime) -> Lau
     from .content import hold_content
     from .diagnostic import hold_run
 
-    found = db.session.execute(
-        sa.select(LaunchSession, CourseContent, DiagnosticRun)
-        .options(so.joinedload(LaunchSession.person), so.joinedload(LaunchSession.course))
-        .outerjoin(CourseContent, CourseContent.course_id == LaunchSession.course_id)
-        .outerjoin(DiagnosticRun, sa.and_(DiagnosticRun.course_id == LaunchSession.course_id,
-                                          DiagnosticRun.person_id == LaunchSession.person_id))
-        .where(LaunchSession.id == launch_id)
-    ).first()
+    found = db.session.execute(_open_launch_query(), {"launch_id": launch_id}).first()
     if found is None or found[0].expires_at <= now:
         raise NotFound(N_("Your Pathways session has ended. Open Pathways again from your course."))
     launch, content, run = found
