@@ -34,9 +34,9 @@ from .errors import N_, Forbidden, NotFound
 log = logging.getLogger(__name__)
 
 RESOURCE_LINK = "LtiResourceLinkRequest"
+DEEP_LINKING = "LtiDeepLinkingRequest"
 #: How stale a course's last launch time may be before a launch writes it again.
 COURSE_LAUNCH_STAMP = timedelta(seconds=60)
-DEEP_LINKING = "LtiDeepLinkingRequest"
 
 
 class LaunchOutcome(Enum):
