@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import secrets
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-import jwt
 import sqlalchemy as sa
 from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
@@ -129,12 +130,28 @@ def _requesting_issuer() -> str | None:
         return issuer if isinstance(issuer, str) else None
     if request.endpoint in ("launch.launch", "launch.launch_verified"):
         try:
-            claims = jwt.decode(request.form.get("id_token", ""), options={"verify_signature": False})
-        except (jwt.PyJWTError, HTTPException):  # a malformed token, or a body too large to read
+            token = request.form.get("id_token", "")
+        except HTTPException:  # a body too large to read
             return None
+        claims = _unverified_claims(token)
         issuer = claims.get("iss") if isinstance(claims, dict) else None
         return issuer if isinstance(issuer, str) else None
     return None
+
+
+def _unverified_claims(token: object) -> object:
+    """Return a JWT's payload, unverified, or None if it is not three base64url segments with a JSON payload.
+
+    The standard library reads it in a few microseconds; PyJWT checks the whole token character by character
+    in Python first (a fifth of a millisecond for a launch token), which only its verifying decode needs.
+    """
+    if not isinstance(token, str) or token.count(".") != 2:
+        return None
+    payload = token.split(".")[1]
+    try:
+        return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (ValueError, TypeError):  # binascii.Error and UnicodeDecodeError are ValueErrors
+        return None
 
 
 def content_security_policy() -> str:

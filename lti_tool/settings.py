@@ -246,7 +246,8 @@ def _cache_config(app: Flask) -> tuple[str, dict[str, Any]]:
         return "SimpleCache", {"CACHE_THRESHOLD": 100_000}
     cache_dir = os.path.join(app.instance_path, "cache")
     os.makedirs(cache_dir, exist_ok=True)
-    return "FileSystemCache", {"CACHE_DIR": cache_dir, "CACHE_THRESHOLD": 100_000, **json_only}
+    # cachelib's FileSystemCache without its per-write entry counter (file_cache.py).
+    return "lti_tool.file_cache.LocalFileCache", {"CACHE_DIR": cache_dir, "CACHE_THRESHOLD": 100_000, **json_only}
 
 
 # Production keys need 32 bytes of randomness: it signs sessions and launch tokens and, through HKDF,

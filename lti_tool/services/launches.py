@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
+from functools import cache
 from typing import Any
 
 import requests
@@ -34,6 +35,8 @@ log = logging.getLogger(__name__)
 
 RESOURCE_LINK = "LtiResourceLinkRequest"
 DEEP_LINKING = "LtiDeepLinkingRequest"
+#: How stale a course's last launch time may be before a launch writes it again.
+COURSE_LAUNCH_STAMP = timedelta(seconds=60)
 
 
 class LaunchOutcome(Enum):
@@ -110,9 +113,10 @@ def record_launch(
     if platform is None or deployment is None:
         # Validation already checked both; a registry change in between is the only way here.
         raise Forbidden("This deployment of the tool is not registered with Pathways.")
-    course = _upsert_course(platform.id, deployment.id, facts, now)
-    person = _upsert_person(platform.id, facts, store_email)
-    _upsert_enrollment(course, person, facts, now)
+    known = _returning(platform.id, deployment.id, facts)
+    course = _upsert_course(platform, deployment.id, facts, now, known[0] if known else None)
+    person = _upsert_person(platform.id, facts, store_email, known[1] if known else None)
+    _upsert_enrollment(course, person, facts, now, known[2] if known else None)
     launch = LaunchSession(
         id=secrets.token_urlsafe(24),
         platform_id=platform.id,
@@ -126,16 +130,55 @@ def record_launch(
         created_at=now,
         expires_at=now + timedelta(seconds=session_seconds),
     )
-    db.session.add(launch)
-    db.session.flush()
     if facts.message_type == RESOURCE_LINK:
         from .placements import placement_for_launch
 
+        # Before the session is added, so that it is inserted once with its placement (no UPDATE after).
         placement = placement_for_launch(launch, facts.resource_link_title)
         if placement is not None:
             launch.details = {**launch.details, "placement_id": placement.id}
+    db.session.add(launch)
     db.session.commit()
     return launch
+
+
+def _returning(platform_id: int, deployment_pk: int, facts: LaunchFacts
+               ) -> tuple[Course, Person, Enrollment | None] | None:
+    """Return the course and person of a launch (and their enrolment) in one query when both exist already.
+
+    Most launches are a returning person in a known course; a first launch of either finds None here and takes
+    the race-safe insert path (_find_or_insert).
+    """
+    found = db.session.execute(_returning_query(), {"platform_id": platform_id, "sub": facts.sub,
+                                                    "deployment_id": deployment_pk, "context_id": facts.context_id}
+                               ).first()
+    return tuple(found) if found is not None else None
+
+
+# Statements every launch or page runs are built once: SQLAlchemy keeps a built statement's cache key, which it
+# otherwise computes again for each new select (with its construction, most of a simple query's CPU).
+@cache
+def _returning_query() -> sa.Select:
+    return (
+        sa.select(Course, Person, Enrollment)
+        .select_from(Course)
+        .join(Person, sa.and_(Person.platform_id == sa.bindparam("platform_id"), Person.sub == sa.bindparam("sub")))
+        .outerjoin(Enrollment, sa.and_(Enrollment.course_id == Course.id, Enrollment.person_id == Person.id))
+        .where(Course.deployment_id == sa.bindparam("deployment_id"),
+               Course.context_id == sa.bindparam("context_id"))
+    )
+
+
+@cache
+def _open_launch_query() -> sa.Select:
+    return (
+        sa.select(LaunchSession, CourseContent, DiagnosticRun)
+        .options(so.joinedload(LaunchSession.person), so.joinedload(LaunchSession.course))
+        .outerjoin(CourseContent, CourseContent.course_id == LaunchSession.course_id)
+        .outerjoin(DiagnosticRun, sa.and_(DiagnosticRun.course_id == LaunchSession.course_id,
+                                          DiagnosticRun.person_id == LaunchSession.person_id))
+        .where(LaunchSession.id == sa.bindparam("launch_id"))
+    )
 
 
 def _find_or_insert(model: type, values: dict[str, Any], keys: tuple[str, ...]) -> Any:
@@ -148,19 +191,23 @@ def _find_or_insert(model: type, values: dict[str, Any], keys: tuple[str, ...]) 
     return row
 
 
-def _upsert_course(platform_id: int, deployment_pk: int, facts: LaunchFacts, now: datetime) -> Course:
+def _upsert_course(platform: Platform, deployment_pk: int, facts: LaunchFacts, now: datetime,
+                   course: Course | None) -> Course:
     # Read first (a returning launch finds it); else INSERT ... ON CONFLICT DO NOTHING and read again, so a class
     # launching a new course at once creates it once.
-    course = _find_or_insert(
-        Course, {"platform_id": platform_id, "deployment_id": deployment_pk, "context_id": facts.context_id,
+    course = course or _find_or_insert(
+        Course, {"platform_id": platform.id, "deployment_id": deployment_pk, "context_id": facts.context_id,
                  "title": "", "label": ""},
         ("deployment_id", "context_id"))
     course.title = facts.context_title or course.title or "Untitled course"
     course.label = facts.context_label or course.label or ""
-    course.last_launch_at = now
+    # Every launch of the class would otherwise rewrite this one row, each waiting for the row lock of the one
+    # before on PostgreSQL; the time is read for retention, in days, so a minute's precision is plenty.
+    if course.last_launch_at is None or now - course.last_launch_at >= COURSE_LAUNCH_STAMP:
+        course.last_launch_at = now
     # A roster or line-items URL (the roster one may come from a teacher-set custom parameter) is kept only on
     # the platform's own origins: our platform-wide token must never be sent to another course's or a stranger's.
-    origins = platform_origins(db.session.get(Platform, platform_id))
+    origins = platform_origins(platform)
     if facts.memberships_url and on_platform(facts.memberships_url, origins):
         course.memberships_url = facts.memberships_url
     elif facts.memberships_url:
@@ -169,28 +216,28 @@ def _upsert_course(platform_id: int, deployment_pk: int, facts: LaunchFacts, now
         course.lineitems_url = facts.lineitems_url
     if facts.details.get("ags_scopes"):
         course.ags_scopes = list(facts.details["ags_scopes"])
-    db.session.flush()
+    # Not flushed here: the changes go with the next query's autoflush or the launch's commit.
     return course
 
 
-def _upsert_person(platform_id: int, facts: LaunchFacts, store_email: bool) -> Person:
-    person = _find_or_insert(Person, {"platform_id": platform_id, "sub": facts.sub, "name": ""},
-                             ("platform_id", "sub"))
+def _upsert_person(platform_id: int, facts: LaunchFacts, store_email: bool, person: Person | None) -> Person:
+    person = person or _find_or_insert(Person, {"platform_id": platform_id, "sub": facts.sub, "name": ""},
+                                       ("platform_id", "sub"))
     person.name = facts.name or person.name or ""
     person.email = facts.email if store_email else None
-    db.session.flush()
     return person
 
 
-def _upsert_enrollment(course: Course, person: Person, facts: LaunchFacts, now: datetime) -> Enrollment:
-    enrollment = _find_or_insert(Enrollment, {"course_id": course.id, "person_id": person.id,
-                                              "role": facts.access.value, "lti_roles": "", "active": True},
-                                 ("course_id", "person_id"))
+def _upsert_enrollment(course: Course, person: Person, facts: LaunchFacts, now: datetime,
+                       enrollment: Enrollment | None) -> Enrollment:
+    enrollment = enrollment or _find_or_insert(
+        Enrollment, {"course_id": course.id, "person_id": person.id, "role": facts.access.value, "lti_roles": "",
+                     "active": True},
+        ("course_id", "person_id"))
     enrollment.role = facts.access.value
     enrollment.lti_roles = facts.role_labels[:500]
     enrollment.active = True
     enrollment.last_launch_at = now
-    db.session.flush()
     return enrollment
 
 
@@ -204,14 +251,7 @@ def open_launch(launch_id: str, allowed_ids: list[str], *, now: datetime) -> Lau
     from .content import hold_content
     from .diagnostic import hold_run
 
-    found = db.session.execute(
-        sa.select(LaunchSession, CourseContent, DiagnosticRun)
-        .options(so.joinedload(LaunchSession.person), so.joinedload(LaunchSession.course))
-        .outerjoin(CourseContent, CourseContent.course_id == LaunchSession.course_id)
-        .outerjoin(DiagnosticRun, sa.and_(DiagnosticRun.course_id == LaunchSession.course_id,
-                                          DiagnosticRun.person_id == LaunchSession.person_id))
-        .where(LaunchSession.id == launch_id)
-    ).first()
+    found = db.session.execute(_open_launch_query(), {"launch_id": launch_id}).first()
     if found is None or found[0].expires_at <= now:
         raise NotFound(N_("Your Pathways session has ended. Open Pathways again from your course."))
     launch, content, run = found

@@ -202,10 +202,15 @@ def placement_for_launch(launch: LaunchSession, title: str) -> Placement | None:
         resource_id = link_resource_id(launch.resource_link_id)
     # First launch of the link (or of a copied course's link): give it its own placement, once, even when the
     # class opens the link together.
-    created = insert_if_missing(Placement, {"course_id": launch.course_id, "resource_id": resource_id,
-                                            "title": (title or "Pathways")[:300], "kind": "plan", "skill_ids": []},
-                                ("course_id", "resource_id"))
+    # Read first: every later launch of the link finds it without a write.
     placement = _find_placement(launch.course_id, resource_id)
+    created = False
+    if placement is None:
+        created = insert_if_missing(Placement, {"course_id": launch.course_id, "resource_id": resource_id,
+                                                "title": (title or "Pathways")[:300], "kind": "plan",
+                                                "skill_ids": []},
+                                    ("course_id", "resource_id"))
+        placement = _find_placement(launch.course_id, resource_id)
     assert placement is not None
     if launch.resource_link_id and placement.resource_link_id != launch.resource_link_id:
         placement.resource_link_id = launch.resource_link_id

@@ -118,3 +118,35 @@ def sandbox_cookies(response) -> set[str]:
     for r in [*response.history, response]:
         names.update(r.cookies.keys())
     return names
+
+
+def test_a_class_launching_together_stamps_the_course_once_a_minute_and_each_enrolment_every_time(sandbox, tool):
+    import datetime
+
+    import sqlalchemy as sa
+
+    from lti_tool.extensions import db
+    from lti_tool.models import Course, Enrollment
+
+    def stamps() -> tuple[datetime.datetime, dict[int, datetime.datetime]]:
+        with tool.app.app_context():
+            try:
+                course = db.session.scalars(sa.select(Course)).one()
+                return course.last_launch_at, dict(db.session.execute(
+                    sa.select(Enrollment.person_id, Enrollment.last_launch_at)).all())
+            finally:
+                db.session.remove()
+
+    sandbox.launch("teacher")
+    first, _ = stamps()
+    sandbox.launch("student")
+    course_time, people = stamps()
+    assert course_time == first  # the class's launches do not each rewrite the course row
+    assert len(people) == 2 and max(people.values()) > first  # but each person's own launch time is kept
+    with tool.app.app_context():
+        long_ago = first - datetime.timedelta(minutes=2)
+        db.session.execute(sa.update(Course).values(last_launch_at=long_ago))
+        db.session.commit()
+        db.session.remove()
+    sandbox.launch("student")
+    assert stamps()[0] > first  # a course last stamped over a minute ago is stamped again
