@@ -1,20 +1,22 @@
 """Simulated learners on the demo pack, through the service layer: do levels have the right shape?
 
-Usage: python bench/simulate.py [--learners N] [--seed S]
+Usage: python bench/simulate.py [--learners N] [--seed S] [--jobs J] [--placement-only]
 
-Builds a real Pathways app on a fresh SQLite file, imports the demo pack (16 skills), and has simulated
-learners practise through the services the pages call (`serving.serve_next` serves the item, `mastery.record_answer`
-checks it and moves the levels, reviews are scheduled by `reviews`), on a clock that jumps a day between
-sittings of ten answers. Profiles: knows nothing (guesses multiple choice, misses the rest), knows the first
-half of the map, knows everything, guesses right one time in four, knows everything but slips one time in
-ten, memorises worked solutions (right only on an item whose solution it has seen), and learns as it
-practises. Two walks:
+Builds a real Pathways app on a fresh SQLite file (one per process: `--jobs` runs learners in that many
+processes, one by default; each learner is their own person in the course), imports the demo
+pack (16 skills), and has simulated learners practise through the services the pages call (`serving.serve_next`
+serves the item, `mastery.record_answer` checks it and moves the levels, reviews are scheduled by `reviews`), on
+a clock that jumps a day between sittings of ten answers. Profiles: knows nothing (guesses multiple choice,
+misses the rest), knows the first half of the map, knows everything, guesses right one time in four, knows
+everything but slips one time in ten, memorises worked solutions (right only on an item whose solution it has
+seen), and learns as it practises. Three walks:
 
 - course walk: practise each skill in map order until Proficient, at most 15 answers a skill;
 - stability: a learner practises one skill for 40 answers in four sittings (how often the level moves);
 - placement: a new learner takes the placement check (`services.diagnostic`, as on first launch), then the
   course walk on the same record: how often the check places each skill as the learner truly knows it, and
-  the answers it saves over the whole course.
+  the answers it saves over the whole course. `--placement-only` runs just these rows and the course walks
+  they are compared with (the same learners as a full run).
 
 Prints the figures bench/README.md quotes, and the machine. Standard library plus the app's own deps.
 """
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import multiprocessing
 import os
 import platform
 import random
@@ -282,38 +285,105 @@ def share(values) -> str:
     return f"{sum(values) / len(values):.1%}" if values else "n/a"
 
 
+#: The profiles of the placement rows.
+PLACEMENT_PROFILES = ("knows nothing", "knows the first half", "knows everything", "knower, slips 10%",
+                      "guesser at 25%")
+STABILITY_PROFILES = ("knower, slips 10%", "knows everything", "guesser at 25%", "learns while practising")
+
+_COURSE: Course | None = None  # one app and database per process, made on its first task
+
+
+def _run_task(task: tuple[str, str, float, int | None, str]) -> dict:
+    """Run one simulated learner in this process's own app: (walk, profile, learner seed, skill index, folder)."""
+    global _COURSE
+    walk, name, seed, skill_index, folder = task
+    if _COURSE is None:
+        own = Path(folder) / f"process-{os.getpid()}"
+        own.mkdir()
+        _COURSE = Course(own)
+    learner = PROFILES[name](random.Random(seed), _COURSE.order)
+    if walk == "course":
+        return course_walk(_COURSE, learner)
+    if walk == "stability":
+        return stability_walk(_COURSE, learner, _COURSE.order[skill_index])
+    return placement_walk(_COURSE, learner)
+
+
+def _tasks(seed: int, learners: int, skills: int, placement_only: bool) -> list[tuple[str, str, float, int | None]]:
+    """Every learner to simulate, seeded as the one-process version drew them (so both give the same learners)."""
+    rng = random.Random(seed)
+    tasks: list[tuple[str, str, float, int | None]] = []
+    for name in PROFILES:
+        tasks += [("course", name, rng.random(), None) for _ in range(learners)]
+    for name in STABILITY_PROFILES:
+        for _ in range(learners):
+            learner_seed = rng.random()
+            tasks.append(("stability", name, learner_seed, rng.randrange(skills)))
+    for name in PLACEMENT_PROFILES:
+        tasks += [("placement", name, rng.random(), None) for _ in range(learners)]
+    if placement_only:
+        # The placement rows and the course walks they are compared with; the same learners as a full run.
+        tasks = [t for t in tasks if t[0] == "placement" or (t[0] == "course" and t[1] in PLACEMENT_PROFILES)]
+    return tasks
+
+
+def _run_all(tasks: list[tuple[str, str, float, int | None]], jobs: int, folder: str) -> list[dict]:
+    with_folder = [(*task, folder) for task in tasks]
+    if jobs <= 1:
+        return [_run_task(task) for task in with_folder]
+    # Learners are independent (each their own person in the course), so each process runs some in its own app
+    # and database; longest walks first, so the processes finish together.
+    longest_first = sorted(range(len(tasks)), key=lambda i: tasks[i][0] != "placement")
+    results: list[dict] = [{}] * len(tasks)
+    with multiprocessing.get_context("spawn").Pool(jobs) as pool:
+        for index, result in zip(longest_first, pool.imap(_run_task, [with_folder[i] for i in longest_first]),
+                                 strict=True):
+            results[index] = result
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--learners", type=int, default=12, help="learners per profile (default 12)")
     parser.add_argument("--seed", type=int, default=1)
+    # One process by default: on the shared 2-core machine two were no faster (bench/README.md).
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="processes to run learners in, each with its own app and database (default 1)")
+    parser.add_argument("--placement-only", action="store_true",
+                        help="only the placement rows and the course walks they are compared with")
     args = parser.parse_args(argv)
     started = time.perf_counter()
+    from lti_tool.learning.coursepack import load_pack
+    from lti_tool.services.content import demo_pack_data
+
+    order = list(load_pack(demo_pack_data(), sample_templates=False).skill_graph.topological_order())
+    tasks = _tasks(args.seed, args.learners, len(order), args.placement_only)
     with tempfile.TemporaryDirectory() as folder:
-        course = Course(Path(folder))
-        rng = random.Random(args.seed)
-        half = len(course.order) // 2
-        print(f"Demo pack: {len(course.order)} skills; {args.learners} learners per profile; sittings of {SITTING} "
-              "answers a day apart; course walk: each skill until Proficient, at most 15 answers")
-        print(f"{'profile':<26}{'answers':>9}{'all Prof.':>11}{'skills Prof.':>14}{'median to Prof.':>17}"
-              f"{'<= 6 answers':>14}")
-        walks: dict[str, list[dict]] = {}
-        for name, make in PROFILES.items():
-            walks[name] = [course_walk(course, make(random.Random(rng.random()), course.order))
-                           for _ in range(args.learners)]
-            runs = walks[name]
-            counts = [n for r in runs for n in r["to_proficient"].values()]
-            skills_prof = sum(len(r["to_proficient"]) for r in runs) / (len(runs) * len(course.order))
-            print(f"{name:<26}{statistics.median(r['answers'] for r in runs):>9.0f}"
-                  f"{share(r['all_proficient'] for r in runs):>11}{skills_prof:>14.1%}"
-                  f"{(statistics.median(counts) if counts else float('nan')):>17}"
-                  f"{share(n <= 6 for n in counts):>14}")
-        unknown = [len([s for s in r["to_proficient"] if course.order.index(s) >= half])
+        results = _run_all(tasks, args.jobs, folder)
+    runs: dict[tuple[str, str], list[dict]] = {}
+    for (walk, name, _, _), result in zip(tasks, results, strict=True):
+        runs.setdefault((walk, name), []).append(result)
+    walks = {name: runs[("course", name)] for name in PROFILES if ("course", name) in runs}
+    half = len(order) // 2
+    print(f"Demo pack: {len(order)} skills; {args.learners} learners per profile; seed {args.seed}; sittings of "
+          f"{SITTING} answers a day apart; course walk: each skill until Proficient, at most 15 answers")
+    print(f"{'profile':<26}{'answers':>9}{'all Prof.':>11}{'skills Prof.':>14}{'median to Prof.':>17}"
+          f"{'<= 6 answers':>14}")
+    for name, runs_of in walks.items():
+        counts = [n for r in runs_of for n in r["to_proficient"].values()]
+        skills_prof = sum(len(r["to_proficient"]) for r in runs_of) / (len(runs_of) * len(order))
+        print(f"{name:<26}{statistics.median(r['answers'] for r in runs_of):>9.0f}"
+              f"{share(r['all_proficient'] for r in runs_of):>11}{skills_prof:>14.1%}"
+              f"{(statistics.median(counts) if counts else float('nan')):>17}"
+              f"{share(n <= 6 for n in counts):>14}")
+    if not args.placement_only:
+        unknown = [len([s for s in r["to_proficient"] if order.index(s) >= half])
                    for r in walks["knows the first half"]]
         print(f"false Proficient: guessers {share(len(r['to_proficient']) > 0 for r in walks['guesser at 25%'])} "
               f"of learners ({sum(len(r['to_proficient']) for r in walks['guesser at 25%'])} of "
-              f"{len(walks['guesser at 25%']) * len(course.order)} skills); knows nothing "
+              f"{len(walks['guesser at 25%']) * len(order)} skills); knows nothing "
               f"{sum(len(r['to_proficient']) for r in walks['knows nothing'])} skills; first-half knower on the "
-              f"unknown half {sum(unknown)} of {len(unknown) * (len(course.order) - half)} skills")
+              f"unknown half {sum(unknown)} of {len(unknown) * (len(order) - half)} skills")
         everyone = walks["knows everything"]
         print(f"knows everything: all 16 Proficient in median {statistics.median(r['answers'] for r in everyone):.0f}"
               f" answers (max {max(r['answers'] for r in everyone)})")
@@ -321,14 +391,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nStability: one skill, 40 answers in four sittings, {args.learners} learners per profile")
         print(f"{'profile':<26}{'changes':>9}{'drops':>7}{'unsettled':>11}{'Mastered':>10}{'to Mastered':>13}"
               f"{'1st review (days)':>19}")
-        for name in ("knower, slips 10%", "knows everything", "guesser at 25%", "learns while practising"):
-            runs = [stability_walk(course, PROFILES[name](random.Random(rng.random()), course.order),
-                                   course.order[rng.randrange(len(course.order))]) for _ in range(args.learners)]
-            to_mastered = [r["to_mastered"] for r in runs if r["to_mastered"]]
-            reviews = [r["review_days"] for r in runs if r["review_days"] is not None]
-            print(f"{name:<26}{statistics.mean(r['changes'] for r in runs):>9.2f}"
-                  f"{statistics.mean(r['drops'] for r in runs):>7.2f}"
-                  f"{statistics.mean(r['unsettled'] for r in runs):>11.2f}{share(r['mastered'] for r in runs):>10}"
+        for name in STABILITY_PROFILES:
+            runs_of = runs[("stability", name)]
+            to_mastered = [r["to_mastered"] for r in runs_of if r["to_mastered"]]
+            reviews = [r["review_days"] for r in runs_of if r["review_days"] is not None]
+            print(f"{name:<26}{statistics.mean(r['changes'] for r in runs_of):>9.2f}"
+                  f"{statistics.mean(r['drops'] for r in runs_of):>7.2f}"
+                  f"{statistics.mean(r['unsettled'] for r in runs_of):>11.2f}"
+                  f"{share(r['mastered'] for r in runs_of):>10}"
                   f"{(statistics.median(to_mastered) if to_mastered else float('nan')):>13}"
                   f"{(min(reviews) if reviews else float('nan')):>19.1f}")
         print("changes: level changes in 40 answers, climbing included; drops: changes down; unsettled: changes after "
@@ -339,26 +409,26 @@ def main(argv: list[str] | None = None) -> int:
         print(f"first-half knower: {first_half:.0f} answers, {first_half / nothing:.1%} of the knows-nothing learner's "
               f"{nothing:.0f}; floor with this walk: (8 known skills x 3 answers + 8 x 15) / 240 = 60.0%")
 
-        print(f"\nPlacement check first, then the course walk on the same record; {args.learners} learners per profile")
-        print(f"{'profile':<26}{'check items':>12}{'placed':>8}{'placed right':>14}{'of all 16':>11}"
-              f"{'answers':>9}{'without':>9}{'saved':>7}")
-        for name in ("knows nothing", "knows the first half", "knows everything", "knower, slips 10%",
-                     "guesser at 25%"):
-            runs = [placement_walk(course, PROFILES[name](random.Random(rng.random()), course.order))
-                    for _ in range(args.learners)]
-            placed = sum(r["placed"] for r in runs)
-            right = sum(r["right"] for r in runs)
-            without = statistics.median(r["answers"] for r in walks[name])
-            with_check = statistics.median(r["answers"] for r in runs)
-            print(f"{name:<26}{statistics.median(r['asked'] for r in runs):>12.0f}"
-                  f"{placed / (len(runs) * len(course.order)):>8.0%}{(right / placed if placed else 0):>14.1%}"
-                  f"{right / (len(runs) * len(course.order)):>11.1%}{with_check:>9.0f}{without:>9.0f}"
-                  f"{without - with_check:>7.0f}")
-        print("check items: questions the placement check asked (median); placed: skills it gave a belief about; "
-              "placed right: known/likely known vs not yet/likely not yet against what the learner truly knows "
-              "(a guesser knows nothing); of all 16: right placements over every skill; answers: the placement "
-              "check plus the course walk after it (median); without: the course walk alone; saved: the difference")
-    print(f"Ran in {time.perf_counter() - started:.0f} s. Machine: {machine()}")
+    print(f"\nPlacement check first, then the course walk on the same record; {args.learners} learners per profile")
+    print(f"{'profile':<26}{'check items':>12}{'placed':>8}{'placed right':>14}{'of all 16':>11}"
+          f"{'answers':>9}{'without':>9}{'saved':>7}")
+    for name in PLACEMENT_PROFILES:
+        runs_of = runs[("placement", name)]
+        placed = sum(r["placed"] for r in runs_of)
+        right = sum(r["right"] for r in runs_of)
+        without = statistics.median(r["answers"] for r in walks[name])
+        with_check = statistics.median(r["answers"] for r in runs_of)
+        print(f"{name:<26}{statistics.median(r['asked'] for r in runs_of):>12.0f}"
+              f"{placed / (len(runs_of) * len(order)):>8.0%}{(right / placed if placed else 0):>14.1%}"
+              f"{right / (len(runs_of) * len(order)):>11.1%}{with_check:>9.0f}{without:>9.0f}"
+              f"{without - with_check:>7.0f}")
+    print("check items: questions the placement check asked (median); placed: skills it gave a belief about; "
+          "placed right: known/likely known vs not yet/likely not yet against what the learner truly knows "
+          "(a guesser knows nothing); of all 16: right placements over every skill; answers: the placement "
+          "check plus the course walk after it (median); without: the course walk alone; saved: the difference")
+    print(f"Ran in {time.perf_counter() - started:.0f} s with {args.jobs} process(es); load average "
+          f"{' '.join(Path('/proc/loadavg').read_text().split()[:3]) if Path('/proc/loadavg').exists() else 'n/a'}. "
+          f"Machine: {machine()}")
     return 0
 
 

@@ -1,19 +1,28 @@
 """A short placement check on first launch: find where a learner's knowledge ends on the skill map.
 
-It works like a binary search on the map ("git bisect" for skills): each question tests the skill that best
-splits what is still unknown. A right answer suggests the skill's prerequisites are known too; a wrong one
-suggests the skills built on it are not. Once the edge is found, spare questions ask a second time about the
-skills on either side of it. One answer is weak evidence, so the result only seeds gentle priors
-for the mastery model, clearly labelled as coming from the placement check, and the learner's own practice
-soon outweighs it. When answers contradict each other (right on a skill, wrong on what it needs) the check
-asks again about the lower skill rather than guessing.
+The check keeps a belief over the learner's *knowledge state*: the set of skills they know, which the map
+says is closed under prerequisites (whoever knows a skill knows what it builds on), as in knowledge-space
+theory. It starts with every such set equally likely and updates by Bayes' rule after each answer, with the
+usual knowledge-tracing noise: a learner who knows a skill still slips now and then (`SLIP`), and one who does
+not can guess right (one time in the number of choices on a choice item, `GUESS` on a typed one). So one slip
+low on the map does not place everything built on it as "not yet" when answers higher up say otherwise, and a
+right answer on a four-choice item counts for less than a miss does.
+
+Each question asks about the skill whose answer is expected to settle most about the whole map (the largest
+expected drop in the uncertainty of every skill's placement), which is a binary search when answers are clean
+and a second question on the same skill when an answer was surprising. The check stops once every skill is
+placed with confidence, or after `MAX_ITEMS` questions. One answer is weak evidence, so the result only seeds
+gentle priors for the mastery model, clearly labelled as coming from the placement check, and the learner's
+own practice soon outweighs it.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 
 from .mastery import Level
 from .messages import N_
@@ -29,7 +38,18 @@ PRIOR_INFERRED = 0.4
 #: Where placement results come from, for labels and audit.
 SOURCE = "placement check"
 
-
+#: Chance that a learner who knows a skill answers one of its items wrong: the usual knowledge-tracing ceiling
+#: on slips (Corbett & Anderson keep it at or below 0.1).
+SLIP = 0.1
+#: Chance that a learner who does not know a skill gets a typed answer right anyway (partial knowledge, an easy
+#: variant); a choice item's is at least one over its number of choices. A knowledge-tracing default.
+GUESS = 0.2
+#: The check stops once no skill's placement is wrong with a chance above this.
+CONFIDENT = 0.1
+#: A skill whose chance of being known is this close to a coin toss (either way) is left "not checked".
+UNDECIDED = 0.15
+#: A connected part of a map with more knowledge states than this is modelled by a smaller family of them.
+MAX_STATES = 2_000
 
 
 @dataclass(frozen=True)
@@ -99,47 +119,139 @@ class Placement:
         return self.belief in (Belief.KNOWN, Belief.LIKELY_KNOWN)
 
 
-def _verdicts(state: DiagnosticState) -> dict[str, bool | None]:
-    # Majority of a skill's answers; a tie means the check could not tell and may ask again.
-    tally: dict[str, list[int]] = {}
-    for answer in state.answers:
-        right_wrong = tally.setdefault(answer.skill_id, [0, 0])
-        right_wrong[0 if answer.correct else 1] += 1
-    return {s: (None if right == wrong else right > wrong) for s, (right, wrong) in tally.items()}
+# --- The knowledge states of a map -------------------------------------------------------------------------
 
 
-def _beliefs(graph: SkillGraph, state: DiagnosticState) -> dict[str, Belief]:
-    verdicts = {s: v for s, v in _verdicts(state).items() if s in graph}
-    known_above: set[str] = set()
-    unknown_below: set[str] = set()
-    for skill_id, verdict in verdicts.items():
-        if verdict is True:
-            known_above.update(graph.prerequisites_of(skill_id, transitive=True))
-        elif verdict is False:
-            unknown_below.update(graph.dependents_of(skill_id, transitive=True))
-    beliefs: dict[str, Belief] = {}
-    for skill_id in graph.topological_order():
-        verdict = verdicts.get(skill_id, "untested")
-        if verdict is True:
-            beliefs[skill_id] = Belief.KNOWN
-        elif verdict is False:
-            beliefs[skill_id] = Belief.NOT_YET
-        elif verdict is None:
-            beliefs[skill_id] = Belief.UNKNOWN
-        elif (skill_id in known_above) == (skill_id in unknown_below):
-            # Neither, or both: the evidence around this skill disagrees, so it stays open.
-            beliefs[skill_id] = Belief.UNKNOWN
-        else:
-            beliefs[skill_id] = Belief.LIKELY_KNOWN if skill_id in known_above else Belief.LIKELY_NOT_YET
-    return beliefs
+@dataclass(frozen=True)
+class _Part:
+    """One connected part of the map: its skills, and its knowledge states as bit masks over them."""
+
+    skills: tuple[str, ...]
+    states: tuple[int, ...]
+    #: Each state's chance before the first answer: every number of known skills equally likely, and the
+    #: states with the same number equally likely among themselves. (Every state equally likely would make
+    #: "knows nothing" and "knows everything" 1 in 132 on the demo map, where most states sit in the middle.)
+    prior: tuple[float, ...] = ()
+    #: Each state's skills as indices into `skills`, worked out once.
+    members: tuple[tuple[int, ...], ...] = ()
 
 
-def _contradicted(graph: SkillGraph, state: DiagnosticState) -> list[str]:
-    # A skill answered wrong although something built on it was answered right: one of the two was a slip
-    # or a guess. Asking again about the lower skill settles it for both.
-    verdicts = _verdicts(state)
-    wrong = [s for s, v in verdicts.items() if v is False and s in graph]
-    return [s for s in wrong if any(verdicts.get(d) is True for d in graph.dependents_of(s, transitive=True))]
+def _graph_key(graph: SkillGraph) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple((s, graph.prerequisites_of(s)) for s in graph.topological_order())
+
+
+@lru_cache(maxsize=32)
+def _parts(key: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[_Part, ...]:
+    # Unconnected parts of a map are learnt independently, so each gets its own states: a map of many small
+    # parts stays small to reason about.
+    parent = {s: s for s, _ in key}
+
+    def root(s: str) -> str:
+        while parent[s] != s:
+            parent[s] = parent[parent[s]]
+            s = parent[s]
+        return s
+
+    for skill, prerequisites in key:
+        for p in prerequisites:
+            parent[root(p)] = root(skill)
+    groups: dict[str, list[str]] = {}
+    for skill, _ in key:  # topological order, kept within each part
+        groups.setdefault(root(skill), []).append(skill)
+    needs = dict(key)
+    parts = []
+    for skills in groups.values():
+        states = _states(tuple(skills), needs)
+        sizes: dict[int, int] = {}
+        for state in states:
+            sizes[state.bit_count()] = sizes.get(state.bit_count(), 0) + 1
+        prior = tuple(1 / (len(sizes) * sizes[state.bit_count()]) for state in states)
+        members = tuple(tuple(i for i in range(len(skills)) if state >> i & 1) for state in states)
+        parts.append(_Part(tuple(skills), states, prior, members))
+    return tuple(parts)
+
+
+def _states(skills: tuple[str, ...], needs: Mapping[str, tuple[str, ...]]) -> tuple[int, ...]:
+    bit = {s: 1 << i for i, s in enumerate(skills)}
+    required = [sum(bit[p] for p in needs[s]) for s in skills]
+    states: list[int] = []
+
+    def grow(i: int, mask: int) -> None:
+        if len(states) > MAX_STATES:
+            return
+        if i == len(skills):
+            states.append(mask)
+            return
+        grow(i + 1, mask)
+        if mask & required[i] == required[i]:
+            grow(i + 1, mask | 1 << i)
+
+    grow(0, 0)
+    if len(states) <= MAX_STATES:
+        return tuple(states)
+    # Too many to weigh on every answer (a wide map): keep the states a learner most plausibly has, namely
+    # everything up to one skill, everything but what builds on one skill, and each stretch of the learning order.
+    below = [0] * len(skills)
+    for i, s in enumerate(skills):
+        below[i] = bit[s] | sum(below[skills.index(p)] for p in needs[s])
+    everything = (1 << len(skills)) - 1
+    above = [sum(bit[t] for j, t in enumerate(skills) if below[j] & bit[s]) for s in skills]
+    family = {0, everything, *below, *(everything & ~a for a in above)}
+    family.update((1 << n) - 1 for n in range(len(skills)))
+    return tuple(sorted(family))
+
+
+# --- Belief after the answers so far -----------------------------------------------------------------------
+
+
+def guess_chance(choices: int | None) -> float:
+    """Return the chance that a learner who does not know a skill answers its item right: `GUESS` for a typed
+    answer, at least one over the number of choices for a choice item."""
+    return max(GUESS, 1 / choices) if choices else GUESS
+
+
+def _guess(guess: Mapping[str, float] | None, item_id: str) -> float:
+    return (guess or {}).get(item_id, GUESS)
+
+
+def _posterior(part: _Part, answers: Sequence[DiagnosticAnswer], guess: Mapping[str, float] | None,
+               slip: float) -> list[float]:
+    # Bayes' rule over the part's knowledge states, from their chances before the first answer.
+    bit = {s: 1 << i for i, s in enumerate(part.skills)}
+    weights = list(part.prior)
+    for answer in answers:
+        b = bit.get(answer.skill_id)
+        if b is None:
+            continue
+        g = _guess(guess, answer.item_id)
+        if_known, if_not = (1 - slip, g) if answer.correct else (slip, 1 - g)
+        weights = [w * (if_known if state & b else if_not) for w, state in zip(weights, part.states, strict=True)]
+    total = sum(weights)
+    return [w / total for w in weights]
+
+
+def _marginals(part: _Part, weights: Sequence[float]) -> list[float]:
+    known = [0.0] * len(part.skills)
+    for w, members in zip(weights, part.members, strict=True):
+        for i in members:
+            known[i] += w
+    return known
+
+
+def chances_known(
+    graph: SkillGraph, state: DiagnosticState, *, guess: Mapping[str, float] | None = None, slip: float = SLIP
+) -> dict[str, float]:
+    """Return each skill's chance of being known after the answers so far (skills of untouched parts left out)."""
+    result: dict[str, float] = {}
+    for part in _parts(_graph_key(graph)):
+        answers = [a for a in state.answers if a.skill_id in part.skills]
+        if answers:
+            result.update(zip(part.skills, _marginals(part, _posterior(part, answers, guess, slip)), strict=True))
+    return result
+
+
+def _entropy(p: float) -> float:
+    return 0.0 if p <= 0.0 or p >= 1.0 else -(p * math.log2(p) + (1 - p) * math.log2(1 - p))
 
 
 def next_item(
@@ -148,87 +260,99 @@ def next_item(
     state: DiagnosticState,
     *,
     max_items: int = MAX_ITEMS,
+    guess: Mapping[str, float] | None = None,
+    slip: float = SLIP,
 ) -> str | None:
-    """Return the next item to ask, or None when the check has found the frontier or used its questions."""
+    """Return the next item to ask, or None when every skill is placed with confidence or the questions are used.
+
+    `items_by_skill` lists each skill's items in the order to ask them; `guess` gives an item's chance of a right
+    answer from a learner who does not know its skill (`GUESS` where missing), `slip` the chance of a wrong one
+    from a learner who does.
+    """
     if len(state.answers) >= max_items:
         return None
     asked = state.asked
-    per_skill = {a.skill_id: 0 for a in state.answers}
-    for answer in state.answers:
-        per_skill[answer.skill_id] += 1
-
-    def unasked(skill_id: str) -> str | None:
-        return next((i for i in items_by_skill.get(skill_id, ()) if i not in asked), None)
-
     order = {skill_id: index for index, skill_id in enumerate(graph.topological_order())}
-    # Settle contradictions first, lowest skill first, but ask at most three times about one skill.
-    for skill_id in sorted(_contradicted(graph, state), key=order.__getitem__):
-        item = unasked(skill_id) if per_skill.get(skill_id, 0) < 3 else None
-        if item is not None:
-            return item
-
-    beliefs = _beliefs(graph, state)
-    open_skills = {s for s, b in beliefs.items() if b is Belief.UNKNOWN}
-    best: tuple[int, int, int] | None = None
+    best: tuple[float, int] | None = None
     best_item: str | None = None
-    for skill_id in graph.topological_order():
-        if skill_id not in open_skills:
-            continue
-        item = unasked(skill_id)
-        if item is None:
-            continue
-        # A right answer settles the open skills below, a wrong one those above: ask where the worse case
-        # settles most, as a binary search does; then prefer the bigger total, then the lower skill.
-        below = sum(1 for s in graph.prerequisites_of(skill_id, transitive=True) if s in open_skills)
-        above = sum(1 for s in graph.dependents_of(skill_id, transitive=True) if s in open_skills)
-        score = (min(below, above) + 1, below + above, -order[skill_id])
-        if best is None or score > best:
-            best, best_item = score, item
-    if best_item is not None:
-        return best_item
+    for part in _parts(_graph_key(graph)):
+        answers = [a for a in state.answers if a.skill_id in part.skills]
+        weights = _posterior(part, answers, guess, slip)
+        known = _marginals(part, weights)
+        if answers and all(min(p, 1 - p) <= CONFIDENT for p in known):
+            continue  # every skill of this part is placed with confidence
+        now = sum(_entropy(p) for p in known)
+        # together[c][s]: chance of knowing both c and s, to see how an answer on c moves every other skill.
+        n = len(part.skills)
+        together = [[0.0] * n for _ in range(n)]
+        for w, members in zip(weights, part.members, strict=True):
+            for c in members:
+                row = together[c]
+                for s in members:
+                    row[s] += w
+        for c, skill_id in enumerate(part.skills):
+            # Of a skill's unasked items, the first of each guess rate: a typed item tells more than a choice one.
+            firsts: dict[float, str] = {}
+            for item in items_by_skill.get(skill_id, ()):
+                if item not in asked:
+                    firsts.setdefault(_guess(guess, item), item)
+            for g, item in firsts.items():
+                right = (1 - slip) * known[c] + g * (1 - known[c])
+                after = 0.0
+                for chance, if_known, if_not in ((right, 1 - slip, g), (1 - right, slip, 1 - g)):
+                    if chance > 0:
+                        after += chance * sum(
+                            _entropy((if_known * together[c][s] + if_not * (known[s] - together[c][s])) / chance)
+                            for s in range(n)
+                        )
+                # The most expected information; on a tie, the skill earlier in the learning order.
+                score = (now - after, -order[skill_id])
+                if best is None or score > best:
+                    best, best_item = score, item
+    return best_item
 
-    # The frontier is found. Spare questions confirm the skills on either side of it, where one slip or lucky
-    # guess would misplace the learner most; a disagreeing second answer reopens the skill for a third.
-    known = (Belief.KNOWN, Belief.LIKELY_KNOWN)
-    for skill_id in graph.topological_order():
-        belief = beliefs[skill_id]
-        if per_skill.get(skill_id) != 1 or belief not in (Belief.KNOWN, Belief.NOT_YET):
-            continue
-        if belief is Belief.KNOWN:
-            on_edge = any(beliefs[d] not in known for d in graph.dependents_of(skill_id))
-        else:
-            on_edge = all(beliefs[p] in known for p in graph.prerequisites_of(skill_id))
-        item = unasked(skill_id) if on_edge else None
-        if item is not None:
-            return item
-    return None
+
+# --- The result --------------------------------------------------------------------------------------------
 
 
-def placement(graph: SkillGraph, state: DiagnosticState) -> dict[str, Placement]:
-    """Return the placement of every skill the check learnt something about, with a weak prior and a reason."""
-    beliefs = _beliefs(graph, state)
-    verdicts = _verdicts(state)
+def placement(
+    graph: SkillGraph, state: DiagnosticState, *, guess: Mapping[str, float] | None = None, slip: float = SLIP
+) -> dict[str, Placement]:
+    """Return the placement of every skill the check learnt something about, with a weak prior and a reason.
+
+    A skill is placed on the side its chance of being known falls, when that chance is clear of a coin toss and
+    an answer backs it: a right answer on the skill or on one built on it for "known", a wrong one on the skill
+    or on one it builds on for "not yet". Anything else stays "not checked".
+    """
+    chances = chances_known(graph, state, guess=guess, slip=slip)
+    right = {a.skill_id for a in state.answers if a.correct}
+    wrong = {a.skill_id for a in state.answers if not a.correct}
     result: dict[str, Placement] = {}
-    for skill_id, belief in beliefs.items():
-        values = {"skill": graph[skill_id].name}
-        if belief is Belief.KNOWN:
-            prior = PRIOR_ANSWERED
-            template = N_("From the placement check: you answered a question on %(skill)s correctly.")
-        elif belief is Belief.NOT_YET:
-            prior = -PRIOR_ANSWERED
-            template = N_("From the placement check: the question on %(skill)s didn't go right yet.")
-        elif belief is Belief.LIKELY_KNOWN:
-            shown = [graph[d].name for d in graph.dependents_of(skill_id, transitive=True) if verdicts.get(d) is True]
-            prior, values["other"] = PRIOR_INFERRED, shown[0]
-            template = N_("From the placement check: you got %(other)s right, which builds on %(skill)s.")
-        elif belief is Belief.LIKELY_NOT_YET:
-            missed = [
-                graph[p].name for p in graph.prerequisites_of(skill_id, transitive=True) if verdicts.get(p) is False
-            ]
-            prior, values["other"] = -PRIOR_INFERRED, missed[-1]
-            template = N_("From the placement check: %(skill)s builds on %(other)s, which needs more work first.")
-        else:
+    for skill_id in graph.topological_order():
+        chance = chances.get(skill_id)
+        if chance is None or abs(chance - 0.5) < UNDECIDED:
             continue
+        values = {"skill": graph[skill_id].name}
+        if chance > 0.5:
+            shown = [d for d in graph.dependents_of(skill_id, transitive=True) if d in right]
+            if skill_id in right:
+                belief, prior = Belief.KNOWN, PRIOR_ANSWERED
+                template = N_("From the placement check: you answered a question on %(skill)s correctly.")
+            elif shown:
+                belief, prior, values["other"] = Belief.LIKELY_KNOWN, PRIOR_INFERRED, graph[shown[0]].name
+                template = N_("From the placement check: you got %(other)s right, which builds on %(skill)s.")
+            else:
+                continue
+        else:
+            missed = [p for p in graph.prerequisites_of(skill_id, transitive=True) if p in wrong]
+            if skill_id in wrong:
+                belief, prior = Belief.NOT_YET, -PRIOR_ANSWERED
+                template = N_("From the placement check: the question on %(skill)s didn't go right yet.")
+            elif missed:
+                belief, prior, values["other"] = Belief.LIKELY_NOT_YET, -PRIOR_INFERRED, graph[missed[-1]].name
+                template = N_("From the placement check: %(skill)s builds on %(other)s, which needs more work first.")
+            else:
+                continue
         result[skill_id] = Placement(skill_id, belief, prior, template % values, reason_parts=((template, values),))
     return result
 

@@ -9,6 +9,7 @@ fractions: never `eval`, so a pack cannot run code, and 1/3 + 1/6 is exactly 1/2
 from __future__ import annotations
 
 import ast
+import functools
 import itertools
 import math
 import random
@@ -176,6 +177,13 @@ def variant_count(parameters: Sequence[Parameter], constraints: Sequence[str], c
     """Return how many distinct variants the parameters give (at least `cap` when there are more)."""
     if not parameters:
         return 1
+    # Serving asks for every item of a skill on each question, and counting walks every combination (two
+    # thirds of bench/simulate.py's time went here): count each template once per process.
+    return _variant_count(tuple(parameters), tuple(constraints), cap)
+
+
+@functools.lru_cache(maxsize=4096)
+def _variant_count(parameters: tuple[Parameter, ...], constraints: tuple[str, ...], cap: int) -> int:
     total = math.prod(len(p.choices()) for p in parameters)
     if total > cap:
         return cap

@@ -78,6 +78,20 @@ def items_by_skill(pack: CoursePack) -> dict[str, list[str]]:
     }
 
 
+def guess_chances(pack: CoursePack) -> dict[str, float]:
+    """Return each item's chance of a right answer from a learner who does not know its skill, for the check."""
+    return {item.id: diagnostic.guess_chance(len(item.choices) if item.type == "multiple_choice" else None)
+            for _, item in pack.items()}
+
+
+def _next(pack: CoursePack, state: DiagnosticState) -> str | None:
+    return diagnostic.next_item(pack.skill_graph, items_by_skill(pack), state, guess=guess_chances(pack))
+
+
+def _placement(pack: CoursePack, state: DiagnosticState) -> dict[str, Placement]:
+    return diagnostic.placement(pack.skill_graph, state, guess=guess_chances(pack))
+
+
 def _run(course_id: int, person_id: int) -> DiagnosticRun | None:
     # Every student page asks (the "placement check" banner) and the plan asks again: read once per request.
     # A run this request creates is remembered by _new_run; after a commit or rollback the run is read again.
@@ -139,7 +153,7 @@ def current_question(course_id: int, person_id: int, *, now: datetime,
     if _finished(run):
         return None
     state = _state(run)
-    item_id = diagnostic.next_item(pack.skill_graph, items_by_skill(pack), state)
+    item_id = _next(pack, state)
     question = None
     if item_id is not None:
         # Served like practice, so the answer is checked against the variant the student saw.
@@ -158,7 +172,7 @@ def answer_question(
     if _finished(run):
         return True
     state = _state(run)
-    expected = diagnostic.next_item(pack.skill_graph, items_by_skill(pack), state)
+    expected = _next(pack, state)
     if expected is None:
         return _finish(course_id, person_id, now=now)
     if item_id != expected:
@@ -186,7 +200,7 @@ def answer_question(
         except ServiceError:
             db.session.rollback()
             raise
-    if diagnostic.next_item(pack.skill_graph, items_by_skill(pack), state) is None:
+    if _next(pack, state) is None:
         return _finish(course_id, person_id, now=now)
     return False
 
@@ -222,7 +236,7 @@ def _finish(course_id: int, person_id: int, *, now: datetime) -> bool:
     if run is None:
         raise NotFound(N_("There is no placement check to finish."))
     state = _state(run)
-    placed = diagnostic.placement(pack.skill_graph, state)
+    placed = _placement(pack, state)
     rows = lock_learner(course_id, person_id, now)
     model = model_for(course_id)
     thresholds = thresholds_for(pack)
@@ -247,7 +261,7 @@ def placements(course_id: int, person_id: int) -> dict[str, Placement]:
     run = _run(course_id, person_id)
     if not _finished(run):
         return {}
-    return diagnostic.placement(pack.skill_graph, _state(run))
+    return _placement(pack, _state(run))
 
 
 def result(course_id: int, person_id: int, language: str = BASE_LANGUAGE) -> DiagnosticResult | None:
@@ -257,7 +271,7 @@ def result(course_id: int, person_id: int, language: str = BASE_LANGUAGE) -> Dia
     if run is None or run.finished_at is None:
         return None
     state = _state(run)
-    placed = diagnostic.placement(pack.skill_graph, state)
+    placed = _placement(pack, state)
     names = {s.id: s.name for s in pack.skills}
     groups: dict[str, list[PlacedSkill]] = {"known": [], "start_here": [], "later": [], "unchecked": []}
     for skill_id in pack.skill_graph.topological_order():
