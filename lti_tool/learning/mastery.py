@@ -157,15 +157,16 @@ class Level(StrEnum):
     @classmethod
     def stored(cls, value: str | None) -> Level:
         """Read a level kept in the database; a missing or retired name reads as Not started."""
-        try:
-            return cls(value)
-        except ValueError:
-            return cls.NOT_STARTED
+        # A table, not cls(value): the class pages read two levels from every mastery event of every student.
+        return _BY_VALUE.get(value, cls.NOT_STARTED) if isinstance(value, str) else cls.NOT_STARTED
 
 
 #: The levels from Not started (rank 0) to Mastered (rank 4): LEVELS[level.rank] is level.
 LEVELS: tuple[Level, ...] = tuple(Level)
 _RANKS: dict[Level, int] = {level: rank for rank, level in enumerate(LEVELS)}
+_BY_VALUE: dict[str, Level] = {level.value: level for level in LEVELS}
+#: Proficient and Mastered: the levels the class view counts as "Proficient or above" (a set: asked per cell).
+PROFICIENT_OR_ABOVE: frozenset[Level] = frozenset(LEVELS[_RANKS[Level.PROFICIENT]:])
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -15,7 +16,7 @@ from ..extensions import db
 from ..learning.alerts import Alert, FailedReview, SkillProgress, StudentSummary, needs_help_now
 from ..learning.coursepack import Unit
 from ..learning.grouping import MAX_SIZE, mixed_groups, same_need_groups
-from ..learning.mastery import Level
+from ..learning.mastery import PROFICIENT_OR_ABOVE, Level
 from ..learning.pacing import PacePlan, plan_pace
 from ..learning.skills import Skill
 from ..models import AuditEntry, Course, Enrollment, ItemResponse, MasteryEvent, Person
@@ -66,11 +67,17 @@ class Heatmap:
     @property
     def summary(self) -> list[list[tuple[Level, int]]]:
         """Return, for each skill shown, how many of the students shown are at each level, highest level first."""
+        # One pass over each row's levels (often fewer than the skills), not one per skill over every row.
+        column = {skill.id: i for i, skill in enumerate(self.skills)}
+        tallies: list[dict[Level, int]] = [defaultdict(int) for _ in self.skills]
+        for row in self.rows:
+            for skill_id, level in row.levels.items():
+                i = column.get(skill_id)
+                if i is not None:
+                    tallies[i][level] += 1
         counts = []
-        for skill in self.skills:
-            tally: dict[Level, int] = defaultdict(int)
-            for row in self.rows:
-                tally[row.levels.get(skill.id, Level.NOT_STARTED)] += 1
+        for tally in tallies:
+            tally[Level.NOT_STARTED] += len(self.rows) - sum(tally.values())  # no level yet reads Not started
             counts.append([(level, tally[level]) for level in reversed(Level) if tally[level]])
         return counts
 
@@ -90,11 +97,13 @@ def heatmap(course_id: int, platform_id: int, *, sort: str = "name", unit: str =
     def level(row: ClassRow, skill_id: str) -> Level:
         return row.levels.get(skill_id, Level.NOT_STARTED)
 
-    rows = [
-        ClassRow(r.person_id, r.name, r.levels, sum(1 for s in shown if level(r, s.id).rank >= Level.PROFICIENT.rank),
-                 r.name_shared)
-        for r in students
-    ]
+    shown_ids = {s.id for s in shown}
+
+    def proficient(row: ClassRow) -> int:
+        return sum(1 for sid, lv in row.levels.items() if lv in PROFICIENT_OR_ABOVE and sid in shown_ids)
+
+    # A row is rebuilt only when its count of skills shown differs from the overview's (a unit is chosen).
+    rows = [r if (n := proficient(r)) == r.proficient else replace(r, proficient=n) for r in students]
     if below_level is not None:
         # With a chosen skill the filter reads "below X on that skill"; without one, "below X on any skill shown".
         checked = [skill] if skill else [s.id for s in shown]
@@ -156,12 +165,18 @@ def needs_help(course_id: int, platform_id: int, *, now: datetime) -> list[HelpE
     if not ids:
         return []
     responses: dict[int, list[tuple[tuple[str, ...], datetime]]] = defaultdict(list)
+    # A class has thousands of answers but few distinct skill lists (one per item, about): each list's JSON is
+    # read as text and decoded once, not once per answer.
+    skill_lists: dict[str | None, tuple[str, ...]] = {}
     for person_id, skill_ids, at in db.session.execute(
-        sa.select(ItemResponse.person_id, ItemResponse.skill_ids, ItemResponse.answered_at)
+        sa.select(ItemResponse.person_id, sa.cast(ItemResponse.skill_ids, sa.Text), ItemResponse.answered_at)
         .where(ItemResponse.course_id == course_id, ItemResponse.person_id.in_(ids))
     ):
-        responses[person_id].append((tuple(skill_ids or ()), at))
-    events = _events(course_id, ids)
+        decoded = skill_lists.get(skill_ids)
+        if decoded is None:
+            decoded = skill_lists[skill_ids] = tuple(json.loads(skill_ids) or ()) if skill_ids else ()
+        responses[person_id].append((decoded, at))
+    events = _level_changes(course_id, ids)
     requests = open_requests(course_id, ids, now=now)
     launched = dict(db.session.execute(
         sa.select(Enrollment.person_id, Enrollment.last_launch_at)
@@ -209,7 +224,7 @@ def needs_help(course_id: int, platform_id: int, *, now: datetime) -> list[HelpE
     return [HelpEntry(int(entry.student_id), entry.name, entry.alerts) for entry in needs_help_now(summaries, now)]
 
 
-def _pace(order: Sequence[str], levels: Mapping[str, Level], history: Sequence[MasteryEvent],
+def _pace(order: Sequence[str], levels: Mapping[str, Level], history: Sequence[sa.Row],
           responses: Sequence[tuple[tuple[str, ...], datetime]], *, course_start: datetime, course_end,
           now: datetime) -> PacePlan | None:
     reached: dict[str, datetime] = {}
@@ -224,6 +239,22 @@ def _pace(order: Sequence[str], levels: Mapping[str, Level], history: Sequence[M
                          today=now.date(), started_on=first.date() if first else None)
     except ValueError:
         return None  # an end date on or before the course's start says nothing about pace
+
+
+def _level_changes(course_id: int, person_ids: Iterable[int]) -> dict[int, list[sa.Row]]:
+    """Return each student's level changes, oldest first: only the columns "Needs help now" reads.
+
+    Rows, not MasteryEvent objects: a class of 3,000 has tens of thousands of events, and building whole
+    events (and collecting them afterwards) was most of the class page's time.
+    """
+    found: dict[int, list[sa.Row]] = defaultdict(list)
+    query = (sa.select(MasteryEvent.person_id, MasteryEvent.skill_id, MasteryEvent.old_level, MasteryEvent.new_level,
+                       MasteryEvent.source, MasteryEvent.at)
+             .where(MasteryEvent.course_id == course_id, MasteryEvent.person_id.in_(list(person_ids)))
+             .order_by(MasteryEvent.at, MasteryEvent.id))
+    for change in db.session.execute(query):
+        found[change.person_id].append(change)
+    return found
 
 
 def _events(course_id: int, person_ids: Iterable[int]) -> dict[int, list[MasteryEvent]]:

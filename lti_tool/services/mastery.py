@@ -166,8 +166,9 @@ def levels_by_person(course_id: int, person_ids: Iterable[int]) -> dict[int, dic
     query = sa.select(SkillMastery.person_id, SkillMastery.skill_id, SkillMastery.level).where(
         SkillMastery.course_id == course_id, SkillMastery.person_id.in_(ids), SkillMastery.skill_id != ALL_SKILLS
     )
+    known = {lv.value: lv for lv in Level}  # a lookup per row, not Level(): a class has tens of thousands of rows
     for person_id, skill_id, level in db.session.execute(query):
-        result[person_id][skill_id] = Level(level)
+        result[person_id][skill_id] = known.get(level) or Level(level)  # Level() refuses an unknown name
     return result
 
 

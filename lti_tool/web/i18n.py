@@ -92,7 +92,6 @@ HEATMAP_CELL = N_("%(level)s: %(name)s's answers on %(skill)s")
 _LEVELS = DOMAIN_WORDS[:5]
 
 
-@bp.app_template_global("heatmap_words")
 def heatmap_words() -> tuple[dict[str, str], str]:
     """Return each level's name and the cell label's pattern in the page's language, looked up once per page.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 
@@ -66,6 +67,33 @@ def test_teacher_sorts_and_filters_the_heatmap_by_level_unit_and_skill(sandbox, 
     head = re.search(r"<thead>(.*?)</thead>", unit.text, re.S).group(1)
     assert NAMES[skill] not in head
     assert '<label for="hm-sort">Sort by</label>' in unit.text
+
+
+def test_heatmap_row_escapes_a_students_name_and_links_every_cell_to_that_student(sandbox, tool):
+    # The body rows are filled in per student from patterns built once per page: markup, braces and % in a
+    # name must come out as text, and every link must carry that student's id.
+    odd = "Zoë <b>{pid}</b> & 100% {name}"
+    tool.platform.add_user("s-odd", roles=["Learner"], name=odd, context_id="math-7")
+    teacher = _teacher(sandbox)
+    sandbox.launch("student")
+    sandbox.launch("s-odd")
+    view = _get(teacher, tool, "/class")
+    shown = html.escape(odd)
+    person = _person_ids(view)[shown]
+    assert "<b>" not in re.search(r"<tbody>(.*?)</tbody>", view.text, re.S).group(1)
+    row = next(r for r in re.findall(r'<tr><th scope="row">.*?</tr>', view.text, re.S) if shown in r)
+    assert f'<th scope="row"><a href="{_launch_path(view)}/students/{person}">{shown}</a></th>' in row
+    cells = re.findall(r'<td class="level-cell level-0"><a href="([^"]+)/skills/([^"/]+)" aria-label="([^"]+)">'
+                       r"Not started</a></td>", row)
+    assert sorted(skill for _, skill, _ in cells) == sorted(NAMES)  # one cell per skill, the level in words
+    assert {student for student, _, _ in cells} == {f"{_launch_path(view)}/students/{person}"}
+    assert [label for _, _, label in cells] == [
+        f"Not started: {shown}&#39;s answers on {html.escape(NAMES[skill])}" for _, skill, _ in cells]
+    assert f"<td>0 of {len(NAMES)}</td></tr>" in row
+
+
+def _launch_path(page) -> str:
+    return re.search(r"/c/[^/]+", page.url).group(0)
 
 
 def test_student_who_keeps_getting_one_skill_wrong_is_stuck_in_needs_help_now(sandbox, tool):
