@@ -40,10 +40,10 @@ def ask_teacher(course_id: int, person_id: int, skill_id: str, pack: CoursePack,
     return names[skill_id]
 
 
-def open_requests(course_id: int, person_ids: list[int] | sa.Select, *, now: datetime) -> dict[int, list[HelpRequest]]:
-    """Return each student's open help requests in this course, newest first (`person_ids` may be a query of ids)."""
+def open_requests(course_id: int, person_ids: list[int], *, now: datetime) -> dict[int, list[HelpRequest]]:
+    """Return each student's open help requests in this course, newest first."""
     found: dict[int, list[HelpRequest]] = {}
-    if isinstance(person_ids, list) and not person_ids:
+    if not person_ids:
         return found
     for row in db.session.scalars(
         sa.select(HelpRequest)
