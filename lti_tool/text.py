@@ -7,6 +7,10 @@ from typing import Any
 
 # C0 controls except tab, newline and carriage return; DEL and C1 controls; lone UTF-16 surrogates (a JSON
 # escape like "\ud800" decodes to one). PostgreSQL refuses NUL in text, and no name or answer needs the rest.
+#: What stands for a person whose name the LMS did not share, in English: for exported files (the class CSV).
+#: Services leave such a name empty; pages show it in their own language through the `person_name` filter.
+NAME_NOT_SHARED = "(name not shared)"
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 

@@ -370,7 +370,7 @@ def write_reflection(course_id: int, person_id: int, answers: Mapping[str, str],
 
 def _reflections(query: sa.Select) -> list[ReflectionView]:
     return [
-        ReflectionView(r.id, r.person_id, name or "(name not shared)", r.prompt, r.text, r.written_at)
+        ReflectionView(r.id, r.person_id, name or "", r.prompt, r.text, r.written_at)
         for r, name in db.session.execute(query)
     ]
 
@@ -489,7 +489,7 @@ def _evidence_views(query: sa.Select, names: Mapping[str, str]) -> list[Evidence
             awarded = Level(row.level_awarded) if row.level_awarded else None
         except ValueError:
             awarded = None
-        views.append(EvidenceView(row.id, row.person_id, name or "(name not shared)", row.skill_id,
+        views.append(EvidenceView(row.id, row.person_id, name or "", row.skill_id,
                                   names.get(row.skill_id, row.skill_id), row.kind,
                                   EVIDENCE_KINDS.get(row.kind, row.kind), row.url, row.text, row.status, awarded,
                                   row.teacher_comment or "", row.submitted_at, row.reviewed_at,

@@ -153,7 +153,7 @@ def answer_history(course_id: int, platform_id: int, person_id: int, skill_id: s
     db.session.add(AuditEntry(platform_id=platform_id, course_id=course_id, actor_id=actor.person_id,
                               subject_id=person.id, action="view_answers", at=now))
     db.session.commit()
-    return AnswerHistory(person.id, person.name or "(name not shared)", skill_id, skill_name,
+    return AnswerHistory(person.id, person.name or "", skill_id, skill_name,
                          Level.stored(level), timeline, len(answers),
                          sum(1 for e in answers if e.correct), may(actor, Action.ASSESS))
 

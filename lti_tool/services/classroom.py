@@ -20,6 +20,7 @@ from ..learning.mastery import PROFICIENT_OR_ABOVE, Level
 from ..learning.pacing import PacePlan, plan_pace
 from ..learning.skills import Skill
 from ..models import AuditEntry, Course, Enrollment, ItemResponse, MasteryEvent, Person
+from ..text import NAME_NOT_SHARED
 from .content import course_content, course_pack
 from .errors import N_, NotFound
 from .help import open_requests
@@ -134,7 +135,9 @@ def class_csv(course_id: int, platform_id: int, *, actor_id: int, now: datetime)
     writer.writerow([_csv_cell(v) for v in ["Student", *(s.name for s in skills), "Proficient or above"]])
     for row in rows:
         levels = [row.levels.get(s.id, Level.NOT_STARTED).value for s in skills]
-        writer.writerow([_csv_cell(v) for v in [row.name, *levels, f"{row.proficient} of {len(skills)}"]])
+        # A file others read by machine: English throughout, like its header and level words.
+        name = row.name or NAME_NOT_SHARED
+        writer.writerow([_csv_cell(v) for v in [name, *levels, f"{row.proficient} of {len(skills)}"]])
     _audit(platform_id, course_id, actor_id, None, "export_class_csv", now)
     db.session.commit()
     return out.getvalue()
@@ -405,7 +408,7 @@ def student_detail(course_id: int, platform_id: int, person_id: int, *, actor_id
     ).one()
     _audit(platform_id, course_id, actor_id, person.id, "view_student", now)
     db.session.commit()
-    return StudentDetail(person.id, person.name or "(name not shared)", plan, history, total or 0, correct or 0)
+    return StudentDetail(person.id, person.name or "", plan, history, total or 0, correct or 0)
 
 
 def require_student(course_id: int, platform_id: int, person_id: int) -> Person:

@@ -55,7 +55,7 @@ class FamilyReport:
 
     person_id: int
     #: The student's name from the LMS, or "" when it did not share one: the template writes that in the report's
-    #: own language (under force_locale), which a placeholder filled in here could not be.
+    #: own language (the `person_name` filter under force_locale), which a placeholder filled in here could not be.
     name: str
     course_title: str
     total: int
@@ -112,7 +112,7 @@ def class_family_reports(course_id: int, platform_id: int, *, actor: Actor, now:
     packs = {language: require_pack(course_id, language) for language in set(languages.values())}
     _audit(platform_id, course_id, actor.person_id, ids, now)
     db.session.commit()
-    return [_report(packs[languages[row.person_id]], row.person_id, row.name if row.name_shared else "", row.levels,
+    return [_report(packs[languages[row.person_id]], row.person_id, row.name, row.levels,
                     comments.get(row.person_id, ""), locales.get(row.person_id), languages[row.person_id])
             for row in rows]
 

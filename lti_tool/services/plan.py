@@ -112,11 +112,10 @@ class ClassRow:
     """One student's row in the class heatmap."""
 
     person_id: int
+    #: "" when the LMS shared no name: pages write that in their language (the `person_name` filter).
     name: str
     levels: dict[str, Level]
     proficient: int
-    #: False when the LMS sent no name and `name` is the English placeholder (a family report writes its own).
-    name_shared: bool = True
 
 
 def class_overview(course_id: int, platform_id: int) -> tuple[list, list[ClassRow]]:
@@ -155,6 +154,7 @@ def _class_overview(course_id: int, platform_id: int) -> tuple[list, list[ClassR
     rows = []
     for person_id, name in students:
         mine = levels.get(person_id, {})
-        rows.append(ClassRow(person_id, name or "(name not shared)", mine,
-                             sum(1 for lv in mine.values() if lv.rank >= Level.PROFICIENT.rank), bool(name)))
+        # "" when the LMS shares no name: pages say so in their own language (the `person_name` filter).
+        rows.append(ClassRow(person_id, name or "", mine,
+                             sum(1 for lv in mine.values() if lv.rank >= Level.PROFICIENT.rank)))
     return skills, rows

@@ -370,13 +370,13 @@ def course_students(launch: LaunchSession) -> list[StudentRow]:
                Person.platform_id == launch.platform_id)
         .order_by(Enrollment.active.desc(), Person.name, Person.id)
     )
-    return [StudentRow(pid, name or "(name not shared)", bool(active)) for pid, name, active in rows]
+    return [StudentRow(pid, name or "", bool(active)) for pid, name, active in rows]
 
 
 def student_name(launch: LaunchSession, person_id: int) -> str:
     """Return a student's display name for the delete form (teachers, this course only)."""
     _require_teacher(launch)
-    return _student_enrollment(launch.course_id, launch.platform_id, person_id).person.name or "(name not shared)"
+    return _student_enrollment(launch.course_id, launch.platform_id, person_id).person.name or ""
 
 
 def export_course(launch: LaunchSession, *, now: datetime) -> dict[str, Any]:
@@ -420,7 +420,7 @@ def delete_student(launch: LaunchSession, person_id: int, *, confirmed: bool, no
     enrollment = _student_enrollment(launch.course_id, launch.platform_id, person_id)
     if not confirmed:
         raise ServiceError("Tick the box to confirm that this student's data should be deleted.")
-    name = enrollment.person.name or "(name not shared)"
+    name = enrollment.person.name or ""
     files = _file_keys(launch.course_id, person_id)
     rows, pending = _erase_person_in_course(launch.course_id, person_id)
     anonymised = _anonymise_if_unenrolled([person_id])
@@ -476,7 +476,7 @@ def privacy_overview(launch: LaunchSession) -> PrivacyOverview:
         person = _privacy_subject(launch)
         courses = _privacy_courses(launch, person) if person else []
         return PrivacyOverview(
-            mode="user", subject_name=(person.name if person else "") or "(name not shared)", course_title="",
+            mode="user", subject_name=person.name if person else "", course_title="",
             can_delete=launch.access == "teacher" and bool(courses), course_count=len(courses),
             subject_known=person is not None,
         )
@@ -508,7 +508,7 @@ def delete_privacy_subject(launch: LaunchSession, *, confirmed: bool, now: datet
         raise NotFound("Pathways holds no data about this user.")
     if not confirmed:
         raise ServiceError("Tick the box to confirm that this person's data should be deleted.")
-    platform_id, actor_id, name = launch.platform_id, launch.person_id, person.name or "(name not shared)"
+    platform_id, actor_id, name = launch.platform_id, launch.person_id, person.name or ""
     return _delete_person_courses(platform_id, person.id, _privacy_courses(launch, person), actor_id, now, name)
 
 

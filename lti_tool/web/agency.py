@@ -13,7 +13,7 @@ from ..services.errors import ServiceError
 from ..services.permissions import actor_of
 from ..services.storage import describe_size
 from .course import launch_blueprint, require_student, require_teacher
-from .i18n import localized, page_language, translated
+from .i18n import localized, page_language, person_name, translated
 
 bp = launch_blueprint("agency", __name__)
 
@@ -263,8 +263,8 @@ def accept_evidence(evidence_id: int):
             raise
         flash(translated(exc), "error")
     else:
-        flash(gettext("Accepted %(name)s’s evidence for %(skill)s at %(level)s.", name=done.name, skill=done.skill_name,
-                      level=localized(done.level_awarded)), "success")
+        flash(gettext("Accepted %(name)s’s evidence for %(skill)s at %(level)s.", name=person_name(done.name),
+                      skill=done.skill_name, level=localized(done.level_awarded)), "success")
     return redirect(url_for("agency.evidence_queue"), code=303)
 
 
@@ -281,7 +281,7 @@ def return_evidence(evidence_id: int):
             raise
         flash(translated(exc), "error")
     else:
-        flash(gettext("Returned %(name)s’s evidence for %(skill)s with your comment.", name=done.name,
+        flash(gettext("Returned %(name)s’s evidence for %(skill)s with your comment.", name=person_name(done.name),
                       skill=done.skill_name), "success")
     return redirect(url_for("agency.evidence_queue"), code=303)
 

@@ -48,6 +48,16 @@ DOMAIN_WORDS = (
 )
 
 
+#: lti_tool.text.NAME_NOT_SHARED, written out so pybabel extracts it.
+NAME_NOT_SHARED = N_("(name not shared)")
+
+
+@bp.app_template_filter("person_name")
+def person_name(name: str | None) -> str:
+    """Return a person's name, or the page's words for a name the LMS did not share (services leave it empty)."""
+    return name or gettext(NAME_NOT_SHARED)
+
+
 def language_of(tag: object) -> str | None:
     """Return the supported language a BCP 47 tag such as "es-MX" asks for, or None."""
     if not isinstance(tag, str):

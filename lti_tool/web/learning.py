@@ -19,7 +19,7 @@ from ..services.permissions import actor_of
 from ..services.plan import ClassRow, class_overview, plan_for
 from ..services.serving import misses_in_a_row, serve_next
 from .course import launch_blueprint, require_student, require_teacher
-from .i18n import HEATMAP_CELL, heatmap_words, localized, page_language, translated
+from .i18n import HEATMAP_CELL, heatmap_words, localized, page_language, person_name, translated
 from .skill_map import map_edges, map_name_lines, student_map_boxes
 
 bp = launch_blueprint("learning", __name__)
@@ -131,9 +131,10 @@ def heatmap_body(rows: Sequence[ClassRow], skills: Sequence[Skill]) -> Markup:
         cells.append((skill.id, by_level))
     counts: dict[int, str] = {}  # "3 of 16" per count, looked up once
     not_started = Level.NOT_STARTED
+    unnamed = _html(person_name(""))  # the page's words for a name the LMS did not share, looked up once
     html: list[str] = []
     for row in rows:
-        pid, name, levels = str(row.person_id), _html(row.name), row.levels
+        pid, name, levels = str(row.person_id), _html(row.name) if row.name else unnamed, row.levels
         html += (head[0], pid, head[1], name, "</a></th>")
         for skill_id, by_level in cells:
             before_pid, before_name, after_name = by_level[levels.get(skill_id, not_started)]

@@ -22,7 +22,7 @@ from ..services.privacy import (
     student_name,
 )
 from .course import launch_blueprint, require_teacher
-from .i18n import translated
+from .i18n import person_name, translated
 
 bp = launch_blueprint("privacy", __name__)
 
@@ -95,7 +95,7 @@ def student_delete(person_id: int):
         flash(translated(exc), "error")
         return redirect(url_for("privacy.confirm_student_delete", person_id=person_id), code=303)
     flash(gettext("Deleted the data of %(name)s in this course: %(rows)d records, %(pending)d unsent grade updates.",
-                  name=done.subject_name, rows=done.rows, pending=done.pending_grades), "success")
+                  name=person_name(done.subject_name), rows=done.rows, pending=done.pending_grades), "success")
     return redirect(url_for("privacy.home"), code=303)
 
 

@@ -154,6 +154,26 @@ def test_a_spanish_teacher_gets_the_class_view_a_students_page_and_settings_in_s
     assert "El curso termina el 2031-06-30." in pages["saved"].text
 
 
+def test_a_spanish_teacher_sees_a_student_whose_lms_shares_no_name_as_nombre_no_compartido(sandbox, tool):
+    teacher = submit_form(_launch(sandbox, "teacher", locale="es"), "/content/demo")
+    tool.platform.add_user("s-anon", roles=["Learner"], context_id="math-7")  # the LMS sends no name claims
+    _launch(sandbox, "s-anon", locale="es")
+    base = re.search(r"/c/[^/]+/", teacher.url).group(0)
+    class_view = _get(teacher, tool, base + "class").text
+    anon = re.search(r'href="[^"]*/students/(\d+)">\(nombre no compartido\)</a>', class_view).group(1)
+    assert "name not shared" not in class_view
+    student = _get(teacher, tool, base + f"students/{anon}").text
+    assert "<h1>(nombre no compartido)</h1>" in student
+    assert "Próximos pasos, tal como los ve (nombre no compartido)" in student
+    assert "name not shared" not in student
+    for page in ("class/groups", "privacy"):
+        shown = _get(teacher, tool, base + page).text
+        assert "(nombre no compartido)" in shown and "name not shared" not in shown, page
+    # The class CSV is read by machine: English, as its header and level words are.
+    exported = _get(teacher, tool, base + "class/export.csv").text
+    assert "\n(name not shared)," in exported.replace("\r\n", "\n") and "nombre" not in exported
+
+
 def test_an_english_teacher_keeps_english_pages(sandbox, tool):
     pages = _teacher_pages(sandbox, tool, "en-US")
     assert all(_html_lang(page) == "en" for page in pages.values())
