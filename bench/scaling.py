@@ -18,8 +18,8 @@ pages over HTTP with the launched browser and, for each, reports the median over
 2. For a course of 16, 100 and 400 skills (the demo pack's 16 skills copied and renamed as often as needed,
    each copy's prerequisites kept within it): a student who has answered one question on every skill opens the
    plan page (`GET /c/<launch>/`), a question (`GET .../practice/<skill>`) and answers it (`POST`). The student
-   launches from a graded link (a placement, whose row the plan page reads) and answers "1", mostly wrong (a
-   wrong answer reads the run of misses): one statement more each than the plain setup of
+   launches from a graded link (a placement, read with the launch) and answers "1", mostly wrong (the run of
+   misses is read with the served question): the same statements as the plain setup of
    tests/perf/test_statement_counts.py, which measures these two setups as well.
 
 `--database-url` takes a throwaway PostgreSQL database (its public schema is dropped and recreated); the

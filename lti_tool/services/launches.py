@@ -27,8 +27,8 @@ from ..lti.platform_storage import tab_binding as tab_binding
 from ..lti.platform_storage import tab_matches as tab_matches
 from ..lti.roles import Access
 from ..lti.toolconf import find_deployment, find_platform, on_platform, platform_origins
-from ..models import Course, CourseContent, DiagnosticRun, Enrollment, LaunchSession, Person, Platform
-from ..models.base import insert_if_missing
+from ..models import Course, CourseContent, DiagnosticRun, Enrollment, LaunchSession, Person, Placement, Platform
+from ..models.base import insert_if_missing, still_loaded
 from .errors import N_, Forbidden, NotFound
 
 log = logging.getLogger(__name__)
@@ -172,11 +172,14 @@ def _returning_query() -> sa.Select:
 @cache
 def _open_launch_query() -> sa.Select:
     return (
-        sa.select(LaunchSession, CourseContent, DiagnosticRun)
+        sa.select(LaunchSession, CourseContent, DiagnosticRun, Placement)
         .options(so.joinedload(LaunchSession.person), so.joinedload(LaunchSession.course))
         .outerjoin(CourseContent, CourseContent.course_id == LaunchSession.course_id)
         .outerjoin(DiagnosticRun, sa.and_(DiagnosticRun.course_id == LaunchSession.course_id,
                                           DiagnosticRun.person_id == LaunchSession.person_id))
+        # The placement a graded link's launch opened (its id is kept in the launch's details), if still there.
+        .outerjoin(Placement, sa.and_(Placement.id == LaunchSession.details["placement_id"].as_integer(),
+                                      Placement.course_id == LaunchSession.course_id))
         .where(LaunchSession.id == sa.bindparam("launch_id"))
     )
 
@@ -246,18 +249,23 @@ def open_launch(launch_id: str, allowed_ids: list[str], *, now: datetime) -> Lau
     if not isinstance(launch_id, str) or launch_id not in allowed_ids:
         raise NotFound(N_("This page belongs to a launch this browser did not make. Open Pathways from your course."))
     # Every page shows the person and the course and reads the course's content (its pack and settings); every
-    # student home page also asks about the placement check: one query for the five rows, whose content and run
-    # the services then find in this request's memos instead of asking again.
+    # student home page also asks about the placement check, and a graded link's home page shows its placement:
+    # one query for the six rows, whose content, run and placement the services then find in this request's
+    # memos instead of asking again.
     from .content import hold_content
     from .diagnostic import hold_run
 
     found = db.session.execute(_open_launch_query(), {"launch_id": launch_id}).first()
     if found is None or found[0].expires_at <= now:
         raise NotFound(N_("Your Pathways session has ended. Open Pathways again from your course."))
-    launch, content, run = found
+    launch, content, run, placement = found
     if content is not None:
         hold_content(content)
     hold_run(launch.course_id, launch.person_id, run)
+    placement_id = (launch.details or {}).get("placement_id")
+    if placement_id:
+        # None too: a placement deleted since the launch is known to be gone for this request.
+        db.session.info.setdefault(_PLACEMENTS, {})[(launch.course_id, placement_id)] = placement
     return launch
 
 
@@ -284,16 +292,23 @@ def course_roster(launch: LaunchSession) -> list[Enrollment]:
     )
 
 
-def current_placement(launch: LaunchSession):
-    """Return the placement this launch opened, if it came through a placed link."""
-    from ..models import Placement
-
+def current_placement(launch: LaunchSession) -> Placement | None:
+    """Return the placement this launch opened, if it came through a placed link (read with the launch)."""
     placement_id = (launch.details or {}).get("placement_id")
     if not placement_id:
         return None
-    return db.session.scalars(
-        sa.select(Placement).where(Placement.id == placement_id, Placement.course_id == launch.course_id)
-    ).first()
+    memo: dict[tuple[int, int], Placement | None] = db.session.info.setdefault(_PLACEMENTS, {})
+    key = (launch.course_id, placement_id)
+    placement = memo.get(key)
+    # After a commit or rollback the kept row may have changed or gone: read it afresh then.
+    if key not in memo or (placement is not None and not still_loaded(placement)):
+        placement = memo[key] = db.session.scalars(
+            sa.select(Placement).where(Placement.id == placement_id, Placement.course_id == launch.course_id)
+        ).first()
+    return placement
+
+
+_PLACEMENTS = "pathways.launch_placements"
 
 
 def end_launch(launch: LaunchSession, *, now: datetime) -> None:

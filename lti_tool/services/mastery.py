@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +28,7 @@ from ..models import ItemResponse, MasteryEvent, ReviewSchedule, SkillMastery
 from ..models.base import commit_keeping_rows
 from .content import course_content, course_pack
 from .errors import N_, NotFound, ServiceError
+from .help import MISSES_BEFORE_HELP
 from .permissions import Action, Actor, require
 from .reviews import record_review, start_if_mastered
 from .serving import answered_correct, claim, served
@@ -60,6 +62,9 @@ class AnswerResult:
     skill_ids: tuple[str, ...] = ()
     #: The question as it was served (a template's numbers filled in), for the feedback page.
     item: Item | None = None
+    #: With record_answer(misses_on=skill): how many of the learner's latest practice answers on that skill,
+    #: this one included, were wrong in a row, counted up to MISSES_BEFORE_HELP.
+    misses_in_a_row: int = 0
 
 
 #: What the student reads about a teacher's override: the teacher's own note stays with the teachers.
@@ -249,21 +254,22 @@ _ATTEMPTS = 3
 
 def record_answer(
     course_id: int, person_id: int, served_id: int, answer: str, *, hints_used: int, now: datetime,
-    language: str = BASE_LANGUAGE,
+    language: str = BASE_LANGUAGE, misses_on: str | None = None,
 ) -> AnswerResult:
     """Check an answer to a served question, update the student's mastery of its skills, and note level changes.
 
     Only a question served to this learner and not yet answered counts; a second post of the same question
     (a double click, a retry, a script) gets the first answer's result and changes nothing. A repeat of a
     variant in the same session is recorded as practice without mastery credit. The result (question,
-    solution, skill names) is in the student's language; what is stored is the same in every language.
+    solution, skill names) is in the student's language; what is stored is the same in every language. With
+    misses_on (a skill id), the result also counts the learner's run of practice misses on that skill.
     """
     # A caller's own pending changes (the placement check's run) would be lost by starting again: no retry then.
     attempts = 1 if db.session.new or db.session.dirty or db.session.deleted else _ATTEMPTS
     for attempt in range(attempts):
         try:
             return _record_answer(course_id, person_id, served_id, answer, hints_used=hints_used, now=now,
-                                  language=language)
+                                  language=language, misses_on=misses_on)
         except sa.exc.IntegrityError:
             # The learner's first answer on a skill raced another of their answers creating the same row (it
             # was not there to lock): start again from the committed rows; the claim was rolled back too.
@@ -274,7 +280,8 @@ def record_answer(
 
 
 def _record_answer(
-    course_id: int, person_id: int, served_id: int, answer: str, *, hints_used: int, now: datetime, language: str
+    course_id: int, person_id: int, served_id: int, answer: str, *, hints_used: int, now: datetime, language: str,
+    misses_on: str | None,
 ) -> AnswerResult:
     pack = require_pack(course_id)
     shown = require_pack(course_id, language)
@@ -283,14 +290,20 @@ def _record_answer(
         raise ServiceError(N_("Type or choose an answer first."))
     # The item in the student's language: the same ids and numbers, and a short-text item also accepts the
     # answers the author wrote for that language.
-    question = served(course_id, person_id, served_id, shown)
+    question = served(course_id, person_id, served_id, shown, run_on=misses_on, run_length=MISSES_BEFORE_HELP)
     item = question.item
     correct = check_answer(item, answer)
     if not claim(question.id, correct=correct, now=now):
         db.session.rollback()
         views = tuple(v for v in skill_views(course_id, person_id, language) if v.skill_id in item.skills)
+        # Answered before this post: the run read with the question already holds that answer.
         return AnswerResult(correct=answered_correct(question.id), solution=item.solution, changes=(), views=views,
-                            repeated=True, credited=False, skill_ids=tuple(item.skills), item=item)
+                            repeated=True, credited=False, skill_ids=tuple(item.skills), item=item,
+                            misses_in_a_row=_misses(question.earlier))
+    # This answer is now the learner's latest (answered now): it leads the run when it is practice on that skill.
+    run = ((correct, *question.earlier) if question.source == "practice" and question.skill_id == misses_on
+           else question.earlier)
+    misses = _misses(run) if misses_on else 0
     rows, schedules = _lock_skills(course_id, person_id, item.skills, now)
     stored = ItemResponse(course_id=course_id, person_id=person_id, item_id=item.id, skill_ids=list(item.skills),
                           answer=answer, correct=correct, hints_used=max(0, min(hints_used, 20)),
@@ -300,7 +313,7 @@ def _record_answer(
         views = tuple(_views(shown, rows, model_for(course_id), item.skills))
         commit_keeping_rows()
         return AnswerResult(correct=correct, solution=item.solution, changes=(), views=views, credited=False,
-                            skill_ids=tuple(item.skills), item=item)
+                            skill_ids=tuple(item.skills), item=item, misses_in_a_row=misses)
     source = question.source
     model = model_for(course_id)
     thresholds = thresholds_for(pack)
@@ -361,7 +374,12 @@ def _record_answer(
     # The rows just written are current: the feedback page reads them (and the launch) without asking again.
     commit_keeping_rows()
     return AnswerResult(correct=correct, solution=item.solution, changes=tuple(changes), views=views,
-                        skill_ids=tuple(item.skills), item=item)
+                        skill_ids=tuple(item.skills), item=item, misses_in_a_row=misses)
+
+
+def _misses(run: Iterable[bool]) -> int:
+    """Count the misses at the start of a run of judgements (newest first), up to MISSES_BEFORE_HELP."""
+    return min(MISSES_BEFORE_HELP, sum(1 for _ in itertools.takewhile(lambda correct: not correct, run)))
 
 
 def override_level(

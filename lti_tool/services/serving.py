@@ -8,11 +8,14 @@ already answered in the same session is practice without mastery credit.
 
 from __future__ import annotations
 
+import itertools
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import cache
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 
 from ..extensions import db
 from ..learning.coursepack import CoursePack, Item, distinct_items, instantiate
@@ -36,6 +39,10 @@ class Served:
     source: str
     answered: bool
     correct: bool | None
+    skill_id: str = ""
+    #: How the learner's latest answered practice questions on the skill `served(run_on=...)` named were judged,
+    #: newest first (as many as asked for, fewer when there are fewer): read with the question, not again.
+    earlier: tuple[bool, ...] = ()
 
 
 def tier(item: Item) -> int:
@@ -56,19 +63,44 @@ def _view(row: ServedItem, pack: CoursePack) -> Served:
     except (KeyError, TemplateError) as exc:
         # The teacher replaced the pack since this question was served.
         raise NotFound(N_("That question is no longer part of this course. Here is a new one.")) from exc
-    return Served(row.id, item, row.credit, row.source, row.answered_at is not None, row.correct)
+    return Served(row.id, item, row.credit, row.source, row.answered_at is not None, row.correct, row.skill_id)
 
 
-def served(course_id: int, person_id: int, served_id: int, pack: CoursePack) -> Served:
-    """Return a question served to this learner in this course, or refuse: no other can be answered."""
-    row = db.session.scalars(
-        sa.select(ServedItem).where(
-            ServedItem.id == served_id, ServedItem.course_id == course_id, ServedItem.person_id == person_id
-        )
-    ).one_or_none()
-    if row is None:
+def served(course_id: int, person_id: int, served_id: int, pack: CoursePack, *, run_on: str | None = None,
+           run_length: int = 0) -> Served:
+    """Return a question served to this learner in this course, or refuse: no other can be answered.
+
+    With run_on, the same statement reads how the learner's latest `run_length` answered practice questions on
+    that skill were judged (Served.earlier), for the run of misses an answer's feedback looks at.
+    """
+    found = db.session.execute(_served_query(run_length if run_on else 0),
+                               {"served_id": served_id, "course_id": course_id, "person_id": person_id,
+                                "skill_id": run_on}).one_or_none()
+    if found is None:
         raise NotFound(N_("That question was not given to you here. Here is a question that was."))
-    return _view(row, pack)
+    row, *earlier = found
+    question = _view(row, pack)
+    if not earlier:
+        return question
+    # A scalar subquery past the last answer is NULL; an answered question always has its judgement (claim).
+    return replace(question, earlier=tuple(itertools.takewhile(lambda correct: correct is not None, earlier)))
+
+
+@cache
+def _served_query(run_length: int) -> sa.Select:
+    # Built once per length: an answer is one of the hottest requests (see launches._returning_query).
+    earlier = so.aliased(ServedItem)
+    answered = (
+        sa.select(earlier.correct)
+        .where(earlier.course_id == sa.bindparam("course_id"), earlier.person_id == sa.bindparam("person_id"),
+               earlier.skill_id == sa.bindparam("skill_id"), earlier.source == "practice",
+               earlier.answered_at.is_not(None))
+        .order_by(earlier.answered_at.desc(), earlier.id.desc())
+    )
+    return sa.select(
+        ServedItem, *(answered.offset(n).limit(1).scalar_subquery() for n in range(run_length))
+    ).where(ServedItem.id == sa.bindparam("served_id"), ServedItem.course_id == sa.bindparam("course_id"),
+            ServedItem.person_id == sa.bindparam("person_id"))
 
 
 def _history(course_id: int, person_id: int, item_ids: list[str]) -> list[ServedItem]:
@@ -166,20 +198,3 @@ def claim(served_id: int, *, correct: bool, now: datetime) -> bool:
 def answered_correct(served_id: int) -> bool:
     """Return how the first answer to a served question was judged."""
     return bool(db.session.scalar(sa.select(ServedItem.correct).where(ServedItem.id == served_id)))
-
-
-def misses_in_a_row(course_id: int, person_id: int, skill_id: str) -> int:
-    """Return how many of the learner's latest answers on a skill were wrong in a row."""
-    rows = db.session.scalars(
-        sa.select(ServedItem.correct)
-        .where(ServedItem.course_id == course_id, ServedItem.person_id == person_id, ServedItem.skill_id == skill_id,
-               ServedItem.source == "practice", ServedItem.answered_at.is_not(None))
-        .order_by(ServedItem.answered_at.desc(), ServedItem.id.desc())
-        .limit(10)
-    )
-    count = 0
-    for correct in rows:
-        if correct:
-            break
-        count += 1
-    return count

@@ -17,7 +17,7 @@ from ..services.help import MISSES_BEFORE_HELP, ask_teacher, learning_activities
 from ..services.mastery import override_level, record_answer, require_pack
 from ..services.permissions import actor_of
 from ..services.plan import ClassRow, class_overview, plan_for
-from ..services.serving import misses_in_a_row, serve_next
+from ..services.serving import serve_next
 from .course import launch_blueprint, require_student, require_teacher
 from .i18n import HEATMAP_CELL, heatmap_words, localized, page_language, person_name, translated
 from .skill_map import map_edges, map_name_lines, student_map_boxes
@@ -61,13 +61,14 @@ def answer(skill_id: str):
         if served_id is None:
             raise NotFound(N_("That question was not given to you here. Here is a question that was."))
         result = record_answer(course_id, person_id, served_id, request.form.get("answer", ""),
-                               hints_used=request.form.get("hints", 0, type=int), now=utcnow(), language=language)
+                               hints_used=request.form.get("hints", 0, type=int), now=utcnow(), language=language,
+                               misses_on=skill_id)
     except ServiceError as exc:
         flash(translated(exc), "error")
         return redirect(url_for("learning.practice", skill_id=skill_id), code=303)
     # Two misses in a row: more of the same questions is not working, so offer other ways to learn it.
-    # (A right answer ends any run of misses, so only a wrong one needs the count.)
-    stuck = not result.correct and misses_in_a_row(course_id, person_id, skill_id) >= MISSES_BEFORE_HELP
+    # (The answer counted them with the question it read: no statement more.)
+    stuck = not result.correct and result.misses_in_a_row >= MISSES_BEFORE_HELP
     mastered = any(new is Level.MASTERED and old is not Level.MASTERED for _, old, new in result.changes)
     next_up = None
     if mastered:

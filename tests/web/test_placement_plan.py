@@ -73,3 +73,20 @@ def test_placement_answers_are_evidence_and_not_served_again_in_practice(sandbox
     with tool.app.app_context():
         practice = db.session.scalars(sa.select(ServedItem).where(ServedItem.source == "practice")).one()
     assert practice.variant not in variants  # the skill's pool is not used up, so nothing the check asked repeats
+
+
+def test_a_graded_links_plan_shows_its_placement_and_still_opens_once_the_placement_is_gone(sandbox, tool):
+    # The plan reads the placement with the launch (issue 14): a placement deleted since is no placement.
+    from lti_tool.models import Placement
+
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    tool.platform.add_resource_link("graded-practice", "Pathways practice", context_id="math-7")
+    plan = sandbox.launch("student", resource_link_id="graded-practice")
+    assert "Your next steps" in plan.text and "Pathways practice" in plan.text
+    with tool.app.app_context():
+        assert db.session.execute(sa.delete(Placement).where(Placement.title == "Pathways practice")).rowcount == 1
+        db.session.commit()
+        db.session.remove()
+    again = plan.http.get(plan.url, timeout=30)
+    assert again.status_code == 200
+    assert "Your next steps" in again.text and "Pathways practice" not in again.text

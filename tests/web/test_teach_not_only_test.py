@@ -43,6 +43,18 @@ def test_after_two_misses_on_a_skill_the_student_is_shown_other_ways_to_learn_it
     assert "Worked solution" in second.text
 
 
+def test_a_right_answer_ends_the_run_of_misses_and_a_repeated_post_keeps_the_offer(sandbox, tool):
+    _, student = _student(sandbox)
+    _answer(student, tool, right=False)
+    assert "Try learning it another way" not in _answer(student, tool, right=True).text
+    assert "Try learning it another way" not in _answer(student, tool, right=False).text
+    question = _question(student, tool)
+    answer = served_answer(tool, question, right=False)
+    assert "Try learning it another way" in submit_form(question, "/practice/frac-equivalent", answer=answer).text
+    # The same form posted again (a double click) gets the first answer's feedback, offer included.
+    assert "Try learning it another way" in submit_form(question, "/practice/frac-equivalent", answer=answer).text
+
+
 def test_ask_my_teacher_puts_the_student_on_the_needs_help_list_with_the_skill(sandbox, tool):
     teacher, student = _student(sandbox)
     question = _question(student, tool)
