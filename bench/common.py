@@ -1,4 +1,4 @@
-"""What the bench scripts share: the machine they ran on, and a SQL statement counter."""
+"""What the bench scripts share: the machine they ran on, a SQL statement counter, an empty database."""
 
 from __future__ import annotations
 
@@ -38,3 +38,11 @@ class StatementCounter:
 
     def _count(self, *args) -> None:
         self.count += 1
+
+
+def empty_database(engine: sa.Engine) -> None:
+    """Empty a scratch PostgreSQL database before migrating it (a SQLite file is new each run already)."""
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))

@@ -39,7 +39,7 @@ if str(BENCH.parent) not in sys.path:
 
 import requests  # noqa: E402 - after the path above
 import sqlalchemy as sa  # noqa: E402
-from common import machine  # noqa: E402 - bench/ is on the path above
+from common import empty_database, machine  # noqa: E402 - bench/ is on the path above
 from launch import AutoPostForm  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
@@ -91,10 +91,7 @@ def build_tool(platform: SandboxPlatform, folder: str, database_url: str | None,
         settings["REDIS_URL"] = redis_url
     app = create_app(settings)
     with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as conn:
-                conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-                conn.execute(sa.text("CREATE SCHEMA public"))
+        empty_database(db.engine)
         upgrade()
         rotate_tool_key(app.config["SECRET_KEY"])
         add_platform(issuer=platform.issuer, client_id="bench-client", deployment_ids=["bench-deployment-1"],

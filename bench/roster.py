@@ -44,7 +44,7 @@ from lti_tool.services.roster import sync_roster  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 # bench/common.py and bench/launch.py, beside this script: the launch driver and process helpers bench/launch.py uses.
-from common import StatementCounter, machine  # noqa: E402
+from common import StatementCounter, empty_database, machine  # noqa: E402
 from launch import CLIENT_ID, DEPLOYMENT_ID, base_env, free_port, launch_once, start_server, wait_until_up  # noqa: E402
 
 #: The demo course's members besides the students: its teacher and teaching assistant.
@@ -105,10 +105,7 @@ def main() -> int:
         ], base_env(), REPO, instance)
         wait_until_up(sandbox, sandbox_url + "/", timeout=600)
         with app.app_context():
-            if db.engine.dialect.name == "postgresql":
-                with db.engine.begin() as conn:
-                    conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-                    conn.execute(sa.text("CREATE SCHEMA public"))
+            empty_database(db.engine)
             upgrade()
             ensure_tool_key(app.config["SECRET_KEY"])
             add_platform(issuer=sandbox_url, client_id=CLIENT_ID, deployment_ids=[DEPLOYMENT_ID],

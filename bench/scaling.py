@@ -63,7 +63,7 @@ from lti_tool.services.serving import serve_next  # noqa: E402
 from tests.support import SandboxActions, parse_form  # noqa: E402 - the tests' browser steps
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import StatementCounter, machine  # noqa: E402 - bench/common.py, beside this script
+from common import StatementCounter, empty_database, machine  # noqa: E402 - bench/common.py, beside this script
 
 # A first launch into a big course can be slow (that is one of the things measured): wait for it.
 LAUNCH_TIMEOUT = 600
@@ -110,10 +110,7 @@ class Bench:
         self.thread.start()
         self.context = self.app.app_context()
         self.context.push()
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as conn:
-                conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-                conn.execute(sa.text("CREATE SCHEMA public"))
+        empty_database(db.engine)
         upgrade()
         connect_sandbox(self.app)
         self.sandbox = self.app.extensions["sandbox_platform"]

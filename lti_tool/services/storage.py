@@ -14,7 +14,8 @@ from __future__ import annotations
 import io
 import os
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, Any, Protocol
 
@@ -253,6 +254,20 @@ class S3Store:
         logging.getLogger(__name__).warning("evidence store %s failed: %s", self.bucket, failure_name(exc))
         return StoreUnavailable(STORE_DOWN)
 
+    @contextmanager
+    def _reading(self, key: str) -> Iterator[None]:
+        """Turn a read's S3 errors into ours: a missing object is FileNotFoundError, anything else the store down."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            yield
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise FileNotFoundError(key) from exc
+            raise self._failed(exc) from exc
+        except BotoCoreError as exc:
+            raise self._failed(exc) from exc
+
     def save(self, data: bytes, *, extension: str) -> str:
         from botocore.exceptions import BotoCoreError, ClientError
 
@@ -265,30 +280,13 @@ class S3Store:
         return key
 
     def open(self, key: str) -> bytes:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        name = self._name(key)
-        try:
-            return self.client.get_object(Bucket=self.bucket, Key=name)["Body"].read()
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-                raise FileNotFoundError(key) from exc
-            raise self._failed(exc) from exc
-        except BotoCoreError as exc:
-            raise self._failed(exc) from exc
+        with self._reading(key):
+            return self.client.get_object(Bucket=self.bucket, Key=self._name(key))["Body"].read()
 
     def open_file(self, key: str) -> tuple[IO[bytes], int]:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         name = self._name(key)
-        try:
+        with self._reading(key):
             size = int(self.client.head_object(Bucket=self.bucket, Key=name)["ContentLength"])
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-                raise FileNotFoundError(key) from exc
-            raise self._failed(exc) from exc
-        except BotoCoreError as exc:
-            raise self._failed(exc) from exc
         # Each read is one ranged GET: a player's seek into a long film fetches the part it asks for, not the
         # whole object.
         return _S3Object(self, name, size), size
