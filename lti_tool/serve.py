@@ -16,8 +16,11 @@ class PathwaysServer(BaseApplication):
         super().__init__()
 
     def load_config(self) -> None:
-        packaged = runpy.run_module("lti_tool.gunicorn_conf")
-        for key, value in {**packaged, **self.overrides}.items():
+        settings = runpy.run_module("lti_tool.gunicorn_conf")
+        # An option not given on the command line (None) leaves the packaged value: merging it in as None used to
+        # drop the packaged one, so `pathways serve` ran gunicorn's default of one worker on 127.0.0.1:8000.
+        settings.update({key: value for key, value in self.overrides.items() if value is not None})
+        for key, value in settings.items():
             if key in self.cfg.settings and value is not None:
                 self.cfg.set(key, value)
 

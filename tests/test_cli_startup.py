@@ -55,20 +55,25 @@ def test_admin_commands_in_a_demo_folder_use_the_demo_secret(tmp_path):
     assert (tmp_path / "instance" / "pathways.sqlite").is_file()
 
 
-def test_serve_runs_gunicorn_with_the_packaged_settings(tmp_path):
+def _free_port() -> int:
     import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _serve_until_healthy(tmp_path: Path, port: int, args: list[str], settings: dict[str, str]) -> str:
+    """Start `pathways serve`, wait for /healthz to answer ok on the port, stop it and return its log."""
     import time
 
     import requests
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith("PATHWAYS_")}
-    env |= {"PATHWAYS_SECRET_KEY": secrets.token_urlsafe(48), "PATHWAYS_WEB_THREADS": "2"}
+    env |= {"PATHWAYS_SECRET_KEY": secrets.token_urlsafe(48), "PATHWAYS_WEB_THREADS": "2", **settings}
     assert subprocess.run([PATHWAYS, "db", "upgrade"], cwd=tmp_path, env=env, capture_output=True).returncode == 0
-    server = subprocess.Popen([PATHWAYS, "serve", "--bind", f"127.0.0.1:{port}", "--workers", "1"], cwd=tmp_path,
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = subprocess.Popen([PATHWAYS, "serve", *args], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
     try:
         health = None
         for _ in range(120):
@@ -79,11 +84,29 @@ def test_serve_runs_gunicorn_with_the_packaged_settings(tmp_path):
                 assert server.poll() is None, server.stdout.read()
                 time.sleep(0.25)
         assert health is not None and health.status_code == 200 and health.json()["status"] == "ok"
+        time.sleep(1)  # every worker has booted and logged it
     finally:
         server.terminate()
         log = server.communicate(timeout=30)[0]
+    return log
+
+
+def test_serve_runs_gunicorn_with_the_packaged_settings(tmp_path):
+    port = _free_port()
+    log = _serve_until_healthy(tmp_path, port, ["--bind", f"127.0.0.1:{port}", "--workers", "1"], {})
     assert "Using worker: gthread" in log  # the packaged configuration, not gunicorn's sync default
     assert f"Listening at: http://127.0.0.1:{port}" in log
+    assert log.count("Booting worker") == 1
+
+
+def test_serve_without_options_takes_the_address_and_the_workers_from_the_settings(tmp_path):
+    # Options left off the command line must not blank the packaged values: they did, and production ran
+    # gunicorn's default of one worker on its default address whatever PATHWAYS_WEB_* said.
+    port = _free_port()
+    log = _serve_until_healthy(tmp_path, port, [], {"PATHWAYS_WEB_BIND": f"127.0.0.1:{port}",
+                                                    "PATHWAYS_WEB_WORKERS": "3"})
+    assert f"Listening at: http://127.0.0.1:{port}" in log
+    assert log.count("Booting worker") == 3, log
 
 
 def test_serve_without_a_secret_says_so_in_one_line_even_in_a_demo_folder(tmp_path):
