@@ -10,6 +10,7 @@ from typing import Any
 from ..extensions import db
 from ..learning.coursepack import CoursePack, CoursePackError, decode_json, dump_pack, load_pack
 from ..learning.localization import localize
+from ..learning.messages import Message
 from ..learning.translations import BASE_LANGUAGE
 from ..models import CourseContent
 from ..models.base import insert_if_missing, still_loaded
@@ -39,8 +40,10 @@ def read_pack_upload(raw: bytes) -> Any:
         return decode_json(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError) as exc:
         if isinstance(exc, CoursePackError):
-            first = exc.problems[0]  # a Message: its template and values, so the page can translate it
-            raise ServiceError(getattr(first, "template", first), **getattr(first, "values", {})) from None
+            first = exc.problems[0]
+            if isinstance(first, Message):  # its template and values, so the page can translate it
+                raise ServiceError(first.template, **first.values) from None
+            raise ServiceError(first) from None
         raise ServiceError(N_("A course pack is a JSON object; this file is not.")) from None
 
 

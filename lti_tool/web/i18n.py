@@ -176,8 +176,7 @@ def translated(error: object) -> str:
     template = getattr(error, "template", None)
     if not template or page_language() == DEFAULT:
         return message
-    params = _translated_values(getattr(error, "params", {}) or {})
-    return gettext(template, **params) if params else gettext(template)
+    return _in_page_language(template, getattr(error, "params", {}) or {})
 
 
 def message_text(message: object) -> str:
@@ -188,12 +187,16 @@ def message_text(message: object) -> str:
     """
     if not _is_message(message) or page_language() == DEFAULT:
         return str(message)
-    params = _translated_values(message.values)  # type: ignore[attr-defined]
-    return gettext(message.template, **params) if params else gettext(message.template)  # type: ignore[attr-defined]
+    return _in_page_language(message.template, message.values)  # type: ignore[attr-defined]
 
 
 def _is_message(value: object) -> bool:
     return isinstance(getattr(value, "template", None), str) and isinstance(getattr(value, "values", None), Mapping)
+
+
+def _in_page_language(template: str, values: Mapping[str, object]) -> str:
+    params = _translated_values(values)
+    return gettext(template, **params) if params else gettext(template)
 
 
 def _translated_values(values: Mapping[str, object]) -> dict[str, object]:

@@ -35,13 +35,17 @@ def _launch_as(browser, tool, name: str) -> None:
     wait(browser, ec.url_contains("/c/"))
 
 
-def test_student_attaches_a_photo_and_the_teacher_sees_it_described_and_accepts_it(browser, tool, tmp_path):
-    audit = PageAudit(browser)
+def _student_opens_the_evidence_form(browser, tool) -> None:
+    """The teacher sets up the demo course; then the student opens "Show what I know"."""
     _launch_as(browser, tool, TEACHER)
     _click(browser, "//button[contains(normalize-space(), 'Use the demo pack')]")
-
     _launch_as(browser, tool, STUDENT)
     _click(browser, "//a[contains(normalize-space(), 'Show what I know')]")
+
+
+def test_student_attaches_a_photo_and_the_teacher_sees_it_described_and_accepts_it(browser, tool, tmp_path):
+    audit = PageAudit(browser)
+    _student_opens_the_evidence_form(browser, tool)
     audit.check("the evidence form with a file field")
     photo = tmp_path / "fraction wall.png"
     photo.write_bytes(tiny_png(40, 30))
@@ -80,10 +84,7 @@ def spoken_sound(seconds: int = 30, rate: int = 22050) -> bytes:
 
 def test_a_recording_plays_in_the_teachers_queue_and_seeks_to_its_middle(browser, tool, tmp_path):
     audit = PageAudit(browser)
-    _launch_as(browser, tool, TEACHER)
-    _click(browser, "//button[contains(normalize-space(), 'Use the demo pack')]")
-    _launch_as(browser, tool, STUDENT)
-    _click(browser, "//a[contains(normalize-space(), 'Show what I know')]")
+    _student_opens_the_evidence_form(browser, tool)
     recording = tmp_path / "explaining fractions.wav"
     recording.write_bytes(spoken_sound())
     browser.find_element(By.ID, "evidence-file").send_keys(str(recording))
