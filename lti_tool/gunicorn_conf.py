@@ -35,3 +35,18 @@ def on_starting(server):
     from lti_tool.settings import from_environment
 
     refuse_open_metrics(from_environment(), server.cfg.bind)
+
+
+def post_worker_init(worker):
+    """After the worker has loaded the app: take the app's own objects out of the garbage collector's scans.
+
+    A worker holds about 140,000 objects once the app is loaded (modules, the app, its routes, SQLAlchemy's
+    mappings, Jinja's environment), all alive until the worker exits. Every full collection walked them all:
+    about 80 ms of CPU each, in the middle of whichever request triggered it. gc.freeze() moves what is alive
+    now into a permanent generation the collector no longer walks; the garbage of loading goes first, so that
+    nothing dead is kept for the worker's life. Objects made later (caches, requests) are collected as before.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()

@@ -1,6 +1,6 @@
 """Small shared pieces for rows."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -64,3 +64,16 @@ def commit_keeping_rows() -> None:
         session.commit()
     finally:
         session.expire_on_commit = True
+
+
+def id_list(ids: Iterable[int]) -> Any:
+    """Return a list of row ids for `column.in_(...)`, written into the statement as numbers.
+
+    A class page asks about every student: bound one parameter each, psycopg rewrote the 200 (or 3,000)
+    placeholders in Python on every execution (about 1.5 ms a statement for 200, in a page of a few such
+    statements); written in, the statement is compiled once as before and only the numbers are added. Only
+    for integers (they are checked here), never for text.
+    """
+    import sqlalchemy as sa
+
+    return sa.bindparam(None, [int(i) for i in ids], type_=sa.Integer, expanding=True, literal_execute=True)

@@ -20,6 +20,7 @@ from ..learning.mastery import PROFICIENT_OR_ABOVE, Level
 from ..learning.pacing import PacePlan, plan_pace
 from ..learning.skills import Skill
 from ..models import AuditEntry, Course, Enrollment, ItemResponse, MasteryEvent, Person
+from ..models.base import id_list
 from ..text import NAME_NOT_SHARED
 from .content import course_content, course_pack
 from .errors import N_, NotFound
@@ -176,7 +177,7 @@ def needs_help(course_id: int, platform_id: int, *, now: datetime) -> list[HelpE
     skill_lists: dict[str | None, tuple[str, ...]] = {}
     for person_id, skill_ids, at in db.session.execute(
         sa.select(ItemResponse.person_id, sa.cast(ItemResponse.skill_ids, sa.Text), ItemResponse.answered_at)
-        .where(ItemResponse.course_id == course_id, ItemResponse.person_id.in_(ids))
+        .where(ItemResponse.course_id == course_id, ItemResponse.person_id.in_(id_list(ids)))
     ):
         decoded = skill_lists.get(skill_ids)
         if decoded is None:
@@ -184,16 +185,15 @@ def needs_help(course_id: int, platform_id: int, *, now: datetime) -> list[HelpE
         responses[person_id].append((decoded, at))
     events = _level_changes(course_id, ids)
     requests = open_requests(course_id, ids, now=now)
-    launched = dict(db.session.execute(
-        sa.select(Enrollment.person_id, Enrollment.last_launch_at)
-        .where(Enrollment.course_id == course_id, Enrollment.person_id.in_(ids))
-    ).all())
     # The launch read both rows already (services/launches.open_launch): no query here on a page.
     content = course_content(course_id)
     ends_on = content.ends_on if content is not None else None
     course = db.session.get(Course, course_id)
     started = course.created_at if course is not None else None
     order = [s.id for s in skills]
+    # Each stored level's rank, as Level.stored() reads it (an unknown or missing name is Not started, rank 0):
+    # two lookups per level change of the class instead of two calls.
+    rank_of = {level.value: level.rank for level in Level}
 
     def summaries() -> Iterator[StudentSummary]:
         # One at a time: a class's summaries all kept until the end were thousands of objects for the
@@ -204,12 +204,12 @@ def needs_help(course_id: int, platform_id: int, *, now: datetime) -> list[HelpE
             last_rise: dict[str, datetime] = {}
             failed = []
             for event in history:
-                old, new = Level.stored(event.old_level), Level.stored(event.new_level)
-                if new.rank > old.rank:
+                old, new = rank_of.get(event.old_level, 0), rank_of.get(event.new_level, 0)
+                if new > old:
                     last_rise[event.skill_id] = max(event.at, last_rise.get(event.skill_id, event.at))
-                elif event.source == "review" and new.rank < old.rank:
+                elif event.source == "review" and new < old:
                     name = names.get(event.skill_id, event.skill_id)
-                    failed.append(FailedReview(event.skill_id, name, event.at, new))
+                    failed.append(FailedReview(event.skill_id, name, event.at, Level.stored(event.new_level)))
             attempts: dict[str, int] = defaultdict(int)
             for skill_ids, at in mine:
                 for skill_id in skill_ids:
@@ -217,11 +217,11 @@ def needs_help(course_id: int, platform_id: int, *, now: datetime) -> list[HelpE
                     rose = last_rise.get(skill_id)
                     if skill_id in names and (rose is None or at > rose):
                         attempts[skill_id] += 1
-            progress = [
-                SkillProgress(sid, names[sid], row.levels.get(sid, Level.NOT_STARTED), attempts.get(sid, 0))
-                for sid in order if sid in attempts or sid in row.levels
-            ]
-            moments = [at for _, at in mine] + ([launched[row.person_id]] if launched.get(row.person_id) else [])
+            # Only the skills tried since their level last rose: a skill with no such try cannot be "stuck", the
+            # one thing the alerts read these for (it was one object per skill with a level, for every student).
+            progress = [SkillProgress(sid, names[sid], row.levels.get(sid, Level.NOT_STARTED), tries)
+                        for sid, tries in attempts.items()]
+            moments = [at for _, at in mine] + ([row.last_launch_at] if row.last_launch_at else [])
             pace = None
             if ends_on is not None and started is not None:
                 pace = _pace(order, row.levels, history, mine, course_start=started, course_end=ends_on, now=now)
@@ -259,7 +259,7 @@ def _level_changes(course_id: int, person_ids: list[int]) -> dict[int, list[sa.R
     found: dict[int, list[sa.Row]] = defaultdict(list)
     query = (sa.select(MasteryEvent.person_id, MasteryEvent.skill_id, MasteryEvent.old_level, MasteryEvent.new_level,
                        MasteryEvent.source, MasteryEvent.at)
-             .where(MasteryEvent.course_id == course_id, MasteryEvent.person_id.in_(person_ids))
+             .where(MasteryEvent.course_id == course_id, MasteryEvent.person_id.in_(id_list(person_ids)))
              .order_by(MasteryEvent.at, MasteryEvent.id))
     for change in db.session.execute(query):
         found[change.person_id].append(change)
@@ -269,7 +269,7 @@ def _level_changes(course_id: int, person_ids: list[int]) -> dict[int, list[sa.R
 def _events(course_id: int, person_ids: Iterable[int]) -> dict[int, list[MasteryEvent]]:
     found: dict[int, list[MasteryEvent]] = defaultdict(list)
     query = (sa.select(MasteryEvent)
-             .where(MasteryEvent.course_id == course_id, MasteryEvent.person_id.in_(list(person_ids)))
+             .where(MasteryEvent.course_id == course_id, MasteryEvent.person_id.in_(id_list(person_ids)))
              .order_by(MasteryEvent.at, MasteryEvent.id))
     for event in db.session.scalars(query):
         found[event.person_id].append(event)

@@ -308,42 +308,52 @@ def grade_sync_status(course_id: int) -> list[GradeSyncStatus]:
 
     Sorted by placement title, then student name. Students with nothing queued appear with state "none".
     """
-    placements = {
-        p.id: p for p in db.session.scalars(sa.select(Placement).where(Placement.course_id == course_id))
-    }
+    from .placements import course_placements  # placements queues grades (through publishing): import late
+
+    placements = course_placements(course_id)
+    # Columns, not Enrollment and Person objects: the course page shows a row per student and placement.
     students = {
-        e.person.id: e.person
-        for e in db.session.scalars(
-            sa.select(Enrollment)
+        person_id: (name, sub)
+        for person_id, name, sub in db.session.execute(
+            sa.select(Person.id, Person.name, Person.sub)
+            .join(Enrollment, Enrollment.person_id == Person.id)
             .where(Enrollment.course_id == course_id, Enrollment.role == "student", Enrollment.active.is_(True))
-            .options(sa.orm.joinedload(Enrollment.person))
         )
     }
-    latest: dict[tuple[int, str, int], ScoreOutbox] = {}
-    rows = db.session.scalars(
-        sa.select(ScoreOutbox)
+    # Only each line item's newest row per student (the one shown): the outbox keeps every synced score of the
+    # course's term. The person comes with it, for those who left the course since (their grades are still
+    # seen to land, or not).
+    newest = (
+        sa.select(ScoreOutbox.id,
+                  sa.func.row_number().over(
+                      partition_by=(ScoreOutbox.placement_id, ScoreOutbox.skill_id, ScoreOutbox.person_id),
+                      order_by=(ScoreOutbox.score_timestamp.desc(), ScoreOutbox.id.desc())).label("newest"))
         .where(ScoreOutbox.course_id == course_id, ScoreOutbox.status != SUPERSEDED)
-        .order_by(ScoreOutbox.score_timestamp, ScoreOutbox.id)
+        .subquery()
     )
-    for row in rows:
+    latest: dict[tuple[int, str, int], sa.Row] = {}
+    for row in db.session.execute(
+        sa.select(ScoreOutbox.id, ScoreOutbox.placement_id, ScoreOutbox.skill_id, ScoreOutbox.person_id,
+                  ScoreOutbox.status, ScoreOutbox.score_given, ScoreOutbox.score_maximum,
+                  ScoreOutbox.grading_progress, ScoreOutbox.last_error, ScoreOutbox.attempts,
+                  ScoreOutbox.next_attempt_at, ScoreOutbox.synced_at, Person.name, Person.sub)
+        .join(newest, sa.and_(newest.c.id == ScoreOutbox.id, newest.c.newest == 1))
+        .join(Person, Person.id == ScoreOutbox.person_id)
+    ):
         latest[(row.placement_id, row.skill_id, row.person_id)] = row
-    missing = {pid for (_, _, pid) in latest} - students.keys()
-    if missing:
-        # People who left the course still have grades that should be seen to land (or not).
-        for person in db.session.scalars(sa.select(Person).where(Person.id.in_(missing))):
-            students[person.id] = person
+        students.setdefault(row.person_id, (row.name, row.sub))
     out: list[GradeSyncStatus] = []
-    for placement in placements.values():
+    for placement in placements:
         keys = {(placement.id, "", person_id) for person_id in students} | {
             k for k in latest if k[0] == placement.id
         }
         for key in keys:
-            person = students[key[2]]
+            name, sub = students[key[2]]
             row = latest.get(key)
             base = {
-                "person_id": person.id,
-                "name": person.name or person.sub,
-                "user_id": person.sub,
+                "person_id": key[2],
+                "name": name or sub,
+                "user_id": sub,
                 "placement_id": placement.id,
                 "placement_title": placement.title,
                 "skill_id": key[1],

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..learning.coursepack import Activity, CoursePack
 from ..models import HelpRequest
+from ..models.base import id_list
 from .errors import N_, NotFound
 
 #: A help request stays on the teacher's list this long unless the teacher marks it helped.
@@ -47,7 +48,7 @@ def open_requests(course_id: int, person_ids: list[int], *, now: datetime) -> di
         return found
     for row in db.session.scalars(
         sa.select(HelpRequest)
-        .where(HelpRequest.course_id == course_id, HelpRequest.person_id.in_(person_ids),
+        .where(HelpRequest.course_id == course_id, HelpRequest.person_id.in_(id_list(person_ids)),
                HelpRequest.resolved_at.is_(None), HelpRequest.asked_at > now - OPEN_FOR)
         .order_by(HelpRequest.asked_at.desc())
     ):

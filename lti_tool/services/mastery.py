@@ -25,7 +25,7 @@ from ..learning.mastery import (
 )
 from ..learning.translations import BASE_LANGUAGE
 from ..models import ItemResponse, MasteryEvent, ReviewSchedule, SkillMastery
-from ..models.base import commit_keeping_rows
+from ..models.base import commit_keeping_rows, id_list
 from .content import course_content, course_pack
 from .errors import N_, NotFound, ServiceError
 from .help import MISSES_BEFORE_HELP
@@ -169,7 +169,8 @@ def levels_by_person(course_id: int, person_ids: Iterable[int]) -> dict[int, dic
     if not ids:
         return result
     query = sa.select(SkillMastery.person_id, SkillMastery.skill_id, SkillMastery.level).where(
-        SkillMastery.course_id == course_id, SkillMastery.person_id.in_(ids), SkillMastery.skill_id != ALL_SKILLS
+        SkillMastery.course_id == course_id, SkillMastery.person_id.in_(id_list(ids)),
+        SkillMastery.skill_id != ALL_SKILLS,
     )
     known = {lv.value: lv for lv in Level}  # a lookup per row, not Level(): a class has tens of thousands of rows
     for person_id, skill_id, level in db.session.execute(query):

@@ -267,8 +267,24 @@ def gradebook_gap(placement: Placement) -> str | None:
 
 def gradebook_gaps(course_id: int) -> list[tuple[Placement, str]]:
     """Return the course's placements whose scores cannot reach the gradebook, each with what to do about it."""
-    placements = db.session.scalars(
-        sa.select(Placement).where(Placement.course_id == course_id, Placement.lineitem_url.is_(None))
-        .order_by(Placement.title, Placement.id)
-    )
-    return [(placement, gap) for placement in placements if (gap := gradebook_gap(placement))]
+    return [(placement, gap) for placement in course_placements(course_id)
+            if not placement.lineitem_url and (gap := gradebook_gap(placement))]
+
+
+def course_placements(course_id: int) -> list[Placement]:
+    """Return the course's placements by title (then id).
+
+    The course page asks twice (its gradebook gaps and its grade table): read once per transaction.
+    """
+    session = db.session()
+    memo: dict[int, tuple[object, list[Placement]]] = session.info.setdefault(_COURSE_PLACEMENTS, {})
+    held = memo.get(course_id)
+    if held is None or held[0] is not session.get_transaction():
+        placements = list(db.session.scalars(
+            sa.select(Placement).where(Placement.course_id == course_id).order_by(Placement.title, Placement.id)
+        ))
+        held = memo[course_id] = (session.get_transaction(), placements)
+    return list(held[1])  # a copy: a caller's filtering stays its own
+
+
+_COURSE_PLACEMENTS = "pathways.course_placements"

@@ -116,6 +116,8 @@ class ClassRow:
     name: str
     levels: dict[str, Level]
     proficient: int
+    #: When the student last opened Pathways in this course, if ever ("Needs help now" reads it with the row).
+    last_launch_at: datetime | None = None
 
 
 def class_overview(course_id: int, platform_id: int) -> tuple[list, list[ClassRow]]:
@@ -143,18 +145,18 @@ def _class_overview(course_id: int, platform_id: int) -> tuple[list, list[ClassR
     skills = [by_id[sid] for sid in pack.skill_graph.topological_order()]
     students = list(
         db.session.execute(
-            sa.select(Person.id, Person.name)
+            sa.select(Person.id, Person.name, Enrollment.last_launch_at)
             .join(Enrollment, Enrollment.person_id == Person.id)
             .where(Enrollment.course_id == course_id, Enrollment.role == "student", Enrollment.active.is_(True),
                    Person.platform_id == platform_id)
             .order_by(Person.name)
         )
     )
-    levels = levels_by_person(course_id, [pid for pid, _ in students])
+    levels = levels_by_person(course_id, [pid for pid, _, _ in students])
     rows = []
-    for person_id, name in students:
+    for person_id, name, last_launch_at in students:
         mine = levels.get(person_id, {})
         # "" when the LMS shares no name: pages say so in their own language (the `person_name` filter).
         rows.append(ClassRow(person_id, name or "", mine,
-                             sum(1 for lv in mine.values() if lv.rank >= Level.PROFICIENT.rank)))
+                             sum(1 for lv in mine.values() if lv.rank >= Level.PROFICIENT.rank), last_launch_at))
     return skills, rows

@@ -48,9 +48,13 @@ CEILINGS = {
     # publish grades (this course has none; with placements the changed scores are queued as well).
     "answer, level changed": 8,
     # The "Needs help now" badge (issue 13) runs the whole needs-help reading, flat in size; the class's levels
-    # are read once per page for the heatmap and the badge, the course's dates come with the launch.
-    "class view": 7,
-    "teacher home": 13,
+    # are read once per page for the heatmap and the badge, the course's dates come with the launch, the
+    # students' last launch times with the class (7 before issue 14's teacher-page round).
+    "class view": 6,
+    # The same reading, the roster, the grade table (the course's placements, read once for it and the gradebook
+    # gaps; its students; each student's newest outbox row with the person, so leavers need no query of their
+    # own) and the evidence count (13 before issue 14's teacher-page round; 14 with a leaver's grade).
+    "teacher home": 11,
     # The teacher's first roster sync of the course, every member new (7 or 77 of them): the launch, the
     # platform, its signing key (twice), the newest enrolment id (leavers are looked for only up to it), the
     # people known, one batch of new people with their names, the known people's enrolments, one batch of new
@@ -71,6 +75,17 @@ CEILINGS = {
 BIG_MAP_COPIES = 7
 
 
+class Statement(str):
+    """A statement's SQL, with how many parameters it bound (an executemany counts none: it is a batch)."""
+
+    parameters: int
+
+    def __new__(cls, sql: str, parameters: int) -> Statement:
+        statement = super().__new__(cls, sql)
+        statement.parameters = parameters
+        return statement
+
+
 class StatementCounter:
     """Count the statements a tool's engine executes while a window is open."""
 
@@ -83,7 +98,7 @@ class StatementCounter:
     def _seen(self, conn, cursor, statement, parameters, context, executemany) -> None:
         with self._lock:
             if self.statements is not None:
-                self.statements.append(statement)
+                self.statements.append(Statement(statement, 0 if executemany else len(parameters or ())))
 
     @contextmanager
     def counting(self) -> Iterator[list[str]]:
@@ -275,6 +290,14 @@ def test_statements_per_page_do_not_grow_with_class_size_leavers_or_skills(make_
     over = [f"{page}: {count} > {CEILINGS[page]}\n{_shown(small_course[page])}" for page, count in small.items()
             if count > CEILINGS[page]]
     assert not over, "pages over their statement ceiling:\n" + "\n".join(over)
+    small_bound = {page: sum(st.parameters for st in statements) for page, statements in small_course.items()}
+    big_bound = {page: sum(st.parameters for st in statements) for page, statements in big_course.items()}
+    print(f"parameters bound per request: small course {small_bound}, big course {big_bound}")
+    # The class pages ask about every student at once: the ids are written into the statement, not bound one
+    # parameter each (psycopg rewrote every placeholder in Python, on every execution: issue 14).
+    bound_per_student = [f"{page}: {small_bound[page]} -> {big_bound[page]}" for page in ("class view", "teacher home")
+                         if big_bound[page] != small_bound[page]]
+    assert not bound_per_student, "parameters grow with the class:\n" + "\n".join(bound_per_student)
 
 
 def _print_all_statements(make_tool, *, students: int) -> tuple[list[str], str]:

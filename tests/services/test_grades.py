@@ -7,7 +7,7 @@ import requests
 import sqlalchemy as sa
 
 from lti_tool.extensions import db
-from lti_tool.models import ScoreOutbox, SkillLineItem
+from lti_tool.models import Enrollment, ScoreOutbox, SkillLineItem
 from lti_tool.models.base import utcnow
 from lti_tool.services.grades import compare_results, ensure_lineitem, grade_sync_status, queue_score
 from tests.jobs.gradebook import FAST_RETRIES, open_gradebook
@@ -112,3 +112,27 @@ def test_teacher_sees_a_mismatch_when_a_grade_was_changed_in_the_lms(gradebook):
     assert not by_user["student-1"].mismatch and by_user["student-1"].lms == 80.0
     assert by_user["student-2"].mismatch
     assert (by_user["student-2"].ours, by_user["student-2"].lms, by_user["student-2"].lms_maximum) == (60.0, 9.0, 10.0)
+
+
+def test_the_grade_table_shows_each_students_newest_score_once_and_keeps_those_who_left(gradebook):
+    # A term's outbox keeps every score that was sent: only the newest of each student is their row.
+    gradebook.queue("student-1", 90.0)
+    gradebook.drain()
+    gradebook.queue("student-1", 70.0)
+    gradebook.drain()
+    gradebook.queue("student-2", 40.0)
+    gradebook.drain()
+    gradebook.queue("student-1", 75.0)  # not sent yet
+    with gradebook.tool.app.app_context():
+        # student-2 left the course (a roster sync made the enrolment inactive); their grade is still shown.
+        db.session.execute(sa.update(Enrollment).where(Enrollment.person_id == gradebook.people["student-2"])
+                           .values(active=False))
+        db.session.commit()
+        rows = grade_sync_status(gradebook.course_id)
+
+    assert len(rows) == len({r.person_id for r in rows}) == 5
+    status = {s.user_id: s for s in rows}
+    assert (status["student-1"].state, status["student-1"].score_given) == ("pending", 75.0)
+    assert (status["student-2"].state, status["student-2"].score_given) == ("synced", 40.0)
+    assert status["student-2"].name == "Liam O'Connor"
+    assert [s.state for s in rows if s.user_id not in ("student-1", "student-2")] == ["none"] * 3
