@@ -16,7 +16,8 @@ sandbox LMS on a loopback port, launches over HTTP, `sync_roster`, `import_pack`
 - --leavers-percent of the class left: they were synced in, answered, then dropped from the LMS roster and a
   second sync made them inactive (the course page lists them; their grade rows stay).
 
-For each class size it reports, per page, the median over --repeat requests (after one warm-up) of the CPU
+For each class size it reports, per page, the median (and the least and most) over --repeat requests (after
+one warm-up) of the CPU
 time of the thread that handled the request (view, queries' client side, template, body), the wall time,
 the CPU time the garbage collector ran during the request (gc.callbacks) and the SQL statements. With --profile
 DIR, cProfile (CPU clock of the handling thread) writes DIR/<page>-<students>.pstats over the repeats.
@@ -188,8 +189,8 @@ def main() -> int:
         gc.freeze()
     timed = bench.app.wsgi_app = bench.timed = ProfiledWSGI(bench.timed.wsgi_app)
     gc_timer = GCTimer()
-    lines = [f"{'students':>8}  {'page':<12}  {'CPU ms':>7}  {'wall ms':>7}  {'gc ms':>6}  {'full gc':>7}  "
-             f"{'statements':>10}"]
+    lines = [f"{'students':>8}  {'page':<12}  {'CPU ms':>7}  {'min CPU':>7}  {'max CPU':>7}  {'wall ms':>7}  "
+             f"{'gc ms':>6}  {'full gc':>7}  {'statements':>10}"]
     try:
         print(f"database: {db.engine.dialect.name}; gc.freeze() after the app was made: "
               f"{'yes' if args.gc_freeze else 'no'}", flush=True)
@@ -221,16 +222,17 @@ def main() -> int:
                     args.save_pages.mkdir(parents=True, exist_ok=True)
                     (args.save_pages / f"{page.replace(' ', '-')}-{size}.html").write_text(runs[-1][0].text)
                 lines.append(f"{size:>8}  {page:<12}  {statistics.median(r[1] for r in runs):7.1f}  "
-                             f"{statistics.median(r[2] for r in runs):7.1f}  {statistics.mean(gc_ms):6.1f}  "
-                             f"{full:>7}  {runs[-1][3]:>10}")
+                             f"{min(r[1] for r in runs):7.1f}  {max(r[1] for r in runs):7.1f}  "
+                             f"{statistics.median(r[2] for r in runs):7.1f}  "
+                             f"{statistics.mean(gc_ms):6.1f}  {full:>7}  {runs[-1][3]:>10}")
                 print(lines[-1], flush=True)
                 if profile is not None:
                     args.profile.mkdir(parents=True, exist_ok=True)
                     profile.dump_stats(str(args.profile / f"{page.replace(' ', '-')}-{size}.pstats"))
     finally:
         bench.close()
-    print(f"\nmedian of {args.repeat} requests (gc ms: mean CPU per request; full gc: generation-2 collections over "
-          f"all {args.repeat}){' (profiled)' if args.profile else ''}")
+    print(f"\nmedian (least and most CPU) of {args.repeat} requests (gc ms: mean CPU per request; full gc: "
+          f"generation-2 collections over all {args.repeat}){' (profiled)' if args.profile else ''}")
     for line in lines:
         print(line)
     print(f"machine at the end: {machine()}")
