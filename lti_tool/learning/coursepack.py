@@ -20,6 +20,7 @@ from functools import cached_property
 from typing import Any
 
 from lti_tool.learning.item_templates import (
+    DIVIDES_BY_ZERO,
     Parameter,
     Params,
     TemplateError,
@@ -496,8 +497,39 @@ def loads_pack(text: str) -> CoursePack:
     try:
         data = decode_json(text)
     except json.JSONDecodeError as error:
-        raise CoursePackError([f"line {error.lineno}, column {error.colno}: not valid JSON ({error.msg})"]) from None
+        raise CoursePackError([invalid_json(error)]) from None
     return load_pack(data)
+
+
+def invalid_json(error: json.JSONDecodeError) -> Message:
+    """Say where and how a document is not JSON: "line 1, column 2: not valid JSON (…)", as a Message."""
+    return Message(N_("line %(line)d, column %(column)d: not valid JSON (%(error)s)"), line=error.lineno,
+                   column=error.colno, error=json_error(error))
+
+
+#: What json.JSONDecodeError.msg starts with (Python's English, 3.11 to 3.13), and the same in a Message.
+_JSON_ERRORS = (
+    ("Expecting value", N_("a value was expected")),
+    ("Expecting property name", N_("a field name in double quotes was expected")),
+    ("Expecting ':'", N_("a colon (:) was expected")),
+    ("Expecting ','", N_("a comma (,) was expected")),
+    ("Unterminated string", N_("a text in quotes starts here and is never closed")),
+    ("Invalid control character", N_("a text in quotes holds a control character such as a line break")),
+    ("Invalid \\", N_("a backslash starts an escape that JSON does not have")),
+    ("Illegal trailing comma", N_("a comma comes before the end of a list or object")),
+    ("Extra data", N_("more follows the end of the JSON document")),
+)
+
+
+def json_error(error: json.JSONDecodeError) -> Message:
+    """Say what is wrong in invalid JSON as a Message (the decoder's own words are English only).
+
+    Where it is (error.lineno, error.colno) is for the caller's sentence.
+    """
+    for start, template in _JSON_ERRORS:
+        if error.msg.startswith(start):
+            return Message(template)
+    return Message(N_("the JSON is not written correctly here"))
 
 
 # A course pack nests 8 levels, a CASE package 4; deeper files were made to exhaust the parser (a 500 from
@@ -859,8 +891,8 @@ def _check_template(r: _Reader, item: Item, where: str) -> None:
         try:
             evaluate(formula, {p.name: p.choices()[0] for p in item.parameters})
         except TemplateError as error:
-            if "divides by zero" not in str(error):
-                r.problem(at, str(error))
+            if error.message.template != DIVIDES_BY_ZERO:  # other values may not: the sampling below checks
+                r.problem(at, error.message)
     if len(r.problems) > problems_before:
         return
     if not r.sample_templates:
@@ -876,7 +908,7 @@ def _check_template(r: _Reader, item: Item, where: str) -> None:
             instantiate(item, params)
         except TemplateError as error:
             r.problem(where, Message(N_("with %(values)s the template fails: %(error)s"), values=str(params),
-                                      error=str(error)))
+                                      error=error.message))
             return
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..extensions import db
-from ..learning.coursepack import CoursePack, CoursePackError, decode_json, dump_pack, load_pack
+from ..learning.coursepack import CoursePack, CoursePackError, decode_json, dump_pack, invalid_json, load_pack
 from ..learning.localization import localize
 from ..learning.messages import Message
 from ..learning.translations import BASE_LANGUAGE
@@ -34,13 +34,22 @@ def demo_pack_data(today: date | None = None) -> dict[str, Any]:
     return data
 
 
+class PackProblems(ServiceError):
+    """A course pack that was not imported; `problems` lists each one (Problems, learning/messages.py), so a page
+    shows them in the reader's language. Its own message is the English list, for logs and the command line."""
+
+    def __init__(self, error: CoursePackError) -> None:
+        super().__init__(str(error))
+        self.problems = error.problems
+
+
 def read_pack_upload(raw: bytes) -> Any:
     """Decode an uploaded course-pack file (UTF-8 JSON), refusing unreadable or absurdly nested ones."""
     try:
         return decode_json(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError) as exc:
-        if isinstance(exc, CoursePackError):
-            first = exc.problems[0]
+        if isinstance(exc, CoursePackError | json.JSONDecodeError):
+            first = exc.problems[0] if isinstance(exc, CoursePackError) else invalid_json(exc)
             if isinstance(first, Message):  # its template and values, so the page can translate it
                 raise ServiceError(first.template, **first.values) from None
             raise ServiceError(first) from None
@@ -54,7 +63,7 @@ def import_pack(course_id: int, data: Any, *, now: datetime, keep_existing: bool
     try:
         pack = load_pack(data)
     except CoursePackError as exc:
-        raise ServiceError(str(exc)) from exc
+        raise PackProblems(exc) from exc
     dumped = dump_pack(pack)
     # ON CONFLICT DO NOTHING: parallel first launches seeding the default pack create one row, not a 500.
     insert_if_missing(CourseContent, {"course_id": course_id, "pack": dumped, "updated_at": now}, ("course_id",))

@@ -342,7 +342,7 @@ def grade_sync_status(course_id: int) -> list[GradeSyncStatus]:
             row = latest.get(key)
             base = {
                 "person_id": person.id,
-                "name": person.name or person.sub,
+                "name": person.name or "",  # pages say "(name not shared)" in their language
                 "user_id": person.sub,
                 "placement_id": placement.id,
                 "placement_title": placement.title,
@@ -415,7 +415,7 @@ def compare_results(
         )
         out.append(
             ResultComparison(
-                person_id, person.name or person.sub, person.sub, row.score_given, row.score_maximum, lms, lms_max,
+                person_id, person.name or "", person.sub, row.score_given, row.score_maximum, lms, lms_max,
                 mismatch,
             )
         )

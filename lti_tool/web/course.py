@@ -23,7 +23,14 @@ from flask_babel import gettext, ngettext
 from ..extensions import csrf
 from ..models.base import utcnow
 from ..services.classroom import needs_help_count
-from ..services.content import course_pack, demo_pack_data, export_pack, import_pack, read_pack_upload
+from ..services.content import (
+    PackProblems,
+    course_pack,
+    demo_pack_data,
+    export_pack,
+    import_pack,
+    read_pack_upload,
+)
 from ..services.diagnostic import pending_status as placement_check_status
 from ..services.errors import N_, Forbidden, ServiceError
 from ..services.grades import compare_results, grade_sync_status, retry_failed
@@ -181,6 +188,8 @@ def import_content():
     upload = request.files.get("pack")
     try:
         pack = import_pack(g.launch.course_id, read_pack_upload(upload.read()) if upload else None, now=utcnow())
+    except PackProblems as exc:
+        _flash_pack_problems(exc.problems)
     except ServiceError as exc:
         flash(translated(exc), "error")
     else:
@@ -189,6 +198,21 @@ def import_content():
         for warning in pack.warnings():
             flash(message_text(warning), "warning")
     return redirect(url_for("course.home"), code=303)
+
+
+#: A refused pack's problems listed one by one up to this many: flashes travel in the session cookie (4 KB).
+MAX_PROBLEMS_SHOWN = 10
+
+
+def _flash_pack_problems(problems: list[str]) -> None:
+    """Say the pack was not imported and why, each problem in the page's language."""
+    flash(ngettext("The course pack was not imported: it has %(num)d problem.",
+                   "The course pack was not imported: it has %(num)d problems.", len(problems)), "error")
+    for problem in problems[:MAX_PROBLEMS_SHOWN]:
+        flash(message_text(problem), "error")
+    if len(problems) > MAX_PROBLEMS_SHOWN:
+        rest = len(problems) - MAX_PROBLEMS_SHOWN
+        flash(ngettext("… and %(num)d more problem.", "… and %(num)d more problems.", rest), "error")
 
 
 @bp.get("/content/export")
