@@ -495,13 +495,17 @@ def main(argv: list[str] | None = None) -> int:
               f"slip the known half needs {3 * half} ({floor / nothing:.1%}); each slip costs "
               f"{(known - 3 * half) / max(statistics.mean(r['breakdown']['slips'] for r in first), 1e-9):.2f} "
               f"answers on average (at least 1: Proficient needs 3 right answers)")
-        # The rules' floor for the median learner: a slip costs at least one answer, and with no slip at all in
-        # the known half's 3 a skill being less likely than not, the median learner slips at least once.
+        # The rules' floor for the median: a slip costs at least one answer, and a learner who never slips in the
+        # known half's 3 answers a skill is the less likely case, so most learners need more than the floor.
         slip = PROFILES["knows the first half"](random.Random(0), order).slip
         clean = (1 - slip) ** (3 * half)
-        print(f"  no slip in {3 * half} answers at {slip:.0%}: {clean:.0%} of learners, so the median learner slips "
-              f"at least once{' and needs at least' if clean < 0.5 else ': floor'} {floor + (clean < 0.5):.0f} "
-              f"answers, {(floor + (clean < 0.5)) / nothing:.1%}")
+        n = len(first)
+        need = n // 2 + 1  # learners who never slip for the median of n to sit on the floor
+        chance = sum(math.comb(n, k) * clean ** k * (1 - clean) ** (n - k) for k in range(need, n + 1))
+        print(f"  no slip in {3 * half} answers at {slip:.0%}: {clean:.0%} of learners; the others need at least "
+              f"{floor + 1:.0f} answers ({(floor + 1) / nothing:.1%}); the median of {n} is on the floor "
+              f"({floor:.0f}, {floor / nothing:.1%}) only when {need} of them never slip: {chance:.1%} of samples; "
+              f"here {sum(r['breakdown']['slips'] == 0 for r in first)} never slipped")
         checked = runs.get(("placement", "knows the first half"))
         if checked:
             above = statistics.mean(r["breakdown"]["known above 3 a skill"] for r in checked)
