@@ -325,7 +325,9 @@ def _record_answer(
         known = _states_of(course_id, person_id, {p for sid in new for p in graph.prerequisites_of(sid)})
         for skill_id in new:
             states[skill_id] = model.start(skill_id, [known[p] for p in graph.prerequisites_of(skill_id) if p in known])
-    response = Response(item_id=item.id, skill_ids=tuple(item.skills), correct=correct, at=now.timestamp())
+    # The placement check's answers are evidence on their skills, not on how the learner does lately (Response).
+    response = Response(item_id=item.id, skill_ids=tuple(item.skills), correct=correct, at=now.timestamp(),
+                        learner_wide=source != "diagnostic")
     changes = []
     names = {s.id: s.name for s in pack.skills}
     retention = pack.mastery.desired_retention if pack.mastery.review_spacing else None
