@@ -458,3 +458,24 @@ def test_a_refused_launch_is_explained_in_the_browsers_language(sandbox):
     assert replay.status_code == 400
     section = re.search(r"<section.*?</section>", replay.text, re.S).group(0)
     assert "No se pudo abrir Pathways" in section and "Esta apertura ya se usó" in section, section
+
+
+def test_templates_find_the_catalogue_once_per_page_and_follow_force_locale(tool, monkeypatch):
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    from lti_tool.web import i18n
+
+    lookups = []
+    real = i18n.get_translations
+    monkeypatch.setattr(i18n, "get_translations", lambda: lookups.append(1) or real())
+    page = "{{ _('My learning plan') }}|{{ _('Not started') }}|{% trans %}My learning plan{% endtrans %}"
+    with tool.app.test_request_context("/"):
+        with force_locale("es"):
+            assert render_template_string(page) == "Mi plan de aprendizaje|Sin empezar|Mi plan de aprendizaje"
+            assert render_template_string(page).startswith("Mi plan")
+            assert len(lookups) == 1  # three strings, two renders: one lookup
+            with force_locale("en"):  # e.g. a family report in the family's language
+                assert render_template_string(page) == "My learning plan|Not started|My learning plan"
+            assert render_template_string(page) == "Mi plan de aprendizaje|Sin empezar|Mi plan de aprendizaje"
+        assert len(lookups) == 3
