@@ -36,7 +36,6 @@ from pylti1p3.contrib.flask.session import FlaskSessionService
 from pylti1p3.exception import LtiException, OIDCException
 
 from ..extensions import cache
-from . import jws
 from .blocked_cookies import RELOGIN_PARAMS, PartitionedCookieService
 from .outbound import origin
 from .platform_storage import StorageCheckNeeded, issue_check, origin_of, redeem_check, storage_target
@@ -354,7 +353,7 @@ class PathwaysLaunch(FlaskMessageLaunch):
         public_key, _alg = self.get_public_key()
         body = self._get_jwt_body()
         try:
-            jws.decode(
+            jwt.decode(
                 self._get_id_token(),
                 public_key,
                 algorithms=["RS256"],
