@@ -12,7 +12,7 @@ from ..extensions import db
 from ..learning.coursepack import CoursePack
 from ..learning.mastery import Level
 from ..learning.plan_units import UnitProgress, shown_unit, unit_progress
-from ..learning.planner import Goal, NextStep, PlanActivity, plan_next_steps
+from ..learning.planner import Goal, NextStep, PlanActivity, activities_by_skill, plan_next_steps
 from ..learning.translations import BASE_LANGUAGE
 from ..models import Enrollment, Person
 from .content import from_pack
@@ -47,9 +47,9 @@ class StudentPlan:
     unit: UnitProgress | None = None
 
 
-def _plan_activities(pack: CoursePack) -> tuple[PlanActivity, ...]:
-    return tuple(PlanActivity(id=a.id, title=a.title, kind=a.kind, skill_ids=tuple(a.skills), modality=a.modality)
-                 for a in pack.activities)
+def _plan_activities(pack: CoursePack) -> dict[str, tuple[PlanActivity, ...]]:
+    return activities_by_skill(PlanActivity(id=a.id, title=a.title, kind=a.kind, skill_ids=tuple(a.skills),
+                                            modality=a.modality) for a in pack.activities)
 
 
 def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: list[str] | None = None,
@@ -65,7 +65,7 @@ def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: l
     # Every skill's level from its stored column; the reasons are explained only for the skills shown.
     held = standing(course_id, person_id, language)
     levels = held.levels
-    activities = from_pack(pack, _plan_activities)
+    activities = from_pack(pack, _plan_activities)  # grouped by skill once per pack
     from .agency import student_plan_goals
 
     # The student's own goals first: choosing what to work toward is part of the plan being theirs.
