@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import weakref
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..extensions import db
 from ..learning.coursepack import CoursePack, CoursePackError, decode_json, dump_pack, invalid_json, load_pack
@@ -16,6 +18,7 @@ from ..models import CourseContent
 from ..models.base import insert_if_missing, still_loaded
 from .errors import N_, NotFound, ServiceError
 
+T = TypeVar("T")
 DEMO_PACK = Path(__file__).resolve().parents[1] / "demo" / "math7.json"
 # The demo's first goal falls due this long after the day the demo course is set up; later goals keep the
 # spacing the pack's dates give them, so a demo never opens with goals already past.
@@ -126,6 +129,24 @@ def course_pack(course_id: int, language: str = BASE_LANGUAGE) -> CoursePack | N
     if localized is None:
         localized = cached[2][language] = localize(cached[1], language)
     return localized
+
+
+def from_pack(pack: CoursePack, build: Callable[[CoursePack], T]) -> T:
+    """Return build(pack), built once per pack and process: `course_pack` keeps one pack per course version and
+    language, so what every page derives from it (a 400-skill pack's 650 activities as the planner's, which skills
+    lead a question among its 2,000 items) need not be derived on every page. `build` must only read the pack.
+    """
+    key = (id(pack), build)
+    held = _FROM_PACK.get(key)
+    if held is not None and held[0]() is pack:
+        return held[1]
+    value = build(pack)
+    # Dropped with the pack (a new version, a cleared cache), so a later pack at the same address starts afresh.
+    _FROM_PACK[key] = (weakref.ref(pack, lambda _gone: _FROM_PACK.pop(key, None)), value)
+    return value
+
+
+_FROM_PACK: dict[tuple[int, Callable], tuple[weakref.ref, Any]] = {}
 
 
 def forget_pack(course_id: int) -> None:

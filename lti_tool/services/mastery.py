@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -123,23 +124,51 @@ def require_pack(course_id: int, language: str = BASE_LANGUAGE) -> CoursePack:
 
 def _rows(course_id: int, person_id: int) -> dict[str, sa.Row]:
     # The columns a view needs, not mapped objects: a plan page reads a row per skill of the course, and building
-    # and tracking an object for each was about a third of the plan's service time on a 400-skill course.
-    query = sa.select(SkillMastery.skill_id, SkillMastery.state, SkillMastery.level, SkillMastery.reason,
-                      SkillMastery.overridden).where(SkillMastery.course_id == course_id,
-                                                     SkillMastery.person_id == person_id)
+    # and tracking an object for each was about a third of the plan's service time on a 400-skill course. The
+    # state comes as its JSON text, decoded only for the skills a page explains (one unit's on the plan page).
+    query = sa.select(SkillMastery.skill_id, sa.cast(SkillMastery.state, sa.Text).label("state"), SkillMastery.level,
+                      SkillMastery.reason, SkillMastery.overridden).where(SkillMastery.course_id == course_id,
+                                                                          SkillMastery.person_id == person_id)
     return {row.skill_id: row for row in db.session.execute(query)}
 
 
 def skill_views(course_id: int, person_id: int, language: str = BASE_LANGUAGE) -> list[SkillView]:
     """Return the student's level on every skill of the course, in the map's order (names in the language)."""
-    return _views(require_pack(course_id, language), _rows(course_id, person_id), model_for(course_id))
+    return standing(course_id, person_id, language).views()
+
+
+class Standing:
+    """A student's mastery rows on a course, read once: every skill's level, and views of the skills a page shows.
+
+    The levels come from the stored column; a view decodes the skill's state and explains its reason, which a
+    plan page showing one unit of a 400-skill course needs for a few skills, not for all of them.
+    """
+
+    def __init__(self, pack: CoursePack, rows: Mapping[str, sa.Row], model: MasteryModel) -> None:
+        self._pack, self._rows, self._model = pack, rows, model
+        not_started = Level.NOT_STARTED
+        #: Every skill of the pack, in the map's order: its stored level (Not started without a row).
+        self.levels: dict[str, Level] = {
+            sid: Level.stored(row.level) if (row := rows.get(sid)) is not None else not_started
+            for sid in pack.skill_graph.topological_order()
+        }
+
+    def views(self, only: Iterable[str] | None = None) -> list[SkillView]:
+        """Return the views of every skill, or of `only` these, in the map's order."""
+        return _views(self._pack, self._rows, self._model, only)
+
+
+def standing(course_id: int, person_id: int, language: str = BASE_LANGUAGE) -> Standing:
+    """Return the student's standing on the course (one query), the pack's names in the language."""
+    return Standing(require_pack(course_id, language), _rows(course_id, person_id), model_for(course_id))
 
 
 def _views(pack: CoursePack, rows: Mapping[str, SkillMastery | sa.Row], model: MasteryModel,
            only: Iterable[str] | None = None) -> list[SkillView]:
     """Return the views of these mastery rows (all skills, or `only` these), in the map's order.
 
-    A row is a SkillMastery or a result row with its skill_id, state, level, reason and overridden columns.
+    A row is a SkillMastery or a result row with its skill_id, state (a dict, or its JSON text), level, reason and
+    overridden columns.
     """
     wanted = set(only) if only is not None else None
     views = []
@@ -150,7 +179,7 @@ def _views(pack: CoursePack, rows: Mapping[str, SkillMastery | sa.Row], model: M
             views.append(SkillView(skill.id, skill.name, Level.NOT_STARTED, "Not started yet", False,
                                    (("Not started yet", {}),)))
         else:
-            state = SkillState.from_dict(row.state)
+            state = SkillState.from_dict(json.loads(row.state) if isinstance(row.state, str) else row.state)
             # Only the model's own explanation can be rebuilt in another language; a teacher's note or the
             # placement check's wording is shown as written.
             if row.overridden:

@@ -151,8 +151,11 @@ def home():
                                gradebook_gaps=gradebook_gaps(launch.course_id),
                                help_count=needs_help_count(launch.course_id, launch.platform_id, now=utcnow()))
     unit = list(placement.skill_ids) if placement and placement.kind == "unit" and placement.skill_ids else None
+    # The page shows one unit's map and table: the one asked for (`?unit=`, from the page's list of units), else
+    # the one the student is working in; a unit placement shows its own skills.
     plan = plan_for(launch.course_id, launch.person_id, now=utcnow(), unit_skill_ids=unit,
-                    unit_title=placement.title if unit else "", language=page_language()) if pack else None
+                    unit_title=placement.title if unit else "", language=page_language(),
+                    unit=request.args.get("unit", "", type=str)) if pack else None
     # The placement check and review boxes come from what the plan and the launch already read.
     return render_template("student/home.html", launch=launch, placement=placement, plan=plan,
                            reviews_due=plan.reviews_due if plan else [],

@@ -35,6 +35,8 @@ CEILINGS = {
     "launch": 5,
     # The launch with its content and placement-check run, the levels, goals, due reviews and assignments.
     "plan": 5,
+    # The plan showing another unit than the student's own (`?unit=`, issue 14): the same statements.
+    "plan, another unit": 5,
     # The same page opened from a graded link (an LMS assignment: a placement) shows that placement (its title
     # and, for a unit's link, its skills), read with the launch since issue 14's third round (6 before).
     "plan, from a graded link": 5,
@@ -188,6 +190,14 @@ def _measure(make_tool, *, students: int, leavers: int, copies: int) -> dict[str
         assert "Your next steps" in plan.text
         pages["plan"] = seen
         plan.http = pending.http
+        # One unit's map and table, whatever the course's size (issue 14): four boxes of the demo's first unit.
+        assert plan.text.count('<g class="map-level map-level-') == 4
+
+        with counter.counting() as seen:
+            other_unit = _get(plan, tool, "/?unit=unit-linear")
+        assert '<h2 id="map-heading">Your skill map: Equations and lines</h2>' in other_unit.text
+        assert other_unit.text.count('<g class="map-level map-level-') == 4
+        pages["plan, another unit"] = seen
 
         question = _get(plan, tool, practice_path)
         changes = _level_changes(tool)
