@@ -24,7 +24,7 @@ from ..learning.mastery import (
     joined_reason,
 )
 from ..learning.translations import BASE_LANGUAGE
-from ..models import ItemResponse, MasteryEvent, ReviewSchedule, SkillMastery
+from ..models import ItemResponse, MasteryEvent, Placement, ReviewSchedule, SkillMastery
 from ..models.base import commit_keeping_rows
 from .content import course_content, course_pack
 from .errors import N_, NotFound, ServiceError
@@ -213,31 +213,39 @@ def lock_learner(course_id: int, person_id: int, now: datetime) -> dict[str, Ski
     return {row.skill_id: row for row in db.session.scalars(query)}
 
 
-def _lock_skills(course_id: int, person_id: int, skill_ids: Iterable[str],
-                 now: datetime) -> tuple[dict[str, SkillMastery], dict[str, ReviewSchedule]]:
-    """Lock the learner-wide row and these skills' rows only; return them and their review schedules.
+def _lock_skills(course_id: int, person_id: int, skill_ids: Iterable[str], now: datetime
+                 ) -> tuple[dict[str, SkillMastery], dict[str, ReviewSchedule], bool]:
+    """Lock the learner-wide row and these skills' rows only; return them, their review schedules, and whether
+    the course has placements (gradebook columns: a changed level is then queued to them).
 
     One statement on the common path (the learner's "*" row exists): the rows with their schedules joined,
     locked "*" first like `lock_learner`, so an answer waits only for writers of the same learner (who all
     change "*") and never touches the learner's other skills.
     """
-    query = (
-        sa.select(SkillMastery, ReviewSchedule)
-        .outerjoin(ReviewSchedule, sa.and_(ReviewSchedule.course_id == SkillMastery.course_id,
-                                           ReviewSchedule.person_id == SkillMastery.person_id,
-                                           ReviewSchedule.skill_id == SkillMastery.skill_id))
-        .where(SkillMastery.course_id == course_id, SkillMastery.person_id == person_id,
-               SkillMastery.skill_id.in_(sorted({ALL_SKILLS, *skill_ids})))
-        .order_by(SkillMastery.skill_id)
-        .with_for_update(of=SkillMastery)
-        .execution_options(populate_existing=True)
-    )
-    found = db.session.execute(query).all()
-    if not any(row.skill_id == ALL_SKILLS for row, _ in found):
+    params = {"course_id": course_id, "person_id": person_id, "skill_ids": sorted({ALL_SKILLS, *skill_ids})}
+    found = db.session.execute(_LOCK_SKILLS_QUERY, params).all()
+    if not any(row.skill_id == ALL_SKILLS for row, _, _ in found):
         _insert_learner_row(course_id, person_id, now)
-        found = db.session.execute(query).all()
-    return ({row.skill_id: row for row, _ in found},
-            {row.skill_id: schedule for row, schedule in found if schedule is not None})
+        found = db.session.execute(_LOCK_SKILLS_QUERY, params).all()
+    # Asked with the lock, as the separate read of the placements it replaces was asked after it.
+    graded = bool(found[0][2]) if found else False
+    return ({row.skill_id: row for row, _, _ in found},
+            {row.skill_id: schedule for row, schedule, _ in found if schedule is not None}, graded)
+
+
+# Built once (an answer is one of the hottest requests: see launches._returning_query).
+_LOCK_SKILLS_QUERY = (
+    sa.select(SkillMastery, ReviewSchedule,
+              sa.exists().where(Placement.course_id == sa.bindparam("course_id")).label("graded"))
+    .outerjoin(ReviewSchedule, sa.and_(ReviewSchedule.course_id == SkillMastery.course_id,
+                                       ReviewSchedule.person_id == SkillMastery.person_id,
+                                       ReviewSchedule.skill_id == SkillMastery.skill_id))
+    .where(SkillMastery.course_id == sa.bindparam("course_id"), SkillMastery.person_id == sa.bindparam("person_id"),
+           SkillMastery.skill_id.in_(sa.bindparam("skill_ids", expanding=True)))
+    .order_by(SkillMastery.skill_id)
+    .with_for_update(of=SkillMastery)
+    .execution_options(populate_existing=True)
+)
 
 
 def _states_of(course_id: int, person_id: int, skill_ids: Iterable[str]) -> dict[str, SkillState]:
@@ -304,7 +312,7 @@ def _record_answer(
     run = ((correct, *question.earlier) if question.source == "practice" and question.skill_id == misses_on
            else question.earlier)
     misses = _misses(run) if misses_on else 0
-    rows, schedules = _lock_skills(course_id, person_id, item.skills, now)
+    rows, schedules, graded = _lock_skills(course_id, person_id, item.skills, now)
     stored = ItemResponse(course_id=course_id, person_id=person_id, item_id=item.id, skill_ids=list(item.skills),
                           answer=answer, correct=correct, hints_used=max(0, min(hints_used, 20)),
                           source=question.source, answered_at=now, credited=question.credit)
@@ -366,7 +374,7 @@ def _record_answer(
                                         old_level=old_level.value, new_level=new_level.value, source=reason_source,
                                         reason=row.reason, at=now))
     db.session.flush()
-    if changes:
+    if changes and graded:
         from .publishing import publish_mastery
 
         publish_mastery(course_id, person_id, now=now)
