@@ -29,7 +29,7 @@ LEVELS = ["Not started", "Attempted", "Familiar", "Proficient", "Mastered"]
 
 
 def _skill(pack, skill_id: str):
-    skill = next((s for s in pack.skills if s.id == skill_id), None)
+    skill = pack.skills_by_id.get(skill_id)
     if skill is None:
         abort(404)
     return skill
