@@ -280,6 +280,19 @@ class CoursePack:
             index.setdefault(item.id, item)  # the first of a repeated id, as the scan found
         return MappingProxyType(index)
 
+    def activities_for(self, skill_id: str) -> tuple[Activity, ...]:
+        """Return the activities that work on a skill, in the pack's order."""
+        return self._activities_by_skill.get(skill_id, ())
+
+    @cached_property
+    def _activities_by_skill(self) -> Mapping[str, tuple[Activity, ...]]:
+        # An answer after two misses offers the skill's other activities: a big pack has hundreds to scan.
+        index: dict[str, list[Activity]] = {}
+        for activity in self.activities:
+            for skill_id in dict.fromkeys(activity.skills):
+                index.setdefault(skill_id, []).append(activity)
+        return MappingProxyType({skill_id: tuple(found) for skill_id, found in index.items()})
+
     @cached_property
     def skills_by_id(self) -> Mapping[str, Skill]:
         """Return the skills by id (built once per pack: answers and pages look names up in big maps)."""
