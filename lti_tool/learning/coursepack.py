@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import cached_property
+from types import MappingProxyType
 from typing import Any
 
 from lti_tool.learning.item_templates import (
@@ -173,7 +174,21 @@ def instantiate(item: Item, params: Params) -> Item:
     """Return the variant of an item for these parameter values (the item itself when it is not a template)."""
     if not item.parameters:
         return item
-    return instantiate_fields(item, params)  # type: ignore[return-value]
+    # Every question shown or answered fills its template again (a dozen formulas): keep the variants made from
+    # this process's items (a cached pack's, immutable). The entry holds the item, so its id names only it.
+    key = (id(item), tuple(sorted(params.items())))
+    found = _VARIANTS.get(key)
+    if found is not None and found[0] is item:
+        return found[1]
+    variant = instantiate_fields(item, params)
+    if len(_VARIANTS) >= _MAX_VARIANTS:
+        _VARIANTS.clear()
+    _VARIANTS[key] = (item, variant)
+    return variant  # type: ignore[return-value]
+
+
+_MAX_VARIANTS = 4096
+_VARIANTS: dict[tuple[int, tuple], tuple[Item, Item]] = {}
 
 
 def distinct_items(item: Item) -> int:
@@ -253,10 +268,36 @@ class CoursePack:
 
     def item(self, item_id: str) -> Item:
         """Return the item with this id."""
+        try:
+            return self._items_by_id[item_id]
+        except KeyError:
+            raise KeyError(item_id) from None
+
+    @cached_property
+    def _items_by_id(self) -> Mapping[str, Item]:
+        # Every question shown or answered looks its item up: a 400-skill pack has thousands to scan otherwise.
+        index: dict[str, Item] = {}
         for _, item in self.items():
-            if item.id == item_id:
-                return item
-        raise KeyError(item_id)
+            index.setdefault(item.id, item)  # the first of a repeated id, as the scan found
+        return MappingProxyType(index)
+
+    def activities_for(self, skill_id: str) -> tuple[Activity, ...]:
+        """Return the activities that work on a skill, in the pack's order."""
+        return self._activities_by_skill.get(skill_id, ())
+
+    @cached_property
+    def _activities_by_skill(self) -> Mapping[str, tuple[Activity, ...]]:
+        # An answer after two misses offers the skill's other activities: a big pack has hundreds to scan.
+        index: dict[str, list[Activity]] = {}
+        for activity in self.activities:
+            for skill_id in dict.fromkeys(activity.skills):
+                index.setdefault(skill_id, []).append(activity)
+        return MappingProxyType({skill_id: tuple(found) for skill_id, found in index.items()})
+
+    @cached_property
+    def skills_by_id(self) -> Mapping[str, Skill]:
+        """Return the skills by id (built once per pack: answers and pages look names up in big maps)."""
+        return MappingProxyType({skill.id: skill for skill in self.skills})
 
     def warnings(self) -> list[str]:
         """Return advice for the author that does not stop the pack from working: skills with few questions."""

@@ -71,12 +71,18 @@ def evaluate(formula: str, params: Params) -> Fraction:
     """Return the exact value of an arithmetic formula over the parameters; comparisons give 1 or 0."""
     if len(formula) > MAX_FORMULA_LENGTH:
         raise TemplateError(Message(N_("the formula is longer than %(limit)d characters"), limit=MAX_FORMULA_LENGTH))
+    values = {name: Fraction(str(v)) if isinstance(v, float) else Fraction(v) for name, v in params.items()}
+    return _eval(_parsed(formula), values)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(formula: str) -> ast.expr:
+    # A pack's formulas are few and each question fills a dozen: parse each once per process (the tree is only
+    # read). A formula that does not parse raises each time (lru_cache keeps no exceptions).
     try:
-        tree = ast.parse(formula.strip(), mode="eval")
+        return ast.parse(formula.strip(), mode="eval").body
     except SyntaxError as error:
         raise TemplateError(_not_a_formula(formula.strip(), error)) from None
-    values = {name: Fraction(str(v)) if isinstance(v, float) else Fraction(v) for name, v in params.items()}
-    return _eval(tree.body, values)
 
 
 def _eval(node: ast.AST, values: Mapping[str, Fraction]) -> Fraction:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
 from flask import (
     Blueprint,
@@ -52,7 +54,10 @@ from ..services.placements import (
 )
 from ..services.plan import plan_for
 from ..services.roster import sync_roster
+from ..services.serving import AnswerRead
 from .i18n import message_text, page_language, translated
+
+F = TypeVar("F", bound=Callable)
 
 
 def launch_blueprint(name: str, import_name: str) -> Blueprint:
@@ -69,14 +74,16 @@ def launch_blueprint(name: str, import_name: str) -> Blueprint:
         held = held if isinstance(held, list) else []
         token = request.args.get("lt") or request.form.get("lt")
         g.launch_token = None
+        answering = _answering(endpoint, values)
         if launch_id in held or not token:
-            g.launch = open_launch(launch_id, held, now=utcnow())
+            g.launch = open_launch(launch_id, held, now=utcnow(), answering=answering)
             return
         # A cookie-less launch (platform storage): the signed token in the URL or form stands in for the session.
         # It lives minutes; each page renews it, so only an idle tab runs out.
         secret_key = current_app.config["SECRET_KEY"]
         g.launch, g.launch_binding = open_launch_by_token(
-            launch_id, token, secret_key=secret_key, max_age=current_app.config["LAUNCH_TOKEN_SECONDS"], now=utcnow())
+            launch_id, token, secret_key=secret_key, max_age=current_app.config["LAUNCH_TOKEN_SECONDS"], now=utcnow(),
+            answering=answering)
         g.launch_token = sign_launch_token(g.launch.id, secret_key, g.launch_binding)
 
     @blueprint.before_request
@@ -117,6 +124,31 @@ def launch_blueprint(name: str, import_name: str) -> Blueprint:
             values["lt"] = g.launch_token
 
     return blueprint
+
+
+def answers_question(*, run_on: str | None = None, run_length: int = 0) -> Callable[[F], F]:
+    """Mark a view that answers the question its form names ("served"): the launch reads that question with it.
+
+    run_on names the URL argument (a skill id) whose run of the learner's latest `run_length` answers the view
+    asks `record_answer` for (misses_on), so that is read in the same statement too: one statement fewer.
+    """
+    def mark(view: F) -> F:
+        view.answers_question = (run_on, run_length)  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def _answering(endpoint: str | None, values: dict | None) -> AnswerRead | None:
+    """Return the question a marked view's post answers (see `answers_question`), or None."""
+    marked = getattr(current_app.view_functions.get(endpoint or ""), "answers_question", None)
+    if marked is None or request.method != "POST":
+        return None
+    served_id = request.form.get("served", type=int)
+    if served_id is None:
+        return None
+    run_on, run_length = marked
+    return AnswerRead(served_id, (values or {}).get(run_on) if run_on else None, run_length)
 
 
 def require_teacher() -> None:
