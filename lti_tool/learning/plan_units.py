@@ -9,14 +9,17 @@ no list, and the page shows every skill as one map.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from .coursepack import CoursePack
 from .mastery import PROFICIENT_OR_ABOVE, Level
 
 #: The id the skills in no unit go by (in `?unit=`), unless a unit of the pack already has it.
 OTHER_SKILLS = "other-skills"
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -85,3 +88,20 @@ def shown_unit(units: Sequence[UnitProgress], asked: str, levels: Mapping[str, L
             return chosen
     mastered = Level.MASTERED
     return next((unit for unit in units if any(levels.get(s) is not mastered for s in unit.skill_ids)), units[0])
+
+
+#: Unit-check panels the plan page shows at most; the others are counted in one line.
+CHECK_PANELS = 2
+
+
+def checks_to_show(offers: Sequence[T], shown_unit_id: str | None, *, unit_id: Callable[[T], str],
+                   started: Callable[[T], bool]) -> tuple[list[T], int]:
+    """Return the unit-check offers the plan page shows as panels, and how many others there are.
+
+    A student who has begun most units of a big course was offered a check on each (a hundred panels on a
+    400-skill course) above their next steps. The page shows at most CHECK_PANELS: checks already under way
+    first (a sitting is never hidden), then the unit the page shows, then the others in the pack's order;
+    the rest wait in their units (a unit opened from the list puts its check first).
+    """
+    ranked = sorted(offers, key=lambda offer: (not started(offer), unit_id(offer) != shown_unit_id))
+    return ranked[:CHECK_PANELS], max(0, len(ranked) - CHECK_PANELS)

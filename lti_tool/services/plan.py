@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..learning.coursepack import CoursePack
 from ..learning.mastery import Level
-from ..learning.plan_units import UnitProgress, shown_unit, unit_progress
+from ..learning.plan_units import UnitProgress, checks_to_show, shown_unit, unit_progress
 from ..learning.planner import Goal, NextStep, PlanActivity, activities_by_skill, plan_next_steps
 from ..learning.translations import BASE_LANGUAGE
 from ..models import Enrollment, Person
@@ -41,6 +41,10 @@ class StudentPlan:
     skill_map: SkillMapView | None = None
     #: Units whose cross-skill check the plan offers (list[unit_check.UnitOffer]).
     unit_checks: list = field(default_factory=list)
+    #: How many more units have a check ready than `unit_checks` holds (the plan page shows a few).
+    more_unit_checks: int = 0
+    #: Ids of every unit with a check ready (marked in the page's list of units).
+    check_units: frozenset = frozenset()
     #: The student's page: the course's units with their counts (learning/plan_units.py), [] without units.
     units: list[UnitProgress] = field(default_factory=list)
     #: The unit whose skills `skills` and `skill_map` hold (one of `units`), None when they hold every skill.
@@ -59,7 +63,7 @@ def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: l
     A unit placement (unit_skill_ids) shows only that unit's skills and aims the next steps at them. Otherwise
     the plan shows every skill, or with `unit` (the student's plan page: the unit asked for, "" for none) one
     unit's skills and the list of units (learning/plan_units.py); the next steps, reviews and unit checks stay
-    course-wide.
+    course-wide (that page shows a few unit-check panels and marks the other units with a check ready).
     """
     pack = require_pack(course_id, language)
     # Every skill's level from its stored column; the reasons are explained only for the skills shown.
@@ -118,18 +122,24 @@ def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: l
         checks = [c for c in checks if set(next(u.skills for u in pack.units if u.id == c.unit_id)) & wanted]
     units: list[UnitProgress] = []
     shown = None
+    more_checks = 0
+    check_units: frozenset[str] = frozenset()
     if unit_skill_ids:
         views = held.views(unit_skill_ids)
     elif unit is not None:
         units = unit_progress(pack, levels)
         shown = shown_unit(units, unit, levels, steps[0].skill_id if steps else None)
         views = held.views(shown.skill_ids if shown is not None else None)
+        check_units = frozenset(offer.unit_id for offer in checks)
+        checks, more_checks = checks_to_show(checks, shown.id if shown is not None else None,
+                                             unit_id=lambda offer: offer.unit_id, started=lambda offer: offer.started)
     else:
         views = held.views()
     names = {s.id: s.name for s in pack.skills}
     return StudentPlan(course_title=pack.course.title, skills=views, next_steps=steps, goals=goals,
                        resources=resources, reviews_due=[names.get(s, s) for s in review_skills(pack, due)],
-                       skill_map=student_skill_map(pack, views), unit_checks=checks, units=units, unit=shown)
+                       skill_map=student_skill_map(pack, views), unit_checks=checks, more_unit_checks=more_checks,
+                       check_units=check_units, units=units, unit=shown)
 
 
 @dataclass(frozen=True)

@@ -54,3 +54,17 @@ def test_the_page_shows_the_unit_asked_for_else_the_first_steps_else_the_first_n
     everything = {s.id: Level.MASTERED for s in PACK.skills}
     assert shown_unit(units, "", everything, None).id == FRACTIONS.id
     assert shown_unit(units, "", {}, "a-skill-in-no-unit").id == FRACTIONS.id
+
+
+def test_the_plan_shows_checks_under_way_then_the_shown_units_then_the_others_in_order_up_to_two():
+    from lti_tool.learning.plan_units import CHECK_PANELS, checks_to_show
+
+    offers = [("a", False), ("b", False), ("c", True), ("d", False)]  # (unit id, a sitting under way)
+    def pick(shown):
+        return checks_to_show(offers, shown, unit_id=lambda o: o[0], started=lambda o: o[1])
+
+    assert CHECK_PANELS == 2
+    assert pick("d") == ([("c", True), ("d", False)], 2)
+    assert pick("a") == ([("c", True), ("a", False)], 2)
+    assert pick(None) == ([("c", True), ("a", False)], 2)
+    assert checks_to_show(offers[:1], "x", unit_id=lambda o: o[0], started=lambda o: o[1]) == ([("a", False)], 0)

@@ -32,7 +32,7 @@ def _units(page) -> list[tuple[str, str, str, bool]]:
     return [(html.unescape(title), html.unescape(href), count, current == ' aria-current="true"')
             for href, current, title, count in re.findall(
                 r'<li[^>]*><a href="([^"]+)"((?: aria-current="true")?)>([^<]+)</a> <span class="unit-count">'
-                r"([^<]+)</span></li>", listed)]
+                r'([^<]+)</span>(?: <span class="unit-check-ready">[^<]+</span>)?</li>', listed)]
 
 
 def _table(page) -> list[str]:
@@ -128,6 +128,43 @@ def test_the_default_unit_follows_the_first_next_step(sandbox, tool):
     assert [u[0] for u in _units(plan) if u[3]] == [shown.title]
     assert set(_table(plan)) == _names(shown.id)
     assert _units(plan)[0][2] == "4 of 4 skills at Proficient or above"
+
+
+def _check_panels(page) -> list[str]:
+    """Return the titles of the unit-check panels above the next steps, in order."""
+    return [html.unescape(title) for title in re.findall(
+        r'data-testid="unit-check-panel">\s*<h2[^>]*><span[^>]*>[^<]*</span>([^<]+)</h2>', page.text)]
+
+
+def _ready(page) -> list[str]:
+    """Return the titles of the units the list marks as having a unit check ready."""
+    listed = re.search(r'data-testid="unit-list">(.*?)</section>', page.text, re.S).group(1)
+    return [html.unescape(title) for title in re.findall(
+        r'<a href="[^"]+"(?: aria-current="true")?>([^<]+)</a> <span class="unit-count">[^<]+</span> '
+        r'<span class="unit-check-ready">', listed)]
+
+
+def test_a_student_who_began_every_unit_sees_two_unit_checks_and_the_rest_marked_in_the_list(sandbox, tool):
+    # A big course offered a panel for every unit begun (a hundred on 400 skills) above the next steps; the page
+    # shows two (the unit shown first) and marks every unit with a check ready in the list of units.
+    teacher = _teacher(sandbox)
+    plan = sandbox.launch("student")
+    view = open_in_launch(teacher, tool, "/class")
+    priya = _person_ids(view)["Priya Shah"]
+    for unit in PACK.units:
+        for skill_id in unit.skills[:3]:  # most of each unit begun: each unit offers its check
+            _override(view, priya, skill_id, "Familiar")
+
+    plan = open_in_launch(plan, tool, "/")
+    shown = next(u[0] for u in _units(plan) if u[3])
+    panels = _check_panels(plan)
+    assert len(panels) == 2 and panels[0] == shown
+    assert "Unit checks are also ready in 2 more units: they are marked in your units below." in plan.text
+    assert _ready(plan) == [u.title for u in PACK.units]
+
+    linear = _follow(plan, tool, next(u[1] for u in _units(plan) if u[0] == UNITS[LINEAR].title))
+    assert _check_panels(linear)[0] == UNITS[LINEAR].title  # the unit opened from the list puts its check first
+    assert len(_check_panels(linear)) == 2
 
 
 def _course_with_pack(sandbox, tool, pack: dict):
