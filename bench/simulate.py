@@ -188,6 +188,40 @@ class Clock:
         return self.now
 
 
+#: Where a learner's answers went, in the order the breakdown prints them.
+KINDS = ("placement, known", "placement, unknown", "practice, known", "practice, unknown", "review", "unit check")
+
+
+def breakdown(course: Course, learner: Learner, person: int) -> dict[str, int]:
+    """Count a learner's stored answers by kind and by whether the learner truly knows the skill.
+
+    Read back from the answers the services stored (their `source`, as `record_answer` kept it), so a review or
+    unit check the product slipped in would show. Also: wrong answers on known skills (slips), answers kept
+    without mastery credit, and the answers on known skills (placement and practice) above the 3 a skill the
+    Proficient rules need at least (`min_attempts_proficient`, `min_items_proficient`): the known half's floor.
+    """
+    from lti_tool.extensions import db
+    from lti_tool.models import ItemResponse
+
+    rows = db.session.scalars(db.select(ItemResponse).where(
+        ItemResponse.course_id == course.course_id, ItemResponse.person_id == person).order_by(ItemResponse.id))
+    counts = dict.fromkeys((*KINDS, "slips", "not credited", "known above 3 a skill"), 0)
+    for row in rows:
+        known = learner.guess is None and learner.knows(row.skill_ids[0])
+        half = "known" if known else "unknown"
+        if row.source == "diagnostic":
+            counts[f"placement, {half}"] += 1
+        elif row.source == "practice":
+            counts[f"practice, {half}"] += 1
+        else:
+            counts["unit check" if row.source == "unit_check" else "review"] += 1
+        counts["slips"] += known and not row.correct
+        counts["not credited"] += not row.credited
+    known_skills = sum(learner.guess is None and learner.knows(s) for s in course.order)
+    counts["known above 3 a skill"] = counts["placement, known"] + counts["practice, known"] - 3 * known_skills
+    return counts
+
+
 def course_walk(course: Course, learner: Learner, budget: int = 15, *, person: int | None = None,
                 clock: Clock | None = None) -> dict:
     """Practise each skill in map order until Proficient (or `budget` answers); return what happened.
@@ -212,7 +246,7 @@ def course_walk(course: Course, learner: Learner, budget: int = 15, *, person: i
                 to_proficient[skill] = n
                 break
     return {"answers": clock.answers, "to_proficient": to_proficient, "all_proficient": len(to_proficient) == len(
-        course.order)}
+        course.order), "breakdown": breakdown(course, learner, person)}
 
 
 def placement_walk(course: Course, learner: Learner) -> dict:
@@ -246,7 +280,8 @@ def placement_walk(course: Course, learner: Learner) -> dict:
     walk = course_walk(course, learner, person=person, clock=clock)
     return {"asked": asked, "placed": sum(v is not None for v in verdicts.values()),
             "right": sum(v is not None and v == truth[s] for s, v in verdicts.items()),
-            "skills": len(course.order), "answers": walk["answers"], "to_proficient": walk["to_proficient"]}
+            "skills": len(course.order), "answers": walk["answers"], "to_proficient": walk["to_proficient"],
+            "breakdown": walk["breakdown"]}
 
 
 def stability_walk(course: Course, learner: Learner, skill: str, answers: int = 40) -> dict:
@@ -287,6 +322,9 @@ def share(values) -> str:
 
 #: The profiles of the placement rows.
 PLACEMENT_PROFILES = ("knows nothing", "knows the first half", "knows everything", "knower, slips 10%",
+                      "guesser at 25%")
+#: The profiles of the breakdown of where the answers go.
+BREAKDOWN_PROFILES = ("knows nothing", "knows the first half", "knows everything", "knower, slips 10%",
                       "guesser at 25%")
 STABILITY_PROFILES = ("knower, slips 10%", "knows everything", "guesser at 25%", "learns while practising")
 
@@ -426,6 +464,56 @@ def main(argv: list[str] | None = None) -> int:
           "placed right: known/likely known vs not yet/likely not yet against what the learner truly knows "
           "(a guesser knows nothing); of all 16: right placements over every skill; answers: the placement "
           "check plus the course walk after it (median); without: the course walk alone; saved: the difference")
+    print(f"\nWhere the answers go (mean per learner; the course walk, then with the placement check first; "
+          f"{args.learners} learners per profile)")
+    print(f"{'profile, walk':<36}{'Prof.':>6}{'total':>7}{'place known':>12}{'place unkn.':>12}{'prac. known':>12}"
+          f"{'prac. unkn.':>12}{'review':>8}{'unit ch.':>9}{'slips':>7}{'no credit':>10}{'known > 3/skill':>16}")
+    for name in BREAKDOWN_PROFILES:
+        for walk, label in (("course", "walk"), ("placement", "check + walk")):
+            runs_of = runs.get((walk, name))
+            if not runs_of:
+                continue
+            cells = {key: statistics.mean(r["breakdown"][key] for r in runs_of) for key in runs_of[0]["breakdown"]}
+            print(f"{name + ', ' + label:<36}{statistics.mean(len(r['to_proficient']) for r in runs_of):>6.1f}"
+                  f"{statistics.mean(r['answers'] for r in runs_of):>7.1f}"
+                  + "".join(f"{cells[key]:>{width}.1f}" for key, width in zip(
+                      (*KINDS, "slips", "not credited", "known above 3 a skill"), (12, 12, 12, 12, 8, 9, 7, 10, 16),
+                      strict=True)))
+    print("Prof.: skills Proficient at the end; known/unkn.: skills the learner truly knows or not (a guesser "
+          "knows none); slips: wrong answers on known skills; no credit: answers kept without mastery evidence (a "
+          "variant repeated within a sitting); known > 3/skill: answers on known skills (check and practice) above "
+          "the 3 right answers on 3 distinct items a skill needs for Proficient. A course-walk skill ends at "
+          "Proficient or 15 answers, so the unknown half costs 15 a skill whatever the product does.")
+    if walks.get("knows nothing") and walks.get("knows the first half"):
+        nothing = statistics.mean(r["answers"] for r in walks["knows nothing"])
+        first = walks["knows the first half"]
+        unknown = statistics.mean(r["breakdown"]["practice, unknown"] for r in first)
+        known = statistics.mean(r["breakdown"]["practice, known"] for r in first)
+        floor = 3 * half + unknown
+        print(f"first-half knower vs knows nothing (means): {unknown:.1f} on the unknown half + {known:.1f} on the "
+              f"known half = {unknown + known:.1f} of {nothing:.1f} = {(unknown + known) / nothing:.1%}; with no "
+              f"slip the known half needs {3 * half} ({floor / nothing:.1%}); each slip costs "
+              f"{(known - 3 * half) / max(statistics.mean(r['breakdown']['slips'] for r in first), 1e-9):.2f} "
+              f"answers on average (at least 1: Proficient needs 3 right answers)")
+        # The rules' floor for the median: a slip costs at least one answer, and a learner who never slips in the
+        # known half's 3 answers a skill is the less likely case, so most learners need more than the floor.
+        slip = PROFILES["knows the first half"](random.Random(0), order).slip
+        clean = (1 - slip) ** (3 * half)
+        n = len(first)
+        need = n // 2 + 1  # learners who never slip for the median of n to sit on the floor
+        chance = sum(math.comb(n, k) * clean ** k * (1 - clean) ** (n - k) for k in range(need, n + 1))
+        print(f"  no slip in {3 * half} answers at {slip:.0%}: {clean:.0%} of learners; the others need at least "
+              f"{floor + 1:.0f} answers ({(floor + 1) / nothing:.1%}); the median of {n} is on the floor "
+              f"({floor:.0f}, {floor / nothing:.1%}) only when {need} of them never slip: {chance:.1%} of samples; "
+              f"here {sum(r['breakdown']['slips'] == 0 for r in first)} never slipped")
+        checked = runs.get(("placement", "knows the first half"))
+        if checked:
+            above = statistics.mean(r["breakdown"]["known above 3 a skill"] for r in checked)
+            slips = statistics.mean(r["breakdown"]["slips"] for r in checked)
+            without = statistics.mean(r["breakdown"]["known above 3 a skill"] for r in first)
+            print(f"  on known skills above 3 a skill: {without:.1f} in the walk "
+                  f"({statistics.mean(r['breakdown']['slips'] for r in first):.1f} slips), {above:.1f} with the "
+                  f"check first ({slips:.1f} slips)")
     print(f"Ran in {time.perf_counter() - started:.0f} s with {args.jobs} process(es); load average "
           f"{' '.join(Path('/proc/loadavg').read_text().split()[:3]) if Path('/proc/loadavg').exists() else 'n/a'}. "
           f"Machine: {machine()}")

@@ -48,6 +48,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     cache.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n_views.select_locale)
+    i18n_views.install_page_gettext(app)  # after Flask-Babel's own: the catalogue found once per page
     input_edge.register(app)  # after CSRF; before every view
 
     # Built once per app (DESIGN.md §5); registrations are read from the database on each lookup.

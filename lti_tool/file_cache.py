@@ -15,8 +15,10 @@ exactly one request, as with Redis.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import secrets
 import struct
 import threading
 import time
@@ -27,6 +29,8 @@ from flask_caching.backends.filesystemcache import FileSystemCache
 log = logging.getLogger(__name__)
 
 PRUNE_SECONDS = 300
+# A new file only (never follow a link someone put in its place), for writing.
+_CREATE_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
 
 
 class LocalFileCache(FileSystemCache):
@@ -40,8 +44,32 @@ class LocalFileCache(FileSystemCache):
         self._next_prune = 0.0  # the first write of each process prunes (entries left by an earlier run)
 
     def set(self, key: str, value: Any, timeout: Any = None, mgmt_element: bool = False) -> bool:
+        """Write the entry to a new file beside it, then rename it into place (readers see old or new, never half).
+
+        cachelib's set does the same with more steps (a stat before, tempfile's random names, a buffered file
+        object, a chmod and a stat after): 0.45 ms of CPU per login state entry, two per login.
+        """
         self._prune_now_and_then()
-        return super().set(key, value, timeout, mgmt_element)
+        expires = self._normalize_timeout(0 if mgmt_element else timeout)
+        data = struct.pack("I", expires) + self.serializer.dumps(value)
+        filename = self._get_filename(key)
+        # The suffix keeps a half-written file out of _list_dir (and so out of pruning and counting).
+        temporary = f"{filename}.{secrets.token_hex(8)}{self._fs_transaction_suffix}"
+        try:
+            fd = os.open(temporary, _CREATE_NEW, self._mode)  # created with the entry's mode: no chmod after
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+            finally:
+                os.close(fd)
+            os.replace(temporary, filename)
+        except OSError:
+            log.warning("could not write a cache file", exc_info=True)
+            with contextlib.suppress(OSError):
+                os.remove(temporary)
+            return False
+        return True
 
     def delete(self, key: str, mgmt_element: bool = False) -> bool:
         try:

@@ -221,9 +221,16 @@ def resolve_database_url(app: Flask) -> str:
 
 def _engine_options(app: Flask) -> dict[str, Any]:
     """Return engine options that let the app ride out a database restart without being restarted itself."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() == "sqlite":
+        # A SQLite file has no server to drop the connection: pre-pinging would only add a `SELECT 1` to every
+        # request that uses the database (three per launch).
+        return {"pool_pre_ping": False}
     # pre_ping: a pooled connection the server dropped is replaced before use instead of failing a request.
     options: dict[str, Any] = {"pool_pre_ping": True}
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+    if url.get_backend_name() == "postgresql":
         options["connect_args"] = {"connect_timeout": int(app.config["DATABASE_CONNECT_TIMEOUT_SECONDS"])}
     return options
 

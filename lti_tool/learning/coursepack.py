@@ -17,9 +17,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import cached_property
+from types import MappingProxyType
 from typing import Any
 
 from lti_tool.learning.item_templates import (
+    DIVIDES_BY_ZERO,
     Parameter,
     Params,
     TemplateError,
@@ -172,7 +174,21 @@ def instantiate(item: Item, params: Params) -> Item:
     """Return the variant of an item for these parameter values (the item itself when it is not a template)."""
     if not item.parameters:
         return item
-    return instantiate_fields(item, params)  # type: ignore[return-value]
+    # Every question shown or answered fills its template again (a dozen formulas): keep the variants made from
+    # this process's items (a cached pack's, immutable). The entry holds the item, so its id names only it.
+    key = (id(item), tuple(sorted(params.items())))
+    found = _VARIANTS.get(key)
+    if found is not None and found[0] is item:
+        return found[1]
+    variant = instantiate_fields(item, params)
+    if len(_VARIANTS) >= _MAX_VARIANTS:
+        _VARIANTS.clear()
+    _VARIANTS[key] = (item, variant)
+    return variant  # type: ignore[return-value]
+
+
+_MAX_VARIANTS = 4096
+_VARIANTS: dict[tuple[int, tuple], tuple[Item, Item]] = {}
 
 
 def distinct_items(item: Item) -> int:
@@ -252,10 +268,36 @@ class CoursePack:
 
     def item(self, item_id: str) -> Item:
         """Return the item with this id."""
+        try:
+            return self._items_by_id[item_id]
+        except KeyError:
+            raise KeyError(item_id) from None
+
+    @cached_property
+    def _items_by_id(self) -> Mapping[str, Item]:
+        # Every question shown or answered looks its item up: a 400-skill pack has thousands to scan otherwise.
+        index: dict[str, Item] = {}
         for _, item in self.items():
-            if item.id == item_id:
-                return item
-        raise KeyError(item_id)
+            index.setdefault(item.id, item)  # the first of a repeated id, as the scan found
+        return MappingProxyType(index)
+
+    def activities_for(self, skill_id: str) -> tuple[Activity, ...]:
+        """Return the activities that work on a skill, in the pack's order."""
+        return self._activities_by_skill.get(skill_id, ())
+
+    @cached_property
+    def _activities_by_skill(self) -> Mapping[str, tuple[Activity, ...]]:
+        # An answer after two misses offers the skill's other activities: a big pack has hundreds to scan.
+        index: dict[str, list[Activity]] = {}
+        for activity in self.activities:
+            for skill_id in dict.fromkeys(activity.skills):
+                index.setdefault(skill_id, []).append(activity)
+        return MappingProxyType({skill_id: tuple(found) for skill_id, found in index.items()})
+
+    @cached_property
+    def skills_by_id(self) -> Mapping[str, Skill]:
+        """Return the skills by id (built once per pack: answers and pages look names up in big maps)."""
+        return MappingProxyType({skill.id: skill for skill in self.skills})
 
     def warnings(self) -> list[str]:
         """Return advice for the author that does not stop the pack from working: skills with few questions."""
@@ -496,8 +538,39 @@ def loads_pack(text: str) -> CoursePack:
     try:
         data = decode_json(text)
     except json.JSONDecodeError as error:
-        raise CoursePackError([f"line {error.lineno}, column {error.colno}: not valid JSON ({error.msg})"]) from None
+        raise CoursePackError([invalid_json(error)]) from None
     return load_pack(data)
+
+
+def invalid_json(error: json.JSONDecodeError) -> Message:
+    """Say where and how a document is not JSON: "line 1, column 2: not valid JSON (…)", as a Message."""
+    return Message(N_("line %(line)d, column %(column)d: not valid JSON (%(error)s)"), line=error.lineno,
+                   column=error.colno, error=json_error(error))
+
+
+#: What json.JSONDecodeError.msg starts with (Python's English, 3.11 to 3.13), and the same in a Message.
+_JSON_ERRORS = (
+    ("Expecting value", N_("a value was expected")),
+    ("Expecting property name", N_("a field name in double quotes was expected")),
+    ("Expecting ':'", N_("a colon (:) was expected")),
+    ("Expecting ','", N_("a comma (,) was expected")),
+    ("Unterminated string", N_("a text in quotes starts here and is never closed")),
+    ("Invalid control character", N_("a text in quotes holds a control character such as a line break")),
+    ("Invalid \\", N_("a backslash starts an escape that JSON does not have")),
+    ("Illegal trailing comma", N_("a comma comes before the end of a list or object")),
+    ("Extra data", N_("more follows the end of the JSON document")),
+)
+
+
+def json_error(error: json.JSONDecodeError) -> Message:
+    """Say what is wrong in invalid JSON as a Message (the decoder's own words are English only).
+
+    Where it is (error.lineno, error.colno) is for the caller's sentence.
+    """
+    for start, template in _JSON_ERRORS:
+        if error.msg.startswith(start):
+            return Message(template)
+    return Message(N_("the JSON is not written correctly here"))
 
 
 # A course pack nests 8 levels, a CASE package 4; deeper files were made to exhaust the parser (a 500 from
@@ -859,8 +932,8 @@ def _check_template(r: _Reader, item: Item, where: str) -> None:
         try:
             evaluate(formula, {p.name: p.choices()[0] for p in item.parameters})
         except TemplateError as error:
-            if "divides by zero" not in str(error):
-                r.problem(at, str(error))
+            if error.message.template != DIVIDES_BY_ZERO:  # other values may not: the sampling below checks
+                r.problem(at, error.message)
     if len(r.problems) > problems_before:
         return
     if not r.sample_templates:
@@ -876,7 +949,7 @@ def _check_template(r: _Reader, item: Item, where: str) -> None:
             instantiate(item, params)
         except TemplateError as error:
             r.problem(where, Message(N_("with %(values)s the template fails: %(error)s"), values=str(params),
-                                      error=str(error)))
+                                      error=error.message))
             return
 
 

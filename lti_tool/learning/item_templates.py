@@ -18,9 +18,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
+from lti_tool.learning.messages import N_, Message
+
 MAX_FORMULA_LENGTH = 200
 #: More variants than this are not counted one by one (the count is only for the author's warning).
 COUNT_CAP = 10_000
+#: Some values of a template may divide by zero: constraints leave those out (see coursepack._check_template).
+DIVIDES_BY_ZERO = N_("the formula divides by zero")
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _FUNCTIONS: Mapping[str, Callable[..., Fraction]] = {
@@ -32,7 +36,15 @@ _FUNCTIONS: Mapping[str, Callable[..., Fraction]] = {
 
 
 class TemplateError(ValueError):
-    """A formula that cannot be read or computed (unknown name, division by zero, code instead of arithmetic)."""
+    """A formula that cannot be read or computed (unknown name, division by zero, code instead of arithmetic).
+
+    `message` says what is wrong as a Message (learning/messages.py), so the course-map editor shows it in the
+    teacher's language; str() of the error is its English text.
+    """
+
+    def __init__(self, message: Message) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -58,13 +70,19 @@ Params = Mapping[str, int | float]
 def evaluate(formula: str, params: Params) -> Fraction:
     """Return the exact value of an arithmetic formula over the parameters; comparisons give 1 or 0."""
     if len(formula) > MAX_FORMULA_LENGTH:
-        raise TemplateError(f"the formula is longer than {MAX_FORMULA_LENGTH} characters")
-    try:
-        tree = ast.parse(formula.strip(), mode="eval")
-    except SyntaxError as error:
-        raise TemplateError(f"{formula!r} is not a formula ({error.msg})") from None
+        raise TemplateError(Message(N_("the formula is longer than %(limit)d characters"), limit=MAX_FORMULA_LENGTH))
     values = {name: Fraction(str(v)) if isinstance(v, float) else Fraction(v) for name, v in params.items()}
-    return _eval(tree.body, values)
+    return _eval(_parsed(formula), values)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(formula: str) -> ast.expr:
+    # A pack's formulas are few and each question fills a dozen: parse each once per process (the tree is only
+    # read). A formula that does not parse raises each time (lru_cache keeps no exceptions).
+    try:
+        return ast.parse(formula.strip(), mode="eval").body
+    except SyntaxError as error:
+        raise TemplateError(_not_a_formula(formula.strip(), error)) from None
 
 
 def _eval(node: ast.AST, values: Mapping[str, Fraction]) -> Fraction:
@@ -72,7 +90,7 @@ def _eval(node: ast.AST, values: Mapping[str, Fraction]) -> Fraction:
         return Fraction(str(node.value)) if isinstance(node.value, float) else Fraction(node.value)
     if isinstance(node, ast.Name):
         if node.id not in values:
-            raise TemplateError(f"{node.id!r} is not one of the item's parameters")
+            raise TemplateError(Message(N_("%(name)s is not one of the item's parameters"), name=repr(node.id)))
         return values[node.id]
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd | ast.Not):
         operand = _eval(node.operand, values)
@@ -90,14 +108,14 @@ def _eval(node: ast.AST, values: Mapping[str, Fraction]) -> Fraction:
             return left * right
         if isinstance(op, ast.Div | ast.FloorDiv | ast.Mod):
             if right == 0:
-                raise TemplateError("the formula divides by zero")
+                raise TemplateError(Message(DIVIDES_BY_ZERO))
             if isinstance(op, ast.Div):
                 return left / right
             return Fraction(left // right) if isinstance(op, ast.FloorDiv) else left % right
         if isinstance(op, ast.Pow):
             # Small whole powers only: a huge exponent would be a way to make the server work for minutes.
             if right.denominator != 1 or abs(right) > 12 or (left == 0 and right < 0):
-                raise TemplateError("powers must be small whole numbers")
+                raise TemplateError(Message(N_("powers must be small whole numbers")))
             return left ** int(right)
     if isinstance(node, ast.Compare):
         left = _eval(node.left, values)
@@ -112,12 +130,34 @@ def _eval(node: ast.AST, values: Mapping[str, Fraction]) -> Fraction:
         return Fraction(int(all(results) if isinstance(node.op, ast.And) else any(results)))
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _FUNCTIONS:
         if node.keywords:
-            raise TemplateError("functions take plain values, not keywords")
+            raise TemplateError(Message(N_("functions take plain values, not keywords")))
         try:
             return Fraction(_FUNCTIONS[node.func.id](*(_eval(a, values) for a in node.args)))
         except TypeError as error:
-            raise TemplateError(f"{node.func.id}() was given the wrong number of values") from error
-    raise TemplateError(f"{ast.unparse(node)!r} is not arithmetic a template may use")
+            raise TemplateError(Message(N_("%(function)s() was given the wrong number of values"),
+                                        function=node.func.id)) from error
+    raise TemplateError(Message(N_("%(code)s is not arithmetic a template may use"), code=repr(ast.unparse(node))))
+
+
+#: Python's own words for a formula it cannot read are English and many; a template's author gets one of these.
+_UNCLOSED = re.compile(r"'([(\[{])' was never closed")
+_UNMATCHED = re.compile(r"unmatched '([)\]}])'")
+
+
+def _not_a_formula(formula: str, error: SyntaxError) -> Message:
+    """Say where a formula stops being readable: a bracket never closed, one closing nothing, or the character."""
+    column = error.offset if error.offset and 0 < error.offset <= len(formula) else None
+    for pattern, template in ((_UNCLOSED, N_("%(formula)s is not a formula: the bracket %(bracket)s at character "
+                                             "%(column)d is never closed")),
+                              (_UNMATCHED, N_("%(formula)s is not a formula: the bracket %(bracket)s at character "
+                                              "%(column)d closes nothing"))):
+        match = pattern.fullmatch(error.msg or "")
+        if match and column is not None:
+            return Message(template, formula=repr(formula), bracket=match.group(1), column=column)
+    if column is None:  # Python points past the end: "a ==" stops before its right-hand side
+        return Message(N_("%(formula)s is not a formula: it stops before it is complete"), formula=repr(formula))
+    return Message(N_("%(formula)s is not a formula: it cannot be read from character %(column)d on"),
+                   formula=repr(formula), column=column)
 
 
 _COMPARE: Mapping[type, Callable[[Fraction, Fraction], bool]] = {
@@ -211,7 +251,7 @@ def sample(
         params = dict(zip(names, combo, strict=True))
         if allowed(constraints, params):
             return params
-    raise TemplateError("no values of the parameters meet the constraints")
+    raise TemplateError(Message(N_("no values of the parameters meet the constraints")))
 
 
 def instantiate_fields(item: object, params: Params) -> object:

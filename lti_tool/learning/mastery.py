@@ -44,12 +44,19 @@ _ITEMS_KEPT = 8
 
 @dataclass(frozen=True)
 class Response:
-    """One answer by one learner to one item, at a time given in epoch seconds."""
+    """One answer by one learner to one item, at a time given in epoch seconds.
+
+    `learner_wide` False keeps the answer out of the learner-wide state (`ALL_SKILLS`): it is evidence on its own
+    skills only. The placement check's answers are such: its questions are picked at the edge of what the learner
+    knows, to be missed about half the time, so its misses say where the edge is, not how the learner has been
+    doing lately, which is what the learner-wide features (fitted on practice) read.
+    """
 
     item_id: str
     skill_ids: tuple[str, ...]
     correct: bool
     at: float = 0.0
+    learner_wide: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "skill_ids", tuple(self.skill_ids))
@@ -587,15 +594,19 @@ class MasteryModel:
     def record(self, states: Mapping[str, SkillState], response: Response) -> dict[str, SkillState]:
         """Return the new states of the response's skills and of `ALL_SKILLS`, to be saved by the caller.
 
-        Each skill's state carries its new shown estimate, computed with the new learner-wide state.
+        Each skill's state carries its new shown estimate, computed with the new learner-wide state (with the
+        one there was, if any, for a response that is not `learner_wide`; `ALL_SKILLS` is then not returned).
         """
         changed = self._record(states, response)
-        overall = changed[ALL_SKILLS]
+        overall = changed.get(ALL_SKILLS, states.get(ALL_SKILLS))
+        if overall is not None and overall.attempts == 0:
+            # An empty learner-wide state (a row locked before any answer counted in it) is no evidence: read it as
+            # a typical learner's, as `log_odds` does with none and the course fit's replay sees it.
+            overall = None
         for skill_id in response.skill_ids:
             state = changed[skill_id]
-            changed[skill_id] = replace(
-                state, estimate=self.log_odds({skill_id: state, ALL_SKILLS: overall}, "", [skill_id])
-            )
+            context = {skill_id: state} if overall is None else {skill_id: state, ALL_SKILLS: overall}
+            changed[skill_id] = replace(state, estimate=self.log_odds(context, "", [skill_id]))
         return changed
 
     def _record(self, states: Mapping[str, SkillState], response: Response) -> dict[str, SkillState]:
@@ -605,7 +616,8 @@ class MasteryModel:
             skill_id: self._advance(states.get(skill_id) or SkillState(skill_id), response, step)
             for skill_id in response.skill_ids
         }
-        changed[ALL_SKILLS] = self._advance(overall, response, step)
+        if response.learner_wide:
+            changed[ALL_SKILLS] = self._advance(overall, response, step)
         return changed
 
     def start(self, skill_id: str, prerequisites: Iterable[SkillState] = ()) -> SkillState:

@@ -123,10 +123,23 @@ def render_why(parts: Sequence[WhyPart]) -> str:
     )
 
 
+def activities_by_skill(activities: Iterable[PlanActivity]) -> dict[str, tuple[PlanActivity, ...]]:
+    """Return each skill's activities, by kind (a stable sort keeps the course's own order within a kind).
+
+    What `plan_next_steps` reads the activities as; a page that plans often can group a course's once.
+    """
+    by_skill: dict[str, list[PlanActivity]] = {}
+    for activity in activities:
+        for skill_id in activity.skill_ids:
+            by_skill.setdefault(skill_id, []).append(activity)
+    return {skill_id: tuple(sorted(listed, key=lambda a: _KIND_ORDER.get(a.kind, len(_KIND_ORDER))))
+            for skill_id, listed in by_skill.items()}
+
+
 def plan_next_steps(
     graph: SkillGraph,
     levels: Mapping[str, Level],
-    activities: Iterable[PlanActivity],
+    activities: Iterable[PlanActivity] | Mapping[str, Sequence[PlanActivity]],
     goals: Sequence[Goal],
     due_reviews: Sequence[DueReview],
     *,
@@ -136,11 +149,11 @@ def plan_next_steps(
 ) -> list[NextStep]:
     """Return up to `limit` next steps: assigned skills, then skills toward goals, then skills that unlock the most.
 
-    Skills in `due_reviews` are left out: the mixed review (the plan's Review box) is their way in, and a
-    step for them as well would offer the same review twice. Skills with no activity
-    in the course are left out: there would be nothing to open. `levels` decide what is ready; `shown_levels`
-    (default: the same) are the learner's own levels, which the steps show and explain, so a page never shows
-    two levels for one skill.
+    `activities` are the course's, or `activities_by_skill` of them. Skills in `due_reviews` are left out: the
+    mixed review (the plan's Review box) is their way in, and a step for them as well would offer the same review
+    twice. Skills with no activity in the course are left out: there would be nothing to open. `levels` decide
+    what is ready; `shown_levels` (default: the same) are the learner's own levels, which the steps show and
+    explain, so a page never shows two levels for one skill.
 
     `assigned` maps the skills the teacher assigned to their due dates (or None): each comes first, soonest due
     first, until the learner's own level is Proficient or above, even before its prerequisites are shown (the
@@ -149,14 +162,8 @@ def plan_next_steps(
     shown = levels if shown_levels is None else shown_levels
     if limit <= 0:
         return []
-    by_skill: dict[str, list[PlanActivity]] = {}
-    for activity in activities:
-        for skill_id in activity.skill_ids:
-            by_skill.setdefault(skill_id, []).append(activity)
+    by_skill = activities if isinstance(activities, Mapping) else activities_by_skill(activities)
     order = {skill_id: index for index, skill_id in enumerate(graph.topological_order())}
-    for listed in by_skill.values():
-        # A stable sort keeps the course's own order within a kind.
-        listed.sort(key=lambda a: _KIND_ORDER.get(a.kind, len(_KIND_ORDER)))
 
     def level_of(skill_id: str) -> Level:
         return levels.get(skill_id, Level.NOT_STARTED)
@@ -206,7 +213,7 @@ def plan_next_steps(
     return first + steps
 
 
-def _assigned_step(graph: SkillGraph, skill_id: str, levels: Mapping[str, Level], listed: list[PlanActivity],
+def _assigned_step(graph: SkillGraph, skill_id: str, levels: Mapping[str, Level], listed: Sequence[PlanActivity],
                    due_on: date | None) -> NextStep:
     skill = graph[skill_id]
     level = levels.get(skill_id, Level.NOT_STARTED)
@@ -235,7 +242,7 @@ def _learning_step(
     graph: SkillGraph,
     skill_id: str,
     levels: Mapping[str, Level],
-    listed: list[PlanActivity],
+    listed: Sequence[PlanActivity],
     goal: Goal | None,
     unlocks: Mapping[str, int],
 ) -> NextStep:

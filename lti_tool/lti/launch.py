@@ -29,8 +29,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import jwt
 import requests
+from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import current_app, make_response
 from pylti1p3.contrib.flask import FlaskCacheDataStorage, FlaskMessageLaunch, FlaskOIDCLogin, FlaskRequest
+from pylti1p3.contrib.flask.session import FlaskSessionService
 from pylti1p3.exception import LtiException, OIDCException
 
 from ..extensions import cache
@@ -94,12 +96,24 @@ class LaunchStateStorage(FlaskCacheDataStorage):
         return bool(self._get_cache().delete(self._prepare_key(key)))
 
 
+class StateBoundNonces(FlaskSessionService):
+    """Keep a login's nonce only inside its state entry, not also as an entry of its own.
+
+    PathwaysLogin binds the nonce to the state it makes; a launch must carry that state, whose entry it uses up
+    (consume), and a nonce equal to the one in it (validate_nonce). So a nonce is good for one launch, of one
+    login, before that login expires: a second entry per nonce (pylti1p3's) added a cache write at every login
+    and a read and a delete at every launch, and no check.
+    """
+
+    def save_nonce(self, nonce: str) -> None:
+        return None  # already in the state entry (PathwaysLogin._generate_nonce)
+
+    def check_nonce(self, nonce: str) -> bool:
+        return False  # never asked (PathwaysLaunch.validate_nonce compares with the state's); fail closed if it is
+
+
 def _state_key(state: str) -> str:
     return "lti1p3-" + state
-
-
-def _nonce_key(nonce: str) -> str:
-    return "lti1p3-nonce-" + nonce
 
 
 def _is_ours(url: object) -> bool:
@@ -113,8 +127,8 @@ class PathwaysLogin(FlaskOIDCLogin):
     def __init__(
         self, request: FlaskRequest, tool_config: Any, storage: LaunchStateStorage, *, state_seconds: int
     ) -> None:
-        super().__init__(request, tool_config, launch_data_storage=storage,
-                         cookie_service=PartitionedCookieService(request))
+        super().__init__(request, tool_config, session_service=StateBoundNonces(request),
+                         launch_data_storage=storage, cookie_service=PartitionedCookieService(request))
         self.set_launch_data_storage(storage)
         self.set_launch_data_lifetime(state_seconds)
         self._platform_redirect: Any = None
@@ -246,7 +260,8 @@ class PathwaysLaunch(FlaskMessageLaunch):
         http: requests.Session,
         storage_proof: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__(request, tool_config, launch_data_storage=storage, requests_session=http)
+        super().__init__(request, tool_config, session_service=StateBoundNonces(request),
+                         launch_data_storage=storage, requests_session=http)
         self._storage = storage
         self._storage_proof = storage_proof
         self._leeway = leeway
@@ -329,7 +344,8 @@ class PathwaysLaunch(FlaskMessageLaunch):
         nonce = self._get_jwt_body().get("nonce")
         if not nonce or not isinstance(nonce, str):
             raise LaunchError(N_("The launch has no nonce."))
-        if nonce != self._login.get("nonce") or not self._session_service.check_nonce(nonce):
+        # The login's state entry (read by validate_state, used up by consume) holds the nonce it was issued with.
+        if nonce != self._login.get("nonce"):
             raise LaunchError(N_("The launch's nonce does not match the login. Start again from your course."))
         return self
 
@@ -376,12 +392,11 @@ class PathwaysLaunch(FlaskMessageLaunch):
         return self
 
     def consume(self):
-        """Use up the state and nonce: the same id_token and state are refused from now on."""
+        """Use up the state, and with it the nonce bound to it: the same id_token and state are refused from now on."""
         state = self._get_request_param("state")
-        nonce = self._get_jwt_body()["nonce"]
         if not self._storage.pop_value(_state_key(state)):
             raise LaunchError(N_("This launch has already been used. Start again from your course."))
-        self._storage.pop_value(_nonce_key(nonce))
+        # (Logins made before StateBoundNonces also left a nonce entry; nothing reads it now, and it expires.)
         return self
 
     def save_launch_data(self):
@@ -460,21 +475,68 @@ class PathwaysLaunch(FlaskMessageLaunch):
         return count <= self._jwks_refetches_per_minute
 
     def get_public_key(self):
+        """Return the platform's public key for this token's kid (a parsed key object) and its algorithm.
+
+        As pylti1p3 does, the key must carry the token's kid and algorithm (RS256 when it names none); unlike it, an
+        unknown kid refetches the key set once (the platform may have rotated its key since we cached its JWKS).
+        """
         assert self._registration is not None
         url = self._registration.get_key_set_url()
-        self._registration.set_key_set(self.fetch_public_key(url))
+        header = self._jwt.get("header", {})
+        kid, alg = header.get("kid"), header.get("alg")
+        if not kid:
+            raise LtiException("JWT KID not found")
+        if not alg:
+            raise LtiException("JWT ALG not found")
+        keyset = self.fetch_public_key(url)
+        self._registration.set_key_set(keyset)
+        jwk = _matching_key(keyset, kid, alg)
+        if jwk is None:
+            if not self._may_refetch(url, str(kid)):
+                raise LaunchError(N_("The launch was signed with a key the platform does not publish."))
+            keyset = self.fetch_public_key(url, force=True)
+            self._registration.set_key_set(keyset)
+            jwk = _matching_key(keyset, kid, alg)
+        key = parsed_public_key(jwk) if jwk is not None else None
+        if key is None:
+            raise LaunchError(N_("The launch was signed with a key the platform does not publish."))
+        return key, alg
+
+
+def _matching_key(keyset: Mapping[str, Any], kid: object, alg: object) -> dict | None:
+    """Return the key set's JWK with this kid and algorithm (pylti1p3's rule), or None."""
+    for jwk in keyset.get("keys") or ():
+        if isinstance(jwk, dict) and jwk.get("kid") and jwk.get("kid") == kid and jwk.get("alg", "RS256") == alg:
+            return jwk
+    return None
+
+
+# Platform public keys parsed from their JWK, by the JWK's whole content: a rotated or changed key is another
+# entry, so nothing kept here outlives the key set it came from (which each launch still reads from the shared
+# cache, where a refetch replaces it). Parsing a JWK (pylti1p3 went through jwcrypto and PEM, then PyJWT read
+# the PEM back) cost about 0.25 ms per launch. Bounded: emptied when full (forged key sets cannot grow it).
+_PARSED_KEYS: dict[str, Any] = {}
+MAX_PARSED_KEYS = 64
+
+
+def parsed_public_key(jwk: Mapping[str, Any]) -> Any | None:
+    """Return the public RSA key a JWK describes (only its public half), or None if it is not a usable RSA key."""
+    try:
+        canonical = json.dumps(jwk, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return None
+    key = _PARSED_KEYS.get(canonical)
+    if key is None:
         try:
-            return super().get_public_key()
-        except LtiException as exc:
-            kid = str(self._jwt.get("header", {}).get("kid", ""))
-            if "Unable to find public key" not in str(exc) or not self._may_refetch(url, kid):
-                raise LaunchError(N_("The launch was signed with a key the platform does not publish.")) from exc
-        # The platform may have rotated its key since we cached its JWKS: refetch once for this kid.
-        self._registration.set_key_set(self.fetch_public_key(url, force=True))
-        try:
-            return super().get_public_key()
-        except LtiException as exc:
-            raise LaunchError(N_("The launch was signed with a key the platform does not publish.")) from exc
+            key = jwt.algorithms.RSAAlgorithm.from_jwk(canonical)
+        except (jwt.InvalidKeyError, ValueError, TypeError, KeyError):
+            return None
+        if isinstance(key, rsa.RSAPrivateKey):  # a key set that (wrongly) publishes a private key
+            key = key.public_key()
+        if len(_PARSED_KEYS) >= MAX_PARSED_KEYS:
+            _PARSED_KEYS.clear()
+        _PARSED_KEYS[canonical] = key
+    return key
 
 
 def _jwks_key(key_set_url: str) -> str:

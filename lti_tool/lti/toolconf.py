@@ -7,7 +7,7 @@ Canvas Cloud tenant shares the issuer https://canvas.instructure.com.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,9 +26,17 @@ from .outbound import origin, origin_matches
 
 def platform_origins(platform: Platform) -> list[str]:
     """Return the origins this platform lives on: its issuer, login, token and JWKS URLs, and admin-added ones."""
-    found = [origin(url) for url in (platform.issuer, platform.auth_login_url, platform.auth_token_url,
-                                     platform.key_set_url)]
-    return [o for o in found if o] + (platform.service_origins or "").split()
+    return _origins(_origin_sources(platform))
+
+
+def _origin_sources(platform: Platform) -> tuple[str | None, ...]:
+    return (platform.issuer, platform.auth_login_url, platform.auth_token_url, platform.key_set_url,
+            platform.service_origins)
+
+
+def _origins(sources: tuple[str | None, ...]) -> list[str]:
+    *urls, extra = sources
+    return [o for o in map(origin, urls) if o] + (extra or "").split()
 
 
 def on_platform(url: str | None, origins: list[str]) -> bool:
@@ -42,7 +50,8 @@ class ToolRegistration(Registration):
     def __init__(self, platform: Platform, signing_key: SigningKey | None | Callable[[], SigningKey | None]) -> None:
         super().__init__()
         self.platform_id = platform.id
-        self.origins = platform_origins(platform)
+        # Parsed when first asked (service calls, Deep Linking returns): a launch or a login never needs them.
+        self._origin_sources = _origin_sources(platform)
         # Validating a launch never needs our private key; decrypting it only when a call is signed saves
         # work on every launch.
         self._signing_key_source = signing_key
@@ -69,6 +78,11 @@ class ToolRegistration(Registration):
         # pylti1p3 derives no kid from a PEM; platforms need ours to pick the right key from our JWKS.
         key = self._signing_key()
         return key.kid if key else None
+
+    @cached_property
+    def origins(self) -> list[str]:
+        """The origins of the platform as it was read (see platform_origins)."""
+        return _origins(self._origin_sources)
 
     def owns(self, url: str | None) -> bool:
         """Tell whether a URL is on this platform's origins (service calls and Deep Linking returns)."""

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import weakref
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..extensions import db
-from ..learning.coursepack import CoursePack, CoursePackError, decode_json, dump_pack, load_pack
+from ..learning.coursepack import CoursePack, CoursePackError, decode_json, dump_pack, invalid_json, load_pack
 from ..learning.localization import localize
 from ..learning.messages import Message
 from ..learning.translations import BASE_LANGUAGE
@@ -16,6 +18,7 @@ from ..models import CourseContent
 from ..models.base import insert_if_missing, still_loaded
 from .errors import N_, NotFound, ServiceError
 
+T = TypeVar("T")
 DEMO_PACK = Path(__file__).resolve().parents[1] / "demo" / "math7.json"
 # The demo's first goal falls due this long after the day the demo course is set up; later goals keep the
 # spacing the pack's dates give them, so a demo never opens with goals already past.
@@ -34,13 +37,22 @@ def demo_pack_data(today: date | None = None) -> dict[str, Any]:
     return data
 
 
+class PackProblems(ServiceError):
+    """A course pack that was not imported; `problems` lists each one (Problems, learning/messages.py), so a page
+    shows them in the reader's language. Its own message is the English list, for logs and the command line."""
+
+    def __init__(self, error: CoursePackError) -> None:
+        super().__init__(str(error))
+        self.problems = error.problems
+
+
 def read_pack_upload(raw: bytes) -> Any:
     """Decode an uploaded course-pack file (UTF-8 JSON), refusing unreadable or absurdly nested ones."""
     try:
         return decode_json(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError) as exc:
-        if isinstance(exc, CoursePackError):
-            first = exc.problems[0]
+        if isinstance(exc, CoursePackError | json.JSONDecodeError):
+            first = exc.problems[0] if isinstance(exc, CoursePackError) else invalid_json(exc)
             if isinstance(first, Message):  # its template and values, so the page can translate it
                 raise ServiceError(first.template, **first.values) from None
             raise ServiceError(first) from None
@@ -54,7 +66,7 @@ def import_pack(course_id: int, data: Any, *, now: datetime, keep_existing: bool
     try:
         pack = load_pack(data)
     except CoursePackError as exc:
-        raise ServiceError(str(exc)) from exc
+        raise PackProblems(exc) from exc
     dumped = dump_pack(pack)
     # ON CONFLICT DO NOTHING: parallel first launches seeding the default pack create one row, not a 500.
     insert_if_missing(CourseContent, {"course_id": course_id, "pack": dumped, "updated_at": now}, ("course_id",))
@@ -117,6 +129,24 @@ def course_pack(course_id: int, language: str = BASE_LANGUAGE) -> CoursePack | N
     if localized is None:
         localized = cached[2][language] = localize(cached[1], language)
     return localized
+
+
+def from_pack(pack: CoursePack, build: Callable[[CoursePack], T]) -> T:
+    """Return build(pack), built once per pack and process: `course_pack` keeps one pack per course version and
+    language, so what every page derives from it (a 400-skill pack's 650 activities as the planner's, which skills
+    lead a question among its 2,000 items) need not be derived on every page. `build` must only read the pack.
+    """
+    key = (id(pack), build)
+    held = _FROM_PACK.get(key)
+    if held is not None and held[0]() is pack:
+        return held[1]
+    value = build(pack)
+    # Dropped with the pack (a new version, a cleared cache), so a later pack at the same address starts afresh.
+    _FROM_PACK[key] = (weakref.ref(pack, lambda _gone: _FROM_PACK.pop(key, None)), value)
+    return value
+
+
+_FROM_PACK: dict[tuple[int, Callable], tuple[weakref.ref, Any]] = {}
 
 
 def forget_pack(course_id: int) -> None:

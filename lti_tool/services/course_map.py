@@ -38,6 +38,7 @@ from ..learning.coursepack import (
     decode_json,
     dump_pack,
     dumps_pack,
+    json_error,
     load_pack,
 )
 from ..learning.messages import Message
@@ -375,10 +376,9 @@ def import_file(course_id: int, filename: str, raw: bytes, *, now: datetime) -> 
     try:
         document = decode_json(text)
     except json.JSONDecodeError as exc:
-        # The decoder's own words (exc.msg) stay English: they name JSON syntax.
         raise MapError([Message(N_("The file is neither JSON (a course pack or a CASE package) nor a Moodle "
                                    "competency CSV: line %(line)s, column %(column)s: %(error)s."),
-                                line=exc.lineno, column=exc.colno, error=exc.msg)]) from None
+                                line=exc.lineno, column=exc.colno, error=json_error(exc))]) from None
     except CoursePackError as exc:
         raise MapError(exc.problems) from None
     if isinstance(document, dict) and {"CFPackage", "CFDocument", "CFItems"} & set(document):

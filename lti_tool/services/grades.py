@@ -352,7 +352,7 @@ def grade_sync_status(course_id: int) -> list[GradeSyncStatus]:
             row = latest.get(key)
             base = {
                 "person_id": key[2],
-                "name": name or sub,
+                "name": name or "",  # pages say "(name not shared)" in their language
                 "user_id": sub,
                 "placement_id": placement.id,
                 "placement_title": placement.title,
@@ -425,7 +425,7 @@ def compare_results(
         )
         out.append(
             ResultComparison(
-                person_id, person.name or person.sub, person.sub, row.score_given, row.score_maximum, lms, lms_max,
+                person_id, person.name or "", person.sub, row.score_given, row.score_maximum, lms, lms_max,
                 mismatch,
             )
         )

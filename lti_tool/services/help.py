@@ -20,7 +20,7 @@ MISSES_BEFORE_HELP = 2
 
 def learning_activities(pack: CoursePack, skill_id: str) -> list[Activity]:
     """Return the pack's ways to learn a skill other than practice questions (videos, readings, interactives…)."""
-    return [a for a in pack.activities if skill_id in a.skills and a.kind != "practice"]
+    return [a for a in pack.activities_for(skill_id) if a.kind != "practice"]
 
 
 def ask_teacher(course_id: int, person_id: int, skill_id: str, pack: CoursePack, *, now: datetime) -> str:

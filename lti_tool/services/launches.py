@@ -27,9 +27,20 @@ from ..lti.platform_storage import tab_binding as tab_binding
 from ..lti.platform_storage import tab_matches as tab_matches
 from ..lti.roles import Access
 from ..lti.toolconf import find_deployment, find_platform, on_platform, platform_origins
-from ..models import Course, CourseContent, DiagnosticRun, Enrollment, LaunchSession, Person, Placement, Platform
+from ..models import (
+    Course,
+    CourseContent,
+    DiagnosticRun,
+    Enrollment,
+    LaunchSession,
+    Person,
+    Placement,
+    Platform,
+    ServedItem,
+)
 from ..models.base import insert_if_missing, still_loaded
 from .errors import N_, Forbidden, NotFound
+from .serving import AnswerRead, hold_served, served_columns
 
 log = logging.getLogger(__name__)
 
@@ -170,8 +181,8 @@ def _returning_query() -> sa.Select:
 
 
 @cache
-def _open_launch_query() -> sa.Select:
-    return (
+def _open_launch_query(run_length: int | None = None) -> sa.Select:
+    query = (
         sa.select(LaunchSession, CourseContent, DiagnosticRun, Placement)
         .options(so.joinedload(LaunchSession.person), so.joinedload(LaunchSession.course))
         .outerjoin(CourseContent, CourseContent.course_id == LaunchSession.course_id)
@@ -181,6 +192,16 @@ def _open_launch_query() -> sa.Select:
         .outerjoin(Placement, sa.and_(Placement.id == LaunchSession.details["placement_id"].as_integer(),
                                       Placement.course_id == LaunchSession.course_id))
         .where(LaunchSession.id == sa.bindparam("launch_id"))
+    )
+    if run_length is None:
+        return query
+    # An answer's question (:served_id), only if it was served to this launch's person in this course, with the
+    # run of their latest answers on skill :skill_id (serving.served reads the same on its own).
+    return (
+        query.add_columns(ServedItem, *served_columns(LaunchSession.course_id, LaunchSession.person_id, run_length))
+        .outerjoin(ServedItem, sa.and_(ServedItem.id == sa.bindparam("served_id"),
+                                       ServedItem.course_id == LaunchSession.course_id,
+                                       ServedItem.person_id == LaunchSession.person_id))
     )
 
 
@@ -244,8 +265,13 @@ def _upsert_enrollment(course: Course, person: Person, facts: LaunchFacts, now: 
     return enrollment
 
 
-def open_launch(launch_id: str, allowed_ids: list[str], *, now: datetime) -> LaunchSession:
-    """Return the launch session if this browser holds it and it has not expired."""
+def open_launch(launch_id: str, allowed_ids: list[str], *, now: datetime,
+                answering: AnswerRead | None = None) -> LaunchSession:
+    """Return the launch session if this browser holds it and it has not expired.
+
+    With `answering` (an answer's post), the question it answers is read in the same statement and held for
+    `serving.served`, so the answer does not ask for it again.
+    """
     if not isinstance(launch_id, str) or launch_id not in allowed_ids:
         raise NotFound(N_("This page belongs to a launch this browser did not make. Open Pathways from your course."))
     # Every page shows the person and the course and reads the course's content (its pack and settings); every
@@ -255,10 +281,15 @@ def open_launch(launch_id: str, allowed_ids: list[str], *, now: datetime) -> Lau
     from .content import hold_content
     from .diagnostic import hold_run
 
-    found = db.session.execute(_open_launch_query(), {"launch_id": launch_id}).first()
+    params: dict[str, Any] = {"launch_id": launch_id}
+    run_length = None
+    if answering is not None:
+        run_length = answering.run_length if answering.run_on else 0
+        params.update(served_id=answering.served_id, skill_id=answering.run_on)
+    found = db.session.execute(_open_launch_query(run_length), params).first()
     if found is None or found[0].expires_at <= now:
         raise NotFound(N_("Your Pathways session has ended. Open Pathways again from your course."))
-    launch, content, run, placement = found
+    launch, content, run, placement, *question = found
     if content is not None:
         hold_content(content)
     hold_run(launch.course_id, launch.person_id, run)
@@ -266,16 +297,20 @@ def open_launch(launch_id: str, allowed_ids: list[str], *, now: datetime) -> Lau
     if placement_id:
         # None too: a placement deleted since the launch is known to be gone for this request.
         db.session.info.setdefault(_PLACEMENTS, {})[(launch.course_id, placement_id)] = placement
+    if answering is not None:
+        # The served row only where it is this learner's in this course (the join says so): None when it is not.
+        hold_served(launch.course_id, launch.person_id, answering.served_id, answering.run_on, run_length,
+                    tuple(question) if question[0] is not None else None)
     return launch
 
 
-def open_launch_by_token(launch_id: str, token: object, *, secret_key: str, max_age: int, now: datetime
-                         ) -> tuple[LaunchSession, str]:
+def open_launch_by_token(launch_id: str, token: object, *, secret_key: str, max_age: int, now: datetime,
+                         answering: AnswerRead | None = None) -> tuple[LaunchSession, str]:
     """Return the launch session a signed launch token names (cookie-less launches) and the tab it is bound to."""
     named = read_launch_token(token, secret_key, max_age=max_age)
     if named is None or named[0] != launch_id:
         raise NotFound(N_("This page belongs to a launch this browser did not make. Open Pathways from your course."))
-    return open_launch(launch_id, [launch_id], now=now), named[1]
+    return open_launch(launch_id, [launch_id], now=now, answering=answering), named[1]
 
 
 def course_roster(launch: LaunchSession) -> list[sa.Row]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,7 +25,7 @@ from ..learning.mastery import (
     joined_reason,
 )
 from ..learning.translations import BASE_LANGUAGE
-from ..models import ItemResponse, MasteryEvent, ReviewSchedule, SkillMastery
+from ..models import ItemResponse, MasteryEvent, Placement, ReviewSchedule, SkillMastery
 from ..models.base import commit_keeping_rows, id_list
 from .content import course_content, course_pack
 from .errors import N_, NotFound, ServiceError
@@ -123,34 +124,66 @@ def require_pack(course_id: int, language: str = BASE_LANGUAGE) -> CoursePack:
 
 def _rows(course_id: int, person_id: int) -> dict[str, sa.Row]:
     # The columns a view needs, not mapped objects: a plan page reads a row per skill of the course, and building
-    # and tracking an object for each was about a third of the plan's service time on a 400-skill course.
-    query = sa.select(SkillMastery.skill_id, SkillMastery.state, SkillMastery.level, SkillMastery.reason,
-                      SkillMastery.overridden).where(SkillMastery.course_id == course_id,
-                                                     SkillMastery.person_id == person_id)
+    # and tracking an object for each was about a third of the plan's service time on a 400-skill course. The
+    # state comes as its JSON text, decoded only for the skills a page explains (one unit's on the plan page).
+    query = sa.select(SkillMastery.skill_id, sa.cast(SkillMastery.state, sa.Text).label("state"), SkillMastery.level,
+                      SkillMastery.reason, SkillMastery.overridden).where(SkillMastery.course_id == course_id,
+                                                                          SkillMastery.person_id == person_id)
     return {row.skill_id: row for row in db.session.execute(query)}
 
 
 def skill_views(course_id: int, person_id: int, language: str = BASE_LANGUAGE) -> list[SkillView]:
     """Return the student's level on every skill of the course, in the map's order (names in the language)."""
-    return _views(require_pack(course_id, language), _rows(course_id, person_id), model_for(course_id))
+    return standing(course_id, person_id, language).views()
+
+
+class Standing:
+    """A student's mastery rows on a course, read once: every skill's level, and views of the skills a page shows.
+
+    The levels come from the stored column; a view decodes the skill's state and explains its reason, which a
+    plan page showing one unit of a 400-skill course needs for a few skills, not for all of them.
+    """
+
+    def __init__(self, pack: CoursePack, rows: Mapping[str, sa.Row], model: MasteryModel) -> None:
+        self._pack, self._rows, self._model = pack, rows, model
+        not_started = Level.NOT_STARTED
+        #: Every skill of the pack, in the map's order: its stored level (Not started without a row).
+        self.levels: dict[str, Level] = {
+            sid: Level.stored(row.level) if (row := rows.get(sid)) is not None else not_started
+            for sid in pack.skill_graph.topological_order()
+        }
+
+    def views(self, only: Iterable[str] | None = None) -> list[SkillView]:
+        """Return the views of every skill, or of `only` these, in the map's order."""
+        return _views(self._pack, self._rows, self._model, only)
+
+
+def standing(course_id: int, person_id: int, language: str = BASE_LANGUAGE) -> Standing:
+    """Return the student's standing on the course (one query), the pack's names in the language."""
+    return Standing(require_pack(course_id, language), _rows(course_id, person_id), model_for(course_id))
 
 
 def _views(pack: CoursePack, rows: Mapping[str, SkillMastery | sa.Row], model: MasteryModel,
            only: Iterable[str] | None = None) -> list[SkillView]:
     """Return the views of these mastery rows (all skills, or `only` these), in the map's order.
 
-    A row is a SkillMastery or a result row with its skill_id, state, level, reason and overridden columns.
+    A row is a SkillMastery or a result row with its skill_id, state (a dict, or its JSON text), level, reason and
+    overridden columns.
     """
-    wanted = set(only) if only is not None else None
+    skills = pack.skills_by_id
+    order = pack.skill_graph.topological_order()
+    if only is not None:
+        # An answer's view is of its item's one or two skills: place those, not the whole map.
+        position = pack.skill_graph.position
+        order = sorted({sid for sid in only if sid in skills}, key=position)
     views = []
-    skills = {s.id: s for s in pack.skills}
-    for skill in (skills[sid] for sid in pack.skill_graph.topological_order() if wanted is None or sid in wanted):
+    for skill in (skills[sid] for sid in order):
         row = rows.get(skill.id)
         if row is None:
             views.append(SkillView(skill.id, skill.name, Level.NOT_STARTED, "Not started yet", False,
                                    (("Not started yet", {}),)))
         else:
-            state = SkillState.from_dict(row.state)
+            state = SkillState.from_dict(json.loads(row.state) if isinstance(row.state, str) else row.state)
             # Only the model's own explanation can be rebuilt in another language; a teacher's note or the
             # placement check's wording is shown as written.
             if row.overridden:
@@ -214,31 +247,39 @@ def lock_learner(course_id: int, person_id: int, now: datetime) -> dict[str, Ski
     return {row.skill_id: row for row in db.session.scalars(query)}
 
 
-def _lock_skills(course_id: int, person_id: int, skill_ids: Iterable[str],
-                 now: datetime) -> tuple[dict[str, SkillMastery], dict[str, ReviewSchedule]]:
-    """Lock the learner-wide row and these skills' rows only; return them and their review schedules.
+def _lock_skills(course_id: int, person_id: int, skill_ids: Iterable[str], now: datetime
+                 ) -> tuple[dict[str, SkillMastery], dict[str, ReviewSchedule], bool]:
+    """Lock the learner-wide row and these skills' rows only; return them, their review schedules, and whether
+    the course has placements (gradebook columns: a changed level is then queued to them).
 
     One statement on the common path (the learner's "*" row exists): the rows with their schedules joined,
     locked "*" first like `lock_learner`, so an answer waits only for writers of the same learner (who all
     change "*") and never touches the learner's other skills.
     """
-    query = (
-        sa.select(SkillMastery, ReviewSchedule)
-        .outerjoin(ReviewSchedule, sa.and_(ReviewSchedule.course_id == SkillMastery.course_id,
-                                           ReviewSchedule.person_id == SkillMastery.person_id,
-                                           ReviewSchedule.skill_id == SkillMastery.skill_id))
-        .where(SkillMastery.course_id == course_id, SkillMastery.person_id == person_id,
-               SkillMastery.skill_id.in_(sorted({ALL_SKILLS, *skill_ids})))
-        .order_by(SkillMastery.skill_id)
-        .with_for_update(of=SkillMastery)
-        .execution_options(populate_existing=True)
-    )
-    found = db.session.execute(query).all()
-    if not any(row.skill_id == ALL_SKILLS for row, _ in found):
+    params = {"course_id": course_id, "person_id": person_id, "skill_ids": sorted({ALL_SKILLS, *skill_ids})}
+    found = db.session.execute(_LOCK_SKILLS_QUERY, params).all()
+    if not any(row.skill_id == ALL_SKILLS for row, _, _ in found):
         _insert_learner_row(course_id, person_id, now)
-        found = db.session.execute(query).all()
-    return ({row.skill_id: row for row, _ in found},
-            {row.skill_id: schedule for row, schedule in found if schedule is not None})
+        found = db.session.execute(_LOCK_SKILLS_QUERY, params).all()
+    # Asked with the lock, as the separate read of the placements it replaces was asked after it.
+    graded = bool(found[0][2]) if found else False
+    return ({row.skill_id: row for row, _, _ in found},
+            {row.skill_id: schedule for row, schedule, _ in found if schedule is not None}, graded)
+
+
+# Built once (an answer is one of the hottest requests: see launches._returning_query).
+_LOCK_SKILLS_QUERY = (
+    sa.select(SkillMastery, ReviewSchedule,
+              sa.exists().where(Placement.course_id == sa.bindparam("course_id")).label("graded"))
+    .outerjoin(ReviewSchedule, sa.and_(ReviewSchedule.course_id == SkillMastery.course_id,
+                                       ReviewSchedule.person_id == SkillMastery.person_id,
+                                       ReviewSchedule.skill_id == SkillMastery.skill_id))
+    .where(SkillMastery.course_id == sa.bindparam("course_id"), SkillMastery.person_id == sa.bindparam("person_id"),
+           SkillMastery.skill_id.in_(sa.bindparam("skill_ids", expanding=True)))
+    .order_by(SkillMastery.skill_id)
+    .with_for_update(of=SkillMastery)
+    .execution_options(populate_existing=True)
+)
 
 
 def _states_of(course_id: int, person_id: int, skill_ids: Iterable[str]) -> dict[str, SkillState]:
@@ -305,12 +346,12 @@ def _record_answer(
     run = ((correct, *question.earlier) if question.source == "practice" and question.skill_id == misses_on
            else question.earlier)
     misses = _misses(run) if misses_on else 0
-    rows, schedules = _lock_skills(course_id, person_id, item.skills, now)
-    stored = ItemResponse(course_id=course_id, person_id=person_id, item_id=item.id, skill_ids=list(item.skills),
-                          answer=answer, correct=correct, hints_used=max(0, min(hints_used, 20)),
-                          source=question.source, answered_at=now, credited=question.credit)
-    db.session.add(stored)
+    rows, schedules, graded = _lock_skills(course_id, person_id, item.skills, now)
+    stored = {"course_id": course_id, "person_id": person_id, "item_id": item.id, "skill_ids": list(item.skills),
+              "answer": answer, "correct": correct, "hints_used": max(0, min(hints_used, 20)),
+              "source": question.source, "answered_at": now, "credited": question.credit}
     if not question.credit:
+        db.session.execute(_INSERT_RESPONSE, stored)
         views = tuple(_views(shown, rows, model_for(course_id), item.skills))
         commit_keeping_rows()
         return AnswerResult(correct=correct, solution=item.solution, changes=(), views=views, credited=False,
@@ -326,11 +367,15 @@ def _record_answer(
         known = _states_of(course_id, person_id, {p for sid in new for p in graph.prerequisites_of(sid)})
         for skill_id in new:
             states[skill_id] = model.start(skill_id, [known[p] for p in graph.prerequisites_of(skill_id) if p in known])
-    response = Response(item_id=item.id, skill_ids=tuple(item.skills), correct=correct, at=now.timestamp())
+    # The placement check's answers are evidence on their skills, not on how the learner does lately (Response).
+    response = Response(item_id=item.id, skill_ids=tuple(item.skills), correct=correct, at=now.timestamp(),
+                        learner_wide=source != "diagnostic")
     changes = []
-    names = {s.id: s.name for s in pack.skills}
+    updates: list[dict] = []
+    events: list[dict] = []
+    names = pack.skills_by_id
     retention = pack.mastery.desired_retention if pack.mastery.review_spacing else None
-    shown_names = {s.id: s.name for s in shown.skills}
+    shown_names = shown.skills_by_id
     for skill_id, state in model.record(states, response).items():
         row = rows.get(skill_id)
         old_level = Level(row.level) if row and skill_id != ALL_SKILLS else Level.NOT_STARTED
@@ -342,32 +387,40 @@ def _record_answer(
             # Answering a skill that is due for review is the review (retrieval practice).
             # A failed review lowers the estimate (above); the level follows the model, not a fixed drop.
             record_review(schedule, old_level, new_level, correct=correct, hints_used=hints_used,
-                          skill_name=names.get(skill_id, skill_id), now=now, retention=retention)
+                          skill_name=names[skill_id].name if skill_id in names else skill_id, now=now,
+                          retention=retention)
             if source != "unit_check":  # a unit check's answer stays marked as one, and still counts as the review
-                reason_source = stored.source = "review"  # the answer is kept as a review, not practice
+                reason_source = stored["source"] = "review"  # the answer is kept as a review, not practice
         elif skill_id != ALL_SKILLS and retention is not None:
             start_if_mastered(course_id, person_id, skill_id, old_level, new_level, now,
                               schedule=schedule, retention=retention)
+        # New evidence after an override: the model takes over again, starting from the evidence it has.
+        written = {"state": state.to_dict(), "reason": model.explain(state)[:300] if skill_id != ALL_SKILLS else "",
+                   "updated_at": now, "overridden": False, "level": new_level.value}
         if row is None:
             row = rows[skill_id] = SkillMastery(course_id=course_id, person_id=person_id, skill_id=skill_id,
-                                                overridden=False)
+                                                **written)
             db.session.add(row)
-        row.state = state.to_dict()
-        row.reason = model.explain(state)[:300] if skill_id != ALL_SKILLS else ""
-        row.updated_at = now
-        # New evidence after an override: the model takes over again, starting from the evidence it has.
-        row.overridden = False
-        row.level = new_level.value
-        # Every column is written, so the learner-wide row and the skill's go out as one batched UPDATE.
-        for column in ("state", "reason", "updated_at", "overridden", "level"):
-            so.attributes.flag_modified(row, column)
+        else:
+            updates.append({"row_id": row.id, **written})
+            for column, value in written.items():
+                so.attributes.set_committed_value(row, column, value)  # as written below: nothing left to flush
         if skill_id != ALL_SKILLS and new_level != old_level:
-            changes.append((shown_names.get(skill_id, skill_id), old_level, new_level))
-            db.session.add(MasteryEvent(course_id=course_id, person_id=person_id, skill_id=skill_id,
-                                        old_level=old_level.value, new_level=new_level.value, source=reason_source,
-                                        reason=row.reason, at=now))
+            changes.append((shown_names[skill_id].name if skill_id in shown_names else skill_id, old_level,
+                            new_level))
+            events.append({"course_id": course_id, "person_id": person_id, "skill_id": skill_id,
+                           "old_level": old_level.value, "new_level": new_level.value, "source": reason_source,
+                           "reason": written["reason"], "student_note": None, "actor_id": None, "at": now})
+    # Written on the tables, not through the unit of work (a third of the answer's service CPU went to it): the
+    # response, the level changes (one batched INSERT) and the existing rows (one batched UPDATE); a skill's
+    # first row and the review schedules go with the flush.
+    db.session.execute(_INSERT_RESPONSE, stored)
+    if events:
+        db.session.execute(_INSERT_EVENT, events)
+    if updates:
+        db.session.execute(_UPDATE_MASTERY, updates)
     db.session.flush()
-    if changes:
+    if changes and graded:
         from .publishing import publish_mastery
 
         publish_mastery(course_id, person_id, now=now)
@@ -376,6 +429,15 @@ def _record_answer(
     commit_keeping_rows()
     return AnswerResult(correct=correct, solution=item.solution, changes=tuple(changes), views=views,
                         skill_ids=tuple(item.skills), item=item, misses_in_a_row=misses)
+
+
+_INSERT_RESPONSE = sa.insert(ItemResponse.__table__)
+_INSERT_EVENT = sa.insert(MasteryEvent.__table__)
+_UPDATE_MASTERY = (
+    sa.update(SkillMastery.__table__)
+    .where(SkillMastery.__table__.c.id == sa.bindparam("row_id"))
+    .values({column: sa.bindparam(column) for column in ("state", "reason", "updated_at", "overridden", "level")})
+)
 
 
 def _misses(run: Iterable[bool]) -> int:

@@ -34,14 +34,15 @@ def _epoch(moment: datetime) -> float:
 def _histories(course_id: int) -> dict[str, list[Response]]:
     query = (
         sa.select(ItemResponse.person_id, ItemResponse.item_id, ItemResponse.skill_ids, ItemResponse.correct,
-                  ItemResponse.answered_at)
+                  ItemResponse.answered_at, ItemResponse.source)
         .where(ItemResponse.course_id == course_id)
         .order_by(ItemResponse.person_id, ItemResponse.answered_at, ItemResponse.id)
     )
     histories: dict[str, list[Response]] = {}
-    for person_id, item_id, skill_ids, correct, at in db.session.execute(query):
+    for person_id, item_id, skill_ids, correct, at, source in db.session.execute(query):
+        # Replayed as the answer was recorded (services.mastery.record_answer), so the fit sees the features served.
         histories.setdefault(str(person_id), []).append(
-            Response(item_id, tuple(skill_ids or ()), bool(correct), at=_epoch(at))
+            Response(item_id, tuple(skill_ids or ()), bool(correct), at=_epoch(at), learner_wide=source != "diagnostic")
         )
     return histories
 

@@ -9,11 +9,14 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from ..extensions import db
+from ..learning.coursepack import CoursePack
 from ..learning.mastery import Level
-from ..learning.planner import Goal, NextStep, PlanActivity, plan_next_steps
+from ..learning.plan_units import UnitProgress, checks_to_show, shown_unit, unit_progress
+from ..learning.planner import Goal, NextStep, PlanActivity, activities_by_skill, plan_next_steps
 from ..learning.translations import BASE_LANGUAGE
 from ..models import Enrollment, Person
-from .mastery import levels_by_person, require_pack, skill_views
+from .content import from_pack
+from .mastery import levels_by_person, require_pack, standing
 
 if TYPE_CHECKING:  # skill_map reads the class overview from here: imported at run time inside plan_for
     from .skill_map import SkillMapView
@@ -38,21 +41,35 @@ class StudentPlan:
     skill_map: SkillMapView | None = None
     #: Units whose cross-skill check the plan offers (list[unit_check.UnitOffer]).
     unit_checks: list = field(default_factory=list)
+    #: How many more units have a check ready than `unit_checks` holds (the plan page shows a few).
+    more_unit_checks: int = 0
+    #: Ids of every unit with a check ready (marked in the page's list of units).
+    check_units: frozenset = frozenset()
+    #: The student's page: the course's units with their counts (learning/plan_units.py), [] without units.
+    units: list[UnitProgress] = field(default_factory=list)
+    #: The unit whose skills `skills` and `skill_map` hold (one of `units`), None when they hold every skill.
+    unit: UnitProgress | None = None
+
+
+def _plan_activities(pack: CoursePack) -> dict[str, tuple[PlanActivity, ...]]:
+    return activities_by_skill(PlanActivity(id=a.id, title=a.title, kind=a.kind, skill_ids=tuple(a.skills),
+                                            modality=a.modality) for a in pack.activities)
 
 
 def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: list[str] | None = None,
-             unit_title: str = "", language: str = BASE_LANGUAGE) -> StudentPlan:
+             unit_title: str = "", language: str = BASE_LANGUAGE, unit: str | None = None) -> StudentPlan:
     """Return the student's plan: their levels, and 3-5 next steps with reasons, the pack's texts in the language.
 
-    A unit placement (unit_skill_ids) shows only that unit's skills and aims the next steps at them.
+    A unit placement (unit_skill_ids) shows only that unit's skills and aims the next steps at them. Otherwise
+    the plan shows every skill, or with `unit` (the student's plan page: the unit asked for, "" for none) one
+    unit's skills and the list of units (learning/plan_units.py); the next steps, reviews and unit checks stay
+    course-wide (that page shows a few unit-check panels and marks the other units with a check ready).
     """
     pack = require_pack(course_id, language)
-    views = skill_views(course_id, person_id, language)
-    levels = {v.skill_id: v.level for v in views}
-    activities = [
-        PlanActivity(id=a.id, title=a.title, kind=a.kind, skill_ids=tuple(a.skills), modality=a.modality)
-        for a in pack.activities
-    ]
+    # Every skill's level from its stored column; the reasons are explained only for the skills shown.
+    held = standing(course_id, person_id, language)
+    levels = held.levels
+    activities = from_pack(pack, _plan_activities)  # grouped by skill once per pack
     from .agency import student_plan_goals
 
     # The student's own goals first: choosing what to work toward is part of the plan being theirs.
@@ -77,8 +94,12 @@ def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: l
     from .unit_check import unit_offers, waiting_query
 
     assigned, waiting_unit_checks = assigned_skills(course_id, person_id, also=waiting_query(course_id, person_id))
-    # The steps show the learner's own levels (the table's), never the planner's stand-ins.
-    steps = plan_next_steps(pack.skill_graph, planning_levels, activities, goals, due, limit=len(pack.skills),
+    start_here = {sid for sid, place in placed.items() if place.belief is Belief.NOT_YET}
+    # The steps show the learner's own levels (the table's), never the planner's stand-ins. Every step is built
+    # only when some are filtered or moved up below; otherwise the first STEPS are the same (they come in the
+    # order the sort below keeps), and a 400-skill course no longer explains hundreds of steps it never shows.
+    limit = len(pack.skills) if unit_skill_ids or start_here else STEPS
+    steps = plan_next_steps(pack.skill_graph, planning_levels, activities, goals, due, limit=limit,
                             shown_levels=levels, assigned=assigned)
     if unit_skill_ids:
         # Only the unit's skills, and the prerequisites a student needs first, are steps of this placement.
@@ -88,8 +109,6 @@ def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: l
                 wanted.update(pack.skill_graph.prerequisites_of(skill_id, transitive=True))
         # What the teacher assigned stays, even from another unit: they asked for it.
         steps = [step for step in steps if step.skill_id in wanted or step.assigned]
-        views = [view for view in views if view.skill_id in unit_skill_ids]
-    start_here = {sid for sid, place in placed.items() if place.belief is Belief.NOT_YET}
     # The plan starts where the placement check said: its "good places to start" come first, after what the
     # teacher assigned.
     steps = sorted(steps, key=lambda step: (not step.assigned, step.skill_id not in start_here))[:STEPS]
@@ -101,10 +120,26 @@ def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: l
     checks = unit_offers(pack, levels, waiting_unit_checks)
     if unit_skill_ids:
         checks = [c for c in checks if set(next(u.skills for u in pack.units if u.id == c.unit_id)) & wanted]
+    units: list[UnitProgress] = []
+    shown = None
+    more_checks = 0
+    check_units: frozenset[str] = frozenset()
+    if unit_skill_ids:
+        views = held.views(unit_skill_ids)
+    elif unit is not None:
+        units = unit_progress(pack, levels)
+        shown = shown_unit(units, unit, levels, steps[0].skill_id if steps else None)
+        views = held.views(shown.skill_ids if shown is not None else None)
+        check_units = frozenset(offer.unit_id for offer in checks)
+        checks, more_checks = checks_to_show(checks, shown.id if shown is not None else None,
+                                             unit_id=lambda offer: offer.unit_id, started=lambda offer: offer.started)
+    else:
+        views = held.views()
     names = {s.id: s.name for s in pack.skills}
     return StudentPlan(course_title=pack.course.title, skills=views, next_steps=steps, goals=goals,
                        resources=resources, reviews_due=[names.get(s, s) for s in review_skills(pack, due)],
-                       skill_map=student_skill_map(pack, views), unit_checks=checks)
+                       skill_map=student_skill_map(pack, views), unit_checks=checks, more_unit_checks=more_checks,
+                       check_units=check_units, units=units, unit=shown)
 
 
 @dataclass(frozen=True)

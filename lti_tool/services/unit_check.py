@@ -22,6 +22,7 @@ from ..extensions import db
 from ..learning.coursepack import CoursePack, Unit
 from ..learning.mastery import Level
 from ..models import MasteryEvent, ServedItem, SkillMastery
+from .content import from_pack
 from .errors import N_, NotFound
 from .serving import Served, items_for_skill, serve_exact, served, tier
 
@@ -96,7 +97,7 @@ def unit_offers(pack: CoursePack, levels: Mapping[str, Level], waiting: Set[str]
     """
     names = {s.id: s.name for s in pack.skills}
     offers = []
-    places = _leading_skills(pack)  # one pass over the items, not one per unit and skill
+    places = from_pack(pack, _leading_skills)  # one pass over the items per pack, not one per unit and skill
     for unit in pack.units:
         skills = _checkable(pack, unit, places)
         if not skills:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
 from flask import (
     Blueprint,
@@ -23,7 +25,14 @@ from flask_babel import gettext, ngettext
 from ..extensions import csrf
 from ..models.base import utcnow
 from ..services.classroom import needs_help_count
-from ..services.content import course_pack, demo_pack_data, export_pack, import_pack, read_pack_upload
+from ..services.content import (
+    PackProblems,
+    course_pack,
+    demo_pack_data,
+    export_pack,
+    import_pack,
+    read_pack_upload,
+)
 from ..services.diagnostic import pending_status as placement_check_status
 from ..services.errors import N_, Forbidden, ServiceError
 from ..services.grades import compare_results, grade_sync_status, retry_failed
@@ -45,7 +54,10 @@ from ..services.placements import (
 )
 from ..services.plan import plan_for
 from ..services.roster import sync_roster
+from ..services.serving import AnswerRead
 from .i18n import message_text, page_language, translated
+
+F = TypeVar("F", bound=Callable)
 
 
 def launch_blueprint(name: str, import_name: str) -> Blueprint:
@@ -62,14 +74,16 @@ def launch_blueprint(name: str, import_name: str) -> Blueprint:
         held = held if isinstance(held, list) else []
         token = request.args.get("lt") or request.form.get("lt")
         g.launch_token = None
+        answering = _answering(endpoint, values)
         if launch_id in held or not token:
-            g.launch = open_launch(launch_id, held, now=utcnow())
+            g.launch = open_launch(launch_id, held, now=utcnow(), answering=answering)
             return
         # A cookie-less launch (platform storage): the signed token in the URL or form stands in for the session.
         # It lives minutes; each page renews it, so only an idle tab runs out.
         secret_key = current_app.config["SECRET_KEY"]
         g.launch, g.launch_binding = open_launch_by_token(
-            launch_id, token, secret_key=secret_key, max_age=current_app.config["LAUNCH_TOKEN_SECONDS"], now=utcnow())
+            launch_id, token, secret_key=secret_key, max_age=current_app.config["LAUNCH_TOKEN_SECONDS"], now=utcnow(),
+            answering=answering)
         g.launch_token = sign_launch_token(g.launch.id, secret_key, g.launch_binding)
 
     @blueprint.before_request
@@ -112,6 +126,31 @@ def launch_blueprint(name: str, import_name: str) -> Blueprint:
     return blueprint
 
 
+def answers_question(*, run_on: str | None = None, run_length: int = 0) -> Callable[[F], F]:
+    """Mark a view that answers the question its form names ("served"): the launch reads that question with it.
+
+    run_on names the URL argument (a skill id) whose run of the learner's latest `run_length` answers the view
+    asks `record_answer` for (misses_on), so that is read in the same statement too: one statement fewer.
+    """
+    def mark(view: F) -> F:
+        view.answers_question = (run_on, run_length)  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def _answering(endpoint: str | None, values: dict | None) -> AnswerRead | None:
+    """Return the question a marked view's post answers (see `answers_question`), or None."""
+    marked = getattr(current_app.view_functions.get(endpoint or ""), "answers_question", None)
+    if marked is None or request.method != "POST":
+        return None
+    served_id = request.form.get("served", type=int)
+    if served_id is None:
+        return None
+    run_on, run_length = marked
+    return AnswerRead(served_id, (values or {}).get(run_on) if run_on else None, run_length)
+
+
 def require_teacher() -> None:
     """Refuse students on teacher pages."""
     if g.launch.access != "teacher":
@@ -144,8 +183,11 @@ def home():
                                gradebook_gaps=gradebook_gaps(launch.course_id),
                                help_count=needs_help_count(launch.course_id, launch.platform_id, now=utcnow()))
     unit = list(placement.skill_ids) if placement and placement.kind == "unit" and placement.skill_ids else None
+    # The page shows one unit's map and table: the one asked for (`?unit=`, from the page's list of units), else
+    # the one the student is working in; a unit placement shows its own skills.
     plan = plan_for(launch.course_id, launch.person_id, now=utcnow(), unit_skill_ids=unit,
-                    unit_title=placement.title if unit else "", language=page_language()) if pack else None
+                    unit_title=placement.title if unit else "", language=page_language(),
+                    unit=request.args.get("unit", "", type=str)) if pack else None
     # The placement check and review boxes come from what the plan and the launch already read.
     return render_template("student/home.html", launch=launch, placement=placement, plan=plan,
                            reviews_due=plan.reviews_due if plan else [],
@@ -181,6 +223,8 @@ def import_content():
     upload = request.files.get("pack")
     try:
         pack = import_pack(g.launch.course_id, read_pack_upload(upload.read()) if upload else None, now=utcnow())
+    except PackProblems as exc:
+        _flash_pack_problems(exc.problems)
     except ServiceError as exc:
         flash(translated(exc), "error")
     else:
@@ -189,6 +233,21 @@ def import_content():
         for warning in pack.warnings():
             flash(message_text(warning), "warning")
     return redirect(url_for("course.home"), code=303)
+
+
+#: A refused pack's problems listed one by one up to this many: flashes travel in the session cookie (4 KB).
+MAX_PROBLEMS_SHOWN = 10
+
+
+def _flash_pack_problems(problems: list[str]) -> None:
+    """Say the pack was not imported and why, each problem in the page's language."""
+    flash(ngettext("The course pack was not imported: it has %(num)d problem.",
+                   "The course pack was not imported: it has %(num)d problems.", len(problems)), "error")
+    for problem in problems[:MAX_PROBLEMS_SHOWN]:
+        flash(message_text(problem), "error")
+    if len(problems) > MAX_PROBLEMS_SHOWN:
+        rest = len(problems) - MAX_PROBLEMS_SHOWN
+        flash(ngettext("… and %(num)d more problem.", "… and %(num)d more problems.", rest), "error")
 
 
 @bp.get("/content/export")

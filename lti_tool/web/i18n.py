@@ -9,12 +9,15 @@ as they show them, through the `level_label` and `localized` filters below, so t
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from enum import Enum
 
-from flask import Blueprint, g, has_request_context, request
-from flask_babel import format_date, get_locale, gettext
+from babel.support import NullTranslations, Translations
+from flask import Blueprint, Flask, g, has_app_context, has_request_context, request
+from flask_babel import format_date, get_locale, get_translations, gettext, ngettext
+
+from ..learning.plan_units import UnitProgress
 
 #: Languages with a complete catalog for student and teacher pages; the first is the default.
 SUPPORTED = ("en", "es")
@@ -81,6 +84,40 @@ def select_locale() -> str:
     return request.accept_languages.best_match(SUPPORTED) or DEFAULT
 
 
+_CATALOGUE = "pathways_catalogue"
+
+
+def page_catalogue() -> Translations | NullTranslations:
+    """Return the page's catalogue (Flask-Babel's translations), found once per request and language.
+
+    Flask-Babel finds the catalogue anew for every word (its context, domain and locale: about 7 µs), and a plan
+    page looks up some fifty. It is kept with the locale it was found for, so a page that switches language with
+    `force_locale` (the class's family reports, each in its family's language) gets that language's words.
+    """
+    if not has_app_context():
+        return get_translations()
+    locale = get_locale()
+    held = g.get(_CATALOGUE)
+    if held is None or held[0] is not locale:
+        held = (locale, get_translations())
+        setattr(g, _CATALOGUE, held)
+    return held[1]
+
+
+def install_page_gettext(app: Flask) -> None:
+    """Have templates' `_()`, `{% trans %}` and their plural and context forms look words up in `page_catalogue`.
+
+    The same callables Flask-Babel installs, but for how they find the catalogue.
+    """
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: page_catalogue().ugettext(s),
+        ngettext=lambda s, p, n: page_catalogue().ungettext(s, p, n),
+        pgettext=lambda c, s: page_catalogue().upgettext(c, s),
+        npgettext=lambda c, s, p, n: page_catalogue().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
+
+
 @bp.app_template_global("page_language")
 def page_language() -> str:
     """Return the language code for `<html lang>`."""
@@ -94,7 +131,7 @@ def localized(value: object) -> str:
     text = value.value if isinstance(value, Enum) else value
     if not isinstance(text, str) or not text:
         return "" if text is None else str(text)
-    return gettext(text)
+    return page_catalogue().ugettext(text)
 
 
 #: A heatmap cell's name for screen readers; the class view looks it up once and fills it in per cell.
@@ -119,7 +156,28 @@ def level_words() -> dict[str, str]:
     For pages that name a level per row or per map box: one catalogue lookup per level and page instead of one
     per row (a plan page on a 400-skill course named 800 levels).
     """
-    return {level: gettext(level) for level in _LEVELS}
+    catalogue = page_catalogue()
+    return {level: catalogue.ugettext(level) for level in _LEVELS}
+
+
+@bp.app_template_global("unit_counts")
+def unit_counts(units: Sequence[UnitProgress]) -> list[str]:
+    """Return each unit's "n of N skills at Proficient or above" in the page's language, in the units' order.
+
+    The plan page lists every unit of the course (a hundred on a 400-skill course): one catalogue lookup per
+    distinct count, not one per unit.
+    """
+    texts: dict[tuple[int, int], str] = {}
+    counts = []
+    for unit in units:
+        key = (unit.proficient, unit.total)
+        text = texts.get(key)
+        if text is None:
+            text = texts[key] = ngettext("%(proficient)d of %(num)d skill at Proficient or above",
+                                         "%(proficient)d of %(num)d skills at Proficient or above", unit.total,
+                                         proficient=unit.proficient)
+        counts.append(text)
+    return counts
 
 
 @bp.app_template_filter("level_label")

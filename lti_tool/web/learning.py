@@ -18,7 +18,7 @@ from ..services.mastery import override_level, record_answer, require_pack
 from ..services.permissions import actor_of
 from ..services.plan import ClassRow, class_overview, plan_for
 from ..services.serving import serve_next
-from .course import launch_blueprint, require_student, require_teacher
+from .course import answers_question, launch_blueprint, require_student, require_teacher
 from .i18n import HEATMAP_CELL, heatmap_words, localized, page_language, person_name, translated
 from .skill_map import map_edges, map_name_lines, student_map_boxes
 
@@ -29,7 +29,7 @@ LEVELS = ["Not started", "Attempted", "Familiar", "Proficient", "Mastered"]
 
 
 def _skill(pack, skill_id: str):
-    skill = next((s for s in pack.skills if s.id == skill_id), None)
+    skill = pack.skills_by_id.get(skill_id)
     if skill is None:
         abort(404)
     return skill
@@ -49,6 +49,8 @@ def practice(skill_id: str):
 
 
 @bp.post("/practice/<skill_id>")
+# The question and the run of misses record_answer(misses_on=skill_id) asks for come with the launch.
+@answers_question(run_on="skill_id", run_length=MISSES_BEFORE_HELP)
 def answer(skill_id: str):
     """Check the answer and show feedback; mastery updates as the student goes."""
     person_id = require_student()

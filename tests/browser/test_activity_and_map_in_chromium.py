@@ -68,6 +68,49 @@ def test_teacher_sorts_the_activity_table_from_the_keyboard_and_the_student_sees
     wait(browser, ec.url_contains("/c/"))
     picture = browser.find_element(By.CSS_SELECTOR, "svg.skill-map[role=img]")
     assert picture.find_element(By.TAG_NAME, "title").get_attribute("textContent").startswith("Your skill map")
-    assert picture.size["width"] > 0 and len(picture.find_elements(By.CSS_SELECTOR, "g.map-level")) == 16
+    # The plan draws the unit the student works in (issue 14): Fractions, four of the demo's sixteen skills.
+    assert picture.size["width"] > 0 and len(picture.find_elements(By.CSS_SELECTOR, "g.map-level")) == 4
     audit.check("the student's plan with their skill map")
+    audit.assert_clean()
+
+
+def _tab_to(browser, element) -> None:
+    """Move the keyboard focus to `element` with Tab, as a keyboard user would."""
+    browser.execute_script("document.activeElement.blur()")
+    for _ in range(80):
+        ActionChains(browser).send_keys(Keys.TAB).perform()
+        if browser.execute_script("return document.activeElement === arguments[0]", element):
+            return
+    raise AssertionError("not reachable by Tab")
+
+
+def test_student_moves_to_another_units_map_with_the_keyboard_and_a_link(browser, tool, sandbox):
+    audit = PageAudit(browser)
+    teacher_opens_the_demo_course(browser, tool, TEACHER)
+    browser.get(tool.url("/"))
+    browser.find_element(By.LINK_TEXT, f"Launch Pathways as {STUDENT}").click()
+    wait(browser, ec.url_contains("/c/"))
+    units = browser.find_element(By.CSS_SELECTOR, "[data-testid=unit-list]")
+    shown = units.find_elements(By.CSS_SELECTOR, "a[aria-current=true]")
+    assert [a.text for a in shown] == ["Fractions"]
+    assert browser.find_element(By.ID, "map-heading").text == "Your skill map: Fractions"
+    audit.check("the student's plan with the list of units")
+
+    # Tab to another unit and press Enter: its map and table replace Fractions', no script involved.
+    _tab_to(browser, units.find_element(By.LINK_TEXT, "Equations and lines"))
+    mark_page(browser)
+    ActionChains(browser).send_keys(Keys.ENTER).perform()
+    wait(browser, left_page)
+    assert "unit=unit-linear" in browser.current_url
+    assert browser.find_element(By.ID, "map-heading").text == "Your skill map: Equations and lines"
+    current = browser.find_elements(By.CSS_SELECTOR, "[data-testid=unit-list] a[aria-current=true]")
+    assert [a.text for a in current] == ["Equations and lines"]
+    rows = browser.find_elements(By.CSS_SELECTOR, "table tbody th[scope=row]")
+    assert len(rows) == 4 and "Two-step equations" in [row.text for row in rows]
+    assert len(browser.find_elements(By.CSS_SELECTOR, "svg.skill-map g.map-level")) == 4
+    audit.check("the plan showing another unit")
+
+    # And back with a plain click on the link.
+    click_through(browser, "//*[@data-testid='unit-list']//a[normalize-space()='Fractions']")
+    assert browser.find_element(By.ID, "map-heading").text == "Your skill map: Fractions"
     audit.assert_clean()

@@ -148,8 +148,13 @@ def test_spanish_student_reads_the_plan_a_question_its_hint_and_solution_in_span
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "es"
     plan = browser.find_element(By.TAG_NAME, "main").text
     assert "Fracciones equivalentes" in plan and "Equivalent fractions" not in plan
-    assert "Tasas unitarias" in plan and "Unit rates" not in plan
+    # The map and table show the unit the student is in (issue 14); the other units are listed by their Spanish
+    # titles, and a unit's skills are named in Spanish too.
+    assert "Razones, tasas y porcentajes" in plan and "Ratios, rates and percents" not in plan
     audit.check("Spanish student's plan")
+    _click(browser, browser.find_element(By.LINK_TEXT, "Razones, tasas y porcentajes"))
+    ratios = browser.find_element(By.TAG_NAME, "main").text
+    assert "Tasas unitarias" in ratios and "Unit rates" not in ratios
 
     _practise(browser, home, "frac-add-sub")
     served = browser.find_element(By.NAME, "served").get_attribute("value")

@@ -354,3 +354,25 @@ def test_item_that_names_no_skills_explicitly_is_refused_because_it_would_give_n
     assert problems_of(data) == [
         "activities[0].items[0].skills: should name at least one skill, or be left out to use the activity's skills"
     ]
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("{oops", "a field name in double quotes was expected"),
+    ('{"a" 1}', "a colon (:) was expected"),
+    ('{"a": 1 "b": 2}', "a comma (,) was expected"),
+    ("[1, ]", "a value was expected"),
+    ('{"a": "open', "a text in quotes starts here and is never closed"),
+    ('"a\x01"', "a text in quotes holds a control character such as a line break"),
+    ('"\\q"', "a backslash starts an escape that JSON does not have"),
+    ("{} {}", "more follows the end of the JSON document"),
+])
+def test_invalid_json_is_described_in_a_message_not_in_the_decoders_english(text, words):
+    # The decoder's words (error.msg) cannot be translated; each kind it has is one Message, line and column apart.
+    with pytest.raises(CoursePackError) as error:
+        loads_pack(text)
+    (problem,) = error.value.problems
+    assert problem.template == "line %(line)d, column %(column)d: not valid JSON (%(error)s)"
+    assert problem.values["error"].template == words
+    with pytest.raises(json.JSONDecodeError) as decoding:
+        json.loads(text)
+    assert (problem.values["line"], problem.values["column"]) == (decoding.value.lineno, decoding.value.colno)

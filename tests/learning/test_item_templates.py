@@ -113,3 +113,40 @@ def test_author_is_warned_when_a_skill_has_fewer_than_ten_distinct_questions():
     assert any("fewer than 10" in note for note in few.warnings())
     many = load_pack(_pack_with(_template()))
     assert not any("'add'" in note for note in many.warnings())
+
+
+@pytest.mark.parametrize(("formula", "template", "values"), [
+    ("(a + b", "%(formula)s is not a formula: the bracket %(bracket)s at character %(column)d is never closed",
+     {"formula": "'(a + b'", "bracket": "(", "column": 1}),
+    ("a + b)", "%(formula)s is not a formula: the bracket %(bracket)s at character %(column)d closes nothing",
+     {"formula": "'a + b)'", "bracket": ")", "column": 6}),
+    ("a b", "%(formula)s is not a formula: it cannot be read from character %(column)d on",
+     {"formula": "'a b'", "column": 3}),
+    ("a ==", "%(formula)s is not a formula: it stops before it is complete", {"formula": "'a =='"}),
+    ("z + 1", "%(name)s is not one of the item's parameters", {"name": "'z'"}),
+    ("a @ b", "%(code)s is not arithmetic a template may use", {"code": "'a @ b'"}),
+    ("gcd(a)", "%(function)s() was given the wrong number of values", {"function": "gcd"}),
+    ("a ** 13", "powers must be small whole numbers", {}),
+    ("a / (b - 2)", "the formula divides by zero", {}),
+    ("a" * 201, "the formula is longer than %(limit)d characters", {"limit": 200}),
+])
+def test_a_formula_error_is_a_message_with_its_values_so_pages_can_translate_it(formula, template, values):
+    # Python's own words for a syntax error are English only: the author gets the place instead.
+    with pytest.raises(TemplateError) as error:
+        evaluate(formula, {"a": 1, "b": 2})
+    assert (error.value.message.template, dict(error.value.message.values)) == (template, values)
+    assert str(error.value) == template % values  # the command line and logs still read English
+
+
+def test_a_packs_template_problems_keep_the_formula_errors_message():
+    # On the map editor's page the inner sentence is translated too, not only "with … the template fails".
+    with pytest.raises(CoursePackError) as error:
+        load_pack(_pack_with(_template(answer="(a + c / b")))
+    problem = next(p for p in error.value.problems if p.where.endswith(".answer"))
+    assert problem.message.template.endswith("is never closed")
+    with pytest.raises(CoursePackError) as error:
+        load_pack(_pack_with(_template(parameters={"a": {"min": 0, "max": 2}, "b": {"values": [5]},
+                                                   "c": {"min": 1, "max": 1}}, constraints=[], answer="b / a")))
+    (failed,) = error.value.problems
+    assert failed.message.template == "with %(values)s the template fails: %(error)s"
+    assert failed.message.values["error"].template == "the formula divides by zero"

@@ -215,6 +215,31 @@ def test_record_updates_every_skill_of_the_item_and_the_learner_wide_state():
     assert states == {"fractions": SkillState("fractions")}
 
 
+def test_an_answer_kept_out_of_the_learner_wide_state_moves_its_skill_only():
+    model = course_model()
+    states = model.record({}, Response("easy-1", ("fractions",), True, at=0.0))
+    overall = states[ALL_SKILLS]
+
+    changed = model.record(states, Response("hard-1", ("fractions",), False, at=40.0, learner_wide=False))
+
+    assert set(changed) == {"fractions"}  # the placement check's kind of answer: its skill's evidence only
+    assert (changed["fractions"].attempts, changed["fractions"].correct) == (2, 1)
+    assert changed["fractions"].estimate == pytest.approx(
+        model.log_odds({"fractions": changed["fractions"], ALL_SKILLS: overall}, "", ["fractions"]))
+    # The next learner-wide answer follows on from the last one that counted.
+    after = model.record({**states, **changed}, Response("easy-2", ("fractions",), True, at=80.0))
+    assert after[ALL_SKILLS].attempts == 2 and after["fractions"].attempts == 3
+    # With no learner-wide state yet, the estimate is a typical learner's, as for a first answer.
+    first = model.record({}, Response("hard-1", ("fractions",), False, at=0.0, learner_wide=False))
+    assert set(first) == {"fractions"}
+    assert first["fractions"].estimate == pytest.approx(model.log_odds({"fractions": first["fractions"]}, "",
+                                                                       ["fractions"]))
+    # So is an empty one (the app locks the learner-wide row before the first answer that counts in it).
+    empty = model.record({ALL_SKILLS: SkillState(ALL_SKILLS)},
+                         Response("hard-1", ("fractions",), False, at=0.0, learner_wide=False))
+    assert empty == first
+
+
 def test_learner_with_strong_prerequisites_starts_ahead_and_with_weak_ones_behind():
     model = course_model()
     strong = answer(model, SkillState("whole-numbers"), *[("easy-1", True)] * 5)

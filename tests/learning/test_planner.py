@@ -182,3 +182,17 @@ def test_skills_the_teacher_assigned_come_first_soonest_due_first_until_proficie
                                  assigned=assigned)
     assert [s.skill_id for s in proficient if s.assigned] == ["props"]
     assert next(s for s in proficient if s.skill_id == "rates").reason is not StepReason.ASSIGNED
+
+
+def test_activities_grouped_once_per_course_plan_the_same_steps_as_the_list():
+    # The plan page groups a course's activities by skill once per pack (services/plan.py); the steps, their
+    # activities and their order must be what the plain list gives.
+    from lti_tool.learning.planner import activities_by_skill
+
+    activities = course_activities()
+    grouped = activities_by_skill(activities)
+    assert [a.kind for a in grouped["rates"]] == ["resource", "resource", "practice", "project"]
+    for levels in ({}, {"whole": Level.MASTERED}, {"whole": Level.MASTERED, "equiv": Level.PROFICIENT}):
+        goals = [Goal("g", "Rates", ("rates",))]
+        assert plan_next_steps(ratio_course(), levels, grouped, goals, [], limit=7) == plan_next_steps(
+            ratio_course(), levels, activities, goals, [], limit=7)

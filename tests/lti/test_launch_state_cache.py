@@ -47,3 +47,56 @@ def test_the_oldest_entries_go_first_when_the_cache_holds_more_than_its_threshol
         small.set(f"k{n}", n, timeout=100 + n)  # k0 expires first
     small._prune_entries(time.time())
     assert [small.get(f"k{n}") for n in range(5)] == [None, None, 2, 3, 4]
+
+
+def test_entries_are_written_whole_owner_only_in_cachelibs_format_and_leave_no_temporary_file(tmp_path):
+    from cachelib.file import FileSystemCache
+
+    from lti_tool.cache_json import StrictJSONSerializer
+
+    folder = tmp_path / "cache"
+    ours = LocalFileCache(str(folder), threshold=100)
+    ours.serializer = StrictJSONSerializer()
+    assert ours.set("state", {"nonce": "n1"}, timeout=300) is True
+    assert ours.set("state", {"nonce": "n2"}, timeout=300) is True  # replaced in place
+    assert ours.set("forever", [1, 2], timeout=0) is True
+    assert sorted(os.listdir(folder)) == sorted(os.path.basename(ours._get_filename(k)) for k in ("state", "forever"))
+    for name in os.listdir(folder):
+        assert os.stat(folder / name).st_mode & 0o777 == 0o600  # launch state: readable by the tool's user only
+    # The file format is cachelib's (an expiry, then the value): either version reads what the other wrote.
+    stock = FileSystemCache(str(folder), threshold=0)
+    stock.serializer = StrictJSONSerializer()
+    assert stock.get("state") == {"nonce": "n2"} and stock.get("forever") == [1, 2]
+    stock.set("from-cachelib", "x", timeout=60)
+    assert ours.get("from-cachelib") == "x"
+    assert ours.set("expired", "x", timeout=-1) is True and ours.get("expired") is None
+
+
+def test_a_write_that_fails_says_so_and_leaves_nothing_behind(tmp_path, monkeypatch):
+    folder = tmp_path / "cache"
+    backend = LocalFileCache(str(folder), threshold=100)
+    backend.set("warm", 1, timeout=60)  # the first write prunes; the next ones only write
+
+    def full_disk(*_args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("lti_tool.file_cache.os.replace", full_disk)
+    assert backend.set("state", {"nonce": "n"}, timeout=60) is False
+    assert os.listdir(folder) == [os.path.basename(backend._get_filename("warm"))]  # no half-written file
+    assert backend.get("state") is None
+
+
+def test_a_login_keeps_its_nonce_only_in_its_state_entry_which_the_launch_uses_up(sandbox, tool):
+    pending = sandbox.begin("student")
+    nonce = pending.claims["nonce"]
+    with tool.app.app_context():
+        storage = LaunchStateStorage(cache)
+        assert storage.get_value("lti1p3-" + pending.state)["nonce"] == nonce
+        assert storage.get_value("lti1p3-nonce-" + nonce) is None  # no second entry to write, read and delete
+    assert pending.post().status_code == 200
+    with tool.app.app_context():
+        assert LaunchStateStorage(cache).get_value("lti1p3-" + pending.state) is None
+    # The nonce went with its state: the same token cannot be used again, nor the nonce under another login.
+    assert "already been used" in pending.post().text
+    other = sandbox.begin("student")
+    assert "nonce" in other.post(other.resign(nonce=nonce)).text.lower()

@@ -25,7 +25,7 @@ from tests.support import SandboxActions, parse_form, served_answer, submit_form
 # Statements per request (SQLite and PostgreSQL alike), today's numbers: a page that needs more fails.
 # Before issue 14's fixes: login 3, launch 16, plan 15, answer 23, class view 7, teacher home 11 + one per leaver.
 # Before its second round: plan 8, answer 11 (13 when its level changed), class view 12, teacher home 16,
-# roster sync 13.
+# roster sync 13. Before its fourth: answer 6 (8 when its level changed).
 CEILINGS = {
     # The platform with the deployment (one query since the launch branch; 2 before).
     "login": 1,
@@ -35,18 +35,23 @@ CEILINGS = {
     "launch": 5,
     # The launch with its content and placement-check run, the levels, goals, due reviews and assignments.
     "plan": 5,
+    # The plan showing another unit than the student's own (`?unit=`, issue 14): the same statements.
+    "plan, another unit": 5,
     # The same page opened from a graded link (an LMS assignment: a placement) shows that placement (its title
     # and, for a unit's link, its skills), read with the launch since issue 14's third round (6 before).
     "plan, from a graded link": 5,
-    # A right answer that leaves the level as it was: the launch, the served question, its claim, the lock of
-    # the learner-wide and skill rows (with the skill's review schedule), the response and one batched UPDATE.
-    "answer": 6,
+    # A right answer that leaves the level as it was: the launch with the served question (and the run of misses
+    # on the skill), its claim, the lock of the learner-wide and skill rows (with the skill's review schedule and
+    # whether the course has placements), the response and one batched UPDATE (6 before issue 14's fourth round:
+    # the question was read on its own).
+    "answer": 5,
     # A wrong answer that leaves the level as it was: the same. The learner's run of misses on the skill (two in
     # a row offer other ways to learn it) is read with the served question (7 before issue 14's third round).
-    "answer, wrong": 6,
-    # The same when the level changes: the level change is recorded and the course's placements are read to
-    # publish grades (this course has none; with placements the changed scores are queued as well).
-    "answer, level changed": 8,
+    "answer, wrong": 5,
+    # The same when the level changes: + the level change's row. Whether the course has placements to publish
+    # grades to comes with the lock (this course has none; with placements the changed scores are queued as well,
+    # in the same transaction). 8 before issue 14's fourth round: the placements were read on their own.
+    "answer, level changed": 6,
     # The "Needs help now" badge (issue 13) runs the whole needs-help reading, flat in size; the class's levels
     # are read once per page for the heatmap and the badge, the course's dates come with the launch, the
     # students' last launch times with the class (7 before issue 14's teacher-page round).
@@ -203,6 +208,14 @@ def _measure(make_tool, *, students: int, leavers: int, copies: int) -> dict[str
         assert "Your next steps" in plan.text
         pages["plan"] = seen
         plan.http = pending.http
+        # One unit's map and table, whatever the course's size (issue 14): four boxes of the demo's first unit.
+        assert plan.text.count('<g class="map-level map-level-') == 4
+
+        with counter.counting() as seen:
+            other_unit = _get(plan, tool, "/?unit=unit-linear")
+        assert '<h2 id="map-heading">Your skill map: Equations and lines</h2>' in other_unit.text
+        assert other_unit.text.count('<g class="map-level map-level-') == 4
+        pages["plan, another unit"] = seen
 
         question = _get(plan, tool, practice_path)
         changes = _level_changes(tool)

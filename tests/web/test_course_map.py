@@ -261,3 +261,31 @@ def test_a_spanish_teacher_reads_the_editors_refusals_and_the_packs_problems_in_
     text = html.unescape(csv_refused.text)
     assert "ninguna fila tiene 'Is framework' en 1; exporte el marco completo desde Moodle" in text
     assert _pack(editor) == before
+
+
+def _template_item(item_id: str, skill: str, answer: str) -> dict:
+    return {"id": item_id, "type": "numeric", "prompt": "What is {a} + {b}?", "skills": [skill], "difficulty": "easy",
+            "parameters": {"a": {"min": 1, "max": 3, "step": 1}, "b": {"values": [0, 2]}}, "constraints": [],
+            "answer": answer, "tolerance": 0, "unit": None, "hints": [], "solution": ""}
+
+
+def test_a_spanish_teacher_reads_formula_and_json_errors_in_spanish_inside_and_out(sandbox):
+    editor = _editor(sandbox, locale="es-MX")
+    before = _pack(editor)
+    document = demo_pack_data()
+    practice = next(a for a in document["activities"] if a["kind"] == "practice")
+    practice["items"] += [_template_item("t-unclosed", practice["skills"][0], "(a + b"),
+                          _template_item("t-zero", practice["skills"][0], "a / b")]
+    refused = upload_file(editor, "/teacher/map/import", "pack.json", json.dumps(document).encode("utf-8"))
+    text = html.unescape(refused.text)
+    # The formula evaluator's own sentence, inside the pack's sentence, is Spanish too (it stayed English).
+    assert "(respuesta): '(a + b' no es una fórmula: el signo ( en el carácter 1 no se cierra nunca" in text
+    assert "la plantilla falla: la fórmula divide entre cero" in text
+    assert "is not a formula" not in text and "never closed" not in text and "divides by zero" not in text
+
+    # Python's JSON decoder's words ("Expecting property name enclosed in double quotes") are English only.
+    not_json = html.unescape(upload_file(editor, "/teacher/map/import", "pack.json", b"{not json").text)
+    assert ("ni un CSV de competencias de Moodle: línea 1, columna 2: "
+            "se esperaba un nombre de campo entre comillas dobles.") in not_json
+    assert "Expecting" not in not_json
+    assert _pack(editor) == before

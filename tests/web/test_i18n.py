@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gettext
+import html
 import io
+import json
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -23,7 +25,8 @@ from lti_tool.services.agency import EVIDENCE_KINDS, REFLECTION_PROMPTS
 from lti_tool.services.content import demo_pack_data
 from lti_tool.web.diagnostic import BELIEF_WORDS
 from lti_tool.web.i18n import DOMAIN_WORDS, language_of
-from tests.support import LAUNCH_PRESENTATION, launch_with_presentation, submit_form
+from tests.jobs.gradebook import FAST_RETRIES, open_gradebook
+from tests.support import LAUNCH_PRESENTATION, SandboxActions, launch_with_presentation, parse_form, submit_form
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = ROOT / "lti_tool" / "translations"
@@ -172,6 +175,63 @@ def test_a_spanish_teacher_sees_a_student_whose_lms_shares_no_name_as_nombre_no_
     # The class CSV is read by machine: English, as its header and level words are.
     exported = _get(teacher, tool, base + "class/export.csv").text
     assert "\n(name not shared)," in exported.replace("\r\n", "\n") and "nombre" not in exported
+
+
+def test_a_spanish_teacher_sees_an_unnamed_students_grades_as_nombre_no_compartido(make_tool):
+    tool = make_tool(**FAST_RETRIES)
+    tool.platform.add_user("s-anon", roles=["Learner"], context_id="math-7")  # the LMS sends no name claims
+    sandbox = SandboxActions(tool)
+    gradebook = open_gradebook(tool, sandbox)
+    gradebook.queue("s-anon", 70.0)
+    gradebook.queue("student-1", 80.0)
+    gradebook.drain()
+    home = _launch(sandbox, "teacher", locale="es")
+    grades = home.text.split('id="grades-heading"', 1)[1].split("</section>", 1)[0]
+    # It showed the LMS's user id ("s-anon") where every other teacher page says the name was not shared.
+    assert "<tr><td>(nombre no compartido)</td><td>Fractions</td>" in grades and "s-anon" not in grades
+    assert "<tr><td>Priya Shah</td>" in grades
+    compare = _get(home, tool, re.search(r'href="([^"]*/grades/compare/\d+)"', grades).group(1))
+    assert compare.status_code == 200 and _html_lang(compare) == "es"
+    assert '<th scope="row">(nombre no compartido)</th>' in compare.text and "s-anon" not in compare.text
+    assert '<th scope="row">Priya Shah</th>' in compare.text
+
+
+def _post_pack(teacher, tool, body: bytes):
+    """Post a file to …/content/import as a form would; return the course page it leads back to."""
+    base = re.search(r"/c/[^/]+/", teacher.url).group(0)
+    _, fields = parse_form(teacher.text, teacher.url)
+    page = teacher.http.post(tool.url(base + "content/import"), data={"csrf_token": fields["csrf_token"]},
+                             files={"pack": ("pack.json", body)}, timeout=30)
+    assert page.status_code == 200 and page.url.endswith(base), page.url
+    return page.text
+
+
+def test_a_spanish_teacher_reads_why_an_uploaded_pack_was_not_imported_in_spanish(sandbox, tool):
+    teacher = _launch(sandbox, "teacher", locale="es")
+    document = demo_pack_data()
+    document["skills"][1]["name"] = 5
+    document["activities"][0]["kind"] = "lecture"
+    text = _post_pack(teacher, tool, json.dumps(document).encode("utf-8"))
+    # It was one English block: "The course pack has 2 problems: - skills[1].name: should be text, …".
+    assert "El paquete del curso no se importó: tiene 2 problemas." in text
+    assert "skills[1].name: debería ser texto, no el número 5" in text
+    assert "activities[0].kind: debería ser uno de practice, resource" in text
+    assert "problems" not in text and "should be" not in text
+
+    # Not JSON at all: where, and what is wrong, in Spanish (Python's decoder says it in English only).
+    text = _post_pack(teacher, tool, b'{"course": {"title": "Fracciones"} "skills": []}')
+    assert "línea 1, columna 36: no es JSON válido (se esperaba una coma (,))" in html.unescape(text)
+    assert "Expecting" not in text and "not valid JSON" not in text
+
+    # A pack with many problems lists the first few and counts the rest (flashes travel in the session cookie).
+    document = demo_pack_data()
+    for skill in document["skills"]:
+        skill["name"] = 5
+    text = html.unescape(_post_pack(teacher, tool, json.dumps(document).encode("utf-8")))
+    count = len(document["skills"])
+    assert f"El paquete del curso no se importó: tiene {count} problemas." in text
+    assert text.count("debería ser texto, no el número 5") == 10
+    assert f"… y {count - 10} problemas más." in text
 
 
 def test_an_english_teacher_keeps_english_pages(sandbox, tool):
@@ -398,3 +458,24 @@ def test_a_refused_launch_is_explained_in_the_browsers_language(sandbox):
     assert replay.status_code == 400
     section = re.search(r"<section.*?</section>", replay.text, re.S).group(0)
     assert "No se pudo abrir Pathways" in section and "Esta apertura ya se usó" in section, section
+
+
+def test_templates_find_the_catalogue_once_per_page_and_follow_force_locale(tool, monkeypatch):
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    from lti_tool.web import i18n
+
+    lookups = []
+    real = i18n.get_translations
+    monkeypatch.setattr(i18n, "get_translations", lambda: lookups.append(1) or real())
+    page = "{{ _('My learning plan') }}|{{ _('Not started') }}|{% trans %}My learning plan{% endtrans %}"
+    with tool.app.test_request_context("/"):
+        with force_locale("es"):
+            assert render_template_string(page) == "Mi plan de aprendizaje|Sin empezar|Mi plan de aprendizaje"
+            assert render_template_string(page).startswith("Mi plan")
+            assert len(lookups) == 1  # three strings, two renders: one lookup
+            with force_locale("en"):  # e.g. a family report in the family's language
+                assert render_template_string(page) == "My learning plan|Not started|My learning plan"
+            assert render_template_string(page) == "Mi plan de aprendizaje|Sin empezar|Mi plan de aprendizaje"
+        assert len(lookups) == 3

@@ -59,6 +59,19 @@ def test_a_question_the_server_did_not_serve_to_this_student_is_refused(sandbox,
     assert _count(tool, ItemResponse) == 0
 
 
+def test_a_question_served_to_another_student_of_the_course_is_refused_and_left_open(sandbox, tool):
+    # The answer's question is read with the launch, joined on the launch's person and course: another
+    # learner's open question in the same course must not be answerable (nor closed) from this launch.
+    page, launch_path = _student_on_practice(sandbox, tool)
+    other = sandbox.launch("student-2")
+    theirs = other.http.get(tool.url(re.search(r"/c/[^/]+/", other.url).group(0) + "practice/frac-equivalent"))
+    their_id = re.search(r'name="served" value="(\d+)"', theirs.text).group(1)
+    forged = submit_form(page, "/practice/frac-equivalent", answer=served_answer(tool, theirs), served=their_id)
+    assert "not given to you" in forged.text
+    assert _count(tool, ItemResponse) == 0
+    assert _count(tool, ServedItem, ServedItem.id == int(their_id), ServedItem.answered_at.is_(None)) == 1
+
+
 def test_questions_are_not_repeated_until_the_skills_pool_is_used_up_and_easier_ones_come_first(sandbox, tool):
     page, launch_path = _student_on_practice(sandbox, tool)
     with tool.app.app_context():

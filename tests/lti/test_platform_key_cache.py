@@ -1,0 +1,68 @@
+"""Platform public keys are parsed once per process, by the key's content; rotation and withdrawal still count.
+
+Each launch still reads the platform's key set from the shared cache (refetched for an unknown kid, 1EdTech
+Security Framework §6); only turning a JWK into a key object is kept per process.
+"""
+
+from __future__ import annotations
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from lti_tool.lti import launch as lti_launch
+
+from .test_launch_security import assert_refused
+
+
+@pytest.fixture
+def parses(monkeypatch) -> list[str]:
+    """Count the JWKs parsed into keys, starting from an empty per-process store."""
+    monkeypatch.setattr(lti_launch, "_PARSED_KEYS", {})
+    seen: list[str] = []
+    original = jwt.algorithms.RSAAlgorithm.from_jwk
+
+    def counting(jwk):
+        seen.append(jwk)
+        return original(jwk)
+
+    monkeypatch.setattr(jwt.algorithms.RSAAlgorithm, "from_jwk", staticmethod(counting))
+    return seen
+
+
+def test_launches_parse_the_platform_key_once_and_a_rotated_key_once_more(sandbox, parses):
+    for _ in range(3):
+        assert sandbox.launch("student").status_code == 200
+    assert len(parses) == 1
+    sandbox.platform.rotate_key()  # a new kid: the cached key set lacks it, so it is refetched
+    for _ in range(2):
+        page = sandbox.launch("student")
+        assert page.status_code == 200 and "My learning plan" in page.text
+    assert len(parses) == 2
+
+
+def test_a_key_the_platform_withdrew_is_refused_though_it_was_parsed_before(sandbox, parses):
+    platform = sandbox.platform
+    old_kid = platform._current_kid
+    old_key = platform._keys[old_kid]
+    assert sandbox.launch("student").status_code == 200  # the old key is parsed and kept
+    platform.rotate_key()
+    platform.retire_key(old_kid)
+    assert sandbox.launch("student").status_code == 200  # unknown kid: the key set is refetched, without old_kid
+    pending = sandbox.begin("student")
+    assert_refused(pending.post(platform.sign(pending.claims, key=old_key, kid=old_kid)),
+                   "key the platform does not publish")
+
+
+def test_only_the_public_half_of_a_published_key_is_used_and_junk_is_no_key(parses):
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    published = {**jwt.algorithms.RSAAlgorithm.to_jwk(private, as_dict=True), "kid": "k", "alg": "RS256"}
+    key = lti_launch.parsed_public_key(published)
+    assert isinstance(key, rsa.RSAPublicKey)
+    assert key.public_numbers() == private.public_key().public_numbers()
+    assert lti_launch.parsed_public_key(dict(published)) is key  # same content, same parsed key
+    changed = {**jwt.algorithms.RSAAlgorithm.to_jwk(rsa.generate_private_key(public_exponent=65537, key_size=2048)
+                                                   .public_key(), as_dict=True), "kid": "k", "alg": "RS256"}
+    assert lti_launch.parsed_public_key(changed) is not key  # same kid, new key material: parsed anew
+    assert lti_launch.parsed_public_key({"kty": "EC", "kid": "k"}) is None
+    assert lti_launch.parsed_public_key({"kty": "RSA", "kid": "k", "n": "!!", "e": "AQAB"}) is None
