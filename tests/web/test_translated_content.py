@@ -15,6 +15,7 @@ from lti_tool.services.content import demo_pack_data
 from tests.support import (
     answer_for_served,
     launch_with_presentation,
+    open_in_launch,
     served_item,
     submit_form,
     upload_file,
@@ -49,9 +50,11 @@ def _answer(page, skill_id, answer):
 def test_spanish_student_practises_in_spanish_and_the_answer_is_checked_as_in_english(sandbox, tool):
     assert "The course now uses" in submit_form(sandbox.launch("teacher"), "/content/demo").text
     home = launch_with_presentation(sandbox, locale="es-MX")
-    # The plan names the skills and the course in Spanish, and not in English.
+    # The plan names the skills and the course in Spanish, and not in English (another unit's skills too, opened
+    # from the plan's list of units).
     assert _shows(home, "Fracciones equivalentes") and not _shows(home, "Equivalent fractions")
-    assert _shows(home, "Razones y razones equivalentes") and not _shows(home, "Ratios and equivalent ratios")
+    ratios = open_in_launch(home, tool, "/", unit="unit-ratios-rates")
+    assert _shows(ratios, "Razones y razones equivalentes") and not _shows(ratios, "Ratios and equivalent ratios")
 
     practice = _practice(home, tool, "frac-add-sub")
     assert _shows(practice, "Practica: Sumar y restar fracciones")
