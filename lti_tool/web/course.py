@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
@@ -243,6 +243,11 @@ def _flash_pack_problems(problems: list[str]) -> None:
     """Say the pack was not imported and why, each problem in the page's language."""
     flash(ngettext("The course pack was not imported: it has %(num)d problem.",
                    "The course pack was not imported: it has %(num)d problems.", len(problems)), "error")
+    flash_problems(problems)
+
+
+def flash_problems(problems: Sequence[object]) -> None:
+    """Flash each problem in the page's language, the first MAX_PROBLEMS_SHOWN of them, then how many more."""
     for problem in problems[:MAX_PROBLEMS_SHOWN]:
         flash(message_text(problem), "error")
     if len(problems) > MAX_PROBLEMS_SHOWN:

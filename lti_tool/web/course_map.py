@@ -27,7 +27,7 @@ from ..services.course_map import (
     start_course,
 )
 from ..services.errors import NotFound, ServiceError
-from .course import launch_blueprint, require_teacher
+from .course import flash_problems, launch_blueprint, require_teacher
 from .i18n import N_, localized, message_text, translated
 
 bp = launch_blueprint("course_map", __name__)
@@ -204,5 +204,7 @@ def _after_save(kind: str, saved_id: str, activity_id: str | None) -> str:
 
 def _flash_problems(exc: ServiceError) -> None:
     problems = getattr(exc, "problems", None)
-    for problem in [message_text(problem) for problem in problems] if problems else [translated(exc)]:
-        flash(problem, "error")
+    if problems:
+        flash_problems(list(problems))  # capped: flashes travel in the session cookie (4 KB)
+    else:
+        flash(translated(exc), "error")

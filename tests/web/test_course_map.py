@@ -195,6 +195,22 @@ def test_a_course_pack_is_still_checked_on_import_and_every_problem_is_shown(san
     assert load_pack(_pack(editor)) == load_pack(demo_pack_data())
 
 
+def test_a_pack_with_many_problems_lists_the_first_ten_and_counts_the_rest(sandbox):
+    # Every problem was flashed: the flashes travel in the session cookie, and a browser drops a cookie over
+    # 4 KB (the list, and the session with it, were lost).
+    editor = _editor(sandbox)
+    document = demo_pack_data()
+    for skill in document["skills"]:
+        skill["name"] = 5
+    refused = upload_file(editor, "/teacher/map/import", "pack.json", json.dumps(document).encode("utf-8"))
+    text = html.unescape(refused.text)
+    count = len(document["skills"])
+    assert count > 10
+    assert text.count("should be text, not the number 5") == 10
+    assert f"… and {count - 10} more problems." in text
+    assert load_pack(_pack(editor)) == load_pack(demo_pack_data())
+
+
 def test_editing_a_question_in_english_keeps_the_translations_that_still_fit(sandbox):
     editor = _editor(sandbox)
     activity = _get(editor, _link(editor, r"/teacher/map/activity\?id=practice-frac-multiply"))
