@@ -242,18 +242,22 @@ def student_plan_goals(course_id: int, person_id: int) -> list[Goal]:
     pack = course_pack(course_id)
     if pack is None:
         return []
-    rows = db.session.scalars(
-        sa.select(StudentGoal)
-        .where(StudentGoal.course_id == course_id, StudentGoal.person_id == person_id,
-               StudentGoal.done.is_(False))
-        .order_by(StudentGoal.by_date.is_(None), StudentGoal.by_date, StudentGoal.id)
-    )
+    rows = db.session.scalars(_OPEN_GOALS_QUERY, {"course_id": course_id, "person_id": person_id})
     goals = []
     for row in rows:
         skill_ids = tuple(s for s in (row.skill_ids or []) if s in pack.skill_graph)
         if skill_ids:
             goals.append(Goal(id=f"{GOAL_PREFIX}{row.id}", title=row.title, skill_ids=skill_ids, set_by="student"))
     return goals
+
+
+# Built once: the plan page asks on every view (services/mastery._ROWS_QUERY).
+_OPEN_GOALS_QUERY = (
+    sa.select(StudentGoal)
+    .where(StudentGoal.course_id == sa.bindparam("course_id"), StudentGoal.person_id == sa.bindparam("person_id"),
+           StudentGoal.done.is_(False))
+    .order_by(StudentGoal.by_date.is_(None), StudentGoal.by_date, StudentGoal.id)
+)
 
 
 # --- Pacing ------------------------------------------------------------------------------------------------

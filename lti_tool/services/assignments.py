@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 
 import sqlalchemy as sa
 
@@ -113,21 +114,29 @@ def current_assignments(course_id: int, platform_id: int) -> list[AssignmentView
     return sorted(views, key=lambda v: (v.due_on is None, v.due_on or date.min, v.skill_name, v.student.casefold()))
 
 
+@cache
+def _assigned_query(also: sa.Select | None) -> sa.Select | sa.CompoundSelect:
+    # Built once per `also` (a query built once itself, so this holds one or two): the plan page asks on every view.
+    query = sa.select(sa.literal(True).label("assigned"), SkillAssignment.skill_id, SkillAssignment.due_on).where(
+        SkillAssignment.course_id == sa.bindparam("course_id"), SkillAssignment.person_id == sa.bindparam("person_id"))
+    if also is None:
+        return query
+    column = also.selected_columns[0]
+    return sa.union_all(query, also.with_only_columns(sa.literal(False), column, sa.null().label("due_on")))
+
+
 def assigned_skills(course_id: int, person_id: int, *,
                     also: sa.Select | None = None) -> tuple[dict[str, date | None], set[str]]:
     """Return the skills assigned to the student in the course, with their due dates.
 
     `also` is another one-column query of skill ids for the same student that the caller needs on the same page
-    (the plan's waiting unit-check questions): both come back from one round trip, its skills as the second value.
+    (the plan's waiting unit-check questions), built once with the student as the bind parameters `course_id` and
+    `person_id`: both come back from one round trip, its skills as the second value.
     """
-    query = sa.select(sa.literal(True).label("assigned"), SkillAssignment.skill_id, SkillAssignment.due_on).where(
-        SkillAssignment.course_id == course_id, SkillAssignment.person_id == person_id)
-    if also is not None:
-        column = also.selected_columns[0]
-        query = sa.union_all(query, also.with_only_columns(sa.literal(False), column, sa.null().label("due_on")))
     assigned: dict[str, date | None] = {}
     other: set[str] = set()
-    for is_assigned, skill_id, due_on in db.session.execute(query):
+    found = db.session.execute(_assigned_query(also), {"course_id": course_id, "person_id": person_id})
+    for is_assigned, skill_id, due_on in found:
         if is_assigned:
             assigned[skill_id] = due_on
         else:

@@ -126,10 +126,15 @@ def _rows(course_id: int, person_id: int) -> dict[str, sa.Row]:
     # The columns a view needs, not mapped objects: a plan page reads a row per skill of the course, and building
     # and tracking an object for each was about a third of the plan's service time on a 400-skill course. The
     # state comes as its JSON text, decoded only for the skills a page explains (one unit's on the plan page).
-    query = sa.select(SkillMastery.skill_id, sa.cast(SkillMastery.state, sa.Text).label("state"), SkillMastery.level,
-                      SkillMastery.reason, SkillMastery.overridden).where(SkillMastery.course_id == course_id,
-                                                                          SkillMastery.person_id == person_id)
-    return {row.skill_id: row for row in db.session.execute(query)}
+    found = db.session.execute(_ROWS_QUERY, {"course_id": course_id, "person_id": person_id})
+    return {row.skill_id: row for row in found}
+
+
+# Built once, like the launch's queries: building it afresh was a share of every plan page (launches._returning_query).
+_ROWS_QUERY = sa.select(
+    SkillMastery.skill_id, sa.cast(SkillMastery.state, sa.Text).label("state"), SkillMastery.level,
+    SkillMastery.reason, SkillMastery.overridden,
+).where(SkillMastery.course_id == sa.bindparam("course_id"), SkillMastery.person_id == sa.bindparam("person_id"))
 
 
 def skill_views(course_id: int, person_id: int, language: str = BASE_LANGUAGE) -> list[SkillView]:

@@ -93,7 +93,7 @@ def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: l
     from .assignments import assigned_skills
     from .unit_check import unit_offers, waiting_query
 
-    assigned, waiting_unit_checks = assigned_skills(course_id, person_id, also=waiting_query(course_id, person_id))
+    assigned, waiting_unit_checks = assigned_skills(course_id, person_id, also=waiting_query())
     start_here = {sid for sid, place in placed.items() if place.belief is Belief.NOT_YET}
     # The steps show the learner's own levels (the table's), never the planner's stand-ins. Every step is built
     # only when some are filtered or moved up below; otherwise the first STEPS are the same (they come in the

@@ -118,9 +118,14 @@ def due_reviews(course_id: int, person_id: int, now: datetime) -> list[DueReview
     pack = course_pack(course_id)
     if pack is None or not pack.mastery.review_spacing:
         return []
-    rows = db.session.execute(sa.select(ReviewSchedule.skill_id, ReviewSchedule.due_at).where(
-        ReviewSchedule.course_id == course_id, ReviewSchedule.person_id == person_id, ReviewSchedule.due_at <= now))
+    rows = db.session.execute(_DUE_QUERY, {"course_id": course_id, "person_id": person_id, "now": now})
     return [DueReview(skill_id, _aware(due_at), _aware(now) - _aware(due_at)) for skill_id, due_at in rows]
+
+
+# Built once: the plan page asks on every view (services/mastery._ROWS_QUERY).
+_DUE_QUERY = sa.select(ReviewSchedule.skill_id, ReviewSchedule.due_at).where(
+    ReviewSchedule.course_id == sa.bindparam("course_id"), ReviewSchedule.person_id == sa.bindparam("person_id"),
+    ReviewSchedule.due_at <= sa.bindparam("now", type_=ReviewSchedule.due_at.type))
 
 
 def _items_by_skill(pack: CoursePack) -> dict[str, list[str]]:

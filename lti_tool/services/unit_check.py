@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Set
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 import sqlalchemy as sa
 
@@ -110,11 +111,16 @@ def unit_offers(pack: CoursePack, levels: Mapping[str, Level], waiting: Set[str]
     return offers
 
 
-def waiting_query(course_id: int, person_id: int) -> sa.Select:
-    """Return a query of the skills with unit-check questions served to the student and not yet answered."""
+@cache
+def waiting_query() -> sa.Select:
+    """Return a query of the skills with unit-check questions served to a student and not yet answered.
+
+    Built once, with the student as the bind parameters `course_id` and `person_id` (assignments.assigned_skills
+    reads it with the student's assignments in one round trip).
+    """
     return sa.select(ServedItem.skill_id).where(
-        ServedItem.course_id == course_id, ServedItem.person_id == person_id, ServedItem.source == SOURCE,
-        ServedItem.answered_at.is_(None))
+        ServedItem.course_id == sa.bindparam("course_id"), ServedItem.person_id == sa.bindparam("person_id"),
+        ServedItem.source == SOURCE, ServedItem.answered_at.is_(None))
 
 
 def _open_run(course_id: int, person_id: int, skills: list[str]) -> int | None:
