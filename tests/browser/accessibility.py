@@ -129,10 +129,16 @@ def click_through(browser, xpath: str) -> None:
     wait(browser, left_page)
 
 
+def launch_as(browser, tool, name: str) -> str:
+    """Launch Pathways from the sandbox LMS course page as someone; return the page they land on."""
+    browser.get(tool.url("/"))
+    browser.find_element(By.LINK_TEXT, f"Launch Pathways as {name}").click()
+    wait(browser, ec.url_contains("/c/"))
+    return browser.current_url
+
+
 def teacher_opens_the_demo_course(browser, tool, teacher: str) -> None:
     """Launch from the sandbox LMS as the teacher, give the course the demo pack and read the roster from the LMS."""
-    browser.get(tool.url("/"))
-    browser.find_element(By.LINK_TEXT, f"Launch Pathways as {teacher}").click()
-    wait(browser, ec.url_contains("/c/"))
+    launch_as(browser, tool, teacher)
     click_through(browser, "//button[contains(normalize-space(), 'Use the demo pack')]")
     click_through(browser, "//button[contains(normalize-space(), 'Update roster from the course')]")

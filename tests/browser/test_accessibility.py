@@ -16,21 +16,22 @@ from lti_tool.learning.coursepack import load_pack
 from lti_tool.services.content import demo_pack_data
 from tests.support import answer_for_served, served_item
 
-from .accessibility import PHONE, PageAudit, horizontal_overflow, left_page, mark_page, serious_violations, wait
+from .accessibility import (
+    PHONE,
+    PageAudit,
+    horizontal_overflow,
+    launch_as,
+    left_page,
+    mark_page,
+    serious_violations,
+    wait,
+)
 
 pytestmark = pytest.mark.browser
 
 PACK = load_pack(demo_pack_data())
 TEACHER, STUDENT = "Amara Okafor", "Priya Shah"
 LEVEL_WORDS = ["Not started", "Attempted", "Familiar", "Proficient", "Mastered"]
-
-
-def _launch_as(browser, tool, name: str) -> str:
-    """Launch Pathways from the sandbox LMS course page as someone; return the page they land on."""
-    browser.get(tool.url("/"))
-    browser.find_element(By.LINK_TEXT, f"Launch Pathways as {name}").click()
-    wait(browser, ec.url_contains("/c/"))
-    return browser.current_url
 
 
 def _click(browser, xpath: str) -> None:
@@ -56,7 +57,7 @@ def _link(text: str) -> str:
 
 
 def _teacher_sets_up_the_demo_pack(browser, tool, audit: PageAudit | None = None) -> str:
-    home = _launch_as(browser, tool, TEACHER)
+    home = launch_as(browser, tool, TEACHER)
     if audit:
         audit.check("teacher home before any content")
     _click(browser, _button("Use the demo pack"))
@@ -87,7 +88,7 @@ def test_every_page_a_teacher_and_a_student_reach_passes_axe_and_fits_a_phone(br
     audit.check("teacher home with the demo pack and roster")
 
     # The student: plan, placement check, practice, feedback, goals, evidence, reflection, their data.
-    student_home = _launch_as(browser, tool, STUDENT)
+    student_home = launch_as(browser, tool, STUDENT)
     audit.check("student home with the placement check offer")
     _click(browser, _link("Start your placement check"))
     audit.check("placement check question")
@@ -224,7 +225,7 @@ def test_every_page_a_teacher_and_a_student_reach_passes_axe_and_fits_a_phone(br
 
 def test_student_practises_with_the_keyboard_alone(browser, tool):
     _teacher_sets_up_the_demo_pack(browser, tool)
-    _launch_as(browser, tool, STUDENT)
+    launch_as(browser, tool, STUDENT)
     body = browser.find_element(By.TAG_NAME, "body")
 
     # The first Tab reaches the skip link, which shows itself when focused.
@@ -281,7 +282,7 @@ def test_student_practises_with_the_keyboard_alone(browser, tool):
 
 def test_teacher_reads_every_heatmap_cell_as_a_word_not_only_a_colour(browser, tool):
     teacher_home = _teacher_sets_up_the_demo_pack(browser, tool)
-    _launch_as(browser, tool, STUDENT)
+    launch_as(browser, tool, STUDENT)
     _click(browser, "//li[@class='step']//a[contains(@class, 'button')]")
     _answer(browser, right=True)
 
@@ -302,7 +303,7 @@ def test_teacher_reads_every_heatmap_cell_as_a_word_not_only_a_colour(browser, t
 
 def test_student_plan_renders_inside_an_lms_iframe_and_at_phone_width(browser, tool):
     _teacher_sets_up_the_demo_pack(browser, tool)
-    student_home = _launch_as(browser, tool, STUDENT)
+    student_home = launch_as(browser, tool, STUDENT)
 
     # A page without a launch may be framed by the tool's own origin only (the sandbox LMS lives on it);
     # launch pages add their own platform's origin (tests/web/test_sessions_and_headers.py).

@@ -9,11 +9,18 @@ import pytest
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support import expected_conditions as ec
 
 from tests.support import served_answer, submit_form
 
-from .accessibility import PageAudit, click_through, left_page, mark_page, teacher_opens_the_demo_course, wait
+from .accessibility import (
+    PageAudit,
+    click_through,
+    launch_as,
+    left_page,
+    mark_page,
+    teacher_opens_the_demo_course,
+    wait,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -63,9 +70,7 @@ def test_teacher_sorts_the_activity_table_from_the_keyboard_and_the_student_sees
     assert len(boxes) == 16
     audit.check("class skill map")
 
-    browser.get(tool.url("/"))
-    browser.find_element(By.LINK_TEXT, f"Launch Pathways as {STUDENT}").click()
-    wait(browser, ec.url_contains("/c/"))
+    launch_as(browser, tool, STUDENT)
     picture = browser.find_element(By.CSS_SELECTOR, "svg.skill-map[role=img]")
     assert picture.find_element(By.TAG_NAME, "title").get_attribute("textContent").startswith("Your skill map")
     # The plan draws the unit the student works in (issue 14): Fractions, four of the demo's sixteen skills.
@@ -87,9 +92,7 @@ def _tab_to(browser, element) -> None:
 def test_student_moves_to_another_units_map_with_the_keyboard_and_a_link(browser, tool, sandbox):
     audit = PageAudit(browser)
     teacher_opens_the_demo_course(browser, tool, TEACHER)
-    browser.get(tool.url("/"))
-    browser.find_element(By.LINK_TEXT, f"Launch Pathways as {STUDENT}").click()
-    wait(browser, ec.url_contains("/c/"))
+    launch_as(browser, tool, STUDENT)
     units = browser.find_element(By.CSS_SELECTOR, "[data-testid=unit-list]")
     shown = units.find_elements(By.CSS_SELECTOR, "a[aria-current=true]")
     assert [a.text for a in shown] == ["Fractions"]

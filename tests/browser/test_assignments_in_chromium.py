@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select
 
-from .accessibility import PageAudit, teacher_opens_the_demo_course, wait
+from .accessibility import PageAudit, launch_as, teacher_opens_the_demo_course
 from .accessibility import click_through as _click
 
 pytestmark = pytest.mark.browser
@@ -35,9 +34,7 @@ def test_teacher_assigns_a_skill_from_the_class_view_and_it_leads_the_students_p
     assert STUDENT in row.text and "Unit rates" in row.text and "2026-12-18" in row.text
     audit.check("assignments after assigning one skill")
 
-    browser.get(tool.url("/"))
-    browser.find_element(By.LINK_TEXT, f"Launch Pathways as {STUDENT}").click()
-    wait(browser, ec.url_contains("/c/"))
+    launch_as(browser, tool, STUDENT)
     first = browser.find_element(By.CSS_SELECTOR, ".steps > li")
     assert "step-assigned" in first.get_attribute("class")
     assert first.find_element(By.TAG_NAME, "h3").text.startswith("Unit rates")

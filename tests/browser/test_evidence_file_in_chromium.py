@@ -11,11 +11,10 @@ import wave
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as ec
 
 from tests.web.test_evidence_files import tiny_png
 
-from .accessibility import PageAudit, wait
+from .accessibility import PageAudit, launch_as, wait
 
 pytestmark = pytest.mark.browser
 
@@ -29,17 +28,11 @@ def _click(browser, xpath: str) -> None:
     wait(browser, lambda b: b.execute_script("return !window.__leaving && document.readyState === 'complete'"))
 
 
-def _launch_as(browser, tool, name: str) -> None:
-    browser.get(tool.url("/"))
-    browser.find_element(By.LINK_TEXT, f"Launch Pathways as {name}").click()
-    wait(browser, ec.url_contains("/c/"))
-
-
 def _student_opens_the_evidence_form(browser, tool) -> None:
     """The teacher sets up the demo course; then the student opens "Show what I know"."""
-    _launch_as(browser, tool, TEACHER)
+    launch_as(browser, tool, TEACHER)
     _click(browser, "//button[contains(normalize-space(), 'Use the demo pack')]")
-    _launch_as(browser, tool, STUDENT)
+    launch_as(browser, tool, STUDENT)
     _click(browser, "//a[contains(normalize-space(), 'Show what I know')]")
 
 
@@ -56,7 +49,7 @@ def test_student_attaches_a_photo_and_the_teacher_sees_it_described_and_accepts_
     assert browser.find_element(By.PARTIAL_LINK_TEXT, "Attached file: fraction wall.png")
     audit.check("the student's evidence with an attached photo")
 
-    _launch_as(browser, tool, TEACHER)
+    launch_as(browser, tool, TEACHER)
     _click(browser, "//a[contains(normalize-space(), 'Evidence to review')]")
     image = browser.find_element(By.CSS_SELECTOR, ".evidence-photo img")
     assert image.get_attribute("alt") == "A fraction wall I drew: 1/2 is the same as 2/4"
@@ -91,7 +84,7 @@ def test_a_recording_plays_in_the_teachers_queue_and_seeks_to_its_middle(browser
     _click(browser, "//button[contains(normalize-space(), 'Send to my teacher')]")
     assert "Sent to your teacher" in browser.page_source
 
-    _launch_as(browser, tool, TEACHER)
+    launch_as(browser, tool, TEACHER)
     _click(browser, "//a[contains(normalize-space(), 'Evidence to review')]")
     player = browser.find_element(By.CSS_SELECTOR, ".evidence-media audio[controls]")
     assert player.get_attribute("aria-label").startswith(f"Recording {STUDENT} sent for ")

@@ -17,7 +17,7 @@ from lti_tool.learning.grading import due_skills
 from lti_tool.services.content import demo_pack_data
 from tests.support import answer_for_served, served_item
 
-from .accessibility import left_page, mark_page, wait
+from .accessibility import launch_as, left_page, mark_page, wait
 
 pytestmark = pytest.mark.browser
 
@@ -25,16 +25,8 @@ PACK = load_pack(demo_pack_data())
 TEACHER, STUDENT = "Amara Okafor", "Priya Shah"
 
 
-def _launch_as(browser, tool, name: str) -> str:
-    """Open the sandbox LMS course page and launch Pathways as someone; return the page they land on."""
-    browser.get(tool.url("/"))
-    browser.find_element(By.LINK_TEXT, f"Launch Pathways as {name}").click()
-    wait(browser, ec.url_contains("/c/"))
-    return browser.current_url
-
-
 def _teacher_sets_up_the_demo_pack(browser, tool) -> str:
-    home = _launch_as(browser, tool, TEACHER)
+    home = launch_as(browser, tool, TEACHER)
     browser.find_element(By.XPATH, "//button[contains(., 'Use the demo pack')]").click()
     wait(browser, ec.text_to_be_present_in_element((By.CSS_SELECTOR, ".flashes"), "The course now uses"))
     return home
@@ -62,7 +54,7 @@ def _answer_by_keyboard(browser, answer: str) -> None:
 
 def test_student_launches_from_the_lms_takes_the_placement_check_and_sees_where_they_start(browser, tool):
     _teacher_sets_up_the_demo_pack(browser, tool)
-    _launch_as(browser, tool, STUDENT)
+    launch_as(browser, tool, STUDENT)
     browser.find_element(By.LINK_TEXT, "Start your placement check (about 10 questions)").click()
 
     asked = 0
@@ -85,7 +77,7 @@ def test_student_launches_from_the_lms_takes_the_placement_check_and_sees_where_
 
 def test_student_answers_by_keyboard_until_a_level_changes(browser, tool):
     _teacher_sets_up_the_demo_pack(browser, tool)
-    _launch_as(browser, tool, STUDENT)
+    launch_as(browser, tool, STUDENT)
     browser.find_element(By.CSS_SELECTOR, ".step a.button").click()  # the first next step: "Practise …"
     wait(browser, ec.url_contains("/practice/"))
 
@@ -106,7 +98,7 @@ def test_student_answers_by_keyboard_until_a_level_changes(browser, tool):
 
 def test_teacher_sees_the_class_heatmap_with_the_students_level_in_words(browser, tool):
     teacher_home = _teacher_sets_up_the_demo_pack(browser, tool)
-    _launch_as(browser, tool, STUDENT)
+    launch_as(browser, tool, STUDENT)
     skill_name = browser.find_element(By.CSS_SELECTOR, ".step h3").text.rsplit(" ", 2)[0]
     browser.find_element(By.CSS_SELECTOR, ".step a.button").click()
     wait(browser, ec.url_contains("/practice/"))

@@ -6,7 +6,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 
-from .accessibility import PageAudit, teacher_opens_the_demo_course, wait
+from .accessibility import PageAudit, launch_as, teacher_opens_the_demo_course, wait
 from .accessibility import click_through as _click
 
 pytestmark = pytest.mark.browser
@@ -18,9 +18,7 @@ def test_a_teaching_assistant_sees_no_delete_button_and_is_refused_the_delete_pa
     audit = PageAudit(browser)
     teacher_opens_the_demo_course(browser, tool, TEACHER)
 
-    browser.get(tool.url("/"))
-    browser.find_element(By.LINK_TEXT, f"Launch Pathways as {TA}").click()
-    wait(browser, ec.url_contains("/c/"))
+    launch_as(browser, tool, TA)
     _click(browser, "//a[normalize-space()='Privacy and data']")
     assert browser.find_elements(By.XPATH, "//a[contains(normalize-space(), 'Delete all course data')]") == []
     audit.check("privacy page as a teaching assistant")
