@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from selenium.webdriver.common.by import By
 
-from .test_accessibility import STUDENT, _answer, _click, _launch_as, _link, _teacher_sets_up_the_demo_pack
+from .accessibility import launch_as
+from .test_accessibility import STUDENT, _answer, _click, _link, _teacher_sets_up_the_demo_pack
 
 pytestmark = pytest.mark.browser
 
@@ -34,7 +35,7 @@ def _shoot(browser, name: str) -> None:
 
 
 def _practise(browser, tool, student: str, answers: list[bool]) -> str:
-    home = _launch_as(browser, tool, student)
+    home = launch_as(browser, tool, student)
     _click(browser, "//li[@class='step']//a[contains(@class, 'button')]")
     for right in answers:
         _answer(browser, right=right)
