@@ -141,7 +141,7 @@ SUPERSEDE_WINDOW = 500
 def supersede_stale(now: datetime, window: int = SUPERSEDE_WINDOW) -> int:
     """Mark waiting rows at the front of the queue that have a newer row for the same target superseded; commits.
 
-    queue_score() already supersedes older rows as it writes a new one; this catches rows two writers queued
+    queue_scores() already supersedes older rows as it writes new ones; this catches rows two writers queued
     at once. Each pass looks at `window` rows (an indexed range on status and next_attempt_at), so its cost
     does not grow with the backlog.
     """

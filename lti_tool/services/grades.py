@@ -18,7 +18,6 @@ from ..lti import ags
 from ..lti.deep_linking import MASTERY_TAG
 from ..lti.services import PlatformConnector, ServiceCallError
 from ..models import Course, Enrollment, Person, Placement, Platform, ScoreOutbox, SkillLineItem
-from ..models.base import id_list
 from ..models.outbox import FAILED, PENDING, SUPERSEDED, SYNCED, newer_row_exists
 from .errors import NotFound, ServiceError
 from .roster import platform_connector
@@ -171,38 +170,15 @@ def queue_scores(scores: Sequence[NewScore], *, now: datetime) -> int:
     return len(_queue(scores, now=now, returning=False)) if scores else 0
 
 
-_OUTBOX = ScoreOutbox.__table__
-# What a new score is compared with: the newest row of its target.
-_COMPARED = ("status", "score_given", "score_maximum", "activity_progress", "grading_progress", "comment",
-             "score_timestamp")
-
-
-def _scope(scores: Sequence[NewScore]) -> sa.ColumnElement[bool]:
-    """Return a condition on the outbox covering every target of these scores (and at most a few more rows).
+def _scope(scores: Sequence[NewScore]) -> dict[str, list]:
+    """Return the statements' parameters covering every target of these scores (and at most a few more rows).
 
     The three lists lead the (placement, skill, person) index, so the rows are looked up, not scanned. A unit's
     placement paired with a skill outside the unit is no target: those rows are read and ignored.
     """
-    return sa.and_(
-        _OUTBOX.c.placement_id.in_(id_list({s.placement.id for s in scores})),
-        _OUTBOX.c.skill_id.in_(sorted({s.skill_id for s in scores})),
-        _OUTBOX.c.person_id.in_(id_list({s.person_id for s in scores})),
-    )
-
-
-def _newest_rows(scope: sa.ColumnElement[bool]) -> dict[tuple[int, str, int], sa.Row]:
-    """Return the newest outbox row (any state) of each target in scope, in one statement."""
-    ranked = (
-        sa.select(_OUTBOX.c.placement_id, _OUTBOX.c.skill_id, _OUTBOX.c.person_id,
-                  *(_OUTBOX.c[name] for name in _COMPARED),
-                  sa.func.row_number().over(
-                      partition_by=(_OUTBOX.c.placement_id, _OUTBOX.c.skill_id, _OUTBOX.c.person_id),
-                      order_by=(_OUTBOX.c.score_timestamp.desc(), _OUTBOX.c.id.desc())).label("newest"))
-        .where(scope)
-        .subquery()
-    )
-    return {(row.placement_id, row.skill_id, row.person_id): row
-            for row in db.session.execute(sa.select(ranked).where(ranked.c.newest == 1))}
+    return {"placement_ids": sorted({int(s.placement.id) for s in scores}),
+            "skill_ids": sorted({s.skill_id for s in scores}),
+            "person_ids": sorted({int(s.person_id) for s in scores})}
 
 
 def _unchanged(score: NewScore, latest: sa.Row | None) -> bool:
@@ -221,8 +197,8 @@ def _queue(scores: Sequence[NewScore], *, now: datetime, returning: bool) -> lis
 
     Without returning, the ids are not read back and the list only counts the rows.
     """
-    scope = _scope(scores)
-    latest = _newest_rows(scope)
+    latest = {(row.placement_id, row.skill_id, row.person_id): row
+              for row in db.session.execute(_NEWEST_ROWS, _scope(scores))}
     rows, written = [], []
     for score in scores:
         newest = latest.get(score.target)
@@ -242,36 +218,59 @@ def _queue(scores: Sequence[NewScore], *, now: datetime, returning: bool) -> lis
     if not rows:
         return []
     if returning:  # queue_score's one row, to hand back
-        ids = [db.session.execute(sa.insert(_OUTBOX).values(**row).returning(_OUTBOX.c.id)).scalar_one()
-               for row in rows]
+        ids = [db.session.execute(_INSERT_RETURNING, row).scalar_one() for row in rows]
     else:
-        db.session.execute(sa.insert(_OUTBOX), rows)
+        db.session.execute(_INSERT, rows)
         ids = [0] * len(rows)
     waiting = [score for score in written if (row := latest.get(score.target)) is not None and row.status == PENDING]
     if not waiting:
         # No target had a score waiting (the worker had sent them all): nothing to supersede. (An older row whose
         # lease ran out under a newer one is never claimed; the worker's stale pass marks it.)
         return ids
-    # Every waiting row these new ones replace is now older than a row that is not superseded: mark them all in
-    # one UPDATE (the worker's own rule for a stale row). A row a worker holds right now is left alone: it is
-    # posted, then the newer one overwrites it. Rows another writer has locked (a teacher's republish superseding
-    # the same rows) are skipped, not waited for, so two writers never wait on each other in opposite orders;
-    # the worker never posts a row a newer one replaces.
-    stale = (
+    db.session.execute(_SUPERSEDE, {**_scope(waiting), "now": now})
+    return ids
+
+
+# The statements, built once: building them (the window's subquery, the stale-row condition) cost more CPU than
+# running them.
+_OUTBOX = ScoreOutbox.__table__
+_IN_SCOPE = sa.and_(
+    # Ids are written into the statement (see models.base.id_list); the skill ids are text, so they are bound.
+    _OUTBOX.c.placement_id.in_(sa.bindparam("placement_ids", type_=sa.Integer, expanding=True, literal_execute=True)),
+    _OUTBOX.c.skill_id.in_(sa.bindparam("skill_ids", expanding=True)),
+    _OUTBOX.c.person_id.in_(sa.bindparam("person_ids", type_=sa.Integer, expanding=True, literal_execute=True)),
+)
+_RANKED = (
+    # What a new score is compared with: the newest row (any state) of its target.
+    sa.select(_OUTBOX.c.placement_id, _OUTBOX.c.skill_id, _OUTBOX.c.person_id, _OUTBOX.c.status,
+              _OUTBOX.c.score_given, _OUTBOX.c.score_maximum, _OUTBOX.c.activity_progress,
+              _OUTBOX.c.grading_progress, _OUTBOX.c.comment, _OUTBOX.c.score_timestamp,
+              sa.func.row_number().over(
+                  partition_by=(_OUTBOX.c.placement_id, _OUTBOX.c.skill_id, _OUTBOX.c.person_id),
+                  order_by=(_OUTBOX.c.score_timestamp.desc(), _OUTBOX.c.id.desc())).label("newest"))
+    .where(_IN_SCOPE)
+    .subquery()
+)
+_NEWEST_ROWS = sa.select(_RANKED).where(_RANKED.c.newest == 1)
+_INSERT = sa.insert(_OUTBOX)
+_INSERT_RETURNING = sa.insert(_OUTBOX).returning(_OUTBOX.c.id)
+# Every waiting row the new ones replace is now older than a row that is not superseded: one UPDATE marks them all
+# (the worker's own rule for a stale row). A row a worker holds right now is left alone: it is posted, then the
+# newer one overwrites it. Rows another writer has locked (a teacher's republish superseding the same rows) are
+# skipped, not waited for, so two writers never wait on each other in opposite orders; the worker never posts a
+# row a newer one replaces.
+_SUPERSEDE = (
+    sa.update(_OUTBOX)
+    .where(_OUTBOX.c.id.in_(
         sa.select(_OUTBOX.c.id)
-        .where(_scope(waiting), _OUTBOX.c.status == PENDING,
-               sa.or_(_OUTBOX.c.lease_expires_at.is_(None), _OUTBOX.c.lease_expires_at < now),
+        .where(_IN_SCOPE, _OUTBOX.c.status == PENDING,
+               sa.or_(_OUTBOX.c.lease_expires_at.is_(None), _OUTBOX.c.lease_expires_at < sa.bindparam("now")),
                newer_row_exists())
         .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
-    db.session.execute(
-        sa.update(_OUTBOX)
-        .where(_OUTBOX.c.id.in_(stale))
-        .values(status=SUPERSEDED, lease_token=None, lease_expires_at=None)
-        .execution_options(synchronize_session=False)
-    )
-    return ids
+        .scalar_subquery()))
+    .values(status=SUPERSEDED, lease_token=None, lease_expires_at=None)
+    .execution_options(synchronize_session=False)
+)
 
 
 def connector_for_course(

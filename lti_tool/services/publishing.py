@@ -77,22 +77,33 @@ def _publish(course_id: int, *, now: datetime, person_id: int | None = None) -> 
 def _levels_and_pending(course_id: int, person_id: int | None
                         ) -> tuple[dict[int, dict[str, Level]], dict[int, set[str]]]:
     """Return the levels and the skills with evidence waiting for the teacher, per student, in one statement."""
-    levels_query = sa.select(sa.literal_column("'level'").label("kind"), SkillMastery.person_id,
-                             SkillMastery.skill_id, SkillMastery.level).where(SkillMastery.course_id == course_id)
-    pending_query = sa.select(sa.literal_column("'pending'"), Evidence.person_id, Evidence.skill_id,
-                              sa.literal_column("''")).where(Evidence.course_id == course_id,
-                                                             Evidence.status == "pending")
-    if person_id is not None:
-        levels_query = levels_query.where(SkillMastery.person_id == person_id)
-        pending_query = pending_query.where(Evidence.person_id == person_id)
     levels: dict[int, dict[str, Level]] = {}
     pending: dict[int, set[str]] = {}
-    for kind, person, skill_id, level in db.session.execute(sa.union_all(levels_query, pending_query)):
+    query, params = ((_CLASS_LEVELS_AND_PENDING, {"course_id": course_id}) if person_id is None else
+                     (_LEVELS_AND_PENDING, {"course_id": course_id, "person_id": person_id}))
+    for kind, person, skill_id, level in db.session.execute(query, params):
         if kind == "level":
             levels.setdefault(person, {})[skill_id] = Level(level)
         else:
             pending.setdefault(person, set()).add(skill_id)
     return levels, pending
+
+
+def _levels_and_pending_query(one_person: bool) -> sa.CompoundSelect:
+    # Built once (below): building it cost more CPU than running it.
+    course = sa.bindparam("course_id")
+    levels = sa.select(sa.literal_column("'level'").label("kind"), SkillMastery.person_id, SkillMastery.skill_id,
+                       SkillMastery.level).where(SkillMastery.course_id == course)
+    pending = sa.select(sa.literal_column("'pending'"), Evidence.person_id, Evidence.skill_id,
+                        sa.literal_column("''")).where(Evidence.course_id == course, Evidence.status == "pending")
+    if one_person:
+        levels = levels.where(SkillMastery.person_id == sa.bindparam("person_id"))
+        pending = pending.where(Evidence.person_id == sa.bindparam("person_id"))
+    return sa.union_all(levels, pending)
+
+
+_LEVELS_AND_PENDING = _levels_and_pending_query(one_person=True)
+_CLASS_LEVELS_AND_PENDING = _levels_and_pending_query(one_person=False)
 
 
 def _placement_score(placement: Placement, person_id: int, skill_ids: list[str], levels: dict[str, Level],
