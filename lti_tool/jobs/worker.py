@@ -32,7 +32,7 @@ from ..lti import ags
 from ..lti.services import PlatformConnector, ServiceCallError
 from ..models import Course, Person, Placement, ScoreOutbox
 from ..models.base import utcnow
-from ..models.outbox import FAILED, PENDING, SUPERSEDED, SYNCED
+from ..models.outbox import FAILED, PENDING, SUPERSEDED, SYNCED, newer_row_exists
 from ..services import grades
 from ..services.errors import ServiceError
 
@@ -132,21 +132,6 @@ def _transient(status: int | None) -> bool:
     return status is None or status in (408, 429) or status >= 500
 
 
-def _has_newer():
-    """Return the condition "a newer row for the same student, line item and skill is not superseded"."""
-    newer = _TABLE.alias("newer")
-    return sa.exists().where(
-        newer.c.placement_id == _TABLE.c.placement_id,
-        newer.c.skill_id == _TABLE.c.skill_id,
-        newer.c.person_id == _TABLE.c.person_id,
-        newer.c.status != SUPERSEDED,
-        sa.or_(
-            newer.c.score_timestamp > _TABLE.c.score_timestamp,
-            sa.and_(newer.c.score_timestamp == _TABLE.c.score_timestamp, newer.c.id > _TABLE.c.id),
-        ),
-    )
-
-
 # Rows a pass checks for a newer score: the front of the queue, in the order claim() takes rows. Checking the
 # whole backlog cost seconds per pass at 20k waiting rows (issue 14); the front is what is about to be posted,
 # and claim() itself never takes a stale row, so the rest is marked as it comes forward.
@@ -156,7 +141,7 @@ SUPERSEDE_WINDOW = 500
 def supersede_stale(now: datetime, window: int = SUPERSEDE_WINDOW) -> int:
     """Mark waiting rows at the front of the queue that have a newer row for the same target superseded; commits.
 
-    queue_score() already supersedes older rows as it writes a new one; this catches rows two writers queued
+    queue_scores() already supersedes older rows as it writes new ones; this catches rows two writers queued
     at once. Each pass looks at `window` rows (an indexed range on status and next_attempt_at), so its cost
     does not grow with the backlog.
     """
@@ -171,7 +156,7 @@ def supersede_stale(now: datetime, window: int = SUPERSEDE_WINDOW) -> int:
     )
     stale = (
         sa.select(_TABLE.c.id)
-        .where(_TABLE.c.id.in_(front.scalar_subquery()), _has_newer())
+        .where(_TABLE.c.id.in_(front.scalar_subquery()), newer_row_exists())
         .with_for_update(skip_locked=True)
         .scalar_subquery()
     )
@@ -199,7 +184,7 @@ def claim(batch: int, lease_seconds: float, now: datetime | None = None) -> tupl
             _TABLE.c.next_attempt_at <= now,
             sa.or_(_TABLE.c.lease_expires_at.is_(None), _TABLE.c.lease_expires_at < now),
             # Never post a score a newer one replaces, even beyond the window supersede_stale() checked.
-            sa.not_(_has_newer()),
+            sa.not_(newer_row_exists()),
         )
         .order_by(_TABLE.c.next_attempt_at, _TABLE.c.id)
         .limit(batch)

@@ -70,3 +70,23 @@ class SkillLineItem(db.Model):
     placement_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("placement.id", ondelete="CASCADE"))
     skill_id: so.Mapped[str] = so.mapped_column(sa.String(100))
     lineitem_url: so.Mapped[str] = so.mapped_column(sa.String(1000))
+
+
+def newer_row_exists() -> sa.ColumnElement[bool]:
+    """Return the condition "a newer row for the same student, line item and skill is not superseded".
+
+    The one rule for a stale score (the worker's claim and its stale-row pass, and queue_scores as it writes):
+    newer means a later score_timestamp, or the same one and a later id.
+    """
+    table = ScoreOutbox.__table__
+    newer = table.alias("newer")
+    return sa.exists().where(
+        newer.c.placement_id == table.c.placement_id,
+        newer.c.skill_id == table.c.skill_id,
+        newer.c.person_id == table.c.person_id,
+        newer.c.status != SUPERSEDED,
+        sa.or_(
+            newer.c.score_timestamp > table.c.score_timestamp,
+            sa.and_(newer.c.score_timestamp == table.c.score_timestamp, newer.c.id > table.c.id),
+        ),
+    )

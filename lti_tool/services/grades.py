@@ -18,7 +18,7 @@ from ..lti import ags
 from ..lti.deep_linking import MASTERY_TAG
 from ..lti.services import PlatformConnector, ServiceCallError
 from ..models import Course, Enrollment, Person, Placement, Platform, ScoreOutbox, SkillLineItem
-from ..models.outbox import FAILED, PENDING, SUPERSEDED, SYNCED
+from ..models.outbox import FAILED, PENDING, SUPERSEDED, SYNCED, newer_row_exists
 from .errors import NotFound, ServiceError
 from .roster import platform_connector
 
@@ -79,17 +79,53 @@ def skills_comment(skill_names: Iterable[str]) -> str:
     return text if len(text) <= COMMENT_LIMIT else text[: COMMENT_LIMIT - 1] + "…"
 
 
-def _latest_row(placement_id: int, skill_id: str, person_id: int) -> ScoreOutbox | None:
-    return db.session.scalars(
-        sa.select(ScoreOutbox)
-        .where(
-            ScoreOutbox.placement_id == placement_id,
-            ScoreOutbox.skill_id == skill_id,
-            ScoreOutbox.person_id == person_id,
-        )
-        .order_by(ScoreOutbox.score_timestamp.desc(), ScoreOutbox.id.desc())
-        .limit(1)
-    ).first()
+@dataclass(frozen=True)
+class NewScore:
+    """One score to queue for a student on a placement's line item (or one skill's line item of it)."""
+
+    placement: Placement
+    person_id: int
+    score_given: float
+    score_maximum: float
+    activity_progress: str
+    grading_progress: str
+    comment: str
+    skill_id: str = ""
+
+    @property
+    def target(self) -> tuple[int, str, int]:
+        """The line item and student this score is for: scores for one target replace each other."""
+        return (self.placement.id, self.skill_id, self.person_id)
+
+
+def new_score(
+    placement: Placement,
+    person_id: int,
+    *,
+    score_given: float,
+    score_maximum: float | None = None,
+    skill_names: Sequence[str] = (),
+    pending_manual: bool = False,
+    completed: bool = False,
+    skill_id: str = "",
+    basis: str = "",
+) -> NewScore:
+    """Return the score a mastery change gives a student on a placement (or one skill's column of it)."""
+    comment = skills_comment(skill_names)
+    if basis:
+        # What the number is made of first ("Graded on the 4 skills due so far"), then the skills reached.
+        comment = f"{basis}. {comment}" if comment else basis
+        comment = comment if len(comment) <= COMMENT_LIMIT else comment[: COMMENT_LIMIT - 1] + "…"
+    return NewScore(
+        placement=placement,
+        person_id=person_id,
+        score_given=score_given,
+        score_maximum=placement.score_maximum if score_maximum is None else score_maximum,
+        activity_progress="Completed" if completed else "InProgress",
+        grading_progress=PENDING_MANUAL if pending_manual else FULLY_GRADED,
+        comment=comment,
+        skill_id=skill_id,
+    )
 
 
 def queue_score(
@@ -110,61 +146,131 @@ def queue_score(
     Call it in the same transaction as the mastery change, then commit both together. Returns None when
     the newest row for this student and line item already carries exactly this score (posting it again
     would change nothing). Older rows still waiting are marked superseded: only the newest is posted.
+    One score of `queue_scores`, whose rules these are.
     """
     placement = db.session.get(Placement, placement_id)
     if placement is None:
         raise NotFound("This placement is not known to Pathways.")
-    maximum = placement.score_maximum if score_maximum is None else score_maximum
-    activity = "Completed" if completed else "InProgress"
-    grading = PENDING_MANUAL if pending_manual else FULLY_GRADED
-    comment = skills_comment(skill_names)
-    if basis:
-        # What the number is made of first ("Graded on the 4 skills due so far"), then the skills reached.
-        comment = f"{basis}. {comment}" if comment else basis
-        comment = comment if len(comment) <= COMMENT_LIMIT else comment[: COMMENT_LIMIT - 1] + "…"
-    latest = _latest_row(placement_id, skill_id, person_id)
-    if (
+    score = new_score(placement, person_id, score_given=score_given, score_maximum=score_maximum,
+                      skill_names=skill_names, pending_manual=pending_manual, completed=completed,
+                      skill_id=skill_id, basis=basis)
+    ids = _queue([score], now=now, returning=True)
+    return db.session.get(ScoreOutbox, ids[0]) if ids else None
+
+
+def queue_scores(scores: Sequence[NewScore], *, now: datetime) -> int:
+    """Write outbox rows for these scores (at most one per student and line item), in the caller's transaction.
+
+    No commit. Returns how many rows were written. A constant number of statements however many students,
+    placements and skill columns the scores are for: the newest row of every target (one read), the new rows
+    (one batched INSERT) and the older waiting rows they replace marked superseded (one UPDATE).
+    """
+    if len({score.target for score in scores}) != len(scores):
+        raise ValueError("queue_scores takes at most one score per student and line item")
+    return len(_queue(scores, now=now, returning=False)) if scores else 0
+
+
+def _scope(scores: Sequence[NewScore]) -> dict[str, list]:
+    """Return the statements' parameters covering every target of these scores (and at most a few more rows).
+
+    The three lists lead the (placement, skill, person) index, so the rows are looked up, not scanned. A unit's
+    placement paired with a skill outside the unit is no target: those rows are read and ignored.
+    """
+    return {"placement_ids": sorted({int(s.placement.id) for s in scores}),
+            "skill_ids": sorted({s.skill_id for s in scores}),
+            "person_ids": sorted({int(s.person_id) for s in scores})}
+
+
+def _unchanged(score: NewScore, latest: sa.Row | None) -> bool:
+    """True when the newest row already carries exactly this score (waiting or posted): nothing to post."""
+    return (
         latest is not None
         and latest.status in (PENDING, SYNCED)
         and (latest.score_given, latest.score_maximum, latest.activity_progress, latest.grading_progress)
-        == (score_given, maximum, activity, grading)
-        and latest.comment == comment
-    ):
-        return None
-    stamp = now if latest is None or latest.score_timestamp < now else latest.score_timestamp + TICK
-    # A row a worker holds right now is left alone: it is posted, then this newer one overwrites it.
-    db.session.execute(
-        sa.update(ScoreOutbox)
-        .where(
-            ScoreOutbox.placement_id == placement_id,
-            ScoreOutbox.skill_id == skill_id,
-            ScoreOutbox.person_id == person_id,
-            ScoreOutbox.status == PENDING,
-            sa.or_(ScoreOutbox.lease_expires_at.is_(None), ScoreOutbox.lease_expires_at < now),
-        )
-        .values(status=SUPERSEDED, lease_token=None, lease_expires_at=None)
+        == (score.score_given, score.score_maximum, score.activity_progress, score.grading_progress)
+        and latest.comment == score.comment
     )
-    row = ScoreOutbox(
-        course_id=placement.course_id,
-        placement_id=placement_id,
-        person_id=person_id,
-        skill_id=skill_id,
-        lineitem_url=placement.lineitem_url if not skill_id else None,
-        score_given=score_given,
-        score_maximum=maximum,
-        activity_progress=activity,
-        grading_progress=grading,
-        comment=comment,
-        score_timestamp=stamp,
-        status=PENDING,
-        attempts=0,
-        next_attempt_at=now,
-        duplicate=False,
-        created_at=now,
-    )
-    db.session.add(row)
-    db.session.flush()
-    return row
+
+
+def _queue(scores: Sequence[NewScore], *, now: datetime, returning: bool) -> list[int]:
+    """Write the changed scores' rows and supersede the waiting rows they replace; the new ids if returning.
+
+    Without returning, the ids are not read back and the list only counts the rows.
+    """
+    latest = {(row.placement_id, row.skill_id, row.person_id): row
+              for row in db.session.execute(_NEWEST_ROWS, _scope(scores))}
+    rows, written = [], []
+    for score in scores:
+        newest = latest.get(score.target)
+        if _unchanged(score, newest):
+            continue
+        written.append(score)
+        # AGS timestamps strictly increase per student and line item, even for two changes within a microsecond.
+        stamp = now if newest is None or newest.score_timestamp < now else newest.score_timestamp + TICK
+        rows.append({
+            "course_id": score.placement.course_id, "placement_id": score.placement.id, "person_id": score.person_id,
+            "skill_id": score.skill_id, "lineitem_url": None if score.skill_id else score.placement.lineitem_url,
+            "score_given": score.score_given, "score_maximum": score.score_maximum,
+            "activity_progress": score.activity_progress, "grading_progress": score.grading_progress,
+            "comment": score.comment, "score_timestamp": stamp, "status": PENDING, "attempts": 0,
+            "next_attempt_at": now, "duplicate": False, "created_at": now,
+        })
+    if not rows:
+        return []
+    if returning:  # queue_score's one row, to hand back
+        ids = [db.session.execute(_INSERT_RETURNING, row).scalar_one() for row in rows]
+    else:
+        db.session.execute(_INSERT, rows)
+        ids = [0] * len(rows)
+    waiting = [score for score in written if (row := latest.get(score.target)) is not None and row.status == PENDING]
+    if not waiting:
+        # No target had a score waiting (the worker had sent them all): nothing to supersede. (An older row whose
+        # lease ran out under a newer one is never claimed; the worker's stale pass marks it.)
+        return ids
+    db.session.execute(_SUPERSEDE, {**_scope(waiting), "now": now})
+    return ids
+
+
+# The statements, built once: building them (the window's subquery, the stale-row condition) cost more CPU than
+# running them.
+_OUTBOX = ScoreOutbox.__table__
+_IN_SCOPE = sa.and_(
+    # Ids are written into the statement (see models.base.id_list); the skill ids are text, so they are bound.
+    _OUTBOX.c.placement_id.in_(sa.bindparam("placement_ids", type_=sa.Integer, expanding=True, literal_execute=True)),
+    _OUTBOX.c.skill_id.in_(sa.bindparam("skill_ids", expanding=True)),
+    _OUTBOX.c.person_id.in_(sa.bindparam("person_ids", type_=sa.Integer, expanding=True, literal_execute=True)),
+)
+_RANKED = (
+    # What a new score is compared with: the newest row (any state) of its target.
+    sa.select(_OUTBOX.c.placement_id, _OUTBOX.c.skill_id, _OUTBOX.c.person_id, _OUTBOX.c.status,
+              _OUTBOX.c.score_given, _OUTBOX.c.score_maximum, _OUTBOX.c.activity_progress,
+              _OUTBOX.c.grading_progress, _OUTBOX.c.comment, _OUTBOX.c.score_timestamp,
+              sa.func.row_number().over(
+                  partition_by=(_OUTBOX.c.placement_id, _OUTBOX.c.skill_id, _OUTBOX.c.person_id),
+                  order_by=(_OUTBOX.c.score_timestamp.desc(), _OUTBOX.c.id.desc())).label("newest"))
+    .where(_IN_SCOPE)
+    .subquery()
+)
+_NEWEST_ROWS = sa.select(_RANKED).where(_RANKED.c.newest == 1)
+_INSERT = sa.insert(_OUTBOX)
+_INSERT_RETURNING = sa.insert(_OUTBOX).returning(_OUTBOX.c.id)
+# Every waiting row the new ones replace is now older than a row that is not superseded: one UPDATE marks them all
+# (the worker's own rule for a stale row). A row a worker holds right now is left alone: it is posted, then the
+# newer one overwrites it. Rows another writer has locked (a teacher's republish superseding the same rows) are
+# skipped, not waited for, so two writers never wait on each other in opposite orders; the worker never posts a
+# row a newer one replaces.
+_SUPERSEDE = (
+    sa.update(_OUTBOX)
+    .where(_OUTBOX.c.id.in_(
+        sa.select(_OUTBOX.c.id)
+        .where(_IN_SCOPE, _OUTBOX.c.status == PENDING,
+               sa.or_(_OUTBOX.c.lease_expires_at.is_(None), _OUTBOX.c.lease_expires_at < sa.bindparam("now")),
+               newer_row_exists())
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()))
+    .values(status=SUPERSEDED, lease_token=None, lease_expires_at=None)
+    .execution_options(synchronize_session=False)
+)
 
 
 def connector_for_course(

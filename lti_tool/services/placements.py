@@ -224,6 +224,8 @@ def placement_for_launch(launch: LaunchSession, title: str) -> Placement | None:
         # change of level.
         from .publishing import queue_course
 
+        if created:  # the course's placements, if read earlier in this transaction, lack the new one
+            db.session().info.get(_COURSE_PLACEMENTS, {}).pop(launch.course_id, None)
         queue_course(launch.course_id, now=launch.created_at)
     return placement
 

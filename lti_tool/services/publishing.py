@@ -12,8 +12,9 @@ from ..learning.mastery import Level
 from ..models import Evidence, Placement, SkillMastery
 from .content import course_content, course_pack
 from .errors import ServiceError
-from .grades import queue_score
+from .grades import NewScore, new_score, queue_scores
 from .permissions import Action, Actor, require
+from .placements import course_placements
 
 SCHEMES = {
     "due_so_far": GradingScheme.DUE_SO_FAR,
@@ -33,78 +34,113 @@ def placement_skills(placement: Placement, all_skill_ids: list[str]) -> list[str
 def publish_mastery(course_id: int, person_id: int, *, now: datetime) -> int:
     """Queue the student's current score on every placement of the course (in the caller's transaction).
 
-    Called when a level changes; queue_score skips placements whose score did not change, so calling it
-    again with the same mastery is harmless. Returns the number of rows queued.
+    Called when a level changes; scores that did not change are skipped, so calling it again with the same
+    mastery is harmless. Returns the number of rows queued. A constant number of statements however many
+    placements and skill columns the course has: the placements (once per transaction), the levels with the
+    pending evidence, and queue_scores' three.
     """
+    return _publish(course_id, now=now, person_id=person_id)
+
+
+def _publish(course_id: int, *, now: datetime, person_id: int | None = None) -> int:
+    """Queue the current scores of one student, or of everyone with mastery in the course (person_id None)."""
     pack = course_pack(course_id)
     if pack is None:
         return 0
-    placements = list(db.session.scalars(sa.select(Placement).where(Placement.course_id == course_id)))
+    placements = course_placements(course_id)
     if not placements:
         return 0
     content = course_content(course_id)
     scheme = SCHEMES[content.grading_scheme if content and content.grading_scheme in SCHEMES else DEFAULT_SCHEME]
     due = due_skills(pack.skill_graph, [(g.skills, _date(g.due)) for g in pack.goals], now.date())
-    levels = {
-        skill_id: Level(level)
-        for skill_id, level in db.session.execute(
-            sa.select(SkillMastery.skill_id, SkillMastery.level).where(
-                SkillMastery.course_id == course_id, SkillMastery.person_id == person_id
-            )
-        )
-    }
-    pending = set(
-        db.session.scalars(
-            sa.select(Evidence.skill_id).where(
-                Evidence.course_id == course_id, Evidence.person_id == person_id, Evidence.status == "pending"
-            )
-        )
-    )
+    levels, pending = _levels_and_pending(course_id, person_id)
+    if person_id is not None:
+        levels.setdefault(person_id, {})  # a student with evidence but no practice yet is graded too
     names = {s.id: s.name for s in pack.skills}
     all_skill_ids = list(pack.skill_graph.topological_order())
-    queued = 0
-    for placement in placements:
-        skill_ids = placement_skills(placement, all_skill_ids)
-        score = placement_score(
-            levels,
-            skill_ids,
-            score_maximum=placement.score_maximum,
-            scheme=scheme,
-            skill_names=names,
-            pending_evidence=bool(pending & set(skill_ids)),
-            due=due,
-        )
-        row = queue_score(
-            placement.id,
-            person_id,
-            score_given=score.score_given,
-            score_maximum=score.score_maximum,
-            now=now,
-            skill_names=[names[s] for s in skill_ids if levels.get(s, Level.NOT_STARTED).rank >= Level.PROFICIENT.rank],
-            pending_manual=score.grading_progress.value == "PendingManual",
-            completed=score.activity_progress.value == "Completed",
-            basis=grade_basis(scheme, skill_ids, due),
-        )
-        queued += row is not None
-        if content is not None and content.per_skill_grades:
-            queued += _publish_per_skill(placement, person_id, skill_ids, levels, names, pending, now)
-    return queued
+    # What each placement grades is the same for every student: worked out once.
+    graded = [(placement, skill_ids, grade_basis(scheme, skill_ids, due))
+              for placement in placements for skill_ids in [placement_skills(placement, all_skill_ids)]]
+    per_skill = content is not None and bool(content.per_skill_grades)
+    scores: list[NewScore] = []
+    for person in sorted(levels):
+        person_levels, person_pending = levels[person], pending.get(person, set())
+        for placement, skill_ids, basis in graded:
+            scores.append(_placement_score(placement, person, skill_ids, person_levels, names, person_pending,
+                                           scheme=scheme, due=due, basis=basis))
+            if per_skill:
+                scores.extend(_skill_score(placement, person, skill_id, person_levels, names, person_pending)
+                              for skill_id in skill_ids)
+    return queue_scores(scores, now=now)
 
 
-def _publish_per_skill(placement: Placement, person_id: int, skill_ids: list[str], levels: dict[str, Level],
-                       names: dict[str, str], pending: set[str], now: datetime) -> int:
-    """Queue one score per skill (0-4 points: Attempted 1 … Mastered 4) to the skill's own column."""
-    queued = 0
-    for skill_id in skill_ids:
-        score = placement_score(levels, [skill_id], score_maximum=4.0, scheme=GradingScheme.STANDARDS_AVERAGE,
-                                skill_names=names, pending_evidence=skill_id in pending)
-        row = queue_score(
-            placement.id, person_id, score_given=score.score_given, score_maximum=4.0, now=now,
-            skill_names=[names.get(skill_id, skill_id)], skill_id=skill_id,
-            pending_manual=skill_id in pending, completed=score.activity_progress.value == "Completed",
-        )
-        queued += row is not None
-    return queued
+def _levels_and_pending(course_id: int, person_id: int | None
+                        ) -> tuple[dict[int, dict[str, Level]], dict[int, set[str]]]:
+    """Return the levels and the skills with evidence waiting for the teacher, per student, in one statement."""
+    levels: dict[int, dict[str, Level]] = {}
+    pending: dict[int, set[str]] = {}
+    query, params = ((_CLASS_LEVELS_AND_PENDING, {"course_id": course_id}) if person_id is None else
+                     (_LEVELS_AND_PENDING, {"course_id": course_id, "person_id": person_id}))
+    for kind, person, skill_id, level in db.session.execute(query, params):
+        if kind == "level":
+            levels.setdefault(person, {})[skill_id] = Level(level)
+        else:
+            pending.setdefault(person, set()).add(skill_id)
+    return levels, pending
+
+
+def _levels_and_pending_query(one_person: bool) -> sa.CompoundSelect:
+    # Built once (below): building it cost more CPU than running it.
+    course = sa.bindparam("course_id")
+    levels = sa.select(sa.literal_column("'level'").label("kind"), SkillMastery.person_id, SkillMastery.skill_id,
+                       SkillMastery.level).where(SkillMastery.course_id == course)
+    pending = sa.select(sa.literal_column("'pending'"), Evidence.person_id, Evidence.skill_id,
+                        sa.literal_column("''")).where(Evidence.course_id == course, Evidence.status == "pending")
+    if one_person:
+        levels = levels.where(SkillMastery.person_id == sa.bindparam("person_id"))
+        pending = pending.where(Evidence.person_id == sa.bindparam("person_id"))
+    return sa.union_all(levels, pending)
+
+
+_LEVELS_AND_PENDING = _levels_and_pending_query(one_person=True)
+_CLASS_LEVELS_AND_PENDING = _levels_and_pending_query(one_person=False)
+
+
+def _placement_score(placement: Placement, person_id: int, skill_ids: list[str], levels: dict[str, Level],
+                     names: dict[str, str], pending: set[str], *, scheme: GradingScheme, due: frozenset[str],
+                     basis: str) -> NewScore:
+    """Return the student's score on the placement's own column (by the course's scheme)."""
+    score = placement_score(
+        levels,
+        skill_ids,
+        score_maximum=placement.score_maximum,
+        scheme=scheme,
+        skill_names=names,
+        pending_evidence=not pending.isdisjoint(skill_ids),
+        due=due,
+    )
+    return new_score(
+        placement,
+        person_id,
+        score_given=score.score_given,
+        score_maximum=score.score_maximum,
+        skill_names=[names[s] for s in skill_ids if levels.get(s, Level.NOT_STARTED).rank >= Level.PROFICIENT.rank],
+        pending_manual=score.grading_progress.value == "PendingManual",
+        completed=score.activity_progress.value == "Completed",
+        basis=basis,
+    )
+
+
+def _skill_score(placement: Placement, person_id: int, skill_id: str, levels: dict[str, Level],
+                 names: dict[str, str], pending: set[str]) -> NewScore:
+    """Return one skill's score for its own column (0-4 points: Attempted 1 … Mastered 4)."""
+    score = placement_score(levels, [skill_id], score_maximum=4.0, scheme=GradingScheme.STANDARDS_AVERAGE,
+                            skill_names=names, pending_evidence=skill_id in pending)
+    return new_score(
+        placement, person_id, score_given=score.score_given, score_maximum=4.0,
+        skill_names=[names.get(skill_id, skill_id)], skill_id=skill_id,
+        pending_manual=skill_id in pending, completed=score.activity_progress.value == "Completed",
+    )
 
 
 def _date(text: str | None) -> date | None:
@@ -142,11 +178,11 @@ def republish_course(course_id: int, *, actor: Actor, now: datetime) -> int:
 
 
 def queue_course(course_id: int, *, now: datetime) -> int:
-    """Queue every student's current grades in the course where they differ from what was sent (no commit)."""
-    people = db.session.scalars(
-        sa.select(SkillMastery.person_id).where(SkillMastery.course_id == course_id).distinct()
-    ).all()
-    return sum(publish_mastery(course_id, person_id, now=now) for person_id in sorted(people))
+    """Queue every student's current grades in the course where they differ from what was sent (no commit).
+
+    Everyone with mastery in the course at once: the same few statements for 3 students or 300.
+    """
+    return _publish(course_id, now=now)
 
 
 def grading_settings(course_id: int) -> tuple[str, bool] | None:

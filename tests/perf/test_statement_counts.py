@@ -50,7 +50,8 @@ CEILINGS = {
     "answer, wrong": 5,
     # The same when the level changes: + the level change's row. Whether the course has placements to publish
     # grades to comes with the lock (this course has none; with placements the changed scores are queued as well,
-    # in the same transaction). 8 before issue 14's fourth round: the placements were read on their own.
+    # in the same transaction: GRADED_CEILINGS below). 8 before issue 14's fourth round: the placements were read
+    # on their own.
     "answer, level changed": 6,
     # The "Needs help now" badge (issue 13) runs the whole needs-help reading, flat in size; the class's levels
     # are read once per page for the heatmap and the badge, the course's dates come with the launch, the
@@ -349,3 +350,158 @@ def test_printing_every_family_report_costs_the_same_statements_for_3_or_12_stud
     print(f"\nprint-all statements: 3 students {len(small)}, 12 students {len(big)}")
     assert len(big) == len(small), f"print-all grows with the class:\n{_shown(big)}"
     assert len(small) <= CEILINGS["print all"], _shown(small)
+
+
+# Graded courses (issue 14, the grade passback path): statements per request, today's numbers (SQLite and PostgreSQL
+# alike). Before this round every placement and every per-skill column cost its newest outbox row, and each changed
+# score a superseding UPDATE and an INSERT, on top of the placements, the levels and the pending evidence: a level
+# change cost 12 statements with 1 placement, 16 with 3, 39 with 2 and a column per skill (the plan and a 4-skill
+# unit), 44 with 3; a new grading scheme cost 151 statements for 5 students and 354 for 12 (29 per student).
+GRADED_CEILINGS = {
+    # The answer's own 6 ("answer, level changed"), the course's placements, the learner's levels with their
+    # pending evidence (one UNION ALL), the newest outbox row of every column (one window query) and one batched
+    # INSERT of the changed scores: the same for 1 or 3 placements, with or without a column per skill.
+    "answer, level changed, graded": 10,
+    # The same while the previous scores still wait for the worker: + one UPDATE superseding them all.
+    "answer, level changed again, graded": 11,
+    # The teacher's new grading scheme, recalculated and resent for the whole class: the launch, the content
+    # read and saved, then the placements, everyone's levels with their pending evidence, the newest rows and
+    # one INSERT and one UPDATE for the class (151 statements for 5 students and 354 for 12 before).
+    "republish": 12,
+}
+DEMO_UNITS = ("unit-fractions", "unit-ratios-rates", "unit-proportional", "unit-linear")
+
+
+def _post_no_redirect(page, action_suffix: str, **values):
+    for form in re.findall(r"<form[^>]*>.*?</form>", page.text, re.S):
+        action, fields = parse_form(form, page.url)
+        if action.split("?")[0].endswith(action_suffix):
+            return page.http.post(action, data={**fields, **values}, allow_redirects=False, timeout=30)
+    raise AssertionError(f"no form posting to {action_suffix} in {page.url}")
+
+
+def _graded_course(sandbox, tool, *, placements: int, per_skill: bool, scheme: str = "due_so_far"):
+    """Give the demo course `placements` gradebook columns through Deep Linking (the plan, then units) and the
+    grading settings; return the teacher's grading page."""
+    teacher = submit_form(sandbox.launch("teacher"), "/content/demo")
+    picker = sandbox.launch("teacher", message_type="LtiDeepLinkingRequest")
+    options = ["plan", *(f"u-{unit}" for unit in DEMO_UNITS)][:placements]
+    returning = submit_form(picker, "/deep-link", option=options, gradebook="on")
+    action, fields = parse_form(returning.text, returning.url)
+    returning.http.post(action, data=fields, timeout=30)
+    with tool.app.app_context():
+        from lti_tool.models import Placement
+
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Placement)) == placements
+        db.session.remove()
+    grading = _get(teacher, tool, "/teacher/grading")
+    saved = submit_form(grading, "/teacher/grading", scheme=scheme, **({"per_skill": "on"} if per_skill else {}))
+    assert "Grading settings saved" in saved.text
+    return saved
+
+
+def _outbox_rows(tool) -> int:
+    from lti_tool.models import ScoreOutbox
+
+    with tool.app.app_context():
+        try:
+            return db.session.scalar(sa.select(sa.func.count()).select_from(ScoreOutbox))
+        finally:
+            db.session.remove()
+
+
+def _graded_answers(make_tool, *, placements: int, per_skill: bool) -> dict[str, list[str]]:
+    """Return the statements of a level-changing answer in a graded course: with nothing waiting, then again
+    while those scores wait."""
+    from tests.support import drain_outbox
+
+    tool = make_tool()
+    sandbox = SandboxActions(tool)
+    _graded_course(sandbox, tool, placements=placements, per_skill=per_skill)
+    student = sandbox.launch("student")
+    practice_path = re.search(r'href="[^"]*/c/[^/]+(/practice/[^"?]+)"', student.text).group(1)
+    question = _get(student, tool, practice_path)
+    submit_form(question, practice_path, answer=served_answer(tool, question))  # the skill's first answer
+    drain_outbox(tool)
+    with tool.app.app_context():
+        counter = StatementCounter(db.engine)
+    pages: dict[str, list[str]] = {}
+    try:
+        for _ in range(12):
+            question = _get(student, tool, practice_path)
+            answer = served_answer(tool, question)
+            changes, rows = _level_changes(tool), _outbox_rows(tool)
+            with counter.counting() as seen:
+                feedback = submit_form(question, practice_path, answer=answer)
+            assert "That&#39;s right!" in feedback.text or "That's right!" in feedback.text
+            if _level_changes(tool) > changes:
+                assert _outbox_rows(tool) > rows, "a changed level queues the changed scores"
+                pages.setdefault("answer, level changed again, graded" if "answer, level changed, graded" in pages
+                                 else "answer, level changed, graded", seen)
+            if len(pages) == 2:
+                break
+    finally:
+        counter.close()
+        with tool.app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    assert len(pages) == 2, f"two level changes in 12 right answers: {sorted(pages)}"
+    return pages
+
+
+def test_a_level_change_costs_the_same_statements_for_1_or_3_placements_and_per_skill_columns(make_tool):
+    counts = {}
+    for placements, per_skill in ((1, False), (3, False), (2, True), (3, True)):
+        pages = _graded_answers(make_tool, placements=placements, per_skill=per_skill)
+        counts[(placements, per_skill)] = {page: len(statements) for page, statements in pages.items()}
+        last = pages
+    print(f"\ngraded level change statements (placements, per-skill columns): {counts}")
+    assert len({tuple(sorted(c.items())) for c in counts.values()}) == 1, f"grows with the columns: {counts}"
+    over = [f"{page}: {len(statements)} > {GRADED_CEILINGS[page]}\n{_shown(statements)}"
+            for page, statements in last.items() if len(statements) > GRADED_CEILINGS[page]]
+    assert not over, "over the ceiling:\n" + "\n".join(over)
+
+
+def _republish_statements(make_tool, *, students: int) -> list[str]:
+    """Return the statements of a new grading scheme in a graded course (2 placements, per-skill columns) where
+    `students` students have a level (set by the teacher) whose scores still wait for the worker."""
+    from lti_tool.models import Enrollment
+
+    tool = make_tool()
+    sandbox = SandboxActions(tool)
+    platform = tool.platform
+    for n in range(students - 5):  # the demo course has five students
+        platform.add_user(f"extra-{n}", roles=["Learner"], name=f"Extra Student {n:02d}", context_id="math-7")
+    grading = _graded_course(sandbox, tool, placements=2, per_skill=True)
+    teacher = submit_form(_get(grading, tool, "/"), "roster/sync")
+    with tool.app.app_context():
+        people = db.session.scalars(sa.select(Enrollment.person_id).where(Enrollment.role == "student")).all()
+        db.session.remove()
+    assert len(people) == students
+    view = _get(teacher, tool, "/class")
+    for person_id in people:
+        submit_form(view, "/class/override", person_id=str(person_id), skill_id="frac-equivalent",
+                    level="Proficient", note="Showed it in class")
+    rows = _outbox_rows(tool)
+    with tool.app.app_context():
+        counter = StatementCounter(db.engine)
+    try:
+        with counter.counting() as seen:
+            saved = _post_no_redirect(grading, "/teacher/grading", scheme="proficiency_share", per_skill="on")
+        assert saved.status_code == 303, saved.text[:500]
+    finally:
+        counter.close()
+        with tool.app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    # Every student's placement columns change with the scheme (their skill columns do not).
+    assert _outbox_rows(tool) == rows + 2 * students
+    return seen
+
+
+def test_recalculating_the_grades_of_5_or_12_students_costs_the_same_statements(make_tool):
+    small = _republish_statements(make_tool, students=5)
+    big = _republish_statements(make_tool, students=12)
+    print(f"\nrepublish statements: 5 students {len(small)}, 12 students {len(big)}")
+    assert len(big) == len(small), f"republishing grows with the class:\n{_shown(big)}"
+    assert len(small) <= GRADED_CEILINGS["republish"], _shown(small)

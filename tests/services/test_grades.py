@@ -136,3 +136,45 @@ def test_the_grade_table_shows_each_students_newest_score_once_and_keeps_those_w
     assert (status["student-2"].state, status["student-2"].score_given) == ("synced", 40.0)
     assert status["student-2"].name == "Liam O'Connor"
     assert [s.state for s in rows if s.user_id not in ("student-1", "student-2")] == ["none"] * 3
+
+
+def test_a_new_score_leaves_a_row_a_worker_holds_alone_and_supersedes_it_once_the_lease_ran_out(gradebook):
+    from datetime import timedelta
+
+    from lti_tool.jobs.worker import claim
+
+    held = gradebook.queue("student-1", 10.0)
+    with gradebook.tool.app.app_context():
+        _, taken = claim(batch=10, lease_seconds=60)  # a worker is posting it right now
+        assert [row.id for row in taken] == [held]
+    newer = gradebook.queue("student-1", 20.0)
+    states = {row.id: row.status for row in gradebook.rows()}
+    assert states == {held: "pending", newer: "pending"}  # posted first, then overwritten by the newer one
+
+    newest = gradebook.queue("student-1", 30.0, now=utcnow() + timedelta(seconds=61))  # the worker died meanwhile
+    assert {row.id: row.status for row in gradebook.rows()} == {
+        held: "superseded", newer: "superseded", newest: "pending"}
+
+
+def test_queueing_a_class_changes_only_the_rows_of_scores_that_changed(gradebook):
+    from lti_tool.models import Placement
+    from lti_tool.services.grades import new_score, queue_scores
+
+    same = gradebook.queue("student-1", 50.0)
+    old = gradebook.queue("student-2", 50.0)
+    with gradebook.tool.app.app_context():
+        placement = db.session.get(Placement, gradebook.placement_id)
+        people = gradebook.people
+        scores = [new_score(placement, people["student-1"], score_given=50.0),  # unchanged: its row still waits
+                  new_score(placement, people["student-2"], score_given=60.0),
+                  new_score(placement, people["student-3"], score_given=70.0, skill_names=["Ratios"]),
+                  new_score(placement, people["student-3"], score_given=2.0, score_maximum=4.0, skill_id="ratios")]
+        assert queue_scores(scores, now=utcnow()) == 3
+        db.session.commit()
+    rows = gradebook.rows()
+    assert {row.id: row.status for row in rows if row.id in (same, old)} == {same: "pending", old: "superseded"}
+    new = {(row.person_id, row.skill_id): (row.score_given, row.score_maximum, row.comment, row.status)
+           for row in rows if row.id not in (same, old)}
+    assert new == {(people["student-2"], ""): (60.0, 100.0, "", "pending"),
+                   (people["student-3"], ""): (70.0, 100.0, "Pathways mastery: Ratios", "pending"),
+                   (people["student-3"], "ratios"): (2.0, 4.0, "", "pending")}
