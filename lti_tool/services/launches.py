@@ -26,7 +26,7 @@ from ..lti.platform_storage import sign_launch_token as sign_launch_token
 from ..lti.platform_storage import tab_binding as tab_binding
 from ..lti.platform_storage import tab_matches as tab_matches
 from ..lti.roles import Access
-from ..lti.toolconf import find_deployment, find_platform, on_platform, platform_origins
+from ..lti.toolconf import RegisteredPlatform, find_deployment, find_platform, on_platform, platform_origins
 from ..models import (
     Course,
     CourseContent,
@@ -35,7 +35,6 @@ from ..models import (
     LaunchSession,
     Person,
     Placement,
-    Platform,
     ServedItem,
 )
 from ..models.base import insert_if_missing, still_loaded
@@ -217,7 +216,7 @@ def _find_or_insert(model: type, values: dict[str, Any], keys: tuple[str, ...], 
     return row
 
 
-def _upsert_course(platform: Platform, deployment_pk: int, facts: LaunchFacts, now: datetime,
+def _upsert_course(platform: RegisteredPlatform, deployment_pk: int, facts: LaunchFacts, now: datetime,
                    known: sa.Row | None) -> int:
     """Bring the launch's course up to date with it (an UPDATE only when something changed); return its id."""
     # Read first (a returning launch found it already); else INSERT ... ON CONFLICT DO NOTHING and read again, so
