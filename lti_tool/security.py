@@ -6,10 +6,13 @@ import base64
 import json
 import secrets
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import Flask, Response, current_app, g, request
+from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
 from werkzeug.exceptions import HTTPException
 
 from .extensions import CACHE_OUTAGES, cache, db
@@ -18,8 +21,27 @@ from .models import Platform
 FRAME_CACHE_KEY = "frame-ancestors"
 
 
+class KeptSerializerSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, unchanged, with the signing serializer built once per secret key.
+
+    Flask builds a new serializer (keys, salt, signer settings) when it opens and again when it saves each
+    request's session; the secret key and its fallbacks are read on every request, so a changed key counts at once.
+    """
+
+    def __init__(self) -> None:
+        self._kept: tuple[tuple[Any, ...], URLSafeTimedSerializer | None] | None = None
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        kept = self._kept
+        if kept is None or kept[0] != keys:
+            kept = self._kept = (keys, super().get_signing_serializer(app))
+        return kept[1]
+
+
 def configure_cookies(app: Flask) -> None:
     """Make session cookies work in a cross-site iframe when served over HTTPS."""
+    app.session_interface = KeptSerializerSessionInterface()
     secure = app.config["BASE_URL"].startswith("https://")
     app.config.update(
         SESSION_COOKIE_NAME="pathways_session",

@@ -27,9 +27,11 @@ def is_clean(value: str) -> bool:
 def strip_control_deep(value: Any) -> Any:
     """Return a JSON-like value with control characters removed from every string, keys included."""
     if isinstance(value, str):
-        return strip_control(value)
+        return _CONTROL.sub("", value)
     if isinstance(value, dict):
-        return {strip_control_deep(k): strip_control_deep(v) for k, v in value.items()}
+        # Most values of a launch's claims are strings: cleaned here, without a call each (a launch has ~90).
+        return {(_CONTROL.sub("", k) if type(k) is str else strip_control_deep(k)):
+                (_CONTROL.sub("", v) if type(v) is str else strip_control_deep(v)) for k, v in value.items()}
     if isinstance(value, list):
-        return [strip_control_deep(v) for v in value]
+        return [_CONTROL.sub("", v) if type(v) is str else strip_control_deep(v) for v in value]
     return value

@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -84,6 +85,13 @@ def origin(url: str | None) -> str | None:
     """Return the normalised origin scheme://host[:port] of an http(s) URL, or None (userinfo is refused)."""
     if not isinstance(url, str):
         return None
+    return _origin_of_text(url)
+
+
+# A launch asks for the same few URLs' origins (its platform's, its roster's) every time: parsed once per process.
+# Bounded, so URLs from claims cannot grow it.
+@lru_cache(maxsize=1024)
+def _origin_of_text(url: str) -> str | None:
     try:
         parts = urlsplit(url.strip())
         port = parts.port

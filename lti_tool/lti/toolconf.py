@@ -7,10 +7,12 @@ Canvas Cloud tenant shares the issuer https://canvas.instructure.com.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache, cached_property
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from pylti1p3.actions import Action
 from pylti1p3.deployment import Deployment as LtiDeployment
 from pylti1p3.registration import Registration
@@ -18,18 +20,17 @@ from pylti1p3.tool_config import ToolConfAbstract
 
 from ..extensions import db
 from ..models import Deployment, Platform
-from ..models.base import still_loaded
 from ..text import is_clean
 from .keys import SigningKey
 from .outbound import origin, origin_matches
 
 
-def platform_origins(platform: Platform) -> list[str]:
+def platform_origins(platform: Platform | RegisteredPlatform) -> list[str]:
     """Return the origins this platform lives on: its issuer, login, token and JWKS URLs, and admin-added ones."""
     return _origins(_origin_sources(platform))
 
 
-def _origin_sources(platform: Platform) -> tuple[str | None, ...]:
+def _origin_sources(platform: Platform | RegisteredPlatform) -> tuple[str | None, ...]:
     return (platform.issuer, platform.auth_login_url, platform.auth_token_url, platform.key_set_url,
             platform.service_origins)
 
@@ -47,7 +48,8 @@ def on_platform(url: str | None, origins: list[str]) -> bool:
 class ToolRegistration(Registration):
     """A pylti1p3 Registration that knows our platform row and signs with a chosen tool key."""
 
-    def __init__(self, platform: Platform, signing_key: SigningKey | None | Callable[[], SigningKey | None]) -> None:
+    def __init__(self, platform: Platform | RegisteredPlatform,
+                 signing_key: SigningKey | None | Callable[[], SigningKey | None]) -> None:
         super().__init__()
         self.platform_id = platform.id
         # Parsed when first asked (service calls, Deep Linking returns): a launch or a login never needs them.
@@ -95,33 +97,69 @@ class ToolRegistration(Registration):
 # pylti1p3 and our own checks ask for the same platform and deployment rows up to eight times per launch.
 # The rows found are kept on the database session, which lives for one request: every request still reads
 # the registry afresh, so an admin's removal, approval or new deployment (CLI, another process) counts from
-# the next request on, with no window of staleness. A row is read again after a commit or rollback, "not
-# found" is never kept, and registry changes made through this session drop the memo at once
-# (forget_registry_lookups).
+# the next request on, with no window of staleness. The memo is dropped at every commit or rollback (the rows
+# are read again after), "not found" is never kept, and registry changes made through this session drop it at
+# once (forget_registry_lookups).
 _LOOKUPS = "pathways.registry_lookups"
 
 
+@dataclass(frozen=True, slots=True)
+class RegisteredPlatform:
+    """A platform's registration as one request read it (a login or launch only reads it; admins edit Platform)."""
+
+    id: int
+    name: str
+    issuer: str
+    client_id: str
+    auth_login_url: str
+    auth_token_url: str
+    key_set_url: str
+    auth_audience: str | None
+    approved: bool
+    service_origins: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredDeployment:
+    """A deployment of a platform's registration as one request read it."""
+
+    id: int
+    platform_id: int
+    deployment_id: str
+
+
+_PLATFORM_COLUMNS = tuple(RegisteredPlatform.__slots__)
+_DEPLOYMENT_COLUMNS = tuple(RegisteredDeployment.__slots__)
+
+
 # Every login and launch runs these; built once, a statement's SQLAlchemy cache key is kept with it (building
-# the select and its key again was about 85 µs of the 135 µs each lookup cost on SQLite).
+# the select and its key again was about 85 µs of the 135 µs each lookup cost on SQLite). Plain rows, not ORM
+# objects: a login or launch reads a registration and never changes it, and loading the objects into the
+# session (identity map, state, expiry checks on each of the eight uses) cost more than the query.
 @cache
 def _platform_query() -> sa.Select:
-    return sa.select(Platform).where(Platform.issuer == sa.bindparam("issuer"),
-                                     Platform.client_id == sa.bindparam("client_id"))
+    table = Platform.__table__
+    return sa.select(*(table.c[name] for name in _PLATFORM_COLUMNS)).where(
+        table.c.issuer == sa.bindparam("issuer"), table.c.client_id == sa.bindparam("client_id"))
 
 
 @cache
 def _deployment_query() -> sa.Select:
-    return sa.select(Deployment).where(Deployment.platform_id == sa.bindparam("platform_id"),
-                                       Deployment.deployment_id == sa.bindparam("deployment_id"))
+    table = Deployment.__table__
+    return sa.select(*(table.c[name] for name in _DEPLOYMENT_COLUMNS)).where(
+        table.c.platform_id == sa.bindparam("platform_id"), table.c.deployment_id == sa.bindparam("deployment_id"))
 
 
 @cache
 def _registration_query() -> sa.Select:
+    platform, deployment = Platform.__table__, Deployment.__table__
     return (
-        sa.select(Platform, Deployment)
-        .outerjoin(Deployment, sa.and_(Deployment.platform_id == Platform.id,
-                                       Deployment.deployment_id == sa.bindparam("deployment_id")))
-        .where(Platform.issuer == sa.bindparam("issuer"), Platform.client_id == sa.bindparam("client_id"))
+        sa.select(*(platform.c[name] for name in _PLATFORM_COLUMNS),
+                  *(deployment.c[name].label("deployment_" + name) for name in _DEPLOYMENT_COLUMNS))
+        .select_from(platform)
+        .outerjoin(deployment, sa.and_(deployment.c.platform_id == platform.c.id,
+                                       deployment.c.deployment_id == sa.bindparam("deployment_id")))
+        .where(platform.c.issuer == sa.bindparam("issuer"), platform.c.client_id == sa.bindparam("client_id"))
     )
 
 
@@ -132,6 +170,13 @@ def _memo() -> dict[tuple, Any]:
 def forget_registry_lookups() -> None:
     """Drop this session's remembered platform and deployment rows (the registry just changed)."""
     db.session.info.pop(_LOOKUPS, None)
+
+
+@sa.event.listens_for(so.Session, "after_commit")
+@sa.event.listens_for(so.Session, "after_rollback")
+def _forget_at_transaction_end(session: so.Session) -> None:
+    # What was read in a transaction that ended may have changed since: the next lookup reads it again.
+    session.info.pop(_LOOKUPS, None)
 
 
 def _usable(*values: object) -> bool:
@@ -149,43 +194,40 @@ def prefetch_registration(issuer: object, client_id: object, deployment_id: obje
     if not _usable(issuer, client_id, deployment_id):
         return
     memo, key = _memo(), ("platform", issuer, client_id)
-    known = memo.get(key)
-    if known is not None and still_loaded(known):
+    if memo.get(key) is not None:
         return
     found = db.session.execute(
         _registration_query(), {"issuer": issuer, "client_id": client_id, "deployment_id": deployment_id}
     ).first()
     if found is None:
         return
-    platform, deployment = found
-    memo[key] = platform
-    if deployment is not None:
-        memo[("deployment", platform.id, deployment_id)] = deployment
+    platform = memo[key] = RegisteredPlatform(*found[:len(_PLATFORM_COLUMNS)])
+    if found[len(_PLATFORM_COLUMNS)] is not None:
+        memo[("deployment", platform.id, deployment_id)] = RegisteredDeployment(*found[len(_PLATFORM_COLUMNS):])
 
 
-def find_platform(issuer: str | None, client_id: str | None) -> Platform | None:
+def find_platform(issuer: str | None, client_id: str | None) -> RegisteredPlatform | None:
     """Return the platform registered under this issuer and client id."""
     if not _usable(issuer, client_id):
         return None
     memo, key = _memo(), ("platform", issuer, client_id)
     platform = memo.get(key)
-    if platform is None or not still_loaded(platform):
-        platform = memo[key] = db.session.scalars(
-            _platform_query(), {"issuer": issuer, "client_id": client_id}
-        ).first()
+    if platform is None:
+        row = db.session.execute(_platform_query(), {"issuer": issuer, "client_id": client_id}).first()
+        platform = memo[key] = RegisteredPlatform(*row) if row is not None else None
     return platform
 
 
-def find_deployment(platform_id: int, deployment_id: str | None) -> Deployment | None:
+def find_deployment(platform_id: int, deployment_id: str | None) -> RegisteredDeployment | None:
     """Return the deployment row for this platform and deployment id."""
     if not _usable(deployment_id):
         return None
     memo, key = _memo(), ("deployment", platform_id, deployment_id)
     deployment = memo.get(key)
-    if deployment is None or not still_loaded(deployment):
-        deployment = memo[key] = db.session.scalars(
-            _deployment_query(), {"platform_id": platform_id, "deployment_id": deployment_id}
-        ).first()
+    if deployment is None:
+        row = db.session.execute(_deployment_query(), {"platform_id": platform_id, "deployment_id": deployment_id}
+                                 ).first()
+        deployment = memo[key] = RegisteredDeployment(*row) if row is not None else None
     return deployment
 
 

@@ -21,8 +21,13 @@ def login():
     # Behind a TLS-terminating proxy request.is_secure is False; the state cookie must still be
     # Secure + SameSite=None or browsers drop it inside the LMS iframe.
     secure = request.is_secure or current_app.config["BASE_URL"].startswith("https://")
+    # The parameters as one plain dict, read where pylti1p3 reads them (the query of a GET, the form of a POST):
+    # without it, each of the login's twenty-odd parameter reads went through Flask's request proxy again.
+    login_params = (request.args if request.method == "GET" else request.form).to_dict()
     oidc = make_login(
-        current_app.extensions["pathways_tool_conf"], FlaskRequest(request_is_secure=secure), current_app.config
+        current_app.extensions["pathways_tool_conf"],
+        FlaskRequest(request_data=login_params, request_is_secure=secure),
+        current_app.config,
     )
     launch_url = current_app.config["BASE_URL"] + LAUNCH_PATH
     storage = oidc.storage_login(launch_url)

@@ -4,6 +4,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import inspect
+
 
 def still_loaded(row: Any) -> bool:
     """Tell whether a row kept for the rest of a request can be used without reading it again.
@@ -11,8 +13,6 @@ def still_loaded(row: Any) -> bool:
     False once a commit or rollback expired it (it may have changed or gone since: read it afresh, and a row
     deleted meanwhile then reads as None instead of failing), or when it was deleted or never saved.
     """
-    from sqlalchemy import inspect
-
     state = inspect(row)
     return not (state.expired or state.transient or state.detached or state.was_deleted)
 

@@ -86,6 +86,34 @@ def test_registry_changes_by_an_admin_count_from_the_very_next_login(sandbox, to
     assert "has not set up this course" in sandbox.launch("student").text
 
 
+def test_the_registry_read_in_a_request_is_read_again_once_its_transaction_ends(sandbox, tool):
+    from lti_tool.lti.toolconf import find_platform
+    from lti_tool.sandbox_mount import SANDBOX_CLIENT_ID
+
+    issuer = tool.platform.issuer
+    other_process = sa.create_engine(tool.app.config["SQLALCHEMY_DATABASE_URI"])
+
+    def approve_elsewhere(approved: bool) -> None:
+        with other_process.begin() as conn:
+            conn.execute(sa.text("UPDATE platform SET approved = :approved"), {"approved": approved})
+
+    try:
+        with tool.app.app_context():
+            first = find_platform(issuer, SANDBOX_CLIENT_ID)
+            assert first is not None and first.approved
+            approve_elsewhere(False)
+            # Within the transaction the row read first is used again (a launch asks up to eight times)...
+            assert find_platform(issuer, SANDBOX_CLIENT_ID) is first
+            # ...and once it ends, by commit or by rollback, the registry is read afresh.
+            db.session.commit()
+            assert find_platform(issuer, SANDBOX_CLIENT_ID).approved is False
+            approve_elsewhere(True)
+            db.session.rollback()
+            assert find_platform(issuer, SANDBOX_CLIENT_ID).approved is True
+    finally:
+        other_process.dispose()
+
+
 def test_a_model_refitted_by_another_process_is_used_here_from_the_next_request(sandbox, tool):
     from lti_tool.learning.mastery import MasteryParams
     from lti_tool.services.mastery import model_for
