@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..learning.coursepack import CoursePack
 from ..learning.mastery import Level
-from ..learning.plan_units import UnitProgress, checks_to_show, shown_unit, unit_progress
+from ..learning.plan_units import UnitProgress, checks_to_show, shown_unit, unit_groups, unit_progress
 from ..learning.planner import Goal, NextStep, PlanActivity, activities_by_skill, plan_next_steps
 from ..learning.translations import BASE_LANGUAGE
 from ..models import Enrollment, Person
@@ -127,7 +127,7 @@ def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: l
     if unit_skill_ids:
         views = held.views(unit_skill_ids)
     elif unit is not None:
-        units = unit_progress(pack, levels)
+        units = unit_progress(pack, levels, from_pack(pack, unit_groups))  # the units worked out once per pack
         shown = shown_unit(units, unit, levels, steps[0].skill_id if steps else None)
         views = held.views(shown.skill_ids if shown is not None else None)
         check_units = frozenset(offer.unit_id for offer in checks)
