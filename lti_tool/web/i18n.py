@@ -17,8 +17,8 @@ from enum import Enum
 from babel.support import NullTranslations, Translations
 from flask import Blueprint, Flask, g, has_app_context, has_request_context, request
 from flask_babel import format_date, get_locale, get_translations, gettext, ngettext
-from jinja2 import pass_context
-from jinja2.runtime import Context
+from jinja2 import pass_eval_context
+from jinja2.nodes import EvalContext
 from markupsafe import Markup
 
 from ..learning.plan_units import UnitProgress
@@ -130,15 +130,15 @@ _TEMPLATE_WORDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _TEMPLATE_WORDS_KEPT = 2000
 
 
-@pass_context
-def _template_gettext(context: Context, string: str, **variables: object) -> str:
+@pass_eval_context
+def _template_gettext(context: EvalContext, string: str, **variables: object) -> str:
     """`_()` and `{% trans %}` in templates: Jinja's newstyle gettext (jinja2.ext), words kept per catalogue.
 
     As Jinja's, the catalogue's text is markup (the templates' own, translated) and the values are escaped into it.
     """
-    if variables or not context.eval_ctx.autoescape:
+    if variables or not context.autoescape:
         text = page_catalogue().ugettext(string)
-        if context.eval_ctx.autoescape:
+        if context.autoescape:
             text = Markup(text)  # noqa: S704 - the template's own text, as Jinja's gettext
         return text % variables  # as Jinja's: always a format string, the values escaped into Markup
     words = _page_words()[3]
@@ -150,12 +150,12 @@ def _template_gettext(context: Context, string: str, **variables: object) -> str
     return text
 
 
-@pass_context
-def _template_ngettext(context: Context, singular: str, plural: str, num: int, **variables: object) -> str:
+@pass_eval_context
+def _template_ngettext(context: EvalContext, singular: str, plural: str, num: int, **variables: object) -> str:
     """`{% trans count=… %}…{% pluralize %}…` in templates: Jinja's newstyle ngettext, one call less."""
     variables.setdefault("num", num)
     text = page_catalogue().ungettext(singular, plural, num)
-    if context.eval_ctx.autoescape:
+    if context.autoescape:
         text = Markup(text)  # noqa: S704 - the template's own text, as Jinja's ngettext
     return text % variables
 
@@ -165,7 +165,7 @@ def install_page_gettext(app: Flask) -> None:
 
     The same callables Flask-Babel installs, but for how they find the catalogue; gettext and ngettext, which
     every page calls some fifty times, are Jinja's own newstyle wrappers written out (one call each instead of
-    two, and the words without values kept per catalogue).
+    two or three, and the words without values kept per catalogue).
     """
     app.jinja_env.install_gettext_callables(
         gettext=lambda s: page_catalogue().ugettext(s),
@@ -174,7 +174,9 @@ def install_page_gettext(app: Flask) -> None:
         npgettext=lambda c, s, p, n: page_catalogue().unpgettext(c, s, p, n),
         newstyle=True,
     )
-    app.jinja_env.globals.update(gettext=_template_gettext, ngettext=_template_ngettext)
+    # `_()` is Jinja's alias that looks `gettext` up in the page's context, and both asked for that context: a
+    # call in a block or loop with its own variables copied the context first. They need only the autoescaping.
+    app.jinja_env.globals.update(gettext=_template_gettext, ngettext=_template_ngettext, _=_template_gettext)
 
 
 @bp.app_template_global("page_language")
