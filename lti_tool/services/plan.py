@@ -56,6 +56,10 @@ def _plan_activities(pack: CoursePack) -> dict[str, tuple[PlanActivity, ...]]:
                                             modality=a.modality) for a in pack.activities)
 
 
+def _skill_names(pack: CoursePack) -> dict[str, str]:
+    return {s.id: s.name for s in pack.skills}
+
+
 def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: list[str] | None = None,
              unit_title: str = "", language: str = BASE_LANGUAGE, unit: str | None = None) -> StudentPlan:
     """Return the student's plan: their levels, and 3-5 next steps with reasons, the pack's texts in the language.
@@ -135,7 +139,7 @@ def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: l
                                              unit_id=lambda offer: offer.unit_id, started=lambda offer: offer.started)
     else:
         views = held.views()
-    names = {s.id: s.name for s in pack.skills}
+    names = from_pack(pack, _skill_names)
     return StudentPlan(course_title=pack.course.title, skills=views, next_steps=steps, goals=goals,
                        resources=resources, reviews_due=[names.get(s, s) for s in review_skills(pack, due)],
                        skill_map=student_skill_map(pack, views), unit_checks=checks, more_unit_checks=more_checks,
