@@ -40,33 +40,47 @@ class UnitProgress:
         return len(self.skill_ids)
 
 
-def unit_progress(pack: CoursePack, levels: Mapping[str, Level]) -> list[UnitProgress]:
+def unit_progress(pack: CoursePack, levels: Mapping[str, Level],
+                  groups: Sequence[UnitGroup] | None = None) -> list[UnitProgress]:
     """Return the pack's units that have skills, then the skills in no unit as one group; [] for a pack without units.
 
-    `levels` holds the student's level per skill (a skill left out is Not started).
+    `levels` holds the student's level per skill (a skill left out is Not started). `groups` are
+    `unit_groups(pack)`, which a page that asks often can work out once per pack.
     """
-    if not pack.units:
+    groups = unit_groups(pack) if groups is None else groups
+    if not groups:
         return []
+    # The skills at Proficient or above, found once: each unit then counts its skills in that set.
+    counted = {skill_id for skill_id, level in levels.items() if level in PROFICIENT_OR_ABOVE}.__contains__
+    return [UnitProgress(unit_id, title, skills, sum(map(counted, skills)), other=other)
+            for unit_id, title, skills, other in groups]
+
+
+#: A unit of the plan page's list without the student: its id, title, skills (in the pack's order) and whether it
+#: is the group of skills in no unit.
+UnitGroup = tuple[str, str, tuple[str, ...], bool]
+
+
+def unit_groups(pack: CoursePack) -> tuple[UnitGroup, ...]:
+    """Return the units `unit_progress` lists, without the student's counts: the same for every student."""
+    if not pack.units:
+        return ()
     known = {skill.id for skill in pack.skills}
     in_units: set[str] = set()
-    groups = []
+    groups: list[UnitGroup] = []
     for unit in pack.units:
         skills = tuple(s for s in unit.skills if s in known)
         if skills:
             in_units.update(skills)
-            groups.append(UnitProgress(unit.id, unit.title, skills, _proficient(skills, levels)))
+            groups.append((unit.id, unit.title, skills, False))
     rest = tuple(s for s in pack.skill_graph.topological_order() if s not in in_units)
     if rest:
         ids = {unit.id for unit in pack.units}
         other = OTHER_SKILLS
         while other in ids:  # a pack may name a unit anything: the group's id must not be one of them
             other += "-"
-        groups.append(UnitProgress(other, "", rest, _proficient(rest, levels), other=True))
-    return groups
-
-
-def _proficient(skill_ids: Sequence[str], levels: Mapping[str, Level]) -> int:
-    return sum(1 for s in skill_ids if levels.get(s) in PROFICIENT_OR_ABOVE)
+        groups.append((other, "", rest, True))
+    return tuple(groups)
 
 
 def shown_unit(units: Sequence[UnitProgress], asked: str, levels: Mapping[str, Level],

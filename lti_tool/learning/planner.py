@@ -23,6 +23,7 @@ from .skills import SkillGraph
 
 #: Prerequisites count as shown from this level up.
 READY_LEVEL = Level.PROFICIENT
+_READY = frozenset(level for level in Level if level.rank >= READY_LEVEL.rank)
 
 
 class ActivityKind(StrEnum):
@@ -176,14 +177,17 @@ def plan_next_steps(
     )
     # An assigned skill stays a step even when due: the teacher asked for it.
     reviewed = {r.skill_id for r in due_reviews} - set(open_assigned)
+    # The pass over every skill of the course: set and dict lookups only (a 400-skill course asks it on every plan).
+    left_out = reviewed.union(open_assigned)
+    mastered = Level.MASTERED
+    ready = {skill_id for skill_id, level in levels.items() if level in _READY}
     frontier = [
-        skill_id
-        for skill_id in graph.topological_order()
-        if level_of(skill_id) is not Level.MASTERED
-        and skill_id not in reviewed
-        and skill_id not in open_assigned
-        and by_skill.get(skill_id)
-        and all(level_of(p).rank >= READY_LEVEL.rank for p in graph.prerequisites_of(skill_id))
+        skill.id
+        for skill in graph.in_order()
+        if levels.get(skill.id) is not mastered
+        and skill.id not in left_out
+        and by_skill.get(skill.id)
+        and ready.issuperset(skill.prerequisites)
     ]
 
     # A goal is still open while any of its skills is not mastered; its skills and everything they need count.

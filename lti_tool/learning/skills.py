@@ -56,6 +56,10 @@ class SkillGraph:
         self._dependents = {skill_id: tuple(ids) for skill_id, ids in dependents.items()}
         self._order = self._topological_order()
         self._position = {skill_id: n for n, skill_id in enumerate(self._order)}
+        self._in_order = tuple(self._skills[skill_id] for skill_id in self._order)
+        # Transitive prerequisites and dependents, worked out on first use: a graph never changes after it is
+        # built, and the planner asks for the same closures on every plan page (a parsed pack is kept per process).
+        self._closures: dict[tuple[str, bool], tuple[str, ...]] = {}
 
     def _topological_order(self) -> tuple[str, ...]:
         # Iterative depth-first search: it keeps the current path so a loop is reported exactly as
@@ -133,6 +137,10 @@ class SkillGraph:
         """Return every skill id, each after all of its prerequisites."""
         return self._order
 
+    def in_order(self) -> tuple[Skill, ...]:
+        """Return every skill, in `topological_order` (for a pass over all of them without a lookup each)."""
+        return self._in_order
+
     def position(self, skill_id: str) -> int:
         """Return the skill's place in `topological_order` (to order a few skills without walking them all)."""
         try:
@@ -145,16 +153,22 @@ class SkillGraph:
         direct = self._skill(skill_id).prerequisites
         if not transitive:
             return direct
-        return self._closure(skill_id, lambda s: self._skills[s].prerequisites)
+        return self._closure(skill_id, False)
 
     def dependents_of(self, skill_id: str, *, transitive: bool = False) -> tuple[str, ...]:
         """Return the skills that build on this one: direct only, or all of them if transitive."""
         self._skill(skill_id)
         if not transitive:
             return self._dependents[skill_id]
-        return self._closure(skill_id, lambda s: self._dependents[s])
+        return self._closure(skill_id, True)
 
-    def _closure(self, skill_id: str, step: Callable[[str], tuple[str, ...]]) -> tuple[str, ...]:
+    def _closure(self, skill_id: str, dependents: bool) -> tuple[str, ...]:
+        key = (skill_id, dependents)
+        held = self._closures.get(key)
+        if held is not None:
+            return held
+        step: Callable[[str], tuple[str, ...]] = (
+            self._dependents.__getitem__ if dependents else lambda s: self._skills[s].prerequisites)
         found: set[str] = set()
         stack = list(step(skill_id))
         while stack:
@@ -163,7 +177,8 @@ class SkillGraph:
                 found.add(current)
                 stack.extend(step(current))
         # Topological order makes the answer stable and readable ("fractions before ratios").
-        return tuple(s for s in self._order if s in found)
+        closure = self._closures[key] = tuple(sorted(found, key=self._position.__getitem__))
+        return closure
 
     def ready_skills(self, mastered: set[str] | frozenset[str]) -> tuple[str, ...]:
         """Return the skills not yet mastered whose prerequisites are all mastered, in topological order."""

@@ -27,7 +27,7 @@ from ..learning.mastery import (
 from ..learning.translations import BASE_LANGUAGE
 from ..models import ItemResponse, MasteryEvent, Placement, ReviewSchedule, SkillMastery
 from ..models.base import commit_keeping_rows, id_list
-from .content import course_content, course_pack
+from .content import course_content, course_pack, from_pack
 from .errors import N_, NotFound, ServiceError
 from .help import MISSES_BEFORE_HELP
 from .permissions import Action, Actor, require
@@ -127,7 +127,7 @@ def _rows(course_id: int, person_id: int) -> dict[str, sa.Row]:
     # and tracking an object for each was about a third of the plan's service time on a 400-skill course. The
     # state comes as its JSON text, decoded only for the skills a page explains (one unit's on the plan page).
     found = db.session.execute(_ROWS_QUERY, {"course_id": course_id, "person_id": person_id})
-    return {row.skill_id: row for row in found}
+    return {row[0]: row for row in found}  # row[0] is skill_id: by position, cheaper than by name per row
 
 
 # Built once, like the launch's queries: building it afresh was a share of every plan page (launches._returning_query).
@@ -151,16 +151,25 @@ class Standing:
 
     def __init__(self, pack: CoursePack, rows: Mapping[str, sa.Row], model: MasteryModel) -> None:
         self._pack, self._rows, self._model = pack, rows, model
-        not_started = Level.NOT_STARTED
-        #: Every skill of the pack, in the map's order: its stored level (Not started without a row).
-        self.levels: dict[str, Level] = {
-            sid: Level.stored(row.level) if (row := rows.get(sid)) is not None else not_started
-            for sid in pack.skill_graph.topological_order()
-        }
+        #: Every skill of the pack, in the map's order: its stored level (Not started without a row). A copy of
+        #: the pack's all-Not-started levels with the rows' levels put in: a pass over the rows, not the skills.
+        levels = from_pack(pack, _not_started).copy()
+        # As Level.stored, without a call per row: a missing or retired name reads as Not started. Not the
+        # learner-wide "*" row, nor a skill the pack no longer has.
+        level_of, not_started = _STORED_LEVELS.get, Level.NOT_STARTED
+        levels.update({sid: level_of(row.level, not_started) for sid, row in rows.items() if sid in levels})
+        self.levels: dict[str, Level] = levels
 
     def views(self, only: Iterable[str] | None = None) -> list[SkillView]:
         """Return the views of every skill, or of `only` these, in the map's order."""
         return _views(self._pack, self._rows, self._model, only)
+
+
+_STORED_LEVELS: dict[str | None, Level] = {level.value: level for level in Level}
+
+
+def _not_started(pack: CoursePack) -> dict[str, Level]:
+    return dict.fromkeys(pack.skill_graph.topological_order(), Level.NOT_STARTED)
 
 
 def standing(course_id: int, person_id: int, language: str = BASE_LANGUAGE) -> Standing:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..learning.coursepack import CoursePack
 from ..learning.mastery import Level
-from ..learning.plan_units import UnitProgress, checks_to_show, shown_unit, unit_progress
+from ..learning.plan_units import UnitProgress, checks_to_show, shown_unit, unit_groups, unit_progress
 from ..learning.planner import Goal, NextStep, PlanActivity, activities_by_skill, plan_next_steps
 from ..learning.translations import BASE_LANGUAGE
 from ..models import Enrollment, Person
@@ -54,6 +54,10 @@ class StudentPlan:
 def _plan_activities(pack: CoursePack) -> dict[str, tuple[PlanActivity, ...]]:
     return activities_by_skill(PlanActivity(id=a.id, title=a.title, kind=a.kind, skill_ids=tuple(a.skills),
                                             modality=a.modality) for a in pack.activities)
+
+
+def _skill_names(pack: CoursePack) -> dict[str, str]:
+    return {s.id: s.name for s in pack.skills}
 
 
 def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: list[str] | None = None,
@@ -127,7 +131,7 @@ def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: l
     if unit_skill_ids:
         views = held.views(unit_skill_ids)
     elif unit is not None:
-        units = unit_progress(pack, levels)
+        units = unit_progress(pack, levels, from_pack(pack, unit_groups))  # the units worked out once per pack
         shown = shown_unit(units, unit, levels, steps[0].skill_id if steps else None)
         views = held.views(shown.skill_ids if shown is not None else None)
         check_units = frozenset(offer.unit_id for offer in checks)
@@ -135,7 +139,7 @@ def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: l
                                              unit_id=lambda offer: offer.unit_id, started=lambda offer: offer.started)
     else:
         views = held.views()
-    names = {s.id: s.name for s in pack.skills}
+    names = from_pack(pack, _skill_names)
     return StudentPlan(course_title=pack.course.title, skills=views, next_steps=steps, goals=goals,
                        resources=resources, reviews_due=[names.get(s, s) for s in review_skills(pack, due)],
                        skill_map=student_skill_map(pack, views), unit_checks=checks, more_unit_checks=more_checks,

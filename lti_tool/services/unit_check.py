@@ -96,19 +96,31 @@ def unit_offers(pack: CoursePack, levels: Mapping[str, Level], waiting: Set[str]
     `levels` are the plan's own; `waiting` holds the skills with unit-check questions served and not yet answered
     (`waiting_query`, which the plan page reads together with the student's assignments).
     """
-    names = {s.id: s.name for s in pack.skills}
+    not_started, mastered = Level.NOT_STARTED, Level.MASTERED
+    # The student's begun and mastered skills found once, then each unit counts its skills in them.
+    begun_skill = {s for s, level in levels.items() if level is not not_started}.__contains__
+    mastered_skill = {s for s, level in levels.items() if level is mastered}.__contains__
     offers = []
-    places = from_pack(pack, _leading_skills)  # one pass over the items per pack, not one per unit and skill
-    for unit in pack.units:
-        skills = _checkable(pack, unit, places)
-        if not skills:
-            continue
+    # The units' checkable skills and their names are the same for every student: worked out once per pack.
+    for unit_id, title, skills, names in from_pack(pack, _checkable_units):
         started = not waiting.isdisjoint(skills)
-        begun = sum(1 for s in skills if levels.get(s, Level.NOT_STARTED) is not Level.NOT_STARTED)
-        all_mastered = all(levels.get(s) is Level.MASTERED for s in skills)
+        begun = sum(map(begun_skill, skills))
+        all_mastered = all(map(mastered_skill, skills))
         if started or (2 * begun > len(skills) and not all_mastered):
-            offers.append(UnitOffer(unit.id, unit.title, tuple(names.get(s, s) for s in skills), started))
+            offers.append(UnitOffer(unit_id, title, names, started))
     return offers
+
+
+def _checkable_units(pack: CoursePack) -> tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...]:
+    """Return each unit that has skills with questions: its id, title, those skills and their names."""
+    names = {s.id: s.name for s in pack.skills}
+    places = _leading_skills(pack)  # one pass over the items, not one per unit and skill
+    units = []
+    for unit in pack.units:
+        skills = tuple(_checkable(pack, unit, places))
+        if skills:
+            units.append((unit.id, unit.title, skills, tuple(names.get(s, s) for s in skills)))
+    return tuple(units)
 
 
 @cache

@@ -9,6 +9,7 @@ as they show them, through the `level_label` and `localized` filters below, so t
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Mapping, Sequence
 from datetime import date
 from enum import Enum
@@ -16,6 +17,9 @@ from enum import Enum
 from babel.support import NullTranslations, Translations
 from flask import Blueprint, Flask, g, has_app_context, has_request_context, request
 from flask_babel import format_date, get_locale, get_translations, gettext, ngettext
+from jinja2 import pass_eval_context
+from jinja2.nodes import EvalContext
+from markupsafe import Markup
 
 from ..learning.plan_units import UnitProgress
 
@@ -96,18 +100,72 @@ def page_catalogue() -> Translations | NullTranslations:
     """
     if not has_app_context():
         return get_translations()
-    locale = get_locale()
+    return _page_words()[2]
+
+
+def _page_words() -> tuple[object, object, Translations | NullTranslations, dict[str, Markup]]:
+    """Return (Flask-Babel's namespace in g, the page's locale, its catalogue, the catalogue's template words).
+
+    Checked by the locale Flask-Babel keeps on its namespace (`force_locale` swaps it there, and back), which is
+    two attribute reads where `get_locale()` is several lookups through `g`. Should Flask-Babel keep it elsewhere,
+    the check fails and the catalogue is found each time: slower, never wrong.
+    """
     held = g.get(_CATALOGUE)
-    if held is None or held[0] is not locale:
-        held = (locale, get_translations())
-        setattr(g, _CATALOGUE, held)
-    return held[1]
+    if held is not None and getattr(held[0], "babel_locale", None) is held[1]:
+        return held
+    locale = get_locale()
+    catalogue = get_translations()
+    words = _TEMPLATE_WORDS.get(catalogue)
+    if words is None:
+        words = _TEMPLATE_WORDS[catalogue] = {}
+    held = (g.get("_flask_babel"), locale, catalogue, words)
+    setattr(g, _CATALOGUE, held)
+    return held
+
+
+#: Per catalogue (Flask-Babel keeps one per language and process), the templates' words without values as the
+#: pages show them: `{% trans %}Sign out{% endtrans %}` is then one dict lookup, not a catalogue lookup, a Markup
+#: and a % formatting. Bounded: a template may translate a value (`_(word)`), which has no end of spellings.
+_TEMPLATE_WORDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_TEMPLATE_WORDS_KEPT = 2000
+
+
+@pass_eval_context
+def _template_gettext(context: EvalContext, string: str, **variables: object) -> str:
+    """`_()` and `{% trans %}` in templates: Jinja's newstyle gettext (jinja2.ext), words kept per catalogue.
+
+    As Jinja's, the catalogue's text is markup (the templates' own, translated) and the values are escaped into it.
+    """
+    if variables or not context.autoescape:
+        text = page_catalogue().ugettext(string)
+        if context.autoescape:
+            text = Markup(text)  # noqa: S704 - the template's own text, as Jinja's gettext
+        return text % variables  # as Jinja's: always a format string, the values escaped into Markup
+    words = _page_words()[3]
+    text = words.get(string)
+    if text is None:
+        text = Markup(page_catalogue().ugettext(string)) % {}  # noqa: S704 - as above
+        if len(words) < _TEMPLATE_WORDS_KEPT:
+            words[string] = text
+    return text
+
+
+@pass_eval_context
+def _template_ngettext(context: EvalContext, singular: str, plural: str, num: int, **variables: object) -> str:
+    """`{% trans count=… %}…{% pluralize %}…` in templates: Jinja's newstyle ngettext, one call less."""
+    variables.setdefault("num", num)
+    text = page_catalogue().ungettext(singular, plural, num)
+    if context.autoescape:
+        text = Markup(text)  # noqa: S704 - the template's own text, as Jinja's ngettext
+    return text % variables
 
 
 def install_page_gettext(app: Flask) -> None:
     """Have templates' `_()`, `{% trans %}` and their plural and context forms look words up in `page_catalogue`.
 
-    The same callables Flask-Babel installs, but for how they find the catalogue.
+    The same callables Flask-Babel installs, but for how they find the catalogue; gettext and ngettext, which
+    every page calls some fifty times, are Jinja's own newstyle wrappers written out (one call each instead of
+    two or three, and the words without values kept per catalogue).
     """
     app.jinja_env.install_gettext_callables(
         gettext=lambda s: page_catalogue().ugettext(s),
@@ -116,6 +174,9 @@ def install_page_gettext(app: Flask) -> None:
         npgettext=lambda c, s, p, n: page_catalogue().unpgettext(c, s, p, n),
         newstyle=True,
     )
+    # `_()` is Jinja's alias that looks `gettext` up in the page's context, and both asked for that context: a
+    # call in a block or loop with its own variables copied the context first. They need only the autoescaping.
+    app.jinja_env.globals.update(gettext=_template_gettext, ngettext=_template_ngettext, _=_template_gettext)
 
 
 @bp.app_template_global("page_language")

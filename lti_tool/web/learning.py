@@ -20,7 +20,8 @@ from ..services.plan import ClassRow, class_overview, plan_for
 from ..services.serving import serve_next
 from .course import answers_question, launch_blueprint, require_student, require_teacher
 from .i18n import HEATMAP_CELL, heatmap_words, localized, page_language, person_name, translated
-from .skill_map import map_edges, map_name_lines, student_map_boxes
+from .plan_page import unit_list_items
+from .skill_map import map_dots, map_edges, map_name_lines, student_map_boxes
 
 bp = launch_blueprint("learning", __name__)
 LEVELS = ["Not started", "Attempted", "Familiar", "Proficient", "Mastered"]
@@ -94,7 +95,10 @@ def ask(skill_id: str):
 # The skill map's repeated parts (web/skill_map.py), for templates/_skill_map.html.
 bp.add_app_template_filter(map_name_lines, "map_name_lines")
 bp.add_app_template_global(map_edges, "map_edges")
+bp.add_app_template_global(map_dots, "map_dots")
 bp.add_app_template_global(student_map_boxes, "student_map_boxes")
+# The plan page's list of units (web/plan_page.py), for templates/student/home.html.
+bp.add_app_template_global(unit_list_items, "unit_list_items")
 
 
 def _around_person(url: str) -> tuple[str, str]:

@@ -40,6 +40,15 @@ def map_name_lines(name: str) -> tuple[str, ...]:
     return tuple(lines[:2]) if len(lines) <= 2 else (lines[0], lines[1] + "…")
 
 
+@lru_cache(maxsize=64)
+def map_dots(x: int, y: int, rank: int) -> Markup:
+    """Return four dots, one filled per level above Not started (the map's key draws one row per level)."""
+    # Safe: integers and fixed markup only.
+    return Markup("".join(  # noqa: S704
+        f'<circle cx="{x + 5 + n * 11}" cy="{y + 1}" r="4" class="map-dot{_ON if n < rank else ""}"/>'
+        for n in range(4)))
+
+
 def map_edges(edges: tuple[MapEdge, ...], map_id: str) -> Markup:
     """Return the prerequisite lines: a curve from the right middle of one box to the left middle of the next."""
     marker = escape(f"url(#{map_id}-arrow)")

@@ -1,0 +1,51 @@
+"""The plan page's parts written in Python for speed draw what the template drew (issue 14)."""
+
+from __future__ import annotations
+
+from flask import render_template_string
+from flask_babel import force_locale
+
+from lti_tool.learning.plan_units import UnitProgress
+
+# The loop templates/student/home.html had before web/plan_page.py drew the list of units (kept here to compare).
+TEMPLATE_LOOP = """<ul>
+  {%- for unit in units %}{% set current = unit.id == shown %}
+    <li{% if current %} class="unit-current"{% endif %}><a href="{{ here }}{{ unit.id|urlencode }}#map-heading"{% if current %} aria-current="true"{% endif %}>{{ other_title if unit.other else unit.title }}</a> <span class="unit-count">{{ counts[loop.index0] }}</span>{% if unit.id in check_units %} <span class="unit-check-ready">· {{ check_ready }}</span>{% endif %}</li>
+  {%- endfor %}
+  </ul>"""  # noqa: E501 - the template's line as it was
+HELPER = """<ul>
+  {{- unit_list_items(units, shown, here, counts, check_units, other_title, check_ready) }}
+  </ul>"""
+
+
+def test_the_list_of_units_is_the_markup_the_template_loop_wrote(tool):
+    units = [
+        UnitProgress("unit-fractions", "Fractions", ("a",), 1),
+        UnitProgress("ratios & rates/2", 'Ratios <"rates"> & percents', ("b", "c"), 0),
+        UnitProgress("número uno", "Números ¿y? más", ("d",), 0),
+        UnitProgress("other-skills", "", ("e", "f"), 2, other=True),
+    ]
+    values = {
+        "units": units, "here": "/c/abc/?lt=x&y=<z>&unit=", "counts": ["1 of 1", "0 of 2 <b>", "0 of 1", "2 of 2"],
+        "check_units": {"ratios & rates/2", "other-skills"}, "other_title": "Other & more skills",
+        "check_ready": "unit check <ready>",
+    }
+    with tool.app.test_request_context("/"):
+        for shown in ("ratios & rates/2", "other-skills", "unit-fractions", None):
+            old = render_template_string(TEMPLATE_LOOP, shown=shown, **values)
+            assert render_template_string(HELPER, shown=shown, **values) == old
+            assert old.count("<li") == 4 and "&lt;ready&gt;" in old and "ratios%20%26%20rates/2" in old
+
+
+def test_template_words_are_each_languages_own_and_values_are_escaped(tool):
+    page = ("{% trans %}Sign out{% endtrans %}|{{ _('Sign out') }}|{% trans name=name %}Welcome, {{ name }}{% endtrans %}"
+            "|{% trans count=n %}{{ count }} skill{% pluralize %}{{ count }} skills{% endtrans %}")
+    with tool.app.test_request_context("/"):
+        for _ in range(2):  # the second time from the words kept per catalogue
+            with force_locale("es"):
+                spanish = render_template_string(page, name="<Ana>", n=2)
+            with force_locale("en"):
+                english = render_template_string(page, name="<Ana>", n=1)
+            assert spanish.split("|")[:2] == ["Cerrar sesión", "Cerrar sesión"]
+            assert english == "Sign out|Sign out|Welcome, &lt;Ana&gt;|1 skill"
+            assert "&lt;Ana&gt;" in spanish.split("|")[2] and "<Ana>" not in spanish
