@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -171,18 +170,7 @@ def needs_help(course_id: int, platform_id: int, *, now: datetime) -> list[HelpE
     ids = [r.person_id for r in rows]
     if not ids:
         return []
-    responses: dict[int, list[tuple[tuple[str, ...], datetime]]] = defaultdict(list)
-    # A class has thousands of answers but few distinct skill lists (one per item, about): each list's JSON is
-    # read as text and decoded once, not once per answer.
-    skill_lists: dict[str | None, tuple[str, ...]] = {}
-    for person_id, skill_ids, at in db.session.execute(
-        sa.select(ItemResponse.person_id, sa.cast(ItemResponse.skill_ids, sa.Text), ItemResponse.answered_at)
-        .where(ItemResponse.course_id == course_id, ItemResponse.person_id.in_(id_list(ids)))
-    ):
-        decoded = skill_lists.get(skill_ids)
-        if decoded is None:
-            decoded = skill_lists[skill_ids] = tuple(json.loads(skill_ids) or ()) if skill_ids else ()
-        responses[person_id].append((decoded, at))
+    tries, first_answer, last_answer = _answers_since_rise(course_id, ids)
     events = _level_changes(course_id, ids)
     requests = open_requests(course_id, ids, now=now)
     # The launch read both rows already (services/launches.open_launch): no query here on a page.
@@ -199,32 +187,23 @@ def needs_help(course_id: int, platform_id: int, *, now: datetime) -> list[HelpE
         # One at a time: a class's summaries all kept until the end were thousands of objects for the
         # garbage collector to walk, for a page that shows only how many students need help.
         for row in rows:
-            mine = responses.get(row.person_id, [])
             history = events.get(row.person_id, [])
-            last_rise: dict[str, datetime] = {}
             failed = []
             for event in history:
                 old, new = rank_of.get(event.old_level, 0), rank_of.get(event.new_level, 0)
-                if new > old:
-                    last_rise[event.skill_id] = max(event.at, last_rise.get(event.skill_id, event.at))
-                elif event.source == "review" and new < old:
+                if event.source == "review" and new < old:
                     name = names.get(event.skill_id, event.skill_id)
                     failed.append(FailedReview(event.skill_id, name, event.at, Level.stored(event.new_level)))
-            attempts: dict[str, int] = defaultdict(int)
-            for skill_ids, at in mine:
-                for skill_id in skill_ids:
-                    # The answer that raised the level shares its timestamp with the event, so it is not "since".
-                    rose = last_rise.get(skill_id)
-                    if skill_id in names and (rose is None or at > rose):
-                        attempts[skill_id] += 1
             # Only the skills tried since their level last rose: a skill with no such try cannot be "stuck", the
             # one thing the alerts read these for (it was one object per skill with a level, for every student).
-            progress = [SkillProgress(sid, names[sid], row.levels.get(sid, Level.NOT_STARTED), tries)
-                        for sid, tries in attempts.items()]
-            moments = [at for _, at in mine] + ([row.last_launch_at] if row.last_launch_at else [])
+            progress = [SkillProgress(sid, names[sid], row.levels.get(sid, Level.NOT_STARTED), count)
+                        for sid, count in tries.get(row.person_id, {}).items() if sid in names]
+            last = last_answer.get(row.person_id)
+            moments = ([last] if last else []) + ([row.last_launch_at] if row.last_launch_at else [])
             pace = None
             if ends_on is not None and started is not None:
-                pace = _pace(order, row.levels, history, mine, course_start=started, course_end=ends_on, now=now)
+                pace = _pace(order, row.levels, history, first_answer.get(row.person_id), course_start=started,
+                             course_end=ends_on, now=now)
             asked = tuple((r.skill_id, names.get(r.skill_id, r.skill_id), r.asked_at)
                           for r in requests.get(row.person_id, []))
             yield StudentSummary(str(row.person_id), row.name, last_active=max(moments, default=None),
@@ -233,21 +212,81 @@ def needs_help(course_id: int, platform_id: int, *, now: datetime) -> list[HelpE
     return [HelpEntry(int(entry.student_id), entry.name, entry.alerts) for entry in needs_help_now(summaries(), now)]
 
 
-def _pace(order: Sequence[str], levels: Mapping[str, Level], history: Sequence[sa.Row],
-          responses: Sequence[tuple[tuple[str, ...], datetime]], *, course_start: datetime, course_end,
-          now: datetime) -> PacePlan | None:
+def _pace(order: Sequence[str], levels: Mapping[str, Level], history: Sequence[sa.Row], first: datetime | None, *,
+          course_start: datetime, course_end, now: datetime) -> PacePlan | None:
     reached: dict[str, datetime] = {}
     for event in history:
         if Level.stored(event.new_level) is Level.MASTERED:
             reached[event.skill_id] = event.at
     mastered_on = [reached[sid].date() for sid in order if levels.get(sid) is Level.MASTERED and sid in reached]
     remaining = [sid for sid in order if levels.get(sid) is not Level.MASTERED]
-    first = min((at for _, at in responses), default=None)
     try:
         return plan_pace(remaining, mastered_on, course_start=course_start.date(), course_end=course_end,
                          today=now.date(), started_on=first.date() if first else None)
     except ValueError:
         return None  # an end date on or before the course's start says nothing about pace
+
+
+def _answers_since_rise(course_id: int, person_ids: list[int]
+                        ) -> tuple[dict[int, dict[str, int]], dict[int, datetime], dict[int, datetime]]:
+    """Return, per student, their answers on each skill since its level last rose (all of them if it never
+    rose), and their first and last answer's times: what "Needs help now" reads of a class's answers.
+
+    Counted in SQL, one statement: reading every answer of the class (person, skills, time) made the page grow
+    with the class's history, months of it, where this returns a row per student and skill they answered.
+    The answer that raised a level shares its time with the level change, so it is not "since". A rise is a
+    change to a higher level (Level.stored's rank: an unknown name is Not started), as the level changes
+    "Needs help now" reads in Python (`_level_changes`) rank them.
+    """
+    rank = {level.value: level.rank for level in Level}
+    rises = (
+        sa.select(MasteryEvent.person_id, MasteryEvent.skill_id, sa.func.max(MasteryEvent.at).label("rose"))
+        .where(MasteryEvent.course_id == course_id, MasteryEvent.person_id.in_(id_list(person_ids)),
+               sa.case(rank, value=MasteryEvent.new_level, else_=0) > sa.case(rank, value=MasteryEvent.old_level,
+                                                                                else_=0))
+        .group_by(MasteryEvent.person_id, MasteryEvent.skill_id)
+        .subquery()
+    )
+    skill = _skills_of(ItemResponse.skill_ids)
+    answers = ItemResponse.course_id == course_id, ItemResponse.person_id.in_(id_list(person_ids))
+    since = (
+        sa.select(ItemResponse.person_id, skill.c.value, sa.func.count(), sa.cast(sa.null(), sa.DateTime),
+                  sa.cast(sa.null(), sa.DateTime))
+        .select_from(ItemResponse)
+        .join(skill, sa.true())
+        .outerjoin(rises, sa.and_(rises.c.person_id == ItemResponse.person_id, rises.c.skill_id == skill.c.value))
+        .where(*answers, sa.or_(rises.c.rose.is_(None), ItemResponse.answered_at > rises.c.rose))
+        .group_by(ItemResponse.person_id, skill.c.value)
+    )
+    span = (
+        sa.select(ItemResponse.person_id, sa.cast(sa.null(), sa.String), sa.cast(sa.null(), sa.Integer),
+                  sa.func.min(ItemResponse.answered_at), sa.func.max(ItemResponse.answered_at))
+        .where(*answers)
+        .group_by(ItemResponse.person_id)
+    )
+    tries: dict[int, dict[str, int]] = defaultdict(dict)
+    first: dict[int, datetime] = {}
+    last: dict[int, datetime] = {}
+    # The span first: a compound statement's columns take the first statement's types (datetimes here).
+    for person_id, skill_id, count, first_at, last_at in db.session.execute(sa.union_all(span, since)):
+        if skill_id is not None:
+            tries[person_id][skill_id] = count
+        elif first_at is not None:
+            first[person_id], last[person_id] = first_at, last_at
+    return tries, first, last
+
+
+def _skills_of(skill_ids: sa.ColumnElement) -> sa.TableValuedAlias:
+    """Return the skills of an answer's JSON list as a table of one column, `value` (text), to join with it.
+
+    The two databases Pathways runs on name this differently; anything but a list (none is written) has no skills.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        listed = sa.case((sa.func.json_typeof(skill_ids) == "array", skill_ids),
+                         else_=sa.cast(sa.literal("[]", sa.Text), sa.JSON))
+        return sa.func.json_array_elements_text(listed).table_valued("value")
+    listed = sa.case((sa.func.json_type(skill_ids) == "array", skill_ids), else_=sa.literal("[]", sa.Text))
+    return sa.func.json_each(listed).table_valued("value")
 
 
 def _level_changes(course_id: int, person_ids: list[int]) -> dict[int, list[sa.Row]]:
