@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from ..extensions import db
 from ..learning.alerts import Alert, FailedReview, SkillProgress, StudentSummary, needs_help_now
@@ -247,22 +248,43 @@ def _answers_since_rise(course_id: int, person_ids: list[int]
         .group_by(MasteryEvent.person_id, MasteryEvent.skill_id)
         .subquery()
     )
-    skill = _skills_of(ItemResponse.skill_ids)
     answers = ItemResponse.course_id == course_id, ItemResponse.person_id.in_(id_list(person_ids))
-    since = (
-        sa.select(ItemResponse.person_id, skill.c.value, sa.func.count(), sa.cast(sa.null(), sa.DateTime),
-                  sa.cast(sa.null(), sa.DateTime))
-        .select_from(ItemResponse)
-        .join(skill, sa.true())
-        .outerjoin(rises, sa.and_(rises.c.person_id == ItemResponse.person_id, rises.c.skill_id == skill.c.value))
-        .where(*answers, sa.or_(rises.c.rose.is_(None), ItemResponse.answered_at > rises.c.rose))
-        .group_by(ItemResponse.person_id, skill.c.value)
-    )
-    span = (
-        sa.select(ItemResponse.person_id, sa.cast(sa.null(), sa.String), sa.cast(sa.null(), sa.Integer),
-                  sa.func.min(ItemResponse.answered_at), sa.func.max(ItemResponse.answered_at))
+    # One pass over the class's answers, grouped by student and skill list as text (a few dozen lists, one an
+    # item, about): no JSON decoded per answer. Only the groups' lists are decoded, into their skills.
+    skills_text = sa.cast(ItemResponse.skill_ids, sa.Text)
+    groups = (
+        sa.select(ItemResponse.person_id, skills_text.label("skills"), sa.func.count().label("answers"),
+                  sa.func.min(ItemResponse.answered_at).label("first"),
+                  sa.func.max(ItemResponse.answered_at).label("last"))
         .where(*answers)
-        .group_by(ItemResponse.person_id)
+        .group_by(ItemResponse.person_id, skills_text)
+        .cte("answer_groups")
+    )
+    skill = _skills_of(groups.c.skills)
+    # A group all after the skill's last rise (or with no rise) counts whole, one all before it not at all; only a
+    # group on both sides of its rise has its later answers counted, in the index's range after the rise.
+    later = aliased(ItemResponse)
+    after_rise = (
+        sa.select(sa.func.count())
+        .where(later.course_id == course_id, later.person_id == groups.c.person_id,
+               later.answered_at > rises.c.rose, sa.cast(later.skill_ids, sa.Text) == groups.c.skills)
+        .scalar_subquery()
+    )
+    tries = sa.case((sa.or_(rises.c.rose.is_(None), groups.c.first > rises.c.rose), groups.c.answers),
+                    (groups.c.last <= rises.c.rose, 0), else_=after_rise)
+    since = (
+        sa.select(groups.c.person_id, skill.c.value, sa.func.sum(tries), sa.cast(sa.null(), sa.DateTime),
+                  sa.cast(sa.null(), sa.DateTime))
+        .select_from(groups)
+        .join(skill, sa.true())
+        .outerjoin(rises, sa.and_(rises.c.person_id == groups.c.person_id, rises.c.skill_id == skill.c.value))
+        .group_by(groups.c.person_id, skill.c.value)
+    )
+    # Each student's first and last answer, from the same groups (the one pass over the answers).
+    span = (
+        sa.select(groups.c.person_id, sa.cast(sa.null(), sa.String), sa.cast(sa.null(), sa.Integer),
+                  sa.func.min(groups.c.first), sa.func.max(groups.c.last))
+        .group_by(groups.c.person_id)
     )
     tries: dict[int, dict[str, int]] = defaultdict(dict)
     first: dict[int, datetime] = {}
@@ -270,18 +292,20 @@ def _answers_since_rise(course_id: int, person_ids: list[int]
     # The span first: a compound statement's columns take the first statement's types (datetimes here).
     for person_id, skill_id, count, first_at, last_at in db.session.execute(sa.union_all(span, since)):
         if skill_id is not None:
-            tries[person_id][skill_id] = count
+            if count:
+                tries[person_id][skill_id] = count
         elif first_at is not None:
             first[person_id], last[person_id] = first_at, last_at
     return tries, first, last
 
 
 def _skills_of(skill_ids: sa.ColumnElement) -> sa.TableValuedAlias:
-    """Return the skills of an answer's JSON list as a table of one column, `value` (text), to join with it.
+    """Return the skills of a JSON list (as text) as a table of one column, `value` (text), to join with it.
 
     The two databases Pathways runs on name this differently; anything but a list (none is written) has no skills.
     """
     if db.session.get_bind().dialect.name == "postgresql":
+        skill_ids = sa.cast(skill_ids, sa.JSON)
         listed = sa.case((sa.func.json_typeof(skill_ids) == "array", skill_ids),
                          else_=sa.cast(sa.literal("[]", sa.Text), sa.JSON))
         return sa.func.json_array_elements_text(listed).table_valued("value")
