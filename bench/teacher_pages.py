@@ -16,7 +16,9 @@ sandbox LMS on a loopback port, launches over HTTP, `sync_roster`, `import_pack`
   changes and some need help;
 - with --history N (one class per N, per class size), each student also has N older answers on the skills they
   answered, spread over the 120 days before them (written in bulk, no level changes: months of practice before
-  the levels they have now), so the pages can be timed as a class's history grows (issue 14);
+  the levels they have now; every third student answers a tenth of them after instead, so some are stuck), so
+  the pages can be timed as a class's history grows (issue 14); the needs-help list (`/class/needs-help`) is
+  timed with the two pages that show its count;
 - --leavers-percent of the class left: they were synced in, answered, then dropped from the LMS roster and a
   second sync made them inactive (the course page lists them; their grade rows stay).
 
@@ -60,7 +62,7 @@ from lti_tool.models import Enrollment, ItemResponse, Person, ScoreOutbox  # noq
 from lti_tool.services.content import demo_pack_data, import_pack  # noqa: E402
 from lti_tool.services.roster import sync_roster  # noqa: E402
 
-PAGES = {"teacher home": "/", "class view": "/class"}
+PAGES = {"teacher home": "/", "class view": "/class", "needs help": "/class/needs-help"}
 
 
 class GCTimer:
@@ -127,23 +129,31 @@ def full_collection_ms() -> float:
 
 
 def add_history(course_id: int, per_student: int) -> int:
-    """Give every student of the course `per_student` older answers on the skills they answered; return how many."""
+    """Give every student of the course `per_student` older answers on the skills they answered; return how many.
+
+    Every third student (those whose answers were wrong) answers a tenth of them after their levels rose
+    instead (microseconds after their last answer), so some are stuck: the needs-help list has tries to count.
+    """
     answered = defaultdict(list)
-    first = {}
+    first, last = {}, {}
     for person_id, skill_ids, at in db.session.execute(
         sa.select(ItemResponse.person_id, ItemResponse.skill_ids, ItemResponse.answered_at)
         .where(ItemResponse.course_id == course_id).order_by(ItemResponse.id)
     ):
         answered[person_id].append(skill_ids)
         first.setdefault(person_id, at)
+        last[person_id] = at
     rows = []
-    for person_id, lists in answered.items():
+    for index, (person_id, lists) in enumerate(sorted(answered.items())):
         start = first[person_id] - timedelta(days=120)
         step = timedelta(days=120) / per_student
+        later = per_student // 10 if index % 3 == 0 else 0
+        times = [start + n * step for n in range(per_student - later)]
+        times += [last[person_id] + timedelta(microseconds=n + 1) for n in range(later)]
         rows += [{"course_id": course_id, "person_id": person_id, "item_id": "history",
                   "skill_ids": lists[n % len(lists)], "answer": "x", "correct": n % 3 != 0, "hints_used": 0,
-                  "source": "practice", "answered_at": start + n * step, "credited": True}
-                 for n in range(per_student)]
+                  "source": "practice", "answered_at": at, "credited": True}
+                 for n, at in enumerate(times)]
     for at in range(0, len(rows), 5000):
         db.session.execute(sa.insert(ItemResponse), rows[at:at + 5000])
     db.session.commit()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -233,22 +234,44 @@ def _answers_since_rise(course_id: int, person_ids: list[int]
     """Return, per student, their answers on each skill since its level last rose (all of them if it never
     rose), and their first and last answer's times: what "Needs help now" reads of a class's answers.
 
-    Counted in SQL, one statement: reading every answer of the class (person, skills, time) made the page grow
-    with the class's history, months of it, where this returns a row per student and skill they answered.
-    The answer that raised a level shares its time with the level change, so it is not "since". A rise is a
-    change to a higher level (Level.stored's rank: an unknown name is Not started), as the level changes
-    "Needs help now" reads in Python (`_level_changes`) rank them.
+    Counted in SQL, one statement (`_since_rise_query`): reading every answer of the class (person, skills, time)
+    into Python made the page grow with the class's history, months of it; this returns a row per student and
+    skill they answered, and one per student.
     """
+    tries: dict[int, dict[str, int]] = defaultdict(dict)
+    first: dict[int, datetime] = {}
+    last: dict[int, datetime] = {}
+    query = _since_rise_query(db.session.get_bind().dialect.name)
+    found = db.session.execute(query, {"course_id": course_id, "ids": [int(i) for i in person_ids]})
+    for person_id, skill_id, count, first_at, last_at in found:
+        if skill_id is not None:
+            if count:
+                tries[person_id][skill_id] = count
+        elif first_at is not None:
+            first[person_id], last[person_id] = first_at, last_at
+    return tries, first, last
+
+
+@functools.cache
+def _since_rise_query(dialect: str) -> sa.CompoundSelect:
+    """Build, once per database kind, the statement `_answers_since_rise` runs (building it was most of its time).
+
+    The students' ids are written into the statement as numbers (models.base.id_list), not bound one each. The
+    answer that raised a level shares its time with the level change, so it is not "since". A rise is a change
+    to a higher level (Level.stored's rank: an unknown name is Not started), as "Needs help now" ranks the level
+    changes it reads in Python (`_level_changes`).
+    """
+    course_id = sa.bindparam("course_id", type_=sa.Integer)
+    ids = sa.bindparam("ids", type_=sa.Integer, expanding=True, literal_execute=True)
     rank = {level.value: level.rank for level in Level}
     rises = (
         sa.select(MasteryEvent.person_id, MasteryEvent.skill_id, sa.func.max(MasteryEvent.at).label("rose"))
-        .where(MasteryEvent.course_id == course_id, MasteryEvent.person_id.in_(id_list(person_ids)),
+        .where(MasteryEvent.course_id == course_id, MasteryEvent.person_id.in_(ids),
                sa.case(rank, value=MasteryEvent.new_level, else_=0) > sa.case(rank, value=MasteryEvent.old_level,
                                                                                 else_=0))
         .group_by(MasteryEvent.person_id, MasteryEvent.skill_id)
         .subquery()
     )
-    answers = ItemResponse.course_id == course_id, ItemResponse.person_id.in_(id_list(person_ids))
     # One pass over the class's answers, grouped by student and skill list as text (a few dozen lists, one an
     # item, about): no JSON decoded per answer. Only the groups' lists are decoded, into their skills.
     skills_text = sa.cast(ItemResponse.skill_ids, sa.Text)
@@ -256,11 +279,11 @@ def _answers_since_rise(course_id: int, person_ids: list[int]
         sa.select(ItemResponse.person_id, skills_text.label("skills"), sa.func.count().label("answers"),
                   sa.func.min(ItemResponse.answered_at).label("first"),
                   sa.func.max(ItemResponse.answered_at).label("last"))
-        .where(*answers)
+        .where(ItemResponse.course_id == course_id, ItemResponse.person_id.in_(ids))
         .group_by(ItemResponse.person_id, skills_text)
         .cte("answer_groups")
     )
-    skill = _skills_of(groups.c.skills)
+    skill = _skills_of(groups.c.skills, dialect)
     # A group all after the skill's last rise (or with no rise) counts whole, one all before it not at all; only a
     # group on both sides of its rise has its later answers counted, in the index's range after the rise.
     later = aliased(ItemResponse)
@@ -286,25 +309,16 @@ def _answers_since_rise(course_id: int, person_ids: list[int]
                   sa.func.min(groups.c.first), sa.func.max(groups.c.last))
         .group_by(groups.c.person_id)
     )
-    tries: dict[int, dict[str, int]] = defaultdict(dict)
-    first: dict[int, datetime] = {}
-    last: dict[int, datetime] = {}
     # The span first: a compound statement's columns take the first statement's types (datetimes here).
-    for person_id, skill_id, count, first_at, last_at in db.session.execute(sa.union_all(span, since)):
-        if skill_id is not None:
-            if count:
-                tries[person_id][skill_id] = count
-        elif first_at is not None:
-            first[person_id], last[person_id] = first_at, last_at
-    return tries, first, last
+    return sa.union_all(span, since)
 
 
-def _skills_of(skill_ids: sa.ColumnElement) -> sa.TableValuedAlias:
+def _skills_of(skill_ids: sa.ColumnElement, dialect: str) -> sa.TableValuedAlias:
     """Return the skills of a JSON list (as text) as a table of one column, `value` (text), to join with it.
 
     The two databases Pathways runs on name this differently; anything but a list (none is written) has no skills.
     """
-    if db.session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         skill_ids = sa.cast(skill_ids, sa.JSON)
         listed = sa.case((sa.func.json_typeof(skill_ids) == "array", skill_ids),
                          else_=sa.cast(sa.literal("[]", sa.Text), sa.JSON))
