@@ -98,6 +98,8 @@ def main() -> int:
     parser.add_argument("--skills", type=parse_sizes, default=[16, 100, 400])
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temporary folder")
+    parser.add_argument("--save-pages", type=Path, default=None,
+                        help="write each goals page's HTML and each next step here, to compare two trees")
     args = parser.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     print(f"Student pages (bench/student_pages.py), lti_tool from {Path(scaling.REPO)}; next up: {WHICH}\n"
@@ -145,6 +147,10 @@ def main() -> int:
     print(f"\nmedian (least and most CPU) of {args.repeat} (after one warm-up)")
     for text in lines:
         print(text)
+    if args.save_pages:
+        args.save_pages.mkdir(parents=True, exist_ok=True)
+        for key, value in shown.items():
+            (args.save_pages / f"{key}.{'txt' if key.startswith('next-up') else 'html'}").write_text(value)
     for key, value in shown.items():
         if key.startswith("next-up"):
             print(f"{key}: {value}")
