@@ -198,6 +198,11 @@ def build_class(bench: Bench, size: int, answers: int, leavers_percent: int, his
     db.session.execute(sa.update(ScoreOutbox).where(ScoreOutbox.id.in_(failed))
                        .values(status="failed", attempts=5, last_error="HTTP 503 from the LMS"))
     db.session.commit()
+    if db.engine.dialect.name == "postgresql":
+        # Fresh planner statistics, as autovacuum gathers after a bulk load: without them PostgreSQL takes a
+        # class's thousands of answers for a handful and plans their grouping (sort, not hash) accordingly.
+        with db.engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
     active = db.session.scalar(sa.select(sa.func.count()).select_from(Enrollment).where(
         Enrollment.course_id == course_id, Enrollment.role == "student", Enrollment.active.is_(True)))
     grades = db.session.scalar(sa.select(sa.func.count()).select_from(ScoreOutbox).where(
