@@ -1,7 +1,8 @@
 """Time and profile the teacher's two pages, the course page (`/`) and the class view (`/class`), in process.
 
 Usage: python bench/teacher_pages.py [--students 30,200] [--repeat 15] [--answers-per-student 8]
-                                     [--leavers-percent 10] [--profile DIR] [--database-url URL]
+                                     [--history 0,1000] [--leavers-percent 10] [--profile DIR]
+                                     [--database-url URL]
 
 bench/load.py measures these pages among 200 users under gunicorn; this script says where their time goes.
 It builds classes through the product itself, as bench/scaling.py does (its `Bench`: a real app with the
@@ -13,6 +14,11 @@ sandbox LMS on a loopback port, launches over HTTP, `sync_roster`, `import_pack`
   and a few failed, the rest stay pending (no worker runs);
 - each student answers --answers-per-student questions (a third of them wrong), so they have levels, level
   changes and some need help;
+- with --history N (one class per N, per class size), each student also has N older answers on the skills they
+  answered, spread over the 120 days before them (written in bulk, no level changes: months of practice before
+  the levels they have now; every third student answers a tenth of them after instead, so some are stuck), so
+  the pages can be timed as a class's history grows (issue 14); the needs-help list (`/class/needs-help`) is
+  timed with the two pages that show its count;
 - --leavers-percent of the class left: they were synced in, answered, then dropped from the LMS roster and a
   second sync made them inactive (the course page lists them; their grade rows stay).
 
@@ -37,8 +43,10 @@ import logging
 import statistics
 import sys
 import time
+from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -50,11 +58,11 @@ from common import machine  # noqa: E402
 from scaling import Bench, TimedWSGI, answer_everyone, now, parse_sizes  # noqa: E402
 
 from lti_tool.extensions import db  # noqa: E402
-from lti_tool.models import Enrollment, Person, ScoreOutbox  # noqa: E402
+from lti_tool.models import Enrollment, ItemResponse, Person, ScoreOutbox  # noqa: E402
 from lti_tool.services.content import demo_pack_data, import_pack  # noqa: E402
 from lti_tool.services.roster import sync_roster  # noqa: E402
 
-PAGES = {"teacher home": "/", "class view": "/class"}
+PAGES = {"teacher home": "/", "class view": "/class", "needs help": "/class/needs-help"}
 
 
 class GCTimer:
@@ -120,10 +128,42 @@ def full_collection_ms() -> float:
     return statistics.median(runs)
 
 
-def build_class(bench: Bench, size: int, answers: int, leavers_percent: int) -> requests.Response:
+def add_history(course_id: int, per_student: int) -> int:
+    """Give every student of the course `per_student` older answers on the skills they answered; return how many.
+
+    Every third student (those whose answers were wrong) answers a tenth of them after their levels rose
+    instead (microseconds after their last answer), so some are stuck: the needs-help list has tries to count.
+    """
+    answered = defaultdict(list)
+    first, last = {}, {}
+    for person_id, skill_ids, at in db.session.execute(
+        sa.select(ItemResponse.person_id, ItemResponse.skill_ids, ItemResponse.answered_at)
+        .where(ItemResponse.course_id == course_id).order_by(ItemResponse.id)
+    ):
+        answered[person_id].append(skill_ids)
+        first.setdefault(person_id, at)
+        last[person_id] = at
+    rows = []
+    for index, (person_id, lists) in enumerate(sorted(answered.items())):
+        start = first[person_id] - timedelta(days=120)
+        step = timedelta(days=120) / per_student
+        later = per_student // 10 if index % 3 == 0 else 0
+        times = [start + n * step for n in range(per_student - later)]
+        times += [last[person_id] + timedelta(microseconds=n + 1) for n in range(later)]
+        rows += [{"course_id": course_id, "person_id": person_id, "item_id": "history",
+                  "skill_ids": lists[n % len(lists)], "answer": "x", "correct": n % 3 != 0, "hints_used": 0,
+                  "source": "practice", "answered_at": at, "credited": True}
+                 for n, at in enumerate(times)]
+    for at in range(0, len(rows), 5000):
+        db.session.execute(sa.insert(ItemResponse), rows[at:at + 5000])
+    db.session.commit()
+    return len(rows)
+
+
+def build_class(bench: Bench, size: int, answers: int, leavers_percent: int, history: int = 0) -> requests.Response:
     """Make a course of `size` active students (and its leavers) with answers and grade rows; return the
     teacher's landing page (its .http is the teacher's browser)."""
-    context = f"teacher-pages-{size}"
+    context = f"teacher-pages-{size}-{history}"
     bench.course(context, f"Teacher pages, {size} students")
     teacher = bench.launch(f"teacher-{context}", context)  # the link's first launch makes the placement
     course_id = bench.course_id(context)
@@ -143,6 +183,7 @@ def build_class(bench: Bench, size: int, answers: int, leavers_percent: int) -> 
     sync()
     ids = dict(db.session.execute(sa.select(Person.sub, Person.id).where(Person.sub.in_(subs))).all())
     answer_everyone(course_id, [ids[sub] for sub in subs], answers)
+    older = add_history(course_id, history) if history else 0
     members = bench.sandbox.courses[context].members
     for sub in subs[size:]:
         members.remove(sub)
@@ -157,12 +198,18 @@ def build_class(bench: Bench, size: int, answers: int, leavers_percent: int) -> 
     db.session.execute(sa.update(ScoreOutbox).where(ScoreOutbox.id.in_(failed))
                        .values(status="failed", attempts=5, last_error="HTTP 503 from the LMS"))
     db.session.commit()
+    if db.engine.dialect.name == "postgresql":
+        # Fresh planner statistics, as autovacuum gathers after a bulk load: without them PostgreSQL takes a
+        # class's thousands of answers for a handful and plans their grouping (sort, not hash) accordingly.
+        with db.engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
     active = db.session.scalar(sa.select(sa.func.count()).select_from(Enrollment).where(
         Enrollment.course_id == course_id, Enrollment.role == "student", Enrollment.active.is_(True)))
     grades = db.session.scalar(sa.select(sa.func.count()).select_from(ScoreOutbox).where(
         ScoreOutbox.course_id == course_id))
     db.session.remove()
-    print(f"  class of {size}: {active} active students, {leavers} leavers, {grades} grade rows", flush=True)
+    print(f"  class of {size}: {active} active students, {leavers} leavers, {grades} grade rows, {older} older "
+          f"answers", flush=True)
     return teacher
 
 
@@ -171,6 +218,8 @@ def main() -> int:
     parser.add_argument("--students", type=parse_sizes, default=[30, 200])
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--answers-per-student", type=int, default=8)
+    parser.add_argument("--history", type=lambda text: [int(x) for x in text.split(",")], default=[0],
+                        help="older answers per student, one class per value (e.g. 0,300,1000)")
     parser.add_argument("--leavers-percent", type=int, default=10)
     parser.add_argument("--profile", type=Path, default=None, help="write a cProfile file per page and size here")
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temporary folder")
@@ -189,13 +238,13 @@ def main() -> int:
         gc.freeze()
     timed = bench.app.wsgi_app = bench.timed = ProfiledWSGI(bench.timed.wsgi_app)
     gc_timer = GCTimer()
-    lines = [f"{'students':>8}  {'page':<12}  {'CPU ms':>7}  {'min CPU':>7}  {'max CPU':>7}  {'wall ms':>7}  "
-             f"{'gc ms':>6}  {'full gc':>7}  {'statements':>10}"]
+    lines = [f"{'students':>8}  {'history':>7}  {'page':<12}  {'CPU ms':>7}  {'min CPU':>7}  {'max CPU':>7}  "
+             f"{'wall ms':>7}  {'gc ms':>6}  {'full gc':>7}  {'statements':>10}"]
     try:
         print(f"database: {db.engine.dialect.name}; gc.freeze() after the app was made: "
               f"{'yes' if args.gc_freeze else 'no'}", flush=True)
-        for size in args.students:
-            teacher = build_class(bench, size, args.answers_per_student, args.leavers_percent)
+        for size, history in ((size, history) for size in args.students for history in args.history):
+            teacher = build_class(bench, size, args.answers_per_student, args.leavers_percent, history)
             base = teacher.url.rstrip("/")
             for page, path in PAGES.items():
                 url = base + path if path != "/" else teacher.url
@@ -220,8 +269,8 @@ def main() -> int:
                           f"tracked, {gc.get_freeze_count()} frozen", flush=True)
                 if args.save_pages:
                     args.save_pages.mkdir(parents=True, exist_ok=True)
-                    (args.save_pages / f"{page.replace(' ', '-')}-{size}.html").write_text(runs[-1][0].text)
-                lines.append(f"{size:>8}  {page:<12}  {statistics.median(r[1] for r in runs):7.1f}  "
+                    (args.save_pages / f"{page.replace(' ', '-')}-{size}-{history}.html").write_text(runs[-1][0].text)
+                lines.append(f"{size:>8}  {history:>7}  {page:<12}  {statistics.median(r[1] for r in runs):7.1f}  "
                              f"{min(r[1] for r in runs):7.1f}  {max(r[1] for r in runs):7.1f}  "
                              f"{statistics.median(r[2] for r in runs):7.1f}  "
                              f"{statistics.mean(gc_ms):6.1f}  {full:>7}  {runs[-1][3]:>10}")

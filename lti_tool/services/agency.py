@@ -34,7 +34,7 @@ from ..models import (
 )
 from .content import course_content, course_pack
 from .errors import N_, NotFound, ServiceError
-from .mastery import lock_learner, require_pack, skill_views
+from .mastery import lock_learner, require_pack, standing
 from .permissions import Action, Actor, may
 from .publishing import publish_mastery
 from .storage import (
@@ -268,25 +268,23 @@ def pace_for(course_id: int, person_id: int, *, now: datetime, language: str = B
     pack = require_pack(course_id, language)
     order = list(pack.skill_graph.topological_order())
     names = {sid: pack.skill_graph[sid].name for sid in order}
-    levels = {v.skill_id: v.level for v in skill_views(course_id, person_id, language)}
+    # The stored level column, as the plan reads it: decoding and explaining every skill's state was most of
+    # this page's work, for levels alone.
+    levels = standing(course_id, person_id, language).levels
+    # One round trip, aggregated in SQL (a row per skill the student has a level change on, and one more for
+    # their first answer), however long their history: each skill's latest rise to Mastered (the latest event
+    # naming Mastered, as the events oldest first left it) and the first event, then the first answer.
     reached: dict[str, datetime] = {}
-    for skill_id, new_level, at in db.session.execute(
-        sa.select(MasteryEvent.skill_id, MasteryEvent.new_level, MasteryEvent.at)
-        .where(MasteryEvent.course_id == course_id, MasteryEvent.person_id == person_id)
-        .order_by(MasteryEvent.at, MasteryEvent.id)
-    ):
-        if new_level == Level.MASTERED.value:
-            reached[skill_id] = at
-    first_answer = db.session.scalar(
-        sa.select(sa.func.min(ItemResponse.answered_at)).where(
-            ItemResponse.course_id == course_id, ItemResponse.person_id == person_id
-        )
-    )
-    first_event = db.session.scalar(
-        sa.select(sa.func.min(MasteryEvent.at)).where(
-            MasteryEvent.course_id == course_id, MasteryEvent.person_id == person_id
-        )
-    )
+    first_answer = first_event = None
+    for skill_id, mastered_at, first_at in db.session.execute(_PACE_QUERY, {"course_id": course_id,
+                                                                            "person_id": person_id}):
+        if skill_id is None:
+            first_answer = first_at
+            continue
+        if mastered_at is not None:
+            reached[skill_id] = mastered_at
+        if first_at is not None and (first_event is None or first_at < first_event):
+            first_event = first_at
     started = min((d for d in (first_answer, first_event) if d is not None), default=None)
     mastered = [sid for sid in order if levels.get(sid) is Level.MASTERED]
     remaining = [sid for sid in order if levels.get(sid) is not Level.MASTERED]
@@ -311,6 +309,18 @@ def pace_for(course_id: int, person_id: int, *, now: datetime, language: str = B
     targets = tuple((sid, names[sid], plan.targets[sid]) for sid in remaining if sid in plan.targets)
     return PaceView(plan.status.value, plan.explanation, ends_on, plan.mastered, plan.total, targets,
                     plan.explanation_parts)
+
+
+# Built once, like the plan's queries (services/mastery._ROWS_QUERY).
+_PACE_QUERY = sa.union_all(
+    sa.select(MasteryEvent.skill_id,
+              sa.func.max(sa.case((MasteryEvent.new_level == Level.MASTERED.value, MasteryEvent.at))),
+              sa.func.min(MasteryEvent.at))
+    .where(MasteryEvent.course_id == sa.bindparam("course_id"), MasteryEvent.person_id == sa.bindparam("person_id"))
+    .group_by(MasteryEvent.skill_id),
+    sa.select(sa.null(), sa.null(), sa.func.min(ItemResponse.answered_at))
+    .where(ItemResponse.course_id == sa.bindparam("course_id"), ItemResponse.person_id == sa.bindparam("person_id")),
+)
 
 
 def course_end(course_id: int) -> date | None:

@@ -15,8 +15,9 @@ from ..services.classroom import heatmap, needs_help_count
 from ..services.errors import N_, Forbidden, NotFound, ServiceError
 from ..services.help import MISSES_BEFORE_HELP, ask_teacher, learning_activities
 from ..services.mastery import override_level, record_answer, require_pack
+from ..services.next_up import next_up
 from ..services.permissions import actor_of
-from ..services.plan import ClassRow, class_overview, plan_for
+from ..services.plan import ClassRow, class_overview
 from ..services.serving import serve_next
 from .course import answers_question, launch_blueprint, require_student, require_teacher
 from .i18n import HEATMAP_CELL, heatmap_words, localized, page_language, person_name, translated
@@ -73,13 +74,11 @@ def answer(skill_id: str):
     # (The answer counted them with the question it read: no statement more.)
     stuck = not result.correct and result.misses_in_a_row >= MISSES_BEFORE_HELP
     mastered = any(new is Level.MASTERED and old is not Level.MASTERED for _, old, new in result.changes)
-    next_up = None
-    if mastered:
-        steps = plan_for(course_id, person_id, now=utcnow(), language=language).next_steps
-        next_up = next((step for step in steps if step.skill_id != skill_id), None)
+    # Only the step the page offers, not the whole plan (services/next_up.py).
+    following = next_up(course_id, person_id, skill_id, now=utcnow(), language=language) if mastered else None
     return render_template("student/feedback.html", launch=g.launch, skill=skill, item=result.item, result=result,
                            activities=learning_activities(pack, skill_id) if stuck else [], stuck=stuck,
-                           mastered=mastered, next_up=next_up)
+                           mastered=mastered, next_up=following)
 
 
 @bp.post("/practice/<skill_id>/ask")

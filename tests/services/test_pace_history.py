@@ -1,0 +1,79 @@
+"""The goals page's pace (agency.pace_for) reads stored levels and one aggregate of the student's history (issue 14):
+each skill's latest rise to Mastered, the first answer and the first level change, as reading all of them did."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from lti_tool.learning.mastery import Level, SkillState
+from lti_tool.learning.pacing import plan_pace
+from lti_tool.models.base import utcnow
+from tests.support import teacher_with_demo_pack
+
+
+def test_pace_dates_mastery_by_the_latest_rise_and_starts_at_the_first_answer_or_level_change(sandbox, tool):
+    teacher_with_demo_pack(sandbox)
+    sandbox.launch("student")
+    now = utcnow()
+    with tool.app.app_context():
+        from lti_tool.extensions import db
+        from lti_tool.models import Course, ItemResponse, MasteryEvent, Person, SkillMastery
+        from lti_tool.services.agency import pace_for, set_course_end
+        from lti_tool.services.content import course_pack
+
+        course = db.session.scalars(sa.select(Course)).one()
+        person_id = db.session.scalar(sa.select(Person.id).where(Person.sub == "student-1"))
+        pack = course_pack(course.id)
+        order = list(pack.skill_graph.topological_order())
+        ends_on = (now + timedelta(days=90)).date()
+        set_course_end(course.id, ends_on.isoformat(), now=now)
+        # The course started in Pathways long ago, so the student's weeks of work are inside it.
+        db.session.execute(sa.update(Course).where(Course.id == course.id).values(created_at=now - timedelta(days=60)))
+
+        def event(skill_id: str, old: Level, new: Level, days_ago: int) -> None:
+            db.session.add(MasteryEvent(course_id=course.id, person_id=person_id, skill_id=skill_id,
+                                        old_level=old.value, new_level=new.value, source="practice", reason="",
+                                        at=now - timedelta(days=days_ago)))
+
+        for skill_id, level in ((order[0], Level.MASTERED), (order[1], Level.MASTERED), (order[2], Level.FAMILIAR),
+                                (order[3], Level.PROFICIENT)):
+            db.session.add(SkillMastery(course_id=course.id, person_id=person_id, skill_id=skill_id,
+                                        state=SkillState(skill_id).to_dict(), level=level.value, reason="",
+                                        overridden=False, updated_at=now))
+        # The first skill was Mastered, slipped in a review and was Mastered again: the later date counts.
+        event(order[0], Level.PROFICIENT, Level.MASTERED, 30)
+        event(order[0], Level.MASTERED, Level.PROFICIENT, 20)
+        event(order[0], Level.PROFICIENT, Level.MASTERED, 10)
+        # The fourth was Mastered once and is Proficient now: not counted. The second has no event (data from
+        # before events were kept): Mastered today. The first level change (accepted evidence) is before any answer.
+        event(order[3], Level.PROFICIENT, Level.MASTERED, 15)
+        event(order[3], Level.MASTERED, Level.PROFICIENT, 5)
+        event(order[2], Level.NOT_STARTED, Level.FAMILIAR, 45)
+        for days_ago in (40, 12):
+            db.session.add(ItemResponse(course_id=course.id, person_id=person_id, item_id="history",
+                                        skill_ids=[order[0]], answer="x", correct=True, hints_used=0,
+                                        source="practice", answered_at=now - timedelta(days=days_ago), credited=True))
+        db.session.commit()
+
+        pace = pace_for(course.id, person_id, now=now)
+        mastered = {order[0], order[1]}
+        expected = plan_pace([s for s in order if s not in mastered],
+                             [(now - timedelta(days=10)).date(), now.date()],
+                             course_start=(now - timedelta(days=60)).date(), course_end=ends_on, today=now.date(),
+                             started_on=(now - timedelta(days=45)).date())
+        assert (pace.status, pace.mastered, pace.total, pace.explanation) == (
+            expected.status.value, 2, len(order), expected.explanation)
+        assert [(sid, day) for sid, _, day in pace.targets] == [
+            (sid, expected.targets[sid]) for sid in order if sid not in mastered and sid in expected.targets]
+        assert pace.targets, "the plan gives target dates"
+
+        # Without any level change, the first answer starts the student's pace.
+        db.session.execute(sa.delete(MasteryEvent).where(MasteryEvent.person_id == person_id))
+        db.session.commit()
+        again = pace_for(course.id, person_id, now=now)
+        expected = plan_pace([s for s in order if s not in mastered], [now.date(), now.date()],
+                             course_start=(now - timedelta(days=60)).date(), course_end=ends_on, today=now.date(),
+                             started_on=(now - timedelta(days=40)).date())
+        assert (again.status, again.explanation) == (expected.status.value, expected.explanation)
