@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -10,6 +11,8 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..learning.coursepack import CoursePack
+from ..learning.diagnostic import Belief, levels_for_planning
+from ..learning.diagnostic import Placement as PlacedSkill
 from ..learning.mastery import Level
 from ..learning.plan_units import UnitProgress, checks_to_show, shown_unit, unit_groups, unit_progress
 from ..learning.planner import Goal, NextStep, PlanActivity, activities_by_skill, plan_next_steps
@@ -60,6 +63,41 @@ def _skill_names(pack: CoursePack) -> dict[str, str]:
     return {s.id: s.name for s in pack.skills}
 
 
+def plan_goals(course_id: int, person_id: int, pack: CoursePack) -> list[Goal]:
+    """Return the goals the plan works toward: the student's own first, then the course's."""
+    from .agency import student_plan_goals
+
+    # The student's own goals first: choosing what to work toward is part of the plan being theirs.
+    return student_plan_goals(course_id, person_id) + [
+        Goal(id=g.id, title=g.title, skill_ids=tuple(g.skills)) for g in pack.goals
+    ]
+
+
+def choose_steps(pack: CoursePack, levels: Mapping[str, Level], placed: Mapping[str, PlacedSkill],
+                 assigned: Collection[str], goals: Sequence[Goal], due: Sequence, *, count: int = STEPS,
+                 within: Collection[str] | None = None) -> list[NextStep]:
+    """Return the plan's first `count` next steps, as the plan page shows them (and "Next up" picks from).
+
+    `placed` is the placement check's result, `assigned` the skills the teacher assigned, `due` the due reviews;
+    `within` keeps only those skills' steps (a unit placement's), besides what the teacher assigned.
+    """
+    # The placement check moves the starting point (never the grades): skills it placed as known count as
+    # done for choosing next steps, so the student starts at their own frontier.
+    start_here = {sid for sid, place in placed.items() if place.belief is Belief.NOT_YET}
+    # The steps show the learner's own levels (the table's), never the planner's stand-ins. Every step is built
+    # only when some are filtered or moved up below; otherwise the first `count` are the same (they come in the
+    # order the sort below keeps), and a 400-skill course no longer explains hundreds of steps it never shows.
+    limit = len(pack.skills) if within is not None or start_here else count
+    steps = plan_next_steps(pack.skill_graph, levels_for_planning(levels, placed), from_pack(pack, _plan_activities),
+                            goals, due, limit=limit, shown_levels=levels, assigned=assigned)
+    if within is not None:
+        # What the teacher assigned stays, even from another unit: they asked for it.
+        steps = [step for step in steps if step.skill_id in within or step.assigned]
+    # The plan starts where the placement check said: its "good places to start" come first, after what the
+    # teacher assigned.
+    return sorted(steps, key=lambda step: (not step.assigned, step.skill_id not in start_here))[:count]
+
+
 def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: list[str] | None = None,
              unit_title: str = "", language: str = BASE_LANGUAGE, unit: str | None = None) -> StudentPlan:
     """Return the student's plan: their levels, and 3-5 next steps with reasons, the pack's texts in the language.
@@ -73,49 +111,28 @@ def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: l
     # Every skill's level from its stored column; the reasons are explained only for the skills shown.
     held = standing(course_id, person_id, language)
     levels = held.levels
-    activities = from_pack(pack, _plan_activities)  # grouped by skill once per pack
-    from .agency import student_plan_goals
-
-    # The student's own goals first: choosing what to work toward is part of the plan being theirs.
-    goals = student_plan_goals(course_id, person_id) + [
-        Goal(id=g.id, title=g.title, skill_ids=tuple(g.skills)) for g in pack.goals
-    ]
-    if unit_skill_ids:
-        # The unit is the goal of this placement: its steps (and the prerequisites they need) come first.
-        goals = [Goal(id="placement-unit", title=unit_title or "This unit", skill_ids=tuple(unit_skill_ids))]
+    # A unit placement's goal is the unit: its steps (and the prerequisites they need) come first.
+    goals = ([Goal(id="placement-unit", title=unit_title or "This unit", skill_ids=tuple(unit_skill_ids))]
+             if unit_skill_ids else plan_goals(course_id, person_id, pack))
     from .reviews import due_reviews, review_skills
 
     # Read once for both the next steps and the review box (a pack with `review_spacing: false` has neither).
     due = due_reviews(course_id, person_id, now)
-    from ..learning.diagnostic import Belief, levels_for_planning
     from .diagnostic import placements
 
-    # The placement check moves the starting point (never the grades): skills it placed as known count as
-    # done for choosing next steps, so the student starts at their own frontier.
     placed = placements(course_id, person_id)
-    planning_levels = levels_for_planning(levels, placed)
     from .assignments import assigned_skills
     from .unit_check import unit_offers, waiting_query
 
     assigned, waiting_unit_checks = assigned_skills(course_id, person_id, also=waiting_query())
-    start_here = {sid for sid, place in placed.items() if place.belief is Belief.NOT_YET}
-    # The steps show the learner's own levels (the table's), never the planner's stand-ins. Every step is built
-    # only when some are filtered or moved up below; otherwise the first STEPS are the same (they come in the
-    # order the sort below keeps), and a 400-skill course no longer explains hundreds of steps it never shows.
-    limit = len(pack.skills) if unit_skill_ids or start_here else STEPS
-    steps = plan_next_steps(pack.skill_graph, planning_levels, activities, goals, due, limit=limit,
-                            shown_levels=levels, assigned=assigned)
+    wanted: set[str] | None = None
     if unit_skill_ids:
         # Only the unit's skills, and the prerequisites a student needs first, are steps of this placement.
         wanted = set(unit_skill_ids)
         for skill_id in unit_skill_ids:
             if skill_id in pack.skill_graph:
                 wanted.update(pack.skill_graph.prerequisites_of(skill_id, transitive=True))
-        # What the teacher assigned stays, even from another unit: they asked for it.
-        steps = [step for step in steps if step.skill_id in wanted or step.assigned]
-    # The plan starts where the placement check said: its "good places to start" come first, after what the
-    # teacher assigned.
-    steps = sorted(steps, key=lambda step: (not step.assigned, step.skill_id not in start_here))[:STEPS]
+    steps = choose_steps(pack, levels, placed, assigned, goals, due, within=wanted)
     from .help import learning_activities
 
     resources = {step.skill_id: learning_activities(pack, step.skill_id) for step in steps}
