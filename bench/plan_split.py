@@ -32,11 +32,9 @@ if str(BENCH) not in sys.path:
     sys.path.insert(0, str(BENCH))
 
 import sqlalchemy as sa  # noqa: E402
-from scaling import Bench, answer_everyone, now, parse_sizes, scaled_pack  # noqa: E402
+from scaling import Bench, answer_everyone, parse_sizes  # noqa: E402
 
 from lti_tool.extensions import db  # noqa: E402
-from lti_tool.models import Person  # noqa: E402
-from lti_tool.services.content import import_pack  # noqa: E402
 
 # (module, attribute): the parts timed. A function a module imports inside another is wrapped where it lives.
 PARTS = (
@@ -124,16 +122,7 @@ def main() -> int:
     print(f"Plan page split (bench/plan_split.py)\nmachine: {machine()}\ndatabase: {db.engine.dialect.name}")
     try:
         for size in args.skills:
-            context = f"split-skills-{size}"
-            bench.course(context, f"{size} skills")
-            student = f"split-learner-{size}"
-            bench.sandbox.add_user(student, roles=["Learner"], name=f"Learner {size}", context_id=context)
-            bench.launch(f"teacher-{context}", context)
-            course_id = bench.course_id(context)
-            pack = import_pack(course_id, scaled_pack(size), now=now())
-            db.session.remove()
-            home = bench.launch(student, context)
-            person_id = db.session.scalar(sa.select(Person.id).where(Person.sub == student))
+            course_id, pack, home, person_id = bench.skills_course("split-skills", size)
             answer_everyone(course_id, [person_id], len(pack.skills))
 
             def plan(home=home):

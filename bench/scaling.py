@@ -149,6 +149,26 @@ class Bench:
     def course_id(self, context_id: str) -> int:
         return db.session.scalar(sa.select(Course.id).where(Course.context_id == context_id))
 
+    def skills_course(self, prefix: str, size: int, before_student=None):
+        """Make a course of `size` skills (scaled_pack) with its teacher and one student, who launches into it.
+
+        `before_student(course_id)` runs after the pack is imported and before the student's launch. Returns the
+        course id, its pack, the student's landing page (its .http is their browser) and the student's person id.
+        """
+        context = f"{prefix}-{size}"
+        self.course(context, f"{size} skills")
+        student = f"{prefix}-learner-{size}"
+        self.sandbox.add_user(student, roles=["Learner"], name=f"Learner {size}", context_id=context)
+        self.launch(f"teacher-{context}", context)
+        course_id = self.course_id(context)
+        pack = import_pack(course_id, scaled_pack(size), now=now())
+        if before_student is not None:
+            before_student(course_id)
+        db.session.remove()
+        home = self.launch(student, context)
+        person_id = db.session.scalar(sa.select(Person.id).where(Person.sub == student))
+        return course_id, pack, home, person_id
+
     def time(self, send, prepare=None) -> tuple[requests.Response, float, float, int]:
         """Send one request (after `prepare(), untimed`); return it with its CPU ms, wall ms and statements."""
         if prepare is not None:
@@ -273,18 +293,9 @@ def skill_scaling(bench: Bench, sizes: list[int], repeat: int) -> list[str]:
     lines = [f"plan and answer (a student with one answer on every skill; median of {repeat}):",
              f"  {'skills':>6}  {'page':<26}  {'CPU ms':>8}  {'wall ms':>8}  {'statements':>10}"]
     for size in sizes:
-        context = f"scale-skills-{size}"
-        bench.course(context, f"{size} skills")
-        student = f"scale-learner-{size}"
-        bench.sandbox.add_user(student, roles=["Learner"], name=f"Learner {size}", context_id=context)
-        bench.launch(f"teacher-{context}", context)
-        course_id = bench.course_id(context)
-        pack = import_pack(course_id, scaled_pack(size), now=now())
-        db.session.remove()
-        home = bench.launch(student, context)
+        course_id, pack, home, person_id = bench.skills_course("scale-skills", size)
         lines.append(f"  {size:>6}  {'first launch (POST + page)':<26}  {'':>8}  {home.seconds * 1000:8.1f}")
         print(lines[-1], flush=True)
-        person_id = db.session.scalar(sa.select(Person.id).where(Person.sub == student))
         answer_everyone(course_id, [person_id], len(pack.skills))
         skill = next(iter(pack.skill_graph.topological_order()))
         practice_url = home.url.rstrip("/") + f"/practice/{skill}"

@@ -34,14 +34,11 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 import scaling  # noqa: E402 - bench/scaling.py, beside this script (puts its tree on the path)
-import sqlalchemy as sa  # noqa: E402
 from common import machine  # noqa: E402
-from scaling import LAUNCH_TIMEOUT, Bench, now, parse_sizes, scaled_pack  # noqa: E402
+from scaling import LAUNCH_TIMEOUT, Bench, now, parse_sizes  # noqa: E402
 
 from lti_tool.extensions import db  # noqa: E402
-from lti_tool.models import Person  # noqa: E402
 from lti_tool.services.agency import set_course_end  # noqa: E402
-from lti_tool.services.content import import_pack  # noqa: E402
 from lti_tool.services.mastery import record_answer  # noqa: E402
 from lti_tool.services.serving import serve_next  # noqa: E402
 
@@ -111,17 +108,9 @@ def main() -> int:
     try:
         print(f"database: {db.engine.dialect.name}", flush=True)
         for size in args.skills:
-            context = f"student-pages-{size}"
-            bench.course(context, f"{size} skills")
-            student = f"student-pages-learner-{size}"
-            bench.sandbox.add_user(student, roles=["Learner"], name=f"Learner {size}", context_id=context)
-            bench.launch(f"teacher-{context}", context)
-            course_id = bench.course_id(context)
-            pack = import_pack(course_id, scaled_pack(size), now=now())
-            set_course_end(course_id, (now() + timedelta(days=120)).date().isoformat(), now=now())
-            db.session.remove()
-            home = bench.launch(student, context)
-            person_id = db.session.scalar(sa.select(Person.id).where(Person.sub == student))
+            course_id, pack, home, person_id = bench.skills_course(
+                "student-pages", size,
+                lambda course: set_course_end(course, (now() + timedelta(days=120)).date().isoformat(), now=now()))
             practise(course_id, person_id, pack)
             goals_url = home.url.rstrip("/") + "/goals"
 
