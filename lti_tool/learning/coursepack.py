@@ -695,7 +695,8 @@ def _load_unit(r: _Reader, value: object, where: str) -> Unit:
         id=_identifier(r, data, where),
         title=title,
         description=description,
-        skills=r.texts(data, "skills", where),
+        # Each skill once: a unit's counts ("n of N skills") and its placement's per-skill columns count skills.
+        skills=tuple(dict.fromkeys(r.texts(data, "skills", where))),
         translations=r.translations(data, where, {"title": (TEXT, title), "description": (TEXT, description)}),
     )
 

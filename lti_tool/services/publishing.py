@@ -27,7 +27,8 @@ DEFAULT_SCHEME = "due_so_far"
 def placement_skills(placement: Placement, all_skill_ids: list[str]) -> list[str]:
     """Return the skills a placement grades: the whole course for a plan, the unit's skills for a unit."""
     if placement.kind == "unit" and placement.skill_ids:
-        return [s for s in placement.skill_ids if s in all_skill_ids]
+        # Each once, in the unit's order: a pack may list a unit's skill twice, and a skill has one column.
+        return [s for s in dict.fromkeys(placement.skill_ids) if s in all_skill_ids]
     return all_skill_ids
 
 
