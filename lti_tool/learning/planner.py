@@ -164,7 +164,9 @@ def plan_next_steps(
     if limit <= 0:
         return []
     by_skill = activities if isinstance(activities, Mapping) else activities_by_skill(activities)
-    order = {skill_id: index for index, skill_id in enumerate(graph.topological_order())}
+    # The graph's own index of its order, not a dict of every skill built afresh: only the few skills sorted
+    # below are looked up (a 400-skill course asks this on every plan page).
+    order = graph.position
 
     def level_of(skill_id: str) -> Level:
         return levels.get(skill_id, Level.NOT_STARTED)
@@ -173,7 +175,7 @@ def plan_next_steps(
     open_assigned = sorted(
         (s for s in assigned
          if s in graph and by_skill.get(s) and shown.get(s, Level.NOT_STARTED).rank < READY_LEVEL.rank),
-        key=lambda s: (assigned[s] is None, assigned[s] or date.min, order[s]),
+        key=lambda s: (assigned[s] is None, assigned[s] or date.min, order(s)),
     )
     # An assigned skill stays a step even when due: the teacher asked for it.
     reviewed = {r.skill_id for r in due_reviews} - set(open_assigned)
@@ -205,7 +207,7 @@ def plan_next_steps(
     def priority(skill_id: str) -> tuple[int, int, int, int]:
         goal = goal_of.get(skill_id)
         # Within a tier: the teacher's or learner's first goal first, then what opens most, then course order.
-        return (0 if goal else 1, goal_rank[goal.id] if goal else 0, -unlocks[skill_id], order[skill_id])
+        return (0 if goal else 1, goal_rank[goal.id] if goal else 0, -unlocks[skill_id], order(skill_id))
 
     new_skills = sorted(frontier, key=priority)
     first = [_assigned_step(graph, s, shown, by_skill[s], assigned[s]) for s in open_assigned][:limit]
