@@ -126,13 +126,7 @@ def _rows(course_id: int, person_id: int) -> dict[str, sa.Row]:
     # The columns a view needs, not mapped objects: a plan page reads a row per skill of the course, and building
     # and tracking an object for each was about a third of the plan's service time on a 400-skill course. The
     # state comes as its JSON text, decoded only for the skills a page explains (one unit's on the plan page).
-    # On the session's connection, not Session.execute: the statement needs nothing of the ORM's (no objects, no
-    # identity map), and its ORM execution path was a fifth of this read on a 400-skill course. What the session
-    # would have done first is kept: pending changes are flushed (autoflush) so the rows include them.
-    session = db.session()
-    if session.autoflush:
-        session.flush()  # returns at once when nothing is pending
-    found = session.connection().execute(_ROWS_QUERY, {"course_id": course_id, "person_id": person_id})
+    found = db.session.execute(_ROWS_QUERY, {"course_id": course_id, "person_id": person_id})
     return {row[0]: row for row in found}  # row[0] is skill_id: by position, cheaper than by name per row
 
 
