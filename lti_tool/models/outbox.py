@@ -23,8 +23,9 @@ class ScoreOutbox(db.Model):
 
     __tablename__ = "score_outbox"
     __table_args__ = (
-        # The worker's claim query: due pending rows, oldest first.
-        sa.Index("ix_score_outbox_due", "status", "next_attempt_at"),
+        # The worker's claim query and stale-row pass: due pending rows, oldest first, in (next_attempt_at, id)
+        # order straight from the index, however many rows were queued at one moment (migration 0017).
+        sa.Index("ix_score_outbox_due", "status", "next_attempt_at", "id"),
         # Coalescing and "latest row per student" look rows up by (line item target, person) in time order.
         sa.Index("ix_score_outbox_target", "placement_id", "skill_id", "person_id", "score_timestamp"),
     )
