@@ -60,7 +60,7 @@ from lti_tool.services.content import course_pack, demo_pack_data, import_pack  
 from lti_tool.services.mastery import record_answer  # noqa: E402
 from lti_tool.services.roster import sync_roster  # noqa: E402
 from lti_tool.services.serving import serve_next  # noqa: E402
-from tests.support import SandboxActions, parse_form  # noqa: E402 - the tests' browser steps
+from tests.support import SandboxActions, parse_form, right_answer  # noqa: E402 - the tests' browser steps
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import StatementCounter, empty_database, machine  # noqa: E402 - bench/common.py, beside this script
@@ -211,10 +211,8 @@ def answer_everyone(course_id: int, person_ids: list[int], skills_each: int) -> 
             served = serve_next(course_id, person_id, skill, pack, now=now())
             if served is None:
                 continue
-            item = served.item
-            given = item.answer if item.type == "multiple_choice" else (
-                str(item.answer) if item.type == "numeric" else item.answers[0])
-            record_answer(course_id, person_id, served.id, given if n % 3 else "999999", hints_used=0, now=now())
+            given = right_answer(served.item) if n % 3 else "999999"
+            record_answer(course_id, person_id, served.id, given, hints_used=0, now=now())
     db.session.remove()
 
 

@@ -35,7 +35,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 import scaling  # noqa: E402 - bench/scaling.py, beside this script (puts its tree on the path)
 from common import machine  # noqa: E402
-from scaling import LAUNCH_TIMEOUT, Bench, now, parse_sizes  # noqa: E402
+from scaling import LAUNCH_TIMEOUT, Bench, now, parse_sizes, right_answer  # noqa: E402
 
 from lti_tool.extensions import db  # noqa: E402
 from lti_tool.services.agency import set_course_end  # noqa: E402
@@ -62,10 +62,7 @@ def practise(course_id: int, person_id: int, pack) -> None:
         served = serve_next(course_id, person_id, skill, pack, now=now())
         if served is None:
             continue
-        item = served.item
-        given = item.answer if item.type == "multiple_choice" else (
-            str(item.answer) if item.type == "numeric" else item.answers[0])
-        record_answer(course_id, person_id, served.id, given, hints_used=0, now=now())
+        record_answer(course_id, person_id, served.id, right_answer(served.item), hints_used=0, now=now())
     db.session.remove()
 
 

@@ -285,6 +285,11 @@ def answer_for_served(tool, served_id: int | str, *, right: bool = True) -> str:
     item = served_item(tool, int(served_id))
     if item.type == "multiple_choice":
         return item.answer if right else next(c.id for c in item.choices if c.id != item.answer)
-    if not right:
-        return "no idea 98765"
+    return right_answer(item) if right else "no idea 98765"
+
+
+def right_answer(item) -> str:
+    """Return a right answer to a question (a course pack's Item, or a served variant of one)."""
+    if item.type == "multiple_choice":
+        return item.answer
     return str(item.answer) if item.type == "numeric" else item.answers[0]

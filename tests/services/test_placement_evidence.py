@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from tests.support import submit_form
+from tests.support import right_answer, submit_form
 
 START = datetime(2026, 9, 1, 9, 0)
 
@@ -12,9 +12,7 @@ START = datetime(2026, 9, 1, 9, 0)
 def _answer(item, right: bool) -> str:
     if item.type == "multiple_choice":
         return item.answer if right else next(c.id for c in item.choices if c.id != item.answer)
-    if not right:
-        return "999999"
-    return str(item.answer) if item.type == "numeric" else item.answers[0]
+    return right_answer(item) if right else "999999"
 
 
 def _student_who_knows_the_first_half_takes_the_check(sandbox, tool):

@@ -10,14 +10,6 @@ from lti_tool.services.content import demo_pack_data
 from tests.support import served_answer, submit_form
 
 
-def _right_answer(item) -> str:
-    if item.type == "multiple_choice":
-        return item.answer
-    if item.type == "numeric":
-        return str(item.answer)
-    return item.answers[0]
-
-
 def _practise(page, tool, skill_id, pack, *, right: bool, times: int):
     feedback = None
     for _ in range(times):
