@@ -149,6 +149,9 @@ class Run:
     # The shown number's formula re-read before each answer with the learner-wide state as it is then, rather
     # than as of the skill's last answer: measured to show what that alternative would give; not what ships.
     live: list[float] | None = None
+    # Answers after which the shown number of one of the item's skills moved against the answer (down after a
+    # right one, up after a wrong one): what a student would see as "I got it right and my mastery fell".
+    against: int = 0
 
 
 def run_mastery(model: MasteryModel, histories: Histories, *, with_live: bool = False) -> Run:
@@ -162,6 +165,7 @@ def run_mastery(model: MasteryModel, histories: Histories, *, with_live: bool = 
     shown: list[float] = []
     live: list[float] = []
     items: list[str] = []
+    against = 0
     started = time.perf_counter()
     for history in histories.values():
         states: dict[str, SkillState] = {ALL_SKILLS: SkillState(ALL_SKILLS)}
@@ -176,8 +180,17 @@ def run_mastery(model: MasteryModel, histories: Histories, *, with_live: bool = 
                 live.append(sum(now) / len(now) if now else predictions[-1])
             labels.append(1 if response.correct else 0)
             items.append(response.item_id)
-            states.update(model.record(states, response))
-    return Run(labels, predictions, shown, items, time.perf_counter() - started, live if with_live else None)
+            changed = model.record(states, response)
+            against += any(_moved_against(model, states.get(s) or SkillState(s), changed[s], response.correct)
+                           for s in response.skill_ids if states.get(s) is not None)
+            states.update(changed)
+    return Run(labels, predictions, shown, items, time.perf_counter() - started, live if with_live else None,
+               against)
+
+
+def _moved_against(model: MasteryModel, before: SkillState, after: SkillState, correct: bool) -> bool:
+    change = model.probability_of_mastery(after) - model.probability_of_mastery(before)
+    return change < -1e-12 if correct else change > 1e-12
 
 
 class RunningAverage:
@@ -258,6 +271,7 @@ def benchmark(train: Histories, test: Histories, fit_options: Mapping[str, objec
         "fit_seconds": fit_seconds,
         "parameters": len(course.params.weights),
         "train_responses": course.responses,
+        "against": {"fitted": fitted.against, "cold start": cold.against},
         "results": [
             score("fitted: prediction", fitted),
             score("fitted: shown", fitted, shown=True),
@@ -332,6 +346,10 @@ def report(figures: dict, label: str) -> str:
         lines.append(f"{r.name:<24}{r.responses:>10,}{r.auc:>9.4f}{r.auc_items:>10.4f}{r.rmse:>8.4f}{r.ece:>8.4f}"
                      f"{r.us_per_update:>11.1f}")
     lines.append("shown = probability_of_mastery, the number behind levels, plans, alerts and grades")
+    against = figures.get("against", {})
+    if against:
+        lines.append("answers after which the shown number moved against the answer (down after a right one, up "
+                     "after a wrong one): " + ", ".join(f"{name} {count:,}" for name, count in against.items()))
     lines.append("* not what the product shows: the shown number's formula re-read before each answer with the "
                  "learner-wide state of that moment (its us/update includes scoring every row)")
     lines.append(f"Machine: {machine()}")

@@ -318,6 +318,16 @@ def _item_key(item_id: str) -> str:
     return format(zlib.crc32(item_id.encode()) & 0xFFFFFF, "06x")
 
 
+def _evidence_or_none(overall: SkillState | None) -> SkillState | None:
+    # An empty learner-wide state (a row locked before any answer counted in it) is no evidence: read it as a
+    # typical learner's, as `log_odds` does with none and the course fit's replay sees it.
+    return overall if overall is not None and overall.attempts else None
+
+
+def _context(skill_id: str, state: SkillState, overall: SkillState | None) -> dict[str, SkillState]:
+    return {skill_id: state} if overall is None else {skill_id: state, ALL_SKILLS: overall}
+
+
 def _elo_step(attempts: int) -> float:
     # Big steps while little is known, then a floor so the estimate keeps following recent work.
     return max(1.6 / (1.0 + 0.2 * attempts), 0.5)
@@ -476,9 +486,20 @@ class MasteryModel:
         behind levels, plans, alerts and grades ranks answers as the model does and is as calibrated.
         The model's prediction for an item is this number moved by the item's difficulty.
         """
+        return _sigmoid(self._shown_log_odds(state))
+
+    def _shown_log_odds(self, state: SkillState) -> float:
         if state.estimate is not None:
-            return _sigmoid(state.estimate)
-        return _sigmoid(self.log_odds({state.skill_id: state}, "", [state.skill_id]))
+            return state.estimate
+        return self.log_odds({state.skill_id: state}, "", [state.skill_id])
+
+    @staticmethod
+    def _toward_answer(estimate: float, before: float, correct: bool) -> float:
+        # The shown number never moves against the answer: a right answer does not lower it, a wrong one does
+        # not raise it. The fitted weights alone can: answers just after a run of right ones are rarer and
+        # weaker in the data (ASSISTments' skill builders stop after three in a row; those who go on were sent
+        # back), so a learner's fifth right answer in a row could lower the estimate it should confirm.
+        return max(estimate, before) if correct else min(estimate, before)
 
     def level(
         self, state: SkillState, thresholds: MasteryThresholds | None = None, *, previous: Level | None = None
@@ -562,7 +583,8 @@ class MasteryModel:
         The state's shown estimate uses this skill's evidence only; `record` also uses the learner-wide state.
         """
         new = self._advance(state, response, step)
-        return replace(new, estimate=self.log_odds({new.skill_id: new}, "", [new.skill_id]))
+        estimate = self.log_odds({new.skill_id: new}, "", [new.skill_id])
+        return replace(new, estimate=self._toward_answer(estimate, self._shown_log_odds(state), response.correct))
 
     def _advance(self, state: SkillState, response: Response, step: int | None) -> SkillState:
         typical = self.item_probability(response.item_id, response.skill_ids)
@@ -598,15 +620,16 @@ class MasteryModel:
         one there was, if any, for a response that is not `learner_wide`; `ALL_SKILLS` is then not returned).
         """
         changed = self._record(states, response)
-        overall = changed.get(ALL_SKILLS, states.get(ALL_SKILLS))
-        if overall is not None and overall.attempts == 0:
-            # An empty learner-wide state (a row locked before any answer counted in it) is no evidence: read it as
-            # a typical learner's, as `log_odds` does with none and the course fit's replay sees it.
-            overall = None
+        overall_before = _evidence_or_none(states.get(ALL_SKILLS))
+        overall = _evidence_or_none(changed.get(ALL_SKILLS, states.get(ALL_SKILLS)))
         for skill_id in response.skill_ids:
             state = changed[skill_id]
-            context = {skill_id: state} if overall is None else {skill_id: state, ALL_SKILLS: overall}
-            changed[skill_id] = replace(state, estimate=self.log_odds(context, "", [skill_id]))
+            old = states.get(skill_id) or SkillState(skill_id)
+            # Before a skill's first answer nothing was shown: compare with what the model held then.
+            before = old.estimate if old.estimate is not None else self.log_odds(
+                _context(skill_id, old, overall_before), "", [skill_id])
+            estimate = self.log_odds(_context(skill_id, state, overall), "", [skill_id])
+            changed[skill_id] = replace(state, estimate=self._toward_answer(estimate, before, response.correct))
         return changed
 
     def _record(self, states: Mapping[str, SkillState], response: Response) -> dict[str, SkillState]:

@@ -176,6 +176,7 @@ def forget_registry_lookups() -> None:
 @sa.event.listens_for(so.Session, "after_rollback")
 def _forget_at_transaction_end(session: so.Session) -> None:
     # What was read in a transaction that ended may have changed since: the next lookup reads it again.
+    # (after_rollback also fires when a savepoint is rolled back: what was read inside it goes too.)
     session.info.pop(_LOOKUPS, None)
 
 

@@ -320,3 +320,43 @@ def test_course_without_history_still_predicts_better_after_right_answers():
 
     assert model.predict(after, "q2", ["fractions"]) > model.predict(start, "q2", ["fractions"])
     assert MasteryModel(fit([])).params == model.params
+
+
+def _walks(length: int):
+    for n in range(1, length + 1):
+        for bits in range(2**n):
+            yield [bool(bits >> k & 1) for k in range(n)]
+
+
+@pytest.mark.parametrize("params", [
+    None,  # the cold-start prior a new course runs on: its fitted answer patterns alone are not monotone
+    # Weights a course fit could give: a fifth right answer in a row weighs against, a fifth miss for.
+    MasteryParams(weights={**COURSE_WEIGHTS, "skill.pattern:11111": -3.0, "all.pattern:11111": -3.0,
+                           "skill.pattern:00000": 3.0, "all.pattern:00000": 3.0}, typical_learner_logit=0.0),
+], ids=["cold-start prior", "adversarial course fit"])
+def test_a_right_answer_never_lowers_the_shown_number_and_a_wrong_one_never_raises_it(params):
+    model = MasteryModel(params)
+    moved_against = []
+    for walk in _walks(9):
+        states: dict[str, SkillState] = {ALL_SKILLS: SkillState(ALL_SKILLS)}
+        for step, correct in enumerate(walk):
+            # Two skills share the learner-wide state; every third answer is the placement check's.
+            skill = "fractions" if step % 2 else "decimals"
+            before = model.probability_of_mastery(states.get(skill) or model.start(skill))
+            states.update(model.record(states, Response(f"item-{step % 4}", (skill,), correct, at=60.0 * step,
+                                                        learner_wide=step % 3 != 2)))
+            after = model.probability_of_mastery(states[skill])
+            if (after < before) if correct else (after > before):
+                moved_against.append(walk[: step + 1])
+    assert moved_against == []
+
+
+def test_an_answer_that_agrees_with_the_estimate_still_moves_it_when_the_model_says_so():
+    # The rule keeps the direction only: a right answer after right ones still raises the number.
+    model = MasteryModel()
+    states: dict[str, SkillState] = {}
+    shown = []
+    for step in range(8):
+        states.update(model.record(states, Response(f"item-{step}", ("fractions",), True, at=60.0 * step)))
+        shown.append(model.probability_of_mastery(states["fractions"]))
+    assert shown == sorted(shown) and len(set(shown)) >= 5  # held where the fit alone would have lowered it

@@ -76,6 +76,8 @@ def test_benchmark_reads_files_fits_and_beats_the_running_average_on_synthetic_l
     # the prediction does: the two differ only by the item's own term, the same for everyone on that item.
     assert reread.auc_items == pytest.approx(fitted.auc_items, abs=1e-9)
     assert reread.responses == 900
+    # Whatever the weights fitted, no answer moves the shown number against itself.
+    assert figures["against"] == {"fitted": 0, "cold start": 0}
 
     assert (
         bench.main(["--train", str(tmp_path / "train.tsv"), "--test", str(tmp_path / "test.tsv"), "--epochs", "2"]) == 0
@@ -83,3 +85,4 @@ def test_benchmark_reads_files_fits_and_beats_the_running_average_on_synthetic_l
     printed = capsys.readouterr().out
     assert "fitted: shown" in printed and "cold start: prediction" in printed and "running average" in printed
     assert "CPUs" in printed
+    assert "moved against the answer (down after a right one, up after a wrong one): fitted 0, cold start 0" in printed

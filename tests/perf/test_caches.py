@@ -114,6 +114,23 @@ def test_the_registry_read_in_a_request_is_read_again_once_its_transaction_ends(
         other_process.dispose()
 
 
+def test_a_registry_row_read_inside_a_savepoint_is_not_kept_once_the_savepoint_is_rolled_back(sandbox, tool):
+    from lti_tool.lti.toolconf import find_platform, forget_registry_lookups
+    from lti_tool.sandbox_mount import SANDBOX_CLIENT_ID
+
+    issuer = tool.platform.issuer
+    with tool.app.app_context():
+        assert find_platform(issuer, SANDBOX_CLIENT_ID).approved is True
+        savepoint = db.session.begin_nested()
+        db.session.execute(sa.text("UPDATE platform SET approved = :approved"), {"approved": False})
+        forget_registry_lookups()  # as the registry's own code does after a change
+        assert find_platform(issuer, SANDBOX_CLIENT_ID).approved is False
+        savepoint.rollback()
+        # The change was undone with the savepoint: what was read inside it is read again.
+        assert find_platform(issuer, SANDBOX_CLIENT_ID).approved is True
+        db.session.rollback()
+
+
 def test_a_model_refitted_by_another_process_is_used_here_from_the_next_request(sandbox, tool):
     from lti_tool.learning.mastery import MasteryParams
     from lti_tool.services.mastery import model_for
