@@ -54,10 +54,11 @@ from werkzeug.serving import make_server  # noqa: E402
 
 from lti_tool import create_app  # noqa: E402
 from lti_tool.extensions import db  # noqa: E402
-from lti_tool.models import Course, Person  # noqa: E402
+from lti_tool.models import Course, ItemResponse, Person  # noqa: E402
 from lti_tool.sandbox_mount import connect_sandbox  # noqa: E402
 from lti_tool.services.content import course_pack, demo_pack_data, import_pack  # noqa: E402
-from lti_tool.services.mastery import record_answer  # noqa: E402
+from lti_tool.services.mastery import model_for, record_answer  # noqa: E402
+from lti_tool.services.model_fitting import fit_course_model  # noqa: E402
 from lti_tool.services.roster import sync_roster  # noqa: E402
 from lti_tool.services.serving import serve_next  # noqa: E402
 from tests.support import SandboxActions, parse_form, right_answer  # noqa: E402 - the tests' browser steps
@@ -216,6 +217,29 @@ def answer_everyone(course_id: int, person_ids: list[int], skills_each: int) -> 
     db.session.remove()
 
 
+def fit_as_used(course_id: int, platform_id: int, learners: int = 60, answers: int = 40) -> int:
+    """Give the course the history of `learners` earlier students (stored answers to the pack's items, right
+    two times in three) and fit its model on it with the product's job, as the worker does for a course in use:
+    the stored fit then holds a weight per item and skill answered. Returns the number of weights."""
+    pack = course_pack(course_id)
+    items = [item for _activity, item in pack.items()]
+    people = [{"platform_id": platform_id, "sub": f"history-{course_id}-{n}", "name": ""} for n in range(learners)]
+    db.session.execute(sa.insert(Person), people)
+    ids = db.session.scalars(sa.select(Person.id).where(Person.sub.like(f"history-{course_id}-%"))).all()
+    rows = []
+    for n, person_id in enumerate(ids):
+        for k in range(answers):
+            item = items[(n * answers + k * 7) % len(items)]
+            rows.append({"course_id": course_id, "person_id": person_id, "item_id": item.id,
+                         "skill_ids": list(item.skills), "answer": "", "correct": (n + k) % 3 != 0,
+                         "hints_used": 0, "source": "practice", "answered_at": now(), "credited": True})
+    db.session.execute(sa.insert(ItemResponse), rows)
+    db.session.commit()
+    summary = fit_course_model(course_id, now())
+    db.session.remove()
+    return len(model_for(course_id).params.weights) if summary.fitted else 0
+
+
 def class_view(bench: Bench, sizes: list[int], repeat: int, answers: int) -> list[str]:
     """Grow one class to each size and time the heatmap."""
     context = "scale-class"
@@ -286,15 +310,23 @@ def scaled_pack(skills: int) -> dict[str, Any]:
     return pack
 
 
-def skill_scaling(bench: Bench, sizes: list[int], repeat: int) -> list[str]:
-    """For each course size, a student who has answered on every skill opens the plan, a question, and answers."""
-    lines = [f"plan and answer (a student with one answer on every skill; median of {repeat}):",
+def skill_scaling(bench: Bench, sizes: list[int], repeat: int, fitted: bool = False) -> list[str]:
+    """For each course size, a student who has answered on every skill opens the plan, a question, and answers.
+
+    `fitted`: the course's model is first fitted on a stored history (fit_as_used), as a course in use is."""
+    which = "a course fitted on 60 earlier students' 2,400 answers" if fitted else "a course never fitted"
+    lines = [f"plan and answer (a student with one answer on every skill, {which}; median of {repeat}):",
              f"  {'skills':>6}  {'page':<26}  {'CPU ms':>8}  {'wall ms':>8}  {'statements':>10}"]
     for size in sizes:
-        course_id, pack, home, person_id = bench.skills_course("scale-skills", size)
+        course_id, pack, home, person_id = bench.skills_course("scale-fitted" if fitted else "scale-skills", size)
         lines.append(f"  {size:>6}  {'first launch (POST + page)':<26}  {'':>8}  {home.seconds * 1000:8.1f}")
         print(lines[-1], flush=True)
         answer_everyone(course_id, [person_id], len(pack.skills))
+        if fitted:
+            platform_id = db.session.scalar(sa.select(Person.platform_id).where(Person.id == person_id))
+            weights = fit_as_used(course_id, platform_id)
+            lines.append(f"  {size:>6}  {'fitted model: weights':<26}  {weights:>8}")
+            print(lines[-1], flush=True)
         skill = next(iter(pack.skill_graph.topological_order()))
         practice_url = home.url.rstrip("/") + f"/practice/{skill}"
 
@@ -342,6 +374,8 @@ def main() -> int:
     parser.add_argument("--answers-per-student", type=int, default=2)
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temporary folder")
     parser.add_argument("--only", choices=("class", "skills"), default=None, help="run one of the two parts")
+    parser.add_argument("--fitted", action="store_true",
+                        help="skills part: fit each course's model on a stored history first, as in a course in use")
     args = parser.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     print(f"Scaling benchmark (bench/scaling.py)\nmachine: {machine()}", flush=True)
@@ -351,7 +385,7 @@ def main() -> int:
         started = time.perf_counter()
         class_lines = [] if args.only == "skills" else class_view(bench, args.students, args.repeat,
                                                                    args.answers_per_student)
-        skill_lines = [] if args.only == "class" else skill_scaling(bench, args.skills, args.repeat)
+        skill_lines = [] if args.only == "class" else skill_scaling(bench, args.skills, args.repeat, args.fitted)
     finally:
         bench.close()
     print()

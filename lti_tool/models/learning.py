@@ -16,12 +16,9 @@ class CourseContent(db.Model):
 
     __tablename__ = "course_content"
 
+    # The small columns first and the two documents last (migration 0018: SQLite walks a large value's overflow
+    # pages to reach any column stored after it).
     course_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("course.id", ondelete="CASCADE"), primary_key=True)
-    # Deferred: most reads need the settings beside it, and the parsed pack is cached per process
-    # (services/content.py), so the document is fetched only when it changed.
-    pack: so.Mapped[dict] = so.mapped_column(sa.JSON, deferred=True)
-    # Mastery model parameters fitted from the course's own history (learning/mastery.py MasteryParams JSON).
-    model_params: so.Mapped[dict | None] = so.mapped_column(sa.JSON)
     # When the course ends, for pacing; None means "no end date set".
     ends_on: so.Mapped[date | None] = so.mapped_column(sa.Date)
     # Optional per-skill gradebook columns (off by default).
@@ -29,6 +26,16 @@ class CourseContent(db.Model):
     # "due_so_far" (default: skills whose goal date has passed), "proficiency_share" or "four_point".
     grading_scheme: so.Mapped[str] = so.mapped_column(sa.String(30), default="due_so_far")
     updated_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime, default=utcnow, onupdate=utcnow)
+    # Which fit of `model_params` the course runs (None: never fitted, the cold-start prior), so a page can tell
+    # whether its process already holds the model without reading the weights.
+    model_revision: so.Mapped[int | None] = so.mapped_column(sa.Integer)
+    model_fitted_at: so.Mapped[datetime | None] = so.mapped_column(sa.DateTime)
+    # Mastery model parameters fitted from the course's own history (learning/fitting.py `stored`): a weight per
+    # item and skill, read once per process and fit (services/mastery.py model_for).
+    model_params: so.Mapped[dict | None] = so.mapped_column(sa.JSON, deferred=True)
+    # Deferred: most reads need the settings beside it, and the parsed pack is cached per process
+    # (services/content.py), so the document is fetched only when it changed.
+    pack: so.Mapped[dict] = so.mapped_column(sa.JSON, deferred=True)
 
 
 class ItemResponse(db.Model):

@@ -91,17 +91,19 @@ def thresholds_for(pack: CoursePack) -> MasteryThresholds:
 def model_for(course_id: int) -> MasteryModel:
     """Return the course's mastery model: its fitted parameters, or the default."""
     content = course_content(course_id)
-    stored = content.model_params if content is not None else None
-    if not stored:
+    if content is None or content.model_revision is None:
         return _DEFAULT_MODEL
-    # Each fit stores a new revision under a row lock, so (course, revision, time) names one set of parameters
-    # in every process: the parsed model is kept per process and a refit elsewhere is seen on the next page.
-    key = (course_id, stored.get("revision"), stored.get("fitted_at"), stored.get("responses"), stored.get("learners"))
+    # Each fit stores a new revision under a row lock, so (course, revision) names one set of parameters in every
+    # process: the parsed model is kept per process, and the weights (a deferred column, thousands of them) are
+    # read only when a refit, here or elsewhere, gave the course a revision this process does not hold.
+    key = (content.model_revision, content.model_fitted_at)
     model = _MODELS.get(course_id)
     if model is None or model[0] != key:
+        stored = content.model_params
+        parsed = MasteryModel(MasteryParams.from_dict(stored)) if stored else _DEFAULT_MODEL
         if len(_MODELS) >= 256 and course_id not in _MODELS:
             _MODELS.clear()
-        model = _MODELS[course_id] = (key, MasteryModel(MasteryParams.from_dict(stored)))
+        model = _MODELS[course_id] = (key, parsed)
     return model[1]
 
 

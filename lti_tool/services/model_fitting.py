@@ -60,15 +60,17 @@ def fit_course_model(course_id: int, now: datetime) -> FitSummary:
     # Lock the row only to number and store the fit (fitting can take a while): two fits at once, say the
     # teacher's button and the worker, get distinct revisions and the later one wins.
     locked = db.session.execute(
-        sa.select(CourseContent.model_params).where(CourseContent.course_id == course_id).with_for_update()
+        sa.select(CourseContent.model_revision).where(CourseContent.course_id == course_id).with_for_update()
     ).scalar_one()
-    revision = int((locked or {}).get("revision", 0)) + 1
-    data = stored(result, revision=revision, fitted_at=now.isoformat(timespec="seconds"))
+    revision = (locked or 0) + 1
+    fitted_at = now.replace(microsecond=0)
+    data = stored(result, revision=revision, fitted_at=fitted_at.isoformat())
     # Keep the content's own updated_at: a refit is not an edit of the course.
     db.session.execute(
         sa.update(CourseContent)
         .where(CourseContent.course_id == course_id)
-        .values(model_params=data, updated_at=CourseContent.updated_at)
+        .values(model_params=data, model_revision=revision, model_fitted_at=fitted_at,
+                updated_at=CourseContent.updated_at)
     )
     _refresh_estimates(course_id, MasteryModel(params_from_stored(data)))
     db.session.commit()
@@ -96,8 +98,7 @@ def _refresh_estimates(course_id: int, model: MasteryModel) -> None:
 def courses_due_for_fit(now: datetime, every: timedelta) -> list[int]:
     """Return courses with answers since their last fit (or never fitted) whose last fit is older than `every`."""
     due = []
-    for course_id, params in db.session.execute(sa.select(CourseContent.course_id, CourseContent.model_params)):
-        fitted_at = datetime.fromisoformat(params["fitted_at"]) if params and "fitted_at" in params else None
+    for course_id, fitted_at in db.session.execute(sa.select(CourseContent.course_id, CourseContent.model_fitted_at)):
         if fitted_at is not None and now - fitted_at < every:
             continue
         newer = sa.select(ItemResponse.id).where(ItemResponse.course_id == course_id)
@@ -113,7 +114,7 @@ def model_status(course_id: int) -> dict | None:
     content = db.session.get(CourseContent, course_id)
     if content is None:
         return None
-    data = content.model_params or {}
+    data = (content.model_params or {}) if content.model_revision is not None else {}
     return {
         "revision": data.get("revision", 0),
         "fitted_at": data.get("fitted_at"),

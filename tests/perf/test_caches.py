@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 
 import requests
 import sqlalchemy as sa
@@ -11,7 +12,7 @@ import sqlalchemy as sa
 from lti_tool.extensions import db
 from lti_tool.models import Course
 from lti_tool.services.content import course_pack, demo_pack_data, import_pack
-from tests.support import submit_form
+from tests.support import served_answer, submit_form
 
 NOW = datetime.datetime(2026, 12, 1, 9, 0)
 
@@ -145,7 +146,8 @@ def test_a_model_refitted_by_another_process_is_used_here_from_the_next_request(
         other_process = sa.create_engine(tool.app.config["SQLALCHEMY_DATABASE_URI"])
         try:
             with other_process.begin() as conn:
-                conn.execute(sa.text("UPDATE course_content SET model_params = :fit"), {"fit": json.dumps(fit)})
+                conn.execute(sa.text("UPDATE course_content SET model_params = :fit, model_revision = :revision"),
+                             {"fit": json.dumps(fit), "revision": revision})
         finally:
             other_process.dispose()
 
@@ -158,6 +160,45 @@ def test_a_model_refitted_by_another_process_is_used_here_from_the_next_request(
     refit_elsewhere(2, 0.7)
     with tool.app.app_context():
         assert model_for(course_id).params.decay == 0.7
+
+
+def test_a_fitted_course_reads_its_weights_once_per_process_and_fit_not_on_every_page(sandbox, tool):
+    """A fit holds a weight per item and skill (2,500 on a 400-skill course): decoding them on every request cost
+    a 400-skill page 3-4 ms. Pages tell the fit by its revision; the weights are read when it is new here."""
+    from lti_tool.services.model_fitting import fit_course_model
+    from tests.perf.test_statement_counts import StatementCounter
+
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    student = sandbox.launch("student")
+    practice_path = re.search(r'href="[^"]*/c/[^/]+(/practice/[^"?]+)"', student.text).group(1)
+    base = re.search(r"https?://[^/]+/c/[^/?]+", student.url).group(0)
+    with tool.app.app_context():
+        course_id = db.session.scalars(sa.select(Course.id)).one()
+        counter = StatementCounter(db.engine)
+
+    def weights_read(request) -> int:
+        with counter.counting() as seen:
+            response = request()
+        assert response.status_code == 200, response.text[:300]
+        return sum("model_params" in statement for statement in seen)
+
+    def answer() -> requests.Response:
+        question = student.http.get(base + practice_path, timeout=30)
+        question.http = student.http
+        return submit_form(question, practice_path, answer=served_answer(tool, question))
+
+    def refit() -> None:
+        with tool.app.app_context():
+            fit_course_model(course_id, NOW)  # few answers yet: the fit stores the prior, as revision 1, 2, ...
+
+    try:
+        refit()
+        plan = lambda: student.http.get(base + "/", timeout=30)  # noqa: E731
+        assert [weights_read(answer), weights_read(answer), weights_read(plan), weights_read(answer)] == [1, 0, 0, 0]
+        refit()
+        assert [weights_read(plan), weights_read(answer), weights_read(plan)] == [1, 0, 0]  # the first page after it
+    finally:
+        counter.close()
 
 
 def test_a_long_running_session_sees_content_removed_by_another_process_as_gone(sandbox, tool):

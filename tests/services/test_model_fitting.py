@@ -115,6 +115,7 @@ def test_a_fit_that_starts_while_another_is_being_stored_takes_the_next_revision
 
             content = db.session.scalars(db.select(CourseContent).with_for_update()).one()
             content.model_params = {"revision": 1, "fitted_at": "2026-01-01T00:00:00", "params": {}}
+            content.model_revision = 1
             db.session.flush()
             storing.set()
             time.sleep(1.0)  # still storing when the second fit reads the revision
@@ -131,3 +132,39 @@ def test_a_fit_that_starts_while_another_is_being_stored_takes_the_next_revision
 
     assert summary.revision == 2
     assert _stored(tool)["revision"] == 2
+
+
+def test_fits_stored_before_the_upgrade_keep_their_revision_and_the_course_its_content(sandbox, tool):
+    """Migration 0018 moves which fit a course runs into its own columns (pages no longer decode the weights
+    to tell) and, on SQLite, stores the two large documents last."""
+    import sqlalchemy as sa
+    from flask_migrate import downgrade, upgrade
+
+    from lti_tool.extensions import db
+    from lti_tool.models import Course
+    from lti_tool.services.mastery import model_for
+    from lti_tool.services.model_fitting import fit_course_model
+
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    _answers_from_earlier_students(tool)
+    fitted_at = datetime(2026, 11, 30, 8, 15, 0)
+    with tool.app.app_context():
+        course_id = db.session.scalars(db.select(Course.id)).one()
+        fit_course_model(course_id, fitted_at - timedelta(days=1))
+        fit_course_model(course_id, fitted_at)
+        weights = dict(model_for(course_id).params.weights)
+        db.session.commit()
+        downgrade(revision="0017")
+        upgrade()
+        row = db.session.execute(sa.text(
+            "SELECT model_revision, model_fitted_at FROM course_content WHERE course_id = :id"), {"id": course_id}).one()
+        if db.engine.dialect.name == "sqlite":
+            columns = [c[1] for c in db.session.execute(sa.text("PRAGMA table_info(course_content)"))]
+            assert columns[-2:] == ["model_params", "pack"]
+        db.session.commit()
+    assert row[0] == 2
+    assert str(row[1]).startswith("2026-11-30 08:15:00")  # SQLite hands a raw text column back as text
+    assert _stored(tool)["revision"] == 2
+    with tool.app.app_context():
+        assert model_for(course_id).params.weights == weights
+    assert "Fractions" in sandbox.launch("student").text
