@@ -1,6 +1,6 @@
 """Where a plan page's CPU goes, part by part, without a profiler's distortion.
 
-Usage: python bench/plan_split.py [--skills 16,100,400] [--repeat 300] [--database-url URL]
+Usage: python bench/plan_split.py [--skills 16,100,400] [--repeat 300] [--database-url URL] [--fitted]
 
 cProfile makes Jinja's generators and small calls look far costlier than they are (a plan page takes about five
 times as long under it). This script builds the courses bench/scaling.py builds (a student with one answer on
@@ -32,7 +32,7 @@ if str(BENCH) not in sys.path:
     sys.path.insert(0, str(BENCH))
 
 import sqlalchemy as sa  # noqa: E402
-from scaling import Bench, answer_everyone, parse_sizes  # noqa: E402
+from scaling import Bench, answer_everyone, fit_as_used, parse_sizes  # noqa: E402
 
 from lti_tool.extensions import db  # noqa: E402
 
@@ -109,6 +109,7 @@ def main() -> int:
     parser.add_argument("--skills", type=parse_sizes, default=[16, 100, 400])
     parser.add_argument("--repeat", type=int, default=300)
     parser.add_argument("--database-url", default=None, help="a throwaway PostgreSQL database (emptied)")
+    parser.add_argument("--fitted", action="store_true", help="fit each course's model first, as in a course in use")
     args = parser.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     split = Split()
@@ -124,6 +125,10 @@ def main() -> int:
         for size in args.skills:
             course_id, pack, home, person_id = bench.skills_course("split-skills", size)
             answer_everyone(course_id, [person_id], len(pack.skills))
+            if args.fitted:
+                from lti_tool.models import Person
+
+                fit_as_used(course_id, db.session.scalar(sa.select(Person.platform_id).where(Person.id == person_id)))
 
             def plan(home=home):
                 return home.http.get(home.url, timeout=600)
