@@ -10,8 +10,7 @@ no list, and the page shows every skill as one map.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from .coursepack import CoursePack
 from .mastery import PROFICIENT_OR_ABOVE, Level
@@ -22,9 +21,12 @@ OTHER_SKILLS = "other-skills"
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class UnitProgress:
-    """One unit in the plan page's list: its skills, in the pack's order, and how many are Proficient or above."""
+class UnitProgress(NamedTuple):
+    """One unit in the plan page's list: its skills, in the pack's order, and how many are Proficient or above.
+
+    A named tuple, not a frozen dataclass: a plan page makes one per unit (a hundred on a 400-skill course), and a
+    frozen dataclass's __init__ (a setattr per field) cost three times as much.
+    """
 
     id: str
     #: The unit's title in the page's language; "" for the skills in no unit (the page names them).

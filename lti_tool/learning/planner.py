@@ -137,6 +137,13 @@ def activities_by_skill(activities: Iterable[PlanActivity]) -> dict[str, tuple[P
             for skill_id, listed in by_skill.items()}
 
 
+def step_candidates(graph: SkillGraph, by_skill: Mapping[str, Sequence[PlanActivity]]
+                    ) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Return the skills that have an activity (`activities_by_skill`), in the graph's order, with their
+    prerequisites: the skills `plan_next_steps` can offer as steps, the same for every learner."""
+    return tuple((skill.id, skill.prerequisites) for skill in graph.in_order() if by_skill.get(skill.id))
+
+
 def plan_next_steps(
     graph: SkillGraph,
     levels: Mapping[str, Level],
@@ -147,6 +154,7 @@ def plan_next_steps(
     limit: int = 5,
     shown_levels: Mapping[str, Level] | None = None,
     assigned: Mapping[str, date | None] | None = None,
+    candidates: Sequence[tuple[str, tuple[str, ...]]] | None = None,
 ) -> list[NextStep]:
     """Return up to `limit` next steps: assigned skills, then skills toward goals, then skills that unlock the most.
 
@@ -159,6 +167,8 @@ def plan_next_steps(
     `assigned` maps the skills the teacher assigned to their due dates (or None): each comes first, soonest due
     first, until the learner's own level is Proficient or above, even before its prerequisites are shown (the
     teacher chose it), and is not offered again further down.
+
+    `candidates` are `step_candidates(graph, activities)`, which a page that plans often can work out once.
     """
     shown = levels if shown_levels is None else shown_levels
     if limit <= 0:
@@ -183,13 +193,15 @@ def plan_next_steps(
     left_out = reviewed.union(open_assigned)
     mastered = Level.MASTERED
     ready = {skill_id for skill_id, level in levels.items() if level in _READY}
+    # Only skills with an activity can be steps: those (the same for every learner) are found once per graph and
+    # activities when the caller keeps them (`candidates`), not asked of every skill on every plan.
+    candidates = step_candidates(graph, by_skill) if candidates is None else candidates
     frontier = [
-        skill.id
-        for skill in graph.in_order()
-        if levels.get(skill.id) is not mastered
-        and skill.id not in left_out
-        and by_skill.get(skill.id)
-        and ready.issuperset(skill.prerequisites)
+        skill_id
+        for skill_id, prerequisites in candidates
+        if levels.get(skill_id) is not mastered
+        and skill_id not in left_out
+        and ready.issuperset(prerequisites)
     ]
 
     # A goal is still open while any of its skills is not mastered; its skills and everything they need count.

@@ -66,7 +66,13 @@ class ServedItem(db.Model):
     """
 
     __tablename__ = "served_item"
-    __table_args__ = (sa.Index("ix_served_item_learner", "course_id", "person_id", "skill_id", "served_at"),)
+    __table_args__ = (
+        sa.Index("ix_served_item_learner", "course_id", "person_id", "skill_id", "served_at"),
+        # The questions waiting for an answer (few at any time): the plan page's waiting unit-check questions are
+        # read from these, not from everything the student was ever served (migration 0019).
+        sa.Index("ix_served_item_open", "course_id", "person_id", "source",
+                 postgresql_where=sa.text("answered_at IS NULL"), sqlite_where=sa.text("answered_at IS NULL")),
+    )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     course_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("course.id", ondelete="CASCADE"))

@@ -15,7 +15,14 @@ from ..learning.diagnostic import Belief, levels_for_planning
 from ..learning.diagnostic import Placement as PlacedSkill
 from ..learning.mastery import Level
 from ..learning.plan_units import UnitProgress, checks_to_show, shown_unit, unit_groups, unit_progress
-from ..learning.planner import Goal, NextStep, PlanActivity, activities_by_skill, plan_next_steps
+from ..learning.planner import (
+    Goal,
+    NextStep,
+    PlanActivity,
+    activities_by_skill,
+    plan_next_steps,
+    step_candidates,
+)
 from ..learning.translations import BASE_LANGUAGE
 from ..models import Enrollment, Person
 from .content import from_pack
@@ -59,6 +66,10 @@ def _plan_activities(pack: CoursePack) -> dict[str, tuple[PlanActivity, ...]]:
                                             modality=a.modality) for a in pack.activities)
 
 
+def _step_candidates(pack: CoursePack) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return step_candidates(pack.skill_graph, from_pack(pack, _plan_activities))
+
+
 def _skill_names(pack: CoursePack) -> dict[str, str]:
     return {s.id: s.name for s in pack.skills}
 
@@ -89,7 +100,8 @@ def choose_steps(pack: CoursePack, levels: Mapping[str, Level], placed: Mapping[
     # order the sort below keeps), and a 400-skill course no longer explains hundreds of steps it never shows.
     limit = len(pack.skills) if within is not None or start_here else count
     steps = plan_next_steps(pack.skill_graph, levels_for_planning(levels, placed), from_pack(pack, _plan_activities),
-                            goals, due, limit=limit, shown_levels=levels, assigned=assigned)
+                            goals, due, limit=limit, shown_levels=levels, assigned=assigned,
+                            candidates=from_pack(pack, _step_candidates))
     if within is not None:
         # What the teacher assigned stays, even from another unit: they asked for it.
         steps = [step for step in steps if step.skill_id in within or step.assigned]

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Set
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
@@ -35,9 +36,12 @@ QUESTIONS = 8
 PER_SKILL = 2
 
 
-@dataclass(frozen=True)
-class UnitOffer:
-    """A unit the student can take a check on from the plan."""
+class UnitOffer(NamedTuple):
+    """A unit the student can take a check on from the plan.
+
+    A named tuple (see learning/plan_units.UnitProgress): a plan page makes one per unit most of whose skills the
+    student has begun, a hundred on a 400-skill course.
+    """
 
     unit_id: str
     title: str

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from enum import Enum
 
@@ -128,6 +128,26 @@ def _page_words() -> tuple[object, object, Translations | NullTranslations, dict
 #: and a % formatting. Bounded: a template may translate a value (`_(word)`), which has no end of spellings.
 _TEMPLATE_WORDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _TEMPLATE_WORDS_KEPT = 2000
+
+
+@bp.app_template_global("drawn_once_per_language")
+def drawn_once_per_language(name: str, draw: Callable[[], str]) -> Markup:
+    """Return `draw()`, a macro whose markup depends on nothing but the page's language, drawn once per catalogue.
+
+    The plan page's key to the skill map (five levels, each with its dots and its word) is the same on every
+    student's page in a language: drawn once per catalogue and process, it is no longer a macro's loop per page.
+    """
+    drawn = _DRAWN.get(page_catalogue())
+    if drawn is None:
+        drawn = _DRAWN[page_catalogue()] = {}
+    markup = drawn.get(name)
+    if markup is None:
+        markup = drawn[name] = Markup(draw())  # noqa: S704 - a template macro's own output, escaped by it
+    return markup
+
+
+#: Per catalogue, the markup `drawn_once_per_language` keeps: one entry per macro that asks (a fixed few).
+_DRAWN: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 @pass_eval_context

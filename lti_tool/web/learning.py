@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 from markupsafe import Markup, escape
 
@@ -98,6 +98,19 @@ bp.add_app_template_global(map_dots, "map_dots")
 bp.add_app_template_global(student_map_boxes, "student_map_boxes")
 # The plan page's list of units (web/plan_page.py), for templates/student/home.html.
 bp.add_app_template_global(unit_list_items, "unit_list_items")
+
+
+@bp.app_template_global("practice_hrefs")
+def practice_hrefs(skill_ids: Iterable[str]) -> list[str]:
+    """Return each skill's practice address, as url_for gives it, with one url_for for them all.
+
+    The plan page links each of its next steps to practice (web/unit_check.unit_check_hrefs does the same for
+    the unit checks): each id goes into the path as the route's converter puts it.
+    """
+    before, after = url_for("learning.practice", skill_id="0").split("/practice/0", 1)
+    before += "/practice/"
+    converter = current_app.url_map.converters["default"](current_app.url_map)
+    return [before + converter.to_url(skill_id) + after for skill_id in skill_ids]
 
 
 def _around_person(url: str) -> tuple[str, str]:

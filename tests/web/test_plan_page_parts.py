@@ -49,3 +49,34 @@ def test_template_words_are_each_languages_own_and_values_are_escaped(tool):
             assert spanish.split("|")[:2] == ["Cerrar sesión", "Cerrar sesión"]
             assert english == "Sign out|Sign out|Welcome, &lt;Ana&gt;|1 skill"
             assert "&lt;Ana&gt;" in spanish.split("|")[2] and "<Ana>" not in spanish
+
+
+def test_the_plans_practice_links_are_the_addresses_url_for_gives(tool):
+    # The next steps' practice links come from one url_for (web/learning.py practice_hrefs): each must be the
+    # address url_for gives for that skill, odd ids included, with the launch token kept.
+    from flask import g, url_for
+
+    from lti_tool.web.learning import practice_hrefs
+
+    ids = ["frac-equivalent", "a b/c", "ü?&#%", "0", "practice"]
+    with tool.app.test_request_context("/"):
+        g.launch, g.launch_token = None, "tok.en-1"
+        expected = [url_for("learning.practice", skill_id=skill_id, launch_id="L-1_x") for skill_id in ids]
+        g.launch = type("Launch", (), {"id": "L-1_x"})()
+        assert practice_hrefs(ids) == expected
+        assert all(href.endswith("?lt=tok.en-1") for href in expected)
+
+
+def test_the_map_key_drawn_once_per_language_is_the_macros_markup_in_that_language(tool):
+    # The plan page draws the map's key once per language (web/i18n.py drawn_once_per_language): each language's
+    # page gets the macro's own markup in its words, the first time and from the kept copy.
+    page = ('{% from "_skill_map.html" import level_legend with context %}'
+            '{{ drawn_once_per_language("level_legend", level_legend) }}')
+    direct = '{% from "_skill_map.html" import level_legend with context %}{{ level_legend() }}'
+    with tool.app.test_request_context("/"):
+        for _ in range(2):
+            for language in ("es", "en", "es"):
+                with force_locale(language):
+                    drawn = render_template_string(page)
+                    assert drawn == render_template_string(direct)
+                    assert ("Sin empezar" in drawn) == (language == "es")
