@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 from markupsafe import Markup, escape
 
@@ -19,7 +19,7 @@ from ..services.next_up import next_up
 from ..services.permissions import actor_of
 from ..services.plan import ClassRow, class_overview
 from ..services.serving import serve_next
-from .course import answers_question, launch_blueprint, require_student, require_teacher
+from .course import addresses, answers_question, launch_blueprint, require_student, require_teacher
 from .i18n import HEATMAP_CELL, heatmap_words, localized, page_language, person_name, translated
 from .plan_page import unit_list_items
 from .skill_map import map_dots, map_edges, map_name_lines, student_map_boxes
@@ -102,15 +102,8 @@ bp.add_app_template_global(unit_list_items, "unit_list_items")
 
 @bp.app_template_global("practice_hrefs")
 def practice_hrefs(skill_ids: Iterable[str]) -> list[str]:
-    """Return each skill's practice address, as url_for gives it, with one url_for for them all.
-
-    The plan page links each of its next steps to practice (web/unit_check.unit_check_hrefs does the same for
-    the unit checks): each id goes into the path as the route's converter puts it.
-    """
-    before, after = url_for("learning.practice", skill_id="0").split("/practice/0", 1)
-    before += "/practice/"
-    converter = current_app.url_map.converters["default"](current_app.url_map)
-    return [before + converter.to_url(skill_id) + after for skill_id in skill_ids]
+    """Return each skill's practice address, as url_for gives it (the plan page's next steps link to them)."""
+    return addresses("learning.practice", "skill_id", "practice", skill_ids)
 
 
 def _around_person(url: str) -> tuple[str, str]:

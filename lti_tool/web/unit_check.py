@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 
 from ..models.base import utcnow
 from ..services import unit_check
 from ..services.errors import N_, NotFound, ServiceError
 from ..services.mastery import record_answer, require_pack
-from .course import launch_blueprint, require_student
+from .course import addresses, launch_blueprint, require_student
 from .i18n import page_language, translated
 
 bp = launch_blueprint("unit_check", __name__)
@@ -18,15 +18,8 @@ bp = launch_blueprint("unit_check", __name__)
 
 @bp.app_template_global("unit_check_hrefs")
 def unit_check_hrefs(unit_ids: Iterable[str]) -> list[str]:
-    """Return each unit's unit-check address, as url_for gives it, with one url_for for them all.
-
-    The plan offers a check on every unit the student has started (a hundred on a 400-skill course), and a
-    url_for per panel was a tenth of that page's time. Each id goes into the path as the route's converter puts it.
-    """
-    before, after = url_for("unit_check.question", unit_id="0").split("/unit-check/0", 1)
-    before += "/unit-check/"
-    converter = current_app.url_map.converters["default"](current_app.url_map)
-    return [before + converter.to_url(unit_id) + after for unit_id in unit_ids]
+    """Return each unit's unit-check address, as url_for gives it (the plan offers a check on every unit begun)."""
+    return addresses("unit_check.question", "unit_id", "unit-check", unit_ids)
 
 
 def _open(unit_id: str):

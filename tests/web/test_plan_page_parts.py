@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from flask import render_template_string
 from flask_babel import force_locale
 
@@ -51,19 +52,25 @@ def test_template_words_are_each_languages_own_and_values_are_escaped(tool):
             assert "&lt;Ana&gt;" in spanish.split("|")[2] and "<Ana>" not in spanish
 
 
-def test_the_plans_practice_links_are_the_addresses_url_for_gives(tool):
-    # The next steps' practice links come from one url_for (web/learning.py practice_hrefs): each must be the
-    # address url_for gives for that skill, odd ids included, with the launch token kept.
+@pytest.mark.parametrize(("helper", "endpoint", "argument"), [
+    ("lti_tool.web.learning:practice_hrefs", "learning.practice", "skill_id"),
+    ("lti_tool.web.unit_check:unit_check_hrefs", "unit_check.question", "unit_id"),
+])
+def test_the_plans_links_built_with_one_url_for_are_the_addresses_url_for_gives(tool, helper, endpoint, argument):
+    # The plan builds its practice and unit-check links from one url_for each (web/course.py addresses; a hundred
+    # units on a 400-skill course): each must be the address url_for gives, odd ids included, launch token kept.
+    import importlib
+
     from flask import g, url_for
 
-    from lti_tool.web.learning import practice_hrefs
-
-    ids = ["frac-equivalent", "a b/c", "ü?&#%", "0", "practice"]
+    module, name = helper.split(":")
+    hrefs = getattr(importlib.import_module(module), name)
+    ids = ["frac-equivalent", "a b/c", "ü?&#%", "0", "practice", "unit-check"]
     with tool.app.test_request_context("/"):
         g.launch, g.launch_token = None, "tok.en-1"
-        expected = [url_for("learning.practice", skill_id=skill_id, launch_id="L-1_x") for skill_id in ids]
+        expected = [url_for(endpoint, **{argument: value}, launch_id="L-1_x") for value in ids]
         g.launch = type("Launch", (), {"id": "L-1_x"})()
-        assert practice_hrefs(ids) == expected
+        assert hrefs(ids) == expected
         assert all(href.endswith("?lt=tok.en-1") for href in expected)
 
 

@@ -178,19 +178,3 @@ def test_a_student_whose_lms_speaks_spanish_gets_the_unit_check_in_spanish(sandb
     text = html.unescape(question.text)
     assert 'data-testid="unit-check-label">Prueba de unidad<' in text
     assert "Pregunta 1 de 8." in text and "Fracciones" in text
-
-
-def test_the_plans_unit_check_links_are_the_addresses_url_for_gives(tool):
-    # The plan builds its unit-check links from one url_for (a hundred panels on a 400-skill course): each must be
-    # the address url_for gives for that unit, odd ids included, with the launch token kept.
-    from flask import g, url_for
-
-    from lti_tool.web.unit_check import unit_check_hrefs
-
-    ids = ["unit-fractions", "a b/c", "ü?&#%", "0", "unit-check"]
-    with tool.app.test_request_context("/"):
-        g.launch, g.launch_token = None, "tok.en-1"
-        expected = [url_for("unit_check.question", unit_id=unit_id, launch_id="L-1_x") for unit_id in ids]
-        g.launch = type("Launch", (), {"id": "L-1_x"})()
-        assert unit_check_hrefs(ids) == expected
-        assert all(href.endswith("?lt=tok.en-1") for href in expected)
