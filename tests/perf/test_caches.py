@@ -191,9 +191,11 @@ def test_a_fitted_course_reads_its_weights_once_per_process_and_fit_not_on_every
         with tool.app.app_context():
             fit_course_model(course_id, NOW)  # few answers yet: the fit stores the prior, as revision 1, 2, ...
 
+    def plan() -> requests.Response:
+        return student.http.get(base + "/", timeout=30)
+
     try:
         refit()
-        plan = lambda: student.http.get(base + "/", timeout=30)  # noqa: E731
         assert [weights_read(answer), weights_read(answer), weights_read(plan), weights_read(answer)] == [1, 0, 0, 0]
         refit()
         assert [weights_read(plan), weights_read(answer), weights_read(plan)] == [1, 0, 0]  # the first page after it
