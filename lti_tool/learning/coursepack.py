@@ -55,7 +55,7 @@ DIFFICULTY_LABELS = ("easy", "medium", "hard")
 LEVELS = ("familiar", "proficient", "mastered")
 # The shown estimate is a calibrated P(right) on a typical item, so a learner who knows a skill but slips one
 # time in ten sits near 0.9: Mastered must stay below that (bench/simulate.py measures the shape).
-DEFAULT_THRESHOLDS: Mapping[str, float] = {"familiar": 0.6, "proficient": 0.75, "mastered": 0.82}
+DEFAULT_THRESHOLDS: Mapping[str, float] = {"familiar": 0.6, "proficient": 0.77, "mastered": 0.82}
 #: Evidence a level needs beyond the estimate (see `MasteryThresholds`), settable in the pack's `mastery.evidence`.
 EVIDENCE_RULES: Mapping[str, int | float] = {
     key: value for key, value in MasteryThresholds().to_dict().items() if key not in LEVELS

@@ -189,7 +189,7 @@ class MasteryThresholds:
     """
 
     familiar: float = 0.6
-    proficient: float = 0.75
+    proficient: float = 0.77
     mastered: float = 0.82
     min_correct_familiar: int = 2
     min_attempts_proficient: int = 3
@@ -197,7 +197,7 @@ class MasteryThresholds:
     min_attempts_mastered: int = 5
     min_items_mastered: int = 3
     min_sessions_mastered: int = 2
-    hold_margin: float = 1.0
+    hold_margin: float = 0.8
 
     def __post_init__(self) -> None:
         if not 0.0 < self.familiar <= self.proficient <= self.mastered < 1.0:
@@ -379,13 +379,82 @@ def features(
     return out
 
 
+#: The evidence features that a right answer raises (+1) or a wrong one raises (-1), per state prefix. Their
+#: weights keep that sign, so more right answers never count against a learner (`monotone_weights`).
+_EVIDENCE_SIGNS = {"wins": 1.0, "fails": -1.0, "rate": 1.0, "recent_rate": 1.0, "ability": 1.0, "excess": 1.0,
+                   "excess_sqrt": 1.0}
+_MONOTONE_SIGNS = {prefix + name: sign for prefix in ("skill.", "all.") for name, sign in _EVIDENCE_SIGNS.items()}
+
+
+def monotone_weights(weights: Mapping[str, float]) -> dict[str, float]:
+    """Return the weights constrained so that a right answer in place of a wrong one never lowers a prediction.
+
+    Counts, rates and abilities keep their sign (wins up, fails down), and among answer patterns of one length,
+    turning any miss into a right answer never lowers the pattern's weight. A fit on data like ASSISTments,
+    where answers after a run of right ones are rare and weak (its skill builders stop after three in a row, so
+    who goes on was sent back), otherwise learns the opposite: there a learner who missed twice early needed
+    nine right answers in a row to reach Proficient, the number standing still for four of them.
+    """
+    out = dict(weights)
+    for name, value in weights.items():
+        sign = _evidence_sign(name)
+        if sign is not None and value * sign < 0:
+            out[name] = 0.0
+    for prefix in ("skill.pattern:", "all.pattern:"):
+        for length in range(1, _PATTERN_LENGTH + 1):
+            _monotone_patterns(out, prefix, length)
+    return out
+
+
+def _evidence_sign(name: str) -> float | None:
+    # The sign a weight must keep (None: free): per state prefix, and the per-skill counts ("wins@fractions").
+    sign = _MONOTONE_SIGNS.get(name)
+    if sign is None and "@" in name:
+        return 1.0 if name.startswith("wins@") else -1.0 if name.startswith("fails@") else None
+    return sign
+
+
+def _is_constrained(name: str) -> bool:
+    return _evidence_sign(name) is not None or (".pattern:" in name and not name.endswith(":"))
+
+
+def _monotone_patterns(weights: dict[str, float], prefix: str, length: int) -> None:
+    # Patterns as bit strings ("0011" is 3): setting a bit turns a miss into a right answer, so the weights must
+    # not fall along any bit set. Averaging each violating pair settles near the closest such weights; a last
+    # upward sweep (bits only ever raise the number, so ascending order meets every pattern's lower ones
+    # first) makes the result exact.
+    names = [prefix + format(i, f"0{length}b") for i in range(1 << length)]
+    if not any(name in weights for name in names):
+        return
+    values = [weights.get(name, 0.0) for name in names]
+    bits = [1 << b for b in range(length)]
+    for _ in range(50):
+        moved = False
+        for i in range(len(values)):
+            for bit in bits:
+                j = i | bit
+                if values[j] < values[i]:
+                    values[i] = values[j] = (values[i] + values[j]) / 2.0
+                    moved = True
+        if not moved:
+            break
+    for i in range(len(values)):
+        for bit in bits:
+            j = i | bit
+            if values[j] < values[i]:
+                values[j] = values[i]
+    weights.update(zip(names, values, strict=True))
+
+
 class MasteryModel:
     """Predict answers and update per-skill states with fitted (or default) parameters."""
 
     def __init__(self, params: MasteryParams | None = None) -> None:
         """Use the given parameters, or the defaults for a course with no history."""
         self.params = params or MasteryParams()
-        self._weights = dict(self.params.weights)
+        # Whatever the parameters (a fit stored before this rule, a hand-edited file), a right answer never counts
+        # against the learner.
+        self._weights = monotone_weights(self.params.weights)
 
     # -- predictions ---------------------------------------------------------------------------------
 
@@ -746,6 +815,12 @@ def _fit_pass(
     rng = random.Random(seed)  # noqa: S311 - shuffling training rows, not security
     exp = math.exp
     sqrt = math.sqrt
+    # Projected AdaGrad: every step keeps the signed evidence weights' signs, and after each epoch the answer
+    # patterns go back to where a right answer never counts against (`monotone_weights`).
+    signs = [_evidence_sign(name) for name in names]
+    low = [0.0 if sign == 1.0 else -math.inf for sign in signs]
+    high = [0.0 if sign == -1.0 else math.inf for sign in signs]
+    constrained = [i for i in range(n_features) if _is_constrained(names[i])]
     for _ in range(epochs):
         rng.shuffle(order)
         for r in order:
@@ -760,7 +835,11 @@ def _fit_pass(
                 c = cols[j]
                 grad = g * vals[j] + reg[c] * (w[c] - w0[c])
                 g2[c] += grad * grad
-                w[c] -= learning_rate * grad / sqrt(g2[c])
+                v = w[c] - learning_rate * grad / sqrt(g2[c])
+                w[c] = low[c] if v < low[c] else high[c] if v > high[c] else v
+        kept = monotone_weights({names[i]: w[i] for i in constrained})
+        for i in constrained:
+            w[i] = kept[names[i]]
 
     # The learner-wide contribution averaged over training rows stands in when only a skill is known.
     learner_sum = 0.0
@@ -770,4 +849,4 @@ def _fit_pass(
             learner_sum += w[cols[j]] * vals[j]
     weights = {name: value for name, value in center.items() if name not in index}
     weights.update({names[i]: w[i] for i in range(n_features) if w[i] != 0.0})
-    return replace(base, weights=weights, typical_learner_logit=learner_sum / n_rows)
+    return replace(base, weights=monotone_weights(weights), typical_learner_logit=learner_sum / n_rows)

@@ -126,7 +126,7 @@ def test_author_can_leave_out_optional_fields_and_gets_them_written_in_full_on_e
     exported = dump_pack(load_pack(data))
 
     assert exported["mastery"] == {
-        "thresholds": {"familiar": 0.6, "proficient": 0.75, "mastered": 0.82},
+        "thresholds": {"familiar": 0.6, "proficient": 0.77, "mastered": 0.82},
         "review_spacing": True,
     }
     assert exported["goals"] == []

@@ -94,6 +94,22 @@ def test_one_slip_after_clear_evidence_lowers_the_estimate_but_not_the_level():
     assert learner.level.rank < Level.MASTERED.rank  # three misses in a row is the model saying so
 
 
+def test_a_learner_who_missed_early_and_then_got_it_is_credited_within_a_few_right_answers():
+    learner = Learner()
+    for n in range(4):
+        learner.answer(f"q{n}", False)
+    shown = [learner.shown]
+    rights = 0
+    while learner.level.rank < Level.PROFICIENT.rank and rights < 20:
+        rights += 1
+        learner.answer(f"q{4 + rights % 8}", True)
+        shown.append(learner.shown)
+    # Every right answer raises the number, and the early misses stop counting against the learner soon: the
+    # prior fitted without the rule that right answers count for the learner needed 15 (and 6 for Familiar).
+    assert shown == sorted(shown) and len(set(shown)) == len(shown)
+    assert rights <= 9
+
+
 def test_guessing_at_one_in_four_is_almost_never_credited_proficient():
     rng = random.Random(5)
     credited = 0

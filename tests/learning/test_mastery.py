@@ -11,6 +11,7 @@ from lti_tool.learning.mastery import (
     Response,
     SkillState,
     fit,
+    monotone_weights,
 )
 
 # A small course: "easy-*" items most learners get right, "hard-*" items most get wrong.
@@ -329,7 +330,7 @@ def _walks(length: int):
 
 
 @pytest.mark.parametrize("params", [
-    None,  # the cold-start prior a new course runs on: its fitted answer patterns alone are not monotone
+    None,  # the cold-start prior a new course runs on
     # Weights a course fit could give: a fifth right answer in a row weighs against, a fifth miss for.
     MasteryParams(weights={**COURSE_WEIGHTS, "skill.pattern:11111": -3.0, "all.pattern:11111": -3.0,
                            "skill.pattern:00000": 3.0, "all.pattern:00000": 3.0}, typical_learner_logit=0.0),
@@ -360,3 +361,62 @@ def test_an_answer_that_agrees_with_the_estimate_still_moves_it_when_the_model_s
         states.update(model.record(states, Response(f"item-{step}", ("fractions",), True, at=60.0 * step)))
         shown.append(model.probability_of_mastery(states["fractions"]))
     assert shown == sorted(shown) and len(set(shown)) >= 5  # held where the fit alone would have lowered it
+
+
+# Weights a fit on skill-builder data could give without the constraint: more right answers, a higher rate and
+# a run of right answers all counting against the learner.
+BACKWARD_WEIGHTS = {**COURSE_WEIGHTS, "skill.wins": -0.8, "skill.fails": 0.6, "skill.rate": -0.5,
+                    "all.recent_rate": -0.7, "wins@fractions": -0.4, "fails@fractions": 0.4,
+                    "skill.pattern:0011": 0.9, "skill.pattern:0111": -0.6, "skill.pattern:1111": -0.2,
+                    "all.pattern:00111": 0.8, "all.pattern:01111": -0.9, "all.pattern:1": -0.3, "all.pattern:0": 0.3}
+
+
+@pytest.mark.parametrize("weights", [None, BACKWARD_WEIGHTS], ids=["cold-start prior", "backward course fit"])
+def test_a_right_answer_in_place_of_a_wrong_one_never_lowers_the_prediction(weights):
+    model = MasteryModel(None if weights is None else MasteryParams(weights=weights, typical_learner_logit=0.0))
+    backward = []
+    for walk in _walks(7):
+        states: dict[str, SkillState] = {ALL_SKILLS: SkillState(ALL_SKILLS)}
+        for step, correct in enumerate(walk):
+            states.update(model.record(states, Response(f"easy-{step % 2 + 1}", ("fractions",), correct,
+                                                        at=60.0 * step)))
+        last = Response("hard-1", ("fractions",), True, at=60.0 * len(walk))
+        right = {**states, **model._record(states, last)}
+        wrong = {**states, **model._record(states, Response(last.item_id, last.skill_ids, False, at=last.at))}
+        if model.log_odds(right, "easy-1", ["fractions"]) < model.log_odds(wrong, "easy-1", ["fractions"]) - 1e-12:
+            backward.append(walk)
+    assert backward == []
+
+
+def _skill_builder_histories(students: int = 40) -> dict[str, list[Response]]:
+    """Answers in a loop of "miss, miss, right, right, right": a miss follows every third right answer in a row.
+
+    The data of a skill builder whose learners who go on after three right in a row are the ones sent back: a fit
+    alone learns that a run of right answers predicts a miss.
+    """
+    block = [False, False, True, True, True]
+    return {
+        str(s): [Response(f"i{(s + n) % 7}", ("skill-a",), block[(s + n) % 5], at=60.0 * n) for n in range(40)]
+        for s in range(students)
+    }
+
+
+def test_a_course_fit_never_learns_that_right_answers_count_against_the_learner():
+    params = fit(_skill_builder_histories(), epochs=4, l2=0.01)
+    weights = params.weights
+
+    assert monotone_weights(weights) == dict(weights)  # the stored fit is already monotone, not only when used
+    assert weights["skill.pattern:0111"] >= weights["skill.pattern:0011"]
+    assert weights.get("skill.wins", 0.0) >= 0.0 and weights.get("skill.fails", 0.0) <= 0.0
+    assert weights.get("wins@skill-a", 0.0) >= 0.0 and weights.get("fails@skill-a", 0.0) <= 0.0
+
+
+def test_monotone_weights_raise_low_patterns_and_zero_backward_signs_only():
+    kept = monotone_weights(BACKWARD_WEIGHTS)
+
+    assert kept["skill.wins"] == 0.0 and kept["skill.fails"] == 0.0 and kept["skill.rate"] == 0.0
+    assert kept["wins@fractions"] == 0.0 and kept["fails@fractions"] == 0.0
+    assert kept["skill.ability"] == 0.5 and kept["item:hard-1"] == -2.0  # right-way and free weights stay
+    assert kept["skill.pattern:0011"] <= kept["skill.pattern:0111"] <= kept["skill.pattern:1111"]
+    assert kept["all.pattern:0"] <= kept["all.pattern:1"]
+    assert monotone_weights(kept) == kept
