@@ -1,19 +1,20 @@
 """Count the instructions of a launch's three tool requests with callgrind (steadier than CPU time on a shared VM).
 
 Usage: valgrind --tool=callgrind --collect-atstart=no \\
-           python bench/launch_callgrind.py [--launches 30] [--warmup 20] [--within module:function]
+           python bench/launch_callgrind.py [--launches 30] [--warmup 20] [--within module:function ...] [--no-steps]
 
 Sets up as bench/launch_profile.py does (SQLite, the demo pack imported, warm-up launches), then runs the
-launches three times over, collecting only during one step each time (login, the id_token POST, the plan
-page) and dumping callgrind's counts after each pass; it prints the instructions per request of each step.
-With --within, only the time inside that function (e.g. lti_tool.lti.launch:validate_launch) is counted, to
-split a step. Needs a C compiler and valgrind's headers (the client requests are built into a small library).
+launches once per pass, collecting only during one step each pass (login, the id_token POST, the plan page),
+and dumps callgrind's counts after each; it prints the instructions per launch of each. Each --within (e.g.
+lti_tool.services.plan:plan_for) adds a pass that counts only that function's calls, to split a step. Needs a
+C compiler and valgrind's headers (the client requests are built into a small library).
 """
 
 from __future__ import annotations
 
 import argparse
 import ctypes
+import functools
 import glob
 import importlib
 import os
@@ -47,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--launches", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=20)
-    parser.add_argument("--within", default=None, help="module:function; count only inside it")
+    parser.add_argument("--within", action="append", default=[], help="module:function: a pass counting only its calls")
+    parser.add_argument("--no-steps", action="store_true", help="only the --within passes")
     parser.add_argument("--dumps", default="callgrind.out.{pid}.*", help="the dumps (callgrind's default names)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
@@ -70,47 +72,35 @@ def main(argv: list[str] | None = None) -> int:
             )
         for n in range(args.warmup):
             launcher.launch(lp.STUDENTS[n % len(lp.STUDENTS)])
-        active = {"step": None}
-        counting = active if args.within is None else {"step": "never"}
-        if args.within:
-            module_name, name = args.within.split(":")
-            module = importlib.import_module(module_name)
-            inner = getattr(module, name)
+        # What is counted now: a step's tool requests ("login", "launch", "page"), or a function's calls (--within).
+        counted = {"now": None}
 
-            def within(*a, **k):
-                on = active["step"] is not None
-                if on:
-                    marks.cg_toggle()
-                try:
-                    return inner(*a, **k)
-                finally:
-                    if on:
-                        marks.cg_toggle()
-
-            setattr(module, name, within)
-            # Modules that imported the name directly see the wrapper too.
-            for other in list(sys.modules.values()):
-                if getattr(other, name, None) is inner and other is not module:
-                    setattr(other, name, within)
-
-        def tool(step, call):
-            on = active["step"] == step and counting["step"] is not None
+        def counting(label, call, *a, **k):
+            on = counted["now"] == label
             if on:
                 marks.cg_toggle()
             try:
-                return call()
+                return call(*a, **k)
             finally:
                 if on:
                     marks.cg_toggle()
 
-        launcher._tool = tool
-        for step in lp.STEPS:
-            active["step"] = step
+        launcher._tool = lambda step, call: counting(step, call)
+        for target in args.within:
+            module_name, name = target.split(":")
+            inner = getattr(importlib.import_module(module_name), name)
+            wrapper = functools.partial(counting, target, inner)
+            # Every module that holds the function under its name (imported directly) gets the wrapper.
+            for module in list(sys.modules.values()):
+                if getattr(module, name, None) is inner:
+                    setattr(module, name, wrapper)
+        for label in ([] if args.no_steps else list(lp.STEPS)) + args.within:
+            counted["now"] = label
             for n in range(args.launches):
                 launcher.launch(lp.STUDENTS[n % len(lp.STUDENTS)])
-            active["step"] = None
-            marks.cg_dump(step.encode())
-    print(f"instructions per request, {args.launches} launches" + (f", within {args.within}" if args.within else ""))
+            counted["now"] = None
+            marks.cg_dump(label.encode())
+    print(f"instructions per launch, {args.launches} launches a pass")
     for path in sorted(glob.glob(args.dumps.format(pid=os.getpid())), key=os.path.getmtime):
         lines = Path(path).read_text().splitlines()
         trigger = next((line.rsplit(":", 1)[1].strip() for line in lines if line.startswith("desc: Trigger:")), "?")
