@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import ctypes
-import functools
 import glob
 import importlib
 import os
@@ -42,6 +41,13 @@ def _marks(folder: str) -> ctypes.CDLL:
     source.write_text(MARKS)
     subprocess.run(["cc", "-O2", "-shared", "-fPIC", "-o", str(library), str(source)], check=True)
     return ctypes.CDLL(str(library))
+
+
+def _counted(counting, label, inner):
+    def wrapper(*args, **kwargs):  # a plain function, so that a method still gets its instance
+        return counting(label, inner, *args, **kwargs)
+
+    return wrapper
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,13 +93,17 @@ def main(argv: list[str] | None = None) -> int:
 
         launcher._tool = lambda step, call: counting(step, call)
         for target in args.within:
-            module_name, name = target.split(":")
-            inner = getattr(importlib.import_module(module_name), name)
-            wrapper = functools.partial(counting, target, inner)
-            # Every module that holds the function under its name (imported directly) gets the wrapper.
-            for module in list(sys.modules.values()):
-                if getattr(module, name, None) is inner:
-                    setattr(module, name, wrapper)
+            module_name, dotted = target.split(":")
+            owner = importlib.import_module(module_name)
+            *path, name = dotted.split(".")
+            for part in path:  # a method: module:Class.method
+                owner = getattr(owner, part)
+            inner = getattr(owner, name)
+            wrapper = _counted(counting, target, inner)
+            # A method is replaced on its class; a function in every module that holds it under its name.
+            for holder in [owner] if path else list(sys.modules.values()):
+                if getattr(holder, name, None) is inner:
+                    setattr(holder, name, wrapper)
         for label in ([] if args.no_steps else list(lp.STEPS)) + args.within:
             counted["now"] = label
             for n in range(args.launches):
@@ -103,9 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"instructions per launch, {args.launches} launches a pass")
     for path in sorted(glob.glob(args.dumps.format(pid=os.getpid())), key=os.path.getmtime):
         lines = Path(path).read_text().splitlines()
-        trigger = next((line.rsplit(":", 1)[1].strip() for line in lines if line.startswith("desc: Trigger:")), "?")
+        trigger = next((line.split("Request:", 1)[-1].strip() for line in lines if line.startswith("desc: Trigger")), "?")
         totals = next((int(line.split()[1]) for line in lines if line.startswith(("totals:", "summary:"))), 0)
-        print(f"  {trigger:<40} {totals / args.launches / 1e6:8.3f} M  ({path})")
+        print(f"  {trigger:<60} {totals / args.launches / 1e6:8.3f} M  ({path})")
     return 0
 
 
