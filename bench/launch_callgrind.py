@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"instructions per launch, {args.launches} launches a pass")
     for path in sorted(glob.glob(args.dumps.format(pid=os.getpid())), key=os.path.getmtime):
         lines = Path(path).read_text().splitlines()
-        trigger = next((line.split("Request:", 1)[-1].strip() for line in lines if line.startswith("desc: Trigger")), "?")
+        trigger = next((line.split("Request:")[-1].strip() for line in lines if line.startswith("desc: Trigger")), "?")
         totals = next((int(line.split()[1]) for line in lines if line.startswith(("totals:", "summary:"))), 0)
         print(f"  {trigger:<60} {totals / args.launches / 1e6:8.3f} M  ({path})")
     return 0
