@@ -14,24 +14,34 @@ NAME_NOT_SHARED = "(name not shared)"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
+# Most text is printable ASCII, which has none of them: str.isascii() is a flag check and isprintable() a tight loop
+# (printable ASCII is space to "~"), where the pattern's set of ranges is tested character by character (a launch's
+# 3,000-character id_token and its claims' strings were 7% of the launch POST's instructions).
+
+
+def _plain(value: str) -> bool:
+    return value.isascii() and value.isprintable()
+
+
 def strip_control(value: str) -> str:
     """Return the text without control characters (tab and line breaks stay)."""
-    return _CONTROL.sub("", value)
+    return value if _plain(value) else _CONTROL.sub("", value)
 
 
 def is_clean(value: str) -> bool:
     """Say whether the text has no control characters (ids with them cannot be ours or a platform's)."""
-    return _CONTROL.search(value) is None
+    return _plain(value) or _CONTROL.search(value) is None
 
 
 def strip_control_deep(value: Any) -> Any:
     """Return a JSON-like value with control characters removed from every string, keys included."""
     if isinstance(value, str):
-        return _CONTROL.sub("", value)
+        return strip_control(value)
     if isinstance(value, dict):
         # Most values of a launch's claims are strings: cleaned here, without a call each (a launch has ~90).
-        return {(_CONTROL.sub("", k) if type(k) is str else strip_control_deep(k)):
-                (_CONTROL.sub("", v) if type(v) is str else strip_control_deep(v)) for k, v in value.items()}
+        return {(k if type(k) is str and k.isascii() and k.isprintable() else strip_control_deep(k)):
+                (v if type(v) is str and v.isascii() and v.isprintable() else strip_control_deep(v))
+                for k, v in value.items()}
     if isinstance(value, list):
-        return [_CONTROL.sub("", v) if type(v) is str else strip_control_deep(v) for v in value]
+        return [v if type(v) is str and v.isascii() and v.isprintable() else strip_control_deep(v) for v in value]
     return value
