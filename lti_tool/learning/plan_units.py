@@ -54,7 +54,9 @@ def unit_progress(pack: CoursePack, levels: Mapping[str, Level],
         return []
     # The skills at Proficient or above, found once: each unit then counts its skills in that set.
     counted = {skill_id for skill_id, level in levels.items() if level in PROFICIENT_OR_ABOVE}.__contains__
-    return [UnitProgress(unit_id, title, skills, sum(map(counted, skills)), other=other)
+    # Made as the tuples they are, every field given in order: a named tuple's own __new__ is a Python call per unit.
+    new = tuple.__new__
+    return [new(UnitProgress, (unit_id, title, skills, sum(map(counted, skills)), other))
             for unit_id, title, skills, other in groups]
 
 

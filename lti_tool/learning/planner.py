@@ -11,7 +11,7 @@ to a supposed "learning style".
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -138,10 +138,14 @@ def activities_by_skill(activities: Iterable[PlanActivity]) -> dict[str, tuple[P
 
 
 def step_candidates(graph: SkillGraph, by_skill: Mapping[str, Sequence[PlanActivity]]
-                    ) -> tuple[tuple[str, tuple[str, ...]], ...]:
+                    ) -> tuple[tuple[str, frozenset[str]], ...]:
     """Return the skills that have an activity (`activities_by_skill`), in the graph's order, with their
-    prerequisites: the skills `plan_next_steps` can offer as steps, the same for every learner."""
-    return tuple((skill.id, skill.prerequisites) for skill in graph.in_order() if by_skill.get(skill.id))
+    prerequisites: the skills `plan_next_steps` can offer as steps, the same for every learner.
+
+    The prerequisites as a set: `plan_next_steps` asks whether the ready skills include them for every candidate,
+    and a set's issuperset of a tuple first makes a set of it.
+    """
+    return tuple((skill.id, frozenset(skill.prerequisites)) for skill in graph.in_order() if by_skill.get(skill.id))
 
 
 def plan_next_steps(
@@ -154,7 +158,7 @@ def plan_next_steps(
     limit: int = 5,
     shown_levels: Mapping[str, Level] | None = None,
     assigned: Mapping[str, date | None] | None = None,
-    candidates: Sequence[tuple[str, tuple[str, ...]]] | None = None,
+    candidates: Sequence[tuple[str, Collection[str]]] | None = None,
 ) -> list[NextStep]:
     """Return up to `limit` next steps: assigned skills, then skills toward goals, then skills that unlock the most.
 

@@ -66,7 +66,7 @@ def _plan_activities(pack: CoursePack) -> dict[str, tuple[PlanActivity, ...]]:
                                             modality=a.modality) for a in pack.activities)
 
 
-def _step_candidates(pack: CoursePack) -> tuple[tuple[str, tuple[str, ...]], ...]:
+def _step_candidates(pack: CoursePack) -> tuple[tuple[str, frozenset[str]], ...]:
     return step_candidates(pack.skill_graph, from_pack(pack, _plan_activities))
 
 

@@ -105,13 +105,14 @@ def unit_offers(pack: CoursePack, levels: Mapping[str, Level], waiting: Set[str]
     begun_skill = {s for s, level in levels.items() if level is not not_started}.__contains__
     mastered_skill = {s for s, level in levels.items() if level is mastered}.__contains__
     offers = []
+    new = tuple.__new__
     # The units' checkable skills and their names are the same for every student: worked out once per pack.
     for unit_id, title, skills, names in from_pack(pack, _checkable_units):
         started = not waiting.isdisjoint(skills)
         # Whether all are Mastered is asked only of a unit most of whose skills are begun (the pass over the
         # course's units is on every plan page).
         if started or (2 * sum(map(begun_skill, skills)) > len(skills) and not all(map(mastered_skill, skills))):
-            offers.append(UnitOffer(unit_id, title, names, started))
+            offers.append(new(UnitOffer, (unit_id, title, names, started)))  # as plan_units.unit_progress
     return offers
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import IO
 
 from flask import Response, current_app, flash, g, redirect, render_template, request, url_for
@@ -12,12 +13,19 @@ from ..services import agency
 from ..services.errors import ServiceError
 from ..services.permissions import actor_of
 from ..services.storage import describe_size
-from .course import launch_blueprint, require_student, require_teacher
+from .course import launch_blueprint, query_addresses, require_student, require_teacher
 from .i18n import localized, page_language, person_name, translated
 
 bp = launch_blueprint("agency", __name__)
 
 
+
+
+@bp.app_template_global("evidence_hrefs")
+def evidence_hrefs(skill_ids: Iterable[str]) -> dict[str, str]:
+    """Return each skill's evidence form address, as url_for gives it (the plan page's next steps link to them)."""
+    skill_ids = list(skill_ids)
+    return dict(zip(skill_ids, query_addresses("agency.evidence", "skill_id", skill_ids), strict=True))
 
 
 #: Room in an upload's body for the form's other fields and the multipart framing, beyond the file itself.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import TypeVar
@@ -162,6 +163,26 @@ def addresses(endpoint: str, argument: str, segment: str, ids: Iterable[str]) ->
     before += f"/{segment}/"
     converter = current_app.url_map.converters["default"](current_app.url_map)
     return [before + converter.to_url(value) + after for value in ids]
+
+
+#: What no URL quoting changes (RFC 3986's unreserved characters): a value of only these is its own quoted form.
+_UNRESERVED = re.compile(r"[A-Za-z0-9._~-]+")
+
+
+def query_addresses(endpoint: str, argument: str, values: Iterable[str]) -> list[str]:
+    """Return url_for(endpoint, **{argument: value}) for each value, `argument` in the query string (`?argument=`).
+
+    As `addresses`, for an argument that is not part of the route: the address of the value "0" is built once, and
+    a value that quoting leaves as it is goes where "0" was; any other value gets its own url_for.
+    """
+    values = list(values)
+    if not values:
+        return []
+    before, marker, after = url_for(endpoint, **{argument: "0"}).partition(f"{argument}=0")
+    if not marker or before[-1:] not in ("?", "&") or after[:1] not in ("", "&"):
+        return [url_for(endpoint, **{argument: value}) for value in values]
+    return [f"{before}{argument}={value}{after}" if _UNRESERVED.fullmatch(value)
+            else url_for(endpoint, **{argument: value}) for value in values]
 
 
 def require_teacher() -> None:

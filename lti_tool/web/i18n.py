@@ -251,11 +251,11 @@ def unit_counts(units: Sequence[UnitProgress]) -> list[str]:
     texts: dict[tuple[int, int], str] = {}
     counts = []
     for unit in units:
-        key = (unit.proficient, unit.total)
+        key = (unit.proficient, len(unit.skill_ids))  # unit.total, without a property call per unit
         text = texts.get(key)
         if text is None:
             text = texts[key] = ngettext("%(proficient)d of %(num)d skill at Proficient or above",
-                                         "%(proficient)d of %(num)d skills at Proficient or above", unit.total,
+                                         "%(proficient)d of %(num)d skills at Proficient or above", key[1],
                                          proficient=unit.proficient)
         counts.append(text)
     return counts

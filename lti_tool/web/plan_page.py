@@ -22,9 +22,13 @@ _OTHER = ("", "")
 
 
 @lru_cache(maxsize=4096)
-def _unit_pieces(unit_id: str, title: str) -> tuple[Markup, Markup]:
-    """Return a unit's id as its link quotes it and its title, both escaped: the same for every student."""
-    return escape(do_urlencode(unit_id)), escape(title)
+def _unit_pieces(unit_id: str, title: str) -> tuple[str, str]:
+    """Return a unit's id as its link quotes it and its title, both escaped: the same for every student.
+
+    Plain strings (the escaped text), not Markup: an f-string formats a str subclass through its __format__, a str
+    as it is.
+    """
+    return str(escape(do_urlencode(unit_id))), str(escape(title))
 
 
 def unit_list_items(units: Sequence[UnitProgress], shown_id: str | None, here: str, counts: Sequence[str],
@@ -34,9 +38,10 @@ def unit_list_items(units: Sequence[UnitProgress], shown_id: str | None, here: s
     The unit shown (`shown_id`) is marked for screen readers and by its class; `counts` are `unit_counts(units)`;
     `other_title` names the group of skills in no unit.
     """
-    here_html = escape(here)
-    ready = f' <span class="unit-check-ready">· {escape(check_ready)}</span>'
-    other_html = escape(other_title)
+    # Each value escaped as the template did, kept as plain strings (see _unit_pieces).
+    here_html = str(escape(here))
+    ready = f' <span class="unit-check-ready">· {escape(check_ready)!s}</span>'
+    other_html = str(escape(other_title))
     counted: dict[str, str] = {}  # a few distinct counts ("2 of 4 skills…"), each escaped once
     items = []
     for unit, count in zip(units, counts, strict=True):
@@ -44,7 +49,7 @@ def unit_list_items(units: Sequence[UnitProgress], shown_id: str | None, here: s
         quoted_id, title = _unit_pieces(unit.id, unit.title)
         count_html = counted.get(count)
         if count_html is None:
-            count_html = counted[count] = escape(count)
+            count_html = counted[count] = str(escape(count))
         items.append(f'\n    <li{current[0]}><a href="{here_html}{quoted_id}#map-heading"{current[1]}>'
                      f'{other_html if unit.other else title}</a> <span class="unit-count">{count_html}</span>'
                      f'{ready if unit.id in check_units else ""}</li>')

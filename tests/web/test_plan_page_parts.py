@@ -74,6 +74,24 @@ def test_the_plans_links_built_with_one_url_for_are_the_addresses_url_for_gives(
         assert all(href.endswith("?lt=tok.en-1") for href in expected)
 
 
+@pytest.mark.parametrize("token", ["tok.en-1", None])
+def test_the_plans_evidence_links_built_with_one_url_for_are_the_addresses_url_for_gives(tool, token):
+    # The next steps' evidence links (`?skill_id=`, web/course.py query_addresses): one url_for for the ids that
+    # quoting leaves alone, url_for itself for the others; the launch token kept, before or after the skill.
+    from flask import g, url_for
+
+    from lti_tool.web.agency import evidence_hrefs
+
+    ids = ["frac-equivalent", "a b/c", "ü?&#%=0", "0", "skill_id", "x.y~z_1", "lt"]
+    with tool.app.test_request_context("/"):
+        g.launch, g.launch_token = None, token
+        expected = {value: url_for("agency.evidence", skill_id=value, launch_id="L-1_x") for value in ids}
+        g.launch = type("Launch", (), {"id": "L-1_x"})()
+        assert evidence_hrefs(ids) == expected
+        assert expected["frac-equivalent"].endswith("/evidence?skill_id=frac-equivalent" + (f"&lt={token}" if token else ""))
+        assert evidence_hrefs([]) == {}
+
+
 def test_the_map_key_drawn_once_per_language_is_the_macros_markup_in_that_language(tool):
     # The plan page draws the map's key once per language (web/i18n.py drawn_once_per_language): each language's
     # page gets the macro's own markup in its words, the first time and from the kept copy.
