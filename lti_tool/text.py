@@ -14,12 +14,11 @@ NAME_NOT_SHARED = "(name not shared)"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
-# Most text is printable ASCII, which has none of them: str.isascii() is a flag check and isprintable() a tight loop
-# (printable ASCII is space to "~"), where the pattern's set of ranges is tested character by character (a launch's
-# 3,000-character id_token and its claims' strings were 7% of the launch POST's instructions).
-
-
 def _plain(value: str) -> bool:
+    # Most text is printable ASCII, which has none of them: str.isascii() is a flag check and isprintable() a tight
+    # loop (printable ASCII is space to "~"), where the pattern's set of ranges is tested character by character (a
+    # launch's 3,000-character id_token and its claims' strings were 7% of the launch POST's instructions).
+    # strip_control_deep spells the same test inline, to save a call per claim.
     return value.isascii() and value.isprintable()
 
 

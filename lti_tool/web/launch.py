@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime
 
 from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, session, url_for
+from flask_wtf.csrf import generate_csrf
 
 from .. import metrics
 from ..extensions import csrf
@@ -94,10 +94,8 @@ def _accept(form: dict[str, str], storage_proof: dict[str, str] | None = None, t
     session["launches"] = (held + [outcome.session_id])[-MAX_LAUNCHES_PER_BROWSER:]
     session.permanent = True
     # Flask-WTF keeps its CSRF secret in the session and makes it for the first form drawn, on the landing page,
-    # which then wrote the session cookie a second time; made here, the cookie written now carries it.
-    csrf_field = current_app.config.get("WTF_CSRF_FIELD_NAME") or "csrf_token"
-    if not isinstance(session.get(csrf_field), str):
-        session[csrf_field] = secrets.token_hex(20)
+    # which then wrote the session cookie a second time; made here (by Flask-WTF), the cookie written now carries it.
+    generate_csrf()
     page = {"LtiDeepLinkingRequest": "course.deep_link", "DataPrivacyLaunchRequest": "privacy.home"}.get(
         outcome.facts.message_type, "course.home")
     # Without cookies the session above never reaches the browser: pages carry a signed launch token instead.
