@@ -39,12 +39,13 @@ from ..extensions import cache
 from .blocked_cookies import RELOGIN_PARAMS, PartitionedCookieService
 from .outbound import origin
 from .platform_storage import StorageCheckNeeded, issue_check, origin_of, redeem_check, storage_target
-from .toolconf import find_deployment, find_platform
+from .toolconf import find_deployment, find_platform, sole_client_id
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 MAX_ID_TOKEN_CHARS = 64 * 1024
 MAX_JWKS_BYTES = 256 * 1024
 log = logging.getLogger(__name__)
+_UNKNOWN = object()  # a lookup not made yet (None is a lookup's answer)
 
 
 def N_(text: str) -> str:  # noqa: N802 - pybabel's default marker: the message goes into the translation catalog
@@ -132,12 +133,22 @@ class PathwaysLogin(FlaskOIDCLogin):
         self.set_launch_data_storage(storage)
         self.set_launch_data_lifetime(state_seconds)
         self._platform_redirect: Any = None
+        self._sole_client_id: Any = _UNKNOWN
 
     def _generate_nonce(self) -> str:
         # Called after the state is made and before its params are saved: bind the nonce to this state.
         nonce = super()._generate_nonce()
         self._state_params = {**self._state_params, "nonce": nonce}
         return nonce
+
+    def _get_request_param(self, key: str):
+        value = super()._get_request_param(key)
+        if key == "client_id" and not value:
+            # Optional in a login (LTI Core 1.3 §4.1): the issuer's only registration, if it has exactly one.
+            if self._sole_client_id is _UNKNOWN:
+                self._sole_client_id = sole_client_id(super()._get_request_param("iss"))
+            value = self._sole_client_id
+        return value
 
     def deployment_param(self) -> str | None:
         # Canvas sends deployment_id; the spec names it lti_deployment_id.
@@ -177,6 +188,15 @@ class PathwaysLogin(FlaskOIDCLogin):
         if self._is_new_window_request():
             return None  # top-level now: first-party cookies work, and there is no LMS frame to talk to
         return storage_target(self._get_request_param("lti_storage_target"))
+
+    def _prepare_redirect_url(self, launch_url: str) -> str:
+        url = super()._prepare_redirect_url(launch_url)
+        base = self._registration.get_auth_login_url()
+        if "?" in base and url.startswith(base + "?"):
+            # pylti1p3 adds "?" + the parameters even to a login URL with a query of its own (a tenant's, say),
+            # which would hide state, nonce and client_id inside that query's last value.
+            url = base + "&" + url[len(base) + 1:]
+        return url
 
     def _redirect_object(self, launch_url: str):
         # Made once per login: each call would otherwise start a new state and nonce.

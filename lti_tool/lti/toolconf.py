@@ -219,6 +219,19 @@ def find_platform(issuer: str | None, client_id: str | None) -> RegisteredPlatfo
     return platform
 
 
+def sole_client_id(issuer: object) -> str | None:
+    """Return the client id of the only platform registered under this issuer; None when there are none or several.
+
+    A login may leave out client_id (LTI Core 1.3 §4.1); then the issuer alone names the registration, but only
+    when that is unambiguous: Canvas tenants share one issuer, and a guess could sign someone into another's.
+    """
+    if not _usable(issuer):
+        return None
+    table = Platform.__table__
+    rows = db.session.execute(sa.select(table.c.client_id).where(table.c.issuer == issuer).limit(2)).all()
+    return rows[0][0] if len(rows) == 1 else None
+
+
 def find_deployment(platform_id: int, deployment_id: str | None) -> RegisteredDeployment | None:
     """Return the deployment row for this platform and deployment id."""
     if not _usable(deployment_id):

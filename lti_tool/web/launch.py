@@ -89,7 +89,8 @@ def _accept(form: dict[str, str], storage_proof: dict[str, str] | None = None, t
         return render_template("lti/no_access.html", roles=outcome.facts.role_labels,
                                deep_linking=outcome.facts.message_type == "LtiDeepLinkingRequest")
     if outcome.kind is LaunchOutcome.UNSUPPORTED:
-        return render_template("lti/unsupported.html", message_type=outcome.facts.message_type)
+        # A valid token for a message we do not handle (e.g. LtiSubmissionReviewRequest): refused, no session.
+        return render_template("lti/unsupported.html", message_type=outcome.facts.message_type), 400
     held = [i for i in session.get("launches", []) if isinstance(i, str)]
     session["launches"] = (held + [outcome.session_id])[-MAX_LAUNCHES_PER_BROWSER:]
     session.permanent = True

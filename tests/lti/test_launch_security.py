@@ -7,6 +7,7 @@ Tests marked "pylti1p3 gap" fail on bare pylti1p3 2.0.0 and pass only because of
 from __future__ import annotations
 
 import time
+import urllib.parse
 
 import jwt
 import pytest
@@ -270,3 +271,57 @@ def test_state_cookie_is_secure_and_samesite_none_when_the_tool_is_served_over_h
     assert response.status_code == 302
     cookie = response.headers["Set-Cookie"]
     assert "lti1p3-state-" in cookie and "Secure" in cookie and "SameSite=None" in cookie
+
+
+def test_login_without_client_id_uses_the_issuers_only_registration(sandbox, tool):
+    # client_id is optional in a login (LTI Core 1.3 §4.1; older Sakai and some custom LMSs leave it out).
+    url = sandbox.platform.start_launch("student-1")
+    named = dict(urllib.parse.parse_qsl(url.split("?", 1)[1]))
+    query = [(k, v) for k, v in named.items() if k != "client_id"]
+    to_platform = requests.get(url.split("?", 1)[0], params=query, allow_redirects=False, timeout=10)
+    assert to_platform.status_code == 302, to_platform.text[:300]
+    sent = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(to_platform.headers["Location"]).query))
+    assert sent["client_id"] == named["client_id"]
+
+    # A second registration under the same issuer (Canvas tenants share one): the issuer alone names neither.
+    from lti_tool.services.registry import add_platform
+
+    with tool.app.app_context():
+        add_platform(issuer=sandbox.platform.issuer, client_id="second-tenant", deployment_ids=["d2"],
+                     login_url=sandbox.platform.auth_url, token_url=sandbox.platform.token_url,
+                     jwks_url=sandbox.platform.jwks_url, name="Second tenant")
+    refused = requests.get(url.split("?", 1)[0], params=query, allow_redirects=False, timeout=10)
+    assert_refused(refused, "client_id")
+    assert requests.get(url, allow_redirects=False, timeout=10).status_code == 302  # named, it still works
+
+
+def test_a_valid_launch_of_a_message_type_we_do_not_handle_is_refused_without_a_session(sandbox, tool):
+    pending = sandbox.begin("teacher")
+    ags = dict(pending.claims["https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"])
+    ags.setdefault("lineitem", ags.get("lineitems", tool.url("/")) + "/1")
+    response = pending.post(pending.resign(**{
+        CLAIM + "message_type": "LtiSubmissionReviewRequest", CLAIM + "for_user": {"user_id": "student-1"},
+        "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint": ags}))
+    assert response.status_code == 400, response.text[:300]
+    assert "LtiSubmissionReviewRequest" in response.text and "Traceback" not in response.text
+    for r in [*response.history, response]:
+        assert "pathways_session" not in r.headers.get("Set-Cookie", "")
+
+
+def test_a_platform_login_url_with_a_query_of_its_own_keeps_it_beside_ours(sandbox, tool):
+    # A hosted LMS may name its tenant in the authorization URL; our parameters must not end up inside it.
+    from lti_tool.services.registry import add_platform
+
+    platform = sandbox.platform
+    url = platform.start_launch("student-1")
+    named = dict(urllib.parse.parse_qsl(url.split("?", 1)[1]))
+    with tool.app.app_context():
+        add_platform(issuer=named["iss"], client_id=named["client_id"], deployment_ids=[],
+                     login_url=platform.auth_url + "?tenant=school-7", token_url=platform.token_url,
+                     jwks_url=platform.jwks_url)
+    to_platform = requests.get(url, allow_redirects=False, timeout=10)
+    assert to_platform.status_code == 302, to_platform.text[:300]
+    sent = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(to_platform.headers["Location"]).query))
+    assert sent["tenant"] == "school-7"
+    assert {"state", "nonce", "client_id", "redirect_uri", "login_hint"} <= set(sent)
+    assert sandbox.launch("student-1").status_code == 200  # the platform reads them and the launch completes
