@@ -50,6 +50,19 @@ def _mapping(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
+# Deep Linking settings that are booleans (DL 2.0 §4.4.1); some platforms send them as "true"/"false".
+DL_FLAGS = ("accept_multiple", "accept_lineitem", "auto_create")
+
+
+def _flag(value: object) -> bool | None:
+    """Read a Deep Linking boolean, JSON or string; None when it is neither (then the setting counts as absent)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return {"true": True, "false": False}.get(value.strip().lower())
+    return None
+
+
 def user_id(value: object) -> str:
     """Return a launch's `sub` or a roster member's `user_id` as Pathways keeps it (cleaned, at most 255)."""
     return _text(value, 255)
@@ -95,6 +108,11 @@ def facts_from_claims(body: Mapping[str, Any], client_id: str) -> LaunchFacts:
                         "accept_presentation_document_targets", "accept_lineitem", "auto_create")
             if key in dl
         }
+        for key in DL_FLAGS:
+            if key in details["deep_linking"]:
+                flag = _flag(details["deep_linking"].pop(key))
+                if flag is not None:
+                    details["deep_linking"][key] = flag
         if isinstance(raw_dl, Mapping) and "data" in raw_dl:
             details["deep_linking"]["data"] = raw_dl["data"]  # opaque: echoed back exactly as sent (DL §4.4.1)
     if isinstance(ags.get("scope"), list):

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urljoin
 
 import jwt
 import requests
@@ -185,14 +186,19 @@ class PlatformConnector(ServiceConnector):
             body = resp.json() if resp.content else None
         except ValueError as exc:
             raise ServiceCallError("The platform's answer is not JSON (reason: not_json).") from exc
-        # requests parses RFC 8288 Link headers without changing the URL's case.
-        next_url = resp.links.get("next", {}).get("url")
         return {
             "headers": resp.headers if case_insensitive_headers else dict(resp.headers),
             "body": body,
-            "next_page_url": next_url,
-            "differences_url": resp.links.get("differences", {}).get("url"),
+            "next_page_url": _link(resp, "next"),
+            "differences_url": _link(resp, "differences"),
         }
+
+
+def _link(resp: requests.Response, rel: str) -> str | None:
+    """Return a Link header's URL for rel, made absolute against the URL that answered (RFC 8288 §3.2 allows a
+    relative one); requests parses the header without changing the URL's case. Its origin is checked when used."""
+    target = resp.links.get(rel, {}).get("url")
+    return urljoin(resp.url, target) if target else None
 
 
 _CODE = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")

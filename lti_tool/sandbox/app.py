@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 from flask import Flask, Response, abort, jsonify, redirect, render_template, request
 from werkzeug.exceptions import HTTPException
@@ -89,10 +89,17 @@ def create_sandbox_app(platform: SandboxPlatform) -> Flask:
         except ValueError:
             raise SandboxError(400, "invalid_request", "the body is not valid JSON") from None
 
+    def link_target(url: str) -> str:
+        # RFC 8288 allows a relative link (resolved against the request's URL); some platforms send one.
+        if not platform.relative_links:
+            return url
+        parts = urlsplit(url)
+        return urlunsplit(("", "", parts.path, parts.query, ""))
+
     def json_response(body: Any, media_type: str, status: int = 200, next_url: str | None = None) -> Response:
         response = Response(json.dumps(body), status, mimetype=media_type)
         if next_url:
-            response.headers["Link"] = f'<{next_url}>; rel="next"'
+            response.headers["Link"] = f'<{link_target(next_url)}>; rel="next"'
         return response
 
     def no_content() -> Response:
@@ -201,7 +208,7 @@ def create_sandbox_app(platform: SandboxPlatform) -> Flask:
         body, next_url, differences_url = platform.memberships(context_id, request.args)
         response = json_response(body, v.MEDIA_MEMBERSHIPS, next_url=next_url)
         if differences_url:
-            link = f'<{differences_url}>; rel="differences"'
+            link = f'<{link_target(differences_url)}>; rel="differences"'
             response.headers["Link"] = ", ".join(filter(None, [response.headers.get("Link"), link]))
         return response
 

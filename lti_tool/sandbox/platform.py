@@ -209,6 +209,7 @@ class SandboxPlatform:
         self.fail_next: list[int | str] = []
         self.fail_next_token: list[int | str] = []
         self.page_size = 100
+        self.relative_links = False  # paging Link headers as absolute URLs, or relative ones (RFC 8288 allows both)
         self.timeout_seconds = 10.0
         self.clock: Callable[[], float] = time.time
         self._keys: dict[str, rsa.RSAPrivateKey] = {}

@@ -378,8 +378,9 @@ def roster_sync():
         flash(translated(exc), "error")
     else:
         flash(
-            gettext("Roster updated: %(members)d members, %(added)d new, %(gone)d no longer active.",
-                    members=result.members, added=result.added, gone=result.deactivated),
+            ngettext("Roster updated: %(num)d member, %(added)d new, %(gone)d no longer active.",
+                     "Roster updated: %(num)d members, %(added)d new, %(gone)d no longer active.",
+                     result.members, added=result.added, gone=result.deactivated),
             "success",
         )
     return redirect(url_for("course.home"), code=303)

@@ -17,6 +17,7 @@ DL = "LtiDeepLinkingRequest"
 ITEMS = "https://purl.imsglobal.org/spec/lti-dl/claim/content_items"
 AGS = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
 SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/"
+DL_SETTINGS = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
 NO_CREATE = [SCOPE + "lineitem.readonly", SCOPE + "result.readonly", SCOPE + "score"]
 
 
@@ -46,6 +47,21 @@ def test_picker_offers_the_plan_and_every_unit(sandbox, tool):
     for title in ("My learning plan", "Fractions", "Ratios, rates and percents", "Equations and lines"):
         assert title in picker.text
     assert 'type="checkbox" name="option" value="u-unit-fractions"' in picker.text  # accept_multiple: several
+
+
+@pytest.mark.parametrize(("sent", "several"), [(False, False), ("false", False), ("true", True), (True, True)])
+def test_accept_multiple_is_honoured_whether_the_platform_sends_a_boolean_or_a_string(sandbox, tool, sent, several):
+    # DL 2.0 §4.4.1 makes it a boolean; some platforms send "false" (pylti1p3 types it as a string).
+    _with_demo_course(sandbox)
+    pending = sandbox.begin("teacher", message_type=DL)
+    settings = {**pending.claims[DL_SETTINGS], "accept_multiple": sent}
+    picker = pending.post(pending.resign(**{DL_SETTINGS: settings}))
+    assert picker.status_code == 200, picker.text[:300]
+    kind = "checkbox" if several else "radio"
+    assert f'type="{kind}" name="option" value="u-unit-fractions"' in picker.text
+    if not several:
+        refused = submit_form(picker, "/deep-link", option=["u-unit-fractions", "u-unit-linear"])
+        assert "accepts only one link at a time" in refused.text and not tool.platform.deep_link_responses
 
 
 def test_teacher_places_two_units_with_their_own_points_and_dates(sandbox, tool):

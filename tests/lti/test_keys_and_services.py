@@ -78,6 +78,17 @@ def test_roster_paging_follows_mixed_case_next_links_to_the_end(sandbox, tool):
     assert "Roster updated: 7 members" in synced.text
 
 
+def test_relative_paging_and_differences_links_are_followed_on_the_platform(sandbox, tool):
+    # RFC 8288 §3.2: a Link may be relative to the URL that answered; the roster must not stop at page one.
+    tool.platform.page_size = 2
+    tool.platform.relative_links = True
+    page = sandbox.launch("teacher")
+    assert "Roster updated: 7 members" in submit_form(page, "roster/sync").text
+    tool.platform.add_user("student-6", roles=["Learner"], name="Ava Novak", context_id="math-7")
+    page = submit_form(page, "roster/sync")  # through the differences link: only the newcomer comes back
+    assert "Roster updated: 1 member, 1 new" in page.text and "Ava Novak" in page.text
+
+
 def test_service_calls_identify_pathways_with_a_user_agent(tool):
     from lti_tool.lti.outbound import USER_AGENT
 
