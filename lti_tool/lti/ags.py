@@ -82,7 +82,7 @@ def find_or_create_lineitem(
     resource_link_id: str | None = None,
 ) -> str:
     """Return the URL of the course's line item with this resourceId and tag, creating it if there is none."""
-    found = _find_lineitem(connector, lineitems_url, resource_id, tag)
+    found = find_lineitem(connector, lineitems_url, resource_id, tag)
     if found:
         return found
     try:
@@ -106,14 +106,15 @@ def find_or_create_lineitem(
         raise ServiceCallError("The platform created a line item but did not say where it is.")
     # Two workers may have created one each at the same moment: all settle on the platform's first one
     # and remove their own extra, so the gradebook shows one column.
-    first = _find_lineitem(connector, lineitems_url, resource_id, tag)
+    first = find_lineitem(connector, lineitems_url, resource_id, tag)
     if first and first != body["id"]:
         _delete(connector, body["id"])
         return first
     return body["id"]
 
 
-def _find_lineitem(connector: PlatformConnector, lineitems_url: str, resource_id: str, tag: str) -> str | None:
+def find_lineitem(connector: PlatformConnector, lineitems_url: str, resource_id: str, tag: str) -> str | None:
+    """Return the URL of the course's line item with this resourceId and tag, or None (needs lineitem.readonly)."""
     service = _service(connector, lineitems_url)
     page_url: str | None = _with_query(lineitems_url, {"resource_id": resource_id, "tag": tag})
     try:

@@ -292,6 +292,10 @@ def _course_of(placement: Placement) -> Course:
     return course
 
 
+NO_COLUMNS = ("The LMS does not let Pathways create gradebook columns in this course. Add Pathways with Deep "
+              "Linking (the LMS then creates the column), or create the column in the LMS.")
+
+
 def ensure_lineitem(
     placement_id: int,
     *,
@@ -323,25 +327,31 @@ def ensure_lineitem(
     course = _course_of(placement)
     if not course.lineitems_url:
         raise ServiceError("The platform did not offer its gradebook service (AGS) for this course.")
-    if course.ags_scopes and ags.SCOPE_LINEITEM not in course.ags_scopes:
-        raise ServiceError(
-            "The LMS does not let Pathways create gradebook columns in this course. Add Pathways with "
-            "Deep Linking (the LMS then creates the column), or create the column in the LMS."
-        )
+    may_create = not course.ags_scopes or ags.SCOPE_LINEITEM in course.ags_scopes
+    if not may_create and ags.SCOPE_LINEITEM_READONLY not in course.ags_scopes:
+        raise ServiceError(NO_COLUMNS)
     if connector is None:
         if http is None:
             raise ValueError("ensure_lineitem needs a connector or an http session")
         connector = connector_for_course(course, secret_key=secret_key, http=http, timeout=timeout)
-    url = ags.find_or_create_lineitem(
-        connector,
-        course.lineitems_url,
-        resource_id=placement.resource_id,
-        tag=SKILL_TAG_PREFIX + skill_id if skill_id else PLACEMENT_TAG,
-        # A skill's column is named after the skill and scored 0-4 (Attempted 1 … Mastered 4) of 4.
-        label=f"{placement.title} – {_skill_name(course.id, skill_id)}" if skill_id else placement.title,
-        score_maximum=4.0 if skill_id else placement.score_maximum,
-        resource_link_id=None if skill_id else placement.resource_link_id,
-    )
+    tag = SKILL_TAG_PREFIX + skill_id if skill_id else PLACEMENT_TAG
+    if may_create:
+        url = ags.find_or_create_lineitem(
+            connector,
+            course.lineitems_url,
+            resource_id=placement.resource_id,
+            tag=tag,
+            # A skill's column is named after the skill and scored 0-4 (Attempted 1 … Mastered 4) of 4.
+            label=f"{placement.title} – {_skill_name(course.id, skill_id)}" if skill_id else placement.title,
+            score_maximum=4.0 if skill_id else placement.score_maximum,
+            resource_link_id=None if skill_id else placement.resource_link_id,
+        )
+    else:
+        # Read-only (Moodle's "grade sync only"): the column the LMS made from our Deep Linking line item
+        # carries our resourceId and tag, so it is found before any launch of that link names it.
+        url = ags.find_lineitem(connector, course.lineitems_url, placement.resource_id, tag)
+        if url is None:
+            raise ServiceError(NO_COLUMNS)
     if skill_id:
         db.session.add(SkillLineItem(placement_id=placement_id, skill_id=skill_id, lineitem_url=url))
     else:

@@ -38,6 +38,25 @@ def test_scores_reach_a_moodle_line_item_without_asking_for_the_create_scope(san
     assert granted and all(set(r["scopes"]) <= set(NO_CREATE) for r in granted)
 
 
+def test_the_column_the_lms_made_from_deep_linking_is_found_before_any_launch_of_that_link(sandbox, tool):
+    # Read-only line items are enough to find it by our resourceId and tag (AGS 2.0 §3.2.4 filters).
+    tool.platform.grantable_scopes = set(NO_CREATE)
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    picker = sandbox.launch("teacher", message_type="LtiDeepLinkingRequest")
+    returning = submit_form(picker, "/deep-link")
+    action, fields = parse_form(returning.text, returning.url)
+    returning.http.post(action, data=fields)
+    (column,) = [url for url, item in tool.platform.line_items.items() if item.get("label") == "My learning plan"]
+    moodle_launch(sandbox, "student")  # from the course's own link, not the placed one: no lineitem claim
+    teacher = moodle_launch(sandbox, "teacher")
+    _override(tool, teacher)
+    stats = drain_outbox(tool)
+    assert stats.posted == 1 and stats.failed == 0
+    assert tool.platform.scores.get(column), tool.platform.scores
+    granted = [r for r in tool.platform.token_requests if r["ok"]]
+    assert granted and all(set(r["scopes"]) <= set(NO_CREATE) for r in granted)
+
+
 def test_without_a_line_item_from_the_lms_the_teacher_is_told_what_to_do(sandbox, tool):
     tool.platform.grantable_scopes = set(NO_CREATE)
     submit_form(sandbox.launch("teacher"), "/content/demo")
