@@ -242,7 +242,7 @@ def student_plan_goals(course_id: int, person_id: int) -> list[Goal]:
     pack = course_pack(course_id)
     if pack is None:
         return []
-    rows = db.session.scalars(_OPEN_GOALS_QUERY, {"course_id": course_id, "person_id": person_id})
+    rows = db.session.execute(_OPEN_GOALS_QUERY, {"course_id": course_id, "person_id": person_id})
     goals = []
     for row in rows:
         skill_ids = tuple(s for s in (row.skill_ids or []) if s in pack.skill_graph)
@@ -251,12 +251,15 @@ def student_plan_goals(course_id: int, person_id: int) -> list[Goal]:
     return goals
 
 
-# Built once: the plan page asks on every view (services/mastery._ROWS_QUERY).
+# Built once: the plan page asks on every view (services/mastery._ROWS_QUERY). The table, not the mapped class:
+# the same SQL, as a Core statement the session runs without the ORM's loading and identity map (the plan page
+# reads the rows' values only).
+_GOALS = StudentGoal.__table__
 _OPEN_GOALS_QUERY = (
-    sa.select(StudentGoal)
-    .where(StudentGoal.course_id == sa.bindparam("course_id"), StudentGoal.person_id == sa.bindparam("person_id"),
-           StudentGoal.done.is_(False))
-    .order_by(StudentGoal.by_date.is_(None), StudentGoal.by_date, StudentGoal.id)
+    sa.select(_GOALS)
+    .where(_GOALS.c.course_id == sa.bindparam("course_id"), _GOALS.c.person_id == sa.bindparam("person_id"),
+           _GOALS.c.done.is_(False))
+    .order_by(_GOALS.c.by_date.is_(None), _GOALS.c.by_date, _GOALS.c.id)
 )
 
 

@@ -108,7 +108,8 @@ def unit_offers(pack: CoursePack, levels: Mapping[str, Level], waiting: Set[str]
     new = tuple.__new__
     # The units' checkable skills and their names are the same for every student: worked out once per pack.
     for unit_id, title, skills, names in from_pack(pack, _checkable_units):
-        started = not waiting.isdisjoint(skills)
+        # Mostly nothing is waiting: then no unit's skills need comparing with it.
+        started = bool(waiting) and not waiting.isdisjoint(skills)
         # Whether all are Mastered is asked only of a unit most of whose skills are begun (the pass over the
         # course's units is on every plan page).
         if started or (2 * sum(map(begun_skill, skills)) > len(skills) and not all(map(mastered_skill, skills))):
