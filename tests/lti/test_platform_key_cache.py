@@ -66,3 +66,26 @@ def test_only_the_public_half_of_a_published_key_is_used_and_junk_is_no_key(pars
     assert lti_launch.parsed_public_key(changed) is not key  # same kid, new key material: parsed anew
     assert lti_launch.parsed_public_key({"kty": "EC", "kid": "k"}) is None
     assert lti_launch.parsed_public_key({"kty": "RSA", "kid": "k", "n": "!!", "e": "AQAB"}) is None
+
+
+def test_a_key_set_checked_before_is_taken_again_only_when_equal_and_under_the_same_secret(monkeypatch):
+    """_unseal keeps the key sets whose MAC it checked; a planted or re-keyed entry is still checked in full."""
+    import copy
+
+    from flask import Flask
+
+    monkeypatch.setattr(lti_launch, "_CHECKED_KEY_SETS", {})
+    app = Flask(__name__)
+    app.config["SECRET_KEY"] = "the first secret key"
+    url = "https://lms.example/jwks"
+    keyset = {"keys": [{"kty": "RSA", "kid": "k", "alg": "RS256", "n": "sXch", "e": "AQAB"}]}
+    with app.app_context():
+        sealed = lti_launch._seal(keyset, url)
+        assert lti_launch._unseal(sealed, url) == keyset
+        assert lti_launch._unseal({"jwks": copy.deepcopy(keyset), "mac": sealed["mac"]}, url) == keyset
+        # Another key set under a MAC seen before, and the same entry for another URL: refused.
+        planted = {"keys": [{**keyset["keys"][0], "n": "AAAA"}]}
+        assert lti_launch._unseal({"jwks": planted, "mac": sealed["mac"]}, url) is None
+        assert lti_launch._unseal(sealed, "https://other.example/jwks") is None
+        app.config["SECRET_KEY"] = "the second secret key"
+        assert lti_launch._unseal(sealed, url) is None  # sealed under the old secret key

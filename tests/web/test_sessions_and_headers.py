@@ -121,3 +121,22 @@ def test_configured_frame_ancestors_join_the_launch_platforms_origin(make_tool):
 
     page = SandboxActions(tool).launch("student")
     assert "https://*.instructure.com" in _csp(page)["frame-ancestors"]
+
+
+def test_the_launch_csp_takes_the_validators_decoded_payload_only_for_the_same_token(tool):
+    """The launch validator notes the payload it decoded; the CSP uses it for that token, and decodes any other."""
+    import base64
+    import json
+
+    from lti_tool import security
+
+    def token(claims: dict) -> str:
+        return "e30." + base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=") + ".c2ln"
+
+    posted = token({"iss": "https://posted.example"})
+    with tool.app.test_request_context("/lti/launch", method="POST", data={"id_token": posted}):
+        assert security._requesting_issuer() == "https://posted.example"
+        security.note_decoded_token(posted, {"iss": "https://noted.example"})
+        assert security._requesting_issuer() == "https://noted.example"  # the noted payload, not decoded again
+        security.note_decoded_token(token({"iss": "https://other.example"}), {"iss": "https://other.example"})
+        assert security._requesting_issuer() == "https://posted.example"
