@@ -19,7 +19,7 @@ from pylti1p3.exception import LtiException
 from pylti1p3.grade import Grade
 from pylti1p3.lineitem import LineItem
 
-from .services import PlatformConnector, ServiceCallError
+from .services import PlatformConnector, ServiceCallError, walk_pages
 
 SCOPE_LINEITEM = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
 SCOPE_LINEITEM_READONLY = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly"
@@ -116,10 +116,9 @@ def find_or_create_lineitem(
 def find_lineitem(connector: PlatformConnector, lineitems_url: str, resource_id: str, tag: str) -> str | None:
     """Return the URL of the course's line item with this resourceId and tag, or None (needs lineitem.readonly)."""
     service = _service(connector, lineitems_url)
-    page_url: str | None = _with_query(lineitems_url, {"resource_id": resource_id, "tag": tag})
+    first = _with_query(lineitems_url, {"resource_id": resource_id, "tag": tag})
     try:
-        while page_url:
-            items, page_url = service.get_lineitems_page(page_url)
+        for items in walk_pages(first, service.get_lineitems_page, "line item"):
             for item in items:
                 # Filters are a SHOULD for platforms; check the fields ourselves too.
                 if item.get("resourceId") == resource_id and item.get("tag") == tag and item.get("id"):
@@ -187,19 +186,19 @@ def post_score(connector: PlatformConnector, lineitem_url: str, score: Score) ->
 def read_results(connector: PlatformConnector, lineitem_url: str, user_id: str | None = None) -> list[Result]:
     """Return the platform's results for a line item (every page), optionally for one user."""
     url = AssignmentsGradesService._add_url_path_ending(lineitem_url, "results")
-    page_url: str | None = _with_query(url, {"user_id": user_id}) if user_id else url
-    results: list[Result] = []
-    while page_url:
+    def read(page_url: str) -> tuple[list, str | None]:
         page = connector.make_service_request(AGS_SCOPES, page_url, accept=MEDIA_RESULTS)
-        body = page["body"]
-        if not isinstance(body, list):
+        if not isinstance(page["body"], list):
             raise ServiceCallError("The platform answered the results request with something other than a list.")
+        return page["body"], page["next_page_url"]
+
+    results: list[Result] = []
+    for body in walk_pages(_with_query(url, {"user_id": user_id}) if user_id else url, read, "results"):
         for item in body:
             if isinstance(item, dict) and isinstance(item.get("userId"), str):
                 results.append(
                     Result(item["userId"], item.get("resultScore"), item.get("resultMaximum"), item.get("comment"))
                 )
-        page_url = page["next_page_url"]
     return results
 
 

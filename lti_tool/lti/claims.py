@@ -54,13 +54,12 @@ def _mapping(value: object) -> Mapping[str, Any]:
 DL_FLAGS = ("accept_multiple", "accept_lineitem", "auto_create")
 
 
-def _flag(value: object) -> bool | None:
-    """Read a Deep Linking boolean, JSON or string; None when it is neither (then the setting counts as absent)."""
-    if isinstance(value, bool):
-        return value
+def _flag(value: object) -> bool:
+    """Read a Deep Linking boolean sent as JSON, as a string or as 0/1; anything else reads as False (for
+    accept_multiple: one link only, which every platform takes)."""
     if isinstance(value, str):
-        return {"true": True, "false": False}.get(value.strip().lower())
-    return None
+        return value.strip().lower() in ("true", "1")
+    return value is True or (type(value) is int and value == 1)
 
 
 def user_id(value: object) -> str:
@@ -110,9 +109,7 @@ def facts_from_claims(body: Mapping[str, Any], client_id: str) -> LaunchFacts:
         }
         for key in DL_FLAGS:
             if key in details["deep_linking"]:
-                flag = _flag(details["deep_linking"].pop(key))
-                if flag is not None:
-                    details["deep_linking"][key] = flag
+                details["deep_linking"][key] = _flag(details["deep_linking"][key])
         if isinstance(raw_dl, Mapping) and "data" in raw_dl:
             details["deep_linking"]["data"] = raw_dl["data"]  # opaque: echoed back exactly as sent (DL §4.4.1)
     if isinstance(ags.get("scope"), list):

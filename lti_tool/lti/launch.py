@@ -142,7 +142,7 @@ class PathwaysLogin(FlaskOIDCLogin):
         self._state_params = {**self._state_params, "nonce": nonce}
         return nonce
 
-    def _get_request_param(self, key: str):
+    def _get_request_param(self, key: str) -> Any:
         value = super()._get_request_param(key)
         if key == "client_id" and not value:
             # Optional in a login (LTI Core 1.3 §4.1): the issuer's only registration, if it has exactly one.
@@ -225,8 +225,9 @@ class PathwaysLogin(FlaskOIDCLogin):
         query = parse_qs(urlsplit(redirect.get_redirect_url()).query)
         return {
             "auth_url": redirect.get_redirect_url(),
-            "state": query["state"][0],
-            "nonce": query["nonce"][0],
+            # Ours are the last: a platform's login URL may carry parameters of its own before them.
+            "state": query["state"][-1],
+            "nonce": query["nonce"][-1],
             "target": self._state_params["storage_target"],
             "origin": self._state_params["storage_origin"],
         }

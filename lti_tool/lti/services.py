@@ -16,9 +16,9 @@ import hashlib
 import re
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urljoin
 
 import jwt
@@ -246,7 +246,7 @@ def _retry_after(resp: requests.Response) -> float | None:
 
 NRPS_MEDIA_TYPE = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
 # A roster of 100,000 members at 10 per page; beyond that a platform is looping, not paging.
-MAX_ROSTER_PAGES = 10_000
+MAX_PAGES = 10_000
 
 
 @dataclass(frozen=True)
@@ -265,17 +265,31 @@ def membership_pages(connector: PlatformConnector, memberships_url: str) -> Iter
     bounded by the platform's page size. NRPS 2.0 §2.4: pages are linked with `Link: <…>; rel="next"`; the
     last page may carry rel="differences".
     """
-    next_url: str | None = memberships_url
-    seen: set[str] = set()
-    while next_url:
-        if next_url in seen or len(seen) >= MAX_ROSTER_PAGES:
-            raise ServiceCallError("The platform's roster pages link back to themselves; stopped reading.")
-        seen.add(next_url)
-        page = connector.make_service_request([NRPS_SCOPE], next_url, accept=NRPS_MEDIA_TYPE)
+    def read(url: str) -> tuple[MembershipPage, str | None]:
+        page = connector.make_service_request([NRPS_SCOPE], url, accept=NRPS_MEDIA_TYPE)
         body = page["body"] if isinstance(page["body"], dict) else {}
         members = body.get("members")
-        next_url = page["next_page_url"]
-        yield MembershipPage(
+        return MembershipPage(
             [m for m in members if isinstance(m, dict)] if isinstance(members, list) else [],
             page.get("differences_url"),
-        )
+        ), page["next_page_url"]
+
+    return walk_pages(memberships_url, read, "roster")
+
+
+T = TypeVar("T")
+
+
+def walk_pages(first_url: str | None, read: Callable[[str], tuple[T, str | None]], what: str) -> Iterator[T]:
+    """Yield each page `read` returns, following its next-page URL to the end, one page at a time.
+
+    A page URL seen before in this walk, or more than MAX_PAGES of them, means the platform is looping rather than
+    paging (a relative self-link is easy to send by mistake): stop with an error rather than hold a worker forever.
+    """
+    next_url, seen = first_url, set()
+    while next_url:
+        if next_url in seen or len(seen) >= MAX_PAGES:
+            raise ServiceCallError(f"The platform's {what} pages link back to themselves; stopped reading.")
+        seen.add(next_url)
+        page, next_url = read(next_url)
+        yield page

@@ -219,16 +219,23 @@ def find_platform(issuer: str | None, client_id: str | None) -> RegisteredPlatfo
     return platform
 
 
+@cache
+def _approved_clients_query() -> sa.Select:
+    table = Platform.__table__
+    return sa.select(table.c.client_id).where(table.c.issuer == sa.bindparam("issuer"),
+                                              table.c.approved.is_(True)).limit(2)
+
+
 def sole_client_id(issuer: object) -> str | None:
-    """Return the client id of the only platform registered under this issuer; None when there are none or several.
+    """Return the client id of the only approved platform under this issuer; None when there are none or several.
 
     A login may leave out client_id (LTI Core 1.3 §4.1); then the issuer alone names the registration, but only
-    when that is unambiguous: Canvas tenants share one issuer, and a guess could sign someone into another's.
+    when that is unambiguous: Canvas tenants share one issuer. Approved rows only: a registration still awaiting
+    an admin must not block a known platform's logins, nor tell an anonymous visitor that it exists.
     """
     if not _usable(issuer):
         return None
-    table = Platform.__table__
-    rows = db.session.execute(sa.select(table.c.client_id).where(table.c.issuer == issuer).limit(2)).all()
+    rows = db.session.execute(_approved_clients_query(), {"issuer": issuer}).all()
     return rows[0][0] if len(rows) == 1 else None
 
 

@@ -328,7 +328,9 @@ def ensure_lineitem(
     if not course.lineitems_url:
         raise ServiceError("The platform did not offer its gradebook service (AGS) for this course.")
     may_create = not course.ags_scopes or ags.SCOPE_LINEITEM in course.ags_scopes
-    if not may_create and ags.SCOPE_LINEITEM_READONLY not in course.ags_scopes:
+    # Read-only line items help only a placement's own column (the LMS made it from our Deep Linking line item);
+    # no LMS makes a per-skill one.
+    if not may_create and (skill_id or ags.SCOPE_LINEITEM_READONLY not in course.ags_scopes):
         raise ServiceError(NO_COLUMNS)
     if connector is None:
         if http is None:

@@ -49,7 +49,8 @@ def test_picker_offers_the_plan_and_every_unit(sandbox, tool):
     assert 'type="checkbox" name="option" value="u-unit-fractions"' in picker.text  # accept_multiple: several
 
 
-@pytest.mark.parametrize(("sent", "several"), [(False, False), ("false", False), ("true", True), (True, True)])
+@pytest.mark.parametrize(("sent", "several"), [(False, False), ("false", False), ("true", True), (True, True),
+                                                (None, False), (0, False), (1, True), ("no", False)])
 def test_accept_multiple_is_honoured_whether_the_platform_sends_a_boolean_or_a_string(sandbox, tool, sent, several):
     # DL 2.0 §4.4.1 makes it a boolean; some platforms send "false" (pylti1p3 types it as a string).
     _with_demo_course(sandbox)

@@ -283,9 +283,22 @@ def test_login_without_client_id_uses_the_issuers_only_registration(sandbox, too
     sent = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(to_platform.headers["Location"]).query))
     assert sent["client_id"] == named["client_id"]
 
-    # A second registration under the same issuer (Canvas tenants share one): the issuer alone names neither.
+    # A registration awaiting approval under the same issuer (anyone with an open invite can make one) neither
+    # blocks the approved one nor is named to a visitor.
+    from lti_tool.extensions import db
+    from lti_tool.models import Platform
     from lti_tool.services.registry import add_platform
 
+    with tool.app.app_context():
+        db.session.add(Platform(issuer=named["iss"], client_id="pending-tenant", name="Pending", approved=False,
+                                auth_login_url=sandbox.platform.auth_url, auth_token_url=sandbox.platform.token_url,
+                                key_set_url=sandbox.platform.jwks_url))
+        db.session.commit()
+    again = requests.get(url.split("?", 1)[0], params=query, allow_redirects=False, timeout=10)
+    assert again.status_code == 302 and "pending-tenant" not in again.headers["Location"]
+
+    # A second approved registration under the same issuer (Canvas tenants share one): the issuer alone names
+    # neither.
     with tool.app.app_context():
         add_platform(issuer=sandbox.platform.issuer, client_id="second-tenant", deployment_ids=["d2"],
                      login_url=sandbox.platform.auth_url, token_url=sandbox.platform.token_url,

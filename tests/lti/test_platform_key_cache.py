@@ -81,8 +81,10 @@ def test_a_key_set_checked_before_is_taken_again_only_when_equal_and_under_the_s
     keyset = {"keys": [{"kty": "RSA", "kid": "k", "alg": "RS256", "n": "sXch", "e": "AQAB"}]}
     with app.app_context():
         sealed = lti_launch._seal(keyset, url)
-        assert lti_launch._unseal(sealed, url) == keyset
-        assert lti_launch._unseal({"jwks": copy.deepcopy(keyset), "mac": sealed["mac"]}, url) == keyset
+        checked = lti_launch._unseal(sealed, url)
+        assert checked == keyset
+        # The same entry read again is compared, and the copy whose MAC was checked is the one used.
+        assert lti_launch._unseal({"jwks": copy.deepcopy(keyset), "mac": sealed["mac"]}, url) is checked
         # Another key set under a MAC seen before, and the same entry for another URL: refused.
         planted = {"keys": [{**keyset["keys"][0], "n": "AAAA"}]}
         assert lti_launch._unseal({"jwks": planted, "mac": sealed["mac"]}, url) is None
