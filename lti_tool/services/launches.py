@@ -128,7 +128,7 @@ def record_launch(
     # at all, and the unit of work's flush (finding what changed, ordering the statements) cost more CPU than the
     # statements themselves (about 1 ms of a launch's 5 on SQLite).
     known = _returning(platform.id, deployment.id, facts)
-    course_id = _upsert_course(platform, deployment.id, facts, now, known)
+    course_id, refused = _upsert_course(platform, deployment.id, facts, now, known)
     person_id = _upsert_person(platform.id, facts, store_email, known)
     _upsert_enrollment(course_id, person_id, facts, now)
     launch = LaunchSession(
@@ -140,7 +140,8 @@ def record_launch(
         access=facts.access.value,
         message_type=facts.message_type,
         resource_link_id=facts.resource_link_id,
-        details=facts.details,
+        # The teacher's page says which service addresses were refused, so an admin can approve them.
+        details={**facts.details, REFUSED_SERVICE_ORIGINS: refused} if refused else facts.details,
         created_at=now,
         expires_at=now + timedelta(seconds=session_seconds),
     )
@@ -156,6 +157,8 @@ def record_launch(
     return launch
 
 
+#: Launch details key: origins of roster or gradebook URLs the launch sent that are not the platform's.
+REFUSED_SERVICE_ORIGINS = "refused_service_origins"
 _COURSE, _PERSON, _ENROLLMENT = Course.__table__, Person.__table__, Enrollment.__table__
 # What a launch may change on a course it finds, and what it reads to tell.
 _COURSE_KEPT = ("title", "label", "last_launch_at", "memberships_url", "lineitems_url", "ags_scopes")
@@ -217,8 +220,11 @@ def _find_or_insert(model: type, values: dict[str, Any], keys: tuple[str, ...], 
 
 
 def _upsert_course(platform: RegisteredPlatform, deployment_pk: int, facts: LaunchFacts, now: datetime,
-                   known: sa.Row | None) -> int:
-    """Bring the launch's course up to date with it (an UPDATE only when something changed); return its id."""
+                   known: sa.Row | None) -> tuple[int, list[str]]:
+    """Bring the launch's course up to date with it (an UPDATE only when something changed).
+
+    Returns its id and the origins of the service URLs it did not keep (not on the platform's origins).
+    """
     # Read first (a returning launch found it already); else INSERT ... ON CONFLICT DO NOTHING and read again, so
     # a class launching a new course at once creates it once.
     if known is not None:
@@ -240,18 +246,22 @@ def _upsert_course(platform: RegisteredPlatform, deployment_pk: int, facts: Laun
     # A roster or line-items URL (the roster one may come from a teacher-set custom parameter) is kept only on
     # the platform's own origins: our platform-wide token must never be sent to another course's or a stranger's.
     origins = platform_origins(platform) if facts.memberships_url or facts.lineitems_url else []
-    if facts.memberships_url and on_platform(facts.memberships_url, origins):
-        wanted["memberships_url"] = facts.memberships_url
-    elif facts.memberships_url:
-        log.warning("ignored a roster URL outside the platform's origins: %s", origin(facts.memberships_url))
-    if facts.lineitems_url and on_platform(facts.lineitems_url, origins):
-        wanted["lineitems_url"] = facts.lineitems_url
+    refused: list[str] = []
+    for name, url in (("memberships_url", facts.memberships_url), ("lineitems_url", facts.lineitems_url)):
+        if url and on_platform(url, origins):
+            wanted[name] = url
+        elif url:
+            # Canvas Cloud's APIs live on the school's host, not the issuer's or login's: an admin adds it with
+            # `pathways platform add … --service-origin`.
+            log.warning("ignored a service URL outside the platform's origins: %s", origin(url))
+            if (where := origin(url)) and where not in refused:
+                refused.append(where)
     if facts.details.get("ags_scopes"):
         wanted["ags_scopes"] = list(facts.details["ags_scopes"])
     changes = {name: value for name, value in wanted.items() if value != current[name]}
     if changes:
         db.session.execute(sa.update(_COURSE).where(_COURSE.c.id == course_id).values(**changes))
-    return course_id
+    return course_id, refused
 
 
 def _upsert_person(platform_id: int, facts: LaunchFacts, store_email: bool, known: sa.Row | None) -> int:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from tests.support import submit_form
 
 
 def _roster_rows(page) -> dict[str, tuple[str, str]]:
-    import re
-
     rows = {}
     for name, role, status in re.findall(r"<tr><td>([^<]+)</td><td>(\w+)</td><td>[^<]*</td><td>(\w+)</td></tr>", page.text):
         rows[name] = (role, status)
@@ -92,6 +92,26 @@ def test_a_roster_url_passed_as_a_custom_parameter_is_used_when_the_nrps_claim_i
     page = pending.post(pending.resign(**{nrps: None, CLAIM + "custom": {"context_memberships_url": url}}))
     page = submit_form(page, "roster/sync")
     assert "Roster updated: 7 members" in page.text
+
+
+def test_a_roster_url_on_another_host_is_not_used_and_the_teacher_is_told_which_to_approve(sandbox, tool):
+    # Canvas Cloud serves its APIs from the school's host, not the issuer's or the login's: until an admin adds it
+    # as a service origin, our token is never sent there, and the teacher's page says what to ask for.
+    nrps = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
+    elsewhere = "https://school.instructure.example/api/lti/courses/7/names_and_roles"
+    pending = sandbox.begin("teacher")
+    page = pending.post(pending.resign(**{nrps: {**pending.claims[nrps], "context_memberships_url": elsewhere}}))
+    assert page.status_code == 200
+    notice = re.search(r'<section[^>]*data-testid="refused-services".*?</section>', page.text, re.S)
+    assert notice and "https://school.instructure.example" in notice.group(0)
+    assert "--service-origin" in notice.group(0) and "/api/lti/courses" not in notice.group(0)  # origin only
+    synced = submit_form(page, "roster/sync")
+    assert "did not offer its roster service" in synced.text
+    assert not [r for r in tool.platform.token_requests if r["ok"]]  # no token was even asked for
+
+    page = sandbox.launch("teacher")  # the platform's own roster URL again: connected, no notice
+    assert 'data-testid="refused-services"' not in page.text
+    assert "Roster updated: 7 members" in submit_form(page, "roster/sync").text
 
 
 def test_a_later_sync_asks_the_platform_only_for_differences(sandbox, tool):
