@@ -33,21 +33,64 @@ MARKS = r"""
 #include <valgrind/callgrind.h>
 void cg_toggle(void) { CALLGRIND_TOGGLE_COLLECT; }
 void cg_dump(const char *name) { CALLGRIND_DUMP_STATS_AT(name); }
+void cg_start(void) { CALLGRIND_START_INSTRUMENTATION; }
 """
 
 
-def _marks(folder: str) -> ctypes.CDLL:
+def marks_library(folder: str) -> ctypes.CDLL:
+    """Build and load the valgrind client requests (they do nothing when the script runs without valgrind)."""
     source, library = Path(folder, "marks.c"), Path(folder, "marks.so")
     source.write_text(MARKS)
     subprocess.run(["cc", "-O2", "-shared", "-fPIC", "-o", str(library), str(source)], check=True)
     return ctypes.CDLL(str(library))
 
 
-def _counted(counting, label, inner):
-    def wrapper(*args, **kwargs):  # a plain function, so that a method still gets its instance
-        return counting(label, inner, *args, **kwargs)
+class Counter:
+    """Collects only while a call with the label of this pass runs (`now`; None collects nothing)."""
 
-    return wrapper
+    def __init__(self, marks: ctypes.CDLL) -> None:
+        self.marks = marks
+        self.now: str | None = None
+
+    def __call__(self, label: str, call, *args, **kwargs):
+        on = self.now == label
+        if on:
+            self.marks.cg_toggle()
+        try:
+            return call(*args, **kwargs)
+        finally:
+            if on:
+                self.marks.cg_toggle()
+
+    def within(self, targets: list[str]) -> None:
+        """Count each module:function (or module:Class.method) under its own label, for a pass of its own."""
+        for target in targets:
+            module_name, dotted = target.split(":")
+            owner = importlib.import_module(module_name)
+            *path, name = dotted.split(".")
+            for part in path:  # a method: module:Class.method
+                owner = getattr(owner, part)
+            inner = getattr(owner, name)
+            wrapper = self._wrapped(target, inner)
+            # A method is replaced on its class; a function in every module that holds it under its name.
+            for holder in [owner] if path else list(sys.modules.values()):
+                if getattr(holder, name, None) is inner:
+                    setattr(holder, name, wrapper)
+
+    def _wrapped(self, label: str, inner):
+        def wrapper(*args, **kwargs):  # a plain function, so that a method still gets its instance
+            return self(label, inner, *args, **kwargs)
+
+        return wrapper
+
+
+def print_dumps(pattern: str, per: int) -> None:
+    """Print each dump's instructions divided by `per` (the requests or launches of a pass), in millions."""
+    for path in sorted(glob.glob(pattern), key=os.path.getmtime):
+        lines = Path(path).read_text().splitlines()
+        trigger = next((line.split("Request:")[-1].strip() for line in lines if line.startswith("desc: Trigger")), "?")
+        totals = next((int(line.split()[1]) for line in lines if line.startswith(("totals:", "summary:"))), 0)
+        print(f"  {trigger:<60} {totals / per / 1e6:8.3f} M  ({path})")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dumps", default="callgrind.out.{pid}.*", help="the dumps (callgrind's default names)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
-        marks = _marks(folder)
+        marks = marks_library(folder)
         platform = lp.start_sandbox()
         app = lp.build_tool(platform, folder, None, None)
         launcher = lp.Launcher(app, platform)
@@ -79,43 +122,17 @@ def main(argv: list[str] | None = None) -> int:
         for n in range(args.warmup):
             launcher.launch(lp.STUDENTS[n % len(lp.STUDENTS)])
         # What is counted now: a step's tool requests ("login", "launch", "page"), or a function's calls (--within).
-        counted = {"now": None}
-
-        def counting(label, call, *a, **k):
-            on = counted["now"] == label
-            if on:
-                marks.cg_toggle()
-            try:
-                return call(*a, **k)
-            finally:
-                if on:
-                    marks.cg_toggle()
-
-        launcher._tool = lambda step, call: counting(step, call)
-        for target in args.within:
-            module_name, dotted = target.split(":")
-            owner = importlib.import_module(module_name)
-            *path, name = dotted.split(".")
-            for part in path:  # a method: module:Class.method
-                owner = getattr(owner, part)
-            inner = getattr(owner, name)
-            wrapper = _counted(counting, target, inner)
-            # A method is replaced on its class; a function in every module that holds it under its name.
-            for holder in [owner] if path else list(sys.modules.values()):
-                if getattr(holder, name, None) is inner:
-                    setattr(holder, name, wrapper)
+        counter = Counter(marks)
+        launcher._tool = lambda step, call: counter(step, call)
+        counter.within(args.within)
         for label in ([] if args.no_steps else list(lp.STEPS)) + args.within:
-            counted["now"] = label
+            counter.now = label
             for n in range(args.launches):
                 launcher.launch(lp.STUDENTS[n % len(lp.STUDENTS)])
-            counted["now"] = None
+            counter.now = None
             marks.cg_dump(label.encode())
     print(f"instructions per launch, {args.launches} launches a pass")
-    for path in sorted(glob.glob(args.dumps.format(pid=os.getpid())), key=os.path.getmtime):
-        lines = Path(path).read_text().splitlines()
-        trigger = next((line.split("Request:")[-1].strip() for line in lines if line.startswith("desc: Trigger")), "?")
-        totals = next((int(line.split()[1]) for line in lines if line.startswith(("totals:", "summary:"))), 0)
-        print(f"  {trigger:<60} {totals / args.launches / 1e6:8.3f} M  ({path})")
+    print_dumps(args.dumps.format(pid=os.getpid()), args.launches)
     return 0
 
 

@@ -19,12 +19,8 @@ valgrind's headers (as bench/launch_callgrind.py).
 from __future__ import annotations
 
 import argparse
-import ctypes
-import glob
-import importlib
 import logging
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -34,22 +30,11 @@ if str(BENCH) not in sys.path:
     sys.path.insert(0, str(BENCH))
 
 import sqlalchemy as sa  # noqa: E402
-from launch_callgrind import MARKS, _counted  # noqa: E402 - bench/ is on the path above
+from launch_callgrind import Counter, marks_library, print_dumps  # noqa: E402 - bench/ is on the path above
 from scaling import Bench, answer_everyone, fit_as_used  # noqa: E402
 
 from lti_tool.extensions import db  # noqa: E402
 from lti_tool.models import Person  # noqa: E402
-
-# launch_callgrind's marks, and a start of instrumentation: run with --instr-atstart=no, building the course goes
-# at valgrind's uninstrumented speed (a few times slower than without it, not fifty).
-START = "void cg_start(void) { CALLGRIND_START_INSTRUMENTATION; }\n"
-
-
-def _marks(folder: str) -> ctypes.CDLL:
-    source, library = Path(folder, "marks.c"), Path(folder, "marks.so")
-    source.write_text(MARKS + START)
-    subprocess.run(["cc", "-O2", "-shared", "-fPIC", "-o", str(library), str(source)], check=True)
-    return ctypes.CDLL(str(library))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory() as folder:
-        marks = _marks(folder)
+        marks = marks_library(folder)
         bench = Bench(None)
         begin = bench.browser.begin
         bench.browser.begin = lambda *a, **k: begin(*a, locale=args.locale, **k)
@@ -76,33 +61,13 @@ def main(argv: list[str] | None = None) -> int:
             if not args.never_fitted:
                 fit_as_used(course_id, db.session.scalar(sa.select(Person.platform_id).where(Person.id == person_id)))
             url = home.url + (("&" if "?" in home.url else "?") + args.query if args.query else "")
-            # What is counted now: "page" (the WSGI call) or a --within function's calls.
-            counted = {"now": None}
-
-            def counting(label, call, *a, **k):
-                on = counted["now"] == label
-                if on:
-                    marks.cg_toggle()
-                try:
-                    return call(*a, **k)
-                finally:
-                    if on:
-                        marks.cg_toggle()
-
+            # What is counted now: "page" (the WSGI call) or a --within function's calls. Run with
+            # --instr-atstart=no: building the course goes at valgrind's uninstrumented speed (cg_start below).
+            counter = Counter(marks)
             timed = bench.timed  # TimedWSGI: joins the body inside its call, so the template's work is counted
             app_call = timed.__call__
-            bench.app.wsgi_app = lambda environ, start_response: counting("page", app_call, environ, start_response)
-            for target in args.within:
-                module_name, dotted = target.split(":")
-                owner = importlib.import_module(module_name)
-                *path, name = dotted.split(".")
-                for part in path:
-                    owner = getattr(owner, part)
-                inner = getattr(owner, name)
-                wrapper = _counted(counting, target, inner)
-                for holder in [owner] if path else list(sys.modules.values()):
-                    if getattr(holder, name, None) is inner:
-                        setattr(holder, name, wrapper)
+            bench.app.wsgi_app = lambda environ, start_response: counter("page", app_call, environ, start_response)
+            counter.within(args.within)
 
             def plan():
                 return home.http.get(url, timeout=600)
@@ -112,10 +77,10 @@ def main(argv: list[str] | None = None) -> int:
                 bench.time(plan)
             page = None
             for label in ["page", *args.within]:
-                counted["now"] = label
+                counter.now = label
                 for _ in range(args.requests):
                     page = bench.time(plan)[0]
-                counted["now"] = None
+                counter.now = None
                 marks.cg_dump(label.encode())
             if args.save_html and page is not None:
                 Path(args.save_html).write_bytes(page.content)
@@ -123,11 +88,7 @@ def main(argv: list[str] | None = None) -> int:
             bench.close()
     print(f"plan page, {args.skills} skills ({'never fitted' if args.never_fitted else 'fitted'}), "
           f"locale {args.locale}, query {args.query or '-'}: instructions per request, {args.requests} requests a pass")
-    for path in sorted(glob.glob(args.dumps.format(pid=os.getpid())), key=os.path.getmtime):
-        lines = Path(path).read_text().splitlines()
-        trigger = next((line.split("Request:")[-1].strip() for line in lines if line.startswith("desc: Trigger")), "?")
-        totals = next((int(line.split()[1]) for line in lines if line.startswith(("totals:", "summary:"))), 0)
-        print(f"  {trigger:<60} {totals / args.requests / 1e6:8.3f} M  ({path})")
+    print_dumps(args.dumps.format(pid=os.getpid()), args.requests)
     return 0
 
 
