@@ -21,13 +21,18 @@ def _override(tool, teacher):
 
 
 
-def test_scores_reach_a_moodle_line_item_without_asking_for_the_create_scope(sandbox, tool):
+def _place_the_plan_in_a_read_only_gradebook(sandbox, tool):
+    """The teacher adds the plan with Deep Linking where Pathways may read line items but not create them."""
     tool.platform.grantable_scopes = set(NO_CREATE)
     submit_form(sandbox.launch("teacher"), "/content/demo")
     picker = sandbox.launch("teacher", message_type="LtiDeepLinkingRequest")
     returning = submit_form(picker, "/deep-link")
     action, fields = parse_form(returning.text, returning.url)
     returning.http.post(action, data=fields)
+
+
+def test_scores_reach_a_moodle_line_item_without_asking_for_the_create_scope(sandbox, tool):
+    _place_the_plan_in_a_read_only_gradebook(sandbox, tool)
     placed = [i for i, link in tool.platform.courses["math-7"].resource_links.items() if link.title == "My learning plan"]
     moodle_launch(sandbox, "student", resource_link_id=placed[0])  # the launch names the link's line item
     teacher = moodle_launch(sandbox, "teacher")
@@ -40,12 +45,7 @@ def test_scores_reach_a_moodle_line_item_without_asking_for_the_create_scope(san
 
 def test_the_column_the_lms_made_from_deep_linking_is_found_before_any_launch_of_that_link(sandbox, tool):
     # Read-only line items are enough to find it by our resourceId and tag (AGS 2.0 §3.2.4 filters).
-    tool.platform.grantable_scopes = set(NO_CREATE)
-    submit_form(sandbox.launch("teacher"), "/content/demo")
-    picker = sandbox.launch("teacher", message_type="LtiDeepLinkingRequest")
-    returning = submit_form(picker, "/deep-link")
-    action, fields = parse_form(returning.text, returning.url)
-    returning.http.post(action, data=fields)
+    _place_the_plan_in_a_read_only_gradebook(sandbox, tool)
     (column,) = [url for url, item in tool.platform.line_items.items() if item.get("label") == "My learning plan"]
     moodle_launch(sandbox, "student")  # from the course's own link, not the placed one: no lineitem claim
     teacher = moodle_launch(sandbox, "teacher")
