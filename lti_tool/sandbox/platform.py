@@ -209,6 +209,7 @@ class SandboxPlatform:
         self.fail_next: list[int | str] = []
         self.fail_next_token: list[int | str] = []
         self.page_size = 100
+        self.registration_names_deployment = True  # Dynamic Registration's answer carries the deployment id
         self.relative_links = False  # paging Link headers as absolute URLs, or relative ones (RFC 8288 allows both)
         self.timeout_seconds = 10.0
         self.clock: Callable[[], float] = time.time
@@ -905,7 +906,9 @@ class SandboxPlatform:
             **body,
             "client_id": client_id,
             "registration_client_uri": self.url(f"/register/{client_id}"),
-            "https://purl.imsglobal.org/spec/lti-tool-configuration": {**config, "deployment_id": deployment_id},
+            # Moodle names the deployment here; Canvas does not (its admins see it with the tool).
+            "https://purl.imsglobal.org/spec/lti-tool-configuration": {
+                **config, **({"deployment_id": deployment_id} if self.registration_names_deployment else {})},
         }
 
     # ---- OAuth 2 client credentials (Security Framework §4.1) ----

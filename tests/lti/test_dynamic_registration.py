@@ -45,6 +45,24 @@ def test_dynamic_registration_registers_the_platform_and_closes_the_window(tool)
     assert tool.platform.tool.client_id in page.text
 
 
+def test_the_lms_may_show_the_registration_page_in_its_frame_success_or_not(tool):
+    # Canvas and Moodle open the registration URL in an iframe, from a host we cannot know beforehand.
+    assert "frame-ancestors *" in _register(tool).headers["Content-Security-Policy"]
+    refused = _register(tool, token="not-a-token")
+    assert refused.status_code == 502 and "frame-ancestors *" in refused.headers["Content-Security-Policy"]
+    assert "frame-ancestors *" not in requests.get(tool.url("/lti/jwks"), timeout=10).headers.get(
+        "Content-Security-Policy", "")
+
+
+def test_a_registration_that_names_no_deployment_says_what_the_admin_must_add(tool):
+    # Canvas's registration answer carries no deployment id: say so, rather than "can now launch".
+    tool.platform.registration_names_deployment = False
+    page = _register(tool)
+    assert page.status_code == 200, page.text[:500]
+    assert "can now launch" not in page.text and "did not say which" in page.text
+    assert "--deployment-id ID" in page.text and tool.platform.tool.client_id in page.text
+
+
 def test_after_dynamic_registration_launches_use_the_new_client_id(tool):
     assert _register(tool).status_code == 200
     page = SandboxActions(tool).launch("teacher")
