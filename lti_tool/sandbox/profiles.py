@@ -28,6 +28,9 @@ class LmsProfile:
     note: str
     # Institution role URIs sent beside the course role (Brightspace's "Send Institution Role"), by course role.
     institution_roles: tuple[tuple[str, str], ...] = ()
+    # The storage messages' subjects: "lti.capabilities" and so on, or their earlier names, which Brightspace
+    # answers alone ("org.imsglobal.lti.capabilities", in its lti-components LtiPostmessageApi).
+    storage_subjects: str = "lti."
 
     @property
     def has_storage(self) -> bool:
@@ -61,8 +64,10 @@ PROFILES: dict[str, LmsProfile] = {
         LmsProfile(
             "brightspace", "D2L Brightspace", "_parent", None,
             "Brightspace (since July 2022) sends lti_storage_target=_parent: the LMS window that frames the tool "
-            "answers lti.capabilities, lti.put_data and lti.get_data itself. With “Send Institution Role” it "
-            "sends institution role URIs beside the course role; each deployment has its own GUID deployment id.",
+            "answers the storage messages itself, under their earlier names only (org.imsglobal.lti.capabilities, "
+            "org.imsglobal.lti.put_data, org.imsglobal.lti.get_data). With “Send Institution Role” it sends "
+            "institution role URIs beside the course role; each deployment has its own GUID deployment id.",
+            storage_subjects="org.imsglobal.lti.",
             institution_roles=(
                 (LIS + "membership#Instructor", LIS + "institution/person#Instructor"),
                 (LIS + "membership#Learner", LIS + "institution/person#Student"),

@@ -148,8 +148,9 @@ def _practise_one_item(browser) -> None:
 def test_student_answers_inside_an_lms_with_platform_storage_while_third_party_cookies_are_blocked(
     cookie_blocking_browser, lms_on_another_site, lms
 ):
-    """Canvas keeps storage in a forwarding frame, Brightspace in the LMS window, Learn names its frame only in the
-    lti.capabilities reply: the launch finds each and the student answers inside the frame."""
+    """Canvas keeps storage in a forwarding frame, Brightspace in the LMS window (answering only the subjects'
+    earlier org.imsglobal.lti.* names), Learn names its frame only in the capabilities reply: the launch finds each
+    and the student answers inside the frame."""
     browser = cookie_blocking_browser
     browser.get(f"{lms_on_another_site}/frame/{STUDENT}?lms={lms}")
     wait(browser, ec.frame_to_be_available_and_switch_to_it((By.ID, "tool-frame")))
