@@ -119,6 +119,10 @@ def registration_request(base_url: str, platform_config: dict, *, store_email: b
     messages = [{"type": "LtiResourceLinkRequest", "target_link_uri": launch_url, "label": "Pathways"}]
     if not messages_supported or "LtiDeepLinkingRequest" in messages_supported:
         messages.append({"type": "LtiDeepLinkingRequest", "target_link_uri": launch_url, "label": "Pathways"})
+    # Only to a platform that names it: the data privacy launch opens a person's data pages (services/privacy.py).
+    if "DataPrivacyLaunchRequest" in messages_supported:
+        messages.append({"type": "DataPrivacyLaunchRequest", "target_link_uri": launch_url,
+                         "label": "Pathways: data and privacy"})
     return {
         "application_type": "web",
         "response_types": ["id_token"],

@@ -843,6 +843,7 @@ class SandboxPlatform:
                 "messages_supported": [
                     {"type": v.RESOURCE_LINK_REQUEST},
                     {"type": v.DEEP_LINKING_REQUEST, "placements": ["ContentArea"]},
+                    {"type": PRIVACY_LAUNCH_REQUEST},
                 ],
                 "variables": ["Context.id", "ResourceLink.id"],
             },

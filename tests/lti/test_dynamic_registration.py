@@ -41,7 +41,9 @@ def test_dynamic_registration_registers_the_platform_and_closes_the_window(tool)
     assert sent["token_endpoint_auth_method"] == "private_key_jwt"
     assert "https://purl.imsglobal.org/spec/lti-ags/scope/score" in sent["scope"]
     messages = sent["https://purl.imsglobal.org/spec/lti-tool-configuration"]["messages"]
-    assert {m["type"] for m in messages} == {"LtiResourceLinkRequest", "LtiDeepLinkingRequest"}
+    # The data privacy launch too, since this platform lists it among the messages it supports.
+    assert {m["type"] for m in messages} == {"LtiResourceLinkRequest", "LtiDeepLinkingRequest",
+                                             "DataPrivacyLaunchRequest"}
     assert tool.platform.tool.client_id in page.text
 
 
@@ -101,3 +103,17 @@ def test_registration_needs_a_configuration_url(tool):
     page = requests.get(invite(tool), timeout=10)
     assert page.status_code == 400
     assert "configuration URL" in page.text
+
+
+def test_the_data_privacy_launch_is_offered_only_to_a_platform_that_lists_it():
+    from lti_tool.lti.registration import PLATFORM_CONFIG, registration_request
+
+    def offered(*types):
+        config = {PLATFORM_CONFIG: {"messages_supported": [{"type": t} for t in types]}}
+        body = registration_request("https://pathways.example", config, store_email=False)
+        return [m["type"] for m in body["https://purl.imsglobal.org/spec/lti-tool-configuration"]["messages"]]
+
+    assert offered("LtiResourceLinkRequest", "LtiDeepLinkingRequest") == ["LtiResourceLinkRequest",
+                                                                          "LtiDeepLinkingRequest"]
+    assert offered("LtiResourceLinkRequest", "DataPrivacyLaunchRequest") == ["LtiResourceLinkRequest",
+                                                                             "DataPrivacyLaunchRequest"]
