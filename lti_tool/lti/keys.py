@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import jwt
 import sqlalchemy as sa
@@ -18,9 +19,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..extensions import db
 from ..models import ToolKey
+from ..models.base import utcnow
 from .sealing import TOOL_KEYS, fernet_for, legacy_tool_key_fernet
 
 KEY_BITS = 2048
+# How long platforms may keep our JWKS (its Cache-Control max-age): a new key signs only once this has passed.
+JWKS_MAX_AGE_SECONDS = 300
 
 
 class SecretKeyMismatch(Exception):
@@ -93,15 +97,26 @@ def public_jwks() -> dict:
     return {"keys": [key.public_jwk for key in active_keys()]}
 
 
-def current_signing_key(secret_key: str) -> SigningKey | None:
-    """Return the newest active key, decrypted, or None when the tool has no key yet."""
-    key = db.session.scalars(
-        sa.select(ToolKey).where(ToolKey.retired_at.is_(None)).order_by(ToolKey.id.desc()).limit(1)
-    ).first()
-    if key is None:
+def current_signing_key(secret_key: str, now: datetime | None = None) -> SigningKey | None:
+    """Return the key to sign with, decrypted, or None when the tool has no key yet.
+
+    That is the newest active key once it has been published for JWKS_MAX_AGE_SECONDS: platforms may keep our key
+    set that long (the JWKS response says so), and one that has not fetched the new key would refuse what it
+    signs. Until then the key before it signs, if there is one and it can still be decrypted (after a changed
+    SECRET_KEY only the new key can).
+    """
+    keys = list(db.session.scalars(
+        sa.select(ToolKey).where(ToolKey.retired_at.is_(None)).order_by(ToolKey.id.desc()).limit(2)))
+    if not keys:
         return None
+    settled = (now or utcnow()) - timedelta(seconds=JWKS_MAX_AGE_SECONDS)
+    if len(keys) == 2 and keys[0].created_at > settled:
+        try:
+            return SigningKey(kid=keys[1].kid, private_pem=_decrypt(keys[1], secret_key).decode())
+        except InvalidToken:
+            pass  # the new key replaced one that this SECRET_KEY cannot read: sign with the new one
     try:
-        pem = _decrypt(key, secret_key).decode()
+        pem = _decrypt(keys[0], secret_key).decode()
     except InvalidToken as exc:  # Fernet says nothing more; we know what it means here
-        raise SecretKeyMismatch(key.kid) from exc
-    return SigningKey(kid=key.kid, private_pem=pem)
+        raise SecretKeyMismatch(keys[0].kid) from exc
+    return SigningKey(kid=keys[0].kid, private_pem=pem)

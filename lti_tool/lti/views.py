@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, jsonify, make_response, render_templat
 from pylti1p3.contrib.flask import FlaskRequest
 
 from ..extensions import csrf
-from .keys import public_jwks
+from .keys import JWKS_MAX_AGE_SECONDS, public_jwks
 from .launch import make_login
 
 bp = Blueprint("lti", __name__)
@@ -55,7 +55,7 @@ def login():
 def jwks():
     """Serve the tool's public keys (current and not yet retired)."""
     response = jsonify(public_jwks())
-    response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers["Cache-Control"] = f"public, max-age={JWKS_MAX_AGE_SECONDS}"
     return response
 
 

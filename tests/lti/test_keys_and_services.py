@@ -38,6 +38,28 @@ def test_rotating_keeps_the_old_key_published_until_retired(tool):
     assert [k["kid"] for k in requests.get(tool.url("/lti/jwks")).json()["keys"]] == [kids[0]]
 
 
+def test_a_new_key_signs_only_once_platforms_can_have_fetched_it(tool):
+    # Our JWKS may be cached for max-age seconds: a platform that has not fetched the new key would refuse it.
+    from datetime import timedelta
+
+    from lti_tool.lti.keys import JWKS_MAX_AGE_SECONDS, current_signing_key
+    from lti_tool.models.base import utcnow
+
+    secret = tool.app.config["SECRET_KEY"]
+    with tool.app.app_context():
+        first = current_signing_key(secret).kid
+    _cli(tool, "keys", "rotate")
+    newest = requests.get(tool.url("/lti/jwks")).json()["keys"][0]["kid"]
+    assert newest != first
+    with tool.app.app_context():
+        assert current_signing_key(secret).kid == first  # published, not yet signing
+        later = utcnow() + timedelta(seconds=JWKS_MAX_AGE_SECONDS + 1)
+        assert current_signing_key(secret, now=later).kid == newest
+    _cli(tool, "keys", "rotate", "--retire")  # the admin retires the old key: the new one signs at once
+    with tool.app.app_context():
+        assert current_signing_key(secret).kid == newest
+
+
 def test_private_keys_never_appear_in_cli_output_or_pages(tool):
     listing = _cli(tool, "keys", "list").output
     assert "PRIVATE" not in listing
