@@ -39,6 +39,8 @@ class LaunchFacts:
     memberships_url: str | None
     lineitems_url: str | None
     details: dict[str, Any] = field(default_factory=dict)
+    # The roster URL came from a custom parameter (a teacher can set those), not from the platform's NRPS claim.
+    memberships_url_custom: bool = False
 
 
 def _text(value: object, limit: int = 500) -> str:
@@ -144,6 +146,7 @@ def facts_from_claims(body: Mapping[str, Any], client_id: str) -> LaunchFacts:
         memberships_url=_text(nrps.get("context_memberships_url"), 1000) or _custom_memberships_url(custom),
         lineitems_url=_text(ags.get("lineitems"), 1000) or None,
         details=details,
+        memberships_url_custom=not _text(nrps.get("context_memberships_url"), 1000),
     )
 
 

@@ -247,14 +247,17 @@ def _upsert_course(platform: RegisteredPlatform, deployment_pk: int, facts: Laun
     # the platform's own origins: our platform-wide token must never be sent to another course's or a stranger's.
     origins = platform_origins(platform) if facts.memberships_url or facts.lineitems_url else []
     refused: list[str] = []
-    for name, url in (("memberships_url", facts.memberships_url), ("lineitems_url", facts.lineitems_url)):
+    for name, url, signed in (("memberships_url", facts.memberships_url, not facts.memberships_url_custom),
+                              ("lineitems_url", facts.lineitems_url, True)):
         if url and on_platform(url, origins):
             wanted[name] = url
         elif url:
-            # Canvas Cloud's APIs live on the school's host, not the issuer's or login's: an admin adds it with
-            # `pathways platform add … --service-origin`.
             log.warning("ignored a service URL outside the platform's origins: %s", origin(url))
-            if (where := origin(url)) and where not in refused:
+            # Canvas Cloud's APIs live on the school's host, not the issuer's or login's: the teacher's page names
+            # it for the admin to add (`--service-origin`). Only what the platform itself signed, and only while
+            # the course has no working URL: a custom parameter (a teacher may set one) must never lead an admin
+            # into sending the platform's token to a host someone typed.
+            if signed and not current[name] and (where := origin(url)) and where not in refused:
                 refused.append(where)
     if facts.details.get("ags_scopes"):
         wanted["ags_scopes"] = list(facts.details["ags_scopes"])

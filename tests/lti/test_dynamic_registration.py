@@ -62,7 +62,15 @@ def test_a_registration_that_names_no_deployment_says_what_the_admin_must_add(to
     page = _register(tool)
     assert page.status_code == 200, page.text[:500]
     assert "can now launch" not in page.text and "did not say which" in page.text
-    assert "--deployment-id ID" in page.text and tool.platform.tool.client_id in page.text
+    assert "pathways platform add" in page.text and tool.platform.tool.client_id in page.text
+    assert "also approves" not in page.text  # this invite approved the platform already
+
+
+def test_an_unapproved_registration_without_a_deployment_says_adding_it_approves_it(tool):
+    tool.platform.registration_names_deployment = False
+    page = _register(tool, link=invite(tool, approved=False))
+    assert page.status_code == 200, page.text[:500]
+    assert "did not say which" in page.text and "also approves" in page.text
 
 
 def test_after_dynamic_registration_launches_use_the_new_client_id(tool):

@@ -55,7 +55,8 @@ def test_a_new_key_signs_only_once_platforms_can_have_fetched_it(tool):
         assert current_signing_key(secret).kid == first  # published, not yet signing
         later = utcnow() + timedelta(seconds=JWKS_MAX_AGE_SECONDS + 1)
         assert current_signing_key(secret, now=later).kid == newest
-    _cli(tool, "keys", "rotate", "--retire")  # the admin retires the old key: the new one signs at once
+    retired = _cli(tool, "keys", "rotate", "--retire")  # the admin retires the old key: the new one signs at once
+    assert "Warning: the newest key is less than 5 minutes old" in retired.output and first in retired.output
     with tool.app.app_context():
         assert current_signing_key(secret).kid == newest
 

@@ -114,6 +114,17 @@ def test_a_roster_url_on_another_host_is_not_used_and_the_teacher_is_told_which_
     assert "Roster updated: 7 members" in submit_form(page, "roster/sync").text
 
 
+def test_a_roster_url_a_custom_parameter_points_elsewhere_is_never_offered_to_the_admin(sandbox, tool):
+    # A teacher can set custom parameters: what they type must not become "ask your admin to approve this host".
+    from tests.support import CLAIM
+
+    nrps = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
+    pending = sandbox.begin("teacher")
+    page = pending.post(pending.resign(**{nrps: None, CLAIM + "custom": {"nrps_url": "https://evil.example/x"}}))
+    assert page.status_code == 200 and 'data-testid="refused-services"' not in page.text
+    assert "did not offer its roster service" in submit_form(page, "roster/sync").text
+
+
 def test_a_later_sync_asks_the_platform_only_for_differences(sandbox, tool):
     page = sandbox.launch("teacher")
     assert "Roster updated: 7 members" in submit_form(page, "roster/sync").text
