@@ -241,11 +241,11 @@ def keys_rotate(retire: bool) -> None:
     from .services.registry import retire_old_tool_keys, rotate_tool_key
 
     if retire:
-        from .lti.keys import JWKS_MAX_AGE_SECONDS, active_keys
+        from .lti.keys import JWKS_MAX_AGE_SECONDS, active_keys, published_long_enough
 
         now = datetime.now(UTC).replace(tzinfo=None)
         keys = active_keys()
-        if len(keys) > 1 and (now - keys[0].created_at).total_seconds() < JWKS_MAX_AGE_SECONDS:
+        if len(keys) > 1 and not published_long_enough(keys[0], now):
             # Platforms may still hold our key set without the new key: with the old one gone, neither verifies.
             click.echo(f"Warning: the newest key is less than {JWKS_MAX_AGE_SECONDS // 60} minutes old; platforms "
                        "that cached the key set before it was made cannot verify it until they fetch it again.")

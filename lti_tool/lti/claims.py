@@ -128,6 +128,7 @@ def facts_from_claims(body: Mapping[str, Any], client_id: str) -> LaunchFacts:
     locale = _text(_mapping(body.get(CLAIM + "launch_presentation")).get("locale"), 100)
     if re.fullmatch(r"[A-Za-z0-9]{1,8}(?:[-_][A-Za-z0-9]{1,8}){0,4}", locale):  # BCP 47 subtags: at most 8 chars
         details["locale"] = locale
+    signed_roster = _text(nrps.get("context_memberships_url"), 1000)
     return LaunchFacts(
         issuer=str(body["iss"]),
         client_id=client_id,
@@ -143,10 +144,10 @@ def facts_from_claims(body: Mapping[str, Any], client_id: str) -> LaunchFacts:
         context_label=_text(context.get("label"), 255),
         resource_link_id=link_id,
         resource_link_title=_text(link.get("title")),
-        memberships_url=_text(nrps.get("context_memberships_url"), 1000) or _custom_memberships_url(custom),
+        memberships_url=signed_roster or _custom_memberships_url(custom),
         lineitems_url=_text(ags.get("lineitems"), 1000) or None,
         details=details,
-        memberships_url_custom=not _text(nrps.get("context_memberships_url"), 1000),
+        memberships_url_custom=not signed_roster,
     )
 
 

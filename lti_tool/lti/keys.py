@@ -97,6 +97,11 @@ def public_jwks() -> dict:
     return {"keys": [key.public_jwk for key in active_keys()]}
 
 
+def published_long_enough(key: ToolKey, now: datetime | None = None) -> bool:
+    """Whether platforms can have fetched this key: it has been in our JWKS for its max-age."""
+    return key.created_at <= (now or utcnow()) - timedelta(seconds=JWKS_MAX_AGE_SECONDS)
+
+
 def current_signing_key(secret_key: str, now: datetime | None = None) -> SigningKey | None:
     """Return the key to sign with, decrypted, or None when the tool has no key yet.
 
@@ -109,8 +114,7 @@ def current_signing_key(secret_key: str, now: datetime | None = None) -> Signing
         sa.select(ToolKey).where(ToolKey.retired_at.is_(None)).order_by(ToolKey.id.desc()).limit(2)))
     if not keys:
         return None
-    settled = (now or utcnow()) - timedelta(seconds=JWKS_MAX_AGE_SECONDS)
-    if len(keys) == 2 and keys[0].created_at > settled:
+    if len(keys) == 2 and not published_long_enough(keys[0], now):
         try:
             return SigningKey(kid=keys[1].kid, private_pem=_decrypt(keys[1], secret_key).decode())
         except InvalidToken:

@@ -38,6 +38,7 @@ from ..services.diagnostic import pending_status as placement_check_status
 from ..services.errors import N_, Forbidden, ServiceError
 from ..services.grades import compare_results, grade_sync_status, retry_failed
 from ..services.launches import (
+    REFUSED_SERVICE_ORIGINS,
     course_roster,
     current_placement,
     end_launch,
@@ -213,6 +214,7 @@ def home():
     pack = course_pack(launch.course_id)
     if launch.access == "teacher":
         return render_template("teacher/home.html", launch=launch, roster=course_roster(launch), placement=placement,
+                               refused_services=(launch.details or {}).get(REFUSED_SERVICE_ORIGINS),
                                pack=pack, grades=grade_sync_status(launch.course_id),
                                gradebook_gaps=gradebook_gaps(launch.course_id),
                                help_count=needs_help_count(launch.course_id, launch.platform_id, now=utcnow()))
