@@ -25,6 +25,16 @@ SCOPES = [
     "https://purl.imsglobal.org/spec/lti-ags/scope/score",
     "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly",
 ]
+# Canvas's own registration settings (Canvas docs, "Registering an LTI Tool"). Without them Canvas gives the tool
+# no placements and anonymous launches (no names), so a teacher would find no link and an unnamed roster.
+CANVAS_PRIVACY_LEVEL = "https://canvas.instructure.com/lti/privacy_level"
+CANVAS_TOOL_ID = "https://canvas.instructure.com/lti/tool_id"
+# Where the links go, the same as the developer key's JSON (/lti/canvas.json): the plan in the course menu, and
+# Deep Linking where a teacher adds a link to a module or an assignment.
+CANVAS_PLACEMENTS = {
+    "LtiResourceLinkRequest": ["course_navigation"],
+    "LtiDeepLinkingRequest": ["link_selection", "assignment_selection"],
+}
 
 
 class RegistrationError(LaunchError):
@@ -107,14 +117,22 @@ def read_platform_configuration(
     return config
 
 
+def _offered_placements(platform_config: dict) -> dict[str, set[str] | None]:
+    """Map each message type the platform lists to the placements it lists for it (None: it names none)."""
+    offered: dict[str, set[str] | None] = {}
+    for message in (platform_config.get(PLATFORM_CONFIG) or {}).get("messages_supported", []):
+        if isinstance(message, dict) and isinstance(message.get("type"), str):
+            placements = message.get("placements")
+            offered[message["type"]] = (
+                {p for p in placements if isinstance(p, str)} if isinstance(placements, list) else None)
+    return offered
+
+
 def registration_request(base_url: str, platform_config: dict, *, store_email: bool) -> dict:
-    """Return the tool registration Pathways sends (§3.6.1)."""
+    """Return the tool registration Pathways sends (§3.6.1), with Canvas's own settings for a Canvas."""
     offered = set(platform_config.get("scopes_supported") or [])
     claims = ["iss", "sub", "name", "given_name", "family_name"] + (["email"] if store_email else [])
-    messages_supported = {
-        m.get("type") for m in (platform_config.get(PLATFORM_CONFIG) or {}).get("messages_supported", [])
-        if isinstance(m, dict)
-    }
+    messages_supported = _offered_placements(platform_config)
     launch_url = base_url + "/lti/launch"
     messages = [{"type": "LtiResourceLinkRequest", "target_link_uri": launch_url, "label": "Pathways"}]
     if not messages_supported or "LtiDeepLinkingRequest" in messages_supported:
@@ -123,6 +141,25 @@ def registration_request(base_url: str, platform_config: dict, *, store_email: b
     if "DataPrivacyLaunchRequest" in messages_supported:
         messages.append({"type": "DataPrivacyLaunchRequest", "target_link_uri": launch_url,
                          "label": "Pathways: data and privacy"})
+    tool_config: dict[str, Any] = {
+        "domain": urlsplit(base_url).netloc,
+        "target_link_uri": launch_url,
+        "description": "Personalized, mastery-based learning plans with grade passback.",
+        "claims": claims,
+        "messages": messages,
+    }
+    family = (platform_config.get(PLATFORM_CONFIG) or {}).get("product_family_code")
+    if family == "canvas":
+        # Names, and emails only when this installation keeps them: the same as the developer key's JSON.
+        tool_config[CANVAS_PRIVACY_LEVEL] = "public" if store_email else "name_only"
+        tool_config[CANVAS_TOOL_ID] = "pathways"
+        for message in messages:
+            wanted = CANVAS_PLACEMENTS.get(message["type"], [])
+            listed = messages_supported.get(message["type"])
+            # Only placements this Canvas lists for the message type (it lists them in its configuration).
+            placements = [p for p in wanted if listed is None or p in listed]
+            if placements:
+                message["placements"] = placements
     return {
         "application_type": "web",
         "response_types": ["id_token"],
@@ -133,13 +170,7 @@ def registration_request(base_url: str, platform_config: dict, *, store_email: b
         "jwks_uri": base_url + "/lti/jwks",
         "token_endpoint_auth_method": "private_key_jwt",
         "scope": " ".join(s for s in SCOPES if not offered or s in offered),
-        TOOL_CONFIG: {
-            "domain": urlsplit(base_url).netloc,
-            "target_link_uri": launch_url,
-            "description": "Personalized, mastery-based learning plans with grade passback.",
-            "claims": claims,
-            "messages": messages,
-        },
+        TOOL_CONFIG: tool_config,
     }
 
 

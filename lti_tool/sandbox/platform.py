@@ -210,6 +210,14 @@ class SandboxPlatform:
         self.fail_next_token: list[int | str] = []
         self.page_size = 100
         self.registration_names_deployment = True  # Dynamic Registration's answer carries the deployment id
+        # What the platform's configuration says it is and supports (Dynamic Registration §3.4); a test can play
+        # another LMS here, e.g. Canvas, which lists its placements per message type.
+        self.product_family_code = "sandbox"
+        self.messages_supported: list[dict] = [
+            {"type": v.RESOURCE_LINK_REQUEST},
+            {"type": v.DEEP_LINKING_REQUEST, "placements": ["ContentArea"]},
+            {"type": PRIVACY_LAUNCH_REQUEST},
+        ]
         self.relative_links = False  # paging Link headers as absolute URLs, or relative ones (RFC 8288 allows both)
         self.timeout_seconds = 10.0
         self.clock: Callable[[], float] = time.time
@@ -838,13 +846,9 @@ class SandboxPlatform:
             "id_token_signing_alg_values_supported": ["RS256"],
             "claims_supported": ["iss", "sub", "aud", "name", "given_name", "family_name", "email"],
             "https://purl.imsglobal.org/spec/lti-platform-configuration": {
-                "product_family_code": "sandbox",
+                "product_family_code": self.product_family_code,
                 "version": "1.0",
-                "messages_supported": [
-                    {"type": v.RESOURCE_LINK_REQUEST},
-                    {"type": v.DEEP_LINKING_REQUEST, "placements": ["ContentArea"]},
-                    {"type": PRIVACY_LAUNCH_REQUEST},
-                ],
+                "messages_supported": self.messages_supported,
                 "variables": ["Context.id", "ResourceLink.id"],
             },
         }

@@ -73,6 +73,47 @@ def test_an_unapproved_registration_without_a_deployment_says_adding_it_approves
     assert "did not say which" in page.text and "also approves" in page.text
 
 
+def test_a_canvas_is_sent_its_own_privacy_level_and_the_placements_it_lists(tool):
+    # Without them Canvas gives a dynamically registered tool no placements and anonymous launches (no names).
+    platform = tool.platform
+    platform.product_family_code = "canvas"
+    platform.registration_names_deployment = False
+    platform.messages_supported = [
+        {"type": "LtiResourceLinkRequest", "placements": ["account_navigation", "course_navigation"]},
+        # This Canvas has no assignment_selection: it is not asked for.
+        {"type": "LtiDeepLinkingRequest", "placements": ["link_selection", "editor_button"]},
+    ]
+    assert _register(tool).status_code == 200
+    (sent,) = platform.registrations
+    config = sent["https://purl.imsglobal.org/spec/lti-tool-configuration"]
+    assert config["https://canvas.instructure.com/lti/privacy_level"] == "name_only"  # emails are not kept
+    assert {m["type"]: m.get("placements") for m in config["messages"]} == {
+        "LtiResourceLinkRequest": ["course_navigation"], "LtiDeepLinkingRequest": ["link_selection"]}
+
+
+def test_another_lms_is_sent_no_canvas_settings(make_tool):
+    tool = make_tool(STORE_EMAIL=True)
+    assert _register(tool).status_code == 200
+    (sent,) = tool.platform.registrations
+    config = sent["https://purl.imsglobal.org/spec/lti-tool-configuration"]
+    assert "email" in config["claims"]
+    assert not [key for key in config if "canvas.instructure.com" in key]
+    assert not [m for m in config["messages"] if "placements" in m]
+
+
+def test_a_canvas_is_asked_for_emails_only_where_they_are_kept(make_tool):
+    tool = make_tool(STORE_EMAIL=True)
+    tool.platform.product_family_code = "canvas"
+    tool.platform.messages_supported = [{"type": "LtiResourceLinkRequest"}, {"type": "LtiDeepLinkingRequest"}]
+    assert _register(tool).status_code == 200
+    (sent,) = tool.platform.registrations
+    config = sent["https://purl.imsglobal.org/spec/lti-tool-configuration"]
+    assert config["https://canvas.instructure.com/lti/privacy_level"] == "public"
+    # A Canvas that lists no placements for a message type gets the developer key's ones.
+    assert {m["type"]: m.get("placements") for m in config["messages"]}["LtiDeepLinkingRequest"] == [
+        "link_selection", "assignment_selection"]
+
+
 def test_after_dynamic_registration_launches_use_the_new_client_id(tool):
     assert _register(tool).status_code == 200
     page = SandboxActions(tool).launch("teacher")
