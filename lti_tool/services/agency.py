@@ -35,7 +35,7 @@ from ..models import (
 from .content import course_content, course_pack
 from .errors import N_, NotFound, ServiceError
 from .mastery import lock_learner, require_pack, standing
-from .permissions import Action, Actor, may
+from .permissions import Action, Actor, may, require
 from .publishing import publish_mastery
 from .storage import (
     ALLOWED_TYPES,
@@ -662,8 +662,10 @@ def _pending(course_id: int, platform_id: int, evidence_id: int) -> Evidence:
 
 
 def accept_evidence(course_id: int, platform_id: int, evidence_id: int, *, level: str, comment: str,
-                    actor_id: int, now: datetime) -> EvidenceView:
+                    actor: Actor, now: datetime) -> EvidenceView:
     """Accept evidence at a level: raise the student's level to it (never lower) and update the gradebook."""
+    require(actor, Action.ASSESS)
+    actor_id = actor.person_id
     row = _pending(course_id, platform_id, evidence_id)
     names = _skill_names(course_id)
     try:
@@ -705,9 +707,11 @@ def accept_evidence(course_id: int, platform_id: int, evidence_id: int, *, level
     return my_evidence(course_id, row.person_id, only=row.id)[0]
 
 
-def return_evidence(course_id: int, platform_id: int, evidence_id: int, *, comment: str, actor_id: int,
+def return_evidence(course_id: int, platform_id: int, evidence_id: int, *, comment: str, actor: Actor,
                     now: datetime) -> EvidenceView:
     """Return evidence to the student with a comment saying what to add; the gradebook stops waiting."""
+    require(actor, Action.ASSESS)
+    actor_id = actor.person_id
     row = _pending(course_id, platform_id, evidence_id)
     comment = (comment or "").strip()
     if not comment:

@@ -45,7 +45,7 @@ from ..models.outbox import PENDING
 from .content import course_content, course_pack
 from .errors import Forbidden, NotFound, ServiceError
 from .mastery import OVERRIDE_NOTE, OVERRIDE_REASON
-from .permissions import Action, actor_of, require
+from .permissions import Action, actor_of, may, require
 from .storage import delete_files, evidence_store
 
 DATA_PRIVACY = "DataPrivacyLaunchRequest"
@@ -73,6 +73,8 @@ class PrivacyOverview:
     subject_name: str
     course_title: str
     can_delete: bool
+    #: A student exports their own data; someone else's only where the role table allows it.
+    can_export: bool = True
     students: list[StudentRow] = field(default_factory=list)
     course_count: int = 0
     subject_known: bool = True
@@ -353,6 +355,7 @@ def export_student(launch: LaunchSession, person_id: int | None, *, now: datetim
         person_id = launch.person_id
     else:
         _require_teacher(launch)
+        require(actor_of(launch), Action.EXPORT_STUDENT_DATA)
         _student_enrollment(launch.course_id, launch.platform_id, person_id)
     person = db.session.get(Person, person_id)
     document = _person_document(person, [launch.course], now)
@@ -472,17 +475,21 @@ def _privacy_courses(launch: LaunchSession, person: Person) -> list[Course]:
 
 def privacy_overview(launch: LaunchSession) -> PrivacyOverview:
     """Return what the privacy page shows for this launch."""
+    actor = actor_of(launch)
     if launch.message_type == DATA_PRIVACY:
         person = _privacy_subject(launch)
         courses = _privacy_courses(launch, person) if person else []
+        own = person is not None and person.id == launch.person_id
         return PrivacyOverview(
             mode="user", subject_name=person.name if person else "", course_title="",
-            can_delete=launch.access == "teacher" and bool(courses), course_count=len(courses),
+            can_delete=launch.access == "teacher" and bool(courses) and may(actor, Action.DELETE_STUDENT_DATA),
+            can_export=own or may(actor, Action.EXPORT_STUDENT_DATA), course_count=len(courses),
             subject_known=person is not None,
         )
     if launch.access == "teacher":
         return PrivacyOverview(mode="teacher", subject_name=launch.person.name, course_title=launch.course.title,
-                               can_delete=True, students=course_students(launch))
+                               can_delete=may(actor, Action.DELETE_STUDENT_DATA),
+                               can_export=may(actor, Action.EXPORT_STUDENT_DATA), students=course_students(launch))
     return PrivacyOverview(mode="student", subject_name=launch.person.name, course_title=launch.course.title,
                            can_delete=False)
 
@@ -492,6 +499,9 @@ def export_privacy_subject(launch: LaunchSession, *, now: datetime) -> dict[str,
     person = _privacy_subject(launch)
     if person is None:
         raise NotFound("Pathways holds no data about this user.")
+    if person.id != launch.person_id:
+        # Someone else's data, across the deployment: the role table decides, as in a course.
+        require(actor_of(launch), Action.EXPORT_STUDENT_DATA)
     courses = _privacy_courses(launch, person)
     document = _person_document(person, courses, now)
     for course in courses:
@@ -503,6 +513,7 @@ def export_privacy_subject(launch: LaunchSession, *, now: datetime) -> dict[str,
 def delete_privacy_subject(launch: LaunchSession, *, confirmed: bool, now: datetime) -> Deletion:
     """Delete the data of the user a Data Privacy Launch names, in every course of the deployment (teachers)."""
     _require_teacher(launch)
+    require(actor_of(launch), Action.DELETE_STUDENT_DATA)
     person = _privacy_subject(launch)
     if person is None:
         raise NotFound("Pathways holds no data about this user.")

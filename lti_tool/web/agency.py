@@ -265,9 +265,9 @@ def accept_evidence(evidence_id: int):
     try:
         done = agency.accept_evidence(g.launch.course_id, g.launch.platform_id, evidence_id,
                                       level=request.form.get("level", ""), comment=request.form.get("comment", ""),
-                                      actor_id=g.launch.person_id, now=utcnow())
+                                      actor=actor_of(g.launch), now=utcnow())
     except ServiceError as exc:
-        if exc.status == 404:
+        if exc.status != 400:  # not found or not allowed: the error page, not a flash
             raise
         flash(translated(exc), "error")
     else:
@@ -282,10 +282,10 @@ def return_evidence(evidence_id: int):
     require_teacher()
     try:
         done = agency.return_evidence(g.launch.course_id, g.launch.platform_id, evidence_id,
-                                      comment=request.form.get("comment", ""), actor_id=g.launch.person_id,
+                                      comment=request.form.get("comment", ""), actor=actor_of(g.launch),
                                       now=utcnow())
     except ServiceError as exc:
-        if exc.status == 404:
+        if exc.status != 400:
             raise
         flash(translated(exc), "error")
     else:

@@ -47,6 +47,7 @@ from ..services.launches import (
     sign_launch_token,
     tab_matches,
 )
+from ..services.permissions import Action, actor_of, require
 from ..services.placements import (
     OptionSettings,
     answer_deep_link,
@@ -392,6 +393,7 @@ def roster_sync():
 def retry_grades():
     """Queue failed grade posts again (after the teacher fixed the cause in the LMS)."""
     require_teacher()
+    require(actor_of(g.launch), Action.RETRY_GRADES)
     count = retry_failed(g.launch.course_id, now=utcnow(), person_id=request.form.get("person_id", type=int))
     flash(ngettext("%(num)d grade queued to send again.", "%(num)d grades queued to send again.", count), "success")
     return redirect(url_for("course.home") + "#grades-heading", code=303)

@@ -79,6 +79,7 @@ def student_html(person_id: int):
 def confirm_student_delete(person_id: int):
     """Ask the teacher to confirm deleting a student's data."""
     require_teacher()
+    require(actor_of(g.launch), Action.DELETE_STUDENT_DATA)
     return render_template("privacy/delete_student.html", launch=g.launch, person_id=person_id,
                            name=student_name(g.launch, person_id))
 
@@ -135,6 +136,7 @@ def course_delete():
 def confirm_user_delete():
     """Ask the administrator to confirm deleting the user a Data Privacy Launch names."""
     require_teacher()
+    require(actor_of(g.launch), Action.DELETE_STUDENT_DATA)
     return render_template("privacy/delete_user.html", launch=g.launch, overview=privacy_overview(g.launch))
 
 

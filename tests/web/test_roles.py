@@ -51,3 +51,80 @@ def test_launch_roles_map_to_the_narrowest_pathways_role():
     assert course_role([lis + "#ContentDeveloper"]) == "content_developer"
     assert course_role([lis + "#Mentor"]) == "mentor"
     assert course_role(["http://purl.imsglobal.org/vocab/lis/v2/institution/person#Administrator"]) == "administrator"
+
+
+def _content_developer(sandbox):
+    sandbox.platform.add_user("cd-1", roles=["ContentDeveloper"], name="Carla Dev", context_id="math-7")
+    return sandbox.launch("cd-1")
+
+
+def _pending_evidence(tool) -> tuple[int, int, str]:
+    import sqlalchemy as sa
+
+    from lti_tool.extensions import db
+    from lti_tool.models import Course, Evidence, Person
+    from lti_tool.services.content import course_pack
+
+    with tool.app.app_context():
+        course_id = db.session.scalar(sa.select(Course.id).where(Course.context_id == "math-7"))
+        person_id = db.session.scalar(sa.select(Person.id).where(Person.sub == "student-1"))
+        skill = course_pack(course_id).skills[0].id
+        evidence = Evidence(course_id=course_id, person_id=person_id, skill_id=skill, kind="explanation",
+                            text="I split the bar into quarters.")
+        db.session.add(evidence)
+        db.session.commit()
+        return evidence.id, person_id, skill
+
+
+def test_a_content_developer_may_not_assess_export_a_student_or_resend_grades(sandbox, tool):
+    import sqlalchemy as sa
+
+    from lti_tool.extensions import db
+    from lti_tool.models import SkillMastery
+    from tests.support import teacher_with_demo_pack
+
+    teacher_with_demo_pack(sandbox)
+    sandbox.launch("student")
+    evidence_id, person_id, skill = _pending_evidence(tool)
+    cd = _content_developer(sandbox)
+    base, token = tool.url(_path(cd)), _csrf(cd)
+    queue = cd.http.get(base + "teacher/evidence")
+    assert queue.status_code == 200 and "I split the bar" in queue.text
+    assert f"evidence/{evidence_id}/accept" not in queue.text  # no form it could only be refused
+    accept = cd.http.post(base + f"teacher/evidence/{evidence_id}/accept",
+                          data={"csrf_token": token, "level": "Mastered", "comment": ""})
+    assert accept.status_code == 403 and "does not allow" in accept.text
+    returned = cd.http.post(base + f"teacher/evidence/{evidence_id}/return",
+                            data={"csrf_token": token, "comment": "Add a picture."})
+    assert returned.status_code == 403
+    with tool.app.app_context():
+        assert db.session.scalar(sa.select(SkillMastery.level).where(
+            SkillMastery.person_id == person_id, SkillMastery.skill_id == skill)) in (None, "Not started")
+    privacy = cd.http.get(base + "privacy/")
+    assert f"students/{person_id}.json" not in privacy.text and f"students/{person_id}/delete" not in privacy.text
+    export = cd.http.get(base + f"privacy/students/{person_id}.json")
+    assert export.status_code == 403 and "pathways-student" not in export.text
+    assert cd.http.post(base + "grades/retry", data={"csrf_token": token}).status_code == 403
+
+
+def test_a_teaching_assistant_may_not_delete_through_a_data_privacy_launch(sandbox, tool):
+    import sqlalchemy as sa
+
+    from lti_tool.extensions import db
+    from lti_tool.models import Person
+    from tests.support import CLAIM, teacher_with_demo_pack
+
+    teacher_with_demo_pack(sandbox)
+    sandbox.launch("student")
+    ta = sandbox.launch("ta", message_type="DataPrivacyLaunchRequest", claim_overrides={
+        CLAIM + "context": None, CLAIM + "resource_link": None, CLAIM + "for_user": {"user_id": "student-1"}})
+    assert ta.status_code == 200, ta.text[:300]
+    assert "privacy/user/delete" not in ta.text  # no button it could only be refused
+    base = tool.url(_path(ta))
+    assert ta.http.get(base + "privacy/user/delete").status_code == 403
+    done = ta.http.post(base + "privacy/user/delete", data={"csrf_token": _csrf(ta), "confirm": "yes"})
+    assert done.status_code == 403
+    with tool.app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Person).where(Person.sub == "student-1")) == 1
+    # A teaching assistant may export a student's data, as in a course.
+    assert ta.http.get(base + "privacy/my-data.json").status_code == 200
