@@ -13,8 +13,11 @@ from flask import Flask, g, has_request_context, request
 from flask.wrappers import Response
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-# Query parameters that carry secrets (registration tokens, one-time invites, launch tokens): never logged.
-_SECRET_PARAMS = re.compile(r"((?:registration_token|invite|id_token|state|code|token)=)[^&\s\"]*", re.I)
+# Query parameters that carry secrets or a person's platform id (registration tokens, one-time invites, launch
+# tokens, the cookieless launch token `lt`, login hints): never logged.
+_SECRET_PARAMS = re.compile(
+    r"((?:registration_token|invite|id_token|state|code|token|(?<=[?&])lt|login_hint|lti_message_hint)=)"
+    r"[^&\s\"]*", re.I)
 
 
 class SecretQueryFilter(logging.Filter):

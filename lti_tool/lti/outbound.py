@@ -17,6 +17,7 @@ Errors carry a reason code and a plain message; never the remote body.
 
 from __future__ import annotations
 
+import http.cookiejar
 import ipaddress
 import socket
 import threading
@@ -129,6 +130,24 @@ def origin_matches(url_origin: str | None, patterns: Iterable[str]) -> bool:
 
 # ---- address policy --------------------------------------------------------------------------------------
 
+# IPv6 forms that carry an IPv4 address a gateway may connect to: judged by that IPv4 address (NAT64's
+# 64:ff9b::169.254.169.254 is the cloud metadata service on an IPv6-only host with NAT64).
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# IPv6 ranges never a platform's, which Python's is_global does not (or, by version, may not) exclude: local-use
+# NAT64, the deprecated IPv4-compatible form (::127.0.0.1), site-local and Teredo tunnels.
+_NEVER_V6 = tuple(ipaddress.ip_network(n) for n in ("64:ff9b:1::/48", "::/96", "fec0::/10", "2001::/32"))
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 @dataclass(frozen=True)
 class AddressPolicy:
     """Which IP addresses Pathways may connect to: public ones, plus networks an admin listed."""
@@ -147,10 +166,12 @@ class AddressPolicy:
             ip = ipaddress.ip_address(address.split("%", 1)[0])
         except ValueError:
             return False
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
+        if isinstance(ip, ipaddress.IPv6Address):
+            ip = _embedded_ipv4(ip) or ip
         if any(ip in network for network in self.allowed_networks if network.version == ip.version):
             return True
+        if isinstance(ip, ipaddress.IPv6Address) and any(ip in network for network in _NEVER_V6):
+            return False
         # is_global is False for loopback, RFC 1918, link-local (169.254.169.254 metadata), CGNAT
         # (100.100.100.200 metadata), unique-local IPv6 (fd00:ec2::254 metadata), documentation and reserved.
         return ip.is_global and not ip.is_multicast
@@ -271,6 +292,9 @@ class OutboundSession(requests.Session):
     ) -> None:
         super().__init__()
         self.trust_env = False  # no proxies or .netrc credentials from the environment
+        # No cookie jar: one platform's answer must never change what Pathways sends to another (a tenant could
+        # set a cookie for a parent domain it shares with other tenants), and a jar would grow for ever.
+        self.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
         self.policy = policy
         self.deadline = float(deadline)
         self.max_bytes = int(max_bytes)
@@ -308,14 +332,17 @@ class OutboundSession(requests.Session):
                 target = urljoin(url, response.headers.get("Location", ""))
                 if origin(target) is None:
                     raise OutboundError(BAD_URL, target)
-                if origin(target) != origin(url):
-                    headers = {k: v for k, v in (kwargs.get("headers") or {}).items() if k.lower() != "authorization"}
-                    kwargs["headers"] = headers
-                    kwargs.pop("auth", None)
                 if response.status_code == 303 or (response.status_code in (301, 302) and method.upper() == "POST"):
                     method = "GET"
                     for body in ("data", "json", "files"):
                         kwargs.pop(body, None)
+                if origin(target) != origin(url):
+                    # A 307/308 would resend the body elsewhere: a token request's signed client assertion.
+                    if any(kwargs.get(body) is not None for body in ("data", "json", "files")):
+                        raise OutboundError(REDIRECT_REFUSED, url)
+                    headers = {k: v for k, v in (kwargs.get("headers") or {}).items() if k.lower() != "authorization"}
+                    kwargs["headers"] = headers
+                    kwargs.pop("auth", None)
                 url = target
             raise OutboundError(TOO_MANY_REDIRECTS, url)
         finally:

@@ -256,6 +256,8 @@ class MembershipPage:
     members: list[dict]
     #: The platform's `differences` URL for next time, when this page carries one (the last page usually does).
     differences_url: str | None
+    #: The course the platform says this listing is for (the container's context.id), when it says.
+    context_id: str | None = None
 
 
 def membership_pages(connector: PlatformConnector, memberships_url: str) -> Iterator[MembershipPage]:
@@ -269,9 +271,12 @@ def membership_pages(connector: PlatformConnector, memberships_url: str) -> Iter
         page = connector.make_service_request([NRPS_SCOPE], url, accept=NRPS_MEDIA_TYPE)
         body = page["body"] if isinstance(page["body"], dict) else {}
         members = body.get("members")
+        context = body.get("context")
+        context_id = context.get("id") if isinstance(context, dict) else None
         return MembershipPage(
             [m for m in members if isinstance(m, dict)] if isinstance(members, list) else [],
             page.get("differences_url"),
+            str(context_id) if context_id is not None else None,
         ), page["next_page_url"]
 
     return walk_pages(memberships_url, read, "roster")

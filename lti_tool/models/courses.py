@@ -29,6 +29,10 @@ class Course(db.Model):
     # Service endpoints the platform announced in the latest launch (NRPS and AGS), if any.
     memberships_url: so.Mapped[str | None] = so.mapped_column(sa.String(1000))
     lineitems_url: so.Mapped[str | None] = so.mapped_column(sa.String(1000))
+    # The roster URL came from a custom parameter (a teacher may set one), not the platform's signed NRPS claim:
+    # a sync then reads it only when the platform's answer names this course (services/roster.py).
+    memberships_url_custom: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False,
+                                                               server_default=sa.false())
     roster_synced_at: so.Mapped[datetime | None] = so.mapped_column(sa.DateTime)
     # Set by a teacher launch when the roster is stale; the worker syncs the course and clears it.
     roster_sync_due_at: so.Mapped[datetime | None] = so.mapped_column(sa.DateTime, index=True)

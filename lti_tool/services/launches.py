@@ -161,7 +161,8 @@ def record_launch(
 REFUSED_SERVICE_ORIGINS = "refused_service_origins"
 _COURSE, _PERSON, _ENROLLMENT = Course.__table__, Person.__table__, Enrollment.__table__
 # What a launch may change on a course it finds, and what it reads to tell.
-_COURSE_KEPT = ("title", "label", "last_launch_at", "memberships_url", "lineitems_url", "ags_scopes")
+_COURSE_KEPT = ("title", "label", "last_launch_at", "memberships_url", "memberships_url_custom", "lineitems_url",
+                "ags_scopes")
 _LAUNCH_COLUMNS = ("id", "platform_id", "deployment_id", "course_id", "person_id", "access", "message_type",
                    "resource_link_id", "details", "created_at", "expires_at")
 
@@ -251,6 +252,8 @@ def _upsert_course(platform: RegisteredPlatform, deployment_pk: int, facts: Laun
                               ("lineitems_url", facts.lineitems_url, True)):
         if url and on_platform(url, origins):
             wanted[name] = url
+            if name == "memberships_url":
+                wanted["memberships_url_custom"] = not signed
         elif url:
             log.warning("ignored a service URL outside the platform's origins: %s", origin(url))
             # Canvas Cloud's APIs live on the school's host, not the issuer's or login's: the teacher's page names

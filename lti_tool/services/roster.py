@@ -13,7 +13,7 @@ from ..extensions import db
 from ..lti.claims import display_name, email_address, user_id
 from ..lti.keys import current_signing_key
 from ..lti.roles import Access, access_for, role_labels
-from ..lti.services import PlatformConnector, ServiceCallError, membership_pages
+from ..lti.services import MembershipPage, PlatformConnector, ServiceCallError, membership_pages
 from ..lti.toolconf import ToolRegistration
 from ..models import Course, Enrollment, Person, Platform
 from ..models.base import commit_keeping_rows, dialect_insert, utcnow
@@ -58,7 +58,8 @@ def sync_roster(
     platform = db.session.get(Platform, course.platform_id)
     connector = platform_connector(platform, secret_key=secret_key, http=http, timeout=timeout)
     memberships_url, differences_url = course.memberships_url, course.roster_differences_url
-    writer = _RosterWriter(course.id, platform.id, store_email=store_email, started=utcnow())
+    writer = _RosterWriter(course.id, platform.id, store_email=store_email, started=utcnow(),
+                           context_id=course.context_id, context_required=course.memberships_url_custom)
     partial = bool(differences_url)
     try:
         try:
@@ -124,9 +125,12 @@ class _RosterWriter:
     known before (1), new enrolments (1), changed enrolments (1), each only when needed.
     """
 
-    def __init__(self, course_id: int, platform_id: int, *, store_email: bool, started: datetime) -> None:
+    def __init__(self, course_id: int, platform_id: int, *, store_email: bool, started: datetime,
+                 context_id: str = "", context_required: bool = False) -> None:
         self.course_id = course_id
         self.platform_id = platform_id
+        self.context_id = context_id
+        self.context_required = context_required
         self.store_email = store_email
         self.started = started
         # Enrolments created after this (by a launch or another sync meanwhile) are never taken for leavers:
@@ -154,6 +158,7 @@ class _RosterWriter:
         differences_url = None
         pending: list[dict] = []  # at most a batch, plus a page
         for page in membership_pages(connector, url):
+            self._check_course(page)
             members += len(page.members)
             differences_url = page.differences_url or differences_url
             pending.extend(page.members)
@@ -166,6 +171,15 @@ class _RosterWriter:
                     self._refresh_statistics()
         self._write(pending)  # the rest, committed with the leavers and the course's sync time
         return _Read(members, differences_url)
+
+    def _check_course(self, page: MembershipPage) -> None:
+        # Our token reads any course of the platform, so a listing must be this course's before anyone is written:
+        # a roster URL a teacher typed into a custom parameter could name another course's roster.
+        if not self.context_required:
+            return  # the URL the platform itself signed for this course
+        if page.context_id != self.context_id:
+            raise ServiceError("The platform's roster is not this course's roster, so Pathways did not read it. "
+                               "If the link sets a custom roster address, remove it.")
 
     def _write(self, batch: list[dict]) -> None:
         # One entry per person, the last listed winning, as the platform's later entry is the newer one.

@@ -53,3 +53,19 @@ def test_a_failing_request_full_of_personal_data_logs_no_personal_data(sandbox, 
         record.request_id = "-"
         for formatted in (JsonFormatter().format(record), text_formatter.format(record)):
             assert MARK not in formatted, formatted
+
+
+def test_request_lines_hide_launch_tokens_and_login_hints():
+    # The development server logs whole request lines: a cookieless launch token is a session, a login hint names
+    # the person on the platform.
+    from lti_tool.observability import SecretQueryFilter
+
+    def logged(line: str) -> str:
+        record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1, line, (), None)
+        SecretQueryFilter().filter(record)
+        return record.getMessage()
+
+    assert logged('"GET /c/abc/plan?lt=eyJ.sealed&x=1 HTTP/1.1"') == '"GET /c/abc/plan?lt=[redacted]&x=1 HTTP/1.1"'
+    login = logged('"GET /lti/login?iss=https://lms&login_hint=student-1&lti_message_hint=42 HTTP/1.1"')
+    assert "student-1" not in login and "=42" not in login and "iss=https://lms" in login
+    assert logged('"GET /x?salt=1&default=2 HTTP/1.1"') == '"GET /x?salt=1&default=2 HTTP/1.1"'

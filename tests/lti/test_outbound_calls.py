@@ -298,3 +298,61 @@ def test_https_through_the_pinned_connection_still_verifies_the_host_name(tool, 
     finally:
         server.shutdown()
         server.server_close()
+
+
+# ---- the client itself: no state carried between platforms, no body resent elsewhere ---------------------
+
+def _set_cookie(handler) -> None:
+    handler.send_response(200)
+    handler.send_header("Set-Cookie", "planted=from-platform-a; Path=/")
+    handler.send_header("Content-Length", "2")
+    handler.end_headers()
+    handler.wfile.write(b"{}")
+
+
+def test_a_cookie_one_platform_sets_is_never_sent_to_another(evil):
+    from lti_tool.lti.outbound import AddressPolicy, OutboundSession
+
+    other = EvilServer("127.0.0.3")
+    try:
+        evil.routes["/jwks"] = _set_cookie
+        other.json("/token", {})
+        http = OutboundSession(AddressPolicy.from_setting("127.0.0.0/8"))
+        http.get(evil.url("/jwks"), timeout=5)
+        http.get(other.url("/token"), timeout=5)
+        http.get(evil.url("/jwks"), timeout=5)
+    finally:
+        other.close()
+    assert [headers.get("Cookie") for _, _, headers in other.hits + evil.hits] == [None, None, None]
+
+
+def test_a_token_request_redirected_to_another_origin_is_not_resent_there(evil):
+    from lti_tool.lti.outbound import REDIRECT_REFUSED, AddressPolicy, OutboundError, OutboundSession
+
+    other = EvilServer("127.0.0.3")
+    try:
+        other.json("/steal", {"access_token": "x"})
+        evil.redirect("/token", other.url("/steal"), status=307)
+        http = OutboundSession(AddressPolicy.from_setting("127.0.0.0/8"))
+        with pytest.raises(OutboundError) as refused:
+            http.post(evil.url("/token"), data={"client_assertion": "signed.jwt.here"}, timeout=5)
+    finally:
+        other.close()
+    assert refused.value.reason == REDIRECT_REFUSED
+    assert other.hits == []
+
+
+@pytest.mark.parametrize("address", [
+    "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254, the cloud metadata service
+    "64:ff9b::7f00:1",  # NAT64 of 127.0.0.1
+    "2002:a9fe:a9fe::1",  # 6to4 of 169.254.169.254
+    "::7f00:1",  # IPv4-compatible 127.0.0.1 (deprecated)
+    "fec0::1",  # site-local (deprecated)
+    "2001:0:a9fe:a9fe::1",  # Teredo
+    "64:ff9b:1::1",  # local-use NAT64
+])
+def test_ipv6_forms_of_private_addresses_are_refused(address):
+    from lti_tool.lti.outbound import AddressPolicy
+
+    assert not AddressPolicy().allows(address)
+    assert AddressPolicy().allows("64:ff9b::808:808")  # NAT64 of a public address is fine

@@ -94,6 +94,36 @@ def test_a_roster_url_passed_as_a_custom_parameter_is_used_when_the_nrps_claim_i
     assert "Roster updated: 7 members" in page.text
 
 
+def test_a_custom_roster_url_naming_another_course_of_the_platform_is_not_read(sandbox, tool):
+    # Our token reads any course of the platform: a teacher who sets the custom parameter to another course's
+    # roster URL (same host) must not pull that class's names into theirs.
+    import sqlalchemy as sa
+
+    from lti_tool.extensions import db
+    from lti_tool.models import Enrollment, Person
+    from tests.support import CLAIM
+
+    nrps = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
+    platform = sandbox.platform
+    platform.add_course("science-8", "Grade 8 Science", "SCI8")
+    platform.add_user("teacher-sci", roles=["Instructor"], name="Sam Lee", context_id="science-8")
+    platform.add_resource_link("pathways-home", "Pathways", context_id="science-8")
+    pending = sandbox.begin("teacher-sci", context_id="science-8")
+    other = platform.memberships_url("math-7")
+    page = pending.post(pending.resign(**{nrps: None, CLAIM + "custom": {"context_memberships_url": other}}))
+    assert page.status_code == 200
+    synced = submit_form(page, "roster/sync")
+    assert "roster is not this course" in synced.text.replace("&#39;", "'")
+    assert "Priya Shah" not in synced.text
+    with tool.app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Enrollment).join(Person)
+                                 .where(Person.sub == "student-1")) == 0
+
+    # The platform's own signed URL for the course works as before, and clears the custom mark.
+    page = sandbox.launch("teacher-sci", context_id="science-8")
+    assert "Roster updated: 1 member," in submit_form(page, "roster/sync").text
+
+
 def test_a_roster_url_on_another_host_is_not_used_and_the_teacher_is_told_which_to_approve(sandbox, tool):
     # Canvas Cloud serves its APIs from the school's host, not the issuer's or the login's: until an admin adds it
     # as a service origin, our token is never sent there, and the teacher's page says what to ask for.
