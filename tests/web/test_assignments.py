@@ -64,8 +64,8 @@ def test_a_skill_assigned_to_one_student_with_a_due_date_comes_first_on_their_pl
 
     pending = sandbox.begin("student")
     spanish = pending.post(pending.resign(**{LAUNCH_PRESENTATION: {"document_target": "iframe", "locale": "es-MX"}}))
-    assert _steps(spanish)[0][1] == "Asignada por tu docente · Para el 18 de diciembre de 2026"
-    assert "Tu docente te asignó esta habilidad." in spanish.text
+    assert _steps(spanish)[0][1] == "Asignada por tu profe · Para el 18 de diciembre de 2026"
+    assert "Tu profe te asignó esta habilidad." in spanish.text
 
 
 def test_a_class_assignment_reaches_every_enrolled_student(sandbox, tool):

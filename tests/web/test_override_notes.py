@@ -59,7 +59,7 @@ def test_without_a_note_for_the_student_they_read_only_that_their_teacher_set_it
     assert "Set by your teacher." in home.text and PRIVATE not in home.text
     pending = sandbox.begin("student")
     spanish = pending.post(pending.resign(**{LAUNCH_PRESENTATION: {"document_target": "iframe", "locale": "es-MX"}}))
-    assert "Fijado por tu docente." in spanish.text and PRIVATE not in spanish.text
+    assert "Fijado por tu profe." in spanish.text and PRIVATE not in spanish.text
 
 
 def test_overrides_made_before_the_upgrade_stop_showing_the_teachers_note_to_the_student(sandbox, tool):

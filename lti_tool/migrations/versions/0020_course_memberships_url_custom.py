@@ -20,10 +20,11 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('course') as batch:
-        batch.add_column(sa.Column('memberships_url_custom', sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.add_column('course', sa.Column('memberships_url_custom', sa.Boolean(), nullable=False,
+                                      server_default=sa.false()))
 
 
 def downgrade():
-    with op.batch_alter_table('course') as batch:
-        batch.drop_column('memberships_url_custom')
+    # Not in batch mode: on SQLite that copies the course table and drops the old one, and with foreign keys on,
+    # dropping it deletes every row that belongs to a course. SQLite 3.35+ drops a column in place.
+    op.drop_column('course', 'memberships_url_custom')
