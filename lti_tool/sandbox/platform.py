@@ -219,6 +219,9 @@ class SandboxPlatform:
             {"type": PRIVACY_LAUNCH_REQUEST},
         ]
         self.relative_links = False  # paging Link headers as absolute URLs, or relative ones (RFC 8288 allows both)
+        # Deep Linking's accept_lineitem (DL 2.0 §4.4.1): False plays a platform (or placement) that ignores the
+        # lineItem of content items; the answers it receives keep what the tool sent (deep_link_responses).
+        self.accept_lineitem = True
         self.timeout_seconds = 10.0
         self.clock: Callable[[], float] = time.time
         self._keys: dict[str, rsa.RSAPrivateKey] = {}
@@ -665,13 +668,14 @@ class SandboxPlatform:
         if message_type == v.DEEP_LINKING_REQUEST:
             data = secrets.token_urlsafe(16)
             with self._lock:
-                self._deep_link_data[data] = {"context_id": course.context_id, "sub": sub}
+                self._deep_link_data[data] = {"context_id": course.context_id, "sub": sub,
+                                              "accept_lineitem": self.accept_lineitem}
             claims[v.DL_SETTINGS] = {
                 "deep_link_return_url": self.deep_link_return_url,
                 "accept_types": ["ltiResourceLink"],
                 "accept_presentation_document_targets": ["iframe", "window"],
                 "accept_multiple": True,
-                "accept_lineitem": True,
+                "accept_lineitem": self.accept_lineitem,
                 "auto_create": True,
                 "data": data,
             }
@@ -1376,7 +1380,8 @@ class SandboxPlatform:
                 link.available = dict(item.get("available") or {})
                 link.submission = dict(item.get("submission") or {})
                 entry: dict[str, Any] = {"resource_link": link, "line_item": None}
-                if item.get("lineItem"):
+                # We said we ignore line items: a tool's lineItem makes no column (DL 2.0 §4.4.1).
+                if item.get("lineItem") and origin.get("accept_lineitem", True):
                     spec = item["lineItem"]
                     body = {
                         "label": spec.get("label") or link.title,
