@@ -230,18 +230,26 @@ def upload_file(page: requests.Response, action_suffix: str, filename: str, body
     raise AssertionError(f"no form posting to {action_suffix}")
 
 
-def start_registered_lms(tool, name: str, client_id: str, deployment_id: str):
-    """Start another sandbox LMS on its own loopback server, registered with the tool both ways."""
+def start_registered_lms(tool, name: str, client_id: str, deployment_id: str, *, path: str = ""):
+    """Start another sandbox LMS on its own loopback server, registered with the tool both ways.
+
+    With a path (e.g. "/canvas"), the LMS is served under it and its issuer ends with it: an issuer naming
+    Canvas makes the tool treat the LMS as Canvas.
+    """
     import threading
 
+    from werkzeug.exceptions import NotFound
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
     from werkzeug.serving import make_server
 
     from lti_tool.sandbox import SandboxPlatform, create_sandbox_app
     from lti_tool.services.registry import add_platform
 
     other = SandboxPlatform(name=name)
-    server = make_server("127.0.0.1", 0, create_sandbox_app(other), threaded=True)
-    other.base_url = f"http://127.0.0.1:{server.server_port}"
+    app = create_sandbox_app(other)
+    server = make_server("127.0.0.1", 0, DispatcherMiddleware(NotFound(), {path: app}) if path else app,
+                         threaded=True)
+    other.base_url = f"http://127.0.0.1:{server.server_port}{path}"
     threading.Thread(target=server.serve_forever, daemon=True).start()
     other.seed_demo()
     with tool.app.app_context():

@@ -18,7 +18,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,7 +33,7 @@ from ..lti.services import PlatformConnector, ServiceCallError
 from ..models import Course, Person, Placement, ScoreOutbox
 from ..models.base import utcnow
 from ..models.outbox import FAILED, PENDING, SUPERSEDED, SYNCED, newer_row_exists
-from ..services import grades
+from ..services import grades, sent_scores
 from ..services.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -304,6 +304,11 @@ class _Poster:
                 outcomes.append(self._failure(row, exc, now))
             except ServiceError as exc:
                 outcomes.append(_Outcome(row.id, FAILED, row.attempts, last_error=exc.message))
+        # Canvas makes a student's every score a new submission unless told otherwise: what each student's line
+        # item already got, read once for the batch, marks only the first one (lti/ags.py score_extensions).
+        sent = sent_scores.last_sent_comments([(job.row, job.url) for job in jobs])
+        for job in jobs:
+            job.score = replace(job.score, last_sent_comment=sent.get(job.row.id))
         # Fetch each platform's token once before fanning out, so parallel posts do not each ask for one.
         for connector in {id(j.connector): j.connector for j in jobs}.values():
             try:

@@ -42,6 +42,14 @@ class Score:
     grading_progress: str
     timestamp: datetime
     comment: str = ""
+    # What Pathways sent this user on this line item before: None for the first score, else the comment of the
+    # latest one ("" for none). Canvas counts submissions and comments (score_extensions, post_score).
+    last_sent_comment: str | None = None
+
+    @property
+    def first(self) -> bool:
+        """Tell whether this is the first score Pathways sends this user on this line item."""
+        return self.last_sent_comment is None
 
 
 @dataclass(frozen=True)
@@ -147,9 +155,17 @@ def is_canvas(issuer: str | None) -> bool:
 
 
 def score_extensions(issuer: str | None, score: Score) -> dict[str, object]:
-    """Return platform-specific score extensions: Canvas's submission details, so SpeedGrader shows the grade."""
+    """Return platform-specific score extensions: Canvas's submission details, so SpeedGrader shows the grade.
+
+    Canvas makes every score a new submission attempt unless the extension says `new_submission: false` (its
+    absence counts as true): past the assignment's allowed attempts it refuses the score (422), and each
+    submitted_at moves the submission's time, so a re-grade after the due date would mark the student late. Only
+    the student's first score on the line item is their submission; later ones only grade it.
+    """
     if not is_canvas(issuer):
         return {}
+    if not score.first:
+        return {CANVAS_SUBMISSION: {"new_submission": False}}
     return {
         CANVAS_SUBMISSION: {
             "new_submission": True,
@@ -157,6 +173,18 @@ def score_extensions(issuer: str | None, score: Score) -> dict[str, object]:
             "submitted_at": ags_timestamp(score.timestamp),
         }
     }
+
+
+def comment_to_send(issuer: str | None, score: Score) -> str:
+    """Return the comment to post with a score ("" for none).
+
+    Canvas adds every comment it receives to the submission's comments (and notifies the student), so one the
+    student already got is not sent again. Other platforms keep the comment with the result, replaced by the
+    next score's, so it goes with every score.
+    """
+    if is_canvas(issuer) and score.comment == score.last_sent_comment:
+        return ""
+    return score.comment
 
 
 def post_score(connector: PlatformConnector, lineitem_url: str, score: Score) -> None:
@@ -172,9 +200,11 @@ def post_score(connector: PlatformConnector, lineitem_url: str, score: Score) ->
         grade.set_score_given(score.score_given)
     if score.score_maximum is not None:
         grade.set_score_maximum(score.score_maximum)
-    if score.comment:
-        grade.set_comment(score.comment)
-    extensions = score_extensions(connector._registration.get_issuer(), score)
+    issuer = connector._registration.get_issuer()
+    comment = comment_to_send(issuer, score)
+    if comment:
+        grade.set_comment(comment)
+    extensions = score_extensions(issuer, score)
     if extensions:
         grade.set_extra_claims(extensions)
     try:

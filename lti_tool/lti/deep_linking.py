@@ -65,10 +65,24 @@ def accepts_resource_links(settings: Mapping[str, Any]) -> bool:
     return isinstance(accept, list) and RESOURCE_LINK_TYPE in accept
 
 
+def accepts_line_items(settings: Mapping[str, Any]) -> bool:
+    """Tell whether the platform takes a content item's lineItem here (DL 2.0 §4.4.1 `accept_lineitem`).
+
+    Only an explicit false says the platform ignores line items; an absent flag promises nothing either way, so
+    Pathways still offers the column (most platforms that omit it do create one).
+    """
+    return settings.get("accept_lineitem") is not False
+
+
 def build_response_jwt(
     registration: ToolRegistration, deployment_id: str, settings: Mapping[str, Any], choices: Sequence[LinkChoice]
 ) -> str:
-    """Return the signed LtiDeepLinkingResponse JWT carrying the chosen links."""
+    """Return the signed LtiDeepLinkingResponse JWT carrying the chosen links.
+
+    A lineItem goes only where the platform takes one: it would ignore it, and the teacher would wait for a
+    column that never comes.
+    """
+    line_items = accepts_line_items(settings)
     resources = []
     for choice in choices:
         resource = (
@@ -80,7 +94,7 @@ def build_response_jwt(
             .set_custom_params(dict(choice.custom))
             .set_target("iframe")
         )
-        if choice.score_maximum is not None:
+        if choice.score_maximum is not None and line_items:
             resource.set_lineitem(
                 LineItem()
                 .set_score_maximum(choice.score_maximum)

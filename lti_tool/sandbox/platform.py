@@ -39,6 +39,7 @@ PENDING_LAUNCH_LIFETIME = 600
 PRIVACY_LAUNCH_REQUEST = "DataPrivacyLaunchRequest"
 FOR_USER_CLAIM = "https://purl.imsglobal.org/spec/lti/claim/for_user"
 CANVAS_PLACEMENT_CLAIM = "https://www.instructure.com/placement"
+CANVAS_SUBMISSION = "https://canvas.instructure.com/lti/submission"  # Canvas's score extension
 _HMAC_HASHES = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
 # Paging cursors start with a capital and mix case on purpose: a client that lower-cases the Link URL breaks.
 _CURSOR_PARAM = "Cursor"
@@ -219,6 +220,9 @@ class SandboxPlatform:
             {"type": PRIVACY_LAUNCH_REQUEST},
         ]
         self.relative_links = False  # paging Link headers as absolute URLs, or relative ones (RFC 8288 allows both)
+        # Deep Linking's accept_lineitem (DL 2.0 §4.4.1): False plays a platform (or placement) that ignores the
+        # lineItem of content items; the answers it receives keep what the tool sent (deep_link_responses).
+        self.accept_lineitem = True
         self.timeout_seconds = 10.0
         self.clock: Callable[[], float] = time.time
         self._keys: dict[str, rsa.RSAPrivateKey] = {}
@@ -240,6 +244,11 @@ class SandboxPlatform:
         self._tool_jwks: dict | None = None
         self._line_items: dict[tuple[str, str], dict] = {}
         self._scores: dict[tuple[str, str], list[dict]] = {}
+        # Canvas's submissions (its AGS scores_controller.rb): a score is a new submission attempt unless its
+        # CANVAS_SUBMISSION extension says new_submission false (or submission_type none), whatever the issuer.
+        # With allowed_attempts set, the attempt after the last allowed one is refused with 422, as Canvas does.
+        self.allowed_attempts: int | None = None
+        self._submissions: dict[tuple[str, str, str], list[dict]] = {}
         self._next_line_item = 1
         self._registration_tokens: set[str] = set()
         self._roster_snapshots: dict[str, dict[str, dict]] = {}
@@ -665,13 +674,14 @@ class SandboxPlatform:
         if message_type == v.DEEP_LINKING_REQUEST:
             data = secrets.token_urlsafe(16)
             with self._lock:
-                self._deep_link_data[data] = {"context_id": course.context_id, "sub": sub}
+                self._deep_link_data[data] = {"context_id": course.context_id, "sub": sub,
+                                              "accept_lineitem": self.accept_lineitem}
             claims[v.DL_SETTINGS] = {
                 "deep_link_return_url": self.deep_link_return_url,
                 "accept_types": ["ltiResourceLink"],
                 "accept_presentation_document_targets": ["iframe", "window"],
                 "accept_multiple": True,
-                "accept_lineitem": True,
+                "accept_lineitem": self.accept_lineitem,
                 "auto_create": True,
                 "data": data,
             }
@@ -1236,6 +1246,8 @@ class SandboxPlatform:
             key = self._existing(context_id, item_id)
             del self._line_items[key]
             self._scores.pop(key, None)
+            for gone in [k for k in self._submissions if k[:2] == key]:
+                del self._submissions[gone]
 
     # ---- AGS 2.0: scores and results ----
     def post_score(self, context_id: str, item_id: str, body: Any) -> None:
@@ -1275,7 +1287,27 @@ class SandboxPlatform:
                 raise SandboxError(
                     409, "conflict", "a score with the same or a later timestamp is already recorded"
                 )
+            self._count_submission(key, user_id, body)
             self._scores[key].append(copy.deepcopy(body))
+
+    def _count_submission(self, key: tuple[str, str], user_id: str, body: dict) -> None:
+        extension = body.get(CANVAS_SUBMISSION)
+        extension = extension if isinstance(extension, dict) else {}
+        if extension.get("new_submission") is False or extension.get("submission_type") == "none":
+            return
+        attempts = self._submissions.setdefault((*key, user_id), [])
+        if self.allowed_attempts is not None and len(attempts) >= self.allowed_attempts:
+            raise SandboxError(422, "unprocessable_entity",
+                               "The maximum number of allowed attempts has been reached for this submission")
+        attempts.append({"submitted_at": extension.get("submitted_at"), "comment": body.get("comment")})
+
+    def submissions(self, lineitem_url: str, user_id: str) -> list[dict]:
+        """Return the submission attempts (as Canvas counts them) a user made on a line item, oldest first."""
+        with self._lock:
+            for (ctx, item_id, user), attempts in self._submissions.items():
+                if user == user_id and self.lineitem_url(ctx, item_id) == lineitem_url:
+                    return copy.deepcopy(attempts)
+        return []
 
     def results(
         self, context_id: str, item_id: str, args: Mapping[str, str]
@@ -1376,7 +1408,8 @@ class SandboxPlatform:
                 link.available = dict(item.get("available") or {})
                 link.submission = dict(item.get("submission") or {})
                 entry: dict[str, Any] = {"resource_link": link, "line_item": None}
-                if item.get("lineItem"):
+                # We said we ignore line items: a tool's lineItem makes no column (DL 2.0 §4.4.1).
+                if item.get("lineItem") and origin.get("accept_lineitem", True):
                     spec = item["lineItem"]
                     body = {
                         "label": spec.get("label") or link.title,

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..lti import ags
-from ..lti.deep_linking import LinkChoice, accepts_resource_links, build_response_jwt
+from ..lti.deep_linking import LinkChoice, accepts_line_items, accepts_resource_links, build_response_jwt
 from ..lti.keys import current_signing_key
 from ..lti.toolconf import ToolRegistration, on_platform, platform_origins
 from ..models import Course, Deployment, LaunchSession, Placement, Platform
@@ -168,7 +168,7 @@ def answer_deep_link(
                 url=base_url + "/lti/launch",
                 custom={PLACEMENT_PARAM: placement.resource_id},
                 resource_id=placement.resource_id,
-                score_maximum=maximum if with_gradebook_column else None,
+                score_maximum=maximum if with_gradebook_column and accepts_line_items(settings) else None,
                 available_start=_iso(chosen.available_from),
                 available_end=_iso(chosen.available_until),
                 submission_end=_iso(chosen.due),

@@ -41,8 +41,9 @@ def sync_roster(
 ) -> RosterResult:
     """Fetch the course's members from the platform and update people and enrolments.
 
-    Members who left (absent, or status Inactive or Deleted) are kept but marked inactive: their work stays
-    theirs. When the platform gave a `differences` URL last time, only the changes since then are read.
+    Members who left (absent, status Inactive or Deleted, or listed in a role Pathways does not serve, such as
+    Mentor) are kept but marked inactive: their work stays theirs. When the platform gave a `differences` URL
+    last time, only the changes since then are read.
 
     The roster is written as its pages arrive, in batches of _BATCH members, each committed as soon as it is
     written: memory stays flat however big the course (only the ids of the members seen are kept, to find the
@@ -257,7 +258,15 @@ class _RosterWriter:
             roles = member.get("roles") if isinstance(member.get("roles"), list) else []
             access = access_for(roles)
             if access is Access.NONE:
-                continue  # not enrolled in Pathways; an enrolment it had is left for mark_leavers
+                # Listed, but no longer in a role Pathways serves (a Learner made Mentor or Observer): an active
+                # enrolment ends here, since a differences listing (NRPS 2.0) names the changed member once and
+                # mark_leavers never runs after it. Not enrolled when there was none.
+                if person_id in known and known[person_id][3]:
+                    enrollment_id, role, _, _ = known[person_id]
+                    changes.append({"b_id": enrollment_id, "b_role": role, "b_lti_roles": role_labels(roles)[:500],
+                                    "b_active": False})
+                    self.deactivated += 1
+                continue
             values = (access.value, role_labels(roles)[:500], member.get("status", "Active") == "Active")
             self.seen.add(person_id)
             if person_id not in known:

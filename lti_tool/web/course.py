@@ -50,6 +50,7 @@ from ..services.launches import (
 from ..services.permissions import Action, actor_of, require
 from ..services.placements import (
     OptionSettings,
+    accepts_line_items,
     answer_deep_link,
     deep_link_settings,
     gradebook_gaps,
@@ -311,6 +312,8 @@ def deep_link():
         launch=launch,
         options=placement_options(launch),
         multiple=bool(settings.get("accept_multiple", True)),
+        # accept_lineitem false: the platform ignores line items, so no column is offered (DL 2.0 §4.4.1).
+        gradebook_column=accepts_line_items(settings),
         answered=launch.deep_link_answered_at is not None,
     )
 

@@ -53,6 +53,27 @@ def test_without_a_gradebook_column_no_line_item_is_sent(sandbox, tool):
     assert "lineItem" not in item
 
 
+def test_a_platform_that_ignores_line_items_is_offered_no_column_and_sent_no_line_item(sandbox, tool):
+    # DL 2.0 §4.4.1: accept_lineitem false means the platform ignores line items; the page must not promise one.
+    tool.platform.accept_lineitem = False
+    picker = sandbox.launch("teacher", message_type=DL)
+    assert picker.status_code == 200, picker.text[:500]
+    assert 'name="gradebook"' not in picker.text and "Add a gradebook column" not in picker.text
+    # Even a form that still says "gradebook=on" (an old page, a hand-made post) sends no lineItem.
+    returning = submit_form(picker, "/deep-link", title_plan="Fractions pathway", points_plan="10", gradebook="on")
+    action, fields = parse_form(returning.text, returning.url)
+    assert returning.http.post(action, data=fields).status_code == 200
+    (item,) = tool.platform.deep_link_responses[-1]["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"]
+    assert item["title"] == "Fractions pathway" and "lineItem" not in item
+
+
+def test_a_platform_that_does_not_say_whether_it_takes_line_items_is_still_offered_a_column(sandbox, tool):
+    pending = sandbox.begin("teacher", message_type=DL)
+    settings = {k: v for k, v in pending.claims[DL_SETTINGS].items() if k != "accept_lineitem"}
+    picker = pending.post(pending.resign(**{DL_SETTINGS: settings}))
+    assert 'name="gradebook"' in picker.text
+
+
 def test_student_launching_the_placed_link_opens_that_placement(sandbox, tool):
     _add_learning_plan(sandbox, title_plan="Ratios pathway")
     links = tool.platform.courses["math-7"].resource_links

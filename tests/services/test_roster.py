@@ -238,3 +238,31 @@ def test_emails_are_stored_when_turned_on_and_dropped_when_turned_off(make_tool)
     submit_form(page, "roster/sync")
     with tool.app.app_context():
         assert all(p.email is None for p in db.session.scalars(db.select(Person)))
+
+
+def test_a_student_the_lms_makes_a_mentor_is_marked_inactive_by_a_differences_sync(sandbox, tool):
+    # NRPS 2.0 differences name a changed member once; a role that no longer gives access ends the enrolment
+    # there (no full read follows to find it), so no more scores are posted for someone the LMS does not grade.
+    page = sandbox.launch("teacher")
+    assert "Roster updated: 7 members" in submit_form(page, "roster/sync").text
+    tool.platform.users["student-5"].roles = ["http://purl.imsglobal.org/vocab/lis/v2/membership#Mentor"]
+    page = submit_form(page, "roster/sync")
+    assert "Roster updated: 1 member, 0 new, 1 no longer active" in page.text
+    rows = _roster_rows(page)
+    assert rows["Zainab Hassan"] == ("Student", "Inactive")
+    assert rows["Priya Shah"] == ("Student", "Active")
+    # Back to Learner: active again.
+    tool.platform.users["student-5"].roles = ["http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"]
+    page = submit_form(page, "roster/sync")
+    assert _roster_rows(page)["Zainab Hassan"] == ("Student", "Active")
+
+
+def test_a_student_the_lms_makes_an_observer_is_marked_inactive_by_a_full_sync_too(sandbox, tool):
+    page = sandbox.launch("teacher")
+    tool.platform.users["student-5"].roles = ["http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"]
+    submit_form(page, "roster/sync")
+    tool.platform.users["student-5"].roles = ["http://purl.imsglobal.org/vocab/lis/v2/membership#Observer"]
+    tool.platform._roster_snapshots.clear()  # the differences point is gone: the whole roster is read
+    page = submit_form(page, "roster/sync")
+    assert "Roster updated: 7 members, 0 new, 1 no longer active" in page.text
+    assert _roster_rows(page)["Zainab Hassan"] == ("Student", "Inactive")
