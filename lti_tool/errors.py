@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 from . import metrics
 from .extensions import CACHE_OUTAGES
 from .lti.launch import LaunchError
+from .lti.services import ServiceCallError
 from .services.errors import N_, ServiceError
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,8 @@ DATABASE_OUTAGES = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.Timeo
 UNAVAILABLE = N_("Pathways cannot reach its database right now. Please try again in a minute.")
 NO_NEW_SESSIONS = N_("Pathways cannot start new sessions right now. Please try again in a minute.")
 UNAVAILABLE_TITLE = N_("Pathways is briefly unavailable")
+PLATFORM_UNREACHABLE = N_("Pathways cannot get an answer from the learning platform right now. "
+                          "Please try again in a minute.")
 
 
 def _unavailable(message: str):
@@ -96,6 +99,13 @@ def register(app: Flask) -> None:
 
         log.warning("evidence store unavailable")
         return _unavailable(translated(exc))
+
+    @app.errorhandler(ServiceCallError)
+    def platform_outage(exc: ServiceCallError):
+        # A platform call no view turned into a message of its own: the LMS is down or refused us, not a bug
+        # of ours, so a 503 to try again later, never a 500. The status only: platform answers stay out of logs.
+        log.warning("platform call failed: %s", exc.status or "no answer")
+        return _unavailable(PLATFORM_UNREACHABLE)
 
     @app.errorhandler(LaunchError)
     def launch_error(exc: LaunchError):

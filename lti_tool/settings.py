@@ -104,7 +104,8 @@ DEFAULTS: dict[str, Any] = {
     # A teacher launch asks the worker to re-read the roster when the last sync is older than this.
     "ROSTER_SYNC_MIN_SECONDS": 300,
     # Grade passback worker (pathways worker): rows claimed per pass, lease on a claimed row, posting
-    # threads, idle poll, attempts before a row is marked failed, and the retry backoff's base and cap.
+    # threads, idle poll, tries `pathways worker --once` waits for before it exits (a running worker retries an
+    # unreachable LMS for ever: a grade is never dropped), and the retry backoff's base and cap.
     "WORKER_BATCH": 50,
     "WORKER_LEASE_SECONDS": 300,
     "WORKER_CONCURRENCY": 4,

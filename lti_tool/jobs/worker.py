@@ -63,6 +63,7 @@ class RetryPolicy:
 
     base_seconds: float = 2.0
     max_seconds: float = 900.0
+    # Tries a `--once` drain waits for; transient failures are retried for ever (the grade is never dropped).
     max_attempts: int = 12
 
     def delay(self, attempts: int, retry_after: float | None = None, rng: random.Random | None = None) -> float:
@@ -102,6 +103,8 @@ class _Outcome:
     next_attempt_at: datetime | None = None
     last_status: int | None = None
     last_error: str | None = None
+    # Claimed but never sent (its platform hung on another score): the attempt claim() counted is given back.
+    unsent: bool = False
 
 
 @dataclass(eq=False)
@@ -114,6 +117,10 @@ class _Job:
 
 
 NOT_SENT = "Not sent: the platform did not answer another score in the same batch; retrying later."
+
+
+class _NotSent(ServiceCallError):
+    """A score held back because its platform stopped answering: no attempt was made, so none is counted."""
 
 
 def _send(job: _Job) -> ServiceCallError | None:
@@ -227,6 +234,8 @@ def _record(token: str, outcomes: list[_Outcome]) -> None:
             values.update(synced_at=now, duplicate=outcome.duplicate)
         if outcome.next_attempt_at is not None:
             values["next_attempt_at"] = outcome.next_attempt_at
+        if outcome.unsent:
+            values["attempts"] = _TABLE.c.attempts - 1
         # The lease guard: if our lease ran out and another worker took the row, its word wins.
         db.session.execute(
             sa.update(_TABLE)
@@ -274,11 +283,7 @@ class _Poster:
             # AGS 2.0 §3.4.1: the platform keeps the score with the latest timestamp; it already has ours or newer.
             return _Outcome(row.id, SYNCED, row.attempts, duplicate=True, last_status=409)
         if _transient(exc.status):
-            if row.attempts >= self.policy.max_attempts:
-                return _Outcome(
-                    row.id, FAILED, row.attempts, last_status=exc.status,
-                    last_error=f"Gave up after {row.attempts} attempts: {message}",
-                )
+            # Never given up on: an LMS down for maintenance for hours must still get the grade (capped backoff).
             wait = self.policy.delay(row.attempts, exc.retry_after)
             return _Outcome(
                 row.id, PENDING, row.attempts, next_attempt_at=now + timedelta(seconds=wait),
@@ -322,6 +327,7 @@ class _Poster:
             else:
                 outcome = self._failure(job.row, error, utcnow())
                 outcome.lineitem_url = job.url
+                outcome.unsent = isinstance(error, _NotSent)
                 outcomes.append(outcome)
         return outcomes
 
@@ -346,7 +352,7 @@ class _Poster:
                         return
                     job = queue.popleft()
                 if silent.is_set():
-                    error: ServiceCallError | None = ServiceCallError(NOT_SENT)
+                    error: ServiceCallError | None = _NotSent(NOT_SENT)
                 else:
                     error = _send(job)
                     if error is not None and error.status is None:
@@ -374,12 +380,19 @@ class _Poster:
         return url
 
 
-def _next_wake(now: datetime) -> float | None:
-    """Return seconds until some pending row may be claimed, or None when nothing is pending."""
+def _next_wake(now: datetime, patience: int | None = None) -> float | None:
+    """Return seconds until some pending row may be claimed, or None when nothing is pending.
+
+    With patience, rows already tried that many times are not waited for: they stay pending for the next
+    worker, so `pathways worker --once` ends during a long LMS outage instead of retrying for ever.
+    """
+    waiting = _TABLE.c.status == PENDING
+    if patience is not None:
+        waiting = sa.and_(waiting, _TABLE.c.attempts < patience)
     due = db.session.execute(
         sa.select(
             sa.func.min(_TABLE.c.next_attempt_at), sa.func.min(_TABLE.c.lease_expires_at), sa.func.count()
-        ).where(_TABLE.c.status == PENDING)
+        ).where(waiting)
     ).one()
     db.session.commit()  # end the read transaction, so the next pass sees other workers' writes
     if not due[2]:
@@ -404,8 +417,10 @@ def drain(
 ) -> DrainStats:
     """Post due outbox rows until the outbox is empty (once) or until stopped; return what happened.
 
-    With once=True, rows waiting for a retry are waited for, so on return every row is synced, failed or
-    superseded (or max_seconds ran out). With once=False the worker polls for new rows until `stop` is set.
+    With once=True, rows waiting for a retry are waited for until they have had max_attempts tries, so on
+    return every row is synced, failed, superseded or still pending after max_attempts transient failures
+    (or max_seconds ran out). With once=False the worker polls for new rows until `stop` is set; it never
+    gives up on a transient failure.
     """
     batch = int(batch or setting(app, "WORKER_BATCH"))
     lease = float(lease_seconds or setting(app, "WORKER_LEASE_SECONDS"))
@@ -442,7 +457,7 @@ def drain(
                         _log_outcomes(outcomes)
                         stats.token_requests = poster.token_requests
                     else:
-                        wait = _next_wake(utcnow())
+                        wait = _next_wake(utcnow(), policy.max_attempts if once else None)
                     health.passed()
                 except Exception as exc:  # noqa: BLE001 - the worker outlives outages; see _Health.failed
                     wait = health.failed(exc, token)

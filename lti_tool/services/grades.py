@@ -19,7 +19,7 @@ from ..lti.deep_linking import MASTERY_TAG
 from ..lti.services import PlatformConnector, ServiceCallError
 from ..models import Course, Enrollment, Person, Placement, Platform, ScoreOutbox, SkillLineItem
 from ..models.outbox import FAILED, PENDING, SUPERSEDED, SYNCED, newer_row_exists
-from .errors import NotFound, ServiceError
+from .errors import N_, NotFound, ServiceError
 from .roster import platform_connector
 
 # Our line items carry this tag (and the placement's resource_id), so find_or_create finds them again.
@@ -515,11 +515,13 @@ def compare_results(
         raise NotFound("This placement is not known to Pathways.")
     course = _course_of(placement)
     connector = connector_for_course(course, secret_key=secret_key, http=http, timeout=timeout)
-    lineitem_url = ensure_lineitem(placement_id, connector=connector, skill_id=skill_id)
     try:
+        # Finding the column is a platform call too: an LMS that is down fails here first.
+        lineitem_url = ensure_lineitem(placement_id, connector=connector, skill_id=skill_id)
         results = {r.user_id: r for r in ags.read_results(connector, lineitem_url)}
     except ServiceCallError as exc:
-        raise ServiceError(f"The gradebook could not be read from the platform: {ags.platform_message(exc)}") from exc
+        raise ServiceError(N_("The gradebook could not be read from the platform: %(reason)s Try again later."),
+                           reason=ags.platform_message(exc)) from exc
     synced: dict[int, ScoreOutbox] = {}
     for row in db.session.scalars(
         sa.select(ScoreOutbox)

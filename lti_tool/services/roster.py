@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -333,34 +334,60 @@ def request_roster_sync(course: Course, *, now: datetime, min_seconds: int) -> b
     return True
 
 
+# How long a claimed roster sync is held: a sync cut off by a killed worker runs again after this long. One still
+# running then may be claimed a second time, so it is far longer than a sync takes.
+SYNC_LEASE_SECONDS = 600
+
+
 def run_due_roster_sync(
     *, secret_key: str, http: requests.Session, timeout: float, store_email: bool, now: datetime, retry_seconds: int
 ) -> RosterResult | None:
     """Claim one course whose roster sync is due and sync it; None when none is due.
 
-    The claim is a conditional UPDATE, so two workers never sync the same course at once. A failed sync is
-    due again after retry_seconds.
+    The claim is a conditional UPDATE that leases the sync: it moves roster_sync_due_at past the sync (now plus
+    the lease) instead of clearing it, so two workers never sync the same course at once, and a sync cut off by
+    a database error or a killed worker is due again once the lease runs out. Only a finished sync clears it.
+    A failed sync is due again after retry_seconds.
     """
     course_id = db.session.scalar(
         sa.select(Course.id).where(Course.roster_sync_due_at <= now).order_by(Course.roster_sync_due_at).limit(1)
     )
     if course_id is None:
         return None
+    lease = now + timedelta(seconds=SYNC_LEASE_SECONDS)
     claimed = db.session.execute(
         sa.update(Course)
         .where(Course.id == course_id, Course.roster_sync_due_at <= now)
-        .values(roster_sync_due_at=None)
+        .values(roster_sync_due_at=lease)
     ).rowcount
     db.session.commit()
     if not claimed:
         return None
     try:
-        return sync_roster(course_id, secret_key=secret_key, http=http, timeout=timeout, store_email=store_email,
-                           now=now)
-    except ServiceError:
+        result = sync_roster(course_id, secret_key=secret_key, http=http, timeout=timeout,
+                             store_email=store_email, now=now)
+    except Exception:  # a platform refusal (ServiceError) or a database blip alike: the sync must run again
         metrics.record_roster_sync(ok=False)
-        db.session.rollback()
-        retry_at = now + timedelta(seconds=retry_seconds)
-        db.session.execute(sa.update(Course).where(Course.id == course_id).values(roster_sync_due_at=retry_at))
-        db.session.commit()
+        _reschedule(course_id, lease, now + timedelta(seconds=retry_seconds))
         raise
+    # Done: no longer due, unless our lease ran out and another worker holds the sync now.
+    db.session.execute(
+        sa.update(Course).where(Course.id == course_id, Course.roster_sync_due_at == lease)
+        .values(roster_sync_due_at=None)
+    )
+    db.session.commit()
+    return result
+
+
+def _reschedule(course_id: int, lease: datetime, retry_at: datetime) -> None:
+    """Make a failed sync due again at retry_at; if the database is down too, the lease does it later."""
+    try:
+        db.session.rollback()
+        db.session.execute(
+            sa.update(Course).where(Course.id == course_id, Course.roster_sync_due_at == lease)
+            .values(roster_sync_due_at=retry_at)
+        )
+        db.session.commit()
+    except sa.exc.SQLAlchemyError:
+        with contextlib.suppress(sa.exc.SQLAlchemyError):
+            db.session.rollback()  # the worker's pass reports the outage and starts a new session

@@ -1,0 +1,87 @@
+"""An LMS down for longer than the worker's retries (maintenance, an outage): the grade waits and lands, never dropped."""
+
+from __future__ import annotations
+
+import html
+import re
+import threading
+import time
+
+import pytest
+
+from lti_tool.jobs.worker import DrainStats, drain
+from tests.support import SandboxActions
+
+from .gradebook import FAST_RETRIES, open_gradebook
+
+# A small GRADE_MAX_ATTEMPTS, so an outage longer than it takes a second, not the ~47 minutes of the defaults.
+SHORT_PATIENCE = {**FAST_RETRIES, "GRADE_MAX_ATTEMPTS": 3}
+
+
+def _work_until_posted(book, *, max_seconds: float) -> DrainStats:
+    """Run the worker as `pathways worker` does (never --once) until it has posted a score."""
+    stop = threading.Event()
+    return drain(book.tool.app, once=False, stop=stop, max_seconds=max_seconds,
+                 on_pass=lambda stats: stats.posted and stop.set())
+
+
+@pytest.fixture
+def gradebook(make_tool):
+    tool = make_tool(**SHORT_PATIENCE)
+    book = open_gradebook(tool, SandboxActions(tool))
+    book.queue("student-1", 10.0)
+    book.drain()  # the column exists, so the failures below all hit score posts
+    return book
+
+
+def test_a_grade_is_retried_past_grade_max_attempts_and_lands_when_the_lms_is_back(gradebook):
+    gradebook.platform.fail_next = [500, 503, 502, 500, 429, 500, 504, 500]  # more failures than 3 attempts
+    gradebook.queue("student-1", 30.0)
+
+    stats = _work_until_posted(gradebook, max_seconds=30)
+
+    assert stats.posted == 1 and stats.failed == 0 and stats.retries_scheduled == 8
+    assert gradebook.lms_scores()["student-1"]["scoreGiven"] == 30.0
+    latest = gradebook.rows()[-1]
+    assert latest.status == "synced" and latest.attempts == 9
+
+
+def test_worker_once_stops_waiting_after_grade_max_attempts_and_leaves_the_grade_pending_for_the_teacher_to_see(
+    gradebook,
+):
+    gradebook.platform.fail_next = [500] * 50  # down for the whole drain
+    gradebook.queue("student-1", 30.0)
+
+    started = time.monotonic()
+    stats = gradebook.drain(max_seconds=30)
+
+    assert time.monotonic() - started < 10  # `pathways worker --once` ends during an outage
+    assert stats.failed == 0 and stats.posted == 0
+    latest = gradebook.rows()[-1]
+    assert latest.status == "pending" and latest.attempts == 3 and latest.last_status == 500
+    page = SandboxActions(gradebook.tool).launch("teacher")
+    row = next(r for r in re.findall(r"<tr.*?</tr>", page.text, re.S) if "Priya Shah" in r)
+    text = html.unescape(re.sub(r"<[^>]+>", " ", row))
+    assert "Pending" in text and "retrying:" in text and "500" in text, text
+    assert "Failed" not in text
+
+    gradebook.platform.fail_next = []  # the LMS is back: the running worker posts it
+    _work_until_posted(gradebook, max_seconds=10)
+    assert gradebook.lms_scores()["student-1"]["scoreGiven"] == 30.0
+
+
+def test_scores_held_back_because_their_platform_hung_do_not_use_up_an_attempt(make_tool):
+    tool = make_tool(**SHORT_PATIENCE, WORKER_PLATFORM_CONCURRENCY=1)
+    tool.platform.timeout_seconds = 1.0  # an injected "timeout" outlasts the worker's 0.5 s timeout
+    book = open_gradebook(tool, SandboxActions(tool))
+    book.queue("student-1", 10.0)
+    book.drain()
+    book.platform.fail_next = ["timeout"]  # the first post of the next batch hangs; the rest are not sent
+    for sub in ("student-2", "student-3", "student-4"):
+        book.queue(sub, 50.0)
+
+    stats = book.drain()
+
+    assert stats.posted == 3 and stats.failed == 0
+    attempts = {r.person_id: r.attempts for r in book.rows()[1:]}
+    assert attempts == {book.people["student-2"]: 2, book.people["student-3"]: 1, book.people["student-4"]: 1}
