@@ -272,6 +272,8 @@ class _Poster:
         message = ags.platform_message(exc)
         if exc.status == 409:
             # AGS 2.0 §3.4.1: the platform keeps the score with the latest timestamp; it already has ours or newer.
+            # (Moodle compares whole seconds: queue_scores keeps a target's scores a second apart, so no newer
+            # score of ours is refused as "not later".)
             return _Outcome(row.id, SYNCED, row.attempts, duplicate=True, last_status=409)
         if _transient(exc.status):
             if row.attempts >= self.policy.max_attempts:

@@ -26,8 +26,10 @@ from .roster import platform_connector
 PLACEMENT_TAG = MASTERY_TAG  # the same tag Deep Linking gives the column, so find_or_create finds it
 SKILL_TAG_PREFIX = "pathways-skill:"
 COMMENT_LIMIT = 250
-# AGS timestamps must strictly increase per user and line item; a microsecond is the finest step we store.
-TICK = timedelta(microseconds=1)
+# AGS timestamps must strictly increase per user and line item. Moodle keeps a score's time in whole seconds
+# (gradebookservices: strtotime) and refuses (409) one not in a later second than the last, so a score follows the
+# previous one for its target by at least a second, even when both changed within the same second.
+SCORE_STEP = timedelta(seconds=1)
 FULLY_GRADED = "FullyGraded"
 PENDING_MANUAL = "PendingManual"
 
@@ -205,8 +207,8 @@ def _queue(scores: Sequence[NewScore], *, now: datetime, returning: bool) -> lis
         if _unchanged(score, newest):
             continue
         written.append(score)
-        # AGS timestamps strictly increase per student and line item, even for two changes within a microsecond.
-        stamp = now if newest is None or newest.score_timestamp < now else newest.score_timestamp + TICK
+        # AGS timestamps strictly increase per student and line item, by whole seconds (see SCORE_STEP).
+        stamp = now if newest is None else max(now, newest.score_timestamp + SCORE_STEP)
         rows.append({
             "course_id": score.placement.course_id, "placement_id": score.placement.id, "person_id": score.person_id,
             "skill_id": score.skill_id, "lineitem_url": None if score.skill_id else score.placement.lineitem_url,
