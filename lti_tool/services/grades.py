@@ -368,6 +368,37 @@ def ensure_lineitem(
     return url
 
 
+def forget_lineitem(placement_id: int, skill_id: str, lineitem_url: str) -> None:
+    """Forget a line item the platform no longer has (deleted in the LMS) wherever we kept its URL; commits.
+
+    The placement's (or skill's) line item and the waiting scores queued for it let go of the URL, so the next
+    ensure_lineitem() finds or creates the column again and those scores follow it. Only where the URL is still
+    this one: a launch may have named a new column meanwhile.
+    """
+    if skill_id:
+        db.session.execute(
+            sa.delete(SkillLineItem)
+            .where(SkillLineItem.placement_id == placement_id, SkillLineItem.skill_id == skill_id,
+                   SkillLineItem.lineitem_url == lineitem_url)
+            .execution_options(synchronize_session=False)
+        )
+    else:
+        db.session.execute(
+            sa.update(Placement)
+            .where(Placement.id == placement_id, Placement.lineitem_url == lineitem_url)
+            .values(lineitem_url=None)
+            .execution_options(synchronize_session=False)
+        )
+    db.session.execute(
+        sa.update(ScoreOutbox)
+        .where(ScoreOutbox.placement_id == placement_id, ScoreOutbox.skill_id == skill_id,
+               ScoreOutbox.lineitem_url == lineitem_url, ScoreOutbox.status == PENDING)
+        .values(lineitem_url=None)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
 def _skill_name(course_id: int, skill_id: str) -> str:
     from .content import course_pack
 
@@ -413,8 +444,14 @@ def retry_failed(
     if person_id is not None:
         query = query.where(ScoreOutbox.person_id == person_id)
     rows = list(db.session.scalars(query))
+    # The column a row failed on may be gone (deleted in the LMS): it goes to its placement's column as it is now,
+    # as a newly queued score would (a skill's column is looked up by the worker).
+    columns = {placement_id: url for placement_id, url in db.session.execute(
+        sa.select(Placement.id, Placement.lineitem_url).where(Placement.id.in_({row.placement_id for row in rows}))
+    )} if rows else {}
     for row in rows:
         row.status = PENDING
+        row.lineitem_url = None if row.skill_id else columns.get(row.placement_id)
         row.attempts = 0
         row.next_attempt_at = now
         row.lease_token = None
