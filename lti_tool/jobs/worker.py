@@ -8,6 +8,7 @@ again, and since every score carries its own timestamp, posting one twice change
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import random
@@ -117,6 +118,10 @@ class _Job:
 
 
 NOT_SENT = "Not sent: the platform did not answer another score in the same batch; retrying later."
+COLUMN_GONE = "The LMS no longer has this gradebook column (HTTP 404); it may have been deleted there."
+COLUMN_GONE_AGAIN = ("The LMS refused the score (HTTP 404, reason: lineitem_gone) also for the gradebook column "
+                     "Pathways found or made again in place of a deleted one. Check the activity's grade settings "
+                     "in the LMS, then retry.")
 
 
 class _NotSent(ServiceCallError):
@@ -281,6 +286,8 @@ class _Poster:
         message = ags.platform_message(exc)
         if exc.status == 409:
             # AGS 2.0 §3.4.1: the platform keeps the score with the latest timestamp; it already has ours or newer.
+            # (Moodle compares whole seconds: queue_scores keeps a target's scores a second apart, so no newer
+            # score of ours is refused as "not later".)
             return _Outcome(row.id, SYNCED, row.attempts, duplicate=True, last_status=409)
         if _transient(exc.status):
             # Never given up on: an LMS down for maintenance for hours must still get the grade (capped backoff).
@@ -321,15 +328,66 @@ class _Poster:
             except ServiceCallError:
                 pass  # each post will meet the same error and be rescheduled or failed on its own
 
+        not_found: list[tuple[_Job, ServiceCallError]] = []
         for job, error in self._send_by_platform(jobs).items():
-            if error is None:
-                outcomes.append(_Outcome(job.row.id, SYNCED, job.row.attempts, lineitem_url=job.url))
+            if error is not None and error.status == 404:
+                not_found.append((job, error))
             else:
-                outcome = self._failure(job.row, error, utcnow())
-                outcome.lineitem_url = job.url
-                outcome.unsent = isinstance(error, _NotSent)
-                outcomes.append(outcome)
+                outcomes.append(self._outcome(job, error))
+        if not_found:
+            outcomes += self._follow_deleted_lineitems(not_found)
         return outcomes
+
+    def _outcome(self, job: _Job, error: ServiceCallError | None) -> _Outcome:
+        if error is None:
+            return _Outcome(job.row.id, SYNCED, job.row.attempts, lineitem_url=job.url)
+        outcome = self._failure(job.row, error, utcnow())
+        outcome.lineitem_url = job.url
+        outcome.unsent = isinstance(error, _NotSent)
+        return outcome
+
+    def _follow_deleted_lineitems(self, not_found: list[tuple[_Job, ServiceCallError]]) -> list[_Outcome]:
+        """Resend, once, the scores whose line item answered 404, to the column found or made in its place.
+
+        A teacher may delete the column in the LMS (AGS 2.0: platforms may delete line items); every later score
+        for it would meet the same 404. The column is looked up again by our resourceId and tag, and made again
+        where the platform lets us; a second 404 fails the row instead of looping.
+        """
+        now = utcnow()
+        outcomes: list[_Outcome] = []
+        resend: list[_Job] = []
+        replaced: dict[str, str | ServiceCallError | ServiceError | None] = {}
+        for job, error in not_found:
+            if job.url not in replaced:
+                replaced[job.url] = self._replace_lineitem(job)
+            found = replaced[job.url]
+            if isinstance(found, str):
+                resend.append(dataclasses.replace(job, url=found))
+            elif found is None:  # the column is still there: the 404 was about something else
+                outcomes.append(self._outcome(job, error))
+            elif isinstance(found, ServiceCallError):
+                outcomes.append(self._failure(job.row, found, now))
+            else:
+                outcomes.append(_Outcome(job.row.id, FAILED, job.row.attempts, last_status=404,
+                                         last_error=f"{COLUMN_GONE} {found.message}"))
+        for job, error in self._send_by_platform(resend).items():
+            if error is not None and error.status == 404:
+                outcomes.append(_Outcome(job.row.id, FAILED, job.row.attempts, lineitem_url=job.url,
+                                         last_status=404, last_error=COLUMN_GONE_AGAIN))
+            else:
+                outcomes.append(self._outcome(job, error))
+        return outcomes
+
+    def _replace_lineitem(self, job: _Job) -> str | ServiceCallError | ServiceError | None:
+        """Return the line item in place of job.url if the platform deleted it, None if it still has it."""
+        try:
+            if ags.lineitem_exists(job.connector, job.url):
+                return None
+            grades.forget_lineitem(job.row.placement_id, job.row.skill_id, job.url)
+            self.lineitems = {key: url for key, url in self.lineitems.items() if url != job.url}
+            return self._lineitem(job.row, job.connector)
+        except (ServiceCallError, ServiceError) as exc:
+            return exc
 
     def _send_by_platform(self, jobs: list[_Job]) -> dict[_Job, ServiceCallError | None]:
         """Post the scores, at most WORKER_PLATFORM_CONCURRENCY at a time per platform.

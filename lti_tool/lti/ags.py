@@ -136,6 +136,21 @@ def find_lineitem(connector: PlatformConnector, lineitems_url: str, resource_id:
     return None
 
 
+def lineitem_exists(connector: PlatformConnector, lineitem_url: str) -> bool:
+    """Tell whether the platform still shows this line item (a GET, AGS 2.0 §3.2); False when it says not found.
+
+    A platform that will not show it (no line item scope) is taken at its scores endpoint's word: not there.
+    Raises ServiceCallError when the platform does not answer or asks us to come back later.
+    """
+    try:
+        connector.make_service_request(AGS_SCOPES, lineitem_url, accept="application/vnd.ims.lis.v2.lineitem+json")
+    except ServiceCallError as exc:
+        if exc.status is None or exc.status in (408, 429) or exc.status >= 500:
+            raise
+        return False
+    return True
+
+
 def _delete(connector: PlatformConnector, lineitem_url: str) -> None:
     """Delete a line item we created (pylti1p3's connector speaks only GET and POST)."""
     connector.check_service_url(lineitem_url)

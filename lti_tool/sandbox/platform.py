@@ -252,6 +252,9 @@ class SandboxPlatform:
         self._next_line_item = 1
         self._registration_tokens: set[str] = set()
         self._roster_snapshots: dict[str, dict[str, dict]] = {}
+        # Moodle keeps a score's time as whole seconds (gradebookservices: strtotime) and refuses (409) a score not in
+        # a later second than the last one for that user and line item; False: full precision, as AGS reads.
+        self.score_times_in_whole_seconds = False
         # None: grant any supported scope; a set: refuse token requests asking for anything else (Moodle).
         self.grantable_scopes: set[str] | None = None
         self.registrations: list[dict] = []
@@ -1282,7 +1285,7 @@ class SandboxPlatform:
         with self._lock:
             key = self._existing(context_id, item_id)
             previous = [s for s in self._scores[key] if s["userId"] == user_id]
-            if previous and _parse_timestamp(previous[-1]["timestamp"], "timestamp") >= stamp:
+            if previous and self._score_time(previous[-1]["timestamp"]) >= self._score_time(stamp):
                 # AGS 2.0: the platform must not let an older (or repeated) update overwrite a newer one.
                 raise SandboxError(
                     409, "conflict", "a score with the same or a later timestamp is already recorded"
@@ -1308,6 +1311,11 @@ class SandboxPlatform:
                 if user == user_id and self.lineitem_url(ctx, item_id) == lineitem_url:
                     return copy.deepcopy(attempts)
         return []
+
+    def _score_time(self, stamp: datetime | str) -> datetime:
+        """Return a score's time as this platform compares it: cut to the whole second where Moodle would."""
+        moment = stamp if isinstance(stamp, datetime) else _parse_timestamp(stamp, "timestamp")
+        return moment.replace(microsecond=0) if self.score_times_in_whole_seconds else moment
 
     def results(
         self, context_id: str, item_id: str, args: Mapping[str, str]

@@ -26,8 +26,10 @@ from .roster import platform_connector
 PLACEMENT_TAG = MASTERY_TAG  # the same tag Deep Linking gives the column, so find_or_create finds it
 SKILL_TAG_PREFIX = "pathways-skill:"
 COMMENT_LIMIT = 250
-# AGS timestamps must strictly increase per user and line item; a microsecond is the finest step we store.
-TICK = timedelta(microseconds=1)
+# AGS timestamps must strictly increase per user and line item. Moodle keeps a score's time in whole seconds
+# (gradebookservices: strtotime) and refuses (409) one not in a later second than the last, so a score follows the
+# previous one for its target by at least a second, even when both changed within the same second.
+SCORE_STEP = timedelta(seconds=1)
 FULLY_GRADED = "FullyGraded"
 PENDING_MANUAL = "PendingManual"
 
@@ -205,8 +207,8 @@ def _queue(scores: Sequence[NewScore], *, now: datetime, returning: bool) -> lis
         if _unchanged(score, newest):
             continue
         written.append(score)
-        # AGS timestamps strictly increase per student and line item, even for two changes within a microsecond.
-        stamp = now if newest is None or newest.score_timestamp < now else newest.score_timestamp + TICK
+        # AGS timestamps strictly increase per student and line item, by whole seconds (see SCORE_STEP).
+        stamp = now if newest is None else max(now, newest.score_timestamp + SCORE_STEP)
         rows.append({
             "course_id": score.placement.course_id, "placement_id": score.placement.id, "person_id": score.person_id,
             "skill_id": score.skill_id, "lineitem_url": None if score.skill_id else score.placement.lineitem_url,
@@ -366,6 +368,37 @@ def ensure_lineitem(
     return url
 
 
+def forget_lineitem(placement_id: int, skill_id: str, lineitem_url: str) -> None:
+    """Forget a line item the platform no longer has (deleted in the LMS) wherever we kept its URL; commits.
+
+    The placement's (or skill's) line item and the waiting scores queued for it let go of the URL, so the next
+    ensure_lineitem() finds or creates the column again and those scores follow it. Only where the URL is still
+    this one: a launch may have named a new column meanwhile.
+    """
+    if skill_id:
+        db.session.execute(
+            sa.delete(SkillLineItem)
+            .where(SkillLineItem.placement_id == placement_id, SkillLineItem.skill_id == skill_id,
+                   SkillLineItem.lineitem_url == lineitem_url)
+            .execution_options(synchronize_session=False)
+        )
+    else:
+        db.session.execute(
+            sa.update(Placement)
+            .where(Placement.id == placement_id, Placement.lineitem_url == lineitem_url)
+            .values(lineitem_url=None)
+            .execution_options(synchronize_session=False)
+        )
+    db.session.execute(
+        sa.update(ScoreOutbox)
+        .where(ScoreOutbox.placement_id == placement_id, ScoreOutbox.skill_id == skill_id,
+               ScoreOutbox.lineitem_url == lineitem_url, ScoreOutbox.status == PENDING)
+        .values(lineitem_url=None)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
 def _skill_name(course_id: int, skill_id: str) -> str:
     from .content import course_pack
 
@@ -411,8 +444,14 @@ def retry_failed(
     if person_id is not None:
         query = query.where(ScoreOutbox.person_id == person_id)
     rows = list(db.session.scalars(query))
+    # The column a row failed on may be gone (deleted in the LMS): it goes to its placement's column as it is now,
+    # as a newly queued score would (a skill's column is looked up by the worker).
+    columns = {placement_id: url for placement_id, url in db.session.execute(
+        sa.select(Placement.id, Placement.lineitem_url).where(Placement.id.in_({row.placement_id for row in rows}))
+    )} if rows else {}
     for row in rows:
         row.status = PENDING
+        row.lineitem_url = None if row.skill_id else columns.get(row.placement_id)
         row.attempts = 0
         row.next_attempt_at = now
         row.lease_token = None
