@@ -163,7 +163,7 @@ def test_spanish_student_reads_the_plan_a_question_its_hint_and_solution_in_span
     assert spanish.prompt in question and english.prompt not in question
     audit.check("Spanish practice question")
 
-    _click(browser, browser.find_element(By.CSS_SELECTOR, "a[href*='hints=1']"))
+    _click(browser, browser.find_element(By.CSS_SELECTOR, "button[name='show_hint']"))
     assert spanish.hints[0] in browser.find_element(By.TAG_NAME, "main").text
     audit.check("Spanish hint")
     _answer(browser, right=False)
