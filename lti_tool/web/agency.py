@@ -60,6 +60,16 @@ def evidence_too_large(exc: RequestEntityTooLarge):
     return _evidence_page(launch.person_id, chosen=request.args.get("skill_id", ""), status=413)
 
 
+@bp.app_template_filter("reflection_prompt")
+def reflection_prompt(kept: str) -> str:
+    """Return a kept reflection prompt in the page's language (the skill's name as it was kept)."""
+    parts = agency.reflection_prompt_parts(kept)
+    if parts is None:
+        return kept
+    prompt, skill = parts
+    return gettext(agency.AFTER_PRACTISING, prompt=gettext(prompt), skill=skill) if skill else gettext(prompt)
+
+
 @bp.app_template_global("evidence_waiting")
 def evidence_waiting() -> int:
     """Return how much evidence waits for review, for the link on the teacher's course page."""

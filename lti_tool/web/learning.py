@@ -78,7 +78,7 @@ def answer(skill_id: str):
     except ServiceError as exc:
         flash(translated(exc), "error")
         return redirect(url_for("learning.practice", skill_id=skill_id), code=303)
-    # Two misses in a row: more of the same questions is not working, so offer other ways to learn it.
+    # Two misses (or more) in a row: more of the same questions is not working, so offer other ways to learn it.
     # (The answer counted them with the question it read: no statement more.)
     stuck = not result.correct and result.misses_in_a_row >= MISSES_BEFORE_HELP
     mastered = any(new is Level.MASTERED and old is not Level.MASTERED for _, old, new in result.changes)

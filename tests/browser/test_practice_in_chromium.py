@@ -71,7 +71,7 @@ def _practise(browser, home: str, skill_id: str) -> None:
 def test_placement_check_leads_to_a_plan_that_starts_at_its_good_places_to_start(browser, tool):
     audit = PageAudit(browser)
     _student_in_the_demo_course(browser, tool)
-    _click(browser, browser.find_element(By.LINK_TEXT, "Start your placement check (about 10 questions)"))
+    _click(browser, browser.find_element(By.LINK_TEXT, "Start your placement check (up to 12 questions)"))
     asked = 0
     while "/diagnostic/result" not in browser.current_url:
         _answer(browser, right=asked < 3)

@@ -103,3 +103,99 @@ def test_show_a_hint_keeps_the_chosen_option(sandbox, tool):
     hinted = submit_form(page, f"/practice/{skill_id}", answer=choice, show_hint="1")
     assert re.search(rf'value="{re.escape(choice)}" required checked>', hinted.text)
     assert html.escape(item.hints[0]) in hinted.text
+
+
+# --- 3. Words that match the page ------------------------------------------------------------------------------
+
+
+def _text(page) -> str:
+    """The page's text as a screen reader reads it: tags dropped, nothing added between them."""
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", page.text)))
+
+
+def test_goals_without_a_course_end_date_do_not_say_there_are_no_dates_above_a_dated_goal(sandbox, tool):
+    _setup_course(sandbox)
+    student = sandbox.launch("student")
+    goals = _open(student, tool, "My goals")
+    added = submit_form(goals, "/goals", title="Finish fractions", by_date="2027-01-13", why="")
+    assert "13 January 2027" in added.text
+    assert "there are no target dates" not in added.text
+    assert "Pathways suggests no target dates for your skills. Dates you give your own goals still count." in \
+        _text(added)
+
+
+def test_the_help_after_misses_in_a_row_stays_true_after_the_third(sandbox, tool):
+    from tests.support import served_answer
+
+    _setup_course(sandbox)
+    student = sandbox.launch("student")
+    skill = PACK.skills[0].id
+    texts = []
+    for _ in range(3):
+        page = open_in_launch(student, tool, f"/practice/{skill}")
+        texts.append(_text(submit_form(page, f"/practice/{skill}", answer=served_answer(tool, page, right=False))))
+    assert "Try learning it another way" not in texts[0]
+    for text in texts[1:]:
+        assert "A few misses in a row are a sign to look at it differently" in text and "Two misses" not in text
+
+
+def test_student_pages_show_the_name_a_friendly_date_and_a_calm_attempted_badge(sandbox, tool):
+    from tests.support import served_answer
+
+    _setup_course(sandbox)
+    student = sandbox.launch("student")
+    skill = PACK.skills[0].id
+    practice = open_in_launch(student, tool, f"/practice/{skill}")
+    assert '<span class="who">Priya Shah</span>' in practice.text
+    feedback = submit_form(practice, f"/practice/{skill}", answer=served_answer(tool, practice))
+    assert '<span class="who">Priya Shah</span>' in feedback.text
+
+    reflect = _open(student, tool, "/reflect")
+    written = submit_form(reflect, "/reflect", answer_0="Common denominators")
+    earlier = re.search(r'<time datetime="[^"]+">([^<]+)</time>', written.text).group(1)
+    assert re.fullmatch(r"\d{1,2} [A-Z][a-z]+ \d{4}", earlier) and "UTC" not in earlier
+
+    css = student.http.get(tool.url("/static/css/pathways.css"), timeout=30).text
+    background, colour = re.search(r"\.level-1 \{ background: #(\w{6}); color: #(\w{6}); \}", css).groups()
+    red, green, blue = (int(background[i:i + 2], 16) for i in (0, 2, 4))
+    assert red <= max(green, blue), "Attempted is a start, not an error: not a red badge"
+    assert _contrast(background, colour) >= 4.5
+
+
+def _contrast(one: str, two: str) -> float:
+    def luminance(hex_colour: str) -> float:
+        channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    high, low = sorted((luminance(one), luminance(two)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_skill_map_names_read_with_spaces_between_their_lines(sandbox, tool):
+    _setup_course(sandbox)
+    home = sandbox.launch("student")
+    names = [re.sub(r"<[^>]+>", "", text) for text in re.findall(r'<text [^>]*class="map-name">(.*?)</text>',
+                                                                  home.text, re.S)]
+    two_lines = [n for n in names if n.count(" ") and any(html.unescape(n) == s.name for s in PACK.skills)]
+    assert two_lines, names
+    assert not any("subtractfractions" in n for n in names)
+    assert all(html.unescape(n) in {s.name for s in PACK.skills} or n.endswith("…") for n in names), names
+
+
+def test_unit_check_labels_read_apart_and_the_check_does_not_name_the_skill(sandbox, tool):
+    from tests.web.test_mixed_review import _plan
+    from tests.web.test_unit_check import _student_who_started, _take_unit_check
+
+    student, pack = _student_who_started(sandbox, tool, 3)
+    summary, pages = _take_unit_check(_plan(student), tool, right=lambda n, page: True)
+    question = pages[0]
+    assert "Unit check: Fractions" in _text(question)
+    assert "work out which skill each one needs" in question.text and "This one is about" not in question.text
+    assert "Unit check: How your unit check went" in _text(summary)
+    assert '<span class="who">Priya Shah</span>' in question.text
+
+    teacher = sandbox.launch("teacher")
+    person_id = re.search(r'/students/(\d+)', open_in_launch(teacher, tool, "/class").text).group(1)
+    history = open_in_launch(teacher, tool, f"/students/{person_id}")
+    assert "<td>Unit check</td>" in history.text and "Unit_check" not in history.text
