@@ -199,3 +199,29 @@ def test_unit_check_labels_read_apart_and_the_check_does_not_name_the_skill(sand
     person_id = re.search(r'/students/(\d+)', open_in_launch(teacher, tool, "/class").text).group(1)
     history = open_in_launch(teacher, tool, f"/students/{person_id}")
     assert "<td>Unit check</td>" in history.text and "Unit_check" not in history.text
+
+
+def test_a_spanish_students_earlier_reflections_and_pace_go_through_the_catalogue(sandbox, tool):
+    from lti_tool.services.agency import AFTER_PRACTISING, NO_END_DATE, reflection_prompt_parts
+    from tests.support import launch_with_presentation
+
+    _setup_course(sandbox)
+    student = launch_with_presentation(sandbox, "student", locale="es")
+    reflect = open_in_launch(student, tool, "/reflect")
+    written = submit_form(reflect, "/reflect", answer_0="Los denominadores")
+    earlier = re.search(r'</time> · ([^<]+)</p>', written.text).group(1)
+    assert html.unescape(earlier) == "¿Qué te costó?"
+    # The kept English prompt is read back into its parts, for any page language.
+    skill = PACK.skills[0].name
+    kept = AFTER_PRACTISING % {"prompt": "What was hard?", "skill": skill}
+    assert reflection_prompt_parts(kept) == ("What was hard?", skill)
+    assert reflection_prompt_parts("Something older") is None
+
+    goals = open_in_launch(student, tool, "/goals")
+    assert goals.status_code == 200 and html.escape(NO_END_DATE, quote=False).split(",")[0] in goals.text
+
+
+def test_a_refused_launch_post_offers_no_back_to_the_page_that_posts_itself_again(sandbox):
+    refused = sandbox.begin("student").post(state="not-the-state")
+    assert refused.status_code >= 400
+    assert 'data-testid="error-back"' not in refused.text
