@@ -225,3 +225,20 @@ def test_a_refused_launch_post_offers_no_back_to_the_page_that_posts_itself_agai
     refused = sandbox.begin("student").post(state="not-the-state")
     assert refused.status_code >= 400
     assert 'data-testid="error-back"' not in refused.text
+
+
+def test_show_a_hint_in_a_unit_check_keeps_the_answer_and_answers_nothing(sandbox, tool):
+    from tests.web.test_mixed_review import _follow, _plan
+    from tests.web.test_unit_check import FRACTIONS, _records, _student_who_started
+
+    student, _pack = _student_who_started(sandbox, tool, 3)
+    question = _follow(_plan(student), "Start the unit check on Fractions")
+    answered_before = [row for row in _records(tool)[0] if row[2]]
+    item = served_item(tool, int(re.search(r'name="served" value="(\d+)"', question.text).group(1)))
+    typed = item.choices[0].id if item.type == "multiple_choice" else "5/8"
+    hinted = submit_form(question, f"/unit-check/{FRACTIONS}", answer=typed, show_hint="1")
+    assert hinted.status_code == 200 and "Question 1 of" in hinted.text
+    assert f'value="{typed}"' in hinted.text and (item.type == "multiple_choice") == ("checked>" in hinted.text)
+    if item.hints:
+        assert html.escape(item.hints[0]) in hinted.text
+    assert [row for row in _records(tool)[0] if row[2]] == answered_before
