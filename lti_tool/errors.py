@@ -41,7 +41,34 @@ def _render(status: int, message: str, title: str, *, for_admin: bool = False):
 
         title, message = gettext(title), gettext(message)
     return render_template("errors/error.html", status=status, title=title, message=message,
-                           for_admin=for_admin), status
+                           for_admin=for_admin, back=_way_back()), status
+
+
+def _way_back() -> dict[str, str]:
+    """Return where the page's way back goes and whom it speaks to: {"href": ..., "audience": ...}.
+
+    Inside a launch the course home of that launch ("href"), and the words fit its role (a teacher is not told
+    to tell their teacher); outside one (or when the launch itself failed) no href: a page opened by a GET offers
+    the browser's back ("history"). A refused POST outside a launch is a launch or a login from the LMS, whose page
+    before it posts itself again: no back to that.
+    """
+    from flask import g, url_for
+
+    launch = getattr(g, "launch", None)
+    if launch is None or getattr(g, "signed_out", False):
+        return {"href": "", "audience": "", "history": request.method == "GET"}
+    try:
+        href = url_for("course.home", launch_id=launch.id, **({"lt": g.launch_token}
+                                                               if getattr(g, "launch_token", None) else {}))
+        audience = "teacher" if launch.access == "teacher" else "student"
+    except Exception:  # noqa: BLE001 - the launch row is gone with a failed session: the browser's back will do
+        return {"href": "", "audience": "", "history": False}
+    return {"href": href, "audience": audience, "history": False}
+
+
+def error_page(status: int, message: str, title: str):
+    """Return the error page (status, message, title: fixed English texts, looked up in the page's language)."""
+    return _render(status, message, title)
 
 
 # What an outage of the database or the cache looks like to a request: the client library's connection errors.

@@ -59,6 +59,8 @@ class DiagnosticAnswer:
     item_id: str
     skill_id: str
     correct: bool
+    #: The student said "I haven't learnt this yet" instead of answering (counted as a wrong answer).
+    not_sure: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,9 +72,9 @@ class DiagnosticState:
     def __post_init__(self) -> None:
         object.__setattr__(self, "answers", tuple(self.answers))
 
-    def answer(self, item_id: str, skill_id: str, correct: bool) -> DiagnosticState:
-        """Return the state with one more answer."""
-        return DiagnosticState((*self.answers, DiagnosticAnswer(item_id, skill_id, correct)))
+    def answer(self, item_id: str, skill_id: str, correct: bool, *, not_sure: bool = False) -> DiagnosticState:
+        """Return the state with one more answer (not_sure: the student said they have not learnt it yet)."""
+        return DiagnosticState((*self.answers, DiagnosticAnswer(item_id, skill_id, correct, not_sure)))
 
     @property
     def asked(self) -> frozenset[str]:
@@ -81,13 +83,16 @@ class DiagnosticState:
 
     def to_dict(self) -> dict[str, object]:
         """Return the state as a JSON-serialisable dict."""
-        return {"answers": [[a.item_id, a.skill_id, a.correct] for a in self.answers]}
+        # A fourth value only for "not learnt yet": states stored before it was kept read as answers.
+        return {"answers": [[a.item_id, a.skill_id, a.correct, *([True] if a.not_sure else [])]
+                            for a in self.answers]}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> DiagnosticState:
         """Rebuild a state from `to_dict` output."""
         rows = data.get("answers", []) or []
-        return cls(tuple(DiagnosticAnswer(str(i), str(s), bool(c)) for i, s, c in rows))  # type: ignore[union-attr]
+        return cls(tuple(DiagnosticAnswer(str(row[0]), str(row[1]), bool(row[2]), bool(row[3:4] and row[3]))
+                         for row in rows))  # type: ignore[union-attr]
 
 
 class Belief(StrEnum):
@@ -327,6 +332,8 @@ def placement(
     chances = chances_known(graph, state, guess=guess, slip=slip)
     right = {a.skill_id for a in state.answers if a.correct}
     wrong = {a.skill_id for a in state.answers if not a.correct}
+    # Skills whose every wrong answer was "I haven't learnt this yet": the reason says so, not that it went wrong.
+    said_not_yet = wrong - {a.skill_id for a in state.answers if not a.correct and not a.not_sure}
     result: dict[str, Placement] = {}
     for skill_id in graph.topological_order():
         chance = chances.get(skill_id)
@@ -345,7 +352,10 @@ def placement(
                 continue
         else:
             missed = [p for p in graph.prerequisites_of(skill_id, transitive=True) if p in wrong]
-            if skill_id in wrong:
+            if skill_id in said_not_yet:
+                belief, prior = Belief.NOT_YET, -PRIOR_ANSWERED
+                template = N_("From the placement check: you said you haven't learnt %(skill)s yet.")
+            elif skill_id in wrong:
                 belief, prior = Belief.NOT_YET, -PRIOR_ANSWERED
                 template = N_("From the placement check: the question on %(skill)s didn't go right yet.")
             elif missed:

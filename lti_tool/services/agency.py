@@ -58,7 +58,14 @@ EVIDENCE_KINDS: Mapping[str, str] = {
 }
 #: Levels a teacher can award for accepted evidence: evidence shows the skill, so at least Familiar.
 AWARDABLE_LEVELS = (Level.FAMILIAR, Level.PROFICIENT, Level.MASTERED)
-REFLECTION_PROMPTS = ("What was hard?", "What will you try next?")
+REFLECTION_PROMPTS = (N_("What was hard?"), N_("What will you try next?"))
+#: How a reflection's prompt is kept when it was written about a skill (read back by `reflection_prompt_parts`).
+AFTER_PRACTISING = N_("%(prompt)s (after practising %(skill)s)")
+#: Without a course end date Pathways suggests no dates, but the student's own goals keep theirs: say only the first.
+NO_END_DATE = N_("Your teacher has not set an end date for this course yet, so Pathways suggests no target dates "
+                 "for your skills. Dates you give your own goals still count.")
+END_BEFORE_START = N_("The course end date is on or before the day the course started in Pathways, so Pathways "
+                      "suggests no target dates for your skills. Ask your teacher to check it.")
 #: Enough for any real plan; it stops a script from filling the table.
 MAX_GOALS = 50
 GOAL_PREFIX = "mine-"
@@ -295,8 +302,7 @@ def pace_for(course_id: int, person_id: int, *, now: datetime, language: str = B
     ends_on = content.ends_on if content else None
     if ends_on is None:
         status = PaceStatus.NOT_STARTED.value if started is None else None
-        return PaceView(status, "Your teacher has not set an end date for this course yet, so there are no "
-                        "target dates.", None, len(mastered), len(order))
+        return PaceView(status, NO_END_DATE, None, len(mastered), len(order), explanation_parts=((NO_END_DATE, {}),))
     course = db.session.get(Course, course_id)
     today = now.date()
     course_start = min(course.created_at.date() if course else today, today)
@@ -306,9 +312,8 @@ def pace_for(course_id: int, person_id: int, *, now: datetime, language: str = B
         plan = plan_pace(remaining, mastered_on, course_start=course_start, course_end=ends_on, today=today,
                          started_on=started.date() if started else None)
     except ValueError:
-        return PaceView(None, "The course end date is on or before the day the course started in Pathways, so "
-                        "there are no target dates. Ask your teacher to check it.", ends_on, len(mastered),
-                        len(order))
+        return PaceView(None, END_BEFORE_START, ends_on, len(mastered), len(order),
+                        explanation_parts=((END_BEFORE_START, {}),))
     targets = tuple((sid, names[sid], plan.targets[sid]) for sid in remaining if sid in plan.targets)
     return PaceView(plan.status.value, plan.explanation, ends_on, plan.mastered, plan.total, targets,
                     plan.explanation_parts)
@@ -375,7 +380,7 @@ def write_reflection(course_id: int, person_id: int, answers: Mapping[str, str],
             continue
         if len(text) > 4000:
             raise ServiceError(N_("Keep each answer to 4000 characters."))
-        shown = f"{prompt} (after practising {skill_name})" if skill_name else prompt
+        shown = AFTER_PRACTISING % {"prompt": prompt, "skill": skill_name} if skill_name else prompt
         db.session.add(Reflection(course_id=course_id, person_id=person_id, prompt=shown[:300], text=text,
                                   written_at=now))
         kept += 1
@@ -383,6 +388,19 @@ def write_reflection(course_id: int, person_id: int, answers: Mapping[str, str],
         raise ServiceError(N_("Write something for at least one of the questions."))
     db.session.commit()
     return kept
+
+
+def reflection_prompt_parts(kept: str) -> tuple[str, str] | None:
+    """Return (prompt, skill name) of a kept reflection prompt ("" when about no skill), or None when it is not one
+    of REFLECTION_PROMPTS (a prompt of an older wording): pages show that as kept."""
+    for prompt in REFLECTION_PROMPTS:
+        if kept == prompt:
+            return prompt, ""
+        before, _, after = AFTER_PRACTISING.partition("%(skill)s")
+        start = before % {"prompt": prompt}
+        if kept.startswith(start) and kept.endswith(after) and len(kept) > len(start) + len(after):
+            return prompt, kept[len(start):len(kept) - len(after)]
+    return None
 
 
 def _reflections(query: sa.Select) -> list[ReflectionView]:

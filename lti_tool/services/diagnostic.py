@@ -184,7 +184,7 @@ def answer_question(
     question = serve_exact(course_id, person_id, pack.item(item_id), pack, source="diagnostic", now=now)
     item = question.item
     correct = False if not_sure else check_answer(item, answer)
-    state = state.answer(item.id, item.skills[0], correct)
+    state = state.answer(item.id, item.skills[0], correct, not_sure=not_sure)
     if run is None:
         run = _new_run(course_id, person_id, now)
     run.state = state.to_dict()  # a new dict, so the JSON column is written

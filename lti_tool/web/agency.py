@@ -7,6 +7,7 @@ from typing import IO
 
 from flask import Response, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..models.base import utcnow
 from ..services import agency
@@ -40,6 +41,33 @@ def allow_evidence_upload(endpoint, values):
     if endpoint == "agency.submit_evidence" and request.method == "POST":
         request.max_content_length = max(int(current_app.config["EVIDENCE_MAX_BYTES"]) + UPLOAD_FORM_ROOM,
                                          int(current_app.config["MAX_CONTENT_LENGTH"] or 0))
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def evidence_too_large(exc: RequestEntityTooLarge):
+    # A file far over the limit: the body is refused before it is read, so what the student wrote cannot come
+    # back (the page's own check stops most such files before they are sent). Say what happened on the form
+    # itself, not on a dead-end error page.
+    launch = getattr(g, "launch", None)
+    if request.endpoint != "agency.submit_evidence" or launch is None or launch.access != "student":
+        from ..errors import PLAIN, error_page
+
+        return error_page(413, PLAIN[413], exc.name)
+    size = describe_size(int(current_app.config["EVIDENCE_MAX_BYTES"]))
+    flash(gettext("That file is too large: files can be up to %(size)s. Nothing was sent, and what you wrote "
+                  "could not be kept: choose a smaller file (or send a link to it) and write your text again.",
+                  size=size), "error")
+    return _evidence_page(launch.person_id, chosen=request.args.get("skill_id", ""), status=413)
+
+
+@bp.app_template_filter("reflection_prompt")
+def reflection_prompt(kept: str) -> str:
+    """Return a kept reflection prompt in the page's language (the skill's name as it was kept)."""
+    parts = agency.reflection_prompt_parts(kept)
+    if parts is None:
+        return kept
+    prompt, skill = parts
+    return gettext(agency.AFTER_PRACTISING, prompt=gettext(prompt), skill=skill) if skill else gettext(prompt)
 
 
 @bp.app_template_global("evidence_waiting")
@@ -132,6 +160,7 @@ def _evidence_page(person_id: int, *, chosen: str, typed: dict[str, str] | None 
                            skills=agency.course_skills(g.launch.course_id, language),
                            chosen=chosen, kinds=agency.EVIDENCE_KINDS, typed=typed or {},
                            mine=agency.my_evidence(g.launch.course_id, person_id, language=language),
+                           max_file_bytes=int(current_app.config["EVIDENCE_MAX_BYTES"]),
                            max_file_size=describe_size(int(current_app.config["EVIDENCE_MAX_BYTES"]))), status
 
 

@@ -24,6 +24,7 @@ from flask import (
 from flask_babel import gettext, ngettext
 
 from ..extensions import csrf
+from ..learning.diagnostic import MAX_ITEMS as PLACEMENT_QUESTIONS
 from ..models.base import utcnow
 from ..services.classroom import needs_help_count
 from ..services.content import (
@@ -76,9 +77,11 @@ def launch_blueprint(name: str, import_name: str) -> Blueprint:
         launch_id = values.pop("launch_id") if values else None
         held = session.get("launches", [])
         held = held if isinstance(held, list) else []
-        token = request.args.get("lt") or request.form.get("lt")
         g.launch_token = None
         answering = _answering(endpoint, values)
+        # The session's own launch needs no token: the form is not read for one here, so a body too large to read
+        # (an evidence file over the limit) is refused later, with the launch open for the page that says so.
+        token = None if launch_id in held else request.args.get("lt") or request.form.get("lt")
         if launch_id in held or not token:
             g.launch = open_launch(launch_id, held, now=utcnow(), answering=answering)
             return
@@ -198,6 +201,9 @@ def require_student() -> int:
     """Refuse teachers on student pages; return the student's person id."""
     if g.launch.access != "student":
         abort(403)
+    # The page header names the student: read now, as an answer's commit expires the launch (and its person),
+    # and reading them again after it would cost statements on the answer path.
+    g.student_name = g.launch.person.name or ""
     return g.launch.person_id
 
 
@@ -229,7 +235,8 @@ def home():
     # The placement check and review boxes come from what the plan and the launch already read.
     return render_template("student/home.html", launch=launch, placement=placement, plan=plan,
                            reviews_due=plan.reviews_due if plan else [],
-                           diagnostic_pending=placement_check_status(launch.course_id, launch.person_id))
+                           diagnostic_pending=placement_check_status(launch.course_id, launch.person_id),
+                           placement_questions=PLACEMENT_QUESTIONS)
 
 
 @bp.post("/sign-out")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import weakref
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from enum import Enum
 
 from babel.support import NullTranslations, Translations
@@ -263,6 +263,18 @@ def unit_counts(units: Sequence[UnitProgress]) -> list[str]:
                                          proficient=unit.proficient)
         counts.append(text)
     return counts
+
+
+@bp.app_template_filter("friendly_date")
+def friendly_date(value: date) -> str:
+    """Return a day as a person reads it: "2 December 2026" in English, the locale's long date otherwise.
+
+    A datetime gives its (UTC) day: students are shown when, not a clock time in a zone they do not live in.
+    """
+    day = value.date() if isinstance(value, datetime) else value
+    if page_language() == DEFAULT:
+        return f"{day.day} {day.strftime('%B %Y')}"
+    return format_date(day, "long")
 
 
 @bp.app_template_filter("level_label")

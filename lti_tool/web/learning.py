@@ -20,6 +20,7 @@ from ..services.permissions import actor_of
 from ..services.plan import ClassRow, class_overview
 from ..services.serving import serve_next
 from .course import addresses, answers_question, launch_blueprint, require_student, require_teacher
+from .hints import HintAsked, hint_asked
 from .i18n import HEATMAP_CELL, heatmap_words, localized, page_language, person_name, translated
 from .plan_page import unit_list_items
 from .skill_map import map_dots, map_edges, map_name_lines, student_map_boxes
@@ -40,21 +41,28 @@ def _skill(pack, skill_id: str):
 @bp.get("/practice/<skill_id>")
 def practice(skill_id: str):
     """Show the student's question for a skill, one at a time: the server chooses and keeps it."""
+    return _practice_page(skill_id, request.args.get("hints", 0, type=int))
+
+
+def _practice_page(skill_id: str, hints: int, typed: HintAsked | None = None):
     person_id = require_student()
     pack = require_pack(g.launch.course_id, page_language())
     skill = _skill(pack, skill_id)
     question = serve_next(g.launch.course_id, person_id, skill_id, pack, now=utcnow())
     item = question.item if question else None
-    hints = max(0, min(request.args.get("hints", 0, type=int), len(item.hints) if item else 0))
+    hints = max(0, min(hints, len(item.hints) if item else 0))
     return render_template("student/practice.html", launch=g.launch, skill=skill, item=item, question=question,
-                           hints=hints)
+                           hints=hints, typed_answer=typed.answer_for(question) if typed else "")
 
 
 @bp.post("/practice/<skill_id>")
 # The question and the run of misses record_answer(misses_on=skill_id) asks for come with the launch.
 @answers_question(run_on="skill_id", run_length=MISSES_BEFORE_HELP)
 def answer(skill_id: str):
-    """Check the answer and show feedback; mastery updates as the student goes."""
+    """Check the answer and show feedback; mastery updates as the student goes (or show one more hint)."""
+    asked = hint_asked()
+    if asked is not None:
+        return _practice_page(skill_id, asked.hints, asked)
     person_id = require_student()
     language = page_language()
     pack = require_pack(g.launch.course_id, language)
@@ -70,7 +78,7 @@ def answer(skill_id: str):
     except ServiceError as exc:
         flash(translated(exc), "error")
         return redirect(url_for("learning.practice", skill_id=skill_id), code=303)
-    # Two misses in a row: more of the same questions is not working, so offer other ways to learn it.
+    # Two misses (or more) in a row: more of the same questions is not working, so offer other ways to learn it.
     # (The answer counted them with the question it read: no statement more.)
     stuck = not result.correct and result.misses_in_a_row >= MISSES_BEFORE_HELP
     mastered = any(new is Level.MASTERED and old is not Level.MASTERED for _, old, new in result.changes)

@@ -10,6 +10,7 @@ from ..services.errors import N_, NotFound, ServiceError
 from ..services.mastery import record_answer, require_pack
 from ..services.reviews import next_review_question, review_question, review_results
 from .course import launch_blueprint, require_student
+from .hints import HintAsked, hint_asked
 from .i18n import page_language, translated
 
 bp = launch_blueprint("review", __name__)
@@ -18,9 +19,12 @@ bp = launch_blueprint("review", __name__)
 @bp.get("/review")
 def question():
     """Show the review's current question, or the summary once the sitting is over."""
+    return _question_page(request.args.get("run", type=int), request.args.get("hints", 0, type=int))
+
+
+def _question_page(run: int | None, hints: int, typed: HintAsked | None = None):
     person_id = require_student()
     pack = require_pack(g.launch.course_id, page_language())
-    run = request.args.get("run", type=int)
     served = next_review_question(g.launch.course_id, person_id, pack, run=run, now=utcnow())
     if served is None:
         if run is not None:
@@ -30,14 +34,17 @@ def question():
     run = run or served.id
     item = served.item
     skill = next((s for s in pack.skills if s.id in item.skills), None)
-    hints = max(0, min(request.args.get("hints", 0, type=int), len(item.hints)))
+    hints = max(0, min(hints, len(item.hints)))
     return render_template("student/review.html", launch=g.launch, question=served, item=item, skill=skill,
-                           hints=hints, run=run)
+                           hints=hints, run=run, typed_answer=typed.answer_for(served) if typed else "")
 
 
 @bp.post("/review")
 def answer():
-    """Check a review answer (it counts as the skill's review) and show feedback."""
+    """Check a review answer (it counts as the skill's review) and show feedback (or show one more hint)."""
+    asked = hint_asked()
+    if asked is not None:
+        return _question_page(request.form.get("run", type=int), asked.hints, asked)
     person_id = require_student()
     pack = require_pack(g.launch.course_id, page_language())
     run = request.form.get("run", type=int)

@@ -71,7 +71,10 @@ def student_map_boxes(layout: MapLayout, names: dict[str, str], levels: dict) ->
         rank = level.rank if level else 0
         x8 = node.x + 8
         lines = map_name_lines(names.get(node.skill_id, node.skill_id))
-        name = "".join(f'<tspan x="{x8}" dy="{16 if n else 0}">{escape(line)}</tspan>' for n, line in enumerate(lines))
+        # A space ends each line but the last: read as one text, the lines must not run together (templates/_skill_map).
+        last = len(lines) - 1
+        name = "".join(f'<tspan x="{x8}" dy="{16 if n else 0}">{escape(line)}{" " if n < last else ""}</tspan>'
+                       for n, line in enumerate(lines))
         cy = node.y + h - 15
         dots = "".join(f'<circle cx="{x8 + 5 + n * 11}" cy="{cy}" r="4" class="map-dot{_ON if n < rank else ""}"/>'
                        for n in range(4))

@@ -11,6 +11,7 @@ from ..services import unit_check
 from ..services.errors import N_, NotFound, ServiceError
 from ..services.mastery import record_answer, require_pack
 from .course import addresses, launch_blueprint, require_student
+from .hints import HintAsked, hint_asked
 from .i18n import page_language, translated
 
 bp = launch_blueprint("unit_check", __name__)
@@ -40,22 +41,31 @@ def question(unit_id: str):
     if run is None:
         run = unit_check.start(g.launch.course_id, person_id, pack, unit_id, now=utcnow())
         return redirect(url_for("unit_check.question", unit_id=unit_id, run=run), code=303)
+    return _question_page(unit_id, run, request.args.get("hints", 0, type=int))
+
+
+def _question_page(unit_id: str, run: int, hints: int, typed: HintAsked | None = None):
+    person_id, pack, title = _open(unit_id)
     served, number, total = unit_check.current_question(g.launch.course_id, person_id, pack, unit_id, run)
     if served is None:
         return redirect(url_for("unit_check.summary", unit_id=unit_id, run=run), code=303)
     item = served.item
     skill = next((s for s in pack.skills if s.id in item.skills), None)
-    hints = max(0, min(request.args.get("hints", 0, type=int), len(item.hints)))
+    hints = max(0, min(hints, len(item.hints)))
     return render_template("student/unit_check.html", launch=g.launch, question=served, item=item, skill=skill,
-                           hints=hints, run=run, unit_id=unit_id, unit_title=title, number=number, total=total)
+                           hints=hints, run=run, unit_id=unit_id, unit_title=title, number=number, total=total,
+                           typed_answer=typed.answer_for(served) if typed else "")
 
 
 @bp.post("/unit-check/<unit_id>")
 def answer(unit_id: str):
     """Check a unit-check answer: evidence for its skills, like practice, marked as the unit check."""
+    run = request.form.get("run", type=int)
+    asked = hint_asked()
+    if asked is not None and run is not None:
+        return _question_page(unit_id, run, asked.hints, asked)
     person_id, pack, title = _open(unit_id)
     course_id = g.launch.course_id  # read before the answer's commit expires the launch row
-    run = request.form.get("run", type=int)
     served_id = request.form.get("served", type=int)
     try:
         if served_id is None or run is None:

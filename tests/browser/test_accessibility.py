@@ -100,8 +100,8 @@ def test_every_page_a_teacher_and_a_student_reach_passes_axe_and_fits_a_phone(br
     skill_id = browser.find_element(By.CSS_SELECTOR, ".step a.button").get_attribute("href").rsplit("/", 1)[-1]
     _click(browser, "//li[@class='step']//a[contains(@class, 'button')]")
     audit.check("practice question")
-    if browser.find_elements(By.XPATH, _link("Show a hint")):
-        _click(browser, _link("Show a hint"))
+    if browser.find_elements(By.XPATH, _button("Show a hint")):
+        _click(browser, _button("Show a hint"))
         audit.check("practice question with a hint")
     _answer(browser, right=True)
     audit.check("feedback after a right answer")

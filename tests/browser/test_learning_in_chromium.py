@@ -55,7 +55,7 @@ def _answer_by_keyboard(browser, answer: str) -> None:
 def test_student_launches_from_the_lms_takes_the_placement_check_and_sees_where_they_start(browser, tool):
     _teacher_sets_up_the_demo_pack(browser, tool)
     launch_as(browser, tool, STUDENT)
-    browser.find_element(By.LINK_TEXT, "Start your placement check (about 10 questions)").click()
+    browser.find_element(By.LINK_TEXT, "Start your placement check (up to 12 questions)").click()
 
     asked = 0
     while "/diagnostic/result" not in browser.current_url:

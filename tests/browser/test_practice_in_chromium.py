@@ -71,7 +71,7 @@ def _practise(browser, home: str, skill_id: str) -> None:
 def test_placement_check_leads_to_a_plan_that_starts_at_its_good_places_to_start(browser, tool):
     audit = PageAudit(browser)
     _student_in_the_demo_course(browser, tool)
-    _click(browser, browser.find_element(By.LINK_TEXT, "Start your placement check (about 10 questions)"))
+    _click(browser, browser.find_element(By.LINK_TEXT, "Start your placement check (up to 12 questions)"))
     asked = 0
     while "/diagnostic/result" not in browser.current_url:
         _answer(browser, right=asked < 3)
@@ -163,7 +163,7 @@ def test_spanish_student_reads_the_plan_a_question_its_hint_and_solution_in_span
     assert spanish.prompt in question and english.prompt not in question
     audit.check("Spanish practice question")
 
-    _click(browser, browser.find_element(By.CSS_SELECTOR, "a[href*='hints=1']"))
+    _click(browser, browser.find_element(By.CSS_SELECTOR, "button[name='show_hint']"))
     assert spanish.hints[0] in browser.find_element(By.TAG_NAME, "main").text
     audit.check("Spanish hint")
     _answer(browser, right=False)

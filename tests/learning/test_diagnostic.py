@@ -251,3 +251,14 @@ def test_a_part_of_the_map_without_questions_does_not_keep_the_check_going():
 
     assert len(state.answers) < MAX_ITEMS
     assert "apart" not in placement(graph, state)
+
+
+def test_saying_i_have_not_learnt_it_yet_is_the_reason_given_not_a_wrong_answer():
+    graph = chain(3)
+    state = DiagnosticState().answer("s2-q0", "s2", False, not_sure=True).answer("s1-q0", "s1", False)
+    placed = placement(graph, state)
+    assert placed["s2"].reason == "From the placement check: you said you haven't learnt Skill 2 yet."
+    assert placed["s1"].reason == "From the placement check: the question on Skill 1 didn't go right yet."
+    # Kept between requests; a state stored before "not sure" was kept reads as plain answers.
+    assert DiagnosticState.from_dict(json.loads(json.dumps(state.to_dict()))) == state
+    assert DiagnosticState.from_dict({"answers": [["s2-q0", "s2", False]]}).answers[0].not_sure is False

@@ -69,7 +69,7 @@ def _rows(tool, model, **where):
 def test_a_new_student_is_offered_the_placement_check_but_their_plan_is_there_too(sandbox):
     _setup_course(sandbox)
     home = sandbox.launch("student")
-    assert "Start your placement check (about 10 questions)" in _text(home)
+    assert "Start your placement check (up to 12 questions)" in _text(home)
     assert "Skip for now" in home.text
     assert "Your next steps" in home.text  # the check is offered, never required
 

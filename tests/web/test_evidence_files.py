@@ -165,9 +165,9 @@ def test_a_page_renamed_png_and_a_file_over_the_limit_are_refused_in_plain_words
     refused = _send(form, filename="big.png", body=big)
     assert refused.status_code == 200 and "That file is too large: files can be up to 3.91 KB." in refused.text
 
-    # Far beyond the limit the body itself is refused before it is read: a plain 413 page, not a crash.
+    # Far beyond the limit the body itself is refused before it is read: a 413 with the form and why, not a crash.
     huge = _send(form, filename="huge.png", body=tiny_png() + b"\x00" * 400_000)
-    assert huge.status_code == 413 and "The request is too large." in huge.text
+    assert huge.status_code == 413 and "That file is too large: files can be up to 3.91 KB." in huge.text
     assert _rows(tool) == []
     assert not os.path.exists(os.path.join(tool.app.instance_path, "evidence")) or not any(
         files for _, _, files in os.walk(os.path.join(tool.app.instance_path, "evidence")))

@@ -69,7 +69,7 @@ def test_student_whose_lms_speaks_mexican_spanish_gets_plan_practice_and_feedbac
     # The planner's reasons are composed from catalogued sentence templates.
     assert "Estás listo para esto" in home.text and "You're ready for this" not in home.text
     assert "Not started yet" not in home.text  # the mastery reasons, too
-    assert "Empieza tu prueba de inicio (unas 10 preguntas)" in home.text
+    assert "Empieza tu prueba de inicio (hasta 12 preguntas)" in home.text  # catalogue: "up to %(num)d questions"
 
     practice = _first_practice(home, tool)
     assert _html_lang(practice) == "es"

@@ -1,0 +1,244 @@
+"""Defects a reviewer found walking the demo: dead-end error pages, hints that threw away the typed answer, words
+that did not match the page, labels run into the text after them."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from lti_tool.learning.coursepack import load_pack
+from lti_tool.services.content import demo_pack_data
+from tests.support import open_in_launch, served_item, submit_form
+from tests.web.test_agency import _open, _setup_course
+from tests.web.test_evidence_files import _rows, _send, tiny_png
+
+PACK = load_pack(demo_pack_data())
+
+
+def _home_href(page) -> str:
+    return re.search(r"/c/[^/]+/", page.url).group(0)
+
+
+# --- 1. Error pages --------------------------------------------------------------------------------------------
+
+
+def test_an_error_inside_a_launch_links_back_to_its_course_and_speaks_to_its_role(sandbox, tool):
+    teacher = _setup_course(sandbox)
+    missing = open_in_launch(teacher, tool, "/practice/no-such-skill")
+    assert missing.status_code in (403, 404)
+    back = re.search(r'<a class="button" href="([^"]+)" data-testid="error-back">', missing.text)
+    assert back and html.unescape(back.group(1)).split("?")[0].endswith(_home_href(teacher))
+    assert "tell your teacher" not in missing.text and "tell your school’s LMS administrator" in missing.text.replace(
+        "'", "’").replace("&#39;", "’")
+
+    student = sandbox.launch("student")
+    gone = open_in_launch(student, tool, "/practice/no-such-skill")
+    assert gone.status_code == 404
+    assert 'data-testid="error-back"' in gone.text and "tell your teacher." in gone.text
+    assert "LMS administrator" not in gone.text
+    assert student.http.get(tool.url(re.search(r'href="([^"]+)" data-testid="error-back"', gone.text)
+                                     .group(1).replace("&amp;", "&")), timeout=30).status_code == 200
+
+
+def test_an_error_outside_a_launch_offers_the_browsers_back(tool):
+    import requests
+
+    page = requests.get(tool.url("/no-such-page"), timeout=30)
+    assert page.status_code == 404
+    assert 'data-testid="error-back"' in page.text and "history.back()" in page.text
+    assert re.search(r'<script nonce="[^"]+">', page.text)  # the page's CSP lets only its own script run
+
+
+def test_a_file_far_over_the_limit_returns_the_evidence_form_saying_so(sandbox, make_tool):
+    from tests.support import SandboxActions
+
+    tool = make_tool(EVIDENCE_MAX_BYTES=4000)
+    sandbox = SandboxActions(tool)
+    _setup_course(sandbox)
+    form = _open(sandbox.launch("student"), tool, "Show what I know")
+    assert 'data-max-bytes="4000"' in form.text  # the page checks the size before sending (tests/browser)
+
+    huge = _send(form, filename="huge.png", body=tiny_png() + b"\x00" * 400_000, text="My fraction wall")
+    assert huge.status_code == 413
+    assert "That file is too large: files can be up to 3.91 KB. Nothing was sent" in huge.text
+    assert 'enctype="multipart/form-data"' in huge.text  # the form itself, to send again
+    assert _rows(tool) == []
+
+
+# --- 2. Hints keep the answer ----------------------------------------------------------------------------------
+
+
+def _practice_with_hints(sandbox, tool, kind: str):
+    """Open practice on skills until the served question has hints and is of the kind asked ("multiple_choice")."""
+    _setup_course(sandbox)
+    student = sandbox.launch("student")
+    for skill in PACK.skills:
+        page = open_in_launch(student, tool, f"/practice/{skill.id}")
+        served = re.search(r'name="served" value="(\d+)"', page.text)
+        if not served:
+            continue
+        item = served_item(tool, int(served.group(1)))
+        if len(item.hints) >= 2 and (item.type == "multiple_choice") == (kind == "multiple_choice"):
+            return page, skill.id, item
+    raise AssertionError(f"no {kind} question with hints in the demo pack")
+
+
+def test_show_a_hint_keeps_the_typed_answer_and_records_nothing(sandbox, tool):
+    page, skill_id, item = _practice_with_hints(sandbox, tool, "text")
+    assert 'name="show_hint"' in page.text and "hints=1" not in page.text
+    served = re.search(r'name="served" value="(\d+)"', page.text).group(1)
+    hinted = submit_form(page, f"/practice/{skill_id}", answer="3/4 maybe", show_hint="1")
+    assert hinted.status_code == 200
+    assert html.escape(item.hints[0]) in hinted.text and html.escape(item.hints[1]) not in hinted.text
+    assert 'value="3/4 maybe"' in hinted.text
+    assert f'name="served" value="{served}"' in hinted.text and 'name="hints" value="1"' in hinted.text
+    again = submit_form(hinted, f"/practice/{skill_id}", answer="3/4 maybe", show_hint="1")
+    assert html.escape(item.hints[1]) in again.text and 'name="hints" value="2"' in again.text
+    assert "Check my answer" in again.text  # still the question: nothing was answered
+
+
+def test_show_a_hint_keeps_the_chosen_option(sandbox, tool):
+    page, skill_id, item = _practice_with_hints(sandbox, tool, "multiple_choice")
+    choice = item.choices[-1].id
+    hinted = submit_form(page, f"/practice/{skill_id}", answer=choice, show_hint="1")
+    assert re.search(rf'value="{re.escape(choice)}" required checked>', hinted.text)
+    assert html.escape(item.hints[0]) in hinted.text
+
+
+# --- 3. Words that match the page ------------------------------------------------------------------------------
+
+
+def _text(page) -> str:
+    """The page's text as a screen reader reads it: tags dropped, nothing added between them."""
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", page.text)))
+
+
+def test_goals_without_a_course_end_date_do_not_say_there_are_no_dates_above_a_dated_goal(sandbox, tool):
+    _setup_course(sandbox)
+    student = sandbox.launch("student")
+    goals = _open(student, tool, "My goals")
+    added = submit_form(goals, "/goals", title="Finish fractions", by_date="2027-01-13", why="")
+    assert "13 January 2027" in added.text
+    assert "there are no target dates" not in added.text
+    assert "Pathways suggests no target dates for your skills. Dates you give your own goals still count." in \
+        _text(added)
+
+
+def test_the_help_after_misses_in_a_row_stays_true_after_the_third(sandbox, tool):
+    from tests.support import served_answer
+
+    _setup_course(sandbox)
+    student = sandbox.launch("student")
+    skill = PACK.skills[0].id
+    texts = []
+    for _ in range(3):
+        page = open_in_launch(student, tool, f"/practice/{skill}")
+        texts.append(_text(submit_form(page, f"/practice/{skill}", answer=served_answer(tool, page, right=False))))
+    assert "Try learning it another way" not in texts[0]
+    for text in texts[1:]:
+        assert "A few misses in a row are a sign to look at it differently" in text and "Two misses" not in text
+
+
+def test_student_pages_show_the_name_a_friendly_date_and_a_calm_attempted_badge(sandbox, tool):
+    from tests.support import served_answer
+
+    _setup_course(sandbox)
+    student = sandbox.launch("student")
+    skill = PACK.skills[0].id
+    practice = open_in_launch(student, tool, f"/practice/{skill}")
+    assert '<span class="who">Priya Shah</span>' in practice.text
+    feedback = submit_form(practice, f"/practice/{skill}", answer=served_answer(tool, practice))
+    assert '<span class="who">Priya Shah</span>' in feedback.text
+
+    reflect = _open(student, tool, "/reflect")
+    written = submit_form(reflect, "/reflect", answer_0="Common denominators")
+    earlier = re.search(r'<time datetime="[^"]+">([^<]+)</time>', written.text).group(1)
+    assert re.fullmatch(r"\d{1,2} [A-Z][a-z]+ \d{4}", earlier) and "UTC" not in earlier
+
+    css = student.http.get(tool.url("/static/css/pathways.css"), timeout=30).text
+    background, colour = re.search(r"\.level-1 \{ background: #(\w{6}); color: #(\w{6}); \}", css).groups()
+    red, green, blue = (int(background[i:i + 2], 16) for i in (0, 2, 4))
+    assert red <= max(green, blue), "Attempted is a start, not an error: not a red badge"
+    assert _contrast(background, colour) >= 4.5
+
+
+def _contrast(one: str, two: str) -> float:
+    def luminance(hex_colour: str) -> float:
+        channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    high, low = sorted((luminance(one), luminance(two)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_skill_map_names_read_with_spaces_between_their_lines(sandbox, tool):
+    _setup_course(sandbox)
+    home = sandbox.launch("student")
+    names = [re.sub(r"<[^>]+>", "", text) for text in re.findall(r'<text [^>]*class="map-name">(.*?)</text>',
+                                                                  home.text, re.S)]
+    two_lines = [n for n in names if n.count(" ") and any(html.unescape(n) == s.name for s in PACK.skills)]
+    assert two_lines, names
+    assert not any("subtractfractions" in n for n in names)
+    assert all(html.unescape(n) in {s.name for s in PACK.skills} or n.endswith("…") for n in names), names
+
+
+def test_unit_check_labels_read_apart_and_the_check_does_not_name_the_skill(sandbox, tool):
+    from tests.web.test_mixed_review import _plan
+    from tests.web.test_unit_check import _student_who_started, _take_unit_check
+
+    student, pack = _student_who_started(sandbox, tool, 3)
+    summary, pages = _take_unit_check(_plan(student), tool, right=lambda n, page: True)
+    question = pages[0]
+    assert "Unit check: Fractions" in _text(question)
+    assert "work out which skill each one needs" in question.text and "This one is about" not in question.text
+    assert "Unit check: How your unit check went" in _text(summary)
+    assert '<span class="who">Priya Shah</span>' in question.text
+
+    teacher = sandbox.launch("teacher")
+    person_id = re.search(r'/students/(\d+)', open_in_launch(teacher, tool, "/class").text).group(1)
+    history = open_in_launch(teacher, tool, f"/students/{person_id}")
+    assert "<td>Unit check</td>" in history.text and "Unit_check" not in history.text
+
+
+def test_a_spanish_students_earlier_reflections_and_pace_go_through_the_catalogue(sandbox, tool):
+    from lti_tool.services.agency import AFTER_PRACTISING, NO_END_DATE, reflection_prompt_parts
+    from tests.support import launch_with_presentation
+
+    _setup_course(sandbox)
+    student = launch_with_presentation(sandbox, "student", locale="es")
+    reflect = open_in_launch(student, tool, "/reflect")
+    written = submit_form(reflect, "/reflect", answer_0="Los denominadores")
+    earlier = re.search(r'</time> · ([^<]+)</p>', written.text).group(1)
+    assert html.unescape(earlier) == "¿Qué te costó?"
+    # The kept English prompt is read back into its parts, for any page language.
+    skill = PACK.skills[0].name
+    kept = AFTER_PRACTISING % {"prompt": "What was hard?", "skill": skill}
+    assert reflection_prompt_parts(kept) == ("What was hard?", skill)
+    assert reflection_prompt_parts("Something older") is None
+
+    goals = open_in_launch(student, tool, "/goals")
+    assert goals.status_code == 200 and html.escape(NO_END_DATE, quote=False).split(",")[0] in goals.text
+
+
+def test_a_refused_launch_post_offers_no_back_to_the_page_that_posts_itself_again(sandbox):
+    refused = sandbox.begin("student").post(state="not-the-state")
+    assert refused.status_code >= 400
+    assert 'data-testid="error-back"' not in refused.text
+
+
+def test_show_a_hint_in_a_unit_check_keeps_the_answer_and_answers_nothing(sandbox, tool):
+    from tests.web.test_mixed_review import _follow, _plan
+    from tests.web.test_unit_check import FRACTIONS, _records, _student_who_started
+
+    student, _pack = _student_who_started(sandbox, tool, 3)
+    question = _follow(_plan(student), "Start the unit check on Fractions")
+    answered_before = [row for row in _records(tool)[0] if row[2]]
+    item = served_item(tool, int(re.search(r'name="served" value="(\d+)"', question.text).group(1)))
+    typed = item.choices[0].id if item.type == "multiple_choice" else "5/8"
+    hinted = submit_form(question, f"/unit-check/{FRACTIONS}", answer=typed, show_hint="1")
+    assert hinted.status_code == 200 and "Question 1 of" in hinted.text
+    assert f'value="{typed}"' in hinted.text and (item.type == "multiple_choice") == ("checked>" in hinted.text)
+    if item.hints:
+        assert html.escape(item.hints[0]) in hinted.text
+    assert [row for row in _records(tool)[0] if row[2]] == answered_before
