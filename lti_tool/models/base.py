@@ -36,6 +36,40 @@ def insert_if_missing(model: type, values: Mapping[str, Any], keys: Sequence[str
     return db.session.execute(statement).rowcount == 1
 
 
+def upsert(model: type, rows: Sequence[Mapping[str, Any]], keys: Sequence[str], columns: Sequence[str]) -> None:
+    """INSERT the rows, or UPDATE these columns of the row with the same unique keys (ON CONFLICT DO UPDATE).
+
+    Does not commit. For a row that is written whether or not it exists: two requests writing it at once both
+    succeed (the later one's values kept) instead of the second failing on the row the first created. Each key
+    at most once in `rows`; give them in one order (sorted), so two such upserts cannot deadlock.
+    """
+    from ..extensions import db
+
+    insert = dialect_insert(model)
+    statement = insert.on_conflict_do_update(index_elements=list(keys),
+                                             set_={column: insert.excluded[column] for column in columns})
+    db.session.execute(statement, list(rows))
+
+
+def lock_database_for_writing() -> bool:
+    """On SQLite, take the database's write lock now, before reading what this transaction's writes depend on.
+
+    PostgreSQL locks rows (SELECT … FOR UPDATE); SQLite ignores FOR UPDATE, and pysqlite begins a transaction
+    only at the first write, so what a request read before writing could be overtaken by another writer's commit.
+    BEGIN IMMEDIATE waits (busy_timeout) for the other writer instead. Nothing to do on PostgreSQL, or once this
+    transaction has written (it holds the lock already). Returns True on SQLite, where this transaction now
+    excludes every other writer, so row locks would add nothing.
+    """
+    from ..extensions import db
+
+    connection = db.session.connection()
+    if connection.dialect.name != "sqlite":
+        return False
+    if not connection.connection.driver_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    return True
+
+
 def dialect_insert(model: type) -> Any:
     """Return an INSERT for the session's database (PostgreSQL or SQLite), which offers ON CONFLICT clauses."""
     from ..extensions import db

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..learning.mastery import Level
 from ..models import SkillAssignment
+from ..models.base import upsert
 from .errors import N_, NotFound, ServiceError
 from .mastery import require_pack
 from .permissions import Action, Actor, require
@@ -68,22 +69,13 @@ def assign_skills(course_id: int, platform_id: int, *, skill_ids: Sequence[str],
             raise NotFound(N_("There is no such student in this course."))
     if not students:
         raise ServiceError(N_("Choose who to assign it to."))
-    existing = {
-        (row.person_id, row.skill_id): row
-        for row in db.session.scalars(
-            sa.select(SkillAssignment).where(SkillAssignment.course_id == course_id,
-                                             SkillAssignment.person_id.in_(students),
-                                             SkillAssignment.skill_id.in_(chosen))
-        )
-    }
-    for person_id in students:
-        for skill_id in chosen:
-            row = existing.get((person_id, skill_id))
-            if row is None:
-                db.session.add(SkillAssignment(course_id=course_id, person_id=person_id, skill_id=skill_id,
-                                               due_on=due_on, assigned_by=actor.person_id, assigned_at=now))
-            else:
-                row.due_on, row.assigned_by, row.assigned_at = due_on, actor.person_id, now
+    # One upsert: assigning again only moves the due date, and two teachers (or a double click) assigning the same
+    # skill at once both succeed instead of the second failing on the row the first just made. In one order
+    # (students, then skills), so two such upserts wait for each other instead of deadlocking.
+    rows = [{"course_id": course_id, "person_id": person_id, "skill_id": skill_id, "due_on": due_on,
+             "assigned_by": actor.person_id, "assigned_at": now}
+            for person_id in students for skill_id in sorted(chosen)]
+    upsert(SkillAssignment, rows, ("course_id", "person_id", "skill_id"), ("due_on", "assigned_by", "assigned_at"))
     db.session.commit()
     return len(students)
 

@@ -18,7 +18,7 @@ from ..learning.coursepack import CoursePack, Item, check_answer
 from ..learning.diagnostic import Belief, DiagnosticState, Placement
 from ..learning.translations import BASE_LANGUAGE
 from ..models import DiagnosticRun, SkillMastery
-from ..models.base import still_loaded
+from ..models.base import insert_if_missing, still_loaded
 from .content import course_content
 from .errors import N_, NotFound, ServiceError
 from .mastery import lock_learner, model_for, record_answer, require_pack, thresholds_for
@@ -111,8 +111,14 @@ def hold_run(course_id: int, person_id: int, run: DiagnosticRun | None) -> None:
 
 
 def _new_run(course_id: int, person_id: int, now: datetime) -> DiagnosticRun:
-    run = DiagnosticRun(course_id=course_id, person_id=person_id, started_at=now)
-    db.session.add(run)
+    # Inserted race-safely: a double-clicked first answer (or two tabs) makes one run; the later click waits for
+    # the earlier one's commit and goes on with that run (its own answer is then a repeat and changes nothing).
+    insert_if_missing(DiagnosticRun, {"course_id": course_id, "person_id": person_id, "started_at": now, "state": {}},
+                      ("course_id", "person_id"))
+    run = db.session.scalars(
+        sa.select(DiagnosticRun).where(DiagnosticRun.course_id == course_id, DiagnosticRun.person_id == person_id)
+        .execution_options(populate_existing=True)
+    ).one()
     db.session.info.setdefault(_RUNS, {})[(course_id, person_id)] = run
     return run
 

@@ -18,6 +18,7 @@ from ..extensions import db
 from ..learning.coursepack import CoursePack
 from ..learning.mastery import Level
 from ..models import AuditEntry, LaunchSession, ReportComment
+from ..models.base import upsert
 from .classroom import require_student
 from .errors import N_, ServiceError
 from .mastery import levels_by_person, require_pack
@@ -127,16 +128,15 @@ def save_report_comment(course_id: int, platform_id: int, person_id: int, text: 
     text = text.replace("\r\n", "\n").strip()
     if len(text) > COMMENT_LIMIT:
         raise ServiceError(N_("Keep the comment to %(limit)d characters or fewer."), limit=COMMENT_LIMIT)
-    row = db.session.scalars(sa.select(ReportComment).where(
-        ReportComment.course_id == course_id, ReportComment.person_id == person.id)).first()
     if not text:
-        if row is not None:
-            db.session.delete(row)
-    elif row is None:
-        db.session.add(ReportComment(course_id=course_id, person_id=person.id, text=text, author_id=actor.person_id,
-                                     updated_at=now))
+        db.session.execute(sa.delete(ReportComment).where(ReportComment.course_id == course_id,
+                                                          ReportComment.person_id == person.id))
     else:
-        row.text, row.author_id, row.updated_at = text, actor.person_id, now
+        # Written whether or not the comment exists: two saves at once (a double click, two teachers) both
+        # succeed, the later one's text kept, instead of the second failing on the row the first created.
+        upsert(ReportComment, [{"course_id": course_id, "person_id": person.id, "text": text,
+                                "author_id": actor.person_id, "updated_at": now}],
+               ("course_id", "person_id"), ("text", "author_id", "updated_at"))
     db.session.add(AuditEntry(platform_id=platform_id, course_id=course_id, actor_id=actor.person_id,
                               subject_id=person.id, action="comment_report", at=now))
     db.session.commit()

@@ -10,7 +10,6 @@ from datetime import datetime
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ..extensions import db
 from ..learning.coursepack import CoursePack, Item, check_answer
@@ -26,7 +25,7 @@ from ..learning.mastery import (
 )
 from ..learning.translations import BASE_LANGUAGE
 from ..models import ItemResponse, MasteryEvent, Placement, ReviewSchedule, SkillMastery
-from ..models.base import commit_keeping_rows, id_list
+from ..models.base import commit_keeping_rows, id_list, insert_if_missing, lock_database_for_writing
 from .content import course_content, course_pack, from_pack
 from .errors import N_, NotFound, ServiceError
 from .help import MISSES_BEFORE_HELP
@@ -234,26 +233,22 @@ def levels_by_person(course_id: int, person_ids: Iterable[int]) -> dict[int, dic
 
 def _insert_learner_row(course_id: int, person_id: int, now: datetime) -> None:
     """Create the learner-wide row ("*") if missing: an upsert, so parallel first answers do not collide."""
-    dialect = db.engine.dialect.name
-    if dialect in ("postgresql", "sqlite"):
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        db.session.execute(
-            insert(SkillMastery)
-            .values(course_id=course_id, person_id=person_id, skill_id=ALL_SKILLS,
-                    state=SkillState(ALL_SKILLS).to_dict(), level=Level.ATTEMPTED.value, reason="", overridden=False,
-                    updated_at=now)
-            .on_conflict_do_nothing(index_elements=["course_id", "person_id", "skill_id"])
-        )
+    insert_if_missing(SkillMastery, {"course_id": course_id, "person_id": person_id, "skill_id": ALL_SKILLS,
+                                     "state": SkillState(ALL_SKILLS).to_dict(), "level": Level.ATTEMPTED.value,
+                                     "reason": "", "overridden": False, "updated_at": now},
+                      ("course_id", "person_id", "skill_id"))
 
 
 def lock_learner(course_id: int, person_id: int, now: datetime) -> dict[str, SkillMastery]:
     """Lock the learner's mastery in this course for this transaction and return all their rows, freshly read.
 
     Every writer of a learner's mastery locks the learner-wide row ("*") first (it sorts before every skill
-    id), so read-modify-write cannot lose an update: the row is created if missing and then locked with
-    SELECT … FOR UPDATE on PostgreSQL. SQLite has one writer at a time, and the caller has already written in
-    this transaction, so it holds that lock. An answer locks less: see `_lock_skills`.
+    id), so read-modify-write cannot lose an update. The rows are read after that lock is granted, by a statement
+    of their own: on PostgreSQL a statement that waited for a lock still reads from the snapshot it started with,
+    so it would miss a skill row the writer it waited for had just created (and this one would insert it again).
+    An answer locks less: see `_lock_skills`.
     """
+    lock_learner_row(course_id, person_id, now)
     query = (
         sa.select(SkillMastery)
         .where(SkillMastery.course_id == course_id, SkillMastery.person_id == person_id)
@@ -261,11 +256,29 @@ def lock_learner(course_id: int, person_id: int, now: datetime) -> dict[str, Ski
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    rows = {row.skill_id: row for row in db.session.scalars(query)}
-    if ALL_SKILLS in rows:
-        return rows  # a returning learner: their "*" row exists and is now locked
-    _insert_learner_row(course_id, person_id, now)
     return {row.skill_id: row for row in db.session.scalars(query)}
+
+
+def lock_learner_row(course_id: int, person_id: int, now: datetime) -> None:
+    """Take the learner's lock (their "*" row, created if missing) and nothing else; what is read next is current.
+
+    For a transaction about to read what it will write from: on SQLite the database's write lock (FOR UPDATE is
+    ignored there), on PostgreSQL the row lock; either waits for a writer of the same learner to commit.
+    """
+    lock_database_for_writing()
+    params = {"course_id": course_id, "person_id": person_id}
+    if db.session.execute(_LOCK_LEARNER_ROW, params).first() is None:
+        _insert_learner_row(course_id, person_id, now)
+        db.session.execute(_LOCK_LEARNER_ROW, params)
+
+
+_LOCK_LEARNER_ROW = (
+    sa.select(SkillMastery.__table__.c.id)
+    .where(SkillMastery.__table__.c.course_id == sa.bindparam("course_id"),
+           SkillMastery.__table__.c.person_id == sa.bindparam("person_id"),
+           SkillMastery.__table__.c.skill_id == ALL_SKILLS)
+    .with_for_update()
+)
 
 
 def _lock_skills(course_id: int, person_id: int, skill_ids: Iterable[str], now: datetime

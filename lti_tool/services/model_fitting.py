@@ -80,9 +80,12 @@ def fit_course_model(course_id: int, now: datetime) -> FitSummary:
 
 def _refresh_estimates(course_id: int, model: MasteryModel) -> None:
     # Locked while the estimates are rewritten: a student's answer committed meanwhile must not be overwritten
-    # with the state read before it (FOR UPDATE waits for it and reads the committed row).
+    # with the state read before it (FOR UPDATE waits for it and reads the committed row). In the order every
+    # writer locks a learner's rows ("*", which sorts first, then the skills) and a class-wide publish locks the
+    # learners (by person), so this never holds a row another locker needs while waiting for one it holds.
     rows = db.session.scalars(
-        sa.select(SkillMastery).where(SkillMastery.course_id == course_id).with_for_update()
+        sa.select(SkillMastery).where(SkillMastery.course_id == course_id)
+        .order_by(SkillMastery.person_id, SkillMastery.skill_id).with_for_update()
     ).all()
     overall = {row.person_id: SkillState.from_dict(row.state) for row in rows if row.skill_id == ALL_SKILLS}
     for row in rows:

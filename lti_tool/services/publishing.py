@@ -8,8 +8,9 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..learning.grading import GradingScheme, due_skills, grade_basis, placement_score
-from ..learning.mastery import Level
+from ..learning.mastery import ALL_SKILLS, Level
 from ..models import Evidence, Placement, SkillMastery
+from ..models.base import lock_database_for_writing
 from .content import course_content, course_pack
 from .errors import ServiceError
 from .grades import NewScore, new_score, queue_scores
@@ -54,6 +55,8 @@ def _publish(course_id: int, *, now: datetime, person_id: int | None = None) -> 
     content = course_content(course_id)
     scheme = SCHEMES[content.grading_scheme if content and content.grading_scheme in SCHEMES else DEFAULT_SCHEME]
     due = due_skills(pack.skill_graph, [(g.skills, _date(g.due)) for g in pack.goals], now.date())
+    if person_id is None:
+        _lock_learners(course_id)
     levels, pending = _levels_and_pending(course_id, person_id)
     if person_id is not None:
         levels.setdefault(person_id, {})  # a student with evidence but no practice yet is graded too
@@ -73,6 +76,27 @@ def _publish(course_id: int, *, now: datetime, person_id: int | None = None) -> 
                 scores.extend(_skill_score(placement, person, skill_id, person_levels, names, person_pending)
                               for skill_id in skill_ids)
     return queue_scores(scores, now=now)
+
+
+def _lock_learners(course_id: int) -> None:
+    """Lock every learner of the course (their "*" rows, in one order) before the whole class's levels are read.
+
+    Every writer of a learner's mastery holds that learner's lock and queues their scores itself; a class-wide
+    publish that read a level before such a writer committed, and queued it after, would send the older level
+    with the newer timestamp, and the LMS would keep it. Locked, the read waits for the writers in flight and
+    writers wait for the publish to commit. Learners without a "*" row have no levels yet to read stale.
+    """
+    if not lock_database_for_writing():
+        db.session.execute(_LOCK_LEARNERS, {"course_id": course_id})
+
+
+_LOCK_LEARNERS = (
+    sa.select(SkillMastery.__table__.c.id)
+    .where(SkillMastery.__table__.c.course_id == sa.bindparam("course_id"),
+           SkillMastery.__table__.c.skill_id == ALL_SKILLS)
+    .order_by(SkillMastery.__table__.c.person_id)  # one order for every class-wide locker: no deadlock
+    .with_for_update()
+)
 
 
 def _levels_and_pending(course_id: int, person_id: int | None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cache
@@ -144,15 +145,14 @@ def _served_query(run_length: int) -> sa.Select:
         ServedItem.person_id == person_id)
 
 
-def _history(course_id: int, person_id: int, item_ids: list[str]) -> list[ServedItem]:
-    return list(
-        db.session.scalars(
-            sa.select(ServedItem)
-            .where(ServedItem.course_id == course_id, ServedItem.person_id == person_id,
-                   ServedItem.item_id.in_(item_ids))
-            .order_by(ServedItem.id)
-        )
+def _history(course_id: int, person_id: int, item_ids: list[str], *, fresh: bool = False) -> list[ServedItem]:
+    query = (
+        sa.select(ServedItem)
+        .where(ServedItem.course_id == course_id, ServedItem.person_id == person_id, ServedItem.item_id.in_(item_ids))
+        .order_by(ServedItem.id)
     )
+    # Read again under the lock: rows read before it may have been answered meanwhile.
+    return list(db.session.scalars(query.execution_options(populate_existing=True) if fresh else query))
 
 
 def _credit(history: list[ServedItem], variant: str, now: datetime) -> bool:
@@ -166,13 +166,20 @@ def serve_next(course_id: int, person_id: int, skill_id: str, pack: CoursePack, 
     items = items_for_skill(pack, skill_id)
     if not items:
         return None
-    history = _history(course_id, person_id, [i.id for i in items])
-    for row in reversed(history):
-        if row.answered_at is None and row.source == "practice" and row.skill_id == skill_id:
-            try:
-                return _view(row, pack)  # a reload shows the same question, so reloading cannot pick an easier one
-            except NotFound:
-                break
+    item_ids = [i.id for i in items]
+
+    def practice(row: ServedItem) -> bool:
+        return row.source == "practice" and row.skill_id == skill_id
+
+    # A reload shows the same question, so reloading cannot pick an easier one.
+    question = _reshown(_open_row(_history(course_id, person_id, item_ids), practice), pack)
+    if question is not None:
+        return question
+    history = _locked_history(course_id, person_id, item_ids, now)
+    question = _reshown(_open_row(history, practice), pack)
+    if question is not None:
+        db.session.commit()  # another tab served it while this one waited: release the lock
+        return question
     uses: dict[str, set[str]] = {}
     last_served: dict[str, int] = {}
     for row in history:
@@ -199,11 +206,46 @@ def serve_next(course_id: int, person_id: int, skill_id: str, pack: CoursePack, 
 def serve_exact(course_id: int, person_id: int, item: Item, pack: CoursePack, *, source: str,
                 now: datetime) -> Served:
     """Return the open served row for this item and source, or serve it (the placement check picks its items)."""
-    history = _history(course_id, person_id, [item.id])
-    for row in reversed(history):
-        if row.answered_at is None and row.source == source:
-            return _view(row, pack)
+
+    def same_source(row: ServedItem) -> bool:
+        return row.source == source
+
+    row = _open_row(_history(course_id, person_id, [item.id]), same_source)
+    if row is not None:
+        return _view(row, pack)
+    history = _locked_history(course_id, person_id, [item.id], now)
+    row = _open_row(history, same_source)
+    if row is not None:
+        question = _view(row, pack)
+        db.session.commit()  # served by a parallel request while this one waited: release the lock
+        return question
     return _serve(course_id, person_id, item.skills[0], item, history, source=source, now=now, pack=pack)
+
+
+def _open_row(history: list[ServedItem], wanted: Callable[[ServedItem], bool]) -> ServedItem | None:
+    """Return the newest unanswered row of the history that is wanted, or None."""
+    return next((row for row in reversed(history) if row.answered_at is None and wanted(row)), None)
+
+
+def _reshown(row: ServedItem | None, pack: CoursePack) -> Served | None:
+    """Return an open practice question as shown again, or None when there is none or the pack lost it."""
+    try:
+        return _view(row, pack) if row is not None else None
+    except NotFound:
+        return None
+
+
+def _locked_history(course_id: int, person_id: int, item_ids: list[str], now: datetime) -> list[ServedItem]:
+    """Take the learner's lock, then read the history again: what is served next is decided from it.
+
+    Without the lock, parallel loads of a page (tabs, a double click) all read the same history and each served
+    a question of its own, every one with credit: the same question could then earn mastery credit once per tab.
+    The lock is released by the serving's commit.
+    """
+    from .mastery import lock_learner_row  # mastery answers served questions: imported here, not at the top
+
+    lock_learner_row(course_id, person_id, now)
+    return _history(course_id, person_id, item_ids, fresh=True)
 
 
 def _serve(course_id: int, person_id: int, skill_id: str, item: Item, history: list[ServedItem], *, source: str,

@@ -365,8 +365,9 @@ GRADED_CEILINGS = {
     # The same while the previous scores still wait for the worker: + one UPDATE superseding them all.
     "answer, level changed again, graded": 11,
     # The teacher's new grading scheme, recalculated and resent for the whole class: the launch, the content
-    # read and saved, then the placements, everyone's levels with their pending evidence, the newest rows and
-    # one INSERT and one UPDATE for the class (151 statements for 5 students and 354 for 12 before).
+    # read and saved, then the placements, the class's learner locks (one SELECT … FOR UPDATE; BEGIN IMMEDIATE
+    # on SQLite), everyone's levels with their pending evidence, the newest rows and one INSERT and one UPDATE
+    # for the class (151 statements for 5 students and 354 for 12 before).
     "republish": 12,
 }
 DEMO_UNITS = ("unit-fractions", "unit-ratios-rates", "unit-proportional", "unit-linear")

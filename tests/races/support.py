@@ -1,0 +1,54 @@
+"""Shared pieces of the service-level race tests: the demo course and running calls in parallel threads."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import NamedTuple
+
+import sqlalchemy as sa
+
+from lti_tool.extensions import db
+from lti_tool.models import Course, Person
+from tests.support import teacher_with_demo_pack
+
+
+class DemoCourse(NamedTuple):
+    course_id: int
+    platform_id: int
+    student: int
+    teacher: int
+
+
+def demo_course(sandbox, tool) -> DemoCourse:
+    """Set up the demo pack and launch the demo student; return the course, its student and its teacher."""
+    teacher_with_demo_pack(sandbox)
+    sandbox.launch("student")
+    with tool.app.app_context():
+        course = db.session.scalars(sa.select(Course)).one()
+        student = db.session.scalar(sa.select(Person.id).where(Person.name == "Priya Shah"))
+        teacher = db.session.scalar(sa.select(Person.id).where(Person.id != student))
+        found = DemoCourse(course.id, course.platform_id, student, teacher)
+        db.session.remove()
+    return found
+
+
+def at_once(app, calls: list[Callable[[], object]]) -> list[BaseException]:
+    """Run each call in its own thread and app context at the same time; return what they raised."""
+    errors: list[BaseException] = []
+
+    def run(call: Callable[[], object]) -> None:
+        with app.app_context():
+            try:
+                call()
+            except Exception as exc:  # noqa: BLE001 - a race shows up as any error, reported by the test
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return errors
