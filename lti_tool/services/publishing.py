@@ -117,8 +117,11 @@ def _levels_and_pending(course_id: int, person_id: int | None
 def _levels_and_pending_query(one_person: bool) -> sa.CompoundSelect:
     # Built once (below): building it cost more CPU than running it.
     course = sa.bindparam("course_id")
+    # Not the learner-wide row: serving a first question creates it (to lock on), and a student who only opened
+    # practice has no level to grade yet (nobody is sent a 0 for opening a page).
     levels = sa.select(sa.literal_column("'level'").label("kind"), SkillMastery.person_id, SkillMastery.skill_id,
-                       SkillMastery.level).where(SkillMastery.course_id == course)
+                       SkillMastery.level).where(SkillMastery.course_id == course,
+                                                 SkillMastery.skill_id != ALL_SKILLS)
     pending = sa.select(sa.literal_column("'pending'"), Evidence.person_id, Evidence.skill_id,
                         sa.literal_column("''")).where(Evidence.course_id == course, Evidence.status == "pending")
     if one_person:

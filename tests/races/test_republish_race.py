@@ -69,3 +69,21 @@ def test_a_class_republish_never_sends_levels_older_than_a_parallel_override(san
         db.session.rollback()
         db.session.remove()
     assert fresh == 0, "the LMS holds a score older than the student's current level"
+
+
+def test_a_student_who_only_opened_practice_is_not_sent_a_grade_by_a_class_republish(sandbox, tool):
+    # Serving a question creates the learner's lock row; it holds no level, so it must not make a grade.
+    import re
+
+    _setup(sandbox, tool, per_skill=False)
+    drain_outbox(tool)
+    noah = sandbox.launch("student-2")
+    skill = re.search(r'href="([^"]*/practice/[^"?]+)', noah.text).group(1)
+    assert noah.http.get(tool.url(skill) if skill.startswith("/") else skill).status_code == 200
+    with tool.app.app_context():
+        course_id = db.session.scalar(sa.select(Course.id))
+        noah_id = db.session.scalar(sa.select(Person.id).where(Person.sub == "student-2"))
+        publishing.queue_course(course_id, now=utcnow())
+        db.session.commit()
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ScoreOutbox)
+                                 .where(ScoreOutbox.person_id == noah_id)) == 0
