@@ -166,7 +166,10 @@ def plan_next_steps(
     mixed review (the plan's Review box) is their way in, and a step for them as well would offer the same review
     twice. Skills with no activity in the course are left out: there would be nothing to open. `levels` decide
     what is ready; `shown_levels` (default: the same) are the learner's own levels, which the steps show and
-    explain, so a page never shows two levels for one skill.
+    explain, so a page never shows two levels for one skill. A skill ready in `levels` but not in `shown_levels`
+    is ready on the placement check's word only (`diagnostic.levels_for_planning`): what builds on it is offered,
+    it is offered itself only after the other new skills, as a quick confirmation, and no reason says the
+    learner has shown it.
 
     `assigned` maps the skills the teacher assigned to their due dates (or None): each comes first, soonest due
     first, until the learner's own level is Proficient or above, even before its prerequisites are shown (the
@@ -197,6 +200,9 @@ def plan_next_steps(
     left_out = reviewed.union(open_assigned)
     mastered = Level.MASTERED
     ready = {skill_id for skill_id, level in levels.items() if level in _READY}
+    # Usually empty: only a placement check's stand-in levels differ from the learner's own.
+    assumed = frozenset(s for s in ready if shown.get(s, Level.NOT_STARTED) not in _READY) if shown is not levels \
+        else frozenset()
     # Only skills with an activity can be steps: those (the same for every learner) are found once per graph and
     # activities when the caller keeps them (`candidates`), not asked of every skill on every plan.
     candidates = step_candidates(graph, by_skill) if candidates is None else candidates
@@ -220,17 +226,19 @@ def plan_next_steps(
     goal_rank = {goal.id: index for index, goal in enumerate(goals)}
     unlocks = {s: len(graph.dependents_of(s, transitive=True)) for s in frontier}
 
-    def priority(skill_id: str) -> tuple[int, int, int, int]:
+    def priority(skill_id: str) -> tuple[bool, int, int, int, int]:
         goal = goal_of.get(skill_id)
-        # Within a tier: the teacher's or learner's first goal first, then what opens most, then course order.
-        return (0 if goal else 1, goal_rank[goal.id] if goal else 0, -unlocks[skill_id], order(skill_id))
+        # Skills to confirm last (the check suggests they are known); within a tier: the teacher's or learner's
+        # first goal first, then what opens most, then course order.
+        return (skill_id in assumed, 0 if goal else 1, goal_rank[goal.id] if goal else 0, -unlocks[skill_id],
+                order(skill_id))
 
     new_skills = sorted(frontier, key=priority)
     first = [_assigned_step(graph, s, shown, by_skill[s], assigned[s]) for s in open_assigned][:limit]
     limit -= len(first)
     if limit <= 0:
         return first
-    steps = [_learning_step(graph, skill_id, shown, by_skill[skill_id], goal_of.get(skill_id), unlocks)
+    steps = [_learning_step(graph, skill_id, shown, by_skill[skill_id], goal_of.get(skill_id), unlocks, assumed)
              for skill_id in new_skills[:limit]]
     return first + steps
 
@@ -267,16 +275,29 @@ def _learning_step(
     listed: Sequence[PlanActivity],
     goal: Goal | None,
     unlocks: Mapping[str, int],
+    assumed: Collection[str] = frozenset(),
 ) -> NextStep:
     skill = graph[skill_id]
     level = levels.get(skill_id, Level.NOT_STARTED)
-    prerequisites = [graph[p].name for p in skill.prerequisites]
+    # A reason cites only what the learner has shown; what the placement check suggests is said to be that.
+    prerequisites = [graph[p].name for p in skill.prerequisites if p not in assumed]
+    suggested = [graph[p].name for p in skill.prerequisites if p in assumed]
     parts: list[WhyPart] = []
-    if prerequisites:
+    if skill_id in assumed:
+        parts.append((N_("The placement check suggests you know this already: a short practice confirms it."), {}))
+    elif prerequisites and suggested:
+        parts.append((N_("You're ready for this: you've shown %(names)s, and the placement check suggests you "
+                         "know %(others)s."), {"names": tuple(prerequisites), "others": tuple(suggested)}))
+    elif suggested:
+        parts.append((N_("You're ready for this: the placement check suggests you know %(names)s."),
+                      {"names": tuple(suggested)}))
+    elif prerequisites:
         parts.append((N_("You're ready for this: you've shown %(names)s."), {"names": tuple(prerequisites)}))
     else:
         parts.append((N_("You're ready for this: it doesn't need anything you haven't done."), {}))
-    if level in (Level.ATTEMPTED, Level.FAMILIAR):
+    if skill_id in assumed:
+        pass  # the first sentence says what this step is for: a level sentence would promise more than a check
+    elif level in (Level.ATTEMPTED, Level.FAMILIAR):
         parts.append((N_("You've already started it and you're at %(level)s; more practice moves you up."),
                       {"level": level.value}))
     elif level is Level.PROFICIENT:

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..learning.coursepack import CoursePack
-from ..learning.diagnostic import Belief, levels_for_planning
 from ..learning.diagnostic import Placement as PlacedSkill
+from ..learning.diagnostic import good_places_to_start, levels_for_planning
 from ..learning.mastery import Level
 from ..learning.plan_units import UnitProgress, checks_to_show, shown_unit, unit_groups, unit_progress
 from ..learning.planner import (
@@ -93,13 +93,15 @@ def choose_steps(pack: CoursePack, levels: Mapping[str, Level], placed: Mapping[
     `within` keeps only those skills' steps (a unit placement's), besides what the teacher assigned.
     """
     # The placement check moves the starting point (never the grades): skills it placed as known count as
-    # done for choosing next steps, so the student starts at their own frontier.
-    start_here = {sid for sid, place in placed.items() if place.belief is Belief.NOT_YET}
+    # shown for choosing next steps, so the student starts at their own frontier (the planner offers those skills
+    # themselves only last, as a quick confirmation); its "good places to start" are the first steps.
+    planning = levels_for_planning(levels, placed)
+    start_here = good_places_to_start(pack.skill_graph, placed, planning)
     # The steps show the learner's own levels (the table's), never the planner's stand-ins. Every step is built
     # only when some are filtered or moved up below; otherwise the first `count` are the same (they come in the
     # order the sort below keeps), and a 400-skill course no longer explains hundreds of steps it never shows.
     limit = len(pack.skills) if within is not None or start_here else count
-    steps = plan_next_steps(pack.skill_graph, levels_for_planning(levels, placed), from_pack(pack, _plan_activities),
+    steps = plan_next_steps(pack.skill_graph, planning, from_pack(pack, _plan_activities),
                             goals, due, limit=limit, shown_levels=levels, assigned=assigned,
                             candidates=from_pack(pack, _step_candidates))
     if within is not None:
