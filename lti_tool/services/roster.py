@@ -77,11 +77,13 @@ def sync_roster(
         writer.mark_leavers()
     # Beside the sync time, in the last batch's transaction; an UPDATE statement, so a course row expired by
     # an earlier batch's commit is not read again first.
-    db.session.execute(sa.update(Course).where(Course.id == writer.course_id)
-                       .values(roster_differences_url=read.differences_url, roster_synced_at=now))
-    # The course's members now, not the members read: a differences listing names only those who changed.
-    members = db.session.scalar(sa.select(sa.func.count()).select_from(Enrollment).where(
-        Enrollment.course_id == writer.course_id, Enrollment.active.is_(True)))
+    # It returns the course's members now, not the members read: a differences listing names only those who
+    # changed (counted in the same statement).
+    members = db.session.scalar(
+        sa.update(Course).where(Course.id == writer.course_id)
+        .values(roster_differences_url=read.differences_url, roster_synced_at=now)
+        .returning(sa.select(sa.func.count()).select_from(Enrollment).where(
+            Enrollment.course_id == writer.course_id, Enrollment.active.is_(True)).scalar_subquery()))
     # What it wrote is current, so the page after it does not read the launch and course again.
     commit_keeping_rows()
     metrics.record_roster_sync()
