@@ -11,7 +11,7 @@ to a supposed "learning style".
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -159,6 +159,7 @@ def plan_next_steps(
     shown_levels: Mapping[str, Level] | None = None,
     assigned: Mapping[str, date | None] | None = None,
     candidates: Sequence[tuple[str, Collection[str]]] | None = None,
+    another_sitting: Container[str] = frozenset(),
 ) -> list[NextStep]:
     """Return up to `limit` next steps: assigned skills, then skills toward goals, then skills that unlock the most.
 
@@ -176,6 +177,8 @@ def plan_next_steps(
     teacher chose it), and is not offered again further down.
 
     `candidates` are `step_candidates(graph, activities)`, which a page that plans often can work out once.
+    `another_sitting` holds the Proficient skills that lack only another sitting for Mastered
+    (`MasteryModel.needs_only_another_sitting`): their steps say to come back another day, not to practise more.
     """
     shown = levels if shown_levels is None else shown_levels
     if limit <= 0:
@@ -238,8 +241,8 @@ def plan_next_steps(
     limit -= len(first)
     if limit <= 0:
         return first
-    steps = [_learning_step(graph, skill_id, shown, by_skill[skill_id], goal_of.get(skill_id), unlocks, assumed)
-             for skill_id in new_skills[:limit]]
+    steps = [_learning_step(graph, skill_id, shown, by_skill[skill_id], goal_of.get(skill_id), unlocks, assumed,
+                            another_sitting) for skill_id in new_skills[:limit]]
     return first + steps
 
 
@@ -276,6 +279,7 @@ def _learning_step(
     goal: Goal | None,
     unlocks: Mapping[str, int],
     assumed: Collection[str] = frozenset(),
+    another_sitting: Container[str] = frozenset(),
 ) -> NextStep:
     skill = graph[skill_id]
     level = levels.get(skill_id, Level.NOT_STARTED)
@@ -300,6 +304,10 @@ def _learning_step(
     elif level in (Level.ATTEMPTED, Level.FAMILIAR):
         parts.append((N_("You've already started it and you're at %(level)s; more practice moves you up."),
                       {"level": level.value}))
+    elif level is Level.PROFICIENT and skill_id in another_sitting:
+        # Mastered needs a second sitting: more practice now would not get there, so the step says what will.
+        parts.append((N_("You're Proficient already. To reach Mastered, come back another day and show it "
+                         "sticks."), {}))
     elif level is Level.PROFICIENT:
         parts.append((N_("You're Proficient already; a little more practice gets you to Mastered."), {}))
     opened = unlocks.get(skill_id, 0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Container, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -86,11 +86,13 @@ def plan_goals(course_id: int, person_id: int, pack: CoursePack) -> list[Goal]:
 
 def choose_steps(pack: CoursePack, levels: Mapping[str, Level], placed: Mapping[str, PlacedSkill],
                  assigned: Collection[str], goals: Sequence[Goal], due: Sequence, *, count: int = STEPS,
-                 within: Collection[str] | None = None) -> list[NextStep]:
+                 within: Collection[str] | None = None,
+                 another_sitting: Container[str] = frozenset()) -> list[NextStep]:
     """Return the plan's first `count` next steps, as the plan page shows them (and "Next up" picks from).
 
     `placed` is the placement check's result, `assigned` the skills the teacher assigned, `due` the due reviews;
-    `within` keeps only those skills' steps (a unit placement's), besides what the teacher assigned.
+    `within` keeps only those skills' steps (a unit placement's), besides what the teacher assigned;
+    `another_sitting` the Proficient skills that lack only another sitting for Mastered (`Standing.another_sitting`).
     """
     # The placement check moves the starting point (never the grades): skills it placed as known count as
     # shown for choosing next steps, so the student starts at their own frontier (the planner offers those skills
@@ -103,7 +105,7 @@ def choose_steps(pack: CoursePack, levels: Mapping[str, Level], placed: Mapping[
     limit = len(pack.skills) if within is not None or start_here else count
     steps = plan_next_steps(pack.skill_graph, planning, from_pack(pack, _plan_activities),
                             goals, due, limit=limit, shown_levels=levels, assigned=assigned,
-                            candidates=from_pack(pack, _step_candidates))
+                            candidates=from_pack(pack, _step_candidates), another_sitting=another_sitting)
     if within is not None:
         # What the teacher assigned stays, even from another unit: they asked for it.
         steps = [step for step in steps if step.skill_id in within or step.assigned]
@@ -146,7 +148,8 @@ def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: l
         for skill_id in unit_skill_ids:
             if skill_id in pack.skill_graph:
                 wanted.update(pack.skill_graph.prerequisites_of(skill_id, transitive=True))
-    steps = choose_steps(pack, levels, placed, assigned, goals, due, within=wanted)
+    steps = choose_steps(pack, levels, placed, assigned, goals, due, within=wanted,
+                         another_sitting=held.another_sitting)
     from .help import learning_activities
 
     resources = {step.skill_id: learning_activities(pack, step.skill_id) for step in steps}
