@@ -299,17 +299,8 @@ def _learning_step(
         parts.append((N_("You're ready for this: you've shown %(names)s."), {"names": tuple(prerequisites)}))
     else:
         parts.append((N_("You're ready for this: it doesn't need anything you haven't done."), {}))
-    if skill_id in assumed:
-        pass  # the first sentence says what this step is for: a level sentence would promise more than a check
-    elif level in (Level.ATTEMPTED, Level.FAMILIAR):
-        parts.append((N_("You've already started it and you're at %(level)s; more practice moves you up."),
-                      {"level": level.value}))
-    elif level is Level.PROFICIENT and skill_id in another_sitting:
-        # Mastered needs a second sitting: more practice now would not get there, so the step says what will.
-        parts.append((N_("You're Proficient already. To reach Mastered, come back another day and show it "
-                         "sticks."), {}))
-    elif level is Level.PROFICIENT:
-        parts.append((N_("You're Proficient already; a little more practice gets you to Mastered."), {}))
+    if skill_id not in assumed:  # a confirmation's first sentence says what it is for
+        parts.extend(_level_parts(level, skill_id in another_sitting))
     opened = unlocks.get(skill_id, 0)
     if goal is not None:
         reason = StepReason.GOAL
@@ -342,6 +333,19 @@ def _learning_step(
         ways_to_show=_ways_to_show(listed),
         goal_id=goal.id if goal else None,
     )
+
+
+def _level_parts(level: Level, another_sitting: bool) -> list[WhyPart]:
+    """Return what a learning step says about the learner's own level on it (nothing before they start)."""
+    if level in (Level.ATTEMPTED, Level.FAMILIAR):
+        return [(N_("You've already started it and you're at %(level)s; more practice moves you up."),
+                 {"level": level.value})]
+    if level is Level.PROFICIENT and another_sitting:
+        # Mastered needs a second sitting: more practice now would not get there, so the step says what will.
+        return [(N_("You're Proficient already. To reach Mastered, come back another day and show it sticks."), {})]
+    if level is Level.PROFICIENT:
+        return [(N_("You're Proficient already; a little more practice gets you to Mastered."), {})]
+    return []
 
 
 def _ways_to_show(listed: Sequence[PlanActivity]) -> tuple[WayToShow, ...]:
