@@ -378,3 +378,19 @@ def levels_for_planning(levels: Mapping[str, Level], placed: Mapping[str, Placem
         if placed_skill.likely_known and result.get(skill_id, Level.NOT_STARTED) is Level.NOT_STARTED:
             result[skill_id] = Level.PROFICIENT
     return result
+
+
+def good_places_to_start(graph: SkillGraph, placed: Mapping[str, Placement],
+                         planning_levels: Mapping[str, Level]) -> frozenset[str]:
+    """Return the skills the check found not known yet whose prerequisites are all ready for the planner.
+
+    `planning_levels` are `levels_for_planning`'s. The result page's "Good places to start" and the plan's first
+    steps are these same skills, so the two pages never disagree; a skill missed higher up waits ("Coming up
+    later") until what it builds on is ready.
+    """
+    ready = Level.PROFICIENT.rank
+    return frozenset(
+        skill_id for skill_id, place in placed.items()
+        if place.belief is Belief.NOT_YET and skill_id in graph
+        and all(planning_levels.get(p, Level.NOT_STARTED).rank >= ready for p in graph.prerequisites_of(skill_id))
+    )

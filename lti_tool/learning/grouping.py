@@ -85,8 +85,8 @@ def same_need_groups(
     Learners are ordered by readiness and cut into runs of `min_size` to `max_size`, choosing the cuts that keep
     levels inside each group as alike as possible (least squared difference, by dynamic programming). A class
     too small or oddly sized for the bounds gets the closest sizes possible, with one exception: a learner who
-    has Mastered every chosen skill is never put in a group that would be retaught (one with someone below
-    Proficient); they form a smaller group of their own for a challenge instead.
+    is Proficient or above on every chosen skill is never put in a group that would be introduced to it or
+    retaught it (one with someone below Proficient); they form a smaller group of their own instead.
     """
     _check(skill_ids, min_size, max_size)
     rows = _sorted_students(levels_by_student, skill_ids)
@@ -103,18 +103,19 @@ def same_need_groups(
             squares[i + 1][d] = squares[i][d] + profile[d] ** 2
     # Runs never exceed max_size; shorter ones are allowed so every class can be split, at a cost above any spread.
     out_of_bounds = 1000.0 * (16 * dims * n + 1)
-    top, reteach_below = Level.MASTERED.rank, Level.PROFICIENT.rank
-    # Prefix counts of learners who mastered every chosen skill and of those below Proficient on one or more.
+    reteach_below = Level.PROFICIENT.rank
+    # Prefix counts of learners Proficient or above on every chosen skill and of those below on one or more.
     done = [0] * (n + 1)
     behind = [0] * (n + 1)
     for i, (_, profile) in enumerate(rows):
-        done[i + 1] = done[i] + (min(profile) == top)
+        done[i + 1] = done[i] + (min(profile) >= reteach_below)
         behind[i + 1] = behind[i] + (min(profile) < reteach_below)
 
     def cost(start: int, end: int) -> float:
         size = end - start
         if done[end] > done[start] and behind[end] > behind[start]:
-            # A group with someone below Proficient is retaught; someone who mastered it all gains nothing there.
+            # A group with someone below Proficient is introduced to the skill or retaught it; someone who has
+            # shown it all gains nothing there (and the advice would not be about them).
             return math.inf
         spread = sum(
             squares[end][d] - squares[start][d] - (sums[end][d] - sums[start][d]) ** 2 / size for d in range(dims)

@@ -606,6 +606,16 @@ class MasteryModel:
             return Level.FAMILIAR
         return Level.ATTEMPTED
 
+    def needs_only_another_sitting(self, state: SkillState, thresholds: MasteryThresholds | None = None) -> bool:
+        """Return whether another sitting is all the state lacks for Mastered (its answers already show the rest).
+
+        Mastered asks for answers over separate sittings (delayed retrieval), so more answers now cannot reach it:
+        the learner is told to come back another time rather than to practise more.
+        """
+        t = thresholds or MasteryThresholds()
+        return (state.sessions < t.min_sessions_mastered
+                and self.level(replace(state, sessions=t.min_sessions_mastered), t) is Level.MASTERED)
+
     def explain(self, state: SkillState) -> str:
         """Return a one-line reason for the estimate, e.g. "7 of the last 9 right, including 3 hard items"."""
         return joined_reason(self.explain_parts(state))

@@ -11,7 +11,7 @@ to a supposed "learning style".
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -159,6 +159,7 @@ def plan_next_steps(
     shown_levels: Mapping[str, Level] | None = None,
     assigned: Mapping[str, date | None] | None = None,
     candidates: Sequence[tuple[str, Collection[str]]] | None = None,
+    another_sitting: Container[str] = frozenset(),
 ) -> list[NextStep]:
     """Return up to `limit` next steps: assigned skills, then skills toward goals, then skills that unlock the most.
 
@@ -166,13 +167,18 @@ def plan_next_steps(
     mixed review (the plan's Review box) is their way in, and a step for them as well would offer the same review
     twice. Skills with no activity in the course are left out: there would be nothing to open. `levels` decide
     what is ready; `shown_levels` (default: the same) are the learner's own levels, which the steps show and
-    explain, so a page never shows two levels for one skill.
+    explain, so a page never shows two levels for one skill. A skill ready in `levels` but not in `shown_levels`
+    is ready on the placement check's word only (`diagnostic.levels_for_planning`): what builds on it is offered,
+    it is offered itself only after the other new skills, as a quick confirmation, and no reason says the
+    learner has shown it.
 
     `assigned` maps the skills the teacher assigned to their due dates (or None): each comes first, soonest due
     first, until the learner's own level is Proficient or above, even before its prerequisites are shown (the
     teacher chose it), and is not offered again further down.
 
     `candidates` are `step_candidates(graph, activities)`, which a page that plans often can work out once.
+    `another_sitting` holds the Proficient skills that lack only another sitting for Mastered
+    (`MasteryModel.needs_only_another_sitting`): their steps say to come back another day, not to practise more.
     """
     shown = levels if shown_levels is None else shown_levels
     if limit <= 0:
@@ -197,6 +203,9 @@ def plan_next_steps(
     left_out = reviewed.union(open_assigned)
     mastered = Level.MASTERED
     ready = {skill_id for skill_id, level in levels.items() if level in _READY}
+    # Usually empty: only a placement check's stand-in levels differ from the learner's own.
+    assumed = frozenset(s for s in ready if shown.get(s, Level.NOT_STARTED) not in _READY) if shown is not levels \
+        else frozenset()
     # Only skills with an activity can be steps: those (the same for every learner) are found once per graph and
     # activities when the caller keeps them (`candidates`), not asked of every skill on every plan.
     candidates = step_candidates(graph, by_skill) if candidates is None else candidates
@@ -220,18 +229,20 @@ def plan_next_steps(
     goal_rank = {goal.id: index for index, goal in enumerate(goals)}
     unlocks = {s: len(graph.dependents_of(s, transitive=True)) for s in frontier}
 
-    def priority(skill_id: str) -> tuple[int, int, int, int]:
+    def priority(skill_id: str) -> tuple[bool, int, int, int, int]:
         goal = goal_of.get(skill_id)
-        # Within a tier: the teacher's or learner's first goal first, then what opens most, then course order.
-        return (0 if goal else 1, goal_rank[goal.id] if goal else 0, -unlocks[skill_id], order(skill_id))
+        # Skills to confirm last (the check suggests they are known); within a tier: the teacher's or learner's
+        # first goal first, then what opens most, then course order.
+        return (skill_id in assumed, 0 if goal else 1, goal_rank[goal.id] if goal else 0, -unlocks[skill_id],
+                order(skill_id))
 
     new_skills = sorted(frontier, key=priority)
     first = [_assigned_step(graph, s, shown, by_skill[s], assigned[s]) for s in open_assigned][:limit]
     limit -= len(first)
     if limit <= 0:
         return first
-    steps = [_learning_step(graph, skill_id, shown, by_skill[skill_id], goal_of.get(skill_id), unlocks)
-             for skill_id in new_skills[:limit]]
+    steps = [_learning_step(graph, skill_id, shown, by_skill[skill_id], goal_of.get(skill_id), unlocks, assumed,
+                            another_sitting) for skill_id in new_skills[:limit]]
     return first + steps
 
 
@@ -267,20 +278,29 @@ def _learning_step(
     listed: Sequence[PlanActivity],
     goal: Goal | None,
     unlocks: Mapping[str, int],
+    assumed: Collection[str] = frozenset(),
+    another_sitting: Container[str] = frozenset(),
 ) -> NextStep:
     skill = graph[skill_id]
     level = levels.get(skill_id, Level.NOT_STARTED)
-    prerequisites = [graph[p].name for p in skill.prerequisites]
+    # A reason cites only what the learner has shown; what the placement check suggests is said to be that.
+    prerequisites = [graph[p].name for p in skill.prerequisites if p not in assumed]
+    suggested = [graph[p].name for p in skill.prerequisites if p in assumed]
     parts: list[WhyPart] = []
-    if prerequisites:
+    if skill_id in assumed:
+        parts.append((N_("The placement check suggests you know this already: a short practice confirms it."), {}))
+    elif prerequisites and suggested:
+        parts.append((N_("You're ready for this: you've shown %(names)s, and the placement check suggests you "
+                         "know %(others)s."), {"names": tuple(prerequisites), "others": tuple(suggested)}))
+    elif suggested:
+        parts.append((N_("You're ready for this: the placement check suggests you know %(names)s."),
+                      {"names": tuple(suggested)}))
+    elif prerequisites:
         parts.append((N_("You're ready for this: you've shown %(names)s."), {"names": tuple(prerequisites)}))
     else:
         parts.append((N_("You're ready for this: it doesn't need anything you haven't done."), {}))
-    if level in (Level.ATTEMPTED, Level.FAMILIAR):
-        parts.append((N_("You've already started it and you're at %(level)s; more practice moves you up."),
-                      {"level": level.value}))
-    elif level is Level.PROFICIENT:
-        parts.append((N_("You're Proficient already; a little more practice gets you to Mastered."), {}))
+    if skill_id not in assumed:  # a confirmation's first sentence says what it is for
+        parts.extend(_level_parts(level, skill_id in another_sitting))
     opened = unlocks.get(skill_id, 0)
     if goal is not None:
         reason = StepReason.GOAL
@@ -313,6 +333,19 @@ def _learning_step(
         ways_to_show=_ways_to_show(listed),
         goal_id=goal.id if goal else None,
     )
+
+
+def _level_parts(level: Level, another_sitting: bool) -> list[WhyPart]:
+    """Return what a learning step says about the learner's own level on it (nothing before they start)."""
+    if level in (Level.ATTEMPTED, Level.FAMILIAR):
+        return [(N_("You've already started it and you're at %(level)s; more practice moves you up."),
+                 {"level": level.value})]
+    if level is Level.PROFICIENT and another_sitting:
+        # Mastered needs a second sitting: more practice now would not get there, so the step says what will.
+        return [(N_("You're Proficient already. To reach Mastered, come back another day and show it sticks."), {})]
+    if level is Level.PROFICIENT:
+        return [(N_("You're Proficient already; a little more practice gets you to Mastered."), {})]
+    return []
 
 
 def _ways_to_show(listed: Sequence[PlanActivity]) -> tuple[WayToShow, ...]:

@@ -16,12 +16,13 @@ from ..extensions import db
 from ..learning import diagnostic
 from ..learning.coursepack import CoursePack, Item, check_answer
 from ..learning.diagnostic import Belief, DiagnosticState, Placement
+from ..learning.mastery import Level
 from ..learning.translations import BASE_LANGUAGE
 from ..models import DiagnosticRun, SkillMastery
 from ..models.base import insert_if_missing, still_loaded
 from .content import course_content
 from .errors import N_, NotFound, ServiceError
-from .mastery import lock_learner, model_for, record_answer, require_pack, thresholds_for
+from .mastery import lock_learner, model_for, record_answer, require_pack, standing, thresholds_for
 from .serving import claim, serve_exact
 
 #: The check counts an honest "I have not learnt this yet" as a wrong answer for placement only.
@@ -52,6 +53,8 @@ class PlacedSkill:
     belief: Belief
     reason: str
     reason_parts: tuple = ()
+    #: The student's own level on the skill, as the plan shows it (the check never credits one).
+    level: Level = Level.NOT_STARTED
 
 
 @dataclass(frozen=True)
@@ -279,15 +282,21 @@ def result(course_id: int, person_id: int, language: str = BASE_LANGUAGE) -> Dia
     state = _state(run)
     placed = _placement(pack, state)
     names = {s.id: s.name for s in pack.skills}
+    # The levels the plan shows, and its own "good places to start" (learning/diagnostic.py), so this page and
+    # the plan say the same about every skill.
+    levels = standing(course_id, person_id, language).levels
+    start_here = diagnostic.good_places_to_start(pack.skill_graph, placed,
+                                                 diagnostic.levels_for_planning(levels, placed))
     groups: dict[str, list[PlacedSkill]] = {"known": [], "start_here": [], "later": [], "unchecked": []}
     for skill_id in pack.skill_graph.topological_order():
         place = placed.get(skill_id)
+        level = levels.get(skill_id, Level.NOT_STARTED)
         if place is None:
             groups["unchecked"].append(PlacedSkill(skill_id, names[skill_id], Belief.UNKNOWN,
                                                    "Your practice will show where you are.",
-                                                   ((N_("Your practice will show where you are."), {}),)))
+                                                   ((N_("Your practice will show where you are."), {}),), level))
             continue
-        group = {Belief.KNOWN: "known", Belief.LIKELY_KNOWN: "known", Belief.NOT_YET: "start_here",
-                 Belief.LIKELY_NOT_YET: "later"}[place.belief]
-        groups[group].append(PlacedSkill(skill_id, names[skill_id], place.belief, place.reason, place.reason_parts))
+        group = ("known" if place.likely_known else "start_here" if skill_id in start_here else "later")
+        groups[group].append(PlacedSkill(skill_id, names[skill_id], place.belief, place.reason, place.reason_parts,
+                                         level))
     return DiagnosticResult(skipped=not state.answers, answered=len(state.answers), **groups)

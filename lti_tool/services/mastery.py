@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -45,6 +45,8 @@ class SkillView:
     overridden: bool
     #: The reason as translatable fragments, when the mastery model wrote it (not for overrides or placements).
     reason_parts: tuple = ()
+    #: Proficient, and another sitting is all Mastered still needs (pages say to come back another day).
+    another_sitting: bool = False
 
 
 @dataclass(frozen=True)
@@ -170,6 +172,34 @@ class Standing:
         """Return the views of every skill, or of `only` these, in the map's order."""
         return _views(self._pack, self._rows, self._model, only)
 
+    @property
+    def another_sitting(self) -> Container[str]:
+        """The skills that lack only another sitting for Mastered, asked one skill at a time (`in`).
+
+        Only the planner's Proficient steps are asked, so only their states are decoded.
+        """
+        return _AnotherSitting(self._pack, self._rows, self._model)
+
+
+class _AnotherSitting:
+    """`skill_id in it`: the learner is Proficient on it and another sitting is all Mastered still needs."""
+
+    def __init__(self, pack: CoursePack, rows: Mapping[str, sa.Row], model: MasteryModel) -> None:
+        self._pack, self._rows, self._model = pack, rows, model
+
+    def __contains__(self, skill_id: object) -> bool:
+        row = self._rows.get(skill_id) if isinstance(skill_id, str) else None
+        return row is not None and _needs_another_sitting(self._pack, row, self._model)
+
+
+def _needs_another_sitting(pack: CoursePack, row: SkillMastery | sa.Row, model: MasteryModel,
+                           state: SkillState | None = None) -> bool:
+    if row.overridden or row.level != Level.PROFICIENT.value:
+        return False  # a teacher's judgement is not the model's to explain
+    if state is None:
+        state = SkillState.from_dict(json.loads(row.state) if isinstance(row.state, str) else row.state)
+    return model.needs_only_another_sitting(state, thresholds_for(pack))
+
 
 _STORED_LEVELS: dict[str | None, Level] = {level.value: level for level in Level}
 
@@ -211,7 +241,8 @@ def _views(pack: CoursePack, rows: Mapping[str, SkillMastery | sa.Row], model: M
             else:
                 parts = model.explain_parts(state)
                 parts = parts if row.reason == joined_reason(parts) else ()
-            views.append(SkillView(skill.id, skill.name, Level(row.level), row.reason, row.overridden, parts))
+            views.append(SkillView(skill.id, skill.name, Level(row.level), row.reason, row.overridden, parts,
+                                   _needs_another_sitting(pack, row, model, state)))
     return views
 
 

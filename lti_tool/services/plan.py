@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Container, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..learning.coursepack import CoursePack
-from ..learning.diagnostic import Belief, levels_for_planning
 from ..learning.diagnostic import Placement as PlacedSkill
+from ..learning.diagnostic import good_places_to_start, levels_for_planning
 from ..learning.mastery import Level
 from ..learning.plan_units import UnitProgress, checks_to_show, shown_unit, unit_groups, unit_progress
 from ..learning.planner import (
@@ -86,22 +86,26 @@ def plan_goals(course_id: int, person_id: int, pack: CoursePack) -> list[Goal]:
 
 def choose_steps(pack: CoursePack, levels: Mapping[str, Level], placed: Mapping[str, PlacedSkill],
                  assigned: Collection[str], goals: Sequence[Goal], due: Sequence, *, count: int = STEPS,
-                 within: Collection[str] | None = None) -> list[NextStep]:
+                 within: Collection[str] | None = None,
+                 another_sitting: Container[str] = frozenset()) -> list[NextStep]:
     """Return the plan's first `count` next steps, as the plan page shows them (and "Next up" picks from).
 
     `placed` is the placement check's result, `assigned` the skills the teacher assigned, `due` the due reviews;
-    `within` keeps only those skills' steps (a unit placement's), besides what the teacher assigned.
+    `within` keeps only those skills' steps (a unit placement's), besides what the teacher assigned;
+    `another_sitting` the Proficient skills that lack only another sitting for Mastered (`Standing.another_sitting`).
     """
     # The placement check moves the starting point (never the grades): skills it placed as known count as
-    # done for choosing next steps, so the student starts at their own frontier.
-    start_here = {sid for sid, place in placed.items() if place.belief is Belief.NOT_YET}
+    # shown for choosing next steps, so the student starts at their own frontier (the planner offers those skills
+    # themselves only last, as a quick confirmation); its "good places to start" are the first steps.
+    planning = levels_for_planning(levels, placed)
+    start_here = good_places_to_start(pack.skill_graph, placed, planning)
     # The steps show the learner's own levels (the table's), never the planner's stand-ins. Every step is built
     # only when some are filtered or moved up below; otherwise the first `count` are the same (they come in the
     # order the sort below keeps), and a 400-skill course no longer explains hundreds of steps it never shows.
     limit = len(pack.skills) if within is not None or start_here else count
-    steps = plan_next_steps(pack.skill_graph, levels_for_planning(levels, placed), from_pack(pack, _plan_activities),
+    steps = plan_next_steps(pack.skill_graph, planning, from_pack(pack, _plan_activities),
                             goals, due, limit=limit, shown_levels=levels, assigned=assigned,
-                            candidates=from_pack(pack, _step_candidates))
+                            candidates=from_pack(pack, _step_candidates), another_sitting=another_sitting)
     if within is not None:
         # What the teacher assigned stays, even from another unit: they asked for it.
         steps = [step for step in steps if step.skill_id in within or step.assigned]
@@ -144,7 +148,8 @@ def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: l
         for skill_id in unit_skill_ids:
             if skill_id in pack.skill_graph:
                 wanted.update(pack.skill_graph.prerequisites_of(skill_id, transitive=True))
-    steps = choose_steps(pack, levels, placed, assigned, goals, due, within=wanted)
+    steps = choose_steps(pack, levels, placed, assigned, goals, due, within=wanted,
+                         another_sitting=held.another_sitting)
     from .help import learning_activities
 
     resources = {step.skill_id: learning_activities(pack, step.skill_id) for step in steps}

@@ -25,6 +25,7 @@ from .errors import ServiceError
 class RosterResult:
     """What a roster sync changed."""
 
+    #: Active members of the course after the sync (a differences-only sync reads just the changed ones).
     members: int
     added: int
     deactivated: int
@@ -79,12 +80,17 @@ def sync_roster(
         writer.mark_leavers()
     # Beside the sync time, in the last batch's transaction; an UPDATE statement, so a course row expired by
     # an earlier batch's commit is not read again first.
-    db.session.execute(sa.update(Course).where(Course.id == writer.course_id)
-                       .values(roster_differences_url=read.differences_url, roster_synced_at=now))
+    # It returns the course's members now, not the members read: a differences listing names only those who
+    # changed (counted in the same statement).
+    members = db.session.scalar(
+        sa.update(Course).where(Course.id == writer.course_id)
+        .values(roster_differences_url=read.differences_url, roster_synced_at=now)
+        .returning(sa.select(sa.func.count()).select_from(Enrollment).where(
+            Enrollment.course_id == writer.course_id, Enrollment.active.is_(True)).scalar_subquery()))
     # What it wrote is current, so the page after it does not read the launch and course again.
     commit_keeping_rows()
     metrics.record_roster_sync()
-    return RosterResult(members=read.members, added=writer.added, deactivated=writer.deactivated)
+    return RosterResult(members=members or 0, added=writer.added, deactivated=writer.deactivated)
 
 
 #: Members written per batch; also bounds the IN-lists (PostgreSQL and SQLite both cope, the plans stay simple).

@@ -48,6 +48,8 @@ class UnitOffer(NamedTuple):
     skill_names: tuple[str, ...]
     #: True when the student has a sitting on this unit with questions left.
     started: bool
+    #: The names of the skills the student has begun (what "You have started ..." lists), in the map's order.
+    begun_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,8 @@ def unit_offers(pack: CoursePack, levels: Mapping[str, Level], waiting: Set[str]
         # Whether all are Mastered is asked only of a unit most of whose skills are begun (the pass over the
         # course's units is on every plan page).
         if started or (2 * sum(map(begun_skill, skills)) > len(skills) and not all(map(mastered_skill, skills))):
-            offers.append(new(UnitOffer, (unit_id, title, names, started)))  # as plan_units.unit_progress
+            begun = tuple(name for skill, name in zip(skills, names, strict=True) if begun_skill(skill))
+            offers.append(new(UnitOffer, (unit_id, title, names, started, begun)))  # as plan_units.unit_progress
     return offers
 
 

@@ -41,8 +41,9 @@ def test_every_student_is_in_exactly_one_group_of_three_to_five(size):
         members = [s for g in groups for s in g.student_ids]
         assert sorted(members) == sorted(levels)
         assert all(len(g.student_ids) <= 5 for g in groups)
-        # Groups are 3 to 5, unless keeping those who mastered it all out of a reteaching group leaves too few.
-        kept_apart = any(len(g.student_ids) < 3 and any(_mastered_all(levels[s]) for s in g.student_ids)
+        # Groups are 3 to 5, unless keeping those Proficient or above on it all out of a reteaching group leaves
+        # too few.
+        kept_apart = any(len(g.student_ids) < 3 and any(not _below_proficient(levels[s]) for s in g.student_ids)
                          for g in groups)
         assert kept_apart or all(3 <= len(g.student_ids) for g in groups)
 
@@ -151,3 +152,25 @@ def test_grouping_needs_at_least_one_skill_and_sensible_sizes():
 
 def test_empty_class_has_no_groups():
     assert same_need_groups({}, ["rates"]) == [] == mixed_groups({}, ["rates"])
+
+
+@pytest.mark.parametrize("size", range(1, 31))
+def test_a_student_proficient_on_every_chosen_skill_is_never_in_an_introduce_or_reteach_group(size):
+    levels = class_of(size, seed=200 + size)
+
+    for group in same_need_groups(levels, ["rates", "props"], skill_names=NAMES):
+        members = [levels[s] for s in group.student_ids]
+        if any(not _below_proficient(m) for m in members):
+            assert not any(_below_proficient(m) for m in members), group
+            assert "reteach" not in group.reason and "introduce" not in group.reason
+
+
+def test_the_proficient_student_is_not_put_with_four_not_started_ones_to_be_introduced_to_it():
+    # The reviewer's class: one Proficient, four Not started; the minimum size must not force them together.
+    levels = {"ana": {"rates": Level.PROFICIENT}, **{name: {} for name in ("ben", "cai", "dee", "eve")}}
+
+    groups = same_need_groups(levels, ["rates"], skill_names=NAMES)
+
+    assert [g.student_ids for g in groups] == [("ben", "cai", "dee", "eve"), ("ana",)]
+    assert groups[0].reason.endswith("introduce it with a short demonstration and a worked example.")
+    assert groups[1].reason == "This student is Proficient with Unit rates: mixed practice with feedback to reach Mastered."

@@ -420,3 +420,20 @@ def test_monotone_weights_raise_low_patterns_and_zero_backward_signs_only():
     assert kept["skill.pattern:0011"] <= kept["skill.pattern:0111"] <= kept["skill.pattern:1111"]
     assert kept["all.pattern:0"] <= kept["all.pattern:1"]
     assert monotone_weights(kept) == kept
+
+
+def test_a_learner_who_lacks_only_a_second_sitting_for_mastered_is_told_so():
+    model = course_model()
+    state = SkillState("fractions")
+    for step in range(10):
+        state = answer(model, state, (f"item-{step}", True))  # one sitting, ten right
+
+    assert model.level(state) is Level.PROFICIENT
+    assert model.needs_only_another_sitting(state)
+    # A day later, right again: Mastered, and nothing is lacking.
+    later = answer(model, state, ("item-10", True), day=1)
+    assert model.level(later) is Level.MASTERED
+    assert not model.needs_only_another_sitting(later)
+    # Right answers on too few items: more practice (on other items), not another day alone, is what it lacks.
+    few = answer(model, SkillState("fractions"), *[("item-0", True)] * 6)
+    assert not model.needs_only_another_sitting(few)

@@ -196,3 +196,20 @@ def test_activities_grouped_once_per_course_plan_the_same_steps_as_the_list():
         goals = [Goal("g", "Rates", ("rates",))]
         assert plan_next_steps(ratio_course(), levels, grouped, goals, [], limit=7) == plan_next_steps(
             ratio_course(), levels, activities, goals, [], limit=7)
+
+
+def test_skills_ready_only_on_the_placement_checks_word_are_confirmed_last_and_never_called_shown():
+    # The check suggests "whole" and "equiv" are known (the planner's stand-in Proficient); the learner has not
+    # practised them, so the steps show Not started and say where the word comes from.
+    stand_in = {"whole": Level.PROFICIENT, "equiv": Level.PROFICIENT}
+    steps = plan_next_steps(ratio_course(), stand_in, course_activities(), [], [], limit=7, shown_levels={})
+
+    order = [step.skill_id for step in steps]
+    assert order[-2:] == ["equiv", "whole"] or order[-2:] == ["whole", "equiv"]
+    assert all(step.level is Level.NOT_STARTED for step in steps)
+    rates = next(step for step in steps if step.skill_id == "rates")
+    assert rates.why.startswith("You're ready for this: the placement check suggests you know Equivalent fractions.")
+    for step in steps:
+        assert "you've shown" not in step.why
+        if step.skill_id in stand_in:
+            assert step.why.startswith("The placement check suggests you know this already: a short practice")

@@ -161,8 +161,8 @@ def test_a_later_sync_asks_the_platform_only_for_differences(sandbox, tool):
     tool.platform.add_user("student-6", roles=["Learner"], name="Ava Novak", context_id="math-7")
     tool.platform.courses["math-7"].members.remove("student-5")
     page = submit_form(page, "roster/sync")
-    # Only the newcomer and the leaver come back, not all eight members.
-    assert "Roster updated: 2 members, 1 new, 1 no longer active" in page.text
+    # Only the newcomer and the leaver come back from the platform; the message counts the course's members.
+    assert "Roster updated: 7 members, 1 new, 1 no longer active" in page.text
     rows = _roster_rows(page)
     assert rows["Ava Novak"] == ("Student", "Active")
     assert rows["Zainab Hassan"] == ("Student", "Inactive")
@@ -215,7 +215,8 @@ def test_a_roster_bigger_than_a_batch_is_written_and_its_leavers_found(sandbox, 
     tool.platform._roster_snapshots.clear()  # a whole read, which decides the leavers itself
     tool.platform.page_size = 100
     page = submit_form(page, "roster/sync")
-    assert "Roster updated: 557 members, 0 new, 551 no longer active" in page.text
+    # 557 listed, one of them Inactive: 556 active members.
+    assert "Roster updated: 556 members, 0 new, 551 no longer active" in page.text
     rows = _roster_rows(page)
     assert rows["Bulk 0000"] == ("Student", "Inactive") and rows["Bulk 1098"] == ("Student", "Inactive")
     assert rows["Bulk 0001"] == ("Student", "Inactive") and rows["Bulk 1099"] == ("Student", "Active")
@@ -247,7 +248,7 @@ def test_a_student_the_lms_makes_a_mentor_is_marked_inactive_by_a_differences_sy
     assert "Roster updated: 7 members" in submit_form(page, "roster/sync").text
     tool.platform.users["student-5"].roles = ["http://purl.imsglobal.org/vocab/lis/v2/membership#Mentor"]
     page = submit_form(page, "roster/sync")
-    assert "Roster updated: 1 member, 0 new, 1 no longer active" in page.text
+    assert "Roster updated: 6 members, 0 new, 1 no longer active" in page.text
     rows = _roster_rows(page)
     assert rows["Zainab Hassan"] == ("Student", "Inactive")
     assert rows["Priya Shah"] == ("Student", "Active")
@@ -264,5 +265,13 @@ def test_a_student_the_lms_makes_an_observer_is_marked_inactive_by_a_full_sync_t
     tool.platform.users["student-5"].roles = ["http://purl.imsglobal.org/vocab/lis/v2/membership#Observer"]
     tool.platform._roster_snapshots.clear()  # the differences point is gone: the whole roster is read
     page = submit_form(page, "roster/sync")
-    assert "Roster updated: 7 members, 0 new, 1 no longer active" in page.text
+    assert "Roster updated: 6 members, 0 new, 1 no longer active" in page.text
     assert _roster_rows(page)["Zainab Hassan"] == ("Student", "Inactive")
+
+
+def test_a_differences_sync_with_no_changes_still_counts_the_courses_members(sandbox, tool):
+    page = sandbox.launch("teacher")
+    assert "Roster updated: 7 members, 6 new, 0 no longer active" in submit_form(page, "roster/sync").text
+    page = submit_form(page, "roster/sync")  # the platform lists no differences since the last sync
+    assert "Roster updated: 7 members, 0 new, 0 no longer active" in page.text
+    assert len(_roster_rows(page)) == 7

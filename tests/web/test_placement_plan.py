@@ -90,3 +90,59 @@ def test_a_graded_links_plan_shows_its_placement_and_still_opens_once_the_placem
     again = plan.http.get(plan.url, timeout=30)
     assert again.status_code == 200
     assert "Your next steps" in again.text and "Pathways practice" not in again.text
+
+
+def _skill_asked(tool, page):
+    from lti_tool.models import ServedItem
+
+    served = int(re.search(r'name="served" value="(\d+)"', page.text).group(1))
+    with tool.app.app_context():
+        return db.session.get(ServedItem, served).skill_id
+
+
+def _levels(tool):
+    from lti_tool.models import SkillMastery
+    from lti_tool.services.content import course_pack
+
+    with tool.app.app_context():
+        rows = db.session.execute(sa.select(SkillMastery.course_id, SkillMastery.skill_id, SkillMastery.level)).all()
+        names = {s.id: s.name for s in course_pack(rows[0].course_id).skills}
+        levels = {name: "Not started" for name in names.values()}
+        levels.update({names[row.skill_id]: row.level for row in rows if row.skill_id in names})
+        return levels
+
+
+def test_the_placement_result_and_the_plan_tell_one_story(sandbox, tool):
+    # The reviewer's walk: fractions right, unit rates and percent wrong, "I haven't learnt this yet" on the rest.
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    student = sandbox.launch("student")
+    page = _get(student, tool.url(re.search(r'href="([^"]*/diagnostic)"', student.text).group(1)))
+    while "/diagnostic/result" not in page.url:
+        skill = _skill_asked(tool, page)
+        if skill.startswith("frac-") or skill in ("unit-rate", "percent"):
+            page = submit_form(page, "/diagnostic", answer=served_answer(tool, page, right=skill.startswith("frac-")))
+        else:
+            page = submit_form(page, "/diagnostic", answer="", not_sure="1")
+    known, start_here = _group(page, "Looks solid already"), _group(page, "Good places to start")
+    assert known and start_here
+    home = _home(student, tool)
+    steps = re.findall(r'<li class="step">\s*<h3>([^<]+?) <span class="level[^"]*">([^<]+)</span></h3>\s*<p>(.*?)</p>',
+                       home, re.S)
+    names = [name for name, _, _ in steps]
+    # The plan starts with every good place to start (as many as fit), and offers what looks known only last,
+    # as a confirmation.
+    assert names[:len(start_here)] == start_here[:len(names)], f"{names} should start with {start_here}"
+    confirming = [name in known and level == "Not started" for name, level, _ in steps]
+    assert confirming == sorted(confirming), f"{names}: a skill the check found known comes before new ones"
+    for name, level, why in steps:
+        if name in known and level == "Not started":
+            assert "confirms it" in why, f"{name} is offered as Not started without saying it is a confirmation"
+    # A reason cites only what the student has shown; each skill has one level on the plan and the result page.
+    levels = _levels(tool)
+    result_levels = dict(re.findall(r'<li><strong>([^<]+)</strong> <span class="level[^"]*">([^<]+)</span>',
+                                    html.unescape(page.text)))
+    for name, level, why in steps:
+        assert level == levels[name] == result_levels[name], name
+        for shown in re.findall(r"you've shown ([^.,]+)", why):
+            for skill in re.split(r", | and ", shown):
+                assert levels[skill] in ("Proficient", "Mastered"), f"{name}: '{why}' but {skill} is {levels[skill]}"

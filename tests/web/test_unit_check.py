@@ -178,3 +178,14 @@ def test_a_student_whose_lms_speaks_spanish_gets_the_unit_check_in_spanish(sandb
     text = html.unescape(question.text)
     assert 'data-testid="unit-check-label">Prueba de unidad<' in text
     assert "Pregunta 1 de 8." in text and "Fracciones" in text
+
+
+def test_the_unit_check_panel_lists_only_the_skills_the_student_has_started(sandbox, tool):
+    # Three of the four Fractions skills begun: the fourth is Not started on the same page, so it is not "started".
+    student, pack = _student_who_started(sandbox, tool, 3)
+    panel = html.unescape(re.search(r'unit-check-panel.*?</section>', _plan(student).text, re.S).group(0))
+    names = {s.id: s.name for s in pack.skills}
+    begun, untouched = _unit_skills(pack)[:3], _unit_skills(pack)[3]
+    listed = re.search(r"You have started most of this unit: (.*?)\. ", panel).group(1)
+    assert listed == ", ".join(names[s] for s in begun)
+    assert names[untouched] not in listed

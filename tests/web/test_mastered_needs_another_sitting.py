@@ -1,0 +1,34 @@
+"""Mastered needs answers over two sittings: a student who has shown everything else is told to come back another
+day, not promised that a little more practice now gets them there."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from lti_tool.learning.coursepack import load_pack
+from lti_tool.services.content import demo_pack_data
+from tests.services.test_reviews import _levels, _practise
+from tests.support import submit_form
+from tests.web.test_mixed_review import _plan
+
+SKILL = "frac-equivalent"
+COME_BACK = "come back another day and show it sticks"
+
+
+def test_ten_right_in_one_sitting_says_come_back_another_day_for_mastered(sandbox, tool):
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    pack = load_pack(demo_pack_data())
+    student = sandbox.launch("student")
+    feedback = _practise(student, tool, SKILL, pack, right=True, times=10)
+    assert _levels(tool)[0][SKILL] == "Proficient"  # 10 of 10 right, all in one sitting
+    assert COME_BACK in html.unescape(feedback.text)
+    plan = html.unescape(_plan(student).text)
+    step = re.search(r'<li class="step">\s*<h3>Equivalent fractions <span[^>]*>Proficient</span></h3>\s*<p>(.*?)</p>',
+                     plan, re.S)
+    assert step, "the plan offers no step for the skill"
+    assert COME_BACK in step.group(1)
+    assert "a little more practice gets you to Mastered" not in step.group(1)
+    row = re.search(r'<th scope="row">Equivalent fractions</th>(.*?)</tr>', plan).group(1)
+    assert COME_BACK in row
+
