@@ -80,6 +80,9 @@ NO_NEW_SESSIONS = N_("Pathways cannot start new sessions right now. Please try a
 UNAVAILABLE_TITLE = N_("Pathways is briefly unavailable")
 PLATFORM_UNREACHABLE = N_("Pathways cannot get an answer from the learning platform right now. "
                           "Please try again in a minute.")
+PLATFORM_REFUSED = N_("The learning platform refused what Pathways asked of it, so this page cannot be shown. "
+                      "If this keeps happening, tell your school's LMS administrator.")
+PLATFORM_REFUSED_TITLE = N_("The learning platform refused the request")
 
 
 def _unavailable(message: str):
@@ -131,8 +134,15 @@ def register(app: Flask) -> None:
     def platform_outage(exc: ServiceCallError):
         # A platform call no view turned into a message of its own: the LMS is down or refused us, not a bug
         # of ours, so a 503 to try again later, never a 500. The status only: platform answers stay out of logs.
-        log.warning("platform call failed: %s", exc.status or "no answer")
-        return _unavailable(PLATFORM_UNREACHABLE)
+        log.warning("platform call failed: %s", exc.status or ("no answer" if exc.unreachable else "refused"))
+        if exc.transient:
+            return _unavailable(PLATFORM_UNREACHABLE)
+        # Waiting will not change a refusal (a 4xx, an origin not registered, no signing key): a 502 that says
+        # whom to tell, not "try again in a minute".
+        from .extensions import db
+
+        db.session.rollback()
+        return _render(502, PLATFORM_REFUSED, PLATFORM_REFUSED_TITLE)
 
     @app.errorhandler(LaunchError)
     def launch_error(exc: LaunchError):

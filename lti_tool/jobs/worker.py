@@ -69,7 +69,8 @@ class RetryPolicy:
 
     def delay(self, attempts: int, retry_after: float | None = None, rng: random.Random | None = None) -> float:
         """Return how long to wait before attempt number attempts + 1."""
-        exponential = min(self.max_seconds, self.base_seconds * 2 ** max(attempts - 1, 0))
+        # The exponent is capped: a grade retried for days (never given up on) must not overflow the float.
+        exponential = min(self.max_seconds, self.base_seconds * 2 ** min(max(attempts - 1, 0), 30))
         # Full spread around the exponential step, so rows that failed together do not retry together.
         jittered = exponential * (rng or random).uniform(0.5, 1.5)
         return max(jittered, retry_after or 0.0)
@@ -139,9 +140,6 @@ def _send(job: _Job) -> ServiceCallError | None:
     return None
 
 
-def _transient(status: int | None) -> bool:
-    # No status: unreachable or timed out. 408/429/5xx: the platform asks us to come back later.
-    return status is None or status in (408, 429) or status >= 500
 
 
 # Rows a pass checks for a newer score: the front of the queue, in the order claim() takes rows. Checking the
@@ -289,13 +287,19 @@ class _Poster:
             # (Moodle compares whole seconds: queue_scores keeps a target's scores a second apart, so no newer
             # score of ours is refused as "not later".)
             return _Outcome(row.id, SYNCED, row.attempts, duplicate=True, last_status=409)
-        if _transient(exc.status):
-            # Never given up on: an LMS down for maintenance for hours must still get the grade (capped backoff).
+        if exc.transient or (exc.status is None and row.attempts < self.policy.max_attempts):
+            # A platform that does not answer, or asks us to come back, is never given up on: an LMS down for
+            # maintenance for hours must still get the grade (capped backoff). Our own trouble with no status (an
+            # origin not registered, no signing key, an odd answer) gets max_attempts tries, then the teacher sees
+            # it failed and can resend it once it is fixed.
             wait = self.policy.delay(row.attempts, exc.retry_after)
             return _Outcome(
                 row.id, PENDING, row.attempts, next_attempt_at=now + timedelta(seconds=wait),
                 last_status=exc.status, last_error=message,
             )
+        if exc.status is None:
+            return _Outcome(row.id, FAILED, row.attempts, last_error=f"Gave up after {row.attempts} attempts: "
+                                                                      f"{message}")
         return _Outcome(row.id, FAILED, row.attempts, last_status=exc.status, last_error=message)
 
     def run(self, rows: list[ScoreOutbox]) -> list[_Outcome]:
@@ -362,7 +366,9 @@ class _Poster:
                 replaced[job.url] = self._replace_lineitem(job)
             found = replaced[job.url]
             if isinstance(found, str):
-                resend.append(dataclasses.replace(job, url=found))
+                # A column made again is new to the student: their first score there is their submission.
+                resend.append(dataclasses.replace(job, url=found,
+                                                  score=dataclasses.replace(job.score, last_sent_comment=None)))
             elif found is None:  # the column is still there: the 404 was about something else
                 outcomes.append(self._outcome(job, error))
             elif isinstance(found, ServiceCallError):
@@ -413,7 +419,7 @@ class _Poster:
                     error: ServiceCallError | None = _NotSent(NOT_SENT)
                 else:
                     error = _send(job)
-                    if error is not None and error.status is None:
+                    if error is not None and error.unreachable:
                         silent.set()
                 with lock:
                     results[job] = error

@@ -137,17 +137,18 @@ def find_lineitem(connector: PlatformConnector, lineitems_url: str, resource_id:
 
 
 def lineitem_exists(connector: PlatformConnector, lineitem_url: str) -> bool:
-    """Tell whether the platform still shows this line item (a GET, AGS 2.0 §3.2); False when it says not found.
+    """Tell whether the platform still shows this line item (a GET, AGS 2.0 §3.2); False only when it says gone.
 
-    A platform that will not show it (no line item scope) is taken at its scores endpoint's word: not there.
+    Only 404 or 410 says the column is gone: a platform that will not show it to us (401, 403, 405: no line item
+    scope) has not said so, and forgetting a column we cannot look at would fail every later score.
     Raises ServiceCallError when the platform does not answer or asks us to come back later.
     """
     try:
         connector.make_service_request(AGS_SCOPES, lineitem_url, accept="application/vnd.ims.lis.v2.lineitem+json")
     except ServiceCallError as exc:
-        if exc.status is None or exc.status in (408, 429) or exc.status >= 500:
+        if exc.transient or exc.status is None:
             raise
-        return False
+        return exc.status not in (404, 410)
     return True
 
 

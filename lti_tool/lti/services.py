@@ -27,7 +27,7 @@ from flask import current_app, has_app_context
 from pylti1p3.service_connector import ServiceConnector
 
 from ..extensions import cache
-from .outbound import OutboundSession, origin
+from .outbound import TIMEOUT, UNREACHABLE, UNRESOLVABLE, OutboundError, OutboundSession, origin
 from .sealing import ACCESS_TOKEN_MAX_SECONDS, open_token, seal_token
 from .toolconf import ToolRegistration
 
@@ -40,11 +40,26 @@ TOKEN_EXPIRY_MARGIN_SECONDS = 60
 class ServiceCallError(Exception):
     """A platform service answered with an error or could not be reached."""
 
-    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None, *,
+                 unreachable: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
         self.retry_after = retry_after
+        #: The platform did not answer (timed out, refused the connection, unknown host): it may answer later.
+        self.unreachable = unreachable
+
+    @property
+    def transient(self) -> bool:
+        """Tell whether the same call may succeed later unchanged: no answer, 408, 429 or a 5xx."""
+        return self.unreachable or self.status in (408, 429) or (self.status or 0) >= 500
+
+
+def _no_answer(exc: Exception) -> bool:
+    # Our own refusals (a private address, a redirect elsewhere, too large, a bad URL) will not change by waiting.
+    if isinstance(exc, OutboundError):
+        return exc.reason in (TIMEOUT, UNREACHABLE, UNRESOLVABLE)
+    return isinstance(exc, (requests.ConnectionError, requests.Timeout))
 
 
 class PlatformConnector(ServiceConnector):
@@ -132,7 +147,8 @@ class PlatformConnector(ServiceConnector):
                 timeout=self._timeout,
             )
         except requests.RequestException as exc:
-            raise ServiceCallError(f"The platform's token endpoint could not be reached ({_reason(exc)}).") from exc
+            raise ServiceCallError(f"The platform's token endpoint could not be reached ({_reason(exc)}).",
+                                   unreachable=_no_answer(exc)) from exc
         self.token_requests += 1
         if not resp.ok:
             raise _refusal("an access token", resp)
@@ -175,7 +191,8 @@ class PlatformConnector(ServiceConnector):
                 else:
                     resp = self._requests_session.get(url, headers=headers, timeout=self._timeout)
             except requests.RequestException as exc:
-                raise ServiceCallError(f"The platform could not be reached ({_reason(exc)}).") from exc
+                raise ServiceCallError(f"The platform could not be reached ({_reason(exc)}).",
+                                       unreachable=_no_answer(exc)) from exc
             if resp.status_code == 401 and attempt == 1:
                 self.forget_token(scopes)
                 continue

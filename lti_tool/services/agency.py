@@ -34,7 +34,7 @@ from ..models import (
 )
 from .content import course_content, course_pack
 from .errors import N_, NotFound, ServiceError
-from .mastery import lock_learner, require_pack, standing
+from .mastery import lock_learner, lock_learner_row, require_pack, standing
 from .permissions import Action, Actor, may, require
 from .publishing import publish_mastery
 from .storage import (
@@ -577,6 +577,9 @@ def submit_evidence(course_id: int, person_id: int, *, skill_id: str, kind: str,
         row.file_type, row.file_size = file_type, len(upload[1])
         row.file_name = _safe_file_name(upload[0], file_type)
     try:
+        # Under the learner's lock, as every writer that publishes: a class republish reading "nothing pending"
+        # before this commits must not send that older state after it.
+        lock_learner_row(course_id, person_id, now)
         db.session.add(row)
         db.session.flush()
         # The gradebook says "waiting for the teacher" (gradingProgress PendingManual) while evidence is pending.
@@ -736,6 +739,7 @@ def return_evidence(course_id: int, platform_id: int, evidence_id: int, *, comme
         raise ServiceError("Add a comment so the student knows what to do next.")
     if len(comment) > 2000:
         raise ServiceError("Keep the comment to 2000 characters.")
+    lock_learner_row(course_id, row.person_id, now)  # as every writer that publishes (see submit_evidence)
     row.status = "returned"
     row.teacher_comment = comment
     row.reviewer_id = actor_id

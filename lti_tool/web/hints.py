@@ -15,6 +15,10 @@ class HintAsked:
     hints: int
     answer: str
 
+    def hints_for(self, question: object, shown: int) -> int:
+        """Return the hints to show on the question the page shows: none asked for when another took its place."""
+        return shown if getattr(question, "id", None) == self.served_id else 0
+
     def answer_for(self, question: object) -> str:
         """Return the typed answer for the question the page shows: none when another question took its place."""
         return self.answer if getattr(question, "id", None) == self.served_id else ""

@@ -50,6 +50,7 @@ def _practice_page(skill_id: str, hints: int, typed: HintAsked | None = None):
     skill = _skill(pack, skill_id)
     question = serve_next(g.launch.course_id, person_id, skill_id, pack, now=utcnow())
     item = question.item if question else None
+    hints = typed.hints_for(question, hints) if typed else hints
     hints = max(0, min(hints, len(item.hints) if item else 0))
     return render_template("student/practice.html", launch=g.launch, skill=skill, item=item, question=question,
                            hints=hints, typed_answer=typed.answer_for(question) if typed else "")

@@ -34,6 +34,7 @@ def _question_page(run: int | None, hints: int, typed: HintAsked | None = None):
     run = run or served.id
     item = served.item
     skill = next((s for s in pack.skills if s.id in item.skills), None)
+    hints = typed.hints_for(served, hints) if typed else hints
     hints = max(0, min(hints, len(item.hints)))
     return render_template("student/review.html", launch=g.launch, question=served, item=item, skill=skill,
                            hints=hints, run=run, typed_answer=typed.answer_for(served) if typed else "")

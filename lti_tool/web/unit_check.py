@@ -51,6 +51,7 @@ def _question_page(unit_id: str, run: int, hints: int, typed: HintAsked | None =
         return redirect(url_for("unit_check.summary", unit_id=unit_id, run=run), code=303)
     item = served.item
     skill = next((s for s in pack.skills if s.id in item.skills), None)
+    hints = typed.hints_for(served, hints) if typed else hints
     hints = max(0, min(hints, len(item.hints)))
     return render_template("student/unit_check.html", launch=g.launch, question=served, item=item, skill=skill,
                            hints=hints, run=run, unit_id=unit_id, unit_title=title, number=number, total=total,

@@ -39,7 +39,7 @@ def test_a_platform_call_no_page_handles_is_a_503_with_retry_after_not_a_500(mak
     page = sandbox.launch("teacher")
 
     def unreachable(*args, **kwargs):
-        raise ServiceCallError("The platform could not be reached (reason: timeout).")
+        raise ServiceCallError("The platform could not be reached (reason: timeout).", unreachable=True)
 
     # Stands for any page's platform call that meets an outage without a message of its own.
     monkeypatch.setattr("lti_tool.web.course.compare_results", unreachable)
@@ -49,3 +49,19 @@ def test_a_platform_call_no_page_handles_is_a_503_with_retry_after_not_a_500(mak
     assert response.headers["Retry-After"] == str(tool.app.config["RETRY_AFTER_SECONDS"])
     assert "Pathways cannot get an answer from the learning platform right now" in response.text
     assert "Traceback" not in response.text and "reason: timeout" not in response.text
+
+
+def test_a_platform_refusal_no_page_handles_is_a_502_that_says_whom_to_tell(make_tool, monkeypatch):
+    tool = make_tool()
+    sandbox = SandboxActions(tool)
+    book = open_gradebook(tool, sandbox)
+    page = sandbox.launch("teacher")
+
+    def refused(*args, **kwargs):
+        raise ServiceCallError("The platform refused the results (HTTP 403, reason: http_403).", status=403)
+
+    monkeypatch.setattr("lti_tool.web.course.compare_results", refused)
+    response = page.http.get(_compare_url(tool, page, book.placement_id), timeout=30)
+    assert response.status_code == 502 and "Retry-After" not in response.headers
+    assert "LMS administrator" in response.text and "try again in a minute" not in response.text
+    assert "http_403" not in response.text

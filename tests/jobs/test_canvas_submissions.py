@@ -79,3 +79,22 @@ def test_other_platforms_get_every_comment_and_no_canvas_extension(make_tool):
     posts = book.posts_received()
     assert [p.get("comment") for p in posts] == ["Pathways mastery: Fractions"] * 2
     assert not [p for p in posts if CANVAS_SUBMISSION in p]
+
+
+def test_a_column_made_again_after_a_deletion_gets_the_students_first_submission(canvas):
+    from tests.jobs.test_lms_gradebook_changes import _delete_in_lms
+
+    canvas.queue("student-1", 40.0)
+    canvas.drain()
+    dead = canvas.placement().lineitem_url
+    _delete_in_lms(canvas.platform, dead)
+    canvas.queue("student-1", 60.0, now=later(1))
+    canvas.drain()
+
+    assert canvas.rows()[-1].status == "synced"
+    new = canvas.placement().lineitem_url
+    assert new != dead
+    (resent,) = [p for p in canvas.posts_received() if p["userId"] == "student-1" and p["scoreGiven"] == 60.0
+                 and _extension(p).get("new_submission")]
+    assert _extension(resent)["submitted_at"]
+    assert len(canvas.platform.submissions(new, "student-1")) == 1

@@ -129,6 +129,21 @@ def test_a_404_while_the_column_still_exists_fails_the_score_and_keeps_the_colum
     assert gradebook.placement().lineitem_url == column and len(gradebook.platform.line_items) == 1
 
 
+def test_a_404_when_the_platform_will_not_show_the_column_keeps_the_column(gradebook):
+    # A 403 on reading the column (no line item scope) does not say it is gone: forgetting a column we cannot
+    # look at would fail every later score for the link.
+    gradebook.queue("student-1", 10.0)
+    gradebook.drain()
+    column = gradebook.placement().lineitem_url
+    gradebook.platform.fail_next = [404, 403]  # the scores endpoint says 404, then reading the column says 403
+
+    gradebook.queue("student-1", 20.0)
+    stats = gradebook.drain()
+
+    assert stats.failed == 1 and gradebook.rows()[-1].last_status == 404
+    assert gradebook.placement().lineitem_url == column and len(gradebook.platform.line_items) == 1
+
+
 def test_a_teachers_retry_of_a_score_that_failed_on_a_deleted_column_does_not_reuse_its_address(gradebook):
     gradebook.queue("student-1", 10.0)
     gradebook.drain()

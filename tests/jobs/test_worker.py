@@ -282,3 +282,31 @@ def test_the_stale_row_pass_looks_only_at_the_front_of_a_huge_backlog(gradebook)
         waiting = db.session.scalar(sa.select(sa.func.count()).select_from(ScoreOutbox).where(
             ScoreOutbox.status == "pending", ScoreOutbox.score_timestamp == moment))
     assert waiting == stale - 2 * SUPERSEDE_WINDOW
+
+
+def test_a_grade_retried_for_days_never_overflows_the_backoff():
+    # Transient failures are retried for ever; the exponent of the backoff must stay a number.
+    assert RetryPolicy().delay(5000) <= RetryPolicy().max_seconds * 1.5
+
+
+def test_only_a_platform_that_does_not_answer_or_asks_to_wait_is_retried_for_ever():
+    from types import SimpleNamespace
+
+    from lti_tool.jobs.worker import _Poster
+    from lti_tool.lti.outbound import ADDRESS_REFUSED, TIMEOUT, OutboundError
+    from lti_tool.lti.services import ServiceCallError, _no_answer
+    from lti_tool.models.outbox import FAILED, PENDING
+
+    assert _no_answer(OutboundError(TIMEOUT)) and not _no_answer(OutboundError(ADDRESS_REFUSED))
+    poster = _Poster.__new__(_Poster)
+    poster.policy = RetryPolicy(max_attempts=3)
+    row = SimpleNamespace(id=1, attempts=50)
+    now = utcnow()
+    for error in (ServiceCallError("no answer", unreachable=True), ServiceCallError("busy", status=503),
+                  ServiceCallError("slow down", status=429)):
+        assert poster._failure(row, error, now).status == PENDING
+    # Ours to fix (an origin not registered, no signing key): max_attempts tries, then the teacher sees it.
+    ours = ServiceCallError("Pathways did not call … (reason: foreign_origin).")
+    assert poster._failure(SimpleNamespace(id=1, attempts=2), ours, now).status == PENDING
+    gave_up = poster._failure(SimpleNamespace(id=1, attempts=3), ours, now)
+    assert gave_up.status == FAILED and "Gave up after 3 attempts" in gave_up.last_error

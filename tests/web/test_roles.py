@@ -120,6 +120,7 @@ def test_a_teaching_assistant_may_not_delete_through_a_data_privacy_launch(sandb
         CLAIM + "context": None, CLAIM + "resource_link": None, CLAIM + "for_user": {"user_id": "student-1"}})
     assert ta.status_code == 200, ta.text[:300]
     assert "privacy/user/delete" not in ta.text  # no button it could only be refused
+    assert "my-data.json" in ta.text  # a teaching assistant may export a student's data
     base = tool.url(_path(ta))
     assert ta.http.get(base + "privacy/user/delete").status_code == 403
     done = ta.http.post(base + "privacy/user/delete", data={"csrf_token": _csrf(ta), "confirm": "yes"})
@@ -128,3 +129,16 @@ def test_a_teaching_assistant_may_not_delete_through_a_data_privacy_launch(sandb
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Person).where(Person.sub == "student-1")) == 1
     # A teaching assistant may export a student's data, as in a course.
     assert ta.http.get(base + "privacy/my-data.json").status_code == 200
+
+
+def test_a_content_developer_sees_no_export_in_a_data_privacy_launch_and_is_refused_one(sandbox, tool):
+    from tests.support import CLAIM, teacher_with_demo_pack
+
+    teacher_with_demo_pack(sandbox)
+    sandbox.launch("student")
+    sandbox.platform.add_user("cd-1", roles=["ContentDeveloper"], name="Carla Dev", context_id="math-7")
+    cd = sandbox.launch("cd-1", message_type="DataPrivacyLaunchRequest", claim_overrides={
+        CLAIM + "context": None, CLAIM + "resource_link": None, CLAIM + "for_user": {"user_id": "student-1"}})
+    assert cd.status_code == 200, cd.text[:300]
+    assert "my-data.json" not in cd.text and "my-data.html" not in cd.text
+    assert cd.http.get(tool.url(_path(cd)) + "privacy/my-data.json").status_code == 403

@@ -22,6 +22,10 @@ depends_on = None
 def upgrade():
     op.add_column('course', sa.Column('memberships_url_custom', sa.Boolean(), nullable=False,
                                       server_default=sa.false()))
+    # Where a roster URL is already kept, nobody knows whether a platform signed it: check it until a launch with
+    # the platform's signed URL clears the mark (every teacher launch that asks for a sync brings one).
+    op.execute(sa.text("UPDATE course SET memberships_url_custom = :yes WHERE memberships_url IS NOT NULL")
+               .bindparams(yes=True))
 
 
 def downgrade():
