@@ -133,7 +133,8 @@ def test_the_default_unit_follows_the_first_next_step(sandbox, tool):
 def _check_panels(page) -> list[str]:
     """Return the titles of the unit-check panels above the next steps, in order."""
     return [html.unescape(title) for title in re.findall(
-        r'data-testid="unit-check-panel">\s*<h2[^>]*><span[^>]*>[^<]*</span>([^<]+)</h2>', page.text)]
+        r'data-testid="unit-check-panel">\s*<h2[^>]*><span[^>]*>[^<]*</span>'
+        r'(?:<span class="visually-hidden">[^<]*</span>)?([^<]+)</h2>', page.text)]
 
 
 def _ready(page) -> list[str]:
