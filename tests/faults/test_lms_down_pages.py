@@ -32,19 +32,23 @@ def test_compare_gradebook_with_the_lms_down_says_so_on_the_teachers_page(make_t
     assert response.status_code == 200 and "could not be read" not in response.text
 
 
-def test_a_platform_call_no_page_handles_is_a_503_with_retry_after_not_a_500(make_tool, monkeypatch):
+def _compare_page_meeting(make_tool, monkeypatch, error: ServiceCallError):
+    """Open "compare gradebook" with its platform call failing with error, as any page's unhandled call may."""
     tool = make_tool()
     sandbox = SandboxActions(tool)
     book = open_gradebook(tool, sandbox)
     page = sandbox.launch("teacher")
 
-    def unreachable(*args, **kwargs):
-        raise ServiceCallError("The platform could not be reached (reason: timeout).", unreachable=True)
+    def failing(*args, **kwargs):
+        raise error
 
-    # Stands for any page's platform call that meets an outage without a message of its own.
-    monkeypatch.setattr("lti_tool.web.course.compare_results", unreachable)
-    response = page.http.get(_compare_url(tool, page, book.placement_id), timeout=30)
+    monkeypatch.setattr("lti_tool.web.course.compare_results", failing)
+    return tool, page.http.get(_compare_url(tool, page, book.placement_id), timeout=30)
 
+
+def test_a_platform_call_no_page_handles_is_a_503_with_retry_after_not_a_500(make_tool, monkeypatch):
+    tool, response = _compare_page_meeting(make_tool, monkeypatch, ServiceCallError(
+        "The platform could not be reached (reason: timeout).", unreachable=True))
     assert response.status_code == 503
     assert response.headers["Retry-After"] == str(tool.app.config["RETRY_AFTER_SECONDS"])
     assert "Pathways cannot get an answer from the learning platform right now" in response.text
@@ -52,16 +56,8 @@ def test_a_platform_call_no_page_handles_is_a_503_with_retry_after_not_a_500(mak
 
 
 def test_a_platform_refusal_no_page_handles_is_a_502_that_says_whom_to_tell(make_tool, monkeypatch):
-    tool = make_tool()
-    sandbox = SandboxActions(tool)
-    book = open_gradebook(tool, sandbox)
-    page = sandbox.launch("teacher")
-
-    def refused(*args, **kwargs):
-        raise ServiceCallError("The platform refused the results (HTTP 403, reason: http_403).", status=403)
-
-    monkeypatch.setattr("lti_tool.web.course.compare_results", refused)
-    response = page.http.get(_compare_url(tool, page, book.placement_id), timeout=30)
+    _tool, response = _compare_page_meeting(make_tool, monkeypatch, ServiceCallError(
+        "The platform refused the results (HTTP 403, reason: http_403).", status=403))
     assert response.status_code == 502 and "Retry-After" not in response.headers
     assert "LMS administrator" in response.text and "try again in a minute" not in response.text
     assert "http_403" not in response.text
