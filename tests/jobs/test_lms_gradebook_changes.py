@@ -35,11 +35,17 @@ def _delete_in_lms(platform, lineitem_url: str) -> None:
     platform.delete_line_item(context_id, item_id)
 
 
-def test_a_column_deleted_in_the_lms_is_found_or_made_again_and_every_later_score_lands(gradebook):
+def _graded_then_column_deleted(gradebook) -> str:
+    """Send a first score to the placement's column, then delete that column in the LMS; return its address."""
     gradebook.queue("student-1", 10.0)
     gradebook.drain()
     dead = gradebook.placement().lineitem_url
     _delete_in_lms(gradebook.platform, dead)
+    return dead
+
+
+def test_a_column_deleted_in_the_lms_is_found_or_made_again_and_every_later_score_lands(gradebook):
+    dead = _graded_then_column_deleted(gradebook)
 
     gradebook.queue("student-1", 20.0)
     stats = gradebook.drain()
@@ -145,10 +151,7 @@ def test_a_404_when_the_platform_will_not_show_the_column_keeps_the_column(grade
 
 
 def test_a_teachers_retry_of_a_score_that_failed_on_a_deleted_column_does_not_reuse_its_address(gradebook):
-    gradebook.queue("student-1", 10.0)
-    gradebook.drain()
-    dead = gradebook.placement().lineitem_url
-    _delete_in_lms(gradebook.platform, dead)
+    dead = _graded_then_column_deleted(gradebook)
     # As an earlier Pathways left it: the score failed on the deleted column, which the placement still names.
     gradebook.queue("student-1", 20.0)
     with gradebook.tool.app.app_context():
