@@ -55,6 +55,8 @@ class RegisteredPlatform:
     token_url: str
     jwks_url: str
     name: str
+    #: The assertion's aud for the token endpoint, where the platform names one (`authorization_server`).
+    audience: str | None = None
 
 
 def _get_json(http: OutboundSession, url: str, timeout: float, **kwargs: Any) -> dict:
@@ -211,4 +213,18 @@ def register_with_platform(
         token_url=platform_config["token_endpoint"],
         jwks_url=platform_config["jwks_uri"],
         name=f"{family or 'LMS'} ({urlsplit(platform_config['issuer']).netloc})",
+        audience=_authorization_server(platform_config),
     )
+
+
+def _authorization_server(platform_config: dict) -> str | None:
+    """Return the configuration's `authorization_server`, the aud its token endpoint wants (None: the endpoint).
+
+    A platform's OpenID configuration may name an authorization server identifier other than its token endpoint
+    (D2L Brightspace does); without it every token request there would be refused. It is never fetched, only
+    signed into our assertion, so it needs no address check, only a sane size.
+    """
+    value = platform_config.get("authorization_server")
+    if isinstance(value, str) and value.strip() and len(value) <= 1000:
+        return value.strip()
+    return None

@@ -223,6 +223,9 @@ class SandboxPlatform:
         # Deep Linking's accept_lineitem (DL 2.0 §4.4.1): False plays a platform (or placement) that ignores the
         # lineItem of content items; the answers it receives keep what the tool sent (deep_link_responses).
         self.accept_lineitem = True
+        # Dynamic Registration's optional `authorization_server`: when set, the configuration names it and the token
+        # endpoint wants it as the client assertion's aud (D2L Brightspace's differs from its token endpoint).
+        self.authorization_server: str | None = None
         self.timeout_seconds = 10.0
         self.clock: Callable[[], float] = time.time
         self._keys: dict[str, rsa.RSAPrivateKey] = {}
@@ -858,6 +861,7 @@ class SandboxPlatform:
             "subject_types_supported": ["public", "pairwise"],
             "id_token_signing_alg_values_supported": ["RS256"],
             "claims_supported": ["iss", "sub", "aud", "name", "given_name", "family_name", "email"],
+            **({"authorization_server": self.authorization_server} if self.authorization_server else {}),
             "https://purl.imsglobal.org/spec/lti-platform-configuration": {
                 "product_family_code": self.product_family_code,
                 "version": "1.0",
@@ -975,8 +979,10 @@ class SandboxPlatform:
         record["client_id"] = claims.get("iss")
         if claims.get("iss") != tool.client_id or claims.get("sub") != tool.client_id:
             raise SandboxError(400, "invalid_client", "iss and sub must both be the client_id")
-        if not _audience_contains(claims.get("aud"), self.token_url):
-            raise SandboxError(400, "invalid_client", "aud must name the token endpoint")
+        audience = self.authorization_server or self.token_url
+        if not _audience_contains(claims.get("aud"), audience):
+            raise SandboxError(400, "invalid_client", "aud must name the authorization server" if
+                               self.authorization_server else "aud must name the token endpoint")
         jti = claims.get("jti")
         if not isinstance(jti, str) or not jti:
             raise SandboxError(400, "invalid_client", "jti is required")

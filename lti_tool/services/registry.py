@@ -254,7 +254,7 @@ def register_dynamically(
         platform = Platform(
             issuer=granted.issuer, client_id=granted.client_id, name=granted.name[:200],
             auth_login_url=granted.auth_login_url, auth_token_url=granted.token_url, key_set_url=granted.jwks_url,
-            approved=approve,
+            auth_audience=granted.audience, approved=approve,
         )
         if granted.deployment_id:
             platform.deployments.append(Deployment(deployment_id=granted.deployment_id[:255]))

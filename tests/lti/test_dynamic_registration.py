@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import requests
 
-from tests.support import SandboxActions
+from tests.support import SandboxActions, submit_form
 
 
 def invite(tool, *, approved: bool = True, **options) -> str:
@@ -166,3 +166,27 @@ def test_the_data_privacy_launch_is_offered_only_to_a_platform_that_lists_it():
                                                                           "LtiDeepLinkingRequest"]
     assert offered("LtiResourceLinkRequest", "DataPrivacyLaunchRequest") == ["LtiResourceLinkRequest",
                                                                              "DataPrivacyLaunchRequest"]
+
+
+def test_the_token_request_uses_the_authorization_server_the_configuration_names(tool):
+    # A platform may name an authorization server identifier other than its token endpoint (D2L Brightspace
+    # does) and refuse an assertion whose aud is the token endpoint: the roster could then never be read.
+    platform = tool.platform
+    platform.authorization_server = platform.url("/authorization-server")
+    assert _register(tool).status_code == 200
+    page = SandboxActions(tool).launch("teacher")
+    assert page.status_code == 200
+    assert "Roster updated: 7 members" in submit_form(page, "roster/sync").text
+    granted = [r for r in platform.token_requests if r["ok"]]
+    assert granted and not [r for r in platform.token_requests if not r["ok"]]
+
+
+def test_a_configuration_without_an_authorization_server_keeps_the_token_endpoint_as_aud(tool):
+    assert _register(tool).status_code == 200
+    from lti_tool.models import Platform
+
+    with tool.app.app_context():
+        from lti_tool.extensions import db
+
+        (row,) = db.session.scalars(db.select(Platform).where(Platform.client_id.like("dyn-%"))).all()
+        assert row.auth_audience is None
