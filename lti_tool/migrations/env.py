@@ -92,14 +92,33 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds a SQLite table (copy, drop the old one, rename). With foreign keys on, dropping
+            # a parent table such as course deletes every row that belongs to it through ON DELETE CASCADE, so a
+            # downgrade past a batch change to course emptied the database. Off while migrating (the pragma is
+            # ignored inside a transaction, hence the commit), then checked and on again.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
             **conf_args
         )
 
-        with context.begin_transaction():
-            context.run_migrations()
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"The migration left {len(broken)} rows whose parent row is missing "
+                                       f"(first: {tuple(broken[0])}).")
+        finally:
+            if sqlite:
+                connection.rollback()
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
         at_head = (
             context.get_revision_argument() is not None
             and set(context.get_context().get_current_heads()) == set(context.script.get_heads())
