@@ -84,8 +84,12 @@ class ServedItem(db.Model):
     variant: so.Mapped[str] = so.mapped_column(sa.String(300))
     # "practice", "diagnostic" (the placement check), "review" or "unit_check".
     source: so.Mapped[str] = so.mapped_column(sa.String(20), default="practice")
-    # False when this variant was already answered in the same practice session: practice without credit.
+    # False when this variant was already answered in the same practice session: practice without credit. Set at
+    # serving from what was answered then, and settled by the answer's claim (another copy may be answered first).
     credit: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=True)
+    # The hints the server has shown on this question (migration 0021): raised when a page shows one more, never
+    # by a form's or address's number, and what the answer records as hints used (a form's number could be lowered).
+    hints_shown: so.Mapped[int] = so.mapped_column(sa.Integer, default=0, server_default="0")
     served_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime, default=utcnow)
     # Set once, by a conditional update: the first answer wins and a repeated post changes nothing.
     answered_at: so.Mapped[datetime | None] = so.mapped_column(sa.DateTime)

@@ -205,7 +205,7 @@ def answer_question(
         try:
             # Commits the run's new state together with the answer, so both or neither are kept: placement
             # answers are evidence in the same mastery state as practice, marked with the source "diagnostic".
-            record_answer(course_id, person_id, question.id, answer, hints_used=0, now=now, language=language)
+            record_answer(course_id, person_id, question.id, answer, now=now, language=language)
         except ServiceError:
             db.session.rollback()
             raise

@@ -360,23 +360,25 @@ _ATTEMPTS = 3
 
 
 def record_answer(
-    course_id: int, person_id: int, served_id: int, answer: str, *, hints_used: int, now: datetime,
+    course_id: int, person_id: int, served_id: int, answer: str, *, now: datetime,
     language: str = BASE_LANGUAGE, misses_on: str | None = None,
 ) -> AnswerResult:
     """Check an answer to a served question, update the student's mastery of its skills, and note level changes.
 
     Only a question served to this learner and not yet answered counts; a second post of the same question
     (a double click, a retry, a script) gets the first answer's result and changes nothing. A repeat of a
-    variant in the same session is recorded as practice without mastery credit. The result (question,
-    solution, skill names) is in the student's language; what is stored is the same in every language. With
-    misses_on (a skill id), the result also counts the learner's run of practice misses on that skill.
+    variant in the same session is recorded as practice without mastery credit, whichever page served it: of
+    two copies open at once, only the first answered earns credit. The hints used are those the server showed on
+    the question (`serving.show_hint`), never a number the form brings. The result (question, solution, skill
+    names) is in the student's language; what is stored is the same in every language. With misses_on (a skill
+    id), the result also counts the learner's run of practice misses on that skill.
     """
     # A caller's own pending changes (the placement check's run) would be lost by starting again: no retry then.
     attempts = 1 if db.session.new or db.session.dirty or db.session.deleted else _ATTEMPTS
     for attempt in range(attempts):
         try:
-            return _record_answer(course_id, person_id, served_id, answer, hints_used=hints_used, now=now,
-                                  language=language, misses_on=misses_on)
+            return _record_answer(course_id, person_id, served_id, answer, now=now, language=language,
+                                  misses_on=misses_on)
         except sa.exc.IntegrityError:
             # The learner's first answer on a skill raced another of their answers creating the same row (it
             # was not there to lock): start again from the committed rows; the claim was rolled back too.
@@ -387,7 +389,7 @@ def record_answer(
 
 
 def _record_answer(
-    course_id: int, person_id: int, served_id: int, answer: str, *, hints_used: int, now: datetime, language: str,
+    course_id: int, person_id: int, served_id: int, answer: str, *, now: datetime, language: str,
     misses_on: str | None,
 ) -> AnswerResult:
     pack = require_pack(course_id)
@@ -400,7 +402,16 @@ def _record_answer(
     question = served(course_id, person_id, served_id, shown, run_on=misses_on, run_length=MISSES_BEFORE_HELP)
     item = question.item
     correct = check_answer(item, answer)
-    if not claim(question.id, correct=correct, now=now):
+    # The claim settles the credit from the variant's other answers (the same question open on another page), so
+    # it runs once no other answer of the learner can be half done. On PostgreSQL the learner's lock comes first:
+    # the lock's statement waits for a parallel answer to commit, and the claim, a later statement, then reads
+    # that answer (the waiting statement itself still reads its old snapshot). On SQLite the claim's write takes
+    # the database's write lock, so it reads what is current, and the rows are read after it, under that lock (a
+    # read before the transaction's first write holds none).
+    locked = None if db.session.get_bind().dialect.name == "sqlite" else _lock_skills(course_id, person_id,
+                                                                                         item.skills, now)
+    claimed = claim(question.id, correct=correct, now=now)
+    if claimed is None:
         db.session.rollback()
         views = tuple(v for v in skill_views(course_id, person_id, language) if v.skill_id in item.skills)
         # Answered before this post: the run read with the question already holds that answer.
@@ -411,11 +422,12 @@ def _record_answer(
     run = ((correct, *question.earlier) if question.source == "practice" and question.skill_id == misses_on
            else question.earlier)
     misses = _misses(run) if misses_on else 0
-    rows, schedules, graded = _lock_skills(course_id, person_id, item.skills, now)
+    rows, schedules, graded = locked or _lock_skills(course_id, person_id, item.skills, now)
+    hints_used = claimed.hints
     stored = {"course_id": course_id, "person_id": person_id, "item_id": item.id, "skill_ids": list(item.skills),
-              "answer": answer, "correct": correct, "hints_used": max(0, min(hints_used, 20)),
-              "source": question.source, "answered_at": now, "credited": question.credit}
-    if not question.credit:
+              "answer": answer, "correct": correct, "hints_used": hints_used, "source": question.source,
+              "answered_at": now, "credited": claimed.credit}
+    if not claimed.credit:
         db.session.execute(_INSERT_RESPONSE, stored)
         views = tuple(_views(shown, rows, model_for(course_id), item.skills))
         commit_keeping_rows()

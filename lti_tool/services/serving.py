@@ -3,7 +3,9 @@
 Answers count only for an item served to that learner in that course and not yet answered, so re-posting a
 known right answer earns nothing. A skill's pool is used up before anything repeats (a template counts as used
 when every variant has been served), easier items come first and harder ones after right answers, and a variant
-already answered in the same session is practice without mastery credit.
+already answered in the same session is practice without mastery credit: decided when it is served (the page says
+so) and settled when it is answered (`claim`), as the same variant may be open on two pages at once. The hints a
+question shows are counted on its served row (`show_hint`), and its answer records that count.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ class Served:
     #: How the learner's latest answered practice questions on the skill `served(run_on=...)` named were judged,
     #: newest first (as many as asked for, fewer when there are fewer): read with the question, not again.
     earlier: tuple[bool, ...] = ()
+    #: The hints the server has shown on this question so far (its row's count, see `show_hint`).
+    hints: int = 0
 
 
 def tier(item: Item) -> int:
@@ -60,13 +64,24 @@ def items_for_skill(pack: CoursePack, skill_id: str) -> list[Item]:
     return [item for _, item in pack.items() if skill_id in item.skills]
 
 
-def _view(row: ServedItem, pack: CoursePack) -> Served:
+def _view(row: ServedItem, pack: CoursePack, *, repeat: bool = False) -> Served:
+    """Return the served row as its page shows it; `repeat`: another copy of its variant was answered since."""
     try:
         item = instantiate(pack.item(row.item_id), row.params or {})
     except (KeyError, TemplateError) as exc:
         # The teacher replaced the pack since this question was served.
         raise NotFound(N_("That question is no longer part of this course. Here is a new one.")) from exc
-    return Served(row.id, item, row.credit, row.source, row.answered_at is not None, row.correct, row.skill_id)
+    return Served(row.id, item, row.credit and not repeat, row.source, row.answered_at is not None, row.correct,
+                  row.skill_id, hints=row.hints_shown or 0)
+
+
+def _shown(row: ServedItem, pack: CoursePack, history: list[ServedItem], now: datetime) -> Served:
+    """Return an open row of the history as its page shows it now: without credit once its variant was answered.
+
+    Served with credit, the same variant may be open elsewhere too (practice and a review or unit check) and be
+    answered there first: the answer here then earns none (`claim`), and the page says so before it is given.
+    """
+    return _view(row, pack, repeat=not _credit(history, row.variant, now))
 
 
 def served(course_id: int, person_id: int, served_id: int, pack: CoursePack, *, run_on: str | None = None,
@@ -172,11 +187,12 @@ def serve_next(course_id: int, person_id: int, skill_id: str, pack: CoursePack, 
         return row.source == "practice" and row.skill_id == skill_id
 
     # A reload shows the same question, so reloading cannot pick an easier one.
-    question = _reshown(_open_row(_history(course_id, person_id, item_ids), practice), pack)
+    history = _history(course_id, person_id, item_ids)
+    question = _reshown(_open_row(history, practice), pack, history, now)
     if question is not None:
         return question
     history = _locked_history(course_id, person_id, item_ids, now)
-    question = _reshown(_open_row(history, practice), pack)
+    question = _reshown(_open_row(history, practice), pack, history, now)
     if question is not None:
         db.session.commit()  # another tab served it while this one waited: release the lock
         return question
@@ -210,13 +226,14 @@ def serve_exact(course_id: int, person_id: int, item: Item, pack: CoursePack, *,
     def same_source(row: ServedItem) -> bool:
         return row.source == source
 
-    row = _open_row(_history(course_id, person_id, [item.id]), same_source)
+    history = _history(course_id, person_id, [item.id])
+    row = _open_row(history, same_source)
     if row is not None:
-        return _view(row, pack)
+        return _shown(row, pack, history, now)
     history = _locked_history(course_id, person_id, [item.id], now)
     row = _open_row(history, same_source)
     if row is not None:
-        question = _view(row, pack)
+        question = _shown(row, pack, history, now)
         db.session.commit()  # served by a parallel request while this one waited: release the lock
         return question
     return _serve(course_id, person_id, item.skills[0], item, history, source=source, now=now, pack=pack)
@@ -227,10 +244,10 @@ def _open_row(history: list[ServedItem], wanted: Callable[[ServedItem], bool]) -
     return next((row for row in reversed(history) if row.answered_at is None and wanted(row)), None)
 
 
-def _reshown(row: ServedItem | None, pack: CoursePack) -> Served | None:
+def _reshown(row: ServedItem | None, pack: CoursePack, history: list[ServedItem], now: datetime) -> Served | None:
     """Return an open practice question as shown again, or None when there is none or the pack lost it."""
     try:
-        return _view(row, pack) if row is not None else None
+        return _shown(row, pack, history, now) if row is not None else None
     except NotFound:
         return None
 
@@ -261,31 +278,96 @@ def _serve(course_id: int, person_id: int, skill_id: str, item: Item, history: l
     return _view(row, pack)
 
 
-def claim(served_id: int, *, correct: bool, now: datetime) -> bool:
-    """Mark a served question answered; return False when an earlier post already did (the first answer wins).
+class Claimed(NamedTuple):
+    """What the claim of an answer settled on the served row: whether it earns credit, and the hints it showed."""
+
+    credit: bool
+    hints: int
+
+
+def claim(served_id: int, *, correct: bool, now: datetime) -> Claimed | None:
+    """Mark a served question answered; return None when an earlier post already did (the first answer wins).
 
     A conditional update: under parallel posts PostgreSQL lets one through and re-checks the others after it
-    commits, and SQLite serialises the writers, so exactly one request records the answer.
+    commits, and SQLite serialises the writers, so exactly one request records the answer. The same statement
+    settles the credit: none when another copy of the variant (served on another page before either was
+    answered) was answered within SESSION. It sees the other copy's answer only once that has committed, so two
+    answers of one learner must not claim at the same time: on PostgreSQL the caller holds the learner's lock
+    (record_answer), on SQLite this statement's own write lock keeps the other writer out. The hints returned are
+    the row's, as `show_hint` counted them.
     """
     db.session.flush()  # a caller's pending changes (the placement check's run) go first, as they always did
-    claimed = db.session.execute(_CLAIM, {"served_id": served_id, "answered_at": now, "correct": correct}
-                                 ).rowcount == 1
+    found = db.session.execute(_CLAIM, {"served_id": served_id, "answered_at": now, "correct": correct,
+                                        "since": now - SESSION}).first()
+    if found is None:
+        return None
+    claimed = Claimed(bool(found[0]), found[1] or 0)
     # The row read to check the answer is updated in the session too (as committed: nothing more to write), so a
     # page that reads it after a commit that keeps rows (models.base.commit_keeping_rows) sees it answered.
-    row = db.session.identity_map.get(so.util.identity_key(ServedItem, served_id)) if claimed else None
+    row = db.session.identity_map.get(so.util.identity_key(ServedItem, served_id))
     if row is not None:
         so.attributes.set_committed_value(row, "answered_at", now)
         so.attributes.set_committed_value(row, "correct", correct)
+        so.attributes.set_committed_value(row, "credit", claimed.credit)
+        so.attributes.set_committed_value(row, "hints_shown", claimed.hints)
     return claimed
 
 
 # On the table, built once: an answer is one of the hottest requests, and the ORM's bulk UPDATE with its
 # session synchronisation was a tenth of the answer's CPU.
+_SERVED = ServedItem.__table__
+_SAME_VARIANT = _SERVED.alias("same_variant")
+#: Another served copy of the row's variant, for the same learner, was answered after :since (as `_credit` asks).
+_ANSWERED_ELSEWHERE = sa.exists().where(
+    _SAME_VARIANT.c.course_id == _SERVED.c.course_id, _SAME_VARIANT.c.person_id == _SERVED.c.person_id,
+    _SAME_VARIANT.c.variant == _SERVED.c.variant, _SAME_VARIANT.c.id != _SERVED.c.id,
+    _SAME_VARIANT.c.answered_at > sa.bindparam("since"))
 _CLAIM = (
-    sa.update(ServedItem.__table__)
-    .where(ServedItem.__table__.c.id == sa.bindparam("served_id"), ServedItem.__table__.c.answered_at.is_(None))
-    .values(answered_at=sa.bindparam("answered_at"), correct=sa.bindparam("correct"))
+    sa.update(_SERVED)
+    .where(_SERVED.c.id == sa.bindparam("served_id"), _SERVED.c.answered_at.is_(None))
+    .values(answered_at=sa.bindparam("answered_at"), correct=sa.bindparam("correct"),
+            credit=sa.and_(_SERVED.c.credit, ~_ANSWERED_ELSEWHERE))
+    .returning(_SERVED.c.credit, _SERVED.c.hints_shown)
 )
+
+
+def show_hint(question: Served, wanted: int) -> Served:
+    """Record that the page shows `wanted` hints on an open question; return it with the hints to show.
+
+    The row's count only rises, up to the item's number of hints: a conditional update on the unanswered row, so
+    a double click (both asking for the same next hint), an old page or an edited form cannot lower it, and no
+    hint is counted on a question already answered. The count it returns is the row's, whatever raised it.
+    """
+    wanted = min(wanted, len(question.item.hints))
+    if question.answered or wanted <= question.hints:
+        return question
+    found = db.session.execute(_SHOW_HINT, {"served_id": question.id, "wanted": wanted}).first()
+    db.session.commit()
+    return replace(question, hints=found[0]) if found is not None else question
+
+
+_WANTED = sa.bindparam("wanted", type_=sa.Integer)
+_SHOW_HINT = (
+    sa.update(_SERVED)
+    .where(_SERVED.c.id == sa.bindparam("served_id"), _SERVED.c.answered_at.is_(None))
+    .values(hints_shown=sa.case((_SERVED.c.hints_shown < _WANTED, _WANTED), else_=_SERVED.c.hints_shown))
+    .returning(_SERVED.c.hints_shown)
+)
+
+
+def shown(course_id: int, person_id: int, served_id: int, pack: CoursePack, *, now: datetime) -> Served:
+    """Return a question served to this learner here as its page shows it now (see `_shown`), or refuse."""
+    found = db.session.execute(_SHOWN_QUERY, {"served_id": served_id, "course_id": course_id,
+                                              "person_id": person_id, "since": now - SESSION}).one_or_none()
+    if found is None:
+        raise NotFound(N_("That question was not given to you here. Here is a question that was."))
+    row, repeat = found
+    return _view(row, pack, repeat=row.answered_at is None and bool(repeat))
+
+
+_SHOWN_QUERY = sa.select(ServedItem, _ANSWERED_ELSEWHERE.label("repeat")).where(
+    ServedItem.id == sa.bindparam("served_id"), ServedItem.course_id == sa.bindparam("course_id"),
+    ServedItem.person_id == sa.bindparam("person_id"))
 
 
 def answered_correct(served_id: int) -> bool:

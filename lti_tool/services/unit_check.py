@@ -26,7 +26,7 @@ from ..learning.mastery import Level
 from ..models import MasteryEvent, ServedItem, SkillMastery
 from .content import from_pack
 from .errors import N_, NotFound
-from .serving import Served, items_for_skill, serve_exact, served, tier
+from .serving import Served, items_for_skill, serve_exact, shown, tier
 
 SOURCE = "unit_check"
 
@@ -212,8 +212,12 @@ def start(course_id: int, person_id: int, pack: CoursePack, unit_id: str, *, now
 
 
 def current_question(course_id: int, person_id: int, pack: CoursePack, unit_id: str,
-                     run: int) -> tuple[Served | None, int, int]:
-    """Return (the sitting's next unanswered question or None when it is over, its number, how many there are)."""
+                     run: int, *, now: datetime) -> tuple[Served | None, int, int]:
+    """Return (the sitting's next unanswered question or None when it is over, its number, how many there are).
+
+    The question as its page shows it now: without credit once the same question, open elsewhere too (practice),
+    was answered there first.
+    """
     skills = set(_checkable(pack, _unit(pack, unit_id)))
     rows = [r for r in _run_rows(course_id, person_id, run) if r.skill_id in skills]
     if not rows:
@@ -221,7 +225,7 @@ def current_question(course_id: int, person_id: int, pack: CoursePack, unit_id: 
     for number, row in enumerate(rows, start=1):
         if row.answered_at is None:
             try:
-                return served(course_id, person_id, row.id, pack), number, len(rows)
+                return shown(course_id, person_id, row.id, pack, now=now), number, len(rows)
             except NotFound:
                 continue  # the teacher replaced the pack since: that question is skipped
     return None, len(rows), len(rows)

@@ -3,21 +3,31 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 from flask import request
+
+from ..services.serving import Served, show_hint
+
+Q = TypeVar("Q", Served, None)
 
 
 @dataclass(frozen=True)
 class HintAsked:
-    """A question form posted with "Show a hint": the hints to show now and the answer as it was."""
+    """A question form posted with "Show a hint": the hints the page asks to show now and the answer as it was."""
 
     served_id: int | None
     hints: int
     answer: str
 
-    def hints_for(self, question: object, shown: int) -> int:
-        """Return the hints to show on the question the page shows: none asked for when another took its place."""
-        return shown if getattr(question, "id", None) == self.served_id else 0
+    def shown_on(self, question: Q) -> Q:
+        """Return the question the page shows, with the hint asked for shown and counted on its served row.
+
+        Nothing is asked of a question that took the asked one's place (answered in another tab meanwhile).
+        """
+        if question is None or question.id != self.served_id:
+            return question
+        return show_hint(question, self.hints)
 
     def answer_for(self, question: object) -> str:
         """Return the typed answer for the question the page shows: none when another question took its place."""
@@ -27,10 +37,16 @@ class HintAsked:
 def hint_asked() -> HintAsked | None:
     """Return the hint request when the posted form asked for one more hint (not an answer), else None.
 
-    The view then shows its question again, nothing recorded; the hints shown so far come with the form, and the
-    page clamps them to the question's own.
+    The view then shows its question again with that hint, nothing answered. The form says how many hints its page
+    showed, so the one asked for is the next: a double click asks for the same one twice and gets it once. What is
+    shown and counted is the served row's number (`serving.show_hint`), which no form or address can lower.
     """
     if not request.form.get("show_hint"):
         return None
     return HintAsked(request.form.get("served", type=int), request.form.get("hints", 0, type=int) + 1,
                      request.form.get("answer", ""))
+
+
+def hints_to_show(question: Served | None) -> int:
+    """Return how many of the question's hints its page shows: as many as the server has shown on it."""
+    return max(0, min(question.hints, len(question.item.hints))) if question is not None else 0

@@ -20,7 +20,7 @@ from ..services.permissions import actor_of
 from ..services.plan import ClassRow, class_overview
 from ..services.serving import serve_next
 from .course import addresses, answers_question, launch_blueprint, require_student, require_teacher
-from .hints import HintAsked, hint_asked
+from .hints import HintAsked, hint_asked, hints_to_show
 from .i18n import HEATMAP_CELL, heatmap_words, localized, page_language, person_name, translated
 from .plan_page import unit_list_items
 from .skill_map import map_dots, map_edges, map_name_lines, student_map_boxes
@@ -41,19 +41,18 @@ def _skill(pack, skill_id: str):
 @bp.get("/practice/<skill_id>")
 def practice(skill_id: str):
     """Show the student's question for a skill, one at a time: the server chooses and keeps it."""
-    return _practice_page(skill_id, request.args.get("hints", 0, type=int))
+    return _practice_page(skill_id)
 
 
-def _practice_page(skill_id: str, hints: int, typed: HintAsked | None = None):
+def _practice_page(skill_id: str, typed: HintAsked | None = None):
     person_id = require_student()
     pack = require_pack(g.launch.course_id, page_language())
     skill = _skill(pack, skill_id)
     question = serve_next(g.launch.course_id, person_id, skill_id, pack, now=utcnow())
-    item = question.item if question else None
-    hints = typed.hints_for(question, hints) if typed else hints
-    hints = max(0, min(hints, len(item.hints) if item else 0))
-    return render_template("student/practice.html", launch=g.launch, skill=skill, item=item, question=question,
-                           hints=hints, typed_answer=typed.answer_for(question) if typed else "")
+    question = typed.shown_on(question) if typed else question
+    return render_template("student/practice.html", launch=g.launch, skill=skill,
+                           item=question.item if question else None, question=question,
+                           hints=hints_to_show(question), typed_answer=typed.answer_for(question) if typed else "")
 
 
 @bp.post("/practice/<skill_id>")
@@ -63,7 +62,7 @@ def answer(skill_id: str):
     """Check the answer and show feedback; mastery updates as the student goes (or show one more hint)."""
     asked = hint_asked()
     if asked is not None:
-        return _practice_page(skill_id, asked.hints, asked)
+        return _practice_page(skill_id, asked)
     person_id = require_student()
     language = page_language()
     pack = require_pack(g.launch.course_id, language)
@@ -73,9 +72,8 @@ def answer(skill_id: str):
     try:
         if served_id is None:
             raise NotFound(N_("That question was not given to you here. Here is a question that was."))
-        result = record_answer(course_id, person_id, served_id, request.form.get("answer", ""),
-                               hints_used=request.form.get("hints", 0, type=int), now=utcnow(), language=language,
-                               misses_on=skill_id)
+        result = record_answer(course_id, person_id, served_id, request.form.get("answer", ""), now=utcnow(),
+                               language=language, misses_on=skill_id)
     except ServiceError as exc:
         flash(translated(exc), "error")
         return redirect(url_for("learning.practice", skill_id=skill_id), code=303)

@@ -10,7 +10,7 @@ from ..services.errors import N_, NotFound, ServiceError
 from ..services.mastery import record_answer, require_pack
 from ..services.reviews import next_review_question, review_question, review_results
 from .course import launch_blueprint, require_student
-from .hints import HintAsked, hint_asked
+from .hints import HintAsked, hint_asked, hints_to_show
 from .i18n import page_language, translated
 
 bp = launch_blueprint("review", __name__)
@@ -19,10 +19,10 @@ bp = launch_blueprint("review", __name__)
 @bp.get("/review")
 def question():
     """Show the review's current question, or the summary once the sitting is over."""
-    return _question_page(request.args.get("run", type=int), request.args.get("hints", 0, type=int))
+    return _question_page(request.args.get("run", type=int))
 
 
-def _question_page(run: int | None, hints: int, typed: HintAsked | None = None):
+def _question_page(run: int | None, typed: HintAsked | None = None):
     person_id = require_student()
     pack = require_pack(g.launch.course_id, page_language())
     served = next_review_question(g.launch.course_id, person_id, pack, run=run, now=utcnow())
@@ -32,12 +32,12 @@ def _question_page(run: int | None, hints: int, typed: HintAsked | None = None):
         flash(gettext("Nothing to review right now: your skills are fresh."), "success")
         return redirect(url_for("course.home"), code=303)
     run = run or served.id
+    served = typed.shown_on(served) if typed else served
     item = served.item
     skill = next((s for s in pack.skills if s.id in item.skills), None)
-    hints = typed.hints_for(served, hints) if typed else hints
-    hints = max(0, min(hints, len(item.hints)))
     return render_template("student/review.html", launch=g.launch, question=served, item=item, skill=skill,
-                           hints=hints, run=run, typed_answer=typed.answer_for(served) if typed else "")
+                           hints=hints_to_show(served), run=run,
+                           typed_answer=typed.answer_for(served) if typed else "")
 
 
 @bp.post("/review")
@@ -45,7 +45,7 @@ def answer():
     """Check a review answer (it counts as the skill's review) and show feedback (or show one more hint)."""
     asked = hint_asked()
     if asked is not None:
-        return _question_page(request.form.get("run", type=int), asked.hints, asked)
+        return _question_page(request.form.get("run", type=int), asked)
     person_id = require_student()
     pack = require_pack(g.launch.course_id, page_language())
     run = request.form.get("run", type=int)
@@ -55,8 +55,7 @@ def answer():
             raise NotFound(N_("That question was not given to you here. Here is a question that was."))
         served = review_question(g.launch.course_id, person_id, served_id, pack)
         result = record_answer(g.launch.course_id, person_id, served_id, request.form.get("answer", ""),
-                               hints_used=request.form.get("hints", 0, type=int), now=utcnow(),
-                               language=page_language())
+                               now=utcnow(), language=page_language())
     except ServiceError as exc:
         flash(translated(exc), "error")
         return redirect(url_for("review.question", run=run), code=303)

@@ -11,7 +11,7 @@ from ..services import unit_check
 from ..services.errors import N_, NotFound, ServiceError
 from ..services.mastery import record_answer, require_pack
 from .course import addresses, launch_blueprint, require_student
-from .hints import HintAsked, hint_asked
+from .hints import HintAsked, hint_asked, hints_to_show
 from .i18n import page_language, translated
 
 bp = launch_blueprint("unit_check", __name__)
@@ -41,21 +41,21 @@ def question(unit_id: str):
     if run is None:
         run = unit_check.start(g.launch.course_id, person_id, pack, unit_id, now=utcnow())
         return redirect(url_for("unit_check.question", unit_id=unit_id, run=run), code=303)
-    return _question_page(unit_id, run, request.args.get("hints", 0, type=int))
+    return _question_page(unit_id, run)
 
 
-def _question_page(unit_id: str, run: int, hints: int, typed: HintAsked | None = None):
+def _question_page(unit_id: str, run: int, typed: HintAsked | None = None):
     person_id, pack, title = _open(unit_id)
-    served, number, total = unit_check.current_question(g.launch.course_id, person_id, pack, unit_id, run)
+    served, number, total = unit_check.current_question(g.launch.course_id, person_id, pack, unit_id, run,
+                                                        now=utcnow())
     if served is None:
         return redirect(url_for("unit_check.summary", unit_id=unit_id, run=run), code=303)
+    served = typed.shown_on(served) if typed else served
     item = served.item
     skill = next((s for s in pack.skills if s.id in item.skills), None)
-    hints = typed.hints_for(served, hints) if typed else hints
-    hints = max(0, min(hints, len(item.hints)))
     return render_template("student/unit_check.html", launch=g.launch, question=served, item=item, skill=skill,
-                           hints=hints, run=run, unit_id=unit_id, unit_title=title, number=number, total=total,
-                           typed_answer=typed.answer_for(served) if typed else "")
+                           hints=hints_to_show(served), run=run, unit_id=unit_id, unit_title=title, number=number,
+                           total=total, typed_answer=typed.answer_for(served) if typed else "")
 
 
 @bp.post("/unit-check/<unit_id>")
@@ -64,7 +64,7 @@ def answer(unit_id: str):
     run = request.form.get("run", type=int)
     asked = hint_asked()
     if asked is not None and run is not None:
-        return _question_page(unit_id, run, asked.hints, asked)
+        return _question_page(unit_id, run, asked)
     person_id, pack, title = _open(unit_id)
     course_id = g.launch.course_id  # read before the answer's commit expires the launch row
     served_id = request.form.get("served", type=int)
@@ -72,13 +72,12 @@ def answer(unit_id: str):
         if served_id is None or run is None:
             raise NotFound(N_("That question was not given to you here. Here is a question that was."))
         unit_check.unit_question(course_id, person_id, pack, unit_id, run, served_id)
-        result = record_answer(course_id, person_id, served_id, request.form.get("answer", ""),
-                               hints_used=request.form.get("hints", 0, type=int), now=utcnow(),
+        result = record_answer(course_id, person_id, served_id, request.form.get("answer", ""), now=utcnow(),
                                language=page_language())
     except ServiceError as exc:
         flash(translated(exc), "error")
         return redirect(url_for("unit_check.question", unit_id=unit_id, run=run), code=303)
-    more = unit_check.current_question(course_id, person_id, pack, unit_id, run)[0] is not None
+    more = unit_check.current_question(course_id, person_id, pack, unit_id, run, now=utcnow())[0] is not None
     skill = next((s for s in pack.skills if s.id in result.skill_ids), None)
     return render_template("student/unit_check_feedback.html", launch=g.launch, item=result.item, skill=skill,
                            result=result, run=run, more=more, unit_id=unit_id, unit_title=title)

@@ -1,5 +1,6 @@
 """In real Chromium: an evidence file over the limit is stopped before it is sent, with what the student wrote still
-there; "Show a hint" keeps the typed answer; error pages have a way back (the page's script runs under its CSP)."""
+there; "Show a hint" keeps the typed answer, and a hint shown stays shown (and counted) after going back; error
+pages have a way back (the page's script runs under its CSP)."""
 
 from __future__ import annotations
 
@@ -82,6 +83,38 @@ def test_show_a_hint_keeps_what_the_student_typed_or_chose(browser, tool):
         if kinds == {"text", "choice"}:
             break
     assert "text" in kinds, "no typed question with hints in the demo pack"
+
+
+def test_a_hint_shown_is_still_shown_and_counted_after_going_back(browser, tool):
+    import sqlalchemy as sa
+
+    from lti_tool.extensions import db
+    from lti_tool.models import ItemResponse
+    from tests.support import answer_for_served, served_item
+
+    base = _set_up(browser, tool)
+    skill = PACK.skills[0]
+    browser.get(f"{base}/practice/{skill.id}")
+    served = browser.find_element(By.NAME, "served").get_attribute("value")
+    item = served_item(tool, served)
+    _click(browser, browser.find_element(By.NAME, "show_hint"))
+    assert browser.find_element(By.CSS_SELECTOR, ".hints li").text == item.hints[0]
+    # Back to the page before the hint: it shows the hint too (its form used to say no hints were shown).
+    browser.execute_script("window.__leaving = true")
+    browser.back()
+    wait(browser, lambda b: b.execute_script("return !window.__leaving && document.readyState === 'complete'"))
+    assert browser.find_element(By.NAME, "served").get_attribute("value") == served
+    assert browser.find_element(By.CSS_SELECTOR, ".hints li").text == item.hints[0]
+    answer = answer_for_served(tool, served)
+    if item.type == "multiple_choice":
+        browser.find_element(By.ID, f"choice-{answer}").click()
+    else:
+        browser.find_element(By.ID, "answer").send_keys(answer)
+    _click(browser, browser.find_element(By.XPATH, "//button[normalize-space()='Check my answer']"))
+    assert "right!" in browser.page_source
+    with tool.app.app_context():
+        assert db.session.scalars(sa.select(ItemResponse.hints_used)).all() == [1]
+        db.session.remove()
 
 
 def test_error_pages_have_a_way_back(browser, tool):

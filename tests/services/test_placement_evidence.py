@@ -78,8 +78,7 @@ def test_the_check_s_answers_count_on_their_skills_and_practice_counts_learner_w
         assert _learner_wide_attempts(course_id, person_id) == 0
 
         question = serve_next(course_id, person_id, order[0], pack, now=now + timedelta(minutes=5))
-        record_answer(course_id, person_id, question.id, _answer(question.item, True), hints_used=0,
-                      now=now + timedelta(minutes=5))
+        record_answer(course_id, person_id, question.id, _answer(question.item, True), now=now + timedelta(minutes=5))
         assert _learner_wide_attempts(course_id, person_id) == 1
 
 
@@ -96,8 +95,7 @@ def test_after_a_check_that_found_the_edge_three_right_answers_make_a_known_skil
         for n in range(3):
             at = now + timedelta(minutes=5 + n)
             question = serve_next(course_id, person_id, order[0], pack, now=at)
-            result = record_answer(course_id, person_id, question.id, _answer(question.item, True), hints_used=0,
-                                   now=at)
+            result = record_answer(course_id, person_id, question.id, _answer(question.item, True), now=at)
             levels.append(next(v.level for v in result.views if v.skill_id == order[0]))
 
         assert levels[-1] is Level.PROFICIENT

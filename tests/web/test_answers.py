@@ -30,7 +30,9 @@ def _practise(tool, student, *, wrong: int, right: int, hints: int = 0):
         shown = next((c.text for c in item.choices if c.id == answer), answer) if item.type == "multiple_choice" \
             else answer
         prompts.append((item.prompt, shown))
-        done = submit_form(page, f"/practice/{skill_id}", answer=answer, hints=str(hints))
+        for _ in range(hints):  # "Show a hint": the hints used are those the page showed
+            page = submit_form(page, f"/practice/{skill_id}", show_hint="1")
+        done = submit_form(page, f"/practice/{skill_id}", answer=answer)
         assert done.status_code == 200
     return skill_id, prompts
 

@@ -148,3 +148,24 @@ def test_a_student_whose_lms_speaks_spanish_gets_the_review_in_spanish(sandbox, 
     assert 'data-testid="review-label">Repaso<' in question.text
     assert "Ya aprendiste esto antes: vamos a comprobar que no se te olvidó." in html.unescape(question.text)
 
+
+
+def _hints_used(tool) -> list[tuple[str, int]]:
+    with tool.app.app_context():
+        from lti_tool.extensions import db
+        from lti_tool.models import ItemResponse
+
+        return [(r.source, r.hints_used) for r in db.session.scalars(db.select(ItemResponse).order_by(ItemResponse.id))]
+
+
+def test_a_hint_shown_on_a_review_question_stays_shown_and_counts_though_the_answer_form_says_none(sandbox, tool):
+    student, _, _ = _two_skills_mastered_and_due(sandbox, tool)
+    answers_before = len(_hints_used(tool))
+    question = _follow(_plan(student), "Start the mixed review")
+    assert '<div class="hints"' not in question.text
+    hinted = submit_form(question, "/review", show_hint="1")
+    assert '<div class="hints"' in hinted.text
+    assert '<div class="hints"' in question.http.get(question.url, timeout=30).text  # a reload keeps it
+    # The answer posted from the page before the hint (hints=0): the review was still aided (rated Hard, not Good).
+    submit_form(question, "/review", answer=served_answer(tool, question), hints="0")
+    assert _hints_used(tool)[answers_before:] == [("review", 1)]

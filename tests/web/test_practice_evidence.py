@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import html
+import json
 import re
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import sqlalchemy as sa
 
 from lti_tool.extensions import db
 from lti_tool.learning.mastery import ALL_SKILLS, SkillState
 from lti_tool.models import ItemResponse, ScoreOutbox, ServedItem, SkillMastery
-from tests.support import served_answer, submit_form
+from lti_tool.services.content import demo_pack_data
+from tests.support import open_in_launch, served_answer, served_item, submit_form, upload_file
 
 
 def _student_on_practice(sandbox, tool, skill_id="frac-equivalent"):
@@ -149,3 +153,127 @@ def test_ten_parallel_answers_to_different_questions_all_reach_the_mastery_state
         rows = {r.skill_id: r for r in db.session.scalars(sa.select(SkillMastery))}
         assert SkillState.from_dict(rows[ALL_SKILLS].state).attempts == 10
         assert all(SkillState.from_dict(rows[s].state).attempts == 1 for s in skills)
+
+
+# --- Hints are counted by the server (issue 12: evidence that can't be gamed) ---------------------------------------
+
+#: The only practice question left on Equivalent fractions in `_one_question_course`: fixed (one variant), 2 hints.
+ONLY = "fe-3"
+SERVED = re.compile(r'name="served" value="(\d+)"')
+
+
+def _one_question_course(sandbox, tool):
+    """The demo pack with one practice question on Equivalent fractions (ONLY); return the student's plan page."""
+    data = demo_pack_data()
+    activity = next(a for a in data["activities"] if a["id"] == "practice-frac-equivalent")
+    activity["items"] = [i for i in activity["items"] if i["id"] == ONLY]
+    teacher = sandbox.launch("teacher")
+    assert "Imported" in upload_file(teacher, "/teacher/map/import", "pack.json", json.dumps(data).encode()).text
+    return sandbox.launch("student")
+
+
+def _answers(tool):
+    with tool.app.app_context():
+        return [(r.source, r.credited, r.hints_used) for r in
+                db.session.scalars(sa.select(ItemResponse).order_by(ItemResponse.id))]
+
+
+def test_a_hint_shown_counts_when_the_answer_comes_from_the_page_before_it(sandbox, tool):
+    home = _one_question_course(sandbox, tool)
+    page = open_in_launch(home, tool, "/practice/frac-equivalent")
+    item = served_item(tool, SERVED.search(page.text).group(1))
+    hinted = submit_form(page, "/practice/frac-equivalent", show_hint="1")
+    assert html.escape(item.hints[0]) in hinted.text
+    # Back to the page without the hint (its form says hints=0), or the field edited: the answer was still aided.
+    feedback = submit_form(page, "/practice/frac-equivalent", answer=served_answer(tool, page), hints="0")
+    assert "That&#39;s right!" in feedback.text
+    assert _answers(tool) == [("practice", True, 1)]
+
+
+def test_a_reload_keeps_the_hints_shown_and_no_address_or_form_changes_their_number(sandbox, tool):
+    home = _one_question_course(sandbox, tool)
+    page = open_in_launch(home, tool, "/practice/frac-equivalent")
+    item = served_item(tool, SERVED.search(page.text).group(1))
+    submit_form(page, "/practice/frac-equivalent", show_hint="1")
+    for address in ("/practice/frac-equivalent", "/practice/frac-equivalent?hints=0"):
+        again = open_in_launch(home, tool, address)
+        assert html.escape(item.hints[0]) in again.text and html.escape(item.hints[1]) not in again.text
+        assert 'name="hints" value="1"' in again.text
+    # A form asking for more hints than the question has shows (and counts) the ones it has.
+    every = submit_form(again, "/practice/frac-equivalent", show_hint="1", hints="98")
+    assert html.escape(item.hints[1]) in every.text and 'name="show_hint"' not in every.text
+    submit_form(every, "/practice/frac-equivalent", answer=served_answer(tool, every), hints="99")
+    assert _answers(tool) == [("practice", True, len(item.hints))]
+    # The next question starts with none, whatever the address asks for.
+    following = open_in_launch(home, tool, "/practice/frac-equivalent?hints=2")
+    assert SERVED.search(following.text) and '<div class="hints"' not in following.text
+
+
+# --- One question open on two pages earns credit once ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("first", ["practice", "unit check"])
+def test_one_question_open_in_practice_and_a_unit_check_earns_credit_once_and_the_other_page_says_so(
+        sandbox, tool, first):
+    home = _one_question_course(sandbox, tool)
+    practice = open_in_launch(home, tool, "/practice/frac-equivalent")
+    check = open_in_launch(home, tool, "/unit-check/unit-fractions")  # its first question is on the same skill
+    assert served_item(tool, SERVED.search(practice.text).group(1)).id == ONLY
+    assert served_item(tool, SERVED.search(check.text).group(1)).id == ONLY
+    assert SERVED.search(practice.text).group(1) != SERVED.search(check.text).group(1)
+    assert "does not change your level" not in practice.text + check.text  # both served with credit
+    pages = {"practice": (practice, "/practice/frac-equivalent", "practice"),
+             "unit check": (check, "/unit-check/unit-fractions", "unit_check")}
+    page, action, source = pages.pop(first)
+    ((other, other_action, other_source),) = pages.values()
+
+    credited = submit_form(page, action, answer=served_answer(tool, page))
+    assert "does not change your level" not in credited.text
+    # The other copy, reloaded, now says its answer will not change the level; and its answer does not.
+    reloaded = other.http.get(other.url, timeout=30)
+    reloaded.http = other.http
+    assert SERVED.search(reloaded.text).group(1) == SERVED.search(other.text).group(1)
+    assert "You answered this question earlier today: it is good practice" in html.unescape(reloaded.text)
+    repeat = submit_form(reloaded, other_action, answer=served_answer(tool, reloaded))
+    assert "You answered this question earlier today: it is good practice" in html.unescape(repeat.text)
+    assert "Your level on" not in repeat.text
+    assert [(s, c) for s, c, _ in _answers(tool)] == [(source, True), (other_source, False)]
+    with tool.app.app_context():
+        overall = db.session.scalars(sa.select(SkillMastery).where(SkillMastery.skill_id == ALL_SKILLS)).one()
+        assert SkillState.from_dict(overall.state).attempts == 1
+        assert sorted(r.credit for r in db.session.scalars(
+            sa.select(ServedItem).where(ServedItem.answered_at.is_not(None)))) == [False, True]
+
+
+def test_questions_served_before_the_upgrade_keep_their_rows_and_start_with_no_hints_counted(sandbox, tool):
+    """Migration 0021 adds served_item.hints_shown; its downgrade drops the column in place (not a table copy)."""
+    from flask_migrate import downgrade, upgrade
+
+    home = _one_question_course(sandbox, tool)
+    page = open_in_launch(home, tool, "/practice/frac-equivalent")
+    submit_form(page, "/practice/frac-equivalent", answer=served_answer(tool, page))
+    page = open_in_launch(home, tool, "/practice/frac-add-sub")
+    submit_form(page, "/practice/frac-add-sub", show_hint="1")  # open, one hint shown
+
+    def kept() -> tuple:
+        return tuple(db.session.scalar(sa.select(sa.func.count()).select_from(model))
+                     for model in (ServedItem, ItemResponse, SkillMastery))
+
+    with tool.app.app_context():
+        before = kept()
+        db.session.commit()
+        downgrade(revision="0020")
+        assert "hints_shown" not in {c["name"] for c in sa.inspect(db.engine).get_columns("served_item")}
+        assert kept() == before
+        db.session.commit()
+        upgrade()
+        assert kept() == before
+        assert set(db.session.scalars(sa.select(ServedItem.hints_shown))) == {0}
+        db.session.commit()
+    # The open question shows no hint now (its count is not known), and counts the ones shown from here on.
+    again = open_in_launch(home, tool, "/practice/frac-add-sub")
+    assert SERVED.search(again.text).group(1) == SERVED.search(page.text).group(1)
+    assert '<div class="hints"' not in again.text
+    hinted = submit_form(again, "/practice/frac-add-sub", show_hint="1")
+    submit_form(hinted, "/practice/frac-add-sub", answer=served_answer(tool, hinted))
+    assert _answers(tool)[-1] == ("practice", True, 1)

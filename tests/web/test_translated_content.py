@@ -64,7 +64,7 @@ def test_spanish_student_practises_in_spanish_and_the_answer_is_checked_as_in_en
     assert _shows(practice, spanish.prompt) and not _shows(practice, english.prompt)
 
     # Hints come one at a time, in Spanish.
-    with_hint = _get(practice, tool, practice.url.split("?")[0] + "?hints=1")
+    with_hint = submit_form(practice, "/practice/frac-add-sub", show_hint="1")
     assert _shows(with_hint, spanish.hints[0]) and not _shows(with_hint, english.hints[0])
 
     # A wrong answer shows the worked solution in Spanish.

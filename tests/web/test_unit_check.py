@@ -189,3 +189,19 @@ def test_the_unit_check_panel_lists_only_the_skills_the_student_has_started(sand
     listed = re.search(r"You have started most of this unit: (.*?)\. ", panel).group(1)
     assert listed == ", ".join(names[s] for s in begun)
     assert names[untouched] not in listed
+
+
+def test_a_hint_shown_on_a_unit_check_question_stays_shown_and_counts_though_the_answer_form_says_none(
+        sandbox, tool):
+    from lti_tool.extensions import db
+    from lti_tool.models import ItemResponse
+
+    student, _ = _student_who_started(sandbox, tool, 3)
+    question = _follow(_plan(student), "Start the unit check on Fractions")
+    hinted = submit_form(question, f"/unit-check/{FRACTIONS}", show_hint="1")
+    assert '<div class="hints"' in hinted.text and '<div class="hints"' not in question.text
+    assert '<div class="hints"' in question.http.get(question.url, timeout=30).text  # a reload keeps it
+    submit_form(question, f"/unit-check/{FRACTIONS}", answer=served_answer(tool, question), hints="0")
+    with tool.app.app_context():
+        last = db.session.scalars(db.select(ItemResponse).order_by(ItemResponse.id.desc())).first()
+        assert (last.source, last.hints_used) == ("unit_check", 1)
