@@ -19,13 +19,14 @@ own practice soon outweighs it.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
 
 from .mastery import Level
 from .messages import N_
+from .planner import READY_LEVEL
 from .skills import SkillGraph
 
 #: The check never asks more than this many questions.
@@ -367,16 +368,26 @@ def placement(
     return result
 
 
-def levels_for_planning(levels: Mapping[str, Level], placed: Mapping[str, Placement]) -> dict[str, Level]:
-    """Return levels for the planner only: untouched skills the check placed as known count as Proficient.
+def levels_for_planning(levels: Mapping[str, Level], placed: Mapping[str, Placement],
+                        contradicted: Collection[str] = frozenset()) -> dict[str, Level]:
+    """Return levels for the planner only: skills the check placed as known count as Proficient until the
+    learner's own evidence contradicts that.
 
     This lets a learner who showed advanced skills start at their own frontier instead of at the bottom of
-    the map. Never post these levels to the gradebook: grades come from the learner's own practice.
+    the map. The placement stands in for a prerequisite below Proficient whatever the learner's own level on it
+    (Not started, or Attempted and Familiar while right answers add up: Proficient needs three of them on distinct
+    items), so practising a skill the check found known, and getting it right, never holds back what builds on it.
+    It stops standing in once `contradicted` holds the skill: the learner's own evidence since the check speaks
+    against it (a wrong answer, the only thing that lowers the mastery model's estimate, or a level the teacher
+    set). From then on the learner's own level decides, as it does for every skill the check did not place.
+    Never post these levels to the gradebook: grades come from the learner's own practice.
     """
     result = dict(levels)
+    ready = READY_LEVEL.rank
     for skill_id, placed_skill in placed.items():
-        if placed_skill.likely_known and result.get(skill_id, Level.NOT_STARTED) is Level.NOT_STARTED:
-            result[skill_id] = Level.PROFICIENT
+        if (placed_skill.likely_known and skill_id not in contradicted
+                and result.get(skill_id, Level.NOT_STARTED).rank < ready):
+            result[skill_id] = READY_LEVEL
     return result
 
 
@@ -388,7 +399,7 @@ def good_places_to_start(graph: SkillGraph, placed: Mapping[str, Placement],
     steps are these same skills, so the two pages never disagree; a skill missed higher up waits ("Coming up
     later") until what it builds on is ready.
     """
-    ready = Level.PROFICIENT.rank
+    ready = READY_LEVEL.rank
     return frozenset(
         skill_id for skill_id, place in placed.items()
         if place.belief is Belief.NOT_YET and skill_id in graph

@@ -7,6 +7,7 @@ weak prior on a "Not started" skill: it shapes the mastery model's first estimat
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -17,9 +18,10 @@ from ..learning import diagnostic
 from ..learning.coursepack import CoursePack, Item, check_answer
 from ..learning.diagnostic import Belief, DiagnosticState, Placement
 from ..learning.mastery import Level
+from ..learning.planner import READY_LEVEL
 from ..learning.translations import BASE_LANGUAGE
-from ..models import DiagnosticRun, SkillMastery
-from ..models.base import insert_if_missing, still_loaded
+from ..models import DiagnosticRun, ItemResponse, SkillMastery
+from ..models.base import id_list, insert_if_missing, still_loaded
 from .content import course_content
 from .errors import N_, NotFound, ServiceError
 from .mastery import lock_learner, model_for, record_answer, require_pack, standing, thresholds_for
@@ -273,6 +275,83 @@ def placements(course_id: int, person_id: int) -> dict[str, Placement]:
     return _placement(pack, _state(run))
 
 
+def planning_levels(course_id: int, person_id: int, levels: Mapping[str, Level], placed: Mapping[str, Placement],
+                    overridden: Collection[str] = frozenset()) -> dict[str, Level]:
+    """Return the levels the student's next steps are chosen by (`learning.diagnostic.levels_for_planning`).
+
+    `levels` are the student's own, `placed` their `placements`, `overridden` the skills whose level the teacher
+    set (`Standing.overridden`). One query, and only when the check placed a skill as known that the student is
+    not yet Proficient on: which of those their practice since the check contradicts.
+    """
+    run = _run(course_id, person_id)
+    waiting = _standing_in(placed, levels)
+    if not waiting or run is None or run.finished_at is None:
+        return dict(levels)
+    missed = _missed_since(course_id, {person_id: run.finished_at}).get(person_id, set())
+    return diagnostic.levels_for_planning(levels, placed, missed | (waiting & set(overridden)))
+
+
+def planning_levels_by_person(course_id: int, levels: Mapping[int, Mapping[str, Level]]) -> dict[int, dict[str, Level]]:
+    """Return `planning_levels` for each of these students (by person id), in three queries for a whole class.
+
+    For the teacher's readiness counts (`learning.readiness.class_readiness`): a student counts as ready for a skill
+    exactly when their own plan offers it.
+    """
+    result = {person_id: dict(mine) for person_id, mine in levels.items()}
+    if not levels:
+        return result
+    runs = db.session.execute(sa.select(DiagnosticRun.person_id, DiagnosticRun.state, DiagnosticRun.finished_at).where(
+        DiagnosticRun.course_id == course_id, DiagnosticRun.person_id.in_(id_list(levels)),
+        DiagnosticRun.finished_at.is_not(None))).all()
+    pack = require_pack(course_id)
+    placed: dict[int, dict[str, Placement]] = {}
+    finished: dict[int, datetime] = {}
+    for person_id, state, finished_at in runs:
+        if not (state or {}).get("answers"):
+            continue  # skipped: nothing placed
+        placed[person_id] = _placement(pack, DiagnosticState.from_dict(state))
+        if _standing_in(placed[person_id], levels[person_id]):
+            finished[person_id] = finished_at
+    if not finished:
+        return result
+    missed = _missed_since(course_id, finished)
+    overridden: dict[int, set[str]] = {}
+    for person_id, skill_id in db.session.execute(sa.select(SkillMastery.person_id, SkillMastery.skill_id).where(
+            SkillMastery.course_id == course_id, SkillMastery.person_id.in_(id_list(finished)),
+            SkillMastery.overridden.is_(True))):
+        overridden.setdefault(person_id, set()).add(skill_id)
+    for person_id in finished:
+        result[person_id] = diagnostic.levels_for_planning(
+            levels[person_id], placed[person_id], missed.get(person_id, set()) | overridden.get(person_id, set()))
+    return result
+
+
+def _standing_in(placed: Mapping[str, Placement], levels: Mapping[str, Level]) -> set[str]:
+    """Return the skills the check placed as known that the student is not yet Proficient on by their own level."""
+    ready = READY_LEVEL.rank
+    return {skill_id for skill_id, place in placed.items()
+            if place.likely_known and levels.get(skill_id, Level.NOT_STARTED).rank < ready}
+
+
+def _missed_since(course_id: int, finished: Mapping[int, datetime]) -> dict[int, set[str]]:
+    """Return, per student, the skills with a wrong answer since their placement check finished.
+
+    Only answers the mastery model counts (credited) and not the check's own (it placed the student knowing them):
+    a wrong answer is what lowers the model's estimate of a skill, so it is what contradicts the check. The check's
+    last answer carries the moment it finished (one request), and may be stored as a review (a skill due): only
+    answers after that moment count.
+    """
+    rows = db.session.execute(sa.select(ItemResponse.person_id, ItemResponse.skill_ids, ItemResponse.answered_at).where(
+        ItemResponse.course_id == course_id, ItemResponse.person_id.in_(id_list(finished)),
+        ItemResponse.answered_at > min(finished.values()), ItemResponse.correct.is_(False),
+        ItemResponse.credited.is_(True), ItemResponse.source != "diagnostic"))
+    missed: dict[int, set[str]] = {}
+    for person_id, skill_ids, answered_at in rows:
+        if answered_at > finished[person_id]:
+            missed.setdefault(person_id, set()).update(skill_ids or ())
+    return missed
+
+
 def result(course_id: int, person_id: int, language: str = BASE_LANGUAGE) -> DiagnosticResult | None:
     """Return the result page of a finished (or skipped) check, or None while it is still running."""
     pack = require_pack(course_id, language)
@@ -284,9 +363,10 @@ def result(course_id: int, person_id: int, language: str = BASE_LANGUAGE) -> Dia
     names = {s.id: s.name for s in pack.skills}
     # The levels the plan shows, and its own "good places to start" (learning/diagnostic.py), so this page and
     # the plan say the same about every skill.
-    levels = standing(course_id, person_id, language).levels
-    start_here = diagnostic.good_places_to_start(pack.skill_graph, placed,
-                                                 diagnostic.levels_for_planning(levels, placed))
+    held = standing(course_id, person_id, language)
+    levels = held.levels
+    start_here = diagnostic.good_places_to_start(
+        pack.skill_graph, placed, planning_levels(course_id, person_id, levels, placed, held.overridden))
     groups: dict[str, list[PlacedSkill]] = {"known": [], "start_here": [], "later": [], "unchecked": []}
     for skill_id in pack.skill_graph.topological_order():
         place = placed.get(skill_id)

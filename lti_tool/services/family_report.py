@@ -2,8 +2,9 @@
 
 The levels are the class view's (services.plan.class_overview / mastery.levels_by_person), so a report never
 tells a family something the teacher's heatmap does not. What comes next is read from those levels and the skill
-map alone (what the child is practising, then what they are ready to start), not from the student's plan and its
-reasons: those are written to the student. Print-all reads the whole class in a fixed number of statements.
+map (what the child is practising, then what they are ready to start, by the plan's own rule of readiness), not
+from the student's plan and its reasons: those are written to the student. Print-all reads the whole class in a
+fixed number of statements.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ..learning.mastery import Level
 from ..models import AuditEntry, LaunchSession, ReportComment
 from ..models.base import upsert
 from .classroom import require_student
+from .diagnostic import planning_levels_by_person
 from .errors import N_, ServiceError
 from .mastery import levels_by_person, require_pack
 from .permissions import Action, Actor, require
@@ -88,6 +90,7 @@ def family_report(course_id: int, platform_id: int, person_id: int, *, actor: Ac
     person = require_student(course_id, platform_id, person_id)
     require_pack(course_id)
     levels = levels_by_person(course_id, [person.id])[person.id]
+    planning = planning_levels_by_person(course_id, {person.id: levels})[person.id]
     comments = _comments(course_id, [person.id])
     locale = _launch_locales(course_id, [person.id]).get(person.id)
     language = language_for(locale)
@@ -95,7 +98,7 @@ def family_report(course_id: int, platform_id: int, person_id: int, *, actor: Ac
     _audit(platform_id, course_id, actor.person_id, [person.id], now)
     db.session.commit()
     return _report(pack, person.id, person.name or "", levels, comments.get(person.id, ""), locale,
-                   language)
+                   language, planning)
 
 
 def class_family_reports(course_id: int, platform_id: int, *, actor: Actor, now: datetime,
@@ -105,6 +108,7 @@ def class_family_reports(course_id: int, platform_id: int, *, actor: Actor, now:
     require_pack(course_id)
     _, rows = class_overview(course_id, platform_id)
     ids = [row.person_id for row in rows]
+    planning = planning_levels_by_person(course_id, {row.person_id: row.levels for row in rows})
     comments = _comments(course_id, ids)
     locales = _launch_locales(course_id, ids)
     languages = {pid: language_for(locales.get(pid)) for pid in ids}
@@ -114,7 +118,8 @@ def class_family_reports(course_id: int, platform_id: int, *, actor: Actor, now:
     _audit(platform_id, course_id, actor.person_id, ids, now)
     db.session.commit()
     return [_report(packs[languages[row.person_id]], row.person_id, row.name, row.levels,
-                    comments.get(row.person_id, ""), locales.get(row.person_id), languages[row.person_id])
+                    comments.get(row.person_id, ""), locales.get(row.person_id), languages[row.person_id],
+                    planning[row.person_id])
             for row in rows]
 
 
@@ -143,7 +148,7 @@ def save_report_comment(course_id: int, platform_id: int, person_id: int, text: 
 
 
 def _report(pack: CoursePack, person_id: int, name: str, levels: Mapping[str, Level], comment: str,
-            launch_locale: str | None, language: str) -> FamilyReport:
+            launch_locale: str | None, language: str, planning: Mapping[str, Level]) -> FamilyReport:
     graph = pack.skill_graph
     names = {s.id: s.name for s in pack.skills}
     order = graph.topological_order()
@@ -154,9 +159,12 @@ def _report(pack: CoursePack, person_id: int, name: str, levels: Mapping[str, Le
     def can_do(skill_id: str) -> bool:
         return level(skill_id).rank >= Level.PROFICIENT.rank
 
-    # Ready to start: not begun, and everything it builds on is already something the child can do.
+    # Ready to start: not begun, and everything it builds on is ready as the child's own plan counts it (what they
+    # can do, or what their placement check found they know and their practice has not contradicted since), so
+    # the report and the plan agree on what comes next (`services.diagnostic.planning_levels_by_person`).
+    ready_rank = Level.PROFICIENT.rank
     ready = [sid for sid in order if level(sid) is Level.NOT_STARTED
-             and all(can_do(p) for p in graph.prerequisites_of(sid))]
+             and all(planning.get(p, Level.NOT_STARTED).rank >= ready_rank for p in graph.prerequisites_of(sid))]
     goals = []
     for goal in pack.goals:
         skills = tuple(SkillLine(names.get(sid, sid), level(sid)) for sid in goal.skills)

@@ -173,6 +173,12 @@ class Standing:
         return _views(self._pack, self._rows, self._model, only)
 
     @property
+    def overridden(self) -> frozenset[str]:
+        """The skills whose level the teacher set (the model has not taken over again since)."""
+        # row[4] is overridden (_ROWS_QUERY's fifth column); the learner-wide "*" row never is.
+        return frozenset(skill_id for skill_id, row in self._rows.items() if row[4])
+
+    @property
     def another_sitting(self) -> Container[str]:
         """The skills that lack only another sitting for Mastered, asked one skill at a time (`in`).
 

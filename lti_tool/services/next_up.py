@@ -14,7 +14,7 @@ from datetime import datetime
 from ..learning.planner import NextStep
 from ..learning.translations import BASE_LANGUAGE
 from .assignments import assigned_skills
-from .diagnostic import placements
+from .diagnostic import placements, planning_levels
 from .mastery import require_pack, standing
 from .plan import choose_steps, plan_goals
 from .reviews import due_reviews
@@ -24,8 +24,11 @@ def next_up(course_id: int, person_id: int, besides: str, *, now: datetime,
             language: str = BASE_LANGUAGE) -> NextStep | None:
     """Return the first of the student's plan's next steps whose skill is not `besides`, or None."""
     pack = require_pack(course_id, language)
-    levels = standing(course_id, person_id, language).levels
+    held = standing(course_id, person_id, language)
+    levels = held.levels
     assigned, _ = assigned_skills(course_id, person_id)
-    steps = choose_steps(pack, levels, placements(course_id, person_id), assigned,
-                         plan_goals(course_id, person_id, pack), due_reviews(course_id, person_id, now), count=2)
+    placed = placements(course_id, person_id)
+    steps = choose_steps(pack, levels, placed, assigned, plan_goals(course_id, person_id, pack),
+                         due_reviews(course_id, person_id, now), count=2,
+                         planning=planning_levels(course_id, person_id, levels, placed, held.overridden))
     return next((step for step in steps if step.skill_id != besides), None)

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..learning.coursepack import CoursePack
 from ..learning.diagnostic import Placement as PlacedSkill
-from ..learning.diagnostic import good_places_to_start, levels_for_planning
+from ..learning.diagnostic import good_places_to_start
 from ..learning.mastery import Level
 from ..learning.plan_units import UnitProgress, checks_to_show, shown_unit, unit_groups, unit_progress
 from ..learning.planner import (
@@ -85,19 +85,21 @@ def plan_goals(course_id: int, person_id: int, pack: CoursePack) -> list[Goal]:
 
 
 def choose_steps(pack: CoursePack, levels: Mapping[str, Level], placed: Mapping[str, PlacedSkill],
-                 assigned: Collection[str], goals: Sequence[Goal], due: Sequence, *, count: int = STEPS,
-                 within: Collection[str] | None = None,
+                 assigned: Collection[str], goals: Sequence[Goal], due: Sequence, *, planning: Mapping[str, Level],
+                 count: int = STEPS, within: Collection[str] | None = None,
                  another_sitting: Container[str] = frozenset()) -> list[NextStep]:
     """Return the plan's first `count` next steps, as the plan page shows them (and "Next up" picks from).
 
     `placed` is the placement check's result, `assigned` the skills the teacher assigned, `due` the due reviews;
     `within` keeps only those skills' steps (a unit placement's), besides what the teacher assigned;
-    `another_sitting` the Proficient skills that lack only another sitting for Mastered (`Standing.another_sitting`).
+    `another_sitting` the Proficient skills that lack only another sitting for Mastered (`Standing.another_sitting`);
+    `planning` the levels steps are chosen by (`diagnostic.planning_levels`: the placement's known skills count until
+    the student's practice contradicts them), the same that the placement result page and the class readiness use.
     """
     # The placement check moves the starting point (never the grades): skills it placed as known count as
-    # shown for choosing next steps, so the student starts at their own frontier (the planner offers those skills
-    # themselves only last, as a quick confirmation); its "good places to start" are the first steps.
-    planning = levels_for_planning(levels, placed)
+    # shown for choosing next steps until practice contradicts them, so the student starts at their own frontier
+    # and keeps it while answering well (the planner offers those skills themselves only last, as a quick
+    # confirmation); its "good places to start" are the first steps.
     start_here = good_places_to_start(pack.skill_graph, placed, planning)
     # The steps show the learner's own levels (the table's), never the planner's stand-ins. Every step is built
     # only when some are filtered or moved up below; otherwise the first `count` are the same (they come in the
@@ -134,9 +136,10 @@ def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: l
 
     # Read once for both the next steps and the review box (a pack with `review_spacing: false` has neither).
     due = due_reviews(course_id, person_id, now)
-    from .diagnostic import placements
+    from .diagnostic import placements, planning_levels
 
     placed = placements(course_id, person_id)
+    planning = planning_levels(course_id, person_id, levels, placed, held.overridden)
     from .assignments import assigned_skills
     from .unit_check import unit_offers, waiting_query
 
@@ -149,7 +152,7 @@ def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: l
             if skill_id in pack.skill_graph:
                 wanted.update(pack.skill_graph.prerequisites_of(skill_id, transitive=True))
     steps = choose_steps(pack, levels, placed, assigned, goals, due, within=wanted,
-                         another_sitting=held.another_sitting)
+                         another_sitting=held.another_sitting, planning=planning)
     from .help import learning_activities
 
     resources = {step.skill_id: learning_activities(pack, step.skill_id) for step in steps}

@@ -11,6 +11,7 @@ from ..learning.map_layout import MapLayout, layout_skill_map
 from ..learning.mastery import Level
 from ..learning.readiness import SkillReadiness, class_readiness
 from ..learning.skills import Skill, SkillGraph
+from .diagnostic import planning_levels_by_person
 from .mastery import SkillView, require_pack
 from .plan import class_overview
 
@@ -30,8 +31,12 @@ def class_skill_map(course_id: int, platform_id: int) -> SkillMapView:
     """Return the course's map with, per skill, how many active students are Proficient or above and ready."""
     pack = require_pack(course_id)
     _, rows = class_overview(course_id, platform_id)
+    # "Ready" as each student's own plan has it: a prerequisite their placement check found known counts until
+    # their practice contradicts it.
+    planning = planning_levels_by_person(course_id, {row.person_id: row.levels for row in rows})
     return SkillMapView(layout=_layout(_shape(pack.skill_graph)), names={s.id: s.name for s in pack.skills},
-                        readiness=class_readiness(pack.skill_graph, [row.levels for row in rows]),
+                        readiness=class_readiness(pack.skill_graph, [row.levels for row in rows],
+                                                  [planning[row.person_id] for row in rows]),
                         students=len(rows))
 
 

@@ -51,6 +51,15 @@ class UnitOffer(NamedTuple):
     #: The names of the skills the student has begun (what "You have started ..." lists), in the map's order.
     begun_names: tuple[str, ...] = ()
 
+    @property
+    def mostly_begun(self) -> bool:
+        """Return whether the student has begun more than half of the unit's skills (why a check is offered).
+
+        A sitting under way is offered whatever is begun (the student may open a unit's check from its link before
+        starting most of it), so the plan page says "started most of this unit" only when this holds.
+        """
+        return 2 * len(self.begun_names) > len(self.skill_names)
+
 
 @dataclass(frozen=True)
 class UnitSkillResult:

@@ -149,13 +149,18 @@ def test_skill_without_questions_is_skipped_and_the_check_stops_when_nothing_is_
     assert next_item(graph, items, state) is None
 
 
-def test_planner_treats_placed_skills_as_shown_but_never_overrides_the_learner_own_work():
+def test_planner_treats_placed_skills_as_shown_until_the_learners_own_practice_contradicts_them():
     graph = chain(4)
     placed = placement(graph, DiagnosticState().answer("s2-q0", "s2", True))
 
-    levels = levels_for_planning({"s1": Level.ATTEMPTED}, placed)
-
-    assert levels == {"s0": Level.PROFICIENT, "s1": Level.ATTEMPTED, "s2": Level.PROFICIENT}
+    # Right answers on a placed skill (Attempted, Familiar) are no reason to hold back what builds on it.
+    assert levels_for_planning({"s1": Level.FAMILIAR}, placed) == {
+        "s0": Level.PROFICIENT, "s1": Level.PROFICIENT, "s2": Level.PROFICIENT}
+    # A wrong answer since the check (or the teacher's level) does: the learner's own level decides again.
+    assert levels_for_planning({"s1": Level.FAMILIAR}, placed, contradicted={"s1"}) == {
+        "s0": Level.PROFICIENT, "s1": Level.FAMILIAR, "s2": Level.PROFICIENT}
+    # The learner's own Mastered is never lowered to the placement's stand-in.
+    assert levels_for_planning({"s1": Level.MASTERED}, placed)["s1"] is Level.MASTERED
 
 
 def test_check_in_progress_survives_a_page_reload_as_json():

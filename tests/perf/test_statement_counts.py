@@ -72,10 +72,15 @@ CEILINGS = {
     # questions) after the launch's own; the skill map reads the roster and the levels (the pack's version
     # comes with the launch since issue 14's second round: 4 before).
     "class activity": 3,
-    "class map": 3,
+    # The map's "ready to learn it" is each student's plan's own: + the class's placement checks (3 before). A class
+    # whose checks placed skills as known that students are not yet Proficient on adds two more, whatever its size:
+    # the wrong answers since the checks and the teachers' set levels (services/diagnostic.planning_levels_by_person).
+    "class map": 4,
     # Every student's family report (issue 13): the class's levels, comments, launch languages, one audit insert
-    # (8 before the launch read the course content with it).
-    "print all": 7,
+    # (8 before the launch read the course content with it); + the class's placement checks, so "Ready to start
+    # next" is what each student's plan counts as ready (7 before; two more when checks placed skills as known that
+    # students are not yet Proficient on, as for the class map).
+    "print all": 8,
 }
 #: Copies of the demo's 16-skill map in the big course.
 BIG_MAP_COPIES = 7

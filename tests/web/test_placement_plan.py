@@ -32,6 +32,8 @@ def _take_check(sandbox, tool, right_for):
 
 def _group(result_page, heading):
     text = html.unescape(result_page.text)
+    if f">{heading}</h2>" not in text:
+        return []  # the page leaves out an empty group
     section = text.split(f">{heading}</h2>", 1)[1].split("</section>", 1)[0]
     return re.findall(r"<li><strong>([^<]+)</strong>", section)
 
@@ -132,11 +134,13 @@ def test_the_placement_result_and_the_plan_tell_one_story(sandbox, tool):
     # The plan starts with every good place to start (as many as fit), and offers what looks known only last,
     # as a confirmation.
     assert names[:len(start_here)] == start_here[:len(names)], f"{names} should start with {start_here}"
-    confirming = [name in known and level == "Not started" for name, level, _ in steps]
+    # A skill it found known stays known for the plan while the student's own answers only confirm it (two right
+    # answers in the check make it Familiar), so it is a confirmation whatever its own level short of Proficient.
+    confirming = [name in known and level not in ("Proficient", "Mastered") for name, level, _ in steps]
     assert confirming == sorted(confirming), f"{names}: a skill the check found known comes before new ones"
     for name, level, why in steps:
-        if name in known and level == "Not started":
-            assert "confirms it" in why, f"{name} is offered as Not started without saying it is a confirmation"
+        if name in known and level not in ("Proficient", "Mastered"):
+            assert "confirms it" in why, f"{name} is offered at {level} without saying it is a confirmation"
     # A reason cites only what the student has shown; each skill has one level on the plan and the result page.
     levels = _levels(tool)
     result_levels = dict(re.findall(r'<li><strong>([^<]+)</strong> <span class="level[^"]*">([^<]+)</span>',
@@ -146,3 +150,105 @@ def test_the_placement_result_and_the_plan_tell_one_story(sandbox, tool):
         for shown in re.findall(r"you've shown ([^.,]+)", why):
             for skill in re.split(r", | and ", shown):
                 assert levels[skill] in ("Proficient", "Mastered"), f"{name}: '{why}' but {skill} is {levels[skill]}"
+
+
+#: The check's answers in the next two stories: the fractions and ratios the student knows right, "I haven't learnt
+#: this yet" on the rest. The check then infers Equivalent fractions (never asked) from Divide fractions, and finds
+#: Add and subtract fractions, which builds on Equivalent fractions alone, not learnt yet: a good place to start.
+_KNOWS = ("frac-equivalent", "frac-multiply", "frac-divide", "ratio-concepts")
+
+
+def _take_check_knowing_fractions(sandbox, tool):
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    student = sandbox.launch("student")
+    page = _get(student, tool.url(re.search(r'href="([^"]*/diagnostic)"', student.text).group(1)))
+    while "/diagnostic/result" not in page.url:
+        if _skill_asked(tool, page) in _KNOWS:
+            page = submit_form(page, "/diagnostic", answer=served_answer(tool, page, right=True))
+        else:
+            page = submit_form(page, "/diagnostic", answer="", not_sure="1")
+    assert "Equivalent fractions" in _group(page, "Looks solid already")
+    assert "Add and subtract fractions" in _group(page, "Good places to start")
+    return student, page
+
+
+def _steps(student, tool):
+    return [name for name, _ in re.findall(r'<li class="step">\s*<h3>([^<]+?) <span class="level[^"]*">([^<]+)</span>',
+                                           _home(student, tool))]
+
+
+def _ready_on_the_class_map(sandbox, tool, skill_name):
+    """Return how many students the teacher's skill map counts as ready to learn the skill."""
+    from tests.support import open_in_launch
+
+    page = html.unescape(open_in_launch(sandbox.launch("teacher"), tool, "/class/map").text)
+    row = re.search(rf'<th scope="row"><a [^>]*>{re.escape(skill_name)}</a></th>(.*?)</tr>', page, re.S).group(1)
+    return int(re.findall(r"<td>([^<]*)</td>", row)[-2])
+
+
+def _next_up(tool, besides):
+    from lti_tool.models.base import utcnow
+    from lti_tool.services.next_up import next_up
+    from tests.web.test_next_up import _student
+
+    with tool.app.app_context():
+        course_id, _, person_id = _student(tool, "student-1")
+        step = next_up(course_id, person_id, besides, now=utcnow())
+        return step.skill_name if step else None
+
+
+def _ready_in_the_family_report(sandbox, tool):
+    """Return the skills the student's family report lists under "Ready to start next"."""
+    from tests.support import open_in_launch
+    from tests.web.test_family_report import _article, _person_ids
+
+    teacher = sandbox.launch("teacher")
+    priya = _person_ids(open_in_launch(teacher, tool, "/class"))["Priya Shah"]
+    body = _article(open_in_launch(teacher, tool, f"/students/{priya}/report"))
+    if "Ready to start next:" not in body:
+        return []
+    return re.findall(r"<li>([^<]+)</li>", body.split("Ready to start next:", 1)[1].split("</ul>", 1)[0])
+
+
+def _result_page(student, tool):
+    return _get(student, tool.url(re.search(r"/c/[^/]+/", student.url).group(0) + "diagnostic/result"))
+
+
+def test_right_answers_on_a_skill_the_check_found_known_never_lock_what_builds_on_it(sandbox, tool):
+    from tests.services.test_reviews import _practise
+    from tests.web.test_unit_check import _pack
+
+    student, result = _take_check_knowing_fractions(sandbox, tool)
+    start_here = _group(result, "Good places to start")
+    assert 0 < len(start_here) <= 5 and set(_steps(student, tool)[:len(start_here)]) == set(start_here)
+    # The student practises Equivalent fractions and gets both questions right: Familiar, not yet Proficient
+    # (that needs three right answers on distinct items).
+    _practise(student, tool, "frac-equivalent", _pack(), right=True, times=2)
+    assert _levels(tool)["Equivalent fractions"] == "Familiar"
+    # Nothing they did contradicts the check: Add and subtract fractions is still open to them, on every page.
+    assert _group(_result_page(student, tool), "Good places to start") == start_here
+    steps = _steps(student, tool)
+    assert set(steps[:len(start_here)]) == set(start_here), steps
+    assert _next_up(tool, besides="Equivalent fractions") in start_here
+    assert _ready_on_the_class_map(sandbox, tool, "Add and subtract fractions") == 1
+    assert "Add and subtract fractions" in _ready_in_the_family_report(sandbox, tool)
+
+
+def test_a_wrong_answer_on_a_skill_the_check_found_known_lets_practice_decide_again(sandbox, tool):
+    from tests.services.test_reviews import _practise
+    from tests.web.test_unit_check import _pack
+
+    student, _ = _take_check_knowing_fractions(sandbox, tool)
+    _practise(student, tool, "frac-equivalent", _pack(), right=True, times=1)
+    _practise(student, tool, "frac-equivalent", _pack(), right=False, times=1)
+    assert _levels(tool)["Equivalent fractions"] not in ("Proficient", "Mastered")
+    # Practice now speaks against the check on Equivalent fractions: what builds on it waits, on every page.
+    result = _result_page(student, tool)
+    assert "Add and subtract fractions" not in _group(result, "Good places to start")
+    assert "Add and subtract fractions" in _group(result, "Coming up later")
+    said = re.search(r"<strong>Add and subtract fractions</strong> <span[^>]*>[^<]*</span> — ([^.]*)\.",
+                     html.unescape(result.text)).group(1)
+    assert said == "Comes later, after what it builds on"  # not "A good place to start" under "Coming up later"
+    assert "Add and subtract fractions" not in _steps(student, tool)
+    assert _ready_on_the_class_map(sandbox, tool, "Add and subtract fractions") == 0
+    assert "Add and subtract fractions" not in _ready_in_the_family_report(sandbox, tool)

@@ -205,3 +205,18 @@ def test_a_hint_shown_on_a_unit_check_question_stays_shown_and_counts_though_the
     with tool.app.app_context():
         last = db.session.scalars(db.select(ItemResponse).order_by(ItemResponse.id.desc())).first()
         assert (last.source, last.hints_used) == ("unit_check", 1)
+
+
+def test_a_unit_check_under_way_on_a_unit_mostly_not_started_says_how_much_is_started(sandbox, tool):
+    from tests.support import open_in_launch
+
+    student, pack = _student_who_started(sandbox, tool, 1)
+    assert "Unit check" not in _plan(student).text  # one of four is not most: no check is offered
+    # The student opens the unit's check from its address anyway (a link, a bookmark): a sitting is under way,
+    # and the plan keeps offering it, with one of the unit's four skills started.
+    question = open_in_launch(student, tool, f"/unit-check/{FRACTIONS}")
+    assert "Question 1 of 8." in html.unescape(question.text)
+    panel = html.unescape(re.search(r'unit-check-panel.*?</section>', _plan(student).text, re.S).group(0))
+    assert "Continue the unit check on Fractions" in panel
+    assert "started most" not in panel
+    assert "So far you have started 1 of its 4 skills." in panel
