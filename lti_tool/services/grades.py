@@ -557,7 +557,16 @@ def compare_results(
     try:
         # Finding the column is a platform call too: an LMS that is down fails here first.
         lineitem_url = ensure_lineitem(placement_id, connector=connector, skill_id=skill_id)
-        results = {r.user_id: r for r in ags.read_results(connector, lineitem_url)}
+        try:
+            results = {r.user_id: r for r in ags.read_results(connector, lineitem_url)}
+        except ServiceCallError as exc:
+            # The column was deleted in the LMS: find or make it again, as the worker does before a score, and
+            # compare with it (empty until grades are resent) rather than fail on an address that is gone.
+            if exc.status != 404 or ags.lineitem_exists(connector, lineitem_url):
+                raise
+            forget_lineitem(placement_id, skill_id, lineitem_url)
+            lineitem_url = ensure_lineitem(placement_id, connector=connector, skill_id=skill_id)
+            results = {r.user_id: r for r in ags.read_results(connector, lineitem_url)}
     except ServiceCallError as exc:
         raise ServiceError(N_("The gradebook could not be read from the platform: %(reason)s Try again later."),
                            reason=ags.platform_message(exc)) from exc

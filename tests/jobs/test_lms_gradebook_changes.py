@@ -264,3 +264,19 @@ def test_without_leave_to_make_columns_a_deleted_column_is_a_clear_failure_until
         assert retry_failed(course_id, now=utcnow()) == 1
     drain_outbox(tool)
     assert _student_scores(tool.platform, column)[-1] == 60.0
+
+
+def test_comparing_with_a_gradebook_whose_column_was_deleted_finds_or_makes_it_again(gradebook):
+    import requests
+
+    from lti_tool.services.grades import compare_results
+
+    dead = _graded_then_column_deleted(gradebook)
+    with gradebook.tool.app.app_context(), requests.Session() as http:
+        rows = compare_results(gradebook.placement_id, secret_key=gradebook.tool.app.config["SECRET_KEY"],
+                               http=http, timeout=10)
+    column = gradebook.placement().lineitem_url
+    assert column and column != dead and column in gradebook.platform.line_items
+    # The column made again has no grades yet: the student's sent score shows as missing there, to resend.
+    (row,) = rows
+    assert (row.user_id, row.ours, row.lms, row.mismatch) == ("student-1", 10.0, None, True)
