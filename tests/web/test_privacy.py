@@ -354,6 +354,7 @@ def test_privacy_launch_by_an_institution_administrator_exports_and_deletes_acro
     assert "data is deleted" in done.text
     assert not any(_counts(tool, course_id, priya).values())
     assert _enrolments(tool, "student-1") == []
+    assert _enrolments(tool, "admin") == []  # the administrator's launch enrolled them nowhere
     with tool.app.app_context():
         assert db.session.get(Person, priya).sub.startswith("deleted-")
 
@@ -400,6 +401,17 @@ def test_a_students_privacy_launch_joins_no_course_and_opens_only_the_privacy_pa
         assert ONLY_PRIVACY_PAGES in refused.text and "Priya" not in refused.text, path
     assert _post(teacher, tool, "/privacy/course/delete", title="Data privacy launch").status_code == 403
     assert _get(teacher, tool, base + "/privacy/").status_code == 200
+    # The placeholders do not pile up: once their sessions have expired, the next privacy launch removes them.
+    with tool.app.app_context():
+        db.session.execute(sa.update(LaunchSession).where(LaunchSession.message_type == PRIVACY_LAUNCH)
+                           .values(expires_at=_now() - timedelta(minutes=1)))
+        db.session.commit()
+    assert _privacy_launch(sandbox, "student", "student-1").status_code == 200
+    with tool.app.app_context():
+        assert db.session.scalars(sa.select(Course.context_id).order_by(Course.id)).all()[:2] == ["math-7", "science-8"]
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Course)) == 3  # and the new launch's own
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(LaunchSession)
+                                 .where(LaunchSession.message_type == PRIVACY_LAUNCH)) == 1
 
 
 def test_the_shared_no_context_course_of_older_privacy_launches_grants_nothing(sandbox, tool):
