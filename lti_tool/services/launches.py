@@ -176,11 +176,11 @@ def _privacy_placeholder(platform_id: int, deployment_pk: int, launch_id: str, n
     Its context id carries the launch's own random id, so no other launch ever finds it. Placeholders whose
     session has expired are removed here, so they do not pile up.
     """
-    placeholders = sa.select(Course.id).where(
-        Course.deployment_id == deployment_pk, Course.context_id.startswith(PRIVACY_PLACEHOLDER, autoescape=True),
-        ~sa.exists().where(LaunchSession.course_id == Course.id, LaunchSession.expires_at > now))
-    db.session.execute(sa.delete(LaunchSession).where(LaunchSession.course_id.in_(placeholders)))
-    db.session.execute(sa.delete(Course).where(Course.id.in_(placeholders)))
+    # One statement: the expired sessions go with their course (ON DELETE CASCADE, SQLite's foreign keys are on).
+    db.session.execute(sa.delete(_COURSE).where(
+        _COURSE.c.deployment_id == deployment_pk,
+        _COURSE.c.context_id.startswith(PRIVACY_PLACEHOLDER, autoescape=True),
+        ~sa.exists().where(LaunchSession.course_id == _COURSE.c.id, LaunchSession.expires_at > now)))
     return db.session.execute(
         sa.insert(_COURSE).values(platform_id=platform_id, deployment_id=deployment_pk,
                                   context_id=PRIVACY_PLACEHOLDER + launch_id, title="Data privacy launch", label="",

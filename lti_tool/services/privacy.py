@@ -506,17 +506,18 @@ def _taught_courses(launch: LaunchSession, person: Person, action: Action) -> li
     ))
 
 
-def _someone_elses_courses(launch: LaunchSession, person: Person | None, action: Action) -> list[Course]:
-    """Return the courses where a teacher's privacy launch may do `action` to another person's data, or refuse.
+def _not_yours() -> Forbidden:
+    # The same refusal for a person the launcher teaches nowhere and for an unknown one: it must not tell a
+    # teacher whether someone they do not teach uses Pathways.
+    return Forbidden(N_("Through your LMS's data privacy controls you can reach another person's data only in "
+                        "courses where you teach them and your role allows it, or as an administrator of the LMS."))
 
-    A person the launcher teaches nowhere is refused like an unknown one: the answer must not tell a teacher
-    whether someone they do not teach uses Pathways.
-    """
+
+def _someone_elses_courses(launch: LaunchSession, person: Person | None, action: Action) -> list[Course]:
+    """Return the courses where a teacher's privacy launch may do `action` to another person's data, or refuse."""
     courses = _taught_courses(launch, person, action) if person is not None else []
     if not courses:
-        raise Forbidden(N_("Through your LMS's data privacy controls you can reach another person's data only in "
-                           "courses where you teach them and your role allows it, or as an administrator of the "
-                           "LMS."))
+        raise _not_yours()
     return courses
 
 
@@ -538,7 +539,7 @@ def privacy_overview(launch: LaunchSession) -> PrivacyOverview:
         exportable = _taught_courses(launch, person, Action.EXPORT_STUDENT_DATA) if person else []
         deletable = _taught_courses(launch, person, Action.DELETE_STUDENT_DATA) if person else []
         if not exportable and not deletable:
-            _someone_elses_courses(launch, None, Action.EXPORT_STUDENT_DATA)  # refuses
+            raise _not_yours()
         return PrivacyOverview(
             mode="user", subject_name=person.name, course_title="", can_delete=bool(deletable),
             can_export=bool(exportable), course_count=len({c.id for c in exportable + deletable}),
