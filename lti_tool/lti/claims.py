@@ -8,12 +8,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..text import strip_control, strip_control_deep
-from .roles import Access, access_for, course_role, role_labels
+from .roles import Access, access_for, course_role, deployment_administrator, role_labels
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 NRPS_CLAIM = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
 AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
 DL_SETTINGS_CLAIM = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
+DATA_PRIVACY = "DataPrivacyLaunchRequest"
+#: Launch details key: a Data Privacy Launch by an institution or system Administrator (lti/roles.py).
+DEPLOYMENT_ADMIN = "deployment_admin"
 # Canvas names where the link sits (course_navigation, assignment_selection, …); navigation links are not graded.
 CANVAS_PLACEMENT_CLAIM = "https://www.instructure.com/placement"
 
@@ -41,6 +44,8 @@ class LaunchFacts:
     details: dict[str, Any] = field(default_factory=dict)
     # The roster URL came from a custom parameter (a teacher can set those), not from the platform's NRPS claim.
     memberships_url_custom: bool = False
+    # The launch named its context (the context claim's id); context_id is a stand-in otherwise.
+    has_context: bool = True
 
 
 def _text(value: object, limit: int = 500) -> str:
@@ -124,6 +129,10 @@ def facts_from_claims(body: Mapping[str, Any], client_id: str) -> LaunchFacts:
     for_user = _mapping(body.get(CLAIM + "for_user"))
     if _text(for_user.get("user_id"), 255):
         details["for_user"] = {"user_id": _text(for_user.get("user_id"), 255)}
+    if str(body.get(CLAIM + "message_type")) == DATA_PRIVACY and deployment_administrator(
+            roles if isinstance(roles, list) else []):
+        # Acting on someone else's data across the deployment needs this (services/privacy.py).
+        details[DEPLOYMENT_ADMIN] = True
     # The learner's language (Core §5.4.1 launch_presentation.locale, e.g. "es-MX"); pages pick theirs from it.
     locale = _text(_mapping(body.get(CLAIM + "launch_presentation")).get("locale"), 100)
     if re.fullmatch(r"[A-Za-z0-9]{1,8}(?:[-_][A-Za-z0-9]{1,8}){0,4}", locale):  # BCP 47 subtags: at most 8 chars
@@ -148,6 +157,7 @@ def facts_from_claims(body: Mapping[str, Any], client_id: str) -> LaunchFacts:
         lineitems_url=_text(ags.get("lineitems"), 1000) or None,
         details=details,
         memberships_url_custom=not signed_roster,
+        has_context=bool(_text(context.get("id"), 255)),
     )
 
 

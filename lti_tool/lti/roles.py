@@ -101,6 +101,20 @@ def access_for(uris: Iterable[object] | None) -> Access:
     return Access.NONE
 
 
+#: Institution or system roles that speak for the whole deployment (Core A.2.1, A.2.2): only these may act on
+#: another person's data through a Data Privacy Launch beyond the courses the launcher teaches.
+DEPLOYMENT_ADMIN_ROLES = frozenset({"Administrator", "SysAdmin"})
+
+
+def deployment_administrator(uris: Iterable[object] | None) -> bool:
+    """Tell whether the roles claim names an institution or system Administrator (not a course's administrator).
+
+    A context Administrator (membership#Administrator) administers one course and counts as a teacher of it; an
+    institution Instructor or Faculty teaches somewhere, not everywhere. Neither speaks for the deployment.
+    """
+    return any(r.scope is not RoleScope.CONTEXT and r.name in DEPLOYMENT_ADMIN_ROLES for r in parse_roles(uris))
+
+
 def role_labels(uris: Iterable[object] | None) -> str:
     """Return the launch's context role names for display, e.g. "Instructor, TeachingAssistant"."""
     roles = parse_roles(uris)

@@ -20,7 +20,8 @@ class Course(db.Model):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     platform_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("platform.id", ondelete="CASCADE"), index=True)
     deployment_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("deployment.id", ondelete="CASCADE"))
-    # The platform's context id; launches without a context claim use "link:<resource link id>".
+    # The platform's context id; launches without a context claim use "link:<resource link id>", and a Data
+    # Privacy Launch without one gets a placeholder of its own (services/launches.py PRIVACY_PLACEHOLDER).
     context_id: so.Mapped[str] = so.mapped_column(sa.String(255))
     title: so.Mapped[str] = so.mapped_column(sa.String(500), default="")
     label: so.Mapped[str] = so.mapped_column(sa.String(255), default="")

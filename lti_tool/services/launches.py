@@ -16,7 +16,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from ..extensions import db
-from ..lti.claims import LaunchFacts, facts_from_claims
+from ..lti.claims import DATA_PRIVACY, LaunchFacts, facts_from_claims
 from ..lti.launch import NewWindowNeeded as NewWindowNeeded  # the web layer catches it
 from ..lti.launch import validate_launch
 from ..lti.outbound import origin
@@ -86,7 +86,7 @@ def accept_launch(
         storage_proof=storage_proof,
     )
     facts = facts_from_claims(claims, client_id)
-    if facts.message_type not in (RESOURCE_LINK, DEEP_LINKING, "DataPrivacyLaunchRequest"):
+    if facts.message_type not in (RESOURCE_LINK, DEEP_LINKING, DATA_PRIVACY):
         return AcceptedLaunch(LaunchOutcome.UNSUPPORTED, facts)
     if facts.access is Access.NONE or (facts.message_type == DEEP_LINKING and facts.access is not Access.TEACHER):
         return AcceptedLaunch(LaunchOutcome.NO_ACCESS, facts)
@@ -102,7 +102,7 @@ def accept_launch(
         course = db.session.get(Course, launch.course_id)
         if request_roster_sync(course, now=now, min_seconds=settings["ROSTER_SYNC_MIN_SECONDS"]):
             db.session.commit()
-    if settings.get("DEFAULT_COURSE_PACK") == "demo":
+    if settings.get("DEFAULT_COURSE_PACK") == "demo" and facts.message_type != DATA_PRIVACY:
         from .content import course_content, demo_pack_data, import_pack
 
         if course_content(launch.course_id) is None:
@@ -127,12 +127,19 @@ def record_launch(
     # Rows are read and written with Core statements, not as ORM objects: a launch writes each row whole or not
     # at all, and the unit of work's flush (finding what changed, ordering the statements) cost more CPU than the
     # statements themselves (about 1 ms of a launch's 5 on SQLite).
-    known = _returning(platform.id, deployment.id, facts)
-    course_id, refused = _upsert_course(platform, deployment.id, facts, now, known)
-    person_id = _upsert_person(platform.id, facts, store_email, known)
-    _upsert_enrollment(course_id, person_id, facts, now)
+    launch_id = secrets.token_urlsafe(24)
+    if facts.message_type == DATA_PRIVACY and not facts.has_context:
+        # A privacy launch is about a person, not a course: it joins no course and no enrolment (a shared stand-in
+        # course would make everyone who opened one classmates). The session still needs a course row: its own.
+        course_id, refused = _privacy_placeholder(platform.id, deployment.id, launch_id, now), []
+        person_id = _upsert_person(platform.id, facts, store_email, None)
+    else:
+        known = _returning(platform.id, deployment.id, facts)
+        course_id, refused = _upsert_course(platform, deployment.id, facts, now, known)
+        person_id = _upsert_person(platform.id, facts, store_email, known)
+        _upsert_enrollment(course_id, person_id, facts, now)
     launch = LaunchSession(
-        id=secrets.token_urlsafe(24),
+        id=launch_id,
         platform_id=platform.id,
         deployment_id=deployment.id,
         course_id=course_id,
@@ -155,6 +162,31 @@ def record_launch(
     db.session.execute(_insert_launch(), {column: getattr(launch, column) for column in _LAUNCH_COLUMNS})
     db.session.commit()
     return launch
+
+
+#: The context id of a privacy launch's own placeholder course. Claims never carry control characters
+#: (lti/claims.py strips them), so no platform's context can be mistaken for one, and the clean-up below can
+#: never delete a real course.
+PRIVACY_PLACEHOLDER = "\x1fprivacy-launch:"
+
+
+def _privacy_placeholder(platform_id: int, deployment_pk: int, launch_id: str, now: datetime) -> int:
+    """Create the course row one privacy launch session hangs on (no enrolment, no content: it holds nothing).
+
+    Its context id carries the launch's own random id, so no other launch ever finds it. Placeholders whose
+    session has expired are removed here, so they do not pile up.
+    """
+    # One statement: the expired sessions go with their course (ON DELETE CASCADE, SQLite's foreign keys are on).
+    db.session.execute(sa.delete(_COURSE).where(
+        _COURSE.c.deployment_id == deployment_pk,
+        _COURSE.c.context_id.startswith(PRIVACY_PLACEHOLDER, autoescape=True),
+        ~sa.exists().where(LaunchSession.course_id == _COURSE.c.id, LaunchSession.expires_at > now)))
+    return db.session.execute(
+        sa.insert(_COURSE).values(platform_id=platform_id, deployment_id=deployment_pk,
+                                  context_id=PRIVACY_PLACEHOLDER + launch_id, title="Data privacy launch", label="",
+                                  created_at=now, last_launch_at=now)
+        .returning(_COURSE.c.id)
+    ).scalar_one()
 
 
 #: Launch details key: origins of roster or gradebook URLs the launch sent that are not the platform's.

@@ -18,6 +18,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..extensions import db
+from ..lti.claims import DATA_PRIVACY, DEPLOYMENT_ADMIN
+from ..lti.roles import course_role
 from ..models import (
     AuditEntry,
     Course,
@@ -43,12 +45,13 @@ from ..models import (
 )
 from ..models.outbox import PENDING
 from .content import course_content, course_pack
-from .errors import Forbidden, NotFound, ServiceError
+from .errors import N_, Forbidden, NotFound, ServiceError
 from .mastery import OVERRIDE_NOTE, OVERRIDE_REASON
-from .permissions import Action, actor_of, may, require
+from .permissions import Action, Actor, actor_of, may, require
 from .storage import delete_files, evidence_store
 
-DATA_PRIVACY = "DataPrivacyLaunchRequest"
+#: The one course every launch without a context shared before privacy launches got their own placeholder.
+LEGACY_SHARED_CONTEXT = "no-context"
 PERSON_FORMAT = "pathways-personal-data"
 COURSE_FORMAT = "pathways-course-data"
 FORMAT_VERSION = 1
@@ -461,16 +464,61 @@ def _privacy_subject(launch: LaunchSession) -> Person | None:
     user_id = ((launch.details or {}).get("for_user") or {}).get("user_id")
     if not isinstance(user_id, str) or not user_id:
         return launch.person
-    if launch.access != "teacher" and user_id != launch.person.sub:
+    if launch.access != "teacher" and user_id != launch.person.sub and not _deployment_admin(launch):
         raise Forbidden("You can only see your own data.")
     return db.session.scalars(
         sa.select(Person).where(Person.platform_id == launch.platform_id, Person.sub == user_id)
     ).first()
 
 
+def _deployment_admin(launch: LaunchSession) -> bool:
+    """Tell whether the launch came from an institution or system Administrator (lti/roles.py)."""
+    return bool((launch.details or {}).get(DEPLOYMENT_ADMIN))
+
+
 def _privacy_courses(launch: LaunchSession, person: Person) -> list[Course]:
-    # A privacy launch carries no course: it covers every course of the launch's deployment.
+    # The person's own data, or an administrator's request: every course of the launch's deployment.
     return _enrolled_courses(person.id, Course.deployment_id == launch.deployment_id)
+
+
+def _taught_courses(launch: LaunchSession, person: Person, action: Action) -> list[Course]:
+    """Return the courses of the deployment where the launcher may do `action` to this person as their teacher.
+
+    What the launch's roles say does not count here (a privacy launch has no course, and the launcher's LMS
+    roles may come from anywhere): the launcher's own active teacher enrolment in each course does, with the
+    role table deciding for the role they hold there, and the person must be a student of that course (as in a
+    course's own privacy page). The shared stand-in course of launches without a context, which older versions
+    made, grants nothing.
+    """
+    teaching = db.session.execute(
+        sa.select(Enrollment.course_id, Enrollment.lti_roles).join(Course, Course.id == Enrollment.course_id)
+        .where(Enrollment.person_id == launch.person_id, Enrollment.role == "teacher", Enrollment.active.is_(True),
+               Course.deployment_id == launch.deployment_id, Course.context_id != LEGACY_SHARED_CONTEXT)
+    ).all()
+    allowed = [course_id for course_id, labels in teaching
+               if may(Actor(launch.person_id, course_role([r.strip() for r in (labels or "").split(",")])), action)]
+    if not allowed:
+        return []
+    return list(db.session.scalars(
+        sa.select(Course).join(Enrollment, Enrollment.course_id == Course.id)
+        .where(Enrollment.person_id == person.id, Enrollment.role == "student", Course.id.in_(allowed))
+        .order_by(Course.id)
+    ))
+
+
+def _not_yours() -> Forbidden:
+    # The same refusal for a person the launcher teaches nowhere and for an unknown one: it must not tell a
+    # teacher whether someone they do not teach uses Pathways.
+    return Forbidden(N_("Through your LMS's data privacy controls you can reach another person's data only in "
+                        "courses where you teach them and your role allows it, or as an administrator of the LMS."))
+
+
+def _someone_elses_courses(launch: LaunchSession, person: Person | None, action: Action) -> list[Course]:
+    """Return the courses where a teacher's privacy launch may do `action` to another person's data, or refuse."""
+    courses = _taught_courses(launch, person, action) if person is not None else []
+    if not courses:
+        raise _not_yours()
+    return courses
 
 
 def privacy_overview(launch: LaunchSession) -> PrivacyOverview:
@@ -478,13 +526,23 @@ def privacy_overview(launch: LaunchSession) -> PrivacyOverview:
     actor = actor_of(launch)
     if launch.message_type == DATA_PRIVACY:
         person = _privacy_subject(launch)
-        courses = _privacy_courses(launch, person) if person else []
         own = person is not None and person.id == launch.person_id
+        if own or _deployment_admin(launch):
+            courses = _privacy_courses(launch, person) if person else []
+            return PrivacyOverview(
+                mode="user", subject_name=person.name if person else "", course_title="",
+                can_delete=launch.access == "teacher" and bool(courses) and may(actor, Action.DELETE_STUDENT_DATA),
+                can_export=own or may(actor, Action.EXPORT_STUDENT_DATA), course_count=len(courses),
+                subject_known=person is not None,
+            )
+        # A teacher about someone else: only the courses they teach that person in, each as its role table says.
+        exportable = _taught_courses(launch, person, Action.EXPORT_STUDENT_DATA) if person else []
+        deletable = _taught_courses(launch, person, Action.DELETE_STUDENT_DATA) if person else []
+        if not exportable and not deletable:
+            raise _not_yours()
         return PrivacyOverview(
-            mode="user", subject_name=person.name if person else "", course_title="",
-            can_delete=launch.access == "teacher" and bool(courses) and may(actor, Action.DELETE_STUDENT_DATA),
-            can_export=own or may(actor, Action.EXPORT_STUDENT_DATA), course_count=len(courses),
-            subject_known=person is not None,
+            mode="user", subject_name=person.name, course_title="", can_delete=bool(deletable),
+            can_export=bool(exportable), course_count=len({c.id for c in exportable + deletable}),
         )
     if launch.access == "teacher":
         return PrivacyOverview(mode="teacher", subject_name=launch.person.name, course_title=launch.course.title,
@@ -495,14 +553,18 @@ def privacy_overview(launch: LaunchSession) -> PrivacyOverview:
 
 
 def export_privacy_subject(launch: LaunchSession, *, now: datetime) -> dict[str, Any]:
-    """Return the data of the user a Data Privacy Launch names, across the deployment's courses."""
+    """Return the data of the user a Data Privacy Launch names: their own, or what the launcher may export."""
     person = _privacy_subject(launch)
-    if person is None:
-        raise NotFound("Pathways holds no data about this user.")
-    if person.id != launch.person_id:
-        # Someone else's data, across the deployment: the role table decides, as in a course.
+    if person is not None and person.id == launch.person_id:
+        courses = _privacy_courses(launch, person)
+    elif _deployment_admin(launch):
+        # An institution or system Administrator speaks for the deployment: every course of it.
         require(actor_of(launch), Action.EXPORT_STUDENT_DATA)
-    courses = _privacy_courses(launch, person)
+        if person is None:
+            raise NotFound("Pathways holds no data about this user.")
+        courses = _privacy_courses(launch, person)
+    else:
+        courses = _someone_elses_courses(launch, person, Action.EXPORT_STUDENT_DATA)
     document = _person_document(person, courses, now)
     for course in courses:
         _audit(launch.platform_id, course.id, launch.person_id, person.id, "export", now)
@@ -511,16 +573,21 @@ def export_privacy_subject(launch: LaunchSession, *, now: datetime) -> dict[str,
 
 
 def delete_privacy_subject(launch: LaunchSession, *, confirmed: bool, now: datetime) -> Deletion:
-    """Delete the data of the user a Data Privacy Launch names, in every course of the deployment (teachers)."""
+    """Delete the data of the user a Data Privacy Launch names: in every course of the deployment (their own
+    data, or an administrator's request), else only where the launcher teaches them and may delete."""
     _require_teacher(launch)
-    require(actor_of(launch), Action.DELETE_STUDENT_DATA)
     person = _privacy_subject(launch)
-    if person is None:
+    if person is not None and (person.id == launch.person_id or _deployment_admin(launch)):
+        require(actor_of(launch), Action.DELETE_STUDENT_DATA)
+        courses = _privacy_courses(launch, person)
+    elif person is None and _deployment_admin(launch):
         raise NotFound("Pathways holds no data about this user.")
+    else:
+        courses = _someone_elses_courses(launch, person, Action.DELETE_STUDENT_DATA)
     if not confirmed:
         raise ServiceError("Tick the box to confirm that this person's data should be deleted.")
     platform_id, actor_id, name = launch.platform_id, launch.person_id, person.name or ""
-    return _delete_person_courses(platform_id, person.id, _privacy_courses(launch, person), actor_id, now, name)
+    return _delete_person_courses(platform_id, person.id, courses, actor_id, now, name)
 
 
 def _delete_person_courses(platform_id: int, person_id: int, courses: list[Course], actor_id: int | None,

@@ -25,6 +25,7 @@ from flask_babel import gettext, ngettext
 
 from ..extensions import csrf
 from ..learning.diagnostic import MAX_ITEMS as PLACEMENT_QUESTIONS
+from ..lti.claims import DATA_PRIVACY
 from ..models.base import utcnow
 from ..services.classroom import needs_help_count
 from ..services.content import (
@@ -84,6 +85,7 @@ def launch_blueprint(name: str, import_name: str) -> Blueprint:
         token = None if launch_id in held else request.args.get("lt") or request.form.get("lt")
         if launch_id in held or not token:
             g.launch = open_launch(launch_id, held, now=utcnow(), answering=answering)
+            _privacy_launch_pages_only(endpoint)
             return
         # A cookie-less launch (platform storage): the signed token in the URL or form stands in for the session.
         # It lives minutes; each page renews it, so only an idle tab runs out.
@@ -92,6 +94,7 @@ def launch_blueprint(name: str, import_name: str) -> Blueprint:
             launch_id, token, secret_key=secret_key, max_age=current_app.config["LAUNCH_TOKEN_SECONDS"], now=utcnow(),
             answering=answering)
         g.launch_token = sign_launch_token(g.launch.id, secret_key, g.launch_binding)
+        _privacy_launch_pages_only(endpoint)
 
     @blueprint.before_request
     def csrf_for_launch():
@@ -131,6 +134,25 @@ def launch_blueprint(name: str, import_name: str) -> Blueprint:
             values["lt"] = g.launch_token
 
     return blueprint
+
+
+#: What a Data Privacy Launch may open: the notice, the named person's data and its deletion (and leaving).
+PRIVACY_LAUNCH_ENDPOINTS = frozenset({
+    "course.home",  # only redirects to the privacy page
+    "course.sign_out",
+    "privacy.home",
+    "privacy.my_data_json",
+    "privacy.my_data_html",
+    "privacy.confirm_user_delete",
+    "privacy.user_delete",
+})
+
+
+def _privacy_launch_pages_only(endpoint: str | None) -> None:
+    """Refuse a Data Privacy Launch's session every page but its own (it is about a person, not a course)."""
+    if g.launch.message_type == DATA_PRIVACY and endpoint not in PRIVACY_LAUNCH_ENDPOINTS:
+        raise Forbidden(N_("This launch opened only Pathways's data privacy controls. Open Pathways from your "
+                           "course for the rest."))
 
 
 def answers_question(*, run_on: str | None = None, run_length: int = 0) -> Callable[[F], F]:
@@ -215,7 +237,7 @@ bp = launch_blueprint("course", __name__)
 def home():
     """Show the teacher's course page or the student's own page."""
     launch = g.launch
-    if launch.message_type == "DataPrivacyLaunchRequest":
+    if launch.message_type == DATA_PRIVACY:
         # A privacy launch is about the person's data, not a course: it only opens the privacy pages.
         return redirect(url_for("privacy.home"), code=303)
     placement = current_placement(launch)

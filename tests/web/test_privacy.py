@@ -27,7 +27,7 @@ from lti_tool.models import (
     SkillMastery,
     StudentGoal,
 )
-from tests.support import CLAIM, served_answer, submit_form
+from tests.support import CLAIM, served_answer, submit_form, teacher_of_another_course
 
 PER_STUDENT = (ItemResponse, SkillMastery, MasteryEvent, ReviewSchedule, StudentGoal, Reflection, Evidence,
                DiagnosticRun, ScoreOutbox, Enrollment, LaunchSession, ReportComment)
@@ -259,3 +259,185 @@ def test_lms_data_privacy_launch_shows_the_notice_and_the_users_data_controls(sa
         liam = db.session.scalars(sa.select(Person).where(Person.sub.like("deleted-%"))).one()
     assert not any(_counts(tool, course_id, liam.id).values())
 
+
+
+# ---- Data Privacy Launch: who may act on whose data --------------------------------------------------------
+
+INSTITUTION_ADMIN = "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Administrator"
+ONLY_PRIVACY_PAGES = "opened only Pathways&#39;s data privacy controls"
+
+
+def _privacy_launch_from(sandbox, as_: str, for_user: str, context_id: str):
+    """A privacy launch by someone the sandbox enrols in another course than math-7 (it has no context claim)."""
+    return sandbox.launch(as_, message_type=PRIVACY_LAUNCH, context_id=context_id, claim_overrides={
+        CLAIM + "context": None, CLAIM + "resource_link": None, CLAIM + "for_user": {"user_id": for_user}})
+
+
+def _post(page, tool, path: str, **values: str):
+    """POST to a path of the page's launch with the CSRF token of its sign-out form, as a hand-made form would."""
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    base = re.search(r"/c/[^/]+", page.url).group(0)
+    response = page.http.post(tool.url(base + path), data={"csrf_token": token, **values}, timeout=30)
+    response.http = page.http
+    return response
+
+
+def _student_in_science_too(sandbox, tool):
+    """Math-7 as _course_with_two_students makes it, plus science-8 (teacher-sci) where Priya is a student too."""
+    teacher, students = _course_with_two_students(sandbox, tool)
+    teacher_of_another_course(sandbox)
+    sandbox.platform.add_user("student-1", roles=["Learner"], name="Priya Shah", context_id="science-8")
+    assert sandbox.launch("student", context_id="science-8").status_code == 200
+    return teacher, students
+
+
+def _enrolments(tool, sub: str) -> list[str]:
+    with tool.app.app_context():
+        return sorted(db.session.scalars(
+            sa.select(Course.context_id).join(Enrollment, Enrollment.course_id == Course.id)
+            .join(Person, Person.id == Enrollment.person_id).where(Person.sub == sub)))
+
+
+def test_privacy_launch_by_a_teacher_of_another_course_cannot_see_export_or_delete_a_student(sandbox, tool):
+    _course_with_two_students(sandbox, tool)
+    teacher_of_another_course(sandbox)  # teacher-sci teaches science-8 only; Priya is in math-7 only
+    course_id, priya = _ids(tool, "student-1")
+    before = _counts(tool, course_id, priya)
+    page = _privacy_launch_from(sandbox, "teacher-sci", "student-1", "science-8")
+    assert page.status_code == 403
+    assert "Priya" not in page.text and "only in courses where you teach them" in page.text
+    for path in ("/privacy/my-data.json", "/privacy/my-data.html", "/privacy/user/delete"):
+        refused = _get(page, tool, re.search(r"/c/[^/]+", page.url).group(0) + path)
+        assert refused.status_code == 403, path
+        assert "Priya" not in refused.text and "math-7" not in refused.text, path
+    assert _post(page, tool, "/privacy/user/delete", confirm="yes").status_code == 403
+    # An unknown user gets the same answer: the refusal does not tell who uses Pathways.
+    assert _privacy_launch_from(sandbox, "teacher-sci", "nobody-here", "science-8").status_code == 403
+    assert _counts(tool, course_id, priya) == before
+    with tool.app.app_context():
+        assert db.session.get(Person, priya).name == "Priya Shah"
+        assert not db.session.scalars(sa.select(AuditEntry).where(AuditEntry.subject_id == priya)).all()
+
+
+def test_privacy_launch_by_a_teaching_assistant_exports_only_their_course_and_deletes_nothing(sandbox, tool):
+    _student_in_science_too(sandbox, tool)
+    assert sandbox.launch("ta").status_code == 200  # the TA's enrolment in math-7
+    sandbox.platform.add_user("sci-only", roles=["Learner"], name="Ada Byron", context_id="science-8")
+    assert sandbox.launch("sci-only", context_id="science-8").status_code == 200
+    course_id, priya = _ids(tool, "student-1")
+    before = _counts(tool, course_id, priya)
+
+    page = _privacy_launch(sandbox, "ta", "student-1")
+    assert page.status_code == 200 and "Priya Shah" in page.text
+    assert "/privacy/user/delete" not in page.text
+    data = _get(page, tool, _link(page, "/privacy/my-data.json")).json()
+    assert [c["course"]["context_id"] for c in data["courses"]] == ["math-7"]  # not science-8, which they do not assist
+    assert _get(page, tool, re.search(r"/c/[^/]+", page.url).group(0) + "/privacy/user/delete").status_code == 403
+    assert _post(page, tool, "/privacy/user/delete", confirm="yes").status_code == 403
+    assert _counts(tool, course_id, priya) == before
+    assert _enrolments(tool, "student-1") == ["math-7", "science-8"]
+
+    # A student of a course the TA does not assist is refused outright.
+    assert _privacy_launch(sandbox, "ta", "sci-only").status_code == 403
+
+
+def test_privacy_launch_by_an_institution_administrator_exports_and_deletes_across_the_deployment(sandbox, tool):
+    _student_in_science_too(sandbox, tool)
+    sandbox.platform.add_user("admin", roles=[INSTITUTION_ADMIN], name="Ines Admin", context_id="math-7")
+    course_id, priya = _ids(tool, "student-1")
+    page = _privacy_launch(sandbox, "admin", "student-1")
+    assert page.status_code == 200 and "Priya Shah" in page.text
+    data = _get(page, tool, _link(page, "/privacy/my-data.json")).json()
+    assert [c["course"]["context_id"] for c in data["courses"]] == ["math-7", "science-8"]
+    confirm = _get(page, tool, _link(page, "/privacy/user/delete"))
+    done = submit_form(confirm, "/privacy/user/delete", confirm="yes")
+    assert "data is deleted" in done.text
+    assert not any(_counts(tool, course_id, priya).values())
+    assert _enrolments(tool, "student-1") == []
+    assert _enrolments(tool, "admin") == []  # the administrator's launch enrolled them nowhere
+    with tool.app.app_context():
+        assert db.session.get(Person, priya).sub.startswith("deleted-")
+
+
+def test_privacy_launch_by_a_teacher_reaches_the_students_they_teach_in_those_courses_only(sandbox, tool):
+    _student_in_science_too(sandbox, tool)
+    math, priya = _ids(tool, "student-1")
+    with tool.app.app_context():
+        science = db.session.scalar(sa.select(Course.id).where(Course.context_id == "science-8"))
+    page = _privacy_launch(sandbox, "teacher", "student-1")
+    data = _get(page, tool, _link(page, "/privacy/my-data.json")).json()
+    assert [c["course"]["context_id"] for c in data["courses"]] == ["math-7"]
+    confirm = _get(page, tool, _link(page, "/privacy/user/delete"))
+    assert "data is deleted" in submit_form(confirm, "/privacy/user/delete", confirm="yes").text
+    assert not any(_counts(tool, math, priya).values())
+    assert _counts(tool, science, priya)["enrollment"] == 1  # the science teacher's course is not theirs to empty
+    assert _enrolments(tool, "student-1") == ["science-8"]
+
+
+def test_a_students_privacy_launch_joins_no_course_and_opens_only_the_privacy_pages(sandbox, tool):
+    _course_with_two_students(sandbox, tool)
+    teacher_of_another_course(sandbox)
+    own = _privacy_launch(sandbox, "student", "student-1")
+    other = _privacy_launch(sandbox, "student-2", "student-2")
+    assert own.status_code == other.status_code == 200
+    data = _get(own, tool, _link(own, "/privacy/my-data.json")).json()
+    assert [c["course"]["context_id"] for c in data["courses"]] == ["math-7"]
+    assert _get(own, tool, _link(own, "/privacy/my-data.html")).status_code == 200
+    # Each opened their own privacy page: nobody was enrolled anywhere for it, and the launches share nothing.
+    assert _enrolments(tool, "student-1") == ["math-7"] and _enrolments(tool, "student-2") == ["math-7"]
+    with tool.app.app_context():
+        courses = {s.course_id for s in db.session.scalars(
+            sa.select(LaunchSession).where(LaunchSession.message_type == PRIVACY_LAUNCH))}
+        assert len(courses) == 2
+        assert not db.session.scalar(sa.select(sa.func.count()).select_from(Enrollment)
+                                     .where(Enrollment.course_id.in_(courses)))
+    # A teacher's own privacy launch reaches no course page, so no roster, course export or course delete.
+    teacher = _privacy_launch_from(sandbox, "teacher-sci", "teacher-sci", "science-8")
+    base = re.search(r"/c/[^/]+", teacher.url).group(0)
+    for path in ("/privacy/course.json", "/privacy/course/delete", f"/privacy/students/{_ids(tool, 'student-1')[1]}"
+                 "/delete", "/class", "/content/export", "/evidence"):
+        refused = _get(teacher, tool, base + path)
+        assert refused.status_code == 403, path
+        assert ONLY_PRIVACY_PAGES in refused.text and "Priya" not in refused.text, path
+    assert _post(teacher, tool, "/privacy/course/delete", title="Data privacy launch").status_code == 403
+    assert _get(teacher, tool, base + "/privacy/").status_code == 200
+    # The placeholders do not pile up: once their sessions have expired, the next privacy launch removes them.
+    with tool.app.app_context():
+        db.session.execute(sa.update(LaunchSession).where(LaunchSession.message_type == PRIVACY_LAUNCH)
+                           .values(expires_at=_now() - timedelta(minutes=1)))
+        db.session.commit()
+    assert _privacy_launch(sandbox, "student", "student-1").status_code == 200
+    with tool.app.app_context():
+        assert db.session.scalars(sa.select(Course.context_id).order_by(Course.id)).all()[:2] == ["math-7", "science-8"]
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Course)) == 3  # and the new launch's own
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(LaunchSession)
+                                 .where(LaunchSession.message_type == PRIVACY_LAUNCH)) == 1
+
+
+def test_the_shared_no_context_course_of_older_privacy_launches_grants_nothing(sandbox, tool):
+    _course_with_two_students(sandbox, tool)
+    teacher_of_another_course(sandbox)
+    _, priya = _ids(tool, "student-1")
+    with tool.app.app_context():
+        # What earlier versions left: one course for every launch without a context, everyone enrolled in it.
+        math = db.session.get(Course, _ids(tool, "student-1")[0])
+        shared = Course(platform_id=math.platform_id, deployment_id=math.deployment_id, context_id="no-context",
+                        title="Untitled course", label="")
+        db.session.add(shared)
+        db.session.flush()
+        sam = db.session.scalar(sa.select(Person.id).where(Person.sub == "teacher-sci"))
+        db.session.add_all([
+            Enrollment(course_id=shared.id, person_id=priya, role="student", lti_roles="Learner", active=True),
+            Enrollment(course_id=shared.id, person_id=sam, role="teacher", lti_roles="Instructor", active=True),
+        ])
+        db.session.commit()
+        shared_id = shared.id
+    page = _privacy_launch_from(sandbox, "teacher-sci", "student-1", "science-8")
+    assert page.status_code == 403 and "Priya" not in page.text
+    own = _privacy_launch(sandbox, "student-2", "student-2")
+    assert own.status_code == 200
+    with tool.app.app_context():
+        members = db.session.scalars(sa.select(Enrollment.person_id).where(Enrollment.course_id == shared_id)).all()
+        assert sorted(members) == sorted([priya, sam])  # nobody joined it
+        assert db.session.scalars(sa.select(LaunchSession.course_id)
+                                  .where(LaunchSession.message_type == PRIVACY_LAUNCH)).all().count(shared_id) == 0
