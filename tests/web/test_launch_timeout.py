@@ -173,3 +173,46 @@ def test_a_cookieless_tab_left_idle_past_its_token_gives_back_what_was_typed(mak
     _assert_ran_out(late, tool)
     assert unescape(_shown_back(late)) == TYPED
     assert _reflections(tool) == 0
+
+
+def test_every_kind_of_typed_form_is_given_back_and_nothing_else(make_tool):
+    """Goals, evidence, the teacher's override notes and evidence comments: the words come back, ids and choices
+    (the skill, the level, a hint count) do not."""
+    tool = make_tool(DEFAULT_COURSE_PACK="demo")
+    sandbox = SandboxActions(tool)
+    student, teacher = sandbox.launch("student"), sandbox.launch("teacher")
+    _set_launch(tool, expires_at=utcnow() - timedelta(seconds=1))
+    forms = [
+        (student, "/goals", {"title": "Finish unit 2", "why": "So I can help my sister", "by_date": "2027-01-10",
+                             "skill_ids": "s1"}, "Finish unit 2\n\nSo I can help my sister"),
+        (student, "/evidence", {"skill_id": "s1", "kind": "text", "url": "", "text": "I built a ramp < 30°"},
+         "I built a ramp < 30°"),
+        (student, "/practice/s1/ask", {"served": "7", "hints": "2", "answer": "3/4", "show_hint": "1"}, "3/4"),
+        (teacher, "/class/override", {"person_id": "3", "skill_id": "s1", "level": "Proficient",
+                                      "note": "Showed it on the board", "note_to_student": "Well done"},
+         "Showed it on the board\n\nWell done"),
+        (teacher, "/teacher/evidence/1/return", {"comment": "Add a photo, please"}, "Add a photo, please"),
+    ]
+    for page, path, fields, shown in forms:
+        base = re.search(r"/c/[^/]+", page.url).group(0)
+        late = page.http.post(tool.url(base + path), data=fields, timeout=30)
+        _assert_ran_out(late, tool)
+        assert unescape(_shown_back(late)) == shown, path
+
+
+def test_a_slide_never_revives_a_session_that_ended_meanwhile(sandbox, tool):
+    """A sign-out (or any end) between a page reading its launch and sliding it: the conditional UPDATE leaves it."""
+    sandbox.launch("student")
+    from lti_tool.extensions import db
+    from lti_tool.models import LaunchSession
+    from lti_tool.services.launches import _slide, end_launch
+
+    with tool.app.app_context():
+        now = utcnow()
+        _set_launch(tool, expires_at=now + timedelta(minutes=5))
+        read = db.session.scalars(db.select(LaunchSession)).one()  # the page read it, still open
+        with tool.app.app_context():  # another request signs out
+            end_launch(db.session.get(LaunchSession, read.id), now=now + timedelta(milliseconds=1))
+        _slide(read, now=now, window=7200, longest=43200)
+        db.session.expire_all()
+    assert _launch_row(tool).expires_at == now + timedelta(milliseconds=1)
