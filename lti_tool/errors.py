@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from flask import Flask, current_app, render_template, request
@@ -15,6 +17,9 @@ from .extensions import CACHE_OUTAGES
 from .lti.launch import LaunchError
 from .lti.services import ServiceCallError
 from .services.errors import N_, ServiceError
+
+if TYPE_CHECKING:
+    from .services.launches import LaunchExpired
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +69,48 @@ def _way_back() -> dict[str, str]:
     except Exception:  # noqa: BLE001 - the launch row is gone with a failed session: the browser's back will do
         return {"href": "", "audience": "", "history": False}
     return {"href": href, "audience": audience, "history": False}
+
+
+#: Form fields people type words into (reflections, evidence, goals, the teacher's notes, comments, overrides and
+#: the course-map editor); a form that adds one names it here, so a launch that ran out gives it back.
+TYPED_FIELDS = re.compile(r"answer(?:_\d+|s)?|text|url|title(?:_\w+)?|why|note|note_to_student|comment|subject|"
+                          r"grade_level|description|modality|instructions|prompt|choices|hints|solution|unit")
+
+
+def typed_text() -> str:
+    """Return the words the refused request's form carried, in the form's order, separated by blank lines."""
+    if request.method != "POST":
+        return ""
+    try:
+        form = request.form
+    except HTTPException:  # a body too large to read: nothing to give back
+        return ""
+    texts = []
+    for name, value in form.items(multi=True):
+        value = value.strip() if isinstance(value, str) else ""
+        # A practice page's hint count is a number in a field the map editor fills with words.
+        if value and TYPED_FIELDS.fullmatch(name) and not (name == "hints" and value.isdigit()):
+            texts.append(value)
+    return "\n\n".join(texts)
+
+
+def _expired_page(exc: LaunchExpired):
+    """The page of a launch whose time ran out: what to do, a way back to the LMS, what the form would have saved.
+
+    Nothing is saved (the session no longer counts) and no session is started: the page draws no form.
+    """
+    from flask import g
+    from flask_babel import gettext
+
+    if exc.launch is not None:
+        g.expired_platform_id = exc.launch.platform_id  # its LMS may frame the page (security.py)
+    back = exc.return_url
+    if not back.startswith(("https://", "http://")):
+        back = ""
+    if request.accept_mimetypes.best == "application/json":
+        return {"error": exc.message}, exc.status
+    return render_template("errors/expired.html", status=exc.status, title=gettext(exc.TITLE),
+                           message=gettext(exc.template), typed=typed_text(), lms_url=back), exc.status
 
 
 def error_page(status: int, message: str, title: str):
@@ -150,6 +197,13 @@ def register(app: Flask) -> None:
         metrics.record_launch("refused", exc.message)
         # Registration failures speak to the LMS administrator doing it, not to a student.
         return _render(exc.status, exc.message, exc.title, for_admin=getattr(exc, "for_admin", False))
+
+    from .services.launches import LaunchExpired
+
+    @app.errorhandler(LaunchExpired)
+    def launch_expired(exc: LaunchExpired):
+        # Its own page, not the generic one: it links back to the LMS and gives back what the form carried.
+        return _expired_page(exc)
 
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError):

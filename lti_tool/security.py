@@ -19,6 +19,8 @@ from .extensions import CACHE_OUTAGES, cache, db
 from .models import Platform
 
 FRAME_CACHE_KEY = "frame-ancestors"
+#: How much longer than the longest launch session the session cookie (the browser's list of launches) is kept.
+LAUNCH_COOKIE_GRACE = timedelta(days=7)
 
 
 class KeptSerializerSessionInterface(SecureCookieSessionInterface):
@@ -54,9 +56,14 @@ def configure_cookies(app: Flask) -> None:
         SESSION_COOKIE_SAMESITE="None" if secure else "Lax",
         # Partitioned (CHIPS): kept per LMS site where browsers block third-party cookies (Chromium, incognito).
         SESSION_COOKIE_PARTITIONED=secure,
-        PERMANENT_SESSION_LIFETIME=timedelta(seconds=app.config["LAUNCH_SESSION_SECONDS"]),
+        # The launch session's row decides how long a launch works (it slides while in use, up to
+        # LAUNCH_SESSION_MAX_SECONDS): the cookie only names the browser's launches, and outlives the longest one by
+        # a week, so a tab left over a weekend is told its time ran out, not that the launch is not its own.
+        PERMANENT_SESSION_LIFETIME=timedelta(seconds=app.config["LAUNCH_SESSION_MAX_SECONDS"]) + LAUNCH_COOKIE_GRACE,
         WTF_CSRF_SSL_STRICT=False,  # the Referer is the LMS's inside an iframe; the token suffices
-        WTF_CSRF_TIME_LIMIT=app.config["LAUNCH_SESSION_SECONDS"],
+        # A form's token lasts as long as the longest session could: the session (checked first) ends it, never a
+        # shorter fixed limit in the middle of a session still in use.
+        WTF_CSRF_TIME_LIMIT=app.config["LAUNCH_SESSION_MAX_SECONDS"],
     )
 
 
@@ -199,7 +206,9 @@ def content_security_policy() -> str:
         # from the school's host, not its issuer's): the page has no controls and tells only its own result.
         ancestors = "*"
     else:
-        ancestors = frame_ancestors(platform_id=getattr(launch, "platform_id", None), issuer=_requesting_issuer())
+        # A launch whose time ran out still shows its page inside its own LMS (errors.py, launch_expired).
+        platform_id = getattr(launch, "platform_id", None) if launch is not None else g.get("expired_platform_id")
+        ancestors = frame_ancestors(platform_id=platform_id, issuer=_requesting_issuer())
     scripts = "'self'"
     if "csp_nonce" in g:
         scripts += f" 'nonce-{g.csp_nonce}'"

@@ -50,10 +50,13 @@ DEFAULTS: dict[str, Any] = {
     # Origins allowed to frame Pathways besides the registered platforms' (space-separated), e.g.
     # "https://*.instructure.com" for Canvas Cloud, whose iframe origin differs from its issuer.
     "FRAME_ANCESTORS": "",
-    # How long a launch lets the browser use Pathways before the person must launch again. Two hours cover a
-    # double lesson or an evening's homework; shorter than a school day, so a shared lab computer or a copied
-    # launch URL stops working soon after, and launching again from the LMS is one click.
+    # How long a launch lets the browser use Pathways unused before the person must launch again. Pages in use
+    # move the end forward (WCAG 2.2.1: a session in use does not end mid-work), never past
+    # LAUNCH_SESSION_MAX_SECONDS after the launch. Two hours cover a double lesson or an evening's homework;
+    # shorter than a school day, so a shared lab computer or a copied launch URL left alone stops working soon
+    # after, and launching again from the LMS is one click.
     "LAUNCH_SESSION_SECONDS": 2 * 3600,
+    "LAUNCH_SESSION_MAX_SECONDS": 12 * 3600,
     # Strict-Transport-Security max-age sent when Pathways is served over HTTPS (BASE_URL https:// or a TLS
     # request); 0 sends none (e.g. while trying HTTPS out).
     "HSTS_SECONDS": 365 * 24 * 3600,

@@ -137,6 +137,10 @@ def facts_from_claims(body: Mapping[str, Any], client_id: str) -> LaunchFacts:
     locale = _text(_mapping(body.get(CLAIM + "launch_presentation")).get("locale"), 100)
     if re.fullmatch(r"[A-Za-z0-9]{1,8}(?:[-_][A-Za-z0-9]{1,8}){0,4}", locale):  # BCP 47 subtags: at most 8 chars
         details["locale"] = locale
+    # Where the LMS takes the person back to (§5.4.1 return_url): the page of a launch whose time ran out links it.
+    return_url = _text(_mapping(body.get(CLAIM + "launch_presentation")).get("return_url"), 1001)
+    if return_url.startswith(("https://", "http://")) and len(return_url) <= 1000:  # a cut URL would be wrong
+        details["return_url"] = return_url
     signed_roster = _text(nrps.get("context_memberships_url"), 1000)
     return LaunchFacts(
         issuer=str(body["iss"]),

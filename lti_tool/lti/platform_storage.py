@@ -131,8 +131,11 @@ def sign_launch_token(launch_id: str, secret_key: str, binding: str) -> str:
     return URLSafeTimedSerializer(secret_key, salt=_SALT).dumps([launch_id, binding])
 
 
-def read_launch_token(token: object, secret_key: str, *, max_age: int) -> tuple[str, str] | None:
-    """Return (launch id, tab binding) of a token, or None if forged, malformed or older than max_age seconds."""
+def read_launch_token(token: object, secret_key: str, *, max_age: int | None) -> tuple[str, str] | None:
+    """Return (launch id, tab binding) of a token, or None if forged, malformed or older than max_age seconds.
+
+    max_age None reads a token of any age (to tell one that ran out from a forged one, never to accept it).
+    """
     if not isinstance(token, str) or not token or len(token) > 300:
         return None
     try:

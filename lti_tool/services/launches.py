@@ -37,8 +37,8 @@ from ..models import (
     Placement,
     ServedItem,
 )
-from ..models.base import insert_if_missing, still_loaded
-from .errors import N_, Forbidden, NotFound
+from ..models.base import commit_keeping_rows, insert_if_missing, still_loaded
+from .errors import N_, Forbidden, NotFound, ServiceError
 from .serving import AnswerRead, hold_served, served_columns
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ def accept_launch(
     launch = record_launch(
         facts,
         store_email=settings["STORE_EMAIL"],
-        session_seconds=settings["LAUNCH_SESSION_SECONDS"],
+        session_seconds=min(settings["LAUNCH_SESSION_SECONDS"], settings["LAUNCH_SESSION_MAX_SECONDS"]),
         now=now,
     )
     if facts.access is Access.TEACHER and facts.message_type == RESOURCE_LINK:
@@ -356,12 +356,34 @@ def _open_launch_query(run_length: int | None = None) -> sa.Select:
     )
 
 
+class LaunchExpired(ServiceError):
+    """A launch this browser holds (its cookie names it, or a launch token we signed does) whose time ran out.
+
+    Told apart from a launch the browser never held: the page says to open Pathways again from the course, and
+    links back there when the launch gave a return URL. `launch` is the expired row (None once it is deleted).
+    """
+
+    status = 403
+    TITLE = N_("Your time in Pathways ran out")
+
+    def __init__(self, launch: LaunchSession | None) -> None:
+        super().__init__(N_("Pathways stops working a while after it was last used, to keep your work safe on shared "
+                            "computers. To carry on, open Pathways again from your course."))
+        self.launch = launch
+
+    @property
+    def return_url(self) -> str:
+        """The LMS page the launch named to come back to (launch_presentation.return_url), or ""."""
+        return str(((self.launch.details or {}) if self.launch is not None else {}).get("return_url") or "")
+
+
 def open_launch(launch_id: str, allowed_ids: list[str], *, now: datetime,
-                answering: AnswerRead | None = None) -> LaunchSession:
-    """Return the launch session if this browser holds it and it has not expired.
+                answering: AnswerRead | None = None, window: int = 0, longest: int = 0) -> LaunchSession:
+    """Return the launch session if this browser holds it and it has not expired (LaunchExpired if it has).
 
     With `answering` (an answer's post), the question it answers is read in the same statement and held for
-    `serving.served`, so the answer does not ask for it again.
+    `serving.served`, so the answer does not ask for it again. With `window` (seconds), a session in use slides:
+    see `_slide`; `longest` (seconds after the launch) is the end no use moves it past.
     """
     if not isinstance(launch_id, str) or launch_id not in allowed_ids:
         raise NotFound(N_("This page belongs to a launch this browser did not make. Open Pathways from your course."))
@@ -378,9 +400,14 @@ def open_launch(launch_id: str, allowed_ids: list[str], *, now: datetime,
         run_length = answering.run_length if answering.run_on else 0
         params.update(served_id=answering.served_id, skill_id=answering.run_on)
     found = db.session.execute(_open_launch_query(run_length), params).first()
-    if found is None or found[0].expires_at <= now:
-        raise NotFound(N_("Your Pathways session has ended. Open Pathways again from your course."))
+    if found is None or found[0].expires_at <= now or (
+            longest and found[0].created_at + timedelta(seconds=longest) <= now):
+        # The browser holds this launch (checked above), so it is its own launch whose time ran out (or whose row
+        # was deleted since): never "a launch this browser did not make".
+        raise LaunchExpired(found[0] if found is not None else None)
     launch, content, run, placement, *question = found
+    if window:
+        _slide(launch, now=now, window=window, longest=longest)
     if content is not None:
         hold_content(content)
     hold_run(launch.course_id, launch.person_id, run)
@@ -395,13 +422,45 @@ def open_launch(launch_id: str, allowed_ids: list[str], *, now: datetime,
     return launch
 
 
+def _slide(launch: LaunchSession, *, now: datetime, window: int, longest: int) -> None:
+    """Move a session in use forward to `window` seconds from now, at most `longest` seconds after its launch.
+
+    Only when less than half the window is left, so a page costs no write but about one an hour per session in use
+    (with the default two hours). The UPDATE names the end it read and requires it still ahead: a session that
+    ended meanwhile (signed out, or another request's slide) is left as it is, and none ever comes back to life.
+    """
+    ends = launch.expires_at
+    if ends - now >= timedelta(seconds=window) / 2:
+        return
+    later = now + timedelta(seconds=window)
+    if longest:
+        later = min(later, launch.created_at + timedelta(seconds=longest))
+    if later <= ends:
+        return  # at its absolute end already
+    moved = db.session.execute(
+        sa.update(LaunchSession)
+        .where(LaunchSession.id == launch.id, LaunchSession.expires_at == ends, LaunchSession.expires_at > now)
+        .values(expires_at=later)
+    ).rowcount
+    # Committed at once, keeping the rows just read (the page still needs them): the slide holds whatever the
+    # page does next.
+    commit_keeping_rows()
+    if moved:
+        so.attributes.set_committed_value(launch, "expires_at", later)
+
+
 def open_launch_by_token(launch_id: str, token: object, *, secret_key: str, max_age: int, now: datetime,
-                         answering: AnswerRead | None = None) -> tuple[LaunchSession, str]:
+                         answering: AnswerRead | None = None, window: int = 0,
+                         longest: int = 0) -> tuple[LaunchSession, str]:
     """Return the launch session a signed launch token names (cookie-less launches) and the tab it is bound to."""
     named = read_launch_token(token, secret_key, max_age=max_age)
     if named is None or named[0] != launch_id:
+        stale = read_launch_token(token, secret_key, max_age=None) if named is None else None
+        if stale is not None and stale[0] == launch_id:
+            # A token we signed for this launch, only idle too long: its time ran out (no session is opened).
+            raise LaunchExpired(db.session.get(LaunchSession, launch_id))
         raise NotFound(N_("This page belongs to a launch this browser did not make. Open Pathways from your course."))
-    return open_launch(launch_id, [launch_id], now=now, answering=answering), named[1]
+    return open_launch(launch_id, [launch_id], now=now, answering=answering, window=window, longest=longest), named[1]
 
 
 def course_roster(launch: LaunchSession) -> list[sa.Row]:

@@ -22,6 +22,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext, ngettext
+from flask_wtf.csrf import CSRFError
 
 from ..extensions import csrf
 from ..learning.diagnostic import MAX_ITEMS as PLACEMENT_QUESTIONS
@@ -41,6 +42,7 @@ from ..services.errors import N_, Forbidden, ServiceError
 from ..services.grades import compare_results, grade_sync_status, retry_failed
 from ..services.launches import (
     REFUSED_SERVICE_ORIGINS,
+    LaunchExpired,
     course_roster,
     current_placement,
     end_launch,
@@ -83,8 +85,11 @@ def launch_blueprint(name: str, import_name: str) -> Blueprint:
         # The session's own launch needs no token: the form is not read for one here, so a body too large to read
         # (an evidence file over the limit) is refused later, with the launch open for the page that says so.
         token = None if launch_id in held else request.args.get("lt") or request.form.get("lt")
+        # A session in use slides forward (up to its absolute end): see services.launches._slide.
+        window = {"window": current_app.config["LAUNCH_SESSION_SECONDS"],
+                  "longest": current_app.config["LAUNCH_SESSION_MAX_SECONDS"]}
         if launch_id in held or not token:
-            g.launch = open_launch(launch_id, held, now=utcnow(), answering=answering)
+            g.launch = open_launch(launch_id, held, now=utcnow(), answering=answering, **window)
             _privacy_launch_pages_only(endpoint)
             return
         # A cookie-less launch (platform storage): the signed token in the URL or form stands in for the session.
@@ -92,7 +97,7 @@ def launch_blueprint(name: str, import_name: str) -> Blueprint:
         secret_key = current_app.config["SECRET_KEY"]
         g.launch, g.launch_binding = open_launch_by_token(
             launch_id, token, secret_key=secret_key, max_age=current_app.config["LAUNCH_TOKEN_SECONDS"], now=utcnow(),
-            answering=answering)
+            answering=answering, **window)
         g.launch_token = sign_launch_token(g.launch.id, secret_key, g.launch_binding)
         _privacy_launch_pages_only(endpoint)
 
@@ -103,7 +108,15 @@ def launch_blueprint(name: str, import_name: str) -> Blueprint:
         checks_on = current_app.config.get("WTF_CSRF_ENABLED", True) and current_app.config.get(
             "WTF_CSRF_CHECK_DEFAULT", True)
         if g.launch_token is None and checks_on:
-            csrf.protect()
+            try:
+                csrf.protect()
+            except CSRFError as refused:
+                if refused.description != "The CSRF token has expired.":
+                    raise
+                # The form's token outlived its limit while the session did not (a changed setting): the same
+                # page as a session that ran out, with what was typed, rather than a bare 400.
+                expired, g.launch, g.launch_token = g.launch, None, None  # drawn as a launch that ran out
+                raise LaunchExpired(expired) from None
         elif g.launch_token is not None and request.method not in ("GET", "HEAD", "OPTIONS") and not tab_matches(
                 g.launch_binding, request.form.get("ts")):
             # The token names a launch, but only the tab that made it knows the secret the page's script adds.

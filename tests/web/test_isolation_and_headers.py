@@ -75,8 +75,8 @@ def test_expired_launch_sessions_are_refused(sandbox, tool):
         db.session.execute(db.update(LaunchSession).values(expires_at=datetime(2000, 1, 1)))
         db.session.commit()
     again = page.http.get(page.url)
-    assert again.status_code == 404
-    assert "session has ended" in again.text
+    assert again.status_code == 403
+    assert "time in Pathways ran out" in again.text
 
 
 def test_pages_may_only_be_framed_by_registered_platforms(sandbox, tool):
