@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -488,19 +488,45 @@ def delete_student(launch: LaunchSession, person_id: int, *, confirmed: bool, no
     if not confirmed:
         raise ServiceError("Tick the box to confirm that this student's data should be deleted.")
     name = enrollment.person.name or ""
-    # The learner's lock first, as every writer of their rows takes it: a write already under way commits before
-    # this reads what to delete, and one after it finds the enrolment gone and refuses (mastery._require_enrolled).
-    lock_learner_row(launch.course_id, person_id, now, enrolled=False)
-    files = _file_keys(launch.course_id, person_id)
-    rows, pending = _erase_person_in_course(launch.course_id, person_id)
-    _forget_launches_naming(person_id)
-    anonymised = _anonymise_if_unenrolled([person_id])
-    _audit(launch.platform_id, launch.course_id, launch.person_id, person_id, "delete_student", now)
-    # Files go first: a store that fails stops the deletion (StoreUnavailable, rolled back, a 503 to try again)
-    # rather than leave files no row names. A commit failing after it leaves rows whose file reads as missing.
-    delete_files(files)
-    db.session.commit()
-    return Deletion(courses=1, rows=rows, pending_grades=pending, anonymised=anonymised, subject_name=name)
+    platform_id, course_id, actor_id = launch.platform_id, launch.course_id, launch.person_id
+
+    def erase() -> Deletion:
+        # The learner's lock first, as every writer of their rows takes it: a write already under way commits
+        # before this reads what to delete, and one after it finds the enrolment gone and refuses
+        # (mastery._require_enrolled).
+        lock_learner_row(course_id, person_id, now, enrolled=False)
+        files = _file_keys(course_id, person_id)
+        rows, pending = _erase_person_in_course(course_id, person_id)
+        _forget_launches_naming(person_id)
+        anonymised = _anonymise_if_unenrolled([person_id])
+        _audit(platform_id, course_id, actor_id, person_id, "delete_student", now)
+        # Files go first: a store that fails stops the deletion (StoreUnavailable, rolled back, a 503 to try
+        # again) rather than leave files no row names. A commit failing after it leaves rows whose file reads as
+        # missing.
+        delete_files(files)
+        db.session.commit()
+        return Deletion(courses=1, rows=rows, pending_grades=pending, anonymised=anonymised, subject_name=name)
+
+    return _again_after_deadlock(erase)
+
+
+def _again_after_deadlock(erase: Callable[[], Deletion]) -> Deletion:
+    """Run a deletion, and once more if PostgreSQL chose it as a deadlock's victim.
+
+    An answer claims its question and then takes the learner's lock; a delete holds that lock and then deletes
+    the question: PostgreSQL aborts one of the two. When it is the delete (nothing was deleted, no file either:
+    files go just before the commit), the answer has committed by the time it runs again, and its rows go too.
+    """
+    try:
+        return erase()
+    except sa.exc.OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) != DEADLOCK_DETECTED:
+            raise
+        db.session.rollback()
+        return erase()
+
+
+DEADLOCK_DETECTED = "40P01"  # PostgreSQL's SQLSTATE for a transaction aborted to break a deadlock
 
 
 def delete_course(launch: LaunchSession, *, typed_title: str, now: datetime) -> Deletion:
@@ -593,9 +619,15 @@ def delete_privacy_subject(launch: LaunchSession, *, confirmed: bool, now: datet
 
 def _delete_person_courses(platform_id: int, person_id: int, courses: list[Course], actor_id: int | None,
                            now: datetime, name: str) -> Deletion:
+    course_ids = sorted(course.id for course in courses)
+    return _again_after_deadlock(lambda: _erase_person_courses(platform_id, person_id, course_ids, actor_id, now,
+                                                               name))
+
+
+def _erase_person_courses(platform_id: int, person_id: int, course_ids: list[int], actor_id: int | None,
+                          now: datetime, name: str) -> Deletion:
     rows = pending = 0
     files: list[str] = []
-    course_ids = sorted(course.id for course in courses)
     for course_id in course_ids:
         # Every course's learner lock before reading anything to delete, in one order (see delete_student).
         lock_learner_row(course_id, person_id, now, enrolled=False)
@@ -608,7 +640,8 @@ def _delete_person_courses(platform_id: int, person_id: int, courses: list[Cours
     anonymised = _anonymise_if_unenrolled([person_id])
     delete_files(files)  # before the commit, as in delete_student
     db.session.commit()
-    return Deletion(courses=len(courses), rows=rows, pending_grades=pending, anonymised=anonymised, subject_name=name)
+    return Deletion(courses=len(course_ids), rows=rows, pending_grades=pending, anonymised=anonymised,
+                    subject_name=name)
 
 
 # ---- administrators (CLI) ---------------------------------------------------------------------------------

@@ -99,3 +99,65 @@ def test_a_write_already_under_way_when_the_teacher_deletes_the_student_leaves_n
 def _files(tool) -> set[str]:
     root = tool.app.config.get("EVIDENCE_DIR") or os.path.join(tool.app.instance_path, "evidence")
     return {os.path.join(d, f) for d, _, files in os.walk(root) for f in files}
+
+
+# How long the answer waits before it asks for the learner's lock, once the delete waits for its question. On
+# PostgreSQL the two deadlock: a short wait makes the delete the victim (it runs again), a long one the answer.
+@pytest.mark.parametrize("wait", [0.2, 1.5])
+def test_an_answer_already_checked_when_the_teacher_deletes_the_student_leaves_nothing_behind(sandbox, tool,
+                                                                                              monkeypatch, wait):
+    import re
+
+    from lti_tool.services import mastery
+    from tests.support import answer_for_served
+
+    course_id, platform_id, student, teacher = demo_course(sandbox, tool)
+    home = sandbox.launch("student")
+    practice = home.http.get(tool.url(re.search(r'href="([^"]*/practice/[^"/]+)"', home.text).group(1)), timeout=30)
+    served_id = int(re.search(r'name="served" value="(\d+)"', practice.text).group(1))
+    answer = answer_for_served(tool, served_id)
+    original, reached, go = mastery._lock_skills, threading.Event(), threading.Event()
+
+    def hold(*args, **kwargs):  # the answer is checked and its question claimed: now it wants the learner's lock
+        if threading.current_thread().name == "writer":
+            reached.set()
+            go.wait(10)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(mastery, "_lock_skills", hold)
+    outcome: list[object] = []
+
+    def in_thread(call, name):
+        def run():
+            with tool.app.app_context():
+                try:
+                    outcome.append((name, call()))
+                except Exception as exc:  # noqa: BLE001 - the test reports what each met
+                    db.session.rollback()
+                    outcome.append((name, exc))
+                finally:
+                    db.session.remove()
+        thread = threading.Thread(target=run, name=name)
+        thread.start()
+        return thread
+
+    def delete():
+        launch = db.session.scalars(sa.select(LaunchSession).where(LaunchSession.person_id == teacher)).first()
+        return privacy.delete_student(launch, student, confirmed=True, now=utcnow())
+
+    writer = in_thread(lambda: mastery.record_answer(course_id, student, served_id, answer, hints_used=0,
+                                                     now=utcnow()), "writer")
+    assert reached.wait(10)
+    deleter = in_thread(delete, "deleter")
+    deleter.join(wait)  # the delete waits for the answer's claimed question (PostgreSQL) or its write (SQLite)
+    go.set()
+    writer.join(30)
+    deleter.join(30)
+    found = dict(outcome)
+    assert isinstance(found["deleter"], privacy.Deletion), repr(found["deleter"])[:300]
+    with tool.app.app_context():
+        left = {model.__tablename__: db.session.scalar(
+                    sa.select(sa.func.count()).select_from(model).where(model.person_id == student))
+                for model in (Enrollment, ScoreOutbox, mastery.SkillMastery, mastery.ItemResponse)}
+        db.session.remove()
+    assert left == dict.fromkeys(left, 0), (left, repr(found["writer"])[:200])
