@@ -57,6 +57,9 @@ DEFAULTS: dict[str, Any] = {
     # after, and launching again from the LMS is one click.
     "LAUNCH_SESSION_SECONDS": 2 * 3600,
     "LAUNCH_SESSION_MAX_SECONDS": 12 * 3600,
+    # Days an ended launch session is kept before the worker deletes it: the student export lists recent
+    # launches, and a family report takes each student's language from their latest launch into the course.
+    "LAUNCH_SESSION_KEEP_DAYS": 30,
     # Strict-Transport-Security max-age sent when Pathways is served over HTTPS (BASE_URL https:// or a TLS
     # request); 0 sends none (e.g. while trying HTTPS out).
     "HSTS_SECONDS": 365 * 24 * 3600,

@@ -48,6 +48,7 @@ DEFAULTS: dict[str, Any] = {
     "GRADE_MAX_ATTEMPTS": 12,
     "GRADE_RETRY_BASE_SECONDS": 2,
     "GRADE_RETRY_MAX_SECONDS": 900,
+    "LAUNCH_SESSION_KEEP_DAYS": 30,
 }
 _TABLE = ScoreOutbox.__table__
 
@@ -92,6 +93,7 @@ class DrainStats:
     roster_syncs: int = 0
     courses_purged: int = 0
     models_fitted: int = 0
+    launches_deleted: int = 0
     errors: dict[str, int] = field(default_factory=dict)
 
 
@@ -511,6 +513,7 @@ def drain(
                     stats.roster_syncs += _roster_syncs(app, http)
                     stats.courses_purged += _retention(app)
                     stats.models_fitted += _model_fits(app)
+                    stats.launches_deleted += _ended_launches(app)
                     stats.superseded += supersede_stale(utcnow())
                     token, rows = claim(batch, lease)
                     if rows:
@@ -723,6 +726,27 @@ def _model_fits(app: Flask) -> int:
                  summary.responses, summary.learners, "" if summary.fitted else " (too few: kept the prior)")
         done += 1
     return done
+
+
+# Launch sessions a pass deletes at most: one indexed DELETE, the same cost whatever the backlog (issue 14).
+LAUNCH_DELETE_BATCH = 500
+
+
+def _ended_launches(app: Flask) -> int:
+    """Delete launch sessions ended more than LAUNCH_SESSION_KEEP_DAYS ago, a batch per pass.
+
+    A failure here (a lock timeout, a deadlock with a delete of a person's data) is logged and left to the next
+    pass: grade posts must not wait for housekeeping. A database that is down fails claim() next, as before.
+    """
+    from ..services.launches import delete_ended_launches
+
+    days = float(setting(app, "LAUNCH_SESSION_KEEP_DAYS"))
+    try:
+        return delete_ended_launches(utcnow() - timedelta(days=max(days, 0.0)), LAUNCH_DELETE_BATCH)
+    except sa.exc.SQLAlchemyError as exc:
+        _discard_session()
+        log.warning("deleting ended launch sessions failed: %s; trying again next pass", describe_failure(exc))
+        return 0
 
 
 def _count(stats: DrainStats, outcomes: list[_Outcome]) -> None:

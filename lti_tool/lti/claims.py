@@ -21,6 +21,13 @@ DEPLOYMENT_ADMIN = "deployment_admin"
 CANVAS_PLACEMENT_CLAIM = "https://www.instructure.com/placement"
 
 
+# The custom parameter of a link Pathways made through Deep Linking: our placement's id (services/placements.py).
+PLACEMENT_PARAM = "pathways_placement"
+# The custom parameters a launch session keeps, because a later step reads them from its details. The roster URL
+# ones (CUSTOM_MEMBERSHIPS_KEYS) are read here, at the launch, and kept on the course, not in the session.
+KEPT_CUSTOM = (PLACEMENT_PARAM,)
+
+
 @dataclass(frozen=True)
 class LaunchFacts:
     """The plain values of one validated launch."""
@@ -105,7 +112,11 @@ def facts_from_claims(body: Mapping[str, Any], client_id: str) -> LaunchFacts:
     details: dict[str, Any] = {"role": course_role(roles if isinstance(roles, list) else [])}
     custom = body.get(CLAIM + "custom")
     if isinstance(custom, Mapping):
-        details["custom"] = {str(k)[:100]: str(v)[:1000] for k, v in list(custom.items())[:50]}
+        # Only the custom parameters Pathways reads later (KEPT_CUSTOM); the rest (a platform may send a
+        # user's email, SIS id, …) is dropped here, whatever STORE_EMAIL says (docs/privacy.md).
+        kept = {key: str(custom[key])[:1000] for key in KEPT_CUSTOM if key in custom}
+        if kept:
+            details["custom"] = kept
     dl = body.get(DL_SETTINGS_CLAIM)
     if isinstance(dl, Mapping):
         details["deep_linking"] = {

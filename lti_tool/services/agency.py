@@ -202,6 +202,9 @@ def add_goal(course_id: int, person_id: int, *, title: str, why: str, by_date: s
              now: datetime) -> GoalView:
     """Add a goal of the student's own: what, by when, why, and optionally the skills it is about."""
     fields = _goal_fields(course_id, title, why, by_date, skill_ids)
+    # Under the learner's lock, as every writer of their rows: a delete of their data in the course (privacy)
+    # either sees this goal or refuses it, and the count below cannot be overtaken by a parallel post.
+    lock_learner_row(course_id, person_id, now)
     count = db.session.scalar(
         sa.select(sa.func.count(StudentGoal.id)).where(
             StudentGoal.course_id == course_id, StudentGoal.person_id == person_id
@@ -373,7 +376,7 @@ def write_reflection(course_id: int, person_id: int, answers: Mapping[str, str],
     """Keep the student's answers to the reflection prompts (one row per answered prompt); return how many."""
     pack = require_pack(course_id)
     skill_name = pack.skill_graph[skill_id].name if skill_id and skill_id in pack.skill_graph else ""
-    kept = 0
+    rows: list[Reflection] = []
     for prompt in REFLECTION_PROMPTS:
         text = (answers.get(prompt) or "").strip()
         if not text:
@@ -381,13 +384,14 @@ def write_reflection(course_id: int, person_id: int, answers: Mapping[str, str],
         if len(text) > 4000:
             raise ServiceError(N_("Keep each answer to 4000 characters."))
         shown = AFTER_PRACTISING % {"prompt": prompt, "skill": skill_name} if skill_name else prompt
-        db.session.add(Reflection(course_id=course_id, person_id=person_id, prompt=shown[:300], text=text,
-                                  written_at=now))
-        kept += 1
-    if not kept:
+        rows.append(Reflection(course_id=course_id, person_id=person_id, prompt=shown[:300], text=text,
+                               written_at=now))
+    if not rows:
         raise ServiceError(N_("Write something for at least one of the questions."))
+    lock_learner_row(course_id, person_id, now)  # a delete of the learner's data sees these rows or refuses them
+    db.session.add_all(rows)
     db.session.commit()
-    return kept
+    return len(rows)
 
 
 def reflection_prompt_parts(kept: str) -> tuple[str, str] | None:

@@ -28,6 +28,10 @@ def ask_teacher(course_id: int, person_id: int, skill_id: str, pack: CoursePack,
     names = {s.id: s.name for s in pack.skills}
     if skill_id not in names:
         raise NotFound(N_("That skill is not part of this course."))
+    from .mastery import lock_learner_row  # mastery imports this module: imported here, as serving does
+
+    # Under the learner's lock, as every writer of their rows: a delete of their data sees this or refuses it.
+    lock_learner_row(course_id, person_id, now)
     open_request = db.session.scalars(
         sa.select(HelpRequest).where(HelpRequest.course_id == course_id, HelpRequest.person_id == person_id,
                                      HelpRequest.skill_id == skill_id, HelpRequest.resolved_at.is_(None),

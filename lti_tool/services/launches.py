@@ -496,6 +496,25 @@ def current_placement(launch: LaunchSession) -> Placement | None:
 _PLACEMENTS = "pathways.launch_placements"
 
 
+def delete_ended_launches(before: datetime, batch: int) -> int:
+    """Delete up to `batch` launch sessions that ended before `before`, oldest first; commits; return how many.
+
+    The worker calls this every pass: an indexed range on expires_at, at most `batch` rows, so a pass costs the
+    same whatever the backlog (issue 14), and a backlog goes a batch per pass. On PostgreSQL rows another worker
+    is deleting are skipped, not waited for.
+    """
+    table = LaunchSession.__table__
+    ended = (
+        sa.select(table.c.id).where(table.c.expires_at < before).order_by(table.c.expires_at).limit(batch)
+        .with_for_update(skip_locked=True).scalar_subquery()
+    )
+    deleted = db.session.execute(
+        sa.delete(table).where(table.c.id.in_(ended)).execution_options(synchronize_session=False)
+    ).rowcount or 0
+    db.session.commit()
+    return deleted
+
+
 def end_launch(launch: LaunchSession, *, now: datetime) -> None:
     """End a launch session now (sign-out): its pages and launch token stop working at once."""
     db.session.execute(

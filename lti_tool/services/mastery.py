@@ -24,7 +24,7 @@ from ..learning.mastery import (
     joined_reason,
 )
 from ..learning.translations import BASE_LANGUAGE
-from ..models import ItemResponse, MasteryEvent, Placement, ReviewSchedule, SkillMastery
+from ..models import Enrollment, ItemResponse, MasteryEvent, Placement, ReviewSchedule, SkillMastery
 from ..models.base import commit_keeping_rows, id_list, insert_if_missing, lock_database_for_writing
 from .content import course_content, course_pack, from_pack
 from .errors import N_, NotFound, ServiceError
@@ -296,17 +296,44 @@ def lock_learner(course_id: int, person_id: int, now: datetime) -> dict[str, Ski
     return {row.skill_id: row for row in db.session.scalars(query)}
 
 
-def lock_learner_row(course_id: int, person_id: int, now: datetime) -> None:
+def lock_learner_row(course_id: int, person_id: int, now: datetime, *, enrolled: bool = True) -> None:
     """Take the learner's lock (their "*" row, created if missing) and nothing else; what is read next is current.
 
     For a transaction about to read what it will write from: on SQLite the database's write lock (FOR UPDATE is
     ignored there), on PostgreSQL the row lock; either waits for a writer of the same learner to commit.
+    With `enrolled` (every writer of the learner's data), refuse when the learner's data in the course was
+    deleted meanwhile (see `_require_enrolled`); a delete takes the lock with enrolled=False.
     """
     lock_database_for_writing()
     params = {"course_id": course_id, "person_id": person_id}
     if db.session.execute(_LOCK_LEARNER_ROW, params).first() is None:
         _insert_learner_row(course_id, person_id, now)
         db.session.execute(_LOCK_LEARNER_ROW, params)
+        if enrolled:
+            _require_enrolled(course_id, person_id)
+
+
+LEARNER_GONE = N_("Your data in this course has been deleted, so this was not saved. Open Pathways again from "
+                  "your course.")
+
+
+def _require_enrolled(course_id: int, person_id: int) -> None:
+    """Refuse a write for a learner whose enrolment is gone; called with their lock held, on the "*"-missing path.
+
+    A delete of the learner's data (services/privacy.py) takes their lock and removes the enrolment and every
+    row, the "*" row included, in one transaction. So a writer that finds "*" (under its lock) writes before the
+    delete, and one that waited for the delete or came after it finds no "*": this check, by a statement run
+    after the lock was granted (it reads what the delete committed), keeps it from writing rows, files or grade
+    posts for a person with no enrolment, which no erase would find. The common path (the row is there) costs
+    nothing more.
+    """
+    if db.session.execute(_ENROLLED, {"course_id": course_id, "person_id": person_id}).first() is None:
+        raise NotFound(LEARNER_GONE)
+
+
+_ENROLLED = sa.select(Enrollment.__table__.c.id).where(
+    Enrollment.__table__.c.course_id == sa.bindparam("course_id"),
+    Enrollment.__table__.c.person_id == sa.bindparam("person_id"))
 
 
 _LOCK_LEARNER_ROW = (
@@ -332,6 +359,7 @@ def _lock_skills(course_id: int, person_id: int, skill_ids: Iterable[str], now: 
     if not any(row.skill_id == ALL_SKILLS for row, _, _ in found):
         _insert_learner_row(course_id, person_id, now)
         found = db.session.execute(_LOCK_SKILLS_QUERY, params).all()
+        _require_enrolled(course_id, person_id)
     # Asked with the lock, as the separate read of the placements it replaces was asked after it.
     graded = bool(found[0][2]) if found else False
     return ({row.skill_id: row for row, _, _ in found},

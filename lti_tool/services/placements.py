@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..lti import ags
+from ..lti.claims import PLACEMENT_PARAM
 from ..lti.deep_linking import LinkChoice, accepts_line_items, accepts_resource_links, build_response_jwt
 from ..lti.keys import current_signing_key
 from ..lti.toolconf import ToolRegistration, on_platform, platform_origins
@@ -19,7 +20,6 @@ from ..models import Course, Deployment, LaunchSession, Placement, Platform
 from ..models.base import insert_if_missing
 from .errors import Forbidden, ServiceError
 
-PLACEMENT_PARAM = "pathways_placement"
 RESOURCE_ID_MAX = 64  # Placement.resource_id
 ALREADY_ANSWERED = "These links were already sent to the LMS. To add more, start again from the LMS."
 

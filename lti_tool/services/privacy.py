@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -46,7 +46,7 @@ from ..models import (
 from ..models.outbox import PENDING
 from .content import course_content, course_pack
 from .errors import N_, Forbidden, NotFound, ServiceError
-from .mastery import OVERRIDE_NOTE, OVERRIDE_REASON
+from .mastery import OVERRIDE_NOTE, OVERRIDE_REASON, lock_learner_row
 from .permissions import Action, Actor, actor_of, may, require
 from .storage import delete_files, evidence_store
 
@@ -175,8 +175,29 @@ def _anonymise_if_unenrolled(person_ids: Iterable[int]) -> int:
         person.name = ""
         person.email = None
         person.sub = "deleted-" + secrets.token_hex(12)
+        # Their launch sessions anywhere (custom parameters, locale): nothing of theirs outlives the erasure.
+        db.session.execute(sa.delete(LaunchSession).where(LaunchSession.person_id == person_id)
+                           .execution_options(synchronize_session=False))
         erased += 1
     return erased
+
+
+def _forget_launches_naming(person_id: int) -> int:
+    """Delete the launch sessions whose Data Privacy Launch names this person (details.for_user: their LMS id).
+
+    Another teacher's or an administrator's privacy launch keeps the user id it is about; once that person's data
+    is deleted, the id must not stay behind in it. Called before `_anonymise_if_unenrolled` changes the sub.
+    The launcher opens the privacy page again from the LMS if they need it.
+    """
+    person = db.session.get(Person, person_id)
+    if person is None or not person.sub:
+        return 0
+    named = LaunchSession.details[("for_user", "user_id")].as_string() == person.sub
+    return db.session.execute(
+        sa.delete(LaunchSession).where(LaunchSession.platform_id == person.platform_id,
+                                       LaunchSession.message_type == DATA_PRIVACY, named)
+        .execution_options(synchronize_session=False)
+    ).rowcount or 0
 
 
 def _file_keys(course_id: int, person_id: int | None = None) -> list[str]:
@@ -248,6 +269,40 @@ def _why(e: MasteryEvent) -> dict[str, str | None]:
         return {"reason": e.reason, "note_to_student": e.student_note, "teacher_private_note": None}
     shown = OVERRIDE_NOTE % {"note": e.student_note} if e.student_note else OVERRIDE_REASON
     return {"reason": shown, "note_to_student": e.student_note, "teacher_private_note": e.reason or None}
+
+
+def _launches(course_id: int, person_id: int) -> list[dict[str, Any]]:
+    """Return the person's launch sessions kept in the course: when, which kind, the language, custom parameters.
+
+    Only what the session keeps (lti/claims.py KEPT_CUSTOM for custom parameters); ended sessions go after
+    LAUNCH_SESSION_KEEP_DAYS (jobs/worker.py).
+    """
+    return [
+        {"at": _iso(launch.created_at), "ends_at": _iso(launch.expires_at), "message_type": launch.message_type,
+         "access": launch.access, "locale": (launch.details or {}).get("locale"),
+         "custom_parameters": dict((launch.details or {}).get("custom") or {})}
+        for launch in _rows(LaunchSession, course_id, person_id, LaunchSession.created_at)
+    ]
+
+
+def _access_log(course_id: int, person_id: int) -> list[dict[str, Any]]:
+    """Return who viewed, exported or changed the person's records in the course: action, time, actor's role.
+
+    The recipients of the record (GDPR art. 15(1)(c)) and FERPA's record of disclosures (34 CFR 99.32), from the
+    audit log. Roles, not names: the log keeps ids only, and another person's name is not the subject's data.
+    """
+    rows = db.session.execute(
+        sa.select(AuditEntry.action, AuditEntry.at, AuditEntry.actor_id, Enrollment.role)
+        .outerjoin(Enrollment, sa.and_(Enrollment.course_id == AuditEntry.course_id,
+                                       Enrollment.person_id == AuditEntry.actor_id))
+        .where(AuditEntry.course_id == course_id, AuditEntry.subject_id == person_id)
+        .order_by(AuditEntry.at, AuditEntry.id)
+    )
+    return [
+        {"action": action, "at": _iso(at),
+         "by": "administrator" if actor_id is None else "self" if actor_id == person_id else role or "former member"}
+        for action, at, actor_id, role in rows
+    ]
 
 
 def _course_record(course: Course, person_id: int) -> dict[str, Any]:
@@ -330,6 +385,8 @@ def _course_record(course: Course, person_id: int) -> dict[str, Any]:
              "synced_at": _iso(o.synced_at)}
             for o in _rows(ScoreOutbox, course.id, person_id, ScoreOutbox.score_timestamp)
         ],
+        "launches": _launches(course.id, person_id),
+        "access_log": _access_log(course.id, person_id),
     }
 
 
@@ -346,9 +403,16 @@ def _person_document(person: Person, courses: Iterable[Course], now: datetime) -
 
 
 def _enrolled_courses(person_id: int, where: Any) -> list[Course]:
+    """Return the courses (matching `where`) in which the person has any row, enrolled or not.
+
+    Not only through Enrollment: a row written for a person whose enrolment is gone (before writers re-checked
+    it under the learner's lock) must still be found by an export or an erase. The union over every person
+    table (`_person_tables`, read from the schema) finds it.
+    """
+    held = sa.union(*(sa.select(table.c.course_id).where(table.c.person_id == person_id)
+                      for table in _person_tables()))
     return list(db.session.scalars(
-        sa.select(Course).join(Enrollment, Enrollment.course_id == Course.id)
-        .where(Enrollment.person_id == person_id, where).order_by(Course.id)
+        sa.select(Course).where(Course.id.in_(sa.select(held.subquery().c.course_id)), where).order_by(Course.id)
     ))
 
 
@@ -427,15 +491,45 @@ def delete_student(launch: LaunchSession, person_id: int, *, confirmed: bool, no
     if not confirmed:
         raise ServiceError("Tick the box to confirm that this student's data should be deleted.")
     name = enrollment.person.name or ""
-    files = _file_keys(launch.course_id, person_id)
-    rows, pending = _erase_person_in_course(launch.course_id, person_id)
-    anonymised = _anonymise_if_unenrolled([person_id])
-    _audit(launch.platform_id, launch.course_id, launch.person_id, person_id, "delete_student", now)
-    # Files go first: a store that fails stops the deletion (StoreUnavailable, rolled back, a 503 to try again)
-    # rather than leave files no row names. A commit failing after it leaves rows whose file reads as missing.
-    delete_files(files)
-    db.session.commit()
-    return Deletion(courses=1, rows=rows, pending_grades=pending, anonymised=anonymised, subject_name=name)
+    platform_id, course_id, actor_id = launch.platform_id, launch.course_id, launch.person_id
+
+    def erase() -> Deletion:
+        # The learner's lock first, as every writer of their rows takes it: a write already under way commits
+        # before this reads what to delete, and one after it finds the enrolment gone and refuses
+        # (mastery._require_enrolled).
+        lock_learner_row(course_id, person_id, now, enrolled=False)
+        files = _file_keys(course_id, person_id)
+        rows, pending = _erase_person_in_course(course_id, person_id)
+        _forget_launches_naming(person_id)
+        anonymised = _anonymise_if_unenrolled([person_id])
+        _audit(platform_id, course_id, actor_id, person_id, "delete_student", now)
+        # Files go first: a store that fails stops the deletion (StoreUnavailable, rolled back, a 503 to try
+        # again) rather than leave files no row names. A commit failing after it leaves rows whose file reads as
+        # missing.
+        delete_files(files)
+        db.session.commit()
+        return Deletion(courses=1, rows=rows, pending_grades=pending, anonymised=anonymised, subject_name=name)
+
+    return _again_after_deadlock(erase)
+
+
+def _again_after_deadlock(erase: Callable[[], Deletion]) -> Deletion:
+    """Run a deletion, and once more if PostgreSQL chose it as a deadlock's victim.
+
+    An answer claims its question and then takes the learner's lock; a delete holds that lock and then deletes
+    the question: PostgreSQL aborts one of the two. When it is the delete (nothing was deleted, no file either:
+    files go just before the commit), the answer has committed by the time it runs again, and its rows go too.
+    """
+    try:
+        return erase()
+    except sa.exc.OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) != DEADLOCK_DETECTED:
+            raise
+        db.session.rollback()
+        return erase()
+
+
+DEADLOCK_DETECTED = "40P01"  # PostgreSQL's SQLSTATE for a transaction aborted to break a deadlock
 
 
 def delete_course(launch: LaunchSession, *, typed_title: str, now: datetime) -> Deletion:
@@ -592,17 +686,29 @@ def delete_privacy_subject(launch: LaunchSession, *, confirmed: bool, now: datet
 
 def _delete_person_courses(platform_id: int, person_id: int, courses: list[Course], actor_id: int | None,
                            now: datetime, name: str) -> Deletion:
+    course_ids = sorted(course.id for course in courses)
+    return _again_after_deadlock(lambda: _erase_person_courses(platform_id, person_id, course_ids, actor_id, now,
+                                                               name))
+
+
+def _erase_person_courses(platform_id: int, person_id: int, course_ids: list[int], actor_id: int | None,
+                          now: datetime, name: str) -> Deletion:
     rows = pending = 0
     files: list[str] = []
-    for course_id in [course.id for course in courses]:
+    for course_id in course_ids:
+        # Every course's learner lock before reading anything to delete, in one order (see delete_student).
+        lock_learner_row(course_id, person_id, now, enrolled=False)
+    for course_id in course_ids:
         files += _file_keys(course_id, person_id)
         course_rows, course_pending = _erase_person_in_course(course_id, person_id)
         rows, pending = rows + course_rows, pending + course_pending
         _audit(platform_id, course_id, actor_id, person_id, "delete_student", now)
+    _forget_launches_naming(person_id)
     anonymised = _anonymise_if_unenrolled([person_id])
     delete_files(files)  # before the commit, as in delete_student
     db.session.commit()
-    return Deletion(courses=len(courses), rows=rows, pending_grades=pending, anonymised=anonymised, subject_name=name)
+    return Deletion(courses=len(course_ids), rows=rows, pending_grades=pending, anonymised=anonymised,
+                    subject_name=name)
 
 
 # ---- administrators (CLI) ---------------------------------------------------------------------------------

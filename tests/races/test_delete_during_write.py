@@ -1,0 +1,163 @@
+"""A teacher deletes a student's data while one of the student's requests is already past its launch check.
+
+The write (a goal, a reflection, evidence with a file) used to commit after the delete: its rows, its stored file
+and its grade post outlived the deletion, for a person with no enrolment, where no erase looked. Now the delete
+takes the learner's lock, and a writer that gets the lock after it finds the enrolment gone and saves nothing.
+"""
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from lti_tool.extensions import db
+from lti_tool.models import Enrollment, Evidence, LaunchSession, Reflection, ScoreOutbox, StudentGoal
+from lti_tool.models.base import utcnow
+from lti_tool.services import agency, privacy
+from lti_tool.services.errors import NotFound
+from tests.races.support import demo_course
+from tests.web.test_evidence_files import tiny_png
+
+
+def _goal(course_id: int, student: int):
+    return lambda: agency.add_goal(course_id, student, title="Finish fractions", why="", by_date="",
+                                   skill_ids=[], now=utcnow())
+
+
+def _reflection(course_id: int, student: int):
+    return lambda: agency.write_reflection(course_id, student, {agency.REFLECTION_PROMPTS[0]: "It went well."},
+                                           now=utcnow())
+
+
+def _evidence(course_id: int, student: int):
+    def submit():
+        skill_id = agency.course_skills(course_id)[0][0]
+        return agency.submit_evidence(course_id, student, skill_id=skill_id, kind="project", url="",
+                                      text="My work", now=utcnow(), upload=("work.png", tiny_png()))
+    return submit
+
+
+# Each writer's first step, which every version of it runs before writing: the test holds the writer there.
+WRITERS = {"goal": (_goal, "_goal_fields"), "reflection": (_reflection, "require_pack"),
+           "evidence": (_evidence, "_skill_names")}
+
+
+@pytest.mark.parametrize("writer", sorted(WRITERS))
+def test_a_write_already_under_way_when_the_teacher_deletes_the_student_leaves_nothing_behind(
+        sandbox, tool, monkeypatch, writer):
+    course_id, platform_id, student, teacher = demo_course(sandbox, tool)
+    make, step = WRITERS[writer]
+    original = getattr(agency, step)
+    reached, go = threading.Event(), threading.Event()
+
+    def hold(*args, **kwargs):
+        found = original(*args, **kwargs)
+        if threading.current_thread().name == "writer":
+            reached.set()
+            go.wait(10)
+        return found
+
+    monkeypatch.setattr(agency, step, hold)
+    outcome: list[object] = []
+
+    def run():
+        with tool.app.app_context():
+            try:
+                outcome.append(make(course_id, student)())
+            except Exception as exc:  # noqa: BLE001 - the test reports what the writer met
+                db.session.rollback()
+                outcome.append(exc)
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=run, name="writer")
+    thread.start()
+    assert reached.wait(10)
+    files_before = _files(tool)
+    with tool.app.app_context():
+        launch = db.session.scalars(sa.select(LaunchSession).where(LaunchSession.person_id == teacher)).first()
+        privacy.delete_student(launch, student, confirmed=True, now=utcnow())
+        db.session.remove()
+    go.set()
+    thread.join(30)
+    assert not thread.is_alive()
+
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], NotFound), repr(outcome[0])[:200]
+    assert "Your data in this course has been deleted, so this was not saved." in outcome[0].message
+    with tool.app.app_context():
+        left = {model.__tablename__: db.session.scalar(
+                    sa.select(sa.func.count()).select_from(model).where(model.person_id == student))
+                for model in (Enrollment, StudentGoal, Reflection, Evidence, ScoreOutbox)}
+        db.session.remove()
+    assert left == dict.fromkeys(left, 0), left
+    assert _files(tool) == files_before  # the writer's stored file went with its refused row
+
+
+def _files(tool) -> set[str]:
+    root = tool.app.config.get("EVIDENCE_DIR") or os.path.join(tool.app.instance_path, "evidence")
+    return {os.path.join(d, f) for d, _, files in os.walk(root) for f in files}
+
+
+# How long the answer waits before it asks for the learner's lock, once the delete waits for its question. On
+# PostgreSQL the two deadlock: a short wait makes the delete the victim (it runs again), a long one the answer.
+@pytest.mark.parametrize("wait", [0.2, 1.5])
+def test_an_answer_already_checked_when_the_teacher_deletes_the_student_leaves_nothing_behind(sandbox, tool,
+                                                                                              monkeypatch, wait):
+    import re
+
+    from lti_tool.services import mastery
+    from tests.support import answer_for_served
+
+    course_id, platform_id, student, teacher = demo_course(sandbox, tool)
+    home = sandbox.launch("student")
+    practice = home.http.get(tool.url(re.search(r'href="([^"]*/practice/[^"/]+)"', home.text).group(1)), timeout=30)
+    served_id = int(re.search(r'name="served" value="(\d+)"', practice.text).group(1))
+    answer = answer_for_served(tool, served_id)
+    original, reached, go = mastery._lock_skills, threading.Event(), threading.Event()
+
+    def hold(*args, **kwargs):  # the answer is checked and its question claimed: now it wants the learner's lock
+        if threading.current_thread().name == "writer":
+            reached.set()
+            go.wait(10)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(mastery, "_lock_skills", hold)
+    outcome: list[object] = []
+
+    def in_thread(call, name):
+        def run():
+            with tool.app.app_context():
+                try:
+                    outcome.append((name, call()))
+                except Exception as exc:  # noqa: BLE001 - the test reports what each met
+                    db.session.rollback()
+                    outcome.append((name, exc))
+                finally:
+                    db.session.remove()
+        thread = threading.Thread(target=run, name=name)
+        thread.start()
+        return thread
+
+    def delete():
+        launch = db.session.scalars(sa.select(LaunchSession).where(LaunchSession.person_id == teacher)).first()
+        return privacy.delete_student(launch, student, confirmed=True, now=utcnow())
+
+    writer = in_thread(lambda: mastery.record_answer(course_id, student, served_id, answer, hints_used=0,
+                                                     now=utcnow()), "writer")
+    assert reached.wait(10)
+    deleter = in_thread(delete, "deleter")
+    deleter.join(wait)  # the delete waits for the answer's claimed question (PostgreSQL) or its write (SQLite)
+    go.set()
+    writer.join(30)
+    deleter.join(30)
+    found = dict(outcome)
+    assert isinstance(found["deleter"], privacy.Deletion), repr(found["deleter"])[:300]
+    with tool.app.app_context():
+        left = {model.__tablename__: db.session.scalar(
+                    sa.select(sa.func.count()).select_from(model).where(model.person_id == student))
+                for model in (Enrollment, ScoreOutbox, mastery.SkillMastery, mastery.ItemResponse)}
+        db.session.remove()
+    assert left == dict.fromkeys(left, 0), (left, repr(found["writer"])[:200])
