@@ -123,14 +123,15 @@ def course_skills(course_id: int, language: str = BASE_LANGUAGE) -> list[tuple[s
     return list(_skill_names(course_id, language).items())
 
 
-def _parse_date(text: str | None, what: str) -> date | None:
+def _parse_date(text: str | None, what: str, form_field: str | None = None) -> date | None:
     text = (text or "").strip()
     if not text:
         return None
     try:
         return date.fromisoformat(text)
     except ValueError as exc:
-        raise ServiceError(N_("Give the %(what)s as a date, like 2025-06-30."), what=what) from exc
+        raise ServiceError(N_("Give the %(what)s as a date, like 2025-06-30."), what=what,
+                           form_field=form_field) from exc
 
 
 def _goal_view(goal: StudentGoal, names: Mapping[str, str], today: date) -> GoalView:
@@ -155,17 +156,18 @@ def _goal_fields(course_id: int, title: str, why: str, by_date: str, skill_ids: 
     names = _skill_names(course_id)
     title = " ".join((title or "").split())
     if not title:
-        raise ServiceError(N_("Say what your goal is."))
+        raise ServiceError(N_("Say what your goal is."), form_field="title")
     if len(title) > 300:
-        raise ServiceError(N_("Keep the goal itself short (300 characters at most); say more under “why”."))
+        raise ServiceError(N_("Keep the goal itself short (300 characters at most); say more under “why”."),
+                           form_field="title")
     why = (why or "").strip()
     if len(why) > 1000:
-        raise ServiceError(N_("Keep “why” to 1000 characters."))
+        raise ServiceError(N_("Keep “why” to 1000 characters."), form_field="why")
     unknown = [s for s in skill_ids if s not in names]
     if unknown:
-        raise ServiceError(N_("Choose skills from this course."))
+        raise ServiceError(N_("Choose skills from this course."), form_field="skill_ids")
     chosen = [s for s in names if s in set(skill_ids)]
-    return {"title": title, "why": why, "by_date": _parse_date(by_date, "date"), "skill_ids": chosen}
+    return {"title": title, "why": why, "by_date": _parse_date(by_date, "date", "by_date"), "skill_ids": chosen}
 
 
 def goals_page(course_id: int, person_id: int, *, now: datetime, language: str = BASE_LANGUAGE) -> GoalsPage:
@@ -238,9 +240,11 @@ def set_goal_done(course_id: int, person_id: int, goal_id: int, done: bool, *, n
     return _goal_view(goal, _skill_names(course_id), now.date())
 
 
-def delete_goal(course_id: int, person_id: int, goal_id: int) -> str:
-    """Delete one of the student's own goals; return its title."""
+def delete_goal(course_id: int, person_id: int, goal_id: int, *, confirmed: bool) -> str:
+    """Delete one of the student's own goals (the form must be confirmed: it cannot be undone); return its title."""
     goal = _own_goal(course_id, person_id, goal_id)
+    if not confirmed:
+        raise ServiceError(N_("Tick the box to confirm that this goal should be deleted."))
     title = goal.title
     db.session.delete(goal)
     db.session.commit()
@@ -345,12 +349,13 @@ def set_course_end(course_id: int, ends_on: str, *, now: datetime) -> date | Non
     content = course_content(course_id)
     if content is None:
         raise NotFound("Set up the course content first: pacing plans the course's skills.")
-    end = _parse_date(ends_on, "end date")
+    end = _parse_date(ends_on, "end date", "ends_on")
     if end is not None:
         course = db.session.get(Course, course_id)
         start = course.created_at.date() if course else now.date()
         if end <= start:
-            raise ServiceError(f"The end date must be after the course started in Pathways ({start.isoformat()}).")
+            raise ServiceError(f"The end date must be after the course started in Pathways ({start.isoformat()}).",
+                               form_field="ends_on")
     content.ends_on = end
     db.session.commit()
     return end
@@ -377,17 +382,17 @@ def write_reflection(course_id: int, person_id: int, answers: Mapping[str, str],
     pack = require_pack(course_id)
     skill_name = pack.skill_graph[skill_id].name if skill_id and skill_id in pack.skill_graph else ""
     rows: list[Reflection] = []
-    for prompt in REFLECTION_PROMPTS:
+    for number, prompt in enumerate(REFLECTION_PROMPTS):
         text = (answers.get(prompt) or "").strip()
         if not text:
             continue
-        if len(text) > 4000:
-            raise ServiceError(N_("Keep each answer to 4000 characters."))
+        if len(text) > 4000:  # the form names its fields answer_0, answer_1 … in the prompts' order
+            raise ServiceError(N_("Keep each answer to 4000 characters."), form_field=f"answer_{number}")
         shown = AFTER_PRACTISING % {"prompt": prompt, "skill": skill_name} if skill_name else prompt
         rows.append(Reflection(course_id=course_id, person_id=person_id, prompt=shown[:300], text=text,
                                written_at=now))
     if not rows:
-        raise ServiceError(N_("Write something for at least one of the questions."))
+        raise ServiceError(N_("Write something for at least one of the questions."), form_field="answer_0")
     lock_learner_row(course_id, person_id, now)  # a delete of the learner's data sees these rows or refuses them
     db.session.add_all(rows)
     db.session.commit()
@@ -506,18 +511,18 @@ def clean_link(raw: str | None) -> str | None:
     if not url:
         return None
     if len(url) > 1000:
-        raise ServiceError(N_("That link is too long (1000 characters at most)."))
+        raise ServiceError(N_("That link is too long (1000 characters at most)."), form_field="url")
     if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
-        raise ServiceError(N_("A link cannot contain spaces or control characters."))
+        raise ServiceError(N_("A link cannot contain spaces or control characters."), form_field="url")
     try:
         parts = urlsplit(url)
         host = parts.hostname
     except ValueError as exc:
-        raise ServiceError(N_("That link is not a web address.")) from exc
+        raise ServiceError(N_("That link is not a web address."), form_field="url") from exc
     if parts.scheme.lower() not in ("http", "https") or not host:
-        raise ServiceError(N_("Links must be web addresses starting with http:// or https://."))
+        raise ServiceError(N_("Links must be web addresses starting with http:// or https://."), form_field="url")
     if parts.username is not None or parts.password is not None:
-        raise ServiceError(N_("A link cannot contain a user name or password."))
+        raise ServiceError(N_("A link cannot contain a user name or password."), form_field="url")
     return url
 
 
@@ -549,16 +554,17 @@ def submit_evidence(course_id: int, person_id: int, *, skill_id: str, kind: str,
     """Submit a link, text or a file (name, bytes) as evidence for a skill; the LMS shows it as waiting."""
     names = _skill_names(course_id)
     if skill_id not in names:
-        raise ServiceError(N_("Choose a skill from this course."))
+        raise ServiceError(N_("Choose a skill from this course."), form_field="skill_id")
     if kind not in EVIDENCE_KINDS:
-        raise ServiceError(N_("Choose how you are showing it: a project, an explanation, a recording or other."))
+        raise ServiceError(N_("Choose how you are showing it: a project, an explanation, a recording or other."),
+                           form_field="kind")
     link = clean_link(url)
     text = (text or "").strip()
     if len(text) > 4000:
-        raise ServiceError(N_("Keep the text to 4000 characters; put longer work behind a link."))
+        raise ServiceError(N_("Keep the text to 4000 characters; put longer work behind a link."), form_field="text")
     file_type = check_file(upload[1]) if upload else None
     if not link and not text and file_type is None:
-        raise ServiceError(N_("Add a link to your work, attach a file, or write it here."))
+        raise ServiceError(N_("Add a link to your work, attach a file, or write it here."), form_field="text")
     waiting = db.session.scalar(
         sa.select(Evidence.id).where(Evidence.course_id == course_id, Evidence.person_id == person_id,
                                      Evidence.skill_id == skill_id, Evidence.status == "pending")

@@ -80,9 +80,11 @@ def assign_skills(course_id: int, platform_id: int, *, skill_ids: Sequence[str],
     return len(students)
 
 
-def remove_assignment(course_id: int, assignment_id: int, *, actor: Actor) -> None:
-    """Remove one student's assignment of one skill."""
+def remove_assignment(course_id: int, assignment_id: int, *, confirmed: bool, actor: Actor) -> None:
+    """Remove one student's assignment of one skill (the form must be confirmed: its due date is lost)."""
     require(actor, Action.ASSESS)
+    if not confirmed:
+        raise ServiceError(N_("Tick the box to confirm that this assignment should be removed."))
     row = db.session.scalars(
         sa.select(SkillAssignment).where(SkillAssignment.id == assignment_id, SkillAssignment.course_id == course_id)
     ).first()

@@ -231,8 +231,19 @@ def save_skill(course_id: int, skill_id: str | None, values: Values, *, now: dat
     return _change(course_id, apply, now)
 
 
-def delete_skill(course_id: int, skill_id: str, *, now: datetime) -> str:
+DELETE_UNCONFIRMED = N_("Tick the box to confirm the deletion: it cannot be undone.")
+
+
+def _require_confirmed(confirmed: bool) -> None:
+    # A deletion cannot be undone, so the form asks for a tick first (WCAG 3.3.4); a request without it changes
+    # nothing, whatever sent it.
+    if not confirmed:
+        raise MapError([Message(DELETE_UNCONFIRMED)])
+
+
+def delete_skill(course_id: int, skill_id: str, *, confirmed: bool, now: datetime) -> str:
     """Remove a skill nothing else uses; refuse, naming them, when skills, units, activities or goals use it."""
+    _require_confirmed(confirmed)
     def apply(data: dict[str, Any]) -> str:
         skill = _record(data, "skills", skill_id, "skill")
         users = []
@@ -333,8 +344,9 @@ def save_item(course_id: int, activity_id: str, item_id: str | None, values: Val
     return _change(course_id, apply, now, problems)
 
 
-def delete_item(course_id: int, activity_id: str, item_id: str, *, now: datetime) -> str:
+def delete_item(course_id: int, activity_id: str, item_id: str, *, confirmed: bool, now: datetime) -> str:
     """Remove a question; students' earlier answers to it stay in their records."""
+    _require_confirmed(confirmed)
     def apply(data: dict[str, Any]) -> str:
         activity = _record(data, "activities", activity_id, "activity")
         item = _record({"items": activity.get("items", [])}, "items", item_id, "question")
@@ -344,8 +356,9 @@ def delete_item(course_id: int, activity_id: str, item_id: str, *, now: datetime
     return _change(course_id, apply, now)
 
 
-def delete_record(course_id: int, kind: str, record_id: str, *, now: datetime) -> str:
+def delete_record(course_id: int, kind: str, record_id: str, *, confirmed: bool, now: datetime) -> str:
     """Remove a unit, an activity (with its questions) or a goal; return its title."""
+    _require_confirmed(confirmed)
     plural = {"unit": "units", "activity": "activities", "goal": "goals"}.get(kind)
     if plural is None:
         raise NotFound(N_("There is no such part of the course map."))

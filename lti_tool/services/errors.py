@@ -12,14 +12,16 @@ class ServiceError(Exception):
     """A request we refuse, with a message fit to show the person.
 
     `template` (with "%(name)s" placeholders) and `params` let pages show the message in the reader's
-    language; `message` is the English text.
+    language; `message` is the English text. `form_field` names the form field the refusal is about, when there
+    is one, so the page can mark that field invalid and point it at the message (WCAG 3.3.1).
     """
 
     status = 400
 
-    def __init__(self, message: str, **params: object) -> None:
+    def __init__(self, message: str, *, form_field: str | None = None, **params: object) -> None:
         self.template = message
         self.params = params
+        self.form_field = form_field
         self.message = message % params if params else message
         super().__init__(self.message)
 

@@ -57,7 +57,7 @@ def evidence_too_large(exc: RequestEntityTooLarge):
     flash(gettext("That file is too large: files can be up to %(size)s. Nothing was sent, and what you wrote "
                   "could not be kept: choose a smaller file (or send a link to it) and write your text again.",
                   size=size), "error")
-    return _evidence_page(launch.person_id, chosen=request.args.get("skill_id", ""), status=413)
+    return _evidence_page(launch.person_id, chosen=request.args.get("skill_id", ""), status=413, error_field="file")
 
 
 @bp.app_template_filter("reflection_prompt")
@@ -87,12 +87,18 @@ def _goal_form() -> dict:
             "by_date": request.form.get("by_date", ""), "skill_ids": request.form.getlist("skill_ids")}
 
 
+def _goals_page(person_id: int, *, editing: agency.GoalView | None = None, typed: dict | None = None,
+                error_field: str | None = None):
+    """Render the goals page; after a refusal, the form comes back with what the student typed (`typed`)."""
+    page = agency.goals_page(g.launch.course_id, person_id, now=utcnow(), language=page_language())
+    return render_template("student/goals.html", launch=g.launch, page=page, editing=editing, typed=typed,
+                           error_field=error_field)
+
+
 @bp.get("/goals")
 def goals():
     """Show the course's goals, the student's own goals and their pace."""
-    person_id = require_student()
-    page = agency.goals_page(g.launch.course_id, person_id, now=utcnow(), language=page_language())
-    return render_template("student/goals.html", launch=g.launch, page=page, editing=None)
+    return _goals_page(require_student())
 
 
 @bp.post("/goals")
@@ -102,9 +108,10 @@ def add_goal():
     try:
         goal = agency.add_goal(g.launch.course_id, person_id, **_goal_form(), now=utcnow())
     except ServiceError as exc:
+        # The form comes back filled in, not through a redirect that would throw away what the student wrote.
         flash(translated(exc), "error")
-    else:
-        flash(gettext("Goal added: %(title)s", title=goal.title), "success")
+        return _goals_page(person_id, typed=_goal_form(), error_field=exc.form_field)
+    flash(gettext("Goal added: %(title)s", title=goal.title), "success")
     return redirect(url_for("agency.goals"), code=303)
 
 
@@ -113,8 +120,7 @@ def edit_goal(goal_id: int):
     """Show the goals page with one of the student's goals open for editing."""
     person_id = require_student()
     editing = agency.my_goal(g.launch.course_id, person_id, goal_id, now=utcnow(), language=page_language())
-    page = agency.goals_page(g.launch.course_id, person_id, now=utcnow(), language=page_language())
-    return render_template("student/goals.html", launch=g.launch, page=page, editing=editing)
+    return _goals_page(person_id, editing=editing)
 
 
 @bp.post("/goals/<int:goal_id>")
@@ -127,7 +133,8 @@ def save_goal(goal_id: int):
         if exc.status == 404:
             raise
         flash(translated(exc), "error")
-        return redirect(url_for("agency.edit_goal", goal_id=goal_id), code=303)
+        editing = agency.my_goal(g.launch.course_id, person_id, goal_id, now=utcnow(), language=page_language())
+        return _goals_page(person_id, editing=editing, typed=_goal_form(), error_field=exc.form_field)
     flash(gettext("Goal saved: %(title)s", title=goal.title), "success")
     return redirect(url_for("agency.goals"), code=303)
 
@@ -146,7 +153,14 @@ def goal_done(goal_id: int):
 def delete_goal(goal_id: int):
     """Delete one of the student's goals."""
     person_id = require_student()
-    title = agency.delete_goal(g.launch.course_id, person_id, goal_id)
+    try:
+        title = agency.delete_goal(g.launch.course_id, person_id, goal_id,
+                                   confirmed=request.form.get("confirm") == "yes")
+    except ServiceError as exc:
+        if exc.status == 404:
+            raise
+        flash(translated(exc), "error")
+        return _goals_page(person_id, error_field=f"confirm-{goal_id}")
     flash(gettext("Goal deleted: %(title)s", title=title), "success")
     return redirect(url_for("agency.goals"), code=303)
 
@@ -154,9 +168,10 @@ def delete_goal(goal_id: int):
 # --- Student: evidence and reflections -----------------------------------------------------------------------
 
 
-def _evidence_page(person_id: int, *, chosen: str, typed: dict[str, str] | None = None, status: int = 200):
+def _evidence_page(person_id: int, *, chosen: str, typed: dict[str, str] | None = None, status: int = 200,
+                   error_field: str | None = None):
     language = page_language()
-    return render_template("student/evidence.html", launch=g.launch,
+    return render_template("student/evidence.html", launch=g.launch, error_field=error_field,
                            skills=agency.course_skills(g.launch.course_id, language),
                            chosen=chosen, kinds=agency.EVIDENCE_KINDS, typed=typed or {},
                            mine=agency.my_evidence(g.launch.course_id, person_id, language=language),
@@ -186,7 +201,8 @@ def submit_evidence():
         # fill a file field); a 503 when the file store failed rather than the student's input.
         flash(translated(exc), "error")
         return _evidence_page(person_id, chosen=typed["skill_id"], typed=typed,
-                              status=exc.status if exc.status >= 500 else 200)
+                              status=exc.status if exc.status >= 500 else 200,
+                              error_field=exc.form_field or ("file" if upload else None))
     flash(gettext("Sent to your teacher: your evidence for %(skill)s.", skill=sent.skill_name), "success")
     return redirect(url_for("agency.evidence"), code=303)
 
@@ -250,28 +266,35 @@ def _read(file: IO[bytes], count: int) -> bytes:
     return b"".join(pieces)
 
 
+def _reflect_page(person_id: int, *, chosen: str, typed: dict[str, str] | None = None,
+                  error_field: str | None = None):
+    return render_template("student/reflect.html", launch=g.launch, prompts=agency.REFLECTION_PROMPTS,
+                           skills=agency.course_skills(g.launch.course_id, page_language()),
+                           chosen=chosen, typed=typed, error_field=error_field,
+                           mine=agency.my_reflections(g.launch.course_id, person_id))
+
+
 @bp.get("/reflect")
 def reflect():
     """Show the reflection prompts and the student's earlier reflections."""
-    person_id = require_student()
-    return render_template("student/reflect.html", launch=g.launch, prompts=agency.REFLECTION_PROMPTS,
-                           skills=agency.course_skills(g.launch.course_id, page_language()),
-                           chosen=request.args.get("skill_id", ""),
-                           mine=agency.my_reflections(g.launch.course_id, person_id))
+    return _reflect_page(require_student(), chosen=request.args.get("skill_id", ""))
 
 
 @bp.post("/reflect")
 def write_reflection():
     """Keep the student's reflection."""
     person_id = require_student()
-    answers = {prompt: request.form.get(f"answer_{n}", "") for n, prompt in enumerate(agency.REFLECTION_PROMPTS)}
+    typed = {f"answer_{n}": request.form.get(f"answer_{n}", "") for n in range(len(agency.REFLECTION_PROMPTS))}
+    answers = {prompt: typed[f"answer_{n}"] for n, prompt in enumerate(agency.REFLECTION_PROMPTS)}
     try:
         agency.write_reflection(g.launch.course_id, person_id, answers, skill_id=request.form.get("skill_id", ""),
                                 now=utcnow())
     except ServiceError as exc:
+        # The form comes back with what the student wrote, as the evidence form does.
         flash(translated(exc), "error")
-    else:
-        flash(gettext("Thanks: your reflection is saved. Your teacher can read it."), "success")
+        return _reflect_page(person_id, chosen=request.form.get("skill_id", ""), typed=typed,
+                             error_field=exc.form_field)
+    flash(gettext("Thanks: your reflection is saved. Your teacher can read it."), "success")
     return redirect(url_for("agency.reflect"), code=303)
 
 
@@ -347,7 +370,11 @@ def save_settings():
         end = agency.set_course_end(g.launch.course_id, request.form.get("ends_on", ""), now=utcnow())
     except ServiceError as exc:
         flash(translated(exc), "error")
-    else:
-        flash(gettext("The course ends on %(date)s.", date=end.isoformat()) if end else
-              gettext("The course has no end date now."), "success")
+        if exc.status != 400:  # no course content yet: nothing to set
+            return redirect(url_for("agency.settings"), code=303)
+        # The form comes back with the refused date marked, as the teacher typed it.
+        return render_template("teacher/settings.html", launch=g.launch, ends_on=None,
+                               typed_ends_on=request.form.get("ends_on", ""), error_field=exc.form_field)
+    flash(gettext("The course ends on %(date)s.", date=end.isoformat()) if end else
+          gettext("The course has no end date now."), "success")
     return redirect(url_for("agency.settings"), code=303)

@@ -226,7 +226,14 @@ def assign():
 def unassign(assignment_id: int):
     """Remove one student's assignment; the skill leaves the top of their plan."""
     require_teacher()
-    remove_assignment(g.launch.course_id, assignment_id, actor=actor_of(g.launch))
+    try:
+        remove_assignment(g.launch.course_id, assignment_id, confirmed=request.form.get("confirm") == "yes",
+                          actor=actor_of(g.launch))
+    except ServiceError as exc:
+        if exc.status != 400:
+            raise
+        flash(translated(exc), "error")
+        return redirect(url_for("classroom.assignments"), code=303)
     flash(gettext("Assignment removed."), "success")
     return redirect(url_for("classroom.assignments"), code=303)
 

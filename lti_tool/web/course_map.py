@@ -110,13 +110,14 @@ def delete(kind: str):
     record_id = request.form.get("id", "")
     activity_id = request.form.get("activity", "")
     course_id = g.launch.course_id
+    confirmed = request.form.get("confirm") == "yes"
     try:
         if kind == "skill":
-            name = delete_skill(course_id, record_id, now=utcnow())
+            name = delete_skill(course_id, record_id, confirmed=confirmed, now=utcnow())
         elif kind == "item":
-            name = delete_item(course_id, activity_id, record_id, now=utcnow())
+            name = delete_item(course_id, activity_id, record_id, confirmed=confirmed, now=utcnow())
         else:
-            name = delete_record(course_id, kind, record_id, now=utcnow())
+            name = delete_record(course_id, kind, record_id, confirmed=confirmed, now=utcnow())
     except MapError as exc:
         _flash_problems(exc)
         back = {"id": record_id, "activity": activity_id or None}

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from flask import Flask, request
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 from werkzeug.datastructures import ImmutableMultiDict
 
 from ..services.errors import N_, ServiceError
@@ -30,7 +33,8 @@ def _cleaned(values: ImmutableMultiDict) -> ImmutableMultiDict:
 
 
 def register(app: Flask) -> None:
-    """Clean request.form and request.args before any view (or CSRF check) reads them."""
+    """Clean request.form and request.args before any view (or CSRF check) reads them; give pages field_error."""
+    app.add_template_global(field_error)
 
     @app.before_request
     def clean_input() -> None:
@@ -39,3 +43,12 @@ def register(app: Flask) -> None:
             "application/x-www-form-urlencoded", "multipart/form-data"
         ):
             request.form = _cleaned(request.form)
+
+
+@pass_context
+def field_error(context: Context, name: str, described_by: str = "") -> Markup:
+    """Return a field's aria attributes: when the page's `error_field` is this field, aria-invalid and the error
+    message (the flash with id form-error) first in aria-describedby, so a screen reader reads both on the field."""
+    ids = " ".join(filter(None, ["form-error" if context.get("error_field") == name else "", described_by]))
+    invalid = Markup(' aria-invalid="true"') if context.get("error_field") == name else Markup("")
+    return invalid + (Markup(' aria-describedby="{}"').format(ids) if ids else Markup(""))

@@ -15,7 +15,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 AXE_JS = Path(os.environ.get("PATHWAYS_AXE_JS", Path(__file__).parent / "axe" / "axe.min.js"))
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 BLOCKING = ("serious", "critical")
-PHONE = (360, 740)
+# WCAG 1.4.10 Reflow: content at 320 CSS px wide (1280 px at 400% zoom) without scrolling sideways.
+PHONE = (320, 740)
 DESKTOP = (1200, 900)
 
 _RUN_AXE = """
@@ -69,7 +70,7 @@ def overflowing_elements(driver) -> list[str]:
 
 
 class PageAudit:
-    """Check each page a person reaches with axe at desktop and at 360 px width, and for sideways scrolling."""
+    """Check each page a person reaches with axe at desktop and at phone width (PHONE), and for sideways scrolling."""
 
     def __init__(self, driver) -> None:
         self.driver = driver
@@ -88,10 +89,10 @@ class PageAudit:
         try:
             # Narrow screens bring their own failures: tables that scroll, controls that wrap.
             for problem in serious_violations(driver):
-                self.problems.append(f"{where} at 360 px: {problem}")
+                self.problems.append(f"{where} at {PHONE[0]} px: {problem}")
             overflow = horizontal_overflow(driver)
             if overflow:
-                self.problems.append(f"{where}: at 360 px the page scrolls sideways by {overflow}px; "
+                self.problems.append(f"{where}: at {PHONE[0]} px the page scrolls sideways by {overflow}px; "
                                      + ", ".join(overflowing_elements(driver)))
         finally:
             driver.set_window_size(*DESKTOP)

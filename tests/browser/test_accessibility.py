@@ -1,5 +1,5 @@
 """In real Chromium with axe-core: every page a teacher and a student reach has no serious accessibility problem,
-fits a 360 px phone, works by keyboard alone, shows levels in words and renders inside an LMS iframe."""
+fits a 320 px wide screen, works by keyboard alone, shows levels in words and renders inside an LMS iframe."""
 
 from __future__ import annotations
 
@@ -311,7 +311,7 @@ def test_student_plan_renders_inside_an_lms_iframe_and_at_phone_width(browser, t
     ancestors = re.search(r"frame-ancestors ([^;]+)", policy).group(1).split()
     assert ancestors == ["'self'"]
 
-    # An LMS page frames the student's plan in a 360 px wide iframe.
+    # An LMS page frames the student's plan in a phone-wide (PHONE) iframe.
     browser.get(tool.url("/sandbox/"))
     browser.execute_script("""
         const frame = document.createElement("iframe");

@@ -116,7 +116,12 @@ def test_student_adds_edits_and_completes_a_goal_that_no_other_student_can_see_o
 
     mine = _open(done, tool, "goals")
     assert "Master equivalent fractions" in mine.text and "Hijacked" not in mine.text
-    deleted = submit_form(mine, f"/goals/{goal_id}/delete")
+    # Deleting asks for a tick first (WCAG 3.3.4); a form sent without it deletes nothing.
+    kept = submit_form(mine, f"/goals/{goal_id}/delete")
+    assert "Tick the box to confirm that this goal should be deleted." in kept.text
+    assert f'id="delete-goal-{goal_id}" required aria-invalid="true" aria-describedby="form-error"' in kept.text
+    assert "Master equivalent fractions</strong>" in kept.text
+    deleted = submit_form(mine, f"/goals/{goal_id}/delete", confirm="yes")
     assert "Goal deleted: Master equivalent fractions" in deleted.text
     assert "You have not set any goals of your own yet." in deleted.text
 
@@ -198,6 +203,11 @@ def test_javascript_and_other_non_web_links_are_refused_as_evidence(sandbox, too
         refused = submit_form(form, "/evidence", skill_id=FIRST_SKILL, kind="other", url=link, text="see link")
         assert "Sent to your teacher" not in refused.text, link
         assert "notice-error" in refused.text, link
+        # The link field is the one marked, described by the message; the text the student wrote is kept.
+        assert re.search(r'id="evidence-url"[^>]* aria-invalid="true" aria-describedby="form-error evidence-either"',
+                         refused.text), link
+        assert 'id="form-error"' in refused.text and ">see link</textarea>" in refused.text, link
+        assert "<title>Error: Show what I know" in refused.text, link
     assert "javascript:" not in refused.text.lower()
     with tool.app.app_context():
         from lti_tool import models

@@ -144,7 +144,13 @@ def test_the_assignment_leaves_the_top_once_the_student_is_proficient_and_the_te
     listing = _get(teacher, tool, "/class/assignments")
     assert "(done: no longer at the top of their plan)" in listing.text
 
-    removed = submit_form(listing, f"/class/assignments/{_assignment_id(listing, 'Percent of a quantity')}/remove")
+    # Removing asks for a tick first (WCAG 3.3.4); without it nothing changes.
+    action = f"/class/assignments/{_assignment_id(listing, 'Percent of a quantity')}/remove"
+    kept = submit_form(listing, action)
+    assert "Tick the box to confirm that this assignment should be removed." in kept.text
+    assert "<title>Error: " in kept.text
+    assert "Percent of a quantity" in kept.text.split("Current assignments")[1]
+    removed = submit_form(listing, action, confirm="yes")
     assert "Assignment removed." in removed.text and "Percent of a quantity" not in removed.text.split(
         "Current assignments")[1]
     assert not any(note for _, note in _steps(sandbox.launch("student")))

@@ -96,11 +96,32 @@ def test_teacher_adds_a_practice_set_with_a_numeric_question_and_a_student_is_ma
 def test_deleting_a_skill_that_others_need_or_activities_use_is_refused_naming_them(sandbox):
     editor = _editor(sandbox)
     form = _get(editor, _link(editor, r"/teacher/map/skill\?id=frac-equivalent"))
-    refused = submit_form(form, "/teacher/map/skill/delete")
+    refused = submit_form(form, "/teacher/map/skill/delete", confirm="yes")
     text = html.unescape(refused.text)
     assert "“Equivalent fractions” cannot be deleted" in text
     assert "“Add and subtract fractions”" in text and "the activities" in text
     assert "frac-equivalent" in [s["id"] for s in _pack(editor)["skills"]]
+
+
+def test_a_question_is_deleted_only_once_the_teacher_ticks_yes_and_a_form_without_the_tick_changes_nothing(sandbox):
+    # WCAG 3.3.4: a deletion cannot be undone, so the form asks first, without JavaScript, and the server checks.
+    editor = _editor(sandbox)
+    activity = next(a for a in _pack(editor)["activities"] if a.get("items"))
+    item = activity["items"][0]
+    form = _get(editor, _link(editor, rf"/teacher/map/activity\?id={re.escape(activity['id'])}"))
+    form = _get(form, _link(form, rf"/teacher/map/item\?activity={re.escape(activity['id'])}&amp;id={re.escape(item['id'])}"))
+    assert re.search(r'<input type="checkbox" name="confirm" value="yes" id="confirm-delete-item" required>', form.text)
+
+    refused = submit_form(form, "/teacher/map/item/delete")  # the tick left out, as a form sent by a script might
+    text = html.unescape(refused.text)
+    assert "Tick the box to confirm the deletion: it cannot be undone." in text
+    assert "<title>Error: Edit question" in text
+    assert item["id"] in [i["id"] for a in _pack(editor)["activities"] if a["id"] == activity["id"] for i in a["items"]]
+
+    deleted = submit_form(form, "/teacher/map/item/delete", confirm="yes")
+    assert "Deleted the question" in html.unescape(deleted.text)
+    assert item["id"] not in [i["id"] for a in _pack(editor)["activities"] if a["id"] == activity["id"]
+                              for i in a["items"]]
 
 
 def test_skills_exported_as_moodle_csv_and_imported_into_a_new_course_are_the_same_skills(sandbox, tool):
@@ -250,7 +271,7 @@ def test_a_spanish_teacher_reads_the_editors_refusals_and_the_packs_problems_in_
 
     # A skill others use: the refusal names them, in Spanish, joined with "y".
     delete = submit_form(_get(editor, _link(editor, r"/teacher/map/skill\?id=frac-equivalent")),
-                         "/teacher/map/skill/delete")
+                         "/teacher/map/skill/delete", confirm="yes")
     text = html.unescape(delete.text)
     assert "“Equivalent fractions” no se puede eliminar: las habilidades “Add and subtract fractions”" in text
     assert "las actividades “" in text and "Quítela de ellas primero." in text and "cannot be deleted" not in text

@@ -110,7 +110,8 @@ def test_show_a_hint_keeps_the_chosen_option(sandbox, tool):
     page, skill_id, item = _practice_with_hints(sandbox, tool, "multiple_choice")
     choice = item.choices[-1].id
     hinted = submit_form(page, f"/practice/{skill_id}", answer=choice, show_hint="1")
-    assert re.search(rf'value="{re.escape(choice)}" required checked>', hinted.text)
+    # The chosen option is kept, and has the focus: the hint above the choices describes their group.
+    assert re.search(rf'value="{re.escape(choice)}" required checked autofocus>', hinted.text)
     assert html.escape(item.hints[0]) in hinted.text
 
 

@@ -1,0 +1,143 @@
+"""In real Chromium: a refused form says so where the keyboard and a screen reader are (the error box has the focus,
+the title starts with "Error:", the refused field is marked and keeps what was typed); a hint asked for describes
+the answer and comes before it; choices are big enough to hit; the privacy page reflows at 320 px."""
+
+from __future__ import annotations
+
+import pytest
+from selenium.webdriver.common.by import By
+
+from .accessibility import DESKTOP, PHONE, horizontal_overflow, launch_as, overflowing_elements
+from .test_accessibility import STUDENT, _button, _click, _link, _teacher_sets_up_the_demo_pack
+
+pytestmark = pytest.mark.browser
+
+FOCUSED_ID = "return document.activeElement && document.activeElement.id"
+
+
+def _attr(browser, element_id: str, name: str) -> str | None:
+    return browser.find_element(By.ID, element_id).get_attribute(name)
+
+
+def _describes(browser, element_id: str) -> list[str]:
+    return (_attr(browser, element_id, "aria-describedby") or "").split()
+
+
+def _submit_blank(browser, field_id: str, button: str) -> None:
+    """Send a form with a field the browser would insist on left blank, as a script or an old browser can."""
+    browser.execute_script("const e = document.getElementById(arguments[0]); e.removeAttribute('required');"
+                           "e.value = '   '", field_id)
+    _click(browser, _button(button))
+
+
+def test_a_student_whose_goal_or_reflection_is_refused_lands_on_the_error_with_what_they_wrote_kept(browser, tool):
+    _teacher_sets_up_the_demo_pack(browser, tool)
+    home = launch_as(browser, tool, STUDENT)
+
+    _click(browser, _link("My goals"))
+    browser.find_element(By.ID, "goal-why-new").send_keys("I want to be faster")
+    _submit_blank(browser, "goal-title-new", "Add my goal")
+    assert browser.execute_script(FOCUSED_ID) == "flashes"
+    assert browser.title.startswith("Error: My goals")
+    assert _attr(browser, "goal-title-new", "aria-invalid") == "true"
+    assert _describes(browser, "goal-title-new") == ["form-error"]
+    assert browser.find_element(By.ID, "form-error").text == "Say what your goal is."
+    assert _attr(browser, "goal-why-new", "value") == "I want to be faster"
+    assert _attr(browser, "goal-why-new", "aria-invalid") is None
+    # The form still carries its CSRF token: the student fixes the title and sends it again.
+    browser.find_element(By.ID, "goal-title-new").send_keys("Master fractions")
+    _click(browser, _button("Add my goal"))
+    assert "Goal added: Master fractions" in browser.page_source
+    assert not browser.title.startswith("Error")
+    assert browser.execute_script(FOCUSED_ID) != "flashes"  # a success message does not pull the focus
+
+    browser.get(home.split("?")[0].rstrip("/") + "/reflect")
+    browser.find_element(By.ID, "reflect-answer-0").send_keys("Drawing the fractions helped")
+    browser.execute_script("document.getElementById('reflect-answer-1').value = 'x'.repeat(4001)")
+    _click(browser, _button("Save my reflection"))
+    assert browser.execute_script(FOCUSED_ID) == "flashes"
+    assert browser.title.startswith("Error: Reflect")
+    assert _attr(browser, "reflect-answer-1", "aria-invalid") == "true"
+    assert _describes(browser, "reflect-answer-1") == ["form-error"]
+    assert _attr(browser, "reflect-answer-0", "value") == "Drawing the fractions helped"
+
+
+def test_a_teachers_refused_settings_and_course_map_forms_put_the_focus_on_the_problem(browser, tool):
+    home = _teacher_sets_up_the_demo_pack(browser, tool)
+    base = home.split("?")[0].rstrip("/") + "/"
+
+    browser.get(base + "teacher/settings")
+    browser.execute_script("const e = document.getElementById('ends-on'); e.type = 'text'; e.value = '2020-13-45'")
+    _click(browser, "//main//form//button[@type='submit']")
+    assert browser.execute_script(FOCUSED_ID) == "flashes"
+    assert browser.title.startswith("Error: Settings")
+    assert _attr(browser, "ends-on", "aria-invalid") == "true"
+    assert _describes(browser, "ends-on") == ["form-error", "ends-on-help"]
+    # What the teacher typed comes back (a date field shows no value that is not a date, but keeps it in its markup).
+    assert browser.execute_script("return document.getElementById('ends-on').getAttribute('value')") == "2020-13-45"
+
+    browser.get(base + "teacher/map/skill")
+    browser.execute_script("for (const e of document.querySelectorAll('[required]')) e.removeAttribute('required')")
+    _click(browser, "//main//form//button[@type='submit']")
+    assert browser.execute_script(FOCUSED_ID) == "problems"
+    assert browser.title.startswith("Error: ")
+
+
+def test_a_hint_asked_for_comes_before_the_answer_and_describes_it(browser, tool):
+    _teacher_sets_up_the_demo_pack(browser, tool)
+    home = launch_as(browser, tool, STUDENT)
+    browser.get(home.split("?")[0].rstrip("/") + "/practice/frac-equivalent")
+    _click(browser, _button("Show a hint"))
+    hints = browser.find_element(By.ID, "hints")
+    assert hints.find_elements(By.TAG_NAME, "li")
+    answers = browser.find_elements(By.ID, "answer")
+    if answers:  # a typed answer: the field is focused, and described by the question and the hints
+        described = _describes(browser, "answer")
+        focused_is_answer = browser.execute_script(FOCUSED_ID) == "answer"
+        field = answers[0]
+    else:  # multiple choice: the choices' group is described by the hints, and a choice has the focus
+        group = browser.find_element(By.CSS_SELECTOR, "form.practice fieldset")
+        described = (group.get_attribute("aria-describedby") or "").split()
+        field = group.find_element(By.CSS_SELECTOR, "input[type=radio]")
+        focused_is_answer = browser.execute_script(
+            "return document.activeElement.name === 'answer' && document.activeElement.type === 'radio'")
+    assert "hints" in described and "prompt" in described
+    assert focused_is_answer
+    # Read in order, the hints come before the answer (Node.DOCUMENT_POSITION_FOLLOWING = 4).
+    assert browser.execute_script("return arguments[0].compareDocumentPosition(arguments[1]) & 4", hints, field)
+
+
+def _box(browser, element) -> dict:
+    return browser.execute_script("const b = arguments[0].getBoundingClientRect(); return {w: b.width, h: b.height}",
+                                  element)
+
+
+def test_radio_buttons_and_checkboxes_are_big_enough_to_hit_and_each_choice_row_is_its_label(browser, tool):
+    _teacher_sets_up_the_demo_pack(browser, tool)
+    home = launch_as(browser, tool, STUDENT)
+    browser.set_window_size(*PHONE)
+    try:
+        for path in ("evidence", "goals"):
+            browser.get(home.split("?")[0].rstrip("/") + "/" + path)
+            controls = browser.find_elements(By.CSS_SELECTOR, "main form fieldset input[type=radio], "
+                                                              "main form fieldset input[type=checkbox]")
+            assert controls, path
+            for control in controls:
+                row = control.find_element(By.XPATH, "..")
+                label = browser.find_element(By.CSS_SELECTOR, f"label[for='{control.get_attribute('id')}']")
+                size, height, label_box = _box(browser, control), _box(browser, row)["h"], _box(browser, label)
+                assert size["w"] >= 20 and size["h"] >= 20, (path, control.get_attribute("id"), size)
+                assert height >= 44 and label_box["h"] >= 44, (path, label.text, height, label_box)
+    finally:
+        browser.set_window_size(*DESKTOP)
+
+
+def test_the_teachers_privacy_page_reflows_at_320_px(browser, tool):
+    home = _teacher_sets_up_the_demo_pack(browser, tool)
+    assert PHONE[0] == 320  # every page audit checks reflow at 320 CSS px (WCAG 1.4.10)
+    browser.get(home.split("?")[0].rstrip("/") + "/privacy/")
+    browser.set_window_size(*PHONE)
+    try:
+        assert horizontal_overflow(browser) == 0, overflowing_elements(browser)
+    finally:
+        browser.set_window_size(*DESKTOP)
