@@ -46,6 +46,7 @@ from ..models import (
 from ..models.outbox import PENDING
 from .content import course_content, course_pack
 from .errors import N_, Forbidden, NotFound, ServiceError
+from .launches import PRIVACY_PLACEHOLDER
 from .mastery import OVERRIDE_NOTE, OVERRIDE_REASON, lock_learner_row
 from .permissions import Action, Actor, actor_of, may, require
 from .storage import delete_files, evidence_store
@@ -407,12 +408,15 @@ def _enrolled_courses(person_id: int, where: Any) -> list[Course]:
 
     Not only through Enrollment: a row written for a person whose enrolment is gone (before writers re-checked
     it under the learner's lock) must still be found by an export or an erase. The union over every person
-    table (`_person_tables`, read from the schema) finds it.
+    table (`_person_tables`, read from the schema) finds it. A privacy launch's own placeholder course holds
+    only that launch's session, not data about anyone: it is no course of theirs.
     """
     held = sa.union(*(sa.select(table.c.course_id).where(table.c.person_id == person_id)
                       for table in _person_tables()))
     return list(db.session.scalars(
-        sa.select(Course).where(Course.id.in_(sa.select(held.subquery().c.course_id)), where).order_by(Course.id)
+        sa.select(Course).where(Course.id.in_(sa.select(held.subquery().c.course_id)), where,
+                                ~Course.context_id.startswith(PRIVACY_PLACEHOLDER, autoescape=True))
+        .order_by(Course.id)
     ))
 
 

@@ -145,7 +145,7 @@ def test_an_answer_already_checked_when_the_teacher_deletes_the_student_leaves_n
         launch = db.session.scalars(sa.select(LaunchSession).where(LaunchSession.person_id == teacher)).first()
         return privacy.delete_student(launch, student, confirmed=True, now=utcnow())
 
-    writer = in_thread(lambda: mastery.record_answer(course_id, student, served_id, answer, hints_used=0,
+    writer = in_thread(lambda: mastery.record_answer(course_id, student, served_id, answer,
                                                      now=utcnow()), "writer")
     assert reached.wait(10)
     deleter = in_thread(delete, "deleter")
