@@ -670,18 +670,26 @@ def export_privacy_subject(launch: LaunchSession, *, now: datetime) -> dict[str,
     return document
 
 
-def delete_privacy_subject(launch: LaunchSession, *, confirmed: bool, now: datetime) -> Deletion:
-    """Delete the data of the user a Data Privacy Launch names: in every course of the deployment (their own
-    data, or an administrator's request), else only where the launcher teaches them and may delete."""
+def privacy_deletion_scope(launch: LaunchSession) -> tuple[Person, list[Course]]:
+    """Return the person a Data Privacy Launch names and the courses this launch may delete their data in, or refuse.
+
+    The confirmation page and the deletion ask the same question, so the page never offers what the POST refuses
+    (or the other way round).
+    """
     _require_teacher(launch)
     person = _privacy_subject(launch)
     if person is not None and (person.id == launch.person_id or _deployment_admin(launch)):
         require(actor_of(launch), Action.DELETE_STUDENT_DATA)
-        courses = _privacy_courses(launch, person)
-    elif person is None and _deployment_admin(launch):
+        return person, _privacy_courses(launch, person)
+    if person is None and _deployment_admin(launch):
         raise NotFound("Pathways holds no data about this user.")
-    else:
-        courses = _someone_elses_courses(launch, person, Action.DELETE_STUDENT_DATA)
+    return person, _someone_elses_courses(launch, person, Action.DELETE_STUDENT_DATA)
+
+
+def delete_privacy_subject(launch: LaunchSession, *, confirmed: bool, now: datetime) -> Deletion:
+    """Delete the data of the user a Data Privacy Launch names: in every course of the deployment (their own
+    data, or an administrator's request), else only where the launcher teaches them and may delete."""
+    person, courses = privacy_deletion_scope(launch)
     if not confirmed:
         raise ServiceError("Tick the box to confirm that this person's data should be deleted.")
     platform_id, actor_id, name = launch.platform_id, launch.person_id, person.name or ""

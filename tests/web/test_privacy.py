@@ -441,3 +441,17 @@ def test_the_shared_no_context_course_of_older_privacy_launches_grants_nothing(s
         assert sorted(members) == sorted([priya, sam])  # nobody joined it
         assert db.session.scalars(sa.select(LaunchSession.course_id)
                                   .where(LaunchSession.message_type == PRIVACY_LAUNCH)).all().count(shared_id) == 0
+
+
+def test_the_confirmation_page_asks_what_the_deletion_asks_the_role_in_the_course_not_the_launch(sandbox, tool):
+    # The LMS sends a TA role with the privacy launch; in math-7 the launcher's enrolment says Instructor. The page
+    # offered Delete, its confirmation refused (the launch's role), and the deletion went through (the course's).
+    _course_with_two_students(sandbox, tool)
+    assistant = "http://purl.imsglobal.org/vocab/lis/v2/membership/Instructor#TeachingAssistant"
+    page = sandbox.launch("teacher", message_type=PRIVACY_LAUNCH, claim_overrides={
+        CLAIM + "context": None, CLAIM + "resource_link": None, CLAIM + "for_user": {"user_id": "student-1"},
+        CLAIM + "roles": [assistant]})
+    assert page.status_code == 200 and "/privacy/user/delete" in page.text
+    confirm = _get(page, tool, _link(page, "/privacy/user/delete"))
+    assert confirm.status_code == 200
+    assert "data is deleted" in submit_form(confirm, "/privacy/user/delete", confirm="yes").text
