@@ -20,7 +20,7 @@ from ..learning.diagnostic import Belief, DiagnosticState, Placement
 from ..learning.mastery import Level
 from ..learning.planner import READY_LEVEL
 from ..learning.translations import BASE_LANGUAGE
-from ..models import DiagnosticRun, ItemResponse, SkillMastery
+from ..models import DiagnosticRun, ItemResponse, MasteryEvent, SkillMastery
 from ..models.base import id_list, insert_if_missing, still_loaded
 from .content import course_content
 from .errors import N_, NotFound, ServiceError
@@ -334,21 +334,28 @@ def _standing_in(placed: Mapping[str, Placement], levels: Mapping[str, Level]) -
 
 
 def _missed_since(course_id: int, finished: Mapping[int, datetime]) -> dict[int, set[str]]:
-    """Return, per student, the skills with a wrong answer since their placement check finished.
+    """Return, per student, the skills with a wrong answer or a level set by the teacher since their check finished.
 
     Only answers the mastery model counts (credited) and not the check's own (it placed the student knowing them):
     a wrong answer is what lowers the model's estimate of a skill, so it is what contradicts the check. The check's
     last answer carries the moment it finished (one request), and may be stored as a review (a skill due): only
-    answers after that moment count.
+    answers after that moment count. A level the teacher set since then contradicts it too, and keeps doing so
+    after later answers clear the row's `overridden` flag. One statement: both read together.
     """
-    rows = db.session.execute(sa.select(ItemResponse.person_id, ItemResponse.skill_ids, ItemResponse.answered_at).where(
-        ItemResponse.course_id == course_id, ItemResponse.person_id.in_(id_list(finished)),
-        ItemResponse.answered_at > min(finished.values()), ItemResponse.correct.is_(False),
-        ItemResponse.credited.is_(True), ItemResponse.source != "diagnostic"))
+    people, since = id_list(finished), min(finished.values())
+    answers = sa.select(ItemResponse.person_id, ItemResponse.skill_ids,
+                        sa.cast(sa.null(), MasteryEvent.skill_id.type).label("skill_id"),
+                        ItemResponse.answered_at.label("at")).where(
+        ItemResponse.course_id == course_id, ItemResponse.person_id.in_(people), ItemResponse.answered_at > since,
+        ItemResponse.correct.is_(False), ItemResponse.credited.is_(True), ItemResponse.source != "diagnostic")
+    overrides = sa.select(MasteryEvent.person_id, sa.cast(sa.null(), ItemResponse.skill_ids.type),
+                          MasteryEvent.skill_id, MasteryEvent.at).where(
+        MasteryEvent.course_id == course_id, MasteryEvent.person_id.in_(people), MasteryEvent.at > since,
+        MasteryEvent.source == "override")
     missed: dict[int, set[str]] = {}
-    for person_id, skill_ids, answered_at in rows:
-        if answered_at > finished[person_id]:
-            missed.setdefault(person_id, set()).update(skill_ids or ())
+    for person_id, skill_ids, skill_id, at in db.session.execute(sa.union_all(answers, overrides)):
+        if at > finished[person_id]:
+            missed.setdefault(person_id, set()).update(skill_ids or (skill_id,))
     return missed
 
 

@@ -252,3 +252,22 @@ def test_a_wrong_answer_on_a_skill_the_check_found_known_lets_practice_decide_ag
     assert "Add and subtract fractions" not in _steps(student, tool)
     assert _ready_on_the_class_map(sandbox, tool, "Add and subtract fractions") == 0
     assert "Add and subtract fractions" not in _ready_in_the_family_report(sandbox, tool)
+
+
+def test_a_level_the_teacher_set_below_the_check_keeps_contradicting_it_after_a_right_answer(sandbox, tool):
+    # The teacher's level counted against the check only while the row's `overridden` flag lasted, and the next
+    # answer clears that flag: one right answer brought back what the teacher had held back.
+    from tests.services.test_reviews import _practise
+    from tests.support import open_in_launch
+    from tests.web.test_family_report import _person_ids
+    from tests.web.test_unit_check import _pack
+
+    student, _ = _take_check_knowing_fractions(sandbox, tool)
+    view = open_in_launch(sandbox.launch("teacher"), tool, "/class")
+    done = submit_form(view, "/class/override", person_id=str(_person_ids(view)["Priya Shah"]),
+                       skill_id="frac-equivalent", level="Attempted", note="Could not do it at the board")
+    assert done.status_code == 200
+    assert "Add and subtract fractions" not in _group(_result_page(student, tool), "Good places to start")
+    _practise(student, tool, "frac-equivalent", _pack(), right=True, times=1)
+    assert _levels(tool)["Equivalent fractions"] != "Proficient"
+    assert "Add and subtract fractions" not in _group(_result_page(student, tool), "Good places to start")
