@@ -97,8 +97,10 @@ def run_migrations_online():
             # Batch mode rebuilds a SQLite table (copy, drop the old one, rename). With foreign keys on, dropping
             # a parent table such as course deletes every row that belongs to it through ON DELETE CASCADE, so a
             # downgrade past a batch change to course emptied the database. Off while migrating (the pragma is
-            # ignored inside a transaction, hence the commit), then checked and on again.
+            # ignored inside a transaction, hence the commit), then checked and on again. Rows already without
+            # their parent before (an old hand edit) are not the migration's doing: only new ones are reported.
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            already = set(map(tuple, connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()))
             connection.commit()
         context.configure(
             connection=connection,
@@ -110,10 +112,12 @@ def run_migrations_online():
             with context.begin_transaction():
                 context.run_migrations()
             if sqlite:
-                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                broken = [row for row in map(tuple, connection.exec_driver_sql("PRAGMA foreign_key_check"))
+                          if row not in already]
                 if broken:
-                    raise RuntimeError(f"The migration left {len(broken)} rows whose parent row is missing "
-                                       f"(first: {tuple(broken[0])}).")
+                    # SQLite commits schema changes as they run: the migration is applied; say what it left.
+                    raise RuntimeError(f"The migration was applied but left {len(broken)} rows whose parent row is "
+                                       f"missing (first: {broken[0]}). Restore the backup taken before it.")
         finally:
             if sqlite:
                 connection.rollback()
