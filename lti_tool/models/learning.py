@@ -72,6 +72,9 @@ class ServedItem(db.Model):
         # read from these, not from everything the student was ever served (migration 0019).
         sa.Index("ix_served_item_open", "course_id", "person_id", "source",
                  postgresql_where=sa.text("answered_at IS NULL"), sqlite_where=sa.text("answered_at IS NULL")),
+        # Every answer asks whether the same variant was answered elsewhere lately (serving._ANSWERED_ELSEWHERE):
+        # without it that read walks the learner's whole history (migration 0021).
+        sa.Index("ix_served_item_variant", "course_id", "person_id", "variant", "answered_at"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
