@@ -19,7 +19,7 @@ from ..learning.mastery import Level
 from ..models import SkillAssignment
 from ..models.base import upsert
 from .errors import N_, NotFound, ServiceError
-from .mastery import require_pack
+from .mastery import lock_learner_row, require_pack
 from .permissions import Action, Actor, require
 from .plan import class_overview
 
@@ -69,6 +69,15 @@ def assign_skills(course_id: int, platform_id: int, *, skill_ids: Sequence[str],
             raise NotFound(N_("There is no such student in this course."))
     if not students:
         raise ServiceError(N_("Choose who to assign it to."))
+    # Each student's lock, in id order as every class-wide locker takes them: a teacher deleting a student's data
+    # meanwhile either finishes first (the enrolment is then found gone, and nothing is assigned) or waits for
+    # this to commit and deletes what it wrote, never leaving an assignment for a student whose data is gone.
+    try:
+        for person_id in students:
+            lock_learner_row(course_id, person_id, now)
+    except NotFound:
+        db.session.rollback()
+        raise NotFound(N_("There is no such student in this course.")) from None
     # One upsert: assigning again only moves the due date, and two teachers (or a double click) assigning the same
     # skill at once both succeed instead of the second failing on the row the first just made. In one order
     # (students, then skills), so two such upserts wait for each other instead of deadlocking.

@@ -22,8 +22,8 @@ from ..models import AuditEntry, LaunchSession, ReportComment
 from ..models.base import upsert
 from .classroom import require_student
 from .diagnostic import planning_levels_by_person
-from .errors import N_, ServiceError
-from .mastery import levels_by_person, require_pack
+from .errors import N_, NotFound, ServiceError
+from .mastery import levels_by_person, lock_learner_row, require_pack
 from .permissions import Action, Actor, require
 from .plan import class_overview
 
@@ -133,6 +133,14 @@ def save_report_comment(course_id: int, platform_id: int, person_id: int, text: 
     text = text.replace("\r\n", "\n").strip()
     if len(text) > COMMENT_LIMIT:
         raise ServiceError(N_("Keep the comment to %(limit)d characters or fewer."), limit=COMMENT_LIMIT)
+    # The student's lock first: a teacher deleting the student's data meanwhile either finishes first (then this
+    # is refused) or waits for this to commit and deletes the comment too, never leaving one for a child whose
+    # data is gone.
+    try:
+        lock_learner_row(course_id, person.id, now)
+    except NotFound:
+        db.session.rollback()
+        raise NotFound("There is no such student in this course.") from None
     if not text:
         db.session.execute(sa.delete(ReportComment).where(ReportComment.course_id == course_id,
                                                           ReportComment.person_id == person.id))

@@ -9,6 +9,7 @@ from flask import Response, current_app, flash, g, redirect, render_template, re
 from flask_babel import gettext
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from ..extensions import db
 from ..models.base import utcnow
 from ..services import agency
 from ..services.errors import ServiceError
@@ -20,6 +21,15 @@ from .i18n import localized, page_language, person_name, translated
 bp = launch_blueprint("agency", __name__)
 
 
+def _form_refused(exc: ServiceError) -> None:
+    """Before a refused form comes back filled in: end the refused write and let not-found be the error page.
+
+    A refusal can come after the learner's lock was taken (their data deleted meanwhile, the goal limit), so
+    the transaction ends before the page is drawn: nothing it began is kept, and no lock is held while drawing.
+    """
+    db.session.rollback()
+    if exc.status == 404:
+        raise exc
 
 
 @bp.app_template_global("evidence_hrefs")
@@ -109,6 +119,7 @@ def add_goal():
         goal = agency.add_goal(g.launch.course_id, person_id, **_goal_form(), now=utcnow())
     except ServiceError as exc:
         # The form comes back filled in, not through a redirect that would throw away what the student wrote.
+        _form_refused(exc)
         flash(translated(exc), "error")
         return _goals_page(person_id, typed=_goal_form(), error_field=exc.form_field)
     flash(gettext("Goal added: %(title)s", title=goal.title), "success")
@@ -199,6 +210,7 @@ def submit_evidence():
     except ServiceError as exc:
         # The form comes back with what the student wrote (a file must be chosen again: browsers let no page
         # fill a file field); a 503 when the file store failed rather than the student's input.
+        _form_refused(exc)
         flash(translated(exc), "error")
         return _evidence_page(person_id, chosen=typed["skill_id"], typed=typed,
                               status=exc.status if exc.status >= 500 else 200,
@@ -291,6 +303,7 @@ def write_reflection():
                                 now=utcnow())
     except ServiceError as exc:
         # The form comes back with what the student wrote, as the evidence form does.
+        _form_refused(exc)
         flash(translated(exc), "error")
         return _reflect_page(person_id, chosen=request.form.get("skill_id", ""), typed=typed,
                              error_field=exc.form_field)

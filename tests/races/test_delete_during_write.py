@@ -161,3 +161,79 @@ def test_an_answer_already_checked_when_the_teacher_deletes_the_student_leaves_n
                 for model in (Enrollment, ScoreOutbox, mastery.SkillMastery, mastery.ItemResponse)}
         db.session.remove()
     assert left == dict.fromkeys(left, 0), (left, repr(found["writer"])[:200])
+
+
+def _comment(course_id: int, platform_id: int, student: int, actor):
+    from lti_tool.services import family_report
+
+    return lambda: family_report.save_report_comment(course_id, platform_id, student, "Doing well with fractions.",
+                                                     actor=actor, now=utcnow())
+
+
+def _assignment(course_id: int, platform_id: int, student: int, actor):
+    from lti_tool.services import assignments
+
+    def assign():
+        skill_id = agency.course_skills(course_id)[0][0]
+        return assignments.assign_skills(course_id, platform_id, skill_ids=[skill_id], person_ids=[student],
+                                         due_on=None, actor=actor, now=utcnow())
+    return assign
+
+
+# A teacher's writer about a student, held where it has checked the student's enrolment and not yet written.
+TEACHER_WRITERS = {"report comment": (_comment, "lti_tool.services.family_report", "require_student"),
+                   "assignment": (_assignment, "lti_tool.services.assignments", "class_overview")}
+
+
+@pytest.mark.parametrize("writer", sorted(TEACHER_WRITERS))
+def test_a_teachers_write_about_a_student_under_way_when_another_deletes_them_leaves_nothing(
+        sandbox, tool, monkeypatch, writer):
+    import importlib
+
+    from lti_tool.models import ReportComment, SkillAssignment
+    from lti_tool.services.permissions import actor_of
+
+    course_id, platform_id, student, teacher = demo_course(sandbox, tool)
+    make, module_name, step = TEACHER_WRITERS[writer]
+    module = importlib.import_module(module_name)
+    original = getattr(module, step)
+    reached, go = threading.Event(), threading.Event()
+
+    def hold(*args, **kwargs):
+        found = original(*args, **kwargs)
+        if threading.current_thread().name == "writer":
+            reached.set()
+            go.wait(10)
+        return found
+
+    monkeypatch.setattr(module, step, hold)
+    outcome: list[object] = []
+
+    def run():
+        with tool.app.app_context():
+            try:
+                launch = db.session.scalars(sa.select(LaunchSession).where(LaunchSession.person_id == teacher)).first()
+                outcome.append(make(course_id, platform_id, student, actor_of(launch))())
+            except Exception as exc:  # noqa: BLE001 - the test reports what the writer met
+                db.session.rollback()
+                outcome.append(exc)
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=run, name="writer")
+    thread.start()
+    assert reached.wait(10)
+    with tool.app.app_context():
+        launch = db.session.scalars(sa.select(LaunchSession).where(LaunchSession.person_id == teacher)).first()
+        privacy.delete_student(launch, student, confirmed=True, now=utcnow())
+        db.session.remove()
+    go.set()
+    thread.join(30)
+    assert not thread.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], NotFound), repr(outcome)[:200]
+    with tool.app.app_context():
+        left = {model.__tablename__: db.session.scalar(
+                    sa.select(sa.func.count()).select_from(model).where(model.person_id == student))
+                for model in (ReportComment, SkillAssignment)}
+        db.session.remove()
+    assert left == dict.fromkeys(left, 0), left
