@@ -738,11 +738,11 @@ def _ended_launches(app: Flask) -> int:
     A failure here (a lock timeout, a deadlock with a delete of a person's data) is logged and left to the next
     pass: grade posts must not wait for housekeeping. A database that is down fails claim() next, as before.
     """
-    from ..services.launches import delete_ended_launches
+    from ..services.launches import ENDED_LAUNCH_GRACE, delete_ended_launches
 
-    days = float(setting(app, "LAUNCH_SESSION_KEEP_DAYS"))
+    kept = max(timedelta(days=float(setting(app, "LAUNCH_SESSION_KEEP_DAYS"))), ENDED_LAUNCH_GRACE)
     try:
-        return delete_ended_launches(utcnow() - timedelta(days=max(days, 0.0)), LAUNCH_DELETE_BATCH)
+        return delete_ended_launches(utcnow() - kept, LAUNCH_DELETE_BATCH)
     except sa.exc.SQLAlchemyError as exc:
         _discard_session()
         log.warning("deleting ended launch sessions failed: %s; trying again next pass", describe_failure(exc))

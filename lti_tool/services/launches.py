@@ -168,19 +168,23 @@ def record_launch(
 #: (lti/claims.py strips them), so no platform's context can be mistaken for one, and the clean-up below can
 #: never delete a real course.
 PRIVACY_PLACEHOLDER = "\x1fprivacy-launch:"
+#: The least time an ended launch's row is kept, whatever LAUNCH_SESSION_KEEP_DAYS says: a tab opened after its
+#: time ran out is told so with a link back to the LMS, inside the LMS's frame, and both come from that row.
+ENDED_LAUNCH_GRACE = timedelta(days=1)
 
 
 def _privacy_placeholder(platform_id: int, deployment_pk: int, launch_id: str, now: datetime) -> int:
     """Create the course row one privacy launch session hangs on (no enrolment, no content: it holds nothing).
 
     Its context id carries the launch's own random id, so no other launch ever finds it. Placeholders whose
-    session has expired are removed here, so they do not pile up.
+    session ended more than ENDED_LAUNCH_GRACE ago are removed here, so they do not pile up.
     """
     # One statement: the expired sessions go with their course (ON DELETE CASCADE, SQLite's foreign keys are on).
     db.session.execute(sa.delete(_COURSE).where(
         _COURSE.c.deployment_id == deployment_pk,
         _COURSE.c.context_id.startswith(PRIVACY_PLACEHOLDER, autoescape=True),
-        ~sa.exists().where(LaunchSession.course_id == _COURSE.c.id, LaunchSession.expires_at > now)))
+        ~sa.exists().where(LaunchSession.course_id == _COURSE.c.id,
+                           LaunchSession.expires_at > now - ENDED_LAUNCH_GRACE)))
     return db.session.execute(
         sa.insert(_COURSE).values(platform_id=platform_id, deployment_id=deployment_pk,
                                   context_id=PRIVACY_PLACEHOLDER + launch_id, title="Data privacy launch", label="",

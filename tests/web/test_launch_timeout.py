@@ -216,3 +216,19 @@ def test_a_slide_never_revives_a_session_that_ended_meanwhile(sandbox, tool):
         _slide(read, now=now, window=7200, longest=43200)
         db.session.expire_all()
     assert _launch_row(tool).expires_at == now + timedelta(milliseconds=1)
+
+
+def test_a_worker_told_to_keep_no_ended_launches_keeps_them_a_day_for_the_page_that_says_time_ran_out(make_tool):
+    # With PATHWAYS_LAUNCH_SESSION_KEEP_DAYS=0 the worker deleted the row at once, and the page lost its link back
+    # to the LMS and the LMS's leave to frame it (the browser then showed nothing inside the LMS).
+    from lti_tool.jobs.worker import _ended_launches
+
+    tool = make_tool(LAUNCH_SESSION_SECONDS=2, DEFAULT_COURSE_PACK="demo", LAUNCH_SESSION_KEEP_DAYS=0)
+    student = SandboxActions(tool).launch("student")
+    reflect = open_in_launch(student, tool, "/reflect")
+    time.sleep(3)
+    with tool.app.app_context():
+        assert _ended_launches(tool.app) == 0
+    late = submit_form(reflect, "/reflect", answer_0=TYPED, answer_1="Draw it first")
+    _assert_ran_out(late, tool)
+    assert unescape(_shown_back(late)) == TYPED + "\n\nDraw it first"
