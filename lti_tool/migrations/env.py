@@ -67,6 +67,18 @@ def run_migrations_offline():
         context.run_migrations()
 
 
+def _orphans(connection):
+    """Count SQLite's rows without their parent row, per (table, parent table).
+
+    Counted, not listed by rowid: a batch migration rebuilds a table and may renumber its rows, which would make
+    rows broken before it look new.
+    """
+    from collections import Counter
+
+    return Counter((table, parent) for table, _rowid, parent, _fk in
+                   connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall())
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -100,7 +112,7 @@ def run_migrations_online():
             # ignored inside a transaction, hence the commit), then checked and on again. Rows already without
             # their parent before (an old hand edit) are not the migration's doing: only new ones are reported.
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            already = set(map(tuple, connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()))
+            already = _orphans(connection)
             connection.commit()
         context.configure(
             connection=connection,
@@ -112,12 +124,11 @@ def run_migrations_online():
             with context.begin_transaction():
                 context.run_migrations()
             if sqlite:
-                broken = [row for row in map(tuple, connection.exec_driver_sql("PRAGMA foreign_key_check"))
-                          if row not in already]
+                broken = _orphans(connection) - already
                 if broken:
                     # SQLite commits schema changes as they run: the migration is applied; say what it left.
-                    raise RuntimeError(f"The migration was applied but left {len(broken)} rows whose parent row is "
-                                       f"missing (first: {broken[0]}). Restore the backup taken before it.")
+                    raise RuntimeError(f"The migration was applied but left rows whose parent row is missing "
+                                       f"({dict(broken)}). Restore the backup taken before it.")
         finally:
             if sqlite:
                 connection.rollback()

@@ -411,11 +411,12 @@ def _enrolled_courses(person_id: int, where: Any) -> list[Course]:
     table (`_person_tables`, read from the schema) finds it. A privacy launch's own placeholder course holds
     only that launch's session, not data about anyone: it is no course of theirs.
     """
-    held = sa.union(*(sa.select(table.c.course_id).where(table.c.person_id == person_id)
-                      for table in _person_tables()))
+    # Asked per course (EXISTS on each table's course_id, person_id index), not as one list of the person's rows:
+    # most tables' indexes lead with the course, so a person-first read would scan them whole.
+    held = sa.or_(*(sa.exists().where(table.c.course_id == Course.id, table.c.person_id == person_id)
+                    for table in _person_tables()))
     return list(db.session.scalars(
-        sa.select(Course).where(Course.id.in_(sa.select(held.subquery().c.course_id)), where,
-                                ~Course.context_id.startswith(PRIVACY_PLACEHOLDER, autoescape=True))
+        sa.select(Course).where(where, ~Course.context_id.startswith(PRIVACY_PLACEHOLDER, autoescape=True), held)
         .order_by(Course.id)
     ))
 
