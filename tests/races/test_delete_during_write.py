@@ -44,12 +44,9 @@ WRITERS = {"goal": (_goal, "_goal_fields"), "reflection": (_reflection, "require
            "evidence": (_evidence, "_skill_names")}
 
 
-@pytest.mark.parametrize("writer", sorted(WRITERS))
-def test_a_write_already_under_way_when_the_teacher_deletes_the_student_leaves_nothing_behind(
-        sandbox, tool, monkeypatch, writer):
-    course_id, platform_id, student, teacher = demo_course(sandbox, tool)
-    make, step = WRITERS[writer]
-    original = getattr(agency, step)
+def _hold_writer_after(monkeypatch, module, step: str) -> tuple[threading.Event, threading.Event]:
+    """Hold the thread named "writer" once `module.step` returns: (reached, go) events for the test to use."""
+    original = getattr(module, step)
     reached, go = threading.Event(), threading.Event()
 
     def hold(*args, **kwargs):
@@ -59,13 +56,28 @@ def test_a_write_already_under_way_when_the_teacher_deletes_the_student_leaves_n
             go.wait(10)
         return found
 
-    monkeypatch.setattr(agency, step, hold)
-    outcome: list[object] = []
+    monkeypatch.setattr(module, step, hold)
+    return reached, go
 
+
+def _teacher_deletes_then_writer_goes_on(tool, teacher: int, student: int, go: threading.Event,
+                                         thread: threading.Thread) -> None:
+    """The teacher deletes the student's data while the writer is held; then the writer goes on and ends."""
+    with tool.app.app_context():
+        launch = db.session.scalars(sa.select(LaunchSession).where(LaunchSession.person_id == teacher)).first()
+        privacy.delete_student(launch, student, confirmed=True, now=utcnow())
+        db.session.remove()
+    go.set()
+    thread.join(30)
+    assert not thread.is_alive()
+
+
+def _start_writer(tool, write, outcome: list[object]) -> threading.Thread:
+    """Run `write` in a thread named "writer" with its own app context; what it returns or raises goes to outcome."""
     def run():
         with tool.app.app_context():
             try:
-                outcome.append(make(course_id, student)())
+                outcome.append(write())
             except Exception as exc:  # noqa: BLE001 - the test reports what the writer met
                 db.session.rollback()
                 outcome.append(exc)
@@ -74,15 +86,20 @@ def test_a_write_already_under_way_when_the_teacher_deletes_the_student_leaves_n
 
     thread = threading.Thread(target=run, name="writer")
     thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("writer", sorted(WRITERS))
+def test_a_write_already_under_way_when_the_teacher_deletes_the_student_leaves_nothing_behind(
+        sandbox, tool, monkeypatch, writer):
+    course_id, platform_id, student, teacher = demo_course(sandbox, tool)
+    make, step = WRITERS[writer]
+    reached, go = _hold_writer_after(monkeypatch, agency, step)
+    outcome: list[object] = []
+    thread = _start_writer(tool, lambda: make(course_id, student)(), outcome)
     assert reached.wait(10)
     files_before = _files(tool)
-    with tool.app.app_context():
-        launch = db.session.scalars(sa.select(LaunchSession).where(LaunchSession.person_id == teacher)).first()
-        privacy.delete_student(launch, student, confirmed=True, now=utcnow())
-        db.session.remove()
-    go.set()
-    thread.join(30)
-    assert not thread.is_alive()
+    _teacher_deletes_then_writer_goes_on(tool, teacher, student, go, thread)
 
     assert len(outcome) == 1
     assert isinstance(outcome[0], NotFound), repr(outcome[0])[:200]
@@ -195,41 +212,16 @@ def test_a_teachers_write_about_a_student_under_way_when_another_deletes_them_le
 
     course_id, platform_id, student, teacher = demo_course(sandbox, tool)
     make, module_name, step = TEACHER_WRITERS[writer]
-    module = importlib.import_module(module_name)
-    original = getattr(module, step)
-    reached, go = threading.Event(), threading.Event()
-
-    def hold(*args, **kwargs):
-        found = original(*args, **kwargs)
-        if threading.current_thread().name == "writer":
-            reached.set()
-            go.wait(10)
-        return found
-
-    monkeypatch.setattr(module, step, hold)
+    reached, go = _hold_writer_after(monkeypatch, importlib.import_module(module_name), step)
     outcome: list[object] = []
 
-    def run():
-        with tool.app.app_context():
-            try:
-                launch = db.session.scalars(sa.select(LaunchSession).where(LaunchSession.person_id == teacher)).first()
-                outcome.append(make(course_id, platform_id, student, actor_of(launch))())
-            except Exception as exc:  # noqa: BLE001 - the test reports what the writer met
-                db.session.rollback()
-                outcome.append(exc)
-            finally:
-                db.session.remove()
-
-    thread = threading.Thread(target=run, name="writer")
-    thread.start()
-    assert reached.wait(10)
-    with tool.app.app_context():
+    def write():
         launch = db.session.scalars(sa.select(LaunchSession).where(LaunchSession.person_id == teacher)).first()
-        privacy.delete_student(launch, student, confirmed=True, now=utcnow())
-        db.session.remove()
-    go.set()
-    thread.join(30)
-    assert not thread.is_alive()
+        return make(course_id, platform_id, student, actor_of(launch))()
+
+    thread = _start_writer(tool, write, outcome)
+    assert reached.wait(10)
+    _teacher_deletes_then_writer_goes_on(tool, teacher, student, go, thread)
     assert len(outcome) == 1 and isinstance(outcome[0], NotFound), repr(outcome)[:200]
     with tool.app.app_context():
         left = {model.__tablename__: db.session.scalar(
