@@ -48,3 +48,43 @@ def test_rows_already_without_their_parent_do_not_stop_an_upgrade(sandbox, tool)
             connection.exec_driver_sql("PRAGMA foreign_keys=ON")
         db.session.remove()
         upgrade()  # at head already: nothing to do, and nothing to blame on it
+
+
+def _baseline() -> dict | None:
+    from lti_tool.models import DiagnosticRun
+
+    baseline = db.session.scalars(sa.select(DiagnosticRun.baseline)).one()
+    db.session.remove()
+    return baseline
+
+
+def test_a_check_finished_before_0022_gets_the_baseline_the_check_would_have_kept(sandbox, tool):
+    # 0022 keeps on the run what a finished check saw; for checks finished before it, the upgrade rebuilds that from
+    # the history, so what counts against the check (a wrong answer, a teacher's level since) stays the same.
+    from tests.services.test_reviews import _practise
+    from tests.support import open_in_launch, submit_form
+    from tests.web.test_family_report import _person_ids
+    from tests.web.test_placement_plan import _group, _result_page, _take_check_knowing_fractions
+    from tests.web.test_unit_check import _pack
+
+    student, _ = _take_check_knowing_fractions(sandbox, tool)
+    _practise(student, tool, "frac-equivalent", _pack(), right=True, times=1)
+    _practise(student, tool, "frac-equivalent", _pack(), right=False, times=1)
+    view = open_in_launch(sandbox.launch("teacher"), tool, "/class")
+    assert submit_form(view, "/class/override", person_id=str(_person_ids(view)["Priya Shah"]),
+                       skill_id="frac-multiply", level="Attempted", note="Not at the board").status_code == 200
+    _practise(student, tool, "frac-multiply", _pack(), right=True, times=1)  # hands the level back to the model
+    groups = {heading: _group(_result_page(student, tool), heading)
+              for heading in ("Good places to start", "Coming up later", "Looks solid already")}
+    assert "Add and subtract fractions" in groups["Coming up later"]  # the wrong answer speaks against the check
+    with tool.app.app_context():
+        kept = _baseline()
+        assert kept["set_by_teacher"] == ["frac-multiply"]
+        downgrade(revision="0021")
+        upgrade()
+        rebuilt = _baseline()
+    assert rebuilt["set_by_teacher"] == kept["set_by_teacher"]
+    # The rebuilt one counts every skill's misses before the check; the check kept those of the skills it placed.
+    assert {k: v for k, v in rebuilt["misses"].items() if k in kept["misses"]} == kept["misses"]
+    assert all(v == 0 for k, v in rebuilt["misses"].items() if k not in kept["misses"]), rebuilt
+    assert {heading: _group(_result_page(student, tool), heading) for heading in groups} == groups

@@ -368,6 +368,41 @@ def placement(
     return result
 
 
+@dataclass(frozen=True)
+class CheckBaseline:
+    """What a finished check saw, so that later evidence can be told from it without reading the history again.
+
+    `misses` holds the learner's wrong answers on each skill the check placed as known, as the mastery state
+    counted them when the check finished (absent: none); `set_by_teacher` the skills whose level a teacher has set
+    since. A skill's count rising above its baseline is a wrong answer since the check (only answers the mastery
+    model counts raise it, and the check's own came before).
+    """
+
+    misses: Mapping[str, int] = field(default_factory=dict)
+    set_by_teacher: frozenset[str] = frozenset()
+
+    def contradicted(self, waiting: Collection[str], misses_now: Mapping[str, int]) -> set[str]:
+        """Return which of these skills (placed as known) the learner's evidence since the check speaks against."""
+        return {skill_id for skill_id in waiting
+                if skill_id in self.set_by_teacher or misses_now.get(skill_id, 0) > self.misses.get(skill_id, 0)}
+
+    def with_teacher_level(self, skill_id: str) -> CheckBaseline:
+        """Return the baseline once a teacher has set the skill's level."""
+        return CheckBaseline(self.misses, self.set_by_teacher | {skill_id})
+
+    def to_dict(self) -> dict[str, object]:
+        """Return the baseline as a JSON-serialisable dict."""
+        return {"misses": {k: v for k, v in self.misses.items() if v}, "set_by_teacher": sorted(self.set_by_teacher)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object] | None) -> CheckBaseline:
+        """Rebuild a baseline from `to_dict` output (None: a check that saw no misses)."""
+        data = data or {}
+        misses = data.get("misses") or {}
+        return cls({str(k): int(v) for k, v in misses.items()},  # type: ignore[union-attr]
+                   frozenset(str(s) for s in data.get("set_by_teacher") or ()))  # type: ignore[union-attr]
+
+
 def levels_for_planning(levels: Mapping[str, Level], placed: Mapping[str, Placement],
                         contradicted: Collection[str] = frozenset()) -> dict[str, Level]:
     """Return levels for the planner only: skills the check placed as known count as Proficient until the

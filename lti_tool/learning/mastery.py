@@ -95,6 +95,11 @@ class SkillState:
     def __post_init__(self) -> None:
         object.__setattr__(self, "right_items", tuple(self.right_items))
 
+    @property
+    def misses(self) -> int:
+        """The wrong answers counted on this skill."""
+        return self.attempts - self.correct
+
     def to_dict(self) -> dict[str, object]:
         """Return the state as a JSON-serialisable dict."""
         return {

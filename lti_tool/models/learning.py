@@ -269,6 +269,9 @@ class DiagnosticRun(db.Model):
     state: so.Mapped[dict] = so.mapped_column(sa.JSON, default=dict)
     started_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime, default=utcnow)
     finished_at: so.Mapped[datetime | None] = so.mapped_column(sa.DateTime)
+    # learning/diagnostic.py CheckBaseline.to_dict(), set when the check finishes: what later evidence is compared
+    # with to tell whether it contradicts the check (None while it runs, or when it was skipped).
+    baseline: so.Mapped[dict | None] = so.mapped_column(sa.JSON)
 
 
 class AuditEntry(db.Model):

@@ -7,7 +7,7 @@ weak prior on a "Not started" skill: it shapes the mastery model's first estimat
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -16,15 +16,15 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..learning import diagnostic
 from ..learning.coursepack import CoursePack, Item, check_answer
-from ..learning.diagnostic import Belief, DiagnosticState, Placement
-from ..learning.mastery import Level
+from ..learning.diagnostic import Belief, CheckBaseline, DiagnosticState, Placement
+from ..learning.mastery import Level, SkillState
 from ..learning.planner import READY_LEVEL
 from ..learning.translations import BASE_LANGUAGE
-from ..models import DiagnosticRun, ItemResponse, MasteryEvent, SkillMastery
+from ..models import DiagnosticRun, SkillMastery
 from ..models.base import id_list, insert_if_missing, still_loaded
 from .content import course_content
 from .errors import N_, NotFound, ServiceError
-from .mastery import lock_learner, model_for, record_answer, require_pack, standing, thresholds_for
+from .mastery import Standing, lock_learner, model_for, record_answer, require_pack, standing, thresholds_for
 from .serving import claim, serve_exact
 
 #: The check counts an honest "I have not learnt this yet" as a wrong answer for placement only.
@@ -199,7 +199,7 @@ def answer_question(
     if run is None:
         run = _new_run(course_id, person_id, now)
     run.state = state.to_dict()  # a new dict, so the JSON column is written
-    run.finished_at = None
+    run.finished_at = run.baseline = None
     if not_sure:
         claim(question.id, correct=False, now=now)
         db.session.commit()
@@ -236,6 +236,7 @@ def skip(course_id: int, person_id: int, *, now: datetime) -> None:
         run = _new_run(course_id, person_id, now)
     # Answers already given stay in the learning record; only the placement is given up.
     run.state = DiagnosticState().to_dict()
+    run.baseline = None
     run.finished_at = now
     db.session.commit()
 
@@ -251,13 +252,18 @@ def _finish(course_id: int, person_id: int, *, now: datetime) -> bool:
     rows = lock_learner(course_id, person_id, now)
     model = model_for(course_id)
     thresholds = thresholds_for(pack)
+    misses: dict[str, int] = {}
     for skill_id, place in placed.items():
         if skill_id in rows:
+            if place.likely_known:
+                misses[skill_id] = SkillState.from_dict(rows[skill_id].state).misses
             continue  # the student's own answers (or the teacher's judgement) already speak for this skill
         skill_state = replace(model.start(skill_id), prior=place.prior)
         db.session.add(SkillMastery(course_id=course_id, person_id=person_id, skill_id=skill_id,
                                     state=skill_state.to_dict(), level=model.level(skill_state, thresholds).value,
                                     reason=place.reason[:300], overridden=False, updated_at=now))
+    # Under the learner's lock, as answers and the teacher's levels are written: nothing slips in between.
+    run.baseline = CheckBaseline(misses).to_dict()
     run.finished_at = now
     db.session.commit()
     return True
@@ -275,24 +281,24 @@ def placements(course_id: int, person_id: int) -> dict[str, Placement]:
     return _placement(pack, _state(run))
 
 
-def planning_levels(course_id: int, person_id: int, levels: Mapping[str, Level], placed: Mapping[str, Placement],
-                    overridden: Collection[str] = frozenset()) -> dict[str, Level]:
+def planning_levels(course_id: int, person_id: int, held: Standing, placed: Mapping[str, Placement]
+                    ) -> dict[str, Level]:
     """Return the levels the student's next steps are chosen by (`learning.diagnostic.levels_for_planning`).
 
-    `levels` are the student's own, `placed` their `placements`, `overridden` the skills whose level the teacher
-    set (`Standing.overridden`). One query, and only when the check placed a skill as known that the student is
-    not yet Proficient on: which of those their practice since the check contradicts.
+    `held` is the student's standing, `placed` their `placements`. No query of its own: the run (read with the
+    launch) keeps what the check saw, and the standing's rows count the wrong answers since.
     """
     run = _run(course_id, person_id)
+    levels = held.levels
     waiting = _standing_in(placed, levels)
     if not waiting or run is None or run.finished_at is None:
         return dict(levels)
-    missed = _missed_since(course_id, {person_id: run.finished_at}).get(person_id, set())
-    return diagnostic.levels_for_planning(levels, placed, missed | (waiting & set(overridden)))
+    contradicted = CheckBaseline.from_dict(run.baseline).contradicted(waiting, held.misses(waiting))
+    return diagnostic.levels_for_planning(levels, placed, contradicted | (waiting & held.overridden))
 
 
 def planning_levels_by_person(course_id: int, levels: Mapping[int, Mapping[str, Level]]) -> dict[int, dict[str, Level]]:
-    """Return `planning_levels` for each of these students (by person id), in three queries for a whole class.
+    """Return `planning_levels` for each of these students (by person id), in one or two queries for a whole class.
 
     For the teacher's readiness counts (`learning.readiness.class_readiness`): a student counts as ready for a skill
     exactly when their own plan offers it.
@@ -300,29 +306,36 @@ def planning_levels_by_person(course_id: int, levels: Mapping[int, Mapping[str, 
     result = {person_id: dict(mine) for person_id, mine in levels.items()}
     if not levels:
         return result
-    runs = db.session.execute(sa.select(DiagnosticRun.person_id, DiagnosticRun.state, DiagnosticRun.finished_at).where(
+    runs = db.session.execute(sa.select(DiagnosticRun.person_id, DiagnosticRun.state, DiagnosticRun.baseline).where(
         DiagnosticRun.course_id == course_id, DiagnosticRun.person_id.in_(id_list(levels)),
         DiagnosticRun.finished_at.is_not(None))).all()
     pack = require_pack(course_id)
     placed: dict[int, dict[str, Placement]] = {}
-    finished: dict[int, datetime] = {}
-    for person_id, state, finished_at in runs:
+    waiting: dict[int, set[str]] = {}
+    baselines: dict[int, CheckBaseline] = {}
+    for person_id, state, baseline in runs:
         if not (state or {}).get("answers"):
             continue  # skipped: nothing placed
         placed[person_id] = _placement(pack, DiagnosticState.from_dict(state))
-        if _standing_in(placed[person_id], levels[person_id]):
-            finished[person_id] = finished_at
-    if not finished:
+        if found := _standing_in(placed[person_id], levels[person_id]):
+            waiting[person_id], baselines[person_id] = found, CheckBaseline.from_dict(baseline)
+    if not waiting:
         return result
-    missed = _missed_since(course_id, finished)
+    # The waiting skills' rows: their wrong answers now, and whether the teacher's level holds them.
+    misses: dict[int, dict[str, int]] = {}
     overridden: dict[int, set[str]] = {}
-    for person_id, skill_id in db.session.execute(sa.select(SkillMastery.person_id, SkillMastery.skill_id).where(
-            SkillMastery.course_id == course_id, SkillMastery.person_id.in_(id_list(finished)),
-            SkillMastery.overridden.is_(True))):
-        overridden.setdefault(person_id, set()).add(skill_id)
-    for person_id in finished:
+    for person_id, skill_id, state, flag in db.session.execute(
+            sa.select(SkillMastery.person_id, SkillMastery.skill_id, SkillMastery.state, SkillMastery.overridden)
+            .where(SkillMastery.course_id == course_id, SkillMastery.person_id.in_(id_list(waiting)),
+                   SkillMastery.skill_id.in_(sorted(set().union(*waiting.values()))))):
+        if skill_id in waiting[person_id]:
+            misses.setdefault(person_id, {})[skill_id] = SkillState.from_dict(state).misses
+            if flag:
+                overridden.setdefault(person_id, set()).add(skill_id)
+    for person_id, mine in waiting.items():
+        contradicted = baselines[person_id].contradicted(mine, misses.get(person_id, {}))
         result[person_id] = diagnostic.levels_for_planning(
-            levels[person_id], placed[person_id], missed.get(person_id, set()) | overridden.get(person_id, set()))
+            levels[person_id], placed[person_id], contradicted | overridden.get(person_id, set()))
     return result
 
 
@@ -333,30 +346,18 @@ def _standing_in(placed: Mapping[str, Placement], levels: Mapping[str, Level]) -
             if place.likely_known and levels.get(skill_id, Level.NOT_STARTED).rank < ready}
 
 
-def _missed_since(course_id: int, finished: Mapping[int, datetime]) -> dict[int, set[str]]:
-    """Return, per student, the skills with a wrong answer or a level set by the teacher since their check finished.
+def note_teacher_level(course_id: int, person_id: int, skill_id: str) -> None:
+    """Remember that a teacher set the student's level on a skill their finished check placed as known.
 
-    Only answers the mastery model counts (credited) and not the check's own (it placed the student knowing them):
-    a wrong answer is what lowers the model's estimate of a skill, so it is what contradicts the check. The check's
-    last answer carries the moment it finished (one request), and may be stored as a review (a skill due): only
-    answers after that moment count. A level the teacher set since then contradicts it too, and keeps doing so
-    after later answers clear the row's `overridden` flag. One statement: both read together.
+    The caller holds the learner's lock and commits. From then on the check no longer stands in for the skill
+    (`planning_levels`), also after the student's next answers hand the level back to the model.
     """
-    people, since = id_list(finished), min(finished.values())
-    answers = sa.select(ItemResponse.person_id, ItemResponse.skill_ids,
-                        sa.cast(sa.null(), MasteryEvent.skill_id.type).label("skill_id"),
-                        ItemResponse.answered_at.label("at")).where(
-        ItemResponse.course_id == course_id, ItemResponse.person_id.in_(people), ItemResponse.answered_at > since,
-        ItemResponse.correct.is_(False), ItemResponse.credited.is_(True), ItemResponse.source != "diagnostic")
-    overrides = sa.select(MasteryEvent.person_id, sa.cast(sa.null(), ItemResponse.skill_ids.type),
-                          MasteryEvent.skill_id, MasteryEvent.at).where(
-        MasteryEvent.course_id == course_id, MasteryEvent.person_id.in_(people), MasteryEvent.at > since,
-        MasteryEvent.source == "override")
-    missed: dict[int, set[str]] = {}
-    for person_id, skill_ids, skill_id, at in db.session.execute(sa.union_all(answers, overrides)):
-        if at > finished[person_id]:
-            missed.setdefault(person_id, set()).update(skill_ids or (skill_id,))
-    return missed
+    run = _run(course_id, person_id)
+    if not _finished(run) or run.baseline is None:
+        return
+    baseline = CheckBaseline.from_dict(run.baseline)
+    if skill_id not in baseline.set_by_teacher:
+        run.baseline = baseline.with_teacher_level(skill_id).to_dict()
 
 
 def result(course_id: int, person_id: int, language: str = BASE_LANGUAGE) -> DiagnosticResult | None:
@@ -372,8 +373,8 @@ def result(course_id: int, person_id: int, language: str = BASE_LANGUAGE) -> Dia
     # the plan say the same about every skill.
     held = standing(course_id, person_id, language)
     levels = held.levels
-    start_here = diagnostic.good_places_to_start(
-        pack.skill_graph, placed, planning_levels(course_id, person_id, levels, placed, held.overridden))
+    start_here = diagnostic.good_places_to_start(pack.skill_graph, placed, planning_levels(course_id, person_id, held,
+                                                                                          placed))
     groups: dict[str, list[PlacedSkill]] = {"known": [], "start_here": [], "later": [], "unchecked": []}
     for skill_id in pack.skill_graph.topological_order():
         place = placed.get(skill_id)

@@ -178,6 +178,10 @@ class Standing:
         # row[4] is overridden (_ROWS_QUERY's fifth column); the learner-wide "*" row never is.
         return frozenset(skill_id for skill_id, row in self._rows.items() if row[4])
 
+    def misses(self, skill_ids: Iterable[str]) -> dict[str, int]:
+        """Return the wrong answers the model counted on each of these skills (decoding only their states)."""
+        return {skill_id: _state_of(row).misses for skill_id in skill_ids if (row := self._rows.get(skill_id))}
+
     @property
     def another_sitting(self) -> Container[str]:
         """The skills that lack only another sitting for Mastered, asked one skill at a time (`in`).
@@ -198,12 +202,16 @@ class _AnotherSitting:
         return row is not None and _needs_another_sitting(self._pack, row, self._model)
 
 
+def _state_of(row: SkillMastery | sa.Row) -> SkillState:
+    return SkillState.from_dict(json.loads(row.state) if isinstance(row.state, str) else row.state)
+
+
 def _needs_another_sitting(pack: CoursePack, row: SkillMastery | sa.Row, model: MasteryModel,
                            state: SkillState | None = None) -> bool:
     if row.overridden or row.level != Level.PROFICIENT.value:
         return False  # a teacher's judgement is not the model's to explain
     if state is None:
-        state = SkillState.from_dict(json.loads(row.state) if isinstance(row.state, str) else row.state)
+        state = _state_of(row)
     return model.needs_only_another_sitting(state, thresholds_for(pack))
 
 
@@ -239,7 +247,7 @@ def _views(pack: CoursePack, rows: Mapping[str, SkillMastery | sa.Row], model: M
             views.append(SkillView(skill.id, skill.name, Level.NOT_STARTED, "Not started yet", False,
                                    (("Not started yet", {}),)))
         else:
-            state = SkillState.from_dict(json.loads(row.state) if isinstance(row.state, str) else row.state)
+            state = _state_of(row)
             # Only the model's own explanation can be rebuilt in another language; a teacher's note or the
             # placement check's wording is shown as written.
             if row.overridden:
@@ -580,6 +588,10 @@ def override_level(
         raise ServiceError("Add a short note saying why: it is kept with the override as evidence.")
     note_to_student = (note_to_student or "").strip()[:250]
     row = lock_learner(course_id, person_id, now).get(skill_id)
+    from .diagnostic import note_teacher_level
+
+    # The teacher's level speaks against the placement check from now on, after later answers too.
+    note_teacher_level(course_id, person_id, skill_id)
     old_level = Level(row.level) if row else Level.NOT_STARTED
     if row is None:
         row = SkillMastery(course_id=course_id, person_id=person_id, skill_id=skill_id,

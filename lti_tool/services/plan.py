@@ -139,7 +139,7 @@ def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: l
     from .diagnostic import placements, planning_levels
 
     placed = placements(course_id, person_id)
-    planning = planning_levels(course_id, person_id, levels, placed, held.overridden)
+    planning = planning_levels(course_id, person_id, held, placed)
     from .assignments import assigned_skills
     from .unit_check import unit_offers, waiting_query
 

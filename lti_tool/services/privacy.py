@@ -377,7 +377,8 @@ def _course_record(course: Course, person_id: int) -> dict[str, Any]:
             for r in _rows(ReviewSchedule, course.id, person_id, ReviewSchedule.due_at)
         ],
         "placement_checks": [
-            {"started_at": _iso(d.started_at), "finished_at": _iso(d.finished_at), "state": d.state}
+            {"started_at": _iso(d.started_at), "finished_at": _iso(d.finished_at), "state": d.state,
+             "baseline": d.baseline}
             for d in _rows(DiagnosticRun, course.id, person_id, DiagnosticRun.started_at)
         ],
         "grades_for_lms": [

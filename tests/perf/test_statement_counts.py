@@ -73,12 +73,13 @@ CEILINGS = {
     # comes with the launch since issue 14's second round: 4 before).
     "class activity": 3,
     # The map's "ready to learn it" is each student's plan's own: + the class's placement checks (3 before). A class
-    # whose checks placed skills as known that students are not yet Proficient on adds two more, whatever its size:
-    # the wrong answers since the checks and the teachers' set levels (services/diagnostic.planning_levels_by_person).
+    # whose checks placed skills as known that students are not yet Proficient on adds one more, whatever its size:
+    # those skills' rows, whose wrong answers are compared with what each check saw (two before: the answers and
+    # the teachers' levels since the checks; services/diagnostic.planning_levels_by_person).
     "class map": 4,
     # Every student's family report (issue 13): the class's levels, comments, launch languages, one audit insert
     # (8 before the launch read the course content with it); + the class's placement checks, so "Ready to start
-    # next" is what each student's plan counts as ready (7 before; two more when checks placed skills as known that
+    # next" is what each student's plan counts as ready (7 before; one more when checks placed skills as known that
     # students are not yet Proficient on, as for the class map).
     "print all": 8,
 }
@@ -317,6 +318,30 @@ def test_statements_per_page_do_not_grow_with_class_size_leavers_or_skills(make_
     bound_per_student = [f"{page}: {small_bound[page]} -> {big_bound[page]}" for page in ("class view", "teacher home")
                          if big_bound[page] != small_bound[page]]
     assert not bound_per_student, "parameters grow with the class:\n" + "\n".join(bound_per_student)
+
+
+def test_a_plan_a_placement_check_still_stands_in_for_costs_what_any_plan_costs(sandbox, tool):
+    # The check placed skills as known that the student is not yet Proficient on: the plan asks whether anything
+    # since the check contradicts them. That was one statement more than any plan (the answers and the teacher's
+    # levels since the check); the run now keeps what the check saw, and the levels' rows answer the rest.
+    from tests.web.test_placement_plan import _levels, _ready_on_the_class_map, _steps, _take_check_knowing_fractions
+
+    student, result = _take_check_knowing_fractions(sandbox, tool)
+    assert _levels(tool)["Equivalent fractions"] == "Not started"  # inferred known, never asked: it stands in
+    home = tool.url(re.search(r"/c/[^/]+/", student.url).group(0))
+    with tool.app.app_context():
+        counter = StatementCounter(db.engine)
+    try:
+        with counter.counting() as seen:
+            plan = student.http.get(home, timeout=30)
+        assert plan.status_code == 200 and "Your next steps" in plan.text
+    finally:
+        counter.close()
+        with tool.app.app_context():
+            db.session.remove()
+    assert "Add and subtract fractions" in _steps(student, tool)  # the check still stands in: its start is offered
+    assert len(seen) <= CEILINGS["plan"], _shown(seen)
+    assert _ready_on_the_class_map(sandbox, tool, "Add and subtract fractions") == 1
 
 
 def _print_all_statements(make_tool, *, students: int) -> tuple[list[str], str]:
