@@ -156,7 +156,7 @@ class Course:
         item = question.item
         right = learner.right(item, skill)
         result = record_answer(self.course_id, person_id, question.id, answer_text(item, right, learner.rng),
-                               hints_used=0, now=now)
+                               now=now)
         learner.seen_solutions.add(variant(item))  # the feedback page shows the worked solution
         learner.practice[skill] = learner.practice.get(skill, 0) + 1
         view = next((v for v in result.views if v.skill_id == skill), None)

@@ -62,7 +62,7 @@ def practise(course_id: int, person_id: int, pack) -> None:
         served = serve_next(course_id, person_id, skill, pack, now=now())
         if served is None:
             continue
-        record_answer(course_id, person_id, served.id, right_answer(served.item), hints_used=0, now=now())
+        record_answer(course_id, person_id, served.id, right_answer(served.item), now=now())
     db.session.remove()
 
 
