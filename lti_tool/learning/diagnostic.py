@@ -432,11 +432,22 @@ def good_places_to_start(graph: SkillGraph, placed: Mapping[str, Placement],
 
     `planning_levels` are `levels_for_planning`'s. The result page's "Good places to start" and the plan's first
     steps are these same skills, so the two pages never disagree; a skill missed higher up waits ("Coming up
-    later") until what it builds on is ready.
+    later") until what it builds on is ready. A skill the check placed as known that the learner's evidence since
+    contradicts (`levels_for_planning` no longer stands in for it) is one to start with too: what builds on it
+    waits for it.
     """
     ready = READY_LEVEL.rank
     return frozenset(
         skill_id for skill_id, place in placed.items()
-        if place.belief is Belief.NOT_YET and skill_id in graph
+        if skill_id in graph and (place.belief is Belief.NOT_YET or contradicted_since(place, planning_levels))
         and all(planning_levels.get(p, Level.NOT_STARTED).rank >= ready for p in graph.prerequisites_of(skill_id))
     )
+
+
+def contradicted_since(place: Placement, planning_levels: Mapping[str, Level]) -> bool:
+    """True when the check placed the skill as known and the learner's evidence since speaks against it.
+
+    `planning_levels` are `levels_for_planning`'s: a known skill below Proficient there is one it no longer stands
+    in for.
+    """
+    return place.likely_known and planning_levels.get(place.skill_id, Level.NOT_STARTED).rank < READY_LEVEL.rank

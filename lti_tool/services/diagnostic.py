@@ -360,6 +360,10 @@ def note_teacher_level(course_id: int, person_id: int, skill_id: str) -> None:
         run.baseline = baseline.with_teacher_level(skill_id).to_dict()
 
 
+#: A skill the check placed as known, which the student's work since contradicts (a wrong answer, a teacher's level).
+_CONTRADICTED = N_("Since the placement check, your work on %(skill)s shows it needs more practice.")
+
+
 def result(course_id: int, person_id: int, language: str = BASE_LANGUAGE) -> DiagnosticResult | None:
     """Return the result page of a finished (or skipped) check, or None while it is still running."""
     pack = require_pack(course_id, language)
@@ -373,8 +377,8 @@ def result(course_id: int, person_id: int, language: str = BASE_LANGUAGE) -> Dia
     # the plan say the same about every skill.
     held = standing(course_id, person_id, language)
     levels = held.levels
-    start_here = diagnostic.good_places_to_start(pack.skill_graph, placed, planning_levels(course_id, person_id, held,
-                                                                                          placed))
+    planning = planning_levels(course_id, person_id, held, placed)
+    start_here = diagnostic.good_places_to_start(pack.skill_graph, placed, planning)
     groups: dict[str, list[PlacedSkill]] = {"known": [], "start_here": [], "later": [], "unchecked": []}
     for skill_id in pack.skill_graph.topological_order():
         place = placed.get(skill_id)
@@ -384,7 +388,13 @@ def result(course_id: int, person_id: int, language: str = BASE_LANGUAGE) -> Dia
                                                    "Your practice will show where you are.",
                                                    ((N_("Your practice will show where you are."), {}),), level))
             continue
-        group = ("known" if place.likely_known else "start_here" if skill_id in start_here else "later")
-        groups[group].append(PlacedSkill(skill_id, names[skill_id], place.belief, place.reason, place.reason_parts,
-                                         level))
+        reason, parts = place.reason, place.reason_parts
+        if diagnostic.contradicted_since(place, planning):
+            # Not "Looks solid already" once the plan no longer counts it so: one story on both pages.
+            parts = ((_CONTRADICTED, {"skill": names[skill_id]}),)
+            reason = _CONTRADICTED % parts[0][1]
+            group = "start_here" if skill_id in start_here else "later"
+        else:
+            group = "known" if place.likely_known else "start_here" if skill_id in start_here else "later"
+        groups[group].append(PlacedSkill(skill_id, names[skill_id], place.belief, reason, parts, level))
     return DiagnosticResult(skipped=not state.answers, answered=len(state.answers), **groups)

@@ -249,6 +249,14 @@ def test_a_wrong_answer_on_a_skill_the_check_found_known_lets_practice_decide_ag
     said = re.search(r"<strong>Add and subtract fractions</strong> <span[^>]*>[^<]*</span> — ([^.]*)\.",
                      html.unescape(result.text)).group(1)
     assert said == "Comes later, after what it builds on"  # not "A good place to start" under "Coming up later"
+    # Nor does the page still call Equivalent fractions solid: it is where the plan now starts, and says why.
+    assert "Equivalent fractions" not in _group(result, "Looks solid already")
+    assert "Equivalent fractions" in _group(result, "Good places to start")
+    line = re.search(r"<strong>Equivalent fractions</strong> <span[^>]*>[^<]*</span> — ([^.]*)\.<br><span[^>]*>([^<]*)<",
+                     html.unescape(result.text))
+    assert line.groups() == ("A good place to start",
+                             "Since the placement check, your work on Equivalent fractions shows it needs more practice.")
+    assert _steps(student, tool)[0] == "Equivalent fractions"
     assert "Add and subtract fractions" not in _steps(student, tool)
     assert _ready_on_the_class_map(sandbox, tool, "Add and subtract fractions") == 0
     assert "Add and subtract fractions" not in _ready_in_the_family_report(sandbox, tool)
