@@ -7,6 +7,7 @@ weak prior on a "Not started" skill: it shapes the mastery model's first estimat
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -17,14 +18,23 @@ from ..extensions import db
 from ..learning import diagnostic
 from ..learning.coursepack import CoursePack, Item, check_answer
 from ..learning.diagnostic import Belief, CheckBaseline, DiagnosticState, Placement
-from ..learning.mastery import Level, SkillState
+from ..learning.mastery import ALL_SKILLS, Level, SkillState
 from ..learning.planner import READY_LEVEL
 from ..learning.translations import BASE_LANGUAGE
-from ..models import DiagnosticRun, SkillMastery
+from ..models import DiagnosticRun, ItemResponse, MasteryEvent, SkillMastery
 from ..models.base import id_list, insert_if_missing, still_loaded
 from .content import course_content
 from .errors import N_, NotFound, ServiceError
-from .mastery import Standing, lock_learner, model_for, record_answer, require_pack, standing, thresholds_for
+from .mastery import (
+    Standing,
+    lock_learner,
+    lock_learner_row,
+    model_for,
+    record_answer,
+    require_pack,
+    standing,
+    thresholds_for,
+)
 from .serving import claim, serve_exact
 
 #: The check counts an honest "I have not learnt this yet" as a wrong answer for placement only.
@@ -196,6 +206,9 @@ def answer_question(
     item = question.item
     correct = False if not_sure else check_answer(item, answer)
     state = state.answer(item.id, item.skills[0], correct, not_sure=not_sure)
+    # The learner's lock before the run's row, as every writer of both takes them (`_finish`, a teacher's level):
+    # the other order could deadlock on PostgreSQL.
+    lock_learner_row(course_id, person_id, now)
     if run is None:
         run = _new_run(course_id, person_id, now)
     run.state = state.to_dict()  # a new dict, so the JSON column is written
@@ -252,21 +265,51 @@ def _finish(course_id: int, person_id: int, *, now: datetime) -> bool:
     rows = lock_learner(course_id, person_id, now)
     model = model_for(course_id)
     thresholds = thresholds_for(pack)
-    misses: dict[str, int] = {}
     for skill_id, place in placed.items():
         if skill_id in rows:
-            if place.likely_known:
-                misses[skill_id] = SkillState.from_dict(rows[skill_id].state).misses
             continue  # the student's own answers (or the teacher's judgement) already speak for this skill
         skill_state = replace(model.start(skill_id), prior=place.prior)
         db.session.add(SkillMastery(course_id=course_id, person_id=person_id, skill_id=skill_id,
                                     state=skill_state.to_dict(), level=model.level(skill_state, thresholds).value,
                                     reason=place.reason[:300], overridden=False, updated_at=now))
-    # Under the learner's lock, as answers and the teacher's levels are written: nothing slips in between.
-    run.baseline = CheckBaseline(misses).to_dict()
+    run.baseline = _baseline(course_id, person_id, rows, now).to_dict()
     run.finished_at = now
     db.session.commit()
     return True
+
+
+def _baseline(course_id: int, person_id: int, rows: Mapping[str, SkillMastery], finished_at: datetime
+              ) -> CheckBaseline:
+    """Return what the check saw as it finishes at `finished_at`, from the learner's rows read under their lock.
+
+    Every skill's wrong answers (not only the skills placed as known: a new version of the course's pack may place
+    others so later). The check's last answer was saved by a transaction of its own, so an answer from another tab,
+    or a teacher's level, can come in between: what is dated after `finished_at` is left out of the counts (it
+    came after the check, as the history says) and a level set then counts against the check. One statement.
+    """
+    misses = {skill_id: SkillState.from_dict(row.state).misses for skill_id, row in rows.items()
+              if skill_id != ALL_SKILLS}
+    since, set_by_teacher = _since(course_id, person_id, finished_at)
+    return CheckBaseline({skill_id: max(count - since[skill_id], 0) for skill_id, count in misses.items()},
+                         frozenset(set_by_teacher))
+
+
+def _since(course_id: int, person_id: int, moment: datetime) -> tuple[Counter, set[str]]:
+    """Return the learner's counted wrong answers per skill, and the skills a teacher set a level on, after moment."""
+    answers = sa.select(ItemResponse.skill_ids, sa.cast(sa.null(), MasteryEvent.skill_id.type).label("skill_id")).where(
+        ItemResponse.course_id == course_id, ItemResponse.person_id == person_id, ItemResponse.answered_at > moment,
+        ItemResponse.correct.is_(False), ItemResponse.credited.is_(True), ItemResponse.source != "diagnostic")
+    overrides = sa.select(sa.cast(sa.null(), ItemResponse.skill_ids.type), MasteryEvent.skill_id).where(
+        MasteryEvent.course_id == course_id, MasteryEvent.person_id == person_id, MasteryEvent.at > moment,
+        MasteryEvent.source == "override")
+    wrong: Counter = Counter()
+    set_by_teacher: set[str] = set()
+    for skill_ids, skill_id in db.session.execute(sa.union_all(answers, overrides)):
+        if skill_id is None:
+            wrong.update(skill_ids or ())
+        else:
+            set_by_teacher.add(skill_id)
+    return wrong, set_by_teacher
 
 
 def placements(course_id: int, person_id: int) -> dict[str, Placement]:
@@ -347,7 +390,8 @@ def _standing_in(placed: Mapping[str, Placement], levels: Mapping[str, Level]) -
 
 
 def note_teacher_level(course_id: int, person_id: int, skill_id: str) -> None:
-    """Remember that a teacher set the student's level on a skill their finished check placed as known.
+    """Remember that a teacher set the student's level on a skill after their check finished (any skill: what the
+    check places as known is read from the current pack).
 
     The caller holds the learner's lock and commits. From then on the check no longer stands in for the skill
     (`planning_levels`), also after the student's next answers hand the level back to the model.

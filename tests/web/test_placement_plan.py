@@ -279,3 +279,40 @@ def test_a_level_the_teacher_set_below_the_check_keeps_contradicting_it_after_a_
     _practise(student, tool, "frac-equivalent", _pack(), right=True, times=1)
     assert _levels(tool)["Equivalent fractions"] != "Proficient"
     assert "Add and subtract fractions" not in _group(_result_page(student, tool), "Good places to start")
+
+
+def test_what_comes_in_while_the_check_finishes_counts_as_after_it(sandbox, tool):
+    # The check's last answer is saved in a transaction of its own, before the check closes under the learner's
+    # lock: a wrong answer from another tab, or a teacher's level, can land in between. Dated after the moment the
+    # check finishes, it is after the check, as the history says, and so speaks against what the check placed.
+    from datetime import timedelta
+
+    from lti_tool.models import ItemResponse, MasteryEvent
+    from lti_tool.services.diagnostic import _baseline
+    from lti_tool.services.mastery import lock_learner
+    from tests.services.test_reviews import _practise
+    from tests.support import open_in_launch
+    from tests.web.test_family_report import _person_ids
+    from tests.web.test_next_up import _student
+    from tests.web.test_unit_check import _pack
+
+    student, _ = _take_check_knowing_fractions(sandbox, tool)
+    _practise(student, tool, "frac-equivalent", _pack(), right=False, times=1)
+    view = open_in_launch(sandbox.launch("teacher"), tool, "/class")
+    submit_form(view, "/class/override", person_id=str(_person_ids(view)["Priya Shah"]), skill_id="frac-multiply",
+                level="Attempted", note="Not at the board")
+    with tool.app.app_context():
+        course_id, _, person_id = _student(tool, "student-1")
+        wrong_at = db.session.scalar(sa.select(ItemResponse.answered_at).where(
+            ItemResponse.source == "practice", ItemResponse.correct.is_(False)))
+        set_at = db.session.scalar(sa.select(MasteryEvent.at).where(MasteryEvent.source == "override"))
+        rows = lock_learner(course_id, person_id, wrong_at)
+        before = _baseline(course_id, person_id, rows, min(wrong_at, set_at) - timedelta(seconds=1))
+        after = _baseline(course_id, person_id, rows, max(wrong_at, set_at) + timedelta(seconds=1))
+        db.session.rollback()
+    # Finishing before them: the miss is not in what the check saw, and the teacher's level counts against it.
+    assert before.misses.get("frac-equivalent", 0) == 0 and before.set_by_teacher == {"frac-multiply"}
+    assert before.contradicted({"frac-equivalent"}, {"frac-equivalent": 1}) == {"frac-equivalent"}
+    # Finishing after them (an ordinary finish): both were before the check.
+    assert after.misses["frac-equivalent"] == 1 and not after.set_by_teacher
+    assert after.contradicted({"frac-equivalent"}, {"frac-equivalent": 1}) == set()
