@@ -21,7 +21,8 @@ class Course(db.Model):
     platform_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("platform.id", ondelete="CASCADE"), index=True)
     deployment_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("deployment.id", ondelete="CASCADE"))
     # The platform's context id; launches without a context claim use "link:<resource link id>", and a Data
-    # Privacy Launch without one gets a placeholder of its own (services/launches.py PRIVACY_PLACEHOLDER).
+    # Privacy Launch or a Deep Linking request without one gets a placeholder of its own (services/launches.py
+    # PLACEHOLDER).
     context_id: so.Mapped[str] = so.mapped_column(sa.String(255))
     title: so.Mapped[str] = so.mapped_column(sa.String(500), default="")
     label: so.Mapped[str] = so.mapped_column(sa.String(255), default="")

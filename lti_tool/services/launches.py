@@ -102,7 +102,9 @@ def accept_launch(
         course = db.session.get(Course, launch.course_id)
         if request_roster_sync(course, now=now, min_seconds=settings["ROSTER_SYNC_MIN_SECONDS"]):
             db.session.commit()
-    if settings.get("DEFAULT_COURSE_PACK") == "demo" and facts.message_type != DATA_PRIVACY:
+    # A placeholder course stays empty: a Deep Linking picker there offers what a course without content does.
+    if settings.get("DEFAULT_COURSE_PACK") == "demo" and facts.message_type != DATA_PRIVACY \
+            and not gets_placeholder(facts):
         from .content import course_content, demo_pack_data, import_pack
 
         if course_content(launch.course_id) is None:
@@ -128,10 +130,11 @@ def record_launch(
     # at all, and the unit of work's flush (finding what changed, ordering the statements) cost more CPU than the
     # statements themselves (about 1 ms of a launch's 5 on SQLite).
     launch_id = secrets.token_urlsafe(24)
-    if facts.message_type == DATA_PRIVACY and not facts.has_context:
-        # A privacy launch is about a person, not a course: it joins no course and no enrolment (a shared stand-in
-        # course would make everyone who opened one classmates). The session still needs a course row: its own.
-        course_id, refused = _privacy_placeholder(platform.id, deployment.id, launch_id, now), []
+    if gets_placeholder(facts):
+        # A privacy launch is about a person, not a course, and a Deep Linking request without a context names no
+        # course: neither joins a course or an enrolment (a shared stand-in course would make everyone who opened
+        # one classmates, sharing its roster, pack and placements). The session still needs a course row: its own.
+        course_id, refused = _placeholder(platform.id, deployment.id, facts.message_type, launch_id, now), []
         person_id = _upsert_person(platform.id, facts, store_email, None)
     else:
         known = _returning(platform.id, deployment.id, facts)
@@ -164,30 +167,49 @@ def record_launch(
     return launch
 
 
-#: The context id of a privacy launch's own placeholder course. Claims never carry control characters
-#: (lti/claims.py strips them), so no platform's context can be mistaken for one, and the clean-up below can
-#: never delete a real course.
-PRIVACY_PLACEHOLDER = "\x1fprivacy-launch:"
+#: The context ids of placeholder courses begin with this. Claims never carry control characters (lti/claims.py
+#: strips them), so no platform's context can be mistaken for one, and the clean-up below can never delete a real
+#: course.
+PLACEHOLDER = "\x1f"
+#: One prefix per kind of launch that gets a placeholder (the privacy one is what earlier versions wrote).
+PRIVACY_PLACEHOLDER = PLACEHOLDER + "privacy-launch:"
+DEEP_LINKING_PLACEHOLDER = PLACEHOLDER + "deep-linking:"
+#: The launches without a context that hang on a placeholder course of their own: its prefix and title (a Deep
+#: Linking picker says "your course" for a course without a title).
+_PLACEHOLDERS = {DATA_PRIVACY: (PRIVACY_PLACEHOLDER, "Data privacy launch"),
+                 DEEP_LINKING: (DEEP_LINKING_PLACEHOLDER, "")}
 #: The least time an ended launch's row is kept, whatever LAUNCH_SESSION_KEEP_DAYS says: a tab opened after its
 #: time ran out is told so with a link back to the LMS, inside the LMS's frame, and both come from that row.
 ENDED_LAUNCH_GRACE = timedelta(days=1)
 
 
-def _privacy_placeholder(platform_id: int, deployment_pk: int, launch_id: str, now: datetime) -> int:
-    """Create the course row one privacy launch session hangs on (no enrolment, no content: it holds nothing).
+def gets_placeholder(facts: LaunchFacts) -> bool:
+    """Tell whether the launch hangs on a placeholder course of its own (a privacy or Deep Linking one, no context)."""
+    return not facts.has_context and facts.message_type in _PLACEHOLDERS
+
+
+def is_placeholder(course: Course) -> bool:
+    """Tell whether the course is one launch's placeholder, not a course of the platform's."""
+    return course.context_id.startswith(PLACEHOLDER)
+
+
+def _placeholder(platform_id: int, deployment_pk: int, message_type: str, launch_id: str, now: datetime) -> int:
+    """Create the course row one launch session hangs on (no enrolment, no content: it holds nothing of anyone).
 
     Its context id carries the launch's own random id, so no other launch ever finds it. Placeholders whose
     session ended more than ENDED_LAUNCH_GRACE ago are removed here, so they do not pile up.
     """
-    # One statement: the expired sessions go with their course (ON DELETE CASCADE, SQLite's foreign keys are on).
+    # One statement: the expired sessions (and a picker's placements) go with their course (ON DELETE CASCADE,
+    # SQLite's foreign keys are on).
     db.session.execute(sa.delete(_COURSE).where(
         _COURSE.c.deployment_id == deployment_pk,
-        _COURSE.c.context_id.startswith(PRIVACY_PLACEHOLDER, autoescape=True),
+        _COURSE.c.context_id.startswith(PLACEHOLDER, autoescape=True),
         ~sa.exists().where(LaunchSession.course_id == _COURSE.c.id,
                            LaunchSession.expires_at > now - ENDED_LAUNCH_GRACE)))
+    prefix, title = _PLACEHOLDERS[message_type]
     return db.session.execute(
         sa.insert(_COURSE).values(platform_id=platform_id, deployment_id=deployment_pk,
-                                  context_id=PRIVACY_PLACEHOLDER + launch_id, title="Data privacy launch", label="",
+                                  context_id=prefix + launch_id, title=title, label="",
                                   created_at=now, last_launch_at=now)
         .returning(_COURSE.c.id)
     ).scalar_one()

@@ -46,12 +46,13 @@ from ..models import (
 from ..models.outbox import PENDING
 from .content import course_content, course_pack
 from .errors import N_, Forbidden, NotFound, ServiceError
-from .launches import PRIVACY_PLACEHOLDER
+from .launches import PLACEHOLDER
 from .mastery import OVERRIDE_NOTE, OVERRIDE_REASON, lock_learner_row
 from .permissions import Action, Actor, actor_of, may, require
 from .storage import delete_files, evidence_store
 
-#: The one course every launch without a context shared before privacy launches got their own placeholder.
+#: The one course every launch without a context shared before privacy and Deep Linking launches got their own
+#: placeholder.
 LEGACY_SHARED_CONTEXT = "no-context"
 PERSON_FORMAT = "pathways-personal-data"
 COURSE_FORMAT = "pathways-course-data"
@@ -409,15 +410,15 @@ def _enrolled_courses(person_id: int, where: Any) -> list[Course]:
 
     Not only through Enrollment: a row written for a person whose enrolment is gone (before writers re-checked
     it under the learner's lock) must still be found by an export or an erase. The union over every person
-    table (`_person_tables`, read from the schema) finds it. A privacy launch's own placeholder course holds
-    only that launch's session, not data about anyone: it is no course of theirs.
+    table (`_person_tables`, read from the schema) finds it. A privacy or Deep Linking launch's own placeholder
+    course holds only that launch's session (and a picker's placements), not data about anyone: no course of theirs.
     """
     # Asked per course (EXISTS on each table's course_id, person_id index), not as one list of the person's rows:
     # most tables' indexes lead with the course, so a person-first read would scan them whole.
     held = sa.or_(*(sa.exists().where(table.c.course_id == Course.id, table.c.person_id == person_id)
                     for table in _person_tables()))
     return list(db.session.scalars(
-        sa.select(Course).where(where, ~Course.context_id.startswith(PRIVACY_PLACEHOLDER, autoescape=True), held)
+        sa.select(Course).where(where, ~Course.context_id.startswith(PLACEHOLDER, autoescape=True), held)
         .order_by(Course.id)
     ))
 
@@ -588,12 +589,13 @@ def _taught_courses(launch: LaunchSession, person: Person, action: Action) -> li
     roles may come from anywhere): the launcher's own active teacher enrolment in each course does, with the
     role table deciding for the role they hold there, and the person must be a student of that course (as in a
     course's own privacy page). The shared stand-in course of launches without a context, which older versions
-    made, grants nothing.
+    made, grants nothing, nor does a placeholder (which has no enrolment anyway).
     """
     teaching = db.session.execute(
         sa.select(Enrollment.course_id, Enrollment.lti_roles).join(Course, Course.id == Enrollment.course_id)
         .where(Enrollment.person_id == launch.person_id, Enrollment.role == "teacher", Enrollment.active.is_(True),
-               Course.deployment_id == launch.deployment_id, Course.context_id != LEGACY_SHARED_CONTEXT)
+               Course.deployment_id == launch.deployment_id, Course.context_id != LEGACY_SHARED_CONTEXT,
+               ~Course.context_id.startswith(PLACEHOLDER, autoescape=True))
     ).all()
     allowed = [course_id for course_id, labels in teaching
                if may(Actor(launch.person_id, course_role([r.strip() for r in (labels or "").split(",")])), action)]

@@ -46,6 +46,7 @@ from ..services.launches import (
     course_roster,
     current_placement,
     end_launch,
+    is_placeholder,
     open_launch,
     open_launch_by_token,
     sign_launch_token,
@@ -90,7 +91,7 @@ def launch_blueprint(name: str, import_name: str) -> Blueprint:
                   "longest": current_app.config["LAUNCH_SESSION_MAX_SECONDS"]}
         if launch_id in held or not token:
             g.launch = open_launch(launch_id, held, now=utcnow(), answering=answering, **window)
-            _privacy_launch_pages_only(endpoint)
+            _launch_pages_only(endpoint)
             return
         # A cookie-less launch (platform storage): the signed token in the URL or form stands in for the session.
         # It lives minutes; each page renews it, so only an idle tab runs out.
@@ -99,7 +100,7 @@ def launch_blueprint(name: str, import_name: str) -> Blueprint:
             launch_id, token, secret_key=secret_key, max_age=current_app.config["LAUNCH_TOKEN_SECONDS"], now=utcnow(),
             answering=answering, **window)
         g.launch_token = sign_launch_token(g.launch.id, secret_key, g.launch_binding)
-        _privacy_launch_pages_only(endpoint)
+        _launch_pages_only(endpoint)
 
     @blueprint.before_request
     def csrf_for_launch():
@@ -161,11 +162,25 @@ PRIVACY_LAUNCH_ENDPOINTS = frozenset({
 })
 
 
-def _privacy_launch_pages_only(endpoint: str | None) -> None:
-    """Refuse a Data Privacy Launch's session every page but its own (it is about a person, not a course)."""
-    if g.launch.message_type == DATA_PRIVACY and endpoint not in PRIVACY_LAUNCH_ENDPOINTS:
-        raise Forbidden(N_("This launch opened only Pathways's data privacy controls. Open Pathways from your "
-                           "course for the rest."))
+#: What a Deep Linking request without a context may open: the picker and its answer (and leaving). Its course is
+#: a placeholder of its own, no course of the platform's: no roster, content or settings to see or change there.
+DEEP_LINKING_PLACEHOLDER_ENDPOINTS = frozenset({
+    "course.deep_link",
+    "course.deep_link_answer",
+    "course.sign_out",
+})
+
+
+def _launch_pages_only(endpoint: str | None) -> None:
+    """Refuse a Data Privacy Launch's session, or any session on a placeholder course, every page but its own."""
+    if g.launch.message_type == DATA_PRIVACY:
+        if endpoint not in PRIVACY_LAUNCH_ENDPOINTS:
+            # It is about a person, not a course.
+            raise Forbidden(N_("This launch opened only Pathways's data privacy controls. Open Pathways from your "
+                               "course for the rest."))
+    elif is_placeholder(g.launch.course) and endpoint not in DEEP_LINKING_PLACEHOLDER_ENDPOINTS:
+        raise Forbidden(N_("This launch opened only the page for adding Pathways to your LMS course. Open "
+                           "Pathways from your course for the rest."))
 
 
 def answers_question(*, run_on: str | None = None, run_length: int = 0) -> Callable[[F], F]:

@@ -1,0 +1,181 @@
+"""A Deep Linking request without a context claim: each opens only its own picker, on a placeholder course of its
+own, and no two teachers share a course (or a roster, a pack, placements) through it."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
+from lti_tool.extensions import db
+from lti_tool.models import Course, Enrollment, LaunchSession, Person, Placement
+from lti_tool.services.content import demo_pack_data, import_pack
+from tests.support import CLAIM, SandboxActions, parse_form, submit_form
+
+DL = "LtiDeepLinkingRequest"
+PRIVACY_LAUNCH = "DataPrivacyLaunchRequest"
+ONLY_THE_PICKER = "This launch opened only the page for adding Pathways to your LMS course."
+UNIT_OPTION = 'name="option" value="u-'
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _picker_without_context(sandbox, as_: str = "teacher"):
+    page = sandbox.launch(as_, message_type=DL, claim_overrides={CLAIM + "context": None})
+    assert page.status_code == 200, page.text[:500]
+    assert "/deep-link" in page.url
+    return page
+
+
+def _second_teacher(sandbox) -> str:
+    sandbox.platform.add_user("teacher-2", roles=["Instructor"], name="Tomás Vidal", context_id="math-7")
+    return "teacher-2"
+
+
+def _base(page) -> str:
+    return re.search(r"/c/[^/?]+", page.url).group(0)
+
+
+def _get(page, tool, path: str):
+    return page.http.get(tool.url(_base(page) + path), timeout=30)
+
+
+def _post(page, tool, path: str, files=None, **values: str):
+    """POST to a path of the page's launch with the picker form's CSRF token, as a hand-made form would."""
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    return page.http.post(tool.url(_base(page) + path), data={"csrf_token": token, **values}, files=files,
+                          timeout=30)
+
+
+def _launch_course(tool, page) -> Course:
+    launch_id = _base(page)[len("/c/"):]
+    with tool.app.app_context():
+        course = db.session.get(Course, db.session.get(LaunchSession, launch_id).course_id)
+        db.session.expunge(course)
+        return course
+
+
+def _members(tool, course_id: int) -> list[str]:
+    with tool.app.app_context():
+        return sorted(db.session.scalars(sa.select(Person.sub).join(Enrollment, Enrollment.person_id == Person.id)
+                                         .where(Enrollment.course_id == course_id)))
+
+
+def _send_back(page):
+    """Post the picker's answer, and the signed response it leads to, back to the LMS; return the LMS's page."""
+    returning = submit_form(page, "/deep-link", title_plan="Pathways plan")
+    assert returning.status_code == 200, returning.text[:500]
+    action, fields = parse_form(returning.text, returning.url)
+    return returning.http.post(action, data=fields, timeout=30)
+
+
+def test_two_teachers_deep_linking_without_a_context_share_no_course_roster_or_pack(sandbox, tool):
+    first = _picker_without_context(sandbox, "teacher")
+    second = _picker_without_context(sandbox, _second_teacher(sandbox))
+    mine, theirs = _launch_course(tool, first), _launch_course(tool, second)
+    assert mine.id != theirs.id
+    # Neither joined a course anyone can find: no enrolment, and no shared "no-context" course.
+    assert _members(tool, mine.id) == [] and _members(tool, theirs.id) == []
+    with tool.app.app_context():
+        assert not db.session.scalar(sa.select(sa.func.count()).select_from(Course)
+                                     .where(Course.context_id == "no-context"))
+    # One cannot give their course a pack the other's picker then offers.
+    assert _post(first, tool, "/content/demo").status_code == 403
+    assert UNIT_OPTION not in _picker_without_context(sandbox, "teacher-2").text
+    # Nor see the other in a roster.
+    roster = _get(second, tool, "/")
+    assert roster.status_code == 403 and "Tomás" not in roster.text
+
+
+def test_a_deep_linking_session_without_a_context_opens_only_the_picker(sandbox, tool):
+    page = _picker_without_context(sandbox)
+    pack = json.dumps(demo_pack_data(_now().date())).encode()
+    refused = {
+        "teacher home": _get(page, tool, "/"),
+        "class view": _get(page, tool, "/class"),
+        "content export": _get(page, tool, "/content/export"),
+        "privacy page": _get(page, tool, "/privacy/"),
+        "roster sync": _post(page, tool, "/roster/sync"),
+        "content upload": _post(page, tool, "/content/import", files={"pack": ("pack.json", pack)}),
+        "demo pack": _post(page, tool, "/content/demo"),
+    }
+    for name, response in refused.items():
+        assert response.status_code == 403, name
+        assert ONLY_THE_PICKER in response.text, name
+    # The picker still opens, and the session still signs out.
+    assert _get(page, tool, "/deep-link").status_code == 200
+    with tool.app.app_context():
+        course = db.session.get(Course, _launch_course(tool, page).id)
+        assert course.roster_sync_due_at is None and course.memberships_url is None and course.lineitems_url is None
+
+
+def test_the_picker_without_a_context_offers_the_learning_plan_and_sends_it_back(make_tool):
+    tool = make_tool(DEFAULT_COURSE_PACK="demo")  # which a real course launched now would get
+    sandbox = SandboxActions(tool)
+    page = _picker_without_context(sandbox)
+    assert "<h1>Add Pathways to your course</h1>" in page.text
+    assert 'value="plan"' in page.text and UNIT_OPTION not in page.text
+    assert _send_back(page).status_code == 200
+    (item,) = tool.platform.deep_link_responses[-1]["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"]
+    assert item["title"] == "Pathways plan" and item["custom"]["pathways_placement"]
+    # The LMS placed the link in its course; a student opening it lands in that course's plan.
+    placed = [link_id for link_id, link in tool.platform.courses["math-7"].resource_links.items()
+              if link.title == "Pathways plan"]
+    student = sandbox.launch("student", resource_link_id=placed[0])
+    assert student.status_code == 200 and "Pathways plan" in student.text
+
+
+def test_an_old_shared_no_context_course_grants_nothing_new(sandbox, tool):
+    # What earlier versions left: one course every Deep Linking request without a context joined, with a pack.
+    assert sandbox.launch("teacher").status_code == 200
+    with tool.app.app_context():
+        math = db.session.scalars(sa.select(Course).where(Course.context_id == "math-7")).one()
+        shared = Course(platform_id=math.platform_id, deployment_id=math.deployment_id, context_id="no-context",
+                        title="Untitled course", label="")
+        db.session.add(shared)
+        db.session.flush()
+        sam = Person(platform_id=math.platform_id, sub="teacher-elsewhere", name="Sam Lee")
+        db.session.add(sam)
+        db.session.flush()
+        db.session.add(Enrollment(course_id=shared.id, person_id=sam.id, role="teacher", lti_roles="Instructor",
+                                  active=True))
+        db.session.commit()
+        shared_id = shared.id
+        import_pack(shared_id, demo_pack_data(_now().date()), now=_now())
+    page = _picker_without_context(sandbox)
+    assert UNIT_OPTION not in page.text  # the old course's units are not offered
+    assert _launch_course(tool, page).id != shared_id
+    assert _members(tool, shared_id) == ["teacher-elsewhere"]  # nobody joined it
+    assert _send_back(page).status_code == 200
+    with tool.app.app_context():
+        assert not db.session.scalar(sa.select(sa.func.count()).select_from(Placement)
+                                     .where(Placement.course_id == shared_id))
+
+
+def test_a_teachers_own_data_lists_no_placeholder_and_old_placeholders_are_removed(sandbox, tool):
+    assert sandbox.launch("teacher").status_code == 200
+    first = _picker_without_context(sandbox)
+    assert _send_back(first).status_code == 200
+    placeholder = _launch_course(tool, first)
+    teacher = sandbox.sub("teacher")
+    own = sandbox.launch("teacher", message_type=PRIVACY_LAUNCH, claim_overrides={
+        CLAIM + "context": None, CLAIM + "resource_link": None, CLAIM + "for_user": {"user_id": teacher}})
+    assert own.status_code == 200, own.text[:500]
+    link = re.search(r'href="([^"]*/privacy/my-data\.json[^"]*)"', own.text).group(1).replace("&amp;", "&")
+    data = own.http.get(tool.url(link) if link.startswith("/") else link, timeout=30).json()
+    assert [c["course"]["context_id"] for c in data["courses"]] == ["math-7"]
+    # A day after its session ended, the next launch that needs a placeholder removes it with its placements.
+    with tool.app.app_context():
+        db.session.execute(sa.update(LaunchSession).where(LaunchSession.course_id == placeholder.id)
+                           .values(expires_at=_now() - timedelta(days=1, minutes=1)))
+        db.session.commit()
+    _picker_without_context(sandbox)
+    with tool.app.app_context():
+        assert db.session.get(Course, placeholder.id) is None
+        assert not db.session.scalar(sa.select(sa.func.count()).select_from(Placement)
+                                     .where(Placement.course_id == placeholder.id))
+        assert db.session.scalars(sa.select(Course.context_id).order_by(Course.id)).all()[0] == "math-7"
