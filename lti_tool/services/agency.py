@@ -225,8 +225,9 @@ def add_goal(course_id: int, person_id: int, *, title: str, why: str, by_date: s
 def update_goal(course_id: int, person_id: int, goal_id: int, *, title: str, why: str, by_date: str,
                 skill_ids: Sequence[str], now: datetime) -> GoalView:
     """Change one of the student's own goals."""
-    goal = _own_goal(course_id, person_id, goal_id)
-    for name, value in _goal_fields(course_id, title, why, by_date, skill_ids).items():
+    fields = _goal_fields(course_id, title, why, by_date, skill_ids)
+    goal = _locked_own_goal(course_id, person_id, goal_id, now)
+    for name, value in fields.items():
         setattr(goal, name, value)
     db.session.commit()
     return _goal_view(goal, _skill_names(course_id), now.date())
@@ -234,21 +235,33 @@ def update_goal(course_id: int, person_id: int, goal_id: int, *, title: str, why
 
 def set_goal_done(course_id: int, person_id: int, goal_id: int, done: bool, *, now: datetime) -> GoalView:
     """Mark one of the student's own goals done (or not done again)."""
-    goal = _own_goal(course_id, person_id, goal_id)
+    goal = _locked_own_goal(course_id, person_id, goal_id, now)
     goal.done = bool(done)
     db.session.commit()
     return _goal_view(goal, _skill_names(course_id), now.date())
 
 
-def delete_goal(course_id: int, person_id: int, goal_id: int, *, confirmed: bool) -> str:
+def delete_goal(course_id: int, person_id: int, goal_id: int, *, confirmed: bool, now: datetime) -> str:
     """Delete one of the student's own goals (the form must be confirmed: it cannot be undone); return its title."""
-    goal = _own_goal(course_id, person_id, goal_id)
     if not confirmed:
+        _own_goal(course_id, person_id, goal_id)  # no such goal is said first, as before the box is looked at
         raise ServiceError(N_("Tick the box to confirm that this goal should be deleted."))
+    goal = _locked_own_goal(course_id, person_id, goal_id, now)
     title = goal.title
     db.session.delete(goal)
     db.session.commit()
     return title
+
+
+def _locked_own_goal(course_id: int, person_id: int, goal_id: int, now: datetime) -> StudentGoal:
+    """Take the learner's lock, then read their goal: a change of it writes the goal as it is now, or says why not.
+
+    Read before the lock, a goal deleted meanwhile (by the student's other tab, or with all their data by a
+    teacher) made the change's UPDATE or DELETE meet no row: a server error, or "Goal deleted" to a student whose
+    data was. Under the lock, as add_goal: their data gone is LEARNER_GONE, the goal gone is "no such goal".
+    """
+    lock_learner_row(course_id, person_id, now)
+    return _own_goal(course_id, person_id, goal_id)
 
 
 def student_plan_goals(course_id: int, person_id: int) -> list[Goal]:

@@ -141,8 +141,7 @@ def save_goal(goal_id: int):
     try:
         goal = agency.update_goal(g.launch.course_id, person_id, goal_id, **_goal_form(), now=utcnow())
     except ServiceError as exc:
-        if exc.status == 404:
-            raise
+        _form_refused(exc)
         flash(translated(exc), "error")
         editing = agency.my_goal(g.launch.course_id, person_id, goal_id, now=utcnow(), language=page_language())
         return _goals_page(person_id, editing=editing, typed=_goal_form(), error_field=exc.form_field)
@@ -154,7 +153,12 @@ def save_goal(goal_id: int):
 def goal_done(goal_id: int):
     """Mark a goal done, or not done again."""
     person_id = require_student()
-    goal = agency.set_goal_done(g.launch.course_id, person_id, goal_id, request.form.get("done") != "0", now=utcnow())
+    try:
+        goal = agency.set_goal_done(g.launch.course_id, person_id, goal_id, request.form.get("done") != "0",
+                                    now=utcnow())
+    except ServiceError as exc:
+        _form_refused(exc)  # the goal or the student's data is gone: the error page, with the lock let go
+        raise
     flash(gettext("Well done: “%(title)s” is done.", title=goal.title) if goal.done
           else gettext("“%(title)s” is open again.", title=goal.title), "success")
     return redirect(url_for("agency.goals"), code=303)
@@ -166,10 +170,9 @@ def delete_goal(goal_id: int):
     person_id = require_student()
     try:
         title = agency.delete_goal(g.launch.course_id, person_id, goal_id,
-                                   confirmed=request.form.get("confirm") == "yes")
+                                   confirmed=request.form.get("confirm") == "yes", now=utcnow())
     except ServiceError as exc:
-        if exc.status == 404:
-            raise
+        _form_refused(exc)
         flash(translated(exc), "error")
         return _goals_page(person_id, error_field=f"confirm-{goal_id}")
     flash(gettext("Goal deleted: %(title)s", title=title), "success")

@@ -79,6 +79,47 @@ def test_a_student_whose_goal_or_reflection_is_refused_lands_on_the_error_with_w
     assert _attr(browser, "reflect-answer-0", "value") == "Drawing the fractions helped"
 
 
+# Run in each page before its own scripts: note the status region as the page was parsed, before any script ran.
+_NOTE_FLASHES_AT_LOAD = """
+document.addEventListener("readystatechange", function () {
+  if (document.readyState !== "interactive") { return; }
+  var region = document.getElementById("flashes");
+  window.__flashesAtLoad = region && {node: region, text: region.textContent.trim(), role: region.getAttribute("role")};
+});
+"""
+
+_ANNOUNCED = """
+const region = document.getElementById("flashes"), atLoad = window.__flashesAtLoad;
+return {sameRegion: !!atLoad && atLoad.node === region, textAtLoad: atLoad && atLoad.text, roleAtLoad: atLoad && atLoad.role,
+        text: region.textContent.trim(), focusInRegion: region.contains(document.activeElement),
+        focusOnBody: document.activeElement === document.body,
+        shownAfter: (document.getElementById("flashes-shown") || {textContent: ""}).textContent.trim()};
+"""
+
+
+def test_a_students_success_message_is_announced_by_the_status_region_without_moving_the_focus(browser, tool):
+    # A live region is announced when it changes, not for what it holds as the page loads: the message used to be
+    # in the region from the start, so a screen reader said nothing after "Add my goal" (WCAG 4.1.3).
+    _teacher_sets_up_the_demo_pack(browser, tool)
+    launch_as(browser, tool, STUDENT)
+    _click(browser, _link("My goals"))
+    browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": _NOTE_FLASHES_AT_LOAD})
+    browser.find_element(By.ID, "goal-title-new").send_keys("Master fractions")
+    _click(browser, _button("Add my goal"))
+    # Sighted people (and browsers without script) see the message from the start.
+    assert "Goal added: Master fractions" in browser.find_element(By.TAG_NAME, "main").text
+    wait(browser, lambda b: "Goal added: Master fractions" in b.execute_script(_ANNOUNCED)["text"], seconds=10)
+
+    found = browser.execute_script(_ANNOUNCED)
+    # The status region was in the page, empty, when it loaded; the message came into it afterwards.
+    assert (found["sameRegion"], found["roleAtLoad"], found["textAtLoad"]) == (True, "status", ""), found
+    assert found["text"] == "Goal added: Master fractions"
+    assert found["shownAfter"] == ""  # read once in the page, not twice
+    assert browser.find_element(By.ID, "flashes").is_displayed()  # still on screen, where it was
+    assert not found["focusInRegion"] and found["focusOnBody"], found
+    assert not browser.title.startswith("Error")
+
+
 def test_a_teachers_refused_settings_and_course_map_forms_put_the_focus_on_the_problem(browser, tool):
     home = _teacher_sets_up_the_demo_pack(browser, tool)
     base = home.split("?")[0].rstrip("/") + "/"

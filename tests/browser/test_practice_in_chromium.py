@@ -108,7 +108,9 @@ def test_after_two_misses_the_student_sees_a_way_to_learn_it_and_can_ask_the_tea
     assert video.get_attribute("href").startswith("https://example.org/pathways/math7/videos/")
     audit.check("feedback after two misses")
     _click(browser, browser.find_element(By.XPATH, "//button[normalize-space()='Ask my teacher']"))
-    assert "asked for help with Equivalent fractions" in browser.find_element(By.CSS_SELECTOR, ".flashes").text
+    # The message comes into the status region a moment after the page loads (templates/_flashes.html).
+    wait(browser, ec.text_to_be_present_in_element((By.CSS_SELECTOR, ".flashes"),
+                                                   "asked for help with Equivalent fractions"))
     audit.check("practice after asking the teacher")
     teacher_home = _launch_as(browser, tool, TEACHER).split("?")[0].rstrip("/")
     browser.get(teacher_home + "/class/needs-help")

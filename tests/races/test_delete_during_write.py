@@ -13,11 +13,19 @@ import pytest
 import sqlalchemy as sa
 
 from lti_tool.extensions import db
-from lti_tool.models import Enrollment, Evidence, LaunchSession, Reflection, ScoreOutbox, StudentGoal
+from lti_tool.models import (
+    Enrollment,
+    Evidence,
+    LaunchSession,
+    Reflection,
+    ScoreOutbox,
+    SkillMastery,
+    StudentGoal,
+)
 from lti_tool.models.base import utcnow
 from lti_tool.services import agency, privacy
 from lti_tool.services.errors import NotFound
-from tests.races.support import demo_course
+from tests.races.support import DemoCourse, demo_course
 from tests.web.test_evidence_files import tiny_png
 
 
@@ -229,3 +237,125 @@ def test_a_teachers_write_about_a_student_under_way_when_another_deletes_them_le
                 for model in (ReportComment, SkillAssignment)}
         db.session.remove()
     assert left == dict.fromkeys(left, 0), left
+
+
+# --- Changing a goal that is already there: edit, mark done, delete ---------------------------------------------
+
+
+def _own_goal_id(tool, course_id: int, student: int, title: str = "Finish fractions") -> int:
+    with tool.app.app_context():
+        goal_id = agency.add_goal(course_id, student, title=title, why="For the test", by_date="", skill_ids=[],
+                                  now=utcnow()).id
+        db.session.remove()
+    return goal_id
+
+
+GOAL_CHANGES = {
+    "edit": lambda c, s, g: agency.update_goal(c, s, g, title="Finish fractions by Friday", why="For the test",
+                                               by_date="", skill_ids=[], now=utcnow()),
+    "done": lambda c, s, g: agency.set_goal_done(c, s, g, True, now=utcnow()),
+    "delete": lambda c, s, g: agency.delete_goal(c, s, g, confirmed=True, now=utcnow()),
+}
+
+
+def _hold_goal_change(monkeypatch) -> tuple[threading.Event, threading.Event]:
+    """Hold the "writer" thread at its first step on the goal: once it has read the goal, or before it locks.
+
+    The change used to read the goal without the learner's lock and write it later; it now locks first. Either
+    way the held writer has begun and not yet written, and what the test does meanwhile happens in between.
+    """
+    reached, go = threading.Event(), threading.Event()
+
+    def pause() -> None:
+        if threading.current_thread().name == "writer" and not reached.is_set():
+            reached.set()
+            go.wait(10)
+
+    read, lock = agency._own_goal, agency.lock_learner_row
+
+    def after_read(*args, **kwargs):
+        found = read(*args, **kwargs)
+        pause()
+        return found
+
+    def before_lock(*args, **kwargs):
+        pause()
+        return lock(*args, **kwargs)
+
+    monkeypatch.setattr(agency, "_own_goal", after_read)
+    monkeypatch.setattr(agency, "lock_learner_row", before_lock)
+    return reached, go
+
+
+def _goal_change_while(sandbox, tool, monkeypatch, change: str, meanwhile) -> tuple[DemoCourse, int, object]:
+    """Start a change of the demo student's goal, run `meanwhile(course, goal_id)` while it is held, let it end;
+    return the course, the goal's id and what the change returned or raised."""
+    course = demo_course(sandbox, tool)
+    goal_id = _own_goal_id(tool, course.course_id, course.student)
+    reached, go = _hold_goal_change(monkeypatch)
+    outcome: list[object] = []
+    thread = _start_writer(tool, lambda: GOAL_CHANGES[change](course.course_id, course.student, goal_id), outcome)
+    assert reached.wait(10)
+    meanwhile(course, goal_id)
+    go.set()
+    thread.join(30)
+    assert not thread.is_alive() and len(outcome) == 1
+    return course, goal_id, outcome[0]
+
+
+def _in_app(tool, call) -> None:
+    with tool.app.app_context():
+        call()
+        db.session.remove()
+
+
+@pytest.mark.parametrize("change", sorted(GOAL_CHANGES))
+def test_a_goal_change_under_way_when_the_teacher_deletes_the_student_says_so_and_leaves_nothing(
+        sandbox, tool, monkeypatch, change):
+    # It used to fail with a server error (the goal's UPDATE or DELETE met no row), or tell the student their
+    # goal was deleted when all their data was.
+    def teacher_deletes(course, goal_id):
+        def delete():
+            launch = db.session.scalars(sa.select(LaunchSession).where(LaunchSession.person_id == course.teacher)
+                                        ).first()
+            privacy.delete_student(launch, course.student, confirmed=True, now=utcnow())
+        _in_app(tool, delete)
+
+    course, goal_id, outcome = _goal_change_while(sandbox, tool, monkeypatch, change, teacher_deletes)
+    assert isinstance(outcome, NotFound), repr(outcome)[:300]
+    assert "Your data in this course has been deleted, so this was not saved." in outcome.message
+    with tool.app.app_context():
+        left = {model.__tablename__: db.session.scalar(
+                    sa.select(sa.func.count()).select_from(model).where(model.person_id == course.student))
+                for model in (Enrollment, StudentGoal, SkillMastery)}
+        db.session.remove()
+    assert left == dict.fromkeys(left, 0), left
+
+
+@pytest.mark.parametrize("change", sorted(GOAL_CHANGES))
+def test_a_goal_change_under_way_when_another_tab_deletes_the_goal_says_there_is_no_such_goal(
+        sandbox, tool, monkeypatch, change):
+    def other_tab_deletes(course, goal_id):
+        _in_app(tool, lambda: GOAL_CHANGES["delete"](course.course_id, course.student, goal_id))
+
+    _, goal_id, outcome = _goal_change_while(sandbox, tool, monkeypatch, change, other_tab_deletes)
+    assert isinstance(outcome, NotFound), repr(outcome)[:300]
+    assert outcome.message == "There is no such goal in your plan."
+    with tool.app.app_context():
+        assert db.session.get(StudentGoal, goal_id) is None
+        db.session.remove()
+
+
+@pytest.mark.parametrize(("held", "other"), [("edit", "done"), ("done", "edit")])
+def test_a_goal_edited_in_one_tab_and_marked_done_in_another_keeps_both(sandbox, tool, monkeypatch, held, other):
+    # Each change writes the columns it changes only, so neither undoes the other whichever commits first.
+    def other_tab_changes(course, goal_id):
+        _in_app(tool, lambda: GOAL_CHANGES[other](course.course_id, course.student, goal_id))
+
+    _, goal_id, outcome = _goal_change_while(sandbox, tool, monkeypatch, held, other_tab_changes)
+    assert isinstance(outcome, agency.GoalView), repr(outcome)[:300]
+    assert (outcome.title, outcome.done) == ("Finish fractions by Friday", True)
+    with tool.app.app_context():
+        goal = db.session.get(StudentGoal, goal_id)
+        assert (goal.title, goal.why, goal.done) == ("Finish fractions by Friday", "For the test", True)
+        db.session.remove()

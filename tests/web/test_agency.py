@@ -126,6 +126,24 @@ def test_student_adds_edits_and_completes_a_goal_that_no_other_student_can_see_o
     assert "You have not set any goals of your own yet." in deleted.text
 
 
+def test_a_success_message_is_on_the_page_without_script_next_to_an_empty_status_region_its_script_fills(
+        sandbox, tool):
+    # A screen reader announces a status region when it changes after load (browser test in
+    # tests/browser/test_form_errors_and_controls_in_chromium.py); without script the message is simply shown.
+    _setup_course(sandbox)
+    goals = _open(sandbox.launch("student"), tool, "My goals")
+    added = submit_form(goals, "/goals", title="Fractions by the test", why="", by_date="", skill_ids=[])
+    assert '<div class="flashes" id="flashes" role="status" aria-live="polite"></div>' in added.text
+    shown = re.search(r'<div class="flashes-shown" id="flashes-shown">(.*?)</div>', added.text, re.S).group(1)
+    assert re.fullmatch(r'\s*<p class="notice">Goal added: Fractions by the test</p>\s*', shown)
+    script = re.search(r'<script src="([^"]+)" defer></script>', added.text).group(1)
+    assert script.startswith("/static/")  # the tool's own address: the CSP's script-src 'self', no nonce needed
+    assert "script-src 'self'" in added.headers["Content-Security-Policy"]
+    served = added.http.get(tool.url(script), timeout=30)
+    assert served.status_code == 200 and "javascript" in served.headers["Content-Type"]
+    assert 'getElementById("flashes-shown")' in served.text
+
+
 def test_student_sends_evidence_the_teacher_accepts_at_proficient_and_the_gradebook_follows(sandbox, tool):
     _add_gradebook_placement(sandbox)
     teacher = _setup_course(sandbox)
