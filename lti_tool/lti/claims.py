@@ -60,6 +60,13 @@ def _text(value: object, limit: int = 500) -> str:
     return strip_control(value).strip()[:limit] if isinstance(value, str) else ""
 
 
+def _id_text(value: object) -> str:
+    """Return an id claim as text: a string, or a number some platforms send where the spec asks for a string."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    return _text(value, 255)
+
+
 def _mapping(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
@@ -104,7 +111,7 @@ def facts_from_claims(body: Mapping[str, Any], client_id: str) -> LaunchFacts:
     body = strip_control_deep(dict(body))
     context = _mapping(body.get(CLAIM + "context"))
     link = _mapping(body.get(CLAIM + "resource_link"))
-    link_id = _text(link.get("id"), 255) or None
+    link_id = _id_text(link.get("id")) or None
     context_id = _text(context.get("id"), 255) or (f"link:{link_id}" if link_id else "no-context")
     nrps = _mapping(body.get(NRPS_CLAIM))
     ags = _mapping(body.get(AGS_CLAIM))

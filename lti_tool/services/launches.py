@@ -88,6 +88,11 @@ def accept_launch(
     facts = facts_from_claims(claims, client_id)
     if facts.message_type not in (RESOURCE_LINK, DEEP_LINKING, DATA_PRIVACY):
         return AcceptedLaunch(LaunchOutcome.UNSUPPORTED, facts)
+    if facts.message_type == RESOURCE_LINK and not facts.has_context and not facts.resource_link_id:
+        # Neither a course nor a link to scope it to (an id of blanks or control characters): no course to open,
+        # and joining a shared stand-in would make everyone who sent one classmates.
+        raise ServiceError(N_("This launch names neither a course nor a link (its ids are empty). Ask your LMS "
+                              "administrator to check how the tool is set up."))
     if facts.access is Access.NONE or (facts.message_type == DEEP_LINKING and facts.access is not Access.TEACHER):
         return AcceptedLaunch(LaunchOutcome.NO_ACCESS, facts)
     launch = record_launch(
@@ -188,9 +193,19 @@ def gets_placeholder(facts: LaunchFacts) -> bool:
     return not facts.has_context and facts.message_type in _PLACEHOLDERS
 
 
+#: Every placeholder's prefix, matched in full: a course made before claims were cleaned of control characters
+#: (release 0.1.0) may have a context id that starts with the bare mark, and it is a real course.
+PLACEHOLDER_PREFIXES = tuple(prefix for prefix, _ in _PLACEHOLDERS.values())
+
+
 def is_placeholder(course: Course) -> bool:
     """Tell whether the course is one launch's placeholder, not a course of the platform's."""
-    return course.context_id.startswith(PLACEHOLDER)
+    return course.context_id.startswith(PLACEHOLDER_PREFIXES)
+
+
+def placeholder_course(context_id: sa.ColumnElement) -> sa.ColumnElement[bool]:
+    """Return the SQL condition "this context id is a placeholder's" (`is_placeholder`)."""
+    return sa.or_(*(context_id.startswith(prefix, autoescape=True) for prefix in PLACEHOLDER_PREFIXES))
 
 
 def _placeholder(platform_id: int, deployment_pk: int, message_type: str, launch_id: str, now: datetime) -> int:
@@ -203,7 +218,7 @@ def _placeholder(platform_id: int, deployment_pk: int, message_type: str, launch
     # SQLite's foreign keys are on).
     db.session.execute(sa.delete(_COURSE).where(
         _COURSE.c.deployment_id == deployment_pk,
-        _COURSE.c.context_id.startswith(PLACEHOLDER, autoescape=True),
+        placeholder_course(_COURSE.c.context_id),
         ~sa.exists().where(LaunchSession.course_id == _COURSE.c.id,
                            LaunchSession.expires_at > now - ENDED_LAUNCH_GRACE)))
     prefix, title = _PLACEHOLDERS[message_type]

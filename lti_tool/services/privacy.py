@@ -46,7 +46,7 @@ from ..models import (
 from ..models.outbox import PENDING
 from .content import course_content, course_pack
 from .errors import N_, Forbidden, NotFound, ServiceError
-from .launches import PLACEHOLDER
+from .launches import placeholder_course
 from .mastery import OVERRIDE_NOTE, OVERRIDE_REASON, lock_learner_row
 from .permissions import Action, Actor, actor_of, may, require
 from .storage import delete_files, evidence_store
@@ -418,7 +418,7 @@ def _enrolled_courses(person_id: int, where: Any) -> list[Course]:
     held = sa.or_(*(sa.exists().where(table.c.course_id == Course.id, table.c.person_id == person_id)
                     for table in _person_tables()))
     return list(db.session.scalars(
-        sa.select(Course).where(where, ~Course.context_id.startswith(PLACEHOLDER, autoescape=True), held)
+        sa.select(Course).where(where, ~placeholder_course(Course.context_id), held)
         .order_by(Course.id)
     ))
 
@@ -595,7 +595,7 @@ def _taught_courses(launch: LaunchSession, person: Person, action: Action) -> li
         sa.select(Enrollment.course_id, Enrollment.lti_roles).join(Course, Course.id == Enrollment.course_id)
         .where(Enrollment.person_id == launch.person_id, Enrollment.role == "teacher", Enrollment.active.is_(True),
                Course.deployment_id == launch.deployment_id, Course.context_id != LEGACY_SHARED_CONTEXT,
-               ~Course.context_id.startswith(PLACEHOLDER, autoescape=True))
+               ~placeholder_course(Course.context_id))
     ).all()
     allowed = [course_id for course_id, labels in teaching
                if may(Actor(launch.person_id, course_role([r.strip() for r in (labels or "").split(",")])), action)]

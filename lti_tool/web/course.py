@@ -165,6 +165,7 @@ PRIVACY_LAUNCH_ENDPOINTS = frozenset({
 #: What a Deep Linking request without a context may open: the picker and its answer (and leaving). Its course is
 #: a placeholder of its own, no course of the platform's: no roster, content or settings to see or change there.
 DEEP_LINKING_PLACEHOLDER_ENDPOINTS = frozenset({
+    "course.home",  # only redirects to the picker
     "course.deep_link",
     "course.deep_link_answer",
     "course.sign_out",
@@ -268,6 +269,9 @@ def home():
     if launch.message_type == DATA_PRIVACY:
         # A privacy launch is about the person's data, not a course: it only opens the privacy pages.
         return redirect(url_for("privacy.home"), code=303)
+    if is_placeholder(launch.course):
+        # A Deep Linking request without a context: the picker is all it opens (the way back of its error pages).
+        return redirect(url_for("course.deep_link"), code=303)
     placement = current_placement(launch)
     pack = course_pack(launch.course_id)
     if launch.access == "teacher":

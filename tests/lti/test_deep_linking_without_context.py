@@ -87,15 +87,14 @@ def test_two_teachers_deep_linking_without_a_context_share_no_course_roster_or_p
     assert _post(first, tool, "/content/demo").status_code == 403
     assert UNIT_OPTION not in _picker_without_context(sandbox, "teacher-2").text
     # Nor see the other in a roster.
-    roster = _get(second, tool, "/")
-    assert roster.status_code == 403 and "Tomás" not in roster.text
+    home = _get(first, tool, "/")  # the course page, with its roster: the picker instead
+    assert home.url.endswith("/deep-link") and "Tomás" not in home.text
 
 
 def test_a_deep_linking_session_without_a_context_opens_only_the_picker(sandbox, tool):
     page = _picker_without_context(sandbox)
     pack = json.dumps(demo_pack_data(_now().date())).encode()
     refused = {
-        "teacher home": _get(page, tool, "/"),
         "class view": _get(page, tool, "/class"),
         "content export": _get(page, tool, "/content/export"),
         "privacy page": _get(page, tool, "/privacy/"),
@@ -106,8 +105,11 @@ def test_a_deep_linking_session_without_a_context_opens_only_the_picker(sandbox,
     for name, response in refused.items():
         assert response.status_code == 403, name
         assert ONLY_THE_PICKER in response.text, name
-    # The picker still opens, and the session still signs out.
+    # The picker still opens, and the session still signs out. The course page (where an error page's way back
+    # leads) is the picker.
     assert _get(page, tool, "/deep-link").status_code == 200
+    home = _get(page, tool, "/")
+    assert home.status_code == 200 and home.url.endswith("/deep-link") and ONLY_THE_PICKER not in home.text
     with tool.app.app_context():
         course = db.session.get(Course, _launch_course(tool, page).id)
         assert course.roster_sync_due_at is None and course.memberships_url is None and course.lineitems_url is None
@@ -168,14 +170,39 @@ def test_a_teachers_own_data_lists_no_placeholder_and_old_placeholders_are_remov
     link = re.search(r'href="([^"]*/privacy/my-data\.json[^"]*)"', own.text).group(1).replace("&amp;", "&")
     data = own.http.get(tool.url(link) if link.startswith("/") else link, timeout=30).json()
     assert [c["course"]["context_id"] for c in data["courses"]] == ["math-7"]
-    # A day after its session ended, the next launch that needs a placeholder removes it with its placements.
+    # A day after its session ended, the next launch that needs a placeholder removes it with its placements; not a
+    # real course whose context id began with the placeholders' mark (release 0.1.0 kept control characters).
     with tool.app.app_context():
         db.session.execute(sa.update(LaunchSession).where(LaunchSession.course_id == placeholder.id)
                            .values(expires_at=_now() - timedelta(days=1, minutes=1)))
+        old_course = Course(platform_id=placeholder.platform_id, deployment_id=placeholder.deployment_id,
+                            context_id="\x1f2019-algebra", title="Algebra 2019")
+        db.session.add(old_course)
         db.session.commit()
+        old_course_id = old_course.id
     _picker_without_context(sandbox)
     with tool.app.app_context():
+        assert db.session.get(Course, old_course_id) is not None
+        db.session.delete(db.session.get(Course, old_course_id))
+        db.session.commit()
         assert db.session.get(Course, placeholder.id) is None
         assert not db.session.scalar(sa.select(sa.func.count()).select_from(Placement)
                                      .where(Placement.course_id == placeholder.id))
         assert db.session.scalars(sa.select(Course.context_id).order_by(Course.id)).all()[0] == "math-7"
+
+
+def test_a_link_launch_without_a_context_whose_link_id_is_blank_is_refused_and_joins_no_shared_course(sandbox, tool):
+    # Such a launch fell back to the deployment's shared "no-context" course: everyone who sent one became
+    # classmates there. An id of blanks or control characters names no link: refused, with no session.
+    for blank in ("   ", "\x1f\x01"):
+        page = sandbox.launch("student", claim_overrides={CLAIM + "context": None,
+                                                          CLAIM + "resource_link": {"id": blank}})
+        assert page.status_code == 400, page.text[:300]
+        assert "This launch names neither a course nor a link" in page.text
+    # A number where the spec asks for a string is still an id: the launch is scoped to that link.
+    page = sandbox.launch("student", claim_overrides={CLAIM + "context": None, CLAIM + "resource_link": {"id": 12345}})
+    assert page.status_code == 200, page.text[:300]
+    assert _launch_course(tool, page).context_id == "link:12345"
+    with tool.app.app_context():
+        assert not db.session.scalars(sa.select(Course).where(Course.context_id == "no-context")).all()
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(LaunchSession)) == 1
