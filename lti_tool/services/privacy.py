@@ -166,14 +166,21 @@ def _student_enrollment(course_id: int, platform_id: int, person_id: int) -> Enr
 
 
 def _anonymise_if_unenrolled(person_ids: Iterable[int]) -> int:
-    """Erase name, email and sub of the given people who have no enrolment left anywhere."""
+    """Erase name, email and sub of the given people who have no enrolment left in a course.
+
+    An enrolment in the shared stand-in course older versions made (LEGACY_SHARED_CONTEXT) is no course of theirs:
+    it does not keep them from being anonymised, and their rows there go with them.
+    """
     erased = 0
     for person_id in set(person_ids):
-        enrolled = db.session.scalar(sa.select(sa.func.count()).select_from(Enrollment)
-                                     .where(Enrollment.person_id == person_id))
+        enrolled = db.session.scalar(
+            sa.select(sa.func.count()).select_from(Enrollment).join(Course, Course.id == Enrollment.course_id)
+            .where(Enrollment.person_id == person_id, Course.context_id != LEGACY_SHARED_CONTEXT)
+        )
         person = db.session.get(Person, person_id)
         if person is None or enrolled:
             continue
+        _erase_from_legacy_shared_courses(person)
         person.name = ""
         person.email = None
         person.sub = "deleted-" + secrets.token_hex(12)
@@ -182,6 +189,31 @@ def _anonymise_if_unenrolled(person_ids: Iterable[int]) -> int:
                            .execution_options(synchronize_session=False))
         erased += 1
     return erased
+
+
+def _erase_from_legacy_shared_courses(person: Person) -> None:
+    """Delete every row of the person in their platform's legacy shared stand-in courses (and its files).
+
+    No launch reaches those courses any more, so no writer races this (no learner lock). Files go before the
+    caller's commit, as in delete_student.
+    """
+    courses = list(db.session.scalars(
+        sa.select(Course.id).where(Course.platform_id == person.platform_id,
+                                   Course.context_id == LEGACY_SHARED_CONTEXT, _holds_rows_of(person.id))
+    ))
+    files: list[str] = []
+    for course_id in courses:
+        files += _file_keys(course_id, person.id)
+        _erase_person_in_course(course_id, person.id)
+    delete_files(files)
+
+
+def _holds_rows_of(person_id: int, tables: Iterable[sa.Table] | None = None) -> sa.ColumnElement[bool]:
+    """Tell (in SQL, per Course row) whether the course holds a row of the person in one of these person tables."""
+    # Asked per course (EXISTS on each table's course_id, person_id index), not as one list of the person's rows:
+    # most tables' indexes lead with the course, so a person-first read would scan them whole.
+    return sa.or_(*(sa.exists().where(table.c.course_id == Course.id, table.c.person_id == person_id)
+                    for table in (_person_tables() if tables is None else tables)))
 
 
 def _forget_launches_naming(person_id: int) -> int:
@@ -412,13 +444,16 @@ def _enrolled_courses(person_id: int, where: Any) -> list[Course]:
     it under the learner's lock) must still be found by an export or an erase. The union over every person
     table (`_person_tables`, read from the schema) finds it. A privacy or Deep Linking launch's own placeholder
     course holds only that launch's session (and a picker's placements), not data about anyone: no course of theirs.
+    Nor is the shared stand-in course older versions made (LEGACY_SHARED_CONTEXT) where the person has only an
+    enrolment and launch sessions (opening a privacy page or a picker once): it counts only where it holds
+    something more of theirs (a level, an answer …), which their right of access covers.
     """
-    # Asked per course (EXISTS on each table's course_id, person_id index), not as one list of the person's rows:
-    # most tables' indexes lead with the course, so a person-first read would scan them whole.
-    held = sa.or_(*(sa.exists().where(table.c.course_id == Course.id, table.c.person_id == person_id)
-                    for table in _person_tables()))
+    learning = [table for table in _person_tables()
+                if table.name not in (Enrollment.__tablename__, LaunchSession.__tablename__)]
     return list(db.session.scalars(
-        sa.select(Course).where(where, ~placeholder_course(Course.context_id), held)
+        sa.select(Course).where(where, ~placeholder_course(Course.context_id),
+                                _holds_rows_of(person_id),
+                                sa.or_(Course.context_id != LEGACY_SHARED_CONTEXT, _holds_rows_of(person_id, learning)))
         .order_by(Course.id)
     ))
 
