@@ -35,7 +35,31 @@ TITLES = (N_("This launch could not be completed"), N_("Something is not right")
           N_("Pathways could not be registered"))
 
 
+def _forget_gone_launch() -> None:
+    """Drop the request's launch when its row is gone, so the error page does not fail on reading it.
+
+    A refused write ends its transaction first (web/agency.py `_form_refused`), which expires the launch row; when
+    the person's data was deleted meanwhile, the row went with it, and the page's language, way back and headers
+    would read it again and fail (a 500 in place of the page saying their data was deleted). The page is then
+    drawn without a launch, still framed by its LMS (security.py reads the platform kept when the launch opened).
+    """
+    from flask import g
+
+    from .extensions import db
+    from .models.base import still_loaded
+
+    launch = g.get("launch")
+    if launch is None or still_loaded(launch):
+        return
+    try:
+        db.session.refresh(launch)
+    except sa.exc.InvalidRequestError:  # the row is gone (ObjectDeletedError), or the session failed
+        g.launch = None
+        g.expired_platform_id = g.get("launch_platform_id")
+
+
 def _render(status: int, message: str, title: str, *, for_admin: bool = False):
+    _forget_gone_launch()
     if request.accept_mimetypes.best == "application/json":
         return {"error": message}, status
     from .web.i18n import page_language
@@ -209,6 +233,7 @@ def register(app: Flask) -> None:
     def service_error(exc: ServiceError):
         from .web.i18n import translated
 
+        _forget_gone_launch()  # before the message is translated: the page's language reads the launch
         return _render(exc.status, translated(exc), "Something is not right")
 
     @app.errorhandler(HTTPException)

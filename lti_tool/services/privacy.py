@@ -208,6 +208,13 @@ def _erase_from_legacy_shared_courses(person: Person) -> None:
     delete_files(files)
 
 
+def _in_legacy_shared_course(person: Person | None) -> bool:
+    """Tell whether the person still has rows in a legacy shared stand-in course (which a deletion removes)."""
+    return person is not None and db.session.scalar(sa.select(sa.exists().where(
+        Course.platform_id == person.platform_id, Course.context_id == LEGACY_SHARED_CONTEXT,
+        _holds_rows_of(person.id)))) is True
+
+
 def _holds_rows_of(person_id: int, tables: Iterable[sa.Table] | None = None) -> sa.ColumnElement[bool]:
     """Tell (in SQL, per Course row) whether the course holds a row of the person in one of these person tables."""
     # Asked per course (EXISTS on each table's course_id, person_id index), not as one list of the person's rows:
@@ -668,7 +675,8 @@ def privacy_overview(launch: LaunchSession) -> PrivacyOverview:
             courses = _privacy_courses(launch, person) if person else []
             return PrivacyOverview(
                 mode="user", subject_name=person.name if person else "", course_title="",
-                can_delete=launch.access == "teacher" and bool(courses) and may(actor, Action.DELETE_STUDENT_DATA),
+                can_delete=launch.access == "teacher" and (bool(courses) or _in_legacy_shared_course(person))
+                and may(actor, Action.DELETE_STUDENT_DATA),
                 can_export=own or may(actor, Action.EXPORT_STUDENT_DATA), course_count=len(courses),
                 subject_known=person is not None,
             )

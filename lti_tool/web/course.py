@@ -91,6 +91,7 @@ def launch_blueprint(name: str, import_name: str) -> Blueprint:
                   "longest": current_app.config["LAUNCH_SESSION_MAX_SECONDS"]}
         if launch_id in held or not token:
             g.launch = open_launch(launch_id, held, now=utcnow(), answering=answering, **window)
+            g.launch_platform_id = g.launch.platform_id  # an error page still knows its LMS (errors.py)
             _launch_pages_only(endpoint)
             return
         # A cookie-less launch (platform storage): the signed token in the URL or form stands in for the session.
@@ -100,6 +101,7 @@ def launch_blueprint(name: str, import_name: str) -> Blueprint:
             launch_id, token, secret_key=secret_key, max_age=current_app.config["LAUNCH_TOKEN_SECONDS"], now=utcnow(),
             answering=answering, **window)
         g.launch_token = sign_launch_token(g.launch.id, secret_key, g.launch_binding)
+        g.launch_platform_id = g.launch.platform_id
         _launch_pages_only(endpoint)
 
     @blueprint.before_request

@@ -359,3 +359,40 @@ def test_a_goal_edited_in_one_tab_and_marked_done_in_another_keeps_both(sandbox,
         goal = db.session.get(StudentGoal, goal_id)
         assert (goal.title, goal.why, goal.done) == ("Finish fractions by Friday", "For the test", True)
         db.session.remove()
+
+
+def test_a_student_whose_data_is_deleted_while_their_goal_is_saved_gets_the_page_that_says_so(
+        sandbox, tool, monkeypatch):
+    # Over HTTP: the refused write ends its transaction, and the student's launch row went with their data; the
+    # error page read it again (its language, its way back, its frame headers) and the student got a server error.
+    from tests.support import open_in_launch, submit_form, teacher_with_demo_pack
+
+    teacher_with_demo_pack(sandbox)
+    goals = open_in_launch(sandbox.launch("student"), tool, "/goals")
+    reached, go = threading.Event(), threading.Event()
+    lock = agency.lock_learner_row
+
+    def before_lock(*args, **kwargs):
+        if not reached.is_set():
+            reached.set()
+            go.wait(10)
+        return lock(*args, **kwargs)
+
+    monkeypatch.setattr(agency, "lock_learner_row", before_lock)
+    pages: list = []
+    thread = threading.Thread(target=lambda: pages.append(submit_form(goals, "/goals", title="Master fractions")))
+    thread.start()
+    assert reached.wait(10)
+    with tool.app.app_context():
+        from lti_tool.models import Person
+
+        student = db.session.scalar(sa.select(Person.id).where(Person.name == "Priya Shah"))
+        launch = db.session.scalars(sa.select(LaunchSession).where(LaunchSession.person_id != student)).first()
+        privacy.delete_student(launch, student, confirmed=True, now=utcnow())
+        db.session.remove()
+    go.set()
+    thread.join(30)
+    (page,) = pages
+    assert page.status_code == 404, page.text[:500]
+    assert "Your data in this course has been deleted, so this was not saved." in page.text
+    assert "frame-ancestors" in page.headers["Content-Security-Policy"]

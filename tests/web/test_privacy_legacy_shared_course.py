@@ -180,3 +180,21 @@ def test_learning_records_someone_left_in_the_old_shared_course_are_still_theirs
     deleted = run(tool, privacy_group, "delete", *_user(tool), "--yes")
     assert "in 2 courses" in deleted.output
     assert _anonymised(tool, priya)
+
+
+def test_a_teacher_known_only_through_the_old_shared_course_may_delete_their_own_data(sandbox, tool):
+    # Their privacy page said it held no course data and offered no deletion: their name and LMS id stayed.
+    assert sandbox.launch("teacher").status_code == 200
+    with tool.app.app_context():
+        math = db.session.scalars(sa.select(Course).where(Course.context_id == "math-7")).one()
+        db.session.add(Person(platform_id=math.platform_id, sub="teacher-elsewhere", name="Sam Lee"))
+        db.session.commit()
+    _, sam = _ids(tool, "teacher-elsewhere")
+    _legacy_shared_course(tool, ("teacher-elsewhere", "teacher"))
+    sandbox.platform.add_user("teacher-elsewhere", roles=["Instructor"], name="Sam Lee")
+    own = _privacy_launch_from(sandbox, "teacher-elsewhere", "teacher-elsewhere", None)
+    assert own.status_code == 200, own.text[:300]
+    assert "It still keeps their name and LMS user id from an earlier launch." in own.text
+    confirm = _get(own, tool, _link(own, "/privacy/user/delete"))
+    assert "data is deleted" in submit_form(confirm, "/privacy/user/delete", confirm="yes").text
+    assert _anonymised(tool, sam)

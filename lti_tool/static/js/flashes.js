@@ -15,9 +15,18 @@
   if (!region || !shown || region.getAttribute("role") !== "status") {
     return;
   }
-  window.setTimeout(function () {
-    while (shown.firstChild) {
-      region.appendChild(shown.firstChild);
-    }
-  }, DELAY_MS);
+  function announce() {
+    window.setTimeout(function () {
+      while (shown.firstChild) {
+        region.appendChild(shown.firstChild);
+      }
+    }, DELAY_MS);
+  }
+  // Counted from the page's load, not from this script's run: a slow page (inside the LMS's frame) is given to
+  // assistive technology as it loads, with the region still empty.
+  if (document.readyState === "complete") {
+    announce();
+  } else {
+    window.addEventListener("load", announce);
+  }
 })();
