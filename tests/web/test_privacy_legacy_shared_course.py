@@ -149,7 +149,8 @@ def test_the_administrators_export_and_erasure_treat_the_old_shared_course_as_no
     assert _anonymised(tool, priya)
 
 
-def test_a_person_known_only_through_the_old_shared_course_is_erased_by_the_administrator(sandbox, tool):
+def _known_only_through_the_old_shared_course(sandbox, tool) -> int:
+    """Make "teacher-elsewhere" (Sam Lee), whose only rows are in the old shared course; return their id."""
     assert sandbox.launch("teacher").status_code == 200
     with tool.app.app_context():
         math = db.session.scalars(sa.select(Course).where(Course.context_id == "math-7")).one()
@@ -157,6 +158,11 @@ def test_a_person_known_only_through_the_old_shared_course_is_erased_by_the_admi
         db.session.commit()
     _, sam = _ids(tool, "teacher-elsewhere")
     _legacy_shared_course(tool, ("teacher-elsewhere", "teacher"))
+    return sam
+
+
+def test_a_person_known_only_through_the_old_shared_course_is_erased_by_the_administrator(sandbox, tool):
+    sam = _known_only_through_the_old_shared_course(sandbox, tool)
     exported = run(tool, privacy_group, "export", *_user(tool, "teacher-elsewhere"))
     assert exported.exit_code == 0 and '"courses": []' in exported.output
     deleted = run(tool, privacy_group, "delete", *_user(tool, "teacher-elsewhere"), "--yes")
@@ -184,13 +190,7 @@ def test_learning_records_someone_left_in_the_old_shared_course_are_still_theirs
 
 def test_a_teacher_known_only_through_the_old_shared_course_may_delete_their_own_data(sandbox, tool):
     # Their privacy page said it held no course data and offered no deletion: their name and LMS id stayed.
-    assert sandbox.launch("teacher").status_code == 200
-    with tool.app.app_context():
-        math = db.session.scalars(sa.select(Course).where(Course.context_id == "math-7")).one()
-        db.session.add(Person(platform_id=math.platform_id, sub="teacher-elsewhere", name="Sam Lee"))
-        db.session.commit()
-    _, sam = _ids(tool, "teacher-elsewhere")
-    _legacy_shared_course(tool, ("teacher-elsewhere", "teacher"))
+    sam = _known_only_through_the_old_shared_course(sandbox, tool)
     sandbox.platform.add_user("teacher-elsewhere", roles=["Instructor"], name="Sam Lee")
     own = _privacy_launch_from(sandbox, "teacher-elsewhere", "teacher-elsewhere", None)
     assert own.status_code == 200, own.text[:300]
