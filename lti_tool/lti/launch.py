@@ -292,6 +292,7 @@ class PathwaysLaunch(FlaskMessageLaunch):
         self._jwks_failure_ttl = jwks_failure_ttl
         self._timeout = timeout
         self._fetched_now = False
+        self._key_set_held = False  # the key set came from this process's copy, not the shared cache
         self._login: Mapping[str, Any] = {}
 
     # --- pieces pylti1p3 lacks ------------------------------------------------------------------
@@ -455,16 +456,23 @@ class PathwaysLaunch(FlaskMessageLaunch):
             raise LaunchError(N_("The launch token is malformed.")) from exc
 
     # --- platform keys --------------------------------------------------------------------------
-    def fetch_public_key(self, key_set_url: str, *, force: bool = False) -> dict:
+    def fetch_public_key(self, key_set_url: str, *, force: bool = False, shared_only: bool = False) -> dict:
         """Return the platform's JWKS from the cache or over HTTP (through the outbound client); force refetches.
+
+        This process keeps a key set it read for PROCESS_KEY_SET_SECONDS (`_held_key_set`); `shared_only` skips
+        that copy and reads the shared cache, where another process's refetch after a key rotation is.
 
         A failed fetch is remembered for JWKS_FAILURE_CACHE_SECONDS: while a platform is slow or down, launches
         fail at once instead of each waiting out the deadline.
         """
         cache_key = _jwks_key(key_set_url)
         if not force:
+            if shared_only is False and (held := _held_key_set(cache_key)) is not None:
+                self._key_set_held = True
+                return held
             cached = _unseal(cache.get(cache_key), key_set_url)
             if cached:
+                _hold_key_set(cache_key, cached)
                 return cached
         if cache.get(cache_key + ":failed"):
             raise LaunchError(N_("The platform's public keys could not be fetched; try again shortly."), 502)
@@ -481,6 +489,7 @@ class PathwaysLaunch(FlaskMessageLaunch):
             cache.set(cache_key + ":failed", "not_jwks", timeout=self._jwks_failure_ttl)
             raise LaunchError(N_("The platform's key set is not a JWKS document."), 502)
         cache.set(cache_key, _seal(keyset, key_set_url), timeout=self._jwks_ttl)
+        _hold_key_set(cache_key, keyset)
         self._fetched_now = True
         return keyset
 
@@ -514,6 +523,11 @@ class PathwaysLaunch(FlaskMessageLaunch):
         keyset = self.fetch_public_key(url)
         self._registration.set_key_set(keyset)
         jwk = _matching_key(keyset, kid, alg)
+        if jwk is None and self._key_set_held:
+            # This process's copy may predate another process's refetch after a rotation: the shared cache has it.
+            keyset = self.fetch_public_key(url, shared_only=True)
+            self._registration.set_key_set(keyset)
+            jwk = _matching_key(keyset, kid, alg)
         if jwk is None:
             if not self._may_refetch(url, str(kid)):
                 raise LaunchError(N_("The launch was signed with a key the platform does not publish."))
@@ -526,6 +540,27 @@ class PathwaysLaunch(FlaskMessageLaunch):
         return key, alg
 
 
+#: How long a process keeps a platform's key set before reading the shared cache again. Every launch needs it, and
+#: the shared cache (Redis in production) costs a round trip and a third of a millisecond of client CPU; an unknown
+#: kid still reads the shared cache, then refetches (`get_public_key`), so a rotation is seen at once.
+PROCESS_KEY_SET_SECONDS = 60.0
+_KEY_SETS = "pathways.platform_key_sets"
+
+
+def _held_key_set(cache_key: str) -> dict | None:
+    held = current_app.extensions.get(_KEY_SETS, {}).get(cache_key)
+    if held is None or time.monotonic() - held[0] >= PROCESS_KEY_SET_SECONDS:
+        return None
+    return held[1]
+
+
+def _hold_key_set(cache_key: str, keyset: dict) -> None:
+    kept = current_app.extensions.setdefault(_KEY_SETS, {})
+    if len(kept) >= 256 and cache_key not in kept:
+        kept.clear()  # bounded: a process serves a few platforms
+    kept[cache_key] = (time.monotonic(), keyset)
+
+
 def _matching_key(keyset: Mapping[str, Any], kid: object, alg: object) -> dict | None:
     """Return the key set's JWK with this kid and algorithm (pylti1p3's rule), or None."""
     for jwk in keyset.get("keys") or ():
@@ -535,9 +570,9 @@ def _matching_key(keyset: Mapping[str, Any], kid: object, alg: object) -> dict |
 
 
 # Platform public keys parsed from their JWK, by the JWK's whole content: a rotated or changed key is another
-# entry, so nothing kept here outlives the key set it came from (which each launch still reads from the shared
-# cache, where a refetch replaces it). Parsing a JWK (pylti1p3 went through jwcrypto and PEM, then PyJWT read
-# the PEM back) cost about 0.25 ms per launch. Bounded: emptied when full (forged key sets cannot grow it).
+# entry, so nothing kept here outlives the key set it came from (read from this process's copy for a minute, else
+# from the shared cache, where a refetch replaces it). Parsing a JWK (pylti1p3 went through jwcrypto and PEM, then
+# PyJWT read the PEM back) cost about 0.25 ms per launch. Bounded: emptied when full (forged key sets cannot grow it).
 _PARSED_KEYS: dict[str, Any] = {}
 MAX_PARSED_KEYS = 64
 

@@ -1,7 +1,8 @@
 """Platform public keys are parsed once per process, by the key's content; rotation and withdrawal still count.
 
-Each launch still reads the platform's key set from the shared cache (refetched for an unknown kid, 1EdTech
-Security Framework §6); only turning a JWK into a key object is kept per process.
+A process keeps the platform's key set it read for a minute (`PROCESS_KEY_SET_SECONDS`); an unknown kid reads the
+shared cache (where another process's refetch is), then refetches (1EdTech Security Framework §6). Turning a JWK
+into a key object is kept per process too.
 """
 
 from __future__ import annotations
@@ -91,3 +92,48 @@ def test_a_key_set_checked_before_is_taken_again_only_when_equal_and_under_the_s
         assert lti_launch._unseal(sealed, "https://other.example/jwks") is None
         app.config["SECRET_KEY"] = "the second secret key"
         assert lti_launch._unseal(sealed, url) is None  # sealed under the old secret key
+
+
+def _shared_key_set_reads(monkeypatch) -> list[str]:
+    """Count the launches' reads of a platform key set from the shared cache."""
+    from lti_tool.extensions import cache
+
+    reads: list[str] = []
+    original = cache.get
+
+    def counting(key):
+        if key.startswith("platform-jwks") and not key.endswith(":failed"):
+            reads.append(key)
+        return original(key)
+
+    monkeypatch.setattr(cache, "get", counting)
+    return reads
+
+
+def test_a_process_reads_the_shared_key_set_once_and_not_on_every_launch(sandbox, monkeypatch):
+    reads = _shared_key_set_reads(monkeypatch)
+    for _ in range(4):
+        assert sandbox.launch("student").status_code == 200
+    # The first launch found no key set in the shared cache, fetched it over HTTP and kept it; the others use this
+    # process's copy, not a round trip to the shared cache (Redis in production) each.
+    assert len(reads) == 1, reads
+
+
+def test_a_rotation_another_process_already_fetched_is_found_in_the_shared_cache(sandbox, tool, monkeypatch):
+    # Another process met the new kid first: it refetched the key set into the shared cache and used the kid's one
+    # refetch. This process's copy lacks the kid; it reads the shared cache before refusing, and finds it.
+    import hashlib
+
+    from lti_tool.extensions import cache
+
+    assert sandbox.launch("student").status_code == 200
+    platform = tool.platform
+    new_kid = platform.rotate_key()
+    url = platform.jwks_url
+    with tool.app.app_context():
+        cache.set(lti_launch._jwks_key(url), lti_launch._seal(platform.public_jwks(), url))
+        cache.add("platform-jwks-kid:" + hashlib.sha256(f"{url}|{new_kid}".encode()).hexdigest(), 1)
+    fetched = platform.jwks_requests
+    page = sandbox.launch("student")
+    assert page.status_code == 200, page.text[:300]
+    assert platform.jwks_requests == fetched  # found in the shared cache, not fetched again
