@@ -542,8 +542,9 @@ class PathwaysLaunch(FlaskMessageLaunch):
 
 #: How long a process keeps a platform's key set before reading the shared cache again. Every launch needs it, and
 #: the shared cache (Redis in production) costs a round trip and a third of a millisecond of client CPU; an unknown
-#: kid still reads the shared cache, then refetches (`get_public_key`), so a rotation is seen at once.
-PROCESS_KEY_SET_SECONDS = 60.0
+#: kid still reads the shared cache, then refetches (`get_public_key`), so a rotation is seen at once. Short, because
+#: a key the platform withdrew stays usable in the other processes until their copy goes, after one of them refetched.
+PROCESS_KEY_SET_SECONDS = 10.0
 _KEY_SETS = "pathways.platform_key_sets"
 
 
@@ -570,8 +571,8 @@ def _matching_key(keyset: Mapping[str, Any], kid: object, alg: object) -> dict |
 
 
 # Platform public keys parsed from their JWK, by the JWK's whole content: a rotated or changed key is another
-# entry, so nothing kept here outlives the key set it came from (read from this process's copy for a minute, else
-# from the shared cache, where a refetch replaces it). Parsing a JWK (pylti1p3 went through jwcrypto and PEM, then
+# entry, so nothing kept here outlives the key set it came from (read from this process's copy for a few seconds,
+# else from the shared cache, where a refetch replaces it). Parsing a JWK (pylti1p3 went through jwcrypto and PEM, then
 # PyJWT read the PEM back) cost about 0.25 ms per launch. Bounded: emptied when full (forged key sets cannot grow it).
 _PARSED_KEYS: dict[str, Any] = {}
 MAX_PARSED_KEYS = 64
@@ -612,7 +613,8 @@ def _mac(keyset: dict, key_set_url: str, secret: bytes | None = None) -> str:
 
 
 # Key sets whose MAC this process has checked, by key set URL and MAC, with the secret they were checked under.
-# Every launch reads its platform's key set from the shared cache, and checking its MAC (the key set serialised
+# A launch reads its platform's key set from the shared cache when its process's copy is older than
+# PROCESS_KEY_SET_SECONDS (or lacks the token's kid), and checking its MAC (the key set serialised
 # canonically, then an HMAC) took about 0.1 million instructions: the same entry read again is now compared, as
 # values, with the one already checked, and the checked one is what the launch uses. A key set, MAC or secret key
 # not seen before is checked in full, as before. Bounded: emptied when full (an entry whose MAC fails never gets in).
