@@ -18,6 +18,7 @@ def _frame_ancestors(page) -> str:
 
 
 def test_pages_reuse_the_processes_frame_map_and_a_new_platform_counts_at_once(sandbox, tool, monkeypatch):
+    monkeypatch.setattr(security, "PROCESS_FRAME_SECONDS", 3600.0)  # a slow machine's pages stay within it
     page = sandbox.launch("student")
     asked: list[str] = []
     shared_get = security._cache_get
