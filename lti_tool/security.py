@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-import time
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,6 +15,7 @@ from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
 from werkzeug.exceptions import HTTPException
 
+from . import process_copy
 from .extensions import CACHE_OUTAGES, cache, db
 from .models import Platform
 
@@ -69,7 +69,9 @@ def configure_cookies(app: Flask) -> None:
 
 
 def _platform_origins() -> dict[str, dict[str, list[str]]]:
-    """Return each registered platform's origins, by platform id and by issuer (cached for a minute).
+    """Return each registered platform's origins, by platform id and by issuer.
+
+    Kept a few seconds per process (`process_copy`) and a minute in the shared cache.
 
     Every response carries the header built from this, so neither a cache nor a database outage may fail it:
     without the cache the map is rebuilt each time; without the database it is empty (and not remembered).
@@ -77,13 +79,12 @@ def _platform_origins() -> dict[str, dict[str, list[str]]]:
     # Every response reads this: this process keeps the map a few seconds, so most responses skip the shared
     # cache's round trip (a third of a millisecond of a Redis client's CPU, on every page). The shared entry is
     # what registration clears, so another process may use its copy up to PROCESS_FRAME_SECONDS longer.
-    held = current_app.extensions.get(_FRAME_MEMO)
-    now = time.monotonic()
-    if held is not None and now - held[0] < PROCESS_FRAME_SECONDS:
-        return held[1]
+    copy = process_copy.held(_FRAME_COPY, "", PROCESS_FRAME_SECONDS)
+    if copy is not None:
+        return copy
     cached = _cache_get(FRAME_CACHE_KEY)
     if isinstance(cached, dict):
-        current_app.extensions[_FRAME_MEMO] = (now, cached)
+        process_copy.hold(_FRAME_COPY, "", cached)
         return cached
     by_id: dict[str, list[str]] = {}
     by_issuer: dict[str, list[str]] = {}
@@ -99,13 +100,13 @@ def _platform_origins() -> dict[str, dict[str, list[str]]]:
         by_issuer[issuer] = sorted(set(by_issuer.get(issuer, [])) | set(origins))
     value = {"by_id": by_id, "by_issuer": by_issuer}
     _cache_set(FRAME_CACHE_KEY, value, 60)
-    current_app.extensions[_FRAME_MEMO] = (now, value)
+    process_copy.hold(_FRAME_COPY, "", value)
     return value
 
 
 #: How long a process keeps the platforms' origins before asking the shared cache again (`_platform_origins`).
 PROCESS_FRAME_SECONDS = 10.0
-_FRAME_MEMO = "pathways.frame_ancestors"
+_FRAME_COPY = "pathways.frame_ancestors"
 
 
 def frame_ancestors(*, platform_id: int | None = None, issuer: str | None = None) -> str:
@@ -141,8 +142,7 @@ def _cache_set(key: str, value: object, timeout: int) -> None:
 
 def forget_frame_ancestors() -> None:
     """Drop the cached origins after the platform registry changes (this process's copy and the shared one)."""
-    if has_app_context():
-        current_app.extensions.pop(_FRAME_MEMO, None)
+    process_copy.drop(_FRAME_COPY)
     try:
         cache.delete(FRAME_CACHE_KEY)
     except CACHE_OUTAGES:

@@ -35,6 +35,7 @@ from pylti1p3.contrib.flask import FlaskCacheDataStorage, FlaskMessageLaunch, Fl
 from pylti1p3.contrib.flask.session import FlaskSessionService
 from pylti1p3.exception import LtiException, OIDCException
 
+from .. import process_copy
 from ..extensions import cache
 from ..security import note_decoded_token
 from .blocked_cookies import RELOGIN_PARAMS, PartitionedCookieService
@@ -459,7 +460,7 @@ class PathwaysLaunch(FlaskMessageLaunch):
     def fetch_public_key(self, key_set_url: str, *, force: bool = False, shared_only: bool = False) -> dict:
         """Return the platform's JWKS from the cache or over HTTP (through the outbound client); force refetches.
 
-        This process keeps a key set it read for PROCESS_KEY_SET_SECONDS (`_held_key_set`); `shared_only` skips
+        This process keeps a key set it read for PROCESS_KEY_SET_SECONDS (`process_copy`); `shared_only` skips
         that copy and reads the shared cache, where another process's refetch after a key rotation is.
 
         A failed fetch is remembered for JWKS_FAILURE_CACHE_SECONDS: while a platform is slow or down, launches
@@ -467,12 +468,13 @@ class PathwaysLaunch(FlaskMessageLaunch):
         """
         cache_key = _jwks_key(key_set_url)
         if not force:
-            if shared_only is False and (held := _held_key_set(cache_key)) is not None:
+            held = None if shared_only else process_copy.held(_KEY_SETS, cache_key, PROCESS_KEY_SET_SECONDS)
+            if held is not None:
                 self._key_set_held = True
                 return held
             cached = _unseal(cache.get(cache_key), key_set_url)
             if cached:
-                _hold_key_set(cache_key, cached)
+                process_copy.hold(_KEY_SETS, cache_key, cached)
                 return cached
         if cache.get(cache_key + ":failed"):
             raise LaunchError(N_("The platform's public keys could not be fetched; try again shortly."), 502)
@@ -489,7 +491,7 @@ class PathwaysLaunch(FlaskMessageLaunch):
             cache.set(cache_key + ":failed", "not_jwks", timeout=self._jwks_failure_ttl)
             raise LaunchError(N_("The platform's key set is not a JWKS document."), 502)
         cache.set(cache_key, _seal(keyset, key_set_url), timeout=self._jwks_ttl)
-        _hold_key_set(cache_key, keyset)
+        process_copy.hold(_KEY_SETS, cache_key, keyset)
         self._fetched_now = True
         return keyset
 
@@ -546,20 +548,6 @@ class PathwaysLaunch(FlaskMessageLaunch):
 #: a key the platform withdrew stays usable in the other processes until their copy goes, after one of them refetched.
 PROCESS_KEY_SET_SECONDS = 10.0
 _KEY_SETS = "pathways.platform_key_sets"
-
-
-def _held_key_set(cache_key: str) -> dict | None:
-    held = current_app.extensions.get(_KEY_SETS, {}).get(cache_key)
-    if held is None or time.monotonic() - held[0] >= PROCESS_KEY_SET_SECONDS:
-        return None
-    return held[1]
-
-
-def _hold_key_set(cache_key: str, keyset: dict) -> None:
-    kept = current_app.extensions.setdefault(_KEY_SETS, {})
-    if len(kept) >= 256 and cache_key not in kept:
-        kept.clear()  # bounded: a process serves a few platforms
-    kept[cache_key] = (time.monotonic(), keyset)
 
 
 def _matching_key(keyset: Mapping[str, Any], kid: object, alg: object) -> dict | None:

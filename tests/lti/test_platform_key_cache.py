@@ -1,6 +1,6 @@
 """Platform public keys are parsed once per process, by the key's content; rotation and withdrawal still count.
 
-A process keeps the platform's key set it read for a minute (`PROCESS_KEY_SET_SECONDS`); an unknown kid reads the
+A process keeps the platform's key set it read for a few seconds (`PROCESS_KEY_SET_SECONDS`); an unknown kid reads the
 shared cache (where another process's refetch is), then refetches (1EdTech Security Framework §6). Turning a JWK
 into a key object is kept per process too.
 """
