@@ -15,7 +15,8 @@ The launch token is bound to the browser tab that did the check: the check page 
 sessionStorage and posts it with the launch; the token carries its digest, and every POST made with the token
 must bring the secret back (the page's script adds it). Someone who posts their own launch into another person's
 browser (login CSRF) cannot make that browser's forms carry a secret they chose, so nothing is saved into their
-account. The token lives minutes (PATHWAYS_LAUNCH_TOKEN_SECONDS) and each page served renews it.
+account. The token lives minutes (PATHWAYS_LAUNCH_TOKEN_SECONDS); each page served renews it, and so does a tab
+in use (the page's script asks /c/<launch_id>/keep-alive while the person types or clicks).
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from flask import (
     current_app,
     flash,
     g,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -95,7 +96,7 @@ def launch_blueprint(name: str, import_name: str) -> Blueprint:
             _launch_pages_only(endpoint)
             return
         # A cookie-less launch (platform storage): the signed token in the URL or form stands in for the session.
-        # It lives minutes; each page renews it, so only an idle tab runs out.
+        # It lives minutes; each page renews it, and so does a tab in use (keep_alive), so only an idle tab runs out.
         secret_key = current_app.config["SECRET_KEY"]
         g.launch, g.launch_binding = open_launch_by_token(
             launch_id, token, secret_key=secret_key, max_age=current_app.config["LAUNCH_TOKEN_SECONDS"], now=utcnow(),
@@ -140,7 +141,11 @@ def launch_blueprint(name: str, import_name: str) -> Blueprint:
     @blueprint.context_processor
     def launch_token_for_forms():
         # GET forms replace their action's query string: they need `lt` as a hidden field to keep it.
-        return {"launch_token": getattr(g, "launch_token", None)}
+        token = getattr(g, "launch_token", None)
+        # The page's script (_tab_binding.html) renews the token while the tab is in use. The address carries no
+        # `lt` (the script posts the newest one), and there is none to give once the launch is gone (errors.py).
+        keep_alive = url_for("course.keep_alive", lt=None) if token and g.get("launch") is not None else None
+        return {"launch_token": token, "keep_alive_url": keep_alive}
 
     @blueprint.url_defaults
     def add_launch_id(endpoint, values):
@@ -156,6 +161,7 @@ def launch_blueprint(name: str, import_name: str) -> Blueprint:
 PRIVACY_LAUNCH_ENDPOINTS = frozenset({
     "course.home",  # only redirects to the privacy page
     "course.sign_out",
+    "course.keep_alive",
     "privacy.home",
     "privacy.my_data_json",
     "privacy.my_data_html",
@@ -171,6 +177,7 @@ DEEP_LINKING_PLACEHOLDER_ENDPOINTS = frozenset({
     "course.deep_link",
     "course.deep_link_answer",
     "course.sign_out",
+    "course.keep_alive",
 })
 
 
@@ -304,6 +311,21 @@ def sign_out():
         session["launches"] = [i for i in held if i != g.launch.id]
     g.signed_out = True
     return render_template("lti/signed_out.html")
+
+
+@bp.post("/keep-alive")
+def keep_alive():
+    """Give a cookie-less tab in use a fresh launch token, so a long time typing on one page does not end it.
+
+    load_launch has checked the token, the launch session's own limits (its sliding window and absolute end, which
+    the new token cannot outlive: every page opens the session too) and, for a POST, the tab's secret; it has
+    signed the new token. A session launch needs nothing: its session slides with every page.
+    """
+    if g.launch_token is None:
+        return "", 204
+    response = jsonify(lt=g.launch_token, seconds=current_app.config["LAUNCH_TOKEN_SECONDS"])
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/content/demo")

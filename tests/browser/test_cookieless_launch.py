@@ -10,9 +10,13 @@ from __future__ import annotations
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from werkzeug.serving import make_server
@@ -34,10 +38,10 @@ PACK = load_pack(demo_pack_data())
 STUDENT = DEMO_STUDENTS[0]
 
 
-@pytest.fixture
-def lms_on_another_site(make_tool) -> Iterator[str]:
+@contextmanager
+def _lms_on_another_site(make_tool, **settings) -> Iterator[str]:
     """Serve the sandbox LMS alone on 127.0.0.2 and register it with the tool under its new issuer."""
-    tool = make_tool(DEFAULT_COURSE_PACK="demo")
+    tool = make_tool(DEFAULT_COURSE_PACK="demo", **settings)
     platform = tool.platform
     server = make_server("127.0.0.2", 0, create_sandbox_app(platform), threaded=True)
     platform.base_url = f"http://127.0.0.2:{server.server_port}"
@@ -53,6 +57,22 @@ def lms_on_another_site(make_tool) -> Iterator[str]:
         server.shutdown()
         thread.join(timeout=5)
         server.server_close()
+
+
+@pytest.fixture
+def lms_on_another_site(make_tool) -> Iterator[str]:
+    with _lms_on_another_site(make_tool) as lms:
+        yield lms
+
+
+#: A launch token's lifetime short enough to outlast in a test, long enough for a slow machine to load a page.
+SHORT_TOKEN_SECONDS = 9
+
+
+@pytest.fixture
+def lms_with_short_tokens(make_tool) -> Iterator[str]:
+    with _lms_on_another_site(make_tool, LAUNCH_TOKEN_SECONDS=SHORT_TOKEN_SECONDS) as lms:
+        yield lms
 
 
 @pytest.fixture
@@ -196,3 +216,76 @@ def test_teacher_adds_pathways_through_deep_linking_inside_the_lms_frame_with_co
 
     wait(browser, ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Added to"))
     assert "My learning plan" in browser.find_element(By.TAG_NAME, "main").text
+
+
+def _open_reflection_page(browser, lms: str) -> float:
+    """Launch the student inside the LMS frame, open the reflection page; return when it was served (monotonic)."""
+    browser.get(f"{lms}/frame/{STUDENT}")
+    wait(browser, ec.frame_to_be_available_and_switch_to_it((By.ID, "tool-frame")))
+    wait(browser, ec.element_to_be_clickable((By.LINK_TEXT, "Reflect"))).click()
+    wait(browser, ec.presence_of_element_located((By.ID, "reflect-answer-0")))
+    return time.monotonic()
+
+
+def _form_token(browser) -> str:
+    action = browser.find_element(By.CSS_SELECTOR, "form.reflect-form").get_attribute("action")
+    return parse_qs(urlsplit(action).query)["lt"][0]
+
+
+def _wait_until(moment: float) -> None:
+    """Wait until time.monotonic() reaches moment (the test waits for time itself to pass, nothing else)."""
+    time.sleep(max(0.0, moment - time.monotonic()))
+
+
+def _token_renewed(browser, old: str) -> str:
+    """Wait until the page's script has put a new launch token in the form; return it."""
+    return wait(browser, lambda b: (token := _form_token(b)) != old and token, seconds=30)
+
+
+def test_student_typing_longer_than_the_launch_token_lives_keeps_the_tab_and_saves(
+    cookie_blocking_browser, lms_with_short_tokens
+):
+    """A cookie-less tab in use renews its token as the student types: a reflection written over longer than the
+    token lives is saved, not met with "your time ran out"."""
+    browser = cookie_blocking_browser
+    served = _open_reflection_page(browser, lms_with_short_tokens)
+    first = _form_token(browser)
+    text = browser.find_element(By.ID, "reflect-answer-0")
+    text.send_keys("Fractions were hard ")
+
+    # Past a third of the token's life, typing renews it and the form carries the new one.
+    _wait_until(served + SHORT_TOKEN_SECONDS / 3 + 1)
+    text.send_keys("at first, ")
+    second = _token_renewed(browser, first)
+    # The page's first token runs out meanwhile; the student keeps typing and the tab keeps going.
+    _wait_until(served + SHORT_TOKEN_SECONDS + 2)
+    tool_page = browser.execute_script("return location.href")
+    assert _cookieless_get(tool_page, first).status_code == 403  # really past its life
+    text.send_keys("then I drew them.")
+    _token_renewed(browser, second)
+    browser.find_element(By.XPATH, "//button[normalize-space()='Save my reflection']").click()
+
+    # Saved: the page lists it (a flash message needs a session cookie, which this frame cannot keep).
+    wait(browser, ec.text_to_be_present_in_element((By.CSS_SELECTOR, ".reflection-list"),
+                                                   "Fractions were hard at first, then I drew them."))
+
+
+def test_a_tab_left_idle_longer_than_the_launch_token_lives_still_runs_out(
+    cookie_blocking_browser, lms_with_short_tokens
+):
+    browser = cookie_blocking_browser
+    _open_reflection_page(browser, lms_with_short_tokens)
+    browser.find_element(By.ID, "reflect-answer-0").send_keys("Fractions were hard")
+    typed = time.monotonic()
+
+    _wait_until(typed + SHORT_TOKEN_SECONDS + 2)  # nobody touches the page meanwhile
+    browser.find_element(By.XPATH, "//button[normalize-space()='Save my reflection']").click()
+
+    wait(browser, ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Your time in Pathways ran out"))
+    assert browser.find_element(By.ID, "typed-text").get_attribute("value") == "Fractions were hard"
+
+
+def _cookieless_get(page_url: str, token: str) -> requests.Response:
+    """Open the page at page_url with the given launch token, from outside the browser (no cookies)."""
+    parts = urlsplit(page_url)
+    return requests.get(f"{parts.scheme}://{parts.netloc}{parts.path}", params={"lt": token}, timeout=30)
