@@ -10,6 +10,7 @@ import re
 import time
 from datetime import timedelta
 
+import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from lti_tool.lti.platform_storage import tab_binding
@@ -100,6 +101,19 @@ def test_a_token_of_another_launch_or_none_renews_nothing(tool, sandbox):
     assert _keep_alive(tool, other_id, lt=token, ts=TS).status_code == 404
     assert _keep_alive(tool, launch_id, ts=TS).status_code == 404
     assert _keep_alive(tool, launch_id, lt="forged", ts=TS).status_code == 404
+
+
+@pytest.mark.parametrize("launch", [
+    {"message_type": "LtiDeepLinkingRequest", "remove_claims": ["https://purl.imsglobal.org/spec/lti/claim/context"]},
+    {"message_type": "DataPrivacyLaunchRequest"},
+], ids=["deep linking without a course", "data privacy"])
+def test_launches_that_open_only_their_own_pages_are_renewed_too(tool, sandbox, launch):
+    """A teacher choosing what to add, or a person reading their data, may take as long as anyone."""
+    page = StorageLaunch(sandbox, "teacher", **launch).confirm()
+    assert page.status_code == 200, page.text[:800]
+    launch_id, token = _launch_id_and_token(page)
+
+    assert _keep_alive(tool, launch_id, lt=token, ts=TS).status_code == 200
 
 
 def test_renewal_stays_within_the_launch_sessions_own_time(tool, sandbox):

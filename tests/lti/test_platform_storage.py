@@ -51,9 +51,9 @@ def _page_config(html: str) -> dict:
 class StorageLaunch:
     """A launch whose login offered platform storage, stopped at the tool's storage check page."""
 
-    def __init__(self, sandbox, as_: str = "student") -> None:
+    def __init__(self, sandbox, as_: str = "student", **launch) -> None:
         self.http = _cookieless()
-        url = sandbox.platform.start_launch(PEOPLE.get(as_, as_)) + "&lti_storage_target=_parent"
+        url = sandbox.platform.start_launch(PEOPLE.get(as_, as_), **launch) + "&lti_storage_target=_parent"
         login = self.http.get(url, allow_redirects=False, timeout=30)
         assert login.status_code == 200, (login.status_code, login.text[:500])
         self.login_config = _page_config(login.text)
