@@ -124,3 +124,22 @@ def test_practice_whose_pool_is_used_up_serves_again_a_question_not_open_in_a_un
     again = open_in_launch(home, tool, PAGES["practice"][0])
     assert _item_of(tool, again) == own
     assert "does not change your level" in again.text
+
+
+def test_a_question_open_in_the_placement_check_and_in_practice_earns_credit_once(sandbox, tool):
+    home = _demo_course(sandbox, tool)
+    check = open_in_launch(home, tool, "/diagnostic")
+    with tool.app.app_context():
+        asked = db.session.get(ServedItem, int(SERVED.search(check.text).group(1)))
+        # The same question open on its skill's practice page too (as when practice was opened first).
+        db.session.add(ServedItem(course_id=asked.course_id, person_id=asked.person_id, skill_id=asked.skill_id,
+                                  item_id=asked.item_id, params=asked.params, variant=asked.variant,
+                                  source="practice", credit=True, served_at=asked.served_at))
+        db.session.commit()
+        skill_id = asked.skill_id
+    practice = open_in_launch(home, tool, f"/practice/{skill_id}")
+    assert _item_of(tool, practice) == _item_of(tool, check)
+    submit_form(check, "/diagnostic", answer=served_answer(tool, check))
+    repeat = submit_form(practice, f"/practice/{skill_id}", answer=served_answer(tool, practice))
+    assert REPEAT in html.unescape(repeat.text)
+    assert [(s, c) for s, c, _ in _answers(tool)] == [("diagnostic", True), ("practice", False)]
