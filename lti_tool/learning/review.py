@@ -182,7 +182,9 @@ def mastery_challenge(
     not a repeat of the last one. Items answered lately (`recent`, newest first) come last within a skill;
     a skill with no items is left out; no item is asked twice.
     """
-    seen = {item: n for n, item in enumerate(recent)}
+    seen: dict[str, int] = {}
+    for n, item in enumerate(recent):
+        seen.setdefault(item, n)  # an item served now and long ago too is a recent one
     queues = []
     for review in sorted(due, key=lambda r: (-r.overdue, r.skill_id)):
         items = list(items_by_skill.get(review.skill_id, ()))

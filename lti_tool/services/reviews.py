@@ -22,7 +22,7 @@ from ..learning.review import (
     review_outcome,
     starts_review,
 )
-from ..models import ItemResponse, ReviewSchedule, ServedItem
+from ..models import ReviewSchedule, ServedItem
 from .content import course_pack
 from .errors import N_, NotFound
 from .serving import Served, serve_exact, served
@@ -149,16 +149,21 @@ def challenge(course_id: int, person_id: int, now: datetime, *, size: int = 6) -
     """Return a mixed review of the student's due skills as (skill id, item id) pairs, or [] if none are due.
 
     Each answer goes through `mastery.record_answer` like any other, where a due skill's answer is its review.
+    The questions served lately come last within a skill, and those open (on the practice page, in a unit check)
+    after every other: answered on both pages, one would earn credit and the other none.
     """
     pack = course_pack(course_id)
     due = due_reviews(course_id, person_id, now)
     if pack is None or not due:
         return []
     items = _items_by_skill(pack)
+    # Newest first, the open ones before all: mastery_challenge puts the newest last. The review's own open
+    # questions are left out, so a reload without its sitting (`/review`) is served the same one again.
     recent = db.session.scalars(
-        sa.select(ItemResponse.item_id)
-        .where(ItemResponse.course_id == course_id, ItemResponse.person_id == person_id)
-        .order_by(ItemResponse.id.desc())
+        sa.select(ServedItem.item_id)
+        .where(ServedItem.course_id == course_id, ServedItem.person_id == person_id,
+               sa.or_(ServedItem.answered_at.is_not(None), ServedItem.source != "review"))
+        .order_by(ServedItem.answered_at.is_(None).desc(), ServedItem.id.desc())
         .limit(100)
     ).all()
     return mastery_challenge(due, items, size=size, recent=recent)

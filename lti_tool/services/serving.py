@@ -2,10 +2,12 @@
 
 Answers count only for an item served to that learner in that course and not yet answered, so re-posting a
 known right answer earns nothing. A skill's pool is used up before anything repeats (a template counts as used
-when every variant has been served), easier items come first and harder ones after right answers, and a variant
-already answered in the same session is practice without mastery credit: decided when it is served (the page says
-so) and settled when it is answered (`claim`), as the same variant may be open on two pages at once. The hints a
-question shows are counted on its served row (`show_hint`), and its answer records that count.
+when every variant has been served; an item open on another page, in a review or a unit check, is used too, and
+each of those pages leaves it to the others while the skill has another), easier items come first and harder ones
+after right answers, and a variant already answered in the same session is practice without mastery credit:
+decided when it is served (the page says so) and settled when it is answered (`claim`), as the same variant may
+be open on two pages at once. The hints a question shows are counted on its served row (`show_hint`), and its
+answer records that count.
 """
 
 from __future__ import annotations
@@ -203,8 +205,12 @@ def serve_next(course_id: int, person_id: int, skill_id: str, pack: CoursePack, 
         last_served[row.item_id] = row.id
     fresh = [i for i in items if len(uses.get(i.id, ())) < distinct_items(i)]
     if not fresh:
-        # The pool is used up: start it again, least recently served first.
-        fresh = sorted(items, key=lambda i: last_served.get(i.id, 0))
+        # The pool is used up: start it again, least recently served first, leaving out a question open on another
+        # page (a review, a unit check) while there is another: answered here first, it would be credited here and
+        # a repeat there, or answered there first, a repeat here.
+        open_elsewhere = {row.item_id for row in history if row.answered_at is None}
+        fresh = sorted([i for i in items if i.id not in open_elsewhere] or items,
+                       key=lambda i: last_served.get(i.id, 0))
     # Easier first; one step harder after each right answer in a row on this skill, back to easy after a miss.
     streak = 0
     for row in reversed(history):

@@ -180,20 +180,24 @@ def _run_rows(course_id: int, person_id: int, run: int) -> list[ServedItem]:
         .order_by(ServedItem.id)))
 
 
-def _history(course_id: int, person_id: int, skills: list[str]) -> dict[str, int]:
-    """Return how often each item of these skills was served to the learner, so the check picks fresher ones."""
+def _history(course_id: int, person_id: int, skills: list[str]) -> dict[str, tuple[bool, int]]:
+    """Return, for each item of these skills served to the learner, whether it is open and how often it was served.
+
+    The check picks fresher ones, and leaves a question open on another page (practice, a review) to that page.
+    """
     rows = db.session.execute(
-        sa.select(ServedItem.item_id, sa.func.count()).where(
-            ServedItem.course_id == course_id, ServedItem.person_id == person_id, ServedItem.skill_id.in_(skills))
+        sa.select(ServedItem.item_id, sa.func.count(ServedItem.answered_at) < sa.func.count(), sa.func.count())
+        .where(ServedItem.course_id == course_id, ServedItem.person_id == person_id, ServedItem.skill_id.in_(skills))
         .group_by(ServedItem.item_id))
-    return {item_id: count for item_id, count in rows}
+    return {item_id: (bool(is_open), count) for item_id, is_open, count in rows}
 
 
 def start(course_id: int, person_id: int, pack: CoursePack, unit_id: str, *, now: datetime) -> int:
     """Return the run of the student's open unit check on this unit, or serve a new one and return its run.
 
     The questions take turns across the unit's skills (one each, then a second each while places are left),
-    medium items first, the least served first: a mix, not a block per skill.
+    medium items first, the least served first: a mix, not a block per skill. A question open on another page
+    (practice, a review) comes after all the others of its skill: answered on both, it would earn credit once.
     """
     unit = _unit(pack, unit_id)
     skills = _checkable(pack, unit)
@@ -202,11 +206,12 @@ def start(course_id: int, person_id: int, pack: CoursePack, unit_id: str, *, now
     run = _open_run(course_id, person_id, skills)
     if run is not None:
         return run
-    served_count = _history(course_id, person_id, skills)
+    served_before = _history(course_id, person_id, skills)
     # An item counts for its first skill (its served row is filed under it), as in the placement check.
     per_skill = {
         s: sorted((i for i in items_for_skill(pack, s) if i.skills[0] == s),
-                  key=lambda i: (abs(tier(i) - 1), served_count.get(i.id, 0)))
+                  key=lambda i: (served_before.get(i.id, (False, 0))[0], abs(tier(i) - 1),
+                                 served_before.get(i.id, (False, 0))[1]))
         for s in skills
     }
     picks: dict[str, object] = {}

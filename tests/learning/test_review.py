@@ -128,3 +128,12 @@ def test_mastery_challenge_mixes_due_skills_most_overdue_first_and_fresh_items_f
         ("fractions", "f1"), ("ratios", "r1"), ("fractions", "f2"), ("ratios", "r2"), ("fractions", "f3")
     ]
     assert mastery_challenge([], items) == []
+
+
+def test_mastery_challenge_takes_an_item_seen_both_now_and_long_ago_as_a_recent_one():
+    due = [DueReview("fractions", NOW - timedelta(days=1), timedelta(days=1))]
+    items = {"fractions": ["f1", "f2", "f3"]}
+
+    # Newest first: f1 is open now (and was answered long ago), f2 was answered in between, f3 never.
+    assert mastery_challenge(due, items, size=3, recent=["f1", "f2", "f1"]) == [
+        ("fractions", "f3"), ("fractions", "f2"), ("fractions", "f1")]
