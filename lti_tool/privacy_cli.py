@@ -14,6 +14,11 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def shown_id(value: str) -> str:
+    """Return an id as a terminal shows it safely: control characters as \\xNN (the old shared course's has one)."""
+    return "".join(f"\\x{ord(c):02x}" if ord(c) < 32 or ord(c) == 127 else c for c in value)
+
+
 def _user_options(command):
     for option in reversed([
         click.option("--platform", "issuer", required=True, help="The platform's issuer (iss)."),
@@ -90,7 +95,7 @@ def privacy_purge(dry_run: bool, days: int | None) -> None:
     click.echo(f"{verb} {len(report.courses)} courses with no launch since {report.cutoff:%Y-%m-%d %H:%M} UTC.")
     for course in report.courses:
         last = f"{course.last_launch_at:%Y-%m-%d}" if course.last_launch_at else "never"
-        click.echo(f"{course.course_id}\tplatform {course.platform_id}\t{course.context_id}\t{course.title}\t"
+        click.echo(f"{course.course_id}\tplatform {course.platform_id}\t{shown_id(course.context_id)}\t{course.title}\t"
                    f"last launch {last}\t{course.students} students")
 
 
