@@ -19,13 +19,25 @@ def shown_id(value: str) -> str:
     return "".join(f"\\x{ord(c):02x}" if ord(c) < 32 or ord(c) == 127 else c for c in value)
 
 
+def typed_id(value: str | None) -> str | None:
+    """Return the id an operator typed, read back from `shown_id` where it is the old shared course's.
+
+    Only that one id is read back (a shell makes typing a control character awkward); any other text is taken as
+    it is, so a real context id with a backslash in it still names its course.
+    """
+    from .services.launches import LEGACY_SHARED_CONTEXT
+
+    return LEGACY_SHARED_CONTEXT if value == shown_id(LEGACY_SHARED_CONTEXT) else value
+
+
 def _user_options(command):
     for option in reversed([
         click.option("--platform", "issuer", required=True, help="The platform's issuer (iss)."),
         click.option("--client-id", required=True, help="The client id the platform gave Pathways."),
         click.option("--user", "sub", required=True, help="The platform's user id (the launch's `sub`)."),
-        click.option("--context", "context_id", default=None,
-                     help="Only this course (its LTI context id); default: every course on the platform."),
+        click.option("--context", "context_id", default=None, callback=lambda _c, _p, value: typed_id(value),
+                     help="Only this course (its LTI context id, or the id `purge` shows); default: every course "
+                          "on the platform."),
     ]):
         command = option(command)
     return command

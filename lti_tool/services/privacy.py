@@ -794,9 +794,15 @@ def _platform_person(issuer: str, client_id: str, sub: str) -> tuple[Platform, P
 
 def _admin_courses(platform: Platform, person: Person, context_id: str | None) -> list[Course]:
     where = Course.platform_id == platform.id
-    if context_id is not None:
-        where = sa.and_(where, Course.context_id == context_id)
-    courses = _enrolled_courses(person.id, where)
+    if context_id == LEGACY_SHARED_CONTEXT:
+        # Named by the operator: the old shared course is then theirs wherever it holds a row of them (an export
+        # or a deletion of everything leaves it out unless it holds more than an enrolment; see _enrolled_courses).
+        courses = list(db.session.scalars(sa.select(Course).where(
+            where, _legacy_shared_course(None), _holds_rows_of(person.id)).order_by(Course.id)))
+    elif context_id is not None:
+        courses = _enrolled_courses(person.id, sa.and_(where, Course.context_id == context_id))
+    else:
+        courses = _enrolled_courses(person.id, where)
     if context_id is not None and not courses:
         raise NotFound(f"User {person.sub!r} has no enrolment in course {context_id!r}.")
     return courses

@@ -279,3 +279,19 @@ def test_a_deletion_leaves_another_deployments_old_shared_course_alone(sandbox, 
     assert _person(tool, priya)[:2] == ("Priya Shah", "student-1")
     deleted = run(tool, privacy_group, "delete", *_user(tool), "--yes")
     assert "person anonymised" in deleted.output and _anonymised(tool, priya)
+
+
+def test_the_administrator_names_the_old_shared_course_as_purge_shows_it(sandbox, tool):
+    # "--context no-context" said the user had no enrolment there; the stand-in's id now has a control character,
+    # so the command takes it as `pathways privacy purge` prints it.
+    _course_with_two_students(sandbox, tool)
+    _, priya = _ids(tool, "student-1")
+    _legacy_shared_course(tool, ("student-1", "student"))
+    shown = shown_id(LEGACY_SHARED_CONTEXT)
+    assert shown == "\\x1flegacy-no-context"
+    exported = run(tool, privacy_group, "export", *_user(tool), "--context", shown)
+    assert exported.exit_code == 0, exported.output
+    assert '"context_id": "\\u001flegacy-no-context"' in exported.output
+    deleted = run(tool, privacy_group, "delete", *_user(tool), "--context", shown, "--yes")
+    assert "in 1 courses" in deleted.output and "anonymised" not in deleted.output
+    assert _person(tool, priya) == ("Priya Shah", "student-1", ["math-7"])
