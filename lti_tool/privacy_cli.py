@@ -14,13 +14,30 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def shown_id(value: str) -> str:
+    """Return an id as a terminal shows it safely: control characters as \\xNN (the old shared course's has one)."""
+    return "".join(f"\\x{ord(c):02x}" if ord(c) < 32 or ord(c) == 127 else c for c in value)
+
+
+def typed_id(value: str | None) -> str | None:
+    """Return the id an operator typed, read back from `shown_id` where it is the old shared course's.
+
+    Only that one id is read back (a shell makes typing a control character awkward); any other text is taken as
+    it is, so a real context id with a backslash in it still names its course.
+    """
+    from .services.launches import LEGACY_SHARED_CONTEXT
+
+    return LEGACY_SHARED_CONTEXT if value == shown_id(LEGACY_SHARED_CONTEXT) else value
+
+
 def _user_options(command):
     for option in reversed([
         click.option("--platform", "issuer", required=True, help="The platform's issuer (iss)."),
         click.option("--client-id", required=True, help="The client id the platform gave Pathways."),
         click.option("--user", "sub", required=True, help="The platform's user id (the launch's `sub`)."),
-        click.option("--context", "context_id", default=None,
-                     help="Only this course (its LTI context id); default: every course on the platform."),
+        click.option("--context", "context_id", default=None, callback=lambda _c, _p, value: typed_id(value),
+                     help="Only this course (its LTI context id, or the id `purge` shows); default: every course "
+                          "on the platform."),
     ]):
         command = option(command)
     return command
@@ -90,7 +107,7 @@ def privacy_purge(dry_run: bool, days: int | None) -> None:
     click.echo(f"{verb} {len(report.courses)} courses with no launch since {report.cutoff:%Y-%m-%d %H:%M} UTC.")
     for course in report.courses:
         last = f"{course.last_launch_at:%Y-%m-%d}" if course.last_launch_at else "never"
-        click.echo(f"{course.course_id}\tplatform {course.platform_id}\t{course.context_id}\t{course.title}\t"
+        click.echo(f"{course.course_id}\tplatform {course.platform_id}\t{shown_id(course.context_id)}\t{course.title}\t"
                    f"last launch {last}\t{course.students} students")
 
 

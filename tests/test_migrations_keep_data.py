@@ -86,3 +86,52 @@ def test_a_check_finished_before_0022_gets_the_baseline_the_check_would_have_kep
     assert rebuilt["set_by_teacher"] == kept["set_by_teacher"]
     assert rebuilt["misses"] == kept["misses"]
     assert {heading: _group(_result_page(student, tool), heading) for heading in groups} == groups
+
+
+def test_0023_marks_the_old_shared_stand_in_course_and_leaves_real_courses_called_no_context(sandbox, tool):
+    # Releases before placeholders filed every launch without a context under one course per deployment whose
+    # context id was "no-context" (title "Untitled course", no label). An LMS course may be called that too.
+    from lti_tool.models import Course, Deployment, Enrollment, LaunchSession, Person
+    from lti_tool.services.launches import LEGACY_SHARED_CONTEXT
+
+    assert sandbox.launch("student").status_code == 200
+    with tool.app.app_context():
+        downgrade(revision="0022")
+        math = db.session.scalars(sa.select(Course).where(Course.context_id == "math-7")).one()
+        priya = db.session.scalar(sa.select(Person.id))
+        deployments = [math.deployment_id]
+        for name in ("art-school", "untitled-school"):
+            deployment = Deployment(platform_id=math.platform_id, deployment_id=name)
+            db.session.add(deployment)
+            db.session.flush()
+            deployments.append(deployment.id)
+        stand_in, art, untitled = (
+            Course(platform_id=math.platform_id, deployment_id=deployment, context_id="no-context", title=title,
+                   label=label)
+            for deployment, title, label in zip(deployments, ("Untitled course", "Art club", "Untitled course"),
+                                                ("", "ART", ""), strict=True))
+        db.session.add_all([stand_in, art, untitled])
+        db.session.flush()
+        db.session.add_all([Enrollment(course_id=course.id, person_id=priya, role="student", active=True)
+                            for course in (stand_in, art, untitled)])
+        # The untitled course's LMS sent no title or label, but a link launch named it: a real course.
+        db.session.add(LaunchSession(id="untitled-link", platform_id=math.platform_id, deployment_id=untitled.deployment_id,
+                                     course_id=untitled.id, person_id=priya, access="student",
+                                     message_type="LtiResourceLinkRequest", resource_link_id="week-1", details={},
+                                     created_at=math.created_at, expires_at=math.created_at))
+        db.session.commit()
+        ids = {"stand-in": stand_in.id, "art": art.id, "untitled": untitled.id}
+        before = _counts()
+
+        def context_ids() -> dict[str, str]:
+            found = {name: db.session.get(Course, course_id).context_id for name, course_id in ids.items()}
+            db.session.remove()
+            return found
+
+        upgrade()
+        assert context_ids() == {"stand-in": LEGACY_SHARED_CONTEXT, "art": "no-context", "untitled": "no-context"}
+        assert _counts() == before
+        downgrade(revision="0022")
+        assert context_ids() == {"stand-in": "no-context", "art": "no-context", "untitled": "no-context"}
+        upgrade()
+        assert context_ids()["stand-in"] == LEGACY_SHARED_CONTEXT

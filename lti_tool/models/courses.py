@@ -22,7 +22,8 @@ class Course(db.Model):
     deployment_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("deployment.id", ondelete="CASCADE"))
     # The platform's context id; launches without a context claim use "link:<resource link id>", and a Data
     # Privacy Launch or a Deep Linking request without one gets a placeholder of its own (services/launches.py
-    # PLACEHOLDER).
+    # PLACEHOLDER); the one course such launches shared in older versions is LEGACY_SHARED_CONTEXT there
+    # (migration 0023).
     context_id: so.Mapped[str] = so.mapped_column(sa.String(255))
     title: so.Mapped[str] = so.mapped_column(sa.String(500), default="")
     label: so.Mapped[str] = so.mapped_column(sa.String(255), default="")

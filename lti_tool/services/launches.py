@@ -183,6 +183,10 @@ DEEP_LINKING_PLACEHOLDER = PLACEHOLDER + "deep-linking:"
 #: Linking picker says "your course" for a course without a title).
 _PLACEHOLDERS = {DATA_PRIVACY: (PRIVACY_PLACEHOLDER, "Data privacy launch"),
                  DEEP_LINKING: (DEEP_LINKING_PLACEHOLDER, "")}
+#: The context id of the one course per deployment that every launch without a context shared before placeholders
+#: (it was "no-context", which a real LMS course may be called too: migration 0023 gives the stand-in this mark).
+#: Not a placeholder (no prefix of theirs): no launch reaches it, and the placeholder clean-up must not delete it.
+LEGACY_SHARED_CONTEXT = PLACEHOLDER + "legacy-no-context"
 #: The least time an ended launch's row is kept, whatever LAUNCH_SESSION_KEEP_DAYS says: a tab opened after its
 #: time ran out is told so with a link back to the LMS, inside the LMS's frame, and both come from that row.
 ENDED_LAUNCH_GRACE = timedelta(days=1)

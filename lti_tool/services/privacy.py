@@ -46,14 +46,11 @@ from ..models import (
 from ..models.outbox import PENDING
 from .content import course_content, course_pack
 from .errors import N_, Forbidden, NotFound, ServiceError
-from .launches import placeholder_course
+from .launches import LEGACY_SHARED_CONTEXT, placeholder_course
 from .mastery import OVERRIDE_NOTE, OVERRIDE_REASON, lock_learner_row
 from .permissions import Action, Actor, actor_of, may, require
 from .storage import delete_files, evidence_store
 
-#: The one course every launch without a context shared before privacy and Deep Linking launches got their own
-#: placeholder.
-LEGACY_SHARED_CONTEXT = "no-context"
 PERSON_FORMAT = "pathways-personal-data"
 COURSE_FORMAT = "pathways-course-data"
 FORMAT_VERSION = 1
@@ -165,22 +162,24 @@ def _student_enrollment(course_id: int, platform_id: int, person_id: int) -> Enr
     return enrollment
 
 
-def _anonymise_if_unenrolled(person_ids: Iterable[int]) -> int:
+def _anonymise_if_unenrolled(person_ids: Iterable[int], deployment_id: int | None) -> int:
     """Erase name, email and sub of the given people who have no enrolment left in a course.
 
-    An enrolment in the shared stand-in course older versions made (LEGACY_SHARED_CONTEXT) is no course of theirs:
-    it does not keep them from being anonymised, and their rows there go with them.
+    An enrolment in the shared stand-in course older versions made (LEGACY_SHARED_CONTEXT) of the deployment the
+    deletion happens in (`deployment_id`; None: an operator's, every deployment) is no course of theirs: it does
+    not keep them from being anonymised, and their rows there go with them. Another deployment's stand-in counts
+    as a course: a deletion here does not reach into it.
     """
     erased = 0
     for person_id in set(person_ids):
         enrolled = db.session.scalar(
             sa.select(sa.func.count()).select_from(Enrollment).join(Course, Course.id == Enrollment.course_id)
-            .where(Enrollment.person_id == person_id, Course.context_id != LEGACY_SHARED_CONTEXT)
+            .where(Enrollment.person_id == person_id, ~_legacy_shared_course(deployment_id))
         )
         person = db.session.get(Person, person_id)
         if person is None or enrolled:
             continue
-        _erase_from_legacy_shared_courses(person)
+        _erase_from_legacy_shared_courses(person, deployment_id)
         person.name = ""
         person.email = None
         person.sub = "deleted-" + secrets.token_hex(12)
@@ -191,15 +190,22 @@ def _anonymise_if_unenrolled(person_ids: Iterable[int]) -> int:
     return erased
 
 
-def _erase_from_legacy_shared_courses(person: Person) -> None:
-    """Delete every row of the person in their platform's legacy shared stand-in courses (and its files).
+def _legacy_shared_course(deployment_id: int | None) -> sa.ColumnElement[bool]:
+    """Tell (in SQL, per Course row) whether it is the legacy shared stand-in of the deployment (None: of any)."""
+    if deployment_id is None:
+        return Course.context_id == LEGACY_SHARED_CONTEXT
+    return sa.and_(Course.context_id == LEGACY_SHARED_CONTEXT, Course.deployment_id == deployment_id)
+
+
+def _erase_from_legacy_shared_courses(person: Person, deployment_id: int | None) -> None:
+    """Delete every row of the person in the deployment's legacy shared stand-in course (and its files).
 
     No launch reaches those courses any more, so no writer races this (no learner lock). Files go before the
     caller's commit, as in delete_student.
     """
     courses = list(db.session.scalars(
-        sa.select(Course.id).where(Course.platform_id == person.platform_id,
-                                   Course.context_id == LEGACY_SHARED_CONTEXT, _holds_rows_of(person.id))
+        sa.select(Course.id).where(Course.platform_id == person.platform_id, _legacy_shared_course(deployment_id),
+                                   _holds_rows_of(person.id))
     ))
     files: list[str] = []
     for course_id in courses:
@@ -208,10 +214,10 @@ def _erase_from_legacy_shared_courses(person: Person) -> None:
     delete_files(files)
 
 
-def _in_legacy_shared_course(person: Person | None) -> bool:
-    """Tell whether the person still has rows in a legacy shared stand-in course (which a deletion removes)."""
+def _in_legacy_shared_course(person: Person | None, deployment_id: int) -> bool:
+    """Tell whether the person still has rows in the deployment's legacy shared stand-in (which a deletion removes)."""
     return person is not None and db.session.scalar(sa.select(sa.exists().where(
-        Course.platform_id == person.platform_id, Course.context_id == LEGACY_SHARED_CONTEXT,
+        Course.platform_id == person.platform_id, _legacy_shared_course(deployment_id),
         _holds_rows_of(person.id)))) is True
 
 
@@ -541,6 +547,7 @@ def delete_student(launch: LaunchSession, person_id: int, *, confirmed: bool, no
         raise ServiceError("Tick the box to confirm that this student's data should be deleted.")
     name = enrollment.person.name or ""
     platform_id, course_id, actor_id = launch.platform_id, launch.course_id, launch.person_id
+    deployment_id = launch.deployment_id
 
     def erase() -> Deletion:
         # The learner's lock first, as every writer of their rows takes it: a write already under way commits
@@ -550,7 +557,7 @@ def delete_student(launch: LaunchSession, person_id: int, *, confirmed: bool, no
         files = _file_keys(course_id, person_id)
         rows, pending = _erase_person_in_course(course_id, person_id)
         _forget_launches_naming(person_id)
-        anonymised = _anonymise_if_unenrolled([person_id])
+        anonymised = _anonymise_if_unenrolled([person_id], deployment_id)
         _audit(platform_id, course_id, actor_id, person_id, "delete_student", now)
         # Files go first: a store that fails stops the deletion (StoreUnavailable, rolled back, a 503 to try
         # again) rather than leave files no row names. A commit failing after it leaves rows whose file reads as
@@ -591,7 +598,7 @@ def delete_course(launch: LaunchSession, *, typed_title: str, now: datetime) -> 
     platform_id, course_id, actor_id, title = launch.platform_id, course.id, launch.person_id, course.title
     files = _file_keys(course_id)
     people, rows, pending = _erase_course(course_id)
-    anonymised = _anonymise_if_unenrolled(people)
+    anonymised = _anonymise_if_unenrolled(people, launch.deployment_id)
     _audit(platform_id, course_id, actor_id, None, "delete_course", now)
     delete_files(files)  # before the commit, as in delete_student
     db.session.commit()
@@ -675,7 +682,8 @@ def privacy_overview(launch: LaunchSession) -> PrivacyOverview:
             courses = _privacy_courses(launch, person) if person else []
             return PrivacyOverview(
                 mode="user", subject_name=person.name if person else "", course_title="",
-                can_delete=launch.access == "teacher" and (bool(courses) or _in_legacy_shared_course(person))
+                can_delete=launch.access == "teacher"
+                and (bool(courses) or _in_legacy_shared_course(person, launch.deployment_id))
                 and may(actor, Action.DELETE_STUDENT_DATA),
                 can_export=own or may(actor, Action.EXPORT_STUDENT_DATA), course_count=len(courses),
                 subject_known=person is not None,
@@ -740,18 +748,18 @@ def delete_privacy_subject(launch: LaunchSession, *, confirmed: bool, now: datet
     if not confirmed:
         raise ServiceError("Tick the box to confirm that this person's data should be deleted.")
     platform_id, actor_id, name = launch.platform_id, launch.person_id, person.name or ""
-    return _delete_person_courses(platform_id, person.id, courses, actor_id, now, name)
+    return _delete_person_courses(platform_id, person.id, courses, actor_id, now, name, launch.deployment_id)
 
 
 def _delete_person_courses(platform_id: int, person_id: int, courses: list[Course], actor_id: int | None,
-                           now: datetime, name: str) -> Deletion:
+                           now: datetime, name: str, deployment_id: int | None) -> Deletion:
     course_ids = sorted(course.id for course in courses)
     return _again_after_deadlock(lambda: _erase_person_courses(platform_id, person_id, course_ids, actor_id, now,
-                                                               name))
+                                                               name, deployment_id))
 
 
 def _erase_person_courses(platform_id: int, person_id: int, course_ids: list[int], actor_id: int | None,
-                          now: datetime, name: str) -> Deletion:
+                          now: datetime, name: str, deployment_id: int | None) -> Deletion:
     rows = pending = 0
     files: list[str] = []
     for course_id in course_ids:
@@ -763,7 +771,7 @@ def _erase_person_courses(platform_id: int, person_id: int, course_ids: list[int
         rows, pending = rows + course_rows, pending + course_pending
         _audit(platform_id, course_id, actor_id, person_id, "delete_student", now)
     _forget_launches_naming(person_id)
-    anonymised = _anonymise_if_unenrolled([person_id])
+    anonymised = _anonymise_if_unenrolled([person_id], deployment_id)
     delete_files(files)  # before the commit, as in delete_student
     db.session.commit()
     return Deletion(courses=len(course_ids), rows=rows, pending_grades=pending, anonymised=anonymised,
@@ -786,9 +794,15 @@ def _platform_person(issuer: str, client_id: str, sub: str) -> tuple[Platform, P
 
 def _admin_courses(platform: Platform, person: Person, context_id: str | None) -> list[Course]:
     where = Course.platform_id == platform.id
-    if context_id is not None:
-        where = sa.and_(where, Course.context_id == context_id)
-    courses = _enrolled_courses(person.id, where)
+    if context_id == LEGACY_SHARED_CONTEXT:
+        # Named by the operator: the old shared course is then theirs wherever it holds a row of them (an export
+        # or a deletion of everything leaves it out unless it holds more than an enrolment; see _enrolled_courses).
+        courses = list(db.session.scalars(sa.select(Course).where(
+            where, _legacy_shared_course(None), _holds_rows_of(person.id)).order_by(Course.id)))
+    elif context_id is not None:
+        courses = _enrolled_courses(person.id, sa.and_(where, Course.context_id == context_id))
+    else:
+        courses = _enrolled_courses(person.id, where)
     if context_id is not None and not courses:
         raise NotFound(f"User {person.sub!r} has no enrolment in course {context_id!r}.")
     return courses
@@ -811,7 +825,8 @@ def delete_user(issuer: str, client_id: str, sub: str, *, context_id: str | None
     """Delete a user's data on a platform, in one course or in all of them (administrators)."""
     platform, person = _platform_person(issuer, client_id, sub)
     courses = _admin_courses(platform, person, context_id)
-    return _delete_person_courses(platform.id, person.id, courses, None, now, person.name)
+    # The operator speaks for every deployment: the person's rows in each one's old stand-in go with them.
+    return _delete_person_courses(platform.id, person.id, courses, None, now, person.name, None)
 
 
 def purge_inactive_courses(now: datetime, days: int, dry_run: bool) -> PurgeReport:
@@ -824,17 +839,18 @@ def purge_inactive_courses(now: datetime, days: int, dry_run: bool) -> PurgeRepo
         .where(Enrollment.course_id == Course.id, Enrollment.role == "student").scalar_subquery()
     )
     rows = db.session.execute(
-        sa.select(Course.id, Course.platform_id, Course.context_id, Course.title, Course.last_launch_at, students)
+        sa.select(Course.id, Course.platform_id, Course.context_id, Course.title, Course.last_launch_at, students,
+                  Course.deployment_id)
         .where(sa.func.coalesce(Course.last_launch_at, Course.created_at) < cutoff)
         .order_by(Course.id)
     ).all()
-    courses = [PurgedCourse(*row) for row in rows]
+    courses = [PurgedCourse(*row[:-1]) for row in rows]
     if not dry_run:
         files: list[str] = []
-        for course in courses:
+        for course, row in zip(courses, rows, strict=True):
             files += _file_keys(course.course_id)
             people, _, _ = _erase_course(course.course_id)
-            _anonymise_if_unenrolled(people)
+            _anonymise_if_unenrolled(people, row.deployment_id)
             _audit(course.platform_id, course.course_id, None, None, "purge_course", now)
         delete_files(files)  # before the commit, as in delete_student: a failing store purges nothing this pass
         db.session.commit()

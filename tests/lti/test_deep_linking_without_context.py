@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from lti_tool.extensions import db
 from lti_tool.models import Course, Enrollment, LaunchSession, Person, Placement
 from lti_tool.services.content import demo_pack_data, import_pack
+from lti_tool.services.launches import LEGACY_SHARED_CONTEXT
 from tests.support import CLAIM, SandboxActions, parse_form, submit_form
 
 DL = "LtiDeepLinkingRequest"
@@ -136,7 +137,7 @@ def test_an_old_shared_no_context_course_grants_nothing_new(sandbox, tool):
     assert sandbox.launch("teacher").status_code == 200
     with tool.app.app_context():
         math = db.session.scalars(sa.select(Course).where(Course.context_id == "math-7")).one()
-        shared = Course(platform_id=math.platform_id, deployment_id=math.deployment_id, context_id="no-context",
+        shared = Course(platform_id=math.platform_id, deployment_id=math.deployment_id, context_id=LEGACY_SHARED_CONTEXT,
                         title="Untitled course", label="")
         db.session.add(shared)
         db.session.flush()

@@ -27,6 +27,7 @@ from lti_tool.models import (
     SkillMastery,
     StudentGoal,
 )
+from lti_tool.services.launches import LEGACY_SHARED_CONTEXT
 from tests.support import CLAIM, served_answer, submit_form, teacher_of_another_course
 
 PER_STUDENT = (ItemResponse, SkillMastery, MasteryEvent, ReviewSchedule, StudentGoal, Reflection, Evidence,
@@ -421,7 +422,7 @@ def test_the_shared_no_context_course_of_older_privacy_launches_grants_nothing(s
     with tool.app.app_context():
         # What earlier versions left: one course for every launch without a context, everyone enrolled in it.
         math = db.session.get(Course, _ids(tool, "student-1")[0])
-        shared = Course(platform_id=math.platform_id, deployment_id=math.deployment_id, context_id="no-context",
+        shared = Course(platform_id=math.platform_id, deployment_id=math.deployment_id, context_id=LEGACY_SHARED_CONTEXT,
                         title="Untitled course", label="")
         db.session.add(shared)
         db.session.flush()

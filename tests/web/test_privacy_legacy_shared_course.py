@@ -1,7 +1,8 @@
 """Privacy and the shared "no-context" course earlier versions made for launches without a context.
 
 Until placeholders, every Deep Linking request and Data Privacy Launch without a context joined one course per
-deployment whose context id is "no-context", and enrolled whoever opened it (teachers, and students opening their
+deployment whose context id was "no-context" (migration 0023 marks it LEGACY_SHARED_CONTEXT), and enrolled whoever
+opened it (teachers, and students opening their
 own privacy page). No launch joins it any more, but databases still hold it. It is a stand-in, not a course: an
 enrolment there must not keep a person from being anonymised, goes with the person, and is no course of theirs in
 an export or a count.
@@ -14,8 +15,9 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from lti_tool.extensions import db
-from lti_tool.models import Course, Enrollment, LaunchSession, Person, SkillMastery
-from lti_tool.privacy_cli import privacy_group
+from lti_tool.models import Course, Deployment, Enrollment, LaunchSession, Person, SkillMastery
+from lti_tool.privacy_cli import privacy_group, shown_id
+from lti_tool.services.launches import LEGACY_SHARED_CONTEXT
 from tests.support import submit_form, teacher_of_another_course
 from tests.test_privacy_cli import _user, run
 from tests.web.test_privacy import (
@@ -31,10 +33,10 @@ from tests.web.test_privacy import (
 
 
 def _legacy_shared_course(tool, *members: tuple[str, str]) -> int:
-    """Make the "no-context" course an older version left, with these (sub, role) members and a session each."""
+    """Make the shared course an older version left (as migration 0023 marks it), with these (sub, role) members and a session each."""
     with tool.app.app_context():
         math = db.session.scalars(sa.select(Course).where(Course.context_id == "math-7")).one()
-        shared = Course(platform_id=math.platform_id, deployment_id=math.deployment_id, context_id="no-context",
+        shared = Course(platform_id=math.platform_id, deployment_id=math.deployment_id, context_id=LEGACY_SHARED_CONTEXT,
                         title="Untitled course", label="", created_at=_now() - timedelta(days=400),
                         last_launch_at=_now() - timedelta(days=60))
         db.session.add(shared)
@@ -112,10 +114,10 @@ def test_purging_a_teachers_only_course_anonymises_them_and_the_old_shared_cours
     assert "Deleted 1 courses" in done.output and "science-8" in done.output
     assert _anonymised(tool, sam)
     # Priya still has math-7: her enrolment in the stand-in is left until her own erasure or the stand-in's purge.
-    assert _person(tool, priya) == ("Priya Shah", "student-1", ["math-7", "no-context"])
+    assert _person(tool, priya) == ("Priya Shah", "student-1", [LEGACY_SHARED_CONTEXT, "math-7"])
     # Once idle for the retention period itself, the stand-in goes like any idle course, and Priya keeps math-7.
     later = run(tool, privacy_group, "purge", "--days", "30")
-    assert "no-context" in later.output
+    assert shown_id(LEGACY_SHARED_CONTEXT) in later.output
     with tool.app.app_context():
         assert db.session.get(Course, shared) is None
     assert _person(tool, priya) == ("Priya Shah", "student-1", ["math-7"])
@@ -131,7 +133,7 @@ def test_a_teachers_own_data_lists_no_old_shared_course_and_their_erasure_remove
     data = _get(own, tool, _link(own, "/privacy/my-data.json")).json()
     assert [c["course"]["context_id"] for c in data["courses"]] == ["science-8"]
     page = _get(own, tool, _link(own, "/privacy/my-data.html"))
-    assert "Untitled course" not in page.text and "no-context" not in page.text
+    assert "Untitled course" not in page.text and "legacy-no-context" not in page.text
     confirm = _get(own, tool, _link(own, "/privacy/user/delete"))
     assert "data is deleted" in submit_form(confirm, "/privacy/user/delete", confirm="yes").text
     assert _anonymised(tool, sam)
@@ -143,7 +145,7 @@ def test_the_administrators_export_and_erasure_treat_the_old_shared_course_as_no
     _legacy_shared_course(tool, ("student-1", "student"))
     exported = run(tool, privacy_group, "export", *_user(tool))
     assert exported.exit_code == 0, exported.output
-    assert "no-context" not in exported.output
+    assert "legacy-no-context" not in exported.output
     deleted = run(tool, privacy_group, "delete", *_user(tool), "--yes")
     assert "in 1 courses" in deleted.output and "person anonymised" in deleted.output
     assert _anonymised(tool, priya)
@@ -182,7 +184,7 @@ def test_learning_records_someone_left_in_the_old_shared_course_are_still_theirs
         db.session.commit()
     own = _privacy_launch(sandbox, "student", "student-1")
     data = _get(own, tool, _link(own, "/privacy/my-data.json")).json()
-    assert [c["course"]["context_id"] for c in data["courses"]] == ["math-7", "no-context"]
+    assert [c["course"]["context_id"] for c in data["courses"]] == ["math-7", LEGACY_SHARED_CONTEXT]
     deleted = run(tool, privacy_group, "delete", *_user(tool), "--yes")
     assert "in 2 courses" in deleted.output
     assert _anonymised(tool, priya)
@@ -198,3 +200,98 @@ def test_a_teacher_known_only_through_the_old_shared_course_may_delete_their_own
     confirm = _get(own, tool, _link(own, "/privacy/user/delete"))
     assert "data is deleted" in submit_form(confirm, "/privacy/user/delete", confirm="yes").text
     assert _anonymised(tool, sam)
+
+
+def _in_art_club(sandbox, tool, sub: str) -> int:
+    """Launch `sub` into a real LMS course whose context id is literally "no-context" (Art club); return its id."""
+    art = sandbox.platform.add_course("no-context", "Art club", "ART")
+    sandbox.platform.add_resource_link("pathways-home", "Pathways", context_id="no-context")
+    if sandbox.sub(sub) not in art.members:
+        art.members.append(sandbox.sub(sub))  # enrolled in Art club too, as the LMS says
+    page = sandbox.launch(sub, context_id="no-context")
+    assert page.status_code == 200, page.text[:300]
+    with tool.app.app_context():
+        return db.session.scalar(sa.select(Course.id).where(Course.context_id == "no-context"))
+
+
+def _rows_in(tool, course_id: int, person_id: int) -> tuple[int, int]:
+    """Return the person's (enrolments, launch sessions) in the course."""
+    with tool.app.app_context():
+        return tuple(db.session.scalar(sa.select(sa.func.count()).select_from(model).where(
+            model.course_id == course_id, model.person_id == person_id)) for model in (Enrollment, LaunchSession))
+
+
+def test_a_real_course_whose_context_id_is_no_context_is_a_course_like_any_other(sandbox, tool):
+    # An LMS course may be called "no-context"; only the stand-in older versions made (marked by migration 0023)
+    # is no course of anyone's. Priya is a student of Art club (context id "no-context") and of math-7.
+    teacher, _ = _course_with_two_students(sandbox, tool)
+    _, priya = _ids(tool, "student-1")
+    art = _in_art_club(sandbox, tool, "student-1")
+    assert _rows_in(tool, art, priya) == (1, 1)
+    # Her own privacy page counts and exports Art club (it holds only her enrolment and launch so far).
+    own = _privacy_launch(sandbox, "student", "student-1")
+    assert "in 2 courses reached" in own.text
+    data = _get(own, tool, _link(own, "/privacy/my-data.json")).json()
+    assert [c["course"]["context_id"] for c in data["courses"]] == ["math-7", "no-context"]
+    # The math-7 teacher deletes her data in math-7: Art club's enrolment and session stay, and so does her name.
+    privacy = _get(teacher, tool, _link(teacher, "/privacy/"))
+    confirm = _get(privacy, tool, _link(privacy, f"/privacy/students/{priya}/delete"))
+    assert "Deleted the data of Priya Shah" in submit_form(confirm, f"/privacy/students/{priya}/delete",
+                                                            confirm="yes").text
+    name, sub, held = _person(tool, priya)
+    assert (name, sub) == ("Priya Shah", "student-1") and "no-context" in held
+    assert _rows_in(tool, art, priya)[0] == 1
+
+
+def test_the_art_club_teacher_reaches_their_student_through_a_privacy_launch(sandbox, tool):
+    _course_with_two_students(sandbox, tool)
+    art = _in_art_club(sandbox, tool, "student-1")
+    sandbox.platform.add_user("teacher-art", roles=["Instructor"], name="Ada Art", context_id="no-context")
+    assert _in_art_club(sandbox, tool, "teacher-art") == art
+    page = _privacy_launch_from(sandbox, "teacher-art", "student-1", "no-context")
+    assert page.status_code == 200, page.text[:300]
+    assert "in 1 course reached" in page.text
+
+
+def test_a_deletion_leaves_another_deployments_old_shared_course_alone(sandbox, tool):
+    # The stand-in is one per deployment; a teacher of deployment A has no say over deployment B's.
+    teacher, _ = _course_with_two_students(sandbox, tool)
+    _, priya = _ids(tool, "student-1")
+    with tool.app.app_context():
+        math = db.session.scalars(sa.select(Course).where(Course.context_id == "math-7")).one()
+        other = Deployment(platform_id=math.platform_id, deployment_id="another-school")
+        db.session.add(other)
+        db.session.flush()
+        theirs = Course(platform_id=math.platform_id, deployment_id=other.id, context_id=LEGACY_SHARED_CONTEXT,
+                        title="Untitled course", label="")
+        db.session.add(theirs)
+        db.session.flush()
+        db.session.add(Enrollment(course_id=theirs.id, person_id=priya, role="student", lti_roles="Learner",
+                                  active=True))
+        db.session.commit()
+        theirs_id = theirs.id
+    privacy = _get(teacher, tool, _link(teacher, "/privacy/"))
+    confirm = _get(privacy, tool, _link(privacy, f"/privacy/students/{priya}/delete"))
+    assert "Deleted the data of Priya Shah" in submit_form(confirm, f"/privacy/students/{priya}/delete",
+                                                            confirm="yes").text
+    assert _rows_in(tool, theirs_id, priya)[0] == 1
+    # Her rows there still name her, so she keeps her name until that deployment (or the operator) erases her.
+    assert _person(tool, priya)[:2] == ("Priya Shah", "student-1")
+    deleted = run(tool, privacy_group, "delete", *_user(tool), "--yes")
+    assert "person anonymised" in deleted.output and _anonymised(tool, priya)
+
+
+def test_the_administrator_names_the_old_shared_course_as_purge_shows_it(sandbox, tool):
+    # "--context no-context" said the user had no enrolment there; the stand-in's id now has a control character,
+    # so the command takes it as `pathways privacy purge` prints it.
+    _course_with_two_students(sandbox, tool)
+    _, priya = _ids(tool, "student-1")
+    _legacy_shared_course(tool, ("student-1", "student"))
+    shown = shown_id(LEGACY_SHARED_CONTEXT)
+    assert shown == "\\x1flegacy-no-context"
+    exported = run(tool, privacy_group, "export", *_user(tool), "--context", shown)
+    assert exported.exit_code == 0, exported.output
+    assert '"context_id": "\\u001flegacy-no-context"' in exported.output
+    deleted = run(tool, privacy_group, "delete", *_user(tool), "--context", shown, "--yes")
+    assert "in 1 courses" in deleted.output and "anonymised" not in deleted.output
+    assert _person(tool, priya) == ("Priya Shah", "student-1", ["math-7"])
