@@ -30,6 +30,7 @@ from flask import Flask
 from .. import metrics
 from ..extensions import db
 from ..lti import ags
+from ..lti.keys import SecretKeyMismatch
 from ..lti.services import PlatformConnector, ServiceCallError
 from ..models import Course, Person, Placement, ScoreOutbox
 from ..models.base import utcnow
@@ -138,8 +139,22 @@ def _send(job: _Job) -> ServiceCallError | None:
     except ServiceCallError as exc:
         return exc
     except Exception as exc:  # noqa: BLE001 - an odd answer is retried later, never left unrecorded
-        return ServiceCallError(f"Unexpected error while posting the score: {exc!r}")
+        return unexpected("posting the score", exc)
     return None
+
+
+# Failures of this worker's own setup, not of a row: the database is away, or PATHWAYS_SECRET_KEY no longer opens
+# the signing key. They fail the pass, which gives the batch back without using an attempt (_Health.failed).
+_NOT_THE_ROWS = (sa.exc.SQLAlchemyError, SecretKeyMismatch)
+
+
+def unexpected(doing: str, exc: Exception) -> ServiceCallError:
+    """Turn an error we did not foresee into a failed attempt: no status, so it is retried with backoff.
+
+    The message names only the error's class: its text may quote the platform's answer, which a teacher's page
+    and our logs never show.
+    """
+    return ServiceCallError(f"Unexpected error while {doing} (reason: {exc.__class__.__name__}).")
 
 
 
@@ -322,6 +337,13 @@ class _Poster:
                 outcomes.append(self._failure(row, exc, now))
             except ServiceError as exc:
                 outcomes.append(_Outcome(row.id, FAILED, row.attempts, last_error=exc.message))
+            except _NOT_THE_ROWS:
+                raise  # the pass fails and gives the batch back without using attempts
+            except Exception as exc:  # noqa: BLE001 - one platform's odd answer must not stop the other rows
+                # Counted as this row's failed attempt, so a row that always fails moves back in the queue instead
+                # of failing the pass, and the batch with it, for ever.
+                _discard_changes()
+                outcomes.append(self._failure(row, unexpected("finding the gradebook column", exc), now))
         # Canvas makes a student's every score a new submission unless told otherwise: what each student's line
         # item already got, read once for the batch, marks only the first one (lti/ags.py score_extensions).
         sent = sent_scores.last_sent_comments([(job.row, job.url) for job in jobs])
@@ -396,6 +418,11 @@ class _Poster:
             return self._lineitem(job.row, job.connector)
         except (ServiceCallError, ServiceError) as exc:
             return exc
+        except _NOT_THE_ROWS:
+            raise
+        except Exception as exc:  # noqa: BLE001 - as in run(): a failed attempt of these rows, not of the pass
+            _discard_changes()
+            return unexpected("finding the gradebook column again", exc)
 
     def _send_by_platform(self, jobs: list[_Job]) -> dict[_Job, ServiceCallError | None]:
         """Post the scores, at most WORKER_PLATFORM_CONCURRENCY at a time per platform.
@@ -510,20 +537,23 @@ def drain(
                 stats.passes += 1
                 token = None
                 try:
-                    stats.roster_syncs += _roster_syncs(app, http)
-                    stats.courses_purged += _retention(app)
-                    stats.models_fitted += _model_fits(app)
-                    stats.launches_deleted += _ended_launches(app)
                     stats.superseded += supersede_stale(utcnow())
                     token, rows = claim(batch, lease)
                     if rows:
                         stats.claimed += len(rows)
                         outcomes = poster.run(rows)
                         _record(token, outcomes)
+                        token = None
                         _count(stats, outcomes)
                         _log_outcomes(outcomes)
                         stats.token_requests = poster.token_requests
-                    else:
+                    # Grades first: a roster service that hangs or a slow chore delays the next pass, not these
+                    # grades (and each pass's roster syncs are bounded, see _roster_syncs).
+                    stats.roster_syncs += _roster_syncs(app, http)
+                    stats.courses_purged += _retention(app)
+                    stats.models_fitted += _model_fits(app)
+                    stats.launches_deleted += _ended_launches(app)
+                    if not rows:
                         wait = _next_wake(utcnow(), policy.max_attempts if once else None)
                     health.passed()
                 except Exception as exc:  # noqa: BLE001 - the worker outlives outages; see _Health.failed
@@ -621,6 +651,14 @@ class _Health:
             _discard_session()  # the heartbeat is news, not work: a database outage just leaves it stale
 
 
+def _discard_changes() -> None:
+    """Roll back what a failed step left unwritten, so the batch's outcomes do not commit it."""
+    try:
+        db.session.rollback()
+    except sa.exc.SQLAlchemyError:
+        pass
+
+
 def _discard_session() -> None:
     try:
         db.session.rollback()
@@ -657,25 +695,66 @@ def _log_outcomes(outcomes: list[_Outcome]) -> None:
                         outcome.last_status or "refused")
 
 
-def _roster_syncs(app: Flask, http: requests.Session) -> int:
-    """Run the roster syncs teacher launches asked for; return how many ran."""
+# A pass starts no new roster sync after this long: the next pass's grade posts wait for the syncs in this one.
+ROSTER_SYNC_BUDGET_SECONDS = 30.0
+
+
+def _roster_syncs(app: Flask, http: requests.Session, budget: float = ROSTER_SYNC_BUDGET_SECONDS) -> int:
+    """Run the roster syncs teacher launches asked for, for at most `budget` seconds; return how many ran.
+
+    Once a platform's roster service does not answer (a timeout, a refused connection, a 5xx), its other courses
+    are left due for the next pass: each would only wait out the same timeout, one after another.
+    """
     from ..services.errors import ServiceError
-    from ..services.roster import run_due_roster_sync
+    from ..services.roster import RosterUnreadable, run_due_roster_sync
 
     done = 0
-    while True:
+    unreachable: set[int] = set()
+    ends = time.monotonic() + budget
+    while time.monotonic() < ends:
         try:
             result = run_due_roster_sync(
                 secret_key=app.config["SECRET_KEY"], http=http, timeout=float(setting(app, "SERVICE_TIMEOUT_SECONDS")),
                 store_email=bool(app.config.get("STORE_EMAIL")), now=utcnow(),
-                retry_seconds=int(setting(app, "ROSTER_SYNC_MIN_SECONDS")),
+                retry_seconds=int(setting(app, "ROSTER_SYNC_MIN_SECONDS")), skip_platforms=unreachable,
             )
+        except RosterUnreadable as exc:
+            log.warning("roster sync failed: %s", exc.message)
+            if exc.unreachable:
+                unreachable.add(exc.platform_id)
+            continue
         except ServiceError as exc:
             log.warning("roster sync failed: %s", exc.message)
             continue
         if result is None:
-            return done
+            break
         done += 1
+    return done
+
+
+def _first_to_mark(marker: str, seconds: int) -> bool:
+    """Set a shared marker for `seconds` unless it is set; True for the one worker that set it.
+
+    With the cache (Redis) unreachable no worker can tell whether another ran the chore, so none runs it this
+    pass: housekeeping waits for the cache to come back, grade posts and roster syncs (in the database) do not.
+    """
+    from ..extensions import CACHE_OUTAGES, cache
+
+    try:
+        added = bool(cache.add(marker, 1, timeout=seconds))
+    except CACHE_OUTAGES as exc:
+        if marker not in _MARKERS_UNREACHABLE:  # one line per outage, not one per pass
+            log.warning("skipping %s until the cache is back: %s", marker, describe_failure(exc))
+            _MARKERS_UNREACHABLE.add(marker)
+        return False
+    if marker in _MARKERS_UNREACHABLE:
+        log.info("the cache is back: %s runs again", marker)
+        _MARKERS_UNREACHABLE.discard(marker)
+    return added
+
+
+# Markers whose chore is waiting for the cache; only to keep the log to one line per outage.
+_MARKERS_UNREACHABLE: set[str] = set()
 
 
 # Retention runs at most this often per worker; purging is a daily chore, not a per-pass one.
@@ -684,12 +763,11 @@ RETENTION_EVERY_SECONDS = 3600
 
 def _retention(app: Flask) -> int:
     """Purge courses idle longer than RETENTION_DAYS, at most once an hour across all workers."""
-    from ..extensions import cache
     from ..services.privacy import purge_inactive_courses
 
     days = int(app.config.get("RETENTION_DAYS") or 0)
     # cache.add is atomic: only the worker that adds the marker purges this hour.
-    if days <= 0 or not cache.add("retention-purge-ran", 1, timeout=RETENTION_EVERY_SECONDS):
+    if days <= 0 or not _first_to_mark("retention-purge-ran", RETENTION_EVERY_SECONDS):
         return 0
     from ..services.storage import StoreUnavailable
 
@@ -712,12 +790,11 @@ MODEL_FIT_CHECK_SECONDS = 600
 
 def _model_fits(app: Flask) -> int:
     """Refit the mastery model of courses with new answers whose last fit is older than MODEL_FIT_HOURS."""
-    from ..extensions import cache
     from ..services.model_fitting import courses_due_for_fit, fit_course_model
 
     hours = float(setting(app, "MODEL_FIT_HOURS") or 0)
     # cache.add is atomic: one worker looks per period, so two workers never fit the same course at once.
-    if hours <= 0 or not cache.add("model-fit-ran", 1, timeout=MODEL_FIT_CHECK_SECONDS):
+    if hours <= 0 or not _first_to_mark("model-fit-ran", MODEL_FIT_CHECK_SECONDS):
         return 0
     done = 0
     for course_id in courses_due_for_fit(utcnow(), timedelta(hours=hours)):

@@ -8,6 +8,7 @@ plain error message a teacher can read.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -110,7 +111,7 @@ def find_or_create_lineitem(
     except LtiException as exc:
         raise ServiceCallError(f"The platform's line items could not be read: {exc}") from exc
     body = created["body"]
-    if not isinstance(body, dict) or not body.get("id"):
+    if not isinstance(body, dict) or not _is_url(body.get("id")):
         raise ServiceCallError("The platform created a line item but did not say where it is.")
     # Two workers may have created one each at the same moment: all settle on the platform's first one
     # and remove their own extra, so the gradebook shows one column.
@@ -128,12 +129,20 @@ def find_lineitem(connector: PlatformConnector, lineitems_url: str, resource_id:
     try:
         for items in walk_pages(first, service.get_lineitems_page, "line item"):
             for item in items:
-                # Filters are a SHOULD for platforms; check the fields ourselves too.
-                if item.get("resourceId") == resource_id and item.get("tag") == tag and item.get("id"):
+                # Filters are a SHOULD for platforms; check the fields ourselves too. A platform's odd entry
+                # (not an object, an id that is not a string) is skipped: it cannot be our column.
+                if not isinstance(item, dict) or not _is_url(item.get("id")):
+                    continue
+                if item.get("resourceId") == resource_id and item.get("tag") == tag:
                     return item["id"]
     except LtiException as exc:
         raise ServiceCallError(f"The platform's line items could not be read: {exc}") from exc
     return None
+
+
+def _is_url(value: object) -> bool:
+    """Tell whether a line item id from a platform's answer can be a URL we call: a non-empty string."""
+    return isinstance(value, str) and bool(value)
 
 
 def lineitem_exists(connector: PlatformConnector, lineitem_url: str) -> bool:
@@ -242,10 +251,24 @@ def read_results(connector: PlatformConnector, lineitem_url: str, user_id: str |
     for body in walk_pages(_with_query(url, {"user_id": user_id}) if user_id else url, read, "results"):
         for item in body:
             if isinstance(item, dict) and isinstance(item.get("userId"), str):
-                results.append(
-                    Result(item["userId"], item.get("resultScore"), item.get("resultMaximum"), item.get("comment"))
-                )
+                results.append(Result(item["userId"], _number(item.get("resultScore")),
+                                      _number(item.get("resultMaximum")), _text(item.get("comment"))))
     return results
+
+
+def _number(value: object) -> float | None:
+    """Return a result's score as a float, or None when the platform sent none or something that is no number."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = float(value)  # some platforms send numbers as strings
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def platform_message(error: ServiceCallError) -> str:

@@ -12,6 +12,7 @@ Spec: 1EdTech Security Framework §4.1 (client credentials with a JWT bearer ass
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import time
@@ -26,7 +27,7 @@ import requests
 from flask import current_app, has_app_context
 from pylti1p3.service_connector import ServiceConnector
 
-from ..extensions import cache
+from ..extensions import CACHE_OUTAGES, cache
 from .outbound import TIMEOUT, UNREACHABLE, UNRESOLVABLE, OutboundError, OutboundSession, origin
 from .sealing import ACCESS_TOKEN_MAX_SECONDS, open_token, seal_token
 from .toolconf import ToolRegistration
@@ -114,7 +115,7 @@ class PlatformConnector(ServiceConnector):
         self.check_service_url(self._registration.get_auth_token_url())
         key = self._token_cache_key(scopes)
         # Sealed, so a Redis dump does not hand out gradebook access.
-        cached = open_token(cache.get(key), self._cache_secret) if self._cache_secret else None
+        cached = open_token(_cache_get(key), self._cache_secret) if self._cache_secret else None
         if cached:
             return cached
         reg = self._registration
@@ -163,12 +164,15 @@ class PlatformConnector(ServiceConnector):
                 from exc
         lifetime = max(expires_in - TOKEN_EXPIRY_MARGIN_SECONDS, 1)
         if self._cache_secret:
-            cache.set(key, seal_token(token, self._cache_secret), timeout=min(lifetime, ACCESS_TOKEN_MAX_SECONDS))
+            with contextlib.suppress(*CACHE_OUTAGES):  # not kept: the next call asks the platform again
+                cache.set(key, seal_token(token, self._cache_secret), timeout=min(lifetime, ACCESS_TOKEN_MAX_SECONDS))
         return token
 
     def forget_token(self, scopes: Sequence[str]) -> None:
         """Drop a cached token the platform no longer accepts (401)."""
-        cache.delete(self._token_cache_key(self._allowed(scopes)))
+        # With the cache unreachable, the token could not have come from it: the retry asks the platform.
+        with contextlib.suppress(*CACHE_OUTAGES):
+            cache.delete(self._token_cache_key(self._allowed(scopes)))
 
     def make_service_request(
         self,
@@ -209,6 +213,14 @@ class PlatformConnector(ServiceConnector):
             "next_page_url": _link(resp, "next"),
             "differences_url": _link(resp, "differences"),
         }
+
+
+def _cache_get(key: str) -> Any:
+    """Read the shared cache; a cache outage is a miss, so grades and rosters go on with a fresh token."""
+    try:
+        return cache.get(key)
+    except CACHE_OUTAGES:
+        return None
 
 
 def _link(resp: requests.Response, rel: str) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -29,6 +30,15 @@ class RosterResult:
     members: int
     added: int
     deactivated: int
+
+
+class RosterUnreadable(ServiceError):
+    """The platform did not give the roster: refused it, or (`unreachable`) did not answer or asked us to wait."""
+
+    def __init__(self, message: str, *, platform_id: int, unreachable: bool) -> None:
+        super().__init__(message)
+        self.platform_id = platform_id
+        self.unreachable = unreachable
 
 
 def platform_connector(
@@ -74,7 +84,8 @@ def sync_roster(
             partial = False
             read = writer.read(connector, memberships_url)
     except ServiceCallError as exc:
-        raise ServiceError(f"The roster could not be read from the platform: {exc.message}") from exc
+        raise RosterUnreadable(f"The roster could not be read from the platform: {exc.message}",
+                               platform_id=platform.id, unreachable=exc.transient) from exc
     if not partial:
         # A differences listing names only changes, so absence means "unchanged", not "left".
         writer.mark_leavers()
@@ -346,18 +357,23 @@ SYNC_LEASE_SECONDS = 600
 
 
 def run_due_roster_sync(
-    *, secret_key: str, http: requests.Session, timeout: float, store_email: bool, now: datetime, retry_seconds: int
+    *, secret_key: str, http: requests.Session, timeout: float, store_email: bool, now: datetime, retry_seconds: int,
+    skip_platforms: Collection[int] = (),
 ) -> RosterResult | None:
     """Claim one course whose roster sync is due and sync it; None when none is due.
+
+    Courses of the platforms in skip_platforms are left due, untouched (the caller found the platform
+    unreachable a moment ago).
 
     The claim is a conditional UPDATE that leases the sync: it moves roster_sync_due_at past the sync (now plus
     the lease) instead of clearing it, so two workers never sync the same course at once, and a sync cut off by
     a database error or a killed worker is due again once the lease runs out. Only a finished sync clears it.
     A failed sync is due again after retry_seconds.
     """
-    course_id = db.session.scalar(
-        sa.select(Course.id).where(Course.roster_sync_due_at <= now).order_by(Course.roster_sync_due_at).limit(1)
-    )
+    due = sa.select(Course.id).where(Course.roster_sync_due_at <= now)
+    if skip_platforms:
+        due = due.where(Course.platform_id.not_in(list(skip_platforms)))
+    course_id = db.session.scalar(due.order_by(Course.roster_sync_due_at).limit(1))
     if course_id is None:
         return None
     lease = now + timedelta(seconds=SYNC_LEASE_SECONDS)

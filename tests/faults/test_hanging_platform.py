@@ -5,7 +5,10 @@ from __future__ import annotations
 import threading
 import time
 
+from lti_tool.extensions import db
 from lti_tool.jobs.worker import drain
+from lti_tool.models import Course
+from lti_tool.models.base import utcnow
 from tests.jobs.gradebook import FAST_RETRIES, open_gradebook
 from tests.support import SandboxActions, start_registered_lms
 
@@ -62,5 +65,53 @@ def test_grades_reach_a_healthy_lms_at_once_while_another_lms_hangs_and_the_hung
         stop.set()
         if worker.is_alive():
             worker.join(30)
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_hanging_roster_service_costs_one_timeout_a_pass_and_holds_up_no_grade_or_other_lms(make_tool):
+    tool = make_tool(**FAST_RETRIES)  # the worker waits 0.5 s for an answer
+    book = open_gradebook(tool, SandboxActions(tool))
+    other_actions, server = second_lms(tool)
+    try:
+        other = open_gradebook(tool, other_actions)
+        book.queue("student-1", 10.0)
+        book.drain()
+        with tool.app.app_context():
+            base = db.session.get(Course, book.course_id)
+            # Teachers of eight other courses on the first LMS launched: their roster syncs are due.
+            waiting = []
+            for n in range(8):
+                course = Course(platform_id=base.platform_id, deployment_id=base.deployment_id,
+                                context_id=f"other-{n}", title="Other", label="", created_at=utcnow(),
+                                memberships_url=base.memberships_url, roster_sync_due_at=utcnow())
+                db.session.add(course)
+                waiting.append(course)
+            # So did the teacher on the other LMS, whose roster service answers.
+            db.session.get(Course, other.course_id).roster_sync_due_at = utcnow()
+            db.session.commit()
+            waiting = [c.id for c in waiting]
+        hangs = book.platform.memberships
+
+        def hanging(context_id, args):
+            time.sleep(1.0)  # longer than the worker waits
+            return hangs(context_id, args)
+
+        book.platform.memberships = hanging
+        book.queue("student-3", 70.0)
+        started = time.monotonic()
+        stop = threading.Event()
+        stats = drain(tool.app, once=False, stop=stop, max_seconds=20, on_pass=lambda s: s.posted and stop.set())
+        took = time.monotonic() - started
+
+        assert book.lms_scores()["student-3"]["scoreGiven"] == 70.0
+        assert took < 2, f"the grade waited {took:.1f} s behind the roster syncs"
+        assert stats.roster_syncs == 1  # the other LMS's course, in the same pass
+        with tool.app.app_context():
+            assert db.session.get(Course, other.course_id).roster_sync_due_at is None
+            due = [db.session.get(Course, c).roster_sync_due_at for c in waiting]
+        # One course met the timeout and is due again later; the others were not tried and stay due now.
+        assert sum(d > utcnow() for d in due) == 1 and sum(d <= utcnow() for d in due) == 7
+    finally:
         server.shutdown()
         server.server_close()

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 
 import requests
 import sqlalchemy as sa
 
-from lti_tool.extensions import db
+from lti_tool.extensions import cache, db
+from lti_tool.jobs.worker import drain
 from lti_tool.models import ItemResponse
+from tests.jobs.gradebook import FAST_RETRIES, open_gradebook
 from tests.support import SandboxActions, served_answer, submit_form
 
 
@@ -58,3 +61,35 @@ def test_with_redis_down_open_pages_keep_working_new_logins_wait_a_minute_and_al
     assert again.status_code == 200 and "Your next steps" in again.text
     with tool.app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(ItemResponse)) == 1
+
+
+def test_with_redis_down_the_worker_posts_grades_and_its_housekeeping_resumes_when_redis_is_back(make_tool,
+                                                                                                redis_server):
+    tool = make_tool(**FAST_RETRIES, REDIS_URL=redis_server.url)
+    book = open_gradebook(tool, SandboxActions(tool))
+    book.queue("student-1", 10.0)
+    book.drain()
+    with tool.app.app_context():
+        cache.clear()  # no access token kept, no housekeeping marker set
+    redis_server.proxy.cut()
+    book.queue("student-3", 70.0)
+    stop = threading.Event()
+    worker = threading.Thread(target=drain, args=(tool.app,), kwargs={"once": False, "stop": stop})
+    worker.start()
+    try:
+        # The database and the LMS are fine: the grade lands with a token the worker did not get to keep.
+        wait_for(lambda: "student-3" in book.lms_scores(), 10)
+        assert book.lms_scores()["student-3"]["scoreGiven"] == 70.0
+        assert book.rows()[-1].status == "synced"
+
+        redis_server.proxy.restore()
+
+        # Without a restart, the next pass finds the cache again: the model-fit check runs and marks it.
+        with tool.app.app_context():
+            wait_for(lambda: cache.get("model-fit-ran") == 1, 10)
+        book.queue("student-4", 40.0)
+        wait_for(lambda: "student-4" in book.lms_scores(), 10)
+    finally:
+        stop.set()
+        worker.join(30)
+    assert not worker.is_alive()
