@@ -14,7 +14,6 @@ from click.testing import CliRunner
 from flask.cli import ScriptInfo
 
 from lti_tool.cli import main
-from lti_tool.settings import unknown_environment, warn_unknown_environment
 from tests.support import submit_form
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,6 +84,8 @@ def test_flask_app_lti_tool_has_the_pathways_commands(tmp_path):
 
 
 def test_a_mistyped_pathways_variable_is_warned_about_once_with_the_name_meant(monkeypatch, caplog):
+    from lti_tool.settings import warn_unknown_environment
+
     monkeypatch.setenv("PATHWAYS_BASEURL", "https://pathways.school.example")
     monkeypatch.setenv("PATHWAYS_REQUIRE_BROWSER", "1")
     monkeypatch.setenv("PATHWAYS_TEST_SOMETHING", "x")
@@ -96,6 +97,8 @@ def test_a_mistyped_pathways_variable_is_warned_about_once_with_the_name_meant(m
 
 
 def test_the_variables_the_tests_and_ci_use_are_not_taken_for_typos():
+    from lti_tool.settings import unknown_environment
+
     names = set()
     for path in [ROOT / ".ci" / "run", *ROOT.joinpath("tests").rglob("*.py"), *ROOT.joinpath("bench").rglob("*.py")]:
         if path.is_file() and path.name != Path(__file__).name:
