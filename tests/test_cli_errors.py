@@ -3,6 +3,7 @@ line saying what to fix, never a traceback; and `flask --app lti_tool` has the s
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import secrets
@@ -83,17 +84,25 @@ def test_flask_app_lti_tool_has_the_pathways_commands(tmp_path):
     assert "No platforms registered" in platforms.stdout
 
 
-def test_a_mistyped_pathways_variable_is_warned_about_once_with_the_name_meant(monkeypatch, caplog):
+def test_a_mistyped_pathways_variable_is_warned_about_once_with_the_name_meant(monkeypatch):
     from lti_tool.settings import warn_unknown_environment
 
     monkeypatch.setenv("PATHWAYS_BASEURL", "https://pathways.school.example")
     monkeypatch.setenv("PATHWAYS_REQUIRE_BROWSER", "1")
     monkeypatch.setenv("PATHWAYS_TEST_SOMETHING", "x")
-    warn_unknown_environment()
-    warn_unknown_environment()
-    warnings = [r.getMessage() for r in caplog.records if "PATHWAYS_" in r.getMessage()]
-    assert warnings == ["PATHWAYS_BASEURL is not one of Pathways' settings and is ignored; "
-                        "did you mean PATHWAYS_BASE_URL?"]
+    # A handler on the module's own logger: caplog's, on the root, is replaced when migrations configure logging.
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = logging.getLogger("lti_tool.settings")
+    logger.addHandler(handler)
+    try:
+        warn_unknown_environment()
+        warn_unknown_environment()
+    finally:
+        logger.removeHandler(handler)
+    assert [r.getMessage() for r in records] == ["PATHWAYS_BASEURL is not one of Pathways' settings and is ignored; "
+                                                 "did you mean PATHWAYS_BASE_URL?"]
 
 
 def test_the_variables_the_tests_and_ci_use_are_not_taken_for_typos():
