@@ -78,6 +78,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     errors.register(app)
     observability.configure(app)
     security.register(app)
+    from .cli import register_app_commands
+
+    register_app_commands(app)
 
     if app.config["SANDBOX_ENABLED"]:
         from .sandbox_mount import mount_sandbox

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import PackageNotFoundError, version
+from urllib.parse import urlsplit
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
+from flask_migrate.cli import db as migrate_db_group
 
 from . import create_app
 from .course_cli import register as register_course_commands
@@ -45,6 +47,30 @@ class PathwaysGroup(FlaskGroup):
         self._load_plugin_commands()
         return sorted(click.Group.list_commands(self, ctx))
 
+    def invoke(self, ctx: click.Context):
+        # A database or cache that cannot be reached is the admin's to fix: one line saying which, no traceback.
+        from sqlalchemy.exc import OperationalError
+
+        try:
+            return super().invoke(ctx)
+        except OperationalError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+            raise click.ClickException(
+                f"The database could not be used ({reason}). Check PATHWAYS_DATABASE_URL, that the database "
+                "server is running, and that `pathways db upgrade` has been run.") from None
+        except _redis_errors() as exc:
+            raise click.ClickException(f"The cache could not be reached ({exc}). Check PATHWAYS_REDIS_URL and "
+                                       "that the Redis server is running.") from None
+
+
+def _redis_errors() -> tuple[type[BaseException], ...]:
+    try:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+    except ImportError:  # no Redis client installed: no Redis errors either
+        return ()
+    return (RedisConnectionError, RedisTimeoutError)
+
 
 @click.group(cls=PathwaysGroup, create_app=_app_from_env, add_version_option=False)
 @click.version_option(_version(), "--version", prog_name="pathways", message="%(prog)s %(version)s")
@@ -55,6 +81,25 @@ def main() -> None:
 main.add_command(worker_command)
 register_privacy_commands(main)
 register_course_commands(main)
+
+
+class HelpFirstGroup(click.Group):
+    """A group whose subcommands' --help is answered before the group's own callback runs.
+
+    Click runs a group's callback before it parses the subcommand's options; Flask-Migrate's `db` callback
+    needs the app (and so a secret), so `db upgrade --help` would fail where help is promised to work.
+    """
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        name, command, rest = super().resolve_command(ctx, args)
+        if command is not None and any(arg in ctx.help_option_names for arg in rest):
+            command.make_context(name, list(rest), parent=ctx)  # prints the help and exits
+        return name, command, rest
+
+
+# Flask-Migrate adds `db` to each app's own commands; named here too, `pathways db --help` needs no app.
+main.add_command(HelpFirstGroup("db", callback=migrate_db_group.callback, params=migrate_db_group.params,
+                                commands=migrate_db_group.commands, help=migrate_db_group.help))
 
 
 @main.command("demo", with_appcontext=False)
@@ -111,7 +156,8 @@ def platform_group() -> None:
 
 
 @platform_group.command("add")
-@click.option("--issuer", required=True, help="The platform's issuer (iss), e.g. https://canvas.instructure.com")
+@click.option("--issuer", required=True,
+              help="The platform's issuer (iss), an https URL, e.g. https://canvas.instructure.com")
 @click.option("--client-id", required=True, help="The client id the platform gave Pathways.")
 @click.option("--deployment-id", "deployment_ids", multiple=True, required=True,
               help="A deployment id; repeat for several.")
@@ -127,9 +173,14 @@ def platform_group() -> None:
 def platform_add(issuer, client_id, deployment_ids, login_url, token_url, jwks_url, name, audience,
                  service_origins) -> None:
     """Register a platform (approved), add deployments to it, or change its endpoints (audited)."""
+    from .exposure import is_loopback_host
     from .services.errors import ServiceError
     from .services.registry import add_platform
 
+    parts = urlsplit(issuer)
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname or ""):
+        # Real platforms' issuers are https URLs (LTI Core §5.1.2); plain http only for an LMS on this host.
+        raise click.BadParameter(f"use the platform's https issuer URL, got {issuer!r}", param_hint="'--issuer'")
     try:
         platform = add_platform(
             issuer=issuer, client_id=client_id, deployment_ids=deployment_ids, login_url=login_url,
@@ -297,3 +348,14 @@ def doctor() -> None:
     click.echo(f"{problems} problem{'s' if problems != 1 else ''} found.")
     if problems:
         raise SystemExit(1)
+
+
+# Flask's own commands, which `flask --app lti_tool` has already.
+_FLASK_COMMANDS = frozenset({"run", "shell", "routes"})
+
+
+def register_app_commands(app: Flask) -> None:
+    """Give `flask --app lti_tool` the commands of `pathways` (DESIGN.md §3): the same command objects."""
+    for name, command in main.commands.items():
+        if name not in _FLASK_COMMANDS and name not in app.cli.commands:
+            app.cli.add_command(command, name)

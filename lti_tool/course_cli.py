@@ -82,7 +82,10 @@ def course_export(context_id: str, issuer: str | None, client_id: str | None, de
     if out is None:
         click.echo(body, nl=False)
         return
-    Path(out).write_text(body, encoding="utf-8")
+    try:
+        Path(out).write_text(body, encoding="utf-8")
+    except OSError as exc:
+        raise click.ClickException(f"Cannot write {out}: {exc.strerror}.") from None
     click.echo(f"Wrote the {'skills' if fmt == 'csv' else 'course pack'} of {context_id} to {out}.", err=True)
 
 

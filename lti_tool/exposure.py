@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from .settings import InvalidSetting
+
 OPEN_METRICS = (
     "Refusing to start: /metrics is on (PATHWAYS_METRICS_ENABLED) without PATHWAYS_METRICS_TOKEN and Pathways "
     "listens on {where}, which is not loopback. Set PATHWAYS_METRICS_TOKEN to a long random value, or turn "
@@ -57,4 +59,5 @@ def check_base_url(config: Mapping[str, Any]) -> None:
     """Refuse open /metrics when PATHWAYS_BASE_URL names a host other than this one."""
     host = urlsplit(str(config.get("BASE_URL") or "")).hostname or ""
     if metrics_open(config) and not is_loopback_host(host):
-        raise RuntimeError(OPEN_METRICS.format(where=f"PATHWAYS_BASE_URL {config['BASE_URL']}"))
+        # InvalidSetting: the CLI prints it as one line, no traceback (docs/security-controls.md).
+        raise InvalidSetting(OPEN_METRICS.format(where=f"PATHWAYS_BASE_URL {config['BASE_URL']}"))

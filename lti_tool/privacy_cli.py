@@ -66,8 +66,11 @@ def privacy_export(issuer: str, client_id: str, sub: str, context_id: str | None
     if out is None:
         click.echo(body, nl=False)
         return
-    with open(out, "w", encoding="utf-8") as handle:
-        handle.write(body)
+    try:
+        with open(out, "w", encoding="utf-8") as handle:
+            handle.write(body)
+    except OSError as exc:
+        raise click.ClickException(f"Cannot write {out}: {exc.strerror}.") from None
     click.echo(f"Wrote the data of {sub} ({len(document['courses'])} courses) to {out}.", err=True)
 
 
@@ -91,8 +94,8 @@ def privacy_delete(issuer: str, client_id: str, sub: str, context_id: str | None
 
 @privacy_group.command("purge")
 @click.option("--dry-run", is_flag=True, help="Only list the courses that would be deleted.")
-@click.option("--days", type=int, default=None,
-              help="Courses with no launch for this many days (default: PATHWAYS_RETENTION_DAYS).")
+@click.option("--days", type=click.IntRange(min=1), default=None,
+              help="Courses with no launch for this many days, at least 1 (default: PATHWAYS_RETENTION_DAYS).")
 @with_appcontext
 def privacy_purge(dry_run: bool, days: int | None) -> None:
     """Delete the data of courses nobody has launched for the retention period."""
@@ -118,7 +121,7 @@ def audit_group() -> None:
 
 @audit_group.command("list")
 @click.option("--course", default=None, help="Only this course: its LTI context id, or its Pathways id.")
-@click.option("--limit", type=int, default=50, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 @with_appcontext
 def audit_list(course: str | None, limit: int) -> None:
     """List the newest audit entries: when, action, platform, course, actor and subject ids."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 from collections.abc import Mapping
@@ -13,7 +14,8 @@ log = logging.getLogger(__name__)
 
 PREFIX = "PATHWAYS"
 
-# Every setting the tool reads, with its default. Keys not listed here are refused so typos surface early.
+# Every setting the tool reads, with its default. Overrides not listed here are refused, and PATHWAYS_* environment
+# variables not listed here are warned about at startup (see warn_unknown_environment), so typos surface early.
 DEFAULTS: dict[str, Any] = {
     # Where the tool is reachable; every URL we hand a platform is built from it.
     "BASE_URL": "http://127.0.0.1:5000",
@@ -167,10 +169,14 @@ def _coerce(key: str, raw: Any) -> Any:
         return raw
     if isinstance(default, bool):
         return raw.strip().lower() in _TRUE
-    if isinstance(default, int):
-        return int(raw)
-    if isinstance(default, float):
-        return float(raw)
+    try:
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+    except ValueError:
+        # One plain line for the admin (the CLI prints InvalidSetting without a traceback).
+        raise InvalidSetting(f"{PREFIX}_{key} is {raw!r}: it must be a number, e.g. {default}.") from None
     return raw or None
 
 
@@ -180,8 +186,41 @@ def env_setting(key: str) -> Any:
     return DEFAULTS[key] if raw is None else _coerce(key, raw)
 
 
+# PATHWAYS_* variables that are not settings: the test suite's and the benchmarks' own (tests/, bench/, .ci/run).
+_NOT_SETTINGS_PREFIXES = ("TEST_", "BENCH_")
+_NOT_SETTINGS = frozenset({"REQUIRE_BROWSER", "SCREENSHOTS", "CHROMIUM", "CHROMEDRIVER", "AXE_JS"})
+_warned_unknown: set[str] = set()
+
+
+def unknown_environment(environ: Mapping[str, str] | None = None) -> dict[str, str | None]:
+    """Return PATHWAYS_* variables that name no setting, each with the closest setting's variable (or None)."""
+    environ = os.environ if environ is None else environ
+    known = [f"{PREFIX}_{key}" for key in DEFAULTS]
+    found: dict[str, str | None] = {}
+    for name in environ:
+        if not name.startswith(f"{PREFIX}_"):
+            continue
+        key = name[len(PREFIX) + 1:]
+        if key in DEFAULTS or key in _NOT_SETTINGS or key.startswith(_NOT_SETTINGS_PREFIXES):
+            continue
+        close = difflib.get_close_matches(name, known, n=1)
+        found[name] = close[0] if close else None
+    return found
+
+
+def warn_unknown_environment() -> None:
+    """Log once per process each PATHWAYS_* variable that is no setting: a typo would otherwise pass silently."""
+    for name, close in sorted(unknown_environment().items()):
+        if name in _warned_unknown:
+            continue
+        _warned_unknown.add(name)
+        hint = f"; did you mean {close}?" if close else ""
+        log.warning("%s is not one of Pathways' settings and is ignored%s", name, hint)
+
+
 def load_settings(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
     """Fill app.config from DEFAULTS, the PATHWAYS_* environment and overrides, in that order."""
+    warn_unknown_environment()
     app.config.update(from_environment())
     for key, value in (overrides or {}).items():
         if key not in DEFAULTS and not key.isupper():
@@ -222,8 +261,25 @@ def resolve_database_url(app: Flask) -> str:
     # Heroku-style URLs name the driver "postgres"; SQLAlchemy wants an explicit psycopg (v3) dialect.
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            url = "postgresql+psycopg://" + url[len(prefix):]
+            break
+    _check_database_url(url)
     return url
+
+
+def _check_database_url(url: str) -> None:
+    """Refuse, in one line, a database URL SQLAlchemy cannot read or whose driver is not installed."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        make_url(url).get_dialect().import_dbapi()
+    except (ArgumentError, NoSuchModuleError, ValueError):
+        raise InvalidSetting("PATHWAYS_DATABASE_URL is not a database URL Pathways can use: give one like "
+                             "postgresql://USER:PASSWORD@HOST/DATABASE.") from None
+    except ImportError as exc:
+        raise InvalidSetting(f"PATHWAYS_DATABASE_URL needs the database driver {exc.name!r}, which is not "
+                             "installed; Pathways supports PostgreSQL (postgresql://…) and SQLite.") from None
 
 
 def _engine_options(app: Flask) -> dict[str, Any]:
@@ -248,6 +304,9 @@ def _cache_config(app: Flask) -> tuple[str, dict[str, Any]]:
 
     json_only = {"CACHE_SERIALIZER": StrictJSONSerializer}
     if app.config.get("REDIS_URL"):
+        if not str(app.config["REDIS_URL"]).startswith(("redis://", "rediss://", "unix://")):
+            raise InvalidSetting("PATHWAYS_REDIS_URL must start with redis://, rediss:// or unix://, e.g. "
+                                 "redis://127.0.0.1:6379/0.")
         timeout = float(app.config["REDIS_TIMEOUT_SECONDS"])
         return "RedisCache", {
             "CACHE_REDIS_URL": app.config["REDIS_URL"],

@@ -70,3 +70,37 @@ def test_every_setting_is_documented_in_the_example_env():
     internal = {"TESTING", "DEBUG"}
     missing = [key for key in DEFAULTS if key not in internal and f"PATHWAYS_{key}" not in example]
     assert not missing, f"document these in config/pathways.example.env: {missing}"
+
+
+def test_both_course_pack_docs_give_the_loaders_defaults_and_describe_item_templates():
+    import json
+
+    from lti_tool.learning.coursepack import DEFAULT_RETENTION, DEFAULT_THRESHOLDS, EVIDENCE_RULES, LEVELS
+
+    defaults = json.dumps({"thresholds": {level: DEFAULT_THRESHOLDS[level] for level in LEVELS},
+                           "review_spacing": True})
+    items = sum(len(activity.get("items", [])) for activity in
+                json.loads((ROOT / "lti_tool" / "demo" / "math7.json").read_text(encoding="utf-8"))["activities"])
+    for doc in (DOCS / "course-pack-format.md", ROOT / "lti_tool" / "demo" / "COURSEPACK.md"):
+        text = doc.read_text(encoding="utf-8")
+        assert f'"mastery": {defaults}' in text, f"{doc.name}: the default thresholds are {defaults}"
+        for rule, value in EVIDENCE_RULES.items():
+            assert f"| `{rule}` | `{value}` |" in text, f"{doc.name}: mastery.evidence.{rule} defaults to {value}"
+        assert f"`desired_retention` (default `{DEFAULT_RETENTION}`" in text, doc.name
+        assert "### Item templates" in text and "`parameters`" in text and "`constraints`" in text, doc.name
+        for stated in re.findall(r"(\d+) items\b", text):
+            assert int(stated) == items, f"{doc.name} says {stated} items; math7.json has {items}"
+
+
+def test_every_setting_is_in_the_operations_settings_table():
+    from lti_tool.settings import DEFAULTS
+
+    operations = (DOCS / "operations.md").read_text()
+    table = "\n".join(line for line in operations.splitlines() if line.startswith("| `PATHWAYS_"))
+    internal = {"TESTING", "DEBUG"}
+    missing = [key for key in DEFAULTS if key not in internal
+               and f"`PATHWAYS_{key}`" not in table and f"`_{key}`" not in table]
+    assert not missing, f"add these to the settings table in docs/operations.md: {missing}"
+    # What the code does: db upgrade makes the first signing key; an open /metrics on a real host is refused.
+    assert "run `pathways keys rotate` once after `pathways db upgrade`" not in operations
+    assert "optionally `PATHWAYS_METRICS_TOKEN`" not in operations

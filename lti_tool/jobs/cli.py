@@ -9,7 +9,8 @@ from flask.cli import with_appcontext
 
 @click.command("worker")
 @click.option("--once", is_flag=True, help="Post everything queued (waiting out retries), then exit.")
-@click.option("--batch", type=int, default=None, help="Rows claimed per pass (default: PATHWAYS_WORKER_BATCH).")
+@click.option("--batch", type=click.IntRange(min=1), default=None,
+              help="Rows claimed per pass, at least 1 (default: PATHWAYS_WORKER_BATCH).")
 @with_appcontext
 def worker_command(once: bool, batch: int | None) -> None:
     """Post queued grades to the LMS; runs until stopped unless --once."""

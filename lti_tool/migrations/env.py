@@ -135,11 +135,23 @@ def run_migrations_online():
                 connection.exec_driver_sql("PRAGMA foreign_keys=ON")
                 connection.commit()
         at_head = (
-            context.get_revision_argument() is not None
+            _destination() is not None
             and set(context.get_context().get_current_heads()) == set(context.script.get_heads())
         )
     if at_head:
         ensure_first_signing_key()
+
+
+def _destination():
+    """The revision the command migrates to; None for commands that migrate nothing (`db current`, `db check`).
+
+    Alembic keeps it in the context's options only for upgrade and downgrade: get_revision_argument() raises
+    KeyError for the others.
+    """
+    try:
+        return context.get_revision_argument()
+    except KeyError:
+        return None
 
 
 def ensure_first_signing_key():

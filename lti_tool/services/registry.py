@@ -16,7 +16,7 @@ from ..lti.toolconf import forget_registry_lookups
 from ..models import AuditEntry, Deployment, Platform, RegistrationInvite, ToolKey
 from ..models.base import utcnow
 from ..security import forget_frame_ancestors
-from .errors import NotFound, ServiceError
+from .errors import N_, NotFound, ServiceError
 
 
 def add_platform(
@@ -38,6 +38,10 @@ def add_platform(
             raise ServiceError(f"The {label} must be an http(s) URL without a user name or password, got {url!r}.")
     if not issuer or not client_id:
         raise ServiceError("An issuer and a client id are required.")
+    # The issuer is compared, never fetched, but a launch's `iss` is always a URL (LTI Core §5.1.2): anything
+    # else is a typo, or the client id pasted in the wrong box, and no launch could ever match it.
+    if not issuer.startswith(("https://", "http://")) or origin(issuer) is None:
+        raise ServiceError(f"The issuer must be an http(s) URL without a user name or password, got {issuer!r}.")
     extra = _service_origins(service_origins)
     platform = _platform(issuer, client_id)
     changed = False
@@ -210,9 +214,10 @@ def register_dynamically(
 
     now = now or utcnow()
     if not invite:
-        raise RegistrationError(
+        # N_: the error page translates fixed messages (errors._render); this one has no details in it.
+        raise RegistrationError(N_(
             "Pathways accepts dynamic registration only through a one-time registration link. Ask the Pathways "
-            "administrator for one (`pathways platform invite`) and paste that link into the LMS.", 403)
+            "administrator for one (`pathways platform invite`) and paste that link into the LMS."), 403)
     if not config_url:
         raise RegistrationError("The registration request must name the LMS's configuration URL "
                                 "(openid_configuration).")
