@@ -97,6 +97,20 @@ def exact_user_id(value: object) -> str | None:
     return value if isinstance(value, str) and value and user_id(value) == value else None
 
 
+def user_ids_exact(body: Mapping[str, Any]) -> bool:
+    """Tell whether the users a launch names (its `sub`, a Data Privacy Launch's for_user) are named exactly.
+
+    Takes the claims as sent, before facts_from_claims cleans them. A for_user naming someone by a cleaned id would
+    show, export or delete another person's data; one without a user id is about the launcher, as before.
+    """
+    named = [body.get("sub")]
+    for_user = body.get(CLAIM + "for_user")
+    if str(body.get(CLAIM + "message_type")) == DATA_PRIVACY and isinstance(for_user, Mapping) \
+            and for_user.get("user_id") not in (None, ""):
+        named.append(for_user["user_id"])
+    return all(exact_user_id(value) is not None for value in named)
+
+
 def display_name(body: Mapping[str, Any]) -> str:
     """Return the best name the platform shared: name, else given + family, else empty."""
     name = _text(body.get("name"), 300)

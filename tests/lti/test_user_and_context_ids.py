@@ -13,8 +13,9 @@ from lti_tool.models import Course, LaunchSession, Person
 from lti_tool.services.launches import is_placeholder
 from tests.support import CLAIM
 
-NO_USABLE_SUB = "This launch does not say who you are in a form Pathways can keep"
+NO_USABLE_SUB = "A user id in this launch is empty, too long or has characters that are not allowed"
 DL = "LtiDeepLinkingRequest"
+PRIVACY_LAUNCH = "DataPrivacyLaunchRequest"
 
 
 def _counts(tool) -> tuple[int, int]:
@@ -70,3 +71,17 @@ def test_a_numeric_context_id_names_one_course_for_every_link_and_deep_linking(s
     assert picker.status_code == 200, picker.text[:300]
     course = _launch_course(tool, picker)
     assert course.id == courses[0].id and not is_placeholder(course)
+
+
+def test_a_privacy_launch_naming_a_user_by_an_id_that_would_change_when_cleaned_is_refused(sandbox, tool):
+    # for_user "student-2\x00" was cleaned to "student-2": the teacher's controls acted on Liam, whom it did not name.
+    sandbox.launch("teacher")
+    sandbox.launch("student-2")
+    for user_id in ("student-2\x00", " student-2", 2002):
+        page = sandbox.launch("teacher", message_type=PRIVACY_LAUNCH, claim_overrides={
+            CLAIM + "context": None, CLAIM + "resource_link": None, CLAIM + "for_user": {"user_id": user_id}})
+        assert page.status_code == 400, (user_id, page.text[:300])
+        assert NO_USABLE_SUB in page.text and "Liam" not in page.text
+    page = sandbox.launch("teacher", message_type=PRIVACY_LAUNCH, claim_overrides={
+        CLAIM + "context": None, CLAIM + "resource_link": None, CLAIM + "for_user": {"user_id": "student-2"}})
+    assert page.status_code == 200 and "Liam O" in page.text
