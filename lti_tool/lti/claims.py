@@ -88,6 +88,29 @@ def user_id(value: object) -> str:
     return _text(value, 255)
 
 
+def exact_user_id(value: object) -> str | None:
+    """Return a `sub` or `user_id` Pathways can keep exactly as sent, else None.
+
+    Core §5.3.6: a string of at most 255 characters, compared exactly. One that is empty, not a string, or would
+    change when cleaned or cut is refused: cleaned, different users ("\x01", "\x02", " ") became one person.
+    """
+    return value if isinstance(value, str) and value and user_id(value) == value else None
+
+
+def user_ids_exact(body: Mapping[str, Any]) -> bool:
+    """Tell whether the users a launch names (its `sub`, a Data Privacy Launch's for_user) are named exactly.
+
+    Takes the claims as sent, before facts_from_claims cleans them. A for_user naming someone by a cleaned id would
+    show, export or delete another person's data; one without a user id is about the launcher, as before.
+    """
+    named = [body.get("sub")]
+    for_user = body.get(CLAIM + "for_user")
+    if str(body.get(CLAIM + "message_type")) == DATA_PRIVACY and isinstance(for_user, Mapping) \
+            and for_user.get("user_id") not in (None, ""):
+        named.append(for_user["user_id"])
+    return all(exact_user_id(value) is not None for value in named)
+
+
 def display_name(body: Mapping[str, Any]) -> str:
     """Return the best name the platform shared: name, else given + family, else empty."""
     name = _text(body.get("name"), 300)
@@ -112,7 +135,8 @@ def facts_from_claims(body: Mapping[str, Any], client_id: str) -> LaunchFacts:
     context = _mapping(body.get(CLAIM + "context"))
     link = _mapping(body.get(CLAIM + "resource_link"))
     link_id = _id_text(link.get("id")) or None
-    context_id = _text(context.get("id"), 255) or (f"link:{link_id}" if link_id else "no-context")
+    # A number where the spec asks for a string (some platforms send one) still names the course.
+    context_id = _id_text(context.get("id")) or (f"link:{link_id}" if link_id else "no-context")
     nrps = _mapping(body.get(NRPS_CLAIM))
     ags = _mapping(body.get(AGS_CLAIM))
     roles = body.get(CLAIM + "roles")
@@ -179,7 +203,7 @@ def facts_from_claims(body: Mapping[str, Any], client_id: str) -> LaunchFacts:
         lineitems_url=_text(ags.get("lineitems"), 1000) or None,
         details=details,
         memberships_url_custom=not signed_roster,
-        has_context=bool(_text(context.get("id"), 255)),
+        has_context=bool(_id_text(context.get("id"))),
     )
 
 

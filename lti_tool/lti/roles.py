@@ -3,10 +3,16 @@
 Spec: LTI 1.3 Core §5.3.7 (roles claim) and Appendix A.2 (role vocabularies). Context roles decide: Canvas
 also sends institution roles (a student may carry an institution "Instructor" role from another course), so
 institution and system roles are consulted only when the launch carries no context role at all.
+
+A sub-role (`membership/<Principal>#<Sub>`, Core §A.2.2) belongs to its principal role: only the principal decides
+what a person may do, and a sub-role only narrows within it (Instructor#TeachingAssistant is a teaching
+assistant). A Learner#Instructor is a learner. A sub-role sent without its principal (the spec asks for both)
+counts as that principal's: Canvas and others send TAs that way.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -41,7 +47,9 @@ class Role:
 
     @property
     def label(self) -> str:
-        return self.sub_role or self.name
+        """The role as Pathways stores it (Enrollment.lti_roles): "Instructor", or "Learner#Instructor" for a
+        sub-role, so that reading it back cannot take the sub-role for a principal role (stored_course_role)."""
+        return f"{self.name}#{self.sub_role}" if self.sub_role else self.name
 
 
 TEACHER_ROLES = frozenset({"Instructor", "TeachingAssistant", "ContentDeveloper", "Administrator"})
@@ -49,6 +57,8 @@ STUDENT_ROLES = frozenset({"Learner"})
 # Institution-level names that mean the same when no context role is present.
 INSTITUTION_TEACHER_ROLES = frozenset({"Instructor", "Faculty", "Administrator"})
 INSTITUTION_STUDENT_ROLES = frozenset({"Student", "Learner"})
+#: A stored role label: a name, or principal#sub-role (LIS names are letters, digits and "-").
+_LABEL = re.compile(r"[A-Za-z0-9_.-]+(?:#[A-Za-z0-9_.-]+)?")
 
 
 def parse_role(uri: str) -> Role | None:
@@ -88,7 +98,8 @@ def access_for(uris: Iterable[object] | None) -> Access:
     roles = parse_roles(uris)
     context = [r for r in roles if r.scope is RoleScope.CONTEXT]
     if context:
-        if any(r.name in TEACHER_ROLES or r.sub_role in TEACHER_ROLES for r in context):
+        # The principal decides: a Learner#Instructor is a Learner (a sub-role names no principal of its own).
+        if any(r.name in TEACHER_ROLES for r in context):
             return Access.TEACHER
         if any(r.name in STUDENT_ROLES for r in context):
             return Access.STUDENT
@@ -116,33 +127,28 @@ def deployment_administrator(uris: Iterable[object] | None) -> bool:
 
 
 def role_labels(uris: Iterable[object] | None) -> str:
-    """Return the launch's context role names for display, e.g. "Instructor, TeachingAssistant"."""
+    """Return the launch's context roles as Pathways stores them, e.g. "Instructor, Instructor#TeachingAssistant".
+
+    A sub-role keeps its principal in front of it: stored as a bare name ("Learner, Instructor", as release 0.1.0
+    did), a Learner#Instructor read back later as an Instructor (services/privacy.py reads these).
+    """
     roles = parse_roles(uris)
     context = [r for r in roles if r.scope is RoleScope.CONTEXT] or roles
-    seen: dict[str, None] = {}
-    for role in context:
-        seen.setdefault(role.name, None)
-        if role.sub_role:
-            seen.setdefault(role.sub_role, None)
-    return ", ".join(seen)
+    # Only names that read back as themselves: a role sent as "#Learner, Instructor" would read back as two.
+    return ", ".join(dict.fromkeys(role.label for role in context if _LABEL.fullmatch(role.label)))
 
 
 def course_role(uris: Iterable[object] | None) -> str:
     """Name the Pathways role of a launch (services/permissions.py): the narrowest role the claim gives.
 
     A teaching assistant arrives as Instructor plus the Instructor#TeachingAssistant sub-role (Core A.2.3.1
-    asks platforms to send the principal role with a sub-role), so the sub-role decides.
+    asks platforms to send the principal role with a sub-role), so that sub-role decides; other sub-roles
+    change nothing (a Learner#Instructor is a learner).
     """
     roles = parse_roles(uris)
     context = [r for r in roles if r.scope is RoleScope.CONTEXT]
-    names = {r.name for r in context} | {r.sub_role for r in context if r.sub_role}
     if context:
-        for label, role in (("TeachingAssistant", "teaching_assistant"), ("Instructor", "instructor"),
-                            ("Administrator", "administrator"), ("ContentDeveloper", "content_developer"),
-                            ("Mentor", "mentor"), ("Learner", "learner")):
-            if label in names:
-                return role
-        return "none"
+        return _context_course_role(context)
     wider = {r.name for r in roles}
     if wider & {"Administrator", "SysAdmin"}:
         return "administrator"
@@ -151,3 +157,34 @@ def course_role(uris: Iterable[object] | None) -> str:
     if wider & INSTITUTION_STUDENT_ROLES:
         return "learner"
     return "mentor" if "Mentor" in wider else "none"
+
+
+def _context_course_role(context: list[Role]) -> str:
+    names = {r.name for r in context}
+    if any(r.name == "Instructor" and r.sub_role == "TeachingAssistant" for r in context):
+        names.add("TeachingAssistant")  # a sub-role narrowing within its own principal
+    for label, role in (("TeachingAssistant", "teaching_assistant"), ("Instructor", "instructor"),
+                        ("Administrator", "administrator"), ("ContentDeveloper", "content_developer"),
+                        ("Mentor", "mentor"), ("Learner", "learner")):
+        if label in names:
+            return role
+    return "none"
+
+
+#: Context principal roles none of whose LIS sub-roles is a teaching role's name (Core §A.2.2). Release 0.1.0
+#: stored a sub-role as a bare name, so "Learner, Instructor" may be a Learner#Instructor: read as a learner.
+_NOT_TEACHING = frozenset({"Learner", "Mentor", "Manager", "Member", "Officer"})
+
+
+def stored_course_role(labels: str | None) -> str:
+    """Return the Pathways role that stored role labels (Enrollment.lti_roles, role_labels) give.
+
+    New labels write a sub-role with its principal ("Learner#Instructor"). Labels without any "#" may come from
+    release 0.1.0, which wrote "Learner, Instructor" for a Learner#Instructor; those read as the role that is
+    not a teaching one. (A person sent both principal roles reads so too: the cautious way.)
+    """
+    names = [part.strip() for part in (labels or "").split(",") if part.strip()]
+    roles = [Role(RoleScope.CONTEXT, *name.split("#", 1)) for name in names]
+    if not any("#" in name for name in names) and _NOT_TEACHING & set(names):
+        roles = [r for r in roles if r.name not in TEACHER_ROLES]
+    return _context_course_role(roles)

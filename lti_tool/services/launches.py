@@ -16,7 +16,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from ..extensions import db
-from ..lti.claims import DATA_PRIVACY, LaunchFacts, facts_from_claims
+from ..lti.claims import DATA_PRIVACY, LaunchFacts, facts_from_claims, user_ids_exact
 from ..lti.launch import NewWindowNeeded as NewWindowNeeded  # the web layer catches it
 from ..lti.launch import validate_launch
 from ..lti.outbound import origin
@@ -93,6 +93,11 @@ def accept_launch(
         # and joining a shared stand-in would make everyone who sent one classmates.
         raise ServiceError(N_("This launch names neither a course nor a link (its ids are empty). Ask your LMS "
                               "administrator to check how the tool is set up."))
+    if not user_ids_exact(claims):
+        # Kept cleaned or cut, different users would become one person (their work, their plan, their data).
+        raise ServiceError(N_("A user id in this launch is empty, too long or has characters that are not allowed, "
+                              "so Pathways cannot tell whose it is. Ask your LMS administrator to check how the "
+                              "tool is set up."))
     if facts.access is Access.NONE or (facts.message_type == DEEP_LINKING and facts.access is not Access.TEACHER):
         return AcceptedLaunch(LaunchOutcome.NO_ACCESS, facts)
     launch = record_launch(

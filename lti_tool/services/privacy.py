@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..lti.claims import DATA_PRIVACY, DEPLOYMENT_ADMIN
-from ..lti.roles import course_role
+from ..lti.roles import stored_course_role
 from ..models import (
     AuditEntry,
     Course,
@@ -647,7 +647,7 @@ def _taught_courses(launch: LaunchSession, person: Person, action: Action) -> li
                ~placeholder_course(Course.context_id))
     ).all()
     allowed = [course_id for course_id, labels in teaching
-               if may(Actor(launch.person_id, course_role([r.strip() for r in (labels or "").split(",")])), action)]
+               if may(Actor(launch.person_id, stored_course_role(labels)), action)]
     if not allowed:
         return []
     return list(db.session.scalars(

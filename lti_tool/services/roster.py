@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from .. import metrics
 from ..extensions import db
-from ..lti.claims import display_name, email_address, user_id
+from ..lti.claims import display_name, email_address, exact_user_id
 from ..lti.keys import current_signing_key
 from ..lti.roles import Access, access_for, role_labels
 from ..lti.services import MembershipPage, PlatformConnector, ServiceCallError, membership_pages
@@ -202,10 +202,10 @@ class _RosterWriter:
 
     def _write(self, batch: list[dict]) -> None:
         # One entry per person, the last listed winning, as the platform's later entry is the newer one.
-        # `user_id` is cleaned as launches clean `sub` (control characters out, 255 at most): both name the same person.
+        # A `user_id` is kept only as sent, as a launch's `sub` is: cleaned or cut, two people could become one.
         wanted: dict[str, dict] = {}
         for member in batch:
-            sub = user_id(member.get("user_id"))
+            sub = exact_user_id(member.get("user_id"))
             if sub:
                 wanted.pop(sub, None)
                 wanted[sub] = member

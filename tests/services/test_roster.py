@@ -275,3 +275,21 @@ def test_a_differences_sync_with_no_changes_still_counts_the_courses_members(san
     page = submit_form(page, "roster/sync")  # the platform lists no differences since the last sync
     assert "Roster updated: 7 members, 0 new, 0 no longer active" in page.text
     assert len(_roster_rows(page)) == 7
+
+
+def test_a_learner_with_the_instructor_sub_role_is_listed_as_a_student(sandbox, tool):
+    # LIS membership/Learner#Instructor is a sub-role of Learner (LTI Core §A.2.2): it made the member a teacher.
+    lis = "http://purl.imsglobal.org/vocab/lis/v2/membership"
+    tool.platform.users["student-5"].roles = [lis + "#Learner", lis + "/Learner#Instructor"]
+    page = submit_form(sandbox.launch("teacher"), "roster/sync")
+    assert _roster_rows(page)["Zainab Hassan"] == ("Student", "Active")
+    assert "Learner#Instructor" in page.text
+
+
+def test_a_member_whose_user_id_would_change_when_cleaned_is_not_taken_for_another(sandbox, tool):
+    # "student-5\x01" cleaned to "student-5": the listing's later entry renamed Zainab and took her enrolment.
+    tool.platform.add_user("student-5\x01", roles=["Learner"], name="Someone Else", context_id="math-7")
+    page = submit_form(sandbox.launch("teacher"), "roster/sync")
+    rows = _roster_rows(page)
+    assert rows["Zainab Hassan"] == ("Student", "Active")
+    assert "Someone Else" not in rows

@@ -1,0 +1,122 @@
+"""LIS sub-roles (LTI 1.3 Core §A.2.2): a sub-role belongs to its principal role and never grants another one.
+
+A Learner whose sub-role is Instructor (membership/Learner#Instructor) is a learner: Pathways gave them the
+teacher's pages and the instructor's rights (deleting and exporting students' data).
+"""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+
+from lti_tool.extensions import db
+from lti_tool.models import Course, Enrollment, LaunchSession, Person
+from tests.support import CLAIM, open_in_launch
+
+LIS = "http://purl.imsglobal.org/vocab/lis/v2/membership"
+LEARNER, INSTRUCTOR = LIS + "#Learner", LIS + "#Instructor"
+LEARNER_INSTRUCTOR = LIS + "/Learner#Instructor"
+TEACHING_ASSISTANT = LIS + "/Instructor#TeachingAssistant"
+PRIVACY_LAUNCH = "DataPrivacyLaunchRequest"
+
+
+def _launch_with_roles(sandbox, as_: str, roles: list[str], **launch):
+    pending = sandbox.begin(as_, **launch)
+    return pending.post(pending.resign(**{CLAIM + "roles": roles}))
+
+
+def _last_launch(tool) -> LaunchSession:
+    with tool.app.app_context():
+        return db.session.scalars(sa.select(LaunchSession).order_by(LaunchSession.created_at.desc(),
+                                                                    LaunchSession.id.desc())).first()
+
+
+def _enrolment(tool, sub: str, context_id: str = "math-7") -> Enrollment:
+    with tool.app.app_context():
+        return db.session.scalars(
+            sa.select(Enrollment).join(Person, Person.id == Enrollment.person_id)
+            .join(Course, Course.id == Enrollment.course_id)
+            .where(Person.sub == sub, Course.context_id == context_id)).one()
+
+
+def test_a_learner_with_the_instructor_sub_role_is_a_learner(sandbox, tool):
+    sandbox.launch("teacher")  # the course exists with its teacher
+    for roles in ([LEARNER, LEARNER_INSTRUCTOR], [LEARNER_INSTRUCTOR]):  # with its principal role, and without
+        page = _launch_with_roles(sandbox, "student", roles)
+        assert page.status_code == 200, page.text[:300]
+        assert "My learning plan" in page.text and "Class roster" not in page.text
+        launch = _last_launch(tool)
+        assert (launch.access, launch.details["role"]) == ("student", "learner")
+        assert open_in_launch(page, tool, "/class/activity").status_code in (403, 404)
+        enrolment = _enrolment(tool, "student-1")
+        assert enrolment.role == "student"
+        # Stored with its principal, so that reading the labels back cannot take it for an Instructor.
+        assert "Learner#Instructor" in enrolment.lti_roles.split(", ")
+        assert "Instructor" not in enrolment.lti_roles.split(", ")
+
+
+def test_a_teaching_assistant_sub_role_with_or_without_its_principal_is_a_teaching_assistant(sandbox, tool):
+    for roles in ([INSTRUCTOR, TEACHING_ASSISTANT], [TEACHING_ASSISTANT]):
+        page = _launch_with_roles(sandbox, "ta", roles)
+        assert page.status_code == 200 and "Class roster" in page.text
+        launch = _last_launch(tool)
+        assert (launch.access, launch.details["role"]) == ("teacher", "teaching_assistant")
+        assert "Instructor#TeachingAssistant" in _enrolment(tool, "ta").lti_roles
+
+
+def _privacy_launch_about(sandbox, as_: str, for_user: str, context_id: str):
+    return sandbox.launch(as_, message_type=PRIVACY_LAUNCH, context_id=context_id, claim_overrides={
+        CLAIM + "context": None, CLAIM + "resource_link": None, CLAIM + "for_user": {"user_id": for_user},
+        CLAIM + "roles": [INSTRUCTOR]})
+
+
+def test_a_learner_instructor_enrolment_gives_no_privacy_reach_over_classmates_old_rows_included(sandbox, tool):
+    # Sam teaches science-8 and is a Learner#Instructor in math-7. A privacy launch (an Instructor's, from
+    # science-8) about Priya, his classmate in math-7, read his math-7 role labels ("Learner, Instructor") as an
+    # instructor's and let him export and delete her data.
+    sandbox.launch("teacher")
+    assert sandbox.launch("student").status_code == 200  # Priya, in math-7
+    platform = sandbox.platform
+    platform.add_course("science-8", "Grade 8 Science", "SCI8")
+    platform.add_resource_link("pathways-home", "Pathways", context_id="science-8")
+    platform.add_user("teacher-sci", roles=["Instructor"], name="Sam Lee", context_id="science-8")
+    platform.add_user("teacher-sci", roles=["Instructor"], name="Sam Lee", context_id="math-7")
+    assert sandbox.launch("teacher-sci", context_id="science-8").status_code == 200
+    assert _launch_with_roles(sandbox, "teacher-sci", [LEARNER, LEARNER_INSTRUCTOR]).status_code == 200
+
+    refused = _privacy_launch_about(sandbox, "teacher-sci", "student-1", "science-8")
+    assert refused.status_code == 403 and "Priya" not in refused.text
+
+    # A row an older release wrote for the same launch: "teacher", labels "Learner, Instructor".
+    enrolment_id = _enrolment(tool, "teacher-sci").id
+    with tool.app.app_context():
+        db.session.execute(sa.update(Enrollment).where(Enrollment.id == enrolment_id)
+                           .values(role="teacher", lti_roles="Learner, Instructor"))
+        db.session.commit()
+    refused = _privacy_launch_about(sandbox, "teacher-sci", "student-1", "science-8")
+    assert refused.status_code == 403 and "Priya" not in refused.text
+
+    # An instructor's enrolment in math-7 does reach her (the refusals above are about the role, not the setup).
+    with tool.app.app_context():
+        db.session.execute(sa.update(Enrollment).where(Enrollment.id == enrolment_id)
+                           .values(role="teacher", lti_roles="Instructor"))
+        db.session.commit()
+    page = _privacy_launch_about(sandbox, "teacher-sci", "student-1", "science-8")
+    assert page.status_code == 200 and "Priya Shah" in page.text
+    assert re.search(r"/privacy/user/delete", page.text)
+
+
+def test_stored_role_labels_read_back_as_the_role_they_were_written_for():
+    from lti_tool.lti.roles import course_role, role_labels, stored_course_role
+
+    for roles in ([INSTRUCTOR, TEACHING_ASSISTANT], [TEACHING_ASSISTANT], [INSTRUCTOR], [LEARNER],
+                  [LEARNER, LEARNER_INSTRUCTOR], [LEARNER_INSTRUCTOR], [LIS + "#ContentDeveloper"],
+                  [LIS + "#Administrator"], [LIS + "#Mentor", LIS + "/Mentor#Tutor"]):
+        assert stored_course_role(role_labels(roles)) == course_role(roles), roles
+    # Labels older releases wrote: a sub-role as a bare name.
+    assert stored_course_role("Instructor, TeachingAssistant") == "teaching_assistant"
+    assert stored_course_role("Learner, Instructor") == "learner"
+    assert stored_course_role("Mentor, Administrator") == "mentor"
+    # A role name that would read back as two roles is not stored.
+    assert role_labels([LEARNER, LIS + "#Learner, Instructor"]) == "Learner"
