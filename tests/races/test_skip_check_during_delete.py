@@ -11,9 +11,9 @@ import threading
 import sqlalchemy as sa
 
 from lti_tool.extensions import db
-from lti_tool.models import DiagnosticRun, Enrollment, LaunchSession, Person
+from lti_tool.models import DiagnosticRun, Enrollment
 from lti_tool.models.base import utcnow
-from lti_tool.services import diagnostic, privacy
+from lti_tool.services import diagnostic
 from lti_tool.services.errors import NotFound
 from lti_tool.services.mastery import LEARNER_GONE
 from tests.races.support import demo_course
@@ -21,6 +21,7 @@ from tests.races.test_delete_during_write import (
     _hold_writer_after,
     _start_writer,
     _teacher_deletes_then_writer_goes_on,
+    student_posts_while_deleted,
 )
 from tests.support import submit_form, teacher_with_demo_pack
 
@@ -60,18 +61,7 @@ def test_a_student_who_skips_the_check_as_their_data_is_deleted_is_told_so(sandb
         return found
 
     monkeypatch.setattr(diagnostic, "require_pack", hold)
-    pages: list = []
-    thread = threading.Thread(target=lambda: pages.append(submit_form(home, "/diagnostic/skip")))
-    thread.start()
-    assert reached.wait(10)
-    with tool.app.app_context():
-        student = db.session.scalar(sa.select(Person.id).where(Person.name == "Priya Shah"))
-        launch = db.session.scalars(sa.select(LaunchSession).where(LaunchSession.person_id != student)).first()
-        privacy.delete_student(launch, student, confirmed=True, now=utcnow())
-        db.session.remove()
-    go.set()
-    thread.join(30)
-    (page,) = pages
+    page, student = student_posts_while_deleted(tool, lambda: submit_form(home, "/diagnostic/skip"), reached, go)
     assert page.status_code == 404, page.text[:500]
     assert "Your data in this course has been deleted, so this was not saved." in page.text
     assert _left(tool, student) == {"enrollment": 0, "diagnostic_run": 0}
