@@ -697,12 +697,28 @@ def _pending(course_id: int, platform_id: int, evidence_id: int) -> Evidence:
         sa.select(Evidence)
         .join(Person, Person.id == Evidence.person_id)
         .where(Evidence.id == evidence_id, Evidence.course_id == course_id, Person.platform_id == platform_id)
+        .execution_options(populate_existing=True)
     ).first()
     if row is None:
         raise NotFound("There is no such evidence in this course.")
     if row.status != "pending":
         raise ServiceError("This evidence has been reviewed already.")
     return row
+
+
+def _still_pending(course_id: int, platform_id: int, evidence_id: int) -> Evidence:
+    """Read the evidence again under its student's lock (the caller took it): refuse it if reviewed meanwhile.
+
+    Checked only before the lock, two teachers accepting and returning the same evidence at once both went on: on
+    PostgreSQL the accept's change locked the evidence before it waited for the learner, the return held the
+    learner and waited for the evidence (a deadlock, a 503); on SQLite both were saved, the evidence "returned"
+    with its level raised. Under the lock, the second review finds the first one's and is refused.
+    """
+    try:
+        return _pending(course_id, platform_id, evidence_id)
+    except ServiceError:
+        db.session.rollback()  # end the refused review's transaction: no lock is held while the queue is drawn
+        raise
 
 
 def accept_evidence(course_id: int, platform_id: int, evidence_id: int, *, level: str, comment: str,
@@ -721,13 +737,16 @@ def accept_evidence(course_id: int, platform_id: int, evidence_id: int, *, level
     comment = (comment or "").strip()
     if len(comment) > 2000:
         raise ServiceError("Keep the comment to 2000 characters.")
+    # The learner's lock first, like every mastery write (so a parallel answer cannot overwrite this), and before
+    # the evidence is changed: see _still_pending.
+    rows = lock_learner(course_id, row.person_id, now)
+    row = _still_pending(course_id, platform_id, evidence_id)
     row.status = "accepted"
     row.level_awarded = awarded.value
     row.teacher_comment = comment
     row.reviewer_id = actor_id
     row.reviewed_at = now
-    # Under the learner's lock, like every mastery write, so a parallel answer cannot overwrite this.
-    mastery = lock_learner(course_id, row.person_id, now).get(row.skill_id)
+    mastery = rows.get(row.skill_id)
     old_level = Level(mastery.level) if mastery else Level.NOT_STARTED
     if awarded.rank > old_level.rank:
         if mastery is None:
@@ -763,6 +782,7 @@ def return_evidence(course_id: int, platform_id: int, evidence_id: int, *, comme
     if len(comment) > 2000:
         raise ServiceError("Keep the comment to 2000 characters.")
     lock_learner_row(course_id, row.person_id, now)  # as every writer that publishes (see submit_evidence)
+    row = _still_pending(course_id, platform_id, evidence_id)
     row.status = "returned"
     row.teacher_comment = comment
     row.reviewer_id = actor_id

@@ -9,13 +9,16 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+import sqlalchemy as sa
+from sqlalchemy import orm as so
+
 from ..extensions import db
 from ..learning.coursepack import CoursePack, CoursePackError, decode_json, dump_pack, invalid_json, load_pack
 from ..learning.localization import localize
 from ..learning.messages import Message
 from ..learning.translations import BASE_LANGUAGE
 from ..models import CourseContent
-from ..models.base import insert_if_missing, still_loaded
+from ..models.base import insert_if_missing, lock_database_for_writing, still_loaded
 from .errors import N_, NotFound, ServiceError
 
 T = TypeVar("T")
@@ -77,6 +80,24 @@ def import_pack(course_id: int, data: Any, *, now: datetime, keep_existing: bool
         content.updated_at = now
     db.session.commit()
     return pack
+
+
+def lock_content(course_id: int) -> CourseContent | None:
+    """Lock the course's content row for this transaction and return it freshly read (its pack too), or None.
+
+    For a change that reads the pack and writes it back (the course map's editor): two teachers saving at once
+    used to read the same pack, and the later save overwrote the earlier one's change. Under the lock (FOR UPDATE
+    on PostgreSQL, the database's write lock on SQLite) the later save waits and applies its change on top.
+    """
+    lock_database_for_writing()
+    content = db.session.scalars(
+        sa.select(CourseContent).where(CourseContent.course_id == course_id)
+        .options(so.undefer(CourseContent.pack)).with_for_update()
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if content is not None:
+        hold_content(content)
+    return content
 
 
 def export_pack(course_id: int) -> dict[str, Any]:

@@ -44,7 +44,7 @@ from ..learning.coursepack import (
 from ..learning.messages import Message
 from ..learning.translations import item_translations_that_fit
 from ..models import Course, Deployment, ItemResponse, Platform, SkillMastery
-from .content import course_content, import_pack
+from .content import course_content, import_pack, lock_content
 from .errors import N_, NotFound, ServiceError
 
 Values = Mapping[str, Any]
@@ -412,14 +412,23 @@ def import_file(course_id: int, filename: str, raw: bytes, *, now: datetime) -> 
 
 def _change(course_id: int, apply: Callable[[dict[str, Any]], str], now: datetime,
             problems: Sequence[str] = ()) -> str:
-    """Apply a change to a copy of the pack and save it; `problems` (filled by apply) are reported with the pack's."""
-    content = course_content(course_id)
-    if content is None:
-        raise NotFound(N_("This course has no content yet: start an empty course or import a course pack first."))
-    # A deep copy: the stored document must stay untouched when the change is refused.
-    data = copy.deepcopy(content.pack)
-    result = apply(data)
-    _save(course_id, data, now, problems)
+    """Apply a change to a copy of the pack and save it; `problems` (filled by apply) are reported with the pack's.
+
+    The pack is read under its row's lock (`lock_content`) and written back in the same transaction: a teacher
+    saving while another's save is under way waits for it and changes the pack it saved, so neither change is lost.
+    """
+    try:
+        content = lock_content(course_id)
+        if content is None:
+            raise NotFound(N_("This course has no content yet: start an empty course or import a course pack "
+                              "first."))
+        # A deep copy: the stored document must stay untouched when the change is refused.
+        data = copy.deepcopy(content.pack)
+        result = apply(data)
+        _save(course_id, data, now, problems)
+    except BaseException:
+        db.session.rollback()  # a refused change keeps no lock while its form is shown again
+        raise
     return result
 
 
@@ -436,7 +445,16 @@ def _save(course_id: int, data: dict[str, Any], now: datetime, problems: Sequenc
 
 
 def _merge_skills(course_id: int, imported: ImportedSkills, source: str, now: datetime) -> ImportResult:
-    content = course_content(course_id)
+    try:
+        return _merge_locked(course_id, imported, source, now)
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def _merge_locked(course_id: int, imported: ImportedSkills, source: str, now: datetime) -> ImportResult:
+    # Read under the content's lock, as `_change`: skills merged while a teacher edits the map keep the edit.
+    content = lock_content(course_id)
     if content is None:
         title = imported.title or (db.session.get(Course, course_id).title or "Course")
         data = dump_pack(ImportedSkills(title, imported.description, imported.skills, imported.units).to_pack())

@@ -120,6 +120,22 @@ def _run(course_id: int, person_id: int) -> DiagnosticRun | None:
     return run
 
 
+def _fresh_run(course_id: int, person_id: int) -> DiagnosticRun | None:
+    """Read the learner's run again, whatever this request read before (the caller holds the learner's lock)."""
+    run = db.session.scalars(
+        sa.select(DiagnosticRun).where(DiagnosticRun.course_id == course_id, DiagnosticRun.person_id == person_id)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    hold_run(course_id, person_id, run)
+    return run
+
+
+def _locked_run(course_id: int, person_id: int, now: datetime) -> DiagnosticRun | None:
+    """Take the learner's lock, then read their run as it is now."""
+    lock_learner_row(course_id, person_id, now)
+    return _fresh_run(course_id, person_id)
+
+
 def hold_run(course_id: int, person_id: int, run: DiagnosticRun | None) -> None:
     """Remember the learner's run (or that there is none) read with something else (the launch) for this request."""
     db.session.info.setdefault(_RUNS, {})[(course_id, person_id)] = run
@@ -130,12 +146,7 @@ def _new_run(course_id: int, person_id: int, now: datetime) -> DiagnosticRun:
     # the earlier one's commit and goes on with that run (its own answer is then a repeat and changes nothing).
     insert_if_missing(DiagnosticRun, {"course_id": course_id, "person_id": person_id, "started_at": now, "state": {}},
                       ("course_id", "person_id"))
-    run = db.session.scalars(
-        sa.select(DiagnosticRun).where(DiagnosticRun.course_id == course_id, DiagnosticRun.person_id == person_id)
-        .execution_options(populate_existing=True)
-    ).one()
-    db.session.info.setdefault(_RUNS, {})[(course_id, person_id)] = run
-    return run
+    return _fresh_run(course_id, person_id)
 
 
 _RUNS = "pathways.diagnostic_runs"
@@ -242,8 +253,11 @@ def finish_early(course_id: int, person_id: int, *, now: datetime) -> bool:
 def skip(course_id: int, person_id: int, *, now: datetime) -> None:
     """Record that the student skipped the check for now: a finished run with no answers."""
     require_pack(course_id)
-    run = _run(course_id, person_id)
+    # The learner's lock before the run is read, as every writer of the learner's data: a skip that came after a
+    # delete of their data left a run behind for a person with no enrolment (now: LEARNER_GONE, nothing saved).
+    run = _locked_run(course_id, person_id, now)
     if _finished(run):
+        db.session.rollback()  # nothing to write: end the transaction that holds the lock
         return
     if run is None:
         run = _new_run(course_id, person_id, now)
@@ -257,12 +271,14 @@ def skip(course_id: int, person_id: int, *, now: datetime) -> None:
 def _finish(course_id: int, person_id: int, *, now: datetime) -> bool:
     """Seed weak priors on the skills the check inferred but never asked about, and close the run; commits."""
     pack = require_pack(course_id)
-    run = _run(course_id, person_id)
+    # The learner's lock before the run is read: its answers are placed as they are now (not as read before an
+    # answer from another tab was saved), and a delete of the learner's data meanwhile is LEARNER_GONE.
+    rows = lock_learner(course_id, person_id, now)
+    run = _fresh_run(course_id, person_id)
     if run is None:
         raise NotFound(N_("There is no placement check to finish."))
     state = _state(run)
     placed = _placement(pack, state)
-    rows = lock_learner(course_id, person_id, now)
     model = model_for(course_id)
     thresholds = thresholds_for(pack)
     for skill_id, place in placed.items():

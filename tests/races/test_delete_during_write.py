@@ -379,13 +379,23 @@ def test_a_student_whose_data_is_deleted_while_their_goal_is_saved_gets_the_page
         return lock(*args, **kwargs)
 
     monkeypatch.setattr(agency, "lock_learner_row", before_lock)
+    page, _ = student_posts_while_deleted(tool, lambda: submit_form(goals, "/goals", title="Master fractions"),
+                                          reached, go)
+    assert page.status_code == 404, page.text[:500]
+    assert "Your data in this course has been deleted, so this was not saved." in page.text
+    assert "frame-ancestors" in page.headers["Content-Security-Policy"]
+
+
+def student_posts_while_deleted(tool, post, reached: threading.Event, go: threading.Event):
+    """Run the demo student's `post` (a form sent over HTTP) in a thread; once it is held at `reached`, a teacher
+    deletes the student's data, then it goes on. Return its response and the student's person id."""
+    from lti_tool.models import Person
+
     pages: list = []
-    thread = threading.Thread(target=lambda: pages.append(submit_form(goals, "/goals", title="Master fractions")))
+    thread = threading.Thread(target=lambda: pages.append(post()))
     thread.start()
     assert reached.wait(10)
     with tool.app.app_context():
-        from lti_tool.models import Person
-
         student = db.session.scalar(sa.select(Person.id).where(Person.name == "Priya Shah"))
         launch = db.session.scalars(sa.select(LaunchSession).where(LaunchSession.person_id != student)).first()
         privacy.delete_student(launch, student, confirmed=True, now=utcnow())
@@ -393,6 +403,4 @@ def test_a_student_whose_data_is_deleted_while_their_goal_is_saved_gets_the_page
     go.set()
     thread.join(30)
     (page,) = pages
-    assert page.status_code == 404, page.text[:500]
-    assert "Your data in this course has been deleted, so this was not saved." in page.text
-    assert "frame-ancestors" in page.headers["Content-Security-Policy"]
+    return page, student
