@@ -361,14 +361,14 @@ def set_course_end(course_id: int, ends_on: str, *, now: datetime) -> date | Non
     """Set (or clear, with an empty value) the date the course ends, which pacing plans towards."""
     content = course_content(course_id)
     if content is None:
-        raise NotFound("Set up the course content first: pacing plans the course's skills.")
+        raise NotFound(N_("Set up the course content first: pacing plans the course's skills."))
     end = _parse_date(ends_on, "end date", "ends_on")
     if end is not None:
         course = db.session.get(Course, course_id)
         start = course.created_at.date() if course else now.date()
         if end <= start:
-            raise ServiceError(f"The end date must be after the course started in Pathways ({start.isoformat()}).",
-                               form_field="ends_on")
+            raise ServiceError(N_("The end date must be after the course started in Pathways (%(start)s)."),
+                               form_field="ends_on", start=start.isoformat())
     content.ends_on = end
     db.session.commit()
     return end
@@ -700,9 +700,9 @@ def _pending(course_id: int, platform_id: int, evidence_id: int) -> Evidence:
         .execution_options(populate_existing=True)
     ).first()
     if row is None:
-        raise NotFound("There is no such evidence in this course.")
+        raise NotFound(N_("There is no such evidence in this course."))
     if row.status != "pending":
-        raise ServiceError("This evidence has been reviewed already.")
+        raise ServiceError(N_("This evidence has been reviewed already."))
     return row
 
 
@@ -731,12 +731,12 @@ def accept_evidence(course_id: int, platform_id: int, evidence_id: int, *, level
     try:
         awarded = Level(level)
     except ValueError as exc:
-        raise ServiceError("Choose the level the evidence shows.") from exc
+        raise ServiceError(N_("Choose the level the evidence shows.")) from exc
     if awarded not in AWARDABLE_LEVELS:
-        raise ServiceError("Accepted evidence shows at least Familiar; to return it, use “Return with a comment”.")
+        raise ServiceError(N_("Accepted evidence shows at least Familiar; to return it, use “Return with a comment”."))
     comment = (comment or "").strip()
     if len(comment) > 2000:
-        raise ServiceError("Keep the comment to 2000 characters.")
+        raise ServiceError(N_("Keep the comment to 2000 characters."))
     # The learner's lock first, like every mastery write (so a parallel answer cannot overwrite this), and before
     # the evidence is changed: see _still_pending.
     rows = lock_learner(course_id, row.person_id, now)
@@ -778,9 +778,9 @@ def return_evidence(course_id: int, platform_id: int, evidence_id: int, *, comme
     row = _pending(course_id, platform_id, evidence_id)
     comment = (comment or "").strip()
     if not comment:
-        raise ServiceError("Add a comment so the student knows what to do next.")
+        raise ServiceError(N_("Add a comment so the student knows what to do next."))
     if len(comment) > 2000:
-        raise ServiceError("Keep the comment to 2000 characters.")
+        raise ServiceError(N_("Keep the comment to 2000 characters."))
     lock_learner_row(course_id, row.person_id, now)  # as every writer that publishes (see submit_evidence)
     row = _still_pending(course_id, platform_id, evidence_id)
     row.status = "returned"
