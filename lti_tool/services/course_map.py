@@ -75,6 +75,25 @@ class MapError(ServiceError):
             super().__init__(first)
 
 
+class FieldProblem(Message):
+    """A problem with one field of the form being saved; `field` is the form field's name, so the editor marks
+    that field and links the problem to it."""
+
+    field: str
+
+    def __new__(cls, field: str, template: str, /, **values: object) -> FieldProblem:
+        problem = super().__new__(cls, template, **values)
+        problem.field = field
+        return problem
+
+    def __reduce__(self) -> tuple:  # copies keep the field, as Message's keep template and values
+        return _field_problem, (self.field, self.template, dict(self.values))
+
+
+def _field_problem(field: str, template: str, values: Mapping[str, object]) -> FieldProblem:
+    return FieldProblem(field, template, **values)
+
+
 @dataclass(frozen=True)
 class ImportResult:
     """What an import did: the course's pack afterwards, what kind of file it read, and the reader's notes."""
@@ -217,7 +236,7 @@ def save_course_details(course_id: int, values: Values, *, now: datetime) -> str
         data["course"] = {key: _text(values, key) for key in ("title", "subject", "grade_level", "description")}
         return data["course"]["title"]
 
-    return _change(course_id, apply, now)
+    return _change(course_id, apply, now, edits="course")
 
 
 def save_skill(course_id: int, skill_id: str | None, values: Values, *, now: datetime) -> str:
@@ -228,7 +247,7 @@ def save_skill(course_id: int, skill_id: str | None, values: Values, *, now: dat
         return _upsert(data, "skills", skill_id, record, record["name"], "skill",
                        reserved=_used_skill_ids(course_id))
 
-    return _change(course_id, apply, now)
+    return _change(course_id, apply, now, edits="skills")
 
 
 DELETE_UNCONFIRMED = N_("Tick the box to confirm the deletion: it cannot be undone.")
@@ -271,7 +290,7 @@ def save_unit(course_id: int, unit_id: str | None, values: Values, *, now: datet
                   "skills": _ids(values, "skills")}
         return _upsert(data, "units", unit_id, record, record["title"], "unit")
 
-    return _change(course_id, apply, now)
+    return _change(course_id, apply, now, edits="units")
 
 
 def save_goal(course_id: int, goal_id: str | None, values: Values, *, now: datetime) -> str:
@@ -281,7 +300,7 @@ def save_goal(course_id: int, goal_id: str | None, values: Values, *, now: datet
                   "skills": _ids(values, "skills"), "due": _text(values, "due").strip() or None}
         return _upsert(data, "goals", goal_id, record, record["title"], "goal")
 
-    return _change(course_id, apply, now)
+    return _change(course_id, apply, now, edits="goals")
 
 
 def save_activity(course_id: int, activity_id: str | None, values: Values, *, now: datetime) -> str:
@@ -294,7 +313,8 @@ def save_activity(course_id: int, activity_id: str | None, values: Values, *, no
         if url is not None:
             parts = urlsplit(url)
             if parts.scheme not in ("http", "https") or not parts.netloc:
-                problems.append(Message(N_("The link should be a web address starting with http:// or https://.")))
+                problems.append(FieldProblem("url", N_("The link should be a web address starting with http:// or "
+                                                       "https://.")))
         record: dict[str, Any] = {
             "title": _text(values, "title"), "kind": kind, "modality": _text(values, "modality").strip(),
             "skills": _ids(values, "skills"), "url": url, "instructions": _text(values, "instructions"),
@@ -313,7 +333,7 @@ def save_activity(course_id: int, activity_id: str | None, values: Values, *, no
             _record(data, "activities", saved_id, "activity")["items"] = items
         return saved_id
 
-    return _change(course_id, apply, now, problems)
+    return _change(course_id, apply, now, problems, edits="activities")
 
 
 def save_item(course_id: int, activity_id: str, item_id: str | None, values: Values, *, now: datetime) -> str:
@@ -341,7 +361,7 @@ def save_item(course_id: int, activity_id: str, item_id: str | None, values: Val
             items[items.index(existing)] = record
         return record["id"]
 
-    return _change(course_id, apply, now, problems)
+    return _change(course_id, apply, now, problems, edits="items")
 
 
 def delete_item(course_id: int, activity_id: str, item_id: str, *, confirmed: bool, now: datetime) -> str:
@@ -411,8 +431,11 @@ def import_file(course_id: int, filename: str, raw: bytes, *, now: datetime) -> 
 
 
 def _change(course_id: int, apply: Callable[[dict[str, Any]], str], now: datetime,
-            problems: Sequence[str] = ()) -> str:
+            problems: Sequence[str] = (), edits: str | None = None) -> str:
     """Apply a change to a copy of the pack and save it; `problems` (filled by apply) are reported with the pack's.
+
+    `edits` says what the form edits ("skills", "items", "course" …): the pack's problems with the record apply
+    returns the id of are about the form's own fields, and are told as such (FieldProblem).
 
     The pack is read under its row's lock (`lock_content`) and written back in the same transaction: a teacher
     saving while another's save is under way waits for it and changes the pack it saved, so neither change is lost.
@@ -425,19 +448,20 @@ def _change(course_id: int, apply: Callable[[dict[str, Any]], str], now: datetim
         # A deep copy: the stored document must stay untouched when the change is refused.
         data = copy.deepcopy(content.pack)
         result = apply(data)
-        _save(course_id, data, now, problems)
+        _save(course_id, data, now, problems, _edited(data, edits, result))
     except BaseException:
         db.session.rollback()  # a refused change keeps no lock while its form is shown again
         raise
     return result
 
 
-def _save(course_id: int, data: dict[str, Any], now: datetime, problems: Sequence[str] = ()) -> CoursePack:
+def _save(course_id: int, data: dict[str, Any], now: datetime, problems: Sequence[str] = (),
+          edited: Mapping[str, str] | None = None) -> CoursePack:
     found = list(problems)
     try:
         load_pack(data)
     except CoursePackError as exc:
-        found += [_plain(problem, data) for problem in exc.problems]
+        found += [_plain(problem, data, edited or {}) for problem in exc.problems]
     if found:
         # The teacher sees the form's own problems and the pack's together, so one correction round suffices.
         raise MapError(found)
@@ -522,10 +546,11 @@ def _item_record(values: Values, id_prefix: str | None, taken: set[str],
     elif item_type == "numeric":
         answer, tolerance = _number(_text(values, "numeric_answer")), _number(_text(values, "tolerance") or "0")
         if answer is None:
-            problems.append(Message(N_("The answer should be a number, such as 12, 0.75 or -3.5.")))
+            problems.append(FieldProblem("numeric_answer", N_("The answer should be a number, such as 12, 0.75 or "
+                                                              "-3.5.")))
         if tolerance is None or tolerance < 0:
-            problems.append(Message(N_("The tolerance should be zero or a positive number (how far off an answer "
-                                       "may be).")))
+            problems.append(FieldProblem("tolerance", N_("The tolerance should be zero or a positive number (how "
+                                                         "far off an answer may be).")))
         record.update(answer=answer if answer is not None else 0, tolerance=tolerance if tolerance else 0,
                       unit=_text(values, "unit").strip() or None)
     elif item_type == "short_text":
@@ -567,8 +592,8 @@ def _choices(text: str, answer: str) -> tuple[list[dict[str, str]], str, list[st
         right = next((c["id"] for c in choices if c["text"].casefold() == answer.casefold() and answer), "")
     problems = []
     if len(choices) >= 2 and not right:
-        problems.append(Message(N_("Say which choice is right: write its letter (a, b …) or its number in “Right "
-                                   "choice”, or start its line with *.")))
+        problems.append(FieldProblem("answer", N_("Say which choice is right: write its letter (a, b …) or its "
+                                                  "number in “Right choice”, or start its line with *.")))
         # A stand-in, so the pack check does not report the same missing answer a second time.
         right = ids[0]
     return choices, right, problems
@@ -719,15 +744,63 @@ def _field(path: str) -> str:
     return Message(_FIELDS[path]) if path in _FIELDS else path.replace("_", " ")
 
 
-def _plain(problem: str, data: Mapping[str, Any]) -> str:
+#: Fields of the pack the editor's forms show as text fields of the same name (id f-<name>): a problem with one of
+#: them in the record being edited is tied to the field.
+_FORM_FIELDS = frozenset({"name", "title", "description", "subject", "grade_level", "modality", "url",
+                          "instructions", "due", "prompt", "choices", "answers", "hints", "solution", "tolerance",
+                          "unit"})
+#: An empty required field, in a sentence that says what to do (the pack's own "should not be empty" names ids).
+_EMPTY = {("skills", "name"): N_("Give the skill a name."), ("units", "title"): N_("Give the unit a title."),
+          ("activities", "title"): N_("Give the activity a title."), ("goals", "title"): N_("Give the goal a title."),
+          ("course", "title"): N_("Give the course a title."), ("items", "prompt"): N_("Write the question.")}
+_EMPTY_TEMPLATE = "should not be empty"
+
+
+def _edited(data: Mapping[str, Any], edits: str | None, record_id: str) -> dict[str, str]:
+    """Return the pack locations of the record a form edits ("skills[3]"), each with what it is ("skills")."""
+    if edits == "course":
+        return {"course": "course"}
+    located: dict[str, str] = {}
+    if edits == "items":
+        for a, activity in enumerate(data.get("activities", [])):
+            for i, item in enumerate(activity.get("items", [])):
+                if item.get("id") == record_id:
+                    located[f"activities[{a}].items[{i}]"] = "items"
+        return located
+    for index, record in enumerate(data.get(edits or "", [])):
+        if record.get("id") == record_id:
+            located[f"{edits}[{index}]"] = edits
+            # A new practice activity's form holds its first question too.
+            if edits == "activities" and len(record.get("items", [])) == 1:
+                located[f"{edits}[{index}].items[0]"] = "items"
+    return located
+
+
+def _on_form(where: str, message: str, edited: Mapping[str, str]) -> FieldProblem | None:
+    """Return the problem as one with a field of the form, when it is about one; else None."""
+    for prefix, kind in edited.items():
+        field = where.removeprefix(prefix + ".") if where.startswith(prefix + ".") else None
+        if field in _FORM_FIELDS:
+            if getattr(message, "template", None) == _EMPTY_TEMPLATE and (kind, field) in _EMPTY:
+                return FieldProblem(field, _EMPTY[(kind, field)])
+            return FieldProblem(field, N_("Field “%(field)s”: %(problem)s"), field=_field(field),
+                                problem=message)
+    return None
+
+
+def _plain(problem: str, data: Mapping[str, Any], edited: Mapping[str, str] | None = None) -> str:
     """Turn a pack location ("activities[2].items[0].answer: …") into names a teacher knows.
 
     The result is a Message the editor shows in the teacher's language; a problem from a reader that keeps no
-    location (plain text) is returned as it is.
+    location (plain text) is returned as it is. A problem with a field of the record being edited (`edited`, see
+    `_edited`) is a FieldProblem that names only the field: the teacher is looking at the record.
     """
     where, message = getattr(problem, "where", None), getattr(problem, "message", problem)
     if where is None:
         return problem
+    on_form = _on_form(where, message, edited or {})
+    if on_form is not None:
+        return on_form
     if where == "skills":
         if message.startswith(_CIRCLE):
             names = {s.get("id"): s.get("name") or s.get("id") for s in data.get("skills", []) if isinstance(s, dict)}

@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -140,17 +141,7 @@ def answer_deep_link(
     settings_by_key = settings_by_key or {}
     checked = [(option, title, settings_by_key.get(option.key, OptionSettings())) for option, title in picks]
     maxima = [_check_settings(title, chosen, score_maximum) for _, title, chosen in checked]
-    # One answer per request: the platform's `data` is single-use, and a second post would duplicate links.
-    # The claim is a conditional UPDATE, so of several parallel posts (a double click) exactly one wins.
-    claimed = db.session.execute(
-        sa.update(LaunchSession)
-        .where(LaunchSession.id == launch.id, LaunchSession.deep_link_answered_at.is_(None))
-        .values(deep_link_answered_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if claimed != 1:
-        db.session.rollback()
-        raise ServiceError(ALREADY_ANSWERED)
+    _claim_answer(launch, now)
     choices = []
     for (option, title, chosen), maximum in zip(checked, maxima, strict=True):
         placement = Placement(
@@ -174,6 +165,39 @@ def answer_deep_link(
                 submission_end=_iso(chosen.due),
             )
         )
+    return _signed_return(launch, settings, choices, secret_key)
+
+
+def decline_deep_link(launch: LaunchSession, *, secret_key: str, now: datetime) -> DeepLinkReturn:
+    """Sign a Deep Linking response with no content items: the teacher cancelled, nothing is added.
+
+    DL 2.0 §4.2 lets content_items be empty; the platform then closes its dialog with nothing placed. It uses up
+    the request as an answer with links does, since the platform's `data` is single-use.
+    """
+    settings = deep_link_settings(launch)
+    if launch.deep_link_answered_at is not None:
+        raise ServiceError(ALREADY_ANSWERED)
+    _claim_answer(launch, now)
+    return _signed_return(launch, settings, [], secret_key)
+
+
+def _claim_answer(launch: LaunchSession, now: datetime) -> None:
+    # One answer per request: the platform's `data` is single-use, and a second post would duplicate links.
+    # The claim is a conditional UPDATE, so of several parallel posts (a double click) exactly one wins.
+    claimed = db.session.execute(
+        sa.update(LaunchSession)
+        .where(LaunchSession.id == launch.id, LaunchSession.deep_link_answered_at.is_(None))
+        .values(deep_link_answered_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        db.session.rollback()
+        raise ServiceError(ALREADY_ANSWERED)
+
+
+def _signed_return(launch: LaunchSession, settings: Mapping[str, Any], choices: Sequence[LinkChoice],
+                   secret_key: str) -> DeepLinkReturn:
+    """Sign the response for these choices and commit the claimed answer (and any placements made for it)."""
     platform = db.session.get(Platform, launch.platform_id)
     deployment = db.session.get(Deployment, launch.deployment_id)
     registration = ToolRegistration(platform, current_signing_key(secret_key))

@@ -58,6 +58,7 @@ from ..services.placements import (
     OptionSettings,
     accepts_line_items,
     answer_deep_link,
+    decline_deep_link,
     deep_link_settings,
     gradebook_gaps,
     placement_options,
@@ -176,6 +177,7 @@ DEEP_LINKING_PLACEHOLDER_ENDPOINTS = frozenset({
     "course.home",  # only redirects to the picker
     "course.deep_link",
     "course.deep_link_answer",
+    "course.deep_link_cancel",
     "course.sign_out",
     "course.keep_alive",
 })
@@ -400,6 +402,8 @@ def deep_link():
         # accept_lineitem false: the platform ignores line items, so no column is offered (DL 2.0 §4.4.1).
         gradebook_column=accepts_line_items(settings),
         answered=launch.deep_link_answered_at is not None,
+        # A request without a context has no course page to go on to; one from a course does.
+        course_page=not is_placeholder(launch.course),
     )
 
 
@@ -425,6 +429,17 @@ def deep_link_answer():
             now=utcnow(),
             settings_by_key=settings_by_key,
         )
+    except ServiceError as exc:
+        flash(translated(exc), "error")
+        return redirect(url_for("course.deep_link"), code=303)
+    return render_template("lti/deep_link_return.html", answer=answer)
+
+
+@bp.post("/deep-link/cancel")
+def deep_link_cancel():
+    """Send the LMS an answer with nothing in it, so a teacher who opened the picker by mistake gets back."""
+    try:
+        answer = decline_deep_link(g.launch, secret_key=current_app.config["SECRET_KEY"], now=utcnow())
     except ServiceError as exc:
         flash(translated(exc), "error")
         return redirect(url_for("course.deep_link"), code=303)

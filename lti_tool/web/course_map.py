@@ -77,19 +77,26 @@ def edit(kind: str):
     record_id = request.args.get("id") or None
     activity_id = request.args.get("activity") or None
     course_id = g.launch.course_id
-    problems: list[str] = []
+    problems: list[tuple[str, str | None]] = []  # (the problem in the page's language, the form field it is about)
     if request.method == "POST":
         values = _form()
         try:
             saved = _save(kind, course_id, record_id, activity_id, values)
         except MapError as exc:
-            problems = [message_text(problem) for problem in exc.problems]
+            problems = [(message_text(problem), getattr(problem, "field", None)) for problem in exc.problems]
         else:
             flash(gettext(_SAVED_NEW[kind] if record_id is None else _SAVED[kind]), "success")
             return redirect(_after_save(kind, saved, activity_id), code=303)
     pack = course_pack(course_id)
+    # The heading names the record as saved, not as the refused form has it (perhaps with an empty name).
+    saved_values = form_values(pack, kind, record_id, activity_id) if record_id and pack else None
     if request.method == "GET":
-        values = form_values(pack, kind, record_id, activity_id)
+        values = saved_values or form_values(pack, kind, record_id, activity_id)
+    # Each field a problem is about points at the problem (the list's item problem-<n>), the first at the first.
+    field_errors: dict[str, str] = {}
+    for number, (_, field) in enumerate(problems, 1):
+        if field:
+            field_errors.setdefault(field, f"problem-{number}")
     activity = next((a for a in pack.activities if a.id == (activity_id or record_id)), None) if pack else None
     if kind == "item" and activity is None:
         raise NotFound(N_("This course has no such activity; it may have been deleted."))
@@ -99,7 +106,8 @@ def edit(kind: str):
         skills = [skill for skill in skills if skill.id in activity.skills]
     return render_template(
         f"teacher/map_{kind}.html", launch=g.launch, pack=pack, kind=kind, record_id=record_id, values=values,
-        problems=problems, activity=activity, skills=skills,
+        problems=problems, activity=activity, skills=skills, saved=saved_values or values,
+        field_errors=field_errors, focus_field=problems[0][1] if problems else None,
         kinds=ACTIVITY_KIND_NAMES, item_types=ITEM_TYPE_NAMES,
     ), (400 if problems else 200)
 

@@ -48,7 +48,12 @@ def register(app: Flask) -> None:
 @pass_context
 def field_error(context: Context, name: str, described_by: str = "") -> Markup:
     """Return a field's aria attributes: when the page's `error_field` is this field, aria-invalid and the error
-    message (the flash with id form-error) first in aria-describedby, so a screen reader reads both on the field."""
-    ids = " ".join(filter(None, ["form-error" if context.get("error_field") == name else "", described_by]))
-    invalid = Markup(' aria-invalid="true"') if context.get("error_field") == name else Markup("")
+    message (the flash with id form-error) first in aria-describedby, so a screen reader reads both on the field.
+
+    A page listing several problems gives `field_errors` instead: each field's name and the id of its problem.
+    """
+    error_id = (context.get("field_errors") or {}).get(name) or (
+        "form-error" if context.get("error_field") == name else "")
+    ids = " ".join(filter(None, [error_id, described_by]))
+    invalid = Markup(' aria-invalid="true"') if error_id else Markup("")
     return invalid + (Markup(' aria-describedby="{}"').format(ids) if ids else Markup(""))

@@ -137,8 +137,18 @@ def test_a_teachers_refused_settings_and_course_map_forms_put_the_focus_on_the_p
     browser.get(base + "teacher/map/skill")
     browser.execute_script("for (const e of document.querySelectorAll('[required]')) e.removeAttribute('required')")
     _click(browser, "//main//form//button[@type='submit']")
-    assert _focus_lands_on(browser, "problems")
+    # The problem is the name's: the focus goes to the name field, which is marked and reads the problem.
+    assert _focus_lands_on(browser, "f-name")
     assert browser.title.startswith("Error: ")
+    assert _attr(browser, "f-name", "aria-invalid") == "true"
+    (problem,) = _describes(browser, "f-name")
+    assert browser.find_element(By.ID, problem).text == "Give the skill a name."
+
+    # A problem that is no field's (a prerequisite circle) still puts the focus on the list of problems.
+    browser.get(base + "teacher/map/skill?id=frac-equivalent")
+    browser.execute_script("document.querySelector('input[name=prerequisites][value=frac-add-sub]').checked = true")
+    _click(browser, "//main//form[not(contains(@class, 'map-delete'))]//button[@type='submit']")
+    assert _focus_lands_on(browser, "problems")
 
 
 def test_a_hint_asked_for_comes_before_the_answer_and_describes_it(browser, tool):

@@ -121,3 +121,47 @@ def test_canvas_developer_key_json_describes_the_tool(tool):
     placements = {p["placement"]: p["message_type"] for p in ext["settings"]["placements"]}
     assert placements == {"course_navigation": "LtiResourceLinkRequest", "link_selection": "LtiDeepLinkingRequest",
                           "assignment_selection": "LtiDeepLinkingRequest"}
+
+
+CONTENT_ITEMS = "https://purl.imsglobal.org/spec/lti-dl/claim/content_items"
+
+
+def test_cancel_sends_the_lms_a_signed_answer_with_no_links_and_back_shows_a_way_on(sandbox, tool):
+    # A teacher who opened the picker by mistake goes back to the LMS without adding anything (DL 2.0 §4.2).
+    picker = sandbox.launch("teacher", message_type=DL)
+    returning = submit_form(picker, "/deep-link/cancel")
+    assert returning.status_code == 200, returning.text[:500]
+    action, fields = parse_form(returning.text, returning.url)
+    assert action == sandbox.platform.deep_link_return_url
+    assert returning.http.post(action, data=fields).status_code == 200
+    response = tool.platform.deep_link_responses[-1]  # verified by the platform: signed by the tool, data echoed
+    assert response[CONTENT_ITEMS] == []
+    with tool.app.app_context():
+        from lti_tool.extensions import db
+        from lti_tool.models import Placement
+
+        assert db.session.scalars(db.select(Placement)).all() == []
+    # Back to the picker: it says the answer went, how to leave, and links the course page.
+    again = returning.http.get(picker.url)
+    assert "already sent" in again.text and "close this window" in again.text
+    assert 'href="' in again.text and "Open Pathways for this course" in again.text
+    assert "/deep-link/cancel" not in again.text
+    # A second answer (links or none) is refused: the platform's request is used up.
+    assert "already sent" in submit_form(picker, "/deep-link/cancel").text
+    assert len(tool.platform.deep_link_responses) == 1
+
+
+def test_each_options_fields_have_names_of_their_own(sandbox, tool):
+    import re
+
+    from tests.support import teacher_with_demo_pack
+
+    teacher_with_demo_pack(sandbox)
+    picker = sandbox.launch("teacher", message_type=DL)
+    labels = {}
+    for for_id, text in re.findall(r'<label for="([^"]+)"[^>]*>(.*?)</label>', picker.text, re.S):
+        labels[for_id] = " ".join(re.sub(r"<[^>]+>", " ", text).split())
+    fields = re.findall(r'<input type="(?:text|number|datetime-local)"[^>]*id="([^"]+)"', picker.text)
+    assert len(fields) > 5  # the plan and the demo pack's units
+    names = [labels[field] for field in fields]
+    assert len(set(names)) == len(names), names
