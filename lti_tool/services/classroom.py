@@ -17,6 +17,7 @@ from sqlalchemy.orm import aliased
 from ..extensions import db
 from ..learning.alerts import Alert, FailedReview, SkillProgress, StudentSummary, needs_help_now
 from ..learning.coursepack import Unit
+from ..learning.diagnostic import TEACHER
 from ..learning.grouping import MAX_SIZE, mixed_groups, same_need_groups
 from ..learning.mastery import PROFICIENT_OR_ABOVE, Level
 from ..learning.pacing import PacePlan, plan_pace
@@ -28,7 +29,7 @@ from ..text import NAME_NOT_SHARED
 from .content import course_content, course_pack
 from .errors import N_, NotFound
 from .help import open_requests
-from .mastery import require_pack
+from .mastery import require_pack, worded_for
 from .plan import ClassRow, StudentPlan, class_overview, plan_for
 
 #: Heatmap orders a teacher can choose, with the words the sort menu shows.
@@ -507,6 +508,10 @@ def student_detail(course_id: int, platform_id: int, person_id: int, *, actor_id
     """
     person = require_student(course_id, platform_id, person_id)
     plan = plan_for(course_id, person.id, now=now, language=language)
+    # The reasons as the teacher reads them (about the student), naming skills in the page's language.
+    english = {s.id: s.name for s in require_pack(course_id).skills}
+    names = {english[v.skill_id]: v.name for v in plan.skills if v.skill_id in english}
+    plan = replace(plan, skills=[worded_for(v, TEACHER, names) for v in plan.skills])
     names = {v.skill_id: v.name for v in plan.skills}
     history = [
         HistoryEntry(e.at, names.get(e.skill_id, e.skill_id), Level.stored(e.old_level), Level.stored(e.new_level),

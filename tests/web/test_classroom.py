@@ -179,7 +179,7 @@ def test_teacher_opens_a_students_plan_and_family_report_and_each_view_is_audite
     assert page.status_code == 200
     assert "Priya Shah" in page.text
     assert "Next steps, as Priya Shah sees them" in page.text
-    assert "Set by your teacher." in page.text  # the level with the reason the student reads
+    assert "Set by a teacher." in page.text and "Set by your teacher" not in page.text  # about the student, not to them
     assert "Seen in class" in page.text  # the teacher's own note, in the history
     assert "Mastery history" in page.text and "Override" in page.text
     assert "0 questions answered" in page.text
