@@ -9,7 +9,7 @@ from markupsafe import escape
 from lti_tool.learning.coursepack import load_pack
 from lti_tool.learning.localization import localize
 from lti_tool.services.content import demo_pack_data
-from tests.support import launch_with_presentation, open_in_launch, submit_form
+from tests.support import answer_wrong_until_stuck, launch_with_presentation, open_in_launch, submit_form
 
 PACK = load_pack(demo_pack_data())
 ENGLISH = {s.id: s.name for s in PACK.skills}
@@ -27,18 +27,6 @@ def _spanish_teacher(sandbox):
     return teacher
 
 
-def _stuck_student(sandbox, tool) -> str:
-    """Have Priya get one skill wrong until she is stuck on it; return the skill's id."""
-    student = sandbox.launch("student")
-    practise = re.search(r'href="([^"]*/practice/([^"/]+))"', student.text)
-    skill_id = practise.group(2)
-    for _ in range(9):
-        page = student.http.get(tool.url(practise.group(1)), timeout=30)
-        page.http = student.http
-        submit_form(page, f"/practice/{skill_id}", answer="definitely wrong 12345")
-    return skill_id
-
-
 def _priya(teacher, tool) -> int:
     view = open_in_launch(teacher, tool, "/class")
     select = re.search(r'<select name="person_id"[^>]*>(.*?)</select>', view.text, re.S).group(1)
@@ -47,7 +35,7 @@ def _priya(teacher, tool) -> int:
 
 def test_spanish_teachers_student_page_needs_help_and_groups_name_skills_in_spanish(sandbox, tool):
     teacher = _spanish_teacher(sandbox)
-    skill_id = _stuck_student(sandbox, tool)
+    skill_id, _ = answer_wrong_until_stuck(sandbox.launch("student"), tool)
     assert SPANISH[skill_id] != ENGLISH[skill_id]
 
     student = open_in_launch(teacher, tool, f"/students/{_priya(teacher, tool)}")
