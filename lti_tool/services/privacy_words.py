@@ -42,7 +42,6 @@ PLAIN_WORDS: Mapping[str, Mapping[str, str]] = {
         "administrator": N_("an administrator"),
         "self": N_("the person these records are about"),
         "former member": N_("a former member of the course"),
-        "Pathways": N_("Pathways, from the answers"),
     },
     # ScoreOutbox.status
     "grade_status": {
