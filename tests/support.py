@@ -301,3 +301,17 @@ def right_answer(item) -> str:
     if item.type == "multiple_choice":
         return item.answer
     return str(item.answer) if item.type == "numeric" else item.answers[0]
+
+
+def answer_wrong_until_stuck(student: requests.Response, tool) -> tuple[str, list[requests.Response]]:
+    """Answer the plan's first practice skill wrong nine times (stuck); return its id and the feedback pages."""
+    import re
+
+    practise = re.search(r'href="([^"]*/practice/([^"/]+))"', student.text)
+    skill_id = practise.group(2)
+    pages = []
+    for _ in range(9):
+        page = student.http.get(tool.url(practise.group(1)), timeout=30)
+        page.http = student.http
+        pages.append(submit_form(page, f"/practice/{skill_id}", answer="definitely wrong 12345"))
+    return skill_id, pages

@@ -19,6 +19,7 @@ own practice soon outweighs it.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -104,6 +105,58 @@ class Belief(StrEnum):
     NOT_YET = "not yet"
     LIKELY_NOT_YET = "likely not yet"
     UNKNOWN = "not checked"
+
+
+#: Who reads a reason: the learner ("you got … right") or their teacher ("got … right", about the learner).
+STUDENT, TEACHER = "student", "teacher"
+
+#: Each placement reason in the learner's words (stored with the level) and in the teacher's: one table, so the
+#: two say the same thing and a stored reason can be read back into either (`placement_reason_parts`).
+PLACEMENT_REASONS: dict[str, dict[str, str]] = {
+    "answered": {
+        STUDENT: N_("From the placement check: you answered a question on %(skill)s correctly."),
+        TEACHER: N_("From the placement check: answered a question on %(skill)s correctly."),
+    },
+    "shown_later": {
+        STUDENT: N_("From the placement check: you got %(other)s right, which builds on %(skill)s."),
+        TEACHER: N_("From the placement check: got %(other)s right, which builds on %(skill)s."),
+    },
+    "said_not_yet": {
+        STUDENT: N_("From the placement check: you said you haven't learnt %(skill)s yet."),
+        TEACHER: N_("From the placement check: said they haven't learnt %(skill)s yet."),
+    },
+    "missed": {
+        STUDENT: N_("From the placement check: the question on %(skill)s didn't go right yet."),
+        TEACHER: N_("From the placement check: the question on %(skill)s didn't go right yet."),
+    },
+    "missed_before": {
+        STUDENT: N_("From the placement check: %(skill)s builds on %(other)s, which needs more work first."),
+        TEACHER: N_("From the placement check: %(skill)s builds on %(other)s, which needs more work first."),
+    },
+}
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    """Return a pattern matching `template` filled in, capturing each %(name)s value."""
+    pieces = re.split(r"%\((\w+)\)s", template)
+    return re.compile("".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)" for i, p in enumerate(pieces)) + "$")
+
+
+_STORED_REASONS = tuple((kind, _pattern(words[STUDENT])) for kind, words in PLACEMENT_REASONS.items())
+
+
+def placement_reason_parts(reason: str, audience: str = STUDENT,
+                           names: Mapping[str, str] | None = None) -> tuple[tuple[str, dict[str, str]], ...]:
+    """Return a stored placement reason (the learner's English words) as a template and values for `audience`.
+
+    `names` renames the skills in it (the English names stored, to a page's language); () for any other text.
+    """
+    for kind, pattern in _STORED_REASONS:
+        found = pattern.match(reason)
+        if found:
+            values = {key: (names or {}).get(value, value) for key, value in found.groupdict().items()}
+            return ((PLACEMENT_REASONS[kind][audience], values),)
+    return ()
 
 
 @dataclass(frozen=True)
@@ -345,23 +398,23 @@ def placement(
             shown = [d for d in graph.dependents_of(skill_id, transitive=True) if d in right]
             if skill_id in right:
                 belief, prior = Belief.KNOWN, PRIOR_ANSWERED
-                template = N_("From the placement check: you answered a question on %(skill)s correctly.")
+                template = PLACEMENT_REASONS["answered"][STUDENT]
             elif shown:
                 belief, prior, values["other"] = Belief.LIKELY_KNOWN, PRIOR_INFERRED, graph[shown[0]].name
-                template = N_("From the placement check: you got %(other)s right, which builds on %(skill)s.")
+                template = PLACEMENT_REASONS["shown_later"][STUDENT]
             else:
                 continue
         else:
             missed = [p for p in graph.prerequisites_of(skill_id, transitive=True) if p in wrong]
             if skill_id in said_not_yet:
                 belief, prior = Belief.NOT_YET, -PRIOR_ANSWERED
-                template = N_("From the placement check: you said you haven't learnt %(skill)s yet.")
+                template = PLACEMENT_REASONS["said_not_yet"][STUDENT]
             elif skill_id in wrong:
                 belief, prior = Belief.NOT_YET, -PRIOR_ANSWERED
-                template = N_("From the placement check: the question on %(skill)s didn't go right yet.")
+                template = PLACEMENT_REASONS["missed"][STUDENT]
             elif missed:
                 belief, prior, values["other"] = Belief.LIKELY_NOT_YET, -PRIOR_INFERRED, graph[missed[-1]].name
-                template = N_("From the placement check: %(skill)s builds on %(other)s, which needs more work first.")
+                template = PLACEMENT_REASONS["missed_before"][STUDENT]
             else:
                 continue
         result[skill_id] = Placement(skill_id, belief, prior, template % values, reason_parts=((template, values),))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 import zlib
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
@@ -149,6 +150,58 @@ class SkillState:
 def joined_reason(parts: Iterable[tuple[str, Mapping[str, object]]]) -> str:
     """Return the English reason that `MasteryModel.explain_parts` fragments make (what `explain` returns)."""
     return "".join(template % values if values else template for template, values in parts)
+
+
+#: The fragments `MasteryModel.explain_parts` writes a reason from, and the order they come in: a stored reason is
+#: one of the first, then at most one of each following group (`reason_parts` reads it back into fragments).
+_NOT_STARTED_SOLID = N_("Not started yet; the prerequisites look solid")
+_NOT_STARTED_WEAK = N_("Not started yet; the prerequisites need more work")
+_NOT_STARTED = N_("Not started yet")
+_RIGHT = N_("%(right)s of %(shown)s right")
+_RIGHT_LAST = N_("%(right)s of the last %(shown)s right")
+_HARD_ONE = N_(", including 1 hard item")
+_HARD = N_(", including %(n)s hard items")
+_MISSED_HARD_ONE = N_(", missing 1 hard item")
+_MISSED_HARD = N_(", missing %(n)s hard items")
+_STREAK = N_("; last %(n)s in a row right")
+_MISSES = N_("; last %(n)s missed")
+_ATTEMPTS = N_(" (%(n)s attempts in all)")
+_REASON_ORDER: tuple[tuple[str, ...], ...] = (
+    (_NOT_STARTED_SOLID, _NOT_STARTED_WEAK, _NOT_STARTED, _RIGHT_LAST, _RIGHT),
+    (_HARD_ONE, _HARD, _MISSED_HARD_ONE, _MISSED_HARD),
+    (_STREAK, _MISSES),
+    (_ATTEMPTS,),
+)
+
+
+def _fragment(template: str) -> re.Pattern[str]:
+    pieces = re.split(r"%\((\w+)\)s", template)
+    return re.compile("".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>\\d+)" for i, p in enumerate(pieces)))
+
+
+_FRAGMENTS = tuple(tuple((template, _fragment(template)) for template in group) for group in _REASON_ORDER)
+
+
+def reason_parts(reason: str) -> tuple[tuple[str, dict[str, str]], ...]:
+    """Return a reason the model wrote (a stored `joined_reason`) as its fragments again, or () for other text.
+
+    Levels' history keeps only the English sentence; read back into fragments, a page writes it in its language.
+    """
+    def read(at: int, group: int) -> tuple | None:
+        if at == len(reason):
+            return ()
+        for later in range(group, len(_FRAGMENTS)):
+            for template, pattern in _FRAGMENTS[later]:
+                found = pattern.match(reason, at)
+                if found:
+                    rest = read(found.end(), later + 1)
+                    if rest is not None:
+                        return ((template, found.groupdict()), *rest)
+            if later == 0:
+                return None  # a reason starts with one of the first group
+        return None
+
+    return read(0, 0) or () if reason else ()
 
 
 class Level(StrEnum):
@@ -629,34 +682,34 @@ class MasteryModel:
         """Return the reason as sentence fragments with their values, so pages can show it in any language."""
         if state.attempts == 0:
             if state.prior > 0.05:
-                return ((N_("Not started yet; the prerequisites look solid"), {}),)
+                return ((_NOT_STARTED_SOLID, {}),)
             if state.prior < -0.05:
-                return ((N_("Not started yet; the prerequisites need more work"), {}),)
-            return ((N_("Not started yet"), {}),)
+                return ((_NOT_STARTED_WEAK, {}),)
+            return ((_NOT_STARTED, {}),)
         shown = len(state.recent)
         right = state.recent.count("1")
         counts = {"right": str(right), "shown": str(shown)}
         parts: list[tuple[str, dict[str, str]]] = [
-            (N_("%(right)s of %(shown)s right"), counts) if shown == state.attempts
-            else (N_("%(right)s of the last %(shown)s right"), counts)
+            (_RIGHT, counts) if shown == state.attempts
+            else (_RIGHT_LAST, counts)
         ]
         flagged = [c for c, h in zip(state.recent, state.recent_hard, strict=True) if h == "1"]
         hard_right = flagged.count("1")
         hard_wrong = flagged.count("0")
         if hard_right:
-            parts.append((N_(", including 1 hard item"), {}) if hard_right == 1
-                         else (N_(", including %(n)s hard items"), {"n": str(hard_right)}))
+            parts.append((_HARD_ONE, {}) if hard_right == 1
+                         else (_HARD, {"n": str(hard_right)}))
         elif hard_wrong:
-            parts.append((N_(", missing 1 hard item"), {}) if hard_wrong == 1
-                         else (N_(", missing %(n)s hard items"), {"n": str(hard_wrong)}))
+            parts.append((_MISSED_HARD_ONE, {}) if hard_wrong == 1
+                         else (_MISSED_HARD, {"n": str(hard_wrong)}))
         streak = len(state.recent) - len(state.recent.rstrip("1"))
         misses = len(state.recent) - len(state.recent.rstrip("0"))
         if streak >= 3:
-            parts.append((N_("; last %(n)s in a row right"), {"n": str(streak)}))
+            parts.append((_STREAK, {"n": str(streak)}))
         elif misses >= 2:
-            parts.append((N_("; last %(n)s missed"), {"n": str(misses)}))
+            parts.append((_MISSES, {"n": str(misses)}))
         if state.attempts > shown:
-            parts.append((N_(" (%(n)s attempts in all)"), {"n": str(state.attempts)}))
+            parts.append((_ATTEMPTS, {"n": str(state.attempts)}))
         return tuple(parts)
 
     # -- updates -------------------------------------------------------------------------------------

@@ -17,17 +17,19 @@ from sqlalchemy.orm import aliased
 from ..extensions import db
 from ..learning.alerts import Alert, FailedReview, SkillProgress, StudentSummary, needs_help_now
 from ..learning.coursepack import Unit
+from ..learning.diagnostic import TEACHER
 from ..learning.grouping import MAX_SIZE, mixed_groups, same_need_groups
 from ..learning.mastery import PROFICIENT_OR_ABOVE, Level
 from ..learning.pacing import PacePlan, plan_pace
 from ..learning.skills import Skill
+from ..learning.translations import BASE_LANGUAGE
 from ..models import AuditEntry, Course, Enrollment, ItemResponse, MasteryEvent, Person
 from ..models.base import id_list
 from ..text import NAME_NOT_SHARED
 from .content import course_content, course_pack
 from .errors import N_, NotFound
 from .help import open_requests
-from .mastery import require_pack
+from .mastery import require_pack, worded_for
 from .plan import ClassRow, StudentPlan, class_overview, plan_for
 
 #: Heatmap orders a teacher can choose, with the words the sort menu shows.
@@ -162,9 +164,12 @@ def needs_help_count(course_id: int, platform_id: int, *, now: datetime) -> int:
     return len(needs_help(course_id, platform_id, now=now))
 
 
-def needs_help(course_id: int, platform_id: int, *, now: datetime) -> list[HelpEntry]:
-    """Return the students who need help now: stuck, a failed review, behind pace or inactive, each with why."""
-    pack = require_pack(course_id)
+def needs_help(course_id: int, platform_id: int, *, now: datetime, language: str = BASE_LANGUAGE) -> list[HelpEntry]:
+    """Return the students who need help now: stuck, a failed review, behind pace or inactive, each with why.
+
+    The reasons name skills in `language` (the teacher's page's), as the student's own pages name them.
+    """
+    pack = require_pack(course_id, language)
     skills, rows = class_overview(course_id, platform_id)
     names = {s.id: s.name for s in pack.skills}
     # The ids themselves, not a subquery of the course's students: binding 3,000 costs about 2 ms a statement,
@@ -404,9 +409,15 @@ class Grouping:
     groups: list[GroupView]
 
 
-def suggest_groups(course_id: int, platform_id: int, *, skill_ids: Sequence[str], kind: str) -> Grouping:
-    """Suggest groups of 3-5 for the next lesson from readiness on the chosen skills, each with a reason."""
+def suggest_groups(course_id: int, platform_id: int, *, skill_ids: Sequence[str], kind: str,
+                   language: str = BASE_LANGUAGE) -> Grouping:
+    """Suggest groups of 3-5 for the next lesson from readiness on the chosen skills, each with a reason.
+
+    Skills are named in `language` (the teacher's page's), the pack's translations where it has them.
+    """
     all_skills, rows = class_overview(course_id, platform_id)
+    translated = require_pack(course_id, language).skills_by_id
+    all_skills = [translated.get(s.id, s) for s in all_skills]
     chosen = _chosen_skills(all_skills, rows, skill_ids)
     kind = kind if kind in GROUP_KINDS else "same-need"
     levels = {str(r.person_id): r.levels for r in rows}
@@ -489,10 +500,18 @@ class StudentDetail:
     correct: int
 
 
-def student_detail(course_id: int, platform_id: int, person_id: int, *, actor_id: int, now: datetime) -> StudentDetail:
-    """Return one student's plan, levels with reasons and history for their teacher; the view is audited."""
+def student_detail(course_id: int, platform_id: int, person_id: int, *, actor_id: int, now: datetime,
+                   language: str = BASE_LANGUAGE) -> StudentDetail:
+    """Return one student's plan, levels with reasons and history for their teacher; the view is audited.
+
+    The pack's texts (skill names, activity titles) are in `language`, the teacher's page's.
+    """
     person = require_student(course_id, platform_id, person_id)
-    plan = plan_for(course_id, person.id, now=now)
+    plan = plan_for(course_id, person.id, now=now, language=language)
+    # The reasons as the teacher reads them (about the student), naming skills in the page's language.
+    english = {s.id: s.name for s in require_pack(course_id).skills}
+    names = {english[v.skill_id]: v.name for v in plan.skills if v.skill_id in english}
+    plan = replace(plan, skills=[worded_for(v, TEACHER, names) for v in plan.skills])
     names = {v.skill_id: v.name for v in plan.skills}
     history = [
         HistoryEntry(e.at, names.get(e.skill_id, e.skill_id), Level.stored(e.old_level), Level.stored(e.new_level),

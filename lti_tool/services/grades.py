@@ -346,7 +346,7 @@ def ensure_lineitem(
             resource_id=placement.resource_id,
             tag=tag,
             # A skill's column is named after the skill and scored 0-4 (Attempted 1 … Mastered 4) of 4.
-            label=f"{placement.title} – {_skill_name(course.id, skill_id)}" if skill_id else placement.title,
+            label=column_title(course.id, placement.title, skill_id),
             score_maximum=4.0 if skill_id else placement.score_maximum,
             resource_link_id=None if skill_id else placement.resource_link_id,
         )
@@ -397,6 +397,11 @@ def forget_lineitem(placement_id: int, skill_id: str, lineitem_url: str) -> None
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
+
+
+def column_title(course_id: int, placement_title: str, skill_id: str) -> str:
+    """Return the title Pathways gives a gradebook column: the placement's, with the skill's name for a skill's."""
+    return f"{placement_title} – {_skill_name(course_id, skill_id)}" if skill_id else placement_title
 
 
 def _skill_name(course_id: int, skill_id: str) -> str:

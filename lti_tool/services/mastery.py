@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Container, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -13,6 +13,7 @@ import sqlalchemy.orm as so
 
 from ..extensions import db
 from ..learning.coursepack import CoursePack, Item, check_answer
+from ..learning.diagnostic import STUDENT, TEACHER, placement_reason_parts
 from ..learning.mastery import (
     ALL_SKILLS,
     Level,
@@ -73,15 +74,40 @@ class AnswerResult:
 OVERRIDE_REASON = N_("Set by your teacher.")
 OVERRIDE_NOTE = N_("Set by your teacher: %(note)s")
 _OVERRIDE_NOTE_START = OVERRIDE_NOTE.split("%")[0]
+#: The same reasons as teachers read them on a student's page (about the student, and any teacher of the class).
+_OVERRIDE_WORDS = {STUDENT: (OVERRIDE_REASON, OVERRIDE_NOTE),
+                   TEACHER: (N_("Set by a teacher."), N_("Set by a teacher: %(note)s"))}
 
 
-def override_reason_parts(reason: str) -> tuple:
-    """Return an override's student-facing reason as translatable fragments (the teacher's note stays as written)."""
+def override_reason_parts(reason: str, audience: str = STUDENT) -> tuple:
+    """Return an override's stored reason as translatable fragments worded for `audience` (the student's by
+    default); the note the teacher wrote for the student stays as written."""
+    plain, with_note = _OVERRIDE_WORDS[audience]
     if reason == OVERRIDE_REASON:
-        return ((OVERRIDE_REASON, {}),)
+        return ((plain, {}),)
     if reason.startswith(_OVERRIDE_NOTE_START):
-        return ((OVERRIDE_NOTE, {"note": reason[len(_OVERRIDE_NOTE_START):]}),)
+        return ((with_note, {"note": reason[len(_OVERRIDE_NOTE_START):]}),)
     return ()
+
+
+def worded_for(view: SkillView, audience: str, names: Mapping[str, str] | None = None) -> SkillView:
+    """Return the view with its reason worded for `audience`: a teacher reads "Set by a teacher" and "got … right"
+    where the student reads "your teacher" and "you got … right".
+
+    The model's own reason ("3 of 4 right") reads the same for both. `names` turns the English skill names a
+    stored placement reason holds into the page's language.
+    """
+    if audience == STUDENT:
+        return view
+    if view.overridden:
+        parts = override_reason_parts(view.reason, audience)
+    elif view.reason_parts:
+        return view
+    else:
+        parts = placement_reason_parts(view.reason, audience, names)
+    if not parts:
+        return view
+    return replace(view, reason=joined_reason(parts), reason_parts=parts)
 
 
 def thresholds_for(pack: CoursePack) -> MasteryThresholds:

@@ -49,6 +49,7 @@ from .errors import N_, Forbidden, NotFound, ServiceError
 from .launches import LEGACY_SHARED_CONTEXT, placeholder_course
 from .mastery import OVERRIDE_NOTE, OVERRIDE_REASON, lock_learner_row
 from .permissions import Action, Actor, actor_of, may, require
+from .privacy_words import ReadableExport, readable
 from .storage import delete_files, evidence_store
 
 PERSON_FORMAT = "pathways-personal-data"
@@ -473,6 +474,18 @@ def _enrolled_courses(person_id: int, where: Any) -> list[Course]:
 
 def export_student(launch: LaunchSession, person_id: int | None, *, now: datetime) -> dict[str, Any]:
     """Return one person's data in the launch's course: the launch's own person, or (teachers) a student."""
+    return _export_student(launch, person_id, now)[0]
+
+
+def read_student_export(launch: LaunchSession, person_id: int | None, *, now: datetime,
+                        language: str) -> ReadableExport:
+    """Return `export_student`'s document with what its readable page shows beside it, in `language`."""
+    document, person_id, courses = _export_student(launch, person_id, now)
+    return readable(document, courses, person_id, language)
+
+
+def _export_student(launch: LaunchSession, person_id: int | None, now: datetime
+                    ) -> tuple[dict[str, Any], int, list[Course]]:
     if person_id is None or person_id == launch.person_id:
         person_id = launch.person_id
     else:
@@ -483,7 +496,7 @@ def export_student(launch: LaunchSession, person_id: int | None, *, now: datetim
     document = _person_document(person, [launch.course], now)
     _audit(launch.platform_id, launch.course_id, launch.person_id, person_id, "export", now)
     db.session.commit()
-    return document
+    return document, person_id, [launch.course]
 
 
 def course_students(launch: LaunchSession) -> list[StudentRow]:
@@ -707,6 +720,16 @@ def privacy_overview(launch: LaunchSession) -> PrivacyOverview:
 
 def export_privacy_subject(launch: LaunchSession, *, now: datetime) -> dict[str, Any]:
     """Return the data of the user a Data Privacy Launch names: their own, or what the launcher may export."""
+    return _export_privacy_subject(launch, now)[0]
+
+
+def read_privacy_subject_export(launch: LaunchSession, *, now: datetime, language: str) -> ReadableExport:
+    """Return `export_privacy_subject`'s document with what its readable page shows beside it, in `language`."""
+    document, person_id, courses = _export_privacy_subject(launch, now)
+    return readable(document, courses, person_id, language)
+
+
+def _export_privacy_subject(launch: LaunchSession, now: datetime) -> tuple[dict[str, Any], int, list[Course]]:
     person = _privacy_subject(launch)
     if person is not None and person.id == launch.person_id:
         courses = _privacy_courses(launch, person)
@@ -722,7 +745,7 @@ def export_privacy_subject(launch: LaunchSession, *, now: datetime) -> dict[str,
     for course in courses:
         _audit(launch.platform_id, course.id, launch.person_id, person.id, "export", now)
     db.session.commit()
-    return document
+    return document, person.id, courses
 
 
 def privacy_deletion_scope(launch: LaunchSession) -> tuple[Person, list[Course]]:

@@ -34,7 +34,7 @@ from ..services.permissions import Action, actor_of, may
 from ..services.plan import class_overview
 from ..services.skill_map import class_skill_map
 from .course import launch_blueprint, require_teacher
-from .i18n import DEFAULT, SUPPORTED, language_of, translated
+from .i18n import DEFAULT, SUPPORTED, language_of, page_language, translated
 
 bp = launch_blueprint("classroom", __name__)
 LEVELS = ["Not started", "Attempted", "Familiar", "Proficient", "Mastered"]
@@ -45,7 +45,7 @@ LEVELS = ["Not started", "Attempted", "Familiar", "Proficient", "Mastered"]
 def help_now():
     """List the students who need help now, each with the reason."""
     require_teacher()
-    entries = needs_help(g.launch.course_id, g.launch.platform_id, now=utcnow())
+    entries = needs_help(g.launch.course_id, g.launch.platform_id, now=utcnow(), language=page_language())
     return render_template("teacher/needs_help.html", launch=g.launch, entries=entries)
 
 
@@ -84,7 +84,7 @@ def groups():
     """Suggest small groups for the next lesson from readiness on the chosen skills."""
     require_teacher()
     grouping = suggest_groups(g.launch.course_id, g.launch.platform_id, skill_ids=request.args.getlist("skill"),
-                              kind=request.args.get("kind", ""))
+                              kind=request.args.get("kind", ""), language=page_language())
     return render_template("teacher/groups.html", launch=g.launch, grouping=grouping, kinds=GROUP_KINDS,
                            arranged=False)
 
@@ -117,7 +117,7 @@ def student(person_id: int):
     """Show one student's plan as they see it, their levels with reasons, and their mastery history."""
     require_teacher()
     detail = student_detail(g.launch.course_id, g.launch.platform_id, person_id, actor_id=g.launch.person_id,
-                            now=utcnow())
+                            now=utcnow(), language=page_language())
     return render_template("teacher/student.html", launch=g.launch, detail=detail)
 
 

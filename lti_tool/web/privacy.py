@@ -20,10 +20,13 @@ from ..services.privacy import (
     export_student,
     privacy_deletion_scope,
     privacy_overview,
+    read_privacy_subject_export,
+    read_student_export,
     student_name,
 )
+from ..services.privacy_words import ReadableExport
 from .course import launch_blueprint, require_teacher
-from .i18n import person_name, translated
+from .i18n import page_language, person_name, translated
 
 bp = launch_blueprint("privacy", __name__)
 
@@ -35,8 +38,10 @@ def _download(document: dict[str, Any], filename: str) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-def _readable(document: dict[str, Any]) -> str:
-    return render_template("privacy/export.html", document=document)
+def _readable(export: ReadableExport) -> str:
+    # Opened in the LMS's frame too: it leads back to the privacy page it was opened from.
+    return render_template("privacy/export.html", document=export.document, readable=export.courses,
+                           words=export.words, back=url_for("privacy.home"))
 
 
 @bp.get("/privacy/")
@@ -58,8 +63,8 @@ def my_data_json():
 def my_data_html():
     """Show your own data as a readable page you can print or save."""
     if g.launch.message_type == "DataPrivacyLaunchRequest":
-        return _readable(export_privacy_subject(g.launch, now=utcnow()))
-    return _readable(export_student(g.launch, None, now=utcnow()))
+        return _readable(read_privacy_subject_export(g.launch, now=utcnow(), language=page_language()))
+    return _readable(read_student_export(g.launch, None, now=utcnow(), language=page_language()))
 
 
 @bp.get("/privacy/students/<int:person_id>.json")
@@ -73,7 +78,7 @@ def student_json(person_id: int):
 def student_html(person_id: int):
     """Show a student's data in this course as a readable page (teachers)."""
     require_teacher()
-    return _readable(export_student(g.launch, person_id, now=utcnow()))
+    return _readable(read_student_export(g.launch, person_id, now=utcnow(), language=page_language()))
 
 
 @bp.get("/privacy/students/<int:person_id>/delete")

@@ -253,7 +253,7 @@ def test_a_spanish_teacher_reads_needs_help_now_in_spanish(sandbox, tool):
     base = re.search(r"/c/[^/]+/", teacher.url).group(0)
     needs = _get(teacher, tool, base + "class/needs-help")
     assert _html_lang(needs) == "es" and "<h1>Necesitan ayuda ahora</h1>" in needs.text
-    assert '<span class="alert-kind">pidió ayuda</span> Pidió ayuda con Equivalent fractions hoy.' in needs.text
+    assert '<span class="alert-kind">pidió ayuda</span> Pidió ayuda con Fracciones equivalentes hoy.' in needs.text
     assert "Asked for help" not in needs.text and "asked for help" not in needs.text
     helped = submit_form(needs, "/class/needs-help/helped")
     assert "Marcado como atendido." in helped.text and "Nadie necesita ayuda ahora mismo." in helped.text

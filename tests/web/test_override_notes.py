@@ -50,7 +50,7 @@ def test_the_student_sees_only_the_note_meant_for_them_and_teachers_see_both(san
     assert "Note the student sees: You explained it well in class!" in answers
     student_page = html.unescape(_get(teacher, tool, f"/students/{priya}").text)
     assert PRIVATE in student_page  # in the history, for teachers
-    assert "Set by your teacher: You explained it well in class!" in student_page  # the level's reason, as shown
+    assert "Set by a teacher: You explained it well in class!" in student_page  # the level's reason, about the student
 
 
 def test_without_a_note_for_the_student_they_read_only_that_their_teacher_set_it(sandbox, tool):

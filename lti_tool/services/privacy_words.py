@@ -1,0 +1,191 @@
+"""The readable page of a person's data export: what its codes and ids mean, in the reader's language.
+
+The JSON export (services/privacy.py) keeps codes, ids and English names, for machines and for completeness. Its
+HTML page is for people: it names the skills in the reader's language, shows each question's text and the chosen
+answer's, the gradebook column a grade went to, and plain words for the codes (`PLAIN_WORDS`). Nothing here
+changes the JSON document; these are looked up beside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..learning.coursepack import CoursePack, MultipleChoiceItem, instantiate
+from ..learning.diagnostic import STUDENT, placement_reason_parts
+from ..learning.mastery import reason_parts
+from ..models import Course, Placement, ScoreOutbox
+from .agency import EVIDENCE_KINDS
+from .content import course_pack
+from .errors import N_
+from .grades import column_title
+from .mastery import override_reason_parts, standing
+
+#: The words a person reads for each code the export keeps, by what the code is: the one place they are worded.
+#: Pages translate them as they show them (the `localized` filter); a code not listed is shown as it is.
+PLAIN_WORDS: Mapping[str, Mapping[str, str]] = {
+    # LaunchSession.message_type
+    "message_type": {
+        "LtiResourceLinkRequest": N_("Opened Pathways from the course"),
+        "LtiDeepLinkingRequest": N_("Chose Pathways content to add to the course"),
+        "DataPrivacyLaunchRequest": N_("Opened the data privacy page from the LMS"),
+        "LtiSubmissionReviewRequest": N_("Opened a submission's review from the gradebook"),
+    },
+    # Enrollment.role, and who viewed or changed the records (privacy._access_log, mastery history's "by")
+    "who": {
+        "student": N_("student"),
+        "teacher": N_("teacher"),
+        "administrator": N_("an administrator"),
+        "self": N_("the person these records are about"),
+        "former member": N_("a former member of the course"),
+    },
+    # ScoreOutbox.status
+    "grade_status": {
+        "pending": N_("waiting to be sent"),
+        "synced": N_("sent to the gradebook"),
+        "failed": N_("could not be sent"),
+        "superseded": N_("replaced by a newer grade before it was sent"),
+    },
+    # Evidence.status
+    "evidence_status": {
+        "pending": N_("waiting for the teacher"),
+        "accepted": N_("accepted"),
+        "returned": N_("returned for more work"),
+    },
+    # AuditEntry.action, on the person's records
+    "action": {
+        "view_student": N_("Opened the student's page"),
+        "view_answers": N_("Looked at the answers on a skill"),
+        "view_report": N_("Opened the family progress report"),
+        "comment_report": N_("Wrote a comment on the family progress report"),
+        "view_reflections": N_("Read the reflections"),
+        "view_evidence_file": N_("Opened an evidence file"),
+        "export": N_("Downloaded or viewed these records"),
+        "export_course": N_("Downloaded the whole course's data"),
+        "delete_student": N_("Deleted the student's data in the course"),
+        "delete_course": N_("Deleted the course's data"),
+        "purge_course": N_("Deleted the course's data after the retention period"),
+    },
+    # Evidence.kind: the evidence form's own words
+    "evidence_kind": EVIDENCE_KINDS,
+    # MasteryEvent.source and ItemResponse.source
+    "source": {
+        "practice": N_("practice"),
+        "review": N_("review"),
+        "unit_check": N_("unit check"),
+        "diagnostic": N_("placement check"),
+        "override": N_("set by a teacher"),
+        "evidence": N_("evidence"),
+    },
+}
+
+
+@dataclass(frozen=True)
+class Answered:
+    """One answer as a person reads it: the question's text ("" when the course no longer has it) and the answer's."""
+
+    question: str
+    answer: str
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a level is what it is: the English text kept, and its fragments when Pathways wrote it (for any language)."""
+
+    reason: str
+    reason_parts: tuple = ()
+
+
+@dataclass(frozen=True)
+class ReadableCourse:
+    """What the page shows beside one course's records, in the record's order."""
+
+    #: Skill id -> name in the reader's language.
+    skills: dict[str, str] = field(default_factory=dict)
+    #: Skill id -> the current level's reason (the page writes it in the reader's language).
+    levels: dict[str, Reason] = field(default_factory=dict)
+    #: One per change of `mastery_history`: its reason.
+    history: list[Reason] = field(default_factory=list)
+    #: One per answer of `responses`.
+    answers: list[Answered] = field(default_factory=list)
+    #: One per grade of `grades_for_lms`: the gradebook column's title.
+    columns: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ReadableExport:
+    """A person's export document and, per course (the document's order), what the page shows beside it."""
+
+    document: dict[str, Any]
+    courses: list[ReadableCourse]
+    words: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: PLAIN_WORDS)
+
+
+def readable(document: dict[str, Any], courses: Sequence[Course], person_id: int, language: str) -> ReadableExport:
+    """Return the export with, per course, its texts in `language` (the pack's where it has them)."""
+    found = [_course(record, course, person_id, language) for record, course in zip(document["courses"], courses,
+                                                                                     strict=True)]
+    return ReadableExport(document, found)
+
+
+def _course(record: dict[str, Any], course: Course, person_id: int, language: str) -> ReadableCourse:
+    pack = course_pack(course.id, language)
+    columns = _columns(course.id, person_id)
+    if pack is None:
+        return ReadableCourse(columns=columns)
+    # Stored reasons name skills in English: the reader's names instead, where Pathways wrote the sentence.
+    english = course_pack(course.id)
+    names = {s.name: pack.skills_by_id[s.id].name for s in english.skills} if english else {}
+    levels = {view.skill_id: _reason(view.reason, "override" if view.overridden else "", names, view.reason_parts)
+              for view in standing(course.id, person_id, language).views()}
+    history = [_reason(e["reason"] or "", e["source"], names) for e in record["mastery_history"]]
+    return ReadableCourse({s.id: s.name for s in pack.skills}, levels, history, _answers(record, pack), columns)
+
+
+def _reason(text: str, source: str, names: Mapping[str, str], parts: tuple = ()) -> Reason:
+    """Return a stored reason with its fragments, read back from the English Pathways wrote (() for other text)."""
+    if not parts:
+        if source == "override":
+            parts = override_reason_parts(text)
+        else:
+            parts = placement_reason_parts(text, STUDENT, names) or reason_parts(text)
+    return Reason(text, parts)
+
+
+def _answers(record: dict[str, Any], pack: CoursePack) -> list[Answered]:
+    # A template's numbers are kept with the question served: the answer that closed it has its item and time.
+    params = {(s["item_id"], s["answered_at"]): s["parameters"] or {} for s in record["questions_served"]
+              if s["answered_at"]}
+    answers = []
+    for response in record["responses"]:
+        try:
+            item = pack.item(response["item_id"])
+        except KeyError:
+            answers.append(Answered("", response["answer"]))  # no longer in the course
+            continue
+        shown = params.get((response["item_id"], response["answered_at"]))
+        if item.parameters and shown is None:
+            answers.append(Answered("", response["answer"]))  # a template's numbers are not known
+            continue
+        item = instantiate(item, shown or {})
+        answer = response["answer"]
+        if isinstance(item, MultipleChoiceItem):
+            answer = next((c.text for c in item.choices if c.id == answer), answer)
+        answers.append(Answered(item.prompt, answer))
+    return answers
+
+
+def _columns(course_id: int, person_id: int) -> list[str]:
+    # The same rows in the same order as the export's grades_for_lms (privacy._course_record).
+    rows = db.session.execute(
+        sa.select(ScoreOutbox.skill_id, Placement.title)
+        .join(Placement, Placement.id == ScoreOutbox.placement_id)
+        .where(ScoreOutbox.course_id == course_id, ScoreOutbox.person_id == person_id)
+        .order_by(ScoreOutbox.score_timestamp, ScoreOutbox.id)
+    )
+    return [column_title(course_id, title, skill_id) for skill_id, title in rows]
+
