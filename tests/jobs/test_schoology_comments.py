@@ -10,25 +10,16 @@ from __future__ import annotations
 import pytest
 
 from lti_tool.lti.ags import SCHOOLOGY_NO_COMMENT
-from tests.jobs.gradebook import FAST_RETRIES, later, open_gradebook
-from tests.support import SandboxActions, start_registered_lms
-
-
-class _Via:
-    def __init__(self, platform):
-        self.platform = platform
+from tests.jobs.gradebook import FAST_RETRIES, gradebook_in_another_lms, later, open_gradebook
+from tests.support import SandboxActions
 
 
 @pytest.fixture
 def schoology(make_tool):
     """A gradebook in a sandbox LMS whose issuer names Schoology and which, like it, wants a comment on every score."""
-    tool = make_tool(**FAST_RETRIES)
-    lms, server = start_registered_lms(tool, "Schoology", "schoology-client", "schoology-dep", path="/schoology")
-    assert "schoology" in lms.issuer
-    lms.score_comment_required = True
-    yield open_gradebook(tool, SandboxActions(_Via(lms)))
-    server.shutdown()
-    server.server_close()
+    with gradebook_in_another_lms(make_tool(**FAST_RETRIES), "Schoology",
+                                  setup=lambda lms: setattr(lms, "score_comment_required", True)) as book:
+        yield book
 
 
 def test_a_score_without_a_comment_reaches_schoology_with_a_blank_one(schoology):
