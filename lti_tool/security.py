@@ -220,7 +220,8 @@ def content_security_policy() -> str:
     launch = g.get("launch")
     if request.endpoint == "registration.register":
         # The LMS shows Dynamic Registration in an iframe, from a host we cannot know beforehand (Canvas frames it
-        # from the school's host, not its issuer's): the page has no controls and tells only its own result.
+        # from the school's host, not its issuer's): the page tells only its own result, and its one control (Done)
+        # only asks the framing page to close it.
         ancestors = "*"
     else:
         # A launch whose time ran out still shows its page inside its own LMS (errors.py, launch_expired).

@@ -200,15 +200,31 @@ def score_extensions(issuer: str | None, score: Score) -> dict[str, object]:
     }
 
 
+def is_schoology(issuer: str | None) -> bool:
+    """Tell whether an issuer is Schoology (https://schoology.schoology.com), read as is_canvas reads Canvas's.
+
+    A false match costs only a blank comment, which every platform takes.
+    """
+    return bool(issuer) and "schoology" in issuer.lower()
+
+
+#: What Schoology is sent for "no comment". It refuses a score without one (Unicon's tool13demo, Score.java: "Schoology
+#: requires this to be a non-null value. It may be whitespace"). Whitespace is the form known to pass; an empty string
+#: may count as missing to a check for a blank value, and a space shows as nothing next to the grade.
+SCHOOLOGY_NO_COMMENT = " "
+
+
 def comment_to_send(issuer: str | None, score: Score) -> str:
-    """Return the comment to post with a score ("" for none).
+    """Return the comment to post with a score ("" for none: the field is left out).
 
     Canvas adds every comment it receives to the submission's comments (and notifies the student), so one the
     student already got is not sent again. Other platforms keep the comment with the result, replaced by the
-    next score's, so it goes with every score.
+    next score's, so it goes with every score. Schoology always gets one (SCHOOLOGY_NO_COMMENT when there is none).
     """
     if is_canvas(issuer) and score.comment == score.last_sent_comment:
         return ""
+    if is_schoology(issuer) and not score.comment:
+        return SCHOOLOGY_NO_COMMENT
     return score.comment
 
 

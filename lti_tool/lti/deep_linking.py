@@ -56,6 +56,9 @@ class _DeepLink(DeepLink):
         # pylti1p3 sends "data": null when the platform sent none; the spec wants it echoed only if given.
         if message.get(DATA_CLAIM) is None:
             message.pop(DATA_CLAIM, None)
+        # Blackboard Learn requires `sub` in the response ("the user making the changes, or your application id");
+        # pylti1p3 leaves it out. The client id names Pathways without sending a user id back; others ignore it.
+        message.setdefault("sub", self._registration.get_client_id())
         return message
 
 

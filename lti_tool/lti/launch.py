@@ -254,6 +254,12 @@ NOT_APPROVED = (
 )
 
 
+ANONYMOUS = N_(
+    "Pathways needs to know who you are, but your LMS did not share it with this launch. Ask your LMS "
+    "administrator to turn on sharing the user's identity (name and id) with this tool."
+)
+
+
 def _require_approved(platform: Any) -> None:
     """Refuse a platform that registered itself until an admin approved it (admin-facing words)."""
     if platform is not None and not platform.approved:
@@ -407,6 +413,13 @@ class PathwaysLaunch(FlaskMessageLaunch):
         if login_deployment and login_deployment != self._get_deployment_id():
             raise LaunchError(N_("The launch names a different deployment than its login did."))
         return self
+
+    def validate_message(self):
+        # LTI Core §5.3.6: a platform leaves out `sub` for an anonymous user. Pathways keeps a plan per person, so it
+        # cannot serve one; say what the LMS must share rather than pylti1p3's "Must have a user (sub)".
+        if self._get_jwt_body().get("sub") in (None, ""):
+            raise LaunchError(ANONYMOUS, 403)
+        return super().validate_message()
 
     def validate_target_link_uri(self):
         target = self._get_jwt_body().get(CLAIM + "target_link_uri")

@@ -13,12 +13,15 @@ Spec: 1EdTech Security Framework §4.1 (client credentials with a JWT bearer ass
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import hashlib
+import math
 import re
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any, TypeVar
 from urllib.parse import urljoin
 
@@ -265,12 +268,28 @@ def _status_of(resp: requests.Response) -> int:
     return resp.status_code
 
 
-def _retry_after(resp: requests.Response) -> float | None:
-    value = resp.headers.get("Retry-After")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
+#: The longest wait a platform's Retry-After can impose: a clock far off or a typo must not park a grade for days.
+MAX_RETRY_AFTER_SECONDS = 3600.0
+
+
+def _retry_after(resp: requests.Response, now: float | None = None) -> float | None:
+    """Return the platform's Retry-After in seconds (RFC 9110 §10.2.3: delay-seconds or an HTTP-date), capped."""
+    value = (resp.headers.get("Retry-After") or "").strip()
+    if not value:
         return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:  # "-0000" in place of GMT: RFC 5322 says UTC
+            when = when.replace(tzinfo=UTC)
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if not math.isfinite(seconds):
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
 
 
 NRPS_MEDIA_TYPE = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"

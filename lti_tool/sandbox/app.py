@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import json
 import time
 from typing import Any
@@ -70,6 +71,11 @@ def create_sandbox_app(platform: SandboxPlatform) -> Flask:
             throttled = Response("403 Forbidden (Rate Limit Exceeded)\n", 403, mimetype="text/plain")
             throttled.headers["X-Rate-Limit-Remaining"] = "0.0"
             abort(throttled)
+        if failure == "429-date":
+            # Retry-After as an HTTP-date (RFC 9110 §10.2.3), three seconds from now.
+            busy = Response(json.dumps({"error": "injected_failure"}), 429, mimetype="application/json")
+            busy.headers["Retry-After"] = email.utils.formatdate(time.time() + 3, usegmt=True)
+            abort(busy)
         if not isinstance(failure, int):
             raise ValueError(f"unknown fail_next entry {failure!r}")
         response = Response(

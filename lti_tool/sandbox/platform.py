@@ -219,6 +219,8 @@ class SandboxPlatform:
             {"type": v.DEEP_LINKING_REQUEST, "placements": ["ContentArea"]},
             {"type": PRIVACY_LAUNCH_REQUEST},
         ]
+        # Schoology refuses a score whose comment is missing or null ("it may be whitespace"); True plays it.
+        self.score_comment_required = False
         self.relative_links = False  # paging Link headers as absolute URLs, or relative ones (RFC 8288 allows both)
         # Deep Linking's accept_lineitem (DL 2.0 §4.4.1): False plays a platform (or placement) that ignores the
         # lineItem of content items; the answers it receives keep what the tool sent (deep_link_responses).
@@ -1287,6 +1289,8 @@ class SandboxPlatform:
             )
         if body.get("comment") is not None and not isinstance(body["comment"], str):
             raise SandboxError(400, "invalid_request", "comment must be a string")
+        if self.score_comment_required and body.get("comment") is None:
+            raise SandboxError(400, "invalid_request", "comment is required (it may be whitespace)")
         stamp = _parse_timestamp(body.get("timestamp"), "timestamp")
         with self._lock:
             key = self._existing(context_id, item_id)
@@ -1373,6 +1377,9 @@ class SandboxPlatform:
             raise SandboxError(400, "invalid_request", "aud must be the platform issuer")
         if not claims.get("nonce"):
             raise SandboxError(400, "invalid_request", "nonce is required")
+        # Blackboard Learn requires a sub (the user, or the tool's application id); other platforms ignore it.
+        if "sub" in claims and (not isinstance(claims["sub"], str) or not claims["sub"]):
+            raise SandboxError(400, "invalid_request", "sub must be a non-empty string")
         if claims.get(v.MESSAGE_TYPE) != v.DEEP_LINKING_RESPONSE:
             raise SandboxError(400, "invalid_request", f"message_type must be {v.DEEP_LINKING_RESPONSE}")
         if claims.get(v.VERSION) != v.LTI_VERSION:

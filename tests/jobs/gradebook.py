@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -114,3 +116,27 @@ def open_gradebook(tool, sandbox, *, lineitem_url: str | None = None, score_maxi
 def later(seconds: float):
     """Return a naive-UTC moment some seconds from now."""
     return utcnow() + timedelta(seconds=seconds)
+
+
+@contextmanager
+def gradebook_in_another_lms(tool, name: str, *, setup=None) -> Iterator[Gradebook]:
+    """Open a gradebook in a second sandbox LMS whose issuer names it (served under /<name>, e.g. /canvas).
+
+    setup(lms) runs before the teacher's launch, to make the LMS play a platform's habits.
+    """
+    from tests.support import SandboxActions, start_registered_lms
+
+    key = name.lower()
+    lms, server = start_registered_lms(tool, name, f"{key}-client", f"{key}-dep", path="/" + key)
+    assert key in lms.issuer
+    if setup:
+        setup(lms)
+
+    class _Via:  # SandboxActions drives the platform a tool fixture names
+        platform = lms
+
+    try:
+        yield open_gradebook(tool, SandboxActions(_Via()))
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -11,25 +11,16 @@ from __future__ import annotations
 import pytest
 
 from lti_tool.lti.ags import CANVAS_SUBMISSION
-from tests.jobs.gradebook import FAST_RETRIES, later, open_gradebook
-from tests.support import SandboxActions, start_registered_lms
-
-
-class _Via:
-    def __init__(self, platform):
-        self.platform = platform
+from tests.jobs.gradebook import FAST_RETRIES, gradebook_in_another_lms, later, open_gradebook
+from tests.support import SandboxActions
 
 
 @pytest.fixture
 def canvas(make_tool):
     """A gradebook in a sandbox LMS whose issuer names Canvas, allowing one submission attempt."""
-    tool = make_tool(**FAST_RETRIES)
-    lms, server = start_registered_lms(tool, "Canvas", "canvas-client", "canvas-dep", path="/canvas")
-    assert "canvas" in lms.issuer
-    lms.allowed_attempts = 1
-    yield open_gradebook(tool, SandboxActions(_Via(lms)))
-    server.shutdown()
-    server.server_close()
+    with gradebook_in_another_lms(make_tool(**FAST_RETRIES), "Canvas",
+                                  setup=lambda lms: setattr(lms, "allowed_attempts", 1)) as book:
+        yield book
 
 
 def _extension(post: dict) -> dict:

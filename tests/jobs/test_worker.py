@@ -7,6 +7,7 @@ import time
 from datetime import datetime
 
 import pytest
+import requests
 from click.testing import CliRunner
 from flask.cli import ScriptInfo
 
@@ -73,6 +74,38 @@ def test_server_errors_rate_limits_and_timeouts_are_retried_until_the_score_land
     assert gradebook.lms_scores()["student-1"]["scoreGiven"] == 55.0
     latest = gradebook.rows()[-1]
     assert latest.status == "synced" and latest.attempts == 5
+
+
+def test_a_retry_after_given_as_an_http_date_is_waited_for(gradebook):
+    # RFC 9110 §10.2.3: Retry-After is delay-seconds or an HTTP-date; the sandbox says "three seconds from now" as a
+    # date, so the retry must wait at least two (the date has whole seconds), not the worker's own 0.01 s.
+    gradebook.queue("student-1", 10.0)
+    gradebook.drain()
+    gradebook.queue("student-1", 45.0)
+    gradebook.platform.fail_next = ["429-date"]
+
+    started = time.monotonic()
+    stats = gradebook.drain()
+
+    assert stats.posted == 1 and stats.retries_scheduled == 1 and stats.failed == 0
+    assert time.monotonic() - started >= 2.0
+    assert gradebook.lms_scores()["student-1"]["scoreGiven"] == 45.0
+
+
+def test_retry_after_is_read_in_both_forms_and_capped():
+    from email.utils import formatdate
+
+    from lti_tool.lti.services import MAX_RETRY_AFTER_SECONDS, _retry_after
+
+    def answer(value):
+        resp = requests.Response()
+        resp.headers["Retry-After"] = value
+        return _retry_after(resp, now=1_000_000.0)
+
+    assert answer("120") == 120.0 and answer("-5") == 0.0 and answer("nan") is None and answer("soon") is None
+    assert answer(formatdate(1_000_030.0, usegmt=True)) == 30.0
+    assert answer(formatdate(999_000.0, usegmt=True)) == 0.0  # a date in the past: now
+    assert answer("99999999") == answer(formatdate(9_000_000.0, usegmt=True)) == MAX_RETRY_AFTER_SECONDS
 
 
 def test_canvas_throttling_answered_as_403_rate_limit_exceeded_is_retried_not_failed(gradebook):

@@ -34,6 +34,14 @@ def test_teacher_adds_the_learning_plan_and_the_lms_gets_a_link_with_a_gradebook
     assert [li["label"] for li in line_items] == ["Fractions pathway"]
 
 
+def test_the_answer_names_the_tool_as_its_sub_as_blackboard_learn_requires(sandbox, tool):
+    # Anthology's Deep Linking guide lists `sub` (the user making the change, or the application id) as required by
+    # Learn; the tool's client id sends no user id back, and other platforms ignore it.
+    assert _add_learning_plan(sandbox).status_code == 200
+    response = tool.platform.deep_link_responses[-1]
+    assert response["sub"] == response["iss"] == tool.platform.tool.client_id
+
+
 def test_the_platforms_data_is_echoed_and_a_second_answer_is_refused(sandbox, tool):
     picker = sandbox.launch("teacher", message_type=DL)
     returning = submit_form(picker, "/deep-link")

@@ -30,10 +30,20 @@ def _register(tool, token: str | None = None, config_url: str | None = None, lin
     return requests.get(link, params=params, timeout=30)
 
 
+CLOSES_AT_ONCE = 'data-complete="true"'
+DONE_BUTTON = 'id="registration-done"'
+
+
+def closes_at_once(page: requests.Response) -> bool:
+    """Tell whether the page asks the LMS to close its dialog as it loads (js/registration.js), not on "Done"."""
+    assert "js/registration.js" in page.text
+    return CLOSES_AT_ONCE in page.text and DONE_BUTTON not in page.text
+
+
 def test_dynamic_registration_registers_the_platform_and_closes_the_window(tool):
     page = _register(tool)
     assert page.status_code == 200, page.text[:500]
-    assert "org.imsglobal.lti.close" in page.text
+    assert closes_at_once(page)
     (sent,) = tool.platform.registrations
     assert sent["initiate_login_uri"] == tool.url("/lti/login")
     assert sent["redirect_uris"] == [tool.url("/lti/launch")]
@@ -64,6 +74,8 @@ def test_a_registration_that_names_no_deployment_says_what_the_admin_must_add(to
     assert "can now launch" not in page.text and "did not say which" in page.text
     assert "pathways platform add" in page.text and tool.platform.tool.client_id in page.text
     assert "also approves" not in page.text  # this invite approved the platform already
+    # Canvas and Moodle close the dialog on the close message: it waits for "Done", so the admin reads this first.
+    assert not closes_at_once(page) and DONE_BUTTON in page.text
 
 
 def test_an_unapproved_registration_without_a_deployment_says_adding_it_approves_it(tool):
@@ -71,6 +83,14 @@ def test_an_unapproved_registration_without_a_deployment_says_adding_it_approves
     page = _register(tool, link=invite(tool, approved=False))
     assert page.status_code == 200, page.text[:500]
     assert "did not say which" in page.text and "also approves" in page.text
+    assert not closes_at_once(page) and DONE_BUTTON in page.text
+
+
+def test_an_unapproved_registration_keeps_its_page_open_until_done(tool):
+    page = _register(tool, link=invite(tool, approved=False))
+    assert page.status_code == 200, page.text[:500]
+    assert "pathways platform approve" in page.text
+    assert not closes_at_once(page) and DONE_BUTTON in page.text
 
 
 def test_a_canvas_is_sent_its_own_privacy_level_and_the_placements_it_lists(tool):
@@ -138,7 +158,7 @@ def test_registration_without_a_valid_token_is_refused_by_the_platform_and_repor
 def test_the_sandbox_opens_the_registration_link_as_the_spec_says_and_keeps_the_invite(tool):
     page = requests.get(tool.platform.registration_launch_url(invite(tool)), timeout=30)
     assert page.status_code == 200, page.text[:500]
-    assert "org.imsglobal.lti.close" in page.text
+    assert closes_at_once(page)
 
 
 def test_registration_can_be_limited_to_known_issuers(make_tool):

@@ -338,3 +338,18 @@ def test_a_platform_login_url_with_a_query_of_its_own_keeps_it_beside_ours(sandb
     assert sent["tenant"] == "school-7"
     assert {"state", "nonce", "client_id", "redirect_uri", "login_hint"} <= set(sent)
     assert sandbox.launch("student-1").status_code == 200  # the platform reads them and the launch completes
+
+
+@pytest.mark.parametrize("as_, message_type", [("student", "LtiResourceLinkRequest"),
+                                               ("teacher", "LtiDeepLinkingRequest")])
+def test_an_anonymous_launch_asks_the_lms_to_share_who_the_user_is(sandbox, as_, message_type):
+    # LTI Core §5.3.6: a platform leaves out `sub` for an anonymous user. Pathways keeps a plan per person, so it
+    # refuses (403: the launch is genuine) and says what the LMS administrator must turn on, not pylti1p3's text.
+    pending = sandbox.begin(as_, message_type=message_type)
+    anonymous = {claim: None for claim in ("sub", "name", "given_name", "family_name", "email", "picture")}
+    refused = pending.post(pending.resign(**anonymous))
+    assert_refused(refused, "Pathways needs to know who you are", "identity (name and id) with this tool",
+                   status=403)
+    assert "Must have a user" not in refused.text and "(sub)" not in refused.text
+    refused = pending.post(pending.resign(sub=""))
+    assert_refused(refused, "Pathways needs to know who you are", status=403)

@@ -41,10 +41,11 @@ def test_a_launch_whose_sub_pathways_cannot_keep_exactly_is_refused_and_records_
         page = pending.post(pending.resign(sub=sub))
         assert page.status_code == 400, (sub, page.status_code, page.text[:300])
         assert NO_USABLE_SUB in page.text, sub
-    # Missing, empty or not a string (a number): the token checks refuse these before Pathways reads the sub.
-    for sub in ("", None, 1001):
+    # Missing or empty: an anonymous user (Core §5.3.6), refused with 403 by the token checks; not a string (a
+    # number): refused by them too, before Pathways reads the sub.
+    for sub, status in (("", 403), (None, 403), (1001, 400)):
         pending = sandbox.begin("student")
-        assert pending.post(pending.resign(sub=sub)).status_code == 400, sub
+        assert pending.post(pending.resign(sub=sub)).status_code == status, sub
     assert _counts(tool) == before
 
 
