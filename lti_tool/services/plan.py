@@ -145,7 +145,7 @@ def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: l
     held = standing(course_id, person_id, language)
     levels = held.levels
     # A unit placement's goal is the unit: its steps (and the prerequisites they need) come first.
-    goals = ([Goal(id="placement-unit", title=unit_title or "This unit", skill_ids=tuple(unit_skill_ids))]
+    goals = ([Goal(id="placement-unit", title=unit_title or "This unit", skill_ids=tuple(unit_skill_ids), unit=True)]
              if unit_skill_ids else plan_goals(course_id, person_id, pack))
     from .reviews import due_reviews, review_skills
 
