@@ -87,3 +87,16 @@ def test_students_cannot_open_the_class_view(sandbox, tool):
     student = sandbox.launch("student")
     launch_path = re.search(r"/c/[^/]+/", student.url).group(0)
     assert student.http.get(tool.url(launch_path + "class")).status_code == 403
+
+
+def test_a_wrong_answer_shows_what_the_student_answered_escaped(sandbox, tool):
+    # The feedback gave the worked solution but never what the student typed, so they could not compare the two.
+    _setup_course(sandbox)
+    student = sandbox.launch("student")
+    practise = re.search(r'href="([^"]*/practice/[^"]+)"', student.text).group(1)
+    page = student.http.get(tool.url(practise))
+    page.http = student.http
+    feedback = submit_form(page, practise.split("/", 3)[3], answer="<b>12</b> & 3")
+    assert "Not quite." in feedback.text
+    assert "You answered: &lt;b&gt;12&lt;/b&gt; &amp; 3" in feedback.text
+    assert "<b>12</b>" not in feedback.text
