@@ -461,11 +461,12 @@ def result(course_id: int, person_id: int, language: str = BASE_LANGUAGE, *,
     for skill_id in pack.skill_graph.topological_order():
         place = placed.get(skill_id)
         level = levels.get(skill_id, Level.NOT_STARTED)
-        if place is not None and skill_id in views and not diagnostic.contradicted_since(place, planning):
+        if skill_id in views and (place is None or not diagnostic.contradicted_since(place, planning)):
             view = views[skill_id]
-            group = "known" if place.likely_known else "start_here" if skill_id in start_here else "later"
-            groups[group].append(PlacedSkill(skill_id, names[skill_id], place.belief, view.reason, view.reason_parts,
-                                             level, since_check=True))
+            group = ("unchecked" if place is None else "known" if place.likely_known
+                     else "start_here" if skill_id in start_here else "later")
+            groups[group].append(PlacedSkill(skill_id, names[skill_id], place.belief if place else Belief.UNKNOWN,
+                                             view.reason, view.reason_parts, level, since_check=True))
             continue
         if place is None:
             groups["unchecked"].append(PlacedSkill(skill_id, names[skill_id], Belief.UNKNOWN,

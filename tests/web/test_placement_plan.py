@@ -356,8 +356,8 @@ def test_the_result_pages_good_places_to_start_come_in_the_plans_order(sandbox, 
     start_here = _group(result, "Good places to start")
     assert len(start_here) > 1, start_here
     with tool.app.app_context():
-        from lti_tool.services.content import course_pack
         from lti_tool.models import Course
+        from lti_tool.services.content import course_pack
 
         ids = {s.name: s.id for s in course_pack(db.session.scalar(sa.select(Course.id))).skills}
     page = open_in_launch(sandbox.launch("teacher"), tool, "/class/assignments")
@@ -369,3 +369,28 @@ def test_the_result_pages_good_places_to_start_come_in_the_plans_order(sandbox, 
     again = _group(_result_page(student, tool), "Good places to start")
     shown = [name for name in steps if name in again]
     assert again[:len(shown)] == shown, f"{again} should be in the plan's order {steps}"
+
+
+def test_a_level_the_teacher_set_on_a_skill_the_check_did_not_reach_shows_its_own_reason(sandbox, tool):
+    # Stopped after one answer, most skills are "Not checked yet: your practice will show where you are"; one the
+    # teacher has set since says so, as the plan's table does.
+    from tests.support import open_in_launch
+    from tests.web.test_family_report import _person_ids
+
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    student = sandbox.launch("student")
+    first = _get(student, tool.url(re.search(r'href="([^"]*/diagnostic)"', student.text).group(1)))
+    result = submit_form(submit_form(first, "/diagnostic", answer=served_answer(tool, first, right=True)),
+                         "/diagnostic/finish")
+    unchecked = _group(result, "Not checked yet")[-1]
+    with tool.app.app_context():
+        from lti_tool.models import Course
+        from lti_tool.services.content import course_pack
+
+        skill_id = next(s.id for s in course_pack(db.session.scalar(sa.select(Course.id))).skills if s.name == unchecked)
+    view = open_in_launch(sandbox.launch("teacher"), tool, "/class")
+    submit_form(view, "/class/override", person_id=str(_person_ids(view)["Priya Shah"]), skill_id=skill_id,
+                level="Proficient", note="Project", note_to_student="Your project shows it")
+    text = html.unescape(_result_page(student, tool).text)
+    line = re.search(rf"<li><strong>{re.escape(unchecked)}</strong>(.*?)</li>", text, re.S).group(1)
+    assert "Set by your teacher: Your project shows it" in line and "practice will show" not in line, line
