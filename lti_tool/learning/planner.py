@@ -63,6 +63,8 @@ class Goal:
     title: str
     skill_ids: tuple[str, ...]
     set_by: str = "teacher"
+    #: The unit a unit link opens (a Deep Linking placement of a unit), not a goal anyone set: steps name it a unit.
+    unit: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "skill_ids", tuple(self.skill_ids))
@@ -304,7 +306,13 @@ def _learning_step(
     opened = unlocks.get(skill_id, 0)
     if goal is not None:
         reason = StepReason.GOAL
-        if skill_id in goal.skill_ids:
+        if goal.unit:
+            # The unit link's own unit: no such goal is on the student's goals page, so it is not called one.
+            if skill_id in goal.skill_ids:
+                parts.append((N_("It's part of this unit, '%(unit)s'."), {"unit": goal.title}))
+            else:
+                parts.append((N_("Practising it gets you ready for this unit, '%(unit)s'."), {"unit": goal.title}))
+        elif skill_id in goal.skill_ids:
             parts.append((N_("It's part of your goal '%(goal)s'."), {"goal": goal.title}))
         else:
             parts.append((N_("Practising it moves you toward your goal '%(goal)s'."), {"goal": goal.title}))

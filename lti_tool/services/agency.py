@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import IO
 from urllib.parse import urlsplit
@@ -87,6 +87,9 @@ class GoalView:
     done: bool
     overdue: bool
     set_by: str  # "student" or "teacher"
+    #: The goal's own date falls after the course ends. A teacher's goal is then shown by the course end (`by_date`
+    #: is capped there, as the target dates are), a student's own keeps its date and is flagged.
+    after_course_end: bool = False
 
 
 @dataclass(frozen=True)
@@ -175,23 +178,28 @@ def goals_page(course_id: int, person_id: int, *, now: datetime, language: str =
     pack = require_pack(course_id, language)
     names = _skill_names(course_id, language)
     today = now.date()
+    pace = pace_for(course_id, person_id, now=now, language=language)
+    ends_on = pace.ends_on
     course_goals = []
     for goal in pack.goals:
-        due = None
-        try:
-            due = date.fromisoformat(goal.due) if goal.due else None
-        except ValueError:
-            due = None
+        due = _goal_due(goal.due)
         skill_ids = tuple(s for s in goal.skills if s in names)
-        course_goals.append(GoalView(None, goal.title, goal.description, due, skill_ids,
-                                     tuple(names[s] for s in skill_ids), False, False, "teacher"))
+        # A teacher's date after the course ends (the end moved earlier, or a typo) would give the goal's skills a
+        # second, later date beside their target dates, which all fall by the course end: the student works in
+        # this course until it ends, so the goal is shown by then, and the page says why.
+        late = bool(due and ends_on and due > ends_on)
+        course_goals.append(GoalView(None, goal.title, goal.description, ends_on if late else due, skill_ids,
+                                     tuple(names[s] for s in skill_ids), False, False, "teacher", late))
     mine = db.session.scalars(
         sa.select(StudentGoal)
         .where(StudentGoal.course_id == course_id, StudentGoal.person_id == person_id)
         .order_by(StudentGoal.done, StudentGoal.by_date.is_(None), StudentGoal.by_date, StudentGoal.id)
     )
-    return GoalsPage(tuple(course_goals), tuple(_goal_view(g, names, today) for g in mine),
-                     tuple(names.items()), pace_for(course_id, person_id, now=now, language=language))
+    # The student's own date is theirs to keep: flagged when it falls after the course ends, not moved.
+    own = tuple(replace(view, after_course_end=bool(ends_on and view.by_date and not view.done
+                                                     and view.by_date > ends_on))
+                for view in (_goal_view(g, names, today) for g in mine))
+    return GoalsPage(tuple(course_goals), own, tuple(names.items()), pace)
 
 
 def my_goal(course_id: int, person_id: int, goal_id: int, *, now: datetime,
@@ -355,6 +363,28 @@ def course_end(course_id: int) -> date | None:
     """Return the course end date the teacher set, or None."""
     content = course_content(course_id)
     return content.ends_on if content else None
+
+
+def goals_after_course_end(course_id: int) -> list[str]:
+    """Return the titles of the course's goals dated after its end date (students see those by the course end)."""
+    content = course_content(course_id)
+    pack = course_pack(course_id)
+    if content is None or content.ends_on is None or pack is None:
+        return []
+    late = []
+    for goal in pack.goals:
+        due = _goal_due(goal.due)
+        if due is not None and due > content.ends_on:
+            late.append(goal.title)
+    return late
+
+
+def _goal_due(text: str | None) -> date | None:
+    """A course goal's date, None without one (or with one the pack's reader let through unparsed)."""
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
 
 
 def set_course_end(course_id: int, ends_on: str, *, now: datetime) -> date | None:

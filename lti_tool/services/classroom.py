@@ -27,6 +27,7 @@ from ..models import AuditEntry, Course, Enrollment, ItemResponse, MasteryEvent,
 from ..models.base import id_list
 from ..text import NAME_NOT_SHARED
 from .content import course_content, course_pack
+from .diagnostic import planning_levels_by_person
 from .errors import N_, NotFound
 from .help import open_requests
 from .mastery import require_pack, worded_for
@@ -386,6 +387,9 @@ class GroupMember:
     person_id: int
     name: str
     levels: tuple[Level, ...]
+    #: Per skill: the placement check stands in for the level (the student's plan counts the skill as known and
+    #: offers only a short practice to confirm it), so the groups placed them as ready on it.
+    placed: tuple[bool, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -420,12 +424,17 @@ def suggest_groups(course_id: int, platform_id: int, *, skill_ids: Sequence[str]
     all_skills = [translated.get(s.id, s) for s in all_skills]
     chosen = _chosen_skills(all_skills, rows, skill_ids)
     kind = kind if kind in GROUP_KINDS else "same-need"
-    levels = {str(r.person_id): r.levels for r in rows}
+    # Grouped by the levels each student's own plan goes by, as the class skill map counts readiness: a skill their
+    # placement check found known counts as shown until their work contradicts it (not "introduce it" to a student
+    # whose plan offers only a short practice to confirm it).
+    planning = planning_levels_by_person(course_id, {r.person_id: r.levels for r in rows})
+    levels = {str(r.person_id): planning[r.person_id] for r in rows}
     names = {s.id: s.name for s in all_skills}
     make = mixed_groups if kind == "mixed" else same_need_groups
     by_id = {r.person_id: r for r in rows}
     groups = [
-        GroupView(g.number, g.reason, tuple(_member(by_id[int(pid)], chosen) for pid in g.student_ids), g.reason_parts)
+        GroupView(g.number, g.reason,
+                  tuple(_member(by_id[int(pid)], chosen, planning[int(pid)]) for pid in g.student_ids), g.reason_parts)
         for g in make(levels, [s.id for s in chosen], skill_names=names)
     ] if rows else []
     return Grouping(kind, chosen, all_skills, groups)
@@ -461,8 +470,14 @@ def _chosen_skills(all_skills: list[Skill], rows: list[ClassRow], skill_ids: Seq
     return [all_skills[0]]
 
 
-def _member(row: ClassRow, skills: Sequence[Skill]) -> GroupMember:
-    return GroupMember(row.person_id, row.name, tuple(row.levels.get(s.id, Level.NOT_STARTED) for s in skills))
+def _member(row: ClassRow, skills: Sequence[Skill], planning: Mapping[str, Level] | None = None) -> GroupMember:
+    """The student's own levels (the table's); `planning` marks the skills their placement check stands in for."""
+    own = tuple(row.levels.get(s.id, Level.NOT_STARTED) for s in skills)
+    if planning is None:
+        return GroupMember(row.person_id, row.name, own)
+    placed = tuple(planning.get(skill.id, Level.NOT_STARTED).rank > level.rank
+                   for skill, level in zip(skills, own, strict=True))
+    return GroupMember(row.person_id, row.name, own, placed)
 
 
 def _describe(members: Sequence[GroupMember], skills: Sequence[Skill]) -> str:

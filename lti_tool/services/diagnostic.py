@@ -67,6 +67,9 @@ class PlacedSkill:
     reason_parts: tuple = ()
     #: The student's own level on the skill, as the plan shows it (the check never credits one).
     level: Level = Level.NOT_STARTED
+    #: A teacher or the student's practice set the level since the check: `reason` is that level's own (the plan
+    #: table's), and the page leaves out what the check concluded.
+    since_check: bool = False
 
 
 @dataclass(frozen=True)
@@ -424,8 +427,19 @@ def note_teacher_level(course_id: int, person_id: int, skill_id: str) -> None:
 _CONTRADICTED = N_("Since the placement check, your work on %(skill)s shows it needs more practice.")
 
 
-def result(course_id: int, person_id: int, language: str = BASE_LANGUAGE) -> DiagnosticResult | None:
-    """Return the result page of a finished (or skipped) check, or None while it is still running."""
+def _changed_since(course_id: int, person_id: int, moment: datetime) -> set[str]:
+    """Return the skills whose level a teacher or the student's practice has written since `moment`."""
+    return set(db.session.scalars(sa.select(SkillMastery.skill_id).where(
+        SkillMastery.course_id == course_id, SkillMastery.person_id == person_id, SkillMastery.updated_at > moment,
+        SkillMastery.skill_id != ALL_SKILLS)))
+
+
+def result(course_id: int, person_id: int, language: str = BASE_LANGUAGE, *,
+           now: datetime | None = None) -> DiagnosticResult | None:
+    """Return the result page of a finished (or skipped) check, or None while it is still running.
+
+    `now` dates the due reviews the plan's next steps are chosen with (the page lists its skills in their order).
+    """
     pack = require_pack(course_id, language)
     run = _run(course_id, person_id)
     if run is None or run.finished_at is None:
@@ -439,10 +453,21 @@ def result(course_id: int, person_id: int, language: str = BASE_LANGUAGE) -> Dia
     levels = held.levels
     planning = planning_levels(course_id, person_id, held, placed)
     start_here = diagnostic.good_places_to_start(pack.skill_graph, placed, planning)
+    # A level the teacher or practice set since the check has its own reason, the one the plan's table shows: the
+    # check's conclusion no longer speaks for that skill ("Probably solid already" beside "Set by your teacher").
+    changed = _changed_since(course_id, person_id, run.finished_at) if state.answers else set()
+    views = {view.skill_id: view for view in held.views(changed)} if changed else {}
     groups: dict[str, list[PlacedSkill]] = {"known": [], "start_here": [], "later": [], "unchecked": []}
     for skill_id in pack.skill_graph.topological_order():
         place = placed.get(skill_id)
         level = levels.get(skill_id, Level.NOT_STARTED)
+        if skill_id in views and (place is None or not diagnostic.contradicted_since(place, planning)):
+            view = views[skill_id]
+            group = ("unchecked" if place is None else "known" if place.likely_known
+                     else "start_here" if skill_id in start_here else "later")
+            groups[group].append(PlacedSkill(skill_id, names[skill_id], place.belief if place else Belief.UNKNOWN,
+                                             view.reason, view.reason_parts, level, since_check=True))
+            continue
         if place is None:
             groups["unchecked"].append(PlacedSkill(skill_id, names[skill_id], Belief.UNKNOWN,
                                                    "Your practice will show where you are.",
@@ -457,4 +482,11 @@ def result(course_id: int, person_id: int, language: str = BASE_LANGUAGE) -> Dia
         else:
             group = "known" if place.likely_known else "start_here" if skill_id in start_here else "later"
         groups[group].append(PlacedSkill(skill_id, names[skill_id], place.belief, reason, parts, level))
+    if now is not None and len(groups["start_here"]) > 1:
+        # In the order the plan's first steps take them (the plan's own function chooses them), not the map's.
+        from .plan import course_steps
+
+        rank = {step.skill_id: index for index, step in
+                enumerate(course_steps(course_id, person_id, pack, held, placed, planning, now=now))}
+        groups["start_here"].sort(key=lambda skill: rank.get(skill.skill_id, len(rank)))
     return DiagnosticResult(skipped=not state.answers, answered=len(state.answers), **groups)

@@ -68,6 +68,9 @@ class AnswerResult:
     #: With record_answer(misses_on=skill): how many of the learner's latest practice answers on that skill,
     #: this one included, were wrong in a row, counted up to MISSES_BEFORE_HELP.
     misses_in_a_row: int = 0
+    #: What the student typed or chose (a choice's id), for "You answered: …"; "" for a repeat (the first answer's
+    #: result is shown, which this post's answer may not be).
+    answer: str = ""
 
 
 #: What the student reads about a teacher's override: the teacher's own note stays with the teachers.
@@ -500,7 +503,7 @@ def _record_answer(
         views = tuple(_views(shown, rows, model_for(course_id), item.skills))
         commit_keeping_rows()
         return AnswerResult(correct=correct, solution=item.solution, changes=(), views=views, credited=False,
-                            skill_ids=tuple(item.skills), item=item, misses_in_a_row=misses)
+                            skill_ids=tuple(item.skills), item=item, misses_in_a_row=misses, answer=answer)
     source = question.source
     model = model_for(course_id)
     thresholds = thresholds_for(pack)
@@ -573,7 +576,7 @@ def _record_answer(
     # The rows just written are current: the feedback page reads them (and the launch) without asking again.
     commit_keeping_rows()
     return AnswerResult(correct=correct, solution=item.solution, changes=tuple(changes), views=views,
-                        skill_ids=tuple(item.skills), item=item, misses_in_a_row=misses)
+                        skill_ids=tuple(item.skills), item=item, misses_in_a_row=misses, answer=answer)
 
 
 _INSERT_RESPONSE = sa.insert(ItemResponse.__table__)

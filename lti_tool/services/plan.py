@@ -26,7 +26,7 @@ from ..learning.planner import (
 from ..learning.translations import BASE_LANGUAGE
 from ..models import Enrollment, Person
 from .content import from_pack
-from .mastery import levels_by_person, require_pack, standing
+from .mastery import Standing, levels_by_person, require_pack, standing
 
 if TYPE_CHECKING:  # skill_map reads the class overview from here: imported at run time inside plan_for
     from .skill_map import SkillMapView
@@ -116,6 +116,21 @@ def choose_steps(pack: CoursePack, levels: Mapping[str, Level], placed: Mapping[
     return sorted(steps, key=lambda step: (not step.assigned, step.skill_id not in start_here))[:count]
 
 
+def course_steps(course_id: int, person_id: int, pack: CoursePack, held: Standing, placed: Mapping[str, PlacedSkill],
+                 planning: Mapping[str, Level], *, now: datetime) -> list[NextStep]:
+    """Return every next step of the student's course-wide plan, in the plan's order (its first ones are the plan's).
+
+    For a page that lists skills as the plan takes them (the placement result's "Good places to start").
+    """
+    from .assignments import assigned_skills
+    from .reviews import due_reviews
+
+    assigned, _ = assigned_skills(course_id, person_id)
+    return choose_steps(pack, held.levels, placed, assigned, plan_goals(course_id, person_id, pack),
+                        due_reviews(course_id, person_id, now), planning=planning, count=len(pack.skills),
+                        another_sitting=held.another_sitting)
+
+
 def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: list[str] | None = None,
              unit_title: str = "", language: str = BASE_LANGUAGE, unit: str | None = None) -> StudentPlan:
     """Return the student's plan: their levels, and 3-5 next steps with reasons, the pack's texts in the language.
@@ -130,7 +145,7 @@ def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: l
     held = standing(course_id, person_id, language)
     levels = held.levels
     # A unit placement's goal is the unit: its steps (and the prerequisites they need) come first.
-    goals = ([Goal(id="placement-unit", title=unit_title or "This unit", skill_ids=tuple(unit_skill_ids))]
+    goals = ([Goal(id="placement-unit", title=unit_title or "This unit", skill_ids=tuple(unit_skill_ids), unit=True)]
              if unit_skill_ids else plan_goals(course_id, person_id, pack))
     from .reviews import due_reviews, review_skills
 

@@ -108,9 +108,14 @@ def unit_offers(pack: CoursePack, levels: Mapping[str, Level], waiting: Set[str]
 
     "Most" is more than half of the unit's skills that have questions; a unit whose skills are all Mastered is
     not offered (nothing to raise; spaced reviews keep those). A sitting already under way is always offered.
-    `levels` are the plan's own; `waiting` holds the skills with unit-check questions served and not yet answered
-    (`waiting_query`, which the plan page reads together with the student's assignments).
+    `levels` are the plan's own; `waiting` is what `waiting_query` found (the plan page reads it together with the
+    student's assignments): the skills with unit-check questions served and not yet answered, and, marked, those a
+    unit check has answered since their level last changed. A unit all of whose begun skills are so marked is not
+    offered: the student has just checked it and nothing has changed since (it came straight back after finishing).
     """
+    checked = {skill[len(_CHECKED):] for skill in waiting if skill.startswith(_CHECKED)}
+    if checked:
+        waiting = {skill for skill in waiting if not skill.startswith(_CHECKED)}
     not_started, mastered = Level.NOT_STARTED, Level.MASTERED
     # The student's begun and mastered skills found once, then each unit counts its skills in them.
     begun_skill = {s for s, level in levels.items() if level is not not_started}.__contains__
@@ -124,6 +129,8 @@ def unit_offers(pack: CoursePack, levels: Mapping[str, Level], waiting: Set[str]
         # Whether all are Mastered is asked only of a unit most of whose skills are begun (the pass over the
         # course's units is on every plan page).
         if started or (2 * sum(map(begun_skill, skills)) > len(skills) and not all(map(mastered_skill, skills))):
+            if not started and checked and all(skill in checked for skill in skills if begun_skill(skill)):
+                continue
             begun = tuple(name for skill, name in zip(skills, names, strict=True) if begun_skill(skill))
             offers.append(new(UnitOffer, (unit_id, title, names, started, begun)))  # as plan_units.unit_progress
     return offers
@@ -141,16 +148,29 @@ def _checkable_units(pack: CoursePack) -> tuple[tuple[str, str, tuple[str, ...],
     return tuple(units)
 
 
+#: Marks a skill id in `waiting_query`'s one column as checked since its last change, not waiting (a control
+#: character: never part of a skill id).
+_CHECKED = "\x1f"
+
+
 @cache
 def waiting_query() -> sa.Select:
-    """Return a query of the skills with unit-check questions served to a student and not yet answered.
+    """Return a query of the skills with unit-check questions served to a student and not yet answered, and (marked
+    with `_CHECKED`) those a unit-check answer came in for since the skill's level row last changed.
 
     Built once, with the student as the bind parameters `course_id` and `person_id` (assignments.assigned_skills
-    reads it with the student's assignments in one round trip).
+    reads it with the student's assignments in one round trip: one column, so the two kinds share it).
     """
-    return sa.select(ServedItem.skill_id).where(
+    # An answer writes the skill's row at the moment it is answered: a later write is practice, a review or a
+    # teacher's level since the check.
+    changed = (sa.select(SkillMastery.updated_at)
+               .where(SkillMastery.course_id == ServedItem.course_id, SkillMastery.person_id == ServedItem.person_id,
+                      SkillMastery.skill_id == ServedItem.skill_id)
+               .correlate(ServedItem).scalar_subquery())
+    return sa.select(sa.case((ServedItem.answered_at.is_(None), ServedItem.skill_id),
+                             else_=sa.literal(_CHECKED) + ServedItem.skill_id).label("skill_id")).where(
         ServedItem.course_id == sa.bindparam("course_id"), ServedItem.person_id == sa.bindparam("person_id"),
-        ServedItem.source == SOURCE, ServedItem.answered_at.is_(None))
+        ServedItem.source == SOURCE, sa.or_(ServedItem.answered_at.is_(None), ServedItem.answered_at >= changed))
 
 
 def _open_run(course_id: int, person_id: int, skills: list[str]) -> int | None:

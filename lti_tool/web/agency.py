@@ -393,4 +393,12 @@ def save_settings():
                                typed_ends_on=request.form.get("ends_on", ""), error_field=exc.form_field)
     flash(gettext("The course ends on %(date)s.", date=end.isoformat()) if end else
           gettext("The course has no end date now."), "success")
+    flash_goals_after_end(g.launch.course_id)
     return redirect(url_for("agency.settings"), code=303)
+
+
+def flash_goals_after_end(course_id: int) -> None:
+    """Tell the teacher plainly when a course goal's date falls after the course end (students see it by the end)."""
+    for title in agency.goals_after_course_end(course_id):
+        flash(gettext("The goal “%(title)s” is dated after the course ends: students see it due when the course ends. "
+                      "Change its date in the course map, or the course end date here.", title=title), "error")

@@ -27,6 +27,7 @@ from ..services.course_map import (
     start_course,
 )
 from ..services.errors import NotFound, ServiceError
+from .agency import flash_goals_after_end
 from .course import flash_problems, launch_blueprint, require_teacher
 from .i18n import N_, localized, message_text, translated
 
@@ -86,6 +87,8 @@ def edit(kind: str):
             problems = [(message_text(problem), getattr(problem, "field", None)) for problem in exc.problems]
         else:
             flash(gettext(_SAVED_NEW[kind] if record_id is None else _SAVED[kind]), "success")
+            if kind == "goal":
+                flash_goals_after_end(course_id)
             return redirect(_after_save(kind, saved, activity_id), code=303)
     pack = course_pack(course_id)
     # The heading names the record as saved, not as the refused form has it (perhaps with an empty name).

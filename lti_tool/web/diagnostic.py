@@ -68,7 +68,7 @@ def skip():
 def result():
     """Show where the student is starting, skill by skill, in plain words."""
     person_id = require_student()
-    outcome = diagnostic.result(g.launch.course_id, person_id, page_language())
+    outcome = diagnostic.result(g.launch.course_id, person_id, page_language(), now=utcnow())
     if outcome is None:
         return redirect(url_for("diagnostic.start"), code=303)
     return render_template("student/diagnostic_result.html", launch=g.launch, result=outcome, words=BELIEF_WORDS)

@@ -124,3 +124,17 @@ def test_student_opening_a_unit_sees_its_skills_and_the_unit_score_goes_to_its_c
     (column,) = [li for li in tool.platform.line_items.values() if li["label"] == "Fractions"]
     (score,) = tool.platform.scores[column["id"]]
     assert score["scoreMaximum"] == 10.0 and 0 < score["scoreGiven"] < 10  # one of the unit's four skills
+
+
+def test_a_units_link_calls_its_unit_a_unit_not_a_goal(sandbox, tool):
+    # The reviewer's walk: opened from the "Fractions" unit link, the plan said "It's part of your goal 'Fractions'",
+    # though no such goal is on the student's goals page.
+    import html
+
+    _with_demo_course(sandbox)
+    _pick(sandbox, option="u-unit-fractions")
+    (link_id,) = [i for i, li in tool.platform.course.resource_links.items() if li.title == "Fractions"]
+    page = html.unescape(sandbox.launch("student", resource_link_id=link_id).text)
+    steps = page.split('<ol class="steps">', 1)[1].split("</ol>", 1)[0]
+    assert "It's part of this unit, 'Fractions'." in steps
+    assert "your goal 'Fractions'" not in steps

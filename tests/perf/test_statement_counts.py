@@ -77,6 +77,10 @@ CEILINGS = {
     # those skills' rows, whose wrong answers are compared with what each check saw (two before: the answers and
     # the teachers' levels since the checks; services/diagnostic.planning_levels_by_person).
     "class map": 4,
+    # Flexible groups go by the levels each student's plan goes by, as the class map does: the launch, the class's
+    # levels and the roster, + the class's placement checks (3 before; one more when checks placed skills as known that
+    # students are not yet Proficient on, whatever the class's size).
+    "class groups": 4,
     # Every student's family report (issue 13): the class's levels, comments, launch languages, one audit insert
     # (8 before the launch read the course content with it); + the class's placement checks, so "Ready to start
     # next" is what each student's plan counts as ready (7 before; one more when checks placed skills as known that
@@ -264,6 +268,11 @@ def _measure(make_tool, *, students: int, leavers: int, copies: int) -> dict[str
             skill_map = _get(teacher, tool, "/class/map")
         assert skill_map.text.count('class="map-link"') == 16 * copies
         pages["class map"] = seen
+
+        with counter.counting() as seen:
+            grouped = _get(teacher, tool, "/class/groups")
+        assert grouped.text.count('<li class="group">') >= 1
+        pages["class groups"] = seen
 
         # Last: the graded link's first launch makes a placement, and the pages above are measured without one.
         platform.add_resource_link("graded-practice", "Pathways practice", context_id="math-7")

@@ -189,3 +189,13 @@ def test_students_cannot_open_the_teacher_pages_and_other_courses_stay_out(sandb
     stranger = science.http.get(tool.url(math_launch + "/class/activity"), timeout=30)
     assert stranger.status_code == 404
     assert "Only In Science" not in _get(teacher, tool, "/class/activity").text
+
+
+def test_the_name_column_says_it_is_sorted_alphabetically_not_lowest_first(sandbox, tool):
+    page = _get(_class(sandbox, tool), tool, "/class/activity")
+    header = re.search(r'<th scope="col" aria-sort="ascending">(.*?)</th>', page.text, re.S).group(1)
+    assert "(sorted, A to Z)" in header and "lowest first" not in header
+    reversed_ = page.http.get(tool.url(html.unescape(re.search(r'href="([^"]*sort=name[^"]*)"', page.text).group(1))),
+                              timeout=30)
+    header = re.search(r'<th scope="col" aria-sort="descending">(.*?)</th>', reversed_.text, re.S).group(1)
+    assert "(sorted, Z to A)" in header and "highest first" not in header

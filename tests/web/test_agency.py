@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import date, timedelta
 
@@ -285,3 +286,37 @@ def test_pacing_says_not_started_yet_then_gives_a_target_date_per_skill_once_the
     dates = [date.fromisoformat(d) for _, d in rows]
     assert all(date.today() < d <= ends_on for d in dates) and dates == sorted(dates)
     assert _open(goals, tool, "teacher/settings").status_code == 403
+
+
+def test_a_goal_dated_after_the_course_end_shows_one_date_and_is_flagged(sandbox, tool):
+    # The reviewer's walk: the course ends on a date, and the teacher's goal "Fluent with fractions" was dated after
+    # it, so the goals page said "Divide fractions" by a target date in the table and by the later goal date below.
+    from tests.web.test_course_map import _editor, _get, _link
+
+    editor = _editor(sandbox)
+    ends_on = date.today() + timedelta(days=30)
+    late = ends_on + timedelta(days=24)
+    settings = _open(editor, tool, "teacher/settings")
+    submit_form(settings, "/teacher/settings", ends_on=ends_on.isoformat())
+    form = _get(editor, _link(editor, r"/teacher/map/goal\?id=goal-fraction-fluency"))
+    saved = html.unescape(submit_form(form, "/teacher/map/goal", due=late.isoformat()).text)
+    # The teacher is told plainly, where they set the date.
+    assert "The goal “Fluent with fractions” is dated after the course ends" in saved
+
+    student = sandbox.launch("student")
+    goals = _open(student, tool, "My goals")
+    student_goal = submit_form(goals, "/goals", title="Finish every unit", by_date=late.isoformat())
+    text = html.unescape(student_goal.text)
+    teacher_goal = re.search(r"<li><strong>Fluent with fractions</strong>(.*?)</li>", text, re.S).group(1)
+    # One date: the course end, said as such; never the later one the target dates contradict.
+    assert late.isoformat() not in teacher_goal and f'datetime="{ends_on.isoformat()}"' in teacher_goal
+    assert "when the course ends" in teacher_goal
+    table = text.split('data-testid="pace-targets"')[1].split("</table>")[0]
+    assert all(date.fromisoformat(d) <= ends_on for d in re.findall(r'datetime="(\d{4}-\d{2}-\d{2})"', table))
+    # The student's own goal keeps its date, flagged.
+    mine = re.search(r'data-testid="my-goal">(.*?)</li>', text, re.S).group(1)
+    assert "Finish every unit" in mine and "After the course ends" in mine
+    # Changing the course end later flags it again.
+    again = html.unescape(submit_form(_open(editor, tool, "teacher/settings"), "/teacher/settings",
+                                      ends_on=(ends_on + timedelta(days=1)).isoformat()).text)
+    assert "The goal “Fluent with fractions” is dated after the course ends" in again

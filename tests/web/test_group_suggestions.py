@@ -19,6 +19,17 @@ def _get(page, tool, path: str, **params):
     return response
 
 
+def _groups(teacher, tool, skill_id):
+    """Return the same-need groups on the skill: {sorted member names: (the group's reason, its text)}."""
+    page = _get(teacher, tool, "/class/groups", skill=skill_id, kind="same-need")
+    found = {}
+    for group in re.findall(r'<li class="group">(.*?)</ul>\s*</li>', page.text, re.S):
+        reason = html.unescape(re.search(r'<p class="group-reason">([^<]+)</p>', group).group(1))
+        names = [html.unescape(n).strip() for n in re.findall(r"<li>([^<]+)<span", group)]
+        found[tuple(sorted(names))] = (reason, html.unescape(group))
+    return found
+
+
 def test_in_a_small_class_the_student_who_mastered_the_skill_gets_a_challenge_group_of_their_own(sandbox, tool):
     teacher = submit_form(sandbox.launch("teacher"), "/content/demo")
     for who in ("student", "student-2", "student-3"):
@@ -29,14 +40,27 @@ def test_in_a_small_class_the_student_who_mastered_the_skill_gets_a_challenge_gr
     done = submit_form(view, "/class/override", person_id=priya, skill_id=FIRST, level="Mastered", note="Quiz")
     assert "Level set to Mastered" in done.text
 
-    page = _get(teacher, tool, "/class/groups", skill=FIRST, kind="same-need")
-    groups = re.findall(r'<li class="group">(.*?)</ul>\s*</li>', page.text, re.S)
-    found = {}
-    for group in groups:
-        reason = html.unescape(re.search(r'<p class="group-reason">([^<]+)</p>', group).group(1))
-        names = [html.unescape(n).strip() for n in re.findall(r"<li>([^<]+)<span", group)]
-        found[tuple(sorted(names))] = reason
+    found = {names: reason for names, (reason, _) in _groups(teacher, tool, FIRST).items()}
     assert len(found) == 2, found
     assert found[("Priya Shah",)].endswith("a challenge problem that stretches it further.")
     others = next(reason for names, reason in found.items() if "Priya Shah" not in names)
     assert "introduce it" in others or "reteach" in others
+
+
+def test_a_skill_the_placement_check_found_known_is_not_introduced_to_the_student_again(sandbox, tool):
+    # The reviewer's walk: the check found Equivalent fractions known (never asked: inferred from Divide fractions);
+    # the student's plan offers only a short practice to confirm it, but the groups put them in "introduce it with a
+    # short demonstration" with classmates who never saw it. Groups go by the levels the plan goes by.
+    from tests.web.test_placement_plan import _levels, _take_check_knowing_fractions
+
+    _, _ = _take_check_knowing_fractions(sandbox, tool)
+    assert _levels(tool)["Equivalent fractions"] == "Not started"  # the student's own level: the check stands in
+    for who in ("student-2", "student-3"):
+        sandbox.launch(who)
+    found = _groups(sandbox.launch("teacher"), tool, "frac-equivalent")
+    priya = next(value for names, value in found.items() if "Priya Shah" in names)
+    assert "introduce it" not in priya[0], found
+    # Her own level is shown (the plan's table's), with why the groups count her as ready on it.
+    assert "the placement check suggests they know it: a short practice confirms it" in priya[1]
+    others = next(value for names, value in found.items() if "Priya Shah" not in names)
+    assert "introduce it" in others[0]

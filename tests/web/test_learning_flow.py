@@ -53,13 +53,18 @@ def test_student_answers_items_until_a_level_changes_and_the_teacher_sees_it(san
     assert "Proficient" in view.text or "Mastered" in view.text or "Familiar" in view.text
 
 
-def test_a_wrong_answer_shows_the_worked_solution(sandbox, tool):
+def _answer_first_practice(sandbox, tool, answer):
+    """Set up the course and answer the student's first practice question with `answer`; return the feedback."""
     _setup_course(sandbox)
     student = sandbox.launch("student")
     practise = re.search(r'href="([^"]*/practice/[^"]+)"', student.text).group(1)
     page = student.http.get(tool.url(practise))
     page.http = student.http
-    feedback = submit_form(page, practise.split("/", 3)[3], answer="definitely wrong 12345")
+    return submit_form(page, practise.split("/", 3)[3], answer=answer)
+
+
+def test_a_wrong_answer_shows_the_worked_solution(sandbox, tool):
+    feedback = _answer_first_practice(sandbox, tool, "definitely wrong 12345")
     assert "Not quite." in feedback.text
     assert "Worked solution" in feedback.text
 
@@ -87,3 +92,11 @@ def test_students_cannot_open_the_class_view(sandbox, tool):
     student = sandbox.launch("student")
     launch_path = re.search(r"/c/[^/]+/", student.url).group(0)
     assert student.http.get(tool.url(launch_path + "class")).status_code == 403
+
+
+def test_a_wrong_answer_shows_what_the_student_answered_escaped(sandbox, tool):
+    # The feedback gave the worked solution but never what the student typed, so they could not compare the two.
+    feedback = _answer_first_practice(sandbox, tool, "<b>12</b> & 3")
+    assert "Not quite." in feedback.text
+    assert "You answered: &lt;b&gt;12&lt;/b&gt; &amp; 3" in feedback.text
+    assert "<b>12</b>" not in feedback.text

@@ -316,3 +316,81 @@ def test_what_comes_in_while_the_check_finishes_counts_as_after_it(sandbox, tool
     # Finishing after them (an ordinary finish): both were before the check.
     assert after.misses["frac-equivalent"] == 1 and not after.set_by_teacher
     assert after.contradicted({"frac-equivalent"}, {"frac-equivalent": 1}) == set()
+
+
+def test_a_level_the_teacher_set_since_the_check_shows_its_own_reason_on_the_result_page(sandbox, tool):
+    # The reviewer's walk: the teacher set Multiply fractions (which the check found known) to Mastered with a note;
+    # the result page still said "Probably solid already. From the placement check: …" beside the teacher's level.
+    from tests.support import open_in_launch
+    from tests.web.test_family_report import _person_ids
+
+    student, _ = _take_check_knowing_fractions(sandbox, tool)
+    view = open_in_launch(sandbox.launch("teacher"), tool, "/class")
+    done = submit_form(view, "/class/override", person_id=str(_person_ids(view)["Priya Shah"]),
+                       skill_id="frac-multiply", level="Mastered", note="Board work",
+                       note_to_student="Great work at the board!")
+    assert done.status_code == 200
+    text = html.unescape(_result_page(student, tool).text)
+    line = re.search(r"<li><strong>Multiply fractions</strong>(.*?)</li>", text, re.S).group(1)
+    assert "Mastered" in line and "Set by your teacher: Great work at the board!" in line, line
+    assert "placement check" not in line and "Probably solid" not in line, line
+    # The plan's table gives the same reason.
+    table = re.search(r'<th scope="row">Multiply fractions</th>(.*?)</tr>', _home(student, tool), re.S).group(1)
+    assert "Set by your teacher: Great work at the board!" in table
+
+
+def test_the_result_pages_good_places_to_start_come_in_the_plans_order(sandbox, tool):
+    # The result page listed its good places to start in the map's order, the plan in its own (what the teacher
+    # assigned first): the student read two different "start here" lists.
+    from tests.support import open_in_launch
+    from tests.web.test_assignments import _students
+
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    student = sandbox.launch("student")
+    result = _get(student, tool.url(re.search(r'href="([^"]*/diagnostic)"', student.text).group(1)))
+    while "/diagnostic/result" not in result.url:  # only Equivalent fractions known: what builds on it is next
+        if _skill_asked(tool, result) == "frac-equivalent":
+            result = submit_form(result, "/diagnostic", answer=served_answer(tool, result, right=True))
+        else:
+            result = submit_form(result, "/diagnostic", answer="", not_sure="1")
+    start_here = _group(result, "Good places to start")
+    assert len(start_here) > 1, start_here
+    with tool.app.app_context():
+        from lti_tool.models import Course
+        from lti_tool.services.content import course_pack
+
+        ids = {s.name: s.id for s in course_pack(db.session.scalar(sa.select(Course.id))).skills}
+    page = open_in_launch(sandbox.launch("teacher"), tool, "/class/assignments")
+    done = submit_form(page, "/class/assignments", target="student", person_id=_students(page)["Priya Shah"],
+                       skill_id=ids[start_here[-1]])
+    assert "Assigned to 1 student." in done.text
+    steps = re.findall(r'<li class="step[^"]*">\s*<h3>([^<]+?) <span', _home(student, tool))
+    assert steps[0] == start_here[-1], steps
+    again = _group(_result_page(student, tool), "Good places to start")
+    shown = [name for name in steps if name in again]
+    assert again[:len(shown)] == shown, f"{again} should be in the plan's order {steps}"
+
+
+def test_a_level_the_teacher_set_on_a_skill_the_check_did_not_reach_shows_its_own_reason(sandbox, tool):
+    # Stopped after one answer, most skills are "Not checked yet: your practice will show where you are"; one the
+    # teacher has set since says so, as the plan's table does.
+    from tests.support import open_in_launch
+    from tests.web.test_family_report import _person_ids
+
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    student = sandbox.launch("student")
+    first = _get(student, tool.url(re.search(r'href="([^"]*/diagnostic)"', student.text).group(1)))
+    result = submit_form(submit_form(first, "/diagnostic", answer=served_answer(tool, first, right=True)),
+                         "/diagnostic/finish")
+    unchecked = _group(result, "Not checked yet")[-1]
+    with tool.app.app_context():
+        from lti_tool.models import Course
+        from lti_tool.services.content import course_pack
+
+        skill_id = next(s.id for s in course_pack(db.session.scalar(sa.select(Course.id))).skills if s.name == unchecked)
+    view = open_in_launch(sandbox.launch("teacher"), tool, "/class")
+    submit_form(view, "/class/override", person_id=str(_person_ids(view)["Priya Shah"]), skill_id=skill_id,
+                level="Proficient", note="Project", note_to_student="Your project shows it")
+    text = html.unescape(_result_page(student, tool).text)
+    line = re.search(rf"<li><strong>{re.escape(unchecked)}</strong>(.*?)</li>", text, re.S).group(1)
+    assert "Set by your teacher: Your project shows it" in line and "practice will show" not in line, line

@@ -220,3 +220,15 @@ def test_a_unit_check_under_way_on_a_unit_mostly_not_started_says_how_much_is_st
     assert "Continue the unit check on Fractions" in panel
     assert "started most" not in panel
     assert "So far you have started 1 of its 4 skills." in panel
+
+
+def test_a_finished_unit_check_is_not_offered_again_until_practice_changes_the_unit(sandbox, tool):
+    # The reviewer's walk: straight after finishing the Fractions check, the plan offered "Start the unit check on
+    # Fractions" again, with nothing new to check.
+    student, pack = _student_who_started(sandbox, tool, 3)
+    summary, _ = _take_unit_check(_plan(student), tool, right=lambda n, page: n % 2 == 0)
+    assert "Start the unit check on Fractions" not in _follow(summary, "Back to my plan").text
+    assert "Start the unit check on Fractions" not in _plan(student).text
+    # Practice since the check changes the unit: there is something new to check, and the offer comes back.
+    _practise(student, tool, _unit_skills(pack)[0], pack, right=True, times=1)
+    assert "Start the unit check on Fractions" in _plan(student).text
