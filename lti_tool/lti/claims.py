@@ -135,8 +135,9 @@ def facts_from_claims(body: Mapping[str, Any], client_id: str) -> LaunchFacts:
     context = _mapping(body.get(CLAIM + "context"))
     link = _mapping(body.get(CLAIM + "resource_link"))
     link_id = _id_text(link.get("id")) or None
-    # A number where the spec asks for a string (some platforms send one) still names the course.
-    context_id = _id_text(context.get("id")) or (f"link:{link_id}" if link_id else "no-context")
+    # The context id is read only as the string the spec asks for: a number has always meant "no context" here (each
+    # link its own course), and reading it now would move such a platform's students into new, empty courses.
+    context_id = _text(context.get("id"), 255) or (f"link:{link_id}" if link_id else "no-context")
     nrps = _mapping(body.get(NRPS_CLAIM))
     ags = _mapping(body.get(AGS_CLAIM))
     roles = body.get(CLAIM + "roles")
@@ -203,7 +204,7 @@ def facts_from_claims(body: Mapping[str, Any], client_id: str) -> LaunchFacts:
         lineitems_url=_text(ags.get("lineitems"), 1000) or None,
         details=details,
         memberships_url_custom=not signed_roster,
-        has_context=bool(_id_text(context.get("id"))),
+        has_context=bool(_text(context.get("id"), 255)),
     )
 
 

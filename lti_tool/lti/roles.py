@@ -126,7 +126,11 @@ def deployment_administrator(uris: Iterable[object] | None) -> bool:
     return any(r.scope is not RoleScope.CONTEXT and r.name in DEPLOYMENT_ADMIN_ROLES for r in parse_roles(uris))
 
 
-def role_labels(uris: Iterable[object] | None) -> str:
+#: The stored labels' column size (Enrollment.lti_roles).
+ROLE_LABELS_LIMIT = 500
+
+
+def role_labels(uris: Iterable[object] | None, limit: int = ROLE_LABELS_LIMIT) -> str:
     """Return the launch's context roles as Pathways stores them, e.g. "Instructor, Instructor#TeachingAssistant".
 
     A sub-role keeps its principal in front of it: stored as a bare name ("Learner, Instructor", as release 0.1.0
@@ -135,7 +139,14 @@ def role_labels(uris: Iterable[object] | None) -> str:
     roles = parse_roles(uris)
     context = [r for r in roles if r.scope is RoleScope.CONTEXT] or roles
     # Only names that read back as themselves: a role sent as "#Learner, Instructor" would read back as two.
-    return ", ".join(dict.fromkeys(role.label for role in context if _LABEL.fullmatch(role.label)))
+    labels = dict.fromkeys(role.label for role in context if _LABEL.fullmatch(role.label))
+    # Whole labels only, within the column: a cut "Instructor#Teach" would read back as an Instructor.
+    kept: list[str] = []
+    for label in labels:
+        if len(", ".join([*kept, label])) > limit:
+            break
+        kept.append(label)
+    return ", ".join(kept)
 
 
 def course_role(uris: Iterable[object] | None) -> str:

@@ -206,6 +206,7 @@ def answer_question(
     run = _run(course_id, person_id)
     if _finished(run):
         return True
+    seen = (run.finished_at, run.state) if run is not None else None
     state = _state(run)
     expected = _next(pack, state)
     if expected is None:
@@ -223,6 +224,14 @@ def answer_question(
     # The learner's lock before the run's row, as every writer of both takes them (`_finish`, a teacher's level):
     # the other order could deadlock on PostgreSQL.
     lock_learner_row(course_id, person_id, now)
+    run = _fresh_run(course_id, person_id)
+    if ((run.finished_at, run.state) if run is not None else None) != seen:
+        # Another tab answered, finished or skipped the check since this request read it: this answer belongs to
+        # the check as it was (writing it would reopen a finished check, or drop the other tab's answer).
+        db.session.rollback()
+        if run is not None and run.finished_at is not None:
+            return True
+        raise ServiceError(N_("That question was already answered. Here is the next one."))
     if run is None:
         run = _new_run(course_id, person_id, now)
     run.state = state.to_dict()  # a new dict, so the JSON column is written

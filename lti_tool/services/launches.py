@@ -370,13 +370,13 @@ def _upsert_person(platform_id: int, facts: LaunchFacts, store_email: bool, know
 def _upsert_enrollment(course_id: int, person_id: int, facts: LaunchFacts, now: datetime) -> None:
     """Record the person's role in the course and the time of this launch (creating the enrolment if needed)."""
     params = {"course": course_id, "person": person_id, "new_role": facts.access.value,
-              "new_lti_roles": facts.role_labels[:500], "new_last_launch_at": now}
+              "new_lti_roles": facts.role_labels, "new_last_launch_at": now}
     # A returning person's enrolment is written by one UPDATE; a first launch finds none and inserts it, and when
     # another request inserted it meanwhile (ON CONFLICT DO NOTHING waited for it), updates that one.
     if db.session.execute(_update_enrollment(), params).rowcount:
         return
     values = {"course_id": course_id, "person_id": person_id, "role": facts.access.value,
-              "lti_roles": facts.role_labels[:500], "active": True, "last_launch_at": now}
+              "lti_roles": facts.role_labels, "active": True, "last_launch_at": now}
     if not insert_if_missing(Enrollment, values, ("course_id", "person_id")):
         db.session.execute(_update_enrollment(), params)
 

@@ -281,11 +281,11 @@ class _RosterWriter:
                 # mark_leavers never runs after it. Not enrolled when there was none.
                 if person_id in known and known[person_id][3]:
                     enrollment_id, role, _, _ = known[person_id]
-                    changes.append({"b_id": enrollment_id, "b_role": role, "b_lti_roles": role_labels(roles)[:500],
+                    changes.append({"b_id": enrollment_id, "b_role": role, "b_lti_roles": role_labels(roles),
                                     "b_active": False})
                     self.deactivated += 1
                 continue
-            values = (access.value, role_labels(roles)[:500], member.get("status", "Active") == "Active")
+            values = (access.value, role_labels(roles), member.get("status", "Active") == "Active")
             self.seen.add(person_id)
             if person_id not in known:
                 new_rows.append({"course_id": self.course_id, "person_id": person_id, "role": values[0],

@@ -120,3 +120,19 @@ def test_stored_role_labels_read_back_as_the_role_they_were_written_for():
     assert stored_course_role("Mentor, Administrator") == "mentor"
     # A role name that would read back as two roles is not stored.
     assert role_labels([LEARNER, LIS + "#Learner, Instructor"]) == "Learner"
+
+
+def test_stored_labels_keep_whole_roles_within_the_column():
+    # Cut at 500 characters, "…, Instructor#TeachingAssistant" could end as "Instructor#Teach", which reads back as an
+    # Instructor: wider than what the platform sent.
+    from lti_tool.lti.roles import ROLE_LABELS_LIMIT, role_labels, stored_course_role
+
+    base = "http://purl.imsglobal.org/vocab/lis/v2/membership"
+    uris = [f"{base}#Member{n:03d}" for n in range(40)] + [f"{base}/Instructor#TeachingAssistant"]
+    for width in range(440, 520):
+        labels = role_labels(uris, limit=width)
+        assert len(labels) <= width
+        assert all(part in {f"Member{n:03d}" for n in range(40)} | {"Instructor#TeachingAssistant"}
+                   for part in labels.split(", ")), labels[-40:]
+        assert stored_course_role(labels) in ("none", "teaching_assistant")
+    assert len(role_labels(uris)) <= ROLE_LABELS_LIMIT
