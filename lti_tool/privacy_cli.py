@@ -120,7 +120,8 @@ def audit_group() -> None:
 
 
 @audit_group.command("list")
-@click.option("--course", default=None, help="Only this course: its LTI context id, or its Pathways id.")
+@click.option("--course", default=None, callback=lambda _c, _p, value: typed_id(value),
+              help="Only this course: its LTI context id (or the id `purge` shows), or its Pathways id.")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 @with_appcontext
 def audit_list(course: str | None, limit: int) -> None:

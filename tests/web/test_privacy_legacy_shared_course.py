@@ -295,3 +295,8 @@ def test_the_administrator_names_the_old_shared_course_as_purge_shows_it(sandbox
     deleted = run(tool, privacy_group, "delete", *_user(tool), "--context", shown, "--yes")
     assert "in 1 courses" in deleted.output and "anonymised" not in deleted.output
     assert _person(tool, priya) == ("Priya Shah", "student-1", ["math-7"])
+    # The audit log of that course is asked for by the same printed id.
+    from lti_tool.privacy_cli import audit_group
+
+    audit = run(tool, audit_group, "list", "--course", shown)
+    assert audit.exit_code == 0 and "No audit entries." not in audit.output, audit.output
