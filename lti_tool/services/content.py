@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -82,22 +83,28 @@ def import_pack(course_id: int, data: Any, *, now: datetime, keep_existing: bool
     return pack
 
 
-def lock_content(course_id: int) -> CourseContent | None:
-    """Lock the course's content row for this transaction and return it freshly read (its pack too), or None.
+@contextmanager
+def locked_content(course_id: int) -> Iterator[CourseContent | None]:
+    """Lock the course's content row for this transaction and give it freshly read (its pack too), or None.
 
     For a change that reads the pack and writes it back (the course map's editor): two teachers saving at once
     used to read the same pack, and the later save overwrote the earlier one's change. Under the lock (FOR UPDATE
-    on PostgreSQL, the database's write lock on SQLite) the later save waits and applies its change on top.
+    on PostgreSQL, the database's write lock on SQLite) the later save waits and applies its change on top. A change
+    that fails or is refused rolls the transaction back, so no lock is held while its form is shown again.
     """
-    lock_database_for_writing()
-    content = db.session.scalars(
-        sa.select(CourseContent).where(CourseContent.course_id == course_id)
-        .options(so.undefer(CourseContent.pack)).with_for_update()
-        .execution_options(populate_existing=True)
-    ).one_or_none()
-    if content is not None:
-        hold_content(content)
-    return content
+    try:
+        lock_database_for_writing()
+        content = db.session.scalars(
+            sa.select(CourseContent).where(CourseContent.course_id == course_id)
+            .options(so.undefer(CourseContent.pack)).with_for_update()
+            .execution_options(populate_existing=True)
+        ).one_or_none()
+        if content is not None:
+            hold_content(content)
+        yield content
+    except BaseException:
+        db.session.rollback()
+        raise
 
 
 def export_pack(course_id: int) -> dict[str, Any]:

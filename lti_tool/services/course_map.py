@@ -43,8 +43,8 @@ from ..learning.coursepack import (
 )
 from ..learning.messages import Message
 from ..learning.translations import item_translations_that_fit
-from ..models import Course, Deployment, ItemResponse, Platform, SkillMastery
-from .content import course_content, import_pack, lock_content
+from ..models import Course, CourseContent, Deployment, ItemResponse, Platform, SkillMastery
+from .content import course_content, import_pack, locked_content
 from .errors import N_, NotFound, ServiceError
 
 Values = Mapping[str, Any]
@@ -437,11 +437,10 @@ def _change(course_id: int, apply: Callable[[dict[str, Any]], str], now: datetim
     `edits` says what the form edits ("skills", "items", "course" …): the pack's problems with the record apply
     returns the id of are about the form's own fields, and are told as such (FieldProblem).
 
-    The pack is read under its row's lock (`lock_content`) and written back in the same transaction: a teacher
+    The pack is read under its row's lock (`locked_content`) and written back in the same transaction: a teacher
     saving while another's save is under way waits for it and changes the pack it saved, so neither change is lost.
     """
-    try:
-        content = lock_content(course_id)
+    with locked_content(course_id) as content:
         if content is None:
             raise NotFound(N_("This course has no content yet: start an empty course or import a course pack "
                               "first."))
@@ -449,9 +448,6 @@ def _change(course_id: int, apply: Callable[[dict[str, Any]], str], now: datetim
         data = copy.deepcopy(content.pack)
         result = apply(data)
         _save(course_id, data, now, problems, _edited(data, edits, result))
-    except BaseException:
-        db.session.rollback()  # a refused change keeps no lock while its form is shown again
-        raise
     return result
 
 
@@ -469,16 +465,13 @@ def _save(course_id: int, data: dict[str, Any], now: datetime, problems: Sequenc
 
 
 def _merge_skills(course_id: int, imported: ImportedSkills, source: str, now: datetime) -> ImportResult:
-    try:
-        return _merge_locked(course_id, imported, source, now)
-    except BaseException:
-        db.session.rollback()
-        raise
-
-
-def _merge_locked(course_id: int, imported: ImportedSkills, source: str, now: datetime) -> ImportResult:
     # Read under the content's lock, as `_change`: skills merged while a teacher edits the map keep the edit.
-    content = lock_content(course_id)
+    with locked_content(course_id) as content:
+        return _merge_into(content, course_id, imported, source, now)
+
+
+def _merge_into(content: CourseContent | None, course_id: int, imported: ImportedSkills, source: str,
+                now: datetime) -> ImportResult:
     if content is None:
         title = imported.title or (db.session.get(Course, course_id).title or "Course")
         data = dump_pack(ImportedSkills(title, imported.description, imported.skills, imported.units).to_pack())
