@@ -135,3 +135,74 @@ def test_0023_marks_the_old_shared_stand_in_course_and_leaves_real_courses_calle
         assert context_ids() == {"stand-in": "no-context", "art": "no-context", "untitled": "no-context"}
         upgrade()
         assert context_ids()["stand-in"] == LEGACY_SHARED_CONTEXT
+
+
+def _write_as_release_0_1_0(sub: str, *, labels: str, role: str = "teacher", session_role: str | None = None) -> None:
+    """Rewrite the person's math-7 enrolment (and with session_role, their launch sessions) as the old role rule did."""
+    from lti_tool.models import Course, Enrollment, LaunchSession, Person
+
+    person_id = db.session.scalar(sa.select(Person.id).where(Person.sub == sub))
+    course_id = db.session.scalar(sa.select(Course.id).where(Course.context_id == "math-7"))
+    db.session.execute(sa.update(Enrollment).where(Enrollment.person_id == person_id, Enrollment.course_id == course_id)
+                       .values(role=role, lti_roles=labels))
+    if session_role is not None:
+        for launch in db.session.scalars(sa.select(LaunchSession).where(LaunchSession.person_id == person_id)):
+            launch.access = "teacher"
+            launch.details = {**launch.details, "role": session_role}
+    db.session.commit()
+
+
+def _enrolments() -> dict[str, tuple[str, str, bool]]:
+    from lti_tool.models import Enrollment, Person
+
+    rows = db.session.execute(sa.select(Person.sub, Enrollment.role, Enrollment.lti_roles, Enrollment.active)
+                              .join(Enrollment, Enrollment.person_id == Person.id)).all()
+    db.session.remove()
+    return {sub: (role, labels, active) for sub, role, labels, active in rows}
+
+
+def test_0024_ends_the_teacher_access_the_old_role_rule_gave_a_learner_instructor(sandbox, tool):
+    # Before sub-roles counted only within their principal, a Learner#Instructor launched as a teacher. The fix
+    # decides at each launch, but the old session kept its teacher access for up to 12 hours, and the enrolment
+    # said "teacher" (out of class lists, the gradebook and the teacher's privacy page) until a roster sync.
+    from tests.lti.test_sub_roles import INSTRUCTOR, LEARNER, LEARNER_INSTRUCTOR, _launch_with_roles
+    from tests.support import CLAIM, open_in_launch
+
+    teacher, ta = sandbox.launch("teacher"), sandbox.launch("ta")
+    priya = _launch_with_roles(sandbox, "student", [LEARNER, LEARNER_INSTRUCTOR])  # Priya Shah
+    faculty = _launch_with_roles(sandbox, "student-2", [INSTRUCTOR])
+    mentor = _launch_with_roles(sandbox, "student-3", [INSTRUCTOR])
+    picker = sandbox.launch("teacher", message_type="LtiDeepLinkingRequest", claim_overrides={CLAIM + "context": None})
+    assert all(page.status_code == 200 for page in (teacher, ta, priya, faculty, mentor, picker))
+    with tool.app.app_context():
+        downgrade(revision="0023")
+        _write_as_release_0_1_0("student-1", labels="Learner, Instructor", session_role="instructor")
+        _write_as_release_0_1_0("ta", labels="Instructor, TeachingAssistant")  # a teaching assistant, in 0.1.0's words
+        # An institution-only role (a teacher by the rule then and now), and a Mentor#Instructor.
+        _write_as_release_0_1_0("student-2", labels="Faculty")
+        _write_as_release_0_1_0("student-3", labels="Mentor, Instructor")
+    # What the upgrade closes: Priya's old session opens the class pages, and the teacher's class lists miss her.
+    assert open_in_launch(priya, tool, "/class/activity").status_code == 200
+    assert "Priya Shah" not in open_in_launch(teacher, tool, "/class/activity").text
+    with tool.app.app_context():
+        before = _counts()
+        upgrade()
+        assert _counts() == before
+        enrolments = _enrolments()
+    refused = open_in_launch(priya, tool, "/class/activity")
+    assert refused.status_code == 403 and "Your time in Pathways ran out" in refused.text
+    assert enrolments["student-1"] == ("student", "Learner, Instructor", True)
+    assert "Priya Shah" in open_in_launch(teacher, tool, "/class/activity").text
+    assert enrolments["student-3"] == ("teacher", "Mentor, Instructor", False)  # as a roster sync leaves such a role
+    # Teachers stay teachers; their sessions go on where the stored labels confirm the role the session holds.
+    assert enrolments["teacher"][0] == enrolments["ta"][0] == enrolments["student-2"][0] == "teacher"
+    assert open_in_launch(teacher, tool, "/class/activity").status_code == 200
+    assert open_in_launch(ta, tool, "/class/activity").status_code == 200
+    # A session nothing stored confirms ends too: one launch from the LMS opens it again.
+    assert open_in_launch(faculty, tool, "/class/activity").status_code == 403
+    assert open_in_launch(picker, tool, "/deep-link").status_code == 403  # no enrolment to confirm it
+    assert open_in_launch(_launch_with_roles(sandbox, "student-2", [INSTRUCTOR]), tool,
+                          "/class/activity").status_code == 200
+    # Priya's next launch is a learner's, as since the fix.
+    page = _launch_with_roles(sandbox, "student", [LEARNER, LEARNER_INSTRUCTOR])
+    assert "My learning plan" in page.text and open_in_launch(page, tool, "/class/activity").status_code == 403
