@@ -17,6 +17,11 @@ DL_SETTINGS_CLAIM = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_s
 DATA_PRIVACY = "DataPrivacyLaunchRequest"
 #: Launch details key: a Data Privacy Launch by an institution or system Administrator (lti/roles.py).
 DEPLOYMENT_ADMIN = "deployment_admin"
+#: The context id of a launch that names neither a context nor a link. It was "no-context", which an LMS course may
+#: be called; like the placeholders' ids (services/launches.py) it now starts with a control character, which claims
+#: never keep, so no platform's course has it. Nothing is stored under it: such a launch is refused, or hangs on a
+#: placeholder course of its own.
+NO_CONTEXT = "\x1fno-context"
 # Canvas names where the link sits (course_navigation, assignment_selection, …); navigation links are not graded.
 CANVAS_PLACEMENT_CLAIM = "https://www.instructure.com/placement"
 
@@ -137,7 +142,7 @@ def facts_from_claims(body: Mapping[str, Any], client_id: str) -> LaunchFacts:
     link_id = _id_text(link.get("id")) or None
     # The context id is read only as the string the spec asks for: a number has always meant "no context" here (each
     # link its own course), and reading it now would move such a platform's students into new, empty courses.
-    context_id = _text(context.get("id"), 255) or (f"link:{link_id}" if link_id else "no-context")
+    context_id = _text(context.get("id"), 255) or (f"link:{link_id}" if link_id else NO_CONTEXT)
     nrps = _mapping(body.get(NRPS_CLAIM))
     ags = _mapping(body.get(AGS_CLAIM))
     roles = body.get(CLAIM + "roles")

@@ -88,9 +88,9 @@ def accept_launch(
     facts = facts_from_claims(claims, client_id)
     if facts.message_type not in (RESOURCE_LINK, DEEP_LINKING, DATA_PRIVACY):
         return AcceptedLaunch(LaunchOutcome.UNSUPPORTED, facts)
-    if facts.message_type == RESOURCE_LINK and not facts.has_context and not facts.resource_link_id:
-        # Neither a course nor a link to scope it to (an id of blanks or control characters): no course to open,
-        # and joining a shared stand-in would make everyone who sent one classmates.
+    if not facts.has_context and not facts.resource_link_id and not gets_placeholder(facts):
+        # Neither a course nor a link to scope it to (an id of blanks or control characters), and no placeholder of
+        # its own: no course to open, and joining a shared stand-in would make everyone who sent one classmates.
         raise ServiceError(N_("This launch names neither a course nor a link (its ids are empty). Ask your LMS "
                               "administrator to check how the tool is set up."))
     if not user_ids_exact(claims):

@@ -7,6 +7,7 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 
+import jwt
 import sqlalchemy as sa
 
 from lti_tool.extensions import db
@@ -207,3 +208,35 @@ def test_a_link_launch_without_a_context_whose_link_id_is_blank_is_refused_and_j
     with tool.app.app_context():
         assert not db.session.scalars(sa.select(Course).where(Course.context_id == "no-context")).all()
         assert db.session.scalar(sa.select(sa.func.count()).select_from(LaunchSession)) == 1
+
+
+def test_a_launch_naming_no_course_or_link_keeps_nothing_under_a_context_id_an_lms_can_send(sandbox, tool):
+    # Such a launch's context id fell back to "no-context", the id a real LMS course may have (here: an art club).
+    # It is refused with a plain 4xx, and its id is one no claim can carry (a control character), so whatever reads
+    # it can never land in that course.
+    from lti_tool.lti.claims import facts_from_claims
+    from lti_tool.text import strip_control
+
+    platform = sandbox.platform
+    platform.add_course("no-context", "Art club", "ART")
+    platform.add_resource_link("pathways-home", "Pathways", context_id="no-context")
+    for sub, name in (("student-1", "Priya Shah"), ("student-2", "Tomás Vidal")):
+        platform.add_user(sub, roles=["Learner"], name=name, context_id="no-context")
+    assert "My learning plan" in sandbox.launch("student", context_id="no-context").text  # a course like any other
+    for claims in ({CLAIM + "context": None, CLAIM + "resource_link": {"id": " "}},
+                   {CLAIM + "context": {"id": "\x1f", "title": "Art club"}, CLAIM + "resource_link": {"id": "\x00"}}):
+        for accept in ("text/html", "application/json"):
+            pending = sandbox.begin("student-2", context_id="no-context")
+            token = pending.resign(**claims)
+            facts = facts_from_claims(jwt.decode(token, options={"verify_signature": False}), "client")
+            assert not facts.has_context and strip_control(facts.context_id) != facts.context_id
+            page = pending.http.post(pending.action, data={"id_token": token, "state": pending.state},
+                                     headers={"Accept": accept}, timeout=30)
+            assert page.status_code == 400, page.text[:300]
+            assert "This launch names neither a course nor a link" in page.text
+            assert "pathways_session" not in page.cookies
+    with tool.app.app_context():
+        art_club = db.session.scalars(sa.select(Course).where(Course.context_id == "no-context")).one()
+        assert _members(tool, art_club.id) == ["student-1"]
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(LaunchSession)) == 1
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Course)) == 1
