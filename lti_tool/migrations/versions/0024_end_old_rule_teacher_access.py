@@ -10,7 +10,8 @@ decides at each launch and roster sync, but rows the old rule wrote stayed until
 
 - Open launch sessions keep the access and role they were opened with, for up to LAUNCH_SESSION_MAX_SECONDS.
   A teacher session is ended here (its end set to now, as signing out does) unless its enrolment's stored role
-  labels give exactly the role the session holds (the reading of lti/roles.py stored_course_role, copied below: a
+  labels give exactly the role the session holds (exactly: a ContentDeveloper with Learner#Instructor was also
+  given the instructor's rights, deleting course data among them) (the reading of lti/roles.py stored_course_role, copied below: a
   migration does not import the app). Ended, not deleted: the browser is told its time ran out and is linked back
   to its LMS, as for any ended session, and the worker deletes the row later. Ended too: a teacher session
   without an enrolment (a Deep Linking picker or Data Privacy Launch without a course), whose role nothing stored
@@ -24,8 +25,8 @@ decides at each launch and roster sync, but rows the old rule wrote stayed until
   sync does for a member in such a role. Labels the old rule did not read as a teacher's (an institution-only
   role such as "Faculty", no labels at all) are left: nothing old-rule about them, and their next launch decides.
 
-Downgrade changes nothing: ended sessions stay ended, and the corrected roles are what any release writes for
-these labels at the next launch.
+Downgrade changes nothing: ended sessions stay ended, and corrected enrolments stay so until the person's next
+launch or roster sync (which writes whatever the running release decides).
 """
 from datetime import UTC, datetime
 
