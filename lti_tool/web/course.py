@@ -57,6 +57,7 @@ from ..services.permissions import Action, actor_of, require
 from ..services.placements import (
     OptionSettings,
     accepts_line_items,
+    accepts_multiple,
     answer_deep_link,
     decline_deep_link,
     deep_link_settings,
@@ -398,7 +399,8 @@ def deep_link():
         "teacher/deep_link.html",
         launch=launch,
         options=placement_options(launch),
-        multiple=bool(settings.get("accept_multiple", True)),
+        # Check boxes only where the platform said it takes several links; radio buttons otherwise (DL 2.0 §4.4.1).
+        multiple=accepts_multiple(settings),
         # accept_lineitem false: the platform ignores line items, so no column is offered (DL 2.0 §4.4.1).
         gradebook_column=accepts_line_items(settings),
         answered=launch.deep_link_answered_at is not None,
