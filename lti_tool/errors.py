@@ -124,10 +124,14 @@ def _expired_page(exc: LaunchExpired):
     Nothing is saved (the session no longer counts) and no session is started: the page draws no form.
     """
     from flask import g
-    from flask_babel import gettext
+    from flask_babel import gettext, refresh
 
     if exc.launch is not None:
         g.expired_platform_id = exc.launch.platform_id  # its LMS may frame the page (security.py)
+        # The page speaks the language the launch named (i18n.select_locale), found anew in case the request's
+        # language was already looked up before its launch turned out to have run out.
+        g.expired_locale = exc.locale
+        refresh()
     back = exc.return_url
     if not back.startswith(("https://", "http://")):
         back = ""

@@ -421,10 +421,18 @@ class LaunchExpired(ServiceError):
                             "computers. To carry on, open Pathways again from your course."))
         self.launch = launch
 
+    def _detail(self, name: str) -> str:
+        return str(((self.launch.details or {}) if self.launch is not None else {}).get(name) or "")
+
     @property
     def return_url(self) -> str:
         """The LMS page the launch named to come back to (launch_presentation.return_url), or ""."""
-        return str(((self.launch.details or {}) if self.launch is not None else {}).get("return_url") or "")
+        return self._detail("return_url")
+
+    @property
+    def locale(self) -> str:
+        """The language the launch named (launch_presentation.locale), or ""."""
+        return self._detail("locale")
 
 
 def open_launch(launch_id: str, allowed_ids: list[str], *, now: datetime,
