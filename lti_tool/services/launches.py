@@ -55,6 +55,17 @@ class LaunchOutcome(Enum):
     UNSUPPORTED = "unsupported"
 
 
+class LaunchRefused(ServiceError):
+    """A launch whose token was validated but that Pathways refuses; its page may lead back to the LMS page it named.
+
+    `details` are the launch's (lti/claims.py facts_from_claims), read from the signature-checked id_token.
+    """
+
+    def __init__(self, message: str, facts: LaunchFacts) -> None:
+        super().__init__(message)
+        self.details = facts.details
+
+
 @dataclass(frozen=True)
 class AcceptedLaunch:
     """What a valid launch led to: a launch session, or a polite refusal page."""
@@ -91,13 +102,13 @@ def accept_launch(
     if facts.message_type == RESOURCE_LINK and not facts.has_context and not facts.resource_link_id:
         # Neither a course nor a link to scope it to (an id of blanks or control characters): no course to open,
         # and joining a shared stand-in would make everyone who sent one classmates.
-        raise ServiceError(N_("This launch names neither a course nor a link (its ids are empty). Ask your LMS "
-                              "administrator to check how the tool is set up."))
+        raise LaunchRefused(N_("This launch names neither a course nor a link (its ids are empty). Ask your LMS "
+                               "administrator to check how the tool is set up."), facts)
     if not user_ids_exact(claims):
         # Kept cleaned or cut, different users would become one person (their work, their plan, their data).
-        raise ServiceError(N_("A user id in this launch is empty, too long or has characters that are not allowed, "
-                              "so Pathways cannot tell whose it is. Ask your LMS administrator to check how the "
-                              "tool is set up."))
+        raise LaunchRefused(N_("A user id in this launch is empty, too long or has characters that are not "
+                               "allowed, so Pathways cannot tell whose it is. Ask your LMS administrator to check how "
+                               "the tool is set up."), facts)
     if facts.access is Access.NONE or (facts.message_type == DEEP_LINKING and facts.access is not Access.TEACHER):
         return AcceptedLaunch(LaunchOutcome.NO_ACCESS, facts)
     launch = record_launch(

@@ -10,6 +10,7 @@ import re
 import time
 from datetime import timedelta
 from html import unescape
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
@@ -241,6 +242,10 @@ def test_the_page_speaks_the_language_of_the_launch_that_ran_out_else_the_browse
     late = open_in_launch(spanish, tool, "/")
     assert late.status_code == 403 and '<html lang="es"' in late.text
     assert "Se acabó tu tiempo en Pathways" in late.text and "ran out" not in late.text
+    # Its way back tells the LMS why, in the same words (Core: lti_errormsg on launch_presentation.return_url).
+    back = unescape(re.search(r'href="([^"]+)" data-testid="expired-back"', late.text).group(1))
+    assert back.startswith(tool.platform.url("/") + "?lti_errormsg=")
+    assert parse_qs(urlsplit(back).query)["lti_errormsg"][0].startswith("Pathways deja de funcionar")
 
     # A launch that named no language: the browser's, as on other error pages.
     browser = requests.Session()
