@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import metrics
 from .extensions import CACHE_OUTAGES
+from .lti.claims import return_url_with, way_back_to_lms
 from .lti.launch import LaunchError
 from .lti.services import ServiceCallError
 from .services.errors import N_, ServiceError
@@ -58,7 +59,8 @@ def _forget_gone_launch() -> None:
         g.expired_platform_id = g.get("launch_platform_id")
 
 
-def _render(status: int, message: str, title: str, *, for_admin: bool = False):
+def _render(status: int, message: str, title: str, *, for_admin: bool = False, details: dict | None = None):
+    """Draw the error page; `details`, a validated launch's (never a refused token's), give the way back to its LMS."""
     _forget_gone_launch()
     if request.accept_mimetypes.best == "application/json":
         return {"error": message}, status
@@ -70,7 +72,7 @@ def _render(status: int, message: str, title: str, *, for_admin: bool = False):
 
         title, message = gettext(title), gettext(message)
     return render_template("errors/error.html", status=status, title=title, message=message,
-                           for_admin=for_admin, back=_way_back()), status
+                           for_admin=for_admin, back=_way_back(), lms_url=way_back_to_lms(details, message)), status
 
 
 def _way_back() -> dict[str, str]:
@@ -124,17 +126,24 @@ def _expired_page(exc: LaunchExpired):
     Nothing is saved (the session no longer counts) and no session is started: the page draws no form.
     """
     from flask import g
-    from flask_babel import gettext
+    from flask_babel import gettext, refresh
 
     if exc.launch is not None:
         g.expired_platform_id = exc.launch.platform_id  # its LMS may frame the page (security.py)
+        # The page speaks the language the launch named (i18n.select_locale), found anew in case the request's
+        # language was already looked up before its launch turned out to have run out.
+        g.expired_locale = exc.locale
+        refresh()
     back = exc.return_url
     if not back.startswith(("https://", "http://")):
         back = ""
     if request.accept_mimetypes.best == "application/json":
         return {"error": exc.message}, exc.status
-    return render_template("errors/expired.html", status=exc.status, title=gettext(exc.TITLE),
-                           message=gettext(exc.template), typed=typed_text(), lms_url=back), exc.status
+    message = gettext(exc.template)
+    # Back to the LMS with the same words as lti_errormsg (Core §5.4.1 return_url), for the LMS to show there.
+    return render_template("errors/expired.html", status=exc.status, title=gettext(exc.TITLE), message=message,
+                           typed=typed_text(), lms_url=return_url_with(back, lti_errormsg=message) if back else ""), \
+        exc.status
 
 
 def error_page(status: int, message: str, title: str):
@@ -222,7 +231,7 @@ def register(app: Flask) -> None:
         # Registration failures speak to the LMS administrator doing it, not to a student.
         return _render(exc.status, exc.message, exc.title, for_admin=getattr(exc, "for_admin", False))
 
-    from .services.launches import LaunchExpired
+    from .services.launches import LaunchExpired, LaunchRefused
 
     @app.errorhandler(LaunchExpired)
     def launch_expired(exc: LaunchExpired):
@@ -234,7 +243,9 @@ def register(app: Flask) -> None:
         from .web.i18n import translated
 
         _forget_gone_launch()  # before the message is translated: the page's language reads the launch
-        return _render(exc.status, translated(exc), "Something is not right")
+        # A validated launch refused at the door (services/launches.py LaunchRefused) may go back to its LMS.
+        details = exc.details if isinstance(exc, LaunchRefused) else None
+        return _render(exc.status, translated(exc), "Something is not right", details=details)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

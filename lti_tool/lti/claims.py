@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from ..text import strip_control, strip_control_deep
 from .roles import Access, access_for, course_role, deployment_administrator, role_labels
@@ -227,3 +228,34 @@ def _custom_memberships_url(custom: object) -> str | None:
         if isinstance(value, str) and value.startswith(("https://", "http://")):
             return value[:1000]
     return None
+
+
+#: What a tool may add to launch_presentation.return_url when it sends the person back (Core §5.4.1 return_url):
+#: lti_msg / lti_errormsg for the person to read, lti_log / lti_errorlog for the platform's log.
+RETURN_URL_MESSAGES = ("lti_msg", "lti_log", "lti_errormsg", "lti_errorlog")
+
+
+def return_url_with(return_url: str, **messages: str) -> str:
+    """Return the platform's return_url with these messages added to its query, each URL-encoded.
+
+    The platform's own query (and fragment) is kept exactly as sent: it may carry its course or session ids.
+    """
+    unknown = set(messages) - set(RETURN_URL_MESSAGES)
+    if unknown:
+        raise ValueError(f"not a return_url message: {sorted(unknown)}")
+    added = "&".join(f"{name}={quote(text, safe='')}" for name, text in messages.items() if text)
+    if not added:
+        return return_url
+    address, hash_, fragment = return_url.partition("#")
+    joiner = "" if address.endswith(("?", "&")) else "&" if "?" in address else "?"
+    return f"{address}{joiner}{added}{hash_}{fragment}"
+
+
+def way_back_to_lms(details: Mapping[str, Any] | None, errormsg: str) -> str:
+    """Return the launch's return_url carrying errormsg as lti_errormsg, or "" when the launch named none.
+
+    Only a launch's details (facts_from_claims): they are read from an id_token whose signature was checked, so an
+    address in a token nobody verified never becomes a link.
+    """
+    return_url = (details or {}).get("return_url")
+    return return_url_with(return_url, lti_errormsg=errormsg) if isinstance(return_url, str) and return_url else ""

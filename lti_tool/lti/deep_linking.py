@@ -77,6 +77,15 @@ def accepts_line_items(settings: Mapping[str, Any]) -> bool:
     return settings.get("accept_lineitem") is not False
 
 
+def accepts_multiple(settings: Mapping[str, Any]) -> bool:
+    """Tell whether the platform takes several content items in one response (DL 2.0 §4.4.1 `accept_multiple`).
+
+    Only an explicit true allows several: the flag is optional with no stated default, and a platform that did not
+    say it takes several may refuse the whole response, so absent reads as one item (every platform takes one).
+    """
+    return settings.get("accept_multiple") is True
+
+
 def build_response_jwt(
     registration: ToolRegistration, deployment_id: str, settings: Mapping[str, Any], choices: Sequence[LinkChoice]
 ) -> str:

@@ -225,6 +225,10 @@ class SandboxPlatform:
         # Deep Linking's accept_lineitem (DL 2.0 §4.4.1): False plays a platform (or placement) that ignores the
         # lineItem of content items; the answers it receives keep what the tool sent (deep_link_responses).
         self.accept_lineitem = True
+        # Deep Linking's accept_multiple (DL 2.0 §4.4.1, optional): None leaves it out of the request, as some
+        # platforms do. Unless it was sent as true, a response with several content items is refused, as a platform
+        # that takes one link may.
+        self.accept_multiple: bool | None = True
         # Dynamic Registration's optional `authorization_server`: when set, the configuration names it and the token
         # endpoint wants it as the client assertion's aud (D2L Brightspace's differs from its token endpoint).
         self.authorization_server: str | None = None
@@ -683,12 +687,13 @@ class SandboxPlatform:
             data = secrets.token_urlsafe(16)
             with self._lock:
                 self._deep_link_data[data] = {"context_id": course.context_id, "sub": sub,
-                                              "accept_lineitem": self.accept_lineitem}
+                                              "accept_lineitem": self.accept_lineitem,
+                                              "accept_multiple": self.accept_multiple is True}
             claims[v.DL_SETTINGS] = {
                 "deep_link_return_url": self.deep_link_return_url,
                 "accept_types": ["ltiResourceLink"],
                 "accept_presentation_document_targets": ["iframe", "window"],
-                "accept_multiple": True,
+                **({} if self.accept_multiple is None else {"accept_multiple": self.accept_multiple}),
                 "accept_lineitem": self.accept_lineitem,
                 "auto_create": True,
                 "data": data,
@@ -1414,6 +1419,8 @@ class SandboxPlatform:
             origin = self._deep_link_data.pop(claims.get(v.DL_DATA) or "", None)
             if origin is None:
                 raise SandboxError(400, "invalid_request", "data does not match an open deep linking request")
+            if len(items) > 1 and not origin.get("accept_multiple", True):
+                raise SandboxError(400, "invalid_request", "this request accepts one content item only")
             course = self.courses[origin["context_id"]]
             placed = []
             for item in items:

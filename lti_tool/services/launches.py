@@ -55,6 +55,17 @@ class LaunchOutcome(Enum):
     UNSUPPORTED = "unsupported"
 
 
+class LaunchRefused(ServiceError):
+    """A launch whose token was validated but that Pathways refuses; its page may lead back to the LMS page it named.
+
+    `details` are the launch's (lti/claims.py facts_from_claims), read from the signature-checked id_token.
+    """
+
+    def __init__(self, message: str, facts: LaunchFacts) -> None:
+        super().__init__(message)
+        self.details = facts.details
+
+
 @dataclass(frozen=True)
 class AcceptedLaunch:
     """What a valid launch led to: a launch session, or a polite refusal page."""
@@ -91,13 +102,13 @@ def accept_launch(
     if not facts.has_context and not facts.resource_link_id and not gets_placeholder(facts):
         # Neither a course nor a link to scope it to (an id of blanks or control characters), and no placeholder of
         # its own: no course to open, and joining a shared stand-in would make everyone who sent one classmates.
-        raise ServiceError(N_("This launch names neither a course nor a link (its ids are empty). Ask your LMS "
-                              "administrator to check how the tool is set up."))
+        raise LaunchRefused(N_("This launch names neither a course nor a link (its ids are empty). Ask your LMS "
+                               "administrator to check how the tool is set up."), facts)
     if not user_ids_exact(claims):
         # Kept cleaned or cut, different users would become one person (their work, their plan, their data).
-        raise ServiceError(N_("A user id in this launch is empty, too long or has characters that are not allowed, "
-                              "so Pathways cannot tell whose it is. Ask your LMS administrator to check how the "
-                              "tool is set up."))
+        raise LaunchRefused(N_("A user id in this launch is empty, too long or has characters that are not "
+                               "allowed, so Pathways cannot tell whose it is. Ask your LMS administrator to check how "
+                               "the tool is set up."), facts)
     if facts.access is Access.NONE or (facts.message_type == DEEP_LINKING and facts.access is not Access.TEACHER):
         return AcceptedLaunch(LaunchOutcome.NO_ACCESS, facts)
     launch = record_launch(
@@ -421,10 +432,18 @@ class LaunchExpired(ServiceError):
                             "computers. To carry on, open Pathways again from your course."))
         self.launch = launch
 
+    def _detail(self, name: str) -> str:
+        return str(((self.launch.details or {}) if self.launch is not None else {}).get(name) or "")
+
     @property
     def return_url(self) -> str:
         """The LMS page the launch named to come back to (launch_presentation.return_url), or ""."""
-        return str(((self.launch.details or {}) if self.launch is not None else {}).get("return_url") or "")
+        return self._detail("return_url")
+
+    @property
+    def locale(self) -> str:
+        """The language the launch named (launch_presentation.locale), or ""."""
+        return self._detail("locale")
 
 
 def open_launch(launch_id: str, allowed_ids: list[str], *, now: datetime,

@@ -14,7 +14,13 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..lti import ags
 from ..lti.claims import PLACEMENT_PARAM
-from ..lti.deep_linking import LinkChoice, accepts_line_items, accepts_resource_links, build_response_jwt
+from ..lti.deep_linking import (
+    LinkChoice,
+    accepts_line_items,
+    accepts_multiple,
+    accepts_resource_links,
+    build_response_jwt,
+)
 from ..lti.keys import current_signing_key
 from ..lti.toolconf import ToolRegistration, on_platform, platform_origins
 from ..models import Course, Deployment, LaunchSession, Placement, Platform
@@ -134,7 +140,7 @@ def answer_deep_link(
     picks = [(options[key], title.strip() or options[key].title) for key, title in chosen if key in options]
     if not picks:
         raise ServiceError("Choose at least one thing to add.")
-    if len(picks) > 1 and not settings.get("accept_multiple", True):
+    if len(picks) > 1 and not accepts_multiple(settings):
         raise ServiceError("This place in the LMS accepts only one link at a time; choose one.")
     if not 0 < score_maximum <= 10_000:
         raise ServiceError("The gradebook maximum must be a number between 0 and 10,000.")

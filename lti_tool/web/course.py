@@ -27,7 +27,7 @@ from flask_wtf.csrf import CSRFError
 
 from ..extensions import csrf
 from ..learning.diagnostic import MAX_ITEMS as PLACEMENT_QUESTIONS
-from ..lti.claims import DATA_PRIVACY
+from ..lti.claims import DATA_PRIVACY, way_back_to_lms
 from ..models.base import utcnow
 from ..services.classroom import needs_help_count
 from ..services.content import (
@@ -57,6 +57,7 @@ from ..services.permissions import Action, actor_of, require
 from ..services.placements import (
     OptionSettings,
     accepts_line_items,
+    accepts_multiple,
     answer_deep_link,
     decline_deep_link,
     deep_link_settings,
@@ -297,8 +298,12 @@ def home():
     plan = plan_for(launch.course_id, launch.person_id, now=utcnow(), unit_skill_ids=unit,
                     unit_title=placement.title if unit else "", language=page_language(),
                     unit=request.args.get("unit", "", type=str)) if pack else None
+    # Nothing to do until the teacher sets the course up: say so, and offer the way back to the LMS with it.
+    not_set_up = "" if plan else gettext("Your teacher has not set up this course in Pathways yet. Check back soon.")
     # The placement check and review boxes come from what the plan and the launch already read.
     return render_template("student/home.html", launch=launch, placement=placement, plan=plan,
+                           not_set_up=not_set_up,
+                           lms_url=way_back_to_lms(launch.details, not_set_up) if not_set_up else "",
                            reviews_due=plan.reviews_due if plan else [],
                            diagnostic_pending=placement_check_status(launch.course_id, launch.person_id),
                            placement_questions=PLACEMENT_QUESTIONS)
@@ -398,7 +403,8 @@ def deep_link():
         "teacher/deep_link.html",
         launch=launch,
         options=placement_options(launch),
-        multiple=bool(settings.get("accept_multiple", True)),
+        # Check boxes only where the platform said it takes several links; radio buttons otherwise (DL 2.0 §4.4.1).
+        multiple=accepts_multiple(settings),
         # accept_lineitem false: the platform ignores line items, so no column is offered (DL 2.0 §4.4.1).
         gradebook_column=accepts_line_items(settings),
         answered=launch.deep_link_answered_at is not None,

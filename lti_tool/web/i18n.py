@@ -81,10 +81,10 @@ def select_locale() -> str:
     if not has_request_context():
         return DEFAULT
     launch = getattr(g, "launch", None)
-    if launch is not None:
-        chosen = language_of((launch.details or {}).get("locale"))
-        if chosen:
-            return chosen
+    # A launch whose time ran out is no longer the request's launch, but its language still is the person's.
+    chosen = language_of((launch.details or {}).get("locale") if launch is not None else g.get("expired_locale"))
+    if chosen:
+        return chosen
     return request.accept_languages.best_match(SUPPORTED) or DEFAULT
 
 

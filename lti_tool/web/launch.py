@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, session, url_for
+from flask_babel import gettext
 from flask_wtf.csrf import generate_csrf
 
 from .. import metrics
 from ..extensions import csrf
+from ..lti.claims import LaunchFacts, way_back_to_lms
 from ..services.launches import (
     LaunchOutcome,
     NewWindowNeeded,
@@ -86,11 +88,15 @@ def _accept(form: dict[str, str], storage_proof: dict[str, str] | None = None, t
     )
     metrics.record_launch("accepted")
     if outcome.kind is LaunchOutcome.NO_ACCESS:
-        return render_template("lti/no_access.html", roles=outcome.facts.role_labels,
-                               deep_linking=outcome.facts.message_type == "LtiDeepLinkingRequest")
+        message = _no_access_message(outcome.facts)
+        return render_template("lti/no_access.html", message=message,
+                               lms_url=way_back_to_lms(outcome.facts.details, message))
     if outcome.kind is LaunchOutcome.UNSUPPORTED:
         # A valid token for a message we do not handle (e.g. LtiSubmissionReviewRequest): refused, no session.
-        return render_template("lti/unsupported.html", message_type=outcome.facts.message_type), 400
+        message = gettext('Your course sent a "%(message_type)s" message, which Pathways does not handle. Open '
+                          'Pathways from its link in your course instead.', message_type=outcome.facts.message_type)
+        return render_template("lti/unsupported.html", message=message,
+                               lms_url=way_back_to_lms(outcome.facts.details, message)), 400
     held = [i for i in session.get("launches", []) if isinstance(i, str)]
     session["launches"] = (held + [outcome.session_id])[-MAX_LAUNCHES_PER_BROWSER:]
     session.permanent = True
@@ -102,3 +108,14 @@ def _accept(form: dict[str, str], storage_proof: dict[str, str] | None = None, t
     # Without cookies the session above never reaches the browser: pages carry a signed launch token instead.
     token = sign_launch_token(outcome.session_id, current_app.config["SECRET_KEY"], tab) if storage_proof else None
     return redirect(url_for(page, launch_id=outcome.session_id, lt=token), code=303)
+
+
+def _no_access_message(facts: LaunchFacts) -> str:
+    """Say why this validated launch's role opens nothing: shown on the page and sent back to the LMS with it."""
+    if facts.message_type == "LtiDeepLinkingRequest":
+        return gettext("Only teachers can add Pathways to a course.")
+    if facts.role_labels:
+        return gettext("Pathways is for the teachers and students of a course. Your role here (%(roles)s) does not "
+                       "include either.", roles=facts.role_labels)
+    return gettext("Pathways is for the teachers and students of a course. Your role here (none was given) does not "
+                   "include either.")

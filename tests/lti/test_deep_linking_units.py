@@ -65,6 +65,25 @@ def test_accept_multiple_is_honoured_whether_the_platform_sends_a_boolean_or_a_s
         assert "accepts only one link at a time" in refused.text and not tool.platform.deep_link_responses
 
 
+def test_a_platform_that_does_not_say_it_takes_several_links_is_offered_and_sent_one(sandbox, tool):
+    # DL 2.0 §4.4.1: accept_multiple is optional with no stated default; such a platform may refuse several items.
+    tool.platform.accept_multiple = None  # the request leaves the flag out
+    _with_demo_course(sandbox)
+    picker = sandbox.launch("teacher", message_type=DL)
+    assert picker.status_code == 200, picker.text[:300]
+    assert 'type="radio" name="option" value="u-unit-fractions"' in picker.text
+    assert 'type="checkbox" name="option"' not in picker.text
+
+    refused = submit_form(picker, "/deep-link", option=["u-unit-fractions", "u-unit-linear"])
+    assert "accepts only one link at a time" in refused.text and not tool.platform.deep_link_responses
+    returning = submit_form(picker, "/deep-link", option="u-unit-fractions")
+    action, fields = parse_form(returning.text, returning.url)
+    assert returning.http.post(action, data=fields).status_code == 200
+
+    (item,) = tool.platform.deep_link_responses[-1][ITEMS]
+    assert item["title"] == "Fractions"
+
+
 def test_teacher_places_two_units_with_their_own_points_and_dates(sandbox, tool):
     _with_demo_course(sandbox)
     picker = sandbox.launch("teacher", message_type=DL)

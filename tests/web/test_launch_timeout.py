@@ -10,6 +10,7 @@ import re
 import time
 from datetime import timedelta
 from html import unescape
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
@@ -17,7 +18,7 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from lti_tool.lti.platform_storage import tab_binding
 from lti_tool.models.base import utcnow
 from tests.lti.test_platform_storage import StorageLaunch, _cookieless, _launch_id_and_token
-from tests.support import SandboxActions, open_in_launch, submit_form
+from tests.support import SandboxActions, launch_with_presentation, open_in_launch, submit_form
 
 TYPED = 'Fractions <b>were</b> hard & "tricky"'
 
@@ -232,3 +233,32 @@ def test_a_worker_told_to_keep_no_ended_launches_keeps_them_a_day_for_the_page_t
     late = submit_form(reflect, "/reflect", answer_0=TYPED, answer_1="Draw it first")
     _assert_ran_out(late, tool)
     assert unescape(_shown_back(late)) == TYPED + "\n\nDraw it first"
+
+
+def test_the_page_speaks_the_language_of_the_launch_that_ran_out_else_the_browsers(sandbox, tool):
+    # The browser asks for nothing in particular: the launch said Spanish, so the page is in Spanish.
+    spanish = launch_with_presentation(sandbox, locale="es-MX", return_url=tool.platform.url("/"))
+    _set_launch(tool, expires_at=utcnow() - timedelta(seconds=1))
+    late = open_in_launch(spanish, tool, "/")
+    assert late.status_code == 403 and '<html lang="es"' in late.text
+    assert "Se acabó tu tiempo en Pathways" in late.text and "ran out" not in late.text
+    # Its way back tells the LMS why, in the same words (Core: lti_errormsg on launch_presentation.return_url).
+    back = unescape(re.search(r'href="([^"]+)" data-testid="expired-back"', late.text).group(1))
+    assert back.startswith(tool.platform.url("/") + "?lti_errormsg=")
+    assert parse_qs(urlsplit(back).query)["lti_errormsg"][0].startswith("Pathways deja de funcionar")
+
+    # A launch that named no language: the browser's, as on other error pages.
+    browser = requests.Session()
+    browser.headers["Accept-Language"] = "es-ES,es;q=0.9"
+    unnamed = launch_with_presentation(sandbox, http=browser)
+    _set_launch(tool, expires_at=utcnow() - timedelta(seconds=1))
+    assert "Se acabó tu tiempo en Pathways" in open_in_launch(unnamed, tool, "/").text
+
+
+def test_without_a_return_url_the_page_says_how_to_get_back_to_the_course(sandbox, tool):
+    page = launch_with_presentation(sandbox, locale="en")  # no return_url in launch_presentation
+    _set_launch(tool, expires_at=utcnow() - timedelta(seconds=1))
+    late = open_in_launch(page, tool, "/")
+    assert late.status_code == 403 and 'data-testid="expired-back"' not in late.text
+    way = re.search(r'<p data-testid="expired-way-back">(.*?)</p>', late.text, re.S)
+    assert way and "go to your course" in way.group(1) and "open Pathways from there" in way.group(1)
