@@ -68,6 +68,7 @@ from ..services.plan import plan_for
 from ..services.roster import sync_roster
 from ..services.serving import AnswerRead
 from .i18n import message_text, page_language, translated
+from .pending_messages import keep_pending_messages, take_pending_messages
 
 F = TypeVar("F", bound=Callable)
 
@@ -106,6 +107,10 @@ def launch_blueprint(name: str, import_name: str) -> Blueprint:
         g.launch_token = sign_launch_token(g.launch.id, secret_key, g.launch_binding)
         g.launch_platform_id = g.launch.platform_id
         _launch_pages_only(endpoint)
+        take_pending_messages()  # "Saved" and the like, which a session cookie would have brought
+
+    # A cookie-less tab's messages wait on its launch session for the next page (web/pending_messages.py).
+    blueprint.after_request(keep_pending_messages)
 
     @blueprint.before_request
     def csrf_for_launch():

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import weakref
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import Enum
 
 from babel.support import NullTranslations, Translations
@@ -275,6 +275,29 @@ def friendly_date(value: date) -> str:
     if page_language() == DEFAULT:
         return f"{day.day} {day.strftime('%B %Y')}"
     return format_date(day, "long")
+
+
+#: Set on `g` once a page shows a moment through `local_time`: base.html then loads js/local-time.js.
+LOCAL_TIMES = "pathways_local_times"
+
+
+@bp.app_template_filter("local_time")
+def local_time(value: datetime | str | None, style: str = "datetime") -> Markup:
+    """Return a stored moment (naive UTC, or ISO 8601 text) as a `<time>` that js/local-time.js shows in local time.
+
+    LTI tells the tool no time zone, so the page says "2026-12-02 14:05 UTC" (or, with style "date", the UTC day as
+    `friendly_date` gives it), which the script rewrites in the browser's own zone and the page's language; without
+    script the UTC text stays, still right.
+    """
+    if value is None or value == "":
+        return Markup("")
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    setattr(g, LOCAL_TIMES, True)
+    shown = friendly_date(moment) if style == "date" else f"{moment:%Y-%m-%d %H:%M} UTC"
+    return Markup('<time datetime="{}Z" data-local="{}">{}</time>').format(
+        moment.isoformat(timespec="seconds"), style, shown)
 
 
 @bp.app_template_filter("level_label")

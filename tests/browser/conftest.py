@@ -6,6 +6,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -50,9 +51,10 @@ def pytest_runtest_makereport(item, call):
         report.longrepr = (__file__, 0, NO_CHROMIUM)
 
 
-@pytest.fixture
-def browser() -> Iterator:
-    """Start headless Chromium with a fresh profile; the machine's network is loopback only."""
+@contextmanager
+def chromium(prefs: dict | None = None, env: dict[str, str] | None = None) -> Iterator:
+    """Start headless Chromium with a fresh profile (and these preferences, and environment: TZ sets its time
+    zone); the machine's network is loopback only."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -64,10 +66,21 @@ def browser() -> Iterator:
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1200,900"):
         options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    if prefs:
+        options.add_experimental_option("prefs", prefs)
+    # Chromium inherits chromedriver's environment.
+    service = Service(executable_path=CHROMEDRIVER, env={**os.environ, **env} if env else None)
+    driver = webdriver.Chrome(service=service, options=options)
     driver.set_page_load_timeout(30)
     try:
         yield driver
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def browser() -> Iterator:
+    """Start headless Chromium with a fresh profile."""
+    with chromium() as driver:
+        yield driver

@@ -7,8 +7,6 @@ inside the LMS frame is third-party, as it is for a real LMS and tool.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -29,8 +27,8 @@ from lti_tool.services.content import demo_pack_data
 from lti_tool.services.registry import add_platform
 from tests.support import answer_for_served, served_item
 
-from .accessibility import wait
-from .conftest import CHROMEDRIVER, CHROMIUM, require_chromium
+from .accessibility import left_page, mark_page, wait
+from .conftest import chromium
 
 pytestmark = pytest.mark.browser
 
@@ -78,26 +76,8 @@ def lms_with_short_tokens(make_tool) -> Iterator[str]:
 @pytest.fixture
 def cookie_blocking_browser() -> Iterator:
     """Start headless Chromium that blocks third-party cookies, like Safari and Chrome's tracking protection."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    require_chromium()
-    profile = tempfile.mkdtemp(prefix="pathways-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1200,900"):
-        options.add_argument(flag)
-    options.add_experimental_option("prefs", {"profile.block_third_party_cookies": True,
-                                              "profile.cookie_controls_mode": 1})
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
-    try:
+    with chromium(prefs={"profile.block_third_party_cookies": True, "profile.cookie_controls_mode": 1}) as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def _right_answer(served_id: str) -> str:
@@ -272,7 +252,7 @@ def test_student_typing_longer_than_the_launch_token_lives_keeps_the_tab_and_sav
     _token_renewed(browser, second)
     browser.find_element(By.XPATH, "//button[normalize-space()='Save my reflection']").click()
 
-    # Saved: the page lists it (a flash message needs a session cookie, which this frame cannot keep).
+    # Saved: the page lists it.
     wait(browser, ec.text_to_be_present_in_element((By.CSS_SELECTOR, ".reflection-list"),
                                                    "Fractions were hard at first, then I drew them."))
 
@@ -293,3 +273,24 @@ def test_a_tab_left_idle_longer_than_the_launch_token_lives_still_runs_out(
     wait(browser, ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Your time in Pathways ran out"))
     assert browser.find_element(By.ID, "typed-text").get_attribute("value") == "Fractions were hard"
 
+
+
+def test_student_in_the_lms_frame_with_cookies_blocked_is_told_a_reflection_is_saved_once(
+    cookie_blocking_browser, lms_on_another_site
+):
+    """The confirmation a session cookie would carry reaches the frame that keeps none; a reload does not repeat it."""
+    browser = cookie_blocking_browser
+    _open_reflection_page(browser, lms_on_another_site)
+    browser.find_element(By.ID, "reflect-answer-0").send_keys("Fractions were hard")
+    browser.find_element(By.XPATH, "//button[normalize-space()='Save my reflection']").click()
+
+    # In the status region (js/flashes.js moves it there), so a screen reader announces it.
+    wait(browser, ec.text_to_be_present_in_element((By.CSS_SELECTOR, "#flashes[role=status]"),
+                                                   "Thanks: your reflection is saved."))
+    assert not browser.get_cookies()
+    mark_page(browser)
+    browser.execute_script("location.reload()")  # the frame's page, not the LMS's
+    wait(browser, left_page)
+    assert "Fractions were hard" in browser.find_element(By.CSS_SELECTOR, ".reflection-list").text
+    assert not browser.find_elements(By.ID, "flashes")
+    assert "your reflection is saved" not in browser.find_element(By.TAG_NAME, "main").text

@@ -284,3 +284,40 @@ def test_launch_token_lives_minutes_and_each_page_renews_it(tool, sandbox):
     renewed = re.search(r'href="[^"]*[?&]lt=([^"&]+)', page.text).group(1)
     _, issued = serializer.loads(renewed, return_timestamp=True)
     assert time.time() - issued.timestamp() < 60  # the page's links carry a fresh token, not the 10-minute-old one
+
+
+def test_cookieless_teacher_sees_the_confirmation_of_a_save_once_and_not_again_on_reload(tool, sandbox):
+    """Flashed messages live in the session cookie this browser never keeps: the tool keeps them for the tab."""
+    home = StorageLaunch(sandbox, "teacher").confirm()
+    launch_id, token = _launch_id_and_token(home)
+    http = _cookieless()
+
+    saved = http.post(tool.url(f"/c/{launch_id}/content/demo"), data={"lt": token, "ts": StorageLaunch.tab_secret},
+                      timeout=30)
+
+    assert saved.status_code == 200 and "lt=" in saved.url
+    assert 'id="flashes-shown"' in saved.text and "The course now uses" in saved.text
+    reloaded = http.get(saved.url, timeout=30)
+    assert reloaded.status_code == 200 and "Use the demo pack" not in reloaded.text  # the same page, saved
+    assert "The course now uses" not in reloaded.text and 'id="flashes"' not in reloaded.text
+
+
+def test_cookieless_confirmations_wait_for_the_next_page_and_stay_with_their_own_launch(demo_sandbox):
+    """A message waits for the next page even when a keep-alive comes first; another launch never sees it."""
+    tool = demo_sandbox.tool
+    student = StorageLaunch(demo_sandbox).confirm()
+    launch_id, token = _launch_id_and_token(student)
+    other = StorageLaunch(demo_sandbox, "student-2").confirm()
+    other_id, other_token = _launch_id_and_token(other)
+    http, tab = _cookieless(), {"ts": StorageLaunch.tab_secret}
+
+    posted = http.post(tool.url(f"/c/{launch_id}/reflect"), data={"lt": token, "answer_0": "Common denominators",
+                                                                    **tab}, allow_redirects=False, timeout=30)
+    assert posted.status_code == 303
+    assert http.post(tool.url(f"/c/{launch_id}/keep-alive"), data={"lt": token, **tab}, timeout=30).ok
+    assert "your reflection is saved" not in http.get(tool.url(f"/c/{other_id}/reflect"), params={"lt": other_token},
+                                                      timeout=30).text
+
+    page = http.get(requests.compat.urljoin(posted.url, posted.headers["Location"]), timeout=30)
+    assert "Thanks: your reflection is saved." in page.text
+    assert "your reflection is saved" not in http.get(page.url, timeout=30).text

@@ -162,7 +162,7 @@ def test_student_pages_show_the_name_a_friendly_date_and_a_calm_attempted_badge(
 
     reflect = _open(student, tool, "/reflect")
     written = submit_form(reflect, "/reflect", answer_0="Common denominators")
-    earlier = re.search(r'<time datetime="[^"]+">([^<]+)</time>', written.text).group(1)
+    earlier = re.search(r'<time datetime="[^"]+"[^>]*>([^<]+)</time>', written.text).group(1)
     assert re.fullmatch(r"\d{1,2} [A-Z][a-z]+ \d{4}", earlier) and "UTC" not in earlier
 
     css = student.http.get(tool.url("/static/css/pathways.css"), timeout=30).text
