@@ -81,6 +81,8 @@ class PrivacyOverview:
     students: list[StudentRow] = field(default_factory=list)
     course_count: int = 0
     subject_known: bool = True
+    #: Whether the data is the launcher's own (a student's page, or a privacy launch about themselves).
+    own: bool = True
 
 
 @dataclass(frozen=True)
@@ -481,7 +483,7 @@ def read_student_export(launch: LaunchSession, person_id: int | None, *, now: da
                         language: str) -> ReadableExport:
     """Return `export_student`'s document with what its readable page shows beside it, in `language`."""
     document, person_id, courses = _export_student(launch, person_id, now)
-    return readable(document, courses, person_id, language)
+    return readable(document, courses, person_id, language, reader_id=launch.person_id)
 
 
 def _export_student(launch: LaunchSession, person_id: int | None, now: datetime
@@ -699,7 +701,7 @@ def privacy_overview(launch: LaunchSession) -> PrivacyOverview:
                 and (bool(courses) or _in_legacy_shared_course(person, launch.deployment_id))
                 and may(actor, Action.DELETE_STUDENT_DATA),
                 can_export=own or may(actor, Action.EXPORT_STUDENT_DATA), course_count=len(courses),
-                subject_known=person is not None,
+                subject_known=person is not None, own=own,
             )
         # A teacher about someone else: only the courses they teach that person in, each as its role table says.
         exportable = _taught_courses(launch, person, Action.EXPORT_STUDENT_DATA) if person else []
@@ -708,10 +710,11 @@ def privacy_overview(launch: LaunchSession) -> PrivacyOverview:
             raise _not_yours()
         return PrivacyOverview(
             mode="user", subject_name=person.name, course_title="", can_delete=bool(deletable),
-            can_export=bool(exportable), course_count=len({c.id for c in exportable + deletable}),
+            can_export=bool(exportable), course_count=len({c.id for c in exportable + deletable}), own=False,
         )
     if launch.access == "teacher":
         return PrivacyOverview(mode="teacher", subject_name=launch.person.name, course_title=launch.course.title,
+                               own=False,
                                can_delete=may(actor, Action.DELETE_STUDENT_DATA),
                                can_export=may(actor, Action.EXPORT_STUDENT_DATA), students=course_students(launch))
     return PrivacyOverview(mode="student", subject_name=launch.person.name, course_title=launch.course.title,
@@ -726,7 +729,7 @@ def export_privacy_subject(launch: LaunchSession, *, now: datetime) -> dict[str,
 def read_privacy_subject_export(launch: LaunchSession, *, now: datetime, language: str) -> ReadableExport:
     """Return `export_privacy_subject`'s document with what its readable page shows beside it, in `language`."""
     document, person_id, courses = _export_privacy_subject(launch, now)
-    return readable(document, courses, person_id, language)
+    return readable(document, courses, person_id, language, reader_id=launch.person_id)
 
 
 def _export_privacy_subject(launch: LaunchSession, now: datetime) -> tuple[dict[str, Any], int, list[Course]]:

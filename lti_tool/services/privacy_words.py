@@ -123,13 +123,16 @@ class ReadableExport:
     document: dict[str, Any]
     courses: list[ReadableCourse]
     words: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: PLAIN_WORDS)
+    #: Whether the reader is the person the data is about: a teacher's or administrator's copy must not say "your".
+    own: bool = True
 
 
-def readable(document: dict[str, Any], courses: Sequence[Course], person_id: int, language: str) -> ReadableExport:
+def readable(document: dict[str, Any], courses: Sequence[Course], person_id: int, language: str, *,
+             reader_id: int | None) -> ReadableExport:
     """Return the export with, per course, its texts in `language` (the pack's where it has them)."""
     found = [_course(record, course, person_id, language) for record, course in zip(document["courses"], courses,
                                                                                      strict=True)]
-    return ReadableExport(document, found)
+    return ReadableExport(document, found, own=reader_id == person_id)
 
 
 def _course(record: dict[str, Any], course: Course, person_id: int, language: str) -> ReadableCourse:

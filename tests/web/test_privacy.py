@@ -3,6 +3,7 @@ and the LMS's Data Privacy Launch opens the notice and the data controls."""
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import UTC, date, datetime, timedelta
 
@@ -456,3 +457,37 @@ def test_the_confirmation_page_asks_what_the_deletion_asks_the_role_in_the_cours
     confirm = _get(page, tool, _link(page, "/privacy/user/delete"))
     assert confirm.status_code == 200
     assert "data is deleted" in submit_form(confirm, "/privacy/user/delete", confirm="yes").text
+
+
+def _title_and_heading(page) -> tuple[str, str]:
+    title = re.search(r"<title>(.*?)</title>", page.text, re.S).group(1)
+    heading = re.search(r"<h1>(.*?)</h1>", page.text, re.S).group(1)
+    return html.unescape(title), html.unescape(heading)
+
+
+def test_a_teachers_copy_of_a_students_data_says_whose_data_it_is_not_yours(sandbox, tool):
+    teacher, students = _course_with_two_students(sandbox, tool)
+    privacy = _get(teacher, tool, _link(teacher, "/privacy/"))
+    assert "Your data" not in _title_and_heading(privacy)[0]
+    person_id = _ids(tool, "student-2")[1]
+    copy = _get(privacy, tool, _link(privacy, f"/privacy/students/{person_id}.html"))
+    title, heading = _title_and_heading(copy)
+    assert title == heading == "Data held about Liam O'Connor"
+    # Printed or read aloud, nothing in it speaks to the teacher as if the records were theirs.
+    for yours in ("Your data", "How your levels changed", "Your answers", "Your answer", "your teacher",
+                  "your family report"):
+        assert yours not in html.unescape(copy.text), yours
+    assert "Their answers" in copy.text and "How the levels changed" in copy.text
+
+    # An administrator's privacy launch about a student: the same.
+    admin = _privacy_launch(sandbox, "teacher", "student-2")
+    assert _title_and_heading(admin)[0] == "Data held about Liam O'Connor · Pathways"
+    title, heading = _title_and_heading(_get(admin, tool, _link(admin, "/privacy/my-data.html")))
+    assert title == heading == "Data held about Liam O'Connor"
+
+    # The student's own copy still speaks to them.
+    mine = _get(students["student"], tool, _link(students["student"], "/privacy/"))
+    assert _title_and_heading(mine) == ("Your data · Pathways", "Privacy and your data")
+    own = _get(mine, tool, _link(mine, "/privacy/my-data.html"))
+    assert _title_and_heading(own) == ("Your data in Pathways", "Your data in Pathways")
+    assert "Your answers" in own.text
