@@ -8,7 +8,7 @@ activity yet is "not started yet", and one in their first week is "just started"
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
@@ -175,6 +175,30 @@ def plan_pace(
         status, mastered, total, observed, estimated, needed, projected, active_weeks, course_end, targets,
         render_parts(parts), tuple(parts),
     )
+
+
+@dataclass(frozen=True)
+class DatedGoal:
+    """A goal with a date, as far as the skill dates need it: which goal (its key) and the skills it names."""
+
+    key: object
+    by: date
+    skills: Sequence[str]
+
+
+def skill_dates(targets: Mapping[str, date], goals: Sequence[DatedGoal]) -> dict[str, tuple[date, DatedGoal | None]]:
+    """Return one date per skill with a target: the earliest of its target and the goals naming it, and that goal.
+
+    A goal dated before a skill's target is the student's (or the teacher's) nearer commitment; showing both dates
+    would give the skill two deadlines. The goal that set the date is returned (None: the pace's target stands);
+    on a tie the target stands, as it is the same date.
+    """
+    dates: dict[str, tuple[date, DatedGoal | None]] = {sid: (target, None) for sid, target in targets.items()}
+    for goal in goals:
+        for skill_id in goal.skills:
+            if skill_id in dates and goal.by < dates[skill_id][0]:
+                dates[skill_id] = (goal.by, goal)
+    return dates
 
 
 def _done_parts(total: int) -> tuple[PacePart, ...]:

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..learning.mastery import Level, SkillState
-from ..learning.pacing import PaceStatus, plan_pace
+from ..learning.pacing import DatedGoal, PaceStatus, plan_pace, skill_dates
 from ..learning.planner import Goal
 from ..learning.translations import BASE_LANGUAGE
 from ..models import (
@@ -107,6 +107,17 @@ class PaceView:
 
 
 @dataclass(frozen=True)
+class SkillDate:
+    """The one date a skill left is to be mastered by, and where it comes from: a goal (its title) or the pace."""
+
+    skill_id: str
+    name: str
+    on: date
+    goal: str = ""
+    set_by: str = ""  # the goal's: "student" or "teacher"; "" for the pace's target date
+
+
+@dataclass(frozen=True)
 class GoalsPage:
     """Everything the student's goals page shows."""
 
@@ -114,6 +125,8 @@ class GoalsPage:
     my_goals: tuple[GoalView, ...]
     skills: tuple[tuple[str, str], ...]  # (id, name) in map order, for the goal form
     pace: PaceView
+    #: One row per skill with a target date: the earlier of that and any open goal's date naming it.
+    dates: tuple[SkillDate, ...] = ()
 
 
 def _skill_names(course_id: int, language: str = BASE_LANGUAGE) -> dict[str, str]:
@@ -199,7 +212,19 @@ def goals_page(course_id: int, person_id: int, *, now: datetime, language: str =
     own = tuple(replace(view, after_course_end=bool(ends_on and view.by_date and not view.done
                                                      and view.by_date > ends_on))
                 for view in (_goal_view(g, names, today) for g in mine))
-    return GoalsPage(tuple(course_goals), own, tuple(names.items()), pace)
+    return GoalsPage(tuple(course_goals), own, tuple(names.items()), pace,
+                     _skill_dates(pace, [*course_goals, *own]))
+
+
+def _skill_dates(pace: PaceView, goals: Sequence[GoalView]) -> tuple[SkillDate, ...]:
+    """Return each target date, or the earlier date of an open goal naming the skill, and which goal it is."""
+    dated = [DatedGoal(goal, goal.by_date, goal.skill_ids) for goal in goals if goal.by_date and not goal.done]
+    chosen = skill_dates({sid: target for sid, _, target in pace.targets}, dated)
+    rows = []
+    for skill_id, name, _ in pace.targets:
+        on, by = chosen[skill_id]
+        rows.append(SkillDate(skill_id, name, on, by.key.title, by.key.set_by) if by else SkillDate(skill_id, name, on))
+    return tuple(rows)
 
 
 def my_goal(course_id: int, person_id: int, goal_id: int, *, now: datetime,

@@ -320,3 +320,33 @@ def test_a_goal_dated_after_the_course_end_shows_one_date_and_is_flagged(sandbox
     again = html.unescape(submit_form(_open(editor, tool, "teacher/settings"), "/teacher/settings",
                                       ends_on=(ends_on + timedelta(days=1)).isoformat()).text)
     assert "The goal “Fluent with fractions” is dated after the course ends" in again
+
+
+def test_a_goal_dated_before_a_skills_target_gives_the_skill_one_date_and_says_it_is_the_goals(sandbox, tool):
+    # The reviewer's walk: "Finish the last skill early" by a date weeks before that skill's target date, and the
+    # page gave the skill both dates: the goal's below and the later target in the table.
+    teacher = _setup_course(sandbox)
+    ends_on = date.today() + timedelta(days=120)
+    submit_form(_open(teacher, tool, "Settings"), "/teacher/settings", ends_on=ends_on.isoformat())
+    last = PACK.skill_graph.topological_order()[-1]
+    early = date.today() + timedelta(days=10)
+
+    student = sandbox.launch("student")
+    goals = _open(student, tool, "My goals")
+    added = submit_form(goals, "/goals", title="Finish the last skill early", by_date=early.isoformat(),
+                        skill_ids=last)
+    saved = html.unescape(added.text)
+    table = saved.split('data-testid="pace-targets"')[1].split("</table>")[0]
+    rows = dict(re.findall(r'<th scope="row">([^<]+)</th><td><time datetime="(\d{4}-\d{2}-\d{2})".*?</tr>', table))
+    name = PACK.skill_graph[last].name
+    assert rows[name] == early.isoformat()  # the nearer commitment, not the later target date
+    row = re.search(rf'<th scope="row">{re.escape(name)}</th>(.*?)</tr>', table).group(1)
+    assert "Your goal “Finish the last skill early”" in row
+    # Every other skill keeps its target, said to come from the pace.
+    others = re.findall(r"<tr><th scope=\"row\">[^<]+</th><td><time [^>]+>[^<]+</time></td><td>([^<]+)</td>", table)
+    assert others.count("Your pace") == len(PACK.skills) - 1
+
+    # Once the goal is done, the skill goes back to its target date.
+    done = submit_form(added, "/done")
+    table = html.unescape(done.text).split('data-testid="pace-targets"')[1].split("</table>")[0]
+    assert dict(re.findall(r'<th scope="row">([^<]+)</th><td><time datetime="([\d-]+)"', table))[name] > early.isoformat()
