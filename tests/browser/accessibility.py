@@ -15,13 +15,17 @@ from selenium.webdriver.support.ui import WebDriverWait
 AXE_JS = Path(os.environ.get("PATHWAYS_AXE_JS", Path(__file__).parent / "axe" / "axe.min.js"))
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 BLOCKING = ("serious", "critical")
+# Best-practice rules outside the WCAG tags that are run too and count whatever their impact: two landmarks with
+# the same name (several "Skill map" navs) cannot be told apart in a screen reader's landmark list (WCAG 1.3.1, 2.4.1).
+EXTRA_RULES = ("landmark-unique",)
 # WCAG 1.4.10 Reflow: content at 320 CSS px wide (1280 px at 400% zoom) without scrolling sideways.
 PHONE = (320, 740)
 DESKTOP = (1200, 900)
 
 _RUN_AXE = """
 const done = arguments[arguments.length - 1];
-axe.run(document, {runOnly: {type: "tag", values: arguments[0]}, resultTypes: ["violations"]}).then(
+const extra = Object.fromEntries(arguments[1].map((id) => [id, {enabled: true}]));
+axe.run(document, {runOnly: {type: "tag", values: arguments[0]}, rules: extra, resultTypes: ["violations"]}).then(
   (results) => done(results.violations.map((v) => ({
     id: v.id, impact: v.impact, help: v.help,
     targets: v.nodes.map((n) => n.target.join(" ") + (n.failureSummary ? " (" + n.failureSummary.split("\\n").slice(1).join(" ").trim() + ")" : "")),
@@ -39,12 +43,12 @@ def axe_source() -> str:
 
 
 def serious_violations(driver) -> list[str]:
-    """Run axe on the current page and describe each serious or critical WCAG 2.1 A/AA violation."""
+    """Run axe on the current page and describe each serious or critical WCAG 2.1 A/AA violation (and EXTRA_RULES')."""
     driver.set_script_timeout(60)
     driver.execute_script(axe_source())
-    violations = driver.execute_async_script(_RUN_AXE, WCAG_TAGS)
+    violations = driver.execute_async_script(_RUN_AXE, WCAG_TAGS, list(EXTRA_RULES))
     return [f"{v['id']} ({v['impact']}): {v['help']}; at " + "; ".join(v["targets"][:5])
-            for v in violations if v["impact"] in BLOCKING]
+            for v in violations if v["impact"] in BLOCKING or v["id"] in EXTRA_RULES]
 
 
 def horizontal_overflow(driver) -> int:

@@ -491,3 +491,33 @@ def test_a_teachers_copy_of_a_students_data_says_whose_data_it_is_not_yours(sand
     own = _get(mine, tool, _link(mine, "/privacy/my-data.html"))
     assert _title_and_heading(own) == ("Your data in Pathways", "Your data in Pathways")
     assert "Your answers" in own.text
+
+
+def _region_names(page) -> list[str]:
+    """Return each region's accessible name as a screen reader's landmark list shows it (aria-labelledby texts)."""
+    texts = {m.group(1): html.unescape(re.sub(r"<[^>]+>", "", m.group(2))).strip()
+             for m in re.finditer(r'<h[1-6] id="([^"]+)">(.*?)</h[1-6]>', page.text, re.S)}
+    names = []
+    for region in re.finditer(r'<(?:section|div)[^>]*?(?:role="region"[^>]*?)?aria-label(ledby)?="([^"]+)"', page.text):
+        names.append(" ".join(texts.get(i, "?") for i in region.group(2).split()) if region.group(1)
+                     else html.unescape(region.group(2)))
+    return names
+
+
+def test_an_export_over_several_courses_names_each_courses_tables_apart(sandbox, tool):
+    # An administrator's export of Priya holds math-7 and science-8, each with a "Current levels" table: a screen
+    # reader's landmark list showed several regions all called "Current levels" (axe landmark-unique).
+    _student_in_science_too(sandbox, tool)
+    with tool.app.app_context():
+        science = db.session.scalar(sa.select(Course.id).where(Course.context_id == "science-8"))
+    priya = _ids(tool, "student-1")[1]
+    with tool.app.app_context():
+        db.session.add(SkillMastery(course_id=science, person_id=priya, skill_id="cells", state={}, level="Familiar",
+                                    reason="seeded", updated_at=_now()))
+        db.session.commit()
+    sandbox.platform.add_user("admin", roles=[INSTITUTION_ADMIN], name="Ines Admin", context_id="math-7")
+    page = _privacy_launch(sandbox, "admin", "student-1")
+    export = _get(page, tool, _link(page, "/privacy/my-data.html"))
+    names = _region_names(export)
+    assert sum(name.startswith("Current levels") for name in names) == 2, names
+    assert len(names) == len(set(names)), names
