@@ -30,7 +30,7 @@ from .content import course_content, course_pack
 from .diagnostic import planning_levels_by_person
 from .errors import N_, NotFound
 from .help import open_requests
-from .mastery import require_pack, worded_for
+from .mastery import require_pack
 from .plan import ClassRow, StudentPlan, class_overview, plan_for
 
 #: Heatmap orders a teacher can choose, with the words the sort menu shows.
@@ -522,11 +522,8 @@ def student_detail(course_id: int, platform_id: int, person_id: int, *, actor_id
     The pack's texts (skill names, activity titles) are in `language`, the teacher's page's.
     """
     person = require_student(course_id, platform_id, person_id)
-    plan = plan_for(course_id, person.id, now=now, language=language)
     # The reasons as the teacher reads them (about the student), naming skills in the page's language.
-    english = {s.id: s.name for s in require_pack(course_id).skills}
-    names = {english[v.skill_id]: v.name for v in plan.skills if v.skill_id in english}
-    plan = replace(plan, skills=[worded_for(v, TEACHER, names) for v in plan.skills])
+    plan = plan_for(course_id, person.id, now=now, language=language, audience=TEACHER)
     names = {v.skill_id: v.name for v in plan.skills}
     history = [
         HistoryEntry(e.at, names.get(e.skill_id, e.skill_id), Level.stored(e.old_level), Level.stored(e.new_level),

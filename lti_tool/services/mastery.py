@@ -97,12 +97,13 @@ def worded_for(view: SkillView, audience: str, names: Mapping[str, str] | None =
     """Return the view with its reason worded for `audience`: a teacher reads "Set by a teacher" and "got … right"
     where the student reads "your teacher" and "you got … right".
 
-    The model's own reason ("3 of 4 right") reads the same for both. `names` turns the English skill names a
-    stored placement reason holds into the page's language.
+    The model's own reason ("3 of 4 right") reads the same for both. A stored placement reason (English) gets its
+    fragments for either, so a page in another language can write it; `names` turns the English skill names it
+    holds into the page's language.
     """
-    if audience == STUDENT:
-        return view
     if view.overridden:
+        if audience == STUDENT:
+            return view  # the views are read with the student's wording of an override
         parts = override_reason_parts(view.reason, audience)
     elif view.reason_parts:
         return view

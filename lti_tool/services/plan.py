@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..learning.coursepack import CoursePack
+from ..learning.diagnostic import STUDENT, good_places_to_start
 from ..learning.diagnostic import Placement as PlacedSkill
-from ..learning.diagnostic import good_places_to_start
 from ..learning.mastery import Level
 from ..learning.plan_units import UnitProgress, checks_to_show, shown_unit, unit_groups, unit_progress
 from ..learning.planner import (
@@ -26,7 +26,7 @@ from ..learning.planner import (
 from ..learning.translations import BASE_LANGUAGE
 from ..models import Enrollment, Person
 from .content import from_pack
-from .mastery import Standing, levels_by_person, require_pack, standing
+from .mastery import SkillView, Standing, levels_by_person, require_pack, standing, worded_for
 
 if TYPE_CHECKING:  # skill_map reads the class overview from here: imported at run time inside plan_for
     from .skill_map import SkillMapView
@@ -132,13 +132,15 @@ def course_steps(course_id: int, person_id: int, pack: CoursePack, held: Standin
 
 
 def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: list[str] | None = None,
-             unit_title: str = "", language: str = BASE_LANGUAGE, unit: str | None = None) -> StudentPlan:
+             unit_title: str = "", language: str = BASE_LANGUAGE, unit: str | None = None,
+             audience: str = STUDENT) -> StudentPlan:
     """Return the student's plan: their levels, and 3-5 next steps with reasons, the pack's texts in the language.
 
     A unit placement (unit_skill_ids) shows only that unit's skills and aims the next steps at them. Otherwise
     the plan shows every skill, or with `unit` (the student's plan page: the unit asked for, "" for none) one
     unit's skills and the list of units (learning/plan_units.py); the next steps, reviews and unit checks stay
     course-wide (that page shows a few unit-check panels and marks the other units with a check ready).
+    The levels' reasons are worded for `audience` (the student, or their teacher: services/mastery.worded_for).
     """
     pack = require_pack(course_id, language)
     # Every skill's level from its stored column; the reasons are explained only for the skills shown.
@@ -191,11 +193,23 @@ def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: l
                                              unit_id=lambda offer: offer.unit_id, started=lambda offer: offer.started)
     else:
         views = held.views()
+    views = _worded(course_id, pack, views, audience, language)
     names = from_pack(pack, _skill_names)
     return StudentPlan(course_title=pack.course.title, skills=views, next_steps=steps, goals=goals,
                        resources=resources, reviews_due=[names.get(s, s) for s in review_skills(pack, due)],
                        skill_map=student_skill_map(pack, views), unit_checks=checks, more_unit_checks=more_checks,
                        check_units=check_units, units=units, unit=shown)
+
+
+def _worded(course_id: int, pack: CoursePack, views: list[SkillView], audience: str,
+            language: str) -> list[SkillView]:
+    """Return the views with their reasons worded for `audience`, naming skills in the pack's language."""
+    if audience == STUDENT and language == BASE_LANGUAGE:
+        return views  # the stored reasons are the student's English words already
+    # A stored placement reason names skills in English (and maybe skills of another unit than those shown).
+    names = {skill.name: pack.skills_by_id[skill.id].name for skill in require_pack(course_id).skills
+             if skill.id in pack.skills_by_id}
+    return [worded_for(view, audience, names) for view in views]
 
 
 @dataclass(frozen=True)

@@ -203,3 +203,19 @@ def test_teachers_do_not_take_the_placement_check(sandbox, tool):
     assert "placement check" not in teacher.text
     url = tool.url(re.search(r"/c/[^/]+/", teacher.url).group(0) + "diagnostic")
     assert teacher.http.get(url, timeout=30).status_code == 403
+
+
+def test_a_spanish_students_plan_gives_the_placement_checks_reasons_in_spanish(sandbox, tool):
+    # The reviewer's walk in Spanish: after the check, the plan's "Por qué" column read "From the placement check:
+    # you got Unit rates right, which builds on Equivalent fractions." in English, skill names and all.
+    from tests.support import launch_with_presentation
+
+    _setup_course(sandbox)
+    student = launch_with_presentation(sandbox, locale="es")
+    _take_whole_check(_start_check(student, tool), lambda page: _right_answer(tool, page))
+    with tool.app.app_context():
+        stored = db.session.scalars(sa.select(SkillMastery.reason).where(SkillMastery.reason.like("From the%"))).all()
+    assert stored, "the check left placement reasons to show"
+    plan = _text(launch_with_presentation(sandbox, locale="es", http=student.http))
+    assert "From the placement check" not in plan
+    assert "De la prueba de inicio" in plan
