@@ -205,7 +205,7 @@ def test_the_comment_is_in_the_students_data_export(sandbox, tool):
     (course,) = exported["courses"]
     assert [c["text"] for c in course["family_report_comment"]] == [COMMENT]
     page = _get(teacher, tool, f"/privacy/students/{priya}.html")
-    assert "comment on your family report" in html.unescape(page.text) and COMMENT in html.unescape(page.text)
+    assert "The teacher's comment on the family report" in html.unescape(page.text) and COMMENT in html.unescape(page.text)
 
 
 def test_a_student_whose_lms_shares_no_name_is_named_in_the_reports_own_language(sandbox, tool):
