@@ -7,8 +7,8 @@ each of those pages leaves it to the others while the skill has another), easier
 after right answers, and a variant already answered in the same session is practice without mastery credit:
 decided when it is served (the page says so) and settled when it is answered (`claim`), as the same variant may
 be open on two pages at once. A question closed without an answer (the placement check's "I haven't learnt this
-yet": `correct` stays NULL) is no answer: practising it later earns credit. The hints a question shows are counted on its served row (`show_hint`), and its
-answer records that count.
+yet": `correct` stays NULL) is no answer: practising it later earns credit. The hints a question shows are
+counted on its served row (`show_hint`), and its answer records that count.
 """
 
 from __future__ import annotations
