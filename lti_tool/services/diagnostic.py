@@ -237,7 +237,8 @@ def answer_question(
     run.state = state.to_dict()  # a new dict, so the JSON column is written
     run.finished_at = run.baseline = None
     if not_sure:
-        claim(question.id, correct=False, now=now)
+        # Closed without an answer (no judgement): nothing was answered, so practising it later earns credit.
+        claim(question.id, correct=None, now=now)
         db.session.commit()
     else:
         try:

@@ -6,8 +6,9 @@ when every variant has been served; an item open on another page, in a review or
 each of those pages leaves it to the others while the skill has another), easier items come first and harder ones
 after right answers, and a variant already answered in the same session is practice without mastery credit:
 decided when it is served (the page says so) and settled when it is answered (`claim`), as the same variant may
-be open on two pages at once. The hints a question shows are counted on its served row (`show_hint`), and its
-answer records that count.
+be open on two pages at once. A question closed without an answer (the placement check's "I haven't learnt this
+yet": `correct` stays NULL) is no answer: practising it later earns credit. The hints a question shows are
+counted on its served row (`show_hint`), and its answer records that count.
 """
 
 from __future__ import annotations
@@ -173,8 +174,10 @@ def _history(course_id: int, person_id: int, item_ids: list[str], *, fresh: bool
 
 
 def _credit(history: list[ServedItem], variant: str, now: datetime) -> bool:
+    # A row closed without an answer (correct NULL, see `claim`) showed the question and nothing about its answer.
     return not any(
-        row.variant == variant and row.answered_at is not None and now - row.answered_at < SESSION for row in history
+        row.variant == variant and row.answered_at is not None and row.correct is not None
+        and now - row.answered_at < SESSION for row in history
     )
 
 
@@ -291,8 +294,11 @@ class Claimed(NamedTuple):
     hints: int
 
 
-def claim(served_id: int, *, correct: bool, now: datetime) -> Claimed | None:
+def claim(served_id: int, *, correct: bool | None, now: datetime) -> Claimed | None:
     """Mark a served question answered; return None when an earlier post already did (the first answer wins).
+
+    `correct=None` closes it without an answer (the placement check's "I haven't learnt this yet"): it can no
+    longer be answered, and it is no answer for the session rule, so the variant practised later earns credit.
 
     A conditional update: under parallel posts PostgreSQL lets one through and re-checks the others after it
     commits, and SQLite serialises the writers, so exactly one request records the answer. The same statement
@@ -323,11 +329,12 @@ def claim(served_id: int, *, correct: bool, now: datetime) -> Claimed | None:
 # session synchronisation was a tenth of the answer's CPU.
 _SERVED = ServedItem.__table__
 _SAME_VARIANT = _SERVED.alias("same_variant")
-#: Another served copy of the row's variant, for the same learner, was answered after :since (as `_credit` asks).
+#: Another served copy of the row's variant, for the same learner, was answered after :since (as `_credit` asks;
+#: one closed without an answer is not answered).
 _ANSWERED_ELSEWHERE = sa.exists().where(
     _SAME_VARIANT.c.course_id == _SERVED.c.course_id, _SAME_VARIANT.c.person_id == _SERVED.c.person_id,
     _SAME_VARIANT.c.variant == _SERVED.c.variant, _SAME_VARIANT.c.id != _SERVED.c.id,
-    _SAME_VARIANT.c.answered_at > sa.bindparam("since"))
+    _SAME_VARIANT.c.answered_at > sa.bindparam("since"), _SAME_VARIANT.c.correct.is_not(None))
 _CLAIM = (
     sa.update(_SERVED)
     .where(_SERVED.c.id == sa.bindparam("served_id"), _SERVED.c.answered_at.is_(None))

@@ -109,12 +109,14 @@ def unit_offers(pack: CoursePack, levels: Mapping[str, Level], waiting: Set[str]
     "Most" is more than half of the unit's skills that have questions; a unit whose skills are all Mastered is
     not offered (nothing to raise; spaced reviews keep those). A sitting already under way is always offered.
     `levels` are the plan's own; `waiting` is what `waiting_query` found (the plan page reads it together with the
-    student's assignments): the skills with unit-check questions served and not yet answered, and, marked, those a
-    unit check has answered since their level last changed. A unit all of whose begun skills are so marked is not
-    offered: the student has just checked it and nothing has changed since (it came straight back after finishing).
+    student's assignments): the skills with unit-check questions served and not yet answered, and, marked with
+    their sitting, those a unit check has answered since their level last changed. A unit one of whose sittings
+    so marked asked every skill its check asks is not offered: the student has just checked it and nothing has
+    changed since (it came straight back after finishing). Marks of another unit's sitting that shares only some
+    of its skills do not hide it: its own check would ask what that sitting did not.
     """
-    checked = {skill[len(_CHECKED):] for skill in waiting if skill.startswith(_CHECKED)}
-    if checked:
+    sittings = _checked_sittings(waiting)
+    if sittings:
         waiting = {skill for skill in waiting if not skill.startswith(_CHECKED)}
     not_started, mastered = Level.NOT_STARTED, Level.MASTERED
     # The student's begun and mastered skills found once, then each unit counts its skills in them.
@@ -129,11 +131,27 @@ def unit_offers(pack: CoursePack, levels: Mapping[str, Level], waiting: Set[str]
         # Whether all are Mastered is asked only of a unit most of whose skills are begun (the pass over the
         # course's units is on every plan page).
         if started or (2 * sum(map(begun_skill, skills)) > len(skills) and not all(map(mastered_skill, skills))):
-            if not started and checked and all(skill in checked for skill in skills if begun_skill(skill)):
+            if not started and sittings and _checked_since(skills, sittings):
                 continue
             begun = tuple(name for skill, name in zip(skills, names, strict=True) if begun_skill(skill))
             offers.append(new(UnitOffer, (unit_id, title, names, started, begun)))  # as plan_units.unit_progress
     return offers
+
+
+def _checked_sittings(waiting: Set[str]) -> list[set[str]]:
+    """Return the skills of each sitting that `waiting_query` marked as checked since their last change."""
+    sittings: dict[str, set[str]] = {}
+    for mark in waiting:
+        if mark.startswith(_CHECKED):
+            sitting, _, skill_id = mark[len(_CHECKED):].partition(_CHECKED)
+            sittings.setdefault(sitting, set()).add(skill_id)
+    return list(sittings.values())
+
+
+def _checked_since(skills: tuple[str, ...], sittings: list[set[str]]) -> bool:
+    """Return whether one sitting, unchanged since, asked every skill a check on these skills asks (`start`)."""
+    asked = skills[:QUESTIONS]  # the first round asks one question per skill, in the map's order, up to QUESTIONS
+    return any(sitting.issuperset(asked) for sitting in sittings)
 
 
 def _checkable_units(pack: CoursePack) -> tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...]:
@@ -148,15 +166,18 @@ def _checkable_units(pack: CoursePack) -> tuple[tuple[str, str, tuple[str, ...],
     return tuple(units)
 
 
-#: Marks a skill id in `waiting_query`'s one column as checked since its last change, not waiting (a control
-#: character: never part of a skill id).
+#: Marks a skill id in `waiting_query`'s one column as checked since its last change, not waiting, and separates
+#: the sitting it was checked in from it: "<mark><sitting><mark><skill id>" (a control character: never part of a
+#: skill id or a time).
 _CHECKED = "\x1f"
 
 
 @cache
 def waiting_query() -> sa.Select:
     """Return a query of the skills with unit-check questions served to a student and not yet answered, and (marked
-    with `_CHECKED`) those a unit-check answer came in for since the skill's level row last changed.
+    with `_CHECKED` and their sitting's time) those a unit-check answer came in for since the skill's level row last
+    changed. The sitting, not only the skill: a unit's check is done when one of its sittings asked all its skills,
+    and another unit sharing some of them is not.
 
     Built once, with the student as the bind parameters `course_id` and `person_id` (assignments.assigned_skills
     reads it with the student's assignments in one round trip: one column, so the two kinds share it).
@@ -167,8 +188,11 @@ def waiting_query() -> sa.Select:
                .where(SkillMastery.course_id == ServedItem.course_id, SkillMastery.person_id == ServedItem.person_id,
                       SkillMastery.skill_id == ServedItem.skill_id)
                .correlate(ServedItem).scalar_subquery())
+    # A sitting's questions are served with one time (`start`): that time, as text, names the sitting here.
+    sitting = sa.cast(ServedItem.served_at, sa.String)
     return sa.select(sa.case((ServedItem.answered_at.is_(None), ServedItem.skill_id),
-                             else_=sa.literal(_CHECKED) + ServedItem.skill_id).label("skill_id")).where(
+                             else_=sa.literal(_CHECKED) + sitting + sa.literal(_CHECKED) + ServedItem.skill_id)
+                     .label("skill_id")).where(
         ServedItem.course_id == sa.bindparam("course_id"), ServedItem.person_id == sa.bindparam("person_id"),
         ServedItem.source == SOURCE, sa.or_(ServedItem.answered_at.is_(None), ServedItem.answered_at >= changed))
 

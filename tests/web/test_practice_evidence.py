@@ -245,6 +245,37 @@ def test_one_question_open_in_practice_and_a_unit_check_earns_credit_once_and_th
             sa.select(ServedItem).where(ServedItem.answered_at.is_not(None)))) == [False, True]
 
 
+# --- The placement check's "I haven't learnt this yet" is no answer ----------------------------------------------
+
+
+def _placement_until_it_asks_only(home, tool, placement_answer: str) -> None:
+    """Take the placement check, answering ONLY as `placement_answer` says and every other question "not learnt"."""
+    page = open_in_launch(home, tool, "/diagnostic")
+    while 'name="item_id" value="' + ONLY + '"' not in page.text:
+        assert "/diagnostic/result" not in page.url, "the check never asked " + ONLY
+        page = submit_form(page, "/diagnostic", answer="", not_sure="1")
+    if placement_answer == "not learnt":
+        submit_form(page, "/diagnostic", answer="", not_sure="1")
+    else:
+        submit_form(page, "/diagnostic", answer=served_answer(tool, page, right=placement_answer == "right"))
+
+
+@pytest.mark.parametrize(("placement_answer", "credited"), [("not learnt", True), ("wrong", False)])
+def test_a_question_the_student_had_not_learnt_at_placement_earns_credit_in_practice_the_same_day(
+        sandbox, tool, placement_answer, credited):
+    # Saying "I haven't learnt this yet" answers nothing, so the same question in practice is not a repeat; a real
+    # answer at placement is one (the session rule), and practising it again the same day earns no credit.
+    home = _one_question_course(sandbox, tool)
+    _placement_until_it_asks_only(home, tool, placement_answer)
+    page = open_in_launch(home, tool, "/practice/frac-equivalent")
+    assert served_item(tool, SERVED.search(page.text).group(1)).id == ONLY
+    assert ("does not change your level" not in page.text) is credited
+    feedback = submit_form(page, "/practice/frac-equivalent", answer=served_answer(tool, page))
+    assert "That&#39;s right!" in feedback.text
+    assert ("does not change your level" not in feedback.text) is credited
+    assert _answers(tool)[-1] == ("practice", credited, 0)
+
+
 def test_questions_served_before_the_upgrade_keep_their_rows_and_start_with_no_hints_counted(sandbox, tool):
     """Migration 0021 adds served_item.hints_shown; its downgrade drops the column in place (not a table copy)."""
     from flask_migrate import downgrade, upgrade

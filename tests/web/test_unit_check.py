@@ -4,12 +4,13 @@ the unit's skills, marked as the unit check, that can move several skills at onc
 from __future__ import annotations
 
 import html
+import json
 import re
 
 from lti_tool.learning.coursepack import load_pack
 from lti_tool.services.content import demo_pack_data
 from tests.services.test_reviews import _levels, _practise
-from tests.support import served_answer, submit_form
+from tests.support import served_answer, submit_form, upload_file
 from tests.web.test_mixed_review import _follow, _plan
 
 FRACTIONS = "unit-fractions"
@@ -232,3 +233,24 @@ def test_a_finished_unit_check_is_not_offered_again_until_practice_changes_the_u
     # Practice since the check changes the unit: there is something new to check, and the offer comes back.
     _practise(student, tool, _unit_skills(pack)[0], pack, right=True, times=1)
     assert "Start the unit check on Fractions" in _plan(student).text
+
+
+def test_finishing_one_units_check_leaves_the_check_of_a_unit_sharing_some_of_its_skills_on_offer(sandbox, tool):
+    # A second unit shares two Fractions skills and adds one of its own. Finishing the Fractions check marked those
+    # two skills "checked", and the plan then hid the other unit's check (all its begun skills were marked) though
+    # that check was never taken and would ask its own skill too.
+    data = demo_pack_data()
+    data["units"].append({"id": "unit-mixed", "title": "Fractions meet ratios",
+                          "skills": ["frac-add-sub", "frac-multiply", "ratio-concepts"]})
+    teacher = sandbox.launch("teacher")
+    assert "Imported" in upload_file(teacher, "/teacher/map/import", "pack.json", json.dumps(data).encode()).text
+    pack = load_pack(data)
+    student = sandbox.launch("student")
+    for skill_id in _unit_skills(pack)[:3]:
+        _practise(student, tool, skill_id, pack, right=False, times=1)
+    assert "Start the unit check on Fractions meet ratios" in _plan(student).text  # two of its three begun
+
+    summary, _ = _take_unit_check(_plan(student), tool, right=lambda n, page: n % 2 == 0)
+    plan = _follow(summary, "Back to my plan")
+    assert "Start the unit check on Fractions<" not in plan.text  # its own check is done until something changes
+    assert "Start the unit check on Fractions meet ratios" in plan.text
