@@ -112,6 +112,9 @@ def privacy_purge(dry_run: bool, days: int | None) -> None:
         last = f"{course.last_launch_at:%Y-%m-%d}" if course.last_launch_at else "never"
         click.echo(f"{course.course_id}\tplatform {course.platform_id}\t{shown_id(course.context_id)}\t{course.title}\t"
                    f"last launch {last}\t{course.students} students")
+    if report.anonymised:
+        click.echo(f"Anonymised {report.anonymised} people left with no course: their name, email and LMS user id "
+                   "are erased.")
 
 
 @click.group("audit")

@@ -46,13 +46,15 @@ from ..models import (
 from ..models.outbox import PENDING
 from .content import course_content, course_pack
 from .errors import N_, Forbidden, NotFound, ServiceError
-from .launches import LEGACY_SHARED_CONTEXT, placeholder_course
+from .launches import ENDED_LAUNCH_GRACE, LEGACY_SHARED_CONTEXT, placeholder_course
 from .mastery import OVERRIDE_NOTE, OVERRIDE_REASON, lock_learner_row
 from .permissions import Action, Actor, actor_of, may, require
 from .privacy_words import ReadableExport, readable
 from .storage import delete_files, evidence_store
 
 PERSON_FORMAT = "pathways-personal-data"
+#: An anonymised person's `sub` begins with this (then random): no LMS launch finds them again.
+ANONYMISED_SUB = "deleted-"
 COURSE_FORMAT = "pathways-course-data"
 FORMAT_VERSION = 1
 
@@ -114,6 +116,7 @@ class PurgeReport:
     cutoff: datetime | None
     dry_run: bool
     courses: list[PurgedCourse]
+    anonymised: int = 0  # people left with no course (or who never had one), whose name, email and sub were erased
 
 
 # ---- helpers ----------------------------------------------------------------------------------------------
@@ -183,7 +186,7 @@ def _anonymise_if_unenrolled(person_ids: Iterable[int], deployment_id: int | Non
         _erase_from_legacy_shared_courses(person, deployment_id)
         person.name = ""
         person.email = None
-        person.sub = "deleted-" + secrets.token_hex(12)
+        person.sub = ANONYMISED_SUB + secrets.token_hex(12)
         # Their launch sessions anywhere (custom parameters, locale): nothing of theirs outlives the erasure.
         db.session.execute(sa.delete(LaunchSession).where(LaunchSession.person_id == person_id)
                            .execution_options(synchronize_session=False))
@@ -868,16 +871,37 @@ def purge_inactive_courses(now: datetime, days: int, dry_run: bool) -> PurgeRepo
         .order_by(Course.id)
     ).all()
     courses = [PurgedCourse(*row[:-1]) for row in rows]
-    if not dry_run:
-        files: list[str] = []
-        for course, row in zip(courses, rows, strict=True):
-            files += _file_keys(course.course_id)
-            people, _, _ = _erase_course(course.course_id)
-            _anonymise_if_unenrolled(people, row.deployment_id)
-            _audit(course.platform_id, course.course_id, None, None, "purge_course", now)
-        delete_files(files)  # before the commit, as in delete_student: a failing store purges nothing this pass
-        db.session.commit()
-    return PurgeReport(days=days, cutoff=cutoff, dry_run=dry_run, courses=courses)
+    if dry_run:
+        return PurgeReport(days=days, cutoff=cutoff, dry_run=dry_run, courses=courses)
+    files: list[str] = []
+    anonymised = 0
+    for course, row in zip(courses, rows, strict=True):
+        files += _file_keys(course.course_id)
+        people, _, _ = _erase_course(course.course_id)
+        anonymised += _anonymise_if_unenrolled(people, row.deployment_id)
+        _audit(course.platform_id, course.course_id, None, None, "purge_course", now)
+    anonymised += _anonymise_people_without_courses(now)
+    delete_files(files)  # before the commit, as in delete_student: a failing store purges nothing this pass
+    db.session.commit()
+    return PurgeReport(days=days, cutoff=cutoff, dry_run=dry_run, courses=courses, anonymised=anonymised)
+
+
+def _anonymise_people_without_courses(now: datetime) -> int:
+    """Anonymise everyone with no enrolment at all and no launch session alive or ended within ENDED_LAUNCH_GRACE.
+
+    A Data Privacy Launch or a Deep Linking request without a context records the person with their name but
+    enrols them nowhere, so no course's purge or deletion ever reaches them: without this they would keep their
+    name and email for good. A person belongs to one platform, as do the courses of their enrolments, so an
+    enrolment in any course of their platform (an inactive one, the old shared stand-in) keeps them as they are.
+    The grace is the placeholder clean-up's: a tab whose session just ended still says so with a link back.
+    """
+    recent = now - ENDED_LAUNCH_GRACE
+    people = db.session.scalars(sa.select(Person.id).where(
+        ~Person.sub.startswith(ANONYMISED_SUB, autoescape=True),
+        ~sa.exists().where(Enrollment.person_id == Person.id),
+        ~sa.exists().where(LaunchSession.person_id == Person.id, LaunchSession.expires_at > recent),
+    )).all()
+    return _anonymise_if_unenrolled(people, None)
 
 
 def audit_entries(*, course: str | None = None, limit: int = 50) -> list[AuditEntry]:
