@@ -90,6 +90,8 @@ def privacy_delete(issuer: str, client_id: str, sub: str, context_id: str | None
     click.echo(f"Deleted the data of {sub} in {done.courses} courses: {done.rows} records, "
                f"{done.pending_grades} unsent grade updates cancelled"
                + (", person anonymised" if done.anonymised else "") + ".")
+    if done.in_flight:
+        click.echo(f"{done.in_flight} grade updates were already being sent to the LMS and may still arrive there.")
 
 
 @privacy_group.command("purge")
