@@ -122,6 +122,6 @@ def test_the_data_page_shows_the_questions_given_the_help_asked_for_and_the_skil
     assert re.search(re.escape(question) + r"\s+\(practice\)\s+Right", text)
     assert "Times you asked for help" in text
     assert re.search(re.escape(ENGLISH[skill_id]) + r": asked [0-9-]+ [0-9:]+,\s*not marked as helped yet", text)
-    assert "Skills your teacher gave you to work on" in text
-    assert re.search(r"Unit rates,\s*due 2031-05-20\s+\(given [0-9-]+\)", text)
+    assert "Skills assigned by your teacher" in text
+    assert re.search(r"Unit rates,\s*due 2031-05-20\s+\(assigned [0-9-]+\)", text)
     assert item_id not in text and "unit-rate" not in text
