@@ -90,6 +90,8 @@ def privacy_delete(issuer: str, client_id: str, sub: str, context_id: str | None
     click.echo(f"Deleted the data of {sub} in {done.courses} courses: {done.rows} records, "
                f"{done.pending_grades} unsent grade updates cancelled"
                + (", person anonymised" if done.anonymised else "") + ".")
+    if done.in_flight:
+        click.echo(f"{done.in_flight} grade updates were already being sent to the LMS and may still arrive there.")
 
 
 @privacy_group.command("purge")
@@ -112,6 +114,9 @@ def privacy_purge(dry_run: bool, days: int | None) -> None:
         last = f"{course.last_launch_at:%Y-%m-%d}" if course.last_launch_at else "never"
         click.echo(f"{course.course_id}\tplatform {course.platform_id}\t{shown_id(course.context_id)}\t{course.title}\t"
                    f"last launch {last}\t{course.students} students")
+    if report.anonymised:
+        click.echo(f"Anonymised {report.anonymised} people left with no course: their name, email and LMS user id "
+                   "are erased.")
 
 
 @click.group("audit")

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from click.testing import CliRunner
 from flask.cli import ScriptInfo
 
 from lti_tool.extensions import db
-from lti_tool.models import AuditEntry, Course, CourseContent, Enrollment, ItemResponse, Person, SkillMastery
+from lti_tool.models import (
+    AuditEntry,
+    Course,
+    CourseContent,
+    Enrollment,
+    ItemResponse,
+    LaunchSession,
+    Person,
+    SkillMastery,
+)
 from lti_tool.privacy_cli import audit_group, privacy_group
-from tests.support import submit_form
-from tests.web.test_privacy import _answer_one_item, _seed_records
+from tests.support import CLAIM, submit_form
+from tests.web.test_privacy import _answer_one_item, _now, _privacy_launch, _seed_records
 
 
 def run(tool, group, *args, input=None):
@@ -132,3 +141,42 @@ def test_the_worker_applies_the_retention_period_to_idle_courses(make_tool):
     with tool.app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(Course)) == 0
     assert drain(tool.app, once=True).courses_purged == 0  # not again within the hour
+
+
+def _names(tool) -> dict[str, str]:
+    with tool.app.app_context():
+        return dict(db.session.execute(sa.select(Person.sub, Person.name)).all())
+
+
+def test_purge_anonymises_people_who_only_opened_a_privacy_or_deep_linking_launch_once_their_session_ended(sandbox,
+                                                                                                          tool):
+    # Such a launch records the person with their name but enrols them in no course, so no course's purge reached
+    # them: they kept their name (and email) for good. Nobody with an enrolment, or a session still open, is touched.
+    _course_where_priya_practised(sandbox, tool)
+    assert _privacy_launch(sandbox, "student-3", "student-3").status_code == 200
+    sandbox.platform.add_user("teacher-2", roles=["Instructor"], name="Tomás Vidal", context_id="math-7")
+    picker = sandbox.launch("teacher-2", message_type="LtiDeepLinkingRequest", claim_overrides={CLAIM + "context": None})
+    assert picker.status_code == 200 and "/deep-link" in picker.url
+    with tool.app.app_context():
+        # Every session ended two days ago (the course itself was launched then too: it is kept) ...
+        db.session.execute(sa.update(LaunchSession).values(expires_at=_now() - timedelta(days=2)))
+        db.session.commit()
+    # ... but student-4's privacy page is open now.
+    assert _privacy_launch(sandbox, "student-4", "student-4").status_code == 200
+    before = _names(tool)
+    assert {"student-3", "teacher-2", "student-4"} <= set(before)
+
+    done = run(tool, privacy_group, "purge", "--days", "30")
+    assert done.exit_code == 0, done.output
+    assert "Deleted 0 courses" in done.output and "Anonymised 2 people" in done.output
+    after = _names(tool)
+    assert "student-3" not in after and "teacher-2" not in after
+    assert "Tomás Vidal" not in after.values() and before["student-3"] not in after.values()
+    for sub in ("teacher", "student-1", "student-2", "student-4"):
+        assert after[sub] == before[sub], sub
+    with tool.app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Person)
+                                 .where(Person.sub.like("deleted-%"), Person.name == "")) == 2
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Course)
+                                 .where(Course.context_id == "math-7")) == 1
+    assert "Anonymised" not in run(tool, privacy_group, "purge", "--days", "30").output  # nobody twice

@@ -33,7 +33,7 @@ from ..lti import ags
 from ..lti.keys import SecretKeyMismatch
 from ..lti.services import PlatformConnector, ServiceCallError
 from ..models import Course, Person, Placement, ScoreOutbox
-from ..models.base import utcnow
+from ..models.base import commit_keeping_rows, utcnow
 from ..models.outbox import FAILED, PENDING, SUPERSEDED, SYNCED, newer_row_exists
 from ..services import grades, sent_scores
 from ..services.errors import ServiceError
@@ -274,6 +274,7 @@ class _Poster:
         self.http = http
         self.policy = policy
         self.pool = pool
+        self.lease_token: str | None = None  # the batch's, as claim() wrote it (see _still_leased)
         # Keyed by platform and the course's AGS scopes: courses of one platform share tokens and connections
         # unless the platform offers them different scopes.
         self.connectors: dict[tuple[int, tuple[str, ...]], PlatformConnector] = {}
@@ -321,6 +322,7 @@ class _Poster:
 
     def run(self, rows: list[ScoreOutbox]) -> list[_Outcome]:
         now = utcnow()
+        self.lease_token = rows[0].lease_token if rows else None
         outcomes: list[_Outcome] = []
         jobs: list[_Job] = []
         users = {
@@ -424,6 +426,26 @@ class _Poster:
             _discard_changes()
             return unexpected("finding the gradebook column again", exc)
 
+    def _still_leased(self, jobs: list[_Job]) -> list[_Job]:
+        """Return the jobs whose rows are still in the outbox under this batch's lease (one query), just before posting.
+
+        The batch is posted from rows read at claim(): a teacher who deletes the student's data meanwhile deletes
+        the row, and its score must not reach the LMS after that. A row another worker leased since is theirs to
+        post.
+        """
+        if not jobs:
+            return jobs
+        # Ids from the identity map: a row deleted since a commit expired it could not be loaded to read them.
+        ids = {job: sa.inspect(job.row).identity[0] for job in jobs}
+        # A new transaction: on SQLite a read transaction keeps seeing the database as it was when it began.
+        commit_keeping_rows()
+        held = set(db.session.scalars(
+            sa.select(_TABLE.c.id).where(_TABLE.c.id.in_(ids.values()), _TABLE.c.lease_token == self.lease_token)))
+        if len(held) < len(ids):
+            log.info("%d score(s) not posted: deleted or leased again since this batch claimed them",
+                     len(ids) - len(held))
+        return [job for job in jobs if ids[job] in held]
+
     def _send_by_platform(self, jobs: list[_Job]) -> dict[_Job, ServiceCallError | None]:
         """Post the scores, at most WORKER_PLATFORM_CONCURRENCY at a time per platform.
 
@@ -431,6 +453,7 @@ class _Poster:
         timeout: its other scores in this batch are not sent but rescheduled, so the batch, and the grades of
         other platforms in it, are not held up by it.
         """
+        jobs = self._still_leased(jobs)
         per_platform = max(1, int(setting(self.app, "WORKER_PLATFORM_CONCURRENCY")))
         queues: dict[int, deque[_Job]] = {}
         for job in jobs:

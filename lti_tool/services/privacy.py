@@ -46,13 +46,15 @@ from ..models import (
 from ..models.outbox import PENDING
 from .content import course_content, course_pack
 from .errors import N_, Forbidden, NotFound, ServiceError
-from .launches import LEGACY_SHARED_CONTEXT, placeholder_course
+from .launches import ENDED_LAUNCH_GRACE, LEGACY_SHARED_CONTEXT, placeholder_course
 from .mastery import OVERRIDE_NOTE, OVERRIDE_REASON, lock_learner_row
 from .permissions import Action, Actor, actor_of, may, require
 from .privacy_words import ReadableExport, readable
 from .storage import delete_files, evidence_store
 
 PERSON_FORMAT = "pathways-personal-data"
+#: An anonymised person's `sub` begins with this (then random): no LMS launch finds them again.
+ANONYMISED_SUB = "deleted-"
 COURSE_FORMAT = "pathways-course-data"
 FORMAT_VERSION = 1
 
@@ -94,6 +96,9 @@ class Deletion:
     pending_grades: int  # grade posts not yet sent to the LMS, now cancelled
     anonymised: int  # people left with no enrolment anywhere, whose name, email and sub were erased
     subject_name: str = ""
+    #: Grade posts a worker was sending as they were deleted (its lease had not run out): it drops the ones it has
+    #: not posted yet, but one already on its way may still reach the LMS, so they are not counted as cancelled.
+    in_flight: int = 0
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,7 @@ class PurgeReport:
     cutoff: datetime | None
     dry_run: bool
     courses: list[PurgedCourse]
+    anonymised: int = 0  # people left with no course (or who never had one), whose name, email and sub were erased
 
 
 # ---- helpers ----------------------------------------------------------------------------------------------
@@ -185,7 +191,7 @@ def _anonymise_if_unenrolled(person_ids: Iterable[int], deployment_id: int | Non
         _erase_from_legacy_shared_courses(person, deployment_id)
         person.name = ""
         person.email = None
-        person.sub = "deleted-" + secrets.token_hex(12)
+        person.sub = ANONYMISED_SUB + secrets.token_hex(12)
         # Their launch sessions anywhere (custom parameters, locale): nothing of theirs outlives the erasure.
         db.session.execute(sa.delete(LaunchSession).where(LaunchSession.person_id == person_id)
                            .execution_options(synchronize_session=False))
@@ -258,34 +264,48 @@ def _file_keys(course_id: int, person_id: int | None = None) -> list[str]:
     return list(db.session.scalars(query))
 
 
-def _erase_person_in_course(course_id: int, person_id: int) -> tuple[int, int]:
-    """Delete every row of one person in one course; return (rows deleted, pending grade posts cancelled)."""
-    pending = db.session.scalar(
-        sa.select(sa.func.count()).select_from(ScoreOutbox).where(
-            ScoreOutbox.course_id == course_id, ScoreOutbox.person_id == person_id, ScoreOutbox.status == PENDING)
-    ) or 0
+def _unsent_grades(where: sa.ColumnElement[bool], now: datetime) -> tuple[int, int]:
+    """Return (waiting, being sent) among the unsent grade posts `where` selects, as a deletion finds them.
+
+    A post under a worker's lease that has not run out is being sent: the worker drops it if its row is gone just
+    before it posts (jobs/worker.py), but one already on its way cannot be called back.
+    """
+    sending = sa.and_(ScoreOutbox.lease_token.is_not(None), ScoreOutbox.lease_expires_at > now)
+    total, in_flight = db.session.execute(
+        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((sending, 1), else_=0)), 0))
+        .where(where, ScoreOutbox.status == PENDING)
+    ).one()
+    return total - in_flight, in_flight
+
+
+def _erase_person_in_course(course_id: int, person_id: int) -> int:
+    """Delete every row of one person in one course; return how many."""
     rows = 0
     for table in _person_tables():
         result = db.session.execute(
             sa.delete(table).where(table.c.course_id == course_id, table.c.person_id == person_id)
         )
         rows += result.rowcount or 0
-    return rows, pending
+    return rows
 
 
-def _erase_course(course_id: int) -> tuple[list[int], int, int]:
-    """Delete the course and everything in it; return (its people, rows deleted, pending grades cancelled)."""
+def _erase_student_in_course(course_id: int, person_id: int, now: datetime) -> tuple[int, int, int]:
+    """Delete every row of one person in one course; return (rows deleted, grade posts cancelled, being sent)."""
+    pending, in_flight = _unsent_grades(
+        sa.and_(ScoreOutbox.course_id == course_id, ScoreOutbox.person_id == person_id), now)
+    return _erase_person_in_course(course_id, person_id), pending, in_flight
+
+
+def _erase_course(course_id: int, now: datetime) -> tuple[list[int], int, int, int]:
+    """Delete the course and everything in it; return (its people, rows deleted, grades cancelled, being sent)."""
     people = list(db.session.scalars(sa.select(Enrollment.person_id).where(Enrollment.course_id == course_id)))
-    pending = db.session.scalar(
-        sa.select(sa.func.count()).select_from(ScoreOutbox).where(
-            ScoreOutbox.course_id == course_id, ScoreOutbox.status == PENDING)
-    ) or 0
+    pending, in_flight = _unsent_grades(ScoreOutbox.course_id == course_id, now)
     placements = sa.select(Placement.id).where(Placement.course_id == course_id)
     rows = db.session.execute(sa.delete(SkillLineItem).where(SkillLineItem.placement_id.in_(placements))).rowcount or 0
     for table in _course_tables():
         rows += db.session.execute(sa.delete(table).where(table.c.course_id == course_id)).rowcount or 0
     rows += db.session.execute(sa.delete(Course).where(Course.id == course_id)).rowcount or 0
-    return people, rows, pending
+    return people, rows, pending, in_flight
 
 
 # ---- export -----------------------------------------------------------------------------------------------
@@ -570,7 +590,7 @@ def delete_student(launch: LaunchSession, person_id: int, *, confirmed: bool, no
         # (mastery._require_enrolled).
         lock_learner_row(course_id, person_id, now, enrolled=False)
         files = _file_keys(course_id, person_id)
-        rows, pending = _erase_person_in_course(course_id, person_id)
+        rows, pending, in_flight = _erase_student_in_course(course_id, person_id, now)
         _forget_launches_naming(person_id)
         anonymised = _anonymise_if_unenrolled([person_id], deployment_id)
         _audit(platform_id, course_id, actor_id, person_id, "delete_student", now)
@@ -579,7 +599,8 @@ def delete_student(launch: LaunchSession, person_id: int, *, confirmed: bool, no
         # missing.
         delete_files(files)
         db.session.commit()
-        return Deletion(courses=1, rows=rows, pending_grades=pending, anonymised=anonymised, subject_name=name)
+        return Deletion(courses=1, rows=rows, pending_grades=pending, anonymised=anonymised, subject_name=name,
+                        in_flight=in_flight)
 
     return _again_after_deadlock(erase)
 
@@ -612,12 +633,13 @@ def delete_course(launch: LaunchSession, *, typed_title: str, now: datetime) -> 
         raise ServiceError("Type the course title exactly as shown to confirm.")
     platform_id, course_id, actor_id, title = launch.platform_id, course.id, launch.person_id, course.title
     files = _file_keys(course_id)
-    people, rows, pending = _erase_course(course_id)
+    people, rows, pending, in_flight = _erase_course(course_id, now)
     anonymised = _anonymise_if_unenrolled(people, launch.deployment_id)
     _audit(platform_id, course_id, actor_id, None, "delete_course", now)
     delete_files(files)  # before the commit, as in delete_student
     db.session.commit()
-    return Deletion(courses=1, rows=rows, pending_grades=pending, anonymised=anonymised, subject_name=title)
+    return Deletion(courses=1, rows=rows, pending_grades=pending, anonymised=anonymised, subject_name=title,
+                    in_flight=in_flight)
 
 
 # ---- LTI Data Privacy Launch ------------------------------------------------------------------------------
@@ -786,22 +808,22 @@ def _delete_person_courses(platform_id: int, person_id: int, courses: list[Cours
 
 def _erase_person_courses(platform_id: int, person_id: int, course_ids: list[int], actor_id: int | None,
                           now: datetime, name: str, deployment_id: int | None) -> Deletion:
-    rows = pending = 0
+    rows = pending = in_flight = 0
     files: list[str] = []
     for course_id in course_ids:
         # Every course's learner lock before reading anything to delete, in one order (see delete_student).
         lock_learner_row(course_id, person_id, now, enrolled=False)
     for course_id in course_ids:
         files += _file_keys(course_id, person_id)
-        course_rows, course_pending = _erase_person_in_course(course_id, person_id)
-        rows, pending = rows + course_rows, pending + course_pending
+        course_rows, course_pending, course_in_flight = _erase_student_in_course(course_id, person_id, now)
+        rows, pending, in_flight = rows + course_rows, pending + course_pending, in_flight + course_in_flight
         _audit(platform_id, course_id, actor_id, person_id, "delete_student", now)
     _forget_launches_naming(person_id)
     anonymised = _anonymise_if_unenrolled([person_id], deployment_id)
     delete_files(files)  # before the commit, as in delete_student
     db.session.commit()
     return Deletion(courses=len(course_ids), rows=rows, pending_grades=pending, anonymised=anonymised,
-                    subject_name=name)
+                    subject_name=name, in_flight=in_flight)
 
 
 # ---- administrators (CLI) ---------------------------------------------------------------------------------
@@ -871,16 +893,37 @@ def purge_inactive_courses(now: datetime, days: int, dry_run: bool) -> PurgeRepo
         .order_by(Course.id)
     ).all()
     courses = [PurgedCourse(*row[:-1]) for row in rows]
-    if not dry_run:
-        files: list[str] = []
-        for course, row in zip(courses, rows, strict=True):
-            files += _file_keys(course.course_id)
-            people, _, _ = _erase_course(course.course_id)
-            _anonymise_if_unenrolled(people, row.deployment_id)
-            _audit(course.platform_id, course.course_id, None, None, "purge_course", now)
-        delete_files(files)  # before the commit, as in delete_student: a failing store purges nothing this pass
-        db.session.commit()
-    return PurgeReport(days=days, cutoff=cutoff, dry_run=dry_run, courses=courses)
+    if dry_run:
+        return PurgeReport(days=days, cutoff=cutoff, dry_run=dry_run, courses=courses)
+    files: list[str] = []
+    anonymised = 0
+    for course, row in zip(courses, rows, strict=True):
+        files += _file_keys(course.course_id)
+        people, *_ = _erase_course(course.course_id, now)
+        anonymised += _anonymise_if_unenrolled(people, row.deployment_id)
+        _audit(course.platform_id, course.course_id, None, None, "purge_course", now)
+    anonymised += _anonymise_people_without_courses(now)
+    delete_files(files)  # before the commit, as in delete_student: a failing store purges nothing this pass
+    db.session.commit()
+    return PurgeReport(days=days, cutoff=cutoff, dry_run=dry_run, courses=courses, anonymised=anonymised)
+
+
+def _anonymise_people_without_courses(now: datetime) -> int:
+    """Anonymise everyone with no enrolment at all and no launch session alive or ended within ENDED_LAUNCH_GRACE.
+
+    A Data Privacy Launch or a Deep Linking request without a context records the person with their name but
+    enrols them nowhere, so no course's purge or deletion ever reaches them: without this they would keep their
+    name and email for good. A person belongs to one platform, as do the courses of their enrolments, so an
+    enrolment in any course of their platform (an inactive one, the old shared stand-in) keeps them as they are.
+    The grace is the placeholder clean-up's: a tab whose session just ended still says so with a link back.
+    """
+    recent = now - ENDED_LAUNCH_GRACE
+    people = db.session.scalars(sa.select(Person.id).where(
+        ~Person.sub.startswith(ANONYMISED_SUB, autoescape=True),
+        ~sa.exists().where(Enrollment.person_id == Person.id),
+        ~sa.exists().where(LaunchSession.person_id == Person.id, LaunchSession.expires_at > recent),
+    )).all()
+    return _anonymise_if_unenrolled(people, None)
 
 
 def audit_entries(*, course: str | None = None, limit: int = 50) -> list[AuditEntry]:

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..learning.coursepack import CoursePack, MultipleChoiceItem, instantiate
+from ..learning.coursepack import CoursePack, Item, MultipleChoiceItem, instantiate
 from ..learning.diagnostic import STUDENT, placement_reason_parts
 from ..learning.mastery import reason_parts
 from ..models import Course, Placement, ScoreOutbox
@@ -114,6 +114,8 @@ class ReadableCourse:
     answers: list[Answered] = field(default_factory=list)
     #: One per grade of `grades_for_lms`: the gradebook column's title.
     columns: list[str] = field(default_factory=list)
+    #: One per question of `questions_served`: its text as shown ("" when the course no longer has it).
+    served: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -146,7 +148,10 @@ def _course(record: dict[str, Any], course: Course, person_id: int, language: st
     levels = {view.skill_id: _reason(view.reason, "override" if view.overridden else "", names, view.reason_parts)
               for view in standing(course.id, person_id, language).views()}
     history = [_reason(e["reason"] or "", e["source"], names) for e in record["mastery_history"]]
-    return ReadableCourse({s.id: s.name for s in pack.skills}, levels, history, _answers(record, pack), columns)
+    served = [item.prompt if (item := _shown(pack, s["item_id"], s["parameters"])) else ""
+              for s in record["questions_served"]]
+    return ReadableCourse({s.id: s.name for s in pack.skills}, levels, history, _answers(record, pack), columns,
+                          served=served)
 
 
 def _reason(text: str, source: str, names: Mapping[str, str], parts: tuple = ()) -> Reason:
@@ -159,22 +164,27 @@ def _reason(text: str, source: str, names: Mapping[str, str], parts: tuple = ())
     return Reason(text, parts)
 
 
+def _shown(pack: CoursePack, item_id: str, params: dict | None) -> Item | None:
+    """Return the question as the student saw it (a template with their numbers), or None when that is not known."""
+    try:
+        item = pack.item(item_id)
+    except KeyError:
+        return None  # no longer in the course
+    if item.parameters and not params:
+        return None  # a template's numbers are not known
+    return instantiate(item, params or {})
+
+
 def _answers(record: dict[str, Any], pack: CoursePack) -> list[Answered]:
     # A template's numbers are kept with the question served: the answer that closed it has its item and time.
     params = {(s["item_id"], s["answered_at"]): s["parameters"] or {} for s in record["questions_served"]
               if s["answered_at"]}
     answers = []
     for response in record["responses"]:
-        try:
-            item = pack.item(response["item_id"])
-        except KeyError:
-            answers.append(Answered("", response["answer"]))  # no longer in the course
+        item = _shown(pack, response["item_id"], params.get((response["item_id"], response["answered_at"])))
+        if item is None:
+            answers.append(Answered("", response["answer"]))
             continue
-        shown = params.get((response["item_id"], response["answered_at"]))
-        if item.parameters and shown is None:
-            answers.append(Answered("", response["answer"]))  # a template's numbers are not known
-            continue
-        item = instantiate(item, shown or {})
         answer = response["answer"]
         if isinstance(item, MultipleChoiceItem):
             answer = next((c.text for c in item.choices if c.id == answer), answer)

@@ -212,7 +212,10 @@ class _RosterWriter:
         if not wanted:
             return
         people = self._people(list(wanted))
-        fresh = self._add_people([sub for sub in wanted if sub not in people], wanted, people)
+        # Someone listed in a role Pathways does not serve (a Mentor, an Observer) is not recorded when new: they
+        # would be a name with no enrolment, which the retention purge anonymises, and the next sync would add again.
+        new = [sub for sub in wanted if sub not in people and _access(wanted[sub]) is not Access.NONE]
+        fresh = self._add_people(new, wanted, people)
         # A person deleted by a privacy request in between is not there to update or enrol.
         wanted = {sub: member for sub, member in wanted.items() if sub in people}
         changes = []
@@ -274,7 +277,7 @@ class _RosterWriter:
         new_rows, changes = [], []
         for person_id, member in members.items():
             roles = member.get("roles") if isinstance(member.get("roles"), list) else []
-            access = access_for(roles)
+            access = _access(member)
             if access is Access.NONE:
                 # Listed, but no longer in a role Pathways serves (a Learner made Mentor or Observer): an active
                 # enrolment ends here, since a differences listing (NRPS 2.0) names the changed member once and
@@ -338,6 +341,11 @@ class _RosterWriter:
             if len(person_ids) < _BATCH:
                 return
             after = person_ids[-1]
+
+
+def _access(member: dict) -> Access:
+    """Return what a roster entry's roles give access to."""
+    return access_for(member.get("roles") if isinstance(member.get("roles"), list) else [])
 
 
 def request_roster_sync(course: Course, *, now: datetime, min_seconds: int) -> bool:

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from flask import Response, current_app, flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 
 from ..models.base import utcnow
 from ..services.errors import ServiceError
@@ -103,7 +103,16 @@ def student_delete(person_id: int):
         return redirect(url_for("privacy.confirm_student_delete", person_id=person_id), code=303)
     flash(gettext("Deleted the data of %(name)s in this course: %(rows)d records, %(pending)d unsent grade updates.",
                   name=person_name(done.subject_name), rows=done.rows, pending=done.pending_grades), "success")
+    if done.in_flight:
+        flash(_being_sent(done.in_flight), "warning")
     return redirect(url_for("privacy.home"), code=303)
+
+
+def _being_sent(count: int) -> str:
+    # The worker drops a deleted student's grades it has not posted yet; one already on its way cannot be stopped.
+    return ngettext("%(num)d grade update was already being sent to the LMS gradebook, so it may still arrive there.",
+                    "%(num)d grade updates were already being sent to the LMS gradebook, so they may still arrive "
+                    "there.", count)
 
 
 @bp.get("/privacy/course.json")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from lti_tool.extensions import db
+from lti_tool.models import Person
 from tests.support import submit_form
 
 
@@ -267,6 +269,19 @@ def test_a_student_the_lms_makes_an_observer_is_marked_inactive_by_a_full_sync_t
     page = submit_form(page, "roster/sync")
     assert "Roster updated: 6 members, 0 new, 1 no longer active" in page.text
     assert _roster_rows(page)["Zainab Hassan"] == ("Student", "Inactive")
+
+
+def test_a_new_member_in_a_role_pathways_does_not_serve_is_not_recorded_at_all(sandbox, tool):
+    # A parent's Mentor or an Observer would be a name with no enrolment: kept for nothing, and once the retention
+    # purge anonymised it, recorded again by the next full sync. A known person is still updated (their Learner
+    # enrolment made inactive, as above).
+    tool.platform.add_user("mentor-1", roles=["Mentor"], name="Rosa Parent", email="rosa@example.edu",
+                           context_id="math-7")
+    page = submit_form(sandbox.launch("teacher"), "roster/sync")
+    assert "Rosa Parent" not in page.text
+    with tool.app.app_context():
+        assert db.session.scalars(db.select(Person).where(Person.sub == "mentor-1")).first() is None
+        assert len(db.session.scalars(db.select(Person)).all()) == 7
 
 
 def test_a_differences_sync_with_no_changes_still_counts_the_courses_members(sandbox, tool):

@@ -98,3 +98,30 @@ def test_a_spanish_students_data_page_reads_in_spanish_with_the_questions_and_a_
     record = open_in_launch(home, tool, "/privacy/my-data.json").json()["courses"][0]
     assert record["responses"][0]["item_id"] == item_id and record["grades_for_lms"][0]["status"] == "pending"
     assert "LtiResourceLinkRequest" in {launch["message_type"] for launch in record["launches"]}
+
+
+def test_the_data_page_shows_the_questions_given_the_help_asked_for_and_the_skills_the_teacher_gave(sandbox, tool):
+    # The JSON export had these and the readable page left them out: a student or parent reading it did not see
+    # that Pathways keeps them.
+    teacher = submit_form(sandbox.launch("teacher"), "/content/demo")
+    home = sandbox.launch("student")
+    assignments = open_in_launch(teacher, tool, "/class/assignments")
+    priya = re.search(r'<option value="(\d+)">Priya Shah<', assignments.text).group(1)
+    assert "Assigned to 1 student." in submit_form(assignments, "/class/assignments", target="student",
+                                                   person_id=priya, skill_id="unit-rate", due_on="2031-05-20").text
+    _answer_one_item(tool, home)
+    item_id, skill_id, _, _ = _answered(tool)
+    practice = open_in_launch(home, tool, f"/practice/{skill_id}")
+    assert "asked for help" in submit_form(practice, f"/practice/{skill_id}/ask").text
+    with tool.app.app_context():
+        served = db.session.scalars(sa.select(ServedItem).where(ServedItem.answered_at.is_not(None))).one()
+        question = instantiate(course_pack(served.course_id).item(served.item_id), served.params or {}).prompt
+
+    text = _text(open_in_launch(home, tool, "/privacy/my-data.html"))
+    assert "Questions Pathways gave you" in text
+    assert re.search(re.escape(question) + r"\s+\(practice\)\s+Right", text)
+    assert "Times you asked for help" in text
+    assert re.search(re.escape(ENGLISH[skill_id]) + r": asked [0-9-]+ [0-9:]+,\s*not marked as helped yet", text)
+    assert "Skills assigned by your teacher" in text
+    assert re.search(r"Unit rates,\s*due 2031-05-20\s+\(assigned [0-9-]+\)", text)
+    assert item_id not in text and "unit-rate" not in text
