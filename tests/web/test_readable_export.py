@@ -125,3 +125,9 @@ def test_the_data_page_shows_the_questions_given_the_help_asked_for_and_the_skil
     assert "Skills assigned by your teacher" in text
     assert re.search(r"Unit rates,\s*due 2031-05-20\s+\(assigned [0-9-]+\)", text)
     assert item_id not in text and "unit-rate" not in text
+
+    # The teacher's copy of the same record names these as hers, not the reader's.
+    copy = _text(open_in_launch(teacher, tool, f"/privacy/students/{priya}.html"))
+    for theirs in ("Questions Pathways gave them", "Times they asked for help", "Skills assigned by a teacher"):
+        assert theirs in copy, theirs
+    assert "your teacher" not in copy and "gave you" not in copy and "Times you" not in copy
