@@ -3,7 +3,8 @@
 A pass claims a batch of due rows by writing a lease (token and expiry) in one atomic UPDATE; on PostgreSQL
 the rows are picked with `FOR UPDATE SKIP LOCKED`, so several workers share the outbox without waiting on
 each other. A worker that dies leaves only leases behind: once they expire, another pass takes the rows
-again, and since every score carries its own timestamp, posting one twice changes nothing.
+again. Every score carries its own timestamp, so posting one twice changes no grade; on Canvas, where a score can
+be a submission, a score that may have landed already is sent as a re-grade (lti/ags.py as_canvas_has_it).
 """
 
 from __future__ import annotations
@@ -135,7 +136,8 @@ class _NotSent(ServiceCallError):
 def _send(job: _Job) -> ServiceCallError | None:
     """Post one score; return the error instead of raising it (this runs in the posting threads)."""
     try:
-        metrics.timed_grade_post(ags.post_score, job.connector, job.url, job.score)
+        score = ags.as_canvas_has_it(job.connector, job.url, job.score)
+        metrics.timed_grade_post(ags.post_score, job.connector, job.url, score)
     except ServiceCallError as exc:
         return exc
     except Exception as exc:  # noqa: BLE001 - an odd answer is retried later, never left unrecorded
@@ -345,7 +347,8 @@ class _Poster:
                 _discard_changes()
                 outcomes.append(self._failure(row, unexpected("finding the gradebook column", exc), now))
         # Canvas makes a student's every score a new submission unless told otherwise: what each student's line
-        # item already got, read once for the batch, marks only the first one (lti/ags.py score_extensions).
+        # item already got, read once for the batch, marks only the first one (lti/ags.py score_extensions); a
+        # first one Canvas may already have from an attempt whose answer we lost is checked as it is sent (_send).
         sent = sent_scores.last_sent_comments([(job.row, job.url) for job in jobs])
         for job in jobs:
             job.score = replace(job.score, last_sent_comment=sent.get(job.row.id))

@@ -8,6 +8,9 @@ due date would mark the student late) and adds every comment it receives to Spee
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from lti_tool.lti.ags import CANVAS_SUBMISSION
@@ -15,11 +18,15 @@ from tests.jobs.gradebook import FAST_RETRIES, gradebook_in_another_lms, later, 
 from tests.support import SandboxActions
 
 
+def _play_canvas(lms) -> None:
+    lms.allowed_attempts = 1
+    lms.same_score_timestamp_taken = True  # Canvas refuses only an older timestamp
+
+
 @pytest.fixture
 def canvas(make_tool):
     """A gradebook in a sandbox LMS whose issuer names Canvas, allowing one submission attempt."""
-    with gradebook_in_another_lms(make_tool(**FAST_RETRIES), "Canvas",
-                                  setup=lambda lms: setattr(lms, "allowed_attempts", 1)) as book:
+    with gradebook_in_another_lms(make_tool(**FAST_RETRIES), "Canvas", setup=_play_canvas) as book:
         yield book
 
 
@@ -89,3 +96,33 @@ def test_a_column_made_again_after_a_deletion_gets_the_students_first_submission
                  and _extension(p).get("new_submission")]
     assert _extension(resent)["submitted_at"]
     assert len(canvas.platform.submissions(new, "student-1")) == 1
+
+
+def test_a_score_canvas_took_from_a_worker_that_lost_its_lease_is_sent_again_as_a_regrade(make_tool):
+    # Calls wait long enough for the LMS's slow answers; the first worker's lease runs out while it waits.
+    tool = make_tool(**{**FAST_RETRIES, "SERVICE_TIMEOUT_SECONDS": 5})
+    with gradebook_in_another_lms(tool, "Canvas", setup=_play_canvas) as canvas:
+        canvas.queue("student-2", 10.0)
+        canvas.drain()  # the gradebook column exists; what follows is student-1's first score
+        canvas.queue("student-1", 40.0, skill_names=["Fractions"], now=later(1))
+        lms = canvas.platform
+        lms.timeout_seconds = 1.0
+        lms.fail_next = ["slow", "slow"]  # the LMS takes its time over each call, then serves it
+        first = threading.Thread(target=canvas.drain, kwargs={"lease_seconds": 0.3, "max_seconds": 20})
+        first.start()
+        deadline = time.monotonic() + 10
+        while len(lms.fail_next) > 1:  # the first worker's post is in flight
+            assert time.monotonic() < deadline, "the first worker never posted"
+            time.sleep(0.02)
+        time.sleep(0.4)  # its lease runs out while Canvas is still taking the score
+        canvas.drain()  # a second worker takes the row; Canvas has the score by the time it asks
+        first.join(20)
+
+        (row,) = [r for r in canvas.rows() if r.score_given == 40.0]
+        assert (row.status, row.last_status) == ("synced", None)
+        url = canvas.placement().lineitem_url
+        assert len(lms.submissions(url, "student-1")) == 1  # one attempt, though the score went twice
+        posts = [p for p in canvas.posts_received() if p["userId"] == "student-1"]
+        assert [_extension(p).get("new_submission") for p in posts] == [True, False]
+        assert [p.get("comment") for p in posts] == ["Pathways mastery: Fractions", None]  # SpeedGrader shows it once
+        assert [p["timestamp"] for p in posts][0] == posts[1]["timestamp"]
