@@ -200,16 +200,16 @@ def score_extensions(issuer: str | None, score: Score) -> dict[str, object]:
     }
 
 
-def as_canvas_has_it(connector: PlatformConnector, lineitem_url: str, score: Score) -> Score:
-    """Return the score to post: a re-grade when Canvas already holds a result of ours for a "first" score.
+def checked_against_canvas(connector: PlatformConnector, lineitem_url: str, score: Score) -> Score:
+    """Return the score to post, as a re-grade when Canvas already holds a result for a "first" score.
 
     A post whose answer never reached the outbox (its worker lost the lease, died, or timed out while Canvas still
     took the score) is sent again. Canvas accepts a score with the same timestamp as the last one (it refuses only
     an older one, scores_controller.rb `verify_valid_timestamp`), so the same timestamp does not stop it, and a
     "first" score would be the student's submission again: a second attempt, or a 422 past the allowed attempts,
-    and its comment posted twice. Canvas makes results only from scores a tool posted, so a result for the student
-    on this line item means one of ours landed: what it holds is what was sent (comment included). Needs the
-    result.readonly scope; without it, or when Canvas will not show its results, the score goes as before.
+    and its comment posted twice. Canvas creates a result only from a score posted to the column (its grading
+    updates one, never makes one), so a result for the student means one of ours landed, holding what was sent.
+    Needs the result.readonly scope; without it, or when Canvas will not show its results, the score goes as before.
     """
     if not score.first or not is_canvas(connector._registration.get_issuer()):
         return score
