@@ -126,7 +126,7 @@ def test_a_score_canvas_took_from_a_worker_that_lost_its_lease_is_sent_again_as_
     lms = canvas.platform
     lms.timeout_seconds = 1.0
     lms.fail_next = ["slow", "slow"]  # the LMS takes its time over each call, then serves it
-    first = _first_worker_waits(canvas, 0.3)  # its post is in flight
+    first = _first_worker_waits(canvas, 0.5)  # its post is in flight
     canvas.drain()  # a second worker takes the row; Canvas has the score by the time it asks
     first.join(20)
 
