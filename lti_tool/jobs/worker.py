@@ -3,7 +3,8 @@
 A pass claims a batch of due rows by writing a lease (token and expiry) in one atomic UPDATE; on PostgreSQL
 the rows are picked with `FOR UPDATE SKIP LOCKED`, so several workers share the outbox without waiting on
 each other. A worker that dies leaves only leases behind: once they expire, another pass takes the rows
-again, and since every score carries its own timestamp, posting one twice changes nothing.
+again. Every score carries its own timestamp, so posting one twice changes no grade; on Canvas, where a score can
+be a submission, a score that may have landed already is sent as a re-grade (lti/ags.py checked_against_canvas).
 """
 
 from __future__ import annotations
@@ -119,6 +120,8 @@ class _Job:
     url: str
     score: ags.Score
     platform_id: int
+    # When the row's lease runs out (read in the app thread: the posting threads never touch ORM rows).
+    lease_ends: datetime | None = None
 
 
 NOT_SENT = "Not sent: the platform did not answer another score in the same batch; retrying later."
@@ -132,10 +135,15 @@ class _NotSent(ServiceCallError):
     """A score held back because its platform stopped answering: no attempt was made, so none is counted."""
 
 
+class _LeaseOver(ServiceCallError):
+    """A score held back because this worker's lease would run out during the post: not tried, due again now."""
+
+
 def _send(job: _Job) -> ServiceCallError | None:
     """Post one score; return the error instead of raising it (this runs in the posting threads)."""
     try:
-        metrics.timed_grade_post(ags.post_score, job.connector, job.url, job.score)
+        score = ags.checked_against_canvas(job.connector, job.url, job.score)
+        metrics.timed_grade_post(ags.post_score, job.connector, job.url, score)
     except ServiceCallError as exc:
         return exc
     except Exception as exc:  # noqa: BLE001 - an odd answer is retried later, never left unrecorded
@@ -269,7 +277,8 @@ def _record(token: str, outcomes: list[_Outcome]) -> None:
 class _Poster:
     """Post one batch: resolve line items (in the app thread), then send the scores (in a thread pool)."""
 
-    def __init__(self, app: Flask, http: requests.Session, policy: RetryPolicy, pool: ThreadPoolExecutor) -> None:
+    def __init__(self, app: Flask, http: requests.Session, policy: RetryPolicy, pool: ThreadPoolExecutor,
+                 lease_seconds: float = DEFAULTS["WORKER_LEASE_SECONDS"]) -> None:
         self.app = app
         self.http = http
         self.policy = policy
@@ -280,6 +289,9 @@ class _Poster:
         self.connectors: dict[tuple[int, tuple[str, ...]], PlatformConnector] = {}
         self.lineitems: dict[tuple[int, str], str] = {}
         self.timeout = float(app.config.get("SERVICE_TIMEOUT_SECONDS") or 10)
+        # A post starts only with this much of its row's lease left: two calls' deadlines (on Canvas a results read
+        # may come first, see _send), or half the lease when an operator set one shorter than four deadlines.
+        self.lease_needed = timedelta(seconds=min(2 * self.timeout, lease_seconds / 2))
 
     def connector(self, course_id: int) -> PlatformConnector:
         course = db.session.get(Course, course_id)
@@ -325,6 +337,8 @@ class _Poster:
         self.lease_token = rows[0].lease_token if rows else None
         outcomes: list[_Outcome] = []
         jobs: list[_Job] = []
+        # Read before anything commits: a row read again later shows the lease of whichever worker holds it now.
+        leases = {row.id: row.lease_expires_at for row in rows}
         users = {
             p.id: p.sub
             for p in db.session.scalars(sa.select(Person).where(Person.id.in_({r.person_id for r in rows})))
@@ -334,7 +348,8 @@ class _Poster:
                 connector = self.connector(row.course_id)
                 url = row.lineitem_url or self._lineitem(row, connector)
                 platform_id = db.session.get(Course, row.course_id).platform_id
-                jobs.append(_Job(row, connector, url, grades.score_of(row, users[row.person_id]), platform_id))
+                jobs.append(_Job(row, connector, url, grades.score_of(row, users[row.person_id]), platform_id,
+                                 lease_ends=leases[row.id]))
             except ServiceCallError as exc:
                 outcomes.append(self._failure(row, exc, now))
             except ServiceError as exc:
@@ -347,7 +362,8 @@ class _Poster:
                 _discard_changes()
                 outcomes.append(self._failure(row, unexpected("finding the gradebook column", exc), now))
         # Canvas makes a student's every score a new submission unless told otherwise: what each student's line
-        # item already got, read once for the batch, marks only the first one (lti/ags.py score_extensions).
+        # item already got, read once for the batch, marks only the first one (lti/ags.py score_extensions); a
+        # first one Canvas may already have from an attempt whose answer we lost is checked as it is sent (_send).
         sent = sent_scores.last_sent_comments([(job.row, job.url) for job in jobs])
         for job in jobs:
             job.score = replace(job.score, last_sent_comment=sent.get(job.row.id))
@@ -371,6 +387,10 @@ class _Poster:
     def _outcome(self, job: _Job, error: ServiceCallError | None) -> _Outcome:
         if error is None:
             return _Outcome(job.row.id, SYNCED, job.row.attempts, lineitem_url=job.url)
+        if isinstance(error, _LeaseOver):
+            # Not tried, so no attempt is counted and nothing is said; recorded only if no worker took the row.
+            return _Outcome(job.row.id, PENDING, job.row.attempts, lineitem_url=job.url, next_attempt_at=utcnow(),
+                            unsent=True)
         outcome = self._failure(job.row, error, utcnow())
         outcome.lineitem_url = job.url
         outcome.unsent = isinstance(error, _NotSent)
@@ -469,6 +489,8 @@ class _Poster:
                     job = queue.popleft()
                 if silent.is_set():
                     error: ServiceCallError | None = _NotSent(NOT_SENT)
+                elif not self._lease_covers(job):
+                    error = _LeaseOver("the lease ran out")
                 else:
                     error = _send(job)
                     if error is not None and error.unreachable:
@@ -483,6 +505,15 @@ class _Poster:
         for future in lanes:
             future.result()
         return results
+
+    def _lease_covers(self, job: _Job) -> bool:
+        """Tell whether the row's lease outlasts a post started now.
+
+        Line item lookups and a slow platform's earlier posts can use up a batch's lease; once it has run out,
+        another worker may claim the row and post it too, and two posts in flight at once cannot see each other
+        (on Canvas a student's first score would become two submissions).
+        """
+        return job.lease_ends is None or utcnow() + self.lease_needed < job.lease_ends
 
     def _lineitem(self, row: ScoreOutbox, connector: PlatformConnector) -> str:
         key = (row.placement_id, row.skill_id)
@@ -553,7 +584,7 @@ def drain(
     http = http or app.extensions["pathways_http"]
     workers = max(1, int(concurrency or setting(app, "WORKER_CONCURRENCY")))
     with app.app_context(), ThreadPoolExecutor(workers, thread_name_prefix="pathways-post") as pool:
-        poster = _Poster(app, http, policy, pool)
+        poster = _Poster(app, http, policy, pool, lease)
         health = _Health(poll, float(setting(app, "WORKER_BACKOFF_MAX_SECONDS")))
         try:
             while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
@@ -712,7 +743,8 @@ def _log_outcomes(outcomes: list[_Outcome]) -> None:
                      " (already in the LMS)" if outcome.duplicate else "", outcome.attempts)
         elif outcome.status == PENDING:
             log.warning("grade %d not posted (%s); retrying at %s", outcome.row_id,
-                        outcome.last_status or "no answer", f"{outcome.next_attempt_at:%H:%M:%S}")
+                        outcome.last_status or ("not tried" if outcome.unsent else "no answer"),
+                        f"{outcome.next_attempt_at:%H:%M:%S}")
         else:
             log.warning("grade %d failed after %d attempt(s) (%s)", outcome.row_id, outcome.attempts,
                         outcome.last_status or "refused")

@@ -9,7 +9,7 @@ plain error message a teacher can read.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -198,6 +198,33 @@ def score_extensions(issuer: str | None, score: Score) -> dict[str, object]:
             "submitted_at": ags_timestamp(score.timestamp),
         }
     }
+
+
+def checked_against_canvas(connector: PlatformConnector, lineitem_url: str, score: Score) -> Score:
+    """Return the score to post, as a re-grade when Canvas already holds a result for a "first" score.
+
+    A post whose answer never reached the outbox (its worker lost the lease, died, or timed out while Canvas still
+    took the score) is sent again. Canvas accepts a score with the same timestamp as the last one (it refuses only
+    an older one, scores_controller.rb `verify_valid_timestamp`), so the same timestamp does not stop it, and a
+    "first" score would be the student's submission again: a second attempt, or a 422 past the allowed attempts,
+    and its comment posted twice. Canvas creates a result only from a score posted to the column (its grading
+    updates one, never makes one), so a result for the student means one of ours landed, holding what was sent.
+    Needs the result.readonly scope; without it, or when Canvas will not show its results, the score goes as before.
+    """
+    if not score.first or not is_canvas(connector._registration.get_issuer()):
+        return score
+    if connector.ags_scopes is not None and SCOPE_RESULT_READONLY not in connector.ags_scopes:
+        return score
+    try:
+        results = read_results(connector, lineitem_url, score.user_id)
+    except ServiceCallError as exc:
+        if exc.transient:
+            raise  # the post would meet the same outage: retried later
+        return score  # a refusal (or a column gone) is for the post to meet and report
+    found = next((r for r in results if r.user_id == score.user_id), None)
+    if found is None:
+        return score
+    return replace(score, last_sent_comment=found.comment or "")
 
 
 def is_schoology(issuer: str | None) -> bool:

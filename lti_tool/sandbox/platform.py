@@ -264,6 +264,9 @@ class SandboxPlatform:
         # Moodle keeps a score's time as whole seconds (gradebookservices: strtotime) and refuses (409) a score not in
         # a later second than the last one for that user and line item; False: full precision, as AGS reads.
         self.score_times_in_whole_seconds = False
+        # Canvas refuses only a score older than the result (scores_controller.rb: `result.updated_at > timestamp`):
+        # one with the same timestamp is taken again (True plays it); AGS platforms may refuse it (409 here).
+        self.same_score_timestamp_taken = False
         # None: grant any supported scope; a set: refuse token requests asking for anything else (Moodle).
         self.grantable_scopes: set[str] | None = None
         self.registrations: list[dict] = []
@@ -1296,11 +1299,12 @@ class SandboxPlatform:
             raise SandboxError(400, "invalid_request", "comment must be a string")
         if self.score_comment_required and body.get("comment") is None:
             raise SandboxError(400, "invalid_request", "comment is required (it may be whitespace)")
-        stamp = _parse_timestamp(body.get("timestamp"), "timestamp")
+        stamp_time = self._score_time(_parse_timestamp(body.get("timestamp"), "timestamp"))
         with self._lock:
             key = self._existing(context_id, item_id)
             previous = [s for s in self._scores[key] if s["userId"] == user_id]
-            if previous and self._score_time(previous[-1]["timestamp"]) >= self._score_time(stamp):
+            last = self._score_time(previous[-1]["timestamp"]) if previous else None
+            if last is not None and (last > stamp_time if self.same_score_timestamp_taken else last >= stamp_time):
                 # AGS 2.0: the platform must not let an older (or repeated) update overwrite a newer one.
                 raise SandboxError(
                     409, "conflict", "a score with the same or a later timestamp is already recorded"

@@ -78,7 +78,9 @@ def sync_roster(
         try:
             read = writer.read(connector, differences_url or memberships_url)
         except ServiceCallError as exc:
-            if not partial or exc.status is None or exc.status >= 500 or exc.status == 429:
+            # Only a refusal (a 4xx other than 408 and 429) says the platform forgot our differences point; one
+            # that did not answer or asks to wait (ServiceCallError.transient, 408 included) is asked again later.
+            if not partial or exc.transient or exc.status is None:
                 raise
             # The platform forgot our differences point (expired or reset): read the whole roster again.
             partial = False

@@ -8,6 +8,9 @@ due date would mark the student late) and adds every comment it receives to Spee
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from lti_tool.lti.ags import CANVAS_SUBMISSION
@@ -15,11 +18,15 @@ from tests.jobs.gradebook import FAST_RETRIES, gradebook_in_another_lms, later, 
 from tests.support import SandboxActions
 
 
+def _play_canvas(lms) -> None:
+    lms.allowed_attempts = 1
+    lms.same_score_timestamp_taken = True  # Canvas refuses only an older timestamp
+
+
 @pytest.fixture
 def canvas(make_tool):
     """A gradebook in a sandbox LMS whose issuer names Canvas, allowing one submission attempt."""
-    with gradebook_in_another_lms(make_tool(**FAST_RETRIES), "Canvas",
-                                  setup=lambda lms: setattr(lms, "allowed_attempts", 1)) as book:
+    with gradebook_in_another_lms(make_tool(**FAST_RETRIES), "Canvas", setup=_play_canvas) as book:
         yield book
 
 
@@ -89,3 +96,64 @@ def test_a_column_made_again_after_a_deletion_gets_the_students_first_submission
                  and _extension(p).get("new_submission")]
     assert _extension(resent)["submitted_at"]
     assert len(canvas.platform.submissions(new, "student-1")) == 1
+
+
+@pytest.fixture
+def patient_canvas(make_tool):
+    """A Canvas gradebook whose calls wait long enough for the LMS's slow answers (a worker's lease may not)."""
+    tool = make_tool(**{**FAST_RETRIES, "SERVICE_TIMEOUT_SECONDS": 5})
+    with gradebook_in_another_lms(tool, "Canvas", setup=_play_canvas) as book:
+        yield book
+
+
+def _first_worker_waits(canvas, lease_seconds: float) -> threading.Thread:
+    """Start a worker with a short lease and return once its first call is in the LMS's (slow) hands."""
+    worker = threading.Thread(target=canvas.drain, kwargs={"lease_seconds": lease_seconds, "max_seconds": 20})
+    worker.start()
+    deadline = time.monotonic() + 10
+    while len(canvas.platform.fail_next) > 1:
+        assert time.monotonic() < deadline, "the first worker never called the LMS"
+        time.sleep(0.02)
+    time.sleep(lease_seconds + 0.1)  # its lease runs out while the LMS is still at it
+    return worker
+
+
+def test_a_score_canvas_took_from_a_worker_that_lost_its_lease_is_sent_again_as_a_regrade(patient_canvas):
+    canvas = patient_canvas
+    canvas.queue("student-2", 10.0)
+    canvas.drain()  # the gradebook column exists; what follows is student-1's first score
+    canvas.queue("student-1", 40.0, skill_names=["Fractions"], now=later(1))
+    lms = canvas.platform
+    lms.timeout_seconds = 1.0
+    lms.fail_next = ["slow", "slow"]  # the LMS takes its time over each call, then serves it
+    first = _first_worker_waits(canvas, 0.5)  # its post is in flight
+    canvas.drain()  # a second worker takes the row; Canvas has the score by the time it asks
+    first.join(20)
+
+    (row,) = [r for r in canvas.rows() if r.score_given == 40.0]
+    assert (row.status, row.last_status) == ("synced", None)
+    url = canvas.placement().lineitem_url
+    assert len(lms.submissions(url, "student-1")) == 1  # one attempt, though the score went twice
+    posts = [p for p in canvas.posts_received() if p["userId"] == "student-1"]
+    assert [_extension(p).get("new_submission") for p in posts] == [True, False]
+    assert [p.get("comment") for p in posts] == ["Pathways mastery: Fractions", None]  # SpeedGrader shows it once
+    assert [p["timestamp"] for p in posts][0] == posts[1]["timestamp"]
+
+
+def test_a_worker_whose_lease_ran_out_while_it_found_the_column_leaves_the_post_to_the_worker_holding_it(
+        patient_canvas):
+    canvas = patient_canvas
+    canvas.queue("student-1", 40.0, skill_names=["Fractions"])
+    lms = canvas.platform
+    lms.timeout_seconds = 1.0
+    lms.fail_next = ["slow", "ok"]  # the LMS is slow to list the line items to the first worker
+    first = _first_worker_waits(canvas, 0.4)
+    canvas.drain()  # a second worker takes the row, makes the column and posts the score
+    first.join(20)
+
+    (row,) = canvas.rows()
+    assert (row.status, row.last_status) == ("synced", None)
+    posts = canvas.posts_received()
+    # Posting it too, the first worker would have raced the second one's post: not tried, so nothing to undo.
+    assert [(p["userId"], _extension(p).get("new_submission")) for p in posts] == [("student-1", True)]
+    assert len(lms.submissions(canvas.placement().lineitem_url, "student-1")) == 1

@@ -308,3 +308,16 @@ def test_a_member_whose_user_id_would_change_when_cleaned_is_not_taken_for_anoth
     rows = _roster_rows(page)
     assert rows["Zainab Hassan"] == ("Student", "Active")
     assert "Someone Else" not in rows
+
+
+def test_a_differences_read_that_times_out_is_asked_again_later_not_read_whole(sandbox, tool):
+    # HTTP 408 (Request Timeout) is a transient answer like a 5xx or 429: the differences point still stands.
+    page = sandbox.launch("teacher")
+    submit_form(page, "roster/sync")
+    tool.platform.add_user("student-6", roles=["Learner"], name="Ava Novak", context_id="math-7")
+    tool.platform.fail_next.append(408)
+    page = submit_form(page, "roster/sync")
+    assert "could not be read" in page.text
+    assert "Ava Novak" not in _roster_rows(page)
+    page = submit_form(page, "roster/sync")
+    assert "Roster updated: 8 members, 1 new, 0 no longer active" in page.text
