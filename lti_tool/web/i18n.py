@@ -16,7 +16,7 @@ from enum import Enum
 
 from babel.support import NullTranslations, Translations
 from flask import Blueprint, Flask, g, has_app_context, has_request_context, request
-from flask_babel import format_date, get_locale, get_translations, gettext, ngettext
+from flask_babel import format_date, format_decimal, get_locale, get_translations, gettext, ngettext
 from jinja2 import pass_eval_context
 from jinja2.nodes import EvalContext
 from markupsafe import Markup
@@ -329,6 +329,8 @@ def _value(key: str, value: object) -> object:
         return _names(value)
     if isinstance(value, date):
         return format_date(value, "long")
+    if key == "rate":  # skills a week, "1.2" from the learning core, is "1,2" in Spanish
+        return format_decimal(float(value), "#,##0.#")
     return gettext(value) if key.startswith("level") else value  # "level", "level_high": level names
 
 

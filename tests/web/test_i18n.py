@@ -479,3 +479,24 @@ def test_templates_find_the_catalogue_once_per_page_and_follow_force_locale(tool
                 assert render_template_string(page) == "My learning plan|Not started|My learning plan"
             assert render_template_string(page) == "Mi plan de aprendizaje|Sin empezar|Mi plan de aprendizaje"
         assert len(lookups) == 3
+
+
+def test_a_spanish_pace_explanation_writes_its_rates_with_a_decimal_comma(tool):
+    # Spanish writes 1,2 where English writes 1.2: "unas 1.2 por semana" read as a thousand and two to some readers.
+    from datetime import date
+    from types import SimpleNamespace
+
+    from flask_babel import force_locale
+
+    from lti_tool.web.i18n import pace_text
+
+    pace = SimpleNamespace(explanation="", explanation_parts=(
+        ("You've mastered %(mastered)s of %(total)s skills in %(weeks)s weeks (about %(rate)s a week).",
+         {"mastered": "5", "total": "16", "weeks": "4", "rate": "1.2"}),
+        ("To finish the other %(left)s skills by %(end)s, you'd need about %(rate)s a week.",
+         {"left": "11", "end": date(2031, 6, 20), "rate": "2"}),
+    ))
+    with tool.app.test_request_context("/"), force_locale("es"):
+        text = pace_text(pace)
+    assert "unas 1,2 por semana" in text and "1.2" not in text, text
+    assert "unas 2 por semana" in text, text
