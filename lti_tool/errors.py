@@ -126,14 +126,13 @@ def _expired_page(exc: LaunchExpired):
     Nothing is saved (the session no longer counts) and no session is started: the page draws no form.
     """
     from flask import g
-    from flask_babel import gettext, refresh
+    from flask_babel import gettext
+
+    from .web.i18n import speak_language_of
 
     if exc.launch is not None:
         g.expired_platform_id = exc.launch.platform_id  # its LMS may frame the page (security.py)
-        # The page speaks the language the launch named (i18n.select_locale), found anew in case the request's
-        # language was already looked up before its launch turned out to have run out.
-        g.expired_locale = exc.locale
-        refresh()
+        speak_language_of({"locale": exc.locale})
     back = exc.return_url
     if not back.startswith(("https://", "http://")):
         back = ""
@@ -240,11 +239,14 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError):
-        from .web.i18n import translated
+        from .web.i18n import speak_language_of, translated
 
         _forget_gone_launch()  # before the message is translated: the page's language reads the launch
-        # A validated launch refused at the door (services/launches.py LaunchRefused) may go back to its LMS.
+        # A validated launch refused at the door (services/launches.py LaunchRefused) may go back to its LMS, and
+        # speaks the language it named.
         details = exc.details if isinstance(exc, LaunchRefused) else None
+        if details is not None:
+            speak_language_of(details)
         return _render(exc.status, translated(exc), "Something is not right", details=details)
 
     @app.errorhandler(HTTPException)

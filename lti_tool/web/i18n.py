@@ -16,7 +16,7 @@ from enum import Enum
 
 from babel.support import NullTranslations, Translations
 from flask import Blueprint, Flask, g, has_app_context, has_request_context, request
-from flask_babel import format_date, format_decimal, get_locale, get_translations, gettext, ngettext
+from flask_babel import format_date, format_decimal, get_locale, get_translations, gettext, ngettext, refresh
 from jinja2 import pass_eval_context
 from jinja2.nodes import EvalContext
 from markupsafe import Markup
@@ -81,11 +81,21 @@ def select_locale() -> str:
     if not has_request_context():
         return DEFAULT
     launch = getattr(g, "launch", None)
-    # A launch whose time ran out is no longer the request's launch, but its language still is the person's.
-    chosen = language_of((launch.details or {}).get("locale") if launch is not None else g.get("expired_locale"))
+    # A launch that ran out, or one validated but refused, is not the request's launch; its language is the person's.
+    chosen = language_of((launch.details or {}).get("locale") if launch is not None else g.get("launch_locale"))
     if chosen:
         return chosen
     return request.accept_languages.best_match(SUPPORTED) or DEFAULT
+
+
+def speak_language_of(details: Mapping[str, object] | None) -> None:
+    """Make the rest of this request speak the language a launch that opened no session named (locale claim).
+
+    For pages about an expired launch or a validated launch refused at the door: the page is in the person's
+    language, not the browser's. Looked up anew, in case the request's language was read before.
+    """
+    g.launch_locale = str((details or {}).get("locale") or "")
+    refresh()
 
 
 _CATALOGUE = "pathways_catalogue"

@@ -19,6 +19,7 @@ from ..services.launches import (
     sign_launch_token,
     tab_binding,
 )
+from .i18n import speak_language_of
 
 bp = Blueprint("launch", __name__)
 
@@ -87,6 +88,8 @@ def _accept(form: dict[str, str], storage_proof: dict[str, str] | None = None, t
         storage_proof=storage_proof,
     )
     metrics.record_launch("accepted")
+    if outcome.kind in (LaunchOutcome.NO_ACCESS, LaunchOutcome.UNSUPPORTED):
+        speak_language_of(outcome.facts.details)  # no session: the refusal speaks the language the launch named
     if outcome.kind is LaunchOutcome.NO_ACCESS:
         message = _no_access_message(outcome.facts)
         return render_template("lti/no_access.html", message=message,

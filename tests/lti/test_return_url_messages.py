@@ -90,3 +90,14 @@ def test_messages_are_added_to_the_query_before_any_fragment():
         "https://lms.example/a?lti_errormsg=No%20%26%20more#top"
     assert return_url_with("https://lms.example/a?", lti_msg="ok") == "https://lms.example/a?lti_msg=ok"
     assert return_url_with("https://lms.example/a?x=1", lti_errormsg="") == "https://lms.example/a?x=1"
+
+
+def test_a_refused_launch_speaks_the_language_it_named_not_the_browsers(sandbox, tool):
+    # A Spanish-speaking student on a browser set to English: the LMS's locale claim is the person's language, as on
+    # every page a launch opens.
+    es = {"document_target": "iframe", "return_url": tool.platform.url("/"), "locale": "es-MX"}
+    page = _launch(sandbox, language="en", **{CLAIM + "roles": [MENTOR], LAUNCH_PRESENTATION: es})
+    assert _message(page).startswith("Pathways es para los profes y estudiantes de un curso."), _message(page)
+    assert 'lang="es"' in page.text
+    refused = _launch(sandbox, language="en", sub="\x01", **{LAUNCH_PRESENTATION: es})
+    assert refused.status_code == 400 and 'lang="es"' in refused.text and "A user id" not in refused.text
