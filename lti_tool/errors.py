@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import metrics
 from .extensions import CACHE_OUTAGES
-from .lti.claims import return_url_with, way_back_to_lms
+from .lti.claims import way_back_to_lms
 from .lti.launch import LaunchError
 from .lti.services import ServiceCallError
 from .services.errors import N_, ServiceError
@@ -132,17 +132,13 @@ def _expired_page(exc: LaunchExpired):
 
     if exc.launch is not None:
         g.expired_platform_id = exc.launch.platform_id  # its LMS may frame the page (security.py)
-        speak_language_of({"locale": exc.locale})
-    back = exc.return_url
-    if not back.startswith(("https://", "http://")):
-        back = ""
+        speak_language_of(exc.details)
     if request.accept_mimetypes.best == "application/json":
         return {"error": exc.message}, exc.status
     message = gettext(exc.template)
     # Back to the LMS with the same words as lti_errormsg (Core §5.4.1 return_url), for the LMS to show there.
     return render_template("errors/expired.html", status=exc.status, title=gettext(exc.TITLE), message=message,
-                           typed=typed_text(), lms_url=return_url_with(back, lti_errormsg=message) if back else ""), \
-        exc.status
+                           typed=typed_text(), lms_url=way_back_to_lms(exc.details, message)), exc.status
 
 
 def error_page(status: int, message: str, title: str):

@@ -180,3 +180,50 @@ def test_purge_anonymises_people_who_only_opened_a_privacy_or_deep_linking_launc
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Course)
                                  .where(Course.context_id == "math-7")) == 1
     assert "Anonymised" not in run(tool, privacy_group, "purge", "--days", "30").output  # nobody twice
+
+
+def test_the_purge_leaves_a_person_whose_first_course_launch_is_under_way(sandbox, tool, monkeypatch):
+    # student-3 opened only her privacy page, two days ago: the purge anonymises such a person. But she is opening
+    # her course at this moment: her launch has found her and written her enrolment, not yet committed. The purge
+    # read "no enrolment" before that and erased her anyway, and her course work then belonged to nobody.
+    import threading
+    import time
+
+    from lti_tool.services import launches
+
+    _course_where_priya_practised(sandbox, tool)
+    assert _privacy_launch(sandbox, "student-3", "student-3").status_code == 200
+    with tool.app.app_context():
+        db.session.execute(sa.update(LaunchSession).values(expires_at=_now() - timedelta(days=2)))
+        db.session.commit()
+    original, reached, go = launches._upsert_enrollment, threading.Event(), threading.Event()
+
+    def held(*args, **kwargs):
+        original(*args, **kwargs)
+        if not reached.is_set():
+            reached.set()
+            go.wait(20)
+
+    monkeypatch.setattr(launches, "_upsert_enrollment", held)
+    pages: list[object] = []
+    launch = threading.Thread(target=lambda: pages.append(sandbox.launch("student-3")))
+    launch.start()
+    assert reached.wait(20)
+    purged: list[object] = []
+    purge = threading.Thread(target=lambda: purged.append(run(tool, privacy_group, "purge", "--days", "30")))
+    purge.start()
+    time.sleep(1.0)  # the purge reads and reaches her before the launch commits
+    go.set()
+    launch.join(30)
+    purge.join(30)
+    assert not launch.is_alive() and not purge.is_alive()
+    assert purged[0].exit_code == 0, purged[0].output
+    assert pages[0].status_code == 200
+    names = _names(tool)
+    assert names.get("student-3") == "Sofía García", names
+    with tool.app.app_context():
+        person = db.session.scalar(sa.select(Person.id).where(Person.sub == "student-3"))
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Enrollment)
+                                 .where(Enrollment.person_id == person)) == 1
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(LaunchSession).where(
+            LaunchSession.person_id == person, LaunchSession.expires_at > _now())) == 1

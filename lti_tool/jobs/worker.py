@@ -289,9 +289,9 @@ class _Poster:
         self.connectors: dict[tuple[int, tuple[str, ...]], PlatformConnector] = {}
         self.lineitems: dict[tuple[int, str], str] = {}
         self.timeout = float(app.config.get("SERVICE_TIMEOUT_SECONDS") or 10)
-        # A post starts only with this much of its row's lease left: two calls' deadlines (on Canvas a results read
-        # may come first, see _send), or half the lease when an operator set one shorter than four deadlines.
-        self.lease_needed = timedelta(seconds=min(2 * self.timeout, lease_seconds / 2))
+        # A post starts only with this much of its row's lease left: three calls' deadlines (an access token, on
+        # Canvas a results read, then the post: see _send), or half the lease when an operator set a shorter one.
+        self.lease_needed = timedelta(seconds=min(3 * self.timeout, lease_seconds / 2))
 
     def connector(self, course_id: int) -> PlatformConnector:
         course = db.session.get(Course, course_id)

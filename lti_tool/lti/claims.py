@@ -251,11 +251,14 @@ def return_url_with(return_url: str, **messages: str) -> str:
     return f"{address}{joiner}{added}{hash_}{fragment}"
 
 
-def way_back_to_lms(details: Mapping[str, Any] | None, errormsg: str) -> str:
+def way_back_to_lms(details: Mapping[str, Any] | None, errormsg: str, *, as_error: bool = True) -> str:
     """Return the launch's return_url carrying errormsg as lti_errormsg, or "" when the launch named none.
 
     Only a launch's details (facts_from_claims): they are read from an id_token whose signature was checked, so an
-    address in a token nobody verified never becomes a link.
+    address in a token nobody verified never becomes a link. `as_error=False`: a plain message (lti_msg), which
+    the LMS shows as information, not as an error.
     """
     return_url = (details or {}).get("return_url")
-    return return_url_with(return_url, lti_errormsg=errormsg) if isinstance(return_url, str) and return_url else ""
+    if not isinstance(return_url, str) or not return_url.startswith(("https://", "http://")):
+        return ""  # none, or (stored by an older release) not a web address
+    return return_url_with(return_url, **{"lti_errormsg" if as_error else "lti_msg": errormsg})

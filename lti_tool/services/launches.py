@@ -284,6 +284,9 @@ def _returning_query() -> sa.Select:
                                _PERSON.c.sub == sa.bindparam("sub")))
         .where(_COURSE.c.deployment_id == sa.bindparam("deployment_id"),
                _COURSE.c.context_id == sa.bindparam("context_id"))
+        # Held until the launch commits: a deletion or the retention purge anonymising this person waits for
+        # its enrolment and session (services/privacy.py), or, having gone first, makes this row not match.
+        .with_for_update(read=True, of=_PERSON)
     )
 
 
@@ -302,10 +305,16 @@ def _update_enrollment() -> sa.Update:
     )
 
 
-def _find_or_insert(model: type, values: dict[str, Any], keys: tuple[str, ...], columns: tuple[str, ...]) -> sa.Row:
-    """Return these columns of the row with these unique keys, inserting it (race-safely) when it does not exist yet."""
+def _find_or_insert(model: type, values: dict[str, Any], keys: tuple[str, ...], columns: tuple[str, ...], *,
+                    shared_lock: bool = False) -> sa.Row:
+    """Return these columns of the row with these unique keys, inserting it (race-safely) when it does not exist yet.
+
+    `shared_lock`: hold the row FOR SHARE until the transaction ends (PostgreSQL; SQLite ignores it).
+    """
     table = model.__table__
     query = sa.select(*(table.c[name] for name in columns)).where(*(table.c[key] == values[key] for key in keys))
+    if shared_lock:
+        query = query.with_for_update(read=True)
     row = db.session.execute(query).first()
     if row is None:
         insert_if_missing(model, values, keys)
@@ -370,7 +379,7 @@ def _upsert_person(platform_id: int, facts: LaunchFacts, store_email: bool, know
     else:
         person_id, name, email = _find_or_insert(
             Person, {"platform_id": platform_id, "sub": facts.sub, "name": ""}, ("platform_id", "sub"),
-            ("id", "name", "email"))
+            ("id", "name", "email"), shared_lock=True)  # as _returning_query holds it
     changes = {"name": facts.name or name or "", "email": facts.email if store_email else None}
     changes = {key: value for key, value in changes.items() if value != {"name": name, "email": email}[key]}
     if changes:
@@ -432,18 +441,10 @@ class LaunchExpired(ServiceError):
                             "computers. To carry on, open Pathways again from your course."))
         self.launch = launch
 
-    def _detail(self, name: str) -> str:
-        return str(((self.launch.details or {}) if self.launch is not None else {}).get(name) or "")
-
     @property
-    def return_url(self) -> str:
-        """The LMS page the launch named to come back to (launch_presentation.return_url), or ""."""
-        return self._detail("return_url")
-
-    @property
-    def locale(self) -> str:
-        """The language the launch named (launch_presentation.locale), or ""."""
-        return self._detail("locale")
+    def details(self) -> dict[str, Any]:
+        """The expired launch's details (lti/claims.py facts_from_claims: its language, its return_url), or {}."""
+        return dict(self.launch.details or {}) if self.launch is not None else {}
 
 
 def open_launch(launch_id: str, allowed_ids: list[str], *, now: datetime,

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import LaunchSession
+from ..models.base import lock_database_for_writing
 
 #: Launch details key of the messages waiting for the next page, each [category, text].
 PENDING = "pending_messages"
@@ -26,21 +27,29 @@ def pending_messages(launch: LaunchSession) -> list[tuple[str, str]]:
     return [(str(category), str(text)) for category, text in (launch.details or {}).get(PENDING) or []]
 
 
-def keep_messages(launch_id: str, messages: Sequence[tuple[str, str]], *, after_waiting: bool) -> None:
-    """Leave `messages` for the launch's next page, after those already waiting if `after_waiting`; commits.
+def keep_messages(launch_id: str, messages: Sequence[tuple[str, str]], *,
+                  taken: Sequence[tuple[str, str]] = ()) -> None:
+    """Leave `messages` for the launch's next page, after those waiting less the `taken` ones; commits.
 
-    No messages and not `after_waiting`: the page showed what was waiting, and nothing waits any more.
+    `taken`: the waiting messages this request took (to show, or to keep among `messages`). Only those go: one
+    that another request of the launch left meanwhile still waits.
     """
     table = LaunchSession.__table__
-    row = db.session.execute(sa.select(table.c.details).where(table.c.id == launch_id)).first()
+    # After the page: what the request committed is kept, and what a failed one left unsaved is not saved here.
+    db.session.rollback()
+    # Locked while read and written back: two requests of one launch would otherwise lose each other's messages.
+    lock_database_for_writing()
+    row = db.session.execute(sa.select(table.c.details).where(table.c.id == launch_id).with_for_update()).first()
     if row is None:
+        db.session.rollback()
         return  # the launch is gone (deleted with its person's data): nobody to tell
     details = dict(row.details or {})
-    waiting = details.pop(PENDING, None) or []
-    if not after_waiting:
-        waiting = []
-    kept = waiting + [[category, str(text)] for category, text in messages]
+    waiting = [(str(category), str(text)) for category, text in details.pop(PENDING, None) or []]
+    for message in taken:
+        if message in waiting:
+            waiting.remove(message)
+    kept = waiting + [(category, str(text)) for category, text in messages]
     if kept:
-        details[PENDING] = kept[-MAX_KEPT:]
+        details[PENDING] = [list(message) for message in kept[-MAX_KEPT:]]
     db.session.execute(sa.update(table).where(table.c.id == launch_id).values(details=details))
     db.session.commit()

@@ -43,6 +43,7 @@ from ..models import (
     SkillMastery,
     StudentGoal,
 )
+from ..models.base import lock_database_for_writing
 from ..models.outbox import PENDING
 from .content import course_content, course_pack
 from .errors import N_, Forbidden, NotFound, ServiceError
@@ -171,8 +172,10 @@ def _student_enrollment(course_id: int, platform_id: int, person_id: int) -> Enr
     return enrollment
 
 
-def _anonymise_if_unenrolled(person_ids: Iterable[int], deployment_id: int | None) -> int:
-    """Erase name, email and sub of the given people who have no enrolment left in a course.
+def _anonymise_if_unenrolled(person_ids: Iterable[int], deployment_id: int | None, *,
+                             unless_session_after: datetime | None = None) -> int:
+    """Erase name, email and sub of the given people who have no enrolment left in a course (nor, with
+    `unless_session_after`, a launch session alive after that time).
 
     An enrolment in the shared stand-in course older versions made (LEGACY_SHARED_CONTEXT) of the deployment the
     deletion happens in (`deployment_id`; None: an operator's, every deployment) is no course of theirs: it does
@@ -180,13 +183,19 @@ def _anonymise_if_unenrolled(person_ids: Iterable[int], deployment_id: int | Non
     as a course: a deletion here does not reach into it.
     """
     erased = 0
-    for person_id in set(person_ids):
+    lock_database_for_writing()
+    for person_id in sorted(set(person_ids)):
+        # Locked before looking: a launch finding this person holds the row (services/launches.py reads it FOR
+        # SHARE), so its enrolment and session are seen here once it commits, or it finds the person gone after.
+        person = db.session.get(Person, person_id, with_for_update=True, populate_existing=True)
+        if person is None:
+            continue
         enrolled = db.session.scalar(
             sa.select(sa.func.count()).select_from(Enrollment).join(Course, Course.id == Enrollment.course_id)
             .where(Enrollment.person_id == person_id, ~_legacy_shared_course(deployment_id))
         )
-        person = db.session.get(Person, person_id)
-        if person is None or enrolled:
+        if enrolled or (unless_session_after is not None and db.session.scalar(sa.select(sa.exists().where(
+                LaunchSession.person_id == person_id, LaunchSession.expires_at > unless_session_after)))):
             continue
         _erase_from_legacy_shared_courses(person, deployment_id)
         person.name = ""
@@ -923,7 +932,8 @@ def _anonymise_people_without_courses(now: datetime) -> int:
         ~sa.exists().where(Enrollment.person_id == Person.id),
         ~sa.exists().where(LaunchSession.person_id == Person.id, LaunchSession.expires_at > recent),
     )).all()
-    return _anonymise_if_unenrolled(people, None)
+    # Checked again under each person's lock: a launch may have arrived since this list was read.
+    return _anonymise_if_unenrolled(people, None, unless_session_after=recent)
 
 
 def audit_entries(*, course: str | None = None, limit: int = 50) -> list[AuditEntry]:

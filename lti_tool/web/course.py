@@ -308,7 +308,7 @@ def home():
     # The placement check and review boxes come from what the plan and the launch already read.
     return render_template("student/home.html", launch=launch, placement=placement, plan=plan,
                            not_set_up=not_set_up,
-                           lms_url=way_back_to_lms(launch.details, not_set_up) if not_set_up else "",
+                           lms_url=way_back_to_lms(launch.details, not_set_up, as_error=False) if not_set_up else "",
                            reviews_due=plan.reviews_due if plan else [],
                            diagnostic_pending=placement_check_status(launch.course_id, launch.person_id),
                            placement_questions=PLACEMENT_QUESTIONS)

@@ -14,7 +14,7 @@ from ..services.pending_messages import keep_messages, pending_messages
 
 #: Where Flask keeps flashed messages in the session (flask.helpers.flash).
 _FLASHES = "_flashes"
-#: On `g`: the cookie-less launch whose messages this request holds, and whether it took those waiting.
+#: On `g`: the cookie-less launch whose messages this request holds, and the waiting ones it took to show.
 _LAUNCH, _TAKEN = "pending_messages_launch", "pending_messages_taken"
 
 
@@ -25,7 +25,7 @@ def take_pending_messages() -> None:
     waiting = pending_messages(g.launch) if request.method == "GET" else []
     if waiting:
         session[_FLASHES] = waiting + list(session.get(_FLASHES, []))
-        setattr(g, _TAKEN, True)
+        setattr(g, _TAKEN, waiting)
 
 
 def keep_pending_messages(response: Response) -> Response:
@@ -34,7 +34,7 @@ def keep_pending_messages(response: Response) -> Response:
     if launch_id is None:
         return response
     unshown = [tuple(message) for message in session.pop(_FLASHES, [])]
-    taken = g.get(_TAKEN, False)
-    if unshown or taken:
-        keep_messages(launch_id, unshown, after_waiting=not taken)
+    taken = g.get(_TAKEN, [])
+    if unshown or taken:  # what it took goes; what is still unshown (taken or new) waits again
+        keep_messages(launch_id, unshown, taken=taken)
     return response
