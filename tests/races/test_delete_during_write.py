@@ -404,3 +404,51 @@ def student_posts_while_deleted(tool, post, reached: threading.Event, go: thread
     thread.join(30)
     (page,) = pages
     return page, student
+
+
+def test_a_teacher_deleting_a_student_whose_launch_is_under_way_ends_with_the_data_gone_and_no_error(
+        sandbox, tool, monkeypatch):
+    # The launch holds the student's person row while it records the enrolment and session (so an anonymising
+    # deletion waits for them); the deletion holds the enrolment. On PostgreSQL the two can deadlock: the deletion,
+    # the later waiter, is the victim and runs again once the launch has committed. Neither may end in a 500.
+    import time
+
+    from lti_tool.services import launches
+
+    course_id, platform_id, student, teacher = demo_course(sandbox, tool)
+    original, reached, go = launches._returning, threading.Event(), threading.Event()
+
+    def held(*args, **kwargs):
+        found = original(*args, **kwargs)
+        if not reached.is_set():  # the launch below: the tool serves it in its own thread
+            reached.set()
+            go.wait(20)
+        return found
+
+    monkeypatch.setattr(launches, "_returning", held)
+    pages: list[object] = []
+    launch = threading.Thread(target=lambda: pages.append(sandbox.launch("student")))
+    launch.start()
+    assert reached.wait(20)
+    deleted: list[object] = []
+
+    def delete():
+        with tool.app.app_context():
+            holder = db.session.scalars(sa.select(LaunchSession).where(LaunchSession.person_id == teacher)).first()
+            deleted.append(privacy.delete_student(holder, student, confirmed=True, now=utcnow()))
+            db.session.remove()
+
+    deleting = threading.Thread(target=delete)
+    deleting.start()
+    time.sleep(1.0)
+    go.set()
+    launch.join(30)
+    deleting.join(30)
+    assert not launch.is_alive() and not deleting.is_alive()
+    assert len(deleted) == 1 and pages and pages[0].status_code < 500, (deleted, pages)
+    with tool.app.app_context():
+        # The deletion ran first (SQLite: the launch then enrols her afresh, as her next launch would) or again
+        # after the launch (PostgreSQL's deadlock victim): either way at most the fresh enrolment is left.
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Enrollment)
+                                 .where(Enrollment.person_id == student, Enrollment.course_id == course_id)) <= 1
+        db.session.remove()
