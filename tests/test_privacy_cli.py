@@ -190,21 +190,14 @@ def test_the_purge_leaves_a_person_whose_first_course_launch_is_under_way(sandbo
     import time
 
     from lti_tool.services import launches
+    from tests.races.support import hold_first_call
 
     _course_where_priya_practised(sandbox, tool)
     assert _privacy_launch(sandbox, "student-3", "student-3").status_code == 200
     with tool.app.app_context():
         db.session.execute(sa.update(LaunchSession).values(expires_at=_now() - timedelta(days=2)))
         db.session.commit()
-    original, reached, go = launches._upsert_enrollment, threading.Event(), threading.Event()
-
-    def held(*args, **kwargs):
-        original(*args, **kwargs)
-        if not reached.is_set():
-            reached.set()
-            go.wait(20)
-
-    monkeypatch.setattr(launches, "_upsert_enrollment", held)
+    reached, go = hold_first_call(monkeypatch, launches, "_upsert_enrollment")
     pages: list[object] = []
     launch = threading.Thread(target=lambda: pages.append(sandbox.launch("student-3")))
     launch.start()

@@ -52,3 +52,22 @@ def at_once(app, calls: list[Callable[[], object]]) -> list[BaseException]:
     for thread in threads:
         thread.join(30)
     return errors
+
+
+def hold_first_call(monkeypatch, module, name: str) -> tuple[threading.Event, threading.Event]:
+    """Hold the first call of `module.name` once it returns, in whichever thread (the tool serves HTTP in its own).
+
+    Returns (reached, go): the test waits for `reached`, does what must happen meanwhile, then sets `go`.
+    """
+    original = getattr(module, name)
+    reached, go = threading.Event(), threading.Event()
+
+    def held(*args, **kwargs):
+        found = original(*args, **kwargs)
+        if not reached.is_set():
+            reached.set()
+            go.wait(20)
+        return found
+
+    monkeypatch.setattr(module, name, held)
+    return reached, go

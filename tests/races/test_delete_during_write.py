@@ -25,7 +25,7 @@ from lti_tool.models import (
 from lti_tool.models.base import utcnow
 from lti_tool.services import agency, privacy
 from lti_tool.services.errors import NotFound
-from tests.races.support import DemoCourse, demo_course
+from tests.races.support import DemoCourse, demo_course, hold_first_call
 from tests.web.test_evidence_files import tiny_png
 
 
@@ -416,16 +416,7 @@ def test_a_teacher_deleting_a_student_whose_launch_is_under_way_ends_with_the_da
     from lti_tool.services import launches
 
     course_id, platform_id, student, teacher = demo_course(sandbox, tool)
-    original, reached, go = launches._returning, threading.Event(), threading.Event()
-
-    def held(*args, **kwargs):
-        found = original(*args, **kwargs)
-        if not reached.is_set():  # the launch below: the tool serves it in its own thread
-            reached.set()
-            go.wait(20)
-        return found
-
-    monkeypatch.setattr(launches, "_returning", held)
+    reached, go = hold_first_call(monkeypatch, launches, "_returning")  # the launch below
     pages: list[object] = []
     launch = threading.Thread(target=lambda: pages.append(sandbox.launch("student")))
     launch.start()
