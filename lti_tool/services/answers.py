@@ -15,6 +15,7 @@ from ..extensions import db
 from ..learning.coursepack import CoursePack, Item, instantiate
 from ..learning.item_templates import TemplateError
 from ..learning.mastery import Level
+from ..learning.translations import BASE_LANGUAGE
 from ..models import AuditEntry, Enrollment, ItemResponse, MasteryEvent, Person, ServedItem, SkillMastery
 from .classroom import require_student
 from .errors import NotFound
@@ -187,10 +188,14 @@ class TroubleSpots:
     students: int
 
 
-def trouble_spots(course_id: int, platform_id: int, skill_id: str, *, actor: Actor, limit: int = 10) -> TroubleSpots:
-    """Return the skill's questions the class misses most, each with its most common wrong answers."""
+def trouble_spots(course_id: int, platform_id: int, skill_id: str, *, actor: Actor, limit: int = 10,
+                  language: str = BASE_LANGUAGE) -> TroubleSpots:
+    """Return the skill's questions the class misses most, each with its most common wrong answers.
+
+    The skill is named in `language` (the teacher's page's), the pack's translation where it has one.
+    """
     require(actor, Action.VIEW_CLASS)
-    pack = require_pack(course_id)
+    pack = require_pack(course_id, language)
     skill_name = _skill_name(pack, skill_id)
     enrolled = (
         sa.select(Person.id).join(Enrollment, Enrollment.person_id == Person.id)

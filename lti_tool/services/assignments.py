@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..learning.mastery import Level
+from ..learning.translations import BASE_LANGUAGE
 from ..models import SkillAssignment
 from ..models.base import upsert
 from .errors import N_, NotFound, ServiceError
@@ -103,9 +104,9 @@ def remove_assignment(course_id: int, assignment_id: int, *, confirmed: bool, ac
     db.session.commit()
 
 
-def current_assignments(course_id: int, platform_id: int) -> list[AssignmentView]:
-    """Return the course's assignments for students enrolled now, soonest due first."""
-    pack = require_pack(course_id)
+def current_assignments(course_id: int, platform_id: int, language: str = BASE_LANGUAGE) -> list[AssignmentView]:
+    """Return the course's assignments for students enrolled now, soonest due first, skills named in `language`."""
+    pack = require_pack(course_id, language)
     names = {s.id: s.name for s in pack.skills}
     rows = {row.person_id: row for row in class_overview(course_id, platform_id)[1]}
     views = [

@@ -90,10 +90,13 @@ class Heatmap:
 
 
 def heatmap(course_id: int, platform_id: int, *, sort: str = "name", unit: str = "", skill: str = "",
-            below: str = "") -> Heatmap:
-    """Return the class heatmap sorted and filtered; unknown choices fall back to showing everything."""
-    pack = require_pack(course_id)
-    all_skills, students = class_overview(course_id, platform_id)
+            below: str = "", language: str = BASE_LANGUAGE) -> Heatmap:
+    """Return the class heatmap sorted and filtered; unknown choices fall back to showing everything.
+
+    Skills and units are named in `language` (the teacher's page's), the pack's translations where it has them.
+    """
+    pack = require_pack(course_id, language)
+    all_skills, students = class_overview(course_id, platform_id, language)
     units = list(pack.units)
     chosen_unit = next((u for u in units if u.id == unit), None)
     shown = [s for s in all_skills if chosen_unit is None or s.id in chosen_unit.skills]
@@ -419,9 +422,7 @@ def suggest_groups(course_id: int, platform_id: int, *, skill_ids: Sequence[str]
 
     Skills are named in `language` (the teacher's page's), the pack's translations where it has them.
     """
-    all_skills, rows = class_overview(course_id, platform_id)
-    translated = require_pack(course_id, language).skills_by_id
-    all_skills = [translated.get(s.id, s) for s in all_skills]
+    all_skills, rows = class_overview(course_id, platform_id, language)
     chosen = _chosen_skills(all_skills, rows, skill_ids)
     kind = kind if kind in GROUP_KINDS else "same-need"
     # Grouped by the levels each student's own plan goes by, as the class skill map counts readiness: a skill their
@@ -548,7 +549,7 @@ def require_student(course_id: int, platform_id: int, person_id: int) -> Person:
                Enrollment.role == "student", Enrollment.active.is_(True))
     ).first()
     if person is None:
-        raise NotFound("There is no such student in this course.")
+        raise NotFound(N_("There is no such student in this course."))
     return person
 
 

@@ -225,9 +225,11 @@ class ClassRow:
     last_launch_at: datetime | None = None
 
 
-def class_overview(course_id: int, platform_id: int) -> tuple[list, list[ClassRow]]:
+def class_overview(course_id: int, platform_id: int,
+                   language: str = BASE_LANGUAGE) -> tuple[list, list[ClassRow]]:
     """Return (skills in map order, one row per active student) for the teacher's heatmap.
 
+    Skills are named in `language` (the teacher's page's), the pack's translations where it has them.
     A page asks several times (the heatmap and its "Needs help now" count): read once per transaction.
     """
     session = db.session()
@@ -238,6 +240,9 @@ def class_overview(course_id: int, platform_id: int) -> tuple[list, list[ClassRo
         overview = _class_overview(course_id, platform_id)
         held = memo[key] = (session.get_transaction(), overview)
     skills, rows = held[1]
+    if language != BASE_LANGUAGE:
+        translated = require_pack(course_id, language).skills_by_id
+        skills = [translated.get(s.id, s) for s in skills]
     return list(skills), list(rows)  # copies: a caller's sorting or filtering stays its own
 
 

@@ -156,7 +156,7 @@ def _person_tables() -> list[sa.Table]:
 
 def _require_teacher(launch: LaunchSession) -> None:
     if launch.access != "teacher":
-        raise Forbidden("Only teachers can do this.")
+        raise Forbidden(N_("Only teachers can do this."))
 
 
 def _student_enrollment(course_id: int, platform_id: int, person_id: int) -> Enrollment:
@@ -168,7 +168,7 @@ def _student_enrollment(course_id: int, platform_id: int, person_id: int) -> Enr
         )
     ).first()
     if enrollment is None:
-        raise NotFound("That student is not in this course.")
+        raise NotFound(N_("That student is not in this course."))
     return enrollment
 
 
@@ -588,7 +588,7 @@ def delete_student(launch: LaunchSession, person_id: int, *, confirmed: bool, no
     require(actor_of(launch), Action.DELETE_STUDENT_DATA)
     enrollment = _student_enrollment(launch.course_id, launch.platform_id, person_id)
     if not confirmed:
-        raise ServiceError("Tick the box to confirm that this student's data should be deleted.")
+        raise ServiceError(N_("Tick the box to confirm that this student's data should be deleted."))
     name = enrollment.person.name or ""
     platform_id, course_id, actor_id = launch.platform_id, launch.course_id, launch.person_id
     deployment_id = launch.deployment_id
@@ -639,7 +639,7 @@ def delete_course(launch: LaunchSession, *, typed_title: str, now: datetime) -> 
     require(actor_of(launch), Action.DELETE_COURSE_DATA)
     course = launch.course
     if " ".join(typed_title.split()).casefold() != " ".join(course.title.split()).casefold():
-        raise ServiceError("Type the course title exactly as shown to confirm.")
+        raise ServiceError(N_("Type the course title exactly as shown to confirm."))
     platform_id, course_id, actor_id, title = launch.platform_id, course.id, launch.person_id, course.title
     files = _file_keys(course_id)
     people, rows, pending, in_flight = _erase_course(course_id, now)
@@ -656,12 +656,12 @@ def delete_course(launch: LaunchSession, *, typed_title: str, now: datetime) -> 
 def _privacy_subject(launch: LaunchSession) -> Person | None:
     """Return the person a Data Privacy Launch is about (its for_user claim); students only about themselves."""
     if launch.message_type != DATA_PRIVACY:
-        raise NotFound("This page opens from your LMS's data privacy controls.")
+        raise NotFound(N_("This page opens from your LMS's data privacy controls."))
     user_id = ((launch.details or {}).get("for_user") or {}).get("user_id")
     if not isinstance(user_id, str) or not user_id:
         return launch.person
     if launch.access != "teacher" and user_id != launch.person.sub and not _deployment_admin(launch):
-        raise Forbidden("You can only see your own data.")
+        raise Forbidden(N_("You can only see your own data."))
     return db.session.scalars(
         sa.select(Person).where(Person.platform_id == launch.platform_id, Person.sub == user_id)
     ).first()
@@ -771,7 +771,7 @@ def _export_privacy_subject(launch: LaunchSession, now: datetime) -> tuple[dict[
         # An institution or system Administrator speaks for the deployment: every course of it.
         require(actor_of(launch), Action.EXPORT_STUDENT_DATA)
         if person is None:
-            raise NotFound("Pathways holds no data about this user.")
+            raise NotFound(N_("Pathways holds no data about this user."))
         courses = _privacy_courses(launch, person)
     else:
         courses = _someone_elses_courses(launch, person, Action.EXPORT_STUDENT_DATA)
@@ -794,7 +794,7 @@ def privacy_deletion_scope(launch: LaunchSession) -> tuple[Person, list[Course]]
         require(actor_of(launch), Action.DELETE_STUDENT_DATA)
         return person, _privacy_courses(launch, person)
     if person is None and _deployment_admin(launch):
-        raise NotFound("Pathways holds no data about this user.")
+        raise NotFound(N_("Pathways holds no data about this user."))
     return person, _someone_elses_courses(launch, person, Action.DELETE_STUDENT_DATA)
 
 
@@ -803,7 +803,7 @@ def delete_privacy_subject(launch: LaunchSession, *, confirmed: bool, now: datet
     data, or an administrator's request), else only where the launcher teaches them and may delete."""
     person, courses = privacy_deletion_scope(launch)
     if not confirmed:
-        raise ServiceError("Tick the box to confirm that this person's data should be deleted.")
+        raise ServiceError(N_("Tick the box to confirm that this person's data should be deleted."))
     platform_id, actor_id, name = launch.platform_id, launch.person_id, person.name or ""
     return _delete_person_courses(platform_id, person.id, courses, actor_id, now, name, launch.deployment_id)
 

@@ -19,7 +19,7 @@ from ..lti.services import MembershipPage, PlatformConnector, ServiceCallError, 
 from ..lti.toolconf import ToolRegistration
 from ..models import Course, Enrollment, Person, Platform
 from ..models.base import commit_keeping_rows, dialect_insert, utcnow
-from .errors import ServiceError
+from .errors import N_, ServiceError
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def sync_roster(
     """
     course = db.session.get(Course, course_id)
     if course is None:
-        raise ServiceError("This course is not known to Pathways.")
+        raise ServiceError(N_("This course is not known to Pathways."))
     if not course.memberships_url:
         raise ServiceError("The platform did not offer its roster service (NRPS) for this course.")
     platform = db.session.get(Platform, course.platform_id)

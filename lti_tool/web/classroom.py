@@ -189,7 +189,8 @@ def answers(person_id: int, skill_id: str):
 def trouble(skill_id: str):
     """Show the skill's questions the class misses most, with the most common wrong answers."""
     require_teacher()
-    spots = trouble_spots(g.launch.course_id, g.launch.platform_id, skill_id, actor=actor_of(g.launch))
+    spots = trouble_spots(g.launch.course_id, g.launch.platform_id, skill_id, actor=actor_of(g.launch),
+                          language=page_language())
     return render_template("teacher/trouble_spots.html", launch=g.launch, spots=spots)
 
 
@@ -197,9 +198,10 @@ def trouble(skill_id: str):
 def assignments():
     """Show the form to assign skills, and the current assignments with a way to remove each."""
     require_teacher()
-    skills, rows = class_overview(g.launch.course_id, g.launch.platform_id)
+    skills, rows = class_overview(g.launch.course_id, g.launch.platform_id, page_language())
     return render_template("teacher/assignments.html", launch=g.launch, skills=skills, rows=rows,
-                           assignments=current_assignments(g.launch.course_id, g.launch.platform_id),
+                           assignments=current_assignments(g.launch.course_id, g.launch.platform_id,
+                                                           page_language()),
                            today=utcnow().date())
 
 

@@ -173,7 +173,7 @@ def class_view():
     require_teacher()
     view = heatmap(
         g.launch.course_id, g.launch.platform_id, sort=request.args.get("sort", ""), unit=request.args.get("unit", ""),
-        skill=request.args.get("skill", ""), below=request.args.get("below", ""),
+        skill=request.args.get("skill", ""), below=request.args.get("below", ""), language=page_language(),
     )
     return render_template("teacher/class.html", launch=g.launch, heatmap=view, skills=view.skills, rows=view.rows,
                            levels=LEVELS, help_count=needs_help_count(g.launch.course_id, g.launch.platform_id,

@@ -119,3 +119,18 @@ def test_a_spanish_students_pages_are_spanish_fit_360_px_and_always_lead_on(brow
     _click(browser, "//form[contains(@action, '/goals')]//button[@type='submit']")
     problems += _problems(browser, "goals with my own goal")
     assert not problems, "\n".join(problems)
+
+
+def test_a_spanish_students_evidence_review_and_unit_check_pages_are_spanish_and_fit_360_px(browser, tool, sandbox):
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    browser.set_window_size(*NARROW)
+    browser.get(tool.url("/sandbox/?locale=es"))
+    browser.find_element(By.LINK_TEXT, f"Launch Pathways as {STUDENT}").click()
+    wait(browser, ec.url_contains("/c/"))
+    base = re.search(r".*/c/[^/]+/", browser.current_url).group(0)
+    problems = []
+    for path, what in (("evidence", "show what I know"), ("review", "review"),
+                       ("unit-check/unit-fractions", "unit check question")):
+        browser.get(base + path)
+        problems += _problems(browser, what)
+    assert not problems, "\n".join(problems)

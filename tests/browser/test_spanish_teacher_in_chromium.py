@@ -13,6 +13,7 @@ from selenium.webdriver.support import expected_conditions as ec
 from tests.support import served_answer, submit_form
 
 from .accessibility import PageAudit, left_page, mark_page, wait
+from .test_spanish_student_in_chromium import NARROW, _problems
 
 pytestmark = pytest.mark.browser
 
@@ -59,3 +60,38 @@ def test_a_spanish_teachers_class_view_and_student_page_are_spanish_and_accessib
     assert browser.find_element(By.ID, "history-heading").text == "Historial de dominio"
     audit.check("a student's page in Spanish")
     audit.assert_clean()
+
+
+# Pages whose skill names (the pack's Spanish translations) a Spanish teacher reads, and one name each must show.
+NAMED_SKILLS = {"class": "Fracciones equivalentes", "class/assignments": "Sumar y restar fracciones",
+                "class/skills/frac-add-sub/trouble-spots": "Preguntas más falladas: Sumar y restar fracciones"}
+ENGLISH_SKILL_NAMES = ("Equivalent fractions", "Add and subtract fractions", "Multiply fractions")
+
+
+def test_every_teacher_page_is_spanish_fits_360_px_and_names_skills_in_spanish(browser, tool, sandbox):
+    browser.set_window_size(*NARROW)
+    browser.get(tool.url("/sandbox/?locale=es"))
+    browser.find_element(By.LINK_TEXT, f"Launch Pathways as {TEACHER}").click()
+    wait(browser, ec.url_contains("/c/"))
+    _click(browser, "//button[contains(normalize-space(), 'Usar el paquete de demostración')]")
+    _click(browser, "//button[contains(normalize-space(), 'Actualizar la lista desde el curso')]")
+    _practise_once(tool, sandbox)
+    base = re.search(r".*/c/[^/]+/", browser.current_url).group(0)
+    problems = _problems(browser, "course home")
+    browser.get(base + "class")
+    student = browser.find_element(By.XPATH, f"//tbody//th/a[normalize-space() = '{STUDENT}']").get_attribute("href")
+    pages = ("class", "class/needs-help", "class/groups", "teacher/evidence", "class/assignments", "teacher/map/course",
+             "teacher/grading", "teacher/settings", "teacher/reflections", "teacher/model",
+             "class/skills/frac-add-sub/trouble-spots", "privacy/course/delete")
+    # The family report's body follows the family's language, which the teacher picks on the page.
+    for url in [base + path for path in pages] + [student, student + "/report?lang=es", base + "students/999999"]:
+        browser.get(url)
+        what = url.removeprefix(base)
+        problems += _problems(browser, what)
+        text = browser.execute_script("return document.body.innerText")
+        if what in NAMED_SKILLS and NAMED_SKILLS[what] not in text:
+            problems.append(f"{what}: no {NAMED_SKILLS[what]!r}")
+        problems += [f"{what}: English skill name {name!r}" for name in ENGLISH_SKILL_NAMES if name in text]
+        if "There is no such student" in text:
+            problems.append(f"{what}: the refusal is in English")
+    assert not problems, "\n".join(problems)
