@@ -80,7 +80,9 @@ def test_every_teacher_page_is_spanish_fits_360_px_and_names_skills_in_spanish(b
     problems = _problems(browser, "course home")
     browser.get(base + "class")
     student = browser.find_element(By.XPATH, f"//tbody//th/a[normalize-space() = '{STUDENT}']").get_attribute("href")
-    pages = ("class", "class/needs-help", "class/groups", "teacher/evidence", "class/assignments", "teacher/map/course",
+    pages = ("class", "class/needs-help", "class/groups", "teacher/evidence", "class/assignments", "teacher/map",
+             "teacher/map/course", "teacher/map/skill", "teacher/map/unit", "teacher/map/activity", "teacher/map/item",
+             "teacher/map/goal", "class/reports?lang=es",
              "teacher/grading", "teacher/settings", "teacher/reflections", "teacher/model",
              "class/skills/frac-add-sub/trouble-spots", "privacy/course/delete")
     # The family report's body follows the family's language, which the teacher picks on the page.
@@ -91,7 +93,9 @@ def test_every_teacher_page_is_spanish_fits_360_px_and_names_skills_in_spanish(b
         text = browser.execute_script("return document.body.innerText")
         if what in NAMED_SKILLS and NAMED_SKILLS[what] not in text:
             problems.append(f"{what}: no {NAMED_SKILLS[what]!r}")
-        problems += [f"{what}: English skill name {name!r}" for name in ENGLISH_SKILL_NAMES if name in text]
+        # The course map editor edits the pack's own (English) texts, so it shows them as they are.
+        if not what.startswith("teacher/map"):
+            problems += [f"{what}: English skill name {name!r}" for name in ENGLISH_SKILL_NAMES if name in text]
         if "There is no such student" in text:
             problems.append(f"{what}: the refusal is in English")
     assert not problems, "\n".join(problems)
