@@ -618,9 +618,13 @@ def _safe_file_name(raw: str | None, content_type: str) -> str:
 
 
 def submit_evidence(course_id: int, person_id: int, *, skill_id: str, kind: str, url: str, text: str,
-                    now: datetime, upload: tuple[str, bytes] | None = None) -> EvidenceView:
-    """Submit a link, text or a file (name, bytes) as evidence for a skill; the LMS shows it as waiting."""
-    names = _skill_names(course_id)
+                    now: datetime, upload: tuple[str, bytes] | None = None,
+                    language: str = BASE_LANGUAGE) -> EvidenceView:
+    """Submit a link, text or a file (name, bytes) as evidence for a skill; the LMS shows it as waiting.
+
+    The skill is named in `language` (the student's page's) in what comes back and in a refusal.
+    """
+    names = _skill_names(course_id, language)
     if skill_id not in names:
         raise ServiceError(N_("Choose a skill from this course."), form_field="skill_id")
     if kind not in EVIDENCE_KINDS:
@@ -669,7 +673,7 @@ def submit_evidence(course_id: int, person_id: int, *, skill_id: str, kind: str,
             with contextlib.suppress(StoreUnavailable):
                 store.delete(row.file_key)  # no row names it: keep no orphan in the store
         raise
-    return my_evidence(course_id, person_id, only=row.id)[0]
+    return my_evidence(course_id, person_id, only=row.id, language=language)[0]
 
 
 def my_evidence(course_id: int, person_id: int, *, only: int | None = None,
@@ -717,10 +721,10 @@ def evidence_file(course_id: int, platform_id: int, evidence_id: int, *, actor: 
                         row.file_type in INLINE_TYPES)
 
 
-def evidence_queue(course_id: int, platform_id: int, *, reviewed_limit: int = 20
+def evidence_queue(course_id: int, platform_id: int, *, reviewed_limit: int = 20, language: str = BASE_LANGUAGE
                    ) -> tuple[list[EvidenceView], list[EvidenceView]]:
-    """Return (pending evidence oldest first, the latest reviewed) for the course's teacher."""
-    names = _skill_names(course_id)
+    """Return (pending evidence oldest first, the latest reviewed) for the course's teacher, skills in `language`."""
+    names = _skill_names(course_id, language)
     base = (
         sa.select(Evidence, Person.name)
         .join(Person, Person.id == Evidence.person_id)
@@ -777,7 +781,7 @@ def _still_pending(course_id: int, platform_id: int, evidence_id: int) -> Eviden
 
 
 def accept_evidence(course_id: int, platform_id: int, evidence_id: int, *, level: str, comment: str,
-                    actor: Actor, now: datetime) -> EvidenceView:
+                    actor: Actor, now: datetime, language: str = BASE_LANGUAGE) -> EvidenceView:
     """Accept evidence at a level: raise the student's level to it (never lower) and update the gradebook."""
     require(actor, Action.ASSESS)
     actor_id = actor.person_id
@@ -822,11 +826,12 @@ def accept_evidence(course_id: int, platform_id: int, evidence_id: int, *, level
     # Always publish: even without a new level, the gradebook moves from PendingManual to FullyGraded.
     publish_mastery(course_id, row.person_id, now=now)
     db.session.commit()
-    return my_evidence(course_id, row.person_id, only=row.id)[0]
+    # The view comes back with its skill named in `language` (the teacher's page's) for the confirmation.
+    return my_evidence(course_id, row.person_id, only=row.id, language=language)[0]
 
 
 def return_evidence(course_id: int, platform_id: int, evidence_id: int, *, comment: str, actor: Actor,
-                    now: datetime) -> EvidenceView:
+                    now: datetime, language: str = BASE_LANGUAGE) -> EvidenceView:
     """Return evidence to the student with a comment saying what to add; the gradebook stops waiting."""
     require(actor, Action.ASSESS)
     actor_id = actor.person_id
@@ -845,4 +850,5 @@ def return_evidence(course_id: int, platform_id: int, evidence_id: int, *, comme
     db.session.flush()
     publish_mastery(course_id, row.person_id, now=now)
     db.session.commit()
-    return my_evidence(course_id, row.person_id, only=row.id)[0]
+    # The view comes back with its skill named in `language` (the teacher's page's) for the confirmation.
+    return my_evidence(course_id, row.person_id, only=row.id, language=language)[0]

@@ -209,7 +209,8 @@ def submit_evidence():
     typed = {name: request.form.get(name, "") for name in ("skill_id", "kind", "url", "text")}
     try:
         sent = agency.submit_evidence(g.launch.course_id, person_id, skill_id=typed["skill_id"], kind=typed["kind"],
-                                      url=typed["url"], text=typed["text"], upload=upload, now=utcnow())
+                                      url=typed["url"], text=typed["text"], upload=upload, now=utcnow(),
+                                      language=page_language())
     except ServiceError as exc:
         # The form comes back with what the student wrote (a file must be chosen again: browsers let no page
         # fill a file field); a 503 when the file store failed rather than the student's input.
@@ -321,7 +322,7 @@ def write_reflection():
 def evidence_queue():
     """Show the evidence waiting for review, oldest first, and the latest reviewed."""
     require_teacher()
-    pending, reviewed = agency.evidence_queue(g.launch.course_id, g.launch.platform_id)
+    pending, reviewed = agency.evidence_queue(g.launch.course_id, g.launch.platform_id, language=page_language())
     return render_template("teacher/evidence_queue.html", launch=g.launch, pending=pending, reviewed=reviewed,
                            levels=agency.AWARDABLE_LEVELS)
 
@@ -333,7 +334,7 @@ def accept_evidence(evidence_id: int):
     try:
         done = agency.accept_evidence(g.launch.course_id, g.launch.platform_id, evidence_id,
                                       level=request.form.get("level", ""), comment=request.form.get("comment", ""),
-                                      actor=actor_of(g.launch), now=utcnow())
+                                      actor=actor_of(g.launch), now=utcnow(), language=page_language())
     except ServiceError as exc:
         if exc.status != 400:  # not found or not allowed: the error page, not a flash
             raise
@@ -351,7 +352,7 @@ def return_evidence(evidence_id: int):
     try:
         done = agency.return_evidence(g.launch.course_id, g.launch.platform_id, evidence_id,
                                       comment=request.form.get("comment", ""), actor=actor_of(g.launch),
-                                      now=utcnow())
+                                      now=utcnow(), language=page_language())
     except ServiceError as exc:
         if exc.status != 400:
             raise

@@ -11,6 +11,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 
 from tests.support import served_answer, submit_form
+from tests.web.test_agency import FIRST_SKILL, _open
 
 from .accessibility import PageAudit, left_page, mark_page, wait
 from .test_spanish_student_in_chromium import NARROW, _problems
@@ -63,7 +64,7 @@ def test_a_spanish_teachers_class_view_and_student_page_are_spanish_and_accessib
 
 
 # Pages whose skill names (the pack's Spanish translations) a Spanish teacher reads, and one name each must show.
-NAMED_SKILLS = {"class": "Fracciones equivalentes", "class/assignments": "Sumar y restar fracciones",
+NAMED_SKILLS = {"class": "Fracciones equivalentes", "teacher/evidence": "Fracciones equivalentes", "class/assignments": "Sumar y restar fracciones",
                 "class/skills/frac-add-sub/trouble-spots": "Preguntas más falladas: Sumar y restar fracciones"}
 ENGLISH_SKILL_NAMES = ("Equivalent fractions", "Add and subtract fractions", "Multiply fractions")
 
@@ -76,6 +77,9 @@ def test_every_teacher_page_is_spanish_fits_360_px_and_names_skills_in_spanish(b
     _click(browser, "//button[contains(normalize-space(), 'Usar el paquete de demostración')]")
     _click(browser, "//button[contains(normalize-space(), 'Actualizar la lista desde el curso')]")
     _practise_once(tool, sandbox)
+    # Work waiting in the evidence queue, so its page shows an item with its accept and return forms.
+    submit_form(_open(sandbox.launch("student"), tool, "Show what I know"), "/evidence", skill_id=FIRST_SKILL,
+                kind="explanation", text="1/2 = 2/4 = 3/6.")
     base = re.search(r".*/c/[^/]+/", browser.current_url).group(0)
     problems = _problems(browser, "course home")
     browser.get(base + "class")
@@ -98,4 +102,11 @@ def test_every_teacher_page_is_spanish_fits_360_px_and_names_skills_in_spanish(b
             problems += [f"{what}: English skill name {name!r}" for name in ENGLISH_SKILL_NAMES if name in text]
         if "There is no such student" in text:
             problems.append(f"{what}: the refusal is in English")
+    # Accepting the work confirms it with the skill's Spanish name, and the queue lists it reviewed the same way.
+    browser.get(base + "teacher/evidence")
+    _click(browser, "//form[contains(@action, '/accept')]//button[@type='submit']")
+    problems += _problems(browser, "evidence accepted")
+    text = browser.execute_script("return document.body.innerText")
+    if f"Se aceptó el trabajo de {STUDENT} para Fracciones equivalentes" not in text:
+        problems.append(f"evidence accepted: no Spanish confirmation naming the skill in Spanish: {text[:400]!r}")
     assert not problems, "\n".join(problems)
