@@ -28,7 +28,7 @@ from ..extensions import db
 from ..learning.coursepack import CoursePack, Item, distinct_items, instantiate
 from ..learning.item_templates import TemplateError, sample, variant_key
 from ..models import ServedItem
-from ..models.base import still_loaded
+from ..models.base import commit_keeping_rows, still_loaded
 from .errors import N_, NotFound
 
 #: Answers to the same variant within this time are one practice session: a repeat there gives no credit.
@@ -225,7 +225,10 @@ def serve_next(course_id: int, person_id: int, skill_id: str, pack: CoursePack, 
     target = min(streak, 2)
     item = min(fresh, key=lambda i: (abs(tier(i) - target), tier(i), len(uses.get(i.id, ())),
                                      last_served.get(i.id, 0)))
-    return _serve(course_id, person_id, skill_id, item, history, source="practice", now=now, pack=pack)
+    # The practice page's session holds only the launch, the course and the history read again under the lock:
+    # all current, so the commit keeps them and the page reads neither the new row nor the launch again.
+    return _serve(course_id, person_id, skill_id, item, history, source="practice", now=now, pack=pack,
+                  keep_rows=True)
 
 
 def serve_exact(course_id: int, person_id: int, item: Item, pack: CoursePack, *, source: str,
@@ -275,7 +278,7 @@ def _locked_history(course_id: int, person_id: int, item_ids: list[str], now: da
 
 
 def _serve(course_id: int, person_id: int, skill_id: str, item: Item, history: list[ServedItem], *, source: str,
-           now: datetime, pack: CoursePack) -> Served:
+           now: datetime, pack: CoursePack, keep_rows: bool = False) -> Served:
     seen = {row.variant for row in history if row.item_id == item.id}
     params = sample(item.parameters, item.constraints, _RNG, lambda p: variant_key(item.id, p) in seen) \
         if item.parameters else {}
@@ -283,7 +286,12 @@ def _serve(course_id: int, person_id: int, skill_id: str, item: Item, history: l
     row = ServedItem(course_id=course_id, person_id=person_id, skill_id=skill_id, item_id=item.id, params=params,
                      variant=variant, source=source, credit=_credit(history, variant, now), served_at=now)
     db.session.add(row)
-    db.session.commit()
+    # Not for the other sources: their callers read and write more after the serving (the placement check compares
+    # its run as read before it with the run read after), where a kept row could be stale.
+    if keep_rows:
+        commit_keeping_rows()
+    else:
+        db.session.commit()
     return _view(row, pack)
 
 

@@ -548,3 +548,94 @@ def test_recalculating_the_grades_of_5_or_12_students_costs_the_same_statements(
     print(f"\nrepublish statements: 5 students {len(small)}, 12 students {len(big)}")
     assert len(big) == len(small), f"republishing grows with the class:\n{_shown(big)}"
     assert len(small) <= GRADED_CEILINGS["republish"], _shown(small)
+
+
+
+# The student's practice page and the placement check's result page, today's numbers on SQLite (a page that serves a
+# question sends one less on PostgreSQL, which takes the lock with its SELECT … FOR UPDATE and no BEGIN IMMEDIATE):
+# the same for the demo's 16 skills or 112, and for a student with 1 answer on the skill or 24.
+STUDENT_CEILINGS = {
+    # A new question on a skill practised before: the launch with its content, the learner's served history of
+    # the skill's questions (no open one), the learner's lock on the skill's row (BEGIN IMMEDIATE on SQLite), the
+    # history again under it, the served row's INSERT. 8 before: the commit expired the new row and the launch,
+    # and the page read both again.
+    "practice, new question": 6,
+    # A student's first question in the course: + the learner's "*" row the lock is taken on (an INSERT … DO
+    # NOTHING and the lock again), and whether the learner is still enrolled (11 before, as above).
+    "practice, first question in the course": 9,
+    # A reload while the question is open: the launch and the history, which has it (the same question again).
+    "practice, reload": 2,
+    # The check's result once it is over: the launch with the check's run, the learner's levels and the skills
+    # whose level changed since the check (could come with the levels, one statement less: services/diagnostic.
+    # _changed_since and mastery.standing).
+    "placement check result": 3,
+}
+#: Right and wrong answers on the skill before its practice page is measured, for the long history.
+LONG_HISTORY = 24
+
+
+def _student_pages(make_tool, *, copies: int, history: int) -> dict[str, list[str]]:
+    """Return the statements of a student's practice page after `history` answers on its skill (a new question, a
+    reload; a newcomer's first question) and of another student's placement check result, in the demo course
+    with its map `copies` times over."""
+    tool = make_tool()
+    sandbox = SandboxActions(tool)
+    sandbox.launch("teacher")
+    with tool.app.app_context():
+        course_id = db.session.scalar(sa.select(Course.id).where(Course.context_id == "math-7"))
+        assert len(import_pack(course_id, _bigger_pack(copies), now=utcnow()).skills) == 16 * copies
+        db.session.remove()
+        counter = StatementCounter(db.engine)
+    pages: dict[str, list[str]] = {}
+    try:
+        student = sandbox.launch("student")
+        path = re.search(r'href="[^"]*/c/[^/]+(/practice/[^"?]+)"', student.text).group(1)
+        for n in range(history):  # right and wrong
+            question = _get(student, tool, path)
+            submit_form(question, path, answer=served_answer(tool, question, right=n % 3 != 2))
+        with counter.counting() as seen:
+            question = _get(student, tool, path)
+        served = re.findall(r'name="served" value="\d+"', question.text)
+        assert served, question.text[:500]
+        pages["practice, new question"] = seen
+        with counter.counting() as seen:
+            again = _get(student, tool, path)
+        assert re.findall(r'name="served" value="\d+"', again.text) == served, "a reload shows the same question"
+        pages["practice, reload"] = seen
+        newcomer = sandbox.launch("student-3")
+        with counter.counting() as seen:
+            first = _get(newcomer, tool, path)
+        assert 'name="served"' in first.text, first.text[:500]
+        pages["practice, first question in the course"] = seen
+
+        checker = sandbox.launch("student-2")
+        page = _get(checker, tool, "/diagnostic")
+        number = 0
+        while "/diagnostic/result" not in page.url:
+            page = submit_form(page, "/diagnostic", answer=served_answer(tool, page, right=number % 4 != 3))
+            number += 1
+        with counter.counting() as seen:
+            result = _get(checker, tool, "/diagnostic/result")
+        assert result.status_code == 200 and "/diagnostic/result" in result.url
+        pages["placement check result"] = seen
+    finally:
+        counter.close()
+        with tool.app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    return pages
+
+
+def test_the_practice_page_and_the_placement_result_cost_the_same_for_16_or_112_skills_and_any_history(make_tool):
+    measured = {(copies, history): _student_pages(make_tool, copies=copies, history=history)
+                for copies, history in ((1, 1), (BIG_MAP_COPIES, 1), (1, LONG_HISTORY))}
+    counts = {size: {page: len(statements) for page, statements in pages.items()} for size, pages in measured.items()}
+    print(f"\nstudent page statements (map copies, answers before): {counts}")
+    small = measured[(1, 1)]
+    assert set(small) == set(STUDENT_CEILINGS), f"pages measured: {sorted(small)}"
+    grown = [f"{page} {size}: {len(small[page])} -> {len(pages[page])}\n{_shown(pages[page])}"
+             for size, pages in measured.items() for page in pages if len(pages[page]) != len(small[page])]
+    assert not grown, "statements grow with the skills or the history:\n" + "\n".join(grown)
+    over = [f"{page}: {len(statements)} > {STUDENT_CEILINGS[page]}\n{_shown(statements)}"
+            for page, statements in small.items() if len(statements) > STUDENT_CEILINGS[page]]
+    assert not over, "pages over their statement ceiling:\n" + "\n".join(over)
