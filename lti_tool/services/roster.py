@@ -279,7 +279,7 @@ class _RosterWriter:
         new_rows, changes = [], []
         for person_id, member in members.items():
             roles = member.get("roles") if isinstance(member.get("roles"), list) else []
-            access = _access(member)
+            access = access_for(roles)
             if access is Access.NONE:
                 # Listed, but no longer in a role Pathways serves (a Learner made Mentor or Observer): an active
                 # enrolment ends here, since a differences listing (NRPS 2.0) names the changed member once and
