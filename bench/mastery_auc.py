@@ -9,6 +9,9 @@ that has just started (the cold-start prior, `MasteryModel()`) and after the cou
 has been fitted by `learning.fitting.fit_course`, the function the product's fitting job runs.
 `--holdout` scores on the last 20% of train students instead (fitting on the rest), for tuning.
 Prints ROC AUC, AUC within items, RMSE, calibration error (ECE), µs per update, and the machine.
+
+Data: train.tsv and test.tsv of Gervet et al. 2020 (repository theophilegervet/learner-performance-prediction,
+data/assistments09, commit a7ae193); bench/README.md says how the folder is found.
 """
 
 from __future__ import annotations
