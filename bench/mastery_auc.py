@@ -378,6 +378,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.train = args.train or args.data / "train.tsv"
     args.test = args.test or args.data / "test.tsv"
+    needed = (args.train,) if args.holdout else (args.train, args.test)
+    missing = [str(path) for path in needed if not path.is_file()]
+    if missing:
+        parser.error(f"no data at {', '.join(missing)}: give --data DIR (a folder with train.tsv and test.tsv, the "
+                     "Gervet et al. 2020 ASSISTments 2009 split; bench/README.md says where it comes from) or set "
+                     "PATHWAYS_BENCH_DATA")
     options = {
         key: value
         for key, value in {

@@ -312,7 +312,7 @@ class CoursePack:
                     N_("The skill %(skill)s has %(count)s distinct questions; with fewer than %(few)s, learners "
                        "soon meet repeats, which earn no credit. An item template (parameters and an answer "
                        "formula) gives many variants."),
-                    skill=repr(skill.id), count=count, few=FEW_ITEMS))
+                    skill=f"“{skill.name}” ({skill.id!r})", count=count, few=FEW_ITEMS))
         return notes
 
 

@@ -180,7 +180,7 @@ def plan_next_steps(
 
     `candidates` are `step_candidates(graph, activities)`, which a page that plans often can work out once.
     `another_sitting` holds the Proficient skills that lack only another sitting for Mastered
-    (`MasteryModel.needs_only_another_sitting`): their steps say to come back another day, not to practise more.
+    (`MasteryModel.needs_only_another_sitting`): their steps say to take a break and come back, not to practise more.
     """
     shown = levels if shown_levels is None else shown_levels
     if limit <= 0:
@@ -350,7 +350,8 @@ def _level_parts(level: Level, another_sitting: bool) -> list[WhyPart]:
                  {"level": level.value})]
     if level is Level.PROFICIENT and another_sitting:
         # Mastered needs a second sitting: more practice now would not get there, so the step says what will.
-        return [(N_("You're Proficient already. To reach Mastered, come back another day and show it sticks."), {})]
+        return [(N_("You're Proficient already. To reach Mastered, take a break of an hour or more, then come back "
+                    "and show it sticks."), {})]
     if level is Level.PROFICIENT:
         return [(N_("You're Proficient already; a little more practice gets you to Mastered."), {})]
     return []

@@ -46,7 +46,7 @@ class SkillView:
     overridden: bool
     #: The reason as translatable fragments, when the mastery model wrote it (not for overrides or placements).
     reason_parts: tuple = ()
-    #: Proficient, and another sitting is all Mastered still needs (pages say to come back another day).
+    #: Proficient, and another sitting is all Mastered still needs (pages say to take a break and come back).
     another_sitting: bool = False
 
 

@@ -57,7 +57,8 @@ def editor():
     """Show the course map: skills in map order with prerequisites, units, activities, goals."""
     pack = course_pack(g.launch.course_id)
     return render_template("teacher/map.html", launch=g.launch, pack=pack,
-                           skills=skills_in_map_order(pack) if pack else [], kinds=ACTIVITY_KIND_NAMES)
+                           skills=skills_in_map_order(pack) if pack else [], kinds=ACTIVITY_KIND_NAMES,
+                           advice=[message_text(note) for note in pack.warnings()] if pack else [])
 
 
 @bp.post("/teacher/map/start")

@@ -378,3 +378,22 @@ def test_a_numeric_question_without_a_number_marks_its_answer_field(sandbox):
     assert 'aria-invalid="true"' in _attributes(refused.text, "f-numeric_answer")
     assert 'aria-invalid="true"' in _attributes(refused.text, "f-prompt")
     assert '<a href="#f-prompt">Write the question.</a>' in text
+
+
+def test_a_teacher_is_advised_when_a_skill_has_few_distinct_questions(sandbox):
+    # Issue 12: authors are warned when a skill has fewer than ~10 distinct questions. The pack's own check
+    # (CoursePack.warnings) reached only the command line; the teacher's import and the editor now show it.
+    document = demo_pack_data()
+    for activity in document["activities"]:
+        if activity["kind"] == "practice":  # the fixed questions only: no item template, a few questions a skill
+            activity["items"] = [item for item in activity["items"] if not item.get("parameters")]
+    assert load_pack(document).warnings()
+    editor = _editor(sandbox)
+    assert "Advice on this map" not in editor.text  # the demo pack's templates give every skill many variants
+    body = json.dumps(document).encode()
+    imported = html.unescape(upload_file(editor, "/teacher/map/import", "pack.json", body).text)
+    assert "Imported “" in imported
+    assert "Note: The skill “Equivalent fractions” ('frac-equivalent') has" in imported
+    assert "Advice on this map" in imported  # the editor the import leads back to keeps the advice in view
+    again = html.unescape(editor.http.get(editor.url, timeout=30).text)  # no flash now: the editor's own section
+    assert "Advice on this map" in again and "fewer than 10" in again and "Note:" not in again

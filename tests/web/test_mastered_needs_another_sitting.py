@@ -1,5 +1,5 @@
-"""Mastered needs answers over two sittings: a student who has shown everything else is told to come back another
-day, not promised that a little more practice now gets them there."""
+"""Mastered needs answers over two sittings (an hour or more apart): a student who has shown everything else is
+told to take a break and come back, not promised that a little more practice now gets them there."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from tests.support import submit_form
 from tests.web.test_mixed_review import _plan
 
 SKILL = "frac-equivalent"
-COME_BACK = "come back another day and show it sticks"
+COME_BACK = "take a break of an hour or more, then come back and show it sticks"
 
 
-def test_ten_right_in_one_sitting_says_come_back_another_day_for_mastered(sandbox, tool):
+def test_ten_right_in_one_sitting_says_take_a_break_and_come_back_for_mastered(sandbox, tool):
     submit_form(sandbox.launch("teacher"), "/content/demo")
     pack = load_pack(demo_pack_data())
     student = sandbox.launch("student")
