@@ -19,7 +19,7 @@ def test_admin_imports_a_course_pack_for_a_launched_course_and_exports_it_back_i
     sandbox.launch("teacher")
     imported = run(tool, "import", str(DEMO_PACK), "--context", "math-7")
     assert imported.exit_code == 0, imported.output
-    assert "16 skills, 26 activities" in imported.output
+    assert "16 skills, 31 activities" in imported.output
 
     exported = run(tool, "export", "--context", "math-7")
     assert exported.exit_code == 0, exported.output
@@ -56,6 +56,6 @@ def test_author_is_warned_when_a_skill_has_fewer_than_ten_distinct_questions(san
     path.write_text(json.dumps(small_pack()), encoding="utf-8")
     imported = run(tool, "import", str(path), "--context", "math-7")
     assert imported.exit_code == 0, imported.output
-    assert "Warning: The skill 'equiv' has" in imported.output and "fewer than 10" in imported.output
+    assert "Warning: The skill “Equivalent fractions” ('equiv') has" in imported.output and "fewer than 10" in imported.output
     demo = run(tool, "import", str(DEMO_PACK), "--context", "math-7")
     assert "Warning" not in demo.output

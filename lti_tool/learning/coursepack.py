@@ -732,8 +732,10 @@ def _load_activity(r: _Reader, value: object, where: str) -> Activity:
     instructions = r.text(data, "instructions", where)
     skills = r.texts(data, "skills", where)
     items = tuple(_load_item(r, entry, item_where, skills) for item_where, entry in r.objects(data, "items", where))
-    if kind == "resource" and not url:
-        r.problem(f"{where}.url", Message(N_("a resource needs the address (url) of what to read or watch")))
+    if kind == "resource" and not url and not instructions.strip():
+        # A worked example or a short reading can be the text itself: then there is nothing to link to.
+        r.problem(f"{where}.url", Message(N_("a resource needs the address (url) of what to read or watch, or its "
+                                             "text in instructions")))
     if kind in ("project", "discussion", "offline") and not instructions.strip():
         r.problem(f"{where}.instructions", Message(N_("a %(kind)s activity needs instructions for the learners"),
                                                     kind=kind))

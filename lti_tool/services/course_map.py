@@ -423,9 +423,7 @@ def import_file(course_id: int, filename: str, raw: bytes, *, now: datetime) -> 
     if not isinstance(document, dict):
         raise MapError([Message(N_("A course pack is a JSON object; this file is not."))])
     pack = _save(course_id, document, now)
-    # The author's advice (skills with few distinct questions) is shown with the import, as the CLI prints it.
-    return ImportResult(pack=pack, source=N_("course pack"), merged=False, skills_added=len(pack.skills),
-                        notes=tuple(pack.warnings()))
+    return ImportResult(pack=pack, source=N_("course pack"), merged=False, skills_added=len(pack.skills))
 
 
 # ---------------------------------------------------------------------------------------------------------------

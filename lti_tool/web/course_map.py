@@ -167,6 +167,10 @@ def import_upload():
         flash(gettext("Note: %(note)s", note=message_text(note)), "info")
     if len(result.notes) > MAX_NOTES:
         flash(gettext("… and %(num)d more notes like these.", num=len(result.notes) - MAX_NOTES), "info")
+    # The author's advice (skills with few distinct questions), as `pathways course import` prints it; the editor
+    # keeps it in view until it no longer applies.
+    for warning in result.pack.warnings()[:MAX_NOTES]:
+        flash(message_text(warning), "warning")
     return redirect(url_for("course_map.editor"), code=303)
 
 

@@ -239,6 +239,7 @@ def test_something_that_is_not_a_course_pack_is_refused_plainly():
 def test_author_is_told_when_an_activity_lacks_what_its_kind_needs():
     data = small_pack()
     data["activities"][1]["url"] = None
+    data["activities"][1]["instructions"] = ""
     data["activities"].append({"id": "proj", "title": "Project", "kind": "project", "skills": [], "instructions": "  "})
     data["activities"].append({"id": "p2", "title": "Empty practice", "kind": "practice", "skills": []})
     data["activities"][0]["items"][0]["skills"] = ["add"]
@@ -246,7 +247,8 @@ def test_author_is_told_when_an_activity_lacks_what_its_kind_needs():
 
     problems = problems_of(data)
 
-    assert "activities[1].url: a resource needs the address (url) of what to read or watch" in problems
+    assert ("activities[1].url: a resource needs the address (url) of what to read or watch, or its text in "
+            "instructions") in problems
     assert "activities[2].instructions: a project activity needs instructions for the learners" in problems
     assert "activities[3]: a practice activity needs its items" in problems
     assert (
@@ -376,3 +378,13 @@ def test_invalid_json_is_described_in_a_message_not_in_the_decoders_english(text
     with pytest.raises(json.JSONDecodeError) as decoding:
         json.loads(text)
     assert (problem.values["line"], problem.values["column"]) == (decoding.value.lineno, decoding.value.colno)
+
+
+def test_a_resource_may_be_its_own_text_instead_of_a_link():
+    # A worked example needs no address: its text (instructions) is what the learner reads.
+    data = small_pack()
+    data["activities"][1]["url"] = None
+    data["activities"][1]["instructions"] = "2/4 = 1/2: divide the top and the bottom by 2."
+    pack = load_pack(data)
+    [resource] = [a for a in pack.activities if a.id == data["activities"][1]["id"]]
+    assert resource.url is None and resource.instructions.startswith("2/4")

@@ -185,3 +185,10 @@ def test_the_demo_packs_spanish_word_answers_are_accepted(pack):
     spanish = localize(pack, "es")
     assert check_answer(spanish.item("sl-4"), "la velocidad") and check_answer(spanish.item("fm-4"), "menor")
 
+
+
+def test_every_demo_skill_has_a_way_to_learn_it_besides_practice():
+    # Issue 12 (teach, not only test): after two misses, and in the plan, each skill offers something to learn from.
+    pack = load_pack(json.loads(DEMO.read_text(encoding="utf-8")))
+    bare = [s.id for s in pack.skills if not [a for a in pack.activities_for(s.id) if a.kind != "practice"]]
+    assert bare == []

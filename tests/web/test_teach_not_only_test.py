@@ -86,3 +86,21 @@ def test_reaching_mastered_is_celebrated_with_a_status_heading_and_the_next_skil
     assert re.search(r'<section class="notice celebration" role="status"[^>]*>\s*<h2[^>]*>You mastered Equivalent '
                      r"fractions!</h2>", text)
     assert re.search(r'Next up: <a class="button" href="[^"]*/practice/[^"]+">[^<]+</a>', text), text
+
+
+def test_a_worked_example_in_the_plan_opens_in_place_and_after_two_misses_it_is_shown(sandbox, tool):
+    # The demo's worked examples have no link: their text is the activity. The plan showed only the title, a dead
+    # end; it now opens the text in place (a disclosure), and the box after two misses shows it as before.
+    teacher, student = _student(sandbox)
+    assignments = teacher.http.get(tool.url(re.search(r"/c/[^/]+/", teacher.url).group(0) + "class/assignments"))
+    assignments.http = teacher.http
+    assert "Assigned to 1 student." in submit_form(assignments, "/class/assignments", target="class",
+                                                   skill_id=["percent"]).text
+    example = "Percent means “out of 100”, so 15% = 15/100 = 0.15."
+    plan = html.unescape(sandbox.launch("student").text)
+    summary = re.search(r"<details><summary>Worked example: finding 15% of 80 <span[^>]*>\(worked example\)</span>"
+                        r"</summary><p>([^<]*)</p></details>", plan)
+    assert summary and summary.group(1).startswith(example)
+    _answer(student, tool, right=False, skill_id="percent")
+    stuck = html.unescape(_answer(student, tool, right=False, skill_id="percent").text)
+    assert "Try learning it another way" in stuck and example in stuck
