@@ -43,7 +43,7 @@ PARTS = (
     ("lti_tool.services.plan", "standing"), ("lti_tool.services.mastery", "_rows"),
     ("lti_tool.services.mastery", "Standing.views"), ("lti_tool.services.plan", "plan_next_steps"),
     ("lti_tool.services.plan", "unit_progress"), ("lti_tool.services.unit_check", "unit_offers"),
-    ("lti_tool.services.agency", "student_plan_goals"), ("lti_tool.services.reviews", "due_reviews"),
+    ("lti_tool.services.goals", "student_plan_goals"), ("lti_tool.services.reviews", "due_reviews"),
     ("lti_tool.services.assignments", "assigned_skills"), ("lti_tool.services.skill_map", "student_skill_map"),
     ("flask.app", "Flask.preprocess_request"), ("flask.app", "Flask.finalize_request"),
     ("flask.ctx", "RequestContext.push"), ("flask.ctx", "RequestContext.pop"),

@@ -2,7 +2,7 @@
 
 Usage: python bench/student_pages.py [--skills 16,100,400] [--repeat 15] [--database-url URL]
 
-Issue 14: the goals page's pace (services/agency.pace_for) explained every skill's level to read the levels, and
+Issue 14: the goals page's pace (services/pacing.pace_for) explained every skill's level to read the levels, and
 the feedback page after an answer that reaches Mastered built the whole plan to show one "Next up" link. For each
 course size (bench/scaling.py's copies of the demo pack), a student launches from a graded link and answers one
 question on every skill, then three more on each skill of the map's first half, all right, through the product's
@@ -38,7 +38,7 @@ from common import machine  # noqa: E402
 from scaling import LAUNCH_TIMEOUT, Bench, now, parse_sizes, right_answer  # noqa: E402
 
 from lti_tool.extensions import db  # noqa: E402
-from lti_tool.services.agency import set_course_end  # noqa: E402
+from lti_tool.services.goals import set_course_end  # noqa: E402
 from lti_tool.services.mastery import record_answer  # noqa: E402
 from lti_tool.services.serving import serve_next  # noqa: E402
 

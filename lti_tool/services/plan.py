@@ -76,7 +76,7 @@ def _skill_names(pack: CoursePack) -> dict[str, str]:
 
 def plan_goals(course_id: int, person_id: int, pack: CoursePack) -> list[Goal]:
     """Return the goals the plan works toward: the student's own first, then the course's."""
-    from .agency import student_plan_goals
+    from .goals import student_plan_goals
 
     # The student's own goals first: choosing what to work toward is part of the plan being theirs.
     return student_plan_goals(course_id, person_id) + [

@@ -19,9 +19,9 @@ from ..learning.coursepack import CoursePack, Item, MultipleChoiceItem, instanti
 from ..learning.diagnostic import STUDENT, placement_reason_parts
 from ..learning.mastery import reason_parts
 from ..models import Course, Placement, ScoreOutbox
-from .agency import EVIDENCE_KINDS
 from .content import course_pack
 from .errors import N_
+from .evidence import EVIDENCE_KINDS
 from .grades import column_title
 from .mastery import override_reason_parts, standing
 

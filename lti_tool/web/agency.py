@@ -11,7 +11,9 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..extensions import db
 from ..models.base import utcnow
-from ..services import agency
+from ..services import evidence as evidence_service
+from ..services import goals as goals_service
+from ..services import reflections as reflections_service
 from ..services.errors import ServiceError
 from ..services.permissions import actor_of
 from ..services.storage import describe_size
@@ -73,11 +75,12 @@ def evidence_too_large(exc: RequestEntityTooLarge):
 @bp.app_template_filter("reflection_prompt")
 def reflection_prompt(kept: str) -> str:
     """Return a kept reflection prompt in the page's language (the skill's name as it was kept)."""
-    parts = agency.reflection_prompt_parts(kept)
+    parts = reflections_service.reflection_prompt_parts(kept)
     if parts is None:
         return kept
     prompt, skill = parts
-    return gettext(agency.AFTER_PRACTISING, prompt=gettext(prompt), skill=skill) if skill else gettext(prompt)
+    return (gettext(reflections_service.AFTER_PRACTISING, prompt=gettext(prompt), skill=skill) if skill
+            else gettext(prompt))
 
 
 @bp.app_template_global("evidence_waiting")
@@ -86,7 +89,7 @@ def evidence_waiting() -> int:
     launch = getattr(g, "launch", None)
     if launch is None or launch.access != "teacher":
         return 0
-    return agency.pending_evidence_count(launch.course_id, launch.platform_id)
+    return evidence_service.pending_evidence_count(launch.course_id, launch.platform_id)
 
 
 # --- Student: goals and pacing -------------------------------------------------------------------------------
@@ -97,10 +100,10 @@ def _goal_form() -> dict:
             "by_date": request.form.get("by_date", ""), "skill_ids": request.form.getlist("skill_ids")}
 
 
-def _goals_page(person_id: int, *, editing: agency.GoalView | None = None, typed: dict | None = None,
+def _goals_page(person_id: int, *, editing: goals_service.GoalView | None = None, typed: dict | None = None,
                 error_field: str | None = None):
     """Render the goals page; after a refusal, the form comes back with what the student typed (`typed`)."""
-    page = agency.goals_page(g.launch.course_id, person_id, now=utcnow(), language=page_language())
+    page = goals_service.goals_page(g.launch.course_id, person_id, now=utcnow(), language=page_language())
     return render_template("student/goals.html", launch=g.launch, page=page, editing=editing, typed=typed,
                            error_field=error_field)
 
@@ -116,7 +119,7 @@ def add_goal():
     """Add a goal of the student's own."""
     person_id = require_student()
     try:
-        goal = agency.add_goal(g.launch.course_id, person_id, **_goal_form(), now=utcnow())
+        goal = goals_service.add_goal(g.launch.course_id, person_id, **_goal_form(), now=utcnow())
     except ServiceError as exc:
         # The form comes back filled in, not through a redirect that would throw away what the student wrote.
         _form_refused(exc)
@@ -130,7 +133,8 @@ def add_goal():
 def edit_goal(goal_id: int):
     """Show the goals page with one of the student's goals open for editing."""
     person_id = require_student()
-    editing = agency.my_goal(g.launch.course_id, person_id, goal_id, now=utcnow(), language=page_language())
+    editing = goals_service.my_goal(g.launch.course_id, person_id, goal_id, now=utcnow(),
+                                    language=page_language())
     return _goals_page(person_id, editing=editing)
 
 
@@ -139,11 +143,12 @@ def save_goal(goal_id: int):
     """Save the changes to one of the student's goals."""
     person_id = require_student()
     try:
-        goal = agency.update_goal(g.launch.course_id, person_id, goal_id, **_goal_form(), now=utcnow())
+        goal = goals_service.update_goal(g.launch.course_id, person_id, goal_id, **_goal_form(), now=utcnow())
     except ServiceError as exc:
         _form_refused(exc)
         flash(translated(exc), "error")
-        editing = agency.my_goal(g.launch.course_id, person_id, goal_id, now=utcnow(), language=page_language())
+        editing = goals_service.my_goal(g.launch.course_id, person_id, goal_id, now=utcnow(),
+                                        language=page_language())
         return _goals_page(person_id, editing=editing, typed=_goal_form(), error_field=exc.form_field)
     flash(gettext("Goal saved: %(title)s", title=goal.title), "success")
     return redirect(url_for("agency.goals"), code=303)
@@ -154,8 +159,8 @@ def goal_done(goal_id: int):
     """Mark a goal done, or not done again."""
     person_id = require_student()
     try:
-        goal = agency.set_goal_done(g.launch.course_id, person_id, goal_id, request.form.get("done") != "0",
-                                    now=utcnow())
+        goal = goals_service.set_goal_done(g.launch.course_id, person_id, goal_id,
+                                           request.form.get("done") != "0", now=utcnow())
     except ServiceError as exc:
         _form_refused(exc)  # the goal or the student's data is gone: the error page, with the lock let go
         raise
@@ -169,8 +174,8 @@ def delete_goal(goal_id: int):
     """Delete one of the student's goals."""
     person_id = require_student()
     try:
-        title = agency.delete_goal(g.launch.course_id, person_id, goal_id,
-                                   confirmed=request.form.get("confirm") == "yes", now=utcnow())
+        title = goals_service.delete_goal(g.launch.course_id, person_id, goal_id,
+                                          confirmed=request.form.get("confirm") == "yes", now=utcnow())
     except ServiceError as exc:
         _form_refused(exc)
         flash(translated(exc), "error")
@@ -186,9 +191,9 @@ def _evidence_page(person_id: int, *, chosen: str, typed: dict[str, str] | None 
                    error_field: str | None = None):
     language = page_language()
     return render_template("student/evidence.html", launch=g.launch, error_field=error_field,
-                           skills=agency.course_skills(g.launch.course_id, language),
-                           chosen=chosen, kinds=agency.EVIDENCE_KINDS, typed=typed or {},
-                           mine=agency.my_evidence(g.launch.course_id, person_id, language=language),
+                           skills=goals_service.course_skills(g.launch.course_id, language),
+                           chosen=chosen, kinds=evidence_service.EVIDENCE_KINDS, typed=typed or {},
+                           mine=evidence_service.my_evidence(g.launch.course_id, person_id, language=language),
                            max_file_bytes=int(current_app.config["EVIDENCE_MAX_BYTES"]),
                            max_file_size=describe_size(int(current_app.config["EVIDENCE_MAX_BYTES"]))), status
 
@@ -208,9 +213,9 @@ def submit_evidence():
     upload = (attached.filename or "", attached.read()) if attached and attached.filename else None
     typed = {name: request.form.get(name, "") for name in ("skill_id", "kind", "url", "text")}
     try:
-        sent = agency.submit_evidence(g.launch.course_id, person_id, skill_id=typed["skill_id"], kind=typed["kind"],
-                                      url=typed["url"], text=typed["text"], upload=upload, now=utcnow(),
-                                      language=page_language())
+        sent = evidence_service.submit_evidence(g.launch.course_id, person_id, skill_id=typed["skill_id"],
+                                                kind=typed["kind"], url=typed["url"], text=typed["text"],
+                                                upload=upload, now=utcnow(), language=page_language())
     except ServiceError as exc:
         # The form comes back with what the student wrote (a file must be chosen again: browsers let no page
         # fill a file field); a 503 when the file store failed rather than the student's input.
@@ -226,8 +231,8 @@ def submit_evidence():
 @bp.get("/evidence/<int:evidence_id>/file")
 def evidence_file(evidence_id: int):
     """Send an evidence file, or the byte range a player asks for, to its student or to the course's teachers."""
-    found = agency.evidence_file(g.launch.course_id, g.launch.platform_id, evidence_id, actor=actor_of(g.launch),
-                                 now=utcnow())
+    found = evidence_service.evidence_file(g.launch.course_id, g.launch.platform_id, evidence_id,
+                                           actor=actor_of(g.launch), now=utcnow())
     # Only the asked bytes are read, and the file is closed before the response leaves: a player that drops a
     # range half-way (every seek does) leaves no open file behind, whatever server runs Pathways.
     try:
@@ -284,10 +289,11 @@ def _read(file: IO[bytes], count: int) -> bytes:
 
 def _reflect_page(person_id: int, *, chosen: str, typed: dict[str, str] | None = None,
                   error_field: str | None = None):
-    return render_template("student/reflect.html", launch=g.launch, prompts=agency.REFLECTION_PROMPTS,
-                           skills=agency.course_skills(g.launch.course_id, page_language()),
+    return render_template("student/reflect.html", launch=g.launch,
+                           prompts=reflections_service.REFLECTION_PROMPTS,
+                           skills=goals_service.course_skills(g.launch.course_id, page_language()),
                            chosen=chosen, typed=typed, error_field=error_field,
-                           mine=agency.my_reflections(g.launch.course_id, person_id))
+                           mine=reflections_service.my_reflections(g.launch.course_id, person_id))
 
 
 @bp.get("/reflect")
@@ -300,11 +306,12 @@ def reflect():
 def write_reflection():
     """Keep the student's reflection."""
     person_id = require_student()
-    typed = {f"answer_{n}": request.form.get(f"answer_{n}", "") for n in range(len(agency.REFLECTION_PROMPTS))}
-    answers = {prompt: typed[f"answer_{n}"] for n, prompt in enumerate(agency.REFLECTION_PROMPTS)}
+    prompts = reflections_service.REFLECTION_PROMPTS
+    typed = {f"answer_{n}": request.form.get(f"answer_{n}", "") for n in range(len(prompts))}
+    answers = {prompt: typed[f"answer_{n}"] for n, prompt in enumerate(prompts)}
     try:
-        agency.write_reflection(g.launch.course_id, person_id, answers, skill_id=request.form.get("skill_id", ""),
-                                now=utcnow())
+        reflections_service.write_reflection(g.launch.course_id, person_id, answers,
+                                             skill_id=request.form.get("skill_id", ""), now=utcnow())
     except ServiceError as exc:
         # The form comes back with what the student wrote, as the evidence form does.
         _form_refused(exc)
@@ -322,9 +329,10 @@ def write_reflection():
 def evidence_queue():
     """Show the evidence waiting for review, oldest first, and the latest reviewed."""
     require_teacher()
-    pending, reviewed = agency.evidence_queue(g.launch.course_id, g.launch.platform_id, language=page_language())
+    pending, reviewed = evidence_service.evidence_queue(g.launch.course_id, g.launch.platform_id,
+                                                        language=page_language())
     return render_template("teacher/evidence_queue.html", launch=g.launch, pending=pending, reviewed=reviewed,
-                           levels=agency.AWARDABLE_LEVELS)
+                           levels=evidence_service.AWARDABLE_LEVELS)
 
 
 @bp.post("/teacher/evidence/<int:evidence_id>/accept")
@@ -332,9 +340,10 @@ def accept_evidence(evidence_id: int):
     """Accept evidence at a level."""
     require_teacher()
     try:
-        done = agency.accept_evidence(g.launch.course_id, g.launch.platform_id, evidence_id,
-                                      level=request.form.get("level", ""), comment=request.form.get("comment", ""),
-                                      actor=actor_of(g.launch), now=utcnow(), language=page_language())
+        done = evidence_service.accept_evidence(g.launch.course_id, g.launch.platform_id, evidence_id,
+                                                level=request.form.get("level", ""),
+                                                comment=request.form.get("comment", ""), actor=actor_of(g.launch),
+                                                now=utcnow(), language=page_language())
     except ServiceError as exc:
         if exc.status != 400:  # not found or not allowed: the error page, not a flash
             raise
@@ -350,9 +359,9 @@ def return_evidence(evidence_id: int):
     """Return evidence to the student with a comment."""
     require_teacher()
     try:
-        done = agency.return_evidence(g.launch.course_id, g.launch.platform_id, evidence_id,
-                                      comment=request.form.get("comment", ""), actor=actor_of(g.launch),
-                                      now=utcnow(), language=page_language())
+        done = evidence_service.return_evidence(g.launch.course_id, g.launch.platform_id, evidence_id,
+                                                comment=request.form.get("comment", ""), actor=actor_of(g.launch),
+                                                now=utcnow(), language=page_language())
     except ServiceError as exc:
         if exc.status != 400:
             raise
@@ -367,8 +376,8 @@ def return_evidence(evidence_id: int):
 def reflections():
     """Show the class's reflections, newest first."""
     require_teacher()
-    rows = agency.class_reflections(g.launch.course_id, g.launch.platform_id, actor_id=g.launch.person_id,
-                                    now=utcnow())
+    rows = reflections_service.class_reflections(g.launch.course_id, g.launch.platform_id,
+                                                 actor_id=g.launch.person_id, now=utcnow())
     return render_template("teacher/reflections.html", launch=g.launch, reflections=rows)
 
 
@@ -376,7 +385,8 @@ def reflections():
 def settings():
     """Show the course settings (the end date pacing plans towards)."""
     require_teacher()
-    return render_template("teacher/settings.html", launch=g.launch, ends_on=agency.course_end(g.launch.course_id))
+    return render_template("teacher/settings.html", launch=g.launch,
+                           ends_on=goals_service.course_end(g.launch.course_id))
 
 
 @bp.post("/teacher/settings")
@@ -384,7 +394,7 @@ def save_settings():
     """Save the course end date."""
     require_teacher()
     try:
-        end = agency.set_course_end(g.launch.course_id, request.form.get("ends_on", ""), now=utcnow())
+        end = goals_service.set_course_end(g.launch.course_id, request.form.get("ends_on", ""), now=utcnow())
     except ServiceError as exc:
         flash(translated(exc), "error")
         if exc.status != 400:  # no course content yet: nothing to set
@@ -400,6 +410,6 @@ def save_settings():
 
 def flash_goals_after_end(course_id: int) -> None:
     """Tell the teacher plainly when a course goal's date falls after the course end (students see it by the end)."""
-    for title in agency.goals_after_course_end(course_id):
+    for title in goals_service.goals_after_course_end(course_id):
         flash(gettext("The goal “%(title)s” is dated after the course ends: students see it due when the course ends. "
                       "Change its date in the course map, or the course end date here.", title=title), "error")

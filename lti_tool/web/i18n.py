@@ -44,7 +44,7 @@ DOMAIN_WORDS = (
     N_("Not started"), N_("Attempted"), N_("Familiar"), N_("Proficient"), N_("Mastered"),
     # lti_tool.learning.pacing.PaceStatus
     N_("Not started yet"), N_("Just started"), N_("On track"), N_("Behind"), N_("Ahead"), N_("All done"),
-    # lti_tool.services.agency.EVIDENCE_KINDS and REFLECTION_PROMPTS
+    # lti_tool.services.evidence.EVIDENCE_KINDS and lti_tool.services.reflections.REFLECTION_PROMPTS
     N_("A project"), N_("An explanation (written)"), N_("A recording (audio or video)"), N_("Something else"),
     N_("What was hard?"), N_("What will you try next?"),
     # lti_tool.web.diagnostic.BELIEF_WORDS

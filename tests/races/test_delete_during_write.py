@@ -23,33 +23,33 @@ from lti_tool.models import (
     StudentGoal,
 )
 from lti_tool.models.base import utcnow
-from lti_tool.services import agency, privacy
+from lti_tool.services import evidence, goals, privacy, reflections
 from lti_tool.services.errors import NotFound
 from tests.races.support import DemoCourse, demo_course, hold_first_call
 from tests.web.test_evidence_files import tiny_png
 
 
 def _goal(course_id: int, student: int):
-    return lambda: agency.add_goal(course_id, student, title="Finish fractions", why="", by_date="",
-                                   skill_ids=[], now=utcnow())
+    return lambda: goals.add_goal(course_id, student, title="Finish fractions", why="", by_date="",
+                                  skill_ids=[], now=utcnow())
 
 
 def _reflection(course_id: int, student: int):
-    return lambda: agency.write_reflection(course_id, student, {agency.REFLECTION_PROMPTS[0]: "It went well."},
-                                           now=utcnow())
+    return lambda: reflections.write_reflection(course_id, student,
+                                                {reflections.REFLECTION_PROMPTS[0]: "It went well."}, now=utcnow())
 
 
 def _evidence(course_id: int, student: int):
     def submit():
-        skill_id = agency.course_skills(course_id)[0][0]
-        return agency.submit_evidence(course_id, student, skill_id=skill_id, kind="project", url="",
-                                      text="My work", now=utcnow(), upload=("work.png", tiny_png()))
+        skill_id = goals.course_skills(course_id)[0][0]
+        return evidence.submit_evidence(course_id, student, skill_id=skill_id, kind="project", url="",
+                                        text="My work", now=utcnow(), upload=("work.png", tiny_png()))
     return submit
 
 
 # Each writer's first step, which every version of it runs before writing: the test holds the writer there.
-WRITERS = {"goal": (_goal, "_goal_fields"), "reflection": (_reflection, "require_pack"),
-           "evidence": (_evidence, "_skill_names")}
+WRITERS = {"goal": (_goal, goals, "_goal_fields"), "reflection": (_reflection, reflections, "require_pack"),
+           "evidence": (_evidence, evidence, "course_skill_names")}
 
 
 def _hold_writer_after(monkeypatch, module, step: str) -> tuple[threading.Event, threading.Event]:
@@ -101,8 +101,8 @@ def _start_writer(tool, write, outcome: list[object]) -> threading.Thread:
 def test_a_write_already_under_way_when_the_teacher_deletes_the_student_leaves_nothing_behind(
         sandbox, tool, monkeypatch, writer):
     course_id, platform_id, student, teacher = demo_course(sandbox, tool)
-    make, step = WRITERS[writer]
-    reached, go = _hold_writer_after(monkeypatch, agency, step)
+    make, module, step = WRITERS[writer]
+    reached, go = _hold_writer_after(monkeypatch, module, step)
     outcome: list[object] = []
     thread = _start_writer(tool, lambda: make(course_id, student)(), outcome)
     assert reached.wait(10)
@@ -199,7 +199,7 @@ def _assignment(course_id: int, platform_id: int, student: int, actor):
     from lti_tool.services import assignments
 
     def assign():
-        skill_id = agency.course_skills(course_id)[0][0]
+        skill_id = goals.course_skills(course_id)[0][0]
         return assignments.assign_skills(course_id, platform_id, skill_ids=[skill_id], person_ids=[student],
                                          due_on=None, actor=actor, now=utcnow())
     return assign
@@ -244,17 +244,17 @@ def test_a_teachers_write_about_a_student_under_way_when_another_deletes_them_le
 
 def _own_goal_id(tool, course_id: int, student: int, title: str = "Finish fractions") -> int:
     with tool.app.app_context():
-        goal_id = agency.add_goal(course_id, student, title=title, why="For the test", by_date="", skill_ids=[],
-                                  now=utcnow()).id
+        goal_id = goals.add_goal(course_id, student, title=title, why="For the test", by_date="", skill_ids=[],
+                                 now=utcnow()).id
         db.session.remove()
     return goal_id
 
 
 GOAL_CHANGES = {
-    "edit": lambda c, s, g: agency.update_goal(c, s, g, title="Finish fractions by Friday", why="For the test",
-                                               by_date="", skill_ids=[], now=utcnow()),
-    "done": lambda c, s, g: agency.set_goal_done(c, s, g, True, now=utcnow()),
-    "delete": lambda c, s, g: agency.delete_goal(c, s, g, confirmed=True, now=utcnow()),
+    "edit": lambda c, s, g: goals.update_goal(c, s, g, title="Finish fractions by Friday", why="For the test",
+                                              by_date="", skill_ids=[], now=utcnow()),
+    "done": lambda c, s, g: goals.set_goal_done(c, s, g, True, now=utcnow()),
+    "delete": lambda c, s, g: goals.delete_goal(c, s, g, confirmed=True, now=utcnow()),
 }
 
 
@@ -271,7 +271,7 @@ def _hold_goal_change(monkeypatch) -> tuple[threading.Event, threading.Event]:
             reached.set()
             go.wait(10)
 
-    read, lock = agency._own_goal, agency.lock_learner_row
+    read, lock = goals._own_goal, goals.lock_learner_row
 
     def after_read(*args, **kwargs):
         found = read(*args, **kwargs)
@@ -282,8 +282,8 @@ def _hold_goal_change(monkeypatch) -> tuple[threading.Event, threading.Event]:
         pause()
         return lock(*args, **kwargs)
 
-    monkeypatch.setattr(agency, "_own_goal", after_read)
-    monkeypatch.setattr(agency, "lock_learner_row", before_lock)
+    monkeypatch.setattr(goals, "_own_goal", after_read)
+    monkeypatch.setattr(goals, "lock_learner_row", before_lock)
     return reached, go
 
 
@@ -353,7 +353,7 @@ def test_a_goal_edited_in_one_tab_and_marked_done_in_another_keeps_both(sandbox,
         _in_app(tool, lambda: GOAL_CHANGES[other](course.course_id, course.student, goal_id))
 
     _, goal_id, outcome = _goal_change_while(sandbox, tool, monkeypatch, held, other_tab_changes)
-    assert isinstance(outcome, agency.GoalView), repr(outcome)[:300]
+    assert isinstance(outcome, goals.GoalView), repr(outcome)[:300]
     assert (outcome.title, outcome.done) == ("Finish fractions by Friday", True)
     with tool.app.app_context():
         goal = db.session.get(StudentGoal, goal_id)
@@ -368,9 +368,9 @@ def test_a_student_whose_data_is_deleted_while_their_goal_is_saved_gets_the_page
     from tests.support import open_in_launch, submit_form, teacher_with_demo_pack
 
     teacher_with_demo_pack(sandbox)
-    goals = open_in_launch(sandbox.launch("student"), tool, "/goals")
+    goals_page = open_in_launch(sandbox.launch("student"), tool, "/goals")
     reached, go = threading.Event(), threading.Event()
-    lock = agency.lock_learner_row
+    lock = goals.lock_learner_row
 
     def before_lock(*args, **kwargs):
         if not reached.is_set():
@@ -378,8 +378,8 @@ def test_a_student_whose_data_is_deleted_while_their_goal_is_saved_gets_the_page
             go.wait(10)
         return lock(*args, **kwargs)
 
-    monkeypatch.setattr(agency, "lock_learner_row", before_lock)
-    page, _ = student_posts_while_deleted(tool, lambda: submit_form(goals, "/goals", title="Master fractions"),
+    monkeypatch.setattr(goals, "lock_learner_row", before_lock)
+    page, _ = student_posts_while_deleted(tool, lambda: submit_form(goals_page, "/goals", title="Master fractions"),
                                           reached, go)
     assert page.status_code == 404, page.text[:500]
     assert "Your data in this course has been deleted, so this was not saved." in page.text

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from lti_tool.extensions import db
 from lti_tool.models import Evidence, MasteryEvent, ScoreOutbox, SkillMastery
 from lti_tool.models.base import utcnow
-from lti_tool.services import agency
+from lti_tool.services import evidence
 from lti_tool.services.content import course_pack
 from lti_tool.services.errors import NotFound, ServiceError
 from lti_tool.services.permissions import Actor
@@ -43,20 +43,20 @@ def _pending_evidence(tool, course: DemoCourse) -> tuple[int, str]:
 
 
 def _accept(course: DemoCourse, evidence_id: int):
-    return lambda: agency.accept_evidence(course.course_id, course.platform_id, evidence_id, level="Proficient",
-                                          comment="", actor=Actor(course.teacher, "instructor"), now=utcnow())
+    return lambda: evidence.accept_evidence(course.course_id, course.platform_id, evidence_id, level="Proficient",
+                                            comment="", actor=Actor(course.teacher, "instructor"), now=utcnow())
 
 
 def _return(course: DemoCourse, evidence_id: int):
-    return lambda: agency.return_evidence(course.course_id, course.platform_id, evidence_id, comment="Add more",
-                                          actor=Actor(course.teacher, "instructor"), now=utcnow())
+    return lambda: evidence.return_evidence(course.course_id, course.platform_id, evidence_id, comment="Add more",
+                                            actor=Actor(course.teacher, "instructor"), now=utcnow())
 
 
 def test_evidence_accepted_and_returned_at_once_is_reviewed_once_and_the_other_teacher_is_told(
         sandbox, tool, monkeypatch):
     course = demo_course(sandbox, tool)
     evidence_id, skill = _pending_evidence(tool, course)
-    original, barrier, seen = agency._pending, threading.Barrier(2), threading.local()
+    original, barrier, seen = evidence._pending, threading.Barrier(2), threading.local()
 
     def pending(*args):  # both teachers' pages showed the evidence pending: both checks pass before either saves
         row = original(*args)
@@ -68,7 +68,7 @@ def test_evidence_accepted_and_returned_at_once_is_reviewed_once_and_the_other_t
                 pass
         return row
 
-    monkeypatch.setattr(agency, "_pending", pending)
+    monkeypatch.setattr(evidence, "_pending", pending)
     errors = at_once(tool.app, [_accept(course, evidence_id), _return(course, evidence_id)])
     assert len(errors) == 1, [repr(e)[:200] for e in errors]
     assert isinstance(errors[0], ServiceError) and errors[0].status == 400, repr(errors[0])[:300]
@@ -92,7 +92,7 @@ def test_a_review_under_way_when_another_teacher_deletes_the_student_saves_nothi
                                                                                    review):
     course = demo_course(sandbox, tool)
     evidence_id, _ = _pending_evidence(tool, course)
-    reached, go = _hold_writer_after(monkeypatch, agency, "_pending")
+    reached, go = _hold_writer_after(monkeypatch, evidence, "_pending")
     outcome: list[object] = []
     write = (_accept if review == "accept" else _return)(course, evidence_id)
     thread = _start_writer(tool, write, outcome)

@@ -1,4 +1,4 @@
-"""The goals page's pace (agency.pace_for) reads stored levels and one aggregate of the student's history (issue 14):
+"""The goals page's pace (pacing.pace_for) reads stored levels and one aggregate of the student's history (issue 14):
 each skill's latest rise to Mastered, the first answer and the first level change, as reading all of them did."""
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ def test_pace_dates_mastery_by_the_latest_rise_and_starts_at_the_first_answer_or
     with tool.app.app_context():
         from lti_tool.extensions import db
         from lti_tool.models import Course, ItemResponse, MasteryEvent, Person, SkillMastery
-        from lti_tool.services.agency import pace_for, set_course_end
         from lti_tool.services.content import course_pack
+        from lti_tool.services.goals import set_course_end
+        from lti_tool.services.pacing import pace_for
 
         course = db.session.scalars(sa.select(Course)).one()
         person_id = db.session.scalar(sa.select(Person.id).where(Person.sub == "student-1"))

@@ -97,7 +97,7 @@ def test_student_adds_edits_and_completes_a_goal_that_no_other_student_can_see_o
 
     with tool.app.app_context():
         from lti_tool import models
-        from lti_tool.services.agency import student_plan_goals
+        from lti_tool.services.goals import student_plan_goals
 
         row = _db(tool).session.get(models.StudentGoal, int(goal_id))
         (planned,) = student_plan_goals(row.course_id, row.person_id)

@@ -21,8 +21,9 @@ from lti_tool.learning.alerts import AlertKind
 from lti_tool.learning.mastery import Level
 from lti_tool.learning.pacing import PaceStatus
 from lti_tool.lti.claims import facts_from_claims
-from lti_tool.services.agency import EVIDENCE_KINDS, REFLECTION_PROMPTS
 from lti_tool.services.content import demo_pack_data
+from lti_tool.services.evidence import EVIDENCE_KINDS
+from lti_tool.services.reflections import REFLECTION_PROMPTS
 from lti_tool.web.diagnostic import BELIEF_WORDS
 from lti_tool.web.i18n import DOMAIN_WORDS, language_of
 from tests.jobs.gradebook import FAST_RETRIES, open_gradebook

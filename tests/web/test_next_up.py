@@ -58,9 +58,9 @@ def test_next_up_is_the_plans_first_other_step_with_assignments_goals_and_progre
     submit_form(sandbox.launch("teacher"), "/content/demo")
     sandbox.launch("student")
     with tool.app.app_context():
-        from lti_tool.services.agency import add_goal
         from lti_tool.services.assignments import assign_skills
         from lti_tool.services.content import course_pack
+        from lti_tool.services.goals import add_goal
         from lti_tool.services.permissions import Actor
 
         course_id, platform_id, person_id = _student(tool, "student-1")

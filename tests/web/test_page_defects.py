@@ -212,7 +212,8 @@ def test_unit_check_labels_read_apart_and_the_check_does_not_name_the_skill(sand
 
 
 def test_a_spanish_students_earlier_reflections_and_pace_go_through_the_catalogue(sandbox, tool):
-    from lti_tool.services.agency import AFTER_PRACTISING, NO_END_DATE, reflection_prompt_parts
+    from lti_tool.services.pacing import NO_END_DATE
+    from lti_tool.services.reflections import AFTER_PRACTISING, reflection_prompt_parts
     from tests.support import launch_with_presentation
 
     _setup_course(sandbox)
