@@ -72,10 +72,8 @@ def _privacy_launch_about(sandbox, as_: str, for_user: str, context_id: str):
         CLAIM + "roles": [INSTRUCTOR]})
 
 
-def test_a_learner_instructor_enrolment_gives_no_privacy_reach_over_classmates_old_rows_included(sandbox, tool):
-    # Sam teaches science-8 and is a Learner#Instructor in math-7. A privacy launch (an Instructor's, from
-    # science-8) about Priya, his classmate in math-7, read his math-7 role labels ("Learner, Instructor") as an
-    # instructor's and let him export and delete her data.
+def _sam_teaches_science_and_priya_is_in_math(sandbox) -> None:
+    """Priya learns in math-7; Sam teaches science-8 and is a member of math-7, in the roles a test gives him."""
     sandbox.launch("teacher")
     assert sandbox.launch("student").status_code == 200  # Priya, in math-7
     platform = sandbox.platform
@@ -84,6 +82,13 @@ def test_a_learner_instructor_enrolment_gives_no_privacy_reach_over_classmates_o
     platform.add_user("teacher-sci", roles=["Instructor"], name="Sam Lee", context_id="science-8")
     platform.add_user("teacher-sci", roles=["Instructor"], name="Sam Lee", context_id="math-7")
     assert sandbox.launch("teacher-sci", context_id="science-8").status_code == 200
+
+
+def test_a_learner_instructor_enrolment_gives_no_privacy_reach_over_classmates_old_rows_included(sandbox, tool):
+    # Sam teaches science-8 and is a Learner#Instructor in math-7. A privacy launch (an Instructor's, from
+    # science-8) about Priya, his classmate in math-7, read his math-7 role labels ("Learner, Instructor") as an
+    # instructor's and let him export and delete her data.
+    _sam_teaches_science_and_priya_is_in_math(sandbox)
     assert _launch_with_roles(sandbox, "teacher-sci", [LEARNER, LEARNER_INSTRUCTOR]).status_code == 200
 
     refused = _privacy_launch_about(sandbox, "teacher-sci", "student-1", "science-8")
@@ -112,14 +117,7 @@ def test_an_unknown_principal_with_a_teaching_sub_role_gives_no_teacher_access_n
     # Sam teaches science-8; in math-7 the LMS sends him a principal role Pathways does not know ("Foo") with the
     # Instructor sub-role. Only principal roles decide: his launch, his stored labels and an old row's labels
     # ("Foo, Instructor", as release 0.1.0 wrote a sub-role) give him nothing over his classmate Priya.
-    sandbox.launch("teacher")
-    assert sandbox.launch("student").status_code == 200  # Priya, in math-7
-    platform = sandbox.platform
-    platform.add_course("science-8", "Grade 8 Science", "SCI8")
-    platform.add_resource_link("pathways-home", "Pathways", context_id="science-8")
-    platform.add_user("teacher-sci", roles=["Instructor"], name="Sam Lee", context_id="science-8")
-    platform.add_user("teacher-sci", roles=["Instructor"], name="Sam Lee", context_id="math-7")
-    assert sandbox.launch("teacher-sci", context_id="science-8").status_code == 200
+    _sam_teaches_science_and_priya_is_in_math(sandbox)
 
     page = _launch_with_roles(sandbox, "teacher-sci", [FOO_INSTRUCTOR])
     assert "Class roster" not in page.text and "My learning plan" not in page.text
