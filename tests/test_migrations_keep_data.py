@@ -172,8 +172,9 @@ def test_0024_ends_the_teacher_access_the_old_role_rule_gave_a_learner_instructo
     priya = _launch_with_roles(sandbox, "student", [LEARNER, LEARNER_INSTRUCTOR])  # Priya Shah
     faculty = _launch_with_roles(sandbox, "student-2", [INSTRUCTOR])
     mentor = _launch_with_roles(sandbox, "student-3", [INSTRUCTOR])
+    unknown = _launch_with_roles(sandbox, "student-4", [INSTRUCTOR])  # a Foo#Instructor, Foo unknown to Pathways
     picker = sandbox.launch("teacher", message_type="LtiDeepLinkingRequest", claim_overrides={CLAIM + "context": None})
-    assert all(page.status_code == 200 for page in (teacher, ta, priya, faculty, mentor, picker))
+    assert all(page.status_code == 200 for page in (teacher, ta, priya, faculty, mentor, unknown, picker))
     with tool.app.app_context():
         downgrade(revision="0023")
         _write_as_release_0_1_0("student-1", labels="Learner, Instructor", session_role="instructor")
@@ -181,6 +182,7 @@ def test_0024_ends_the_teacher_access_the_old_role_rule_gave_a_learner_instructo
         # An institution-only role (a teacher by the rule then and now), and a Mentor#Instructor.
         _write_as_release_0_1_0("student-2", labels="Faculty")
         _write_as_release_0_1_0("student-3", labels="Mentor, Instructor")
+        _write_as_release_0_1_0("student-4", labels="Foo, Instructor", session_role="instructor")
     # What the upgrade closes: Priya's old session opens the class pages, and the teacher's class lists miss her.
     assert open_in_launch(priya, tool, "/class/activity").status_code == 200
     assert "Priya Shah" not in open_in_launch(teacher, tool, "/class/activity").text
@@ -194,6 +196,8 @@ def test_0024_ends_the_teacher_access_the_old_role_rule_gave_a_learner_instructo
     assert enrolments["student-1"] == ("student", "Learner, Instructor", True)
     assert "Priya Shah" in open_in_launch(teacher, tool, "/class/activity").text
     assert enrolments["student-3"] == ("teacher", "Mentor, Instructor", False)  # as a roster sync leaves such a role
+    assert enrolments["student-4"] == ("teacher", "Foo, Instructor", False)
+    assert open_in_launch(unknown, tool, "/class/activity").status_code == 403
     # Teachers stay teachers; their sessions go on where the stored labels confirm the role the session holds.
     assert enrolments["teacher"][0] == enrolments["ta"][0] == enrolments["student-2"][0] == "teacher"
     assert open_in_launch(teacher, tool, "/class/activity").status_code == 200

@@ -182,20 +182,18 @@ def _context_course_role(context: list[Role]) -> str:
     return "none"
 
 
-#: Context principal roles none of whose LIS sub-roles is a teaching role's name (Core §A.2.2). Release 0.1.0
-#: stored a sub-role as a bare name, so "Learner, Instructor" may be a Learner#Instructor: read as a learner.
-_NOT_TEACHING = frozenset({"Learner", "Mentor", "Manager", "Member", "Officer"})
-
-
 def stored_course_role(labels: str | None) -> str:
     """Return the Pathways role that stored role labels (Enrollment.lti_roles, role_labels) give.
 
     New labels write a sub-role with its principal ("Learner#Instructor"). Labels without any "#" may come from
-    release 0.1.0, which wrote "Learner, Instructor" for a Learner#Instructor; those read as the role that is
-    not a teaching one. (A person sent both principal roles reads so too: the cautious way.)
+    release 0.1.0, which wrote a sub-role as a bare name after its principal: "Learner, Instructor" for a
+    Learner#Instructor, "Foo, Instructor" for a Foo#Instructor (a principal Pathways does not know). Any name there
+    that is not a teaching role may be the principal of the teaching names beside it, so those then read as
+    nothing, whatever the other name is: access comes from principal roles only (Core §A.2.2). (A person sent both
+    principal roles reads so too: the cautious way.)
     """
     names = [part.strip() for part in (labels or "").split(",") if part.strip()]
     roles = [Role(RoleScope.CONTEXT, *name.split("#", 1)) for name in names]
-    if not any("#" in name for name in names) and _NOT_TEACHING & set(names):
+    if not any("#" in name for name in names) and set(names) - TEACHER_ROLES:
         roles = [r for r in roles if r.name not in TEACHER_ROLES]
     return _context_course_role(roles)

@@ -12,13 +12,14 @@ reload shows the same questions, and answering them in another order or again ch
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Set
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import NamedTuple
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 
 from ..extensions import db
 from ..learning.coursepack import CoursePack, Unit
@@ -46,7 +47,8 @@ class UnitOffer(NamedTuple):
     unit_id: str
     title: str
     skill_names: tuple[str, ...]
-    #: True when the student has a sitting on this unit with questions left.
+    #: True when the student has a sitting of this unit's own check with questions left (`belongs`): not one of
+    #: another unit that shares skills with it.
     started: bool
     #: The names of the skills the student has begun (what "You have started ..." lists), in the map's order.
     begun_names: tuple[str, ...] = ()
@@ -109,15 +111,15 @@ def unit_offers(pack: CoursePack, levels: Mapping[str, Level], waiting: Set[str]
     "Most" is more than half of the unit's skills that have questions; a unit whose skills are all Mastered is
     not offered (nothing to raise; spaced reviews keep those). A sitting already under way is always offered.
     `levels` are the plan's own; `waiting` is what `waiting_query` found (the plan page reads it together with the
-    student's assignments): the skills with unit-check questions served and not yet answered, and, marked with
-    their sitting, those a unit check has answered since their level last changed. A unit one of whose sittings
-    so marked asked every skill its check asks is not offered: the student has just checked it and nothing has
-    changed since (it came straight back after finishing). Marks of another unit's sitting that shares only some
-    of its skills do not hide it: its own check would ask what that sitting did not.
+    student's assignments): the sittings with questions served and not yet answered, with all their skills, and,
+    marked with their sitting, the skills a unit check has answered since their level last changed. A unit one of
+    whose sittings so marked asked every skill its check asks is not offered: the student has just checked it and
+    nothing has changed since (it came straight back after finishing). Marks of another unit's sitting that shares
+    only some of its skills do not hide it: its own check would ask what that sitting did not. Nor does another
+    unit's open sitting make this unit's check "under way": continuing it would go on with the other unit's
+    questions, so this unit is offered its own check to start.
     """
-    sittings = _checked_sittings(waiting)
-    if sittings:
-        waiting = {skill for skill in waiting if not skill.startswith(_CHECKED)}
+    under_way, sittings = _sittings(waiting) if waiting else ((), [])
     not_started, mastered = Level.NOT_STARTED, Level.MASTERED
     # The student's begun and mastered skills found once, then each unit counts its skills in them.
     begun_skill = {s for s, level in levels.items() if level is not not_started}.__contains__
@@ -126,8 +128,8 @@ def unit_offers(pack: CoursePack, levels: Mapping[str, Level], waiting: Set[str]
     new = tuple.__new__
     # The units' checkable skills and their names are the same for every student: worked out once per pack.
     for unit_id, title, skills, names in from_pack(pack, _checkable_units):
-        # Mostly nothing is waiting: then no unit's skills need comparing with it.
-        started = bool(waiting) and not waiting.isdisjoint(skills)
+        # Mostly nothing is under way: then no unit's skills need comparing with it.
+        started = bool(under_way) and any(belongs(sitting, skills) for sitting in under_way)
         # Whether all are Mastered is asked only of a unit most of whose skills are begun (the pass over the
         # course's units is on every plan page).
         if started or (2 * sum(map(begun_skill, skills)) > len(skills) and not all(map(mastered_skill, skills))):
@@ -138,14 +140,34 @@ def unit_offers(pack: CoursePack, levels: Mapping[str, Level], waiting: Set[str]
     return offers
 
 
-def _checked_sittings(waiting: Set[str]) -> list[set[str]]:
-    """Return the skills of each sitting that `waiting_query` marked as checked since their last change."""
-    sittings: dict[str, set[str]] = {}
+def _sittings(waiting: Set[str]) -> tuple[list[frozenset[str]], list[set[str]]]:
+    """Return, from `waiting_query`'s marks, the skills of each sitting with a question open (all its skills, the
+    answered ones too), and the skills of each sitting that were checked since their last change."""
+    skills: dict[str, set[str]] = {}
+    open_: set[str] = set()
+    checked: dict[str, set[str]] = {}
     for mark in waiting:
-        if mark.startswith(_CHECKED):
-            sitting, _, skill_id = mark[len(_CHECKED):].partition(_CHECKED)
-            sittings.setdefault(sitting, set()).add(skill_id)
-    return list(sittings.values())
+        kind = mark[:1]
+        sitting, _, skill_id = mark[1:].partition(_CHECKED)
+        skills.setdefault(sitting, set()).add(skill_id)
+        if kind == _OPEN:
+            open_.add(sitting)
+        elif kind == _CHECKED:
+            checked.setdefault(sitting, set()).add(skill_id)
+    return [frozenset(skills[sitting]) for sitting in open_], list(checked.values())
+
+
+def belongs(sitting: Set[str], skills: Sequence[str]) -> bool:
+    """Tell whether a sitting that asked these skills is the check of a unit with these checkable skills (in the
+    map's order, as `_checkable` gives them).
+
+    Nothing stored names a sitting's unit: `start` asks every one of the first QUESTIONS skills (one question each
+    in its first round) and only the unit's skills, so a sitting is its unit's when it asked exactly that. Another
+    unit that shares some skills misses one of them or has one more (two units with the same first eight skills
+    and none other asked have the same check). A sitting served before the pack changed may fit no unit: its
+    unit then starts a new one.
+    """
+    return sitting.issuperset(skills[:QUESTIONS]) and sitting.issubset(skills)
 
 
 def _checked_since(skills: tuple[str, ...], sittings: list[set[str]]) -> bool:
@@ -166,18 +188,19 @@ def _checkable_units(pack: CoursePack) -> tuple[tuple[str, str, tuple[str, ...],
     return tuple(units)
 
 
-#: Marks a skill id in `waiting_query`'s one column as checked since its last change, not waiting, and separates
-#: the sitting it was checked in from it: "<mark><sitting><mark><skill id>" (a control character: never part of a
-#: skill id or a time).
-_CHECKED = "\x1f"
+#: Mark a skill id in `waiting_query`'s one column, "<mark><sitting>\x1f<skill id>" (control characters: never part
+#: of a skill id or a time): a question open (not yet answered); checked since the skill's last change (its mark
+#: also separates the sitting from the skill); asked in a sitting that has a question open, and neither of those.
+_OPEN, _CHECKED, _ASKED = "\x1e", "\x1f", "\x1d"
 
 
 @cache
 def waiting_query() -> sa.Select:
-    """Return a query of the skills with unit-check questions served to a student and not yet answered, and (marked
-    with `_CHECKED` and their sitting's time) those a unit-check answer came in for since the skill's level row last
-    changed. The sitting, not only the skill: a unit's check is done when one of its sittings asked all its skills,
-    and another unit sharing some of them is not.
+    """Return a query of the skills of unit-check questions served to a student, each marked with its sitting's
+    time: not yet answered (`_OPEN`); answered since the skill's level row last changed (`_CHECKED`); or otherwise
+    asked in a sitting with a question open (`_ASKED`). The sitting, not only the skill: a unit's check is done
+    when one of its sittings asked all its skills, and another unit sharing some of them is not; and a sitting
+    under way is one unit's (`belongs` tells which from all the skills it asked), not every unit's that shares one.
 
     Built once, with the student as the bind parameters `course_id` and `person_id` (assignments.assigned_skills
     reads it with the student's assignments in one round trip: one column, so the two kinds share it).
@@ -190,25 +213,38 @@ def waiting_query() -> sa.Select:
                .correlate(ServedItem).scalar_subquery())
     # A sitting's questions are served with one time (`start`): that time, as text, names the sitting here.
     sitting = sa.cast(ServedItem.served_at, sa.String)
-    return sa.select(sa.case((ServedItem.answered_at.is_(None), ServedItem.skill_id),
-                             else_=sa.literal(_CHECKED) + sitting + sa.literal(_CHECKED) + ServedItem.skill_id)
-                     .label("skill_id")).where(
+    kind = sa.case((ServedItem.answered_at.is_(None), sa.literal(_OPEN)),
+                   (ServedItem.answered_at >= changed, sa.literal(_CHECKED)), else_=sa.literal(_ASKED))
+    return sa.select((kind + sitting + sa.literal(_CHECKED) + ServedItem.skill_id).label("skill_id")).where(
         ServedItem.course_id == sa.bindparam("course_id"), ServedItem.person_id == sa.bindparam("person_id"),
-        ServedItem.source == SOURCE, sa.or_(ServedItem.answered_at.is_(None), ServedItem.answered_at >= changed))
+        ServedItem.source == SOURCE, sa.or_(ServedItem.answered_at.is_(None), ServedItem.answered_at >= changed,
+                                            ServedItem.served_at.in_(_open_sittings(sa.bindparam("course_id"),
+                                                                                    sa.bindparam("person_id")))))
+
+
+def _open_sittings(course_id: object, person_id: object) -> sa.Select:
+    """Return a query of the times of the student's unit-check sittings with a question open (few: the open
+    questions' index, ix_served_item_open, finds them)."""
+    open_ = so.aliased(ServedItem)
+    return sa.select(open_.served_at).where(open_.course_id == course_id, open_.person_id == person_id,
+                                            open_.source == SOURCE, open_.answered_at.is_(None))
 
 
 def _open_run(course_id: int, person_id: int, skills: list[str]) -> int | None:
-    first_open = db.session.scalars(
-        sa.select(ServedItem).where(
+    """Return the run of the earliest sitting with a question open that is this unit's check (`belongs`): another
+    unit's sitting that shares some of these skills is that unit's to continue."""
+    rows = db.session.execute(
+        sa.select(ServedItem.served_at, ServedItem.skill_id, sa.func.min(ServedItem.id)).where(
             ServedItem.course_id == course_id, ServedItem.person_id == person_id, ServedItem.source == SOURCE,
-            ServedItem.answered_at.is_(None), ServedItem.skill_id.in_(skills))
-        .order_by(ServedItem.id).limit(1)).first()
-    if first_open is None:
-        return None
-    return db.session.scalar(
-        sa.select(sa.func.min(ServedItem.id)).where(
-            ServedItem.course_id == course_id, ServedItem.person_id == person_id, ServedItem.source == SOURCE,
-            ServedItem.served_at == first_open.served_at))
+            ServedItem.served_at.in_(_open_sittings(course_id, person_id)))
+        .group_by(ServedItem.served_at, ServedItem.skill_id))
+    sittings: dict[datetime, tuple[set[str], list[int]]] = {}
+    for served_at, skill_id, first_id in rows:
+        asked, ids = sittings.setdefault(served_at, (set(), []))
+        asked.add(skill_id)
+        ids.append(first_id)
+    runs = [min(ids) for asked, ids in sittings.values() if belongs(asked, skills)]
+    return min(runs, default=None)
 
 
 def _run_rows(course_id: int, person_id: int, run: int) -> list[ServedItem]:

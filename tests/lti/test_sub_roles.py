@@ -18,6 +18,7 @@ LIS = "http://purl.imsglobal.org/vocab/lis/v2/membership"
 LEARNER, INSTRUCTOR = LIS + "#Learner", LIS + "#Instructor"
 LEARNER_INSTRUCTOR = LIS + "/Learner#Instructor"
 TEACHING_ASSISTANT = LIS + "/Instructor#TeachingAssistant"
+FOO_INSTRUCTOR = LIS + "/Foo#Instructor"  # a principal role Pathways does not know, with a teaching sub-role
 PRIVACY_LAUNCH = "DataPrivacyLaunchRequest"
 
 
@@ -71,10 +72,8 @@ def _privacy_launch_about(sandbox, as_: str, for_user: str, context_id: str):
         CLAIM + "roles": [INSTRUCTOR]})
 
 
-def test_a_learner_instructor_enrolment_gives_no_privacy_reach_over_classmates_old_rows_included(sandbox, tool):
-    # Sam teaches science-8 and is a Learner#Instructor in math-7. A privacy launch (an Instructor's, from
-    # science-8) about Priya, his classmate in math-7, read his math-7 role labels ("Learner, Instructor") as an
-    # instructor's and let him export and delete her data.
+def _sam_teaches_science_and_priya_is_in_math(sandbox) -> None:
+    """Priya learns in math-7; Sam teaches science-8 and is a member of math-7, in the roles a test gives him."""
     sandbox.launch("teacher")
     assert sandbox.launch("student").status_code == 200  # Priya, in math-7
     platform = sandbox.platform
@@ -83,6 +82,13 @@ def test_a_learner_instructor_enrolment_gives_no_privacy_reach_over_classmates_o
     platform.add_user("teacher-sci", roles=["Instructor"], name="Sam Lee", context_id="science-8")
     platform.add_user("teacher-sci", roles=["Instructor"], name="Sam Lee", context_id="math-7")
     assert sandbox.launch("teacher-sci", context_id="science-8").status_code == 200
+
+
+def test_a_learner_instructor_enrolment_gives_no_privacy_reach_over_classmates_old_rows_included(sandbox, tool):
+    # Sam teaches science-8 and is a Learner#Instructor in math-7. A privacy launch (an Instructor's, from
+    # science-8) about Priya, his classmate in math-7, read his math-7 role labels ("Learner, Instructor") as an
+    # instructor's and let him export and delete her data.
+    _sam_teaches_science_and_priya_is_in_math(sandbox)
     assert _launch_with_roles(sandbox, "teacher-sci", [LEARNER, LEARNER_INSTRUCTOR]).status_code == 200
 
     refused = _privacy_launch_about(sandbox, "teacher-sci", "student-1", "science-8")
@@ -107,17 +113,49 @@ def test_a_learner_instructor_enrolment_gives_no_privacy_reach_over_classmates_o
     assert re.search(r"/privacy/user/delete", page.text)
 
 
+def test_an_unknown_principal_with_a_teaching_sub_role_gives_no_teacher_access_nor_privacy_reach(sandbox, tool):
+    # Sam teaches science-8; in math-7 the LMS sends him a principal role Pathways does not know ("Foo") with the
+    # Instructor sub-role. Only principal roles decide: his launch, his stored labels and an old row's labels
+    # ("Foo, Instructor", as release 0.1.0 wrote a sub-role) give him nothing over his classmate Priya.
+    _sam_teaches_science_and_priya_is_in_math(sandbox)
+
+    page = _launch_with_roles(sandbox, "teacher-sci", [FOO_INSTRUCTOR])
+    assert "Class roster" not in page.text and "My learning plan" not in page.text
+    page = _launch_with_roles(sandbox, "teacher-sci", [LEARNER, FOO_INSTRUCTOR])
+    assert page.status_code == 200 and "My learning plan" in page.text and "Class roster" not in page.text
+    launch = _last_launch(tool)
+    assert (launch.access, launch.details["role"]) == ("student", "learner")
+    enrolment = _enrolment(tool, "teacher-sci")
+    assert (enrolment.role, enrolment.lti_roles) == ("student", "Learner, Foo#Instructor")
+
+    for labels in ("Foo#Instructor", "Foo, Instructor", "Instructor, Foo"):  # rows older code or releases wrote
+        with tool.app.app_context():
+            db.session.execute(sa.update(Enrollment).where(Enrollment.id == enrolment.id)
+                               .values(role="teacher", lti_roles=labels))
+            db.session.commit()
+        refused = _privacy_launch_about(sandbox, "teacher-sci", "student-1", "science-8")
+        assert refused.status_code == 403 and "Priya" not in refused.text, labels
+
+
 def test_stored_role_labels_read_back_as_the_role_they_were_written_for():
     from lti_tool.lti.roles import course_role, role_labels, stored_course_role
 
     for roles in ([INSTRUCTOR, TEACHING_ASSISTANT], [TEACHING_ASSISTANT], [INSTRUCTOR], [LEARNER],
                   [LEARNER, LEARNER_INSTRUCTOR], [LEARNER_INSTRUCTOR], [LIS + "#ContentDeveloper"],
-                  [LIS + "#Administrator"], [LIS + "#Mentor", LIS + "/Mentor#Tutor"]):
+                  [LIS + "#Administrator"], [LIS + "#Mentor", LIS + "/Mentor#Tutor"], [FOO_INSTRUCTOR],
+                  [LIS + "#Foo", FOO_INSTRUCTOR], [LEARNER, FOO_INSTRUCTOR], [INSTRUCTOR, LIS + "/Instructor#Foo"]):
         assert stored_course_role(role_labels(roles)) == course_role(roles), roles
     # Labels older releases wrote: a sub-role as a bare name.
     assert stored_course_role("Instructor, TeachingAssistant") == "teaching_assistant"
     assert stored_course_role("Learner, Instructor") == "learner"
     assert stored_course_role("Mentor, Administrator") == "mentor"
+    # A principal Pathways does not know gives nothing, and may be the principal of the teaching names beside it.
+    for labels in ("Foo, Instructor", "Foo, TeachingAssistant", "Instructor, Foo", "Foo, Administrator",
+                   "Foo#Instructor", "Foo#Instructor, Foo#Administrator"):
+        assert stored_course_role(labels) == "none", labels
+    assert stored_course_role("Foo, Learner, Instructor") == "learner"
+    assert stored_course_role("Learner, Foo#Instructor") == "learner"
+    assert stored_course_role("Instructor#Foo") == "instructor"  # a sub-role narrowing within Instructor
     # A role name that would read back as two roles is not stored.
     assert role_labels([LEARNER, LIS + "#Learner, Instructor"]) == "Learner"
 

@@ -301,6 +301,16 @@ def test_a_learner_with_the_instructor_sub_role_is_listed_as_a_student(sandbox, 
     assert "Learner#Instructor" in page.text
 
 
+def test_a_member_with_a_teaching_sub_role_of_an_unknown_principal_is_not_a_teacher(sandbox, tool):
+    # membership/Foo#Instructor: the Instructor sub-role of a principal Pathways does not know gives no role.
+    lis = "http://purl.imsglobal.org/vocab/lis/v2/membership"
+    tool.platform.users["student-5"].roles = [lis + "#Learner", lis + "/Foo#Instructor"]
+    tool.platform.users["student-4"].roles = [lis + "/Foo#Instructor"]
+    rows = _roster_rows(submit_form(sandbox.launch("teacher"), "roster/sync"))
+    assert rows["Zainab Hassan"] == ("Student", "Active")
+    assert rows.get("Noah Kim", ("", ""))[0] != "Teacher"
+
+
 def test_a_member_whose_user_id_would_change_when_cleaned_is_not_taken_for_another(sandbox, tool):
     # "student-5\x01" cleaned to "student-5": the listing's later entry renamed Zainab and took her enrolment.
     tool.platform.add_user("student-5\x01", roles=["Learner"], name="Someone Else", context_id="math-7")

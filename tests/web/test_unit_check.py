@@ -254,3 +254,41 @@ def test_finishing_one_units_check_leaves_the_check_of_a_unit_sharing_some_of_it
     plan = _follow(summary, "Back to my plan")
     assert "Start the unit check on Fractions<" not in plan.text  # its own check is done until something changes
     assert "Start the unit check on Fractions meet ratios" in plan.text
+
+
+def test_a_unit_check_under_way_is_continued_only_on_its_own_unit_and_a_unit_sharing_skills_starts_its_own(
+        sandbox, tool):
+    # While the Fractions check was under way, the plan offered "Continue the unit check" on a unit sharing two of
+    # its skills too (the open questions were read per skill), and that link went on with the Fractions questions.
+    data = demo_pack_data()
+    data["units"].append({"id": "unit-mixed", "title": "Fractions meet ratios",
+                          "skills": ["frac-add-sub", "frac-multiply", "ratio-concepts"]})
+    teacher = sandbox.launch("teacher")
+    assert "Imported" in upload_file(teacher, "/teacher/map/import", "pack.json", json.dumps(data).encode()).text
+    pack = load_pack(data)
+    student = sandbox.launch("student")
+    for skill_id in _unit_skills(pack)[:3]:
+        _practise(student, tool, skill_id, pack, right=False, times=1)
+    fractions = _follow(_plan(student), "Start the unit check on Fractions")
+    submit_form(fractions, f"/unit-check/{FRACTIONS}", answer=served_answer(tool, fractions))
+    fractions_run = re.search(r"run=(\d+)", fractions.url).group(1)
+
+    plan = html.unescape(_plan(student).text)
+    assert "Continue the unit check on Fractions<" in plan
+    assert "Continue the unit check on Fractions meet ratios" not in plan
+    assert "Start the unit check on Fractions meet ratios<" in plan
+
+    mixed = _follow(_plan(student), "Start the unit check on Fractions meet ratios")
+    mixed_run = re.search(r"run=(\d+)", mixed.url).group(1)
+    assert "/unit-check/unit-mixed" in mixed.url and mixed_run != fractions_run
+    assert "Question 1 of 6." in html.unescape(mixed.text)  # its own three skills, two questions each
+    served, _, _ = _records(tool)
+    opened = {skill for id_, skill, _ in served if id_ >= int(mixed_run)}
+    assert opened == {"frac-add-sub", "frac-multiply", "ratio-concepts"}
+
+    # Now both are under way: each unit goes on with its own sitting.
+    plan = _plan(student)
+    assert re.search(r"run=" + fractions_run, _follow(plan, "Continue the unit check on Fractions").url)
+    assert "Question 2 of 8." in html.unescape(_follow(plan, "Continue the unit check on Fractions").text)
+    again = _follow(plan, "Continue the unit check on Fractions meet ratios")
+    assert re.search(r"run=" + mixed_run, again.url) and "Question 1 of 6." in html.unescape(again.text)

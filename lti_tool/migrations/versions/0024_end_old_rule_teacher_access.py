@@ -21,7 +21,8 @@ decides at each launch and roster sync, but rows the old rule wrote stayed until
 - Enrolments: their role column ("teacher") is what class lists, gradebook rows, exports and a teacher's right to
   see or delete a student's data read. An enrolment whose labels the old rule read as a teacher's and that
   stored_course_role reads as a learner's becomes "student", as the next launch or roster sync would write it; one
-  that reads as no role Pathways serves (a Mentor#Instructor) is made inactive with its role left, as a roster
+  that reads as no role Pathways serves (a Mentor#Instructor, or a Foo#Instructor stored as "Foo, Instructor": a
+  principal Pathways does not know) is made inactive with its role left, as a roster
   sync does for a member in such a role. Labels the old rule did not read as a teacher's (an institution-only
   role such as "Faculty", no labels at all) are left: nothing old-rule about them, and their next launch decides.
 
@@ -49,7 +50,6 @@ _ENROLLMENT = sa.table('enrollment', sa.column('id', sa.Integer), sa.column('cou
 
 # As lti/roles.py has them at this revision.
 _TEACHER_NAMES = frozenset({'Instructor', 'TeachingAssistant', 'ContentDeveloper', 'Administrator'})
-_NOT_TEACHING = frozenset({'Learner', 'Mentor', 'Manager', 'Member', 'Officer'})
 _ORDER = (('TeachingAssistant', 'teaching_assistant'), ('Instructor', 'instructor'), ('Administrator', 'administrator'),
           ('ContentDeveloper', 'content_developer'), ('Mentor', 'mentor'), ('Learner', 'learner'))
 _TEACHING = frozenset({'teaching_assistant', 'instructor', 'administrator', 'content_developer'})
@@ -64,7 +64,7 @@ def _stored_role(labels):
     """lti/roles.py stored_course_role: the role stored labels give (0.1.0's bare sub-role names read cautiously)."""
     names = _names(labels)
     roles = [tuple(name.split('#', 1)) if '#' in name else (name, None) for name in names]
-    if not any('#' in name for name in names) and _NOT_TEACHING & set(names):
+    if not any('#' in name for name in names) and set(names) - _TEACHER_NAMES:
         roles = [role for role in roles if role[0] not in _TEACHER_NAMES]
     principals = {name for name, _ in roles}
     if ('Instructor', 'TeachingAssistant') in roles:
