@@ -22,7 +22,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from ..extensions import db
-from ..learning.coursepack import CoursePack, Unit
+from ..learning.coursepack import CoursePack, Item, Unit
 from ..learning.mastery import Level
 from ..models import MasteryEvent, ServedItem, SkillMastery
 from .content import from_pack
@@ -287,13 +287,15 @@ def start(course_id: int, person_id: int, pack: CoursePack, unit_id: str, *, now
     if run is not None:
         return run
     served_before = _history(course_id, person_id, skills)
+
+    def order(item: Item) -> tuple[bool, bool, int, int]:
+        is_open, times = served_before.get(item.id, (False, 0))
+        # A fixed question seen before comes after every fresh one and every template (which gives a new variant
+        # each time): seen again in the same session it would earn no credit, and the check would be wasted on it.
+        return is_open, bool(times and not item.parameters), abs(tier(item) - 1), times
+
     # An item counts for its first skill (its served row is filed under it), as in the placement check.
-    per_skill = {
-        s: sorted((i for i in items_for_skill(pack, s) if i.skills[0] == s),
-                  key=lambda i: (served_before.get(i.id, (False, 0))[0], abs(tier(i) - 1),
-                                 served_before.get(i.id, (False, 0))[1]))
-        for s in skills
-    }
+    per_skill = {s: sorted((i for i in items_for_skill(pack, s) if i.skills[0] == s), key=order) for s in skills}
     picks: dict[str, object] = {}
     for round_ in range(PER_SKILL):
         for skill_id in skills:

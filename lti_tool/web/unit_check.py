@@ -6,10 +6,12 @@ from collections.abc import Iterable
 
 from flask import flash, g, redirect, render_template, request, url_for
 
+from ..learning.mastery import Level
 from ..models.base import utcnow
 from ..services import unit_check
 from ..services.errors import N_, NotFound, ServiceError
 from ..services.mastery import record_answer, require_pack
+from ..services.next_up import next_up
 from .course import addresses, launch_blueprint, require_student
 from .hints import HintAsked, hint_asked, hints_to_show
 from .i18n import page_language, translated
@@ -79,8 +81,10 @@ def answer(unit_id: str):
         return redirect(url_for("unit_check.question", unit_id=unit_id, run=run), code=303)
     more = unit_check.current_question(course_id, person_id, pack, unit_id, run, now=utcnow())[0] is not None
     skill = next((s for s in pack.skills if s.id in result.skill_ids), None)
+    # One answer can raise several skills; the next question, not "Next up", is what this page offers.
+    mastered = [name for name, old, new in result.changes if new is Level.MASTERED and old is not Level.MASTERED]
     return render_template("student/unit_check_feedback.html", launch=g.launch, item=result.item, skill=skill,
-                           result=result, run=run, more=more, unit_id=unit_id, unit_title=title)
+                           result=result, run=run, more=more, unit_id=unit_id, unit_title=title, mastered=mastered)
 
 
 @bp.get("/unit-check/<unit_id>/summary")
@@ -89,5 +93,9 @@ def summary(unit_id: str):
     person_id, pack, title = _open(unit_id)
     run = request.args.get("run", type=int)
     results = unit_check.results(g.launch.course_id, person_id, pack, unit_id, run) if run else []
+    mastered = [r for r in results if r.after is Level.MASTERED and r.before is not Level.MASTERED]
+    following = next_up(g.launch.course_id, person_id, mastered[0].skill_id, now=utcnow(),
+                        language=page_language()) if mastered else None
     return render_template("student/unit_check_summary.html", launch=g.launch, unit_title=title, results=results,
-                           raised=[r for r in results if r.after.rank > r.before.rank])
+                           raised=[r for r in results if r.after.rank > r.before.rank], mastered=mastered,
+                           next_up=following)

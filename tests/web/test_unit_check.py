@@ -292,3 +292,41 @@ def test_a_unit_check_under_way_is_continued_only_on_its_own_unit_and_a_unit_sha
     assert "Question 2 of 8." in html.unescape(_follow(plan, "Continue the unit check on Fractions").text)
     again = _follow(plan, "Continue the unit check on Fractions meet ratios")
     assert re.search(r"run=" + mixed_run, again.url) and "Question 1 of 6." in html.unescape(again.text)
+
+
+def test_a_unit_check_that_lifts_a_skill_to_mastered_celebrates_it_and_the_summary_says_what_is_next_up(sandbox,
+                                                                                                         tool):
+    # Issue 12 (teach, not only test): "after Mastered, 'Next up: …' and a moment of celebration". Practice had
+    # them; a unit check that reached Mastered said only "(up from Proficient)".
+    from tests.support import one_sitting_pack
+
+    teacher = sandbox.launch("teacher")
+    assert "Imported" in upload_file(teacher, "/teacher/map/import", "math7.json",
+                                     json.dumps(one_sitting_pack()).encode()).text
+    pack = _pack()
+    student = sandbox.launch("student")
+    skills = _unit_skills(pack)
+    first = skills[0]
+    for _ in range(12):  # right answers until Proficient, short of Mastered
+        _practise(student, tool, first, pack, right=True, times=1)
+        if _levels(tool)[0][first] == "Proficient":
+            break
+    assert _levels(tool)[0][first] == "Proficient"
+    for skill_id in skills[1:3]:
+        _practise(student, tool, skill_id, pack, right=False, times=1)
+
+    summary, pages = _take_unit_check(_plan(student), tool, right=lambda n, page: True)
+    # The check asks questions the student has not met (a fixed one seen in this sitting would earn nothing).
+    responses = _records(tool)[1]
+    practised = {item for item, source, _ in responses if source == "practice"}
+    checked = [item for item, source, _ in responses if source == "unit_check"]
+    assert len(checked) == 8 and not practised & set(checked)
+    assert _levels(tool)[0][first] == "Mastered"
+    name = next(s.name for s in pack.skills if s.id == first)
+    celebrated = [html.unescape(page.text) for page in pages if "celebrate-heading" in page.text]
+    assert len(celebrated) == 1 and f"You mastered {name}!" in celebrated[0]
+    assert "Next up:" not in celebrated[0]  # mid-check, the next question is the way on
+    text = html.unescape(summary.text)
+    assert f"You mastered {name}!" in text and 'role="status"' in text
+    next_up = re.search(r'<p class="next-up">Next up: <a class="button" href="[^"]*/practice/([^"]+)">', text)
+    assert next_up and next_up.group(1) != first
