@@ -8,6 +8,8 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
+from .privacy_cli import shown_id, typed_id
+
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
@@ -15,7 +17,8 @@ def _now() -> datetime:
 
 def _course_options(command):
     for option in reversed([
-        click.option("--context", "context_id", required=True, help="The course's LTI context id."),
+        click.option("--context", "context_id", required=True, callback=lambda _c, _p, value: typed_id(value),
+                     help="The course's LTI context id (a link's course without one: `\\x1flink:<link id>`)."),
         click.option("--platform", "issuer", default=None,
                      help="The platform's issuer (iss), when several platforms have a course with this context id."),
         click.option("--client-id", default=None, help="The client id the platform gave Pathways."),
@@ -52,7 +55,7 @@ def course_import(path: str, context_id: str, issuer: str | None, client_id: str
         click.echo(f"Added {result.skills_added} skills from the {result.source} to “{pack.course.title}” "
                    f"({len(pack.skills)} skills now).")
     else:
-        click.echo(f"Imported “{pack.course.title}” from the {result.source} into {context_id}: "
+        click.echo(f"Imported “{pack.course.title}” from the {result.source} into {shown_id(context_id)}: "
                    f"{len(pack.skills)} skills, {len(pack.activities)} activities.")
     for note in result.notes:
         click.echo(f"Note: {note}", err=True)
@@ -86,7 +89,7 @@ def course_export(context_id: str, issuer: str | None, client_id: str | None, de
         Path(out).write_text(body, encoding="utf-8")
     except OSError as exc:
         raise click.ClickException(f"Cannot write {out}: {exc.strerror}.") from None
-    click.echo(f"Wrote the {'skills' if fmt == 'csv' else 'course pack'} of {context_id} to {out}.", err=True)
+    click.echo(f"Wrote the {'skills' if fmt == 'csv' else 'course pack'} of {shown_id(context_id)} to {out}.", err=True)
 
 
 @course_group.command("fit")
@@ -104,11 +107,11 @@ def course_fit(context_id: str, issuer: str | None, client_id: str | None, deplo
     except ServiceError as exc:
         raise click.ClickException(exc.message) from exc
     if summary.fitted:
-        click.echo(f"Fitted the mastery model of {context_id} (revision {summary.revision}) on "
+        click.echo(f"Fitted the mastery model of {shown_id(context_id)} (revision {summary.revision}) on "
                    f"{summary.responses} answers by {summary.learners} learners.")
     else:
-        click.echo(f"{context_id} has {summary.responses} answers, too few to fit; it keeps the starting model "
-                   f"(revision {summary.revision}).")
+        click.echo(f"{shown_id(context_id)} has {summary.responses} answers, too few to fit; it keeps the starting "
+                   f"model (revision {summary.revision}).")
 
 
 def register(cli: click.Group) -> None:

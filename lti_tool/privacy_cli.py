@@ -15,18 +15,22 @@ def _now() -> datetime:
 
 
 def shown_id(value: str) -> str:
-    """Return an id as a terminal shows it safely: control characters as \\xNN (the old shared course's has one)."""
+    """Return an id as a terminal shows it safely: control characters as \\xNN (Pathways' stand-in ids have one)."""
     return "".join(f"\\x{ord(c):02x}" if ord(c) < 32 or ord(c) == 127 else c for c in value)
 
 
 def typed_id(value: str | None) -> str | None:
-    """Return the id an operator typed, read back from `shown_id` where it is the old shared course's.
+    """Return the id an operator typed, read back from `shown_id` where it is one of Pathways' stand-in ids.
 
-    Only that one id is read back (a shell makes typing a control character awkward); any other text is taken as
-    it is, so a real context id with a backslash in it still names its course.
+    Only those are read back (the old shared course's, and a link's course without a context: `\\x1flink:<link
+    id>`), as a shell makes typing a control character awkward; any other text is taken as it is, so a real
+    context id with a backslash in it still names its course.
     """
+    from .lti.claims import LINK_CONTEXT
     from .services.launches import LEGACY_SHARED_CONTEXT
 
+    if value is not None and value.startswith(shown_id(LINK_CONTEXT)):
+        return LINK_CONTEXT + value.removeprefix(shown_id(LINK_CONTEXT))
     return LEGACY_SHARED_CONTEXT if value == shown_id(LEGACY_SHARED_CONTEXT) else value
 
 

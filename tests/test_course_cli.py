@@ -59,3 +59,25 @@ def test_author_is_warned_when_a_skill_has_fewer_than_ten_distinct_questions(san
     assert "Warning: The skill “Equivalent fractions” ('equiv') has" in imported.output and "fewer than 10" in imported.output
     demo = run(tool, "import", str(DEMO_PACK), "--context", "math-7")
     assert "Warning" not in demo.output
+
+
+def test_admin_names_the_course_of_a_link_launched_without_a_context_as_the_commands_show_it(sandbox, tool):
+    # Such a course's context id is "\x1flink:<link id>" (a control character, so no LMS course has it); a shell
+    # makes typing one awkward, so the commands take it as they print it, and "link:L1" names only an LMS course.
+    from lti_tool.privacy_cli import privacy_group, shown_id
+    from tests.support import CLAIM
+    from tests.test_privacy_cli import _user
+    from tests.test_privacy_cli import run as run_privacy
+
+    page = sandbox.launch("teacher", claim_overrides={CLAIM + "context": None, CLAIM + "resource_link": {"id": "L1"}})
+    assert page.status_code == 200, page.text[:300]
+    shown = "\\x1flink:L1"
+    assert run(tool, "import", str(DEMO_PACK), "--context", "link:L1").exit_code != 0
+    imported = run(tool, "import", str(DEMO_PACK), "--context", shown)
+    assert imported.exit_code == 0, imported.output
+    assert f"into {shown}: 16 skills" in imported.output
+    assert run(tool, "export", "--context", shown).stdout == DEMO_PACK.read_text(encoding="utf-8")
+    exported = run_privacy(tool, privacy_group, "export", *_user(tool, "teacher"), "--context", shown)
+    assert exported.exit_code == 0, exported.output
+    assert '"context_id": "\\u001flink:L1"' in exported.output
+    assert shown_id("\x1flink:L1") == shown

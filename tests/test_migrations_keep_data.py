@@ -137,6 +137,79 @@ def test_0023_marks_the_old_shared_stand_in_course_and_leaves_real_courses_calle
         assert context_ids()["stand-in"] == LEGACY_SHARED_CONTEXT
 
 
+def test_0025_marks_the_courses_of_links_launched_without_a_context_and_leaves_real_courses_called_link(
+        sandbox, tool):
+    # Releases before 0025 filed a link launched without a context under "link:<link id>", an id a real LMS course
+    # may have too. 0025 renames a row only when everything on it says stand-in (its docstring lists the marks).
+    from lti_tool.lti.claims import LINK_CONTEXT
+    from lti_tool.models import Course, LaunchSession, Person, Placement
+    from tests.support import CLAIM
+
+    without_context = {CLAIM + "context": None, CLAIM + "resource_link": {"id": "L1"}}
+    assert sandbox.launch("student").status_code == 200
+    assert sandbox.launch("student", claim_overrides=without_context).status_code == 200  # the stand-in of L1
+    platform = sandbox.platform
+    platform.add_course("link:L2", "Art club", "ART")
+    platform.add_resource_link("art-home", "Pathways", context_id="link:L2")
+    platform.add_user("student-2", roles=["Learner"], name="Tomás Vidal", context_id="link:L2")
+    assert "My learning plan" in sandbox.launch("student-2", context_id="link:L2").text  # a real course "link:L2"
+    with tool.app.app_context():
+        downgrade(revision="0024")
+        math = db.session.scalars(sa.select(Course).where(Course.context_id == "math-7")).one()
+        priya = db.session.scalar(sa.select(Person.id).where(Person.sub == "student-1"))
+
+        def course(context_id: str, **values) -> Course:
+            row = Course(platform_id=math.platform_id, deployment_id=math.deployment_id, context_id=context_id,
+                         **{"title": "Untitled course", "label": "", **values})
+            db.session.add(row)
+            db.session.flush()
+            return row
+
+        # Real courses without a label: one launched from another link of theirs, one with a placement made by
+        # Deep Linking (no link id yet); and an id that is not the prefix's case.
+        week = course("link:L3")
+        db.session.add(LaunchSession(id="week-link", platform_id=math.platform_id, deployment_id=math.deployment_id,
+                                     course_id=week.id, person_id=priya, access="student",
+                                     message_type="LtiResourceLinkRequest", resource_link_id="week-1", details={},
+                                     created_at=math.created_at, expires_at=math.created_at))
+        picked = course("link:L4")
+        db.session.add(Placement(course_id=picked.id, resource_id="p-1", title="Plan", resource_link_id=None))
+        upper = course("LINK:L6")
+        # Stand-ins: one whose sessions are gone, with a roster URL and L7's placement; and
+        # one whose marked id 0.1.0 already stored (from an uncleaned claim): the unique id keeps it as it is.
+        quiet = course("link:L7", memberships_url="https://lms.example/roster")
+        db.session.add(Placement(course_id=quiet.id, resource_id="p-7", title="Plan", resource_link_id="L7"))
+        taken = course("link:L8")
+        course(LINK_CONTEXT + "L8", label="OLD")
+        db.session.commit()
+        ids = {name: row.id for name, row in (("week", week), ("picked", picked), ("upper", upper),
+                                                ("quiet", quiet), ("taken", taken))}
+        ids["L1"] = db.session.scalar(sa.select(Course.id).where(Course.context_id == "link:L1"))
+        ids["art"] = db.session.scalar(sa.select(Course.id).where(Course.context_id == "link:L2"))
+        assert None not in ids.values()
+        before = _counts()
+
+        def context_ids() -> dict[str, str]:
+            found = {name: db.session.get(Course, course_id).context_id for name, course_id in ids.items()}
+            db.session.remove()
+            return found
+
+        unchanged = {"week": "link:L3", "picked": "link:L4", "upper": "LINK:L6",
+                     "taken": "link:L8", "art": "link:L2"}
+        upgrade()
+        assert context_ids() == {**unchanged, "L1": LINK_CONTEXT + "L1", "quiet": LINK_CONTEXT + "L7"}
+        assert _counts() == before
+        downgrade(revision="0024")
+        assert context_ids() == {**unchanged, "L1": "link:L1", "quiet": "link:L7"}
+        upgrade()
+        assert context_ids()["L1"] == LINK_CONTEXT + "L1"
+    # Both go on opening their own course: the link without a context, and the art club.
+    from tests.lti.test_deep_linking_without_context import _launch_course
+
+    assert _launch_course(tool, sandbox.launch("student", claim_overrides=without_context)).id == ids["L1"]
+    assert _launch_course(tool, sandbox.launch("student-2", context_id="link:L2")).id == ids["art"]
+
+
 def _write_as_release_0_1_0(sub: str, *, labels: str, role: str = "teacher", session_role: str | None = None) -> None:
     """Rewrite the person's math-7 enrolment (and with session_role, their launch sessions) as the old role rule did."""
     from lti_tool.models import Course, Enrollment, LaunchSession, Person

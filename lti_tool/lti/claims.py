@@ -23,6 +23,10 @@ DEPLOYMENT_ADMIN = "deployment_admin"
 #: never keep, so no platform's course has it. Nothing is stored under it: such a launch is refused, or hangs on a
 #: placeholder course of its own.
 NO_CONTEXT = "\x1fno-context"
+#: The context id of a launch that names no context but a link: this prefix and the link's id. It was "link:", which
+#: an LMS course may be called too (its course and the link's became one, in the same deployment); the control
+#: character keeps any platform's context id out of it (migration 0025 moved the courses made under the old one).
+LINK_CONTEXT = "\x1flink:"
 # Canvas names where the link sits (course_navigation, assignment_selection, …); navigation links are not graded.
 CANVAS_PLACEMENT_CLAIM = "https://www.instructure.com/placement"
 
@@ -143,7 +147,7 @@ def facts_from_claims(body: Mapping[str, Any], client_id: str) -> LaunchFacts:
     link_id = _id_text(link.get("id")) or None
     # The context id is read only as the string the spec asks for: a number has always meant "no context" here (each
     # link its own course), and reading it now would move such a platform's students into new, empty courses.
-    context_id = _text(context.get("id"), 255) or (f"link:{link_id}" if link_id else NO_CONTEXT)
+    context_id = _text(context.get("id"), 255) or (LINK_CONTEXT + link_id if link_id else NO_CONTEXT)
     nrps = _mapping(body.get(NRPS_CLAIM))
     ags = _mapping(body.get(AGS_CLAIM))
     roles = body.get(CLAIM + "roles")

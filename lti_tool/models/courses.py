@@ -20,7 +20,8 @@ class Course(db.Model):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     platform_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("platform.id", ondelete="CASCADE"), index=True)
     deployment_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("deployment.id", ondelete="CASCADE"))
-    # The platform's context id; launches without a context claim use "link:<resource link id>", and a Data
+    # The platform's context id; launches without a context claim use "\x1flink:<resource link id>" (lti/claims.py
+    # LINK_CONTEXT: a control character, so no platform's context id is one; migration 0025), and a Data
     # Privacy Launch or a Deep Linking request without one gets a placeholder of its own (services/launches.py
     # PLACEHOLDER); the one course such launches shared in older versions is LEGACY_SHARED_CONTEXT there
     # (migration 0023).

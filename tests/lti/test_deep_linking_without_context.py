@@ -11,6 +11,7 @@ import jwt
 import sqlalchemy as sa
 
 from lti_tool.extensions import db
+from lti_tool.lti.claims import LINK_CONTEXT
 from lti_tool.models import Course, Enrollment, LaunchSession, Person, Placement
 from lti_tool.services.content import demo_pack_data, import_pack
 from lti_tool.services.launches import LEGACY_SHARED_CONTEXT
@@ -204,10 +205,43 @@ def test_a_link_launch_without_a_context_whose_link_id_is_blank_is_refused_and_j
     # A number where the spec asks for a string is still an id: the launch is scoped to that link.
     page = sandbox.launch("student", claim_overrides={CLAIM + "context": None, CLAIM + "resource_link": {"id": 12345}})
     assert page.status_code == 200, page.text[:300]
-    assert _launch_course(tool, page).context_id == "link:12345"
+    assert _launch_course(tool, page).context_id == LINK_CONTEXT + "12345"
     with tool.app.app_context():
         assert not db.session.scalars(sa.select(Course).where(Course.context_id == "no-context")).all()
         assert db.session.scalar(sa.select(sa.func.count()).select_from(LaunchSession)) == 1
+
+
+def _art_club(sandbox, context_id: str):
+    """Make an LMS course "Art club" with the given context id, Priya and Tomás its students; launch Priya there."""
+    platform = sandbox.platform
+    platform.add_course(context_id, "Art club", "ART")
+    platform.add_resource_link("pathways-home", "Pathways", context_id=context_id)
+    for sub, name in (("student-1", "Priya Shah"), ("student-2", "Tomás Vidal")):
+        platform.add_user(sub, roles=["Learner"], name=name, context_id=context_id)
+    page = sandbox.launch("student", context_id=context_id)
+    assert "My learning plan" in page.text  # a course like any other
+    return page
+
+
+def test_a_link_launched_without_a_context_never_shares_the_course_an_lms_calls_by_its_stand_in_id(sandbox, tool):
+    # Such a launch was filed under "link:<link id>", a context id a real LMS course may have (here: an art club
+    # whose id is "link:L1"): the art club and link L1 launched without a context became one course, each side
+    # enrolled with the other (one roster, one content, one class list).
+    art = _art_club(sandbox, "link:L1")
+    linked = sandbox.launch("student-2", context_id="link:L1",
+                            claim_overrides={CLAIM + "context": None, CLAIM + "resource_link": {"id": "L1"}})
+    assert linked.status_code == 200, linked.text[:300]
+    art_club, link_course = _launch_course(tool, art), _launch_course(tool, linked)
+    assert art_club.id != link_course.id
+    assert (art_club.context_id, art_club.title) == ("link:L1", "Art club")
+    assert link_course.context_id == LINK_CONTEXT + "L1"
+    assert _members(tool, art_club.id) == ["student-1"]
+    assert _members(tool, link_course.id) == ["student-2"]
+    # Each goes on landing in its own course.
+    assert _launch_course(tool, sandbox.launch("student", context_id="link:L1")).id == art_club.id
+    again = sandbox.launch("student-2", context_id="link:L1",
+                           claim_overrides={CLAIM + "context": None, CLAIM + "resource_link": {"id": "L1"}})
+    assert _launch_course(tool, again).id == link_course.id
 
 
 def test_a_launch_naming_no_course_or_link_keeps_nothing_under_a_context_id_an_lms_can_send(sandbox, tool):
@@ -217,12 +251,7 @@ def test_a_launch_naming_no_course_or_link_keeps_nothing_under_a_context_id_an_l
     from lti_tool.lti.claims import facts_from_claims
     from lti_tool.text import strip_control
 
-    platform = sandbox.platform
-    platform.add_course("no-context", "Art club", "ART")
-    platform.add_resource_link("pathways-home", "Pathways", context_id="no-context")
-    for sub, name in (("student-1", "Priya Shah"), ("student-2", "Tomás Vidal")):
-        platform.add_user(sub, roles=["Learner"], name=name, context_id="no-context")
-    assert "My learning plan" in sandbox.launch("student", context_id="no-context").text  # a course like any other
+    _art_club(sandbox, "no-context")
     for claims in ({CLAIM + "context": None, CLAIM + "resource_link": {"id": " "}},
                    {CLAIM + "context": {"id": "\x1f", "title": "Art club"}, CLAIM + "resource_link": {"id": "\x00"}}):
         for accept in ("text/html", "application/json"):

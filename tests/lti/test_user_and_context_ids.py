@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from lti_tool.extensions import db
+from lti_tool.lti.claims import LINK_CONTEXT
 from lti_tool.models import Course, LaunchSession, Person
 from lti_tool.services.launches import is_placeholder
 from tests.support import CLAIM
@@ -67,7 +68,7 @@ def test_a_numeric_context_id_keeps_each_link_its_own_course_as_before(sandbox, 
                                                           CLAIM + "resource_link": {"id": link}})
         assert page.status_code == 200, page.text[:300]
         courses.append(_launch_course(tool, page))
-    assert [c.context_id for c in courses] == ["link:link-a", "link:link-b"]
+    assert [c.context_id for c in courses] == [LINK_CONTEXT + "link-a", LINK_CONTEXT + "link-b"]
     picker = sandbox.launch("teacher", message_type=DL, claim_overrides={CLAIM + "context": context})
     assert picker.status_code == 200, picker.text[:300]
     assert is_placeholder(_launch_course(tool, picker))
