@@ -127,6 +127,8 @@ class ReadableExport:
     words: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: PLAIN_WORDS)
     #: Whether the reader is the person the data is about: a teacher's or administrator's copy must not say "your".
     own: bool = True
+    #: One heading per course (the document's order), each different from the others (`course_headings`).
+    headings: list[str] = field(default_factory=list)
 
 
 def readable(document: dict[str, Any], courses: Sequence[Course], person_id: int, language: str, *,
@@ -134,7 +136,34 @@ def readable(document: dict[str, Any], courses: Sequence[Course], person_id: int
     """Return the export with, per course, its texts in `language` (the pack's where it has them)."""
     found = [_course(record, course, person_id, language) for record, course in zip(document["courses"], courses,
                                                                                      strict=True)]
-    return ReadableExport(document, found, own=reader_id == person_id)
+    return ReadableExport(document, found, own=reader_id == person_id,
+                          headings=course_headings([record["course"] for record in document["courses"]]))
+
+
+def course_headings(courses: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Return a heading per course (its title, else its context id) that no other course in the list shares.
+
+    Each course's section and tables are landmarks named by this heading: two courses with one title (a course
+    taught again next year, two sections) would give a screen reader's landmark list the same names twice (axe
+    landmark-unique). The LMS's short label tells such courses apart where it differs; a count ("(2)") otherwise.
+    """
+    bases = [str(course.get("title") or course.get("context_id") or "") for course in courses]
+    labels: dict[str, set[str]] = {}
+    for base, course in zip(bases, courses, strict=True):
+        labels.setdefault(base, set()).add(str(course.get("label") or ""))
+    # A label shared by the whole group tells nothing apart: only labels that differ are added.
+    headings = [
+        f"{base} ({course['label']})" if len(labels[base]) > 1 and course.get("label") else base
+        for base, course in zip(bases, courses, strict=True)
+    ]
+    seen: dict[str, int] = {}
+    numbered = []
+    for heading in headings:
+        if headings.count(heading) > 1:
+            seen[heading] = seen.get(heading, 0) + 1
+            heading = f"{heading} ({seen[heading]})"
+        numbered.append(heading)
+    return numbered
 
 
 def _course(record: dict[str, Any], course: Course, person_id: int, language: str) -> ReadableCourse:
