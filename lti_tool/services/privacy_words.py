@@ -16,14 +16,13 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..learning.coursepack import CoursePack, Item, MultipleChoiceItem, instantiate
-from ..learning.diagnostic import STUDENT, placement_reason_parts
-from ..learning.mastery import reason_parts
+from ..learning.diagnostic import STUDENT
 from ..models import Course, Placement, ScoreOutbox
 from .agency import EVIDENCE_KINDS
 from .content import course_pack
 from .errors import N_
 from .grades import column_title
-from .mastery import override_reason_parts, standing
+from .mastery import english_to_page_names, standing, stored_reason_parts
 
 #: The words a person reads for each code the export keeps, by what the code is: the one place they are worded.
 #: Pages translate them as they show them (the `localized` filter); a code not listed is shown as it is.
@@ -172,8 +171,7 @@ def _course(record: dict[str, Any], course: Course, person_id: int, language: st
     if pack is None:
         return ReadableCourse(columns=columns)
     # Stored reasons name skills in English: the reader's names instead, where Pathways wrote the sentence.
-    english = course_pack(course.id)
-    names = {s.name: pack.skills_by_id[s.id].name for s in english.skills} if english else {}
+    names = english_to_page_names(course.id, pack)
     levels = {view.skill_id: _reason(view.reason, "override" if view.overridden else "", names, view.reason_parts)
               for view in standing(course.id, person_id, language).views()}
     history = [_reason(e["reason"] or "", e["source"], names) for e in record["mastery_history"]]
@@ -185,12 +183,7 @@ def _course(record: dict[str, Any], course: Course, person_id: int, language: st
 
 def _reason(text: str, source: str, names: Mapping[str, str], parts: tuple = ()) -> Reason:
     """Return a stored reason with its fragments, read back from the English Pathways wrote (() for other text)."""
-    if not parts:
-        if source == "override":
-            parts = override_reason_parts(text)
-        else:
-            parts = placement_reason_parts(text, STUDENT, names) or reason_parts(text)
-    return Reason(text, parts)
+    return Reason(text, parts or stored_reason_parts(text, source, STUDENT, names))
 
 
 def _shown(pack: CoursePack, item_id: str, params: dict | None) -> Item | None:

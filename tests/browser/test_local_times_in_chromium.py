@@ -12,7 +12,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 
-from .accessibility import teacher_opens_the_demo_course, wait
+from .accessibility import serious_violations, teacher_opens_the_demo_course, wait
 from .conftest import chromium
 
 pytestmark = pytest.mark.browser
@@ -57,6 +57,8 @@ def test_teacher_in_madrid_types_the_deep_link_dates_in_madrid_time(tool):
             label = browser.find_element(By.CSS_SELECTOR, f"label[for='{field}']")
             assert f"({MADRID})" in label.text, label.text
             assert "UTC" not in label.get_attribute("textContent")
+        problems = serious_violations(browser)
+        assert not problems, "\n".join(problems)
         # 09:00 on a winter day, 23:59 on a summer day, as the teacher's date picker would set them.
         for field, typed in (("available-from-plan", "2026-01-05T09:00"), ("due-plan", "2026-07-01T23:59")):
             browser.execute_script("arguments[0].value = arguments[1]", browser.find_element(By.ID, field), typed)
