@@ -13,13 +13,14 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..learning.coursepack import CoursePack, Item, instantiate
+from ..learning.diagnostic import TEACHER
 from ..learning.item_templates import TemplateError
 from ..learning.mastery import Level
 from ..learning.translations import BASE_LANGUAGE
 from ..models import AuditEntry, Enrollment, ItemResponse, MasteryEvent, Person, ServedItem, SkillMastery
 from .classroom import require_student
 from .errors import NotFound
-from .mastery import require_pack
+from .mastery import english_to_page_names, require_pack, stored_reason_parts
 from .permissions import Action, Actor, may, require
 
 #: Beyond this gap the previous answer was another sitting, so the gap says nothing about this question.
@@ -53,6 +54,8 @@ class LevelChange:
     source: str
     reason: str
     note_to_student: str = ""
+    #: The reason's fragments, for a page in another language (`reason_text`); () when written by a person.
+    reason_parts: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -96,10 +99,14 @@ def _shown_answer(item: Item | None, answer: str) -> str:
 
 
 def answer_history(course_id: int, platform_id: int, person_id: int, skill_id: str, *, actor: Actor,
-                   now: datetime) -> AnswerHistory:
-    """Return every answer a student gave on a skill, with the level changes between them; the view is audited."""
+                   now: datetime, language: str = BASE_LANGUAGE) -> AnswerHistory:
+    """Return every answer a student gave on a skill, with the level changes between them; the view is audited.
+
+    The skill and the questions are named in `language` (the pack's translations, English where it has none), as
+    the student saw them.
+    """
     require(actor, Action.VIEW_CLASS)
-    pack = require_pack(course_id)
+    pack = require_pack(course_id, language)
     skill_name = _skill_name(pack, skill_id)
     person = require_student(course_id, platform_id, person_id)
     responses = [
@@ -133,7 +140,7 @@ def answer_history(course_id: int, platform_id: int, person_id: int, skill_id: s
             seconds = None
         timeline.append(AnswerEntry(
             at=response.answered_at,
-            prompt=item.prompt if item is not None else "(This question is no longer in the course.)",
+            prompt=item.prompt if item is not None else "",  # the page says the question is gone
             answer=_shown_answer(item, response.answer), correct=response.correct,
             hints_used=response.hints_used or 0, seconds=seconds, source=response.source,
             credited=response.credited))
@@ -143,8 +150,10 @@ def answer_history(course_id: int, platform_id: int, person_id: int, skill_id: s
                MasteryEvent.skill_id == skill_id)
         .order_by(MasteryEvent.at, MasteryEvent.id)
     )
+    names = english_to_page_names(course_id, pack) if language != BASE_LANGUAGE else None
     changes = [LevelChange(e.at, Level.stored(e.old_level), Level.stored(e.new_level), e.source, e.reason,
-                           e.student_note or "") for e in events]
+                           e.student_note or "", stored_reason_parts(e.reason or "", e.source, TEACHER, names))
+               for e in events]
     # An answer that changes the level shares its moment with the change, and comes before it.
     timeline = sorted(timeline + changes, key=lambda entry: (entry.at, isinstance(entry, LevelChange)))
     level = db.session.scalar(

@@ -30,7 +30,7 @@ from .content import course_content, course_pack
 from .diagnostic import planning_levels_by_person
 from .errors import N_, NotFound
 from .help import open_requests
-from .mastery import require_pack
+from .mastery import english_to_page_names, require_pack, stored_reason_parts
 from .plan import ClassRow, StudentPlan, class_overview, plan_for
 
 #: Heatmap orders a teacher can choose, with the words the sort menu shows.
@@ -502,6 +502,8 @@ class HistoryEntry:
     new_level: Level
     source: str
     reason: str
+    #: The reason's fragments, for a page in another language (`reason_text`); () when written by a person.
+    reason_parts: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -526,9 +528,13 @@ def student_detail(course_id: int, platform_id: int, person_id: int, *, actor_id
     # The reasons as the teacher reads them (about the student), naming skills in the page's language.
     plan = plan_for(course_id, person.id, now=now, language=language, audience=TEACHER)
     names = {v.skill_id: v.name for v in plan.skills}
+    # Stored reasons name skills in English: a placement's is rewritten with the page's names.
+    renamed: dict[str, str] = {}
+    if language != BASE_LANGUAGE and (pack := course_pack(course_id, language)) is not None:
+        renamed = english_to_page_names(course_id, pack)
     history = [
         HistoryEntry(e.at, names.get(e.skill_id, e.skill_id), Level.stored(e.old_level), Level.stored(e.new_level),
-                     e.source, e.reason)
+                     e.source, e.reason, stored_reason_parts(e.reason or "", e.source, TEACHER, renamed))
         for e in reversed(_events(course_id, [person.id]).get(person.id, []))
     ]
     total, correct = db.session.execute(

@@ -23,6 +23,7 @@ from ..learning.mastery import (
     Response,
     SkillState,
     joined_reason,
+    reason_parts,
 )
 from ..learning.translations import BASE_LANGUAGE
 from ..models import Enrollment, ItemResponse, MasteryEvent, Placement, ReviewSchedule, SkillMastery
@@ -91,6 +92,26 @@ def override_reason_parts(reason: str, audience: str = STUDENT) -> tuple:
     if reason.startswith(_OVERRIDE_NOTE_START):
         return ((with_note, {"note": reason[len(_OVERRIDE_NOTE_START):]}),)
     return ()
+
+
+def stored_reason_parts(reason: str, source: str, audience: str = STUDENT,
+                        names: Mapping[str, str] | None = None) -> tuple:
+    """Return a stored level change's reason (the English Pathways wrote) as fragments a page translates.
+
+    An override's, a placement's and the model's own are read back; `names` renames the English skill names a
+    placement reason holds to the page's language. () for any other text (a teacher's words), shown as written.
+    """
+    if source == "override":
+        return override_reason_parts(reason, audience)
+    return placement_reason_parts(reason, audience, names) or reason_parts(reason)
+
+
+def english_to_page_names(course_id: int, pack: CoursePack) -> dict[str, str]:
+    """Return each skill's English name -> its name in `pack`'s language (stored reasons name skills in English)."""
+    english = course_pack(course_id)
+    if english is None:
+        return {}
+    return {s.name: pack.skills_by_id[s.id].name for s in english.skills if s.id in pack.skills_by_id}
 
 
 def worded_for(view: SkillView, audience: str, names: Mapping[str, str] | None = None) -> SkillView:

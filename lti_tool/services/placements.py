@@ -6,8 +6,9 @@ import hashlib
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 
@@ -102,8 +103,56 @@ class OptionSettings:
 
 
 def _iso(moment: datetime | None) -> str | None:
-    # Times are entered in UTC (the form says so); ISO 8601 with an offset, as Deep Linking wants.
+    # Stored as UTC (`typed_moment`); ISO 8601 with an offset ("Z"), as Deep Linking wants (DL 2.0 §3.4.2).
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+
+
+#: A UTC offset no place on Earth exceeds (UTC-12 to UTC+14), in minutes.
+_MAX_OFFSET_MINUTES = 14 * 60
+
+
+def picker_zone(name: str | None, offset_minutes: str | None = None) -> tzinfo:
+    """Return the time zone a teacher typed the picker's dates in, as their browser named it.
+
+    LTI tells the tool no time zone; the picker's script sends the browser's IANA zone ("Europe/Madrid"), whose
+    rules give each date its own offset (summer or winter time). A zone this server's time zone database lacks
+    falls back on the browser's offset now (minutes east of UTC): right but for dates across a change of clocks.
+    With neither (no script), the page said UTC, so UTC it is.
+    """
+    name = (name or "").strip()
+    if name.upper() == "UTC":
+        return UTC
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            pass  # an unknown or malformed name: the offset, then UTC
+    try:
+        minutes = int(offset_minutes or "")
+    except ValueError:
+        return UTC
+    if minutes == 0 or abs(minutes) > _MAX_OFFSET_MINUTES:
+        return UTC
+    return timezone(timedelta(minutes=minutes))
+
+
+def typed_moment(text: str, zone: tzinfo) -> datetime | None:
+    """Return a date and time typed in `zone` (a datetime-local value, "2026-03-30T09:00") as naive UTC.
+
+    Empty text is None. A value that already carries an offset keeps it; a clock time that the change to summer
+    time skips (02:30 on the night clocks go forward) is read with the offset before the change. ValueError for
+    text that is not a date and time.
+    """
+    text = text.strip()
+    if not text:
+        return None
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    try:
+        return moment.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:  # year 1 or 9999 moved past the calendar's ends
+        raise ValueError(text) from None
 
 
 def _check_settings(title: str, chosen: OptionSettings, default_maximum: float) -> float:

@@ -16,14 +16,13 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..learning.coursepack import CoursePack, Item, MultipleChoiceItem, instantiate
-from ..learning.diagnostic import STUDENT, placement_reason_parts
-from ..learning.mastery import reason_parts
+from ..learning.diagnostic import STUDENT
 from ..models import Course, Placement, ScoreOutbox
 from .content import course_pack
 from .errors import N_
 from .evidence import EVIDENCE_KINDS
 from .grades import column_title
-from .mastery import override_reason_parts, standing
+from .mastery import english_to_page_names, standing, stored_reason_parts
 
 #: The words a person reads for each code the export keeps, by what the code is: the one place they are worded.
 #: Pages translate them as they show them (the `localized` filter); a code not listed is shown as it is.
@@ -127,6 +126,8 @@ class ReadableExport:
     words: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: PLAIN_WORDS)
     #: Whether the reader is the person the data is about: a teacher's or administrator's copy must not say "your".
     own: bool = True
+    #: One heading per course (the document's order), each different from the others (`course_headings`).
+    headings: list[str] = field(default_factory=list)
 
 
 def readable(document: dict[str, Any], courses: Sequence[Course], person_id: int, language: str, *,
@@ -134,7 +135,34 @@ def readable(document: dict[str, Any], courses: Sequence[Course], person_id: int
     """Return the export with, per course, its texts in `language` (the pack's where it has them)."""
     found = [_course(record, course, person_id, language) for record, course in zip(document["courses"], courses,
                                                                                      strict=True)]
-    return ReadableExport(document, found, own=reader_id == person_id)
+    return ReadableExport(document, found, own=reader_id == person_id,
+                          headings=course_headings([record["course"] for record in document["courses"]]))
+
+
+def course_headings(courses: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Return a heading per course (its title, else its context id) that no other course in the list shares.
+
+    Each course's section and tables are landmarks named by this heading: two courses with one title (a course
+    taught again next year, two sections) would give a screen reader's landmark list the same names twice (axe
+    landmark-unique). The LMS's short label tells such courses apart where it differs; a count ("(2)") otherwise.
+    """
+    bases = [str(course.get("title") or course.get("context_id") or "") for course in courses]
+    labels: dict[str, set[str]] = {}
+    for base, course in zip(bases, courses, strict=True):
+        labels.setdefault(base, set()).add(str(course.get("label") or ""))
+    # A label shared by the whole group tells nothing apart: only labels that differ are added.
+    headings = [
+        f"{base} ({course['label']})" if len(labels[base]) > 1 and course.get("label") else base
+        for base, course in zip(bases, courses, strict=True)
+    ]
+    seen: dict[str, int] = {}
+    numbered = []
+    for heading in headings:
+        if headings.count(heading) > 1:
+            seen[heading] = seen.get(heading, 0) + 1
+            heading = f"{heading} ({seen[heading]})"
+        numbered.append(heading)
+    return numbered
 
 
 def _course(record: dict[str, Any], course: Course, person_id: int, language: str) -> ReadableCourse:
@@ -143,8 +171,7 @@ def _course(record: dict[str, Any], course: Course, person_id: int, language: st
     if pack is None:
         return ReadableCourse(columns=columns)
     # Stored reasons name skills in English: the reader's names instead, where Pathways wrote the sentence.
-    english = course_pack(course.id)
-    names = {s.name: pack.skills_by_id[s.id].name for s in english.skills} if english else {}
+    names = english_to_page_names(course.id, pack)
     levels = {view.skill_id: _reason(view.reason, "override" if view.overridden else "", names, view.reason_parts)
               for view in standing(course.id, person_id, language).views()}
     history = [_reason(e["reason"] or "", e["source"], names) for e in record["mastery_history"]]
@@ -156,12 +183,7 @@ def _course(record: dict[str, Any], course: Course, person_id: int, language: st
 
 def _reason(text: str, source: str, names: Mapping[str, str], parts: tuple = ()) -> Reason:
     """Return a stored reason with its fragments, read back from the English Pathways wrote (() for other text)."""
-    if not parts:
-        if source == "override":
-            parts = override_reason_parts(text)
-        else:
-            parts = placement_reason_parts(text, STUDENT, names) or reason_parts(text)
-    return Reason(text, parts)
+    return Reason(text, parts or stored_reason_parts(text, source, STUDENT, names))
 
 
 def _shown(pack: CoursePack, item_id: str, params: dict | None) -> Item | None:

@@ -181,7 +181,7 @@ def answers(person_id: int, skill_id: str):
     """Show a student's answers on one skill in order, with the level changes between them, and the override form."""
     require_teacher()
     history = answer_history(g.launch.course_id, g.launch.platform_id, person_id, skill_id,
-                             actor=actor_of(g.launch), now=utcnow())
+                             actor=actor_of(g.launch), now=utcnow(), language=page_language())
     return render_template("teacher/answers.html", launch=g.launch, history=history, levels=LEVELS)
 
 

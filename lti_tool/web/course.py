@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import TypeVar
 
 from flask import (
@@ -62,7 +62,9 @@ from ..services.placements import (
     decline_deep_link,
     deep_link_settings,
     gradebook_gaps,
+    picker_zone,
     placement_options,
+    typed_moment,
 )
 from ..services.plan import plan_for
 from ..services.roster import sync_roster
@@ -425,7 +427,9 @@ def deep_link_answer():
     keys = request.form.getlist("option")
     try:
         score_maximum = float(request.form.get("score_maximum", "100") or 100)
-        settings_by_key = {key: _option_settings(key) for key in keys}
+        # The dates were typed in the teacher's own time zone, which the picker's script names (UTC without it).
+        zone = picker_zone(request.form.get("time_zone"), request.form.get("utc_offset"))
+        settings_by_key = {key: _option_settings(key, zone) for key in keys}
     except ValueError as exc:
         flash(str(exc) or "Points must be a number.", "error")
         return redirect(url_for("course.deep_link"), code=303)
@@ -457,16 +461,14 @@ def deep_link_cancel():
     return render_template("lti/deep_link_return.html", answer=answer)
 
 
-def _option_settings(key: str) -> OptionSettings:
-    """Read one option's points and dates from the picker form (datetime-local, taken as UTC)."""
+def _option_settings(key: str, zone: tzinfo) -> OptionSettings:
+    """Read one option's points and dates from the picker form (datetime-local, typed in `zone`)."""
     def moment(name: str) -> datetime | None:
-        text = (request.form.get(f"{name}_{key}") or "").strip()
-        if not text:
-            return None
+        text = request.form.get(f"{name}_{key}") or ""
         try:
-            return datetime.fromisoformat(text).replace(tzinfo=None)
+            return typed_moment(text, zone)
         except ValueError:
-            raise ValueError(f"“{text}” is not a date and time.") from None
+            raise ValueError(f"“{text.strip()}” is not a date and time.") from None
 
     points = (request.form.get(f"points_{key}") or "").strip()
     try:

@@ -41,7 +41,8 @@ def _download(document: dict[str, Any], filename: str) -> Response:
 def _readable(export: ReadableExport) -> str:
     # Opened in the LMS's frame too: it leads back to the privacy page it was opened from.
     return render_template("privacy/export.html", document=export.document, readable=export.courses,
-                           words=export.words, own=export.own, back=url_for("privacy.home"))
+                           words=export.words, own=export.own, headings=export.headings,
+                           back=url_for("privacy.home"))
 
 
 @bp.get("/privacy/")

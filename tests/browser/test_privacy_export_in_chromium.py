@@ -1,0 +1,46 @@
+"""In real Chromium with axe-core: an administrator's readable export of a student enrolled in two LMS courses
+with the same title names each course's landmarks apart (axe landmark-unique), as the privacy pages must."""
+
+from __future__ import annotations
+
+import pytest
+from selenium.webdriver.common.by import By
+
+from tests.web.test_privacy import INSTITUTION_ADMIN, _get, _link, _privacy_launch
+
+from .accessibility import serious_violations
+
+pytestmark = pytest.mark.browser
+
+
+def _in_chromium(browser, tool, page, path: str) -> None:
+    """Open a page of the launch the HTTP client made, in Chromium with that client's session cookies."""
+    browser.get(tool.url("/healthz"))
+    for cookie in page.http.cookies:
+        browser.add_cookie({"name": cookie.name, "value": cookie.value, "path": cookie.path or "/"})
+    browser.get(tool.url(path) if path.startswith("/") else path)
+
+
+def test_an_export_over_two_courses_with_one_title_names_every_landmark_apart(browser, tool, sandbox):
+    # Priya is a student of math-7 and of its second section, which the LMS titles and labels the same.
+    sandbox.platform.add_course("math-7-b", "Grade 7 Mathematics", "MATH7")
+    sandbox.platform.add_resource_link("pathways-home", "Pathways", context_id="math-7-b")
+    sandbox.platform.add_user("student-1", roles=["Learner"], name="Priya Shah", context_id="math-7-b")
+    for context_id in ("math-7", "math-7-b"):
+        assert sandbox.launch("student", context_id=context_id).status_code == 200
+    sandbox.platform.add_user("admin", roles=[INSTITUTION_ADMIN], name="Ines Admin", context_id="math-7")
+    privacy = _privacy_launch(sandbox, "admin", "student-1")
+    assert privacy.status_code == 200, privacy.text[:300]
+    path = _link(privacy, "/privacy/my-data.html")
+    assert _get(privacy, tool, path).status_code == 200
+
+    _in_chromium(browser, tool, privacy, path)
+    headings = [h.text for h in browser.find_elements(By.CSS_SELECTOR, "section > h2")]
+    assert headings == ["Grade 7 Mathematics (1)", "Grade 7 Mathematics (2)"], headings
+    names = browser.execute_script("""
+      return [...document.querySelectorAll("section[aria-labelledby], [role=region][aria-labelledby]")].map(
+        (el) => el.getAttribute("aria-labelledby").split(" ").map((id) => document.getElementById(id).textContent)
+                  .join(" "));""")
+    assert len(names) >= 4 and len(names) == len(set(names)), names
+    problems = serious_violations(browser)
+    assert not problems, "\n".join(problems)
