@@ -426,12 +426,12 @@ def deep_link_answer():
     launch = g.launch
     keys = request.form.getlist("option")
     try:
-        score_maximum = float(request.form.get("score_maximum", "100") or 100)
+        score_maximum = _typed_points(request.form.get("score_maximum")) or 100.0
         # The dates were typed in the teacher's own time zone, which the picker's script names (UTC without it).
         zone = picker_zone(request.form.get("time_zone"), request.form.get("utc_offset"))
         settings_by_key = {key: _option_settings(key, zone) for key in keys}
-    except ValueError as exc:
-        flash(str(exc) or "Points must be a number.", "error")
+    except _TypedValueError as exc:
+        flash(str(exc), "error")
         return redirect(url_for("course.deep_link"), code=303)
     try:
         answer = answer_deep_link(
@@ -461,6 +461,19 @@ def deep_link_cancel():
     return render_template("lti/deep_link_return.html", answer=answer)
 
 
+class _TypedValueError(ValueError):
+    """A value typed in the picker that cannot be read; the message is in the page's language."""
+
+
+def _typed_points(text: str | None) -> float | None:
+    """Return the points typed (None when the field is empty); the service checks the range."""
+    text = (text or "").strip()
+    try:
+        return float(text) if text else None
+    except ValueError:
+        raise _TypedValueError(gettext("Points must be a number.")) from None
+
+
 def _option_settings(key: str, zone: tzinfo) -> OptionSettings:
     """Read one option's points and dates from the picker form (datetime-local, typed in `zone`)."""
     def moment(name: str) -> datetime | None:
@@ -468,15 +481,11 @@ def _option_settings(key: str, zone: tzinfo) -> OptionSettings:
         try:
             return typed_moment(text, zone)
         except ValueError:
-            raise ValueError(f"“{text.strip()}” is not a date and time.") from None
+            raise _TypedValueError(gettext("“%(text)s” is not a date and time.", text=text.strip())) from None
 
-    points = (request.form.get(f"points_{key}") or "").strip()
-    try:
-        maximum = float(points) if points else None
-    except ValueError:
-        raise ValueError("Points must be a number.") from None
-    return OptionSettings(score_maximum=maximum, available_from=moment("available_from"),
-                          available_until=moment("available_until"), due=moment("due"))
+    return OptionSettings(score_maximum=_typed_points(request.form.get(f"points_{key}")),
+                          available_from=moment("available_from"), available_until=moment("available_until"),
+                          due=moment("due"))
 
 
 @bp.post("/roster/sync")

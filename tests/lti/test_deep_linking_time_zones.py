@@ -84,3 +84,20 @@ def test_picker_zone_falls_back_on_the_offset_then_on_utc():
     assert picker_zone("../../etc/passwd", "-330") == timezone(-timedelta(hours=5, minutes=30))
     for offset in (None, "", "abc", "0", "9999", "-841"):
         assert picker_zone("No/Such_Zone", offset) is UTC, offset
+
+
+def test_a_value_the_picker_cannot_read_is_refused_in_the_teachers_language_without_pythons_words(sandbox, tool):
+    from tests.support import LAUNCH_PRESENTATION
+
+    pending = sandbox.begin("teacher", message_type=DL)
+    picker = pending.post(pending.resign(**{LAUNCH_PRESENTATION: {"document_target": "iframe", "locale": "es"}}))
+    form = re.search(r"<form[^>]*deep-link.*?</form>", picker.text, re.S).group(0)
+    _, fields = parse_form(form, picker.url)
+    answer = tool.url(re.search(r"/c/[^/]+/", picker.url).group(0) + "deep-link")
+    for sent, said in (({"score_maximum": "lots"}, "Los puntos deben ser un número."),
+                       ({"points_plan": "ten"}, "Los puntos deben ser un número."),
+                       ({"due_plan": "tomorrow"}, "«tomorrow» no es una fecha y hora.")):
+        refused = picker.http.post(answer, data={**fields, **sent})
+        assert refused.status_code == 200 and said in refused.text.replace("&#171;", "«").replace("&#187;", "»"), sent
+        assert "could not convert" not in refused.text
+    assert tool.platform.deep_link_responses == []
