@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -77,6 +78,17 @@ def _id_text(value: object) -> str:
     return _text(value, 255)
 
 
+def link_context_id(link_id: str) -> str:
+    """Return the context id of a launch on this link that names no context: LINK_CONTEXT and the link's id.
+
+    A link id may have 255 characters (LTI Core §5.3.5), the column too: a longer one is named by its SHA-256
+    instead of being cut, which would give two links that differ only at the end one course.
+    """
+    if len(LINK_CONTEXT) + len(link_id) <= 255:
+        return LINK_CONTEXT + link_id
+    return LINK_CONTEXT + "sha256:" + hashlib.sha256(link_id.encode()).hexdigest()
+
+
 def _mapping(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
@@ -147,7 +159,7 @@ def facts_from_claims(body: Mapping[str, Any], client_id: str) -> LaunchFacts:
     link_id = _id_text(link.get("id")) or None
     # The context id is read only as the string the spec asks for: a number has always meant "no context" here (each
     # link its own course), and reading it now would move such a platform's students into new, empty courses.
-    context_id = _text(context.get("id"), 255) or (LINK_CONTEXT + link_id if link_id else NO_CONTEXT)
+    context_id = _text(context.get("id"), 255) or (link_context_id(link_id) if link_id else NO_CONTEXT)
     nrps = _mapping(body.get(NRPS_CLAIM))
     ags = _mapping(body.get(AGS_CLAIM))
     roles = body.get(CLAIM + "roles")

@@ -269,3 +269,23 @@ def test_a_launch_naming_no_course_or_link_keeps_nothing_under_a_context_id_an_l
         assert _members(tool, art_club.id) == ["student-1"]
         assert db.session.scalar(sa.select(sa.func.count()).select_from(LaunchSession)) == 1
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Course)) == 1
+
+
+def test_links_with_the_longest_ids_the_spec_allows_get_their_own_courses_without_overflowing_the_column(sandbox,
+                                                                                                          tool):
+    # A link id may have 255 characters; with the stand-in's prefix the context id had 261, more than the column
+    # holds (PostgreSQL refused the launch with a server error). Two such links differing only at the end must not
+    # be cut into one course either.
+    courses = []
+    for last in ("A", "B"):
+        link_id = "L" * 254 + last
+        page = sandbox.launch("student", claim_overrides={CLAIM + "context": None,
+                                                          CLAIM + "resource_link": {"id": link_id}})
+        assert page.status_code == 200, page.text[:300]
+        course = _launch_course(tool, page)
+        assert course.context_id.startswith(LINK_CONTEXT) and len(course.context_id) <= 255
+        courses.append(course.id)
+    assert courses[0] != courses[1]
+    again = sandbox.launch("student", claim_overrides={CLAIM + "context": None,
+                                                       CLAIM + "resource_link": {"id": "L" * 254 + "A"}})
+    assert _launch_course(tool, again).id == courses[0]
