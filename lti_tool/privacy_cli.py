@@ -99,7 +99,8 @@ def privacy_delete(issuer: str, client_id: str, sub: str, context_id: str | None
 
 
 @privacy_group.command("purge")
-@click.option("--dry-run", is_flag=True, help="Only list the courses that would be deleted.")
+@click.option("--dry-run", is_flag=True,
+              help="Only list the courses that would be deleted and count the people who would be anonymised.")
 @click.option("--days", type=click.IntRange(min=1), default=None,
               help="Courses with no launch for this many days, at least 1 (default: PATHWAYS_RETENTION_DAYS).")
 @with_appcontext
@@ -118,7 +119,10 @@ def privacy_purge(dry_run: bool, days: int | None) -> None:
         last = f"{course.last_launch_at:%Y-%m-%d}" if course.last_launch_at else "never"
         click.echo(f"{course.course_id}\tplatform {course.platform_id}\t{shown_id(course.context_id)}\t{course.title}\t"
                    f"last launch {last}\t{course.students} students")
-    if report.anonymised:
+    if report.anonymised and dry_run:
+        click.echo(f"Would anonymise {report.anonymised} people left with no course: their name, email and LMS "
+                   "user id would be erased.")
+    elif report.anonymised:
         click.echo(f"Anonymised {report.anonymised} people left with no course: their name, email and LMS user id "
                    "are erased.")
 

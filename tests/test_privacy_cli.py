@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 from flask.cli import ScriptInfo
@@ -22,7 +23,7 @@ from lti_tool.models import (
 )
 from lti_tool.privacy_cli import audit_group, privacy_group
 from tests.support import CLAIM, submit_form
-from tests.web.test_privacy import _answer_one_item, _now, _privacy_launch, _seed_records
+from tests.web.test_privacy import _answer_one_item, _now, _privacy_launch, _privacy_launch_from, _seed_records
 
 
 def run(tool, group, *args, input=None):
@@ -220,3 +221,122 @@ def test_the_purge_leaves_a_person_whose_first_course_launch_is_under_way(sandbo
                                  .where(Enrollment.person_id == person)) == 1
         assert db.session.scalar(sa.select(sa.func.count()).select_from(LaunchSession).where(
             LaunchSession.person_id == person, LaunchSession.expires_at > _now())) == 1
+
+
+def _snapshot(tool) -> dict[str, list[str]]:
+    """Every row of every table, as text: what a command that must change nothing is compared by."""
+    with tool.app.app_context():
+        found = {table.name: sorted(repr(tuple(row)) for row in db.session.execute(sa.select(table)))
+                 for table in db.metadata.sorted_tables}
+        db.session.remove()
+    return found
+
+
+def _purge_counts(output: str) -> tuple[int, int]:
+    """(courses, people anonymised) as `privacy purge` (or its dry run) reports them."""
+    import re
+
+    courses = int(re.search(r"(?:Would delete|Deleted) (\d+) courses", output).group(1))
+    people = re.search(r"(?:Would anonymise|Anonymised) (\d+) people", output)
+    return courses, int(people.group(1)) if people else 0
+
+
+def test_a_purge_dry_run_counts_the_people_a_real_purge_anonymises_and_changes_nothing(sandbox, tool):
+    # The dry run listed the courses but not the people a real run then anonymised: those of the purged course
+    # left with no other course, and those with no course at all whose last session ended (student-3 here).
+    _course_where_priya_practised(sandbox, tool)
+    assert _privacy_launch(sandbox, "student-3", "student-3").status_code == 200
+    with tool.app.app_context():
+        db.session.execute(sa.update(Course).where(Course.context_id == "math-7")
+                           .values(last_launch_at=datetime(2020, 1, 1), created_at=datetime(2020, 1, 1)))
+        db.session.execute(sa.update(LaunchSession).values(expires_at=_now() - timedelta(days=2)))
+        db.session.commit()
+    before = _snapshot(tool)
+
+    dry = run(tool, privacy_group, "purge", "--days", "30", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert _snapshot(tool) == before  # nothing deleted, nobody anonymised, no audit entry
+    done = run(tool, privacy_group, "purge", "--days", "30")
+    assert done.exit_code == 0, done.output
+
+    # The course's teacher and two students, and student-3.
+    assert _purge_counts(dry.output) == _purge_counts(done.output) == (1, 4), (dry.output, done.output)
+    assert "Would anonymise 4 people" in dry.output and "Anonymised 4 people" in done.output
+    with tool.app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Person)
+                                 .where(Person.sub.like("deleted-%"))) == 4
+
+
+def _values_naming(tool, needles: list[str]) -> list[str]:
+    """Every text or JSON value, in any column of any table, that holds one of these strings."""
+    found = []
+    with tool.app.app_context():
+        for table in db.metadata.sorted_tables:
+            columns = [c for c in table.c if isinstance(c.type, sa.String | sa.JSON)]
+            for row in db.session.execute(sa.select(*columns)) if columns else ():
+                for column, value in zip(columns, row, strict=True):
+                    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+                    found += [f"{table.name}.{column.name} holds {needle!r}" for needle in needles
+                              if value is not None and needle in text]
+        db.session.remove()
+    return found
+
+
+def _anonymise_by_purge(tool) -> None:
+    with tool.app.app_context():
+        db.session.execute(sa.update(Course).where(Course.context_id == "math-7")
+                           .values(last_launch_at=datetime(2020, 1, 1), created_at=datetime(2020, 1, 1)))
+        db.session.commit()
+    done = run(tool, privacy_group, "purge", "--days", "30")
+    assert done.exit_code == 0 and "Deleted 1 courses" in done.output, done.output
+
+
+def _anonymise_by_deleting_the_course(tool) -> None:
+    from lti_tool.models.base import utcnow
+    from lti_tool.services import privacy
+
+    with tool.app.app_context():
+        launch = db.session.scalars(sa.select(LaunchSession).join(Person).join(Course).where(
+            Person.sub == "teacher", Course.context_id == "math-7")).first()
+        privacy.delete_course(launch, typed_title="Grade 7 Mathematics", now=utcnow())
+        db.session.remove()
+
+
+def _anonymise_by_deleting_the_student(tool) -> None:
+    from lti_tool.models.base import utcnow
+    from lti_tool.services import privacy
+
+    with tool.app.app_context():
+        launch = db.session.scalars(sa.select(LaunchSession).join(Person).join(Course).where(
+            Person.sub == "teacher", Course.context_id == "math-7")).first()
+        zoe = db.session.scalar(sa.select(Person.id).where(Person.sub == "student-9"))
+        privacy.delete_student(launch, zoe, confirmed=True, now=utcnow())
+        db.session.remove()
+
+
+@pytest.mark.parametrize("anonymise", [_anonymise_by_purge, _anonymise_by_deleting_the_course,
+                                       _anonymise_by_deleting_the_student])
+def test_no_column_of_any_table_keeps_the_user_id_name_or_email_of_an_anonymised_person(make_tool, anonymise):
+    # Another teacher's Data Privacy Launch about her, still open, kept her LMS user id in its session after a
+    # course deletion or the retention purge anonymised her (a deletion of her data in a course forgot it).
+    from tests.support import SandboxActions, teacher_of_another_course, teacher_with_demo_pack
+
+    tool = make_tool(STORE_EMAIL=True)
+    sandbox = SandboxActions(tool)
+    teacher_with_demo_pack(sandbox)
+    sandbox.platform.add_user("student-9", roles=["Learner"], name="Zoë Quintero", email="zoe.q@school.example",
+                              context_id="math-7")
+    _answer_one_item(tool, sandbox.launch("student-9"))
+    _seed_records(tool, "student-9")
+    teacher_of_another_course(sandbox)  # teacher-sci's courses and sessions are not touched by any of this
+    _privacy_launch_from(sandbox, "teacher-sci", "student-9", "science-8")
+    needles = ["student-9", "Zoë Quintero", "zoe.q@school.example"]
+    assert {f.split(" holds ")[0] for f in _values_naming(tool, needles)} >= {
+        "person.sub", "person.name", "person.email", "launch_session.details"}
+
+    anonymise(tool)
+
+    assert _values_naming(tool, needles) == []
+    with tool.app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Person)
+                                 .where(Person.sub.like("deleted-%"), Person.name == "", Person.email.is_(None))) >= 1

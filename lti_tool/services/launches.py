@@ -161,7 +161,7 @@ def record_launch(
         known = _returning(platform.id, deployment.id, facts)
         course_id, refused = _upsert_course(platform, deployment.id, facts, now, known)
         person_id = _upsert_person(platform.id, facts, store_email, known)
-        _upsert_enrollment(course_id, person_id, facts, now)
+        person_id = _upsert_enrollment(platform.id, course_id, person_id, facts, now, store_email)
     launch = LaunchSession(
         id=launch_id,
         platform_id=platform.id,
@@ -383,22 +383,40 @@ def _upsert_person(platform_id: int, facts: LaunchFacts, store_email: bool, know
     changes = {"name": facts.name or name or "", "email": facts.email if store_email else None}
     changes = {key: value for key, value in changes.items() if value != {"name": name, "email": email}[key]}
     if changes:
-        db.session.execute(sa.update(_PERSON).where(_PERSON.c.id == person_id).values(**changes))
+        # Only while the row is still this sub's: on SQLite a deletion may have anonymised it since it was read
+        # (no row lock there), and its erased name and email must stay erased (_upsert_enrollment then moves on).
+        db.session.execute(sa.update(_PERSON).where(_PERSON.c.id == person_id, _PERSON.c.sub == facts.sub)
+                           .values(**changes))
     return person_id
 
 
-def _upsert_enrollment(course_id: int, person_id: int, facts: LaunchFacts, now: datetime) -> None:
-    """Record the person's role in the course and the time of this launch (creating the enrolment if needed)."""
+def _upsert_enrollment(platform_id: int, course_id: int, person_id: int, facts: LaunchFacts, now: datetime,
+                       store_email: bool) -> int:
+    """Record the person's role in the course and the time of this launch (creating the enrolment if needed).
+
+    Returns the person the launch goes on with: the one read, or a new one when a deletion anonymised that one
+    since (see below).
+    """
     params = {"course": course_id, "person": person_id, "new_role": facts.access.value,
               "new_lti_roles": facts.role_labels, "new_last_launch_at": now}
     # A returning person's enrolment is written by one UPDATE; a first launch finds none and inserts it, and when
     # another request inserted it meanwhile (ON CONFLICT DO NOTHING waited for it), updates that one.
     if db.session.execute(_update_enrollment(), params).rowcount:
-        return
+        # Enrolled, so not anonymised (an anonymised person has no enrolment), and it stays so: PostgreSQL holds
+        # the person FOR SHARE, SQLite's write lock is this transaction's since that UPDATE.
+        return person_id
+    # No enrolment: a first launch in the course, or a deletion's, committed after this launch read the person
+    # (SQLite has no row lock to keep it out; PostgreSQL's FOR SHARE does). The person is read again now that
+    # no deletion can come between (the UPDATE above took SQLite's write lock). Anonymised, they are no one the
+    # LMS knows: the launch goes on as a first launch would, with a new person, and nothing goes to the erased one.
+    if db.session.scalar(sa.select(_PERSON.c.sub).where(_PERSON.c.id == person_id)) != facts.sub:
+        person_id = _upsert_person(platform_id, facts, store_email, None)
+        params["person"] = person_id
     values = {"course_id": course_id, "person_id": person_id, "role": facts.access.value,
               "lti_roles": facts.role_labels, "active": True, "last_launch_at": now}
     if not insert_if_missing(Enrollment, values, ("course_id", "person_id")):
         db.session.execute(_update_enrollment(), params)
+    return person_id
 
 
 @cache

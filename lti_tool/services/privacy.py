@@ -173,9 +173,14 @@ def _student_enrollment(course_id: int, platform_id: int, person_id: int) -> Enr
 
 
 def _anonymise_if_unenrolled(person_ids: Iterable[int], deployment_id: int | None, *,
-                             unless_session_after: datetime | None = None) -> int:
+                             unless_session_after: datetime | None = None, files: list[str] | None = None) -> int:
     """Erase name, email and sub of the given people who have no enrolment left in a course (nor, with
     `unless_session_after`, a launch session alive after that time).
+
+    Nothing else keeps their LMS user id, name or email once this returns: their own launch sessions go, and so
+    do other people's Data Privacy Launch sessions about them (`_forget_launches_naming`), in this transaction.
+    `files`: the stored files of their rows in the old shared stand-in are added to it for the caller to delete
+    just before its commit (or never, for a dry run); without it they are deleted here.
 
     An enrolment in the shared stand-in course older versions made (LEGACY_SHARED_CONTEXT) of the deployment the
     deletion happens in (`deployment_id`; None: an operator's, every deployment) is no course of theirs: it does
@@ -197,7 +202,9 @@ def _anonymise_if_unenrolled(person_ids: Iterable[int], deployment_id: int | Non
         if enrolled or (unless_session_after is not None and db.session.scalar(sa.select(sa.exists().where(
                 LaunchSession.person_id == person_id, LaunchSession.expires_at > unless_session_after)))):
             continue
-        _erase_from_legacy_shared_courses(person, deployment_id)
+        _erase_from_legacy_shared_courses(person, deployment_id, files)
+        # While the sub is still the LMS's: another person's privacy session about them is found by it.
+        _forget_launches_naming(person)
         person.name = ""
         person.email = None
         person.sub = ANONYMISED_SUB + secrets.token_hex(12)
@@ -215,11 +222,11 @@ def _legacy_shared_course(deployment_id: int | None) -> sa.ColumnElement[bool]:
     return sa.and_(Course.context_id == LEGACY_SHARED_CONTEXT, Course.deployment_id == deployment_id)
 
 
-def _erase_from_legacy_shared_courses(person: Person, deployment_id: int | None) -> None:
+def _erase_from_legacy_shared_courses(person: Person, deployment_id: int | None, keep: list[str] | None) -> None:
     """Delete every row of the person in the deployment's legacy shared stand-in course (and its files).
 
     No launch reaches those courses any more, so no writer races this (no learner lock). Files go before the
-    caller's commit, as in delete_student.
+    caller's commit, as in delete_student: here, or (`keep` given) where the caller deletes its own.
     """
     courses = list(db.session.scalars(
         sa.select(Course.id).where(Course.platform_id == person.platform_id, _legacy_shared_course(deployment_id),
@@ -229,7 +236,10 @@ def _erase_from_legacy_shared_courses(person: Person, deployment_id: int | None)
     for course_id in courses:
         files += _file_keys(course_id, person.id)
         _erase_person_in_course(course_id, person.id)
-    delete_files(files)
+    if keep is not None:
+        keep += files
+    else:
+        delete_files(files)
 
 
 def _in_legacy_shared_course(person: Person | None, deployment_id: int) -> bool:
@@ -247,15 +257,14 @@ def _holds_rows_of(person_id: int, tables: Iterable[sa.Table] | None = None) -> 
                     for table in (_person_tables() if tables is None else tables)))
 
 
-def _forget_launches_naming(person_id: int) -> int:
+def _forget_launches_naming(person: Person | None) -> int:
     """Delete the launch sessions whose Data Privacy Launch names this person (details.for_user: their LMS id).
 
     Another teacher's or an administrator's privacy launch keeps the user id it is about; once that person's data
-    is deleted, the id must not stay behind in it. Called before `_anonymise_if_unenrolled` changes the sub.
-    The launcher opens the privacy page again from the LMS if they need it.
+    is deleted, the id must not stay behind in it. Called before `_anonymise_if_unenrolled` changes the sub (and
+    by it). The launcher opens the privacy page again from the LMS if they need it.
     """
-    person = db.session.get(Person, person_id)
-    if person is None or not person.sub:
+    if person is None or not person.sub or person.sub.startswith(ANONYMISED_SUB):
         return 0
     named = LaunchSession.details[("for_user", "user_id")].as_string() == person.sub
     return db.session.execute(
@@ -384,8 +393,12 @@ def _access_log(course_id: int, person_id: int) -> list[dict[str, Any]]:
     ]
 
 
-def _course_record(course: Course, person_id: int) -> dict[str, Any]:
-    """Return everything Pathways holds about one person in one course."""
+def _course_record(course: Course, person_id: int, columns: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+    """Return everything Pathways holds about one person in one course.
+
+    `columns`: each grade's (placement title, skill id) are added to it, in grades_for_lms's order, for the
+    readable page to name its gradebook column (privacy_words) without reading the grades again.
+    """
     pack = course_pack(course.id)
     names = {skill.id: skill.name for skill in pack.skills} if pack else {}
 
@@ -395,6 +408,13 @@ def _course_record(course: Course, person_id: int) -> dict[str, Any]:
     enrollment = db.session.scalars(
         sa.select(Enrollment).where(Enrollment.course_id == course.id, Enrollment.person_id == person_id)
     ).first()
+    grades = db.session.execute(
+        sa.select(ScoreOutbox, Placement.title).join(Placement, Placement.id == ScoreOutbox.placement_id)
+        .where(ScoreOutbox.course_id == course.id, ScoreOutbox.person_id == person_id)
+        .order_by(ScoreOutbox.score_timestamp, ScoreOutbox.id)
+    ).all()
+    if columns is not None:
+        columns += [(title, o.skill_id) for o, title in grades]
     return {
         "course": {"context_id": course.context_id, "title": course.title, "label": course.label},
         "enrollment": None if enrollment is None else {
@@ -463,14 +483,18 @@ def _course_record(course: Course, person_id: int) -> dict[str, Any]:
             {"skill_id": o.skill_id, "score_given": o.score_given, "score_maximum": o.score_maximum,
              "comment": o.comment, "status": o.status, "score_timestamp": _iso(o.score_timestamp),
              "synced_at": _iso(o.synced_at)}
-            for o in _rows(ScoreOutbox, course.id, person_id, ScoreOutbox.score_timestamp)
+            for o, _title in grades
         ],
         "launches": _launches(course.id, person_id),
         "access_log": _access_log(course.id, person_id),
     }
 
 
-def _person_document(person: Person, courses: Iterable[Course], now: datetime) -> dict[str, Any]:
+def _person_document(person: Person, courses: Iterable[Course], now: datetime,
+                     columns: list[list[tuple[str, str]]] | None = None) -> dict[str, Any]:
+    """Return the person's export; `columns` (if given) gets one list per course (see _course_record)."""
+    if columns is not None:
+        columns[:] = [[] for _course in courses]
     platform = db.session.get(Platform, person.platform_id)
     return {
         "format": PERSON_FORMAT,
@@ -478,7 +502,8 @@ def _person_document(person: Person, courses: Iterable[Course], now: datetime) -
         "exported_at": now.isoformat(),
         "person": {"platform": platform.issuer if platform else None, "user_id": person.sub, "name": person.name,
                    "email": person.email},
-        "courses": [_course_record(course, person.id) for course in courses],
+        "courses": [_course_record(course, person.id, None if columns is None else columns[n])
+                    for n, course in enumerate(courses)],
     }
 
 
@@ -511,12 +536,13 @@ def export_student(launch: LaunchSession, person_id: int | None, *, now: datetim
 def read_student_export(launch: LaunchSession, person_id: int | None, *, now: datetime,
                         language: str) -> ReadableExport:
     """Return `export_student`'s document with what its readable page shows beside it, in `language`."""
-    document, person_id, courses = _export_student(launch, person_id, now)
-    return readable(document, courses, person_id, language, reader_id=launch.person_id)
+    columns: list[list[tuple[str, str]]] = []
+    document, person_id, courses = _export_student(launch, person_id, now, columns)
+    return readable(document, courses, person_id, language, reader_id=launch.person_id, columns=columns)
 
 
-def _export_student(launch: LaunchSession, person_id: int | None, now: datetime
-                    ) -> tuple[dict[str, Any], int, list[Course]]:
+def _export_student(launch: LaunchSession, person_id: int | None, now: datetime,
+                    columns: list[list[tuple[str, str]]] | None = None) -> tuple[dict[str, Any], int, list[Course]]:
     if person_id is None or person_id == launch.person_id:
         person_id = launch.person_id
     else:
@@ -524,7 +550,7 @@ def _export_student(launch: LaunchSession, person_id: int | None, now: datetime
         require(actor_of(launch), Action.EXPORT_STUDENT_DATA)
         _student_enrollment(launch.course_id, launch.platform_id, person_id)
     person = db.session.get(Person, person_id)
-    document = _person_document(person, [launch.course], now)
+    document = _person_document(person, [launch.course], now, columns)
     _audit(launch.platform_id, launch.course_id, launch.person_id, person_id, "export", now)
     db.session.commit()
     return document, person_id, [launch.course]
@@ -600,7 +626,7 @@ def delete_student(launch: LaunchSession, person_id: int, *, confirmed: bool, no
         lock_learner_row(course_id, person_id, now, enrolled=False)
         files = _file_keys(course_id, person_id)
         rows, pending, in_flight = _erase_student_in_course(course_id, person_id, now)
-        _forget_launches_naming(person_id)
+        _forget_launches_naming(db.session.get(Person, person_id))
         anonymised = _anonymise_if_unenrolled([person_id], deployment_id)
         _audit(platform_id, course_id, actor_id, person_id, "delete_student", now)
         # Files go first: a store that fails stops the deletion (StoreUnavailable, rolled back, a 503 to try
@@ -759,11 +785,13 @@ def export_privacy_subject(launch: LaunchSession, *, now: datetime) -> dict[str,
 
 def read_privacy_subject_export(launch: LaunchSession, *, now: datetime, language: str) -> ReadableExport:
     """Return `export_privacy_subject`'s document with what its readable page shows beside it, in `language`."""
-    document, person_id, courses = _export_privacy_subject(launch, now)
-    return readable(document, courses, person_id, language, reader_id=launch.person_id)
+    columns: list[list[tuple[str, str]]] = []
+    document, person_id, courses = _export_privacy_subject(launch, now, columns)
+    return readable(document, courses, person_id, language, reader_id=launch.person_id, columns=columns)
 
 
-def _export_privacy_subject(launch: LaunchSession, now: datetime) -> tuple[dict[str, Any], int, list[Course]]:
+def _export_privacy_subject(launch: LaunchSession, now: datetime, columns: list[list[tuple[str, str]]] | None = None
+                            ) -> tuple[dict[str, Any], int, list[Course]]:
     person = _privacy_subject(launch)
     if person is not None and person.id == launch.person_id:
         courses = _privacy_courses(launch, person)
@@ -775,7 +803,7 @@ def _export_privacy_subject(launch: LaunchSession, now: datetime) -> tuple[dict[
         courses = _privacy_courses(launch, person)
     else:
         courses = _someone_elses_courses(launch, person, Action.EXPORT_STUDENT_DATA)
-    document = _person_document(person, courses, now)
+    document = _person_document(person, courses, now, columns)
     for course in courses:
         _audit(launch.platform_id, course.id, launch.person_id, person.id, "export", now)
     db.session.commit()
@@ -827,7 +855,7 @@ def _erase_person_courses(platform_id: int, person_id: int, course_ids: list[int
         course_rows, course_pending, course_in_flight = _erase_student_in_course(course_id, person_id, now)
         rows, pending, in_flight = rows + course_rows, pending + course_pending, in_flight + course_in_flight
         _audit(platform_id, course_id, actor_id, person_id, "delete_student", now)
-    _forget_launches_naming(person_id)
+    _forget_launches_naming(db.session.get(Person, person_id))
     anonymised = _anonymise_if_unenrolled([person_id], deployment_id)
     delete_files(files)  # before the commit, as in delete_student
     db.session.commit()
@@ -887,7 +915,13 @@ def delete_user(issuer: str, client_id: str, sub: str, *, context_id: str | None
 
 
 def purge_inactive_courses(now: datetime, days: int, dry_run: bool) -> PurgeReport:
-    """Delete (or with dry_run only list) every course with no launch for `days` days; 0 keeps everything."""
+    """Delete every course with no launch for `days` days and anonymise who is left with none; 0 keeps everything.
+
+    A dry run does all of it in the transaction, counts, and rolls it back (no file is deleted): its report is
+    what a real run would do now, the people it would anonymise included, which no separate reading could
+    promise (who is left without a course depends on every course deleted before, in every deployment). It
+    holds the locks a real run holds while it runs (SQLite's write lock), and is as quick.
+    """
     if days <= 0:
         return PurgeReport(days=days, cutoff=None, dry_run=dry_run, courses=[])
     cutoff = now - timedelta(days=days)
@@ -902,22 +936,23 @@ def purge_inactive_courses(now: datetime, days: int, dry_run: bool) -> PurgeRepo
         .order_by(Course.id)
     ).all()
     courses = [PurgedCourse(*row[:-1]) for row in rows]
-    if dry_run:
-        return PurgeReport(days=days, cutoff=cutoff, dry_run=dry_run, courses=courses)
     files: list[str] = []
     anonymised = 0
     for course, row in zip(courses, rows, strict=True):
         files += _file_keys(course.course_id)
         people, *_ = _erase_course(course.course_id, now)
-        anonymised += _anonymise_if_unenrolled(people, row.deployment_id)
+        anonymised += _anonymise_if_unenrolled(people, row.deployment_id, files=files)
         _audit(course.platform_id, course.course_id, None, None, "purge_course", now)
-    anonymised += _anonymise_people_without_courses(now)
-    delete_files(files)  # before the commit, as in delete_student: a failing store purges nothing this pass
-    db.session.commit()
+    anonymised += _anonymise_people_without_courses(now, files)
+    if dry_run:
+        db.session.rollback()
+    else:
+        delete_files(files)  # before the commit, as in delete_student: a failing store purges nothing this pass
+        db.session.commit()
     return PurgeReport(days=days, cutoff=cutoff, dry_run=dry_run, courses=courses, anonymised=anonymised)
 
 
-def _anonymise_people_without_courses(now: datetime) -> int:
+def _anonymise_people_without_courses(now: datetime, files: list[str]) -> int:
     """Anonymise everyone with no enrolment at all and no launch session alive or ended within ENDED_LAUNCH_GRACE.
 
     A Data Privacy Launch or a Deep Linking request without a context records the person with their name but
@@ -933,7 +968,7 @@ def _anonymise_people_without_courses(now: datetime) -> int:
         ~sa.exists().where(LaunchSession.person_id == Person.id, LaunchSession.expires_at > recent),
     )).all()
     # Checked again under each person's lock: a launch may have arrived since this list was read.
-    return _anonymise_if_unenrolled(people, None, unless_session_after=recent)
+    return _anonymise_if_unenrolled(people, None, unless_session_after=recent, files=files)
 
 
 def audit_entries(*, course: str | None = None, limit: int = 50) -> list[AuditEntry]:

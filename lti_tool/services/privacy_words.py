@@ -12,12 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlalchemy as sa
-
-from ..extensions import db
 from ..learning.coursepack import CoursePack, Item, MultipleChoiceItem, instantiate
 from ..learning.diagnostic import STUDENT
-from ..models import Course, Placement, ScoreOutbox
+from ..models import Course
 from .content import course_pack
 from .errors import N_
 from .evidence import EVIDENCE_KINDS
@@ -131,10 +128,13 @@ class ReadableExport:
 
 
 def readable(document: dict[str, Any], courses: Sequence[Course], person_id: int, language: str, *,
-             reader_id: int | None) -> ReadableExport:
-    """Return the export with, per course, its texts in `language` (the pack's where it has them)."""
-    found = [_course(record, course, person_id, language) for record, course in zip(document["courses"], courses,
-                                                                                     strict=True)]
+             reader_id: int | None, columns: Sequence[Sequence[tuple[str, str]]]) -> ReadableExport:
+    """Return the export with, per course, its texts in `language` (the pack's where it has them).
+
+    `columns`: per course, each grade's (placement title, skill id), as the export read them with its grades.
+    """
+    found = [_course(record, course, person_id, language, grades)
+             for record, course, grades in zip(document["courses"], courses, columns, strict=True)]
     return ReadableExport(document, found, own=reader_id == person_id,
                           headings=course_headings([record["course"] for record in document["courses"]]))
 
@@ -165,9 +165,10 @@ def course_headings(courses: Sequence[Mapping[str, Any]]) -> list[str]:
     return numbered
 
 
-def _course(record: dict[str, Any], course: Course, person_id: int, language: str) -> ReadableCourse:
+def _course(record: dict[str, Any], course: Course, person_id: int, language: str,
+            grades: Sequence[tuple[str, str]]) -> ReadableCourse:
     pack = course_pack(course.id, language)
-    columns = _columns(course.id, person_id)
+    columns = [column_title(course.id, title, skill_id) for title, skill_id in grades]
     if pack is None:
         return ReadableCourse(columns=columns)
     # Stored reasons name skills in English: the reader's names instead, where Pathways wrote the sentence.
@@ -212,15 +213,3 @@ def _answers(record: dict[str, Any], pack: CoursePack) -> list[Answered]:
             answer = next((c.text for c in item.choices if c.id == answer), answer)
         answers.append(Answered(item.prompt, answer))
     return answers
-
-
-def _columns(course_id: int, person_id: int) -> list[str]:
-    # The same rows in the same order as the export's grades_for_lms (privacy._course_record).
-    rows = db.session.execute(
-        sa.select(ScoreOutbox.skill_id, Placement.title)
-        .join(Placement, Placement.id == ScoreOutbox.placement_id)
-        .where(ScoreOutbox.course_id == course_id, ScoreOutbox.person_id == person_id)
-        .order_by(ScoreOutbox.score_timestamp, ScoreOutbox.id)
-    )
-    return [column_title(course_id, title, skill_id) for skill_id, title in rows]
-

@@ -438,8 +438,8 @@ def test_a_teacher_deleting_a_student_whose_launch_is_under_way_ends_with_the_da
     assert not launch.is_alive() and not deleting.is_alive()
     assert len(deleted) == 1 and pages and pages[0].status_code < 500, (deleted, pages)
     with tool.app.app_context():
-        # The deletion ran first (SQLite: the launch then enrols her afresh, as her next launch would) or again
-        # after the launch (PostgreSQL's deadlock victim): either way at most the fresh enrolment is left.
+        # The deletion ran first (SQLite: the launch then finds her anonymised and goes on with a new person, as
+        # her next launch would) or again after the launch (PostgreSQL's deadlock victim): at most one enrolment.
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Enrollment)
                                  .where(Enrollment.person_id == student, Enrollment.course_id == course_id)) <= 1
         db.session.remove()

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from lti_tool.extensions import db
 from lti_tool.jobs import worker
-from lti_tool.models import AuditEntry, Course, Enrollment, LaunchSession, Person
+from lti_tool.models import AuditEntry, Course, Enrollment, LaunchSession, Person, Placement, ScoreOutbox
 from lti_tool.models.base import utcnow
 from lti_tool.privacy_cli import privacy_group
 from tests.support import CLAIM, drain_outbox, launch_with_presentation, submit_form
@@ -155,3 +155,33 @@ def test_an_erase_finds_the_rows_of_a_course_whose_enrolment_is_gone(sandbox, to
     with tool.app.app_context():
         person = db.session.get(Person, priya)
         assert person.name == "" and person.sub.startswith("deleted-")
+
+
+def test_the_readable_export_reads_the_grades_once_and_names_each_ones_gradebook_column(sandbox, tool):
+    # The page's gradebook column names were read in a second query of the same grade rows (and had to be kept in
+    # step with the export's by hand): one query now gives the grades and their placements' titles.
+    from tests.perf.test_statement_counts import StatementCounter
+
+    _, students = _course_with_two_students(sandbox, tool)
+    home = students["student"]
+    privacy = _get(home, tool, _link(home, "/privacy/"))
+    with tool.app.app_context():
+        course_id, priya = _ids(tool, "student-1")
+        placement = db.session.scalar(sa.select(Placement.id).where(Placement.course_id == course_id))
+        db.session.execute(sa.update(Placement).where(Placement.id == placement).values(title="Unit 1 practice"))
+        db.session.add(ScoreOutbox(course_id=course_id, placement_id=placement, person_id=priya, skill_id="x",
+                                   score_given=1, score_maximum=2, activity_progress="Completed",
+                                   grading_progress="FullyGraded", score_timestamp=utcnow()))
+        db.session.commit()
+        counter = StatementCounter(db.engine)
+    try:
+        with counter.counting() as seen:
+            page = _get(privacy, tool, _link(privacy, "/privacy/my-data.html"))
+    finally:
+        counter.close()
+    assert page.status_code == 200
+    # Oldest first, as in the JSON export: the placement's own column, then a per-skill one (an unknown skill's id).
+    assert page.text.index("in the gradebook column “Unit 1 practice”") \
+        < page.text.index("in the gradebook column “Unit 1 practice – x”")
+    grade_reads = [s for s in seen if "FROM score_outbox" in s and s.lstrip().upper().startswith("SELECT")]
+    assert len(grade_reads) == 1, grade_reads
