@@ -187,7 +187,9 @@ class _RosterWriter:
                 self._write(pending[:_BATCH])
                 del pending[:_BATCH]
                 # Written and committed at once: no transaction stays open while the next page is on its way.
-                db.session.commit()
+                # The batches are Core statements, so the session holds only the rows read before the sync (the
+                # launch, the course, the platform): expired here, the page's flash read the launch again.
+                commit_keeping_rows()
                 if self.created >= self.analyse_at:
                     self._refresh_statistics()
         self._write(pending)  # the rest, committed with the leavers and the course's sync time

@@ -3,8 +3,9 @@
 Each page is driven over real HTTP through the sandbox LMS, once in a small course (5 students, nobody left,
 the demo's 16 skills) and once in a big one (40 students, 30 who left, the demo's map 7 times over: 112 skills);
 every statement the tool's engine sends is counted with SQLAlchemy's `before_cursor_execute` event (a batched
-executemany counts once). The counts must be equal in both courses (no statement per student, member, leaver or
-skill) and stay under the ceilings below.
+executemany counts once, so the rows an answer writes are counted as well: only its skill's and the learner's).
+The counts must be equal in both courses (no statement per student, member, leaver, skill or NRPS page) and stay
+under the ceilings below. A roster sync writes in batches of members: its cost per batch is measured on its own.
 """
 
 from __future__ import annotations
@@ -65,8 +66,9 @@ CEILINGS = {
     # platform, its signing key (twice), the newest enrolment id (leavers are looked for only up to it), the
     # people known, one batch of new people with their names, the known people's enrolments, one batch of new
     # enrolments, the active enrolments (for leavers) and the course's sync time (13 before: the course was
-    # updated twice, and the launch read again after the commit). A bigger roster is written in batches of 500
-    # members, 3 to 6 statements each (bench/roster.py), never one per member or per NRPS page.
+    # updated twice, and the launch read again after the commit). Read in NRPS pages of 5 here (2 or 16 pages).
+    # A bigger roster is written in batches of 500 members, 3 to 6 statements each (bench/roster.py), never one
+    # per member or per NRPS page (ROSTER_PER_BATCH and its test below).
     "roster sync": 11,
     # Issue 13: the activity table is two statements (students with their answer counts, the week's served
     # questions) after the launch's own; the skill map reads the roster and the levels (the pack's version
@@ -92,14 +94,30 @@ BIG_MAP_COPIES = 7
 
 
 class Statement(str):
-    """A statement's SQL, with how many parameters it bound (an executemany counts none: it is a batch)."""
+    """A statement's SQL, with how many parameters it bound (an executemany counts none: it is a batch), how many
+    parameter sets it ran with (an executemany's batch; 1 otherwise) and the rows it changed (the cursor's rowcount,
+    -1 when the driver does not say)."""
 
     parameters: int
+    batch: int
+    rowcount: int
 
-    def __new__(cls, sql: str, parameters: int) -> Statement:
+    def __new__(cls, sql: str, parameters: int, batch: int = 1) -> Statement:
         statement = super().__new__(cls, sql)
         statement.parameters = parameters
+        statement.batch = batch
+        statement.rowcount = -1
         return statement
+
+    def rows_written(self, table: str) -> int:
+        """Return the rows this statement wrote to `table` (0 for any other statement).
+
+        An executemany is one statement whatever its batch, so a count of statements alone would not see an
+        UPDATE that rewrote every row of a learner in one batch: the batch and the rows it changed do.
+        """
+        if not re.match(rf'\s*(UPDATE|INSERT INTO)\s+"?{table}"?[\s(]', self, re.I):
+            return 0
+        return max(self.batch, self.rowcount)
 
 
 class StatementCounter:
@@ -109,12 +127,24 @@ class StatementCounter:
         self.engine = engine
         self.statements: list[str] | None = None
         self._lock = threading.Lock()
+        self._last = threading.local()  # the statement the thread's cursor is running, for its rowcount
         sa.event.listen(engine, "before_cursor_execute", self._seen)
+        sa.event.listen(engine, "after_cursor_execute", self._done)
 
     def _seen(self, conn, cursor, statement, parameters, context, executemany) -> None:
         with self._lock:
+            self._last.statement = None
             if self.statements is not None:
-                self.statements.append(Statement(statement, 0 if executemany else len(parameters or ())))
+                seen = Statement(statement, 0 if executemany else len(parameters or ()),
+                                 len(parameters) if executemany else 1)
+                self.statements.append(seen)
+                self._last.statement = seen
+
+    def _done(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        seen = getattr(self._last, "statement", None)
+        if seen is not None:
+            seen.rowcount = cursor.rowcount if isinstance(cursor.rowcount, int) else -1
+            self._last.statement = None
 
     @contextmanager
     def counting(self) -> Iterator[list[str]]:
@@ -126,6 +156,23 @@ class StatementCounter:
 
     def close(self) -> None:
         sa.event.remove(self.engine, "before_cursor_execute", self._seen)
+        sa.event.remove(self.engine, "after_cursor_execute", self._done)
+
+
+@contextmanager
+def _counting(tool) -> Iterator[list[str]]:
+    """Count the statements of what runs inside (one request), then leave the tool's engine with no connection
+    (the next course may drop this schema on PostgreSQL)."""
+    with tool.app.app_context():
+        counter = StatementCounter(db.engine)
+    try:
+        with counter.counting() as seen:
+            yield seen
+    finally:
+        counter.close()
+        with tool.app.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 def _bigger_pack(copies: int) -> dict:
@@ -172,6 +219,8 @@ def _measure(make_tool, *, students: int, leavers: int, copies: int) -> dict[str
     for n in range(leavers):
         platform.add_user(f"leaver-{n}", roles=["Learner"], name=f"Left Student {n:02d}", context_id="math-7")
 
+    # Several NRPS pages in either course (2 or 16), so a statement per page would show as growth.
+    platform.page_size = 5
     with tool.app.app_context():
         counter = StatementCounter(db.engine)
     pages: dict[str, list[str]] = {}
@@ -199,6 +248,15 @@ def _measure(make_tool, *, students: int, leavers: int, copies: int) -> dict[str
     practice_path = re.search(r'href="[^"]*/c/[^/]+(/practice/[^"?]+)"', first.text).group(1)
     question = _get(first, tool, practice_path)
     submit_form(question, practice_path, answer=served_answer(tool, question))
+    # Levels on other skills (one in the map's last copy), so an answer that wrote more of the learner's rows than
+    # its own skill's would be seen (the answers' rows written are checked by the test).
+    view = _get(teacher, tool, "/class")
+    student_id = _person_id(tool, sandbox.sub("student"))
+    last_copy = "" if copies == 1 else f"-{copies - 1}"
+    for skill_id in ("frac-divide", "percent", f"linear-equations-graph{last_copy}"):
+        submit_form(view, "/class/override", person_id=str(student_id), skill_id=skill_id, level="Proficient",
+                    note="Showed it in class")
+    assert _mastery_rows(tool, student_id) == 5, "the learner-wide row, the practised skill and three set"
 
     try:
         pending = sandbox.begin("student")
@@ -302,6 +360,27 @@ def _level_changes(tool) -> int:
             db.session.remove()
 
 
+def _person_id(tool, sub: str) -> int:
+    from lti_tool.models import Person
+
+    with tool.app.app_context():
+        try:
+            return db.session.scalar(sa.select(Person.id).where(Person.sub == sub))
+        finally:
+            db.session.remove()
+
+
+def _mastery_rows(tool, person_id: int) -> int:
+    from lti_tool.models import SkillMastery
+
+    with tool.app.app_context():
+        try:
+            return db.session.scalar(sa.select(sa.func.count()).select_from(SkillMastery)
+                                     .where(SkillMastery.person_id == person_id))
+        finally:
+            db.session.remove()
+
+
 def _shown(statements: list[str]) -> str:
     return "\n".join("  " + " ".join(statement.split())[:160] for statement in statements)
 
@@ -319,6 +398,13 @@ def test_statements_per_page_do_not_grow_with_class_size_leavers_or_skills(make_
     over = [f"{page}: {count} > {CEILINGS[page]}\n{_shown(small_course[page])}" for page, count in small.items()
             if count > CEILINGS[page]]
     assert not over, "pages over their statement ceiling:\n" + "\n".join(over)
+    # An answer writes the learner-wide row and its skill's row, never the learner's other skills' (they have
+    # three more): an executemany counts as one statement, so the rows it wrote are counted here.
+    answers = ("answer", "answer, wrong", "answer, level changed")
+    written = {(size, page): sum(st.rows_written("skill_mastery") for st in course[page])
+               for size, course in (("small", small_course), ("big", big_course)) for page in answers}
+    print(f"skill rows written per answer: {written}")
+    assert set(written.values()) == {2}, f"an answer writes other skills' rows: {written}"
     small_bound = {page: sum(st.parameters for st in statements) for page, statements in small_course.items()}
     big_bound = {page: sum(st.parameters for st in statements) for page, statements in big_course.items()}
     print(f"parameters bound per request: small course {small_bound}, big course {big_bound}")
@@ -327,6 +413,60 @@ def test_statements_per_page_do_not_grow_with_class_size_leavers_or_skills(make_
     bound_per_student = [f"{page}: {small_bound[page]} -> {big_bound[page]}" for page in ("class view", "teacher home")
                          if big_bound[page] != small_bound[page]]
     assert not bound_per_student, "parameters grow with the class:\n" + "\n".join(bound_per_student)
+
+
+#: Write batches in the roster sync test, instead of services/roster.py's 500, so a class of 7 to 147 members
+#: spans 1 to 15 of them.
+SMALL_BATCH = 10
+#: A first roster sync's statements per write batch of roster._BATCH members, today's numbers: the people known,
+#: one INSERT of the new people with their names and one of their enrolments. A batch with people known before
+#: adds their enrolments' read (the teacher's, in the first batch), one with changes their UPDATEs: 3 to 6
+#: (bench/roster.py). Leavers are looked for only among the enrolments older than the sync (one keyset page of
+#: _BATCH each), none of them in a first sync but the teacher's. 3 + 1 once the roster took two batches before:
+#: the batch's commit expired the launch, and the page's message read it again.
+ROSTER_PER_BATCH = 3
+
+
+def _first_sync(make_tool, monkeypatch, *, members: int, page_size: int) -> list[str]:
+    """Return the statements of the teacher's first roster sync of the demo course grown to `members` members
+    (its teacher, TA and five students first), read from the sandbox in NRPS pages of `page_size`."""
+    from lti_tool.services import roster
+
+    monkeypatch.setattr(roster, "_BATCH", SMALL_BATCH)
+    tool = make_tool()
+    sandbox = SandboxActions(tool)
+    platform = tool.platform
+    platform.page_size = page_size
+    for n in range(members - 7):
+        platform.add_user(f"extra-{n}", roles=["Learner"], name=f"Extra Student {n:03d}", context_id="math-7")
+    teacher = sandbox.launch("teacher")
+    with _counting(tool) as seen:
+        synced = _post_no_redirect(teacher, "roster/sync")
+    assert synced.status_code == 303, synced.text[:500]
+    home = _get(teacher, tool, "/")
+    assert home.text.count("Extra Student") >= members - 7
+    return seen
+
+
+def test_a_roster_sync_costs_nothing_per_nrps_page_and_the_same_few_statements_per_write_batch(make_tool,
+                                                                                               monkeypatch):
+    """services/roster.py reads the roster page by page and writes it in batches of _BATCH members, committing
+    each: a page costs no statement (its members wait for their batch), a batch a few, whatever the members in it
+    or the pages they came in. So the invariant is: statements = a fixed part + ROSTER_PER_BATCH per write batch,
+    none per NRPS page and none per member. With default batches of 500, a class of 7 or 77 is one batch, and its
+    sync costs the same (the course test above, over 2 or 16 pages); here batches of SMALL_BATCH make 1, 8 and 15
+    of them, over 1 to 21 pages."""
+    one_page = _first_sync(make_tool, monkeypatch, members=77, page_size=100)  # 1 page, 8 batches
+    paged = _first_sync(make_tool, monkeypatch, members=77, page_size=7)  # 11 pages, 8 batches
+    small = _first_sync(make_tool, monkeypatch, members=7, page_size=7)  # 1 page, 1 batch
+    big = _first_sync(make_tool, monkeypatch, members=147, page_size=7)  # 21 pages, 15 batches
+    counts = {"77 in 1 page": len(one_page), "77 in 11 pages": len(paged), "7": len(small), "147": len(big)}
+    print(f"\nroster sync statements, batches of {SMALL_BATCH}: {counts}")
+    assert len(paged) == len(one_page), f"a statement per NRPS page:\n{_shown(paged)}"
+    per_batch = (len(paged) - len(small)) / 7
+    assert len(big) - len(paged) == len(paged) - len(small), f"a write batch costs more in some rosters than others: {counts}"
+    assert per_batch <= ROSTER_PER_BATCH, f"{per_batch} statements per write batch:\n{_shown(big)}"
+    assert len(small) <= CEILINGS["roster sync"], _shown(small)
 
 
 def test_a_plan_a_placement_check_still_stands_in_for_costs_what_any_plan_costs(sandbox, tool):
@@ -353,8 +493,9 @@ def test_a_plan_a_placement_check_still_stands_in_for_costs_what_any_plan_costs(
     assert _ready_on_the_class_map(sandbox, tool, "Add and subtract fractions") == 1
 
 
-def _print_all_statements(make_tool, *, students: int) -> tuple[list[str], str]:
-    """Set up the demo course with this many enrolled students; return print-all's statements and its page."""
+def _print_all_statements(make_tool, *, students: int, copies: int) -> tuple[list[str], str]:
+    """Set up the demo course with this many enrolled students and its map `copies` times over; return
+    print-all's statements and its page."""
     tool = make_tool()
     sandbox = SandboxActions(tool)
     platform = tool.platform
@@ -365,29 +506,38 @@ def _print_all_statements(make_tool, *, students: int) -> tuple[list[str], str]:
     for n in range(students - len(demo_students)):
         platform.add_user(f"extra-{n}", roles=["Learner"], name=f"Extra Student {n:02d}", context_id="math-7")
     teacher = submit_form(sandbox.launch("teacher"), "/content/demo")
+    with tool.app.app_context():
+        course_id = db.session.scalar(sa.select(Course.id).where(Course.context_id == "math-7"))
+        assert len(import_pack(course_id, _bigger_pack(copies), now=utcnow()).skills) == 16 * copies
+        db.session.remove()
     teacher = submit_form(teacher, "roster/sync")
+    view = _get(teacher, tool, "/class")
+    last_copy = "" if copies == 1 else f"-{copies - 1}"
     for who in ("student", "student-2"):  # two with a record and a language, the rest never launched
         sandbox.launch(who, locale="es")
-    with tool.app.app_context():
-        counter = StatementCounter(db.engine)
-    try:
-        with counter.counting() as seen:
-            page = _get(teacher, tool, "/class/reports")
-        assert page.status_code == 200
-    finally:
-        counter.close()
-        with tool.app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+        # Levels in the map's first and last copies: a statement per skill with a level would show.
+        person_id = _person_id(tool, sandbox.sub(who))
+        for skill_id, level in (("frac-equivalent", "Mastered"), (f"frac-add-sub{last_copy}", "Familiar"),
+                                (f"linear-equations-graph{last_copy}", "Proficient")):
+            submit_form(view, "/class/override", person_id=str(person_id), skill_id=skill_id, level=level,
+                        note="Showed it in class")
+        assert _mastery_rows(tool, person_id) == 4, "the learner-wide row and the three levels set"
+    with _counting(tool) as seen:
+        page = _get(teacher, tool, "/class/reports")
+    assert page.status_code == 200
+    # Every English report counts the map's skills (the two Spanish ones say it in Spanish).
+    assert page.text.count(f"of the {16 * copies} skills in this course") == students - 2
     return seen, page.text
 
 
-def test_printing_every_family_report_costs_the_same_statements_for_3_or_12_students(make_tool):
-    small, small_page = _print_all_statements(make_tool, students=3)
-    big, big_page = _print_all_statements(make_tool, students=12)
+def test_printing_every_family_report_costs_the_same_statements_for_3_or_12_students_and_16_or_112_skills(
+        make_tool):
+    small, small_page = _print_all_statements(make_tool, students=3, copies=1)
+    big, big_page = _print_all_statements(make_tool, students=12, copies=BIG_MAP_COPIES)
     assert small_page.count('<div class="report-page">') == 3 and big_page.count('<div class="report-page">') == 12
-    print(f"\nprint-all statements: 3 students {len(small)}, 12 students {len(big)}")
-    assert len(big) == len(small), f"print-all grows with the class:\n{_shown(big)}"
+    print(f"\nprint-all statements: 3 students and 16 skills {len(small)}, 12 students and "
+          f"{16 * BIG_MAP_COPIES} skills {len(big)}")
+    assert len(big) == len(small), f"print-all grows with the class or its skills:\n{_shown(big)}"
     assert len(small) <= CEILINGS["print all"], _shown(small)
 
 
@@ -408,6 +558,11 @@ GRADED_CEILINGS = {
     # on SQLite), everyone's levels with their pending evidence, the newest rows and one INSERT and one UPDATE
     # for the class (151 statements for 5 students and 354 for 12 before).
     "republish": 12,
+    # The teacher's course page in a graded course (2 placements, a column per skill), whose leavers have grades
+    # sent and waiting: the same statements as "teacher home" above with no placements (the placements are read
+    # either way). The leavers' grades come with the newest outbox rows, with the person, never a query per
+    # leaver (one each before issue 14's teacher-page round: "14 with a leaver's grade").
+    "teacher home, leavers' grades": 11,
 }
 DEMO_UNITS = ("unit-fractions", "unit-ratios-rates", "unit-proportional", "unit-linear")
 
@@ -526,17 +681,9 @@ def _republish_statements(make_tool, *, students: int) -> list[str]:
         submit_form(view, "/class/override", person_id=str(person_id), skill_id="frac-equivalent",
                     level="Proficient", note="Showed it in class")
     rows = _outbox_rows(tool)
-    with tool.app.app_context():
-        counter = StatementCounter(db.engine)
-    try:
-        with counter.counting() as seen:
-            saved = _post_no_redirect(grading, "/teacher/grading", scheme="proficiency_share", per_skill="on")
-        assert saved.status_code == 303, saved.text[:500]
-    finally:
-        counter.close()
-        with tool.app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+    with _counting(tool) as seen:
+        saved = _post_no_redirect(grading, "/teacher/grading", scheme="proficiency_share", per_skill="on")
+    assert saved.status_code == 303, saved.text[:500]
     # Every student's placement columns change with the scheme (their skill columns do not).
     assert _outbox_rows(tool) == rows + 2 * students
     return seen
@@ -549,6 +696,58 @@ def test_recalculating_the_grades_of_5_or_12_students_costs_the_same_statements(
     assert len(big) == len(small), f"republishing grows with the class:\n{_shown(big)}"
     assert len(small) <= GRADED_CEILINGS["republish"], _shown(small)
 
+
+
+def _graded_teacher_home(make_tool, *, students: int, leavers: int) -> tuple[list[str], str]:
+    """Return the statements and the page of the teacher's course page in a graded course (2 placements, a column
+    per skill) with `students` students, two of them graded, and `leavers` who left with grades: sent to the LMS,
+    and for one of them a newer one still waiting."""
+    from tests.support import drain_outbox
+
+    tool = make_tool()
+    sandbox = SandboxActions(tool)
+    platform = tool.platform
+    for n in range(students - 5):  # the demo course has five students
+        platform.add_user(f"extra-{n}", roles=["Learner"], name=f"Extra Student {n:02d}", context_id="math-7")
+    for n in range(leavers):
+        platform.add_user(f"leaver-{n}", roles=["Learner"], name=f"Left Student {n:02d}", context_id="math-7")
+    grading = _graded_course(sandbox, tool, placements=2, per_skill=True)
+    teacher = submit_form(_get(grading, tool, "/"), "roster/sync")
+    view = _get(teacher, tool, "/class")
+    graded = [sandbox.sub("student"), sandbox.sub("student-2"), *(f"leaver-{n}" for n in range(leavers))]
+    for sub in graded:
+        submit_form(view, "/class/override", person_id=str(_person_id(tool, sub)), skill_id="frac-equivalent",
+                    level="Proficient", note="Showed it in class")
+    rows = _outbox_rows(tool)
+    assert rows >= 3 * len(graded), "each graded student's 2 placements and the skill's column"
+    drain_outbox(tool)
+    if leavers:  # one leaver's newer grade still waits for the worker when they leave
+        submit_form(view, "/class/override", person_id=str(_person_id(tool, "leaver-0")),
+                    skill_id="frac-add-sub", level="Familiar", note="Showed it in class")
+        assert _outbox_rows(tool) > rows
+    members = platform.courses["math-7"].members
+    for n in range(leavers):
+        members.remove(f"leaver-{n}")
+    teacher = submit_form(teacher, "roster/sync")
+    assert f"{leavers} no longer active" in teacher.text
+    with _counting(tool) as seen:
+        home = _get(teacher, tool, "/")
+    assert home.status_code == 200 and "Grades sent to the LMS" in home.text
+    return seen, home.text
+
+
+def test_a_graded_course_page_costs_the_same_with_30_leavers_and_their_grades(make_tool):
+    small, small_page = _graded_teacher_home(make_tool, students=5, leavers=0)
+    big, big_page = _graded_teacher_home(make_tool, students=40, leavers=30)
+    assert big_page.count("Inactive") == 30 and "Inactive" not in small_page
+    grades = big_page[big_page.index('id="grades-heading"'):big_page.index("</table>", big_page.index('id="grades-heading"'))]
+    # Each leaver's two placements and the skill's column, sent; one leaver's newer grades waiting.
+    assert all(grades.count(f"<tr><td>Left Student {n:02d}</td>") >= 3 for n in range(30)), grades[:2000]
+    assert grades.count("Pending") >= 3
+    print(f"\ngraded teacher home statements: 5 students {len(small)}, 40 students and 30 leavers with grades "
+          f"{len(big)}")
+    assert len(big) == len(small), f"the course page grows with the class or its leavers' grades:\n{_shown(big)}"
+    assert len(small) <= GRADED_CEILINGS["teacher home, leavers' grades"], _shown(small)
 
 
 # The student's practice page and the placement check's result page, today's numbers on SQLite (a page that serves a
