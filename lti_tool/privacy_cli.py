@@ -26,11 +26,13 @@ def typed_id(value: str | None) -> str | None:
     id>`), as a shell makes typing a control character awkward; any other text is taken as it is, so a real
     context id with a backslash in it still names its course.
     """
-    from .lti.claims import LINK_CONTEXT
+    from .lti.claims import LINK_CONTEXT, link_context_id
     from .services.launches import LEGACY_SHARED_CONTEXT
 
     if value is not None and value.startswith(shown_id(LINK_CONTEXT)):
-        return LINK_CONTEXT + value.removeprefix(shown_id(LINK_CONTEXT))
+        # The link's id as typed: a long one's course is named by its SHA-256, as a launch names it.
+        link_id = value.removeprefix(shown_id(LINK_CONTEXT))
+        return LINK_CONTEXT + link_id if link_id.startswith("sha256:") else link_context_id(link_id)
     return LEGACY_SHARED_CONTEXT if value == shown_id(LEGACY_SHARED_CONTEXT) else value
 
 

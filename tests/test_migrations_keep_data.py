@@ -181,9 +181,11 @@ def test_0025_marks_the_courses_of_links_launched_without_a_context_and_leaves_r
         db.session.add(Placement(course_id=quiet.id, resource_id="p-7", title="Plan", resource_link_id="L7"))
         taken = course("link:L8")
         course(LINK_CONTEXT + "L8", label="OLD")
+        # A link id with no room for the new prefix in the column: named by its SHA-256, as launches name it.
+        long_link = course("link:" + "L" * 250)
         db.session.commit()
         ids = {name: row.id for name, row in (("week", week), ("picked", picked), ("upper", upper),
-                                                ("quiet", quiet), ("taken", taken))}
+                                                ("quiet", quiet), ("taken", taken), ("long", long_link))}
         ids["L1"] = db.session.scalar(sa.select(Course.id).where(Course.context_id == "link:L1"))
         ids["art"] = db.session.scalar(sa.select(Course.id).where(Course.context_id == "link:L2"))
         assert None not in ids.values()
@@ -197,12 +199,18 @@ def test_0025_marks_the_courses_of_links_launched_without_a_context_and_leaves_r
         unchanged = {"week": "link:L3", "picked": "link:L4", "upper": "LINK:L6",
                      "taken": "link:L8", "art": "link:L2"}
         upgrade()
-        assert context_ids() == {**unchanged, "L1": LINK_CONTEXT + "L1", "quiet": LINK_CONTEXT + "L7"}
+        from lti_tool.lti.claims import link_context_id
+
+        assert context_ids() == {**unchanged, "L1": LINK_CONTEXT + "L1", "quiet": LINK_CONTEXT + "L7",
+                                 "long": link_context_id("L" * 250)}
         assert _counts() == before
         downgrade(revision="0024")
-        assert context_ids() == {**unchanged, "L1": "link:L1", "quiet": "link:L7"}
+        # A hashed id cannot be taken back to its link's: it keeps the hash (an older release starts that link anew).
+        assert context_ids() == {**unchanged, "L1": "link:L1", "quiet": "link:L7",
+                                 "long": "link:" + link_context_id("L" * 250).removeprefix(LINK_CONTEXT)}
         upgrade()
         assert context_ids()["L1"] == LINK_CONTEXT + "L1"
+        assert context_ids()["long"] == link_context_id("L" * 250)
     # Both go on opening their own course: the link without a context, and the art club.
     from tests.lti.test_deep_linking_without_context import _launch_course
 

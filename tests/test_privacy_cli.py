@@ -340,3 +340,13 @@ def test_no_column_of_any_table_keeps_the_user_id_name_or_email_of_an_anonymised
     with tool.app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Person)
                                  .where(Person.sub.like("deleted-%"), Person.name == "", Person.email.is_(None))) >= 1
+
+
+def test_a_typed_stand_in_id_of_a_long_link_names_the_course_its_launches_use():
+    from lti_tool.lti.claims import link_context_id
+    from lti_tool.privacy_cli import shown_id, typed_id
+
+    for link_id in ("L1", "L" * 250):
+        stored = link_context_id(link_id)
+        assert typed_id(shown_id(stored)) == stored  # as printed by the CLI
+        assert typed_id("\\x1flink:" + link_id) == stored  # as typed from the link's id

@@ -56,6 +56,11 @@ TEACHER_ROLES = frozenset({"Instructor", "TeachingAssistant", "ContentDeveloper"
 STUDENT_ROLES = frozenset({"Learner"})
 # Institution-level names that mean the same when no context role is present.
 INSTITUTION_TEACHER_ROLES = frozenset({"Instructor", "Faculty", "Administrator"})
+#: LIS institution and system role names that are no context role's name (LTI Core §A.2.1–A.2.3): stored beside
+#: a teaching name, they are not a 0.1.0 sub-role's principal.
+WIDER_ONLY_ROLES = frozenset({"Faculty", "Staff", "Student", "Guest", "Other", "Alumni", "Observer",
+                              "ProspectiveStudent", "None", "AccountAdmin", "Creator", "SysAdmin", "SysSupport",
+                              "User"})
 INSTITUTION_STUDENT_ROLES = frozenset({"Student", "Learner"})
 #: A stored role label: a name, or principal#sub-role (LIS names are letters, digits and "-").
 _LABEL = re.compile(r"[A-Za-z0-9_.-]+(?:#[A-Za-z0-9_.-]+)?")
@@ -194,6 +199,8 @@ def stored_course_role(labels: str | None) -> str:
     """
     names = [part.strip() for part in (labels or "").split(",") if part.strip()]
     roles = [Role(RoleScope.CONTEXT, *name.split("#", 1)) for name in names]
-    if not any("#" in name for name in names) and set(names) - TEACHER_ROLES:
+    # Institution and system role names are stored too when a launch has no context role (role_labels); none of
+    # them is a context principal, so they govern nothing beside them ("Faculty, Instructor" is an instructor).
+    if not any("#" in name for name in names) and set(names) - TEACHER_ROLES - WIDER_ONLY_ROLES:
         roles = [r for r in roles if r.name not in TEACHER_ROLES]
     return _context_course_role(roles)

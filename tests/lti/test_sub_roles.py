@@ -174,3 +174,32 @@ def test_stored_labels_keep_whole_roles_within_the_column():
                    for part in labels.split(", ")), labels[-40:]
         assert stored_course_role(labels) in ("none", "teaching_assistant")
     assert len(role_labels(uris)) <= ROLE_LABELS_LIMIT
+
+
+def test_institution_and_system_roles_stored_without_a_context_role_read_back_as_the_launch_read_them():
+    # role_labels stores institution and system roles when a launch names no context role; the rule for 0.1.0's
+    # bare sub-role names took "SysAdmin" or "Faculty" beside a teaching name for a sub-role's principal, and read
+    # an administrator or a faculty instructor as no role (no privacy reach; migration 0024 ended their access).
+    from lti_tool.lti.roles import INSTITUTION_PREFIX, SYSTEM_PREFIX, course_role, role_labels, stored_course_role
+
+    for roles in ([INSTITUTION_PREFIX + "#Administrator", SYSTEM_PREFIX + "#SysAdmin"],
+                  [INSTITUTION_PREFIX + "#Faculty", INSTITUTION_PREFIX + "#Instructor"],
+                  [INSTITUTION_PREFIX + "#Staff", INSTITUTION_PREFIX + "#Administrator"],
+                  [INSTITUTION_PREFIX + "#Student", INSTITUTION_PREFIX + "#Learner"],
+                  [SYSTEM_PREFIX + "#User", INSTITUTION_PREFIX + "#Instructor"]):
+        assert stored_course_role(role_labels(roles)) == course_role(roles) != "none", roles
+    assert stored_course_role("Administrator, SysAdmin") == "administrator"
+    assert stored_course_role("Faculty, Instructor") == "instructor"
+
+
+def test_migration_0024_reads_stored_labels_as_the_app_does():
+    # The migration keeps its own copy of stored_course_role (a migration does not import the app): the two agree.
+    import importlib
+
+    from lti_tool.lti.roles import stored_course_role
+
+    migration = importlib.import_module("lti_tool.migrations.versions.0024_end_old_rule_teacher_access")
+    for labels in ("Administrator, SysAdmin", "Faculty, Instructor", "Staff, Administrator", "Foo, Instructor",
+                   "Learner, Instructor", "Instructor, TeachingAssistant", "Mentor, Administrator", "Faculty",
+                   "Learner#Instructor", "Instructor#Foo", "Student, Learner", "User, Instructor"):
+        assert migration._stored_role(labels) == stored_course_role(labels), labels

@@ -50,6 +50,10 @@ _ENROLLMENT = sa.table('enrollment', sa.column('id', sa.Integer), sa.column('cou
 
 # As lti/roles.py has them at this revision.
 _TEACHER_NAMES = frozenset({'Instructor', 'TeachingAssistant', 'ContentDeveloper', 'Administrator'})
+# lti/roles.py WIDER_ONLY_ROLES: institution and system role names, no 0.1.0 sub-role's principal.
+_WIDER_ONLY_NAMES = frozenset({'Faculty', 'Staff', 'Student', 'Guest', 'Other', 'Alumni', 'Observer',
+                               'ProspectiveStudent', 'None', 'AccountAdmin', 'Creator', 'SysAdmin', 'SysSupport',
+                               'User'})
 _ORDER = (('TeachingAssistant', 'teaching_assistant'), ('Instructor', 'instructor'), ('Administrator', 'administrator'),
           ('ContentDeveloper', 'content_developer'), ('Mentor', 'mentor'), ('Learner', 'learner'))
 _TEACHING = frozenset({'teaching_assistant', 'instructor', 'administrator', 'content_developer'})
@@ -64,7 +68,7 @@ def _stored_role(labels):
     """lti/roles.py stored_course_role: the role stored labels give (0.1.0's bare sub-role names read cautiously)."""
     names = _names(labels)
     roles = [tuple(name.split('#', 1)) if '#' in name else (name, None) for name in names]
-    if not any('#' in name for name in names) and set(names) - _TEACHER_NAMES:
+    if not any('#' in name for name in names) and set(names) - _TEACHER_NAMES - _WIDER_ONLY_NAMES:
         roles = [role for role in roles if role[0] not in _TEACHER_NAMES]
     principals = {name for name, _ in roles}
     if ('Instructor', 'TeachingAssistant') in roles:

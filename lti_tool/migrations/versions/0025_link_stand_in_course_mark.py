@@ -38,6 +38,8 @@ were; the next launch of link X without a context starts a new course.
 Downgrade renames the marked courses back to "link:<link id>" (not one whose deployment has a real "link:<link
 id>" course by then).
 """
+import hashlib
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -75,15 +77,34 @@ def _moved(old, new):
     ).values(context_id=renamed)
 
 
-def upgrade():
-    link_id, update = _moved(OLD, NEW)
-    op.get_bind().execute(update.where(
+def _stand_in(link_id):
+    """Return what marks a course as a stand-in of the link `link_id` (an expression): see the docstring."""
+    return (
         sa.func.coalesce(_COURSE.c.label, '') == '',
         ~sa.exists().where(_SESSION.c.course_id == _COURSE.c.id,
                            sa.func.coalesce(_SESSION.c.resource_link_id, '') != link_id),
         ~sa.exists().where(_PLACEMENT.c.course_id == _COURSE.c.id,
                            sa.func.coalesce(_PLACEMENT.c.resource_link_id, '') != link_id),
-    ))
+    )
+
+
+def upgrade():
+    bind = op.get_bind()
+    link_id, update = _moved(OLD, NEW)
+    bind.execute(update.where(*_stand_in(link_id)))
+    # A link id too long for the prefix within the column: lti/claims.py link_context_id names its course by the
+    # id's SHA-256 (the same here, or its next launch would start an empty course).
+    too_long = bind.execute(sa.select(_COURSE.c.id, _COURSE.c.deployment_id, link_id).where(
+        sa.func.substr(_COURSE.c.context_id, 1, len(OLD)) == OLD,
+        sa.func.length(_COURSE.c.context_id) - len(OLD) + len(NEW) > CONTEXT_ID_MAX,
+        *_stand_in(link_id),
+    )).all()
+    for course_id, deployment_id, long_id in too_long:
+        marked = NEW + 'sha256:' + hashlib.sha256(long_id.encode()).hexdigest()
+        taken = bind.execute(sa.select(_COURSE.c.id).where(_COURSE.c.deployment_id == deployment_id,
+                                                           _COURSE.c.context_id == marked)).first()
+        if taken is None:
+            bind.execute(_COURSE.update().where(_COURSE.c.id == course_id).values(context_id=marked))
 
 
 def downgrade():
