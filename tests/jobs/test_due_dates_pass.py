@@ -85,6 +85,9 @@ def test_nothing_due_yet_sends_no_number_but_a_pending_score(sandbox, tool):
     context_id, item_id = item.rstrip("/").split("/")[-3], item.rstrip("/").split("/")[-1]
     results, _ = tool.platform.results(context_id, item_id, {})
     assert results and all("resultScore" not in r for r in results)  # the LMS shows the cell as not graded
+    page = sandbox.launch("teacher")  # the course page's grade table says so too, not "0" or a bare dash
+    row = next(r for r in re.findall(r"<tr.*?</tr>", page.text, re.S) if "Priya Shah" in r and "Synced" in r)
+    assert "no grade yet" in row
 
 
 def test_a_goal_date_that_passes_reaches_the_lms_at_the_workers_next_pass(sandbox, tool):
