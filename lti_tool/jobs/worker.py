@@ -96,6 +96,8 @@ class DrainStats:
     courses_purged: int = 0
     models_fitted: int = 0
     launches_deleted: int = 0
+    # Scores queued because a target date passed (a due-so-far grade worked out before it).
+    due_grades_queued: int = 0
     errors: dict[str, int] = field(default_factory=dict)
 
 
@@ -586,6 +588,7 @@ def drain(
     with app.app_context(), ThreadPoolExecutor(workers, thread_name_prefix="pathways-post") as pool:
         poster = _Poster(app, http, policy, pool, lease)
         health = _Health(poll, float(setting(app, "WORKER_BACKOFF_MAX_SECONDS")))
+        due_sweep = _DueSweep()
         try:
             while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
                 stats.passes += 1
@@ -607,6 +610,7 @@ def drain(
                     stats.courses_purged += _retention(app)
                     stats.models_fitted += _model_fits(app)
                     stats.launches_deleted += _ended_launches(app)
+                    stats.due_grades_queued += _due_grades(due_sweep)
                     if not rows:
                         wait = _next_wake(utcnow(), policy.max_attempts if once else None)
                     health.passed()
@@ -619,9 +623,11 @@ def drain(
                     if on_pass:
                         on_pass(stats)
                     continue
-                if wait is None and once:
+                if wait is None and once and due_sweep.after is None:
                     break
                 wait = poll if wait is None else min(wait, poll)
+                if due_sweep.after is not None:
+                    wait = 0.0  # a sweep is under way: its next batch now
                 if deadline is not None:
                     wait = min(wait, max(0.0, deadline - time.monotonic()))
                 stop.wait(max(wait, 0.01))
@@ -879,6 +885,65 @@ def _ended_launches(app: Flask) -> int:
         _discard_session()
         log.warning("deleting ended launch sessions failed: %s; trying again next pass", describe_failure(exc))
         return 0
+
+
+# A sweep of the due-so-far courses starts at most this often across workers: dates are whole days, so an hour's
+# delay after midnight (UTC) is the most a grade waits for a date that passed.
+DUE_GRADES_EVERY_SECONDS = 3600
+# Courses a pass checks at most; a sweep goes on at the next pass, so grade posts never wait for a whole sweep.
+DUE_GRADES_BATCH = 20
+
+
+@dataclass
+class _DueSweep:
+    """Where this worker's sweep of due-so-far courses stands: None between sweeps, else the last course done."""
+
+    after: int | None = None
+    # Passes in a row whose batch failed on the database; after DUE_GRADES_TRIES the sweep waits for the next period.
+    failures: int = 0
+
+
+DUE_GRADES_TRIES = 3
+
+
+def _due_grades(sweep: _DueSweep, batch: int = DUE_GRADES_BATCH) -> int:
+    """Check a batch of due-so-far courses for grades worked out before a target date passed and requeue them.
+
+    One worker starts a sweep per period (the shared marker); it goes on batch by batch, one per pass. A database
+    error leaves the sweep where it was, for the next pass; any other error in one course is logged and that
+    course skipped (the next sweep looks at it again), so one broken course never stops the others or the worker.
+    """
+    from ..services.publishing import due_so_far_courses, requeue_if_due_changed
+
+    if sweep.after is None:
+        if not _first_to_mark("due-grades-ran", DUE_GRADES_EVERY_SECONDS):
+            return 0
+        sweep.after = 0
+    queued = 0
+    try:
+        courses = due_so_far_courses(after=sweep.after, limit=batch)
+        for course_id in courses:
+            try:
+                queued += requeue_if_due_changed(course_id, now=utcnow())
+            except sa.exc.SQLAlchemyError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - one course's odd data must not stop the sweep
+                _discard_session()
+                log.error("due-so-far grades of course %d not checked: %s", course_id, describe_failure(exc))
+            sweep.after = course_id
+    except sa.exc.SQLAlchemyError as exc:
+        _discard_session()
+        sweep.failures += 1
+        if sweep.failures >= DUE_GRADES_TRIES:  # not for ever: `worker --once` must end, the next period retries
+            sweep.after, sweep.failures = None, 0
+        log.warning("checking due-so-far grades failed: %s; trying again later", describe_failure(exc))
+        return queued
+    sweep.failures = 0
+    if len(courses) < batch:
+        sweep.after = None  # the sweep is done; the next starts with the next period
+    if queued:
+        log.info("queued %d score(s) for target dates that passed", queued)
+    return queued
 
 
 def _count(stats: DrainStats, outcomes: list[_Outcome]) -> None:

@@ -3,8 +3,11 @@
 Three schemes, chosen per course:
 
 * due so far (default): the share of the placement's skills that are due by today (a goal's date has passed,
-  with everything that goal builds on) at Proficient or above. A learner is not marked down for what is not
-  due yet; until anything is due, the standards average below is used.
+  with everything that goal builds on; for one student also a skill the teacher assigned them whose due date
+  has passed) at Proficient or above. A learner is not marked down for what is not due yet. Until any of the
+  placement's skills is due there is no grade: the score carries no scoreGiven and gradingProgress Pending
+  (AGS 2.0 §3.4: scoreGiven is optional, and only a FullyGraded score is final), which gradebooks show as not
+  graded yet rather than as a failing number for work that is not due.
 * share of skills: the share of the placement's skills at Proficient or above, times scoreMaximum.
   Practising is never penalised; only reaching Proficient counts.
 * standards average: a 4-point standards-based average, Attempted 1, Familiar 2, Proficient 3, Mastered 4, and
@@ -76,13 +79,15 @@ class GradingProgress(StrEnum):
 
     FULLY_GRADED = "FullyGraded"
     PENDING_MANUAL = "PendingManual"
+    # No grade yet, none needed now: one is expected later (a due-so-far column before anything is due).
+    PENDING = "Pending"
 
 
 @dataclass(frozen=True)
 class PlacementScore:
-    """The score to post for one learner on one placement, in AGS terms."""
+    """The score to post for one learner on one placement, in AGS terms; score_given None means "not graded yet"."""
 
-    score_given: float
+    score_given: float | None
     score_maximum: float
     activity_progress: ActivityProgress
     grading_progress: GradingProgress
@@ -98,16 +103,18 @@ def score_fraction(
     skill_ids: Sequence[str],
     scheme: GradingScheme = GradingScheme.SHARE_PROFICIENT,
     due: Collection[str] = frozenset(),
-) -> float:
-    """Return the score as a fraction from 0 to 1 of the placement's skills, under the scheme."""
+) -> float | None:
+    """Return the score as a fraction from 0 to 1 of the placement's skills, under the scheme.
+
+    None under due so far while none of the placement's skills is due: there is nothing to grade yet, and any
+    number (a 4-point average over skills weeks away, counting them 0) would read as failing work not yet due.
+    """
     placed = _levels_of(levels, skill_ids)
     if not placed:
         return 0.0
     if scheme is GradingScheme.DUE_SO_FAR:
         due_now = [s for s in skill_ids if s in due]
-        if due_now:
-            return score_fraction(levels, due_now, GradingScheme.SHARE_PROFICIENT)
-        scheme = GradingScheme.STANDARDS_AVERAGE
+        return score_fraction(levels, due_now, GradingScheme.SHARE_PROFICIENT) if due_now else None
     if scheme is GradingScheme.STANDARDS_AVERAGE:
         return sum(STANDARDS_POINTS[level] for level in placed) / (4 * len(placed))
     return sum(1 for level in placed if level.rank >= ACHIEVED.rank) / len(placed)
@@ -119,13 +126,18 @@ def grade_basis(scheme: GradingScheme, skill_ids: Sequence[str], due: Collection
         return ""
     count = sum(1 for s in skill_ids if s in due)
     if not count:
-        return "Nothing is due yet: 4-point average so far"
+        return "Nothing is due yet: no grade until a goal date passes"
     return f"Graded on the {count} skill{'s' if count != 1 else ''} due so far"
 
 
-def grading_progress(pending_evidence: bool) -> GradingProgress:
-    """Return PendingManual while a teacher still has evidence to review (e.g. an explanation), else FullyGraded."""
-    return GradingProgress.PENDING_MANUAL if pending_evidence else GradingProgress.FULLY_GRADED
+def grading_progress(pending_evidence: bool, graded: bool = True) -> GradingProgress:
+    """Return PendingManual while a teacher still has evidence to review (e.g. an explanation), else FullyGraded.
+
+    A score with no grade yet (graded False) is Pending: final grades come later, with nothing for anyone to do.
+    """
+    if pending_evidence:
+        return GradingProgress.PENDING_MANUAL
+    return GradingProgress.FULLY_GRADED if graded else GradingProgress.PENDING
 
 
 def activity_progress(levels: Sequence[Level]) -> ActivityProgress:
@@ -171,7 +183,8 @@ def placement_score(
     if score_maximum <= 0:
         raise ValueError("scoreMaximum must be greater than 0 (AGS).")
     # Two decimals: enough for any gradebook, and it keeps float noise from looking like a change worth posting.
-    given = round(score_fraction(levels, skill_ids, scheme, due) * score_maximum, 2)
+    fraction = score_fraction(levels, skill_ids, scheme, due)
+    given = None if fraction is None else round(fraction * score_maximum, 2)
     comment = skills_comment(levels, skill_ids, skill_names or {})
     basis = grade_basis(scheme, skill_ids, due)
     if basis:
@@ -182,7 +195,7 @@ def placement_score(
         score_given=given,
         score_maximum=float(score_maximum),
         activity_progress=activity_progress(_levels_of(levels, skill_ids)),
-        grading_progress=grading_progress(pending_evidence),
+        grading_progress=grading_progress(pending_evidence, graded=given is not None),
         comment=comment,
     )
 

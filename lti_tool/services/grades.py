@@ -32,6 +32,8 @@ COMMENT_LIMIT = 250
 SCORE_STEP = timedelta(seconds=1)
 FULLY_GRADED = "FullyGraded"
 PENDING_MANUAL = "PendingManual"
+# A score without scoreGiven: not graded yet, a grade comes later (AGS 2.0 §3.4 gradingProgress).
+PENDING_GRADE = "Pending"
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,8 @@ class NewScore:
 
     placement: Placement
     person_id: int
-    score_given: float
+    # None: no grade yet (sent without scoreGiven, so the gradebook shows the cell ungraded, not 0).
+    score_given: float | None
     score_maximum: float
     activity_progress: str
     grading_progress: str
@@ -104,7 +107,7 @@ def new_score(
     placement: Placement,
     person_id: int,
     *,
-    score_given: float,
+    score_given: float | None,
     score_maximum: float | None = None,
     skill_names: Sequence[str] = (),
     pending_manual: bool = False,
@@ -124,7 +127,8 @@ def new_score(
         score_given=score_given,
         score_maximum=placement.score_maximum if score_maximum is None else score_maximum,
         activity_progress="Completed" if completed else "InProgress",
-        grading_progress=PENDING_MANUAL if pending_manual else FULLY_GRADED,
+        grading_progress=(PENDING_MANUAL if pending_manual else FULLY_GRADED if score_given is not None
+                          else PENDING_GRADE),
         comment=comment,
         skill_id=skill_id,
     )

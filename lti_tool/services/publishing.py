@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
 
 import sqlalchemy as sa
 
 from ..extensions import db
+from ..learning.coursepack import Goal
 from ..learning.grading import GradingScheme, due_skills, grade_basis, placement_score
 from ..learning.mastery import ALL_SKILLS, Level
-from ..models import Evidence, Placement, SkillMastery
+from ..learning.skills import SkillGraph
+from ..models import CourseContent, Evidence, Placement, ScoreOutbox, SkillAssignment, SkillMastery
 from ..models.base import lock_database_for_writing
 from .content import course_content, course_pack
 from .errors import ServiceError
@@ -44,8 +47,12 @@ def publish_mastery(course_id: int, person_id: int, *, now: datetime) -> int:
     return _publish(course_id, now=now, person_id=person_id)
 
 
-def _publish(course_id: int, *, now: datetime, person_id: int | None = None) -> int:
-    """Queue the current scores of one student, or of everyone with mastery in the course (person_id None)."""
+def _publish(course_id: int, *, now: datetime, person_id: int | None = None,
+             person_ids: Collection[int] | None = None) -> int:
+    """Queue the current scores of one student, or of everyone with mastery in the course (person_id None).
+
+    person_ids narrows a class-wide publish to those students (the worker's pass for dates that passed).
+    """
     pack = course_pack(course_id)
     if pack is None:
         return 0
@@ -53,29 +60,56 @@ def _publish(course_id: int, *, now: datetime, person_id: int | None = None) -> 
     if not placements:
         return 0
     content = course_content(course_id)
-    scheme = SCHEMES[content.grading_scheme if content and content.grading_scheme in SCHEMES else DEFAULT_SCHEME]
-    due = due_skills(pack.skill_graph, [(g.skills, _date(g.due)) for g in pack.goals], now.date())
+    scheme = _scheme(content)
+    today = now.date()
+    due = course_due(pack.skill_graph, pack.goals, today)
     if person_id is None:
         _lock_learners(course_id)
-    levels, pending = _levels_and_pending(course_id, person_id)
+    levels, pending, assigned = _levels_and_pending(course_id, person_id, today)
     if person_id is not None:
         levels.setdefault(person_id, {})  # a student with evidence but no practice yet is graded too
+    elif person_ids is not None:
+        levels = {person: found for person, found in levels.items() if person in person_ids}
     names = {s.id: s.name for s in pack.skills}
     all_skill_ids = list(pack.skill_graph.topological_order())
-    # What each placement grades is the same for every student: worked out once.
+    # What each placement grades is the same for every student without a dated assignment: worked out once.
     graded = [(placement, skill_ids, grade_basis(scheme, skill_ids, due))
               for placement in placements for skill_ids in [placement_skills(placement, all_skill_ids)]]
     per_skill = content is not None and bool(content.per_skill_grades)
     scores: list[NewScore] = []
     for person in sorted(levels):
         person_levels, person_pending = levels[person], pending.get(person, set())
+        person_due = student_due(pack.skill_graph, due, assigned.get(person, ()), today)
         for placement, skill_ids, basis in graded:
+            if person_due is not due:
+                basis = grade_basis(scheme, skill_ids, person_due)
             scores.append(_placement_score(placement, person, skill_ids, person_levels, names, person_pending,
-                                           scheme=scheme, due=due, basis=basis))
+                                           scheme=scheme, due=person_due, basis=basis))
             if per_skill:
                 scores.extend(_skill_score(placement, person, skill_id, person_levels, names, person_pending)
                               for skill_id in skill_ids)
     return queue_scores(scores, now=now)
+
+
+def _scheme(content: CourseContent | None) -> GradingScheme:
+    return SCHEMES[content.grading_scheme if content and content.grading_scheme in SCHEMES else DEFAULT_SCHEME]
+
+
+def course_due(graph: SkillGraph, goals: Sequence[Goal], today: date) -> frozenset[str]:
+    """Return the skills the course's goals make due by today (each goal's skills and all they build on)."""
+    return due_skills(graph, [(g.skills, _date(g.due)) for g in goals], today)
+
+
+def student_due(graph: SkillGraph, course: frozenset[str], assigned: Sequence[str], today: date) -> frozenset[str]:
+    """Return what is due for one student: the course's due skills and the skills the teacher assigned them whose
+    due date has passed (with all they build on, as for a goal). The course's own set when there are none.
+
+    An assignment's date is the teacher's target for that student, so it counts like a course goal's. A student's
+    own goal does not: grading them on a date they chose would punish aiming high.
+    """
+    if not assigned:
+        return course
+    return course | due_skills(graph, [(tuple(assigned), today)], today)
 
 
 def _lock_learners(course_id: int) -> None:
@@ -99,19 +133,23 @@ _LOCK_LEARNERS = (
 )
 
 
-def _levels_and_pending(course_id: int, person_id: int | None
-                        ) -> tuple[dict[int, dict[str, Level]], dict[int, set[str]]]:
-    """Return the levels and the skills with evidence waiting for the teacher, per student, in one statement."""
+def _levels_and_pending(course_id: int, person_id: int | None, today: date
+                        ) -> tuple[dict[int, dict[str, Level]], dict[int, set[str]], dict[int, list[str]]]:
+    """Return per student, in one statement: the levels, the skills with evidence waiting for the teacher, and the
+    skills the teacher assigned them whose due date has passed by today."""
     levels: dict[int, dict[str, Level]] = {}
     pending: dict[int, set[str]] = {}
-    query, params = ((_CLASS_LEVELS_AND_PENDING, {"course_id": course_id}) if person_id is None else
-                     (_LEVELS_AND_PENDING, {"course_id": course_id, "person_id": person_id}))
+    assigned: dict[int, list[str]] = {}
+    query, params = ((_CLASS_LEVELS_AND_PENDING, {"course_id": course_id, "today": today}) if person_id is None else
+                     (_LEVELS_AND_PENDING, {"course_id": course_id, "person_id": person_id, "today": today}))
     for kind, person, skill_id, level in db.session.execute(query, params):
         if kind == "level":
             levels.setdefault(person, {})[skill_id] = Level(level)
-        else:
+        elif kind == "pending":
             pending.setdefault(person, set()).add(skill_id)
-    return levels, pending
+        else:
+            assigned.setdefault(person, []).append(skill_id)
+    return levels, pending, assigned
 
 
 def _levels_and_pending_query(one_person: bool) -> sa.CompoundSelect:
@@ -124,10 +162,19 @@ def _levels_and_pending_query(one_person: bool) -> sa.CompoundSelect:
                                                  SkillMastery.skill_id != ALL_SKILLS)
     pending = sa.select(sa.literal_column("'pending'"), Evidence.person_id, Evidence.skill_id,
                         sa.literal_column("''")).where(Evidence.course_id == course, Evidence.status == "pending")
+    assigned = _passed_assignments()
     if one_person:
         levels = levels.where(SkillMastery.person_id == sa.bindparam("person_id"))
         pending = pending.where(Evidence.person_id == sa.bindparam("person_id"))
-    return sa.union_all(levels, pending)
+        assigned = assigned.where(SkillAssignment.person_id == sa.bindparam("person_id"))
+    return sa.union_all(levels, pending, assigned)
+
+
+def _passed_assignments() -> sa.Select:
+    """The course's assignments whose due date has passed by :today, as ('assigned', person, skill, '') rows."""
+    return sa.select(sa.literal_column("'assigned'"), SkillAssignment.person_id, SkillAssignment.skill_id,
+                     sa.literal_column("''")).where(SkillAssignment.course_id == sa.bindparam("course_id"),
+                                                    SkillAssignment.due_on <= sa.bindparam("today", type_=sa.Date))
 
 
 _LEVELS_AND_PENDING = _levels_and_pending_query(one_person=True)
@@ -217,3 +264,90 @@ def grading_settings(course_id: int) -> tuple[str, bool] | None:
     """Return (scheme, per-skill columns on) for the course, or None when it has no content yet."""
     content = course_content(course_id)
     return (content.grading_scheme, content.per_skill_grades) if content else None
+
+
+# --- Dates that pass: the worker's pass keeps due-so-far grades current without anyone doing anything ---
+
+_DUE_SO_FAR = sa.or_(CourseContent.grading_scheme.is_(None),
+                     CourseContent.grading_scheme.not_in([k for k in SCHEMES if k != "due_so_far"]))
+
+
+def due_so_far_courses(*, after: int, limit: int) -> list[int]:
+    """Return up to `limit` ids (above `after`, in order) of courses graded on what is due so far that have a
+    gradebook column; ends the read transaction."""
+    ids = list(db.session.scalars(
+        sa.select(CourseContent.course_id)
+        .where(CourseContent.course_id > after, _DUE_SO_FAR,
+               sa.exists().where(Placement.course_id == CourseContent.course_id))
+        .order_by(CourseContent.course_id)
+        .limit(limit)
+    ))
+    db.session.commit()
+    return ids
+
+
+def requeue_if_due_changed(course_id: int, *, now: datetime) -> int:
+    """Queue new grades for the course's students whose due-so-far grade was worked out on another due set; commits.
+
+    A grade's comment names what it is made of ("Graded on the 4 skills due so far", "Nothing is due yet: …"),
+    and time only adds to what is due, so a grade whose comment does not start with what its column's comment
+    would say today was worked out before a date passed (or before the teacher moved one). Those students are
+    recalculated through the class-wide publish (learners locked, newest rows compared): a second worker doing the
+    same course waits for the first and then finds every score unchanged, so nothing is queued twice, and a run
+    right after this one queues nothing. Returns the number of rows queued.
+    """
+    stale = _stale_students(course_id, now.date())
+    db.session.commit()  # end the read: on SQLite the publish must begin its transaction with the write lock
+    if not stale:
+        return 0
+    queued = _publish(course_id, now=now, person_ids=stale)
+    db.session.commit()
+    return queued
+
+
+def _stale_students(course_id: int, today: date) -> set[int]:
+    """Return the students whose newest grade on a column of the course was computed on another due set."""
+    pack = course_pack(course_id)
+    placements = course_placements(course_id)
+    if pack is None or not placements or _scheme(course_content(course_id)) is not GradingScheme.DUE_SO_FAR:
+        return set()
+    due = course_due(pack.skill_graph, pack.goals, today)
+    all_skill_ids = list(pack.skill_graph.topological_order())
+    skills = {p.id: placement_skills(p, all_skill_ids) for p in placements}
+    assigned: dict[int, list[str]] = {}
+    for person, skill_id in db.session.execute(
+        sa.select(SkillAssignment.person_id, SkillAssignment.skill_id)
+        .where(SkillAssignment.course_id == course_id, SkillAssignment.due_on <= today)
+    ):
+        assigned.setdefault(person, []).append(skill_id)
+    expected: dict[tuple[int, int | None], str] = {}
+    stale: set[int] = set()
+    for placement_id, person, comment in db.session.execute(_NEWEST_COMMENTS, {"placement_ids": list(skills)}):
+        key = (placement_id, person if person in assigned else None)
+        if key not in expected:
+            person_due = student_due(pack.skill_graph, due, assigned.get(person, ()), today)
+            expected[key] = grade_basis(GradingScheme.DUE_SO_FAR, skills[placement_id], person_due)
+        if not _made_of(comment or "", expected[key]):
+            stale.add(person)
+    return stale
+
+
+def _made_of(comment: str, basis: str) -> bool:
+    return comment == basis or comment.startswith(basis + ". ")
+
+
+def _newest_comments() -> sa.Select:
+    # Built once. The newest row (any state) of each student on each column: what the gradebook has or will have.
+    table = ScoreOutbox.__table__
+    ranked = (
+        sa.select(table.c.placement_id, table.c.person_id, table.c.comment,
+                  sa.func.row_number().over(partition_by=(table.c.placement_id, table.c.person_id),
+                                            order_by=(table.c.score_timestamp.desc(), table.c.id.desc()))
+                  .label("newest"))
+        .where(table.c.placement_id.in_(sa.bindparam("placement_ids", expanding=True)), table.c.skill_id == "")
+        .subquery()
+    )
+    return sa.select(ranked.c.placement_id, ranked.c.person_id, ranked.c.comment).where(ranked.c.newest == 1)
+
+
+_NEWEST_COMMENTS = _newest_comments()

@@ -113,4 +113,13 @@ def test_due_so_far_grades_only_the_skills_whose_goal_date_has_passed_and_what_t
     assert score.score_given == 50.0  # one of the two due skills; C is not due yet, so it neither helps nor hurts
     assert score.comment.startswith("Graded on the 2 skills due so far.")
     nothing_due = placement_score(levels, ["a", "b", "c"], scheme=GradingScheme.DUE_SO_FAR, due=frozenset())
-    assert nothing_due.score_given == round((3 + 0 + 4) / 12 * 100, 2)  # until anything is due: 4-point average
+    # Until anything is due there is no grade (no scoreGiven, Pending), not a small number for work not yet due.
+    assert nothing_due.score_given is None
+    assert nothing_due.grading_progress.value == "Pending"
+    assert nothing_due.comment.startswith("Nothing is due yet: no grade until a goal date passes.")
+    # Evidence waiting for the teacher still says so, graded or not.
+    waiting = placement_score(levels, ["a", "b", "c"], scheme=GradingScheme.DUE_SO_FAR, due=frozenset(),
+                              pending_evidence=True)
+    assert (waiting.score_given, waiting.grading_progress.value) == (None, "PendingManual")
+    # Due only elsewhere (another unit's skills): this column still has nothing due.
+    assert placement_score(levels, ["c"], scheme=GradingScheme.DUE_SO_FAR, due=due).score_given is None
