@@ -95,6 +95,9 @@ DEFAULTS: dict[str, Any] = {
     # Hours between the worker's refits of a course's mastery model from its own answers (courses with new
     # answers only); 0 turns scheduled fitting off (`pathways course fit` and the teacher's button still work).
     "MODEL_FIT_HOURS": 24,
+    # Seconds a scheduled fit of one course may run before the worker abandons it (nothing stored, tried again at
+    # a later check); 0: no limit. `pathways course fit` and the teacher's button are not limited.
+    "MODEL_FIT_MAX_SECONDS": 1800,
     # LTI Dynamic Registration at /lti/register, only through one-time links from `pathways platform invite`.
     # The allow-list holds origins (scheme://host[:port], space-separated, "https://*.example.edu" allowed)
     # compared with the configuration URL's origin; empty: any origin an invite accepts.

@@ -51,7 +51,10 @@ DEFAULTS: dict[str, Any] = {
     "GRADE_RETRY_BASE_SECONDS": 2,
     "GRADE_RETRY_MAX_SECONDS": 900,
     "LAUNCH_SESSION_KEEP_DAYS": 30,
+    "MODEL_FIT_MAX_SECONDS": 1800,
 }
+# How long a stopping worker waits for its fit thread to notice (it checks between learners and epochs).
+FIT_STOP_WAIT_SECONDS = 5.0
 _TABLE = ScoreOutbox.__table__
 
 
@@ -589,6 +592,7 @@ def drain(
         poster = _Poster(app, http, policy, pool, lease)
         health = _Health(poll, float(setting(app, "WORKER_BACKOFF_MAX_SECONDS")))
         due_sweep = _DueSweep()
+        fits = _ModelFits(app)
         try:
             while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
                 stats.passes += 1
@@ -608,7 +612,9 @@ def drain(
                     # grades (and each pass's roster syncs are bounded, see _roster_syncs).
                     stats.roster_syncs += _roster_syncs(app, http)
                     stats.courses_purged += _retention(app)
-                    stats.models_fitted += _model_fits(app)
+                    # Started, not run: a fit runs in its own thread while the next passes post grades.
+                    fits.start()
+                    stats.models_fitted += fits.collect()
                     stats.launches_deleted += _ended_launches(app)
                     stats.due_grades_queued += _due_grades(due_sweep)
                     if not rows:
@@ -631,7 +637,12 @@ def drain(
                 if deadline is not None:
                     wait = min(wait, max(0.0, deadline - time.monotonic()))
                 stop.wait(max(wait, 0.01))
+            if once and not stop.is_set():
+                # `--once` does the round of fits it started before it exits (max_seconds still bounds it).
+                fits.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
         finally:
+            fits.close(FIT_STOP_WAIT_SECONDS)
+            stats.models_fitted += fits.collect()
             db.session.remove()
     stats.token_requests = poster.token_requests
     return stats
@@ -849,21 +860,100 @@ def _retention(app: Flask) -> int:
 MODEL_FIT_CHECK_SECONDS = 600
 
 
-def _model_fits(app: Flask) -> int:
-    """Refit the mastery model of courses with new answers whose last fit is older than MODEL_FIT_HOURS."""
-    from ..services.model_fitting import courses_due_for_fit, fit_course_model
+class _ModelFits:
+    """Refit the mastery model of due courses in a thread of this worker's own, one course at a time.
 
-    hours = float(setting(app, "MODEL_FIT_HOURS") or 0)
-    # cache.add is atomic: one worker looks per period, so two workers never fit the same course at once.
-    if hours <= 0 or not _first_to_mark("model-fit-ran", MODEL_FIT_CHECK_SECONDS):
-        return 0
-    done = 0
-    for course_id in courses_due_for_fit(utcnow(), timedelta(hours=hours)):
-        summary = fit_course_model(course_id, utcnow())
+    A large course's fit takes minutes of CPU (about 95 s for an ASSISTments-sized history); run in the pass,
+    it held up every grade post behind it. The fit thread has its own app context, so its own database session.
+    Each course is claimed (services/model_fitting.py fit_claim) and checked again before it is fitted, so two
+    workers, or a worker and the teacher's button, never fit one course at once. A fit that fails, runs longer
+    than MODEL_FIT_MAX_SECONDS or is stopped with the worker stores nothing (a new revision is written only at
+    the end) and leaves the course due, so a later check fits it again.
+    """
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.hours = float(setting(app, "MODEL_FIT_HOURS") or 0)
+        self.max_seconds = float(setting(app, "MODEL_FIT_MAX_SECONDS") or 0)
+        self.stop = threading.Event()
+        self.thread: threading.Thread | None = None
+        self._done = 0
+        self._lock = threading.Lock()
+
+    def busy(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+    def start(self) -> None:
+        """Start a round of fits if none is running here and no worker looked in the last MODEL_FIT_CHECK_SECONDS."""
+        # cache.add is atomic: one worker looks per period; the claims keep rounds that overlap apart.
+        if self.hours <= 0 or self.busy() or not _first_to_mark("model-fit-ran", MODEL_FIT_CHECK_SECONDS):
+            return
+        # A daemon: a stopped worker does not wait for a fit (it stores nothing unless it finishes).
+        self.thread = threading.Thread(target=self._round, name="pathways-model-fit", daemon=True)
+        self.thread.start()
+
+    def collect(self) -> int:
+        """Return how many fits finished since the last call."""
+        with self._lock:
+            done, self._done = self._done, 0
+        return done
+
+    def wait(self, seconds: float | None) -> None:
+        if self.thread is not None:
+            self.thread.join(seconds)
+
+    def close(self, seconds: float) -> None:
+        """Stop the fit running (it stops at its next learner or epoch and stores nothing), waiting a little."""
+        self.stop.set()
+        self.wait(seconds)
+
+    def _round(self) -> None:
+        from ..services.model_fitting import courses_due_for_fit
+
+        with self.app.app_context():
+            try:
+                for course_id in courses_due_for_fit(utcnow(), timedelta(hours=self.hours)):
+                    if self.stop.is_set():
+                        break
+                    self._fit(course_id)
+            except Exception as exc:  # noqa: BLE001 - the worker outlives a failed round; the next check retries
+                log.warning("model fit: looking for courses to fit failed: %s; checking again later",
+                            describe_failure(exc))
+            finally:
+                _discard_session()
+
+    def _fit(self, course_id: int) -> None:
+        from ..learning.mastery import FitStopped
+        from ..services.model_fitting import fit_if_due
+
+        ends = time.monotonic() + self.max_seconds if self.max_seconds > 0 else None
+
+        def keep_going() -> bool:
+            return not self.stop.is_set() and (ends is None or time.monotonic() < ends)
+
+        try:
+            summary = fit_if_due(course_id, utcnow(), timedelta(hours=self.hours), keep_going=keep_going)
+        except FitStopped:
+            _discard_session()
+            if self.stop.is_set():
+                log.info("model fit: course %d stopped with the worker; it is fitted at a later check", course_id)
+            else:
+                log.warning("model fit: course %d took longer than %g s and was abandoned (raise "
+                            "PATHWAYS_MODEL_FIT_MAX_SECONDS, or run `pathways course fit`)", course_id,
+                            self.max_seconds)
+            return
+        except Exception as exc:  # noqa: BLE001 - one course's failed fit must not stop the others or the worker
+            _discard_session()
+            reason = describe_failure(exc)
+            log.warning("model fit: course %d failed: %s; it is fitted again at a later check", course_id, reason,
+                        exc_info=exc if reason.startswith("an unexpected error") else None)
+            return
+        if summary is None:
+            return  # fitted or being fitted elsewhere since the round began
         log.info("model fit: course %d revision %d on %d answers by %d learners%s", course_id, summary.revision,
                  summary.responses, summary.learners, "" if summary.fitted else " (too few: kept the prior)")
-        done += 1
-    return done
+        with self._lock:
+            self._done += 1
 
 
 # Launch sessions a pass deletes at most: one indexed DELETE, the same cost whatever the backlog (issue 14).

@@ -43,6 +43,7 @@ def fit_course(
 
     `histories` maps a learner to their answers in the order given. The penalty pulls every weight towards
     the prior's (zero for the course's own items and skills), so little history moves the model little.
+    A `keep_going` option (see mastery.fit) lets the caller stop a long fit; mastery.FitStopped is raised then.
     """
     prior = prior or MasteryParams()
     responses = sum(len(h) for h in histories.values())

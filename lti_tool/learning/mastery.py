@@ -20,7 +20,7 @@ import random
 import re
 import zlib
 from array import array
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
@@ -812,6 +812,7 @@ def fit(
     seed: int = 0,
     base: MasteryParams | None = None,
     center: Mapping[str, float] | None = None,
+    keep_going: Callable[[], bool] | None = None,
 ) -> MasteryParams:
     """Learn item and skill difficulties and evidence weights from learners' histories, in order.
 
@@ -822,6 +823,7 @@ def fit(
     so the first pass replays with none and each later pass replays with the previous pass's model.
     `center` (e.g. the cold-start prior's weights) is where the penalty pulls weights to instead of zero,
     so a course with little history keeps close to the prior and moves away only where its data insist.
+    `keep_going`, asked between learners and epochs, lets the caller stop a long fit: FitStopped is raised.
     """
     base = replace(base or MasteryParams(), decay=decay)
     histories = list(
@@ -830,8 +832,16 @@ def fit(
     params = replace(base, weights={})
     for _ in range(max(passes, 1)):
         params = _fit_pass(histories, MasteryModel(params), base, epochs, learning_rate, l2, l2_items, seed,
-                           center or {})
+                           center or {}, keep_going or _always)
     return params
+
+
+class FitStopped(Exception):
+    """The caller's `keep_going` said stop: the fit was abandoned and nothing came of it."""
+
+
+def _always() -> bool:
+    return True
 
 
 def _fit_pass(
@@ -844,6 +854,7 @@ def _fit_pass(
     l2_items: float,
     seed: int,
     center: Mapping[str, float],
+    keep_going: Callable[[], bool],
 ) -> MasteryParams:
     """Fit the weights once, with states replayed through the given model."""
     # A sparse design matrix in flat arrays: a list of tuples would take ten times the memory.
@@ -853,6 +864,8 @@ def _fit_pass(
     starts = array("q", [0])
     labels = bytearray()
     for history in histories:
+        if not keep_going():
+            raise FitStopped
         states: dict[str, SkillState] = {}
         for response in history:
             for name, value in features(states, response.item_id, response.skill_ids, response.at):
@@ -890,6 +903,8 @@ def _fit_pass(
     high = [0.0 if sign == -1.0 else math.inf for sign in signs]
     constrained = [i for i in range(n_features) if _is_constrained(names[i])]
     for _ in range(epochs):
+        if not keep_going():
+            raise FitStopped
         rng.shuffle(order)
         for r in order:
             a = starts[r]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -11,7 +14,7 @@ from ..extensions import db
 from ..learning.fitting import fit_course, params_from_stored, stored
 from ..learning.mastery import ALL_SKILLS, MasteryModel, Response, SkillState
 from ..models import CourseContent, ItemResponse, SkillMastery
-from .errors import N_, NotFound
+from .errors import N_, NotFound, ServiceError
 from .mastery import forget_model
 
 
@@ -47,16 +50,102 @@ def _histories(course_id: int) -> dict[str, list[Response]]:
     return histories
 
 
-def fit_course_model(course_id: int, now: datetime) -> FitSummary:
+class FitRunning(ServiceError):
+    """Another fit of the course's model (the worker's, the teacher's button, `pathways course fit`) is running."""
+
+    status = 409
+
+
+# Names our advisory locks apart from any other application's on the same database ("PWFT").
+_FIT_LOCK_CLASS = 0x50574654
+# Courses being fitted in this process: the claim on SQLite, which has no advisory locks.
+_fitting_here: set[int] = set()
+_fitting_here_lock = threading.Lock()
+
+
+@contextmanager
+def fit_claim(course_id: int) -> Iterator[bool]:
+    """Claim the fit of the course for the block; yield False when another fit holds the claim.
+
+    On PostgreSQL the claim is a session advisory lock on a connection of its own, held while the fit runs:
+    it never blocks a writer of the course, and a process that dies mid-fit loses it with its connection, so
+    the course is fitted again at a later check instead of staying claimed. On SQLite (one host, the demo) it is
+    held in this process only.
+    """
+    if db.engine.dialect.name != "postgresql":
+        with _fitting_here_lock:
+            taken = course_id in _fitting_here
+            _fitting_here.add(course_id)
+        if taken:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            with _fitting_here_lock:
+                _fitting_here.discard(course_id)
+        return
+    with db.engine.connect() as conn:
+        lock = sa.text("SELECT pg_try_advisory_lock(CAST(:k AS integer), CAST(:id AS integer))")
+        got = bool(conn.execute(lock, {"k": _FIT_LOCK_CLASS, "id": course_id}).scalar())
+        conn.commit()  # no transaction stays open during the fit: the lock belongs to the session
+        try:
+            yield got
+        finally:
+            if got:
+                try:
+                    conn.execute(sa.text("SELECT pg_advisory_unlock(CAST(:k AS integer), CAST(:id AS integer))"),
+                                 {"k": _FIT_LOCK_CLASS, "id": course_id})
+                    conn.commit()
+                except sa.exc.SQLAlchemyError:
+                    conn.invalidate()  # closing the connection ends the lock; the pool must not keep it
+
+
+FIT_RUNNING = N_("The model of this course is being refitted right now. Check this page again in a few minutes.")
+
+
+def fit_course_model(course_id: int, now: datetime, *, keep_going: Callable[[], bool] | None = None) -> FitSummary:
     """Fit the course's model from its stored answers, store it as a new revision, and refresh the estimates.
 
     Levels are not recomputed here: they move on a learner's next answer, so a refit never changes a grade
-    by itself; the shown estimates are refreshed so every page shows the new model's number.
+    by itself; the shown estimates are refreshed so every page shows the new model's number. Raises FitRunning
+    while another fit of the course runs, and learning.mastery.FitStopped when keep_going() says stop (nothing
+    is stored then).
     """
+    with fit_claim(course_id) as claimed:
+        if not claimed:
+            raise FitRunning(FIT_RUNNING)
+        return _fit_claimed(course_id, now, keep_going)
+
+
+def fit_if_due(course_id: int, now: datetime, every: timedelta, *,
+               keep_going: Callable[[], bool] | None = None) -> FitSummary | None:
+    """Fit the course's model if it is still due once claimed (see courses_due_for_fit); None otherwise.
+
+    The worker's way in: the list of due courses may be minutes old, and another worker or the teacher may
+    have fitted the course since, or be fitting it now.
+    """
+    with fit_claim(course_id) as claimed:
+        if not claimed:
+            return None
+        db.session.commit()  # a fresh transaction: see fits committed since the list was read
+        fitted_at = db.session.scalar(sa.select(CourseContent.model_fitted_at)
+                                      .where(CourseContent.course_id == course_id))
+        if not _due(course_id, fitted_at, now, every):
+            db.session.commit()
+            return None
+        return _fit_claimed(course_id, now, keep_going)
+
+
+def _fit_claimed(course_id: int, now: datetime, keep_going: Callable[[], bool] | None) -> FitSummary:
     content = db.session.get(CourseContent, course_id)
     if content is None:
         raise NotFound(N_("Your teacher has not set up this course in Pathways yet."))
-    result = fit_course(_histories(course_id))
+    options = {"keep_going": keep_going} if keep_going else {}
+    histories = _histories(course_id)
+    # The answers are read: end the read transaction, so no snapshot or lock is held while the fit computes.
+    db.session.commit()
+    result = fit_course(histories, **options)
     # Lock the row only to number and store the fit (fitting can take a while): two fits at once, say the
     # teacher's button and the worker, get distinct revisions and the later one wins.
     locked = db.session.execute(
@@ -100,16 +189,21 @@ def _refresh_estimates(course_id: int, model: MasteryModel) -> None:
 
 def courses_due_for_fit(now: datetime, every: timedelta) -> list[int]:
     """Return courses with answers since their last fit (or never fitted) whose last fit is older than `every`."""
-    due = []
-    for course_id, fitted_at in db.session.execute(sa.select(CourseContent.course_id, CourseContent.model_fitted_at)):
-        if fitted_at is not None and now - fitted_at < every:
-            continue
-        newer = sa.select(ItemResponse.id).where(ItemResponse.course_id == course_id)
-        if fitted_at is not None:
-            newer = newer.where(ItemResponse.answered_at > fitted_at)
-        if db.session.execute(newer.limit(1)).first() is not None:
-            due.append(course_id)
-    return due
+    # Never fitted first, then the longest unfitted: a backlog is worked off oldest first.
+    courses = db.session.execute(
+        sa.select(CourseContent.course_id, CourseContent.model_fitted_at)
+        .order_by(CourseContent.model_fitted_at.is_not(None), CourseContent.model_fitted_at, CourseContent.course_id)
+    ).all()
+    return [course_id for course_id, fitted_at in courses if _due(course_id, fitted_at, now, every)]
+
+
+def _due(course_id: int, fitted_at: datetime | None, now: datetime, every: timedelta) -> bool:
+    if fitted_at is not None and now - fitted_at < every:
+        return False
+    newer = sa.select(ItemResponse.id).where(ItemResponse.course_id == course_id)
+    if fitted_at is not None:
+        newer = newer.where(ItemResponse.answered_at > fitted_at)
+    return db.session.execute(newer.limit(1)).first() is not None
 
 
 def model_status(course_id: int) -> dict | None:

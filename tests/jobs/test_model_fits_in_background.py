@@ -1,0 +1,177 @@
+"""A long mastery-model fit runs beside the grade posts, never in front of them, and one fit per course at a time."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from click.testing import CliRunner
+from flask.cli import ScriptInfo
+
+from lti_tool.course_cli import course_group
+from lti_tool.extensions import cache
+from lti_tool.jobs import worker
+from lti_tool.jobs.worker import DrainStats, drain
+from lti_tool.services import model_fitting
+from tests.races.support import hold_first_call
+from tests.services.test_model_fitting import _answers_from_earlier_students, _stored
+from tests.support import SandboxActions, submit_form
+
+from .gradebook import FAST_RETRIES, Gradebook, open_gradebook
+
+
+def wait_for(check, seconds: float) -> None:
+    ends = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < ends, "not in time"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def course(make_tool) -> tuple[Gradebook, SandboxActions]:
+    """A course with a gradebook column in the sandbox LMS and 300 earlier answers: due for its first fit."""
+    tool = make_tool(**FAST_RETRIES)
+    sandbox = SandboxActions(tool)
+    book = open_gradebook(tool, sandbox)
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    _answers_from_earlier_students(tool)
+    return book, sandbox
+
+
+class Worker:
+    """`pathways worker` (drain, not once) in a thread of the test, stopped as SIGINT/SIGTERM handling would."""
+
+    def __init__(self, app) -> None:
+        self.stop = threading.Event()
+        self.stats: DrainStats | None = None
+        # A daemon, so a test that fails while a fit is held does not keep pytest from exiting.
+        self.thread = threading.Thread(target=self._run, args=(app,), daemon=True)
+        self.thread.start()
+
+    def _run(self, app) -> None:
+        self.stats = drain(app, once=False, stop=self.stop)
+
+    def close(self) -> DrainStats:
+        self.stop.set()
+        self.thread.join(30)
+        assert not self.thread.is_alive()
+        assert self.stats is not None
+        return self.stats
+
+
+def _look_for_due_courses_now(tool) -> None:
+    """Stand for MODEL_FIT_CHECK_SECONDS passing: the next pass of any worker looks for due courses."""
+    with tool.app.app_context():
+        cache.delete("model-fit-ran")
+
+
+def test_grades_are_posted_while_the_same_worker_fits_a_course_and_the_fit_is_stored_only_at_its_end(
+        course, monkeypatch):
+    book, _ = course
+    # The fit has computed the course's weights and is about to store them: an ASSISTments-sized course
+    # spends about 95 s to get here.
+    reached, go = hold_first_call(monkeypatch, model_fitting, "fit_course")
+    running = Worker(book.tool.app)
+    try:
+        assert reached.wait(20)
+        book.queue("student-1", 80.0)
+        wait_for(lambda: "student-1" in book.lms_scores(), 10)
+        assert book.lms_scores()["student-1"]["scoreGiven"] == 80.0
+        assert _stored(book.tool) is None  # nothing half-written while the fit runs
+        go.set()
+        wait_for(lambda: _stored(book.tool) is not None, 20)
+    finally:
+        go.set()
+        stats = running.close()
+    assert stats.posted == 1 and stats.models_fitted == 1
+    assert _stored(book.tool)["revision"] == 1
+
+
+def test_a_fit_that_fails_is_tried_again_at_a_later_check_and_the_worker_keeps_posting(course, monkeypatch):
+    book, _ = course
+    original = model_fitting.fit_course
+    calls: list[int] = []
+
+    def fails_once(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise MemoryError("the first fit runs out of memory")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(model_fitting, "fit_course", fails_once)
+    running = Worker(book.tool.app)
+    try:
+        wait_for(lambda: len(calls) == 1, 20)
+        book.queue("student-2", 30.0)
+        wait_for(lambda: "student-2" in book.lms_scores(), 10)
+        assert _stored(book.tool) is None
+        _look_for_due_courses_now(book.tool)
+        wait_for(lambda: _stored(book.tool) is not None, 20)
+        book.queue("student-3", 60.0)
+        wait_for(lambda: "student-3" in book.lms_scores(), 10)
+    finally:
+        stats = running.close()
+    assert len(calls) == 2 and stats.models_fitted == 1 and stats.posted == 2
+    assert not stats.errors  # a failed fit is the course's, not a failed pass that makes grade posts back off
+    assert _stored(book.tool)["revision"] == 1 and _stored(book.tool)["fitted"]
+
+
+def test_two_workers_never_fit_one_course_at_once_and_the_teacher_is_told_a_fit_is_running(course, monkeypatch):
+    book, sandbox = course
+    tool = book.tool
+    reached, go = hold_first_call(monkeypatch, model_fitting, "fit_course")
+    first = Worker(tool.app)
+    second = None
+    try:
+        assert reached.wait(20)
+        # Another worker's pass looks for due courses while the first is still fitting this one.
+        _look_for_due_courses_now(tool)
+        second = Worker(tool.app)
+        with tool.app.app_context():
+            wait_for(lambda: cache.get("model-fit-ran") == 1, 10)
+        time.sleep(1.0)  # its round has found the course claimed (on the old code: fitted it meanwhile)
+
+        teacher = sandbox.launch("teacher")
+        link = next(part for part in teacher.text.split('"') if part.endswith("/teacher/model"))
+        page = teacher.http.get(tool.url(link) if link.startswith("/") else link)
+        page.http = teacher.http
+        refit = submit_form(page, "/teacher/model")
+        assert refit.status_code == 200
+        assert "being refitted right now" in refit.text
+
+        cli = CliRunner().invoke(course_group, ["fit", "--context", book.context_id],
+                                 obj=ScriptInfo(create_app=lambda: tool.app))
+        assert cli.exit_code == 1 and "being refitted right now" in cli.output
+
+        assert _stored(tool) is None
+        go.set()
+        wait_for(lambda: _stored(tool) is not None, 20)
+    finally:
+        go.set()
+        stats = [w.close() for w in (first, second) if w is not None]
+    assert [s.models_fitted for s in stats] == [1, 0]
+    assert _stored(tool)["revision"] == 1  # one fit, not two one after the other
+
+
+def test_a_stopped_worker_abandons_its_fit_and_stores_nothing(course, monkeypatch):
+    book, _ = course
+    started = threading.Event()
+    original = model_fitting.fit_course
+
+    def slow_fit(histories, **options):
+        # As the fit's own loop would between learners: a huge course, still fitting when the worker stops.
+        keep_going = options["keep_going"]
+        started.set()
+        while keep_going():
+            time.sleep(0.01)
+        return original(histories, **options)
+
+    monkeypatch.setattr(model_fitting, "fit_course", slow_fit)
+    running = Worker(book.tool.app)
+    assert started.wait(20)
+    began = time.monotonic()
+    stats = running.close()
+    assert time.monotonic() - began < worker.FIT_STOP_WAIT_SECONDS + 5
+    wait_for(lambda: not any(t.name == "pathways-model-fit" for t in threading.enumerate()), 5)
+    assert stats.models_fitted == 0 and _stored(book.tool) is None
