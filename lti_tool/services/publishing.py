@@ -62,7 +62,7 @@ def _publish(course_id: int, *, now: datetime, person_id: int | None = None,
     content = course_content(course_id)
     scheme = _scheme(content)
     today = now.date()
-    due = course_due(pack.skill_graph, pack.goals, today)
+    due = course_due(pack.skill_graph, pack.goals, today, content.ends_on if content else None)
     if person_id is None:
         _lock_learners(course_id)
     levels, pending, assigned = _levels_and_pending(course_id, person_id, today)
@@ -95,9 +95,17 @@ def _scheme(content: CourseContent | None) -> GradingScheme:
     return SCHEMES[content.grading_scheme if content and content.grading_scheme in SCHEMES else DEFAULT_SCHEME]
 
 
-def course_due(graph: SkillGraph, goals: Sequence[Goal], today: date) -> frozenset[str]:
-    """Return the skills the course's goals make due by today (each goal's skills and all they build on)."""
-    return due_skills(graph, [(g.skills, _date(g.due)) for g in goals], today)
+def course_due(graph: SkillGraph, goals: Sequence[Goal], today: date, ends_on: date | None = None) -> frozenset[str]:
+    """Return the skills the course's goals make due by today (each goal's skills and all they build on).
+
+    A goal dated after the course's end (`ends_on`) is due at the end, as students are shown it ("by <end>, when
+    the course ends"): one date per goal on every page and in the gradebook.
+    """
+    return due_skills(graph, [(g.skills, _by(_date(g.due), ends_on)) for g in goals], today)
+
+
+def _by(due: date | None, ends_on: date | None) -> date | None:
+    return min(due, ends_on) if due is not None and ends_on is not None else due
 
 
 def student_due(graph: SkillGraph, course: frozenset[str], assigned: Sequence[str], today: date) -> frozenset[str]:
@@ -309,9 +317,10 @@ def _stale_students(course_id: int, today: date) -> set[int]:
     """Return the students whose newest grade on a column of the course was computed on another due set."""
     pack = course_pack(course_id)
     placements = course_placements(course_id)
-    if pack is None or not placements or _scheme(course_content(course_id)) is not GradingScheme.DUE_SO_FAR:
+    content = course_content(course_id)
+    if pack is None or not placements or _scheme(content) is not GradingScheme.DUE_SO_FAR:
         return set()
-    due = course_due(pack.skill_graph, pack.goals, today)
+    due = course_due(pack.skill_graph, pack.goals, today, content.ends_on if content else None)
     all_skill_ids = list(pack.skill_graph.topological_order())
     skills = {p.id: placement_skills(p, all_skill_ids) for p in placements}
     assigned: dict[int, list[str]] = {}

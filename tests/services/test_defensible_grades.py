@@ -100,3 +100,23 @@ def test_a_column_that_appears_later_is_back_filled_with_grades_earned_before_it
     stats = drain_outbox(tool)
     assert stats.posted == 1 and stats.failed == 0
     assert _placement_scores(tool)[-1]["scoreGiven"] > 0
+
+
+def test_a_goal_dated_after_the_course_end_is_due_at_the_end_in_the_gradebook_as_students_are_shown():
+    # Students read such a goal as "by <end>, when the course ends"; grading kept the later date, so the gradebook
+    # left its skills out for the weeks between the end and that date.
+    from datetime import date
+
+    from lti_tool.learning.coursepack import load_pack
+    from lti_tool.services.content import demo_pack_data
+    from lti_tool.services.publishing import course_due
+
+    pack = load_pack(demo_pack_data())
+    goal = pack.goals[1]  # "Reason with proportional relationships", by 2027-04-15
+    assert goal.due == "2027-04-15"
+    end, between = date(2027, 3, 31), date(2027, 4, 2)
+    assert set(goal.skills) & course_due(pack.skill_graph, [goal], between) == set()
+    assert set(goal.skills) <= course_due(pack.skill_graph, [goal], between, ends_on=end)
+    # A course that ends after the goal changes nothing.
+    assert course_due(pack.skill_graph, [goal], between, ends_on=date(2027, 6, 30)) == course_due(
+        pack.skill_graph, [goal], between)
