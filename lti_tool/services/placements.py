@@ -26,10 +26,10 @@ from ..lti.keys import current_signing_key
 from ..lti.toolconf import ToolRegistration, on_platform, platform_origins
 from ..models import Course, Deployment, LaunchSession, Placement, Platform
 from ..models.base import insert_if_missing
-from .errors import Forbidden, ServiceError
+from .errors import N_, Forbidden, ServiceError
 
 RESOURCE_ID_MAX = 64  # Placement.resource_id
-ALREADY_ANSWERED = "These links were already sent to the LMS. To add more, start again from the LMS."
+ALREADY_ANSWERED = N_("These links were already sent to the LMS. To add more, start again from the LMS.")
 
 
 @dataclass(frozen=True)
@@ -55,15 +55,16 @@ def deep_link_settings(launch: LaunchSession) -> dict:
     """Return the launch's deep-linking settings, refusing launches that carry none."""
     settings = (launch.details or {}).get("deep_linking")
     if launch.message_type != "LtiDeepLinkingRequest" or not isinstance(settings, dict):
-        raise Forbidden("This page is for adding Pathways to a course from the LMS.")
+        raise Forbidden(N_("This page is for adding Pathways to a course from the LMS."))
     if not accepts_resource_links(settings):
-        raise ServiceError("This place in the LMS does not accept links to tools, so Pathways cannot be added here.")
+        raise ServiceError(N_("This place in the LMS does not accept links to tools, so Pathways cannot be added "
+                              "here."))
     # Deep Linking 2.0 §4.4.1: the answer is auto-posted to deep_link_return_url; only an http(s) address on the
     # platform's own origins may receive it (a javascript: URL would run in our page).
     platform = db.session.get(Platform, launch.platform_id)
     if platform is None or not on_platform(settings.get("deep_link_return_url"), platform_origins(platform)):
-        raise ServiceError("The LMS asked for the links to be sent to an address that is not its own, so Pathways "
-                           "will not send them. Ask your LMS administrator.")
+        raise ServiceError(N_("The LMS asked for the links to be sent to an address that is not its own, so "
+                              "Pathways will not send them. Ask your LMS administrator."))
     return settings
 
 
@@ -158,11 +159,11 @@ def typed_moment(text: str, zone: tzinfo) -> datetime | None:
 def _check_settings(title: str, chosen: OptionSettings, default_maximum: float) -> float:
     maximum = default_maximum if chosen.score_maximum is None else chosen.score_maximum
     if not 0 < maximum <= 10_000:
-        raise ServiceError(f"Points for “{title}” must be a number between 0 and 10,000.")
+        raise ServiceError(N_("Points for “%(title)s” must be a number between 0 and 10,000."), title=title)
     if chosen.available_from and chosen.available_until and chosen.available_from >= chosen.available_until:
-        raise ServiceError(f"“{title}” must become available before it stops being available.")
+        raise ServiceError(N_("“%(title)s” must become available before it stops being available."), title=title)
     if chosen.due and chosen.available_from and chosen.due <= chosen.available_from:
-        raise ServiceError(f"“{title}” must be due after it becomes available.")
+        raise ServiceError(N_("“%(title)s” must be due after it becomes available."), title=title)
     return maximum
 
 
@@ -188,11 +189,11 @@ def answer_deep_link(
     options = {o.key: o for o in placement_options(launch)}
     picks = [(options[key], title.strip() or options[key].title) for key, title in chosen if key in options]
     if not picks:
-        raise ServiceError("Choose at least one thing to add.")
+        raise ServiceError(N_("Choose at least one thing to add."))
     if len(picks) > 1 and not accepts_multiple(settings):
-        raise ServiceError("This place in the LMS accepts only one link at a time; choose one.")
+        raise ServiceError(N_("This place in the LMS accepts only one link at a time; choose one."))
     if not 0 < score_maximum <= 10_000:
-        raise ServiceError("The gradebook maximum must be a number between 0 and 10,000.")
+        raise ServiceError(N_("The gradebook maximum must be a number between 0 and 10,000."))
     settings_by_key = settings_by_key or {}
     checked = [(option, title, settings_by_key.get(option.key, OptionSettings())) for option, title in picks]
     maxima = [_check_settings(title, chosen, score_maximum) for _, title, chosen in checked]

@@ -426,7 +426,9 @@ def deep_link_answer():
     launch = g.launch
     keys = request.form.getlist("option")
     try:
-        score_maximum = _typed_points(request.form.get("score_maximum")) or 100.0
+        typed_maximum = _typed_points(request.form.get("score_maximum"))
+        # Empty means the default; 0 goes on to the service, which says what a column's points may be.
+        score_maximum = 100.0 if typed_maximum is None else typed_maximum
         # The dates were typed in the teacher's own time zone, which the picker's script names (UTC without it).
         zone = picker_zone(request.form.get("time_zone"), request.form.get("utc_offset"))
         settings_by_key = {key: _option_settings(key, zone) for key in keys}

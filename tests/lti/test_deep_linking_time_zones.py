@@ -96,7 +96,12 @@ def test_a_value_the_picker_cannot_read_is_refused_in_the_teachers_language_with
     answer = tool.url(re.search(r"/c/[^/]+/", picker.url).group(0) + "deep-link")
     for sent, said in (({"score_maximum": "lots"}, "Los puntos deben ser un número."),
                        ({"points_plan": "ten"}, "Los puntos deben ser un número."),
-                       ({"due_plan": "tomorrow"}, "«tomorrow» no es una fecha y hora.")):
+                       ({"due_plan": "tomorrow"}, "«tomorrow» no es una fecha y hora."),
+                       # The service's refusals too (0 points was taken for the default of 100 before).
+                       ({"score_maximum": "0"}, "El máximo del libro de calificaciones debe ser un número entre 0"),
+                       ({"points_plan": "0"}, "deben ser un número entre 0 y 10.000."),
+                       ({"due_plan": "2026-01-01T09:00", "available_from_plan": "2026-02-01T09:00"},
+                        "debe ser posterior a cuando esté disponible.")):
         refused = picker.http.post(answer, data={**fields, **sent})
         assert refused.status_code == 200 and said in refused.text.replace("&#171;", "«").replace("&#187;", "»"), sent
         assert "could not convert" not in refused.text
