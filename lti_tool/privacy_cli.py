@@ -102,7 +102,8 @@ def privacy_delete(issuer: str, client_id: str, sub: str, context_id: str | None
 
 @privacy_group.command("purge")
 @click.option("--dry-run", is_flag=True,
-              help="Only list the courses that would be deleted and count the people who would be anonymised.")
+              help="Only list the courses that would be deleted and count the people who would be anonymised. It "
+                   "runs the purge and undoes it, so it holds the same locks while it runs: launches wait for it.")
 @click.option("--days", type=click.IntRange(min=1), default=None,
               help="Courses with no launch for this many days, at least 1 (default: PATHWAYS_RETENTION_DAYS).")
 @with_appcontext
