@@ -745,7 +745,9 @@ def test_a_graded_course_page_costs_the_same_with_30_leavers_and_their_grades(ma
     grades = big_page[big_page.index('id="grades-heading"'):big_page.index("</table>", big_page.index('id="grades-heading"'))]
     # Each leaver's two placements and the skill's column, sent; one leaver's newer grades waiting.
     assert all(grades.count(f"<tr><td>Left Student {n:02d}</td>") >= 3 for n in range(30)), grades[:2000]
-    assert grades.count("Pending") >= 3
+    # At least the leaver's newer per-skill score waits (the placements' due-so-far grades, with nothing due yet,
+    # are "no grade yet" before and after, so they are not queued again).
+    assert grades.count("Pending") >= 1
     print(f"\ngraded teacher home statements: 5 students {len(small)}, 40 students and 30 leavers with grades "
           f"{len(big)}")
     assert len(big) == len(small), f"the course page grows with the class or its leavers' grades:\n{_shown(big)}"
