@@ -996,12 +996,22 @@ class _DueSweep:
 DUE_GRADES_TRIES = 3
 
 
+def _database_away(exc: BaseException) -> bool:
+    """Tell whether a database error says the database is unreachable or busy (worth the same course again).
+
+    An integrity or data error in one course's rows would fail the same way on every try: that course is skipped.
+    """
+    return isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)) or bool(
+        getattr(exc, "connection_invalidated", False))
+
+
 def _due_grades(sweep: _DueSweep, batch: int = DUE_GRADES_BATCH) -> int:
     """Check a batch of due-so-far courses for grades worked out before a target date passed and requeue them.
 
     One worker starts a sweep per period (the shared marker); it goes on batch by batch, one per pass. A database
-    error leaves the sweep where it was, for the next pass; any other error in one course is logged and that
-    course skipped (the next sweep looks at it again), so one broken course never stops the others or the worker.
+    that is unreachable or busy leaves the sweep where it was, for the next pass; any other error in one course (its
+    data included) is logged and that course skipped (the next sweep looks at it again), so one broken course never
+    stops the others or the worker.
     """
     from ..services.publishing import due_so_far_courses, requeue_if_due_changed
 
@@ -1015,9 +1025,9 @@ def _due_grades(sweep: _DueSweep, batch: int = DUE_GRADES_BATCH) -> int:
         for course_id in courses:
             try:
                 queued += requeue_if_due_changed(course_id, now=utcnow())
-            except sa.exc.SQLAlchemyError:
-                raise
             except Exception as exc:  # noqa: BLE001 - one course's odd data must not stop the sweep
+                if _database_away(exc):
+                    raise  # the database, not this course: the sweep waits where it is
                 _discard_session()
                 log.error("due-so-far grades of course %d not checked: %s", course_id, describe_failure(exc))
             sweep.after = course_id

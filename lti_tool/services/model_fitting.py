@@ -14,6 +14,7 @@ from ..extensions import db
 from ..learning.fitting import fit_course, params_from_stored, stored
 from ..learning.mastery import ALL_SKILLS, MasteryModel, Response, SkillState
 from ..models import CourseContent, ItemResponse, SkillMastery
+from ..models.base import lock_database_for_writing
 from .errors import N_, NotFound, ServiceError
 from .mastery import forget_model
 
@@ -147,7 +148,9 @@ def _fit_claimed(course_id: int, now: datetime, keep_going: Callable[[], bool] |
     db.session.commit()
     result = fit_course(histories, **options)
     # Lock the row only to number and store the fit (fitting can take a while): two fits at once, say the
-    # teacher's button and the worker, get distinct revisions and the later one wins.
+    # teacher's button and the worker, get distinct revisions and the later one wins. On SQLite (whose claim holds
+    # within one process only) the write lock does what FOR UPDATE does on PostgreSQL.
+    lock_database_for_writing()
     locked = db.session.execute(
         sa.select(CourseContent.model_revision).where(CourseContent.course_id == course_id).with_for_update()
     ).scalar_one()

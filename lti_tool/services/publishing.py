@@ -69,7 +69,9 @@ def _publish(course_id: int, *, now: datetime, person_id: int | None = None,
     if person_id is not None:
         levels.setdefault(person_id, {})  # a student with evidence but no practice yet is graded too
     elif person_ids is not None:
-        levels = {person: found for person, found in levels.items() if person in person_ids}
+        # Every flagged student, levels or not: one graded on evidence alone (no practice yet) has no level rows, and
+        # left out here the sweep would flag them on every pass and never resend their grade.
+        levels = {person: levels.get(person, {}) for person in person_ids}
     names = {s.id: s.name for s in pack.skills}
     all_skill_ids = list(pack.skill_graph.topological_order())
     # What each placement grades is the same for every student without a dated assignment: worked out once.

@@ -168,3 +168,48 @@ def test_two_workers_checking_the_same_course_queue_the_new_grade_once(sandbox, 
                                                                   ScoreOutbox.status == "pending")).all()
         assert [(row.score_given, row.grading_progress) for row in pending] == [(25.0, "FullyGraded")]
         db.session.remove()
+
+
+def test_a_flagged_student_with_no_level_rows_is_graded_by_the_narrowed_publish(sandbox, tool):
+    # The sweep narrows the class-wide publish to the students it flagged; one whose only grade came from evidence
+    # (no practice, so no level rows) was dropped by the narrowing: flagged on every sweep, never resent.
+    _demo_course_with_a_column(sandbox, tool)
+    sandbox.launch("student-2")
+    with tool.app.app_context():
+        course_id = db.session.scalar(sa.select(Course.id))
+        other = db.session.scalar(sa.select(Person.id).where(Person.sub == "student-2"))
+        before = db.session.scalar(sa.select(sa.func.count()).select_from(ScoreOutbox)
+                                   .where(ScoreOutbox.person_id == other))
+        queued = publishing._publish(course_id, now=utcnow(), person_ids={other})
+        db.session.commit()
+        after = db.session.scalar(sa.select(sa.func.count()).select_from(ScoreOutbox)
+                                  .where(ScoreOutbox.person_id == other))
+        db.session.remove()
+    assert before == 0 and queued >= 1 and after == queued
+
+
+def test_a_course_whose_rows_fail_the_same_way_every_time_is_skipped_and_the_sweep_goes_on(sandbox, tool,
+                                                                                            monkeypatch):
+    # A data or integrity error in one course is no outage: kept in place and retried, it stopped the sweep for
+    # every course after it until the next hour. An unreachable database still leaves the sweep where it was.
+    from lti_tool.jobs import worker
+
+    _demo_course_with_a_column(sandbox, tool)
+    course_id, _ = _ids(tool)
+    tried: list[int] = []
+
+    def broken(course, **kwargs):
+        tried.append(course)
+        raise failure
+
+    monkeypatch.setattr(publishing, "requeue_if_due_changed", broken)
+    with tool.app.app_context():
+        for failure, moves_on in ((sa.exc.IntegrityError("UPDATE", {}, Exception("bad row")), True),
+                                  (sa.exc.OperationalError("SELECT", {}, Exception("server closed")), False)):
+            _next_hour()
+            sweep = worker._DueSweep()
+            worker._due_grades(sweep)
+            assert tried[-1] == course_id
+            assert (sweep.after is None and sweep.failures == 0) if moves_on else (sweep.after == 0
+                                                                                    and sweep.failures == 1)
+        db.session.remove()
