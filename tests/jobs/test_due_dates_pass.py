@@ -197,15 +197,17 @@ def test_a_course_whose_rows_fail_the_same_way_every_time_is_skipped_and_the_swe
     _demo_course_with_a_column(sandbox, tool)
     course_id, _ = _ids(tool)
     tried: list[int] = []
+    failures: list[Exception] = []
 
     def broken(course, **kwargs):
         tried.append(course)
-        raise failure
+        raise failures[-1]
 
     monkeypatch.setattr(publishing, "requeue_if_due_changed", broken)
     with tool.app.app_context():
         for failure, moves_on in ((sa.exc.IntegrityError("UPDATE", {}, Exception("bad row")), True),
                                   (sa.exc.OperationalError("SELECT", {}, Exception("server closed")), False)):
+            failures.append(failure)
             _next_hour()
             sweep = worker._DueSweep()
             worker._due_grades(sweep)
