@@ -154,6 +154,43 @@ def test_two_workers_never_fit_one_course_at_once_and_the_teacher_is_told_a_fit_
     assert _stored(tool)["revision"] == 1  # one fit, not two one after the other
 
 
+def _model_page(tool, sandbox: SandboxActions):
+    teacher = sandbox.launch("teacher")
+    link = next(part for part in teacher.text.split('"') if part.endswith("/teacher/model"))
+    page = teacher.http.get(tool.url(link) if link.startswith("/") else link)
+    page.http = teacher.http
+    return page
+
+
+def test_a_teacher_s_refit_is_done_by_the_running_worker_at_its_next_pass_not_in_the_request(course, monkeypatch):
+    book, sandbox = course
+    tool = book.tool
+    running = Worker(tool.app)
+    try:
+        wait_for(lambda: _stored(tool) is not None, 20)  # the scheduled fit; the next look is ten minutes off
+        # The worker's fit has computed the weights and is about to store them: about 95 s for a large course.
+        reached, go = hold_first_call(monkeypatch, model_fitting, "fit_course")
+        page = _model_page(tool, sandbox)
+        asked = submit_form(page, "/teacher/model")
+        assert asked.status_code == 200
+        assert "Pathways will refit this course&#39;s model in the next few minutes" in asked.text
+        assert reached.wait(20)  # the worker's next pass took the request, without waiting for the schedule
+        assert _stored(tool)["revision"] == 1
+        shown = page.http.get(asked.url).text
+        assert "refitting this course's model right now" in shown
+        again = submit_form(page, "/teacher/model")
+        assert "being refitted right now" in again.text  # no second fit queued behind the running one
+        go.set()
+        wait_for(lambda: _stored(tool)["revision"] == 2, 20)
+        time.sleep(0.5)
+        done = page.http.get(asked.url).text
+        assert "revision 2" in done and "You asked for a refit" not in done and "right now" not in done
+    finally:
+        go.set()
+        stats = running.close()
+    assert stats.models_fitted == 2 and _stored(tool)["revision"] == 2
+
+
 def test_a_stopped_worker_abandons_its_fit_and_stores_nothing(course, monkeypatch):
     book, _ = course
     started = threading.Event()
