@@ -866,9 +866,12 @@ class _ModelFits:
     A large course's fit takes minutes of CPU (about 95 s for an ASSISTments-sized history); run in the pass,
     it held up every grade post behind it. The fit thread has its own app context, so its own database session.
     Each course is claimed (services/model_fitting.py fit_claim) and checked again before it is fitted, so two
-    workers, or a worker and the teacher's button, never fit one course at once. A fit that fails, runs longer
+    workers, or a worker and `pathways course fit`, never fit one course at once. A fit that fails, runs longer
     than MODEL_FIT_MAX_SECONDS or is stopped with the worker stores nothing (a new revision is written only at
     the end) and leaves the course due, so a later check fits it again.
+
+    The teacher's "Refit now" only asks (a large course outlasts a web request): every pass that finds a request
+    starts a round, and a round fits requested courses first and again between scheduled ones.
     """
 
     def __init__(self, app: Flask) -> None:
@@ -884,12 +887,20 @@ class _ModelFits:
         return self.thread is not None and self.thread.is_alive()
 
     def start(self) -> None:
-        """Start a round of fits if none is running here and no worker looked in the last MODEL_FIT_CHECK_SECONDS."""
+        """Start a round of fits if none is running here: teachers' requests at every pass, and the scheduled
+        fits if no worker looked in the last MODEL_FIT_CHECK_SECONDS."""
+        from ..services.model_fitting import requested_refits
+
+        if self.busy():
+            return
+        requested = bool(requested_refits())
         # cache.add is atomic: one worker looks per period; the claims keep rounds that overlap apart.
-        if self.hours <= 0 or self.busy() or not _first_to_mark("model-fit-ran", MODEL_FIT_CHECK_SECONDS):
+        scheduled = self.hours > 0 and _first_to_mark("model-fit-ran", MODEL_FIT_CHECK_SECONDS)
+        if not requested and not scheduled:
             return
         # A daemon: a stopped worker does not wait for a fit (it stores nothing unless it finishes).
-        self.thread = threading.Thread(target=self._round, name="pathways-model-fit", daemon=True)
+        self.thread = threading.Thread(target=self._round, args=(scheduled,), name="pathways-model-fit",
+                                       daemon=True)
         self.thread.start()
 
     def collect(self) -> int:
@@ -907,43 +918,69 @@ class _ModelFits:
         self.stop.set()
         self.wait(seconds)
 
-    def _round(self) -> None:
+    def _round(self, scheduled: bool) -> None:
         from ..services.model_fitting import courses_due_for_fit
 
         with self.app.app_context():
             try:
-                for course_id in courses_due_for_fit(utcnow(), timedelta(hours=self.hours)):
+                self._requested()
+                due = courses_due_for_fit(utcnow(), timedelta(hours=self.hours)) if scheduled else []
+                for course_id in due:
                     if self.stop.is_set():
                         break
                     self._fit(course_id)
+                    # A teacher waiting on the page goes before the rest of a long scheduled round.
+                    self._requested()
             except Exception as exc:  # noqa: BLE001 - the worker outlives a failed round; the next check retries
                 log.warning("model fit: looking for courses to fit failed: %s; checking again later",
                             describe_failure(exc))
             finally:
                 _discard_session()
 
-    def _fit(self, course_id: int) -> None:
+    def _requested(self) -> None:
+        """Fit the courses teachers asked for, oldest request first, until none is left or the worker stops."""
+        from ..services.model_fitting import requested_refits
+
+        tried: set[int] = set()
+        while not self.stop.is_set():
+            # Read again after each fit: a teacher may have asked meanwhile. Each course once a round: one that
+            # another worker is fitting stays requested, and is looked at again at the next pass.
+            waiting = [course_id for course_id in requested_refits() if course_id not in tried]
+            if not waiting:
+                return
+            tried.add(waiting[0])
+            self._fit(waiting[0], requested=True)
+
+    def _fit(self, course_id: int, *, requested: bool = False) -> None:
         from ..learning.mastery import FitStopped
-        from ..services.model_fitting import fit_if_due
+        from ..services.model_fitting import drop_refit_request, fit_if_due, fit_if_requested
 
         ends = time.monotonic() + self.max_seconds if self.max_seconds > 0 else None
 
         def keep_going() -> bool:
             return not self.stop.is_set() and (ends is None or time.monotonic() < ends)
 
+        now = utcnow()
         try:
-            summary = fit_if_due(course_id, utcnow(), timedelta(hours=self.hours), keep_going=keep_going)
+            if requested:
+                summary = fit_if_requested(course_id, now, keep_going=keep_going)
+            else:
+                summary = fit_if_due(course_id, now, timedelta(hours=self.hours), keep_going=keep_going)
         except FitStopped:
             _discard_session()
             if self.stop.is_set():
                 log.info("model fit: course %d stopped with the worker; it is fitted at a later check", course_id)
             else:
+                if requested:  # not tried again at every pass: the teacher asks again, or `pathways course fit`
+                    drop_refit_request(course_id, now)
                 log.warning("model fit: course %d took longer than %g s and was abandoned (raise "
                             "PATHWAYS_MODEL_FIT_MAX_SECONDS, or run `pathways course fit`)", course_id,
                             self.max_seconds)
             return
         except Exception as exc:  # noqa: BLE001 - one course's failed fit must not stop the others or the worker
             _discard_session()
+            if requested:  # a fit that fails every time must not run at every pass; the schedule tries again
+                drop_refit_request(course_id, now)
             reason = describe_failure(exc)
             log.warning("model fit: course %d failed: %s; it is fitted again at a later check", course_id, reason,
                         exc_info=exc if reason.startswith("an unexpected error") else None)

@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from ..extensions import db
+from ..extensions import CACHE_OUTAGES, cache, db
 from ..learning.fitting import fit_course, params_from_stored, stored
 from ..learning.mastery import ALL_SKILLS, MasteryModel, Response, SkillState
-from ..models import CourseContent, ItemResponse, SkillMastery
+from ..models import CourseContent, ItemResponse, SkillMastery, WorkerHeartbeat
 from ..models.base import lock_database_for_writing
 from .errors import N_, NotFound, ServiceError
 from .mastery import forget_model
@@ -136,6 +136,118 @@ def fit_if_due(course_id: int, now: datetime, every: timedelta, *,
             db.session.commit()
             return None
         return _fit_claimed(course_id, now, keep_going)
+
+
+# The teacher's "Refit now" asks the worker for a fit (a large course takes minutes, longer than a web request
+# may run) through one shared cache entry, {course_id: requested at}, kept a week. No table holds requests: a
+# request lost with the cache (or to two writers at once) only means the page stops showing it and the teacher
+# asks again; a fit is never lost, as the course stays due for the scheduled fits.
+REFIT_REQUESTS = "model-refit-requests"
+REFIT_REQUEST_SECONDS = 7 * 24 * 3600
+# The page tells the teacher when no worker pass has run for this long: `pathways run`, or a deployment without
+# `pathways worker`, would never do a requested fit.
+WORKER_SEEN_SECONDS = 300
+
+REFIT_NOT_TAKEN = N_("Pathways could not take your request right now. Try again in a minute.")
+
+
+class RefitNotTaken(ServiceError):
+    """The shared cache, which holds refit requests, did not answer."""
+
+    status = 503
+
+
+def _requests() -> dict[int, datetime]:
+    # Stored as JSON (lti_tool/cache_json.py): {"course id": "ISO time"}.
+    return {int(key): datetime.fromisoformat(value) for key, value in (cache.get(REFIT_REQUESTS) or {}).items()}
+
+
+def _store(requests: dict[int, datetime]) -> None:
+    cache.set(REFIT_REQUESTS, {str(key): value.isoformat() for key, value in requests.items()},
+              timeout=REFIT_REQUEST_SECONDS)
+
+
+def request_refit(course_id: int, now: datetime) -> None:
+    """Ask the worker to refit the course's model at its next pass (the teacher's "Refit now")."""
+    try:
+        requests = _requests()
+        requests[course_id] = now
+        _store(requests)
+    except CACHE_OUTAGES as exc:
+        raise RefitNotTaken(REFIT_NOT_TAKEN) from exc
+
+
+def requested_refits() -> list[int]:
+    """Return the courses whose refit a teacher asked for, the longest waiting first; [] with the cache away."""
+    try:
+        requests = _requests()
+    except CACHE_OUTAGES:
+        return []
+    return sorted(requests, key=lambda course_id: (requests[course_id], course_id))
+
+
+def drop_refit_request(course_id: int, up_to: datetime) -> None:
+    """Forget the course's request if it was made at or before `up_to` (a later one is still to do)."""
+    try:
+        requests = _requests()
+        if course_id in requests and requests[course_id] <= up_to:
+            del requests[course_id]
+            _store(requests)
+    except CACHE_OUTAGES:
+        pass  # kept: the next pass finds it fitted since and drops it then
+
+
+def refit_requested(course_id: int) -> datetime | None:
+    """Return when a teacher asked for a refit not done yet, or None."""
+    try:
+        requested = _requests().get(course_id)
+    except CACHE_OUTAGES:
+        return None
+    if requested is None:
+        return None
+    fitted_at = db.session.scalar(sa.select(CourseContent.model_fitted_at)
+                                  .where(CourseContent.course_id == course_id))
+    # Only a fit begun after the request includes every answer given before it. A fit's time is whole seconds,
+    # so one begun in the same second counts as before: at worst the course is fitted once more.
+    return None if fitted_at is not None and fitted_at > requested else requested
+
+
+def worker_seen(now: datetime) -> bool:
+    """Return whether a worker pass ran in the last WORKER_SEEN_SECONDS (each pass updates its heartbeat row)."""
+    # Not course data: the heartbeat rows say only that a worker process is running.
+    last = db.session.scalar(sa.select(sa.func.max(WorkerHeartbeat.last_pass_at)))
+    return last is not None and now - last < timedelta(seconds=WORKER_SEEN_SECONDS)
+
+
+def fit_running(course_id: int) -> bool:
+    """Return whether a fit of the course holds its claim now (see fit_claim), without taking the claim."""
+    if db.engine.dialect.name != "postgresql":
+        with _fitting_here_lock:
+            return course_id in _fitting_here
+    # A two-key advisory lock shows in pg_locks as classid, objid and objsubid 2.
+    held = sa.text("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = CAST(:k AS oid) "
+                   "AND objid = CAST(:id AS oid) AND objsubid = 2 AND granted LIMIT 1")
+    return db.session.execute(held, {"k": _FIT_LOCK_CLASS, "id": course_id}).first() is not None
+
+
+def fit_if_requested(course_id: int, now: datetime, *,
+                     keep_going: Callable[[], bool] | None = None) -> FitSummary | None:
+    """Fit the course's model if a teacher's request is still open once claimed; None otherwise.
+
+    The request is dropped when the fit is stored, or when another worker's fit since the request did it.
+    """
+    with fit_claim(course_id) as claimed:
+        if not claimed:
+            return None
+        db.session.commit()  # a fresh transaction: see fits committed since the request was read
+        requested = refit_requested(course_id)
+        db.session.commit()
+        if requested is None:
+            drop_refit_request(course_id, now)
+            return None
+        summary = _fit_claimed(course_id, now, keep_going)
+    drop_refit_request(course_id, now)  # the fit began at `now`, after any request made before it
+    return summary
 
 
 def _fit_claimed(course_id: int, now: datetime, keep_going: Callable[[], bool] | None) -> FitSummary:

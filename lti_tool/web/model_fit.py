@@ -1,4 +1,4 @@
-"""The teacher's view of the course's mastery model: which fit it runs on, and a button to refit it now."""
+"""The teacher's view of the course's mastery model: which fit it runs on, and a button to ask for a refit."""
 
 from __future__ import annotations
 
@@ -8,33 +8,57 @@ from flask import flash, g, redirect, render_template, url_for
 from flask_babel import gettext
 
 from ..services.errors import ServiceError
-from ..services.model_fitting import fit_course_model, model_status
+from ..services.model_fitting import (
+    FIT_RUNNING,
+    FitRunning,
+    fit_running,
+    model_status,
+    refit_requested,
+    request_refit,
+    worker_seen,
+)
+from ..services.permissions import Action, actor_of, require
 from .course import launch_blueprint, require_teacher
 from .i18n import translated
 
 bp = launch_blueprint("model_fit", __name__)
 
 
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)  # stored times are naive UTC
+
+
 @bp.get("/teacher/model")
 def status():
-    """Show whether the course runs on the starting model or on a fit of its own answers."""
+    """Show whether the course runs on the starting model or on a fit of its own answers, and a refit under way."""
     require_teacher()
-    return render_template("teacher/model.html", launch=g.launch, status=model_status(g.launch.course_id))
+    course_id = g.launch.course_id
+    running = fit_running(course_id)
+    return render_template("teacher/model.html", launch=g.launch, status=model_status(course_id), running=running,
+                           requested=None if running else refit_requested(course_id), worker_seen=worker_seen(_now()))
 
 
 @bp.post("/teacher/model")
 def refit():
-    """Fit the course's model from its answers now, instead of waiting for the daily fit."""
+    """Ask the worker to refit the course's model soon, instead of waiting for the daily fit.
+
+    Not fitted here: a large course's fit takes minutes, and the web server ends a request after 30 seconds.
+    """
     require_teacher()
+    require(actor_of(g.launch), Action.EDIT_CONTENT)
+    course_id = g.launch.course_id
     try:
-        summary = fit_course_model(g.launch.course_id, datetime.now(UTC).replace(tzinfo=None))
+        if fit_running(course_id):
+            raise FitRunning(FIT_RUNNING)
+        request_refit(course_id, _now())
     except ServiceError as exc:
         flash(translated(exc), "error")
     else:
-        if summary.fitted:
-            flash(gettext("Refitted on %(responses)d answers by %(learners)d students.", responses=summary.responses,
-                          learners=summary.learners), "success")
+        if worker_seen(_now()):
+            flash(gettext("Pathways will refit this course's model in the next few minutes. This page shows the new "
+                          "fit when it is done."), "success")
         else:
-            flash(gettext("Only %(responses)d answers so far: the course keeps the starting model.",
-                          responses=summary.responses), "success")
+            flash(gettext("Your request is saved, but Pathways' background worker, which does refits, has not run "
+                          "in the last few minutes. The refit happens when it runs again: if this page does not "
+                          "show a new fit within the hour, tell your Pathways administrator."), "success")
     return redirect(url_for("model_fit.status"), code=303)

@@ -16,7 +16,7 @@ from lti_tool.jobs.worker import DrainStats, drain
 from lti_tool.services import model_fitting
 from tests.races.support import hold_first_call
 from tests.services.test_model_fitting import _answers_from_earlier_students, _stored
-from tests.support import SandboxActions, submit_form
+from tests.support import SandboxActions, submit_form, teacher_of_another_course
 
 from .gradebook import FAST_RETRIES, Gradebook, open_gradebook
 
@@ -152,6 +152,95 @@ def test_two_workers_never_fit_one_course_at_once_and_the_teacher_is_told_a_fit_
         stats = [w.close() for w in (first, second) if w is not None]
     assert [s.models_fitted for s in stats] == [1, 0]
     assert _stored(tool)["revision"] == 1  # one fit, not two one after the other
+
+
+def _model_page(tool, sandbox: SandboxActions):
+    teacher = sandbox.launch("teacher")
+    link = next(part for part in teacher.text.split('"') if part.endswith("/teacher/model"))
+    page = teacher.http.get(tool.url(link) if link.startswith("/") else link)
+    page.http = teacher.http
+    return page
+
+
+def test_a_teacher_s_refit_is_done_by_the_running_worker_at_its_next_pass_not_in_the_request(course, monkeypatch):
+    book, sandbox = course
+    tool = book.tool
+    running = Worker(tool.app)
+    try:
+        wait_for(lambda: _stored(tool) is not None, 20)  # the scheduled fit; the next look is ten minutes off
+        # The worker's fit has computed the weights and is about to store them: about 95 s for a large course.
+        reached, go = hold_first_call(monkeypatch, model_fitting, "fit_course")
+        page = _model_page(tool, sandbox)
+        asked = submit_form(page, "/teacher/model")
+        assert asked.status_code == 200
+        assert "Pathways will refit this course&#39;s model in the next few minutes" in asked.text
+        assert reached.wait(20)  # the worker's next pass took the request, without waiting for the schedule
+        assert _stored(tool)["revision"] == 1
+        shown = page.http.get(asked.url).text
+        assert "refitting this course's model right now" in shown
+        again = submit_form(page, "/teacher/model")
+        assert "being refitted right now" in again.text  # no second fit queued behind the running one
+        go.set()
+        wait_for(lambda: _stored(tool)["revision"] == 2, 20)
+        time.sleep(0.5)
+        done = page.http.get(asked.url).text
+        assert "revision 2" in done and "You asked for a refit" not in done and "right now" not in done
+    finally:
+        go.set()
+        stats = running.close()
+    assert stats.models_fitted == 2 and _stored(tool)["revision"] == 2
+
+
+def _answers_in(tool, context_id: str) -> None:
+    """Give a course earlier students' answers (as its practice pages would have), so it is due for a fit."""
+    from datetime import UTC, datetime, timedelta
+
+    with tool.app.app_context():
+        from lti_tool.extensions import db
+        from lti_tool.models import Course, CourseContent, ItemResponse, Person
+
+        course = db.session.scalars(db.select(Course).where(Course.context_id == context_id)).one()
+        activity = next(a for a in db.session.get(CourseContent, course.id).pack["activities"] if a.get("items"))
+        item = activity["items"][0]
+        start = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=1)
+        for n in range(5):
+            person = Person(platform_id=course.platform_id, sub=f"{context_id}-earlier-{n}", name=f"Earlier {n}")
+            db.session.add(person)
+            db.session.flush()
+            db.session.add(ItemResponse(
+                course_id=course.id, person_id=person.id, item_id=item["id"], skill_ids=item.get("skills") or
+                activity["skills"], answer="x", correct=n % 2 == 0, hints_used=0, source="practice",
+                answered_at=start + timedelta(minutes=n)))
+        db.session.commit()
+
+
+def test_a_course_a_teacher_asked_for_is_fitted_before_the_scheduled_ones(course, monkeypatch):
+    book, sandbox = course
+    tool = book.tool
+    science = teacher_of_another_course(sandbox)
+    _answers_in(tool, "science-8")  # both courses are due; the schedule takes the math course (older id) first
+    with tool.app.app_context():
+        from lti_tool.extensions import db
+        from lti_tool.models import Course
+
+        names = dict(db.session.execute(db.select(Course.id, Course.context_id)).all())
+    fitted: list[str] = []
+    original = model_fitting._fit_claimed
+
+    def recorded(course_id, *args, **kwargs):
+        fitted.append(names[course_id])
+        return original(course_id, *args, **kwargs)
+
+    monkeypatch.setattr(model_fitting, "_fit_claimed", recorded)
+    link = next(part for part in science.text.split('"') if part.endswith("/teacher/model"))
+    page = science.http.get(tool.url(link) if link.startswith("/") else link)
+    page.http = science.http
+    asked = submit_form(page, "/teacher/model")
+    assert "You asked for a refit at" in asked.text and fitted == []
+
+    stats = worker.drain(tool.app, once=True, max_seconds=60)
+    assert fitted == ["science-8", "math-7"] and stats.models_fitted == 2
+    assert "You asked for a refit" not in page.http.get(asked.url).text
 
 
 def test_a_stopped_worker_abandons_its_fit_and_stores_nothing(course, monkeypatch):
