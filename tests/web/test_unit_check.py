@@ -235,10 +235,8 @@ def test_a_finished_unit_check_is_not_offered_again_until_practice_changes_the_u
     assert "Start the unit check on Fractions" in _plan(student).text
 
 
-def test_finishing_one_units_check_leaves_the_check_of_a_unit_sharing_some_of_its_skills_on_offer(sandbox, tool):
-    # A second unit shares two Fractions skills and adds one of its own. Finishing the Fractions check marked those
-    # two skills "checked", and the plan then hid the other unit's check (all its begun skills were marked) though
-    # that check was never taken and would ask its own skill too.
+def _student_with_a_unit_sharing_skills(sandbox, tool):
+    """Add a unit "Fractions meet ratios" sharing two Fractions skills; return a student who began 3 Fractions skills."""
     data = demo_pack_data()
     data["units"].append({"id": "unit-mixed", "title": "Fractions meet ratios",
                           "skills": ["frac-add-sub", "frac-multiply", "ratio-concepts"]})
@@ -248,6 +246,14 @@ def test_finishing_one_units_check_leaves_the_check_of_a_unit_sharing_some_of_it
     student = sandbox.launch("student")
     for skill_id in _unit_skills(pack)[:3]:
         _practise(student, tool, skill_id, pack, right=False, times=1)
+    return student
+
+
+def test_finishing_one_units_check_leaves_the_check_of_a_unit_sharing_some_of_its_skills_on_offer(sandbox, tool):
+    # A second unit shares two Fractions skills and adds one of its own. Finishing the Fractions check marked those
+    # two skills "checked", and the plan then hid the other unit's check (all its begun skills were marked) though
+    # that check was never taken and would ask its own skill too.
+    student = _student_with_a_unit_sharing_skills(sandbox, tool)
     assert "Start the unit check on Fractions meet ratios" in _plan(student).text  # two of its three begun
 
     summary, _ = _take_unit_check(_plan(student), tool, right=lambda n, page: n % 2 == 0)
@@ -260,15 +266,7 @@ def test_a_unit_check_under_way_is_continued_only_on_its_own_unit_and_a_unit_sha
         sandbox, tool):
     # While the Fractions check was under way, the plan offered "Continue the unit check" on a unit sharing two of
     # its skills too (the open questions were read per skill), and that link went on with the Fractions questions.
-    data = demo_pack_data()
-    data["units"].append({"id": "unit-mixed", "title": "Fractions meet ratios",
-                          "skills": ["frac-add-sub", "frac-multiply", "ratio-concepts"]})
-    teacher = sandbox.launch("teacher")
-    assert "Imported" in upload_file(teacher, "/teacher/map/import", "pack.json", json.dumps(data).encode()).text
-    pack = load_pack(data)
-    student = sandbox.launch("student")
-    for skill_id in _unit_skills(pack)[:3]:
-        _practise(student, tool, skill_id, pack, right=False, times=1)
+    student = _student_with_a_unit_sharing_skills(sandbox, tool)
     fractions = _follow(_plan(student), "Start the unit check on Fractions")
     submit_form(fractions, f"/unit-check/{FRACTIONS}", answer=served_answer(tool, fractions))
     fractions_run = re.search(r"run=(\d+)", fractions.url).group(1)
