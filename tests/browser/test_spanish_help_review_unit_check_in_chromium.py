@@ -127,7 +127,7 @@ def test_needs_help_review_and_unit_check_feedback_with_something_in_them_are_sp
 
     # Priya masters two skills over two sittings, and ten days later they fall due for review.
     for skill in pack.skill_graph.topological_order()[:2]:
-        _master(priya, tool, skill, pack)
+        _master(priya, tool, skill, pack, sub=sandbox.sub("student"))  # Liam has levels too
     _ten_days_pass(tool)
     base = _launch_in_spanish(browser, tool, STUDENT)
     problems += _walk(browser, "plan with a review due")

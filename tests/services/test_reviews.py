@@ -20,13 +20,18 @@ def _practise(page, tool, skill_id, pack, *, right: bool, times: int):
     return feedback
 
 
-def _levels(tool):
+def _levels(tool, sub: str | None = None):
+    """Return (levels by skill, review cards, mastery events); with `sub`, that student's levels only (with several
+    students, the rows of all of them would overwrite each other in no set order)."""
     with tool.app.app_context():
         from lti_tool.extensions import db
-        from lti_tool.models import MasteryEvent, ReviewSchedule, SkillMastery
+        from lti_tool.models import MasteryEvent, Person, ReviewSchedule, SkillMastery
 
+        rows = db.select(SkillMastery)
+        if sub is not None:
+            rows = rows.join(Person, Person.id == SkillMastery.person_id).where(Person.sub == sub)
         return (
-            {m.skill_id: m.level for m in db.session.scalars(db.select(SkillMastery))},
+            {m.skill_id: m.level for m in db.session.scalars(rows)},
             list(db.session.scalars(db.select(ReviewSchedule))),
             list(db.session.scalars(db.select(MasteryEvent).order_by(MasteryEvent.id))),
         )
@@ -65,16 +70,17 @@ def _estimate(tool, skill_id) -> float:
         return row.state["estimate"]
 
 
-def _master(student, tool, skill_id, pack) -> None:
-    """Answer right in one sitting, then again a few days later: Mastered needs two sittings."""
+def _master(student, tool, skill_id, pack, sub: str | None = None) -> None:
+    """Answer right in one sitting, then again a few days later: Mastered needs two sittings (`sub`: the student's
+    LMS id, where others have levels too)."""
     _practise(student, tool, skill_id, pack, right=True, times=5)
-    assert _levels(tool)[0][skill_id] == "Proficient"  # one sitting is not enough for Mastered
+    assert _levels(tool, sub)[0][skill_id] == "Proficient"  # one sitting is not enough for Mastered
     _days_pass(tool, 3)
     for _ in range(5):
         _practise(student, tool, skill_id, pack, right=True, times=1)
-        if _levels(tool)[0][skill_id] == "Mastered":
+        if _levels(tool, sub)[0][skill_id] == "Mastered":
             return
-    raise AssertionError(f"{skill_id} was not mastered: {_levels(tool)[0]}")
+    raise AssertionError(f"{skill_id} was not mastered: {_levels(tool, sub)[0]}")
 
 
 def test_a_skill_mastered_over_two_sittings_comes_back_days_later_and_one_failed_review_keeps_the_level(
