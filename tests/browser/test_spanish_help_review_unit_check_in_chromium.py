@@ -5,7 +5,6 @@ Spanish throughout: no sentence of the English catalogue and none of the English
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import UTC, date, datetime, timedelta
 
@@ -47,8 +46,6 @@ _READ_ALOUD = """
 
 def _english(browser, what: str) -> list[str]:
     text = browser.execute_script(_READ_ALOUD)
-    if os.environ.get("PATHWAYS_DUMP_PAGES"):
-        print(f"\n===== {what}\n{text}")
     found = [phrase for phrase in ENGLISH_LEFT if phrase in text] + ENGLISH_REASON.findall(text)
     return [f"{what}: English {phrase!r}" for phrase in found]
 
