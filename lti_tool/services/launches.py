@@ -161,7 +161,15 @@ def record_launch(
         known = _returning(platform.id, deployment.id, facts)
         course_id, refused = _upsert_course(platform, deployment.id, facts, now, known)
         person_id = _upsert_person(platform.id, facts, store_email, known)
-        person_id = _upsert_enrollment(platform.id, course_id, person_id, facts, now, store_email)
+        enrolled = _upsert_enrollment(platform.id, course_id, person_id, facts, now, store_email)
+        if enrolled is None:
+            # A deletion of the course's data (a teacher's, the retention purge) committed after the launch read
+            # it. The LMS says the course exists: the launch makes it again, as the course's first launch would.
+            course_id, refused = _upsert_course(platform, deployment.id, facts, now, None)
+            enrolled = _upsert_enrollment(platform.id, course_id, person_id, facts, now, store_email)
+            if enrolled is None:  # deleted again in between (PostgreSQL only): not worth a third round
+                raise CourseGone(COURSE_GONE)
+        person_id = enrolled
     launch = LaunchSession(
         id=launch_id,
         platform_id=platform.id,
@@ -296,6 +304,13 @@ def _insert_launch() -> sa.Insert:
 
 
 @cache
+def _course_and_sub_query() -> sa.Select:
+    sub = sa.select(_PERSON.c.sub).where(_PERSON.c.id == sa.bindparam("person")).scalar_subquery()
+    return (sa.select(_COURSE.c.id, sub.label("sub")).where(_COURSE.c.id == sa.bindparam("course"))
+            .with_for_update(read=True, key_share=True, of=_COURSE))
+
+
+@cache
 def _update_enrollment() -> sa.Update:
     return (
         sa.update(_ENROLLMENT)
@@ -390,12 +405,21 @@ def _upsert_person(platform_id: int, facts: LaunchFacts, store_email: bool, know
     return person_id
 
 
+class CourseGone(ServiceError):
+    """The launch's course was deleted twice while the launch made it again: the person is asked to try again."""
+
+    status = 503
+
+
+COURSE_GONE = N_("Pathways could not take your request right now. Try again in a minute.")
+
+
 def _upsert_enrollment(platform_id: int, course_id: int, person_id: int, facts: LaunchFacts, now: datetime,
-                       store_email: bool) -> int:
+                       store_email: bool) -> int | None:
     """Record the person's role in the course and the time of this launch (creating the enrolment if needed).
 
     Returns the person the launch goes on with: the one read, or a new one when a deletion anonymised that one
-    since (see below).
+    since (see below); None, writing nothing, when a deletion removed the course since it was read.
     """
     params = {"course": course_id, "person": person_id, "new_role": facts.access.value,
               "new_lti_roles": facts.role_labels, "new_last_launch_at": now}
@@ -406,10 +430,16 @@ def _upsert_enrollment(platform_id: int, course_id: int, person_id: int, facts: 
         # the person FOR SHARE, SQLite's write lock is this transaction's since that UPDATE.
         return person_id
     # No enrolment: a first launch in the course, or a deletion's, committed after this launch read the person
-    # (SQLite has no row lock to keep it out; PostgreSQL's FOR SHARE does). The person is read again now that
-    # no deletion can come between (the UPDATE above took SQLite's write lock). Anonymised, they are no one the
-    # LMS knows: the launch goes on as a first launch would, with a new person, and nothing goes to the erased one.
-    if db.session.scalar(sa.select(_PERSON.c.sub).where(_PERSON.c.id == person_id)) != facts.sub:
+    # (SQLite has no row lock to keep it out; PostgreSQL's FOR SHARE does) or the course (no lock on either).
+    # Both are read again now that no deletion can come between: the UPDATE above took SQLite's write lock, and
+    # PostgreSQL's FOR KEY SHARE waits for a deletion of the course under way and then finds no row, or keeps
+    # one from starting until this launch commits (it does not hold up a launch's UPDATE of the course).
+    found = db.session.execute(_course_and_sub_query(), {"course": course_id, "person": person_id}).first()
+    if found is None:
+        return None  # the course is gone: the caller makes it again
+    # Anonymised, the person is no one the LMS knows: the launch goes on as a first launch would, with a new
+    # person, and nothing goes to the erased one.
+    if found.sub != facts.sub:
         person_id = _upsert_person(platform_id, facts, store_email, None)
         params["person"] = person_id
     values = {"course_id": course_id, "person_id": person_id, "role": facts.access.value,

@@ -43,7 +43,7 @@ from ..models import (
     SkillMastery,
     StudentGoal,
 )
-from ..models.base import lock_database_for_writing
+from ..models.base import id_list, lock_database_for_writing
 from ..models.outbox import PENDING
 from .content import course_content, course_pack
 from .errors import N_, Forbidden, NotFound, ServiceError
@@ -316,7 +316,17 @@ def _erase_student_in_course(course_id: int, person_id: int, now: datetime) -> t
 
 def _erase_course(course_id: int, now: datetime) -> tuple[list[int], int, int, int]:
     """Delete the course and everything in it; return (its people, rows deleted, grades cancelled, being sent)."""
-    people = list(db.session.scalars(sa.select(Enrollment.person_id).where(Enrollment.course_id == course_id)))
+    # SQLite: the write lock first, so no launch enrols anyone in the course between this read and the deletes.
+    row_locks = not lock_database_for_writing()
+    people = list(db.session.scalars(sa.select(Enrollment.person_id).where(Enrollment.course_id == course_id)
+                                     .order_by(Enrollment.person_id)))
+    if row_locks and people:
+        # PostgreSQL: its people are locked before any row goes, in the order _anonymise_if_unenrolled locks them.
+        # A launch holding one of them (FOR SHARE, services/launches.py) commits first; locked only at the end,
+        # the deletion held the enrolment that launch goes on to update while waiting for the person it holds: a
+        # deadlock, which aborted the launch.
+        db.session.execute(sa.select(Person.id).where(Person.id.in_(id_list(people))).order_by(Person.id)
+                           .with_for_update())
     pending, in_flight = _unsent_grades(ScoreOutbox.course_id == course_id, now)
     placements = sa.select(Placement.id).where(Placement.course_id == course_id)
     rows = db.session.execute(sa.delete(SkillLineItem).where(SkillLineItem.placement_id.in_(placements))).rowcount or 0
