@@ -177,6 +177,33 @@ def teacher_with_demo_pack(sandbox: SandboxActions, as_: str = "teacher", **laun
     return page
 
 
+def demo_first_goal_due(tool, days: int = -1) -> None:
+    """Stand in for the calendar: the demo pack's first goal falls due `days` from today (yesterday by default), in
+    every course that has content.
+
+    The demo's goals lie weeks ahead, so its default grade (what is due so far) has no number yet, and a score
+    without a number is not sent to the LMS before a number was (there is nothing to clear). Tests that need a
+    number in the gradebook make a goal due first.
+    """
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from lti_tool.extensions import db
+    from lti_tool.models import CourseContent
+    from lti_tool.models.base import utcnow
+
+    with tool.app.app_context():
+        for content in db.session.scalars(sa.select(CourseContent)):
+            data = dict(content.pack)
+            goals = [dict(goal) for goal in data["goals"]]
+            goals[0]["due"] = (utcnow().date() + timedelta(days=days)).isoformat()
+            content.pack = {**data, "goals": goals}
+            content.updated_at = utcnow()  # the parsed pack is cached by course and updated_at
+        db.session.commit()
+        db.session.remove()
+
+
 def teacher_of_another_course(sandbox: SandboxActions) -> requests.Response:
     """Add a second course (Grade 8 Science) with its own instructor on the same LMS; return their page."""
     platform = sandbox.platform

@@ -35,7 +35,7 @@ from ..lti.keys import SecretKeyMismatch
 from ..lti.services import PlatformConnector, ServiceCallError
 from ..models import Course, Person, Placement, ScoreOutbox
 from ..models.base import commit_keeping_rows, utcnow
-from ..models.outbox import FAILED, PENDING, SUPERSEDED, SYNCED, newer_row_exists
+from ..models.outbox import FAILED, NOTHING_TO_CLEAR, PENDING, SUPERSEDED, SYNCED, newer_row_exists
 from ..services import grades, sent_scores
 from ..services.errors import ServiceError
 
@@ -91,6 +91,8 @@ class DrainStats:
     # The platform already had this score or a newer one (409): a repeated post, counted, harmless.
     duplicates: int = 0
     superseded: int = 0
+    # Scores without a number not sent: no number of ours had reached the student's column (nothing to clear).
+    not_needed: int = 0
     retries_scheduled: int = 0
     failed: int = 0
     token_requests: int = 0
@@ -114,7 +116,8 @@ class _Outcome:
     next_attempt_at: datetime | None = None
     last_status: int | None = None
     last_error: str | None = None
-    # Claimed but never sent (its platform hung on another score): the attempt claim() counted is given back.
+    # Claimed but never sent (its platform hung on another score, or it had nothing to clear): the attempt claim()
+    # counted is given back.
     unsent: bool = False
 
 
@@ -348,7 +351,12 @@ class _Poster:
             p.id: p.sub
             for p in db.session.scalars(sa.select(Person).where(Person.id.in_({r.person_id for r in rows})))
         }
+        # Before any platform call: a score without a number that clears nothing is not sent (nor its column made).
+        blank = sent_scores.nothing_to_clear(rows)
         for row in rows:
+            if row.id in blank:
+                outcomes.append(_Outcome(row.id, NOTHING_TO_CLEAR, row.attempts, unsent=True))
+                continue
             try:
                 connector = self.connector(row.course_id)
                 url = row.lineitem_url or self._lineitem(row, connector)
@@ -758,6 +766,8 @@ def _log_outcomes(outcomes: list[_Outcome]) -> None:
         if outcome.status == SYNCED:
             log.info("grade %d posted%s (attempt %d)", outcome.row_id,
                      " (already in the LMS)" if outcome.duplicate else "", outcome.attempts)
+        elif outcome.status == NOTHING_TO_CLEAR:
+            log.info("grade %d not sent: no grade yet, and none of ours in the gradebook to clear", outcome.row_id)
         elif outcome.status == PENDING:
             log.warning("grade %d not posted (%s); retrying at %s", outcome.row_id,
                         outcome.last_status or ("not tried" if outcome.unsent else "no answer"),
@@ -1088,6 +1098,8 @@ def _count(stats: DrainStats, outcomes: list[_Outcome]) -> None:
         if outcome.status == SYNCED:
             stats.posted += 1
             stats.duplicates += outcome.duplicate
+        elif outcome.status == NOTHING_TO_CLEAR:
+            stats.not_needed += 1
         elif outcome.status == PENDING:
             stats.retries_scheduled += 1
         elif outcome.status == FAILED:

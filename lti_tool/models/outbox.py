@@ -15,7 +15,10 @@ PENDING = "pending"
 SYNCED = "synced"
 FAILED = "failed"
 SUPERSEDED = "superseded"
-OUTBOX_STATES = (PENDING, SYNCED, FAILED, SUPERSEDED)
+# A score without a number (nothing due yet) that the worker did not send: no number of ours was ever in the
+# gradebook for it to clear, and on Canvas any score makes a submission that waits in the teacher's "Needs grading".
+NOTHING_TO_CLEAR = "nothing_to_clear"
+OUTBOX_STATES = (PENDING, SYNCED, FAILED, SUPERSEDED, NOTHING_TO_CLEAR)
 
 
 class ScoreOutbox(db.Model):

@@ -18,7 +18,7 @@ from ..lti import ags
 from ..lti.deep_linking import MASTERY_TAG
 from ..lti.services import PlatformConnector, ServiceCallError
 from ..models import Course, Enrollment, Person, Placement, Platform, ScoreOutbox, SkillLineItem
-from ..models.outbox import FAILED, PENDING, SUPERSEDED, SYNCED, newer_row_exists
+from ..models.outbox import FAILED, NOTHING_TO_CLEAR, PENDING, SUPERSEDED, SYNCED, newer_row_exists
 from .errors import N_, NotFound, ServiceError
 from .roster import platform_connector
 
@@ -32,7 +32,8 @@ COMMENT_LIMIT = 250
 SCORE_STEP = timedelta(seconds=1)
 FULLY_GRADED = "FullyGraded"
 PENDING_MANUAL = "PendingManual"
-# A score without scoreGiven: not graded yet, a grade comes later (AGS 2.0 §3.4 gradingProgress).
+# A score without scoreGiven: not graded yet, a grade comes later (AGS 2.0 §3.4 gradingProgress). Posted only over a
+# number of ours, to clear it.
 PENDING_GRADE = "Pending"
 
 
@@ -46,7 +47,8 @@ class GradeSyncStatus:
     placement_id: int
     placement_title: str
     skill_id: str
-    # "synced", "pending", "failed", or "none" (nothing queued yet).
+    # "synced", "pending", "failed", "nothing_to_clear" (a score without a number the worker did not send: none
+    # of ours was in the gradebook), or "none" (nothing queued yet).
     state: str
     score_given: float | None = None
     score_maximum: float | None = None
@@ -89,7 +91,8 @@ class NewScore:
 
     placement: Placement
     person_id: int
-    # None: no grade yet (sent without scoreGiven, so the gradebook shows the cell ungraded, not 0).
+    # None: no grade yet. Sent without scoreGiven (the cell shows ungraded, not 0) only to clear a number sent
+    # before; the worker does not send it when there is none (sent_scores.nothing_to_clear).
     score_given: float | None
     score_maximum: float
     activity_progress: str
@@ -188,10 +191,10 @@ def _scope(scores: Sequence[NewScore]) -> dict[str, list]:
 
 
 def _unchanged(score: NewScore, latest: sa.Row | None) -> bool:
-    """True when the newest row already carries exactly this score (waiting or posted): nothing to post."""
+    """True when the newest row already carries exactly this score (waiting, posted, or found to need no post)."""
     return (
         latest is not None
-        and latest.status in (PENDING, SYNCED)
+        and latest.status in (PENDING, SYNCED, NOTHING_TO_CLEAR)
         and (latest.score_given, latest.score_maximum, latest.activity_progress, latest.grading_progress)
         == (score.score_given, score.score_maximum, score.activity_progress, score.grading_progress)
         and latest.comment == score.comment

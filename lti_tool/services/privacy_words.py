@@ -45,6 +45,7 @@ PLAIN_WORDS: Mapping[str, Mapping[str, str]] = {
         "synced": N_("sent to the gradebook"),
         "failed": N_("could not be sent"),
         "superseded": N_("replaced by a newer grade before it was sent"),
+        "nothing_to_clear": N_("not sent: no grade yet, and none in the gradebook to change"),
     },
     # Evidence.status
     "evidence_status": {

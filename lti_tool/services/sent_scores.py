@@ -52,3 +52,30 @@ def last_sent_comments(posts: Sequence[tuple[ScoreOutbox, str]]) -> dict[int, st
         if comment is not None:
             out[row.id] = comment
     return out
+
+
+def nothing_to_clear(rows: Sequence[ScoreOutbox]) -> set[int]:
+    """Return the ids of these scores without a number whose student no numbered score of ours may have reached.
+
+    A score without scoreGiven only clears a number sent before; with none there is nothing in the gradebook to
+    clear, and on Canvas the score itself would become a submission in the teacher's "Needs grading" list. "May
+    have reached" counts every numbered score a worker tried (attempts > 0, whatever became of it) as well as those
+    synced: one a worker holds right now, or one whose answer was lost, may be in the gradebook, and leaving its
+    number there would be worse than an extra Pending score. Per student and column (placement and skill), in
+    one statement however many rows.
+    """
+    blank = [row for row in rows if row.score_given is None]
+    if not blank:
+        return set()
+    reached = {
+        (found.placement_id, found.skill_id, found.person_id)
+        for found in db.session.execute(
+            sa.select(_OUTBOX.c.placement_id, _OUTBOX.c.skill_id, _OUTBOX.c.person_id).distinct()
+            .where(_OUTBOX.c.placement_id.in_(sorted({row.placement_id for row in blank})),
+                   _OUTBOX.c.skill_id.in_(sorted({row.skill_id for row in blank})),
+                   _OUTBOX.c.person_id.in_(sorted({row.person_id for row in blank})),
+                   _OUTBOX.c.score_given.is_not(None),
+                   sa.or_(_OUTBOX.c.status == SYNCED, _OUTBOX.c.attempts > 0))
+        )
+    }
+    return {row.id for row in blank if (row.placement_id, row.skill_id, row.person_id) not in reached}

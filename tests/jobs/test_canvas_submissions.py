@@ -157,3 +157,44 @@ def test_a_worker_whose_lease_ran_out_while_it_found_the_column_leaves_the_post_
     # Posting it too, the first worker would have raced the second one's post: not tried, so nothing to undo.
     assert [(p["userId"], _extension(p).get("new_submission")) for p in posts] == [("student-1", True)]
     assert len(lms.submissions(canvas.placement().lineitem_url, "student-1")) == 1
+
+
+NOTHING_DUE = "Nothing is due yet: no grade until a goal date passes"
+
+
+def test_a_score_without_a_number_is_no_submission_until_a_number_was_sent_and_then_clears_it(canvas):
+    # Early in a course nothing is due: a score without scoreGiven made a Canvas submission for every student,
+    # and the teacher's "Needs grading" list filled with students who had nothing to grade.
+    canvas.queue("student-1", None, basis=NOTHING_DUE)
+    stats = canvas.drain()
+    assert (stats.posted, stats.not_needed, stats.failed) == (0, 1, 0)
+    assert canvas.platform.scores == {} and canvas.placement().lineitem_url is None  # no column made for it
+    canvas.queue("student-1", 40.0, now=later(1))  # a goal's date passed
+    canvas.drain()
+    canvas.queue("student-1", None, basis=NOTHING_DUE, now=later(2))  # the teacher moved the goal later
+    canvas.drain()
+
+    assert [r.status for r in canvas.rows()] == ["nothing_to_clear", "synced", "synced"]
+    first, cleared = canvas.posts_received()
+    assert first["scoreGiven"] == 40.0 and _extension(first)["new_submission"] is True  # the student's submission
+    assert "scoreGiven" not in cleared and cleared["gradingProgress"] == "Pending"  # the 40 no longer applies
+    assert _extension(cleared) == {"new_submission": False}
+    assert "scoreGiven" not in canvas.lms_scores()["student-1"]
+
+
+def test_a_score_without_a_number_is_sent_while_a_number_may_be_on_its_way(canvas):
+    # A worker holds the student's 40 (claimed, posting) when the teacher moves the goal later: the 40 may land,
+    # so the score that clears it must be sent after it, not held back because nothing was synced yet.
+    from lti_tool.extensions import db
+    from lti_tool.jobs.worker import claim
+
+    canvas.queue("student-1", 40.0)
+    with canvas.tool.app.app_context():
+        _, held = claim(10, 5.0)
+        db.session.remove()
+    assert len(held) == 1
+    canvas.queue("student-1", None, basis=NOTHING_DUE, now=later(1))
+    stats = canvas.drain()
+    assert (stats.posted, stats.not_needed) == (1, 0)
+    (cleared,) = canvas.posts_received()
+    assert "scoreGiven" not in cleared and cleared["gradingProgress"] == "Pending"

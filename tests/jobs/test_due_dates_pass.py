@@ -2,9 +2,9 @@
 
 Issue 12: after "Use the demo pack" (its goals lie weeks ahead) a student who had mastered one skill got 6.25 / 100
 in the LMS, and when a goal's date passed the grade stayed what it was until the teacher pressed "Recalculate
-and resend". Now a column with nothing due yet gets a score without scoreGiven (gradingProgress Pending), and the
-worker's pass requeues the grades of a course whose due set moved on: the LMS has the new grade the same day,
-with no teacher action.
+and resend". Now a column with nothing due yet gets no number, and the worker's pass requeues the grades of a course
+whose due set moved on: the LMS has the new grade the same day, with no teacher action. A score without a number is
+sent only to clear a number sent before: on Canvas any score is a submission in the teacher's "Needs grading" list.
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ import datetime
 import re
 import threading
 
+import pytest
 import sqlalchemy as sa
 
 from lti_tool.extensions import cache, db
-from lti_tool.models import Course, CourseContent, Person, ScoreOutbox, SkillAssignment
+from lti_tool.models import Course, Person, ScoreOutbox, SkillAssignment
 from lti_tool.models.base import utcnow
 from lti_tool.services import publishing
-from tests.support import drain_outbox, parse_form, submit_form
+from tests.support import demo_first_goal_due, drain_outbox, parse_form, submit_form
 
 TODAY = datetime.date.today()
 YESTERDAY = TODAY - datetime.timedelta(days=1)
@@ -46,20 +47,6 @@ def _scores(tool) -> list[dict]:
     return tool.platform.scores.get(item, [])
 
 
-def _first_goal_due_yesterday(tool) -> None:
-    """Stand in for the calendar: the demo's first goal's date is now yesterday."""
-    with tool.app.app_context():
-        content = db.session.scalars(sa.select(CourseContent)).one()
-        data = dict(content.pack)
-        goals = [dict(g) for g in data["goals"]]
-        goals[0]["due"] = YESTERDAY.isoformat()
-        data["goals"] = goals
-        content.pack = data
-        content.updated_at = utcnow()
-        db.session.commit()
-        db.session.remove()
-
-
 def _next_hour() -> None:
     cache.delete("due-grades-ran")  # the sweep runs once an hour across workers: this is the next hour
 
@@ -72,29 +59,32 @@ def _ids(tool) -> tuple[int, int]:
     return course_id, student
 
 
-def test_nothing_due_yet_sends_no_number_but_a_pending_score(sandbox, tool):
+def test_nothing_due_yet_sends_nothing_and_the_teacher_sees_no_grade_yet(sandbox, tool):
     _demo_course_with_a_column(sandbox, tool, level="Mastered")
     stats = drain_outbox(tool)
-    assert stats.failed == 0
-    latest = _scores(tool)[-1]
-    # Not 6.25 / 100 (a 4-point average over every skill of the course, the ones weeks away counted as 0).
-    assert "scoreGiven" not in latest
-    assert latest["gradingProgress"] == "Pending"
-    assert latest["comment"].startswith("Nothing is due yet: no grade until a goal date passes.")
+    # Not 6.25 / 100 (a 4-point average over every skill of the course, the ones weeks away counted as 0), and no
+    # score without a number either: nothing of ours is in the gradebook to clear, and on Canvas such a score is a
+    # submission in the teacher's "Needs grading" list with nothing to grade.
+    assert (stats.posted, stats.not_needed, stats.failed) == (0, 1, 0)
+    assert _scores(tool) == []
     item = next(u for u, i in tool.platform.line_items.items() if not i.get("tag", "").startswith("pathways-skill"))
     context_id, item_id = item.rstrip("/").split("/")[-3], item.rstrip("/").split("/")[-1]
-    results, _ = tool.platform.results(context_id, item_id, {})
-    assert results and all("resultScore" not in r for r in results)  # the LMS shows the cell as not graded
-    page = sandbox.launch("teacher")  # the course page's grade table says so too, not "0" or a bare dash
-    row = next(r for r in re.findall(r"<tr.*?</tr>", page.text, re.S) if "Priya Shah" in r and "Synced" in r)
-    assert "no grade yet" in row
+    assert tool.platform.results(context_id, item_id, {})[0] == []  # the LMS cell stays empty
+    with tool.app.app_context():  # worked out and kept, so the sweep sees what it was made of
+        row = db.session.scalars(sa.select(ScoreOutbox)).one()
+        assert (row.status, row.score_given) == ("nothing_to_clear", None)
+        assert row.comment.startswith("Nothing is due yet: no grade until a goal date passes.")
+        db.session.remove()
+    page = sandbox.launch("teacher")  # the course page's grade table says so, not "0" or a bare dash
+    row = next(r for r in re.findall(r"<tr.*?</tr>", page.text, re.S) if "Priya Shah" in r and "My learning" in r)
+    assert "no grade yet" in row and "Nothing to send yet" in row
 
 
 def test_a_goal_date_that_passes_reaches_the_lms_at_the_workers_next_pass(sandbox, tool):
     _demo_course_with_a_column(sandbox, tool)
     drain_outbox(tool)
-    assert "scoreGiven" not in _scores(tool)[-1]
-    _first_goal_due_yesterday(tool)
+    assert _scores(tool) == []
+    demo_first_goal_due(tool)
     _next_hour()
     stats = drain_outbox(tool)  # no launch, no teacher: only the worker
     assert stats.due_grades_queued == 1 and stats.posted == 1 and stats.failed == 0
@@ -106,6 +96,21 @@ def test_a_goal_date_that_passes_reaches_the_lms_at_the_workers_next_pass(sandbo
     _next_hour()
     again = drain_outbox(tool)
     assert (again.due_grades_queued, again.posted) == (0, 0)
+
+
+def test_a_number_sent_before_is_cleared_by_a_score_without_one_when_nothing_is_due_any_more(sandbox, tool):
+    _demo_course_with_a_column(sandbox, tool)
+    demo_first_goal_due(tool)
+    _next_hour()
+    drain_outbox(tool)
+    assert _scores(tool)[-1]["scoreGiven"] == 25.0
+    demo_first_goal_due(tool, days=30)  # the teacher moves the goal weeks ahead: the 25 no longer applies
+    _next_hour()
+    stats = drain_outbox(tool)
+    assert (stats.due_grades_queued, stats.posted, stats.not_needed) == (1, 1, 0)
+    latest = _scores(tool)[-1]
+    assert "scoreGiven" not in latest and latest["gradingProgress"] == "Pending"
+    assert latest["comment"].startswith("Nothing is due yet")
 
 
 def test_a_teachers_assignment_whose_date_passes_counts_for_that_student(sandbox, tool):
@@ -130,10 +135,41 @@ def test_a_teachers_assignment_whose_date_passes_counts_for_that_student(sandbox
     assert latest["comment"].startswith("Graded on the 1 skill due so far.")
 
 
+@pytest.mark.xfail(strict=True, reason="the sweep compares the count of due skills (the comment), not the set: the "
+                   "set needs a place on score_outbox (a migration, not made here)")
+def test_an_assigned_skill_swapped_for_another_keeps_the_count_and_is_still_requeued(sandbox, tool):
+    teacher, base = _demo_course_with_a_column(sandbox, tool)  # the first skill is Proficient
+    course_id, student = _ids(tool)
+    with tool.app.app_context():
+        graph = publishing.course_pack(course_id).skill_graph
+        root = graph.topological_order()[0]
+        # Two skills that build on the first one only: assigned, either makes 2 skills due.
+        held, other = [s for s in graph.topological_order()
+                       if set(graph.prerequisites_of(s, transitive=True)) == {root}][:2]
+        db.session.add(SkillAssignment(course_id=course_id, person_id=student, skill_id=held, due_on=YESTERDAY,
+                                       assigned_at=utcnow()))
+        db.session.commit()
+        db.session.remove()
+    view = teacher.http.get(base + "class")
+    view.http = teacher.http
+    submit_form(view, "/class/override", skill_id=held, level="Proficient", note="Showed it too")
+    _next_hour()
+    drain_outbox(tool)
+    assert _scores(tool)[-1]["scoreGiven"] == 100.0  # graded on the 2 skills due, which they have
+    with tool.app.app_context():  # the teacher swaps it for the other: still 2 due, one of them not started
+        db.session.execute(sa.update(SkillAssignment).values(skill_id=other))
+        db.session.commit()
+        db.session.remove()
+    _next_hour()
+    stats = drain_outbox(tool)
+    assert stats.due_grades_queued == 1
+    assert _scores(tool)[-1]["scoreGiven"] == 50.0
+
+
 def test_two_workers_checking_the_same_course_queue_the_new_grade_once(sandbox, tool, monkeypatch):
     _demo_course_with_a_column(sandbox, tool)
     drain_outbox(tool)
-    _first_goal_due_yesterday(tool)
+    demo_first_goal_due(tool)
     course_id, student = _ids(tool)
     both_checked = threading.Barrier(2, timeout=20)
     original = publishing._stale_students

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.support import parse_form, submit_form
+from tests.support import demo_first_goal_due, parse_form, submit_form
 
 
 def _place_plan(sandbox):
@@ -17,6 +17,7 @@ def _place_plan(sandbox):
 def test_an_override_is_pending_then_synced_and_matches_the_lms_gradebook(sandbox, tool):
     teacher = sandbox.launch("teacher")
     submit_form(teacher, "/content/demo")
+    demo_first_goal_due(tool)  # a grade with a number: one without is not sent before one was
     _place_plan(sandbox)
     sandbox.launch("student")
     class_view = teacher.http.get(tool.url(re.search(r"/c/[^/]+/", teacher.url).group(0) + "class"))

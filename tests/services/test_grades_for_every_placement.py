@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from tests.support import AGS_SCOPES_WITHOUT_COLUMNS, drain_outbox, moodle_launch, submit_form
+from tests.support import AGS_SCOPES_WITHOUT_COLUMNS, demo_first_goal_due, drain_outbox, moodle_launch, submit_form
 
 NO_CREATE = AGS_SCOPES_WITHOUT_COLUMNS
 
@@ -32,6 +32,7 @@ def test_moodle_activity_added_by_hand_with_accept_grades_gets_the_students_scor
     tool.platform.add_activity("moodle-act-7", "Pathways: fractions", accept_grades=True)
     (column,) = [i["id"] for i in tool.platform.line_items.values() if i.get("resourceLinkId") == "moodle-act-7"]
     submit_form(moodle_launch(sandbox, "teacher"), "/content/demo")
+    demo_first_goal_due(tool)  # a grade with a number: one without is not sent before one was
     moodle_launch(sandbox, "student", resource_link_id="moodle-act-7")
     teacher = moodle_launch(sandbox, "teacher", resource_link_id="moodle-act-7")
     assert "No gradebook column" not in teacher.text
@@ -41,14 +42,14 @@ def test_moodle_activity_added_by_hand_with_accept_grades_gets_the_students_scor
 
     assert stats.failed == 0 and stats.posted >= 1
     (score,) = _student_scores(tool.platform, column)
-    # The demo's goals lie ahead: a Pending score without a number, naming the mastered skill (issue 12).
-    assert score["gradingProgress"] == "Pending" and "Pathways mastery:" in score["comment"]
+    assert score["scoreGiven"] == 25.0 and "Pathways mastery:" in score["comment"]
     assert len(tool.platform.line_items) == 1  # posted to the LMS's own column, none created beside it
 
 
 def test_canvas_assignment_without_deep_linking_gets_a_column_for_its_resource_link(sandbox, tool):
     tool.platform.add_activity("canvas-assignment-3", "Pathways homework", accept_grades=False)
     submit_form(sandbox.launch("teacher"), "/content/demo")
+    demo_first_goal_due(tool)
     sandbox.launch("student", resource_link_id="canvas-assignment-3")
     teacher = sandbox.launch("teacher", resource_link_id="canvas-assignment-3")
     _master_first_skill(tool, teacher)
@@ -88,6 +89,7 @@ def test_teacher_sees_that_a_moodle_activity_without_accept_grades_has_no_gradeb
 def test_scores_earned_before_the_column_existed_are_backfilled_when_it_appears(sandbox, tool):
     tool.platform.grantable_scopes = set(NO_CREATE)
     submit_form(moodle_launch(sandbox, "teacher"), "/content/demo")
+    demo_first_goal_due(tool)
     moodle_launch(sandbox, "student")
     _master_first_skill(tool, moodle_launch(sandbox, "teacher"))
     drain_outbox(tool)
@@ -99,5 +101,4 @@ def test_scores_earned_before_the_column_existed_are_backfilled_when_it_appears(
     drain_outbox(tool)
 
     (score,) = _student_scores(tool.platform, column)
-    # The demo's goals lie ahead: a Pending score without a number, naming the mastered skill (issue 12).
-    assert score["gradingProgress"] == "Pending" and "Pathways mastery:" in score["comment"]
+    assert score["scoreGiven"] == 25.0 and "Pathways mastery:" in score["comment"]

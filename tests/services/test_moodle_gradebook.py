@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import re
 
-from tests.support import AGS_SCOPES_WITHOUT_COLUMNS, drain_outbox, moodle_launch, parse_form, submit_form
+from tests.support import (
+    AGS_SCOPES_WITHOUT_COLUMNS,
+    demo_first_goal_due,
+    drain_outbox,
+    moodle_launch,
+    parse_form,
+    submit_form,
+)
 
 NO_CREATE = AGS_SCOPES_WITHOUT_COLUMNS
 
@@ -25,6 +32,7 @@ def _place_the_plan_in_a_read_only_gradebook(sandbox, tool):
     """The teacher adds the plan with Deep Linking where Pathways may read line items but not create them."""
     tool.platform.grantable_scopes = set(NO_CREATE)
     submit_form(sandbox.launch("teacher"), "/content/demo")
+    demo_first_goal_due(tool)  # a grade with a number: one without is not sent before one was
     picker = sandbox.launch("teacher", message_type="LtiDeepLinkingRequest")
     returning = submit_form(picker, "/deep-link")
     action, fields = parse_form(returning.text, returning.url)
@@ -60,6 +68,7 @@ def test_the_column_the_lms_made_from_deep_linking_is_found_before_any_launch_of
 def test_without_a_line_item_from_the_lms_the_teacher_is_told_what_to_do(sandbox, tool):
     tool.platform.grantable_scopes = set(NO_CREATE)
     submit_form(sandbox.launch("teacher"), "/content/demo")
+    demo_first_goal_due(tool)
     with tool.app.app_context():  # a placement whose column the LMS never created
         from lti_tool.extensions import db
         from lti_tool.models import Course, Placement

@@ -10,7 +10,7 @@ from lti_tool.jobs.worker import drain
 from lti_tool.learning.coursepack import load_pack
 from lti_tool.sandbox.platform import DEMO_TEACHER
 from lti_tool.services.content import demo_pack_data
-from tests.support import parse_form, submit_form
+from tests.support import demo_first_goal_due, parse_form, submit_form
 
 PACK = load_pack(demo_pack_data())
 FIRST_SKILL = PACK.skill_graph.topological_order()[0]
@@ -148,6 +148,8 @@ def test_a_success_message_is_on_the_page_without_script_next_to_an_empty_status
 def test_student_sends_evidence_the_teacher_accepts_at_proficient_and_the_gradebook_follows(sandbox, tool):
     _add_gradebook_placement(sandbox)
     teacher = _setup_course(sandbox)
+    # The first goal is due, so grades have a number: one without is not sent before a number was (issue 12).
+    demo_first_goal_due(tool)
     student = sandbox.launch("student")
     form = _open(student, tool, "Show what I know")
     sent = submit_form(form, "/evidence", skill_id=FIRST_SKILL, kind="explanation",
@@ -173,10 +175,10 @@ def test_student_sends_evidence_the_teacher_accepts_at_proficient_and_the_gradeb
     assert re.search(re.escape(FIRST_NAME) + r'</th><td><span class="level level-3">Proficient', plan.text)
     mine = _open(form, tool, "evidence")
     assert "Accepted:" in mine.text and "Clear explanation" in mine.text
-    # Nothing left for the teacher to review; the demo's goals lie ahead, so no number yet: Pending (issue 12).
-    assert _outbox_progress(tool, "student-1")[-1] == ("Pending", "pending")
+    # Nothing left for the teacher to review: fully graded.
+    assert _outbox_progress(tool, "student-1")[-1] == ("FullyGraded", "pending")
     drain(tool.app, once=True, max_seconds=30)
-    assert _lms_progress(tool) == ["PendingManual", "Pending"]
+    assert _lms_progress(tool) == ["PendingManual", "FullyGraded"]
 
     with tool.app.app_context():
         from lti_tool import models
