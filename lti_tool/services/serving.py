@@ -78,6 +78,15 @@ def _view(row: ServedItem, pack: CoursePack, *, repeat: bool = False) -> Served:
                   row.skill_id, hints=row.hints_shown or 0)
 
 
+def still_served(pack: CoursePack, row: ServedItem) -> bool:
+    """Return whether the pack still has a served row's question (the teacher may have replaced the pack since)."""
+    try:
+        instantiate(pack.item(row.item_id), row.params or {})
+    except (KeyError, TemplateError):
+        return False
+    return True
+
+
 def _shown(row: ServedItem, pack: CoursePack, history: list[ServedItem], now: datetime) -> Served:
     """Return an open row of the history as its page shows it now: without credit once its variant was answered.
 
@@ -331,6 +340,23 @@ def claim(served_id: int, *, correct: bool | None, now: datetime) -> Claimed | N
         so.attributes.set_committed_value(row, "credit", claimed.credit)
         so.attributes.set_committed_value(row, "hints_shown", claimed.hints)
     return claimed
+
+
+def close_unanswered(course_id: int, person_id: int, served_ids: list[int], *, now: datetime) -> int:
+    """Close the learner's open questions among these without an answer, as `claim(correct=None)` closes one, and
+    commit; return how many were still open.
+
+    A question closed so can no longer be answered, is no answer (no evidence, no credit, no repeat), and is no
+    longer open on any page. A conditional update, like the claim: an answer that got in first stays.
+    """
+    if not served_ids:
+        return 0
+    closed = db.session.execute(
+        sa.update(_SERVED).where(_SERVED.c.id.in_(served_ids), _SERVED.c.course_id == course_id,
+                                 _SERVED.c.person_id == person_id, _SERVED.c.answered_at.is_(None))
+        .values(answered_at=now, correct=None)).rowcount
+    db.session.commit()
+    return closed
 
 
 # On the table, built once: an answer is one of the hottest requests, and the ORM's bulk UPDATE with its

@@ -7,7 +7,10 @@ its item and goes through `mastery.record_answer` like practice, so levels rise 
 (hysteresis: one slip does not drop a level the student has clearly shown).
 
 A sitting is the questions served together at its start (one `served_at`), named by its first served row: a
-reload shows the same questions, and answering them in another order or again changes nothing.
+reload shows the same questions, and answering them in another order or again changes nothing. When the teacher
+changes the course under a sitting (it fits no unit any more, or a question it left open is gone), the sitting is
+stranded: it is closed the next time it is touched (`_stranded`), its open questions without an answer, and the
+unit's page starts a new check. The answers it had are evidence like any other.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from ..learning.mastery import Level
 from ..models import MasteryEvent, ServedItem, SkillMastery
 from .content import from_pack
 from .errors import N_, NotFound
-from .serving import Served, items_for_skill, serve_exact, shown, tier
+from .serving import Served, close_unanswered, items_for_skill, serve_exact, shown, still_served, tier
 
 SOURCE = "unit_check"
 
@@ -35,6 +38,21 @@ SOURCE = "unit_check"
 QUESTIONS = 8
 #: At most this many questions on one skill, so a big unit still gets a mix.
 PER_SKILL = 2
+
+#: What a student reads when a sitting of theirs was stranded (see the module's docstring) and a new one starts.
+ENDED = N_("Your teacher changed the course since this unit check began, so it has ended and a new one starts "
+           "here. The answers you gave still count.")
+
+
+class Stranded(NotFound):
+    """The course changed under this sitting: it is closed now, and the unit's page starts a new check."""
+
+
+class Started(NamedTuple):
+    """The sitting `start` found or served, and whether it closed a stranded sitting on some of the unit's skills."""
+
+    run: int
+    ended: bool
 
 
 class UnitOffer(NamedTuple):
@@ -117,7 +135,8 @@ def unit_offers(pack: CoursePack, levels: Mapping[str, Level], waiting: Set[str]
     nothing has changed since (it came straight back after finishing). Marks of another unit's sitting that shares
     only some of its skills do not hide it: its own check would ask what that sitting did not. Nor does another
     unit's open sitting make this unit's check "under way": continuing it would go on with the other unit's
-    questions, so this unit is offered its own check to start.
+    questions, so this unit is offered its own check to start. A sitting marks nothing "checked" while it is under
+    way, nor once it was closed stranded: it was never finished.
     """
     under_way, sittings = _sittings(waiting) if waiting else ((), [])
     not_started, mastered = Level.NOT_STARTED, Level.MASTERED
@@ -142,9 +161,15 @@ def unit_offers(pack: CoursePack, levels: Mapping[str, Level], waiting: Set[str]
 
 def _sittings(waiting: Set[str]) -> tuple[list[frozenset[str]], list[set[str]]]:
     """Return, from `waiting_query`'s marks, the skills of each sitting with a question open (all its skills, the
-    answered ones too), and the skills of each sitting that were checked since their last change."""
+    answered ones too), and the skills of each finished sitting that were checked since their last change.
+
+    A sitting with a question open or one closed without an answer (stranded, see `_stranded`) is no finished
+    check: after the course changed, its answers on a few skills would otherwise hide the check of a unit made of
+    them, with nothing under way to continue.
+    """
     skills: dict[str, set[str]] = {}
     open_: set[str] = set()
+    closed: set[str] = set()
     checked: dict[str, set[str]] = {}
     for mark in waiting:
         kind = mark[:1]
@@ -154,7 +179,11 @@ def _sittings(waiting: Set[str]) -> tuple[list[frozenset[str]], list[set[str]]]:
             open_.add(sitting)
         elif kind == _CHECKED:
             checked.setdefault(sitting, set()).add(skill_id)
-    return [frozenset(skills[sitting]) for sitting in open_], list(checked.values())
+        elif kind == _CLOSED:
+            closed.add(sitting)
+    unfinished = open_ | closed
+    return ([frozenset(skills[sitting]) for sitting in open_],
+            [asked for sitting, asked in checked.items() if sitting not in unfinished])
 
 
 def belongs(sitting: Set[str], skills: Sequence[str]) -> bool:
@@ -190,17 +219,19 @@ def _checkable_units(pack: CoursePack) -> tuple[tuple[str, str, tuple[str, ...],
 
 #: Mark a skill id in `waiting_query`'s one column, "<mark><sitting>\x1f<skill id>" (control characters: never part
 #: of a skill id or a time): a question open (not yet answered); checked since the skill's last change (its mark
-#: also separates the sitting from the skill); asked in a sitting that has a question open, and neither of those.
-_OPEN, _CHECKED, _ASKED = "\x1e", "\x1f", "\x1d"
+#: also separates the sitting from the skill); asked in a sitting that has a question open, and neither of those;
+#: closed without an answer (its sitting was stranded).
+_OPEN, _CHECKED, _ASKED, _CLOSED = "\x1e", "\x1f", "\x1d", "\x1c"
 
 
 @cache
 def waiting_query() -> sa.Select:
     """Return a query of the skills of unit-check questions served to a student, each marked with its sitting's
-    time: not yet answered (`_OPEN`); answered since the skill's level row last changed (`_CHECKED`); or otherwise
-    asked in a sitting with a question open (`_ASKED`). The sitting, not only the skill: a unit's check is done
-    when one of its sittings asked all its skills, and another unit sharing some of them is not; and a sitting
-    under way is one unit's (`belongs` tells which from all the skills it asked), not every unit's that shares one.
+    time: not yet answered (`_OPEN`); closed without an answer since the skill's level row last changed
+    (`_CLOSED`); answered since then (`_CHECKED`); or otherwise asked in a sitting with a question open
+    (`_ASKED`). The sitting, not only the skill: a unit's check is done when one of its finished sittings asked all
+    its skills, and another unit sharing some of them is not; and a sitting under way is one unit's (`belongs`
+    tells which from all the skills it asked), not every unit's that shares one.
 
     Built once, with the student as the bind parameters `course_id` and `person_id` (assignments.assigned_skills
     reads it with the student's assignments in one round trip: one column, so the two kinds share it).
@@ -213,7 +244,9 @@ def waiting_query() -> sa.Select:
                .correlate(ServedItem).scalar_subquery())
     # A sitting's questions are served with one time (`start`): that time, as text, names the sitting here.
     sitting = sa.cast(ServedItem.served_at, sa.String)
+    # A question closed without an answer (its correct is NULL) tells that its sitting was stranded (`_sittings`).
     kind = sa.case((ServedItem.answered_at.is_(None), sa.literal(_OPEN)),
+                   (ServedItem.correct.is_(None), sa.literal(_CLOSED)),
                    (ServedItem.answered_at >= changed, sa.literal(_CHECKED)), else_=sa.literal(_ASKED))
     return sa.select((kind + sitting + sa.literal(_CHECKED) + ServedItem.skill_id).label("skill_id")).where(
         ServedItem.course_id == sa.bindparam("course_id"), ServedItem.person_id == sa.bindparam("person_id"),
@@ -230,21 +263,51 @@ def _open_sittings(course_id: object, person_id: object) -> sa.Select:
                                             open_.source == SOURCE, open_.answered_at.is_(None))
 
 
-def _open_run(course_id: int, person_id: int, skills: list[str]) -> int | None:
-    """Return the run of the earliest sitting with a question open that is this unit's check (`belongs`): another
-    unit's sitting that shares some of these skills is that unit's to continue."""
-    rows = db.session.execute(
-        sa.select(ServedItem.served_at, ServedItem.skill_id, sa.func.min(ServedItem.id)).where(
+def _stranded(pack: CoursePack, rows: Sequence[ServedItem]) -> bool:
+    """Tell whether the course changed under a sitting (all its served rows) so that it cannot go on.
+
+    It was closed so already (a question closed without an answer: nothing else closes a unit check's), a
+    question it left open is no longer in the pack (skipped, it stayed open for ever and the sitting with it), or
+    it fits no unit now (`belongs`): no unit's page would continue it, and its open questions would count as open
+    on every page (a later check put them last).
+    """
+    if any(row.answered_at is not None and row.correct is None for row in rows):
+        return True
+    if any(row.answered_at is None and not still_served(pack, row) for row in rows):
+        return True
+    asked = {row.skill_id for row in rows}
+    return not any(belongs(asked, skills) for _, _, skills, _ in from_pack(pack, _checkable_units))
+
+
+def _close(course_id: int, person_id: int, rows: Sequence[ServedItem], *, now: datetime) -> int:
+    """Close a stranded sitting's open questions without an answer; return how many were open."""
+    return close_unanswered(course_id, person_id, [row.id for row in rows if row.answered_at is None], now=now)
+
+
+def _open_run(course_id: int, person_id: int, pack: CoursePack, skills: list[str], *,
+              now: datetime) -> tuple[int | None, bool]:
+    """Return the run of the earliest sitting with a question open that is this unit's check (`belongs`), and
+    whether a stranded sitting on some of these skills was closed: another unit's sitting that shares some of
+    these skills is that unit's to continue, and a stranded one nobody's (it is closed here, touched at last)."""
+    rows = db.session.scalars(
+        sa.select(ServedItem).where(
             ServedItem.course_id == course_id, ServedItem.person_id == person_id, ServedItem.source == SOURCE,
             ServedItem.served_at.in_(_open_sittings(course_id, person_id)))
-        .group_by(ServedItem.served_at, ServedItem.skill_id))
-    sittings: dict[datetime, tuple[set[str], list[int]]] = {}
-    for served_at, skill_id, first_id in rows:
-        asked, ids = sittings.setdefault(served_at, (set(), []))
-        asked.add(skill_id)
-        ids.append(first_id)
-    runs = [min(ids) for asked, ids in sittings.values() if belongs(asked, skills)]
-    return min(runs, default=None)
+        .order_by(ServedItem.id))
+    sittings: dict[datetime, list[ServedItem]] = {}
+    for row in rows:
+        sittings.setdefault(row.served_at, []).append(row)
+    runs: list[int] = []
+    stranded: list[ServedItem] = []
+    ended = False
+    for sitting in sittings.values():
+        if _stranded(pack, sitting):
+            stranded.extend(sitting)
+            ended = ended or any(row.skill_id in skills for row in sitting)
+        elif belongs({row.skill_id for row in sitting}, skills):
+            runs.append(sitting[0].id)
+    _close(course_id, person_id, stranded, now=now)
+    return min(runs, default=None), ended
 
 
 def _run_rows(course_id: int, person_id: int, run: int) -> list[ServedItem]:
@@ -272,8 +335,10 @@ def _history(course_id: int, person_id: int, skills: list[str]) -> dict[str, tup
     return {item_id: (bool(is_open), count) for item_id, is_open, count in rows}
 
 
-def start(course_id: int, person_id: int, pack: CoursePack, unit_id: str, *, now: datetime) -> int:
+def start(course_id: int, person_id: int, pack: CoursePack, unit_id: str, *, now: datetime) -> Started:
     """Return the run of the student's open unit check on this unit, or serve a new one and return its run.
+
+    The student's stranded sittings (`_stranded`) are closed first, so their questions count as open nowhere.
 
     The questions take turns across the unit's skills (one each, then a second each while places are left),
     medium items first, the least served first: a mix, not a block per skill. A question open on another page
@@ -283,9 +348,9 @@ def start(course_id: int, person_id: int, pack: CoursePack, unit_id: str, *, now
     skills = _checkable(pack, unit)
     if not skills:
         raise NotFound(N_("This unit has no questions yet."))
-    run = _open_run(course_id, person_id, skills)
+    run, ended = _open_run(course_id, person_id, pack, skills, now=now)
     if run is not None:
-        return run
+        return Started(run, ended)
     served_before = _history(course_id, person_id, skills)
 
     def order(item: Item) -> tuple[bool, bool, int, int]:
@@ -304,7 +369,7 @@ def start(course_id: int, person_id: int, pack: CoursePack, unit_id: str, *, now
                 picks.setdefault(item.id, item)
     # Served with one timestamp: that is what ties the sitting's questions together.
     first = [serve_exact(course_id, person_id, item, pack, source=SOURCE, now=now) for item in picks.values()]
-    return min(q.id for q in first)
+    return Started(min(q.id for q in first), ended)
 
 
 def current_question(course_id: int, person_id: int, pack: CoursePack, unit_id: str,
@@ -312,10 +377,17 @@ def current_question(course_id: int, person_id: int, pack: CoursePack, unit_id: 
     """Return (the sitting's next unanswered question or None when it is over, its number, how many there are).
 
     The question as its page shows it now: without credit once the same question, open elsewhere too (practice),
-    was answered there first.
+    was answered there first. A stranded sitting (`_stranded`) is closed, and refused with `Stranded` (the page
+    starts the unit's new check), unless every question of it was answered before the course changed.
     """
     skills = set(_checkable(pack, _unit(pack, unit_id)))
-    rows = [r for r in _run_rows(course_id, person_id, run) if r.skill_id in skills]
+    sitting = _run_rows(course_id, person_id, run)
+    if sitting and _stranded(pack, sitting):
+        if any(row.correct is None for row in sitting):  # a question open, or closed when it was stranded
+            _close(course_id, person_id, sitting, now=now)
+            raise Stranded(ENDED)
+        return None, len(sitting), len(sitting)  # every question answered before the course changed: it is over
+    rows = [r for r in sitting if r.skill_id in skills]
     if not rows:
         raise NotFound(N_("That unit check was not given to you here."))
     for number, row in enumerate(rows, start=1):
@@ -327,10 +399,31 @@ def current_question(course_id: int, person_id: int, pack: CoursePack, unit_id: 
     return None, len(rows), len(rows)
 
 
-def unit_question(course_id: int, person_id: int, pack: CoursePack, unit_id: str, run: int, served_id: int) -> None:
-    """Refuse an answer to anything but a question of this unit check."""
+def close_stranded(course_id: int, person_id: int, pack: CoursePack, run: int, *, now: datetime) -> None:
+    """Close the student's sitting `run` if it is stranded (`_stranded`): asked for on the page of a unit that is
+    gone, no page would touch it again but a check's start."""
+    sitting = _run_rows(course_id, person_id, run)
+    if sitting and _stranded(pack, sitting):
+        _close(course_id, person_id, sitting, now=now)
+
+
+def unit_question(course_id: int, person_id: int, pack: CoursePack, unit_id: str, run: int, served_id: int, *,
+                  now: datetime) -> None:
+    """Refuse an answer to anything but a question of this unit check.
+
+    In a stranded sitting (`_stranded`), a question still open and still in the pack is answered as the evidence it
+    is (the student worked it on the page they had); any other answer closes the sitting and is refused with
+    `Stranded`.
+    """
     skills = set(_checkable(pack, _unit(pack, unit_id)))
-    if not any(r.id == served_id and r.skill_id in skills for r in _run_rows(course_id, person_id, run)):
+    sitting = _run_rows(course_id, person_id, run)
+    row = next((r for r in sitting if r.id == served_id), None)
+    if row is not None and _stranded(pack, sitting):
+        if row.answered_at is None and still_served(pack, row):
+            return
+        _close(course_id, person_id, sitting, now=now)
+        raise Stranded(ENDED)
+    if row is None or row.skill_id not in skills:
         raise NotFound(N_("That question was not given to you here. Here is a question that was."))
 
 
@@ -351,7 +444,10 @@ def results(course_id: int, person_id: int, pack: CoursePack, unit_id: str, run:
         before.setdefault(event.skill_id, Level(event.old_level))
     out: list[UnitSkillResult] = []
     for skill_id in dict.fromkeys(r.skill_id for r in rows):
-        asked = [r for r in rows if r.skill_id == skill_id and r.answered_at is not None]
+        # A question closed without an answer (a stranded sitting's) was not asked: no miss, no credit.
+        asked = [r for r in rows if r.skill_id == skill_id and r.answered_at is not None and r.correct is not None]
+        if not asked:
+            continue
         after = now_levels.get(skill_id, Level.NOT_STARTED)
         out.append(UnitSkillResult(skill_id, names.get(skill_id, skill_id), sum(1 for r in asked if r.correct),
                                    len(asked), before.get(skill_id, after), after))

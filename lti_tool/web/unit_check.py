@@ -31,6 +31,9 @@ def _open(unit_id: str):
     pack = require_pack(g.launch.course_id, page_language())  # its texts in the page's language
     unit = next((u for u in pack.units if u.id == unit_id), None)
     if unit is None:
+        run = request.values.get("run", type=int)
+        if run is not None:  # a sitting of a unit the teacher took out since: it ends here
+            unit_check.close_stranded(g.launch.course_id, person_id, pack, run, now=utcnow())
         raise NotFound(N_("That unit is not part of this course."))
     return person_id, pack, unit.title
 
@@ -41,15 +44,26 @@ def question(unit_id: str):
     person_id, pack, title = _open(unit_id)
     run = request.args.get("run", type=int)
     if run is None:
-        run = unit_check.start(g.launch.course_id, person_id, pack, unit_id, now=utcnow())
-        return redirect(url_for("unit_check.question", unit_id=unit_id, run=run), code=303)
+        started = unit_check.start(g.launch.course_id, person_id, pack, unit_id, now=utcnow())
+        if started.ended:  # "Continue" found the sitting stranded: say why this check starts at question 1
+            flash(translated(unit_check.Stranded(unit_check.ENDED)), "info")
+        return redirect(url_for("unit_check.question", unit_id=unit_id, run=started.run), code=303)
     return _question_page(unit_id, run)
+
+
+def _new_check(unit_id: str, stranded: unit_check.Stranded):
+    """Say that the course changed under the student's sitting, and start the unit's new check."""
+    flash(translated(stranded), "info")
+    return redirect(url_for("unit_check.question", unit_id=unit_id), code=303)
 
 
 def _question_page(unit_id: str, run: int, typed: HintAsked | None = None):
     person_id, pack, title = _open(unit_id)
-    served, number, total = unit_check.current_question(g.launch.course_id, person_id, pack, unit_id, run,
-                                                        now=utcnow())
+    try:
+        served, number, total = unit_check.current_question(g.launch.course_id, person_id, pack, unit_id, run,
+                                                            now=utcnow())
+    except unit_check.Stranded as stranded:
+        return _new_check(unit_id, stranded)
     if served is None:
         return redirect(url_for("unit_check.summary", unit_id=unit_id, run=run), code=303)
     served = typed.shown_on(served) if typed else served
@@ -73,13 +87,18 @@ def answer(unit_id: str):
     try:
         if served_id is None or run is None:
             raise NotFound(N_("That question was not given to you here. Here is a question that was."))
-        unit_check.unit_question(course_id, person_id, pack, unit_id, run, served_id)
+        unit_check.unit_question(course_id, person_id, pack, unit_id, run, served_id, now=utcnow())
         result = record_answer(course_id, person_id, served_id, request.form.get("answer", ""), now=utcnow(),
                                language=page_language())
+    except unit_check.Stranded as stranded:
+        return _new_check(unit_id, stranded)
     except ServiceError as exc:
         flash(translated(exc), "error")
         return redirect(url_for("unit_check.question", unit_id=unit_id, run=run), code=303)
-    more = unit_check.current_question(course_id, person_id, pack, unit_id, run, now=utcnow())[0] is not None
+    try:
+        more = unit_check.current_question(course_id, person_id, pack, unit_id, run, now=utcnow())[0] is not None
+    except unit_check.Stranded:
+        more = True  # the answer counted; "Next question" says the course changed and starts the new check
     skill = next((s for s in pack.skills if s.id in result.skill_ids), None)
     # One answer can raise several skills; the next question, not "Next up", is what this page offers.
     mastered = [name for name, old, new in result.changes if new is Level.MASTERED and old is not Level.MASTERED]
