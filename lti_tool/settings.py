@@ -93,10 +93,12 @@ DEFAULTS: dict[str, Any] = {
     # 0 keeps data until a teacher or admin deletes it.
     "RETENTION_DAYS": 0,
     # Hours between the worker's refits of a course's mastery model from its own answers (courses with new
-    # answers only); 0 turns scheduled fitting off (`pathways course fit` and the teacher's button still work).
+    # answers only; the teacher's Mastery model page states it); 0 turns scheduled fitting off (`pathways course
+    # fit` and the teacher's button still work).
     "MODEL_FIT_HOURS": 24,
-    # Seconds a scheduled fit of one course may run before the worker abandons it (nothing stored, tried again at
-    # a later check); 0: no limit. `pathways course fit` and the teacher's button are not limited.
+    # Seconds one fit in the worker, scheduled or asked for with the teacher's button, may run before the worker
+    # abandons it (nothing stored; a scheduled one is tried again at a later check, a requested one shows as
+    # failed on the teacher's page); 0: no limit. `pathways course fit` is not limited.
     "MODEL_FIT_MAX_SECONDS": 1800,
     # LTI Dynamic Registration at /lti/register, only through one-time links from `pathways platform invite`.
     # The allow-list holds origins (scheme://host[:port], space-separated, "https://*.example.edu" allowed)

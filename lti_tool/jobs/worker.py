@@ -881,11 +881,15 @@ class _ModelFits:
     the end) and leaves the course due, so a later check fits it again.
 
     The teacher's "Refit now" only asks (a large course outlasts a web request): every pass that finds a request
-    starts a round, and a round fits requested courses first and again between scheduled ones.
+    starts a round, and a round fits requested courses first and again between scheduled ones. A requested fit
+    that fails or runs out of time is kept for the teacher's page (and not tried again until asked again).
     """
 
     def __init__(self, app: Flask) -> None:
+        from ..services.model_fitting import RefitRequests
+
         self.app = app
+        self.requests = RefitRequests()
         self.hours = float(setting(app, "MODEL_FIT_HOURS") or 0)
         self.max_seconds = float(setting(app, "MODEL_FIT_MAX_SECONDS") or 0)
         self.stop = threading.Event()
@@ -899,11 +903,9 @@ class _ModelFits:
     def start(self) -> None:
         """Start a round of fits if none is running here: teachers' requests at every pass, and the scheduled
         fits if no worker looked in the last MODEL_FIT_CHECK_SECONDS."""
-        from ..services.model_fitting import requested_refits
-
         if self.busy():
             return
-        requested = bool(requested_refits())
+        requested = bool(self.requests.waiting())
         # cache.add is atomic: one worker looks per period; the claims keep rounds that overlap apart.
         scheduled = self.hours > 0 and _first_to_mark("model-fit-ran", MODEL_FIT_CHECK_SECONDS)
         if not requested and not scheduled:
@@ -949,13 +951,11 @@ class _ModelFits:
 
     def _requested(self) -> None:
         """Fit the courses teachers asked for, oldest request first, until none is left or the worker stops."""
-        from ..services.model_fitting import requested_refits
-
         tried: set[int] = set()
         while not self.stop.is_set():
             # Read again after each fit: a teacher may have asked meanwhile. Each course once a round: one that
             # another worker is fitting stays requested, and is looked at again at the next pass.
-            waiting = [course_id for course_id in requested_refits() if course_id not in tried]
+            waiting = [course_id for course_id in self.requests.waiting() if course_id not in tried]
             if not waiting:
                 return
             tried.add(waiting[0])
@@ -963,7 +963,7 @@ class _ModelFits:
 
     def _fit(self, course_id: int, *, requested: bool = False) -> None:
         from ..learning.mastery import FitStopped
-        from ..services.model_fitting import drop_refit_request, fit_if_due, fit_if_requested
+        from ..services.model_fitting import fit_if_due, fit_if_requested, record_refit_failure
 
         ends = time.monotonic() + self.max_seconds if self.max_seconds > 0 else None
 
@@ -981,8 +981,8 @@ class _ModelFits:
             if self.stop.is_set():
                 log.info("model fit: course %d stopped with the worker; it is fitted at a later check", course_id)
             else:
-                if requested:  # not tried again at every pass: the teacher asks again, or `pathways course fit`
-                    drop_refit_request(course_id, now)
+                if requested:  # not tried again at every pass: the page says so, and the teacher may ask again
+                    record_refit_failure(course_id, now, utcnow())
                 log.warning("model fit: course %d took longer than %g s and was abandoned (raise "
                             "PATHWAYS_MODEL_FIT_MAX_SECONDS, or run `pathways course fit`)", course_id,
                             self.max_seconds)
@@ -990,7 +990,7 @@ class _ModelFits:
         except Exception as exc:  # noqa: BLE001 - one course's failed fit must not stop the others or the worker
             _discard_session()
             if requested:  # a fit that fails every time must not run at every pass; the schedule tries again
-                drop_refit_request(course_id, now)
+                record_refit_failure(course_id, now, utcnow())
             reason = describe_failure(exc)
             log.warning("model fit: course %d failed: %s; it is fitted again at a later check", course_id, reason,
                         exc_info=exc if reason.startswith("an unexpected error") else None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -139,10 +140,20 @@ def fit_if_due(course_id: int, now: datetime, every: timedelta, *,
 
 
 # The teacher's "Refit now" asks the worker for a fit (a large course takes minutes, longer than a web request
-# may run) through one shared cache entry, {course_id: requested at}, kept a week. No table holds requests: a
-# request lost with the cache (or to two writers at once) only means the page stops showing it and the teacher
-# asks again; a fit is never lost, as the course stays due for the scheduled fits.
-REFIT_REQUESTS = "model-refit-requests"
+# may run). Each course's request is its own cache entry, written whole (one atomic set on Redis, the file cache
+# and the in-process cache alike) and never read back to be rewritten, so two teachers asking at once, or a worker
+# finishing a fit while another teacher asks, cannot lose one another's request. A request is never deleted
+# either: it is done once a fit, or a failed attempt, has begun after it (the course's REFIT_TRIED entry, or
+# course_content's model_fitted_at), and expires after a week. A table would make requests survive
+# a flushed cache too, but none fits without a migration: one lost with the cache only means the page stops
+# showing it and the teacher asks again; a fit is never lost, as the course stays due for the scheduled fits.
+REFIT_REQUEST = "model-refit-request:{course_id}"
+# The course's last fit: {"tried": when it began, to the microsecond (model_fitted_at keeps whole seconds),
+# "failed": when a requested one gave up, or None}. Written only by the holder of the course's fit claim.
+REFIT_TRIED = "model-refit-tried:{course_id}"
+# A fresh random value after every request: a worker reads every course's request entry again only when it has
+# changed since its last read (a request written after that read changes it again, so none is missed).
+REFIT_REQUESTS_CHANGED = "model-refit-requests-changed"
 REFIT_REQUEST_SECONDS = 7 * 24 * 3600
 # The page tells the teacher when no worker pass has run for this long: `pathways run`, or a deployment without
 # `pathways worker`, would never do a requested fit.
@@ -157,59 +168,141 @@ class RefitNotTaken(ServiceError):
     status = 503
 
 
-def _requests() -> dict[int, datetime]:
-    # Stored as JSON (lti_tool/cache_json.py): {"course id": "ISO time"}.
-    return {int(key): datetime.fromisoformat(value) for key, value in (cache.get(REFIT_REQUESTS) or {}).items()}
-
-
-def _store(requests: dict[int, datetime]) -> None:
-    cache.set(REFIT_REQUESTS, {str(key): value.isoformat() for key, value in requests.items()},
-              timeout=REFIT_REQUEST_SECONDS)
-
-
 def request_refit(course_id: int, now: datetime) -> None:
     """Ask the worker to refit the course's model at its next pass (the teacher's "Refit now")."""
     try:
-        requests = _requests()
-        requests[course_id] = now
-        _store(requests)
+        taken = cache.set(REFIT_REQUEST.format(course_id=course_id), now.isoformat(), timeout=REFIT_REQUEST_SECONDS)
+        # After the request itself: a worker that read the old value reads the requests again at its next pass.
+        taken = taken and cache.set(REFIT_REQUESTS_CHANGED, secrets.token_hex(8), timeout=REFIT_REQUEST_SECONDS)
     except CACHE_OUTAGES as exc:
         raise RefitNotTaken(REFIT_NOT_TAKEN) from exc
+    if not taken:  # the file cache could not write its file
+        raise RefitNotTaken(REFIT_NOT_TAKEN)
 
 
-def requested_refits() -> list[int]:
-    """Return the courses whose refit a teacher asked for, the longest waiting first; [] with the cache away."""
+@dataclass(frozen=True)
+class _RefitState:
+    requested: datetime | None
+    tried: datetime | None  # when the last fit began
+    failed: datetime | None  # when it gave up, if it was a requested one that failed
+
+
+def _when(value: object) -> datetime | None:
     try:
-        requests = _requests()
-    except CACHE_OUTAGES:
-        return []
-    return sorted(requests, key=lambda course_id: (requests[course_id], course_id))
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
-def drop_refit_request(course_id: int, up_to: datetime) -> None:
-    """Forget the course's request if it was made at or before `up_to` (a later one is still to do)."""
+def _refit_states(course_ids: list[int]) -> dict[int, _RefitState]:
+    """Read the courses' request and last-fit entries (one read on Redis); raises CACHE_OUTAGES."""
+    if not course_ids:
+        return {}
+    keys = [REFIT_REQUEST.format(course_id=c) for c in course_ids] + [REFIT_TRIED.format(course_id=c)
+                                                                      for c in course_ids]
+    values = cache.get_many(*keys)
+    states = {}
+    for n, course_id in enumerate(course_ids):
+        failure = values[len(course_ids) + n]
+        failure = failure if isinstance(failure, dict) else {}
+        states[course_id] = _RefitState(_when(values[n]), _when(failure.get("tried")), _when(failure.get("failed")))
+    return states
+
+
+def _open(state: _RefitState, fitted_at: datetime | None) -> datetime | None:
+    """Return when the request was made if no fit or failed attempt has begun since, else None."""
+    requested = state.requested
+    if requested is None or (state.tried is not None and state.tried >= requested):
+        return None
+    # Only a fit begun after the request includes every answer given before it. A fit's time is whole seconds,
+    # so one begun in the same second counts as before: at worst the course is fitted once more.
+    return None if fitted_at is not None and fitted_at > requested else requested
+
+
+def _fitted_at(course_ids: list[int]) -> dict[int, datetime | None]:
+    return dict(db.session.execute(sa.select(CourseContent.course_id, CourseContent.model_fitted_at)
+                                   .where(CourseContent.course_id.in_(course_ids))).all())
+
+
+def _open_requests(course_ids: list[int] | None) -> list[int]:
+    """Return the given courses (None: every course with content) whose request is open, the longest waiting
+    first; raises CACHE_OUTAGES."""
+    if course_ids is None:
+        course_ids = list(db.session.scalars(sa.select(CourseContent.course_id)))
+    states = {c: s for c, s in _refit_states(course_ids).items() if s.requested is not None}
+    fitted = _fitted_at(list(states)) if states else {}
+    waiting = {c: when for c, s in states.items() if c in fitted and (when := _open(s, fitted[c])) is not None}
+    return sorted(waiting, key=lambda course_id: (waiting[course_id], course_id))
+
+
+class RefitRequests:
+    """One worker's view of the teachers' open requests, kept between its passes.
+
+    Every course's entry is read at the first look and whenever a request was made since the last read
+    (REFIT_REQUESTS_CHANGED); otherwise only the courses last seen waiting are looked at again, so a pass with
+    nothing asked reads one cache entry. Thread-safe: the worker's pass and its fit thread both look.
+    """
+
+    _UNREAD = object()
+
+    def __init__(self) -> None:
+        self._seen: object = self._UNREAD
+        self._waiting: list[int] = []
+        self._lock = threading.Lock()
+
+    def waiting(self) -> list[int]:
+        """Return the courses with an open request, the longest waiting first; [] with the cache away."""
+        with self._lock:
+            try:
+                # Read before the requests: one made after this read changes it again, and is read next time.
+                changed = cache.get(REFIT_REQUESTS_CHANGED)
+                everything = changed != self._seen
+                found = _open_requests(None if everything else self._waiting)
+            except CACHE_OUTAGES:
+                return []  # what was known is kept: the next look after the outage reads it again
+            self._seen, self._waiting = changed, found
+            return list(found)
+
+
+def record_refit_failure(course_id: int, tried: datetime, failed: datetime) -> None:
+    """Keep, for the teacher's page, that the requested fit begun at `tried` failed (or ran out of time) at `failed`.
+
+    It also closes the requests made before `tried`: a fit that fails every time must not run at every pass.
+    """
+    _record_fit(course_id, tried, failed)
+
+
+def _record_fit(course_id: int, tried: datetime, failed: datetime | None) -> None:
     try:
-        requests = _requests()
-        if course_id in requests and requests[course_id] <= up_to:
-            del requests[course_id]
-            _store(requests)
+        cache.set(REFIT_TRIED.format(course_id=course_id),
+                  {"tried": tried.isoformat(), "failed": failed.isoformat() if failed else None},
+                  timeout=REFIT_REQUEST_SECONDS)
     except CACHE_OUTAGES:
-        pass  # kept: the next pass finds it fitted since and drops it then
+        pass  # model_fitted_at still closes the requests a stored fit began after; a failure is tried again
 
 
 def refit_requested(course_id: int) -> datetime | None:
     """Return when a teacher asked for a refit not done yet, or None."""
     try:
-        requested = _requests().get(course_id)
+        state = _refit_states([course_id])[course_id]
     except CACHE_OUTAGES:
         return None
-    if requested is None:
+    return None if state.requested is None else _open(state, _fitted_at([course_id]).get(course_id))
+
+
+def refit_failed(course_id: int) -> datetime | None:
+    """Return when the last requested refit failed, unless a fit has begun or a teacher has asked again since."""
+    try:
+        state = _refit_states([course_id])[course_id]
+    except CACHE_OUTAGES:
         return None
-    fitted_at = db.session.scalar(sa.select(CourseContent.model_fitted_at)
-                                  .where(CourseContent.course_id == course_id))
-    # Only a fit begun after the request includes every answer given before it. A fit's time is whole seconds,
-    # so one begun in the same second counts as before: at worst the course is fitted once more.
-    return None if fitted_at is not None and fitted_at > requested else requested
+    if state.tried is None or state.failed is None:
+        return None
+    if state.requested is not None and state.requested > state.tried:
+        return None  # asked again since: the page shows that request instead
+    fitted_at = _fitted_at([course_id]).get(course_id)
+    # A fit stored since replaced the entry (_fit_claimed); its later time is the fallback when the cache was away.
+    return None if fitted_at is not None and fitted_at > state.tried else state.failed
 
 
 def worker_seen(now: datetime) -> bool:
@@ -234,7 +327,7 @@ def fit_if_requested(course_id: int, now: datetime, *,
                      keep_going: Callable[[], bool] | None = None) -> FitSummary | None:
     """Fit the course's model if a teacher's request is still open once claimed; None otherwise.
 
-    The request is dropped when the fit is stored, or when another worker's fit since the request did it.
+    Nothing is removed: the fit, begun at `now`, closes every request made before it (see refit_requested).
     """
     with fit_claim(course_id) as claimed:
         if not claimed:
@@ -243,11 +336,8 @@ def fit_if_requested(course_id: int, now: datetime, *,
         requested = refit_requested(course_id)
         db.session.commit()
         if requested is None:
-            drop_refit_request(course_id, now)
             return None
-        summary = _fit_claimed(course_id, now, keep_going)
-    drop_refit_request(course_id, now)  # the fit began at `now`, after any request made before it
-    return summary
+        return _fit_claimed(course_id, now, keep_going)
 
 
 def _fit_claimed(course_id: int, now: datetime, keep_going: Callable[[], bool] | None) -> FitSummary:
@@ -279,6 +369,8 @@ def _fit_claimed(course_id: int, now: datetime, keep_going: Callable[[], bool] |
     _refresh_estimates(course_id, MasteryModel(params_from_stored(data)))
     db.session.commit()
     forget_model(course_id)
+    # Whoever fitted it (worker, schedule, CLI): the requests made before `now` are done, and a failure is over.
+    _record_fit(course_id, now, None)
     return FitSummary(course_id, revision, result.responses, result.learners, result.fitted)
 
 

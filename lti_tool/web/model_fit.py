@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import flash, g, redirect, render_template, url_for
+from flask import current_app, flash, g, redirect, render_template, url_for
 from flask_babel import gettext
 
 from ..services.errors import ServiceError
@@ -13,6 +13,7 @@ from ..services.model_fitting import (
     FitRunning,
     fit_running,
     model_status,
+    refit_failed,
     refit_requested,
     request_refit,
     worker_seen,
@@ -34,13 +35,23 @@ def status():
     require_teacher()
     course_id = g.launch.course_id
     running = fit_running(course_id)
+    requested = None if running else refit_requested(course_id)
     return render_template("teacher/model.html", launch=g.launch, status=model_status(course_id), running=running,
-                           requested=None if running else refit_requested(course_id), worker_seen=worker_seen(_now()))
+                           requested=requested, failed=None if running or requested else refit_failed(course_id),
+                           worker_seen=worker_seen(_now()), fit_hours=_schedule())
+
+
+def _schedule() -> int | None:
+    """Return the hours between the worker's refits of a course with new answers, or None when scheduled refits
+    are off (MODEL_FIT_HOURS 0, as jobs/worker.py _ModelFits reads it)."""
+    hours = float(current_app.config.get("MODEL_FIT_HOURS") or 0)
+    # Whole hours from the environment; an override in code may give a fraction, shown as the nearest hour.
+    return max(1, round(hours)) if hours > 0 else None
 
 
 @bp.post("/teacher/model")
 def refit():
-    """Ask the worker to refit the course's model soon, instead of waiting for the daily fit.
+    """Ask the worker to refit the course's model soon, instead of waiting for the scheduled fit.
 
     Not fitted here: a large course's fit takes minutes, and the web server ends a request after 30 seconds.
     """

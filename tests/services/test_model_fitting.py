@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from click.testing import CliRunner
 from flask.cli import ScriptInfo
 
@@ -176,3 +177,71 @@ def test_fits_stored_before_the_upgrade_keep_their_revision_and_the_course_its_c
     with tool.app.app_context():
         assert model_for(course_id).params.weights == weights
     assert "Fractions" in sandbox.launch("student").text
+
+
+def _model_page(tool, launched):
+    """Open the Mastery model page from the course home, as the teacher does once the content is set up."""
+    home = launched.http.get(launched.url)
+    link = next(part for part in home.text.split('"') if part.endswith("/teacher/model"))
+    page = launched.http.get(tool.url(link) if link.startswith("/") else link)
+    page.http = launched.http
+    return page
+
+
+def test_a_teacher_whose_requested_refit_fails_is_told_when_until_a_later_fit_succeeds(make_tool):
+    import re
+
+    from tests.support import SandboxActions
+
+    # The worker abandons a fit that outlasts PATHWAYS_MODEL_FIT_MAX_SECONDS, as it would a course too large for
+    # the bound: here every fit outlasts it. Nothing is stored then.
+    tool = make_tool(MODEL_FIT_MAX_SECONDS=1e-6)
+    teacher = SandboxActions(tool).launch("teacher")
+    submit_form(teacher, "/content/demo")
+    _answers_from_earlier_students(tool)
+    page = _model_page(tool, teacher)
+    asked = submit_form(page, "/teacher/model")
+    assert "You asked for a refit at" in asked.text
+
+    assert drain(tool.app, once=True, max_seconds=30).models_fitted == 0
+    assert _stored(tool) is None
+    failed = page.http.get(asked.url).text
+    assert re.search(r"The refit you asked for failed at <time datetime=\"\d{4}-\d\d-\d\dT[\d:]+Z\"", failed)
+    assert "You asked for a refit" not in failed and "right now" not in failed
+
+    # The failed request is not tried again at every pass: the page keeps saying it failed.
+    assert drain(tool.app, once=True, max_seconds=30).models_fitted == 0
+    assert "The refit you asked for failed at" in page.http.get(asked.url).text
+
+    # Asking again shows the new request instead; it fails again, and the page says so again.
+    again = submit_form(page, "/teacher/model")
+    assert "You asked for a refit at" in again.text and "failed at" not in again.text
+    assert drain(tool.app, once=True, max_seconds=30).models_fitted == 0
+    assert "The refit you asked for failed at" in page.http.get(asked.url).text
+
+    # The administrator fits the course with `pathways course fit`, which the bound does not limit: the page shows
+    # the new fit, and the failure is over.
+    cli = CliRunner().invoke(course_group, ["fit", "--context", "math-7"], obj=ScriptInfo(create_app=lambda: tool.app))
+    assert cli.exit_code == 0, cli.output
+    done = page.http.get(asked.url).text
+    assert "revision 1" in done and "failed at" not in done and "You asked for a refit" not in done
+
+
+@pytest.mark.parametrize(("hours", "said"), [
+    (0, "Scheduled refits are off: Pathways refits the model from the course's answers only when you ask for it"),
+    (6, "Pathways refits the model from the course's new answers every 6 hours;"),
+    (1, "Pathways refits the model from the course's new answers every 1 hour;"),
+    (24, "Pathways refits the model from the course's new answers every 24 hours;"),
+])
+def test_the_model_page_says_how_often_pathways_refits_as_the_worker_is_set(make_tool, hours, said):
+    import html
+
+    from tests.support import SandboxActions
+
+    tool = make_tool(MODEL_FIT_HOURS=hours)
+    teacher = SandboxActions(tool).launch("teacher")
+    submit_form(teacher, "/content/demo")
+    page = _model_page(tool, teacher)
+    shown = " ".join(html.unescape(page.text).split())
+    assert said in shown
+    assert "every day" not in shown
