@@ -291,3 +291,36 @@ def test_0024_ends_the_teacher_access_the_old_role_rule_gave_a_learner_instructo
     # Priya's next launch is a learner's, as since the fix.
     page = _launch_with_roles(sandbox, "student", [LEARNER, LEARNER_INSTRUCTOR])
     assert "My learning plan" in page.text and open_in_launch(page, tool, "/class/activity").status_code == 403
+
+
+def test_0026_grades_from_before_are_not_resent_and_a_date_that_moves_still_requeues_them(sandbox, tool):
+    # Rows from before 0026 keep no due set (NULL): the sweep judges them by their comment, as before, so an upgrade
+    # resends nobody's grade, and a date that moves still reaches the gradebook at the next sweep.
+    from lti_tool.models import ScoreOutbox
+    from lti_tool.models.base import utcnow
+    from lti_tool.services import publishing
+    from tests.jobs.test_due_dates_pass import _demo_course_with_a_column, _ids, _next_hour, _scores
+    from tests.support import demo_first_goal_due, drain_outbox
+
+    _demo_course_with_a_column(sandbox, tool)
+    demo_first_goal_due(tool)
+    _next_hour()
+    drain_outbox(tool)
+    assert _scores(tool)[-1]["scoreGiven"] == 25.0
+    course_id, _ = _ids(tool)
+    with tool.app.app_context():
+        downgrade(revision="0025")
+        upgrade()
+        assert set(db.session.scalars(sa.select(ScoreOutbox.due_digest))) == {None}
+        # Not even recalculated: a comment naming today's count of due skills is taken as today's set.
+        assert publishing._stale_students(course_id, utcnow().date()) == set()
+        db.session.remove()
+    posted = len(_scores(tool))
+    _next_hour()
+    stats = drain_outbox(tool)
+    assert (stats.due_grades_queued, stats.posted) == (0, 0) and len(_scores(tool)) == posted
+    demo_first_goal_due(tool, days=30)  # the teacher moves the goal weeks ahead: the 25 no longer applies
+    _next_hour()
+    stats = drain_outbox(tool)
+    assert (stats.due_grades_queued, stats.posted) == (1, 1)
+    assert _scores(tool)[-1]["gradingProgress"] == "Pending"

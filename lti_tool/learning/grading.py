@@ -22,6 +22,8 @@ Scores are posted when they change, and they change only when a level does: see 
 from __future__ import annotations
 
 import datetime
+import hashlib
+import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -128,6 +130,18 @@ def grade_basis(scheme: GradingScheme, skill_ids: Sequence[str], due: Collection
     if not count:
         return "Nothing is due yet: no grade until a goal date passes"
     return f"Graded on the {count} skill{'s' if count != 1 else ''} due so far"
+
+
+def due_digest(scheme: GradingScheme, skill_ids: Sequence[str], due: Collection[str]) -> str | None:
+    """Name the exact set of the placement's skills a due-so-far score is worked out on (None under other schemes).
+
+    The basis names only how many: a skill the teacher assigned swapped for another reads the same there, so what
+    looks for grades worked out on another due set compares this. A SHA-256 of the sorted ids: stable across
+    processes and releases (unlike hash()), and one short column whatever the size of the pack.
+    """
+    if scheme is not GradingScheme.DUE_SO_FAR:
+        return None
+    return hashlib.sha256(json.dumps(sorted({s for s in skill_ids if s in due})).encode()).hexdigest()
 
 
 def grading_progress(pending_evidence: bool, graded: bool = True) -> GradingProgress:

@@ -46,6 +46,10 @@ class ScoreOutbox(db.Model):
     activity_progress: so.Mapped[str] = so.mapped_column(sa.String(20))
     grading_progress: so.Mapped[str] = so.mapped_column(sa.String(20))
     comment: so.Mapped[str] = so.mapped_column(sa.String(1000), default="")
+    # A due-so-far score's due set: the SHA-256 of the sorted ids of the placement's skills it was worked out on
+    # (learning.grading.due_digest). The comment names only how many, so a skill swapped for another is seen here.
+    # None under other schemes, on per-skill columns, and on rows from before migration 0026.
+    due_digest: so.Mapped[str | None] = so.mapped_column(sa.String(64))
     # The AGS score timestamp: when mastery changed, strictly increasing per (line item, person).
     score_timestamp: so.Mapped[datetime] = so.mapped_column(sa.DateTime)
 

@@ -99,6 +99,8 @@ class NewScore:
     grading_progress: str
     comment: str
     skill_id: str = ""
+    # A due-so-far score's due set (learning.grading.due_digest), kept on its row for the sweep; else None.
+    due_digest: str | None = None
 
     @property
     def target(self) -> tuple[int, str, int]:
@@ -117,6 +119,7 @@ def new_score(
     completed: bool = False,
     skill_id: str = "",
     basis: str = "",
+    due_digest: str | None = None,
 ) -> NewScore:
     """Return the score a mastery change gives a student on a placement (or one skill's column of it)."""
     comment = skills_comment(skill_names)
@@ -134,6 +137,7 @@ def new_score(
                           else PENDING_GRADE),
         comment=comment,
         skill_id=skill_id,
+        due_digest=due_digest,
     )
 
 
@@ -191,7 +195,11 @@ def _scope(scores: Sequence[NewScore]) -> dict[str, list]:
 
 
 def _unchanged(score: NewScore, latest: sa.Row | None) -> bool:
-    """True when the newest row already carries exactly this score (waiting, posted, or found to need no post)."""
+    """True when the newest row already carries exactly this score (waiting, posted, or found to need no post).
+
+    The due set it was worked out on is not compared: another set giving the same number and comment changes nothing
+    in the gradebook, so nothing is posted, and _queue records the new set on that row (see _REDIGEST).
+    """
     return (
         latest is not None
         and latest.status in (PENDING, SYNCED, NOTHING_TO_CLEAR)
@@ -208,10 +216,12 @@ def _queue(scores: Sequence[NewScore], *, now: datetime, returning: bool) -> lis
     """
     latest = {(row.placement_id, row.skill_id, row.person_id): row
               for row in db.session.execute(_NEWEST_ROWS, _scope(scores))}
-    rows, written = [], []
+    rows, written, redigested = [], [], []
     for score in scores:
         newest = latest.get(score.target)
         if _unchanged(score, newest):
+            if newest.due_digest != score.due_digest:
+                redigested.append({"row_id": newest.id, "digest": score.due_digest})
             continue
         written.append(score)
         # AGS timestamps strictly increase per student and line item, by whole seconds (see SCORE_STEP).
@@ -221,9 +231,11 @@ def _queue(scores: Sequence[NewScore], *, now: datetime, returning: bool) -> lis
             "skill_id": score.skill_id, "lineitem_url": None if score.skill_id else score.placement.lineitem_url,
             "score_given": score.score_given, "score_maximum": score.score_maximum,
             "activity_progress": score.activity_progress, "grading_progress": score.grading_progress,
-            "comment": score.comment, "score_timestamp": stamp, "status": PENDING, "attempts": 0,
-            "next_attempt_at": now, "duplicate": False, "created_at": now,
+            "comment": score.comment, "due_digest": score.due_digest, "score_timestamp": stamp, "status": PENDING,
+            "attempts": 0, "next_attempt_at": now, "duplicate": False, "created_at": now,
         })
+    if redigested:
+        db.session.execute(_REDIGEST, redigested)
     if not rows:
         return []
     if returning:  # queue_score's one row, to hand back
@@ -251,9 +263,9 @@ _IN_SCOPE = sa.and_(
 )
 _RANKED = (
     # What a new score is compared with: the newest row (any state) of its target.
-    sa.select(_OUTBOX.c.placement_id, _OUTBOX.c.skill_id, _OUTBOX.c.person_id, _OUTBOX.c.status,
+    sa.select(_OUTBOX.c.id, _OUTBOX.c.placement_id, _OUTBOX.c.skill_id, _OUTBOX.c.person_id, _OUTBOX.c.status,
               _OUTBOX.c.score_given, _OUTBOX.c.score_maximum, _OUTBOX.c.activity_progress,
-              _OUTBOX.c.grading_progress, _OUTBOX.c.comment, _OUTBOX.c.score_timestamp,
+              _OUTBOX.c.grading_progress, _OUTBOX.c.comment, _OUTBOX.c.due_digest, _OUTBOX.c.score_timestamp,
               sa.func.row_number().over(
                   partition_by=(_OUTBOX.c.placement_id, _OUTBOX.c.skill_id, _OUTBOX.c.person_id),
                   order_by=(_OUTBOX.c.score_timestamp.desc(), _OUTBOX.c.id.desc())).label("newest"))
@@ -263,6 +275,17 @@ _RANKED = (
 _NEWEST_ROWS = sa.select(_RANKED).where(_RANKED.c.newest == 1)
 _INSERT = sa.insert(_OUTBOX)
 _INSERT_RETURNING = sa.insert(_OUTBOX).returning(_OUTBOX.c.id)
+# A score found unchanged that was worked out on another due set (a skill assigned to the student swapped for
+# another, both reached): the gradebook's value stands, so nothing is posted, but its newest row now says which set
+# it stands for. Re-posting it instead would send the LMS the same score again; leaving the old set would have the
+# worker's sweep (publishing.requeue_if_due_changed) flag the student again every hour, for good. A row from before
+# migration 0026 (no set known) gets its set the same way. One executemany for the batch.
+_REDIGEST = (
+    sa.update(_OUTBOX)
+    .where(_OUTBOX.c.id == sa.bindparam("row_id"))
+    .values(due_digest=sa.bindparam("digest"))
+    .execution_options(synchronize_session=False)
+)
 # Every waiting row the new ones replace is now older than a row that is not superseded: one UPDATE marks them all
 # (the worker's own rule for a stale row). A row a worker holds right now is left alone: it is posted, then the
 # newer one overwrites it. Rows another writer has locked (a teacher's republish superseding the same rows) are

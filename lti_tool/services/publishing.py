@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..learning.coursepack import Goal
-from ..learning.grading import GradingScheme, due_skills, grade_basis, placement_score
+from ..learning.grading import GradingScheme, due_digest, due_skills, grade_basis, placement_score
 from ..learning.mastery import ALL_SKILLS, Level
 from ..learning.skills import SkillGraph
 from ..models import CourseContent, Evidence, Placement, ScoreOutbox, SkillAssignment, SkillMastery
@@ -75,7 +75,7 @@ def _publish(course_id: int, *, now: datetime, person_id: int | None = None,
     names = {s.id: s.name for s in pack.skills}
     all_skill_ids = list(pack.skill_graph.topological_order())
     # What each placement grades is the same for every student without a dated assignment: worked out once.
-    graded = [(placement, skill_ids, grade_basis(scheme, skill_ids, due))
+    graded = [(placement, skill_ids, _basis(scheme, skill_ids, due))
               for placement in placements for skill_ids in [placement_skills(placement, all_skill_ids)]]
     per_skill = content is not None and bool(content.per_skill_grades)
     scores: list[NewScore] = []
@@ -84,13 +84,18 @@ def _publish(course_id: int, *, now: datetime, person_id: int | None = None,
         person_due = student_due(pack.skill_graph, due, assigned.get(person, ()), today)
         for placement, skill_ids, basis in graded:
             if person_due is not due:
-                basis = grade_basis(scheme, skill_ids, person_due)
+                basis = _basis(scheme, skill_ids, person_due)
             scores.append(_placement_score(placement, person, skill_ids, person_levels, names, person_pending,
                                            scheme=scheme, due=person_due, basis=basis))
             if per_skill:
                 scores.extend(_skill_score(placement, person, skill_id, person_levels, names, person_pending)
                               for skill_id in skill_ids)
     return queue_scores(scores, now=now)
+
+
+def _basis(scheme: GradingScheme, skill_ids: list[str], due: frozenset[str]) -> tuple[str, str | None]:
+    """Return what a placement's score is made of: the words of its comment and the digest of its due set."""
+    return grade_basis(scheme, skill_ids, due), due_digest(scheme, skill_ids, due)
 
 
 def _scheme(content: CourseContent | None) -> GradingScheme:
@@ -193,7 +198,7 @@ _CLASS_LEVELS_AND_PENDING = _levels_and_pending_query(one_person=False)
 
 def _placement_score(placement: Placement, person_id: int, skill_ids: list[str], levels: dict[str, Level],
                      names: dict[str, str], pending: set[str], *, scheme: GradingScheme, due: frozenset[str],
-                     basis: str) -> NewScore:
+                     basis: tuple[str, str | None]) -> NewScore:
     """Return the student's score on the placement's own column (by the course's scheme)."""
     score = placement_score(
         levels,
@@ -212,7 +217,8 @@ def _placement_score(placement: Placement, person_id: int, skill_ids: list[str],
         skill_names=[names[s] for s in skill_ids if levels.get(s, Level.NOT_STARTED).rank >= Level.PROFICIENT.rank],
         pending_manual=score.grading_progress.value == "PendingManual",
         completed=score.activity_progress.value == "Completed",
-        basis=basis,
+        basis=basis[0],
+        due_digest=basis[1],
     )
 
 
@@ -299,9 +305,11 @@ def due_so_far_courses(*, after: int, limit: int) -> list[int]:
 def requeue_if_due_changed(course_id: int, *, now: datetime) -> int:
     """Queue new grades for the course's students whose due-so-far grade was worked out on another due set; commits.
 
-    A grade's comment names what it is made of ("Graded on the 4 skills due so far", "Nothing is due yet: …"),
-    and time only adds to what is due, so a grade whose comment does not start with what its column's comment
-    would say today was worked out before a date passed (or before the teacher moved one). Those students are
+    A grade's row keeps the digest of the due set it was worked out on (learning.grading.due_digest), so a grade
+    whose digest is not today's was worked out before a date passed, or before the teacher moved one or swapped a
+    skill assigned to the student for another. A row from before the digest (migration 0026) is judged by its
+    comment, which names how many skills it was made of ("Graded on the 4 skills due so far", "Nothing is due
+    yet: …"): a grade whose comment does not start with what its column's comment would say today. Those students are
     recalculated through the class-wide publish (learners locked, newest rows compared): a second worker doing the
     same course waits for the first and then finds every score unchanged, so nothing is queued twice, and a run
     right after this one queues nothing. Returns the number of rows queued.
@@ -331,14 +339,17 @@ def _stale_students(course_id: int, today: date) -> set[int]:
         .where(SkillAssignment.course_id == course_id, SkillAssignment.due_on <= today)
     ):
         assigned.setdefault(person, []).append(skill_id)
-    expected: dict[tuple[int, int | None], str] = {}
+    expected: dict[tuple[int, int | None], tuple[str, str | None]] = {}
     stale: set[int] = set()
-    for placement_id, person, comment in db.session.execute(_NEWEST_COMMENTS, {"placement_ids": list(skills)}):
+    for placement_id, person, comment, digest in db.session.execute(_NEWEST_COMMENTS,
+                                                                    {"placement_ids": list(skills)}):
         key = (placement_id, person if person in assigned else None)
         if key not in expected:
             person_due = student_due(pack.skill_graph, due, assigned.get(person, ()), today)
-            expected[key] = grade_basis(GradingScheme.DUE_SO_FAR, skills[placement_id], person_due)
-        if not _made_of(comment or "", expected[key]):
+            expected[key] = _basis(GradingScheme.DUE_SO_FAR, skills[placement_id], person_due)
+        basis, expected_digest = expected[key]
+        # A row from before migration 0026 has no digest: its comment says how many skills it was made of.
+        if (digest != expected_digest) if digest is not None else not _made_of(comment or "", basis):
             stale.add(person)
     return stale
 
@@ -351,14 +362,15 @@ def _newest_comments() -> sa.Select:
     # Built once. The newest row (any state) of each student on each column: what the gradebook has or will have.
     table = ScoreOutbox.__table__
     ranked = (
-        sa.select(table.c.placement_id, table.c.person_id, table.c.comment,
+        sa.select(table.c.placement_id, table.c.person_id, table.c.comment, table.c.due_digest,
                   sa.func.row_number().over(partition_by=(table.c.placement_id, table.c.person_id),
                                             order_by=(table.c.score_timestamp.desc(), table.c.id.desc()))
                   .label("newest"))
         .where(table.c.placement_id.in_(sa.bindparam("placement_ids", expanding=True)), table.c.skill_id == "")
         .subquery()
     )
-    return sa.select(ranked.c.placement_id, ranked.c.person_id, ranked.c.comment).where(ranked.c.newest == 1)
+    return sa.select(ranked.c.placement_id, ranked.c.person_id, ranked.c.comment,
+                     ranked.c.due_digest).where(ranked.c.newest == 1)
 
 
 _NEWEST_COMMENTS = _newest_comments()
