@@ -109,13 +109,20 @@ def check_grade_reaches_the_lms(base: str) -> None:
     check_launch(f"{lms}/launch?context_id=math-7&resource_link_id={link.group(1)}&sub=student-1",
                  "student opening the placed link")
     teacher = _with_session(launch(f"{lms}/launch?context_id=math-7&resource_link_id={link.group(1)}&sub=teacher"))
-    class_view = teacher.http.get(base + re.search(r"/c/[^/]+/", teacher.url).group(0) + "class", timeout=30)
+    course = base + re.search(r"/c/[^/]+/", teacher.url).group(0)
+    class_view = teacher.http.get(course + "class", timeout=30)
     class_view.http = teacher.http
     overridden = support.submit_form(class_view, "/class/override", level="Mastered", note="Smoke test")
     check(overridden.status_code == 200, "teacher sets a student's level in the class view")
-    # A number, or (the default grade, nothing due yet in the demo pack) a score that says it is not graded yet.
-    posted = re.compile(r"<strong>(?:[0-9.]+ / [0-9.]+|not graded)</strong><br>\s*"
-                        r'<span class="muted">\w+, (?:FullyGraded|Pending|PendingManual)</span>')
+    # The default grade (what is due so far) has no number while the demo's goals lie ahead, and a score without a
+    # number is not sent where none was sent before: the share of skills reached makes one now.
+    grading = teacher.http.get(course + "teacher/grading", timeout=30)
+    grading.http = teacher.http
+    saved = support.submit_form(grading, "/teacher/grading", scheme="proficiency_share")
+    check(saved.status_code == 200 and "Grades recalculated" in saved.text,
+          "teacher grades on the share of skills reached, and the grades are recalculated")
+    posted = re.compile(r"<strong>[0-9.]+ / [0-9.]+</strong><br>\s*"
+                        r'<span class="muted">\w+, (?:FullyGraded|PendingManual)</span>')
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         book = requests.get(lms + "/gradebook", timeout=10).text
