@@ -299,14 +299,10 @@ def test_0026_grades_from_before_are_not_resent_and_a_date_that_moves_still_requ
     from lti_tool.models import ScoreOutbox
     from lti_tool.models.base import utcnow
     from lti_tool.services import publishing
-    from tests.jobs.test_due_dates_pass import _demo_course_with_a_column, _ids, _next_hour, _scores
+    from tests.jobs.test_due_dates_pass import _graded_on_the_first_goal, _ids, _next_hour, _scores
     from tests.support import demo_first_goal_due, drain_outbox
 
-    _demo_course_with_a_column(sandbox, tool)
-    demo_first_goal_due(tool)
-    _next_hour()
-    drain_outbox(tool)
-    assert _scores(tool)[-1]["scoreGiven"] == 25.0
+    _graded_on_the_first_goal(sandbox, tool)
     course_id, _ = _ids(tool)
     with tool.app.app_context():
         downgrade(revision="0025")

@@ -489,6 +489,9 @@ def _course_record(course: Course, person_id: int, columns: list[tuple[str, str]
              "baseline": d.baseline}
             for d in _rows(DiagnosticRun, course.id, person_id, DiagnosticRun.started_at)
         ],
+        # Not due_digest: a hash of the due skill ids the grade was worked out on, only for the worker to compare.
+        # It holds nothing of the student's beyond what is here already (the comment says how many skills, and
+        # assigned_by_teacher and the course's goals say which), and read by a person it says nothing.
         "grades_for_lms": [
             {"skill_id": o.skill_id, "score_given": o.score_given, "score_maximum": o.score_maximum,
              "comment": o.comment, "status": o.status, "score_timestamp": _iso(o.score_timestamp),

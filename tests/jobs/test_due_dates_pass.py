@@ -50,6 +50,15 @@ def _next_hour() -> None:
     cache.delete("due-grades-ran")  # the sweep runs once an hour across workers: this is the next hour
 
 
+def _graded_on_the_first_goal(sandbox, tool) -> None:
+    """The demo course with a column, its first goal due since yesterday, and the student's 25 / 100 in the LMS."""
+    _demo_course_with_a_column(sandbox, tool)
+    demo_first_goal_due(tool)
+    _next_hour()
+    drain_outbox(tool)
+    assert _scores(tool)[-1]["scoreGiven"] == 25.0
+
+
 def _ids(tool) -> tuple[int, int]:
     with tool.app.app_context():
         course_id = db.session.scalar(sa.select(Course.id))
@@ -98,11 +107,7 @@ def test_a_goal_date_that_passes_reaches_the_lms_at_the_workers_next_pass(sandbo
 
 
 def test_a_number_sent_before_is_cleared_by_a_score_without_one_when_nothing_is_due_any_more(sandbox, tool):
-    _demo_course_with_a_column(sandbox, tool)
-    demo_first_goal_due(tool)
-    _next_hour()
-    drain_outbox(tool)
-    assert _scores(tool)[-1]["scoreGiven"] == 25.0
+    _graded_on_the_first_goal(sandbox, tool)
     demo_first_goal_due(tool, days=30)  # the teacher moves the goal weeks ahead: the 25 no longer applies
     _next_hour()
     stats = drain_outbox(tool)
