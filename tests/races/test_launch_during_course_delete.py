@@ -61,7 +61,7 @@ def _teacher_deletes_the_course(tool, deleted: list[object]) -> threading.Thread
 ])
 def test_a_launch_into_a_course_being_deleted_lands_in_the_course_not_on_an_error(sandbox, tool, monkeypatch,
                                                                                      who, held):
-    old = demo_course(sandbox, tool)
+    demo_course(sandbox, tool)
     sandbox.platform.add_user("student-3", roles=["Learner"], name="Noor Haddad", context_id="math-7")
     reached, go = hold_first_call(monkeypatch, launches, held)
     posted: list[object] = []
