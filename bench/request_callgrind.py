@@ -33,7 +33,7 @@ if str(BENCH) not in sys.path:
 
 import launch_profile as lp  # noqa: E402 - bench/ is on the path above
 import sqlalchemy as sa  # noqa: E402
-from launch_callgrind import Counter, marks_library, print_dumps  # noqa: E402
+from launch_callgrind import Counter, count_passes, marks_library, print_dumps  # noqa: E402
 
 STEPS = ("login", "launch", "page", "plan", "question", "answer")
 SKILL = "frac-equivalent"  # the demo pack's first skill (no prerequisites)
@@ -181,12 +181,8 @@ def main(argv: list[str] | None = None) -> int:
         tool = rounds._tool
         rounds._tool = lambda step, call: tool(step, lambda: counter(step, call))
         counter.within(args.within)
-        for label in [*STEPS, *args.within]:
-            counter.now = label
-            for k in range(args.rounds):
-                rounds.round(lp.STUDENTS[k % len(lp.STUDENTS)])
-            counter.now = None
-            marks.cg_dump(label.encode())
+        count_passes(counter, [*STEPS, *args.within], lambda k: rounds.round(lp.STUDENTS[k % len(lp.STUDENTS)]),
+                     args.rounds)
     print(f"instructions per request, {args.rounds} rounds a pass (SQLite unless --database-url)")
     print_dumps(args.dumps.format(pid=os.getpid()), args.rounds)
     return 0
