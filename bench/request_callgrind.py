@@ -1,7 +1,7 @@
 """Count the instructions and round trips of a student's hot requests: the launch's three, plan page, question, answer.
 
 Usage: valgrind --tool=callgrind --collect-atstart=no \\
-           python bench/request_callgrind.py [--rounds 20] [--warmup 10]
+           python bench/request_callgrind.py [--rounds 20] [--warmup 10] [--within module:function ...] [--no-steps]
        python bench/request_callgrind.py --trips [--database-url postgresql+psycopg://…] [--redis-url redis://…]
 
 Sets up as bench/launch_profile.py does (the tool as production configures it, not TESTING; the demo pack; a
@@ -167,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", default=None, help="a scratch PostgreSQL database (emptied)")
     parser.add_argument("--redis-url", default=None)
     parser.add_argument("--within", action="append", default=[], help="module:function: a pass counting only its calls")
+    parser.add_argument("--no-steps", action="store_true", help="only the --within passes")
     parser.add_argument("--dumps", default="callgrind.out.{pid}.*", help="the dumps (callgrind's default names)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
@@ -181,8 +182,8 @@ def main(argv: list[str] | None = None) -> int:
         tool = rounds._tool
         rounds._tool = lambda step, call: tool(step, lambda: counter(step, call))
         counter.within(args.within)
-        count_passes(counter, [*STEPS, *args.within], lambda k: rounds.round(lp.STUDENTS[k % len(lp.STUDENTS)]),
-                     args.rounds)
+        labels = [*([] if args.no_steps else STEPS), *args.within]
+        count_passes(counter, labels, lambda k: rounds.round(lp.STUDENTS[k % len(lp.STUDENTS)]), args.rounds)
     print(f"instructions per request, {args.rounds} rounds a pass (SQLite unless --database-url)")
     print_dumps(args.dumps.format(pid=os.getpid()), args.rounds)
     return 0
