@@ -163,14 +163,13 @@ def _served_query(run_length: int) -> sa.Select:
         ServedItem.person_id == person_id)
 
 
-def _history(course_id: int, person_id: int, item_ids: list[str], *, fresh: bool = False) -> list[ServedItem]:
+def _history(course_id: int, person_id: int, item_ids: list[str]) -> list[ServedItem]:
     query = (
         sa.select(ServedItem)
         .where(ServedItem.course_id == course_id, ServedItem.person_id == person_id, ServedItem.item_id.in_(item_ids))
         .order_by(ServedItem.id)
     )
-    # Read again under the lock: rows read before it may have been answered meanwhile.
-    return list(db.session.scalars(query.execution_options(populate_existing=True) if fresh else query))
+    return list(db.session.scalars(query))
 
 
 def _credit(history: list[ServedItem], variant: str, now: datetime) -> bool:
@@ -295,7 +294,10 @@ def _locked_history(course_id: int, person_id: int, item_ids: list[str], now: da
     from .mastery import lock_learner_row  # mastery answers served questions: imported here, not at the top
 
     lock_learner_row(course_id, person_id, now)
-    return _history(course_id, person_id, item_ids, fresh=True)
+    # Read as plain rows (the same columns, by the same names), not objects: what is served next is chosen from them
+    # and nothing writes them, and, not in the session, none can be a stale copy of a row read before the lock.
+    return list(db.session.execute(_LOCKED_HISTORY, {"course_id": course_id, "person_id": person_id,
+                                                     "item_ids": item_ids}))
 
 
 def _serve(course_id: int, person_id: int, skill_id: str, item: Item, history: list[ServedItem], *, source: str,
@@ -421,6 +423,12 @@ def answered_correct(served_id: int) -> bool:
 
 
 _INSERT_SERVED = sa.insert(_SERVED).returning(_SERVED.c.id)
+_LOCKED_HISTORY = (
+    sa.select(_SERVED)
+    .where(_SERVED.c.course_id == sa.bindparam("course_id"), _SERVED.c.person_id == sa.bindparam("person_id"),
+           _SERVED.c.item_id.in_(sa.bindparam("item_ids", expanding=True)))
+    .order_by(_SERVED.c.id)
+)
 
 #: The learner's newest open practice question on :skill_id among the skill's items, and whether another copy of
 #: its variant was answered after :since (`_open_practice`).
