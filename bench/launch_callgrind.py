@@ -84,6 +84,16 @@ class Counter:
         return wrapper
 
 
+def count_passes(counter: Counter, labels: list[str], run, times: int) -> None:
+    """For each label, call run(n) for n in range(times) collecting only under that label, then dump the counts."""
+    for label in labels:
+        counter.now = label
+        for n in range(times):
+            run(n)
+        counter.now = None
+        counter.marks.cg_dump(label.encode())
+
+
 def print_dumps(pattern: str, per: int) -> None:
     """Print each dump's instructions divided by `per` (the requests or launches of a pass), in millions."""
     for path in sorted(glob.glob(pattern), key=os.path.getmtime):
@@ -125,12 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         counter = Counter(marks)
         launcher._tool = lambda step, call: counter(step, call)
         counter.within(args.within)
-        for label in ([] if args.no_steps else list(lp.STEPS)) + args.within:
-            counter.now = label
-            for n in range(args.launches):
-                launcher.launch(lp.STUDENTS[n % len(lp.STUDENTS)])
-            counter.now = None
-            marks.cg_dump(label.encode())
+        count_passes(counter, ([] if args.no_steps else list(lp.STEPS)) + args.within,
+                     lambda n: launcher.launch(lp.STUDENTS[n % len(lp.STUDENTS)]), args.launches)
     print(f"instructions per launch, {args.launches} launches a pass")
     print_dumps(args.dumps.format(pid=os.getpid()), args.launches)
     return 0

@@ -21,6 +21,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from .lti.outbound import session_from_settings
     from .lti.toolconf import DatabaseToolConf
     from .paths import PACKAGE_DIR
+    from .pool_ping import ping_only_when_needed
     from .settings import load_settings
     from .web import agency, classroom, course, diagnostic, health, launch, learning, metrics, privacy, registration
     from .web import course_map as course_map_views
@@ -44,6 +45,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     security.configure_cookies(app)
 
     db.init_app(app)
+    with app.app_context():  # the engine exists now (without a connection yet)
+        ping_only_when_needed(db.engine)
     migrate.init_app(app, db, directory=str(PACKAGE_DIR / "migrations"))
     cache.init_app(app)
     csrf.init_app(app)

@@ -28,6 +28,7 @@ SMALLEST = {
     "grades.py": ["--rows", "50", "--students", "5", "--backlog", "100", "--passes", "1"],
     "roster.py": ["--members", "100"],
     "launch_profile.py": ["--launches", "3", "--warmup", "1"],
+    "request_callgrind.py": ["--trips", "--rounds", "1", "--warmup", "1"],
 }
 
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import time
+
+import psycopg
+import pytest
 import sqlalchemy as sa
 
-from lti_tool import create_app
+from lti_tool import create_app, pool_ping
 from lti_tool.extensions import db
 from tests.conftest import TEST_SECRET_KEY
 
@@ -43,3 +48,70 @@ def test_options_given_by_the_operator_are_kept(tmp_path):
                       "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True}})
     with app.app_context():
         assert db.engine.pool._pre_ping is True
+
+
+def _postgresql_engine(tmp_path) -> sa.Engine:
+    url = os.environ.get("PATHWAYS_TEST_DATABASE_URL") or ""
+    if not url.startswith("postgresql"):
+        pytest.skip("needs PostgreSQL: set PATHWAYS_TEST_DATABASE_URL=postgresql+psycopg://…")
+    return _engine(tmp_path, url)
+
+
+def _backend(connection: sa.Connection) -> int:
+    return connection.connection.dbapi_connection.info.backend_pid
+
+
+def _watcher(url: sa.URL) -> psycopg.Connection:
+    return psycopg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False), autocommit=True)
+
+
+def _last_query(url: sa.URL, pid: int) -> str | None:
+    """What the server last received on a backend, asked from a connection of its own."""
+    with _watcher(url) as watcher:
+        row = watcher.execute("SELECT query FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone()
+    return row[0] if row else None
+
+
+def test_a_postgresql_connection_given_back_a_moment_ago_is_used_again_without_a_ping(tmp_path):
+    # The ping is a round trip (and a query for the server) on every request; the connection was fine a moment ago.
+    engine = _postgresql_engine(tmp_path)
+    with engine.connect() as connection:
+        connection.execute(sa.text("SELECT 'first use'"))
+        pid = _backend(connection)
+    assert _last_query(engine.url, pid) == "ROLLBACK"  # given back: the pool rolled its transaction back
+    with engine.connect() as connection:
+        assert _backend(connection) == pid
+        assert _last_query(engine.url, pid) == "ROLLBACK", "checked out again with a ping the server saw"
+        assert connection.execute(sa.text("SELECT 2")).scalar() == 2
+    engine.dispose()
+
+
+def test_a_postgresql_connection_the_server_ended_is_still_replaced_before_use(tmp_path):
+    # An administrator's pg_terminate_backend (or a restart) just after the connection's last use: the server's
+    # goodbye waits on its socket, so the pool pings it, the ping fails, and a new connection serves the request.
+    engine = _postgresql_engine(tmp_path)
+    with engine.connect() as connection:
+        connection.execute(sa.text("SELECT 1"))
+        pid = _backend(connection)
+    with _watcher(engine.url) as watcher:  # not the pool's: its one connection is the one ended
+        watcher.execute("SELECT pg_terminate_backend(%s)", [pid])
+        for _ in range(100):  # the backend leaves a moment after the signal
+            if watcher.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone()[0] == 0:
+                break
+            time.sleep(0.05)
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT 3")).scalar() == 3
+        assert _backend(connection) != pid
+    engine.dispose()
+
+
+def test_a_postgresql_connection_idle_for_a_while_is_pinged_as_before(tmp_path, monkeypatch):
+    monkeypatch.setattr(pool_ping, "QUIET_SECONDS", 0.0)  # every connection counts as idle for a while
+    engine = _postgresql_engine(tmp_path)
+    with engine.connect() as connection:
+        connection.execute(sa.text("SELECT 'first use'"))
+        pid = _backend(connection)
+    with engine.connect() as connection:
+        assert _backend(connection) == pid
+        assert _last_query(engine.url, pid) != "ROLLBACK", "the pool's ping should have reached the server"
+    engine.dispose()

@@ -172,14 +172,13 @@ def _served_query(run_length: int) -> sa.Select:
         ServedItem.person_id == person_id)
 
 
-def _history(course_id: int, person_id: int, item_ids: list[str], *, fresh: bool = False) -> list[ServedItem]:
+def _history(course_id: int, person_id: int, item_ids: list[str]) -> list[ServedItem]:
     query = (
         sa.select(ServedItem)
         .where(ServedItem.course_id == course_id, ServedItem.person_id == person_id, ServedItem.item_id.in_(item_ids))
         .order_by(ServedItem.id)
     )
-    # Read again under the lock: rows read before it may have been answered meanwhile.
-    return list(db.session.scalars(query.execution_options(populate_existing=True) if fresh else query))
+    return list(db.session.scalars(query))
 
 
 def _credit(history: list[ServedItem], variant: str, now: datetime) -> bool:
@@ -200,9 +199,9 @@ def serve_next(course_id: int, person_id: int, skill_id: str, pack: CoursePack, 
     def practice(row: ServedItem) -> bool:
         return row.source == "practice" and row.skill_id == skill_id
 
-    # A reload shows the same question, so reloading cannot pick an easier one.
-    history = _history(course_id, person_id, item_ids)
-    question = _reshown(_open_row(history, practice), pack, history, now)
+    # A reload shows the same question, so reloading cannot pick an easier one. Only the open question is read here,
+    # not the whole history: most requests find none and read the history under the lock below anyway.
+    question = _open_practice(course_id, person_id, skill_id, item_ids, pack, now)
     if question is not None:
         return question
     history = _locked_history(course_id, person_id, item_ids, now)
@@ -273,6 +272,27 @@ def _reshown(row: ServedItem | None, pack: CoursePack, history: list[ServedItem]
         return None
 
 
+def _open_practice(course_id: int, person_id: int, skill_id: str, item_ids: list[str], pack: CoursePack,
+                   now: datetime) -> Served | None:
+    """Return the learner's open practice question on a skill as its page shows it now, or None.
+
+    The row `_open_row` finds in the skill's history (the newest unanswered practice row of the skill among its
+    items) and, in the same statement, what `_credit` asks of that history about its variant (a copy answered
+    within SESSION; a variant names its item, so the copies are among the skill's items): one row read, where
+    reading the whole history made an object of every question the learner was ever served on the skill.
+    """
+    found = db.session.execute(_OPEN_PRACTICE, {
+        "course_id": course_id, "person_id": person_id, "skill_id": skill_id, "item_ids": item_ids,
+        "since": now - SESSION}).first()
+    if found is None:
+        return None
+    row, answered_elsewhere = found
+    try:
+        return _view(row, pack, repeat=bool(answered_elsewhere))
+    except NotFound:  # the pack lost its item since (as `_reshown`): a new question is served
+        return None
+
+
 def _locked_history(course_id: int, person_id: int, item_ids: list[str], now: datetime) -> list[ServedItem]:
     """Take the learner's lock, then read the history again: what is served next is decided from it.
 
@@ -283,7 +303,10 @@ def _locked_history(course_id: int, person_id: int, item_ids: list[str], now: da
     from .mastery import lock_learner_row  # mastery answers served questions: imported here, not at the top
 
     lock_learner_row(course_id, person_id, now)
-    return _history(course_id, person_id, item_ids, fresh=True)
+    # Read as plain rows (the same columns, by the same names), not objects: what is served next is chosen from them
+    # and nothing writes them, and, not in the session, none can be a stale copy of a row read before the lock.
+    return list(db.session.execute(_LOCKED_HISTORY, {"course_id": course_id, "person_id": person_id,
+                                                     "item_ids": item_ids}))
 
 
 def _serve(course_id: int, person_id: int, skill_id: str, item: Item, history: list[ServedItem], *, source: str,
@@ -292,16 +315,19 @@ def _serve(course_id: int, person_id: int, skill_id: str, item: Item, history: l
     params = sample(item.parameters, item.constraints, _RNG, lambda p: variant_key(item.id, p) in seen) \
         if item.parameters else {}
     variant = variant_key(item.id, params)
-    row = ServedItem(course_id=course_id, person_id=person_id, skill_id=skill_id, item_id=item.id, params=params,
-                     variant=variant, source=source, credit=_credit(history, variant, now), served_at=now)
-    db.session.add(row)
+    values = {"course_id": course_id, "person_id": person_id, "skill_id": skill_id, "item_id": item.id,
+              "params": params, "variant": variant, "source": source, "credit": _credit(history, variant, now),
+              "served_at": now, "hints_shown": 0}
+    # One INSERT … RETURNING on the table: the ORM's unit of work for this one new row was about a tenth of the
+    # practice page's instructions. The row is written only here and the page needs only its id.
+    values["id"] = db.session.execute(_INSERT_SERVED, values).scalar_one()
     # Not for the other sources: their callers read and write more after the serving (the placement check compares
     # its run as read before it with the run read after), where a kept row could be stale.
     if keep_rows:
         commit_keeping_rows()
     else:
         db.session.commit()
-    return _view(row, pack)
+    return _view(ServedItem(**values), pack)  # not added to the session: the row as written, for the page
 
 
 class Claimed(NamedTuple):
@@ -420,3 +446,23 @@ _SHOWN_QUERY = sa.select(ServedItem, _ANSWERED_ELSEWHERE.label("repeat")).where(
 def answered_correct(served_id: int) -> bool:
     """Return how the first answer to a served question was judged."""
     return bool(db.session.scalar(sa.select(ServedItem.correct).where(ServedItem.id == served_id)))
+
+
+_INSERT_SERVED = sa.insert(_SERVED).returning(_SERVED.c.id)
+_LOCKED_HISTORY = (
+    sa.select(_SERVED)
+    .where(_SERVED.c.course_id == sa.bindparam("course_id"), _SERVED.c.person_id == sa.bindparam("person_id"),
+           _SERVED.c.item_id.in_(sa.bindparam("item_ids", expanding=True)))
+    .order_by(_SERVED.c.id)
+)
+
+#: The learner's newest open practice question on :skill_id among the skill's items, and whether another copy of
+#: its variant was answered after :since (`_open_practice`).
+_OPEN_PRACTICE = (
+    sa.select(ServedItem, _ANSWERED_ELSEWHERE)
+    .where(ServedItem.course_id == sa.bindparam("course_id"), ServedItem.person_id == sa.bindparam("person_id"),
+           ServedItem.item_id.in_(sa.bindparam("item_ids", expanding=True)), ServedItem.answered_at.is_(None),
+           ServedItem.source == "practice", ServedItem.skill_id == sa.bindparam("skill_id"))
+    .order_by(ServedItem.id.desc())
+    .limit(1)
+)
