@@ -26,5 +26,6 @@ def worker_command(once: bool, batch: int | None) -> None:
         return
     click.echo(
         f"Posted {stats.posted} scores ({stats.duplicates} already there), {stats.superseded} superseded, "
-        f"{stats.failed} failed, {stats.retries_scheduled} retries; {stats.token_requests} access token requests."
+        f"{stats.failed} failed, {stats.retries_scheduled} retries, {stats.not_needed} not needed (no grade yet and "
+        f"none in the gradebook to change); {stats.token_requests} access token requests."
     )

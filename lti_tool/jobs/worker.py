@@ -963,7 +963,7 @@ class _ModelFits:
 
     def _fit(self, course_id: int, *, requested: bool = False) -> None:
         from ..learning.mastery import FitStopped
-        from ..services.model_fitting import fit_if_due, fit_if_requested, record_refit_failure
+        from ..services.model_fitting import fit_if_due, fit_if_requested
 
         ends = time.monotonic() + self.max_seconds if self.max_seconds > 0 else None
 
@@ -973,24 +973,21 @@ class _ModelFits:
         now = utcnow()
         try:
             if requested:
-                summary = fit_if_requested(course_id, now, keep_going=keep_going)
+                summary = fit_if_requested(course_id, now, keep_going=keep_going, stopping=self.stop.is_set)
             else:
                 summary = fit_if_due(course_id, now, timedelta(hours=self.hours), keep_going=keep_going)
         except FitStopped:
             _discard_session()
             if self.stop.is_set():
                 log.info("model fit: course %d stopped with the worker; it is fitted at a later check", course_id)
-            else:
-                if requested:  # not tried again at every pass: the page says so, and the teacher may ask again
-                    record_refit_failure(course_id, now, utcnow())
+            else:  # a requested one is recorded for the teacher's page (fit_if_requested), not tried at every pass
                 log.warning("model fit: course %d took longer than %g s and was abandoned (raise "
                             "PATHWAYS_MODEL_FIT_MAX_SECONDS, or run `pathways course fit`)", course_id,
                             self.max_seconds)
             return
         except Exception as exc:  # noqa: BLE001 - one course's failed fit must not stop the others or the worker
+            # A requested fit's failure is recorded already (fit_if_requested); the schedule tries again.
             _discard_session()
-            if requested:  # a fit that fails every time must not run at every pass; the schedule tries again
-                record_refit_failure(course_id, now, utcnow())
             reason = describe_failure(exc)
             log.warning("model fit: course %d failed: %s; it is fitted again at a later check", course_id, reason,
                         exc_info=exc if reason.startswith("an unexpected error") else None)

@@ -281,9 +281,13 @@ _INSERT_RETURNING = sa.insert(_OUTBOX).returning(_OUTBOX.c.id)
 # it stands for. Re-posting it instead would send the LMS the same score again; leaving the old set would have the
 # worker's sweep (publishing.requeue_if_due_changed) flag the student again every hour, for good. A row from before
 # migration 0026 (no set known) gets its set the same way. One executemany for the batch.
+# A row a worker holds locked right now (posting it) is skipped, not waited for, as _SUPERSEDE does: the worker
+# records its rows in its own order, so waiting could deadlock with it; a skipped row gets its set at the next
+# publish or sweep.
 _REDIGEST = (
     sa.update(_OUTBOX)
-    .where(_OUTBOX.c.id == sa.bindparam("row_id"))
+    .where(_OUTBOX.c.id.in_(
+        sa.select(_OUTBOX.c.id).where(_OUTBOX.c.id == sa.bindparam("row_id")).with_for_update(skip_locked=True)))
     .values(due_digest=sa.bindparam("digest"))
     .execution_options(synchronize_session=False)
 )

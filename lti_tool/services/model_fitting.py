@@ -323,11 +323,14 @@ def fit_running(course_id: int) -> bool:
     return db.session.execute(held, {"k": _FIT_LOCK_CLASS, "id": course_id}).first() is not None
 
 
-def fit_if_requested(course_id: int, now: datetime, *,
-                     keep_going: Callable[[], bool] | None = None) -> FitSummary | None:
+def fit_if_requested(course_id: int, now: datetime, *, keep_going: Callable[[], bool] | None = None,
+                     stopping: Callable[[], bool] | None = None) -> FitSummary | None:
     """Fit the course's model if a teacher's request is still open once claimed; None otherwise.
 
-    Nothing is removed: the fit, begun at `now`, closes every request made before it (see refit_requested).
+    Nothing is removed: the fit, begun at `now`, closes every request made before it (see refit_requested). A fit
+    that fails or runs out of time is recorded for the teacher's page (record_refit_failure) before the claim is
+    let go, so a fit another worker starts next is not overwritten by it; one stopped because its worker is
+    stopping (`stopping()` true) is not a failure. The error is raised again for the caller to log.
     """
     with fit_claim(course_id) as claimed:
         if not claimed:
@@ -337,7 +340,13 @@ def fit_if_requested(course_id: int, now: datetime, *,
         db.session.commit()
         if requested is None:
             return None
-        return _fit_claimed(course_id, now, keep_going)
+        try:
+            return _fit_claimed(course_id, now, keep_going)
+        except Exception:
+            db.session.rollback()
+            if stopping is None or not stopping():
+                record_refit_failure(course_id, now, datetime.now(UTC).replace(tzinfo=None))
+            raise
 
 
 def _fit_claimed(course_id: int, now: datetime, keep_going: Callable[[], bool] | None) -> FitSummary:

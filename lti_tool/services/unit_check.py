@@ -40,8 +40,11 @@ QUESTIONS = 8
 PER_SKILL = 2
 
 #: What a student reads when a sitting of theirs was stranded (see the module's docstring) and a new one starts.
-ENDED = N_("Your teacher changed the course since this unit check began, so it has ended and a new one starts "
-           "here. The answers you gave still count.")
+ENDED = N_("Your teacher changed the course while you had a unit check open, so that check has ended and a new "
+           "one starts here. The answers you gave still count.")
+# An answer refused because its sitting was stranded: unlike ENDED, this one answer was not kept.
+ANSWER_NOT_SAVED = N_("Your teacher changed the course while you had this unit check open, so your last answer "
+                      "could not be saved. Your earlier answers still count, and a new check starts here.")
 
 
 class Stranded(NotFound):
@@ -422,7 +425,7 @@ def unit_question(course_id: int, person_id: int, pack: CoursePack, unit_id: str
         if row.answered_at is None and still_served(pack, row):
             return
         _close(course_id, person_id, sitting, now=now)
-        raise Stranded(ENDED)
+        raise Stranded(ANSWER_NOT_SAVED)
     if row is None or row.skill_id not in skills:
         raise NotFound(N_("That question was not given to you here. Here is a question that was."))
 

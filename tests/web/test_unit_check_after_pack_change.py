@@ -17,8 +17,10 @@ from tests.support import answer_for_served, served_answer, submit_form, upload_
 from tests.web.test_mixed_review import _follow, _plan
 from tests.web.test_unit_check import FRACTIONS, SERVED
 
-ENDED = ("Your teacher changed the course since this unit check began, so it has ended and a new one starts here. "
-         "The answers you gave still count.")
+ENDED = ("Your teacher changed the course while you had a unit check open, so that check has ended and a new one "
+         "starts here. The answers you gave still count.")
+NOT_SAVED = ("Your teacher changed the course while you had this unit check open, so your last answer could not be "
+             "saved. Your earlier answers still count, and a new check starts here.")
 RUN = re.compile(r"run=(\d+)")
 
 
@@ -133,7 +135,9 @@ def test_an_answer_to_a_stranded_checks_open_question_counts_and_next_question_s
     refused = third.http.post(third.url.split("?")[0], data={
         "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', third.text).group(1),
         "run": str(old_run), "served": str(division), "answer": answer_for_served(tool, division)}, timeout=30)
-    assert refused.status_code == 200 and "Question 1 of 6." in html.unescape(refused.text)
+    refused_text = html.unescape(refused.text)
+    assert refused.status_code == 200 and "Question 1 of 6." in refused_text and NOT_SAVED in refused_text
+    assert ENDED not in refused_text  # it does not say "the answers you gave still count" of the refused one
     assert _evidence(tool)[0] == answers
 
 
