@@ -3,7 +3,7 @@ overrides a level, and the grade reaches the sandbox LMS gradebook."""
 
 from __future__ import annotations
 
-import datetime
+import re
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -13,9 +13,8 @@ from selenium.webdriver.support.ui import Select
 
 from lti_tool.jobs.worker import drain
 from lti_tool.learning.coursepack import load_pack
-from lti_tool.learning.grading import due_skills
 from lti_tool.services.content import demo_pack_data
-from tests.support import answer_for_served, served_item
+from tests.support import answer_for_served, demo_first_goal_due, served_item
 
 from .accessibility import launch_as, left_page, mark_page, wait
 
@@ -119,6 +118,10 @@ def test_teacher_sees_the_class_heatmap_with_the_students_level_in_words(browser
 
 def test_teacher_override_reaches_the_lms_gradebook(browser, tool):
     teacher_home = _teacher_sets_up_the_demo_pack(browser, tool)
+    # The demo's goals lie weeks ahead, and a grade with nothing due has no number and is not sent before one
+    # was: the calendar moves to the day after the first goal's date.
+    demo_first_goal_due(tool)
+    first_goal = {s.id: s.name for s in PACK.skills if s.id in PACK.goals[0].skills}
 
     # The teacher places Pathways in the LMS course with Deep Linking, with a gradebook column.
     browser.get(tool.url("/"))
@@ -144,7 +147,8 @@ def test_teacher_override_reaches_the_lms_gradebook(browser, tool):
     browser.find_element(By.LINK_TEXT, "Open the class view").click()
     wait(browser, ec.presence_of_element_located((By.ID, "override-person")))
     Select(browser.find_element(By.ID, "override-person")).select_by_visible_text(STUDENT)
-    skill = Select(browser.find_element(By.ID, "override-skill")).first_selected_option.text
+    skill = next(iter(first_goal.values()))
+    Select(browser.find_element(By.ID, "override-skill")).select_by_visible_text(skill)
     Select(browser.find_element(By.ID, "override-level")).select_by_visible_text("Mastered")
     browser.find_element(By.ID, "override-note").send_keys("Explained it to the class on the whiteboard")
     browser.find_element(By.XPATH, "//button[contains(., 'Set level')]").click()
@@ -159,11 +163,8 @@ def test_teacher_override_reaches_the_lms_gradebook(browser, tool):
     column = next(i for i, text in enumerate(headers) if text.startswith(title))
     row = browser.find_element(By.XPATH, f"//tr[th[@scope='row'][normalize-space()='{STUDENT}']]")
     cell = row.find_elements(By.TAG_NAME, "td")[column - 1].text
-    # By default the grade is the share of the skills due so far (goal dates passed) at Proficient or above; the
-    # demo's goals all lie ahead, so until one passes there is no grade: a score without a number (Pending).
-    due = due_skills(PACK.skill_graph, [(g.skills, g.due and datetime.date.fromisoformat(g.due)) for g in PACK.goals],
-                     datetime.date.today())
-    assert not due
-    assert "/ 100" not in cell, cell
-    assert "Nothing is due yet: no grade until a goal date passes" in cell
-    assert skill in cell  # the score's comment names the skill
+    # By default the grade is the share of the skills due so far (the first goal's and what it builds on, now) at
+    # Proficient or above: one of them, set to Mastered, and the comment names it.
+    due = re.search(r"([0-9.]+) / 100.*Graded on the (\d+) skills due so far", cell, re.S)
+    assert due and float(due.group(1)) == pytest.approx(100 / int(due.group(2)), abs=0.01), cell
+    assert skill in cell
