@@ -32,3 +32,13 @@ class NotFound(ServiceError):
 
 class Forbidden(ServiceError):
     status = 403
+
+
+class TryAgain(ServiceError):
+    """The server could not do it just now (a lock lost to a race, the shared cache away): not the person's doing,
+    so a 503 that asks them to try again."""
+
+    status = 503
+
+
+TRY_AGAIN = N_("Pathways could not take your request right now. Try again in a minute.")

@@ -38,7 +38,7 @@ from ..models import (
     ServedItem,
 )
 from ..models.base import commit_keeping_rows, insert_if_missing, still_loaded
-from .errors import N_, Forbidden, NotFound, ServiceError
+from .errors import N_, TRY_AGAIN, Forbidden, NotFound, ServiceError, TryAgain
 from .serving import AnswerRead, hold_served, served_columns
 
 log = logging.getLogger(__name__)
@@ -168,7 +168,7 @@ def record_launch(
             course_id, refused = _upsert_course(platform, deployment.id, facts, now, None)
             enrolled = _upsert_enrollment(platform.id, course_id, person_id, facts, now, store_email)
             if enrolled is None:  # deleted again in between (PostgreSQL only): not worth a third round
-                raise CourseGone(COURSE_GONE)
+                raise TryAgain(TRY_AGAIN)
         person_id = enrolled
     launch = LaunchSession(
         id=launch_id,
@@ -403,15 +403,6 @@ def _upsert_person(platform_id: int, facts: LaunchFacts, store_email: bool, know
         db.session.execute(sa.update(_PERSON).where(_PERSON.c.id == person_id, _PERSON.c.sub == facts.sub)
                            .values(**changes))
     return person_id
-
-
-class CourseGone(ServiceError):
-    """The launch's course was deleted twice while the launch made it again: the person is asked to try again."""
-
-    status = 503
-
-
-COURSE_GONE = N_("Pathways could not take your request right now. Try again in a minute.")
 
 
 def _upsert_enrollment(platform_id: int, course_id: int, person_id: int, facts: LaunchFacts, now: datetime,

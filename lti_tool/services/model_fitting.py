@@ -16,7 +16,7 @@ from ..learning.fitting import fit_course, params_from_stored, stored
 from ..learning.mastery import ALL_SKILLS, MasteryModel, Response, SkillState
 from ..models import CourseContent, ItemResponse, SkillMastery, WorkerHeartbeat
 from ..models.base import lock_database_for_writing
-from .errors import N_, NotFound, ServiceError
+from .errors import N_, TRY_AGAIN, NotFound, ServiceError, TryAgain
 from .mastery import forget_model
 
 
@@ -159,14 +159,6 @@ REFIT_REQUEST_SECONDS = 7 * 24 * 3600
 # `pathways worker`, would never do a requested fit.
 WORKER_SEEN_SECONDS = 300
 
-REFIT_NOT_TAKEN = N_("Pathways could not take your request right now. Try again in a minute.")
-
-
-class RefitNotTaken(ServiceError):
-    """The shared cache, which holds refit requests, did not answer."""
-
-    status = 503
-
 
 def request_refit(course_id: int, now: datetime) -> None:
     """Ask the worker to refit the course's model at its next pass (the teacher's "Refit now")."""
@@ -175,9 +167,9 @@ def request_refit(course_id: int, now: datetime) -> None:
         # After the request itself: a worker that read the old value reads the requests again at its next pass.
         taken = taken and cache.set(REFIT_REQUESTS_CHANGED, secrets.token_hex(8), timeout=REFIT_REQUEST_SECONDS)
     except CACHE_OUTAGES as exc:
-        raise RefitNotTaken(REFIT_NOT_TAKEN) from exc
+        raise TryAgain(TRY_AGAIN) from exc
     if not taken:  # the file cache could not write its file
-        raise RefitNotTaken(REFIT_NOT_TAKEN)
+        raise TryAgain(TRY_AGAIN)
 
 
 @dataclass(frozen=True)
@@ -283,24 +275,28 @@ def _record_fit(course_id: int, tried: datetime, failed: datetime | None) -> Non
 
 def refit_requested(course_id: int) -> datetime | None:
     """Return when a teacher asked for a refit not done yet, or None."""
+    return refit_status(course_id)[0]
+
+
+def refit_status(course_id: int) -> tuple[datetime | None, datetime | None]:
+    """Return when a teacher asked for a refit not done yet, and when the last requested refit failed (None unless
+    no fit has begun and no teacher has asked again since): one cache read and one query, for the model page."""
     try:
         state = _refit_states([course_id])[course_id]
     except CACHE_OUTAGES:
-        return None
-    return None if state.requested is None else _open(state, _fitted_at([course_id]).get(course_id))
+        return None, None
+    if state.requested is None and state.failed is None:
+        return None, None
+    fitted_at = _fitted_at([course_id]).get(course_id)
+    requested = None if state.requested is None else _open(state, fitted_at)
+    return requested, None if requested is not None else _failed(state, fitted_at)
 
 
-def refit_failed(course_id: int) -> datetime | None:
-    """Return when the last requested refit failed, unless a fit has begun or a teacher has asked again since."""
-    try:
-        state = _refit_states([course_id])[course_id]
-    except CACHE_OUTAGES:
-        return None
+def _failed(state: _RefitState, fitted_at: datetime | None) -> datetime | None:
     if state.tried is None or state.failed is None:
         return None
     if state.requested is not None and state.requested > state.tried:
         return None  # asked again since: the page shows that request instead
-    fitted_at = _fitted_at([course_id]).get(course_id)
     # A fit stored since replaced the entry (_fit_claimed); its later time is the fallback when the cache was away.
     return None if fitted_at is not None and fitted_at > state.tried else state.failed
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import date, datetime
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
@@ -93,9 +94,15 @@ def _publish(course_id: int, *, now: datetime, person_id: int | None = None,
     return queue_scores(scores, now=now)
 
 
-def _basis(scheme: GradingScheme, skill_ids: list[str], due: frozenset[str]) -> tuple[str, str | None]:
-    """Return what a placement's score is made of: the words of its comment and the digest of its due set."""
-    return grade_basis(scheme, skill_ids, due), due_digest(scheme, skill_ids, due)
+class _Basis(NamedTuple):
+    """What a placement's score is made of: the words of its comment, and the digest of its due set."""
+
+    comment: str
+    digest: str | None
+
+
+def _basis(scheme: GradingScheme, skill_ids: list[str], due: frozenset[str]) -> _Basis:
+    return _Basis(grade_basis(scheme, skill_ids, due), due_digest(scheme, skill_ids, due))
 
 
 def _scheme(content: CourseContent | None) -> GradingScheme:
@@ -198,7 +205,7 @@ _CLASS_LEVELS_AND_PENDING = _levels_and_pending_query(one_person=False)
 
 def _placement_score(placement: Placement, person_id: int, skill_ids: list[str], levels: dict[str, Level],
                      names: dict[str, str], pending: set[str], *, scheme: GradingScheme, due: frozenset[str],
-                     basis: tuple[str, str | None]) -> NewScore:
+                     basis: _Basis) -> NewScore:
     """Return the student's score on the placement's own column (by the course's scheme)."""
     score = placement_score(
         levels,
@@ -217,8 +224,8 @@ def _placement_score(placement: Placement, person_id: int, skill_ids: list[str],
         skill_names=[names[s] for s in skill_ids if levels.get(s, Level.NOT_STARTED).rank >= Level.PROFICIENT.rank],
         pending_manual=score.grading_progress.value == "PendingManual",
         completed=score.activity_progress.value == "Completed",
-        basis=basis[0],
-        due_digest=basis[1],
+        basis=basis.comment,
+        due_digest=basis.digest,
     )
 
 
@@ -339,7 +346,7 @@ def _stale_students(course_id: int, today: date) -> set[int]:
         .where(SkillAssignment.course_id == course_id, SkillAssignment.due_on <= today)
     ):
         assigned.setdefault(person, []).append(skill_id)
-    expected: dict[tuple[int, int | None], tuple[str, str | None]] = {}
+    expected: dict[tuple[int, int | None], _Basis] = {}
     stale: set[int] = set()
     for placement_id, person, comment, digest in db.session.execute(_NEWEST_COMMENTS,
                                                                     {"placement_ids": list(skills)}):
@@ -347,9 +354,9 @@ def _stale_students(course_id: int, today: date) -> set[int]:
         if key not in expected:
             person_due = student_due(pack.skill_graph, due, assigned.get(person, ()), today)
             expected[key] = _basis(GradingScheme.DUE_SO_FAR, skills[placement_id], person_due)
-        basis, expected_digest = expected[key]
+        basis = expected[key]
         # A row from before migration 0026 has no digest: its comment says how many skills it was made of.
-        if (digest != expected_digest) if digest is not None else not _made_of(comment or "", basis):
+        if (digest != basis.digest) if digest is not None else not _made_of(comment or "", basis.comment):
             stale.add(person)
     return stale
 

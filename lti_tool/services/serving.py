@@ -67,24 +67,26 @@ def items_for_skill(pack: CoursePack, skill_id: str) -> list[Item]:
     return [item for _, item in pack.items() if skill_id in item.skills]
 
 
+def _instance(pack: CoursePack, row: ServedItem) -> Item | None:
+    """Return a served row's question as the pack makes it now, or None: the teacher replaced the pack since."""
+    try:
+        return instantiate(pack.item(row.item_id), row.params or {})
+    except (KeyError, TemplateError):
+        return None
+
+
 def _view(row: ServedItem, pack: CoursePack, *, repeat: bool = False) -> Served:
     """Return the served row as its page shows it; `repeat`: another copy of its variant was answered since."""
-    try:
-        item = instantiate(pack.item(row.item_id), row.params or {})
-    except (KeyError, TemplateError) as exc:
-        # The teacher replaced the pack since this question was served.
-        raise NotFound(N_("That question is no longer part of this course. Here is a new one.")) from exc
+    item = _instance(pack, row)
+    if item is None:
+        raise NotFound(N_("That question is no longer part of this course. Here is a new one."))
     return Served(row.id, item, row.credit and not repeat, row.source, row.answered_at is not None, row.correct,
                   row.skill_id, hints=row.hints_shown or 0)
 
 
 def still_served(pack: CoursePack, row: ServedItem) -> bool:
     """Return whether the pack still has a served row's question (the teacher may have replaced the pack since)."""
-    try:
-        instantiate(pack.item(row.item_id), row.params or {})
-    except (KeyError, TemplateError):
-        return False
-    return True
+    return _instance(pack, row) is not None
 
 
 def _shown(row: ServedItem, pack: CoursePack, history: list[ServedItem], now: datetime) -> Served:

@@ -13,8 +13,7 @@ from ..services.model_fitting import (
     FitRunning,
     fit_running,
     model_status,
-    refit_failed,
-    refit_requested,
+    refit_status,
     request_refit,
     worker_seen,
 )
@@ -35,9 +34,9 @@ def status():
     require_teacher()
     course_id = g.launch.course_id
     running = fit_running(course_id)
-    requested = None if running else refit_requested(course_id)
+    requested, failed = (None, None) if running else refit_status(course_id)
     return render_template("teacher/model.html", launch=g.launch, status=model_status(course_id), running=running,
-                           requested=requested, failed=None if running or requested else refit_failed(course_id),
+                           requested=requested, failed=failed,
                            worker_seen=worker_seen(_now()), fit_hours=_schedule())
 
 
