@@ -28,7 +28,6 @@ SCOPE_RESULT_READONLY = "https://purl.imsglobal.org/spec/lti-ags/scope/result.re
 SCOPE_SCORE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
 # Every call asks for the same scope set, so one cached access token serves line items, scores and results.
 AGS_SCOPES = [SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY, SCOPE_RESULT_READONLY, SCOPE_SCORE]
-MEDIA_SCORE = "application/vnd.ims.lis.v1.score+json"
 MEDIA_RESULTS = "application/vnd.ims.lis.v2.resultcontainer+json"
 
 

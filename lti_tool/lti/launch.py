@@ -260,6 +260,9 @@ ANONYMOUS = N_(
 )
 
 
+UNTRUSTED_AUDIENCE = N_("The launch is also addressed to another tool (aud), which Pathways does not accept.")
+
+
 def _require_approved(platform: Any) -> None:
     """Refuse a platform that registered itself until an admin approved it (admin-facing words)."""
     if platform is not None and not platform.approved:
@@ -404,8 +407,23 @@ class PathwaysLaunch(FlaskMessageLaunch):
     def validate_registration(self):
         super().validate_registration()
         assert self._registration is not None
-        _require_approved(find_platform(self._registration.get_issuer(), self._registration.get_client_id()))
+        issuer, client_id = self._registration.get_issuer(), self._registration.get_client_id()
+        _require_approved(find_platform(issuer, client_id))
+        self._refuse_untrusted_audiences(issuer, client_id)
         return self
+
+    def _refuse_untrusted_audiences(self, issuer: str, client_id: str) -> None:
+        """Refuse a token also addressed to an audience that is not one of our approved clients on this issuer.
+
+        Security Framework 1.0 §5.1.3 step 3: the tool MUST reject an ID token that "contains additional audiences
+        not trusted by the Tool", with HTTP 401. A token meant for another tool as well may be replayed to it.
+        """
+        aud = self._get_jwt_body().get("aud")
+        others = {a for a in aud if a != client_id} if isinstance(aud, list) else set()
+        for other in sorted(others):
+            platform = find_platform(issuer, other)
+            if platform is None or not platform.approved:
+                raise LaunchError(UNTRUSTED_AUDIENCE, 401)
 
     def validate_deployment(self):
         super().validate_deployment()

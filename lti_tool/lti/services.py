@@ -209,13 +209,20 @@ class PlatformConnector(ServiceConnector):
         try:
             body = resp.json() if resp.content else None
         except ValueError as exc:
-            raise ServiceCallError("The platform's answer is not JSON (reason: not_json).") from exc
+            if not (is_post and content_type == MEDIA_SCORE):
+                raise ServiceCallError("The platform's answer is not JSON (reason: not_json).") from exc
+            # AGS 2.0 defines no answer to a score post: a 2xx is the score taken, whatever it says. Read as a
+            # failure, the score would be posted again and again and end "failed" though the LMS holds it.
+            body = None
         return {
             "headers": resp.headers if case_insensitive_headers else dict(resp.headers),
             "body": body,
             "next_page_url": _link(resp, "next"),
             "differences_url": _link(resp, "differences"),
         }
+
+
+MEDIA_SCORE = "application/vnd.ims.lis.v1.score+json"
 
 
 def _cache_get(key: str) -> Any:

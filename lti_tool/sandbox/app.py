@@ -254,6 +254,9 @@ def create_sandbox_app(platform: SandboxPlatform) -> Flask:
         inject_failure()
         platform.check_access(request.headers.get("Authorization"), [v.SCOPE_SCORE])
         platform.post_score(context_id, item_id, json_body(v.MEDIA_SCORE))
+        if platform.score_answer is not None:
+            body, content_type = platform.score_answer
+            return Response(body, 200, content_type=content_type)
         return no_content()
 
     @app.get("/courses/<context_id>/lineitems/<item_id>/results")

@@ -221,6 +221,9 @@ class SandboxPlatform:
         ]
         # Schoology refuses a score whose comment is missing or null ("it may be whitespace"); True plays it.
         self.score_comment_required = False
+        # What a score post is answered with: None, 204 with no body; a (body, content type) pair plays a platform
+        # answering 200 with a body of its own, which AGS 2.0 does not define (e.g. ("OK", "text/plain")).
+        self.score_answer: tuple[str, str] | None = None
         self.relative_links = False  # paging Link headers as absolute URLs, or relative ones (RFC 8288 allows both)
         # Deep Linking's accept_lineitem (DL 2.0 §4.4.1): False plays a platform (or placement) that ignores the
         # lineItem of content items; the answers it receives keep what the tool sent (deep_link_responses).

@@ -92,8 +92,20 @@ def test_azp_naming_another_client_is_refused(pending):
     assert_refused(pending.post(pending.resign(aud=aud, azp="another-tool")), "not registered")
 
 
-def test_several_audiences_with_our_azp_are_accepted(pending):
+def test_an_audience_the_tool_does_not_trust_besides_ours_is_refused_with_401(pending):
+    """pylti1p3 gap: Security Framework §5.1.3 step 3, "additional audiences not trusted by the Tool" (HTTP 401)."""
     aud = [pending.claims["aud"], "another-tool"]
+    assert_refused(pending.post(pending.resign(aud=aud, azp=pending.claims["aud"])), "another tool", status=401)
+
+
+def test_several_audiences_that_are_all_our_clients_on_the_issuer_are_accepted(pending, tool):
+    from lti_tool.services.registry import add_platform
+
+    platform = pending.platform
+    with tool.app.app_context():
+        add_platform(issuer=platform.issuer, client_id="pathways-second-client", deployment_ids=["d-second"],
+                     login_url=platform.auth_url, token_url=platform.token_url, jwks_url=platform.jwks_url)
+    aud = [pending.claims["aud"], "pathways-second-client"]
     page = pending.post(pending.resign(aud=aud, azp=pending.claims["aud"]))
     assert page.status_code == 200 and "My learning plan" in page.text
 
