@@ -242,6 +242,23 @@ def one_sitting_pack() -> dict:
     return data
 
 
+#: A link for a resource hosted elsewhere: `.invalid` never resolves (RFC 2606), so nothing can answer it.
+LINKED_VIDEO = "https://videos.pathways.invalid/equivalent-fractions"
+
+
+def pack_with_a_linked_resource(url: str = LINKED_VIDEO) -> dict:
+    """Return the demo pack plus a video on another site for Equivalent fractions.
+
+    The demo's own resources are texts that open in place; a course's pack may also link to what it hosts elsewhere.
+    """
+    from lti_tool.services.content import demo_pack_data
+
+    data = demo_pack_data()
+    data["activities"].append({"id": "linked-video-equivalent-fractions", "title": "Video: equivalent fractions",
+                               "kind": "resource", "modality": "video", "skills": ["frac-equivalent"], "url": url})
+    return data
+
+
 def upload_file(page: requests.Response, action_suffix: str, filename: str, body: bytes,
                 field: str = "pack") -> requests.Response:
     """Upload a file through the page's form whose action ends with action_suffix, like a browser."""

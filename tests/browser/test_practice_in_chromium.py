@@ -9,7 +9,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 
-from tests.support import answer_for_served, one_sitting_pack, served_item
+from tests.support import LINKED_VIDEO, answer_for_served, one_sitting_pack, pack_with_a_linked_resource, served_item
 
 from .accessibility import PageAudit, left_page, mark_page, wait
 
@@ -40,11 +40,11 @@ def _student_in_the_demo_course(browser, tool, locale: str = "en") -> str:
     return _launch_as(browser, tool, STUDENT, locale)
 
 
-def _student_in_a_one_sitting_course(browser, tool, folder) -> str:
-    """The teacher imports the demo pack set to credit Mastered within one sitting (the default asks for two)."""
+def _student_in_a_course_from(browser, tool, folder, data: dict) -> str:
+    """The teacher imports a course pack through the course map's upload, then the student launches."""
     _launch_as(browser, tool, TEACHER)
     pack = folder / "math7.json"
-    pack.write_text(json.dumps(one_sitting_pack()), encoding="utf-8")
+    pack.write_text(json.dumps(data), encoding="utf-8")
     browser.find_element(By.ID, "pack-file").send_keys(str(pack))
     browser.find_element(By.XPATH, "//button[normalize-space()='Import']").click()
     wait(browser, ec.text_to_be_present_in_element((By.CSS_SELECTOR, ".flashes"), "Imported"))
@@ -91,12 +91,21 @@ def test_placement_check_leads_to_a_plan_that_starts_at_its_good_places_to_start
     row = browser.find_element(By.XPATH, f"//table//tr[th[@scope='row'][normalize-space()='{skill}']]")
     assert row.find_element(By.CSS_SELECTOR, ".level").text == level
     assert browser.find_elements(By.XPATH, "//li[@class='step']//p[@class='learn-it']")
+    # The demo's ways to learn are read in place (they linked to a placeholder site): a summary opens the text.
+    assert not browser.find_elements(By.CSS_SELECTOR, ".step ul.activities a")
+    opens = browser.find_element(By.CSS_SELECTOR, ".step ul.activities details")
+    text = opens.find_element(By.TAG_NAME, "p")
+    assert not text.is_displayed()
+    opens.find_element(By.TAG_NAME, "summary").click()
+    assert text.is_displayed() and len(text.text) > 150
+    audit.check("plan with a way to learn opened")
     audit.assert_clean()
 
 
-def test_after_two_misses_the_student_sees_a_way_to_learn_it_and_can_ask_the_teacher(browser, tool):
+def test_after_two_misses_the_student_sees_a_way_to_learn_it_and_can_ask_the_teacher(browser, tool, tmp_path):
     audit = PageAudit(browser)
-    home = _student_in_the_demo_course(browser, tool)
+    # The demo's way to learn it is a text read in place; this course's pack also links to a video elsewhere.
+    home = _student_in_a_course_from(browser, tool, tmp_path, pack_with_a_linked_resource())
     _practise(browser, home, "frac-equivalent")
     _answer(browser, right=False)
     assert not browser.find_elements(By.ID, "another-way-heading")
@@ -104,8 +113,11 @@ def test_after_two_misses_the_student_sees_a_way_to_learn_it_and_can_ask_the_tea
     _answer(browser, right=False)
     heading = browser.find_element(By.ID, "another-way-heading")
     assert heading.text == "Try learning it another way"
-    video = browser.find_element(By.XPATH, "//section[contains(@class, 'learn-another-way')]//a")
-    assert video.get_attribute("href").startswith("https://example.org/pathways/math7/videos/")
+    another_way = browser.find_element(By.CSS_SELECTOR, "section.learn-another-way")
+    video = another_way.find_element(By.TAG_NAME, "a")
+    assert (video.text, video.get_attribute("href")) == ("Video: equivalent fractions", LINKED_VIDEO)
+    assert "Hands-on: equivalent fractions with a folded paper strip (hands-on)\nYou need a long strip of paper" in (
+        another_way.text)
     audit.check("feedback after two misses")
     _click(browser, browser.find_element(By.XPATH, "//button[normalize-space()='Ask my teacher']"))
     # The message comes into the status region a moment after the page loads (templates/_flashes.html).
@@ -126,7 +138,8 @@ def test_reaching_mastered_is_celebrated_with_a_status_message_and_no_motion_whe
     audit = PageAudit(browser)
     browser.execute_cdp_cmd("Emulation.setEmulatedMedia",
                             {"features": [{"name": "prefers-reduced-motion", "value": "reduce"}]})
-    home = _student_in_a_one_sitting_course(browser, tool, tmp_path)
+    # Mastered needs two sittings an hour apart by default; this course credits it within one.
+    home = _student_in_a_course_from(browser, tool, tmp_path, one_sitting_pack())
     _practise(browser, home, "frac-equivalent")
     for _ in range(20):
         _answer(browser, right=True)

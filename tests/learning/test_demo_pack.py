@@ -82,9 +82,18 @@ def _check_item(item):
         assert check_answer(item, str(item.answer)), item.id
 
 
-def test_demo_resources_point_only_at_example_addresses(pack):
-    for activity in pack.activities:
-        assert activity.url is None or activity.url.startswith("https://example.org/"), activity.id
+def test_demo_resources_are_texts_that_open_in_place_in_english_and_spanish(pack):
+    # The demo has no site of its own to link to: five resources once pointed at example.org's placeholder page, a
+    # dead end for every student who clicked. Each is now its own text (an explanation with a worked example or a
+    # hands-on task), and none calls itself a video or an interactive it cannot be.
+    resources = [activity for activity in pack.activities if activity.kind == "resource"]
+    spanish = {activity.id: activity for activity in localize(pack, "es").activities}
+    assert len(resources) == 10
+    for activity in resources:
+        assert activity.url is None, activity.id
+        assert len(activity.instructions) > 150 and len(spanish[activity.id].instructions) > 150, activity.id
+        assert activity.modality in ("worked example", "reading", "hands-on"), activity.id
+    assert all(activity.url is None for activity in pack.activities)
 
 
 # Answers worked out by hand, typed the way a learner would; each must be accepted (and a near miss refused).

@@ -6,14 +6,31 @@ import html
 import json
 import re
 
-from tests.support import one_sitting_pack, served_answer, submit_form, upload_file
+from tests.support import (
+    LINKED_VIDEO,
+    launch_with_presentation,
+    one_sitting_pack,
+    pack_with_a_linked_resource,
+    served_answer,
+    submit_form,
+    upload_file,
+)
 
-VIDEO = "https://example.org/pathways/math7/videos/equivalent-fractions"
+#: The demo's way to learn Equivalent fractions: a hands-on text that opens in place.
+STRIP = "Hands-on: equivalent fractions with a folded paper strip"
+STRIP_TEXT = "You need a long strip of paper and a pencil. Fold the strip in half, unfold it and shade the left half"
 
 
 def _student(sandbox):
     teacher = submit_form(sandbox.launch("teacher"), "/content/demo")
     return teacher, sandbox.launch("student")
+
+
+def _student_in_a_course_with_a_linked_video(sandbox):
+    teacher = sandbox.launch("teacher")
+    assert "Imported" in upload_file(teacher, "/teacher/map/import", "math7.json",
+                                     json.dumps(pack_with_a_linked_resource()).encode()).text
+    return sandbox.launch("student")
 
 
 def _question(page, tool, skill_id="frac-equivalent"):
@@ -28,19 +45,45 @@ def _answer(page, tool, *, right, skill_id="frac-equivalent"):
 
 
 def test_the_plan_shows_the_packs_video_reading_or_interactive_for_each_next_step(sandbox, tool):
-    _, student = _student(sandbox)
+    student = _student_in_a_course_with_a_linked_video(sandbox)
     assert "Learn it:" in student.text
-    assert f'href="{VIDEO}"' in student.text
+    assert f'<a href="{LINKED_VIDEO}" target="_blank" rel="noopener">Video: equivalent fractions</a>' in student.text
 
 
 def test_after_two_misses_on_a_skill_the_student_is_shown_other_ways_to_learn_it(sandbox, tool):
-    _, student = _student(sandbox)
+    student = _student_in_a_course_with_a_linked_video(sandbox)
     first = _answer(student, tool, right=False)
     assert "Try learning it another way" not in first.text
     second = _answer(student, tool, right=False)
     assert "Try learning it another way" in second.text
-    assert f'href="{VIDEO}"' in second.text
+    assert f'href="{LINKED_VIDEO}"' in second.text
     assert "Worked solution" in second.text
+
+
+def _learn_it(page: str) -> str:
+    """The first next step's "Learn it:" list."""
+    return re.search(r'<p class="learn-it">.*?</ul>', page, re.S).group(0)
+
+
+def test_the_demos_ways_to_learn_open_in_place_with_no_link_to_another_site(sandbox, tool):
+    # The demo's videos, readings and interactive linked to example.org's placeholder page, a dead end for every
+    # student who clicked. They are now texts that teach the skill, read in the plan and after two misses.
+    _, student = _student(sandbox)
+    learn = html.unescape(_learn_it(student.text))
+    assert re.search(rf"<details><summary>{STRIP} <span[^>]*>\(hands-on\)</span></summary><p>{STRIP_TEXT}", learn)
+    assert "<a " not in learn
+    _answer(student, tool, right=False)
+    stuck = html.unescape(_answer(student, tool, right=False).text)
+    another_way = re.search(r'<section class="notice learn-another-way".*?</section>', stuck, re.S).group(0)
+    assert f"<strong>{STRIP}</strong>" in another_way and STRIP_TEXT in another_way
+    assert "href" not in another_way.split("<form")[0]
+
+
+def test_a_student_launched_in_spanish_reads_the_demos_hands_on_text_in_spanish(sandbox, tool):
+    _student(sandbox)
+    learn = html.unescape(_learn_it(launch_with_presentation(sandbox, locale="es").text))
+    assert "<summary>Manos a la obra: fracciones equivalentes con una tira de papel doblada" in learn
+    assert "Necesitas una tira de papel larga y un lápiz." in learn and "<a " not in learn
 
 
 def test_a_right_answer_ends_the_run_of_misses_and_a_repeated_post_keeps_the_offer(sandbox, tool):
