@@ -19,6 +19,7 @@ from fractions import Fraction
 from functools import cached_property
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import urlsplit
 
 from lti_tool.learning.item_templates import (
     DIVIDES_BY_ZERO,
@@ -717,6 +718,31 @@ def _load_goal(r: _Reader, value: object, where: str) -> Goal:
     )
 
 
+NOT_A_WEB_ADDRESS = N_("should be a web address starting with http:// or https://, not %(value)s")
+
+
+def _web_address(r: _Reader, url: str | None, where: str) -> str | None:
+    """Read an activity's url: an http(s) address, since students open it from a link on their plan.
+
+    Anything else (javascript:, data:, a relative path) is refused in a pack being imported or edited. A pack read
+    back from the database (not sampled: see load_pack) may predate this check; its link is dropped, not the
+    course: the student sees the title and the instructions.
+    """
+    if not url:
+        return url
+    try:
+        parts = urlsplit(url)
+        safe = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        safe = False
+    if safe and not any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        return url
+    if not r.sample_templates:
+        return None
+    r.problem(f"{where}.url", Message(NOT_A_WEB_ADDRESS, value=repr(url)))
+    return url  # the pack is refused: the problem above is all the author needs to read about this url
+
+
 def _load_activity(r: _Reader, value: object, where: str) -> Activity:
     data = r.record(
         value,
@@ -728,11 +754,12 @@ def _load_activity(r: _Reader, value: object, where: str) -> Activity:
     if "kind" in data and kind not in ACTIVITY_KINDS:
         r.problem(f"{where}.kind", Message(N_("should be one of %(kinds)s, not %(value)s"),
                                             kinds=", ".join(ACTIVITY_KINDS), value=repr(kind)))
-    url = r.optional_text(data, "url", where)
+    given_url = r.optional_text(data, "url", where)
+    url = _web_address(r, given_url, where)
     instructions = r.text(data, "instructions", where)
     skills = r.texts(data, "skills", where)
     items = tuple(_load_item(r, entry, item_where, skills) for item_where, entry in r.objects(data, "items", where))
-    if kind == "resource" and not url and not instructions.strip():
+    if kind == "resource" and not given_url and not instructions.strip():
         # A worked example or a short reading can be the text itself: then there is nothing to link to.
         r.problem(f"{where}.url", Message(N_("a resource needs the address (url) of what to read or watch, or its "
                                              "text in instructions")))

@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
@@ -29,6 +28,7 @@ from ..learning.coursepack import (
     DIFFICULTY_LABELS,
     FORMAT,
     ITEM_TYPES,
+    NOT_A_WEB_ADDRESS,
     VERSION,
     CoursePack,
     CoursePackError,
@@ -309,12 +309,8 @@ def save_activity(course_id: int, activity_id: str | None, values: Values, *, no
 
     def apply(data: dict[str, Any]) -> str:
         kind = _text(values, "kind")
+        # The pack's reader refuses a link that is not a web address; _on_form says so next to the field.
         url = _text(values, "url").strip() or None
-        if url is not None:
-            parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.netloc:
-                problems.append(FieldProblem("url", N_("The link should be a web address starting with http:// or "
-                                                       "https://.")))
         record: dict[str, Any] = {
             "title": _text(values, "title"), "kind": kind, "modality": _text(values, "modality").strip(),
             "skills": _ids(values, "skills"), "url": url, "instructions": _text(values, "instructions"),
@@ -776,6 +772,8 @@ def _on_form(where: str, message: str, edited: Mapping[str, str]) -> FieldProble
         if field in _FORM_FIELDS:
             if getattr(message, "template", None) == _EMPTY_TEMPLATE and (kind, field) in _EMPTY:
                 return FieldProblem(field, _EMPTY[(kind, field)])
+            if getattr(message, "template", None) == NOT_A_WEB_ADDRESS:  # the form shows the value already
+                return FieldProblem(field, N_("The link should be a web address starting with http:// or https://."))
             return FieldProblem(field, N_("Field “%(field)s”: %(problem)s"), field=_field(field),
                                 problem=message)
     return None

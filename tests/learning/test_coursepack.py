@@ -257,6 +257,19 @@ def test_author_is_told_when_an_activity_lacks_what_its_kind_needs():
     )
 
 
+@pytest.mark.parametrize("url", ["javascript:alert(document.cookie)", "data:text/html,<script>x</script>",
+                                 "videos/intro.mp4", "https:///no-host", "https://example.org/a b"])
+def test_a_resource_link_that_is_not_a_web_address_is_refused_on_import_and_dropped_when_read_back(url):
+    # Students open the url from a link on their plan: a javascript: one would run in our page.
+    data = small_pack()
+    data["activities"][1]["url"] = url
+    assert problems_of(data) == [
+        f"activities[1].url: should be a web address starting with http:// or https://, not {url!r}"]
+    # A pack stored before the check keeps working, without the link.
+    stored = load_pack(data, sample_templates=False)
+    assert stored.activities[1].url is None
+
+
 def test_item_ids_must_be_unique_across_the_whole_pack():
     data = small_pack()
     second = copy.deepcopy(data["activities"][0])
