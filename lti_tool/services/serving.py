@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cache
@@ -261,6 +261,23 @@ def serve_exact(course_id: int, person_id: int, item: Item, pack: CoursePack, *,
     return _serve(course_id, person_id, item.skills[0], item, history, source=source, now=now, pack=pack)
 
 
+def serve_new(course_id: int, person_id: int, items: Sequence[Item], pack: CoursePack, *, source: str,
+              now: datetime) -> list[Served]:
+    """Serve each item a new row of its own, all with the time `now`, in one transaction under the learner's lock.
+
+    For a page whose questions are served together and tied by their time (the unit check's sitting): unlike
+    `serve_exact`, an open row of the same item and source (another sitting's) is never handed back, as it would
+    join this set to that one. A fixed item open elsewhere is served again: whichever copy is answered first earns
+    the credit, and the other is then a repeat without it (`claim`; its page says so). A template gets a variant
+    not yet served. The caller may take the lock first (`mastery.lock_learner_row`) to decide what to serve.
+    """
+    history = _locked_history(course_id, person_id, [item.id for item in items], now)
+    written = [_insert(course_id, person_id, item.skills[0], item, history, source=source, now=now)
+               for item in items]
+    db.session.commit()
+    return [_view(ServedItem(**values), pack) for values in written]
+
+
 def _open_row(history: list[ServedItem], wanted: Callable[[ServedItem], bool]) -> ServedItem | None:
     """Return the newest unanswered row of the history that is wanted, or None."""
     return next((row for row in reversed(history) if row.answered_at is None and wanted(row)), None)
@@ -313,6 +330,19 @@ def _locked_history(course_id: int, person_id: int, item_ids: list[str], now: da
 
 def _serve(course_id: int, person_id: int, skill_id: str, item: Item, history: list[ServedItem], *, source: str,
            now: datetime, pack: CoursePack, keep_rows: bool = False) -> Served:
+    values = _insert(course_id, person_id, skill_id, item, history, source=source, now=now)
+    # Not for the other sources: their callers read and write more after the serving (the placement check compares
+    # its run as read before it with the run read after), where a kept row could be stale.
+    if keep_rows:
+        commit_keeping_rows()
+    else:
+        db.session.commit()
+    return _view(ServedItem(**values), pack)  # not added to the session: the row as written, for the page
+
+
+def _insert(course_id: int, person_id: int, skill_id: str, item: Item, history: list[ServedItem], *, source: str,
+            now: datetime) -> dict:
+    """Write a new served row for the item (a variant not yet served, for a template); return its values."""
     seen = {row.variant for row in history if row.item_id == item.id}
     params = sample(item.parameters, item.constraints, _RNG, lambda p: variant_key(item.id, p) in seen) \
         if item.parameters else {}
@@ -323,13 +353,7 @@ def _serve(course_id: int, person_id: int, skill_id: str, item: Item, history: l
     # One INSERT … RETURNING on the table: the ORM's unit of work for this one new row was about a tenth of the
     # practice page's instructions. The row is written only here and the page needs only its id.
     values["id"] = db.session.execute(_INSERT_SERVED, values).scalar_one()
-    # Not for the other sources: their callers read and write more after the serving (the placement check compares
-    # its run as read before it with the run read after), where a kept row could be stale.
-    if keep_rows:
-        commit_keeping_rows()
-    else:
-        db.session.commit()
-    return _view(ServedItem(**values), pack)  # not added to the session: the row as written, for the page
+    return values
 
 
 class Claimed(NamedTuple):

@@ -30,7 +30,8 @@ from ..learning.mastery import Level
 from ..models import MasteryEvent, ServedItem, SkillMastery
 from .content import from_pack
 from .errors import N_, NotFound
-from .serving import Served, close_unanswered, items_for_skill, serve_exact, shown, still_served, tier
+from .mastery import lock_learner_row
+from .serving import Served, close_unanswered, items_for_skill, serve_new, shown, still_served, tier
 
 SOURCE = "unit_check"
 
@@ -287,6 +288,15 @@ def _close(course_id: int, person_id: int, rows: Sequence[ServedItem], *, now: d
     return close_unanswered(course_id, person_id, [row.id for row in rows if row.answered_at is None], now=now)
 
 
+def _closed_if_stranded(course_id: int, person_id: int, pack: CoursePack, sitting: Sequence[ServedItem], *,
+                        now: datetime) -> bool:
+    """Close a sitting (its served rows) if it is stranded (`_stranded`); return whether it was."""
+    if sitting and _stranded(pack, sitting):
+        _close(course_id, person_id, sitting, now=now)
+        return True
+    return False
+
+
 def _open_run(course_id: int, person_id: int, pack: CoursePack, skills: list[str], *,
               now: datetime) -> tuple[int | None, bool]:
     """Return the run of the earliest sitting with a question open that is this unit's check (`belongs`), and
@@ -345,7 +355,8 @@ def start(course_id: int, person_id: int, pack: CoursePack, unit_id: str, *, now
 
     The questions take turns across the unit's skills (one each, then a second each while places are left),
     medium items first, the least served first: a mix, not a block per skill. A question open on another page
-    (practice, a review) comes after all the others of its skill: answered on both, it would earn credit once.
+    (practice, a review, another unit's check) comes after all the others of its skill: answered on both, it would
+    earn credit once. The sitting is only ever its own new rows (`serve_new`), and its run is its own first row.
     """
     unit = _unit(pack, unit_id)
     skills = _checkable(pack, unit)
@@ -353,6 +364,13 @@ def start(course_id: int, person_id: int, pack: CoursePack, unit_id: str, *, now
         raise NotFound(N_("This unit has no questions yet."))
     run, ended = _open_run(course_id, person_id, pack, skills, now=now)
     if run is not None:
+        return Started(run, ended)
+    # Under the learner's lock from here to the serving's commit: a parallel start of this unit (a double click,
+    # two tabs) waits, then finds the sitting the first one served instead of serving a second.
+    lock_learner_row(course_id, person_id, now)
+    run, _ = _open_run(course_id, person_id, pack, skills, now=now)
+    if run is not None:
+        db.session.commit()  # release the lock
         return Started(run, ended)
     served_before = _history(course_id, person_id, skills)
 
@@ -370,9 +388,12 @@ def start(course_id: int, person_id: int, pack: CoursePack, unit_id: str, *, now
             if len(picks) < QUESTIONS and round_ < len(per_skill[skill_id]):
                 item = per_skill[skill_id][round_]
                 picks.setdefault(item.id, item)
-    # Served with one timestamp: that is what ties the sitting's questions together.
-    first = [serve_exact(course_id, person_id, item, pack, source=SOURCE, now=now) for item in picks.values()]
-    return Started(min(q.id for q in first), ended)
+    # Served with one timestamp: that is what ties the sitting's questions together. Each a new row of this
+    # sitting's own, even for a question open in another unit's sitting (a skill the units share whose pool has
+    # no other): handing that row over made the other sitting this one's run, and left this one's own questions
+    # a set fitting no unit, closed as stranded ("your teacher changed the course") the next time.
+    sitting = serve_new(course_id, person_id, list(picks.values()), pack, source=SOURCE, now=now)
+    return Started(min(q.id for q in sitting), ended)
 
 
 def current_question(course_id: int, person_id: int, pack: CoursePack, unit_id: str,
@@ -385,9 +406,8 @@ def current_question(course_id: int, person_id: int, pack: CoursePack, unit_id: 
     """
     skills = set(_checkable(pack, _unit(pack, unit_id)))
     sitting = _run_rows(course_id, person_id, run)
-    if sitting and _stranded(pack, sitting):
-        if any(row.correct is None for row in sitting):  # a question open, or closed when it was stranded
-            _close(course_id, person_id, sitting, now=now)
+    if _closed_if_stranded(course_id, person_id, pack, sitting, now=now):
+        if any(row.correct is None for row in sitting):  # a question was open, or closed when it was stranded
             raise Stranded(ENDED)
         return None, len(sitting), len(sitting)  # every question answered before the course changed: it is over
     rows = [r for r in sitting if r.skill_id in skills]
@@ -405,9 +425,7 @@ def current_question(course_id: int, person_id: int, pack: CoursePack, unit_id: 
 def close_stranded(course_id: int, person_id: int, pack: CoursePack, run: int, *, now: datetime) -> None:
     """Close the student's sitting `run` if it is stranded (`_stranded`): asked for on the page of a unit that is
     gone, no page would touch it again but a check's start."""
-    sitting = _run_rows(course_id, person_id, run)
-    if sitting and _stranded(pack, sitting):
-        _close(course_id, person_id, sitting, now=now)
+    _closed_if_stranded(course_id, person_id, pack, _run_rows(course_id, person_id, run), now=now)
 
 
 def unit_question(course_id: int, person_id: int, pack: CoursePack, unit_id: str, run: int, served_id: int, *,
@@ -415,8 +433,8 @@ def unit_question(course_id: int, person_id: int, pack: CoursePack, unit_id: str
     """Refuse an answer to anything but a question of this unit check.
 
     In a stranded sitting (`_stranded`), a question still open and still in the pack is answered as the evidence it
-    is (the student worked it on the page they had); any other answer closes the sitting and is refused with
-    `Stranded`.
+    is (the student worked it on the page they had), the sitting left open for the next page to close; any other
+    answer closes the sitting and is refused with `Stranded`.
     """
     skills = set(_checkable(pack, _unit(pack, unit_id)))
     sitting = _run_rows(course_id, person_id, run)

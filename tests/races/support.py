@@ -71,3 +71,24 @@ def hold_first_call(monkeypatch, module, name: str) -> tuple[threading.Event, th
 
     monkeypatch.setattr(module, name, held)
     return reached, go
+
+
+def meet_after_first_call(monkeypatch, module, name: str, parties: int = 2, timeout: float = 5) -> None:
+    """Make each thread's first call of `module.name` wait, once it returns, until `parties` threads made theirs.
+
+    So every caller has read what it checks before any goes on to write; a caller kept out by a lock meanwhile
+    breaks the wait after `timeout` seconds, and the others go on.
+    """
+    original, barrier, seen = getattr(module, name), threading.Barrier(parties), threading.local()
+
+    def meet(*args, **kwargs):
+        found = original(*args, **kwargs)
+        if not getattr(seen, "once", False):
+            seen.once = True
+            try:
+                barrier.wait(timeout)
+            except threading.BrokenBarrierError:
+                pass
+        return found
+
+    monkeypatch.setattr(module, name, meet)

@@ -9,8 +9,6 @@ told the evidence has been reviewed already.
 """
 from __future__ import annotations
 
-import threading
-
 import pytest
 import sqlalchemy as sa
 
@@ -21,7 +19,7 @@ from lti_tool.services import evidence
 from lti_tool.services.content import course_pack
 from lti_tool.services.errors import NotFound, ServiceError
 from lti_tool.services.permissions import Actor
-from tests.races.support import DemoCourse, at_once, demo_course
+from tests.races.support import DemoCourse, at_once, demo_course, meet_after_first_call
 from tests.races.test_delete_during_write import (
     _hold_writer_after,
     _start_writer,
@@ -56,19 +54,8 @@ def test_evidence_accepted_and_returned_at_once_is_reviewed_once_and_the_other_t
         sandbox, tool, monkeypatch):
     course = demo_course(sandbox, tool)
     evidence_id, skill = _pending_evidence(tool, course)
-    original, barrier, seen = evidence._pending, threading.Barrier(2), threading.local()
-
-    def pending(*args):  # both teachers' pages showed the evidence pending: both checks pass before either saves
-        row = original(*args)
-        if not getattr(seen, "once", False):
-            seen.once = True
-            try:
-                barrier.wait(5)
-            except threading.BrokenBarrierError:
-                pass
-        return row
-
-    monkeypatch.setattr(evidence, "_pending", pending)
+    # Both teachers' pages showed the evidence pending: both checks pass before either saves.
+    meet_after_first_call(monkeypatch, evidence, "_pending")
     errors = at_once(tool.app, [_accept(course, evidence_id), _return(course, evidence_id)])
     assert len(errors) == 1, [repr(e)[:200] for e in errors]
     assert isinstance(errors[0], ServiceError) and errors[0].status == 400, repr(errors[0])[:300]

@@ -292,6 +292,66 @@ def test_a_unit_check_under_way_is_continued_only_on_its_own_unit_and_a_unit_sha
     assert re.search(r"run=" + mixed_run, again.url) and "Question 1 of 6." in html.unescape(again.text)
 
 
+def _unit_check(page, unit_id: str):
+    """Open a unit's check by its address, as its link on the plan does (the plan offers it only once begun)."""
+    opened = page.http.get(re.match(r".*/c/[^/?]+", page.url).group(0) + f"/unit-check/{unit_id}", timeout=30)
+    opened.http = page.http
+    return opened
+
+
+def _on_to_skill(question, tool, unit_id: str, skill_id: str):
+    """Answer the check's questions (right) until the one on this skill; return its page."""
+    while skill_id not in {skill for id_, skill, _ in _records(tool)[0]
+                           if id_ == int(SERVED.search(question.text).group(1))}:
+        question = _follow(submit_form(question, f"/unit-check/{unit_id}", answer=served_answer(tool, question)),
+                           "Next question")
+    return question
+
+
+def test_units_sharing_a_skill_with_one_question_each_serve_their_own_and_no_false_course_changed_notice(sandbox,
+                                                                                                         tool):
+    # The reviewer's walk: fraction division has one question, and a second unit shares it with ratios. The second
+    # unit's check was handed the Fractions sitting's open copy of that question, so its run was the Fractions
+    # sitting, its own ratio questions fitted no unit, and opening a check again closed them as "stranded" with
+    # "Your teacher changed the course ...", which never happened.
+    data = demo_pack_data()
+    division = next(a for a in data["activities"] if a["id"] == "practice-frac-divide")
+    division["items"] = [item for item in division["items"] if item["id"] == "fd-1"]
+    data["units"].append({"id": "unit-share", "title": "Dividing and ratios", "skills": ["frac-divide",
+                                                                                         "ratio-concepts"]})
+    assert "Imported" in upload_file(sandbox.launch("teacher"), "/teacher/map/import", "pack.json",
+                                     json.dumps(data).encode()).text
+    student = sandbox.launch("student")
+    fractions = _unit_check(student, FRACTIONS)
+    shared = _unit_check(student, "unit-share")
+    fractions_run, shared_run = (int(re.search(r"run=(\d+)", page.url).group(1)) for page in (fractions, shared))
+    # Its own sitting: the one division question served again for it, with two ratio questions.
+    assert shared_run > fractions_run and "Question 1 of 3." in html.unescape(shared.text)
+    served = _records(tool)[0]
+    assert sorted(skill for id_, skill, _ in served if id_ >= shared_run) == [
+        "frac-divide", "ratio-concepts", "ratio-concepts"]
+    assert [skill for id_, skill, _ in served if id_ < shared_run].count("frac-divide") == 1
+
+    # Opened again, each check goes on with its own sitting, and a unit sharing ratios starts its own: nothing
+    # is closed and nobody is told the course changed.
+    for unit_id, run in ((FRACTIONS, fractions_run), ("unit-share", shared_run), ("unit-ratios-rates", None)):
+        page = _unit_check(student, unit_id)
+        assert "Your teacher changed the course" not in html.unescape(page.text)
+        assert run is None or f"run={run}" in page.url
+    assert not any(answered for _, _, answered in _records(tool)[0])
+
+    # The division question, open in both sittings, earns credit once: answered in the Fractions check first,
+    # the other check says so before and after its answer (issue 12: no credit for a repeat in one session).
+    question = _on_to_skill(fractions, tool, FRACTIONS, "frac-divide")
+    first = html.unescape(submit_form(question, f"/unit-check/{FRACTIONS}", answer=served_answer(tool, question)).text)
+    earlier = "You answered this question earlier today: it is good practice, and it does not change your level."
+    assert "That's right!" in first and earlier not in first
+    question = _on_to_skill(_unit_check(student, "unit-share"), tool, "unit-share", "frac-divide")
+    assert earlier in html.unescape(question.text)
+    feedback = submit_form(question, "/unit-check/unit-share", answer=served_answer(tool, question))
+    assert "That's right!" in html.unescape(feedback.text) and earlier in html.unescape(feedback.text)
+
+
 def test_a_unit_check_that_lifts_a_skill_to_mastered_celebrates_it_and_the_summary_says_what_is_next_up(sandbox,
                                                                                                          tool):
     # Issue 12 (teach, not only test): "after Mastered, 'Next up: …' and a moment of celebration". Practice had
