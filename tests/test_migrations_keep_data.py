@@ -320,3 +320,42 @@ def test_0026_grades_from_before_are_not_resent_and_a_date_that_moves_still_requ
     stats = drain_outbox(tool)
     assert (stats.due_grades_queued, stats.posted) == (1, 1)
     assert _scores(tool)[-1]["gradingProgress"] == "Pending"
+
+
+def test_0027_keeps_each_course_s_content_and_fit_and_the_teacher_can_ask_for_a_refit_again(sandbox, tool):
+    # 0027 moves the refit request from the cache to course_content; on SQLite it rebuilds that table to keep the
+    # two large documents last. Every course keeps its pack, settings and fit; nobody has asked for a refit yet.
+    from datetime import datetime
+
+    from lti_tool.models import CourseContent
+    from lti_tool.services import model_fitting
+    from tests.support import submit_form
+
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    columns = ("course_id", "pack", "grading_scheme", "updated_at", "model_revision", "model_fitted_at")
+
+    def content() -> list[tuple]:
+        rows = db.session.execute(sa.select(*(getattr(CourseContent, c) for c in columns))).all()
+        db.session.remove()
+        return [tuple(row) for row in rows]
+
+    with tool.app.app_context():
+        db.session.execute(sa.update(CourseContent).values(model_revision=3, model_fitted_at=datetime(2026, 12, 1)))
+        db.session.commit()
+        before = content()
+        downgrade(revision="0026")
+        with db.engine.connect() as connection:
+            assert "refit_requested_at" not in {c["name"] for c in sa.inspect(connection).get_columns("course_content")}
+        db.session.remove()
+        upgrade()
+        assert content() == before
+        assert db.session.execute(sa.select(CourseContent.refit_requested_at, CourseContent.refit_tried_at,
+                                            CourseContent.refit_failed_at)).all() == [(None, None, None)]
+        if db.engine.dialect.name == "sqlite":
+            order = [name for _, name, *_ in db.session.execute(sa.text("PRAGMA table_info(course_content)"))]
+            assert order[-2:] == ["model_params", "pack"]  # small columns first, as 0018 left them
+        course_id = before[0][0]
+        assert model_fitting.open_refit_requests() == []
+        model_fitting.request_refit(course_id, datetime(2026, 12, 3, 15))
+        assert model_fitting.open_refit_requests() == [course_id]
+        db.session.remove()

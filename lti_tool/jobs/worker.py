@@ -880,16 +880,14 @@ class _ModelFits:
     than MODEL_FIT_MAX_SECONDS or is stopped with the worker stores nothing (a new revision is written only at
     the end) and leaves the course due, so a later check fits it again.
 
-    The teacher's "Refit now" only asks (a large course outlasts a web request): every pass that finds a request
-    starts a round, and a round fits requested courses first and again between scheduled ones. A requested fit
-    that fails or runs out of time is kept for the teacher's page (and not tried again until asked again).
+    The teacher's "Refit now" only asks (a large course outlasts a web request): every pass that finds an open
+    request (one indexed query of course_content) starts a round, and a round fits requested courses first and
+    again between scheduled ones. A requested fit that fails or runs out of time is kept for the teacher's page
+    (and not tried again until asked again).
     """
 
     def __init__(self, app: Flask) -> None:
-        from ..services.model_fitting import RefitRequests
-
         self.app = app
-        self.requests = RefitRequests()
         self.hours = float(setting(app, "MODEL_FIT_HOURS") or 0)
         self.max_seconds = float(setting(app, "MODEL_FIT_MAX_SECONDS") or 0)
         self.stop = threading.Event()
@@ -903,9 +901,18 @@ class _ModelFits:
     def start(self) -> None:
         """Start a round of fits if none is running here: teachers' requests at every pass, and the scheduled
         fits if no worker looked in the last MODEL_FIT_CHECK_SECONDS."""
+        from ..services.model_fitting import open_refit_requests
+
         if self.busy():
             return
-        requested = bool(self.requests.waiting())
+        try:
+            requested = bool(open_refit_requests())
+        except sa.exc.SQLAlchemyError as exc:
+            # Housekeeping like the others after the grades: the requests wait in the database for the next pass.
+            _discard_session()
+            log.warning("model fit: reading the teachers' refit requests failed: %s; reading them again next pass",
+                        describe_failure(exc))
+            requested = False
         # cache.add is atomic: one worker looks per period; the claims keep rounds that overlap apart.
         scheduled = self.hours > 0 and _first_to_mark("model-fit-ran", MODEL_FIT_CHECK_SECONDS)
         if not requested and not scheduled:
@@ -951,11 +958,14 @@ class _ModelFits:
 
     def _requested(self) -> None:
         """Fit the courses teachers asked for, oldest request first, until none is left or the worker stops."""
+        from ..services.model_fitting import open_refit_requests
+
         tried: set[int] = set()
         while not self.stop.is_set():
             # Read again after each fit: a teacher may have asked meanwhile. Each course once a round: one that
-            # another worker is fitting stays requested, and is looked at again at the next pass.
-            waiting = [course_id for course_id in self.requests.waiting() if course_id not in tried]
+            # another worker is fitting stays requested, and is looked at again at the next pass. A database error
+            # ends the round (see _round); the requests wait in the database for the next one.
+            waiting = [course_id for course_id in open_refit_requests() if course_id not in tried]
             if not waiting:
                 return
             tried.add(waiting[0])

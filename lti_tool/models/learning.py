@@ -15,6 +15,13 @@ class CourseContent(db.Model):
     """The course's skill map, activities, items and goals: a course pack (learning/coursepack.py) as JSON."""
 
     __tablename__ = "course_content"
+    __table_args__ = (
+        # The courses a teacher ever asked to refit (few): the worker's look for open requests at every pass reads
+        # these index entries, not the table (migration 0027).
+        sa.Index("ix_course_content_refit_requested", "refit_requested_at",
+                 postgresql_where=sa.text("refit_requested_at IS NOT NULL"),
+                 sqlite_where=sa.text("refit_requested_at IS NOT NULL")),
+    )
 
     # The small columns first and the two documents last (migration 0018: SQLite walks a large value's overflow
     # pages to reach any column stored after it).
@@ -30,6 +37,13 @@ class CourseContent(db.Model):
     # whether its process already holds the model without reading the weights.
     model_revision: so.Mapped[int | None] = so.mapped_column(sa.Integer)
     model_fitted_at: so.Mapped[datetime | None] = so.mapped_column(sa.DateTime)
+    # The teacher's "Refit now" (services/model_fitting.py): when the latest request was made, when the last fit
+    # began (to the microsecond; model_fitted_at keeps whole seconds), and when a requested fit gave up (None once
+    # a fit is stored). A request is open until a fit or a failed attempt begins after it. Deferred: only the model
+    # page and the worker read them, by name, so every other load of the row leaves them out.
+    refit_requested_at: so.Mapped[datetime | None] = so.mapped_column(sa.DateTime, deferred=True)
+    refit_tried_at: so.Mapped[datetime | None] = so.mapped_column(sa.DateTime, deferred=True)
+    refit_failed_at: so.Mapped[datetime | None] = so.mapped_column(sa.DateTime, deferred=True)
     # Mastery model parameters fitted from the course's own history (learning/fitting.py `stored`): a weight per
     # item and skill, read once per process and fit (services/mastery.py model_for).
     model_params: so.Mapped[dict | None] = so.mapped_column(sa.JSON, deferred=True)

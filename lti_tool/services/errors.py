@@ -35,8 +35,8 @@ class Forbidden(ServiceError):
 
 
 class TryAgain(ServiceError):
-    """The server could not do it just now (a lock lost to a race, the shared cache away): not the person's doing,
-    so a 503 that asks them to try again."""
+    """The server could not do it just now (a lock lost to a race): not the person's doing, so a 503 that asks
+    them to try again. (A database or cache outage gets the same kind of page from lti_tool/errors.py.)"""
 
     status = 503
 

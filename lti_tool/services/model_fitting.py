@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -11,12 +10,12 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from ..extensions import CACHE_OUTAGES, cache, db
+from ..extensions import db
 from ..learning.fitting import fit_course, params_from_stored, stored
 from ..learning.mastery import ALL_SKILLS, MasteryModel, Response, SkillState
 from ..models import CourseContent, ItemResponse, SkillMastery, WorkerHeartbeat
 from ..models.base import lock_database_for_writing
-from .errors import N_, TRY_AGAIN, NotFound, ServiceError, TryAgain
+from .errors import N_, NotFound, ServiceError
 from .mastery import forget_model
 
 
@@ -140,137 +139,77 @@ def fit_if_due(course_id: int, now: datetime, every: timedelta, *,
 
 
 # The teacher's "Refit now" asks the worker for a fit (a large course takes minutes, longer than a web request
-# may run). Each course's request is its own cache entry, written whole (one atomic set on Redis, the file cache
-# and the in-process cache alike) and never read back to be rewritten, so two teachers asking at once, or a worker
-# finishing a fit while another teacher asks, cannot lose one another's request. A request is never deleted
-# either: it is done once a fit, or a failed attempt, has begun after it (the course's REFIT_TRIED entry, or
-# course_content's model_fitted_at), and expires after a week. A table would make requests survive
-# a flushed cache too, but none fits without a migration: one lost with the cache only means the page stops
-# showing it and the teacher asks again; a fit is never lost, as the course stays due for the scheduled fits.
-REFIT_REQUEST = "model-refit-request:{course_id}"
-# The course's last fit: {"tried": when it began, to the microsecond (model_fitted_at keeps whole seconds),
-# "failed": when a requested one gave up, or None}. Written only by the holder of the course's fit claim.
-REFIT_TRIED = "model-refit-tried:{course_id}"
-# A fresh random value after every request: a worker reads every course's request entry again only when it has
-# changed since its last read (a request written after that read changes it again, so none is missed).
-REFIT_REQUESTS_CHANGED = "model-refit-requests-changed"
-REFIT_REQUEST_SECONDS = 7 * 24 * 3600
+# may run). The request is a time on the course's content row (refit_requested_at), written by one UPDATE that
+# only ever moves it later, so two teachers asking at once, or a worker finishing a fit while another teacher
+# asks, cannot lose one another's request. A request is never cleared: it is done once a fit, or a failed attempt,
+# has begun after it (refit_tried_at, or model_fitted_at for a fit stored before that column existed). In the
+# database, a request survives a flushed or restarted cache.
 # The page tells the teacher when no worker pass has run for this long: `pathways run`, or a deployment without
 # `pathways worker`, would never do a requested fit.
 WORKER_SEEN_SECONDS = 300
 
 
+def _open_request() -> sa.ColumnElement[bool]:
+    """The course's request is open: no fit or failed attempt has begun since it was made."""
+    content = CourseContent
+    return sa.and_(
+        content.refit_requested_at.is_not(None),
+        sa.or_(content.refit_tried_at.is_(None), content.refit_tried_at < content.refit_requested_at),
+        # Only a fit begun after the request includes every answer given before it. A fit's time is whole seconds,
+        # so one begun in the same second counts as before: at worst the course is fitted once more.
+        sa.or_(content.model_fitted_at.is_(None), content.model_fitted_at <= content.refit_requested_at),
+    )
+
+
+def _failure_shown() -> sa.ColumnElement[bool]:
+    """The last requested fit failed, no teacher has asked again since, and no fit has been stored since."""
+    content = CourseContent
+    return sa.and_(
+        content.refit_failed_at.is_not(None),
+        content.refit_tried_at.is_not(None),
+        sa.or_(content.refit_requested_at.is_(None), content.refit_requested_at <= content.refit_tried_at),
+        # A stored fit clears the failure in its own UPDATE (_fit_claimed); this covers a fit from before 0027.
+        sa.or_(content.model_fitted_at.is_(None), content.model_fitted_at <= content.refit_tried_at),
+    )
+
+
 def request_refit(course_id: int, now: datetime) -> None:
-    """Ask the worker to refit the course's model at its next pass (the teacher's "Refit now")."""
-    try:
-        taken = cache.set(REFIT_REQUEST.format(course_id=course_id), now.isoformat(), timeout=REFIT_REQUEST_SECONDS)
-        # After the request itself: a worker that read the old value reads the requests again at its next pass.
-        taken = taken and cache.set(REFIT_REQUESTS_CHANGED, secrets.token_hex(8), timeout=REFIT_REQUEST_SECONDS)
-    except CACHE_OUTAGES as exc:
-        raise TryAgain(TRY_AGAIN) from exc
-    if not taken:  # the file cache could not write its file
-        raise TryAgain(TRY_AGAIN)
+    """Ask the worker to refit the course's model at its next pass (the teacher's "Refit now").
 
-
-@dataclass(frozen=True)
-class _RefitState:
-    requested: datetime | None
-    tried: datetime | None  # when the last fit began
-    failed: datetime | None  # when it gave up, if it was a requested one that failed
-
-
-def _when(value: object) -> datetime | None:
-    try:
-        return datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
-
-
-def _refit_states(course_ids: list[int]) -> dict[int, _RefitState]:
-    """Read the courses' request and last-fit entries (one read on Redis); raises CACHE_OUTAGES."""
-    if not course_ids:
-        return {}
-    keys = [REFIT_REQUEST.format(course_id=c) for c in course_ids] + [REFIT_TRIED.format(course_id=c)
-                                                                      for c in course_ids]
-    values = cache.get_many(*keys)
-    states = {}
-    for n, course_id in enumerate(course_ids):
-        failure = values[len(course_ids) + n]
-        failure = failure if isinstance(failure, dict) else {}
-        states[course_id] = _RefitState(_when(values[n]), _when(failure.get("tried")), _when(failure.get("failed")))
-    return states
-
-
-def _open(state: _RefitState, fitted_at: datetime | None) -> datetime | None:
-    """Return when the request was made if no fit or failed attempt has begun since, else None."""
-    requested = state.requested
-    if requested is None or (state.tried is not None and state.tried >= requested):
-        return None
-    # Only a fit begun after the request includes every answer given before it. A fit's time is whole seconds,
-    # so one begun in the same second counts as before: at worst the course is fitted once more.
-    return None if fitted_at is not None and fitted_at > requested else requested
-
-
-def _fitted_at(course_ids: list[int]) -> dict[int, datetime | None]:
-    return dict(db.session.execute(sa.select(CourseContent.course_id, CourseContent.model_fitted_at)
-                                   .where(CourseContent.course_id.in_(course_ids))).all())
-
-
-def _open_requests(course_ids: list[int] | None) -> list[int]:
-    """Return the given courses (None: every course with content) whose request is open, the longest waiting
-    first; raises CACHE_OUTAGES."""
-    if course_ids is None:
-        course_ids = list(db.session.scalars(sa.select(CourseContent.course_id)))
-    states = {c: s for c, s in _refit_states(course_ids).items() if s.requested is not None}
-    fitted = _fitted_at(list(states)) if states else {}
-    waiting = {c: when for c, s in states.items() if c in fitted and (when := _open(s, fitted[c])) is not None}
-    return sorted(waiting, key=lambda course_id: (waiting[course_id], course_id))
-
-
-class RefitRequests:
-    """One worker's view of the teachers' open requests, kept between its passes.
-
-    Every course's entry is read at the first look and whenever a request was made since the last read
-    (REFIT_REQUESTS_CHANGED); otherwise only the courses last seen waiting are looked at again, so a pass with
-    nothing asked reads one cache entry. Thread-safe: the worker's pass and its fit thread both look.
+    One UPDATE, never a read and a write back: of two requests at once the later time stays (the row lock orders
+    them), and an earlier one arriving late does not move it back past a fit begun meanwhile. A course without
+    content has nothing to fit, and nothing is written. A database outage gives the 503 "try again" page.
     """
+    db.session.execute(
+        sa.update(CourseContent)
+        .where(CourseContent.course_id == course_id,
+               sa.or_(CourseContent.refit_requested_at.is_(None), CourseContent.refit_requested_at < now))
+        # Keep the content's own updated_at: a request is not an edit of the course.
+        .values(refit_requested_at=now, updated_at=CourseContent.updated_at)
+    )
+    db.session.commit()
 
-    _UNREAD = object()
 
-    def __init__(self) -> None:
-        self._seen: object = self._UNREAD
-        self._waiting: list[int] = []
-        self._lock = threading.Lock()
-
-    def waiting(self) -> list[int]:
-        """Return the courses with an open request, the longest waiting first; [] with the cache away."""
-        with self._lock:
-            try:
-                # Read before the requests: one made after this read changes it again, and is read next time.
-                changed = cache.get(REFIT_REQUESTS_CHANGED)
-                everything = changed != self._seen
-                found = _open_requests(None if everything else self._waiting)
-            except CACHE_OUTAGES:
-                return []  # what was known is kept: the next look after the outage reads it again
-            self._seen, self._waiting = changed, found
-            return list(found)
+def open_refit_requests() -> list[int]:
+    """Return the courses whose teacher's request is open, the longest waiting first (one query, on an index of
+    the courses ever asked for). The worker's pass and its fit thread each call it with their own session."""
+    return list(db.session.scalars(
+        sa.select(CourseContent.course_id).where(_open_request())
+        .order_by(CourseContent.refit_requested_at, CourseContent.course_id)
+    ))
 
 
 def record_refit_failure(course_id: int, tried: datetime, failed: datetime) -> None:
     """Keep, for the teacher's page, that the requested fit begun at `tried` failed (or ran out of time) at `failed`.
 
     It also closes the requests made before `tried`: a fit that fails every time must not run at every pass.
+    Called by the holder of the course's fit claim, so no other fit's time is overwritten.
     """
-    _record_fit(course_id, tried, failed)
-
-
-def _record_fit(course_id: int, tried: datetime, failed: datetime | None) -> None:
-    try:
-        cache.set(REFIT_TRIED.format(course_id=course_id),
-                  {"tried": tried.isoformat(), "failed": failed.isoformat() if failed else None},
-                  timeout=REFIT_REQUEST_SECONDS)
-    except CACHE_OUTAGES:
-        pass  # model_fitted_at still closes the requests a stored fit began after; a failure is tried again
+    db.session.execute(
+        sa.update(CourseContent).where(CourseContent.course_id == course_id)
+        .values(refit_tried_at=tried, refit_failed_at=failed, updated_at=CourseContent.updated_at)
+    )
+    db.session.commit()
 
 
 def refit_requested(course_id: int) -> datetime | None:
@@ -280,25 +219,14 @@ def refit_requested(course_id: int) -> datetime | None:
 
 def refit_status(course_id: int) -> tuple[datetime | None, datetime | None]:
     """Return when a teacher asked for a refit not done yet, and when the last requested refit failed (None unless
-    no fit has begun and no teacher has asked again since): one cache read and one query, for the model page."""
-    try:
-        state = _refit_states([course_id])[course_id]
-    except CACHE_OUTAGES:
-        return None, None
-    if state.requested is None and state.failed is None:
-        return None, None
-    fitted_at = _fitted_at([course_id]).get(course_id)
-    requested = None if state.requested is None else _open(state, fitted_at)
-    return requested, None if requested is not None else _failed(state, fitted_at)
-
-
-def _failed(state: _RefitState, fitted_at: datetime | None) -> datetime | None:
-    if state.tried is None or state.failed is None:
-        return None
-    if state.requested is not None and state.requested > state.tried:
-        return None  # asked again since: the page shows that request instead
-    # A fit stored since replaced the entry (_fit_claimed); its later time is the fallback when the cache was away.
-    return None if fitted_at is not None and fitted_at > state.tried else state.failed
+    no fit has begun and no teacher has asked again since): one query of the content row, for the model page."""
+    # At most one is set: an open request began after the last attempt, a failure shown did not.
+    row = db.session.execute(
+        sa.select(sa.case((_open_request(), CourseContent.refit_requested_at)),
+                  sa.case((_failure_shown(), CourseContent.refit_failed_at)))
+        .where(CourseContent.course_id == course_id)
+    ).first()
+    return (None, None) if row is None else (row[0], row[1])
 
 
 def worker_seen(now: datetime) -> bool:
@@ -338,11 +266,17 @@ def fit_if_requested(course_id: int, now: datetime, *, keep_going: Callable[[], 
             return None
         try:
             return _fit_claimed(course_id, now, keep_going)
-        except Exception:
+        except Exception as exc:
             db.session.rollback()
             if stopping is None or not stopping():
-                record_refit_failure(course_id, now, datetime.now(UTC).replace(tzinfo=None))
-            raise
+                try:
+                    record_refit_failure(course_id, now, datetime.now(UTC).replace(tzinfo=None))
+                except sa.exc.SQLAlchemyError:
+                    # The database is away (likely why the fit failed): the request stays open, and the fit is
+                    # tried again at a later pass. The fit's own error is the one to log; the caller discards the
+                    # session.
+                    pass
+            raise exc
 
 
 def _fit_claimed(course_id: int, now: datetime, keep_going: Callable[[], bool] | None) -> FitSummary:
@@ -364,18 +298,17 @@ def _fit_claimed(course_id: int, now: datetime, keep_going: Callable[[], bool] |
     revision = (locked or 0) + 1
     fitted_at = now.replace(microsecond=0)
     data = stored(result, revision=revision, fitted_at=fitted_at.isoformat())
-    # Keep the content's own updated_at: a refit is not an edit of the course.
+    # Keep the content's own updated_at: a refit is not an edit of the course. Whoever fitted it (worker, schedule,
+    # CLI), the teachers' requests made before `now` are done and a failure is over, with the fit in one UPDATE.
     db.session.execute(
         sa.update(CourseContent)
         .where(CourseContent.course_id == course_id)
-        .values(model_params=data, model_revision=revision, model_fitted_at=fitted_at,
-                updated_at=CourseContent.updated_at)
+        .values(model_params=data, model_revision=revision, model_fitted_at=fitted_at, refit_tried_at=now,
+                refit_failed_at=None, updated_at=CourseContent.updated_at)
     )
     _refresh_estimates(course_id, MasteryModel(params_from_stored(data)))
     db.session.commit()
     forget_model(course_id)
-    # Whoever fitted it (worker, schedule, CLI): the requests made before `now` are done, and a failure is over.
-    _record_fit(course_id, now, None)
     return FitSummary(course_id, revision, result.responses, result.learners, result.fitted)
 
 

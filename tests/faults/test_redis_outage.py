@@ -63,6 +63,25 @@ def test_with_redis_down_open_pages_keep_working_new_logins_wait_a_minute_and_al
         assert db.session.scalar(sa.select(sa.func.count()).select_from(ItemResponse)) == 1
 
 
+def test_with_redis_down_a_teacher_s_refit_request_is_kept_and_shown(make_tool, redis_server):
+    # The request is a column of the course's content, not a cache entry: it was refused with a 503 here.
+    tool = make_tool(REDIS_URL=redis_server.url)
+    teacher = SandboxActions(tool).launch("teacher")
+    assert submit_form(teacher, "/content/demo").status_code == 200
+    link = next(part for part in teacher.http.get(teacher.url).text.split('"') if part.endswith("/teacher/model"))
+    page = teacher.http.get(tool.url(link) if link.startswith("/") else link)
+    page.http = teacher.http
+
+    redis_server.proxy.cut()
+
+    asked = submit_form(page, "/teacher/model")
+    assert asked.status_code == 200, asked.text[:300]
+    assert "You asked for a refit at" in asked.text
+
+    redis_server.proxy.restore()
+    assert "You asked for a refit at" in page.http.get(page.url).text
+
+
 def test_with_redis_down_the_worker_posts_grades_and_its_housekeeping_resumes_when_redis_is_back(make_tool,
                                                                                                 redis_server):
     tool = make_tool(**FAST_RETRIES, REDIS_URL=redis_server.url)

@@ -264,3 +264,24 @@ def test_a_stopped_worker_abandons_its_fit_and_stores_nothing(course, monkeypatc
     assert time.monotonic() - began < worker.FIT_STOP_WAIT_SECONDS + 5
     wait_for(lambda: not any(t.name == "pathways-model-fit" for t in threading.enumerate()), 5)
     assert stats.models_fitted == 0 and _stored(book.tool) is None
+
+
+def test_a_database_error_reading_the_refit_requests_does_not_fail_the_worker_s_pass(course, monkeypatch):
+    import sqlalchemy as sa
+
+    book, _ = course
+    original = model_fitting.open_refit_requests
+    calls: list[int] = []
+
+    def flaky() -> list[int]:
+        calls.append(1)
+        if len(calls) == 1:  # the pass's look, after the grades: the database drops the connection
+            raise sa.exc.OperationalError("SELECT course_content", {}, ConnectionError("server closed the connection"))
+        return original()
+
+    monkeypatch.setattr(model_fitting, "open_refit_requests", flaky)
+    book.queue("student-1", 10.0)
+    stats = worker.drain(book.tool.app, once=True, max_seconds=60)
+    # The grade went out, the pass did not fail (its other chores ran), and the scheduled fit still ran.
+    assert calls and stats.errors == {} and any(post.get("scoreGiven") == 10.0 for post in book.posts_received())
+    assert stats.models_fitted == 1 and _stored(book.tool)["revision"] == 1

@@ -209,6 +209,11 @@ def test_a_teacher_whose_requested_refit_fails_is_told_when_until_a_later_fit_su
     assert re.search(r"The refit you asked for failed at <time datetime=\"\d{4}-\d\d-\d\dT[\d:]+Z\"", failed)
     assert "You asked for a refit" not in failed and "right now" not in failed
 
+    # Kept with the course, not in the cache: an emptied (flushed, restarted) cache does not lose the notice.
+    with tool.app.app_context():
+        from lti_tool.extensions import cache
+
+        cache.clear()
     # The failed request is not tried again at every pass: the page keeps saying it failed.
     assert drain(tool.app, once=True, max_seconds=30).models_fitted == 0
     assert "The refit you asked for failed at" in page.http.get(asked.url).text
@@ -225,6 +230,26 @@ def test_a_teacher_whose_requested_refit_fails_is_told_when_until_a_later_fit_su
     assert cli.exit_code == 0, cli.output
     done = page.http.get(asked.url).text
     assert "revision 1" in done and "failed at" not in done and "You asked for a refit" not in done
+
+
+def test_a_teacher_s_request_survives_an_emptied_cache_and_is_fitted(make_tool):
+    from tests.support import SandboxActions
+
+    # Scheduled refits off: only the teacher's request gets the course fitted.
+    tool = make_tool(MODEL_FIT_HOURS=0)
+    teacher = SandboxActions(tool).launch("teacher")
+    submit_form(teacher, "/content/demo")
+    _answers_from_earlier_students(tool)
+    page = _model_page(tool, teacher)
+    assert "You asked for a refit at" in submit_form(page, "/teacher/model").text
+    with tool.app.app_context():
+        from lti_tool.extensions import cache
+
+        cache.clear()  # as a flushed or restarted Redis would be
+    assert "You asked for a refit at" in page.http.get(page.url).text
+    assert drain(tool.app, once=True, max_seconds=30).models_fitted == 1
+    done = page.http.get(page.url).text
+    assert "revision 1" in done and "You asked for a refit" not in done
 
 
 @pytest.mark.parametrize(("hours", "said"), [
@@ -245,3 +270,33 @@ def test_the_model_page_says_how_often_pathways_refits_as_the_worker_is_set(make
     shown = " ".join(html.unescape(page.text).split())
     assert said in shown
     assert "every day" not in shown
+
+
+def test_refit_now_with_the_database_away_asks_the_teacher_to_try_again(make_tool):
+    import sqlalchemy as sa
+
+    from lti_tool.extensions import db
+    from tests.support import SandboxActions
+
+    tool = make_tool()
+    teacher = SandboxActions(tool).launch("teacher")
+    submit_form(teacher, "/content/demo")
+    page = _model_page(tool, teacher)
+    with tool.app.app_context():
+        engine = db.engine
+
+    def away(conn, cursor, statement, parameters, context, executemany):
+        # The database goes away just as the request is written (the page before it was read fine).
+        if "refit_requested_at" in statement and statement.lstrip().upper().startswith("UPDATE"):
+            raise sa.exc.OperationalError(statement, parameters, ConnectionError("server closed the connection"))
+
+    sa.event.listen(engine, "before_cursor_execute", away)
+    try:
+        asked = submit_form(page, "/teacher/model")
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", away)
+    assert asked.status_code == 503 and asked.headers["Retry-After"] == "30"
+    assert "try again in a minute" in asked.text and "Traceback" not in asked.text
+    # Back: the page works, nothing was asked, and asking again is taken.
+    assert "You asked for a refit" not in page.http.get(page.url).text
+    assert "You asked for a refit at" in submit_form(page, "/teacher/model").text
