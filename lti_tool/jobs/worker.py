@@ -257,13 +257,12 @@ def _record(token: str, outcomes: list[_Outcome]) -> None:
     """Write the outcomes of a batch, only for rows this worker still holds; commits."""
     now = utcnow()
     for outcome in outcomes:
-        values: dict[str, Any] = {
-            "status": outcome.status,
-            "lease_token": None,
-            "lease_expires_at": None,
-            "last_status": outcome.last_status,
-            "last_error": outcome.last_error,
-        }
+        values: dict[str, Any] = {"status": outcome.status, "lease_token": None, "lease_expires_at": None}
+        if not outcome.unsent or outcome.last_status is not None or outcome.last_error is not None:
+            # A score not sent, with nothing to say why (its lease ran out first), keeps the answer to its last
+            # attempt: the teacher's page still shows it, and sent_scores.nothing_to_clear reads from it that a
+            # number may be in the gradebook after a retry reset the attempt count.
+            values.update(last_status=outcome.last_status, last_error=outcome.last_error)
         if outcome.lineitem_url:
             values["lineitem_url"] = outcome.lineitem_url
         if outcome.status == SYNCED:

@@ -492,6 +492,8 @@ def retry_failed(
     for row in rows:
         row.status = PENDING
         row.lineitem_url = None if row.skill_id else columns.get(row.placement_id)
+        # The count starts again (the backoff, the tries at our own errors); last_status and last_error stay: they
+        # tell that this score may already be in the LMS (sent_scores.nothing_to_clear).
         row.attempts = 0
         row.next_attempt_at = now
         row.lease_token = None

@@ -58,11 +58,9 @@ def nothing_to_clear(rows: Sequence[ScoreOutbox]) -> set[int]:
     """Return the ids of these scores without a number whose student no numbered score of ours may have reached.
 
     A score without scoreGiven only clears a number sent before; with none there is nothing in the gradebook to
-    clear, and on Canvas the score itself would become a submission in the teacher's "Needs grading" list. "May
-    have reached" counts every numbered score a worker tried (attempts > 0, whatever became of it) as well as those
-    synced: one a worker holds right now, or one whose answer was lost, may be in the gradebook, and leaving its
-    number there would be worse than an extra Pending score. Per student and column (placement and skill), in
-    one statement however many rows.
+    clear, and on Canvas the score itself would become a submission in the teacher's "Needs grading" list. Per
+    student and column (placement and skill), in one statement however many rows; see _MAY_HAVE_REACHED for what
+    counts.
     """
     blank = [row for row in rows if row.score_given is None]
     if not blank:
@@ -75,7 +73,21 @@ def nothing_to_clear(rows: Sequence[ScoreOutbox]) -> set[int]:
                    _OUTBOX.c.skill_id.in_(sorted({row.skill_id for row in blank})),
                    _OUTBOX.c.person_id.in_(sorted({row.person_id for row in blank})),
                    _OUTBOX.c.score_given.is_not(None),
-                   sa.or_(_OUTBOX.c.status == SYNCED, _OUTBOX.c.attempts > 0))
+                   _MAY_HAVE_REACHED)
         )
     }
     return {row.id for row in blank if (row.placement_id, row.skill_id, row.person_id) not in reached}
+
+
+# Whether a numbered score of ours may be in the gradebook, from facts a retry does not erase: it was synced; a
+# worker holds it or tried it (attempts > 0); or an attempt ended with the LMS's answer or our reason to try again or
+# give up (last_status, last_error: every attempt not synced leaves one, so every failed row has one). The attempt
+# count alone does not tell: the teacher's retry resets it (it paces the backoff and caps the tries at our own
+# errors; grades.retry_failed) and a score not sent gives its attempt back, so a failed 40 the LMS had taken (its
+# answer lost), retried and then replaced before its next attempt, looked never tried and stayed in the LMS for good.
+# Neither erases last_status and last_error (jobs/worker.py _record keeps them for a score not sent). So only a
+# score replaced before any worker took it counts as never sent: a number of ours left in the gradebook would be
+# worse than an extra Pending score. Per column target, not line item URL: a column made again in the LMS at worst
+# gets one Pending score it did not need.
+_MAY_HAVE_REACHED = sa.or_(_OUTBOX.c.status == SYNCED, _OUTBOX.c.attempts > 0, _OUTBOX.c.last_status.is_not(None),
+                           _OUTBOX.c.last_error.is_not(None))

@@ -198,3 +198,68 @@ def test_a_score_without_a_number_is_sent_while_a_number_may_be_on_its_way(canva
     assert (stats.posted, stats.not_needed) == (1, 0)
     (cleared,) = canvas.posts_received()
     assert "scoreGiven" not in cleared and cleared["gradingProgress"] == "Pending"
+
+
+
+def _a_40_the_lms_took_on_a_row_that_failed(canvas) -> None:
+    """Queue student-1's 40: the LMS takes it but the worker times out first, and its next attempt is refused."""
+    lms = canvas.platform
+    lms.timeout_seconds = 1.0  # longer than the worker waits (FAST_RETRIES)
+    # The column is looked for, made and found, the student's results read; the post is served after the worker gave
+    # up waiting. Then the LMS refuses (HTTP 400) whatever comes next: the roster sync between the two attempts (its
+    # differences, then the whole roster) if one is due, and the next attempt's results read and post.
+    lms.fail_next = ["ok", "ok", "ok", "ok", "slow", 400, 400, 400, 400]
+    canvas.queue("student-1", 40.0)
+    assert canvas.drain().failed == 1
+    lms.fail_next.clear()
+    deadline = time.monotonic() + 10
+    while "student-1" not in canvas.lms_scores():  # the slow post lands after the worker gave up on it
+        assert time.monotonic() < deadline, "the LMS never served the slow post"
+        time.sleep(0.05)
+    assert canvas.lms_scores()["student-1"]["scoreGiven"] == 40.0
+    (row,) = canvas.rows()
+    assert (row.status, row.last_status) == ("failed", 400)
+
+
+def _retry(canvas) -> None:
+    """The teacher presses "retry" on the grade status page: the failed 40 waits again, its attempt count reset."""
+    from lti_tool.extensions import db
+    from lti_tool.models.base import utcnow
+    from lti_tool.services.grades import retry_failed
+
+    with canvas.tool.app.app_context():
+        assert retry_failed(canvas.course_id, now=utcnow()) == 1
+        db.session.remove()
+
+
+def test_a_score_without_a_number_clears_a_number_that_failed_after_landing_and_was_retried(canvas):
+    # After the retry, before the worker's next pass, the teacher moves the goal later: the score loses its number and
+    # replaces the waiting 40. Judged from the attempt count the retry had reset, the 40 looked never sent: the score
+    # that clears it was kept back, and the LMS kept the 40 for good.
+    _a_40_the_lms_took_on_a_row_that_failed(canvas)
+    _retry(canvas)
+    canvas.queue("student-1", None, basis=NOTHING_DUE, now=later(2))
+
+    stats = canvas.drain()
+
+    assert (stats.posted, stats.not_needed) == (1, 0)
+    assert [(r.score_given, r.status) for r in canvas.rows()] == [(40.0, "superseded"), (None, "synced")]
+    assert "scoreGiven" not in canvas.lms_scores()["student-1"]
+
+
+def test_a_retried_number_the_worker_took_but_did_not_send_is_still_cleared(canvas):
+    # The retried 40 is taken by a worker whose lease runs out before the post: not sent, so its attempt is given
+    # back (the count is 0 again) and nothing is said. The answer to its earlier attempt must stay on the row: it is
+    # what tells that the 40 may be in the LMS when a score without a number replaces it.
+    _a_40_the_lms_took_on_a_row_that_failed(canvas)
+    _retry(canvas)
+    one_pass = threading.Event()
+    canvas.drain(lease_seconds=0.0001, stop=one_pass, on_pass=lambda _: one_pass.set())
+    (row,) = canvas.rows()
+    assert (row.status, row.attempts, row.last_status) == ("pending", 0, 400)
+    canvas.queue("student-1", None, basis=NOTHING_DUE, now=later(2))
+
+    stats = canvas.drain()
+
+    assert (stats.posted, stats.not_needed) == (1, 0)
+    assert "scoreGiven" not in canvas.lms_scores()["student-1"]
