@@ -303,6 +303,8 @@ def refused_service_fixes(launch: LaunchSession) -> list[tuple[str, str]]:
     if platform is None:
         return []
     return [(where, add_origin_command(platform.issuer, platform.client_id, where)) for where in refused]
+
+
 _COURSE, _PERSON, _ENROLLMENT = Course.__table__, Person.__table__, Enrollment.__table__
 # What a launch may change on a course it finds, and what it reads to tell.
 _COURSE_KEPT = ("title", "label", "last_launch_at", "memberships_url", "memberships_url_custom", "lineitems_url",
