@@ -194,6 +194,28 @@ def platform_add(issuer, client_id, deployment_ids, login_url, token_url, jwks_u
                f"deployments: {deployments}")
 
 
+@platform_group.command("add-origin")
+@click.argument("issuer")
+@click.argument("client_id")
+@click.argument("service_origins", nargs=-1, required=True)
+@with_appcontext
+def platform_add_origin(issuer: str, client_id: str, service_origins: tuple[str, ...]) -> None:
+    """Add service origins (e.g. https://school.instructure.com) to a platform, keeping the ones it has (audited).
+
+    The platform's roster, gradebook and Deep Linking return may then be on them, and its pages there may frame
+    Pathways.
+    """
+    from .services.errors import ServiceError
+    from .services.registry import add_service_origins
+
+    try:
+        platform = add_service_origins(issuer, client_id, service_origins)
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"{platform.name} (issuer {platform.issuer}, client id {platform.client_id}): service origins "
+               f"{platform.service_origins or '(none)'}")
+
+
 @platform_group.command("list")
 @with_appcontext
 def platform_list() -> None:

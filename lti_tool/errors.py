@@ -17,6 +17,7 @@ from .extensions import CACHE_OUTAGES
 from .lti.claims import way_back_to_lms
 from .lti.launch import LaunchError
 from .lti.services import ServiceCallError
+from .security import frame_for_launch
 from .services.errors import N_, ServiceError
 
 if TYPE_CHECKING:
@@ -132,6 +133,7 @@ def _expired_page(exc: LaunchExpired):
 
     if exc.launch is not None:
         g.expired_platform_id = exc.launch.platform_id  # its LMS may frame the page (security.py)
+        frame_for_launch(exc.details)
         speak_language_of(exc.details)
     if request.accept_mimetypes.best == "application/json":
         return {"error": exc.message}, exc.status
@@ -243,6 +245,7 @@ def register(app: Flask) -> None:
         details = exc.details if isinstance(exc, LaunchRefused) else None
         if details is not None:
             speak_language_of(details)
+            frame_for_launch(details)
         return _render(exc.status, translated(exc), "Something is not right", details=details)
 
     @app.errorhandler(HTTPException)

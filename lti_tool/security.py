@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
+import re
 import secrets
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,9 +19,12 @@ from itsdangerous import URLSafeTimedSerializer
 from werkzeug.exceptions import HTTPException
 
 from . import process_copy
+from .exposure import is_loopback_host
 from .extensions import CACHE_OUTAGES, cache, db
+from .lti.outbound import origin, origin_matches
 from .models import Platform
 
+log = logging.getLogger(__name__)
 FRAME_CACHE_KEY = "frame-ancestors"
 #: How much longer than the longest launch session the session cookie (the browser's list of launches) is kept.
 LAUNCH_COOKIE_GRACE = timedelta(days=7)
@@ -89,13 +95,17 @@ def _platform_origins() -> dict[str, dict[str, list[str]]]:
     by_id: dict[str, list[str]] = {}
     by_issuer: dict[str, list[str]] = {}
     try:
-        rows = db.session.execute(sa.select(Platform.id, Platform.auth_login_url, Platform.issuer)).all()
+        rows = db.session.execute(sa.select(Platform.id, Platform.auth_login_url, Platform.issuer,
+                                            Platform.service_origins)).all()
     except sa.exc.SQLAlchemyError:
         # No database yet (or it is down): no platform may frame us rather than fail the response.
         db.session.rollback()
         return {"by_id": {}, "by_issuer": {}}
-    for platform_id, login_url, issuer in rows:
-        origins = sorted({o for o in (_origin(login_url), _origin(issuer)) if o})
+    for platform_id, login_url, issuer, service_origins in rows:
+        # The service origins an admin added are the LMS's own hosts too: Canvas Cloud and Blackboard SaaS frame
+        # the tool from the school's host, which is neither the issuer's nor the login URL's.
+        extra = (service_origins or "").split()
+        origins = sorted({o for o in (_origin(login_url), _origin(issuer), *extra) if o and is_csp_origin(o)})
         by_id[str(platform_id)] = origins
         by_issuer[issuer] = sorted(set(by_issuer.get(issuer, [])) | set(origins))
     value = {"by_id": by_id, "by_issuer": by_issuer}
@@ -109,13 +119,15 @@ PROCESS_FRAME_SECONDS = 10.0
 _FRAME_COPY = "pathways.frame_ancestors"
 
 
-def frame_ancestors(*, platform_id: int | None = None, issuer: str | None = None) -> str:
+def frame_ancestors(*, platform_id: int | None = None, issuer: str | None = None,
+                    launch_details: Mapping[str, object] | None = None) -> str:
     """Return who may frame this response: ourselves, the one platform it belongs to, configured extras.
 
-    A page of a launch names only that launch's platform; login and launch pages name the platform the
-    request comes from, if it is registered; every other page (errors, JWKS, health) only the defaults.
+    A page of a launch names only that launch's platform (and the origins its signed claims name as the LMS's
+    pages: `signed_frame_origins`); login and launch pages name the platform the request comes from, if it is
+    registered; every other page (errors, JWKS, health) only the defaults.
     """
-    origins = {"'self'"}
+    origins = {"'self'", *signed_frame_origins(launch_details)}
     if platform_id is not None or issuer:
         known = _platform_origins()
         if platform_id is not None:
@@ -124,6 +136,34 @@ def frame_ancestors(*, platform_id: int | None = None, issuer: str | None = None
             origins.update(known["by_issuer"].get(issuer, []))
     origins.update(current_app.config["FRAME_ANCESTORS"].split())
     return " ".join(sorted(origins))
+
+
+#: (issuer, client id, origin) triples this process has logged as a framed login's page that may not frame us.
+_NOTED_FRAMERS: set[tuple[str, str, str]] = set()
+_NOTED_FRAMERS_MAX = 1000
+
+
+def note_login_framer(issuer: str, client_id: str, referer: str | None) -> None:
+    """Log, once per process, the page a framed login came from when that page may not frame Pathways.
+
+    A hosted LMS frames the login from the school's host; until an admin registers it, the browser refuses to
+    show the login's page there and nothing else reaches Pathways: the log is where the admin can learn which
+    host, and the command. Only logged, never shown: the Referer is the visitor's word, so the admin checks it
+    (the message says so), and the set is bounded so made-up ones cannot fill memory or the log.
+    """
+    from .lti.toolconf import add_origin_command
+
+    where = origin(referer)
+    key = (issuer, client_id, where or "")
+    if where is None or key in _NOTED_FRAMERS or len(_NOTED_FRAMERS) >= _NOTED_FRAMERS_MAX:
+        return
+    _NOTED_FRAMERS.add(key)
+    allowed = [o for o in frame_ancestors(issuer=issuer).split() if o != "'self'"]
+    if where == origin(current_app.config["BASE_URL"]) or origin_matches(where, allowed):
+        return
+    log.warning("a login of platform %s (client id %s) was framed by a page on %s, which may not frame Pathways: "
+                "the browser will not show Pathways there. If %s is the LMS's own (the school's host), run: %s",
+                issuer, client_id, where, where, add_origin_command(issuer, client_id, where))
 
 
 def _cache_get(key: str) -> object | None:
@@ -147,6 +187,39 @@ def forget_frame_ancestors() -> None:
         cache.delete(FRAME_CACHE_KEY)
     except CACHE_OUTAGES:
         pass  # nothing cached can outlive the outage by more than its minute
+
+
+#: What may stand in a frame-ancestors list as an origin: scheme://host[:port], a "*." wildcard allowed (an admin's
+#: service origin), nothing that could end the directive or add another (";", ",", spaces, quotes).
+_CSP_ORIGIN = re.compile(r"https?://(?:\*\.)?(?:[a-z0-9-]+\.)*[a-z0-9-]+(?::\d{1,5})?|https?://\[[0-9a-f:.]+\](?::\d{1,5})?")
+
+
+def is_csp_origin(value: str) -> bool:
+    """Tell whether a value may be written into the frame-ancestors directive as it is."""
+    return bool(_CSP_ORIGIN.fullmatch(value))
+
+
+def signed_frame_origins(details: Mapping[str, object] | None) -> list[str]:
+    """Return the origins a verified launch's signed claims name as the LMS's own pages, for that launch's frames.
+
+    Canvas Cloud and Blackboard SaaS frame the tool from the school's host, which the registration (issuer, login
+    URL) does not name; the launch does: launch_presentation.return_url and deep_link_return_url are where the LMS
+    takes the person back to, on the page that frames us. Only `details` of a launch whose id_token was verified
+    (signature, audience, nonce, state) come here, for the pages of that launch alone, in the browser that made
+    it: browser-side framing only. Nothing is fetched from these origins and no registration changes
+    (docs/security.md, "Framing"). https only, but loopback (a test LMS on this machine).
+    """
+    if not details:
+        return []
+    dl = details.get("deep_linking")
+    urls = (details.get("return_url"), dl.get("deep_link_return_url") if isinstance(dl, Mapping) else None)
+    found = []
+    for url in urls:
+        where = origin(url) if isinstance(url, str) else None
+        if where and is_csp_origin(where) and where not in found and (
+                where.startswith("https://") or is_loopback_host(urlsplit(where).hostname or "")):
+            found.append(where)
+    return found
 
 
 def _origin(url: str | None) -> str | None:
@@ -188,6 +261,14 @@ def _requesting_issuer() -> str | None:
 
 
 _DECODED_LAUNCH = "pathways_decoded_launch"
+#: `g` key: the details of the verified launch this response belongs to (its page, its error or expiry page, its
+#: refusal), whose signed return URLs may frame it (signed_frame_origins). Set only from a verified id_token.
+LAUNCH_DETAILS = "pathways_launch_details"
+
+
+def frame_for_launch(details: Mapping[str, object] | None) -> None:
+    """Let the origins this verified launch's signed claims name frame the response (signed_frame_origins)."""
+    setattr(g, LAUNCH_DETAILS, details)
 
 
 def note_decoded_token(token: str, claims: object) -> None:
@@ -226,7 +307,8 @@ def content_security_policy() -> str:
     else:
         # A launch whose time ran out still shows its page inside its own LMS (errors.py, launch_expired).
         platform_id = getattr(launch, "platform_id", None) if launch is not None else g.get("expired_platform_id")
-        ancestors = frame_ancestors(platform_id=platform_id, issuer=_requesting_issuer())
+        ancestors = frame_ancestors(platform_id=platform_id, issuer=_requesting_issuer(),
+                                    launch_details=g.get(LAUNCH_DETAILS))
     scripts = "'self'"
     if "csp_nonce" in g:
         scripts += f" 'nonce-{g.csp_nonce}'"

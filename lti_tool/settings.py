@@ -49,8 +49,8 @@ DEFAULTS: dict[str, Any] = {
     "JWKS_REFETCHES_PER_MINUTE": 6,
     # A failed JWKS fetch is remembered this long, so a slow or down platform cannot hold every launch.
     "JWKS_FAILURE_CACHE_SECONDS": 30,
-    # Origins allowed to frame Pathways besides the registered platforms' (space-separated), e.g.
-    # "https://*.instructure.com" for Canvas Cloud, whose iframe origin differs from its issuer.
+    # Origins allowed to frame Pathways for every platform, besides each platform's own (issuer, login URL, service
+    # origins) and each launch's signed return page (space-separated), e.g. "https://*.instructure.com".
     "FRAME_ANCESTORS": "",
     # How long a launch lets the browser use Pathways unused before the person must launch again. Pages in use
     # move the end forward (WCAG 2.2.1: a session in use does not end mid-work), never past

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
@@ -359,3 +361,69 @@ def answer_wrong_until_stuck(student: requests.Response, tool) -> tuple[str, lis
         page.http = student.http
         pages.append(submit_form(page, f"/practice/{skill_id}", answer="definitely wrong 12345"))
     return skill_id, pages
+
+
+#: The issuer the hosted sandbox LMS names itself by: no host of its own, as https://canvas.instructure.com and
+#: https://blackboard.com are not the hosts a school's pages and services are on.
+HOSTED_ISSUER = "https://hosted-lms.example"
+
+
+def start_hosted_lms(tool, *, client_id: str = "hosted-client", deployment_id: str = "hosted-1",
+                     register_school: bool = True):
+    """Start a sandbox LMS played as a hosted one (Canvas Cloud, Blackboard SaaS), registered with the tool both ways.
+
+    Its issuer is on no host of its own (HOSTED_ISSUER); its login, token and key set are on one server ("sso",
+    the platform's base_url); the school's pages, roster, gradebook and Deep Linking return on another (the school's
+    host, `school_url`: another origin). With register_school the admin registered the school's host as a service
+    origin, as docs/admin/canvas.md says; without, only the issuer and the sso endpoints. Returns the platform
+    and a function that stops both servers.
+    """
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from lti_tool.sandbox import SandboxPlatform, create_sandbox_app
+    from lti_tool.services.registry import add_platform
+
+    hosted = SandboxPlatform(name="Hosted LMS")
+    hosted.fixed_issuer = HOSTED_ISSUER
+    app = create_sandbox_app(hosted)
+    sso, school = (make_server("127.0.0.1", 0, app, threaded=True) for _ in range(2))
+    hosted.base_url = f"http://127.0.0.1:{sso.server_port}"
+    hosted.school_url = f"http://127.0.0.1:{school.server_port}"
+    for server in (sso, school):
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    hosted.seed_demo()
+    with tool.app.app_context():
+        add_platform(issuer=hosted.issuer, client_id=client_id, deployment_ids=[deployment_id],
+                     login_url=hosted.auth_url, token_url=hosted.token_url, jwks_url=hosted.jwks_url,
+                     name="Hosted LMS", service_origins=[hosted.school_url] if register_school else None)
+    hosted.register_tool(client_id=client_id, deployment_id=deployment_id, login_url=tool.url("/lti/login"),
+                         redirect_uris=[tool.url("/lti/launch")], jwks_url=tool.url("/lti/jwks"),
+                         target_link_uri=tool.url("/lti/launch"))
+
+    def stop() -> None:
+        for server in (sso, school):
+            server.shutdown()
+            server.server_close()
+
+    return hosted, stop
+
+
+@contextmanager
+def logged_warnings(name: str) -> Iterator[list[str]]:
+    """Collect the warnings a logger writes meanwhile (caplog would lose them: migrations reconfigure logging)."""
+    import logging
+
+    lines: list[str] = []
+
+    class _Lines(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    logger, handler = logging.getLogger(name), _Lines(logging.WARNING)
+    logger.addHandler(handler)
+    try:
+        yield lines
+    finally:
+        logger.removeHandler(handler)

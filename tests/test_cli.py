@@ -33,6 +33,36 @@ def test_admin_registers_two_canvas_schools_sharing_one_issuer_with_several_depl
     assert "sandbox-deployment-1" in listing  # the sandbox registered by the test harness
 
 
+def test_add_origin_adds_a_schools_host_keeping_everything_else_and_is_audited(tool):
+    import sqlalchemy as sa
+
+    from lti_tool.extensions import db
+    from lti_tool.models import AuditEntry, Platform
+
+    run(tool, "platform", "add", *CANVAS, "--client-id", "10000000000001", "--deployment-id", "1:abc",
+        "--audience", "https://sso.canvaslms.com/aud", "--service-origin", "https://north.instructure.com")
+    added = run(tool, "platform", "add-origin", "https://canvas.instructure.com", "10000000000001",
+                "https://south.instructure.com/", "https://north.instructure.com")
+    assert added.exit_code == 0, added.output
+    assert "https://north.instructure.com https://south.instructure.com" in added.output
+    again = run(tool, "platform", "add-origin", "https://canvas.instructure.com", "10000000000001",
+                "https://south.instructure.com")  # nothing new: no change, nothing audited
+    assert again.exit_code == 0, again.output
+    with tool.app.app_context():
+        row = db.session.scalars(sa.select(Platform).where(Platform.client_id == "10000000000001")).one()
+        assert row.service_origins == "https://north.instructure.com https://south.instructure.com"
+        assert row.auth_audience == "https://sso.canvaslms.com/aud"  # `platform add` without --audience clears it
+        assert [d.deployment_id for d in row.deployments] == ["1:abc"]
+        assert list(db.session.scalars(sa.select(AuditEntry.action))) == ["platform_endpoints_changed"]
+        db.session.remove()
+    for args, error in ((("https://canvas.instructure.com", "nope", "https://x.example"), "No platform"),
+                        (("https://canvas.instructure.com", "10000000000001", "https://x.example/path"),
+                         "scheme://host[:port]")):
+        refused = CliRunner().invoke(main, ["platform", "add-origin", *args],
+                                     obj=ScriptInfo(create_app=lambda: tool.app))
+        assert refused.exit_code != 0 and error in refused.output, refused.output
+
+
 def test_admin_removes_a_platform_and_its_launches_stop_working(sandbox, tool):
     assert sandbox.launch("student").status_code == 200
     issuer = tool.platform.issuer

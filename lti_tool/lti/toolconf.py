@@ -6,6 +6,7 @@ Canvas Cloud tenant shares the issuer https://canvas.instructure.com.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, cached_property
@@ -38,6 +39,11 @@ def _origin_sources(platform: Platform | RegisteredPlatform) -> tuple[str | None
 def _origins(sources: tuple[str | None, ...]) -> list[str]:
     *urls, extra = sources
     return [o for o in map(origin, urls) if o] + (extra or "").split()
+
+
+def add_origin_command(issuer: str, client_id: str, service_origin: str) -> str:
+    """Return the command an admin runs to let this platform use this origin (refusals and logs name it)."""
+    return "pathways platform add-origin " + " ".join(map(shlex.quote, (issuer, client_id, service_origin)))
 
 
 def on_platform(url: str | None, origins: list[str]) -> bool:

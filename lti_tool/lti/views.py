@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, jsonify, make_response, render_templat
 from pylti1p3.contrib.flask import FlaskRequest
 
 from ..extensions import csrf
+from ..security import note_login_framer
 from .keys import JWKS_MAX_AGE_SECONDS, public_jwks
 from .launch import make_login
 
@@ -37,6 +38,9 @@ def login():
             return oidc.redirect_to_platform(launch_url)
         # No platform storage (Moodle): the page checks that this frame keeps cookies before going to the platform.
         storage = oidc.framed_login(launch_url)
+    if request.headers.get("Sec-Fetch-Dest") == "iframe":
+        # A page answers, in the LMS's frame: if that page may not frame us, the log tells the admin what to add.
+        note_login_framer(oidc.get_iss(), oidc.get_client_id(), request.headers.get("Referer"))
     # The platform offers storage (OIDC Login with LTI Client Side postMessages §3): a page puts state and nonce
     # there, then goes on to the platform. If neither storage nor cookies work in this frame, it offers to
     # start the same login again in a new window, where the tool is first-party and its cookie sticks.

@@ -274,6 +274,11 @@ class SandboxPlatform:
         self.grantable_scopes: set[str] | None = None
         self.registrations: list[dict] = []
         self.jwks_requests = 0  # how often tools fetched our key set (tests check refetch limits)
+        # A hosted LMS (Canvas Cloud, Blackboard SaaS) names itself with an issuer on no host of its own
+        # (https://canvas.instructure.com) and serves its login, token and keys on base_url (sso.canvaslms.com), but
+        # the school's pages, roster, gradebook and Deep Linking return on the school's host: set both to play one.
+        self.fixed_issuer: str | None = None
+        self.school_url: str | None = None
 
     # ---- URLs: derived from base_url at call time, because tests learn the port after construction ----
     @property
@@ -288,7 +293,12 @@ class SandboxPlatform:
     @property
     def issuer(self) -> str:
         """Return the platform's issuer identifier (LTI 1.3 Core §5.1.2)."""
-        return self.base_url
+        return self.fixed_issuer or self.base_url
+
+    @property
+    def school_base_url(self) -> str:
+        """Return where the school's pages and services are: school_url when set (a hosted LMS), else base_url."""
+        return (self.school_url or self.base_url).rstrip("/")
 
     @property
     def auth_url(self) -> str:
@@ -308,19 +318,19 @@ class SandboxPlatform:
     @property
     def deep_link_return_url(self) -> str:
         """Return where tools post LtiDeepLinkingResponse messages."""
-        return self.base_url + "/deep_link_return"
+        return self.school_base_url + "/deep_link_return"
 
     def url(self, path: str = "/") -> str:
-        """Return an absolute URL for a path inside the sandbox."""
-        return self.base_url + path
+        """Return an absolute URL for a path inside the sandbox (the school's pages)."""
+        return self.school_base_url + path
 
     def memberships_url(self, context_id: str) -> str:
         """Return the NRPS context membership URL of a course."""
-        return f"{self.base_url}/courses/{context_id}/memberships"
+        return f"{self.school_base_url}/courses/{context_id}/memberships"
 
     def lineitems_url(self, context_id: str) -> str:
         """Return the AGS line items container URL of a course."""
-        return f"{self.base_url}/courses/{context_id}/lineitems"
+        return f"{self.school_base_url}/courses/{context_id}/lineitems"
 
     def lineitem_url(self, context_id: str, item_id: str) -> str:
         """Return the URL (and AGS id) of one line item."""

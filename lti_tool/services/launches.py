@@ -26,7 +26,14 @@ from ..lti.platform_storage import sign_launch_token as sign_launch_token
 from ..lti.platform_storage import tab_binding as tab_binding
 from ..lti.platform_storage import tab_matches as tab_matches
 from ..lti.roles import Access
-from ..lti.toolconf import RegisteredPlatform, find_deployment, find_platform, on_platform, platform_origins
+from ..lti.toolconf import (
+    RegisteredPlatform,
+    add_origin_command,
+    find_deployment,
+    find_platform,
+    on_platform,
+    platform_origins,
+)
 from ..models import (
     Course,
     CourseContent,
@@ -35,6 +42,7 @@ from ..models import (
     LaunchSession,
     Person,
     Placement,
+    Platform,
     ServedItem,
 )
 from ..models.base import commit_keeping_rows, insert_if_missing, still_loaded
@@ -147,6 +155,7 @@ def record_launch(
     if platform is None or deployment is None:
         # Validation already checked both; a registry change in between is the only way here.
         raise Forbidden("This deployment of the tool is not registered with Pathways.")
+    _note_unregistered_pages(platform, facts)
     # Rows are read and written with Core statements, not as ORM objects: a launch writes each row whole or not
     # at all, and the unit of work's flush (finding what changed, ordering the statements) cost more CPU than the
     # statements themselves (about 1 ms of a launch's 5 on SQLite).
@@ -258,8 +267,44 @@ def _placeholder(platform_id: int, deployment_pk: int, message_type: str, launch
     ).scalar_one()
 
 
+#: (platform id, origin) pairs this process has logged as a launch's return page off the platform's origins; bounded.
+_NOTED_PAGES: set[tuple[int, str]] = set()
+_NOTED_PAGES_MAX = 1000
+
+
+def _note_unregistered_pages(platform: RegisteredPlatform, facts: LaunchFacts) -> None:
+    """Log, once per process, the host a platform's signed return URL names when the admin has not registered it.
+
+    The launch's own pages may be framed from there (security.signed_frame_origins), but the platform's roster,
+    gradebook and Deep Linking return are refused there until an admin adds it: the log names the command.
+    """
+    where = origin(facts.details.get("return_url"))
+    if where is None or (platform.id, where) in _NOTED_PAGES or len(_NOTED_PAGES) >= _NOTED_PAGES_MAX:
+        return
+    _NOTED_PAGES.add((platform.id, where))
+    if not on_platform(facts.details["return_url"], platform_origins(platform)):
+        log.warning("platform %s's launches return to %s, not one of its registered origins; if its roster, "
+                    "gradebook or Deep Linking return are there too (Canvas Cloud, Blackboard SaaS: the school's "
+                    "host), run: %s", platform.id, where, add_origin_command(platform.issuer, platform.client_id,
+                                                                             where))
+
+
 #: Launch details key: origins of roster or gradebook URLs the launch sent that are not the platform's.
 REFUSED_SERVICE_ORIGINS = "refused_service_origins"
+
+
+def refused_service_fixes(launch: LaunchSession) -> list[tuple[str, str]]:
+    """Return the signed service origins the launch could not use, each with the command that lets the platform.
+
+    Only origins the platform signed are listed (_upsert_course), and only the launch's teacher is shown them.
+    """
+    refused = (launch.details or {}).get(REFUSED_SERVICE_ORIGINS)
+    platform = db.session.get(Platform, launch.platform_id) if refused else None
+    if platform is None:
+        return []
+    return [(where, add_origin_command(platform.issuer, platform.client_id, where)) for where in refused]
+
+
 _COURSE, _PERSON, _ENROLLMENT = Course.__table__, Person.__table__, Enrollment.__table__
 # What a launch may change on a course it finds, and what it reads to tell.
 _COURSE_KEPT = ("title", "label", "last_launch_at", "memberships_url", "memberships_url_custom", "lineitems_url",
@@ -372,12 +417,18 @@ def _upsert_course(platform: RegisteredPlatform, deployment_pk: int, facts: Laun
             if name == "memberships_url":
                 wanted["memberships_url_custom"] = not signed
         elif url:
-            log.warning("ignored a service URL outside the platform's origins: %s", origin(url))
-            # Canvas Cloud's APIs live on the school's host, not the issuer's or login's: the teacher's page names
-            # it for the admin to add (`--service-origin`). Only what the platform itself signed, and only while
-            # the course has no working URL: a custom parameter (a teacher may set one) must never lead an admin
-            # into sending the platform's token to a host someone typed.
-            if signed and not current[name] and (where := origin(url)) and where not in refused:
+            where = origin(url)
+            # Canvas Cloud's and Blackboard SaaS's APIs live on the school's host, not the issuer's or login's: the
+            # log and the teacher's page name it and the command that adds it. Only for what the platform itself
+            # signed: a custom parameter (a teacher may set one) must never lead an admin into sending the
+            # platform's token to a host someone typed.
+            if signed and where:
+                log.warning("ignored a %s outside platform %s's origins: %s; if it is the LMS's own, run: %s", name,
+                            platform.id, where, add_origin_command(platform.issuer, platform.client_id, where))
+            else:
+                log.warning("ignored a service URL outside the platform's origins: %s", where)
+            # The teacher's page only while the course has no working URL.
+            if signed and not current[name] and where and where not in refused:
                 refused.append(where)
     if facts.details.get("ags_scopes"):
         wanted["ags_scopes"] = list(facts.details["ags_scopes"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,12 +24,14 @@ from ..lti.deep_linking import (
     build_response_jwt,
 )
 from ..lti.keys import current_signing_key
-from ..lti.toolconf import ToolRegistration, on_platform, platform_origins
+from ..lti.outbound import origin
+from ..lti.toolconf import ToolRegistration, add_origin_command, on_platform, platform_origins
 from ..models import Course, Deployment, LaunchSession, Placement, Platform
 from ..models.base import insert_if_missing
 from .errors import N_, Forbidden, ServiceError
 
 RESOURCE_ID_MAX = 64  # Placement.resource_id
+log = logging.getLogger(__name__)
 ALREADY_ANSWERED = N_("These links were already sent to the LMS. To add more, start again from the LMS.")
 
 
@@ -62,9 +65,20 @@ def deep_link_settings(launch: LaunchSession) -> dict:
     # Deep Linking 2.0 §4.4.1: the answer is auto-posted to deep_link_return_url; only an http(s) address on the
     # platform's own origins may receive it (a javascript: URL would run in our page).
     platform = db.session.get(Platform, launch.platform_id)
-    if platform is None or not on_platform(settings.get("deep_link_return_url"), platform_origins(platform)):
-        raise ServiceError(N_("The LMS asked for the links to be sent to an address that is not its own, so "
-                              "Pathways will not send them. Ask your LMS administrator."))
+    return_url = settings.get("deep_link_return_url")
+    if platform is None or not on_platform(return_url, platform_origins(platform)):
+        where = origin(return_url)
+        if platform is None or where is None:
+            raise ServiceError(N_("The LMS asked for the links to be sent to an address that is not its own, so "
+                                  "Pathways will not send them. Ask your LMS administrator."))
+        # An http(s) address the platform signed, on a host the admin has not registered for it (Canvas Cloud and
+        # Blackboard SaaS take the links back on the school's host): the teacher passes on the one step to take.
+        command = add_origin_command(platform.issuer, platform.client_id, where)
+        log.warning("refused a Deep Linking return to %s, not one of platform %s's origins; if it is the LMS's "
+                    "own, run: %s", where, platform.id, command)
+        raise ServiceError(N_("The LMS asked for the links to be sent to %(origin)s, an address not registered for "
+                              "this LMS in Pathways, so Pathways will not send them. If that address is your LMS's, "
+                              "ask your Pathways administrator to run: %(command)s"), origin=where, command=command)
     return settings
 
 

@@ -74,6 +74,27 @@ def add_platform(
     return platform
 
 
+def add_service_origins(issuer: str, client_id: str, origins: Iterable[str], *,
+                        now: datetime | None = None) -> Platform:
+    """Add origins to a platform's service origins, keeping everything else it has (an admin's change, audited).
+
+    What `pathways platform add-origin` runs: the one step a refusal names (lti.toolconf.add_origin_command),
+    without retyping the platform's endpoints.
+    """
+    platform = _platform(issuer, client_id)
+    if platform is None:
+        raise NotFound(f"No platform is registered with issuer {issuer!r} and client id {client_id!r}.")
+    kept = (platform.service_origins or "").split()
+    new = [o for o in (_service_origins(origins) or "").split() if o not in kept]
+    if new:
+        platform.service_origins = _service_origins(kept + new)
+        _audit_platform(platform, "platform_endpoints_changed", now)
+        db.session.commit()
+        forget_frame_ancestors()
+        forget_registry_lookups()
+    return platform
+
+
 def _service_origins(values: Iterable[str] | None) -> str | None:
     """Return the admin's extra service origins as stored (space-separated), refusing anything but origins."""
     cleaned = []

@@ -29,6 +29,7 @@ from ..extensions import csrf
 from ..learning.diagnostic import MAX_ITEMS as PLACEMENT_QUESTIONS
 from ..lti.claims import DATA_PRIVACY, way_back_to_lms
 from ..models.base import utcnow
+from ..security import frame_for_launch
 from ..services.classroom import needs_help_count
 from ..services.content import (
     PackProblems,
@@ -42,7 +43,6 @@ from ..services.diagnostic import pending_status as placement_check_status
 from ..services.errors import N_, Forbidden, ServiceError
 from ..services.grades import compare_results, grade_sync_status, retry_failed
 from ..services.launches import (
-    REFUSED_SERVICE_ORIGINS,
     LaunchExpired,
     course_roster,
     current_placement,
@@ -50,6 +50,7 @@ from ..services.launches import (
     is_placeholder,
     open_launch,
     open_launch_by_token,
+    refused_service_fixes,
     sign_launch_token,
     tab_matches,
 )
@@ -98,6 +99,7 @@ def launch_blueprint(name: str, import_name: str) -> Blueprint:
         if launch_id in held or not token:
             g.launch = open_launch(launch_id, held, now=utcnow(), answering=answering, **window)
             g.launch_platform_id = g.launch.platform_id  # an error page still knows its LMS (errors.py)
+            frame_for_launch(g.launch.details)  # the LMS page its signed return URLs name may frame it
             _launch_pages_only(endpoint)
             return
         # A cookie-less launch (platform storage): the signed token in the URL or form stands in for the session.
@@ -108,6 +110,7 @@ def launch_blueprint(name: str, import_name: str) -> Blueprint:
             answering=answering, **window)
         g.launch_token = sign_launch_token(g.launch.id, secret_key, g.launch_binding)
         g.launch_platform_id = g.launch.platform_id
+        frame_for_launch(g.launch.details)
         _launch_pages_only(endpoint)
         take_pending_messages()  # "Saved" and the like, which a session cookie would have brought
 
@@ -295,7 +298,7 @@ def home():
     pack = course_pack(launch.course_id)
     if launch.access == "teacher":
         return render_template("teacher/home.html", launch=launch, roster=course_roster(launch), placement=placement,
-                               refused_services=(launch.details or {}).get(REFUSED_SERVICE_ORIGINS),
+                               refused_services=refused_service_fixes(launch),
                                pack=pack, grades=grade_sync_status(launch.course_id),
                                gradebook_gaps=gradebook_gaps(launch.course_id),
                                help_count=needs_help_count(launch.course_id, launch.platform_id, now=utcnow()))

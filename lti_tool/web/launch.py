@@ -11,6 +11,7 @@ from flask_wtf.csrf import generate_csrf
 from .. import metrics
 from ..extensions import csrf
 from ..lti.claims import LaunchFacts, way_back_to_lms
+from ..security import frame_for_launch
 from ..services.launches import (
     LaunchOutcome,
     NewWindowNeeded,
@@ -88,6 +89,8 @@ def _accept(form: dict[str, str], storage_proof: dict[str, str] | None = None, t
         storage_proof=storage_proof,
     )
     metrics.record_launch("accepted")
+    # Verified: the LMS page its signed return URLs name may frame whatever this answers (security.py).
+    frame_for_launch(outcome.facts.details)
     if outcome.kind in (LaunchOutcome.NO_ACCESS, LaunchOutcome.UNSUPPORTED):
         speak_language_of(outcome.facts.details)  # no session: the refusal speaks the language the launch named
     if outcome.kind is LaunchOutcome.NO_ACCESS:

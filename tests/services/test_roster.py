@@ -136,7 +136,10 @@ def test_a_roster_url_on_another_host_is_not_used_and_the_teacher_is_told_which_
     assert page.status_code == 200
     notice = re.search(r'<section[^>]*data-testid="refused-services".*?</section>', page.text, re.S)
     assert notice and "https://school.instructure.example" in notice.group(0)
-    assert "--service-origin" in notice.group(0) and "/api/lti/courses" not in notice.group(0)  # origin only
+    assert "/api/lti/courses" not in notice.group(0)  # origin only
+    # The one command the admin runs, for this platform and this origin (issuer and client id as registered).
+    assert (f"pathways platform add-origin {tool.platform.issuer} pathways-sandbox "
+            "https://school.instructure.example") in notice.group(0)
     synced = submit_form(page, "roster/sync")
     assert "did not offer its roster service" in synced.text
     assert not [r for r in tool.platform.token_requests if r["ok"]]  # no token was even asked for
