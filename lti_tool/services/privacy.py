@@ -23,6 +23,7 @@ from ..lti.roles import stored_course_role
 from ..models import (
     AuditEntry,
     Course,
+    CourseContent,
     DiagnosticRun,
     Enrollment,
     Evidence,
@@ -51,6 +52,7 @@ from .launches import ENDED_LAUNCH_GRACE, LEGACY_SHARED_CONTEXT, placeholder_cou
 from .mastery import OVERRIDE_NOTE, OVERRIDE_REASON, lock_learner_row
 from .permissions import Action, Actor, actor_of, may, require
 from .privacy_words import ReadableExport, readable
+from .publishing import lock_learners
 from .storage import delete_files, evidence_store
 
 PERSON_FORMAT = "pathways-personal-data"
@@ -192,7 +194,9 @@ def _anonymise_if_unenrolled(person_ids: Iterable[int], deployment_id: int | Non
     for person_id in sorted(set(person_ids)):
         # Locked before looking: a launch finding this person holds the row (services/launches.py reads it FOR
         # SHARE), so its enrolment and session are seen here once it commits, or it finds the person gone after.
-        person = db.session.get(Person, person_id, with_for_update=True, populate_existing=True)
+        # No key update (see _lock_people): rows naming them elsewhere are not held up; changing the sub below
+        # takes the stronger lock, for the people anonymised only.
+        person = db.session.get(Person, person_id, with_for_update={"key_share": True}, populate_existing=True)
         if person is None:
             continue
         enrolled = db.session.scalar(
@@ -296,6 +300,20 @@ def _unsent_grades(where: sa.ColumnElement[bool], now: datetime) -> tuple[int, i
     return total - in_flight, in_flight
 
 
+def _lock_people(person_ids: list[int]) -> None:
+    """Lock these people (PostgreSQL; in id order, as `_anonymise_if_unenrolled` does) before their rows go.
+
+    A launch holding one of them (FOR SHARE, services/launches.py) commits first; locked only when anonymising,
+    the deletion held the enrolment that launch goes on to update while waiting for the person it holds: a
+    deadlock, which aborted the launch. FOR NO KEY UPDATE, not FOR UPDATE: a row inserted that names the person
+    (FOR KEY SHARE on it: an answer in flight, a write in another course) neither waits for the deletion nor
+    holds it up. Nothing to do on SQLite (the caller holds the write lock).
+    """
+    if person_ids and not lock_database_for_writing():
+        db.session.execute(sa.select(Person.id).where(Person.id.in_(id_list(sorted(person_ids))))
+                           .order_by(Person.id).with_for_update(key_share=True))
+
+
 def _erase_person_in_course(course_id: int, person_id: int) -> int:
     """Delete every row of one person in one course; return how many."""
     rows = 0
@@ -317,16 +335,17 @@ def _erase_student_in_course(course_id: int, person_id: int, now: datetime) -> t
 def _erase_course(course_id: int, now: datetime) -> tuple[list[int], int, int, int]:
     """Delete the course and everything in it; return (its people, rows deleted, grades cancelled, being sent)."""
     # SQLite: the write lock first, so no launch enrols anyone in the course between this read and the deletes.
-    row_locks = not lock_database_for_writing()
+    if not lock_database_for_writing():
+        # PostgreSQL: what every class-wide writer locks, in their order, before any row goes: the content (a
+        # refit, a grading or course-map change lock it first), then every learner (an answer in flight holds
+        # its learner and commits first; it would otherwise wait for its person below while this waited for its
+        # rows: a deadlock, and one of the two lost its work).
+        db.session.execute(sa.select(CourseContent.course_id).where(CourseContent.course_id == course_id)
+                           .with_for_update())
+        lock_learners(course_id)
     people = list(db.session.scalars(sa.select(Enrollment.person_id).where(Enrollment.course_id == course_id)
                                      .order_by(Enrollment.person_id)))
-    if row_locks and people:
-        # PostgreSQL: its people are locked before any row goes, in the order _anonymise_if_unenrolled locks them.
-        # A launch holding one of them (FOR SHARE, services/launches.py) commits first; locked only at the end,
-        # the deletion held the enrolment that launch goes on to update while waiting for the person it holds: a
-        # deadlock, which aborted the launch.
-        db.session.execute(sa.select(Person.id).where(Person.id.in_(id_list(people))).order_by(Person.id)
-                           .with_for_update())
+    _lock_people(people)
     pending, in_flight = _unsent_grades(ScoreOutbox.course_id == course_id, now)
     placements = sa.select(Placement.id).where(Placement.course_id == course_id)
     rows = db.session.execute(sa.delete(SkillLineItem).where(SkillLineItem.placement_id.in_(placements))).rowcount or 0
@@ -637,6 +656,7 @@ def delete_student(launch: LaunchSession, person_id: int, *, confirmed: bool, no
         # before this reads what to delete, and one after it finds the enrolment gone and refuses
         # (mastery._require_enrolled).
         lock_learner_row(course_id, person_id, now, enrolled=False)
+        _lock_people([person_id])  # then the person, as a whole-course deletion: a launch holding them goes first
         files = _file_keys(course_id, person_id)
         rows, pending, in_flight = _erase_student_in_course(course_id, person_id, now)
         _forget_launches_naming(db.session.get(Person, person_id))
@@ -863,6 +883,7 @@ def _erase_person_courses(platform_id: int, person_id: int, course_ids: list[int
     for course_id in course_ids:
         # Every course's learner lock before reading anything to delete, in one order (see delete_student).
         lock_learner_row(course_id, person_id, now, enrolled=False)
+    _lock_people([person_id])
     for course_id in course_ids:
         files += _file_keys(course_id, person_id)
         course_rows, course_pending, course_in_flight = _erase_student_in_course(course_id, person_id, now)

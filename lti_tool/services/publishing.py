@@ -65,7 +65,7 @@ def _publish(course_id: int, *, now: datetime, person_id: int | None = None,
     today = now.date()
     due = course_due(pack.skill_graph, pack.goals, today, content.ends_on if content else None)
     if person_id is None:
-        _lock_learners(course_id)
+        lock_learners(course_id)
     levels, pending, assigned = _levels_and_pending(course_id, person_id, today)
     if person_id is not None:
         levels.setdefault(person_id, {})  # a student with evidence but no practice yet is graded too
@@ -134,13 +134,14 @@ def student_due(graph: SkillGraph, course: frozenset[str], assigned: Sequence[st
     return course | due_skills(graph, [(tuple(assigned), today)], today)
 
 
-def _lock_learners(course_id: int) -> None:
+def lock_learners(course_id: int) -> None:
     """Lock every learner of the course (their "*" rows, in one order) before the whole class's levels are read.
 
     Every writer of a learner's mastery holds that learner's lock and queues their scores itself; a class-wide
     publish that read a level before such a writer committed, and queued it after, would send the older level
     with the newer timestamp, and the LMS would keep it. Locked, the read waits for the writers in flight and
     writers wait for the publish to commit. Learners without a "*" row have no levels yet to read stale.
+    A whole-course deletion takes the same locks first (services/privacy.py).
     """
     if not lock_database_for_writing():
         db.session.execute(_LOCK_LEARNERS, {"course_id": course_id})

@@ -1,0 +1,132 @@
+"""A teacher deletes the whole course while a student's answer, or a write naming one of its people elsewhere,
+is under way.
+
+The deletion locked the course's people FOR UPDATE before anything else (so that a launch holding one of them
+commits first: test_launch_during_course_delete.py). An answer already holding its learner's lock then waited
+for the person (its ItemResponse INSERT checks the foreign key: FOR KEY SHARE), while the deletion waited for the
+answer's mastery rows: a deadlock on PostgreSQL, and one of the two lost its work with a 503. The deletion now
+takes the learners' locks first, as every class-wide writer does, so it waits for the answer and then deletes it
+with the rest of the course. SQLite has one writer at a time: the deletion waits for the answer's write lock.
+
+FOR UPDATE on the people also held up, until the deletion committed, every row another course inserted that names
+one of them (an enrolment, an answer: the foreign key's FOR KEY SHARE); the deletion now locks them FOR NO KEY
+UPDATE, which still waits for a launch holding the person FOR SHARE but lets those inserts by.
+
+A model refit locks the course's content and then every mastery row; the deletion deleted the mastery rows and
+then waited for the content: a deadlock too. It now locks the content first, as the refit does.
+"""
+from __future__ import annotations
+
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from lti_tool.extensions import db
+from lti_tool.models import Course, Enrollment, ItemResponse, LaunchSession, Person, ServedItem, SkillMastery
+from lti_tool.models.base import utcnow
+from lti_tool.services import mastery, model_fitting, privacy, serving
+from lti_tool.services.content import course_pack
+from tests.races.support import at_once, demo_course, hold_first_call
+from tests.support import teacher_of_another_course
+
+
+def test_a_course_deleted_while_an_answer_holds_its_learner_waits_for_the_answer_and_deletes_it(
+        sandbox, tool, monkeypatch):
+    course_id, _, student, teacher = demo_course(sandbox, tool)
+    with tool.app.app_context():
+        pack = course_pack(course_id)
+        served = serving.serve_next(course_id, student, pack.skills[0].id, pack, now=utcnow())
+        db.session.commit()  # an answer finds the learner's "*" row (serving made it) and locks it
+        db.session.remove()
+    reached, go = hold_first_call(monkeypatch, mastery, "_lock_skills")
+
+    def answer() -> object:
+        return mastery.record_answer(course_id, student, served.id, "999999 wrong", now=utcnow(), language="en")
+
+    def delete() -> object:
+        reached.wait(20)  # the answer holds its learner's lock, and has written nothing yet
+        teacher_launch = db.session.scalars(sa.select(LaunchSession).where(LaunchSession.person_id == teacher)).first()
+        return privacy.delete_course(teacher_launch, typed_title="Grade 7 Mathematics", now=utcnow())
+
+    def release() -> None:
+        reached.wait(20)
+        # Long enough for the deletion to take what it takes before it waits (PostgreSQL looks for a deadlock
+        # after a second of waiting).
+        time.sleep(2)
+        go.set()
+
+    errors = at_once(tool.app, [answer, delete, release])
+    assert not errors, [f"{type(exc).__name__}: {str(exc)[:300]}" for exc in errors]
+    with tool.app.app_context():
+        # The answer went first and the deletion took it with the course.
+        assert db.session.get(Course, course_id) is None
+        for model in (ItemResponse, SkillMastery, ServedItem):
+            assert not db.session.scalar(sa.select(sa.func.count()).select_from(model)), model.__tablename__
+        db.session.remove()
+
+
+def test_a_course_being_deleted_does_not_hold_up_rows_naming_its_people_in_another_course(sandbox, tool,
+                                                                                          monkeypatch):
+    course_id, _, student, teacher = demo_course(sandbox, tool)
+    teacher_of_another_course(sandbox)
+    with tool.app.app_context():
+        if db.session.get_bind().dialect.name != "postgresql":
+            pytest.skip("row locks: SQLite has one writer at a time")
+        other = db.session.scalar(sa.select(Course.id).where(Course.context_id == "science-8"))
+        db.session.remove()
+    # The deletion has locked what it locks before deleting (it counts the grade posts it cancels next).
+    reached, go = hold_first_call(monkeypatch, privacy, "_unsent_grades")
+
+    def delete() -> object:
+        teacher_launch = db.session.scalars(sa.select(LaunchSession).where(LaunchSession.person_id == teacher)).first()
+        return privacy.delete_course(teacher_launch, typed_title="Grade 7 Mathematics", now=utcnow())
+
+    def enrol_elsewhere() -> None:
+        reached.wait(20)
+        try:
+            # Waiting for the deletion would fail here, not hang the test.
+            db.session.execute(sa.text("SET LOCAL lock_timeout = '3s'"))
+            db.session.add(Enrollment(course_id=other, person_id=student, role="student", active=True))
+            db.session.commit()
+        finally:
+            go.set()
+
+    errors = at_once(tool.app, [delete, enrol_elsewhere])
+    assert not errors, [f"{type(exc).__name__}: {str(exc)[:300]}" for exc in errors]
+    with tool.app.app_context():
+        # The deletion saw the new enrolment (committed before it looked) and kept the student as they are.
+        assert db.session.get(Course, course_id) is None
+        assert db.session.execute(sa.select(Enrollment.course_id).where(Enrollment.person_id == student)).all() \
+            == [(other,)]
+        assert db.session.get(Person, student).name == "Priya Shah"
+        db.session.remove()
+
+
+def test_a_course_deleted_while_a_refit_holds_its_content_waits_for_the_refit(sandbox, tool, monkeypatch):
+    course_id, _, student, teacher = demo_course(sandbox, tool)
+    with tool.app.app_context():
+        pack = course_pack(course_id)
+        served = serving.serve_next(course_id, student, pack.skills[0].id, pack, now=utcnow())
+        mastery.record_answer(course_id, student, served.id, "999999 wrong", now=utcnow(), language="en")
+        db.session.commit()
+        db.session.remove()
+    # The refit has locked the content and is about to rewrite the class's estimates.
+    reached, go = hold_first_call(monkeypatch, model_fitting, "stored")
+
+    def delete() -> object:
+        reached.wait(20)
+        teacher_launch = db.session.scalars(sa.select(LaunchSession).where(LaunchSession.person_id == teacher)).first()
+        return privacy.delete_course(teacher_launch, typed_title="Grade 7 Mathematics", now=utcnow())
+
+    def release() -> None:
+        reached.wait(20)
+        time.sleep(2)  # the deletion takes what it takes before it waits
+        go.set()
+
+    errors = at_once(tool.app, [lambda: model_fitting.fit_course_model(course_id, utcnow()), delete, release])
+    assert not errors, [f"{type(exc).__name__}: {str(exc)[:300]}" for exc in errors]
+    with tool.app.app_context():
+        assert db.session.get(Course, course_id) is None
+        assert not db.session.scalar(sa.select(sa.func.count()).select_from(SkillMastery))
+        db.session.remove()
