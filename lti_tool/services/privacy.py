@@ -303,11 +303,12 @@ def _unsent_grades(where: sa.ColumnElement[bool], now: datetime) -> tuple[int, i
 def _lock_people(person_ids: list[int]) -> None:
     """Lock these people (PostgreSQL; in id order, as `_anonymise_if_unenrolled` does) before their rows go.
 
-    A launch holding one of them (FOR SHARE, services/launches.py) commits first; locked only when anonymising,
-    the deletion held the enrolment that launch goes on to update while waiting for the person it holds: a
-    deadlock, which aborted the launch. FOR NO KEY UPDATE, not FOR UPDATE: a row inserted that names the person
-    (FOR KEY SHARE on it: an answer in flight, a write in another course) neither waits for the deletion nor
-    holds it up. Nothing to do on SQLite (the caller holds the write lock).
+    Taken after the learners' locks (`lock_learner_row`, `lock_learners`). A launch holding one of them (FOR
+    SHARE, services/launches.py) commits first; locked only when anonymising, the deletion would hold the
+    enrolment that launch goes on to update while waiting for the person it holds: a deadlock, which aborted the
+    launch. FOR NO KEY UPDATE, not FOR UPDATE: a row inserted that names the person (FOR KEY SHARE on it: an
+    answer in flight, a write in another course) neither waits for the deletion nor holds it up. Nothing to do on
+    SQLite (the caller holds the write lock).
     """
     if person_ids and not lock_database_for_writing():
         db.session.execute(sa.select(Person.id).where(Person.id.in_(id_list(sorted(person_ids))))
@@ -336,10 +337,10 @@ def _erase_course(course_id: int, now: datetime) -> tuple[list[int], int, int, i
     """Delete the course and everything in it; return (its people, rows deleted, grades cancelled, being sent)."""
     # SQLite: the write lock first, so no launch enrols anyone in the course between this read and the deletes.
     if not lock_database_for_writing():
-        # PostgreSQL: what every class-wide writer locks, in their order, before any row goes: the content (a
-        # refit, a grading or course-map change lock it first), then every learner (an answer in flight holds
-        # its learner and commits first; it would otherwise wait for its person below while this waited for its
-        # rows: a deadlock, and one of the two lost its work).
+        # PostgreSQL, before any row goes and in the order of the other writers: the content (a refit locks it,
+        # then the class's mastery rows), then every learner as a class-wide publish does (an answer in flight
+        # holds its learner and commits first; it used to wait for its person below while this waited for its
+        # rows: a deadlock, and one of the two lost its work), then the people.
         db.session.execute(sa.select(CourseContent.course_id).where(CourseContent.course_id == course_id)
                            .with_for_update())
         lock_learners(course_id)

@@ -409,14 +409,18 @@ def student_posts_while_deleted(tool, post, reached: threading.Event, go: thread
 def test_a_teacher_deleting_a_student_whose_launch_is_under_way_ends_with_the_data_gone_and_no_error(
         sandbox, tool, monkeypatch):
     # The launch holds the student's person row while it records the enrolment and session (so an anonymising
-    # deletion waits for them); the deletion holds the enrolment. On PostgreSQL the two can deadlock: the deletion,
-    # the later waiter, is the victim and runs again once the launch has committed. Neither may end in a 500.
+    # deletion waits for them). The deletion used to delete the enrolment and then wait for the person: on
+    # PostgreSQL a deadlock, whose victim (the deletion) ran again once the launch had committed. It now locks the
+    # person before it deletes anything, and waits. Neither may end in a 500.
     import time
 
     from lti_tool.services import launches
 
     course_id, platform_id, student, teacher = demo_course(sandbox, tool)
     reached, go = hold_first_call(monkeypatch, launches, "_returning")  # the launch below
+    runs: list[int] = []  # the deletion's tries: it reads the files to delete first
+    file_keys = privacy._file_keys
+    monkeypatch.setattr(privacy, "_file_keys", lambda *args: runs.append(1) or file_keys(*args))
     pages: list[object] = []
     launch = threading.Thread(target=lambda: pages.append(sandbox.launch("student")))
     launch.start()
@@ -437,9 +441,10 @@ def test_a_teacher_deleting_a_student_whose_launch_is_under_way_ends_with_the_da
     deleting.join(30)
     assert not launch.is_alive() and not deleting.is_alive()
     assert len(deleted) == 1 and pages and pages[0].status_code < 500, (deleted, pages)
+    assert len(runs) == 1  # no deadlock to run again after
     with tool.app.app_context():
         # The deletion ran first (SQLite: the launch then finds her anonymised and goes on with a new person, as
-        # her next launch would) or again after the launch (PostgreSQL's deadlock victim): at most one enrolment.
+        # her next launch would) or after the launch (PostgreSQL: it waited for her): at most one enrolment.
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Enrollment)
                                  .where(Enrollment.person_id == student, Enrollment.course_id == course_id)) <= 1
         db.session.remove()

@@ -10,14 +10,17 @@ with the rest of the course. SQLite has one writer at a time: the deletion waits
 
 FOR UPDATE on the people also held up, until the deletion committed, every row another course inserted that names
 one of them (an enrolment, an answer: the foreign key's FOR KEY SHARE); the deletion now locks them FOR NO KEY
-UPDATE, which still waits for a launch holding the person FOR SHARE but lets those inserts by.
+UPDATE, which still waits for a launch holding the person FOR SHARE but lets those inserts by (a learner's first
+write, whose lock row the deletion cannot see yet, still goes with the course).
 
 A model refit locks the course's content and then every mastery row; the deletion deleted the mastery rows and
 then waited for the content: a deadlock too. It now locks the content first, as the refit does.
 """
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 
 import pytest
 import sqlalchemy as sa
@@ -25,10 +28,33 @@ import sqlalchemy as sa
 from lti_tool.extensions import db
 from lti_tool.models import Course, Enrollment, ItemResponse, LaunchSession, Person, ServedItem, SkillMastery
 from lti_tool.models.base import utcnow
-from lti_tool.services import mastery, model_fitting, privacy, serving
+from lti_tool.models.learning import StudentGoal
+from lti_tool.services import goals, mastery, model_fitting, privacy, serving
 from lti_tool.services.content import course_pack
+from lti_tool.services.privacy import Deletion
 from tests.races.support import at_once, demo_course, hold_first_call
 from tests.support import teacher_of_another_course
+
+
+def _delete_course(teacher: int) -> Deletion:
+    teacher_launch = db.session.scalars(sa.select(LaunchSession).where(LaunchSession.person_id == teacher)).first()
+    return privacy.delete_course(teacher_launch, typed_title="Grade 7 Mathematics", now=utcnow())
+
+
+def _delete_when_held(teacher: int, reached: threading.Event, go: threading.Event) -> list[Callable[[], object]]:
+    """Return the calls that delete the course once the other writer is held, and let that writer go on later."""
+    def delete() -> Deletion:
+        reached.wait(20)  # the writer holds what it holds, and waits
+        return _delete_course(teacher)
+
+    def release() -> None:
+        reached.wait(20)
+        # Long enough for the deletion to take what it takes before it waits (PostgreSQL looks for a deadlock
+        # after a second of waiting).
+        time.sleep(2)
+        go.set()
+
+    return [delete, release]
 
 
 def test_a_course_deleted_while_an_answer_holds_its_learner_waits_for_the_answer_and_deletes_it(
@@ -44,19 +70,7 @@ def test_a_course_deleted_while_an_answer_holds_its_learner_waits_for_the_answer
     def answer() -> object:
         return mastery.record_answer(course_id, student, served.id, "999999 wrong", now=utcnow(), language="en")
 
-    def delete() -> object:
-        reached.wait(20)  # the answer holds its learner's lock, and has written nothing yet
-        teacher_launch = db.session.scalars(sa.select(LaunchSession).where(LaunchSession.person_id == teacher)).first()
-        return privacy.delete_course(teacher_launch, typed_title="Grade 7 Mathematics", now=utcnow())
-
-    def release() -> None:
-        reached.wait(20)
-        # Long enough for the deletion to take what it takes before it waits (PostgreSQL looks for a deadlock
-        # after a second of waiting).
-        time.sleep(2)
-        go.set()
-
-    errors = at_once(tool.app, [answer, delete, release])
+    errors = at_once(tool.app, [answer, *_delete_when_held(teacher, reached, go)])
     assert not errors, [f"{type(exc).__name__}: {str(exc)[:300]}" for exc in errors]
     with tool.app.app_context():
         # The answer went first and the deletion took it with the course.
@@ -78,10 +92,6 @@ def test_a_course_being_deleted_does_not_hold_up_rows_naming_its_people_in_anoth
     # The deletion has locked what it locks before deleting (it counts the grade posts it cancels next).
     reached, go = hold_first_call(monkeypatch, privacy, "_unsent_grades")
 
-    def delete() -> object:
-        teacher_launch = db.session.scalars(sa.select(LaunchSession).where(LaunchSession.person_id == teacher)).first()
-        return privacy.delete_course(teacher_launch, typed_title="Grade 7 Mathematics", now=utcnow())
-
     def enrol_elsewhere() -> None:
         reached.wait(20)
         try:
@@ -92,7 +102,7 @@ def test_a_course_being_deleted_does_not_hold_up_rows_naming_its_people_in_anoth
         finally:
             go.set()
 
-    errors = at_once(tool.app, [delete, enrol_elsewhere])
+    errors = at_once(tool.app, [lambda: _delete_course(teacher), enrol_elsewhere])
     assert not errors, [f"{type(exc).__name__}: {str(exc)[:300]}" for exc in errors]
     with tool.app.app_context():
         # The deletion saw the new enrolment (committed before it looked) and kept the student as they are.
@@ -114,19 +124,35 @@ def test_a_course_deleted_while_a_refit_holds_its_content_waits_for_the_refit(sa
     # The refit has locked the content and is about to rewrite the class's estimates.
     reached, go = hold_first_call(monkeypatch, model_fitting, "stored")
 
-    def delete() -> object:
-        reached.wait(20)
-        teacher_launch = db.session.scalars(sa.select(LaunchSession).where(LaunchSession.person_id == teacher)).first()
-        return privacy.delete_course(teacher_launch, typed_title="Grade 7 Mathematics", now=utcnow())
-
-    def release() -> None:
-        reached.wait(20)
-        time.sleep(2)  # the deletion takes what it takes before it waits
-        go.set()
-
-    errors = at_once(tool.app, [lambda: model_fitting.fit_course_model(course_id, utcnow()), delete, release])
+    errors = at_once(tool.app, [lambda: model_fitting.fit_course_model(course_id, utcnow()),
+                                *_delete_when_held(teacher, reached, go)])
     assert not errors, [f"{type(exc).__name__}: {str(exc)[:300]}" for exc in errors]
     with tool.app.app_context():
         assert db.session.get(Course, course_id) is None
         assert not db.session.scalar(sa.select(sa.func.count()).select_from(SkillMastery))
+        db.session.remove()
+
+
+def test_a_course_deleted_while_a_learners_first_write_is_under_way_deletes_that_write_too(sandbox, tool,
+                                                                                           monkeypatch):
+    # The learner's lock row is new and not committed, so the deletion cannot lock it, and FOR NO KEY UPDATE on
+    # the person does not wait for the row's insert either: the deletion waits when it deletes the course (the
+    # insert holds it FOR KEY SHARE), and the writer's rows go with the course.
+    course_id, _, student, teacher = demo_course(sandbox, tool)
+    with tool.app.app_context():
+        db.session.execute(sa.delete(SkillMastery).where(SkillMastery.person_id == student))
+        db.session.commit()
+        db.session.remove()
+    reached, go = hold_first_call(monkeypatch, goals, "lock_learner_row")  # it made the learner's "*" row
+
+    def write() -> object:
+        return goals.add_goal(course_id, student, title="Finish fractions", why="", by_date="", skill_ids=[],
+                              now=utcnow())
+
+    errors = at_once(tool.app, [write, *_delete_when_held(teacher, reached, go)])
+    assert not errors, [f"{type(exc).__name__}: {str(exc)[:300]}" for exc in errors]
+    with tool.app.app_context():
+        assert db.session.get(Course, course_id) is None
+        for model in (SkillMastery, StudentGoal):
+            assert not db.session.scalar(sa.select(sa.func.count()).select_from(model)), model.__tablename__
         db.session.remove()
