@@ -721,6 +721,28 @@ def _load_goal(r: _Reader, value: object, where: str) -> Goal:
 NOT_A_WEB_ADDRESS = N_("should be a web address starting with http:// or https://, not %(value)s")
 
 
+def is_web_address(url: str) -> bool:
+    """Tell whether a link is an http(s) address with a host, and nothing a browser would run or resolve here."""
+    try:
+        parts = urlsplit(url)
+        safe = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        return False
+    return safe and not any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url)
+
+
+def drop_unsafe_links(data: Mapping[str, Any]) -> None:
+    """Clear, in a stored pack document, the activity links its reading drops (stored before links were checked).
+
+    Students never see them (see _web_address); cleared before an edit is checked, they do not block the edit.
+    """
+    activities = data.get("activities")
+    for activity in activities if isinstance(activities, list) else ():
+        url = activity.get("url") if isinstance(activity, dict) else None
+        if isinstance(url, str) and url and not is_web_address(url):
+            activity["url"] = None
+
+
 def _web_address(r: _Reader, url: str | None, where: str) -> str | None:
     """Read an activity's url: an http(s) address, since students open it from a link on their plan.
 
@@ -728,14 +750,7 @@ def _web_address(r: _Reader, url: str | None, where: str) -> str | None:
     back from the database (not sampled: see load_pack) may predate this check; its link is dropped, not the
     course: the student sees the title and the instructions.
     """
-    if not url:
-        return url
-    try:
-        parts = urlsplit(url)
-        safe = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
-    except ValueError:
-        safe = False
-    if safe and not any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+    if not url or is_web_address(url):
         return url
     if not r.sample_templates:
         return None

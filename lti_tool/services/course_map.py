@@ -36,6 +36,7 @@ from ..learning.coursepack import (
     MultipleChoiceItem,
     NumericItem,
     decode_json,
+    drop_unsafe_links,
     dump_pack,
     dumps_pack,
     json_error,
@@ -44,7 +45,7 @@ from ..learning.coursepack import (
 from ..learning.messages import Message
 from ..learning.translations import item_translations_that_fit
 from ..models import Course, CourseContent, Deployment, ItemResponse, Platform, SkillMastery
-from .content import course_content, import_pack, locked_content
+from .content import course_content, course_pack, import_pack, locked_content
 from .errors import N_, NotFound, ServiceError
 
 Values = Mapping[str, Any]
@@ -176,7 +177,8 @@ def export_text(course_id: int, fmt: str = "json") -> str:
     content = course_content(course_id)
     if content is None:
         raise NotFound(N_("This course has no content yet."))
-    pack = load_pack(content.pack)
+    # The pack as the course reads it: a link stored before links were checked is left out, not a failed export.
+    pack = course_pack(course_id)
     if fmt == "csv":
         return write_competency_csv(pack.skills, framework_id=_slug(pack.course.title, "pathways-skills"),
                                     framework_name=pack.course.title, description=pack.course.description)
@@ -442,6 +444,7 @@ def _change(course_id: int, apply: Callable[[dict[str, Any]], str], now: datetim
                               "first."))
         # A deep copy: the stored document must stay untouched when the change is refused.
         data = copy.deepcopy(content.pack)
+        drop_unsafe_links(data)  # as students see it: an old unsafe link must not block every edit
         result = apply(data)
         _save(course_id, data, now, problems, _edited(data, edits, result))
     return result

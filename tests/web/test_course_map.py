@@ -397,3 +397,35 @@ def test_a_teacher_is_advised_when_a_skill_has_few_distinct_questions(sandbox):
     assert "Advice on this map" in imported  # the editor the import leads back to keeps the advice in view
     again = html.unescape(editor.http.get(editor.url, timeout=30).text)  # no flash now: the editor's own section
     assert "Advice on this map" in again and "fewer than 10" in again and again.count("('frac-equivalent') has") == 1
+
+
+def _store_a_link_from_before_links_were_checked(tool, url: str) -> str:
+    import copy
+
+    from lti_tool.extensions import db
+    from lti_tool.models import CourseContent
+    from lti_tool.services.content import forget_pack
+
+    with tool.app.app_context():
+        content = db.session.scalars(db.select(CourseContent)).one()
+        data = copy.deepcopy(content.pack)
+        resource = next(a for a in data["activities"] if a.get("kind") == "resource")
+        resource["url"] = url
+        content.pack = data
+        db.session.commit()
+        forget_pack(content.course_id)
+        return resource["id"]
+
+
+def test_a_stored_unsafe_link_neither_breaks_the_export_nor_blocks_edits(sandbox, tool):
+    # Packs imported before links were checked may hold one; students never see it (the reading drops it).
+    editor = _editor(sandbox)
+    resource_id = _store_a_link_from_before_links_were_checked(tool, "javascript:alert(1)")
+    exported = _get(editor, _link(editor, "/teacher/map/export.json"))
+    assert exported.status_code == 200
+    assert next(a for a in json.loads(exported.text)["activities"] if a["id"] == resource_id)["url"] is None
+    form = _get(editor, _link(editor, "/teacher/map/skill"))
+    saved = submit_form(form, "/teacher/map/skill", name="Rounding", description="To the nearest ten",
+                        prerequisites=[])
+    assert "Saved the new skill." in saved.text, saved.text[:2000]
+    assert "javascript:" not in _get(editor, _link(editor, "/teacher/map/export.json")).text
