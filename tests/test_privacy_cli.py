@@ -350,3 +350,32 @@ def test_a_typed_stand_in_id_of_a_long_link_names_the_course_its_launches_use():
         stored = link_context_id(link_id)
         assert typed_id(shown_id(stored)) == stored  # as printed by the CLI
         assert typed_id("\\x1flink:" + link_id) == stored  # as typed from the link's id
+
+
+def test_the_purge_keeps_a_course_launched_after_it_was_listed(sandbox, tool, monkeypatch):
+    # The purge lists the idle courses, then deletes them one by one. A class that came back in between was deleted
+    # under the students' feet: the launch's session and first answers went with the course.
+    import threading
+
+    from lti_tool.services import privacy
+    from tests.races.support import hold_first_call
+
+    _course_where_priya_practised(sandbox, tool)
+    with tool.app.app_context():
+        course = db.session.scalars(sa.select(Course).where(Course.context_id == "math-7")).one()
+        course_id, course.last_launch_at = course.id, datetime(2020, 1, 1)
+        db.session.commit()
+    reached, go = hold_first_call(monkeypatch, privacy, "_file_keys")  # listed, not yet deleted
+    purged: list[object] = []
+    purge = threading.Thread(target=lambda: purged.append(run(tool, privacy_group, "purge", "--days", "30")))
+    purge.start()
+    assert reached.wait(20)
+    assert sandbox.launch("student").status_code == 200
+    go.set()
+    purge.join(30)
+    assert not purge.is_alive()
+    assert purged[0].exit_code == 0, purged[0].output
+    assert "Deleted 0 courses" in purged[0].output
+    with tool.app.app_context():
+        assert db.session.get(Course, course_id) is not None
+        assert not db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "purge_course")).all()

@@ -333,8 +333,13 @@ def _erase_student_in_course(course_id: int, person_id: int, now: datetime) -> t
     return _erase_person_in_course(course_id, person_id), pending, in_flight
 
 
-def _erase_course(course_id: int, now: datetime) -> tuple[list[int], int, int, int]:
-    """Delete the course and everything in it; return (its people, rows deleted, grades cancelled, being sent)."""
+def _erase_course(course_id: int, now: datetime, *, idle_before: datetime | None = None
+                  ) -> tuple[list[int], int, int, int] | None:
+    """Delete the course and everything in it; return (its people, rows deleted, grades cancelled, being sent).
+
+    With `idle_before` (the retention purge), only if the course had no launch since then, judged under the locks
+    below: a course launched after the purge listed it is kept (None), not deleted under the student's feet.
+    """
     # SQLite: the write lock first, so no launch enrols anyone in the course between this read and the deletes.
     if not lock_database_for_writing():
         # PostgreSQL, before any row goes and in the order of the other writers: the content (a refit locks it,
@@ -347,6 +352,9 @@ def _erase_course(course_id: int, now: datetime) -> tuple[list[int], int, int, i
     people = list(db.session.scalars(sa.select(Enrollment.person_id).where(Enrollment.course_id == course_id)
                                      .order_by(Enrollment.person_id)))
     _lock_people(people)
+    if idle_before is not None and db.session.scalar(
+            sa.select(Course.id).where(Course.id == course_id, _last_used(Course) >= idle_before)) is not None:
+        return None
     pending, in_flight = _unsent_grades(ScoreOutbox.course_id == course_id, now)
     placements = sa.select(Placement.id).where(Placement.course_id == course_id)
     rows = db.session.execute(sa.delete(SkillLineItem).where(SkillLineItem.placement_id.in_(placements))).rowcount or 0
@@ -702,7 +710,9 @@ def delete_course(launch: LaunchSession, *, typed_title: str, now: datetime) -> 
         raise ServiceError(N_("Type the course title exactly as shown to confirm."))
     platform_id, course_id, actor_id, title = launch.platform_id, course.id, launch.person_id, course.title
     files = _file_keys(course_id)
-    people, rows, pending, in_flight = _erase_course(course_id, now)
+    erased = _erase_course(course_id, now)
+    assert erased is not None  # kept only when asked to judge idleness
+    people, rows, pending, in_flight = erased
     anonymised = _anonymise_if_unenrolled(people, launch.deployment_id)
     _audit(platform_id, course_id, actor_id, None, "delete_course", now)
     delete_files(files)  # before the commit, as in delete_student
@@ -949,6 +959,11 @@ def delete_user(issuer: str, client_id: str, sub: str, *, context_id: str | None
     return _delete_person_courses(platform.id, person.id, courses, None, now, person.name, None)
 
 
+def _last_used(course: Any) -> Any:
+    """When the course was last launched, or made (the retention purge's measure of use)."""
+    return sa.func.coalesce(course.last_launch_at, course.created_at)
+
+
 def purge_inactive_courses(now: datetime, days: int, dry_run: bool) -> PurgeReport:
     """Delete every course with no launch for `days` days and anonymise who is left with none; 0 keeps everything.
 
@@ -967,16 +982,21 @@ def purge_inactive_courses(now: datetime, days: int, dry_run: bool) -> PurgeRepo
     rows = db.session.execute(
         sa.select(Course.id, Course.platform_id, Course.context_id, Course.title, Course.last_launch_at, students,
                   Course.deployment_id)
-        .where(sa.func.coalesce(Course.last_launch_at, Course.created_at) < cutoff)
+        .where(_last_used(Course) < cutoff)
         .order_by(Course.id)
     ).all()
-    courses = [PurgedCourse(*row[:-1]) for row in rows]
+    courses: list[PurgedCourse] = []
     files: list[str] = []
     anonymised = 0
-    for course, row in zip(courses, rows, strict=True):
-        files += _file_keys(course.course_id)
-        people, *_ = _erase_course(course.course_id, now)
-        anonymised += _anonymise_if_unenrolled(people, row.deployment_id, files=files)
+    for row in rows:
+        course = PurgedCourse(*row[:-1])
+        course_files = _file_keys(course.course_id)
+        erased = _erase_course(course.course_id, now, idle_before=cutoff)
+        if erased is None:
+            continue  # launched since it was listed: in use again
+        courses.append(course)
+        files += course_files
+        anonymised += _anonymise_if_unenrolled(erased[0], row.deployment_id, files=files)
         _audit(course.platform_id, course.course_id, None, None, "purge_course", now)
     anonymised += _anonymise_people_without_courses(now, files)
     if dry_run:
