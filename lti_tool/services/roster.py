@@ -232,6 +232,9 @@ class _RosterWriter:
             if (new_name, new_email) != (name, email):
                 changes.append({"b_id": person_id, "b_name": new_name, "b_email": new_email})
         if changes:
+            # In id order, as every other writer locks people (a course deletion, another course's sync), not in
+            # the platform's listing order: two of them taking the same rows in other orders can deadlock.
+            changes.sort(key=lambda change: change["b_id"])
             person = Person.__table__
             db.session.execute(
                 sa.update(person).where(person.c.id == sa.bindparam("b_id"))
