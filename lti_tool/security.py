@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import re
 import secrets
 from collections.abc import Mapping
 from datetime import timedelta
@@ -21,11 +20,14 @@ from werkzeug.exceptions import HTTPException
 from . import process_copy
 from .exposure import is_loopback_host
 from .extensions import CACHE_OUTAGES, cache, db
-from .lti.outbound import origin, origin_matches
+from .lti.outbound import csp_origin, is_csp_origin, origin_matches
 from .models import Platform
+from .noted import NotedOnce
 
 log = logging.getLogger(__name__)
-FRAME_CACHE_KEY = "frame-ancestors"
+#: The shared cache's entry of the platforms' origins (by id and by registration); a new name when its shape
+#: changes, so processes of the release before and after an upgrade never read each other's.
+FRAME_CACHE_KEY = "frame-ancestors:by-client"
 #: How much longer than the longest launch session the session cookie (the browser's list of launches) is kept.
 LAUNCH_COOKIE_GRACE = timedelta(days=7)
 
@@ -75,7 +77,7 @@ def configure_cookies(app: Flask) -> None:
 
 
 def _platform_origins() -> dict[str, dict[str, list[str]]]:
-    """Return each registered platform's origins, by platform id and by issuer.
+    """Return each registered platform's origins, by platform id and by registration (issuer and client id).
 
     Kept a few seconds per process (`process_copy`) and a minute in the shared cache.
 
@@ -93,25 +95,32 @@ def _platform_origins() -> dict[str, dict[str, list[str]]]:
         process_copy.hold(_FRAME_COPY, "", cached)
         return cached
     by_id: dict[str, list[str]] = {}
-    by_issuer: dict[str, list[str]] = {}
+    by_client: dict[str, list[str]] = {}
     try:
         rows = db.session.execute(sa.select(Platform.id, Platform.auth_login_url, Platform.issuer,
-                                            Platform.service_origins)).all()
+                                            Platform.client_id, Platform.service_origins)).all()
     except sa.exc.SQLAlchemyError:
         # No database yet (or it is down): no platform may frame us rather than fail the response.
         db.session.rollback()
-        return {"by_id": {}, "by_issuer": {}}
-    for platform_id, login_url, issuer, service_origins in rows:
+        return {"by_id": {}, "by_client": {}}
+    for platform_id, login_url, issuer, client_id, service_origins in rows:
         # The service origins an admin added are the LMS's own hosts too: Canvas Cloud and Blackboard SaaS frame
-        # the tool from the school's host, which is neither the issuer's nor the login URL's.
-        extra = (service_origins or "").split()
-        origins = sorted({o for o in (_origin(login_url), _origin(issuer), *extra) if o and is_csp_origin(o)})
+        # the tool from the school's host, which is neither the issuer's nor the login URL's. A host written with
+        # capitals (https://LMS.Example.edu) frames as its lowercase form, as browsers compare it.
+        extra = [o for o in (service_origins or "").split() if is_csp_origin(o)]
+        origins = sorted({o for o in (csp_origin(login_url), csp_origin(issuer)) if o} | set(extra))
         by_id[str(platform_id)] = origins
-        by_issuer[issuer] = sorted(set(by_issuer.get(issuer, [])) | set(origins))
-    value = {"by_id": by_id, "by_issuer": by_issuer}
+        # Keyed by registration, never by issuer alone: Canvas Cloud tenants share one issuer, and one school's
+        # host must not frame another school's login.
+        by_client[_client_key(issuer, client_id)] = origins
+    value = {"by_id": by_id, "by_client": by_client}
     _cache_set(FRAME_CACHE_KEY, value, 60)
     process_copy.hold(_FRAME_COPY, "", value)
     return value
+
+
+def _client_key(issuer: str, client_id: str) -> str:
+    return json.dumps([issuer, client_id])  # a string: the shared cache stores the map as JSON
 
 
 #: How long a process keeps the platforms' origins before asking the shared cache again (`_platform_origins`).
@@ -119,47 +128,45 @@ PROCESS_FRAME_SECONDS = 10.0
 _FRAME_COPY = "pathways.frame_ancestors"
 
 
-def frame_ancestors(*, platform_id: int | None = None, issuer: str | None = None,
+def frame_ancestors(*, platform_id: int | None = None, client: tuple[str, str] | None = None,
                     launch_details: Mapping[str, object] | None = None) -> str:
     """Return who may frame this response: ourselves, the one platform it belongs to, configured extras.
 
     A page of a launch names only that launch's platform (and the origins its signed claims name as the LMS's
-    pages: `signed_frame_origins`); login and launch pages name the platform the request comes from, if it is
-    registered; every other page (errors, JWKS, health) only the defaults.
+    pages: `signed_frame_origins`); login and launch pages name the registration (issuer, client id) the request
+    comes from, if it is registered; every other page (errors, JWKS, health) only the defaults.
     """
     origins = {"'self'", *signed_frame_origins(launch_details)}
-    if platform_id is not None or issuer:
+    if platform_id is not None or client:
         known = _platform_origins()
         if platform_id is not None:
             origins.update(known["by_id"].get(str(platform_id), []))
-        if issuer:
-            origins.update(known["by_issuer"].get(issuer, []))
+        if client:
+            origins.update(known["by_client"].get(_client_key(*client), []))
     origins.update(current_app.config["FRAME_ANCESTORS"].split())
     return " ".join(sorted(origins))
 
 
-#: (issuer, client id, origin) triples this process has logged as a framed login's page that may not frame us.
-_NOTED_FRAMERS: set[tuple[str, str, str]] = set()
-_NOTED_FRAMERS_MAX = 1000
+#: Framed logins' pages this process logged as not allowed to frame us, per registration.
+_NOTED_FRAMERS = NotedOnce()
 
 
 def note_login_framer(issuer: str, client_id: str, referer: str | None) -> None:
-    """Log, once per process, the page a framed login came from when that page may not frame Pathways.
+    """Log, once a while, the page a framed login came from when that page may not frame Pathways.
 
     A hosted LMS frames the login from the school's host; until an admin registers it, the browser refuses to
     show the login's page there and nothing else reaches Pathways: the log is where the admin can learn which
     host, and the command. Only logged, never shown: the Referer is the visitor's word, so the admin checks it
-    (the message says so), and the set is bounded so made-up ones cannot fill memory or the log.
+    (the message says so); only an origin fit for the directive is written (no spaces or control characters can
+    forge a log line), and NotedOnce bounds memory and log lines per registration.
     """
     from .lti.toolconf import add_origin_command
 
-    where = origin(referer)
-    key = (issuer, client_id, where or "")
-    if where is None or key in _NOTED_FRAMERS or len(_NOTED_FRAMERS) >= _NOTED_FRAMERS_MAX:
+    where = csp_origin(referer)
+    if where is None or where == csp_origin(current_app.config["BASE_URL"]):
         return
-    _NOTED_FRAMERS.add(key)
-    allowed = [o for o in frame_ancestors(issuer=issuer).split() if o != "'self'"]
-    if where == origin(current_app.config["BASE_URL"]) or origin_matches(where, allowed):
+    allowed = [o for o in frame_ancestors(client=(issuer, client_id)).split() if o != "'self'"]
+    if origin_matches(where, allowed) or not _NOTED_FRAMERS.first_time((issuer, client_id), where):
         return
     log.warning("a login of platform %s (client id %s) was framed by a page on %s, which may not frame Pathways: "
                 "the browser will not show Pathways there. If %s is the LMS's own (the school's host), run: %s",
@@ -189,16 +196,6 @@ def forget_frame_ancestors() -> None:
         pass  # nothing cached can outlive the outage by more than its minute
 
 
-#: What may stand in a frame-ancestors list as an origin: scheme://host[:port], a "*." wildcard allowed (an admin's
-#: service origin), nothing that could end the directive or add another (";", ",", spaces, quotes).
-_CSP_ORIGIN = re.compile(r"https?://(?:\*\.)?(?:[a-z0-9-]+\.)*[a-z0-9-]+(?::\d{1,5})?|https?://\[[0-9a-f:.]+\](?::\d{1,5})?")
-
-
-def is_csp_origin(value: str) -> bool:
-    """Tell whether a value may be written into the frame-ancestors directive as it is."""
-    return bool(_CSP_ORIGIN.fullmatch(value))
-
-
 def signed_frame_origins(details: Mapping[str, object] | None) -> list[str]:
     """Return the origins a verified launch's signed claims name as the LMS's own pages, for that launch's frames.
 
@@ -215,20 +212,12 @@ def signed_frame_origins(details: Mapping[str, object] | None) -> list[str]:
     urls = (details.get("return_url"), dl.get("deep_link_return_url") if isinstance(dl, Mapping) else None)
     found = []
     for url in urls:
-        where = origin(url) if isinstance(url, str) else None
-        if where and is_csp_origin(where) and where not in found and (
+        # One plain host each (csp_origin: no "*", labels and host of DNS length), never a pattern.
+        where = csp_origin(url)
+        if where and where not in found and (
                 where.startswith("https://") or is_loopback_host(urlsplit(where).hostname or "")):
             found.append(where)
     return found
-
-
-def _origin(url: str | None) -> str | None:
-    if not url:
-        return None
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return None
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 def csp_nonce() -> str:
@@ -238,15 +227,23 @@ def csp_nonce() -> str:
     return g.csp_nonce
 
 
-def _requesting_issuer() -> str | None:
-    """Name the platform a login or launch request says it comes from, to let it frame our answer.
+def _requesting_client() -> tuple[str, str] | None:
+    """Name the registration (issuer, client id) a login or launch request says it comes from, to let it frame our
+    answer.
 
-    The id_token is not verified here: the issuer only selects which *registered* platform's origin may
-    frame the reply (a launch error or the storage check page), which grants nothing else.
+    The id_token is not verified here: issuer and client id only select which *registered* platform's origins may
+    frame the reply (a launch error or the storage check page), which grants nothing else. Never the issuer alone:
+    Canvas Cloud tenants share one, and one school's host must not frame another school's pages. A login without
+    client_id (LTI Core §4.1 allows it) names the issuer's only approved registration, as the login itself does
+    (toolconf.sole_client_id); when there are several, no platform's origins are added.
     """
     if request.endpoint == "lti.login":
-        issuer = request.values.get("iss")
-        return issuer if isinstance(issuer, str) else None
+        issuer, client_id = request.values.get("iss"), request.values.get("client_id")
+        if not isinstance(issuer, str) or not issuer:
+            return None
+        if not client_id:
+            client_id = _sole_client_id(issuer)
+        return (issuer, client_id) if isinstance(client_id, str) and client_id else None
     if request.endpoint in ("launch.launch", "launch.launch_verified"):
         try:
             token = request.form.get("id_token", "")
@@ -255,8 +252,31 @@ def _requesting_issuer() -> str | None:
         held = g.get(_DECODED_LAUNCH)
         # The launch validator decoded this very token already (pylti1p3's format check): the same payload.
         claims = held[1] if held is not None and held[0] == token else _unverified_claims(token)
-        issuer = claims.get("iss") if isinstance(claims, dict) else None
-        return issuer if isinstance(issuer, str) else None
+        if not isinstance(claims, dict):
+            return None
+        issuer, client_id = claims.get("iss"), _token_client_id(claims)
+        return (issuer, client_id) if isinstance(issuer, str) and issuer and client_id else None
+    return None
+
+
+def _sole_client_id(issuer: str) -> str | None:
+    from .lti.toolconf import sole_client_id
+
+    try:
+        return sole_client_id(issuer)
+    except sa.exc.SQLAlchemyError:  # the database is down: no platform's origins rather than a failed response
+        db.session.rollback()
+        return None
+
+
+def _token_client_id(claims: Mapping[str, object]) -> str | None:
+    """Return the client id an (unverified) id_token is for: its azp, or its one audience (OIDC Core §3.1.3.7)."""
+    aud, azp = claims.get("aud"), claims.get("azp")
+    audiences = aud if isinstance(aud, list) else [aud]
+    if isinstance(azp, str) and azp in audiences:
+        return azp
+    if azp is None and len(audiences) == 1 and isinstance(audiences[0], str) and audiences[0]:
+        return audiences[0]
     return None
 
 
@@ -274,9 +294,9 @@ def frame_for_launch(details: Mapping[str, object] | None) -> None:
 def note_decoded_token(token: str, claims: object) -> None:
     """Keep an id_token's payload as the launch validator decoded it (unverified) for this request's headers.
 
-    The Content-Security-Policy names the issuer a launch claims (_requesting_issuer); decoding the 3,000-character
-    token again for it was about 0.2 million instructions a launch. Only a payload decoded from the same token is
-    used, and only as _unverified_claims would read it (both decode base64url, then JSON).
+    The Content-Security-Policy names the registration a launch claims (_requesting_client); decoding the
+    3,000-character token again for it was about 0.2 million instructions a launch. Only a payload decoded from the
+    same token is used, and only as _unverified_claims would read it (both decode base64url, then JSON).
     """
     if has_app_context():
         setattr(g, _DECODED_LAUNCH, (token, claims))
@@ -307,7 +327,7 @@ def content_security_policy() -> str:
     else:
         # A launch whose time ran out still shows its page inside its own LMS (errors.py, launch_expired).
         platform_id = getattr(launch, "platform_id", None) if launch is not None else g.get("expired_platform_id")
-        ancestors = frame_ancestors(platform_id=platform_id, issuer=_requesting_issuer(),
+        ancestors = frame_ancestors(platform_id=platform_id, client=_requesting_client(),
                                     launch_details=g.get(LAUNCH_DETAILS))
     scripts = "'self'"
     if "csp_nonce" in g:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import http.cookiejar
 import ipaddress
+import re
 import socket
 import threading
 import time
@@ -28,6 +29,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+import idna
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -107,6 +109,44 @@ def _origin_of_text(url: str) -> str | None:
     if port is None or port == _DEFAULT_PORTS[scheme]:
         return f"{scheme}://{host}"
     return f"{scheme}://{host}:{port}"
+
+
+#: What may stand in a CSP frame-ancestors list as an origin: scheme://host[:port] in ASCII lowercase (labels of at
+#: most 63 characters, hosts of at most 253, checked in csp_origin), an IPv6 literal, or a "*." wildcard (an
+#: admin's service origin only). Nothing that could end the directive or add another (";", ",", spaces, quotes).
+_CSP_ORIGIN = re.compile(r"https?://(?P<host>(?:\*\.)?(?:[a-z0-9-]{1,63}\.)*[a-z0-9-]{1,63}|\[[0-9a-f:.]{2,45}\])"
+                         r"(?::[0-9]{1,5})?")
+MAX_HOST_CHARS = 253
+
+
+def is_csp_origin(value: object, *, wildcard: bool = True) -> bool:
+    """Tell whether a value may be written into the frame-ancestors directive as it is (a "*." first label only
+    when `wildcard`)."""
+    found = _CSP_ORIGIN.fullmatch(value) if isinstance(value, str) else None
+    if found is None or len(found["host"]) > MAX_HOST_CHARS:
+        return False
+    return wildcard or "*" not in found["host"]
+
+
+def csp_origin(url: object) -> str | None:
+    """Return a URL's origin as a browser names it in frame-ancestors, or None when it cannot stand there.
+
+    `origin`'s normalising (lowercase, default port dropped), an internationalised host in punycode (UTS #46, as
+    browsers do: https://bücher.de is https://xn--bcher-kva.de), then `is_csp_origin` without wildcards: a
+    per-launch or suggested origin is one host, never a pattern.
+    """
+    where = origin(url)
+    if where is None:
+        return None
+    if not where.isascii():
+        scheme, _, rest = where.partition("://")
+        host, colon, port = rest.rpartition(":") if ":" in rest else (rest, "", "")
+        try:
+            host = idna.encode(host, uts46=True).decode("ascii")
+        except (idna.IDNAError, UnicodeError):
+            return None
+        where = f"{scheme}://{host}{colon}{port}"
+    return where if is_csp_origin(where, wildcard=False) else None
 
 
 def origin_matches(url_origin: str | None, patterns: Iterable[str]) -> bool:

@@ -33,7 +33,7 @@ from pylti1p3.service_connector import ServiceConnector
 from ..extensions import CACHE_OUTAGES, cache
 from .outbound import TIMEOUT, UNREACHABLE, UNRESOLVABLE, OutboundError, OutboundSession, origin
 from .sealing import ACCESS_TOKEN_MAX_SECONDS, open_token, seal_token
-from .toolconf import ToolRegistration, add_origin_command
+from .toolconf import ToolRegistration
 
 NRPS_SCOPE = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
 AGS_SCOPE_PREFIX = "https://purl.imsglobal.org/spec/lti-ags/scope/"
@@ -106,16 +106,14 @@ class PlatformConnector(ServiceConnector):
     def check_service_url(self, url: str) -> None:
         """Refuse a URL that is not on the registered platform's origins: our bearer token never goes there."""
         if not self._registration.owns(url):
-            where = origin(url)
-            reg = self._registration
-            # The URL came from the platform (its signed claims, or its own paging links) or from a teacher's custom
-            # parameter: the admin, who knows the LMS's hosts, decides; the message names the one step to take.
-            command = add_origin_command(reg.get_issuer() or "", reg.get_client_id() or "", where) if where else ""
-            fix = (f" If {where} is the LMS's own, a Pathways administrator lets the platform use it with "
-                   f"`{command}`." if where else "")
+            # The URL may come from the platform's answers (paging links, line items), never signed, or from a
+            # course's settings: the refusal names the origin but no ready command, so nobody is led into
+            # registering a host someone else chose. The command is named only for addresses the LMS signed in a
+            # verified launch (the teacher's course page, the Deep Linking picker, the log).
             raise ServiceCallError(
-                f"Pathways did not call {where or 'an invalid address'}: it is not one of the platform's "
-                f"registered origins (reason: foreign_origin).{fix}"
+                f"Pathways did not call {origin(url) or 'an invalid address'}: it is not one of the platform's "
+                "registered origins (reason: foreign_origin). If a Pathways administrator confirms that it is the "
+                "LMS's own host, they can add it with `pathways platform add-origin`."
             )
 
     def get_access_token(self, scopes: Sequence[str]) -> str:

@@ -19,7 +19,7 @@ from ..extensions import db
 from ..lti.claims import DATA_PRIVACY, LaunchFacts, facts_from_claims, user_ids_exact
 from ..lti.launch import NewWindowNeeded as NewWindowNeeded  # the web layer catches it
 from ..lti.launch import validate_launch
-from ..lti.outbound import origin
+from ..lti.outbound import csp_origin, origin
 from ..lti.platform_storage import StorageCheckNeeded as StorageCheckNeeded  # the web layer catches it
 from ..lti.platform_storage import read_launch_token
 from ..lti.platform_storage import sign_launch_token as sign_launch_token
@@ -46,6 +46,7 @@ from ..models import (
     ServedItem,
 )
 from ..models.base import commit_keeping_rows, insert_if_missing, still_loaded
+from ..noted import NotedOnce
 from .errors import N_, TRY_AGAIN, Forbidden, NotFound, ServiceError, TryAgain
 from .serving import AnswerRead, hold_served, served_columns
 
@@ -267,26 +268,24 @@ def _placeholder(platform_id: int, deployment_pk: int, message_type: str, launch
     ).scalar_one()
 
 
-#: (platform id, origin) pairs this process has logged as a launch's return page off the platform's origins; bounded.
-_NOTED_PAGES: set[tuple[int, str]] = set()
-_NOTED_PAGES_MAX = 1000
+#: Return pages off their platform's origins this process logged, per platform (bounded, never deaf for long).
+_NOTED_PAGES = NotedOnce()
 
 
 def _note_unregistered_pages(platform: RegisteredPlatform, facts: LaunchFacts) -> None:
-    """Log, once per process, the host a platform's signed return URL names when the admin has not registered it.
+    """Log, once a while, the host a platform's signed return URL names when the admin has not registered it.
 
     The launch's own pages may be framed from there (security.signed_frame_origins), but the platform's roster,
-    gradebook and Deep Linking return are refused there until an admin adds it: the log names the command.
+    gradebook and Deep Linking return are refused there until an admin adds it: the log names the command, for a
+    host add-origin accepts (csp_origin: lowercase, punycode, no "*").
     """
-    where = origin(facts.details.get("return_url"))
-    if where is None or (platform.id, where) in _NOTED_PAGES or len(_NOTED_PAGES) >= _NOTED_PAGES_MAX:
+    where = csp_origin(facts.details.get("return_url"))
+    if where is None or on_platform(where, platform_origins(platform)) or \
+            not _NOTED_PAGES.first_time(platform.id, where):
         return
-    _NOTED_PAGES.add((platform.id, where))
-    if not on_platform(facts.details["return_url"], platform_origins(platform)):
-        log.warning("platform %s's launches return to %s, not one of its registered origins; if its roster, "
-                    "gradebook or Deep Linking return are there too (Canvas Cloud, Blackboard SaaS: the school's "
-                    "host), run: %s", platform.id, where, add_origin_command(platform.issuer, platform.client_id,
-                                                                             where))
+    log.warning("platform %s's launches return to %s, not one of its registered origins; if its roster, "
+                "gradebook or Deep Linking return are there too (Canvas Cloud, Blackboard SaaS: the school's "
+                "host), run: %s", platform.id, where, add_origin_command(platform.issuer, platform.client_id, where))
 
 
 #: Launch details key: origins of roster or gradebook URLs the launch sent that are not the platform's.
@@ -417,7 +416,7 @@ def _upsert_course(platform: RegisteredPlatform, deployment_pk: int, facts: Laun
             if name == "memberships_url":
                 wanted["memberships_url_custom"] = not signed
         elif url:
-            where = origin(url)
+            where = csp_origin(url)  # as add-origin takes it; None when no host could be registered
             # Canvas Cloud's and Blackboard SaaS's APIs live on the school's host, not the issuer's or login's: the
             # log and the teacher's page name it and the command that adds it. Only for what the platform itself
             # signed: a custom parameter (a teacher may set one) must never lead an admin into sending the
@@ -426,7 +425,7 @@ def _upsert_course(platform: RegisteredPlatform, deployment_pk: int, facts: Laun
                 log.warning("ignored a %s outside platform %s's origins: %s; if it is the LMS's own, run: %s", name,
                             platform.id, where, add_origin_command(platform.issuer, platform.client_id, where))
             else:
-                log.warning("ignored a service URL outside the platform's origins: %s", where)
+                log.warning("ignored a service URL outside the platform's origins: %r", origin(url))
             # The teacher's page only while the course has no working URL.
             if signed and not current[name] and where and where not in refused:
                 refused.append(where)

@@ -24,7 +24,7 @@ from ..lti.deep_linking import (
     build_response_jwt,
 )
 from ..lti.keys import current_signing_key
-from ..lti.outbound import origin
+from ..lti.outbound import csp_origin
 from ..lti.toolconf import ToolRegistration, add_origin_command, on_platform, platform_origins
 from ..models import Course, Deployment, LaunchSession, Placement, Platform
 from ..models.base import insert_if_missing
@@ -67,7 +67,9 @@ def deep_link_settings(launch: LaunchSession) -> dict:
     platform = db.session.get(Platform, launch.platform_id)
     return_url = settings.get("deep_link_return_url")
     if platform is None or not on_platform(return_url, platform_origins(platform)):
-        where = origin(return_url)
+        # As add-origin takes it (lowercase, punycode, a plain host): an address no registration could name gets
+        # the plain refusal, never a command that would fail or a host too long to show.
+        where = csp_origin(return_url)
         if platform is None or where is None:
             raise ServiceError(N_("The LMS asked for the links to be sent to an address that is not its own, so "
                                   "Pathways will not send them. Ask your LMS administrator."))

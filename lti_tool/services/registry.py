@@ -6,12 +6,13 @@ import hashlib
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
 from ..extensions import db
 from ..lti.keys import active_keys, new_tool_key
-from ..lti.outbound import OutboundSession, origin, origin_matches
+from ..lti.outbound import OutboundSession, csp_origin, origin, origin_matches
 from ..lti.toolconf import forget_registry_lookups
 from ..models import AuditEntry, Deployment, Platform, RegistrationInvite, ToolKey
 from ..models.base import utcnow
@@ -87,7 +88,7 @@ def add_service_origins(issuer: str, client_id: str, origins: Iterable[str], *,
     kept = (platform.service_origins or "").split()
     new = [o for o in (_service_origins(origins) or "").split() if o not in kept]
     if new:
-        platform.service_origins = _service_origins(kept + new)
+        platform.service_origins = " ".join(kept + new)
         _audit_platform(platform, "platform_endpoints_changed", now)
         db.session.commit()
         forget_frame_ancestors()
@@ -96,14 +97,43 @@ def add_service_origins(issuer: str, client_id: str, origins: Iterable[str], *,
 
 
 def _service_origins(values: Iterable[str] | None) -> str | None:
-    """Return the admin's extra service origins as stored (space-separated), refusing anything but origins."""
-    cleaned = []
+    """Return the admin's extra service origins as stored (space-separated, each once), refusing anything but
+    origins."""
+    cleaned: list[str] = []
     for value in values or []:
-        check = value.replace("://*.", "://x.", 1)
-        if origin(check) is None or origin(check) != check.rstrip("/"):
-            raise ServiceError(f"A service origin is scheme://host[:port] (no path), got {value!r}.")
-        cleaned.append(value.rstrip("/"))
+        where = service_origin(value)
+        if where not in cleaned:
+            cleaned.append(where)
     return " ".join(cleaned) or None
+
+
+def service_origin(value: str) -> str:
+    """Return an admin's service origin as stored and written into frame-ancestors, or refuse it (ServiceError).
+
+    scheme://host[:port], no path; a host with capitals is stored in lowercase and an internationalised one in
+    punycode (https://bücher.de is https://xn--bcher-kva.de), as browsers name it. One "*." first label covers a
+    domain's subdomains (https://*.instructure.com); no other "*". Every one must fit the CSP frame-ancestors
+    grammar (lti.outbound.csp_origin), or it would be stored yet frame nothing.
+    """
+    text = value.strip()
+    if not text or any(c.isspace() for c in text):
+        raise ServiceError(f"A service origin is one scheme://host[:port] without spaces (give several as separate "
+                           f"values), got {value!r}.")
+    wildcard = "://*." in text
+    check = text.replace("://*.", "://x.", 1) if wildcard else text
+    parts = urlsplit(check)
+    if origin(check) is None or parts.path not in ("", "/") or parts.query or parts.fragment or "?" in check \
+            or "#" in check:
+        raise ServiceError(f"A service origin is scheme://host[:port] (no path), got {value!r}.")
+    if "*" in check:
+        raise ServiceError(f"A service origin may use '*' only as its first label, as in https://*.example.com "
+                           f"(all its subdomains), got {value!r}.")
+    where = csp_origin(check)
+    if where is None:
+        raise ServiceError(f"A service origin's host is letters, digits, '-' and dots (labels of at most 63 "
+                           f"characters, at most 253 in all; an internationalised name is converted to punycode), "
+                           f"got {value!r}.")
+    return where.replace("://x.", "://*.", 1) if wildcard else where
 
 
 def _platform(issuer: str, client_id: str) -> Platform | None:

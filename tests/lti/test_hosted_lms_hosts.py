@@ -206,3 +206,171 @@ def test_a_login_framed_by_an_unregistered_page_tells_the_admin_in_the_log_only(
     requests.get(tool.url("/lti/login"), params=params, timeout=30,
                  headers={"Sec-Fetch-Dest": "iframe", "Referer": lms.platform.base_url + "/x"})
     assert len(security_log) == 1, security_log
+
+
+# ---- review of the hosted-LMS change: tenants sharing an issuer, host spelling, signed origins, logs, add-origin ----
+
+CANVAS = "https://canvas.instructure.com"
+SSO = "https://sso.canvaslms.com"
+
+
+def _register(issuer: str, client_id: str, origins=None, login: str = SSO + "/api/lti/authorize_redirect"):
+    from lti_tool.services.registry import add_platform
+
+    return add_platform(issuer=issuer, client_id=client_id, deployment_ids=["d1"], login_url=login,
+                        token_url=SSO + "/login/oauth2/token", jwks_url=SSO + "/api/lti/security/jwks",
+                        service_origins=origins)
+
+
+def _unsigned_token(claims: dict) -> str:
+    import base64
+    import json
+
+    return "e30." + base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=") + ".c2ln"
+
+
+def test_a_tenants_registered_host_frames_only_that_tenants_login_and_launch_answers(tool):
+    """Canvas Cloud tenants share one issuer: school A's host must not frame school B's login or launch refusals."""
+    with tool.app.app_context():
+        _register(CANVAS, "school-a", ["https://a.instructure.com"])
+        _register(CANVAS, "school-b", ["https://b.instructure.com"])
+        _register("https://solo-lms.example", "only", ["https://solo.school.example"])
+
+    def login(issuer: str, client_id: str | None) -> list[str]:
+        params = {"iss": issuer, "login_hint": "x", "target_link_uri": tool.url("/lti/launch")}
+        if client_id:
+            params["client_id"] = client_id
+        return _frame_ancestors(requests.get(tool.url("/lti/login"), params=params, allow_redirects=False,
+                                             timeout=30))
+
+    assert "https://b.instructure.com" in login(CANVAS, "school-b")
+    assert "https://a.instructure.com" not in login(CANVAS, "school-b")
+    assert "https://b.instructure.com" not in login(CANVAS, "school-a")
+    # No client_id and two tenants: nobody's origins, only 'self' and the configured extras.
+    assert login(CANVAS, None) == ["'self'"]
+    # No client_id and one approved registration under the issuer: that one, as the login itself picks it.
+    assert "https://solo.school.example" in login("https://solo-lms.example", None)
+    # The launch's POST, before its token is verified: the token's audience (or azp) picks the registration.
+    for claims, present, absent in (
+            ({"iss": CANVAS, "aud": "school-b"}, "https://b.instructure.com", "https://a.instructure.com"),
+            ({"iss": CANVAS, "aud": ["x", "school-a"], "azp": "school-a"}, "https://a.instructure.com",
+             "https://b.instructure.com")):
+        refused = requests.post(tool.url("/lti/launch"), data={"id_token": _unsigned_token(claims)}, timeout=30)
+        assert present in _frame_ancestors(refused) and absent not in _frame_ancestors(refused)
+    ambiguous = requests.post(tool.url("/lti/launch"), timeout=30,
+                              data={"id_token": _unsigned_token({"iss": CANVAS, "aud": ["school-a", "school-b"]})})
+    assert _frame_ancestors(ambiguous) == ["'self'"]
+
+
+def test_a_platform_whose_hosts_are_written_with_capitals_frames_as_their_lowercase_form(tool):
+    with tool.app.app_context():
+        platform = _register("https://LMS.Example.edu", "c1", login="https://LMS.Example.edu/mod/lti/auth.php")
+        assert security.frame_ancestors(platform_id=platform.id) == "'self' https://lms.example.edu"
+
+
+@pytest.mark.parametrize("return_url", [
+    "https://*.com/x",  # a pattern, not a host
+    "https://" + "a" * 64 + ".example.edu/",  # a label longer than DNS allows
+    "https://" + "a" * 60 + ("." + "b" * 60) * 4 + ".edu/",  # a host over 253 characters
+    "https://" + "a" * 3000 + ".com/",
+    "https://a.com\x85x/",
+])
+def test_a_signed_return_url_frames_only_as_one_plain_host(return_url):
+    assert security.signed_frame_origins({"return_url": return_url,
+                                          "deep_linking": {"deep_link_return_url": return_url}}) == []
+
+
+def test_a_signed_internationalised_host_frames_as_its_punycode():
+    assert security.signed_frame_origins({"return_url": "https://Bücher.de/x"}) == ["https://xn--bcher-kva.de"]
+
+
+def test_a_signed_wildcard_return_url_adds_no_source_to_a_launchs_frames(sandbox):
+    from tests.support import launch_with_presentation
+
+    page = launch_with_presentation(sandbox, "student", return_url="https://*.com/courses/1")
+    assert page.status_code == 200
+    assert not [source for source in _frame_ancestors(page) if "*" in source]
+
+
+def test_a_framed_logins_referer_is_logged_only_as_a_plain_origin_and_a_flood_does_not_silence_it(
+        tool, monkeypatch, security_log):
+    from lti_tool.noted import NotedOnce
+
+    noted = NotedOnce(per_scope=5, window=60.0)
+    monkeypatch.setattr(security, "_NOTED_FRAMERS", noted)
+    with tool.app.app_context():
+        _register(CANVAS, "school-c")
+        with tool.app.test_request_context("/lti/login"):
+            security.note_login_framer(CANVAS, "school-c", "https://evil.com\x1b[2J run: curl x|sh \x85FAKE\x0bline/")
+            security.note_login_framer(CANVAS, "school-c", "https://evil.com\x1bc\x07 ok\x85INFO fake/")
+            assert security_log == []  # not an origin that could frame anything: nothing to tell the admin
+            for i in range(50):
+                security.note_login_framer(CANVAS, "school-c", f"https://junk{i}.example/")
+            assert len(security_log) == 5  # bounded per registration
+            security.note_login_framer(CANVAS, "school-c", "https://real-school.instructure.com/courses/1")
+            assert not [line for line in security_log if "real-school" in line]
+            # ... but only for a while: the window passes and the real host is told.
+            monkeypatch.setattr("lti_tool.noted.time.monotonic", lambda: 10.0 ** 9)
+            security.note_login_framer(CANVAS, "school-c", "https://real-school.instructure.com/courses/1")
+    assert [line for line in security_log if "real-school" in line]
+    assert all(line.isprintable() for line in security_log)
+
+
+def test_noted_once_keeps_a_bounded_number_of_values_per_scope_and_forgets_them_after_its_window():
+    from lti_tool.noted import NotedOnce
+
+    noted = NotedOnce(per_scope=2, scopes=2, window=10.0)
+    assert noted.first_time("p1", "a", now=0) and not noted.first_time("p1", "a", now=1)
+    assert noted.first_time("p1", "b", now=1) and not noted.first_time("p1", "c", now=2)
+    assert noted.first_time("p2", "c", now=2)  # another platform is not silenced by p1's flood
+    assert noted.first_time("p1", "c", now=10) and noted.first_time("p1", "a", now=10)  # a new window
+    assert noted.first_time("p3", "a", now=11)  # a third scope: starts over rather than grow
+    assert noted.first_time("p2", "c", now=11)
+
+
+def test_add_origin_stores_each_origin_once_as_browsers_name_it_and_refuses_what_would_frame_nothing(tool):
+    from lti_tool.services.errors import ServiceError
+    from lti_tool.services.registry import add_service_origins
+
+    with tool.app.app_context():
+        platform = _register(CANVAS, "school-d")
+        add_service_origins(CANVAS, "school-d", ["https://Bücher.de", "https://A.com/", "https://a.com",
+                                                 "https://*.blackboard.com"])
+        assert platform.service_origins == "https://xn--bcher-kva.de https://a.com https://*.blackboard.com"
+        assert "https://xn--bcher-kva.de" in security.frame_ancestors(platform_id=platform.id).split()
+        for value, message in (("https://x.*.com", "'*' only as its first label"),
+                               ("https://*", "'*' only as its first label"),
+                               ("https://a b.com", "without spaces"),
+                               ("https://" + "a" * 64 + ".com", "at most 63"),
+                               ("https://a_b.com", "letters, digits"),
+                               ("https://a.com/path", "no path")):
+            with pytest.raises(ServiceError, match=re.escape(message)):
+                add_service_origins(CANVAS, "school-d", [value])
+        assert platform.service_origins == "https://xn--bcher-kva.de https://a.com https://*.blackboard.com"
+
+
+def test_platform_add_refuses_a_service_origin_with_a_space_instead_of_storing_two(tool):
+    result = CliRunner().invoke(main, [
+        "platform", "add", "--issuer", CANVAS, "--client-id", "school-e", "--deployment-id", "d1",
+        "--login-url", SSO + "/login", "--token-url", SSO + "/token", "--jwks-url", SSO + "/jwks",
+        "--service-origin", "https://a b.com"], obj=ScriptInfo(create_app=lambda: tool.app))
+    assert result.exit_code != 0 and "without spaces" in result.output, result.output
+
+
+@pytest.mark.parametrize(("return_url", "shown"), [
+    ("https://Bücher.de/r", "https://xn--bcher-kva.de"),  # the command names what add-origin accepts
+    ("https://" + "a" * 3000 + ".com/", None),  # no host could be registered: the plain refusal
+    ("https://<b>x</b> a.com/", None),
+])
+def test_a_deep_linking_refusal_suggests_only_a_command_add_origin_accepts(sandbox, return_url, shown):
+    from lti_tool.lti.claims import DL_SETTINGS_CLAIM
+
+    pending = sandbox.begin("teacher", message_type=DL)
+    settings = {**pending.claims[DL_SETTINGS_CLAIM], "deep_link_return_url": return_url}
+    page = pending.post(pending.resign(**{DL_SETTINGS_CLAIM: settings}))
+    assert page.status_code == 400
+    assert len(page.headers["Content-Security-Policy"]) < 500
+    if shown:
+        assert f"add-origin {sandbox.platform.issuer} pathways-sandbox {shown}" in page.text
+    else:
+        assert "not its own" in page.text and "add-origin" not in page.text

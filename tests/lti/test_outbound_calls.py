@@ -130,6 +130,10 @@ def test_a_stored_service_url_on_another_origin_is_refused_before_any_token_is_s
     synced = submit_form(page, "roster/sync")
     assert "foreign_origin" in synced.text
     assert evil.hits == []
+    # The address was not signed by the LMS (a stored, paging or line-item URL, a custom parameter): the refusal
+    # names it but proposes no ready command that would register it.
+    assert "pathways platform add-origin" in synced.text
+    assert f"add-origin {tool.platform.issuer}" not in synced.text.replace("&#39;", "'")
 
 
 @pytest.mark.parametrize("return_url", ["javascript:alert(document.domain)", "http://127.0.0.2:9/steal"])

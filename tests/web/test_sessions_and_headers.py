@@ -141,10 +141,11 @@ def test_the_launch_csp_takes_the_validators_decoded_payload_only_for_the_same_t
     def token(claims: dict) -> str:
         return "e30." + base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=") + ".c2ln"
 
-    posted = token({"iss": "https://posted.example"})
+    posted = token({"iss": "https://posted.example", "aud": "c1"})
     with tool.app.test_request_context("/lti/launch", method="POST", data={"id_token": posted}):
-        assert security._requesting_issuer() == "https://posted.example"
-        security.note_decoded_token(posted, {"iss": "https://noted.example"})
-        assert security._requesting_issuer() == "https://noted.example"  # the noted payload, not decoded again
+        assert security._requesting_client() == ("https://posted.example", "c1")
+        security.note_decoded_token(posted, {"iss": "https://noted.example", "aud": ["c2"]})
+        # the noted payload, not decoded again
+        assert security._requesting_client() == ("https://noted.example", "c2")
         security.note_decoded_token(token({"iss": "https://other.example"}), {"iss": "https://other.example"})
-        assert security._requesting_issuer() == "https://posted.example"
+        assert security._requesting_client() == ("https://posted.example", "c1")
