@@ -14,7 +14,7 @@ import time
 import pytest
 
 from lti_tool.lti.ags import CANVAS_SUBMISSION
-from tests.jobs.gradebook import FAST_RETRIES, gradebook_in_another_lms, later, open_gradebook
+from tests.jobs.gradebook import FAST_RETRIES, gradebook_in_another_lms, later, one_pass_unanswered, open_gradebook
 from tests.support import SandboxActions
 
 
@@ -300,23 +300,11 @@ def test_a_number_held_back_because_the_lms_did_not_answer_another_is_no_reason_
     # The LMS does not answer one student's post, so the batch's other scores are not sent. Such a score told that it
     # was not sent in words that counted as an attempt's answer: once replaced by a score without a number, that
     # score went to a student who never had one of ours, and became a submission in the teacher's "Needs grading".
-    from lti_tool.jobs import worker
-    from lti_tool.lti.services import ServiceCallError
-
     with gradebook_in_another_lms(make_tool(**FAST_RETRIES, WORKER_PLATFORM_CONCURRENCY=1), "Canvas",
                                   setup=_play_canvas) as canvas:
         canvas.queue("student-1", 40.0)
         canvas.queue("student-2", 30.0)
-        tried = []
-
-        def no_answer(job):
-            tried.append(job.score.user_id)
-            return ServiceCallError("The platform did not answer in time.", unreachable=True)
-
-        one_pass = threading.Event()
-        with monkeypatch.context() as patched:
-            patched.setattr(worker, "_send", no_answer)
-            canvas.drain(stop=one_pass, on_pass=lambda _: one_pass.set())
+        _, tried = one_pass_unanswered(canvas, monkeypatch)
         (posted,) = tried  # the other score was held back, not tried
         held = "student-2" if posted == "student-1" else "student-1"
         rows = {r.person_id: r for r in canvas.rows()}

@@ -12,7 +12,7 @@ import pytest
 from lti_tool.jobs.worker import DrainStats, drain
 from tests.support import SandboxActions
 
-from .gradebook import FAST_RETRIES, open_gradebook
+from .gradebook import FAST_RETRIES, one_pass_unanswered, open_gradebook
 
 # A small GRADE_MAX_ATTEMPTS, so an outage longer than it takes a second, not the ~47 minutes of the defaults.
 SHORT_PATIENCE = {**FAST_RETRIES, "GRADE_MAX_ATTEMPTS": 3}
@@ -94,8 +94,6 @@ def test_a_score_held_back_late_in_an_outage_is_not_given_up(make_tool, monkeypa
     import sqlalchemy as sa
 
     from lti_tool.extensions import db
-    from lti_tool.jobs import worker
-    from lti_tool.lti.services import ServiceCallError
     from lti_tool.models import ScoreOutbox
 
     tool = make_tool(**SHORT_PATIENCE, WORKER_PLATFORM_CONCURRENCY=1)
@@ -108,16 +106,7 @@ def test_a_score_held_back_late_in_an_outage_is_not_given_up(make_tool, monkeypa
         db.session.execute(sa.update(ScoreOutbox).where(ScoreOutbox.status == "pending").values(attempts=3))
         db.session.commit()
         db.session.remove()
-    tried = []
-
-    def no_answer(job):
-        tried.append(job.score.user_id)
-        return ServiceCallError("The platform did not answer in time.", unreachable=True)
-
-    one_pass = threading.Event()
-    with monkeypatch.context() as patched:
-        patched.setattr(worker, "_send", no_answer)
-        stats = drain(tool.app, once=False, stop=one_pass, max_seconds=10, on_pass=lambda _: one_pass.set())
+    stats, tried = one_pass_unanswered(book, monkeypatch)
 
     assert stats.failed == 0 and len(tried) == 1
     held = "student-3" if tried == ["student-2"] else "student-2"
