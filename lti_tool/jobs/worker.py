@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -116,8 +116,8 @@ class _Outcome:
     next_attempt_at: datetime | None = None
     last_status: int | None = None
     last_error: str | None = None
-    # Claimed but never sent (its platform hung on another score, or it had nothing to clear): the attempt claim()
-    # counted is given back.
+    # Claimed but never sent (its platform hung on another score, its lease ran out first, or it had nothing to
+    # clear): the attempt claim() counted is given back, and nothing is said about an attempt never made.
     unsent: bool = False
 
 
@@ -258,10 +258,10 @@ def _record(token: str, outcomes: list[_Outcome]) -> None:
     now = utcnow()
     for outcome in outcomes:
         values: dict[str, Any] = {"status": outcome.status, "lease_token": None, "lease_expires_at": None}
-        if not outcome.unsent or outcome.last_status is not None or outcome.last_error is not None:
-            # A score not sent, with nothing to say why (its lease ran out first), keeps the answer to its last
-            # attempt: the teacher's page still shows it, and sent_scores.nothing_to_clear reads from it that a
-            # number may be in the gradebook after a retry reset the attempt count.
+        if not outcome.unsent:
+            # A score not sent keeps the answer to its last attempt: the teacher's page still shows it, and
+            # sent_scores.nothing_to_clear reads from it that a number may be in the gradebook after a retry reset
+            # the attempt count. Nor does it write one of its own: no post of it began (_MAY_HAVE_REACHED).
             values.update(last_status=outcome.last_status, last_error=outcome.last_error)
         if outcome.lineitem_url:
             values["lineitem_url"] = outcome.lineitem_url
@@ -291,6 +291,9 @@ class _Poster:
         self.policy = policy
         self.pool = pool
         self.lease_token: str | None = None  # the batch's, as claim() wrote it (see _still_leased)
+        # Ids of the batch's rows whose post began: if the pass fails before their outcomes are written, they keep
+        # their attempt (_release), for the LMS may have taken the score.
+        self.began: set[int] = set()
         # Keyed by platform and the course's AGS scopes: courses of one platform share tokens and connections
         # unless the platform offers them different scopes.
         self.connectors: dict[tuple[int, tuple[str, ...]], PlatformConnector] = {}
@@ -342,6 +345,7 @@ class _Poster:
     def run(self, rows: list[ScoreOutbox]) -> list[_Outcome]:
         now = utcnow()
         self.lease_token = rows[0].lease_token if rows else None
+        self.began = set()
         outcomes: list[_Outcome] = []
         jobs: list[_Job] = []
         # Read before anything commits: a row read again later shows the lease of whichever worker holds it now.
@@ -403,9 +407,14 @@ class _Poster:
             # Not tried, so no attempt is counted and nothing is said; recorded only if no worker took the row.
             return _Outcome(job.row.id, PENDING, job.row.attempts, lineitem_url=job.url, next_attempt_at=utcnow(),
                             unsent=True)
+        if isinstance(error, _NotSent):
+            # Not tried either: never given up on, and nothing is said (the row keeps its last attempt's answer).
+            # Waits as long as after a failed attempt, so the silent platform is not asked again at once.
+            wait = self.policy.delay(job.row.attempts)
+            return _Outcome(job.row.id, PENDING, job.row.attempts, lineitem_url=job.url,
+                            next_attempt_at=utcnow() + timedelta(seconds=wait), unsent=True)
         outcome = self._failure(job.row, error, utcnow())
         outcome.lineitem_url = job.url
-        outcome.unsent = isinstance(error, _NotSent)
         return outcome
 
     def _follow_deleted_lineitems(self, not_found: list[tuple[_Job, ServiceCallError]]) -> list[_Outcome]:
@@ -486,6 +495,7 @@ class _Poster:
         other platforms in it, are not held up by it.
         """
         jobs = self._still_leased(jobs)
+        ids = {job: sa.inspect(job.row).identity[0] for job in jobs}  # read here: the lanes never touch ORM rows
         per_platform = max(1, int(setting(self.app, "WORKER_PLATFORM_CONCURRENCY")))
         queues: dict[int, deque[_Job]] = {}
         for job in jobs:
@@ -504,6 +514,8 @@ class _Poster:
                 elif not self._lease_covers(job):
                     error = _LeaseOver("the lease ran out")
                 else:
+                    with lock:
+                        self.began.add(ids[job])
                     error = _send(job)
                     if error is not None and error.unreachable:
                         silent.set()
@@ -628,7 +640,7 @@ def drain(
                         wait = _next_wake(utcnow(), policy.max_attempts if once else None)
                     health.passed()
                 except Exception as exc:  # noqa: BLE001 - the worker outlives outages; see _Health.failed
-                    wait = health.failed(exc, token)
+                    wait = health.failed(exc, token, poster.began)
                     stats.errors[health.reason] = stats.errors.get(health.reason, 0) + 1
                     stop.wait(wait if deadline is None else min(wait, max(0.0, deadline - time.monotonic())))
                     continue
@@ -692,8 +704,11 @@ class _Health:
             self._beat(last_pass_at=utcnow(), last_error=None, last_error_at=None)
             self._last_beat = time.monotonic()
 
-    def failed(self, exc: BaseException, lease_token: str | None) -> float:
-        """Log the failure (once while it lasts), give back leased rows, and return how long to wait."""
+    def failed(self, exc: BaseException, lease_token: str | None, began: Collection[int] = ()) -> float:
+        """Log the failure (once while it lasts), give back leased rows, and return how long to wait.
+
+        began: ids of the rows whose post began in the failed pass (see _release).
+        """
         reason = describe_failure(exc)
         self.failures += 1
         # One line per kind of outage: a database going away surfaces as several driver error classes.
@@ -705,7 +720,7 @@ class _Health:
             self.reason = reason
         _discard_session()
         if lease_token is not None:
-            _release(lease_token)
+            _release(lease_token, began)
         self._beat(last_error=reason[:300], last_error_at=utcnow())
         return min(self.backoff_max, self.poll * 2 ** (self.failures - 1))
 
@@ -745,13 +760,20 @@ def _discard_session() -> None:
     db.session.remove()
 
 
-def _release(token: str) -> None:
-    """Give back rows leased by a pass that failed before posting them, without counting the attempt."""
+def _release(token: str, began: Collection[int] = ()) -> None:
+    """Give back the rows leased by a pass that failed; the attempt counts only for a row whose post began.
+
+    A post that began may have reached the LMS though its outcome was never written (the commit failed): its attempt
+    is what tells sent_scores.nothing_to_clear that our number may be in the gradebook.
+    """
+    attempts: Any = _TABLE.c.attempts - 1
+    if began:
+        attempts = sa.case((_TABLE.c.id.in_(sorted(began)), _TABLE.c.attempts), else_=attempts)
     try:
         db.session.execute(
             sa.update(_TABLE)
             .where(_TABLE.c.lease_token == token, _TABLE.c.status == PENDING)
-            .values(lease_token=None, lease_expires_at=None, attempts=_TABLE.c.attempts - 1)
+            .values(lease_token=None, lease_expires_at=None, attempts=attempts)
             .execution_options(synchronize_session=False)
         )
         db.session.commit()

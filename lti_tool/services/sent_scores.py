@@ -79,15 +79,17 @@ def nothing_to_clear(rows: Sequence[ScoreOutbox]) -> set[int]:
     return {row.id for row in blank if (row.placement_id, row.skill_id, row.person_id) not in reached}
 
 
-# Whether a numbered score of ours may be in the gradebook, from facts a retry does not erase: it was synced; a
-# worker holds it or tried it (attempts > 0); or an attempt ended with the LMS's answer or our reason to try again or
-# give up (last_status, last_error: every attempt not synced leaves one, so every failed row has one). The attempt
-# count alone does not tell: the teacher's retry resets it (it paces the backoff and caps the tries at our own
-# errors; grades.retry_failed) and a score not sent gives its attempt back, so a failed 40 the LMS had taken (its
-# answer lost), retried and then replaced before its next attempt, looked never tried and stayed in the LMS for good.
-# Neither erases last_status and last_error (jobs/worker.py _record keeps them for a score not sent). So only a
-# score replaced before any worker took it counts as never sent: a number of ours left in the gradebook would be
-# worse than an extra Pending score. Per column target, not line item URL: a column made again in the LMS at worst
-# gets one Pending score it did not need.
+# Whether a numbered score of ours may be in the gradebook: a post of it to the LMS began. Told from facts no later
+# step erases. It was synced. Or its attempt count is above 0: claim() counts the attempt before the post, and the
+# worker gives it back only when no post began (jobs/worker.py: not sent because its platform hung on another score or
+# its lease ran out first; or the pass failed before posting it, _release, which keeps the attempt of a post that
+# began when a failed commit lost its outcome; a worker that dies gives nothing back). Or an attempt ended with the
+# LMS's answer or our reason to try again or give up (last_status, last_error): every recorded attempt not synced
+# writes one, so every failed row has one, and a score not sent writes none and keeps the one it had (_record). The
+# teacher's retry resets the attempt count (it paces the backoff and caps the tries at our own errors;
+# grades.retry_failed) but only of failed rows, and keeps last_status and last_error. It errs one way only, where a
+# number left in the gradebook would be worse than an extra Pending score: a row a worker holds right now (its post
+# may begin at any moment) and an attempt that failed before its post (finding the gradebook column) count too. Per
+# column target, not line item URL: a column made again in the LMS at worst gets one Pending score it did not need.
 _MAY_HAVE_REACHED = sa.or_(_OUTBOX.c.status == SYNCED, _OUTBOX.c.attempts > 0, _OUTBOX.c.last_status.is_not(None),
                            _OUTBOX.c.last_error.is_not(None))

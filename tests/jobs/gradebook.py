@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import pytest
 import requests
 import sqlalchemy as sa
 
 from lti_tool.extensions import db
+from lti_tool.jobs import worker
 from lti_tool.jobs.worker import DrainStats, drain
+from lti_tool.lti.services import ServiceCallError
 from lti_tool.models import Course, Enrollment, Person, Placement, Platform, ScoreOutbox
 from lti_tool.models.base import utcnow
 from lti_tool.services.grades import queue_score
@@ -140,3 +144,21 @@ def gradebook_in_another_lms(tool, name: str, *, setup=None) -> Iterator[Gradebo
     finally:
         server.shutdown()
         server.server_close()
+
+
+def one_pass_unanswered(book: Gradebook, monkeypatch: pytest.MonkeyPatch) -> tuple[DrainStats, list[str]]:
+    """Run one worker pass in which the LMS answers no score post (a timeout); return its stats and whose post was tried.
+
+    With WORKER_PLATFORM_CONCURRENCY=1, the first post's silence holds back the batch's other scores (not sent).
+    """
+    tried: list[str] = []
+
+    def no_answer(job: Any) -> ServiceCallError:
+        tried.append(job.score.user_id)
+        return ServiceCallError("The platform did not answer in time.", unreachable=True)
+
+    one_pass = threading.Event()
+    with monkeypatch.context() as patched:
+        patched.setattr(worker, "_send", no_answer)
+        stats = book.drain(stop=one_pass, on_pass=lambda _: one_pass.set())
+    return stats, tried

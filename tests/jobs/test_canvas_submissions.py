@@ -14,7 +14,7 @@ import time
 import pytest
 
 from lti_tool.lti.ags import CANVAS_SUBMISSION
-from tests.jobs.gradebook import FAST_RETRIES, gradebook_in_another_lms, later, open_gradebook
+from tests.jobs.gradebook import FAST_RETRIES, gradebook_in_another_lms, later, one_pass_unanswered, open_gradebook
 from tests.support import SandboxActions
 
 
@@ -263,3 +263,60 @@ def test_a_retried_number_the_worker_took_but_did_not_send_is_still_cleared(canv
 
     assert (stats.posted, stats.not_needed) == (1, 0)
     assert "scoreGiven" not in canvas.lms_scores()["student-1"]
+
+
+def test_a_number_the_lms_took_before_the_worker_lost_the_database_is_still_cleared(canvas, monkeypatch):
+    # The 40 is posted and the LMS takes it; then the commit that records it fails (the database blipped). The pass
+    # gave the batch back as if nothing was sent: the count was 0 again and nothing said, so when the 40 was replaced
+    # by a score without a number before the next pass, the 40 looked never sent and stayed in the LMS for good.
+    import sqlalchemy as sa
+
+    from lti_tool.jobs import worker
+
+    canvas.queue("student-1", 40.0)
+    one_pass = threading.Event()
+
+    def commit_fails(token, outcomes):
+        one_pass.set()
+        raise sa.exc.OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"))
+
+    with monkeypatch.context() as patched:
+        patched.setattr(worker, "_record", commit_fails)
+        canvas.drain(stop=one_pass)
+    assert canvas.lms_scores()["student-1"]["scoreGiven"] == 40.0
+    (row,) = canvas.rows()
+    assert (row.status, row.lease_token, row.attempts) == ("pending", None, 1)  # given back, the post still counted
+    canvas.queue("student-1", None, basis=NOTHING_DUE, now=later(2))
+
+    stats = canvas.drain()
+
+    assert (stats.posted, stats.not_needed) == (1, 0)
+    assert [(r.score_given, r.status) for r in canvas.rows()] == [(40.0, "superseded"), (None, "synced")]
+    assert "scoreGiven" not in canvas.lms_scores()["student-1"]
+
+
+def test_a_number_held_back_because_the_lms_did_not_answer_another_is_no_reason_to_send_a_blank(make_tool,
+                                                                                              monkeypatch):
+    # The LMS does not answer one student's post, so the batch's other scores are not sent. Such a score told that it
+    # was not sent in words that counted as an attempt's answer: once replaced by a score without a number, that
+    # score went to a student who never had one of ours, and became a submission in the teacher's "Needs grading".
+    with gradebook_in_another_lms(make_tool(**FAST_RETRIES, WORKER_PLATFORM_CONCURRENCY=1), "Canvas",
+                                  setup=_play_canvas) as canvas:
+        canvas.queue("student-1", 40.0)
+        canvas.queue("student-2", 30.0)
+        _, tried = one_pass_unanswered(canvas, monkeypatch)
+        (posted,) = tried  # the other score was held back, not tried
+        held = "student-2" if posted == "student-1" else "student-1"
+        rows = {r.person_id: r for r in canvas.rows()}
+        never = rows[canvas.people[held]]
+        assert (never.status, never.attempts, never.last_status, never.last_error) == ("pending", 0, None, None)
+        assert rows[canvas.people[posted]].attempts == 1 and rows[canvas.people[posted]].last_error
+        canvas.queue("student-1", None, basis=NOTHING_DUE, now=later(2))
+        canvas.queue("student-2", None, basis=NOTHING_DUE, now=later(2))
+
+        stats = canvas.drain()
+
+        assert (stats.posted, stats.not_needed) == (1, 1)  # the score that may have landed is cleared
+        url = canvas.placement().lineitem_url
+        assert held not in canvas.lms_scores() and canvas.platform.submissions(url, held) == []
+        assert "scoreGiven" not in canvas.lms_scores()[posted]

@@ -12,7 +12,7 @@ import pytest
 from lti_tool.jobs.worker import DrainStats, drain
 from tests.support import SandboxActions
 
-from .gradebook import FAST_RETRIES, open_gradebook
+from .gradebook import FAST_RETRIES, one_pass_unanswered, open_gradebook
 
 # A small GRADE_MAX_ATTEMPTS, so an outage longer than it takes a second, not the ~47 minutes of the defaults.
 SHORT_PATIENCE = {**FAST_RETRIES, "GRADE_MAX_ATTEMPTS": 3}
@@ -85,3 +85,30 @@ def test_scores_held_back_because_their_platform_hung_do_not_use_up_an_attempt(m
     assert stats.posted == 3 and stats.failed == 0
     attempts = {r.person_id: r.attempts for r in book.rows()[1:]}
     assert attempts == {book.people["student-2"]: 2, book.people["student-3"]: 1, book.people["student-4"]: 1}
+
+
+def test_a_score_held_back_late_in_an_outage_is_not_given_up(make_tool, monkeypatch):
+    # Past GRADE_MAX_ATTEMPTS of timeouts (never given up on), a score held back because the LMS did not answer
+    # another one was failed as if our own error had used up its tries ("Gave up after 4 attempts: Not sent"),
+    # though it was never tried: the teacher had to retry it by hand once the LMS was back.
+    import sqlalchemy as sa
+
+    from lti_tool.extensions import db
+    from lti_tool.models import ScoreOutbox
+
+    tool = make_tool(**SHORT_PATIENCE, WORKER_PLATFORM_CONCURRENCY=1)
+    book = open_gradebook(tool, SandboxActions(tool))
+    book.queue("student-1", 10.0)
+    book.drain()
+    book.queue("student-2", 50.0)
+    book.queue("student-3", 50.0)
+    with tool.app.app_context():  # both have timed out 3 times already
+        db.session.execute(sa.update(ScoreOutbox).where(ScoreOutbox.status == "pending").values(attempts=3))
+        db.session.commit()
+        db.session.remove()
+    stats, tried = one_pass_unanswered(book, monkeypatch)
+
+    assert stats.failed == 0 and len(tried) == 1
+    held = "student-3" if tried == ["student-2"] else "student-2"
+    (row,) = [r for r in book.rows() if r.person_id == book.people[held]]
+    assert (row.status, row.attempts, row.last_error) == ("pending", 3, None)
