@@ -379,3 +379,43 @@ def test_the_purge_keeps_a_course_launched_after_it_was_listed(sandbox, tool, mo
     with tool.app.app_context():
         assert db.session.get(Course, course_id) is not None
         assert not db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "purge_course")).all()
+
+
+def test_the_purge_keeps_a_course_a_newcomer_is_launching_into_while_it_deletes(sandbox, tool, monkeypatch):
+    # student-3 has never opened the course: the deletion's lock on the course's people does not wait for her. Her
+    # launch has stamped the course and not committed when the purge judges the course idle.
+    import threading
+    import time
+
+    from lti_tool.services import launches, privacy
+    from tests.races.support import hold_first_call
+
+    _course_where_priya_practised(sandbox, tool)
+    with tool.app.app_context():
+        if db.session.get_bind().dialect.name != "postgresql":
+            pytest.skip("row locks: on SQLite the purge holds the one write lock, and the launch waits for it")
+        course = db.session.scalars(sa.select(Course).where(Course.context_id == "math-7")).one()
+        course_id, course.last_launch_at = course.id, datetime(2020, 1, 1)
+        db.session.commit()
+    purge_reached, purge_go = hold_first_call(monkeypatch, privacy, "_lock_people")
+    purged: list[object] = []
+    purge = threading.Thread(target=lambda: purged.append(run(tool, privacy_group, "purge", "--days", "30")))
+    purge.start()
+    assert purge_reached.wait(20)
+    launch_reached, launch_go = hold_first_call(monkeypatch, launches, "_upsert_enrollment")
+    pages: list[object] = []
+    launch = threading.Thread(target=lambda: pages.append(sandbox.launch("student-3")))
+    launch.start()
+    assert launch_reached.wait(20)
+    purge_go.set()
+    time.sleep(1.0)  # the purge reaches its check while the launch holds the course row
+    launch_go.set()
+    launch.join(30)
+    purge.join(30)
+    assert not launch.is_alive() and not purge.is_alive()
+    assert pages[0].status_code == 200
+    assert "Deleted 0 courses" in purged[0].output, purged[0].output
+    with tool.app.app_context():
+        assert db.session.get(Course, course_id) is not None
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(LaunchSession)
+                                 .where(LaunchSession.course_id == course_id, LaunchSession.expires_at > _now()))

@@ -352,9 +352,14 @@ def _erase_course(course_id: int, now: datetime, *, idle_before: datetime | None
     people = list(db.session.scalars(sa.select(Enrollment.person_id).where(Enrollment.course_id == course_id)
                                      .order_by(Enrollment.person_id)))
     _lock_people(people)
-    if idle_before is not None and db.session.scalar(
-            sa.select(Course.id).where(Course.id == course_id, _last_used(Course) >= idle_before)) is not None:
-        return None
+    if idle_before is not None:
+        # FOR SHARE, on the row whatever its time (a WHERE on the time would skip the old version and lock
+        # nothing): a launch that stamped the course and has not committed (someone not yet enrolled, whom the
+        # people lock above does not wait for) commits first, and its time is read.
+        last_used = db.session.scalar(sa.select(_last_used(Course)).where(Course.id == course_id)
+                                      .with_for_update(read=True))
+        if last_used is not None and last_used >= idle_before:
+            return None
     pending, in_flight = _unsent_grades(ScoreOutbox.course_id == course_id, now)
     placements = sa.select(Placement.id).where(Placement.course_id == course_id)
     rows = db.session.execute(sa.delete(SkillLineItem).where(SkillLineItem.placement_id.in_(placements))).rowcount or 0
