@@ -731,16 +731,23 @@ def is_web_address(url: str) -> bool:
     return safe and not any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url)
 
 
+LINK_REMOVED = "The link of this resource was removed: it was not a web address (http:// or https://)."
+
+
 def drop_unsafe_links(data: Mapping[str, Any]) -> None:
     """Clear, in a stored pack document, the activity links its reading drops (stored before links were checked).
 
-    Students never see them (see _web_address); cleared before an edit is checked, they do not block the edit.
+    Students never see them (see _web_address); cleared before an edit or an export is checked, they block
+    neither. A resource left with nothing says why (a resource needs a link or a text), in the pack's own words.
     """
     activities = data.get("activities")
     for activity in activities if isinstance(activities, list) else ():
         url = activity.get("url") if isinstance(activity, dict) else None
         if isinstance(url, str) and url and not is_web_address(url):
             activity["url"] = None
+            instructions = activity.get("instructions")
+            if activity.get("kind") == "resource" and not (isinstance(instructions, str) and instructions.strip()):
+                activity["instructions"] = LINK_REMOVED
 
 
 def _web_address(r: _Reader, url: str | None, where: str) -> str | None:

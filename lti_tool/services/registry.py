@@ -121,7 +121,10 @@ def service_origin(value: str) -> str:
                            f"values), got {value!r}.")
     wildcard = "://*." in text
     check = text.replace("://*.", "://x.", 1) if wildcard else text
-    parts = urlsplit(check)
+    try:
+        parts = urlsplit(check)
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        raise ServiceError(f"A service origin is scheme://host[:port] (no path), got {value!r}.") from exc
     if origin(check) is None or parts.path not in ("", "/") or parts.query or parts.fragment or "?" in check \
             or "#" in check:
         raise ServiceError(f"A service origin is scheme://host[:port] (no path), got {value!r}.")

@@ -343,7 +343,8 @@ def test_add_origin_stores_each_origin_once_as_browsers_name_it_and_refuses_what
                                ("https://a b.com", "without spaces"),
                                ("https://" + "a" * 64 + ".com", "at most 63"),
                                ("https://a_b.com", "letters, digits"),
-                               ("https://a.com/path", "no path")):
+                               ("https://a.com/path", "no path"),
+                               ("https://[::1", "no path")):  # urlsplit raises on the unclosed bracket
             with pytest.raises(ServiceError, match=re.escape(message)):
                 add_service_origins(CANVAS, "school-d", [value])
         assert platform.service_origins == "https://xn--bcher-kva.de https://a.com https://*.blackboard.com"

@@ -7,6 +7,7 @@ import json
 import re
 from urllib.parse import urljoin
 
+import pytest
 import requests
 
 from lti_tool.learning.coursepack import load_pack
@@ -399,7 +400,7 @@ def test_a_teacher_is_advised_when_a_skill_has_few_distinct_questions(sandbox):
     assert "Advice on this map" in again and "fewer than 10" in again and again.count("('frac-equivalent') has") == 1
 
 
-def _store_a_link_from_before_links_were_checked(tool, url: str) -> str:
+def _store_a_link_from_before_links_were_checked(tool, url: str, instructions: str | None = None) -> str:
     import copy
 
     from lti_tool.extensions import db
@@ -411,19 +412,28 @@ def _store_a_link_from_before_links_were_checked(tool, url: str) -> str:
         data = copy.deepcopy(content.pack)
         resource = next(a for a in data["activities"] if a.get("kind") == "resource")
         resource["url"] = url
+        if instructions is not None:
+            resource["instructions"] = instructions
         content.pack = data
         db.session.commit()
         forget_pack(content.course_id)
         return resource["id"]
 
 
-def test_a_stored_unsafe_link_neither_breaks_the_export_nor_blocks_edits(sandbox, tool):
-    # Packs imported before links were checked may hold one; students never see it (the reading drops it).
+@pytest.mark.parametrize("instructions", [None, ""])
+def test_a_stored_unsafe_link_neither_breaks_the_export_nor_blocks_edits(sandbox, tool, instructions):
+    # Packs imported before links were checked may hold one; students never see it (the reading drops it). A
+    # resource that was only its link (no instructions) says the link was removed, so the pack stays valid.
+    from lti_tool.learning.coursepack import LINK_REMOVED
+
     editor = _editor(sandbox)
-    resource_id = _store_a_link_from_before_links_were_checked(tool, "javascript:alert(1)")
+    resource_id = _store_a_link_from_before_links_were_checked(tool, "javascript:alert(1)", instructions)
     exported = _get(editor, _link(editor, "/teacher/map/export.json"))
     assert exported.status_code == 200
-    assert next(a for a in json.loads(exported.text)["activities"] if a["id"] == resource_id)["url"] is None
+    resource = next(a for a in json.loads(exported.text)["activities"] if a["id"] == resource_id)
+    assert resource["url"] is None
+    assert (resource["instructions"] == LINK_REMOVED) is (instructions == "")
+    load_pack(json.loads(exported.text))  # the export imports again
     form = _get(editor, _link(editor, "/teacher/map/skill"))
     saved = submit_form(form, "/teacher/map/skill", name="Rounding", description="To the nearest ten",
                         prerequisites=[])
