@@ -55,7 +55,9 @@ def test_worker_once_stops_waiting_after_grade_max_attempts_and_leaves_the_grade
     started = time.monotonic()
     stats = gradebook.drain(max_seconds=30)
 
-    assert time.monotonic() - started < 10  # `pathways worker --once` ends during an outage
+    # `pathways worker --once` ends during an outage, well before the 30 s it may run (a loaded machine's
+    # seconds are not the bound: the drain's own limit is).
+    assert time.monotonic() - started < 20
     assert stats.failed == 0 and stats.posted == 0
     latest = gradebook.rows()[-1]
     assert latest.status == "pending" and latest.attempts == 3 and latest.last_status == 500
@@ -66,7 +68,7 @@ def test_worker_once_stops_waiting_after_grade_max_attempts_and_leaves_the_grade
     assert "Failed" not in text
 
     gradebook.platform.fail_next = []  # the LMS is back: the running worker posts it
-    _work_until_posted(gradebook, max_seconds=10)
+    _work_until_posted(gradebook, max_seconds=30)
     assert gradebook.lms_scores()["student-1"]["scoreGiven"] == 30.0
 
 
