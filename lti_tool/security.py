@@ -136,6 +136,12 @@ def frame_ancestors(*, platform_id: int | None = None, client: tuple[str, str] |
     pages: `signed_frame_origins`); login and launch pages name the registration (issuer, client id) the request
     comes from, if it is registered; every other page (errors, JWKS, health) only the defaults.
     """
+    return " ".join(sorted(_framers(platform_id, client, launch_details)))
+
+
+def _framers(platform_id: int | None, client: tuple[str, str] | None,
+             launch_details: Mapping[str, object] | None) -> set[str]:
+    """The sources frame_ancestors names, as a set (the framed-login log compares against them)."""
     origins = {"'self'", *signed_frame_origins(launch_details)}
     if platform_id is not None or client:
         known = _platform_origins()
@@ -144,7 +150,7 @@ def frame_ancestors(*, platform_id: int | None = None, client: tuple[str, str] |
         if client:
             origins.update(known["by_client"].get(_client_key(*client), []))
     origins.update(current_app.config["FRAME_ANCESTORS"].split())
-    return " ".join(sorted(origins))
+    return origins
 
 
 #: Framed logins' pages this process logged as not allowed to frame us, per registration.
@@ -165,7 +171,7 @@ def note_login_framer(issuer: str, client_id: str, referer: str | None) -> None:
     where = csp_origin(referer)
     if where is None or where == csp_origin(current_app.config["BASE_URL"]):
         return
-    allowed = [o for o in frame_ancestors(client=(issuer, client_id)).split() if o != "'self'"]
+    allowed = sorted(_framers(None, (issuer, client_id), None) - {"'self'"})
     if origin_matches(where, allowed) or not _NOTED_FRAMERS.first_time((issuer, client_id), where):
         return
     log.warning("a login of platform %s (client id %s) was framed by a page on %s, which may not frame Pathways: "
