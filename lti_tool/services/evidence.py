@@ -344,7 +344,7 @@ def accept_evidence(course_id: int, platform_id: int, evidence_id: int, *, level
         reason = f"Shown with {EVIDENCE_KINDS.get(row.kind, 'evidence').lower()}, accepted by the teacher"
         mastery.level = awarded.value
         mastery.reason = (f"{reason}: {comment}" if comment else reason + ".")[:300]
-        # Like an override, the teacher's judgement holds until new practice gives the model new evidence.
+        # Like an override, the teacher's level stands until practice earns more (services.mastery._record_answer).
         mastery.overridden = True
         mastery.updated_at = now
         db.session.add(MasteryEvent(course_id=course_id, person_id=row.person_id, skill_id=row.skill_id,

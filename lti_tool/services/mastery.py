@@ -551,6 +551,15 @@ def _record_answer(
         old_level = Level(row.level) if row and skill_id != ALL_SKILLS else Level.NOT_STARTED
         # The level shown before holds unless the estimate falls clearly below it (one slip is not enough).
         new_level = model.level(state, thresholds, previous=old_level) if skill_id != ALL_SKILLS else Level.ATTEMPTED
+        # A teacher's level (an override, accepted evidence) stands until the teacher changes it: the model never
+        # saw what the teacher saw, and its level from the answers alone would take a right answer as a reason to
+        # drop a student the teacher set at Proficient to Attempted. Right answers that earn more than the teacher's
+        # level raise it, unless the teacher set it below what the answers already showed (they doubt them).
+        teacher_held = row is not None and row.overridden and (
+            not (correct and new_level.rank > old_level.rank)
+            or model.level(states[skill_id], thresholds).rank > old_level.rank)
+        if teacher_held:
+            new_level = old_level
         reason_source = source
         schedule = schedules.get(skill_id) if skill_id != ALL_SKILLS and retention is not None else None
         if schedule is not None and schedule.due_at <= now:
@@ -564,9 +573,10 @@ def _record_answer(
         elif skill_id != ALL_SKILLS and retention is not None:
             start_if_mastered(course_id, person_id, skill_id, old_level, new_level, now,
                               schedule=schedule, retention=retention)
-        # New evidence after an override: the model takes over again, starting from the evidence it has.
-        written = {"state": state.to_dict(), "reason": model.explain(state)[:300] if skill_id != ALL_SKILLS else "",
-                   "updated_at": now, "overridden": False, "level": new_level.value}
+        # The estimate learns from every answer; the reason stays the teacher's while their level stands.
+        reason = row.reason if teacher_held else model.explain(state)[:300] if skill_id != ALL_SKILLS else ""
+        written = {"state": state.to_dict(), "reason": reason, "updated_at": now, "overridden": teacher_held,
+                   "level": new_level.value}
         if row is None:
             row = rows[skill_id] = SkillMastery(course_id=course_id, person_id=person_id, skill_id=skill_id,
                                                 **written)
