@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 from . import process_copy
 from .exposure import is_loopback_host
 from .extensions import CACHE_OUTAGES, cache, db
-from .lti.outbound import csp_origin, is_csp_origin, origin_matches
+from .lti.outbound import OriginRefused, csp_origin, origin_matches, service_csp_origin
 from .models import Platform
 from .noted import NotedOnce
 
@@ -105,10 +105,11 @@ def _platform_origins() -> dict[str, dict[str, list[str]]]:
         return {"by_id": {}, "by_client": {}}
     for platform_id, login_url, issuer, client_id, service_origins in rows:
         # The service origins an admin added are the LMS's own hosts too: Canvas Cloud and Blackboard SaaS frame
-        # the tool from the school's host, which is neither the issuer's nor the login URL's. A host written with
-        # capitals (https://LMS.Example.edu) frames as its lowercase form, as browsers compare it.
-        extra = [o for o in (service_origins or "").split() if is_csp_origin(o)]
-        origins = sorted({o for o in (csp_origin(login_url), csp_origin(issuer)) if o} | set(extra))
+        # the tool from the school's host, which is neither the issuer's nor the login URL's. Each is read through
+        # the normaliser add-origin stores with, so one stored before it (https://School.Instructure.com, an
+        # internationalised host) frames as its browser form, and one that can frame nothing is left out.
+        extra = {o for o in map(_stored_service_origin, (service_origins or "").split()) if o}
+        origins = sorted({o for o in (csp_origin(login_url), csp_origin(issuer)) if o} | extra)
         by_id[str(platform_id)] = origins
         # Keyed by registration, never by issuer alone: Canvas Cloud tenants share one issuer, and one school's
         # host must not frame another school's login.
@@ -117,6 +118,13 @@ def _platform_origins() -> dict[str, dict[str, list[str]]]:
     _cache_set(FRAME_CACHE_KEY, value, 60)
     process_copy.hold(_FRAME_COPY, "", value)
     return value
+
+
+def _stored_service_origin(value: str) -> str | None:
+    try:
+        return service_csp_origin(value)
+    except OriginRefused:
+        return None
 
 
 def _client_key(issuer: str, client_id: str) -> str:

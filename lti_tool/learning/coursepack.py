@@ -742,12 +742,36 @@ def drop_unsafe_links(data: Mapping[str, Any]) -> None:
     """
     activities = data.get("activities")
     for activity in activities if isinstance(activities, list) else ():
-        url = activity.get("url") if isinstance(activity, dict) else None
-        if isinstance(url, str) and url and not is_web_address(url):
-            activity["url"] = None
-            instructions = activity.get("instructions")
-            if activity.get("kind") == "resource" and not (isinstance(instructions, str) and instructions.strip()):
-                activity["instructions"] = LINK_REMOVED
+        cleared = _without_unsafe_link(activity)
+        if cleared is not None:
+            activity.update(cleared)
+
+
+def without_unsafe_links(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Return the stored pack document as `drop_unsafe_links` would leave it, without changing it.
+
+    The document itself when it has no such link (nearly always); otherwise a copy that shares everything but the
+    activities whose link goes, so a reader (an export) needs no deep copy of the whole pack.
+    """
+    activities = data.get("activities")
+    if not isinstance(activities, list):
+        return data
+    cleared = [_without_unsafe_link(activity) for activity in activities]
+    if all(c is None for c in cleared):
+        return data
+    return {**data, "activities": [a if c is None else c for a, c in zip(activities, cleared, strict=True)]}
+
+
+def _without_unsafe_link(activity: object) -> dict[str, Any] | None:
+    """Return a copy of a stored activity without the link its reading drops, or None when it has none to drop."""
+    url = activity.get("url") if isinstance(activity, dict) else None
+    if not (isinstance(url, str) and url and not is_web_address(url)):
+        return None
+    cleared = {**activity, "url": None}
+    instructions = activity.get("instructions")
+    if activity.get("kind") == "resource" and not (isinstance(instructions, str) and instructions.strip()):
+        cleared["instructions"] = LINK_REMOVED
+    return cleared
 
 
 def _web_address(r: _Reader, url: str | None, where: str) -> str | None:

@@ -111,29 +111,27 @@ def _origin_of_text(url: str) -> str | None:
     return f"{scheme}://{host}:{port}"
 
 
-#: What may stand in a CSP frame-ancestors list as an origin: scheme://host[:port] in ASCII lowercase (labels of at
-#: most 63 characters, hosts of at most 253, checked in csp_origin), an IPv6 literal, or a "*." wildcard (an
-#: admin's service origin only). Nothing that could end the directive or add another (";", ",", spaces, quotes).
-_CSP_ORIGIN = re.compile(r"https?://(?P<host>(?:\*\.)?(?:[a-z0-9-]{1,63}\.)*[a-z0-9-]{1,63}|\[[0-9a-f:.]{2,45}\])"
+#: What may stand in a CSP frame-ancestors list as one host's origin: scheme://host[:port] in ASCII lowercase
+#: (labels of at most 63 characters, hosts of at most 253, checked in csp_origin), or an IPv6 literal. Nothing that
+#: could end the directive or add another (";", ",", spaces, quotes). An admin's "*." wildcard is checked as its
+#: host below it (service_csp_origin).
+_CSP_ORIGIN = re.compile(r"https?://(?P<host>(?:[a-z0-9-]{1,63}\.)*[a-z0-9-]{1,63}|\[[0-9a-f:.]{2,45}\])"
                          r"(?::[0-9]{1,5})?")
 MAX_HOST_CHARS = 253
 
 
-def is_csp_origin(value: object, *, wildcard: bool = True) -> bool:
-    """Tell whether a value may be written into the frame-ancestors directive as it is (a "*." first label only
-    when `wildcard`)."""
+def is_csp_origin(value: object) -> bool:
+    """Tell whether a value may be written into the frame-ancestors directive as it is, as one host's origin."""
     found = _CSP_ORIGIN.fullmatch(value) if isinstance(value, str) else None
-    if found is None or len(found["host"]) > MAX_HOST_CHARS:
-        return False
-    return wildcard or "*" not in found["host"]
+    return found is not None and len(found["host"]) <= MAX_HOST_CHARS
 
 
 def csp_origin(url: object) -> str | None:
     """Return a URL's origin as a browser names it in frame-ancestors, or None when it cannot stand there.
 
     `origin`'s normalising (lowercase, default port dropped), an internationalised host in punycode (UTS #46, as
-    browsers do: https://bücher.de is https://xn--bcher-kva.de), then `is_csp_origin` without wildcards: a
-    per-launch or suggested origin is one host, never a pattern.
+    browsers do: https://bücher.de is https://xn--bcher-kva.de), then `is_csp_origin`: a per-launch or suggested
+    origin is one host, never a pattern (an admin's may be one: service_csp_origin).
     """
     where = origin(url)
     if where is None:
@@ -146,7 +144,53 @@ def csp_origin(url: object) -> str | None:
         except (idna.IDNAError, UnicodeError):
             return None
         where = f"{scheme}://{host}{colon}{port}"
-    return where if is_csp_origin(where, wildcard=False) else None
+    return where if is_csp_origin(where) else None
+
+
+#: Why service_csp_origin refused a value (registry.service_origin words each for the admin).
+ORIGIN_HAS_SPACE = "space"
+ORIGIN_NOT_BARE = "not_bare"
+ORIGIN_BAD_WILDCARD = "bad_wildcard"
+ORIGIN_BAD_HOST = "bad_host"
+
+
+class OriginRefused(ValueError):
+    """An admin's service origin that cannot frame anything; `reason` is one of the ORIGIN_* codes."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def service_csp_origin(value: object) -> str:
+    """Return an admin-configured origin as frame-ancestors names it, or raise OriginRefused.
+
+    The one normaliser of service origins: `pathways platform add` and add-origin store its answer, and every
+    stored one is read through it again (security._platform_origins), so a value stored before a rule existed (a
+    host with capitals, an internationalised host) frames as its browser form, and one that never could frames
+    nothing. scheme://host[:port] (a trailing "/" allowed), as `csp_origin` normalises it; one "*." first label
+    covers a domain's subdomains (https://*.instructure.com). Only for an admin's word: an origin taken from a
+    launch is one host (csp_origin), never a pattern.
+    """
+    text = value.strip() if isinstance(value, str) else ""
+    if not text or any(c.isspace() for c in text):
+        raise OriginRefused(ORIGIN_HAS_SPACE)
+    wildcard = "://*." in text
+    check = text.replace("://*.", "://x.", 1) if wildcard else text
+    try:
+        parts = urlsplit(check)
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        raise OriginRefused(ORIGIN_NOT_BARE) from exc
+    if origin(check) is None or parts.path not in ("", "/") or parts.query or parts.fragment or "?" in check \
+            or "#" in check:
+        raise OriginRefused(ORIGIN_NOT_BARE)
+    if "*" in check:
+        raise OriginRefused(ORIGIN_BAD_WILDCARD)
+    where = csp_origin(check)
+    if where is None:
+        raise OriginRefused(ORIGIN_BAD_HOST)
+    # csp_origin lowercased the stand-in label and left it one ASCII "x": put the admin's "*" back.
+    return where.replace("://x.", "://*.", 1) if wildcard else where
 
 
 def origin_matches(url_origin: str | None, patterns: Iterable[str]) -> bool:

@@ -333,13 +333,14 @@ def _erase_student_in_course(course_id: int, person_id: int, now: datetime) -> t
     return _erase_person_in_course(course_id, person_id), pending, in_flight
 
 
-def _erase_course(course_id: int, now: datetime, *, idle_before: datetime | None = None
-                  ) -> tuple[list[int], int, int, int] | None:
-    """Delete the course and everything in it; return (its people, rows deleted, grades cancelled, being sent).
+def _erase_course(course_id: int, now: datetime) -> tuple[list[int], int, int, int]:
+    """Delete the course and everything in it; return (its people, rows deleted, grades cancelled, being sent)."""
+    people = _lock_course(course_id)
+    return (people, *_delete_course_rows(course_id, now))
 
-    With `idle_before` (the retention purge), only if the course had no launch since then, judged under the locks
-    below: a course launched after the purge listed it is kept (None), not deleted under the student's feet.
-    """
+
+def _lock_course(course_id: int) -> list[int]:
+    """Lock what deleting the course deletes, in the order of the other writers; return its people (by id)."""
     # SQLite: the write lock first, so no launch enrols anyone in the course between this read and the deletes.
     if not lock_database_for_writing():
         # PostgreSQL, before any row goes and in the order of the other writers: the content (a refit locks it,
@@ -352,21 +353,32 @@ def _erase_course(course_id: int, now: datetime, *, idle_before: datetime | None
     people = list(db.session.scalars(sa.select(Enrollment.person_id).where(Enrollment.course_id == course_id)
                                      .order_by(Enrollment.person_id)))
     _lock_people(people)
-    if idle_before is not None:
-        # FOR SHARE, on the row whatever its time (a WHERE on the time would skip the old version and lock
-        # nothing): a launch that stamped the course and has not committed (someone not yet enrolled, whom the
-        # people lock above does not wait for) commits first, and its time is read.
-        last_used = db.session.scalar(sa.select(_last_used(Course)).where(Course.id == course_id)
-                                      .with_for_update(read=True))
-        if last_used is not None and last_used >= idle_before:
-            return None
+    return people
+
+
+def _used_since(course_id: int, cutoff: datetime) -> bool:
+    """Tell whether the course was launched at or after `cutoff`, judged under `_lock_course`'s locks.
+
+    The retention purge asks after locking: a course launched after the purge listed it is kept, not deleted under
+    the student's feet.
+    """
+    # FOR SHARE, on the row whatever its time (a WHERE on the time would skip the old version and lock nothing): a
+    # launch that stamped the course and has not committed (someone not yet enrolled, whom the people lock does not
+    # wait for) commits first, and its time is read.
+    last_used = db.session.scalar(sa.select(_last_used(Course)).where(Course.id == course_id)
+                                  .with_for_update(read=True))
+    return last_used is not None and last_used >= cutoff
+
+
+def _delete_course_rows(course_id: int, now: datetime) -> tuple[int, int, int]:
+    """Delete a locked course and everything in it; return (rows deleted, grades cancelled, being sent)."""
     pending, in_flight = _unsent_grades(ScoreOutbox.course_id == course_id, now)
     placements = sa.select(Placement.id).where(Placement.course_id == course_id)
     rows = db.session.execute(sa.delete(SkillLineItem).where(SkillLineItem.placement_id.in_(placements))).rowcount or 0
     for table in _course_tables():
         rows += db.session.execute(sa.delete(table).where(table.c.course_id == course_id)).rowcount or 0
     rows += db.session.execute(sa.delete(Course).where(Course.id == course_id)).rowcount or 0
-    return people, rows, pending, in_flight
+    return rows, pending, in_flight
 
 
 # ---- export -----------------------------------------------------------------------------------------------
@@ -715,9 +727,7 @@ def delete_course(launch: LaunchSession, *, typed_title: str, now: datetime) -> 
         raise ServiceError(N_("Type the course title exactly as shown to confirm."))
     platform_id, course_id, actor_id, title = launch.platform_id, course.id, launch.person_id, course.title
     files = _file_keys(course_id)
-    erased = _erase_course(course_id, now)
-    assert erased is not None  # kept only when asked to judge idleness
-    people, rows, pending, in_flight = erased
+    people, rows, pending, in_flight = _erase_course(course_id, now)
     anonymised = _anonymise_if_unenrolled(people, launch.deployment_id)
     _audit(platform_id, course_id, actor_id, None, "delete_course", now)
     delete_files(files)  # before the commit, as in delete_student
@@ -996,12 +1006,13 @@ def purge_inactive_courses(now: datetime, days: int, dry_run: bool) -> PurgeRepo
     for row in rows:
         course = PurgedCourse(*row[:-1])
         course_files = _file_keys(course.course_id)
-        erased = _erase_course(course.course_id, now, idle_before=cutoff)
-        if erased is None:
+        people = _lock_course(course.course_id)
+        if _used_since(course.course_id, cutoff):
             continue  # launched since it was listed: in use again
+        _delete_course_rows(course.course_id, now)
         courses.append(course)
         files += course_files
-        anonymised += _anonymise_if_unenrolled(erased[0], row.deployment_id, files=files)
+        anonymised += _anonymise_if_unenrolled(people, row.deployment_id, files=files)
         _audit(course.platform_id, course.course_id, None, None, "purge_course", now)
     anonymised += _anonymise_people_without_courses(now, files)
     if dry_run:

@@ -6,13 +6,22 @@ import hashlib
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
 from ..extensions import db
 from ..lti.keys import active_keys, new_tool_key
-from ..lti.outbound import OutboundSession, csp_origin, origin, origin_matches
+from ..lti.outbound import (
+    ORIGIN_BAD_HOST,
+    ORIGIN_BAD_WILDCARD,
+    ORIGIN_HAS_SPACE,
+    ORIGIN_NOT_BARE,
+    OriginRefused,
+    OutboundSession,
+    origin,
+    origin_matches,
+    service_csp_origin,
+)
 from ..lti.toolconf import forget_registry_lookups
 from ..models import AuditEntry, Deployment, Platform, RegistrationInvite, ToolKey
 from ..models.base import utcnow
@@ -112,31 +121,24 @@ def service_origin(value: str) -> str:
 
     scheme://host[:port], no path; a host with capitals is stored in lowercase and an internationalised one in
     punycode (https://bücher.de is https://xn--bcher-kva.de), as browsers name it. One "*." first label covers a
-    domain's subdomains (https://*.instructure.com); no other "*". Every one must fit the CSP frame-ancestors
-    grammar (lti.outbound.csp_origin), or it would be stored yet frame nothing.
+    domain's subdomains (https://*.instructure.com); no other "*". The normalising is lti.outbound's
+    service_csp_origin, which frame-ancestors reads stored origins through too: what is stored is what frames.
     """
-    text = value.strip()
-    if not text or any(c.isspace() for c in text):
-        raise ServiceError(f"A service origin is one scheme://host[:port] without spaces (give several as separate "
-                           f"values), got {value!r}.")
-    wildcard = "://*." in text
-    check = text.replace("://*.", "://x.", 1) if wildcard else text
     try:
-        parts = urlsplit(check)
-    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
-        raise ServiceError(f"A service origin is scheme://host[:port] (no path), got {value!r}.") from exc
-    if origin(check) is None or parts.path not in ("", "/") or parts.query or parts.fragment or "?" in check \
-            or "#" in check:
-        raise ServiceError(f"A service origin is scheme://host[:port] (no path), got {value!r}.")
-    if "*" in check:
-        raise ServiceError(f"A service origin may use '*' only as its first label, as in https://*.example.com "
-                           f"(all its subdomains), got {value!r}.")
-    where = csp_origin(check)
-    if where is None:
-        raise ServiceError(f"A service origin's host is letters, digits, '-' and dots (labels of at most 63 "
-                           f"characters, at most 253 in all; an internationalised name is converted to punycode), "
-                           f"got {value!r}.")
-    return where.replace("://x.", "://*.", 1) if wildcard else where
+        return service_csp_origin(value)
+    except OriginRefused as refused:
+        raise ServiceError(_REFUSED_ORIGIN[refused.reason].format(value=value)) from refused
+
+
+_REFUSED_ORIGIN = {
+    ORIGIN_HAS_SPACE: "A service origin is one scheme://host[:port] without spaces (give several as separate values), "
+                      "got {value!r}.",
+    ORIGIN_NOT_BARE: "A service origin is scheme://host[:port] (no path), got {value!r}.",
+    ORIGIN_BAD_WILDCARD: "A service origin may use '*' only as its first label, as in https://*.example.com (all its "
+                         "subdomains), got {value!r}.",
+    ORIGIN_BAD_HOST: "A service origin's host is letters, digits, '-' and dots (labels of at most 63 characters, at "
+                     "most 253 in all; an internationalised name is converted to punycode), got {value!r}.",
+}
 
 
 def _platform(issuer: str, client_id: str) -> Platform | None:

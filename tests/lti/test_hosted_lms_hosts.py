@@ -18,6 +18,7 @@ from flask.cli import ScriptInfo
 
 from lti_tool import security
 from lti_tool.cli import main
+from lti_tool.lti.outbound import is_csp_origin, service_csp_origin
 from tests.support import (
     HOSTED_ISSUER,
     SandboxActions,
@@ -177,8 +178,9 @@ def test_only_origins_fit_for_the_directive_are_written_into_it():
     assert security.signed_frame_origins({"return_url": "http://127.0.0.1:5000/"}) == ["http://127.0.0.1:5000"]
     assert security.signed_frame_origins({"return_url": "http://lms.example.edu/"}) == []
     assert security.signed_frame_origins(None) == []
-    assert not security.is_csp_origin("https://a;b") and not security.is_csp_origin("https://a b")
-    assert security.is_csp_origin("https://*.instructure.com")
+    assert not is_csp_origin("https://a;b") and not is_csp_origin("https://a b")
+    assert not is_csp_origin("https://*.instructure.com")  # one host: a pattern is an admin's (service_csp_origin)
+    assert service_csp_origin("https://*.Instructure.com/") == "https://*.instructure.com"
 
 
 @pytest.fixture
@@ -260,6 +262,32 @@ def test_a_tenants_registered_host_frames_only_that_tenants_login_and_launch_ans
     ambiguous = requests.post(tool.url("/lti/launch"), timeout=30,
                               data={"id_token": _unsigned_token({"iss": CANVAS, "aud": ["school-a", "school-b"]})})
     assert _frame_ancestors(ambiguous) == ["'self'"]
+
+
+def test_service_origins_stored_before_they_were_normalised_frame_as_browsers_name_them(tool):
+    """A row written before add-origin normalised (capitals, an internationalised host) framed nothing until an
+    admin added the origin again; it is read through the same normaliser add-origin stores with."""
+    import sqlalchemy as sa
+
+    from lti_tool.extensions import db
+    from lti_tool.models import Platform
+
+    stored = ("https://School.Instructure.com https://Bücher.de https://*.Blackboard.com https://a.com/path "
+              "https://x.*.com javascript:alert(1) https://a;b.com https://" + "a" * 64 + ".com")
+    with tool.app.app_context():
+        platform = _register(CANVAS, "school-old")
+        db.session.execute(sa.update(Platform).where(Platform.id == platform.id).values(service_origins=stored))
+        db.session.commit()
+        security.forget_frame_ancestors()
+        by_id = security.frame_ancestors(platform_id=platform.id).split()
+    wanted = ["https://*.blackboard.com", "https://school.instructure.com", "https://xn--bcher-kva.de"]
+    login = _frame_ancestors(requests.get(tool.url("/lti/login"), allow_redirects=False, timeout=30, params={
+        "iss": CANVAS, "login_hint": "x", "client_id": "school-old", "target_link_uri": tool.url("/lti/launch")}))
+    launch = _frame_ancestors(requests.post(tool.url("/lti/launch"), timeout=30, data={
+        "id_token": _unsigned_token({"iss": CANVAS, "aud": "school-old"})}))
+    for sources in (by_id, login, launch):
+        # The sso host (login URL) and the issuer's, then the stored ones that can frame; nothing else.
+        assert sources == sorted(["'self'", CANVAS, SSO, *wanted]), sources
 
 
 def test_a_platform_whose_hosts_are_written_with_capitals_frames_as_their_lowercase_form(tool):

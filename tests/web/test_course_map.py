@@ -439,3 +439,38 @@ def test_a_stored_unsafe_link_neither_breaks_the_export_nor_blocks_edits(sandbox
                         prerequisites=[])
     assert "Saved the new skill." in saved.text, saved.text[:2000]
     assert "javascript:" not in _get(editor, _link(editor, "/teacher/map/export.json")).text
+
+
+
+def test_an_export_reads_the_stored_pack_without_changing_it_or_sampling_its_templates_again(sandbox, tool,
+                                                                                             monkeypatch):
+    # The stored document was checked in full (templates sampled) when it was imported or edited: an export used to
+    # deep-copy it and sample every template again, for nothing but time. It must still leave the document as it is.
+    import copy
+
+    from lti_tool.extensions import db
+    from lti_tool.learning import coursepack
+    from lti_tool.models import CourseContent
+    from lti_tool.services.content import course_content
+    from lti_tool.services.course_map import export_text
+
+    editor = _editor(sandbox)
+    sampled = []
+    real_sample = coursepack.sample
+    monkeypatch.setattr(coursepack, "sample", lambda *a: sampled.append(1) or real_sample(*a))
+    assert coursepack.load_pack(demo_pack_data()) and sampled  # the full check does sample the demo's templates
+    sampled.clear()
+    assert _skills(_pack(editor)) == _skills(demo_pack_data())
+    resource_id = _store_a_link_from_before_links_were_checked(tool, "javascript:alert(1)", "")
+    for fmt in ("json", "csv"):
+        assert _get(editor, _link(editor, f"/teacher/map/export.{fmt}")).status_code == 200
+    exported = _pack(editor)
+    assert sampled == []
+    assert next(a for a in exported["activities"] if a["id"] == resource_id)["url"] is None
+    coursepack.load_pack(exported)  # the export imports again
+    with tool.app.app_context():
+        course_id = db.session.scalars(db.select(CourseContent.course_id)).one()
+        stored = copy.deepcopy(course_content(course_id).pack)
+        assert "javascript:alert(1)" in json.dumps(stored)
+        assert json.loads(export_text(course_id)) == exported
+        assert course_content(course_id).pack == stored  # the unsafe link is still stored, the document untouched
