@@ -71,6 +71,17 @@ class LocalFileCache(FileSystemCache):
             return False
         return True
 
+    def add(self, key: str, value: Any, timeout: Any = None) -> bool:
+        """Write the entry unless a live one is there (Redis's SET NX with an expiry).
+
+        cachelib's add refused while any file was there, an expired one too, until a prune removed it (up to
+        PRUNE_SECONDS later): a marker meant to hold for seconds (a platform's JWKS refetch gap, a worker's chore)
+        held for minutes. Check then write, as cachelib's was: two processes may both add an expired key.
+        """
+        if self.has(key):
+            return False
+        return self.set(key, value, timeout)
+
     def delete(self, key: str, mgmt_element: bool = False) -> bool:
         try:
             os.remove(self._get_filename(key))

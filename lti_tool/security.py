@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from flask import Flask, Response, current_app, g, has_app_context, request
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
+from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException
 
 from . import process_copy
@@ -249,10 +250,19 @@ def _requesting_client() -> tuple[str, str] | None:
     frame the reply (a launch error or the storage check page), which grants nothing else. Never the issuer alone:
     Canvas Cloud tenants share one, and one school's host must not frame another school's pages. A login without
     client_id (LTI Core §4.1 allows it) names the issuer's only approved registration, as the login itself does
-    (toolconf.sole_client_id); when there are several, no platform's origins are added.
+    (toolconf.sole_client_id); when there are several, no platform's origins are added. A login page names the
+    registration its validated login is for (frame_for_login); a refused login, its parameters as the login read
+    them (login_request_params), never a POST's query string beside its form.
     """
     if request.endpoint == "lti.login":
-        issuer, client_id = request.values.get("iss"), request.values.get("client_id")
+        held = g.get(_LOGIN_CLIENT)
+        if held is not None:
+            return held
+        try:
+            params = login_request_params()
+        except HTTPException:  # a body too large to read
+            return None
+        issuer, client_id = params.get("iss"), params.get("client_id")
         if not isinstance(issuer, str) or not issuer:
             return None
         if not client_id:
@@ -271,6 +281,23 @@ def _requesting_client() -> tuple[str, str] | None:
         issuer, client_id = claims.get("iss"), _token_client_id(claims)
         return (issuer, client_id) if isinstance(issuer, str) and issuer and client_id else None
     return None
+
+
+def login_request_params() -> ImmutableMultiDict[str, str]:
+    """Return the parameters of an OIDC login where pylti1p3's FlaskRequest reads them: a GET's query string, the
+    form of any other method, never a mix (a POST's query could name another registration than the login it carries).
+    """
+    return request.args if request.method == "GET" else request.form
+
+
+#: `g` key: (issuer, client id) of the registration a login was validated for; its page's frame-ancestors name it.
+_LOGIN_CLIENT = "pathways_login_client"
+
+
+def frame_for_login(issuer: str | None, client_id: str | None) -> None:
+    """Let the registration this validated login is for frame the login's page (and no other)."""
+    if issuer and client_id:
+        setattr(g, _LOGIN_CLIENT, (issuer, client_id))
 
 
 def _sole_client_id(issuer: str) -> str | None:

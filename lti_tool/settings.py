@@ -42,10 +42,10 @@ DEFAULTS: dict[str, Any] = {
     "JWT_LEEWAY_SECONDS": 60,
     # How long a login's state/nonce stays valid before the launch must arrive.
     "LOGIN_STATE_SECONDS": 600,
-    # Platform JWKS are cached this long; a launch signed with a kid not in it refetches it, once per kid.
+    # Platform JWKS are cached this long; a launch signed with a kid not in it refetches it (JWKS_REFETCHES_PER_MINUTE).
     "JWKS_CACHE_SECONDS": 3600,
-    # At most this many unknown-kid refetches per platform per minute (forged kids must not turn us into a
-    # load generator against the platform).
+    # At most this many unknown-kid refetches per platform per minute, one per 60/N seconds whichever kid asks
+    # (forged kids must not turn us into a load generator against the platform, nor hold off a real rotation).
     "JWKS_REFETCHES_PER_MINUTE": 6,
     # A failed JWKS fetch is remembered this long, so a slow or down platform cannot hold every launch.
     "JWKS_FAILURE_CACHE_SECONDS": 30,

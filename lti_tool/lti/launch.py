@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -526,24 +527,27 @@ class PathwaysLaunch(FlaskMessageLaunch):
         self._fetched_now = True
         return keyset
 
-    def _may_refetch(self, key_set_url: str, kid: str) -> bool:
-        """Allow one refetch per unknown kid, within a per-platform budget per minute."""
-        if self._fetched_now:
-            return False  # the key set we hold is seconds old: a refetch would say the same
-        digest = hashlib.sha256(f"{key_set_url}|{kid}".encode()).hexdigest()
-        if not cache.add("platform-jwks-kid:" + digest, 1, timeout=self._jwks_ttl):
-            return False  # this kid already had its refetch
-        # A window that opens with the first refetch and closes a minute later (Redis keeps the TTL across INCR).
-        window = _jwks_key(key_set_url) + ":refetches"
-        cache.add(window, 0, timeout=60)
-        count = cache.cache.inc(window) or 0
-        return count <= self._jwks_refetches_per_minute
+    def _may_refetch(self, key_set_url: str) -> bool:
+        """Allow a refetch for a kid the cached key set lacks once per 60 / JWKS_REFETCHES_PER_MINUTE seconds per
+        platform, whichever kid asks.
+
+        A kid reaches here before any signature can be checked, so a forged token's kid tells nothing and is not
+        remembered: remembering kids as tried, under a budget a visitor reusing a state cookie could keep spent, let
+        a real rotation's new kid be refused once and then for as long as the key set stayed cached (an hour). A
+        rotating platform publishes its new key before signing with it, so any refetch after the rotation, whoever's
+        launch causes it, brings the new key in for every launch: a rotation is picked up within one gap (10 s by
+        default) however many forged kids arrive, and the platform sees at most the configured refetches a minute.
+        """
+        if self._fetched_now or self._jwks_refetches_per_minute <= 0:
+            return False  # the key set we hold is seconds old (a refetch would say the same), or refetches are off
+        gap = math.ceil(60 / self._jwks_refetches_per_minute)
+        return bool(cache.add(_jwks_key(key_set_url) + ":refetched", 1, timeout=gap))
 
     def get_public_key(self):
         """Return the platform's public key for this token's kid (a parsed key object) and its algorithm.
 
         As pylti1p3 does, the key must carry the token's kid and algorithm (RS256 when it names none); unlike it, an
-        unknown kid refetches the key set once (the platform may have rotated its key since we cached its JWKS).
+        unknown kid may refetch the key set (the platform may have rotated its key since we cached it; _may_refetch).
         """
         assert self._registration is not None
         url = self._registration.get_key_set_url()
@@ -562,7 +566,7 @@ class PathwaysLaunch(FlaskMessageLaunch):
             self._registration.set_key_set(keyset)
             jwk = _matching_key(keyset, kid, alg)
         if jwk is None:
-            if not self._may_refetch(url, str(kid)):
+            if not self._may_refetch(url):
                 raise LaunchError(N_("The launch was signed with a key the platform does not publish."))
             keyset = self.fetch_public_key(url, force=True)
             self._registration.set_key_set(keyset)

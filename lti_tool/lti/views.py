@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, jsonify, make_response, render_templat
 from pylti1p3.contrib.flask import FlaskRequest
 
 from ..extensions import csrf
-from ..security import note_login_framer
+from ..security import frame_for_login, login_request_params, note_login_framer
 from .keys import JWKS_MAX_AGE_SECONDS, public_jwks
 from .launch import make_login
 
@@ -24,7 +24,7 @@ def login():
     secure = request.is_secure or current_app.config["BASE_URL"].startswith("https://")
     # The parameters as one plain dict, read where pylti1p3 reads them (the query of a GET, the form of a POST):
     # without it, each of the login's twenty-odd parameter reads went through Flask's request proxy again.
-    login_params = (request.args if request.method == "GET" else request.form).to_dict()
+    login_params = login_request_params().to_dict()
     oidc = make_login(
         current_app.extensions["pathways_tool_conf"],
         FlaskRequest(request_data=login_params, request_is_secure=secure),
@@ -34,17 +34,19 @@ def login():
     storage = oidc.storage_login(launch_url)
     if storage is None:
         # Fetch metadata says whether we are inside the LMS's frame; only there may the cookie be blocked.
-        if request.headers.get("Sec-Fetch-Dest") != "iframe" or request.values.get("lti1p3_new_window"):
+        if request.headers.get("Sec-Fetch-Dest") != "iframe" or login_params.get("lti1p3_new_window"):
             return oidc.redirect_to_platform(launch_url)
         # No platform storage (Moodle): the page checks that this frame keeps cookies before going to the platform.
         storage = oidc.framed_login(launch_url)
+    # Validated now: the page may be framed by this registration's origins, the one this login is for.
+    frame_for_login(oidc.get_iss(), oidc.get_client_id())
     if request.headers.get("Sec-Fetch-Dest") == "iframe":
         # A page answers, in the LMS's frame: if that page may not frame us, the log tells the admin what to add.
         note_login_framer(oidc.get_iss(), oidc.get_client_id(), request.headers.get("Referer"))
     # The platform offers storage (OIDC Login with LTI Client Side postMessages §3): a page puts state and nonce
     # there, then goes on to the platform. If neither storage nor cookies work in this frame, it offers to
     # start the same login again in a new window, where the tool is first-party and its cookie sticks.
-    params = request.values.to_dict()
+    params = dict(login_params)  # the login this page answers, not the query of a POST mixed in
     params.pop("lti_storage_target", None)
     params["lti1p3_new_window"] = "1"
     page = render_template("lti/storage_login.html", storage=storage, new_window_params=params,

@@ -290,6 +290,34 @@ def test_service_origins_stored_before_they_were_normalised_frame_as_browsers_na
         assert sources == sorted(["'self'", CANVAS, SSO, *wanted]), sources
 
 
+def test_a_posted_login_is_framed_by_the_registration_its_form_names_never_by_its_query_string(tool, sandbox):
+    """pylti1p3 reads a POSTed login from its form: a query string naming another tenant must not pick who frames
+    the login's page (nor the new-window login it offers), whether the login is accepted or refused."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit
+
+    from lti_tool.lti.outbound import csp_origin
+
+    with tool.app.app_context():
+        _register(CANVAS, "school-a", ["https://a.instructure.com"])
+    login_url = sandbox.platform.start_launch(sandbox.sub("student"))
+    form = dict(parse_qsl(urlsplit(login_url).query))
+    other_tenant = login_url.split("?")[0] + "?" + urlencode({"iss": CANVAS, "client_id": "school-a"})
+    framed = {"Sec-Fetch-Dest": "iframe"}
+
+    page = requests.post(other_tenant, data=form, headers=framed, allow_redirects=False, timeout=30)
+    assert page.status_code == 200, page.text[:300]  # the form's login, accepted: its page, in the LMS's frame
+    assert "https://a.instructure.com" not in _frame_ancestors(page)
+    assert csp_origin(form["iss"]) in _frame_ancestors(page)
+    _, new_window = parse_form(page.text, page.url)
+    assert new_window["iss"] == form["iss"] and new_window["client_id"] == form["client_id"]
+
+    refused = requests.post(other_tenant, data={**form, "target_link_uri": "https://elsewhere.example/"},
+                            headers=framed, allow_redirects=False, timeout=30)
+    assert refused.status_code == 400
+    assert "https://a.instructure.com" not in _frame_ancestors(refused)
+    assert csp_origin(form["iss"]) in _frame_ancestors(refused)
+
+
 def test_a_platform_whose_hosts_are_written_with_capitals_frames_as_their_lowercase_form(tool):
     with tool.app.app_context():
         platform = _register("https://LMS.Example.edu", "c1", login="https://LMS.Example.edu/mod/lti/auth.php")

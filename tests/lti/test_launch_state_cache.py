@@ -72,6 +72,15 @@ def test_entries_are_written_whole_owner_only_in_cachelibs_format_and_leave_no_t
     assert ours.set("expired", "x", timeout=-1) is True and ours.get("expired") is None
 
 
+def test_add_takes_a_key_whose_entry_expired_though_its_file_is_not_pruned_yet(tmp_path):
+    """As Redis's SET NX with an expiry: a marker that held for seconds must not hold until the next prune."""
+    backend = LocalFileCache(str(tmp_path / "cache"), threshold=100)
+    assert backend.add("marker", 1, timeout=60) is True
+    assert backend.add("marker", 2, timeout=60) is False and backend.get("marker") == 1  # live: kept
+    assert backend.set("gap", 1, timeout=-1) is True  # expired; its file stays until a prune
+    assert backend.add("gap", 2, timeout=60) is True and backend.get("gap") == 2
+
+
 def test_a_write_that_fails_says_so_and_leaves_nothing_behind(tmp_path, monkeypatch):
     folder = tmp_path / "cache"
     backend = LocalFileCache(str(folder), threshold=100)

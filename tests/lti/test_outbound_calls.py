@@ -7,6 +7,7 @@ server's address, as a production deployment would be.
 
 from __future__ import annotations
 
+import secrets
 import time
 
 import pytest
@@ -160,7 +161,7 @@ def test_a_platform_that_rotates_its_key_right_after_a_launch_keeps_launching(sa
 
 
 def test_forged_kids_refetch_the_platform_keys_only_within_a_budget(make_tool):
-    tool = make_tool(JWKS_REFETCHES_PER_MINUTE=2)
+    tool = make_tool(JWKS_REFETCHES_PER_MINUTE=2)  # one refetch per 30 s, whichever kid asks
     sandbox = SandboxActions(tool)
     assert sandbox.launch("student").status_code == 200
     fetched = tool.platform.jwks_requests
@@ -170,7 +171,53 @@ def test_forged_kids_refetch_the_platform_keys_only_within_a_budget(make_tool):
         assert pending.post(forged).status_code == 400
     pending = sandbox.begin("student")
     assert pending.post(pending.platform.sign(pending.claims, kid="forged-0")).status_code == 400
-    assert tool.platform.jwks_requests - fetched == 2
+    assert tool.platform.jwks_requests - fetched == 1
+
+
+@pytest.fixture
+def cache_clock(monkeypatch):
+    """Move the tool's cache (cachelib's file cache) forward in time: move(seconds). Tokens keep the real clock."""
+    import cachelib.file
+
+    ahead = [0.0]
+    real = cachelib.file.time
+    monkeypatch.setattr(cachelib.file, "time", lambda: real() + ahead[0])
+
+    def move(seconds: float) -> None:
+        ahead[0] += seconds
+
+    return move
+
+
+def test_forged_kids_posted_on_a_reused_state_cannot_hold_off_a_real_key_rotation(make_tool, cache_clock):
+    """Security review: a visitor kept the refetch budget spent with forged kids (a failed launch leaves its state
+    usable); the rotated key's real kid was refused once, remembered as tried, and refused until the cached key
+    set expired an hour later. A refetch for an unknown kid is now allowed once per 60/N seconds whichever kid
+    asks, and no kid is remembered: the real kid gets its refetch within that gap."""
+    tool = make_tool(JWKS_REFETCHES_PER_MINUTE=2)  # one refetch per 30 s
+    sandbox = SandboxActions(tool)
+    platform = tool.platform
+    assert sandbox.launch("student").status_code == 200  # the key set is cached (for an hour)
+    attacker = sandbox.begin("student")  # one real login, its state posted again and again
+
+    def attack(count: int) -> None:
+        for _ in range(count):
+            forged = platform.sign(attacker.claims, kid="forged-" + secrets.token_hex(4))
+            assert attacker.post(forged).status_code == 400
+
+    attack(4)  # the refetch budget is spent
+    platform.rotate_key()  # the platform publishes a new key and signs with it from now on
+    refused = sandbox.launch("student")
+    assert refused.status_code == 400 and "key the platform does not publish" in refused.text
+    attack(2)
+    cache_clock(31)  # one gap later, the attack still under way
+    fetched = platform.jwks_requests
+    page = sandbox.launch("student")
+    assert page.status_code == 200, page.text[:300]
+    assert platform.jwks_requests == fetched + 1  # the real kid's refetch brought the new key in
+    attack(3)
+    assert sandbox.launch("student").status_code == 200  # kept: forged kids do not evict the real key
+    assert platform.jwks_requests == fetched + 1  # and the attack got no refetch within the gap
 
 
 def test_outbound_client_refuses_userinfo_and_non_http_urls(tool):
