@@ -15,8 +15,8 @@ bp = launch_blueprint("diagnostic", __name__)
 
 #: What each conclusion of the check (learning.diagnostic.Belief) means, in the student's words.
 BELIEF_WORDS = {
-    "known": "You showed this",
-    "likely known": "Probably solid already",
+    "known": "The check says you know this",
+    "likely known": "The check says you probably know this",
     "not yet": "A good place to start",
     "likely not yet": "Comes later, after what it builds on",
     "not checked": "Not checked yet",

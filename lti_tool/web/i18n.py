@@ -48,7 +48,7 @@ DOMAIN_WORDS = (
     N_("A project"), N_("An explanation (written)"), N_("A recording (audio or video)"), N_("Something else"),
     N_("What was hard?"), N_("What will you try next?"),
     # lti_tool.web.diagnostic.BELIEF_WORDS
-    N_("You showed this"), N_("Probably solid already"), N_("A good place to start"),
+    N_("The check says you know this"), N_("The check says you probably know this"), N_("A good place to start"),
     N_("Comes later, after what it builds on"), N_("Not checked yet"),
     # lti_tool.learning.alerts.AlertKind (the "Needs help now" list)
     N_("asked for help"), N_("stuck"), N_("failed review"), N_("behind pace"), N_("inactive"),

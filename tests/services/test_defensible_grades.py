@@ -120,3 +120,22 @@ def test_a_goal_dated_after_the_course_end_is_due_at_the_end_in_the_gradebook_as
     # A course that ends after the goal changes nothing.
     assert course_due(pack.skill_graph, [goal], between, ends_on=date(2027, 6, 30)) == course_due(
         pack.skill_graph, [goal], between)
+
+
+def test_the_grading_page_says_what_the_gradebook_gets_before_anything_is_due(sandbox, tool):
+    teacher = submit_form(sandbox.launch("teacher"), "/content/demo")  # the demo's goals all lie ahead
+    picker = sandbox.launch("teacher", message_type="LtiDeepLinkingRequest")
+    returning = submit_form(picker, "/deep-link")
+    action, fields = parse_form(returning.text, returning.url)
+    returning.http.post(action, data=fields)
+    sandbox.launch("student")
+    base = tool.url(re.search(r"/c/[^/]+/", teacher.url).group(0))
+    view = teacher.http.get(base + "class")
+    view.http = teacher.http
+    submit_form(view, "/class/override", level="Proficient", note="Showed it in class")
+    drain_outbox(tool)
+    assert not any("scoreGiven" in score for score in _placement_scores(tool))  # no number for work not due yet
+    # The page promised "the standards-based average" until anything was due, and the gradebook stayed empty.
+    page = _grading(teacher, base).text
+    assert "standards-based average is used" not in page
+    assert "no grade is sent: the LMS gradebook shows the column as not graded yet" in page

@@ -127,6 +127,8 @@ def test_the_placement_result_and_the_plan_tell_one_story(sandbox, tool):
             page = submit_form(page, "/diagnostic", answer="", not_sure="1")
     known, start_here = _group(page, "Looks solid already"), _group(page, "Good places to start")
     assert known and start_here
+    # The check's conclusion beside a level from practice: "Attempted — You showed this" read as two truths.
+    assert "You showed this" not in page.text and "The check says you" in page.text
     home = _home(student, tool)
     steps = re.findall(r'<li class="step">\s*<h3>([^<]+?) <span class="level[^"]*">([^<]+)</span></h3>\s*<p>(.*?)</p>',
                        home, re.S)
