@@ -19,6 +19,7 @@ from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException
 
 from . import process_copy
+from .bounded_json import decode_json
 from .exposure import is_loopback_host
 from .extensions import CACHE_OUTAGES, cache, db
 from .lti.outbound import OriginRefused, csp_origin, origin_matches, service_csp_origin
@@ -322,6 +323,8 @@ def _token_client_id(claims: Mapping[str, object]) -> str | None:
 
 
 _DECODED_LAUNCH = "pathways_decoded_launch"
+#: The longest id_token a launch reads: a real one is 2 to 10 KB; more is refused before anything decodes it.
+MAX_ID_TOKEN_CHARS = 64 * 1024
 #: `g` key: the details of the verified launch this response belongs to (its page, its error or expiry page, its
 #: refusal), whose signed return URLs may frame it (signed_frame_origins). Set only from a verified id_token.
 LAUNCH_DETAILS = "pathways_launch_details"
@@ -348,13 +351,15 @@ def _unverified_claims(token: object) -> object:
 
     The standard library reads it in a few microseconds; PyJWT checks the whole token character by character
     in Python first (a fifth of a millisecond for a launch token), which only its verifying decode needs.
+    Anyone may post a token, and this runs for every launch response, refusals included: an over-long or deeply
+    nested one must give None, never an exception out of the response's headers.
     """
-    if not isinstance(token, str) or token.count(".") != 2:
+    if not isinstance(token, str) or len(token) > MAX_ID_TOKEN_CHARS or token.count(".") != 2:
         return None
     payload = token.split(".")[1]
     try:
-        return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (ValueError, TypeError):  # binascii.Error and UnicodeDecodeError are ValueErrors
+        return decode_json(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (ValueError, TypeError):  # binascii.Error, UnicodeDecodeError and JSONTooDeep are ValueErrors
         return None
 
 

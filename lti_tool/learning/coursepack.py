@@ -21,6 +21,8 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
+from lti_tool import bounded_json
+from lti_tool.bounded_json import MAX_JSON_DEPTH, JSONTooDeep
 from lti_tool.learning.item_templates import (
     DIVIDES_BY_ZERO,
     Parameter,
@@ -574,34 +576,17 @@ def json_error(error: json.JSONDecodeError) -> Message:
     return Message(N_("the JSON is not written correctly here"))
 
 
-# A course pack nests 8 levels, a CASE package 4; deeper files were made to exhaust the parser (a 500 from
-# RecursionError) or whatever walks the document after it.
-MAX_JSON_DEPTH = 32
-
-
 def decode_json(text: str, max_depth: int = MAX_JSON_DEPTH) -> Any:
     """Decode an uploaded JSON document, refusing one nested deeper than max_depth (CoursePackError).
 
     Invalid JSON raises json.JSONDecodeError as json.loads does.
     """
-    too_deep = CoursePackError([Message(N_("The file is nested more than %(depth)s levels deep (lists or objects "
-                                           "inside each other); a course pack or CASE package needs far fewer. "
-                                           "Check the file."), depth=max_depth)])
     try:
-        document = json.loads(text)
-    except RecursionError:
-        raise too_deep from None
-    # Walk without recursion: the decoder allows ~1,000 levels, more than later code can.
-    stack = [(document, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if depth > max_depth:
-            raise too_deep
-        if isinstance(value, dict):
-            stack.extend((child, depth + 1) for child in value.values())
-        elif isinstance(value, list):
-            stack.extend((child, depth + 1) for child in value)
-    return document
+        return bounded_json.decode_json(text, max_depth)
+    except JSONTooDeep:
+        raise CoursePackError([Message(N_("The file is nested more than %(depth)s levels deep (lists or objects "
+                                          "inside each other); a course pack or CASE package needs far fewer. "
+                                          "Check the file."), depth=max_depth)]) from None
 
 
 def _load_course(r: _Reader, value: object) -> Course:

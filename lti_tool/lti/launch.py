@@ -38,14 +38,13 @@ from pylti1p3.exception import LtiException, OIDCException
 
 from .. import process_copy
 from ..extensions import cache
-from ..security import note_decoded_token
+from ..security import MAX_ID_TOKEN_CHARS, note_decoded_token
 from .blocked_cookies import RELOGIN_PARAMS, PartitionedCookieService
-from .outbound import origin
+from .outbound import answer_json, origin
 from .platform_storage import StorageCheckNeeded, issue_check, origin_of, redeem_check, storage_target
 from .toolconf import find_deployment, find_platform, sole_client_id
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
-MAX_ID_TOKEN_CHARS = 64 * 1024
 MAX_JWKS_BYTES = 256 * 1024
 log = logging.getLogger(__name__)
 _UNKNOWN = object()  # a lookup not made yet (None is a lookup's answer)
@@ -513,7 +512,7 @@ class PathwaysLaunch(FlaskMessageLaunch):
         try:
             resp = self._requests_session.get(key_set_url, timeout=self._timeout, max_bytes=MAX_JWKS_BYTES)
             resp.raise_for_status()
-            keyset = resp.json()
+            keyset = answer_json(resp)
         except (requests.RequestException, ValueError) as exc:
             reason = getattr(exc, "reason", None) or ("http_error" if isinstance(exc, requests.HTTPError) else "bad")
             log.warning("platform JWKS fetch failed (%s) for %s", reason, origin(key_set_url))

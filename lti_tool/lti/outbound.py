@@ -34,8 +34,11 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+from urllib3.exceptions import ConnectTimeoutError, LocationParseError, NewConnectionError
 from urllib3.util import connection as urllib3_connection
+from urllib3.util import parse_url
+
+from ..bounded_json import decode_json
 
 USER_AGENT = "Pathways-LTI/0.1 (+pylti1p3)"
 DEFAULT_MAX_BYTES = 2 * 1024 * 1024
@@ -85,30 +88,102 @@ class _Refused(Exception):
 # ---- origins ---------------------------------------------------------------------------------------------
 
 def origin(url: str | None) -> str | None:
-    """Return the normalised origin scheme://host[:port] of an http(s) URL, or None (userinfo is refused)."""
+    """Return the normalised origin scheme://host[:port] of an http(s) URL, or None.
+
+    The host is the one a request to the URL connects to: lowercase, an internationalised name in punycode
+    (as requests sends it). None for anything two parsers could read differently (see _origin_parts).
+    """
     if not isinstance(url, str):
         return None
-    return _origin_of_text(url)
+    parts = _origin_parts(url)
+    if parts is None:
+        return None
+    scheme, host, port = parts
+    return f"{scheme}://{host}" if port == _DEFAULT_PORTS[scheme] else f"{scheme}://{host}:{port}"
+
+
+#: scheme "://" authority, then path, query or fragment; the authority ends where urllib.parse ends it.
+_URL_HEAD = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<authority>[^/?#]*)(?:[/?#].*)?", re.DOTALL)
+#: A host name as it goes on the wire (after IDNA): non-empty labels, no trailing dot (label lengths are DNS's
+#: business, and csp_origin's).
+_HOST_NAME = re.compile(r"(?:[a-z0-9_-]+\.)*[a-z0-9_-]+")
+#: Characters no authority of ours may hold: "\\" ends it for urllib3 (and browsers) but not for urllib.parse;
+#: "%" would be decoded by one parser and not another (and starts an IPv6 zone id); "@" introduces userinfo,
+#: which must never carry credentials or hide the real host (https://lms.example@evil.example).
+_AUTHORITY_REFUSED = frozenset("\\%@")
 
 
 # A launch asks for the same few URLs' origins (its platform's, its roster's) every time: parsed once per process.
 # Bounded, so URLs from claims cannot grow it.
 @lru_cache(maxsize=1024)
-def _origin_of_text(url: str) -> str | None:
+def _origin_parts(url: str) -> tuple[str, str, int] | None:
+    """Return (scheme, host, port) of an http(s) URL, or None when Pathways must not call it.
+
+    Every check that lets a URL through (a platform's origins, a wildcard service origin, the registration
+    allow-list) compares this host, and the outbound client connects to it: so it is refused unless urllib3
+    (which opens the connection) reads the same scheme, host and port. A backslash, whitespace or a control
+    character anywhere (urllib.parse silently drops tabs and newlines), "%", userinfo, a trailing dot, an empty
+    label or an IPv6 zone id are refused outright rather than normalised: none is in a platform's real URLs.
+    """
+    if not url.isprintable() or " " in url:
+        return None
+    found = _URL_HEAD.fullmatch(url)
+    if found is None:
+        return None
+    scheme, authority = found["scheme"].lower(), found["authority"]
+    if scheme not in _DEFAULT_PORTS or not authority or not _AUTHORITY_REFUSED.isdisjoint(authority):
+        return None
+    if authority.startswith("["):
+        literal, bracket, port_text = authority[1:].partition("]")
+        host = _ipv6_host(literal) if bracket else None
+        if port_text and not port_text.startswith(":"):
+            return None
+        port_text = port_text[1:] if port_text else None
+    else:
+        name, colon, port_text = authority.partition(":")
+        host = _host_name(name)
+        port_text = port_text if colon else None
+    port = _DEFAULT_PORTS[scheme] if port_text is None else _port(port_text)
+    if host is None or port is None:
+        return None
+    return (scheme, host, port) if _connection_parts(url) == (scheme, host, port) else None
+
+
+def _ipv6_host(literal: str) -> str | None:
     try:
-        parts = urlsplit(url.strip())
-        port = parts.port
+        return f"[{ipaddress.IPv6Address(literal).compressed}]"
     except ValueError:
         return None
-    scheme = parts.scheme.lower()
-    if scheme not in _DEFAULT_PORTS or not parts.hostname or "@" in parts.netloc:
+
+
+def _host_name(name: str) -> str | None:
+    host = name.lower()
+    if not host.isascii():
+        try:  # as requests encodes it before connecting (and browsers name it)
+            host = idna.encode(host, uts46=True).decode("ascii")
+        except (idna.IDNAError, UnicodeError):
+            return None
+    return host if len(host) <= MAX_HOST_CHARS and _HOST_NAME.fullmatch(host) else None
+
+
+def _port(text: str) -> int | None:
+    if not (text.isascii() and text.isdigit() and len(text) <= 5):
         return None
-    host = parts.hostname.lower()
-    if ":" in host:
-        host = f"[{host}]"
-    if port is None or port == _DEFAULT_PORTS[scheme]:
-        return f"{scheme}://{host}"
-    return f"{scheme}://{host}:{port}"
+    return int(text) if 0 < int(text) <= 65535 else None
+
+
+def _connection_parts(url: str) -> tuple[str, str, int] | None:
+    """Return (scheme, host, port) as urllib3 reads the URL to open its connection, or None if it cannot."""
+    try:
+        parsed = parse_url(url)
+    except (LocationParseError, ValueError):
+        return None
+    if parsed.auth is not None or not parsed.scheme or not parsed.host or parsed.scheme not in _DEFAULT_PORTS:
+        return None
+    host = parsed.host.lower()
+    if host.startswith("["):
+        host = _ipv6_host(host[1:-1]) or ""
+    return parsed.scheme, host, parsed.port or _DEFAULT_PORTS[parsed.scheme]
 
 
 #: What may stand in a CSP frame-ancestors list as one host's origin: scheme://host[:port] in ASCII lowercase
@@ -134,17 +209,7 @@ def csp_origin(url: object) -> str | None:
     origin is one host, never a pattern (an admin's may be one: service_csp_origin).
     """
     where = origin(url)
-    if where is None:
-        return None
-    if not where.isascii():
-        scheme, _, rest = where.partition("://")
-        host, colon, port = rest.rpartition(":") if ":" in rest else (rest, "", "")
-        try:
-            host = idna.encode(host, uts46=True).decode("ascii")
-        except (idna.IDNAError, UnicodeError):
-            return None
-        where = f"{scheme}://{host}{colon}{port}"
-    return where if is_csp_origin(where) else None
+    return where if where is not None and is_csp_origin(where) else None
 
 
 #: Why service_csp_origin refused a value (registry.service_origin words each for the admin).
@@ -181,11 +246,11 @@ def service_csp_origin(value: object) -> str:
         parts = urlsplit(check)
     except ValueError as exc:  # e.g. an unclosed IPv6 bracket
         raise OriginRefused(ORIGIN_NOT_BARE) from exc
+    if "*" in check:  # before origin(), which refuses any "*"
+        raise OriginRefused(ORIGIN_BAD_WILDCARD)
     if origin(check) is None or parts.path not in ("", "/") or parts.query or parts.fragment or "?" in check \
             or "#" in check:
         raise OriginRefused(ORIGIN_NOT_BARE)
-    if "*" in check:
-        raise OriginRefused(ORIGIN_BAD_WILDCARD)
     where = csp_origin(check)
     if where is None:
         raise OriginRefused(ORIGIN_BAD_HOST)
@@ -194,18 +259,18 @@ def service_csp_origin(value: object) -> str:
 
 
 def origin_matches(url_origin: str | None, patterns: Iterable[str]) -> bool:
-    """Tell whether an origin equals one of the patterns ("https://*.example.com" matches subdomains)."""
-    if not url_origin:
+    """Tell whether an origin equals one of the patterns ("https://*.example.com" matches subdomains).
+
+    Host names are compared as origin() reads them (the host a request connects to), whole labels at a time.
+    """
+    if not url_origin or origin(url_origin) != url_origin:
         return False
+    scheme, host, port = _origin_parts(url_origin)  # type: ignore[misc]  # not None: origin() read it
     for pattern in patterns:
         if "://*." in pattern:
-            scheme, _, rest = pattern.partition("://*.")
-            wanted = origin(f"{scheme}://x.{rest}")
-            if wanted is None:
-                continue
-            suffix = wanted.split("://x", 1)[1]  # ".example.com[:port]"
-            if url_origin.startswith(scheme.lower() + "://") and url_origin.endswith(suffix) and \
-                    url_origin.count("://") == 1 and len(url_origin) > len(scheme) + 3 + len(suffix):
+            wanted = _origin_parts(pattern.replace("://*.", "://x.", 1))
+            if wanted is not None and not host.startswith("[") and (scheme, port) == (wanted[0], wanted[2]) \
+                    and host.endswith(wanted[1][1:]) and len(host) > len(wanted[1]) - 1:
                 return True
         elif origin(pattern) == url_origin:
             return True
@@ -433,6 +498,18 @@ class OutboundSession(requests.Session):
             watchdog.cancel()
             _current.call = outer
 
+    def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
+        """Prepare as requests does, then refuse unless the prepared URL still has the origin that was checked.
+
+        Callers approve a URL by its origin; requests re-encodes it (IDNA, quoting) before urllib3 connects. The
+        URL sent must be on the origin approved, so a parser difference anywhere refuses the call instead.
+        """
+        prepared = super().prepare_request(request)
+        asked = origin(request.url) if isinstance(request.url, str) else None
+        if asked is None or origin(prepared.url) != asked:
+            raise OutboundError(BAD_URL, request.url if isinstance(request.url, str) else "")
+        return prepared
+
     def _one(self, method: str, url: str, call: _Call, deadline: float, kwargs: dict) -> requests.Response:
         if origin(url) is None:
             raise OutboundError(BAD_URL, url)
@@ -499,6 +576,15 @@ def _read_body(response: requests.Response, call: _Call, deadline: float, cap: i
     response._content = b"".join(chunks)
     response._content_consumed = True
     response.close()
+
+
+def answer_json(response: requests.Response) -> Any:
+    """Decode a JSON answer (as response.json() would), refusing one nested too deep: every refusal a ValueError.
+
+    Whoever answers chose the body: a deeply nested one would raise RecursionError out of response.json(), which
+    callers catching ValueError let through as a 500.
+    """
+    return decode_json(response.content)
 
 
 def session_from_settings(settings: Any) -> OutboundSession:

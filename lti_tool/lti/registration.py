@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import requests
 
 from .launch import LaunchError
-from .outbound import OutboundError, OutboundSession, origin
+from .outbound import OutboundError, OutboundSession, answer_json, origin
 
 PLATFORM_CONFIG = "https://purl.imsglobal.org/spec/lti-platform-configuration"
 TOOL_CONFIG = "https://purl.imsglobal.org/spec/lti-tool-configuration"
@@ -75,7 +75,7 @@ def _get_json(http: OutboundSession, url: str, timeout: float, **kwargs: Any) ->
             f"The LMS answered {resp.status_code} when Pathways read its configuration "
             f"(reason: {'redirect_refused' if resp.is_redirect else 'http_error'}).", 502)
     try:
-        body = resp.json()
+        body = answer_json(resp)
     except ValueError as exc:
         raise RegistrationError("The LMS's configuration is not JSON (reason: not_json).", 502) from exc
     if not isinstance(body, dict):
@@ -196,7 +196,7 @@ def register_with_platform(
             f"The LMS refused the registration (HTTP {resp.status_code}, reason: registration_refused). Start the "
             "registration again from the LMS; its registration token may have expired or been used.", 502)
     try:
-        granted = resp.json()
+        granted = answer_json(resp)
     except ValueError as exc:
         raise RegistrationError("The LMS's registration answer is not JSON (reason: not_json).", 502) from exc
     client_id = granted.get("client_id") if isinstance(granted, dict) else None

@@ -31,7 +31,7 @@ from flask import current_app, has_app_context
 from pylti1p3.service_connector import ServiceConnector
 
 from ..extensions import CACHE_OUTAGES, cache
-from .outbound import TIMEOUT, UNREACHABLE, UNRESOLVABLE, OutboundError, OutboundSession, origin
+from .outbound import TIMEOUT, UNREACHABLE, UNRESOLVABLE, OutboundError, OutboundSession, answer_json, origin
 from .sealing import ACCESS_TOKEN_MAX_SECONDS, open_token, seal_token
 from .toolconf import ToolRegistration
 
@@ -161,7 +161,7 @@ class PlatformConnector(ServiceConnector):
         if not resp.ok:
             raise _refusal("an access token", resp)
         try:
-            body = resp.json()
+            body = answer_json(resp)
             token = body["access_token"]
             expires_in = int(body.get("expires_in") or 3600)
             if not isinstance(token, str) or not token:
@@ -211,7 +211,7 @@ class PlatformConnector(ServiceConnector):
         if not resp.ok:
             raise _refusal("the request", resp)
         try:
-            body = resp.json() if resp.content else None
+            body = answer_json(resp) if resp.content else None
         except ValueError as exc:
             if not (is_post and content_type == MEDIA_SCORE):
                 raise ServiceCallError("The platform's answer is not JSON (reason: not_json).") from exc
@@ -255,7 +255,7 @@ def _refusal(what: str, resp: requests.Response) -> ServiceCallError:
     """Describe a refused call by status and a reason code: an OAuth/AGS error code if it is one, never text."""
     code = f"http_{resp.status_code}"
     try:
-        body = resp.json()
+        body = answer_json(resp)
     except ValueError:
         body = None
     if isinstance(body, dict) and isinstance(body.get("error"), str) and _CODE.match(body["error"]):

@@ -6,6 +6,7 @@ Tests marked "pylti1p3 gap" fail on bare pylti1p3 2.0.0 and pass only because of
 
 from __future__ import annotations
 
+import base64
 import time
 import urllib.parse
 
@@ -231,6 +232,36 @@ def test_malformed_tokens_are_refused(pending, token):
     response = pending.post(token)
     assert 400 <= response.status_code < 500
     assert "Traceback" not in response.text
+
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _assert_plain_refusal_with_headers(response: requests.Response) -> None:
+    assert 400 <= response.status_code < 500, (response.status_code, response.text[:300])
+    assert "Traceback" not in response.text and "Internal Server Error" not in response.text
+    assert "frame-ancestors" in response.headers.get("Content-Security-Policy", "")
+    assert response.headers.get("X-Content-Type-Options") == "nosniff"
+    assert response.headers.get("Cache-Control") == "no-store"
+
+
+# A few thousand "[" exhaust the JSON decoder's recursion (RecursionError, not a ValueError): 3,000 fit in a
+# form field and reach the launch validator, 40,000 are refused as a field too long but were still decoded for
+# the response's Content-Security-Policy; 500 levels decode, yet nest far deeper than any id_token.
+@pytest.mark.parametrize("header, payload", [
+    (b'{"alg":"RS256","kid":"k"}', b"[" * 3000),
+    (b"[" * 3000, b'{"iss":"x"}'),
+    (b'{"alg":"RS256","kid":"k"}', b"[" * 40000),
+    (b'{"alg":"RS256","kid":"k"}', b'{"iss":' * 500 + b'"x"' + b"}" * 500),
+    (b'{"alg":"RS256","kid":"k"}', b"[" * 100000),
+])
+@pytest.mark.parametrize("path", ["/lti/launch", "/lti/launch/verified"])
+def test_a_deeply_nested_token_is_refused_plainly_with_the_security_headers(tool, path, header, payload):
+    token = f"{_b64url(header)}.{_b64url(payload)}.sig"
+    response = requests.post(tool.url(path), data={"id_token": token, "state": "x", "tab_secret": "x" * 43},
+                             timeout=20)
+    _assert_plain_refusal_with_headers(response)
 
 
 def test_oversized_body_is_refused_with_413(tool):

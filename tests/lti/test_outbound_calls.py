@@ -411,3 +411,110 @@ def test_ipv6_forms_of_private_addresses_are_refused(address):
 
     assert not AddressPolicy().allows(address)
     assert AddressPolicy().allows("64:ff9b::808:808")  # NAT64 of a public address is fine
+
+
+# ---- one idea of the host: the one the connection goes to ------------------------------------------------
+
+# urllib.parse reads the host of http://127.0.0.77\.localhost/x as "127.0.0.77\.localhost" (a subdomain of
+# localhost, so inside http://*.localhost); urllib3, which connects, stops the authority at the backslash and calls
+# 127.0.0.77 on port 80. A teacher can type such a URL into the custom parameter that names the roster.
+_SPLIT_HOST = "http://127.0.0.77\\.localhost/memberships"
+
+
+@pytest.fixture
+def evil_on_port_80():
+    server = EvilServer("127.0.0.77", 80)  # the tests run as root (CI too): the port a host without one means
+    server.json("/%5C.localhost/memberships", {"id": "x", "context": {"id": "math-7"}, "members": []})
+    yield server
+    server.close()
+
+
+def _allow_subdomains_of_localhost(tool) -> None:
+    """The admin registers a wildcard service origin, as the Canvas guide says (https://*.instructure.com)."""
+    from lti_tool.services.registry import add_service_origins
+
+    with tool.app.app_context():
+        add_service_origins(tool.platform.issuer, SANDBOX_CLIENT_ID, ["http://*.localhost"])
+
+
+def test_a_custom_roster_url_with_a_backslash_in_its_host_never_receives_the_token(sandbox, tool, evil_on_port_80):
+    _allow_subdomains_of_localhost(tool)
+    page = sandbox.launch("teacher", remove_claims=[NRPS_CLAIM], custom={"context_memberships_url": _SPLIT_HOST})
+    assert page.status_code == 200, page.text[:500]
+    synced = submit_form(page, "roster/sync")
+    assert synced.status_code < 500 and "Roster updated" not in synced.text
+    assert "did not offer its roster service" in synced.text
+    assert evil_on_port_80.hits == []
+    with tool.app.app_context():
+        assert db.session.scalars(sa.select(Course.memberships_url)).one() is None
+
+
+def test_a_stored_roster_url_with_a_backslash_in_its_host_is_refused_plainly(sandbox, tool, evil_on_port_80):
+    _allow_subdomains_of_localhost(tool)
+    page = sandbox.launch("teacher")
+    with tool.app.app_context():
+        course = db.session.scalars(sa.select(Course)).one()
+        course.memberships_url = _SPLIT_HOST  # stored before this release, or by someone with database access
+        db.session.commit()
+    synced = submit_form(page, "roster/sync")
+    assert synced.status_code < 500
+    assert "foreign_origin" in synced.text
+    assert evil_on_port_80.hits == []
+
+
+def test_the_outbound_client_itself_refuses_a_url_whose_host_parsers_read_differently(evil_on_port_80):
+    from lti_tool.lti.outbound import BAD_URL, AddressPolicy, OutboundError, OutboundSession
+
+    http = OutboundSession(AddressPolicy.from_setting("127.0.0.0/8"))
+    for url in (_SPLIT_HOST, "http://127.0.0.77\t/memberships", "http://user@127.0.0.77/memberships"):
+        with pytest.raises(OutboundError) as refused:
+            http.get(url, headers={"Authorization": "Bearer platform-wide"})
+        assert refused.value.reason == BAD_URL
+    assert evil_on_port_80.hits == []
+
+
+@pytest.mark.parametrize("url", [
+    "https://attacker.example\\.instructure.com/x",        # urllib3 connects to attacker.example
+    "https://attacker.example\\@x.instructure.com/x",
+    "https:/\\attacker.example.instructure.com/x",         # a browser's host, no host for urllib.parse
+    "https://attacker.example\t.instructure.com/x",        # urllib.parse drops tabs and newlines, urllib3 does not
+    "https://attacker.example\n.instructure.com/x",
+    "https://lms.instructure.com/x\r\nHost: evil",
+    "https://attacker.example%5C.instructure.com/x",       # "%" in a host: decoded by some, not by others
+    "https://attacker.example%2f.instructure.com/x",
+    "https://lms.instructure.com./x",                      # a trailing dot: another name to TLS and to caches
+    "https://lms..instructure.com/x",
+    "https://[fe80::1%25eth0]/x",                          # an IPv6 zone id
+    "https://user:pass@lms.instructure.com/x",             # userinfo, refused as before
+    "https://attacker.example@lms.instructure.com/x",
+    " https://lms.instructure.com/x",
+    "https://lms.instructure.com:/x",
+    "https://lms.instructure.com:99999/x",
+    "https://attacker.b\u2100.instructure.com/x",           # IDNA maps U+2100 to "a/c": the host would end early
+    "https://attacker.example\u3002instructure.com/x",     # an ideographic full stop
+    "https://lms.instructure.com\u00a0/x",
+])
+def test_a_url_two_parsers_could_read_differently_has_no_origin_and_matches_no_wildcard(url):
+    from lti_tool.lti.outbound import origin, origin_matches
+    from lti_tool.lti.toolconf import on_platform
+
+    assert origin(url) is None
+    assert not on_platform(url, ["https://*.instructure.com", "https://lms.instructure.com"])
+    assert not origin_matches(origin(url), ["https://*.instructure.com"])
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("https://LMS.Instructure.COM/api/x", "https://lms.instructure.com"),
+    ("HTTPS://lms.instructure.com:443/api/x", "https://lms.instructure.com"),
+    ("https://lms.instructure.com:8443?x=1", "https://lms.instructure.com:8443"),
+    ("https://lms.instructure.com/a\\b@c", "https://lms.instructure.com"),  # only the authority is read so
+    ("https://Bücher.instructure.com/x", "https://xn--bcher-kva.instructure.com"),  # punycode, as requests sends it
+    ("https://[0:0::1]:8443/x", "https://[::1]:8443"),
+])
+def test_a_plain_url_keeps_its_origin_as_the_connection_reads_it(url, expected):
+    from lti_tool.lti.outbound import origin, origin_matches
+
+    assert origin(url) == expected
+    if expected.endswith("instructure.com"):  # a wildcard without a port covers the default port only
+        assert origin_matches(origin(url), ["https://*.instructure.com"])
+        assert not origin_matches(origin(url), ["https://*.lms.instructure.com", "http://*.instructure.com"])
