@@ -162,10 +162,12 @@ PLATFORM_REFUSED = N_("The learning platform refused what Pathways asked of it, 
 PLATFORM_REFUSED_TITLE = N_("The learning platform refused the request")
 
 
-def _unavailable(message: str):
+def _unavailable(message: str, *, database_gone: bool = False):
     """Answer 503 with Retry-After and a plain page; never touch the database or cache to do it."""
     from .extensions import db
 
+    if database_gone:
+        _let_go_of_launch()
     try:
         db.session.rollback()
     except sa.exc.SQLAlchemyError:
@@ -181,10 +183,29 @@ def _unavailable(message: str):
     return body, status, {"Retry-After": retry_after, "Cache-Control": "no-store"}
 
 
+def _let_go_of_launch() -> None:
+    """Drop the request's launch, keeping the platform that frames the page and the language it speaks.
+
+    The database went away mid-request (the launch was read, a later statement failed): the rollback expires the
+    row, and reading it again meets the outage once more, in the page's way back, its language or its
+    Content-Security-Policy; the last of those, in an after_request hook, has no handler left to make it this 503.
+    """
+    from flask import g
+
+    launch = g.get("launch")
+    if launch is None:
+        return
+    details = sa.inspect(launch).dict.get("details")  # the instance's own dict: reading it never loads
+    if isinstance(details, dict):
+        g.launch_locale = str(details.get("locale") or "")
+    g.launch = None
+    g.expired_platform_id = g.get("launch_platform_id")
+
+
 def register(app: Flask) -> None:
     def database_outage(exc: Exception):
         log.warning("database unavailable: %s", exc.__class__.__name__)
-        return _unavailable(UNAVAILABLE)
+        return _unavailable(UNAVAILABLE, database_gone=True)
 
     def cache_outage(exc: Exception):
         # Launch state (state, nonce) lives in the cache: logins and launches cannot proceed without it, while

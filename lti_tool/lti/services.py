@@ -12,7 +12,6 @@ Spec: 1EdTech Security Framework §4.1 (client credentials with a JWT bearer ass
 
 from __future__ import annotations
 
-import contextlib
 import email.utils
 import hashlib
 import math
@@ -39,6 +38,8 @@ NRPS_SCOPE = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.r
 AGS_SCOPE_PREFIX = "https://purl.imsglobal.org/spec/lti-ags/scope/"
 # Refresh a token this long before the platform says it expires, so a call never carries a stale one.
 TOKEN_EXPIRY_MARGIN_SECONDS = 60
+# Seconds a connector leaves the token cache alone after it did not answer (PlatformConnector._cache_call).
+CACHE_REST_SECONDS = 15.0
 
 
 class ServiceCallError(Exception):
@@ -91,6 +92,23 @@ class PlatformConnector(ServiceConnector):
         # Tokens are sealed in the shared cache with a key from the secret (lti/sealing.py); read it here, in the
         # app thread, because the worker posts scores from a thread pool without an app context.
         self._cache_secret = current_app.config["SECRET_KEY"] if has_app_context() else None
+        # When (time.monotonic) this connector last found the cache unreachable: see _cache_call.
+        self._cache_failed_at: float | None = None
+
+    def _cache_call(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Call the shared cache; an outage, or one this connector met in the last CACHE_REST_SECONDS, is a miss.
+
+        A Redis that hangs costs every call its whole PATHWAYS_REDIS_TIMEOUT_SECONDS, twice per grade (read the
+        token, keep the new one): a worker's batch would wait out the cache again for each grade instead of
+        posting them with tokens fresh from the platform.
+        """
+        if self._cache_failed_at is not None and time.monotonic() - self._cache_failed_at < CACHE_REST_SECONDS:
+            return None
+        try:
+            return call(*args, **kwargs)
+        except CACHE_OUTAGES:
+            self._cache_failed_at = time.monotonic()
+            return None
 
     def _allowed(self, scopes: Sequence[str]) -> list[str]:
         if self.ags_scopes is None:
@@ -122,7 +140,7 @@ class PlatformConnector(ServiceConnector):
         self.check_service_url(self._registration.get_auth_token_url())
         key = self._token_cache_key(scopes)
         # Sealed, so a Redis dump does not hand out gradebook access.
-        cached = open_token(_cache_get(key), self._cache_secret) if self._cache_secret else None
+        cached = open_token(self._cache_call(cache.get, key), self._cache_secret) if self._cache_secret else None
         if cached:
             return cached
         reg = self._registration
@@ -170,16 +188,15 @@ class PlatformConnector(ServiceConnector):
             raise ServiceCallError("The platform's token answer could not be read (reason: bad_token_answer).") \
                 from exc
         lifetime = max(expires_in - TOKEN_EXPIRY_MARGIN_SECONDS, 1)
-        if self._cache_secret:
-            with contextlib.suppress(*CACHE_OUTAGES):  # not kept: the next call asks the platform again
-                cache.set(key, seal_token(token, self._cache_secret), timeout=min(lifetime, ACCESS_TOKEN_MAX_SECONDS))
+        if self._cache_secret:  # not kept when the cache is down: the next call asks the platform again
+            self._cache_call(cache.set, key, seal_token(token, self._cache_secret),
+                             timeout=min(lifetime, ACCESS_TOKEN_MAX_SECONDS))
         return token
 
     def forget_token(self, scopes: Sequence[str]) -> None:
         """Drop a cached token the platform no longer accepts (401)."""
         # With the cache unreachable, the token could not have come from it: the retry asks the platform.
-        with contextlib.suppress(*CACHE_OUTAGES):
-            cache.delete(self._token_cache_key(self._allowed(scopes)))
+        self._cache_call(cache.delete, self._token_cache_key(self._allowed(scopes)))
 
     def make_service_request(
         self,
@@ -227,14 +244,6 @@ class PlatformConnector(ServiceConnector):
 
 
 MEDIA_SCORE = "application/vnd.ims.lis.v1.score+json"
-
-
-def _cache_get(key: str) -> Any:
-    """Read the shared cache; a cache outage is a miss, so grades and rosters go on with a fresh token."""
-    try:
-        return cache.get(key)
-    except CACHE_OUTAGES:
-        return None
 
 
 def _link(resp: requests.Response, rel: str) -> str | None:

@@ -1,7 +1,8 @@
 """A loopback TCP proxy a test can cut and restore, to stage PostgreSQL and Redis outages.
 
 `cut()` resets every open connection and answers new ones with a reset, as a crashed server or a dropped
-network would; `restore()` lets connections through again. Nothing is mocked: the tool talks to the real
+network would; `hang()` lets connections open but carries nothing either way, as a stopped (SIGSTOP) or swapping
+server would; `restore()` lets connections through again. Nothing is mocked: the tool talks to the real
 server through the proxy and sees the real client library errors.
 """
 
@@ -31,6 +32,8 @@ class FaultProxy:
         self.port = self._listener.getsockname()[1]
         self._up = threading.Event()
         self._up.set()
+        self._flowing = threading.Event()
+        self._flowing.set()
         self._lock = threading.Lock()
         self._pairs: list[tuple[socket.socket, socket.socket]] = []
         self._closed = False
@@ -50,9 +53,14 @@ class FaultProxy:
             _reset(client)
             _reset(server)
 
+    def hang(self) -> None:
+        """Keep every connection open, and accept new ones, but pass no byte until restore()."""
+        self._flowing.clear()
+
     def restore(self) -> None:
         """Let connections through again."""
         self._up.set()
+        self._flowing.set()
 
     def close(self) -> None:
         self._closed = True
@@ -85,6 +93,9 @@ class FaultProxy:
         try:
             while self._up.is_set():
                 readable, _, _ = select.select(list(peers), [], [], 0.2)
+                if not self._flowing.is_set():
+                    self._flowing.wait(0.2)  # what arrived stays unread until the server answers again
+                    continue
                 for sock in readable:
                     data = sock.recv(65536)
                     if not data:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 
 import pytest
+import sqlalchemy as sa
 
+from lti_tool.extensions import db
 from lti_tool.jobs.worker import drain
+from lti_tool.models import ItemResponse
 from tests.jobs.gradebook import FAST_RETRIES, open_gradebook
-from tests.support import SandboxActions
+from tests.support import SandboxActions, served_answer, submit_form
 
 from .test_redis_outage import healthz, wait_for
 
@@ -73,3 +77,41 @@ def test_a_database_outage_gives_503_pages_the_worker_waits_it_out_and_no_grade_
     [failure] = worker_log.lines("worker pass failed")
     assert "database is unreachable" in failure
     assert wait_for(lambda: (healthz(tool).json()["worker"]["last_pass_seconds_ago"] or 99) < 5, 10) < 10
+
+
+def test_the_database_going_away_in_the_middle_of_an_answer_gives_the_503_page_not_a_500(make_tool, postgres):
+    # The launch was read when the request began; the outage meets the answer's write. The 503 page ends the
+    # transaction, which expires the launch row, and nothing drawing the page or its headers may read it again.
+    tool = make_tool(DATABASE_URL=postgres.url)
+    sandbox = SandboxActions(tool)
+    assert submit_form(sandbox.launch("teacher"), "/content/demo").status_code == 200
+    student = sandbox.launch("student")
+    practise = tool.url(re.search(r'href="([^"]*/practice/[^"]+)"', student.text).group(1))
+    page = student.http.get(practise, timeout=10)
+    page.http = student.http
+    answer = served_answer(tool, page)
+
+    def cut_at_the_answer(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("INSERT INTO ITEM_RESPONSE"):
+            postgres.proxy.cut()
+
+    with tool.app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", cut_at_the_answer)
+    try:
+        answered = submit_form(page, practise.split("/", 3)[3], answer=answer)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", cut_at_the_answer)
+
+    assert answered.status_code == 503, answered.text[:300]
+    assert answered.headers["Retry-After"] == "30"
+    assert "try again in a minute" in answered.text and "Traceback" not in answered.text
+    # Still the page of its LMS: framed by the platform the launch came from, as its other pages are.
+    assert answered.headers["Content-Security-Policy"] == page.headers["Content-Security-Policy"]
+
+    postgres.proxy.restore()
+    # The answer was not kept; sent again once the database is back, it is taken once.
+    again = submit_form(page, practise.split("/", 3)[3], answer=answer)
+    assert again.status_code == 200, again.text[:300]
+    with tool.app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ItemResponse)) == 1

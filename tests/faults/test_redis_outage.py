@@ -112,3 +112,32 @@ def test_with_redis_down_the_worker_posts_grades_and_its_housekeeping_resumes_wh
         stop.set()
         worker.join(30)
     assert not worker.is_alive()
+
+
+def test_with_redis_hanging_the_worker_posts_grades_without_waiting_out_the_cache_for_each_one(make_tool,
+                                                                                             redis_server):
+    # A stopped Redis answers nothing: every cache call waits PATHWAYS_REDIS_TIMEOUT_SECONDS before it counts as
+    # down. Once the worker met that, its posts ask the LMS for a token instead of waiting again for each grade.
+    tool = make_tool(**FAST_RETRIES, REDIS_URL=redis_server.url, REDIS_TIMEOUT_SECONDS=0.5)
+    sandbox = SandboxActions(tool)
+    students = [f"student-{n}" for n in range(1, 9)]
+    for sub in students[5:]:
+        tool.platform.add_user(sub, roles=["Learner"], name=sub.title(), context_id="math-7")
+    book = open_gradebook(tool, sandbox)
+    with tool.app.app_context():
+        cache.clear()  # no access token kept
+    redis_server.proxy.hang()
+    try:
+        for n, sub in enumerate(students):
+            book.queue(sub, 50.0 + n)
+        started = time.monotonic()
+        book.drain(concurrency=1)
+        took = time.monotonic() - started
+        # One wait for the token cache and two per pass for the housekeeping markers, not two for each grade
+        # (about 20 s for these eight).
+        assert took < 8, f"the worker waited {took:.1f} s on a hanging cache for eight grades"
+        assert {sub: s["scoreGiven"] for sub, s in book.lms_scores().items()} == {
+            sub: 50.0 + n for n, sub in enumerate(students)
+        }
+    finally:
+        redis_server.proxy.restore()
