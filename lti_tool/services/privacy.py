@@ -333,12 +333,6 @@ def _erase_student_in_course(course_id: int, person_id: int, now: datetime) -> t
     return _erase_person_in_course(course_id, person_id), pending, in_flight
 
 
-def _erase_course(course_id: int, now: datetime) -> tuple[list[int], int, int, int]:
-    """Delete the course and everything in it; return (its people, rows deleted, grades cancelled, being sent)."""
-    people = _lock_course(course_id)
-    return (people, *_delete_course_rows(course_id, now))
-
-
 def _lock_course(course_id: int) -> list[int]:
     """Lock what deleting the course deletes, in the order of the other writers; return its people (by id)."""
     # SQLite: the write lock first, so no launch enrols anyone in the course between this read and the deletes.
@@ -726,8 +720,10 @@ def delete_course(launch: LaunchSession, *, typed_title: str, now: datetime) -> 
     if " ".join(typed_title.split()).casefold() != " ".join(course.title.split()).casefold():
         raise ServiceError(N_("Type the course title exactly as shown to confirm."))
     platform_id, course_id, actor_id, title = launch.platform_id, course.id, launch.person_id, course.title
+    # The files are listed under the course's locks: an upload committed before them is named, one after waits.
+    people = _lock_course(course_id)
     files = _file_keys(course_id)
-    people, rows, pending, in_flight = _erase_course(course_id, now)
+    rows, pending, in_flight = _delete_course_rows(course_id, now)
     anonymised = _anonymise_if_unenrolled(people, launch.deployment_id)
     _audit(platform_id, course_id, actor_id, None, "delete_course", now)
     delete_files(files)  # before the commit, as in delete_student
@@ -1005,10 +1001,10 @@ def purge_inactive_courses(now: datetime, days: int, dry_run: bool) -> PurgeRepo
     anonymised = 0
     for row in rows:
         course = PurgedCourse(*row[:-1])
-        course_files = _file_keys(course.course_id)
         people = _lock_course(course.course_id)
         if _used_since(course.course_id, cutoff):
             continue  # launched since it was listed: in use again
+        course_files = _file_keys(course.course_id)  # under the locks, as in delete_course
         _delete_course_rows(course.course_id, now)
         courses.append(course)
         files += course_files

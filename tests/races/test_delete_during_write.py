@@ -448,3 +448,30 @@ def test_a_teacher_deleting_a_student_whose_launch_is_under_way_ends_with_the_da
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Enrollment)
                                  .where(Enrollment.person_id == student, Enrollment.course_id == course_id)) <= 1
         db.session.remove()
+
+
+def test_evidence_uploaded_just_before_the_course_deletion_takes_its_locks_leaves_no_file_behind(
+        sandbox, tool, monkeypatch):
+    # The deletion listed the course's files before taking its locks: an upload committed in between lost its row
+    # with the course, and its photo stayed on disk for good.
+    course_id, platform_id, student, teacher = demo_course(sandbox, tool)
+    files_before = _files(tool)
+    original = privacy._lock_course
+    uploaded: list[object] = []
+
+    def upload_then_lock(locked_course_id):
+        thread = _start_writer(tool, _evidence(course_id, student), uploaded)  # commits in the gap
+        thread.join(30)
+        return original(locked_course_id)
+
+    monkeypatch.setattr(privacy, "_lock_course", upload_then_lock)
+    with tool.app.app_context():
+        launch = db.session.scalars(sa.select(LaunchSession).where(LaunchSession.person_id == teacher)).first()
+        title = launch.course.title
+        privacy.delete_course(launch, typed_title=title, now=utcnow())
+        left = db.session.scalar(sa.select(sa.func.count()).select_from(Evidence)
+                                 .where(Evidence.course_id == course_id))
+        db.session.remove()
+    assert len(uploaded) == 1 and not isinstance(uploaded[0], Exception), repr(uploaded)[:200]
+    assert left == 0
+    assert _files(tool) == files_before
