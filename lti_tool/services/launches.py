@@ -125,6 +125,7 @@ def accept_launch(
         store_email=settings["STORE_EMAIL"],
         session_seconds=min(settings["LAUNCH_SESSION_SECONDS"], settings["LAUNCH_SESSION_MAX_SECONDS"]),
         now=now,
+        tab_bound=storage_proof is not None,
     )
     if facts.access is Access.TEACHER and facts.message_type == RESOURCE_LINK:
         from .roster import request_roster_sync
@@ -143,11 +144,12 @@ def accept_launch(
 
 
 def record_launch(
-    facts: LaunchFacts, *, store_email: bool, session_seconds: int, now: datetime
+    facts: LaunchFacts, *, store_email: bool, session_seconds: int, now: datetime, tab_bound: bool = False
 ) -> LaunchSession:
     """Upsert the course, person and enrolment the launch describes and open a launch session (commits).
 
-    Returns the session as inserted (not attached to the database session: nothing reads it back).
+    `tab_bound`: the launch came through the platform-storage check, so only its tab's launch token opens it
+    (TAB_BOUND). Returns the session as inserted (not attached to the database session: nothing reads it back).
     """
     if facts.access is Access.NONE:
         raise Forbidden("Your role in this course does not give access to Pathways.")
@@ -180,6 +182,9 @@ def record_launch(
             if enrolled is None:  # deleted again in between (PostgreSQL only): not worth a third round
                 raise TryAgain(TRY_AGAIN)
         person_id = enrolled
+    details = {**facts.details, REFUSED_SERVICE_ORIGINS: refused} if refused else facts.details
+    if tab_bound:
+        details = {**details, TAB_BOUND: True}
     launch = LaunchSession(
         id=launch_id,
         platform_id=platform.id,
@@ -190,7 +195,7 @@ def record_launch(
         message_type=facts.message_type,
         resource_link_id=facts.resource_link_id,
         # The teacher's page says which service addresses were refused, so an admin can approve them.
-        details={**facts.details, REFUSED_SERVICE_ORIGINS: refused} if refused else facts.details,
+        details=details,
         created_at=now,
         expires_at=now + timedelta(seconds=session_seconds),
     )
@@ -290,6 +295,11 @@ def _note_unregistered_pages(platform: RegisteredPlatform, facts: LaunchFacts) -
 
 #: Launch details key: origins of roster or gradebook URLs the launch sent that are not the platform's.
 REFUSED_SERVICE_ORIGINS = "refused_service_origins"
+#: Launch details key, True when the launch came through the platform-storage check: its page is bound to one tab
+#: by a signed launch token and that tab's secret. The check's final POST is CSRF-exempt, so anyone can post their
+#: own such launch into another person's browser (login CSRF); a session cookie must never open it, or that
+#: browser's forms would save into their account with no tab secret asked (open_launch refuses).
+TAB_BOUND = "tab_bound"
 
 
 def refused_service_fixes(launch: LaunchSession) -> list[tuple[str, str]]:
@@ -537,8 +547,12 @@ class LaunchExpired(ServiceError):
 
 
 def open_launch(launch_id: str, allowed_ids: list[str], *, now: datetime,
-                answering: AnswerRead | None = None, window: int = 0, longest: int = 0) -> LaunchSession:
+                answering: AnswerRead | None = None, window: int = 0, longest: int = 0,
+                by_token: bool = False) -> LaunchSession:
     """Return the launch session if this browser holds it and it has not expired (LaunchExpired if it has).
+
+    `by_token`: a signed launch token named it (open_launch_by_token), not the session cookie; a launch made
+    through the platform-storage check (TAB_BOUND) opens only so.
 
     With `answering` (an answer's post), the question it answers is read in the same statement and held for
     `serving.served`, so the answer does not ask for it again. With `window` (seconds), a session in use slides:
@@ -559,6 +573,9 @@ def open_launch(launch_id: str, allowed_ids: list[str], *, now: datetime,
         run_length = answering.run_length if answering.run_on else 0
         params.update(served_id=answering.served_id, skill_id=answering.run_on)
     found = db.session.execute(_open_launch_query(run_length), params).first()
+    if found is not None and not by_token and (found[0].details or {}).get(TAB_BOUND):
+        # Only a cookie written before such launches were kept out of sessions names one (or a bug that lets one in).
+        raise NotFound(N_("This page belongs to a launch this browser did not make. Open Pathways from your course."))
     if found is None or found[0].expires_at <= now or (
             longest and found[0].created_at + timedelta(seconds=longest) <= now):
         # The browser holds this launch (checked above), so it is its own launch whose time ran out (or whose row
@@ -619,7 +636,9 @@ def open_launch_by_token(launch_id: str, token: object, *, secret_key: str, max_
             # A token we signed for this launch, only idle too long: its time ran out (no session is opened).
             raise LaunchExpired(db.session.get(LaunchSession, launch_id))
         raise NotFound(N_("This page belongs to a launch this browser did not make. Open Pathways from your course."))
-    return open_launch(launch_id, [launch_id], now=now, answering=answering, window=window, longest=longest), named[1]
+    launch = open_launch(launch_id, [launch_id], now=now, answering=answering, window=window, longest=longest,
+                         by_token=True)
+    return launch, named[1]
 
 
 def course_roster(launch: LaunchSession) -> list[sa.Row]:

@@ -103,17 +103,21 @@ def _accept(form: dict[str, str], storage_proof: dict[str, str] | None = None, t
                           'Pathways from its link in your course instead.', message_type=outcome.facts.message_type)
         return render_template("lti/unsupported.html", message=message,
                                lms_url=way_back_to_lms(outcome.facts.details, message)), 400
+    page = {"LtiDeepLinkingRequest": "course.deep_link", "DataPrivacyLaunchRequest": "privacy.home"}.get(
+        outcome.facts.message_type, "course.home")
+    if storage_proof is not None:
+        # Pages carry a signed launch token bound to the check page's tab instead of a session. Never the session
+        # too: this POST is CSRF-exempt, and a cross-site form posting someone's own launch into another person's
+        # browser (login CSRF) would leave it in that browser's cookie, which opens it with no tab secret asked.
+        token = sign_launch_token(outcome.session_id, current_app.config["SECRET_KEY"], tab)
+        return redirect(url_for(page, launch_id=outcome.session_id, lt=token), code=303)
     held = [i for i in session.get("launches", []) if isinstance(i, str)]
     session["launches"] = (held + [outcome.session_id])[-MAX_LAUNCHES_PER_BROWSER:]
     session.permanent = True
     # Flask-WTF keeps its CSRF secret in the session and makes it for the first form drawn, on the landing page,
     # which then wrote the session cookie a second time; made here (by Flask-WTF), the cookie written now carries it.
     generate_csrf()
-    page = {"LtiDeepLinkingRequest": "course.deep_link", "DataPrivacyLaunchRequest": "privacy.home"}.get(
-        outcome.facts.message_type, "course.home")
-    # Without cookies the session above never reaches the browser: pages carry a signed launch token instead.
-    token = sign_launch_token(outcome.session_id, current_app.config["SECRET_KEY"], tab) if storage_proof else None
-    return redirect(url_for(page, launch_id=outcome.session_id, lt=token), code=303)
+    return redirect(url_for(page, launch_id=outcome.session_id), code=303)
 
 
 def _no_access_message(facts: LaunchFacts) -> str:

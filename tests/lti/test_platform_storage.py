@@ -15,10 +15,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+import sqlalchemy as sa
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
+from lti_tool.extensions import db
 from lti_tool.learning.coursepack import load_pack
 from lti_tool.lti.platform_storage import sign_launch_token, tab_binding
+from lti_tool.models.learning import Reflection
 from lti_tool.services.content import demo_pack_data
 
 from ..support import PEOPLE, SandboxActions, parse_form, served_answer, submit_form
@@ -261,6 +264,48 @@ def test_launch_posted_into_someone_elses_browser_cannot_save_anything_there(too
     victims_tab = {"lt": token, "ts": "the-victims-own-tab-secret-0002"}
     assert victim.post(tool.url(f"/c/{launch_id}/content/demo"), data=victims_tab, timeout=30).status_code == 403
     assert victim.post(tool.url(f"/c/{launch_id}/content/demo"), data={"lt": token}, timeout=30).status_code == 403
+
+
+def test_launch_posted_into_a_browser_that_keeps_cookies_never_enters_its_session(demo_sandbox):
+    """Login CSRF into an ordinary browser: the hidden cross-site form's answer is a top-level page, so its cookies
+    are kept. The attacker's launch must not join the victim's session, whose cookie would open it with no tab
+    secret asked: the victim's own words would be saved into the attacker's account, for them to read."""
+    tool = demo_sandbox.tool
+    victim = requests.Session()
+    own = demo_sandbox.launch("student-2", http=victim)  # the victim's own launch, in their session cookie
+    own_launch = urlsplit(own.url).path.split("/")[2]
+    attacker = StorageLaunch(demo_sandbox, "student")
+    fields = {**attacker.fields, "stored_state": attacker.check["state"], "stored_nonce": attacker.check["nonce"],
+              "tab_secret": attacker.tab_secret}
+
+    landed = victim.post(attacker.action, data=fields, timeout=30)
+    launch_id, token = _launch_id_and_token(landed)
+
+    assert victim.get(tool.url(f"/c/{own_launch}/reflect"), timeout=30).status_code == 200
+    # Without the token the victim's cookie does not open the attacker's pages.
+    for path in ("/", "/reflect"):
+        refused = victim.get(tool.url(f"/c/{launch_id}{path}"), timeout=30)
+        assert refused.status_code == 404 and "did not make" in refused.text
+    # With it (the address the post led to), the victim's tab cannot bring the attacker's tab secret.
+    page = victim.get(tool.url(f"/c/{launch_id}/reflect"), params={"lt": token}, timeout=30)
+    page.http = victim
+    assert submit_form(page, "/reflect", answer_0="The victim's own words").status_code == 403
+    assert submit_form(page, "/reflect", answer_0="The victim's own words",
+                       ts="the-victims-own-tab-secret-0002").status_code == 403
+    with tool.app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Reflection)) == 0
+
+
+def test_session_cookie_never_opens_a_launch_made_through_the_storage_check(tool, sandbox):
+    """Even a session cookie that names it (forged, or written before such launches were kept out of sessions)
+    opens a platform-storage launch only with its tab's launch token."""
+    launch_id, token = _launch_id_and_token(StorageLaunch(sandbox).confirm())
+    cookie = tool.app.session_interface.get_signing_serializer(tool.app).dumps({"launches": [launch_id]})
+
+    refused = requests.get(tool.url(f"/c/{launch_id}/"), cookies={"pathways_session": cookie}, timeout=30)
+
+    assert refused.status_code == 404 and "did not make" in refused.text
+    assert _cookieless().get(tool.url(f"/c/{launch_id}/"), params={"lt": token}, timeout=30).status_code == 200
 
 
 def test_launch_token_lives_minutes_and_each_page_renews_it(tool, sandbox):
