@@ -429,6 +429,13 @@ class _Poster:
         resend: list[_Job] = []
         replaced: dict[str, str | ServiceCallError | ServiceError | None] = {}
         for job, error in not_found:
+            if not ags.may_read_lineitems(job.connector):
+                # A score-only link (AGS 2.0 §3.1.1.3) can neither look at its column nor find or make another:
+                # the platform's 404 is all there is to go on. The URL is kept: the link's next launch names the
+                # column the LMS has for it, if any.
+                outcomes.append(_Outcome(job.row.id, FAILED, job.row.attempts, lineitem_url=job.url,
+                                         last_status=404, last_error=COLUMN_GONE))
+                continue
             if job.url not in replaced:
                 replaced[job.url] = self._replace_lineitem(job)
             found = replaced[job.url]

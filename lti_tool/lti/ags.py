@@ -144,8 +144,25 @@ def _is_url(value: object) -> bool:
     return isinstance(value, str) and bool(value)
 
 
+def may_read_lineitems(connector: PlatformConnector) -> bool:
+    """Tell whether the platform's scopes for the course let us GET a line item (AGS 2.0 §3.2); unknown ones may.
+
+    A link with only the score scope (§3.1.1.3) may post scores and nothing else: reading its line item anyway
+    asks with a token that does not cover it.
+    """
+    scopes = connector.ags_scopes
+    return scopes is None or SCOPE_LINEITEM in scopes or SCOPE_LINEITEM_READONLY in scopes
+
+
+def may_read_results(connector: PlatformConnector) -> bool:
+    """Tell whether the platform's scopes for the course let us read a line item's results (AGS 2.0 §3.3)."""
+    return connector.ags_scopes is None or SCOPE_RESULT_READONLY in connector.ags_scopes
+
+
 def lineitem_exists(connector: PlatformConnector, lineitem_url: str) -> bool:
     """Tell whether the platform still shows this line item (a GET, AGS 2.0 §3.2); False only when it says gone.
+
+    Callers ask only where may_read_lineitems() allows it.
 
     Only 404 or 410 says the column is gone: a platform that will not show it to us (401, 403, 405: no line item
     scope) has not said so, and forgetting a column we cannot look at would fail every later score.
@@ -212,7 +229,7 @@ def checked_against_canvas(connector: PlatformConnector, lineitem_url: str, scor
     """
     if not score.first or not is_canvas(connector._registration.get_issuer()):
         return score
-    if connector.ags_scopes is not None and SCOPE_RESULT_READONLY not in connector.ags_scopes:
+    if not may_read_results(connector):
         return score
     try:
         results = read_results(connector, lineitem_url, score.user_id)

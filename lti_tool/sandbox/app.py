@@ -55,6 +55,13 @@ def create_sandbox_app(platform: SandboxPlatform) -> Flask:
             response.headers["Cache-Control"] = "no-store"
         return response
 
+    @app.after_request
+    def record_service_request(response: Response) -> Response:
+        # After the error handlers too: a refused call (403 for a missing scope) is recorded with its status.
+        if request.path.startswith("/courses/"):
+            platform.record_service_request(request.method, request.base_url, response.status_code)
+        return response
+
     def inject_failure(*, token_endpoint: bool = False) -> None:
         """Answer with the next injected failure instead of serving the request, if one is queued."""
         failure = platform.take_failure(token_endpoint=token_endpoint)

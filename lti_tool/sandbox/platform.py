@@ -18,6 +18,7 @@ import secrets
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -206,6 +207,10 @@ class SandboxPlatform:
         self.courses: dict[str, SandboxCourse] = {}
         self.users: dict[str, SandboxUser] = {}
         self.token_requests: list[dict] = []
+        # The latest calls to the course services (NRPS, AGS), as {"method", "url", "status"}: tests check what a
+        # tool asked for, e.g. that it never reads a line item its token's scopes do not cover. Bounded: a demo
+        # sandbox runs for days.
+        self.service_requests: deque[dict] = deque(maxlen=10_000)
         self.deep_link_responses: list[dict] = []
         self.fail_next: list[int | str] = []
         self.fail_next_token: list[int | str] = []
@@ -1060,6 +1065,11 @@ class SandboxPlatform:
                 },
             )
         return grant
+
+    def record_service_request(self, method: str, url: str, status: int) -> None:
+        """Note one call to the course services (service_requests)."""
+        with self._lock:
+            self.service_requests.append({"method": method, "url": url, "status": status})
 
     def take_failure(self, *, token_endpoint: bool = False) -> int | str | None:
         """Pop the next injected failure for a service (or token) request, if any."""

@@ -584,6 +584,10 @@ def _fraction(score: float | None, maximum: float | None) -> float | None:
     return score / maximum
 
 
+NO_RESULTS = N_("The LMS does not let Pathways read its gradebook in this course, so the grades cannot be "
+                "compared here. Check them in the LMS.")
+
+
 def compare_results(
     placement_id: int, *, secret_key: str, http: requests.Session, timeout: float, skill_id: str = ""
 ) -> list[ResultComparison]:
@@ -596,6 +600,9 @@ def compare_results(
         raise NotFound("This placement is not known to Pathways.")
     course = _course_of(placement)
     connector = connector_for_course(course, secret_key=secret_key, http=http, timeout=timeout)
+    if not ags.may_read_results(connector):
+        # AGS 2.0 §3.3.2: results are read only under result.readonly; asking anyway only earns a refusal.
+        raise ServiceError(NO_RESULTS)
     try:
         # Finding the column is a platform call too: an LMS that is down fails here first.
         lineitem_url = ensure_lineitem(placement_id, connector=connector, skill_id=skill_id)
@@ -604,7 +611,10 @@ def compare_results(
         except ServiceCallError as exc:
             # The column was deleted in the LMS: find or make it again, as the worker does before a score, and
             # compare with it (empty until grades are resent) rather than fail on an address that is gone.
-            if exc.status != 404 or ags.lineitem_exists(connector, lineitem_url):
+            # Without a line item scope the column can be neither looked at nor found again: the 404 stands.
+            if exc.status != 404 or not ags.may_read_lineitems(connector):
+                raise
+            if ags.lineitem_exists(connector, lineitem_url):
                 raise
             forget_lineitem(placement_id, skill_id, lineitem_url)
             lineitem_url = ensure_lineitem(placement_id, connector=connector, skill_id=skill_id)

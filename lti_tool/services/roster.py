@@ -218,7 +218,10 @@ class _RosterWriter:
         people = self._people(list(wanted))
         # Someone listed in a role Pathways does not serve (a Mentor, an Observer) is not recorded when new: they
         # would be a name with no enrolment, which the retention purge anonymises, and the next sync would add again.
-        new = [sub for sub in wanted if sub not in people and _access(wanted[sub]) is not Access.NONE]
+        # Nor is someone new the platform lists as Inactive or Deleted (a differences listing names leavers): their
+        # name and email would be kept for an enrolment that was never active (data minimisation).
+        new = [sub for sub in wanted
+               if sub not in people and _access(wanted[sub]) is not Access.NONE and _active(wanted[sub])]
         fresh = self._add_people(new, wanted, people)
         # A person deleted by a privacy request in between is not there to update or enrol.
         wanted = {sub: member for sub, member in wanted.items() if sub in people}
@@ -295,7 +298,7 @@ class _RosterWriter:
                                     "b_active": False})
                     self.deactivated += 1
                 continue
-            values = (access.value, role_labels(roles), member.get("status", "Active") == "Active")
+            values = (access.value, role_labels(roles), _active(member))
             self.seen.add(person_id)
             if person_id not in known:
                 new_rows.append({"course_id": self.course_id, "person_id": person_id, "role": values[0],
@@ -348,6 +351,11 @@ class _RosterWriter:
             if len(person_ids) < _BATCH:
                 return
             after = person_ids[-1]
+
+
+def _active(member: dict) -> bool:
+    """Tell whether a roster entry is an active member (NRPS 2.0: `status` is Active when left out)."""
+    return member.get("status", "Active") == "Active"
 
 
 def _access(member: dict) -> Access:
