@@ -130,6 +130,19 @@ def course_content(course_id: int) -> CourseContent | None:
     return content
 
 
+def forget_held_content(course_id: int) -> None:
+    """Have the next `course_content` read the course's row from the database, not the one this request holds.
+
+    For a transaction that took a lock since it first read the row: what it reads next is what the writers it
+    waited for committed.
+    """
+    content = db.session.info.get(_HELD, {}).pop(course_id, None)
+    if content is not None and still_loaded(content):
+        if content in db.session.dirty:
+            db.session.flush()  # this transaction's own change is read back, not thrown away
+        db.session.expire(content)
+
+
 def hold_content(content: CourseContent) -> None:
     """Remember a content row read with something else (the launch) for the rest of this request."""
     db.session.info.setdefault(_HELD, {})[content.course_id] = content

@@ -166,14 +166,7 @@ def submit_evidence(course_id: int, person_id: int, *, skill_id: str, kind: str,
     file_type = check_file(upload[1]) if upload else None
     if not link and not text and file_type is None:
         raise ServiceError(N_("Add a link to your work, attach a file, or write it here."), form_field="text")
-    waiting = db.session.scalar(
-        sa.select(Evidence.id).where(Evidence.course_id == course_id, Evidence.person_id == person_id,
-                                     Evidence.skill_id == skill_id, Evidence.status == "pending")
-    )
-    if waiting is not None:
-        raise ServiceError(
-            N_("Your evidence for %(skill)s is already waiting for your teacher."), skill=names[skill_id]
-        )
+    _refuse_if_waiting(course_id, person_id, skill_id, names)  # before a file is stored for nothing
     row = Evidence(course_id=course_id, person_id=person_id, skill_id=skill_id, kind=kind, url=link, text=text,
                    status="pending", teacher_comment="", submitted_at=now)
     store = evidence_store()
@@ -191,6 +184,8 @@ def submit_evidence(course_id: int, person_id: int, *, skill_id: str, kind: str,
         # Under the learner's lock, as every writer that publishes: a class republish reading "nothing pending"
         # before this commits must not send that older state after it.
         lock_learner_row(course_id, person_id, now)
+        # Again under the lock: a double click's two sends both passed the check above before either saved.
+        _refuse_if_waiting(course_id, person_id, skill_id, names)
         db.session.add(row)
         db.session.flush()
         # The gradebook says "waiting for the teacher" (gradingProgress PendingManual) while evidence is pending.
@@ -203,6 +198,18 @@ def submit_evidence(course_id: int, person_id: int, *, skill_id: str, kind: str,
                 store.delete(row.file_key)  # no row names it: keep no orphan in the store
         raise
     return my_evidence(course_id, person_id, only=row.id, language=language)[0]
+
+
+def _refuse_if_waiting(course_id: int, person_id: int, skill_id: str, names: Mapping[str, str]) -> None:
+    """Refuse evidence for a skill while the student's earlier evidence for it waits for the teacher."""
+    waiting = db.session.scalar(
+        sa.select(Evidence.id).where(Evidence.course_id == course_id, Evidence.person_id == person_id,
+                                     Evidence.skill_id == skill_id, Evidence.status == "pending")
+    )
+    if waiting is not None:
+        raise ServiceError(
+            N_("Your evidence for %(skill)s is already waiting for your teacher."), skill=names[skill_id]
+        )
 
 
 def my_evidence(course_id: int, person_id: int, *, only: int | None = None,

@@ -15,7 +15,7 @@ from ..learning.mastery import ALL_SKILLS, Level
 from ..learning.skills import SkillGraph
 from ..models import CourseContent, Evidence, Placement, ScoreOutbox, SkillAssignment, SkillMastery
 from ..models.base import lock_database_for_writing
-from .content import course_content, course_pack
+from .content import course_content, course_pack, forget_held_content
 from .errors import ServiceError
 from .grades import NewScore, new_score, queue_scores
 from .permissions import Action, Actor, require
@@ -54,6 +54,12 @@ def _publish(course_id: int, *, now: datetime, person_id: int | None = None,
 
     person_ids narrows a class-wide publish to those students (the worker's pass for dates that passed).
     """
+    if person_id is None:
+        lock_learners(course_id)
+        # What the scores are made of (the scheme, the pack, the end date) is read under the lock, afresh: a
+        # scheme change committed after an earlier read had its own resend wait for this one, which would
+        # otherwise queue the old scheme's scores after it, newer stamped, for the LMS to keep.
+        forget_held_content(course_id)
     pack = course_pack(course_id)
     if pack is None:
         return 0
@@ -64,8 +70,6 @@ def _publish(course_id: int, *, now: datetime, person_id: int | None = None,
     scheme = _scheme(content)
     today = now.date()
     due = course_due(pack.skill_graph, pack.goals, today, content.ends_on if content else None)
-    if person_id is None:
-        lock_learners(course_id)
     levels, pending, assigned = _levels_and_pending(course_id, person_id, today)
     if person_id is not None:
         levels.setdefault(person_id, {})  # a student with evidence but no practice yet is graded too
