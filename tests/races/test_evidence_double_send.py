@@ -34,8 +34,7 @@ def _both_sent(pages) -> None:
     texts = sorted(html.unescape(page.text) for page in pages)
     assert [page.status_code for page in pages] == [200, 200], [page.status_code for page in pages]
     assert sum(f"Sent to your teacher: your evidence for {FIRST_NAME}" in text for text in texts) == 1
-    assert sum(f"Your evidence for {FIRST_NAME} is already waiting for your teacher" in text
-               for text in texts) == 1
+    assert sum(f"Your evidence for {FIRST_NAME} is already waiting for your teacher" in text for text in texts) == 1
 
 
 def _waiting(tool) -> list[Evidence]:
@@ -51,9 +50,14 @@ def test_evidence_sent_twice_at_once_waits_for_the_teacher_once(sandbox, tool, m
     # Both sends have found nothing waiting before either saves.
     meet_after_first_call(monkeypatch, evidence, "evidence_store", timeout=3)
     with ThreadPoolExecutor(2) as pool:
-        pages = list(pool.map(lambda tab: submit_form(tab, "/evidence", skill_id=FIRST_SKILL, kind="explanation",
-                                                      text="1/2 = 2/4 = 3/6"),
-                              [_tab(form), _tab(form)]))
+        pages = list(
+            pool.map(
+                lambda tab: submit_form(
+                    tab, "/evidence", skill_id=FIRST_SKILL, kind="explanation", text="1/2 = 2/4 = 3/6"
+                ),
+                [_tab(form), _tab(form)],
+            )
+        )
     _both_sent(pages)
     assert len(_waiting(tool)) == 1
 
@@ -63,8 +67,7 @@ def test_a_photo_sent_twice_at_once_is_kept_once(sandbox, tool, monkeypatch):
     form = _open(sandbox.launch("student"), tool, "Show what I know")
     meet_after_first_call(monkeypatch, evidence, "evidence_store", timeout=3)
     with ThreadPoolExecutor(2) as pool:
-        pages = list(pool.map(lambda tab: _send(tab, filename="poster.png", body=tiny_png()),
-                              [_tab(form), _tab(form)]))
+        pages = list(pool.map(lambda tab: _send(tab, filename="poster.png", body=tiny_png()), [_tab(form), _tab(form)]))
     _both_sent(pages)
     (row,) = _waiting(tool)
     # The refused send's copy of the photo is not left in the store with no row naming it.

@@ -19,6 +19,7 @@ from lti_tool.models.base import utcnow
 from lti_tool.services import publishing
 from lti_tool.services.permissions import Actor
 from tests.races.support import hold_first_call
+from tests.races.test_delete_during_write import _start_writer
 from tests.services.test_per_skill_grades import _setup
 from tests.support import drain_outbox
 
@@ -36,13 +37,8 @@ def test_a_scheme_changed_while_a_resend_runs_is_the_one_the_gradebook_keeps(san
     # The resend is held once it has read the scheme (four-point).
     reached, go = hold_first_call(monkeypatch, publishing, "_scheme")
 
-    def resend() -> None:
-        with app.app_context():
-            publishing.republish_course(course_id, actor=teacher, now=utcnow())
-            db.session.remove()
-
-    thread = threading.Thread(target=resend)
-    thread.start()
+    outcome: list[object] = []
+    thread = _start_writer(tool, lambda: publishing.republish_course(course_id, actor=teacher, now=utcnow()), outcome)
     assert reached.wait(10)
     # The change goes through unless it has to wait for the resend (fixed): then the resend goes on after 1 s.
     threading.Timer(1.0, go.set).start()
@@ -51,7 +47,7 @@ def test_a_scheme_changed_while_a_resend_runs_is_the_one_the_gradebook_keeps(san
         db.session.remove()
     go.set()
     thread.join(20)
-    assert not thread.is_alive()
+    assert not thread.is_alive() and len(outcome) == 1 and isinstance(outcome[0], int), outcome
     with app.app_context():
         assert publishing.grading_settings(course_id) == ("proficiency_share", False)
         # The newest score queued for the student is the one the current scheme gives: nothing left to send.
