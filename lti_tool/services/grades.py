@@ -459,6 +459,10 @@ def score_of(row: ScoreOutbox, user_id: str) -> ags.Score:
     )
 
 
+def _retryable(query: sa.Select) -> list[ScoreOutbox]:
+    return list(db.session.scalars(query))
+
+
 def retry_failed(
     course_id: int, *, now: datetime, outbox_ids: Sequence[int] | None = None, person_id: int | None = None
 ) -> int:
@@ -483,23 +487,26 @@ def retry_failed(
         query = query.where(ScoreOutbox.id.in_(list(outbox_ids)))
     if person_id is not None:
         query = query.where(ScoreOutbox.person_id == person_id)
-    rows = list(db.session.scalars(query))
+    rows = _retryable(query)
     # The column a row failed on may be gone (deleted in the LMS): it goes to its placement's column as it is now,
     # as a newly queued score would (a skill's column is looked up by the worker).
     columns = {placement_id: url for placement_id, url in db.session.execute(
         sa.select(Placement.id, Placement.lineitem_url).where(Placement.id.in_({row.placement_id for row in rows}))
     )} if rows else {}
+    retried = 0
     for row in rows:
-        row.status = PENDING
-        row.lineitem_url = None if row.skill_id else columns.get(row.placement_id)
+        # Only while it is still failed: a double-clicked retry that read it failed before the first one committed
+        # would otherwise clear the lease of the worker now posting it, and the score could go out twice.
         # The count starts again (the backoff, the tries at our own errors); last_status and last_error stay: they
         # tell that this score may already be in the LMS (sent_scores.nothing_to_clear).
-        row.attempts = 0
-        row.next_attempt_at = now
-        row.lease_token = None
-        row.lease_expires_at = None
+        retried += db.session.execute(
+            sa.update(ScoreOutbox).where(ScoreOutbox.id == row.id, ScoreOutbox.status == FAILED).values(
+                status=PENDING, lineitem_url=None if row.skill_id else columns.get(row.placement_id), attempts=0,
+                next_attempt_at=now, lease_token=None, lease_expires_at=None),
+            execution_options={"synchronize_session": False},
+        ).rowcount or 0
     db.session.commit()
-    return len(rows)
+    return retried
 
 
 def grade_sync_status(course_id: int) -> list[GradeSyncStatus]:

@@ -343,3 +343,43 @@ def test_only_a_platform_that_does_not_answer_or_asks_to_wait_is_retried_for_eve
     assert poster._failure(SimpleNamespace(id=1, attempts=2), ours, now).status == PENDING
     gave_up = poster._failure(SimpleNamespace(id=1, attempts=3), ours, now)
     assert gave_up.status == FAILED and "Gave up after 3 attempts" in gave_up.last_error
+
+
+def test_a_retry_that_read_a_failed_score_before_a_worker_took_it_leaves_the_workers_lease_alone(gradebook,
+                                                                                                 monkeypatch):
+    # A double-clicked "Retry": the second click read the row as failed, the first one's retry was claimed by a
+    # worker meanwhile, and the second click's write cleared the worker's lease, so another pass could post it too.
+    import threading
+
+    import sqlalchemy as sa
+
+    from lti_tool.extensions import db
+    from lti_tool.models import ScoreOutbox
+    from lti_tool.services import grades
+    from tests.races.support import hold_first_call
+
+    gradebook.platform.course.members.remove("student-4")
+    gradebook.queue("student-4", 80.0)
+    gradebook.drain()
+    assert gradebook.rows()[0].status == "failed"
+    reached, go = hold_first_call(monkeypatch, grades, "_retryable")
+    retried: list[int] = []
+
+    def second_click():
+        with gradebook.tool.app.app_context():
+            retried.append(retry_failed(gradebook.course_id, now=utcnow()))
+            db.session.remove()
+
+    thread = threading.Thread(target=second_click)
+    thread.start()
+    assert reached.wait(20)
+    with gradebook.tool.app.app_context():  # the first click's retry, then a worker's claim of it
+        db.session.execute(sa.update(ScoreOutbox).values(status="pending", lease_token="worker-1",
+                                                         lease_expires_at=utcnow()))
+        db.session.commit()
+        db.session.remove()
+    go.set()
+    thread.join(30)
+    assert retried == [0]
+    [row] = gradebook.rows()
+    assert (row.status, row.lease_token) == ("pending", "worker-1")
