@@ -213,22 +213,41 @@ def supersede_stale(now: datetime, window: int = SUPERSEDE_WINDOW) -> int:
     return result.rowcount or 0
 
 
-def claim(batch: int, lease_seconds: float, now: datetime | None = None) -> tuple[str, list[ScoreOutbox]]:
+@dataclass(frozen=True)
+class Patience:
+    """How long a `--once` drain keeps trying a row: until it has had `attempts` tries.
+
+    A row that has had them is taken only if it was due already when the drain began (the drain tries every due
+    row once); one this drain rescheduled is left pending for the next worker. _next_wake alone only stops waiting
+    for such rows: a pass whose chores outlast the backoff found the row due again at its next claim, so the number
+    of tries hung on the machine's speed, and once every pass did, `--once` tried an LMS that is down for ever.
+    """
+
+    attempts: int
+    began: datetime
+
+
+def claim(
+    batch: int, lease_seconds: float, now: datetime | None = None, patience: Patience | None = None
+) -> tuple[str, list[ScoreOutbox]]:
     """Lease up to batch due rows to this worker and return (lease token, rows); commits.
 
     One UPDATE both picks and leases the rows, so two workers never get the same row while its lease runs.
     """
     now = now or utcnow()
     token = str(uuid.uuid4())
+    conditions = [
+        _TABLE.c.status == PENDING,
+        _TABLE.c.next_attempt_at <= now,
+        sa.or_(_TABLE.c.lease_expires_at.is_(None), _TABLE.c.lease_expires_at < now),
+        # Never post a score a newer one replaces, even beyond the window supersede_stale() checked.
+        sa.not_(newer_row_exists()),
+    ]
+    if patience is not None:
+        conditions.append(sa.or_(_TABLE.c.attempts < patience.attempts, _TABLE.c.next_attempt_at <= patience.began))
     due = (
         sa.select(_TABLE.c.id)
-        .where(
-            _TABLE.c.status == PENDING,
-            _TABLE.c.next_attempt_at <= now,
-            sa.or_(_TABLE.c.lease_expires_at.is_(None), _TABLE.c.lease_expires_at < now),
-            # Never post a score a newer one replaces, even beyond the window supersede_stale() checked.
-            sa.not_(newer_row_exists()),
-        )
+        .where(*conditions)
         .order_by(_TABLE.c.next_attempt_at, _TABLE.c.id)
         .limit(batch)
         .with_for_update(skip_locked=True)
@@ -595,10 +614,10 @@ def drain(
 ) -> DrainStats:
     """Post due outbox rows until the outbox is empty (once) or until stopped; return what happened.
 
-    With once=True, rows waiting for a retry are waited for until they have had max_attempts tries, so on
-    return every row is synced, failed, superseded or still pending after max_attempts transient failures
-    (or max_seconds ran out). With once=False the worker polls for new rows until `stop` is set; it never
-    gives up on a transient failure.
+    With once=True, rows waiting for a retry are waited for and tried until they have had max_attempts tries (a
+    row past them is tried once if due, see Patience), so on return every row is synced, failed, superseded or
+    still pending after max_attempts transient failures (or max_seconds ran out). With once=False the worker polls
+    for new rows until `stop` is set; it never gives up on a transient failure.
     """
     batch = int(batch or setting(app, "WORKER_BATCH"))
     lease = float(lease_seconds or setting(app, "WORKER_LEASE_SECONDS"))
@@ -610,6 +629,7 @@ def drain(
     )
     stop = stop or threading.Event()
     deadline = time.monotonic() + max_seconds if max_seconds else None
+    patience = Patience(policy.max_attempts, utcnow()) if once else None
     stats = DrainStats()
     # Platform calls obey the outbound rules (lti/outbound.py) whichever session a caller passes.
     http = http or app.extensions["pathways_http"]
@@ -625,7 +645,7 @@ def drain(
                 token = None
                 try:
                     stats.superseded += supersede_stale(utcnow())
-                    token, rows = claim(batch, lease)
+                    token, rows = claim(batch, lease, patience=patience)
                     if rows:
                         stats.claimed += len(rows)
                         outcomes = poster.run(rows)

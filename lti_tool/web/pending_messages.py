@@ -8,9 +8,15 @@ the page opens, and what the request leaves there unshown goes back to the launc
 
 from __future__ import annotations
 
+import logging
+
+import sqlalchemy as sa
 from flask import Response, g, request, session
 
+from ..extensions import db
 from ..services.pending_messages import keep_messages, pending_messages
+
+log = logging.getLogger(__name__)
 
 #: Where Flask keeps flashed messages in the session (flask.helpers.flash).
 _FLASHES = "_flashes"
@@ -36,5 +42,22 @@ def keep_pending_messages(response: Response) -> Response:
     unshown = [tuple(message) for message in session.pop(_FLASHES, [])]
     taken = g.get(_TAKEN, [])
     if unshown or taken:  # what it took goes; what is still unshown (taken or new) waits again
-        keep_messages(launch_id, unshown, taken=taken)
+        try:
+            keep_messages(launch_id, unshown, taken=taken)
+        except sa.exc.SQLAlchemyError as exc:
+            # The database went away (often the very outage this response's 503 page is about). No error handler
+            # covers an after_request hook: raising would turn the page into a bare 500. The messages are lost.
+            _discard_session()
+            log.warning(
+                "%d message(s) for a cookie-less tab not kept: the database is unreachable or refused the write (%s)",
+                len(unshown),
+                exc.__class__.__name__,
+            )
     return response
+
+
+def _discard_session() -> None:
+    try:
+        db.session.rollback()
+    except sa.exc.SQLAlchemyError:
+        pass

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
 
 import pytest
+import requests
 import sqlalchemy as sa
 
 from lti_tool.extensions import db
@@ -16,6 +18,16 @@ from tests.jobs.gradebook import FAST_RETRIES, open_gradebook
 from tests.support import SandboxActions, served_answer, submit_form
 
 from .test_redis_outage import healthz, wait_for
+
+
+class _Lines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.seen.append(record.getMessage())
+
 
 STUDENTS = ["student-1", "student-2", "student-3", "student-4", "student-5"]
 
@@ -115,3 +127,52 @@ def test_the_database_going_away_in_the_middle_of_an_answer_gives_the_503_page_n
     assert again.status_code == 200, again.text[:300]
     with tool.app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(ItemResponse)) == 1
+
+
+def test_the_database_going_away_while_a_cookieless_tab_has_messages_waiting_gives_the_503_page_not_a_500(
+    make_tool, postgres
+):
+    # A browser that keeps no cookies for the tool has its "saved" messages kept on its launch session, and each of
+    # its requests writes what it did not show back there as it ends. When the database went away mid-page, that
+    # last write met the outage too, in an after_request hook no error handler covers: a bare 500, not the 503 page.
+    from tests.lti.test_platform_storage import StorageLaunch, _cookieless, _launch_id_and_token
+
+    tool = make_tool(DATABASE_URL=postgres.url, DEFAULT_COURSE_PACK="demo")
+    student = StorageLaunch(SandboxActions(tool)).confirm()
+    launch_id, token = _launch_id_and_token(student)
+    http, tab = _cookieless(), {"ts": StorageLaunch.tab_secret}
+    posted = http.post(
+        tool.url(f"/c/{launch_id}/reflect"),
+        data={"lt": token, "answer_0": "Common denominators", **tab},
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert posted.status_code == 303  # "your reflection is saved" waits for the next page
+
+    def cut_at_the_page(conn, cursor, statement, *args):
+        if "FROM reflection" in statement:  # the page took the waiting message, then reads the reflections
+            postgres.proxy.cut()
+
+    with tool.app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", cut_at_the_page)
+    next_page = requests.compat.urljoin(posted.url, posted.headers["Location"])
+    logged = logging.getLogger("lti_tool.web.pending_messages")
+    lines = _Lines()
+    logged.addHandler(lines)  # caplog would lose it: migrations reconfigure the root logger
+    try:
+        page = http.get(next_page, timeout=30)
+    finally:
+        logged.removeHandler(lines)
+        sa.event.remove(engine, "before_cursor_execute", cut_at_the_page)
+
+    assert page.status_code == 503, page.text[:300]
+    assert page.headers["Retry-After"] == "30"
+    assert "try again in a minute" in page.text and "Traceback" not in page.text
+    # Lost with the outage, and the log says so (with no words of the message: they may name a person).
+    [lost] = [line for line in lines.seen if "not kept" in line]
+    assert "database is unreachable" in lost and "reflection" not in lost
+
+    postgres.proxy.restore()
+    again = http.get(next_page, timeout=30)
+    assert again.status_code == 200, again.text[:300]
