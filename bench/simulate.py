@@ -320,12 +320,13 @@ def share(values) -> str:
     return f"{sum(values) / len(values):.1%}" if values else "n/a"
 
 
-#: The profiles of the placement rows.
+#: The profiles of the placement rows. The memoriser comes last, so every other learner is drawn as before it
+#: was added: a lucky check that places it as knowing a skill shortens that skill's confirmation (false credit).
 PLACEMENT_PROFILES = ("knows nothing", "knows the first half", "knows everything", "knower, slips 10%",
-                      "guesser at 25%")
+                      "guesser at 25%", "memoriser of solutions")
 #: The profiles of the breakdown of where the answers go.
 BREAKDOWN_PROFILES = ("knows nothing", "knows the first half", "knows everything", "knower, slips 10%",
-                      "guesser at 25%")
+                      "guesser at 25%", "memoriser of solutions")
 STABILITY_PROFILES = ("knower, slips 10%", "knows everything", "guesser at 25%", "learns while practising")
 
 _COURSE: Course | None = None  # one app and database per process, made on its first task
@@ -464,6 +465,22 @@ def main(argv: list[str] | None = None) -> int:
           "placed right: known/likely known vs not yet/likely not yet against what the learner truly knows "
           "(a guesser knows nothing); of all 16: right placements over every skill; answers: the placement "
           "check plus the course walk after it (median); without: the course walk alone; saved: the difference")
+    checked_walks = {name: runs[("placement", name)] for name in PLACEMENT_PROFILES}
+    for name in ("guesser at 25%", "memoriser of solutions"):
+        runs_of = checked_walks[name]
+        print(f"false Proficient with the check first, {name}: {share(len(r['to_proficient']) > 0 for r in runs_of)}"
+              f" of learners ({sum(len(r['to_proficient']) for r in runs_of)} of {len(runs_of) * len(order)} skills)")
+    knower = [n for r in checked_walks["knower, slips 10%"] for n in r["to_proficient"].values()]
+    print(f"knower, slips 10%, with the check first: skills Proficient "
+          f"{len(knower) / (len(checked_walks['knower, slips 10%']) * len(order)):.1%}, median practice answers to "
+          f"Proficient {statistics.median(knower)}, <= 6 answers {share(n <= 6 for n in knower)}")
+    nothing_checked = statistics.median(r["answers"] for r in checked_walks["knows nothing"])
+    first_checked = statistics.median(r["answers"] for r in checked_walks["knows the first half"])
+    first_alone = statistics.median(r["answers"] for r in walks["knows the first half"])
+    nothing_alone = statistics.median(r["answers"] for r in walks["knows nothing"])
+    print(f"first-half knower with the check first: {first_checked:.0f} answers (check included), "
+          f"{first_checked / nothing_checked:.1%} of the knows-nothing learner's {nothing_checked:.0f} (check "
+          f"included); without the check: {first_alone:.0f} of {nothing_alone:.0f} = {first_alone / nothing_alone:.1%}")
     print(f"\nWhere the answers go (mean per learner; the course walk, then with the placement check first; "
           f"{args.learners} learners per profile)")
     print(f"{'profile, walk':<36}{'Prof.':>6}{'total':>7}{'place known':>12}{'place unkn.':>12}{'prac. known':>12}"
@@ -482,8 +499,9 @@ def main(argv: list[str] | None = None) -> int:
     print("Prof.: skills Proficient at the end; known/unkn.: skills the learner truly knows or not (a guesser "
           "knows none); slips: wrong answers on known skills; no credit: answers kept without mastery evidence (a "
           "variant repeated within a sitting); known > 3/skill: answers on known skills (check and practice) above "
-          "the 3 right answers on 3 distinct items a skill needs for Proficient. A course-walk skill ends at "
-          "Proficient or 15 answers, so the unknown half costs 15 a skill whatever the product does.")
+          "the 3 right answers on 3 distinct items a skill needs for Proficient (2 on a skill the check placed as "
+          "known, so with the check first it can be below 0). A course-walk skill ends at Proficient or 15 answers, "
+          "so the unknown half costs 15 a skill whatever the product does.")
     if walks.get("knows nothing") and walks.get("knows the first half"):
         nothing = statistics.mean(r["answers"] for r in walks["knows nothing"])
         first = walks["knows the first half"]

@@ -13,7 +13,8 @@ expected drop in the uncertainty of every skill's placement), which is a binary 
 and a second question on the same skill when an answer was surprising. The check stops once every skill is
 placed with confidence, or after `MAX_ITEMS` questions. One answer is weak evidence, so the result only seeds
 gentle priors for the mastery model, clearly labelled as coming from the placement check, and the learner's
-own practice soon outweighs it.
+own practice soon outweighs it; on a skill placed as known it also stands in for one of the distinct items
+Proficient asks for (`SkillState.placed`), so the learner's own answers confirm it in two right answers, not three.
 """
 
 from __future__ import annotations
@@ -463,8 +464,9 @@ def levels_for_planning(levels: Mapping[str, Level], placed: Mapping[str, Placem
 
     This lets a learner who showed advanced skills start at their own frontier instead of at the bottom of
     the map. The placement stands in for a prerequisite below Proficient whatever the learner's own level on it
-    (Not started, or Attempted and Familiar while right answers add up: Proficient needs three of them on distinct
-    items), so practising a skill the check found known, and getting it right, never holds back what builds on it.
+    (Not started, or Attempted and Familiar while right answers add up: on a skill the check placed as known,
+    Proficient needs two of them on distinct items, `MasteryThresholds.min_items_proficient_placed`), so
+    practising a skill the check found known, and getting it right, never holds back what builds on it.
     It stops standing in once `contradicted` holds the skill: the learner's own evidence since the check speaks
     against it (a wrong answer, the only thing that lowers the mastery model's estimate, or a level the teacher
     set). From then on the learner's own level decides, as it does for every skill the check did not place.

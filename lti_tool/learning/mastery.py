@@ -92,6 +92,10 @@ class SkillState:
     #: The shown estimate in log-odds as of the last answer: the model's prediction for a typical item of
     #: the skill, with the learner's skill and learner-wide evidence. None until the first answer.
     estimate: float | None = None
+    #: The placement check concluded the learner knows the skill ("known" or "likely known"): Proficient then asks
+    #: for a shorter confirmation (`MasteryThresholds.min_items_proficient_placed`). Later misses do not clear it:
+    #: they lower the estimate, which Proficient needs as before.
+    placed: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "right_items", tuple(self.right_items))
@@ -119,6 +123,7 @@ class SkillState:
             "sessions": self.sessions,
             "right_items": list(self.right_items),
             "estimate": self.estimate,
+            "placed": self.placed,
         }
 
     @classmethod
@@ -144,6 +149,8 @@ class SkillState:
             sessions=int(data.get("sessions", 1 if data.get("attempts") else 0)),  # type: ignore[call-overload]
             right_items=tuple(str(k) for k in data.get("right_items", ()) or ()),  # type: ignore[attr-defined]
             estimate=None if estimate is None else float(estimate),  # type: ignore[arg-type]
+            # States saved before the flag: placed or not, they were held to the full rules.
+            placed=bool(data.get("placed", False)),
         )
 
 
@@ -243,7 +250,9 @@ class MasteryThresholds:
     rules keep lucky guessing from being credited: Familiar needs two right answers, Proficient right answers
     on distinct items, Mastered distinct items over at least two sittings (delayed retrieval). Once shown,
     a level holds until the estimate falls `hold_margin` log-odds below its threshold, so one slip after
-    clear evidence does not take it away.
+    clear evidence does not take it away. On a skill the placement check concluded the learner knows
+    (`SkillState.placed`), the check's evidence stands in for some of Proficient's distinct items: it needs
+    `min_items_proficient_placed` of them, and as many fewer answers.
     """
 
     familiar: float = 0.6
@@ -252,6 +261,7 @@ class MasteryThresholds:
     min_correct_familiar: int = 2
     min_attempts_proficient: int = 3
     min_items_proficient: int = 3
+    min_items_proficient_placed: int = 2
     min_attempts_mastered: int = 5
     min_items_mastered: int = 3
     min_sessions_mastered: int = 2
@@ -272,6 +282,7 @@ class MasteryThresholds:
             "min_correct_familiar": self.min_correct_familiar,
             "min_attempts_proficient": self.min_attempts_proficient,
             "min_items_proficient": self.min_items_proficient,
+            "min_items_proficient_placed": self.min_items_proficient_placed,
             "min_attempts_mastered": self.min_attempts_mastered,
             "min_items_mastered": self.min_items_mastered,
             "min_sessions_mastered": self.min_sessions_mastered,
@@ -654,11 +665,12 @@ class MasteryModel:
             and state.sessions >= t.min_sessions_mastered
         ):
             return Level.MASTERED
-        if (
-            reaches(t.proficient, Level.PROFICIENT)
-            and state.attempts >= t.min_attempts_proficient
-            and items >= t.min_items_proficient
-        ):
+        need_items, need_attempts = t.min_items_proficient, t.min_attempts_proficient
+        if state.placed and t.min_items_proficient_placed < need_items:
+            # The check's conclusion stands in for the items it spares, and for as many answers.
+            need_attempts -= need_items - t.min_items_proficient_placed
+            need_items = t.min_items_proficient_placed
+        if reaches(t.proficient, Level.PROFICIENT) and state.attempts >= need_attempts and items >= need_items:
             return Level.PROFICIENT
         if reaches(t.familiar, Level.FAMILIAR) and state.correct >= t.min_correct_familiar:
             return Level.FAMILIAR

@@ -3,6 +3,8 @@
 Answers the student gives are real evidence, so each goes through `record_answer` (source "diagnostic") and
 updates mastery like any practice answer. What the check only infers (skills it did not ask about) becomes a
 weak prior on a "Not started" skill: it shapes the mastery model's first estimates, never a level or a grade.
+On a skill the check places as known (asked or inferred), Proficient asks for a shorter confirmation from the
+student's own answers (`MasteryThresholds.min_items_proficient_placed` distinct items right, not three).
 """
 
 from __future__ import annotations
@@ -282,7 +284,8 @@ def skip(course_id: int, person_id: int, *, now: datetime) -> None:
 
 
 def _finish(course_id: int, person_id: int, *, now: datetime) -> bool:
-    """Seed weak priors on the skills the check inferred but never asked about, and close the run; commits."""
+    """Seed weak priors on the skills the check inferred but never asked about, mark the skills it placed as known
+    (`SkillState.placed`: a shorter confirmation for Proficient), and close the run; commits."""
     pack = require_pack(course_id)
     # The learner's lock before the run is read: its answers are placed as they are now (not as read before an
     # answer from another tab was saved), and a delete of the learner's data meanwhile is LEARNER_GONE.
@@ -295,9 +298,15 @@ def _finish(course_id: int, person_id: int, *, now: datetime) -> bool:
     model = model_for(course_id)
     thresholds = thresholds_for(pack)
     for skill_id, place in placed.items():
-        if skill_id in rows:
-            continue  # the student's own answers (or the teacher's judgement) already speak for this skill
-        skill_state = replace(model.start(skill_id), prior=place.prior)
+        row = rows.get(skill_id)
+        if row is not None:
+            # The student's own answers (or the teacher's judgement) already speak for this skill: no prior. A
+            # skill the check asked and placed as known still takes the shorter confirmation for Proficient; its
+            # level moves with the next answer, as levels do.
+            if place.likely_known:
+                row.state = replace(SkillState.from_dict(row.state), placed=True).to_dict()
+            continue
+        skill_state = replace(model.start(skill_id), prior=place.prior, placed=place.likely_known)
         db.session.add(SkillMastery(course_id=course_id, person_id=person_id, skill_id=skill_id,
                                     state=skill_state.to_dict(), level=model.level(skill_state, thresholds).value,
                                     reason=place.reason[:300], overridden=False, updated_at=now))

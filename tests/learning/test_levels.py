@@ -1,6 +1,7 @@
 """Levels have the right shape: one number behind them, evidence across items and sittings, and hysteresis."""
 
 import random
+from dataclasses import replace
 
 import pytest
 
@@ -134,6 +135,62 @@ def test_a_learner_who_knows_the_skill_and_slips_one_time_in_ten_is_proficient_w
             learner.answer(f"q{step}", rng.random() < 0.9)
         within_six += learner.level.rank >= Level.PROFICIENT.rank
     assert within_six / 300 >= 0.8
+
+
+def _placed_learner(thresholds: MasteryThresholds | None = None) -> Learner:
+    """A learner on a skill the placement check concluded they know, with the weak prior it seeds."""
+    from lti_tool.learning.diagnostic import PRIOR_INFERRED
+
+    learner = Learner(thresholds=thresholds)
+    learner.states["fractions"] = SkillState("fractions", prior=PRIOR_INFERRED, placed=True)
+    return learner
+
+
+def test_a_skill_the_check_placed_as_known_is_proficient_after_two_right_answers_on_distinct_items():
+    placed, plain = _placed_learner(), Learner()
+    for n in range(2):
+        placed.answer(f"q{n}", True)
+        plain.answer(f"q{n}", True)
+
+    assert placed.level is Level.PROFICIENT
+    assert plain.level is Level.FAMILIAR  # the full rule: three distinct items
+    assert plain.answer("q2", True) is Level.PROFICIENT
+    # The same item twice is still one item, and the placement does not count toward Mastered.
+    again = _placed_learner()
+    again.answer("q1", True)
+    assert again.answer("q1", True) is not Level.PROFICIENT
+    assert placed.model.level(replace(placed.states["fractions"], sessions=2)) is Level.PROFICIENT
+
+
+def test_a_miss_after_the_check_leaves_the_shorter_confirmation_to_the_estimate():
+    # A miss does not clear the placement; it lowers the estimate, which Proficient still needs.
+    learner = _placed_learner()
+    learner.answer("q0", False)
+    learner.answer("q1", True)
+    assert learner.answer("q2", True) is Level.FAMILIAR  # two distinct items, but the estimate is below 0.77
+    assert learner.states["fractions"].placed and learner.shown < 0.77
+    assert learner.answer("q3", True) is Level.PROFICIENT
+
+
+def test_the_placement_flag_is_kept_and_old_states_read_as_not_placed():
+    state = SkillState("fractions", attempts=1, correct=1, placed=True)
+    assert SkillState.from_dict(state.to_dict()) == state
+    old = state.to_dict()
+    del old["placed"]
+    assert SkillState.from_dict(old).placed is False
+
+
+def test_the_pack_can_turn_the_placement_shortcut_off():
+    data = small_pack()
+    data["mastery"]["evidence"] = {"min_items_proficient_placed": 3}
+    rules = load_pack(data).mastery.level_rules()
+    learner = _placed_learner(rules)
+    for n in range(2):
+        learner.answer(f"q{n}", True)
+
+    assert rules.min_items_proficient_placed == 3
+    assert learner.level is Level.FAMILIAR
+    assert MasteryThresholds.from_dict(rules.to_dict()) == rules
 
 
 def test_the_pack_sets_the_evidence_rules_and_refuses_nonsense():

@@ -223,10 +223,10 @@ def test_right_answers_on_a_skill_the_check_found_known_never_lock_what_builds_o
     student, result = _take_check_knowing_fractions(sandbox, tool)
     start_here = _group(result, "Good places to start")
     assert 0 < len(start_here) <= 5 and set(_steps(student, tool)[:len(start_here)]) == set(start_here)
-    # The student practises Equivalent fractions and gets both questions right: Familiar, not yet Proficient
-    # (that needs three right answers on distinct items).
-    _practise(student, tool, "frac-equivalent", _pack(), right=True, times=2)
-    assert _levels(tool)["Equivalent fractions"] == "Familiar"
+    # The student practises Equivalent fractions and gets the question right: Attempted, not yet Proficient (on a
+    # skill the check placed as known that needs right answers on two distinct items).
+    _practise(student, tool, "frac-equivalent", _pack(), right=True, times=1)
+    assert _levels(tool)["Equivalent fractions"] == "Attempted"
     # Nothing they did contradicts the check: Add and subtract fractions is still open to them, on every page.
     assert _group(_result_page(student, tool), "Good places to start") == start_here
     steps = _steps(student, tool)
@@ -396,3 +396,44 @@ def test_a_level_the_teacher_set_on_a_skill_the_check_did_not_reach_shows_its_ow
     text = html.unescape(_result_page(student, tool).text)
     line = re.search(rf"<li><strong>{re.escape(unchecked)}</strong>(.*?)</li>", text, re.S).group(1)
     assert "Set by your teacher: Your project shows it" in line and "practice will show" not in line, line
+
+
+def _placed_and_asked(tool):
+    """Return the skills the finished check placed as known (or likely known), and those it asked about."""
+    from lti_tool.models import DiagnosticRun
+    from lti_tool.services.diagnostic import placements
+
+    with tool.app.app_context():
+        run = db.session.scalars(sa.select(DiagnosticRun)).one()
+        placed = placements(run.course_id, run.person_id)
+        asked = set(db.session.scalars(sa.select(ServedItem.skill_id).where(ServedItem.source == "diagnostic")))
+        return {skill for skill, place in placed.items() if place.likely_known}, asked
+
+
+def _level_of(tool, sub, skill_id):
+    from tests.services.test_reviews import _levels as levels_of
+
+    return levels_of(tool, sub)[0].get(skill_id, "Not started")
+
+
+def test_a_skill_the_check_placed_as_known_is_proficient_after_two_right_answers_and_one_it_did_not_after_three(
+        sandbox, tool):
+    # The check's conclusion stands in for one of the three distinct items Proficient needs: a short confirmation
+    # from the student's own answers. A student who skipped the check practises the same skill to the full rule.
+    from tests.services.test_reviews import _practise
+    from tests.web.test_unit_check import _pack
+
+    student, _ = _take_check_knowing_fractions(sandbox, tool)
+    placed, asked = _placed_and_asked(tool)
+    skill = next(s for s in _KNOWS if s in placed and s not in asked)  # inferred known: no answer of its own yet
+    other = sandbox.launch("student-2")
+    submit_form(other, "/diagnostic/skip")
+
+    for practiser, sub in ((student, "student-1"), (other, "student-2")):
+        _practise(practiser, tool, skill, _pack(), right=True, times=1)
+        assert _level_of(tool, sub, skill) == "Attempted"
+        _practise(practiser, tool, skill, _pack(), right=True, times=1)
+    assert _level_of(tool, "student-1", skill) == "Proficient"
+    assert _level_of(tool, "student-2", skill) == "Familiar"
+    _practise(other, tool, skill, _pack(), right=True, times=1)
+    assert _level_of(tool, "student-2", skill) == "Proficient"
