@@ -33,7 +33,9 @@ def insert_if_missing(model: type, values: Mapping[str, Any], keys: Sequence[str
     from ..extensions import db
 
     statement = dialect_insert(model).values(**values).on_conflict_do_nothing(index_elements=list(keys))
-    return db.session.execute(statement).rowcount == 1
+    # Whether a row came back, not rowcount: PostgreSQL (psycopg) reports -1 for this INSERT, as SQLAlchemy adds
+    # RETURNING to it, so "inserted" read False there every time.
+    return db.session.execute(statement.returning(*inspect(model).primary_key)).first() is not None
 
 
 def upsert(model: type, rows: Sequence[Mapping[str, Any]], keys: Sequence[str], columns: Sequence[str]) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db
 from ..lti import ags
@@ -256,15 +257,20 @@ def decline_deep_link(launch: LaunchSession, *, secret_key: str, now: datetime) 
 def _claim_answer(launch: LaunchSession, now: datetime) -> None:
     # One answer per request: the platform's `data` is single-use, and a second post would duplicate links.
     # The claim is a conditional UPDATE, so of several parallel posts (a double click) exactly one wins.
-    claimed = db.session.execute(
-        sa.update(LaunchSession)
-        .where(LaunchSession.id == launch.id, LaunchSession.deep_link_answered_at.is_(None))
-        .values(deep_link_answered_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if claimed != 1:
+    if not _set_if_unset(LaunchSession, launch.id, "deep_link_answered_at", now):
         db.session.rollback()
         raise ServiceError(ALREADY_ANSWERED)
+
+
+def _set_if_unset(model: type, row_id: Any, column: str, value: Any) -> bool:
+    """Set a row's column while it is still NULL (a conditional UPDATE); True if this call set it."""
+    field = getattr(model, column)
+    return db.session.execute(
+        sa.update(model)
+        .where(model.id == row_id, field.is_(None))
+        .values({column: value})
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
 
 
 def _signed_return(launch: LaunchSession, settings: Mapping[str, Any], choices: Sequence[LinkChoice],
@@ -285,6 +291,8 @@ def placement_for_launch(launch: LaunchSession, title: str) -> Placement | None:
     link the teacher added by hand (Moodle's "Add an activity", a Canvas assignment with an external tool)
     has none: it becomes a placement of its own, keyed by the LMS's resource link id, so its scores go to
     the column the LMS bound to it (AGS `lineitem`) or one Pathways finds or creates for it.
+    A placement stays bound to the first link that opened it: a duplicate of that link (same custom parameter) with
+    a column of its own gets a placement of its own with the same settings; one without opens the original.
     Navigation links (Canvas course navigation) are not placements: nobody is graded there.
     """
     details = launch.details or {}
@@ -299,18 +307,28 @@ def placement_for_launch(launch: LaunchSession, title: str) -> Placement | None:
     # First launch of the link (or of a copied course's link): give it its own placement, once, even when the
     # class opens the link together.
     # Read first: every later launch of the link finds it without a write.
+    lineitem = details.get("lineitem") or None
     placement = _find_placement(launch.course_id, resource_id)
     created = False
     if placement is None:
         created = insert_if_missing(Placement, {"course_id": launch.course_id, "resource_id": resource_id,
+                                                "resource_link_id": launch.resource_link_id,
                                                 "title": (title or "Pathways")[:300], "kind": "plan",
                                                 "skill_ids": []},
                                     ("course_id", "resource_id"))
         placement = _find_placement(launch.course_id, resource_id)
     assert placement is not None
-    if launch.resource_link_id and placement.resource_link_id != launch.resource_link_id:
-        placement.resource_link_id = launch.resource_link_id
-    lineitem = details.get("lineitem")
+    link_id = launch.resource_link_id
+    if link_id and placement.resource_link_id is None:
+        _bind(placement, link_id)
+    if link_id and placement.resource_link_id != link_id:
+        if not lineitem or lineitem == placement.lineitem_url:
+            # Another link with our parameter but no column of its own (or the same column): it opens the same
+            # placement, which stays bound to its first link, so nothing flips and nothing is re-queued.
+            return placement
+        # A duplicated activity (Canvas's "Duplicate" and Moodle's keep the custom parameters) with a column of its
+        # own: sharing the placement would move every score to whichever column was opened last.
+        placement, created = _copy_for_link(placement, link_id, title, lineitem)
     column_appeared = bool(lineitem) and placement.lineitem_url != lineitem
     if column_appeared:
         placement.lineitem_url = lineitem
@@ -324,6 +342,40 @@ def placement_for_launch(launch: LaunchSession, title: str) -> Placement | None:
             db.session().info.get(_COURSE_PLACEMENTS, {}).pop(launch.course_id, None)
         queue_course(launch.course_id, now=launch.created_at)
     return placement
+
+
+def _bind(placement: Placement, resource_link_id: str) -> None:
+    """Bind an unbound placement to the link launching it, unless another link bound it first."""
+    # Conditional, so of two links opened for the first time together exactly one binds it; the other is then
+    # seen as a copy.
+    if _set_if_unset(Placement, placement.id, "resource_link_id", resource_link_id):
+        set_committed_value(placement, "resource_link_id", resource_link_id)
+    else:
+        db.session.refresh(placement, ["resource_link_id"])
+
+
+def copy_resource_id(resource_id: str, resource_link_id: str) -> str:
+    """Return our resource id for a copy of a placement opened from another link (stable, fits the column)."""
+    digest = hashlib.sha256(f"{resource_id}\n{resource_link_id}".encode()).hexdigest()[:40]
+    return "copy-" + digest
+
+
+def _copy_for_link(original: Placement, resource_link_id: str, title: str, lineitem: str) -> tuple[Placement, bool]:
+    """Return the placement of a copied link (its own, with the original's settings) and whether it was made now."""
+    copy_id = copy_resource_id(original.resource_id, resource_link_id)
+    copy = _find_placement(original.course_id, copy_id)
+    if copy is not None:
+        return copy, False
+    # Two students opening the copied link together make one placement between them.
+    created = insert_if_missing(Placement, {
+        "course_id": original.course_id, "resource_id": copy_id, "resource_link_id": resource_link_id,
+        # The copy's own link title tells the two apart on the teacher's pages ("… Copy").
+        "title": (title or original.title)[:300], "kind": original.kind, "skill_ids": list(original.skill_ids),
+        "score_maximum": original.score_maximum, "lineitem_url": lineitem,
+    }, ("course_id", "resource_id"))
+    copy = _find_placement(original.course_id, copy_id)
+    assert copy is not None
+    return copy, created
 
 
 def link_resource_id(resource_link_id: str) -> str:
