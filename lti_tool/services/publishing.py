@@ -56,10 +56,11 @@ def _publish(course_id: int, *, now: datetime, person_id: int | None = None,
     """
     if person_id is None:
         lock_learners(course_id)
-        # What the scores are made of (the scheme, the pack, the end date) is read under the lock, afresh: a
-        # scheme change committed after an earlier read had its own resend wait for this one, which would
-        # otherwise queue the old scheme's scores after it, newer stamped, for the LMS to keep.
-        forget_held_content(course_id)
+    # What the scores are made of (the scheme, the pack, the end date) is read under the learners' lock (the
+    # caller holds the one student's), afresh: a scheme change committed after an earlier read (the answer's
+    # launch) had its own resend wait for this one or finish before it, and the old scheme's scores, queued
+    # after it and newer stamped, would be what the LMS keeps.
+    forget_held_content(course_id)
     pack = course_pack(course_id)
     if pack is None:
         return 0

@@ -549,10 +549,13 @@ def test_printing_every_family_report_costs_the_same_statements_for_3_or_12_stud
 GRADED_CEILINGS = {
     # The answer's own 6 ("answer, level changed"), the course's placements, the learner's levels with their
     # pending evidence (one UNION ALL), the newest outbox row of every column (one window query) and one batched
-    # INSERT of the changed scores: the same for 1 or 3 placements, with or without a column per skill.
-    "answer, level changed, graded": 10,
+    # INSERT of the changed scores: the same for 1 or 3 placements, with or without a column per skill. Since
+    # 2026-12-03 + the course's content read again under the learner's lock (11, was 10): the launch's read came
+    # before it, and a grading scheme changed in between would have had this answer queue the old scheme's score
+    # after the new one's, for the LMS to keep.
+    "answer, level changed, graded": 11,
     # The same while the previous scores still wait for the worker: + one UPDATE superseding them all.
-    "answer, level changed again, graded": 11,
+    "answer, level changed again, graded": 12,
     # The teacher's new grading scheme, recalculated and resent for the whole class: the launch, the content
     # read and saved, then the placements, the class's learner locks (one SELECT … FOR UPDATE; BEGIN IMMEDIATE
     # on SQLite), everyone's levels with their pending evidence, the newest rows and one INSERT and one UPDATE

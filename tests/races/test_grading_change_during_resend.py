@@ -54,3 +54,40 @@ def test_a_scheme_changed_while_a_resend_runs_is_the_one_the_gradebook_keeps(san
         assert publishing._publish(course_id, now=utcnow(), person_id=student) == 0
         db.session.rollback()
         db.session.remove()
+
+
+def test_a_scheme_changed_while_a_students_level_changes_is_the_one_the_gradebook_keeps(sandbox, tool, monkeypatch):
+    # One student's publish (an answer's, an override's) used the course's scheme as read before the learner's
+    # lock: a change committed (with its class resend) in between was followed by this student's score in the old
+    # scheme, newer stamped, for the LMS to keep.
+    from lti_tool.learning.coursepack import load_pack
+    from lti_tool.services import mastery
+    from lti_tool.services.content import demo_pack_data
+
+    _setup(sandbox, tool, per_skill=False)
+    app = tool.app
+    with app.app_context():
+        course_id = db.session.scalar(sa.select(Course.id))
+        student = db.session.scalar(sa.select(Person.id).where(Person.name == "Priya Shah"))
+        teacher = Actor(db.session.scalar(sa.select(Person.id).where(Person.id != student)), "instructor")
+        publishing.set_grading(course_id, actor=teacher, scheme="four_point", per_skill=False, now=utcnow())
+        db.session.remove()
+    drain_outbox(tool)
+    last = load_pack(demo_pack_data()).skill_graph.topological_order()[-1]  # not started: any new level counts
+    reached, go = hold_first_call(monkeypatch, mastery, "require_pack")  # the course read, before the lock
+
+    outcome: list[object] = []
+    thread = _start_writer(tool, lambda: mastery.override_level(course_id, student, last, "Mastered", note="Viva",
+                                                                actor=teacher, now=utcnow()), outcome)
+    assert reached.wait(10)
+    with app.app_context():
+        publishing.set_grading(course_id, actor=teacher, scheme="proficiency_share", per_skill=False, now=utcnow())
+        db.session.remove()
+    go.set()
+    thread.join(20)
+    assert not thread.is_alive() and len(outcome) == 1 and not isinstance(outcome[0], Exception), outcome
+    with app.app_context():
+        # The newest score queued for the student is the one the current scheme gives: nothing left to send.
+        assert publishing._publish(course_id, now=utcnow(), person_id=student) == 0
+        db.session.rollback()
+        db.session.remove()
