@@ -66,9 +66,11 @@ class ToolRegistration(Registration):
         (
             self.set_issuer(platform.issuer)
             .set_client_id(platform.client_id)
-            .set_auth_login_url(platform.auth_login_url)
-            .set_auth_token_url(platform.auth_token_url)
-            .set_key_set_url(platform.key_set_url)
+            # Stripped: a row stored before add_platform stripped them may end in a space the outbound client,
+            # which reads a URL as the connection will, refuses.
+            .set_auth_login_url(platform.auth_login_url.strip())
+            .set_auth_token_url(platform.auth_token_url.strip())
+            .set_key_set_url(platform.key_set_url.strip())
         )
         if platform.auth_audience:
             self.set_auth_audience(platform.auth_audience)

@@ -43,6 +43,8 @@ def add_platform(
     now: datetime | None = None,
 ) -> Platform:
     """Register a platform as an admin (approved), or change one; endpoint changes go to the audit log."""
+    # A space pasted with a URL is no part of it (the outbound client refuses a URL with one: lti/outbound.py).
+    login_url, token_url, jwks_url = login_url.strip(), token_url.strip(), jwks_url.strip()
     for label, url in (("login URL", login_url), ("token URL", token_url), ("JWKS URL", jwks_url)):
         if not url.startswith(("https://", "http://")) or origin(url) is None:
             raise ServiceError(f"The {label} must be an http(s) URL without a user name or password, got {url!r}.")

@@ -518,3 +518,19 @@ def test_a_plain_url_keeps_its_origin_as_the_connection_reads_it(url, expected):
     if expected.endswith("instructure.com"):  # a wildcard without a port covers the default port only
         assert origin_matches(origin(url), ["https://*.instructure.com"])
         assert not origin_matches(origin(url), ["https://*.lms.instructure.com", "http://*.instructure.com"])
+
+
+def test_a_platform_whose_stored_urls_end_in_a_space_still_launches(sandbox, tool):
+    # The outbound client reads a URL as the connection will and refuses one with a space; a platform row stored
+    # before `platform add` stripped its URLs must not lose its key set (every launch refused) for a pasted space.
+    import sqlalchemy as sa
+
+    from lti_tool.extensions import db
+    from lti_tool.models import Platform
+
+    with tool.app.app_context():
+        db.session.execute(sa.update(Platform).values(key_set_url=Platform.key_set_url + " ",
+                                                      auth_token_url=Platform.auth_token_url + "\n"))
+        db.session.commit()
+    page = sandbox.launch("student")
+    assert page.status_code == 200, page.text[:300]
