@@ -24,16 +24,22 @@ from tests.services.test_per_skill_grades import _setup
 from tests.support import drain_outbox
 
 
-def test_a_scheme_changed_while_a_resend_runs_is_the_one_the_gradebook_keeps(sandbox, tool, monkeypatch):
-    _setup(sandbox, tool, per_skill=False)  # one column; the student is Proficient on one skill
-    app = tool.app
-    with app.app_context():
+def _graded_on_four_points(sandbox, tool) -> tuple[int, int, Actor]:
+    """One graded column on the four-point scheme, its scores sent; the student is Proficient on one skill."""
+    _setup(sandbox, tool, per_skill=False)
+    with tool.app.app_context():
         course_id = db.session.scalar(sa.select(Course.id))
         student = db.session.scalar(sa.select(Person.id).where(Person.name == "Priya Shah"))
         teacher = Actor(db.session.scalar(sa.select(Person.id).where(Person.id != student)), "instructor")
         publishing.set_grading(course_id, actor=teacher, scheme="four_point", per_skill=False, now=utcnow())
         db.session.remove()
     drain_outbox(tool)
+    return course_id, student, teacher
+
+
+def test_a_scheme_changed_while_a_resend_runs_is_the_one_the_gradebook_keeps(sandbox, tool, monkeypatch):
+    course_id, student, teacher = _graded_on_four_points(sandbox, tool)
+    app = tool.app
     # The resend is held once it has read the scheme (four-point).
     reached, go = hold_first_call(monkeypatch, publishing, "_scheme")
 
@@ -64,15 +70,8 @@ def test_a_scheme_changed_while_a_students_level_changes_is_the_one_the_gradeboo
     from lti_tool.services import mastery
     from lti_tool.services.content import demo_pack_data
 
-    _setup(sandbox, tool, per_skill=False)
+    course_id, student, teacher = _graded_on_four_points(sandbox, tool)
     app = tool.app
-    with app.app_context():
-        course_id = db.session.scalar(sa.select(Course.id))
-        student = db.session.scalar(sa.select(Person.id).where(Person.name == "Priya Shah"))
-        teacher = Actor(db.session.scalar(sa.select(Person.id).where(Person.id != student)), "instructor")
-        publishing.set_grading(course_id, actor=teacher, scheme="four_point", per_skill=False, now=utcnow())
-        db.session.remove()
-    drain_outbox(tool)
     last = load_pack(demo_pack_data()).skill_graph.topological_order()[-1]  # not started: any new level counts
     reached, go = hold_first_call(monkeypatch, mastery, "require_pack")  # the course read, before the lock
 
