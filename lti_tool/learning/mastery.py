@@ -96,6 +96,10 @@ class SkillState:
     #: for a shorter confirmation (`MasteryThresholds.min_items_proficient_placed`). Later misses do not clear it:
     #: they lower the estimate, which Proficient needs as before.
     placed: bool = False
+    #: A teacher set the level below what these answers showed (they doubt them): answers that earn more do not
+    #: raise it; only the teacher does. Judged once, when the teacher set it (a refit or later answers may raise
+    #: the estimate past a level the teacher set above the answers, which is no doubt).
+    held_below: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "right_items", tuple(self.right_items))
@@ -124,6 +128,7 @@ class SkillState:
             "right_items": list(self.right_items),
             "estimate": self.estimate,
             "placed": self.placed,
+            "held_below": self.held_below,
         }
 
     @classmethod
@@ -151,6 +156,7 @@ class SkillState:
             estimate=None if estimate is None else float(estimate),  # type: ignore[arg-type]
             # States saved before the flag: placed or not, they were held to the full rules.
             placed=bool(data.get("placed", False)),
+            held_below=bool(data.get("held_below", False)),
         )
 
 

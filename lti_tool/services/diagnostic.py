@@ -303,7 +303,7 @@ def _finish(course_id: int, person_id: int, *, now: datetime) -> bool:
             # The student's own answers (or the teacher's judgement) already speak for this skill: no prior. A
             # skill the check asked and placed as known still takes the shorter confirmation for Proficient; its
             # level moves with the next answer, as levels do.
-            if place.likely_known:
+            if place.likely_known and not row.overridden:  # a teacher's level speaks against the check
                 row.state = replace(SkillState.from_dict(row.state), placed=True).to_dict()
             continue
         skill_state = replace(model.start(skill_id), prior=place.prior, placed=place.likely_known)

@@ -348,6 +348,8 @@ def accept_evidence(course_id: int, platform_id: int, evidence_id: int, *, level
             mastery = SkillMastery(course_id=course_id, person_id=row.person_id, skill_id=row.skill_id,
                                    state=SkillState(row.skill_id).to_dict())
             db.session.add(mastery)
+        elif mastery.state.get("held_below"):  # the teacher now takes this evidence: their earlier doubt is over
+            mastery.state = {**mastery.state, "held_below": False}
         reason = f"Shown with {EVIDENCE_KINDS.get(row.kind, 'evidence').lower()}, accepted by the teacher"
         mastery.level = awarded.value
         mastery.reason = (f"{reason}: {comment}" if comment else reason + ".")[:300]

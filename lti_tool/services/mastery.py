@@ -556,10 +556,11 @@ def _record_answer(
         # drop a student the teacher set at Proficient to Attempted. Right answers that earn more than the teacher's
         # level raise it, unless the teacher set it below what the answers already showed (they doubt them).
         teacher_held = row is not None and row.overridden and (
-            not (correct and new_level.rank > old_level.rank)
-            or model.level(states[skill_id], thresholds).rank > old_level.rank)
+            not (correct and new_level.rank > old_level.rank) or states[skill_id].held_below)
         if teacher_held:
             new_level = old_level
+        elif state.held_below:
+            state = replace(state, held_below=False)  # the teacher's level has gone: nothing is held any more
         reason_source = source
         schedule = schedules.get(skill_id) if skill_id != ALL_SKILLS and retention is not None else None
         if schedule is not None and schedule.due_at <= now:
@@ -658,6 +659,13 @@ def override_level(
         row = SkillMastery(course_id=course_id, person_id=person_id, skill_id=skill_id,
                            state=SkillState(skill_id).to_dict())
         db.session.add(row)
+    else:
+        # The teacher's judgement speaks against the placement check from now on (note_teacher_level, for the
+        # plan): the shorter confirmation the check earned goes too, so the levels and the plan agree. A level set
+        # below what the answers show says the teacher doubts them: answers alone will not raise it again.
+        state = SkillState.from_dict(row.state)
+        below = model_for(course_id).level(state, thresholds_for(pack)).rank > new_level.rank
+        row.state = replace(state, placed=False, held_below=below).to_dict()
     row.level = new_level.value
     row.reason = OVERRIDE_NOTE % {"note": note_to_student} if note_to_student else OVERRIDE_REASON
     row.overridden = True

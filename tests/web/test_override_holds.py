@@ -90,3 +90,24 @@ def test_a_level_the_teacher_lowered_below_the_answers_stays_until_the_teacher_c
         assert _row(tool)[:2] == ("Familiar", True)
     _set_level(teacher, tool, "Proficient")
     assert _row(tool)[:2] == ("Proficient", True)
+
+
+def test_a_level_the_teacher_raised_still_yields_to_answers_once_a_refit_raised_the_estimate_past_it(sandbox, tool):
+    # Whether the teacher set the level below the answers was judged before every answer: once a refit (or a
+    # sitting) had the answers show more than the teacher's level, the teacher read as doubting them, for good.
+    teacher = submit_form(sandbox.launch("teacher"), "/content/demo")
+    student = sandbox.launch("student")
+    _set_level(teacher, tool, "Familiar")  # above what the answers show: none yet
+    with tool.app.app_context():
+        from lti_tool.extensions import db
+        from lti_tool.models import SkillMastery
+
+        row = db.session.scalars(sa.select(SkillMastery).where(SkillMastery.skill_id == FIRST)).one()
+        # As a refit leaves a learner with three right answers on distinct items: the estimate now says more.
+        row.state = {**row.state, "attempts": 3, "correct": 3, "recent": "111", "recent_hard": "000",
+                     "evidence": 2.71, "weight": 2.71, "right_items": ["a1", "b2", "c3"], "estimate": 3.0,
+                     "sessions": 1}
+        db.session.commit()
+    _answer(student, tool, right=True)
+    level, overridden, _ = _row(tool)
+    assert level in ("Proficient", "Mastered") and not overridden

@@ -437,3 +437,26 @@ def test_a_skill_the_check_placed_as_known_is_proficient_after_two_right_answers
     assert _level_of(tool, "student-2", skill) == "Familiar"
     _practise(other, tool, skill, _pack(), right=True, times=1)
     assert _level_of(tool, "student-2", skill) == "Proficient"
+
+
+def test_a_teachers_level_takes_back_the_shorter_confirmation_the_check_gave(sandbox, tool):
+    # The teacher's level speaks against the check for the plan (note_teacher_level); the levels kept the check's
+    # two-item confirmation, so once answers earned more than the teacher's level the two told different stories.
+    from lti_tool.learning.mastery import SkillState
+    from lti_tool.models import SkillMastery
+
+    student, _ = _take_check_knowing_fractions(sandbox, tool)
+    placed, asked = _placed_and_asked(tool)
+    skill = next(s for s in _KNOWS if s in placed and s not in asked)
+    teacher = sandbox.launch("teacher")
+    view = _get(teacher, tool.url(re.search(r"/c/[^/]+/", teacher.url).group(0) + "class"))
+    submit_form(view, "/class/override", person_id=_priya_id(view), skill_id=skill, level="Attempted",
+                note="Not sure the check was right")
+    with tool.app.app_context():
+        state = db.session.scalars(sa.select(SkillMastery.state).where(SkillMastery.skill_id == skill)).one()
+    assert not SkillState.from_dict(state).placed
+
+
+def _priya_id(view) -> str:
+    select = re.search(r'<select name="person_id"[^>]*>(.*?)</select>', view.text, re.S).group(1)
+    return next(pid for pid, name in re.findall(r'value="(\d+)">([^<]+)<', select) if name == "Priya Shah")
