@@ -38,7 +38,8 @@ def _origin_sources(platform: Platform | RegisteredPlatform) -> tuple[str | None
 
 def _origins(sources: tuple[str | None, ...]) -> list[str]:
     *urls, extra = sources
-    return [o for o in map(origin, urls) if o] + (extra or "").split()
+    # Stripped as the registration's own URLs are (below): a row stored before add_platform stripped them.
+    return [o for o in (origin(u.strip()) for u in urls if u) if o] + (extra or "").split()
 
 
 def add_origin_command(issuer: str, client_id: str, service_origin: str) -> str:
