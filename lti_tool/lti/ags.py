@@ -9,6 +9,7 @@ plain error message a teacher can read.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -156,7 +157,12 @@ def may_read_lineitems(connector: PlatformConnector) -> bool:
 
 def may_read_results(connector: PlatformConnector) -> bool:
     """Tell whether the platform's scopes for the course let us read a line item's results (AGS 2.0 §3.3)."""
-    return connector.ags_scopes is None or SCOPE_RESULT_READONLY in connector.ags_scopes
+    return scopes_allow_results(connector.ags_scopes)
+
+
+def scopes_allow_results(scopes: Collection[str] | None) -> bool:
+    """Tell whether a course's AGS scopes (None or empty: not known) let us read results (AGS 2.0 §3.3)."""
+    return not scopes or SCOPE_RESULT_READONLY in scopes
 
 
 def lineitem_exists(connector: PlatformConnector, lineitem_url: str) -> bool:

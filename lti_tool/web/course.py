@@ -27,6 +27,7 @@ from flask_wtf.csrf import CSRFError
 
 from ..extensions import csrf
 from ..learning.diagnostic import MAX_ITEMS as PLACEMENT_QUESTIONS
+from ..lti.ags import scopes_allow_results
 from ..lti.claims import DATA_PRIVACY, way_back_to_lms
 from ..models.base import utcnow
 from ..security import frame_for_launch
@@ -301,6 +302,8 @@ def home():
                                refused_services=refused_service_fixes(launch),
                                pack=pack, grades=grade_sync_status(launch.course_id),
                                gradebook_gaps=gradebook_gaps(launch.course_id),
+                               # Without result.readonly the LMS refuses to show its gradebook: no button that fails.
+                               results_readable=scopes_allow_results(launch.course.ags_scopes),
                                help_count=needs_help_count(launch.course_id, launch.platform_id, now=utcnow()))
     unit = list(placement.skill_ids) if placement and placement.kind == "unit" and placement.skill_ids else None
     # The page shows one unit's map and table: the one asked for (`?unit=`, from the page's list of units), else

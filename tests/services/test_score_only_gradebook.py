@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import re
 
+import sqlalchemy as sa
+
+from lti_tool.extensions import db
 from lti_tool.jobs.worker import COLUMN_GONE
+from lti_tool.models import Placement
 from lti_tool.sandbox import vocab as v
 from tests.support import AGS_CLAIM, demo_first_goal_due, drain_outbox, open_in_launch, parse_form, submit_form
 
@@ -70,12 +74,16 @@ def test_a_score_only_column_deleted_in_the_lms_fails_the_score_without_reading_
     assert granted and all(r["scopes"] == [v.SCOPE_SCORE] for r in granted)
 
 
-def test_without_the_results_scope_the_gradebook_check_says_so_and_reads_nothing(sandbox, tool):
+def test_without_the_results_scope_the_gradebook_check_is_not_offered_and_says_so_if_visited(sandbox, tool):
     teacher, _ = _placed_plan_graded_once(sandbox, tool)
     tool.platform.service_requests.clear()
     home = teacher.http.get(teacher.url)
-    (check,) = re.findall(r'href="([^"]*/grades/compare/\d+)"', home.text)
+    assert "Synced" in home.text  # the grades table is there; only the check the LMS would refuse is not
+    assert "/grades/compare/" not in home.text and "against the LMS" not in home.text
 
+    with tool.app.app_context():
+        (placement_id,) = db.session.scalars(sa.select(Placement.id).where(Placement.title == "My learning plan"))
+    check = re.search(r"/c/[^/]+/", teacher.url).group(0) + f"grades/compare/{placement_id}"
     page = open_in_launch(teacher, tool, check)
 
     assert "does not let Pathways read its gradebook in this course" in page.text
