@@ -677,6 +677,9 @@ def delete_student(launch: LaunchSession, person_id: int, *, confirmed: bool, no
         # (mastery._require_enrolled).
         lock_learner_row(course_id, person_id, now, enrolled=False)
         _lock_people([person_id])  # then the person, as a whole-course deletion: a launch holding them goes first
+        # Read again under the locks: a double-clicked delete that waited for the first one finds the student gone
+        # and says so, rather than delete nothing and log a second deletion.
+        _student_enrollment(course_id, platform_id, person_id)
         files = _file_keys(course_id, person_id)
         rows, pending, in_flight = _erase_student_in_course(course_id, person_id, now)
         _forget_launches_naming(db.session.get(Person, person_id))
