@@ -293,6 +293,11 @@ def _finish(course_id: int, person_id: int, *, now: datetime) -> bool:
     run = _fresh_run(course_id, person_id)
     if run is None:
         raise NotFound(N_("There is no placement check to finish."))
+    if run.finished_at is not None:
+        # Finished by another tab or a second click meanwhile: its placement and baseline stand (placing again
+        # would stamp a later baseline, and answers given since would no longer count against the check).
+        db.session.rollback()
+        return True
     state = _state(run)
     placed = _placement(pack, state)
     model = model_for(course_id)
