@@ -521,3 +521,14 @@ def test_an_export_over_several_courses_names_each_courses_tables_apart(sandbox,
     names = _region_names(export)
     assert sum(name.startswith("Current levels") for name in names) == 2, names
     assert len(names) == len(set(names)), names
+
+
+def test_the_privacy_notice_says_whose_words_it_is_on_a_teachers_page_only(sandbox, tool):
+    teacher, students = _course_with_two_students(sandbox, tool)
+    words = "This is the notice each student and teacher reads on their own privacy page"
+
+    teachers_page = _get(teacher, tool, _link(teacher, "/privacy/"))
+    students_page = _get(students["student"], tool, _link(students["student"], "/privacy/"))
+
+    assert "What Pathways stores" in teachers_page.text and words in teachers_page.text
+    assert "What Pathways stores" in students_page.text and words not in students_page.text
