@@ -34,9 +34,12 @@ CANVAS_PLACEMENT_CLAIM = "https://www.instructure.com/placement"
 
 # The custom parameter of a link Pathways made through Deep Linking: our placement's id (services/placements.py).
 PLACEMENT_PARAM = "pathways_placement"
+# A unit link's skills (a JSON list of skill ids), beside PLACEMENT_PARAM: a course copy keeps the link's custom
+# parameters but not our placement, and the copy's first launch makes its placement from them.
+UNIT_SKILLS_PARAM = "pathways_unit_skills"
 # The custom parameters a launch session keeps, because a later step reads them from its details. The roster URL
 # ones (CUSTOM_MEMBERSHIPS_KEYS) are read here, at the launch, and kept on the course, not in the session.
-KEPT_CUSTOM = (PLACEMENT_PARAM,)
+KEPT_CUSTOM = (PLACEMENT_PARAM, UNIT_SKILLS_PARAM)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import secrets
 from collections.abc import Mapping, Sequence
@@ -14,9 +15,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 
+from ..bounded_json import decode_json
 from ..extensions import db
 from ..lti import ags
-from ..lti.claims import PLACEMENT_PARAM
+from ..lti.claims import PLACEMENT_PARAM, UNIT_SKILLS_PARAM
 from ..lti.deep_linking import (
     LinkChoice,
     accepts_line_items,
@@ -230,7 +232,7 @@ def answer_deep_link(
             LinkChoice(
                 title=placement.title,
                 url=base_url + "/lti/launch",
-                custom={PLACEMENT_PARAM: placement.resource_id},
+                custom=_link_custom(placement),
                 resource_id=placement.resource_id,
                 score_maximum=maximum if with_gradebook_column and accepts_line_items(settings) else None,
                 available_start=_iso(chosen.available_from),
@@ -239,6 +241,25 @@ def answer_deep_link(
             )
         )
     return _signed_return(launch, settings, choices, secret_key)
+
+
+def _link_custom(placement: Placement) -> dict[str, str]:
+    """Return the custom parameters of a placed link: our placement's id, and a unit's skills for course copies."""
+    custom = {PLACEMENT_PARAM: placement.resource_id}
+    if placement.kind == "unit":
+        custom[UNIT_SKILLS_PARAM] = json.dumps(list(placement.skill_ids), separators=(",", ":"))
+    return custom
+
+
+def _copied_unit_skills(custom: Mapping[str, Any]) -> list[str]:
+    """Return the skills a copied unit link names (UNIT_SKILLS_PARAM), or [] when it names none usable."""
+    try:
+        skills = decode_json(str(custom.get(UNIT_SKILLS_PARAM) or "[]"), max_depth=2)
+    except ValueError:  # cut short (kept to 1,000 characters), edited by hand in the LMS, or nested (JSONTooDeep)
+        return []
+    if not isinstance(skills, list) or not all(isinstance(s, str) and s for s in skills):
+        return []
+    return list(dict.fromkeys(skills))
 
 
 def decline_deep_link(launch: LaunchSession, *, secret_key: str, now: datetime) -> DeepLinkReturn:
@@ -311,10 +332,12 @@ def placement_for_launch(launch: LaunchSession, title: str) -> Placement | None:
     placement = _find_placement(launch.course_id, resource_id)
     created = False
     if placement is None:
+        # A copied course's unit link names its skills (its placement stayed in the old course): still a unit.
+        unit = _copied_unit_skills(details.get("custom") or {})
         created = insert_if_missing(Placement, {"course_id": launch.course_id, "resource_id": resource_id,
                                                 "resource_link_id": launch.resource_link_id,
-                                                "title": (title or "Pathways")[:300], "kind": "plan",
-                                                "skill_ids": []},
+                                                "title": (title or "Pathways")[:300],
+                                                "kind": "unit" if unit else "plan", "skill_ids": unit},
                                     ("course_id", "resource_id"))
         placement = _find_placement(launch.course_id, resource_id)
     assert placement is not None

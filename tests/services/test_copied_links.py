@@ -154,3 +154,19 @@ def test_a_course_copy_gets_a_placement_of_its_own_and_leaves_the_original_alone
     placed, other = _placements(tool)
     assert (placed.resource_link_id, placed.lineitem_url) == (original, first_column)
     assert other.course_id != placed.course_id and other.resource_id == placed.resource_id
+    # Still the Fractions unit, not the whole plan: the link's custom parameters name its skills.
+    assert placed.kind == other.kind == "unit" and other.skill_ids == placed.skill_ids and placed.skill_ids
+
+
+def test_a_copied_unit_link_whose_skills_parameter_was_mangled_opens_as_the_whole_plan(sandbox, tool):
+    original, custom, _ = _unit_placed_with_a_column(sandbox, tool)
+    platform = tool.platform
+    platform.add_course("math-7-copy", "Grade 7 Mathematics (copy)", "M7C")
+    platform.add_user(sandbox.sub("student"), roles=["Learner"], context_id="math-7-copy")
+    mangled = {**custom, "pathways_unit_skills": '[["frac-add"]]' + "x"}
+    platform.add_resource_link(original, "Fractions", context_id="math-7-copy", custom=mangled)
+
+    assert sandbox.launch("student", context_id="math-7-copy", resource_link_id=original).status_code == 200
+
+    _, other = _placements(tool)
+    assert (other.kind, other.skill_ids) == ("plan", [])
