@@ -161,6 +161,24 @@ def _require_teacher(launch: LaunchSession) -> None:
         raise Forbidden(N_("Only teachers can do this."))
 
 
+class AlreadyDeleted(NotFound):
+    """The student's data in this course was deleted already (a double click, a reload of the form's answer)."""
+
+
+def _enrollment_to_delete(course_id: int, platform_id: int, person_id: int) -> Enrollment:
+    """Return the student's enrolment, or say it is gone: AlreadyDeleted when this course's log shows their
+    deletion, else NotFound (an id from elsewhere learns nothing it would not from any unknown id)."""
+    try:
+        return _student_enrollment(course_id, platform_id, person_id)
+    except NotFound:
+        if db.session.scalar(sa.select(AuditEntry.id).where(
+                AuditEntry.platform_id == platform_id, AuditEntry.course_id == course_id,
+                AuditEntry.subject_id == person_id, AuditEntry.action == "delete_student").limit(1)) is not None:
+            raise AlreadyDeleted(N_("That student is not in this course any more: their data here is already "
+                                    "deleted.")) from None
+        raise
+
+
 def _student_enrollment(course_id: int, platform_id: int, person_id: int) -> Enrollment:
     """Return a student's enrolment (active or inactive) in the course, or refuse."""
     enrollment = db.session.scalars(
@@ -664,7 +682,7 @@ def delete_student(launch: LaunchSession, person_id: int, *, confirmed: bool, no
     """Delete everything a student has in the launch's course (teachers; the form must be confirmed)."""
     _require_teacher(launch)
     require(actor_of(launch), Action.DELETE_STUDENT_DATA)
-    enrollment = _student_enrollment(launch.course_id, launch.platform_id, person_id)
+    enrollment = _enrollment_to_delete(launch.course_id, launch.platform_id, person_id)
     if not confirmed:
         raise ServiceError(N_("Tick the box to confirm that this student's data should be deleted."))
     name = enrollment.person.name or ""
@@ -679,7 +697,7 @@ def delete_student(launch: LaunchSession, person_id: int, *, confirmed: bool, no
         _lock_people([person_id])  # then the person, as a whole-course deletion: a launch holding them goes first
         # Read again under the locks: a double-clicked delete that waited for the first one finds the student gone
         # and says so, rather than delete nothing and log a second deletion.
-        _student_enrollment(course_id, platform_id, person_id)
+        _enrollment_to_delete(course_id, platform_id, person_id)
         files = _file_keys(course_id, person_id)
         rows, pending, in_flight = _erase_student_in_course(course_id, person_id, now)
         _forget_launches_naming(db.session.get(Person, person_id))

@@ -12,6 +12,7 @@ from ..models.base import utcnow
 from ..services.errors import ServiceError
 from ..services.permissions import Action, actor_of, require
 from ..services.privacy import (
+    AlreadyDeleted,
     delete_course,
     delete_privacy_subject,
     delete_student,
@@ -97,13 +98,12 @@ def student_delete(person_id: int):
     require_teacher()
     try:
         done = delete_student(g.launch, person_id, confirmed=request.form.get("confirm") == "yes", now=utcnow())
+    except AlreadyDeleted as exc:
+        # Most often the second of a double click, which waited for the first: back to the list, which no longer
+        # names the student, rather than an error page.
+        flash(translated(exc), "info")
+        return redirect(url_for("privacy.home"), code=303)
     except ServiceError as exc:
-        if exc.status == 404:
-            # Most often the second of a double click, which waited for the first: back to the list, which no
-            # longer names the student, rather than an error page.
-            flash(gettext("That student is not in this course any more: their data here is already deleted."),
-                  "info")
-            return redirect(url_for("privacy.home"), code=303)
         if exc.status != 400:
             raise
         flash(translated(exc), "error")
