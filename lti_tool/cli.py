@@ -221,14 +221,18 @@ def platform_add_origin(issuer: str, client_id: str, service_origins: tuple[str,
 def platform_list() -> None:
     """List registered platforms and their deployments."""
     from .services.registry import list_platforms
+    from .text import escape_unprintable as shown
 
     platforms = list_platforms()
     if not platforms:
         click.echo("No platforms registered. Add one with `pathways platform add`.")
     for platform in platforms:
-        deployments = ", ".join(d.deployment_id for d in platform.deployments) or "(none)"
+        # Escaped: a registering LMS chose these values, and a tab, line break or terminal escape in one (a row
+        # stored before registration refused them) must not forge a column or a line of this listing.
+        deployments = ", ".join(shown(d.deployment_id) for d in platform.deployments) or "(none)"
         state = "" if platform.approved else "\tAWAITING APPROVAL (pathways platform approve ISSUER CLIENT_ID)"
-        click.echo(f"{platform.issuer}\t{platform.client_id}\t{platform.name}\tdeployments: {deployments}{state}")
+        click.echo(f"{shown(platform.issuer)}\t{shown(platform.client_id)}\t{shown(platform.name)}\t"
+                   f"deployments: {deployments}{state}")
 
 
 _DURATION_UNITS = {"m": 60, "h": 3600, "d": 86400}

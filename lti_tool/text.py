@@ -32,6 +32,32 @@ def is_clean(value: str) -> bool:
     return _plain(value) or _CONTROL.search(value) is None
 
 
+def is_token(value: str) -> bool:
+    """Say whether the text is one printable word: no control, format or whitespace characters.
+
+    Stricter than is_clean (which it implies), for ids an admin is shown in a listing or a command: a tab or a line
+    break there forges a column or a line, a bidi override reorders what is shown, and a space splits an argument.
+    """
+    return value.isprintable() and " " not in value
+
+
+def one_line(value: str) -> str:
+    """Return the text as one printable line: line breaks and tabs become spaces, other controls go."""
+    if _plain(value):
+        return " ".join(value.split())
+    return " ".join("".join(c if c.isprintable() else " " if c.isspace() else "" for c in value).split())
+
+
+def escape_unprintable(value: str) -> str:
+    """Return the text with every unprintable character written as its escape (a tab as \\t, ESC as \\x1b).
+
+    For a terminal: text from outside must not move the cursor, colour the screen or start a line of its own.
+    """
+    if value.isprintable():
+        return value
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in value)
+
+
 def strip_control_deep(value: Any) -> Any:
     """Return a JSON-like value with control characters removed from every string, keys included."""
     if isinstance(value, str):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from lti_tool.text import _CONTROL, is_clean, strip_control, strip_control_deep
+from lti_tool.text import _CONTROL, escape_unprintable, is_clean, is_token, one_line, strip_control, strip_control_deep
 
 
 def _samples() -> list[str]:
@@ -35,3 +35,12 @@ def test_deep_cleaning_keys_values_and_lists() -> None:
         "n": 3,
         "ok": "plain",
     }
+
+
+def test_ids_names_and_listings_from_an_lms_hold_nothing_a_terminal_would_act_on() -> None:
+    for text in _samples():
+        assert not is_token(text) or is_clean(text), repr(text)  # an id word is clean text too
+        assert one_line(text).isprintable(), repr(text)  # no line break, tab or escape in a name
+        assert escape_unprintable(text).isprintable(), repr(text)
+        if text.isprintable():
+            assert escape_unprintable(text) == text

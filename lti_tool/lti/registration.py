@@ -6,18 +6,22 @@ Spec: 1EdTech LTI Dynamic Registration 1.0, §3.3 (initiation), §3.4-3.5 (confi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 
+from ..text import is_token, one_line
 from .launch import LaunchError
 from .outbound import OutboundError, OutboundSession, answer_json, origin
 
 PLATFORM_CONFIG = "https://purl.imsglobal.org/spec/lti-platform-configuration"
 TOOL_CONFIG = "https://purl.imsglobal.org/spec/lti-tool-configuration"
 MAX_CONFIG_BYTES = 128 * 1024
+#: The longest client or deployment id Pathways keeps (their columns' size); real ones are far shorter.
+MAX_ID_CHARS = 255
 SCOPES = [
     "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem",
     "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly",
@@ -113,16 +117,44 @@ def read_platform_configuration(
             "configuration came from.")
     for field in ("authorization_endpoint", "token_endpoint", "jwks_uri", "registration_endpoint"):
         check_url(config.get(field), allow_http=allow_http, what=f"LMS's {field}")
+    _check_types(config)
     algs = config.get("id_token_signing_alg_values_supported") or []
     if "RS256" not in algs:
         raise RegistrationError("The LMS does not sign launches with RS256, which LTI 1.3 requires.")
     return config
 
 
+def _strings(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _check_types(config: dict) -> None:
+    """Refuse a configuration whose optional fields Pathways reads have another JSON type than §3.4 gives them.
+
+    Read as they are, a list where an object belongs or a number where a list belongs would fail deep in the
+    registration with an error page that says nothing to the LMS administrator.
+    """
+    platform = config.get(PLATFORM_CONFIG)
+    fields: list[tuple[str, object, Callable[[object], bool]]] = [
+        ("scopes_supported", config.get("scopes_supported"), _strings),
+        ("id_token_signing_alg_values_supported", config.get("id_token_signing_alg_values_supported"), _strings),
+        (PLATFORM_CONFIG, platform, lambda value: isinstance(value, dict)),
+    ]
+    if isinstance(platform, dict):
+        fields += [
+            ("product_family_code", platform.get("product_family_code"), lambda value: isinstance(value, str)),
+            ("messages_supported", platform.get("messages_supported"), lambda value: isinstance(value, list)),
+        ]
+    for name, value, fits in fields:
+        if value is not None and not fits(value):
+            raise RegistrationError(
+                f"The LMS's configuration gives {name} the wrong JSON type (reason: bad_configuration).", 502)
+
+
 def _offered_placements(platform_config: dict) -> dict[str, set[str] | None]:
     """Map each message type the platform lists to the placements it lists for it (None: it names none)."""
     offered: dict[str, set[str] | None] = {}
-    for message in (platform_config.get(PLATFORM_CONFIG) or {}).get("messages_supported", []):
+    for message in (platform_config.get(PLATFORM_CONFIG) or {}).get("messages_supported") or []:
         if isinstance(message, dict) and isinstance(message.get("type"), str):
             placements = message.get("placements")
             offered[message["type"]] = (
@@ -200,11 +232,22 @@ def register_with_platform(
     except ValueError as exc:
         raise RegistrationError("The LMS's registration answer is not JSON (reason: not_json).", 502) from exc
     client_id = granted.get("client_id") if isinstance(granted, dict) else None
-    if not isinstance(client_id, str) or not client_id or len(client_id) > 255:
+    if not isinstance(client_id, str) or not client_id:
         raise RegistrationError("The LMS's registration answer has no client_id (reason: no_client_id).", 502)
+    if not _usable_id(client_id):
+        raise RegistrationError(
+            f"The LMS's registration answer has a client_id Pathways cannot keep: it must be at most {MAX_ID_CHARS} "
+            "characters, without spaces or control characters (reason: bad_client_id). Nothing was registered.",
+            502)
     tool_config = granted.get(TOOL_CONFIG) if isinstance(granted.get(TOOL_CONFIG), dict) else {}
     deployment_id = tool_config.get("deployment_id")
-    family = (platform_config.get(PLATFORM_CONFIG) or {}).get("product_family_code") or ""
+    if isinstance(deployment_id, str) and deployment_id and not _usable_id(deployment_id):
+        raise RegistrationError(
+            f"The LMS's registration answer has a deployment_id Pathways cannot keep: it must be at most "
+            f"{MAX_ID_CHARS} characters, without spaces or control characters (reason: bad_deployment_id). Nothing "
+            "was registered.", 502)
+    # The name is only shown (pages, `pathways platform list`): cleaned rather than refused.
+    family = one_line((platform_config.get(PLATFORM_CONFIG) or {}).get("product_family_code") or "")[:100]
     return RegisteredPlatform(
         issuer=platform_config["issuer"],
         client_id=client_id,
@@ -215,6 +258,13 @@ def register_with_platform(
         name=f"{family or 'LMS'} ({urlsplit(platform_config['issuer']).netloc})",
         audience=_authorization_server(platform_config),
     )
+
+
+def _usable_id(value: str) -> bool:
+    # Ids are kept as given and shown to the admin in `pathways platform list` and in commands to run: one with a
+    # control character (NUL, which PostgreSQL refuses; a terminal escape; a line break forging a listing line) or
+    # a space cannot be a real platform's, and is refused rather than changed into an id the LMS never gave.
+    return len(value) <= MAX_ID_CHARS and is_token(value)
 
 
 def _authorization_server(platform_config: dict) -> str | None:

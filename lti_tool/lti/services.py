@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+import json
 import math
 import re
 import time
@@ -118,7 +119,9 @@ class PlatformConnector(ServiceConnector):
 
     def _token_cache_key(self, scopes: Sequence[str]) -> str:
         reg = self._registration
-        material = "|".join([reg.get_issuer() or "", reg.get_client_id() or "", *sorted(scopes)])
+        # JSON, not a joined string: a client id may hold any separator, and two registrations must never share a
+        # token (joined with "|", client "c|S1" asking for scope S2 was client "c" asking for S1 and S2).
+        material = json.dumps([reg.get_issuer() or "", reg.get_client_id() or "", sorted(scopes)])
         return "lti-token:" + hashlib.sha256(material.encode()).hexdigest()
 
     def check_service_url(self, url: str) -> None:

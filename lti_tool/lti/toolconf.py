@@ -42,9 +42,36 @@ def _origins(sources: tuple[str | None, ...]) -> list[str]:
     return [o for o in (origin(u.strip()) for u in urls if u) if o] + (extra or "").split()
 
 
+def platform_command(subcommand: str, *args: str) -> str:
+    """Return a `pathways platform` command line for an admin to run, each argument quoted for the shell.
+
+    The values come from a platform (a registering LMS chose its issuer's path and its client id): quoted, a
+    `;`, `|` or `$(...)` in them stays part of one argument instead of becoming a command of its own.
+    """
+    return " ".join(["pathways platform", subcommand, *map(shlex.quote, args)])
+
+
 def add_origin_command(issuer: str, client_id: str, service_origin: str) -> str:
     """Return the command an admin runs to let this platform use this origin (refusals and logs name it)."""
-    return "pathways platform add-origin " + " ".join(map(shlex.quote, (issuer, client_id, service_origin)))
+    return platform_command("add-origin", issuer, client_id, service_origin)
+
+
+def approve_command(platform: Platform) -> str:
+    """Return the command an admin runs to let a platform that registered itself launch."""
+    return platform_command("approve", platform.issuer, platform.client_id)
+
+
+def add_deployment_command(platform: Platform, deployment_id: str) -> str:
+    """Return the `pathways platform add` an admin runs to add a deployment to a platform, keeping its endpoints.
+
+    `add` sets every endpoint it is given and the audience too (none given: none kept), so all are named.
+    """
+    args = ["--issuer", platform.issuer, "--client-id", platform.client_id, "--deployment-id", deployment_id,
+            "--login-url", platform.auth_login_url, "--token-url", platform.auth_token_url,
+            "--jwks-url", platform.key_set_url]
+    if platform.auth_audience:
+        args += ["--audience", platform.auth_audience]
+    return platform_command("add", *args)
 
 
 def on_platform(url: str | None, origins: list[str]) -> bool:

@@ -320,7 +320,7 @@ def register_dynamically(
             auth_audience=granted.audience, approved=approve,
         )
         if granted.deployment_id:
-            platform.deployments.append(Deployment(deployment_id=granted.deployment_id[:255]))
+            platform.deployments.append(Deployment(deployment_id=granted.deployment_id))
         db.session.add(platform)
         try:
             db.session.flush()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template, request
 
+from ..lti.toolconf import add_deployment_command, approve_command
 from ..services.registry import register_dynamically
 
 bp = Blueprint("registration", __name__)
@@ -32,6 +33,8 @@ def register():
         timeout=config["SERVICE_TIMEOUT_SECONDS"],
         secret_key=config["SECRET_KEY"],
     )
-    response = current_app.make_response(render_template("lti/registered.html", platform=platform))
+    response = current_app.make_response(render_template(
+        "lti/registered.html", platform=platform, approve_command=approve_command(platform),
+        add_command=add_deployment_command(platform, "DEPLOYMENT_ID")))
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import jwt
+import pytest
 import requests
+import sqlalchemy as sa
 from click.testing import CliRunner
 
 from lti_tool.cli import main
+from lti_tool.extensions import db
+from lti_tool.lti.services import ServiceCallError
+from lti_tool.models import Platform
+from lti_tool.services.registry import add_platform
+from lti_tool.services.roster import platform_connector
 from tests.support import submit_form
 
 
@@ -121,3 +128,22 @@ def test_service_calls_identify_pathways_with_a_user_agent(tool):
 
 def test_jwt_library_is_pyjwt_2():
     assert jwt.__version__.startswith("2.")
+
+
+def test_two_registrations_on_one_issuer_never_share_an_access_token(tool):
+    # Canvas Cloud's tenants share one issuer and tell clients apart by id, which may hold any character: the
+    # token cached for client X and scopes lineitem + score must not be handed to client "X|lineitem" asking
+    # for score (joined with "|", their cache keys were the same).
+    lineitem = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
+    score = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
+    http, secret = tool.app.extensions["pathways_http"], tool.app.config["SECRET_KEY"]
+    with tool.app.app_context():
+        sandbox = db.session.scalars(sa.select(Platform).where(Platform.client_id == tool.platform.tool.client_id)).one()
+        assert platform_connector(sandbox, secret_key=secret, http=http, timeout=10).get_access_token([lineitem, score])
+        other = add_platform(issuer=sandbox.issuer, client_id=f"{sandbox.client_id}|{lineitem}", deployment_ids=["d"],
+                             login_url=sandbox.auth_login_url, token_url=sandbox.auth_token_url,
+                             jwks_url=sandbox.key_set_url)
+        # The platform does not know that client: it asks, and is refused, rather than reusing the other's token.
+        with pytest.raises(ServiceCallError):
+            platform_connector(other, secret_key=secret, http=http, timeout=10).get_access_token([score])
+    assert tool.platform.token_requests[-1]["client_id"] == f"{tool.platform.tool.client_id}|{lineitem}"

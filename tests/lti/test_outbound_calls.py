@@ -24,13 +24,6 @@ from tests.lti.test_dynamic_registration import _register
 from tests.support import SandboxActions, submit_form
 
 
-@pytest.fixture
-def evil():
-    server = EvilServer("127.0.0.2")
-    yield server
-    server.close()
-
-
 def _move_platform_keys(tool, jwks_url: str) -> None:
     """The admin points the sandbox platform's key set URL somewhere else (`pathways platform add`)."""
     platform = tool.platform

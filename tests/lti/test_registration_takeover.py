@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-import pytest
 import requests
 import sqlalchemy as sa
 
@@ -22,13 +21,6 @@ from tests.lti.test_dynamic_registration import _register, invite
 from tests.support import SandboxActions
 
 REAL_CLIENT = "campus-client"
-
-
-@pytest.fixture
-def evil():
-    server = EvilServer("127.0.0.2")
-    yield server
-    server.close()
 
 
 def _campus_platform(tool, issuer: str) -> None:
