@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from pylti1p3.contrib.flask.cookie import FlaskCookieService
 
-# The OIDC login initiation parameters (Security Framework §5.1.1.1) kept with the state, to restart it elsewhere.
-RELOGIN_PARAMS = ("iss", "login_hint", "target_link_uri", "lti_message_hint", "client_id", "lti_deployment_id",
-                  "deployment_id")
+# The OIDC login initiation parameters (Security Framework §5.1.1.1) kept with the state only to restart it
+# elsewhere; the state keeps issuer, client id, target and deployment anyway (launch.relogin_params).
+RELOGIN_PARAMS = ("login_hint", "lti_message_hint")
 
 
 class PartitionedCookieService(FlaskCookieService):

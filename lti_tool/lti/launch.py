@@ -4,7 +4,9 @@ Spec: 1EdTech Security Framework 1.0 §5.1 (OIDC third-party initiated login, id
 LTI 1.3 Core §5. pylti1p3 does the bulk; this module adds what it leaves open:
 - the nonce is bound to the login's state and consumed, so an id_token + state cannot be replayed;
 - `aud` with several audiences requires `azp`, and `azp` must be our client id (OIDC Core §3.1.3.7);
+- the login's state names its registration (issuer, client id), and a token for another one is refused (mix-up);
 - `target_link_uri` must be ours and equal the one the login was started for;
+- the login parameters kept with the state are capped (MAX_LOGIN_PARAM_CHARS), and each is kept once;
 - an unknown `kid` refreshes the platform JWKS once before failing;
 - only RS256 is accepted, and exp/iat are checked with a small leeway;
 - Canvas's `deployment_id` login parameter is accepted beside `lti_deployment_id`;
@@ -119,6 +121,23 @@ def _state_key(state: str) -> str:
     return "lti1p3-" + state
 
 
+#: The longest login parameters accepted (Security Framework §5.1.1.1). A login is anonymous, and its state is kept
+#: in the shared cache for LOGIN_STATE_SECONDS with these values in it, so each is capped well above what LMSs send:
+#: Canvas's lti_message_hint is a signed JWT of about 1 KB (Blackboard's and Brightspace's opaque hints are shorter,
+#: Moodle's a small JSON object), a login_hint is a user id or a short opaque string, and target_link_uri is one of
+#: our own URLs. Longer is refused (400) before anything is kept.
+MAX_LOGIN_PARAM_CHARS = {"login_hint": 2048, "lti_message_hint": 4096, "target_link_uri": 2048}
+
+
+def relogin_params(login: Mapping[str, Any]) -> dict[str, str]:
+    """Return the OIDC login parameters that start a login's state entry again (in a new window)."""
+    kept = login.get("relogin")
+    params = {"iss": login.get("iss"), "client_id": login.get("client_id"),
+              "target_link_uri": login.get("target_link_uri"), "lti_deployment_id": login.get("deployment_id"),
+              **(kept if isinstance(kept, dict) else {})}
+    return {name: value for name, value in params.items() if isinstance(value, str) and value}
+
+
 def _is_ours(url: object) -> bool:
     base = current_app.config["BASE_URL"]
     return isinstance(url, str) and (url == base or url.startswith(base + "/"))
@@ -160,6 +179,10 @@ class PathwaysLogin(FlaskOIDCLogin):
         for name in ("iss", "login_hint", "target_link_uri", "client_id"):
             if not self._get_request_param(name):
                 raise LaunchError(f"The login request is missing '{name}'.")
+        for name, longest in MAX_LOGIN_PARAM_CHARS.items():
+            value = self._get_request_param(name)
+            if isinstance(value, str) and len(value) > longest:
+                raise LaunchError(f"The login request's '{name}' is longer than Pathways accepts.")
         registration = super().validate_oidc_login()
         target = self._get_request_param("target_link_uri")
         if not _is_ours(target):
@@ -171,12 +194,17 @@ class PathwaysLogin(FlaskOIDCLogin):
             if platform is None or find_deployment(platform.id, deployment_id) is None:
                 raise LaunchError(N_("This deployment of the tool is not registered with Pathways."), 403)
         self._state_params = {
+            # The registration this login is for: its launch must be signed by that issuer for that client id
+            # (Security Framework §5.1.3; an id_token from another platform carrying this nonce is a mix-up).
+            "iss": registration.get_issuer(),
+            "client_id": registration.get_client_id(),
             "target_link_uri": target,
             "deployment_id": deployment_id,
             "issued_at": int(time.time()),
-            # To restart this login in a new window if the state cookie does not come back (NewWindowNeeded).
+            # With the values above, what restarts this login in a new window if the state cookie does not come
+            # back (NewWindowNeeded, relogin_params); each value is kept once.
             "relogin": {name: value for name in RELOGIN_PARAMS
-                        if isinstance(value := self._get_request_param(name), str) and value and len(value) < 4096},
+                        if isinstance(value := self._get_request_param(name), str) and value},
         }
         target_frame = self.storage_target()
         origin = origin_of(registration.get_auth_login_url())
@@ -346,7 +374,7 @@ class PathwaysLaunch(FlaskMessageLaunch):
         uses_storage = isinstance(params, dict) and bool(params.get("platform_storage"))
         if cookie_state != state and not uses_storage and self._storage_proof is None and isinstance(params, dict):
             # The login is ours and unused, but its cookie did not come back: blocked in a frame, or another browser.
-            raise NewWindowNeeded(params.get("relogin") or {})
+            raise NewWindowNeeded(relogin_params(params))
         if cookie_state != state and not uses_storage:
             raise LaunchError(
                 N_("This launch was not started in this browser, or it has expired. Start again from your course.")
@@ -408,6 +436,12 @@ class PathwaysLaunch(FlaskMessageLaunch):
         super().validate_registration()
         assert self._registration is not None
         issuer, client_id = self._registration.get_issuer(), self._registration.get_client_id()
+        # Before any key is fetched: the token (its iss, and its azp or one aud) must be for the registration its
+        # login was started for, or a token another platform signed with this login's nonce would pass (Security
+        # Framework §5.1.3 step 2, OIDC mix-up). A login's state always names both (PathwaysLogin.validate_oidc_login).
+        if (issuer, client_id) != (self._login.get("iss"), self._login.get("client_id")):
+            raise LaunchError(N_("The launch comes from a different LMS or tool registration than its login did. "
+                                 "Start again from your course."))
         _require_approved(find_platform(issuer, client_id))
         self._refuse_untrusted_audiences(issuer, client_id)
         return self

@@ -641,6 +641,16 @@ def open_launch_by_token(launch_id: str, token: object, *, secret_key: str, max_
     return launch, named[1]
 
 
+def token_names_launch(token: object, launch_id: str, *, secret_key: str) -> bool:
+    """Tell whether a launch token is one we signed for this launch, whatever its age (no database read).
+
+    For deciding, before a body is read, whether the request can belong to the launch; open_launch_by_token still
+    checks the token's age and the launch itself.
+    """
+    named = read_launch_token(token, secret_key, max_age=None)
+    return named is not None and named[0] == launch_id
+
+
 def course_roster(launch: LaunchSession) -> list[sa.Row]:
     """Return the members of the launch's course (name, role, lti_roles, active), teachers first, then by name."""
     # The columns the course page shows, with the names in the same query: not an enrolment and a person object

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import IO
 
-from flask import Response, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -15,6 +15,7 @@ from ..services import evidence as evidence_service
 from ..services import goals as goals_service
 from ..services import reflections as reflections_service
 from ..services.errors import ServiceError
+from ..services.launches import token_names_launch
 from ..services.permissions import actor_of
 from ..services.storage import describe_size
 from .course import launch_blueprint, query_addresses, require_student, require_teacher
@@ -50,9 +51,23 @@ def allow_evidence_upload(endpoint, values):
     # The evidence form alone may send a file: it gets a body limit of the file limit plus the form, every
     # other request keeps MAX_CONTENT_LENGTH. This runs before the blueprint's own preprocessor, which is the
     # first to read the form (for a launch token), so the raised limit is in place before any parsing.
-    if endpoint == "agency.submit_evidence" and request.method == "POST":
+    # Only for a request that can belong to the launch in its URL: this browser's session holds it, or the query
+    # carries a launch token signed for it (a cookie-less tab's form posts to an address with `lt`). Anyone else's
+    # body is refused at the small limit before it is read, instead of megabytes parsed to find no launch.
+    if endpoint == "agency.submit_evidence" and request.method == "POST" and _may_be_of_launch(
+            (values or {}).get("launch_id")):
         request.max_content_length = max(int(current_app.config["EVIDENCE_MAX_BYTES"]) + UPLOAD_FORM_ROOM,
                                          int(current_app.config["MAX_CONTENT_LENGTH"] or 0))
+
+
+def _may_be_of_launch(launch_id: object) -> bool:
+    """Tell whether this request can belong to the launch: held by the session, or named by the query's token."""
+    if not isinstance(launch_id, str):
+        return False
+    held = session.get("launches", [])
+    if isinstance(held, list) and launch_id in held:
+        return True
+    return token_names_launch(request.args.get("lt"), launch_id, secret_key=current_app.config["SECRET_KEY"])
 
 
 @bp.errorhandler(RequestEntityTooLarge)

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import Flask, request
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 from werkzeug.datastructures import ImmutableMultiDict
 
+from ..security import MAX_ID_TOKEN_CHARS
 from ..services.errors import N_, ServiceError
 from ..text import is_clean, strip_control
 
 # No field Pathways keeps is longer than 4,000 characters (reflections, evidence); the services refuse or cut
 # to their own column. Past this, the text was not typed into one of our forms.
 MAX_FIELD_CHARS = 20_000
+#: Posted fields no person types, by the endpoint that reads them, with their own limit: a platform-signed id_token
+#: (large custom claims make a real one longer than 20,000 characters), which the launch validator caps itself.
+LONGER_FORM_FIELDS: dict[str, dict[str, int]] = {
+    "launch.launch": {"id_token": MAX_ID_TOKEN_CHARS},
+    "launch.launch_verified": {"id_token": MAX_ID_TOKEN_CHARS},
+}
 TOO_LONG = N_("One of the fields is far longer than Pathways accepts. Shorten it and send the form again.")
 
 
@@ -23,9 +32,10 @@ class FieldTooLong(ServiceError):
     status = 422
 
 
-def _cleaned(values: ImmutableMultiDict) -> ImmutableMultiDict:
+def _cleaned(values: ImmutableMultiDict, longer: Mapping[str, int] | None = None) -> ImmutableMultiDict:
     pairs = list(values.items(multi=True))
-    if any(len(value) > MAX_FIELD_CHARS for _, value in pairs):
+    longer = longer or {}
+    if any(len(value) > longer.get(key, MAX_FIELD_CHARS) for key, value in pairs):
         raise FieldTooLong(TOO_LONG)
     if all(is_clean(key) and is_clean(value) for key, value in pairs):
         return values
@@ -42,7 +52,7 @@ def register(app: Flask) -> None:
         if request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
             "application/x-www-form-urlencoded", "multipart/form-data"
         ):
-            request.form = _cleaned(request.form)
+            request.form = _cleaned(request.form, LONGER_FORM_FIELDS.get(request.endpoint or ""))
 
 
 @pass_context

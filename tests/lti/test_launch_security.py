@@ -16,7 +16,7 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.support import CLAIM
+from tests.support import CLAIM, PendingLaunch, parse_form, start_registered_lms
 
 
 def assert_refused(response: requests.Response, *fragments: str, status: int | None = None) -> None:
@@ -283,7 +283,84 @@ def test_token_for_a_different_registered_deployment_of_another_platform_is_refu
                      jwks_url=tool.platform.jwks_url)
     # Signed with a key the other platform's JWKS URL serves, but claiming our deployment under it.
     forged = pending.resign(iss="https://other-lms.example.com", aud="other", azp="other")
-    assert_refused(pending.post(forged), "deployment")
+    assert_refused(pending.post(forged), "different LMS or tool registration than its login")
+
+
+def test_a_token_another_registered_lms_signed_with_this_logins_nonce_is_refused(sandbox, tool):
+    """pylti1p3 gap: the login's state named no registration, so a login started for one platform accepted a token
+    from another carrying its nonce (Security Framework §5.1.3 step 2; OIDC mix-up)."""
+    other, server = start_registered_lms(tool, "Other LMS", "other-client", "other-dep")
+    try:
+        # A login that names no deployment: nothing else ties it to its platform.
+        login = sandbox.platform.start_launch("student-1")
+        parts = urllib.parse.urlsplit(login)
+        query = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query) if k != "lti_deployment_id"]
+        http = requests.Session()
+        to_platform = http.get(parts._replace(query=urllib.parse.urlencode(query)).geturl(), allow_redirects=False)
+        auth = http.get(to_platform.headers["Location"], allow_redirects=False, timeout=30)
+        action, fields = parse_form(auth.text, auth.url)
+        pending = PendingLaunch(http, action, fields["id_token"], fields["state"], sandbox.platform)
+        claims = dict(pending.claims, iss=other.issuer, aud="other-client", **{CLAIM + "deployment_id": "other-dep"})
+        claims.pop("azp", None)
+        assert_refused(pending.post(other.sign(claims)), "different LMS or tool registration than its login")
+        # Nor for another client id of the same issuer (Canvas tenants share one).
+        with tool.app.app_context():
+            from lti_tool.services.registry import add_platform
+
+            add_platform(issuer=sandbox.platform.issuer, client_id="second-tenant", deployment_ids=["d2"],
+                         login_url=sandbox.platform.auth_url, token_url=sandbox.platform.token_url,
+                         jwks_url=sandbox.platform.jwks_url, name="Second tenant")
+        tenant = pending.resign(aud="second-tenant", azp=None, **{CLAIM + "deployment_id": "d2"})
+        assert_refused(pending.post(tenant), "different LMS or tool registration than its login")
+        # The login's own token is still accepted: the refusals used nothing up.
+        assert pending.post().status_code == 200
+    finally:
+        server.shutdown()
+
+
+def test_a_signed_token_longer_than_any_typed_field_is_validated(pending):
+    """A real id_token may pass 20,000 characters (large custom claims); only MAX_ID_TOKEN_CHARS caps it."""
+    big = pending.resign(**{CLAIM + "custom": {"blob": "x" * 30_000}})
+    assert len(big) > 40_000
+    page = pending.post(big)
+    assert page.status_code == 200 and "/c/" in page.url, page.text[:500]
+
+
+def _login_params(sandbox) -> dict[str, str]:
+    return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(sandbox.platform.start_launch("student-1")).query))
+
+
+@pytest.mark.parametrize("name, longest", [("login_hint", 2048), ("lti_message_hint", 4096),
+                                           ("target_link_uri", 2048)])
+def test_a_login_parameter_longer_than_lmss_send_is_refused_and_nothing_is_kept(sandbox, tool, name, longest):
+    """An anonymous login kept every byte it sent (up to 20,000 for the target) in the launch-state cache for
+    LOGIN_STATE_SECONDS; past a cap well above what LMSs send it is refused before anything is stored."""
+    params = _login_params(sandbox)
+    padding = "x" * (longest + 1 - len(params[name])) if name != "target_link_uri" else "?" + "t" * longest
+    refused = requests.post(tool.url("/lti/login"), data={**params, name: params[name] + padding},
+                            allow_redirects=False, timeout=30)
+    assert_refused(refused, name, status=400)
+    assert "lti1p3-" not in refused.headers.get("Set-Cookie", "")
+
+
+def test_a_logins_state_keeps_each_value_once_and_stays_small_at_the_caps(sandbox, tool):
+    import json
+
+    from lti_tool.extensions import cache
+    from lti_tool.lti.launch import LaunchStateStorage
+
+    params = _login_params(sandbox)
+    target = params["target_link_uri"] + "?" + "t" * (2047 - len(params["target_link_uri"]))
+    big = {**params, "login_hint": "h" * 2048, "lti_message_hint": "m" * 4096, "target_link_uri": target}
+    to_platform = requests.post(tool.url("/lti/login"), data=big, allow_redirects=False, timeout=30)
+    assert to_platform.status_code == 302
+    state = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(to_platform.headers["Location"]).query))["state"]
+    with tool.app.app_context():
+        entry = LaunchStateStorage(cache).get_value("lti1p3-" + state)
+    kept = json.dumps(entry)
+    assert entry["iss"] == params["iss"] and entry["client_id"] == params["client_id"]
+    assert kept.count(target) == 1  # the target once, not again among the values that restart the login
+    assert len(kept) < 2048 + 4096 + 2048 + 1000
 
 
 def test_error_page_is_json_for_api_clients(pending):

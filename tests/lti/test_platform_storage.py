@@ -13,6 +13,7 @@ import time
 from http.cookiejar import DefaultCookiePolicy
 from urllib.parse import parse_qs, urlsplit
 
+import jwt
 import pytest
 import requests
 import sqlalchemy as sa
@@ -24,7 +25,7 @@ from lti_tool.lti.platform_storage import sign_launch_token, tab_binding
 from lti_tool.models.learning import Reflection
 from lti_tool.services.content import demo_pack_data
 
-from ..support import PEOPLE, SandboxActions, parse_form, served_answer, submit_form
+from ..support import CLAIM, PEOPLE, SandboxActions, parse_form, served_answer, start_registered_lms, submit_form
 
 PACK = load_pack(demo_pack_data())
 
@@ -54,7 +55,8 @@ def _page_config(html: str) -> dict:
 class StorageLaunch:
     """A launch whose login offered platform storage, stopped at the tool's storage check page."""
 
-    def __init__(self, sandbox, as_: str = "student", **launch) -> None:
+    def __init__(self, sandbox, as_: str = "student", tamper=None, **launch) -> None:
+        """tamper, if given, changes the platform's form fields (id_token, state) before they are posted."""
         self.http = _cookieless()
         url = sandbox.platform.start_launch(PEOPLE.get(as_, as_), **launch) + "&lti_storage_target=_parent"
         login = self.http.get(url, allow_redirects=False, timeout=30)
@@ -65,7 +67,7 @@ class StorageLaunch:
                                  self.login_config["nonce_key"]: self.login_config["nonce"]}
         auth = self.http.get(self.login_config["auth_url"], timeout=30)
         action, fields = parse_form(auth.text, auth.url)
-        self.check_page = self.http.post(action, data=fields, timeout=30)
+        self.check_page = self.http.post(action, data=tamper(fields) if tamper else fields, timeout=30)
         assert self.check_page.status_code == 200, self.check_page.text[:800]
         self.check = _page_config(self.check_page.text)
         self.action, self.fields = parse_form(self.check_page.text, self.check_page.url)
@@ -366,3 +368,35 @@ def test_cookieless_confirmations_wait_for_the_next_page_and_stay_with_their_own
     page = http.get(requests.compat.urljoin(posted.url, posted.headers["Location"]), timeout=30)
     assert "Thanks: your reflection is saved." in page.text
     assert "your reflection is saved" not in http.get(page.url, timeout=30).text
+
+
+def test_a_token_from_another_registered_lms_is_refused_after_the_storage_check_too(sandbox, tool):
+    """Security Framework §5.1.3: the login's state names its registration; the cookie-less path checks it too."""
+    other, server = start_registered_lms(tool, "Other LMS", "other-client", "other-dep")
+    try:
+        def signed_by_the_other_lms(fields: dict) -> dict:
+            claims = jwt.decode(fields["id_token"], options={"verify_signature": False})
+            claims.update(iss=other.issuer, aud="other-client", **{CLAIM + "deployment_id": "other-dep"})
+            claims.pop("azp", None)
+            return {**fields, "id_token": other.sign(claims)}
+
+        launch = StorageLaunch(sandbox, tamper=signed_by_the_other_lms)
+        refused = launch.confirm()
+    finally:
+        server.shutdown()
+    assert refused.status_code == 400, refused.text[:500]
+    assert "different LMS or tool registration than its login" in refused.text
+    assert "/c/" not in refused.url and not launch.http.cookies
+
+
+def test_a_signed_token_longer_than_any_typed_field_launches_through_the_storage_check(sandbox):
+    """A real id_token may pass 20,000 characters (large custom claims); it is capped at MAX_ID_TOKEN_CHARS only."""
+    def with_a_large_custom_claim(fields: dict) -> dict:
+        claims = jwt.decode(fields["id_token"], options={"verify_signature": False})
+        claims[CLAIM + "custom"] = {"blob": "x" * 30_000}
+        return {**fields, "id_token": sandbox.platform.sign(claims)}
+
+    launch = StorageLaunch(sandbox, tamper=with_a_large_custom_claim)
+    assert len(launch.fields["id_token"]) > 40_000
+    home = launch.confirm()
+    assert home.status_code == 200 and "/c/" in home.url, home.text[:500]

@@ -437,3 +437,51 @@ def test_the_queue_plays_sound_and_film_in_labelled_players_with_a_download_link
     # Played in the page, the files keep their guard: a classmate is refused the player's request.
     refused = ranged(sandbox.launch("student-2"), tool, f"evidence/{film.id}/file", "bytes=0-")
     assert refused.status_code == 404
+
+
+def test_an_upload_that_cannot_belong_to_the_launch_is_refused_before_its_body_is_read(sandbox, tool):
+    """Anyone could post 10 MB to /c/<anything>/evidence: the file limit was raised before any launch was checked,
+    and the whole multipart body was parsed to look for a launch token there. Only a request that can belong to
+    the launch (its session holds it, or its query carries a token signed for it) gets the file limit now."""
+    import requests
+
+    from lti_tool.lti.platform_storage import sign_launch_token
+
+    _setup_course(sandbox)
+    student = sandbox.launch("student")
+    launch_id = re.search(r"/c/([^/]+)/", student.url).group(1)
+    other_launch = sign_launch_token("another-launch", tool.app.config["SECRET_KEY"], "b" * 32)
+    photo = tiny_png() + b"\x00" * 1_000_000  # over MAX_CONTENT_LENGTH, well under EVIDENCE_MAX_BYTES
+    fields = {"skill_id": FIRST_SKILL, "kind": "project", "lt": "forged"}
+    # No session, the token only in the body: refused at the small limit, before the body is parsed for it.
+    # A token in the query that names no launch of this browser is refused as on any launch page (404), unread.
+    for query, status in (("", 413), ("?lt=forged", 404), ("?lt=" + other_launch, 404)):
+        refused = requests.post(tool.url(f"/c/{launch_id}/evidence{query}"), data=fields,
+                                files={"file": ("photo.png", photo, "image/png")}, timeout=30)
+        assert refused.status_code == status, (query, refused.status_code)
+    assert _rows(tool) == []
+
+    # The student's own browser, whose session holds the launch, sends the same photo.
+    sent = _send(_open(student, tool, "Show what I know"), filename="photo.png", body=photo)
+    assert sent.status_code == 200, sent.text[:500]
+    assert [row.file_name for row in _rows(tool)] == ["photo.png"]
+
+
+def test_a_cookieless_tab_sends_a_file_larger_than_the_small_body_limit(sandbox, tool):
+    """A tab launched through platform storage has no session: its form's address carries the launch token."""
+    from tests.lti.test_platform_storage import StorageLaunch
+
+    _setup_course(sandbox)
+    launch = StorageLaunch(sandbox)
+    home = launch.confirm()
+    link = re.search(r'href="([^"]*/evidence\?[^"]*)"', home.text).group(1).replace("&amp;", "&")
+    form = home.http.get(tool.url(link), timeout=30)
+    match = next(m.group(0) for m in re.finditer(r"<form[^>]*>.*?</form>", form.text, re.S)
+                 if 'enctype="multipart/form-data"' in m.group(0))
+    action, fields = parse_form(match, form.url)
+    assert "lt=" in action
+    fields.update(skill_id=FIRST_SKILL, kind="project", text="", ts=launch.tab_secret)
+    photo = tiny_png() + b"\x00" * 1_000_000
+    sent = home.http.post(action, data=fields, files={"file": ("photo.png", photo, "image/png")}, timeout=30)
+    assert sent.status_code == 200, sent.text[:500]
+    assert [row.file_name for row in _rows(tool)] == ["photo.png"]
