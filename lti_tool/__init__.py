@@ -15,6 +15,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     import os
 
     from . import errors, observability, security
+    from .db_deadline import set_statement_deadline
     from .extensions import babel, cache, csrf, db, migrate
     from .lti import views as lti_views
     from .lti.keys import current_signing_key
@@ -47,6 +48,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     with app.app_context():  # the engine exists now (without a connection yet)
         ping_only_when_needed(db.engine)
+        set_statement_deadline(db.engine, app.config["DATABASE_STATEMENT_DEADLINE_SECONDS"])  # pings too
     migrate.init_app(app, db, directory=str(PACKAGE_DIR / "migrations"))
     cache.init_app(app)
     csrf.init_app(app)

@@ -8,7 +8,7 @@ import re
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from flask import Flask, current_app, render_template, request
+from flask import Flask, current_app, g, render_template, request
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
@@ -17,7 +17,7 @@ from .extensions import CACHE_OUTAGES
 from .lti.claims import way_back_to_lms
 from .lti.launch import LaunchError
 from .lti.services import ServiceCallError
-from .security import frame_for_launch
+from .security import DATABASE_GONE, frame_for_launch
 from .services.errors import N_, ServiceError
 
 if TYPE_CHECKING:
@@ -168,6 +168,7 @@ def _unavailable(message: str, *, database_gone: bool = False):
 
     if database_gone:
         _let_go_of_launch()
+        g.setdefault(DATABASE_GONE, True)  # the page's frame-ancestors without the database (security.py)
     try:
         db.session.rollback()
     except sa.exc.SQLAlchemyError:

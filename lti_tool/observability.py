@@ -115,8 +115,10 @@ _SQL_LOGGERS = ("sqlalchemy.engine.Engine", "sqlalchemy.engine.base.Engine")
 def configure(app: Flask) -> None:
     """Give every request an id (echoed in X-Request-ID) and set the log format from LOG_FORMAT."""
 
-    @app.before_request
-    def assign_request_id() -> None:
+    # A URL value preprocessor, the app's running before any blueprint's: a launch's page opens its launch in one
+    # (web/course.py), and a database outage met there is answered, and logged, with the id too.
+    @app.url_value_preprocessor
+    def assign_request_id(_endpoint: str | None, _values: dict | None) -> None:
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import math
 import secrets
 from collections.abc import Mapping
 from datetime import timedelta
@@ -147,6 +148,37 @@ def frame_ancestors(*, platform_id: int | None = None, client: tuple[str, str] |
     comes from, if it is registered; every other page (errors, JWKS, health) only the defaults.
     """
     return " ".join(sorted(_framers(platform_id, client, launch_details)))
+
+
+def outage_frame_ancestors(*, platform_id: int | None, client: tuple[str, str] | None,
+                           launch_details: Mapping[str, object] | None) -> str:
+    """Return who may frame the 503 page of a database outage, without asking the database.
+
+    A launch's page whose database went away before its launch was read does not know its platform: so that the
+    student inside the LMS's iframe reads "try again in a minute" rather than a frame the browser refused, every
+    registered platform this process or the shared cache knows of may frame it. That page shows nothing of anyone
+    and offers nothing to click into, so letting another registered LMS frame it grants nothing.
+    """
+    known = _platform_origins_known()
+    origins = {"'self'", *signed_frame_origins(launch_details), *current_app.config["FRAME_ANCESTORS"].split()}
+    if platform_id is not None:
+        origins.update(known["by_id"].get(str(platform_id), []))
+    elif request.path.startswith("/c/"):  # a launch's page (web/course.py launch_blueprint)
+        for platform_origins in known["by_id"].values():
+            origins.update(platform_origins)
+    if client:
+        origins.update(known["by_client"].get(_client_key(*client), []))
+    return " ".join(sorted(origins))
+
+
+def _platform_origins_known() -> dict[str, dict[str, list[str]]]:
+    """_platform_origins as this process (a recent copy, else its last) or the shared cache knows it; never the
+    database (it is away, or answers too slowly to wait for), and never an error."""
+    copy = process_copy.held(_FRAME_COPY, "", PROCESS_FRAME_SECONDS)
+    if copy is None:
+        cached = _cache_get(FRAME_CACHE_KEY)
+        copy = cached if isinstance(cached, dict) else process_copy.held(_FRAME_COPY, "", math.inf)
+    return copy if copy is not None else {"by_id": {}, "by_client": {}}
 
 
 def _framers(platform_id: int | None, client: tuple[str, str] | None,
@@ -328,6 +360,8 @@ MAX_ID_TOKEN_CHARS = 64 * 1024
 #: `g` key: the details of the verified launch this response belongs to (its page, its error or expiry page, its
 #: refusal), whose signed return URLs may frame it (signed_frame_origins). Set only from a verified id_token.
 LAUNCH_DETAILS = "pathways_launch_details"
+#: `g` key set by the 503 page of a database outage (errors.py): its headers must not ask the database.
+DATABASE_GONE = "pathways_database_gone"
 
 
 def frame_for_launch(details: Mapping[str, object] | None) -> None:
@@ -373,8 +407,8 @@ def content_security_policy() -> str:
     else:
         # A launch whose time ran out still shows its page inside its own LMS (errors.py, launch_expired).
         platform_id = getattr(launch, "platform_id", None) if launch is not None else g.get("expired_platform_id")
-        ancestors = frame_ancestors(platform_id=platform_id, client=_requesting_client(),
-                                    launch_details=g.get(LAUNCH_DETAILS))
+        framing = outage_frame_ancestors if g.get(DATABASE_GONE) else frame_ancestors
+        ancestors = framing(platform_id=platform_id, client=_requesting_client(), launch_details=g.get(LAUNCH_DETAILS))
     scripts = "'self'"
     if "csp_nonce" in g:
         scripts += f" 'nonce-{g.csp_nonce}'"

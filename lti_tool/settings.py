@@ -34,6 +34,11 @@ DEFAULTS: dict[str, Any] = {
     "REDIS_TIMEOUT_SECONDS": 2,
     # Seconds to wait for a PostgreSQL connection before answering 503 (pages) or backing off (worker).
     "DATABASE_CONNECT_TIMEOUT_SECONDS": 5,
+    # Seconds a PostgreSQL statement, commit or ping may wait for the server before its connection is cut (a 503
+    # for the page, a retried pass for the worker): a server that stops answering on an open connection must not
+    # hold a thread for ever (db_deadline.py). Far above any page's or worker's statement; 0: no deadline. Admin
+    # commands (migrations, course copies) run without it.
+    "DATABASE_STATEMENT_DEADLINE_SECONDS": 30,
     # What 503 pages during a database or cache outage put in their Retry-After header.
     "RETRY_AFTER_SECONDS": 30,
     # Off in production: the sandbox is a fake LMS for demos and tests only.
@@ -299,8 +304,33 @@ def _engine_options(app: Flask) -> dict[str, Any]:
     # pre_ping: a pooled connection the server dropped is replaced before use instead of failing a request.
     options: dict[str, Any] = {"pool_pre_ping": True}
     if url.get_backend_name() == "postgresql":
-        options["connect_args"] = {"connect_timeout": int(app.config["DATABASE_CONNECT_TIMEOUT_SECONDS"])}
+        options["connect_args"] = {"connect_timeout": int(app.config["DATABASE_CONNECT_TIMEOUT_SECONDS"]),
+                                   **_tcp_dead_peer_limits()}
     return options
+
+
+#: A PostgreSQL connection whose network path or host died (no answer, no acknowledgement, no reset) is given up
+#: after this long, instead of the operating system's 15 minutes (data unacknowledged) or two hours (idle).
+TCP_DEAD_PEER_SECONDS = 30
+
+
+def _tcp_dead_peer_limits() -> dict[str, int]:
+    """libpq's TCP settings that end a connection to a peer that stopped acknowledging (TCP only; Unix sockets
+    ignore them): keepalive probes on an idle connection, and tcp_user_timeout on data sent but not acknowledged.
+
+    A peer that acknowledges but never answers (a frozen server) is db_deadline.py's to cut.
+    """
+    limits = {"keepalives": 1, "keepalives_idle": TCP_DEAD_PEER_SECONDS // 3, "keepalives_interval": 5,
+              "keepalives_count": 3}
+    try:
+        import psycopg
+
+        libpq = psycopg.pq.version()
+    except ImportError:  # another PostgreSQL driver: keepalives only
+        libpq = 0
+    if libpq >= 120000:  # libpq 12 added tcp_user_timeout; an older one refuses to connect with it
+        limits["tcp_user_timeout"] = TCP_DEAD_PEER_SECONDS * 1000
+    return limits
 
 
 def _cache_config(app: Flask) -> tuple[str, dict[str, Any]]:

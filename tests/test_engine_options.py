@@ -43,6 +43,30 @@ def test_a_postgresql_server_keeps_pre_ping_and_a_connect_timeout(tmp_path):
     assert engine.hide_parameters is True
 
 
+def test_a_postgresql_connection_to_a_dead_host_or_path_is_given_up_in_seconds(tmp_path):
+    # Without keepalives and tcp_user_timeout the operating system waits two hours (idle) or some 15 minutes
+    # (data sent, never acknowledged) before a connection to a host that vanished fails.
+    app = create_app({"SECRET_KEY": TEST_SECRET_KEY, "TESTING": True, "INSTANCE_PATH": str(tmp_path),
+                      "DATABASE_URL": "postgresql://pathways@db.invalid/pathways"})
+    tcp = app.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"]
+    assert tcp["keepalives"] == 1
+    assert tcp["keepalives_idle"] + tcp["keepalives_interval"] * tcp["keepalives_count"] <= 60
+    assert 0 < tcp["tcp_user_timeout"] <= 60_000
+
+
+def test_the_statement_deadline_holds_for_pages_and_the_worker_not_for_admin_commands(tmp_path, monkeypatch):
+    import click
+
+    from lti_tool.cli import _app_from_env
+
+    monkeypatch.setenv("PATHWAYS_SECRET_KEY", TEST_SECRET_KEY)
+    monkeypatch.setenv("PATHWAYS_INSTANCE_PATH", str(tmp_path))
+    assert create_app({"TESTING": True}).config["DATABASE_STATEMENT_DEADLINE_SECONDS"] == 30  # gunicorn's app
+    for command, deadline in (("worker", 30), ("run", 30), ("upgrade", 0), ("copy", 0)):
+        with click.Context(click.Command(command), info_name=command):
+            assert _app_from_env().config["DATABASE_STATEMENT_DEADLINE_SECONDS"] == deadline, command
+
+
 def test_options_given_by_the_operator_are_kept(tmp_path):
     app = create_app({"SECRET_KEY": TEST_SECRET_KEY, "TESTING": True, "INSTANCE_PATH": str(tmp_path),
                       "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True}})

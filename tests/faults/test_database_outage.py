@@ -176,3 +176,21 @@ def test_the_database_going_away_while_a_cookieless_tab_has_messages_waiting_giv
     postgres.proxy.restore()
     again = http.get(next_page, timeout=30)
     assert again.status_code == 200, again.text[:300]
+
+
+def test_a_launch_page_asked_for_during_a_database_outage_says_so_inside_its_lms_iframe(make_tool, postgres):
+    # The outage began before the request: its launch was never read, so the page did not know its LMS, and only
+    # 'self' could frame it: the browser refused it inside the LMS's iframe instead of showing "try again".
+    tool = make_tool(DATABASE_URL=postgres.url)
+    student = SandboxActions(tool).launch("student")
+    framed_by = re.search(r"frame-ancestors ([^;]*)", student.headers["Content-Security-Policy"]).group(1)
+    assert framed_by != "'self'"
+
+    postgres.proxy.cut()
+    page = student.http.get(student.url, timeout=15, headers={"X-Request-ID": "outage-check-1"})
+    postgres.proxy.restore()
+
+    assert page.status_code == 503 and "try again in a minute" in page.text
+    assert re.search(r"frame-ancestors ([^;]*)", page.headers["Content-Security-Policy"]).group(1) == framed_by
+    # Like every other answer, it names its request for the operator's log.
+    assert page.headers["X-Request-ID"] == "outage-check-1"

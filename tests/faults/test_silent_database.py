@@ -1,0 +1,65 @@
+"""PostgreSQL stops answering on open connections (a frozen server, a proxy that lost its upstream): the peer still
+acknowledges every packet, so only Pathways' own deadline (db_deadline.py) ends the wait. Pages answer 503 within
+it, the worker outlives it (and still stops when told), and all recovers without a restart."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import requests
+
+from lti_tool.jobs.worker import drain
+from tests.support import SandboxActions
+
+from .test_redis_outage import healthz, wait_for
+
+DEADLINE = 2
+
+
+def _timed_get(http: requests.Session, url: str) -> tuple[requests.Response | None, float]:
+    started = time.monotonic()
+    try:
+        return http.get(url, timeout=DEADLINE * 8), time.monotonic() - started
+    except requests.exceptions.ReadTimeout:
+        return None, time.monotonic() - started
+
+
+def test_a_database_that_stops_answering_gives_503_within_the_deadline_and_the_worker_outlives_it(
+    make_tool, postgres
+):
+    tool = make_tool(DATABASE_URL=postgres.url, DATABASE_STATEMENT_DEADLINE_SECONDS=DEADLINE,
+                     DATABASE_CONNECT_TIMEOUT_SECONDS=DEADLINE, WORKER_POLL_SECONDS=0.3,
+                     WORKER_BACKOFF_MAX_SECONDS=0.5)
+    student = SandboxActions(tool).launch("student")
+    assert student.status_code == 200
+    stop = threading.Event()
+    worker = threading.Thread(target=drain, args=(tool.app,), kwargs={"once": False, "stop": stop}, daemon=True)
+    worker.start()
+    assert wait_for(lambda: (healthz(tool).json()["worker"]["last_pass_seconds_ago"] or 99) < 2, 10) < 10
+
+    postgres.proxy.hang()  # every connection stays open, acknowledged, and silent
+
+    page, took = _timed_get(student.http, student.url)
+    assert page is not None, f"no answer after {took:.0f} s: the request waits on the silent database for ever"
+    assert page.status_code == 503 and took < DEADLINE * 3, (page.status_code, took)
+    assert "try again in a minute" in page.text and page.headers["Retry-After"] == "30"
+    health, took = _timed_get(requests.Session(), tool.url("/healthz"))
+    assert health is not None and health.status_code == 503 and took < DEADLINE * 3
+    time.sleep(DEADLINE * 2)  # the worker's passes meet the silence too
+    assert worker.is_alive()
+
+    postgres.proxy.restore()
+    assert wait_for(lambda: student.http.get(student.url, timeout=15).status_code == 200, 15) < 10
+    # The worker's passes succeed again: its heartbeat moves.
+    assert wait_for(lambda: (healthz(tool).json()["worker"]["last_pass_seconds_ago"] or 99) < 2, 15) < 10
+
+    # Told to stop while the database is silent, the worker stops rather than wait on it for ever.
+    postgres.proxy.hang()
+    time.sleep(1)
+    stop.set()
+    worker.join(DEADLINE * 4)
+    alive = worker.is_alive()
+    postgres.proxy.restore()
+    assert not alive, "the worker waits on the silent database and never sees its stop"
+    worker.join(30)
