@@ -27,7 +27,7 @@ CACHE_OUTAGES = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError
 
 @sa.event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    """Use WAL on SQLite files so readers don't wait on writers, and enforce foreign keys."""
+    """Use WAL on SQLite files so readers don't wait on writers, enforce foreign keys, and overwrite deleted data."""
     import sqlite3
 
     if isinstance(dbapi_connection, sqlite3.Connection):
@@ -36,4 +36,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA foreign_keys=ON")  # as PostgreSQL does, so both databases behave alike
+        # A deleted row's bytes (a learner's name, answers) otherwise stay in the file's free space until the page
+        # is reused: a deletion of a person's data must not leave them readable in the database file.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()

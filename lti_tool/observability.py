@@ -14,9 +14,10 @@ from flask.wrappers import Response
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # Query parameters that carry secrets or a person's platform id (registration tokens, one-time invites, launch
-# tokens, the cookieless launch token `lt`, login hints): never logged.
+# tokens, the cookieless launch token `lt`, login hints, the learner's LMS id an AGS results read asks Canvas
+# for, `results?user_id=`): never logged.
 _SECRET_PARAMS = re.compile(
-    r"((?:registration_token|invite|id_token|state|code|token|(?<=[?&])lt|login_hint|lti_message_hint)=)"
+    r"((?:registration_token|invite|id_token|state|code|token|(?<=[?&])lt|login_hint|lti_message_hint|user_id)=)"
     r"[^&\s\"]*", re.I)
 
 
@@ -131,6 +132,11 @@ def configure(app: Flask) -> None:
     werkzeug_log = logging.getLogger("werkzeug")
     if not any(isinstance(f, SecretQueryFilter) for f in werkzeug_log.filters):
         werkzeug_log.addFilter(SecretQueryFilter())
+    # urllib3 logs every outbound request line at DEBUG, query string and all (an AGS results read names the
+    # learner's LMS user id): at PATHWAYS_LOG_LEVEL=DEBUG too the logs carry no personal data, so it stays at INFO.
+    outbound_log = logging.getLogger("urllib3")
+    if outbound_log.level < logging.INFO:  # NOTSET included: it would inherit the root's DEBUG
+        outbound_log.setLevel(logging.INFO)
     for name in _SQL_LOGGERS:
         sql_log = logging.getLogger(name)
         if not any(isinstance(f, _NoResultRows) for f in sql_log.filters):
@@ -140,6 +146,8 @@ def configure(app: Flask) -> None:
     if not any(isinstance(f, RequestIdFilter) for h in root.handlers for f in h.filters):
         handler = logging.StreamHandler()
         handler.addFilter(RequestIdFilter())
+        # Every logger's records, not only werkzeug's: urllib3 warns of a retried request with its whole URL.
+        handler.addFilter(SecretQueryFilter())
         if app.config["LOG_FORMAT"] == "json":
             handler.setFormatter(JsonFormatter())
         else:

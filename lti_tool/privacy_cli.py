@@ -44,6 +44,9 @@ def _user_options(command):
         click.option("--context", "context_id", default=None, callback=lambda _c, _p, value: typed_id(value),
                      help="Only this course (its LTI context id, or the id `purge` shows); default: every course "
                           "on the platform."),
+        click.option("--deployment-id", "--deployment", "deployment_id", default=None,
+                     help="Only this deployment's courses (its LTI deployment id); required with --context when "
+                          "several deployments of the platform have a course with that context id."),
     ]):
         command = option(command)
     return command
@@ -59,13 +62,15 @@ def privacy_group() -> None:
 @click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the JSON here instead of to standard output.")
 @with_appcontext
-def privacy_export(issuer: str, client_id: str, sub: str, context_id: str | None, out: str | None) -> None:
+def privacy_export(issuer: str, client_id: str, sub: str, context_id: str | None, deployment_id: str | None,
+                   out: str | None) -> None:
     """Export everything Pathways holds about a user as JSON."""
     from .services.errors import ServiceError
     from .services.privacy import export_user
 
     try:
-        document = export_user(issuer, client_id, sub, context_id=context_id, now=_now())
+        document = export_user(issuer, client_id, sub, context_id=context_id, deployment_id=deployment_id,
+                               now=_now())
     except ServiceError as exc:
         raise click.ClickException(exc.message) from exc
     body = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
@@ -84,13 +89,13 @@ def privacy_export(issuer: str, client_id: str, sub: str, context_id: str | None
 @_user_options
 @click.confirmation_option("--yes", prompt="Delete this user's data? This cannot be undone.")
 @with_appcontext
-def privacy_delete(issuer: str, client_id: str, sub: str, context_id: str | None) -> None:
+def privacy_delete(issuer: str, client_id: str, sub: str, context_id: str | None, deployment_id: str | None) -> None:
     """Delete everything Pathways holds about a user (grades already in the LMS stay there)."""
     from .services.errors import ServiceError
     from .services.privacy import delete_user
 
     try:
-        done = delete_user(issuer, client_id, sub, context_id=context_id, now=_now())
+        done = delete_user(issuer, client_id, sub, context_id=context_id, deployment_id=deployment_id, now=_now())
     except ServiceError as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(f"Deleted the data of {sub} in {done.courses} courses: {done.rows} records, "
@@ -138,13 +143,24 @@ def audit_group() -> None:
 @audit_group.command("list")
 @click.option("--course", default=None, callback=lambda _c, _p, value: typed_id(value),
               help="Only this course: its LTI context id (or the id `purge` shows), or its Pathways id.")
+@click.option("--platform", "issuer", default=None,
+              help="Only this platform's entries (its issuer); tells apart courses with the same context id.")
+@click.option("--client-id", default=None, help="The client id the platform gave Pathways, with --platform.")
+@click.option("--deployment-id", "--deployment", "deployment_id", default=None,
+              help="Only this deployment's courses (its LTI deployment id).")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 @with_appcontext
-def audit_list(course: str | None, limit: int) -> None:
+def audit_list(course: str | None, issuer: str | None, client_id: str | None, deployment_id: str | None,
+               limit: int) -> None:
     """List the newest audit entries: when, action, platform, course, actor and subject ids."""
+    from .services.errors import ServiceError
     from .services.privacy import audit_entries
 
-    entries = audit_entries(course=course, limit=limit)
+    try:
+        entries = audit_entries(course=course, issuer=issuer, client_id=client_id, deployment_id=deployment_id,
+                                limit=limit)
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from exc
     if not entries:
         click.echo("No audit entries.")
     for entry in entries:

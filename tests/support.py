@@ -307,6 +307,23 @@ def start_registered_lms(tool, name: str, client_id: str, deployment_id: str, *,
     return other, server
 
 
+def add_sandbox_deployment(tool, deployment_id: str = "deployment-2") -> None:
+    """Install the tool a second time on the sandbox LMS (another deployment, both ways); its launches use it next.
+
+    The same context ids (math-7) then name other courses for Pathways: LTI makes them unique per deployment.
+    """
+    from lti_tool.services.registry import add_platform
+
+    with tool.app.app_context():
+        add_platform(issuer=tool.platform.issuer, client_id="pathways-sandbox", deployment_ids=[deployment_id],
+                     login_url=tool.platform.auth_url, token_url=tool.platform.token_url,
+                     jwks_url=tool.platform.jwks_url)
+    registered = tool.platform.tool
+    tool.platform.register_tool(client_id=registered.client_id, deployment_id=deployment_id,
+                                login_url=registered.login_url, redirect_uris=registered.redirect_uris,
+                                jwks_url=registered.jwks_url, target_link_uri=registered.target_link_uri)
+
+
 def served_answer(tool, page: requests.Response, *, right: bool = True) -> str:
     """Return a right (or wrong) answer to the question a practice or placement page shows: its served variant."""
     import re

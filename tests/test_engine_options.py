@@ -139,3 +139,24 @@ def test_a_postgresql_connection_idle_for_a_while_is_pinged_as_before(tmp_path, 
         assert _backend(connection) == pid
         assert _last_query(engine.url, pid) != "ROLLBACK", "the pool's ping should have reached the server"
     engine.dispose()
+
+
+def test_a_sqlite_file_overwrites_deleted_data_whatever_the_librarys_default(tmp_path):
+    # SQLite keeps a deleted row's bytes in the file's free space unless secure_delete is on, and that is a
+    # compile-time default: Debian's library has it on, others (many builds of Python's own) off. A deleted learner's
+    # name and answers must not stay readable in the database file, so Pathways turns it on itself.
+    import sqlite3
+
+    from lti_tool.extensions import _sqlite_pragmas
+
+    connection = sqlite3.connect(tmp_path / "pathways.sqlite")
+    try:
+        connection.execute("PRAGMA secure_delete=OFF")  # a library built with it off
+        _sqlite_pragmas(connection, None)
+        assert connection.execute("PRAGMA secure_delete").fetchone()[0] == 1
+    finally:
+        connection.close()
+    engine = _engine(tmp_path, None)
+    with engine.connect() as live:
+        assert live.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
+    engine.dispose()

@@ -22,7 +22,8 @@ from lti_tool.models import (
     SkillMastery,
 )
 from lti_tool.privacy_cli import audit_group, privacy_group
-from tests.support import CLAIM, submit_form
+from tests.support import CLAIM, add_sandbox_deployment, submit_form
+from tests.web.test_isolation_walk import _launch_path
 from tests.web.test_privacy import _answer_one_item, _now, _privacy_launch, _privacy_launch_from, _seed_records
 
 
@@ -425,3 +426,97 @@ def test_the_purge_keeps_a_course_a_newcomer_is_launching_into_while_it_deletes(
         assert db.session.get(Course, course_id) is not None
         assert db.session.scalar(sa.select(sa.func.count()).select_from(LaunchSession)
                                  .where(LaunchSession.course_id == course_id, LaunchSession.expires_at > _now()))
+
+
+def _second_deployment_with_the_same_course(sandbox, tool) -> None:
+    """Install Pathways a second time on the sandbox platform (deployment-2), where a course is also "math-7"."""
+    add_sandbox_deployment(tool, "deployment-2")
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    student = sandbox.launch("student")
+    goals = student.http.get(tool.url(_launch_path(student)) + "goals")
+    goals.http = student.http
+    submit_form(goals, "/goals", title="goal in deployment-2", why="practice")
+
+
+def _goals_by_deployment(tool) -> dict[str, list[str]]:
+    from lti_tool.models import Deployment, StudentGoal
+
+    with tool.app.app_context():
+        rows = db.session.execute(sa.select(Deployment.deployment_id, StudentGoal.title)
+                                  .join(Course, Course.id == StudentGoal.course_id)
+                                  .join(Deployment, Deployment.id == Course.deployment_id)).all()
+    found: dict[str, list[str]] = {}
+    for deployment_id, title in rows:
+        found.setdefault(deployment_id, []).append(title)
+    return found
+
+
+def test_a_context_id_in_two_deployments_needs_the_deployment_before_anything_is_exported_or_deleted(sandbox, tool):
+    # LTI makes a context id unique within a deployment only. `--context math-7` deleted the learner's data in
+    # both deployments' "math-7" courses, though the operator named one course, and a deletion cannot be undone.
+    _course_where_priya_practised(sandbox, tool)
+    _second_deployment_with_the_same_course(sandbox, tool)
+    before = _goals_by_deployment(tool)
+    assert set(before) == {"sandbox-deployment-1", "deployment-2"}, before
+
+    for command in (["delete", *_user(tool), "--context", "math-7", "--yes"],
+                    ["export", *_user(tool), "--context", "math-7"]):
+        refused = CliRunner().invoke(privacy_group, command, obj=ScriptInfo(create_app=lambda: tool.app))
+        assert refused.exit_code != 0, refused.output
+        assert "'deployment-2', 'sandbox-deployment-1'" in refused.output and "--deployment-id" in refused.output
+        assert _goals_by_deployment(tool) == before
+    with tool.app.app_context():
+        assert not db.session.scalars(sa.select(AuditEntry)).all()
+
+    exported = run(tool, privacy_group, "export", *_user(tool), "--context", "math-7", "--deployment", "sandbox-deployment-1")
+    assert exported.exit_code == 0, exported.output
+    assert len(json.loads(exported.output)["courses"]) == 1
+    done = run(tool, privacy_group, "delete", *_user(tool), "--context", "math-7", "--deployment-id", "deployment-2",
+               "--yes")
+    assert done.exit_code == 0, done.output
+    assert "in 1 courses" in done.output and "anonymised" not in done.output  # still enrolled in deployment-1
+    assert _goals_by_deployment(tool) == {"sandbox-deployment-1": before["sandbox-deployment-1"]}
+    unknown = CliRunner().invoke(privacy_group, ["export", *_user(tool), "--deployment-id", "deployment-9"],
+                                 obj=ScriptInfo(create_app=lambda: tool.app))
+    assert unknown.exit_code != 0 and "no deployment 'deployment-9'" in unknown.output
+
+    # The audit log: "math-7" names a course in each deployment, so it asks which, and lists them.
+    ambiguous = CliRunner().invoke(audit_group, ["list", "--course", "math-7"],
+                                   obj=ScriptInfo(create_app=lambda: tool.app))
+    assert ambiguous.exit_code != 0
+    assert "--deployment-id sandbox-deployment-1" in ambiguous.output and "--deployment-id deployment-2" in ambiguous.output
+    first = run(tool, audit_group, "list", "--course", "math-7", "--deployment-id", "sandbox-deployment-1").output
+    second = run(tool, audit_group, "list", "--course", "math-7", "--deployment", "deployment-2").output
+    assert "\texport\t" in first and "delete_student" not in first
+    assert "delete_student" in second and "\texport\t" not in second
+    both = run(tool, audit_group, "list", "--platform", tool.platform.issuer, "--client-id", "pathways-sandbox").output
+    assert "\texport\t" in both and "delete_student" in both
+    deployment = run(tool, audit_group, "list", "--deployment-id", "deployment-2").output
+    assert "delete_student" in deployment and "\texport\t" not in deployment
+
+
+def test_the_worker_anonymises_people_with_no_course_with_retention_off(make_tool):
+    # Retention is off by default, and only the retention purge anonymised the people no course holds: someone who
+    # only opened a Data Privacy Launch kept their name and email for good, with no enrolment and no session.
+    from lti_tool.extensions import cache
+    from lti_tool.jobs.worker import drain
+    from tests.support import SandboxActions
+
+    tool = make_tool(STORE_EMAIL=True)
+    assert not tool.app.config["RETENTION_DAYS"]
+    tool.platform.add_course("science-8", "Grade 8 Science", "SCI8")
+    tool.platform.add_user("parent-9", roles=["Instructor"], name="Dana Whitfield", email="dana@example.edu",
+                           context_id="science-8")
+    assert _privacy_launch_from(SandboxActions(tool), "parent-9", "parent-9", "science-8").status_code == 200
+    assert drain(tool.app, once=True).people_anonymised == 0  # her privacy page is open
+    with tool.app.app_context():
+        assert db.session.scalars(sa.select(Person).where(Person.sub == "parent-9")).one().email == "dana@example.edu"
+        # Her session ended two days ago, and the hourly chore's marker is gone, as an hour later.
+        db.session.execute(sa.update(LaunchSession).values(expires_at=_now() - timedelta(days=2)))
+        db.session.commit()
+        cache.delete("courseless-people-ran")
+    assert drain(tool.app, once=True).people_anonymised == 1
+    with tool.app.app_context():
+        assert not db.session.scalars(sa.select(Person).where(sa.or_(
+            Person.sub == "parent-9", Person.name == "Dana Whitfield", Person.email == "dana@example.edu"))).first()
+

@@ -101,6 +101,8 @@ class DrainStats:
     courses_purged: int = 0
     models_fitted: int = 0
     launches_deleted: int = 0
+    # People with no course left and no recent launch session whose name, email and LMS user id were erased.
+    people_anonymised: int = 0
     # Scores queued because a target date passed (a due-so-far grade worked out before it).
     due_grades_queued: int = 0
     errors: dict[str, int] = field(default_factory=dict)
@@ -658,6 +660,7 @@ def drain(
                     # grades (and each pass's roster syncs are bounded, see _roster_syncs).
                     stats.roster_syncs += _roster_syncs(app, http)
                     stats.courses_purged += _retention(app)
+                    stats.people_anonymised += _people_without_courses()
                     # Started, not run: a fit runs in its own thread while the next passes post grades.
                     fits.start()
                     stats.models_fitted += fits.collect()
@@ -912,6 +915,29 @@ def _retention(app: Flask) -> int:
     if report.courses:
         log.info("retention: purged %d course(s) idle for %d days", len(report.courses), days)
     return len(report.courses)
+
+
+def _people_without_courses() -> int:
+    """Anonymise the people left with no course, at most once an hour across all workers, retention on or off.
+
+    Someone who only opened a Data Privacy Launch, or a Deep Linking request without a context, is enrolled
+    nowhere: no course's deletion or purge reaches them, and with retention off (the default) they kept their
+    name and email for good. A failure is logged and left to the next hour, as grade posts must not wait.
+    """
+    from ..services.privacy import anonymise_people_without_courses
+    from ..services.storage import StoreUnavailable
+
+    if not _first_to_mark("courseless-people-ran", RETENTION_EVERY_SECONDS):
+        return 0
+    try:
+        anonymised = anonymise_people_without_courses(utcnow())
+    except (StoreUnavailable, sa.exc.SQLAlchemyError) as exc:
+        _discard_session()
+        log.warning("anonymising people with no course failed: %s; trying again in an hour", describe_failure(exc))
+        return 0
+    if anonymised:
+        log.info("anonymised %d person(s) left with no course", anonymised)
+    return anonymised
 
 
 # Looking for courses to refit runs at most this often per worker pool; the fits themselves are daily.

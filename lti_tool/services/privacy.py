@@ -24,6 +24,7 @@ from ..models import (
     AuditEntry,
     Course,
     CourseContent,
+    Deployment,
     DiagnosticRun,
     Enrollment,
     Evidence,
@@ -954,8 +955,22 @@ def _platform_person(issuer: str, client_id: str, sub: str) -> tuple[Platform, P
     return platform, person
 
 
-def _admin_courses(platform: Platform, person: Person, context_id: str | None) -> list[Course]:
+def _platform_deployment(platform: Platform, deployment_id: str | None) -> Deployment | None:
+    """Return the platform's deployment with this LTI deployment id (None when none is named), or explain."""
+    if deployment_id is None:
+        return None
+    deployment = db.session.scalars(sa.select(Deployment).where(
+        Deployment.platform_id == platform.id, Deployment.deployment_id == deployment_id)).first()
+    if deployment is None:
+        raise NotFound(f"The platform has no deployment {deployment_id!r}.")
+    return deployment
+
+
+def _admin_courses(platform: Platform, person: Person, context_id: str | None,
+                   deployment: Deployment | None) -> list[Course]:
     where = Course.platform_id == platform.id
+    if deployment is not None:
+        where = sa.and_(where, Course.deployment_id == deployment.id)
     if context_id == LEGACY_SHARED_CONTEXT:
         # Named by the operator: the old shared course is then theirs wherever it holds a row of them (an export
         # or a deletion of everything leaves it out unless it holds more than an enrolment; see _enrolled_courses).
@@ -966,15 +981,24 @@ def _admin_courses(platform: Platform, person: Person, context_id: str | None) -
     else:
         courses = _enrolled_courses(person.id, where)
     if context_id is not None and not courses:
-        raise NotFound(f"User {person.sub!r} has no enrolment in course {context_id!r}.")
+        raise NotFound(f"User {person.sub!r} has no enrolment in course {context_id!r}"
+                       + (" of that deployment." if deployment is not None else "."))
+    if context_id is not None and len(courses) > 1:
+        # LTI makes a context id unique within a deployment only: two installations of Pathways on one platform
+        # may each have a "math-7". The operator named one course; an erasure cannot be undone, so ask which.
+        names = ", ".join(sorted(repr(db.session.get(Deployment, c.deployment_id).deployment_id) for c in courses))
+        raise ServiceError(f"{len(courses)} courses of user {person.sub!r} have the context id {context_id!r}, one "
+                           f"in each of the deployments {names}: say which with --deployment-id. Nothing was "
+                           "done.")
     return courses
 
 
 def export_user(issuer: str, client_id: str, sub: str, *, context_id: str | None = None,
-                now: datetime) -> dict[str, Any]:
-    """Return a user's data on a platform, in one course or in all of them (administrators)."""
+                deployment_id: str | None = None, now: datetime) -> dict[str, Any]:
+    """Return a user's data on a platform, in one course or in all of them (administrators), optionally only in
+    one deployment (its LTI deployment id); a context id found in several deployments needs one."""
     platform, person = _platform_person(issuer, client_id, sub)
-    courses = _admin_courses(platform, person, context_id)
+    courses = _admin_courses(platform, person, context_id, _platform_deployment(platform, deployment_id))
     document = _person_document(person, courses, now)
     for course in courses:
         _audit(platform.id, course.id, None, person.id, "export", now)
@@ -983,12 +1007,16 @@ def export_user(issuer: str, client_id: str, sub: str, *, context_id: str | None
 
 
 def delete_user(issuer: str, client_id: str, sub: str, *, context_id: str | None = None,
-                now: datetime) -> Deletion:
-    """Delete a user's data on a platform, in one course or in all of them (administrators)."""
+                deployment_id: str | None = None, now: datetime) -> Deletion:
+    """Delete a user's data on a platform, in one course or in all of them (administrators), optionally only in
+    one deployment (its LTI deployment id); a context id found in several deployments needs one."""
     platform, person = _platform_person(issuer, client_id, sub)
-    courses = _admin_courses(platform, person, context_id)
-    # The operator speaks for every deployment: the person's rows in each one's old stand-in go with them.
-    return _delete_person_courses(platform.id, person.id, courses, None, now, person.name, None)
+    deployment = _platform_deployment(platform, deployment_id)
+    courses = _admin_courses(platform, person, context_id, deployment)
+    # The operator speaks for every deployment (or for the one named): the person's rows in the old stand-in of
+    # each deployment spoken for go with them.
+    return _delete_person_courses(platform.id, person.id, courses, None, now, person.name,
+                                  deployment.id if deployment is not None else None)
 
 
 def _last_used(course: Any) -> Any:
@@ -1040,6 +1068,20 @@ def purge_inactive_courses(now: datetime, days: int, dry_run: bool) -> PurgeRepo
     return PurgeReport(days=days, cutoff=cutoff, dry_run=dry_run, courses=courses, anonymised=anonymised)
 
 
+def anonymise_people_without_courses(now: datetime) -> int:
+    """Anonymise everyone with no course and no launch session alive or recently ended, and commit.
+
+    The worker's housekeeping, whatever PATHWAYS_RETENTION_DAYS says: retention decides how long course data is
+    kept, and these people have none (see _anonymise_people_without_courses), so with retention off (the default)
+    nothing else would ever erase their name and email.
+    """
+    files: list[str] = []
+    anonymised = _anonymise_people_without_courses(now, files)
+    delete_files(files)  # before the commit, as in delete_student
+    db.session.commit()
+    return anonymised
+
+
 def _anonymise_people_without_courses(now: datetime, files: list[str]) -> int:
     """Anonymise everyone with no enrolment at all and no launch session alive or ended within ENDED_LAUNCH_GRACE.
 
@@ -1059,11 +1101,34 @@ def _anonymise_people_without_courses(now: datetime, files: list[str]) -> int:
     return _anonymise_if_unenrolled(people, None, unless_session_after=recent, files=files)
 
 
-def audit_entries(*, course: str | None = None, limit: int = 50) -> list[AuditEntry]:
-    """Return the newest audit entries, optionally of one course (its context id, or its Pathways id)."""
+def audit_entries(*, course: str | None = None, issuer: str | None = None, client_id: str | None = None,
+                  deployment_id: str | None = None, limit: int = 50) -> list[AuditEntry]:
+    """Return the newest audit entries, optionally of one platform (issuer, client id), one deployment, or one
+    course (its context id, or its Pathways id); a context id that several courses have needs them told apart."""
     query = sa.select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(max(1, limit))
+    courses = sa.select(Course.id, Platform.issuer, Platform.client_id, Deployment.deployment_id).join(
+        Platform, Platform.id == Course.platform_id).join(Deployment, Deployment.id == Course.deployment_id)
+    if issuer is not None or client_id is not None:
+        platforms = sa.select(Platform.id).where(
+            *([Platform.issuer == issuer] if issuer is not None else []),
+            *([Platform.client_id == client_id] if client_id is not None else []))
+        if not db.session.scalar(sa.select(sa.exists(platforms))):
+            raise NotFound("No platform is registered with that issuer and client id.")
+        query = query.where(AuditEntry.platform_id.in_(platforms))
+        courses = courses.where(Platform.id.in_(platforms))
+    if deployment_id is not None:
+        courses = courses.where(Deployment.deployment_id == deployment_id)
+        if course is None:
+            query = query.where(AuditEntry.course_id.in_(courses.with_only_columns(Course.id)))
     if course is not None:
-        ids = set(db.session.scalars(sa.select(Course.id).where(Course.context_id == course)))
+        # A context id is unique within a deployment only: other deployments and platforms may have a course
+        # with the same one, whose entries are not the ones asked for.
+        matches = db.session.execute(courses.where(Course.context_id == course).order_by(Course.id)).all()
+        if len(matches) > 1:
+            places = "; ".join(f"--platform {m.issuer} --client-id {m.client_id} --deployment-id {m.deployment_id}"
+                               for m in matches)
+            raise ServiceError(f"{len(matches)} courses have the context id {course!r}; say which one with: {places}")
+        ids = {m.id for m in matches}
         if course.isdigit():
             # Deleted courses are gone from `course`; their entries are still found by id.
             ids.add(int(course))

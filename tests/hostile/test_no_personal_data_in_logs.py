@@ -69,3 +69,30 @@ def test_request_lines_hide_launch_tokens_and_login_hints():
     login = logged('"GET /lti/login?iss=https://lms&login_hint=student-1&lti_message_hint=42 HTTP/1.1"')
     assert "student-1" not in login and "=42" not in login and "iss=https://lms" in login
     assert logged('"GET /x?salt=1&default=2 HTTP/1.1"') == '"GET /x?salt=1&default=2 HTTP/1.1"'
+    # Canvas's AGS results read names the learner by their LMS id.
+    results = logged('"GET /api/lti/courses/1/line_items/2/results?user_id=student-1&per_page=100 HTTP/1.1"')
+    assert "student-1" not in results and "per_page=100" in results
+
+
+def test_outbound_requests_leave_no_query_string_in_debug_logs(tool):
+    # PATHWAYS_LOG_LEVEL=DEBUG puts the root logger at DEBUG, and urllib3 then logged every outbound request line
+    # with its query string: an AGS results read (`results?user_id=<LMS user id>`) put the learner's id in the logs.
+    lines: list[str] = []
+
+    class Capture(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    root, capture = logging.getLogger(), Capture(logging.DEBUG)
+    level = root.level
+    root.addHandler(capture)
+    root.setLevel(logging.DEBUG)
+    try:
+        # The tool's own /healthz stands for the platform: the same HTTP client, the same urllib3 logging.
+        answer = tool.app.extensions["pathways_http"].get(tool.url("/healthz") + "?user_id=student-1", timeout=10)
+    finally:
+        root.removeHandler(capture)
+        root.setLevel(level)
+    assert answer.status_code in (200, 503)
+    assert any("/healthz" in line for line in lines)  # the server's request line, redacted
+    assert not [line for line in lines if "student-1" in line]

@@ -10,8 +10,7 @@ import pytest
 import requests
 from werkzeug.routing import Rule
 
-from lti_tool.services.registry import add_platform
-from tests.support import SandboxActions, parse_form, start_registered_lms, submit_form
+from tests.support import SandboxActions, add_sandbox_deployment, parse_form, start_registered_lms, submit_form
 
 MARKERS = ("VICTIM-GOAL-7Q", "VICTIM-EVIDENCE-7Q", "VICTIM-REFLECTION-7Q", "VICTIM-FILE-7Q", "Priya Shah")
 OBJECT_PARAMS = {"person_id", "goal_id", "evidence_id", "placement_id", "assignment_id"}
@@ -95,14 +94,7 @@ def _attackers(sandbox, tool):
     other, server = _other_platform(tool)
     attackers["teacher on another platform"] = SandboxActions(_Via(other)).launch("teacher")
     # Another deployment of the same platform, same context id "math-7": a different course for Pathways.
-    with tool.app.app_context():
-        add_platform(issuer=tool.platform.issuer, client_id="pathways-sandbox", deployment_ids=["deployment-2"],
-                     login_url=tool.platform.auth_url, token_url=tool.platform.token_url,
-                     jwks_url=tool.platform.jwks_url)
-    registered = tool.platform.tool
-    tool.platform.register_tool(client_id=registered.client_id, deployment_id="deployment-2",
-                                login_url=registered.login_url, redirect_uris=registered.redirect_uris,
-                                jwks_url=registered.jwks_url, target_link_uri=registered.target_link_uri)
+    add_sandbox_deployment(tool, "deployment-2")
     attackers["teacher in another deployment"] = sandbox.launch("teacher")
     for name, page in attackers.items():
         assert page.status_code == 200, (name, page.text[:300])
