@@ -279,6 +279,15 @@ class MasteryThresholds:
         if self.hold_margin < 0:
             raise ValueError("The hold margin cannot be negative.")
 
+    @property
+    def items_to_master(self) -> int:
+        """Return how many distinct items right the levels above Familiar ask for, at most (placed or not).
+
+        Below it, a question on an item not yet answered right brings a learner closer to a level than another
+        variant of an item already answered right, which counts as the same item (`SkillState.right_items`).
+        """
+        return max(self.min_items_proficient, self.min_items_proficient_placed, self.min_items_mastered)
+
     def to_dict(self) -> dict[str, object]:
         """Return the thresholds as a JSON-serialisable dict."""
         return {
@@ -691,6 +700,22 @@ class MasteryModel:
         t = thresholds or MasteryThresholds()
         return (state.sessions < t.min_sessions_mastered
                 and self.level(replace(state, sessions=t.min_sessions_mastered), t) is Level.MASTERED)
+
+    def needs_other_items(self, state: SkillState, thresholds: MasteryThresholds | None = None, *,
+                          shown: Level) -> bool:
+        """Return whether right answers on more distinct items are what the state lacks for a level above `shown`.
+
+        Every variant of a template is one item, so more right answers on items already answered right cannot
+        raise the level: the learner is told that other questions are needed, not to keep going.
+        """
+        t = thresholds or MasteryThresholds()
+        missing = t.items_to_master - len(state.right_items)
+        if missing <= 0 or state.attempts == 0:
+            return False
+        # Keys no item has (`_item_key` gives hex digits) stand in for the items still to get right.
+        with_items = replace(state, right_items=(*state.right_items, *(f"+{n}" for n in range(missing))))
+        return self.level(with_items, t, previous=shown).rank > max(shown.rank,
+                                                                      self.level(state, t, previous=shown).rank)
 
     def explain(self, state: SkillState) -> str:
         """Return a one-line reason for the estimate, e.g. "7 of the last 9 right, including 3 hard items"."""

@@ -49,6 +49,9 @@ class SkillView:
     reason_parts: tuple = ()
     #: Proficient, and another sitting is all Mastered still needs (pages say to take a break and come back).
     another_sitting: bool = False
+    #: Right answers on items not yet answered right are what the next level lacks (pages say so): more of the
+    #: same item (a template's variants are one) cannot raise it.
+    other_items: bool = False
 
 
 @dataclass(frozen=True)
@@ -266,6 +269,13 @@ def _needs_another_sitting(pack: CoursePack, row: SkillMastery | sa.Row, model: 
     return model.needs_only_another_sitting(state, thresholds_for(pack))
 
 
+def _needs_other_items(rules: MasteryThresholds, row: SkillMastery | sa.Row, model: MasteryModel,
+                       state: SkillState) -> bool:
+    if row.overridden or row.level == Level.MASTERED.value:
+        return False  # a teacher's judgement is not the model's to explain; Mastered has no level above
+    return model.needs_other_items(state, rules, shown=Level(row.level))
+
+
 _STORED_LEVELS: dict[str | None, Level] = {level.value: level for level in Level}
 
 
@@ -287,6 +297,7 @@ def _views(pack: CoursePack, rows: Mapping[str, SkillMastery | sa.Row], model: M
     """
     skills = pack.skills_by_id
     order = pack.skill_graph.topological_order()
+    rules = thresholds_for(pack)
     if only is not None:
         # An answer's view is of its item's one or two skills: place those, not the whole map.
         position = pack.skill_graph.position
@@ -307,7 +318,8 @@ def _views(pack: CoursePack, rows: Mapping[str, SkillMastery | sa.Row], model: M
                 parts = model.explain_parts(state)
                 parts = parts if row.reason == joined_reason(parts) else ()
             views.append(SkillView(skill.id, skill.name, Level(row.level), row.reason, row.overridden, parts,
-                                   _needs_another_sitting(pack, row, model, state)))
+                                   _needs_another_sitting(pack, row, model, state),
+                                   _needs_other_items(rules, row, model, state)))
     return views
 
 

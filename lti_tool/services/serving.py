@@ -3,7 +3,9 @@
 Answers count only for an item served to that learner in that course and not yet answered, so re-posting a
 known right answer earns nothing. A skill's pool is used up before anything repeats (a template counts as used
 when every variant has been served; an item open on another page, in a review or a unit check, is used too, and
-each of those pages leaves it to the others while the skill has another), easier items come first and harder ones
+each of those pages leaves it to the others while the skill has another), except that while the levels still need
+right answers on more distinct items, an item missed earlier comes back before more variants of one answered right
+(`_unproven`), easier items come first and harder ones
 after right answers, and a variant already answered in the same session is practice without mastery credit:
 decided when it is served (the page says so) and settled when it is answered (`claim`), as the same variant may
 be open on two pages at once. A question closed without an answer (the placement check's "I haven't learnt this
@@ -217,7 +219,10 @@ def serve_next(course_id: int, person_id: int, skill_id: str, pack: CoursePack, 
         uses.setdefault(row.item_id, set()).add(row.variant)
         last_served[row.item_id] = row.id
     fresh = [i for i in items if len(uses.get(i.id, ())) < distinct_items(i)]
-    if not fresh:
+    unproven = _unproven(items, history, uses, pack, now)
+    if unproven:
+        fresh = unproven
+    elif not fresh:
         # The pool is used up: start it again, least recently served first, leaving out a question open on another
         # page (a review, a unit check) while there is another: answered here first, it would be credited here and
         # a repeat there, or answered there first, a repeat here.
@@ -239,6 +244,32 @@ def serve_next(course_id: int, person_id: int, skill_id: str, pack: CoursePack, 
     # all current, so the commit keeps them and the page reads neither the new row nor the launch again.
     return _serve(course_id, person_id, skill_id, item, history, source="practice", now=now, pack=pack,
                   keep_rows=True)
+
+
+def _unproven(items: list[Item], history: list[ServedItem], uses: dict[str, set[str]], pack: CoursePack,
+              now: datetime) -> list[Item]:
+    """Return the skill's items not yet answered right that would earn credit now, while the levels need more.
+
+    Proficient and Mastered ask for right answers on distinct items, and every variant of a template is one item.
+    Served fresh items first, a learner who missed the fixed items and then got a template right met only new
+    variants of that template, while the missed items waited for the whole pool (a template's every variant) to be
+    used: right answer after right answer, the level could not move. Until the learner has as many items right as
+    the levels ask for, only the items still to get right are served, among them one missed before. Only those
+    that earn credit now: a new variant of a template, or an item whose last answer is older than SESSION (a
+    repeat within it is practice without credit, and the worked solution the miss showed is not fresh in mind
+    then). None open on another page (a review, a unit check) either: see the pool's restart below.
+    """
+    right = {row.item_id for row in history if row.correct and row.credit}
+    if len(right.intersection(i.id for i in items)) >= pack.mastery.level_rules().items_to_master:
+        return []
+    open_elsewhere = {row.item_id for row in history if row.answered_at is None}
+
+    def earns_credit(item: Item) -> bool:
+        if len(uses.get(item.id, ())) < distinct_items(item):
+            return True  # a variant (or a fixed item) never served
+        return not item.parameters and _credit(history, variant_key(item.id, {}), now)
+
+    return [i for i in items if i.id not in right and i.id not in open_elsewhere and earns_credit(i)]
 
 
 def serve_exact(course_id: int, person_id: int, item: Item, pack: CoursePack, *, source: str,
