@@ -9,7 +9,7 @@ regrouped every lesson, never a fixed track.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from .mastery import LEVELS, Level
@@ -79,8 +79,12 @@ def same_need_groups(
     skill_names: Mapping[str, str] | None = None,
     min_size: int = MIN_SIZE,
     max_size: int = MAX_SIZE,
+    placed: Mapping[str, Collection[str]] | None = None,
 ) -> list[Group]:
     """Return groups of learners with similar levels on the skills, least ready group first.
+
+    `placed` names, per learner, the skills whose level in `levels_by_student` only the placement check suggests
+    (their own recorded level is lower): the reason says so rather than calling them Proficient.
 
     Learners are ordered by readiness and cut into runs of `min_size` to `max_size`, choosing the cuts that keep
     levels inside each group as alike as possible (least squared difference, by dynamic programming). A class
@@ -144,6 +148,7 @@ def same_need_groups(
 
     names = skill_names or {}
     groups = []
+    placed = placed or {}
     for number, (start, end) in enumerate(runs, start=1):
         members = rows[start:end]
         groups.append(
@@ -152,7 +157,8 @@ def same_need_groups(
                 kind="same-need",
                 student_ids=tuple(sorted(student_id for student_id, _ in members)),
                 skill_ids=tuple(skill_ids),
-                **_reason(_same_need_reason([profile for _, profile in members], skill_ids, names)),
+                **_reason(_same_need_reason([profile for _, profile in members], skill_ids, names,
+                                            [placed.get(student_id, ()) for student_id, _ in members])),
             )
         )
     return groups
@@ -232,31 +238,57 @@ def _level_words(level: Level, skill: str) -> tuple[str, dict[str, object]]:
     return N_(" %(level)s with %(skill)s"), {"level": level.value, "skill": skill}
 
 
-def _subject(size: int) -> tuple[str, dict[str, object]]:
+#: How a same-need reason names its members: by the levels they hold, or (every level there only the placement
+#: check's suggestion) by what the check suggests they know.
+_SUBJECTS = {
+    False: (N_("This student is"), N_("Both are"), N_("All %(count)s are")),
+    True: (N_("The placement check suggests this student knows"), N_("The placement check suggests both know"),
+           N_("The placement check suggests all %(count)s know")),
+}
+
+
+def _subject(size: int, *, by_check: bool = False) -> tuple[str, dict[str, object]]:
+    one, two, many = _SUBJECTS[by_check]
     if size == 1:
-        return N_("This student is"), {}
+        return one, {}
     if size == 2:
-        return N_("Both are"), {}
-    return N_("All %(count)s are"), {"count": size}
+        return two, {}
+    return many, {"count": size}
 
 
-def _same_need_reason(profiles: Sequence[tuple[int, ...]], skill_ids: Sequence[str], names: Mapping[str, str]) -> Parts:
+def _same_need_reason(profiles: Sequence[tuple[int, ...]], skill_ids: Sequence[str], names: Mapping[str, str],
+                      placed: Sequence[Collection[str]] = ()) -> Parts:
     levels = LEVELS
     described: list[tuple[str, dict[str, object]]] = []
     lowest_overall = Level.MASTERED
     focus = names.get(skill_ids[0], skill_ids[0])
+    focus_placed = False
+    # Per skill, how many members' level there only the placement check suggests: their own badges say "Not
+    # started", so the reason must not call them Proficient (one truth per skill on the page).
+    by_check = [sum(skill_id in (placed[i] if i < len(placed) else ()) for i in range(len(profiles)))
+                for skill_id in skill_ids]
+    all_by_check = all(count == len(profiles) for count in by_check)
     for d, skill_id in enumerate(skill_ids):
         name = names.get(skill_id, skill_id)
         ranks = sorted({profile[d] for profile in profiles})
         low, high = levels[ranks[0]], levels[ranks[-1]]
         if low.rank < lowest_overall.rank:
-            lowest_overall, focus = low, name
-        if low is high:
+            lowest_overall, focus, focus_placed = low, name, by_check[d] == len(profiles)
+        if all_by_check:
+            described.append((N_(" %(skill)s"), {"skill": name}))
+        elif low is high and by_check[d] == len(profiles):
+            described.append((N_(" likely to know %(skill)s (the placement check suggests it)"), {"skill": name}))
+        elif low is high and by_check[d]:
+            described.append((N_(" %(level)s with %(skill)s, or the placement check suggests they know it"),
+                              {"level": low.value, "skill": name}))
+        elif low is high:
             described.append(_level_words(low, name))
         else:
             described.append((N_(" between %(level)s and %(level_high)s on %(skill)s"),
                               {"level": low.value, "level_high": high.value, "skill": name}))
-    parts = [_subject(len(profiles))]
+            if by_check[d]:
+                described.append((N_(" (counting what the placement check suggests)"), {}))
+    parts = [_subject(len(profiles), by_check=all_by_check)]
     for index, part in enumerate(described):
         if index:  # "A and B", or "A, B, and C"
             last = index == len(described) - 1
@@ -265,7 +297,8 @@ def _same_need_reason(profiles: Sequence[tuple[int, ...]], skill_ids: Sequence[s
     if len(skill_ids) > 1:
         # With several skills, the weakest one is where the lesson time goes.
         parts.append((N_(". Focus on %(skill)s"), {"skill": focus}))
-    parts.append((NEXT_MOVE[lowest_overall], {}))
+    # A level only the placement check suggests is confirmed by a short practice (what the student's plan offers).
+    parts.append((N_(": a short practice confirms it.") if focus_placed else NEXT_MOVE[lowest_overall], {}))
     return tuple(parts)
 
 

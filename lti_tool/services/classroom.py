@@ -431,12 +431,19 @@ def suggest_groups(course_id: int, platform_id: int, *, skill_ids: Sequence[str]
     planning = planning_levels_by_person(course_id, {r.person_id: r.levels for r in rows})
     levels = {str(r.person_id): planning[r.person_id] for r in rows}
     names = {s.id: s.name for s in all_skills}
-    make = mixed_groups if kind == "mixed" else same_need_groups
     by_id = {r.person_id: r for r in rows}
+    if kind == "mixed":
+        made = mixed_groups(levels, [s.id for s in chosen], skill_names=names)
+    else:
+        # The skills where only the placement check stands in for a level (the members' badges say so): the
+        # group's reason words those as the check's suggestion, not as a level the student holds.
+        placed = {str(r.person_id): {s.id for s in chosen if planning[r.person_id].get(s.id, Level.NOT_STARTED).rank
+                                     > r.levels.get(s.id, Level.NOT_STARTED).rank} for r in rows}
+        made = same_need_groups(levels, [s.id for s in chosen], skill_names=names, placed=placed)
     groups = [
         GroupView(g.number, g.reason,
                   tuple(_member(by_id[int(pid)], chosen, planning[int(pid)]) for pid in g.student_ids), g.reason_parts)
-        for g in make(levels, [s.id for s in chosen], skill_names=names)
+        for g in made
     ] if rows else []
     return Grouping(kind, chosen, all_skills, groups)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -84,6 +84,8 @@ class DiagnosticResult:
     start_here: list[PlacedSkill]
     later: list[PlacedSkill]
     unchecked: list[PlacedSkill]
+    #: Skills the check asked about whose answers left them a coin toss: not "not checked" (it asked).
+    undecided: list[PlacedSkill] = field(default_factory=list)
 
 
 def items_by_skill(pack: CoursePack) -> dict[str, list[str]]:
@@ -447,6 +449,9 @@ def note_teacher_level(course_id: int, person_id: int, skill_id: str) -> None:
         run.baseline = baseline.with_teacher_level(skill_id).to_dict()
 
 
+#: A skill the check asked about but could not place: how its answers went, so "not sure yet" is plainly true.
+_UNDECIDED = N_("You got %(right)s of %(total)s right.")
+
 #: A skill the check placed as known, which the student's work since contradicts (a wrong answer, a teacher's level).
 _CONTRADICTED = N_("Since the placement check, your work on %(skill)s shows it needs more practice.")
 
@@ -481,16 +486,27 @@ def result(course_id: int, person_id: int, language: str = BASE_LANGUAGE, *,
     # check's conclusion no longer speaks for that skill ("Probably solid already" beside "Set by your teacher").
     changed = _changed_since(course_id, person_id, run.finished_at) if state.answers else set()
     views = {view.skill_id: view for view in held.views(changed)} if changed else {}
-    groups: dict[str, list[PlacedSkill]] = {"known": [], "start_here": [], "later": [], "unchecked": []}
+    groups: dict[str, list[PlacedSkill]] = {"known": [], "start_here": [], "later": [], "unchecked": [],
+                                            "undecided": []}
+    # Right answers and questions per skill the check asked about: one it asked about and could not place is
+    # "not sure yet", never "the check didn't need to ask about these".
+    asked: Counter[str] = Counter(answer.skill_id for answer in state.answers)
+    right: Counter[str] = Counter(answer.skill_id for answer in state.answers if answer.correct)
     for skill_id in pack.skill_graph.topological_order():
         place = placed.get(skill_id)
         level = levels.get(skill_id, Level.NOT_STARTED)
+        unplaced = "undecided" if asked[skill_id] else "unchecked"
         if skill_id in views and (place is None or not diagnostic.contradicted_since(place, planning)):
             view = views[skill_id]
-            group = ("unchecked" if place is None else "known" if place.likely_known
+            group = (unplaced if place is None else "known" if place.likely_known
                      else "start_here" if skill_id in start_here else "later")
             groups[group].append(PlacedSkill(skill_id, names[skill_id], place.belief if place else Belief.UNKNOWN,
                                              view.reason, view.reason_parts, level, since_check=True))
+            continue
+        if place is None and asked[skill_id]:
+            values = {"right": right[skill_id], "total": asked[skill_id]}
+            groups["undecided"].append(PlacedSkill(skill_id, names[skill_id], Belief.UNKNOWN, _UNDECIDED % values,
+                                                   ((_UNDECIDED, values),), level))
             continue
         if place is None:
             groups["unchecked"].append(PlacedSkill(skill_id, names[skill_id], Belief.UNKNOWN,

@@ -7,13 +7,14 @@ history is the outbox's synced rows for the same student and line item URL (a re
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import ScoreOutbox
-from ..models.outbox import SYNCED
+from ..models.outbox import PENDING, SUPERSEDED, SYNCED
+from .grades import PENDING_MANUAL
 
 _OUTBOX = ScoreOutbox.__table__
 
@@ -93,3 +94,26 @@ def nothing_to_clear(rows: Sequence[ScoreOutbox]) -> set[int]:
 # column target, not line item URL: a column made again in the LMS at worst gets one Pending score it did not need.
 _MAY_HAVE_REACHED = sa.or_(_OUTBOX.c.status == SYNCED, _OUTBOX.c.attempts > 0, _OUTBOX.c.last_status.is_not(None),
                            _OUTBOX.c.last_error.is_not(None))
+
+
+def shown_waiting_for_review(course_id: int, person_ids: Collection[int]) -> set[int]:
+    """Return which of these students' grades the LMS gradebook shows (or is about to) as waiting for review.
+
+    The newest score on one of their columns says PendingManual and is sent or on its way. Not a course without a
+    graded link (no column), nor a score without a number that the worker leaves unsent (`nothing_to_clear`: nothing
+    is due yet), so the evidence page claims it only where it is true.
+    """
+    if not person_ids:
+        return set()
+    newest: dict[tuple[int, str, int], ScoreOutbox] = {}
+    for row in db.session.scalars(
+        sa.select(ScoreOutbox)
+        .where(ScoreOutbox.course_id == course_id, ScoreOutbox.person_id.in_(sorted(person_ids)),
+               ScoreOutbox.status != SUPERSEDED)
+        .order_by(ScoreOutbox.score_timestamp, ScoreOutbox.id)
+    ):
+        newest[(row.placement_id, row.skill_id, row.person_id)] = row
+    waiting = [row for row in newest.values()
+               if row.grading_progress == PENDING_MANUAL and row.status in (PENDING, SYNCED)]
+    unsent = nothing_to_clear(waiting)
+    return {row.person_id for row in waiting if row.id not in unsent}

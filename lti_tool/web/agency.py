@@ -17,6 +17,7 @@ from ..services import reflections as reflections_service
 from ..services.errors import ServiceError
 from ..services.launches import token_names_launch
 from ..services.permissions import actor_of
+from ..services.sent_scores import shown_waiting_for_review
 from ..services.storage import describe_size
 from .course import launch_blueprint, query_addresses, require_student, require_teacher
 from .i18n import localized, page_language, person_name, translated
@@ -346,7 +347,10 @@ def evidence_queue():
     require_teacher()
     pending, reviewed = evidence_service.evidence_queue(g.launch.course_id, g.launch.platform_id,
                                                         language=page_language())
+    # Whose gradebook grade says "waiting for review": only where a score saying so went (or is going) to the LMS.
+    waiting = shown_waiting_for_review(g.launch.course_id, {item.person_id for item in pending})
     return render_template("teacher/evidence_queue.html", launch=g.launch, pending=pending, reviewed=reviewed,
+                           waiting_in_gradebook=waiting,
                            levels=evidence_service.AWARDABLE_LEVELS)
 
 

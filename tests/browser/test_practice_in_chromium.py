@@ -151,7 +151,10 @@ def test_reaching_mastered_is_celebrated_with_a_status_message_and_no_motion_whe
     celebration = browser.find_element(By.CSS_SELECTOR, ".celebration")
     assert celebration.get_attribute("role") == "status"
     assert celebration.find_element(By.TAG_NAME, "h2").text == "You mastered Equivalent fractions!"
-    assert celebration.find_element(By.CSS_SELECTOR, ".next-up a").text
+    next_up = celebration.find_element(By.CSS_SELECTOR, ".next-up a")
+    assert next_up.text
+    # The focus goes to the next skill (Enter opens it), not to "Next question" on the skill just mastered.
+    wait(browser, lambda b: b.execute_script("return document.activeElement === arguments[0]", next_up), seconds=5)
     assert browser.execute_script("return getComputedStyle(arguments[0]).animationName", celebration) == "none"
     audit.check("feedback with the celebration")
     audit.assert_clean()

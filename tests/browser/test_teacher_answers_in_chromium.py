@@ -97,3 +97,30 @@ def test_heatmap_keeps_student_names_and_skill_headers_in_view_when_scrolled_on_
     assert offsets["scrolledDown"] > 0 and offsets["scrolledRight"] > 0, offsets
     assert abs(offsets["headerTop"]) <= 2 and abs(offsets["nameLeft"]) <= 2, offsets
     audit.assert_clean()
+
+
+def test_the_heatmaps_name_column_keeps_each_name_whole_on_a_phone(browser, tool, sandbox):
+    # The reviewer's class view at 375 px: "Liam O'Conn / or", the name column squeezed and names broken mid-word.
+    teacher_opens_the_demo_course(browser, tool, TEACHER)
+    for who in ("student-1", "student-2", "student-3", "student-4", "student-5"):
+        sandbox.launch(who)
+    _click(browser, "//a[contains(normalize-space(), 'Open the class view')]")
+    browser.set_window_size(375, 800)
+    try:
+        # Each word of a name on one line: a word's box as tall as one line of the link.
+        broken = browser.execute_script("""
+          const broken = [];
+          for (const link of document.querySelectorAll('.heatmap tbody th[scope=row] a')) {
+            const line = parseFloat(getComputedStyle(link).lineHeight) || link.getClientRects()[0].height;
+            for (const word of link.textContent.trim().split(/\\s+/)) {
+              const range = document.createRange(), node = link.firstChild, at = node.textContent.indexOf(word);
+              range.setStart(node, at); range.setEnd(node, at + word.length);
+              if (range.getClientRects().length > 1 || range.getBoundingClientRect().height > line * 1.5)
+                broken.push(word);
+            }
+          }
+          return broken;
+        """)
+    finally:
+        browser.set_window_size(1200, 900)
+    assert broken == [], broken

@@ -174,3 +174,23 @@ def test_the_proficient_student_is_not_put_with_four_not_started_ones_to_be_intr
     assert [g.student_ids for g in groups] == [("ben", "cai", "dee", "eve"), ("ana",)]
     assert groups[0].reason.endswith("introduce it with a short demonstration and a worked example.")
     assert groups[1].reason == "This student is Proficient with Unit rates: mixed practice with feedback to reach Mastered."
+
+
+def test_a_level_only_the_placement_check_suggests_is_worded_as_its_suggestion():
+    # The reviewer's Groups page: "Both are Proficient with Equivalent fractions: mixed practice…" beside two
+    # badges saying "Not started (placement check suggests they know it)". One truth: the reason says what the
+    # check suggests and what the plan offers (a short practice to confirm it).
+    levels = {name: {"rates": Level.PROFICIENT} for name in ("ana", "ben")}
+
+    (group,) = same_need_groups(levels, ["rates"], skill_names=NAMES, placed={"ana": {"rates"}, "ben": {"rates"}})
+
+    assert group.reason == "The placement check suggests both know Unit rates: a short practice confirms it."
+
+
+def test_a_group_where_only_some_levels_come_from_the_placement_check_says_so():
+    levels = {name: {"rates": Level.PROFICIENT} for name in ("ana", "ben", "cai")}
+
+    (group,) = same_need_groups(levels, ["rates"], skill_names=NAMES, placed={"ana": {"rates"}})
+
+    assert group.reason == ("All three are Proficient with Unit rates, or the placement check suggests they know it: "
+                            "mixed practice with feedback to reach Mastered.")

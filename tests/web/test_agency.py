@@ -145,6 +145,30 @@ def test_a_success_message_is_on_the_page_without_script_next_to_an_empty_status
     assert 'getElementById("flashes-shown")' in served.text
 
 
+def _waiting_note(queue):
+    """Return {student name: whether their item says the gradebook shows their grade as waiting for review}."""
+    items = re.findall(r'<li class="evidence-item" data-testid="pending-evidence">(.*?)</li>', queue.text, re.S)
+    return {html.unescape(re.search(r"<h2>([^<·]+) ·", item).group(1)).strip():
+            "waiting for your review" in html.unescape(item) for item in items}
+
+
+def test_the_evidence_page_says_the_gradebook_waits_only_where_a_score_saying_so_was_sent(sandbox, tool):
+    # The reviewer's walk: "While it waits, the gradebook shows their grade as waiting for review" with nothing
+    # due yet, so nothing was sent (a score without a number is not sent before a number was).
+    _add_gradebook_placement(sandbox)
+    teacher = _setup_course(sandbox)
+    for who in ("student", "student-2"):
+        if who == "student-2":
+            demo_first_goal_due(tool)  # now a grade is due: the second student's score goes, saying "waiting"
+        form = _open(sandbox.launch(who), tool, "Show what I know")
+        submit_form(form, "/evidence", skill_id=FIRST_SKILL, kind="explanation", text="Times top and bottom by 2.")
+    queue = _open(teacher, tool, "/teacher/evidence")
+    notes = _waiting_note(queue)
+    assert len(notes) == 2 and "While it waits, the gradebook shows" not in queue.text
+    assert notes.pop("Priya Shah") is False, "nothing was sent for her: no grade is due yet"
+    assert list(notes.values()) == [True]
+
+
 def test_student_sends_evidence_the_teacher_accepts_at_proficient_and_the_gradebook_follows(sandbox, tool):
     _add_gradebook_placement(sandbox)
     teacher = _setup_course(sandbox)

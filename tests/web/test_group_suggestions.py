@@ -62,5 +62,9 @@ def test_a_skill_the_placement_check_found_known_is_not_introduced_to_the_studen
     assert "introduce it" not in priya[0], found
     # Her own level is shown (the plan's table's), with why the groups count her as ready on it.
     assert "the placement check suggests they know it: a short practice confirms it" in priya[1]
+    # One truth per skill: her badge says Not started, so the group's reason does not call her Proficient with it,
+    # nor send her group to "mixed practice to reach Mastered"; it says what the check suggests.
+    assert "Proficient" not in priya[0] and "Mastered" not in priya[0], priya[0]
+    assert "placement check suggests" in priya[0] and priya[0].endswith("a short practice confirms it."), priya[0]
     others = next(value for names, value in found.items() if "Priya Shah" not in names)
     assert "introduce it" in others[0]

@@ -128,7 +128,20 @@ def test_reaching_mastered_is_celebrated_with_a_status_heading_and_the_next_skil
     text = html.unescape(feedback.text)
     assert re.search(r'<section class="notice celebration" role="status"[^>]*>\s*<h2[^>]*>You mastered Equivalent '
                      r"fractions!</h2>", text)
-    assert re.search(r'Next up: <a class="button" href="[^"]*/practice/[^"]+">[^<]+</a>', text), text
+    assert re.search(r'Next up: <a class="button" href="[^"]*/practice/[^"]+" autofocus>[^<]+</a>', text), text
+    # The page's first move is the next skill, not another question on the one just mastered.
+    assert text.count("autofocus") == 1
+    assert re.search(r'href="[^"]*/practice/frac-equivalent">Next question</a>', text), text
+
+
+def test_the_first_answer_on_a_skill_says_you_started_it_not_that_your_level_changed(sandbox, tool):
+    # The reviewer's walk: a right answer rewarded with "Your level on Equivalent fractions changed from Not started
+    # to Attempted", which a 12-year-old reads as a step down.
+    _, student = _student(sandbox)
+    feedback = _answer(student, tool, right=True)
+    text = html.unescape(feedback.text)
+    assert "You've started <strong>Equivalent fractions</strong>." in text
+    assert "changed from Not started" not in text
 
 
 def test_a_worked_example_in_the_plan_opens_in_place_and_after_two_misses_it_is_shown(sandbox, tool):
