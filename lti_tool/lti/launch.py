@@ -42,6 +42,7 @@ from .. import process_copy
 from ..extensions import cache
 from ..security import MAX_ID_TOKEN_CHARS, note_decoded_token
 from .blocked_cookies import RELOGIN_PARAMS, PartitionedCookieService
+from .claims import DL_SETTINGS_CLAIM
 from .outbound import answer_json, origin
 from .platform_storage import StorageCheckNeeded, issue_check, origin_of, redeem_check, storage_target
 from .toolconf import find_deployment, find_platform, sole_client_id
@@ -290,6 +291,22 @@ ANONYMOUS = N_(
 
 UNTRUSTED_AUDIENCE = N_("The launch is also addressed to another tool (aud), which Pathways does not accept.")
 
+NO_RETURN_URL = N_(
+    "The LMS did not say where to send the chosen links (deep_link_return_url). Ask your LMS administrator to check "
+    "how the tool is set up."
+)
+
+
+def _is_web_address(url: object) -> bool:
+    """Tell whether a claim is an http(s) URL with a host (whose host it is, is checked where it is used)."""
+    if not isinstance(url, str):
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unbalanced "[" in the host
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+
 
 def _require_approved(platform: Any) -> None:
     """Refuse a platform that registered itself until an admin approved it (admin-facing words)."""
@@ -471,7 +488,15 @@ class PathwaysLaunch(FlaskMessageLaunch):
         # cannot serve one; say what the LMS must share rather than pylti1p3's "Must have a user (sub)".
         if self._get_jwt_body().get("sub") in (None, ""):
             raise LaunchError(ANONYMOUS, 403)
-        return super().validate_message()
+        super().validate_message()
+        body = self._get_jwt_body()
+        if body.get(CLAIM + "message_type") == "LtiDeepLinkingRequest" \
+                and not _is_web_address(body[DL_SETTINGS_CLAIM].get("deep_link_return_url")):
+            # Deep Linking 2.0 §4.4.1: deep_link_return_url is required. Without one nowhere could take the chosen
+            # links, so no session opens for a picker that could only fail. Whether the address is the platform's own
+            # is checked when the links are sent (services/placements.py), which names the origin to register.
+            raise LaunchError(NO_RETURN_URL)
+        return self
 
     def validate_target_link_uri(self):
         target = self._get_jwt_body().get(CLAIM + "target_link_uri")

@@ -340,12 +340,20 @@ def membership_pages(connector: PlatformConnector, memberships_url: str) -> Iter
     """
     def read(url: str) -> tuple[MembershipPage, str | None]:
         page = connector.make_service_request([NRPS_SCOPE], url, accept=NRPS_MEDIA_TYPE)
-        body = page["body"] if isinstance(page["body"], dict) else {}
-        members = body.get("members")
+        body = page["body"]
+        members = body.get("members") if isinstance(body, dict) else None
+        # NRPS 2.0 §2.3: a membership container carries a `members` array of membership objects. Anything else (an
+        # empty body, {}, {"error": …}, "members": null, an entry that is not an object) is not an empty course:
+        # read as one, a full sync would mark every member a leaver, the teacher too. An entry that is not an
+        # object refuses the whole page rather than being skipped: it may be a current member, and a member a
+        # full read does not see is marked inactive. Refused, the roster stays as it was and the sync runs again.
+        if not isinstance(members, list) or not all(isinstance(member, dict) for member in members):
+            raise ServiceCallError("The platform's roster answer is not a membership list "
+                                   "(reason: not_membership_container).")
         context = body.get("context")
         context_id = context.get("id") if isinstance(context, dict) else None
         return MembershipPage(
-            [m for m in members if isinstance(m, dict)] if isinstance(members, list) else [],
+            members,
             page.get("differences_url"),
             str(context_id) if context_id is not None else None,
         ), page["next_page_url"]

@@ -218,6 +218,9 @@ def create_sandbox_app(platform: SandboxPlatform) -> Flask:
     def memberships(context_id: str) -> Response:
         inject_failure()
         platform.check_access(request.headers.get("Authorization"), [v.SCOPE_NRPS])
+        odd = platform.take_membership_answer()
+        if odd is not None:
+            return Response(odd, 200, mimetype=v.MEDIA_MEMBERSHIPS)
         body, next_url, differences_url = platform.memberships(context_id, request.args)
         response = json_response(body, v.MEDIA_MEMBERSHIPS, next_url=next_url)
         if differences_url:

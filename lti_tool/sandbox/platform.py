@@ -214,6 +214,10 @@ class SandboxPlatform:
         self.deep_link_responses: list[dict] = []
         self.fail_next: list[int | str] = []
         self.fail_next_token: list[int | str] = []
+        # Raw bodies for the next NRPS membership answers, each sent with 200 and the container's media type in
+        # place of the real page (no Link header): a test plays a platform answering oddly ("{}", '{"members":
+        # null}', "" for an empty body). None serves that request normally, so a later page can be the odd one.
+        self.membership_answers: list[str | None] = []
         self.page_size = 100
         self.registration_names_deployment = True  # Dynamic Registration's answer carries the deployment id
         # What the platform's configuration says it is and supports (Dynamic Registration §3.4); a test can play
@@ -1076,6 +1080,11 @@ class SandboxPlatform:
         with self._lock:
             queue = self.fail_next_token if token_endpoint else self.fail_next
             return queue.pop(0) if queue else None
+
+    def take_membership_answer(self) -> str | None:
+        """Pop the next odd body queued for a memberships request (membership_answers); None: answer normally."""
+        with self._lock:
+            return self.membership_answers.pop(0) if self.membership_answers else None
 
     # ---- paging ----
     @staticmethod

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+import sqlalchemy as sa
+
+from lti_tool.extensions import db
+from lti_tool.models import Course, Enrollment, LaunchSession, Person
 from tests.support import parse_form, submit_form
+
+from .test_launch_security import assert_refused
 
 DL = "LtiDeepLinkingRequest"
 DL_SETTINGS = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
@@ -113,6 +120,25 @@ def test_a_place_that_accepts_no_links_gets_a_clear_message(sandbox, tool):
     page = pending.post(pending.resign(**{DL_SETTINGS: settings}))
     assert page.status_code == 400
     assert "does not accept links to tools" in page.text
+
+
+MISSING = object()
+
+
+@pytest.mark.parametrize("return_url", [MISSING, None, 5, "", "javascript:alert(document.domain)", "/deep_link_return",
+                                        "https:///deep_link_return"])
+def test_a_request_that_does_not_say_where_to_send_the_links_opens_no_session(sandbox, tool, return_url):
+    # Deep Linking 2.0 §4.4.1: deep_link_return_url is required; without an http(s) one the picker could only fail.
+    pending = sandbox.begin("teacher", message_type=DL)
+    settings = {k: v for k, v in pending.claims[DL_SETTINGS].items() if k != "deep_link_return_url"}
+    if return_url is not MISSING:
+        settings["deep_link_return_url"] = return_url
+    page = pending.post(pending.resign(**{DL_SETTINGS: settings}))
+    assert_refused(page, "The LMS did not say where to send the chosen links (deep_link_return_url).", status=400)
+    assert page.history == []  # no redirect to a course page
+    with tool.app.app_context():
+        for rows in (LaunchSession, Course, Person, Enrollment):
+            assert db.session.scalar(sa.select(sa.func.count()).select_from(rows)) == 0, rows
 
 
 def test_canvas_developer_key_json_describes_the_tool(tool):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from lti_tool.extensions import db
-from lti_tool.models import Person
+from lti_tool.models import Enrollment, Person
 from tests.support import submit_form
 
 
@@ -379,3 +381,74 @@ def test_a_full_roster_stores_no_newcomer_it_lists_as_inactive_or_deleted(sandbo
     assert "Dana Gone" not in rows and "Eli Away" not in rows
     assert rows["Noah Kim"] == ("Student", "Inactive")
     assert not {"gone-1", "away-1"} & _people_named(tool)
+
+
+# NRPS 2.0 §2.3: a membership container carries a `members` array of membership objects. A 2xx answer without one
+# (an empty body, an error object, a null, an entry that is not an object) is not an empty course.
+NOT_MEMBERSHIP_CONTAINERS = ["{}", '{"members": null}', '{"error": "maintenance"}', '{"members": "x"}', "",
+                             '["student-1"]', '{"members": [null]}']
+
+
+def _active_enrolments(tool) -> list[bool]:
+    with tool.app.app_context():
+        return list(db.session.scalars(db.select(Enrollment.active)))
+
+
+@pytest.mark.parametrize("answer", NOT_MEMBERSHIP_CONTAINERS)
+def test_a_roster_answer_without_a_members_array_marks_nobody_inactive(sandbox, tool, answer):
+    page = sandbox.launch("teacher")
+    assert "Roster updated: 7 members" in submit_form(page, "roster/sync").text
+    tool.platform._roster_snapshots.clear()  # the differences point is gone: the whole roster is read
+    # The differences request (refused: unknown token) is served; the whole roster's answer is the odd one.
+    tool.platform.membership_answers.extend([None, answer])
+    page = submit_form(page, "roster/sync")
+    assert page.status_code == 200 and "Traceback" not in page.text
+    assert "The roster could not be read from the platform" in page.text
+    assert "not_membership_container" in page.text
+    assert set(_roster_rows(page).values()) == {("Teacher", "Active"), ("Student", "Active")}
+    assert _active_enrolments(tool) == [True] * 7
+
+
+def test_an_automatic_sync_given_an_empty_roster_answer_keeps_the_teacher_in_the_course(sandbox, tool):
+    from lti_tool.jobs.worker import drain
+
+    sandbox.launch("teacher")  # asks the worker for a sync
+    tool.platform.membership_answers.append("")
+    assert drain(tool.app, once=True).roster_syncs == 0
+    assert _active_enrolments(tool) == [True]  # the teacher's, still active
+
+
+def test_a_later_roster_page_without_a_members_array_marks_nobody_inactive(sandbox, tool):
+    page = sandbox.launch("teacher")
+    submit_form(page, "roster/sync")
+    tool.platform.courses["math-7"].members.remove("student-5")
+    tool.platform._roster_snapshots.clear()  # the differences point is gone: the whole roster is read
+    tool.platform.page_size = 3
+    # The differences request (refused) and the first page are served; the second page is an empty object.
+    tool.platform.membership_answers.extend([None, None, "{}"])
+    page = submit_form(page, "roster/sync")
+    assert "not_membership_container" in page.text
+    assert _roster_rows(page)["Zainab Hassan"] == ("Student", "Active")  # only a complete read finds leavers
+    page = submit_form(page, "roster/sync")
+    assert "Roster updated: 6 members, 0 new, 1 no longer active" in page.text
+
+
+def test_a_differences_answer_without_a_members_array_changes_nothing_and_is_asked_again(sandbox, tool):
+    page = sandbox.launch("teacher")
+    submit_form(page, "roster/sync")
+    tool.platform.add_user("student-6", roles=["Learner"], name="Ava Novak", context_id="math-7")
+    tool.platform.membership_answers.append('{"members": null}')
+    page = submit_form(page, "roster/sync")
+    assert "not_membership_container" in page.text
+    assert "Ava Novak" not in _roster_rows(page)
+    page = submit_form(page, "roster/sync")  # the same differences point, read again
+    assert "Roster updated: 8 members, 1 new, 0 no longer active" in page.text
+
+
+def test_a_course_the_lms_lists_with_no_members_is_read_as_empty(sandbox, tool):
+    page = sandbox.launch("teacher")
+    submit_form(page, "roster/sync")
+    tool.platform._roster_snapshots.clear()  # the differences point is gone: the whole roster is read
+    tool.platform.membership_answers.extend([None, '{"members": []}'])  # a real container, listing nobody
+    page = submit_form(page, "roster/sync")
+    assert "Roster updated: 0 members, 0 new, 7 no longer active" in page.text
