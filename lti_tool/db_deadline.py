@@ -96,17 +96,27 @@ def _shut_down(connection: Any, same_call: Callable[[], bool]) -> bool:
     then names that connection's socket even if the call ends meanwhile and its descriptor is closed and reused.
     """
     try:
-        dup = socket.fromfd(connection.pgconn.socket, socket.AF_INET, socket.SOCK_STREAM)
+        number = connection.pgconn.socket
+        dup = socket.fromfd(number, socket.AF_INET, socket.SOCK_STREAM)
     except Exception:  # noqa: BLE001 - closed meanwhile, or not psycopg: nothing left to cut
         return False
     try:
-        if not same_call():
+        # libpq closes the socket itself when the call fails: if it did so between reading the number and the
+        # copy, the number may already name another thread's socket. It then no longer reports that number.
+        if not same_call() or _socket_number(connection) != number:
             return False
         with contextlib.suppress(OSError):  # already shut down (a second look before the call noticed)
             dup.shutdown(socket.SHUT_RDWR)
         return True
     finally:
         dup.close()
+
+
+def _socket_number(connection: Any) -> int | None:
+    try:
+        return connection.pgconn.socket
+    except Exception:  # noqa: BLE001 - libpq has dropped the socket: psycopg refuses to name one
+        return None
 
 
 def set_statement_deadline(engine: sa.Engine, seconds: float) -> None:

@@ -29,12 +29,20 @@ SCHEMES = {
 DEFAULT_SCHEME = "due_so_far"
 
 
+def unit_skills(placement: Placement, all_skill_ids: Collection[str]) -> list[str]:
+    """Return a unit placement's skills that the course's pack has ([] for a plan, or when none is left).
+
+    Each once, in the unit's order: a pack may list a unit's skill twice, and a skill has one column. A copied
+    link's skills (placements.UNIT_SKILLS_PARAM) may name skills this course's pack does not have.
+    """
+    if placement.kind != "unit":
+        return []
+    return [s for s in dict.fromkeys(placement.skill_ids or ()) if s in all_skill_ids]
+
+
 def placement_skills(placement: Placement, all_skill_ids: list[str]) -> list[str]:
-    """Return the skills a placement grades: the whole course for a plan, the unit's skills for a unit."""
-    if placement.kind == "unit" and placement.skill_ids:
-        # Each once, in the unit's order: a pack may list a unit's skill twice, and a skill has one column.
-        return [s for s in dict.fromkeys(placement.skill_ids) if s in all_skill_ids]
-    return all_skill_ids
+    """Return the skills a placement grades: the unit's skills for a unit, else (or with none left) the course's."""
+    return unit_skills(placement, all_skill_ids) or all_skill_ids
 
 
 def publish_mastery(course_id: int, person_id: int, *, now: datetime) -> int:

@@ -69,6 +69,7 @@ from ..services.placements import (
     typed_moment,
 )
 from ..services.plan import plan_for
+from ..services.publishing import unit_skills
 from ..services.roster import sync_roster
 from ..services.serving import AnswerRead
 from .i18n import message_text, page_language, translated
@@ -305,7 +306,9 @@ def home():
                                # Without result.readonly the LMS refuses to show its gradebook: no button that fails.
                                results_readable=scopes_allow_results(launch.course.ags_scopes),
                                help_count=needs_help_count(launch.course_id, launch.platform_id, now=utcnow()))
-    unit = list(placement.skill_ids) if placement and placement.kind == "unit" and placement.skill_ids else None
+    # Only skills the pack has: a copied link's skills (pathways_unit_skills) may name ones this course's pack lacks,
+    # and a unit of none would read as "everything mastered". None of them left: the whole plan, as publishing grades.
+    unit = (unit_skills(placement, pack.skills_by_id) if placement and pack else []) or None
     # The page shows one unit's map and table: the one asked for (`?unit=`, from the page's list of units), else
     # the one the student is working in; a unit placement shows its own skills.
     plan = plan_for(launch.course_id, launch.person_id, now=utcnow(), unit_skill_ids=unit,

@@ -170,3 +170,29 @@ def test_a_copied_unit_link_whose_skills_parameter_was_mangled_opens_as_the_whol
 
     _, other = _placements(tool)
     assert (other.kind, other.skill_ids) == ("plan", [])
+
+
+def test_a_copied_unit_link_naming_skills_this_pack_lacks_opens_and_grades_the_whole_plan(sandbox, tool):
+    original, custom, _ = _unit_placed_with_a_column(sandbox, tool)
+    platform = tool.platform
+    platform.add_course("math-7-copy", "Grade 7 Mathematics (copy)", "M7C")
+    platform.add_user(sandbox.sub("teacher"), roles=["Instructor"], context_id="math-7-copy")
+    platform.add_user(sandbox.sub("student"), roles=["Learner"], context_id="math-7-copy")
+    # A pack revised since, or a value edited by hand in the LMS: none of its skills is in this course's pack.
+    platform.add_resource_link(original, "Fractions", context_id="math-7-copy",
+                               custom={**custom, "pathways_unit_skills": '["no-such-skill"]'})
+    teacher_with_demo_pack(sandbox, context_id="math-7-copy")
+
+    page = sandbox.launch("student", context_id="math-7-copy", resource_link_id=original)
+
+    assert page.status_code == 200
+    assert "You have mastered everything" not in page.text
+    assert "Equivalent fractions" in page.text  # the whole plan's skills
+    (other,) = [p for p in _placements(tool) if p.resource_id == custom["pathways_placement"] and p.kind == "unit"
+                and p.skill_ids == ["no-such-skill"]]
+    with tool.app.app_context():
+        from lti_tool.services.content import course_pack
+        from lti_tool.services.publishing import placement_skills
+
+        skills = [s.id for s in course_pack(other.course_id).skills]
+        assert placement_skills(other, skills) == skills
