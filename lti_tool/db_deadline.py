@@ -37,6 +37,10 @@ log = logging.getLogger(__name__)
 
 #: How often, at most, the watching thread looks (seconds); a call is cut at most this long after its deadline.
 LOOK_EVERY_SECONDS = 1.0
+#: A watching thread that found nothing under way at its looks for this long ends; the next call starts another
+#: (a busy process may so start one a minute, a fraction of a millisecond each). So an engine nobody
+#: uses any more (the test suite builds hundreds of apps) does not keep a thread waking every second.
+IDLE_SECONDS = 60.0
 
 # Dialect methods that wait for the server, and whether their first argument is a DBAPI cursor or connection.
 _CALLS = (("do_execute", True), ("do_executemany", True), ("do_execute_no_params", True),
@@ -64,6 +68,18 @@ class _Watch:
                                            name="pathways-db-deadline", daemon=True)
             self.thread.start()
 
+    def end_if_idle(self) -> bool:
+        """End the watching thread's turn (True) unless a call is under way (checked under the starting lock).
+
+        A call notes itself before it checks for the thread (`_timed`), so either this sees it or it sees no
+        thread and starts one.
+        """
+        with self._starting:
+            if self.waiting:
+                return False
+            self.thread = None
+            return True
+
     def forget_thread(self) -> None:
         # In a forked child the parent's thread is not running, and the calls under way were the parent's threads':
         # none is this process's to cut. A thread starts with the child's first call.
@@ -80,12 +96,17 @@ class _Watch:
 
 
 def _look(watch_ref: weakref.ref, every: float) -> None:
+    idle_since = time.monotonic()
     while True:
         time.sleep(every)
         watch = watch_ref()
         if watch is None:
             return
-        watch.cut_overdue()
+        if watch.waiting:
+            idle_since = time.monotonic()
+            watch.cut_overdue()
+        elif time.monotonic() - idle_since > IDLE_SECONDS and watch.end_if_idle():
+            return
         del watch
 
 
@@ -140,10 +161,10 @@ def _timed(call: Callable[..., Any], watch: _Watch, by_cursor: bool) -> Callable
     waiting, deadline, monotonic = watch.waiting, watch.deadline, time.monotonic
 
     def timed(target: Any, *args: Any, **kwargs: Any) -> Any:
-        if watch.thread is None:
-            watch.start_thread()
         connection = target.connection if by_cursor else target
         waiting[connection] = monotonic() + deadline
+        if watch.thread is None:  # after noting the call: an idle thread ending now sees it (_Watch.end_if_idle)
+            watch.start_thread()
         try:
             return call(target, *args, **kwargs)
         finally:

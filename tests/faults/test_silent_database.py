@@ -63,3 +63,23 @@ def test_a_database_that_stops_answering_gives_503_within_the_deadline_and_the_w
     postgres.proxy.restore()
     assert not alive, "the worker waits on the silent database and never sees its stop"
     worker.join(30)
+
+
+def _watchers() -> int:
+    return sum(t.name == "pathways-db-deadline" and t.is_alive() for t in threading.enumerate())
+
+
+def test_an_idle_deadline_watcher_ends_and_the_next_call_starts_one(make_tool, postgres, monkeypatch):
+    from lti_tool import db_deadline
+
+    monkeypatch.setattr(db_deadline, "IDLE_SECONDS", 0.5)
+    tool = make_tool(DATABASE_URL=postgres.url, DATABASE_STATEMENT_DEADLINE_SECONDS=DEADLINE)
+    sandbox = SandboxActions(tool)
+    assert sandbox.launch("student").status_code == 200
+    assert _watchers() >= 1
+
+    # Nothing under way: every watcher (this app's and those of apps earlier tests left) ends.
+    assert wait_for(lambda: _watchers() == 0, 10) < 10
+
+    assert sandbox.launch("student").status_code == 200
+    assert _watchers() >= 1
