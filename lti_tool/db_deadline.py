@@ -100,7 +100,7 @@ def _look(watch_ref: weakref.ref, every: float) -> None:
     while True:
         time.sleep(every)
         watch = watch_ref()
-        if watch is None:
+        if watch is None or watch.thread is not threading.current_thread():  # gone, or ended (idle, disposed)
             return
         if watch.waiting:
             idle_since = time.monotonic()
@@ -149,6 +149,9 @@ def set_statement_deadline(engine: sa.Engine, seconds: float) -> None:
     os.register_at_fork(after_in_child=lambda: _forget_thread(held))
     for name, by_cursor in _CALLS:
         setattr(engine.dialect, name, _timed(getattr(engine.dialect, name), watch, by_cursor))
+    # A disposed engine's thread ends at its next look (the next call starts another): every waking thread makes
+    # the others wait for the GIL, and the test suite disposes an app's engine after each test.
+    sa.event.listen(engine, "engine_disposed", lambda _engine: watch.end_if_idle())
 
 
 def _forget_thread(held: weakref.ref) -> None:

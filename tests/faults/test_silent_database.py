@@ -83,3 +83,18 @@ def test_an_idle_deadline_watcher_ends_and_the_next_call_starts_one(make_tool, p
 
     assert sandbox.launch("student").status_code == 200
     assert _watchers() >= 1
+
+
+def test_disposing_the_engine_ends_its_watcher_and_the_next_call_starts_one(make_tool, postgres):
+    tool = make_tool(DATABASE_URL=postgres.url, DATABASE_STATEMENT_DEADLINE_SECONDS=DEADLINE)
+    sandbox = SandboxActions(tool)
+    assert sandbox.launch("student").status_code == 200
+    with tool.app.app_context():
+        from lti_tool.extensions import db
+
+        watching = {t for t in threading.enumerate() if t.name == "pathways-db-deadline"}
+        db.engine.dispose()
+    assert wait_for(lambda: not any(t.is_alive() for t in watching), 5) < 5
+
+    assert sandbox.launch("student").status_code == 200
+    assert _watchers() >= 1
