@@ -48,6 +48,8 @@ _REASON_RULES: tuple[tuple[str, str], ...] = (
     ("not started in this browser", "state_mismatch"),
     # Platform storage (no cookies): the LMS did not confirm the state and nonce the login stored there.
     ("could not be confirmed with your lms", "state_mismatch"),
+    # The login's state was for another registration (issuer, client id) than the token's.
+    ("different lms or tool registration", "state_mismatch"),
     ("issued in the future", "expired"),
     ("has expired", "expired"),
     ("not registered", "unknown_platform"),
