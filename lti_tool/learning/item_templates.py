@@ -25,6 +25,12 @@ MAX_FORMULA_LENGTH = 200
 COUNT_CAP = 10_000
 #: Some values of a template may divide by zero: constraints leave those out (see coursepack._check_template).
 DIVIDES_BY_ZERO = N_("the formula divides by zero")
+#: A value of a formula has at most this many digits (numerator and denominator each). No question needs longer
+#: numbers, and unbounded ones let a pack's formula ("((a**12)**12)**12…") hold a server's CPU for hours while
+#: it is imported or served, or fail when written out (Python writes no int of more than 4,300 digits).
+MAX_DIGITS = 300
+_TOO_LARGE = 10**MAX_DIGITS
+TOO_LARGE = N_("the formula's numbers grow too large (more than %(digits)d digits)")
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _FUNCTIONS: Mapping[str, Callable[..., Fraction]] = {
@@ -97,26 +103,8 @@ def _eval(node: ast.AST, values: Mapping[str, Fraction]) -> Fraction:
         if isinstance(node.op, ast.Not):
             return Fraction(int(not operand))
         return -operand if isinstance(node.op, ast.USub) else operand
-    if isinstance(node, ast.BinOp):
-        left, right = _eval(node.left, values), _eval(node.right, values)
-        op = node.op
-        if isinstance(op, ast.Add):
-            return left + right
-        if isinstance(op, ast.Sub):
-            return left - right
-        if isinstance(op, ast.Mult):
-            return left * right
-        if isinstance(op, ast.Div | ast.FloorDiv | ast.Mod):
-            if right == 0:
-                raise TemplateError(Message(DIVIDES_BY_ZERO))
-            if isinstance(op, ast.Div):
-                return left / right
-            return Fraction(left // right) if isinstance(op, ast.FloorDiv) else left % right
-        if isinstance(op, ast.Pow):
-            # Small whole powers only: a huge exponent would be a way to make the server work for minutes.
-            if right.denominator != 1 or abs(right) > 12 or (left == 0 and right < 0):
-                raise TemplateError(Message(N_("powers must be small whole numbers")))
-            return left ** int(right)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, _OPERATORS):
+        return _bounded(_binary(node.op, _eval(node.left, values), _eval(node.right, values)))
     if isinstance(node, ast.Compare):
         left = _eval(node.left, values)
         for op, right_node in zip(node.ops, node.comparators, strict=True):
@@ -137,6 +125,42 @@ def _eval(node: ast.AST, values: Mapping[str, Fraction]) -> Fraction:
             raise TemplateError(Message(N_("%(function)s() was given the wrong number of values"),
                                         function=node.func.id)) from error
     raise TemplateError(Message(N_("%(code)s is not arithmetic a template may use"), code=repr(ast.unparse(node))))
+
+
+#: The arithmetic a formula may use between two values (_binary).
+_OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow)
+
+
+def _binary(op: ast.operator, left: Fraction, right: Fraction) -> Fraction:
+    if isinstance(op, ast.Add):
+        return left + right
+    if isinstance(op, ast.Sub):
+        return left - right
+    if isinstance(op, ast.Mult):
+        return left * right
+    if isinstance(op, ast.Div | ast.FloorDiv | ast.Mod):
+        if right == 0:
+            raise TemplateError(Message(DIVIDES_BY_ZERO))
+        if isinstance(op, ast.Div):
+            return left / right
+        return Fraction(left // right) if isinstance(op, ast.FloorDiv) else left % right
+    # A power (the last of _OPERATORS). Small whole powers only: a huge exponent would be a way to make the server
+    # work for minutes.
+    if right.denominator != 1 or abs(right) > 12 or (left == 0 and right < 0):
+        raise TemplateError(Message(N_("powers must be small whole numbers")))
+    # Refused before it is computed when the power surely has too many digits: powers of powers grow twelvefold
+    # each time, and computing the last one is what would take the hours.
+    base_bits = max(left.numerator.bit_length(), left.denominator.bit_length())
+    if (base_bits - 1) * abs(int(right)) > _TOO_LARGE.bit_length():
+        raise TemplateError(Message(TOO_LARGE, digits=MAX_DIGITS))
+    return left ** int(right)
+
+
+def _bounded(value: Fraction) -> Fraction:
+    """Return the value, or refuse it when its numerator or denominator has more than MAX_DIGITS digits."""
+    if abs(value.numerator) >= _TOO_LARGE or value.denominator >= _TOO_LARGE:
+        raise TemplateError(Message(TOO_LARGE, digits=MAX_DIGITS))
+    return value
 
 
 #: Python's own words for a formula it cannot read are English and many; a template's author gets one of these.

@@ -86,3 +86,36 @@ def test_pathways_course_import_refuses_a_deeply_nested_file_with_a_message(sand
         refused = run(tool, "import", str(deep), "--context", "math-7")
         assert refused.exit_code != 0
         assert "nested more than 32 levels deep" in refused.output, refused.output
+
+
+def _demo_with_formulas(answer: str, hint: str) -> bytes:
+    """Return the demo pack with its first item template's answer and first hint replaced by these formulas."""
+    from lti_tool.services.content import demo_pack_data
+
+    data = demo_pack_data()
+    template = next(item for activity in data["activities"] for item in activity.get("items", [])
+                    if item.get("parameters"))
+    template["answer"] = answer
+    template["hints"][0] = hint
+    template.pop("translations", None)  # whose placeholders would no longer match the English
+    return json.dumps(data).encode()
+
+
+def test_a_course_pack_whose_formulas_grow_to_enormous_numbers_is_refused_in_seconds_with_a_message(sandbox):
+    # Each power of a power has twelve times the digits: left unchecked, a few more brackets than here keep a
+    # server process computing for hours (holding Python's lock, so its other requests wait too), and a number
+    # too long to write out turned the import into a 500.
+    editor = _editor(sandbox)
+    before = _pack(editor)
+    for answer, hint in (("((a ** 12) ** 12) ** 12", "Multiply."),
+                         ("a * k", "Think of {(((a ** 12) ** 12) ** 12) ** 12}.")):
+        started = time.monotonic()
+        refused = upload_file(editor, "/teacher/map/import", "pack.json", _demo_with_formulas(answer, hint))
+        assert time.monotonic() - started < 10
+        assert refused.status_code == 200, refused.status_code
+        assert "the formula's numbers grow too large (more than 300 digits)" in html.unescape(refused.text)
+        assert _pack(refused) == before
+    # Large numbers a question may well use are still fine.
+    kept = upload_file(editor, "/teacher/map/import", "pack.json",
+                       _demo_with_formulas("a ** 12 * k ** 12", "Think of {b ** 12}."))
+    assert "Imported" in html.unescape(kept.text), re.findall(r"notice[^>]*>([^<]*)", kept.text)

@@ -2,6 +2,7 @@
 
 import copy
 import random
+import time
 from fractions import Fraction
 
 import pytest
@@ -127,6 +128,9 @@ def test_author_is_warned_when_a_skill_has_fewer_than_ten_distinct_questions():
     ("a @ b", "%(code)s is not arithmetic a template may use", {"code": "'a @ b'"}),
     ("gcd(a)", "%(function)s() was given the wrong number of values", {"function": "gcd"}),
     ("a ** 13", "powers must be small whole numbers", {}),
+    ("((b ** 12) ** 12) ** 12", "the formula's numbers grow too large (more than %(digits)d digits)", {"digits": 300}),
+    ("1 / (" + "(b ** 12) ** 12 * " * 7 + "1)", "the formula's numbers grow too large (more than %(digits)d digits)",
+     {"digits": 300}),
     ("a / (b - 2)", "the formula divides by zero", {}),
     ("a" * 201, "the formula is longer than %(limit)d characters", {"limit": 200}),
 ])
@@ -150,3 +154,12 @@ def test_a_packs_template_problems_keep_the_formula_errors_message():
     (failed,) = error.value.problems
     assert failed.message.template == "with %(values)s the template fails: %(error)s"
     assert failed.message.values["error"].template == "the formula divides by zero"
+
+
+def test_a_power_of_powers_is_refused_before_it_is_computed():
+    # Computed, the last power alone would take hours (twelve times the digits at each bracket).
+    started = time.monotonic()
+    with pytest.raises(TemplateError):
+        evaluate("(" * 8 + "b" + " ** 12)" * 8, {"b": 9})
+    assert time.monotonic() - started < 1
+    assert evaluate("(b ** 12) ** 12", {"b": 2}) == 2 ** 144  # 44 digits: fine
