@@ -283,6 +283,9 @@ class SandboxPlatform:
         # has a line item): for any other link (a module item) it refuses the line item with 412 (line_items_controller
         # check_for_bad_resource_link). True plays it; False takes any resource link of the course, as Moodle does.
         self.line_item_link_must_be_graded = False
+        # The longest line item label the LMS keeps (Canvas's assignment titles and Moodle's grade item names: 255);
+        # a longer one is refused with 422, as Canvas refuses the assignment. None: any length (AGS sets none).
+        self.max_label_length: int | None = None
         # None: grant any supported scope; a set: refuse token requests asking for anything else (Moodle).
         self.grantable_scopes: set[str] | None = None
         self.registrations: list[dict] = []
@@ -1225,6 +1228,8 @@ class SandboxPlatform:
         label = body.get("label")
         if not isinstance(label, str) or not label.strip():
             raise SandboxError(400, "invalid_request", "label is required")
+        if self.max_label_length is not None and len(label) > self.max_label_length:
+            raise SandboxError(422, "unprocessable_entity", f"label is longer than {self.max_label_length} characters")
         maximum = body.get("scoreMaximum")
         if not _is_number(maximum) or maximum <= 0:
             raise SandboxError(400, "invalid_request", "scoreMaximum must be a number greater than 0")

@@ -11,8 +11,10 @@ import requests
 from click.testing import CliRunner
 from flask.cli import ScriptInfo
 
+from lti_tool.extensions import db
 from lti_tool.jobs.cli import worker_command
 from lti_tool.jobs.worker import RetryPolicy, claim, drain
+from lti_tool.models import Placement
 from lti_tool.models.base import utcnow
 from lti_tool.services.grades import retry_failed
 
@@ -412,3 +414,21 @@ def test_a_platform_that_says_slow_down_gets_no_other_score_until_its_retry_afte
     stats = book.drain()
     assert stats.failed == 0
     assert {sub: book.lms_scores()[sub]["scoreGiven"] for sub in STUDENTS} == dict.fromkeys(STUDENTS, 50.0)
+
+
+def test_a_placement_with_a_long_title_still_gets_its_gradebook_columns(gradebook):
+    # A Moodle activity's name may run to 1,333 characters (a placement keeps 300), but Canvas refuses an
+    # assignment title and Moodle a grade item name over 255: the column's label is cut to fit.
+    gradebook.platform.max_label_length = 255
+    with gradebook.tool.app.app_context():
+        placement = db.session.get(Placement, gradebook.placement_id)
+        placement.title = ("Unit 3: " + "fractions, ratios and proportional reasoning; " * 7)[:300]
+        db.session.commit()
+    gradebook.queue("student-1", 75.0)
+    gradebook.queue("student-1", 3.0, skill_id="fractions", score_maximum=4.0)  # and a skill's column
+
+    stats = gradebook.drain()
+
+    assert stats.failed == 0 and stats.posted == 2
+    labels = [item["label"] for item in gradebook.platform.line_items.values()]
+    assert len(labels) == 2 and all(len(label) == 255 and label.startswith("Unit 3: fractions") for label in labels)
