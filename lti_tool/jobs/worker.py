@@ -135,6 +135,9 @@ class _Job:
 
 
 NOT_SENT = "Not sent: the platform did not answer another score in the same batch; retrying later."
+#: Refusals that ask the client, not the one call, to wait (RFC 6585 §4 429 and RFC 9110 §15.6.4 503, with the
+#: Retry-After they carry): the platform gets no other score from this worker until then.
+SLOW_DOWN = (429, 503)
 COLUMN_GONE = "The LMS no longer has this gradebook column (HTTP 404); it may have been deleted there."
 COLUMN_GONE_AGAIN = ("The LMS refused the score (HTTP 404, reason: lineitem_gone) also for the gradebook column "
                      "Pathways found or made again in place of a deleted one. Check the activity's grade settings "
@@ -319,6 +322,8 @@ class _Poster:
         # unless the platform offers them different scopes.
         self.connectors: dict[tuple[int, tuple[str, ...]], PlatformConnector] = {}
         self.lineitems: dict[tuple[int, str], str] = {}
+        # Per platform id: when (time.monotonic) a platform that said 429 or 503 may be sent scores again.
+        self.resume_at: dict[int, float] = {}
         self.timeout = float(app.config.get("SERVICE_TIMEOUT_SECONDS") or 10)
         # A post starts only with this much of its row's lease left: three calls' deadlines (an access token, on
         # Canvas a results read, then the post: see _send), or half the lease when an operator set a shorter one.
@@ -430,8 +435,9 @@ class _Poster:
                             unsent=True)
         if isinstance(error, _NotSent):
             # Not tried either: never given up on, and nothing is said (the row keeps its last attempt's answer).
-            # Waits as long as after a failed attempt, so the silent platform is not asked again at once.
-            wait = self.policy.delay(job.row.attempts)
+            # Waits as long as after a failed attempt, so the silent platform is not asked again at once, and never
+            # less than the Retry-After of a platform that asked us to slow down.
+            wait = self.policy.delay(job.row.attempts, error.retry_after)
             return _Outcome(job.row.id, PENDING, job.row.attempts, lineitem_url=job.url,
                             next_attempt_at=utcnow() + timedelta(seconds=wait), unsent=True)
         outcome = self._failure(job.row, error, utcnow())
@@ -537,8 +543,11 @@ class _Poster:
                     if not queue:
                         return
                     job = queue.popleft()
+                    held = self.resume_at.get(job.platform_id, 0.0) - time.monotonic()
                 if silent.is_set():
                     error: ServiceCallError | None = _NotSent(NOT_SENT)
+                elif held > 0:
+                    error = _NotSent(NOT_SENT, retry_after=held)
                 elif not self._lease_covers(job):
                     error = _LeaseOver("the lease ran out")
                 else:
@@ -547,6 +556,13 @@ class _Poster:
                     error = _send(job)
                     if error is not None and error.unreachable:
                         silent.set()
+                    if error is not None and error.status in SLOW_DOWN:
+                        # Its other scores would only add to the load it refused (Canvas counts throttled calls
+                        # too): they wait, in this batch and the next passes, for as long as it asked.
+                        pause = self.policy.base_seconds if error.retry_after is None else error.retry_after
+                        with lock:
+                            self.resume_at[job.platform_id] = max(self.resume_at.get(job.platform_id, 0.0),
+                                                                  time.monotonic() + pause)
                 with lock:
                     results[job] = error
 

@@ -8,6 +8,7 @@ plain error message a teacher can read.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Collection
 from dataclasses import dataclass, replace
@@ -94,22 +95,19 @@ def find_or_create_lineitem(
     found = find_lineitem(connector, lineitems_url, resource_id, tag)
     if found:
         return found
-    try:
-        wanted = LineItem().set_label(label).set_score_maximum(score_maximum).set_resource_id(resource_id)
-        wanted.set_tag(tag)
-        if resource_link_id:
-            wanted.set_resource_link_id(resource_link_id)
-        # find_by="resource_id" would list every line item again; we just looked with the filter.
-        created = connector.make_service_request(
-            AGS_SCOPES,
-            lineitems_url,
-            is_post=True,
-            data=wanted.get_value(),
-            content_type="application/vnd.ims.lis.v2.lineitem+json",
-            accept="application/vnd.ims.lis.v2.lineitem+json",
-        )
-    except LtiException as exc:
-        raise ServiceCallError(f"The platform's line items could not be read: {exc}") from exc
+    wanted: dict[str, object] = {"label": label, "scoreMaximum": score_maximum, "resourceId": resource_id, "tag": tag}
+    if resource_link_id:
+        try:
+            created = _create(connector, lineitems_url, {**wanted, "resourceLinkId": resource_link_id})
+        except ServiceCallError as exc:
+            # resourceLinkId is optional (AGS 2.0 §3.2). Canvas ties a new line item to a link only when the link is
+            # graded already (an assignment) and refuses it otherwise (412: a module item, or an assignment the
+            # teacher deleted): made without it, the column is one of its own, found again by resourceId and tag.
+            if exc.status not in LINK_REFUSED:
+                raise
+            created = _create(connector, lineitems_url, wanted)
+    else:
+        created = _create(connector, lineitems_url, wanted)
     body = created["body"]
     if not isinstance(body, dict) or not _is_url(body.get("id")):
         raise ServiceCallError("The platform created a line item but did not say where it is.")
@@ -120,6 +118,23 @@ def find_or_create_lineitem(
         _delete(connector, body["id"])
         return first
     return body["id"]
+
+
+#: Answers to a new line item naming a resourceLinkId that refuse the link, not the line item: made again without it.
+LINK_REFUSED = frozenset({400, 404, 412, 422})
+
+
+def _create(connector: PlatformConnector, lineitems_url: str, fields: dict[str, object]) -> dict[str, Any]:
+    """POST a new line item (AGS 2.0 §3.2.6) and return the platform's answer."""
+    # pylti1p3's find_or_create would list every line item again; the caller just looked with the filter.
+    return connector.make_service_request(
+        AGS_SCOPES,
+        lineitems_url,
+        is_post=True,
+        data=json.dumps(fields),
+        content_type="application/vnd.ims.lis.v2.lineitem+json",
+        accept="application/vnd.ims.lis.v2.lineitem+json",
+    )
 
 
 def find_lineitem(connector: PlatformConnector, lineitems_url: str, resource_id: str, tag: str) -> str | None:

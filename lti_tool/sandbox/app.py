@@ -234,7 +234,9 @@ def create_sandbox_app(platform: SandboxPlatform) -> Flask:
         inject_failure()
         if request.method == "POST":
             platform.check_access(request.headers.get("Authorization"), [v.SCOPE_LINEITEM])
-            item = platform.create_line_item(context_id, json_body(v.MEDIA_LINEITEM))
+            body = json_body(v.MEDIA_LINEITEM)
+            platform.check_link_of_new_line_item(context_id, body)
+            item = platform.create_line_item(context_id, body)
             response = json_response(item, v.MEDIA_LINEITEM, 201)
             response.headers["Location"] = item["id"]
             return response

@@ -279,6 +279,13 @@ class SandboxPlatform:
         # Canvas refuses only a score older than the result (scores_controller.rb: `result.updated_at > timestamp`):
         # one with the same timestamp is taken again (True plays it); AGS platforms may refuse it (409 here).
         self.same_score_timestamp_taken = False
+        # Canvas ties a new line item to a resourceLinkId only when that link is already graded (an assignment, so it
+        # has a line item): for any other link (a module item) it refuses the line item with 412 (line_items_controller
+        # check_for_bad_resource_link). True plays it; False takes any resource link of the course, as Moodle does.
+        self.line_item_link_must_be_graded = False
+        # The longest line item label the LMS keeps (Canvas's assignment titles and Moodle's grade item names: 255);
+        # a longer one is refused with 422, as Canvas refuses the assignment. None: any length (AGS sets none).
+        self.max_label_length: int | None = None
         # None: grant any supported scope; a set: refuse token requests asking for anything else (Moodle).
         self.grantable_scopes: set[str] | None = None
         self.registrations: list[dict] = []
@@ -1221,6 +1228,8 @@ class SandboxPlatform:
         label = body.get("label")
         if not isinstance(label, str) or not label.strip():
             raise SandboxError(400, "invalid_request", "label is required")
+        if self.max_label_length is not None and len(label) > self.max_label_length:
+            raise SandboxError(422, "unprocessable_entity", f"label is longer than {self.max_label_length} characters")
         maximum = body.get("scoreMaximum")
         if not _is_number(maximum) or maximum <= 0:
             raise SandboxError(400, "invalid_request", "scoreMaximum must be a number greater than 0")
@@ -1241,6 +1250,17 @@ class SandboxPlatform:
                 raise SandboxError(400, "invalid_request", "gradesReleased must be a boolean")
             item["gradesReleased"] = body["gradesReleased"]
         return item
+
+    def check_link_of_new_line_item(self, context_id: str, body: Any) -> None:
+        """Refuse (412) a tool's new line item for a link without one, where line_item_link_must_be_graded says so."""
+        link = body.get("resourceLinkId") if isinstance(body, dict) else None
+        if not self.line_item_link_must_be_graded or link is None:
+            return
+        with self._lock:
+            graded = any(ctx == context_id and item.get("resourceLinkId") == link
+                         for (ctx, _), item in self._line_items.items())
+        if not graded:
+            raise SandboxError(412, "precondition_failed", "the resource link is not graded (it has no line item)")
 
     def create_line_item(self, context_id: str, body: Any) -> dict:
         """Create a line item in a course and return its JSON."""

@@ -214,14 +214,20 @@ def _student_scores(platform, lineitem_url: str) -> list[float]:
             if s["userId"] == "student-1" and "scoreGiven" in s]
 
 
-def test_a_deleted_column_the_lms_bound_to_the_link_is_made_again_for_that_link(sandbox, tool):
-    tool.platform.add_activity("moodle-act-7", "Pathways: fractions", accept_grades=True)
-    (first,) = tool.platform.line_items
+def _graded_activity(sandbox, tool, resource_link_id: str) -> tuple[str, int]:
+    """Add a graded activity by hand (the LMS binds a column to it), send a score there; return column, placement."""
+    tool.platform.add_activity(resource_link_id, "Pathways: fractions", accept_grades=True)
+    (column,) = tool.platform.line_items
     submit_form(sandbox.launch("teacher"), "/content/demo")
-    sandbox.launch("student", resource_link_id="moodle-act-7")
-    placement_id = _link_placement_id(tool, "moodle-act-7")
+    sandbox.launch("student", resource_link_id=resource_link_id)
+    placement_id = _link_placement_id(tool, resource_link_id)
     _queue(tool, placement_id, 50.0)
     drain_outbox(tool)
+    return column, placement_id
+
+
+def test_a_deleted_column_the_lms_bound_to_the_link_is_made_again_for_that_link(sandbox, tool):
+    first, placement_id = _graded_activity(sandbox, tool, "moodle-act-7")
     assert _student_scores(tool.platform, first) == [50.0]
     _delete_in_lms(tool.platform, first)
 
@@ -282,3 +288,39 @@ def test_comparing_with_a_gradebook_whose_column_was_deleted_finds_or_makes_it_a
     # The column made again has no grades yet: the student's sent score shows as missing there, to resend.
     (row,) = rows
     assert (row.user_id, row.ours, row.lms, row.mismatch) == ("student-1", 10.0, None, True)
+
+
+# ---- A link the LMS does not grade (a Canvas module item) ----
+# Canvas attaches a line item made with a resourceLinkId to that link's assignment, and refuses it (412, line items
+# controller check_for_bad_resource_link) when the link has no line item: a link that is no assignment, or one whose
+# assignment the teacher deleted. Without the resourceLinkId (optional, AGS 2.0 §3.2) it makes a column of its own.
+
+def test_a_module_link_on_canvas_gets_its_own_column_and_the_grade_lands_in_it(sandbox, tool):
+    tool.platform.line_item_link_must_be_graded = True
+    tool.platform.add_resource_link("canvas-module-item-3", "Pathways: fractions")  # no column of its own
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    sandbox.launch("student", resource_link_id="canvas-module-item-3")
+    placement_id = _link_placement_id(tool, "canvas-module-item-3")
+
+    _queue(tool, placement_id, 50.0)
+    stats = drain_outbox(tool)
+
+    assert stats.failed == 0
+    (column,) = tool.platform.line_items.values()
+    assert "resourceLinkId" not in column and _student_scores(tool.platform, column["id"]) == [50.0]
+    _queue(tool, placement_id, 70.0)  # found again by our resourceId and tag: no second column
+    drain_outbox(tool)
+    assert len(tool.platform.line_items) == 1 and _student_scores(tool.platform, column["id"]) == [50.0, 70.0]
+
+
+def test_an_assignment_the_teacher_deleted_on_canvas_gets_a_column_again_without_the_link(sandbox, tool):
+    tool.platform.line_item_link_must_be_graded = True
+    first, placement_id = _graded_activity(sandbox, tool, "canvas-assignment-4")
+    _delete_in_lms(tool.platform, first)  # the link has no line item now: Canvas refuses one naming it
+
+    _queue(tool, placement_id, 60.0)
+    stats = drain_outbox(tool)
+
+    assert stats.failed == 0
+    (column,) = tool.platform.line_items.values()
+    assert _student_scores(tool.platform, column["id"]) == [60.0]

@@ -11,8 +11,10 @@ import requests
 from click.testing import CliRunner
 from flask.cli import ScriptInfo
 
+from lti_tool.extensions import db
 from lti_tool.jobs.cli import worker_command
-from lti_tool.jobs.worker import RetryPolicy, claim
+from lti_tool.jobs.worker import RetryPolicy, claim, drain
+from lti_tool.models import Placement
 from lti_tool.models.base import utcnow
 from lti_tool.services.grades import retry_failed
 
@@ -383,3 +385,50 @@ def test_a_retry_that_read_a_failed_score_before_a_worker_took_it_leaves_the_wor
     assert retried == [0]
     [row] = gradebook.rows()
     assert (row.status, row.lease_token) == ("pending", "worker-1")
+
+
+def test_a_platform_that_says_slow_down_gets_no_other_score_until_its_retry_after(make_tool):
+    # RFC 6585 §4: a 429's Retry-After says how long the client waits before a new request, not only this one:
+    # Canvas throttles per developer key, and every call made while throttled counts against it again.
+    from tests.support import SandboxActions
+
+    tool = make_tool(**FAST_RETRIES, WORKER_PLATFORM_CONCURRENCY=1)
+    book = open_gradebook(tool, SandboxActions(tool))
+    for sub in STUDENTS:
+        book.queue(sub, 10.0)
+    book.drain()  # the column exists and holds everyone's first score
+    for sub in STUDENTS:
+        book.queue(sub, 50.0)
+    book.platform.fail_next = ["429-date"]  # Retry-After: an HTTP-date three seconds from now
+    book.platform.service_requests.clear()
+
+    drain(tool.app, once=False, stop=threading.Event(), max_seconds=1.5)  # `pathways worker`, for 1.5 seconds
+
+    posts = [r for r in book.platform.service_requests if r["method"] == "POST" and r["url"].endswith("/scores")]
+    assert [r["status"] for r in posts] == [429]
+    waiting = [row for row in book.rows() if row.score_given == 50.0]
+    assert all(row.status == "pending" for row in waiting)
+    # The scores held back were not tried: no attempt is counted against them.
+    assert sorted(row.attempts for row in waiting) == [0, 0, 0, 0, 1]
+
+    stats = book.drain()
+    assert stats.failed == 0
+    assert {sub: book.lms_scores()[sub]["scoreGiven"] for sub in STUDENTS} == dict.fromkeys(STUDENTS, 50.0)
+
+
+def test_a_placement_with_a_long_title_still_gets_its_gradebook_columns(gradebook):
+    # A Moodle activity's name may run to 1,333 characters (a placement keeps 300), but Canvas refuses an
+    # assignment title and Moodle a grade item name over 255: the column's label is cut to fit.
+    gradebook.platform.max_label_length = 255
+    with gradebook.tool.app.app_context():
+        placement = db.session.get(Placement, gradebook.placement_id)
+        placement.title = ("Unit 3: " + "fractions, ratios and proportional reasoning; " * 7)[:300]
+        db.session.commit()
+    gradebook.queue("student-1", 75.0)
+    gradebook.queue("student-1", 3.0, skill_id="fractions", score_maximum=4.0)  # and a skill's column
+
+    stats = gradebook.drain()
+
+    assert stats.failed == 0 and stats.posted == 2
+    labels = [item["label"] for item in gradebook.platform.line_items.values()]
+    assert len(labels) == 2 and all(len(label) == 255 and label.startswith("Unit 3: fractions") for label in labels)

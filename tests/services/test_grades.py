@@ -178,3 +178,27 @@ def test_queueing_a_class_changes_only_the_rows_of_scores_that_changed(gradebook
     assert new == {(people["student-2"], ""): (60.0, 100.0, "", "pending"),
                    (people["student-3"], ""): (70.0, 100.0, "Pathways mastery: Ratios", "pending"),
                    (people["student-3"], "ratios"): (2.0, 4.0, "", "pending")}
+
+
+def test_a_column_address_with_a_query_gets_scores_and_results_on_its_path_before_the_query(gradebook):
+    # Moodle names its columns .../lineitems/5/lineitem?type_id=1; AGS 2.0 §3.4 and §3.3 put /scores and /results
+    # on the path, so they go before the query (after it, the post would reach the column itself).
+    gradebook.queue("student-1", 10.0)
+    gradebook.drain()
+    column = gradebook.placement().lineitem_url
+    with gradebook.tool.app.app_context():
+        db.session.execute(sa.text("update placement set lineitem_url = :url where id = :id"),
+                           {"url": column + "?type_id=1", "id": gradebook.placement_id})
+        db.session.commit()
+    gradebook.platform.service_requests.clear()
+
+    gradebook.queue("student-1", 20.0)
+    assert gradebook.drain().failed == 0
+    with gradebook.tool.app.app_context(), requests.Session() as http:
+        (row,) = compare_results(gradebook.placement_id, secret_key=gradebook.tool.app.config["SECRET_KEY"],
+                                 http=http, timeout=10)
+
+    assert gradebook.lms_scores(column)["student-1"]["scoreGiven"] == 20.0
+    assert (row.ours, row.lms, row.mismatch) == (20.0, 20.0, False)
+    assert [(r["method"], r["url"]) for r in gradebook.platform.service_requests] == [
+        ("POST", column + "/scores"), ("GET", column + "/results")]
