@@ -227,3 +227,21 @@ def test_a_mastered_skill_the_teacher_sets_back_to_attempted_is_practised_not_of
     assert "Nothing to review right now" in html.unescape(_page(student, tool, "review").text)
     _practise(student, tool, FIRST, pack, right=True, times=1)
     assert _answer_sources(tool)[-1] == "practice"
+
+
+def test_a_skill_mastered_on_evidence_the_teacher_accepts_comes_back_for_review_days_later(sandbox, tool):
+    from tests.web.test_agency import FIRST_SKILL, _open
+
+    teacher = sandbox.launch("teacher")
+    submit_form(teacher, "/content/demo")
+    student = sandbox.launch("student")
+    submit_form(_open(student, tool, "Show what I know"), "/evidence", skill_id=FIRST_SKILL, kind="explanation",
+                text="Multiply top and bottom by the same number: 1/2 = 2/4 = 3/6.")
+    queue = _open(_page(teacher, tool), tool, "Evidence to review")
+    evidence_id = re.search(r"/teacher/evidence/(\d+)/accept", queue.text).group(1)
+    submit_form(queue, f"/teacher/evidence/{evidence_id}/accept", level="Mastered", comment="Clear")
+
+    assert _levels(tool)[0][FIRST_SKILL] == "Mastered"
+    assert [s.skill_id for s in _levels(tool)[1]] == [FIRST_SKILL]
+    _days_pass(tool, 10)
+    assert "Quick review" in _page(student, tool).text
