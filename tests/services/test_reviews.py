@@ -84,6 +84,16 @@ def _master(student, tool, skill_id, pack, sub: str | None = None) -> None:
     raise AssertionError(f"{skill_id} was not mastered: {_levels(tool, sub)[0]}")
 
 
+def first_skill_mastered(sandbox, tool):
+    """Give the course the demo pack and have the student master its first skill; return the student, pack, skill."""
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    pack = load_pack(demo_pack_data())
+    skill_id = pack.skill_graph.topological_order()[0]
+    student = sandbox.launch("student")
+    _master(student, tool, skill_id, pack)
+    return student, pack, skill_id
+
+
 def test_a_skill_mastered_over_two_sittings_comes_back_days_later_and_one_failed_review_keeps_the_level(
     sandbox, tool
 ):
@@ -117,11 +127,7 @@ def test_a_skill_mastered_over_two_sittings_comes_back_days_later_and_one_failed
 
 
 def test_a_skill_mastered_again_keeps_its_review_history(sandbox, tool):
-    submit_form(sandbox.launch("teacher"), "/content/demo")
-    pack = load_pack(demo_pack_data())
-    first_skill = pack.skill_graph.topological_order()[0]
-    student = sandbox.launch("student")
-    _master(student, tool, first_skill, pack)
+    _, _, first_skill = first_skill_mastered(sandbox, tool)
     (first,) = _levels(tool)[1]
 
     with tool.app.app_context():
