@@ -13,7 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import IntEnum
 
-from .mastery import Level
+from .mastery import PROFICIENT_OR_ABOVE, Level
+
+#: The levels whose skill keeps its spaced reviews. A failed review drops Mastered to Proficient and stays scheduled
+#: (relearning); further below that, the skill is back on the student's ordinary learning path, where a "review" of
+#: something "you learned before" would contradict the level every page shows. Its card is kept: mastered again,
+#: FSRS's memory of it carries on.
+REVIEWED_LEVELS: frozenset[Level] = PROFICIENT_OR_ABOVE
 
 #: How soon a forgotten skill comes back. A day rather than FSRS's minutes-long relearning step, because
 #: learners meet Pathways in lessons and homework, not in one sitting.
@@ -162,11 +168,7 @@ def starts_review(old: Level, new: Level) -> bool:
 
 def reviews_to_stop(due_dates: Mapping[str, datetime], levels: Mapping[str, Level]) -> list[str]:
     """Return scheduled skills that dropped below Proficient, whose review should give way to new practice."""
-    # A failed review drops Mastered to Proficient and stays scheduled (relearning); further below that,
-    # the skill is back on the student's ordinary learning path and a "review" would be the wrong word.
-    return sorted(
-        skill_id for skill_id in due_dates if levels.get(skill_id, Level.NOT_STARTED).rank < Level.PROFICIENT.rank
-    )
+    return sorted(skill_id for skill_id in due_dates if levels.get(skill_id, Level.NOT_STARTED) not in REVIEWED_LEVELS)
 
 
 def mastery_challenge(

@@ -23,6 +23,7 @@ from .goals import course_skill_names
 from .mastery import lock_learner, lock_learner_row
 from .permissions import Action, Actor, may, require
 from .publishing import publish_mastery
+from .reviews import start_if_mastered
 from .storage import (
     ALLOWED_TYPES,
     AUDIO_TYPES,
@@ -360,6 +361,8 @@ def accept_evidence(course_id: int, platform_id: int, evidence_id: int, *, level
                                     old_level=old_level.value, new_level=awarded.value, source="evidence",
                                     reason=(comment or f"Evidence accepted: {names.get(row.skill_id, '')}")[:500],
                                     actor_id=actor_id, at=now))
+        # Mastered on accepted evidence is mastered: its spaced reviews start as they would from the answers.
+        start_if_mastered(course_id, row.person_id, row.skill_id, old_level, awarded, now)
     db.session.flush()
     # Always publish: even without a new level, the gradebook moves from PendingManual to FullyGraded.
     publish_mastery(course_id, row.person_id, now=now)

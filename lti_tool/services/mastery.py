@@ -25,6 +25,7 @@ from ..learning.mastery import (
     joined_reason,
     reason_parts,
 )
+from ..learning.review import REVIEWED_LEVELS
 from ..learning.translations import BASE_LANGUAGE
 from ..models import Enrollment, ItemResponse, MasteryEvent, Placement, ReviewSchedule, SkillMastery
 from ..models.base import commit_keeping_rows, id_list, insert_if_missing, lock_database_for_writing
@@ -466,7 +467,7 @@ _ATTEMPTS = 3
 
 def record_answer(
     course_id: int, person_id: int, served_id: int, answer: str, *, now: datetime,
-    language: str = BASE_LANGUAGE, misses_on: str | None = None,
+    language: str = BASE_LANGUAGE, misses_on: str | None = None, page: str | None = None,
 ) -> AnswerResult:
     """Check an answer to a served question, update the student's mastery of its skills, and note level changes.
 
@@ -476,14 +477,16 @@ def record_answer(
     two copies open at once, only the first answered earns credit. The hints used are those the server showed on
     the question (`serving.show_hint`), never a number the form brings. The result (question, solution, skill
     names) is in the student's language; what is stored is the same in every language. With misses_on (a skill
-    id), the result also counts the learner's run of practice misses on that skill.
+    id), the result also counts the learner's run of practice misses on that skill. With page (the source of the
+    page answering, e.g. "practice"), a question another page served is refused: a placement-check question
+    answered on the practice page was judged and its solution shown, then the check served it again.
     """
     # A caller's own pending changes (the placement check's run) would be lost by starting again: no retry then.
     attempts = 1 if db.session.new or db.session.dirty or db.session.deleted else _ATTEMPTS
     for attempt in range(attempts):
         try:
             return _record_answer(course_id, person_id, served_id, answer, now=now, language=language,
-                                  misses_on=misses_on)
+                                  misses_on=misses_on, page=page)
         except sa.exc.IntegrityError:
             # The learner's first answer on a skill raced another of their answers creating the same row (it
             # was not there to lock): start again from the committed rows; the claim was rolled back too.
@@ -495,7 +498,7 @@ def record_answer(
 
 def _record_answer(
     course_id: int, person_id: int, served_id: int, answer: str, *, now: datetime, language: str,
-    misses_on: str | None,
+    misses_on: str | None, page: str | None,
 ) -> AnswerResult:
     pack = require_pack(course_id)
     shown = require_pack(course_id, language)
@@ -505,6 +508,8 @@ def _record_answer(
     # The item in the student's language: the same ids and numbers, and a short-text item also accepts the
     # answers the author wrote for that language.
     question = served(course_id, person_id, served_id, shown, run_on=misses_on, run_length=MISSES_BEFORE_HELP)
+    if page is not None and question.source != page:
+        raise NotFound(N_("That question was not given to you here. Here is a question that was."))
     item = question.item
     correct = check_answer(item, answer)
     # The claim settles the credit from the variant's other answers (the same question open on another page), so
@@ -575,8 +580,9 @@ def _record_answer(
             state = replace(state, held_below=False)  # the teacher's level has gone: nothing is held any more
         reason_source = source
         schedule = schedules.get(skill_id) if skill_id != ALL_SKILLS and retention is not None else None
-        if schedule is not None and schedule.due_at <= now:
-            # Answering a skill that is due for review is the review (retrieval practice).
+        if schedule is not None and schedule.due_at <= now and old_level in REVIEWED_LEVELS:
+            # Answering a skill that is due for review is the review (retrieval practice); below the reviewed
+            # levels it is practice again (`due_reviews` offers no review of it either).
             # A failed review lowers the estimate (above); the level follows the model, not a fixed drop.
             record_review(schedule, old_level, new_level, correct=correct, hints_used=hints_used,
                           skill_name=names[skill_id].name if skill_id in names else skill_id, now=now,
@@ -685,6 +691,8 @@ def override_level(
     db.session.add(MasteryEvent(course_id=course_id, person_id=person_id, skill_id=skill_id, old_level=old_level.value,
                                 new_level=new_level.value, source="override", reason=note,
                                 student_note=note_to_student or None, actor_id=actor_id, at=now))
+    # Mastered by the teacher's judgement is mastered: its spaced reviews start as they would from the answers.
+    start_if_mastered(course_id, person_id, skill_id, old_level, new_level, now)
     db.session.flush()
     if new_level != old_level:
         from .publishing import publish_mastery

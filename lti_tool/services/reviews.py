@@ -14,6 +14,7 @@ from ..extensions import db
 from ..learning.coursepack import DEFAULT_RETENTION, CoursePack
 from ..learning.mastery import Level
 from ..learning.review import (
+    REVIEWED_LEVELS,
     DueReview,
     ItemResult,
     ReviewOutcome,
@@ -22,7 +23,7 @@ from ..learning.review import (
     review_outcome,
     starts_review,
 )
-from ..models import ReviewSchedule, ServedItem
+from ..models import ReviewSchedule, ServedItem, SkillMastery
 from .content import course_pack
 from .errors import N_, NotFound
 from .serving import Served, serve_exact, served
@@ -114,7 +115,11 @@ def record_review(
 
 
 def due_reviews(course_id: int, person_id: int, now: datetime) -> list[DueReview]:
-    """Return the student's skills whose spaced review is due now ([] when the pack turns spacing off)."""
+    """Return the student's skills whose spaced review is due now ([] when the pack turns spacing off).
+
+    Only skills still at a reviewed level (`REVIEWED_LEVELS`): a skill the teacher set back to Attempted, or that
+    failed reviews took below Proficient, is practised again, not offered as one "you learned before".
+    """
     pack = course_pack(course_id)
     if pack is None or not pack.mastery.review_spacing:
         return []
@@ -123,9 +128,14 @@ def due_reviews(course_id: int, person_id: int, now: datetime) -> list[DueReview
 
 
 # Built once: the plan page asks on every view (services/mastery._ROWS_QUERY).
-_DUE_QUERY = sa.select(ReviewSchedule.skill_id, ReviewSchedule.due_at).where(
+_DUE_QUERY = sa.select(ReviewSchedule.skill_id, ReviewSchedule.due_at).join(
+    SkillMastery, sa.and_(SkillMastery.course_id == ReviewSchedule.course_id,
+                          SkillMastery.person_id == ReviewSchedule.person_id,
+                          SkillMastery.skill_id == ReviewSchedule.skill_id)
+).where(
     ReviewSchedule.course_id == sa.bindparam("course_id"), ReviewSchedule.person_id == sa.bindparam("person_id"),
-    ReviewSchedule.due_at <= sa.bindparam("now", type_=ReviewSchedule.due_at.type))
+    ReviewSchedule.due_at <= sa.bindparam("now", type_=ReviewSchedule.due_at.type),
+    SkillMastery.level.in_(sorted(level.value for level in REVIEWED_LEVELS)))
 
 
 def _items_by_skill(pack: CoursePack) -> dict[str, list[str]]:

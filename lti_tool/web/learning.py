@@ -73,7 +73,7 @@ def answer(skill_id: str):
         if served_id is None:
             raise NotFound(N_("That question was not given to you here. Here is a question that was."))
         result = record_answer(course_id, person_id, served_id, request.form.get("answer", ""), now=utcnow(),
-                               language=language, misses_on=skill_id)
+                               language=language, misses_on=skill_id, page="practice")
     except ServiceError as exc:
         flash(translated(exc), "error")
         return redirect(url_for("learning.practice", skill_id=skill_id), code=303)

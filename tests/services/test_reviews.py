@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import UTC, datetime, timedelta
 
 from lti_tool.learning.coursepack import load_pack
 from lti_tool.services.content import demo_pack_data
-from tests.support import served_answer, submit_form
+from tests.support import served_answer, served_item, submit_form
 
 
 def _practise(page, tool, skill_id, pack, *, right: bool, times: int):
@@ -83,6 +84,16 @@ def _master(student, tool, skill_id, pack, sub: str | None = None) -> None:
     raise AssertionError(f"{skill_id} was not mastered: {_levels(tool, sub)[0]}")
 
 
+def first_skill_mastered(sandbox, tool):
+    """Give the course the demo pack and have the student master its first skill; return the student, pack, skill."""
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    pack = load_pack(demo_pack_data())
+    skill_id = pack.skill_graph.topological_order()[0]
+    student = sandbox.launch("student")
+    _master(student, tool, skill_id, pack)
+    return student, pack, skill_id
+
+
 def test_a_skill_mastered_over_two_sittings_comes_back_days_later_and_one_failed_review_keeps_the_level(
     sandbox, tool
 ):
@@ -116,11 +127,7 @@ def test_a_skill_mastered_over_two_sittings_comes_back_days_later_and_one_failed
 
 
 def test_a_skill_mastered_again_keeps_its_review_history(sandbox, tool):
-    submit_form(sandbox.launch("teacher"), "/content/demo")
-    pack = load_pack(demo_pack_data())
-    first_skill = pack.skill_graph.topological_order()[0]
-    student = sandbox.launch("student")
-    _master(student, tool, first_skill, pack)
+    _, _, first_skill = first_skill_mastered(sandbox, tool)
     (first,) = _levels(tool)[1]
 
     with tool.app.app_context():
@@ -182,3 +189,65 @@ def test_a_student_with_two_skills_due_gets_a_mixed_review_of_both(sandbox, tool
 
     assert [skill for skill, _ in mixed] in ([first, second] * 2, [second, first] * 2)
     assert len({item for _, item in mixed}) == 4
+
+
+def _page(student, tool, path: str = ""):
+    page = student.http.get(tool.url(re.search(r"/c/[^/]+/", student.url).group(0) + path), timeout=30)
+    page.http = student.http
+    return page
+
+
+def test_a_skill_the_teacher_sets_to_mastered_comes_back_for_review_days_later(sandbox, tool):
+    # Mastered by the teacher's judgement (an override) put nothing on the review schedule: its review never came.
+    from tests.web.test_override_holds import FIRST, _set_level
+
+    teacher = sandbox.launch("teacher")
+    submit_form(teacher, "/content/demo")
+    student = sandbox.launch("student")
+    _set_level(teacher, tool, "Mastered")
+
+    (schedule,) = _levels(tool)[1]
+    assert schedule.skill_id == FIRST
+    assert "Quick review" not in _page(student, tool).text  # not due yet
+    _days_pass(tool, 10)
+    assert "Quick review" in _page(student, tool).text
+    review = _page(student, tool, "review")
+    assert served_item(tool, re.search(r'name="served" value="(\d+)"', review.text).group(1)).skills[0] == FIRST
+
+
+def test_a_mastered_skill_the_teacher_sets_back_to_attempted_is_practised_not_offered_as_a_review(sandbox, tool):
+    # Its review schedule stayed: days later the plan said "You learned these before" of a skill it showed as
+    # Attempted, and its practice answers were kept (and rated) as reviews.
+    from tests.web.test_override_holds import FIRST, _set_level
+
+    teacher = sandbox.launch("teacher")
+    submit_form(teacher, "/content/demo")
+    pack = load_pack(demo_pack_data())
+    student = sandbox.launch("student")
+    _master(student, tool, FIRST, pack)
+    _set_level(teacher, tool, "Attempted")
+    _days_pass(tool, 10)
+
+    plan = html.unescape(_page(student, tool).text)
+    assert "Quick review" not in plan and "You learned these before" not in plan
+    assert "Nothing to review right now" in html.unescape(_page(student, tool, "review").text)
+    _practise(student, tool, FIRST, pack, right=True, times=1)
+    assert _answer_sources(tool)[-1] == "practice"
+
+
+def test_a_skill_mastered_on_evidence_the_teacher_accepts_comes_back_for_review_days_later(sandbox, tool):
+    from tests.web.test_agency import FIRST_SKILL, _open
+
+    teacher = sandbox.launch("teacher")
+    submit_form(teacher, "/content/demo")
+    student = sandbox.launch("student")
+    submit_form(_open(student, tool, "Show what I know"), "/evidence", skill_id=FIRST_SKILL, kind="explanation",
+                text="Multiply top and bottom by the same number: 1/2 = 2/4 = 3/6.")
+    queue = _open(_page(teacher, tool), tool, "Evidence to review")
+    evidence_id = re.search(r"/teacher/evidence/(\d+)/accept", queue.text).group(1)
+    submit_form(queue, f"/teacher/evidence/{evidence_id}/accept", level="Mastered", comment="Clear")
+
+    assert _levels(tool)[0][FIRST_SKILL] == "Mastered"
+    assert [s.skill_id for s in _levels(tool)[1]] == [FIRST_SKILL]
+    _days_pass(tool, 10)
+    assert "Quick review" in _page(student, tool).text

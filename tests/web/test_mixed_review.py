@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from lti_tool.learning.coursepack import load_pack
 from lti_tool.services.content import demo_pack_data
-from tests.services.test_reviews import _days_pass, _master
+from tests.services.test_reviews import _days_pass, _master, first_skill_mastered
 from tests.support import served_answer, submit_form
 
 
@@ -169,3 +169,20 @@ def test_a_hint_shown_on_a_review_question_stays_shown_and_counts_though_the_ans
     # The answer posted from the page before the hint (hints=0): the review was still aided (rated Hard, not Good).
     submit_form(question, "/review", answer=served_answer(tool, question), hints="0")
     assert _hints_used(tool)[answers_before:] == [("review", 1)]
+
+
+def test_a_review_that_brings_a_skill_back_to_mastered_celebrates_it(sandbox, tool):
+    # The practice and unit-check pages celebrate a skill reaching Mastered; the review page only listed the change.
+    student, pack, skill = first_skill_mastered(sandbox, tool)
+    _ten_days_pass(tool)
+    with tool.app.app_context():  # as if a failed review had taken it back to Proficient (its answers still strong)
+        from lti_tool.extensions import db
+        from lti_tool.models import SkillMastery
+
+        db.session.scalars(db.select(SkillMastery).where(SkillMastery.skill_id == skill)).one().level = "Proficient"
+        db.session.commit()
+
+    question = _follow(_plan(student), "Start the review")
+    feedback = submit_form(question, "/review", answer=served_answer(tool, question))
+    name = next(s.name for s in pack.skills if s.id == skill)
+    assert f"You mastered {name}!" in html.unescape(feedback.text)

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from fsrs import Card
 
 from lti_tool.extensions import db
-from lti_tool.learning.mastery import ALL_SKILLS, SkillState
+from lti_tool.learning.mastery import ALL_SKILLS, Level, SkillState
 from lti_tool.models import ReviewSchedule, ServedItem, SkillMastery
 from lti_tool.models.base import utcnow
 from lti_tool.services.content import demo_pack_data
@@ -32,11 +32,16 @@ REPEAT = "You answered this question earlier today: it is good practice"
 
 
 def _due_for_review(tool, page) -> None:
-    """Put SKILL on the student's review schedule, due a day ago (as if mastered and left alone)."""
+    """Put SKILL at Mastered on the student's review schedule, due a day ago (as if mastered and left alone).
+
+    Only a skill at Proficient or above is reviewed (`learning.review.REVIEWED_LEVELS`), so the level comes too.
+    """
     with tool.app.app_context():
         row = db.session.get(ServedItem, int(SERVED.search(page.text).group(1)))
         db.session.add(ReviewSchedule(course_id=row.course_id, person_id=row.person_id, skill_id=SKILL,
                                       card=Card().to_dict(), due_at=utcnow() - timedelta(days=1)))
+        db.session.add(SkillMastery(course_id=row.course_id, person_id=row.person_id, skill_id=SKILL,
+                                    state=SkillState(SKILL).to_dict(), level=Level.MASTERED.value))
         db.session.commit()
 
 
@@ -62,11 +67,19 @@ def test_the_one_question_open_in_practice_the_review_and_a_unit_check_earns_cre
     other = pages[second]
     reloaded = other.http.get(other.url, timeout=30)
     reloaded.http = other.http
-    assert SERVED.search(reloaded.text).group(1) == SERVED.search(other.text).group(1)
-    assert REPEAT in html.unescape(reloaded.text)
+    if second == "review":
+        # The first answer on the due skill was its review, whichever page took it: the review page offers nothing
+        # more, and what is left is the old tab's form.
+        assert SERVED.search(reloaded.text) is None
+        reloaded = other
+    else:
+        assert SERVED.search(reloaded.text).group(1) == SERVED.search(other.text).group(1)
+        assert REPEAT in html.unescape(reloaded.text)
     repeat = submit_form(reloaded, PAGES[second][1], answer=served_answer(tool, reloaded))
     assert REPEAT in html.unescape(repeat.text)
-    assert [(s, c) for s, c, _ in _answers(tool)] == [(PAGES[first][2], True), (PAGES[second][2], False)]
+    # A practice answer on a due skill is kept as its review; a unit check's stays marked as the unit check's.
+    kept = {"practice": "review"}.get(first, PAGES[first][2])
+    assert [(s, c) for s, c, _ in _answers(tool)] == [(kept, True), (PAGES[second][2], False)]
     with tool.app.app_context():
         overall = db.session.scalars(sa.select(SkillMastery).where(SkillMastery.skill_id == ALL_SKILLS)).one()
         assert SkillState.from_dict(overall.state).attempts == 1
@@ -89,10 +102,11 @@ def test_the_review_serves_another_question_of_the_skill_than_the_one_open_in_pr
     _due_for_review(tool, practice)
     review = open_in_launch(home, tool, PAGES["review"][0])
     assert _item_of(tool, review) != _item_of(tool, practice)
-    # Both are served questions of their own: each answer earns credit.
+    # Both are served questions of their own: each answer earns credit (the practice answer on the due skill is
+    # kept as its review).
     submit_form(practice, PAGES["practice"][1], answer=served_answer(tool, practice))
     submit_form(review, PAGES["review"][1], answer=served_answer(tool, review))
-    assert [(s, c) for s, c, _ in _answers(tool)] == [("practice", True), ("review", True)]
+    assert [(s, c) for s, c, _ in _answers(tool)] == [("review", True), ("review", True)]
 
 
 def test_a_unit_check_serves_other_questions_of_the_skill_than_the_one_open_in_practice(sandbox, tool):

@@ -76,6 +76,23 @@ def test_a_question_served_to_another_student_of_the_course_is_refused_and_left_
     assert _count(tool, ServedItem, ServedItem.id == int(their_id), ServedItem.answered_at.is_(None)) == 1
 
 
+def test_a_placement_check_question_posted_to_the_practice_page_is_refused_and_stays_the_checks_question(
+        sandbox, tool):
+    # The placement check judges nothing aloud. Its question's served id put in the practice form was judged there,
+    # its worked solution shown, and the check then served the same question again: answered right, with the
+    # solution read, it placed the student as knowing the skill.
+    page, launch_path = _student_on_practice(sandbox, tool)
+    check = page.http.get(tool.url(f"{launch_path}diagnostic"))
+    checked = re.search(r'name="served" value="(\d+)"', check.text).group(1)
+    forged = submit_form(page, "/practice/frac-equivalent", answer=served_answer(tool, check, right=False),
+                         served=checked)
+    assert "not given to you" in forged.text
+    assert "Not quite" not in forged.text
+    assert _count(tool, ItemResponse) == 0
+    again = page.http.get(tool.url(f"{launch_path}diagnostic"))
+    assert re.search(r'name="served" value="(\d+)"', again.text).group(1) == checked
+
+
 def test_questions_are_not_repeated_until_the_skills_pool_is_used_up_and_easier_ones_come_first(sandbox, tool):
     page, launch_path = _student_on_practice(sandbox, tool)
     with tool.app.app_context():
