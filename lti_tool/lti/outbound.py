@@ -297,6 +297,14 @@ def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     return None
 
 
+#: The blocks a listed network must lie in: private, shared (CGNAT), loopback and unique-local. A public address
+#: needs no listing, so a network reaching past these is a mistake, never a campus LMS: "10.20.0.0/1" (for /16)
+#: opened 0.0.0.0-127.255.255.255, loopback, CGNAT metadata and half the internet's hosts, and "0.0.0.0/0" opened
+#: link-local, where cloud metadata (169.254.169.254) is; neither was refused.
+_LISTABLE = tuple(ipaddress.ip_network(n) for n in (
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8", "fc00::/7", "::1/128"))
+
+
 @dataclass(frozen=True)
 class AddressPolicy:
     """Which IP addresses Pathways may connect to: public ones, plus networks an admin listed."""
@@ -305,8 +313,24 @@ class AddressPolicy:
 
     @classmethod
     def from_setting(cls, value: str | None) -> AddressPolicy:
-        """Parse PATHWAYS_OUTBOUND_ALLOWED_NETWORKS: CIDRs separated by spaces or commas."""
-        networks = [ipaddress.ip_network(item, strict=False) for item in (value or "").replace(",", " ").split()]
+        """Parse PATHWAYS_OUTBOUND_ALLOWED_NETWORKS: CIDRs separated by spaces or commas.
+
+        Raise ValueError, in words for the admin, for anything but a network inside a private, shared, loopback or
+        unique-local block (_LISTABLE).
+        """
+        networks = []
+        for item in (value or "").replace(",", " ").split():
+            try:
+                network = ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not a network in CIDR notation, e.g. 10.20.0.0/16") from None
+            if not any(network.version == block.version and network.subnet_of(block)  # type: ignore[arg-type]
+                       for block in _LISTABLE):
+                raise ValueError(
+                    f"{item} is not inside a private, shared or loopback network (10.0.0.0/8, 172.16.0.0/12, "
+                    "192.168.0.0/16, 100.64.0.0/10, 127.0.0.0/8, fc00::/7, ::1): list only the LMS's own "
+                    "network; public addresses need no listing")
+            networks.append(network)
         return cls(tuple(networks))
 
     def allows(self, address: str) -> bool:
