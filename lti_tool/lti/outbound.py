@@ -354,6 +354,7 @@ class AddressPolicy:
 
 @dataclass
 class _Call:
+    deadline: float = float("inf")  # time.monotonic() when the call's time is up
     sockets: list[socket.socket] = field(default_factory=list)
     expired: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -389,6 +390,36 @@ def _track(sock: socket.socket | None) -> None:
         call.track(sock)
 
 
+def _resolve(host: str, port: int) -> list:
+    """Resolve a host within the call's deadline: getaddrinfo cannot be interrupted, so it runs in its own thread.
+
+    A name whose DNS server is slow to answer (the resolver's own retries can take 30 s and more) held the caller
+    that long, past the deadline the watchdog keeps for the connection and the body. The lookup left behind ends
+    with the resolver's own timeout.
+    """
+    call = getattr(_current, "call", None)
+    remaining = None if call is None else call.deadline - time.monotonic()
+    answer: list = []
+
+    def lookup() -> None:
+        try:
+            answer.append(socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM))
+        except (OSError, UnicodeError) as exc:
+            answer.append(exc)
+
+    if remaining is None:
+        lookup()
+    else:
+        resolver = threading.Thread(target=lookup, name="pathways-resolve", daemon=True)
+        resolver.start()
+        resolver.join(max(remaining, 0.0))
+    if not answer:
+        raise _Refused(TIMEOUT)
+    if isinstance(answer[0], BaseException):
+        raise _Refused(UNRESOLVABLE) from answer[0]
+    return answer[0]
+
+
 class _PinnedMixin:
     """Resolve, check every address, then connect to a checked address (never resolve twice)."""
 
@@ -396,10 +427,7 @@ class _PinnedMixin:
 
     def _new_conn(self) -> socket.socket:
         host, port = self._dns_host, self.port  # type: ignore[attr-defined]
-        try:
-            infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
-        except (socket.gaierror, UnicodeError) as exc:
-            raise _Refused(UNRESOLVABLE) from exc
+        infos = _resolve(host, port)
         addresses = list(dict.fromkeys(info[4][0] for info in infos))
         # Refuse when any answer is forbidden: a name that resolves partly inside is not a public name.
         if not addresses or not all(self.policy.allows(a) for a in addresses):
@@ -487,7 +515,7 @@ class OutboundSession(requests.Session):
         cap = self.max_bytes if max_bytes is None else max_bytes
         kwargs.pop("stream", None)
         deadline = time.monotonic() + budget
-        call = _Call()
+        call = _Call(deadline)
         outer = getattr(_current, "call", None)
         _current.call = call
         watchdog = threading.Timer(budget, call.expire)
