@@ -241,6 +241,7 @@ def load_settings(app: Flask, overrides: Mapping[str, Any] | None = None) -> Non
     app.config["BASE_URL"] = app.config["BASE_URL"].rstrip("/")
     _require_secret_key(app)  # first, so a refused start leaves no instance folder behind
     _check_evidence_storage(app.config)
+    _check_outbound_networks(app.config)
     app.config["SQLALCHEMY_DATABASE_URI"] = resolve_database_url(app)
     # Database errors and SQL logging must not carry the values (a student's reflection, names, answers).
     engine_options = app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or _engine_options(app)
@@ -395,6 +396,16 @@ def _check_evidence_storage(config: Mapping[str, Any]) -> None:
         import boto3  # noqa: F401 - only whether it is installed
     except ImportError:
         raise InvalidSetting("PATHWAYS_EVIDENCE_STORAGE=s3 needs boto3: pip install 'pathways-lti[s3]'.") from None
+
+
+def _check_outbound_networks(config: Mapping[str, Any]) -> None:
+    """Refuse to start with PATHWAYS_OUTBOUND_ALLOWED_NETWORKS the outbound client would not take, in plain words."""
+    from .lti.outbound import AddressPolicy
+
+    try:
+        AddressPolicy.from_setting(config["OUTBOUND_ALLOWED_NETWORKS"])
+    except ValueError as exc:
+        raise InvalidSetting(f"PATHWAYS_OUTBOUND_ALLOWED_NETWORKS: {exc}.") from None
 
 
 def _require_secret_key(app: Flask) -> None:

@@ -129,3 +129,21 @@ def test_an_evidence_store_setting_that_cannot_work_stops_a_command_in_one_plain
                                 text=True, timeout=120)
         assert result.returncode == 1 and "Traceback" not in result.stderr
         assert result.stderr.strip().splitlines() == [result.stderr.strip()] and says in result.stderr
+
+
+def test_allowed_networks_reaching_past_private_ones_stop_a_command_in_one_plain_line(tmp_path):
+    # A public address needs no listing: a network reaching past the private ones is a typo ("/1" for "/16" let
+    # Pathways call loopback and half the internet's hosts) or opens link-local, where cloud metadata is.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PATHWAYS_")}
+    env.update(PATHWAYS_SECRET_KEY=secrets.token_urlsafe(48))
+    for networks in ("10.20.0.0/16 10.20.0.0/1", "0.0.0.0/0", "::/0", "169.254.169.254/32", "fe80::/10",
+                     "::ffff:0:0/96", "campus-lms"):
+        result = subprocess.run([PATHWAYS, "doctor"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                                env={**env, "PATHWAYS_OUTBOUND_ALLOWED_NETWORKS": networks})
+        assert result.returncode == 1 and "Traceback" not in result.stderr, (networks, result.stderr[-300:])
+        assert result.stderr.strip().splitlines() == [result.stderr.strip()], networks
+        assert "PATHWAYS_OUTBOUND_ALLOWED_NETWORKS" in result.stderr, (networks, result.stderr)
+    # An LMS's own private network, or loopback for a test LMS, still starts.
+    result = subprocess.run([PATHWAYS, "keys", "list"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                            env={**env, "PATHWAYS_OUTBOUND_ALLOWED_NETWORKS": "10.20.0.0/16, 127.0.0.0/8 fd12::/64"})
+    assert "PATHWAYS_OUTBOUND_ALLOWED_NETWORKS" not in result.stderr and "Traceback" not in result.stderr

@@ -297,6 +297,14 @@ def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     return None
 
 
+#: The blocks a listed network must lie in: private, shared (CGNAT), loopback and unique-local. A public address
+#: needs no listing, so a network reaching past these is a mistake, never a campus LMS: "10.20.0.0/1" (for /16)
+#: opened 0.0.0.0-127.255.255.255, loopback, CGNAT metadata and half the internet's hosts, and "0.0.0.0/0" opened
+#: link-local, where cloud metadata (169.254.169.254) is; neither was refused.
+_LISTABLE = tuple(ipaddress.ip_network(n) for n in (
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8", "fc00::/7", "::1/128"))
+
+
 @dataclass(frozen=True)
 class AddressPolicy:
     """Which IP addresses Pathways may connect to: public ones, plus networks an admin listed."""
@@ -305,8 +313,24 @@ class AddressPolicy:
 
     @classmethod
     def from_setting(cls, value: str | None) -> AddressPolicy:
-        """Parse PATHWAYS_OUTBOUND_ALLOWED_NETWORKS: CIDRs separated by spaces or commas."""
-        networks = [ipaddress.ip_network(item, strict=False) for item in (value or "").replace(",", " ").split()]
+        """Parse PATHWAYS_OUTBOUND_ALLOWED_NETWORKS: CIDRs separated by spaces or commas.
+
+        Raise ValueError, in words for the admin, for anything but a network inside a private, shared, loopback or
+        unique-local block (_LISTABLE).
+        """
+        networks = []
+        for item in (value or "").replace(",", " ").split():
+            try:
+                network = ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not a network in CIDR notation, e.g. 10.20.0.0/16") from None
+            if not any(network.version == block.version and network.subnet_of(block)  # type: ignore[arg-type]
+                       for block in _LISTABLE):
+                raise ValueError(
+                    f"{item} is not inside a private, shared or loopback network (10.0.0.0/8, 172.16.0.0/12, "
+                    "192.168.0.0/16, 100.64.0.0/10, 127.0.0.0/8, fc00::/7, ::1): list only the LMS's own "
+                    "network; public addresses need no listing")
+            networks.append(network)
         return cls(tuple(networks))
 
     def allows(self, address: str) -> bool:
@@ -330,6 +354,7 @@ class AddressPolicy:
 
 @dataclass
 class _Call:
+    deadline: float = float("inf")  # time.monotonic() when the call's time is up
     sockets: list[socket.socket] = field(default_factory=list)
     expired: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -365,6 +390,36 @@ def _track(sock: socket.socket | None) -> None:
         call.track(sock)
 
 
+def _resolve(host: str, port: int) -> list:
+    """Resolve a host within the call's deadline: getaddrinfo cannot be interrupted, so it runs in its own thread.
+
+    A name whose DNS server is slow to answer (the resolver's own retries can take 30 s and more) held the caller
+    that long, past the deadline the watchdog keeps for the connection and the body. The lookup left behind ends
+    with the resolver's own timeout.
+    """
+    call = getattr(_current, "call", None)
+    remaining = None if call is None else call.deadline - time.monotonic()
+    answer: list = []
+
+    def lookup() -> None:
+        try:
+            answer.append(socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM))
+        except (OSError, UnicodeError) as exc:
+            answer.append(exc)
+
+    if remaining is None:
+        lookup()
+    else:
+        resolver = threading.Thread(target=lookup, name="pathways-resolve", daemon=True)
+        resolver.start()
+        resolver.join(max(remaining, 0.0))
+    if not answer:
+        raise _Refused(TIMEOUT)
+    if isinstance(answer[0], BaseException):
+        raise _Refused(UNRESOLVABLE) from answer[0]
+    return answer[0]
+
+
 class _PinnedMixin:
     """Resolve, check every address, then connect to a checked address (never resolve twice)."""
 
@@ -372,10 +427,7 @@ class _PinnedMixin:
 
     def _new_conn(self) -> socket.socket:
         host, port = self._dns_host, self.port  # type: ignore[attr-defined]
-        try:
-            infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
-        except (socket.gaierror, UnicodeError) as exc:
-            raise _Refused(UNRESOLVABLE) from exc
+        infos = _resolve(host, port)
         addresses = list(dict.fromkeys(info[4][0] for info in infos))
         # Refuse when any answer is forbidden: a name that resolves partly inside is not a public name.
         if not addresses or not all(self.policy.allows(a) for a in addresses):
@@ -463,7 +515,7 @@ class OutboundSession(requests.Session):
         cap = self.max_bytes if max_bytes is None else max_bytes
         kwargs.pop("stream", None)
         deadline = time.monotonic() + budget
-        call = _Call()
+        call = _Call(deadline)
         outer = getattr(_current, "call", None)
         _current.call = call
         watchdog = threading.Timer(budget, call.expire)

@@ -602,8 +602,15 @@ def _upsert(data: dict[str, Any], plural: str, record_id: str | None, record: di
             what: str, reserved: Iterable[str] = ()) -> str:
     records = data.setdefault(plural, [])
     if record_id is None:
+        # A double click (or a reload of the form's answer) adds the same record twice; the second save, made
+        # under the pack's lock, finds the first one's instead of adding a copy the map cannot tell apart.
+        base = _slug(title, what)
+        same = next((r for r in records if re.fullmatch(re.escape(base) + r"(-[0-9]+)?", str(r.get("id")))
+                     and all((r.get(k) or None) == (v or None) for k, v in record.items())), None)
+        if same is not None:
+            return same["id"]
         taken = {r["id"] for r in records} | set(reserved)
-        new = {"id": _unique(_slug(title, what), taken), **record}
+        new = {"id": _unique(base, taken), **record}
         records.append(new)
         return new["id"]
     existing = _record(data, plural, record_id, what)

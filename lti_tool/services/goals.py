@@ -181,10 +181,28 @@ def add_goal(course_id: int, person_id: int, *, title: str, why: str, by_date: s
         raise ServiceError(
             N_("You have %(count)s goals already; delete some you no longer need first."), count=MAX_GOALS
         )
+    # A double click (or two tabs) posts the same goal twice: read under the lock, the second finds the first and
+    # adds nothing, instead of the plan listing one goal twice.
+    goal = _same_open_goal(course_id, person_id, fields)
+    if goal is not None:
+        db.session.commit()
+        return _goal_view(goal, course_skill_names(course_id), now.date())
     goal = StudentGoal(course_id=course_id, person_id=person_id, done=False, created_at=now, **fields)
     db.session.add(goal)
     db.session.commit()
     return _goal_view(goal, course_skill_names(course_id), now.date())
+
+
+def _same_open_goal(course_id: int, person_id: int, fields: Mapping) -> StudentGoal | None:
+    """Return the learner's open goal with exactly these fields, if they have one."""
+    found = db.session.scalars(
+        sa.select(StudentGoal).where(
+            StudentGoal.course_id == course_id, StudentGoal.person_id == person_id, StudentGoal.done.is_(False),
+            StudentGoal.title == fields["title"], StudentGoal.why == fields["why"],
+            StudentGoal.by_date.is_(None) if fields["by_date"] is None else StudentGoal.by_date == fields["by_date"],
+        )
+    )
+    return next((goal for goal in found if list(goal.skill_ids or []) == fields["skill_ids"]), None)
 
 
 def update_goal(course_id: int, person_id: int, goal_id: int, *, title: str, why: str, by_date: str,

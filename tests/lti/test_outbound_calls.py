@@ -87,6 +87,26 @@ def test_a_platform_dripping_its_keys_fails_a_launch_within_the_deadline_and_lat
     assert len(evil.hits) == 1
 
 
+def test_a_platform_host_whose_dns_answers_slowly_fails_a_launch_within_the_deadline(make_tool, monkeypatch):
+    import socket
+
+    tool = make_tool(SERVICE_TIMEOUT_SECONDS=1)
+    real_getaddrinfo = socket.getaddrinfo
+
+    def slow_dns(host, port, *args, **kwargs):
+        if host == "slow-dns.test":
+            time.sleep(6)  # a resolver retrying a name server that does not answer
+            host = "127.0.0.1"
+        return real_getaddrinfo(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow_dns)
+    _move_platform_keys(tool, "http://slow-dns.test:9/jwks")
+    started = time.monotonic()
+    page = SandboxActions(tool).launch("student")
+    assert page.status_code == 502
+    assert time.monotonic() - started < 4  # the deadline covers the lookup too, not only connect and body
+
+
 def test_a_huge_key_set_is_cut_off_while_it_streams(tool, evil):
     evil.flood("/jwks", total_bytes=256 * 1024 * 1024)
     _move_platform_keys(tool, evil.url("/jwks"))
