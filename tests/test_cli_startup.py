@@ -129,3 +129,42 @@ def test_an_evidence_store_setting_that_cannot_work_stops_a_command_in_one_plain
                                 text=True, timeout=120)
         assert result.returncode == 1 and "Traceback" not in result.stderr
         assert result.stderr.strip().splitlines() == [result.stderr.strip()] and says in result.stderr
+
+
+def _one_plain_line(result: subprocess.CompletedProcess, says: str) -> None:
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()] and says in result.stderr
+
+
+def test_an_instance_folder_that_cannot_be_made_stops_a_command_in_one_plain_line(tmp_path):
+    (tmp_path / "not-a-folder").write_text("")
+    instance = tmp_path / "not-a-folder" / "instance"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PATHWAYS_")}
+    env["PATHWAYS_INSTANCE_PATH"] = str(instance)
+    secret = {"PATHWAYS_SECRET_KEY": secrets.token_urlsafe(48)}
+    runs = [
+        (secret, ["db", "upgrade"]),  # the SQLite file's folder
+        ({}, ["demo", "--port", "1"]),  # the demo's own secret
+        (secret | {"PATHWAYS_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}, ["platform", "list"]),  # the file cache
+    ]
+    for more, args in runs:
+        result = subprocess.run([PATHWAYS, *args], cwd=tmp_path, env=env | more, capture_output=True, text=True,
+                                timeout=120)
+        _one_plain_line(result, f"Pathways cannot create the folder {instance}")
+        assert "(Not a directory): set PATHWAYS_INSTANCE_PATH" in result.stderr
+
+
+def test_a_setting_pathways_cannot_start_with_is_one_plain_line_in_the_demo_too(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PATHWAYS_")}
+    secret = {"PATHWAYS_SECRET_KEY": secrets.token_urlsafe(48)}
+    runs = [
+        ({"PATHWAYS_WORKER_BATCH": "fifty"}, ["demo", "--port", "1"], "PATHWAYS_WORKER_BATCH is 'fifty': it must be"),
+        # A typo in a switch no longer quietly turns it off.
+        (secret | {"PATHWAYS_METRICS_ENABLED": "ture"}, ["platform", "list"],
+         "PATHWAYS_METRICS_ENABLED is 'ture': set it to true or false"),
+    ]
+    for more, args, says in runs:
+        result = subprocess.run([PATHWAYS, *args], cwd=tmp_path, env=env | more, capture_output=True, text=True,
+                                timeout=120)
+        _one_plain_line(result, says)
+    assert not (tmp_path / "instance").exists()
