@@ -168,3 +168,25 @@ def test_a_setting_pathways_cannot_start_with_is_one_plain_line_in_the_demo_too(
                                 timeout=120)
         _one_plain_line(result, says)
     assert not (tmp_path / "instance").exists()
+
+
+def test_the_worker_stops_on_sigterm_as_on_ctrl_c(tmp_path):
+    """systemd (config/pathways-worker.service), Docker and Procfile hosts stop the worker with SIGTERM."""
+    import signal
+    import time
+
+    (tmp_path / "instance").mkdir()
+    (tmp_path / "instance" / "secret_key").write_text(secrets.token_urlsafe(48))
+    assert pathways(tmp_path, "db", "upgrade").returncode == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PATHWAYS_")}
+    worker = subprocess.Popen([PATHWAYS, "worker"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        assert "posting grades from the outbox" in worker.stdout.readline()
+        time.sleep(1)  # into its first pass
+        worker.send_signal(signal.SIGTERM)
+        out, err = worker.communicate(timeout=30)
+    finally:
+        worker.kill()
+    assert worker.returncode == 0, err
+    assert "Stopped; rows being worked on are released" in out and "Traceback" not in err
