@@ -5,6 +5,7 @@ source tree, so a wheel (and every non-editable install) carries its own copy. E
 templates/ in place (lti_tool/paths.py looks for the packaged copy first).
 """
 
+import shutil
 from pathlib import Path
 
 from setuptools import setup
@@ -15,6 +16,10 @@ ROOT = Path(__file__).resolve().parent
 
 class BuildWithTemplates(build_py):
     def run(self) -> None:
+        if not getattr(self, "editable_mode", False):
+            # `pip wheel .` in a clone reuses build/: a template or migration removed since the last build would
+            # otherwise ship again (a removed migration can leave `pathways db upgrade` with two heads).
+            shutil.rmtree(Path(self.build_lib) / "lti_tool", ignore_errors=True)
         super().run()
         if getattr(self, "editable_mode", False):
             return

@@ -32,6 +32,11 @@ def _app_from_env(*, demo_secret: bool = True):
     if demo_secret and not os.environ.get("PATHWAYS_SECRET_KEY") and os.path.isfile(secret_file):
         with open(secret_file) as handle:
             overrides["SECRET_KEY"] = handle.read().strip()
+    return _create_app(overrides)
+
+
+def _create_app(overrides: dict[str, object]) -> Flask:
+    """create_app for a command: a setting Pathways cannot start with is one plain line, not a traceback."""
     try:
         return create_app(overrides)
     except InvalidSetting as exc:
@@ -120,8 +125,8 @@ def demo(host: str, port: int) -> None:
     # The demo's LMS is the sandbox on this same loopback server: let the outbound client call loopback.
     networks = os.environ.get("PATHWAYS_OUTBOUND_ALLOWED_NETWORKS") or "127.0.0.0/8 ::1/128"
     # One process serves the demo and runs its worker, so launch state can stay in memory (settings.py).
-    app = create_app({"SANDBOX_ENABLED": True, "BASE_URL": base_url, "DEFAULT_COURSE_PACK": "demo",
-                      "OUTBOUND_ALLOWED_NETWORKS": networks, "IN_PROCESS_CACHE": True})
+    app = _create_app({"SANDBOX_ENABLED": True, "BASE_URL": base_url, "DEFAULT_COURSE_PACK": "demo",
+                       "OUTBOUND_ALLOWED_NETWORKS": networks, "IN_PROCESS_CACHE": True})
     with app.app_context():
         upgrade()
         connect_sandbox(app)

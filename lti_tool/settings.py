@@ -162,6 +162,7 @@ DEFAULTS: dict[str, Any] = {
 }
 
 _TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
 
 
 class InvalidSetting(RuntimeError):
@@ -178,7 +179,11 @@ def _coerce(key: str, raw: Any) -> Any:
     if not isinstance(raw, str):
         return raw
     if isinstance(default, bool):
-        return raw.strip().lower() in _TRUE
+        word = raw.strip().lower()
+        if word not in _TRUE | _FALSE:
+            # A typo ("ture", "enabled") must not quietly turn a setting off, e.g. metrics or registration.
+            raise InvalidSetting(f"{PREFIX}_{key} is {raw!r}: set it to true or false.")
+        return word in _TRUE
     try:
         if isinstance(default, int):
             return int(raw)
@@ -267,7 +272,7 @@ def resolve_database_url(app: Flask) -> str:
     """Return the configured database URL, defaulting to SQLite in the instance folder."""
     url = app.config.get("DATABASE_URL")
     if not url:
-        os.makedirs(app.instance_path, exist_ok=True)
+        make_instance_folder(app.instance_path)
         return "sqlite:///" + os.path.join(app.instance_path, "pathways.sqlite")
     # Heroku-style URLs name the driver "postgres"; SQLAlchemy wants an explicit psycopg (v3) dialect.
     for prefix in ("postgres://", "postgresql://"):
@@ -291,6 +296,22 @@ def _check_database_url(url: str) -> None:
     except ImportError as exc:
         raise InvalidSetting(f"PATHWAYS_DATABASE_URL needs the database driver {exc.name!r}, which is not "
                              "installed; Pathways supports PostgreSQL (postgresql://…) and SQLite.") from None
+
+
+def make_instance_folder(path: str) -> None:
+    """Create a folder of the instance path (SQLite file, file cache, demo secret), or refuse in one plain line.
+
+    Where it cannot be made (a file in the way, no permission), or a process user may not write it, every
+    later step would fail with a traceback or, for the file cache, a launch that silently loses its state.
+    """
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        raise InvalidSetting(f"Pathways cannot create the folder {path} ({exc.strerror}): set "
+                             "PATHWAYS_INSTANCE_PATH to a folder this user may write to.") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise InvalidSetting(f"Pathways may not write to the folder {path}: set PATHWAYS_INSTANCE_PATH to a "
+                             "folder this user may write to, or give this user write access to it.")
 
 
 def _engine_options(app: Flask) -> dict[str, Any]:
@@ -354,7 +375,7 @@ def _cache_config(app: Flask) -> tuple[str, dict[str, Any]]:
     if app.config.get("IN_PROCESS_CACHE"):
         return "SimpleCache", {"CACHE_THRESHOLD": 100_000}
     cache_dir = os.path.join(app.instance_path, "cache")
-    os.makedirs(cache_dir, exist_ok=True)
+    make_instance_folder(cache_dir)
     # cachelib's FileSystemCache without its per-write entry counter (file_cache.py).
     return "lti_tool.file_cache.LocalFileCache", {"CACHE_DIR": cache_dir, "CACHE_THRESHOLD": 100_000, **json_only}
 
@@ -424,7 +445,7 @@ def _require_secret_key(app: Flask) -> None:
             "'import secrets; print(secrets.token_urlsafe(48))') before serving Pathways."
         )
     path = os.path.join(app.instance_path, "secret_key")
-    os.makedirs(app.instance_path, exist_ok=True)
+    make_instance_folder(app.instance_path)
     if not os.path.exists(path):
         import secrets
 

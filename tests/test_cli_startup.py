@@ -147,3 +147,64 @@ def test_allowed_networks_reaching_past_private_ones_stop_a_command_in_one_plain
     result = subprocess.run([PATHWAYS, "keys", "list"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
                             env={**env, "PATHWAYS_OUTBOUND_ALLOWED_NETWORKS": "10.20.0.0/16, 127.0.0.0/8 fd12::/64"})
     assert "PATHWAYS_OUTBOUND_ALLOWED_NETWORKS" not in result.stderr and "Traceback" not in result.stderr
+
+
+def _one_plain_line(result: subprocess.CompletedProcess, says: str) -> None:
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()] and says in result.stderr
+
+
+def test_an_instance_folder_that_cannot_be_made_stops_a_command_in_one_plain_line(tmp_path):
+    (tmp_path / "not-a-folder").write_text("")
+    instance = tmp_path / "not-a-folder" / "instance"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PATHWAYS_")}
+    env["PATHWAYS_INSTANCE_PATH"] = str(instance)
+    secret = {"PATHWAYS_SECRET_KEY": secrets.token_urlsafe(48)}
+    runs = [
+        (secret, ["db", "upgrade"]),  # the SQLite file's folder
+        ({}, ["demo", "--port", "1"]),  # the demo's own secret
+        (secret | {"PATHWAYS_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}, ["platform", "list"]),  # the file cache
+    ]
+    for more, args in runs:
+        result = subprocess.run([PATHWAYS, *args], cwd=tmp_path, env=env | more, capture_output=True, text=True,
+                                timeout=120)
+        _one_plain_line(result, f"Pathways cannot create the folder {instance}")
+        assert "(Not a directory): set PATHWAYS_INSTANCE_PATH" in result.stderr
+
+
+def test_a_setting_pathways_cannot_start_with_is_one_plain_line_in_the_demo_too(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PATHWAYS_")}
+    secret = {"PATHWAYS_SECRET_KEY": secrets.token_urlsafe(48)}
+    runs = [
+        ({"PATHWAYS_WORKER_BATCH": "fifty"}, ["demo", "--port", "1"], "PATHWAYS_WORKER_BATCH is 'fifty': it must be"),
+        # A typo in a switch no longer quietly turns it off.
+        (secret | {"PATHWAYS_METRICS_ENABLED": "ture"}, ["platform", "list"],
+         "PATHWAYS_METRICS_ENABLED is 'ture': set it to true or false"),
+    ]
+    for more, args, says in runs:
+        result = subprocess.run([PATHWAYS, *args], cwd=tmp_path, env=env | more, capture_output=True, text=True,
+                                timeout=120)
+        _one_plain_line(result, says)
+    assert not (tmp_path / "instance").exists()
+
+
+def test_the_worker_stops_on_sigterm_as_on_ctrl_c(tmp_path):
+    """systemd (config/pathways-worker.service), Docker and Procfile hosts stop the worker with SIGTERM."""
+    import signal
+    import time
+
+    (tmp_path / "instance").mkdir()
+    (tmp_path / "instance" / "secret_key").write_text(secrets.token_urlsafe(48))
+    assert pathways(tmp_path, "db", "upgrade").returncode == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PATHWAYS_")}
+    worker = subprocess.Popen([PATHWAYS, "worker"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        assert "posting grades from the outbox" in worker.stdout.readline()
+        time.sleep(1)  # into its first pass
+        worker.send_signal(signal.SIGTERM)
+        out, err = worker.communicate(timeout=30)
+    finally:
+        worker.kill()
+    assert worker.returncode == 0, err
+    assert "Stopped; rows being worked on are released" in out and "Traceback" not in err

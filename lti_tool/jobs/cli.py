@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
@@ -18,6 +20,9 @@ def worker_command(once: bool, batch: int | None) -> None:
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if not once:
+        # systemd, Docker and Procfile hosts stop a process with SIGTERM: stop as on Ctrl+C (the running fit
+        # told to stop, its database session closed) and exit 0, not die mid-pass with status 143.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         click.echo("Pathways worker: posting grades from the outbox. Press Ctrl+C to stop.")
     try:
         stats = drain(app, once=once, batch=batch)

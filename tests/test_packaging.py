@@ -1,0 +1,50 @@
+"""The wheel an operator builds from a clone (docs/operations.md: `pip wheel --no-deps -w dist .`) carries
+everything Pathways reads at run time and nothing the clone no longer has, and builds without warnings (a
+setuptools deprecation today is a build that fails on a later setuptools)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+NOT_SOURCE = shutil.ignore_patterns(".*", "build", "dist", "*.egg-info", "instance", "__pycache__", "site")
+
+
+def build_wheel(clone: Path, out: Path) -> tuple[set[str], str]:
+    """Build the wheel as the operations guide says; return the wheel's file names and pip's output."""
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(out), "."], cwd=clone,
+                           capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0, built.stderr
+    (wheel,) = out.glob("pathways_lti-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        metadata = next(archive.read(n).decode() for n in names if n.endswith(".dist-info/METADATA"))
+    assert "License-Expression: MIT" in metadata
+    return names, built.stdout + built.stderr
+
+
+def test_the_wheel_builds_cleanly_with_what_pathways_reads_and_nothing_removed_since(tmp_path):
+    clone = tmp_path / "clone"
+    shutil.copytree(ROOT, clone, ignore=NOT_SOURCE)
+    names, output = build_wheel(clone, tmp_path / "first")
+    assert "deprecated" not in output.lower(), output
+    for packaged in ("lti_tool/templates/base.html", "lti_tool/templates/student/home.html",
+                     "lti_tool/static/css/pathways.css", "lti_tool/translations/es/LC_MESSAGES/messages.mo",
+                     "lti_tool/migrations/env.py", "lti_tool/migrations/versions/0001_initial_schema.py",
+                     "lti_tool/demo/math7.json", "lti_tool/learning/cold_start_prior.json"):
+        assert packaged in names, packaged
+    for source in [*clone.glob("lti_tool/migrations/versions/*.py"), *clone.glob("templates/**/*.html")]:
+        relative = source.relative_to(clone).as_posix()
+        assert (relative if relative.startswith("lti_tool/") else f"lti_tool/{relative}") in names, relative
+
+    # A later pull removes a template and a migration; the next build in the same clone must not ship them.
+    (clone / "templates" / "lti" / "unsupported.html").unlink()
+    (clone / "lti_tool" / "migrations" / "versions" / "0027_course_content_refit_request.py").unlink()
+    names, _ = build_wheel(clone, tmp_path / "second")
+    assert "lti_tool/templates/lti/unsupported.html" not in names
+    assert "lti_tool/migrations/versions/0027_course_content_refit_request.py" not in names
+    assert "lti_tool/templates/base.html" in names
