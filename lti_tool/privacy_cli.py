@@ -82,7 +82,11 @@ def privacy_export(issuer: str, client_id: str, sub: str, context_id: str | None
             handle.write(body)
     except OSError as exc:
         raise click.ClickException(f"Cannot write {out}: {exc.strerror}.") from None
-    click.echo(f"Wrote the data of {sub} ({len(document['courses'])} courses) to {out}.", err=True)
+    click.echo(f"Wrote the data of {sub} ({_courses(len(document['courses']))}) to {out}.", err=True)
+
+
+def _courses(count: int) -> str:
+    return "1 course" if count == 1 else f"{count} courses"
 
 
 @privacy_group.command("delete")
@@ -98,7 +102,7 @@ def privacy_delete(issuer: str, client_id: str, sub: str, context_id: str | None
         done = delete_user(issuer, client_id, sub, context_id=context_id, deployment_id=deployment_id, now=_now())
     except ServiceError as exc:
         raise click.ClickException(exc.message) from exc
-    click.echo(f"Deleted the data of {sub} in {done.courses} courses: {done.rows} records, "
+    click.echo(f"Deleted the data of {sub} in {_courses(done.courses)}: {done.rows} records, "
                f"{done.pending_grades} unsent grade updates cancelled"
                + (", person anonymised" if done.anonymised else "") + ".")
     if done.in_flight:
@@ -122,7 +126,7 @@ def privacy_purge(dry_run: bool, days: int | None) -> None:
         return
     report = purge_inactive_courses(_now(), days, dry_run)
     verb = "Would delete" if dry_run else "Deleted"
-    click.echo(f"{verb} {len(report.courses)} courses with no launch since {report.cutoff:%Y-%m-%d %H:%M} UTC.")
+    click.echo(f"{verb} {_courses(len(report.courses))} with no launch since {report.cutoff:%Y-%m-%d %H:%M} UTC.")
     for course in report.courses:
         last = f"{course.last_launch_at:%Y-%m-%d}" if course.last_launch_at else "never"
         click.echo(f"{course.course_id}\tplatform {course.platform_id}\t{shown_id(course.context_id)}\t{course.title}\t"

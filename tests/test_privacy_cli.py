@@ -80,7 +80,7 @@ def test_admin_deletes_a_learners_data_and_the_audit_log_records_it(sandbox, too
 
     result = run(tool, privacy_group, "delete", *_user(tool), "--yes")
     assert result.exit_code == 0, result.output
-    assert "Deleted the data of student-1 in 1 courses" in result.output and "anonymised" in result.output
+    assert "Deleted the data of student-1 in 1 course:" in result.output and "anonymised" in result.output
     assert _rows_of(tool, "student-1") is None  # anonymised: the sub is gone too
     with tool.app.app_context():
         erased = db.session.scalars(sa.select(Person).where(Person.sub.like("deleted-%"))).one()
@@ -106,7 +106,7 @@ def test_purge_dry_run_lists_a_course_not_launched_for_a_long_time_then_purge_de
     tool.app.config["RETENTION_DAYS"] = 365
     dry = run(tool, privacy_group, "purge", "--dry-run")
     assert dry.exit_code == 0, dry.output
-    assert "Would delete 1 courses" in dry.output
+    assert "Would delete 1 course with" in dry.output
     assert "math-7\tGrade 7 Mathematics\tlast launch 2020-01-01\t2 students" in dry.output
     with tool.app.app_context():
         assert db.session.get(Course, course_id) is not None
@@ -115,7 +115,7 @@ def test_purge_dry_run_lists_a_course_not_launched_for_a_long_time_then_purge_de
 
     done = run(tool, privacy_group, "purge")
     assert done.exit_code == 0, done.output
-    assert "Deleted 1 courses" in done.output
+    assert "Deleted 1 course with" in done.output
     with tool.app.app_context():
         assert db.session.get(Course, course_id) is None
         assert db.session.get(CourseContent, course_id) is None
@@ -237,7 +237,7 @@ def _purge_counts(output: str) -> tuple[int, int]:
     """(courses, people anonymised) as `privacy purge` (or its dry run) reports them."""
     import re
 
-    courses = int(re.search(r"(?:Would delete|Deleted) (\d+) courses", output).group(1))
+    courses = int(re.search(r"(?:Would delete|Deleted) (\d+) courses?", output).group(1))
     people = re.search(r"(?:Would anonymise|Anonymised) (\d+) people", output)
     return courses, int(people.group(1)) if people else 0
 
@@ -289,7 +289,7 @@ def _anonymise_by_purge(tool) -> None:
                            .values(last_launch_at=datetime(2020, 1, 1), created_at=datetime(2020, 1, 1)))
         db.session.commit()
     done = run(tool, privacy_group, "purge", "--days", "30")
-    assert done.exit_code == 0 and "Deleted 1 courses" in done.output, done.output
+    assert done.exit_code == 0 and "Deleted 1 course with" in done.output, done.output
 
 
 def _anonymise_by_deleting_the_course(tool) -> None:
@@ -474,7 +474,7 @@ def test_a_context_id_in_two_deployments_needs_the_deployment_before_anything_is
     done = run(tool, privacy_group, "delete", *_user(tool), "--context", "math-7", "--deployment-id", "deployment-2",
                "--yes")
     assert done.exit_code == 0, done.output
-    assert "in 1 courses" in done.output and "anonymised" not in done.output  # still enrolled in deployment-1
+    assert "in 1 course:" in done.output and "anonymised" not in done.output  # still enrolled in deployment-1
     assert _goals_by_deployment(tool) == {"sandbox-deployment-1": before["sandbox-deployment-1"]}
     unknown = CliRunner().invoke(privacy_group, ["export", *_user(tool), "--deployment-id", "deployment-9"],
                                  obj=ScriptInfo(create_app=lambda: tool.app))

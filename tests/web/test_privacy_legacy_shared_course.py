@@ -111,7 +111,7 @@ def test_purging_a_teachers_only_course_anonymises_them_and_the_old_shared_cours
     tool.app.config["RETENTION_DAYS"] = 365
     # Only science-8 is idle past the retention period: the stand-in was last used 60 days ago (no launch uses it now).
     done = run(tool, privacy_group, "purge", "--days", "365")
-    assert "Deleted 1 courses" in done.output and "science-8" in done.output
+    assert "Deleted 1 course with" in done.output and "science-8" in done.output
     assert _anonymised(tool, sam)
     # Priya still has math-7: her enrolment in the stand-in is left until her own erasure or the stand-in's purge.
     assert _person(tool, priya) == ("Priya Shah", "student-1", [LEGACY_SHARED_CONTEXT, "math-7"])
@@ -147,7 +147,7 @@ def test_the_administrators_export_and_erasure_treat_the_old_shared_course_as_no
     assert exported.exit_code == 0, exported.output
     assert "legacy-no-context" not in exported.output
     deleted = run(tool, privacy_group, "delete", *_user(tool), "--yes")
-    assert "in 1 courses" in deleted.output and "person anonymised" in deleted.output
+    assert "in 1 course:" in deleted.output and "person anonymised" in deleted.output
     assert _anonymised(tool, priya)
 
 
@@ -293,7 +293,7 @@ def test_the_administrator_names_the_old_shared_course_as_purge_shows_it(sandbox
     assert exported.exit_code == 0, exported.output
     assert '"context_id": "\\u001flegacy-no-context"' in exported.output
     deleted = run(tool, privacy_group, "delete", *_user(tool), "--context", shown, "--yes")
-    assert "in 1 courses" in deleted.output and "anonymised" not in deleted.output
+    assert "in 1 course:" in deleted.output and "anonymised" not in deleted.output
     assert _person(tool, priya) == ("Priya Shah", "student-1", ["math-7"])
     # The audit log of that course is asked for by the same printed id.
     from lti_tool.privacy_cli import audit_group
