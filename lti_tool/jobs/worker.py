@@ -389,7 +389,9 @@ class _Poster:
         """
         if db.session.scalar(sa.select(_TABLE.c.id).where(_TABLE.c.id == row.id, newer_row_exists())) is not None:
             return _Outcome(row.id, SYNCED, row.attempts, duplicate=True, last_status=409)
-        if row.attempts >= self.policy.max_attempts:
+        # A 409 after tries that got no answer may be our own post that landed: it is sent again however many tries
+        # an outage took; only refusals in a row fail it.
+        if row.attempts >= self.policy.max_attempts and row.last_status == 409:
             return _Outcome(row.id, FAILED, row.attempts, last_status=409,
                             last_error=f"Gave up after {row.attempts} attempts: {message}")
         wait = self.policy.delay(row.attempts)
