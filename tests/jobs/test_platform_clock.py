@@ -8,6 +8,8 @@ saw it synced, the gradebook kept no number.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from lti_tool.extensions import db
@@ -71,3 +73,23 @@ def test_a_grade_the_lms_always_refuses_as_not_later_fails_for_the_teacher_to_se
         assert [(s.state, s.score_given) for s in shown] == [("failed", 90.0)]
         assert retry_failed(moodle.course_id, now=utcnow()) == 1  # the teacher's Retry puts it back in the queue
         db.session.commit()
+
+
+def test_a_409_after_tries_that_got_no_answer_is_our_own_lost_post_and_goes_again_however_many_tries(moodle):
+    moodle.queue("student-1", 10.0)
+    moodle.drain()  # the gradebook column exists: the failure below is the score's post
+    moodle.tool.app.config.update(GRADE_MAX_ATTEMPTS=1, GRADE_RETRY_BASE_SECONDS=1.5, GRADE_RETRY_MAX_SECONDS=1.5)
+    moodle.queue("student-2", 30.0)
+    moodle.platform.fail_next = ["slow"]  # the LMS records the score, but answers after we stopped waiting
+    moodle.drain()
+    time.sleep(2.5)  # the retry is due, well after the LMS recorded the score
+    moodle.tool.app.config.update(GRADE_RETRY_BASE_SECONDS=0.01, GRADE_RETRY_MAX_SECONDS=0.2)
+    refused = moodle.drain()  # a 409 on the second try, past GRADE_MAX_ATTEMPTS: not the LMS's clock, our own post
+    time.sleep(0.5)
+
+    stats = moodle.drain()
+
+    assert (refused.failed, refused.retries_scheduled, refused.errors) == (0, 1, {"409": 1})
+    assert stats.posted == 1 and stats.failed == 0
+    assert moodle.rows()[-1].status == "synced"
+    assert [p["scoreGiven"] for p in moodle.posts_received() if p["userId"] == "student-2"] == [30.0, 30.0]
