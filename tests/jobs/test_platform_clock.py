@@ -9,11 +9,13 @@ saw it synced, the gradebook kept no number.
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 import pytest
 
 from lti_tool.extensions import db
 from lti_tool.models.base import utcnow
+from lti_tool.sandbox.platform import SandboxError
 from lti_tool.services.grades import SCORE_STEP, grade_sync_status, retry_failed
 
 from .gradebook import FAST_RETRIES, later, open_gradebook
@@ -93,3 +95,25 @@ def test_a_409_after_tries_that_got_no_answer_is_our_own_lost_post_and_goes_agai
     assert stats.posted == 1 and stats.failed == 0
     assert moodle.rows()[-1].status == "synced"
     assert [p["scoreGiven"] for p in moodle.posts_received() if p["userId"] == "student-2"] == [30.0, 30.0]
+
+
+def test_the_sandbox_stamps_a_score_without_a_number_with_its_own_clock_ahead_as_moodle_does(moodle):
+    platform = moodle.platform
+    platform.clock = lambda: datetime(2030, 1, 1, 10, 0, 0, tzinfo=UTC).timestamp()
+    platform.blank_score_clock_ahead_seconds = 5
+    item = platform.create_line_item(moodle.context_id, {"label": "Quiz", "scoreMaximum": 10})
+    item_id = item["id"].rsplit("/", 1)[1]
+
+    def post(stamp: str, given: float | None = 1) -> None:
+        number = {} if given is None else {"scoreGiven": given, "scoreMaximum": 10}
+        platform.post_score(moodle.context_id, item_id, {
+            "userId": "student-1", **number, "activityProgress": "Completed",
+            "gradingProgress": "FullyGraded" if number else "Pending", "timestamp": stamp})
+
+    post("2030-01-01T09:59:00+00:00")
+    post("2030-01-01T09:59:01+00:00", given=None)  # stored at the platform's 10:00:05
+    with pytest.raises(SandboxError) as refused:
+        post("2030-01-01T10:00:05+00:00")
+    assert refused.value.status == 409
+    post("2030-01-01T10:00:06+00:00")
+    post("2030-01-01T10:00:07+00:00")  # a number keeps its own time
