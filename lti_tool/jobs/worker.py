@@ -390,7 +390,7 @@ class _Poster:
         if db.session.scalar(sa.select(_TABLE.c.id).where(_TABLE.c.id == row.id, newer_row_exists())) is not None:
             return _Outcome(row.id, SYNCED, row.attempts, duplicate=True, last_status=409)
         # A 409 after tries that got no answer may be our own post that landed: it is sent again however many tries
-        # an outage took; only refusals in a row fail it.
+        # an outage took; past max_attempts only a 409 answering the previous resend fails it.
         if row.attempts >= self.policy.max_attempts and row.last_status == 409:
             return _Outcome(row.id, FAILED, row.attempts, last_status=409,
                             last_error=f"Gave up after {row.attempts} attempts: {message}")
