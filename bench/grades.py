@@ -11,7 +11,8 @@ check the LMS gradebook against what was queued.
 1. clean: the sandbox answers every request.
 2. failing: new scores for every student and placement; the sandbox answers --fail-rate of requests with
    500 or 429 (half each; 429 carries Retry-After: 1) and --timeout-rate with no answer in time (half hang
-   and do nothing, half do the work but answer too late, so the retry is a duplicate the LMS refuses with 409).
+   and do nothing, half do the work but answer too late, so the LMS refuses the retry with 409 and the worker
+   sends the same grade again with a later time).
 
 `--backlog 2500,20000,100000` measures instead how one worker pass costs as the backlog grows: for each size,
 the outbox is filled (queue_score, 500 students x as many placements as needed) until that many rows wait,
@@ -183,7 +184,8 @@ def run(app, name: str, expected, args, before: Counter) -> bool:
     print(f"  synced {synced}, failed {failed}, lost {lost}; wrong gradebook values: {wrong}")
     print(f"  retries scheduled: {stats.retries_scheduled}; unsuccessful attempts by answer: "
           f"{dict(sorted(stats.errors.items()))}")
-    print(f"  duplicates (LMS already had the score, 409): {stats.duplicates}; scores the LMS accepted: {accepted}")
+    print(f"  duplicates (LMS already had a newer score of ours, 409): {stats.duplicates}; "
+          f"scores the LMS accepted: {accepted}")
     return lost == 0 and wrong == 0 and failed == 0
 
 

@@ -88,7 +88,8 @@ class DrainStats:
 
     claimed: int = 0
     posted: int = 0
-    # The platform already had this score or a newer one (409): a repeated post, counted, harmless.
+    # The platform already had a newer score of ours (409): a repeated post, counted, harmless. A 409 for a score
+    # still the newest is retried with a later time instead (counted in retries_scheduled).
     duplicates: int = 0
     superseded: int = 0
     # Scores without a number not sent: no number of ours had reached the student's column (nothing to clear).
@@ -121,6 +122,8 @@ class _Outcome:
     # Claimed but never sent (its platform hung on another score, its lease ran out first, or it had nothing to
     # clear): the attempt claim() counted is given back, and nothing is said about an attempt never made.
     unsent: bool = False
+    # A later time for a score the platform refused as not later than the one it holds (see _refused_as_not_later).
+    score_timestamp: datetime | None = None
 
 
 @dataclass(eq=False)
@@ -296,11 +299,21 @@ def _record(token: str, outcomes: list[_Outcome]) -> None:
         if outcome.unsent:
             values["attempts"] = _TABLE.c.attempts - 1
         # The lease guard: if our lease ran out and another worker took the row, its word wins.
+        held = [_TABLE.c.id == outcome.row_id, _TABLE.c.lease_token == token]
+        if outcome.score_timestamp is not None:
+            # A later time only while no newer score of ours was queued meanwhile: it must not overtake that one.
+            later = db.session.execute(
+                sa.update(_TABLE)
+                .where(*held, sa.not_(newer_row_exists()))
+                .values(**values, score_timestamp=outcome.score_timestamp)
+                .execution_options(synchronize_session=False)
+            )
+            if later.rowcount:
+                continue
+            values["status"] = SUPERSEDED
+            values.pop("next_attempt_at")
         db.session.execute(
-            sa.update(_TABLE)
-            .where(_TABLE.c.id == outcome.row_id, _TABLE.c.lease_token == token)
-            .values(**values)
-            .execution_options(synchronize_session=False)
+            sa.update(_TABLE).where(*held).values(**values).execution_options(synchronize_session=False)
         )
     db.session.commit()
 
@@ -349,10 +362,7 @@ class _Poster:
     def _failure(self, row: ScoreOutbox, exc: ServiceCallError, now: datetime) -> _Outcome:
         message = ags.platform_message(exc)
         if exc.status == 409:
-            # AGS 2.0 §3.4.1: the platform keeps the score with the latest timestamp; it already has ours or newer.
-            # (Moodle compares whole seconds: queue_scores keeps a target's scores a second apart, so no newer
-            # score of ours is refused as "not later".)
-            return _Outcome(row.id, SYNCED, row.attempts, duplicate=True, last_status=409)
+            return self._refused_as_not_later(row, message, now)
         if exc.transient or (exc.status is None and row.attempts < self.policy.max_attempts):
             # A platform that does not answer, or asks us to come back, is never given up on: an LMS down for
             # maintenance for hours must still get the grade (capped backoff). Our own trouble with no status (an
@@ -367,6 +377,26 @@ class _Poster:
             return _Outcome(row.id, FAILED, row.attempts, last_error=f"Gave up after {row.attempts} attempts: "
                                                                       f"{message}")
         return _Outcome(row.id, FAILED, row.attempts, last_status=exc.status, last_error=message)
+
+    def _refused_as_not_later(self, row: ScoreOutbox, message: str, now: datetime) -> _Outcome:
+        """A 409: the platform holds a score for this student and column with the same or a later time.
+
+        Harmless when a newer score of ours replaces this one (AGS 2.0 §3.4.1: the platform keeps the latest).
+        Otherwise the time it holds may be its own, not ours: Moodle stamps a score without a number, or a teacher's
+        edit in its gradebook, with its clock, and refuses every score not later than that (gradebookservices
+        scores.php). A tool whose clock is behind would never get the student's newest grade there, so the score is
+        sent again with a later time, with backoff, and fails for the teacher to see after max_attempts tries.
+        """
+        if db.session.scalar(sa.select(_TABLE.c.id).where(_TABLE.c.id == row.id, newer_row_exists())) is not None:
+            return _Outcome(row.id, SYNCED, row.attempts, duplicate=True, last_status=409)
+        # A 409 after tries that got no answer may be our own post that landed: it is sent again however many tries
+        # an outage took; past max_attempts only a 409 answering the previous resend fails it.
+        if row.attempts >= self.policy.max_attempts and row.last_status == 409:
+            return _Outcome(row.id, FAILED, row.attempts, last_status=409,
+                            last_error=f"Gave up after {row.attempts} attempts: {message}")
+        wait = self.policy.delay(row.attempts)
+        return _Outcome(row.id, PENDING, row.attempts, next_attempt_at=now + timedelta(seconds=wait), last_status=409,
+                        last_error=message, score_timestamp=max(now, row.score_timestamp) + grades.SCORE_STEP)
 
     def run(self, rows: list[ScoreOutbox]) -> list[_Outcome]:
         now = utcnow()

@@ -62,7 +62,7 @@ class ScoreOutbox(db.Model):
     # The platform's HTTP status and message for the latest failed attempt (shown to the teacher).
     last_status: so.Mapped[int | None] = so.mapped_column(sa.Integer)
     last_error: so.Mapped[str | None] = so.mapped_column(sa.Text)
-    # The platform said it already had this score (or a newer one): a repeated post, harmless and counted.
+    # The platform refused the score (409) because a newer one of ours replaced it: harmless and counted.
     duplicate: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False)
     created_at: so.Mapped[datetime] = so.mapped_column(sa.DateTime, default=utcnow)
     synced_at: so.Mapped[datetime | None] = so.mapped_column(sa.DateTime)

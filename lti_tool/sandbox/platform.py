@@ -21,7 +21,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -279,6 +279,11 @@ class SandboxPlatform:
         # Canvas refuses only a score older than the result (scores_controller.rb: `result.updated_at > timestamp`):
         # one with the same timestamp is taken again (True plays it); AGS platforms may refuse it (409 here).
         self.same_score_timestamp_taken = False
+        # Moodle (gradebookservices scores.php) stamps a score without a number with its own clock and then refuses
+        # (409) any score not later than that time; so does a teacher's edit in its gradebook. A number N plays it
+        # with this platform's clock N seconds ahead of the tool's; None keeps the score's own timestamp.
+        self.blank_score_clock_ahead_seconds: float | None = None
+        self._stamped: dict[tuple[str, str, str], datetime] = {}  # (context, item, user): the platform's own time
         # Canvas ties a new line item to a resourceLinkId only when that link is already graded (an assignment, so it
         # has a line item): for any other link (a module item) it refuses the line item with 412 (line_items_controller
         # check_for_bad_resource_link). True plays it; False takes any resource link of the course, as Moodle does.
@@ -1317,6 +1322,7 @@ class SandboxPlatform:
             key = self._existing(context_id, item_id)
             del self._line_items[key]
             self._scores.pop(key, None)
+            self._stamped = {k: t for k, t in self._stamped.items() if k[:2] != key}
             for gone in [k for k in self._submissions if k[:2] == key]:
                 del self._submissions[gone]
 
@@ -1355,7 +1361,8 @@ class SandboxPlatform:
         with self._lock:
             key = self._existing(context_id, item_id)
             previous = [s for s in self._scores[key] if s["userId"] == user_id]
-            last = self._score_time(previous[-1]["timestamp"]) if previous else None
+            last = self._stamped.get((*key, user_id)) or (
+                self._score_time(previous[-1]["timestamp"]) if previous else None)
             if last is not None and (last > stamp_time if self.same_score_timestamp_taken else last >= stamp_time):
                 # AGS 2.0: the platform must not let an older (or repeated) update overwrite a newer one.
                 raise SandboxError(
@@ -1363,6 +1370,10 @@ class SandboxPlatform:
                 )
             self._count_submission(key, user_id, body)
             self._scores[key].append(copy.deepcopy(body))
+            self._stamped.pop((*key, user_id), None)
+            if given is None and self.blank_score_clock_ahead_seconds is not None:
+                ahead = datetime.fromtimestamp(self.clock() + self.blank_score_clock_ahead_seconds, UTC)
+                self._stamped[(*key, user_id)] = self._score_time(ahead)
 
     def _count_submission(self, key: tuple[str, str], user_id: str, body: dict) -> None:
         extension = body.get(CANVAS_SUBMISSION)
