@@ -398,7 +398,10 @@ def _unverified_claims(token: object) -> object:
 
 
 def content_security_policy() -> str:
-    launch = g.get("launch")
+    # The context's own `g`, asked through its proxy once: every response asks this, and each look-up through the
+    # proxy cost a few microseconds (web/course.py add_launch_id).
+    page = g._get_current_object()
+    launch = page.get("launch")
     if request.endpoint == "registration.register":
         # The LMS shows Dynamic Registration in an iframe, from a host we cannot know beforehand (Canvas frames it
         # from the school's host, not its issuer's): the page tells only its own result, and its one control (Done)
@@ -406,12 +409,13 @@ def content_security_policy() -> str:
         ancestors = "*"
     else:
         # A launch whose time ran out still shows its page inside its own LMS (errors.py, launch_expired).
-        platform_id = getattr(launch, "platform_id", None) if launch is not None else g.get("expired_platform_id")
-        framing = outage_frame_ancestors if g.get(DATABASE_GONE) else frame_ancestors
-        ancestors = framing(platform_id=platform_id, client=_requesting_client(), launch_details=g.get(LAUNCH_DETAILS))
+        platform_id = getattr(launch, "platform_id", None) if launch is not None else page.get("expired_platform_id")
+        framing = outage_frame_ancestors if page.get(DATABASE_GONE) else frame_ancestors
+        ancestors = framing(platform_id=platform_id, client=_requesting_client(),
+                            launch_details=page.get(LAUNCH_DETAILS))
     scripts = "'self'"
-    if "csp_nonce" in g:
-        scripts += f" 'nonce-{g.csp_nonce}'"
+    if "csp_nonce" in page:
+        scripts += f" 'nonce-{page.csp_nonce}'"
     return f"script-src {scripts}; object-src 'none'; base-uri 'self'; frame-ancestors {ancestors}"
 
 
@@ -427,7 +431,8 @@ def register(app: Flask) -> None:
         # Pages show names, progress and grades: no browser or proxy may keep a copy. Responses that may be
         # cached (JWKS, static files) set their own Cache-Control first.
         response.headers.setdefault("Cache-Control", "no-store")
-        https = request.is_secure or current_app.config["BASE_URL"].startswith("https://")
-        if https and current_app.config["HSTS_SECONDS"] > 0:
-            response.headers.setdefault("Strict-Transport-Security", f"max-age={current_app.config['HSTS_SECONDS']}")
+        config = current_app.config
+        https = request.is_secure or config["BASE_URL"].startswith("https://")
+        if https and config["HSTS_SECONDS"] > 0:
+            response.headers.setdefault("Strict-Transport-Security", f"max-age={config['HSTS_SECONDS']}")
         return response

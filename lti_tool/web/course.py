@@ -29,6 +29,7 @@ from ..extensions import csrf
 from ..learning.diagnostic import MAX_ITEMS as PLACEMENT_QUESTIONS
 from ..lti.ags import scopes_allow_results
 from ..lti.claims import DATA_PRIVACY, way_back_to_lms
+from ..models import LaunchSession
 from ..models.base import utcnow
 from ..security import frame_for_launch
 from ..services.classroom import needs_help_count
@@ -90,30 +91,31 @@ def launch_blueprint(name: str, import_name: str) -> Blueprint:
         launch_id = values.pop("launch_id") if values else None
         held = session.get("launches", [])
         held = held if isinstance(held, list) else []
-        g.launch_token = None
+        page = g._get_current_object()  # asked through its proxy once (see add_launch_id)
+        page.launch_token = None
         answering = _answering(endpoint, values)
         # The session's own launch needs no token: the form is not read for one here, so a body too large to read
         # (an evidence file over the limit) is refused later, with the launch open for the page that says so.
         token = None if launch_id in held else request.args.get("lt") or request.form.get("lt")
         # A session in use slides forward (up to its absolute end): see services.launches._slide.
-        window = {"window": current_app.config["LAUNCH_SESSION_SECONDS"],
-                  "longest": current_app.config["LAUNCH_SESSION_MAX_SECONDS"]}
+        config = current_app.config
+        window = {"window": config["LAUNCH_SESSION_SECONDS"], "longest": config["LAUNCH_SESSION_MAX_SECONDS"]}
         if launch_id in held or not token:
-            g.launch = open_launch(launch_id, held, now=utcnow(), answering=answering, **window)
-            g.launch_platform_id = g.launch.platform_id  # an error page still knows its LMS (errors.py)
-            frame_for_launch(g.launch.details)  # the LMS page its signed return URLs name may frame it
-            _launch_pages_only(endpoint)
+            launch = page.launch = open_launch(launch_id, held, now=utcnow(), answering=answering, **window)
+            page.launch_platform_id = launch.platform_id  # an error page still knows its LMS (errors.py)
+            frame_for_launch(launch.details)  # the LMS page its signed return URLs name may frame it
+            _launch_pages_only(endpoint, launch)
             return
         # A cookie-less launch (platform storage): the signed token in the URL or form stands in for the session.
         # It lives minutes; each page renews it, and so does a tab in use (keep_alive), so only an idle tab runs out.
-        secret_key = current_app.config["SECRET_KEY"]
-        g.launch, g.launch_binding = open_launch_by_token(
-            launch_id, token, secret_key=secret_key, max_age=current_app.config["LAUNCH_TOKEN_SECONDS"], now=utcnow(),
+        secret_key = config["SECRET_KEY"]
+        page.launch, page.launch_binding = open_launch_by_token(
+            launch_id, token, secret_key=secret_key, max_age=config["LAUNCH_TOKEN_SECONDS"], now=utcnow(),
             answering=answering, **window)
-        g.launch_token = sign_launch_token(g.launch.id, secret_key, g.launch_binding)
-        g.launch_platform_id = g.launch.platform_id
-        frame_for_launch(g.launch.details)
-        _launch_pages_only(endpoint)
+        page.launch_token = sign_launch_token(page.launch.id, secret_key, page.launch_binding)
+        page.launch_platform_id = page.launch.platform_id
+        frame_for_launch(page.launch.details)
+        _launch_pages_only(endpoint, page.launch)
         take_pending_messages()  # "Saved" and the like, which a session cookie would have brought
 
     # A cookie-less tab's messages wait on its launch session for the next page (web/pending_messages.py).
@@ -155,18 +157,24 @@ def launch_blueprint(name: str, import_name: str) -> Blueprint:
     @blueprint.context_processor
     def launch_token_for_forms():
         # GET forms replace their action's query string: they need `lt` as a hidden field to keep it.
-        token = getattr(g, "launch_token", None)
+        page = g._get_current_object()
+        token = getattr(page, "launch_token", None)
         # The page's script (_tab_binding.html) renews the token while the tab is in use. The address carries no
         # `lt` (the script posts the newest one), and there is none to give once the launch is gone (errors.py).
-        keep_alive = url_for("course.keep_alive", lt=None) if token and g.get("launch") is not None else None
+        keep_alive = url_for("course.keep_alive", lt=None) if token and page.get("launch") is not None else None
         return {"launch_token": token, "keep_alive_url": keep_alive}
 
     @blueprint.url_defaults
     def add_launch_id(endpoint, values):
-        if "launch_id" not in values and getattr(g, "launch", None) is not None:
-            values["launch_id"] = g.launch.id
-        if getattr(g, "launch_token", None) and "lt" not in values:
-            values["lt"] = g.launch_token
+        # The context's own `g`, asked through its proxy once: a page builds a dozen addresses, and each look-up
+        # through the proxy (four here) cost more than the rest of this function.
+        page = g._get_current_object()
+        launch = getattr(page, "launch", None)
+        if "launch_id" not in values and launch is not None:
+            values["launch_id"] = launch.id
+        token = getattr(page, "launch_token", None)
+        if token and "lt" not in values:
+            values["lt"] = token
 
     return blueprint
 
@@ -196,14 +204,14 @@ DEEP_LINKING_PLACEHOLDER_ENDPOINTS = frozenset({
 })
 
 
-def _launch_pages_only(endpoint: str | None) -> None:
+def _launch_pages_only(endpoint: str | None, launch: LaunchSession) -> None:
     """Refuse a Data Privacy Launch's session, or any session on a placeholder course, every page but its own."""
-    if g.launch.message_type == DATA_PRIVACY:
+    if launch.message_type == DATA_PRIVACY:
         if endpoint not in PRIVACY_LAUNCH_ENDPOINTS:
             # It is about a person, not a course.
             raise Forbidden(N_("This launch opened only Pathways's data privacy controls. Open Pathways from your "
                                "course for the rest."))
-    elif is_placeholder(g.launch.course) and endpoint not in DEEP_LINKING_PLACEHOLDER_ENDPOINTS:
+    elif is_placeholder(launch.course) and endpoint not in DEEP_LINKING_PLACEHOLDER_ENDPOINTS:
         raise Forbidden(N_("This launch opened only the page for adding Pathways to your LMS course. Open "
                            "Pathways from your course for the rest."))
 
