@@ -51,7 +51,8 @@ def question(unit_id: str):
     # SameSite=None (the LMS frames us), and another site could start one by embedding this address.
     run = unit_check.open_run(g.launch.course_id, person_id, pack, unit_id)
     if run is None:
-        return render_template("student/unit_check_start.html", launch=g.launch, unit_id=unit_id, unit_title=title)
+        return render_template("student/unit_check.html", launch=g.launch, question=None, unit_id=unit_id,
+                               unit_title=title)
     return redirect(url_for("unit_check.question", unit_id=unit_id, run=run), code=303)
 
 

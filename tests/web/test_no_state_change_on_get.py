@@ -50,11 +50,12 @@ def test_a_cross_site_get_of_the_unit_check_or_review_address_starts_nothing_and
     before = _row_counts(tool)
 
     # What an <img src> on another site sends: the student's cookie, no token. Each shows its Start button.
-    for path, button in ((f"/unit-check/{FRACTIONS}", "Start the unit check on Fractions"),
-                         ("/review", "Start the mixed review")):
-        page = plan.http.get(base + path, timeout=30)
-        assert page.status_code == 200 and f"<button type=\"submit\" autofocus>{button}</button>" in page.text
+    pages = {button: plan.http.get(base + path, timeout=30)
+             for path, button in ((f"/unit-check/{FRACTIONS}", "Start the unit check on Fractions"),
+                                  ("/review", "Start the mixed review"))}
     assert _row_counts(tool) == before
+    for button, page in pages.items():
+        assert page.status_code == 200 and f'<button type="submit" autofocus>{button}</button>' in page.text
 
     # What another site's auto-posting form sends: no CSRF token (and no launch token).
     for path in (f"/unit-check/{FRACTIONS}/start", "/review/start"):
