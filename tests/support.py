@@ -161,6 +161,19 @@ def submit_form(page: requests.Response, action_suffix: str, **values: str) -> r
     raise AssertionError(f"no form posting to {action_suffix} in {page.url}")
 
 
+def press(page: requests.Response, label: str) -> requests.Response:
+    """Press the button labelled `label`: post its form with the form's fields (its CSRF token), like a click."""
+    import re
+
+    for match in re.finditer(r"<form[^>]*>.*?</form>", page.text, re.S):
+        if re.search(r"<button[^>]*>\s*" + re.escape(label) + r"\s*</button>", match.group(0)):
+            action, fields = parse_form(match.group(0), page.url)
+            response = page.http.post(action, data=fields, timeout=30)
+            response.http = page.http
+            return response
+    raise AssertionError(f"no button {label!r} in {page.url}")
+
+
 
 def open_in_launch(page: requests.Response, tool, path: str, **params: Any) -> requests.Response:
     """Open another page of the same launch (a path under its /c/<id>, or a full /c/ path), in the same browser."""
@@ -170,6 +183,13 @@ def open_in_launch(page: requests.Response, tool, path: str, **params: Any) -> r
     response = page.http.get(tool.url(path if path.startswith("/c/") else base + path), params=params, timeout=30)
     response.http = page.http
     return response
+
+
+def start_in_launch(page: requests.Response, tool, path: str) -> requests.Response:
+    """Open a page that starts something on its button (a unit check, the review: `path`) and press it, as the
+    plan's button does; a page that shows the one under way instead has no button to press."""
+    opened = open_in_launch(page, tool, path)
+    return submit_form(opened, path + "/start") if f"{path}/start" in opened.text else opened
 
 
 def teacher_with_demo_pack(sandbox: SandboxActions, as_: str = "teacher", **launch: Any) -> requests.Response:

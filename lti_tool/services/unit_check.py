@@ -297,11 +297,11 @@ def _closed_if_stranded(course_id: int, person_id: int, pack: CoursePack, sittin
     return False
 
 
-def _open_run(course_id: int, person_id: int, pack: CoursePack, skills: list[str], *,
-              now: datetime) -> tuple[int | None, bool]:
-    """Return the run of the earliest sitting with a question open that is this unit's check (`belongs`), and
-    whether a stranded sitting on some of these skills was closed: another unit's sitting that shares some of
-    these skills is that unit's to continue, and a stranded one nobody's (it is closed here, touched at last)."""
+def _sittings_under_way(course_id: int, person_id: int, pack: CoursePack,
+                        skills: list[str]) -> tuple[list[int], list[ServedItem], bool]:
+    """Return the runs of the sittings with a question open that are this unit's check (`belongs`), the rows of
+    the stranded ones (`_stranded`), and whether one of those was on some of these skills: another unit's sitting
+    that shares some of these skills is that unit's to continue, and a stranded one nobody's."""
     rows = db.session.scalars(
         sa.select(ServedItem).where(
             ServedItem.course_id == course_id, ServedItem.person_id == person_id, ServedItem.source == SOURCE,
@@ -319,8 +319,25 @@ def _open_run(course_id: int, person_id: int, pack: CoursePack, skills: list[str
             ended = ended or any(row.skill_id in skills for row in sitting)
         elif belongs({row.skill_id for row in sitting}, skills):
             runs.append(sitting[0].id)
+    return runs, stranded, ended
+
+
+def _open_run(course_id: int, person_id: int, pack: CoursePack, skills: list[str], *,
+              now: datetime) -> tuple[int | None, bool]:
+    """Return the run of the earliest sitting under way that is this unit's check, and whether a stranded sitting
+    on some of these skills was closed (`_sittings_under_way`: the stranded ones are closed here, touched at last)."""
+    runs, stranded, ended = _sittings_under_way(course_id, person_id, pack, skills)
     _close(course_id, person_id, stranded, now=now)
     return min(runs, default=None), ended
+
+
+def open_run(course_id: int, person_id: int, pack: CoursePack, unit_id: str) -> int | None:
+    """Return the run of the student's unit check on this unit under way, or None, changing nothing.
+
+    For a page opened with GET, which must not write: a stranded sitting is left for the next `start` to close.
+    """
+    skills = _checkable(pack, _unit(pack, unit_id))
+    return min(_sittings_under_way(course_id, person_id, pack, skills)[0], default=None) if skills else None
 
 
 def _run_rows(course_id: int, person_id: int, run: int) -> list[ServedItem]:

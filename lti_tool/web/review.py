@@ -9,7 +9,13 @@ from ..learning.mastery import Level
 from ..models.base import utcnow
 from ..services.errors import N_, NotFound, ServiceError
 from ..services.mastery import record_answer, require_pack
-from ..services.reviews import next_review_question, review_question, review_results
+from ..services.reviews import (
+    due_reviews,
+    next_review_question,
+    review_question,
+    review_results,
+    review_skills,
+)
 from .course import launch_blueprint, require_student
 from .hints import HintAsked, hint_asked, hints_to_show
 from .i18n import page_language, translated
@@ -19,8 +25,37 @@ bp = launch_blueprint("review", __name__)
 
 @bp.get("/review")
 def question():
-    """Show the review's current question, or the summary once the sitting is over."""
-    return _question_page(request.args.get("run", type=int))
+    """Show the review's current question, or the summary once the sitting (`run`) is over; without a sitting named,
+    the button that starts one (`start`)."""
+    run = request.args.get("run", type=int)
+    if run is not None:
+        return _question_page(run)
+    # Starting serves the sitting's first question, so only the button's POST (with its CSRF token) does it: the
+    # session cookie is SameSite=None (the LMS frames us), and another site could embed this address.
+    person_id = require_student()
+    pack = require_pack(g.launch.course_id, page_language())
+    due = review_skills(pack, due_reviews(g.launch.course_id, person_id, utcnow()))
+    if not due:
+        return _nothing_due()
+    names = {s.id: s.name for s in pack.skills}
+    return render_template("student/review_start.html", launch=g.launch,
+                           reviews_due=[names.get(s, s) for s in due])
+
+
+@bp.post("/review/start")
+def start():
+    """Start a review sitting: serve its first question and show it."""
+    person_id = require_student()
+    pack = require_pack(g.launch.course_id, page_language())
+    served = next_review_question(g.launch.course_id, person_id, pack, run=None, now=utcnow())
+    if served is None:
+        return _nothing_due()
+    return redirect(url_for("review.question", run=served.id), code=303)
+
+
+def _nothing_due():
+    flash(gettext("Nothing to review right now: your skills are fresh."), "success")
+    return redirect(url_for("course.home"), code=303)
 
 
 def _question_page(run: int | None, typed: HintAsked | None = None):
@@ -30,8 +65,7 @@ def _question_page(run: int | None, typed: HintAsked | None = None):
     if served is None:
         if run is not None:
             return redirect(url_for("review.summary", run=run), code=303)
-        flash(gettext("Nothing to review right now: your skills are fresh."), "success")
-        return redirect(url_for("course.home"), code=303)
+        return _nothing_due()
     run = run or served.id
     served = typed.shown_on(served) if typed else served
     item = served.item

@@ -21,8 +21,9 @@ bp = launch_blueprint("unit_check", __name__)
 
 @bp.app_template_global("unit_check_hrefs")
 def unit_check_hrefs(unit_ids: Iterable[str]) -> list[str]:
-    """Return each unit's unit-check address, as url_for gives it (the plan offers a check on every unit begun)."""
-    return addresses("unit_check.question", "unit_id", "unit-check", unit_ids)
+    """Return each unit's address that starts its unit check, as url_for gives it (the plan offers a check on every
+    unit begun, each a button posting there)."""
+    return addresses("unit_check.start", "unit_id", "unit-check", unit_ids)
 
 
 def _open(unit_id: str):
@@ -40,20 +41,37 @@ def _open(unit_id: str):
 
 @bp.get("/unit-check/<unit_id>")
 def question(unit_id: str):
-    """Start the unit check (or go on with the one under way) and show its next question."""
+    """Show the unit check's next question: of the sitting named (`run`), else of the one under way, else a button
+    that starts one (`start`)."""
     person_id, pack, title = _open(unit_id)
     run = request.args.get("run", type=int)
+    if run is not None:
+        return _question_page(unit_id, run)
+    # Starting serves a sitting, so only the button's POST (with its CSRF token) does it: the session cookie is
+    # SameSite=None (the LMS frames us), and another site could start one by embedding this address.
+    run = unit_check.open_run(g.launch.course_id, person_id, pack, unit_id)
     if run is None:
-        started = unit_check.start(g.launch.course_id, person_id, pack, unit_id, now=utcnow())
-        if started.ended:  # "Continue" found the sitting stranded: say why this check starts at question 1
-            flash(translated(unit_check.Stranded(unit_check.ENDED)), "info")
-        return redirect(url_for("unit_check.question", unit_id=unit_id, run=started.run), code=303)
-    return _question_page(unit_id, run)
+        return render_template("student/unit_check.html", launch=g.launch, question=None, unit_id=unit_id,
+                               unit_title=title)
+    return redirect(url_for("unit_check.question", unit_id=unit_id, run=run), code=303)
+
+
+@bp.post("/unit-check/<unit_id>/start")
+def start(unit_id: str):
+    """Start the unit check (or go on with the one under way) and show its next question."""
+    person_id, pack, _ = _open(unit_id)
+    started = unit_check.start(g.launch.course_id, person_id, pack, unit_id, now=utcnow())
+    if started.ended:  # "Continue" found the sitting stranded: say why this check starts at question 1
+        flash(translated(unit_check.Stranded(unit_check.ENDED)), "info")
+    return redirect(url_for("unit_check.question", unit_id=unit_id, run=started.run), code=303)
 
 
 def _new_check(unit_id: str, stranded: unit_check.Stranded):
-    """Say that the course changed under the student's sitting, and start the unit's new check."""
+    """Say that the course changed under the student's sitting, and start the unit's new check: at once from a form
+    (a POST, its CSRF token checked), else from the start page's button (a GET must not start one)."""
     flash(translated(stranded), "info")
+    if request.method == "POST":
+        return start(unit_id)
     return redirect(url_for("unit_check.question", unit_id=unit_id), code=303)
 
 

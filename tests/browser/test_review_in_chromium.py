@@ -33,7 +33,7 @@ def test_a_review_question_is_labelled_as_a_review_and_the_review_ends_on_a_summ
     panel = browser.find_element(By.CSS_SELECTOR, "[data-testid=review-panel]")
     assert "Quick review: 2 skills to keep fresh" in panel.text
     audit.check("plan with a review due")
-    _click(browser, panel.find_element(By.LINK_TEXT, "Start the mixed review"))
+    _click(browser, panel.find_element(By.XPATH, ".//button[normalize-space()='Start the mixed review']"))
     label = browser.find_element(By.CSS_SELECTOR, "h1 [data-testid=review-label]")
     assert label.text == "Review"
     assert "You learned this before — let’s check it stuck." in browser.find_element(By.CSS_SELECTOR, ".lead").text

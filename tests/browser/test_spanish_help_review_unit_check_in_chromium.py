@@ -128,12 +128,14 @@ def test_needs_help_review_and_unit_check_feedback_with_something_in_them_are_sp
     _ten_days_pass(tool)
     base = _launch_in_spanish(browser, tool, STUDENT)
     problems += _walk(browser, "plan with a review due")
-    _click(browser, "//*[@data-testid='review-panel']//a[contains(@href, '/review')]")
+    _click(browser, "//*[@data-testid='review-panel']//form[contains(@action, '/review/start')]//button")
     problems += _hint_then_right_then_wrong(browser, "review")
     _click(browser, NEXT)
     problems += _walk(browser, "review summary or next question")
 
-    browser.get(base + "unit-check/unit-fractions")
+    browser.get(base + "unit-check/unit-fractions")  # its address starts nothing: its button does
+    problems += _walk(browser, "unit check start")
+    _click(browser, "//main//form[contains(@action, '/unit-check/unit-fractions/start')]//button")
     problems += _hint_then_right_then_wrong(browser, "unit check")
     for _ in range(6):
         _click(browser, NEXT)

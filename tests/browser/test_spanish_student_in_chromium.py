@@ -130,7 +130,7 @@ def test_a_spanish_students_evidence_review_and_unit_check_pages_are_spanish_and
     base = re.search(r".*/c/[^/]+/", browser.current_url).group(0)
     problems = []
     for path, what in (("evidence", "show what I know"), ("review", "review"),
-                       ("unit-check/unit-fractions", "unit check question")):
+                       ("unit-check/unit-fractions", "unit check start")):
         browser.get(base + path)
         problems += _problems(browser, what)
     assert not problems, "\n".join(problems)

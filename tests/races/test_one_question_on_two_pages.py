@@ -22,7 +22,7 @@ from lti_tool.learning.mastery import ALL_SKILLS, SkillState
 from lti_tool.models import ItemResponse, ServedItem, SkillMastery
 from lti_tool.services import mastery
 from lti_tool.web import hints
-from tests.support import open_in_launch, served_answer, served_item, submit_form
+from tests.support import open_in_launch, served_answer, served_item, start_in_launch, submit_form
 from tests.web.test_practice_evidence import ONLY, SERVED, _one_question_course
 
 
@@ -55,7 +55,7 @@ def test_one_question_answered_at_once_in_practice_and_a_unit_check_earns_credit
     submit_form(first, "/practice/frac-equivalent", answer=served_answer(tool, first))
     _answered_yesterday(tool)
     practice = _tab(open_in_launch(home, tool, "/practice/frac-equivalent"))
-    check = _tab(open_in_launch(home, tool, "/unit-check/unit-fractions"))
+    check = _tab(start_in_launch(home, tool, "/unit-check/unit-fractions"))
     assert served_item(tool, SERVED.search(practice.text).group(1)).id == ONLY
     assert served_item(tool, SERVED.search(check.text).group(1)).id == ONLY
     assert "does not change your level" not in practice.text + check.text

@@ -211,7 +211,7 @@ def test_a_skill_the_teacher_sets_to_mastered_comes_back_for_review_days_later(s
     assert "Quick review" not in _page(student, tool).text  # not due yet
     _days_pass(tool, 10)
     assert "Quick review" in _page(student, tool).text
-    review = _page(student, tool, "review")
+    review = submit_form(_page(student, tool, "review"), "/review/start")  # its Start button
     assert served_item(tool, re.search(r'name="served" value="(\d+)"', review.text).group(1)).skills[0] == FIRST
 
 

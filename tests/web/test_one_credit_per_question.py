@@ -20,7 +20,7 @@ from lti_tool.learning.mastery import ALL_SKILLS, Level, SkillState
 from lti_tool.models import ReviewSchedule, ServedItem, SkillMastery
 from lti_tool.models.base import utcnow
 from lti_tool.services.content import demo_pack_data
-from tests.support import open_in_launch, served_answer, served_item, submit_form, upload_file
+from tests.support import open_in_launch, served_answer, served_item, start_in_launch, submit_form, upload_file
 from tests.web.test_practice_evidence import ONLY, SERVED, _answers, _one_question_course
 
 SKILL = "frac-equivalent"
@@ -58,7 +58,7 @@ def test_the_one_question_open_in_practice_the_review_and_a_unit_check_earns_cre
     _due_for_review(tool, practice)
     pages = {"practice": practice}
     for name in ("review", "unit check"):
-        pages[name] = open_in_launch(home, tool, PAGES[name][0])
+        pages[name] = start_in_launch(home, tool, PAGES[name][0])
     assert {_item_of(tool, page) for page in pages.values()} == {ONLY}  # the skill has no other question
     assert "does not change your level" not in "".join(p.text for p in pages.values())
 
@@ -100,7 +100,7 @@ def test_the_review_serves_another_question_of_the_skill_than_the_one_open_in_pr
     home = _demo_course(sandbox, tool)
     practice = open_in_launch(home, tool, PAGES["practice"][0])
     _due_for_review(tool, practice)
-    review = open_in_launch(home, tool, PAGES["review"][0])
+    review = start_in_launch(home, tool, PAGES["review"][0])
     assert _item_of(tool, review) != _item_of(tool, practice)
     # Both are served questions of their own: each answer earns credit (the practice answer on the due skill is
     # kept as its review).
@@ -115,7 +115,7 @@ def test_a_unit_check_serves_other_questions_of_the_skill_than_the_one_open_in_p
     submit_form(first, PAGES["practice"][1], answer=served_answer(tool, first))
     practice = open_in_launch(home, tool, PAGES["practice"][0])  # one right answer: a medium question next
     opened = _item_of(tool, practice)
-    open_in_launch(home, tool, PAGES["unit check"][0])
+    start_in_launch(home, tool, PAGES["unit check"][0])
     with tool.app.app_context():
         checked = set(db.session.scalars(sa.select(ServedItem.item_id).where(
             ServedItem.source == "unit_check", ServedItem.skill_id == SKILL)))
@@ -127,7 +127,7 @@ def test_practice_whose_pool_is_used_up_serves_again_a_question_not_open_in_a_un
     # pool is used up, and practice serves its own answered question again (practice without credit) rather than
     # one the unit check has open.
     home = _demo_course(sandbox, tool, keep=["fe-1", "fe-3", "fe-4"])
-    open_in_launch(home, tool, PAGES["unit check"][0])
+    start_in_launch(home, tool, PAGES["unit check"][0])
     with tool.app.app_context():
         checked = set(db.session.scalars(sa.select(ServedItem.item_id).where(ServedItem.source == "unit_check",
                                                                              ServedItem.skill_id == SKILL)))

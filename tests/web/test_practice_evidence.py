@@ -14,7 +14,7 @@ from lti_tool.extensions import db
 from lti_tool.learning.mastery import ALL_SKILLS, SkillState
 from lti_tool.models import ItemResponse, ScoreOutbox, ServedItem, SkillMastery
 from lti_tool.services.content import demo_pack_data
-from tests.support import open_in_launch, served_answer, served_item, submit_form, upload_file
+from tests.support import open_in_launch, served_answer, served_item, start_in_launch, submit_form, upload_file
 
 
 def _student_on_practice(sandbox, tool, skill_id="frac-equivalent"):
@@ -234,7 +234,7 @@ def test_one_question_open_in_practice_and_a_unit_check_earns_credit_once_and_th
         sandbox, tool, first):
     home = _one_question_course(sandbox, tool)
     practice = open_in_launch(home, tool, "/practice/frac-equivalent")
-    check = open_in_launch(home, tool, "/unit-check/unit-fractions")  # its first question is on the same skill
+    check = start_in_launch(home, tool, "/unit-check/unit-fractions")  # its first question is on the same skill
     assert served_item(tool, SERVED.search(practice.text).group(1)).id == ONLY
     assert served_item(tool, SERVED.search(check.text).group(1)).id == ONLY
     assert SERVED.search(practice.text).group(1) != SERVED.search(check.text).group(1)

@@ -209,13 +209,13 @@ def test_a_hint_shown_on_a_unit_check_question_stays_shown_and_counts_though_the
 
 
 def test_a_unit_check_under_way_on_a_unit_mostly_not_started_says_how_much_is_started(sandbox, tool):
-    from tests.support import open_in_launch
+    from tests.support import start_in_launch
 
     student, pack = _student_who_started(sandbox, tool, 1)
     assert "Unit check" not in _plan(student).text  # one of four is not most: no check is offered
-    # The student opens the unit's check from its address anyway (a link, a bookmark): a sitting is under way,
-    # and the plan keeps offering it, with one of the unit's four skills started.
-    question = open_in_launch(student, tool, f"/unit-check/{FRACTIONS}")
+    # The student opens the unit's check from its address anyway (a link, a bookmark) and starts it: a sitting is
+    # under way, and the plan keeps offering it, with one of the unit's four skills started.
+    question = start_in_launch(student, tool, f"/unit-check/{FRACTIONS}")
     assert "Question 1 of 8." in html.unescape(question.text)
     panel = html.unescape(re.search(r'unit-check-panel.*?</section>', _plan(student).text, re.S).group(0))
     assert "Continue the unit check on Fractions" in panel
@@ -293,10 +293,12 @@ def test_a_unit_check_under_way_is_continued_only_on_its_own_unit_and_a_unit_sha
 
 
 def _unit_check(page, unit_id: str):
-    """Open a unit's check by its address, as its link on the plan does (the plan offers it only once begun)."""
+    """Open a unit's check by its address and start it, as its button on the plan does (the plan offers it only
+    once begun); the sitting under way needs no start."""
     opened = page.http.get(re.match(r".*/c/[^/?]+", page.url).group(0) + f"/unit-check/{unit_id}", timeout=30)
     opened.http = page.http
-    return opened
+    return submit_form(opened, f"/unit-check/{unit_id}/start") if f"/unit-check/{unit_id}/start" in opened.text \
+        else opened
 
 
 def _on_to_skill(question, tool, unit_id: str, skill_id: str):

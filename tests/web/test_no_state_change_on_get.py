@@ -1,0 +1,81 @@
+"""Opening an address starts nothing: the unit check and the review start on their button's POST, with its CSRF token.
+
+The session cookie is SameSite=None (Pathways lives in the LMS's frame), so another site's page can make a student's
+browser GET any address of ours with that cookie (an <img>, an <iframe>), or post a form to us without our token.
+Neither may start a sitting; a student's own button and reload go on as before.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+
+from lti_tool.extensions import db
+from lti_tool.learning.coursepack import load_pack
+from lti_tool.services.content import demo_pack_data
+from tests.services.test_reviews import _practise
+from tests.web.test_mixed_review import _follow, _plan, _two_skills_mastered_and_due
+
+FRACTIONS = "unit-fractions"
+SERVED = re.compile(r'name="served" value="(\d+)"')
+
+
+def _row_counts(tool) -> dict[str, int]:
+    """Return how many rows each table holds."""
+    with tool.app.app_context():
+        counts = {table.name: db.session.scalar(sa.select(sa.func.count()).select_from(table))
+                  for table in db.metadata.sorted_tables}
+        db.session.remove()
+        return counts
+
+
+def _review_due_and_unit_check_offered(sandbox, tool):
+    student, _, mastered = _two_skills_mastered_and_due(sandbox, tool)
+    pack = load_pack(demo_pack_data())
+    unit = next(u for u in pack.units if u.id == FRACTIONS).skills
+    # Three of the unit's four skills started; a due skill practised would count as reviewed, so not those.
+    begun = [s for s in unit if s in mastered]
+    for skill_id in [s for s in unit if s not in mastered][:3 - len(begun)]:
+        _practise(student, tool, skill_id, pack, right=False, times=1)
+    plan = _plan(student)
+    assert "Start the mixed review" in plan.text and "Start the unit check on Fractions" in plan.text
+    return plan
+
+
+def test_a_cross_site_get_of_the_unit_check_or_review_address_starts_nothing_and_a_post_without_the_token_is_refused(
+        sandbox, tool):
+    plan = _review_due_and_unit_check_offered(sandbox, tool)
+    base = re.match(r".*/c/[^/?]+", plan.url).group(0)
+    before = _row_counts(tool)
+
+    # What an <img src> on another site sends: the student's cookie, no token. Each shows its Start button.
+    pages = {button: plan.http.get(base + path, timeout=30)
+             for path, button in ((f"/unit-check/{FRACTIONS}", "Start the unit check on Fractions"),
+                                  ("/review", "Start the mixed review"))}
+    assert _row_counts(tool) == before
+    for button, page in pages.items():
+        assert page.status_code == 200 and f'<button type="submit" autofocus>{button}</button>' in page.text
+
+    # What another site's auto-posting form sends: no CSRF token (and no launch token).
+    for path in (f"/unit-check/{FRACTIONS}/start", "/review/start"):
+        assert plan.http.post(base + path, data={}, timeout=30).status_code == 400
+    assert _row_counts(tool) == before
+
+
+def test_the_plans_buttons_start_one_sitting_each_and_reopening_the_address_goes_on_with_it(sandbox, tool):
+    plan = _review_due_and_unit_check_offered(sandbox, tool)
+    base = re.match(r".*/c/[^/?]+", plan.url).group(0)
+
+    question = _follow(plan, "Start the unit check on Fractions")  # one click, as the link was
+    assert "Question 1 of 8." in question.text
+    started = _row_counts(tool)
+    # The address without its sitting (a bookmark, the back button) shows the sitting under way: no second one.
+    again = plan.http.get(base + f"/unit-check/{FRACTIONS}", timeout=30)
+    assert again.url == question.url and SERVED.search(again.text).group(1) == SERVED.search(question.text).group(1)
+    assert _row_counts(tool) == started
+
+    review = _follow(plan, "Start the mixed review")
+    assert 'data-testid="review-label">Review<' in review.text and "run=" in review.url
+    reloaded = plan.http.get(review.url, timeout=30)
+    assert SERVED.search(reloaded.text).group(1) == SERVED.search(review.text).group(1)
