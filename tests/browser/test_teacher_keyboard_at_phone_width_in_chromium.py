@@ -1,0 +1,55 @@
+"""In real Chromium at phone width and with the keyboard alone, as a teacher in the LMS's frame: a focused box of the
+class skill map is in sight whole, not cut off at the edge of its scrolling region."""
+
+from __future__ import annotations
+
+import pytest
+from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+
+from .accessibility import PHONE, launch_as, left_page, mark_page, wait
+
+pytestmark = pytest.mark.browser
+
+TEACHER = "Amara Okafor"
+# How much of the focused element lies outside its scrolling region (0 when all of it shows).
+_HIDDEN_PART = """
+const el = document.activeElement, wrap = el.closest('.skill-map-wrap');
+const box = el.getBoundingClientRect(), view = wrap.getBoundingClientRect();
+return Math.max(0, view.left - box.left, box.right - view.right);
+"""
+
+
+def _click(browser, xpath: str) -> None:
+    mark_page(browser)
+    browser.find_element(By.XPATH, xpath).click()
+    wait(browser, left_page)
+
+
+def _in_sight(browser) -> bool:
+    """Wait a moment (the page's script scrolls the region just after the focus lands) for the focused box to show."""
+    try:
+        return wait(browser, lambda b: b.execute_script(_HIDDEN_PART) < 1, seconds=2)
+    except TimeoutException:
+        return False
+
+
+def test_tabbing_through_the_class_skill_map_on_a_phone_shows_each_box_whole(browser, tool):
+    home = launch_as(browser, tool, TEACHER)
+    _click(browser, "//button[contains(normalize-space(), 'Use the demo pack')]")
+    _click(browser, "//button[contains(normalize-space(), 'Update roster from the course')]")
+    browser.set_window_size(*PHONE)
+    browser.get(home + "class/map")
+    boxes = browser.find_elements(By.CSS_SELECTOR, ".skill-map .map-link")
+    assert len(boxes) == 16
+    browser.execute_script("document.querySelector('.skill-map-wrap').focus()")
+    cut_off = []
+    for _ in boxes:
+        ActionChains(browser).send_keys(Keys.TAB).perform()
+        focused = browser.switch_to.active_element
+        assert focused.get_attribute("class") == "map-link", "each box is one tab stop, one after the other"
+        if not _in_sight(browser):
+            cut_off.append(focused.get_attribute("data-skill"))
+    assert not cut_off, f"focused boxes cut off at the edge of the map at {PHONE[0]} px: {cut_off}"
