@@ -333,7 +333,9 @@ def sign_out():
     if isinstance(held, list) and g.launch.id in held:
         session["launches"] = [i for i in held if i != g.launch.id]
     g.signed_out = True
-    return render_template("lti/signed_out.html")
+    # The LMS page the launch came from, when it named one: a window Pathways opened on its own is no dead end.
+    return render_template("lti/signed_out.html", lms_url=way_back_to_lms(
+        g.launch.details, gettext("You have signed out of Pathways"), as_error=False))
 
 
 @bp.post("/keep-alive")

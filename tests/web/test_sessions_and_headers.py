@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import timedelta
 
@@ -149,3 +150,11 @@ def test_the_launch_csp_takes_the_validators_decoded_payload_only_for_the_same_t
         assert security._requesting_client() == ("https://noted.example", "c2")
         security.note_decoded_token(token({"iss": "https://other.example"}), {"iss": "https://other.example"})
         assert security._requesting_client() == ("https://posted.example", "c1")
+
+
+def test_the_signed_out_page_links_back_to_the_lms_page_the_launch_came_from(sandbox, tool):
+    """Signing out in a window of its own is no dead end: the launch's return_url, with a message for the LMS."""
+    signed_out = submit_form(sandbox.launch("teacher"), "sign-out")
+    back = re.search(r'<a class="button" href="([^"]+)" data-testid="lms-back">', signed_out.text)
+    assert back, "no way back to the LMS on the signed-out page"
+    assert html.unescape(back.group(1)) == tool.url("/sandbox/") + "?lti_msg=You%20have%20signed%20out%20of%20Pathways"
