@@ -24,6 +24,7 @@ from flask import (
 )
 from flask_babel import gettext, ngettext
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import MethodNotAllowed
 
 from ..extensions import csrf
 from ..learning.diagnostic import MAX_ITEMS as PLACEMENT_QUESTIONS
@@ -552,3 +553,18 @@ def compare_grades(placement_id: int):
         flash(translated(exc), "error")
         return redirect(url_for("course.home"), code=303)
     return render_template("teacher/compare.html", launch=g.launch, title=placement.placement_title, rows=rows)
+
+
+@bp.get("/<path:unknown>")
+def no_such_page(unknown: str):
+    """Answer an address under a launch that no page has (an old bookmark, a mistyped link) within the launch.
+
+    Without this the 404 was drawn outside it: in English whatever the LMS's language, with no way back to the
+    course, and with frame-ancestors 'self' only, so the LMS's frame showed the browser's "refused to connect".
+    Reaching here, the launch is open (load_launch), so the error page speaks its language, names its course home
+    and is framed as its other pages are. A page that takes only other methods (a form's POST) stays a 405.
+    """
+    allowed = current_app.url_map.bind_to_environ(request.environ).allowed_methods(request.path)
+    if set(allowed) - {"GET", "HEAD", "OPTIONS"}:
+        raise MethodNotAllowed(valid_methods=allowed)
+    abort(404)

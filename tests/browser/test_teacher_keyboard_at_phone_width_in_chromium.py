@@ -1,5 +1,6 @@
 """In real Chromium at phone width and with the keyboard alone, as a teacher in the LMS's frame: a focused box of the
-class skill map is in sight whole, not cut off at the edge of its scrolling region."""
+class skill map is in sight whole, not cut off at the edge of its scrolling region; an address no page has shows the
+error page with the way back to the course inside the frame."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions as ec
+
+from tests.support import start_hosted_lms
 
 from .accessibility import PHONE, launch_as, left_page, mark_page, wait
 
@@ -53,3 +57,28 @@ def test_tabbing_through_the_class_skill_map_on_a_phone_shows_each_box_whole(bro
         if not _in_sight(browser):
             cut_off.append(focused.get_attribute("data-skill"))
     assert not cut_off, f"focused boxes cut off at the edge of the map at {PHONE[0]} px: {cut_off}"
+
+
+def test_an_address_no_page_has_shows_the_error_page_in_the_lms_frame_with_the_way_back(browser, tool):
+    """An old bookmark or a mistyped link inside the LMS's frame: the error page, not Chromium's "refused to connect"."""
+    lms, stop = start_hosted_lms(tool)
+    try:
+        browser.set_window_size(*PHONE)
+        browser.get(lms.school_url + "/frame/teacher?lms=moodle")
+        wait(browser, ec.frame_to_be_available_and_switch_to_it((By.ID, "tool-frame")))
+        wait(browser, ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Grade 7 Mathematics"))
+        home = browser.execute_script("return location.href")
+        browser.execute_script("location.href = arguments[0]", home + "class/old-bookmark")
+        heading = wait(browser, ec.presence_of_element_located((By.CSS_SELECTOR, "[role=alert] h1")))
+        assert heading.text == "Something is not right"
+        assert "This page does not exist." in browser.find_element(By.TAG_NAME, "main").text
+        # By keyboard, back to the course page, still inside the frame.
+        back = browser.find_element(By.CSS_SELECTOR, "[data-testid=error-back]")
+        assert back.text == "← Back to the course"
+        mark_page(browser)
+        back.send_keys(Keys.ENTER)
+        wait(browser, left_page)
+        assert browser.execute_script("return location.href") == home
+        assert browser.find_element(By.TAG_NAME, "h1").text == "Grade 7 Mathematics"
+    finally:
+        stop()
