@@ -1,5 +1,5 @@
 """In real Chromium at phone width and with the keyboard alone, as a teacher in the LMS's frame: a focused box of the
-class skill map is in sight whole, not cut off at the edge of its scrolling region; an address no page has shows the
+class skill map and a link of a wide table are in sight whole, not cut off at the edge of their scrolling region; an address no page has shows the
 error page with the way back to the course inside the frame."""
 
 from __future__ import annotations
@@ -18,11 +18,14 @@ from .accessibility import PHONE, launch_as, left_page, mark_page, wait
 pytestmark = pytest.mark.browser
 
 TEACHER = "Amara Okafor"
-# How much of the focused element lies outside its scrolling region (0 when all of it shows).
+# How much of the focused element lies outside its scrolling region, or under the row heading that stays put at the
+# left of the class view's table (0 when all of it shows).
 _HIDDEN_PART = """
-const el = document.activeElement, wrap = el.closest('.skill-map-wrap');
-const box = el.getBoundingClientRect(), view = wrap.getBoundingClientRect();
-return Math.max(0, view.left - box.left, box.right - view.right);
+const el = document.activeElement, region = el.closest('.skill-map-wrap, .table-wrap');
+const box = el.getBoundingClientRect(), view = region.getBoundingClientRect();
+const row = el.closest('tr'), pinned = row && row.querySelector('th[scope=row]');
+const left = pinned && !pinned.contains(el) ? pinned.getBoundingClientRect().right : view.left;
+return Math.max(0, left - box.left, box.right - view.right);
 """
 
 
@@ -57,6 +60,30 @@ def test_tabbing_through_the_class_skill_map_on_a_phone_shows_each_box_whole(bro
         if not _in_sight(browser):
             cut_off.append(focused.get_attribute("data-skill"))
     assert not cut_off, f"focused boxes cut off at the edge of the map at {PHONE[0]} px: {cut_off}"
+
+
+def test_tabbing_along_the_wide_tables_on_a_phone_shows_each_link_whole(browser, tool):
+    home = launch_as(browser, tool, TEACHER)
+    _click(browser, "//button[contains(normalize-space(), 'Use the demo pack')]")
+    _click(browser, "//button[contains(normalize-space(), 'Update roster from the course')]")
+    browser.set_window_size(*PHONE)
+    cut_off = []
+    for page in ("class/activity", "class"):
+        browser.get(home + page)
+        region = browser.find_element(By.CSS_SELECTOR, ".table-wrap")
+        links = region.find_elements(By.CSS_SELECTOR, "a")
+        assert len(links) > 5
+        browser.execute_script("arguments[0].focus()", region)
+        for _ in links:
+            ActionChains(browser).send_keys(Keys.TAB).perform()
+            if not _in_sight(browser):
+                cut_off.append(f"{page}: {browser.switch_to.active_element.text}")
+        # And back again, past the student names that stay at the left of the class view.
+        for _ in links[:-1]:
+            ActionChains(browser).key_down(Keys.SHIFT).send_keys(Keys.TAB).key_up(Keys.SHIFT).perform()
+            if not _in_sight(browser):
+                cut_off.append(f"{page}, going back: {browser.switch_to.active_element.text}")
+    assert not cut_off, f"focused links cut off at the edge of their table at {PHONE[0]} px: {cut_off}"
 
 
 def test_an_address_no_page_has_shows_the_error_page_in_the_lms_frame_with_the_way_back(browser, tool):
