@@ -276,7 +276,8 @@ def register(app: Flask) -> None:
         message = PLAIN.get(status, exc.description or "Something went wrong.")
         if status == 400 and exc.description and "CSRF" in exc.description:
             message = N_("This form has expired or did not come from Pathways. Reload the page and try again.")
-        return _render(status, message, exc.name)
+        # Werkzeug's name ("Not Found") is in no catalogue: a Spanish page got an English heading.
+        return _render(status, message, "Something is not right" if status < 500 else exc.name)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

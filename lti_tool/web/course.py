@@ -24,6 +24,7 @@ from flask import (
 )
 from flask_babel import gettext, ngettext
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import MethodNotAllowed
 
 from ..extensions import csrf
 from ..learning.diagnostic import MAX_ITEMS as PLACEMENT_QUESTIONS
@@ -341,7 +342,9 @@ def sign_out():
     if isinstance(held, list) and g.launch.id in held:
         session["launches"] = [i for i in held if i != g.launch.id]
     g.signed_out = True
-    return render_template("lti/signed_out.html")
+    # The LMS page the launch came from, when it named one: a window Pathways opened on its own is no dead end.
+    return render_template("lti/signed_out.html", lms_url=way_back_to_lms(
+        g.launch.details, gettext("You have signed out of Pathways"), as_error=False))
 
 
 @bp.post("/keep-alive")
@@ -558,3 +561,18 @@ def compare_grades(placement_id: int):
         flash(translated(exc), "error")
         return redirect(url_for("course.home"), code=303)
     return render_template("teacher/compare.html", launch=g.launch, title=placement.placement_title, rows=rows)
+
+
+@bp.get("/<path:unknown>")
+def no_such_page(unknown: str):
+    """Answer an address under a launch that no page has (an old bookmark, a mistyped link) within the launch.
+
+    Without this the 404 was drawn outside it: in English whatever the LMS's language, with no way back to the
+    course, and with frame-ancestors 'self' only, so the LMS's frame showed the browser's "refused to connect".
+    Reaching here, the launch is open (load_launch), so the error page speaks its language, names its course home
+    and is framed as its other pages are. A page that takes only other methods (a form's POST) stays a 405.
+    """
+    allowed = current_app.url_map.bind_to_environ(request.environ).allowed_methods(request.path)
+    if set(allowed) - {"GET", "HEAD", "OPTIONS"}:
+        raise MethodNotAllowed(valid_methods=allowed)
+    abort(404)

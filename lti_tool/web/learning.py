@@ -185,7 +185,8 @@ def override():
     """Set a student's level on a skill, with a note."""
     require_teacher()
     person_id = request.form.get("person_id", type=int)
-    students = {row.person_id for row in class_overview(g.launch.course_id, g.launch.platform_id)[1]}
+    skills, rows = class_overview(g.launch.course_id, g.launch.platform_id, page_language())
+    students = {row.person_id: row.name for row in rows}
     if person_id not in students:
         abort(404)  # only students of this launch's course
     try:
@@ -198,7 +199,11 @@ def override():
     except ServiceError as exc:
         flash(translated(exc), "error")
     else:
-        flash(gettext("Level set to %(level)s for %(name)s.", level=localized(view.level), name=view.name), "success")
+        # Name the student too: the form starts again at the first student, so the teacher setting several levels
+        # in a row reads here whose level changed; and the skill as the page names it (the teacher's language).
+        skill = next((s.name for s in skills if s.id == view.skill_id), view.name)
+        flash(gettext("Level set to %(level)s for %(student)s on %(skill)s.", level=localized(view.level),
+                      student=person_name(students[person_id]), skill=skill), "success")
     if request.form.get("back") == "answers":
         # Set from a student's answers on the skill: back to those answers, where the change now shows.
         return redirect(url_for("classroom.answers", person_id=person_id,

@@ -9,7 +9,7 @@ import re
 
 from lti_tool.learning.coursepack import load_pack
 from lti_tool.services.content import demo_pack_data
-from tests.support import answer_wrong_until_stuck, submit_form, teacher_of_another_course
+from tests.support import answer_wrong_until_stuck, launch_with_presentation, submit_form, teacher_of_another_course
 from tests.support import open_in_launch as _get
 from tests.support import teacher_with_demo_pack as _teacher
 
@@ -208,3 +208,27 @@ def test_teacher_of_another_course_cannot_open_a_student_of_this_course(sandbox,
     assert _get(other, tool, f"/students/{priya}/report").status_code == 404
     assert _get(teacher, tool, "/students/999999").status_code == 404
     assert _audit(tool, "view_student") == []
+
+
+def _flash(page) -> str:
+    """The success message shown above the page (templates/_flashes.html)."""
+    shown = re.search(r'<div class="flashes-shown"[^>]*>(.*?)</div>', page.text, re.S).group(1)
+    return html.unescape(re.sub(r"<[^>]+>", "", shown)).strip()
+
+
+def test_setting_a_level_says_whose_and_on_which_skill_in_the_teachers_language(sandbox, tool):
+    """The override form starts again at the first student after each change: the message names the student."""
+    teacher = _teacher(sandbox)
+    sandbox.launch("student")  # Priya Shah
+    sandbox.launch("student-2")  # Liam O'Connor
+    page = _get(teacher, tool, "/class")
+    done = _override(page, _person_ids(page)["Liam O'Connor"], "frac-equivalent", "Proficient")
+    assert _flash(done) == "Level set to Proficient for Liam O'Connor on Equivalent fractions."
+
+    spanish = launch_with_presentation(sandbox, "teacher", locale="es")
+    page = _get(spanish, tool, "/class")
+    done = submit_form(page, "/class/override", person_id=str(_person_ids(page)["Priya Shah"]),
+                       skill_id="frac-equivalent", level="Mastered", note="Visto en clase")
+    assert "Priya Shah" in _flash(done)
+    # The skill as the Spanish page names it, not the pack's English name.
+    assert "Fracciones equivalentes" in _flash(done) and "Equivalent fractions" not in _flash(done)

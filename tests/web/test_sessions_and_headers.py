@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import timedelta
 
 import requests
 
 from lti_tool import create_app
-from tests.support import PEOPLE, submit_form
+from tests.support import PEOPLE, launch_with_presentation, submit_form
 
 
 def _csp(response: requests.Response) -> dict[str, list[str]]:
@@ -149,3 +150,24 @@ def test_the_launch_csp_takes_the_validators_decoded_payload_only_for_the_same_t
         assert security._requesting_client() == ("https://noted.example", "c2")
         security.note_decoded_token(token({"iss": "https://other.example"}), {"iss": "https://other.example"})
         assert security._requesting_client() == ("https://posted.example", "c1")
+
+
+def test_the_signed_out_page_links_back_to_the_lms_page_the_launch_came_from(sandbox, tool):
+    """Signing out in a window of its own is no dead end: the launch's return_url, with a message for the LMS."""
+    signed_out = submit_form(sandbox.launch("teacher"), "sign-out")
+    back = re.search(r'<a class="button" href="([^"]+)" data-testid="lms-back">', signed_out.text)
+    assert back, "no way back to the LMS on the signed-out page"
+    assert html.unescape(back.group(1)) == tool.url("/sandbox/") + "?lti_msg=You%20have%20signed%20out%20of%20Pathways"
+
+
+def test_an_address_no_page_has_inside_a_launch_is_answered_within_it(sandbox, tool):
+    """In the launch's language, framed by its LMS as its other pages are, with the way back to the course home."""
+    page = launch_with_presentation(sandbox, "teacher", locale="es")
+    launch = re.search(r"/c/[^/]+/", page.url).group(0)
+    missing = page.http.get(tool.url(launch + "class/old-bookmark"), timeout=30)
+    assert missing.status_code == 404
+    assert "<h1>Algo no está bien</h1>" in missing.text and "Esta página no existe." in missing.text
+    assert f'href="{launch}" data-testid="error-back">← Volver al curso</a>' in missing.text
+    assert _csp(missing)["frame-ancestors"] == _csp(page)["frame-ancestors"]
+    # An address whose page takes only a form's POST still says so.
+    assert page.http.get(tool.url(launch + "sign-out"), timeout=30).status_code == 405
