@@ -79,9 +79,10 @@ def create_sandbox_app(platform: SandboxPlatform) -> Flask:
             throttled.headers["X-Rate-Limit-Remaining"] = "0.0"
             abort(throttled)
         if failure == "429-date":
-            # Retry-After as an HTTP-date (RFC 9110 §10.2.3), three seconds from now.
+            # Retry-After as an HTTP-date (RFC 9110 §10.2.3), retry_after_date_seconds from now.
             busy = Response(json.dumps({"error": "injected_failure"}), 429, mimetype="application/json")
-            busy.headers["Retry-After"] = email.utils.formatdate(time.time() + 3, usegmt=True)
+            busy.headers["Retry-After"] = email.utils.formatdate(time.time() + platform.retry_after_date_seconds,
+                                                                 usegmt=True)
             abort(busy)
         if not isinstance(failure, int):
             raise ValueError(f"unknown fail_next entry {failure!r}")

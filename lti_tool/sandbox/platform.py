@@ -245,6 +245,8 @@ class SandboxPlatform:
         # endpoint wants it as the client assertion's aud (D2L Brightspace's differs from its token endpoint).
         self.authorization_server: str | None = None
         self.timeout_seconds = 10.0
+        # How far ahead the "429-date" failure's Retry-After (an HTTP-date, whole seconds) lies.
+        self.retry_after_date_seconds = 3.0
         self.clock: Callable[[], float] = time.time
         self._keys: dict[str, rsa.RSAPrivateKey] = {}
         self._current_kid = ""

@@ -172,6 +172,13 @@ def add_goal(course_id: int, person_id: int, *, title: str, why: str, by_date: s
     # Under the learner's lock, as every writer of their rows: a delete of their data in the course (privacy)
     # either sees this goal or refuses it, and the count below cannot be overtaken by a parallel post.
     lock_learner_row(course_id, person_id, now)
+    # A double click (or two tabs) posts the same goal twice: read under the lock, the second finds the first and
+    # adds nothing, instead of the plan listing one goal twice. Before the cap: the first may have been the last
+    # goal allowed, and the page the browser shows is the second post's.
+    goal = _same_open_goal(course_id, person_id, fields)
+    if goal is not None:
+        db.session.commit()
+        return _goal_view(goal, course_skill_names(course_id), now.date())
     count = db.session.scalar(
         sa.select(sa.func.count(StudentGoal.id)).where(
             StudentGoal.course_id == course_id, StudentGoal.person_id == person_id
@@ -181,12 +188,6 @@ def add_goal(course_id: int, person_id: int, *, title: str, why: str, by_date: s
         raise ServiceError(
             N_("You have %(count)s goals already; delete some you no longer need first."), count=MAX_GOALS
         )
-    # A double click (or two tabs) posts the same goal twice: read under the lock, the second finds the first and
-    # adds nothing, instead of the plan listing one goal twice.
-    goal = _same_open_goal(course_id, person_id, fields)
-    if goal is not None:
-        db.session.commit()
-        return _goal_view(goal, course_skill_names(course_id), now.date())
     goal = StudentGoal(course_id=course_id, person_id=person_id, done=False, created_at=now, **fields)
     db.session.add(goal)
     db.session.commit()

@@ -193,14 +193,14 @@ class ReviewResult:
 
 
 def _run_rows(course_id: int, person_id: int, run: int | None) -> list[ServedItem]:
+    """Return the rows of the learner's sitting `run` (its first row and the review rows after it), or [] when
+    `run` names none of this learner's review rows here (like the unit check's `_run_rows`)."""
     if run is None:
         return []
-    return list(db.session.scalars(
-        sa.select(ServedItem)
-        .where(ServedItem.course_id == course_id, ServedItem.person_id == person_id, ServedItem.source == "review",
-               ServedItem.id >= run)
-        .order_by(ServedItem.id)
-    ))
+    mine = (ServedItem.course_id == course_id, ServedItem.person_id == person_id, ServedItem.source == "review")
+    if db.session.scalar(sa.select(ServedItem.id).where(ServedItem.id == run, *mine)) is None:
+        return []
+    return list(db.session.scalars(sa.select(ServedItem).where(ServedItem.id >= run, *mine).order_by(ServedItem.id)))
 
 
 def _skills_of(pack: CoursePack, item_id: str) -> tuple[str, ...]:
@@ -217,8 +217,13 @@ def next_review_question(course_id: int, person_id: int, pack: CoursePack, *, ru
     The sitting takes turns across the due skills (`challenge`), one question per skill: each answer is that
     skill's review and moves it off "due", and a skill asked once in the sitting is not asked again, so an
     answer that earns no credit (a repeat the same day) cannot bring the same skill back in a loop.
+    A `run` that names no review row of this learner here is refused with NotFound, writing nothing.
     """
     rows = _run_rows(course_id, person_id, run)
+    if run is not None and not rows:
+        # Not this learner's sitting (another's, or a made-up number): starting one here would let another site's
+        # page start a sitting with the student's cookie (GET /review?run=...). Only the Start button's POST does.
+        raise NotFound(N_("That review was not given to you here."))
     pairs = challenge(course_id, person_id, now, size=1000)
     due = {skill_id for skill_id, _ in pairs}
     for row in rows:

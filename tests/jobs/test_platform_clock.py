@@ -43,6 +43,19 @@ def _a_number_then_none(book, clock_ahead: float) -> None:
     assert "scoreGiven" not in book.lms_scores()["student-1"]
 
 
+def _retry_due(book, once_the_lms_holds: float | None = None) -> None:
+    """Wait until the newest score's retry is due (its wait is jittered: a fixed sleep could end before it) and,
+    if given, the LMS holds that score of student-2's (it answers late, then keeps it)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        held = once_the_lms_holds is None or any(
+            p["userId"] == "student-2" and p.get("scoreGiven") == once_the_lms_holds for p in book.posts_received())
+        if held and book.rows()[-1].next_attempt_at <= utcnow():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the retry never fell due: {book.rows()[-1]}")
+
+
 def test_a_grade_after_one_the_lms_stamped_with_its_clock_ahead_of_ours_lands(moodle):
     _a_number_then_none(moodle, clock_ahead=4)
     moodle.queue("student-1", 90.0, now=later(2))  # behind the LMS's stamp
@@ -84,10 +97,10 @@ def test_a_409_after_tries_that_got_no_answer_is_our_own_lost_post_and_goes_agai
     moodle.queue("student-2", 30.0)
     moodle.platform.fail_next = ["slow"]  # the LMS records the score, but answers after we stopped waiting
     moodle.drain()
-    time.sleep(2.5)  # the retry is due, well after the LMS recorded the score
+    _retry_due(moodle, once_the_lms_holds=30.0)  # the retry is due, after the LMS recorded the score
     moodle.tool.app.config.update(GRADE_RETRY_BASE_SECONDS=0.01, GRADE_RETRY_MAX_SECONDS=0.2)
     refused = moodle.drain()  # a 409 on the second try, past GRADE_MAX_ATTEMPTS: not the LMS's clock, our own post
-    time.sleep(0.5)
+    _retry_due(moodle)
 
     stats = moodle.drain()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 import requests
@@ -392,6 +392,9 @@ def test_a_retry_that_read_a_failed_score_before_a_worker_took_it_leaves_the_wor
 def test_a_platform_that_says_slow_down_gets_no_other_score_until_its_retry_after(make_tool):
     # RFC 6585 §4: a 429's Retry-After says how long the client waits before a new request, not only this one:
     # Canvas throttles per developer key, and every call made while throttled counts against it again.
+    import sqlalchemy as sa
+
+    from lti_tool.models import ScoreOutbox
     from tests.support import SandboxActions
 
     tool = make_tool(**FAST_RETRIES, WORKER_PLATFORM_CONCURRENCY=1)
@@ -401,8 +404,12 @@ def test_a_platform_that_says_slow_down_gets_no_other_score_until_its_retry_afte
     book.drain()  # the column exists and holds everyone's first score
     for sub in STUDENTS:
         book.queue(sub, 50.0)
-    book.platform.fail_next = ["429-date"]  # Retry-After: an HTTP-date three seconds from now
+    # Retry-After: an HTTP-date a minute from now (whole seconds), far past the worker's run below however slow
+    # this machine is: a run near the date (it was three seconds) could reach it, and post the others rightly.
+    book.platform.retry_after_date_seconds = 60
+    book.platform.fail_next = ["429-date"]
     book.platform.service_requests.clear()
+    asked_at = utcnow()
 
     drain(tool.app, once=False, stop=threading.Event(), max_seconds=1.5)  # `pathways worker`, for 1.5 seconds
 
@@ -410,9 +417,14 @@ def test_a_platform_that_says_slow_down_gets_no_other_score_until_its_retry_afte
     assert [r["status"] for r in posts] == [429]
     waiting = [row for row in book.rows() if row.score_given == 50.0]
     assert all(row.status == "pending" for row in waiting)
-    # The scores held back were not tried: no attempt is counted against them.
+    # The scores held back were not tried: no attempt is counted against them, and all wait out the minute.
     assert sorted(row.attempts for row in waiting) == [0, 0, 0, 0, 1]
+    assert all(row.next_attempt_at >= asked_at + timedelta(seconds=55) for row in waiting)
 
+    with tool.app.app_context():  # the minute passes
+        db.session.execute(sa.update(ScoreOutbox).where(ScoreOutbox.status == "pending")
+                           .values(next_attempt_at=utcnow()))
+        db.session.commit()
     stats = book.drain()
     assert stats.failed == 0
     assert {sub: book.lms_scores()[sub]["scoreGiven"] for sub in STUDENTS} == dict.fromkeys(STUDENTS, 50.0)

@@ -59,3 +59,25 @@ def test_a_reflection_saved_twice_at_once_is_kept_once(sandbox, tool, monkeypatc
     # Another answer is a new reflection, even beside one kept a moment ago.
     submit_form(form, "/reflect", answer_0="Finding a common denominator", answer_1="Ask my teacher")
     assert len(_rows(tool, Reflection)) == 4
+
+
+def test_a_goal_added_twice_at_once_as_the_last_one_allowed_says_added_on_both_pages(sandbox, tool, monkeypatch):
+    # The first post takes the last place under the cap; the second (whose page the browser shows) found the cap
+    # before the goal it repeats, and said "You have 50 goals already".
+    _setup_course(sandbox)
+    form = _open(sandbox.launch("student"), tool, "My goals")
+    submit_form(form, "/goals", title="Goal 1", why="", by_date="", skill_ids=[FIRST_SKILL])
+    with tool.app.app_context():
+        first = db.session.scalars(sa.select(StudentGoal)).one()
+        db.session.add_all(StudentGoal(course_id=first.course_id, person_id=first.person_id, title=f"Goal {n}",
+                                       why="", skill_ids=[]) for n in range(2, goals.MAX_GOALS))
+        db.session.commit()
+        db.session.remove()
+    meet_after_first_call(monkeypatch, goals, "course_skill_names")
+    pages = _twice_at_once(form, "/goals", title="The last one", why="", by_date="", skill_ids=[FIRST_SKILL])
+    assert [page.status_code for page in pages] == [200, 200]
+    assert all("Goal added: The last one" in page.text for page in pages), [p.text[-3000:] for p in pages]
+    assert len(_rows(tool, StudentGoal)) == goals.MAX_GOALS
+    # One more, a goal of its own, is refused by the cap.
+    refused = submit_form(form, "/goals", title="One too many", why="", by_date="", skill_ids=[])
+    assert "You have 50 goals already" in refused.text and len(_rows(tool, StudentGoal)) == goals.MAX_GOALS

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from lti_tool.extensions import db
 from lti_tool.learning.coursepack import load_pack
 from lti_tool.services.content import demo_pack_data
-from tests.services.test_reviews import _practise
-from tests.web.test_mixed_review import _follow, _plan, _two_skills_mastered_and_due
+from tests.services.test_reviews import _master, _practise
+from tests.web.test_mixed_review import _follow, _plan, _ten_days_pass, _two_skills_mastered_and_due
 
 FRACTIONS = "unit-fractions"
 SERVED = re.compile(r'name="served" value="(\d+)"')
@@ -79,3 +79,35 @@ def test_the_plans_buttons_start_one_sitting_each_and_reopening_the_address_goes
     assert 'data-testid="review-label">Review<' in review.text and "run=" in review.url
     reloaded = plan.http.get(review.url, timeout=30)
     assert SERVED.search(reloaded.text).group(1) == SERVED.search(review.text).group(1)
+
+
+def test_a_review_address_naming_no_sitting_of_the_students_own_is_not_found_and_starts_nothing(sandbox, tool):
+    # Two students with reviews due: a sitting named wrongly must not start one for whoever opens the address.
+    student, _, _ = _two_skills_mastered_and_due(sandbox, tool)
+    pack = load_pack(demo_pack_data())
+    other = sandbox.launch("student-2")
+    _master(other, tool, pack.skill_graph.topological_order()[0], pack, sub=sandbox.sub("student-2"))
+    _ten_days_pass(tool)
+    plan, others_plan = _plan(student), _plan(other)
+    assert "Start the mixed review" in plan.text and "Start the review" in others_plan.text
+    base = re.match(r".*/c/[^/?]+", plan.url).group(0)
+
+    def refused(run: int) -> None:
+        before = _row_counts(tool)
+        page = plan.http.get(base + f"/review?run={run}", timeout=30)  # what an <img src> on another site sends
+        assert page.status_code == 404 and "That review was not given to you here." in page.text
+        assert _row_counts(tool) == before
+
+    refused(999999999)  # past every row: read as a sitting with no questions yet, it served one
+    refused(0)
+    others = _follow(others_plan, "Start the review")
+    others_run = int(re.search(r"run=(\d+)", others.url).group(1))
+    refused(others_run)  # another student's sitting
+    refused(others_run + 1000)
+
+    # The student's own button still starts their sitting, and its address goes on with it.
+    review = _follow(plan, "Start the mixed review")
+    started = _row_counts(tool)
+    again = plan.http.get(review.url, timeout=30)
+    assert again.status_code == 200 and SERVED.search(again.text).group(1) == SERVED.search(review.text).group(1)
+    assert _row_counts(tool) == started
