@@ -280,9 +280,13 @@ def claim(
     return token, rows
 
 
-def _record(token: str, outcomes: list[_Outcome]) -> None:
-    """Write the outcomes of a batch, only for rows this worker still holds; commits."""
+def _record(token: str, outcomes: list[_Outcome]) -> list[_Outcome]:
+    """Write the outcomes of a batch, only for rows this worker still holds; commits. Returns them as written."""
     now = utcnow()
+    # Before any row is written (one lock order: learner, then outbox row): a score being queued for the student
+    # now is committed before the check below, which then sees it (grades.lock_learners_of).
+    grades.lock_learners_of([outcome.row_id for outcome in outcomes if outcome.score_timestamp is not None])
+    written = []
     for outcome in outcomes:
         values: dict[str, Any] = {"status": outcome.status, "lease_token": None, "lease_expires_at": None}
         if not outcome.unsent:
@@ -309,13 +313,17 @@ def _record(token: str, outcomes: list[_Outcome]) -> None:
                 .execution_options(synchronize_session=False)
             )
             if later.rowcount:
+                written.append(outcome)
                 continue
             values["status"] = SUPERSEDED
             values.pop("next_attempt_at")
+            outcome = replace(outcome, status=SUPERSEDED, next_attempt_at=None)
         db.session.execute(
             sa.update(_TABLE).where(*held).values(**values).execution_options(synchronize_session=False)
         )
+        written.append(outcome)
     db.session.commit()
+    return written
 
 
 class _Poster:
@@ -697,7 +705,7 @@ def drain(
                     if rows:
                         stats.claimed += len(rows)
                         outcomes = poster.run(rows)
-                        _record(token, outcomes)
+                        outcomes = _record(token, outcomes)
                         token = None
                         _count(stats, outcomes)
                         _log_outcomes(outcomes)
@@ -869,6 +877,8 @@ def _log_outcomes(outcomes: list[_Outcome]) -> None:
             log.warning("grade %d not posted (%s); retrying at %s", outcome.row_id,
                         outcome.last_status or ("not tried" if outcome.unsent else "no answer"),
                         f"{outcome.next_attempt_at:%H:%M:%S}")
+        elif outcome.status == SUPERSEDED:
+            log.info("grade %d not sent again: a newer score replaces it", outcome.row_id)
         else:
             log.warning("grade %d failed after %d attempt(s) (%s)", outcome.row_id, outcome.attempts,
                         outcome.last_status or "refused")
@@ -1229,6 +1239,8 @@ def _count(stats: DrainStats, outcomes: list[_Outcome]) -> None:
             stats.not_needed += 1
         elif outcome.status == PENDING:
             stats.retries_scheduled += 1
+        elif outcome.status == SUPERSEDED:
+            stats.superseded += 1
         elif outcome.status == FAILED:
             stats.failed += 1
         if outcome.last_status is not None or outcome.last_error:

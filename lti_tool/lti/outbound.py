@@ -390,15 +390,21 @@ def _track(sock: socket.socket | None) -> None:
         call.track(sock)
 
 
+# Lookups under way at once in this process, each in a thread of its own that outlives a call whose deadline came
+# first (the resolver's retries): a name server that stopped answering must not pile up threads without end. Past
+# this many, a call fails as timed out instead of starting one more.
+MAX_LOOKUPS = 8
+_lookups = threading.BoundedSemaphore(MAX_LOOKUPS)
+
+
 def _resolve(host: str, port: int) -> list:
     """Resolve a host within the call's deadline: getaddrinfo cannot be interrupted, so it runs in its own thread.
 
     A name whose DNS server is slow to answer (the resolver's own retries can take 30 s and more) held the caller
     that long, past the deadline the watchdog keeps for the connection and the body. The lookup left behind ends
-    with the resolver's own timeout.
+    with the resolver's own timeout; at most MAX_LOOKUPS are under way. An address needs no lookup (no thread).
     """
     call = getattr(_current, "call", None)
-    remaining = None if call is None else call.deadline - time.monotonic()
     answer: list = []
 
     def lookup() -> None:
@@ -407,17 +413,34 @@ def _resolve(host: str, port: int) -> list:
         except (OSError, UnicodeError) as exc:
             answer.append(exc)
 
-    if remaining is None:
+    def lookup_then_free() -> None:
+        try:
+            lookup()
+        finally:
+            _lookups.release()
+
+    if call is None or _is_address(host):
         lookup()
     else:
-        resolver = threading.Thread(target=lookup, name="pathways-resolve", daemon=True)
+        remaining = call.deadline - time.monotonic()
+        if remaining <= 0 or not _lookups.acquire(blocking=False):
+            raise _Refused(TIMEOUT)
+        resolver = threading.Thread(target=lookup_then_free, name="pathways-resolve", daemon=True)
         resolver.start()
-        resolver.join(max(remaining, 0.0))
+        resolver.join(remaining)
     if not answer:
         raise _Refused(TIMEOUT)
     if isinstance(answer[0], BaseException):
         raise _Refused(UNRESOLVABLE) from answer[0]
     return answer[0]
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])  # an IPv6 address may name its interface (fe80::1%eth0)
+    except ValueError:
+        return False
+    return True
 
 
 class _PinnedMixin:

@@ -6,7 +6,7 @@ Nothing may be lost: a mastery change writes a score_outbox row in the caller's 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,10 +14,12 @@ import requests
 import sqlalchemy as sa
 
 from ..extensions import db
+from ..learning.mastery import ALL_SKILLS
 from ..lti import ags
 from ..lti.deep_linking import MASTERY_TAG
 from ..lti.services import PlatformConnector, ServiceCallError
-from ..models import Course, Enrollment, Person, Placement, Platform, ScoreOutbox, SkillLineItem
+from ..models import Course, Enrollment, Person, Placement, Platform, ScoreOutbox, SkillLineItem, SkillMastery
+from ..models.base import lock_database_for_writing
 from ..models.outbox import FAILED, NOTHING_TO_CLEAR, PENDING, SUPERSEDED, SYNCED, newer_row_exists
 from .errors import N_, NotFound, ServiceError
 from .roster import platform_connector
@@ -261,6 +263,19 @@ def _queue(scores: Sequence[NewScore], *, now: datetime, returning: bool) -> lis
     return ids
 
 
+def lock_learners_of(row_ids: Collection[int]) -> None:
+    """Take the learner locks of these outbox rows' students (services/mastery.lock_learner_row), in one order.
+
+    Every writer that queues a score holds its student's lock from reading the target's newest time (_queue) to
+    its commit. The worker takes it too before giving a row a later time: else the later time, written while such
+    a writer's row was not committed yet, could rank above that newer row, and the older score would be the one
+    posted. On SQLite the database's write lock does it (one writer at a time). Learners without a "*" row have no
+    scores being queued to wait for.
+    """
+    if row_ids and not lock_database_for_writing():
+        db.session.execute(_LOCK_LEARNERS_OF, {"row_ids": sorted(row_ids)})
+
+
 # The statements, built once: building them (the window's subquery, the stale-row condition) cost more CPU than
 # running them.
 _OUTBOX = ScoreOutbox.__table__
@@ -315,6 +330,15 @@ _SUPERSEDE = (
         .scalar_subquery()))
     .values(status=SUPERSEDED, lease_token=None, lease_expires_at=None)
     .execution_options(synchronize_session=False)
+)
+# The learners' "*" rows (services/mastery._LOCK_LEARNER_ROW) of some outbox rows, locked.
+_MASTERY = SkillMastery.__table__
+_LOCK_LEARNERS_OF = (
+    sa.select(_MASTERY.c.id)
+    .join(_OUTBOX, sa.and_(_OUTBOX.c.course_id == _MASTERY.c.course_id, _OUTBOX.c.person_id == _MASTERY.c.person_id))
+    .where(_OUTBOX.c.id.in_(sa.bindparam("row_ids", expanding=True)), _MASTERY.c.skill_id == ALL_SKILLS)
+    .order_by(_MASTERY.c.course_id, _MASTERY.c.person_id)  # one order: two lockers of several never deadlock
+    .with_for_update(of=_MASTERY)
 )
 
 

@@ -8,6 +8,7 @@ server's address, as a production deployment would be.
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 
 import pytest
@@ -15,6 +16,8 @@ import requests
 import sqlalchemy as sa
 
 from lti_tool.extensions import db
+from lti_tool.lti import outbound
+from lti_tool.lti.outbound import MAX_LOOKUPS, TIMEOUT, AddressPolicy, OutboundError, OutboundSession
 from lti_tool.models import Course
 from lti_tool.sandbox.vocab import DL_SETTINGS, NRPS_CLAIM
 from lti_tool.sandbox_mount import SANDBOX_CLIENT_ID, SANDBOX_DEPLOYMENT_ID
@@ -105,6 +108,66 @@ def test_a_platform_host_whose_dns_answers_slowly_fails_a_launch_within_the_dead
     page = SandboxActions(tool).launch("student")
     assert page.status_code == 502
     assert time.monotonic() - started < 4  # the deadline covers the lookup too, not only connect and body
+
+
+@pytest.fixture
+def hanging_dns(monkeypatch):
+    """A resolver whose name server stopped answering: a lookup of a *.test name waits until the test ends."""
+    import socket
+
+    real_getaddrinfo, stop = socket.getaddrinfo, threading.Event()
+
+    def hang(host, port, *args, **kwargs):
+        if host.endswith(".test"):
+            stop.wait(30)
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        return real_getaddrinfo(host, port, *args, **kwargs)
+
+    _join_lookups()  # an earlier test's slow lookup would hold one of the threads this test counts
+    monkeypatch.setattr(socket, "getaddrinfo", hang)
+    yield
+    stop.set()
+    _join_lookups()  # the next test has every thread free
+
+
+def _join_lookups() -> None:
+    for thread in threading.enumerate():
+        if thread.name == "pathways-resolve":
+            thread.join(10)
+
+
+def _lookups_alive() -> int:
+    """Count the lookup threads still waiting for the resolver."""
+    return len([t for t in threading.enumerate() if t.name == "pathways-resolve"])
+
+
+def test_lookups_that_hang_keep_only_a_few_threads_and_an_address_needs_none(hanging_dns, evil):
+    http = OutboundSession(AddressPolicy.from_setting("127.0.0.0/8"))
+    evil.json("/jwks", {"keys": []})
+    for n in range(MAX_LOOKUPS + 3):
+        with pytest.raises(OutboundError) as failed:
+            http.get(f"http://lms-{n}.test:9/jwks", timeout=0.2)
+        assert failed.value.reason == TIMEOUT
+
+    assert _lookups_alive() == MAX_LOOKUPS  # before, one more thread for every call, for the resolver's retries
+    started = time.monotonic()
+    with pytest.raises(OutboundError):
+        http.get("http://lms-more.test:9/jwks", timeout=5)
+    assert time.monotonic() - started < 1  # all busy: failed as timed out at once, not queued behind them
+    assert http.get(evil.url("/jwks"), timeout=1).json() == {"keys": []}  # 127.0.0.2: nothing to look up
+    assert _lookups_alive() == MAX_LOOKUPS
+
+
+def test_a_lookup_with_no_time_left_starts_no_thread(hanging_dns):
+    # The call's time ran out between its last check and the connection's lookup (a pause of the process).
+    outbound._current.call = outbound._Call(deadline=time.monotonic() - 0.01)
+    try:
+        with pytest.raises(outbound._Refused) as refused:
+            outbound._resolve("lms.test", 443)
+    finally:
+        del outbound._current.call
+    assert refused.value.reason == TIMEOUT
+    assert _lookups_alive() == 0
 
 
 def test_a_huge_key_set_is_cut_off_while_it_streams(tool, evil):
