@@ -102,7 +102,8 @@ def _attackers(sandbox, tool):
 
 
 def _url_for(rule: Rule, launch_path: str, ids: dict[str, int]) -> str | None:
-    values = {"skill_id": "equivalent-fractions", "kind": "skill", "fmt": "json", "unit_id": "unit-fractions", **ids}
+    values = {"skill_id": "equivalent-fractions", "kind": "skill", "fmt": "json", "unit_id": "unit-fractions",
+              "unknown": "no-such-page", **ids}
     path = rule.rule.replace("/c/<launch_id>/", launch_path)
     for name in rule.arguments - {"launch_id"}:
         path = re.sub(r"<[^>]*\b" + name + ">", str(values[name]), path)

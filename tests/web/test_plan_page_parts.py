@@ -54,7 +54,7 @@ def test_template_words_are_each_languages_own_and_values_are_escaped(tool):
 
 @pytest.mark.parametrize(("helper", "endpoint", "argument"), [
     ("lti_tool.web.learning:practice_hrefs", "learning.practice", "skill_id"),
-    ("lti_tool.web.unit_check:unit_check_hrefs", "unit_check.question", "unit_id"),
+    ("lti_tool.web.unit_check:unit_check_hrefs", "unit_check.start", "unit_id"),
 ])
 def test_the_plans_links_built_with_one_url_for_are_the_addresses_url_for_gives(tool, helper, endpoint, argument):
     # The plan builds its practice and unit-check links from one url_for each (web/course.py addresses; a hundred
