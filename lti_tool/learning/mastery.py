@@ -241,6 +241,12 @@ class Level(StrEnum):
 
 #: The levels from Not started (rank 0) to Mastered (rank 4): LEVELS[level.rank] is level.
 LEVELS: tuple[Level, ...] = tuple(Level)
+
+
+def newly_mastered(changes: Iterable[tuple[str, Level, Level]]) -> list[str]:
+    """Return the names of the skills an answer's level changes (name, old, new) brought to Mastered: the pages
+    celebrate these."""
+    return [name for name, old, new in changes if new is Level.MASTERED and old is not Level.MASTERED]
 _RANKS: dict[Level, int] = {level: rank for rank, level in enumerate(LEVELS)}
 _BY_VALUE: dict[str, Level] = {level.value: level for level in LEVELS}
 #: Proficient and Mastered: the levels the class view counts as "Proficient or above" (a set: asked per cell).

@@ -8,7 +8,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 from markupsafe import Markup, escape
 
-from ..learning.mastery import Level
+from ..learning.mastery import Level, newly_mastered
 from ..learning.skills import Skill
 from ..models.base import utcnow
 from ..services.classroom import heatmap, needs_help_count
@@ -80,7 +80,7 @@ def answer(skill_id: str):
     # Two misses (or more) in a row: more of the same questions is not working, so offer other ways to learn it.
     # (The answer counted them with the question it read: no statement more.)
     stuck = not result.correct and result.misses_in_a_row >= MISSES_BEFORE_HELP
-    mastered = any(new is Level.MASTERED and old is not Level.MASTERED for _, old, new in result.changes)
+    mastered = bool(newly_mastered(result.changes))
     # Only the step the page offers, not the whole plan (services/next_up.py).
     following = next_up(course_id, person_id, skill_id, now=utcnow(), language=language) if mastered else None
     return render_template("student/feedback.html", launch=g.launch, skill=skill, item=result.item, result=result,

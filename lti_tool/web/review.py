@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 
-from ..learning.mastery import Level
+from ..learning.mastery import newly_mastered
 from ..models.base import utcnow
 from ..services.errors import N_, NotFound, ServiceError
 from ..services.mastery import record_answer, require_pack
@@ -99,7 +99,7 @@ def answer():
     skill = next((s for s in pack.skills if s.id in served.item.skills), None)
     # A review that brings a skill back to Mastered is celebrated as on the other pages (the next review question,
     # not "Next up", is what this page offers).
-    mastered = [name for name, old, new in result.changes if new is Level.MASTERED and old is not Level.MASTERED]
+    mastered = newly_mastered(result.changes)
     return render_template("student/review_feedback.html", launch=g.launch, item=served.item, skill=skill,
                            result=result, run=run, more=more, mastered=mastered)
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from flask import flash, g, redirect, render_template, request, url_for
 
-from ..learning.mastery import Level
+from ..learning.mastery import Level, newly_mastered
 from ..models.base import utcnow
 from ..services import unit_check
 from ..services.errors import N_, NotFound, ServiceError
@@ -119,7 +119,7 @@ def answer(unit_id: str):
         more = True  # the answer counted; "Next question" says the course changed and starts the new check
     skill = next((s for s in pack.skills if s.id in result.skill_ids), None)
     # One answer can raise several skills; the next question, not "Next up", is what this page offers.
-    mastered = [name for name, old, new in result.changes if new is Level.MASTERED and old is not Level.MASTERED]
+    mastered = newly_mastered(result.changes)
     return render_template("student/unit_check_feedback.html", launch=g.launch, item=result.item, skill=skill,
                            result=result, run=run, more=more, unit_id=unit_id, unit_title=title, mastered=mastered)
 
