@@ -149,7 +149,13 @@ def demo(host: str, port: int) -> None:
 def serve(bind: str | None, workers: int | None) -> None:
     """Serve Pathways in production: gunicorn with the packaged configuration (lti_tool/gunicorn_conf.py)."""
     from .serve import serve as run_gunicorn
+    from .settings import from_environment, refuse_demo_settings
 
+    try:
+        # Before the app is made: with one of these on, it would make a secret of its own in ./instance.
+        refuse_demo_settings(from_environment())
+    except InvalidSetting as exc:
+        raise click.ClickException(str(exc)) from None
     # Fail here, in one line, on a missing secret rather than in every worker. Unlike admin commands, the
     # server never falls back to a demo folder's secret: production takes its secret from the environment.
     app = _app_from_env(demo_secret=False)

@@ -30,11 +30,16 @@ control_socket_disable = True
 
 
 def on_starting(server):
-    """Before any socket opens: refuse an open /metrics on a public bind (lti_tool/exposure.py)."""
+    """Before any socket opens: refuse demo-only settings, and an open /metrics on a public bind (exposure.py)."""
     from lti_tool.exposure import refuse_open_metrics
-    from lti_tool.settings import from_environment
+    from lti_tool.settings import InvalidSetting, from_environment, refuse_demo_settings
 
-    refuse_open_metrics(from_environment(), server.cfg.bind)
+    config = from_environment()
+    try:
+        refuse_demo_settings(config)
+    except InvalidSetting as exc:
+        raise SystemExit(str(exc)) from None
+    refuse_open_metrics(config, server.cfg.bind)
 
 
 def post_worker_init(worker):

@@ -400,8 +400,24 @@ def secret_key_entropy_bits(secret: str) -> int:
     return int(len(secret) * per_char)
 
 
+#: Settings for the demo and the tests only: each lets Pathways start without a strong secret key, and the sandbox
+#: LMS (under /sandbox) lets anyone sign in as anyone. A production server (`pathways serve`, gunicorn) refuses them.
+DEMO_ONLY_SETTINGS = ("SANDBOX_ENABLED", "TESTING", "DEBUG")
+DEMO_ONLY_REFUSAL = (
+    "Refusing to start: {names} is for `pathways demo` and the tests, not a server others reach (it serves the "
+    "sandbox LMS, where anyone can sign in as anyone, or lets Pathways run without a strong secret key). Unset it."
+)
+
+
 def _is_production(app: Flask) -> bool:
-    return not (app.config["SANDBOX_ENABLED"] or app.config["TESTING"] or app.config["DEBUG"])
+    return not any(app.config[key] for key in DEMO_ONLY_SETTINGS)
+
+
+def refuse_demo_settings(config: Mapping[str, Any]) -> None:
+    """Raise InvalidSetting, one line naming them, when a demo-only setting is on (for production servers)."""
+    names = [f"{PREFIX}_{key}" for key in DEMO_ONLY_SETTINGS if config.get(key)]
+    if names:
+        raise InvalidSetting(DEMO_ONLY_REFUSAL.format(names=" and ".join(names)))
 
 
 def _check_evidence_storage(config: Mapping[str, Any]) -> None:

@@ -208,3 +208,18 @@ def test_the_worker_stops_on_sigterm_as_on_ctrl_c(tmp_path):
         worker.kill()
     assert worker.returncode == 0, err
     assert "Stopped; rows being worked on are released" in out and "Traceback" not in err
+
+
+def test_serve_refuses_the_sandbox_lms_and_the_test_switches_in_one_line_and_makes_no_secret(tmp_path):
+    # They are for `pathways demo` and the tests: under `pathways serve` the sandbox LMS (anyone signs in as anyone)
+    # was served at /sandbox and, without PATHWAYS_SECRET_KEY, a secret of its own was written to ./instance.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PATHWAYS_")}
+    for setting in ("PATHWAYS_SANDBOX_ENABLED", "PATHWAYS_TESTING", "PATHWAYS_DEBUG"):
+        result = subprocess.run([PATHWAYS, "serve", "--bind", "127.0.0.1:1"], cwd=tmp_path,
+                                env={**env, setting: "true"}, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        assert result.stderr.strip().splitlines() == [f"Error: Refusing to start: {setting} is for `pathways demo` "
+                                                      "and the tests, not a server others reach (it serves the "
+                                                      "sandbox LMS, where anyone can sign in as anyone, or lets "
+                                                      "Pathways run without a strong secret key). Unset it."]
+        assert not (tmp_path / "instance").exists()

@@ -77,3 +77,20 @@ def test_the_app_refuses_open_metrics_when_its_base_url_is_public(tmp_path):
         create_app(settings)
     create_app({**settings, "METRICS_TOKEN": secrets.token_urlsafe(32)})
     create_app({**settings, "BASE_URL": "http://127.0.0.1:8000"})
+
+
+def test_gunicorn_refuses_the_sandbox_lms_before_opening_any_socket(tmp_path):
+    # Plain gunicorn with the packaged settings, as operators may run it: the sandbox LMS lets anyone sign in as
+    # anyone, so it never reaches a server, even on loopback behind a proxy.
+    process = _gunicorn(_env(tmp_path, PATHWAYS_METRICS_ENABLED="false", PATHWAYS_SANDBOX_ENABLED="true"),
+                        "127.0.0.1:0")
+    try:
+        _, stderr = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise
+    assert process.returncode != 0
+    refusal = [line for line in stderr.splitlines() if "PATHWAYS_SANDBOX_ENABLED" in line]
+    assert len(refusal) == 1 and refusal[0].startswith("Refusing to start") and "Traceback" not in stderr
+    assert "Listening at" not in stderr
