@@ -24,6 +24,15 @@ class PartitionedCookieService(FlaskCookieService):
     inside the same LMS page. https://developer.mozilla.org/en-US/docs/Web/Privacy/Guides/Privacy_sandbox/Partitioned_cookies
     """
 
+    def __init__(self, request, lifetime: int | None = None) -> None:
+        super().__init__(request)
+        self._lifetime = lifetime
+
+    def set_cookie(self, name, value, exp=3600):
+        # pylti1p3 gives the state cookie five minutes whatever the state's own lifetime (LOGIN_STATE_SECONDS):
+        # a launch after that, its state still good, was taken for one from another browser.
+        super().set_cookie(name, value, self._lifetime or exp)
+
     def update_response(self, response):
         secure = self._request.is_secure()
         for key, data in self._cookie_data_to_set.items():

@@ -151,7 +151,8 @@ class PathwaysLogin(FlaskOIDCLogin):
         self, request: FlaskRequest, tool_config: Any, storage: LaunchStateStorage, *, state_seconds: int
     ) -> None:
         super().__init__(request, tool_config, session_service=StateBoundNonces(request),
-                         launch_data_storage=storage, cookie_service=PartitionedCookieService(request))
+                         launch_data_storage=storage,
+                         cookie_service=PartitionedCookieService(request, lifetime=state_seconds))
         self.set_launch_data_storage(storage)
         self.set_launch_data_lifetime(state_seconds)
         self._platform_redirect: Any = None

@@ -16,7 +16,7 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.support import CLAIM, PendingLaunch, parse_form, start_registered_lms
+from tests.support import CLAIM, PendingLaunch, SandboxActions, parse_form, start_registered_lms
 
 
 def assert_refused(response: requests.Response, *fragments: str, status: int | None = None) -> None:
@@ -473,3 +473,14 @@ def test_an_anonymous_launch_asks_the_lms_to_share_who_the_user_is(sandbox, as_,
     assert "Must have a user" not in refused.text and "(sub)" not in refused.text
     refused = pending.post(pending.resign(sub=""))
     assert_refused(refused, "Pathways needs to know who you are", status=403)
+
+
+def test_the_state_cookie_lasts_as_long_as_the_logins_state(make_tool):
+    # pylti1p3 gave it five minutes whatever PATHWAYS_LOGIN_STATE_SECONDS said: a launch after that, with its state
+    # still good, was refused as one from another browser (or sent to a new window inside the LMS).
+    tool = make_tool(LOGIN_STATE_SECONDS=900)
+    url = SandboxActions(tool).platform.start_launch("student-1")
+    response = requests.get(url, allow_redirects=False, timeout=30)
+    assert response.status_code == 302
+    cookie = response.headers["Set-Cookie"]
+    assert "lti1p3-state-" in cookie and "Max-Age=900;" in cookie
