@@ -33,9 +33,9 @@ def _gunicorn(env: dict[str, str], bind: str) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True)
 
 
-def test_gunicorn_refuses_open_metrics_on_a_public_bind_before_opening_any_socket(tmp_path):
-    # A documentation address (RFC 5737) that no interface here has: even without the check nothing listens.
-    process = _gunicorn(_env(tmp_path), "192.0.2.10:8000")
+def _refusal(env: dict[str, str], bind: str, naming: str) -> str:
+    """Run gunicorn, which must exit before listening, and return its one stderr line naming `naming`."""
+    process = _gunicorn(env, bind)
     try:
         _, stderr = process.communicate(timeout=60)
     except subprocess.TimeoutExpired:
@@ -43,9 +43,15 @@ def test_gunicorn_refuses_open_metrics_on_a_public_bind_before_opening_any_socke
         process.communicate()
         raise
     assert process.returncode != 0
-    refusal = [line for line in stderr.splitlines() if "PATHWAYS_METRICS_TOKEN" in line]
-    assert len(refusal) == 1 and "192.0.2.10:8000" in refusal[0] and "Traceback" not in stderr
-    assert "Listening at" not in stderr
+    assert "Listening at" not in stderr and "Traceback" not in stderr
+    refusal = [line for line in stderr.splitlines() if naming in line]
+    assert len(refusal) == 1, stderr
+    return refusal[0]
+
+
+def test_gunicorn_refuses_open_metrics_on_a_public_bind_before_opening_any_socket(tmp_path):
+    # A documentation address (RFC 5737) that no interface here has: even without the check nothing listens.
+    assert "192.0.2.10:8000" in _refusal(_env(tmp_path), "192.0.2.10:8000", "PATHWAYS_METRICS_TOKEN")
 
 
 def test_gunicorn_serves_open_metrics_on_loopback_and_the_scrape_answers(tmp_path):
@@ -82,15 +88,5 @@ def test_the_app_refuses_open_metrics_when_its_base_url_is_public(tmp_path):
 def test_gunicorn_refuses_the_sandbox_lms_before_opening_any_socket(tmp_path):
     # Plain gunicorn with the packaged settings, as operators may run it: the sandbox LMS lets anyone sign in as
     # anyone, so it never reaches a server, even on loopback behind a proxy.
-    process = _gunicorn(_env(tmp_path, PATHWAYS_METRICS_ENABLED="false", PATHWAYS_SANDBOX_ENABLED="true"),
-                        "127.0.0.1:0")
-    try:
-        _, stderr = process.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.communicate()
-        raise
-    assert process.returncode != 0
-    refusal = [line for line in stderr.splitlines() if "PATHWAYS_SANDBOX_ENABLED" in line]
-    assert len(refusal) == 1 and refusal[0].startswith("Refusing to start") and "Traceback" not in stderr
-    assert "Listening at" not in stderr
+    env = _env(tmp_path, PATHWAYS_METRICS_ENABLED="false", PATHWAYS_SANDBOX_ENABLED="true")
+    assert _refusal(env, "127.0.0.1:0", "PATHWAYS_SANDBOX_ENABLED").startswith("Refusing to start")
