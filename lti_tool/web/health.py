@@ -9,13 +9,18 @@ from flask import Blueprint, current_app
 
 from ..extensions import cache, db
 from ..models import ScoreOutbox, WorkerHeartbeat
+from .metrics import presents_metrics_token
 
 bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
 def healthz():
-    """Report whether the database and the cache answer, and how old the oldest waiting grade is."""
+    """Report whether the database and the cache answer and whether grades wait too long (the status code says it);
+    the figures behind it (grades waiting, the worker's last pass and error) only to a caller with the metrics token.
+
+    Anyone can reach this address: the figures tell a stranger how busy the schools are and what failed.
+    """
     checks: dict[str, object] = {}
     try:
         db.session.execute(sa.text("SELECT 1"))
@@ -31,14 +36,16 @@ def healthz():
     healthy = all(v == "ok" for v in checks.values())
     body: dict[str, object] = {"status": "ok" if healthy else "degraded", "checks": checks}
     if checks["database"] == "ok":
-        body["outbox"] = _outbox_age()
-        body["worker"] = _worker_status()
+        outbox = _outbox_age()
         limit = current_app.config["OUTBOX_MAX_AGE_SECONDS"]
-        if limit and body["outbox"]["oldest_pending_seconds"] > limit:
+        if limit and outbox["oldest_pending_seconds"] > limit:
             # Grades waiting too long usually mean no worker is running.
             body["status"] = "degraded"
             healthy = False
-    return body, 200 if healthy else 503
+        if presents_metrics_token():
+            body["outbox"] = outbox
+            body["worker"] = _worker_status()
+    return body, 200 if healthy else 503, {"Cache-Control": "no-store"}
 
 
 def _outbox_age() -> dict[str, float | int]:

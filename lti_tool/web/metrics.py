@@ -17,9 +17,14 @@ bp = Blueprint("metrics", __name__)
 
 
 def _authorized() -> bool:
+    return not current_app.config.get("METRICS_TOKEN") or presents_metrics_token()
+
+
+def presents_metrics_token() -> bool:
+    """True when a metrics token is set and the request carries it as its bearer token (the operators' key)."""
     token = current_app.config.get("METRICS_TOKEN")
     if not token:
-        return True
+        return False
     scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
     # Constant-time comparison: the token is the only thing between the internet and these numbers.
     return scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode(), str(token).encode())

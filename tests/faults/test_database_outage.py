@@ -17,7 +17,7 @@ from lti_tool.models import ItemResponse
 from tests.jobs.gradebook import FAST_RETRIES, open_gradebook
 from tests.support import SandboxActions, served_answer, submit_form
 
-from .test_redis_outage import healthz, wait_for
+from .test_redis_outage import HEALTH_TOKEN, healthz, wait_for
 
 
 class _Lines(logging.Handler):
@@ -53,7 +53,8 @@ def running_worker():
 def test_a_database_outage_gives_503_pages_the_worker_waits_it_out_and_no_grade_is_lost_or_doubled(
     make_tool, postgres, running_worker, worker_log
 ):
-    tool = make_tool(DATABASE_URL=postgres.url, WORKER_BACKOFF_MAX_SECONDS=0.5, **FAST_RETRIES)
+    tool = make_tool(DATABASE_URL=postgres.url, WORKER_BACKOFF_MAX_SECONDS=0.5, METRICS_TOKEN=HEALTH_TOKEN,
+                     **FAST_RETRIES)
     gradebook = open_gradebook(tool, SandboxActions(tool))
     student = SandboxActions(tool).launch("student")
     page_url = student.url

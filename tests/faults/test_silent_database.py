@@ -12,7 +12,7 @@ import requests
 from lti_tool.jobs.worker import drain
 from tests.support import SandboxActions
 
-from .test_redis_outage import healthz, wait_for
+from .test_redis_outage import HEALTH_TOKEN, healthz, wait_for
 
 DEADLINE = 2
 
@@ -30,7 +30,7 @@ def test_a_database_that_stops_answering_gives_503_within_the_deadline_and_the_w
 ):
     tool = make_tool(DATABASE_URL=postgres.url, DATABASE_STATEMENT_DEADLINE_SECONDS=DEADLINE,
                      DATABASE_CONNECT_TIMEOUT_SECONDS=DEADLINE, WORKER_POLL_SECONDS=0.3,
-                     WORKER_BACKOFF_MAX_SECONDS=0.5)
+                     WORKER_BACKOFF_MAX_SECONDS=0.5, METRICS_TOKEN=HEALTH_TOKEN)
     student = SandboxActions(tool).launch("student")
     assert student.status_code == 200
     stop = threading.Event()

@@ -121,9 +121,19 @@ def test_sandbox_is_off_unless_enabled(tmp_path):
 
 def test_health_reports_database_and_cache(tool):
     body = requests.get(tool.url("/healthz")).json()
-    assert body == {"status": "ok", "checks": {"database": "ok", "cache": "ok"},
-                    "outbox": {"pending": 0, "oldest_pending_seconds": 0},
-                    "worker": {"last_pass_seconds_ago": None}}  # no worker has run yet
+    assert body == {"status": "ok", "checks": {"database": "ok", "cache": "ok"}}
+
+
+def test_health_shows_the_grade_and_worker_figures_only_to_a_caller_with_the_metrics_token(make_tool):
+    tool = make_tool(METRICS_TOKEN="operators-only-token")
+    details = {"outbox": {"pending": 0, "oldest_pending_seconds": 0},
+               "worker": {"last_pass_seconds_ago": None}}  # no worker has run yet
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "operators-only-token"}):
+        stranger = requests.get(tool.url("/healthz"), headers=headers)
+        assert stranger.status_code == 200 and not details.keys() & stranger.json().keys()
+    operator = requests.get(tool.url("/healthz"), headers={"Authorization": "Bearer operators-only-token"})
+    assert operator.json() == {"status": "ok", "checks": {"database": "ok", "cache": "ok"}, **details}
+    assert operator.headers["Cache-Control"] == "no-store"
 
 
 def test_unknown_pages_get_a_plain_404(tool):
