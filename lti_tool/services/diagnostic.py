@@ -37,7 +37,7 @@ from .mastery import (
     standing,
     thresholds_for,
 )
-from .serving import claim, serve_exact
+from .serving import claim, close_open, serve_exact
 
 #: The check counts an honest "I have not learnt this yet" as a wrong answer for placement only.
 NOT_SURE = "not sure"
@@ -282,6 +282,7 @@ def skip(course_id: int, person_id: int, *, now: datetime) -> None:
     run.state = DiagnosticState().to_dict()
     run.baseline = None
     run.finished_at = now
+    close_open(course_id, person_id, "diagnostic", now=now)  # its open question is no longer open anywhere
     db.session.commit()
 
 
@@ -319,6 +320,7 @@ def _finish(course_id: int, person_id: int, *, now: datetime) -> bool:
                                     reason=place.reason[:300], overridden=False, updated_at=now))
     run.baseline = _baseline(course_id, person_id, rows, now).to_dict()
     run.finished_at = now
+    close_open(course_id, person_id, "diagnostic", now=now)  # its open question is no longer open anywhere
     db.session.commit()
     return True
 

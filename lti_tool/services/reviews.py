@@ -26,7 +26,7 @@ from ..learning.review import (
 from ..models import ReviewSchedule, ServedItem, SkillMastery
 from .content import course_pack
 from .errors import N_, NotFound
-from .serving import Served, serve_exact, served
+from .serving import Served, serve_exact, served, shown, still_served
 
 
 @lru_cache(maxsize=16)
@@ -210,36 +210,69 @@ def _skills_of(pack: CoursePack, item_id: str) -> tuple[str, ...]:
         return ()
 
 
-def next_review_question(course_id: int, person_id: int, pack: CoursePack, *, run: int | None,
-                         now: datetime) -> Served | None:
-    """Return the review sitting's open question, or serve the next one; None when the sitting is over.
-
-    The sitting takes turns across the due skills (`challenge`), one question per skill: each answer is that
-    skill's review and moves it off "due", and a skill asked once in the sitting is not asked again, so an
-    answer that earns no credit (a repeat the same day) cannot bring the same skill back in a loop.
-    A `run` that names no review row of this learner here is refused with NotFound, writing nothing.
-    """
+def _sitting(course_id: int, person_id: int, run: int | None) -> list[ServedItem]:
+    """Return the rows of the learner's sitting `run`, or refuse a `run` that names none of theirs, writing nothing."""
     rows = _run_rows(course_id, person_id, run)
     if run is not None and not rows:
         # Not this learner's sitting (another's, or a made-up number): starting one here would let another site's
         # page start a sitting with the student's cookie (GET /review?run=...). Only the Start button's POST does.
         raise NotFound(N_("That review was not given to you here."))
-    pairs = challenge(course_id, person_id, now, size=1000)
-    due = {skill_id for skill_id, _ in pairs}
+    return rows
+
+
+def _open_in(rows: list[ServedItem], pack: CoursePack, due: set[str]) -> ServedItem | None:
+    """Return the sitting's open question still worth answering: unanswered, its skill still due, in the pack."""
     for row in rows:
         # An open question whose skill was reviewed meanwhile (on its practice page) is no review any more.
-        if row.answered_at is None and due.intersection(_skills_of(pack, row.item_id)):
-            try:
-                return serve_exact(course_id, person_id, pack.item(row.item_id), pack, source="review", now=now)
-            except (KeyError, NotFound):
-                continue  # the teacher replaced the pack since: serve from the new one
+        if row.answered_at is None and due.intersection(_skills_of(pack, row.item_id)) and still_served(pack, row):
+            return row
+    return None
+
+
+def _next_pick(rows: list[ServedItem], pack: CoursePack, pairs: list[tuple[str, str]]) -> str | None:
+    """Return the item the sitting would serve next (one per due skill not yet asked in it), or None: it is over."""
     if len(rows) >= RUN_SIZE:
         return None
     asked = {skill_id for row in rows for skill_id in _skills_of(pack, row.item_id)}
-    for skill_id, item_id in pairs:
-        if skill_id not in asked:
-            return serve_exact(course_id, person_id, pack.item(item_id), pack, source="review", now=now)
-    return None
+    return next((item_id for skill_id, item_id in pairs if skill_id not in asked), None)
+
+
+def open_review_question(course_id: int, person_id: int, pack: CoursePack, *, run: int,
+                         now: datetime) -> Served | None:
+    """Return the sitting's open question as its page shows it, or None; serves nothing (a GET shows this).
+
+    A `run` that names no review row of this learner here is refused with NotFound.
+    """
+    rows = _sitting(course_id, person_id, run)
+    due = {skill_id for skill_id, _ in challenge(course_id, person_id, now, size=1000)}
+    row = _open_in(rows, pack, due)
+    return None if row is None else shown(course_id, person_id, row.id, pack, now=now)
+
+
+def review_goes_on(course_id: int, person_id: int, pack: CoursePack, *, run: int, now: datetime) -> bool:
+    """Tell whether the sitting has a question to answer still, open or to serve next (writing nothing)."""
+    rows = _sitting(course_id, person_id, run)
+    pairs = challenge(course_id, person_id, now, size=1000)
+    return _open_in(rows, pack, {s for s, _ in pairs}) is not None or _next_pick(rows, pack, pairs) is not None
+
+
+def next_review_question(course_id: int, person_id: int, pack: CoursePack, *, run: int | None,
+                         now: datetime) -> Served | None:
+    """Return the review sitting's open question, or serve the next one; None when the sitting is over.
+
+    Serves, so only a POST with its CSRF token calls it (start, "Next review question"); a GET shows
+    `open_review_question`. The sitting takes turns across the due skills (`challenge`), one question per skill:
+    each answer is that skill's review and moves it off "due", and a skill asked once in the sitting is not asked
+    again, so an answer that earns no credit (a repeat the same day) cannot bring the same skill back in a loop.
+    A `run` that names no review row of this learner here is refused with NotFound, writing nothing.
+    """
+    rows = _sitting(course_id, person_id, run)
+    pairs = challenge(course_id, person_id, now, size=1000)
+    row = _open_in(rows, pack, {skill_id for skill_id, _ in pairs})
+    item_id = row.item_id if row is not None else _next_pick(rows, pack, pairs)
+    if item_id is None:
+        return None
+    return serve_exact(course_id, person_id, pack.item(item_id), pack, source="review", now=now)
 
 
 def review_question(course_id: int, person_id: int, served_id: int, pack: CoursePack) -> Served:

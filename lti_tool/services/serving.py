@@ -29,7 +29,7 @@ import sqlalchemy.orm as so
 from ..extensions import db
 from ..learning.coursepack import CoursePack, Item, distinct_items, instantiate
 from ..learning.item_templates import TemplateError, sample, variant_key
-from ..models import ServedItem
+from ..models import DiagnosticRun, ServedItem
 from ..models.base import commit_keeping_rows, still_loaded
 from .errors import N_, NotFound
 
@@ -194,7 +194,8 @@ def _credit(history: list[ServedItem], variant: str, now: datetime) -> bool:
 
 
 def serve_next(course_id: int, person_id: int, skill_id: str, pack: CoursePack, *, now: datetime) -> Served | None:
-    """Return the student's open question for a skill, or serve the next one (None when the skill has none)."""
+    """Return the student's open question for a skill, or serve the next one (None when the skill has none, or its
+    only one left to serve is open in the placement check, `_not_in_placement`)."""
     items = items_for_skill(pack, skill_id)
     if not items:
         return None
@@ -225,10 +226,15 @@ def serve_next(course_id: int, person_id: int, skill_id: str, pack: CoursePack, 
     elif not fresh:
         # The pool is used up: start it again, least recently served first, leaving out a question open on another
         # page (a review, a unit check) while there is another: answered here first, it would be credited here and
-        # a repeat there, or answered there first, a repeat here.
-        open_elsewhere = {row.item_id for row in history if row.answered_at is None}
-        fresh = sorted([i for i in items if i.id not in open_elsewhere] or items,
-                       key=lambda i: last_served.get(i.id, 0))
+        # a repeat there, or answered there first, a repeat here. The placement check's open question is never
+        # shared: with nothing else to serve, practice waits for the check.
+        open_elsewhere = _open_elsewhere(history, now)
+        fresh = [i for i in items if i.id not in open_elsewhere] or _not_in_placement(course_id, person_id, items,
+                                                                                       history)
+        fresh.sort(key=lambda i: last_served.get(i.id, 0))
+        if not fresh:
+            db.session.commit()  # release the lock
+            return None
     # Easier first; one step harder after each right answer in a row on this skill, back to easy after a miss.
     streak = 0
     for row in reversed(history):
@@ -244,6 +250,46 @@ def serve_next(course_id: int, person_id: int, skill_id: str, pack: CoursePack, 
     # all current, so the commit keeps them and the page reads neither the new row nor the launch again.
     return _serve(course_id, person_id, skill_id, item, history, source="practice", now=now, pack=pack,
                   keep_rows=True)
+
+
+def _open_elsewhere(history: list[ServedItem], now: datetime) -> set[str]:
+    """Return the items open on another page that practice leaves to it while the skill has others.
+
+    Not a review question served more than SESSION ago: the student walked away from it (the review serves it
+    again when they come back while the skill is due), and kept open forever it took its item out of practice, so
+    a skill whose pool is as small as the items Mastered asks for could not be mastered. Answered on both pages, the
+    second answer earns no credit anyway (`claim`).
+    """
+    return {row.item_id for row in history
+            if row.answered_at is None and not (row.source == "review" and now - row.served_at >= SESSION)}
+
+
+def _not_in_placement(course_id: int, person_id: int, items: list[Item], history: list[ServedItem]) -> list[Item]:
+    """Return the items not open in the placement check under way: one open there is never served in practice too.
+
+    The check asks what the student knows before practice; its question on the practice page too would be answered
+    (its worked solution read) on one page and then in the check. Only while the check is under way: its questions
+    are closed when it finishes (`close_open`), but one left open by a check finished before that is no placement
+    question any more. Read only here, where everything else is open on another page too: seldom.
+    """
+    in_check = {row.item_id for row in history if row.answered_at is None and row.source == "diagnostic"}
+    if in_check and not _placement_under_way(course_id, person_id):
+        return items
+    return [i for i in items if i.id not in in_check]
+
+
+def _placement_under_way(course_id: int, person_id: int) -> bool:
+    finished = db.session.execute(sa.select(DiagnosticRun.finished_at).where(
+        DiagnosticRun.course_id == course_id, DiagnosticRun.person_id == person_id)).first()
+    return finished is None or finished[0] is None  # no run yet: its first question is open, not answered
+
+
+def close_open(course_id: int, person_id: int, source: str, *, now: datetime) -> None:
+    """Close the learner's open questions of a source without an answer, as `claim(correct=None)` closes one, in the
+    caller's transaction (the placement check as it finishes: a question it left open is no longer open anywhere)."""
+    db.session.execute(sa.update(_SERVED).where(
+        _SERVED.c.course_id == course_id, _SERVED.c.person_id == person_id, _SERVED.c.source == source,
+        _SERVED.c.answered_at.is_(None)).values(answered_at=now, correct=None))
 
 
 def _unproven(items: list[Item], history: list[ServedItem], uses: dict[str, set[str]], pack: CoursePack,
@@ -262,7 +308,7 @@ def _unproven(items: list[Item], history: list[ServedItem], uses: dict[str, set[
     right = {row.item_id for row in history if row.correct and row.credit}
     if len(right.intersection(i.id for i in items)) >= pack.mastery.level_rules().items_to_master:
         return []
-    open_elsewhere = {row.item_id for row in history if row.answered_at is None}
+    open_elsewhere = _open_elsewhere(history, now)
 
     def earns_credit(item: Item) -> bool:
         if len(uses.get(item.id, ())) < distinct_items(item):

@@ -18,7 +18,7 @@ from ..services.mastery import override_level, record_answer, require_pack
 from ..services.next_up import next_up
 from ..services.permissions import actor_of
 from ..services.plan import ClassRow, class_overview
-from ..services.serving import serve_next
+from ..services.serving import items_for_skill, serve_next
 from .course import addresses, answers_question, launch_blueprint, require_student, require_teacher
 from .hints import HintAsked, hint_asked, hints_to_show
 from .i18n import HEATMAP_CELL, heatmap_words, localized, page_language, person_name, translated
@@ -50,7 +50,9 @@ def _practice_page(skill_id: str, typed: HintAsked | None = None):
     skill = _skill(pack, skill_id)
     question = serve_next(g.launch.course_id, person_id, skill_id, pack, now=utcnow())
     question = typed.shown_on(question) if typed else question
-    return render_template("student/practice.html", launch=g.launch, skill=skill,
+    # None for a skill with questions: the one left to serve is open in the placement check (serving.serve_next).
+    in_placement = question is None and bool(items_for_skill(pack, skill_id))
+    return render_template("student/practice.html", launch=g.launch, skill=skill, in_placement=in_placement,
                            item=question.item if question else None, question=question,
                            hints=hints_to_show(question), typed_answer=typed.answer_for(question) if typed else "")
 

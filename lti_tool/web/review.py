@@ -12,6 +12,8 @@ from ..services.mastery import record_answer, require_pack
 from ..services.reviews import (
     due_reviews,
     next_review_question,
+    open_review_question,
+    review_goes_on,
     review_question,
     review_results,
     review_skills,
@@ -58,15 +60,34 @@ def _nothing_due():
     return redirect(url_for("course.home"), code=303)
 
 
-def _question_page(run: int | None, typed: HintAsked | None = None):
+@bp.post("/review/next")
+def next_question():
+    """Serve the sitting's next question (the feedback page's "Next review question") and show it.
+
+    A POST with its CSRF token: serving writes, and the session cookie goes with another site's GET.
+    """
     person_id = require_student()
     pack = require_pack(g.launch.course_id, page_language())
-    served = next_review_question(g.launch.course_id, person_id, pack, run=run, now=utcnow())
+    run = request.form.get("run", type=int)
+    if run is None:
+        raise NotFound(N_("That review was not given to you here."))
+    if next_review_question(g.launch.course_id, person_id, pack, run=run, now=utcnow()) is None:
+        return redirect(url_for("review.summary", run=run), code=303)
+    return redirect(url_for("review.question", run=run), code=303)
+
+
+def _question_page(run: int | None, typed: HintAsked | None = None):
+    """Show the sitting's open question (served already: this serves nothing), else the button that serves its next
+    one (`next_question`), else its summary."""
+    person_id = require_student()
+    pack = require_pack(g.launch.course_id, page_language())
+    if run is None:
+        return redirect(url_for("review.question"), code=303)
+    served = open_review_question(g.launch.course_id, person_id, pack, run=run, now=utcnow())
     if served is None:
-        if run is not None:
-            return redirect(url_for("review.summary", run=run), code=303)
-        return _nothing_due()
-    run = run or served.id
+        if review_goes_on(g.launch.course_id, person_id, pack, run=run, now=utcnow()):
+            return render_template("student/review_next.html", launch=g.launch, run=run)
+        return redirect(url_for("review.summary", run=run), code=303)
     served = typed.shown_on(served) if typed else served
     item = served.item
     skill = next((s for s in pack.skills if s.id in item.skills), None)
@@ -95,7 +116,9 @@ def answer():
         flash(translated(exc), "error")
         return redirect(url_for("review.question", run=run), code=303)
     run = run or served_id
-    more = next_review_question(g.launch.course_id, person_id, pack, run=run, now=utcnow()) is not None
+    # Whether there is more, not served yet: the "Next review question" button's POST serves it (a student who stops
+    # here leaves no question open).
+    more = review_goes_on(g.launch.course_id, person_id, pack, run=run, now=utcnow())
     skill = next((s for s in pack.skills if s.id in served.item.skills), None)
     # A review that brings a skill back to Mastered is celebrated as on the other pages (the next review question,
     # not "Next up", is what this page offers).

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
 
 from lti_tool.learning.coursepack import load_pack
@@ -13,7 +14,7 @@ from tests.services.test_reviews import _master
 from tests.support import SandboxActions
 from tests.web.test_mixed_review import _ten_days_pass
 
-from .accessibility import PageAudit, wait
+from .accessibility import PageAudit, left_page, mark_page, wait
 from .test_practice_in_chromium import _answer, _click, _student_in_the_demo_course
 
 pytestmark = pytest.mark.browser
@@ -41,7 +42,19 @@ def test_a_review_question_is_labelled_as_a_review_and_the_review_ends_on_a_summ
     _answer(browser, right=True)
     assert browser.find_element(By.CSS_SELECTOR, "h1 [data-testid=review-label]").text == "Review"
     audit.check("review feedback")
-    _click(browser, browser.find_element(By.LINK_TEXT, "Next review question"))
+    # "Next review question" serves the next question, so it is a button posting its form (a GET serves nothing);
+    # it has the focus, so Enter takes the student on, one key as the link was.
+    following = browser.switch_to.active_element
+    assert following.tag_name == "button" and following.text == "Next review question"
+    mark_page(browser)
+    following.send_keys(Keys.ENTER)
+    wait(browser, left_page)
+    served = browser.find_element(By.NAME, "served").get_attribute("value")
+    assert "run=" in browser.current_url
+    mark_page(browser)
+    browser.refresh()  # a GET of the question's address: the same question, the student's place kept
+    wait(browser, left_page)
+    assert browser.find_element(By.NAME, "served").get_attribute("value") == served
     _answer(browser, right=False)
     _click(browser, browser.find_element(By.LINK_TEXT, "See how your review went"))
     wait(browser, ec.presence_of_element_located((By.ID, "again-heading")))

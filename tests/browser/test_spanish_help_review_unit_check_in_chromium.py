@@ -55,7 +55,8 @@ def _walk(browser, what: str) -> list[str]:
 
 
 #: The feedback pages' first button: the next question, or the summary after the last.
-NEXT = "//main//a[contains(@class, 'button')][1]"
+#: The first button of the page's way on: a link, or the review's "Next review question" (a form: it serves).
+NEXT = "(//main//a[contains(@class, 'button')] | //main//form[contains(@action, '/review/next')]//button)[1]"
 
 
 def _hint_then_right_then_wrong(browser, what: str) -> list[str]:

@@ -15,6 +15,7 @@ from lti_tool.extensions import db
 from lti_tool.learning.coursepack import load_pack
 from lti_tool.services.content import demo_pack_data
 from tests.services.test_reviews import _master, _practise
+from tests.support import press, served_answer, submit_form
 from tests.web.test_mixed_review import _follow, _plan, _ten_days_pass, _two_skills_mastered_and_due
 
 FRACTIONS = "unit-fractions"
@@ -111,3 +112,58 @@ def test_a_review_address_naming_no_sitting_of_the_students_own_is_not_found_and
     again = plan.http.get(review.url, timeout=30)
     assert again.status_code == 200 and SERVED.search(again.text).group(1) == SERVED.search(review.text).group(1)
     assert _row_counts(tool) == started
+
+
+def _due(tool, skill_id: str, *, due: bool) -> None:
+    """Put the skill's review a day past due, or a day ahead (not due)."""
+    from datetime import timedelta
+
+    from lti_tool.models import ReviewSchedule
+    from lti_tool.models.base import utcnow
+
+    with tool.app.app_context():
+        row = db.session.scalars(sa.select(ReviewSchedule).where(ReviewSchedule.skill_id == skill_id)).one()
+        row.due_at = utcnow() + timedelta(days=-1 if due else 1)
+        db.session.commit()
+
+
+def test_a_get_of_the_students_own_earlier_sitting_serves_nothing_when_a_skill_fell_due_since(sandbox, tool):
+    # The review's address names a sitting by its first row's id, a small sequential number: another site can make
+    # the student's browser GET it with their cookie. A skill that fell due since must not be served by that GET.
+    student, _, (first, second) = _two_skills_mastered_and_due(sandbox, tool)
+    _due(tool, second, due=False)
+    question = _follow(_plan(student), "Start the review")
+    feedback = re.sub(r"\s+", " ", submit_form(question, "/review", answer=served_answer(tool, question)).text)
+    assert "See how your review went" in feedback and "Next review question" not in feedback
+    _due(tool, second, due=True)
+    before = _row_counts(tool)
+    page = question.http.get(question.url, timeout=30)  # what an <img src> on another site sends
+    assert page.status_code == 200 and SERVED.search(page.text) is None
+    assert _row_counts(tool) == before
+    # The student's own button (a POST with the token) goes on with the sitting: one click serves the next question,
+    # and reloading its address keeps the student's place.
+    page.http = question.http
+    following = press(page, "Next review question")
+    assert SERVED.search(following.text) is not None and following.url == question.url
+    served = _row_counts(tool)
+    again = question.http.get(following.url, timeout=30)
+    assert SERVED.search(again.text).group(1) == SERVED.search(following.text).group(1)
+    assert _row_counts(tool) == served
+
+
+def test_answering_a_review_question_serves_no_next_one_until_the_student_asks_for_it(sandbox, tool):
+    # A student who reads the feedback and walks away leaves no review question open (it would keep its item out of
+    # practice); "Next review question" serves it.
+    student, _, _ = _two_skills_mastered_and_due(sandbox, tool)
+    question = _follow(_plan(student), "Start the mixed review")
+    answered = _row_counts(tool)
+    feedback = submit_form(question, "/review", answer=served_answer(tool, question))
+    assert "Next review question" in feedback.text
+    with tool.app.app_context():
+        from lti_tool.models import ServedItem
+
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ServedItem).where(
+            ServedItem.answered_at.is_(None))) == 0
+    assert _row_counts(tool)["served_item"] == answered["served_item"]
+    following = _follow(feedback, "Next review question")
+    assert SERVED.search(following.text).group(1) != SERVED.search(question.text).group(1)

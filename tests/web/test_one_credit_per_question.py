@@ -77,6 +77,7 @@ def test_the_one_question_open_in_practice_the_review_and_a_unit_check_earns_cre
         assert REPEAT in html.unescape(reloaded.text)
     repeat = submit_form(reloaded, PAGES[second][1], answer=served_answer(tool, reloaded))
     assert REPEAT in html.unescape(repeat.text)
+    assert "It stuck" not in repeat.text  # the review's line for an answer that counted
     # A practice answer on a due skill is kept as its review; a unit check's stays marked as the unit check's.
     kept = {"practice": "review"}.get(first, PAGES[first][2])
     assert [(s, c) for s, c, _ in _answers(tool)] == [(kept, True), (PAGES[second][2], False)]
@@ -157,3 +158,60 @@ def test_a_question_open_in_the_placement_check_and_in_practice_earns_credit_onc
     repeat = submit_form(practice, f"/practice/{skill_id}", answer=served_answer(tool, practice))
     assert REPEAT in html.unescape(repeat.text)
     assert [(s, c) for s, c, _ in _answers(tool)] == [("diagnostic", True), ("practice", False)]
+
+
+def test_a_review_question_the_student_walked_away_from_no_longer_keeps_its_item_out_of_practice(sandbox, tool):
+    # Two questions on the skill: practice has one open, so the review serves the other; the student leaves the
+    # review unanswered. Half a day later that question is no longer "open on another page" for practice: kept out
+    # for ever, the skill could not be mastered on a pool as small as the distinct items Mastered asks for.
+    home = _demo_course(sandbox, tool, keep=["fe-1", "fe-3"])
+    practice = open_in_launch(home, tool, PAGES["practice"][0])
+    _due_for_review(tool, practice)
+    review = start_in_launch(home, tool, PAGES["review"][0])
+    left = _item_of(tool, review)
+    assert left != _item_of(tool, practice)
+    with tool.app.app_context():
+        row = db.session.get(ServedItem, int(SERVED.search(review.text).group(1)))
+        row.served_at -= timedelta(hours=13)
+        db.session.commit()
+    submit_form(practice, PAGES["practice"][1], answer=served_answer(tool, practice))
+    again = open_in_launch(home, tool, PAGES["practice"][0])
+    assert _item_of(tool, again) == left
+    assert "does not change your level" not in again.text  # a question not answered yet earns credit
+
+
+def test_practice_never_serves_the_question_open_in_the_placement_check(sandbox, tool):
+    # Every skill has one question: the skill the placement check asks first has its only question open there, so
+    # its pool is used up for practice, and practice says so instead of showing the check's question too.
+    data = demo_pack_data()
+    for activity in data["activities"]:
+        activity["items"] = [i for i in activity["items"] if not i.get("parameters")][:1]
+    teacher = sandbox.launch("teacher")
+    assert "Imported" in upload_file(teacher, "/teacher/map/import", "pack.json", json.dumps(data).encode()).text
+    home = sandbox.launch("student")
+    check = open_in_launch(home, tool, "/diagnostic")
+    asked = served_item(tool, SERVED.search(check.text).group(1))
+    before = _served_count(tool)
+    practice = open_in_launch(home, tool, f"/practice/{asked.skills[0]}")
+    assert practice.status_code == 200 and SERVED.search(practice.text) is None
+    assert "open in your placement check" in html.unescape(practice.text)
+    assert _served_count(tool) == before
+    # Answered in the check, the question is practice again (a repeat the same day, without credit).
+    following = submit_form(check, "/diagnostic", answer=served_answer(tool, check))
+    practice = open_in_launch(home, tool, f"/practice/{asked.skills[0]}")
+    assert _item_of(tool, practice) == asked.id and "does not change your level" in practice.text
+    # The check's next question, left open when the student finishes the check early, is closed with it: practice
+    # serves it then, with credit (it was never answered).
+    left = served_item(tool, SERVED.search(following.text).group(1))
+    assert left.skills[0] != asked.skills[0]
+    submit_form(following, "/diagnostic/finish")
+    with tool.app.app_context():
+        closed = db.session.get(ServedItem, int(SERVED.search(following.text).group(1)))
+        assert closed.answered_at is not None and closed.correct is None  # closed without an answer
+    practice = open_in_launch(home, tool, f"/practice/{left.skills[0]}")
+    assert _item_of(tool, practice) == left.id and "does not change your level" not in practice.text
+
+
+def _served_count(tool) -> int:
+    with tool.app.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(ServedItem))
