@@ -327,39 +327,73 @@ def keys_group() -> None:
 
 @keys_group.command("rotate")
 @click.option("--retire", is_flag=True,
-              help="Instead of making a key, retire every key but the newest (after platforms refreshed).")
+              help="Instead of making a key, retire the keys older than the one that signs now.")
 @with_appcontext
 def keys_rotate(retire: bool) -> None:
-    """Create a new signing key; the previous one stays in the JWKS until --retire."""
+    """Publish a new signing key; it signs once LMSs can have fetched it (PATHWAYS_KEY_SIGNS_AFTER_SECONDS).
+
+    Until then the key before it signs. Once the new key signs, --retire unpublishes the older keys; it never
+    retires the key that signs.
+    """
+    from .lti.keys import SecretKeyMismatch, current_signing_key, signs_from
+    from .models.base import utcnow
     from .services.registry import retire_old_tool_keys, rotate_tool_key
 
+    secret_key = current_app.config["SECRET_KEY"]
     if retire:
-        from .lti.keys import JWKS_MAX_AGE_SECONDS, active_keys, published_long_enough
-
-        now = datetime.now(UTC).replace(tzinfo=None)
-        keys = active_keys()
-        if len(keys) > 1 and not published_long_enough(keys[0], now):
-            # Platforms may still hold our key set without the new key: with the old one gone, neither verifies.
-            click.echo(f"Warning: the newest key is less than {JWKS_MAX_AGE_SECONDS // 60} minutes old; platforms "
-                       "that cached the key set before it was made cannot verify it until they fetch it again.")
-        retired = retire_old_tool_keys(now)
-        click.echo("Retired: " + (", ".join(retired) if retired else "nothing (only one key is active)"))
+        try:
+            retired = retire_old_tool_keys(secret_key, utcnow())
+        except SecretKeyMismatch as exc:  # no key this secret can read signs: retiring would leave none
+            raise click.ClickException(str(exc)) from exc
+        click.echo("Retired: " + (", ".join(retired) if retired else "nothing"))
+        _say_which_key_signs(secret_key)
         return
-    key = rotate_tool_key(current_app.config["SECRET_KEY"])
-    click.echo(f"New signing key {key.kid}; older keys stay published until `pathways keys rotate --retire`.")
+    key = rotate_tool_key(secret_key)
+    signing = current_signing_key(secret_key)
+    if signing is not None and signing.kid == key.kid:
+        click.echo(f"New key {key.kid} is published in /lti/jwks and signs now (no older key can sign).")
+        return
+    click.echo(f"New key {key.kid} is published in /lti/jwks now. It signs from {signs_from(key):%Y-%m-%d %H:%M} "
+               f"UTC, when LMSs that keep a copy of the key set have fetched it; until then key {signing.kid} "
+               "signs. After that, `pathways keys rotate --retire` unpublishes the older keys.")
+
+
+def _say_which_key_signs(secret_key: str) -> None:
+    """Tell which key signs now, and when a newer key still waiting will."""
+    from .lti.keys import active_keys, current_signing_key, signs_from
+
+    signing = current_signing_key(secret_key)
+    if signing is None:
+        return
+    click.echo(f"Signing key: {signing.kid}.")
+    waiting = [key for key in active_keys() if key.kid != signing.kid]
+    if waiting:
+        newest = waiting[0]
+        click.echo(f"Key {newest.kid} signs from {signs_from(newest):%Y-%m-%d %H:%M} UTC; run "
+                   "`pathways keys rotate --retire` again after that to retire the older keys.")
 
 
 @keys_group.command("list")
 @with_appcontext
 def keys_list() -> None:
-    """List the tool's keys (ids and dates only)."""
+    """List the tool's keys (ids and dates only), and which one signs."""
     import sqlalchemy as sa
 
     from .extensions import db
+    from .lti.keys import SecretKeyMismatch, current_signing_key, signs_from
     from .models import ToolKey
 
+    try:
+        signing = current_signing_key(current_app.config["SECRET_KEY"])
+    except SecretKeyMismatch:
+        signing = None  # the list still shows the keys; `pathways doctor` says what to do
     for key in db.session.scalars(sa.select(ToolKey).order_by(ToolKey.id)):
-        state = f"retired {key.retired_at:%Y-%m-%d}" if key.retired_at else "active"
+        if key.retired_at:
+            state = f"retired {key.retired_at:%Y-%m-%d}"
+        elif signing is not None and key.kid == signing.kid:
+            state = "active, signs"
+        else:
+            state = f"active, signs from {signs_from(key):%Y-%m-%d %H:%M} UTC"
         click.echo(f"{key.kid}\tcreated {key.created_at:%Y-%m-%d %H:%M}\t{state}")
 
 

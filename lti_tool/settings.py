@@ -54,6 +54,10 @@ DEFAULTS: dict[str, Any] = {
     "JWKS_REFETCHES_PER_MINUTE": 6,
     # A failed JWKS fetch is remembered this long, so a slow or down platform cannot hold every launch.
     "JWKS_FAILURE_CACHE_SECONDS": 30,
+    # How long a key made by `pathways keys rotate` is published in our JWKS before it signs (grade and roster
+    # calls, Deep Linking answers); the key before it signs meanwhile. LMSs keep a tool's key set for minutes to
+    # hours, whatever our max-age says, and refuse what a key they have not fetched signs. Never under five minutes.
+    "KEY_SIGNS_AFTER_SECONDS": 24 * 3600,
     # Origins allowed to frame Pathways for every platform, besides each platform's own (issuer, login URL, service
     # origins) and each launch's signed return page (space-separated), e.g. "https://*.instructure.com".
     "FRAME_ANCESTORS": "",

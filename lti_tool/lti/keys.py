@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from flask import current_app
 
 from ..extensions import db
 from ..models import ToolKey
@@ -23,7 +24,8 @@ from ..models.base import utcnow
 from .sealing import TOOL_KEYS, fernet_for, legacy_tool_key_fernet
 
 KEY_BITS = 2048
-# How long platforms may keep our JWKS (its Cache-Control max-age): a new key signs only once this has passed.
+# How long platforms may keep our JWKS, as its Cache-Control max-age asks. LMSs keep a tool's key set longer than
+# they are asked to (for hours), so a new key waits KEY_SIGNS_AFTER_SECONDS (signing_delay), never less than this.
 JWKS_MAX_AGE_SECONDS = 300
 
 
@@ -97,30 +99,42 @@ def public_jwks() -> dict:
     return {"keys": [key.public_jwk for key in active_keys()]}
 
 
+def signing_delay() -> timedelta:
+    """How long a new key is published before it signs: KEY_SIGNS_AFTER_SECONDS, never under the JWKS's max-age."""
+    configured = int(current_app.config.get("KEY_SIGNS_AFTER_SECONDS") or 0)
+    return timedelta(seconds=max(configured, JWKS_MAX_AGE_SECONDS))
+
+
+def signs_from(key: ToolKey) -> datetime:
+    """When a key starts to sign: once it has been published for the signing delay (LMSs have fetched it)."""
+    return key.created_at + signing_delay()
+
+
 def published_long_enough(key: ToolKey, now: datetime | None = None) -> bool:
-    """Whether platforms can have fetched this key: it has been in our JWKS for its max-age."""
-    return key.created_at <= (now or utcnow()) - timedelta(seconds=JWKS_MAX_AGE_SECONDS)
+    """Whether LMSs can have fetched this key: it has been in our JWKS for the signing delay."""
+    return signs_from(key) <= (now or utcnow())
+
+
+def _signer_by_age(keys: list[ToolKey], now: datetime) -> ToolKey:
+    """The newest of the keys (newest first) published long enough; when none is, the one published longest."""
+    return next((key for key in keys if published_long_enough(key, now)), keys[-1])
 
 
 def current_signing_key(secret_key: str, now: datetime | None = None) -> SigningKey | None:
     """Return the key to sign with, decrypted, or None when the tool has no key yet.
 
-    That is the newest active key once it has been published for JWKS_MAX_AGE_SECONDS: platforms may keep our key
-    set that long (the JWKS response says so), and one that has not fetched the new key would refuse what it
-    signs. Until then the key before it signs, if there is one and it can still be decrypted (after a changed
-    SECRET_KEY only the new key can).
+    That is the newest active key published for the signing delay (signing_delay): an LMS that still holds our
+    key set from before a newer key was made would refuse what that key signs, and with it a grade. A key newer
+    than that one signs only when this SECRET_KEY cannot read the older one (the secret was changed, and the new
+    key made for it): nothing else can sign then.
     """
-    keys = list(db.session.scalars(
-        sa.select(ToolKey).where(ToolKey.retired_at.is_(None)).order_by(ToolKey.id.desc()).limit(2)))
+    keys = active_keys()
     if not keys:
         return None
-    if len(keys) == 2 and not published_long_enough(keys[0], now):
+    chosen = _signer_by_age(keys, now or utcnow())
+    for key in [chosen, *(newer for newer in keys if newer.id > chosen.id)]:
         try:
-            return SigningKey(kid=keys[1].kid, private_pem=_decrypt(keys[1], secret_key).decode())
+            return SigningKey(kid=key.kid, private_pem=_decrypt(key, secret_key).decode())
         except InvalidToken:
-            pass  # the new key replaced one that this SECRET_KEY cannot read: sign with the new one
-    try:
-        pem = _decrypt(keys[0], secret_key).decode()
-    except InvalidToken as exc:  # Fernet says nothing more; we know what it means here
-        raise SecretKeyMismatch(keys[0].kid) from exc
-    return SigningKey(kid=keys[0].kid, private_pem=pem)
+            continue  # Fernet says nothing more; we know what it means here
+    raise SecretKeyMismatch(keys[0].kid)

@@ -159,7 +159,9 @@ def course_role(uris: Iterable[object] | None) -> str:
 
     A teaching assistant arrives as Instructor plus the Instructor#TeachingAssistant sub-role (Core A.2.3.1
     asks platforms to send the principal role with a sub-role), so that sub-role decides; other sub-roles
-    change nothing (a Learner#Instructor is a learner).
+    change nothing (a Learner#Instructor is a learner). A Learner who is also a Mentor (a parent who studies in
+    the course, Canvas's observer beside a student enrolment) is a learner: mentors have no pages, and a learner
+    sees only their own work, so this gives them nothing of anyone else's.
     """
     roles = parse_roles(uris)
     context = [r for r in roles if r.scope is RoleScope.CONTEXT]
@@ -181,7 +183,7 @@ def _context_course_role(context: list[Role]) -> str:
         names.add("TeachingAssistant")  # a sub-role narrowing within its own principal
     for label, role in (("TeachingAssistant", "teaching_assistant"), ("Instructor", "instructor"),
                         ("Administrator", "administrator"), ("ContentDeveloper", "content_developer"),
-                        ("Mentor", "mentor"), ("Learner", "learner")):
+                        ("Learner", "learner"), ("Mentor", "mentor")):
         if label in names:
             return role
     return "none"

@@ -546,9 +546,29 @@ class LaunchExpired(ServiceError):
         return dict(self.launch.details or {}) if self.launch is not None else {}
 
 
+class SignedOut(LaunchExpired):
+    """A launch this browser itself signed out of (its cookie or its tab's launch token says so).
+
+    Its pages answer so, not "a launch this browser did not make": that browser made it. Only that browser is
+    told: for any other the launch is one it never held.
+    """
+
+    status = 404
+    TITLE = N_("You have signed out of Pathways")
+
+    def __init__(self, launch: LaunchSession | None) -> None:
+        ServiceError.__init__(self, N_("This browser can no longer open your Pathways pages. To use Pathways again, "
+                                       "open it from your course in your LMS."))
+        self.launch = launch
+
+
+#: The key in a launch session's details that says it ended by signing out, not by running out of time.
+SIGNED_OUT = "signed_out"
+
+
 def open_launch(launch_id: str, allowed_ids: list[str], *, now: datetime,
                 answering: AnswerRead | None = None, window: int = 0, longest: int = 0,
-                by_token: bool = False) -> LaunchSession:
+                by_token: bool = False, signed_out_ids: list[str] = ()) -> LaunchSession:
     """Return the launch session if this browser holds it and it has not expired (LaunchExpired if it has).
 
     `by_token`: a signed launch token named it (open_launch_by_token), not the session cookie; a launch made
@@ -556,8 +576,11 @@ def open_launch(launch_id: str, allowed_ids: list[str], *, now: datetime,
 
     With `answering` (an answer's post), the question it answers is read in the same statement and held for
     `serving.served`, so the answer does not ask for it again. With `window` (seconds), a session in use slides:
-    see `_slide`; `longest` (seconds after the launch) is the end no use moves it past.
+    see `_slide`; `longest` (seconds after the launch) is the end no use moves it past. `signed_out_ids`: the
+    launches this browser signed out of (its session cookie keeps them), whose pages then say so.
     """
+    if isinstance(launch_id, str) and launch_id not in allowed_ids and launch_id in signed_out_ids:
+        raise SignedOut(db.session.get(LaunchSession, launch_id))
     if not isinstance(launch_id, str) or launch_id not in allowed_ids:
         raise NotFound(N_("This page belongs to a launch this browser did not make. Open Pathways from your course."))
     # Every page shows the person and the course and reads the course's content (its pack and settings); every
@@ -580,6 +603,8 @@ def open_launch(launch_id: str, allowed_ids: list[str], *, now: datetime,
             longest and found[0].created_at + timedelta(seconds=longest) <= now):
         # The browser holds this launch (checked above), so it is its own launch whose time ran out (or whose row
         # was deleted since): never "a launch this browser did not make".
+        if found is not None and (found[0].details or {}).get(SIGNED_OUT):
+            raise SignedOut(found[0])  # a cookie-less tab's token still names it: that tab signed out
         raise LaunchExpired(found[0] if found is not None else None)
     launch, content, run, placement, *question = found
     if window:
@@ -704,9 +729,13 @@ def delete_ended_launches(before: datetime, batch: int) -> int:
 
 
 def end_launch(launch: LaunchSession, *, now: datetime) -> None:
-    """End a launch session now (sign-out): its pages and launch token stop working at once."""
+    """End a launch session now (sign-out): its pages and launch token stop working at once.
+
+    Its details say it was signed out, so a page its tab opens after (the browser's Back) says that, not that its
+    time ran out.
+    """
     db.session.execute(
         sa.update(LaunchSession).where(LaunchSession.id == launch.id, LaunchSession.expires_at > now)
-        .values(expires_at=now)
+        .values(expires_at=now, details={**(launch.details or {}), SIGNED_OUT: True})
     )
     db.session.commit()

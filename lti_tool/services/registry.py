@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from ..extensions import db
-from ..lti.keys import active_keys, new_tool_key
+from ..lti.keys import active_keys, current_signing_key, new_tool_key
 from ..lti.outbound import (
     ORIGIN_BAD_HOST,
     ORIGIN_BAD_WILDCARD,
@@ -232,15 +232,20 @@ def rotate_tool_key(secret_key: str) -> ToolKey:
     return key
 
 
-def retire_old_tool_keys(now: datetime) -> list[str]:
-    """Retire every active key but the newest; return the retired kids."""
+def retire_old_tool_keys(secret_key: str, now: datetime) -> list[str]:
+    """Retire the keys older than the one that signs now; return the retired kids.
+
+    The key that signs stays published, and so does any newer key still waiting to sign: retiring the signing key
+    would make the next one sign at once, before LMSs holding our old key set have fetched it.
+    """
+    signing = current_signing_key(secret_key, now)
     keys = active_keys()
-    retired = []
-    for key in keys[1:]:
+    signer = next((key for key in keys if signing is not None and key.kid == signing.kid), None)
+    retired = [key for key in keys if signer is not None and key.id < signer.id]
+    for key in retired:
         key.retired_at = now
-        retired.append(key.kid)
     db.session.commit()
-    return retired
+    return [key.kid for key in retired]
 
 
 def register_dynamically(

@@ -24,7 +24,7 @@ from flask import (
 )
 from flask_babel import gettext, ngettext
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import MethodNotAllowed
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from ..extensions import csrf
 from ..learning.diagnostic import MAX_ITEMS as PLACEMENT_QUESTIONS
@@ -75,6 +75,7 @@ from ..services.publishing import unit_skills
 from ..services.roster import sync_roster
 from ..services.serving import AnswerRead
 from .i18n import message_text, page_language, translated
+from .launch import MAX_LAUNCHES_PER_BROWSER
 from .pending_messages import keep_pending_messages, take_pending_messages
 
 F = TypeVar("F", bound=Callable)
@@ -102,7 +103,8 @@ def launch_blueprint(name: str, import_name: str) -> Blueprint:
         config = current_app.config
         window = {"window": config["LAUNCH_SESSION_SECONDS"], "longest": config["LAUNCH_SESSION_MAX_SECONDS"]}
         if launch_id in held or not token:
-            launch = page.launch = open_launch(launch_id, held, now=utcnow(), answering=answering, **window)
+            launch = page.launch = open_launch(launch_id, held, now=utcnow(), answering=answering,
+                                               signed_out_ids=_signed_out_here(), **window)
             page.launch_platform_id = launch.platform_id  # an error page still knows its LMS (errors.py)
             frame_for_launch(launch.details)  # the LMS page its signed return URLs name may frame it
             _launch_pages_only(endpoint, launch)
@@ -185,6 +187,7 @@ PRIVACY_LAUNCH_ENDPOINTS = frozenset({
     "course.home",  # only redirects to the privacy page
     "course.sign_out",
     "course.keep_alive",
+    "course.no_such_page",  # a 404 in the launch's own words, as its other pages would say it
     "privacy.home",
     "privacy.my_data_json",
     "privacy.my_data_html",
@@ -202,6 +205,7 @@ DEEP_LINKING_PLACEHOLDER_ENDPOINTS = frozenset({
     "course.deep_link_cancel",
     "course.sign_out",
     "course.keep_alive",
+    "course.no_such_page",
 })
 
 
@@ -341,10 +345,22 @@ def sign_out():
     held = session.get("launches", [])
     if isinstance(held, list) and g.launch.id in held:
         session["launches"] = [i for i in held if i != g.launch.id]
+        # Remembered in this browser's own cookie, so its Back to a page of this launch says it signed out.
+        session[SIGNED_OUT_HERE] = (_signed_out_here() + [g.launch.id])[-MAX_LAUNCHES_PER_BROWSER:]
     g.signed_out = True
     # The LMS page the launch came from, when it named one: a window Pathways opened on its own is no dead end.
     return render_template("lti/signed_out.html", lms_url=way_back_to_lms(
         g.launch.details, gettext("You have signed out of Pathways"), as_error=False))
+
+
+#: The session key listing the launches this browser signed out of (newest last).
+SIGNED_OUT_HERE = "signed_out"
+
+
+def _signed_out_here() -> list[str]:
+    """The launches this browser signed out of, as its session cookie lists them."""
+    listed = session.get(SIGNED_OUT_HERE, [])
+    return [i for i in listed if isinstance(i, str)] if isinstance(listed, list) else []
 
 
 @bp.post("/keep-alive")
@@ -563,16 +579,31 @@ def compare_grades(placement_id: int):
     return render_template("teacher/compare.html", launch=g.launch, title=placement.placement_title, rows=rows)
 
 
-@bp.get("/<path:unknown>")
+@bp.route("/<path:unknown>", methods=["GET", "POST"])
 def no_such_page(unknown: str):
     """Answer an address under a launch that no page has (an old bookmark, a mistyped link) within the launch.
 
     Without this the 404 was drawn outside it: in English whatever the LMS's language, with no way back to the
     course, and with frame-ancestors 'self' only, so the LMS's frame showed the browser's "refused to connect".
     Reaching here, the launch is open (load_launch), so the error page speaks its language, names its course home
-    and is framed as its other pages are. A page that takes only other methods (a form's POST) stays a 405.
+    and is framed as its other pages are. A POST (a form from a page that has gone) is answered as a GET is. An
+    address a page has, asked with a method that page does not take, stays a 405, drawn in the launch too.
     """
-    allowed = current_app.url_map.bind_to_environ(request.environ).allowed_methods(request.path)
-    if set(allowed) - {"GET", "HEAD", "OPTIONS"}:
-        raise MethodNotAllowed(valid_methods=allowed)
+    taken = _methods_pages_take(request.path)
+    if taken and ("GET" if request.method == "HEAD" else request.method) not in taken:
+        raise MethodNotAllowed(valid_methods=sorted(taken))
     abort(404)
+
+
+def _methods_pages_take(path: str) -> set[str]:
+    """The methods some page other than this catch-all answers at path (it takes GET and POST everywhere)."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    taken = set()
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        try:
+            rule, _ = adapter.match(path, method=method, return_rule=True)
+        except HTTPException:
+            continue
+        if rule.endpoint != request.endpoint:
+            taken.add(method)
+    return taken

@@ -34,38 +34,89 @@ def test_jwks_serves_the_tool_key_with_kid_and_no_private_parts(tool):
     assert requests.get(tool.url("/.well-known/jwks.json")).json() == body
 
 
-def test_rotating_keeps_the_old_key_published_until_retired(tool):
-    first = requests.get(tool.url("/lti/jwks")).json()["keys"][0]["kid"]
-    result = _cli(tool, "keys", "rotate")
-    assert result.exit_code == 0, result.output
-    kids = [k["kid"] for k in requests.get(tool.url("/lti/jwks")).json()["keys"]]
-    assert len(kids) == 2 and first in kids and kids[0] != first  # newest first
-    result = _cli(tool, "keys", "rotate", "--retire")
-    assert first in result.output
-    assert [k["kid"] for k in requests.get(tool.url("/lti/jwks")).json()["keys"]] == [kids[0]]
+def _kids(tool) -> list[str]:
+    return [k["kid"] for k in requests.get(tool.url("/lti/jwks")).json()["keys"]]
 
 
-def test_a_new_key_signs_only_once_platforms_can_have_fetched_it(tool):
-    # Our JWKS may be cached for max-age seconds: a platform that has not fetched the new key would refuse it.
+def _published_ago(tool, kid: str, seconds: int) -> None:
+    """Make the key look published `seconds` earlier than it was (the tool's clock is not ours to move)."""
     from datetime import timedelta
 
-    from lti_tool.lti.keys import JWKS_MAX_AGE_SECONDS, current_signing_key
+    from lti_tool.models import ToolKey
+
+    with tool.app.app_context():
+        key = db.session.scalars(sa.select(ToolKey).where(ToolKey.kid == kid)).one()
+        key.created_at -= timedelta(seconds=seconds)
+        db.session.commit()
+
+
+def _signs_after(tool) -> int:
+    return tool.app.config["KEY_SIGNS_AFTER_SECONDS"]
+
+
+def test_rotating_publishes_the_new_key_at_once_and_retires_the_old_one_only_once_the_new_one_signs(tool):
+    first = _kids(tool)[0]
+    rotated = _cli(tool, "keys", "rotate")
+    assert rotated.exit_code == 0, rotated.output
+    kids = _kids(tool)
+    assert len(kids) == 2 and first in kids and kids[0] != first  # newest first, published at once
+    assert f"New key {kids[0]} is published in /lti/jwks now. It signs from " in rotated.output
+    assert f"until then key {first} signs" in rotated.output and "--retire" in rotated.output
+    # Retiring now would leave only a key the LMSs may not have fetched: the key that signs stays.
+    early = _cli(tool, "keys", "rotate", "--retire")
+    assert early.exit_code == 0, early.output
+    assert "Retired: nothing" in early.output and f"Signing key: {first}." in early.output
+    assert f"Key {kids[0]} signs from " in early.output
+    assert _kids(tool) == kids
+    _published_ago(tool, kids[0], _signs_after(tool))
+    retired = _cli(tool, "keys", "rotate", "--retire")
+    assert f"Retired: {first}" in retired.output and f"Signing key: {kids[0]}." in retired.output
+    assert _kids(tool) == [kids[0]]
+
+
+def test_a_new_key_signs_only_after_lms_caches_of_the_key_set_have_run_out(tool):
+    # LMSs keep a tool's key set for hours whatever its max-age says; one that has not fetched the new key refuses
+    # what it signs, grades included.
+    from datetime import timedelta
+
+    from lti_tool.lti.keys import current_signing_key
     from lti_tool.models.base import utcnow
 
     secret = tool.app.config["SECRET_KEY"]
+    assert _signs_after(tool) >= 3600
+    max_age = int(requests.get(tool.url("/lti/jwks")).headers["Cache-Control"].split("max-age=")[1])
+    assert max_age <= _signs_after(tool)
     with tool.app.app_context():
         first = current_signing_key(secret).kid
     _cli(tool, "keys", "rotate")
-    newest = requests.get(tool.url("/lti/jwks")).json()["keys"][0]["kid"]
-    assert newest != first
+    newest = _kids(tool)[0]
     with tool.app.app_context():
         assert current_signing_key(secret).kid == first  # published, not yet signing
-        later = utcnow() + timedelta(seconds=JWKS_MAX_AGE_SECONDS + 1)
+        assert current_signing_key(secret, now=utcnow() + timedelta(minutes=10)).kid == first
+        later = utcnow() + timedelta(seconds=_signs_after(tool) + 1)
         assert current_signing_key(secret, now=later).kid == newest
-    retired = _cli(tool, "keys", "rotate", "--retire")  # the admin retires the old key: the new one signs at once
-    assert "Warning: the newest key is less than 5 minutes old" in retired.output and first in retired.output
+    # A second rotation before the first key signs: the key published longest keeps signing.
+    _cli(tool, "keys", "rotate")
     with tool.app.app_context():
-        assert current_signing_key(secret).kid == newest
+        assert current_signing_key(secret, now=utcnow() + timedelta(minutes=10)).kid == first
+    listing = _cli(tool, "keys", "list").output
+    assert f"{first}\t" in listing and "active, signs\n" in listing and "active, signs from " in listing
+
+
+def test_grades_and_roster_calls_keep_working_for_an_lms_that_cached_the_old_key_set(sandbox, tool):
+    page = sandbox.launch("teacher")
+    assert "Roster updated" in submit_form(page, "roster/sync").text  # the LMS fetched our key set
+    cached = tool.platform._tool_jwks
+    tool.platform._fetch_tool_jwks = lambda: cached  # an LMS that keeps its copy for hours, unknown kid or not
+    _cli(tool, "keys", "rotate")
+    _published_ago(tool, _kids(tool)[0], 600)  # ten minutes later: past our max-age, not past the LMS's cache
+    with tool.app.app_context():
+        from lti_tool.extensions import cache
+
+        cache.clear()  # the access token ran out: the next call signs a new client assertion
+    synced = submit_form(page, "roster/sync")
+    assert "Roster updated" in synced.text, synced.text[:500]
+    assert [r["ok"] for r in tool.platform.token_requests] == [True, True], tool.platform.token_requests
 
 
 def test_private_keys_never_appear_in_cli_output_or_pages(tool):
@@ -83,6 +134,7 @@ def test_private_keys_never_appear_in_cli_output_or_pages(tool):
 def test_roster_sync_gets_a_token_signed_with_the_newest_key(sandbox, tool):
     page = sandbox.launch("teacher")
     _cli(tool, "keys", "rotate")
+    _published_ago(tool, _kids(tool)[0], _signs_after(tool))  # a day on: the new key signs
     _cli(tool, "keys", "rotate", "--retire")  # the platform can now only verify the newest key
     synced = submit_form(page, "roster/sync")
     assert synced.status_code == 200

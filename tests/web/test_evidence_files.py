@@ -485,3 +485,21 @@ def test_a_cookieless_tab_sends_a_file_larger_than_the_small_body_limit(sandbox,
     sent = home.http.post(action, data=fields, files={"file": ("photo.png", photo, "image/png")}, timeout=30)
     assert sent.status_code == 200, sent.text[:500]
     assert [row.file_name for row in _rows(tool)] == ["photo.png"]
+
+
+def test_a_learner_who_is_also_a_mentor_opens_their_own_file_and_no_one_elses(sandbox, tool):
+    # A parent who studies in the course, or a Canvas observer beside a student enrolment: Mentor + Learner.
+    _setup_course(sandbox)
+    photo = tiny_png()
+    classmate = _open(sandbox.launch("student-2"), tool, "Show what I know")
+    assert "Sent to your teacher" in _send(classmate, filename="theirs.png", body=photo).text
+    lis = "http://purl.imsglobal.org/vocab/lis/v2/membership"
+    tool.platform.users[sandbox.sub("student")].roles = [lis + "#Mentor", lis + "#Learner"]
+    form = _open(sandbox.launch("student"), tool, "Show what I know")
+    sent = _send(form, filename="mine.png", body=photo + b"mine")
+    assert "Sent to your teacher" in sent.text
+    theirs, mine = _rows(tool)
+    opened = _open(sent, tool, f"evidence/{mine.id}/file")
+    assert opened.status_code == 200 and opened.content == photo + b"mine"
+    refused = _open(sent, tool, f"evidence/{theirs.id}/file")
+    assert refused.status_code == 404 and photo not in refused.content

@@ -254,3 +254,31 @@ def test_show_a_hint_in_a_unit_check_keeps_the_answer_and_answers_nothing(sandbo
     if item.hints:
         assert html.escape(item.hints[0]) in hinted.text
     assert [row for row in _records(tool)[0] if row[2]] == answered_before
+
+
+def _post_in_launch(page, tool, path: str):
+    """POST to a path inside the page's launch with the page's CSRF token, as a form from a gone page would."""
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    return page.http.post(tool.url(_home_href(page) + path.lstrip("/")), data={"csrf_token": token}, timeout=30)
+
+
+def test_a_post_to_an_address_no_page_has_is_answered_in_the_launch_like_a_get(sandbox, tool):
+    teacher = _setup_course(sandbox)
+    for answer in (open_in_launch(teacher, tool, "/class/old-bookmark"),
+                   _post_in_launch(teacher, tool, "/class/old-bookmark")):
+        assert answer.status_code == 404, answer.request.method
+        assert "This page does not exist." in answer.text and 'data-testid="error-back"' in answer.text
+    # A page that exists, asked with a method it does not take, is still refused as such, in the launch too.
+    wrong_method = _post_in_launch(teacher, tool, "/class")
+    assert wrong_method.status_code == 405 and 'data-testid="error-back"' in wrong_method.text
+
+
+def test_an_address_no_page_has_is_a_404_in_a_data_privacy_launch_too(sandbox, tool):
+    from tests.web.test_privacy import _privacy_launch
+
+    _setup_course(sandbox)
+    privacy = _privacy_launch(sandbox, "student", sandbox.sub("student"))
+    assert privacy.status_code == 200
+    for answer in (open_in_launch(privacy, tool, "/old-bookmark"), _post_in_launch(privacy, tool, "/old-bookmark")):
+        assert answer.status_code == 404, answer.request.method
+        assert "This page does not exist." in answer.text

@@ -50,6 +50,7 @@ def test_launch_roles_map_to_the_narrowest_pathways_role():
     assert course_role([lis + "#Instructor"]) == "instructor"
     assert course_role([lis + "#ContentDeveloper"]) == "content_developer"
     assert course_role([lis + "#Mentor"]) == "mentor"
+    assert course_role([lis + "#Mentor", lis + "#Learner"]) == "learner"  # their own work, no one else's
     assert course_role(["http://purl.imsglobal.org/vocab/lis/v2/institution/person#Administrator"]) == "administrator"
 
 

@@ -28,6 +28,31 @@ def test_a_teacher_who_signs_out_cannot_open_their_pages_again_and_is_told_how_t
     assert again.status_code == 404 and "Class roster" not in again.text
 
 
+NOT_MADE_HERE = "a launch this browser did not make"
+SIGNED_OUT = "You have signed out of Pathways"
+
+
+def test_back_after_signing_out_says_so_in_that_browser_only(sandbox, tool):
+    page = sandbox.launch("teacher")
+    assert submit_form(page, "sign-out").status_code == 200
+    back = page.http.get(page.url, timeout=30)  # the browser's Back: the page is no-store, so it is asked again
+    assert back.status_code == 404 and "Class roster" not in back.text
+    assert SIGNED_OUT in back.text and NOT_MADE_HERE not in back.text
+    # The same address in another browser tells nothing of the launch, nor that anyone signed out of it.
+    elsewhere = requests.get(page.url, timeout=30)
+    assert NOT_MADE_HERE in elsewhere.text and SIGNED_OUT not in elsewhere.text
+
+
+def test_back_after_signing_out_of_a_cookieless_launch_says_so(sandbox, tool):
+    from tests.lti.test_platform_storage import StorageLaunch
+
+    home = StorageLaunch(sandbox).confirm()
+    assert home.status_code == 200 and "lt=" in home.url
+    assert submit_form(home, "sign-out", ts=StorageLaunch.tab_secret).status_code == 200
+    back = home.http.get(home.url, timeout=30)
+    assert SIGNED_OUT in back.text and "ran out" not in back.text and NOT_MADE_HERE not in back.text
+
+
 def test_sign_out_needs_the_forms_csrf_token(sandbox, tool):
     page = sandbox.launch("student")
     path = re.search(r"/c/[^/]+/", page.url).group(0)
