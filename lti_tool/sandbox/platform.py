@@ -295,6 +295,8 @@ class SandboxPlatform:
         self.max_label_length: int | None = None
         # None: grant any supported scope; a set: refuse token requests asking for anything else (Moodle).
         self.grantable_scopes: set[str] | None = None
+        # False: launches' AGS claim has no `scope` list, so the tool cannot know which scopes the LMS will grant.
+        self.ags_claim_names_scopes = True
         self.registrations: list[dict] = []
         self.jwks_requests = 0  # how often tools fetched our key set (tests check refetch limits)
         # A hosted LMS (Canvas Cloud, Blackboard SaaS) names itself with an issuer on no host of its own
@@ -717,10 +719,9 @@ class SandboxPlatform:
                 },
             }
         )
-        ags: dict[str, Any] = {
-            "scope": list(v.AGS_SCOPES),
-            "lineitems": self.lineitems_url(course.context_id),
-        }
+        ags: dict[str, Any] = {"lineitems": self.lineitems_url(course.context_id)}
+        if self.ags_claim_names_scopes:
+            ags["scope"] = list(v.AGS_SCOPES)
         link_custom: dict[str, str] = {}
         if message_type == v.DEEP_LINKING_REQUEST:
             data = secrets.token_urlsafe(16)
