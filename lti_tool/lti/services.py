@@ -37,6 +37,12 @@ from .toolconf import ToolRegistration
 
 NRPS_SCOPE = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
 AGS_SCOPE_PREFIX = "https://purl.imsglobal.org/spec/lti-ags/scope/"
+SCOPE_LINEITEM = AGS_SCOPE_PREFIX + "lineitem"
+SCOPE_LINEITEM_READONLY = AGS_SCOPE_PREFIX + "lineitem.readonly"
+SCOPE_RESULT_READONLY = AGS_SCOPE_PREFIX + "result.readonly"
+SCOPE_SCORE = AGS_SCOPE_PREFIX + "score"
+#: The token endpoint's answer to scopes it will not grant (RFC 6749 §5.2).
+INVALID_SCOPE = "invalid_scope"
 # Refresh a token this long before the platform says it expires, so a call never carries a stale one.
 TOKEN_EXPIRY_MARGIN_SECONDS = 60
 # Seconds a connector leaves the token cache alone after it did not answer (PlatformConnector._cache_call).
@@ -283,11 +289,6 @@ MEDIA_SCORE = "application/vnd.ims.lis.v1.score+json"
 MEDIA_LINEITEM = "application/vnd.ims.lis.v2.lineitem+json"
 MEDIA_LINEITEMS = "application/vnd.ims.lis.v2.lineitemcontainer+json"
 MEDIA_RESULTS = "application/vnd.ims.lis.v2.resultcontainer+json"
-INVALID_SCOPE = "invalid_scope"
-SCOPE_LINEITEM = AGS_SCOPE_PREFIX + "lineitem"
-SCOPE_LINEITEM_READONLY = AGS_SCOPE_PREFIX + "lineitem.readonly"
-SCOPE_RESULT_READONLY = AGS_SCOPE_PREFIX + "result.readonly"
-SCOPE_SCORE = AGS_SCOPE_PREFIX + "score"
 #: The AGS scopes a call may be made with, any one of them, by what it sends (a POST's media type) or reads:
 #: scores need `score` (AGS 2.0 §3.4), results `result.readonly` (§3.3), reading line items either lineitem scope
 #: and changing them `lineitem` (§3.2). AGS defines each call by its media type.
