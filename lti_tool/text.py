@@ -11,6 +11,11 @@ from typing import Any
 #: Services leave such a name empty; pages show it in their own language through the `person_name` filter.
 NAME_NOT_SHARED = "(name not shared)"
 
+#: The longest title an LMS keeps for a link or a gradebook column: Canvas makes a graded link an assignment, whose
+#: title it refuses past 255 characters; Moodle keeps a grade item's name in 255 (grade_items.itemname). Neither Deep
+#: Linking 2.0 nor AGS 2.0 sets a limit on a content item's `title` or a line item's `label`.
+LABEL_LIMIT = 255
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
@@ -70,3 +75,8 @@ def strip_control_deep(value: Any) -> Any:
     if isinstance(value, list):
         return [v if type(v) is str and v.isascii() and v.isprintable() else strip_control_deep(v) for v in value]
     return value
+
+
+def cut(text: str, limit: int) -> str:
+    """Return text whole if it fits in limit characters, else cut with "…"."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"

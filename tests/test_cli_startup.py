@@ -137,7 +137,7 @@ def test_allowed_networks_reaching_past_private_ones_stop_a_command_in_one_plain
     env = {k: v for k, v in os.environ.items() if not k.startswith("PATHWAYS_")}
     env.update(PATHWAYS_SECRET_KEY=secrets.token_urlsafe(48))
     for networks in ("10.20.0.0/16 10.20.0.0/1", "0.0.0.0/0", "::/0", "169.254.169.254/32", "fe80::/10",
-                     "::ffff:0:0/96", "campus-lms"):
+                     "::ffff:0:0/96", "campus-lms", "100.100.100.200/32"):
         result = subprocess.run([PATHWAYS, "doctor"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
                                 env={**env, "PATHWAYS_OUTBOUND_ALLOWED_NETWORKS": networks})
         assert result.returncode == 1 and "Traceback" not in result.stderr, (networks, result.stderr[-300:])

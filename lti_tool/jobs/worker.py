@@ -450,7 +450,7 @@ class _Poster:
         # Fetch each platform's token once before fanning out, so parallel posts do not each ask for one.
         for connector in {id(j.connector): j.connector for j in jobs}.values():
             try:
-                connector.get_access_token(ags.AGS_SCOPES)
+                connector.get_access_token(ags.AGS_SCOPES, needed=[ags.SCOPE_SCORE])
             except ServiceCallError:
                 pass  # each post will meet the same error and be rescheduled or failed on its own
 

@@ -22,15 +22,21 @@ from pylti1p3.exception import LtiException
 from pylti1p3.grade import Grade
 from pylti1p3.lineitem import LineItem
 
-from .services import PlatformConnector, ServiceCallError, walk_pages
+from .services import (
+    MEDIA_LINEITEM,
+    MEDIA_RESULTS,
+    SCOPE_LINEITEM,
+    SCOPE_LINEITEM_READONLY,
+    SCOPE_RESULT_READONLY,
+    SCOPE_SCORE,
+    PlatformConnector,
+    ServiceCallError,
+    walk_pages,
+)
 
-SCOPE_LINEITEM = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
-SCOPE_LINEITEM_READONLY = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly"
-SCOPE_RESULT_READONLY = "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly"
-SCOPE_SCORE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
-# Every call asks for the same scope set, so one cached access token serves line items, scores and results.
+# Every call asks for the same scope set, so one cached access token serves line items, scores and results; a
+# platform that refuses the set (invalid_scope) is asked for each call's own scope (PlatformConnector).
 AGS_SCOPES = [SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY, SCOPE_RESULT_READONLY, SCOPE_SCORE]
-MEDIA_RESULTS = "application/vnd.ims.lis.v2.resultcontainer+json"
 
 
 @dataclass(frozen=True)
@@ -132,8 +138,8 @@ def _create(connector: PlatformConnector, lineitems_url: str, fields: dict[str, 
         lineitems_url,
         is_post=True,
         data=json.dumps(fields),
-        content_type="application/vnd.ims.lis.v2.lineitem+json",
-        accept="application/vnd.ims.lis.v2.lineitem+json",
+        content_type=MEDIA_LINEITEM,
+        accept=MEDIA_LINEITEM,
     )
 
 
@@ -190,7 +196,7 @@ def lineitem_exists(connector: PlatformConnector, lineitem_url: str) -> bool:
     Raises ServiceCallError when the platform does not answer or asks us to come back later.
     """
     try:
-        connector.make_service_request(AGS_SCOPES, lineitem_url, accept="application/vnd.ims.lis.v2.lineitem+json")
+        connector.make_service_request(AGS_SCOPES, lineitem_url, accept=MEDIA_LINEITEM)
     except ServiceCallError as exc:
         if exc.transient or exc.status is None:
             raise
@@ -201,7 +207,7 @@ def lineitem_exists(connector: PlatformConnector, lineitem_url: str) -> bool:
 def _delete(connector: PlatformConnector, lineitem_url: str) -> None:
     """Delete a line item we created (pylti1p3's connector speaks only GET and POST)."""
     connector.check_service_url(lineitem_url)
-    headers = {"Authorization": "Bearer " + connector.get_access_token(AGS_SCOPES)}
+    headers = {"Authorization": "Bearer " + connector.get_access_token(AGS_SCOPES, needed=[SCOPE_LINEITEM])}
     try:
         connector._requests_session.delete(lineitem_url, headers=headers, timeout=connector._timeout)
     except requests.RequestException:

@@ -10,6 +10,7 @@ from pylti1p3.deep_link import DeepLink
 from pylti1p3.deep_link_resource import DeepLinkResource
 from pylti1p3.lineitem import LineItem
 
+from ..text import LABEL_LIMIT, cut
 from .toolconf import ToolRegistration
 
 RESOURCE_LINK_TYPE = "ltiResourceLink"
@@ -97,11 +98,13 @@ def build_response_jwt(
     line_items = accepts_line_items(settings)
     resources = []
     for choice in choices:
+        # A placement keeps 300 characters; the LMS makes the link an assignment or a grade item of at most 255.
+        title = cut(choice.title, LABEL_LIMIT)
         resource = (
             _Resource()
             .set_window("available", choice.available_start, choice.available_end)
             .set_window("submission", None, choice.submission_end)
-            .set_title(choice.title)
+            .set_title(title)
             .set_url(choice.url)
             .set_custom_params(dict(choice.custom))
             .set_target("iframe")
@@ -110,7 +113,7 @@ def build_response_jwt(
             resource.set_lineitem(
                 LineItem()
                 .set_score_maximum(choice.score_maximum)
-                .set_label(choice.title)
+                .set_label(title)
                 .set_resource_id(choice.resource_id)
                 .set_tag(MASTERY_TAG)
             )

@@ -279,22 +279,38 @@ def origin_matches(url_origin: str | None, patterns: Iterable[str]) -> bool:
 
 # ---- address policy --------------------------------------------------------------------------------------
 
-# IPv6 forms that carry an IPv4 address a gateway may connect to: judged by that IPv4 address (NAT64's
-# 64:ff9b::169.254.169.254 is the cloud metadata service on an IPv6-only host with NAT64).
+# IPv6 forms that carry an IPv4 address. An IPv4-mapped address (::ffff:a.b.c.d) is that IPv4 address on a
+# dual-stack socket, so it is judged exactly as the IPv4 address, allow-list included. NAT64 (64:ff9b::/96) and 6to4
+# (2002::/16) reach their IPv4 address through a gateway or relay, and are defined for public IPv4 addresses only
+# (RFC 6052 §3.1, RFC 3056 §2): judged by the IPv4 address as a public one, never through the allow-list, so
+# 64:ff9b::10.0.0.1 is refused even where 10.0.0.0/8 is listed (an LMS on a listed network is called by its own
+# address). 64:ff9b::169.254.169.254 is cloud metadata on an IPv6-only host with NAT64.
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 # IPv6 ranges never a platform's, which Python's is_global does not (or, by version, may not) exclude: local-use
-# NAT64, the deprecated IPv4-compatible form (::127.0.0.1), site-local and Teredo tunnels.
-_NEVER_V6 = tuple(ipaddress.ip_network(n) for n in ("64:ff9b:1::/48", "::/96", "fec0::/10", "2001::/32"))
+# NAT64, the deprecated IPv4-compatible form (::127.0.0.1), IPv4-translated (SIIT, ::ffff:0:10.0.0.1, "global" to
+# Python 3.11), site-local and Teredo tunnels (2001::/32, whose server and client are IPv4 addresses).
+_NEVER_V6 = tuple(ipaddress.ip_network(n) for n in (
+    "64:ff9b:1::/48", "::/96", "::ffff:0:0:0/96", "fec0::/10", "2001::/32"))
+# Cloud metadata and host agents: refused whatever PATHWAYS_OUTBOUND_ALLOWED_NETWORKS lists, since a listed
+# network may contain one (100.64.0.0/10 holds Alibaba's, fc00::/7 AWS's and Google's IPv6 ones) and what they
+# answer is the server's own credentials. Link-local: 169.254.169.254 (AWS, Google, Azure, OpenStack, Oracle),
+# 169.254.170.2 (AWS ECS), 169.254.0.23 (Tencent) and fe80::/10. Azure's 168.63.129.16 is a public address.
+_METADATA = tuple(ipaddress.ip_network(n) for n in (
+    "169.254.0.0/16", "100.100.100.200/32", "168.63.129.16/32",
+    "fe80::/10", "fd00:ec2::254/128", "fd20:ce::254/128"))
 
 
 def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    if ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped
+    """Return the IPv4 address a NAT64 or 6to4 address reaches through its gateway, or None."""
     if ip.sixtofour is not None:
         return ip.sixtofour
     if ip in _NAT64:
         return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
     return None
+
+
+def _is_metadata(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return any(ip in network for network in _METADATA if network.version == ip.version)
 
 
 #: The blocks a listed network must lie in: private, shared (CGNAT), loopback and unique-local. A public address
@@ -330,24 +346,35 @@ class AddressPolicy:
                     f"{item} is not inside a private, shared or loopback network (10.0.0.0/8, 172.16.0.0/12, "
                     "192.168.0.0/16, 100.64.0.0/10, 127.0.0.0/8, fc00::/7, ::1): list only the LMS's own "
                     "network; public addresses need no listing")
+            if any(network.version == block.version and network.subnet_of(block)  # type: ignore[arg-type]
+                   for block in _METADATA):
+                raise ValueError(f"{item} is a cloud metadata address, which Pathways never calls")
             networks.append(network)
         return cls(tuple(networks))
 
     def allows(self, address: str) -> bool:
-        """Tell whether a resolved address may be connected to."""
+        """Tell whether a resolved address may be connected to (every DNS answer, every redirect hop's)."""
         try:
             ip = ipaddress.ip_address(address.split("%", 1)[0])
         except ValueError:
             return False
-        if isinstance(ip, ipaddress.IPv6Address):
-            ip = _embedded_ipv4(ip) or ip
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        if _is_metadata(ip):
+            return False
+        gateway_to = _embedded_ipv4(ip) if isinstance(ip, ipaddress.IPv6Address) else None
+        if gateway_to is not None:
+            return not _is_metadata(gateway_to) and _is_public(gateway_to)
         if any(ip in network for network in self.allowed_networks if network.version == ip.version):
-            return True
+            return True  # listed networks lie in _LISTABLE: none holds a _NEVER_V6 form but ::1 (in ::/96)
         if isinstance(ip, ipaddress.IPv6Address) and any(ip in network for network in _NEVER_V6):
             return False
-        # is_global is False for loopback, RFC 1918, link-local (169.254.169.254 metadata), CGNAT
-        # (100.100.100.200 metadata), unique-local IPv6 (fd00:ec2::254 metadata), documentation and reserved.
-        return ip.is_global and not ip.is_multicast
+        return _is_public(ip)
+
+
+def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    # is_global is False for loopback, RFC 1918, link-local, CGNAT, unique-local IPv6, documentation and reserved.
+    return ip.is_global and not ip.is_multicast
 
 
 # ---- per-call context: the sockets a call uses, so its deadline can shut them down -----------------------

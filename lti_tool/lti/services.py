@@ -37,6 +37,12 @@ from .toolconf import ToolRegistration
 
 NRPS_SCOPE = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
 AGS_SCOPE_PREFIX = "https://purl.imsglobal.org/spec/lti-ags/scope/"
+SCOPE_LINEITEM = AGS_SCOPE_PREFIX + "lineitem"
+SCOPE_LINEITEM_READONLY = AGS_SCOPE_PREFIX + "lineitem.readonly"
+SCOPE_RESULT_READONLY = AGS_SCOPE_PREFIX + "result.readonly"
+SCOPE_SCORE = AGS_SCOPE_PREFIX + "score"
+#: The token endpoint's answer to scopes it will not grant (RFC 6749 §5.2).
+INVALID_SCOPE = "invalid_scope"
 # Refresh a token this long before the platform says it expires, so a call never carries a stale one.
 TOKEN_EXPIRY_MARGIN_SECONDS = 60
 # Seconds a connector leaves the token cache alone after it did not answer (PlatformConnector._cache_call).
@@ -47,11 +53,13 @@ class ServiceCallError(Exception):
     """A platform service answered with an error or could not be reached."""
 
     def __init__(self, message: str, status: int | None = None, retry_after: float | None = None, *,
-                 unreachable: bool = False) -> None:
+                 unreachable: bool = False, reason: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
         self.retry_after = retry_after
+        #: The error code the platform answered with (RFC 6749 §5.2 "invalid_scope"), when it gave one.
+        self.reason = reason
         #: The platform did not answer (timed out, refused the connection, unknown host): it may answer later.
         self.unreachable = unreachable
 
@@ -95,6 +103,8 @@ class PlatformConnector(ServiceConnector):
         self._cache_secret = current_app.config["SECRET_KEY"] if has_app_context() else None
         # When (time.monotonic) this connector last found the cache unreachable: see _cache_call.
         self._cache_failed_at: float | None = None
+        # The platform refused the whole AGS scope set as invalid_scope: ask each call's needed scope first.
+        self._wide_refused = False
 
     def _cache_call(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Call the shared cache; an outage, or one this connector met in the last CACHE_REST_SECONDS, is a miss.
@@ -137,9 +147,36 @@ class PlatformConnector(ServiceConnector):
                 "LMS's own host, they can add it with `pathways platform add-origin`."
             )
 
-    def get_access_token(self, scopes: Sequence[str]) -> str:
-        """Return a cached access token for these scopes (narrowed to what the platform offers) or a new one."""
-        scopes = self._allowed(scopes)
+    def get_access_token(self, scopes: Sequence[str], needed: Sequence[str] = ()) -> str:
+        """Return a cached access token for these scopes (narrowed to what the platform offers) or a new one.
+
+        `needed`: the scopes this call can do with, any one of them (ags_operation_scopes). A platform that will not
+        grant the whole set answers invalid_scope (RFC 6749 §5.2; Moodle does when a tool may not manage columns)
+        where others grant part of it (§3.3): then each needed scope is asked for alone, and this connector asks
+        for the needed scope first from then on.
+        """
+        wide = self._allowed(scopes)
+        alone = [[scope] for scope in needed if [scope] != wide]
+        refused: ServiceCallError | None = None
+        if not (alone and self._wide_refused):
+            try:
+                return self._token(wide)
+            except ServiceCallError as exc:
+                if not alone or exc.reason != INVALID_SCOPE:
+                    raise
+                self._wide_refused, refused = True, exc
+        for asked in alone:
+            try:
+                return self._token(asked)
+            except ServiceCallError as exc:
+                if exc.reason != INVALID_SCOPE:
+                    raise
+                refused = refused or exc
+        assert refused is not None  # alone is not empty here
+        raise refused
+
+    def _token(self, scopes: list[str]) -> str:
+        """Return a cached access token for exactly these scopes, or ask the platform for one."""
         self.check_service_url(self._registration.get_auth_token_url())
         key = self._token_cache_key(scopes)
         # Sealed, so a Redis dump does not hand out gradebook access.
@@ -196,10 +233,11 @@ class PlatformConnector(ServiceConnector):
                              timeout=min(lifetime, ACCESS_TOKEN_MAX_SECONDS))
         return token
 
-    def forget_token(self, scopes: Sequence[str]) -> None:
-        """Drop a cached token the platform no longer accepts (401)."""
+    def forget_token(self, scopes: Sequence[str], needed: Sequence[str] = ()) -> None:
+        """Drop a cached token the platform no longer accepts (401): whichever get_access_token may have used."""
         # With the cache unreachable, the token could not have come from it: the retry asks the platform.
-        self._cache_call(cache.delete, self._token_cache_key(self._allowed(scopes)))
+        for asked in [self._allowed(scopes), *([scope] for scope in needed)]:
+            self._cache_call(cache.delete, self._token_cache_key(asked))
 
     def make_service_request(
         self,
@@ -213,8 +251,9 @@ class PlatformConnector(ServiceConnector):
     ) -> dict[str, Any]:
         """Call a service URL on the platform's origins with a bearer token; on 401 fetch a fresh token once."""
         self.check_service_url(url)
+        needed = ags_operation_scopes(scopes, is_post=is_post, content_type=content_type, accept=accept)
         for attempt in (1, 2):
-            headers = {"Authorization": "Bearer " + self.get_access_token(scopes), "Accept": accept}
+            headers = {"Authorization": "Bearer " + self.get_access_token(scopes, needed), "Accept": accept}
             try:
                 if is_post:
                     headers["Content-Type"] = content_type
@@ -225,7 +264,7 @@ class PlatformConnector(ServiceConnector):
                 raise ServiceCallError(f"The platform could not be reached ({_reason(exc)}).",
                                        unreachable=_no_answer(exc)) from exc
             if resp.status_code == 401 and attempt == 1:
-                self.forget_token(scopes)
+                self.forget_token(scopes, needed)
                 continue
             break
         if not resp.ok:
@@ -247,6 +286,22 @@ class PlatformConnector(ServiceConnector):
 
 
 MEDIA_SCORE = "application/vnd.ims.lis.v1.score+json"
+MEDIA_LINEITEM = "application/vnd.ims.lis.v2.lineitem+json"
+MEDIA_LINEITEMS = "application/vnd.ims.lis.v2.lineitemcontainer+json"
+MEDIA_RESULTS = "application/vnd.ims.lis.v2.resultcontainer+json"
+#: The AGS scopes a call may be made with, any one of them, by what it sends (a POST's media type) or reads:
+#: scores need `score` (AGS 2.0 §3.4), results `result.readonly` (§3.3), reading line items either lineitem scope
+#: and changing them `lineitem` (§3.2). AGS defines each call by its media type.
+_SENDING = {MEDIA_SCORE: (SCOPE_SCORE,), MEDIA_LINEITEM: (SCOPE_LINEITEM,)}
+_READING = {MEDIA_RESULTS: (SCOPE_RESULT_READONLY,), MEDIA_LINEITEM: (SCOPE_LINEITEM_READONLY, SCOPE_LINEITEM),
+            MEDIA_LINEITEMS: (SCOPE_LINEITEM_READONLY, SCOPE_LINEITEM)}
+
+
+def ags_operation_scopes(scopes: Sequence[str], *, is_post: bool, content_type: str, accept: str) -> tuple[str, ...]:
+    """Return the AGS scopes, any one of them, a call needs; () for a call that is not an AGS one."""
+    if not any(scope.startswith(AGS_SCOPE_PREFIX) for scope in scopes):
+        return ()
+    return _SENDING.get(content_type, ()) if is_post else _READING.get(accept, ())
 
 
 def _link(resp: requests.Response, rel: str) -> str | None:
@@ -273,7 +328,7 @@ def _refusal(what: str, resp: requests.Response) -> ServiceCallError:
     if isinstance(body, dict) and isinstance(body.get("error"), str) and _CODE.match(body["error"]):
         code = body["error"]
     return ServiceCallError(f"The platform refused {what} (HTTP {resp.status_code}, reason: {code}).",
-                            _status_of(resp), _retry_after(resp))
+                            _status_of(resp), _retry_after(resp), reason=code)
 
 
 def _status_of(resp: requests.Response) -> int:

@@ -295,6 +295,8 @@ class SandboxPlatform:
         self.max_label_length: int | None = None
         # None: grant any supported scope; a set: refuse token requests asking for anything else (Moodle).
         self.grantable_scopes: set[str] | None = None
+        # False: launches' AGS claim has no `scope` list, so the tool cannot know which scopes the LMS will grant.
+        self.ags_claim_names_scopes = True
         self.registrations: list[dict] = []
         self.jwks_requests = 0  # how often tools fetched our key set (tests check refetch limits)
         # A hosted LMS (Canvas Cloud, Blackboard SaaS) names itself with an issuer on no host of its own
@@ -717,10 +719,9 @@ class SandboxPlatform:
                 },
             }
         )
-        ags: dict[str, Any] = {
-            "scope": list(v.AGS_SCOPES),
-            "lineitems": self.lineitems_url(course.context_id),
-        }
+        ags: dict[str, Any] = {"lineitems": self.lineitems_url(course.context_id)}
+        if self.ags_claim_names_scopes:
+            ags["scope"] = list(v.AGS_SCOPES)
         link_custom: dict[str, str] = {}
         if message_type == v.DEEP_LINKING_REQUEST:
             data = secrets.token_urlsafe(16)
@@ -1439,6 +1440,20 @@ class SandboxPlatform:
             return book
 
     # ---- Deep Linking 2.0 ----
+    def _check_title_length(self, item: dict) -> None:
+        """Refuse a content item whose title or lineItem label is longer than the LMS keeps (max_label_length).
+
+        Canvas makes a graded link an assignment and refuses its title past 255 characters; Moodle keeps a grade
+        item's name in 255. Refused before anything is placed, as the LMS refuses the whole response.
+        """
+        if self.max_label_length is None:
+            return
+        line_item = item.get("lineItem") if isinstance(item.get("lineItem"), dict) else {}
+        for name, value in (("title", item.get("title")), ("lineItem.label", line_item.get("label"))):
+            if isinstance(value, str) and len(value) > self.max_label_length:
+                raise SandboxError(422, "unprocessable_entity",
+                                   f"{name} is longer than {self.max_label_length} characters")
+
     def receive_deep_link_response(self, token: str) -> dict:
         """Verify an LtiDeepLinkingResponse, place its content items and return the verified payload."""
         tool = self.tool
@@ -1475,6 +1490,7 @@ class SandboxPlatform:
                 or line_item["scoreMaximum"] <= 0
             ):
                 raise SandboxError(400, "invalid_request", "lineItem needs scoreMaximum > 0")
+            self._check_title_length(item)
             for window in ("available", "submission"):
                 value = item.get(window)
                 if value is None:

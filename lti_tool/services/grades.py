@@ -21,6 +21,7 @@ from ..lti.services import PlatformConnector, ServiceCallError
 from ..models import Course, Enrollment, Person, Placement, Platform, ScoreOutbox, SkillLineItem, SkillMastery
 from ..models.base import lock_database_for_writing
 from ..models.outbox import FAILED, NOTHING_TO_CLEAR, PENDING, SUPERSEDED, SYNCED, newer_row_exists
+from ..text import LABEL_LIMIT, cut
 from .errors import N_, NotFound, ServiceError
 from .roster import platform_connector
 
@@ -28,9 +29,6 @@ from .roster import platform_connector
 PLACEMENT_TAG = MASTERY_TAG  # the same tag Deep Linking gives the column, so find_or_create finds it
 SKILL_TAG_PREFIX = "pathways-skill:"
 COMMENT_LIMIT = 250
-# The longest column title LMSs keep: Canvas makes the column an assignment, whose title it refuses past 255
-# characters; Moodle keeps a grade item's name in 255 (grade_items.itemname). AGS 2.0 sets no limit on `label`.
-LABEL_LIMIT = 255
 # AGS timestamps must strictly increase per user and line item. Moodle keeps a score's time in whole seconds
 # (gradebookservices: strtotime) and refuses (409) one not in a later second than the last, so a score follows the
 # previous one for its target by at least a second, even when both changed within the same second.
@@ -87,12 +85,7 @@ def skills_comment(skill_names: Iterable[str]) -> str:
     if not names:
         return ""
     text = "Pathways mastery: " + ", ".join(names)
-    return _cut(text, COMMENT_LIMIT)
-
-
-def _cut(text: str, limit: int) -> str:
-    """Return text whole if it fits in limit characters, else cut with "…"."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return cut(text, COMMENT_LIMIT)
 
 
 @dataclass(frozen=True)
@@ -136,7 +129,7 @@ def new_score(
     if basis:
         # What the number is made of first ("Graded on the 4 skills due so far"), then the skills reached.
         comment = f"{basis}. {comment}" if comment else basis
-        comment = _cut(comment, COMMENT_LIMIT)
+        comment = cut(comment, COMMENT_LIMIT)
     return NewScore(
         placement=placement,
         person_id=person_id,
@@ -469,7 +462,7 @@ def forget_lineitem(placement_id: int, skill_id: str, lineitem_url: str) -> None
 def column_title(course_id: int, placement_title: str, skill_id: str) -> str:
     """Return the title Pathways gives a gradebook column: the placement's, with the skill's name for a skill's."""
     title = f"{placement_title} – {_skill_name(course_id, skill_id)}" if skill_id else placement_title
-    return _cut(title, LABEL_LIMIT)
+    return cut(title, LABEL_LIMIT)
 
 
 def _skill_name(course_id: int, skill_id: str) -> str:

@@ -41,6 +41,23 @@ def test_teacher_adds_the_learning_plan_and_the_lms_gets_a_link_with_a_gradebook
     assert [li["label"] for li in line_items] == ["Fractions pathway"]
 
 
+def test_a_long_title_is_cut_to_what_the_lms_keeps_and_the_link_and_column_are_made(sandbox, tool):
+    # A teacher's title may run to 300 characters (what a placement keeps); Canvas refuses an assignment title and
+    # Moodle a grade item name over 255, and with it the whole answer.
+    tool.platform.max_label_length = 255
+    long_title = ("Unit 3: " + "fractions, ratios and proportional reasoning; " * 7)[:300]
+
+    done = _add_learning_plan(sandbox, title_plan=long_title, points_plan="10")
+
+    assert done.status_code == 200, done.text[:500]
+    (item,) = tool.platform.deep_link_responses[-1]["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"]
+    assert item["title"] == long_title[:254] + "…"
+    assert item["lineItem"]["label"] == item["title"]
+    assert [li["label"] for li in tool.platform.line_items.values()] == [item["title"]]
+    assert [link.title for link in tool.platform.courses["math-7"].resource_links.values()
+            if link.custom.get("pathways_placement")] == [item["title"]]
+
+
 def test_the_answer_names_the_tool_as_its_sub_as_blackboard_learn_requires(sandbox, tool):
     # Anthology's Deep Linking guide lists `sub` (the user making the change, or the application id) as required by
     # Learn; the tool's client id sends no user id back, and other platforms ignore it.

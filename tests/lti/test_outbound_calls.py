@@ -489,6 +489,57 @@ def test_ipv6_forms_of_private_addresses_are_refused(address):
     assert AddressPolicy().allows("64:ff9b::808:808")  # NAT64 of a public address is fine
 
 
+@pytest.mark.parametrize(("allowed", "address", "neighbour"), [
+    ("100.64.0.0/10", "100.100.100.200", "100.100.100.201"),  # Alibaba Cloud metadata, inside shared (CGNAT)
+    ("100.64.0.0/10", "::ffff:100.100.100.200", "::ffff:100.100.100.201"),  # the same, IPv4-mapped
+    ("fc00::/7", "fd00:ec2::254", "fd00:ec2::255"),  # AWS instance metadata over IPv6, inside unique-local
+    ("fd00::/8", "fd20:ce::254", "fd20:ce::255"),  # Google Compute Engine metadata over IPv6
+    ("127.0.0.0/8 fc00::/7", "169.254.169.254", None),  # link-local is never listable, nor reachable
+    ("127.0.0.0/8 fc00::/7", "fe80::a9fe:a9fe%eth0", None),
+    ("10.0.0.0/8", "168.63.129.16", "168.63.129.17"),  # Azure's host agent (WireServer): a public address
+])
+def test_cloud_metadata_addresses_are_refused_whatever_networks_are_allowed(allowed, address, neighbour):
+    policy = AddressPolicy.from_setting(allowed)
+
+    assert not policy.allows(address)
+    assert neighbour is None or policy.allows(neighbour)  # the rest of the network stays reachable
+
+
+@pytest.mark.parametrize("address", [
+    "64:ff9b::a00:1",  # NAT64 of 10.0.0.1: the well-known prefix is for public IPv4 addresses only (RFC 6052)
+    "2002:a00:1::1",  # 6to4 of 10.0.0.1: a 6to4 site has a public IPv4 address (RFC 3056)
+    "::a00:1",  # IPv4-compatible 10.0.0.1 (deprecated)
+    "::ffff:0:a00:1",  # IPv4-translated (SIIT) 10.0.0.1, which Python 3.11 calls global
+    "2001:0:a00:1::1",  # Teredo
+    "64:ff9b:1::a00:1",  # local-use NAT64
+    "64:ff9b::6464:64c8",  # NAT64 of Alibaba's metadata address
+])
+def test_an_allowed_ipv4_network_admits_no_ipv6_spelling_of_it_but_the_mapped_one(address):
+    policy = AddressPolicy.from_setting("10.0.0.0/8 100.64.0.0/10")
+
+    assert policy.allows("10.0.0.1") and policy.allows("::ffff:10.0.0.1")  # the same socket address, either way
+    assert not policy.allows(address)
+
+
+@pytest.mark.parametrize("networks", ["100.100.100.200/32", "fd00:ec2::254/128", "fd20:ce::254"])
+def test_a_metadata_address_cannot_be_listed_as_an_allowed_network(networks):
+    with pytest.raises(ValueError, match="cloud metadata address"):
+        AddressPolicy.from_setting(networks)
+
+
+@pytest.mark.parametrize("target", ["http://[2002:7f00:1::1]:{port}/jwks", "http://[64:ff9b::7f00:1]:{port}/jwks"])
+def test_a_redirect_to_an_ipv6_spelling_of_an_allowed_ipv4_network_is_refused(evil, target):
+    # Refused before any connection: the hop is never attempted, so nothing leaves loopback.
+    evil.redirect("/keys", target.format(port=evil.port))
+    http = OutboundSession(AddressPolicy.from_setting("127.0.0.0/8"))
+
+    with pytest.raises(OutboundError) as refused:
+        http.get(evil.url("/keys"), timeout=5)
+
+    assert refused.value.reason == outbound.ADDRESS_REFUSED
+    assert [path for _, path, _ in evil.hits] == ["/keys"]
+
+
 # ---- one idea of the host: the one the connection goes to ------------------------------------------------
 
 # urllib.parse reads the host of http://127.0.0.77\.localhost/x as "127.0.0.77\.localhost" (a subdomain of

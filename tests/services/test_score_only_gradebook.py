@@ -89,3 +89,31 @@ def test_without_the_results_scope_the_gradebook_check_is_not_offered_and_says_s
     assert "does not let Pathways read its gradebook in this course" in page.text
     assert _gradebook_reads(tool.platform) == []
     assert not tool.platform.service_requests
+
+
+def test_an_lms_that_names_no_scopes_and_grants_only_the_score_one_still_gets_the_grade(sandbox, tool):
+    # The AGS claim's `scope` list is missing: Pathways asks for every AGS scope, one token for all its calls. An LMS
+    # that refuses a token asking for more than it grants (invalid_scope, RFC 6749 §5.2, as Moodle does) is then
+    # asked for the one scope each call needs: posting a score needs only `score` (AGS 2.0 §3.4).
+    tool.platform.ags_claim_names_scopes = False
+    tool.platform.grantable_scopes = {v.SCOPE_SCORE}
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    demo_first_goal_due(tool)
+    returning = submit_form(sandbox.launch("teacher", message_type="LtiDeepLinkingRequest"), "/deep-link")
+    action, fields = parse_form(returning.text, returning.url)
+    returning.http.post(action, data=fields)
+    (placed,) = [
+        i for i, link in tool.platform.courses["math-7"].resource_links.items() if link.title == "My learning plan"
+    ]
+    sandbox.launch("student", resource_link_id=placed)
+    teacher = sandbox.launch("teacher", resource_link_id=placed)
+
+    _set_level(tool, teacher, "Mastered")
+    stats = drain_outbox(tool)
+
+    assert stats.posted == 1 and stats.failed == 0
+    assert [len(scores) for scores in tool.platform.scores.values()] == [1]
+    granted = [r["scopes"] for r in tool.platform.token_requests if r["ok"]]
+    refused = [r["scopes"] for r in tool.platform.token_requests if not r["ok"] and v.SCOPE_SCORE in r["scopes"]]
+    assert granted and all(scopes == [v.SCOPE_SCORE] for scopes in granted)
+    assert len(refused) == 1  # the whole set is asked for once by the worker's connector, not before every score
