@@ -55,7 +55,7 @@ def test_a_return_url_without_a_query_gets_one_and_the_reason_in_the_pages_langu
     back = _lms_back(page)
     assert back.startswith(tool.platform.url("/") + "?lti_errormsg=") and "%20" in back and " " not in back
     assert parse_qs(urlsplit(back).query)["lti_errormsg"] == [_message(page)]
-    assert _message(page).startswith("Pathways es para los profes y estudiantes de un curso.")
+    assert _message(page).startswith("Pathways es para docentes y estudiantes de un curso.")
 
 
 def test_a_student_whose_course_is_not_set_up_can_go_back_to_the_lms_with_that_said(sandbox, tool):
@@ -98,7 +98,7 @@ def test_a_refused_launch_speaks_the_language_it_named_not_the_browsers(sandbox,
     # every page a launch opens.
     es = {"document_target": "iframe", "return_url": tool.platform.url("/"), "locale": "es-MX"}
     page = _launch(sandbox, language="en", **{CLAIM + "roles": [MENTOR], LAUNCH_PRESENTATION: es})
-    assert _message(page).startswith("Pathways es para los profes y estudiantes de un curso."), _message(page)
+    assert _message(page).startswith("Pathways es para docentes y estudiantes de un curso."), _message(page)
     assert 'lang="es"' in page.text
     refused = _launch(sandbox, language="en", sub="\x01", **{LAUNCH_PRESENTATION: es})
     assert refused.status_code == 400 and 'lang="es"' in refused.text and "A user id" not in refused.text

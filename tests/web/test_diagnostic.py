@@ -218,4 +218,4 @@ def test_a_spanish_students_plan_gives_the_placement_checks_reasons_in_spanish(s
     assert stored, "the check left placement reasons to show"
     plan = _text(launch_with_presentation(sandbox, locale="es", http=student.http))
     assert "From the placement check" not in plan
-    assert "De la prueba de inicio" in plan
+    assert "Según la prueba de ubicación" in plan

@@ -70,7 +70,7 @@ def test_student_whose_lms_speaks_mexican_spanish_gets_plan_practice_and_feedbac
     # The planner's reasons are composed from catalogued sentence templates.
     assert "Estás listo para esto" in home.text and "You're ready for this" not in home.text
     assert "Not started yet" not in home.text  # the mastery reasons, too
-    assert "Empieza tu prueba de inicio (hasta 12 preguntas)" in home.text  # catalogue: "up to %(num)d questions"
+    assert "Empieza tu prueba de ubicación (hasta 12 preguntas)" in home.text  # catalogue: "up to %(num)d questions"
 
     practice = _first_practice(home, tool)
     assert _html_lang(practice) == "es"
@@ -93,7 +93,7 @@ def test_spanish_student_gets_spanish_confirmations_after_acting(sandbox, tool):
     assert "No pasa nada: tu plan empieza desde el principio." in skipped.text
 
     goals = _get(skipped, tool, re.search(r'href="([^"]*/goals)"', skipped.text).group(1))
-    assert "Mis metas" in goals.text and "Todavía no has empezado" in goals.text
+    assert "Mis metas" in goals.text and "Sin empezar todavía" in goals.text
     added = submit_form(goals, "/goals", title="Fracciones para el examen", by_date="2031-05-20")
     assert "Meta añadida: Fracciones para el examen" in added.text
     assert "20 de mayo de 2031" in added.text
@@ -144,7 +144,7 @@ def test_a_spanish_teacher_gets_the_class_view_a_students_page_and_settings_in_s
     assert all(_html_lang(page) == "es" for page in pages.values())
     assert "El curso ahora usa «" in pages["home"].text and "Abrir la vista de la clase" in pages["home"].text
     class_view = pages["class"].text
-    assert "Vista de la clase: " in class_view and "Fija un nivel según tu criterio" in class_view
+    assert "Vista de la clase: " in class_view and "Fijar un nivel según su criterio" in class_view
     assert "Ordenar por" in class_view and "Primero quienes tienen menos habilidades en Competente o más" in class_view
     assert ">Intentado</a>" in class_view and ">Sin empezar</a>" in class_view  # the cells' levels
     assert '<option value="Proficient">Competente</option>' in class_view  # posted in English, shown in Spanish

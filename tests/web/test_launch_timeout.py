@@ -241,7 +241,7 @@ def test_the_page_speaks_the_language_of_the_launch_that_ran_out_else_the_browse
     _set_launch(tool, expires_at=utcnow() - timedelta(seconds=1))
     late = open_in_launch(spanish, tool, "/")
     assert late.status_code == 403 and '<html lang="es"' in late.text
-    assert "Se acabó tu tiempo en Pathways" in late.text and "ran out" not in late.text
+    assert "Se acabó el tiempo en Pathways" in late.text and "ran out" not in late.text
     # Its way back tells the LMS why, in the same words (Core: lti_errormsg on launch_presentation.return_url).
     back = unescape(re.search(r'href="([^"]+)" data-testid="expired-back"', late.text).group(1))
     assert back.startswith(tool.platform.url("/") + "?lti_errormsg=")
@@ -252,7 +252,7 @@ def test_the_page_speaks_the_language_of_the_launch_that_ran_out_else_the_browse
     browser.headers["Accept-Language"] = "es-ES,es;q=0.9"
     unnamed = launch_with_presentation(sandbox, http=browser)
     _set_launch(tool, expires_at=utcnow() - timedelta(seconds=1))
-    assert "Se acabó tu tiempo en Pathways" in open_in_launch(unnamed, tool, "/").text
+    assert "Se acabó el tiempo en Pathways" in open_in_launch(unnamed, tool, "/").text
 
 
 def test_without_a_return_url_the_page_says_how_to_get_back_to_the_course(sandbox, tool):
