@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask_migrate import downgrade, upgrade
 
 from lti_tool.extensions import db
 
 #: Tables holding what launches leave behind: the course and, through foreign keys, its enrolments and launches.
 _KEPT = ("course", "person", "enrollment", "launch_session")
+
+
+def _old_schema_select() -> sa.Select:
+    """Select courses by the columns every schema since 0004 has: those added later are not there after a downgrade."""
+    from lti_tool.models import Course
+
+    return sa.select(Course).options(so.load_only(Course.id, Course.platform_id, Course.deployment_id,
+                                                  Course.created_at))
+
+
+def _old_schema_course(**values: object) -> int:
+    """Insert a course as an older schema holds it: the columns named and those with defaults, none added since."""
+    from lti_tool.models import Course
+
+    return db.session.execute(sa.insert(Course).values(**values).returning(Course.id)).scalar_one()
 
 
 def _counts() -> dict[str, int]:
@@ -97,7 +113,7 @@ def test_0023_marks_the_old_shared_stand_in_course_and_leaves_real_courses_calle
     assert sandbox.launch("student").status_code == 200
     with tool.app.app_context():
         downgrade(revision="0022")
-        math = db.session.scalars(sa.select(Course).where(Course.context_id == "math-7")).one()
+        math = db.session.scalars(_old_schema_select().where(Course.context_id == "math-7")).one()
         priya = db.session.scalar(sa.select(Person.id))
         deployments = [math.deployment_id]
         for name in ("art-school", "untitled-school"):
@@ -106,25 +122,24 @@ def test_0023_marks_the_old_shared_stand_in_course_and_leaves_real_courses_calle
             db.session.flush()
             deployments.append(deployment.id)
         stand_in, art, untitled = (
-            Course(platform_id=math.platform_id, deployment_id=deployment, context_id="no-context", title=title,
-                   label=label)
+            _old_schema_course(platform_id=math.platform_id, deployment_id=deployment, context_id="no-context",
+                               title=title, label=label)
             for deployment, title, label in zip(deployments, ("Untitled course", "Art club", "Untitled course"),
                                                 ("", "ART", ""), strict=True))
-        db.session.add_all([stand_in, art, untitled])
-        db.session.flush()
-        db.session.add_all([Enrollment(course_id=course.id, person_id=priya, role="student", active=True)
-                            for course in (stand_in, art, untitled)])
+        db.session.add_all([Enrollment(course_id=course_id, person_id=priya, role="student", active=True)
+                            for course_id in (stand_in, art, untitled)])
         # The untitled course's LMS sent no title or label, but a link launch named it: a real course.
-        db.session.add(LaunchSession(id="untitled-link", platform_id=math.platform_id, deployment_id=untitled.deployment_id,
-                                     course_id=untitled.id, person_id=priya, access="student",
+        db.session.add(LaunchSession(id="untitled-link", platform_id=math.platform_id, deployment_id=deployments[2],
+                                     course_id=untitled, person_id=priya, access="student",
                                      message_type="LtiResourceLinkRequest", resource_link_id="week-1", details={},
                                      created_at=math.created_at, expires_at=math.created_at))
         db.session.commit()
-        ids = {"stand-in": stand_in.id, "art": art.id, "untitled": untitled.id}
+        ids = {"stand-in": stand_in, "art": art, "untitled": untitled}
         before = _counts()
 
         def context_ids() -> dict[str, str]:
-            found = {name: db.session.get(Course, course_id).context_id for name, course_id in ids.items()}
+            found = {name: db.session.scalar(sa.select(Course.context_id).where(Course.id == course_id))
+                     for name, course_id in ids.items()}
             db.session.remove()
             return found
 
@@ -155,44 +170,41 @@ def test_0025_marks_the_courses_of_links_launched_without_a_context_and_leaves_r
     assert "My learning plan" in sandbox.launch("student-2", context_id="link:L2").text  # a real course "link:L2"
     with tool.app.app_context():
         downgrade(revision="0024")
-        math = db.session.scalars(sa.select(Course).where(Course.context_id == "math-7")).one()
+        math = db.session.scalars(_old_schema_select().where(Course.context_id == "math-7")).one()
         priya = db.session.scalar(sa.select(Person.id).where(Person.sub == "student-1"))
 
-        def course(context_id: str, **values) -> Course:
-            row = Course(platform_id=math.platform_id, deployment_id=math.deployment_id, context_id=context_id,
-                         **{"title": "Untitled course", "label": "", **values})
-            db.session.add(row)
-            db.session.flush()
-            return row
+        def course(context_id: str, **values) -> int:
+            return _old_schema_course(platform_id=math.platform_id, deployment_id=math.deployment_id,
+                                      context_id=context_id, **{"title": "Untitled course", "label": "", **values})
 
         # Real courses without a label: one launched from another link of theirs, one with a placement made by
         # Deep Linking (no link id yet); and an id that is not the prefix's case.
         week = course("link:L3")
         db.session.add(LaunchSession(id="week-link", platform_id=math.platform_id, deployment_id=math.deployment_id,
-                                     course_id=week.id, person_id=priya, access="student",
+                                     course_id=week, person_id=priya, access="student",
                                      message_type="LtiResourceLinkRequest", resource_link_id="week-1", details={},
                                      created_at=math.created_at, expires_at=math.created_at))
         picked = course("link:L4")
-        db.session.add(Placement(course_id=picked.id, resource_id="p-1", title="Plan", resource_link_id=None))
+        db.session.add(Placement(course_id=picked, resource_id="p-1", title="Plan", resource_link_id=None))
         upper = course("LINK:L6")
         # Stand-ins: one whose sessions are gone, with a roster URL and L7's placement; and
         # one whose marked id 0.1.0 already stored (from an uncleaned claim): the unique id keeps it as it is.
         quiet = course("link:L7", memberships_url="https://lms.example/roster")
-        db.session.add(Placement(course_id=quiet.id, resource_id="p-7", title="Plan", resource_link_id="L7"))
+        db.session.add(Placement(course_id=quiet, resource_id="p-7", title="Plan", resource_link_id="L7"))
         taken = course("link:L8")
         course(LINK_CONTEXT + "L8", label="OLD")
         # A link id with no room for the new prefix in the column: named by its SHA-256, as launches name it.
         long_link = course("link:" + "L" * 250)
         db.session.commit()
-        ids = {name: row.id for name, row in (("week", week), ("picked", picked), ("upper", upper),
-                                                ("quiet", quiet), ("taken", taken), ("long", long_link))}
+        ids = {"week": week, "picked": picked, "upper": upper, "quiet": quiet, "taken": taken, "long": long_link}
         ids["L1"] = db.session.scalar(sa.select(Course.id).where(Course.context_id == "link:L1"))
         ids["art"] = db.session.scalar(sa.select(Course.id).where(Course.context_id == "link:L2"))
         assert None not in ids.values()
         before = _counts()
 
         def context_ids() -> dict[str, str]:
-            found = {name: db.session.get(Course, course_id).context_id for name, course_id in ids.items()}
+            found = {name: db.session.scalar(sa.select(Course.context_id).where(Course.id == course_id))
+                     for name, course_id in ids.items()}
             db.session.remove()
             return found
 
@@ -257,7 +269,8 @@ def test_0024_ends_the_teacher_access_the_old_role_rule_gave_a_learner_instructo
     picker = sandbox.launch("teacher", message_type="LtiDeepLinkingRequest", claim_overrides={CLAIM + "context": None})
     assert all(page.status_code == 200 for page in (teacher, ta, priya, faculty, mentor, unknown, picker))
     with tool.app.app_context():
-        downgrade(revision="0023")
+        # Written at head, where the pages below can be served (0024's downgrade changes nothing, so the downgrade
+        # and upgrade that follow rerun 0024 on exactly these rows, as on a database 0.1.0 left).
         _write_as_release_0_1_0("student-1", labels="Learner, Instructor", session_role="instructor")
         _write_as_release_0_1_0("ta", labels="Instructor, TeachingAssistant")  # a teaching assistant, in 0.1.0's words
         # An institution-only role (a teacher by the rule then and now), and a Mentor#Instructor.
@@ -269,6 +282,7 @@ def test_0024_ends_the_teacher_access_the_old_role_rule_gave_a_learner_instructo
     assert "Priya Shah" not in open_in_launch(teacher, tool, "/class/activity").text
     with tool.app.app_context():
         before = _counts()
+        downgrade(revision="0023")
         upgrade()
         assert _counts() == before
         enrolments = _enrolments()

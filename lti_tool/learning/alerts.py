@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from enum import StrEnum
 
+from .local_days import days_between, local_date
 from .mastery import Level
 from .messages import N_
 from .pacing import PacePlan, PaceStatus
@@ -114,10 +115,6 @@ class StudentAlerts:
     alerts: tuple[Alert, ...]
 
 
-def _days(delta: timedelta) -> int:
-    return delta.days
-
-
 def alerts_for(
     summary: StudentSummary,
     now: datetime,
@@ -125,12 +122,17 @@ def alerts_for(
     stuck_attempts: int = STUCK_ATTEMPTS,
     inactive_days: int = INACTIVE_DAYS,
     review_window: timedelta = REVIEW_WINDOW,
+    zone: tzinfo = UTC,
 ) -> list[Alert]:
-    """Return the reasons one learner needs help now, most urgent first (empty if none)."""
+    """Return the reasons one learner needs help now, most urgent first (empty if none).
+
+    "Today", "yesterday" and "N days ago" count calendar days in `zone`, the course's time zone: a request made at
+    20:00 in Chicago is "today" there until midnight, not until 20:00 the next day.
+    """
     found: list[Alert] = []
     for skill_id, skill_name, at in summary.asked:
         # The learner said so themselves: the most direct signal there is.
-        ago = _days(now - at)
+        ago = days_between(at, now, zone)
         template = _ago(ago, N_("Asked for help with %(skill)s today."), N_("Asked for help with %(skill)s yesterday."),
                         N_("Asked for help with %(skill)s %(days)s days ago."))
         found.append(_alert(AlertKind.ASKED, ((template, {"skill": skill_name, "days": ago}),), skill_id))
@@ -146,7 +148,7 @@ def alerts_for(
             found.append(_alert(AlertKind.STUCK, ((template, values), (advice, {})), skill.skill_id))
     for review in sorted(summary.failed_reviews, key=lambda r: (r.at, r.skill_id), reverse=True):
         if now - review.at <= review_window:
-            ago = _days(now - review.at)
+            ago = days_between(review.at, now, zone)
             template = _ago(ago, N_("Didn't remember %(skill)s in a review today; it's back to %(level)s."),
                             N_("Didn't remember %(skill)s in a review yesterday; it's back to %(level)s."),
                             N_("Didn't remember %(skill)s in a review %(days)s days ago; it's back to %(level)s."))
@@ -155,12 +157,13 @@ def alerts_for(
     if summary.pace is not None and summary.pace.status is PaceStatus.BEHIND:
         found.append(_alert(AlertKind.BEHIND, _behind_reason(summary.pace)))
     if summary.last_active is not None:
-        idle = _days(now - summary.last_active)
+        idle = days_between(summary.last_active, now, zone)
         if idle >= inactive_days:
             template = N_("Hasn't worked in Pathways for %(days)s days (last on %(last)s).")
-            found.append(_alert(AlertKind.INACTIVE, ((template, {"days": idle, "last": summary.last_active.date()}),)))
-    elif summary.enrolled_at is not None and _days(now - summary.enrolled_at) >= inactive_days:
-        idle = _days(now - summary.enrolled_at)
+            last = local_date(summary.last_active, zone)
+            found.append(_alert(AlertKind.INACTIVE, ((template, {"days": idle, "last": last}),)))
+    elif summary.enrolled_at is not None and days_between(summary.enrolled_at, now, zone) >= inactive_days:
+        idle = days_between(summary.enrolled_at, now, zone)
         template = N_("Hasn't opened Pathways yet, %(days)s days after joining the course.")
         found.append(_alert(AlertKind.INACTIVE, ((template, {"days": idle}),)))
     return found
@@ -191,13 +194,13 @@ def needs_help_now(
     stuck_attempts: int = STUCK_ATTEMPTS,
     inactive_days: int = INACTIVE_DAYS,
     review_window: timedelta = REVIEW_WINDOW,
+    zone: tzinfo = UTC,
 ) -> list[StudentAlerts]:
-    """Return the learners who need help now, most urgent first; each with every reason."""
+    """Return the learners who need help now, most urgent first; each with every reason (days counted in `zone`)."""
     flagged = []
     for summary in summaries:
-        alerts = alerts_for(
-            summary, now, stuck_attempts=stuck_attempts, inactive_days=inactive_days, review_window=review_window
-        )
+        alerts = alerts_for(summary, now, stuck_attempts=stuck_attempts, inactive_days=inactive_days,
+                            review_window=review_window, zone=zone)
         if alerts:
             flagged.append(StudentAlerts(summary.student_id, summary.name, tuple(alerts)))
 

@@ -40,6 +40,11 @@ UNIT_SKILLS_PARAM = "pathways_unit_skills"
 # The custom parameters a launch session keeps, because a later step reads them from its details. The roster URL
 # ones (CUSTOM_MEMBERSHIPS_KEYS) are read here, at the launch, and kept on the course, not in the session.
 KEPT_CUSTOM = (PLACEMENT_PARAM, UNIT_SKILLS_PARAM)
+# The launching person's time zone in the LMS: the custom parameter Pathways asks for in its registration and Canvas
+# JSON, filled in by the LMS from the LTI substitution variable below (Core, Appendix C; Canvas and Moodle expand
+# it). Read at the launch: a teacher's seeds the course's time zone when none is set (services/time_zones.py).
+TIME_ZONE_PARAM = "person_time_zone"
+TIME_ZONE_VARIABLE = "$Person.address.timezone"
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,8 @@ class LaunchFacts:
     memberships_url_custom: bool = False
     # The launch named its context (the context claim's id); context_id is a stand-in otherwise.
     has_context: bool = True
+    # The LMS's time zone for the person (TIME_ZONE_PARAM) as sent, unchecked; None when absent or not expanded.
+    time_zone: str | None = None
 
 
 def _text(value: object, limit: int = 500) -> str:
@@ -230,7 +237,18 @@ def facts_from_claims(body: Mapping[str, Any], client_id: str) -> LaunchFacts:
         details=details,
         memberships_url_custom=not signed_roster,
         has_context=bool(_text(context.get("id"), 255)),
+        time_zone=_custom_time_zone(custom),
     )
+
+
+def _custom_time_zone(custom: object) -> str | None:
+    """Return the time zone name the LMS filled in for TIME_ZONE_PARAM, or None.
+
+    An LMS that cannot expand a substitution variable sends it as written ("$Person.address.timezone"): no zone.
+    Whether the text names a real zone is the service's to check (learning.local_days.zone_named).
+    """
+    value = _text(custom.get(TIME_ZONE_PARAM), 100) if isinstance(custom, Mapping) else ""
+    return value if value and not value.startswith("$") else None
 
 
 # Custom parameters some platforms (Moodle, via substitution variables) use to pass the roster URL when the

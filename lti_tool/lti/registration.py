@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import requests
 
 from ..text import is_token, one_line
+from .claims import TIME_ZONE_PARAM, TIME_ZONE_VARIABLE
 from .launch import LaunchError
 from .outbound import OutboundError, OutboundSession, answer_json, origin
 
@@ -181,6 +182,8 @@ def registration_request(base_url: str, platform_config: dict, *, store_email: b
         "description": "Personalized, mastery-based learning plans with grade passback.",
         "claims": claims,
         "messages": messages,
+        # The person's time zone in the LMS (Core Appendix C substitution), which a course's dates can follow.
+        "custom_parameters": {TIME_ZONE_PARAM: TIME_ZONE_VARIABLE},
     }
     family = (platform_config.get(PLATFORM_CONFIG) or {}).get("product_family_code")
     if family == "canvas":

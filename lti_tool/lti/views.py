@@ -7,6 +7,7 @@ from pylti1p3.contrib.flask import FlaskRequest
 
 from ..extensions import csrf
 from ..security import frame_for_login, login_request_params, note_login_framer
+from .claims import TIME_ZONE_PARAM, TIME_ZONE_VARIABLE
 from .keys import JWKS_MAX_AGE_SECONDS, public_jwks
 from .launch import make_login
 
@@ -112,6 +113,7 @@ def canvas_config():
                     },
                 }
             ],
-            "custom_fields": {"canvas_course_id": "$Canvas.course.id"},
+            # The person's Canvas time zone, so a course's dates can follow the school's calendar (lti/claims.py).
+            "custom_fields": {"canvas_course_id": "$Canvas.course.id", TIME_ZONE_PARAM: TIME_ZONE_VARIABLE},
         }
     )

@@ -44,6 +44,11 @@ class Course(db.Model):
     roster_differences_url: so.Mapped[str | None] = so.mapped_column(sa.String(1000))
     # The AGS scopes the platform announced in the latest launch; tokens never ask for more (Moodle refuses).
     ags_scopes: so.Mapped[list | None] = so.mapped_column(sa.JSON)
+    # The course's IANA time zone ("America/Chicago"), which decides its calendar days: when a goal is past its
+    # date, what is due so far, "today" on the teacher's pages. Set by a teacher on the settings page, or first
+    # from a teacher's launch that carried the LMS's zone (custom parameter person_time_zone); None is UTC.
+    # Not deferred: the launch reads the course row with every page, and this rides along at no extra statement.
+    time_zone: so.Mapped[str | None] = so.mapped_column(sa.String(64))
 
 
 class Person(db.Model):

@@ -8,7 +8,7 @@ import io
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -19,6 +19,7 @@ from ..learning.alerts import Alert, FailedReview, SkillProgress, StudentSummary
 from ..learning.coursepack import Unit
 from ..learning.diagnostic import TEACHER
 from ..learning.grouping import MAX_SIZE, mixed_groups, same_need_groups
+from ..learning.local_days import local_date
 from ..learning.mastery import PROFICIENT_OR_ABOVE, Level
 from ..learning.pacing import PacePlan, plan_pace
 from ..learning.skills import Skill
@@ -32,6 +33,7 @@ from .errors import N_, NotFound
 from .help import open_requests
 from .mastery import english_to_page_names, require_pack, stored_reason_parts
 from .plan import ClassRow, StudentPlan, class_overview, plan_for
+from .time_zones import course_zone
 
 #: Heatmap orders a teacher can choose, with the words the sort menu shows.
 SORTS: dict[str, str] = {
@@ -190,6 +192,8 @@ def needs_help(course_id: int, platform_id: int, *, now: datetime, language: str
     ends_on = content.ends_on if content is not None else None
     course = db.session.get(Course, course_id)
     started = course.created_at if course is not None else None
+    # Days ("asked yesterday", pace targets) are counted in the course's time zone, not UTC.
+    zone = course_zone(course_id)
     order = [s.id for s in skills]
     # Each stored level's rank, as Level.stored() reads it (an unknown or missing name is Not started, rank 0):
     # two lookups per level change of the class instead of two calls.
@@ -215,26 +219,28 @@ def needs_help(course_id: int, platform_id: int, *, now: datetime, language: str
             pace = None
             if ends_on is not None and started is not None:
                 pace = _pace(order, row.levels, history, first_answer.get(row.person_id), course_start=started,
-                             course_end=ends_on, now=now)
+                             course_end=ends_on, now=now, zone=zone)
             asked = tuple((r.skill_id, names.get(r.skill_id, r.skill_id), r.asked_at)
                           for r in requests.get(row.person_id, []))
             yield StudentSummary(str(row.person_id), row.name, last_active=max(moments, default=None),
                                  skills=tuple(progress), failed_reviews=tuple(failed), pace=pace, asked=asked)
 
-    return [HelpEntry(int(entry.student_id), entry.name, entry.alerts) for entry in needs_help_now(summaries(), now)]
+    return [HelpEntry(int(entry.student_id), entry.name, entry.alerts)
+            for entry in needs_help_now(summaries(), now, zone=zone)]
 
 
 def _pace(order: Sequence[str], levels: Mapping[str, Level], history: Sequence[sa.Row], first: datetime | None, *,
-          course_start: datetime, course_end, now: datetime) -> PacePlan | None:
+          course_start: datetime, course_end, now: datetime, zone: tzinfo) -> PacePlan | None:
     reached: dict[str, datetime] = {}
     for event in history:
         if Level.stored(event.new_level) is Level.MASTERED:
             reached[event.skill_id] = event.at
-    mastered_on = [reached[sid].date() for sid in order if levels.get(sid) is Level.MASTERED and sid in reached]
+    mastered_on = [local_date(reached[sid], zone) for sid in order
+                   if levels.get(sid) is Level.MASTERED and sid in reached]
     remaining = [sid for sid in order if levels.get(sid) is not Level.MASTERED]
     try:
-        return plan_pace(remaining, mastered_on, course_start=course_start.date(), course_end=course_end,
-                         today=now.date(), started_on=first.date() if first else None)
+        return plan_pace(remaining, mastered_on, course_start=local_date(course_start, zone), course_end=course_end,
+                         today=local_date(now, zone), started_on=local_date(first, zone) if first else None)
     except ValueError:
         return None  # an end date on or before the course's start says nothing about pace
 

@@ -13,6 +13,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 
 from ..extensions import db
+from ..learning.local_days import local_date
 from ..learning.pacing import DatedGoal, skill_dates
 from ..learning.planner import Goal
 from ..learning.translations import BASE_LANGUAGE
@@ -21,6 +22,7 @@ from .content import course_content, course_pack
 from .errors import N_, NotFound, ServiceError
 from .mastery import lock_learner_row, require_pack
 from .pacing import PaceView, SkillDate, pace_for
+from .time_zones import course_today, course_zone
 
 #: Enough for any real plan; it stops a script from filling the table.
 MAX_GOALS = 50
@@ -122,7 +124,8 @@ def goals_page(course_id: int, person_id: int, *, now: datetime, language: str =
     """Return the course's goals, the student's own goals and their pace, the pack's texts in the language."""
     pack = require_pack(course_id, language)
     names = course_skill_names(course_id, language)
-    today = now.date()
+    # A goal is past its date from the course's midnight: due "today" in Chicago is not past at 23:00 there.
+    today = course_today(course_id, now)
     pace = pace_for(course_id, person_id, now=now, language=language)
     ends_on = pace.ends_on
     course_goals = []
@@ -162,7 +165,8 @@ def _skill_dates(pace: PaceView, goals: Sequence[GoalView]) -> tuple[SkillDate, 
 def my_goal(course_id: int, person_id: int, goal_id: int, *, now: datetime,
             language: str = BASE_LANGUAGE) -> GoalView:
     """Return one of the student's own goals (for editing)."""
-    return _goal_view(_own_goal(course_id, person_id, goal_id), course_skill_names(course_id, language), now.date())
+    return _goal_view(_own_goal(course_id, person_id, goal_id), course_skill_names(course_id, language),
+                      course_today(course_id, now))
 
 
 def add_goal(course_id: int, person_id: int, *, title: str, why: str, by_date: str, skill_ids: Sequence[str],
@@ -178,7 +182,7 @@ def add_goal(course_id: int, person_id: int, *, title: str, why: str, by_date: s
     goal = _same_open_goal(course_id, person_id, fields)
     if goal is not None:
         db.session.commit()
-        return _goal_view(goal, course_skill_names(course_id), now.date())
+        return _goal_view(goal, course_skill_names(course_id), course_today(course_id, now))
     count = db.session.scalar(
         sa.select(sa.func.count(StudentGoal.id)).where(
             StudentGoal.course_id == course_id, StudentGoal.person_id == person_id
@@ -191,7 +195,7 @@ def add_goal(course_id: int, person_id: int, *, title: str, why: str, by_date: s
     goal = StudentGoal(course_id=course_id, person_id=person_id, done=False, created_at=now, **fields)
     db.session.add(goal)
     db.session.commit()
-    return _goal_view(goal, course_skill_names(course_id), now.date())
+    return _goal_view(goal, course_skill_names(course_id), course_today(course_id, now))
 
 
 def _same_open_goal(course_id: int, person_id: int, fields: Mapping) -> StudentGoal | None:
@@ -214,7 +218,7 @@ def update_goal(course_id: int, person_id: int, goal_id: int, *, title: str, why
     for name, value in fields.items():
         setattr(goal, name, value)
     db.session.commit()
-    return _goal_view(goal, course_skill_names(course_id), now.date())
+    return _goal_view(goal, course_skill_names(course_id), course_today(course_id, now))
 
 
 def set_goal_done(course_id: int, person_id: int, goal_id: int, done: bool, *, now: datetime) -> GoalView:
@@ -222,7 +226,7 @@ def set_goal_done(course_id: int, person_id: int, goal_id: int, done: bool, *, n
     goal = _locked_own_goal(course_id, person_id, goal_id, now)
     goal.done = bool(done)
     db.session.commit()
-    return _goal_view(goal, course_skill_names(course_id), now.date())
+    return _goal_view(goal, course_skill_names(course_id), course_today(course_id, now))
 
 
 def delete_goal(course_id: int, person_id: int, goal_id: int, *, confirmed: bool, now: datetime) -> str:
@@ -313,7 +317,7 @@ def set_course_end(course_id: int, ends_on: str, *, now: datetime) -> date | Non
     end = _parse_date(ends_on, "end date", "ends_on")
     if end is not None:
         course = db.session.get(Course, course_id)
-        start = course.created_at.date() if course else now.date()
+        start = local_date(course.created_at if course else now, course_zone(course_id))
         if end <= start:
             raise ServiceError(N_("The end date must be after the course started in Pathways (%(start)s)."),
                                form_field="ends_on", start=start.isoformat())

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from ..extensions import db
+from ..learning.local_days import zone_named
 from ..lti.claims import DATA_PRIVACY, LaunchFacts, facts_from_claims, user_ids_exact
 from ..lti.launch import NewWindowNeeded as NewWindowNeeded  # the web layer catches it
 from ..lti.launch import validate_launch
@@ -317,7 +318,7 @@ def refused_service_fixes(launch: LaunchSession) -> list[tuple[str, str]]:
 _COURSE, _PERSON, _ENROLLMENT = Course.__table__, Person.__table__, Enrollment.__table__
 # What a launch may change on a course it finds, and what it reads to tell.
 _COURSE_KEPT = ("title", "label", "last_launch_at", "memberships_url", "memberships_url_custom", "lineitems_url",
-                "ags_scopes")
+                "ags_scopes", "time_zone")
 _LAUNCH_COLUMNS = ("id", "platform_id", "deployment_id", "course_id", "person_id", "access", "message_type",
                    "resource_link_id", "details", "created_at", "expires_at")
 
@@ -441,6 +442,10 @@ def _upsert_course(platform: RegisteredPlatform, deployment_pk: int, facts: Laun
                 refused.append(where)
     if facts.details.get("ags_scopes"):
         wanted["ags_scopes"] = list(facts.details["ags_scopes"])
+    # The LMS's time zone of a teacher (the custom parameter TIME_ZONE_PARAM) is the course's until one is set; a
+    # teacher chooses another on the settings page. A student's is theirs alone, never the course's.
+    if current["time_zone"] is None and facts.access is Access.TEACHER and zone_named(facts.time_zone):
+        wanted["time_zone"] = facts.time_zone
     changes = {name: value for name, value in wanted.items() if value != current[name]}
     if changes:
         db.session.execute(sa.update(_COURSE).where(_COURSE.c.id == course_id).values(**changes))

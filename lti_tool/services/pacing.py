@@ -13,6 +13,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 
 from ..extensions import db
+from ..learning.local_days import local_date
 from ..learning.mastery import Level
 from ..learning.pacing import PaceStatus, plan_pace
 from ..learning.translations import BASE_LANGUAGE
@@ -20,6 +21,7 @@ from ..models import Course, ItemResponse, MasteryEvent
 from .content import course_content
 from .errors import N_
 from .mastery import require_pack, standing
+from .time_zones import course_zone
 
 #: Without a course end date Pathways suggests no dates, but the student's own goals keep theirs: say only the first.
 NO_END_DATE = N_("Your teacher has not set an end date for this course yet, so Pathways suggests no target dates "
@@ -84,13 +86,15 @@ def pace_for(course_id: int, person_id: int, *, now: datetime, language: str = B
         status = PaceStatus.NOT_STARTED.value if started is None else None
         return PaceView(status, NO_END_DATE, None, len(mastered), len(order), explanation_parts=((NO_END_DATE, {}),))
     course = db.session.get(Course, course_id)
-    today = now.date()
-    course_start = min(course.created_at.date() if course else today, today)
+    # Days are the course's: a skill mastered at 20:00 in Chicago counts on that day, not the next (UTC's).
+    zone = course_zone(course_id)
+    today = local_date(now, zone)
+    course_start = min(local_date(course.created_at, zone) if course else today, today)
     # A skill mastered with no recorded event (data from before events were kept) counts from today.
-    mastered_on = [reached[sid].date() if sid in reached else today for sid in mastered]
+    mastered_on = [local_date(reached[sid], zone) if sid in reached else today for sid in mastered]
     try:
         plan = plan_pace(remaining, mastered_on, course_start=course_start, course_end=ends_on, today=today,
-                         started_on=started.date() if started else None)
+                         started_on=local_date(started, zone) if started else None)
     except ValueError:
         return PaceView(None, END_BEFORE_START, ends_on, len(mastered), len(order),
                         explanation_parts=((END_BEFORE_START, {}),))

@@ -20,6 +20,7 @@ from .errors import ServiceError
 from .grades import NewScore, new_score, queue_scores
 from .permissions import Action, Actor, require
 from .placements import course_placements
+from .time_zones import course_today
 
 SCHEMES = {
     "due_so_far": GradingScheme.DUE_SO_FAR,
@@ -77,7 +78,7 @@ def _publish(course_id: int, *, now: datetime, person_id: int | None = None,
         return 0
     content = course_content(course_id)
     scheme = _scheme(content)
-    today = now.date()
+    today = course_today(course_id, now)  # a goal due today is due from the course's midnight, not UTC's
     due = course_due(pack.skill_graph, pack.goals, today, content.ends_on if content else None)
     levels, pending, assigned = _levels_and_pending(course_id, person_id, today)
     if person_id is not None:
@@ -335,7 +336,7 @@ def requeue_if_due_changed(course_id: int, *, now: datetime) -> int:
     same course waits for the first and then finds every score unchanged, so nothing is queued twice, and a run
     right after this one queues nothing. Returns the number of rows queued.
     """
-    stale = _stale_students(course_id, now.date())
+    stale = _stale_students(course_id, course_today(course_id, now))
     db.session.commit()  # end the read: on SQLite the publish must begin its transaction with the write lock
     if not stale:
         return 0

@@ -19,6 +19,7 @@ from ..services.launches import token_names_launch
 from ..services.permissions import actor_of
 from ..services.sent_scores import shown_waiting_for_review
 from ..services.storage import describe_size
+from ..services.time_zones import course_zone_name, set_course_zone, zone_choices
 from .course import launch_blueprint, query_addresses, require_student, require_teacher
 from .i18n import localized, page_language, person_name, translated
 
@@ -402,10 +403,14 @@ def reflections():
 
 @bp.get("/teacher/settings")
 def settings():
-    """Show the course settings (the end date pacing plans towards)."""
+    """Show the course settings (the end date pacing plans towards, the course's time zone)."""
     require_teacher()
-    return render_template("teacher/settings.html", launch=g.launch,
-                           ends_on=goals_service.course_end(g.launch.course_id))
+    return _settings_page(ends_on=goals_service.course_end(g.launch.course_id))
+
+
+def _settings_page(**values: object) -> str:
+    return render_template("teacher/settings.html", launch=g.launch, zones=zone_choices(),
+                           time_zone=course_zone_name(g.launch.course_id), **values)
 
 
 @bp.post("/teacher/settings")
@@ -419,11 +424,24 @@ def save_settings():
         if exc.status != 400:  # no course content yet: nothing to set
             return redirect(url_for("agency.settings"), code=303)
         # The form comes back with the refused date marked, as the teacher typed it.
-        return render_template("teacher/settings.html", launch=g.launch, ends_on=None,
-                               typed_ends_on=request.form.get("ends_on", ""), error_field=exc.form_field)
+        return _settings_page(ends_on=None, typed_ends_on=request.form.get("ends_on", ""),
+                              error_field=exc.form_field)
     flash(gettext("The course ends on %(date)s.", date=end.isoformat()) if end else
           gettext("The course has no end date now."), "success")
     flash_goals_after_end(g.launch.course_id)
+    return redirect(url_for("agency.settings"), code=303)
+
+
+@bp.post("/teacher/settings/time-zone")
+def save_time_zone():
+    """Save the course's time zone, in which its goal and due dates fall."""
+    require_teacher()
+    try:
+        name = set_course_zone(g.launch.course_id, request.form.get("time_zone", ""))
+    except ServiceError as exc:
+        flash(translated(exc), "error")
+        return _settings_page(ends_on=goals_service.course_end(g.launch.course_id), error_field=exc.form_field)
+    flash(gettext("The course's dates now follow the time zone %(zone)s.", zone=name), "success")
     return redirect(url_for("agency.settings"), code=303)
 
 

@@ -33,6 +33,7 @@ from ..services.help import mark_helped
 from ..services.permissions import Action, actor_of, may
 from ..services.plan import class_overview
 from ..services.skill_map import class_skill_map
+from ..services.time_zones import course_today
 from .course import launch_blueprint, require_teacher
 from .i18n import DEFAULT, SUPPORTED, language_of, page_language, translated
 
@@ -202,7 +203,7 @@ def assignments():
     return render_template("teacher/assignments.html", launch=g.launch, skills=skills, rows=rows,
                            assignments=current_assignments(g.launch.course_id, g.launch.platform_id,
                                                            page_language()),
-                           today=utcnow().date())
+                           today=course_today(g.launch.course_id, utcnow()))
 
 
 @bp.post("/class/assignments")

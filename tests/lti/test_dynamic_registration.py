@@ -210,3 +210,13 @@ def test_a_configuration_without_an_authorization_server_keeps_the_token_endpoin
 
         (row,) = db.session.scalars(db.select(Platform).where(Platform.client_id.like("dyn-%"))).all()
         assert row.auth_audience is None
+
+
+def test_the_registration_and_the_canvas_json_ask_the_lms_for_the_persons_time_zone(tool):
+    # Core Appendix C's substitution: the LMS fills it in at each launch, and a course's dates can follow it.
+    assert _register(tool).status_code == 200
+    (sent,) = tool.platform.registrations
+    config = sent["https://purl.imsglobal.org/spec/lti-tool-configuration"]
+    assert config["custom_parameters"] == {"person_time_zone": "$Person.address.timezone"}
+    canvas = requests.get(tool.url("/lti/canvas.json"), timeout=30).json()
+    assert canvas["custom_fields"]["person_time_zone"] == "$Person.address.timezone"

@@ -76,7 +76,7 @@ def test_one_question_answered_at_once_in_practice_and_a_unit_check_earns_credit
         pages = list(pool.map(lambda post: submit_form(post[0], post[1], answer=served_answer(tool, post[0])),
                               posts))
     assert [p.status_code for p in pages] == [200, 200]
-    repeats = ["You answered this question earlier today" in html.unescape(p.text) for p in pages]
+    repeats = ["You answered this question in the last 12 hours" in html.unescape(p.text) for p in pages]
     with tool.app.app_context():
         answers = db.session.scalars(sa.select(ItemResponse).order_by(ItemResponse.id)).all()[1:]
         overall = db.session.scalars(sa.select(SkillMastery).where(SkillMastery.skill_id == ALL_SKILLS)).one()

@@ -28,7 +28,7 @@ SKILL = "frac-equivalent"
 PAGES = {"practice": (f"/practice/{SKILL}", f"/practice/{SKILL}", "practice"),
          "review": ("/review", "/review", "review"),
          "unit check": ("/unit-check/unit-fractions", "/unit-check/unit-fractions", "unit_check")}
-REPEAT = "You answered this question earlier today: it is good practice"
+REPEAT = "You answered this question in the last 12 hours: it is good practice"
 
 
 def _due_for_review(tool, page) -> None:

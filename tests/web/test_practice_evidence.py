@@ -250,9 +250,9 @@ def test_one_question_open_in_practice_and_a_unit_check_earns_credit_once_and_th
     reloaded = other.http.get(other.url, timeout=30)
     reloaded.http = other.http
     assert SERVED.search(reloaded.text).group(1) == SERVED.search(other.text).group(1)
-    assert "You answered this question earlier today: it is good practice" in html.unescape(reloaded.text)
+    assert "You answered this question in the last 12 hours: it is good practice" in html.unescape(reloaded.text)
     repeat = submit_form(reloaded, other_action, answer=served_answer(tool, reloaded))
-    assert "You answered this question earlier today: it is good practice" in html.unescape(repeat.text)
+    assert "You answered this question in the last 12 hours: it is good practice" in html.unescape(repeat.text)
     assert "Your level on" not in repeat.text
     assert [(s, c) for s, c, _ in _answers(tool)] == [(source, True), (other_source, False)]
     with tool.app.app_context():

@@ -346,7 +346,7 @@ def test_units_sharing_a_skill_with_one_question_each_serve_their_own_and_no_fal
     # the other check says so before and after its answer (issue 12: no credit for a repeat in one session).
     question = _on_to_skill(fractions, tool, FRACTIONS, "frac-divide")
     first = html.unescape(submit_form(question, f"/unit-check/{FRACTIONS}", answer=served_answer(tool, question)).text)
-    earlier = "You answered this question earlier today: it is good practice, and it does not change your level."
+    earlier = "You answered this question in the last 12 hours: it is good practice, and it does not change your level."
     assert "That's right!" in first and earlier not in first
     question = _on_to_skill(_unit_check(student, "unit-share"), tool, "unit-share", "frac-divide")
     assert earlier in html.unescape(question.text)
