@@ -18,6 +18,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from lti_tool.learning.alerts import AlertKind
+from lti_tool.learning.local_days import zone_names
 from lti_tool.learning.mastery import Level
 from lti_tool.learning.pacing import PaceStatus
 from lti_tool.lti.claims import facts_from_claims
@@ -352,7 +353,7 @@ def test_no_english_is_left_on_a_spanish_teachers_main_pages(sandbox, tool):
     names = [skill["name"] for skill in pack["skills"]] + [unit["title"] for unit in pack["units"]]
     names += [activity["title"] for activity in pack["activities"]] + [goal["title"] for goal in pack["goals"]]
     names += ["Priya Shah", re.search(r"<title>(?:.*?) · (.*?) · Pathways</title>", pages["class"].text).group(1)]
-    names += ["Pathways", "CSV", "UTC"]
+    names += ["Pathways", "CSV", *zone_names()]  # the settings page's time zones keep their IANA names
     # The mastery history lists each change's reason as it was stored at the time; the rest of the page is ours.
     pages["student"] = _Text(pages["student"].text.split('<section aria-labelledby="history-heading">')[0])
     for page in ("home", "class", "student", "settings"):
