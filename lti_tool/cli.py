@@ -328,18 +328,28 @@ def keys_group() -> None:
 @keys_group.command("rotate")
 @click.option("--retire", is_flag=True,
               help="Instead of making a key, retire the keys older than the one that signs now.")
+@click.option("--compromised", is_flag=True,
+              help="A private key leaked: make a new key that signs at once and retire every other key now.")
 @with_appcontext
-def keys_rotate(retire: bool) -> None:
+def keys_rotate(retire: bool, compromised: bool) -> None:
     """Publish a new signing key; it signs once LMSs can have fetched it (PATHWAYS_KEY_SIGNS_AFTER_SECONDS).
 
     Until then the key before it signs. Once the new key signs, --retire unpublishes the older keys; it never
-    retires the key that signs.
+    retires the key that signs. --compromised is for a leaked key: nothing it signed is trusted from now on.
     """
     from .lti.keys import SecretKeyMismatch, current_signing_key, signs_from
     from .models.base import utcnow
-    from .services.registry import retire_old_tool_keys, rotate_tool_key
+    from .services.registry import replace_leaked_tool_keys, retire_old_tool_keys, rotate_tool_key
 
     secret_key = current_app.config["SECRET_KEY"]
+    if retire and compromised:
+        raise click.UsageError("Use --retire or --compromised, not both.")
+    if compromised:
+        key, retired = replace_leaked_tool_keys(secret_key, utcnow())
+        click.echo(f"New key {key.kid} signs now; retired: {', '.join(retired) if retired else 'nothing'}. LMSs that "
+                   "still hold the old key set refuse grade and roster calls until they fetch /lti/jwks again "
+                   "(grades wait and are retried; roster syncs can be run again).")
+        return
     if retire:
         try:
             retired = retire_old_tool_keys(secret_key, utcnow())

@@ -248,6 +248,19 @@ def retire_old_tool_keys(secret_key: str, now: datetime) -> list[str]:
     return [key.kid for key in retired]
 
 
+def replace_leaked_tool_keys(secret_key: str, now: datetime) -> tuple[ToolKey, list[str]]:
+    """Make a new signing key and retire every other key at once (a private key leaked); return it and the retired
+    kids. The new key signs at once: an LMS that still holds our old key set refuses our calls until it fetches the
+    new one, which is the price of no longer trusting the leaked key."""
+    retired = active_keys()  # read before the new key is added (the query would flush it and list it too)
+    key = new_tool_key(secret_key)
+    db.session.add(key)
+    for old in retired:
+        old.retired_at = now
+    db.session.commit()
+    return key, [old.kid for old in retired]
+
+
 def register_dynamically(
     *,
     invite: str | None,

@@ -74,6 +74,24 @@ def test_rotating_publishes_the_new_key_at_once_and_retires_the_old_one_only_onc
     assert _kids(tool) == [kids[0]]
 
 
+def test_a_leaked_key_is_replaced_at_once_by_rotating_with_compromised(tool):
+    from lti_tool.lti.keys import current_signing_key
+
+    first = _kids(tool)[0]
+    _cli(tool, "keys", "rotate")  # a rotation under way: its key waits to sign
+    waiting = _kids(tool)[0]
+    replaced = _cli(tool, "keys", "rotate", "--compromised")
+    assert replaced.exit_code == 0, replaced.output
+    newest = _kids(tool)
+    assert len(newest) == 1 and newest[0] not in (first, waiting)  # neither old key is published any more
+    assert f"New key {newest[0]} signs now; retired: " in replaced.output
+    assert first in replaced.output and waiting in replaced.output
+    with tool.app.app_context():
+        assert current_signing_key(tool.app.config["SECRET_KEY"]).kid == newest[0]
+    both = _cli(tool, "keys", "rotate", "--compromised", "--retire")
+    assert both.exit_code != 0 and "not both" in both.output and _kids(tool) == newest
+
+
 def test_a_new_key_signs_only_after_lms_caches_of_the_key_set_have_run_out(tool):
     # LMSs keep a tool's key set for hours whatever its max-age says; one that has not fetched the new key refuses
     # what it signs, grades included.
