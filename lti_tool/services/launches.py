@@ -503,12 +503,8 @@ def _upsert_enrollment(platform_id: int, course_id: int, person_id: int, facts: 
 @cache
 def _open_launch_query(run_length: int | None = None) -> sa.Select:
     query = (
-        # The person and the course as entities of their own, not joinedload options: the ORM then builds no
-        # eager-load adapter for each execution (open_launch sets the two relationships itself). Both foreign
-        # keys are NOT NULL and cascade, so the inner joins drop no launch.
-        sa.select(LaunchSession, Person, Course, CourseContent, DiagnosticRun, Placement)
-        .join(Person, Person.id == LaunchSession.person_id)
-        .join(Course, Course.id == LaunchSession.course_id)
+        sa.select(LaunchSession, CourseContent, DiagnosticRun, Placement)
+        .options(so.joinedload(LaunchSession.person), so.joinedload(LaunchSession.course))
         .outerjoin(CourseContent, CourseContent.course_id == LaunchSession.course_id)
         .outerjoin(DiagnosticRun, sa.and_(DiagnosticRun.course_id == LaunchSession.course_id,
                                           DiagnosticRun.person_id == LaunchSession.person_id))
@@ -527,10 +523,6 @@ def _open_launch_query(run_length: int | None = None) -> sa.Select:
                                        ServedItem.course_id == LaunchSession.course_id,
                                        ServedItem.person_id == LaunchSession.person_id))
     )
-
-
-# What a launch read by open_launch takes along when a commit expired it and a page reads it again.
-_REFRESH_WITH = (so.joinedload(LaunchSession.person), so.joinedload(LaunchSession.course))
 
 
 class LaunchExpired(ServiceError):
@@ -589,12 +581,7 @@ def open_launch(launch_id: str, allowed_ids: list[str], *, now: datetime,
         # The browser holds this launch (checked above), so it is its own launch whose time ran out (or whose row
         # was deleted since): never "a launch this browser did not make".
         raise LaunchExpired(found[0] if found is not None else None)
-    launch, person, course, content, run, placement, *question = found
-    # As joinedload would have: the relationships filled from the same row, no lazy load on first use, and the
-    # two joinedloads kept on the row, so a refresh after a commit reads them in its own statement again.
-    so.attributes.set_committed_value(launch, "person", person)
-    so.attributes.set_committed_value(launch, "course", course)
-    so.attributes.instance_state(launch).load_options = _REFRESH_WITH
+    launch, content, run, placement, *question = found
     if window:
         _slide(launch, now=now, window=window, longest=longest)
     if content is not None:
