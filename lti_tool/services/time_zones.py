@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, tzinfo
 
 from ..extensions import db
-from ..learning.local_days import local_date, zone_named, zone_names
+from ..learning.local_days import local_date, zone_named
 from ..models import Course
 from .errors import N_, ServiceError
 
@@ -26,13 +26,7 @@ def course_today(course_id: int, now: datetime) -> date:
 
 def course_zone_name(course_id: int) -> str:
     """Return the name of the time zone the course's dates are read in ("UTC" when none is set)."""
-    course = db.session.get(Course, course_id)
-    return course.time_zone if course is not None and zone_named(course.time_zone) else "UTC"
-
-
-def zone_choices() -> tuple[str, ...]:
-    """Return the time zone names a teacher can choose from (IANA names this server knows)."""
-    return zone_names()
+    return getattr(course_zone(course_id), "key", "UTC")  # a ZoneInfo's IANA name; UTC is datetime's own
 
 
 def set_course_zone(course_id: int, name: str) -> str:

@@ -10,6 +10,7 @@ from flask_babel import gettext
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..extensions import db
+from ..learning.local_days import zone_names
 from ..models.base import utcnow
 from ..services import evidence as evidence_service
 from ..services import goals as goals_service
@@ -19,7 +20,7 @@ from ..services.launches import token_names_launch
 from ..services.permissions import actor_of
 from ..services.sent_scores import shown_waiting_for_review
 from ..services.storage import describe_size
-from ..services.time_zones import course_zone_name, set_course_zone, zone_choices
+from ..services.time_zones import course_zone_name, set_course_zone
 from .course import launch_blueprint, query_addresses, require_student, require_teacher
 from .i18n import localized, page_language, person_name, translated
 
@@ -409,7 +410,7 @@ def settings():
 
 
 def _settings_page(**values: object) -> str:
-    return render_template("teacher/settings.html", launch=g.launch, zones=zone_choices(),
+    return render_template("teacher/settings.html", launch=g.launch, zones=zone_names(),
                            time_zone=course_zone_name(g.launch.course_id), **values)
 
 
