@@ -101,7 +101,7 @@ def test_with_redis_down_the_worker_posts_grades_and_its_housekeeping_resumes_wh
     worker.start()
     try:
         # The database and the LMS are fine: the grade lands with a token the worker did not get to keep.
-        wait_for(lambda: "student-3" in book.lms_scores(), 10)
+        wait_for(lambda: "student-3" in book.lms_scores(), 30)
         assert book.lms_scores()["student-3"]["scoreGiven"] == 70.0
         assert book.rows()[-1].status == "synced"
 
@@ -109,9 +109,9 @@ def test_with_redis_down_the_worker_posts_grades_and_its_housekeeping_resumes_wh
 
         # Without a restart, the next pass finds the cache again: the model-fit check runs and marks it.
         with tool.app.app_context():
-            wait_for(lambda: cache.get("model-fit-ran") == 1, 10)
+            wait_for(lambda: cache.get("model-fit-ran") == 1, 30)
         book.queue("student-4", 40.0)
-        wait_for(lambda: "student-4" in book.lms_scores(), 10)
+        wait_for(lambda: "student-4" in book.lms_scores(), 30)
     finally:
         stop.set()
         worker.join(30)
