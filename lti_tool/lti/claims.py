@@ -173,7 +173,9 @@ def facts_from_claims(body: Mapping[str, Any], client_id: str) -> LaunchFacts:
     nrps = _mapping(body.get(NRPS_CLAIM))
     ags = _mapping(body.get(AGS_CLAIM))
     roles = body.get(CLAIM + "roles")
-    details: dict[str, Any] = {"role": course_role(roles if isinstance(roles, list) else [])}
+    # A launch into a course: roles the person holds across the institution do not make them its teacher.
+    in_course = bool(_text(context.get("id"), 255))
+    details: dict[str, Any] = {"role": course_role(roles if isinstance(roles, list) else [], in_course=in_course)}
     custom = body.get(CLAIM + "custom")
     if isinstance(custom, Mapping):
         # Only the custom parameters Pathways reads later (KEPT_CUSTOM); the rest (a platform may send a
@@ -223,7 +225,7 @@ def facts_from_claims(body: Mapping[str, Any], client_id: str) -> LaunchFacts:
         deployment_id=str(body[CLAIM + "deployment_id"]),
         message_type=str(body[CLAIM + "message_type"]),
         sub=user_id(body.get("sub")),
-        access=access_for(roles if isinstance(roles, list) else []),
+        access=access_for(roles if isinstance(roles, list) else [], in_course=in_course),
         role_labels=role_labels(roles if isinstance(roles, list) else []),
         name=display_name(body),
         email=email_address(body),
@@ -236,7 +238,7 @@ def facts_from_claims(body: Mapping[str, Any], client_id: str) -> LaunchFacts:
         lineitems_url=_text(ags.get("lineitems"), 1000) or None,
         details=details,
         memberships_url_custom=not signed_roster,
-        has_context=bool(_text(context.get("id"), 255)),
+        has_context=in_course,
         time_zone=_custom_time_zone(custom),
     )
 

@@ -2,7 +2,10 @@
 
 Spec: LTI 1.3 Core §5.3.7 (roles claim) and Appendix A.2 (role vocabularies). Context roles decide: Canvas
 also sends institution roles (a student may carry an institution "Instructor" role from another course), so
-institution and system roles are consulted only when the launch carries no context role at all.
+institution and system roles are consulted only when the launch carries no context role at all. Into a course (a
+launch naming a context) they then give only a learner's access, or an Administrator's: Canvas sends no context
+role to someone who opens a course they are not enrolled in (its visibility "Institution" or "Public", an account
+admin browsing), and an institution Instructor or Faculty teaches somewhere, not in this course.
 
 A sub-role (`membership/<Principal>#<Sub>`, Core §A.2.2) belongs to its principal role: only the principal decides
 what a person may do, and a sub-role only narrows within it (Instructor#TeachingAssistant is a teaching
@@ -56,6 +59,9 @@ TEACHER_ROLES = frozenset({"Instructor", "TeachingAssistant", "ContentDeveloper"
 STUDENT_ROLES = frozenset({"Learner"})
 # Institution-level names that mean the same when no context role is present.
 INSTITUTION_TEACHER_ROLES = frozenset({"Instructor", "Faculty", "Administrator"})
+#: Of those, the ones that speak for a course the person has no role in: an institution Administrator's authority
+#: covers every course of the institution, an Instructor's or Faculty's only the courses they teach.
+COURSE_WIDE_TEACHER_ROLES = frozenset({"Administrator"})
 #: LIS institution and system role names that are no context role's name (LTI Core §A.2.1–A.2.3): stored beside
 #: a teaching name, they are not a 0.1.0 sub-role's principal.
 WIDER_ONLY_ROLES = frozenset({"Faculty", "Staff", "Student", "Guest", "Other", "Alumni", "Observer",
@@ -98,8 +104,12 @@ def parse_roles(uris: Iterable[object] | None) -> list[Role]:
     return [role for role in (parse_role(u) for u in uris if isinstance(u, str)) if role]
 
 
-def access_for(uris: Iterable[object] | None) -> Access:
-    """Decide teacher, student or no access, preferring context roles over institution roles."""
+def access_for(uris: Iterable[object] | None, *, in_course: bool = False) -> Access:
+    """Decide teacher, student or no access, preferring context roles over institution roles.
+
+    `in_course`: the launch names a course (a context), so wider roles stand in for a course role only as far as
+    they reach every course (COURSE_WIDE_TEACHER_ROLES).
+    """
     roles = parse_roles(uris)
     context = [r for r in roles if r.scope is RoleScope.CONTEXT]
     if context:
@@ -110,7 +120,7 @@ def access_for(uris: Iterable[object] | None) -> Access:
             return Access.STUDENT
         return Access.NONE
     wider = [r for r in roles if r.scope is not RoleScope.CONTEXT]
-    if any(r.name in INSTITUTION_TEACHER_ROLES for r in wider):
+    if any(r.name in (COURSE_WIDE_TEACHER_ROLES if in_course else INSTITUTION_TEACHER_ROLES) for r in wider):
         return Access.TEACHER
     if any(r.name in INSTITUTION_STUDENT_ROLES for r in wider):
         return Access.STUDENT
@@ -154,14 +164,15 @@ def role_labels(uris: Iterable[object] | None, limit: int = ROLE_LABELS_LIMIT) -
     return ", ".join(kept)
 
 
-def course_role(uris: Iterable[object] | None) -> str:
+def course_role(uris: Iterable[object] | None, *, in_course: bool = False) -> str:
     """Name the Pathways role of a launch (services/permissions.py): the narrowest role the claim gives.
 
     A teaching assistant arrives as Instructor plus the Instructor#TeachingAssistant sub-role (Core A.2.3.1
     asks platforms to send the principal role with a sub-role), so that sub-role decides; other sub-roles
     change nothing (a Learner#Instructor is a learner). A Learner who is also a Mentor (a parent who studies in
     the course, Canvas's observer beside a student enrolment) is a learner: mentors have no pages, and a learner
-    sees only their own work, so this gives them nothing of anyone else's.
+    sees only their own work, so this gives them nothing of anyone else's. `in_course` as for `access_for`, so the
+    two agree: an institution Instructor who opens a course with no role in it is no instructor of it.
     """
     roles = parse_roles(uris)
     context = [r for r in roles if r.scope is RoleScope.CONTEXT]
@@ -170,7 +181,7 @@ def course_role(uris: Iterable[object] | None) -> str:
     wider = {r.name for r in roles}
     if wider & {"Administrator", "SysAdmin"}:
         return "administrator"
-    if wider & INSTITUTION_TEACHER_ROLES:
+    if wider & INSTITUTION_TEACHER_ROLES and not in_course:
         return "instructor"
     if wider & INSTITUTION_STUDENT_ROLES:
         return "learner"

@@ -287,7 +287,7 @@ class _RosterWriter:
         new_rows, changes = [], []
         for person_id, member in members.items():
             roles = member.get("roles") if isinstance(member.get("roles"), list) else []
-            access = access_for(roles)
+            access = access_for(roles, in_course=True)  # a roster of this course: its roles are this course's
             if access is Access.NONE:
                 # Listed, but no longer in a role Pathways serves (a Learner made Mentor or Observer): an active
                 # enrolment ends here, since a differences listing (NRPS 2.0) names the changed member once and
@@ -360,7 +360,7 @@ def _active(member: dict) -> bool:
 
 def _access(member: dict) -> Access:
     """Return what a roster entry's roles give access to."""
-    return access_for(member.get("roles") if isinstance(member.get("roles"), list) else [])
+    return access_for(member.get("roles") if isinstance(member.get("roles"), list) else [], in_course=True)
 
 
 def request_roster_sync(course: Course, *, now: datetime, min_seconds: int) -> bool:
