@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..text import strip_control, strip_control_deep
-from .roles import Access, access_for, course_role, deployment_administrator, role_labels
+from .roles import Access, access_for, course_role, deployment_administrator, names_context_role, role_labels
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 NRPS_CLAIM = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
@@ -74,6 +74,8 @@ class LaunchFacts:
     has_context: bool = True
     # The LMS's time zone for the person (TIME_ZONE_PARAM) as sent, unchecked; None when absent or not expanded.
     time_zone: str | None = None
+    # The roles claim named a role in the context (not only institution or system roles): the no-access page says so.
+    course_role_sent: bool = True
 
 
 def _text(value: object, limit: int = 500) -> str:
@@ -240,6 +242,7 @@ def facts_from_claims(body: Mapping[str, Any], client_id: str) -> LaunchFacts:
         memberships_url_custom=not signed_roster,
         has_context=in_course,
         time_zone=_custom_time_zone(custom),
+        course_role_sent=names_context_role(roles if isinstance(roles, list) else []),
     )
 
 

@@ -127,6 +127,11 @@ def access_for(uris: Iterable[object] | None, *, in_course: bool = False) -> Acc
     return Access.NONE
 
 
+def names_context_role(uris: Iterable[object] | None) -> bool:
+    """Tell whether the roles claim names any role in the context (a course role), not only wider ones."""
+    return any(role.scope is RoleScope.CONTEXT for role in parse_roles(uris))
+
+
 #: Institution or system roles that speak for the whole deployment (Core A.2.1, A.2.2): only these may act on
 #: another person's data through a Data Privacy Launch beyond the courses the launcher teaches.
 DEPLOYMENT_ADMIN_ROLES = frozenset({"Administrator", "SysAdmin"})

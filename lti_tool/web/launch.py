@@ -124,6 +124,11 @@ def _no_access_message(facts: LaunchFacts) -> str:
     """Say why this validated launch's role opens nothing: shown on the page and sent back to the LMS with it."""
     if facts.message_type == "LtiDeepLinkingRequest":
         return gettext("Only teachers can add Pathways to a course.")
+    if facts.has_context and facts.role_labels and not facts.course_role_sent:
+        # Canvas, for a course opened by someone not enrolled in it: their roles elsewhere are no role here.
+        return gettext("Your LMS sent no role of yours in this course, only your roles elsewhere in the school. "
+                       "Pathways opens for the course's own teachers and students: if you teach or study in it, ask "
+                       "your LMS administrator to enrol you.")
     if facts.role_labels:
         return gettext("Pathways is for the teachers and students of a course. Your role here (%(roles)s) does not "
                        "include either.", roles=facts.role_labels)

@@ -51,6 +51,7 @@ def test_a_teacher_of_another_course_opening_this_course_without_a_role_in_it_is
     assert page.status_code == 200
     assert "Class roster" not in page.text and "Priya Shah" not in page.text
     assert "/c/" not in page.url  # the polite page, no session
+    assert "sent no role of yours in this course" in page.text
     with tool.app.app_context():
         from lti_tool.extensions import db
         from lti_tool.models import Enrollment, Person
