@@ -175,8 +175,10 @@ def facts_from_claims(body: Mapping[str, Any], client_id: str) -> LaunchFacts:
     nrps = _mapping(body.get(NRPS_CLAIM))
     ags = _mapping(body.get(AGS_CLAIM))
     roles = body.get(CLAIM + "roles")
-    # A launch into a course: roles the person holds across the institution do not make them its teacher.
-    in_course = bool(_text(context.get("id"), 255))
+    # A launch into a course: roles the person holds across the institution do not make them its teacher. (A Data
+    # Privacy Launch is about a person, not the course it may name: its powers come from enrolments, privacy.py.)
+    has_context = bool(_text(context.get("id"), 255))
+    in_course = has_context and str(body.get(CLAIM + "message_type")) != DATA_PRIVACY
     details: dict[str, Any] = {"role": course_role(roles if isinstance(roles, list) else [], in_course=in_course)}
     custom = body.get(CLAIM + "custom")
     if isinstance(custom, Mapping):
@@ -240,7 +242,7 @@ def facts_from_claims(body: Mapping[str, Any], client_id: str) -> LaunchFacts:
         lineitems_url=_text(ags.get("lineitems"), 1000) or None,
         details=details,
         memberships_url_custom=not signed_roster,
-        has_context=in_course,
+        has_context=has_context,
         time_zone=_custom_time_zone(custom),
         course_role_sent=names_context_role(roles if isinstance(roles, list) else []),
     )
