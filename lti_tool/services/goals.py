@@ -120,6 +120,13 @@ def _goal_fields(course_id: int, title: str, why: str, by_date: str, skill_ids: 
     return {"title": title, "why": why, "by_date": _parse_date(by_date, "date", "by_date"), "skill_ids": chosen}
 
 
+def _refuse_a_past_date(course_id: int, by_date: date | None, now: datetime) -> None:
+    """Refuse a goal's date before the course's today: a slip of the year would make a new goal "Past its date"
+    the moment it is saved. (A goal whose date has since passed keeps it: that is the flag's job.)"""
+    if by_date is not None and by_date < course_today(course_id, now):
+        raise ServiceError(N_("Choose a date from today on: that date has already passed."), form_field="by_date")
+
+
 def goals_page(course_id: int, person_id: int, *, now: datetime, language: str = BASE_LANGUAGE) -> GoalsPage:
     """Return the course's goals, the student's own goals and their pace, the pack's texts in the language."""
     pack = require_pack(course_id, language)
@@ -173,6 +180,7 @@ def add_goal(course_id: int, person_id: int, *, title: str, why: str, by_date: s
              now: datetime) -> GoalView:
     """Add a goal of the student's own: what, by when, why, and optionally the skills it is about."""
     fields = _goal_fields(course_id, title, why, by_date, skill_ids)
+    _refuse_a_past_date(course_id, fields["by_date"], now)
     # Under the learner's lock, as every writer of their rows: a delete of their data in the course (privacy)
     # either sees this goal or refuses it, and the count below cannot be overtaken by a parallel post.
     lock_learner_row(course_id, person_id, now)
@@ -215,6 +223,8 @@ def update_goal(course_id: int, person_id: int, goal_id: int, *, title: str, why
     """Change one of the student's own goals."""
     fields = _goal_fields(course_id, title, why, by_date, skill_ids)
     goal = _locked_own_goal(course_id, person_id, goal_id, now)
+    if fields["by_date"] != goal.by_date:
+        _refuse_a_past_date(course_id, fields["by_date"], now)
     for name, value in fields.items():
         setattr(goal, name, value)
     db.session.commit()

@@ -127,6 +127,34 @@ def test_student_adds_edits_and_completes_a_goal_that_no_other_student_can_see_o
     assert "You have not set any goals of your own yet." in deleted.text
 
 
+def test_a_new_goal_dated_before_today_is_refused_and_an_old_goal_past_its_date_can_still_be_edited(sandbox, tool):
+    # A slip of the year ("2025" for "2027") made a goal that was "Past its date" the moment it was added.
+    _setup_course(sandbox)
+    goals = _open(sandbox.launch("student"), tool, "My goals")
+    refused = submit_form(goals, "/goals", title="Fractions by the test", why="", by_date="2020-05-20", skill_ids=[])
+    assert "Choose a date from today on: that date has already passed." in html.unescape(refused.text)
+    assert 'id="goal-date-new" value="2020-05-20" aria-invalid="true"' in refused.text
+    assert 'value="Fractions by the test"' in refused.text  # what the student typed is still there
+    assert "Goal added" not in refused.text and "Past its date" not in refused.text
+
+    added = submit_form(goals, "/goals", title="Fractions by the test", why="", by_date="2031-05-20", skill_ids=[])
+    assert "Goal added: Fractions by the test" in added.text
+    goal_id = int(re.search(r"/goals/(\d+)/edit", added.text).group(1))
+    with tool.app.app_context():  # time passes: the goal's date is behind it
+        from lti_tool import models
+
+        _db(tool).session.get(models.StudentGoal, goal_id).by_date = date(2020, 5, 20)
+        _db(tool).session.commit()
+    edit = _open(added, tool, f"goals/{goal_id}/edit")
+    assert 'value="2020-05-20"' in edit.text and "Past its date" in edit.text
+    saved = submit_form(edit, f"/goals/{goal_id}", title="Fractions, all four operations", why="",
+                        by_date="2020-05-20", skill_ids=[])
+    assert "Goal saved: Fractions, all four operations" in html.unescape(saved.text)
+    moved_back = submit_form(_open(saved, tool, f"goals/{goal_id}/edit"), f"/goals/{goal_id}",
+                             title="Fractions, all four operations", why="", by_date="2019-01-01", skill_ids=[])
+    assert "Choose a date from today on: that date has already passed." in html.unescape(moved_back.text)
+
+
 def test_a_success_message_is_on_the_page_without_script_next_to_an_empty_status_region_its_script_fills(
         sandbox, tool):
     # A screen reader announces a status region when it changes after load (browser test in
