@@ -16,6 +16,7 @@ from ..extensions import db
 from ..learning.local_days import local_date
 from ..learning.pacing import DatedGoal, skill_dates
 from ..learning.planner import Goal
+from ..learning.skills import SkillGraph
 from ..learning.translations import BASE_LANGUAGE
 from ..models import Course, StudentGoal
 from .content import course_content, course_pack
@@ -155,17 +156,20 @@ def goals_page(course_id: int, person_id: int, *, now: datetime, language: str =
                                                      and view.by_date > ends_on))
                 for view in (_goal_view(g, names, today) for g in mine))
     return GoalsPage(tuple(course_goals), own, tuple(names.items()), pace,
-                     _skill_dates(pace, [*course_goals, *own]))
+                     _skill_dates(pace, [*course_goals, *own], pack.skill_graph))
 
 
-def _skill_dates(pace: PaceView, goals: Sequence[GoalView]) -> tuple[SkillDate, ...]:
-    """Return each target date, or the earlier date of an open goal naming the skill, and which goal it is."""
+def _skill_dates(pace: PaceView, goals: Sequence[GoalView], graph: SkillGraph) -> tuple[SkillDate, ...]:
+    """Return each target date, or the earlier date of an open goal naming the skill or a skill built on it, and
+    which goal it is."""
     dated = [DatedGoal(goal, goal.by_date, goal.skill_ids) for goal in goals if goal.by_date and not goal.done]
-    chosen = skill_dates({sid: target for sid, _, target in pace.targets}, dated)
+    needs = {sid: graph.prerequisites_of(sid, transitive=True) for goal in dated for sid in goal.skills}
+    chosen = skill_dates({sid: target for sid, _, target in pace.targets}, dated, needs)
     rows = []
     for skill_id, name, _ in pace.targets:
-        on, by = chosen[skill_id]
-        rows.append(SkillDate(skill_id, name, on, by.key.title, by.key.set_by) if by else SkillDate(skill_id, name, on))
+        pick = chosen[skill_id]
+        rows.append(SkillDate(skill_id, name, pick.on, pick.goal.key.title, pick.goal.key.set_by, pick.builds_on)
+                    if pick.goal else SkillDate(skill_id, name, pick.on))
     return tuple(rows)
 
 

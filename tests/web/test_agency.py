@@ -397,11 +397,44 @@ def test_a_goal_dated_before_a_skills_target_gives_the_skill_one_date_and_says_i
     assert rows[name] == early.isoformat()  # the nearer commitment, not the later target date
     row = re.search(rf'<th scope="row">{re.escape(name)}</th>(.*?)</tr>', table).group(1)
     assert "Your goal “Finish the last skill early”" in row
-    # Every other skill keeps its target, said to come from the pace.
-    others = re.findall(r"<tr><th scope=\"row\">[^<]+</th><td><time [^>]+>[^<]+</time></td><td>([^<]+)</td>", table)
-    assert others.count("Your pace") == len(PACK.skills) - 1
+    # The skills it builds on are due by then too, saying why; every other skill keeps its target, from the pace.
+    sources = dict(re.findall(
+        r"<tr><th scope=\"row\">([^<]+)</th><td><time [^>]+>[^<]+</time></td><td>([^<]+)</td>", table))
+    needed_first = {PACK.skill_graph[s].name for s in PACK.skill_graph.prerequisites_of(last, transitive=True)}
+    for skill in PACK.skills:
+        if skill.name in needed_first:  # by the goal's date, or by its own target when that comes first
+            assert date.fromisoformat(rows[skill.name]) <= early
+            assert sources[skill.name] == ("Your goal “Finish the last skill early” builds on this"
+                                           if rows[skill.name] == early.isoformat() else "Your pace")
+        elif skill.id != last:
+            assert sources[skill.name] == "Your pace"
 
     # Once the goal is done, the skill goes back to its target date.
     done = submit_form(added, "/done")
     table = html.unescape(done.text).split('data-testid="pace-targets"')[1].split("</table>")[0]
     assert dict(re.findall(r'<th scope="row">([^<]+)</th><td><time datetime="([\d-]+)"', table))[name] > early.isoformat()
+
+
+def test_a_goal_dated_early_brings_the_skills_it_builds_on_forward_too(sandbox, tool):
+    # A student's goal "Two-step equations by <soon>" gave that skill the goal's date, while One-step equations, which
+    # it builds on, kept a target date months later: "master two-step first, then one-step".
+    teacher = _setup_course(sandbox)
+    ends_on = date.today() + timedelta(days=120)
+    submit_form(_open(teacher, tool, "Settings"), "/teacher/settings", ends_on=ends_on.isoformat())
+    early = date.today() + timedelta(days=10)
+    goals = _open(sandbox.launch("student"), tool, "My goals")
+    added = submit_form(goals, "/goals", title="Two-step equations for the test", by_date=early.isoformat(),
+                        skill_ids="two-step-equations")
+    table = html.unescape(added.text).split('data-testid="pace-targets"')[1].split("</table>")[0]
+    rows = {name: (date.fromisoformat(on), source) for name, on, source in re.findall(
+        r'<th scope="row">([^<]+)</th><td><time datetime="([\d-]+)"[^>]*>[^<]*</time></td><td>([^<]+)</td>', table)}
+    graph = PACK.skill_graph
+    names = {s.id: s.name for s in PACK.skills}
+    assert len(rows) == len(names)
+    # One order on the page: no skill is due after a skill that builds on it.
+    for skill_id in names:
+        for needed in graph.prerequisites_of(skill_id):
+            assert rows[names[needed]][0] <= rows[names[skill_id]][0], (needed, skill_id)
+    assert rows[names["two-step-equations"]] == (early, "Your goal “Two-step equations for the test”")
+    assert rows[names["one-step-equations"]] == (early, "Your goal “Two-step equations for the test” builds on this")
+    assert rows[names["percent"]][1] == "Your pace"  # not needed for the goal
