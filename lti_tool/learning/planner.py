@@ -180,7 +180,8 @@ def plan_next_steps(
 
     `candidates` are `step_candidates(graph, activities)`, which a page that plans often can work out once.
     `another_sitting` holds the Proficient skills that lack only another sitting for Mastered
-    (`MasteryModel.needs_only_another_sitting`): their steps say to take a break and come back, not to practise more.
+    (`MasteryModel.needs_only_another_sitting`): their steps say to take a break and come back, not to practise more,
+    and come after the other new skills.
     """
     shown = levels if shown_levels is None else shown_levels
     if limit <= 0:
@@ -231,12 +232,13 @@ def plan_next_steps(
     goal_rank = {goal.id: index for index, goal in enumerate(goals)}
     unlocks = {s: len(graph.dependents_of(s, transitive=True)) for s in frontier}
 
-    def priority(skill_id: str) -> tuple[bool, int, int, int, int]:
+    def priority(skill_id: str) -> tuple[bool, bool, int, int, int, int]:
         goal = goal_of.get(skill_id)
-        # Skills to confirm last (the check suggests they are known); within a tier: the teacher's or learner's
-        # first goal first, then what opens most, then course order.
-        return (skill_id in assumed, 0 if goal else 1, goal_rank[goal.id] if goal else 0, -unlocks[skill_id],
-                order(skill_id))
+        # Last the skills that wait for another sitting (practice now cannot move them: the step says to come back
+        # later, so it is not the first thing to do), then those to confirm (the check suggests they are known);
+        # within a tier: the teacher's or learner's first goal first, then what opens most, then course order.
+        return (skill_id in another_sitting, skill_id in assumed, 0 if goal else 1, goal_rank[goal.id] if goal else 0,
+                -unlocks[skill_id], order(skill_id))
 
     new_skills = sorted(frontier, key=priority)
     first = [_assigned_step(graph, s, shown, by_skill[s], assigned[s]) for s in open_assigned][:limit]
