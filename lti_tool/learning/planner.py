@@ -84,7 +84,8 @@ class WayToShow:
     """One way to show mastery of a skill: a practice set, a project, or explaining it in your own words."""
 
     kind: str
-    label: str
+    #: The activity's title as the pack names it ("" for "explain it", which pages word in the learner's language).
+    title: str = ""
     #: None for "explain it": the app links its own write-or-record page, which a teacher then reviews.
     activity_id: str | None = None
 
@@ -360,10 +361,10 @@ def _level_parts(level: Level, another_sitting: bool) -> list[WhyPart]:
 
 
 def _ways_to_show(listed: Sequence[PlanActivity]) -> tuple[WayToShow, ...]:
-    ways = [WayToShow("practice", f"Practice set: {a.title}", a.id) for a in listed if a.kind == ActivityKind.PRACTICE]
-    ways += [WayToShow("project", f"Project: {a.title}", a.id) for a in listed if a.kind == ActivityKind.PROJECT]
+    ways = [WayToShow("practice", a.title, a.id) for a in listed if a.kind == ActivityKind.PRACTICE]
+    ways += [WayToShow("project", a.title, a.id) for a in listed if a.kind == ActivityKind.PROJECT]
     # Always offered, so a learner who prefers to talk it through or write it down can show it that way too.
-    ways.append(WayToShow("explanation", "Explain it in your own words: write it or record it"))
+    ways.append(WayToShow("explanation"))
     return tuple(ways)
 
 
