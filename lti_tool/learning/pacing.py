@@ -244,8 +244,13 @@ def _explain(
             N_("The course ended on %(end)s, with %(left)s skills still to learn."), end)
     else:
         end = {**end, "rate": _number(needed)}
-        finish = (N_("To finish the other 1 skill by %(end)s, you'd need about %(rate)s a week."), end) if left == 1 \
-            else (N_("To finish the other %(left)s skills by %(end)s, you'd need about %(rate)s a week."), end)
+        if left == 1:
+            finish = (N_("To finish the other 1 skill by %(end)s, you'd need about %(rate)s a week."), end)
+        elif mastered == 0:
+            # "The other 16 skills" of a learner who has mastered none reads as if some were done already.
+            finish = (N_("To finish all %(left)s skills by %(end)s, you'd need about %(rate)s a week."), end)
+        else:
+            finish = (N_("To finish the other %(left)s skills by %(end)s, you'd need about %(rate)s a week."), end)
     if status is PaceStatus.NOT_STARTED:
         return [(N_("You haven't started yet, so there's no pace to measure."), {}), finish]
     if observed is None:

@@ -334,6 +334,9 @@ def test_pacing_says_not_started_yet_then_gives_a_target_date_per_skill_once_the
 
     goals = _open(goals, tool, "goals")
     assert "Not started yet" in goals.text
+    # Nothing mastered yet: all the skills are left, not "the other" ones.
+    assert f"To finish all {len(PACK.skills)} skills by" in html.unescape(goals.text)
+    assert "To finish the other" not in html.unescape(goals.text)
     table = goals.text.split('data-testid="pace-targets"')[1].split("</table>")[0]
     rows = re.findall(r'<th scope="row">([^<]+)</th><td><time datetime="(\d{4}-\d{2}-\d{2})"', table)
     assert len(rows) == len(PACK.skills)
