@@ -156,13 +156,15 @@ def goals_page(course_id: int, person_id: int, *, now: datetime, language: str =
                                                      and view.by_date > ends_on))
                 for view in (_goal_view(g, names, today) for g in mine))
     return GoalsPage(tuple(course_goals), own, tuple(names.items()), pace,
-                     _skill_dates(pace, [*course_goals, *own], pack.skill_graph))
+                     _skill_dates(pace, [*course_goals, *own], pack.skill_graph, today))
 
 
-def _skill_dates(pace: PaceView, goals: Sequence[GoalView], graph: SkillGraph) -> tuple[SkillDate, ...]:
+def _skill_dates(pace: PaceView, goals: Sequence[GoalView], graph: SkillGraph, today: date) -> tuple[SkillDate, ...]:
     """Return each target date, or the earlier date of an open goal naming the skill or a skill built on it, and
-    which goal it is."""
-    dated = [DatedGoal(goal, goal.by_date, goal.skill_ids) for goal in goals if goal.by_date and not goal.done]
+    which goal it is. A goal past its date sets none: "aim to master it by" a day gone is no aim (the goal itself is
+    flagged "Past its date"), and the pace's target is a date still ahead."""
+    dated = [DatedGoal(goal, goal.by_date, goal.skill_ids) for goal in goals
+             if goal.by_date and goal.by_date >= today and not goal.done]
     needs = {sid: graph.prerequisites_of(sid, transitive=True) for goal in dated for sid in goal.skills}
     chosen = skill_dates({sid: target for sid, _, target in pace.targets}, dated, needs)
     rows = []

@@ -441,3 +441,15 @@ def test_a_goal_dated_early_brings_the_skills_it_builds_on_forward_too(sandbox, 
     assert rows[names["two-step-equations"]] == (early, "Your goal “Two-step equations for the test”")
     assert rows[names["one-step-equations"]] == (early, "Your goal “Two-step equations for the test” builds on this")
     assert rows[names["percent"]][1] == "Your pace"  # not needed for the goal
+
+    # Once the goal's date has passed, it sets no "aim to master it by" a day gone: every skill has its pace's date.
+    goal_id = int(re.search(r"/goals/(\d+)/edit", added.text).group(1))
+    with tool.app.app_context():
+        from lti_tool import models
+
+        _db(tool).session.get(models.StudentGoal, goal_id).by_date = date.today() - timedelta(days=3)
+        _db(tool).session.commit()
+    later = html.unescape(_open(added, tool, "goals").text)
+    table = later.split('data-testid="pace-targets"')[1].split("</table>")[0]
+    assert "Your goal" not in table
+    assert all(date.fromisoformat(d) >= date.today() for d in re.findall(r'datetime="([\d-]+)"', table))
