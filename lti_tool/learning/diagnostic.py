@@ -130,6 +130,12 @@ PLACEMENT_REASONS: dict[str, dict[str, str]] = {
         STUDENT: N_("From the placement check: the question on %(skill)s didn't go right yet."),
         TEACHER: N_("From the placement check: the question on %(skill)s didn't go right yet."),
     },
+    # Right and wrong answers on the skill: "the question … didn't go right" would contradict the line that says
+    # the right one placed a skill it builds on.
+    "missed_some": {
+        STUDENT: N_("From the placement check: some questions on %(skill)s went right, but not all of them yet."),
+        TEACHER: N_("From the placement check: some questions on %(skill)s went right, but not all of them."),
+    },
     "missed_before": {
         STUDENT: N_("From the placement check: %(skill)s builds on %(other)s, which needs more work first."),
         TEACHER: N_("From the placement check: %(skill)s builds on %(other)s, which needs more work first."),
@@ -412,7 +418,7 @@ def placement(
                 template = PLACEMENT_REASONS["said_not_yet"][STUDENT]
             elif skill_id in wrong:
                 belief, prior = Belief.NOT_YET, -PRIOR_ANSWERED
-                template = PLACEMENT_REASONS["missed"][STUDENT]
+                template = PLACEMENT_REASONS["missed_some" if skill_id in right else "missed"][STUDENT]
             elif missed:
                 belief, prior, values["other"] = Belief.LIKELY_NOT_YET, -PRIOR_INFERRED, graph[missed[-1]].name
                 template = PLACEMENT_REASONS["missed_before"][STUDENT]

@@ -186,18 +186,34 @@ class DatedGoal:
     skills: Sequence[str]
 
 
-def skill_dates(targets: Mapping[str, date], goals: Sequence[DatedGoal]) -> dict[str, tuple[date, DatedGoal | None]]:
-    """Return one date per skill with a target: the earliest of its target and the goals naming it, and that goal.
+@dataclass(frozen=True)
+class SkillDateChoice:
+    """The one date a skill is to be mastered by: the pace's target (`goal` None) or a goal's date, and whether the
+    goal names the skill itself or a skill built on it (`builds_on`)."""
+
+    on: date
+    goal: DatedGoal | None = None
+    builds_on: bool = False
+
+
+def skill_dates(targets: Mapping[str, date], goals: Sequence[DatedGoal],
+                prerequisites: Mapping[str, Sequence[str]] | None = None) -> dict[str, SkillDateChoice]:
+    """Return one date per skill with a target: the earliest of its target and the dates of the goals naming it or
+    a skill built on it (`prerequisites`: each skill's, transitively), and which goal set it.
 
     A goal dated before a skill's target is the student's (or the teacher's) nearer commitment; showing both dates
-    would give the skill two deadlines. The goal that set the date is returned (None: the pace's target stands);
-    on a tie the target stands, as it is the same date.
+    would give the skill two deadlines. The skills the goal's skills build on must be mastered by then too: left at
+    their later targets, the page would order "two-step equations" before "one-step equations". On a tie the target
+    stands (it is the same date), then a goal naming the skill itself.
     """
-    dates: dict[str, tuple[date, DatedGoal | None]] = {sid: (target, None) for sid, target in targets.items()}
-    for goal in goals:
-        for skill_id in goal.skills:
-            if skill_id in dates and goal.by < dates[skill_id][0]:
-                dates[skill_id] = (goal.by, goal)
+    dates = {sid: SkillDateChoice(target) for sid, target in targets.items()}
+    for builds_on in (False, True):
+        for goal in goals:
+            skills = goal.skills if not builds_on else {
+                needed for skill_id in goal.skills for needed in (prerequisites or {}).get(skill_id, ())}
+            for skill_id in skills:
+                if skill_id in dates and goal.by < dates[skill_id].on:
+                    dates[skill_id] = SkillDateChoice(goal.by, goal, builds_on)
     return dates
 
 
@@ -228,8 +244,13 @@ def _explain(
             N_("The course ended on %(end)s, with %(left)s skills still to learn."), end)
     else:
         end = {**end, "rate": _number(needed)}
-        finish = (N_("To finish the other 1 skill by %(end)s, you'd need about %(rate)s a week."), end) if left == 1 \
-            else (N_("To finish the other %(left)s skills by %(end)s, you'd need about %(rate)s a week."), end)
+        if left == 1:
+            finish = (N_("To finish the other 1 skill by %(end)s, you'd need about %(rate)s a week."), end)
+        elif mastered == 0:
+            # "The other 16 skills" of a learner who has mastered none reads as if some were done already.
+            finish = (N_("To finish all %(left)s skills by %(end)s, you'd need about %(rate)s a week."), end)
+        else:
+            finish = (N_("To finish the other %(left)s skills by %(end)s, you'd need about %(rate)s a week."), end)
     if status is PaceStatus.NOT_STARTED:
         return [(N_("You haven't started yet, so there's no pace to measure."), {}), finish]
     if observed is None:

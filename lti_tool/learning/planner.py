@@ -84,7 +84,8 @@ class WayToShow:
     """One way to show mastery of a skill: a practice set, a project, or explaining it in your own words."""
 
     kind: str
-    label: str
+    #: The activity's title as the pack names it ("" for "explain it", which pages word in the learner's language).
+    title: str = ""
     #: None for "explain it": the app links its own write-or-record page, which a teacher then reviews.
     activity_id: str | None = None
 
@@ -180,7 +181,8 @@ def plan_next_steps(
 
     `candidates` are `step_candidates(graph, activities)`, which a page that plans often can work out once.
     `another_sitting` holds the Proficient skills that lack only another sitting for Mastered
-    (`MasteryModel.needs_only_another_sitting`): their steps say to take a break and come back, not to practise more.
+    (`MasteryModel.needs_only_another_sitting`): their steps say to take a break and come back, not to practise more,
+    and come after the other new skills.
     """
     shown = levels if shown_levels is None else shown_levels
     if limit <= 0:
@@ -231,12 +233,13 @@ def plan_next_steps(
     goal_rank = {goal.id: index for index, goal in enumerate(goals)}
     unlocks = {s: len(graph.dependents_of(s, transitive=True)) for s in frontier}
 
-    def priority(skill_id: str) -> tuple[bool, int, int, int, int]:
+    def priority(skill_id: str) -> tuple[bool, bool, int, int, int, int]:
         goal = goal_of.get(skill_id)
-        # Skills to confirm last (the check suggests they are known); within a tier: the teacher's or learner's
-        # first goal first, then what opens most, then course order.
-        return (skill_id in assumed, 0 if goal else 1, goal_rank[goal.id] if goal else 0, -unlocks[skill_id],
-                order(skill_id))
+        # Last the skills that wait for another sitting (practice now cannot move them: the step says to come back
+        # later, so it is not the first thing to do), then those to confirm (the check suggests they are known);
+        # within a tier: the teacher's or learner's first goal first, then what opens most, then course order.
+        return (skill_id in another_sitting, skill_id in assumed, 0 if goal else 1, goal_rank[goal.id] if goal else 0,
+                -unlocks[skill_id], order(skill_id))
 
     new_skills = sorted(frontier, key=priority)
     first = [_assigned_step(graph, s, shown, by_skill[s], assigned[s]) for s in open_assigned][:limit]
@@ -358,10 +361,10 @@ def _level_parts(level: Level, another_sitting: bool) -> list[WhyPart]:
 
 
 def _ways_to_show(listed: Sequence[PlanActivity]) -> tuple[WayToShow, ...]:
-    ways = [WayToShow("practice", f"Practice set: {a.title}", a.id) for a in listed if a.kind == ActivityKind.PRACTICE]
-    ways += [WayToShow("project", f"Project: {a.title}", a.id) for a in listed if a.kind == ActivityKind.PROJECT]
+    ways = [WayToShow("practice", a.title, a.id) for a in listed if a.kind == ActivityKind.PRACTICE]
+    ways += [WayToShow("project", a.title, a.id) for a in listed if a.kind == ActivityKind.PROJECT]
     # Always offered, so a learner who prefers to talk it through or write it down can show it that way too.
-    ways.append(WayToShow("explanation", "Explain it in your own words: write it or record it"))
+    ways.append(WayToShow("explanation"))
     return tuple(ways)
 
 

@@ -16,6 +16,7 @@ from ..extensions import db
 from ..learning.local_days import local_date
 from ..learning.pacing import DatedGoal, skill_dates
 from ..learning.planner import Goal
+from ..learning.skills import SkillGraph
 from ..learning.translations import BASE_LANGUAGE
 from ..models import Course, StudentGoal
 from .content import course_content, course_pack
@@ -120,6 +121,13 @@ def _goal_fields(course_id: int, title: str, why: str, by_date: str, skill_ids: 
     return {"title": title, "why": why, "by_date": _parse_date(by_date, "date", "by_date"), "skill_ids": chosen}
 
 
+def _refuse_a_past_date(course_id: int, by_date: date | None, now: datetime) -> None:
+    """Refuse a goal's date before the course's today: a slip of the year would make a new goal "Past its date"
+    the moment it is saved. (A goal whose date has since passed keeps it: that is the flag's job.)"""
+    if by_date is not None and by_date < course_today(course_id, now):
+        raise ServiceError(N_("Choose a date from today on: that date has already passed."), form_field="by_date")
+
+
 def goals_page(course_id: int, person_id: int, *, now: datetime, language: str = BASE_LANGUAGE) -> GoalsPage:
     """Return the course's goals, the student's own goals and their pace, the pack's texts in the language."""
     pack = require_pack(course_id, language)
@@ -148,17 +156,22 @@ def goals_page(course_id: int, person_id: int, *, now: datetime, language: str =
                                                      and view.by_date > ends_on))
                 for view in (_goal_view(g, names, today) for g in mine))
     return GoalsPage(tuple(course_goals), own, tuple(names.items()), pace,
-                     _skill_dates(pace, [*course_goals, *own]))
+                     _skill_dates(pace, [*course_goals, *own], pack.skill_graph, today))
 
 
-def _skill_dates(pace: PaceView, goals: Sequence[GoalView]) -> tuple[SkillDate, ...]:
-    """Return each target date, or the earlier date of an open goal naming the skill, and which goal it is."""
-    dated = [DatedGoal(goal, goal.by_date, goal.skill_ids) for goal in goals if goal.by_date and not goal.done]
-    chosen = skill_dates({sid: target for sid, _, target in pace.targets}, dated)
+def _skill_dates(pace: PaceView, goals: Sequence[GoalView], graph: SkillGraph, today: date) -> tuple[SkillDate, ...]:
+    """Return each target date, or the earlier date of an open goal naming the skill or a skill built on it, and
+    which goal it is. A goal past its date sets none: "aim to master it by" a day gone is no aim (the goal itself is
+    flagged "Past its date"), and the pace's target is a date still ahead."""
+    dated = [DatedGoal(goal, goal.by_date, goal.skill_ids) for goal in goals
+             if goal.by_date and goal.by_date >= today and not goal.done]
+    needs = {sid: graph.prerequisites_of(sid, transitive=True) for goal in dated for sid in goal.skills}
+    chosen = skill_dates({sid: target for sid, _, target in pace.targets}, dated, needs)
     rows = []
     for skill_id, name, _ in pace.targets:
-        on, by = chosen[skill_id]
-        rows.append(SkillDate(skill_id, name, on, by.key.title, by.key.set_by) if by else SkillDate(skill_id, name, on))
+        pick = chosen[skill_id]
+        rows.append(SkillDate(skill_id, name, pick.on, pick.goal.key.title, pick.goal.key.set_by, pick.builds_on)
+                    if pick.goal else SkillDate(skill_id, name, pick.on))
     return tuple(rows)
 
 
@@ -173,6 +186,7 @@ def add_goal(course_id: int, person_id: int, *, title: str, why: str, by_date: s
              now: datetime) -> GoalView:
     """Add a goal of the student's own: what, by when, why, and optionally the skills it is about."""
     fields = _goal_fields(course_id, title, why, by_date, skill_ids)
+    _refuse_a_past_date(course_id, fields["by_date"], now)
     # Under the learner's lock, as every writer of their rows: a delete of their data in the course (privacy)
     # either sees this goal or refuses it, and the count below cannot be overtaken by a parallel post.
     lock_learner_row(course_id, person_id, now)
@@ -215,6 +229,8 @@ def update_goal(course_id: int, person_id: int, goal_id: int, *, title: str, why
     """Change one of the student's own goals."""
     fields = _goal_fields(course_id, title, why, by_date, skill_ids)
     goal = _locked_own_goal(course_id, person_id, goal_id, now)
+    if fields["by_date"] != goal.by_date:
+        _refuse_a_past_date(course_id, fields["by_date"], now)
     for name, value in fields.items():
         setattr(goal, name, value)
     db.session.commit()

@@ -53,6 +53,8 @@ class SkillDate:
     on: date
     goal: str = ""
     set_by: str = ""  # the goal's: "student" or "teacher"; "" for the pace's target date
+    #: The goal names a skill built on this one (not this one): it has to be mastered by then too.
+    builds_on: bool = False
 
 
 def pace_for(course_id: int, person_id: int, *, now: datetime, language: str = BASE_LANGUAGE) -> PaceView:

@@ -34,7 +34,7 @@ def test_learner_with_no_activity_is_not_started_yet_not_behind():
     assert "behind" not in plan.explanation.lower()
     assert plan.explanation == (
         "You haven't started yet, so there's no pace to measure. "
-        "To finish the other 10 skills by 17 March, you'd need about 2 a week."
+        "To finish all 10 skills by 17 March, you'd need about 2 a week."
     )
 
 

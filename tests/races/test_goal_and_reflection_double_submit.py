@@ -37,12 +37,12 @@ def test_a_goal_added_twice_at_once_is_kept_once(sandbox, tool, monkeypatch):
     form = _open(sandbox.launch("student"), tool, "My goals")
     meet_after_first_call(monkeypatch, goals, "course_skill_names")  # both have checked the form before either writes
     pages = _twice_at_once(form, "/goals", title="Fractions by the test", why="I want to feel sure",
-                           by_date="2026-06-30", skill_ids=[FIRST_SKILL])
+                           by_date="2031-06-30", skill_ids=[FIRST_SKILL])
     assert [page.status_code for page in pages] == [200, 200]
     assert all("Goal added: Fractions by the test" in page.text for page in pages)
     assert [goal.title for goal in _rows(tool, StudentGoal)] == ["Fractions by the test"]
     # A different goal, or the same one again once the first is done, is a goal of its own.
-    submit_form(form, "/goals", title="Fractions by the test", why="", by_date="2026-06-30", skill_ids=[FIRST_SKILL])
+    submit_form(form, "/goals", title="Fractions by the test", why="", by_date="2031-06-30", skill_ids=[FIRST_SKILL])
     assert len(_rows(tool, StudentGoal)) == 2
 
 

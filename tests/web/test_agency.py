@@ -127,6 +127,34 @@ def test_student_adds_edits_and_completes_a_goal_that_no_other_student_can_see_o
     assert "You have not set any goals of your own yet." in deleted.text
 
 
+def test_a_new_goal_dated_before_today_is_refused_and_an_old_goal_past_its_date_can_still_be_edited(sandbox, tool):
+    # A slip of the year ("2025" for "2027") made a goal that was "Past its date" the moment it was added.
+    _setup_course(sandbox)
+    goals = _open(sandbox.launch("student"), tool, "My goals")
+    refused = submit_form(goals, "/goals", title="Fractions by the test", why="", by_date="2020-05-20", skill_ids=[])
+    assert "Choose a date from today on: that date has already passed." in html.unescape(refused.text)
+    assert 'id="goal-date-new" value="2020-05-20" aria-invalid="true"' in refused.text
+    assert 'value="Fractions by the test"' in refused.text  # what the student typed is still there
+    assert "Goal added" not in refused.text and "Past its date" not in refused.text
+
+    added = submit_form(goals, "/goals", title="Fractions by the test", why="", by_date="2031-05-20", skill_ids=[])
+    assert "Goal added: Fractions by the test" in added.text
+    goal_id = int(re.search(r"/goals/(\d+)/edit", added.text).group(1))
+    with tool.app.app_context():  # time passes: the goal's date is behind it
+        from lti_tool import models
+
+        _db(tool).session.get(models.StudentGoal, goal_id).by_date = date(2020, 5, 20)
+        _db(tool).session.commit()
+    edit = _open(added, tool, f"goals/{goal_id}/edit")
+    assert 'value="2020-05-20"' in edit.text and "Past its date" in edit.text
+    saved = submit_form(edit, f"/goals/{goal_id}", title="Fractions, all four operations", why="",
+                        by_date="2020-05-20", skill_ids=[])
+    assert "Goal saved: Fractions, all four operations" in html.unescape(saved.text)
+    moved_back = submit_form(_open(saved, tool, f"goals/{goal_id}/edit"), f"/goals/{goal_id}",
+                             title="Fractions, all four operations", why="", by_date="2019-01-01", skill_ids=[])
+    assert "Choose a date from today on: that date has already passed." in html.unescape(moved_back.text)
+
+
 def test_a_success_message_is_on_the_page_without_script_next_to_an_empty_status_region_its_script_fills(
         sandbox, tool):
     # A screen reader announces a status region when it changes after load (browser test in
@@ -306,6 +334,9 @@ def test_pacing_says_not_started_yet_then_gives_a_target_date_per_skill_once_the
 
     goals = _open(goals, tool, "goals")
     assert "Not started yet" in goals.text
+    # Nothing mastered yet: all the skills are left, not "the other" ones.
+    assert f"To finish all {len(PACK.skills)} skills by" in html.unescape(goals.text)
+    assert "To finish the other" not in html.unescape(goals.text)
     table = goals.text.split('data-testid="pace-targets"')[1].split("</table>")[0]
     rows = re.findall(r'<th scope="row">([^<]+)</th><td><time datetime="(\d{4}-\d{2}-\d{2})"', table)
     assert len(rows) == len(PACK.skills)
@@ -369,11 +400,56 @@ def test_a_goal_dated_before_a_skills_target_gives_the_skill_one_date_and_says_i
     assert rows[name] == early.isoformat()  # the nearer commitment, not the later target date
     row = re.search(rf'<th scope="row">{re.escape(name)}</th>(.*?)</tr>', table).group(1)
     assert "Your goal “Finish the last skill early”" in row
-    # Every other skill keeps its target, said to come from the pace.
-    others = re.findall(r"<tr><th scope=\"row\">[^<]+</th><td><time [^>]+>[^<]+</time></td><td>([^<]+)</td>", table)
-    assert others.count("Your pace") == len(PACK.skills) - 1
+    # The skills it builds on are due by then too, saying why; every other skill keeps its target, from the pace.
+    sources = dict(re.findall(
+        r"<tr><th scope=\"row\">([^<]+)</th><td><time [^>]+>[^<]+</time></td><td>([^<]+)</td>", table))
+    needed_first = {PACK.skill_graph[s].name for s in PACK.skill_graph.prerequisites_of(last, transitive=True)}
+    for skill in PACK.skills:
+        if skill.name in needed_first:  # by the goal's date, or by its own target when that comes first
+            assert date.fromisoformat(rows[skill.name]) <= early
+            assert sources[skill.name] == ("Your goal “Finish the last skill early” builds on this"
+                                           if rows[skill.name] == early.isoformat() else "Your pace")
+        elif skill.id != last:
+            assert sources[skill.name] == "Your pace"
 
     # Once the goal is done, the skill goes back to its target date.
     done = submit_form(added, "/done")
     table = html.unescape(done.text).split('data-testid="pace-targets"')[1].split("</table>")[0]
     assert dict(re.findall(r'<th scope="row">([^<]+)</th><td><time datetime="([\d-]+)"', table))[name] > early.isoformat()
+
+
+def test_a_goal_dated_early_brings_the_skills_it_builds_on_forward_too(sandbox, tool):
+    # A student's goal "Two-step equations by <soon>" gave that skill the goal's date, while One-step equations, which
+    # it builds on, kept a target date months later: "master two-step first, then one-step".
+    teacher = _setup_course(sandbox)
+    ends_on = date.today() + timedelta(days=120)
+    submit_form(_open(teacher, tool, "Settings"), "/teacher/settings", ends_on=ends_on.isoformat())
+    early = date.today() + timedelta(days=10)
+    goals = _open(sandbox.launch("student"), tool, "My goals")
+    added = submit_form(goals, "/goals", title="Two-step equations for the test", by_date=early.isoformat(),
+                        skill_ids="two-step-equations")
+    table = html.unescape(added.text).split('data-testid="pace-targets"')[1].split("</table>")[0]
+    rows = {name: (date.fromisoformat(on), source) for name, on, source in re.findall(
+        r'<th scope="row">([^<]+)</th><td><time datetime="([\d-]+)"[^>]*>[^<]*</time></td><td>([^<]+)</td>', table)}
+    graph = PACK.skill_graph
+    names = {s.id: s.name for s in PACK.skills}
+    assert len(rows) == len(names)
+    # One order on the page: no skill is due after a skill that builds on it.
+    for skill_id in names:
+        for needed in graph.prerequisites_of(skill_id):
+            assert rows[names[needed]][0] <= rows[names[skill_id]][0], (needed, skill_id)
+    assert rows[names["two-step-equations"]] == (early, "Your goal “Two-step equations for the test”")
+    assert rows[names["one-step-equations"]] == (early, "Your goal “Two-step equations for the test” builds on this")
+    assert rows[names["percent"]][1] == "Your pace"  # not needed for the goal
+
+    # Once the goal's date has passed, it sets no "aim to master it by" a day gone: every skill has its pace's date.
+    goal_id = int(re.search(r"/goals/(\d+)/edit", added.text).group(1))
+    with tool.app.app_context():
+        from lti_tool import models
+
+        _db(tool).session.get(models.StudentGoal, goal_id).by_date = date.today() - timedelta(days=3)
+        _db(tool).session.commit()
+    later = html.unescape(_open(added, tool, "goals").text)
+    table = later.split('data-testid="pace-targets"')[1].split("</table>")[0]
+    assert "Your goal" not in table
+    assert all(date.fromisoformat(d) >= date.today() for d in re.findall(r'datetime="([\d-]+)"', table))

@@ -219,3 +219,23 @@ def test_a_spanish_students_plan_gives_the_placement_checks_reasons_in_spanish(s
     plan = _text(launch_with_presentation(sandbox, locale="es", http=student.http))
     assert "From the placement check" not in plan
     assert "Según la prueba de ubicación" in plan
+
+
+def test_a_skill_answered_both_right_and_wrong_is_not_said_to_have_gone_right_and_wrong(sandbox, tool):
+    # The reviewer's walk: one question on Add and subtract fractions right and one wrong, and the result page said
+    # "you got Add and subtract fractions right" (for Equivalent fractions) and, a few lines down, "the question on
+    # Add and subtract fractions didn't go right yet".
+    _setup_course(sandbox)
+    student = sandbox.launch("student")
+
+    def answer(page):
+        item_id = _item_id(page)
+        return _right_answer(tool, page) if item_id.startswith("ur-") or item_id == "fa-3" else "no idea 98765"
+
+    result, _ = _take_whole_check(_start_check(student, tool), answer)
+    text = _text(result)
+    got_right = set(re.findall(r"you got (.+?) right, which builds on", text))
+    went_wrong = set(re.findall(r"the question on (.+?) didn't go right yet", text))
+    assert got_right and went_wrong
+    assert not got_right & went_wrong
+    assert "some questions on Add and subtract fractions went right, but not all of them yet" in text

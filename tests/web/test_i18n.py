@@ -502,3 +502,21 @@ def test_a_spanish_pace_explanation_writes_its_rates_with_a_decimal_comma(tool):
         text = pace_text(pace)
     assert "unas 1,2 por semana" in text and "1.2" not in text, text
     assert "unas 2 por semana" in text, text
+
+
+def _other_ways(home) -> list[str]:
+    """The first next step's "Other ways to show you know it" list, item by item."""
+    ways = re.search(r"<details><summary>[^<]*</summary>\s*<ul>(.*?)</ul>", home.text, re.S).group(1)
+    return [html.unescape(item) for item in re.findall(r"<li>(.*?)</li>", ways)]
+
+
+def test_the_other_ways_to_show_a_skill_are_in_the_students_language_and_do_not_repeat_the_practice_button(sandbox):
+    # Spanish students read "Practice set: Práctica: fracciones equivalentes" and "Explain it in your own words: …"
+    # in English, and English ones "Practice set: Practice: Equivalent fractions", which the Practise button above
+    # already is: practice is not an other way.
+    _setup_course(sandbox)
+    english = _other_ways(_launch(sandbox, locale="en-US"))
+    assert english == ["Explain it in your own words: write it or record it"]
+    # The label is a catalogued message now (the catalogue test above holds it to a Spanish translation).
+    spanish = _other_ways(_launch(sandbox, locale="es-MX"))
+    assert len(spanish) == 1 and not any("Practice set" in way or "Práctica" in way for way in spanish)

@@ -32,3 +32,16 @@ def test_ten_right_in_one_sitting_says_take_a_break_and_come_back_for_mastered(s
     row = re.search(r'<th scope="row">Equivalent fractions</th>(.*?)</tr>', plan).group(1)
     assert COME_BACK in row
 
+
+
+def test_a_skill_waiting_only_for_another_sitting_is_the_last_next_step_not_the_first(sandbox, tool):
+    # The plan's first step said "Equivalent fractions … take a break of an hour or more, then come back" above a
+    # "Practise Equivalent fractions" button, with skills the student could learn right now listed below it.
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    pack = load_pack(demo_pack_data())
+    student = sandbox.launch("student")
+    _practise(student, tool, SKILL, pack, right=True, times=10)
+    plan = html.unescape(_plan(student).text)
+    steps = re.findall(r'<li class="step">\s*<h3>([^<]+?) <span', plan)
+    assert len(steps) > 1 and "Equivalent fractions" in steps
+    assert steps[-1] == "Equivalent fractions"

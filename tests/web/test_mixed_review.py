@@ -187,3 +187,16 @@ def test_a_review_that_brings_a_skill_back_to_mastered_celebrates_it(sandbox, to
     feedback = submit_form(question, "/review", answer=served_answer(tool, question))
     name = next(s.name for s in pack.skills if s.id == skill)
     assert f"You mastered {name}!" in html.unescape(feedback.text)
+
+
+def test_with_one_skill_due_the_review_speaks_of_that_one_skill(sandbox, tool):
+    student, pack, skill_id = first_skill_mastered(sandbox, tool)
+    _ten_days_pass(tool)
+    plan = _plan(student)
+    name = next(s.name for s in pack.skills if s.id == skill_id)
+    one = f"You learned this before: {name}. A few questions check it stuck, so you keep it."
+    assert "Quick review: 1 skill to keep fresh" in plan.text
+    page = plan.http.get(plan.url.split("?")[0].rstrip("/") + "/review", timeout=30)
+    for text in (html.unescape(plan.text), html.unescape(page.text)):
+        assert one in text
+        assert "You learned these before" not in text

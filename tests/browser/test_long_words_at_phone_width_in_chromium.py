@@ -1,0 +1,55 @@
+"""In real Chromium at 375 px (a phone): what a student types without spaces (a long answer, a long goal) wraps
+inside the page, so the page never scrolls sideways after it is shown back to them."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from selenium.webdriver.common.by import By
+
+from tests.support import served_item
+
+from .accessibility import click_through, launch_as, wait
+
+pytestmark = pytest.mark.browser
+
+TEACHER, STUDENT = "Amara Okafor", "Priya Shah"
+#: What a student might mash or paste: no space where a line could break.
+UNBROKEN = "1234567890" * 8
+
+
+def _sideways_overflow(browser) -> int:
+    return browser.execute_script("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+
+
+def _student_at_phone_width(browser, tool) -> str:
+    browser.set_window_size(375, 800)
+    launch_as(browser, tool, TEACHER)
+    click_through(browser, "//button[contains(normalize-space(), 'Use the demo pack')]")
+    return re.search(r"^.*?/c/[^/?]+", launch_as(browser, tool, STUDENT)).group(0)
+
+
+def test_a_long_typed_answer_shown_back_in_the_feedback_fits_a_phone(browser, tool):
+    base = _student_at_phone_width(browser, tool)
+    for skill_id in ("frac-add-sub", "frac-divide", "frac-multiply"):
+        browser.get(f"{base}/practice/{skill_id}")
+        served = browser.find_element(By.NAME, "served").get_attribute("value")
+        if served_item(None, served).type != "multiple_choice":
+            break
+    else:
+        pytest.fail("no typed question among the first ones served")
+    assert _sideways_overflow(browser) <= 0
+    browser.find_element(By.ID, "answer").send_keys(UNBROKEN)
+    click_through(browser, "//form[contains(@class, 'practice')]//button[not(@name)]")
+    assert UNBROKEN in browser.find_element(By.TAG_NAME, "main").text  # "You answered: …"
+    assert _sideways_overflow(browser) <= 0
+
+
+def test_the_message_naming_a_long_goal_fits_a_phone(browser, tool):
+    base = _student_at_phone_width(browser, tool)
+    browser.get(f"{base}/goals")
+    browser.find_element(By.ID, "goal-title-new").send_keys("Fractions" + "x" * 60)
+    click_through(browser, "//button[normalize-space()='Add my goal']")
+    wait(browser, lambda b: "Goal added" in b.find_element(By.ID, "flashes").text)
+    assert _sideways_overflow(browser) <= 0
