@@ -50,6 +50,13 @@ def test_every_docs_page_is_in_the_mkdocs_nav_and_its_pictures_exist():
                 assert (page.parent / target).is_file(), f"{name} shows a missing picture: {target}"
 
 
+def test_changelog_links_work_in_the_clone_and_in_the_docs_site():
+    # docs/changelog.md is a symbolic link to CHANGELOG.md, so each relative link is read from both folders: one that
+    # works from the top of the clone only fails `mkdocs build --strict`, the last step of CI.
+    for target in _links((ROOT / "CHANGELOG.md").read_text()):
+        assert (ROOT / target).exists() and (DOCS / target).exists(), f"CHANGELOG.md links to {target}"
+
+
 def test_docs_give_the_commands_the_code_has():
     development = (DOCS / "development.md").read_text()
     assert TEST_COMMAND in development and CHROMIUM_COMMAND in development
