@@ -70,6 +70,26 @@ def test_docs_give_the_commands_the_code_has():
         assert "gunicorn -c config/" not in (ROOT / "config" / unit).read_text()
 
 
+def test_the_systemd_units_keep_the_instance_folder_where_they_may_write():
+    # ProtectSystem=strict makes everything read-only but the unit's writable paths; the default instance folder,
+    # ./instance in WorkingDirectory, is not one of them, and evidence uploads would fail there (pathways doctor
+    # says so). Environment= is read before EnvironmentFile=, so /etc/pathways.env may still move it.
+    for unit in ("pathways-web.service", "pathways-worker.service"):
+        lines = [line.split("=", 1) for line in (ROOT / "config" / unit).read_text().splitlines()
+                 if "=" in line and not line.startswith("#")]
+        settings: dict[str, list[str]] = {}
+        for key, value in lines:
+            settings.setdefault(key, []).append(value)
+        assert settings["ProtectSystem"] == ["strict"], unit
+        environment = dict(v.split("=", 1) for value in settings.get("Environment", []) for v in value.split())
+        instance = Path(settings["WorkingDirectory"][0],
+                        environment.get("PATHWAYS_INSTANCE_PATH", "instance"))
+        writable = [Path(p) for value in settings.get("ReadWritePaths", []) for p in value.split()]
+        writable += [Path("/var/lib", d) for value in settings.get("StateDirectory", []) for d in value.split()]
+        assert any(instance == w or w in instance.parents for w in writable), f"{unit}: {instance} is read-only"
+        assert settings.get("StateDirectory") == ["pathways"], unit  # systemd makes /var/lib/pathways for User=
+
+
 def test_every_setting_is_documented_in_the_example_env():
     from lti_tool.settings import DEFAULTS
 
