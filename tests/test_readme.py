@@ -9,6 +9,8 @@ DOCS = ROOT / "docs"
 TEST_COMMAND = "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/python -m pytest"
 DEMO_COMMAND = "python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/pathways demo"
 CHROMIUM_COMMAND = "sudo apt-get install -y chromium chromium-driver"
+# Debian and Ubuntu split ensurepip out of python3: there `python3 -m venv` fails on a fresh machine without it.
+VENV_COMMAND = "sudo apt-get install -y python3-venv"
 
 
 def _links(markdown: str) -> list[str]:
@@ -22,6 +24,7 @@ def test_readme_gives_both_commands():
     assert TEST_COMMAND in readme
     assert DEMO_COMMAND in readme
     assert CHROMIUM_COMMAND in readme  # how to run the browser tests instead of skipping them
+    assert VENV_COMMAND in readme
 
 
 def test_ci_runs_the_readme_test_command():
@@ -59,7 +62,7 @@ def test_changelog_links_work_in_the_clone_and_in_the_docs_site():
 
 def test_docs_give_the_commands_the_code_has():
     development = (DOCS / "development.md").read_text()
-    assert TEST_COMMAND in development and CHROMIUM_COMMAND in development
+    assert TEST_COMMAND in development and CHROMIUM_COMMAND in development and VENV_COMMAND in development
     screenshots = (ROOT / "tests" / "browser" / "test_docs_screenshots.py").read_text()
     assert 'os.environ.get("PATHWAYS_SCREENSHOTS")' in screenshots
     assert "PATHWAYS_SCREENSHOTS=docs/img .venv/bin/python -m pytest tests/browser/test_docs_screenshots.py" \
