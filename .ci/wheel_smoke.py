@@ -1,7 +1,8 @@
 """Smoke-test an installed Pathways wheel from outside the source tree (run by .ci/run).
 
     python wheel_smoke.py demo                 # `pathways demo`: the sandbox page, a teacher and a student launch
-    python wheel_smoke.py serve DATABASE_URL   # `pathways serve` on PostgreSQL: /healthz and a student launch
+    python wheel_smoke.py serve DATABASE_URL [REDIS_URL]
+        # `pathways serve` on PostgreSQL (and Redis): /healthz, launches, a grade `pathways worker --once` posts
 
 Run it with the Python of a venv that has only the wheel installed, from an empty directory: everything the
 app reads must then come from the installed package. Launches go over HTTP through the sandbox LMS, following
@@ -95,10 +96,16 @@ def check_launch(start_url: str, who: str) -> requests.Response:
 
 
 def check_grade_reaches_the_lms(base: str) -> None:
-    """Teacher places Pathways by Deep Linking, a student opens it, the teacher sets the student's level, and
-    the demo's background worker posts the grade to the sandbox gradebook."""
-    support = test_support()
+    """The demo's background worker posts a grade the teacher's change queued to the sandbox gradebook."""
     lms = base + "/sandbox"
+    queue_a_grade(lms)
+    check_the_gradebook_shows_a_grade(lms, "the demo's worker posts the grade to the sandbox gradebook")
+
+
+def queue_a_grade(lms: str) -> None:
+    """Teacher places Pathways by Deep Linking, a student opens it, the teacher sets the student's level and grades
+    on the share of skills reached: a grade waits in the outbox."""
+    support = test_support()
     picker = launch(lms + "/launch/teacher?context_id=math-7&message_type=LtiDeepLinkingRequest")
     returning = support.submit_form(_with_session(picker), "/deep-link")
     action, fields = support.parse_form(returning.text, returning.url)
@@ -109,7 +116,7 @@ def check_grade_reaches_the_lms(base: str) -> None:
     check_launch(f"{lms}/launch?context_id=math-7&resource_link_id={link.group(1)}&sub=student-1",
                  "student opening the placed link")
     teacher = _with_session(launch(f"{lms}/launch?context_id=math-7&resource_link_id={link.group(1)}&sub=teacher"))
-    course = base + re.search(r"/c/[^/]+/", teacher.url).group(0)
+    course = urljoin(teacher.url, re.search(r"/c/[^/]+/", teacher.url).group(0))
     class_view = teacher.http.get(course + "class", timeout=30)
     class_view.http = teacher.http
     overridden = support.submit_form(class_view, "/class/override", level="Mastered", note="Smoke test")
@@ -121,6 +128,9 @@ def check_grade_reaches_the_lms(base: str) -> None:
     saved = support.submit_form(grading, "/teacher/grading", scheme="proficiency_share")
     check(saved.status_code == 200 and "Grades recalculated" in saved.text,
           "teacher grades on the share of skills reached, and the grades are recalculated")
+
+
+def check_the_gradebook_shows_a_grade(lms: str, message: str) -> None:
     posted = re.compile(r"<strong>[0-9.]+ / [0-9.]+</strong><br>\s*"
                         r'<span class="muted">\w+, (?:FullyGraded|PendingManual)</span>')
     deadline = time.monotonic() + 60
@@ -129,7 +139,7 @@ def check_grade_reaches_the_lms(base: str) -> None:
         if posted.search(book):
             break
         time.sleep(1)
-    check(posted.search(book) is not None, "the demo's worker posts the grade to the sandbox gradebook")
+    check(posted.search(book) is not None, message)
 
 
 def _with_session(page: requests.Response) -> requests.Response:
@@ -157,7 +167,7 @@ def smoke_demo() -> None:
         server.wait(timeout=30)
 
 
-def smoke_serve(database_url: str) -> None:
+def smoke_serve(database_url: str, redis_url: str = "") -> None:
     from werkzeug.serving import make_server
 
     from lti_tool.sandbox import SandboxPlatform, create_sandbox_app
@@ -174,7 +184,8 @@ def smoke_serve(database_url: str) -> None:
 
     # The sandbox LMS listens on loopback, which production refuses to call unless an admin lists it.
     env = clean_env(PATHWAYS_DATABASE_URL=database_url, PATHWAYS_SECRET_KEY=secrets.token_urlsafe(48),
-                    PATHWAYS_BASE_URL=tool, PATHWAYS_OUTBOUND_ALLOWED_NETWORKS="127.0.0.0/8")
+                    PATHWAYS_BASE_URL=tool, PATHWAYS_OUTBOUND_ALLOWED_NETWORKS="127.0.0.0/8",
+                    PATHWAYS_DEFAULT_COURSE_PACK="demo", PATHWAYS_REDIS_URL=redis_url)
     for args in (["db", "upgrade"], ["keys", "rotate"],
                  ["platform", "add", "--issuer", platform.issuer, "--client-id", "smoke", "--deployment-id",
                   "smoke-1", "--login-url", platform.auth_url, "--token-url", platform.token_url,
@@ -188,6 +199,12 @@ def smoke_serve(database_url: str) -> None:
         check(health.status_code == 200 and health.json()["status"] == "ok", "pathways serve answers /healthz ok")
         check_launch(lms + "/launch/student-1?context_id=math-7", "student (under gunicorn, PostgreSQL)")
         check_launch(lms + "/launch/teacher?context_id=math-7", "teacher (under gunicorn, PostgreSQL)")
+        # As deployed: grades wait in the outbox until a `pathways worker` process (not the server) posts them.
+        queue_a_grade(lms)
+        worker = subprocess.run([PATHWAYS, "worker", "--once"], env=env, capture_output=True, text=True, timeout=300)
+        check(worker.returncode == 0 and re.search(r"Posted [1-9]\d* score", worker.stdout),
+              f"pathways worker --once posts a score ({(worker.stdout + worker.stderr).strip()[-300:]})")
+        check_the_gradebook_shows_a_grade(lms, "the grade is in the LMS's gradebook")
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -204,8 +221,8 @@ if __name__ == "__main__":
     mode = sys.argv[1] if len(sys.argv) > 1 else ""
     if mode == "demo":
         smoke_demo()
-    elif mode == "serve" and len(sys.argv) == 3:
-        smoke_serve(sys.argv[2])
+    elif mode == "serve" and len(sys.argv) in (3, 4):
+        smoke_serve(*sys.argv[2:])
     else:
         raise SystemExit(__doc__)
     print(f"wheel smoke test ({mode}) passed")

@@ -2,6 +2,7 @@
 
 import os
 
+import requests
 from click.testing import CliRunner
 from flask.cli import ScriptInfo
 
@@ -34,3 +35,17 @@ def test_doctor_says_whether_evidence_files_can_be_stored(make_tool, tmp_path):
     result = CliRunner().invoke(main, ["doctor"], obj=ScriptInfo(create_app=lambda: tool.app))
     assert f"PROBLEM  Evidence files cannot be stored in {blocker}" in result.output
     assert "make PATHWAYS_EVIDENCE_DIR a folder the web processes may write" in result.output
+
+
+def test_doctor_with_no_platform_points_at_a_registration_that_works(make_tool):
+    # /lti/register on its own answers 403 (dynamic registration takes only one-time links): the hint names the
+    # command that makes such a link.
+    tool = make_tool()
+    cli = ScriptInfo(create_app=lambda: tool.app)
+    for registered in CliRunner().invoke(main, ["platform", "list"], obj=cli).stdout.splitlines():
+        issuer, client_id = registered.split("\t")[:2]  # the sandbox LMS registers itself
+        assert CliRunner().invoke(main, ["platform", "remove", issuer, client_id, "--yes"], obj=cli).exit_code == 0
+    result = CliRunner().invoke(main, ["doctor"], obj=cli)
+    assert "PROBLEM  No platform is registered" in result.output
+    assert "`pathways platform invite`" in result.output and "at /lti/register" not in result.output
+    assert requests.get(tool.base_url + "/lti/register", timeout=10).status_code == 403

@@ -373,3 +373,38 @@ def test_0027_keeps_each_course_s_content_and_fit_and_the_teacher_can_ask_for_a_
         model_fitting.request_refit(course_id, datetime(2026, 12, 3, 15))
         assert model_fitting.open_refit_requests() == [course_id]
         db.session.remove()
+
+
+def _every_table_count() -> dict[str, int]:
+    tables = sorted(set(sa.inspect(db.engine).get_table_names()) - {"alembic_version"})
+    counts = {t: db.session.scalar(sa.select(sa.func.count()).select_from(sa.table(t))) for t in tables}
+    db.session.remove()
+    return counts
+
+
+def test_an_upgrade_from_0020_keeps_answers_levels_and_waiting_grades_and_the_worker_then_posts_them(sandbox, tool):
+    # An operator's upgrade: a release at 0020 served the course, its worker was stopped with grades still waiting,
+    # then `pathways db upgrade` ran. Every row is kept in every table (not only the courses and launches above),
+    # and the grades waiting from before still reach the LMS.
+    from tests.services.test_copied_links import _master_first_skill, _student_scores, _unit_placed_with_a_column
+    from tests.services.test_reviews import _practise
+    from tests.support import drain_outbox
+    from tests.web.test_unit_check import _pack
+
+    link, _, column = _unit_placed_with_a_column(sandbox, tool)
+    student = sandbox.launch("student", resource_link_id=link)
+    _practise(student, tool, "frac-equivalent", _pack(), right=True, times=2)
+    _practise(student, tool, "frac-equivalent", _pack(), right=False, times=1)
+    _master_first_skill(tool, sandbox.launch("teacher", resource_link_id=link))
+    with tool.app.app_context():
+        before = _every_table_count()
+        waiting = db.session.scalar(sa.text("SELECT count(*) FROM score_outbox WHERE status = 'pending'"))
+        db.session.remove()
+        assert before["item_response"] == 3 and before["skill_mastery"] and before["mastery_event"] and waiting
+        downgrade(revision="0020")
+        assert _every_table_count() == before  # 0021 to 0028 add columns and indexes, no table
+        upgrade()
+        assert _every_table_count() == before
+    stats = drain_outbox(tool)
+    assert stats.failed == 0 and _student_scores(tool, column)
+    assert "My learning plan" in sandbox.launch("student", resource_link_id=link).text

@@ -4,11 +4,15 @@ setuptools deprecation today is a build that fails on a later setuptools)."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
+
+from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
 NOT_SOURCE = shutil.ignore_patterns(".*", "build", "dist", "*.egg-info", "instance", "__pycache__", "site")
@@ -48,3 +52,17 @@ def test_the_wheel_builds_cleanly_with_what_pathways_reads_and_nothing_removed_s
     assert "lti_tool/templates/lti/unsupported.html" not in names
     assert "lti_tool/migrations/versions/0027_course_content_refit_request.py" not in names
     assert "lti_tool/templates/base.html" in names
+
+
+def test_a_build_of_unreleased_changes_never_carries_a_released_version():
+    # An operator upgrades with `pip install --no-deps pathways_lti-….whl`: a wheel with the installed version is
+    # "already installed" to pip, which keeps the old code and exits 0, and `pathways db upgrade` then finds nothing to
+    # do. So while CHANGELOG.md has unreleased entries the version is a later .devN one.
+    version = Version(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"])
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    released = [Version(v) for v in re.findall(r"^## (\d+\.\d+\.\d+)\s*$", changelog, re.M)]
+    unreleased = changelog.split("\n## Unreleased\n", 1)[-1].split("\n## ", 1)[0] if "\n## Unreleased\n" in changelog else ""
+    if re.search(r"^- ", unreleased, re.M):
+        assert version.is_devrelease and all(version > r for r in released), (version, released)
+    else:
+        assert released and version == max(released), (version, released)

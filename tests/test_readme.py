@@ -9,6 +9,8 @@ DOCS = ROOT / "docs"
 TEST_COMMAND = "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/python -m pytest"
 DEMO_COMMAND = "python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/pathways demo"
 CHROMIUM_COMMAND = "sudo apt-get install -y chromium chromium-driver"
+# Debian and Ubuntu split ensurepip out of python3: there `python3 -m venv` fails on a fresh machine without it.
+VENV_COMMAND = "sudo apt-get install -y python3-venv"
 
 
 def _links(markdown: str) -> list[str]:
@@ -22,6 +24,7 @@ def test_readme_gives_both_commands():
     assert TEST_COMMAND in readme
     assert DEMO_COMMAND in readme
     assert CHROMIUM_COMMAND in readme  # how to run the browser tests instead of skipping them
+    assert VENV_COMMAND in readme
 
 
 def test_ci_runs_the_readme_test_command():
@@ -50,9 +53,16 @@ def test_every_docs_page_is_in_the_mkdocs_nav_and_its_pictures_exist():
                 assert (page.parent / target).is_file(), f"{name} shows a missing picture: {target}"
 
 
+def test_changelog_links_work_in_the_clone_and_in_the_docs_site():
+    # docs/changelog.md is a symbolic link to CHANGELOG.md, so each relative link is read from both folders: one that
+    # works from the top of the clone only fails `mkdocs build --strict`, the last step of CI.
+    for target in _links((ROOT / "CHANGELOG.md").read_text()):
+        assert (ROOT / target).exists() and (DOCS / target).exists(), f"CHANGELOG.md links to {target}"
+
+
 def test_docs_give_the_commands_the_code_has():
     development = (DOCS / "development.md").read_text()
-    assert TEST_COMMAND in development and CHROMIUM_COMMAND in development
+    assert TEST_COMMAND in development and CHROMIUM_COMMAND in development and VENV_COMMAND in development
     screenshots = (ROOT / "tests" / "browser" / "test_docs_screenshots.py").read_text()
     assert 'os.environ.get("PATHWAYS_SCREENSHOTS")' in screenshots
     assert "PATHWAYS_SCREENSHOTS=docs/img .venv/bin/python -m pytest tests/browser/test_docs_screenshots.py" \
@@ -61,6 +71,26 @@ def test_docs_give_the_commands_the_code_has():
     assert "pathways serve" in operations and "gunicorn -c config/" not in operations
     for unit in ("pathways-web.service", "Procfile"):
         assert "gunicorn -c config/" not in (ROOT / "config" / unit).read_text()
+
+
+def test_the_systemd_units_keep_the_instance_folder_where_they_may_write():
+    # ProtectSystem=strict makes everything read-only but the unit's writable paths; the default instance folder,
+    # ./instance in WorkingDirectory, is not one of them, and evidence uploads would fail there (pathways doctor
+    # says so). Environment= is read before EnvironmentFile=, so /etc/pathways.env may still move it.
+    for unit in ("pathways-web.service", "pathways-worker.service"):
+        lines = [line.split("=", 1) for line in (ROOT / "config" / unit).read_text().splitlines()
+                 if "=" in line and not line.startswith("#")]
+        settings: dict[str, list[str]] = {}
+        for key, value in lines:
+            settings.setdefault(key, []).append(value)
+        assert settings["ProtectSystem"] == ["strict"], unit
+        environment = dict(v.split("=", 1) for value in settings.get("Environment", []) for v in value.split())
+        instance = Path(settings["WorkingDirectory"][0],
+                        environment.get("PATHWAYS_INSTANCE_PATH", "instance"))
+        writable = [Path(p) for value in settings.get("ReadWritePaths", []) for p in value.split()]
+        writable += [Path("/var/lib", d) for value in settings.get("StateDirectory", []) for d in value.split()]
+        assert any(instance == w or w in instance.parents for w in writable), f"{unit}: {instance} is read-only"
+        assert settings.get("StateDirectory") == ["pathways"], unit  # systemd makes /var/lib/pathways for User=
 
 
 def test_every_setting_is_documented_in_the_example_env():

@@ -98,7 +98,8 @@ def examine(
             add(False, "", "The secret key does not match the signing key", str(exc))
     platforms = db.session.scalar(sa.select(sa.func.count()).select_from(Platform))
     add(platforms > 0, f"{platforms} platform(s) registered", "No platform is registered",
-        "Register your LMS with `pathways platform add` or its dynamic registration at /lti/register.")
+        "Register your LMS with `pathways platform add`, or paste a one-time registration link from "
+        "`pathways platform invite` into the LMS.")
     oldest = db.session.scalar(sa.select(sa.func.min(ScoreOutbox.created_at)).where(ScoreOutbox.status == "pending"))
     waiting = (now - oldest).total_seconds() if oldest else 0
     add(waiting < 900, "Grades are flowing to the LMS",
