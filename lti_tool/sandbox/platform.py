@@ -235,7 +235,8 @@ class SandboxPlatform:
         self.score_answer: tuple[str, str] | None = None
         self.relative_links = False  # paging Link headers as absolute URLs, or relative ones (RFC 8288 allows both)
         # Paging links written as RFC 8288 also allows: relation types in any case ("Next", compared
-        # case-insensitively, §2.1.1) and several in one rel (§3.3): the link to the last page is rel="Next Last".
+        # case-insensitively, §2.1.1), several in one rel (§3.3: the link to the last page is rel="Next Last"), and a
+        # title whose quoted text holds "," and ";" before the rel.
         self.rich_link_relations = False
         self._last_page_urls: set[str] = set()
         # Deep Linking's accept_lineitem (DL 2.0 §4.4.1): False plays a platform (or placement) that ignores the
@@ -1145,12 +1146,13 @@ class SandboxPlatform:
                 self._last_page_urls.add(url)
         return url
 
-    def next_link_relations(self, next_url: str) -> str:
-        """Return the rel of a Link to the next page: "next", or as rich_link_relations writes it."""
+    def next_link_params(self, next_url: str) -> str:
+        """Return the parameters of a Link to the next page, after its URL: '; rel="next"', or richer."""
         if not self.rich_link_relations:
-            return "next"
+            return '; rel="next"'
         with self._lock:
-            return "Next Last" if next_url in self._last_page_urls else "Next"
+            rel = "Next Last" if next_url in self._last_page_urls else "Next"
+        return f'; title="More, please; the next page"; rel="{rel}"'
 
     # ---- NRPS 2.0 ----
     def _member_record(self, user: SandboxUser) -> dict[str, Any]:
