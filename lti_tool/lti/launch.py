@@ -291,6 +291,7 @@ ANONYMOUS = N_(
 
 
 UNTRUSTED_AUDIENCE = N_("The launch is also addressed to another tool (aud), which Pathways does not accept.")
+NOT_OUR_AUDIENCE = N_("The launch is addressed to another tool (aud), not to Pathways.")
 
 NO_RETURN_URL = N_(
     "The LMS did not say where to send the chosen links (deep_link_return_url). Ask your LMS administrator to check "
@@ -359,7 +360,8 @@ class PathwaysLaunch(FlaskMessageLaunch):
         azp = body.get("azp")
         audiences = aud if isinstance(aud, list) else [aud]
         if not audiences or not all(isinstance(a, str) and a for a in audiences):
-            raise LaunchError(N_("The launch does not say which tool it is for (aud)."))
+            # Security Framework 1.0 §5.1.3 step 3: a token that lists no client id is rejected with HTTP 401.
+            raise LaunchError(N_("The launch does not say which tool it is for (aud)."), 401)
         if azp is not None and (not isinstance(azp, str) or azp not in audiences):
             raise LaunchError(N_("The launch names an authorized party (azp) that is not among its audiences."))
         if len(audiences) > 1 and azp is None:
@@ -451,6 +453,7 @@ class PathwaysLaunch(FlaskMessageLaunch):
         return self
 
     def validate_registration(self):
+        self._refuse_audience_without_our_client()
         super().validate_registration()
         assert self._registration is not None
         issuer, client_id = self._registration.get_issuer(), self._registration.get_client_id()
@@ -463,6 +466,19 @@ class PathwaysLaunch(FlaskMessageLaunch):
         _require_approved(find_platform(issuer, client_id))
         self._refuse_untrusted_audiences(issuer, client_id)
         return self
+
+    def _refuse_audience_without_our_client(self) -> None:
+        """Refuse a token from the login's issuer whose aud does not list the client id the login was for.
+
+        Security Framework 1.0 §5.1.3 step 3: the tool MUST reject an ID token that "does not list the client_id as a
+        valid audience", with HTTP 401 (it was a 400 saying the client id is not registered). A token from another
+        issuer is refused as a mix-up after this (validate_registration), as before.
+        """
+        body = self._get_jwt_body()
+        aud = body.get("aud")
+        audiences = aud if isinstance(aud, list) else [aud]
+        if body.get("iss") == self._login.get("iss") and self._login.get("client_id") not in audiences:
+            raise LaunchError(NOT_OUR_AUDIENCE, 401)
 
     def _refuse_untrusted_audiences(self, issuer: str, client_id: str) -> None:
         """Refuse a token also addressed to an audience that is not one of our approved clients on this issuer.

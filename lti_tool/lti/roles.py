@@ -193,9 +193,17 @@ def course_role(uris: Iterable[object] | None, *, in_course: bool = False) -> st
     return "mentor" if "Mentor" in wider else "none"
 
 
+#: The Instructor sub-roles that name a teaching assistant (LTI 1.3 Core §A.2.3.1 lists all six). Only
+#: TeachingAssistant was read so: a TA sent as Instructor#TeachingAssistantSection had the instructor's rights
+#: (deleting and exporting the course's data, changing its grading).
+TEACHING_ASSISTANT_SUB_ROLES = frozenset({
+    "TeachingAssistant", "TeachingAssistantGroup", "TeachingAssistantOffering", "TeachingAssistantSection",
+    "TeachingAssistantSectionAssociation", "TeachingAssistantTemplate"})
+
+
 def _context_course_role(context: list[Role]) -> str:
     names = {r.name for r in context}
-    if any(r.name == "Instructor" and r.sub_role == "TeachingAssistant" for r in context):
+    if any(r.name == "Instructor" and r.sub_role in TEACHING_ASSISTANT_SUB_ROLES for r in context):
         names.add("TeachingAssistant")  # a sub-role narrowing within its own principal
     for label, role in (("TeachingAssistant", "teaching_assistant"), ("Instructor", "instructor"),
                         ("Administrator", "administrator"), ("ContentDeveloper", "content_developer"),

@@ -305,10 +305,27 @@ def ags_operation_scopes(scopes: Sequence[str], *, is_post: bool, content_type: 
 
 
 def _link(resp: requests.Response, rel: str) -> str | None:
-    """Return a Link header's URL for rel, made absolute against the URL that answered (RFC 8288 §3.2 allows a
-    relative one); requests parses the header without changing the URL's case. Its origin is checked when used."""
-    target = resp.links.get(rel, {}).get("url")
-    return urljoin(resp.url, target) if target else None
+    """Return a Link header's URL for rel, exactly as sent (a cursor may be case-sensitive) and made absolute
+    against the URL that answered (RFC 8288 §3.2 allows a relative one). Its origin is checked when used.
+
+    RFC 8288 compares relation types case-insensitively (§2.1.1) and lets one rel name several (§3.3, e.g.
+    rel="next last"); requests' `links` keys each link by its rel as written, which missed both: paging stopped
+    early, and a full roster read then took the members of the pages after it for leavers.
+    """
+    for target, params in _LINK_VALUE.findall(resp.headers.get("Link") or ""):
+        relations = next((value for name, value in _LINK_PARAM.findall(params) if name.lower() == "rel"), "")
+        if rel in relations.strip('"').lower().split():
+            return urljoin(resp.url, target) if target else None
+    return None
+
+
+# RFC 8288 §3: link-value = "<" URI-Reference ">" *( OWS ";" OWS link-param ), link-param = token BWS [ "=" BWS
+# ( token / quoted-string ) ]. Read by this grammar, a ";" or "," inside the <…> or in a quoted title stays where it
+# is (requests' parse_header_links cut the URL at the first ";").
+_LINK_PARAM_NAME = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_PARAM_VALUE = r'"(?:[^"\\]|\\.)*"|[^\s;,]*'
+_LINK_PARAM = re.compile(rf"\s*;\s*({_LINK_PARAM_NAME})\s*(?:=\s*({_PARAM_VALUE}))?")
+_LINK_VALUE = re.compile(rf"<([^>]*)>((?:\s*;\s*{_LINK_PARAM_NAME}\s*(?:=\s*(?:{_PARAM_VALUE}))?)*)")
 
 
 _CODE = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")

@@ -113,7 +113,7 @@ def create_sandbox_app(platform: SandboxPlatform) -> Flask:
     def json_response(body: Any, media_type: str, status: int = 200, next_url: str | None = None) -> Response:
         response = Response(json.dumps(body), status, mimetype=media_type)
         if next_url:
-            response.headers["Link"] = f'<{link_target(next_url)}>; rel="next"'
+            response.headers["Link"] = f"<{link_target(next_url)}>{platform.next_link_params(next_url)}"
         return response
 
     def no_content() -> Response:

@@ -234,6 +234,11 @@ class SandboxPlatform:
         # answering 200 with a body of its own, which AGS 2.0 does not define (e.g. ("OK", "text/plain")).
         self.score_answer: tuple[str, str] | None = None
         self.relative_links = False  # paging Link headers as absolute URLs, or relative ones (RFC 8288 allows both)
+        # Paging links written as RFC 8288 also allows: relation types in any case ("Next", compared
+        # case-insensitively, §2.1.1), several in one rel (§3.3: the link to the last page is rel="Next Last"), and a
+        # title whose quoted text holds "," and ";" before the rel.
+        self.rich_link_relations = False
+        self._last_page_urls: set[str] = set()
         # Deep Linking's accept_lineitem (DL 2.0 §4.4.1): False plays a platform (or placement) that ignores the
         # lineItem of content items; the answers it receives keep what the tool sent (deep_link_responses).
         self.accept_lineitem = True
@@ -1127,8 +1132,7 @@ class SandboxPlatform:
                 raise SandboxError(400, "invalid_request", f"invalid {_CURSOR_PARAM} {cursor!r}") from None
         return offset, limit
 
-    @staticmethod
-    def _next_url(base: str, params: dict[str, str], offset: int, limit: int, total: int) -> str | None:
+    def _next_url(self, base: str, params: dict[str, str], offset: int, limit: int, total: int) -> str | None:
         if offset + limit >= total:
             return None
         query = {
@@ -1136,7 +1140,19 @@ class SandboxPlatform:
             "limit": str(limit),
             _CURSOR_PARAM: _CURSOR_PREFIX + _b64(str(offset + limit).encode()),
         }
-        return base + "?" + urlencode(query)
+        url = base + "?" + urlencode(query)
+        if self.rich_link_relations and offset + 2 * limit >= total:
+            with self._lock:
+                self._last_page_urls.add(url)
+        return url
+
+    def next_link_params(self, next_url: str) -> str:
+        """Return the parameters of a Link to the next page, after its URL: '; rel="next"', or richer."""
+        if not self.rich_link_relations:
+            return '; rel="next"'
+        with self._lock:
+            rel = "Next Last" if next_url in self._last_page_urls else "Next"
+        return f'; title="More, please; the next page"; rel="{rel}"'
 
     # ---- NRPS 2.0 ----
     def _member_record(self, user: SandboxUser) -> dict[str, Any]:

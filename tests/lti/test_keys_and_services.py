@@ -189,6 +189,17 @@ def test_relative_paging_and_differences_links_are_followed_on_the_platform(sand
     assert "Roster updated: 8 members, 1 new" in page.text and "Ava Novak" in page.text
 
 
+def test_paging_links_in_capitals_or_with_several_relation_types_are_followed_to_the_end(sandbox, tool):
+    # RFC 8288: relation types compare case-insensitively (§2.1.1) and one rel may hold several (§3.3). Read as
+    # exact strings, "Next" on page one ended the roster there, and its other members were marked as leavers.
+    tool.platform.page_size = 2
+    tool.platform.rich_link_relations = True
+    page = sandbox.launch("teacher")
+    synced = submit_form(page, "roster/sync")
+    assert "Roster updated: 7 members" in synced.text
+    assert len([r for r in tool.platform.service_requests if "/memberships" in r["url"]]) == 4  # 2 + 2 + 2 + 1
+
+
 def test_service_calls_identify_pathways_with_a_user_agent(tool):
     from lti_tool.lti.outbound import USER_AGENT
 

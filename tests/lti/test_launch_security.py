@@ -77,8 +77,13 @@ def test_wrong_issuer_is_refused(pending):
     assert_refused(pending.post(pending.resign(iss="https://evil.example.com")), "not registered")
 
 
-def test_audience_that_is_not_our_client_id_is_refused(pending):
-    assert_refused(pending.post(pending.resign(aud="someone-else", azp=None)), "not registered")
+@pytest.mark.parametrize("aud", ["someone-else", ["someone-else"], ["someone-else", "another-tool"], None])
+def test_an_id_token_whose_audience_does_not_list_our_client_id_is_refused_with_401(pending, aud):
+    """Security Framework §5.1.3 step 3: "MUST reject the ID Token if it does not list the client_id as a valid
+    audience … The request message will be rejected with a HTTP code of 401" (it was a 400)."""
+    azp = aud[0] if isinstance(aud, list) and len(aud) > 1 else None
+    response = pending.post(pending.resign(aud=aud, azp=azp))
+    assert_refused(response, "(aud)", status=401)
 
 
 def test_several_audiences_without_azp_are_refused(pending):
@@ -311,7 +316,8 @@ def test_a_token_another_registered_lms_signed_with_this_logins_nonce_is_refused
                          login_url=sandbox.platform.auth_url, token_url=sandbox.platform.token_url,
                          jwks_url=sandbox.platform.jwks_url, name="Second tenant")
         tenant = pending.resign(aud="second-tenant", azp=None, **{CLAIM + "deployment_id": "d2"})
-        assert_refused(pending.post(tenant), "different LMS or tool registration than its login")
+        # Its aud does not list the client id the login was for: Security Framework §5.1.3 step 3, HTTP 401.
+        assert_refused(pending.post(tenant), "addressed to another tool (aud)", status=401)
         # The login's own token is still accepted: the refusals used nothing up.
         assert pending.post().status_code == 200
     finally:

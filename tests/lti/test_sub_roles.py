@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import sqlalchemy as sa
 
 from lti_tool.extensions import db
@@ -64,6 +65,18 @@ def test_a_teaching_assistant_sub_role_with_or_without_its_principal_is_a_teachi
         launch = _last_launch(tool)
         assert (launch.access, launch.details["role"]) == ("teacher", "teaching_assistant")
         assert "Instructor#TeachingAssistant" in _enrolment(tool, "ta").lti_roles
+
+
+@pytest.mark.parametrize("sub_role", ["TeachingAssistantSection", "TeachingAssistantOffering", "TeachingAssistantGroup",
+                                      "TeachingAssistantSectionAssociation", "TeachingAssistantTemplate"])
+def test_every_teaching_assistant_sub_role_of_the_core_vocabulary_is_a_teaching_assistant(sandbox, tool, sub_role):
+    # LTI 1.3 Core §A.2.3.1 lists six Instructor sub-roles for teaching assistants; read as instructors, they could
+    # delete the course's data and change its grading.
+    page = _launch_with_roles(sandbox, "ta", [INSTRUCTOR, f"{LIS}/Instructor#{sub_role}"])
+    assert page.status_code == 200 and "Class roster" in page.text
+    launch = _last_launch(tool)
+    assert (launch.access, launch.details["role"]) == ("teacher", "teaching_assistant")
+    assert f"Instructor#{sub_role}" in _enrolment(tool, "ta").lti_roles
 
 
 def _privacy_launch_about(sandbox, as_: str, for_user: str, context_id: str):
