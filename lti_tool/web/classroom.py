@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
 
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
@@ -181,9 +181,16 @@ def _article(report: FamilyReport, *, level: int) -> Markup:
 def answers(person_id: int, skill_id: str):
     """Show a student's answers on one skill in order, with the level changes between them, and the override form."""
     require_teacher()
+    return answers_page(person_id, skill_id)
+
+
+def answers_page(person_id: int, skill_id: str, typed: Mapping[str, str] | None = None,
+                 error_field: str | None = None, status: int = 200) -> tuple[str, int]:
+    """Draw a student's answers on a skill, with the override form as `typed` filled it in (after a refusal)."""
     history = answer_history(g.launch.course_id, g.launch.platform_id, person_id, skill_id,
                              actor=actor_of(g.launch), now=utcnow(), language=page_language())
-    return render_template("teacher/answers.html", launch=g.launch, history=history, levels=LEVELS)
+    return render_template("teacher/answers.html", launch=g.launch, history=history, levels=LEVELS,
+                           typed=typed or {}, error_field=error_field), status
 
 
 @bp.get("/class/skills/<skill_id>/trouble-spots")
