@@ -30,6 +30,7 @@ from ..text import NAME_NOT_SHARED
 from .content import course_content, course_pack
 from .diagnostic import planning_levels_by_person
 from .errors import N_, NotFound
+from .goals import GoalView, students_own_goals
 from .help import open_requests
 from .mastery import english_to_page_names, require_pack, stored_reason_parts
 from .plan import ClassRow, StudentPlan, class_overview, plan_for
@@ -533,6 +534,8 @@ class StudentDetail:
     history: list[HistoryEntry]
     responses: int
     correct: int
+    #: The goals the student set for themselves (the course's goals are the teacher's own).
+    own_goals: tuple[GoalView, ...] = ()
 
 
 def student_detail(course_id: int, platform_id: int, person_id: int, *, actor_id: int, now: datetime,
@@ -558,9 +561,10 @@ def student_detail(course_id: int, platform_id: int, person_id: int, *, actor_id
         sa.select(sa.func.count(ItemResponse.id), sa.func.count(ItemResponse.id).filter(ItemResponse.correct))
         .where(ItemResponse.course_id == course_id, ItemResponse.person_id == person.id)
     ).one()
+    own_goals = students_own_goals(course_id, person.id, now=now, language=language)
     _audit(platform_id, course_id, actor_id, person.id, "view_student", now)
     db.session.commit()
-    return StudentDetail(person.id, person.name or "", plan, history, total or 0, correct or 0)
+    return StudentDetail(person.id, person.name or "", plan, history, total or 0, correct or 0, own_goals)
 
 
 def require_student(course_id: int, platform_id: int, person_id: int) -> Person:
