@@ -86,8 +86,9 @@ def groups():
     require_teacher()
     grouping = suggest_groups(g.launch.course_id, g.launch.platform_id, skill_ids=request.args.getlist("skill"),
                               kind=request.args.get("kind", ""), language=page_language())
+    # Today in the course's time zone: no group's due date before it, as on the Assignments page.
     return render_template("teacher/groups.html", launch=g.launch, grouping=grouping, kinds=GROUP_KINDS,
-                           arranged=False)
+                           arranged=False, today=course_today(g.launch.course_id, utcnow()))
 
 
 @bp.post("/class/groups/print")
