@@ -30,6 +30,7 @@ from ..text import NAME_NOT_SHARED
 from .content import course_content, course_pack
 from .diagnostic import planning_levels_by_person
 from .errors import N_, NotFound
+from .goals import GoalView, students_own_goals
 from .help import open_requests
 from .mastery import english_to_page_names, require_pack, stored_reason_parts
 from .plan import ClassRow, StudentPlan, class_overview, plan_for
@@ -247,8 +248,9 @@ def _pace(order: Sequence[str], levels: Mapping[str, Level], history: Sequence[s
 
 def _answers_since_rise(course_id: int, person_ids: list[int]
                         ) -> tuple[dict[int, dict[str, int]], dict[int, datetime], dict[int, datetime]]:
-    """Return, per student, their answers on each skill since its level last rose (all of them if it never
-    rose), and their first and last answer's times: what "Needs help now" reads of a class's answers.
+    """Return, per student, their answers on each skill since its level last rose or a teacher set it (all of
+    them if neither happened), and their first and last answer's times: what "Needs help now" reads of a class's
+    answers.
 
     Counted in SQL, one statement (`_since_rise_query`): reading every answer of the class (person, skills, time)
     into Python made the page grow with the class's history, months of it; this returns a row per student and
@@ -275,7 +277,7 @@ def _since_rise_query(dialect: str) -> sa.CompoundSelect:
     The students' ids are written into the statement as numbers (models.base.id_list), not bound one each. The
     answer that raised a level shares its time with the level change, so it is not "since". A rise is a change
     to a higher level (Level.stored's rank: an unknown name is Not started), as "Needs help now" ranks the level
-    changes it reads in Python (`_level_changes`).
+    changes it reads in Python (`_level_changes`), or any level a teacher set.
     """
     course_id = sa.bindparam("course_id", type_=sa.Integer)
     ids = sa.bindparam("ids", type_=sa.Integer, expanding=True, literal_execute=True)
@@ -283,8 +285,11 @@ def _since_rise_query(dialect: str) -> sa.CompoundSelect:
     rises = (
         sa.select(MasteryEvent.person_id, MasteryEvent.skill_id, sa.func.max(MasteryEvent.at).label("rose"))
         .where(MasteryEvent.course_id == course_id, MasteryEvent.person_id.in_(ids),
-               sa.case(rank, value=MasteryEvent.new_level, else_=0) > sa.case(rank, value=MasteryEvent.old_level,
-                                                                                else_=0))
+               sa.or_(sa.case(rank, value=MasteryEvent.new_level, else_=0) > sa.case(rank, value=MasteryEvent.old_level,
+                                                                                       else_=0),
+                      # A level the teacher set, even a lower one, is where the count starts again: the answers
+                      # before it are what the teacher judged, not tries at the level they chose.
+                      MasteryEvent.source == "override"))
         .group_by(MasteryEvent.person_id, MasteryEvent.skill_id)
         .subquery()
     )
@@ -529,6 +534,8 @@ class StudentDetail:
     history: list[HistoryEntry]
     responses: int
     correct: int
+    #: The goals the student set for themselves (the course's goals are the teacher's own).
+    own_goals: tuple[GoalView, ...] = ()
 
 
 def student_detail(course_id: int, platform_id: int, person_id: int, *, actor_id: int, now: datetime,
@@ -554,9 +561,10 @@ def student_detail(course_id: int, platform_id: int, person_id: int, *, actor_id
         sa.select(sa.func.count(ItemResponse.id), sa.func.count(ItemResponse.id).filter(ItemResponse.correct))
         .where(ItemResponse.course_id == course_id, ItemResponse.person_id == person.id)
     ).one()
+    own_goals = students_own_goals(course_id, person.id, now=now, language=language)
     _audit(platform_id, course_id, actor_id, person.id, "view_student", now)
     db.session.commit()
-    return StudentDetail(person.id, person.name or "", plan, history, total or 0, correct or 0)
+    return StudentDetail(person.id, person.name or "", plan, history, total or 0, correct or 0, own_goals)
 
 
 def require_student(course_id: int, platform_id: int, person_id: int) -> Person:

@@ -146,17 +146,28 @@ def goals_page(course_id: int, person_id: int, *, now: datetime, language: str =
         late = bool(due and ends_on and due > ends_on)
         course_goals.append(GoalView(None, goal.title, goal.description, ends_on if late else due, skill_ids,
                                      tuple(names[s] for s in skill_ids), False, False, "teacher", late))
+    # The student's own date is theirs to keep: flagged when it falls after the course ends, not moved.
+    own = tuple(replace(view, after_course_end=bool(ends_on and view.by_date and not view.done
+                                                     and view.by_date > ends_on))
+                for view in _own_goals(course_id, person_id, names, today))
+    return GoalsPage(tuple(course_goals), own, tuple(names.items()), pace,
+                     _skill_dates(pace, [*course_goals, *own], pack.skill_graph, today))
+
+
+def _own_goals(course_id: int, person_id: int, names: Mapping[str, str], today: date) -> list[GoalView]:
     mine = db.session.scalars(
         sa.select(StudentGoal)
         .where(StudentGoal.course_id == course_id, StudentGoal.person_id == person_id)
         .order_by(StudentGoal.done, StudentGoal.by_date.is_(None), StudentGoal.by_date, StudentGoal.id)
     )
-    # The student's own date is theirs to keep: flagged when it falls after the course ends, not moved.
-    own = tuple(replace(view, after_course_end=bool(ends_on and view.by_date and not view.done
-                                                     and view.by_date > ends_on))
-                for view in (_goal_view(g, names, today) for g in mine))
-    return GoalsPage(tuple(course_goals), own, tuple(names.items()), pace,
-                     _skill_dates(pace, [*course_goals, *own], pack.skill_graph, today))
+    return [_goal_view(goal, names, today) for goal in mine]
+
+
+def students_own_goals(course_id: int, person_id: int, *, now: datetime,
+                       language: str = BASE_LANGUAGE) -> tuple[GoalView, ...]:
+    """Return the goals a student set for themselves, open ones first by date, skills named in the language."""
+    return tuple(_own_goals(course_id, person_id, course_skill_names(course_id, language),
+                            course_today(course_id, now)))
 
 
 def _skill_dates(pace: PaceView, goals: Sequence[GoalView], graph: SkillGraph, today: date) -> tuple[SkillDate, ...]:

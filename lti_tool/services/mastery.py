@@ -662,10 +662,11 @@ def override_level(
     try:
         new_level = Level(level)
     except ValueError as exc:
-        raise ServiceError("Choose one of the levels.") from exc
+        raise ServiceError("Choose one of the levels.", form_field="level") from exc
     note = (note or "").strip()[:400]
     if not note:
-        raise ServiceError("Add a short note saying why: it is kept with the override as evidence.")
+        raise ServiceError("Add a short note saying why: it is kept with the override as evidence.",
+                           form_field="note")
     note_to_student = (note_to_student or "").strip()[:250]
     row = lock_learner(course_id, person_id, now).get(skill_id)
     from .diagnostic import note_teacher_level

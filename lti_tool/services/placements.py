@@ -175,14 +175,18 @@ def typed_moment(text: str, zone: tzinfo) -> datetime | None:
         raise ValueError(text) from None
 
 
-def _check_settings(title: str, chosen: OptionSettings, default_maximum: float) -> float:
+def _check_settings(key: str, title: str, chosen: OptionSettings, default_maximum: float) -> float:
+    # Each refusal names the picker's field to mend ("due_<key>"), so the page can mark it.
     maximum = default_maximum if chosen.score_maximum is None else chosen.score_maximum
     if not 0 < maximum <= 10_000:
-        raise ServiceError(N_("Points for “%(title)s” must be a number between 0 and 10,000."), title=title)
+        raise ServiceError(N_("Points for “%(title)s” must be a number between 0 and 10,000."), title=title,
+                           form_field=f"points_{key}")
     if chosen.available_from and chosen.available_until and chosen.available_from >= chosen.available_until:
-        raise ServiceError(N_("“%(title)s” must become available before it stops being available."), title=title)
+        raise ServiceError(N_("“%(title)s” must become available before it stops being available."), title=title,
+                           form_field=f"available_until_{key}")
     if chosen.due and chosen.available_from and chosen.due <= chosen.available_from:
-        raise ServiceError(N_("“%(title)s” must be due after it becomes available."), title=title)
+        raise ServiceError(N_("“%(title)s” must be due after it becomes available."), title=title,
+                           form_field=f"due_{key}")
     return maximum
 
 
@@ -215,7 +219,7 @@ def answer_deep_link(
         raise ServiceError(N_("The gradebook maximum must be a number between 0 and 10,000."))
     settings_by_key = settings_by_key or {}
     checked = [(option, title, settings_by_key.get(option.key, OptionSettings())) for option, title in picks]
-    maxima = [_check_settings(title, chosen, score_maximum) for _, title, chosen in checked]
+    maxima = [_check_settings(option.key, title, chosen, score_maximum) for option, title, chosen in checked]
     _claim_answer(launch, now)
     choices = []
     for (option, title, chosen), maximum in zip(checked, maxima, strict=True):

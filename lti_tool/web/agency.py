@@ -11,6 +11,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..extensions import db
 from ..learning.local_days import zone_names
+from ..learning.mastery import Level
 from ..models.base import utcnow
 from ..services import evidence as evidence_service
 from ..services import goals as goals_service
@@ -18,6 +19,7 @@ from ..services import reflections as reflections_service
 from ..services.errors import ServiceError
 from ..services.launches import token_names_launch
 from ..services.permissions import actor_of
+from ..services.plan import class_overview
 from ..services.sent_scores import shown_waiting_for_review
 from ..services.storage import describe_size
 from ..services.time_zones import course_zone_name, set_course_zone
@@ -351,8 +353,13 @@ def evidence_queue():
                                                         language=page_language())
     # Whose gradebook grade says "waiting for review": only where a score saying so went (or is going) to the LMS.
     waiting = shown_waiting_for_review(g.launch.course_id, {item.person_id for item in pending})
+    # Each student's level on the skill now, as the class view shows it: accepting never lowers it, so it is what
+    # the teacher weighs the work against.
+    class_levels = {row.person_id: row.levels for row in class_overview(g.launch.course_id, g.launch.platform_id)[1]}
+    level_now = {item.id: class_levels.get(item.person_id, {}).get(item.skill_id, Level.NOT_STARTED)
+                 for item in pending}
     return render_template("teacher/evidence_queue.html", launch=g.launch, pending=pending, reviewed=reviewed,
-                           waiting_in_gradebook=waiting,
+                           waiting_in_gradebook=waiting, level_now=level_now,
                            levels=evidence_service.AWARDABLE_LEVELS)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
 
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
@@ -86,8 +86,9 @@ def groups():
     require_teacher()
     grouping = suggest_groups(g.launch.course_id, g.launch.platform_id, skill_ids=request.args.getlist("skill"),
                               kind=request.args.get("kind", ""), language=page_language())
+    # Today in the course's time zone: no group's due date before it, as on the Assignments page.
     return render_template("teacher/groups.html", launch=g.launch, grouping=grouping, kinds=GROUP_KINDS,
-                           arranged=False)
+                           arranged=False, today=course_today(g.launch.course_id, utcnow()))
 
 
 @bp.post("/class/groups/print")
@@ -181,9 +182,16 @@ def _article(report: FamilyReport, *, level: int) -> Markup:
 def answers(person_id: int, skill_id: str):
     """Show a student's answers on one skill in order, with the level changes between them, and the override form."""
     require_teacher()
+    return answers_page(person_id, skill_id)
+
+
+def answers_page(person_id: int, skill_id: str, typed: Mapping[str, str] | None = None,
+                 error_field: str | None = None, status: int = 200) -> tuple[str, int]:
+    """Draw a student's answers on a skill, with the override form as `typed` filled it in (after a refusal)."""
     history = answer_history(g.launch.course_id, g.launch.platform_id, person_id, skill_id,
                              actor=actor_of(g.launch), now=utcnow(), language=page_language())
-    return render_template("teacher/answers.html", launch=g.launch, history=history, levels=LEVELS)
+    return render_template("teacher/answers.html", launch=g.launch, history=history, levels=LEVELS,
+                           typed=typed or {}, error_field=error_field), status
 
 
 @bp.get("/class/skills/<skill_id>/trouble-spots")

@@ -24,6 +24,7 @@ from flask import (
 )
 from flask_babel import gettext, ngettext
 from flask_wtf.csrf import CSRFError
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from ..extensions import csrf
@@ -59,6 +60,7 @@ from ..services.launches import (
 )
 from ..services.permissions import Action, actor_of, require
 from ..services.placements import (
+    ALREADY_ANSWERED,
     OptionSettings,
     accepts_line_items,
     accepts_multiple,
@@ -440,6 +442,11 @@ def export_content():
 @bp.get("/deep-link")
 def deep_link():
     """Let the teacher choose what to add to the LMS course (Deep Linking)."""
+    return _picker_page()
+
+
+def _picker_page(typed: MultiDict[str, str] | None = None, error_field: str | None = None, status: int = 200):
+    """Draw the Deep Linking picker; after a refusal, with `typed` (the form sent) filled back in."""
     launch = g.launch
     settings = deep_link_settings(launch)
     return render_template(
@@ -453,7 +460,8 @@ def deep_link():
         answered=launch.deep_link_answered_at is not None,
         # A request without a context has no course page to go on to; one from a course does.
         course_page=not is_placeholder(launch.course),
-    )
+        typed=typed, chosen=typed.getlist("option") if typed else None, error_field=error_field,
+    ), status
 
 
 @bp.post("/deep-link")
@@ -462,15 +470,16 @@ def deep_link_answer():
     launch = g.launch
     keys = request.form.getlist("option")
     try:
-        typed_maximum = _typed_points(request.form.get("score_maximum"))
+        typed_maximum = _typed_points("score_maximum")
         # Empty means the default; 0 goes on to the service, which says what a column's points may be.
         score_maximum = 100.0 if typed_maximum is None else typed_maximum
         # The dates were typed in the teacher's own time zone, which the picker's script names (UTC without it).
         zone = picker_zone(request.form.get("time_zone"), request.form.get("utc_offset"))
         settings_by_key = {key: _option_settings(key, zone) for key in keys}
     except _TypedValueError as exc:
+        # The picker comes back as the teacher filled it in (titles, points, dates of every option), not emptied.
         flash(str(exc), "error")
-        return redirect(url_for("course.deep_link"), code=303)
+        return _picker_page(request.form, exc.field, 422)
     try:
         answer = answer_deep_link(
             launch,
@@ -484,7 +493,9 @@ def deep_link_answer():
         )
     except ServiceError as exc:
         flash(translated(exc), "error")
-        return redirect(url_for("course.deep_link"), code=303)
+        if exc.template == ALREADY_ANSWERED:
+            return redirect(url_for("course.deep_link"), code=303)  # nothing left to fill in: the page says so
+        return _picker_page(request.form, exc.form_field, 422)
     return render_template("lti/deep_link_return.html", answer=answer)
 
 
@@ -502,14 +513,18 @@ def deep_link_cancel():
 class _TypedValueError(ValueError):
     """A value typed in the picker that cannot be read; the message is in the page's language."""
 
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
 
-def _typed_points(text: str | None) -> float | None:
-    """Return the points typed (None when the field is empty); the service checks the range."""
-    text = (text or "").strip()
+
+def _typed_points(field: str) -> float | None:
+    """Return the points typed in the field (None when it is empty); the service checks the range."""
+    text = (request.form.get(field) or "").strip()
     try:
         return float(text) if text else None
     except ValueError:
-        raise _TypedValueError(gettext("Points must be a number.")) from None
+        raise _TypedValueError(gettext("Points must be a number."), field) from None
 
 
 def _option_settings(key: str, zone: tzinfo) -> OptionSettings:
@@ -519,9 +534,10 @@ def _option_settings(key: str, zone: tzinfo) -> OptionSettings:
         try:
             return typed_moment(text, zone)
         except ValueError:
-            raise _TypedValueError(gettext("“%(text)s” is not a date and time.", text=text.strip())) from None
+            raise _TypedValueError(gettext("“%(text)s” is not a date and time.", text=text.strip()),
+                                   f"{name}_{key}") from None
 
-    return OptionSettings(score_maximum=_typed_points(request.form.get(f"points_{key}")),
+    return OptionSettings(score_maximum=_typed_points(f"points_{key}"),
                           available_from=moment("available_from"), available_until=moment("available_until"),
                           due=moment("due"))
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 from markupsafe import Markup, escape
 
+from ..extensions import db
 from ..learning.mastery import Level, newly_mastered
 from ..learning.skills import Skill
 from ..models.base import utcnow
@@ -19,6 +20,7 @@ from ..services.next_up import next_up
 from ..services.permissions import actor_of
 from ..services.plan import ClassRow, class_overview
 from ..services.serving import items_for_skill, serve_next
+from .classroom import answers_page
 from .course import addresses, answers_question, launch_blueprint, require_student, require_teacher
 from .hints import HintAsked, hint_asked, hints_to_show
 from .i18n import HEATMAP_CELL, heatmap_words, localized, page_language, person_name, translated
@@ -173,13 +175,18 @@ def heatmap_body(rows: Sequence[ClassRow], skills: Sequence[Skill]) -> Markup:
 def class_view():
     """Show the class heatmap: students by skills, with levels in words as well as colour."""
     require_teacher()
+    return _class_page()
+
+
+def _class_page(typed: Mapping[str, str] | None = None, error_field: str | None = None, status: int = 200):
     view = heatmap(
         g.launch.course_id, g.launch.platform_id, sort=request.args.get("sort", ""), unit=request.args.get("unit", ""),
         skill=request.args.get("skill", ""), below=request.args.get("below", ""), language=page_language(),
     )
     return render_template("teacher/class.html", launch=g.launch, heatmap=view, skills=view.skills, rows=view.rows,
                            levels=LEVELS, help_count=needs_help_count(g.launch.course_id, g.launch.platform_id,
-                                                                     now=utcnow()))
+                                                                     now=utcnow()),
+                           typed=typed or {}, error_field=error_field), status
 
 
 @bp.post("/class/override")
@@ -199,13 +206,20 @@ def override():
     except Forbidden:
         raise  # the role may not set levels: a refusal page, not a message on a page it cannot use
     except ServiceError as exc:
+        # The form comes back as the teacher filled it in: after a redirect it would start again at the first
+        # student, skill and level, and the next "Set level" would change someone else's level.
+        db.session.rollback()
         flash(translated(exc), "error")
-    else:
-        # Name the student too: the form starts again at the first student, so the teacher setting several levels
-        # in a row reads here whose level changed; and the skill as the page names it (the teacher's language).
-        skill = next((s.name for s in skills if s.id == view.skill_id), view.name)
-        flash(gettext("Level set to %(level)s for %(student)s on %(skill)s.", level=localized(view.level),
-                      student=person_name(students[person_id]), skill=skill), "success")
+        typed = {key: request.form.get(key, "") for key in ("person_id", "skill_id", "level", "note",
+                                                            "note_to_student")}
+        if request.form.get("back") == "answers":
+            return answers_page(person_id, typed["skill_id"], typed=typed, error_field=exc.form_field, status=422)
+        return _class_page(typed=typed, error_field=exc.form_field, status=422)
+    # Name the student too: the form starts again at the first student, so the teacher setting several levels
+    # in a row reads here whose level changed; and the skill as the page names it (the teacher's language).
+    skill = next((s.name for s in skills if s.id == view.skill_id), view.name)
+    flash(gettext("Level set to %(level)s for %(student)s on %(skill)s.", level=localized(view.level),
+                  student=person_name(students[person_id]), skill=skill), "success")
     if request.form.get("back") == "answers":
         # Set from a student's answers on the skill: back to those answers, where the change now shows.
         return redirect(url_for("classroom.answers", person_id=person_id,

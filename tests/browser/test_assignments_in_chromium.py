@@ -42,3 +42,29 @@ def test_teacher_assigns_a_skill_from_the_class_view_and_it_leads_the_students_p
         "Assigned by your teacher · Due by 18 December 2026")
     audit.check("the student's plan with an assigned skill first")
     audit.assert_clean()
+
+
+_PAST_DATE_ACCEPTED = """
+const field = document.getElementById(arguments[0]);
+const day = new Date(field.min ? field.min + 'T12:00:00Z' : Date.now());
+day.setUTCDate(day.getUTCDate() - 1);
+field.value = day.toISOString().slice(0, 10);
+return field.checkValidity();
+"""
+
+
+def test_a_groups_due_date_cannot_be_set_before_today_as_on_the_assignments_page(browser, tool, sandbox):
+    # Before, the Assign button under a group took yesterday (a slip of the date picker): the skill was overdue
+    # the moment it was assigned, where the Assignments page's own date field refuses any day before today.
+    for who in ("student", "student-2", "student-3"):
+        sandbox.launch(who)
+    home = launch_as(browser, tool, TEACHER)
+    _click(browser, "//button[contains(normalize-space(), 'Use the demo pack')]")
+    _click(browser, "//button[contains(normalize-space(), 'Update roster from the course')]")
+    browser.get(home + "class/assignments")
+    today = browser.find_element(By.ID, "assign-due").get_attribute("min")
+    assert browser.execute_script(_PAST_DATE_ACCEPTED, "assign-due") is False
+    browser.get(home + "class/groups?skill=frac-equivalent&kind=same-need")
+    due = browser.find_element(By.CSS_SELECTOR, "form.group-assign input[type=date]")
+    assert due.get_attribute("min") == today
+    assert browser.execute_script(_PAST_DATE_ACCEPTED, due.get_attribute("id")) is False

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
 
 from .accessibility import DESKTOP, PHONE, horizontal_overflow, launch_as, overflowing_elements, wait
 from .test_accessibility import STUDENT, _button, _click, _link, _teacher_sets_up_the_demo_pack
@@ -209,3 +210,26 @@ def test_the_teachers_privacy_page_reflows_at_320_px(browser, tool):
         assert horizontal_overflow(browser) == 0, overflowing_elements(browser)
     finally:
         browser.set_window_size(*DESKTOP)
+
+
+_BORDER = "const s = getComputedStyle(document.getElementById(arguments[0])); return [s.borderTopWidth, s.borderTopColor]"
+
+
+def test_a_teachers_refused_level_comes_back_as_chosen_with_the_note_field_marked_to_the_eye(browser, tool):
+    # Before, the class view's form came back at the first student, skill and level with both notes emptied (the
+    # next "Set level" changed someone else's level), and nothing but the message at the top showed what was wrong.
+    home = _teacher_sets_up_the_demo_pack(browser, tool)
+    browser.get(home + "class")
+    Select(browser.find_element(By.ID, "override-person")).select_by_visible_text("Sofía García")
+    Select(browser.find_element(By.ID, "override-level")).select_by_visible_text("Familiar")
+    browser.find_element(By.ID, "override-student-note").send_keys("Let's go over this on Monday.")
+    _submit_blank(browser, "override-note", "Set level")
+    assert _focus_lands_on(browser, "flashes")
+    assert Select(browser.find_element(By.ID, "override-person")).first_selected_option.text == "Sofía García"
+    assert Select(browser.find_element(By.ID, "override-level")).first_selected_option.text == "Familiar"
+    assert _attr(browser, "override-student-note", "value") == "Let's go over this on Monday."
+    assert _attr(browser, "override-note", "aria-invalid") == "true"
+    assert _describes(browser, "override-note") == ["form-error", "override-note-help"]
+    # Seen as well as announced: the refused field's border is not the one every other field has.
+    assert (browser.execute_script(_BORDER, "override-note")
+            != browser.execute_script(_BORDER, "override-student-note"))

@@ -103,6 +103,6 @@ def test_a_value_the_picker_cannot_read_is_refused_in_the_teachers_language_with
                        ({"due_plan": "2026-01-01T09:00", "available_from_plan": "2026-02-01T09:00"},
                         "debe ser posterior a cuando esté disponible.")):
         refused = picker.http.post(answer, data={**fields, **sent})
-        assert refused.status_code == 200 and said in refused.text.replace("&#171;", "«").replace("&#187;", "»"), sent
+        assert refused.status_code == 422 and said in refused.text.replace("&#171;", "«").replace("&#187;", "»"), sent
         assert "could not convert" not in refused.text
     assert tool.platform.deep_link_responses == []

@@ -113,8 +113,52 @@ def test_dates_in_the_wrong_order_are_refused_plainly(sandbox, tool):
     refused = submit_form(picker, "/deep-link", option="u-unit-fractions",
                           **{"available_from_u-unit-fractions": "2026-02-01T00:00",
                              "due_u-unit-fractions": "2026-01-01T00:00"})
-    assert refused.status_code == 200 and "must be due after it becomes available" in refused.text
+    assert refused.status_code == 422 and "must be due after it becomes available" in refused.text
     assert tool.platform.deep_link_responses == []
+
+
+def _field(page, name: str) -> str:
+    return re.search(rf'<input [^>]*name="{re.escape(name)}"[^>]*>', page.text).group(0)
+
+
+def test_a_refused_choice_comes_back_as_the_teacher_filled_it_in_with_the_wrong_date_marked(sandbox, tool):
+    # Before, the picker redirected to itself: back to "My learning plan" alone, with every title, point and date
+    # the teacher had typed for two units gone, and nothing saying which of the fields was wrong.
+    _with_demo_course(sandbox)
+    picker = sandbox.launch("teacher", message_type=DL)
+    form = re.search(r"<form[^>]*deep-link.*?</form>", picker.text, re.S).group(0)
+    _, fields = parse_form(form, picker.url)
+    fields.pop("option")
+    typed = {"option": ["u-unit-fractions", "u-unit-linear"], "title_u-unit-linear": "Lines and equations",
+             "points_u-unit-fractions": "20", "available_from_u-unit-fractions": "2026-02-01T08:00",
+             "due_u-unit-fractions": "2026-01-30T23:59"}
+    answer = tool.url(re.search(r"/c/[^/]+/", picker.url).group(0) + "deep-link")
+    refused = picker.http.post(answer, data={**fields, **typed})
+    refused.http = picker.http
+    assert "must be due after it becomes available" in refused.text
+    assert tool.platform.deep_link_responses == []
+    checked = re.findall(r'<input type="checkbox" name="option" value="([^"]+)"[^>]* checked', refused.text)
+    assert checked == ["u-unit-fractions", "u-unit-linear"]
+    assert 'value="Lines and equations"' in _field(refused, "title_u-unit-linear")
+    assert 'value="20"' in _field(refused, "points_u-unit-fractions")
+    assert 'value="2026-02-01T08:00"' in _field(refused, "available_from_u-unit-fractions")
+    due = _field(refused, "due_u-unit-fractions")
+    assert 'value="2026-01-30T23:59"' in due
+    assert 'aria-invalid="true"' in due and 'aria-describedby="form-error' in due
+    # Its dates fold out, so the marked field is in sight.
+    assert re.search(r'<details open>\s*<summary>Dates \(optional\)</summary>\s*(?:\{#.*?#\}\s*)?'
+                     r'(?:(?!</details>).)*name="due_u-unit-fractions"', refused.text, re.S)
+    assert refused.status_code == 422
+
+    # Mending the one date sends everything else as typed (the page's fields, both boxes still ticked).
+    _, kept = parse_form(re.search(r"<form[^>]*deep-link.*?</form>", refused.text, re.S).group(0), refused.url)
+    returning = picker.http.post(answer, data={**kept, "option": checked, "due_u-unit-fractions": "2026-02-28T23:59"})
+    action, back = parse_form(returning.text, returning.url)
+    assert picker.http.post(action, data=back).status_code == 200
+    fractions, linear = tool.platform.deep_link_responses[-1][ITEMS]
+    assert fractions["lineItem"]["scoreMaximum"] == 20.0
+    assert fractions["submission"] == {"endDateTime": "2026-02-28T23:59:00Z"}
+    assert linear["title"] == "Lines and equations"
 
 
 @pytest.mark.parametrize("lms", ["canvas", "moodle"])

@@ -21,16 +21,17 @@ def _stuck(entries) -> dict[tuple[int, str], int]:
 
 
 def _every_answer_read(course_id: int, ids: list[int]) -> dict[tuple[int, str], int]:
-    """The tries since each skill's level last rose, from every answer and level change (the reading before)."""
+    """The tries since each skill's level last rose or a teacher set it, from every answer and level change (the
+    reading before)."""
     from lti_tool.extensions import db
     from lti_tool.models import ItemResponse, MasteryEvent
 
     last_rise: dict[tuple[int, str], object] = {}
-    for person_id, skill_id, old, new, at in db.session.execute(
+    for person_id, skill_id, old, new, at, source in db.session.execute(
         sa.select(MasteryEvent.person_id, MasteryEvent.skill_id, MasteryEvent.old_level, MasteryEvent.new_level,
-                  MasteryEvent.at).where(MasteryEvent.course_id == course_id)
+                  MasteryEvent.at, MasteryEvent.source).where(MasteryEvent.course_id == course_id)
     ):
-        if Level.stored(new).rank > Level.stored(old).rank:
+        if Level.stored(new).rank > Level.stored(old).rank or source == "override":
             key = (person_id, skill_id)
             last_rise[key] = max(at, last_rise.get(key, at))
     tries: dict[tuple[int, str], int] = defaultdict(int)

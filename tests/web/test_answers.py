@@ -52,7 +52,7 @@ def test_teacher_clicks_a_heatmap_cell_and_reads_each_answer_in_order_with_the_l
     assert page.status_code == 200
     assert f"Priya Shah on {html.escape(NAMES[skill_id])}" in page.text
     assert "4 answers, 3 right." in page.text
-    entries = re.findall(r'<li class="(answer-entry [^"]+|level-change)">(.*?)</li>', page.text, re.S)
+    entries = re.findall(r'<li class="(answer-entry [^"]+|level-change)"[^>]*>(.*?)</li>', page.text, re.S)
     answers = [(kind, body) for kind, body in entries if kind.startswith("answer-entry")]
     assert [kind for kind, _ in answers] == ["answer-entry answer-wrong"] + ["answer-entry answer-right"] * 3
     for (_, body), (prompt, answer) in zip(answers, prompts, strict=True):
@@ -155,3 +155,25 @@ def test_most_missed_questions_are_for_teachers_of_this_course_only(sandbox, too
     other = _teacher(sandbox, as_="teacher-sci", context_id="science-8")
     page = _get(other, tool, f"/class/skills/{skill_id}/trouble-spots")
     assert page.status_code == 200 and "No wrong answers on this skill yet." in page.text
+
+
+def _ordinals(ol: str) -> list[tuple[str, int]]:
+    """Each item of an ordered list with the number a browser draws for it (HTML: a value sets it, else one more)."""
+    numbers, number = [], 0
+    for attributes in re.findall(r"<li\b([^>]*)>", ol):
+        value = re.search(r'value="(\d+)"', attributes)
+        number = int(value.group(1)) if value else number + 1
+        numbers.append((re.search(r'class="([^"]+)"', attributes).group(1), number))
+    return numbers
+
+
+def test_answers_are_numbered_one_to_the_count_with_level_changes_between_them_unnumbered(sandbox, tool):
+    # Before, a level change took a number of its own: "9 answers" above a list numbered 1, 3, 4 … 10.
+    teacher = _teacher(sandbox)
+    student = sandbox.launch("student")
+    skill_id, _ = _practise(tool, student, wrong=4, right=5)
+    page = _get(teacher, tool, _cell_link(_get(teacher, tool, "/class"), "Priya Shah", skill_id))
+    assert "9 answers, 5 right." in page.text
+    items = _ordinals(re.search(r'<ol class="answer-history">(.*?)</ol>', page.text, re.S).group(1))
+    assert any(kind == "level-change" for kind, _ in items), "the level changed on the way"
+    assert [number for kind, number in items if kind.startswith("answer-entry")] == list(range(1, 10))

@@ -1,0 +1,46 @@
+"""A teacher conferring with a student reads the goals the student set for themselves on the student's page.
+
+Before, a student's own goals showed nowhere on the teacher's side: the student's page had their plan, levels and
+history but not the goals they were working to, and the goals page itself refuses teachers.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from lti_tool.learning.coursepack import load_pack
+from lti_tool.services.content import demo_pack_data
+from tests.support import open_in_launch as _get
+from tests.support import submit_form
+from tests.support import teacher_with_demo_pack as _teacher
+
+PACK = load_pack(demo_pack_data())
+FIRST = PACK.skills[0]
+
+
+def test_the_students_own_goals_show_on_their_page_for_the_teacher(sandbox, tool):
+    teacher = _teacher(sandbox)
+    student = sandbox.launch("student")
+    goals = _get(student, tool, "/goals")
+    submit_form(goals, "/goals", title="Fractions by the test", why="I want to feel sure", by_date="2030-03-01",
+                skill_ids=[FIRST.id])
+    view = _get(teacher, tool, "/class")
+    priya = re.search(r'<option value="(\d+)">Priya Shah', view.text).group(1)
+    page = _get(teacher, tool, f"/students/{priya}")
+    section = re.search(r'<section aria-labelledby="own-goals-heading">(.*?)</section>', page.text, re.S)
+    assert section, "the page has a section for the student's own goals"
+    text = html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", section.group(1))))
+    assert text.startswith(" Goals ")
+    assert "Fractions by the test" in text and "Why: I want to feel sure" in text
+    assert f"Skills: {FIRST.name}" in text and '<time datetime="2030-03-01">' in section.group(1)
+
+
+def test_a_student_without_goals_of_their_own_says_so(sandbox, tool):
+    teacher = _teacher(sandbox)
+    sandbox.launch("student-2")
+    view = _get(teacher, tool, "/class")
+    liam = re.search(r'<option value="(\d+)">Liam', view.text).group(1)
+    page = _get(teacher, tool, f"/students/{liam}")
+    section = re.search(r'<section aria-labelledby="own-goals-heading">(.*?)</section>', page.text, re.S).group(1)
+    assert "<p>No goals.</p>" in section
