@@ -27,11 +27,11 @@ def test_teacher_assigns_a_skill_from_the_class_view_and_it_leads_the_students_p
 
     browser.find_element(By.XPATH, "//label[normalize-space()='Unit rates']").click()
     Select(browser.find_element(By.ID, "assign-person")).select_by_visible_text(STUDENT)
-    browser.execute_script("document.getElementById('assign-due').value = '2026-12-18'")
+    browser.execute_script("document.getElementById('assign-due').value = '2031-12-18'")
     _click(browser, "//button[normalize-space()='Assign']")
     assert "Assigned to 1 student." in browser.page_source
     row = browser.find_element(By.CSS_SELECTOR, "table.assignments tbody tr")
-    assert STUDENT in row.text and "Unit rates" in row.text and "2026-12-18" in row.text
+    assert STUDENT in row.text and "Unit rates" in row.text and "2031-12-18" in row.text
     audit.check("assignments after assigning one skill")
 
     launch_as(browser, tool, STUDENT)
@@ -39,7 +39,7 @@ def test_teacher_assigns_a_skill_from_the_class_view_and_it_leads_the_students_p
     assert "step-assigned" in first.get_attribute("class")
     assert first.find_element(By.TAG_NAME, "h3").text.startswith("Unit rates")
     assert first.find_element(By.CSS_SELECTOR, ".assigned-by-teacher").text == (
-        "Assigned by your teacher · Due by 18 December 2026")
+        "Assigned by your teacher · Due by 18 December 2031")
     audit.check("the student's plan with an assigned skill first")
     audit.assert_clean()
 

@@ -49,22 +49,22 @@ def test_a_skill_assigned_to_one_student_with_a_due_date_comes_first_on_their_pl
     assert "Current assignments" in page.text and "Nothing is assigned right now." in page.text
     priya = _students(page)["Priya Shah"]
     done = submit_form(page, "/class/assignments", target="student", person_id=priya, skill_id=UNIT_RATE,
-                       due_on="2026-12-18")
+                       due_on="2031-12-18")
     assert "Assigned to 1 student." in done.text
-    assert re.search(r"<th scope=\"row\">Priya Shah</th><td>Unit rates</td>\s*<td><time datetime=\"2026-12-18\">",
+    assert re.search(r"<th scope=\"row\">Priya Shah</th><td>Unit rates</td>\s*<td><time datetime=\"2031-12-18\">",
                      done.text)
 
     steps = _steps(sandbox.launch("student"))
-    assert steps[0] == ("Unit rates", "Assigned by your teacher · Due by 18 December 2026")
+    assert steps[0] == ("Unit rates", "Assigned by your teacher · Due by 18 December 2031")
     assert [name for name, note in steps if note] == ["Unit rates"]
     assert "Unit rates" not in [name for name, _ in _steps(sandbox.launch("student-2"))]
     # The teacher's view of her plan, as she sees it, shows the same mark.
     assert _steps(_get(teacher, tool, f"/students/{priya}"))[0] == ("Unit rates",
-                                                                    "Assigned by your teacher · Due by 2026-12-18")
+                                                                    "Assigned by your teacher · Due by 2031-12-18")
 
     pending = sandbox.begin("student")
     spanish = pending.post(pending.resign(**{LAUNCH_PRESENTATION: {"document_target": "iframe", "locale": "es-MX"}}))
-    assert _steps(spanish)[0][1] == "Asignada por tu profe · Para el 18 de diciembre de 2026"
+    assert _steps(spanish)[0][1] == "Asignada por tu profe · Para el 18 de diciembre de 2031"
     assert "Tu profe te asignó esta habilidad." in spanish.text
 
 
@@ -165,7 +165,7 @@ def test_a_suggested_group_can_be_assigned_its_skills_from_the_groups_page(sandb
     form = re.search(r'<form[^>]*class="group-assign[^"]*">(.*?)</form>', groups.text, re.S).group(1)
     # submit_form keeps one value per name; a browser sends every member's hidden person_id.
     members_ids = re.findall(r'name="person_id" value="(\d+)"', form)
-    done = submit_form(groups, "/class/assignments", person_id=members_ids, due_on="2026-12-20")
+    done = submit_form(groups, "/class/assignments", person_id=members_ids, due_on="2031-12-20")
     assert f"Assigned to {len(expected)} student" in done.text
     assigned = re.findall(r'<th scope="row">([^<]+)</th><td>Unit rates</td>', done.text)
     assert sorted(html.unescape(n) for n in assigned) == expected
