@@ -23,6 +23,7 @@ from .errors import N_, NotFound, ServiceError
 from .mastery import lock_learner_row, require_pack
 from .permissions import Action, Actor, require
 from .plan import class_overview
+from .time_zones import course_today
 
 #: Everyone enrolled as a student now; the form's value for "the whole class".
 WHOLE_CLASS = "class"
@@ -58,6 +59,10 @@ def assign_skills(course_id: int, platform_id: int, *, skill_ids: Sequence[str],
     chosen = list(dict.fromkeys(s for s in skill_ids if s))
     if not chosen:
         raise ServiceError(N_("Choose at least one skill to assign."))
+    # The form's date picker starts at today, but a typed or scripted date was taken: a due date already passed
+    # makes the skill count at once in a due-so-far grade, lowering it before the student could start.
+    if due_on is not None and due_on < course_today(course_id, now):
+        raise ServiceError(N_("Choose a due date from today on: that date has already passed."))
     if any(s not in known for s in chosen):
         raise NotFound(N_("That skill is not part of this course."))
     enrolled = {row.person_id for row in class_overview(course_id, platform_id)[1]}

@@ -171,6 +171,16 @@ def test_a_suggested_group_can_be_assigned_its_skills_from_the_groups_page(sandb
     assert sorted(html.unescape(n) for n in assigned) == expected
 
 
+def test_a_due_date_already_passed_is_refused_and_nothing_is_assigned(sandbox, tool):
+    teacher, page = _class_of_three(sandbox, tool)
+    priya = _students(page)["Priya Shah"]
+    done = submit_form(page, "/class/assignments", target="student", person_id=priya, skill_id=UNIT_RATE,
+                       due_on="2020-01-31")
+    assert "Choose a due date from today on: that date has already passed." in done.text
+    assert "Nothing is assigned right now." in done.text
+    assert [name for name, note in _steps(sandbox.launch("student")) if note] == []
+
+
 def _assignment_id(listing, skill_name: str) -> str:
     row = re.search(rf"<td>{re.escape(skill_name)}</td>.*?/class/assignments/(\d+)/remove", listing.text, re.S)
     return row.group(1)
