@@ -236,3 +236,35 @@ def test_the_database_going_away_while_the_lms_answers_a_roster_sync_with_an_err
     # Nothing to restart: the next sync reads the roster.
     again = submit_form(sandbox.launch("teacher"), "/roster/sync")
     assert again.status_code == 200 and "Roster updated" in again.text, again.text[:300]
+
+
+def test_the_database_going_away_just_after_the_class_export_is_saved_still_sends_the_file(make_tool, postgres):
+    # The export committed (its audit row) and returned the file; the commit expired the launch row, and the
+    # response's Content-Security-Policy read its platform again: that query met the outage in an after_request
+    # hook, past every error handler, and the teacher got a bare 500 for an export the audit log says was made.
+    tool = make_tool(DATABASE_URL=postgres.url)
+    sandbox = SandboxActions(tool)
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    sandbox.launch("student")
+    page = sandbox.launch("teacher")
+    framed_by = page.headers["Content-Security-Policy"]
+    export = tool.url(re.search(r"/c/[^/]+", page.url).group(0) + "/class/export.csv")
+    committed = []
+
+    def gone_once_committed(session):
+        if not committed:  # the export's own commit (the audit row): the database goes right after it
+            committed.append(True)
+            postgres.proxy.cut()
+
+    sa.event.listen(db.session, "after_commit", gone_once_committed)
+    try:
+        response = page.http.get(export, timeout=30)
+    finally:
+        sa.event.remove(db.session, "after_commit", gone_once_committed)
+        postgres.proxy.restore()
+    assert committed, "the export committed nothing"
+    assert response.status_code == 200, response.text[:300]
+    assert response.text.startswith("Student,") and "Priya Shah" in response.text
+    assert response.headers["Content-Security-Policy"] == framed_by  # still framed by its LMS only
+    # No restart needed: the next pages are served once the pool has let the dropped connections go.
+    assert wait_for(lambda: page.http.get(page.url, timeout=30).status_code == 200, 15) < 10
