@@ -203,6 +203,25 @@ def _let_go_of_launch() -> None:
     g.expired_platform_id = g.get("launch_platform_id")
 
 
+def _end_session(_exc: BaseException | None) -> None:
+    """End the request's database session, even when its connection died after the request's last query.
+
+    A view that read, then waited on an LMS while the database went away, and answered without another query has
+    its transaction rolled back here, after every error handler: the failed rollback was the server's bare 500 in
+    place of the answer. Nothing is lost by letting it go: what the view kept, it committed; the rest the database
+    dropped with the connection.
+    """
+    from .extensions import db
+
+    try:
+        db.session.remove()
+    except DATABASE_OUTAGES as exc:
+        log.warning("database connection lost as a request ended: %s", exc.__class__.__name__)
+        with contextlib.suppress(sa.exc.SQLAlchemyError):
+            db.session.close()  # the pool has invalidated the connection: closing again only lets it go
+        db.session.registry.clear()
+
+
 def register(app: Flask) -> None:
     def database_outage(exc: Exception):
         log.warning("database unavailable: %s", exc.__class__.__name__)
@@ -216,6 +235,8 @@ def register(app: Flask) -> None:
 
     for outage in DATABASE_OUTAGES:
         app.register_error_handler(outage, database_outage)
+    # Registered after Flask-SQLAlchemy's own teardown, so it runs before it (Flask runs them last first).
+    app.teardown_appcontext(_end_session)
     for outage in CACHE_OUTAGES:
         app.register_error_handler(outage, cache_outage)
 

@@ -397,6 +397,17 @@ def _unverified_claims(token: object) -> object:
         return None
 
 
+def _launch_platform(page: Any, launch: Any) -> int | None:
+    """Return the launch's platform without loading the launch row again.
+
+    A view that committed expired the row, and reading it here, in an after_request hook past every error handler,
+    met a database that went away since as a bare 500 (a class export the audit log says was made). The page noted
+    the platform when it opened the launch (web/course.py); the row's own value serves a launch opened otherwise.
+    """
+    noted = page.get("launch_platform_id")
+    return noted if noted is not None else getattr(launch, "platform_id", None)
+
+
 def content_security_policy() -> str:
     # The context's own `g`, asked through its proxy once: every response asks this, and each look-up through the
     # proxy cost a few microseconds (web/course.py add_launch_id).
@@ -409,7 +420,7 @@ def content_security_policy() -> str:
         ancestors = "*"
     else:
         # A launch whose time ran out still shows its page inside its own LMS (errors.py, launch_expired).
-        platform_id = getattr(launch, "platform_id", None) if launch is not None else page.get("expired_platform_id")
+        platform_id = _launch_platform(page, launch) if launch is not None else page.get("expired_platform_id")
         framing = outage_frame_ancestors if page.get(DATABASE_GONE) else frame_ancestors
         ancestors = framing(platform_id=platform_id, client=_requesting_client(),
                             launch_details=page.get(LAUNCH_DETAILS))

@@ -100,12 +100,14 @@ def remove_assignment(course_id: int, assignment_id: int, *, confirmed: bool, ac
     require(actor, Action.ASSESS)
     if not confirmed:
         raise ServiceError(N_("Tick the box to confirm that this assignment should be removed."))
-    row = db.session.scalars(
-        sa.select(SkillAssignment).where(SkillAssignment.id == assignment_id, SkillAssignment.course_id == course_id)
-    ).first()
-    if row is None:
+    # One conditional DELETE, not a read then a delete: of two clicks at once, the second finds no row and is told so
+    # (read first, both deleted the row, and the second's DELETE met nothing).
+    removed = db.session.execute(
+        sa.delete(SkillAssignment).where(SkillAssignment.id == assignment_id, SkillAssignment.course_id == course_id)
+    ).rowcount
+    if not removed:
+        db.session.rollback()
         raise NotFound(N_("That assignment is not in this course (it may have been removed already)."))
-    db.session.delete(row)
     db.session.commit()
 
 

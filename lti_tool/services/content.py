@@ -18,7 +18,7 @@ from ..learning.coursepack import CoursePack, CoursePackError, decode_json, dump
 from ..learning.localization import localize
 from ..learning.messages import Message
 from ..learning.translations import BASE_LANGUAGE
-from ..models import CourseContent
+from ..models import Course, CourseContent
 from ..models.base import insert_if_missing, lock_database_for_writing, still_loaded
 from .errors import N_, NotFound, ServiceError
 
@@ -81,6 +81,25 @@ def import_pack(course_id: int, data: Any, *, now: datetime, keep_existing: bool
         content.updated_at = now
     db.session.commit()
     return pack
+
+
+# Said by the privacy pages' own heading too (and so in the catalogue).
+COURSE_GONE = N_("The course's data is deleted")
+
+
+def write_course_row(model: type[Course] | type[CourseContent], course_id: int, **values: Any) -> None:
+    """Set columns of the course's own row (its Course or its CourseContent) by one conditional UPDATE; no commit.
+
+    Read, changed and flushed through the ORM, a row that a deletion of the course's data removed meanwhile (another
+    tab, another teacher) made the UPDATE meet no row: SQLAlchemy's StaleDataError, a 500. Such a write is now
+    rolled back and refused with COURSE_GONE.
+    """
+    key = model.id if model is Course else model.course_id
+    written = db.session.execute(sa.update(model).where(key == course_id).values(**values),
+                                 execution_options={"synchronize_session": False}).rowcount
+    if not written:
+        db.session.rollback()
+        raise NotFound(COURSE_GONE)
 
 
 @contextmanager

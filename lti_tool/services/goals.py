@@ -18,8 +18,8 @@ from ..learning.pacing import DatedGoal, skill_dates
 from ..learning.planner import Goal
 from ..learning.skills import SkillGraph
 from ..learning.translations import BASE_LANGUAGE
-from ..models import Course, StudentGoal
-from .content import course_content, course_pack
+from ..models import Course, CourseContent, StudentGoal
+from .content import course_content, course_pack, write_course_row
 from .errors import N_, NotFound, ServiceError
 from .mastery import lock_learner_row, require_pack
 from .pacing import PaceView, SkillDate, pace_for
@@ -348,6 +348,6 @@ def set_course_end(course_id: int, ends_on: str, *, now: datetime) -> date | Non
         if end <= start:
             raise ServiceError(N_("The end date must be after the course started in Pathways (%(start)s)."),
                                form_field="ends_on", start=start.isoformat())
-    content.ends_on = end
+    write_course_row(CourseContent, course_id, ends_on=end)
     db.session.commit()
     return end

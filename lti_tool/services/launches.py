@@ -447,6 +447,10 @@ def _upsert_course(platform: RegisteredPlatform, deployment_pk: int, facts: Laun
     if current["time_zone"] is None and facts.access is Access.TEACHER and zone_named(facts.time_zone):
         wanted["time_zone"] = facts.time_zone
     changes = {name: value for name, value in wanted.items() if value != current[name]}
+    if "time_zone" in changes:
+        # Only while the course still has none: a zone a teacher saved on the settings page after this launch read
+        # the course (nothing locks the course row) stays, and the LMS's is not written over it.
+        changes["time_zone"] = sa.func.coalesce(_COURSE.c.time_zone, changes["time_zone"])
     if changes:
         db.session.execute(sa.update(_COURSE).where(_COURSE.c.id == course_id).values(**changes))
     return course_id, refused

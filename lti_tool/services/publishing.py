@@ -15,7 +15,7 @@ from ..learning.mastery import ALL_SKILLS, Level
 from ..learning.skills import SkillGraph
 from ..models import CourseContent, Evidence, Placement, ScoreOutbox, SkillAssignment, SkillMastery
 from ..models.base import lock_database_for_writing
-from .content import course_content, course_pack, forget_held_content
+from .content import course_content, course_pack, forget_held_content, write_course_row
 from .errors import ServiceError
 from .grades import NewScore, new_score, queue_scores
 from .permissions import Action, Actor, require
@@ -273,8 +273,7 @@ def set_grading(course_id: int, *, actor: Actor, scheme: str, per_skill: bool, n
     if scheme not in SCHEMES:
         raise ServiceError("Choose one of the grading schemes.")
     changed = (content.grading_scheme, bool(content.per_skill_grades)) != (scheme, per_skill)
-    content.grading_scheme = scheme
-    content.per_skill_grades = per_skill
+    write_course_row(CourseContent, course_id, grading_scheme=scheme, per_skill_grades=per_skill)
     db.session.commit()
     return republish_course(course_id, actor=actor, now=now) if changed else None
 

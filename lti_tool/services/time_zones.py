@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, tzinfo
 from ..extensions import db
 from ..learning.local_days import local_date, zone_named
 from ..models import Course
+from .content import write_course_row
 from .errors import N_, ServiceError
 
 
@@ -35,6 +36,6 @@ def set_course_zone(course_id: int, name: str) -> str:
     course = db.session.get(Course, course_id)
     if course is None or zone_named(name) is None:
         raise ServiceError(N_("Choose a time zone from the list."), form_field="time_zone")
-    course.time_zone = name
+    write_course_row(Course, course_id, time_zone=name)
     db.session.commit()
     return name

@@ -448,6 +448,8 @@ def save_time_zone():
         name = set_course_zone(g.launch.course_id, request.form.get("time_zone", ""))
     except ServiceError as exc:
         flash(translated(exc), "error")
+        if exc.status != 400:  # the course's data was deleted meanwhile: no form to show again
+            return redirect(url_for("agency.settings"), code=303)
         return _settings_page(ends_on=goals_service.course_end(g.launch.course_id), error_field=exc.form_field)
     flash(gettext("The course's dates now follow the time zone %(zone)s.", zone=name), "success")
     return redirect(url_for("agency.settings"), code=303)

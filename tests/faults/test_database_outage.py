@@ -15,7 +15,7 @@ from lti_tool.extensions import db
 from lti_tool.jobs.worker import drain
 from lti_tool.models import ItemResponse
 from tests.jobs.gradebook import FAST_RETRIES, open_gradebook
-from tests.support import SandboxActions, served_answer, submit_form
+from tests.support import SandboxActions, parse_form, served_answer, submit_form
 
 from .test_redis_outage import HEALTH_TOKEN, healthz, wait_for
 
@@ -195,3 +195,76 @@ def test_a_launch_page_asked_for_during_a_database_outage_says_so_inside_its_lms
     assert re.search(r"frame-ancestors ([^;]*)", page.headers["Content-Security-Policy"]).group(1) == framed_by
     # Like every other answer, it names its request for the operator's log.
     assert page.headers["X-Request-ID"] == "outage-check-1"
+
+
+def test_the_database_going_away_while_the_lms_answers_a_roster_sync_with_an_error_gives_a_page_not_a_500(
+    make_tool, postgres, monkeypatch
+):
+    # The roster sync read the course (its transaction open), then asked the LMS, which was in maintenance; the
+    # database failed over meanwhile. The view said so and redirected without another query, and the request's
+    # end then rolled back on the dead connection: the error came from Flask-SQLAlchemy's teardown, after every
+    # handler, and the teacher got the server's bare 500 instead of the redirect.
+    tool = make_tool(DATABASE_URL=postgres.url)
+    sandbox = SandboxActions(tool)
+    teacher = submit_form(sandbox.launch("teacher"), "/content/demo")
+    platform, taken = tool.platform, []
+    original = platform.take_failure
+
+    def maintenance_and_a_failover(*, token_endpoint: bool = False):
+        if token_endpoint:
+            return original(token_endpoint=True)
+        taken.append(True)
+        postgres.proxy.cut()  # the database goes while the LMS answers
+        return 503
+
+    monkeypatch.setattr(platform, "take_failure", maintenance_and_a_failover)
+    action, fields = next((a, f) for a, f in map(lambda m: parse_form(m.group(0), teacher.url),
+                                                 re.finditer(r"<form[^>]*>.*?</form>", teacher.text, re.S))
+                          if a.endswith("/roster/sync"))
+    try:
+        synced = teacher.http.post(action, data=fields, allow_redirects=False, timeout=30)
+    finally:
+        postgres.proxy.restore()
+    assert taken, "the sync never called the LMS"
+    assert synced.status_code in (303, 503), synced.text[:300]
+    assert "Traceback" not in synced.text
+    if synced.status_code == 303:  # the course page says the LMS did not answer
+        page = teacher.http.get(requests.compat.urljoin(action, synced.headers["Location"]), timeout=30)
+        assert page.status_code == 200 and "roster" in page.text.lower(), page.text[:300]
+
+    monkeypatch.setattr(platform, "take_failure", original)
+    # Nothing to restart: the next sync reads the roster.
+    again = submit_form(sandbox.launch("teacher"), "/roster/sync")
+    assert again.status_code == 200 and "Roster updated" in again.text, again.text[:300]
+
+
+def test_the_database_going_away_just_after_the_class_export_is_saved_still_sends_the_file(make_tool, postgres):
+    # The export committed (its audit row) and returned the file; the commit expired the launch row, and the
+    # response's Content-Security-Policy read its platform again: that query met the outage in an after_request
+    # hook, past every error handler, and the teacher got a bare 500 for an export the audit log says was made.
+    tool = make_tool(DATABASE_URL=postgres.url)
+    sandbox = SandboxActions(tool)
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    sandbox.launch("student")
+    page = sandbox.launch("teacher")
+    framed_by = page.headers["Content-Security-Policy"]
+    export = tool.url(re.search(r"/c/[^/]+", page.url).group(0) + "/class/export.csv")
+    committed = []
+
+    def gone_once_committed(session):
+        if not committed:  # the export's own commit (the audit row): the database goes right after it
+            committed.append(True)
+            postgres.proxy.cut()
+
+    sa.event.listen(db.session, "after_commit", gone_once_committed)
+    try:
+        response = page.http.get(export, timeout=30)
+    finally:
+        sa.event.remove(db.session, "after_commit", gone_once_committed)
+        postgres.proxy.restore()
+    assert committed, "the export committed nothing"
+    assert response.status_code == 200, response.text[:300]
+    assert response.text.startswith("Student,") and "Priya Shah" in response.text
+    assert response.headers["Content-Security-Policy"] == framed_by  # still framed by its LMS only
+    # No restart needed: the next pages are served once the pool has let the dropped connections go.
+    assert wait_for(lambda: page.http.get(page.url, timeout=30).status_code == 200, 15) < 10

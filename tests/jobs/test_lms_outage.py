@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import html
 import re
+import socket
 import threading
 import time
 
 import pytest
+import sqlalchemy as sa
 
+from lti_tool.extensions import cache, db
 from lti_tool.jobs.worker import DrainStats, drain
+from lti_tool.models import Platform
 from tests.support import SandboxActions
 
 from .gradebook import FAST_RETRIES, one_pass_unanswered, open_gradebook
@@ -165,3 +169,37 @@ def test_a_score_held_back_late_in_an_outage_is_not_given_up(make_tool, monkeypa
     held = "student-3" if tried == ["student-2"] else "student-2"
     (row,) = [r for r in book.rows() if r.person_id == book.people[held]]
     assert (row.status, row.attempts, row.last_error) == ("pending", 3, None)
+
+
+def test_an_lms_whose_name_stops_resolving_keeps_its_grade_pending_and_it_lands_once_dns_answers(
+        gradebook, monkeypatch):
+    # A school's DNS failing (EAI_AGAIN) is an outage like a timeout: the grade waits, the worker goes on.
+    tool = gradebook.tool
+    with tool.app.app_context():
+        platform = db.session.scalars(sa.select(Platform)).one()
+        platform.auth_audience = platform.auth_audience or platform.auth_token_url  # what the LMS checks in aud
+        platform.auth_token_url = platform.auth_token_url.replace("127.0.0.1", "lms.test")
+        db.session.commit()
+        db.session.remove()
+        cache.clear()  # no access token kept: the next post asks the token endpoint, by its name
+    resolving, real_getaddrinfo = threading.Event(), socket.getaddrinfo
+
+    def school_dns(host, port, *args, **kwargs):
+        if host == "lms.test":
+            if not resolving.is_set():
+                raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+            host = "127.0.0.1"
+        return real_getaddrinfo(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", school_dns)
+    gradebook.queue("student-1", 30.0)
+
+    stats = gradebook.drain(max_seconds=DRAIN_LIMIT)
+
+    assert stats.failed == 0 and stats.posted == 0
+    latest = gradebook.rows()[-1]
+    assert latest.status == "pending" and latest.attempts == 3, (latest.status, latest.last_error)
+
+    resolving.set()  # DNS answers again: the running worker posts it
+    _work_until_posted(gradebook, max_seconds=DRAIN_LIMIT)
+    assert gradebook.lms_scores()["student-1"]["scoreGiven"] == 30.0

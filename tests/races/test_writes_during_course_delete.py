@@ -29,8 +29,10 @@ from lti_tool.extensions import db
 from lti_tool.models import Course, Enrollment, ItemResponse, LaunchSession, Person, ServedItem, SkillMastery
 from lti_tool.models.base import utcnow
 from lti_tool.models.learning import StudentGoal
-from lti_tool.services import goals, mastery, model_fitting, privacy, serving
-from lti_tool.services.content import course_pack
+from lti_tool.services import goals, mastery, model_fitting, privacy, publishing, serving, time_zones
+from lti_tool.services.content import COURSE_GONE, course_pack
+from lti_tool.services.errors import NotFound
+from lti_tool.services.permissions import Actor
 from lti_tool.services.privacy import Deletion
 from tests.races.support import at_once, demo_course, hold_first_call
 from tests.support import teacher_of_another_course
@@ -155,4 +157,33 @@ def test_a_course_deleted_while_a_learners_first_write_is_under_way_deletes_that
         assert db.session.get(Course, course_id) is None
         for model in (SkillMastery, StudentGoal):
             assert not db.session.scalar(sa.select(sa.func.count()).select_from(model)), model.__tablename__
+        db.session.remove()
+
+
+def _settings_writes(course_id: int, teacher: int) -> dict[str, tuple[object, str, Callable[[], object]]]:
+    """Each course setting a teacher saves: (module, the read its save is held after, the save)."""
+    actor = Actor(teacher, "instructor")
+    return {
+        "end date": (goals, "course_content",
+                     lambda: goals.set_course_end(course_id, "2030-06-01", now=utcnow())),
+        "time zone": (time_zones, "zone_named", lambda: time_zones.set_course_zone(course_id, "America/Chicago")),
+        "grading": (publishing, "course_content",
+                    lambda: publishing.set_grading(course_id, actor=actor, scheme="proficiency_share",
+                                                   per_skill=True, now=utcnow())),
+    }
+
+
+@pytest.mark.parametrize("setting", ["end date", "time zone", "grading"])
+def test_a_course_setting_saved_while_another_tab_deletes_the_course_says_the_data_is_gone(
+        sandbox, tool, monkeypatch, setting):
+    # The save read the course's row, the deletion then removed it, and the save's UPDATE met no row:
+    # SQLAlchemy's StaleDataError, a 500. It is now refused with the words that say why.
+    course_id, _, _, teacher = demo_course(sandbox, tool)
+    module, read, save = _settings_writes(course_id, teacher)[setting]
+    reached, go = hold_first_call(monkeypatch, module, read)
+
+    errors = at_once(tool.app, [save, *_delete_when_held(teacher, reached, go)])
+    assert [(type(exc), str(exc)) for exc in errors] == [(NotFound, COURSE_GONE)], [repr(e)[:300] for e in errors]
+    with tool.app.app_context():
+        assert db.session.get(Course, course_id) is None
         db.session.remove()

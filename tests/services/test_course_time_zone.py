@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -134,3 +135,27 @@ def test_a_teachers_lms_time_zone_seeds_the_course_and_an_unexpanded_variable_or
     _set_zone(sandbox, tool, "Europe/Madrid")
     sandbox.launch("teacher", custom={"person_time_zone": CHICAGO})  # the teacher's choice stays
     assert _course_zone(tool) == "Europe/Madrid"
+
+
+def test_a_teachers_launch_under_way_while_another_teacher_chooses_the_zone_keeps_the_chosen_zone(
+        sandbox, tool, monkeypatch):
+    # The launch read that the course had no zone, the settings page then saved one, and the launch wrote its
+    # LMS zone over it (SQLite: no row lock keeps the settings page out while the launch reads): the teacher was
+    # told "The course's dates now follow the time zone America/Chicago" and the course followed Tokyo's.
+    from lti_tool.services import launches
+    from tests.races.support import hold_first_call
+
+    teacher = submit_form(sandbox.launch("teacher"), "/content/demo")
+    settings = _settings(teacher, tool)
+    reached, go = hold_first_call(monkeypatch, launches, "_returning")
+    with ThreadPoolExecutor(1) as pool:
+        launching = pool.submit(sandbox.launch, "teacher", custom={"person_time_zone": "Asia/Tokyo"})
+        assert reached.wait(20)
+        try:
+            # The same teacher in another tab (or a colleague) saves the zone meanwhile: nothing holds it up.
+            saved = submit_form(settings, "/teacher/settings/time-zone", time_zone=CHICAGO)
+        finally:
+            go.set()
+        assert launching.result(30).status_code == 200
+    assert saved.status_code == 200 and "now follow the time zone America/Chicago" in saved.text
+    assert _course_zone(tool) == CHICAGO
