@@ -215,6 +215,17 @@ class Activity:
     items: tuple[Item, ...] = ()
     translations: Translations = field(default_factory=dict, hash=False)
 
+    @property
+    def modality_note(self) -> str:
+        """Return the modality to show beside the title, or "" when the title already begins with it.
+
+        "Hands-on: a folded paper strip (hands-on)" says the same thing twice.
+        """
+        def plain(text: str) -> str:
+            return " ".join(text.replace("-", " ").casefold().split())
+
+        return "" if plain(self.title).startswith(plain(self.modality)) else self.modality
+
 
 @dataclass(frozen=True)
 class Goal:

@@ -116,7 +116,7 @@ def test_after_two_misses_the_student_sees_a_way_to_learn_it_and_can_ask_the_tea
     another_way = browser.find_element(By.CSS_SELECTOR, "section.learn-another-way")
     video = another_way.find_element(By.TAG_NAME, "a")
     assert (video.text, video.get_attribute("href")) == ("Video: equivalent fractions", LINKED_VIDEO)
-    assert "Hands-on: equivalent fractions with a folded paper strip (hands-on)\nYou need a long strip of paper" in (
+    assert "Hands-on: equivalent fractions with a folded paper strip\nYou need a long strip of paper" in (
         another_way.text)
     audit.check("feedback after two misses")
     _click(browser, browser.find_element(By.XPATH, "//button[normalize-space()='Ask my teacher']"))

@@ -401,3 +401,12 @@ def test_a_resource_may_be_its_own_text_instead_of_a_link():
     pack = load_pack(data)
     [resource] = [a for a in pack.activities if a.id == data["activities"][1]["id"]]
     assert resource.url is None and resource.instructions.startswith("2/4")
+
+
+def test_an_activity_shows_its_modality_only_when_its_title_does_not_already_say_it():
+    from lti_tool.learning.coursepack import Activity
+
+    assert Activity("a", "Hands-on: a folded paper strip", "offline", modality="hands-on").modality_note == ""
+    assert Activity("b", "Worked example: 15% of 80", "resource", modality="worked example").modality_note == ""
+    assert Activity("c", "Project: scale a recipe", "project", modality="hands-on").modality_note == "hands-on"
+    assert Activity("d", "Slope", "resource").modality_note == ""
