@@ -25,7 +25,6 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from .paths import PACKAGE_DIR
     from .pool_ping import ping_only_when_needed
     from .settings import load_settings
-    from .signing import use_kept_csrf_token
     from .web import agency, classroom, course, diagnostic, health, launch, learning, metrics, privacy, registration
     from .web import course_map as course_map_views
     from .web import form_input as input_edge
@@ -55,7 +54,6 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(PACKAGE_DIR / "migrations"))
     cache.init_app(app)
     csrf.init_app(app)
-    use_kept_csrf_token(app)  # after CSRFProtect's: the same tokens, made with less work
     babel.init_app(app, locale_selector=i18n_views.select_locale)
     i18n_views.install_page_gettext(app)  # after Flask-Babel's own: the catalogue found once per page
     input_edge.register(app)  # after CSRF; before every view

@@ -9,10 +9,13 @@ import math
 import secrets
 from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import Flask, Response, current_app, g, has_app_context, request
+from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException
 
@@ -23,7 +26,6 @@ from .extensions import CACHE_OUTAGES, cache, db
 from .lti.outbound import OriginRefused, csp_origin, origin_matches, service_csp_origin
 from .models import Platform
 from .noted import NotedOnce
-from .signing import KeptSerializerSessionInterface
 
 log = logging.getLogger(__name__)
 #: The shared cache's entry of the platforms' origins (by id and by registration); a new name when its shape
@@ -31,6 +33,24 @@ log = logging.getLogger(__name__)
 FRAME_CACHE_KEY = "frame-ancestors:by-client"
 #: How much longer than the longest launch session the session cookie (the browser's list of launches) is kept.
 LAUNCH_COOKIE_GRACE = timedelta(days=7)
+
+
+class KeptSerializerSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, unchanged, with the signing serializer built once per secret key.
+
+    Flask builds a new serializer (keys, salt, signer settings) when it opens and again when it saves each
+    request's session; the secret key and its fallbacks are read on every request, so a changed key counts at once.
+    """
+
+    def __init__(self) -> None:
+        self._kept: tuple[tuple[Any, ...], URLSafeTimedSerializer | None] | None = None
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        kept = self._kept
+        if kept is None or kept[0] != keys:
+            kept = self._kept = (keys, super().get_signing_serializer(app))
+        return kept[1]
 
 
 def configure_cookies(app: Flask) -> None:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext
+from flask_wtf.csrf import generate_csrf
 
 from .. import metrics
 from ..extensions import csrf
@@ -19,7 +20,6 @@ from ..services.launches import (
     sign_launch_token,
     tab_binding,
 )
-from ..signing import csrf_token
 from .i18n import speak_language_of
 
 bp = Blueprint("launch", __name__)
@@ -115,8 +115,8 @@ def _accept(form: dict[str, str], storage_proof: dict[str, str] | None = None, t
     session["launches"] = (held + [outcome.session_id])[-MAX_LAUNCHES_PER_BROWSER:]
     session.permanent = True
     # Flask-WTF keeps its CSRF secret in the session and makes it for the first form drawn, on the landing page,
-    # which then wrote the session cookie a second time; made here, the cookie written now carries it.
-    csrf_token()
+    # which then wrote the session cookie a second time; made here (by Flask-WTF), the cookie written now carries it.
+    generate_csrf()
     return redirect(url_for(page, launch_id=outcome.session_id), code=303)
 
 
