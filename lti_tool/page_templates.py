@@ -13,7 +13,7 @@ class PageEnvironment(Environment):
 
     Jinja gives each template a ChainMap(its own globals, the environment's), and a ChainMap is Python code: every
     render copies it into the page's context key by key, and every include and `{% from … import … %}` lists its
-    keys again (about 250 Python calls on the answer page, with 35 globals).
+    keys again (about 240 Python calls on the answer page, with 34 globals).
     Pathways gives templates no globals of their own, so a template's globals are the environment's dict itself:
     the same names, read at C speed, and a global added later is seen at once, as through the ChainMap. Keep it so:
     `get_template(…, globals=…)` on a template already loaded updates that template's globals, which are now the

@@ -1,7 +1,7 @@
 """A page's templates read the Jinja globals as a plain dict, not through a ChainMap (issue 14).
 
 Jinja gives each template a ChainMap over the environment's globals, and a ChainMap's methods are Python: each render
-copied it key by key into the page's context, and each include and macro import listed its keys again (about 250
+copied it key by key into the page's context, and each include and macro import listed its keys again (about 240
 Python calls on the answer page). The templates now share the environment's dict (page_templates.py).
 Counted over real HTTP through the sandbox LMS, on the answer page (two macro imports, one with context, and two
 includes) and the plan page.
