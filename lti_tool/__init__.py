@@ -21,6 +21,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from .lti.keys import current_signing_key
     from .lti.outbound import session_from_settings
     from .lti.toolconf import DatabaseToolConf
+    from .page_templates import PageEnvironment
     from .paths import PACKAGE_DIR
     from .pool_ping import ping_only_when_needed
     from .settings import load_settings
@@ -42,6 +43,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         instance_path=os.path.abspath(instance_path or "instance"),
         instance_relative_config=False,
     )
+    app.jinja_environment = PageEnvironment  # before anything makes app.jinja_env
     load_settings(app, overrides)
     security.configure_cookies(app)
 
