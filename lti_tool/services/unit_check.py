@@ -439,6 +439,17 @@ def current_question(course_id: int, person_id: int, pack: CoursePack, unit_id: 
     return None, len(rows), len(rows)
 
 
+def goes_on(course_id: int, person_id: int, pack: CoursePack, unit_id: str, run: int) -> bool:
+    """Tell whether the sitting has a question left to answer, writing nothing (`current_question` closes a stranded
+    sitting): a sitting the course changed under goes on when it left a question unanswered, as its next page then
+    says so and starts the unit's new check."""
+    skills = set(_checkable(pack, _unit(pack, unit_id)))
+    sitting = _run_rows(course_id, person_id, run)
+    if _stranded(pack, sitting):
+        return any(row.correct is None for row in sitting)
+    return any(row.answered_at is None and row.skill_id in skills and still_served(pack, row) for row in sitting)
+
+
 def close_stranded(course_id: int, person_id: int, pack: CoursePack, run: int, *, now: datetime) -> None:
     """Close the student's sitting `run` if it is stranded (`_stranded`): asked for on the page of a unit that is
     gone, no page would touch it again but a check's start."""

@@ -14,6 +14,7 @@ from ..learning.skills import Skill
 from ..models.base import utcnow
 from ..services.classroom import heatmap, needs_help_count
 from ..services.errors import N_, Forbidden, NotFound, ServiceError
+from ..services.feedback import NOT_YOURS, answered_result
 from ..services.help import MISSES_BEFORE_HELP, ask_teacher, learning_activities
 from ..services.mastery import override_level, record_answer, require_pack
 from ..services.next_up import next_up
@@ -81,8 +82,30 @@ def answer(skill_id: str):
     except ServiceError as exc:
         flash(translated(exc), "error")
         return redirect(url_for("learning.practice", skill_id=skill_id), code=303)
+    # Post/Redirect/Get: the feedback is a page of its own, so Back, Forward and reload show it again (no "Confirm
+    # Form Resubmission"). A second post of the question gets its first answer's feedback, said so (`again`).
+    return redirect(url_for("learning.answered", skill_id=skill.id, served_id=served_id,
+                            again=1 if result.repeated else None), code=303)
+
+
+@bp.get("/practice/<skill_id>/answered/<int:served_id>")
+def answered(skill_id: str, served_id: int):
+    """Show the feedback on a practice question the student answered, from what the answer stored (serves nothing,
+    changes nothing); a question of theirs still open is shown on its practice page."""
+    person_id = require_student()
+    language = page_language()
+    pack = require_pack(g.launch.course_id, language)
+    skill = _skill(pack, skill_id)
+    course_id = g.launch.course_id
+    found = answered_result(course_id, person_id, served_id, source="practice", language=language,
+                            repeated=bool(request.args.get("again")))
+    if found is None:
+        return redirect(url_for("learning.practice", skill_id=skill_id), code=303)
+    result, served_for = found
+    if served_for != skill_id:
+        raise NotFound(NOT_YOURS)
     # Two misses (or more) in a row: more of the same questions is not working, so offer other ways to learn it.
-    # (The answer counted them with the question it read: no statement more.)
+    # (The run was read with the answer: no statement more.)
     stuck = not result.correct and result.misses_in_a_row >= MISSES_BEFORE_HELP
     mastered = bool(newly_mastered(result.changes))
     # Only the step the page offers, not the whole plan (services/next_up.py).

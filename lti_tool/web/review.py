@@ -8,6 +8,7 @@ from flask_babel import gettext
 from ..learning.mastery import newly_mastered
 from ..models.base import utcnow
 from ..services.errors import N_, NotFound, ServiceError
+from ..services.feedback import answered_result
 from ..services.mastery import record_answer, require_pack
 from ..services.reviews import (
     due_reviews,
@@ -109,21 +110,38 @@ def answer():
     try:
         if served_id is None:
             raise NotFound(N_("That question was not given to you here. Here is a question that was."))
-        served = review_question(g.launch.course_id, person_id, served_id, pack)
+        review_question(g.launch.course_id, person_id, served_id, pack)
         result = record_answer(g.launch.course_id, person_id, served_id, request.form.get("answer", ""),
                                now=utcnow(), language=page_language())
     except ServiceError as exc:
         flash(translated(exc), "error")
         return redirect(url_for("review.question", run=run), code=303)
-    run = run or served_id
+    # Post/Redirect/Get: Back, Forward and reload show the feedback page again, not "Confirm Form Resubmission".
+    return redirect(url_for("review.answered", served_id=served_id, run=run or served_id,
+                            again=1 if result.repeated else None), code=303)
+
+
+@bp.get("/review/answered/<int:served_id>")
+def answered(served_id: int):
+    """Show the feedback on a review question the student answered, from what the answer stored (serves nothing,
+    changes nothing: the "Next review question" button's POST serves the next)."""
+    person_id = require_student()
+    language = page_language()
+    pack = require_pack(g.launch.course_id, language)
+    run = request.args.get("run", type=int) or served_id
+    found = answered_result(g.launch.course_id, person_id, served_id, source="review", language=language,
+                            repeated=bool(request.args.get("again")))
+    if found is None:
+        return redirect(url_for("review.question", run=run), code=303)
+    result, _ = found
     # Whether there is more, not served yet: the "Next review question" button's POST serves it (a student who stops
     # here leaves no question open).
     more = review_goes_on(g.launch.course_id, person_id, pack, run=run, now=utcnow())
-    skill = next((s for s in pack.skills if s.id in served.item.skills), None)
+    skill = next((s for s in pack.skills if s.id in result.skill_ids), None)
     # A review that brings a skill back to Mastered is celebrated as on the other pages (the next review question,
     # not "Next up", is what this page offers).
     mastered = newly_mastered(result.changes)
-    return render_template("student/review_feedback.html", launch=g.launch, item=served.item, skill=skill,
+    return render_template("student/review_feedback.html", launch=g.launch, item=result.item, skill=skill,
                            result=result, run=run, more=more, mastered=mastered)
 
 

@@ -10,6 +10,7 @@ from ..learning.mastery import Level, newly_mastered
 from ..models.base import utcnow
 from ..services import unit_check
 from ..services.errors import N_, NotFound, ServiceError
+from ..services.feedback import NOT_YOURS, answered_result
 from ..services.mastery import record_answer, require_pack
 from ..services.next_up import next_up
 from .course import addresses, launch_blueprint, require_student
@@ -99,7 +100,7 @@ def answer(unit_id: str):
     asked = hint_asked()
     if asked is not None and run is not None:
         return _question_page(unit_id, run, asked)
-    person_id, pack, title = _open(unit_id)
+    person_id, pack, _ = _open(unit_id)
     course_id = g.launch.course_id  # read before the answer's commit expires the launch row
     served_id = request.form.get("served", type=int)
     try:
@@ -113,10 +114,26 @@ def answer(unit_id: str):
     except ServiceError as exc:
         flash(translated(exc), "error")
         return redirect(url_for("unit_check.question", unit_id=unit_id, run=run), code=303)
-    try:
-        more = unit_check.current_question(course_id, person_id, pack, unit_id, run, now=utcnow())[0] is not None
-    except unit_check.Stranded:
-        more = True  # the answer counted; "Next question" says the course changed and starts the new check
+    # Post/Redirect/Get: Back, Forward and reload show the feedback page again, not "Confirm Form Resubmission".
+    return redirect(url_for("unit_check.answered", unit_id=unit_id, served_id=served_id, run=run,
+                            again=1 if result.repeated else None), code=303)
+
+
+@bp.get("/unit-check/<unit_id>/answered/<int:served_id>")
+def answered(unit_id: str, served_id: int):
+    """Show the feedback on a unit-check question the student answered, from what the answer stored (serves
+    nothing, changes nothing)."""
+    person_id, pack, title = _open(unit_id)
+    run = request.args.get("run", type=int)
+    if run is None:
+        raise NotFound(NOT_YOURS)
+    found = answered_result(g.launch.course_id, person_id, served_id, source="unit_check", language=page_language(),
+                            repeated=bool(request.args.get("again")))
+    if found is None:
+        return redirect(url_for("unit_check.question", unit_id=unit_id, run=run), code=303)
+    result, _ = found
+    # A sitting the course changed under goes on too: its "Next question" says so and starts the unit's new check.
+    more = unit_check.goes_on(g.launch.course_id, person_id, pack, unit_id, run)
     skill = next((s for s in pack.skills if s.id in result.skill_ids), None)
     # One answer can raise several skills; the next question, not "Next up", is what this page offers.
     mastered = newly_mastered(result.changes)

@@ -20,8 +20,8 @@ from .test_practice_in_chromium import _answer, _click, _student_in_the_demo_cou
 pytestmark = pytest.mark.browser
 
 
-def test_a_review_question_is_labelled_as_a_review_and_the_review_ends_on_a_summary(browser, tool):
-    audit = PageAudit(browser)
+def two_skills_due(browser, tool) -> str:
+    """Launch the student in the demo course with two skills mastered and due for review; return the plan's address."""
     home = _student_in_the_demo_course(browser, tool)
     # The same student masters two skills over two sittings (over HTTP, to keep the browser walk short).
     pack = load_pack(demo_pack_data())
@@ -29,7 +29,12 @@ def test_a_review_question_is_labelled_as_a_review_and_the_review_ends_on_a_summ
     for skill_id in pack.skill_graph.topological_order()[:2]:
         _master(student, tool, skill_id, pack)
     _ten_days_pass(tool)
+    return home
 
+
+def test_a_review_question_is_labelled_as_a_review_and_the_review_ends_on_a_summary(browser, tool):
+    audit = PageAudit(browser)
+    home = two_skills_due(browser, tool)
     browser.get(home)
     panel = browser.find_element(By.CSS_SELECTOR, "[data-testid=review-panel]")
     assert "Quick review: 2 skills to keep fresh" in panel.text

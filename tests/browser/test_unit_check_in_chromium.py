@@ -13,13 +13,19 @@ from .test_practice_in_chromium import _answer, _click, _practise, _student_in_t
 pytestmark = pytest.mark.browser
 
 
-def test_a_unit_check_from_the_plan_is_labelled_and_ends_on_a_summary_of_what_moved(browser, tool):
-    audit = PageAudit(browser)
+def fractions_check_offered(browser, tool) -> str:
+    """Launch the student in the demo course with three of the Fractions unit's skills begun (its unit check is
+    offered); return the plan's address."""
     home = _student_in_the_demo_course(browser, tool)
     for skill_id in ("frac-equivalent", "frac-add-sub", "frac-multiply"):
         _practise(browser, home, skill_id)
         _answer(browser, right=True)
+    return home
 
+
+def test_a_unit_check_from_the_plan_is_labelled_and_ends_on_a_summary_of_what_moved(browser, tool):
+    audit = PageAudit(browser)
+    home = fractions_check_offered(browser, tool)
     browser.get(home)
     panel = browser.find_element(By.CSS_SELECTOR, "[data-testid=unit-check-panel]")
     assert "Fractions" in panel.find_element(By.TAG_NAME, "h2").text

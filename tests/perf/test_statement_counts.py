@@ -41,7 +41,8 @@ CEILINGS = {
     # The same page opened from a graded link (an LMS assignment: a placement) shows that placement (its title
     # and, for a unit's link, its skills), read with the launch since issue 14's third round (6 before).
     "plan, from a graded link": 5,
-    # A right answer that leaves the level as it was: the launch with the served question (and the run of misses
+    # The answer's POST alone (it redirects to its feedback page, "feedback" below). A right answer that leaves the
+    # level as it was: the launch with the served question (and the run of misses
     # on the skill), its claim, the lock of the learner-wide and skill rows (with the skill's review schedule and
     # whether the course has placements), the response and one batched UPDATE (6 before issue 14's fourth round:
     # the question was read on its own).
@@ -54,6 +55,12 @@ CEILINGS = {
     # in the same transaction: GRADED_CEILINGS below). 8 before issue 14's fourth round: the placements were read
     # on their own.
     "answer, level changed": 6,
+    # Its feedback page, a GET the answer's POST redirects to (Post/Redirect/Get: Back, Forward and reload show it
+    # again): the launch, the answered question with its stored answer and the run of misses on its skill (one
+    # statement), the level changes the answer made and the learner's levels for the skill's view.
+    "feedback": 4,
+    "feedback, wrong": 4,
+    "feedback, level changed": 4,
     # The "Needs help now" badge (issue 13) runs the whole needs-help reading, flat in size; the class's levels
     # are read once per page for the heatmap and the badge, the course's dates come with the launch, the
     # students' last launch times with the class (7 before issue 14's teacher-page round).
@@ -289,10 +296,13 @@ def _measure(make_tool, *, students: int, leavers: int, copies: int) -> dict[str
         question = _get(plan, tool, practice_path)
         changes = _level_changes(tool)
         with counter.counting() as seen:
-            feedback = submit_form(question, practice_path, answer="not the answer")
-        assert "Not quite." in feedback.text
+            answered = _answer_only(question, practice_path, "not the answer")
         assert _level_changes(tool) == changes, "a first miss after a right answer keeps the level"
         pages["answer, wrong"] = seen
+        with counter.counting() as seen:
+            feedback = _get(question, tool, answered)
+        assert "Not quite." in feedback.text and "Worked solution" in feedback.text
+        pages["feedback, wrong"] = seen
 
         # Right answers on the skill until one changed the level and one left it as it was.
         for _ in range(8):
@@ -300,9 +310,14 @@ def _measure(make_tool, *, students: int, leavers: int, copies: int) -> dict[str
             answer = served_answer(tool, question)
             changes = _level_changes(tool)
             with counter.counting() as seen:
-                feedback = submit_form(question, practice_path, answer=answer)
+                answered = _answer_only(question, practice_path, answer)
+            changed = _level_changes(tool) > changes
+            pages.setdefault("answer, level changed" if changed else "answer", seen)
+            with counter.counting() as seen:
+                feedback = _get(question, tool, answered)
             assert "That&#39;s right!" in feedback.text or "That's right!" in feedback.text
-            pages.setdefault("answer, level changed" if _level_changes(tool) > changes else "answer", seen)
+            assert ("Your level on <strong>" in feedback.text) == changed
+            pages.setdefault("feedback, level changed" if changed else "feedback", seen)
             if "answer" in pages and "answer, level changed" in pages:
                 break
 
@@ -348,6 +363,13 @@ def _measure(make_tool, *, students: int, leavers: int, copies: int) -> dict[str
             db.session.remove()
             db.engine.dispose()  # the next course may drop this schema (PostgreSQL)
     return pages
+
+
+def _answer_only(question, practice_path: str, answer: str) -> str:
+    """Post the question's answer without following its redirect; return the feedback page's path in the launch."""
+    posted = _post_no_redirect(question, practice_path, answer=answer)
+    assert posted.status_code == 303, posted.text[:500]
+    return re.search(r"/c/[^/?]+(/.*)", posted.headers["Location"]).group(1)
 
 
 def _level_changes(tool) -> int:
@@ -635,8 +657,7 @@ def _graded_answers(make_tool, *, placements: int, per_skill: bool) -> dict[str,
             answer = served_answer(tool, question)
             changes, rows = _level_changes(tool), _outbox_rows(tool)
             with counter.counting() as seen:
-                feedback = submit_form(question, practice_path, answer=answer)
-            assert "That&#39;s right!" in feedback.text or "That's right!" in feedback.text
+                _answer_only(question, practice_path, answer)
             if _level_changes(tool) > changes:
                 assert _outbox_rows(tool) > rows, "a changed level queues the changed scores"
                 pages.setdefault("answer, level changed again, graded" if "answer, level changed, graded" in pages

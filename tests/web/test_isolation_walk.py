@@ -12,8 +12,9 @@ from werkzeug.routing import Rule
 
 from tests.support import SandboxActions, add_sandbox_deployment, parse_form, start_registered_lms, submit_form
 
-MARKERS = ("VICTIM-GOAL-7Q", "VICTIM-EVIDENCE-7Q", "VICTIM-REFLECTION-7Q", "VICTIM-FILE-7Q", "Priya Shah")
-OBJECT_PARAMS = {"person_id", "goal_id", "evidence_id", "placement_id", "assignment_id"}
+MARKERS = ("VICTIM-GOAL-7Q", "VICTIM-EVIDENCE-7Q", "VICTIM-REFLECTION-7Q", "VICTIM-FILE-7Q", "VICTIM-ANSWER-7Q",
+           "Priya Shah")
+OBJECT_PARAMS = {"person_id", "goal_id", "evidence_id", "placement_id", "assignment_id", "served_id"}
 
 
 def _launch_path(page) -> str:
@@ -49,6 +50,9 @@ def victim(sandbox, tool):
     reflect = student.http.get(base + "reflect")
     reflect.http = student.http
     submit_form(reflect, "/reflect", answer_0="VICTIM-REFLECTION-7Q")
+    practice = student.http.get(base + "practice/frac-equivalent")
+    practice.http = student.http
+    assert "Not quite." in submit_form(practice, "/practice/frac-equivalent", answer="VICTIM-ANSWER-7Q").text
     with tool.app.app_context():
         from lti_tool.extensions import db
         from lti_tool.models import Person
@@ -61,9 +65,10 @@ def victim(sandbox, tool):
                        person_id=str(person_id)).status_code == 200
     with tool.app.app_context():
         from lti_tool.extensions import db
-        from lti_tool.models import Evidence, Placement, SkillAssignment, StudentGoal
+        from lti_tool.models import Evidence, Placement, ServedItem, SkillAssignment, StudentGoal
 
         ids = {
+            "served_id": db.session.scalar(db.select(ServedItem.id).where(ServedItem.answered_at.is_not(None))),
             "person_id": person_id,
             "assignment_id": db.session.scalar(db.select(SkillAssignment.id)),
             "goal_id": db.session.scalar(db.select(StudentGoal.id)),
