@@ -59,6 +59,44 @@ DOMAIN_WORDS = (
 NAME_NOT_SHARED = N_("(name not shared)")
 
 
+#: LTI context role names (Core §A.2.3) and the sub-roles a roster meets, in words; other names are spelled out.
+LMS_ROLE_WORDS = {
+    "Administrator": N_("Administrator"), "ContentDeveloper": N_("Content developer"),
+    "Instructor": N_("Instructor"), "Learner": N_("Learner"), "Mentor": N_("Mentor"), "Manager": N_("Manager"),
+    "Member": N_("Member"), "Officer": N_("Officer"), "TeachingAssistant": N_("Teaching assistant"),
+    "Grader": N_("Grader"),
+}
+_CAMEL_HUMP = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
+
+def _role_words(name: str) -> str:
+    known = LMS_ROLE_WORDS.get(name)
+    if known is not None:
+        return gettext(known)
+    return _CAMEL_HUMP.sub(" ", name).capitalize()
+
+
+@bp.app_template_filter("lms_roles")
+def lms_roles(labels: str | None) -> str:
+    """Return the roles the LMS gave a member, as stored ("Instructor, Instructor#TeachingAssistant"), in words.
+
+    A teacher reads "Instructor, Teaching assistant", not the spec's names. Any other sub-role keeps its principal
+    in front ("Learner#Instructor" is "Learner (Instructor)"): alone, "Instructor" would read as a teacher.
+    """
+    words: dict[str, None] = {}
+    for label in (labels or "").split(","):
+        principal, _, sub = label.strip().partition("#")
+        if not principal:
+            continue
+        if principal == "Instructor" and sub.startswith("TeachingAssistant"):
+            words[_role_words("TeachingAssistant")] = None
+        elif sub:
+            words[f"{_role_words(principal)} ({_role_words(sub)})"] = None
+        else:
+            words[_role_words(principal)] = None
+    return ", ".join(words)
+
+
 @bp.app_template_filter("person_name")
 def person_name(name: str | None) -> str:
     """Return a person's name, or the page's words for a name the LMS did not share (services leave it empty)."""

@@ -146,3 +146,23 @@ def test_a_content_developer_sees_no_export_in_a_data_privacy_launch_and_is_refu
     assert cd.status_code == 403, cd.text[:300]
     assert "my-data.json" not in cd.text and "my-data.html" not in cd.text and "Priya" not in cd.text
     assert cd.http.get(tool.url(_path(cd)) + "privacy/my-data.json").status_code == 403
+
+
+def test_the_class_roster_names_the_lms_roles_in_words_a_teacher_reads(tool):
+    # The roster's "Course role" column showed the spec's names ("Instructor, Instructor#TeachingAssistant").
+    from lti_tool.web.i18n import lms_roles
+
+    with tool.app.test_request_context("/"):
+        assert lms_roles("Instructor, Instructor#TeachingAssistant") == "Instructor, Teaching assistant"
+        assert lms_roles("Instructor#TeachingAssistantSection") == "Teaching assistant"
+        # Another sub-role keeps its principal in front: a learner acting as instructor is not a teacher.
+        assert lms_roles("Learner, Learner#Instructor") == "Learner, Learner (Instructor)"
+        assert lms_roles("ContentDeveloper, ExternalObserver") == "Content developer, External observer"
+        assert lms_roles("") == ""
+
+
+def test_a_teaching_assistant_shows_as_one_on_the_class_roster(sandbox, tool):
+    sandbox.launch("ta")
+    teacher = sandbox.launch("teacher")
+    row = re.search(r"<tr><td>Daniel Reyes</td><td>[^<]*</td><td>([^<]*)</td>", teacher.text)
+    assert row and row.group(1) == "Instructor, Teaching assistant"
