@@ -1,4 +1,4 @@
-"""Count the instructions and round trips of a student's hot requests: the launch's three, plan page, question, answer.
+"""Count the instructions and round trips of a student's hot requests: a launch's three, plan, question, answer.
 
 Usage: valgrind --tool=callgrind --collect-atstart=no \\
            python bench/request_callgrind.py [--rounds 20] [--warmup 10] [--within module:function ...] [--no-steps]
@@ -7,9 +7,11 @@ Usage: valgrind --tool=callgrind --collect-atstart=no \\
 Sets up as bench/launch_profile.py does (the tool as production configures it, not TESTING; the demo pack; a
 sandbox LMS on a loopback port; Flask's test client), then runs rounds of one student's requests: the login
 initiation (302), the id_token POST (303), the landing plan page (200), the plan page again, a practice question
-(GET /c/<launch>/practice/<skill>) and its answer (POST, "1", mostly wrong). Under callgrind it collects during
-one kind of request a pass and prints instructions per request for each (bench/launch_callgrind.py's client
-requests). With --trips (no valgrind) it prints per request the SQL statements (each a round trip on PostgreSQL),
+(GET /c/<launch>/practice/<skill>), its answer (POST, "1", mostly wrong; 303) and the feedback page the answer
+redirects to (GET …/answered/<id>; before 2026-12-04 the POST drew the feedback itself). Under callgrind it
+collects during one kind of request a pass and prints instructions per request for each
+(bench/launch_callgrind.py's client requests). With --trips (no valgrind) it prints per request the SQL
+statements (each a round trip on PostgreSQL),
 the commits and rollbacks, PostgreSQL's round trips (statements,
 BEGIN, COMMIT, ROLLBACK, the pool's pre-ping), and the Redis commands the tool sent (each a round trip).
 
@@ -35,7 +37,7 @@ import launch_profile as lp  # noqa: E402 - bench/ is on the path above
 import sqlalchemy as sa  # noqa: E402
 from launch_callgrind import Counter, count_passes, marks_library, print_dumps  # noqa: E402
 
-STEPS = ("login", "launch", "page", "plan", "question", "answer")
+STEPS = ("login", "launch", "page", "plan", "question", "answer", "feedback")
 SKILL = "frac-equivalent"  # the demo pack's first skill (no prerequisites)
 
 
@@ -54,6 +56,10 @@ class Rounds(lp.Launcher):
         assert response.status_code == 200 and 'name="served"' in page, response.status_code
         fields = dict(re.findall(r'<input type="hidden" name="(csrf_token|served|hints)" value="([^"]*)"', page))
         response = self._tool("answer", lambda: client.post(practice, data={**fields, "answer": "1"}))
+        # The answer is recorded and redirected (303) to its feedback page, drawn by its own GET (since 2026-12-04).
+        assert response.status_code == 303 and "/answered/" in response.headers["Location"], response.status_code
+        shown = response.headers["Location"]
+        response = self._tool("feedback", lambda: client.get(shown))
         assert response.status_code == 200, response.status_code
 
     def __init__(self, app, platform) -> None:

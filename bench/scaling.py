@@ -42,6 +42,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import requests
 import sqlalchemy as sa
@@ -180,7 +181,8 @@ class Bench:
         response = send()
         wall = (time.perf_counter() - started) * 1000
         statements = self.counter.count - before
-        if response.status_code != 200:
+        # 200, or the 303 an answer's POST redirects to its feedback page with (`answered` checks where it leads).
+        if response.status_code not in (200, 303):
             raise RuntimeError(f"{response.request.method} {response.url}: HTTP {response.status_code}")
         return response, self.timed.last_cpu * 1000, wall, statements
 
@@ -193,13 +195,23 @@ class Bench:
         return (statistics.median(r[1] for r in runs), statistics.median(r[2] for r in runs), runs[-1][3])
 
 
-def post_form(page: requests.Response, action_suffix: str, **values: str) -> requests.Response:
-    """Submit the page's form that posts to action_suffix (with its CSRF token), as a browser would."""
+def post_form(page: requests.Response, action_suffix: str, *, follow: bool = True, **values: str) -> requests.Response:
+    """Submit the page's form that posts to action_suffix (with its CSRF token), as a browser would.
+
+    follow=False: the POST's own response, not the page its redirect leads to (an answer's 303 to its feedback).
+    """
     for match in re.finditer(r"<form[^>]*>.*?</form>", page.text, re.S):
         action, fields = parse_form(match.group(0), page.url)
         if action.split("?")[0].endswith(action_suffix):
-            return page.http.post(action, data={**fields, **values}, timeout=LAUNCH_TIMEOUT)
+            return page.http.post(action, data={**fields, **values}, timeout=LAUNCH_TIMEOUT, allow_redirects=follow)
     raise RuntimeError(f"no form posting to {action_suffix} on {page.url}")
+
+
+def answered(response: requests.Response) -> requests.Response:
+    """Return an answer's POST response, which redirects (303) to its feedback page; refuse anything else."""
+    if response.status_code != 303 or "/answered/" not in response.headers.get("Location", ""):
+        raise RuntimeError(f"the answer was refused: HTTP {response.status_code} at {response.url}")
+    return response
 
 
 def answer_everyone(course_id: int, person_ids: list[int], skills_each: int) -> None:
@@ -345,14 +357,17 @@ def skill_scaling(bench: Bench, sizes: list[int], repeat: int, fitted: bool = Fa
                 raise RuntimeError(f"no served question on {page.url}")
 
             def post():
-                response = post_form(page, f"/practice/{skill}", answer="1")
-                if response.history:
-                    raise RuntimeError(f"the answer was refused: redirected to {response.url}")
-                return response
+                return answered(post_form(page, f"/practice/{skill}", follow=False, answer="1"))
             return post
 
+        def feedback_next(answer_next=answer_next, home=home):
+            # An answer posted untimed; the GET of its feedback page (where the POST's 303 leads) is what is timed.
+            shown = urljoin(home.url, answer_next()().headers["Location"])
+            return lambda: home.http.get(shown, timeout=LAUNCH_TIMEOUT)
+
         for label, send, prepare in (("plan page GET /", plan, None), ("question GET practice/…", question, None),
-                                     ("answer POST practice/…", None, answer_next)):
+                                     ("answer POST practice/…", None, answer_next),
+                                     ("feedback GET …/answered/…", None, feedback_next)):
             cpu, wall, statements = bench.measure(send, repeat, prepare)
             lines.append(f"  {size:>6}  {label:<26}  {cpu:8.1f}  {wall:8.1f}  {statements:>10}")
             print(lines[-1], flush=True)
