@@ -130,10 +130,13 @@ def _requests_in(response: requests.Response) -> int:
     return len(response.history) + 1
 
 
-def _check(response: requests.Response, page: str) -> None:
+def _check(response: requests.Response, page: str, redirected_to: str = "") -> None:
+    """Refuse a page that failed or was sent elsewhere (`redirected_to`: the one redirect this page makes)."""
     if response.status_code != 200:
         snippet = " ".join(re.sub(r"<[^>]+>", " ", response.text[:2000]).split())[:160]
         raise PageFailed(f"HTTP {response.status_code}: {snippet}")
+    if redirected_to and len(response.history) == 1 and redirected_to in response.url:
+        return
     if response.history:
         raise PageFailed(f"redirected to {response.url.split('/c/')[-1].split('/', 1)[-1] or 'the course page'}")
 
@@ -261,8 +264,9 @@ class SimulatedUser:
         action, fields = form
 
         def post() -> tuple[requests.Response, int]:
+            # The answer's POST redirects (303) to its feedback page, as a browser follows: both are the wait.
             response = self.browser.post(urljoin(question_url, action), data=fields, timeout=REQUEST_TIMEOUT)
-            _check(response, "answer")
+            _check(response, "answer", redirected_to="/answered/")
             return response, _requests_in(response)
 
         self.timed("answer", post)
@@ -437,7 +441,9 @@ def request_kind(method: str, path: str) -> str | None:
     if rest.startswith("class"):
         return "GET class view" if method == "GET" else None
     if rest.startswith("practice/"):
-        return "GET question" if method == "GET" else "POST answer"
+        if method != "GET":
+            return "POST answer"
+        return "GET feedback (after the answer)" if "/answered/" in rest else "GET question"
     return None
 
 
