@@ -8,6 +8,7 @@ as they show them, through the `level_label` and `localized` filters below, so t
 
 from __future__ import annotations
 
+import functools
 import re
 import weakref
 from collections.abc import Callable, Mapping, Sequence
@@ -83,8 +84,15 @@ def lms_roles(labels: str | None) -> str:
     A teacher reads "Instructor, Teaching assistant", not the spec's names. Any other sub-role keeps its principal
     in front ("Learner#Instructor" is "Learner (Instructor)"): alone, "Instructor" would read as a teacher.
     """
+    # A roster of 300 has a handful of distinct labels: each is worded once per language, not per row.
+    return _lms_roles_in(labels or "", page_language())
+
+
+@functools.lru_cache(maxsize=256)
+def _lms_roles_in(labels: str, language: str) -> str:
+    del language  # the cache's key: gettext below answers in the page's language, which this names
     words: dict[str, None] = {}
-    for label in (labels or "").split(","):
+    for label in labels.split(","):
         principal, _, sub = label.strip().partition("#")
         if not principal:
             continue
