@@ -193,12 +193,14 @@ def course_role(uris: Iterable[object] | None, *, in_course: bool = False) -> st
     return "mentor" if "Mentor" in wider else "none"
 
 
-#: The Instructor sub-roles that name a teaching assistant (LTI 1.3 Core §A.2.3.1 lists all six). Only
-#: TeachingAssistant was read so: a TA sent as Instructor#TeachingAssistantSection had the instructor's rights
-#: (deleting and exporting the course's data, changing its grading).
+#: The Instructor sub-roles that get a teaching assistant's rights: the six teaching-assistant ones LTI 1.3 Core
+#: §A.2.3.1 lists, and Grader. Only TeachingAssistant was read so: a TA sent as Instructor#TeachingAssistantSection
+#: had the instructor's rights (deleting and exporting the course's data, changing its grading). A Grader marks
+#: work (the same list): a sub-role narrows within its principal, and marking is what a teaching assistant may do
+#: (review evidence, set levels, resend grades), not owning the course's data or its grading scheme.
 TEACHING_ASSISTANT_SUB_ROLES = frozenset({
     "TeachingAssistant", "TeachingAssistantGroup", "TeachingAssistantOffering", "TeachingAssistantSection",
-    "TeachingAssistantSectionAssociation", "TeachingAssistantTemplate"})
+    "TeachingAssistantSectionAssociation", "TeachingAssistantTemplate", "Grader"})
 
 
 def _context_course_role(context: list[Role]) -> str:

@@ -216,3 +216,20 @@ def test_migration_0024_reads_stored_labels_as_the_app_does():
                    "Learner, Instructor", "Instructor, TeachingAssistant", "Mentor, Administrator", "Faculty",
                    "Learner#Instructor", "Instructor#Foo", "Student, Learner", "User, Instructor"):
         assert migration._stored_role(labels) == stored_course_role(labels), labels
+
+
+def test_a_grader_is_a_teaching_assistant_not_the_courses_instructor(sandbox, tool):
+    # LTI 1.3 Core §A.2.3.1 lists Grader among Instructor's sub-roles: someone who marks work, narrowing within the
+    # Instructor role as the teaching-assistant sub-roles do. Read as an instructor, a Grader could export the whole
+    # course's personal data, delete it and change how mastery becomes a grade.
+    sandbox.launch("teacher")
+    for roles in ([INSTRUCTOR, LIS + "/Instructor#Grader"], [LIS + "/Instructor#Grader"]):
+        page = _launch_with_roles(sandbox, "ta", roles)
+        assert page.status_code == 200 and "Class roster" in page.text
+        launch = _last_launch(tool)
+        assert (launch.access, launch.details["role"]) == ("teacher", "teaching_assistant")
+        assert open_in_launch(page, tool, "/privacy/course.json").status_code == 403
+        assert open_in_launch(page, tool, "/privacy/course/delete").status_code == 403
+    from lti_tool.lti.roles import stored_course_role
+
+    assert stored_course_role(_enrolment(tool, "ta").lti_roles) == "teaching_assistant"
