@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import sqlalchemy as sa
 from flask import Flask, Response, current_app, g, has_app_context, request
@@ -268,6 +268,39 @@ def signed_frame_origins(details: Mapping[str, object] | None) -> list[str]:
     return found
 
 
+#: `g` key: the form-action sources of this response when not Pathways alone (None: the page names none it can).
+_FORM_ACTION = "pathways_form_action"
+
+
+def forms_post_here_then_to(url: str | None) -> None:
+    """Let this page's forms post to Pathways, which answers with a redirect to `url`'s origin (the LMS's login).
+
+    Browsers hold a form's redirects to form-action too: the "new window" form posts to /lti/login, which sends the
+    browser on to the platform's authorization endpoint.
+    """
+    where = csp_origin(url)
+    setattr(g, _FORM_ACTION, "'self'" + (f" {where}" if where and where != "'self'" else ""))
+
+
+def forms_post_only_to(url: str) -> None:
+    """Let this page's one form post to exactly `url` (the LMS's Deep Linking return address) and nowhere else.
+
+    Its origin as csp_origin writes it, and its path (no query: form-action never compares one), so a form slipped
+    into the page cannot post the signed answer to another page of the same LMS either. A redirect the LMS answers
+    with stays on that origin (browsers compare no path after a redirect). An address the header cannot name
+    leaves the page without form-action rather than a form the browser refuses to send.
+    """
+    where = csp_origin(url)
+    # ";" and "," would end the directive or the source: escaped, they match the same path (browsers decode both).
+    source = where + quote(urlsplit(url).path, safe="/-._~%!$&()*+=:@") if where else None
+    setattr(g, _FORM_ACTION, source)
+
+
+def _form_action(page: Any) -> str:
+    sources = page.get(_FORM_ACTION, "'self'")
+    return f"; form-action {sources}" if sources else ""
+
+
 def csp_nonce() -> str:
     """Return this response's script nonce (templates: <script nonce="{{ csp_nonce() }}">)."""
     if "csp_nonce" not in g:
@@ -427,7 +460,10 @@ def content_security_policy() -> str:
     scripts = "'self'"
     if "csp_nonce" in page:
         scripts += f" 'nonce-{page.csp_nonce}'"
-    return f"script-src {scripts}; object-src 'none'; base-uri 'self'; frame-ancestors {ancestors}"
+    # form-action: Pathways' own forms post to Pathways; markup slipped into a page (which script-src keeps from
+    # running) must not post a form, with the page's CSRF token or a Deep Linking answer, anywhere else.
+    return (f"script-src {scripts}; object-src 'none'; base-uri 'self'{_form_action(page)}; "
+            f"frame-ancestors {ancestors}")
 
 
 def register(app: Flask) -> None:

@@ -272,6 +272,10 @@ class PathwaysLogin(FlaskOIDCLogin):
         return {"auth_url": self._redirect_object(launch_url).get_redirect_url(), "origin": None, "target": None,
                 "state": "", "nonce": ""}
 
+    def platform_login_url(self) -> str | None:
+        """Return the validated registration's OIDC authorization endpoint (where this login goes next)."""
+        return self._registration.get_auth_login_url() if self._registration is not None else None
+
     def add_cookies(self, response: Any) -> Any:
         """Set the state cookie on a response (it still works where the browser allows cookies)."""
         self._cookie_service.update_response(response)

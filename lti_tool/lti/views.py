@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, jsonify, make_response, render_templat
 from pylti1p3.contrib.flask import FlaskRequest
 
 from ..extensions import csrf
-from ..security import frame_for_login, login_request_params, note_login_framer
+from ..security import forms_post_here_then_to, frame_for_login, login_request_params, note_login_framer
 from .claims import TIME_ZONE_PARAM, TIME_ZONE_VARIABLE
 from .keys import JWKS_MAX_AGE_SECONDS, public_jwks
 from .launch import make_login
@@ -47,6 +47,8 @@ def login():
     # The platform offers storage (OIDC Login with LTI Client Side postMessages §3): a page puts state and nonce
     # there, then goes on to the platform. If neither storage nor cookies work in this frame, it offers to
     # start the same login again in a new window, where the tool is first-party and its cookie sticks.
+    # Its "new window" form posts the login here again, which sends that window on to the platform's login.
+    forms_post_here_then_to(oidc.platform_login_url())
     params = dict(login_params)  # the login this page answers, not the query of a POST mixed in
     params.pop("lti_storage_target", None)
     params["lti1p3_new_window"] = "1"

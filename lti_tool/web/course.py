@@ -33,7 +33,7 @@ from ..lti.ags import scopes_allow_results
 from ..lti.claims import DATA_PRIVACY, way_back_to_lms
 from ..models import LaunchSession
 from ..models.base import utcnow
-from ..security import frame_for_launch
+from ..security import forms_post_only_to, frame_for_launch
 from ..services.classroom import needs_help_count
 from ..services.content import (
     PackProblems,
@@ -61,6 +61,7 @@ from ..services.launches import (
 from ..services.permissions import Action, actor_of, require
 from ..services.placements import (
     ALREADY_ANSWERED,
+    DeepLinkReturn,
     OptionSettings,
     accepts_line_items,
     accepts_multiple,
@@ -496,7 +497,7 @@ def deep_link_answer():
         if exc.template == ALREADY_ANSWERED:
             return redirect(url_for("course.deep_link"), code=303)  # nothing left to fill in: the page says so
         return _picker_page(request.form, exc.form_field, 422)
-    return render_template("lti/deep_link_return.html", answer=answer)
+    return _deep_link_return_page(answer)
 
 
 @bp.post("/deep-link/cancel")
@@ -507,7 +508,7 @@ def deep_link_cancel():
     except ServiceError as exc:
         flash(translated(exc), "error")
         return redirect(url_for("course.deep_link"), code=303)
-    return render_template("lti/deep_link_return.html", answer=answer)
+    return _deep_link_return_page(answer)
 
 
 class _TypedValueError(ValueError):
@@ -623,3 +624,9 @@ def _methods_pages_take(path: str) -> set[str]:
         if rule.endpoint != request.endpoint:
             taken.add(method)
     return taken
+
+
+def _deep_link_return_page(answer: DeepLinkReturn) -> str:
+    """Draw the page that posts the signed answer to the LMS: its one form may post there and nowhere else."""
+    forms_post_only_to(answer.return_url)
+    return render_template("lti/deep_link_return.html", answer=answer)

@@ -11,7 +11,8 @@ from flask_wtf.csrf import generate_csrf
 from .. import metrics
 from ..extensions import csrf
 from ..lti.claims import LaunchFacts, way_back_to_lms
-from ..security import frame_for_launch
+from ..lti.toolconf import find_platform
+from ..security import forms_post_here_then_to, frame_for_launch
 from ..services.launches import (
     LaunchOutcome,
     NewWindowNeeded,
@@ -55,6 +56,9 @@ def _new_window_page(needed: NewWindowNeeded):
     if request.headers.get("Sec-Fetch-Dest") != "iframe" or not needed.login_params:
         raise needed.refusal()
     params = {**needed.login_params, "lti1p3_new_window": "1"}
+    # Its form posts the login here again, which sends the new window on to the platform's login.
+    platform = find_platform(params.get("iss"), params.get("client_id"))
+    forms_post_here_then_to(platform.auth_login_url if platform is not None else None)
     page = render_template("lti/new_window.html", params=params,
                            login_url=current_app.config["BASE_URL"] + "/lti/login")
     response = make_response(page)

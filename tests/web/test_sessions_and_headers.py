@@ -196,3 +196,36 @@ def test_an_address_no_page_has_inside_a_launch_is_answered_within_it(sandbox, t
     assert _csp(missing)["frame-ancestors"] == _csp(page)["frame-ancestors"]
     # An address whose page takes only a form's POST still says so.
     assert page.http.get(tool.url(launch + "sign-out"), timeout=30).status_code == 405
+
+
+def test_forms_may_post_only_to_pathways_and_the_deep_linking_answer_only_to_its_return_url(sandbox, tool):
+    # Without form-action, markup slipped into a page (an HTML injection the script policy stops from running) could
+    # still carry a form, and the CSRF token beside it, to any site. Each page names where its forms may go.
+    from tests.lti.test_blocked_cookies_without_storage import FRAMED, _framed_begin
+    from tests.lti.test_platform_storage import _cookieless
+
+    teacher = sandbox.launch("teacher")
+    assert _csp(teacher)["form-action"] == ["'self'"]
+    assert _csp(requests.get(tool.url("/healthz"), timeout=30))["form-action"] == ["'self'"]
+
+    # The Deep Linking answer's page auto-posts to the LMS: that one address and nothing else, not even Pathways.
+    picker = sandbox.launch("teacher", message_type="LtiDeepLinkingRequest")
+    returning = submit_form(picker, "/deep-link", title_plan="Fractions pathway")
+    assert returning.status_code == 200 and 'id="deep-link-return"' in returning.text
+    return_url = sandbox.platform.deep_link_return_url
+    assert _csp(returning)["form-action"] == [return_url.split("?")[0]]
+    # Its frames and scripts are those of any launch's page.
+    assert _csp(returning)["frame-ancestors"] == _csp(picker)["frame-ancestors"]
+
+    # The framed login's "new window" form posts to /lti/login, which redirects to the LMS's login: both allowed.
+    http, login_url = _framed_begin(sandbox)
+    page = http.get(login_url, allow_redirects=False, timeout=30)
+    assert page.status_code == 200 and "Open Pathways in a new window" in page.text
+    lms = re.match(r"https?://[^/]+", sandbox.platform.auth_url).group(0)
+    assert set(_csp(page)["form-action"]) == {"'self'", lms}
+    # So does the launch's page offering the new window when the frame lost the state cookie.
+    pending = sandbox.begin("student", http=_cookieless())
+    pending.http.headers.update(FRAMED)
+    offered = pending.post()
+    assert offered.status_code == 200 and "Pathways needs its own window" in offered.text
+    assert set(_csp(offered)["form-action"]) == {"'self'", lms}
