@@ -294,6 +294,11 @@ ANONYMOUS = N_(
 )
 
 
+ROLES_NOT_A_LIST = N_(
+    "Your LMS sent your roles in a form Pathways cannot read: the launch's roles claim must be a list of roles "
+    "(LTI 1.3 Core §5.3.7). Ask your LMS administrator to check how the tool is set up."
+)
+
 UNTRUSTED_AUDIENCE = N_("The launch is also addressed to another tool (aud), which Pathways does not accept.")
 NOT_OUR_AUDIENCE = N_("The launch is addressed to another tool (aud), not to Pathways.")
 
@@ -509,6 +514,11 @@ class PathwaysLaunch(FlaskMessageLaunch):
         # cannot serve one; say what the LMS must share rather than pylti1p3's "Must have a user (sub)".
         if self._get_jwt_body().get("sub") in (None, ""):
             raise LaunchError(ANONYMOUS, 403)
+        roles = self._get_jwt_body().get(CLAIM + "roles")
+        if roles is not None and not isinstance(roles, list):
+            # Core §5.3.7: an array of URIs. Read as no role, the person was told the LMS sent none; read as one
+            # role, an LTI 1.1-style "Instructor,Learner" could grant the wrong one. The platform's setup is at fault.
+            raise LaunchError(ROLES_NOT_A_LIST)
         super().validate_message()
         body = self._get_jwt_body()
         if body.get(CLAIM + "message_type") == "LtiDeepLinkingRequest" \

@@ -233,3 +233,16 @@ def test_a_grader_is_a_teaching_assistant_not_the_courses_instructor(sandbox, to
     from lti_tool.lti.roles import stored_course_role
 
     assert stored_course_role(_enrolment(tool, "ta").lti_roles) == "teaching_assistant"
+
+
+def test_a_roles_claim_sent_as_one_string_is_refused_with_a_400_that_names_the_claim(sandbox, tool):
+    # LTI 1.3 Core §5.3.7: roles is an array of URIs. One string was read as no role at all: a teacher was told
+    # "Your role here (none was given)" and asked for a role the LMS had sent, in the wrong shape. It is a platform's
+    # error (a comma-separated LTI 1.1 list read as one role could also grant the wrong one): a 400 says so.
+    from .test_launch_security import assert_refused
+
+    for roles in (INSTRUCTOR, f"{INSTRUCTOR},{LEARNER}", {"role": INSTRUCTOR}):
+        refused = _launch_with_roles(sandbox, "teacher", roles)
+        assert_refused(refused, "roles", "list", status=400)
+        assert "none was given" not in refused.text
+    assert _launch_with_roles(sandbox, "teacher", []).status_code == 200  # an empty list is a list: no role
