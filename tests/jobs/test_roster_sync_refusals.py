@@ -15,6 +15,7 @@ import pytest
 from lti_tool.jobs.worker import drain
 
 MIN_SECONDS = 1
+REFUSED = "The LMS refused the last automatic roster update"
 
 
 @pytest.fixture
@@ -45,10 +46,12 @@ def test_a_roster_the_lms_refuses_for_good_is_not_asked_for_again_until_a_teache
     drain(lms.tool.app, once=True, max_seconds=5)
 
     assert _roster_requests(platform) == asked  # not asked again on its own
+    assert REFUSED in page.http.get(page.url).text  # and the teacher is told
     platform.fail_next.clear()  # the LMS admin allows it now
     lms.launch("teacher")  # the teacher's next launch asks once more
     assert drain(lms.tool.app, once=True, max_seconds=5).roster_syncs == 1
     assert _roster_shown(page)
+    assert REFUSED not in page.http.get(page.url).text
 
 
 def test_a_roster_the_lms_asks_to_wait_for_is_asked_again_after_its_retry_after_not_sooner(lms):
@@ -66,6 +69,7 @@ def test_a_roster_the_lms_asks_to_wait_for_is_asked_again_after_its_retry_after_
     assert drain(lms.tool.app, once=True, max_seconds=5).roster_syncs == 1
     assert _roster_requests(platform) == 2
     assert _roster_shown(page)
+    assert REFUSED not in page.http.get(page.url).text  # a wait is not a refusal
 
 
 def test_a_roster_sync_that_met_a_server_error_is_asked_again_after_the_usual_wait(lms):
