@@ -9,10 +9,15 @@ Retry-After asked for longer (RFC 9110 §10.2.3) was asked again sooner than the
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
+from lti_tool.extensions import db
 from lti_tool.jobs.worker import drain
+from lti_tool.models import Course
+from lti_tool.models.base import utcnow
 
 MIN_SECONDS = 1
 REFUSED = "The LMS refused the last automatic roster update"
@@ -28,6 +33,11 @@ def lms(make_tool):
 
 def _roster_requests(platform) -> int:
     return sum(1 for r in platform.service_requests if r["method"] == "GET" and "/memberships" in r["url"])
+
+
+def _due_at(tool):
+    with tool.app.app_context():
+        return db.session.scalar(sa.select(Course.roster_sync_due_at))
 
 
 def _roster_shown(page) -> bool:
@@ -56,15 +66,18 @@ def test_a_roster_the_lms_refuses_for_good_is_not_asked_for_again_until_a_teache
 
 def test_a_roster_the_lms_asks_to_wait_for_is_asked_again_after_its_retry_after_not_sooner(lms):
     platform = lms.platform
-    platform.retry_after_date_seconds = MIN_SECONDS + 3  # longer than Pathways' own wait
+    platform.retry_after_date_seconds = 8  # far longer than Pathways' own wait (MIN_SECONDS)
     page = lms.launch("teacher")
     platform.fail_next.append("429-date")
+    asked_at = utcnow()
 
     assert drain(lms.tool.app, once=True, max_seconds=5).roster_syncs == 0
     time.sleep(MIN_SECONDS + 0.5)
     assert drain(lms.tool.app, once=True, max_seconds=5).roster_syncs == 0  # the LMS's wait is not over
     assert _roster_requests(platform) == 1
-    time.sleep(3)
+    due = _due_at(lms.tool)
+    assert due >= asked_at + timedelta(seconds=6)  # the Retry-After (an HTTP-date, whole seconds), not MIN_SECONDS
+    time.sleep(max((due - utcnow()).total_seconds(), 0) + 0.2)
 
     assert drain(lms.tool.app, once=True, max_seconds=5).roster_syncs == 1
     assert _roster_requests(platform) == 2
