@@ -389,6 +389,8 @@ class _Poster:
     def _refused_as_not_later(self, row: ScoreOutbox, message: str, now: datetime) -> _Outcome:
         """A 409: the platform holds a score for this student and column with the same or a later time.
 
+        Canvas says so with a 400, read as this 409 (lti/services.py _status_of, reason score_not_later).
+
         Harmless when a newer score of ours replaces this one (AGS 2.0 §3.4.1: the platform keeps the latest).
         Otherwise the time it holds may be its own, not ours: Moodle stamps a score without a number, or a teacher's
         edit in its gradebook, with its clock, and refuses every score not later than that (gradebookservices

@@ -344,12 +344,29 @@ def _refusal(what: str, resp: requests.Response) -> ServiceCallError:
         body = None
     if isinstance(body, dict) and isinstance(body.get("error"), str) and _CODE.match(body["error"]):
         code = body["error"]
+    status = _status_of(resp)
+    if status != resp.status_code and status == 409:
+        code = SCORE_NOT_LATER
     return ServiceCallError(f"The platform refused {what} (HTTP {resp.status_code}, reason: {code}).",
-                            _status_of(resp), _retry_after(resp), reason=code)
+                            status, _retry_after(resp), reason=code)
+
+
+#: Our reason code for a score refused because the platform holds a later one (Canvas's 400, read as a 409).
+SCORE_NOT_LATER = "score_not_later"
+#: The words Canvas's 400 for such a score carries (scores_controller.rb verify_valid_timestamp).
+_CANVAS_NOT_LATER = "before last updated timestamp"
 
 
 def _status_of(resp: requests.Response) -> int:
-    """Return the response status, reading Canvas's throttling 403 as the 429 it means."""
+    """Return the response status, reading Canvas's throttling 403 as the 429 it means, and its 400 for a score older
+    than the result it holds as the 409 other AGS platforms send for it."""
+    # AGS 2.0 §3.4.1: the platform keeps the latest score and refuses an older one. Canvas says so with 400 and
+    # "Provided timestamp of … before last updated timestamp of …", comparing with the time by its own clock it stored
+    # the last score. Read as a plain 400, the student's newer grade failed for good whenever it had been stamped
+    # before the previous one reached Canvas (two answers a second apart) or Canvas's clock ran ahead of ours; as a
+    # 409 it is sent again with a later time (jobs/worker.py).
+    if resp.status_code == 400 and _CANVAS_NOT_LATER in _error_text(resp):
+        return 409
     # Canvas answers throttled API calls with 403 "Rate Limit Exceeded" and X-Rate-Limit-Remaining near 0;
     # that is "come back later", not "forbidden", and must be retried rather than fail the grade.
     if resp.status_code == 403:
@@ -361,6 +378,17 @@ def _status_of(resp: requests.Response) -> int:
         if exhausted or "rate limit exceeded" in resp.text[:500].lower():
             return 429
     return resp.status_code
+
+
+def _error_text(resp: requests.Response) -> str:
+    """Return the message of Canvas's `{"errors": {"message": …}}` answer, "" for any other: read, never shown."""
+    try:
+        body = answer_json(resp)
+    except ValueError:
+        return ""
+    errors = body.get("errors") if isinstance(body, dict) else None
+    message = errors.get("message") if isinstance(errors, dict) else None
+    return message[:500] if isinstance(message, str) else ""
 
 
 #: The longest wait a platform's Retry-After can impose: a clock far off or a typo must not park a grade for days.

@@ -46,7 +46,8 @@ def create_sandbox_app(platform: SandboxPlatform) -> Flask:
     @app.errorhandler(SandboxError)
     def sandbox_error(exc: SandboxError) -> Response:
         if request.path.startswith(_JSON_PATHS):
-            body = json.dumps({"error": exc.error, "error_description": exc.description})
+            body = json.dumps(exc.body if exc.body is not None else
+                              {"error": exc.error, "error_description": exc.description})
             response = Response(body, exc.status, mimetype="application/json")
         else:
             response = Response(exc.description + "\n", exc.status, mimetype="text/plain")

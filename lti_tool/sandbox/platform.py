@@ -51,13 +51,16 @@ class SandboxError(Exception):
     """A request the platform refuses; app.py turns it into an HTTP response."""
 
     def __init__(
-        self, status: int, error: str, description: str, *, headers: Mapping[str, str] | None = None
+        self, status: int, error: str, description: str, *, headers: Mapping[str, str] | None = None,
+        body: Mapping[str, Any] | None = None,
     ):
         super().__init__(description)
         self.status = status
         self.error = error
         self.description = description
         self.headers = dict(headers or {})
+        # A JSON answer of the platform's own shape in place of {"error", "error_description"} (Canvas's "errors").
+        self.body = dict(body) if body is not None else None
 
 
 @dataclass
@@ -290,6 +293,12 @@ class SandboxPlatform:
         # (409) any score not later than that time; so does a teacher's edit in its gradebook. A number N plays it
         # with this platform's clock N seconds ahead of the tool's; None keeps the score's own timestamp.
         self.blank_score_clock_ahead_seconds: float | None = None
+        # Canvas compares a score's timestamp with its result's updated_at, the time by its own clock when it stored
+        # the last score (not that score's timestamp), and refuses an older one with 400 and its `errors` body
+        # (scores_controller.rb verify_valid_timestamp; its API docs: "Returns a 400 if the timestamp is earlier than
+        # the updated_at time of the Result"). A number N plays it with that clock N seconds ahead of the tool's (0:
+        # the same clock, where a score stamped before the previous one was stored is refused); None: off.
+        self.result_clock_ahead_seconds: float | None = None
         self._stamped: dict[tuple[str, str, str], datetime] = {}  # (context, item, user): the platform's own time
         # Canvas ties a new line item to a resourceLinkId only when that link is already graded (an assignment, so it
         # has a line item): for any other link (a module item) it refuses the line item with 412 (line_items_controller
@@ -1382,6 +1391,11 @@ class SandboxPlatform:
             previous = [s for s in self._scores[key] if s["userId"] == user_id]
             last = self._stamped.get((*key, user_id)) or (
                 self._score_time(previous[-1]["timestamp"]) if previous else None)
+            if self.result_clock_ahead_seconds is not None and last is not None and last > stamp_time:
+                message = (f"Provided timestamp of {body['timestamp']} before last updated timestamp of "
+                           f"{last.isoformat(timespec='milliseconds')}")
+                raise SandboxError(400, "bad_request", message,
+                                   body={"errors": {"type": "bad_request", "message": message}})
             if last is not None and (last > stamp_time if self.same_score_timestamp_taken else last >= stamp_time):
                 # AGS 2.0: the platform must not let an older (or repeated) update overwrite a newer one.
                 raise SandboxError(
@@ -1390,6 +1404,9 @@ class SandboxPlatform:
             self._count_submission(key, user_id, body)
             self._scores[key].append(copy.deepcopy(body))
             self._stamped.pop((*key, user_id), None)
+            if self.result_clock_ahead_seconds is not None:
+                self._stamped[(*key, user_id)] = datetime.fromtimestamp(
+                    self.clock() + self.result_clock_ahead_seconds, UTC)
             if given is None and self.blank_score_clock_ahead_seconds is not None:
                 ahead = datetime.fromtimestamp(self.clock() + self.blank_score_clock_ahead_seconds, UTC)
                 self._stamped[(*key, user_id)] = self._score_time(ahead)

@@ -11,7 +11,7 @@ import requests
 import sqlalchemy as sa
 
 from .. import metrics
-from ..extensions import db
+from ..extensions import CACHE_OUTAGES, cache, db
 from ..lti.claims import display_name, email_address, exact_user_id
 from ..lti.keys import current_signing_key
 from ..lti.roles import Access, access_for, role_labels
@@ -35,10 +35,16 @@ class RosterResult:
 class RosterUnreadable(ServiceError):
     """The platform did not give the roster: refused it, or (`unreachable`) did not answer or asked us to wait."""
 
-    def __init__(self, message: str, *, platform_id: int, unreachable: bool) -> None:
+    def __init__(self, message: str, *, platform_id: int, unreachable: bool, refused: bool = False,
+                 retry_after: float | None = None) -> None:
         super().__init__(message)
         self.platform_id = platform_id
         self.unreachable = unreachable
+        #: The platform refused the roster for good (a 4xx other than 408 and 429: NRPS not allowed for the tool, the
+        #: course gone): asking again in a few minutes gets the same answer.
+        self.refused = refused
+        #: How long the platform asked us to wait (Retry-After on a 429 or 503), in seconds.
+        self.retry_after = retry_after
 
 
 def platform_connector(
@@ -87,7 +93,9 @@ def sync_roster(
             read = writer.read(connector, memberships_url)
     except ServiceCallError as exc:
         raise RosterUnreadable(f"The roster could not be read from the platform: {exc.message}",
-                               platform_id=platform.id, unreachable=exc.transient) from exc
+                               platform_id=platform.id, unreachable=exc.transient,
+                               refused=not exc.transient and exc.status is not None,
+                               retry_after=exc.retry_after) from exc
     if not partial:
         # A differences listing names only changes, so absence means "unchanged", not "left".
         writer.mark_leavers()
@@ -102,6 +110,7 @@ def sync_roster(
             Enrollment.course_id == writer.course_id, Enrollment.active.is_(True)).scalar_subquery()))
     # What it wrote is current, so the page after it does not read the launch and course again.
     commit_keeping_rows()
+    _note_refusal(course_id, refused=False)
     metrics.record_roster_sync()
     return RosterResult(members=members or 0, added=writer.added, deactivated=writer.deactivated)
 
@@ -391,7 +400,11 @@ def run_due_roster_sync(
     The claim is a conditional UPDATE that leases the sync: it moves roster_sync_due_at past the sync (now plus
     the lease) instead of clearing it, so two workers never sync the same course at once, and a sync cut off by
     a database error or a killed worker is due again once the lease runs out. Only a finished sync clears it.
-    A failed sync is due again after retry_seconds.
+    A sync the platform did not answer is due again after retry_seconds, or after the platform's Retry-After when
+    that is longer (RFC 9110 §10.2.3). One the platform refused for good (RosterUnreadable.refused) or that cannot run
+    (a ServiceError: no roster service, another course's roster) is not due again until a teacher launch asks, and
+    the teacher's page says it was refused (roster_sync_refused): asked every retry_seconds, it met the same refusal
+    for ever, a token request and a roster request each time, and no teacher saw it.
     """
     due = sa.select(Course.id).where(Course.roster_sync_due_at <= now)
     if skip_platforms:
@@ -411,7 +424,19 @@ def run_due_roster_sync(
     try:
         result = sync_roster(course_id, secret_key=secret_key, http=http, timeout=timeout,
                              store_email=store_email, now=now)
-    except Exception:  # a platform refusal (ServiceError) or a database blip alike: the sync must run again
+    except RosterUnreadable as exc:
+        metrics.record_roster_sync(ok=False)
+        wait = max(float(retry_seconds), exc.retry_after or 0.0)
+        _reschedule(course_id, lease, None if exc.refused else now + timedelta(seconds=wait))
+        if exc.refused:
+            _note_refusal(course_id, refused=True)
+        raise
+    except ServiceError:
+        metrics.record_roster_sync(ok=False)
+        _reschedule(course_id, lease, None)
+        _note_refusal(course_id, refused=True)
+        raise
+    except Exception:  # a database blip: the sync must run again
         metrics.record_roster_sync(ok=False)
         _reschedule(course_id, lease, now + timedelta(seconds=retry_seconds))
         raise
@@ -424,8 +449,38 @@ def run_due_roster_sync(
     return result
 
 
-def _reschedule(course_id: int, lease: datetime, retry_at: datetime) -> None:
-    """Make a failed sync due again at retry_at; if the database is down too, the lease does it later."""
+#: How long the teacher's page says the last automatic roster update was refused, unless a sync succeeds first.
+REFUSAL_SHOWN_SECONDS = 30 * 24 * 3600
+
+
+def _refusal_key(course_id: int) -> str:
+    return f"roster-refused:{course_id}"
+
+
+def _note_refusal(course_id: int, *, refused: bool) -> None:
+    """Remember (in the shared cache) that the worker's last sync of the course was refused, or forget it.
+
+    The worker does not ask again on its own after a refusal, so the teacher's page says so (roster_sync_refused);
+    with the cache down nothing is said, and the teacher's own "Update roster" still shows the reason.
+    """
+    with contextlib.suppress(*CACHE_OUTAGES):
+        if refused:
+            cache.set(_refusal_key(course_id), True, timeout=REFUSAL_SHOWN_SECONDS)
+        else:
+            cache.delete(_refusal_key(course_id))
+
+
+def roster_sync_refused(course_id: int) -> bool:
+    """Tell whether the LMS refused the worker's last automatic roster update of this course (none has worked since)."""
+    try:
+        return bool(cache.get(_refusal_key(course_id)))
+    except CACHE_OUTAGES:
+        return False
+
+
+def _reschedule(course_id: int, lease: datetime, retry_at: datetime | None) -> None:
+    """Make a failed sync due again at retry_at (None: when a teacher launch next asks); if the database is down
+    too, the lease does it later."""
     try:
         db.session.rollback()
         db.session.execute(

@@ -75,7 +75,7 @@ from ..services.placements import (
 )
 from ..services.plan import plan_for
 from ..services.publishing import unit_skills
-from ..services.roster import sync_roster
+from ..services.roster import roster_sync_refused, sync_roster
 from ..services.serving import AnswerRead
 from .i18n import message_text, page_language, translated
 from .launch import MAX_LAUNCHES_PER_BROWSER
@@ -317,6 +317,7 @@ def home():
     if launch.access == "teacher":
         return render_template("teacher/home.html", launch=launch, roster=course_roster(launch), placement=placement,
                                refused_services=refused_service_fixes(launch),
+                               roster_refused=roster_sync_refused(launch.course_id),
                                pack=pack, grades=grade_sync_status(launch.course_id),
                                gradebook_gaps=gradebook_gaps(launch.course_id),
                                # Without result.readonly the LMS refuses to show its gradebook: no button that fails.
