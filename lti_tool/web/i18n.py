@@ -22,6 +22,7 @@ from jinja2 import pass_eval_context
 from jinja2.nodes import EvalContext
 from markupsafe import Markup
 
+from ..learning.mastery import Level
 from ..learning.plan_units import UnitProgress
 
 #: Languages with a complete catalog for student and teacher pages; the first is the default.
@@ -372,6 +373,39 @@ def why_text(step: object) -> str:
 def reason_text(view: object) -> str:
     """Return a mastery estimate's reason in the page's language, from the model's fragments."""
     return _render(getattr(view, "reason_parts", ()), "") or getattr(view, "reason", "")
+
+
+@bp.app_template_filter("needs_text")
+def needs_text(view: object) -> str:
+    """Return what a skill's next level still needs, in words (`SkillView.needs`, from the mastery model's rules);
+    "" at Mastered or for a teacher's level."""
+    needs = getattr(view, "needs", None)
+    if needs is None:
+        return ""
+    if needs.level is Level.ATTEMPTED:
+        return gettext("To get started: answer one question on it.")
+    if needs.answers == 0:
+        # Only the other sitting is missing (`SkillView.another_sitting`): the feedback page's words for it.
+        return gettext("To reach Mastered, take a break of an hour or more, then come back and show it sticks.")
+    level, num, new = localized(needs.level), needs.answers, needs.new_questions
+    if needs.more:
+        text = gettext("To reach %(level)s: keep practising. It takes more than %(num)d right answers from here.",
+                       level=level, num=num)
+    elif new == num:
+        text = ngettext("To reach %(level)s: %(num)d more right answer, on a question you haven’t got right yet.",
+                        "To reach %(level)s: %(num)d more right answers, on questions you haven’t got right yet.",
+                        num, level=level)
+    elif new:
+        text = ngettext("To reach %(level)s: %(answers)d more right answers, %(num)d of them on a question you "
+                        "haven’t got right yet.",
+                        "To reach %(level)s: %(answers)d more right answers, %(num)d of them on questions you "
+                        "haven’t got right yet.", new, level=level, answers=num)
+    else:
+        text = ngettext("To reach %(level)s: %(num)d more right answer.",
+                        "To reach %(level)s: %(num)d more right answers.", num, level=level)
+    if needs.another_sitting:
+        text += " " + gettext("At least one of them after a break of an hour or more, to show it sticks.")
+    return text
 
 
 @bp.app_template_filter("pace_text")
