@@ -170,8 +170,11 @@ def _finished(run: DiagnosticRun | None) -> bool:
     return run is not None and run.finished_at is not None and bool((run.state or {}).get("answers"))
 
 
-def pending_status(course_id: int, person_id: int) -> str | None:
-    """Return "new" or "started" while the student has a placement check to take, else None."""
+def pending_status(course_id: int, person_id: int, *, shown_work: bool | None = None) -> str | None:
+    """Return "new" or "started" while the student has a placement check to take, else None.
+
+    `shown_work` is `has_shown_work` when the caller knows it already (the plan read every level).
+    """
     content = course_content(course_id)
     if content is None:
         return None
@@ -185,7 +188,9 @@ def pending_status(course_id: int, person_id: int) -> str | None:
         return "started"
     # A check not begun is for a student the tool knows nothing about yet: once their practice (or a teacher) has
     # given them a level, that speaks for where they are, and the check's misses could only pull it down.
-    return None if has_shown_work(course_id, person_id) else "new"
+    if shown_work is None:
+        shown_work = has_shown_work(course_id, person_id)
+    return None if shown_work else "new"
 
 
 def has_shown_work(course_id: int, person_id: int) -> bool:
