@@ -204,7 +204,8 @@ def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: l
                        resources=resources, reviews_due=[names.get(s, s) for s in review_skills(pack, due)],
                        skill_map=student_skill_map(pack, views), unit_checks=checks, more_unit_checks=more_checks,
                        check_units=check_units, units=units, unit=shown,
-                       reviews_missed=[(m.skill_id, names.get(m.skill_id, m.skill_id), m.due_at.date()) for m in missed],
+                       reviews_missed=[(m.skill_id, names.get(m.skill_id, m.skill_id), m.due_at.date())
+                                       for m in missed],
                        shown_work=any(level is not Level.NOT_STARTED for level in levels.values()))
 
 

@@ -375,36 +375,45 @@ def reason_text(view: object) -> str:
     return _render(getattr(view, "reason_parts", ()), "") or getattr(view, "reason", "")
 
 
-@bp.app_template_filter("needs_text")
-def needs_text(view: object) -> str:
-    """Return what a skill's next level still needs, in words (`SkillView.needs`, from the mastery model's rules);
-    "" at Mastered or for a teacher's level."""
-    needs = getattr(view, "needs", None)
+@bp.app_template_global("needs_texts")
+def needs_texts(views: Sequence[object]) -> list[str]:
+    """Return, for each skill view, what its next level still needs in words (`SkillView.needs`, from the mastery
+    model's rules), "" at Mastered or for a teacher's level.
+
+    For the plan's table: the page's catalogue is found once for all its rows, not once per word.
+    """
+    catalogue = page_catalogue()
+    words = catalogue.ugettext
+    return [_needs_text(getattr(view, "needs", None), words, catalogue.ungettext) for view in views]
+
+
+def _needs_text(needs: object, words: Callable[[str], str], ungettext: Callable[[str, str, int], str]) -> str:
+    # Named `ungettext`, as the catalogue's own, so that pybabel extracts its plural messages.
     if needs is None:
         return ""
     if needs.level is Level.ATTEMPTED:
-        return gettext("To get started: answer one question on it.")
+        return words(N_("To get started: answer one question on it."))
     if needs.answers == 0:
         # Only the other sitting is missing (`SkillView.another_sitting`): the feedback page's words for it.
-        return gettext("To reach Mastered, take a break of an hour or more, then come back and show it sticks.")
-    level, num, new = localized(needs.level), needs.answers, needs.new_questions
+        return words(N_("To reach Mastered, take a break of an hour or more, then come back and show it sticks."))
+    level, num, new = words(needs.level.value), needs.answers, needs.new_questions
     if needs.more:
-        text = gettext("To reach %(level)s: keep practising. It takes more than %(num)d right answers from here.",
-                       level=level, num=num)
+        text = words(N_("To reach %(level)s: keep practising. It takes more than %(num)d right answers from here.")
+                     ) % {"level": level, "num": num}
     elif new == num:
-        text = ngettext("To reach %(level)s: %(num)d more right answer, on a question you haven’t got right yet.",
-                        "To reach %(level)s: %(num)d more right answers, on questions you haven’t got right yet.",
-                        num, level=level)
+        text = ungettext("To reach %(level)s: %(num)d more right answer, on a question you haven’t got right yet.",
+                         "To reach %(level)s: %(num)d more right answers, on questions you haven’t got right yet.",
+                         num) % {"level": level, "num": num}
     elif new:
-        text = ngettext("To reach %(level)s: %(answers)d more right answers, %(num)d of them on a question you "
-                        "haven’t got right yet.",
-                        "To reach %(level)s: %(answers)d more right answers, %(num)d of them on questions you "
-                        "haven’t got right yet.", new, level=level, answers=num)
+        text = ungettext("To reach %(level)s: %(answers)d more right answers, %(num)d of them on a question you "
+                         "haven’t got right yet.",
+                         "To reach %(level)s: %(answers)d more right answers, %(num)d of them on questions you "
+                         "haven’t got right yet.", new) % {"level": level, "answers": num, "num": new}
     else:
-        text = ngettext("To reach %(level)s: %(num)d more right answer.",
-                        "To reach %(level)s: %(num)d more right answers.", num, level=level)
+        text = ungettext("To reach %(level)s: %(num)d more right answer.",
+                         "To reach %(level)s: %(num)d more right answers.", num) % {"level": level, "num": num}
     if needs.another_sitting:
-        text += " " + gettext("At least one of them after a break of an hour or more, to show it sticks.")
+        text += " " + words(N_("At least one of them after a break of an hour or more, to show it sticks."))
     return text
 
 

@@ -90,3 +90,18 @@ def test_the_target_dates_fit_a_phone_without_scrolling_sideways(browser, tool):
     first = table.find_element(By.CSS_SELECTOR, "td")
     assert browser.execute_script("return getComputedStyle(arguments[0], '::before').content", first) == \
         '"Aim to master it by: "'
+
+
+def test_the_plans_table_of_levels_fits_a_phone_without_scrolling_sideways(browser, tool):
+    """The plan's "where you are on each skill" table (a level, its reason and what the next level needs) scrolled
+    sideways in its own box on a 360 px phone in Spanish (its words are longer)."""
+    _student_at_phone_width(browser, tool)
+    browser.set_window_size(360, 800)
+    browser.get(tool.url("/"))
+    link = browser.find_element(By.LINK_TEXT, f"Launch Pathways as {STUDENT}").get_attribute("href")
+    browser.get(link + "&locale=es")
+    wait(browser, lambda b: "/c/" in b.current_url)
+    wrap = browser.find_element(By.CSS_SELECTOR, "#skills-heading ~ .table-wrap")
+    assert "Por qué" in wrap.get_attribute("innerHTML")
+    assert _sideways_overflow(browser) <= 0
+    assert browser.execute_script("return arguments[0].scrollWidth - arguments[0].clientWidth", wrap) <= 0
