@@ -49,3 +49,15 @@ def test_each_row_says_what_the_next_level_needs_and_doing_that_reaches_it(sandb
     assert _levels(tool)[0][SKILL] == "Mastered"
     assert _needs(student) == ""  # nothing above Mastered
 
+
+
+def test_the_feedback_after_an_answer_says_what_the_plan_says_the_next_level_needs(sandbox, tool):
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    student = sandbox.launch("student")
+    feedback = _practise(student, tool, SKILL, PACK, right=True, times=1)
+    said = re.search(r'<strong class="level-needs">([^<]*)</strong>', html.unescape(feedback.text))
+    assert said and said.group(1) == "To reach Familiar: 1 more right answer."
+    assert said.group(1) == _needs(student)
+    feedback = _practise(student, tool, SKILL, PACK, right=False, times=1)
+    said = re.search(r'<strong class="level-needs">([^<]*)</strong>', html.unescape(feedback.text))
+    assert said and said.group(1) == _needs(student)
