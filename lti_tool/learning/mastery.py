@@ -258,7 +258,8 @@ class LevelNeeds:
     answers: int
     #: Of those, how many must be on questions not yet answered right (all of them when equal to `answers`; 0: any).
     new_questions: int = 0
-    #: Mastered also needs answers in another sitting (after a break of `MasteryParams.session_gap`).
+    #: Mastered also needs answers in another sitting (after a break of `MasteryParams.session_gap`): one of the
+    #: `answers` comes after the break, or with `answers` 0 one right answer then, to show it sticks.
     another_sitting: bool = False
     #: The projection stopped at `answers`: more than that are needed.
     more: bool = False
@@ -746,30 +747,40 @@ class MasteryModel:
             return LevelNeeds(target, answers=1)
         sitting = target is Level.MASTERED and state.sessions < t.min_sessions_mastered
 
-        def reaches(new: int, again: int) -> bool:
-            projected = self._projected(state, overall, new, again)
+        def reaches(projected: SkillState) -> bool:
             if sitting:
                 # Mastered's other sitting is said apart: the answers are counted as if it were already there.
                 projected = replace(projected, sessions=t.min_sessions_mastered)
             return self.level(projected, t, previous=shown).rank >= target.rank
 
+        # One more right answer at a time, each on a question not answered right before (the fewest answers).
+        states = {state.skill_id: state} if overall is None else {state.skill_id: state, ALL_SKILLS: overall}
         for count in range(_MOST_PROJECTED + 1):
-            if reaches(count, 0):
-                # As few of them on questions not answered right before as the rules allow (0: any question).
-                fewest = next(new for new in range(count + 1) if reaches(new, count - new))
+            if reaches(states[state.skill_id]):
+                # As few of them on new questions as the rules allow (0: any question), tried once the count is known.
+                fewest = next((new for new in range(count)
+                               if reaches(self._projected(state, overall, new, count - new))), count)
                 return LevelNeeds(target, answers=count, new_questions=fewest, another_sitting=sitting)
+            states = self._answered(states, state, count, new=True)
         return LevelNeeds(target, answers=_MOST_PROJECTED, another_sitting=sitting, more=True)
+
+    def _answered(self, states: dict[str, SkillState], state: SkillState, number: int, *,
+                  new: bool) -> dict[str, SkillState]:
+        """Return the states after one more right answer on the skill, in the sitting of its last answer, as `record`
+        keeps them: on a question not answered right before (`new`), or on one already answered right."""
+        before = states[state.skill_id]
+        states = {**states, **self.record(states, Response(f"{_PROJECTED}{number}", (state.skill_id,), True,
+                                                           at=state.last_seen or 0.0))}
+        if not new:  # no new item among those answered right
+            states[state.skill_id] = replace(states[state.skill_id], right_items=before.right_items)
+        return states
 
     def _projected(self, state: SkillState, overall: SkillState | None, new: int, again: int) -> SkillState:
         """Return the state after `new` right answers on questions not answered right before, then `again` on
-        questions already answered right, all in the sitting of its last answer, as `record` would keep them."""
+        questions already answered right (for `next_level_needs`)."""
         states = {state.skill_id: state} if overall is None else {state.skill_id: state, ALL_SKILLS: overall}
         for number in range(new + again):
-            before = states[state.skill_id]
-            states = {**states, **self.record(states, Response(f"{_PROJECTED}{number}", (state.skill_id,), True,
-                                                               at=state.last_seen or 0.0))}
-            if number >= new:  # a question already answered right: no new item
-                states[state.skill_id] = replace(states[state.skill_id], right_items=before.right_items)
+            states = self._answered(states, state, number, new=number < new)
         return states[state.skill_id]
 
     def needs_other_items(self, state: SkillState, thresholds: MasteryThresholds | None = None, *,
