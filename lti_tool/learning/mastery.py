@@ -217,6 +217,12 @@ def reason_parts(reason: str) -> tuple[tuple[str, dict[str, str]], ...]:
     return read(0, 0) or () if reason else ()
 
 
+#: How many right answers ahead `MasteryModel.next_level_needs` looks; past it, pages say "more than" that.
+_MOST_PROJECTED = 12
+#: Item ids of the answers `next_level_needs` imagines: no pack's item has one.
+_PROJECTED = "\0projected-"
+
+
 class Level(StrEnum):
     """A mastery level as shown to teachers and learners."""
 
@@ -241,6 +247,22 @@ class Level(StrEnum):
 
 #: The levels from Not started (rank 0) to Mastered (rank 4): LEVELS[level.rank] is level.
 LEVELS: tuple[Level, ...] = tuple(Level)
+
+
+@dataclass(frozen=True)
+class LevelNeeds:
+    """What a learner still lacks for the next level (`MasteryModel.next_level_needs`), for pages to say in words."""
+
+    level: Level
+    #: Right answers still needed, one after another (for Attempted: any one answer).
+    answers: int
+    #: Of those, how many must be on questions not yet answered right (all of them when equal to `answers`; 0: any).
+    new_questions: int = 0
+    #: Mastered also needs answers in another sitting (after a break of `MasteryParams.session_gap`): one of the
+    #: `answers` comes after the break, or with `answers` 0 one right answer then, to show it sticks.
+    another_sitting: bool = False
+    #: The projection stopped at `answers`: more than that are needed.
+    more: bool = False
 
 
 def newly_mastered(changes: Iterable[tuple[str, Level, Level]]) -> list[str]:
@@ -706,6 +728,60 @@ class MasteryModel:
         t = thresholds or MasteryThresholds()
         return (state.sessions < t.min_sessions_mastered
                 and self.level(replace(state, sessions=t.min_sessions_mastered), t) is Level.MASTERED)
+
+    def next_level_needs(self, state: SkillState, thresholds: MasteryThresholds | None = None, *,
+                         shown: Level, overall: SkillState | None = None) -> LevelNeeds | None:
+        """Return what the state still lacks for the level above `shown` (None at Mastered), by `level`'s own rules.
+
+        The fewest right answers in a row, on questions not yet answered right, that `level` would raise the level
+        with (its estimate and evidence rules both), and whether Mastered's second sitting is missing too. Pages tell
+        the learner this ("2 more right answers on questions you haven't got right yet"), so no page keeps a copy
+        of the rules. A projection: a wrong answer meanwhile asks for more. `overall`, the learner-wide state
+        (`ALL_SKILLS`), is what `record` moves the estimate with besides the skill's own answers.
+        """
+        t = thresholds or MasteryThresholds()
+        if shown is Level.MASTERED:
+            return None
+        target = LEVELS[shown.rank + 1]
+        if target is Level.ATTEMPTED:
+            return LevelNeeds(target, answers=1)
+        sitting = target is Level.MASTERED and state.sessions < t.min_sessions_mastered
+
+        def reaches(projected: SkillState) -> bool:
+            if sitting:
+                # Mastered's other sitting is said apart: the answers are counted as if it were already there.
+                projected = replace(projected, sessions=t.min_sessions_mastered)
+            return self.level(projected, t, previous=shown).rank >= target.rank
+
+        # One more right answer at a time, each on a question not answered right before (the fewest answers).
+        states = {state.skill_id: state} if overall is None else {state.skill_id: state, ALL_SKILLS: overall}
+        for count in range(_MOST_PROJECTED + 1):
+            if reaches(states[state.skill_id]):
+                # As few of them on new questions as the rules allow (0: any question), tried once the count is known.
+                fewest = next((new for new in range(count)
+                               if reaches(self._projected(state, overall, new, count - new))), count)
+                return LevelNeeds(target, answers=count, new_questions=fewest, another_sitting=sitting)
+            states = self._answered(states, state, count, new=True)
+        return LevelNeeds(target, answers=_MOST_PROJECTED, another_sitting=sitting, more=True)
+
+    def _answered(self, states: dict[str, SkillState], state: SkillState, number: int, *,
+                  new: bool) -> dict[str, SkillState]:
+        """Return the states after one more right answer on the skill, in the sitting of its last answer, as `record`
+        keeps them: on a question not answered right before (`new`), or on one already answered right."""
+        before = states[state.skill_id]
+        states = {**states, **self.record(states, Response(f"{_PROJECTED}{number}", (state.skill_id,), True,
+                                                           at=state.last_seen or 0.0))}
+        if not new:  # no new item among those answered right
+            states[state.skill_id] = replace(states[state.skill_id], right_items=before.right_items)
+        return states
+
+    def _projected(self, state: SkillState, overall: SkillState | None, new: int, again: int) -> SkillState:
+        """Return the state after `new` right answers on questions not answered right before, then `again` on
+        questions already answered right (for `next_level_needs`)."""
+        states = {state.skill_id: state} if overall is None else {state.skill_id: state, ALL_SKILLS: overall}
+        for number in range(new + again):
+            states = self._answered(states, state, number, new=number < new)
+        return states[state.skill_id]
 
     def needs_other_items(self, state: SkillState, thresholds: MasteryThresholds | None = None, *,
                           shown: Level) -> bool:

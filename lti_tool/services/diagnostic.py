@@ -170,8 +170,11 @@ def _finished(run: DiagnosticRun | None) -> bool:
     return run is not None and run.finished_at is not None and bool((run.state or {}).get("answers"))
 
 
-def pending_status(course_id: int, person_id: int) -> str | None:
-    """Return "new" or "started" while the student has a placement check to take, else None."""
+def pending_status(course_id: int, person_id: int, *, shown_work: bool | None = None) -> str | None:
+    """Return "new" or "started" while the student has a placement check to take, else None.
+
+    `shown_work` is `has_shown_work` when the caller knows it already (the plan read every level).
+    """
     content = course_content(course_id)
     if content is None:
         return None
@@ -181,7 +184,26 @@ def pending_status(course_id: int, person_id: int) -> str | None:
     pack = require_pack(course_id)
     if not any(True for _ in pack.items()):
         return None
-    return "started" if run is not None and (run.state or {}).get("answers") else "new"
+    if run is not None and (run.state or {}).get("answers"):
+        return "started"
+    # A check not begun is for a student the tool knows nothing about yet: once their practice (or a teacher) has
+    # given them a level, that speaks for where they are, and the check's misses could only pull it down.
+    if shown_work is None:
+        shown_work = has_shown_work(course_id, person_id)
+    return None if shown_work else "new"
+
+
+def has_shown_work(course_id: int, person_id: int) -> bool:
+    """Return whether the student already has a level above Not started on some skill (one query)."""
+    return db.session.scalar(sa.select(sa.exists().where(
+        SkillMastery.course_id == course_id, SkillMastery.person_id == person_id, SkillMastery.skill_id != ALL_SKILLS,
+        SkillMastery.level != Level.NOT_STARTED.value))) or False
+
+
+def can_start(course_id: int, person_id: int) -> bool:
+    """Return whether the student may begin (or go on with) the check: it is under way, or they have no level yet."""
+    run = _run(course_id, person_id)
+    return bool(run is not None and (run.state or {}).get("answers")) or not has_shown_work(course_id, person_id)
 
 
 def current_question(course_id: int, person_id: int, *, now: datetime,

@@ -17,6 +17,7 @@ from ..learning.diagnostic import STUDENT, TEACHER, placement_reason_parts
 from ..learning.mastery import (
     ALL_SKILLS,
     Level,
+    LevelNeeds,
     MasteryModel,
     MasteryParams,
     MasteryThresholds,
@@ -53,6 +54,9 @@ class SkillView:
     #: Right answers on items not yet answered right are what the next level lacks (pages say so): more of the
     #: same item (a template's variants are one) cannot raise it.
     other_items: bool = False
+    #: What the level above this one still needs, by the model's own rules (None at Mastered and for a teacher's
+    #: level): the plan's table says it in words.
+    needs: LevelNeeds | None = None
 
 
 @dataclass(frozen=True)
@@ -277,6 +281,9 @@ def _needs_other_items(rules: MasteryThresholds, row: SkillMastery | sa.Row, mod
     return model.needs_other_items(state, rules, shown=Level(row.level))
 
 
+#: A skill not started needs one answer, right or wrong, to be Attempted.
+_FIRST_ANSWER = LevelNeeds(Level.ATTEMPTED, answers=1)
+
 _STORED_LEVELS: dict[str | None, Level] = {level.value: level for level in Level}
 
 
@@ -304,11 +311,13 @@ def _views(pack: CoursePack, rows: Mapping[str, SkillMastery | sa.Row], model: M
         position = pack.skill_graph.position
         order = sorted({sid for sid in only if sid in skills}, key=position)
     views = []
+    overall_row = rows.get(ALL_SKILLS)
+    overall = _state_of(overall_row) if overall_row is not None else None
     for skill in (skills[sid] for sid in order):
         row = rows.get(skill.id)
         if row is None:
             views.append(SkillView(skill.id, skill.name, Level.NOT_STARTED, "Not started yet", False,
-                                   (("Not started yet", {}),)))
+                                   (("Not started yet", {}),), needs=_FIRST_ANSWER))
         else:
             state = _state_of(row)
             # Only the model's own explanation can be rebuilt in another language; a teacher's note or the
@@ -318,9 +327,12 @@ def _views(pack: CoursePack, rows: Mapping[str, SkillMastery | sa.Row], model: M
             else:
                 parts = model.explain_parts(state)
                 parts = parts if row.reason == joined_reason(parts) else ()
-            views.append(SkillView(skill.id, skill.name, Level(row.level), row.reason, row.overridden, parts,
+            level = Level(row.level)
+            views.append(SkillView(skill.id, skill.name, level, row.reason, row.overridden, parts,
                                    _needs_another_sitting(pack, row, model, state),
-                                   _needs_other_items(rules, row, model, state)))
+                                   _needs_other_items(rules, row, model, state),
+                                   None if row.overridden else model.next_level_needs(
+                                       state, rules, shown=level, overall=overall)))
     return views
 
 

@@ -59,6 +59,11 @@ class StudentPlan:
     units: list[UnitProgress] = field(default_factory=list)
     #: The unit whose skills `skills` and `skill_map` hold (one of `units`), None when they hold every skill.
     unit: UnitProgress | None = None
+    #: The skills whose last review was missed, back for review later (the review box names them so a student who
+    #: left mid-review sees it), as (skill id, name, day it is due), soonest first.
+    reviews_missed: list = field(default_factory=list)
+    #: Some skill has a level above Not started (the placement check is then no longer offered).
+    shown_work: bool = False
 
 
 def _plan_activities(pack: CoursePack) -> dict[str, tuple[PlanActivity, ...]]:
@@ -149,10 +154,10 @@ def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: l
     # A unit placement's goal is the unit: its steps (and the prerequisites they need) come first.
     goals = ([Goal(id="placement-unit", title=unit_title or "This unit", skill_ids=tuple(unit_skill_ids), unit=True)]
              if unit_skill_ids else plan_goals(course_id, person_id, pack))
-    from .reviews import due_reviews, review_skills
+    from .reviews import review_skills, review_standing
 
     # Read once for both the next steps and the review box (a pack with `review_spacing: false` has neither).
-    due = due_reviews(course_id, person_id, now)
+    due, missed = review_standing(course_id, person_id, now)
     from .diagnostic import placements, planning_levels
 
     placed = placements(course_id, person_id)
@@ -198,7 +203,10 @@ def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: l
     return StudentPlan(course_title=pack.course.title, skills=views, next_steps=steps, goals=goals,
                        resources=resources, reviews_due=[names.get(s, s) for s in review_skills(pack, due)],
                        skill_map=student_skill_map(pack, views), unit_checks=checks, more_unit_checks=more_checks,
-                       check_units=check_units, units=units, unit=shown)
+                       check_units=check_units, units=units, unit=shown,
+                       reviews_missed=[(m.skill_id, names.get(m.skill_id, m.skill_id), m.due_at.date())
+                                       for m in missed],
+                       shown_work=any(level is not Level.NOT_STARTED for level in levels.values()))
 
 
 def _worded(course_id: int, pack: CoursePack, views: list[SkillView], audience: str,

@@ -120,21 +120,46 @@ def due_reviews(course_id: int, person_id: int, now: datetime) -> list[DueReview
     Only skills still at a reviewed level (`REVIEWED_LEVELS`): a skill the teacher set back to Attempted, or that
     failed reviews took below Proficient, is practised again, not offered as one "you learned before".
     """
+    return review_standing(course_id, person_id, now)[0]
+
+
+def review_standing(course_id: int, person_id: int, now: datetime) -> tuple[list[DueReview], list[DueReview]]:
+    """Return the reviews due now (`due_reviews`), and those missed: the skills whose last review was answered wrong,
+    back for another review later (`DueReview.overdue` negative), soonest first. One statement.
+
+    A student who misses a review and leaves before its summary is still shown that the skill comes back (the plan's
+    review box), not only told so on the feedback page they left.
+    """
     pack = course_pack(course_id)
     if pack is None or not pack.mastery.review_spacing:
-        return []
-    rows = db.session.execute(_DUE_QUERY, {"course_id": course_id, "person_id": person_id, "now": now})
-    return [DueReview(skill_id, _aware(due_at), _aware(now) - _aware(due_at)) for skill_id, due_at in rows]
+        return [], []
+    due: list[DueReview] = []
+    missed: list[DueReview] = []
+    moment = _aware(now)
+    for skill_id, due_at, last_right in db.session.execute(_REVIEWED_QUERY, {"course_id": course_id,
+                                                                              "person_id": person_id}):
+        review = DueReview(skill_id, _aware(due_at), moment - _aware(due_at))
+        if review.due_at <= moment:
+            due.append(review)
+        elif last_right is not None and not last_right:
+            missed.append(review)
+    due.sort(key=lambda review: review.due_at)
+    missed.sort(key=lambda review: review.due_at)
+    return due, missed
 
 
-# Built once: the plan page asks on every view (services/mastery._ROWS_QUERY).
-_DUE_QUERY = sa.select(ReviewSchedule.skill_id, ReviewSchedule.due_at).join(
+# Built once: the plan page asks on every view (services/mastery._ROWS_QUERY). Each scheduled skill at a reviewed
+# level, and whether its latest answered review question was right (NULL: never reviewed yet).
+_LAST_REVIEW = sa.select(ServedItem.correct).where(
+    ServedItem.course_id == ReviewSchedule.course_id, ServedItem.person_id == ReviewSchedule.person_id,
+    ServedItem.skill_id == ReviewSchedule.skill_id, ServedItem.source == "review", ServedItem.answered_at.is_not(None),
+).order_by(ServedItem.id.desc()).limit(1).correlate(ReviewSchedule).scalar_subquery()
+_REVIEWED_QUERY = sa.select(ReviewSchedule.skill_id, ReviewSchedule.due_at, _LAST_REVIEW).join(
     SkillMastery, sa.and_(SkillMastery.course_id == ReviewSchedule.course_id,
                           SkillMastery.person_id == ReviewSchedule.person_id,
                           SkillMastery.skill_id == ReviewSchedule.skill_id)
 ).where(
     ReviewSchedule.course_id == sa.bindparam("course_id"), ReviewSchedule.person_id == sa.bindparam("person_id"),
-    ReviewSchedule.due_at <= sa.bindparam("now", type_=ReviewSchedule.due_at.type),
     SkillMastery.level.in_(sorted(level.value for level in REVIEWED_LEVELS)))
 
 

@@ -338,7 +338,8 @@ def home():
                            not_set_up=not_set_up,
                            lms_url=way_back_to_lms(launch.details, not_set_up, as_error=False) if not_set_up else "",
                            reviews_due=plan.reviews_due if plan else [],
-                           diagnostic_pending=placement_check_status(launch.course_id, launch.person_id),
+                           diagnostic_pending=placement_check_status(launch.course_id, launch.person_id,
+                                                                    shown_work=plan.shown_work if plan else None),
                            placement_questions=PLACEMENT_QUESTIONS)
 
 

@@ -27,6 +27,8 @@ BELIEF_WORDS = {
 def start():
     """Show the placement check's current question."""
     person_id = require_student()
+    if not diagnostic.can_start(g.launch.course_id, person_id):
+        return _not_needed()
     question = diagnostic.current_question(g.launch.course_id, person_id, now=utcnow(), language=page_language())
     if question is None:
         return redirect(url_for("diagnostic.result"), code=303)
@@ -37,6 +39,8 @@ def start():
 def answer():
     """Take one answer (no right/wrong shown: it is a placement check) and move on."""
     person_id = require_student()
+    if not diagnostic.can_start(g.launch.course_id, person_id):
+        return _not_needed()
     try:
         over = diagnostic.answer_question(g.launch.course_id, person_id, request.form.get("item_id", ""),
                                           request.form.get("answer", ""), not_sure="not_sure" in request.form,
@@ -45,6 +49,13 @@ def answer():
         flash(translated(exc), "error")
         return redirect(url_for("diagnostic.start"), code=303)
     return redirect(url_for("diagnostic.result" if over else "diagnostic.start"), code=303)
+
+
+def _not_needed():
+    # An old link or tab: the student's practice already shows where they are, so no check starts (its misses
+    # could only pull down a level they have shown).
+    flash(gettext("You don’t need the placement check: your practice already shows where you are."), "success")
+    return redirect(url_for("course.home"), code=303)
 
 
 @bp.post("/diagnostic/finish")
@@ -71,4 +82,5 @@ def result():
     outcome = diagnostic.result(g.launch.course_id, person_id, page_language(), now=utcnow())
     if outcome is None:
         return redirect(url_for("diagnostic.start"), code=303)
-    return render_template("student/diagnostic_result.html", launch=g.launch, result=outcome, words=BELIEF_WORDS)
+    return render_template("student/diagnostic_result.html", launch=g.launch, result=outcome, words=BELIEF_WORDS,
+                           can_take=outcome.skipped and diagnostic.can_start(g.launch.course_id, person_id))

@@ -22,6 +22,7 @@ from jinja2 import pass_eval_context
 from jinja2.nodes import EvalContext
 from markupsafe import Markup
 
+from ..learning.mastery import Level
 from ..learning.plan_units import UnitProgress
 
 #: Languages with a complete catalog for student and teacher pages; the first is the default.
@@ -372,6 +373,48 @@ def why_text(step: object) -> str:
 def reason_text(view: object) -> str:
     """Return a mastery estimate's reason in the page's language, from the model's fragments."""
     return _render(getattr(view, "reason_parts", ()), "") or getattr(view, "reason", "")
+
+
+@bp.app_template_global("needs_texts")
+def needs_texts(views: Sequence[object]) -> list[str]:
+    """Return, for each skill view, what its next level still needs in words (`SkillView.needs`, from the mastery
+    model's rules), "" at Mastered or for a teacher's level.
+
+    For the plan's table: the page's catalogue is found once for all its rows, not once per word.
+    """
+    catalogue = page_catalogue()
+    words = catalogue.ugettext
+    return [_needs_text(getattr(view, "needs", None), words, catalogue.ungettext) for view in views]
+
+
+def _needs_text(needs: object, words: Callable[[str], str], ungettext: Callable[[str, str, int], str]) -> str:
+    # Named `ungettext`, as the catalogue's own, so that pybabel extracts its plural messages.
+    if needs is None:
+        return ""
+    if needs.level is Level.ATTEMPTED:
+        return words(N_("To get started: answer one question on it."))
+    if needs.answers == 0:
+        # Only the other sitting is missing (`SkillView.another_sitting`): the feedback page's words for it.
+        return words(N_("To reach Mastered, take a break of an hour or more, then come back and show it sticks."))
+    level, num, new = words(needs.level.value), needs.answers, needs.new_questions
+    if needs.more:
+        text = words(N_("To reach %(level)s: keep practising. It takes more than %(num)d right answers from here.")
+                     ) % {"level": level, "num": num}
+    elif new == num:
+        text = ungettext("To reach %(level)s: %(num)d more right answer, on a question you haven’t got right yet.",
+                         "To reach %(level)s: %(num)d more right answers, on questions you haven’t got right yet.",
+                         num) % {"level": level, "num": num}
+    elif new:
+        text = ungettext("To reach %(level)s: %(answers)d more right answers, %(num)d of them on a question you "
+                         "haven’t got right yet.",
+                         "To reach %(level)s: %(answers)d more right answers, %(num)d of them on questions you "
+                         "haven’t got right yet.", new) % {"level": level, "answers": num, "num": new}
+    else:
+        text = ungettext("To reach %(level)s: %(num)d more right answer.",
+                         "To reach %(level)s: %(num)d more right answers.", num) % {"level": level, "num": num}
+    if needs.another_sitting:
+        text += " " + words(N_("At least one of them after a break of an hour or more, to show it sticks."))
+    return text
 
 
 @bp.app_template_filter("pace_text")

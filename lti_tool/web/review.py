@@ -18,6 +18,7 @@ from ..services.reviews import (
     review_question,
     review_results,
     review_skills,
+    review_standing,
 )
 from .course import launch_blueprint, require_student
 from .hints import HintAsked, hint_asked, hints_to_show
@@ -152,5 +153,10 @@ def summary():
     pack = require_pack(g.launch.course_id, page_language())
     run = request.args.get("run", type=int)
     results = review_results(g.launch.course_id, person_id, pack, run=run) if run else []
-    return render_template("student/review_summary.html", launch=g.launch,
+    # A review missed in an earlier sitting the student left (not in this one's results) still comes back: said here.
+    asked = {r.skill_id for r in results}
+    names = {s.id: s.name for s in pack.skills}
+    missed = [(m.skill_id, names.get(m.skill_id, m.skill_id), m.due_at.date())
+              for m in review_standing(g.launch.course_id, person_id, utcnow())[1] if m.skill_id not in asked]
+    return render_template("student/review_summary.html", launch=g.launch, missed=missed,
                            held=[r for r in results if r.held], again=[r for r in results if not r.held])

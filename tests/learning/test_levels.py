@@ -223,3 +223,34 @@ def test_level_ranks_are_a_constant_table_as_cheap_as_a_dict_lookup():
     rank = min(timeit.repeat(lambda: Level.MASTERED.rank, number=20_000, repeat=5))
     lookup = min(timeit.repeat(lambda: table[Level.MASTERED], number=20_000, repeat=5))
     assert rank < 4 * lookup, (rank, lookup)
+
+
+def test_what_the_next_level_needs_is_exactly_what_reaches_it():
+    """`next_level_needs` tells a learner the fewest right answers (on new questions, after a break when Mastered
+    needs one) that raise the level: doing that reaches it, and one fewer does not."""
+
+
+    model, rules, rng = MasteryModel(), MasteryThresholds(), random.Random(12)
+    for trial in range(40):
+        states: dict = {}
+        shown = Level.NOT_STARTED
+        for n in range(rng.randint(1, 9)):
+            states.update(model.record(states, Response(f"q{rng.randint(0, 4)}", ("s",), rng.random() < 0.7,
+                                                        at=n * 60.0)))
+            shown = model.level(states["s"], rules, previous=shown)
+        needs = model.next_level_needs(states["s"], rules, shown=shown, overall=states[ALL_SKILLS])
+        if needs is None or needs.more:
+            continue
+
+        def after(count: int, start: dict = states, trial: int = trial, needs=needs, shown: Level = shown) -> Level:
+            moved = dict(start)
+            at = moved["s"].last_seen + (4000.0 if needs.another_sitting else 1.0)  # a break when one is needed
+            for k in range(count):
+                moved.update(model.record(moved, Response(f"new-{trial}-{k}", ("s",), True, at=at + k)))
+            return model.level(moved["s"], rules, previous=shown)
+
+        # After a break, the sitting counts with an answer: "come back and show it sticks" is that one (answers 0).
+        told = max(needs.answers, 1) if needs.another_sitting else needs.answers
+        assert after(told).rank >= needs.level.rank, (trial, needs)
+        if needs.answers > 1 and not needs.another_sitting:
+            assert after(needs.answers - 1).rank < needs.level.rank, (trial, needs)

@@ -239,3 +239,34 @@ def test_a_skill_answered_both_right_and_wrong_is_not_said_to_have_gone_right_an
     assert got_right and went_wrong
     assert not got_right & went_wrong
     assert "some questions on Add and subtract fractions went right, but not all of them yet" in text
+
+
+def test_a_student_whose_practice_shows_a_level_is_not_offered_the_check_and_an_old_link_changes_nothing(sandbox, tool):
+    from tests.services.test_reviews import _levels, _practise
+
+    _setup_course(sandbox)
+    student = sandbox.launch("student")
+    first = PACK.skill_graph.topological_order()[0]
+    _practise(student, tool, first, PACK, right=True, times=3)
+    levels = _levels(tool)[0]
+    assert levels[first] != "Not started"
+    home = _get(student, student.url)
+    assert "placement check" not in _text(home)  # their practice speaks for where they are
+    # An old link to the check (a bookmark, another tab) starts nothing and says why; no run is written.
+    page = _get(student, tool.url(re.search(r"/c/[^/]+/", student.url).group(0) + "diagnostic"))
+    assert "/diagnostic" not in page.url
+    assert "You don’t need the placement check: your practice already shows where you are." in _text(page)
+    assert _rows(tool, DiagnosticRun) == []
+    assert _levels(tool)[0] == levels
+
+
+def test_a_student_who_skipped_and_then_practised_is_not_sent_back_to_the_check(sandbox, tool):
+    from tests.services.test_reviews import _practise
+
+    _setup_course(sandbox)
+    student = sandbox.launch("student")
+    home = submit_form(student, "/diagnostic/skip")
+    _practise(home, tool, PACK.skill_graph.topological_order()[0], PACK, right=True, times=3)
+    result = _get(student, tool.url(re.search(r"/c/[^/]+/", student.url).group(0) + "diagnostic/result"))
+    assert "Take the placement check now" not in result.text
+    assert "You don’t need it any more: your practice already shows where you are." in _text(result)

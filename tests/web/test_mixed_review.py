@@ -200,3 +200,30 @@ def test_with_one_skill_due_the_review_speaks_of_that_one_skill(sandbox, tool):
     for text in (html.unescape(plan.text), html.unescape(page.text)):
         assert one in text
         assert "You learned these before" not in text
+
+
+def _missed_box(page) -> str:
+    found = re.search(r'data-testid="reviews-missed">(.*?)</section>', html.unescape(page.text), re.S)
+    return found.group(1) if found else ""
+
+
+def test_a_review_missed_and_left_midway_is_still_shown_coming_back_on_the_plan_and_the_next_summary(sandbox, tool):
+    student, names, _ = _two_skills_mastered_and_due(sandbox, tool)
+    question = _follow(_plan(student), "Start the mixed review")
+    missed_name = re.search(r'<span class="visually-hidden">: </span>([^<]+)</h1>', html.unescape(question.text))
+    feedback = submit_form(question, "/review", answer=served_answer(tool, question, right=False))
+    assert "Not quite" in feedback.text
+    # The student leaves here, before the summary: the plan still says the missed skill comes back, and when.
+    plan = _plan(student)
+    box = _missed_box(plan)
+    missed = next(name for name in names.values() if name in box) if box else None
+    assert missed, "the plan does not say the missed review comes back"
+    assert missed_name is None or missed == missed_name.group(1).strip()
+    assert f"Practise {missed}" in box and "review again on" in box
+    assert "Coming back: 1 skill you missed in a review" in box
+    # The other skill is still due; its review's summary names the earlier miss too, though it was another sitting.
+    question = _follow(plan, "Start the review")
+    feedback = submit_form(question, "/review", answer=served_answer(tool, question))
+    summary = _follow(feedback, "See how your review went")
+    assert "Still strong" in summary.text
+    assert missed in _missed_box(summary)
