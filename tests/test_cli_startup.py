@@ -223,3 +223,26 @@ def test_serve_refuses_the_sandbox_lms_and_the_test_switches_in_one_line_and_mak
                                                       "sandbox LMS, where anyone can sign in as anyone, or lets "
                                                       "Pathways run without a strong secret key). Unset it."]
         assert not (tmp_path / "instance").exists()
+
+
+def test_an_env_file_given_with_e_configures_the_command_without_python_dotenv(tmp_path):
+    # The deploy's env file, as `pathways example pathways.example.env` prints it and systemd reads it: Flask's -e
+    # needed python-dotenv (not a dependency), so from a wheel install it only said "python-dotenv must be
+    # installed". Quotes, comments and `export` are read as the shell's `set -a; . FILE` would.
+    database = tmp_path / "elsewhere" / "pathways.sqlite"
+    database.parent.mkdir()
+    env_file = tmp_path / "pathways.env"
+    env_file.write_text("# Pathways\n\n"
+                        f"PATHWAYS_SECRET_KEY='{secrets.token_urlsafe(48)}'\n"
+                        f'export PATHWAYS_DATABASE_URL="sqlite:///{database}"\n'
+                        "PATHWAYS_BASE_URL=https://pathways.example.edu   # the public address\n")
+    assert pathways(tmp_path, "-e", str(env_file), "db", "upgrade").returncode == 0
+    invite = pathways(tmp_path, "--env-file", str(env_file), "platform", "invite")
+    assert invite.returncode == 0, invite.stderr
+    assert invite.stdout.startswith("https://pathways.example.edu/lti/register?invite=")
+    assert database.is_file()
+
+    env_file.write_text("PATHWAYS_SECRET_KEY=x\nthis is not a setting\n")
+    broken = pathways(tmp_path, "-e", str(env_file), "doctor")
+    assert broken.returncode == 2 and "Traceback" not in broken.stderr
+    assert "line 2 is not KEY=VALUE" in broken.stderr
