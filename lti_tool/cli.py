@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import PackageNotFoundError, version
@@ -473,11 +474,17 @@ def doctor() -> None:
 
     migrate_config = current_app.extensions["migrate"].migrate.get_config()
     head = ScriptDirectory.from_config(migrate_config).get_current_head()
+    # Alembic logs "Context impl …" at INFO when it reads the revision: noise above the findings an admin reads.
+    alembic_log = logging.getLogger("alembic.runtime.migration")
+    level = alembic_log.level
+    alembic_log.setLevel(logging.WARNING)
     try:
         with db.engine.connect() as connection:
             revision = MigrationContext.configure(connection).get_current_revision()
     except Exception:  # noqa: BLE001 - examine() reports the unreachable database in words
         revision = None
+    finally:
+        alembic_log.setLevel(level)
     findings = examine(current_app.config, now=datetime.now(UTC).replace(tzinfo=None), migration_head=head,
                        db_revision=revision)
     for finding in findings:

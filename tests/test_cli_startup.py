@@ -246,3 +246,13 @@ def test_an_env_file_given_with_e_configures_the_command_without_python_dotenv(t
     broken = pathways(tmp_path, "-e", str(env_file), "doctor")
     assert broken.returncode == 2 and "Traceback" not in broken.stderr
     assert "line 2 is not KEY=VALUE" in broken.stderr
+
+
+def test_doctor_prints_its_findings_and_no_migration_log_lines(tmp_path):
+    (tmp_path / "instance").mkdir()
+    (tmp_path / "instance" / "secret_key").write_text(secrets.token_urlsafe(48))
+    assert pathways(tmp_path, "db", "upgrade").returncode == 0
+    doctor = pathways(tmp_path, "doctor")
+    assert "ok       Schema is up to date" in doctor.stdout, doctor.stdout + doctor.stderr
+    # Alembic's "Context impl SQLiteImpl." / "Will assume non-transactional DDL." came first on every run.
+    assert "alembic" not in doctor.stdout + doctor.stderr and "Context impl" not in doctor.stdout + doctor.stderr
