@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 from datetime import UTC, datetime, timedelta
@@ -80,7 +81,8 @@ class PathwaysGroup(FlaskGroup):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         # Flask's -e needs python-dotenv, which Pathways does not install: from a wheel it only said so.
-        self.params = [_ENV_FILE_OPTION if p.name == "env_file" else p for p in self.params]
+        self.params = [_ENV_FILE_OPTION if p.name == "env_file" else _hidden(p) if p.name == "app" else p
+                       for p in self.params]
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         self._load_plugin_commands()
@@ -100,6 +102,13 @@ class PathwaysGroup(FlaskGroup):
         except _redis_errors() as exc:
             raise click.ClickException(f"The cache could not be reached ({exc}). Check PATHWAYS_REDIS_URL and "
                                        "that the Redis server is running.") from None
+
+
+def _hidden(option: click.Parameter) -> click.Parameter:
+    """Flask's --app still works (tests, `flask --app`), but `pathways` is always Pathways: not offered in --help."""
+    copied = copy.copy(option)
+    copied.hidden = True
+    return copied
 
 
 def _redis_errors() -> tuple[type[BaseException], ...]:

@@ -22,8 +22,12 @@ def test_help_lists_the_commands_without_a_database_or_a_secret(tmp_path):
     result = pathways(tmp_path, "--help")
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr and result.stderr == ""
-    for command in ("demo", "serve", "platform", "keys", "doctor", "worker"):
+    for command in ("demo", "serve", "platform", "keys", "doctor", "worker", "example"):
         assert f"\n  {command} " in result.stdout
+    # The options offered are Pathways' own: -e needs nothing more installed, and Flask's --app (load another app)
+    # is not one an admin should reach for.
+    assert "-e, --env-file FILE" in result.stdout and "python-dotenv" not in result.stdout
+    assert "--app" not in result.stdout
     assert not (tmp_path / "instance").exists()
 
 
