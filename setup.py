@@ -1,8 +1,10 @@
-"""Build hook: ship the top-level templates/ folder inside the installed package as lti_tool/templates.
+"""Build hook: ship the top-level templates/ and config/ folders inside the installed package as
+lti_tool/templates and lti_tool/config.
 
-The repository keeps templates/ at the top level (DESIGN.md §2); an installed package must never read the
-source tree, so a wheel (and every non-editable install) carries its own copy. Editable installs read
-templates/ in place (lti_tool/paths.py looks for the packaged copy first).
+The repository keeps them at the top level (DESIGN.md §2); an installed package must never read the source
+tree, so a wheel (and every non-editable install) carries its own copy: the templates to render pages, the
+example configuration for `pathways example` (the env file, systemd units and Procfile the docs start from).
+Editable installs read the folders in place (lti_tool/paths.py looks for the packaged copy first).
 """
 
 import shutil
@@ -23,10 +25,9 @@ class BuildWithTemplates(build_py):
         super().run()
         if getattr(self, "editable_mode", False):
             return
-        source = ROOT / "templates"
-        target = Path(self.build_lib) / "lti_tool" / "templates"
-        for path in sorted(source.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
+        for folder in COPIED:
+            source, target = ROOT / folder, Path(self.build_lib) / "lti_tool" / folder
+            for path in _files(source):
                 self.mkpath(str((target / path.relative_to(source)).parent))
                 self.copy_file(str(path), str(target / path.relative_to(source)), preserve_mode=False)
 
@@ -34,10 +35,15 @@ class BuildWithTemplates(build_py):
         outputs = super().get_outputs(include_bytecode)
         if getattr(self, "editable_mode", False):
             return outputs
-        target = Path(self.build_lib) / "lti_tool" / "templates"
-        source = ROOT / "templates"
-        return outputs + [str(target / p.relative_to(source)) for p in source.rglob("*")
-                          if p.is_file() and "__pycache__" not in p.parts]
+        return outputs + [str(Path(self.build_lib) / "lti_tool" / folder / p.relative_to(ROOT / folder))
+                          for folder in COPIED for p in _files(ROOT / folder)]
+
+
+COPIED = ("templates", "config")
+
+
+def _files(source: Path) -> list[Path]:
+    return sorted(p for p in source.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
 
 
 setup(cmdclass={"build_py": BuildWithTemplates})

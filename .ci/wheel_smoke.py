@@ -2,7 +2,8 @@
 
     python wheel_smoke.py demo                 # `pathways demo`: the sandbox page, a teacher and a student launch
     python wheel_smoke.py serve DATABASE_URL [REDIS_URL]
-        # `pathways serve` on PostgreSQL (and Redis): /healthz, launches, a grade `pathways worker --once` posts
+        # an env file from `pathways example`, given with -e: `pathways serve` on PostgreSQL (and Redis): /healthz,
+        # launches, a grade `pathways worker --once` posts, `pathways doctor`
 
 Run it with the Python of a venv that has only the wheel installed, from an empty directory: everything the
 app reads must then come from the installed package. Launches go over HTTP through the sandbox LMS, following
@@ -182,18 +183,31 @@ def smoke_serve(database_url: str, redis_url: str = "") -> None:
     lms_server = make_server(HOST, lms_port, create_sandbox_app(platform), threaded=True)
     threading.Thread(target=lms_server.serve_forever, daemon=True).start()
 
-    # The sandbox LMS listens on loopback, which production refuses to call unless an admin lists it.
-    env = clean_env(PATHWAYS_DATABASE_URL=database_url, PATHWAYS_SECRET_KEY=secrets.token_urlsafe(48),
-                    PATHWAYS_BASE_URL=tool, PATHWAYS_OUTBOUND_ALLOWED_NETWORKS="127.0.0.0/8",
-                    PATHWAYS_DEFAULT_COURSE_PACK="demo", PATHWAYS_REDIS_URL=redis_url)
+    # As the docs say: the env file starts from the example the wheel carries, and every command is given it (-e,
+    # which needs no python-dotenv). The sandbox LMS listens on loopback, which production refuses to call unless
+    # an admin lists it.
+    example = subprocess.run([PATHWAYS, "example", "pathways.example.env"], env=clean_env(), capture_output=True,
+                             text=True)
+    check(example.returncode == 0 and "PATHWAYS_SECRET_KEY=" in example.stdout,
+          "`pathways example pathways.example.env` prints the example env file")
+    settings = {"PATHWAYS_DATABASE_URL": database_url, "PATHWAYS_SECRET_KEY": secrets.token_urlsafe(48),
+                "PATHWAYS_BASE_URL": tool, "PATHWAYS_OUTBOUND_ALLOWED_NETWORKS": "127.0.0.0/8",
+                "PATHWAYS_DEFAULT_COURSE_PACK": "demo", "PATHWAYS_REDIS_URL": redis_url}
+    lines = [line for line in example.stdout.splitlines() if line.split("=", 1)[0] not in settings]
+    Path("pathways.env").write_text("\n".join([*lines, *(f"{k}='{v}'" for k, v in settings.items())]) + "\n")
+    for name in ("pathways-web.service", "pathways-worker.service"):
+        unit = subprocess.run([PATHWAYS, "example", name], env=clean_env(), capture_output=True, text=True)
+        check(unit.returncode == 0 and "ExecStart=" in unit.stdout, f"`pathways example {name}` prints the unit")
+    env = clean_env()
     for args in (["db", "upgrade"], ["keys", "rotate"],
                  ["platform", "add", "--issuer", platform.issuer, "--client-id", "smoke", "--deployment-id",
                   "smoke-1", "--login-url", platform.auth_url, "--token-url", platform.token_url,
                   "--jwks-url", platform.jwks_url]):
-        done = subprocess.run([PATHWAYS, *args], env=env, capture_output=True, text=True)
+        done = subprocess.run([PATHWAYS, "-e", "pathways.env", *args], env=env, capture_output=True, text=True)
         check(done.returncode == 0, f"pathways {' '.join(args[:2])}" + (f" ({done.stderr.strip()[-300:]})"
                                                                          if done.returncode else ""))
-    server = subprocess.Popen([PATHWAYS, "serve", "--bind", f"{HOST}:{tool_port}", "--workers", "2"], env=env)
+    server = subprocess.Popen([PATHWAYS, "-e", "pathways.env", "serve", "--bind", f"{HOST}:{tool_port}",
+                               "--workers", "2"], env=env)
     try:
         health = wait_for(tool + "/healthz", server)
         check(health.status_code == 200 and health.json()["status"] == "ok", "pathways serve answers /healthz ok")
@@ -201,10 +215,15 @@ def smoke_serve(database_url: str, redis_url: str = "") -> None:
         check_launch(lms + "/launch/teacher?context_id=math-7", "teacher (under gunicorn, PostgreSQL)")
         # As deployed: grades wait in the outbox until a `pathways worker` process (not the server) posts them.
         queue_a_grade(lms)
-        worker = subprocess.run([PATHWAYS, "worker", "--once"], env=env, capture_output=True, text=True, timeout=300)
+        worker = subprocess.run([PATHWAYS, "-e", "pathways.env", "worker", "--once"], env=env, capture_output=True,
+                                text=True, timeout=300)
         check(worker.returncode == 0 and re.search(r"Posted [1-9]\d* score", worker.stdout),
               f"pathways worker --once posts a score ({(worker.stdout + worker.stderr).strip()[-300:]})")
         check_the_gradebook_shows_a_grade(lms, "the grade is in the LMS's gradebook")
+        doctor = subprocess.run([PATHWAYS, "-e", "pathways.env", "doctor"], env=env, capture_output=True, text=True)
+        check("Traceback" not in doctor.stderr and "ok       Schema is up to date" in doctor.stdout
+              and "ok       1 platform(s) registered" in doctor.stdout,
+              f"pathways doctor sees the schema and the platform ({doctor.stdout.strip()[-300:]})")
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import logging
 import os
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import PackageNotFoundError, version
@@ -50,8 +52,37 @@ def _version() -> str:
         return "unknown"
 
 
+def _load_env_file(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Set the env file's variables that the environment does not already set (as Flask's --env-file would)."""
+    if value is None:
+        return None
+    from .env_file import EnvFileError, read_env_file
+
+    try:
+        values = read_env_file(value)
+    except (EnvFileError, UnicodeDecodeError) as exc:
+        raise click.BadParameter(f"{value}: {exc}", ctx=ctx, param=param) from None
+    for key, setting in values.items():
+        os.environ.setdefault(key, setting)
+    return value
+
+
+# Eager, so the variables are set before any command builds the app (and before gunicorn forks its workers).
+_ENV_FILE_OPTION = click.Option(
+    ["-e", "--env-file"], type=click.Path(exists=True, dir_okay=False), is_eager=True, expose_value=False,
+    callback=_load_env_file,
+    help="Read PATHWAYS_* settings from this env file (KEY=VALUE lines, as config/pathways.example.env); "
+         "variables already set in the environment win.")
+
+
 class PathwaysGroup(FlaskGroup):
     """Flask's CLI group, but listing commands (--help) never builds the app (no database, no secret)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Flask's -e needs python-dotenv, which Pathways does not install: from a wheel it only said so.
+        self.params = [_ENV_FILE_OPTION if p.name == "env_file" else _hidden(p) if p.name == "app" else p
+                       for p in self.params]
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         self._load_plugin_commands()
@@ -73,6 +104,13 @@ class PathwaysGroup(FlaskGroup):
                                        "that the Redis server is running.") from None
 
 
+def _hidden(option: click.Parameter) -> click.Parameter:
+    """Flask's --app still works (tests, `flask --app`), but `pathways` is always Pathways: not offered in --help."""
+    copied = copy.copy(option)
+    copied.hidden = True
+    return copied
+
+
 def _redis_errors() -> tuple[type[BaseException], ...]:
     try:
         from redis.exceptions import ConnectionError as RedisConnectionError
@@ -82,7 +120,9 @@ def _redis_errors() -> tuple[type[BaseException], ...]:
     return (RedisConnectionError, RedisTimeoutError)
 
 
-@click.group(cls=PathwaysGroup, create_app=_app_from_env, add_version_option=False)
+# load_dotenv=False: no ./.env or ./.flaskenv read behind the admin's back (only with python-dotenv, which a wheel
+# install lacks); settings come from the environment or `-e FILE`.
+@click.group(cls=PathwaysGroup, create_app=_app_from_env, add_version_option=False, load_dotenv=False)
 @click.version_option(_version(), "--version", prog_name="pathways", message="%(prog)s %(version)s")
 def main() -> None:
     """Pathways, a personalized-learning LTI 1.3 tool."""
@@ -140,6 +180,30 @@ def demo(host: str, port: int) -> None:
     from werkzeug.serving import run_simple
 
     run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+@main.command("example", with_appcontext=False)
+@click.argument("name", required=False)
+def example(name: str | None) -> None:
+    """Print an example configuration file (env file, systemd units, Procfile); without NAME, list them.
+
+    \b
+    pathways example pathways.example.env > /etc/pathways.env
+    pathways example pathways-web.service > /etc/systemd/system/pathways-web.service
+    """
+    from .paths import CONFIG_EXAMPLES_DIR
+
+    # The docs name these files as config/NAME (their place in a clone); a wheel carries them in the package.
+    names = sorted(p.name for p in CONFIG_EXAMPLES_DIR.iterdir() if p.is_file()) if CONFIG_EXAMPLES_DIR.is_dir() \
+        else []
+    if name is None:
+        for known in names:
+            click.echo(known)
+        return
+    wanted = name.removeprefix("config/")
+    if wanted not in names:
+        raise click.UsageError(f"No example named {name!r}. These are: {', '.join(names) or 'none'}.")
+    click.echo((CONFIG_EXAMPLES_DIR / wanted).read_text(encoding="utf-8"), nl=False)
 
 
 @main.command("serve", with_appcontext=False)
@@ -419,11 +483,17 @@ def doctor() -> None:
 
     migrate_config = current_app.extensions["migrate"].migrate.get_config()
     head = ScriptDirectory.from_config(migrate_config).get_current_head()
+    # Alembic logs "Context impl …" at INFO when it reads the revision: noise above the findings an admin reads.
+    alembic_log = logging.getLogger("alembic.runtime.migration")
+    level = alembic_log.level
+    alembic_log.setLevel(logging.WARNING)
     try:
         with db.engine.connect() as connection:
             revision = MigrationContext.configure(connection).get_current_revision()
     except Exception:  # noqa: BLE001 - examine() reports the unreachable database in words
         revision = None
+    finally:
+        alembic_log.setLevel(level)
     findings = examine(current_app.config, now=datetime.now(UTC).replace(tzinfo=None), migration_head=head,
                        db_revision=revision)
     for finding in findings:

@@ -22,8 +22,12 @@ def test_help_lists_the_commands_without_a_database_or_a_secret(tmp_path):
     result = pathways(tmp_path, "--help")
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr and result.stderr == ""
-    for command in ("demo", "serve", "platform", "keys", "doctor", "worker"):
+    for command in ("demo", "serve", "platform", "keys", "doctor", "worker", "example"):
         assert f"\n  {command} " in result.stdout
+    # The options offered are Pathways' own: -e needs nothing more installed, and Flask's --app (load another app)
+    # is not one an admin should reach for.
+    assert "-e, --env-file FILE" in result.stdout and "python-dotenv" not in result.stdout
+    assert "--app" not in result.stdout
     assert not (tmp_path / "instance").exists()
 
 
@@ -223,3 +227,36 @@ def test_serve_refuses_the_sandbox_lms_and_the_test_switches_in_one_line_and_mak
                                                       "sandbox LMS, where anyone can sign in as anyone, or lets "
                                                       "Pathways run without a strong secret key). Unset it."]
         assert not (tmp_path / "instance").exists()
+
+
+def test_an_env_file_given_with_e_configures_the_command_without_python_dotenv(tmp_path):
+    # The deploy's env file, as `pathways example pathways.example.env` prints it and systemd reads it: Flask's -e
+    # needed python-dotenv (not a dependency), so from a wheel install it only said "python-dotenv must be
+    # installed". Quotes, comments and `export` are read as the shell's `set -a; . FILE` would.
+    database = tmp_path / "elsewhere" / "pathways.sqlite"
+    database.parent.mkdir()
+    env_file = tmp_path / "pathways.env"
+    env_file.write_text("# Pathways\n\n"
+                        f"PATHWAYS_SECRET_KEY='{secrets.token_urlsafe(48)}'\n"
+                        f'export PATHWAYS_DATABASE_URL="sqlite:///{database}"\n'
+                        "PATHWAYS_BASE_URL=https://pathways.example.edu   # the public address\n")
+    assert pathways(tmp_path, "-e", str(env_file), "db", "upgrade").returncode == 0
+    invite = pathways(tmp_path, "--env-file", str(env_file), "platform", "invite")
+    assert invite.returncode == 0, invite.stderr
+    assert invite.stdout.startswith("https://pathways.example.edu/lti/register?invite=")
+    assert database.is_file()
+
+    env_file.write_text("PATHWAYS_SECRET_KEY=x\nthis is not a setting\n")
+    broken = pathways(tmp_path, "-e", str(env_file), "doctor")
+    assert broken.returncode == 2 and "Traceback" not in broken.stderr
+    assert "line 2 is not KEY=VALUE" in broken.stderr
+
+
+def test_doctor_prints_its_findings_and_no_migration_log_lines(tmp_path):
+    (tmp_path / "instance").mkdir()
+    (tmp_path / "instance" / "secret_key").write_text(secrets.token_urlsafe(48))
+    assert pathways(tmp_path, "db", "upgrade").returncode == 0
+    doctor = pathways(tmp_path, "doctor")
+    assert "ok       Schema is up to date" in doctor.stdout, doctor.stdout + doctor.stderr
+    # Alembic's "Context impl SQLiteImpl." / "Will assume non-transactional DDL." came first on every run.
+    assert "alembic" not in doctor.stdout + doctor.stderr and "Context impl" not in doctor.stdout + doctor.stderr

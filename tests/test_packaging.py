@@ -4,6 +4,7 @@ setuptools deprecation today is a build that fails on a later setuptools)."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -41,6 +42,9 @@ def test_the_wheel_builds_cleanly_with_what_pathways_reads_and_nothing_removed_s
                      "lti_tool/migrations/env.py", "lti_tool/migrations/versions/0001_initial_schema.py",
                      "lti_tool/demo/math7.json", "lti_tool/learning/cold_start_prior.json"):
         assert packaged in names, packaged
+    # The docs start an operator from config/: a wheel user has no clone, so the wheel carries it (`pathways example`).
+    for source in clone.glob("config/*"):
+        assert f"lti_tool/{source.relative_to(clone).as_posix()}" in names, source.name
     for source in [*clone.glob("lti_tool/migrations/versions/*.py"), *clone.glob("templates/**/*.html")]:
         relative = source.relative_to(clone).as_posix()
         assert (relative if relative.startswith("lti_tool/") else f"lti_tool/{relative}") in names, relative
@@ -66,3 +70,34 @@ def test_a_build_of_unreleased_changes_never_carries_a_released_version():
         assert version.is_devrelease and all(version > r for r in released), (version, released)
     else:
         assert released and version == max(released), (version, released)
+
+
+def test_a_wheel_user_gets_the_example_configuration_the_docs_start_from(tmp_path):
+    # Unpacked as pip installs it, run from an empty folder with no source tree on the path: what the docs tell an
+    # operator to copy (config/pathways.example.env, the systemd units) comes out of the installed package.
+    clone = tmp_path / "clone"
+    shutil.copytree(ROOT, clone, ignore=NOT_SOURCE)
+    build_wheel(clone, tmp_path / "dist")
+    (wheel,) = (tmp_path / "dist").glob("pathways_lti-*.whl")
+    site = tmp_path / "site"
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(site)
+    shutil.rmtree(clone)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PATHWAYS_", "PYTHON"))} | {"PYTHONPATH": str(site)}
+
+    def pathways(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-c", "from lti_tool.cli import main; main()", *args], cwd=empty,
+                              env=env, capture_output=True, text=True, timeout=120)
+
+    listing = pathways("example")
+    assert listing.returncode == 0, listing.stderr
+    for name in ("pathways.example.env", "pathways-web.service", "pathways-worker.service", "Procfile",
+                 "platforms.example.json"):
+        assert name in listing.stdout.split(), listing.stdout
+        printed = pathways("example", f"config/{name}")
+        assert printed.returncode == 0 and printed.stdout == (ROOT / "config" / name).read_text(), name
+    unknown = pathways("example", "nginx.conf")
+    assert unknown.returncode == 2 and "No example named 'nginx.conf'" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
