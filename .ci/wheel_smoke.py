@@ -183,9 +183,8 @@ def smoke_serve(database_url: str, redis_url: str = "") -> None:
     lms_server = make_server(HOST, lms_port, create_sandbox_app(platform), threaded=True)
     threading.Thread(target=lms_server.serve_forever, daemon=True).start()
 
-    # As the docs say: the env file starts from the example the wheel carries, and every command is given it (-e,
-    # which needs no python-dotenv). The sandbox LMS listens on loopback, which production refuses to call unless
-    # an admin lists it.
+    # As the docs say: the env file starts from the example the wheel carries, and every command is given it (-e).
+    # The sandbox LMS listens on loopback, which production refuses to call unless an admin lists it.
     example = subprocess.run([PATHWAYS, "example", "pathways.example.env"], env=clean_env(), capture_output=True,
                              text=True)
     check(example.returncode == 0 and "PATHWAYS_SECRET_KEY=" in example.stdout,

@@ -53,16 +53,27 @@ def _version() -> str:
 
 
 def _load_env_file(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """Set the env file's variables that the environment does not already set (as Flask's --env-file would)."""
+    """Set the env file's variables that the environment does not already set (as Flask's --env-file would).
+
+    Read with python-dotenv, as Flask's own option does, but a line it cannot read is refused with its number
+    rather than skipped with a log warning: a setting the admin wrote is never silently lost.
+    """
     if value is None:
         return None
-    from .env_file import EnvFileError, read_env_file
+    from dotenv.parser import parse_stream
 
+    settings: dict[str, str] = {}
     try:
-        values = read_env_file(value)
-    except (EnvFileError, UnicodeDecodeError) as exc:
+        with open(value, encoding="utf-8") as stream:
+            for binding in parse_stream(stream):
+                if binding.error:
+                    raise click.BadParameter(f"{value}: line {binding.original.line} is not KEY=VALUE: "
+                                             f"{binding.original.string.strip()[:60]!r}", ctx=ctx, param=param)
+                if binding.key is not None and binding.value is not None:
+                    settings[binding.key] = binding.value
+    except UnicodeDecodeError as exc:
         raise click.BadParameter(f"{value}: {exc}", ctx=ctx, param=param) from None
-    for key, setting in values.items():
+    for key, setting in settings.items():
         os.environ.setdefault(key, setting)
     return value
 
@@ -80,7 +91,7 @@ class PathwaysGroup(FlaskGroup):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        # Flask's -e needs python-dotenv, which Pathways does not install: from a wheel it only said so.
+        # Flask's -e skips a line python-dotenv cannot read (a log warning); ours refuses the file, naming the line.
         self.params = [_ENV_FILE_OPTION if p.name == "env_file" else _hidden(p) if p.name == "app" else p
                        for p in self.params]
 
@@ -120,8 +131,8 @@ def _redis_errors() -> tuple[type[BaseException], ...]:
     return (RedisConnectionError, RedisTimeoutError)
 
 
-# load_dotenv=False: no ./.env or ./.flaskenv read behind the admin's back (only with python-dotenv, which a wheel
-# install lacks); settings come from the environment or `-e FILE`.
+# load_dotenv=False: no ./.env or ./.flaskenv read behind the admin's back (from whatever folder a command runs
+# in); settings come from the environment or `-e FILE`.
 @click.group(cls=PathwaysGroup, create_app=_app_from_env, add_version_option=False, load_dotenv=False)
 @click.version_option(_version(), "--version", prog_name="pathways", message="%(prog)s %(version)s")
 def main() -> None:

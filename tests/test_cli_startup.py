@@ -229,10 +229,11 @@ def test_serve_refuses_the_sandbox_lms_and_the_test_switches_in_one_line_and_mak
         assert not (tmp_path / "instance").exists()
 
 
-def test_an_env_file_given_with_e_configures_the_command_without_python_dotenv(tmp_path):
+def test_an_env_file_given_with_e_configures_the_command(tmp_path):
     # The deploy's env file, as `pathways example pathways.example.env` prints it and systemd reads it: Flask's -e
-    # needed python-dotenv (not a dependency), so from a wheel install it only said "python-dotenv must be
-    # installed". Quotes, comments and `export` are read as the shell's `set -a; . FILE` would.
+    # needed python-dotenv, which was not a dependency, so from a wheel install it only said "python-dotenv must be
+    # installed". Quotes, comments and `export` are read as the shell's `set -a; . FILE` would; a line that is no
+    # setting is refused, not skipped.
     database = tmp_path / "elsewhere" / "pathways.sqlite"
     database.parent.mkdir()
     env_file = tmp_path / "pathways.env"
