@@ -30,15 +30,21 @@ def _groups(teacher, tool, skill_id):
     return found
 
 
-def test_in_a_small_class_the_student_who_mastered_the_skill_gets_a_challenge_group_of_their_own(sandbox, tool):
+def _class_where_priya_is(sandbox, tool, level: str, students: int):
+    """Launch the teacher (demo pack) and `students` students; the teacher sets Priya's first skill to `level`."""
     teacher = submit_form(sandbox.launch("teacher"), "/content/demo")
-    for who in ("student", "student-2", "student-3"):
+    for who in ("student", "student-2", "student-3", "student-4")[:students]:
         sandbox.launch(who)
     view = _get(teacher, tool, "/class")
     select = re.search(r'<select name="person_id"[^>]*>(.*?)</select>', view.text, re.S).group(1)
     priya = next(pid for pid, name in re.findall(r'value="(\d+)">([^<]+)<', select) if name == "Priya Shah")
-    done = submit_form(view, "/class/override", person_id=priya, skill_id=FIRST, level="Mastered", note="Quiz")
-    assert "Level set to Mastered" in done.text
+    done = submit_form(view, "/class/override", person_id=priya, skill_id=FIRST, level=level, note="Quiz")
+    assert f"Level set to {level}" in done.text
+    return teacher
+
+
+def test_in_a_small_class_the_student_who_mastered_the_skill_gets_a_challenge_group_of_their_own(sandbox, tool):
+    teacher = _class_where_priya_is(sandbox, tool, "Mastered", students=3)
 
     found = {names: reason for names, (reason, _) in _groups(teacher, tool, FIRST).items()}
     assert len(found) == 2, found
@@ -74,14 +80,7 @@ def test_grouped_by_two_skills_a_student_proficient_on_one_is_not_in_the_group_i
     # The teacher's walk: by Equivalent fractions and the next skill, Priya (badge: Proficient · Equivalent
     # fractions) sat in "Focus on Equivalent fractions: introduce it with a short demonstration" with three
     # classmates who never started it. The lesson her group gets is one none of its members has shown.
-    teacher = submit_form(sandbox.launch("teacher"), "/content/demo")
-    for who in ("student", "student-2", "student-3", "student-4"):
-        sandbox.launch(who)
-    view = _get(teacher, tool, "/class")
-    select = re.search(r'<select name="person_id"[^>]*>(.*?)</select>', view.text, re.S).group(1)
-    priya = next(pid for pid, name in re.findall(r'value="(\d+)">([^<]+)<', select) if name == "Priya Shah")
-    done = submit_form(view, "/class/override", person_id=priya, skill_id=FIRST, level="Proficient", note="Quiz")
-    assert "Level set to Proficient" in done.text
+    teacher = _class_where_priya_is(sandbox, tool, "Proficient", students=4)
     first, second = PACK.skills_by_id[FIRST].name, PACK.skills_by_id[SECOND].name
 
     found = _groups(teacher, tool, [FIRST, SECOND])
