@@ -168,7 +168,8 @@ def audit_list(course: str | None, issuer: str | None, client_id: str | None, de
     if not entries:
         click.echo("No audit entries.")
     for entry in entries:
-        click.echo(f"{entry.id}\t{entry.at:%Y-%m-%d %H:%M:%S}\t{entry.action}\tplatform {entry.platform_id}\t"
+        # Platform 0 is the tool itself (its signing keys, registration links): no platform, "-".
+        click.echo(f"{entry.id}\t{entry.at:%Y-%m-%d %H:%M:%S}\t{entry.action}\tplatform {entry.platform_id or '-'}\t"
                    f"course {entry.course_id}\tactor {entry.actor_id}\tsubject {entry.subject_id}")
 
 

@@ -53,7 +53,8 @@ def test_add_origin_adds_a_schools_host_keeping_everything_else_and_is_audited(t
         assert row.service_origins == "https://north.instructure.com https://south.instructure.com"
         assert row.auth_audience == "https://sso.canvaslms.com/aud"  # `platform add` without --audience clears it
         assert [d.deployment_id for d in row.deployments] == ["1:abc"]
-        assert list(db.session.scalars(sa.select(AuditEntry.action))) == ["platform_endpoints_changed"]
+        assert list(db.session.scalars(sa.select(AuditEntry.action).order_by(AuditEntry.id))) == [
+            "platform_added", "deployment_added", "platform_endpoints_changed"]
         db.session.remove()
     for args, error in ((("https://canvas.instructure.com", "nope", "https://x.example"), "No platform"),
                         (("https://canvas.instructure.com", "10000000000001", "https://x.example/path"),
@@ -89,3 +90,79 @@ def test_bad_urls_are_refused_with_a_clear_message(tool):
                                 obj=ScriptInfo(create_app=lambda: tool.app))
     assert result.exit_code != 0
     assert "login URL must be an http(s) URL" in result.output
+
+
+def _audit_log(tool) -> list[str]:
+    """Return `pathways audit list`'s lines, oldest first, without their ids and times."""
+    lines = run(tool, "audit", "list", "--limit", "100").output.splitlines()
+    return [line.split("\t", 2)[2] for line in reversed(lines) if "\t" in line]
+
+
+def test_every_admin_command_that_changes_registrations_deployments_or_keys_leaves_an_audit_entry(tool):
+    # The LMS admin's walk: the web's dynamic registration and approval were in the audit log, but a platform
+    # added, given another deployment or removed on the command line, a registration link made, and a signing key
+    # rotated, retired or replaced left nothing: an auditor could not tell when the tool's trust changed.
+    import sqlalchemy as sa
+
+    from lti_tool.extensions import db
+    from lti_tool.models import Platform
+
+    assert _audit_log(tool) == []  # the test harness's own sandbox LMS is no administrator's change
+    assert run(tool, "platform", "add", *CANVAS, "--client-id", "c1", "--deployment-id", "1:abc",
+               "--deployment-id", "2:def").exit_code == 0
+    with tool.app.app_context():
+        canvas = db.session.scalars(sa.select(Platform.id).where(Platform.client_id == "c1")).one()
+    assert _audit_log(tool) == [f"platform_added\tplatform {canvas}\tcourse None\tactor None\tsubject None",
+                                f"deployment_added\tplatform {canvas}\tcourse None\tactor None\tsubject None",
+                                f"deployment_added\tplatform {canvas}\tcourse None\tactor None\tsubject None"]
+
+    # The same platform again with one more deployment, and nothing else changed: one entry, for the deployment.
+    assert run(tool, "platform", "add", *CANVAS, "--client-id", "c1", "--deployment-id", "3:ghi").exit_code == 0
+    assert [line.split("\t")[0] for line in _audit_log(tool)][3:] == ["deployment_added"]
+    # Nothing new at all: nothing recorded.
+    assert run(tool, "platform", "add", *CANVAS, "--client-id", "c1", "--deployment-id", "3:ghi").exit_code == 0
+    assert len(_audit_log(tool)) == 4
+
+    assert run(tool, "platform", "invite", "--expires", "1h").exit_code == 0
+    assert run(tool, "keys", "rotate").exit_code == 0
+    assert run(tool, "keys", "rotate", "--compromised").exit_code == 0
+    assert run(tool, "keys", "rotate", "--retire").exit_code == 0  # nothing older than the signing key: no entry
+    assert run(tool, "platform", "remove", "https://canvas.instructure.com", "c1", "--yes").exit_code == 0
+    # Tool-wide entries (links and keys) belong to no platform: "platform -".
+    assert _audit_log(tool)[4:] == [
+        "registration_invite_created\tplatform -\tcourse None\tactor None\tsubject None",
+        "tool_key_added\tplatform -\tcourse None\tactor None\tsubject None",
+        "tool_keys_replaced_after_leak\tplatform -\tcourse None\tactor None\tsubject None",
+        f"platform_removed\tplatform {canvas}\tcourse None\tactor None\tsubject None"]
+
+
+def test_retiring_old_keys_and_approving_through_platform_add_are_audited(tool):
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from lti_tool.extensions import db
+    from lti_tool.models import Platform, ToolKey
+
+    assert run(tool, "keys", "rotate").exit_code == 0
+    with tool.app.app_context():
+        # The new key signs once LMSs can have fetched it: make it old enough to sign now.
+        for key in db.session.scalars(sa.select(ToolKey)):
+            key.created_at -= timedelta(days=30)
+        db.session.commit()
+        db.session.remove()
+    retired = run(tool, "keys", "rotate", "--retire")
+    assert "Retired: " in retired.output and "nothing" not in retired.output.splitlines()[0], retired.output
+    assert [line.split("\t")[0] for line in _audit_log(tool)] == ["tool_key_added", "tool_keys_retired"]
+
+    # A platform that registered itself and waits for approval; `platform add` approves it (docs/admin/index.md).
+    with tool.app.app_context():
+        db.session.add(Platform(issuer="https://moodle.example", client_id="m1", name="Moodle",
+                                auth_login_url="https://moodle.example/auth", auth_token_url="https://moodle.example/t",
+                                key_set_url="https://moodle.example/jwks", approved=False))
+        db.session.commit()
+        db.session.remove()
+    assert run(tool, "platform", "add", "--issuer", "https://moodle.example", "--client-id", "m1",
+               "--deployment-id", "1", "--login-url", "https://moodle.example/auth",
+               "--token-url", "https://moodle.example/t", "--jwks-url", "https://moodle.example/jwks").exit_code == 0
+    assert [line.split("\t")[0] for line in _audit_log(tool)][2:] == ["deployment_added", "platform_approved"]

@@ -54,10 +54,16 @@ def _sorted_students(
 ) -> list[tuple[str, tuple[int, ...]]]:
     rows = [(student_id, _profile(levels, skill_ids)) for student_id, levels in levels_by_student.items()]
     # Least ready first: those below Proficient on a chosen skill, then those at Proficient or above on all, then
-    # those who mastered all (so each need sits together in the order); then by total level, profile and id,
-    # which keep the order the same every time.
-    rows.sort(key=lambda row: (_band(row[1]), sum(row[1]), row[1], row[0]))
+    # those who mastered all (so each need sits together in the order). Those below Proficient come by their
+    # weakest skill (the first chosen on a tie), so those who need the same lesson sit together; then by their
+    # level on it, total level, profile and id, which keep the order the same every time.
+    rows.sort(key=lambda row: (_band(row[1]), _weakest(row[1]) if _band(row[1]) == 0 else 0,
+                               min(row[1], default=0), sum(row[1]), row[1], row[0]))
     return rows
+
+
+def _weakest(profile: tuple[int, ...]) -> int:
+    return profile.index(min(profile))
 
 
 def _band(profile: tuple[int, ...]) -> int:
@@ -108,18 +114,27 @@ def same_need_groups(
     # Runs never exceed max_size; shorter ones are allowed so every class can be split, at a cost above any spread.
     out_of_bounds = 1000.0 * (16 * dims * n + 1)
     reteach_below = Level.PROFICIENT.rank
-    # Prefix counts of learners Proficient or above on every chosen skill and of those below on one or more.
+    # Prefix counts of learners Proficient or above on every chosen skill and of those below on one or more, and
+    # per skill of those below Proficient on it.
     done = [0] * (n + 1)
     behind = [0] * (n + 1)
+    below = [[0] * dims for _ in range(n + 1)]
     for i, (_, profile) in enumerate(rows):
         done[i + 1] = done[i] + (min(profile) >= reteach_below)
         behind[i + 1] = behind[i] + (min(profile) < reteach_below)
+        for d in range(dims):
+            below[i + 1][d] = below[i][d] + (profile[d] < reteach_below)
 
     def cost(start: int, end: int) -> float:
         size = end - start
         if done[end] > done[start] and behind[end] > behind[start]:
             # A group with someone below Proficient is introduced to the skill or retaught it; someone who has
             # shown it all gains nothing there (and the advice would not be about them).
+            return math.inf
+        if behind[end] - behind[start] == size and not any(below[end][d] - below[start][d] == size
+                                                          for d in range(dims)):
+            # The lesson such a group gets is about one skill (its focus): someone already Proficient on every
+            # skill the others need would be introduced to what their own badge says they know.
             return math.inf
         spread = sum(
             squares[end][d] - squares[start][d] - (sums[end][d] - sums[start][d]) ** 2 / size for d in range(dims)
@@ -268,11 +283,14 @@ def _same_need_reason(profiles: Sequence[tuple[int, ...]], skill_ids: Sequence[s
     by_check = [sum(skill_id in (placed[i] if i < len(placed) else ()) for i in range(len(profiles)))
                 for skill_id in skill_ids]
     all_by_check = all(count == len(profiles) for count in by_check)
+    # A group below Proficient is taught the weakest skill that none of them is Proficient on yet (grouping makes
+    # sure there is one): a member's badge never says Proficient on the skill the group is introduced to.
+    behind = any(min(profile) < Level.PROFICIENT.rank for profile in profiles)
     for d, skill_id in enumerate(skill_ids):
         name = names.get(skill_id, skill_id)
         ranks = sorted({profile[d] for profile in profiles})
         low, high = levels[ranks[0]], levels[ranks[-1]]
-        if low.rank < lowest_overall.rank:
+        if low.rank < lowest_overall.rank and not (behind and high.rank >= Level.PROFICIENT.rank):
             lowest_overall, focus, focus_placed = low, name, by_check[d] == len(profiles)
         if all_by_check:
             described.append((N_(" %(skill)s"), {"skill": name}))

@@ -58,11 +58,12 @@ def assign_skills(course_id: int, platform_id: int, *, skill_ids: Sequence[str],
     known = {s.id for s in pack.skills}
     chosen = list(dict.fromkeys(s for s in skill_ids if s))
     if not chosen:
-        raise ServiceError(N_("Choose at least one skill to assign."))
+        raise ServiceError(N_("Choose at least one skill to assign."), form_field="skill_id")
     # The form's date picker starts at today, but a typed or scripted date was taken: a due date already passed
     # makes the skill count at once in a due-so-far grade, lowering it before the student could start.
     if due_on is not None and due_on < course_today(course_id, now):
-        raise ServiceError(N_("Choose a due date from today on: that date has already passed."))
+        raise ServiceError(N_("Choose a due date from today on: that date has already passed."),
+                           form_field="due_on")
     if any(s not in known for s in chosen):
         raise NotFound(N_("That skill is not part of this course."))
     enrolled = {row.person_id for row in class_overview(course_id, platform_id)[1]}
@@ -74,7 +75,7 @@ def assign_skills(course_id: int, platform_id: int, *, skill_ids: Sequence[str],
         if any(pid not in enrolled for pid in students):
             raise NotFound(N_("There is no such student in this course."))
     if not students:
-        raise ServiceError(N_("Choose who to assign it to."))
+        raise ServiceError(N_("Choose who to assign it to."), form_field="person_id")
     # Each student's lock, in id order as every class-wide locker takes them: a teacher deleting a student's data
     # meanwhile either finishes first (the enrolment is then found gone, and nothing is assigned) or waits for
     # this to commit and deletes what it wrote, never leaving an assignment for a student whose data is gone.

@@ -41,8 +41,14 @@ def add_platform(
     audience: str | None = None,
     service_origins: Iterable[str] | None = None,
     now: datetime | None = None,
+    audit: bool = True,
 ) -> Platform:
-    """Register a platform as an admin (approved), or change one; endpoint changes go to the audit log."""
+    """Register a platform as an admin (approved), or change one; the audit log records what changed.
+
+    A new platform, each deployment added, an approval (a platform that registered itself and waited) and a
+    change of endpoints each get an entry, as the web's dynamic registration does. `audit=False` only for the
+    sandbox LMS that `pathways demo` and the tests connect on start (no administrator acted).
+    """
     # A space pasted with a URL is no part of it (the outbound client refuses a URL with one: lti/outbound.py).
     login_url, token_url, jwks_url = login_url.strip(), token_url.strip(), jwks_url.strip()
     for label, url in (("login URL", login_url), ("token URL", token_url), ("JWKS URL", jwks_url)):
@@ -57,6 +63,8 @@ def add_platform(
     extra = _service_origins(service_origins)
     platform = _platform(issuer, client_id)
     changed = False
+    added = platform is None
+    approving = platform is not None and not platform.approved
     if platform is None:
         platform = Platform(issuer=issuer, client_id=client_id)
         db.session.add(platform)
@@ -74,12 +82,18 @@ def add_platform(
     platform.approved = True  # an admin added it by hand
     db.session.flush()
     known = {d.deployment_id for d in platform.deployments}
+    new_deployments = 0
     for deployment_id in deployment_ids:
         if deployment_id and deployment_id not in known:
             platform.deployments.append(Deployment(deployment_id=deployment_id))
             known.add(deployment_id)
-    if changed:
-        _audit_platform(platform, "platform_endpoints_changed", now)
+            new_deployments += 1
+    if audit:
+        # Ids only, as every audit entry: the platform's id; `pathways platform list` says what it is now.
+        actions = (["platform_added"] if added else []) + ["deployment_added"] * new_deployments + (
+            ["platform_approved"] if approving else []) + (["platform_endpoints_changed"] if changed else [])
+        for action in actions:
+            _audit_platform(platform, action, now)
     db.session.commit()
     forget_frame_ancestors()
     forget_registry_lookups()
@@ -150,7 +164,17 @@ def _platform(issuer: str, client_id: str) -> Platform | None:
 
 
 def _audit_platform(platform: Platform, action: str, now: datetime | None) -> None:
-    db.session.add(AuditEntry(platform_id=platform.id, course_id=None, actor_id=None, subject_id=None,
+    _audit_admin(platform.id, action, now)
+
+
+#: The platform id of an audit entry about the tool itself (its signing keys, registration links), not one LMS:
+#: the column is required, and no platform row has id 0.
+TOOL_WIDE = 0
+
+
+def _audit_admin(platform_id: int, action: str, now: datetime | None) -> None:
+    """Record an administrator's change to registrations or keys (no actor: the command line has no LMS person)."""
+    db.session.add(AuditEntry(platform_id=platform_id, course_id=None, actor_id=None, subject_id=None,
                               action=action, at=now or utcnow()))
 
 
@@ -178,6 +202,8 @@ def create_invite(*, expires_in: timedelta, issuer_prefix: str | None = None, ap
     now = now or utcnow()
     db.session.add(RegistrationInvite(token_hash=_hash(token), issuer_prefix=issuer_prefix, approve=approve,
                                       created_at=now, expires_at=now + expires_in))
+    # A link lets an LMS register (with --approved, launch at once): who made one, and when, is on record.
+    _audit_admin(TOOL_WIDE, "registration_invite_created", now)
     db.session.commit()
     return token
 
@@ -191,8 +217,8 @@ def list_platforms() -> list[Platform]:
     return list(db.session.scalars(sa.select(Platform).order_by(Platform.issuer, Platform.client_id)))
 
 
-def remove_platform(issuer: str, client_id: str) -> None:
-    """Remove a platform registration, its deployments and everything recorded under it."""
+def remove_platform(issuer: str, client_id: str, *, now: datetime | None = None) -> None:
+    """Remove a platform registration, its deployments and everything recorded under it (audited)."""
     platform = db.session.scalars(
         sa.select(Platform).where(Platform.issuer == issuer, Platform.client_id == client_id)
     ).first()
@@ -209,6 +235,8 @@ def remove_platform(issuer: str, client_id: str) -> None:
     db.session.execute(sa.delete(Enrollment).where(Enrollment.course_id.in_(course_ids)))
     db.session.execute(sa.delete(Course).where(Course.platform_id == platform.id))
     db.session.execute(sa.delete(Person).where(Person.platform_id == platform.id))
+    # The audit log outlives the platform, as it outlives a deleted course (its id is no foreign key).
+    _audit_platform(platform, "platform_removed", now)
     db.session.delete(platform)
     delete_files(files)  # before the commit: a failing store stops the removal rather than orphan the files
     db.session.commit()
@@ -217,17 +245,24 @@ def remove_platform(issuer: str, client_id: str) -> None:
 
 
 def ensure_tool_key(secret_key: str) -> ToolKey:
-    """Return the newest active tool key, creating the first one if there is none."""
+    """Return the newest active tool key, creating the first one if there is none.
+
+    Not audited: the first key comes with the database (`pathways db upgrade`), no administrator chose it.
+    """
     keys = active_keys()
     if keys:
         return keys[0]
-    return rotate_tool_key(secret_key)
-
-
-def rotate_tool_key(secret_key: str) -> ToolKey:
-    """Create a new signing key; older keys stay published until retired."""
     key = new_tool_key(secret_key)
     db.session.add(key)
+    db.session.commit()
+    return key
+
+
+def rotate_tool_key(secret_key: str, *, now: datetime | None = None) -> ToolKey:
+    """Create a new signing key (audited); older keys stay published until retired."""
+    key = new_tool_key(secret_key)
+    db.session.add(key)
+    _audit_admin(TOOL_WIDE, "tool_key_added", now)
     db.session.commit()
     return key
 
@@ -244,6 +279,8 @@ def retire_old_tool_keys(secret_key: str, now: datetime) -> list[str]:
     retired = [key for key in keys if signer is not None and key.id < signer.id]
     for key in retired:
         key.retired_at = now
+    if retired:
+        _audit_admin(TOOL_WIDE, "tool_keys_retired", now)
     db.session.commit()
     return [key.kid for key in retired]
 
@@ -257,6 +294,8 @@ def replace_leaked_tool_keys(secret_key: str, now: datetime) -> tuple[ToolKey, l
     db.session.add(key)
     for old in retired:
         old.retired_at = now
+    # Apart from a planned rotation: an auditor looking for when a leak was dealt with finds this entry.
+    _audit_admin(TOOL_WIDE, "tool_keys_replaced_after_leak", now)
     db.session.commit()
     return key, [old.kid for old in retired]
 

@@ -207,18 +207,28 @@ def trouble(skill_id: str):
 def assignments():
     """Show the form to assign skills, and the current assignments with a way to remove each."""
     require_teacher()
+    return _assignments_page()
+
+
+def _assignments_page(typed: Mapping[str, object] | None = None, error_field: str | None = None,
+                      status: int = 200) -> tuple[str, int]:
+    """Draw the Assignments page, with the form as `typed` filled it in (after a refusal)."""
     skills, rows = class_overview(g.launch.course_id, g.launch.platform_id, page_language())
     return render_template("teacher/assignments.html", launch=g.launch, skills=skills, rows=rows,
                            assignments=current_assignments(g.launch.course_id, g.launch.platform_id,
                                                            page_language()),
-                           today=course_today(g.launch.course_id, utcnow()))
+                           today=course_today(g.launch.course_id, utcnow()), typed=typed or {},
+                           error_field=error_field), status
 
 
 @bp.post("/class/assignments")
 def assign():
     """Assign the chosen skills to a student, a group or the whole class, with an optional due date."""
     require_teacher()
-    who = WHOLE_CLASS if request.form.get("target") == WHOLE_CLASS else request.form.getlist("person_id", type=int)
+    target = request.form.get("target", "")
+    # The student menu starts at "Choose a student" (value ""): nothing chosen is no one, never the first student.
+    who = WHOLE_CLASS if target == WHOLE_CLASS else [
+        int(value) for value in request.form.getlist("person_id") if value.strip().isdigit()]
     back = url_for("classroom.assignments")
     try:
         due_on = _due_date(request.form.get("due_on", ""))
@@ -228,7 +238,12 @@ def assign():
         raise  # a role that may not assign, or a student or skill not in this course: a refusal page
     except ServiceError as exc:
         flash(translated(exc), "error")
-        return redirect(back, code=303)
+        if target == "group":
+            return redirect(back, code=303)  # from the Groups page, whose form is the group's own
+        # The form comes back as the teacher filled it in (a redirect would lose the skills ticked and the date).
+        typed = {"skill_ids": request.form.getlist("skill_id"), "target": target,
+                 "person_id": request.form.get("person_id", ""), "due_on": request.form.get("due_on", "")}
+        return _assignments_page(typed=typed, error_field=exc.form_field, status=422)
     flash(ngettext("Assigned to %(num)d student.", "Assigned to %(num)d students.", count), "success")
     return redirect(back, code=303)
 
@@ -256,4 +271,5 @@ def _due_date(text: str) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError as exc:
-        raise ServiceError(N_("Write the due date as year-month-day, like 2026-12-31, or leave it empty.")) from exc
+        raise ServiceError(N_("Write the due date as year-month-day, like 2026-12-31, or leave it empty."),
+                           form_field="due_on") from exc

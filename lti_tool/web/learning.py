@@ -219,9 +219,16 @@ def override():
     person_id = request.form.get("person_id", type=int)
     skills, rows = class_overview(g.launch.course_id, g.launch.platform_id, page_language())
     students = {row.person_id: row.name for row in rows}
-    if person_id not in students:
-        abort(404)  # only students of this launch's course
     try:
+        # The class view's menus start at "Choose …": what was left unchosen is named, never a 404 or a default.
+        if not request.form.get("person_id", "").strip():
+            raise ServiceError(N_("Choose a student."), form_field="person_id")
+        if person_id not in students:
+            abort(404)  # only students of this launch's course
+        if not request.form.get("skill_id", "").strip():
+            raise ServiceError(N_("Choose a skill from this course."), form_field="skill_id")
+        if not request.form.get("level", "").strip():
+            raise ServiceError(N_("Choose one of the levels."), form_field="level")
         view = override_level(g.launch.course_id, person_id, request.form.get("skill_id", ""),
                               request.form.get("level", ""), note=request.form.get("note", ""),
                               note_to_student=request.form.get("note_to_student", ""), actor=actor_of(g.launch),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
 from .accessibility import DESKTOP, PHONE, horizontal_overflow, launch_as, overflowing_elements, wait
@@ -221,11 +222,13 @@ def test_a_teachers_refused_level_comes_back_as_chosen_with_the_note_field_marke
     home = _teacher_sets_up_the_demo_pack(browser, tool)
     browser.get(home + "class")
     Select(browser.find_element(By.ID, "override-person")).select_by_visible_text("Sofía García")
+    Select(browser.find_element(By.ID, "override-skill")).select_by_visible_text("Unit rates")
     Select(browser.find_element(By.ID, "override-level")).select_by_visible_text("Familiar")
     browser.find_element(By.ID, "override-student-note").send_keys("Let's go over this on Monday.")
     _submit_blank(browser, "override-note", "Set level")
     assert _focus_lands_on(browser, "flashes")
     assert Select(browser.find_element(By.ID, "override-person")).first_selected_option.text == "Sofía García"
+    assert Select(browser.find_element(By.ID, "override-skill")).first_selected_option.text == "Unit rates"
     assert Select(browser.find_element(By.ID, "override-level")).first_selected_option.text == "Familiar"
     assert _attr(browser, "override-student-note", "value") == "Let's go over this on Monday."
     assert _attr(browser, "override-note", "aria-invalid") == "true"
@@ -233,3 +236,29 @@ def test_a_teachers_refused_level_comes_back_as_chosen_with_the_note_field_marke
     # Seen as well as announced: the refused field's border is not the one every other field has.
     assert (browser.execute_script(_BORDER, "override-note")
             != browser.execute_script(_BORDER, "override-student-note"))
+
+
+def test_a_teacher_who_presses_set_level_without_choosing_changes_no_ones_level(browser, tool):
+    # The teacher's walk: the class view's "Set a level" form started at the first student (Liam O'Connor), the
+    # first skill and Not started. A teacher who wrote the note and pressed "Set level" without looking set his
+    # Equivalent fractions to Not started (and sent that to the gradebook). The menus now start at "Choose …", and
+    # the browser asks for each before sending; sent anyway (by a script, an old browser), the server names it.
+    home = _teacher_sets_up_the_demo_pack(browser, tool)
+    browser.get(home + "class")
+    for menu, first in (("override-person", "Choose a student"), ("override-skill", "Choose a skill"),
+                        ("override-level", "Choose a level")):
+        assert Select(browser.find_element(By.ID, menu)).first_selected_option.text == first
+        assert _attr(browser, menu, "required") == "true"
+    browser.find_element(By.ID, "override-note").send_keys("Exit ticket")
+    browser.find_element(By.ID, "override-note").send_keys(Keys.ENTER)  # the keyboard's way to send it
+    assert browser.execute_script("return document.getElementById('override-person').matches(':invalid')")
+    assert "Level set to" not in browser.page_source  # the browser kept the form: nothing was sent
+
+    for menu in ("override-person", "override-skill", "override-level"):
+        browser.execute_script("document.getElementById(arguments[0]).removeAttribute('required')", menu)
+    _click(browser, _button("Set level"))
+    assert _focus_lands_on(browser, "flashes")
+    assert "Choose a student." in browser.find_element(By.ID, "flashes").text
+    assert _attr(browser, "override-person", "aria-invalid") == "true"
+    assert _attr(browser, "override-note", "value") == "Exit ticket"
+    assert "Level set to" not in browser.page_source

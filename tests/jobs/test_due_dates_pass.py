@@ -19,7 +19,7 @@ from lti_tool.extensions import cache, db
 from lti_tool.models import Course, Person, ScoreOutbox, SkillAssignment
 from lti_tool.models.base import utcnow
 from lti_tool.services import publishing
-from tests.support import demo_first_goal_due, drain_outbox, parse_form, submit_form
+from tests.support import class_override, demo_first_goal_due, drain_outbox, parse_form, submit_form
 
 TODAY = datetime.date.today()
 YESTERDAY = TODAY - datetime.timedelta(days=1)
@@ -37,7 +37,7 @@ def _demo_course_with_a_column(sandbox, tool, level: str = "Proficient"):
     base = tool.url(re.search(r"/c/[^/]+/", teacher.url).group(0))
     view = teacher.http.get(base + "class")
     view.http = teacher.http
-    submit_form(view, "/class/override", level=level, note="Showed it in class")  # the first skill
+    class_override(view, level=level, note="Showed it in class")  # the first skill
     return teacher, base
 
 
@@ -156,7 +156,7 @@ def _one_of_two_assigned_and_swapped(sandbox, tool, *, both_reached: bool) -> tu
     view = teacher.http.get(base + "class")
     view.http = teacher.http
     for skill in (held, other) if both_reached else (held,):
-        submit_form(view, "/class/override", skill_id=skill, level="Proficient", note="Showed it too")
+        class_override(view, skill_id=skill, level="Proficient", note="Showed it too")
     _next_hour()
     drain_outbox(tool)
     assert _scores(tool)[-1]["scoreGiven"] == 100.0  # graded on the 2 skills due, which they have

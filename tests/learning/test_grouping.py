@@ -33,6 +33,10 @@ def _below_proficient(levels: dict[str, Level], skills=("rates", "props")) -> bo
     return any(levels.get(skill, Level.NOT_STARTED).rank < Level.PROFICIENT.rank for skill in skills)
 
 
+def _proficient_on_one(levels: dict[str, Level], skills=("rates", "props")) -> bool:
+    return any(levels.get(skill, Level.NOT_STARTED).rank >= Level.PROFICIENT.rank for skill in skills)
+
+
 @pytest.mark.parametrize("size", range(3, 31))
 def test_every_student_is_in_exactly_one_group_of_three_to_five(size):
     levels = class_of(size, seed=size)
@@ -41,9 +45,9 @@ def test_every_student_is_in_exactly_one_group_of_three_to_five(size):
         members = [s for g in groups for s in g.student_ids]
         assert sorted(members) == sorted(levels)
         assert all(len(g.student_ids) <= 5 for g in groups)
-        # Groups are 3 to 5, unless keeping those Proficient or above on it all out of a reteaching group leaves
-        # too few.
-        kept_apart = any(len(g.student_ids) < 3 and any(not _below_proficient(levels[s]) for s in g.student_ids)
+        # Groups are 3 to 5, unless keeping those Proficient or above on a skill out of a group introduced to it or
+        # retaught it leaves too few.
+        kept_apart = any(len(g.student_ids) < 3 and any(_proficient_on_one(levels[s]) for s in g.student_ids)
                          for g in groups)
         assert kept_apart or all(3 <= len(g.student_ids) for g in groups)
 
@@ -194,3 +198,43 @@ def test_a_group_where_only_some_levels_come_from_the_placement_check_says_so():
 
     assert group.reason == ("All three are Proficient with Unit rates, or the placement check suggests they know it: "
                             "mixed practice with feedback to reach Mastered.")
+
+
+def test_a_student_proficient_on_one_chosen_skill_is_not_in_the_group_introduced_to_it():
+    # The teacher's walk: grouped by Equivalent fractions and Unit rates, Ana (Proficient on fractions, her badge
+    # says so) sat in "Focus on Equivalent fractions: introduce it" with three who never started it.
+    levels = {"ana": {"rates": Level.PROFICIENT}, **{name: {} for name in ("ben", "cai", "dee")}}
+
+    (group,) = same_need_groups(levels, ["rates", "props"], skill_names=NAMES)
+
+    # All four need Proportions: that is the lesson they share, and nobody there knows it.
+    assert group.reason.endswith("Focus on Proportions: introduce it with a short demonstration and a worked example.")
+
+
+def test_students_proficient_on_different_skills_are_not_introduced_together_to_either():
+    levels = {"ana": {"rates": Level.PROFICIENT}, "ben": {"props": Level.PROFICIENT}, "cai": {}, "dee": {}}
+
+    groups = same_need_groups(levels, ["rates", "props"], skill_names=NAMES)
+
+    assert sorted(g.student_ids for g in groups) == [("ana",), ("ben", "cai", "dee")]
+    assert {g.student_ids: g.reason.split("Focus on ")[1].split(":")[0] for g in groups} == {
+        ("ana",): "Proportions", ("ben", "cai", "dee"): "Unit rates"}
+
+
+@pytest.mark.parametrize("skills", [("rates", "props"), ("rates", "props", "sums")])
+@pytest.mark.parametrize("seed", range(40))
+def test_no_one_in_a_group_introduced_to_a_skill_or_retaught_it_is_proficient_on_it(seed, skills):
+    rng = random.Random(seed)
+    names = {"rates": "Unit rates", "props": "Proportions", "sums": "Sums"}
+    levels = {f"st{i:02}": {skill: rng.choice(list(Level)) for skill in skills} for i in range(rng.randint(3, 30))}
+
+    groups = same_need_groups(levels, list(skills), skill_names=names)
+
+    assert sorted(s for g in groups for s in g.student_ids) == sorted(levels)
+    for group in groups:
+        if "introduce" in group.reason or "reteach" in group.reason:
+            focus = next(skill for skill, name in names.items() if f"Focus on {name}:" in group.reason)
+            assert all(levels[s][focus].rank < Level.PROFICIENT.rank for s in group.student_ids), group
+    # Keeping them apart does not scatter a class: most students still work in groups of three to five.
+    if len(levels) >= 12:
+        assert sum(len(g.student_ids) for g in groups if len(g.student_ids) >= 3) >= 0.6 * len(levels)

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from tests.support import parse_form, submit_form
+from tests.support import class_override, parse_form, submit_form
 
 DL = "LtiDeepLinkingRequest"
 ITEMS = "https://purl.imsglobal.org/spec/lti-dl/claim/content_items"
@@ -185,7 +185,7 @@ def test_student_opening_a_unit_sees_its_skills_and_the_unit_score_goes_to_its_c
     submit_form(grading, "/teacher/grading", scheme="four_point")
     view = teacher.http.get(base + "class")
     view.http = teacher.http
-    submit_form(view, "/class/override", level="Mastered", skill_id="frac-equivalent", note="unit check")
+    class_override(view, level="Mastered", skill_id="frac-equivalent", note="unit check")
     from lti_tool.jobs.worker import drain
 
     with tool.app.app_context():

@@ -22,6 +22,7 @@ from lti_tool.lti.outbound import is_csp_origin, service_csp_origin
 from tests.support import (
     HOSTED_ISSUER,
     SandboxActions,
+    class_override,
     demo_first_goal_due,
     drain_outbox,
     logged_warnings,
@@ -101,7 +102,7 @@ def test_with_the_schools_host_registered_it_frames_pathways_takes_links_back_an
     teacher = hosted.launch("teacher")
     view = teacher.http.get(tool.url(re.search(r"/c/[^/]+/", teacher.url).group(0) + "class"), timeout=30)
     view.http = teacher.http
-    submit_form(view, "/class/override", level="Mastered", note="Showed it in class")
+    class_override(view, level="Mastered", note="Showed it in class")
     stats = drain_outbox(tool)
     assert stats.posted == 1 and stats.failed == 0, stats
     assert hosted.platform.scores[column][-1]["scoreGiven"] > 0

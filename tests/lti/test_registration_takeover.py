@@ -225,14 +225,16 @@ def test_an_admin_changes_a_platforms_endpoints_on_the_command_line_and_the_audi
     issuer = "https://moodle.school.example"
     _campus_platform(tool, issuer)
     with tool.app.app_context():
-        assert not db.session.scalars(sa.select(AuditEntry)).all()  # adding a platform is not a change
+        before = list(db.session.scalars(sa.select(AuditEntry.action).order_by(AuditEntry.id)))
+        assert before == ["platform_added", "deployment_added"]
     result = CliRunner().invoke(main, [
         "platform", "add", "--issuer", issuer, "--client-id", REAL_CLIENT, "--deployment-id", "campus-dep",
         "--login-url", issuer + "/auth", "--token-url", issuer + "/token2", "--jwks-url", issuer + "/jwks",
         "--service-origin", "https://*.school.example"], obj=ScriptInfo(create_app=lambda: tool.app))
     assert result.exit_code == 0, result.output
     with tool.app.app_context():
-        assert list(db.session.scalars(sa.select(AuditEntry.action))) == ["platform_endpoints_changed"]
+        actions = list(db.session.scalars(sa.select(AuditEntry.action).order_by(AuditEntry.id)))
+        assert actions == [*before, "platform_endpoints_changed"]
         row = db.session.scalars(sa.select(Platform).where(Platform.issuer == issuer)).one()
         assert row.auth_token_url == issuer + "/token2" and row.service_origins == "https://*.school.example"
 

@@ -10,7 +10,14 @@ from __future__ import annotations
 import re
 
 from lti_tool.services import publishing
-from tests.support import demo_first_goal_due, drain_outbox, parse_form, submit_form, teacher_with_demo_pack
+from tests.support import (
+    class_override,
+    demo_first_goal_due,
+    drain_outbox,
+    parse_form,
+    submit_form,
+    teacher_with_demo_pack,
+)
 
 DL = "LtiDeepLinkingRequest"
 COPY = "link-b"
@@ -43,7 +50,7 @@ def _copy(tool, custom: dict, *, with_column: bool = True, link_id: str = COPY) 
 def _master_first_skill(tool, teacher) -> None:
     view = teacher.http.get(tool.url(re.search(r"/c/[^/]+/", teacher.url).group(0) + "class"))
     view.http = teacher.http
-    submit_form(view, "/class/override", level="Mastered", note="Checked in class")
+    class_override(view, level="Mastered", note="Checked in class")
 
 
 def _student_scores(tool, column: str) -> list[float]:

@@ -9,7 +9,7 @@ import re
 from lti_tool.learning.coursepack import load_pack
 from lti_tool.learning.grading import due_skills
 from lti_tool.services.content import demo_pack_data
-from tests.support import drain_outbox, parse_form, submit_form, upload_file
+from tests.support import class_override, drain_outbox, parse_form, submit_form, upload_file
 
 # The demo's goals all lie ahead of the day it is set up; these tests need the first one already past.
 TODAY = datetime.date.today()
@@ -33,7 +33,7 @@ def _course_with_a_column(sandbox, tool, *, pack: str = "past goal"):
     base = tool.url(re.search(r"/c/[^/]+/", teacher.url).group(0))
     view = teacher.http.get(base + "class")
     view.http = teacher.http
-    submit_form(view, "/class/override", level="Proficient", note="Showed it in class")  # the first skill
+    class_override(view, level="Proficient", note="Showed it in class")  # the first skill
     return teacher, base
 
 
@@ -94,7 +94,7 @@ def test_a_column_that_appears_later_is_back_filled_with_grades_earned_before_it
     base = tool.url(re.search(r"/c/[^/]+/", teacher.url).group(0))
     view = teacher.http.get(base + "class")
     view.http = teacher.http
-    submit_form(view, "/class/override", level="Proficient", note="Before Pathways had a column")
+    class_override(view, level="Proficient", note="Before Pathways had a column")
     # Only now does the teacher place Pathways with a gradebook column, and the student opens the link.
     picker = sandbox.launch("teacher", message_type="LtiDeepLinkingRequest")
     returning = submit_form(picker, "/deep-link")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.support import demo_first_goal_due, parse_form, submit_form
+from tests.support import class_override, demo_first_goal_due, parse_form, submit_form
 
 
 def _place_plan(sandbox):
@@ -22,7 +22,7 @@ def test_an_override_is_pending_then_synced_and_matches_the_lms_gradebook(sandbo
     sandbox.launch("student")
     class_view = teacher.http.get(tool.url(re.search(r"/c/[^/]+/", teacher.url).group(0) + "class"))
     class_view.http = teacher.http
-    submit_form(class_view, "/class/override", level="Mastered", note="Explained it to the class")
+    class_override(class_view, level="Mastered", note="Explained it to the class")
     home = teacher.http.get(teacher.url)
     assert "Pending" in home.text
     with tool.app.app_context():
@@ -37,3 +37,28 @@ def test_an_override_is_pending_then_synced_and_matches_the_lms_gradebook(sandbo
     assert "Priya Shah" in compare.text and "Same" in compare.text
     scores = [s for rows in tool.platform.scores.values() for s in rows]
     assert scores and scores[-1]["userId"] == "student-1"
+
+
+def test_a_teacher_whose_students_have_no_grade_yet_reads_why_on_the_course_page(sandbox, tool):
+    # The teacher's walk: set Mastered, opened the LMS gradebook (no score) and the course page ("no grade yet" on
+    # every row) with no word of why; only the Grading page said nothing is due before a goal date.
+    teacher = sandbox.launch("teacher")
+    submit_form(teacher, "/content/demo")
+    _place_plan(sandbox)  # the demo's goals are weeks away: nothing is due yet
+    sandbox.launch("student")
+    class_view = teacher.http.get(tool.url(re.search(r"/c/[^/]+/", teacher.url).group(0) + "class"))
+    class_view.http = teacher.http
+    class_override(class_view, level="Mastered", note="Explained it to the class")
+
+    home = teacher.http.get(teacher.url)
+
+    row = re.search(r"<tr><td>Priya Shah</td><td>My learning plan</td>(.*?)</tr>", home.text, re.S).group(1)
+    assert "<td>no grade yet</td>" in row, row
+    why = re.search(r'<p class="muted" id="no-grade-yet-help">(.*?)</p>', home.text, re.S).group(1)
+    assert "nothing is due until a goal date passes, so the LMS gradebook shows no score before then" in why
+    assert re.search(r'<a href="[^"]*/teacher/grading">Grading</a>', why)
+    # Once a goal is due her grade has a number: no row says "no grade yet", and the note goes.
+    demo_first_goal_due(tool)
+    class_override(class_view, level="Proficient", note="Checked again")
+    home = teacher.http.get(teacher.url)
+    assert "<td>no grade yet</td>" not in home.text and 'id="no-grade-yet-help"' not in home.text

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 import re
 
-from tests.support import AGS_SCOPES_WITHOUT_COLUMNS, demo_first_goal_due, drain_outbox, moodle_launch, submit_form
+from tests.support import (
+    AGS_SCOPES_WITHOUT_COLUMNS,
+    class_override,
+    demo_first_goal_due,
+    drain_outbox,
+    moodle_launch,
+    submit_form,
+)
 
 NO_CREATE = AGS_SCOPES_WITHOUT_COLUMNS
 
@@ -19,7 +26,7 @@ NO_CREATE = AGS_SCOPES_WITHOUT_COLUMNS
 def _master_first_skill(tool, teacher):
     view = teacher.http.get(tool.url(re.search(r"/c/[^/]+/", teacher.url).group(0) + "class"))
     view.http = teacher.http
-    submit_form(view, "/class/override", level="Mastered", note="Checked in class")
+    class_override(view, level="Mastered", note="Checked in class")
 
 
 

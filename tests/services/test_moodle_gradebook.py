@@ -10,6 +10,7 @@ import re
 
 from tests.support import (
     AGS_SCOPES_WITHOUT_COLUMNS,
+    class_override,
     demo_first_goal_due,
     drain_outbox,
     moodle_launch,
@@ -24,7 +25,7 @@ NO_CREATE = AGS_SCOPES_WITHOUT_COLUMNS
 def _override(tool, teacher):
     view = teacher.http.get(tool.url(re.search(r"/c/[^/]+/", teacher.url).group(0) + "class"))
     view.http = teacher.http
-    submit_form(view, "/class/override", level="Mastered", note="Moodle check")
+    class_override(view, level="Mastered", note="Moodle check")
 
 
 

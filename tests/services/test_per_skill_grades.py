@@ -13,7 +13,7 @@ from lti_tool.models.base import utcnow
 from lti_tool.services.content import course_content, demo_pack_data, import_pack
 from lti_tool.services.publishing import publish_mastery
 from tests.jobs.gradebook import FAST_RETRIES, open_gradebook
-from tests.support import SandboxActions, drain_outbox, parse_form, submit_form
+from tests.support import SandboxActions, class_override, drain_outbox, parse_form, submit_form
 
 
 def _setup(sandbox, tool, *, per_skill: bool):
@@ -31,7 +31,7 @@ def _setup(sandbox, tool, *, per_skill: bool):
     sandbox.launch("student")
     view = teacher.http.get(base + "class")
     view.http = teacher.http
-    submit_form(view, "/class/override", level="Proficient", note="Showed it in class")
+    class_override(view, level="Proficient", note="Showed it in class")
 
 
 

@@ -15,7 +15,15 @@ from lti_tool.extensions import db
 from lti_tool.jobs.worker import COLUMN_GONE
 from lti_tool.models import Placement
 from lti_tool.sandbox import vocab as v
-from tests.support import AGS_CLAIM, demo_first_goal_due, drain_outbox, open_in_launch, parse_form, submit_form
+from tests.support import (
+    AGS_CLAIM,
+    class_override,
+    demo_first_goal_due,
+    drain_outbox,
+    open_in_launch,
+    parse_form,
+    submit_form,
+)
 
 
 def _score_only_launch(sandbox, as_: str, resource_link_id: str):
@@ -28,7 +36,7 @@ def _score_only_launch(sandbox, as_: str, resource_link_id: str):
 def _set_level(tool, teacher, level: str) -> None:
     view = teacher.http.get(tool.url(re.search(r"/c/[^/]+/", teacher.url).group(0) + "class"))
     view.http = teacher.http
-    submit_form(view, "/class/override", level=level, note="Checked in class")
+    class_override(view, level=level, note="Checked in class")
 
 
 def _gradebook_reads(platform) -> list[dict]:

@@ -184,3 +184,42 @@ def test_a_due_date_already_passed_is_refused_and_nothing_is_assigned(sandbox, t
 def _assignment_id(listing, skill_name: str) -> str:
     row = re.search(rf"<td>{re.escape(skill_name)}</td>.*?/class/assignments/(\d+)/remove", listing.text, re.S)
     return row.group(1)
+
+
+def test_a_form_sent_without_choosing_a_student_assigns_no_one_and_comes_back_as_typed(sandbox, tool):
+    # The teacher's walk: the student menu started at the first child (Liam O'Connor), so a teacher who ticked a
+    # skill, set a date and pressed Assign without looking assigned it to him. Now no student is chosen until the
+    # teacher chooses one, and the form comes back with what was typed and the menu marked as the problem.
+    teacher, page = _class_of_three(sandbox, tool)
+    menu = re.search(r'<select name="person_id" id="assign-person"[^>]*>(.*?)</select>', page.text, re.S).group(1)
+    assert menu.startswith('<option value="">Choose a student</option>') and "selected" not in menu
+
+    # Exactly what a browser sends when the menu is left alone (submit_form posts the first option).
+    refused = submit_form(page, "/class/assignments", skill_id=UNIT_RATE, due_on="2031-12-18")
+
+    assert refused.status_code == 422
+    assert '<p class="notice notice-error" id="form-error">Choose who to assign it to.</p>' in refused.text
+    assert re.search(r'<select name="person_id" id="assign-person" aria-invalid="true" '
+                     r'aria-describedby="form-error">', refused.text)
+    assert re.search(rf'value="{UNIT_RATE}" id="assign-skill-\d+" checked', refused.text)
+    assert 'id="assign-due" min="' in refused.text and 'value="2031-12-18"' in refused.text
+    assert "Nothing is assigned right now." in refused.text
+    for who in ("student", "student-2", "student-3"):
+        assert not any(note for _, note in _steps(sandbox.launch(who))), who
+
+    # Choosing her in the form that came back assigns it, with the date typed before.
+    priya = _students(refused)["Priya Shah"]
+    done = submit_form(refused, "/class/assignments", person_id=priya)
+    assert "Assigned to 1 student." in done.text
+    assert re.search(r"<th scope=\"row\">Priya Shah</th><td>Unit rates</td>\s*<td><time datetime=\"2031-12-18\">",
+                     done.text)
+
+
+def test_a_refused_class_assignment_comes_back_with_the_whole_class_still_chosen(sandbox, tool):
+    teacher, page = _class_of_three(sandbox, tool)
+
+    refused = submit_form(page, "/class/assignments", target="class", due_on="2031-12-18")
+
+    assert refused.status_code == 422 and "Choose at least one skill to assign." in refused.text
+    assert 'id="assign-to-class" aria-describedby="assign-class-help" checked' in refused.text
+    assert re.search(r'id="assign-skill-1" aria-invalid="true" aria-describedby="form-error">', refused.text)

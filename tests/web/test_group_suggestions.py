@@ -10,7 +10,7 @@ from lti_tool.services.content import demo_pack_data
 from tests.support import submit_form
 
 PACK = load_pack(demo_pack_data())
-FIRST = PACK.skill_graph.topological_order()[0]
+FIRST, SECOND = PACK.skill_graph.topological_order()[:2]
 
 
 def _get(page, tool, path: str, **params):
@@ -20,7 +20,7 @@ def _get(page, tool, path: str, **params):
 
 
 def _groups(teacher, tool, skill_id):
-    """Return the same-need groups on the skill: {sorted member names: (the group's reason, its text)}."""
+    """Return the same-need groups on the skill (or skills): {sorted member names: (the group's reason, its text)}."""
     page = _get(teacher, tool, "/class/groups", skill=skill_id, kind="same-need")
     found = {}
     for group in re.findall(r'<li class="group">(.*?)</ul>\s*</li>', page.text, re.S):
@@ -30,15 +30,21 @@ def _groups(teacher, tool, skill_id):
     return found
 
 
-def test_in_a_small_class_the_student_who_mastered_the_skill_gets_a_challenge_group_of_their_own(sandbox, tool):
+def _class_where_priya_is(sandbox, tool, level: str, students: int):
+    """Launch the teacher (demo pack) and `students` students; the teacher sets Priya's first skill to `level`."""
     teacher = submit_form(sandbox.launch("teacher"), "/content/demo")
-    for who in ("student", "student-2", "student-3"):
+    for who in ("student", "student-2", "student-3", "student-4")[:students]:
         sandbox.launch(who)
     view = _get(teacher, tool, "/class")
     select = re.search(r'<select name="person_id"[^>]*>(.*?)</select>', view.text, re.S).group(1)
     priya = next(pid for pid, name in re.findall(r'value="(\d+)">([^<]+)<', select) if name == "Priya Shah")
-    done = submit_form(view, "/class/override", person_id=priya, skill_id=FIRST, level="Mastered", note="Quiz")
-    assert "Level set to Mastered" in done.text
+    done = submit_form(view, "/class/override", person_id=priya, skill_id=FIRST, level=level, note="Quiz")
+    assert f"Level set to {level}" in done.text
+    return teacher
+
+
+def test_in_a_small_class_the_student_who_mastered_the_skill_gets_a_challenge_group_of_their_own(sandbox, tool):
+    teacher = _class_where_priya_is(sandbox, tool, "Mastered", students=3)
 
     found = {names: reason for names, (reason, _) in _groups(teacher, tool, FIRST).items()}
     assert len(found) == 2, found
@@ -68,3 +74,21 @@ def test_a_skill_the_placement_check_found_known_is_not_introduced_to_the_studen
     assert "placement check suggests" in priya[0] and priya[0].endswith("a short practice confirms it."), priya[0]
     others = next(value for names, value in found.items() if "Priya Shah" not in names)
     assert "introduce it" in others[0]
+
+
+def test_grouped_by_two_skills_a_student_proficient_on_one_is_not_in_the_group_introduced_to_it(sandbox, tool):
+    # The teacher's walk: by Equivalent fractions and the next skill, Priya (badge: Proficient · Equivalent
+    # fractions) sat in "Focus on Equivalent fractions: introduce it with a short demonstration" with three
+    # classmates who never started it. The lesson her group gets is one none of its members has shown.
+    teacher = _class_where_priya_is(sandbox, tool, "Proficient", students=4)
+    first, second = PACK.skills_by_id[FIRST].name, PACK.skills_by_id[SECOND].name
+
+    found = _groups(teacher, tool, [FIRST, SECOND])
+
+    priyas = next(value for names, value in found.items() if "Priya Shah" in names)
+    assert f"Proficient · {first}" in priyas[1]  # her badge on the page
+    assert f"Focus on {first}:" not in priyas[0], priyas[0]
+    for reason, _ in found.values():
+        if "introduce it" in reason or "reteach" in reason:
+            assert reason.count("Focus on ") == 1
+    assert f"Focus on {second}: introduce it" in priyas[0], priyas[0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.support import served_answer, submit_form
+from tests.support import class_override, served_answer, submit_form
 
 
 def _setup_course(sandbox):
@@ -75,7 +75,7 @@ def test_teacher_overrides_a_level_with_a_note_and_it_is_kept_as_evidence(sandbo
     class_url = tool.url(re.search(r'href="([^"]*/class)"', teacher_page.text).group(1))
     view = teacher_page.http.get(class_url)
     view.http = teacher_page.http
-    done = submit_form(view, "/class/override", level="Mastered", note="Showed it in class on the whiteboard")
+    done = class_override(view, level="Mastered", note="Showed it in class on the whiteboard")
     assert "Level set to Mastered" in done.text
     assert "Mastered" in done.text
     with tool.app.app_context():

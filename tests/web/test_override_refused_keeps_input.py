@@ -78,3 +78,35 @@ def test_a_refused_override_on_a_students_answers_keeps_the_level_and_notes(sand
     assert _student_note(refused) == STUDENT_NOTE
     note = re.search(r'<input [^>]*name="note"[^>]*>', refused.text).group(0)
     assert 'aria-invalid="true"' in note
+
+
+def test_the_class_views_form_chooses_no_student_skill_or_level_until_the_teacher_does(sandbox, tool):
+    # The teacher's walk: the form started at the first student, the first skill and Not started, so "Set level"
+    # pressed without looking lowered Liam's Mastered to Not started. Each menu now starts at "Choose …", and what
+    # was left unchosen is named, with everything typed kept.
+    teacher = _teacher(sandbox)
+    for who in ("student", "student-2", "student-3"):
+        sandbox.launch(who)
+    view = _get(teacher, tool, "/class")
+    for name, first in (("person_id", "Choose a student"), ("skill_id", "Choose a skill"), ("level", "Choose a level")):
+        menu = re.search(rf'<select name="{name}" id="override-[a-z]+" required>(.*?)</select>', view.text, re.S)
+        assert menu and menu.group(1).startswith(f'<option value="">{first}</option>'), name
+        assert " selected" not in menu.group(1)
+
+    refused = submit_form(view, "/class/override", note="Exit ticket")  # what a browser sends, left as it is
+    assert refused.status_code == 422 and '<p class="notice notice-error" id="form-error">Choose a student.</p>' in (
+        refused.text)
+    assert re.search(r'<select name="person_id" id="override-person" required aria-invalid="true"', refused.text)
+    assert 'value="Exit ticket"' in refused.text
+    sofia = _person_ids(refused)["Sofía García"]
+    no_skill = submit_form(refused, "/class/override", person_id=sofia)
+    assert no_skill.status_code == 422 and "Choose a skill from this course." in no_skill.text
+    assert _selected(no_skill, "person_id") == sofia
+    no_level = submit_form(no_skill, "/class/override", skill_id=SECOND_SKILL.id)
+    assert no_level.status_code == 422 and "Choose one of the levels." in no_level.text
+    assert "Level set to" not in no_level.text
+    assert "Not started" not in re.search(r"<tfoot>.*?</tfoot>", no_level.text, re.S).group(0).replace(
+        '<span class="level level-0">Not started</span> 3', "")  # all three still Not started on every skill
+
+    done = submit_form(no_level, "/class/override", level="Familiar")
+    assert "Level set to Familiar for Sofía García on " + html.escape(SECOND_SKILL.name) in done.text
