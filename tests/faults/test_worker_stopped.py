@@ -1,0 +1,87 @@
+"""`pathways worker` stopped with SIGTERM (systemd, Docker, a Procfile host): exit 0, never 143, no grade lost.
+
+A SIGTERM in the worker's first seconds (importing Flask, building the app) met Python's default handling: the
+process died with status 143, which systemd counts as a failure. One during a pass now lets the pass finish (its
+grades recorded, its leases released) before the worker exits 0.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.faults.test_worker_killed import STUDENTS, start_worker_process
+from tests.jobs.gradebook import FAST_RETRIES, open_gradebook
+from tests.support import SandboxActions
+
+PATHWAYS = str(Path(sys.executable).with_name("pathways"))
+
+
+@pytest.fixture
+def gradebook(make_tool):
+    tool = make_tool(**FAST_RETRIES)
+    return open_gradebook(tool, SandboxActions(tool))
+
+
+@pytest.mark.parametrize("after", [0.5, 1.5])
+def test_a_worker_stopped_while_it_starts_exits_0(tool, after):
+    worker = subprocess.Popen([PATHWAYS, "worker"], env=_env(tool.app), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(after)  # still importing, or building the app: before the worker's own handler
+        worker.send_signal(signal.SIGTERM)
+        out, err = worker.communicate(timeout=60)
+    finally:
+        worker.kill()
+    assert worker.returncode == 0, (worker.returncode, err[-2000:])
+    assert "Traceback" not in err and "Stopped" in out, (out, err)
+
+
+def _env(app) -> dict[str, str]:
+    return {**os.environ, "PATHWAYS_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+            "PATHWAYS_SECRET_KEY": app.config["SECRET_KEY"],
+            "PATHWAYS_OUTBOUND_ALLOWED_NETWORKS": app.config["OUTBOUND_ALLOWED_NETWORKS"],
+            "PATHWAYS_BASE_URL": app.config["BASE_URL"], "PATHWAYS_INSTANCE_PATH": app.instance_path}
+
+
+def test_a_worker_stopped_mid_pass_finishes_the_pass_exits_0_and_loses_no_grade(gradebook):
+    gradebook.queue("student-1", 1.0)
+    gradebook.drain()  # the gradebook column exists; what follows is all score posts
+    for n, sub in enumerate(STUDENTS):
+        gradebook.queue(sub, 50.0 + n)
+    platform = gradebook.platform
+    platform.timeout_seconds = 2.0
+    platform.fail_next = ["slow"] * 5  # the LMS takes its time over each score, then records it
+
+    worker = start_worker_process(gradebook.tool.app)
+    try:
+        deadline = time.monotonic() + 60
+        while len(platform.fail_next) > 3:  # at least two posts are in flight
+            assert worker.poll() is None, worker.stderr.read().decode()[-2000:]
+            assert time.monotonic() < deadline, "the worker never started posting"
+            time.sleep(0.05)
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(60)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        err = worker.stderr.read().decode()
+        worker.stderr.close()
+    assert worker.returncode == 0, (worker.returncode, err[-2000:])
+    assert "Traceback" not in err
+    # The pass it was in was finished and recorded: nothing left leased, nothing for another worker to redo.
+    rows = [r for r in gradebook.rows() if r.score_given is not None and r.score_given >= 50]
+    assert rows and all(r.lease_token is None for r in gradebook.rows())
+    posted = {sub: s["scoreGiven"] for sub, s in gradebook.lms_scores().items()}
+    # What the pass did not get to is still queued, and a later drain posts it: every grade arrives once.
+    gradebook.drain()
+    assert {sub: s["scoreGiven"] for sub, s in gradebook.lms_scores().items()} == {
+        sub: 50.0 + n for n, sub in enumerate(STUDENTS)}
+    assert all(r.status in ("synced", "superseded") for r in gradebook.rows())
+    assert posted  # the worker itself posted before it stopped
