@@ -23,20 +23,23 @@ def worker_command(once: bool, batch: int | None) -> None:
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     stop = threading.Event()
-    if not once:
-        # systemd, Docker and Procfile hosts stop a process with SIGTERM: finish the pass under way (its grades
-        # recorded, its leases released), stop the running fit, and exit 0, not die mid-pass with status 143.
-        # Ctrl+C (and so a second, impatient SIGINT) still stops at once.
-        signal.signal(signal.SIGTERM, lambda _signum, _frame: _stop_soon(stop))
+    # systemd, Docker and Procfile hosts (and cron's time limits, for --once) stop a process with SIGTERM: finish
+    # the pass under way (its grades recorded, its leases released), stop the running fit, and exit 0, not die
+    # mid-pass with status 143. Ctrl+C still stops at once.
+    previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: _stop_soon(stop))
+    try:
         if stop_requested():  # a SIGTERM while the worker was starting (lti_tool/stop_signal.py)
             click.echo("Stopped before the first pass.")
             return
-        click.echo("Pathways worker: posting grades from the outbox. Press Ctrl+C to stop.")
-    try:
-        stats = drain(app, once=once, batch=batch, stop=stop)
-    except KeyboardInterrupt:
-        click.echo("Stopped; rows being worked on are released when their lease expires.")
-        return
+        if not once:
+            click.echo("Pathways worker: posting grades from the outbox. Press Ctrl+C to stop.")
+        try:
+            stats = drain(app, once=once, batch=batch, stop=stop)
+        except KeyboardInterrupt:
+            click.echo("Stopped; rows being worked on are released when their lease expires.")
+            return
+    finally:
+        signal.signal(signal.SIGTERM, previous)  # run in-process (a test, a script): its own handling again
     if stop.is_set():
         click.echo("Stopped after the pass under way.")
     click.echo(

@@ -29,9 +29,9 @@ def gradebook(make_tool):
     return open_gradebook(tool, SandboxActions(tool))
 
 
-@pytest.mark.parametrize("after", [0.5, 1.5])
-def test_a_worker_stopped_while_it_starts_exits_0(tool, after):
-    worker = subprocess.Popen([PATHWAYS, "worker"], env=_env(tool.app), stdout=subprocess.PIPE,
+@pytest.mark.parametrize(("args", "after"), [(["worker"], 0.5), (["worker"], 1.5), (["worker", "--once"], 0.5)])
+def test_a_worker_stopped_while_it_starts_exits_0(tool, args, after):
+    worker = subprocess.Popen([PATHWAYS, *args], env=_env(tool.app), stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
     try:
         time.sleep(after)  # still importing, or building the app: before the worker's own handler
