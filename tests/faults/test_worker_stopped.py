@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.test_worker_killed import STUDENTS, start_worker_process
+from tests.faults.test_worker_killed import STUDENTS, stop_worker, worker_posting
 from tests.jobs.gradebook import FAST_RETRIES, open_gradebook
 from tests.support import SandboxActions
 
@@ -51,28 +51,8 @@ def _env(app) -> dict[str, str]:
 
 
 def test_a_worker_stopped_mid_pass_finishes_the_pass_exits_0_and_loses_no_grade(gradebook):
-    gradebook.queue("student-1", 1.0)
-    gradebook.drain()  # the gradebook column exists; what follows is all score posts
-    for n, sub in enumerate(STUDENTS):
-        gradebook.queue(sub, 50.0 + n)
-    platform = gradebook.platform
-    platform.timeout_seconds = 2.0
-    platform.fail_next = ["slow"] * 5  # the LMS takes its time over each score, then records it
-
-    worker = start_worker_process(gradebook.tool.app)
-    try:
-        deadline = time.monotonic() + 60
-        while len(platform.fail_next) > 3:  # at least two posts are in flight
-            assert worker.poll() is None, worker.stderr.read().decode()[-2000:]
-            assert time.monotonic() < deadline, "the worker never started posting"
-            time.sleep(0.05)
-        worker.send_signal(signal.SIGTERM)
-        worker.wait(60)
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-        err = worker.stderr.read().decode()
-        worker.stderr.close()
+    worker = worker_posting(gradebook)
+    err = stop_worker(worker, signal.SIGTERM, 60)
     assert worker.returncode == 0, (worker.returncode, err[-2000:])
     assert "Traceback" not in err
     # The pass it was in was finished and recorded: nothing left leased, nothing for another worker to redo.
@@ -85,3 +65,5 @@ def test_a_worker_stopped_mid_pass_finishes_the_pass_exits_0_and_loses_no_grade(
         sub: 50.0 + n for n, sub in enumerate(STUDENTS)}
     assert all(r.status in ("synced", "superseded") for r in gradebook.rows())
     assert posted  # the worker itself posted before it stopped
+    accepted = [(s["userId"], s["scoreGiven"]) for s in gradebook.posts_received() if s["scoreGiven"] >= 50]
+    assert len(accepted) == len(set(accepted)) == len(STUDENTS)  # none sent twice

@@ -19,7 +19,7 @@ from lti_tool.models import Course, CourseContent, LaunchSession
 from lti_tool.models.base import utcnow
 from lti_tool.services import content, privacy
 from lti_tool.services.content import demo_pack_data
-from tests.races.support import demo_course, hold_first_call, meet_after_first_call
+from tests.races.support import demo_course, hold_first_call, in_parallel, meet_after_first_call
 from tests.support import parse_form
 
 
@@ -47,17 +47,7 @@ def _click(page: requests.Response, body: bytes) -> requests.Response:
 def _imports_at_once(monkeypatch, pages_and_bodies: list[tuple[requests.Response, bytes]]) -> list:
     # Every import has checked its pack before any writes it.
     meet_after_first_call(monkeypatch, content, "dump_pack", parties=len(pages_and_bodies))
-    answers: list = [None] * len(pages_and_bodies)
-
-    def click(index: int) -> None:
-        answers[index] = _click(*pages_and_bodies[index])
-
-    threads = [threading.Thread(target=click, args=(i,)) for i in range(len(pages_and_bodies))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(90)
-    return answers
+    return in_parallel([lambda page=page, body=body: _click(page, body) for page, body in pages_and_bodies])
 
 
 def _stored_titles(tool) -> list[str]:

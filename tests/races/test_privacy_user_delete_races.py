@@ -14,21 +14,14 @@ import requests
 import sqlalchemy as sa
 
 from lti_tool.extensions import db
-from lti_tool.models import AuditEntry, Enrollment, ItemResponse, Person, ServedItem
+from lti_tool.models import Enrollment, ItemResponse, Person, ServedItem
 from lti_tool.services import mastery, privacy
-from tests.races.support import demo_course, hold_first_call, meet_after_first_call
+from tests.races.support import demo_course, hold_first_call, in_parallel, meet_after_first_call
+from tests.races.test_student_delete_double_click import _deletions
 from tests.support import answer_for_served, parse_form
 from tests.web.test_privacy import _get, _link, _privacy_launch
 
 ALREADY = "already deleted"
-
-
-def _deletions(tool) -> int:
-    with tool.app.app_context():
-        count = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)
-                                  .where(AuditEntry.action == "delete_student"))
-        db.session.remove()
-    return count
 
 
 def _left_of(tool, person_id: int) -> dict[str, int]:
@@ -70,16 +63,7 @@ def test_a_double_clicked_user_deletion_deletes_and_logs_once_and_the_second_cli
     confirm = _confirm_page(sandbox, tool)
     assert confirm.status_code == 200, confirm.text[:300]
     meet_after_first_call(monkeypatch, privacy, "privacy_deletion_scope")
-    pages: list = []
-
-    def click() -> None:
-        pages.append(_click(confirm))
-
-    clicks = [threading.Thread(target=click) for _ in range(2)]
-    for thread in clicks:
-        thread.start()
-    for thread in clicks:
-        thread.join(90)
+    pages = in_parallel([lambda: _click(confirm)] * 2)
 
     assert all(p.status_code < 500 for p in pages), [_text(p)[:300] for p in pages]
     said_deleted = [p for p in pages if "Pathways removed" in _text(p)]

@@ -7,7 +7,6 @@ question.
 from __future__ import annotations
 
 import re
-import threading
 
 import requests
 import sqlalchemy as sa
@@ -15,7 +14,7 @@ import sqlalchemy as sa
 from lti_tool.extensions import db
 from lti_tool.models import ServedItem
 from lti_tool.services import reviews
-from tests.races.support import meet_after_first_call
+from tests.races.support import in_parallel, meet_after_first_call
 from tests.support import parse_form, served_answer, submit_form
 from tests.web.test_mixed_review import _follow, _plan, _two_skills_mastered_and_due
 
@@ -48,16 +47,7 @@ def test_a_double_clicked_next_review_question_serves_one_question(sandbox, tool
     assert "Next review question" in feedback.text
     # Both presses have read the sitting and chosen what to serve before either serves it.
     meet_after_first_call(monkeypatch, reviews, "_next_pick", parties=3)
-    pages: list = []
-
-    def press() -> None:
-        pages.append(_press_next(feedback))
-
-    presses = [threading.Thread(target=press) for _ in range(3)]
-    for thread in presses:
-        thread.start()
-    for thread in presses:
-        thread.join(90)
+    pages = in_parallel([lambda: _press_next(feedback)] * 3)
 
     assert [p.status_code for p in pages] == [200] * 3, [p.text[:300] for p in pages]
     shown = {SERVED.search(p.text).group(1) for p in pages if SERVED.search(p.text)}
