@@ -5,6 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+# First, before Flask and the rest load: a SIGTERM to a starting `pathways worker` is noted, not its death.
+from . import stop_signal  # noqa: F401
+
+# isort: split
 from flask import Flask
 
 from .paths import STATIC_DIR, TEMPLATES_DIR

@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..extensions import db
+from ..learning.mastery import ALL_SKILLS
 from ..lti.claims import DATA_PRIVACY, DEPLOYMENT_ADMIN
 from ..lti.roles import stored_course_role
 from ..models import (
@@ -928,6 +929,14 @@ def _erase_person_courses(platform_id: int, person_id: int, course_ids: list[int
         # Every course's learner lock before reading anything to delete, in one order (see delete_student).
         lock_learner_row(course_id, person_id, now, enrolled=False)
     _lock_people([person_id])
+    if course_ids:
+        # Read again under the locks: the second of a double click waited for the first, which deleted it all.
+        # It used to delete nothing, log a second deletion in every course and report records removed.
+        course_ids = _courses_still_holding(person_id, course_ids)
+        if not course_ids:
+            db.session.rollback()  # the learner rows the locks above made
+            raise AlreadyDeleted(N_("This person's data was already deleted, by an earlier click or another tab: "
+                                    "there was nothing more to delete."))
     for course_id in course_ids:
         files += _file_keys(course_id, person_id)
         course_rows, course_pending, course_in_flight = _erase_student_in_course(course_id, person_id, now)
@@ -939,6 +948,19 @@ def _erase_person_courses(platform_id: int, person_id: int, course_ids: list[int
     db.session.commit()
     return Deletion(courses=len(course_ids), rows=rows, pending_grades=pending, anonymised=anonymised,
                     subject_name=name, in_flight=in_flight)
+
+
+def _courses_still_holding(person_id: int, course_ids: list[int]) -> list[int]:
+    """Return those of the courses that still hold a row of the person, read under their locks.
+
+    The learner-wide mastery row does not count: taking the learner's lock creates it when it is missing (as after
+    a deletion), so it says nothing about what was there.
+    """
+    others = [table for table in _person_tables() if table.name != SkillMastery.__tablename__]
+    skill_rows = sa.exists().where(SkillMastery.course_id == Course.id, SkillMastery.person_id == person_id,
+                                   SkillMastery.skill_id != ALL_SKILLS)
+    return list(db.session.scalars(sa.select(Course.id).where(
+        Course.id.in_(course_ids), sa.or_(_holds_rows_of(person_id, others), skill_rows)).order_by(Course.id)))
 
 
 # ---- administrators (CLI) ---------------------------------------------------------------------------------

@@ -166,8 +166,16 @@ def confirm_user_delete():
 def user_delete():
     """Delete the named user's data in every course of this deployment (teachers and administrators)."""
     require_teacher()
+    # The page's language, read now: a deletion that finds the data gone already rolls back, and the launch it
+    # would read the language from went with that earlier deletion.
+    page_language()
     try:
         done = delete_privacy_subject(g.launch, confirmed=request.form.get("confirm") == "yes", now=utcnow())
+    except AlreadyDeleted as exc:
+        # Most often the second of a double click, which waited for the first: the browser shows this answer, so it
+        # says the data is deleted (not an error page). The launch is gone with the first deletion.
+        g.launch = None
+        return render_template("privacy/deleted.html", done=None, what="user", already=translated(exc))
     except ServiceError as exc:
         if exc.status != 400:
             raise

@@ -41,7 +41,9 @@ def start_worker_process(app) -> subprocess.Popen:
     )
 
 
-def test_a_worker_process_killed_mid_drain_loses_and_doubles_no_grade(gradebook):
+def worker_posting(gradebook) -> subprocess.Popen:
+    """Queue a score for each student, the LMS slow to record them; start a worker process and return it once at
+    least two of its posts are in flight."""
     gradebook.queue("student-1", 1.0)
     gradebook.drain()  # the gradebook column exists; what follows is all score posts
     for n, sub in enumerate(STUDENTS):
@@ -51,18 +53,31 @@ def test_a_worker_process_killed_mid_drain_loses_and_doubles_no_grade(gradebook)
     platform.fail_next = ["slow"] * 5  # the LMS takes its time over each score, then records it
 
     worker = start_worker_process(gradebook.tool.app)
+    deadline = time.monotonic() + 60
+    while len(platform.fail_next) > 3:  # at least two posts are in flight
+        if worker.poll() is not None or time.monotonic() > deadline:
+            worker.kill()
+            raise AssertionError(f"the worker never started posting: {worker.stderr.read().decode()[-2000:]}")
+        time.sleep(0.05)
+    return worker
+
+
+def stop_worker(worker: subprocess.Popen, signum: int, wait: float) -> str:
+    """Send the worker process the signal and wait for it to end (killed after `wait` seconds); return its stderr."""
     try:
-        deadline = time.monotonic() + 30
-        while len(platform.fail_next) > 3:  # at least two posts are in flight
-            assert worker.poll() is None, worker.stderr.read().decode()[-2000:]
-            assert time.monotonic() < deadline, "the worker never started posting"
-            time.sleep(0.05)
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(10)
+        worker.send_signal(signum)
+        worker.wait(wait)
     finally:
         if worker.poll() is None:
             worker.kill()
+        err = worker.stderr.read().decode()
         worker.stderr.close()
+    return err
+
+
+def test_a_worker_process_killed_mid_drain_loses_and_doubles_no_grade(gradebook):
+    worker = worker_posting(gradebook)
+    stop_worker(worker, signal.SIGKILL, 10)
     assert worker.returncode == -signal.SIGKILL
     assert any(r.lease_token for r in gradebook.rows())  # it died holding leases
 

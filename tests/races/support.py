@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import sqlalchemy as sa
 
 from lti_tool.extensions import db
 from lti_tool.models import Course, Person
 from tests.support import teacher_with_demo_pack
+
+T = TypeVar("T")
 
 
 class DemoCourse(NamedTuple):
@@ -52,6 +54,22 @@ def at_once(app, calls: list[Callable[[], object]]) -> list[BaseException]:
     for thread in threads:
         thread.join(30)
     return errors
+
+
+def in_parallel(calls: list[Callable[[], T]], timeout: float = 90) -> list[T]:
+    """Run each call in its own thread at the same time (clicks over HTTP: no app context); return their results
+    in the order the calls were given."""
+    results: list = [None] * len(calls)
+
+    def run(index: int) -> None:
+        results[index] = calls[index]()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    return results
 
 
 def hold_first_call(monkeypatch, module, name: str) -> tuple[threading.Event, threading.Event]:
