@@ -127,15 +127,16 @@ def due_reviews(course_id: int, person_id: int, now: datetime) -> list[DueReview
     return [DueReview(skill_id, _aware(due_at), _aware(now) - _aware(due_at)) for skill_id, due_at in rows]
 
 
-# Built once: the plan page asks on every view (services/mastery._ROWS_QUERY).
-_DUE_QUERY = sa.select(ReviewSchedule.skill_id, ReviewSchedule.due_at).join(
-    SkillMastery, sa.and_(SkillMastery.course_id == ReviewSchedule.course_id,
-                          SkillMastery.person_id == ReviewSchedule.person_id,
-                          SkillMastery.skill_id == ReviewSchedule.skill_id)
+# Built once: the plan page asks on every view (services/mastery._ROWS_QUERY). The tables' columns, not the mapped
+# classes' attributes: a Core statement, which the session runs without the ORM's result set-up; the same SQL.
+_SCHEDULE, _LEVELS = ReviewSchedule.__table__.c, SkillMastery.__table__.c
+_DUE_QUERY = sa.select(_SCHEDULE.skill_id, _SCHEDULE.due_at).join(
+    SkillMastery.__table__, sa.and_(_LEVELS.course_id == _SCHEDULE.course_id, _LEVELS.person_id == _SCHEDULE.person_id,
+                                    _LEVELS.skill_id == _SCHEDULE.skill_id)
 ).where(
-    ReviewSchedule.course_id == sa.bindparam("course_id"), ReviewSchedule.person_id == sa.bindparam("person_id"),
-    ReviewSchedule.due_at <= sa.bindparam("now", type_=ReviewSchedule.due_at.type),
-    SkillMastery.level.in_(sorted(level.value for level in REVIEWED_LEVELS)))
+    _SCHEDULE.course_id == sa.bindparam("course_id"), _SCHEDULE.person_id == sa.bindparam("person_id"),
+    _SCHEDULE.due_at <= sa.bindparam("now", type_=_SCHEDULE.due_at.type),
+    _LEVELS.level.in_(sorted(level.value for level in REVIEWED_LEVELS)))
 
 
 def _items_by_skill(pack: CoursePack) -> dict[str, list[str]]:
