@@ -129,8 +129,11 @@ def current_assignments(course_id: int, platform_id: int, language: str = BASE_L
 @cache
 def _assigned_query(also: sa.Select | None) -> sa.Select | sa.CompoundSelect:
     # Built once per `also` (a query built once itself, so this holds one or two): the plan page asks on every view.
-    query = sa.select(sa.literal(True).label("assigned"), SkillAssignment.skill_id, SkillAssignment.due_on).where(
-        SkillAssignment.course_id == sa.bindparam("course_id"), SkillAssignment.person_id == sa.bindparam("person_id"))
+    # The table's columns, not the mapped class's attributes: a Core statement (with `also` one too), which the
+    # session runs without the ORM's result set-up and loading; the same SQL.
+    assigned = SkillAssignment.__table__.c
+    query = sa.select(sa.literal(True).label("assigned"), assigned.skill_id, assigned.due_on).where(
+        assigned.course_id == sa.bindparam("course_id"), assigned.person_id == sa.bindparam("person_id"))
     if also is None:
         return query
     column = also.selected_columns[0]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import itertools
 
 import sqlalchemy as sa
-import sqlalchemy.orm as so
 
 from ..extensions import db
 from ..learning.coursepack import instantiate
@@ -25,33 +24,49 @@ _ANSWER_SOURCES = ("practice", "review", "unit_check", "diagnostic")
 NOT_YOURS = N_("That question was not given to you here. Here is a question that was.")
 
 
+# The tables' columns, not the mapped classes' attributes: Core statements, which the session runs without the
+# ORM's result set-up and loading (the feedback page reads a few values of one row and of the level changes).
+_SERVED, _RESPONSE, _EVENTS = ServedItem.__table__.c, ItemResponse.__table__.c, MasteryEvent.__table__.c
+#: The served row's columns the feedback reads (the row's other columns are not needed here).
+_SERVED_READ = ("source", "answered_at", "correct", "item_id", "params", "skill_id")
+
+
 def _run_up_to_this() -> tuple[sa.ScalarSelect, ...]:
     """Return how the learner's practice answers on the question's skill were judged, newest first, up to and
     including this answer (MISSES_BEFORE_HELP of them; NULL past the first): the run of misses its page saw."""
-    earlier = so.aliased(ServedItem)
+    earlier = ServedItem.__table__.alias().c
     answered = (
         sa.select(earlier.correct)
-        .where(earlier.course_id == ServedItem.course_id, earlier.person_id == ServedItem.person_id,
-               earlier.skill_id == ServedItem.skill_id, earlier.source == "practice",
+        .where(earlier.course_id == _SERVED.course_id, earlier.person_id == _SERVED.person_id,
+               earlier.skill_id == _SERVED.skill_id, earlier.source == "practice",
                earlier.answered_at.is_not(None), earlier.correct.is_not(None),
-               sa.or_(earlier.answered_at < ServedItem.answered_at,
-                      sa.and_(earlier.answered_at == ServedItem.answered_at, earlier.id <= ServedItem.id)))
+               sa.or_(earlier.answered_at < _SERVED.answered_at,
+                      sa.and_(earlier.answered_at == _SERVED.answered_at, earlier.id <= _SERVED.id)))
         .order_by(earlier.answered_at.desc(), earlier.id.desc())
-        .correlate(ServedItem)
+        .correlate(ServedItem.__table__)
     )
     return tuple(answered.offset(n).limit(1).scalar_subquery() for n in range(MISSES_BEFORE_HELP))
 
 
 # Built once: the served row, its stored answer (the response shares its moment) and the run, in one statement.
 _ANSWERED = (
-    sa.select(ServedItem, ItemResponse.answer, ItemResponse.credited, *_run_up_to_this())
-    .outerjoin(ItemResponse, sa.and_(ItemResponse.course_id == ServedItem.course_id,
-                                     ItemResponse.person_id == ServedItem.person_id,
-                                     ItemResponse.item_id == ServedItem.item_id,
-                                     ItemResponse.answered_at == ServedItem.answered_at))
-    .where(ServedItem.id == sa.bindparam("served_id"), ServedItem.course_id == sa.bindparam("course_id"),
-           ServedItem.person_id == sa.bindparam("person_id"))
+    sa.select(*(_SERVED[name] for name in _SERVED_READ), _RESPONSE.answer, _RESPONSE.credited, *_run_up_to_this())
+    .outerjoin(ItemResponse.__table__, sa.and_(_RESPONSE.course_id == _SERVED.course_id,
+                                               _RESPONSE.person_id == _SERVED.person_id,
+                                               _RESPONSE.item_id == _SERVED.item_id,
+                                               _RESPONSE.answered_at == _SERVED.answered_at))
+    .where(_SERVED.id == sa.bindparam("served_id"), _SERVED.course_id == sa.bindparam("course_id"),
+           _SERVED.person_id == sa.bindparam("person_id"))
     .limit(1)
+)
+# Built once too (it was built afresh for each feedback page): the level changes the answer made.
+_CHANGES = (
+    sa.select(_EVENTS.skill_id, _EVENTS.old_level, _EVENTS.new_level)
+    .where(_EVENTS.course_id == sa.bindparam("course_id"), _EVENTS.person_id == sa.bindparam("person_id"),
+           _EVENTS.at == sa.bindparam("at", type_=_EVENTS.at.type),
+           _EVENTS.skill_id.in_(sa.bindparam("skill_ids", expanding=True)),
+           _EVENTS.source.in_(_ANSWER_SOURCES))
+    .order_by(_EVENTS.id)
 )
 
 
@@ -66,9 +81,10 @@ def answered_result(course_id: int, person_id: int, served_id: int, *, source: s
     """
     found = db.session.execute(_ANSWERED, {"served_id": served_id, "course_id": course_id,
                                            "person_id": person_id}).one_or_none()
-    if found is None or found[0].source != source:
+    if found is None or found.source != source:
         raise NotFound(NOT_YOURS)
-    row, answer, credited, *run = found
+    row = found  # its served columns by name (_SERVED_READ), then the answer, its credit and the run
+    answer, credited, *run = found[len(_SERVED_READ):]
     if row.answered_at is None or row.correct is None or answer is None:
         return None
     pack = require_pack(course_id, language)
@@ -79,12 +95,8 @@ def answered_result(course_id: int, person_id: int, served_id: int, *, source: s
     changes: tuple[tuple[str, Level, Level], ...] = ()
     if not repeated:
         names = pack.skills_by_id
-        events = db.session.execute(
-            sa.select(MasteryEvent.skill_id, MasteryEvent.old_level, MasteryEvent.new_level)
-            .where(MasteryEvent.course_id == course_id, MasteryEvent.person_id == person_id,
-                   MasteryEvent.at == row.answered_at, MasteryEvent.skill_id.in_(list(item.skills)),
-                   MasteryEvent.source.in_(_ANSWER_SOURCES))
-            .order_by(MasteryEvent.id))
+        events = db.session.execute(_CHANGES, {"course_id": course_id, "person_id": person_id,
+                                                "at": row.answered_at, "skill_ids": list(item.skills)})
         changes = tuple((names[sid].name if sid in names else sid, Level.stored(old), Level.stored(new))
                         for sid, old, new in events)
     views = tuple(standing(course_id, person_id, language).views(only=item.skills))

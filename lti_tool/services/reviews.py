@@ -149,18 +149,19 @@ def review_standing(course_id: int, person_id: int, now: datetime) -> tuple[list
 
 
 # Built once: the plan page asks on every view (services/mastery._ROWS_QUERY). Each scheduled skill at a reviewed
-# level, and whether its latest answered review question was right (NULL: never reviewed yet).
-_LAST_REVIEW = sa.select(ServedItem.correct).where(
-    ServedItem.course_id == ReviewSchedule.course_id, ServedItem.person_id == ReviewSchedule.person_id,
-    ServedItem.skill_id == ReviewSchedule.skill_id, ServedItem.source == "review", ServedItem.answered_at.is_not(None),
-).order_by(ServedItem.id.desc()).limit(1).correlate(ReviewSchedule).scalar_subquery()
-_REVIEWED_QUERY = sa.select(ReviewSchedule.skill_id, ReviewSchedule.due_at, _LAST_REVIEW).join(
-    SkillMastery, sa.and_(SkillMastery.course_id == ReviewSchedule.course_id,
-                          SkillMastery.person_id == ReviewSchedule.person_id,
-                          SkillMastery.skill_id == ReviewSchedule.skill_id)
+# level, and whether its latest answered review question was right (NULL: never reviewed yet). The tables' columns,
+# not the mapped classes' attributes: a Core statement, which the session runs without the ORM's result set-up.
+_SCHEDULE, _LEVELS, _SERVED = ReviewSchedule.__table__.c, SkillMastery.__table__.c, ServedItem.__table__.c
+_LAST_REVIEW = sa.select(_SERVED.correct).where(
+    _SERVED.course_id == _SCHEDULE.course_id, _SERVED.person_id == _SCHEDULE.person_id,
+    _SERVED.skill_id == _SCHEDULE.skill_id, _SERVED.source == "review", _SERVED.answered_at.is_not(None),
+).order_by(_SERVED.id.desc()).limit(1).correlate(ReviewSchedule.__table__).scalar_subquery()
+_REVIEWED_QUERY = sa.select(_SCHEDULE.skill_id, _SCHEDULE.due_at, _LAST_REVIEW).join(
+    SkillMastery.__table__, sa.and_(_LEVELS.course_id == _SCHEDULE.course_id, _LEVELS.person_id == _SCHEDULE.person_id,
+                                    _LEVELS.skill_id == _SCHEDULE.skill_id)
 ).where(
-    ReviewSchedule.course_id == sa.bindparam("course_id"), ReviewSchedule.person_id == sa.bindparam("person_id"),
-    SkillMastery.level.in_(sorted(level.value for level in REVIEWED_LEVELS)))
+    _SCHEDULE.course_id == sa.bindparam("course_id"), _SCHEDULE.person_id == sa.bindparam("person_id"),
+    _LEVELS.level.in_(sorted(level.value for level in REVIEWED_LEVELS)))
 
 
 def _items_by_skill(pack: CoursePack) -> dict[str, list[str]]:

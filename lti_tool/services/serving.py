@@ -382,7 +382,7 @@ def _open_practice(course_id: int, person_id: int, skill_id: str, item_ids: list
         "since": now - SESSION}).first()
     if found is None:
         return None
-    row, answered_elsewhere = found
+    row, answered_elsewhere = found, found.answered_elsewhere  # the row's columns by name, and the EXISTS
     try:
         return _view(row, pack, repeat=bool(answered_elsewhere))
     except NotFound:  # the pack lost its item since (as `_reshown`): a new question is served
@@ -561,11 +561,13 @@ _LOCKED_HISTORY = (
 
 #: The learner's newest open practice question on :skill_id among the skill's items, and whether another copy of
 #: its variant was answered after :since (`_open_practice`).
+# The table's columns, not the mapped class: a Core statement, which the session runs without the ORM's result
+# set-up and loading; the question page reads the row's values only (`_view`), the same SQL.
 _OPEN_PRACTICE = (
-    sa.select(ServedItem, _ANSWERED_ELSEWHERE)
-    .where(ServedItem.course_id == sa.bindparam("course_id"), ServedItem.person_id == sa.bindparam("person_id"),
-           ServedItem.item_id.in_(sa.bindparam("item_ids", expanding=True)), ServedItem.answered_at.is_(None),
-           ServedItem.source == "practice", ServedItem.skill_id == sa.bindparam("skill_id"))
-    .order_by(ServedItem.id.desc())
+    sa.select(*_SERVED.c, _ANSWERED_ELSEWHERE.label("answered_elsewhere"))
+    .where(_SERVED.c.course_id == sa.bindparam("course_id"), _SERVED.c.person_id == sa.bindparam("person_id"),
+           _SERVED.c.item_id.in_(sa.bindparam("item_ids", expanding=True)), _SERVED.c.answered_at.is_(None),
+           _SERVED.c.source == "practice", _SERVED.c.skill_id == sa.bindparam("skill_id"))
+    .order_by(_SERVED.c.id.desc())
     .limit(1)
 )

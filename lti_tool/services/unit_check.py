@@ -22,7 +22,6 @@ from functools import cache
 from typing import NamedTuple
 
 import sqlalchemy as sa
-import sqlalchemy.orm as so
 
 from ..extensions import db
 from ..learning.coursepack import CoursePack, Item, Unit
@@ -240,29 +239,36 @@ def waiting_query() -> sa.Select:
     Built once, with the student as the bind parameters `course_id` and `person_id` (assignments.assigned_skills
     reads it with the student's assignments in one round trip: one column, so the two kinds share it).
     """
+    # The tables' columns, not the mapped classes' attributes: a Core statement, which the session runs without the
+    # ORM's result set-up and loading (the plan page reads one string column), the same SQL.
+    served = _SERVED_TABLE.c
+    mastery = SkillMastery.__table__.c
     # An answer writes the skill's row at the moment it is answered: a later write is practice, a review or a
     # teacher's level since the check.
-    changed = (sa.select(SkillMastery.updated_at)
-               .where(SkillMastery.course_id == ServedItem.course_id, SkillMastery.person_id == ServedItem.person_id,
-                      SkillMastery.skill_id == ServedItem.skill_id)
-               .correlate(ServedItem).scalar_subquery())
+    changed = (sa.select(mastery.updated_at)
+               .where(mastery.course_id == served.course_id, mastery.person_id == served.person_id,
+                      mastery.skill_id == served.skill_id)
+               .correlate(_SERVED_TABLE).scalar_subquery())
     # A sitting's questions are served with one time (`start`): that time, as text, names the sitting here.
-    sitting = sa.cast(ServedItem.served_at, sa.String)
+    sitting = sa.cast(served.served_at, sa.String)
     # A question closed without an answer (its correct is NULL) tells that its sitting was stranded (`_sittings`).
-    kind = sa.case((ServedItem.answered_at.is_(None), sa.literal(_OPEN)),
-                   (ServedItem.correct.is_(None), sa.literal(_CLOSED)),
-                   (ServedItem.answered_at >= changed, sa.literal(_CHECKED)), else_=sa.literal(_ASKED))
-    return sa.select((kind + sitting + sa.literal(_CHECKED) + ServedItem.skill_id).label("skill_id")).where(
-        ServedItem.course_id == sa.bindparam("course_id"), ServedItem.person_id == sa.bindparam("person_id"),
-        ServedItem.source == SOURCE, sa.or_(ServedItem.answered_at.is_(None), ServedItem.answered_at >= changed,
-                                            ServedItem.served_at.in_(_open_sittings(sa.bindparam("course_id"),
-                                                                                    sa.bindparam("person_id")))))
+    kind = sa.case((served.answered_at.is_(None), sa.literal(_OPEN)),
+                   (served.correct.is_(None), sa.literal(_CLOSED)),
+                   (served.answered_at >= changed, sa.literal(_CHECKED)), else_=sa.literal(_ASKED))
+    return sa.select((kind + sitting + sa.literal(_CHECKED) + served.skill_id).label("skill_id")).where(
+        served.course_id == sa.bindparam("course_id"), served.person_id == sa.bindparam("person_id"),
+        served.source == SOURCE, sa.or_(served.answered_at.is_(None), served.answered_at >= changed,
+                                        served.served_at.in_(_open_sittings(sa.bindparam("course_id"),
+                                                                            sa.bindparam("person_id")))))
+
+
+_SERVED_TABLE = ServedItem.__table__
 
 
 def _open_sittings(course_id: object, person_id: object) -> sa.Select:
     """Return a query of the times of the student's unit-check sittings with a question open (few: the open
     questions' index, ix_served_item_open, finds them)."""
-    open_ = so.aliased(ServedItem)
+    open_ = _SERVED_TABLE.alias().c  # a Core alias: usable in the Core `waiting_query` and in ORM statements alike
     return sa.select(open_.served_at).where(open_.course_id == course_id, open_.person_id == person_id,
                                             open_.source == SOURCE, open_.answered_at.is_(None))
 
