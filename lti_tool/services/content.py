@@ -72,19 +72,24 @@ def import_pack(course_id: int, data: Any, *, now: datetime, keep_existing: bool
     except CoursePackError as exc:
         raise PackProblems(exc) from exc
     dumped = dump_pack(pack)
-    _lock_course_for_import(course_id)
+    saved_at = _lock_course_for_import(course_id)
     # ON CONFLICT DO NOTHING: parallel first launches seeding the default pack create one row, not a 500.
     inserted = insert_if_missing(CourseContent, {"course_id": course_id, "pack": dumped, "updated_at": now},
                                  ("course_id",))
     forget_pack(course_id)
     if not keep_existing and not inserted:
-        write_course_row(CourseContent, course_id, pack=dumped, updated_at=now)
+        # Processes keep a parsed pack keyed by updated_at: a save that waited for another's lock with that save's
+        # own `now` must still give a new one. Left out of the UPDATE, the column's onupdate gives the time now.
+        stamp = {"updated_at": now} if now != saved_at else {}
+        write_course_row(CourseContent, course_id, pack=dumped, **stamp)
     db.session.commit()
     return pack
 
 
-def _lock_course_for_import(course_id: int) -> None:
+def _lock_course_for_import(course_id: int) -> datetime | None:
     """Lock the course's content and course rows as a deletion of the course's data does, or refuse: it is gone.
+
+    Return the content's updated_at as locked (None: the course has no content yet).
 
     An import that checked its pack while another tab deleted the course used to insert content for a course no
     longer there (a foreign key error, a 500). Locks in the deletion's order (content, then the course) so the two
@@ -92,14 +97,15 @@ def _lock_course_for_import(course_id: int) -> None:
     import under way commits first and the deletion deletes what it wrote. On SQLite the write lock does both.
     """
     lock_database_for_writing()
-    db.session.execute(sa.select(CourseContent.course_id).where(CourseContent.course_id == course_id)
-                       .with_for_update())
+    saved_at = db.session.scalar(sa.select(CourseContent.updated_at).where(CourseContent.course_id == course_id)
+                                 .with_for_update())
     # FOR KEY SHARE: keeps the row from being deleted, without holding up the launches that stamp it.
     if db.session.scalar(sa.select(Course.id).where(Course.id == course_id)
                          .with_for_update(read=True, key_share=True)) is None:
         # No rollback: nothing is written yet, and a rollback would expire the launch, which went with the course,
         # so the page could not even read its language to say so. The request's end ends the transaction.
         raise NotFound(COURSE_GONE)
+    return saved_at
 
 
 # Said by the privacy pages' own heading too (and so in the catalogue).
