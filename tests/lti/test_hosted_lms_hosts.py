@@ -168,7 +168,8 @@ def test_a_signed_return_url_that_is_no_plain_https_origin_frames_nothing(sandbo
     assert page.status_code == 200
     header = page.headers["Content-Security-Policy"]
     assert "school.example.edu" not in header and "javascript" not in header
-    assert header.count(";") == 3  # script-src, object-src, base-uri, frame-ancestors: nothing added
+    # script-src, object-src, base-uri, form-action, frame-ancestors: nothing added
+    assert header.count(";") == 4 and "form-action 'self';" in header
 
 
 def test_only_origins_fit_for_the_directive_are_written_into_it():
