@@ -25,10 +25,27 @@ def stop_requested() -> bool:
     return bool(_requested)
 
 
+#: The `pathways` options that come before the command and take a value (`pathways -e /etc/pathways.env worker`).
+_OPTIONS_WITH_VALUE = frozenset({"-e", "--env-file", "-A", "--app"})
+
+
+def command_of(argv: list[str]) -> str | None:
+    """Return the `pathways` command a command line runs (its first word that is no option or option value)."""
+    if not argv or os.path.basename(argv[0]) != "pathways":
+        return None
+    words = iter(argv[1:])
+    for word in words:
+        if word in _OPTIONS_WITH_VALUE:
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
 def catch_early(argv: list[str]) -> None:
     """Note SIGTERM instead of dying of it when this process is `pathways worker` (only then: a web server or a
     test run keeps its own handling)."""
-    if len(argv) > 1 and os.path.basename(argv[0]) == "pathways" and argv[1] == "worker":
+    if command_of(argv) == "worker":
         signal.signal(signal.SIGTERM, _note)
 
 
