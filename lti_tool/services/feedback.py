@@ -99,7 +99,7 @@ def answered_result(course_id: int, person_id: int, served_id: int, *, source: s
                                                 "at": row.answered_at, "skill_ids": list(item.skills)})
         changes = tuple((names[sid].name if sid in names else sid, Level.stored(old), Level.stored(new))
                         for sid, old, new in events)
-    views = tuple(standing(course_id, person_id, language).views(only=item.skills))
+    views = tuple(standing(course_id, person_id, language).views(only=item.skills, needs=True))
     missed = itertools.takewhile(lambda correct: correct is not None and not correct, run)
     misses = min(MISSES_BEFORE_HELP, sum(1 for _ in missed))
     result = AnswerResult(correct=bool(row.correct), solution=item.solution, changes=changes, views=views,

@@ -227,9 +227,10 @@ class Standing:
         levels.update({sid: level_of(row[2], not_started) for sid, row in rows.items() if sid in levels})
         self.levels: dict[str, Level] = levels
 
-    def views(self, only: Iterable[str] | None = None) -> list[SkillView]:
-        """Return the views of every skill, or of `only` these, in the map's order."""
-        return _views(self._pack, self._rows, self._model, only)
+    def views(self, only: Iterable[str] | None = None, *, needs: bool = False) -> list[SkillView]:
+        """Return the views of every skill, or of `only` these, in the map's order (with what each next level
+        needs when `needs`: the pages that say it)."""
+        return _views(self._pack, self._rows, self._model, only, needs=needs)
 
     @property
     def overridden(self) -> frozenset[str]:
@@ -297,8 +298,11 @@ def standing(course_id: int, person_id: int, language: str = BASE_LANGUAGE) -> S
 
 
 def _views(pack: CoursePack, rows: Mapping[str, SkillMastery | sa.Row], model: MasteryModel,
-           only: Iterable[str] | None = None) -> list[SkillView]:
+           only: Iterable[str] | None = None, *, needs: bool = False) -> list[SkillView]:
     """Return the views of these mastery rows (all skills, or `only` these), in the map's order.
+
+    `needs`: fill in what each next level needs (`MasteryModel.next_level_needs` projects answers through the model,
+    a fraction of a millisecond a practised skill): only the pages that say it ask, not an answer's POST.
 
     A row is a SkillMastery or a result row with its skill_id, state (a dict, or its JSON text), level, reason and
     overridden columns.
@@ -317,7 +321,7 @@ def _views(pack: CoursePack, rows: Mapping[str, SkillMastery | sa.Row], model: M
         row = rows.get(skill.id)
         if row is None:
             views.append(SkillView(skill.id, skill.name, Level.NOT_STARTED, "Not started yet", False,
-                                   (("Not started yet", {}),), needs=_FIRST_ANSWER))
+                                   (("Not started yet", {}),), needs=_FIRST_ANSWER if needs else None))
         else:
             state = _state_of(row)
             # Only the model's own explanation can be rebuilt in another language; a teacher's note or the
@@ -331,7 +335,7 @@ def _views(pack: CoursePack, rows: Mapping[str, SkillMastery | sa.Row], model: M
             views.append(SkillView(skill.id, skill.name, level, row.reason, row.overridden, parts,
                                    _needs_another_sitting(pack, row, model, state),
                                    _needs_other_items(rules, row, model, state),
-                                   None if row.overridden else model.next_level_needs(
+                                   None if row.overridden or not needs else model.next_level_needs(
                                        state, rules, shown=level, overall=overall)))
     return views
 

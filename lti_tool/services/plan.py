@@ -188,16 +188,16 @@ def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: l
     more_checks = 0
     check_units: frozenset[str] = frozenset()
     if unit_skill_ids:
-        views = held.views(unit_skill_ids)
+        views = held.views(unit_skill_ids, needs=True)
     elif unit is not None:
         units = unit_progress(pack, levels, from_pack(pack, unit_groups))  # the units worked out once per pack
         shown = shown_unit(units, unit, levels, steps[0].skill_id if steps else None)
-        views = held.views(shown.skill_ids if shown is not None else None)
+        views = held.views(shown.skill_ids if shown is not None else None, needs=True)
         check_units = frozenset(offer.unit_id for offer in checks)
         checks, more_checks = checks_to_show(checks, shown.id if shown is not None else None,
                                              unit_id=lambda offer: offer.unit_id, started=lambda offer: offer.started)
     else:
-        views = held.views()
+        views = held.views(needs=True)
     views = _worded(course_id, pack, views, audience, language)
     names = from_pack(pack, _skill_names)
     return StudentPlan(course_title=pack.course.title, skills=views, next_steps=steps, goals=goals,
