@@ -154,7 +154,7 @@ def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: l
     # A unit placement's goal is the unit: its steps (and the prerequisites they need) come first.
     goals = ([Goal(id="placement-unit", title=unit_title or "This unit", skill_ids=tuple(unit_skill_ids), unit=True)]
              if unit_skill_ids else plan_goals(course_id, person_id, pack))
-    from .reviews import review_skills, review_standing
+    from .reviews import named_missed, review_skills, review_standing
 
     # Read once for both the next steps and the review box (a pack with `review_spacing: false` has neither).
     due, missed = review_standing(course_id, person_id, now)
@@ -204,8 +204,7 @@ def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: l
                        resources=resources, reviews_due=[names.get(s, s) for s in review_skills(pack, due)],
                        skill_map=student_skill_map(pack, views), unit_checks=checks, more_unit_checks=more_checks,
                        check_units=check_units, units=units, unit=shown,
-                       reviews_missed=[(m.skill_id, names.get(m.skill_id, m.skill_id), m.due_at.date())
-                                       for m in missed],
+                       reviews_missed=named_missed(pack, missed),
                        shown_work=any(level is not Level.NOT_STARTED for level in levels.values()))
 
 

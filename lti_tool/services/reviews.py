@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 
 import sqlalchemy as sa
@@ -162,6 +163,15 @@ _REVIEWED_QUERY = sa.select(_SCHEDULE.skill_id, _SCHEDULE.due_at, _LAST_REVIEW).
 ).where(
     _SCHEDULE.course_id == sa.bindparam("course_id"), _SCHEDULE.person_id == sa.bindparam("person_id"),
     _LEVELS.level.in_(sorted(level.value for level in REVIEWED_LEVELS)))
+
+
+def named_missed(pack: CoursePack, missed: Iterable[DueReview], *,
+                 leave_out: Collection[str] = ()) -> list[tuple[str, str, date]]:
+    """Return missed reviews (`review_standing`'s second list) as the pages name them: (skill id, the skill's name in
+    the pack's language, the day it comes back), leaving out the skills in `leave_out`."""
+    skills = pack.skills_by_id
+    return [(m.skill_id, skills[m.skill_id].name if m.skill_id in skills else m.skill_id, m.due_at.date())
+            for m in missed if m.skill_id not in leave_out]
 
 
 def _items_by_skill(pack: CoursePack) -> dict[str, list[str]]:

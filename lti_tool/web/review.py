@@ -12,6 +12,7 @@ from ..services.feedback import answered_result
 from ..services.mastery import record_answer, require_pack
 from ..services.reviews import (
     due_reviews,
+    named_missed,
     next_review_question,
     open_review_question,
     review_goes_on,
@@ -154,9 +155,7 @@ def summary():
     run = request.args.get("run", type=int)
     results = review_results(g.launch.course_id, person_id, pack, run=run) if run else []
     # A review missed in an earlier sitting the student left (not in this one's results) still comes back: said here.
-    asked = {r.skill_id for r in results}
-    names = {s.id: s.name for s in pack.skills}
-    missed = [(m.skill_id, names.get(m.skill_id, m.skill_id), m.due_at.date())
-              for m in review_standing(g.launch.course_id, person_id, utcnow())[1] if m.skill_id not in asked]
+    missed = named_missed(pack, review_standing(g.launch.course_id, person_id, utcnow())[1],
+                          leave_out={r.skill_id for r in results})
     return render_template("student/review_summary.html", launch=g.launch, missed=missed,
                            held=[r for r in results if r.held], again=[r for r in results if not r.held])
