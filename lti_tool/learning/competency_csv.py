@@ -77,7 +77,14 @@ class CompetencyCsvError(ValueError):
 def write_competency_csv(
     skills: Iterable[Skill], *, framework_id: str, framework_name: str, description: str = ""
 ) -> str:
-    """Return the skills as a Moodle competency framework CSV, prerequisites as cross-references."""
+    """Return the skills as a Moodle competency framework CSV, prerequisites as cross-references.
+
+    Cells are written as they are, formula-like ones (=, +, -, @) too, unlike the class export's
+    (services/classroom.py class_csv): this file is for Moodle's importer, which keeps every character, so a quote
+    put before "- add and subtract" would become part of the competency's name, and one before an ID number would
+    no longer match the cross-references naming it. It holds only the course's content, written by its teachers or
+    imported by them, and no one's personal data; Moodle's own export writes the same file the same way.
+    """
     out = io.StringIO()
     # Moodle's own export (PHP fputcsv) ends lines with "\n" and quotes only where needed.
     writer = csv.writer(out, lineterminator="\n")

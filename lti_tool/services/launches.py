@@ -737,6 +737,20 @@ def delete_ended_launches(before: datetime, batch: int) -> int:
     return deleted
 
 
+def launches_of_others(launch_ids: list[str], launch_id: str) -> set[str]:
+    """Return those of `launch_ids` (a browser's launches) that a person other than `launch_id`'s made.
+
+    A classroom or family computer is shared: the launches of whoever used it before stay in its session cookie,
+    and its history names their pages, for hours after they signed out of the LMS. A launch by someone else ends
+    that browser's hold on them (web/launch.py), so the next person cannot open them from the history or Back.
+    """
+    if not launch_ids:
+        return set()
+    launcher = sa.select(LaunchSession.person_id).where(LaunchSession.id == launch_id).scalar_subquery()
+    return set(db.session.scalars(sa.select(LaunchSession.id).where(
+        LaunchSession.id.in_(launch_ids), LaunchSession.id != launch_id, LaunchSession.person_id != launcher)))
+
+
 def end_launch(launch: LaunchSession, *, now: datetime) -> None:
     """End a launch session now (sign-out): its pages and launch token stop working at once.
 

@@ -18,6 +18,7 @@ from ..services.launches import (
     NewWindowNeeded,
     StorageCheckNeeded,
     accept_launch,
+    launches_of_others,
     sign_launch_token,
     tab_binding,
 )
@@ -116,6 +117,15 @@ def _accept(form: dict[str, str], storage_proof: dict[str, str] | None = None, t
         token = sign_launch_token(outcome.session_id, current_app.config["SECRET_KEY"], tab)
         return redirect(url_for(page, launch_id=outcome.session_id, lt=token), code=303)
     held = [i for i in session.get("launches", []) if isinstance(i, str)]
+    # Someone else's launches in this browser (a shared computer) are no longer held: their pages, still in its
+    # history, no longer open for the person launching now. The same person's other courses and tabs stay.
+    others = launches_of_others(held, outcome.session_id) if held else set()
+    if others:
+        held = [i for i in held if i not in others]
+        # Nor does anything else of theirs carry over: messages their pages left unread ("Deleted the data of …"),
+        # or the CSRF secret their forms were signed with (made again just below).
+        session.pop("_flashes", None)
+        session.pop(current_app.config["WTF_CSRF_FIELD_NAME"], None)
     session["launches"] = (held + [outcome.session_id])[-MAX_LAUNCHES_PER_BROWSER:]
     session.permanent = True
     # Flask-WTF keeps its CSRF secret in the session and makes it for the first form drawn, on the landing page,

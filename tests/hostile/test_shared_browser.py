@@ -1,0 +1,78 @@
+"""A shared computer (a classroom cart, a family laptop): the next person's launch ends the browser's hold on the
+launches of whoever used it before, so their pages, still in the browser's history, no longer open."""
+
+from __future__ import annotations
+
+import re
+
+from tests.support import open_in_launch, parse_form, submit_form, teacher_with_demo_pack
+
+
+def test_a_students_launch_in_the_teachers_browser_no_longer_opens_the_teachers_pages(sandbox, tool):
+    teacher = teacher_with_demo_pack(sandbox)
+    sandbox.launch("student")  # Priya, on her own computer
+    class_view = open_in_launch(teacher, tool, "/class")
+    assert class_view.status_code == 200 and "Priya Shah" in class_view.text
+
+    # The teacher's last change, whose answer (a redirect) the browser never followed: its message waits unread.
+    action, fields = parse_form(re.search(r"<form[^>]*/class/override.*?</form>", class_view.text, re.S).group(0),
+                                class_view.url)
+    priya = _person_id(tool, "student-1")
+    left = teacher.http.post(action, data={**fields, "person_id": str(priya), "skill_id": "frac-divide",
+                                           "level": "Familiar", "note": "Seen in class"},
+                             allow_redirects=False, timeout=30)
+    assert left.status_code == 303
+
+    # The teacher signs out of the LMS (not of Pathways); a student signs in on the same computer and launches.
+    student = sandbox.launch("student-2", http=teacher.http)
+    assert student.status_code == 200
+    assert "Level set to" not in student.text and "Priya" not in student.text
+
+    # The teacher's class view, from the history: refused, and its open form changes nothing.
+    again = teacher.http.get(class_view.url, timeout=30)
+    assert again.status_code == 404 and "did not make" in again.text
+    refused = submit_form(class_view, "/class/override", person_id=str(priya), skill_id="frac-equivalent",
+                          level="Mastered", note="from the history")
+    assert refused.status_code == 404
+    with tool.app.app_context():
+        from lti_tool.extensions import db
+        from lti_tool.models import SkillMastery
+
+        changed = db.session.scalars(db.select(SkillMastery.skill_id).where(SkillMastery.person_id == priya)).all()
+        assert "frac-equivalent" not in changed
+    # The student's own launch works in that browser, and a form token from the teacher's page is no token there.
+    goals = open_in_launch(student, tool, "/goals")
+    assert goals.status_code == 200
+    action, fields = parse_form(re.search(r'<form[^>]*method="post"[^>]*/goals".*?</form>', goals.text, re.S)
+                                .group(0), goals.url)
+    forged = {**fields, "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', class_view.text).group(1),
+              "title": "Planted", "why": "x"}
+    assert student.http.post(action, data=forged, timeout=30).status_code == 400
+    assert submit_form(goals, "/goals", title="My own goal", why="mine").status_code == 200
+
+
+def test_a_students_launch_after_a_classmates_no_longer_opens_the_classmates_pages(sandbox, tool):
+    teacher_with_demo_pack(sandbox)
+    first = sandbox.launch("student")
+    goals = open_in_launch(first, tool, "/goals")
+    assert goals.status_code == 200
+
+    sandbox.launch("student-2", http=first.http)
+
+    assert first.http.get(goals.url, timeout=30).status_code == 404
+    assert submit_form(goals, "/goals", title="Written into a classmate's plan", why="x").status_code == 404
+
+
+def test_the_same_persons_new_launch_keeps_their_other_tabs(sandbox, tool):
+    teacher = teacher_with_demo_pack(sandbox)
+    class_view = open_in_launch(teacher, tool, "/class")
+    sandbox.launch("teacher", http=teacher.http)
+    assert teacher.http.get(class_view.url, timeout=30).status_code == 200
+
+
+def _person_id(tool, sub: str) -> int:
+    with tool.app.app_context():
+        from lti_tool.extensions import db
+        from lti_tool.models import Person
+
+        return db.session.scalar(db.select(Person.id).where(Person.sub == sub))
