@@ -294,3 +294,38 @@ def test_student_in_the_lms_frame_with_cookies_blocked_is_told_a_reflection_is_s
     assert "Fractions were hard" in browser.find_element(By.CSS_SELECTOR, ".reflection-list").text
     assert not browser.find_elements(By.ID, "flashes")
     assert "your reflection is saved" not in browser.find_element(By.TAG_NAME, "main").text
+
+
+def test_a_link_to_another_site_on_the_teachers_page_never_carries_away_the_renewed_launch_token(
+    cookie_blocking_browser, lms_with_short_tokens
+):
+    """A student sends a link whose query holds "lt=" as evidence; the teacher reviews it in a cookie-less frame and
+    types a comment long enough for the page to renew its launch token. The new token goes into the page's own
+    links and forms, never into the student's link: clicking it would hand the student the teacher's launch (the
+    class's pages and exports, for as long as the token lives)."""
+    from lti_tool.sandbox.platform import DEMO_TEACHER
+
+    browser = cookie_blocking_browser
+    planted = "https://attacker.example/work?lt=x"
+    browser.get(f"{lms_with_short_tokens}/frame/{STUDENT}")
+    wait(browser, ec.frame_to_be_available_and_switch_to_it((By.ID, "tool-frame")))
+    wait(browser, ec.element_to_be_clickable((By.LINK_TEXT, "Show what I know"))).click()
+    wait(browser, ec.presence_of_element_located((By.ID, "evidence-url"))).send_keys(planted)
+    browser.find_element(By.XPATH, "//button[normalize-space()='Send to my teacher']").click()
+    wait(browser, ec.text_to_be_present_in_element((By.TAG_NAME, "main"), "Sent to your teacher"))
+
+    browser.switch_to.default_content()
+    browser.get(f"{lms_with_short_tokens}/frame/{DEMO_TEACHER}")
+    wait(browser, ec.frame_to_be_available_and_switch_to_it((By.ID, "tool-frame")))
+    wait(browser, ec.element_to_be_clickable((By.PARTIAL_LINK_TEXT, "Evidence to review"))).click()
+    comment = wait(browser, ec.presence_of_element_located((By.CSS_SELECTOR, "textarea[id^=accept-comment-]")))
+    served = time.monotonic()
+    accept = comment.find_element(By.XPATH, "./ancestor::form")
+    first = parse_qs(urlsplit(accept.get_attribute("action")).query)["lt"][0]
+
+    _wait_until(served + SHORT_TOKEN_SECONDS / 3 + 1)
+    comment.send_keys("Clear working")
+    fresh = wait(browser, lambda _: (token := parse_qs(urlsplit(accept.get_attribute("action")).query)["lt"][0])
+                 != first and token, seconds=30)
+    assert fresh in browser.find_element(By.PARTIAL_LINK_TEXT, "Course page").get_attribute("href")
+    assert browser.find_element(By.PARTIAL_LINK_TEXT, "attacker.example").get_attribute("href") == planted
