@@ -83,7 +83,8 @@ def write_competency_csv(
     (services/classroom.py class_csv): this file is for Moodle's importer, which keeps every character, so a quote
     put before "- add and subtract" would become part of the competency's name, and one before an ID number would
     no longer match the cross-references naming it. It holds only the course's content, written by its teachers or
-    imported by them, and no one's personal data; Moodle's own export writes the same file the same way.
+    imported by them, and no one's personal data; Moodle's own competency export hands its writer the
+    cells as they are too.
     """
     out = io.StringIO()
     # Moodle's own export (PHP fputcsv) ends lines with "\n" and quotes only where needed.
