@@ -113,6 +113,8 @@ class SandboxResourceLink:
     # Deep Linking 2.0 §3.4.2 windows from the content item: {"startDateTime": …, "endDateTime": …}.
     available: dict[str, str] = field(default_factory=dict)
     submission: dict[str, str] = field(default_factory=dict)
+    # The content item's `text` (DL 2.0 §3.4.2), sent back as the resource link claim's description (Core §5.3.5).
+    text: str = ""
 
 
 @dataclass
@@ -761,6 +763,7 @@ class SandboxPlatform:
             claims[v.RESOURCE_LINK] = {
                 "id": resource_link_id,
                 "title": link.title if link else resource_link_id,
+                **({"description": link.text} if link and link.text else {}),
             }
             if link:
                 link_custom = dict(link.custom)
@@ -1557,6 +1560,7 @@ class SandboxPlatform:
                     custom={str(k): str(val) for k, val in custom.items()},
                 )
                 link.available = dict(item.get("available") or {})
+                link.text = item["text"] if isinstance(item.get("text"), str) else ""
                 link.submission = dict(item.get("submission") or {})
                 entry: dict[str, Any] = {"resource_link": link, "line_item": None}
                 # We said we ignore line items: a tool's lineItem makes no column (DL 2.0 §4.4.1).
