@@ -123,8 +123,14 @@ def new_score(
     skill_id: str = "",
     basis: str = "",
     due_digest: str | None = None,
+    activity_progress: str | None = None,
 ) -> NewScore:
-    """Return the score a mastery change gives a student on a placement (or one skill's column of it)."""
+    """Return the score a mastery change gives a student on a placement (or one skill's column of it).
+
+    `activity_progress`: the AGS 2.0 §3.4 value the levels give (learning.grading.activity_progress): Initialized for
+    a student who has started none of its skills (or whose levels a teacher set back), Started, InProgress or
+    Completed. Without it, Completed when `completed`, else InProgress.
+    """
     comment = skills_comment(skill_names)
     if basis:
         # What the number is made of first ("Graded on the 4 skills due so far"), then the skills reached.
@@ -135,7 +141,7 @@ def new_score(
         person_id=person_id,
         score_given=score_given,
         score_maximum=placement.score_maximum if score_maximum is None else score_maximum,
-        activity_progress="Completed" if completed else "InProgress",
+        activity_progress=activity_progress or ("Completed" if completed else "InProgress"),
         grading_progress=(PENDING_MANUAL if pending_manual else FULLY_GRADED if score_given is not None
                           else PENDING_GRADE),
         comment=comment,
