@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from lti_tool.extensions import cache
 from lti_tool.sandbox import vocab as v
 from tests.support import (
     AGS_SCOPES_WITHOUT_COLUMNS,
@@ -83,3 +84,27 @@ def test_a_roster_the_lms_gives_no_permission_for_names_that_permission(sandbox,
     assert "permission to read the course roster" in page.text
     assert "LTI Advantage scope " + v.SCOPE_NRPS in page.text
     assert list(tool.platform.service_requests) == []
+
+
+def test_checking_grades_against_an_lms_that_no_longer_grants_reading_them_says_so_without_asking(sandbox, tool):
+    tool.platform.add_activity("act-9", "Pathways: ratios", accept_grades=True)
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    demo_first_goal_due(tool)
+    sandbox.launch("student", resource_link_id="act-9")
+    teacher = sandbox.launch("teacher", resource_link_id="act-9")  # the launch offers result.readonly
+    _set_level(tool, teacher)
+    assert drain_outbox(tool).posted == 1
+    # Then the LMS administrator takes the permission to read grades off the tool (Canvas: off its developer key,
+    # which then refuses any token request naming it).
+    tool.platform.grantable_scopes = {v.SCOPE_LINEITEM, v.SCOPE_LINEITEM_READONLY, v.SCOPE_SCORE}
+    with tool.app.app_context():
+        cache.clear()  # the access token Pathways keeps has run out
+    tool.platform.service_requests.clear()
+    home = teacher.http.get(teacher.url)
+    compare_url = re.search(r'href="([^"]*/grades/compare/\d+)"', home.text).group(1)
+
+    page = teacher.http.get(tool.url(compare_url))
+
+    assert "does not let Pathways read its gradebook" in page.text
+    assert "invalid_scope" not in page.text
+    assert [r for r in tool.platform.service_requests if "/results" in r["url"]] == []
