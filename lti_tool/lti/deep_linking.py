@@ -16,6 +16,9 @@ from .toolconf import ToolRegistration
 RESOURCE_LINK_TYPE = "ltiResourceLink"
 DATA_CLAIM = "https://purl.imsglobal.org/spec/lti-dl/claim/data"
 MASTERY_TAG = "pathways-mastery"
+#: The longest `text` sent: LMSs show it as the link's description (Moodle's activity description, Brightspace's and
+#: Blackboard's item description); a pack unit's description has no bound of its own.
+TEXT_LIMIT = 1000
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,12 @@ class _Resource(DeepLinkResource):
         window = {key: value for key, value in (("startDateTime", start), ("endDateTime", end)) if value}
         if window:
             self._extra[name] = window
+        return self
+
+    def set_text(self, text: str) -> _Resource:
+        """Set the item's plain-text description (DL 2.0 §3.4.2 `text`), which pylti1p3 cannot send; "" sends none."""
+        if text:
+            self._extra["text"] = text
         return self
 
     def to_dict(self) -> dict[str, object]:
@@ -105,6 +114,7 @@ def build_response_jwt(
             .set_window("available", choice.available_start, choice.available_end)
             .set_window("submission", None, choice.submission_end)
             .set_title(title)
+            .set_text(cut(choice.text, TEXT_LIMIT))
             .set_url(choice.url)
             .set_custom_params(dict(choice.custom))
             .set_target("iframe")

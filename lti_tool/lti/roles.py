@@ -24,6 +24,14 @@ LIS = "http://purl.imsglobal.org/vocab/lis/v2/"
 CONTEXT_PREFIX = LIS + "membership"
 INSTITUTION_PREFIX = LIS + "institution/person"
 SYSTEM_PREFIX = LIS + "system/person"
+#: The same vocabulary as some platforms write it, over https: the same roles (Core §A.2 defines them over http).
+LIS_HTTPS = "https://purl.imsglobal.org/vocab/lis/v2/"
+#: LTI 1.1's LIS role URNs, still sent by platforms and NRPS answers carried over from LTI 1.1: the same LIS role
+#: names, a sub-role after its principal ("urn:lti:role:ims/lis/Learner/Instructor" is a Learner's sub-role).
+URN_SCOPES = (("urn:lti:role:ims/lis/", "context"), ("urn:lti:instrole:ims/lis/", "institution"),
+              ("urn:lti:sysrole:ims/lis/", "system"))
+#: One LIS role name (letters, digits and "-", "_", "."), nothing else: a URN with more parts is no role we know.
+_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 
 
 class Access(StrEnum):
@@ -77,6 +85,11 @@ def parse_role(uri: str) -> Role | None:
     if not isinstance(uri, str) or not uri.strip():
         return None
     uri = uri.strip()
+    if uri.startswith(LIS_HTTPS):
+        uri = LIS + uri[len(LIS_HTTPS):]
+    for urn, scope_name in URN_SCOPES:
+        if uri.startswith(urn):
+            return _urn_role(uri[len(urn):], RoleScope(scope_name))
     for prefix, scope in (
         (CONTEXT_PREFIX, RoleScope.CONTEXT),
         (INSTITUTION_PREFIX, RoleScope.INSTITUTION),
@@ -94,6 +107,22 @@ def parse_role(uri: str) -> Role | None:
     if "://" not in uri and "#" not in uri and "/" not in uri:
         # Short names ("Instructor", "Learner") are context roles (Core §A.2.3.1 allows them).
         return Role(RoleScope.CONTEXT, uri)
+    return None
+
+
+def _urn_role(rest: str, scope: RoleScope) -> Role | None:
+    """Read what follows an LTI 1.1 role URN's prefix: "Name", or for a context role "Principal/Sub"; else None.
+
+    Only the principal decides (as for the LIS v2 form): "Learner/Instructor" is a Learner whose sub-role is
+    Instructor, never an Instructor. Institution and system roles have no sub-roles in LTI 1.1.
+    """
+    parts = rest.split("/")
+    if not all(_NAME.fullmatch(part) for part in parts):
+        return None
+    if len(parts) == 1:
+        return Role(scope, parts[0])
+    if len(parts) == 2 and scope is RoleScope.CONTEXT:
+        return Role(scope, parts[0], parts[1])
     return None
 
 

@@ -43,6 +43,16 @@ SCOPE_RESULT_READONLY = AGS_SCOPE_PREFIX + "result.readonly"
 SCOPE_SCORE = AGS_SCOPE_PREFIX + "score"
 #: The token endpoint's answer to scopes it will not grant (RFC 6749 §5.2).
 INVALID_SCOPE = "invalid_scope"
+#: Our reason code for a call not made because the platform's token answer left its scope out (RFC 6749 §5.1).
+SCOPE_NOT_GRANTED = "scope_not_granted"
+#: What each service scope lets Pathways do, in the words an LMS administrator's tool settings use.
+SCOPE_PERMISSIONS = {
+    SCOPE_LINEITEM: "create and manage gradebook columns",
+    SCOPE_LINEITEM_READONLY: "see gradebook columns",
+    SCOPE_RESULT_READONLY: "read grades from the gradebook",
+    SCOPE_SCORE: "send grades to the gradebook",
+    NRPS_SCOPE: "read the course roster (Names and Role Provisioning Services)",
+}
 # Refresh a token this long before the platform says it expires, so a call never carries a stale one.
 TOKEN_EXPIRY_MARGIN_SECONDS = 60
 # Seconds a connector leaves the token cache alone after it did not answer (PlatformConnector._cache_call).
@@ -148,12 +158,29 @@ class PlatformConnector(ServiceConnector):
             )
 
     def get_access_token(self, scopes: Sequence[str], needed: Sequence[str] = ()) -> str:
-        """Return a cached access token for these scopes (narrowed to what the platform offers) or a new one.
+        """Return a cached access token for these scopes (narrowed to what the platform offers) or a new one."""
+        return self._access(scopes, needed)[0]
+
+    def grants(self, scopes: Sequence[str], scope: str) -> bool:
+        """Tell whether the platform grants `scope` to a token asked for with `scopes` (one is fetched if none is kept).
+
+        False when its token answer leaves the scope out (RFC 6749 §5.1) or it refuses the scope (invalid_scope).
+        """
+        try:
+            _, granted = self._access(scopes, [scope])
+        except ServiceCallError as exc:
+            if exc.reason == INVALID_SCOPE:
+                return False
+            raise
+        return scope in granted
+
+    def _access(self, scopes: Sequence[str], needed: Sequence[str] = ()) -> tuple[str, frozenset[str]]:
+        """Return an access token for these scopes and the scopes the platform granted it.
 
         `needed`: the scopes this call can do with, any one of them (ags_operation_scopes). A platform that will not
-        grant the whole set answers invalid_scope (RFC 6749 §5.2; Moodle does when a tool may not manage columns)
-        where others grant part of it (§3.3): then each needed scope is asked for alone, and this connector asks
-        for the needed scope first from then on.
+        grant the whole set answers invalid_scope (RFC 6749 §5.2; Canvas does when the developer key lacks one)
+        where others grant part of it and say which in the answer's `scope` (§3.3, §5.1; Moodle's token.php): then
+        each needed scope is asked for alone, and this connector asks for the needed scope first from then on.
         """
         wide = self._allowed(scopes)
         alone = [[scope] for scope in needed if [scope] != wide]
@@ -163,7 +190,10 @@ class PlatformConnector(ServiceConnector):
                 return self._token(wide)
             except ServiceCallError as exc:
                 if not alone or exc.reason != INVALID_SCOPE:
-                    raise
+                    named = _named_refusal(exc, needed or wide)
+                    if named is exc:
+                        raise
+                    raise named from exc
                 self._wide_refused, refused = True, exc
         for asked in alone:
             try:
@@ -173,16 +203,16 @@ class PlatformConnector(ServiceConnector):
                     raise
                 refused = refused or exc
         assert refused is not None  # alone is not empty here
-        raise refused
+        raise _named_refusal(refused, needed) from refused
 
-    def _token(self, scopes: list[str]) -> str:
-        """Return a cached access token for exactly these scopes, or ask the platform for one."""
+    def _token(self, scopes: list[str]) -> tuple[str, frozenset[str]]:
+        """Return a cached access token for exactly these scopes and what it was granted, or ask the platform."""
         self.check_service_url(self._registration.get_auth_token_url())
         key = self._token_cache_key(scopes)
         # Sealed, so a Redis dump does not hand out gradebook access.
         cached = open_token(self._cache_call(cache.get, key), self._cache_secret) if self._cache_secret else None
         if cached:
-            return cached
+            return _kept_token(cached, scopes)
         reg = self._registration
         private_key = reg.get_tool_private_key()
         if not private_key:
@@ -227,11 +257,13 @@ class PlatformConnector(ServiceConnector):
         except (ValueError, TypeError, KeyError) as exc:
             raise ServiceCallError("The platform's token answer could not be read (reason: bad_token_answer).") \
                 from exc
+        granted = granted_scopes(scopes, body.get("scope"))
         lifetime = max(expires_in - TOKEN_EXPIRY_MARGIN_SECONDS, 1)
         if self._cache_secret:  # not kept when the cache is down: the next call asks the platform again
-            self._cache_call(cache.set, key, seal_token(token, self._cache_secret),
+            kept = json.dumps({"token": token, "scope": sorted(granted)})
+            self._cache_call(cache.set, key, seal_token(kept, self._cache_secret),
                              timeout=min(lifetime, ACCESS_TOKEN_MAX_SECONDS))
-        return token
+        return token, granted
 
     def forget_token(self, scopes: Sequence[str], needed: Sequence[str] = ()) -> None:
         """Drop a cached token the platform no longer accepts (401): whichever get_access_token may have used."""
@@ -252,8 +284,14 @@ class PlatformConnector(ServiceConnector):
         """Call a service URL on the platform's origins with a bearer token; on 401 fetch a fresh token once."""
         self.check_service_url(url)
         needed = ags_operation_scopes(scopes, is_post=is_post, content_type=content_type, accept=accept)
+        required = needed or (tuple(scopes) if list(scopes) == [NRPS_SCOPE] else ())
         for attempt in (1, 2):
-            headers = {"Authorization": "Bearer " + self.get_access_token(scopes, needed), "Accept": accept}
+            token, granted = self._access(scopes, needed)
+            if required and not granted.intersection(required):
+                # The platform said it left this call's scope out: calling anyway only earns a 403 whose reason
+                # nobody can act on. Refused here with the permission the LMS administrator has to give.
+                raise not_granted(required)
+            headers = {"Authorization": "Bearer " + token, "Accept": accept}
             try:
                 if is_post:
                     headers["Content-Type"] = content_type
@@ -283,6 +321,60 @@ class PlatformConnector(ServiceConnector):
             "next_page_url": _link(resp, "next"),
             "differences_url": _link(resp, "differences"),
         }
+
+
+def granted_scopes(asked: Sequence[str], answered: object) -> frozenset[str]:
+    """Return the scopes a token answer granted: its `scope` (RFC 6749 §5.1), or all asked for when it names none.
+
+    §5.1 lets the answer leave `scope` out only when it is what was asked. An answer naming none of the scopes asked
+    for (an empty string, or names of the platform's own) says nothing usable: the platform decides on each call.
+    """
+    asked_set = frozenset(asked)
+    if not isinstance(answered, str):
+        return asked_set
+    named = asked_set.intersection(answered.split())
+    return named or asked_set
+
+
+def _kept_token(kept: str, asked: Sequence[str]) -> tuple[str, frozenset[str]]:
+    """Read a cached token: {"token", "scope"} as _token keeps it, or a bare token kept by an earlier release."""
+    try:
+        entry = json.loads(kept)
+    except ValueError:
+        entry = None
+    if isinstance(entry, dict) and isinstance(entry.get("token"), str) and isinstance(entry.get("scope"), list):
+        return entry["token"], granted_scopes(asked, " ".join(s for s in entry["scope"] if isinstance(s, str)))
+    return kept, frozenset(asked)
+
+
+def _permission(scopes: Sequence[str]) -> tuple[str, str]:
+    """Return what the first known scope of these lets Pathways do, and that scope."""
+    scope = next((s for s in scopes if s in SCOPE_PERMISSIONS), scopes[0] if scopes else "")
+    return SCOPE_PERMISSIONS.get(scope, "use this LMS service"), scope
+
+
+def not_granted(scopes: Sequence[str]) -> ServiceCallError:
+    """Describe a call not made because the platform's token leaves out its scope, naming the permission to give.
+
+    Status 403: what the platform answers a token without the scope (RFC 6750 §3.1 insufficient_scope), and a
+    refusal the same call will meet again until an administrator changes the tool's settings.
+    """
+    what, scope = _permission(scopes)
+    return ServiceCallError(
+        f"The LMS did not give Pathways permission to {what} (reason: {SCOPE_NOT_GRANTED}). An LMS administrator "
+        f"can allow it in Pathways' tool settings in the LMS (LTI Advantage scope {scope}).",
+        403, reason=SCOPE_NOT_GRANTED)
+
+
+def _named_refusal(exc: ServiceCallError, scopes: Sequence[str]) -> ServiceCallError:
+    """Return a token refusal for scopes the platform will not grant (invalid_scope) worded with the permission."""
+    if exc.reason != INVALID_SCOPE or not scopes:
+        return exc
+    what, scope = _permission(scopes)
+    return ServiceCallError(
+        f"The LMS refused Pathways permission to {what} (HTTP {exc.status}, reason: {INVALID_SCOPE}). An LMS "
+        f"administrator can allow it in Pathways' tool settings in the LMS (LTI Advantage scope {scope}).",
+        exc.status, exc.retry_after, reason=INVALID_SCOPE)
 
 
 MEDIA_SCORE = "application/vnd.ims.lis.v1.score+json"

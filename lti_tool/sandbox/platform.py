@@ -113,6 +113,8 @@ class SandboxResourceLink:
     # Deep Linking 2.0 §3.4.2 windows from the content item: {"startDateTime": …, "endDateTime": …}.
     available: dict[str, str] = field(default_factory=dict)
     submission: dict[str, str] = field(default_factory=dict)
+    # The content item's `text` (DL 2.0 §3.4.2), sent back as the resource link claim's description (Core §5.3.5).
+    text: str = ""
 
 
 @dataclass
@@ -307,8 +309,12 @@ class SandboxPlatform:
         # The longest line item label the LMS keeps (Canvas's assignment titles and Moodle's grade item names: 255);
         # a longer one is refused with 422, as Canvas refuses the assignment. None: any length (AGS sets none).
         self.max_label_length: int | None = None
-        # None: grant any supported scope; a set: refuse token requests asking for anything else (Moodle).
+        # None: grant any supported scope; a set: the only scopes this tool may have. A token request asking for
+        # another is refused whole (invalid_scope), as Canvas refuses scopes its developer key lacks, unless
+        # narrowing_grants: then the token gets the scopes allowed and the answer's `scope` names them (RFC 6749
+        # §5.1), as Moodle's token.php grants what the tool's settings allow of what it asked for.
         self.grantable_scopes: set[str] | None = None
+        self.narrowing_grants = False
         # False: launches' AGS claim has no `scope` list, so the tool cannot know which scopes the LMS will grant.
         self.ags_claim_names_scopes = True
         self.registrations: list[dict] = []
@@ -757,6 +763,7 @@ class SandboxPlatform:
             claims[v.RESOURCE_LINK] = {
                 "id": resource_link_id,
                 "title": link.title if link else resource_link_id,
+                **({"description": link.text} if link and link.text else {}),
             }
             if link:
                 link_custom = dict(link.custom)
@@ -1056,10 +1063,11 @@ class SandboxPlatform:
             self._seen_jtis[jti] = float(claims["exp"])
         if not requested:
             raise SandboxError(400, "invalid_scope", "scope is required")
-        if self.grantable_scopes is not None and not set(requested) <= self.grantable_scopes:
-            # Like Moodle when a tool may not create line items: asking for a scope not allowed fails outright.
+        allowed = v.SUPPORTED_SCOPES if self.grantable_scopes is None else self.grantable_scopes & v.SUPPORTED_SCOPES
+        if not self.narrowing_grants and not set(requested) <= allowed and self.grantable_scopes is not None:
+            # Like Canvas when the developer key lacks a scope: asking for a scope not allowed fails outright.
             raise SandboxError(400, "invalid_scope", "a requested scope is not allowed for this tool")
-        granted = frozenset(s for s in requested if s in v.SUPPORTED_SCOPES)
+        granted = frozenset(s for s in requested if s in allowed)
         if not granted:
             raise SandboxError(400, "invalid_scope", "none of the requested scopes is offered")
         return AccessGrant(tool.client_id, granted, now + ACCESS_TOKEN_LIFETIME)
@@ -1552,6 +1560,7 @@ class SandboxPlatform:
                     custom={str(k): str(val) for k, val in custom.items()},
                 )
                 link.available = dict(item.get("available") or {})
+                link.text = item["text"] if isinstance(item.get("text"), str) else ""
                 link.submission = dict(item.get("submission") or {})
                 entry: dict[str, Any] = {"resource_link": link, "line_item": None}
                 # We said we ignore line items: a tool's lineItem makes no column (DL 2.0 §4.4.1).

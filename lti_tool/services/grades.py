@@ -17,7 +17,7 @@ from ..extensions import db
 from ..learning.mastery import ALL_SKILLS
 from ..lti import ags
 from ..lti.deep_linking import MASTERY_TAG
-from ..lti.services import PlatformConnector, ServiceCallError
+from ..lti.services import SCOPE_PERMISSIONS, PlatformConnector, ServiceCallError
 from ..models import Course, Enrollment, Person, Placement, Platform, ScoreOutbox, SkillLineItem, SkillMastery
 from ..models.base import lock_database_for_writing
 from ..models.outbox import FAILED, NOTHING_TO_CLEAR, PENDING, SUPERSEDED, SYNCED, newer_row_exists
@@ -123,8 +123,14 @@ def new_score(
     skill_id: str = "",
     basis: str = "",
     due_digest: str | None = None,
+    activity_progress: str | None = None,
 ) -> NewScore:
-    """Return the score a mastery change gives a student on a placement (or one skill's column of it)."""
+    """Return the score a mastery change gives a student on a placement (or one skill's column of it).
+
+    `activity_progress`: the AGS 2.0 §3.4 value the levels give (learning.grading.activity_progress): Initialized for
+    a student who has started none of its skills (or whose levels a teacher set back), Started, InProgress or
+    Completed. Without it, Completed when `completed`, else InProgress.
+    """
     comment = skills_comment(skill_names)
     if basis:
         # What the number is made of first ("Graded on the 4 skills due so far"), then the skills reached.
@@ -135,7 +141,7 @@ def new_score(
         person_id=person_id,
         score_given=score_given,
         score_maximum=placement.score_maximum if score_maximum is None else score_maximum,
-        activity_progress="Completed" if completed else "InProgress",
+        activity_progress=activity_progress or ("Completed" if completed else "InProgress"),
         grading_progress=(PENDING_MANUAL if pending_manual else FULLY_GRADED if score_given is not None
                           else PENDING_GRADE),
         comment=comment,
@@ -355,7 +361,9 @@ def _course_of(placement: Placement) -> Course:
 
 
 NO_COLUMNS = ("The LMS does not let Pathways create gradebook columns in this course. Add Pathways with Deep "
-              "Linking (the LMS then creates the column), or create the column in the LMS.")
+              "Linking (the LMS then creates the column), create the column in the LMS, or ask an LMS administrator "
+              f"to give Pathways permission to {SCOPE_PERMISSIONS[ags.SCOPE_LINEITEM]} in its tool settings (LTI "
+              f"Advantage scope {ags.SCOPE_LINEITEM}).")
 
 
 def ensure_lineitem(
@@ -390,14 +398,22 @@ def ensure_lineitem(
     if not course.lineitems_url:
         raise ServiceError("The platform did not offer its gradebook service (AGS) for this course.")
     may_create = not course.ags_scopes or ags.SCOPE_LINEITEM in course.ags_scopes
+    may_read = not course.ags_scopes or ags.SCOPE_LINEITEM_READONLY in course.ags_scopes
     # Read-only line items help only a placement's own column (the LMS made it from our Deep Linking line item);
     # no LMS makes a per-skill one.
-    if not may_create and (skill_id or ags.SCOPE_LINEITEM_READONLY not in course.ags_scopes):
+    if not may_create and (skill_id or not may_read):
         raise ServiceError(NO_COLUMNS)
     if connector is None:
         if http is None:
             raise ValueError("ensure_lineitem needs a connector or an http session")
         connector = connector_for_course(course, secret_key=secret_key, http=http, timeout=timeout)
+    if may_create and not connector.grants(ags.AGS_SCOPES, ags.SCOPE_LINEITEM):
+        # The launch offered the scope but the token endpoint left it out (RFC 6749 §5.1: Moodle grants only what
+        # the tool's settings allow; the course's scopes may be older than a change there). Creating the column would
+        # only be refused: look for the one the LMS made, else say which permission the administrator must give.
+        if skill_id or not connector.grants(ags.AGS_SCOPES, ags.SCOPE_LINEITEM_READONLY):
+            raise ServiceError(NO_COLUMNS)
+        may_create = False
     tag = SKILL_TAG_PREFIX + skill_id if skill_id else PLACEMENT_TAG
     if may_create:
         url = ags.find_or_create_lineitem(
@@ -637,6 +653,8 @@ def compare_results(
         # AGS 2.0 §3.3.2: results are read only under result.readonly; asking anyway only earns a refusal.
         raise ServiceError(NO_RESULTS)
     try:
+        if not connector.grants(ags.AGS_SCOPES, ags.SCOPE_RESULT_READONLY):
+            raise ServiceError(NO_RESULTS)  # the launch offered the scope, the token endpoint did not grant it
         # Finding the column is a platform call too: an LMS that is down fails here first.
         lineitem_url = ensure_lineitem(placement_id, connector=connector, skill_id=skill_id)
         try:

@@ -238,6 +238,7 @@ def answer_deep_link(
                 url=base_url + "/lti/launch",
                 custom=_link_custom(placement),
                 resource_id=placement.resource_id,
+                text=option.description,
                 score_maximum=maximum if with_gradebook_column and accepts_line_items(settings) else None,
                 available_start=_iso(chosen.available_from),
                 available_end=_iso(chosen.available_until),

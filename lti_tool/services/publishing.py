@@ -238,7 +238,7 @@ def _placement_score(placement: Placement, person_id: int, skill_ids: list[str],
         score_maximum=score.score_maximum,
         skill_names=[names[s] for s in skill_ids if levels.get(s, Level.NOT_STARTED).rank >= Level.PROFICIENT.rank],
         pending_manual=score.grading_progress.value == "PendingManual",
-        completed=score.activity_progress.value == "Completed",
+        activity_progress=score.activity_progress.value,
         basis=basis.comment,
         due_digest=basis.digest,
     )
@@ -252,7 +252,7 @@ def _skill_score(placement: Placement, person_id: int, skill_id: str, levels: di
     return new_score(
         placement, person_id, score_given=score.score_given, score_maximum=4.0,
         skill_names=[names.get(skill_id, skill_id)], skill_id=skill_id,
-        pending_manual=skill_id in pending, completed=score.activity_progress.value == "Completed",
+        pending_manual=skill_id in pending, activity_progress=score.activity_progress.value,
     )
 
 

@@ -41,6 +41,17 @@ def test_teacher_adds_the_learning_plan_and_the_lms_gets_a_link_with_a_gradebook
     assert [li["label"] for li in line_items] == ["Fractions pathway"]
 
 
+def test_the_link_carries_its_description_as_text_and_the_lms_shows_it_with_the_link(sandbox, tool):
+    # DL 2.0 §3.4.2 `text`: Moodle makes it the activity's description, Brightspace and Blackboard the item's; the
+    # platform sends it back as the resource link's description (Core §5.3.5).
+    _add_learning_plan(sandbox)
+    (item,) = tool.platform.deep_link_responses[-1]["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"]
+    assert item["text"] == "Each student's own plan for the whole course: goals, next steps, practice and reviews."
+    (link,) = [link for link in tool.platform.courses["math-7"].resource_links.values() if link.title == item["title"]]
+    pending = sandbox.begin("student", resource_link_id=link.id)
+    assert pending.claims["https://purl.imsglobal.org/spec/lti/claim/resource_link"]["description"] == item["text"]
+
+
 def test_a_long_title_is_cut_to_what_the_lms_keeps_and_the_link_and_column_are_made(sandbox, tool):
     # A teacher's title may run to 300 characters (what a placement keeps); Canvas refuses an assignment title and
     # Moodle a grade item name over 255, and with it the whole answer.

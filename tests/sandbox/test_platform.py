@@ -317,6 +317,20 @@ def test_token_endpoint_rejects_wrong_grant_type_and_unsupported_scopes(client, 
     assert client.post("/token", data=form).json["error"] == "invalid_scope"
 
 
+def test_token_endpoint_refuses_or_narrows_scopes_the_tool_may_not_have(client, platform, tool_key):
+    platform.grantable_scopes = {v.SCOPE_SCORE, v.SCOPE_LINEITEM_READONLY}
+    asked = " ".join((v.SCOPE_LINEITEM, v.SCOPE_LINEITEM_READONLY, v.SCOPE_SCORE))
+    # Canvas: a scope the developer key lacks refuses the whole request.
+    assert client.post("/token", data=token_form(assertion(tool_key), asked)).json["error"] == "invalid_scope"
+    # Moodle's token.php: what the tool may have of what it asked for, named in the answer (RFC 6749 §5.1).
+    platform.narrowing_grants = True
+    answer = client.post("/token", data=token_form(assertion(tool_key), asked))
+    assert answer.status_code == 200
+    assert sorted(answer.json["scope"].split()) == sorted([v.SCOPE_LINEITEM_READONLY, v.SCOPE_SCORE])
+    refused = client.post("/token", data=token_form(assertion(tool_key), v.SCOPE_NRPS))
+    assert refused.status_code == 400 and refused.json["error"] == "invalid_scope"
+
+
 # ---- NRPS ----
 def test_memberships_need_a_token_with_the_nrps_scope(client, tool_key):
     assert client.get("/courses/math-7/memberships").status_code == 401
