@@ -404,10 +404,11 @@ def platform_remove(issuer: str, client_id: str) -> None:
     from .services.registry import remove_platform
 
     try:
-        remove_platform(issuer, client_id)
+        platform_id = remove_platform(issuer, client_id)
     except ServiceError as exc:
         raise click.ClickException(exc.message) from exc
-    click.echo(f"Removed {issuer} {client_id}.")
+    # The issuer names no platform any more; the audit log keeps the id.
+    click.echo(f"Removed {issuer} {client_id}. Its audit entries stay: pathways audit list --platform {platform_id}")
 
 
 @main.group("keys")
