@@ -56,7 +56,7 @@ def resend():
     elif not course_placements(g.launch.course_id):
         # "0 updated scores" read as if grades had been checked against a column; there is none to send to.
         flash(gettext("No grade was sent: this course has no Pathways column in the LMS gradebook yet. To make one, "
-                      "add Pathways to the course through your LMS's picker (Deep Linking) with points."), "error")
+                      "add Pathways to the course through your LMS's picker (Deep Linking) with points."), "warning")
     else:
         flash(gettext("Grades recalculated: no grade changed, so nothing was sent to the LMS."), "success")
     return redirect(url_for("grading.settings"), code=303)
