@@ -171,6 +171,16 @@ def test_a_suggested_group_can_be_assigned_its_skills_from_the_groups_page(sandb
     assert sorted(html.unescape(n) for n in assigned) == expected
 
 
+def test_the_course_page_leads_to_assignments_as_it_leads_to_groups(sandbox, tool):
+    # The teacher's walk: the course page had buttons for the class view, needs help and groups, but Assignments
+    # was reached only through the class view's or the Groups page's links.
+    teacher = submit_form(sandbox.launch("teacher"), "/content/demo")
+    link = re.search(r'<a class="button[^"]*" href="([^"]+/class/assignments)">Assignments</a>', teacher.text)
+    assert link, "no Assignments button on the course page"
+    opened = teacher.http.get(tool.url(link.group(1)), timeout=30)
+    assert opened.status_code == 200 and "<h1>Assignments</h1>" in opened.text
+
+
 def test_a_group_assignment_refused_comes_back_to_the_same_groups_with_the_message(sandbox, tool):
     # The teacher's walk: a date the server refuses (the Groups page open since yesterday, so its date picker still
     # allowed yesterday) landed on the Assignments page, which has no group and none of the group's students: the
