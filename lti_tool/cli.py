@@ -349,17 +349,32 @@ def platform_invite(issuer_prefix: str | None, expires: str, approved: bool) -> 
     """Print a one-time dynamic registration URL to paste into the LMS's "register a tool" form."""
     from urllib.parse import urlencode
 
+    from .exposure import is_loopback_host
     from .services.errors import ServiceError
     from .services.registry import create_invite
+    from .settings import DEFAULTS
 
+    base_url = current_app.config["BASE_URL"]
+    if not os.environ.get("PATHWAYS_BASE_URL") and base_url == DEFAULTS["BASE_URL"].rstrip("/"):
+        # The built-in default is this machine's own address: a link on it is one no LMS can open, and an admin
+        # pasting it would only learn so from the LMS's failure. No link is made.
+        raise click.ClickException(
+            f"PATHWAYS_BASE_URL is not set, so the link would start with {base_url}, an address only this machine "
+            "reaches: no LMS could open it. Set PATHWAYS_BASE_URL to the address LMSs reach Pathways at (e.g. "
+            "https://pathways.example.edu) in the environment or the env file (pathways -e FILE platform invite), "
+            "then run this again.")
     try:
         token = create_invite(expires_in=_duration(expires), issuer_prefix=issuer_prefix, approve=approved)
     except ServiceError as exc:
         raise click.ClickException(exc.message) from exc
-    click.echo(current_app.config["BASE_URL"] + "/lti/register?" + urlencode({"invite": token}))
+    click.echo(base_url + "/lti/register?" + urlencode({"invite": token}))
     click.echo(f"Valid once, for {expires}. Paste it into the LMS as the tool's registration URL."
                + ("" if approved else " Then approve the new platform: pathways platform approve ISSUER CLIENT_ID"),
                err=True)
+    if is_loopback_host(urlsplit(base_url).hostname or ""):
+        click.echo(f"Note: {base_url} is reachable only from this machine, so only an LMS running here can use the "
+                   "link. For any other LMS, set PATHWAYS_BASE_URL to Pathways' public address and make a new link.",
+                   err=True)
 
 
 @platform_group.command("approve")
@@ -389,10 +404,11 @@ def platform_remove(issuer: str, client_id: str) -> None:
     from .services.registry import remove_platform
 
     try:
-        remove_platform(issuer, client_id)
+        platform_id = remove_platform(issuer, client_id)
     except ServiceError as exc:
         raise click.ClickException(exc.message) from exc
-    click.echo(f"Removed {issuer} {client_id}.")
+    # The issuer names no platform any more; the audit log keeps the id.
+    click.echo(f"Removed {issuer} {client_id}. Its audit entries stay: pathways audit list --platform {platform_id}")
 
 
 @main.group("keys")

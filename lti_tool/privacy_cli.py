@@ -148,7 +148,8 @@ def audit_group() -> None:
 @click.option("--course", default=None, callback=lambda _c, _p, value: typed_id(value),
               help="Only this course: its LTI context id (or the id `purge` shows), or its Pathways id.")
 @click.option("--platform", "issuer", default=None,
-              help="Only this platform's entries (its issuer); tells apart courses with the same context id.")
+              help="Only this platform's entries: its issuer, or its Pathways id (a removed platform's, as "
+                   "`platform remove` printed it); tells apart courses with the same context id.")
 @click.option("--client-id", default=None, help="The client id the platform gave Pathways, with --platform.")
 @click.option("--deployment-id", "--deployment", "deployment_id", default=None,
               help="Only this deployment's courses (its LTI deployment id).")

@@ -136,6 +136,27 @@ def test_every_admin_command_that_changes_registrations_deployments_or_keys_leav
         f"platform_removed\tplatform {canvas}\tcourse None\tactor None\tsubject None"]
 
 
+def test_a_removed_platforms_audit_entries_are_found_by_the_id_its_removal_printed(tool):
+    # The LMS admin's walk: after `pathways platform remove`, `pathways audit list --platform ISSUER` said "No
+    # platform is registered with that issuer" and nothing said how else to reach the entries the log still holds.
+    import re
+
+    assert run(tool, "platform", "add", *CANVAS, "--client-id", "c1", "--deployment-id", "1:abc").exit_code == 0
+    removed = run(tool, "platform", "remove", "https://canvas.instructure.com", "c1", "--yes")
+    assert removed.exit_code == 0
+    found = re.search(r"Its audit entries stay: pathways audit list --platform (\d+)$", removed.output.strip())
+    assert found, removed.output
+    by_issuer = CliRunner().invoke(main, ["audit", "list", "--platform", "https://canvas.instructure.com"],
+                                   obj=ScriptInfo(create_app=lambda: tool.app))
+    assert by_issuer.exit_code != 0
+    assert "A removed platform's entries are found by its Pathways id" in by_issuer.output
+    by_id = run(tool, "audit", "list", "--platform", found.group(1))
+    assert by_id.exit_code == 0
+    assert [line.split("\t")[2] for line in reversed(by_id.output.splitlines())] == [
+        "platform_added", "deployment_added", "platform_removed"]
+    assert all(f"\tplatform {found.group(1)}\t" in line for line in by_id.output.splitlines())
+
+
 def test_retiring_old_keys_and_approving_through_platform_add_are_audited(tool):
     from datetime import timedelta
 

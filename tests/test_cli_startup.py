@@ -262,3 +262,25 @@ def test_doctor_prints_its_findings_and_no_migration_log_lines(tmp_path):
     assert "ok       Schema is up to date" in doctor.stdout, doctor.stdout + doctor.stderr
     # Alembic's "Context impl SQLiteImpl." / "Will assume non-transactional DDL." came first on every run.
     assert "alembic" not in doctor.stdout + doctor.stderr and "Context impl" not in doctor.stdout + doctor.stderr
+
+
+def test_an_invite_without_a_base_url_is_refused_with_how_to_set_it_and_a_loopback_one_says_who_can_use_it(tmp_path):
+    # The LMS admin's walk: with PATHWAYS_BASE_URL unset, `pathways platform invite` printed
+    # http://127.0.0.1:5000/lti/register?invite=… and exit 0; pasted into the LMS, the link failed there, with
+    # nothing saying why, and a one-time link stayed valid for a week.
+    (tmp_path / "instance").mkdir()
+    (tmp_path / "instance" / "secret_key").write_text(secrets.token_urlsafe(48))
+    assert pathways(tmp_path, "db", "upgrade").returncode == 0
+    refused = pathways(tmp_path, "platform", "invite")
+    assert refused.returncode == 1 and refused.stdout == "" and "Traceback" not in refused.stderr
+    assert refused.stderr.startswith("Error: PATHWAYS_BASE_URL is not set, so the link would start with "
+                                     "http://127.0.0.1:5000, an address only this machine reaches")
+    assert "Set PATHWAYS_BASE_URL to the address LMSs reach Pathways at" in refused.stderr
+    assert "No audit entries." in pathways(tmp_path, "audit", "list").stdout  # no link was made
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PATHWAYS_")}
+    local = subprocess.run([PATHWAYS, "platform", "invite"], cwd=tmp_path, capture_output=True, text=True,
+                           timeout=120, env={**env, "PATHWAYS_BASE_URL": "http://localhost:8000"})
+    assert local.returncode == 0, local.stderr
+    assert local.stdout.startswith("http://localhost:8000/lti/register?invite=")
+    assert "Note: http://localhost:8000 is reachable only from this machine" in local.stderr

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import IO
 from urllib.parse import urlsplit
@@ -68,6 +68,8 @@ class EvidenceView:
     file_type: str | None = None
     file_size: int | None = None
     file_name: str | None = None
+    #: Only on the view an accept returns: the student's level on the skill after it (never below their level before).
+    level_now: Level | None = None
 
     @property
     def has_file(self) -> bool:
@@ -367,8 +369,10 @@ def accept_evidence(course_id: int, platform_id: int, evidence_id: int, *, level
     # Always publish: even without a new level, the gradebook moves from PendingManual to FullyGraded.
     publish_mastery(course_id, row.person_id, now=now)
     db.session.commit()
-    # The view comes back with its skill named in `language` (the teacher's page's) for the confirmation.
-    return my_evidence(course_id, row.person_id, only=row.id, language=language)[0]
+    # The view comes back with its skill named in `language` (the teacher's page's) for the confirmation, and with
+    # the level the student has now: below their level, the accepted level changes nothing.
+    view = my_evidence(course_id, row.person_id, only=row.id, language=language)[0]
+    return replace(view, level_now=max(awarded, old_level, key=lambda level: level.rank))
 
 
 def return_evidence(course_id: int, platform_id: int, evidence_id: int, *, comment: str, actor: Actor,

@@ -1125,17 +1125,25 @@ def _anonymise_people_without_courses(now: datetime, files: list[str]) -> int:
 
 def audit_entries(*, course: str | None = None, issuer: str | None = None, client_id: str | None = None,
                   deployment_id: str | None = None, limit: int = 50) -> list[AuditEntry]:
-    """Return the newest audit entries, optionally of one platform (issuer, client id), one deployment, or one
-    course (its context id, or its Pathways id); a context id that several courses have needs them told apart."""
+    """Return the newest audit entries, optionally of one platform (issuer, client id, or its Pathways id), one
+    deployment, or one course (its context id, or its Pathways id); a context id that several courses have needs
+    them told apart."""
     query = sa.select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(max(1, limit))
     courses = sa.select(Course.id, Platform.issuer, Platform.client_id, Deployment.deployment_id).join(
         Platform, Platform.id == Course.platform_id).join(Deployment, Deployment.id == Course.deployment_id)
-    if issuer is not None or client_id is not None:
+    if issuer is not None and client_id is None and issuer.isdigit():
+        # A Pathways platform id (an issuer is a URL, never a number): a removed platform's entries are found so.
+        query = query.where(AuditEntry.platform_id == int(issuer))
+        courses = courses.where(Platform.id == int(issuer))
+    elif issuer is not None or client_id is not None:
         platforms = sa.select(Platform.id).where(
             *([Platform.issuer == issuer] if issuer is not None else []),
             *([Platform.client_id == client_id] if client_id is not None else []))
         if not db.session.scalar(sa.select(sa.exists(platforms))):
-            raise NotFound("No platform is registered with that issuer and client id.")
+            raise NotFound("No platform is registered with that issuer and client id. A removed platform's entries "
+                           "are found by its Pathways id: `pathways platform remove` printed it, and the "
+                           "platform_removed entry of `pathways audit list` shows it (platform N); then give "
+                           "--platform N.")
         query = query.where(AuditEntry.platform_id.in_(platforms))
         courses = courses.where(Platform.id.in_(platforms))
     if deployment_id is not None:

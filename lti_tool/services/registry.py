@@ -217,8 +217,9 @@ def list_platforms() -> list[Platform]:
     return list(db.session.scalars(sa.select(Platform).order_by(Platform.issuer, Platform.client_id)))
 
 
-def remove_platform(issuer: str, client_id: str, *, now: datetime | None = None) -> None:
-    """Remove a platform registration, its deployments and everything recorded under it (audited)."""
+def remove_platform(issuer: str, client_id: str, *, now: datetime | None = None) -> int:
+    """Remove a platform registration, its deployments and everything recorded under it (audited); return the
+    platform's Pathways id, by which its audit entries are still found."""
     platform = db.session.scalars(
         sa.select(Platform).where(Platform.issuer == issuer, Platform.client_id == client_id)
     ).first()
@@ -237,11 +238,13 @@ def remove_platform(issuer: str, client_id: str, *, now: datetime | None = None)
     db.session.execute(sa.delete(Person).where(Person.platform_id == platform.id))
     # The audit log outlives the platform, as it outlives a deleted course (its id is no foreign key).
     _audit_platform(platform, "platform_removed", now)
+    platform_id = platform.id
     db.session.delete(platform)
     delete_files(files)  # before the commit: a failing store stops the removal rather than orphan the files
     db.session.commit()
     forget_frame_ancestors()
     forget_registry_lookups()
+    return platform_id
 
 
 def ensure_tool_key(secret_key: str) -> ToolKey:

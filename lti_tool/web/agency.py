@@ -377,9 +377,20 @@ def accept_evidence(evidence_id: int):
             raise
         flash(translated(exc), "error")
     else:
+        _flash_accepted(done)
+    return redirect(url_for("agency.evidence_queue"), code=303)
+
+
+def _flash_accepted(done: evidence_service.EvidenceView) -> None:
+    """Confirm an accept with the level the student has now, as every other page shows it."""
+    if done.level_now is not None and done.level_now != done.level_awarded:
+        # Accepted below the level the student has: saying "at Familiar" would contradict every other page.
+        flash(gettext("Accepted %(name)s’s evidence for %(skill)s. Their level stays %(level)s: accepting evidence "
+                      "never lowers a level.", name=person_name(done.name), skill=done.skill_name,
+                      level=localized(done.level_now)), "success")
+    else:
         flash(gettext("Accepted %(name)s’s evidence for %(skill)s at %(level)s.", name=person_name(done.name),
                       skill=done.skill_name, level=localized(done.level_awarded)), "success")
-    return redirect(url_for("agency.evidence_queue"), code=303)
 
 
 @bp.post("/teacher/evidence/<int:evidence_id>/return")

@@ -239,7 +239,10 @@ def assign():
     except ServiceError as exc:
         flash(translated(exc), "error")
         if target == "group":
-            return redirect(back, code=303)  # from the Groups page, whose form is the group's own
+            # From the Groups page, whose form is the group's own: back to the same suggestion (its skills and
+            # kind of groups), where the teacher can choose another date; the Assignments page has no such form.
+            return redirect(url_for("classroom.groups", skill=request.form.getlist("skill_id"),
+                                    kind=request.form.get("kind", "")), code=303)
         # The form comes back as the teacher filled it in (a redirect would lose the skills ticked and the date).
         typed = {"skill_ids": request.form.getlist("skill_id"), "target": target,
                  "person_id": request.form.get("person_id", ""), "due_on": request.form.get("due_on", "")}

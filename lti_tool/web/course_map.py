@@ -150,6 +150,10 @@ def import_upload():
     try:
         result = import_file(g.launch.course_id, upload.filename, upload.read(), now=utcnow())
     except ServiceError as exc:
+        # First what happened (nothing), then what to fix: a list of problems alone left the teacher wondering
+        # whether half the file went in.
+        flash(gettext("Nothing was imported from “%(file)s”: the course map is unchanged. What to fix in the file:",
+                      file=upload.filename[:120]), "error")
         _flash_problems(exc)
         return redirect(url_for("course_map.editor"), code=303)
     if result.merged:

@@ -8,6 +8,7 @@ from flask_babel import gettext, ngettext
 from ..models.base import utcnow
 from ..services.errors import ServiceError
 from ..services.permissions import actor_of
+from ..services.placements import course_placements
 from ..services.publishing import grading_settings, republish_course, set_grading
 from .course import launch_blueprint, require_teacher
 from .i18n import translated
@@ -49,6 +50,13 @@ def resend():
     """Recalculate every student's grades under the current scheme and resend those that changed."""
     require_teacher()
     queued = republish_course(g.launch.course_id, actor=actor_of(g.launch), now=utcnow())
-    flash(ngettext("Grades recalculated: %(num)d updated score is on its way to the LMS.",
-                   "Grades recalculated: %(num)d updated scores are on their way to the LMS.", queued), "success")
+    if queued:
+        flash(ngettext("Grades recalculated: %(num)d updated score is on its way to the LMS.",
+                       "Grades recalculated: %(num)d updated scores are on their way to the LMS.", queued), "success")
+    elif not course_placements(g.launch.course_id):
+        # "0 updated scores" read as if grades had been checked against a column; there is none to send to.
+        flash(gettext("No grade was sent: this course has no Pathways column in the LMS gradebook yet. To make one, "
+                      "add Pathways to the course through your LMS's picker (Deep Linking) with points."), "warning")
+    else:
+        flash(gettext("Grades recalculated: no grade changed, so nothing was sent to the LMS."), "success")
     return redirect(url_for("grading.settings"), code=303)

@@ -8,7 +8,7 @@ from selenium.webdriver.common.by import By
 
 from tests.web.test_privacy import INSTITUTION_ADMIN, _get, _link, _privacy_launch
 
-from .accessibility import serious_violations
+from .accessibility import PHONE, click_through, launch_as, serious_violations
 
 pytestmark = pytest.mark.browser
 
@@ -44,3 +44,19 @@ def test_an_export_over_two_courses_with_one_title_names_every_landmark_apart(br
     assert len(names) >= 4 and len(names) == len(set(names)), names
     problems = serious_violations(browser)
     assert not problems, "\n".join(problems)
+
+
+def test_the_way_back_from_the_privacy_page_is_on_a_phones_first_screen(browser, tool, sandbox):
+    # The teacher's walk at 360 px: the privacy page's only way back to the course was its last line, under the
+    # notice, the students' table and the course's buttons, some two thousand pixels down.
+    sandbox.launch("student")
+    home = launch_as(browser, tool, "Amara Okafor")
+    click_through(browser, "//button[contains(normalize-space(), 'Use the demo pack')]")
+    browser.set_window_size(*PHONE)
+    for who, url, back in (("teacher", home, "← Course page"),
+                           ("student", launch_as(browser, tool, "Priya Shah"), "← Back to your learning plan")):
+        browser.get(url + "privacy/")
+        link = browser.find_element(By.XPATH, f"//a[normalize-space()='{back}']")
+        assert browser.execute_script("return arguments[0].getBoundingClientRect().bottom", link) <= PHONE[1], who
+        click_through(browser, f"//a[normalize-space()='{back}']")
+        assert browser.current_url == url, who

@@ -69,7 +69,22 @@ def test_a_new_scheme_is_recalculated_and_resent_and_the_button_does_it_again(sa
     drain_outbox(tool)
     assert _placement_scores(tool)[-1]["scoreGiven"] == round(3 / (4 * 16) * 100, 2)  # Proficient = 3 of 4, 16 skills
     again = submit_form(_grading(teacher, base), "/teacher/grading/resend")
-    assert "Grades recalculated: 0 updated scores" in again.text  # nothing changed since, so nothing is resent
+    # Nothing changed since, so nothing is resent, in words ("0 updated scores are on their way" before).
+    assert "Grades recalculated: no grade changed, so nothing was sent to the LMS." in again.text
+
+
+def test_resending_in_a_course_without_a_gradebook_column_says_so_and_how_to_make_one(sandbox, tool):
+    # The teacher's walk: opened from the course menu (no graded link), "Recalculate and resend grades" said
+    # "Grades recalculated: 0 updated scores are on their way to the LMS", as if there were a column to send to.
+    import html
+
+    teacher = submit_form(sandbox.launch("teacher"), "/content/demo")
+    sandbox.launch("student")
+    base = tool.url(re.search(r"/c/[^/]+/", teacher.url).group(0))
+    sent = html.unescape(submit_form(_grading(teacher, base), "/teacher/grading/resend").text)
+    assert ("No grade was sent: this course has no Pathways column in the LMS gradebook yet. To make one, add "
+            "Pathways to the course through your LMS's picker (Deep Linking) with points.") in sent
+    assert "updated scores" not in sent
 
 
 def test_skill_columns_appear_filled_named_after_the_skill_and_scored_out_of_four(sandbox, tool):

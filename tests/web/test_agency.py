@@ -10,7 +10,7 @@ from lti_tool.jobs.worker import drain
 from lti_tool.learning.coursepack import load_pack
 from lti_tool.sandbox.platform import DEMO_TEACHER
 from lti_tool.services.content import demo_pack_data
-from tests.support import demo_first_goal_due, parse_form, submit_form
+from tests.support import class_override, demo_first_goal_due, parse_form, submit_form
 
 PACK = load_pack(demo_pack_data())
 FIRST_SKILL = PACK.skill_graph.topological_order()[0]
@@ -240,6 +240,31 @@ def test_student_sends_evidence_the_teacher_accepts_at_proficient_and_the_gradeb
         teacher_id = db.session.scalars(db.select(models.Person.id).where(models.Person.sub == DEMO_TEACHER)).one()
         assert (event.source, event.new_level, event.skill_id) == ("evidence", "Proficient", FIRST_SKILL)
         assert event.actor_id == teacher_id
+
+
+def test_evidence_accepted_below_the_students_level_says_the_level_stays_and_mastered_starts_chosen(sandbox, tool):
+    # The teacher's walk: Priya was Mastered on the skill; her evidence came with "Proficient" chosen, and accepting
+    # it said "Accepted … at Proficient" while her level stayed Mastered on every other page (accepting never lowers
+    # a level): the confirmation contradicted the class view.
+    teacher = _setup_course(sandbox)
+    student = sandbox.launch("student")
+    view = _open(teacher, tool, "/class")
+    priya = re.search(r'<option value="(\d+)">Priya Shah</option>', view.text).group(1)
+    set_level = class_override(view, person_id=priya, skill_id=FIRST_SKILL, level="Mastered", note="Showed it")
+    assert "Level set to Mastered" in set_level.text
+    form = _open(student, tool, "Show what I know")
+    submit_form(form, "/evidence", skill_id=FIRST_SKILL, kind="explanation", text="Halves are twice quarters.")
+
+    queue = _open(teacher, tool, "/teacher/evidence")
+    evidence_id = re.search(r"/teacher/evidence/(\d+)/accept", queue.text).group(1)
+    menu = re.search(rf'<select name="level" id="accept-level-{evidence_id}">(.*?)</select>', queue.text, re.S)
+    assert re.findall(r'<option value="(\w+)" selected>', menu.group(1)) == ["Mastered"]
+    accepted = submit_form(queue, f"/teacher/evidence/{evidence_id}/accept", level="Proficient")
+    assert (f"Accepted Priya Shah’s evidence for {FIRST_NAME}. Their level stays Mastered: accepting evidence never "
+            "lowers a level.") in html.unescape(accepted.text)
+    assert "at Proficient" not in accepted.text
+    view = _open(teacher, tool, "/class")
+    assert re.search(rf'Priya Shah.*?{re.escape(FIRST_NAME)}.*?Mastered', html.unescape(view.text), re.S)
 
 
 def test_returned_evidence_shows_the_teachers_comment_only_to_its_student(sandbox, tool):

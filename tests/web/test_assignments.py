@@ -171,6 +171,35 @@ def test_a_suggested_group_can_be_assigned_its_skills_from_the_groups_page(sandb
     assert sorted(html.unescape(n) for n in assigned) == expected
 
 
+def test_the_course_page_leads_to_assignments_as_it_leads_to_groups(sandbox, tool):
+    # The teacher's walk: the course page had buttons for the class view, needs help and groups, but Assignments
+    # was reached only through the class view's or the Groups page's links.
+    teacher = submit_form(sandbox.launch("teacher"), "/content/demo")
+    link = re.search(r'<a class="button[^"]*" href="([^"]+/class/assignments)">Assignments</a>', teacher.text)
+    assert link, "no Assignments button on the course page"
+    opened = teacher.http.get(tool.url(link.group(1)), timeout=30)
+    assert opened.status_code == 200 and "<h1>Assignments</h1>" in opened.text
+
+
+def test_a_group_assignment_refused_comes_back_to_the_same_groups_with_the_message(sandbox, tool):
+    # The teacher's walk: a date the server refuses (the Groups page open since yesterday, so its date picker still
+    # allowed yesterday) landed on the Assignments page, which has no group and none of the group's students: the
+    # teacher had to find Groups again and choose the skills and the kind of groups again.
+    teacher, page = _class_of_three(sandbox, tool)
+    groups = _get(teacher, tool, f"/class/groups?skill={UNIT_RATE}&kind=mixed")
+    refused = submit_form(groups, "/class/assignments", due_on="2020-01-31")
+    assert refused.status_code == 200 and "/class/groups?" in refused.url
+    assert re.search(r"<h1>Groups for the next lesson</h1>", refused.text)
+    assert "Choose a due date from today on: that date has already passed." in refused.text
+    assert re.search(rf'value="{UNIT_RATE}" id="skill-\d+" checked', refused.text)
+    assert 'value="mixed" id="kind-mixed" checked' in refused.text
+    assert "Assign Unit rates to group 1" in refused.text
+    with tool.app.app_context():
+        from lti_tool.extensions import db
+
+        assert db.session.scalar(sa.text("SELECT count(*) FROM skill_assignment")) == 0
+
+
 def test_a_due_date_already_passed_is_refused_and_nothing_is_assigned(sandbox, tool):
     teacher, page = _class_of_three(sandbox, tool)
     priya = _students(page)["Priya Shah"]

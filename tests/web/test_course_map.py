@@ -212,6 +212,9 @@ def test_a_course_pack_is_still_checked_on_import_and_every_problem_is_shown(san
     document["activities"][0]["kind"] = "lecture"
     refused = upload_file(editor, "/teacher/map/import", "pack.json", json.dumps(document).encode("utf-8"))
     text = html.unescape(refused.text)
+    # What happened comes first: nothing of the file went in (the problems alone left that to guess).
+    lead = "Nothing was imported from “pack.json”: the course map is unchanged. What to fix in the file:"
+    assert text.index(lead) < text.index("Skill “Equivalent fractions” (prerequisites)")
     assert "Skill “Equivalent fractions” (prerequisites): names the skill 'no-such-skill'" in text
     assert "(kind): should be one of practice" in text
     assert load_pack(_pack(editor)) == load_pack(demo_pack_data())
