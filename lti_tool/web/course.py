@@ -317,7 +317,7 @@ def home():
     if launch.access == "teacher":
         return render_template("teacher/home.html", launch=launch, roster=course_roster(launch), placement=placement,
                                refused_services=refused_service_fixes(launch),
-                               roster_refused=roster_sync_refused(launch.course_id),
+                               roster_refused=roster_sync_refused(launch.course),
                                pack=pack, grades=grade_sync_status(launch.course_id),
                                gradebook_gaps=gradebook_gaps(launch.course_id),
                                # Without result.readonly the LMS refuses to show its gradebook: no button that fails.
