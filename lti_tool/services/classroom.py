@@ -162,6 +162,8 @@ class HelpEntry:
     person_id: int
     name: str
     alerts: tuple[Alert, ...]
+    #: The student's open "ask my teacher" requests the page shows: "Mark as helped" closes these, not one sent since.
+    help_request_ids: tuple[int, ...] = ()
 
 
 def needs_help_count(course_id: int, platform_id: int, *, now: datetime) -> int:
@@ -226,7 +228,8 @@ def needs_help(course_id: int, platform_id: int, *, now: datetime, language: str
             yield StudentSummary(str(row.person_id), row.name, last_active=max(moments, default=None),
                                  skills=tuple(progress), failed_reviews=tuple(failed), pace=pace, asked=asked)
 
-    return [HelpEntry(int(entry.student_id), entry.name, entry.alerts)
+    return [HelpEntry(int(entry.student_id), entry.name, entry.alerts,
+                      tuple(sorted(r.id for r in requests.get(int(entry.student_id), []))))
             for entry in needs_help_now(summaries(), now, zone=zone)]
 
 

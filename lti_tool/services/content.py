@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -71,6 +72,44 @@ def import_pack(course_id: int, data: Any, *, now: datetime, keep_existing: bool
         pack = load_pack(data)
     except CoursePackError as exc:
         raise PackProblems(exc) from exc
+    return _save_pack(course_id, pack, now=now, keep_existing=keep_existing)
+
+
+def import_demo_pack(course_id: int, *, now: datetime, keep_existing: bool = False) -> CoursePack:
+    """Make the demo pack (goal dates counted from now's day) the course's content, as import_pack does.
+
+    The demo pack is checked in full once per process: trying a few hundred variants of each of its item templates
+    costs about half a second of CPU (seeded, so every try gives the same answer), and a class opening a new course
+    together (PATHWAYS_DEFAULT_COURSE_PACK=demo) had every launch that found no content yet try them again, one
+    GIL-bound thread each, while the launch holding SQLite's write lock waited for its turn at the interpreter: the
+    last launches waited out the busy timeout (a 503). Only the goal dates differ from day to day, and they are
+    read (and checked) each time.
+    """
+    try:
+        _check_demo_pack_once()
+        pack = load_pack(demo_pack_data(now.date()), sample_templates=False)
+    except CoursePackError as exc:  # an installed demo pack someone edited
+        raise PackProblems(exc) from exc
+    return _save_pack(course_id, pack, now=now, keep_existing=keep_existing)
+
+
+_demo_checked = threading.Event()
+_demo_checking = threading.Lock()
+
+
+def _check_demo_pack_once() -> None:
+    """Check the shipped demo pack in full (item templates tried too) unless this process did; one thread at a time,
+    so a class opening new courses together checks it once while the others wait, not once each."""
+    if _demo_checked.is_set():
+        return
+    with _demo_checking:
+        if not _demo_checked.is_set():
+            load_pack(demo_pack_data())
+            _demo_checked.set()
+
+
+def _save_pack(course_id: int, pack: CoursePack, *, now: datetime, keep_existing: bool) -> CoursePack:
+    """Make a checked pack the course's content (commits)."""
     dumped = dump_pack(pack)
     saved_at = _lock_course_for_import(course_id)
     # ON CONFLICT DO NOTHING: parallel first launches seeding the default pack create one row, not a 500.

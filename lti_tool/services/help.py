@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -60,13 +61,16 @@ def open_requests(course_id: int, person_ids: list[int], *, now: datetime) -> di
     return found
 
 
-def mark_helped(course_id: int, person_id: int, *, now: datetime) -> int:
-    """Close a student's open help requests in this course (the teacher has talked to them); return how many."""
-    result = db.session.execute(
-        sa.update(HelpRequest)
-        .where(HelpRequest.course_id == course_id, HelpRequest.person_id == person_id,
-               HelpRequest.resolved_at.is_(None))
-        .values(resolved_at=now)
-    )
+def mark_helped(course_id: int, person_id: int, *, now: datetime, request_ids: Collection[int] | None = None) -> int:
+    """Close a student's open help requests in this course (the teacher has talked to them); return how many.
+
+    `request_ids`: the requests the teacher's page showed, the only ones closed. Closing every open one closed also
+    a request the student sent after the page was drawn (another skill), which then left the list unseen. None (a
+    page from before this was sent) closes every open one, as before.
+    """
+    where = [HelpRequest.course_id == course_id, HelpRequest.person_id == person_id, HelpRequest.resolved_at.is_(None)]
+    if request_ids is not None:
+        where.append(HelpRequest.id.in_(id_list(request_ids)))
+    result = db.session.execute(sa.update(HelpRequest).where(*where).values(resolved_at=now))
     db.session.commit()
     return result.rowcount or 0

@@ -137,10 +137,10 @@ def accept_launch(
     # A placeholder course stays empty: a Deep Linking picker there offers what a course without content does.
     if settings.get("DEFAULT_COURSE_PACK") == "demo" and facts.message_type != DATA_PRIVACY \
             and not gets_placeholder(facts):
-        from .content import course_content, demo_pack_data, import_pack
+        from .content import course_content, import_demo_pack
 
         if course_content(launch.course_id) is None:
-            import_pack(launch.course_id, demo_pack_data(now.date()), now=now, keep_existing=True)
+            import_demo_pack(launch.course_id, now=now, keep_existing=True)
     return AcceptedLaunch(LaunchOutcome.SESSION, facts, launch, launch.id)
 
 

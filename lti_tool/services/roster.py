@@ -110,7 +110,7 @@ def sync_roster(
             Enrollment.course_id == writer.course_id, Enrollment.active.is_(True)).scalar_subquery()))
     # What it wrote is current, so the page after it does not read the launch and course again.
     commit_keeping_rows()
-    _note_refusal(course_id, refused=False)
+    _note_refusal(course_id, None)
     metrics.record_roster_sync()
     return RosterResult(members=members or 0, added=writer.added, deactivated=writer.deactivated)
 
@@ -413,13 +413,15 @@ def run_due_roster_sync(
     if course_id is None:
         return None
     lease = now + timedelta(seconds=SYNC_LEASE_SECONDS)
-    claimed = db.session.execute(
+    # The course's creation time comes back with the claim: a refusal is noted for this course row, not its id.
+    created_at = db.session.scalar(
         sa.update(Course)
         .where(Course.id == course_id, Course.roster_sync_due_at <= now)
         .values(roster_sync_due_at=lease)
-    ).rowcount
+        .returning(Course.created_at)
+    )
     db.session.commit()
-    if not claimed:
+    if created_at is None:
         return None
     try:
         result = sync_roster(course_id, secret_key=secret_key, http=http, timeout=timeout,
@@ -429,12 +431,12 @@ def run_due_roster_sync(
         wait = max(float(retry_seconds), exc.retry_after or 0.0)
         _reschedule(course_id, lease, None if exc.refused else now + timedelta(seconds=wait))
         if exc.refused:
-            _note_refusal(course_id, refused=True)
+            _note_refusal(course_id, created_at)
         raise
     except ServiceError:
         metrics.record_roster_sync(ok=False)
         _reschedule(course_id, lease, None)
-        _note_refusal(course_id, refused=True)
+        _note_refusal(course_id, created_at)
         raise
     except Exception:  # a database blip: the sync must run again
         metrics.record_roster_sync(ok=False)
@@ -457,23 +459,33 @@ def _refusal_key(course_id: int) -> str:
     return f"roster-refused:{course_id}"
 
 
-def _note_refusal(course_id: int, *, refused: bool) -> None:
-    """Remember (in the shared cache) that the worker's last sync of the course was refused, or forget it.
+def _course_row_mark(created_at: datetime) -> str:
+    """Tell one course row from another that later had the same id: its creation time, to the microsecond."""
+    return created_at.isoformat()
+
+
+def _note_refusal(course_id: int, created_at: datetime | None) -> None:
+    """Remember (in the shared cache) that the worker's last sync of the course made at created_at was refused, or
+    forget it (None).
 
     The worker does not ask again on its own after a refusal, so the teacher's page says so (roster_sync_refused);
-    with the cache down nothing is said, and the teacher's own "Update roster" still shows the reason.
+    with the cache down nothing is said, and the teacher's own "Update roster" still shows the reason. The note
+    names the course row, not only its id: a course whose data is deleted leaves its note behind (the deletion does
+    not reach the cache, which may be down then), and the course made afterwards (the same LMS course launched
+    again, or any course on SQLite, which gives the highest id again once its row is gone) must not be told of a
+    refusal that was never its own.
     """
     with contextlib.suppress(*CACHE_OUTAGES):
-        if refused:
-            cache.set(_refusal_key(course_id), True, timeout=REFUSAL_SHOWN_SECONDS)
+        if created_at is not None:
+            cache.set(_refusal_key(course_id), _course_row_mark(created_at), timeout=REFUSAL_SHOWN_SECONDS)
         else:
             cache.delete(_refusal_key(course_id))
 
 
-def roster_sync_refused(course_id: int) -> bool:
+def roster_sync_refused(course: Course) -> bool:
     """Tell whether the LMS refused the worker's last automatic roster update of this course (none has worked since)."""
     try:
-        return bool(cache.get(_refusal_key(course_id)))
+        return cache.get(_refusal_key(course.id)) == _course_row_mark(course.created_at)
     except CACHE_OUTAGES:
         return False
 

@@ -58,7 +58,9 @@ def helped():
     entries = needs_help(g.launch.course_id, g.launch.platform_id, now=utcnow())
     if person_id not in {entry.person_id for entry in entries}:
         abort(404)  # only students of this launch's course who are on the list
-    mark_helped(g.launch.course_id, person_id, now=utcnow())
+    # The requests the page showed (not one the student sent since); a page from before they were sent: every one.
+    shown = request.form.getlist("request_id", type=int)
+    mark_helped(g.launch.course_id, person_id, now=utcnow(), request_ids=shown or None)
     flash(gettext("Marked as helped."), "success")
     return redirect(url_for("classroom.help_now"), code=303)
 

@@ -38,8 +38,8 @@ from ..services.classroom import needs_help_count
 from ..services.content import (
     PackProblems,
     course_pack,
-    demo_pack_data,
     export_pack,
+    import_demo_pack,
     import_pack,
     read_pack_upload,
 )
@@ -317,7 +317,7 @@ def home():
     if launch.access == "teacher":
         return render_template("teacher/home.html", launch=launch, roster=course_roster(launch), placement=placement,
                                refused_services=refused_service_fixes(launch),
-                               roster_refused=roster_sync_refused(launch.course_id),
+                               roster_refused=roster_sync_refused(launch.course),
                                pack=pack, grades=grade_sync_status(launch.course_id),
                                gradebook_gaps=gradebook_gaps(launch.course_id),
                                # Without result.readonly the LMS refuses to show its gradebook: no button that fails.
@@ -388,7 +388,7 @@ def use_demo_pack():
     """Start the course from the demo course pack that ships with Pathways."""
     require_teacher()
     now = utcnow()
-    pack = import_pack(g.launch.course_id, demo_pack_data(now.date()), now=now)
+    pack = import_demo_pack(g.launch.course_id, now=now)
     flash(gettext("The course now uses “%(title)s”: %(num)d skills.", title=pack.course.title, num=len(pack.skills)),
           "success")
     return redirect(url_for("course.home"), code=303)

@@ -95,3 +95,24 @@ def test_a_roster_sync_that_met_a_server_error_is_asked_again_after_the_usual_wa
 
     assert drain(lms.tool.app, once=True, max_seconds=5).roster_syncs == 1
     assert _roster_shown(page)
+
+
+def test_a_refusal_noted_for_a_course_whose_data_was_deleted_is_not_told_to_the_course_made_after_it(lms):
+    from tests.support import open_in_launch, submit_form
+
+    platform, tool = lms.platform, lms.tool
+    page = lms.launch("teacher")
+    platform.fail_next.extend([403] * 20)
+    drain(tool.app, once=True, max_seconds=5)
+    assert REFUSED in page.http.get(page.url).text
+    platform.fail_next.clear()
+    confirm = open_in_launch(page, tool, "/privacy/course/delete")
+    done = submit_form(confirm, "/privacy/course/delete", title="Grade 7 Mathematics")
+    assert done.status_code == 200
+
+    # The LMS still has the course: the teacher's next launch makes it anew (on SQLite, under the same row id, as
+    # the deleted course had the highest), and no automatic roster update of it has been refused.
+    again = lms.launch("teacher")
+
+    assert "Grade 7 Mathematics" in again.text
+    assert REFUSED not in again.text

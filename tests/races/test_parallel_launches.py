@@ -62,3 +62,34 @@ def test_a_whole_class_launching_a_new_course_at_once_all_get_their_page(make_to
         assert placement.resource_link_id == "copied-link"
         assert db.session.get(CourseContent, course.id) is not None
         assert course.roster_sync_due_at is not None
+
+
+def test_new_courses_a_class_opens_at_once_try_the_default_packs_question_templates_once(make_tool, monkeypatch):
+    # Trying a few hundred variants of every question template of the demo pack takes about half a second of CPU.
+    # Every launch that found the new course without content tried them all again, each in its thread: the launch
+    # holding SQLite's write lock waited for its turn at the interpreter behind them, and the last ones in line
+    # waited out the 10 s busy timeout (a 503) on a loaded machine. They are tried once per process now.
+    from lti_tool.services import content
+
+    tried: list[bool] = []
+    load_pack = content.load_pack
+
+    def counting(data, **options):
+        tried.append(options.get("sample_templates", True))
+        return load_pack(data, **options)
+
+    monkeypatch.setattr(content, "load_pack", counting)
+    tool = make_tool(DEFAULT_COURSE_PACK="demo")
+    sandbox = SandboxActions(tool)
+    people = [("t-1", "Instructor"), ("s-1", "Learner"), ("s-2", "Learner"), ("s-3", "Learner")]
+    for context_id in ("alg-3", "alg-4"):
+        _new_course_with_people(tool, context_id, people)
+        pages = _launch_all_at_once(sandbox, context_id, [sub for sub, _ in people] * 2)
+        assert [page.status_code for page in pages] == [200] * 8
+
+    with tool.app.app_context():
+        from lti_tool.extensions import db
+        from lti_tool.models import CourseContent
+
+        assert db.session.scalar(db.select(db.func.count()).select_from(CourseContent)) == 2
+    assert tried.count(True) <= 1  # before: at least once per course, and up to once per launch
