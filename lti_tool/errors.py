@@ -152,6 +152,17 @@ def error_page(status: int, message: str, title: str):
 # (OperationalError also covers a query cancelled by a restart; DBAPIError with connection_invalidated covers
 # a connection the pool found dead.) A request meeting one gets a 503 with Retry-After, never a 500.
 DATABASE_OUTAGES = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
+# PostgreSQL's "cannot execute … in a read-only transaction": a standby answering in the primary's place during a
+# failover. Writes come back when the failover ends (or the connection is pointed at the new primary), so it is an
+# outage like the others, not a bug of ours. It arrives as an InternalError, a class that also holds real bugs.
+READ_ONLY_SQLSTATE = "25006"
+
+
+def database_read_only(exc: BaseException) -> bool:
+    """Tell whether a database error is PostgreSQL refusing a write because it is (for now) read-only."""
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) == READ_ONLY_SQLSTATE
+
+
 UNAVAILABLE = N_("Pathways cannot reach its database right now. Please try again in a minute.")
 NO_NEW_SESSIONS = N_("Pathways cannot start new sessions right now. Please try again in a minute.")
 UNAVAILABLE_TITLE = N_("Pathways is briefly unavailable")
@@ -309,3 +320,7 @@ def register(app: Flask) -> None:
         with contextlib.suppress(Exception):
             db.session.rollback()
         return _render(500, N_("Something went wrong on our side. Please try again."), "Server error")
+
+    @app.errorhandler(sa.exc.InternalError)
+    def internal_database_error(exc: sa.exc.InternalError):
+        return database_outage(exc) if database_read_only(exc) else unexpected(exc)

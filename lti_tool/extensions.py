@@ -21,8 +21,11 @@ cache = Cache()
 csrf = CSRFProtect()
 babel = Babel()
 
-# The errors a cache outage raises (Redis down or too slow); callers that can do without the cache catch these.
-CACHE_OUTAGES = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+# The errors a cache outage raises; callers that can do without the cache catch these. Besides Redis down or too
+# slow: up but refusing writes, full at its maxmemory with nothing to evict (OOM) or a replica a failover left in
+# the primary's place (READONLY). Both pass without a restart once Redis accepts writes again.
+CACHE_OUTAGES = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
+                 redis.exceptions.OutOfMemoryError, redis.exceptions.ReadOnlyError)
 
 
 @sa.event.listens_for(Engine, "connect")

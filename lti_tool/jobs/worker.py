@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from .. import metrics
+from ..errors import DATABASE_OUTAGES, database_read_only
 from ..extensions import db
 from ..lti import ags
 from ..lti.keys import SecretKeyMismatch
@@ -1187,7 +1188,7 @@ def _database_away(exc: BaseException) -> bool:
 
     An integrity or data error in one course's rows would fail the same way on every try: that course is skipped.
     """
-    return isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)) or bool(
+    return isinstance(exc, DATABASE_OUTAGES) or database_read_only(exc) or bool(
         getattr(exc, "connection_invalidated", False))
 
 
