@@ -157,3 +157,18 @@ def test_back_after_a_hint_and_an_answer_shows_the_question_page_not_a_browser_e
 @pytest.mark.parametrize("sitting", list(SITTINGS))
 def test_back_after_a_hint_and_an_answer_in_a_review_or_unit_check_shows_no_browser_error(browser, tool, sitting):
     _hint_then_answer(browser, _start(browser, tool, sitting))
+
+
+def test_back_to_the_plan_after_a_level_changed_shows_the_new_level(browser, tool):
+    """The plan said "Not started"; after a right answer the feedback says "Attempted"; Back to the plan says so too."""
+    home = _student_in_the_demo_course(browser, tool)
+    browser.get(home)
+    level = "//tr[th[normalize-space()='Equivalent fractions']]//span[contains(@class, 'level')]"
+    assert browser.find_element(By.XPATH, level).text == "Not started"
+    _click(browser, browser.find_element(By.CSS_SELECTOR, "main a.button[href$='/practice/frac-equivalent']"))
+    _answer(browser, right=True)
+    assert "Equivalent fractions: Attempted" in browser.find_element(By.TAG_NAME, "main").text
+    _moved(browser, browser.back)  # the question's page
+    _moved(browser, browser.back)  # the plan
+    assert browser.current_url == home
+    wait(browser, lambda b: b.find_element(By.XPATH, level).text == "Attempted")
