@@ -1,11 +1,17 @@
-""""Show a hint" on a question's form: the same form posted, so what the student typed or chose comes back."""
+""""Show a hint" on a question's form: the same form posted, so what the student typed or chose comes back.
+
+The post counts the hint on the question's served row and redirects to the question's page (Post/Redirect/Get),
+its address carrying the question and what was typed: Back after the answer that follows, and a reload, show that
+page again, not Chromium's "Confirm Form Resubmission" dead end.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TypeVar
 
-from flask import request
+from flask import redirect, request, url_for
+from werkzeug.wrappers import Response
 
 from ..services.serving import Served, show_hint
 
@@ -29,6 +35,10 @@ class HintAsked:
             return question
         return show_hint(question, self.hints)
 
+    def carried(self) -> dict[str, int | str | None]:
+        """Return the query arguments of the page's address after the hint: the question and what was typed."""
+        return {"served": self.served_id, "answer": self.answer or None}
+
     def answer_for(self, question: object) -> str:
         """Return the typed answer for the question the page shows: none when another question took its place."""
         return self.answer if getattr(question, "id", None) == self.served_id else ""
@@ -45,6 +55,24 @@ def hint_asked() -> HintAsked | None:
         return None
     return HintAsked(request.form.get("served", type=int), request.form.get("hints", 0, type=int) + 1,
                      request.form.get("answer", ""))
+
+
+def typed_back() -> HintAsked | None:
+    """Return what the question page's address carries back after "Show a hint" (`HintAsked.carried`), else None.
+
+    It asks for no hint: the hints shown are the served row's, counted by the post.
+    """
+    served = request.args.get("served", type=int)
+    return None if served is None else HintAsked(served, 0, request.args.get("answer", ""))
+
+
+def hint_redirect(typed: HintAsked | None, question: Served | None, endpoint: str, **values) -> Response | None:
+    """After "Show a hint" was posted: count the hint on the page's question (if still the one asked about) and
+    return the redirect to the question's page (`endpoint` with `values`), carrying what was typed; None on a GET."""
+    if typed is None or request.method != "POST":
+        return None
+    typed.shown_on(question)
+    return redirect(url_for(endpoint, **values, **typed.carried()), code=303)
 
 
 def hints_to_show(question: Served | None) -> int:

@@ -23,7 +23,7 @@ from ..services.plan import ClassRow, class_overview
 from ..services.serving import items_for_skill, serve_next
 from .classroom import answers_page
 from .course import addresses, answers_question, launch_blueprint, require_student, require_teacher
-from .hints import HintAsked, hint_asked, hints_to_show
+from .hints import HintAsked, hint_asked, hint_redirect, hints_to_show, typed_back
 from .i18n import HEATMAP_CELL, heatmap_words, localized, page_language, person_name, translated
 from .plan_page import unit_list_items
 from .skill_map import map_dots, map_edges, map_name_lines, student_map_boxes
@@ -44,7 +44,7 @@ def _skill(pack, skill_id: str):
 @bp.get("/practice/<skill_id>")
 def practice(skill_id: str):
     """Show the student's question for a skill, one at a time: the server chooses and keeps it."""
-    return _practice_page(skill_id)
+    return _practice_page(skill_id, typed_back())
 
 
 def _practice_page(skill_id: str, typed: HintAsked | None = None):
@@ -52,7 +52,9 @@ def _practice_page(skill_id: str, typed: HintAsked | None = None):
     pack = require_pack(g.launch.course_id, page_language())
     skill = _skill(pack, skill_id)
     question = serve_next(g.launch.course_id, person_id, skill_id, pack, now=utcnow())
-    question = typed.shown_on(question) if typed else question
+    hinted = hint_redirect(typed, question, "learning.practice", skill_id=skill_id)
+    if hinted is not None:
+        return hinted
     # None for a skill with questions: the one left to serve is open in the placement check (serving.serve_next).
     in_placement = question is None and bool(items_for_skill(pack, skill_id))
     return render_template("student/practice.html", launch=g.launch, skill=skill, in_placement=in_placement,

@@ -22,7 +22,7 @@ from ..services.reviews import (
     review_standing,
 )
 from .course import launch_blueprint, require_student
-from .hints import HintAsked, hint_asked, hints_to_show
+from .hints import HintAsked, hint_asked, hint_redirect, hints_to_show, typed_back
 from .i18n import page_language, translated
 
 bp = launch_blueprint("review", __name__)
@@ -34,7 +34,7 @@ def question():
     the button that starts one (`start`)."""
     run = request.args.get("run", type=int)
     if run is not None:
-        return _question_page(run)
+        return _question_page(run, typed_back())
     # Starting serves the sitting's first question, so only the button's POST (with its CSRF token) does it: the
     # session cookie is SameSite=None (the LMS frames us), and another site could embed this address.
     person_id = require_student()
@@ -87,11 +87,13 @@ def _question_page(run: int | None, typed: HintAsked | None = None):
     if run is None:
         return redirect(url_for("review.question"), code=303)
     served = open_review_question(g.launch.course_id, person_id, pack, run=run, now=utcnow())
+    hinted = hint_redirect(typed, served, "review.question", run=run)
+    if hinted is not None:
+        return hinted
     if served is None:
         if review_goes_on(g.launch.course_id, person_id, pack, run=run, now=utcnow()):
             return render_template("student/review_next.html", launch=g.launch, run=run)
         return redirect(url_for("review.summary", run=run), code=303)
-    served = typed.shown_on(served) if typed else served
     item = served.item
     skill = next((s for s in pack.skills if s.id in item.skills), None)
     return render_template("student/review.html", launch=g.launch, question=served, item=item, skill=skill,

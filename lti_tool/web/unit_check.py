@@ -14,7 +14,7 @@ from ..services.feedback import NOT_YOURS, answered_result
 from ..services.mastery import record_answer, require_pack
 from ..services.next_up import next_up
 from .course import addresses, launch_blueprint, require_student
-from .hints import HintAsked, hint_asked, hints_to_show
+from .hints import HintAsked, hint_asked, hint_redirect, hints_to_show, typed_back
 from .i18n import page_language, translated
 
 bp = launch_blueprint("unit_check", __name__)
@@ -47,7 +47,7 @@ def question(unit_id: str):
     person_id, pack, title = _open(unit_id)
     run = request.args.get("run", type=int)
     if run is not None:
-        return _question_page(unit_id, run)
+        return _question_page(unit_id, run, typed_back())
     # Starting serves a sitting, so only the button's POST (with its CSRF token) does it: the session cookie is
     # SameSite=None (the LMS frames us), and another site could start one by embedding this address.
     run = unit_check.open_run(g.launch.course_id, person_id, pack, unit_id)
@@ -83,9 +83,11 @@ def _question_page(unit_id: str, run: int, typed: HintAsked | None = None):
                                                             now=utcnow())
     except unit_check.Stranded as stranded:
         return _new_check(unit_id, stranded)
+    hinted = hint_redirect(typed, served, "unit_check.question", unit_id=unit_id, run=run)
+    if hinted is not None:
+        return hinted
     if served is None:
         return redirect(url_for("unit_check.summary", unit_id=unit_id, run=run), code=303)
-    served = typed.shown_on(served) if typed else served
     item = served.item
     skill = next((s for s in pack.skills if s.id in item.skills), None)
     return render_template("student/unit_check.html", launch=g.launch, question=served, item=item, skill=skill,

@@ -103,6 +103,8 @@ def test_a_hint_shown_is_still_shown_and_counted_after_going_back(browser, tool)
     browser.execute_script("window.__leaving = true")
     browser.back()
     wait(browser, lambda b: b.execute_script("return !window.__leaving && document.readyState === 'complete'"))
+    # Fetched again if Chromium brought it back from its back/forward cache, as it was before the hint.
+    wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, ".hints li"))
     assert browser.find_element(By.NAME, "served").get_attribute("value") == served
     assert browser.find_element(By.CSS_SELECTOR, ".hints li").text == item.hints[0]
     answer = answer_for_served(tool, served)

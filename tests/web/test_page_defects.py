@@ -89,6 +89,10 @@ def test_show_a_hint_keeps_the_typed_answer_and_records_nothing(sandbox, tool):
     served = re.search(r'name="served" value="(\d+)"', page.text).group(1)
     hinted = submit_form(page, f"/practice/{skill_id}", answer="3/4 maybe", show_hint="1")
     assert hinted.status_code == 200
+    # Post/Redirect/Get: the hint's page is a GET of its own, so a reload shows it again and asks for nothing more.
+    assert [r.status_code for r in hinted.history] == [303] and hinted.request.method == "GET"
+    reloaded = hinted.http.get(hinted.url, timeout=30)
+    assert reloaded.text.count("<li>") == hinted.text.count("<li>") and 'name="hints" value="1"' in reloaded.text
     assert html.escape(item.hints[0]) in hinted.text and html.escape(item.hints[1]) not in hinted.text
     assert 'value="3/4 maybe"' in hinted.text
     assert f'name="served" value="{served}"' in hinted.text and 'name="hints" value="1"' in hinted.text
