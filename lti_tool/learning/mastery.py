@@ -219,6 +219,10 @@ def reason_parts(reason: str) -> tuple[tuple[str, dict[str, str]], ...]:
 
 #: How many right answers ahead `MasteryModel.next_level_needs` looks; past it, pages say "more than" that.
 _MOST_PROJECTED = 12
+#: How many answers of `MasteryModel.next_level_needs` a model keeps (all are forgotten at once past it): a few
+#: hundred bytes each, and a projection takes a fraction of a millisecond a practised skill.
+_NEEDS_KEPT = 4096
+_UNKNOWN = object()
 #: Item ids of the answers `next_level_needs` imagines: no pack's item has one.
 _PROJECTED = "\0projected-"
 
@@ -567,6 +571,9 @@ class MasteryModel:
         # Whatever the parameters (a fit stored before this rule, a hand-edited file), a right answer never counts
         # against the learner.
         self._weights = monotone_weights(self.params.weights)
+        # What `next_level_needs` told, by its arguments: the same states again (a page shown again, the feedback
+        # and then the plan after an answer, a class of learners at the same point) are not projected again.
+        self._needs: dict[tuple, LevelNeeds | None] = {}
 
     # -- predictions ---------------------------------------------------------------------------------
 
@@ -739,6 +746,16 @@ class MasteryModel:
         of the rules. A projection: a wrong answer meanwhile asks for more. `overall`, the learner-wide state
         (`ALL_SKILLS`), is what `record` moves the estimate with besides the skill's own answers.
         """
+        key = (state, thresholds, shown, overall)
+        needs = self._needs.get(key, _UNKNOWN)
+        if needs is _UNKNOWN:
+            if len(self._needs) >= _NEEDS_KEPT:
+                self._needs.clear()
+            needs = self._needs[key] = self._next_level_needs(state, thresholds, shown=shown, overall=overall)
+        return needs
+
+    def _next_level_needs(self, state: SkillState, thresholds: MasteryThresholds | None, *,
+                          shown: Level, overall: SkillState | None) -> LevelNeeds | None:
         t = thresholds or MasteryThresholds()
         if shown is Level.MASTERED:
             return None

@@ -46,7 +46,7 @@ from ..models import (
     Platform,
     ServedItem,
 )
-from ..models.base import commit_keeping_rows, insert_if_missing, still_loaded
+from ..models.base import RowsAsLoaded, commit_keeping_rows, insert_if_missing, still_loaded
 from ..noted import NotedOnce
 from .errors import N_, TRY_AGAIN, Forbidden, NotFound, ServiceError, TryAgain
 from .serving import AnswerRead, hold_served, served_columns
@@ -509,29 +509,59 @@ def _upsert_enrollment(platform_id: int, course_id: int, person_id: int, facts: 
     return person_id
 
 
+#: The rows a launch page opens, each made from its columns of one Core statement (see `_open_launch_query`).
+_LAUNCH_ROWS = tuple(RowsAsLoaded(model) for model in (LaunchSession, Course, Person, CourseContent, DiagnosticRun,
+                                                       Placement, ServedItem))
+#: What a launch read with its person and course refreshes with after a commit (as when they were joinedloads).
+_LAUNCH_LOADED_WITH = (so.joinedload(LaunchSession.person), so.joinedload(LaunchSession.course))
+
+
 @cache
 def _open_launch_query(run_length: int | None = None) -> sa.Select:
+    # A Core statement (the tables' columns, not the mapped classes'): the ORM's result set-up cost as much as the
+    # statement itself on every page (Round 17 in bench/README.md); `open_launch` makes the objects.
+    launch, course, person, content, run, placement, served = (rows.mapper.local_table for rows in _LAUNCH_ROWS)
     query = (
-        sa.select(LaunchSession, CourseContent, DiagnosticRun, Placement)
-        .options(so.joinedload(LaunchSession.person), so.joinedload(LaunchSession.course))
-        .outerjoin(CourseContent, CourseContent.course_id == LaunchSession.course_id)
-        .outerjoin(DiagnosticRun, sa.and_(DiagnosticRun.course_id == LaunchSession.course_id,
-                                          DiagnosticRun.person_id == LaunchSession.person_id))
+        sa.select(*(column for rows in _LAUNCH_ROWS[:6] for column in rows.columns))
+        .select_from(launch)
+        .join(course, course.c.id == launch.c.course_id)
+        .join(person, person.c.id == launch.c.person_id)
+        .outerjoin(content, content.c.course_id == launch.c.course_id)
+        .outerjoin(run, sa.and_(run.c.course_id == launch.c.course_id, run.c.person_id == launch.c.person_id))
         # The placement a graded link's launch opened (its id is kept in the launch's details), if still there.
-        .outerjoin(Placement, sa.and_(Placement.id == LaunchSession.details["placement_id"].as_integer(),
-                                      Placement.course_id == LaunchSession.course_id))
-        .where(LaunchSession.id == sa.bindparam("launch_id"))
+        .outerjoin(placement, sa.and_(placement.c.id == launch.c.details["placement_id"].as_integer(),
+                                      placement.c.course_id == launch.c.course_id))
+        .where(launch.c.id == sa.bindparam("launch_id"))
     )
     if run_length is None:
         return query
     # An answer's question (:served_id), only if it was served to this launch's person in this course, with the
     # run of their latest answers on skill :skill_id (serving.served reads the same on its own).
     return (
-        query.add_columns(ServedItem, *served_columns(LaunchSession.course_id, LaunchSession.person_id, run_length))
-        .outerjoin(ServedItem, sa.and_(ServedItem.id == sa.bindparam("served_id"),
-                                       ServedItem.course_id == LaunchSession.course_id,
-                                       ServedItem.person_id == LaunchSession.person_id))
+        query.add_columns(*_LAUNCH_ROWS[6].columns, *served_columns(launch.c.course_id, launch.c.person_id, run_length))
+        .outerjoin(served, sa.and_(served.c.id == sa.bindparam("served_id"), served.c.course_id == launch.c.course_id,
+                                   served.c.person_id == launch.c.person_id))
     )
+
+
+def _launch_rows(found: sa.Row) -> tuple[Any, ...]:
+    """Make the ORM objects of `_open_launch_query`'s row: the launch (its course and person loaded with it), its
+    content, run and placement (None where the outer join found none), then the served row and its run if read."""
+    session, values, made, at = db.session(), tuple(found), [], 0
+    for rows in _LAUNCH_ROWS[:6] if len(found) == _OPEN_LAUNCH_WIDTH else _LAUNCH_ROWS:
+        made.append(values[at:at + len(rows.columns)])
+        at += len(rows.columns)
+    launch_values, *others = made
+    course, person, content, run, placement, *question = (
+        rows(session, values) for rows, values in zip(_LAUNCH_ROWS[1:], others, strict=False))
+    launch = _LAUNCH_ROWS[0](session, launch_values, course=course, person=person)
+    state = so.attributes.instance_state(launch)
+    if not state.load_options:  # made here, not one the session held already
+        state.load_options, state.load_path = _LAUNCH_LOADED_WITH, _LAUNCH_ROWS[0].mapper._path_registry
+    return launch, content, run, placement, *question, *values[at:]
+
+
+_OPEN_LAUNCH_WIDTH = sum(len(rows.columns) for rows in _LAUNCH_ROWS[:6])  # without an answer's question
 
 
 class LaunchExpired(ServiceError):
@@ -605,6 +635,8 @@ def open_launch(launch_id: str, allowed_ids: list[str], *, now: datetime,
         run_length = answering.run_length if answering.run_on else 0
         params.update(served_id=answering.served_id, skill_id=answering.run_on)
     found = db.session.execute(_open_launch_query(run_length), params).first()
+    if found is not None:
+        found = _launch_rows(found)
     if found is not None and not by_token and (found[0].details or {}).get(TAB_BOUND):
         # Only a cookie written before such launches were kept out of sessions names one (or a bug that lets one in).
         raise NotFound(N_("This page belongs to a launch this browser did not make. Open Pathways from your course."))

@@ -156,13 +156,13 @@ def served_columns(course_id: sa.ColumnElement | sa.BindParameter, person_id: sa
     One scalar subquery per answer, newest first (NULL past the last one); the course and person are bind
     parameters here and the launch's own columns when the launch reads the answered question with it.
     """
-    earlier = so.aliased(ServedItem)
+    earlier = ServedItem.__table__.alias()  # the table's: a Core statement stays one (launches.open_launch)
     answered = (
-        sa.select(earlier.correct)
-        .where(earlier.course_id == course_id, earlier.person_id == person_id,
-               earlier.skill_id == sa.bindparam("skill_id"), earlier.source == "practice",
-               earlier.answered_at.is_not(None))
-        .order_by(earlier.answered_at.desc(), earlier.id.desc())
+        sa.select(earlier.c.correct)
+        .where(earlier.c.course_id == course_id, earlier.c.person_id == person_id,
+               earlier.c.skill_id == sa.bindparam("skill_id"), earlier.c.source == "practice",
+               earlier.c.answered_at.is_not(None))
+        .order_by(earlier.c.answered_at.desc(), earlier.c.id.desc())
     )
     return tuple(answered.offset(n).limit(1).scalar_subquery() for n in range(run_length))
 
