@@ -134,8 +134,9 @@ def test_every_page_a_teacher_and_a_student_reach_passes_axe_and_fits_a_phone(br
     audit.check("student's own data as a page")
 
     # The teacher: class view and its filters, needs help, groups, a student, the family report, evidence,
-    # reflections, settings, privacy and the deep-link picker.
-    browser.get(teacher_home)
+    # reflections, settings, privacy and the deep-link picker. The teacher opens Pathways again from the course: in
+    # a browser shared with a student, the student's launch ended the teacher's (tests/hostile/test_shared_browser).
+    teacher_home = launch_as(browser, tool, TEACHER)
     audit.check("teacher home after students worked")
     _click(browser, _link("Open the class view"))
     audit.check("class view")
@@ -209,7 +210,7 @@ def test_every_page_a_teacher_and_a_student_reach_passes_axe_and_fits_a_phone(br
     Select(placed.find_element(By.NAME, "sub")).select_by_visible_text(STUDENT)
     placed.find_element(By.TAG_NAME, "button").click()
     wait(browser, ec.url_contains("/c/"))
-    browser.get(teacher_home)
+    teacher_home = launch_as(browser, tool, TEACHER)  # the student's launch ended the teacher's in this browser
     audit.check("teacher home with a gradebook column")
     _click(browser, _link("against the LMS"))
     audit.check("gradebook check")
@@ -281,12 +282,12 @@ def test_student_practises_with_the_keyboard_alone(browser, tool):
 
 
 def test_teacher_reads_every_heatmap_cell_as_a_word_not_only_a_colour(browser, tool):
-    teacher_home = _teacher_sets_up_the_demo_pack(browser, tool)
+    _teacher_sets_up_the_demo_pack(browser, tool)
     launch_as(browser, tool, STUDENT)
     _click(browser, "//li[@class='step']//a[contains(@class, 'button')]")
     _answer(browser, right=True)
 
-    browser.get(teacher_home)
+    launch_as(browser, tool, TEACHER)  # the student's launch ended the teacher's in this browser
     _click(browser, _link("Open the class view"))
     key = [span.text for span in browser.find_elements(By.CSS_SELECTOR, "p.muted .level")]
     assert key == LEVEL_WORDS

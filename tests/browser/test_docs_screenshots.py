@@ -14,7 +14,7 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from .accessibility import launch_as
-from .test_accessibility import STUDENT, _answer, _click, _link, _teacher_sets_up_the_demo_pack
+from .test_accessibility import STUDENT, TEACHER, _answer, _click, _link, _teacher_sets_up_the_demo_pack
 
 pytestmark = pytest.mark.browser
 
@@ -45,7 +45,7 @@ def _practise(browser, tool, student: str, answers: list[bool]) -> str:
 
 def test_pages_shown_in_the_documentation(browser, tool):
     browser.set_window_size(WIDTH, 900)
-    teacher_home = _teacher_sets_up_the_demo_pack(browser, tool)
+    _teacher_sets_up_the_demo_pack(browser, tool)
 
     browser.get(tool.url("/sandbox/"))
     assert "Launch settings" in browser.page_source
@@ -65,7 +65,7 @@ def test_pages_shown_in_the_documentation(browser, tool):
     assert any(level != "Not started" for level in levels), "the plan shows progress after practice"
     _shoot(browser, "student-plan")
 
-    browser.get(teacher_home)
+    launch_as(browser, tool, TEACHER)  # the students' launches ended the teacher's in this browser
     _click(browser, _link("Open the class view"))
     cells = [cell.text for cell in browser.find_elements(By.CSS_SELECTOR, ".heatmap td.level-cell")]
     assert cells and any(text != "Not started" for text in cells)

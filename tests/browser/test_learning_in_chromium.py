@@ -98,7 +98,7 @@ def test_student_answers_by_keyboard_until_a_level_changes(browser, tool):
 
 
 def test_teacher_sees_the_class_heatmap_with_the_students_level_in_words(browser, tool):
-    teacher_home = _teacher_sets_up_the_demo_pack(browser, tool)
+    _teacher_sets_up_the_demo_pack(browser, tool)
     launch_as(browser, tool, STUDENT)
     skill_name = browser.find_element(By.CSS_SELECTOR, ".step h3").text.rsplit(" ", 2)[0]
     browser.find_element(By.CSS_SELECTOR, ".step a.button").click()
@@ -110,7 +110,7 @@ def test_teacher_sees_the_class_heatmap_with_the_students_level_in_words(browser
     level = ("Attempted" if change.text.startswith("You've started ")
              else change.find_element(By.CSS_SELECTOR, "strong:last-child").text)
 
-    browser.get(teacher_home)
+    launch_as(browser, tool, TEACHER)  # the student's launch ended the teacher's in this browser
     browser.find_element(By.LINK_TEXT, "Open the class view").click()
     wait(browser, ec.presence_of_element_located((By.CSS_SELECTOR, ".heatmap table")))
     headers = [th.text for th in browser.find_elements(By.CSS_SELECTOR, ".heatmap thead th")]
@@ -122,7 +122,7 @@ def test_teacher_sees_the_class_heatmap_with_the_students_level_in_words(browser
 
 
 def test_teacher_override_reaches_the_lms_gradebook(browser, tool):
-    teacher_home = _teacher_sets_up_the_demo_pack(browser, tool)
+    _teacher_sets_up_the_demo_pack(browser, tool)
     # The demo's goals lie weeks ahead, and a grade with nothing due has no number and is not sent before one
     # was: the calendar moves to the day after the first goal's date.
     demo_first_goal_due(tool)
@@ -148,7 +148,7 @@ def test_teacher_override_reaches_the_lms_gradebook(browser, tool):
     assert browser.find_element(By.CSS_SELECTOR, "[data-testid=placement-title]").text == title
 
     # The teacher sets the student's level on one skill by their own judgement.
-    browser.get(teacher_home)
+    launch_as(browser, tool, TEACHER)  # the student's launch ended the teacher's in this browser
     browser.find_element(By.LINK_TEXT, "Open the class view").click()
     wait(browser, ec.presence_of_element_located((By.ID, "override-person")))
     Select(browser.find_element(By.ID, "override-person")).select_by_visible_text(STUDENT)

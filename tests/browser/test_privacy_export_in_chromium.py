@@ -50,11 +50,12 @@ def test_the_way_back_from_the_privacy_page_is_on_a_phones_first_screen(browser,
     # The teacher's walk at 360 px: the privacy page's only way back to the course was its last line, under the
     # notice, the students' table and the course's buttons, some two thousand pixels down.
     sandbox.launch("student")
-    home = launch_as(browser, tool, "Amara Okafor")
+    launch_as(browser, tool, "Amara Okafor")
     click_through(browser, "//button[contains(normalize-space(), 'Use the demo pack')]")
     browser.set_window_size(*PHONE)
-    for who, url, back in (("teacher", home, "← Course page"),
-                           ("student", launch_as(browser, tool, "Priya Shah"), "← Back to your learning plan")):
+    for who, name, back in (("teacher", "Amara Okafor", "← Course page"),
+                            ("student", "Priya Shah", "← Back to your learning plan")):
+        url = launch_as(browser, tool, name)  # each from the LMS: one person's launch ends another's in a browser
         browser.get(url + "privacy/")
         link = browser.find_element(By.XPATH, f"//a[normalize-space()='{back}']")
         assert browser.execute_script("return arguments[0].getBoundingClientRect().bottom", link) <= PHONE[1], who
