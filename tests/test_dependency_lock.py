@@ -37,3 +37,19 @@ def test_the_lock_holds_no_release_below_the_advisory_bounds():
     locked = _locked()
     for name, floor in {"werkzeug": "3.1.4", "jinja2": "3.1.6", "urllib3": "2.5.0", "idna": "3.7"}.items():
         assert Requirement(f"{name}>={floor}").specifier.contains(locked[name][0])
+
+
+# Releases that lack something Pathways uses, although older lower bounds let them in: `pip install pathways-lti`
+# (or -e '.[test]', as CI does) resolves within pyproject.toml's bounds, and a machine that already has such a
+# release keeps it. Found by installing every lower bound and running the tests on it.
+TOO_OLD = {
+    "flask-migrate": ("4.0.1", "`pathways db check`: Flask-Migrate's check command came in 4.0.2"),
+    "sqlalchemy": ("2.0.19", "an ORM INSERT … ON CONFLICT DO NOTHING RETURNING (insert_if_missing): launches fail"),
+}
+
+
+def test_the_lower_bounds_let_in_no_release_without_what_pathways_uses():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    bounds = {canonicalize_name(Requirement(line).name): Requirement(line) for line in project["dependencies"]}
+    for name, (release, lacks) in TOO_OLD.items():
+        assert not bounds[name].specifier.contains(release), f"{bounds[name]} lets in {name} {release}, without {lacks}"

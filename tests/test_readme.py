@@ -134,3 +134,49 @@ def test_every_setting_is_in_the_operations_settings_table():
     # What the code does: db upgrade makes the first signing key; an open /metrics on a real host is refused.
     assert "run `pathways keys rotate` once after `pathways db upgrade`" not in operations
     assert "optionally `PATHWAYS_METRICS_TOKEN`" not in operations
+
+
+def _commands(group, path: tuple[str, ...] = ("pathways",)):
+    """Every command the `pathways` script has, as (its words, the command)."""
+    import click
+
+    context = click.Context(group, info_name=path[-1])
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*path, name))
+        else:
+            yield (*path, name), command
+
+
+def test_the_operations_commands_table_gives_every_command_and_option_the_code_has():
+    import click
+
+    from lti_tool.cli import main
+
+    operations = (DOCS / "operations.md").read_text()
+    section = operations.split("## Commands\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `pathways ")]
+    # Flask's and Flask-Migrate's own commands are named (db upgrade, run, routes, shell); their options and the other
+    # migration commands are theirs to document.
+    theirs = {("pathways", "run"), ("pathways", "routes"), ("pathways", "shell")}
+    missing = []
+    for words, command in _commands(main):
+        if words[1] == "db" and words[2] != "upgrade":
+            continue
+        name = " ".join(words)
+        row = next((r for r in rows if f"`{name} " in r or f"`{name}`" in r), None)
+        if row is None:
+            missing.append(name)
+            continue
+        if words in theirs or words[1] == "db":
+            continue
+        for param in command.params:
+            if isinstance(param, click.Option):
+                if not any(opt in row for opt in param.opts if opt.startswith("--")):
+                    missing.append(f"{name} {param.opts[0]}")
+            elif param.human_readable_name.upper() not in row and param.name.upper() not in row:
+                missing.append(f"{name} {param.human_readable_name.upper()}")
+    assert not missing, f"add these to the Commands table in docs/operations.md: {missing}"
+    for option in ("--env-file", "--version"):
+        assert option in section
