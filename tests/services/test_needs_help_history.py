@@ -53,9 +53,11 @@ def test_tries_since_the_last_rise_ignore_months_of_earlier_answers_and_match_re
     now = utcnow()
     with tool.app.app_context():
         from lti_tool.extensions import db
+        from lti_tool.learning.local_days import days_between, local_date
         from lti_tool.models import Course, Enrollment, ItemResponse, MasteryEvent, Person, SkillMastery
         from lti_tool.services.classroom import needs_help
         from lti_tool.services.content import course_pack
+        from lti_tool.services.time_zones import course_zone
 
         course = db.session.scalars(sa.select(Course)).one()
         pack = course_pack(course.id)
@@ -118,8 +120,12 @@ def test_tries_since_the_last_rise_ignore_months_of_earlier_answers_and_match_re
         inactive = {entry.person_id: alert.reason for entry in entries for alert in entry.alerts
                     if alert.kind == "inactive"}
         last_answer = months_ago + (STUCK_ATTEMPTS - 1) * timedelta(hours=6)
-        assert inactive == {liam: f"Hasn't worked in Pathways for {(now - last_answer).days} days (last on "
-                                  f"{last_answer.day} {last_answer:%B})."}
+        # Calendar days in the course's time zone, as the page counts them, not 24-hour spans (those differ by one
+        # at some hours of the day: the test failed from about midnight to 06:00 UTC).
+        zone = course_zone(course.id)
+        away, last_day = days_between(last_answer, now, zone), local_date(last_answer, zone)
+        assert inactive == {liam: f"Hasn't worked in Pathways for {away} days (last on "
+                                  f"{last_day.day} {last_day:%B})."}
         names = {s.id: s.name for s in pack.skills}
 
     page = open_in_launch(teacher, tool, "/class/needs-help")
