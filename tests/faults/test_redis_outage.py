@@ -25,6 +25,15 @@ def wait_for(check, seconds: float) -> float:
     return time.monotonic() - started
 
 
+def practise_once(tool, student) -> requests.Response:
+    """The student who already launched opens a question and answers it; return the answer's response."""
+    practise = tool.url(re.search(r'href="([^"]*/practice/[^"]+)"', student.text).group(1))
+    page = student.http.get(practise, timeout=10)
+    assert page.status_code == 200, page.text[:300]
+    page.http = student.http
+    return submit_form(page, practise.split("/", 3)[3], answer=served_answer(tool, page))
+
+
 HEALTH_TOKEN = "faults-health-token"
 
 
@@ -39,7 +48,6 @@ def test_with_redis_down_open_pages_keep_working_new_logins_wait_a_minute_and_al
     teacher = sandbox.launch("teacher")
     assert submit_form(teacher, "/content/demo").status_code == 200
     student = sandbox.launch("student")
-    practise = tool.url(re.search(r'href="([^"]*/practice/[^"]+)"', student.text).group(1))
     assert healthz(tool).status_code == 200
 
     redis_server.proxy.cut()
@@ -48,10 +56,7 @@ def test_with_redis_down_open_pages_keep_working_new_logins_wait_a_minute_and_al
     assert health.status_code == 503
     assert health.json()["checks"] == {"database": "ok", "cache": "unreachable"}
     # The student who already launched goes on practising, and the answer is kept.
-    page = student.http.get(practise, timeout=10)
-    assert page.status_code == 200, page.text[:300]
-    page.http = student.http
-    answered = submit_form(page, practise.split("/", 3)[3], answer=served_answer(tool, page))
+    answered = practise_once(tool, student)
     assert answered.status_code == 200, answered.text[:300]
     # Someone opening Pathways from the LMS now gets a plain page asking to come back shortly.
     login = requests.get(tool.platform.start_launch(sandbox.sub("student")), allow_redirects=False, timeout=10)

@@ -9,7 +9,6 @@ A private redis-server is started for each test, because a test must not turn th
 
 from __future__ import annotations
 
-import re
 import shutil
 import socket
 import subprocess
@@ -20,7 +19,9 @@ import pytest
 import redis
 import requests
 
-from tests.support import SandboxActions, served_answer, submit_form
+from tests.support import SandboxActions, submit_form
+
+from .test_redis_outage import practise_once
 
 
 def _free_port() -> int:
@@ -79,17 +80,13 @@ def test_a_cache_refusing_writes_keeps_open_pages_going_turns_new_logins_away_pl
     teacher = sandbox.launch("teacher")
     assert submit_form(teacher, "/content/demo").status_code == 200
     student = sandbox.launch("student")
-    practise = tool.url(re.search(r'href="([^"]*/practice/[^"]+)"', student.text).group(1))
 
     _refuse_writes(private_redis, how)
     with pytest.raises(redis.ResponseError):
         private_redis.set("probe", "x")  # the server really refuses writes now
 
     # The student who already launched goes on: the page and the answer need the database, not the cache.
-    page = student.http.get(practise, timeout=10)
-    assert page.status_code == 200, page.text[:300]
-    page.http = student.http
-    answered = submit_form(page, practise.split("/", 3)[3], answer=served_answer(tool, page))
+    answered = practise_once(tool, student)
     assert answered.status_code == 200, answered.text[:300]
     # A new login cannot keep its state and nonce: a plain 503 to come back shortly, not a server error.
     login = requests.get(tool.platform.start_launch(sandbox.sub("student")), allow_redirects=False, timeout=10)
