@@ -184,9 +184,10 @@ def queue_scores(scores: Sequence[NewScore], *, now: datetime, written: list[New
     """Write outbox rows for these scores (at most one per student and line item), in the caller's transaction.
 
     No commit. Returns how many rows were written; `written`, if given, gets the scores they were written for. A
-    constant number of statements however many students, placements and skill columns the scores are for: the newest row of every target (one read), the new rows
-    (one batched INSERT) and the older waiting rows they replace marked superseded (one UPDATE); and when a score
-    found unchanged was worked out on another due set, that set recorded on its row (one batched UPDATE).
+    constant number of statements however many students, placements and skill columns the scores are for: the
+    newest row of every target (one read), the new rows (one batched INSERT) and the older waiting rows they replace
+    marked superseded (one UPDATE); and when a score found unchanged was worked out on another due set, that set
+    recorded on its row (one batched UPDATE).
     """
     if len({score.target for score in scores}) != len(scores):
         raise ValueError("queue_scores takes at most one score per student and line item")
