@@ -37,6 +37,21 @@ def _course_with_a_column(sandbox, tool, *, pack: str = "past goal"):
     return teacher, base
 
 
+def _level_then_column(sandbox, tool, teacher, *, note: str) -> str:
+    """Have the student launch and the teacher set them Proficient on the first skill, and only then place Pathways
+    with a gradebook column (Deep Linking); return the course's base URL."""
+    sandbox.launch("student")
+    base = tool.url(re.search(r"/c/[^/]+/", teacher.url).group(0))
+    view = teacher.http.get(base + "class")
+    view.http = teacher.http
+    class_override(view, level="Proficient", note=note)
+    picker = sandbox.launch("teacher", message_type="LtiDeepLinkingRequest")
+    returning = submit_form(picker, "/deep-link")
+    action, fields = parse_form(returning.text, returning.url)
+    returning.http.post(action, data=fields)
+    return base
+
+
 def _grading(teacher, base):
     page = teacher.http.get(base + "teacher/grading")
     page.http = teacher.http
@@ -99,15 +114,7 @@ def test_resending_before_anything_is_due_says_nothing_was_sent_as_the_worker_se
     import html
 
     teacher = submit_form(sandbox.launch("teacher"), "/content/demo")  # the demo's goals all lie ahead
-    sandbox.launch("student")
-    base = tool.url(re.search(r"/c/[^/]+/", teacher.url).group(0))
-    view = teacher.http.get(base + "class")
-    view.http = teacher.http
-    class_override(view, level="Proficient", note="Showed it in class")
-    picker = sandbox.launch("teacher", message_type="LtiDeepLinkingRequest")
-    returning = submit_form(picker, "/deep-link")
-    action, fields = parse_form(returning.text, returning.url)
-    returning.http.post(action, data=fields)
+    base = _level_then_column(sandbox, tool, teacher, note="Showed it in class")
     said = html.unescape(submit_form(_grading(teacher, base), "/teacher/grading/resend").text)
     assert ("Grades recalculated: nothing was sent to the LMS. Nothing is due yet, so 1 score has no grade to send; "
             "it will be sent once something is due.") in said
@@ -156,16 +163,8 @@ def test_a_column_that_appears_later_is_back_filled_with_grades_earned_before_it
     teacher = sandbox.launch("teacher")
     imported = upload_file(teacher, "/teacher/map/import", "math7.json", json.dumps(PACK_DATA).encode())
     assert "Imported" in imported.text
-    sandbox.launch("student")
-    base = tool.url(re.search(r"/c/[^/]+/", teacher.url).group(0))
-    view = teacher.http.get(base + "class")
-    view.http = teacher.http
-    class_override(view, level="Proficient", note="Before Pathways had a column")
-    # Only now does the teacher place Pathways with a gradebook column, and the student opens the link.
-    picker = sandbox.launch("teacher", message_type="LtiDeepLinkingRequest")
-    returning = submit_form(picker, "/deep-link")
-    action, fields = parse_form(returning.text, returning.url)
-    returning.http.post(action, data=fields)
+    # Only after a level does the teacher place Pathways with a gradebook column; then the student opens the link.
+    _level_then_column(sandbox, tool, teacher, note="Before Pathways had a column")
     placed = [i for i, link in tool.platform.courses["math-7"].resource_links.items() if link.title == "My learning plan"]
     sandbox.launch("student", resource_link_id=placed[0])
     stats = drain_outbox(tool)
