@@ -76,26 +76,30 @@ def _render(status: int, message: str, title: str, *, for_admin: bool = False, d
                            for_admin=for_admin, back=_way_back(), lms_url=way_back_to_lms(details, message)), status
 
 
-def _way_back() -> dict[str, str]:
-    """Return where the page's way back goes and whom it speaks to: {"href": ..., "audience": ...}.
+def _way_back() -> dict[str, str | bool]:
+    """Return where the page's way back goes and whom it speaks to: {"href": ..., "audience": ..., ...}.
 
     Inside a launch the course home of that launch ("href"), and the words fit its role (a teacher is not told
-    to tell their teacher); outside one (or when the launch itself failed) no href: a page opened by a GET offers
-    the browser's back ("history"). A refused POST outside a launch is a launch or a login from the LMS, whose page
-    before it posts itself again: no back to that.
+    to tell their teacher); a student's course home is their learning plan ("plan"), which the way back names.
+    Outside one (or when the launch itself failed) no href: a page opened by a GET offers the browser's back
+    ("history"). A refused POST outside a launch is a launch or a login from the LMS, whose page before it posts
+    itself again: no back to that (the page says how to open Pathways again from the course instead).
     """
     from flask import g, url_for
 
+    from .services.launches import RESOURCE_LINK
+
     launch = getattr(g, "launch", None)
     if launch is None or getattr(g, "signed_out", False):
-        return {"href": "", "audience": "", "history": request.method == "GET"}
+        return {"href": "", "audience": "", "history": request.method == "GET", "plan": False}
     try:
         href = url_for("course.home", launch_id=launch.id, **({"lt": g.launch_token}
                                                                if getattr(g, "launch_token", None) else {}))
         audience = "teacher" if launch.access == "teacher" else "student"
+        plan = audience == "student" and launch.message_type == RESOURCE_LINK
     except Exception:  # noqa: BLE001 - the launch row is gone with a failed session: the browser's back will do
-        return {"href": "", "audience": "", "history": False}
-    return {"href": href, "audience": audience, "history": False}
+        return {"href": "", "audience": "", "history": False, "plan": False}
+    return {"href": href, "audience": audience, "history": False, "plan": plan}
 
 
 #: Form fields people type words into (reflections, evidence, goals, the teacher's notes, comments, overrides and

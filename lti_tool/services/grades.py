@@ -180,17 +180,18 @@ def queue_score(
     return db.session.get(ScoreOutbox, ids[0]) if ids else None
 
 
-def queue_scores(scores: Sequence[NewScore], *, now: datetime) -> int:
+def queue_scores(scores: Sequence[NewScore], *, now: datetime, written: list[NewScore] | None = None) -> int:
     """Write outbox rows for these scores (at most one per student and line item), in the caller's transaction.
 
-    No commit. Returns how many rows were written. A constant number of statements however many students,
-    placements and skill columns the scores are for: the newest row of every target (one read), the new rows
-    (one batched INSERT) and the older waiting rows they replace marked superseded (one UPDATE); and when a score
-    found unchanged was worked out on another due set, that set recorded on its row (one batched UPDATE).
+    No commit. Returns how many rows were written; `written`, if given, gets the scores they were written for. A
+    constant number of statements however many students, placements and skill columns the scores are for: the
+    newest row of every target (one read), the new rows (one batched INSERT) and the older waiting rows they replace
+    marked superseded (one UPDATE); and when a score found unchanged was worked out on another due set, that set
+    recorded on its row (one batched UPDATE).
     """
     if len({score.target for score in scores}) != len(scores):
         raise ValueError("queue_scores takes at most one score per student and line item")
-    return len(_queue(scores, now=now, returning=False)) if scores else 0
+    return len(_queue(scores, now=now, returning=False, written=written)) if scores else 0
 
 
 def _scope(scores: Sequence[NewScore]) -> dict[str, list]:
@@ -219,21 +220,23 @@ def _unchanged(score: NewScore, latest: sa.Row | None) -> bool:
     )
 
 
-def _queue(scores: Sequence[NewScore], *, now: datetime, returning: bool) -> list[int]:
+def _queue(scores: Sequence[NewScore], *, now: datetime, returning: bool,
+           written: list[NewScore] | None = None) -> list[int]:
     """Write the changed scores' rows and supersede the waiting rows they replace; the new ids if returning.
 
-    Without returning, the ids are not read back and the list only counts the rows.
+    Without returning, the ids are not read back and the list only counts the rows. `written` gets the scores
+    whose rows were written.
     """
     latest = {(row.placement_id, row.skill_id, row.person_id): row
               for row in db.session.execute(_NEWEST_ROWS, _scope(scores))}
-    rows, written, redigested = [], [], []
+    rows, changed, redigested = [], [], []
     for score in scores:
         newest = latest.get(score.target)
         if _unchanged(score, newest):
             if newest.due_digest != score.due_digest:
                 redigested.append({"row_id": newest.id, "digest": score.due_digest})
             continue
-        written.append(score)
+        changed.append(score)
         # AGS timestamps strictly increase per student and line item, by whole seconds (see SCORE_STEP).
         stamp = now if newest is None else max(now, newest.score_timestamp + SCORE_STEP)
         rows.append({
@@ -244,6 +247,8 @@ def _queue(scores: Sequence[NewScore], *, now: datetime, returning: bool) -> lis
             "comment": score.comment, "due_digest": score.due_digest, "score_timestamp": stamp, "status": PENDING,
             "attempts": 0, "next_attempt_at": now, "duplicate": False, "created_at": now,
         })
+    if written is not None:
+        written.extend(changed)
     if redigested:
         db.session.execute(_REDIGEST, redigested)
     if not rows:
@@ -253,7 +258,7 @@ def _queue(scores: Sequence[NewScore], *, now: datetime, returning: bool) -> lis
     else:
         db.session.execute(_INSERT, rows)
         ids = [0] * len(rows)
-    waiting = [score for score in written if (row := latest.get(score.target)) is not None and row.status == PENDING]
+    waiting = [score for score in changed if (row := latest.get(score.target)) is not None and row.status == PENDING]
     if not waiting:
         # No target had a score waiting (the worker had sent them all): nothing to supersede. (An older row whose
         # lease ran out under a newer one is never claimed; the worker's stale pass marks it.)

@@ -20,6 +20,7 @@ from .errors import ServiceError
 from .grades import NewScore, new_score, queue_scores
 from .permissions import Action, Actor, require
 from .placements import course_placements
+from .sent_scores import never_reached
 from .time_zones import course_today
 
 SCHEMES = {
@@ -58,10 +59,11 @@ def publish_mastery(course_id: int, person_id: int, *, now: datetime) -> int:
 
 
 def _publish(course_id: int, *, now: datetime, person_id: int | None = None,
-             person_ids: Collection[int] | None = None) -> int:
+             person_ids: Collection[int] | None = None, written: list[NewScore] | None = None) -> int:
     """Queue the current scores of one student, or of everyone with mastery in the course (person_id None).
 
-    person_ids narrows a class-wide publish to those students (the worker's pass for dates that passed).
+    person_ids narrows a class-wide publish to those students (the worker's pass for dates that passed); `written`
+    gets the scores queued (queue_scores).
     """
     if person_id is None:
         lock_learners(course_id)
@@ -105,7 +107,7 @@ def _publish(course_id: int, *, now: datetime, person_id: int | None = None,
             if per_skill:
                 scores.extend(_skill_score(placement, person, skill_id, person_levels, names, person_pending)
                               for skill_id in skill_ids)
-    return queue_scores(scores, now=now)
+    return queue_scores(scores, now=now, written=written)
 
 
 class _Basis(NamedTuple):
@@ -260,11 +262,22 @@ def _date(text: str | None) -> date | None:
     return date.fromisoformat(text) if text else None
 
 
-def set_grading(course_id: int, *, actor: Actor, scheme: str, per_skill: bool, now: datetime) -> int | None:
+class Resent(NamedTuple):
+    """What a recalculation queued for the LMS: scores on their way, and scores without a grade that stay unsent.
+
+    A score without a number (nothing is due yet) only clears a number of ours in the gradebook; where none may have
+    reached it, the worker does not send it (sent_scores.nothing_to_clear), so the teacher is not told it is coming.
+    """
+
+    sending: int
+    not_due: int
+
+
+def set_grading(course_id: int, *, actor: Actor, scheme: str, per_skill: bool, now: datetime) -> Resent | None:
     """Choose how mastery becomes a grade, and whether each skill also gets its own gradebook column.
 
     When either changes, every student's grades are recalculated and resent (new per-skill columns are filled
-    at once); returns the number of scores queued then, or None when nothing changed.
+    at once); returns what was queued then, or None when nothing changed.
     """
     require(actor, Action.CHANGE_GRADING)
     content = course_content(course_id)
@@ -278,15 +291,18 @@ def set_grading(course_id: int, *, actor: Actor, scheme: str, per_skill: bool, n
     return republish_course(course_id, actor=actor, now=now) if changed else None
 
 
-def republish_course(course_id: int, *, actor: Actor, now: datetime) -> int:
+def republish_course(course_id: int, *, actor: Actor, now: datetime) -> Resent:
     """Recalculate every student's grades in the course and queue the ones that differ from what was sent; commits.
 
-    Used when the scheme changes ("recalculate and resend"), so the gradebook shows the new scheme at once.
+    Used when the scheme changes ("recalculate and resend"), so the gradebook shows the new scheme at once. Counts
+    the queued scores the worker will send apart from those it will not (see Resent), by the worker's own rule.
     """
     require(actor, Action.CHANGE_GRADING)
-    queued = queue_course(course_id, now=now)
+    written: list[NewScore] = []
+    _publish(course_id, now=now, written=written)
+    unsent = never_reached({score.target for score in written if score.score_given is None})
     db.session.commit()
-    return queued
+    return Resent(sending=len(written) - len(unsent), not_due=len(unsent))
 
 
 def queue_course(course_id: int, *, now: datetime) -> int:

@@ -64,20 +64,30 @@ def nothing_to_clear(rows: Sequence[ScoreOutbox]) -> set[int]:
     counts.
     """
     blank = [row for row in rows if row.score_given is None]
-    if not blank:
+    unreached = never_reached({(row.placement_id, row.skill_id, row.person_id) for row in blank})
+    return {row.id for row in blank if (row.placement_id, row.skill_id, row.person_id) in unreached}
+
+
+def never_reached(targets: Collection[tuple[int, str, int]]) -> set[tuple[int, str, int]]:
+    """Return which of these (placement, skill, person) columns no numbered score of ours may have reached.
+
+    A score without a number queued for one of them is not sent (nothing_to_clear): the worker's rule, read here
+    too by whoever tells the teacher how many scores are on their way. One statement however many targets.
+    """
+    if not targets:
         return set()
     reached = {
         (found.placement_id, found.skill_id, found.person_id)
         for found in db.session.execute(
             sa.select(_OUTBOX.c.placement_id, _OUTBOX.c.skill_id, _OUTBOX.c.person_id).distinct()
-            .where(_OUTBOX.c.placement_id.in_(sorted({row.placement_id for row in blank})),
-                   _OUTBOX.c.skill_id.in_(sorted({row.skill_id for row in blank})),
-                   _OUTBOX.c.person_id.in_(sorted({row.person_id for row in blank})),
+            .where(_OUTBOX.c.placement_id.in_(sorted({target[0] for target in targets})),
+                   _OUTBOX.c.skill_id.in_(sorted({target[1] for target in targets})),
+                   _OUTBOX.c.person_id.in_(sorted({target[2] for target in targets})),
                    _OUTBOX.c.score_given.is_not(None),
                    _MAY_HAVE_REACHED)
         )
     }
-    return {row.id for row in blank if (row.placement_id, row.skill_id, row.person_id) not in reached}
+    return set(targets) - reached
 
 
 # Whether a numbered score of ours may be in the gradebook: a post of it to the LMS began. Told from facts no later

@@ -231,7 +231,6 @@ def assign():
     # The student menu starts at "Choose a student" (value ""): nothing chosen is no one, never the first student.
     who = WHOLE_CLASS if target == WHOLE_CLASS else [
         int(value) for value in request.form.getlist("person_id") if value.strip().isdigit()]
-    back = url_for("classroom.assignments")
     try:
         due_on = _due_date(request.form.get("due_on", ""))
         count = assign_skills(g.launch.course_id, g.launch.platform_id, skill_ids=request.form.getlist("skill_id"),
@@ -243,14 +242,27 @@ def assign():
         if target == "group":
             # From the Groups page, whose form is the group's own: back to the same suggestion (its skills and
             # kind of groups), where the teacher can choose another date; the Assignments page has no such form.
-            return redirect(url_for("classroom.groups", skill=request.form.getlist("skill_id"),
-                                    kind=request.form.get("kind", "")), code=303)
+            return redirect(_same_groups(), code=303)
         # The form comes back as the teacher filled it in (a redirect would lose the skills ticked and the date).
         typed = {"skill_ids": request.form.getlist("skill_id"), "target": target,
                  "person_id": request.form.get("person_id", ""), "due_on": request.form.get("due_on", "")}
         return _assignments_page(typed=typed, error_field=exc.form_field, status=422)
-    flash(ngettext("Assigned to %(num)d student.", "Assigned to %(num)d students.", count), "success")
-    return redirect(back, code=303)
+    assigned = ngettext("Assigned to %(num)d student.", "Assigned to %(num)d students.", count)
+    if target == "group":
+        # Back to the same groups, where the teacher assigns the next group (not to the Assignments page, from which
+        # they had to find Groups and tick the skills again), told which group was just assigned.
+        group = request.form.get("group", "")
+        flash(ngettext("Group %(number)s: assigned to %(num)d student.",
+                       "Group %(number)s: assigned to %(num)d students.", count, number=int(group))
+              if group.isdigit() and len(group) <= 4 else assigned, "success")
+        return redirect(_same_groups(), code=303)
+    flash(assigned, "success")
+    return redirect(url_for("classroom.assignments"), code=303)
+
+
+def _same_groups() -> str:
+    """Return the Groups page for the skills and kind of groups the group form was sent from."""
+    return url_for("classroom.groups", skill=request.form.getlist("skill_id"), kind=request.form.get("kind", ""))
 
 
 @bp.post("/class/assignments/<int:assignment_id>/remove")

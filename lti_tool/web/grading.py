@@ -9,7 +9,7 @@ from ..models.base import utcnow
 from ..services.errors import ServiceError
 from ..services.permissions import actor_of
 from ..services.placements import course_placements
-from ..services.publishing import grading_settings, republish_course, set_grading
+from ..services.publishing import Resent, grading_settings, republish_course, set_grading
 from .course import launch_blueprint, require_teacher
 from .i18n import translated
 
@@ -29,19 +29,18 @@ def save():
     """Save the grading scheme and whether each skill gets its own column."""
     require_teacher()
     try:
-        queued = set_grading(g.launch.course_id, actor=actor_of(g.launch), scheme=request.form.get("scheme", ""),
+        resent = set_grading(g.launch.course_id, actor=actor_of(g.launch), scheme=request.form.get("scheme", ""),
                              per_skill=request.form.get("per_skill") == "on", now=utcnow())
     except ServiceError as exc:
         if exc.status == 403:
             raise  # a refused role gets the plain 403 page, not a flash
         flash(translated(exc), "error")
     else:
-        flash(gettext("Grading settings saved.") if queued is None else
-              ngettext("Grading settings saved. Grades recalculated: "
-                       "%(num)d updated score is on its way to the LMS.",
-                       "Grading settings saved. Grades recalculated: "
-                       "%(num)d updated scores are on their way to the LMS.",
-                       queued), "success")
+        if resent is None:
+            flash(gettext("Grading settings saved."), "success")
+        else:
+            message, category = _resent_message(resent)
+            flash(gettext("Grading settings saved.") + " " + message, category)
     return redirect(url_for("grading.settings"), code=303)
 
 
@@ -49,14 +48,31 @@ def save():
 def resend():
     """Recalculate every student's grades under the current scheme and resend those that changed."""
     require_teacher()
-    queued = republish_course(g.launch.course_id, actor=actor_of(g.launch), now=utcnow())
-    if queued:
-        flash(ngettext("Grades recalculated: %(num)d updated score is on its way to the LMS.",
-                       "Grades recalculated: %(num)d updated scores are on their way to the LMS.", queued), "success")
-    elif not course_placements(g.launch.course_id):
-        # "0 updated scores" read as if grades had been checked against a column; there is none to send to.
-        flash(gettext("No grade was sent: this course has no Pathways column in the LMS gradebook yet. To make one, "
-                      "add Pathways to the course through your LMS's picker (Deep Linking) with points."), "warning")
-    else:
-        flash(gettext("Grades recalculated: no grade changed, so nothing was sent to the LMS."), "success")
+    message, category = _resent_message(republish_course(g.launch.course_id, actor=actor_of(g.launch), now=utcnow()))
+    flash(message, category)
     return redirect(url_for("grading.settings"), code=303)
+
+
+def _resent_message(resent: Resent) -> tuple[str, str]:
+    """Say what a recalculation sends to the LMS: only the scores on their way count as sent (and its category)."""
+    if resent.sending:
+        message = ngettext("Grades recalculated: %(num)d updated score is on its way to the LMS.",
+                           "Grades recalculated: %(num)d updated scores are on their way to the LMS.", resent.sending)
+        if resent.not_due:
+            # Scores without a number where none of ours is in the gradebook: the worker does not send them.
+            message += " " + ngettext(
+                "%(num)d other score was not sent because nothing is due yet for it; it will be sent once "
+                "something is due.",
+                "%(num)d other scores were not sent because nothing is due yet for them; they will be sent once "
+                "something is due.", resent.not_due)
+        return message, "success"
+    if resent.not_due:
+        return ngettext("Grades recalculated: nothing was sent to the LMS. Nothing is due yet, so %(num)d score has "
+                        "no grade to send; it will be sent once something is due.",
+                        "Grades recalculated: nothing was sent to the LMS. Nothing is due yet, so %(num)d scores "
+                        "have no grade to send; they will be sent once something is due.", resent.not_due), "info"
+    if not course_placements(g.launch.course_id):
+        # "0 updated scores" read as if grades had been checked against a column; there is none to send to.
+        return gettext("No grade was sent: this course has no Pathways column in the LMS gradebook yet. To make one, "
+                       "add Pathways to the course through your LMS's picker (Deep Linking) with points."), "warning"
+    return gettext("Grades recalculated: no grade changed, so nothing was sent to the LMS."), "success"

@@ -8,7 +8,7 @@ from selenium.webdriver.common.by import By
 
 from tests.web.test_privacy import INSTITUTION_ADMIN, _get, _link, _privacy_launch
 
-from .accessibility import PHONE, click_through, launch_as, serious_violations
+from .accessibility import DESKTOP, PHONE, click_through, launch_as, serious_violations
 
 pytestmark = pytest.mark.browser
 
@@ -61,3 +61,36 @@ def test_the_way_back_from_the_privacy_page_is_on_a_phones_first_screen(browser,
         assert browser.execute_script("return arguments[0].getBoundingClientRect().bottom", link) <= PHONE[1], who
         click_through(browser, f"//a[normalize-space()='{back}']")
         assert browser.current_url == url, who
+
+
+_OUT_OF_SIGHT = """
+const wrap = document.querySelector("[role=region].table-wrap");
+const right = Math.min(wrap.getBoundingClientRect().right, document.documentElement.clientWidth);
+return [...wrap.querySelectorAll("tbody a")].filter((a) => a.getBoundingClientRect().right > right + 1)
+  .map((a) => a.textContent.trim());
+"""
+
+
+def test_each_students_delete_and_download_links_are_in_sight_at_phone_width(browser, tool, sandbox):
+    # The teacher's walk at 360 px: the students' table was wider than the screen, and its Delete column sat off
+    # to the right inside the table's own scroll box, reached only by scrolling it sideways.
+    for who in ("student", "student-2", "student-3"):
+        sandbox.launch(who)
+    url = launch_as(browser, tool, "Amara Okafor")
+    click_through(browser, "//button[contains(normalize-space(), 'Use the demo pack')]")
+    browser.set_window_size(360, 740)
+    browser.get(url + "privacy/")
+    wrap = browser.find_element(By.CSS_SELECTOR, "[role=region].table-wrap")
+    assert browser.execute_script("return arguments[0].scrollWidth - arguments[0].clientWidth", wrap) <= 0
+    assert browser.execute_script(_OUT_OF_SIGHT) == []
+    deletes = browser.find_elements(By.XPATH, "//a[starts-with(normalize-space(), 'Delete data')]")
+    assert len(deletes) == 3
+    # Each card names what its links are for, as the table's head did.
+    labels = browser.execute_script("""return [...document.querySelectorAll("tbody tr:first-child td")].map(
+      (td) => getComputedStyle(td, "::before").content);""")
+    assert labels[:2] == ['"Status: "', '"Download: "'], labels
+    # At desktop width it is the table it was, its column heads in sight.
+    browser.set_window_size(*DESKTOP)
+    browser.get(url + "privacy/")
+    assert browser.find_element(By.XPATH, "//th[normalize-space()='Delete']").is_displayed()
+    assert browser.execute_script(_OUT_OF_SIGHT) == []

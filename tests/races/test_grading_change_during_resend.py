@@ -53,7 +53,7 @@ def test_a_scheme_changed_while_a_resend_runs_is_the_one_the_gradebook_keeps(san
         db.session.remove()
     go.set()
     thread.join(20)
-    assert not thread.is_alive() and len(outcome) == 1 and isinstance(outcome[0], int), outcome
+    assert not thread.is_alive() and len(outcome) == 1 and isinstance(outcome[0], publishing.Resent), outcome
     with app.app_context():
         assert publishing.grading_settings(course_id) == ("proficiency_share", False)
         # The newest score queued for the student is the one the current scheme gives: nothing left to send.

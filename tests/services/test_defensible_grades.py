@@ -37,6 +37,21 @@ def _course_with_a_column(sandbox, tool, *, pack: str = "past goal"):
     return teacher, base
 
 
+def _level_then_column(sandbox, tool, teacher, *, note: str) -> str:
+    """Have the student launch and the teacher set them Proficient on the first skill, and only then place Pathways
+    with a gradebook column (Deep Linking); return the course's base URL."""
+    sandbox.launch("student")
+    base = tool.url(re.search(r"/c/[^/]+/", teacher.url).group(0))
+    view = teacher.http.get(base + "class")
+    view.http = teacher.http
+    class_override(view, level="Proficient", note=note)
+    picker = sandbox.launch("teacher", message_type="LtiDeepLinkingRequest")
+    returning = submit_form(picker, "/deep-link")
+    action, fields = parse_form(returning.text, returning.url)
+    returning.http.post(action, data=fields)
+    return base
+
+
 def _grading(teacher, base):
     page = teacher.http.get(base + "teacher/grading")
     page.http = teacher.http
@@ -87,6 +102,49 @@ def test_resending_in_a_course_without_a_gradebook_column_says_so_and_how_to_mak
     assert "updated scores" not in sent
 
 
+def _posted(tool) -> int:
+    """How many scores the LMS has received, on every column."""
+    return sum(len(scores) for scores in tool.platform.scores.values())
+
+
+def test_resending_before_anything_is_due_says_nothing_was_sent_as_the_worker_sends_nothing(sandbox, tool):
+    # The teacher's walk: every goal still ahead, a level set before Pathways had a gradebook column, then the
+    # column placed and "Recalculate and resend" pressed. It said "1 updated score is on its way to the LMS"; the
+    # score has no number (nothing is due) and none of ours is in the gradebook to clear, so the worker sends nothing.
+    import html
+
+    teacher = submit_form(sandbox.launch("teacher"), "/content/demo")  # the demo's goals all lie ahead
+    base = _level_then_column(sandbox, tool, teacher, note="Showed it in class")
+    said = html.unescape(submit_form(_grading(teacher, base), "/teacher/grading/resend").text)
+    assert ("Grades recalculated: nothing was sent to the LMS. Nothing is due yet, so 1 score has no grade to send; "
+            "it will be sent once something is due.") in said
+    assert "on its way" not in said
+    stats = drain_outbox(tool)
+    assert stats.posted == 0 and _posted(tool) == 0  # the worker's decision, which the message now tells
+
+
+def test_saving_the_grading_settings_counts_only_the_scores_the_worker_will_send(sandbox, tool):
+    # Four-point grades queued (not sent yet), then the teacher goes back to "due so far" with skill columns while
+    # nothing is due: the plan column's score has no number and replaces a number the LMS never got, so it is not
+    # sent; the skill columns' are. The message counted both as "on their way".
+    import html
+
+    teacher, base = _course_with_a_column(sandbox, tool, pack="as it comes")
+    drain_outbox(tool)
+    assert _posted(tool) == 0  # nothing due, nothing of ours in the gradebook: nothing to send
+    saved = submit_form(_grading(teacher, base), "/teacher/grading", scheme="four_point")
+    assert "Grades recalculated: 1 updated score is on its way to the LMS." in saved.text
+    saved = html.unescape(submit_form(_grading(teacher, base), "/teacher/grading", scheme="due_so_far",
+                                      per_skill="on").text)
+    announced = int(re.search(r"Grades recalculated: (\d+) updated scores are on their way to the LMS\.", saved)
+                    .group(1))
+    assert ("1 other score was not sent because nothing is due yet for it; it will be sent once something is "
+            "due.") in saved
+    stats = drain_outbox(tool)
+    assert stats.posted == announced == _posted(tool)
+    assert _placement_scores(tool) == []  # the plan column got nothing: its four-point score was never sent
+
+
 def test_skill_columns_appear_filled_named_after_the_skill_and_scored_out_of_four(sandbox, tool):
     teacher, base = _course_with_a_column(sandbox, tool)
     drain_outbox(tool)
@@ -105,16 +163,8 @@ def test_a_column_that_appears_later_is_back_filled_with_grades_earned_before_it
     teacher = sandbox.launch("teacher")
     imported = upload_file(teacher, "/teacher/map/import", "math7.json", json.dumps(PACK_DATA).encode())
     assert "Imported" in imported.text
-    sandbox.launch("student")
-    base = tool.url(re.search(r"/c/[^/]+/", teacher.url).group(0))
-    view = teacher.http.get(base + "class")
-    view.http = teacher.http
-    class_override(view, level="Proficient", note="Before Pathways had a column")
-    # Only now does the teacher place Pathways with a gradebook column, and the student opens the link.
-    picker = sandbox.launch("teacher", message_type="LtiDeepLinkingRequest")
-    returning = submit_form(picker, "/deep-link")
-    action, fields = parse_form(returning.text, returning.url)
-    returning.http.post(action, data=fields)
+    # Only after a level does the teacher place Pathways with a gradebook column; then the student opens the link.
+    _level_then_column(sandbox, tool, teacher, note="Before Pathways had a column")
     placed = [i for i, link in tool.platform.courses["math-7"].resource_links.items() if link.title == "My learning plan"]
     sandbox.launch("student", resource_link_id=placed[0])
     stats = drain_outbox(tool)

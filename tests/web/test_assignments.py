@@ -156,7 +156,9 @@ def test_the_assignment_leaves_the_top_once_the_student_is_proficient_and_the_te
     assert not any(note for _, note in _steps(sandbox.launch("student")))
 
 
-def test_a_suggested_group_can_be_assigned_its_skills_from_the_groups_page(sandbox, tool):
+def test_a_suggested_group_is_assigned_its_skills_and_the_teacher_stays_on_the_same_groups_for_the_next(sandbox, tool):
+    # The teacher's walk: after a group was assigned, the page was the Assignments page; to assign the next group
+    # they had to find Groups again and tick the same skills and kind of groups again.
     teacher, page = _class_of_three(sandbox, tool)
     groups = _get(teacher, tool, f"/class/groups?skill={UNIT_RATE}&kind=mixed")
     assert "Assign Unit rates to group 1" in groups.text
@@ -166,8 +168,14 @@ def test_a_suggested_group_can_be_assigned_its_skills_from_the_groups_page(sandb
     # submit_form keeps one value per name; a browser sends every member's hidden person_id.
     members_ids = re.findall(r'name="person_id" value="(\d+)"', form)
     done = submit_form(groups, "/class/assignments", person_id=members_ids, due_on="2031-12-20")
-    assert f"Assigned to {len(expected)} student" in done.text
-    assigned = re.findall(r'<th scope="row">([^<]+)</th><td>Unit rates</td>', done.text)
+    assert done.status_code == 200 and "/class/groups?" in done.url
+    assert re.search(r"<h1>Groups for the next lesson</h1>", done.text)
+    assert f"Group 1: assigned to {len(expected)} student" in done.text
+    assert re.search(rf'value="{UNIT_RATE}" id="skill-\d+" checked', done.text)
+    assert 'value="mixed" id="kind-mixed" checked' in done.text
+    assert "Assign Unit rates to group 1" in done.text  # the next group's button is right there
+    listed = _get(teacher, tool, "/class/assignments")
+    assigned = re.findall(r'<th scope="row">([^<]+)</th><td>Unit rates</td>', listed.text)
     assert sorted(html.unescape(n) for n in assigned) == expected
 
 

@@ -8,7 +8,7 @@ import re
 
 from lti_tool.learning.coursepack import load_pack
 from lti_tool.services.content import demo_pack_data
-from tests.support import answer_for_served, open_in_launch, served_item, submit_form
+from tests.support import answer_for_served, launch_with_presentation, open_in_launch, served_item, submit_form
 from tests.web.test_agency import _open, _setup_course
 from tests.web.test_evidence_files import _rows, _send, tiny_png
 
@@ -47,6 +47,59 @@ def test_an_error_outside_a_launch_offers_the_browsers_back(tool):
     assert page.status_code == 404
     assert 'data-testid="error-back"' in page.text and "history.back()" in page.text
     assert re.search(r'<script nonce="[^"]+">', page.text)  # the page's CSP lets only its own script run
+
+
+def _visible(page) -> str:
+    """The page's text as read on screen (no tags, attributes or script)."""
+    body = re.sub(r"<script.*?</script>|<title>.*?</title>", "", page.text, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", " ", body))
+
+
+def test_a_students_error_pages_speak_plain_words_without_a_code_and_lead_back_to_the_plan(sandbox, tool):
+    # The student's walk: "This page does not exist." beside "Error 404", and "Only teachers can open this page."
+    # beside "Error 403": a 12-year-old does not know the codes. The status stays in the HTTP answer.
+    _setup_course(sandbox)
+    student = sandbox.launch("student")
+    for path, status, words in (("/practice/no-such-skill", 404, "This page does not exist."),
+                                ("/class", 403, "Only teachers can open this page.")):
+        page = open_in_launch(student, tool, path)
+        assert page.status_code == status
+        shown = _visible(page)
+        assert words in shown and "If this keeps happening, tell your teacher." in shown
+        assert str(status) not in shown and "Error" not in shown, shown
+        back = re.search(r'<a class="button" href="([^"]+)" data-testid="error-back">← Back to your learning plan</a>',
+                         page.text)
+        assert back, page.text
+        plan = student.http.get(tool.url(html.unescape(back.group(1))), timeout=30)
+        assert plan.status_code == 200 and "Your next steps" in plan.text
+
+    spanish = launch_with_presentation(sandbox, "student", locale="es")
+    gone = open_in_launch(spanish, tool, "/practice/no-such-skill")
+    assert gone.status_code == 404 and "Esta página no existe." in gone.text
+    assert "404" not in _visible(gone) and "← Volver a tu plan de aprendizaje</a>" in gone.text
+
+
+def test_a_teachers_error_page_keeps_the_code_in_small_print_under_the_plain_words(sandbox, tool):
+    teacher = _setup_course(sandbox)
+    missing = open_in_launch(teacher, tool, "/class/old-bookmark")
+    assert missing.status_code == 404
+    assert '<p class="fine-print" data-testid="error-code">Error code: 404</p>' in missing.text
+    assert "Error 404." not in missing.text
+    assert re.search(r'data-testid="error-back">← Back to the course</a>', missing.text)
+
+
+def test_an_error_page_with_no_course_page_to_link_to_says_how_to_get_back(sandbox, tool):
+    # A launch refused at the door (no launch, and its POST must not be repeated) and an address opened in a tab of
+    # its own (the browser's back shows only with a page to go back to, and only with script) were dead ends.
+    import requests
+
+    way_on = ('<p data-testid="error-way-on">To get back, go to your course in your school\'s learning platform '
+              "(LMS) and open Pathways from there.</p>")
+    refused = sandbox.begin("student").post(state="not-the-state")
+    assert refused.status_code >= 400 and 'data-testid="error-back"' not in refused.text
+    assert way_on in refused.text
+    alone = requests.get(tool.url("/no-such-page"), timeout=30)
+    assert alone.status_code == 404 and way_on in alone.text
 
 
 def test_a_file_far_over_the_limit_returns_the_evidence_form_saying_so(sandbox, make_tool):
