@@ -14,19 +14,19 @@ import random
 import zlib
 from dataclasses import replace
 
+from lti_tool.learning import mastery
 from lti_tool.learning.mastery import (
-    _MOST_PROJECTED,
-    _PROJECTED,
     ALL_SKILLS,
     LEVELS,
     Level,
-    LevelNeeds,
     MasteryModel,
     MasteryParams,
     MasteryThresholds,
-    Response,
     SkillState,
 )
+
+LevelNeeds, Response = mastery.LevelNeeds, mastery.Response
+_MOST_PROJECTED, _PROJECTED = mastery._MOST_PROJECTED, mastery._PROJECTED
 
 DAY = 86_400.0
 
@@ -53,20 +53,17 @@ def _reference_projected(model: MasteryModel, state: SkillState, overall: SkillS
 
 def _reference_needs(model: MasteryModel, state: SkillState, thresholds: MasteryThresholds | None, *,
                      shown: Level, overall: SkillState | None) -> LevelNeeds | None:
-    t = thresholds or MasteryThresholds()
-    if shown is Level.MASTERED:
-        return None
+    rules = thresholds or MasteryThresholds()
+    if shown in (Level.NOT_STARTED, Level.MASTERED):
+        return None if shown is Level.MASTERED else LevelNeeds(Level.ATTEMPTED, answers=1)
     target = LEVELS[shown.rank + 1]
-    if target is Level.ATTEMPTED:
-        return LevelNeeds(target, answers=1)
-    sitting = target is Level.MASTERED and state.sessions < t.min_sessions_mastered
+    sitting = target is Level.MASTERED and state.sessions < rules.min_sessions_mastered
 
-    def reaches(projected: SkillState) -> bool:
-        if sitting:
-            projected = replace(projected, sessions=t.min_sessions_mastered)
-        return model.level(projected, t, previous=shown).rank >= target.rank
+    def reaches(projected: SkillState) -> bool:  # Mastered's other sitting counted as if it were there
+        seen = replace(projected, sessions=rules.min_sessions_mastered) if sitting else projected
+        return model.level(seen, rules, previous=shown).rank >= target.rank
 
-    states = {state.skill_id: state} if overall is None else {state.skill_id: state, ALL_SKILLS: overall}
+    states = {state.skill_id: state, **({} if overall is None else {ALL_SKILLS: overall})}
     for count in range(_MOST_PROJECTED + 1):
         if reaches(states[state.skill_id]):
             fewest = next((new for new in range(count)
