@@ -770,35 +770,28 @@ class MasteryModel:
                 projected = replace(projected, sessions=t.min_sessions_mastered)
             return self.level(projected, t, previous=shown).rank >= target.rank
 
-        # One more right answer at a time, each on a question not answered right before (the fewest answers).
+        # One more right answer at a time, each on a question not answered right before (the fewest answers); the
+        # skill's state after each is kept, as the splits below are made from them.
         states = {state.skill_id: state} if overall is None else {state.skill_id: state, ALL_SKILLS: overall}
+        steps = [state]
         for count in range(_MOST_PROJECTED + 1):
-            if reaches(states[state.skill_id]):
+            if reaches(steps[count]):
                 # As few of them on new questions as the rules allow (0: any question), tried once the count is known.
+                # `new` right answers on new questions, then the rest on questions already answered right, leave the
+                # state that `count` new ones do with the items answered right after the first `new` of them: an
+                # item answered right again adds no item, and nothing but `right_items` reads which items were.
                 fewest = next((new for new in range(count)
-                               if reaches(self._projected(state, overall, new, count - new))), count)
+                               if reaches(replace(steps[count], right_items=steps[new].right_items))), count)
                 return LevelNeeds(target, answers=count, new_questions=fewest, another_sitting=sitting)
-            states = self._answered(states, state, count, new=True)
+            states = self._answered(states, state, count)
+            steps.append(states[state.skill_id])
         return LevelNeeds(target, answers=_MOST_PROJECTED, another_sitting=sitting, more=True)
 
-    def _answered(self, states: dict[str, SkillState], state: SkillState, number: int, *,
-                  new: bool) -> dict[str, SkillState]:
-        """Return the states after one more right answer on the skill, in the sitting of its last answer, as `record`
-        keeps them: on a question not answered right before (`new`), or on one already answered right."""
-        before = states[state.skill_id]
-        states = {**states, **self.record(states, Response(f"{_PROJECTED}{number}", (state.skill_id,), True,
-                                                           at=state.last_seen or 0.0))}
-        if not new:  # no new item among those answered right
-            states[state.skill_id] = replace(states[state.skill_id], right_items=before.right_items)
-        return states
-
-    def _projected(self, state: SkillState, overall: SkillState | None, new: int, again: int) -> SkillState:
-        """Return the state after `new` right answers on questions not answered right before, then `again` on
-        questions already answered right (for `next_level_needs`)."""
-        states = {state.skill_id: state} if overall is None else {state.skill_id: state, ALL_SKILLS: overall}
-        for number in range(new + again):
-            states = self._answered(states, state, number, new=number < new)
-        return states[state.skill_id]
+    def _answered(self, states: dict[str, SkillState], state: SkillState, number: int) -> dict[str, SkillState]:
+        """Return the states after one more right answer on the skill, on a question not answered right before, in
+        the sitting of its last answer, as `record` keeps them (for `next_level_needs`)."""
+        return {**states, **self.record(states, Response(f"{_PROJECTED}{number}", (state.skill_id,), True,
+                                                         at=state.last_seen or 0.0))}
 
     def needs_other_items(self, state: SkillState, thresholds: MasteryThresholds | None = None, *,
                           shown: Level) -> bool:
