@@ -126,7 +126,8 @@ class LockWait:
 
     _WRITES = ("INSERT", "UPDATE", "DELETE", "BEGIN IMMEDIATE", "REPLACE")
 
-    def __init__(self) -> None:
+    def __init__(self, engine: sa.Engine | None = None) -> None:
+        self._engine = engine  # else the app context's (a call made outside one, as a CLI command, names it)
         self.done = threading.Event()
         self.started = threading.Event()
         self._thread: int | None = None
@@ -138,7 +139,7 @@ class LockWait:
     def watching(self) -> Iterator[None]:
         """Watch the statements this thread runs inside the block (the call), after the watcher let it start."""
         self.started.wait(30)
-        engine, self._thread = db.engine, threading.get_ident()
+        engine, self._thread = self._engine or db.engine, threading.get_ident()
         sa.event.listen(engine, "before_cursor_execute", self._before)
         sa.event.listen(engine, "after_cursor_execute", self._after)
         try:
