@@ -161,32 +161,33 @@ class LockWait:
 
     def start_and_wait(self, timeout: float = 30) -> None:
         """Let the call start, then return once it waits for a lock or is done (AssertionError after `timeout`)."""
-        self._holder_writes = db.engine.dialect.name == "sqlite" and _write_lock_taken()
+        engine = self._engine or db.engine
+        self._holder_writes = engine.dialect.name == "sqlite" and _write_lock_taken(engine)
         self.started.set()
         deadline = time.monotonic() + timeout
         while not self.done.is_set():
-            if self._waiting():
+            if self._waiting(engine):
                 return
             assert time.monotonic() < deadline, "the call neither waited for a lock nor finished"
             time.sleep(0.02)
 
-    def _waiting(self) -> bool:
-        if db.engine.dialect.name == "sqlite":
+    def _waiting(self, engine: sa.Engine) -> bool:
+        if engine.dialect.name == "sqlite":
             return self._holder_writes and self._writing
         if self._backend is None:
             return False
-        with db.engine.connect() as conn:
+        with engine.connect() as conn:
             return conn.execute(sa.text(
                 "SELECT count(*) FROM pg_locks WHERE pid = :pid AND NOT granted AND waitstart IS NOT NULL"
                 " AND clock_timestamp() - waitstart > current_setting('deadlock_timeout')::interval"),
                 {"pid": self._backend}).scalar() > 0
 
 
-def _write_lock_taken() -> bool:
+def _write_lock_taken(engine: sa.Engine) -> bool:
     """Whether another connection holds SQLite's write lock now (a probe that does not wait for it)."""
     import sqlite3
 
-    with db.engine.connect() as conn:
+    with engine.connect() as conn:
         driver = conn.connection.driver_connection
         patience = driver.execute("PRAGMA busy_timeout").fetchone()[0]
         driver.execute("PRAGMA busy_timeout = 0")
