@@ -189,10 +189,9 @@ def test_the_purge_leaves_a_person_whose_first_course_launch_is_under_way(sandbo
     # her course at this moment: her launch has found her and written her enrolment, not yet committed. The purge
     # read "no enrolment" before that and erased her anyway, and her course work then belonged to nobody.
     import threading
-    import time
 
     from lti_tool.services import launches
-    from tests.races.support import hold_first_call
+    from tests.races.support import LockWait, hold_first_call
 
     _course_where_priya_practised(sandbox, tool)
     assert _privacy_launch(sandbox, "student-3", "student-3").status_code == 200
@@ -205,10 +204,19 @@ def test_the_purge_leaves_a_person_whose_first_course_launch_is_under_way(sandbo
     launch.start()
     assert reached.wait(20)
     purged: list[object] = []
-    purge = threading.Thread(target=lambda: purged.append(run(tool, privacy_group, "purge", "--days", "30")))
-    purge.start()
-    time.sleep(1.0)  # the purge reads and reaches her before the launch commits
-    go.set()
+    with tool.app.app_context():
+        purging = LockWait(db.engine)
+
+        def purge_watched() -> None:
+            with purging.watching():
+                purged.append(run(tool, privacy_group, "purge", "--days", "30"))
+
+        purge = threading.Thread(target=purge_watched)
+        purge.start()
+        try:
+            purging.start_and_wait()  # the purge reads and reaches her before the launch commits
+        finally:
+            go.set()
     launch.join(30)
     purge.join(30)
     assert not launch.is_alive() and not purge.is_alive()

@@ -19,7 +19,6 @@ then waited for the content: a deadlock too. It now locks the content first, as 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 
 import pytest
@@ -34,7 +33,7 @@ from lti_tool.services.content import COURSE_GONE, course_pack
 from lti_tool.services.errors import NotFound
 from lti_tool.services.permissions import Actor
 from lti_tool.services.privacy import Deletion
-from tests.races.support import at_once, demo_course, hold_first_call
+from tests.races.support import LockWait, at_once, demo_course, hold_first_call
 from tests.support import teacher_of_another_course
 
 
@@ -45,16 +44,21 @@ def _delete_course(teacher: int) -> Deletion:
 
 def _delete_when_held(teacher: int, reached: threading.Event, go: threading.Event) -> list[Callable[[], object]]:
     """Return the calls that delete the course once the other writer is held, and let that writer go on later."""
+    deleting = LockWait()
+
     def delete() -> Deletion:
-        reached.wait(20)  # the writer holds what it holds, and waits
-        return _delete_course(teacher)
+        assert reached.wait(20)  # the writer holds what it holds, and waits
+        with deleting.watching():
+            return _delete_course(teacher)
 
     def release() -> None:
-        reached.wait(20)
-        # Long enough for the deletion to take what it takes before it waits (PostgreSQL looks for a deadlock
-        # after a second of waiting).
-        time.sleep(2)
-        go.set()
+        assert reached.wait(20)
+        try:
+            # Once the deletion has taken what it takes and waits for the writer (on PostgreSQL for longer than
+            # deadlock_timeout, so a deadlock would be found), or has finished without waiting.
+            deleting.start_and_wait()
+        finally:
+            go.set()
 
     return [delete, release]
 
