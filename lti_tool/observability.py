@@ -15,10 +15,11 @@ from flask.wrappers import Response
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # Query parameters that carry secrets or a person's platform id (registration tokens, one-time invites, launch
 # tokens, the cookieless launch token `lt`, login hints, the learner's LMS id an AGS results read asks Canvas
-# for, `results?user_id=`): never logged.
+# for, `results?user_id=`), and what a student typed, which a question page's address carries back after "Show a
+# hint" (`answer=`): never logged.
 _SECRET_PARAMS = re.compile(
-    r"((?:registration_token|invite|id_token|state|code|token|(?<=[?&])lt|login_hint|lti_message_hint|user_id)=)"
-    r"[^&\s\"]*", re.I)
+    r"((?:registration_token|invite|id_token|state|code|token|(?<=[?&])lt|login_hint|lti_message_hint|user_id"
+    r"|(?<=[?&])answer)=)[^&\s\"]*", re.I)
 
 
 class SecretQueryFilter(logging.Filter):

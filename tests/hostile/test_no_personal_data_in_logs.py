@@ -75,6 +75,9 @@ def test_request_lines_hide_launch_tokens_and_login_hints():
     # Canvas's AGS results read names the learner by their LMS id.
     results = logged('"GET /api/lti/courses/1/line_items/2/results?user_id=student-1&per_page=100 HTTP/1.1"')
     assert "student-1" not in results and "per_page=100" in results
+    # A question page after "Show a hint" carries what the student typed (web/hints.py): their work, not logged.
+    typed = logged('"GET /c/abc/practice/s1?served=7&answer=my+name+is+Priya HTTP/1.1"')
+    assert "Priya" not in typed and "served=7" in typed
 
 
 def test_outbound_requests_leave_no_query_string_in_debug_logs(tool):
