@@ -135,8 +135,10 @@ def _expired_page(exc: LaunchExpired):
 
     from .web.i18n import speak_language_of
 
+    audience = ""
     if exc.launch is not None:
         g.expired_platform_id = exc.launch.platform_id  # its LMS may frame the page (security.py)
+        audience = "teacher" if exc.launch.access == "teacher" else "student"
         frame_for_launch(exc.details)
         speak_language_of(exc.details)
     if request.accept_mimetypes.best == "application/json":
@@ -144,7 +146,8 @@ def _expired_page(exc: LaunchExpired):
     message = gettext(exc.template)
     # Back to the LMS with the same words as lti_errormsg (Core §5.4.1 return_url), for the LMS to show there.
     return render_template("errors/expired.html", status=exc.status, title=gettext(exc.TITLE), message=message,
-                           typed=typed_text(), lms_url=way_back_to_lms(exc.details, message)), exc.status
+                           typed=typed_text(), lms_url=way_back_to_lms(exc.details, message),
+                           back={"audience": audience}), exc.status
 
 
 def error_page(status: int, message: str, title: str):

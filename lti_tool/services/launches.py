@@ -783,6 +783,26 @@ def launches_of_others(launch_ids: list[str], launch_id: str) -> set[str]:
         LaunchSession.id.in_(launch_ids), LaunchSession.id != launch_id, LaunchSession.person_id != launcher)))
 
 
+def open_launch_of(launch_ids: list[str], facts: LaunchFacts, *, now: datetime) -> str | None:
+    """Return the newest of `launch_ids` (a browser's launches) that the person of `facts` made and is still open.
+
+    A launch refused for its role (no access) starts no session; when the same person holds another launch in this
+    browser (a course where they do teach or study), its home page is the refusal page's way on. Only their own:
+    on a shared computer the launches of whoever used it before are not offered to the next person.
+    """
+    if not launch_ids:
+        return None
+    return db.session.scalar(
+        sa.select(LaunchSession.id)
+        .join(Person, Person.id == LaunchSession.person_id)
+        .join(Platform, Platform.id == LaunchSession.platform_id)
+        .where(LaunchSession.id.in_(launch_ids), LaunchSession.expires_at > now, Platform.issuer == facts.issuer,
+               Platform.client_id == facts.client_id, Person.sub == facts.sub)
+        .order_by(LaunchSession.created_at.desc())
+        .limit(1)
+    )
+
+
 def end_launch(launch: LaunchSession, *, now: datetime) -> None:
     """End a launch session now (sign-out): its pages and launch token stop working at once.
 

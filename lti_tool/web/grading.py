@@ -36,11 +36,12 @@ def save():
             raise  # a refused role gets the plain 403 page, not a flash
         flash(translated(exc), "error")
     else:
-        if resent is None:
-            flash(gettext("Grading settings saved."), "success")
-        else:
-            message, category = _resent_message(resent)
-            flash(gettext("Grading settings saved.") + " " + message, category)
+        flash(gettext("Grading settings saved."), "success")
+        if resent is not None:
+            # Its own message, not joined to the one above: two sentences translated apart do not make one (the
+            # catalog's word order and punctuation stay each message's own).
+            for message, category in _resent_messages(resent):
+                flash(message, category)
     return redirect(url_for("grading.settings"), code=303)
 
 
@@ -48,31 +49,37 @@ def save():
 def resend():
     """Recalculate every student's grades under the current scheme and resend those that changed."""
     require_teacher()
-    message, category = _resent_message(republish_course(g.launch.course_id, actor=actor_of(g.launch), now=utcnow()))
-    flash(message, category)
+    for message, category in _resent_messages(republish_course(g.launch.course_id, actor=actor_of(g.launch),
+                                                               now=utcnow())):
+        flash(message, category)
     return redirect(url_for("grading.settings"), code=303)
 
 
-def _resent_message(resent: Resent) -> tuple[str, str]:
-    """Say what a recalculation sends to the LMS: only the scores on their way count as sent (and its category)."""
+def _resent_messages(resent: Resent) -> list[tuple[str, str]]:
+    """Say what a recalculation sends to the LMS: only the scores on their way count as sent (each with its category).
+
+    Each sentence is a message of its own: a count's plural form is the catalog's, and sentences translated apart
+    are not joined into one.
+    """
     if resent.sending:
-        message = ngettext("Grades recalculated: %(num)d updated score is on its way to the LMS.",
-                           "Grades recalculated: %(num)d updated scores are on their way to the LMS.", resent.sending)
+        messages = [(ngettext("Grades recalculated: %(num)d updated score is on its way to the LMS.",
+                              "Grades recalculated: %(num)d updated scores are on their way to the LMS.",
+                              resent.sending), "success")]
         if resent.not_due:
             # Scores without a number where none of ours is in the gradebook: the worker does not send them.
-            message += " " + ngettext(
+            messages.append((ngettext(
                 "%(num)d other score was not sent because nothing is due yet for it; it will be sent once "
                 "something is due.",
                 "%(num)d other scores were not sent because nothing is due yet for them; they will be sent once "
-                "something is due.", resent.not_due)
-        return message, "success"
+                "something is due.", resent.not_due), "info"))
+        return messages
     if resent.not_due:
-        return ngettext("Grades recalculated: nothing was sent to the LMS. Nothing is due yet, so %(num)d score has "
+        return [(ngettext("Grades recalculated: nothing was sent to the LMS. Nothing is due yet, so %(num)d score has "
                         "no grade to send; it will be sent once something is due.",
                         "Grades recalculated: nothing was sent to the LMS. Nothing is due yet, so %(num)d scores "
-                        "have no grade to send; they will be sent once something is due.", resent.not_due), "info"
+                        "have no grade to send; they will be sent once something is due.", resent.not_due), "info")]
     if not course_placements(g.launch.course_id):
         # "0 updated scores" read as if grades had been checked against a column; there is none to send to.
-        return gettext("No grade was sent: this course has no Pathways column in the LMS gradebook yet. To make one, "
-                       "add Pathways to the course through your LMS's picker (Deep Linking) with points."), "warning"
-    return gettext("Grades recalculated: no grade changed, so nothing was sent to the LMS."), "success"
+        return [(gettext("No grade was sent: this course has no Pathways column in the LMS gradebook yet. To make one, "
+                       "add Pathways to the course through your LMS's picker (Deep Linking) with points."), "warning")]
+    return [(gettext("Grades recalculated: no grade changed, so nothing was sent to the LMS."), "success")]

@@ -19,6 +19,7 @@ from ..services.launches import (
     StorageCheckNeeded,
     accept_launch,
     launches_of_others,
+    open_launch_of,
     sign_launch_token,
     tab_binding,
 )
@@ -100,8 +101,13 @@ def _accept(form: dict[str, str], storage_proof: dict[str, str] | None = None, t
         speak_language_of(outcome.facts.details)  # no session: the refusal speaks the language the launch named
     if outcome.kind is LaunchOutcome.NO_ACCESS:
         message = _no_access_message(outcome.facts)
-        return render_template("lti/no_access.html", message=message,
-                               lms_url=way_back_to_lms(outcome.facts.details, message))
+        lms_url = way_back_to_lms(outcome.facts.details, message)
+        # No page of the LMS to go back to: the home page of a launch of theirs this browser still holds, if any
+        # (else the page says how to open Pathways again from the course).
+        held = open_launch_of([i for i in session.get("launches", []) if isinstance(i, str)], outcome.facts,
+                              now=datetime.now(UTC).replace(tzinfo=None)) if not lms_url else None
+        return render_template("lti/no_access.html", message=message, lms_url=lms_url,
+                               home_url=url_for("course.home", launch_id=held) if held else "")
     if outcome.kind is LaunchOutcome.UNSUPPORTED:
         # A valid token for a message we do not handle (e.g. LtiSubmissionReviewRequest): refused, no session.
         message = gettext('Your course sent a "%(message_type)s" message, which Pathways does not handle. Open '
