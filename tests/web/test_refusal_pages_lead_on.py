@@ -32,8 +32,9 @@ WIZARD = "http://example.com/roles#Wizard"
 def _refused_for_role(sandbox, http: requests.Session) -> requests.Response:
     """Launch as the student with a role Pathways does not open for, from an LMS link that names no return URL."""
     pending = sandbox.begin("student", http=http)
-    return pending.post(pending.resign(**{CLAIM + "roles": [WIZARD],
-                                          LAUNCH_PRESENTATION: {"document_target": "iframe"}}))
+    return pending.post(
+        pending.resign(**{CLAIM + "roles": [WIZARD], LAUNCH_PRESENTATION: {"document_target": "iframe"}})
+    )
 
 
 def test_a_role_refused_without_a_return_url_leads_back_to_the_pathways_page_the_browser_holds(sandbox, tool):
