@@ -232,10 +232,22 @@ TEACHING_ASSISTANT_SUB_ROLES = frozenset({
     "TeachingAssistantSectionAssociation", "TeachingAssistantTemplate", "Grader"})
 
 
+#: The Instructor sub-roles (Core §A.2.3.1) of someone who teaches in the course without being one of the school's
+#: teachers of it: a visiting teacher (GuestInstructor) or one from another institution (ExternalInstructor, e.g. a
+#: college's instructor of a dual-enrolment course). Read as Instructor, they had the instructor's rights: exporting
+#: and deleting students' data and changing how mastery becomes a grade. They teach and mark like a teaching
+#: assistant, but take no student's personal data out of Pathways and delete nothing (docs/roles.md).
+GUEST_INSTRUCTOR_SUB_ROLES = frozenset({"GuestInstructor", "ExternalInstructor"})
+
+
 def _context_course_role(context: list[Role]) -> str:
     names = {r.name for r in context}
+    # A sub-role narrowing within its own principal; the guest's is the narrowest. (Not by a name added to `names`:
+    # a context role named "GuestInstructor" is no LIS principal and gives nothing.)
+    if any(r.name == "Instructor" and r.sub_role in GUEST_INSTRUCTOR_SUB_ROLES for r in context):
+        return "guest_instructor"
     if any(r.name == "Instructor" and r.sub_role in TEACHING_ASSISTANT_SUB_ROLES for r in context):
-        names.add("TeachingAssistant")  # a sub-role narrowing within its own principal
+        names.add("TeachingAssistant")
     for label, role in (("TeachingAssistant", "teaching_assistant"), ("Instructor", "instructor"),
                         ("Administrator", "administrator"), ("ContentDeveloper", "content_developer"),
                         ("Learner", "learner"), ("Mentor", "mentor")):

@@ -34,6 +34,9 @@ ROLE_ACTIONS: dict[str, frozenset[Action]] = {
     "instructor": frozenset(Action) - {Action.LEARN},
     "administrator": frozenset(Action) - {Action.LEARN},
     "teaching_assistant": _STAFF | {Action.EXPORT_STUDENT_DATA},
+    # Instructor#GuestInstructor, Instructor#ExternalInstructor: they teach and mark, but are not the school's
+    # staff: no student's personal data leaves Pathways through them, and they delete nothing (docs/roles.md).
+    "guest_instructor": _STAFF,
     "content_developer": _STAFF - {Action.ASSESS, Action.RETRY_GRADES},
     # Pathways has no mentor pages yet: mentors and parents see the polite "no access" page.
     "mentor": frozenset(),

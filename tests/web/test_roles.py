@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 
 def _path(page) -> str:
     return re.search(r"/c/[^/]+/", page.url).group(0)
@@ -166,3 +168,57 @@ def test_a_teaching_assistant_shows_as_one_on_the_class_roster(sandbox, tool):
     teacher = sandbox.launch("teacher")
     row = re.search(r"<tr><td>Daniel Reyes</td><td>[^<]*</td><td>([^<]*)</td>", teacher.text)
     assert row and row.group(1) == "Instructor, Teaching assistant"
+
+
+@pytest.mark.parametrize("sub_role", ["GuestInstructor", "ExternalInstructor"])
+def test_a_guest_or_external_instructor_teaches_and_marks_but_takes_no_students_data_out(sandbox, tool, sub_role):
+    # LTI 1.3 Core §A.2.3.1: Instructor#GuestInstructor and Instructor#ExternalInstructor narrow the Instructor role
+    # (a visiting teacher, one from another institution). Read as Instructor, they could export and delete every
+    # student's data and change how mastery becomes a grade.
+    import sqlalchemy as sa
+
+    from lti_tool.extensions import db
+    from lti_tool.lti.roles import stored_course_role
+    from lti_tool.models import Enrollment, Evidence, Person
+    from tests.support import teacher_with_demo_pack
+
+    teacher_with_demo_pack(sandbox)
+    sandbox.launch("student")
+    evidence_id, person_id, _ = _pending_evidence(tool)
+    lis = "http://purl.imsglobal.org/vocab/lis/v2/membership"
+    sandbox.platform.add_user("guest-1", roles=[lis + "#Instructor", f"{lis}/Instructor#{sub_role}"],
+                              name="Gail Guest", context_id="math-7")
+    guest = sandbox.launch("guest-1")
+    assert guest.status_code == 200 and "Class roster" in guest.text
+    base, token = tool.url(_path(guest)), _csrf(guest)
+    # Teaching and marking: the evidence queue, accepting evidence.
+    accept = guest.http.post(base + f"teacher/evidence/{evidence_id}/accept",
+                             data={"csrf_token": token, "level": "Mastered", "comment": ""})
+    assert accept.status_code in (200, 302, 303) and "does not allow" not in accept.text
+    with tool.app.app_context():
+        assert db.session.get(Evidence, evidence_id).status == "accepted"
+    # No student's data out, nothing deleted, the grading scheme unchanged; no control it could only be refused.
+    privacy = guest.http.get(base + "privacy/")
+    assert privacy.status_code == 200
+    assert f"students/{person_id}.json" not in privacy.text and "course.json" not in privacy.text
+    assert "Delete all course data" not in privacy.text
+    export = guest.http.get(base + f"privacy/students/{person_id}.json")
+    assert export.status_code == 403 and "guest instructor" in export.text and "pathways-student" not in export.text
+    assert guest.http.get(base + "privacy/course.json").status_code == 403
+    delete = guest.http.post(base + "privacy/course/delete", data={"csrf_token": token, "title": "Grade 7 Mathematics"})
+    assert delete.status_code == 403
+    assert guest.http.post(base + f"privacy/students/{person_id}/delete",
+                           data={"csrf_token": token, "confirm": "yes"}).status_code == 403
+    grading = guest.http.post(base + "teacher/grading", data={"csrf_token": token, "scheme": "points"})
+    assert grading.status_code == 403 and "grading scheme" in grading.text
+    with tool.app.app_context():
+        assert db.session.get(Person, person_id) is not None
+        labels = db.session.scalars(sa.select(Enrollment.lti_roles).join(Person, Person.id == Enrollment.person_id)
+                                    .where(Person.sub == "guest-1")).one()
+    assert stored_course_role(labels) == "guest_instructor"  # a Data Privacy Launch reads the same rights
+    # A Data Privacy Launch from the LMS about the student: nothing to export or delete either.
+    from tests.support import CLAIM
+
+    dpl = sandbox.launch("guest-1", message_type="DataPrivacyLaunchRequest", claim_overrides={
+        CLAIM + "context": None, CLAIM + "resource_link": None, CLAIM + "for_user": {"user_id": "student-1"}})
+    assert dpl.status_code == 403 and "Priya" not in dpl.text
