@@ -69,6 +69,7 @@ _REASON_RULES: tuple[tuple[str, str], ...] = (
     ("(aud)", "malformed"),
     ("(azp)", "malformed"),
     ("different deployment", "malformed"),
+    ("(deployment_id)", "malformed"),
     ("link that does not belong", "malformed"),
     ("different link", "malformed"),
     ("restored launch", "malformed"),

@@ -390,7 +390,7 @@ class PathwaysLaunch(FlaskMessageLaunch):
             raise LaunchError(N_("The launch token is not a valid JSON Web Token."))
         if header.get("alg") != "RS256":
             raise LaunchError(N_("The launch token must be signed with RS256."))
-        if not isinstance(header.get("kid"), str):
+        if not isinstance(header.get("kid"), str) or not header["kid"]:
             raise LaunchError(N_("The launch token does not name its signing key (kid)."))
         return self
 
@@ -503,6 +503,11 @@ class PathwaysLaunch(FlaskMessageLaunch):
                 raise LaunchError(UNTRUSTED_AUDIENCE, 401)
 
     def validate_deployment(self):
+        deployment_id = self._get_jwt_body().get(CLAIM + "deployment_id")
+        if not isinstance(deployment_id, str) or not deployment_id:
+            # Core §5.3.3: required, a string. Without one, "this deployment is not registered" sent the LMS
+            # administrator looking for a registration that was never the fault.
+            raise LaunchError(N_("The launch does not name its deployment (deployment_id)."))
         super().validate_deployment()
         login_deployment = self._login.get("deployment_id")
         if login_deployment and login_deployment != self._get_deployment_id():

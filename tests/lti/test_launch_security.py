@@ -51,6 +51,14 @@ def test_id_token_whose_kid_is_not_in_the_platform_jwks_is_refused_after_one_ref
     assert_refused(pending.post(forged), "key the platform does not publish")
 
 
+@pytest.mark.parametrize("kid", [None, ""])
+def test_id_token_without_a_kid_is_refused_saying_so(pending, kid):
+    # The 1EdTech tool certification's "No KID sent in JWT header". An empty kid was refused with pylti1p3's
+    # "JWT KID not found", words an LMS administrator does not map to the platform's key setup.
+    forged = pending.platform.sign(pending.claims, headers={"kid": kid})
+    assert_refused(pending.post(forged), "does not name its signing key (kid)", status=400)
+
+
 def test_platform_key_rotation_is_picked_up_by_refreshing_the_jwks(sandbox):
     """pylti1p3 gap: it never refetches a cached JWKS when the kid is unknown."""
     assert sandbox.launch("student").status_code == 200  # caches the JWKS with the first key
@@ -206,6 +214,24 @@ def test_login_missing_parameters_is_refused(tool):
 @pytest.mark.parametrize("claim", ["message_type", "version", "roles"])
 def test_missing_required_lti_claims_are_refused(pending, claim):
     assert_refused(pending.post(pending.resign(**{CLAIM + claim: None})))
+
+
+@pytest.mark.parametrize("deployment_id", [None, "", 7])
+def test_a_launch_without_a_deployment_id_is_refused_naming_the_claim(pending, deployment_id):
+    # Core §5.3.3: deployment_id is required, a string. A launch without one was told "This deployment of the tool is
+    # not registered with Pathways", which sent the LMS administrator looking for a registration.
+    refused = pending.post(pending.resign(**{CLAIM + "deployment_id": deployment_id}))
+    assert_refused(refused, "does not name its deployment (deployment_id)", status=400)
+    assert "not registered" not in refused.text
+
+
+def test_a_launch_of_a_message_type_lti_does_not_define_is_refused(pending):
+    assert_refused(pending.post(pending.resign(**{CLAIM + "message_type": "LtiMadeUpRequest"})), "message type",
+                   status=400)
+
+
+def test_a_resource_link_launch_without_the_resource_link_claim_is_refused(pending):
+    assert_refused(pending.post(pending.resign(**{CLAIM + "resource_link": None})), "resource link", status=400)
 
 
 def test_wrong_lti_version_is_refused(pending):
