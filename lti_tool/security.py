@@ -522,8 +522,10 @@ def register(app: Flask) -> None:
     def security_headers(response: Response) -> Response:
         response.headers.setdefault("Content-Security-Policy", content_security_policy())
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        # Launch ids travel in page URLs; never send them to other sites.
-        response.headers.setdefault("Referrer-Policy", "same-origin")
+        # Page URLs carry launch ids, cookie-less launch tokens (lt=) and, after "Show a hint", what the student typed
+        # (answer=): never sent as a Referer, to other sites nor to Pathways itself, where a proxy's access log (nginx's
+        # "combined" format) would write it down with every stylesheet, script and form post the page asks for.
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
         # Pages show names, progress and grades: no browser or proxy may keep a copy. Responses that may be
         # cached (JWKS, static files) set their own Cache-Control first.
         response.headers.setdefault("Cache-Control", "no-store")

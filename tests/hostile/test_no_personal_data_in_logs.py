@@ -102,3 +102,17 @@ def test_outbound_requests_leave_no_query_string_in_debug_logs(tool):
     assert answer.status_code in (200, 503)
     assert any("/healthz" in line for line in lines)  # the server's request line, redacted
     assert not [line for line in lines if "student-1" in line]
+
+
+def test_a_page_whose_address_carries_what_the_student_typed_sends_it_on_as_no_referer(sandbox, tool):
+    # After "Show a hint" the question page's address carries the typed answer (answer=), and a cookie-less launch's
+    # pages carry their launch token (lt=). "Referrer-Policy: same-origin" kept both from other sites but sent the
+    # whole address as the Referer of every request the page made to Pathways itself (its stylesheet, script, the
+    # answer's post), which a proxy's access log in nginx's "combined" format writes down beside the request.
+    from tests.web.test_page_defects import _practice_with_hints
+
+    page, skill_id, _ = _practice_with_hints(sandbox, tool, "text")
+    hinted = submit_form(page, f"/practice/{skill_id}", answer="my name is Priya", show_hint="1")
+    assert hinted.status_code == 200 and "answer=my" in hinted.url
+    for response in (*hinted.history, hinted, page, hinted.http.get(tool.url("/healthz"), timeout=30)):
+        assert response.headers.get("Referrer-Policy") == "no-referrer", response.url
