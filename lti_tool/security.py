@@ -522,9 +522,9 @@ def register(app: Flask) -> None:
     def security_headers(response: Response) -> Response:
         response.headers.setdefault("Content-Security-Policy", content_security_policy())
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        # Page URLs carry launch ids, cookie-less launch tokens (lt=) and, after "Show a hint", what the student typed
-        # (answer=): never sent as a Referer, to other sites nor to Pathways itself, where a proxy's access log (nginx's
-        # "combined" format) would write it down with every stylesheet, script and form post the page asks for.
+        # Page URLs carry launch ids and cookie-less launch tokens (lt=): never sent as a Referer, to other sites nor
+        # to Pathways itself, where a proxy's access log (nginx's "combined" format) would write them down with every
+        # stylesheet, script and form post the page asks for.
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         # Pages show names, progress and grades: no browser or proxy may keep a copy. Responses that may be
         # cached (JWKS, static files) set their own Cache-Control first.

@@ -1,8 +1,9 @@
 """"Show a hint" on a question's form: the same form posted, so what the student typed or chose comes back.
 
 The post counts the hint on the question's served row and redirects to the question's page (Post/Redirect/Get),
-its address carrying the question and what was typed: Back after the answer that follows, and a reload, show that
-page again, not Chromium's "Confirm Form Resubmission" dead end.
+its address naming the question: Back after the answer that follows, and a reload, show that page again, not
+Chromium's "Confirm Form Resubmission" dead end. What was typed is kept on the server for the launch
+(services/typed_answers.py), not in the address: a shared computer's browser history keeps addresses.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypeVar
 
-from flask import redirect, request, url_for
+from flask import current_app, g, redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from ..services.serving import Served, show_hint
+from ..services.typed_answers import keep_typed_answer, typed_answer
 
 Q = TypeVar("Q", Served, None)
 
@@ -35,9 +37,10 @@ class HintAsked:
             return question
         return show_hint(question, self.hints)
 
-    def carried(self) -> dict[str, int | str | None]:
-        """Return the query arguments of the page's address after the hint: the question and what was typed."""
-        return {"served": self.served_id, "answer": self.answer or None}
+    def carried(self) -> dict[str, int | None]:
+        """Return the query arguments of the page's address after the hint: the question only (what was typed is
+        kept for the launch, `typed_back`)."""
+        return {"served": self.served_id}
 
     def answer_for(self, question: object) -> str:
         """Return the typed answer for the question the page shows: none when another question took its place."""
@@ -58,12 +61,13 @@ def hint_asked() -> HintAsked | None:
 
 
 def typed_back() -> HintAsked | None:
-    """Return what the question page's address carries back after "Show a hint" (`HintAsked.carried`), else None.
+    """Return the question the page's address names after "Show a hint" (`HintAsked.carried`) and what was typed on
+    it in this launch, else None. An `answer=` in the address (as an older release wrote it) is not read.
 
     It asks for no hint: the hints shown are the served row's, counted by the post.
     """
     served = request.args.get("served", type=int)
-    return None if served is None else HintAsked(served, 0, request.args.get("answer", ""))
+    return None if served is None else HintAsked(served, 0, typed_answer(g.launch.id, served))
 
 
 def hint_redirect(typed: HintAsked | None, question: Served | None, endpoint: str, **values) -> Response | None:
@@ -72,6 +76,9 @@ def hint_redirect(typed: HintAsked | None, question: Served | None, endpoint: st
     if typed is None or request.method != "POST":
         return None
     typed.shown_on(question)
+    if typed.served_id is not None:
+        keep_typed_answer(g.launch.id, typed.served_id, typed.answer,
+                          seconds=current_app.config["LAUNCH_SESSION_MAX_SECONDS"])
     return redirect(url_for(endpoint, **values, **typed.carried()), code=303)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import re
 
+import requests
+
 from lti_tool.observability import JsonFormatter, SafeTextFormatter
 from tests.support import CLAIM, submit_form
 from tests.web.test_agency import FIRST_SKILL, _open, _setup_course
@@ -104,15 +106,16 @@ def test_outbound_requests_leave_no_query_string_in_debug_logs(tool):
     assert not [line for line in lines if "student-1" in line]
 
 
-def test_a_page_whose_address_carries_what_the_student_typed_sends_it_on_as_no_referer(sandbox, tool):
-    # After "Show a hint" the question page's address carries the typed answer (answer=), and a cookie-less launch's
-    # pages carry their launch token (lt=). "Referrer-Policy: same-origin" kept both from other sites but sent the
-    # whole address as the Referer of every request the page made to Pathways itself (its stylesheet, script, the
-    # answer's post), which a proxy's access log in nginx's "combined" format writes down beside the request.
-    from tests.web.test_page_defects import _practice_with_hints
 
-    page, skill_id, _ = _practice_with_hints(sandbox, tool, "text")
-    hinted = submit_form(page, f"/practice/{skill_id}", answer="my name is Priya", show_hint="1")
-    assert hinted.status_code == 200 and "answer=my" in hinted.url
-    for response in (*hinted.history, hinted, page, hinted.http.get(tool.url("/healthz"), timeout=30)):
+def test_a_page_whose_address_carries_a_launch_token_sends_it_on_as_no_referer(sandbox, tool):
+    # A cookie-less launch's pages carry their launch token (lt=) in the address, which opens the launch's pages
+    # for minutes. "Referrer-Policy: same-origin" kept it from other sites but sent the whole address as the
+    # Referer of every request the page made to Pathways itself (its stylesheet, script, the forms' posts), which a
+    # proxy's access log in nginx's "combined" format writes down beside the request.
+    from tests.lti.test_platform_storage import StorageLaunch, _launch_id_and_token
+
+    home = StorageLaunch(sandbox).confirm()
+    launch_id, token = _launch_id_and_token(home)
+    assert home.status_code == 200 and token and f"/c/{launch_id}/" in home.url
+    for response in (*home.history, home, requests.get(tool.url("/healthz"), timeout=30)):
         assert response.headers.get("Referrer-Policy") == "no-referrer", response.url

@@ -76,3 +76,26 @@ def _person_id(tool, sub: str) -> int:
         from lti_tool.models import Person
 
         return db.session.scalar(db.select(Person.id).where(Person.sub == sub))
+
+
+def test_what_a_student_typed_before_a_hint_stays_out_of_the_address_the_history_keeps(sandbox, tool):
+    # The page after "Show a hint" is a GET of its own, and its address carried what the student typed (answer=):
+    # a shared computer's history (and its address bar's suggestions) showed it to whoever used it next.
+    from tests.web.test_page_defects import _practice_with_hints
+
+    page, skill_id, _ = _practice_with_hints(sandbox, tool, "text")
+    hinted = submit_form(page, f"/practice/{skill_id}", answer="Priya thinks 3/4", show_hint="1")
+    assert hinted.status_code == 200 and [r.status_code for r in hinted.history] == [303]
+    assert "Priya" not in hinted.url and "answer=" not in hinted.url and "served=" in hinted.url
+    assert 'value="Priya thinks 3/4"' in hinted.text  # still shown back, as the launch kept it
+    assert 'value="Priya thinks 3/4"' in hinted.http.get(hinted.url, timeout=30).text  # and on a reload
+
+    # The next person on the computer opens that address from the history in a launch of their own: nothing typed.
+    sandbox.launch("student-2", http=hinted.http)
+    other = hinted.http.get(hinted.url, timeout=30)
+    assert "Priya thinks" not in other.text
+    # An address an older release wrote, answer= and all, shows no answer it carries.
+    mine = sandbox.launch("student", http=hinted.http)
+    served = re.search(r"served=(\d+)", hinted.url).group(1)
+    forged = open_in_launch(mine, tool, f"/practice/{skill_id}?served={served}&answer=Typed+by+someone")
+    assert "Typed by someone" not in forged.text
