@@ -803,6 +803,21 @@ def open_launch_of(launch_ids: list[str], facts: LaunchFacts, *, now: datetime) 
     )
 
 
+def launches_not_of(launch_ids: list[str], facts: LaunchFacts) -> set[str]:
+    """Return those of `launch_ids` (a browser's launches) that someone other than the person `facts` name made.
+
+    For a validated launch that opens nothing (a role with no pages, such as a parent's Mentor role; a message
+    Pathways does not handle): no launch session names that person, so they are told apart by their platform and
+    `sub`. Someone Pathways never saw made none of them.
+    """
+    if not launch_ids:
+        return set()
+    mine = (sa.select(Person.id).join(Platform, Platform.id == Person.platform_id)
+            .where(Platform.issuer == facts.issuer, Platform.client_id == facts.client_id, Person.sub == facts.sub))
+    return set(db.session.scalars(sa.select(LaunchSession.id).where(
+        LaunchSession.id.in_(launch_ids), LaunchSession.person_id.not_in(mine))))
+
+
 def end_launch(launch: LaunchSession, *, now: datetime) -> None:
     """End a launch session now (sign-out): its pages and launch token stop working at once.
 

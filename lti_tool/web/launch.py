@@ -18,6 +18,7 @@ from ..services.launches import (
     NewWindowNeeded,
     StorageCheckNeeded,
     accept_launch,
+    launches_not_of,
     launches_of_others,
     open_launch_of,
     sign_launch_token,
@@ -99,12 +100,17 @@ def _accept(form: dict[str, str], storage_proof: dict[str, str] | None = None, t
     frame_for_launch(outcome.facts.details)
     if outcome.kind in (LaunchOutcome.NO_ACCESS, LaunchOutcome.UNSUPPORTED):
         speak_language_of(outcome.facts.details)  # no session: the refusal speaks the language the launch named
+        # Someone else's launch all the same (a parent opening the LMS on the computer the student used, with a
+        # Mentor role Pathways has no pages for): the launches this browser held are not theirs to open either.
+        held = _held_launches() if storage_proof is None else []
+        if held:
+            _let_go_of(held, launches_not_of(held, outcome.facts))
     if outcome.kind is LaunchOutcome.NO_ACCESS:
         message = _no_access_message(outcome.facts)
         lms_url = way_back_to_lms(outcome.facts.details, message)
         # No page of the LMS to go back to: the home page of a launch of theirs this browser still holds, if any
         # (else the page says how to open Pathways again from the course).
-        held = open_launch_of([i for i in session.get("launches", []) if isinstance(i, str)], outcome.facts,
+        held = open_launch_of(_held_launches(), outcome.facts,
                               now=datetime.now(UTC).replace(tzinfo=None)) if not lms_url else None
         return render_template("lti/no_access.html", message=message, lms_url=lms_url,
                                home_url=url_for("course.home", launch_id=held) if held else "")
@@ -122,22 +128,35 @@ def _accept(form: dict[str, str], storage_proof: dict[str, str] | None = None, t
         # browser (login CSRF) would leave it in that browser's cookie, which opens it with no tab secret asked.
         token = sign_launch_token(outcome.session_id, current_app.config["SECRET_KEY"], tab)
         return redirect(url_for(page, launch_id=outcome.session_id, lt=token), code=303)
-    held = [i for i in session.get("launches", []) if isinstance(i, str)]
+    held = _held_launches()
     # Someone else's launches in this browser (a shared computer) are no longer held: their pages, still in its
     # history, no longer open for the person launching now. The same person's other courses and tabs stay.
-    others = launches_of_others(held, outcome.session_id) if held else set()
-    if others:
-        held = [i for i in held if i not in others]
-        # Nor does anything else of theirs carry over: messages their pages left unread ("Deleted the data of …"),
-        # or the CSRF secret their forms were signed with (made again just below).
-        session.pop("_flashes", None)
-        session.pop(current_app.config["WTF_CSRF_FIELD_NAME"], None)
+    held = _let_go_of(held, launches_of_others(held, outcome.session_id) if held else set())
     session["launches"] = (held + [outcome.session_id])[-MAX_LAUNCHES_PER_BROWSER:]
     session.permanent = True
     # Flask-WTF keeps its CSRF secret in the session and makes it for the first form drawn, on the landing page,
     # which then wrote the session cookie a second time; made here (by Flask-WTF), the cookie written now carries it.
     generate_csrf()
     return redirect(url_for(page, launch_id=outcome.session_id), code=303)
+
+
+def _held_launches() -> list[str]:
+    """The launches this browser's session cookie holds."""
+    listed = session.get("launches", [])
+    return [i for i in listed if isinstance(i, str)] if isinstance(listed, list) else []
+
+
+def _let_go_of(held: list[str], others: set[str]) -> list[str]:
+    """End this browser's hold on the launches of someone other than the person launching now; return the rest."""
+    if not others:
+        return held
+    kept = [i for i in held if i not in others]
+    session["launches"] = kept
+    # Nor does anything else of theirs carry over: messages their pages left unread ("Deleted the data of …"), or
+    # the CSRF secret their forms were signed with (made again for the next form drawn).
+    session.pop("_flashes", None)
+    session.pop(current_app.config["WTF_CSRF_FIELD_NAME"], None)
+    return kept
 
 
 def _no_access_message(facts: LaunchFacts) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from tests.support import open_in_launch, parse_form, submit_form, teacher_with_demo_pack
+from tests.support import CLAIM, open_in_launch, parse_form, submit_form, teacher_with_demo_pack
 
 
 def test_a_students_launch_in_the_teachers_browser_no_longer_opens_the_teachers_pages(sandbox, tool):
@@ -99,3 +99,31 @@ def test_what_a_student_typed_before_a_hint_stays_out_of_the_address_the_history
     served = re.search(r"served=(\d+)", hinted.url).group(1)
     forged = open_in_launch(mine, tool, f"/practice/{skill_id}?served={served}&answer=Typed+by+someone")
     assert "Typed by someone" not in forged.text
+
+
+def test_a_launch_that_opens_nothing_by_someone_else_still_ends_the_hold_on_the_students_pages(sandbox, tool):
+    # A parent signs in to the LMS on the family laptop the student used and opens the course's Pathways link: their
+    # Mentor role has no pages ("not available for your role"), so no launch session was made, and the browser went
+    # on holding the student's launches: Back or the history opened the student's plan and goals for the parent.
+    teacher_with_demo_pack(sandbox)
+    student = sandbox.launch("student")
+    goals = open_in_launch(student, tool, "/goals")
+    assert goals.status_code == 200
+    sandbox.platform.add_user("parent-1", roles=["Mentor"], name="Maya Shah", context_id="math-7")
+
+    parent = sandbox.launch("parent-1", http=student.http)
+    assert parent.status_code == 200 and "not available for your role" in parent.text
+
+    assert student.http.get(goals.url, timeout=30).status_code == 404
+    assert submit_form(goals, "/goals", title="Written by the parent", why="x").status_code == 404
+    # The student's own launch that opens nothing (a message Pathways does not handle) lets go of nothing of theirs.
+    again = sandbox.launch("student", http=student.http)
+    goals = open_in_launch(again, tool, "/goals")
+    pending = sandbox.begin("student", http=student.http)
+    claims = {CLAIM + "message_type": "LtiSubmissionReviewRequest", CLAIM + "for_user": {"user_id": "student-1"}}
+    ags = dict(pending.claims.get("https://purl.imsglobal.org/spec/lti-ags/claim/endpoint") or {})
+    if ags:
+        ags.setdefault("lineitem", ags.get("lineitems", tool.url("/")) + "/1")
+        claims["https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"] = ags
+    assert pending.post(pending.resign(**claims)).status_code == 400
+    assert student.http.get(goals.url, timeout=30).status_code == 200
