@@ -150,3 +150,23 @@ def test_with_redis_hanging_the_worker_posts_grades_without_waiting_out_the_cach
         }
     finally:
         redis_server.proxy.restore()
+
+
+def test_show_a_hint_keeps_what_was_typed_in_redis_and_still_shows_the_hint_while_redis_is_down(make_tool, redis_server):
+    # What a student typed before "Show a hint" is kept in the cache for the launch (services/typed_answers.py), not
+    # in the page's address. With Redis cut, the hint's page still comes (the field empty), never an error.
+    from tests.web.test_page_defects import _practice_with_hints
+
+    tool = make_tool(REDIS_URL=redis_server.url)
+    sandbox = SandboxActions(tool)
+    page, skill_id, item = _practice_with_hints(sandbox, tool, "text")
+    hinted = submit_form(page, f"/practice/{skill_id}", answer="about 3/4", show_hint="1")
+    assert hinted.status_code == 200 and 'value="about 3/4"' in hinted.text and "answer=" not in hinted.url
+    assert 'value="about 3/4"' in hinted.http.get(hinted.url, timeout=10).text  # read back from Redis
+
+    redis_server.proxy.cut()
+    again = submit_form(hinted, f"/practice/{skill_id}", answer="maybe 0.75", show_hint="1")
+    assert again.status_code == 200, again.text[:300]
+    assert 'name="hints" value="2"' in again.text and "maybe 0.75" not in again.url
+    assert 'value="maybe 0.75"' not in again.text  # not kept while Redis is down: the field comes back empty
+    redis_server.proxy.restore()
