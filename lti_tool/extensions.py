@@ -21,11 +21,41 @@ cache = Cache()
 csrf = CSRFProtect()
 babel = Babel()
 
+
+class CacheCannotPersist(redis.exceptions.ResponseError):
+    """Redis refuses writes (and PING) because its last background save failed ("MISCONF").
+
+    With `stop-writes-on-bgsave-error yes` (Redis's default) and snapshots configured, a disk that is full, gone or
+    read-only turns every write into this reply until a save works again. redis-py raises a plain ResponseError for
+    it, the class its other replies to a command Pathways got wrong share: the parser of Pathways' connections
+    (redis_parser) raises this subclass instead, so it counts as an outage while other errors still surface.
+    """
+
+
+def redis_parser(url: str) -> type:
+    """Return the reply parser for Pathways' Redis connections: redis-py's own, with MISCONF as CacheCannotPersist."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from redis._parsers import _HiredisParser, _RESP2Parser, _RESP3Parser
+    from redis.connection import DefaultParser
+    from redis.utils import check_protocol_version
+
+    # The one redis-py would pick: hiredis speaks both protocols; else RESP3 unless the URL asks protocol=2 (redis-py
+    # swaps its own RESP2 parser for the RESP3 one, not a subclass of it).
+    protocol = (parse_qs(urlsplit(url).query).get("protocol") or [None])[-1]
+    base = DefaultParser if DefaultParser is _HiredisParser else \
+        _RESP3Parser if check_protocol_version(protocol, 3) else _RESP2Parser
+    refusals = {**base.EXCEPTION_CLASSES, "MISCONF": CacheCannotPersist}
+    name = "Pathways" + base.__name__.lstrip("_")
+    return type(name, (base,), {"EXCEPTION_CLASSES": refusals, "__module__": __name__})
+
+
 # The errors a cache outage raises; callers that can do without the cache catch these. Besides Redis down or too
-# slow: up but refusing writes, full at its maxmemory with nothing to evict (OOM) or a replica a failover left in
-# the primary's place (READONLY). Both pass without a restart once Redis accepts writes again.
+# slow: up but refusing writes, full at its maxmemory with nothing to evict (OOM), a replica a failover left in the
+# primary's place (READONLY) or unable to save its snapshot (MISCONF, on connections made with redis_parser). All
+# pass without a restart once Redis accepts writes again.
 CACHE_OUTAGES = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
-                 redis.exceptions.OutOfMemoryError, redis.exceptions.ReadOnlyError)
+                 redis.exceptions.OutOfMemoryError, redis.exceptions.ReadOnlyError, CacheCannotPersist)
 
 
 @sa.event.listens_for(Engine, "connect")

@@ -1,14 +1,17 @@
-"""Redis answers but refuses writes (full under maxmemory, or a replica after a failover): as an outage, not a 500.
+"""Redis answers but refuses writes (full, a replica after a failover, unable to save): as an outage, not a 500.
 
 A cache down altogether is tests/faults/test_redis_outage.py. Here the server is up and reads work, but every write
 gets an error reply: "OOM command not allowed" once `maxmemory` is reached with nothing left to evict (the
-operations guide advises a `maxmemory` limit), or "READONLY" from a replica that a failover left in the primary's
-place. Open pages go on; new logins get the plain "try again in a minute" page; writes coming back need no restart.
-A private redis-server is started for each test, because a test must not turn the shared one read-only.
+operations guide advises a `maxmemory` limit), "READONLY" from a replica that a failover left in the primary's
+place, or "MISCONF" when its last snapshot could not be written (its disk full, gone or read-only) and
+`stop-writes-on-bgsave-error` is on, as it is by default. Open pages go on; new logins get the plain "try again in a
+minute" page; writes coming back need no restart. A private redis-server is started for each test, because a test
+must not turn the shared one read-only.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -36,8 +39,12 @@ def private_redis(tmp_path) -> Iterator[redis.Redis]:
     if binary is None:
         pytest.skip("needs the redis-server program (Debian package redis-server)")
     port = _free_port()
-    server = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                               "--appendonly", "no", "--dir", str(tmp_path)],
+    data = tmp_path / "redis-data"
+    data.mkdir()
+    # Snapshots on (an hour apart: none is due during a test), so a failed one stops writes as in production; the
+    # folder may be changed over CONFIG SET (a protected setting), from this host only, to let writes come back.
+    server = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "3600 1",
+                               "--appendonly", "no", "--dir", str(data), "--enable-protected-configs", "local"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     client = redis.Redis(host="127.0.0.1", port=port)
     try:
@@ -53,25 +60,50 @@ def private_redis(tmp_path) -> Iterator[redis.Redis]:
     finally:
         client.close()
         server.terminate()
-        server.wait(10)
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:  # a Redis whose shutdown save fails stays up on SIGTERM
+            server.kill()
+            server.wait(10)
 
 
-def _refuse_writes(client: redis.Redis, how: str) -> None:
+def _snapshot(client: redis.Redis, outcome: str) -> None:
+    """Start a background save and wait until Redis reports its outcome ("ok" or "err")."""
+    client.bgsave()
+    deadline = time.monotonic() + 10
+    while True:
+        persistence = client.info("persistence")
+        if not persistence["rdb_bgsave_in_progress"] and persistence["rdb_last_bgsave_status"] == outcome:
+            return
+        assert time.monotonic() < deadline, f"the snapshot did not end {outcome}: {persistence}"
+        time.sleep(0.05)
+
+
+def _refuse_writes(client: redis.Redis, how: str, folder: str) -> None:
     if how == "full":
         client.config_set("maxmemory-policy", "noeviction")
         client.config_set("maxmemory", "1")
-    else:
+    elif how == "replica":
         client.execute_command("REPLICAOF", "127.0.0.1", str(_free_port()))  # a primary that never answers
+    else:
+        # Its data folder removed (a volume unmounted or lost): the snapshot fails, and writes stop (MISCONF).
+        shutil.rmtree(folder)
+        _snapshot(client, "err")
 
 
-def _accept_writes(client: redis.Redis, how: str) -> None:
+def _accept_writes(client: redis.Redis, how: str, folder: str) -> None:
     if how == "full":
         client.config_set("maxmemory", "0")
-    else:
+    elif how == "replica":
         client.execute_command("REPLICAOF", "NO", "ONE")
+    else:
+        # The operator gives it a folder it can write again; the next snapshot works, and so do writes.
+        os.mkdir(folder + "-again")
+        client.config_set("dir", folder + "-again")
+        _snapshot(client, "ok")
 
 
-@pytest.mark.parametrize("how", ["full", "replica"])
+@pytest.mark.parametrize("how", ["full", "replica", "cannot_persist"])
 def test_a_cache_refusing_writes_keeps_open_pages_going_turns_new_logins_away_plainly_and_recovers(
         make_tool, private_redis, how):
     port = private_redis.connection_pool.connection_kwargs["port"]
@@ -81,9 +113,11 @@ def test_a_cache_refusing_writes_keeps_open_pages_going_turns_new_logins_away_pl
     assert submit_form(teacher, "/content/demo").status_code == 200
     student = sandbox.launch("student")
 
-    _refuse_writes(private_redis, how)
-    with pytest.raises(redis.ResponseError):
+    folder = private_redis.config_get("dir")["dir"]  # the data folder it was started with
+    _refuse_writes(private_redis, how, folder)
+    with pytest.raises(redis.ResponseError) as refused:
         private_redis.set("probe", "x")  # the server really refuses writes now
+    assert refused.value.status_code == {"full": "OOM", "replica": "READONLY", "cannot_persist": "MISCONF"}[how]
 
     # The student who already launched goes on: the page and the answer need the database, not the cache.
     answered = practise_once(tool, student)
@@ -93,7 +127,26 @@ def test_a_cache_refusing_writes_keeps_open_pages_going_turns_new_logins_away_pl
     assert login.status_code == 503, login.text[:300]
     assert login.headers["Retry-After"] and "try again in a minute" in login.text
 
-    _accept_writes(private_redis, how)
+    _accept_writes(private_redis, how, folder)
 
     again = sandbox.launch("student")
     assert again.status_code == 200 and "Your next steps" in again.text
+
+
+def test_only_an_unsaved_snapshot_counts_as_an_outage_other_error_replies_still_surface(make_tool, private_redis):
+    """MISCONF is an outage; an error reply to a command Pathways got wrong is a bug to see, not a 503 to hide."""
+    from lti_tool.extensions import CACHE_OUTAGES, cache
+
+    port = private_redis.connection_pool.connection_kwargs["port"]
+    tool = make_tool(REDIS_URL=f"redis://127.0.0.1:{port}/0")
+    private_redis.set("pathways:a-string", "x")
+    with tool.app.app_context():
+        client = cache.cache._write_client  # the tool's own connections, with its reply parser
+        with pytest.raises(redis.ResponseError) as wrong:
+            client.lpush("pathways:a-string", "y")  # WRONGTYPE
+        assert not isinstance(wrong.value, CACHE_OUTAGES)
+        _refuse_writes(private_redis, "cannot_persist", private_redis.config_get("dir")["dir"])
+        with pytest.raises(CACHE_OUTAGES) as refused:
+            cache.set("probe", "x")
+        assert refused.value.status_code == "MISCONF"
+        assert cache.get("probe") is None  # reads still work
