@@ -316,7 +316,9 @@ def register(app: Flask) -> None:
         if status == 400 and exc.description and "CSRF" in exc.description:
             message = N_("This form has expired or did not come from Pathways. Reload the page and try again.")
         # Werkzeug's name ("Not Found") is in no catalogue: a Spanish page got an English heading.
-        return _render(status, message, "Something is not right" if status < 500 else exc.name)
+        page = _render(status, message, "Something is not right" if status < 500 else exc.name)
+        retry_after = [value for name, value in exc.get_headers() if name == "Retry-After"]
+        return (*page, {"Retry-After": retry_after[0], "Cache-Control": "no-store"}) if retry_after else page
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

@@ -82,6 +82,25 @@ class LocalFileCache(FileSystemCache):
             return False
         return self.set(key, value, timeout)
 
+    def inc(self, key: str, delta: int = 1) -> int | None:
+        """Add delta to the number kept under key, keeping the entry's expiry (a count per time window).
+
+        cachelib's read the number and wrote it back with the default timeout, so a window counter that was
+        bumped now and then never ran out. Not atomic across processes, as cachelib's was not.
+        """
+        now = int(time.time())
+        try:
+            with open(self._get_filename(key), "rb") as f:
+                expires = struct.unpack("I", f.read(4))[0]
+                value = self.serializer.load(f)
+        except (OSError, struct.error):
+            expires, value = None, None  # none kept: a new count, with the default timeout
+        if expires is not None and expires != 0 and expires <= now:
+            expires, value = None, None  # ran out: likewise
+        timeout = None if expires is None else 0 if expires == 0 else max(1, expires - now)  # 0: never runs out
+        value = (value if type(value) is int else 0) + delta
+        return value if self.set(key, value, timeout) else None
+
     def delete(self, key: str, mgmt_element: bool = False) -> bool:
         try:
             os.remove(self._get_filename(key))

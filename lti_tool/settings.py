@@ -47,6 +47,9 @@ DEFAULTS: dict[str, Any] = {
     "JWT_LEEWAY_SECONDS": 60,
     # How long a login's state/nonce stays valid before the launch must arrive.
     "LOGIN_STATE_SECONDS": 600,
+    # Logins (and as many cookie-less storage checks) one client address may start a minute; past it a 429 and
+    # nothing is kept, so one client cannot fill the cache (login_budget.py). 0: no limit.
+    "LOGINS_PER_CLIENT_PER_MINUTE": 300,
     # Platform JWKS are cached this long; a launch signed with a kid not in it refetches it (JWKS_REFETCHES_PER_MINUTE).
     "JWKS_CACHE_SECONDS": 3600,
     # At most this many unknown-kid refetches per platform per minute, one per 60/N seconds whichever kid asks

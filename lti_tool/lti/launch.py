@@ -38,7 +38,7 @@ from pylti1p3.contrib.flask import FlaskCacheDataStorage, FlaskMessageLaunch, Fl
 from pylti1p3.contrib.flask.session import FlaskSessionService
 from pylti1p3.exception import LtiException, OIDCException
 
-from .. import process_copy
+from .. import login_budget, process_copy
 from ..extensions import cache
 from ..security import MAX_ID_TOKEN_CHARS, note_decoded_token
 from .blocked_cookies import RELOGIN_PARAMS, PartitionedCookieService
@@ -208,6 +208,8 @@ class PathwaysLogin(FlaskOIDCLogin):
             "relogin": {name: value for name in RELOGIN_PARAMS
                         if isinstance(value := self._get_request_param(name), str) and value},
         }
+        # Everything checked, state about to be kept: this client's budget pays for it (a 429 past it).
+        login_budget.spend("login")
         target_frame = self.storage_target()
         origin = origin_of(registration.get_auth_login_url())
         if target_frame and origin:
@@ -426,7 +428,9 @@ class PathwaysLaunch(FlaskMessageLaunch):
                     )
                 )
         elif cookie_state != state:
-            # No cookie came back, but the login kept state and nonce in the platform: check them there first.
+            # No cookie came back, but the login kept state and nonce in the platform: check them there first. The
+            # ticket is kept before the token's signature is checked, so the client's budget pays for it too.
+            login_budget.spend("storage-check")
             raise StorageCheckNeeded(issue_check(self._get_id_token(), state, params))
         self._login = params
         return self

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import struct
 import time
 
 from lti_tool.extensions import cache
@@ -79,6 +80,24 @@ def test_add_takes_a_key_whose_entry_expired_though_its_file_is_not_pruned_yet(t
     assert backend.add("marker", 2, timeout=60) is False and backend.get("marker") == 1  # live: kept
     assert backend.set("gap", 1, timeout=-1) is True  # expired; its file stays until a prune
     assert backend.add("gap", 2, timeout=60) is True and backend.get("gap") == 2
+
+
+def test_a_count_keeps_its_windows_expiry_and_starts_again_once_that_ran_out(tmp_path):
+    """As Redis's INCRBY: a login budget's count runs out with its minute, however often it was bumped (cachelib's
+    wrote it back with the default timeout, so a client that kept knocking kept its window open for ever)."""
+    backend = LocalFileCache(str(tmp_path / "cache"), threshold=100, default_timeout=300)
+
+    def expiry(key: str) -> int:
+        with open(backend._get_filename(key), "rb") as entry:
+            return struct.unpack("I", entry.read(4))[0]
+
+    assert backend.add("count", 1, timeout=60) is True
+    window_ends = expiry("count")
+    assert backend.inc("count") == 2 and backend.inc("count", 3) == 5
+    assert backend.get("count") == 5 and expiry("count") == window_ends
+    assert backend.set("ran-out", 7, timeout=-1) is True
+    assert backend.inc("ran-out") == 1  # a new count, not 8
+    assert backend.inc("never-kept") == 1 and backend.get("never-kept") == 1
 
 
 def test_a_write_that_fails_says_so_and_leaves_nothing_behind(tmp_path, monkeypatch):

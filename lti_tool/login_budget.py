@@ -1,0 +1,100 @@
+"""How many logins one client address may start a minute: a flood from one address cannot fill the cache.
+
+Anyone may start a login (`/lti/login`): it names a registered issuer and client id, which are no secret (an LMS's
+pages show them), and each login keeps its state (up to about 7 KB with the largest hints) in the shared cache for
+LOGIN_STATE_SECONDS. Unlimited, one client filled Redis up to its `maxmemory` (then every login got the outage page,
+or Redis evicted real logins' state) or the disk under the file cache. Each address may now keep state for
+LOGINS_PER_CLIENT_PER_MINUTE logins a minute, and as many storage-check tickets (the second write of a cookie-less
+launch); past that its logins get a 429 with Retry-After and nothing is kept, while everyone else's go on.
+
+The address is the peer's, or behind a proxy PATHWAYS_FORWARDED_ALLOW_IPS trusts the last one that proxy forwarded
+(X-Forwarded-For from the right, past the trusted proxies): what the client wrote there itself is never read first.
+IPv6 addresses count by /64 (one host commonly holds a whole /64). Loopback is not limited: the machine itself (the
+demo, a probe on the host, a proxy that forwards no address).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import lru_cache
+
+from flask import current_app, request
+from werkzeug.exceptions import TooManyRequests
+
+from .extensions import cache
+
+WINDOW_SECONDS = 60
+
+
+@lru_cache(maxsize=8)
+def _trusted_proxies(setting: str) -> tuple[bool, tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]]:
+    """Parse PATHWAYS_FORWARDED_ALLOW_IPS as gunicorn does: "*" trusts every peer, else addresses or networks."""
+    entries = setting.replace(",", " ").split()
+    networks = []
+    for entry in entries:
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            continue  # gunicorn refuses to start with it; nothing to trust here
+    return "*" in entries, tuple(networks)
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text.strip().split("%", 1)[0])
+    except ValueError:
+        return None
+
+
+def client_address() -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """Return the address of the client this request came from (None if no address can be read)."""
+    trust_all, trusted = _trusted_proxies(str(current_app.config.get("FORWARDED_ALLOW_IPS") or ""))
+
+    def is_trusted(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+        return trust_all or any(address in network for network in trusted)
+
+    client = _address(request.remote_addr or "")
+    if client is None or not is_trusted(client):
+        return client
+    # Each proxy appends the address it was reached from: the last hop a trusted proxy wrote that is not a trusted
+    # proxy itself is the client. Entries left of it are the client's own words.
+    hops = ",".join(request.headers.getlist("X-Forwarded-For")).split(",")
+    for hop in reversed(hops):
+        address = _address(hop)
+        if address is None:
+            return client if not hop.strip() else None
+        client = address
+        if not is_trusted(address):
+            break
+    return client
+
+
+def _budget_key(kind: str) -> str | None:
+    """Return the cache key of this request's client's budget, or None when that client is not limited."""
+    address = client_address()
+    if address is None:
+        return f"login-budget:{kind}:unknown"
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # ::ffff:a.b.c.d, as a dual-stack server shows an IPv4 peer
+    if address.is_loopback:
+        return None
+    if address.version == 6:
+        return f"login-budget:{kind}:{ipaddress.ip_network((address, 64), strict=False)}"
+    return f"login-budget:{kind}:{address}"
+
+
+def spend(kind: str = "login") -> None:
+    """Count one more cache entry this request's client is about to keep; raise a 429 (TooManyRequests) past its
+    budget, before anything is kept. Cache outages propagate: the entry could not be kept either (a 503)."""
+    limit = int(current_app.config["LOGINS_PER_CLIENT_PER_MINUTE"])
+    key = _budget_key(kind) if limit > 0 else None
+    if key is None:
+        return
+    if cache.add(key, 1, timeout=WINDOW_SECONDS):
+        return
+    spent = cache.cache.inc(key)  # Flask-Caching passes no inc on: the backend's (Redis INCRBY, atomic)
+    if spent == 1:
+        # The window ended between add and inc, and inc made a new counter without an expiry: give it one.
+        cache.set(key, 1, timeout=WINDOW_SECONDS)
+    elif spent is not None and spent > limit:
+        raise TooManyRequests(retry_after=WINDOW_SECONDS)

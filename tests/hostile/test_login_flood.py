@@ -1,0 +1,148 @@
+"""One client floods /lti/login: its logins past a minute's budget keep nothing, and everyone else's go on.
+
+A login needs only a registered issuer and client id (no secret: an LMS's pages show them), and each kept its state
+in the cache for PATHWAYS_LOGIN_STATE_SECONDS: unlimited, one client filled Redis to its maxmemory (then every login
+got the outage page) or the disk under the file cache. The tool runs behind a proxy it trusts (the tests' loopback
+is in the default PATHWAYS_FORWARDED_ALLOW_IPS), which appends the address it was reached from to X-Forwarded-For.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import redis
+import requests
+
+from tests.support import SandboxActions, parse_form, submit_form
+
+LIMIT = 10
+FLOODER = "203.0.113.9"
+
+
+def _login_states(tool) -> int:
+    """Count the login states the tool keeps (each holds its nonce)."""
+    url = tool.app.config.get("REDIS_URL")
+    if url:
+        client = redis.Redis.from_url(url)
+        try:
+            return sum(1 for _ in client.scan_iter("pathways:lti1p3-*"))
+        finally:
+            client.close()
+    folder = Path(tool.app.instance_path) / "cache"
+    return sum(1 for entry in folder.iterdir() if entry.is_file() and b'"nonce":' in entry.read_bytes())
+
+
+@pytest.fixture(params=["file cache", "redis"])
+def flooded_tool(request, make_tool):
+    if request.param == "file cache":
+        return make_tool(LOGINS_PER_CLIENT_PER_MINUTE=LIMIT)
+    url = os.environ.get("PATHWAYS_TEST_REDIS_URL")
+    if not url:
+        pytest.skip("needs Redis: set PATHWAYS_TEST_REDIS_URL=redis://127.0.0.1:6379/<n>")
+    redis.Redis.from_url(url).flushdb()
+    return make_tool(LOGINS_PER_CLIENT_PER_MINUTE=LIMIT, REDIS_URL=url)
+
+
+def test_a_flood_of_logins_from_one_address_keeps_only_its_budget_and_a_student_elsewhere_still_launches(
+    flooded_tool,
+):
+    tool = flooded_tool
+    sandbox = SandboxActions(tool)
+    login = tool.platform.start_launch(sandbox.sub("student"))  # a real login request, replayed by the flooder
+    endpoint, query = login.split("?", 1)
+    params = {name: values[-1] for name, values in parse_qs(query).items()}
+    before = _login_states(tool)
+
+    answers = []
+    for i in range(4 * LIMIT):
+        # What the flooder writes into X-Forwarded-For itself changes each time; the proxy appends its real address.
+        forwarded = {"X-Forwarded-For": f"10.{i}.0.1, {FLOODER}"}
+        if i % 2:
+            answers.append(requests.post(endpoint, data=params, headers=forwarded, allow_redirects=False, timeout=10))
+        else:
+            answers.append(requests.get(login, headers=forwarded, allow_redirects=False, timeout=10))
+
+    assert [a.status_code for a in answers] == [302] * LIMIT + [429] * (3 * LIMIT)
+    refused = answers[-1]
+    assert refused.headers["Retry-After"] == "60" and "Too many requests" in refused.text
+    assert "set-cookie" not in {name.lower() for name in refused.headers}
+    assert _login_states(tool) - before == LIMIT  # the refused logins kept nothing
+
+    # A teacher and a student at another address (a school behind another NAT) launch during the flood as always.
+    school = requests.Session()
+    school.headers["X-Forwarded-For"] = "198.51.100.7"
+    teacher = sandbox.launch("teacher", http=school)
+    assert submit_form(teacher, "/content/demo").status_code == 200
+    page = sandbox.launch("student", http=school)
+    assert page.status_code == 200 and "Your next steps" in page.text
+    # Another host of the flooder's IPv6 /64 shares its budget; another /64 has its own.
+    same_net = requests.get(login, headers={"X-Forwarded-For": "2001:db8:0:1::5"}, allow_redirects=False, timeout=10)
+    assert same_net.status_code == 302
+    for _ in range(LIMIT):
+        requests.get(login, headers={"X-Forwarded-For": "2001:db8:0:1::7"}, allow_redirects=False, timeout=10)
+    next_host = requests.get(login, headers={"X-Forwarded-For": "2001:db8:0:1::9"}, allow_redirects=False, timeout=10)
+    other_net = requests.get(login, headers={"X-Forwarded-For": "2001:db8:0:2::9"}, allow_redirects=False, timeout=10)
+    assert (next_host.status_code, other_net.status_code) == (429, 302)
+
+
+def test_a_peer_the_tool_does_not_trust_as_a_proxy_cannot_choose_its_address(make_tool):
+    """Without a trusted proxy in front, X-Forwarded-For is the client's own word: the peer's address counts."""
+    tool = make_tool(LOGINS_PER_CLIENT_PER_MINUTE=LIMIT, FORWARDED_ALLOW_IPS="192.0.2.1")
+    sandbox = SandboxActions(tool)
+    login = tool.platform.start_launch(sandbox.sub("student"))
+    # Here the peer is loopback (the machine itself, not limited) whatever address the header claims.
+    answers = [
+        requests.get(login, headers={"X-Forwarded-For": FLOODER}, allow_redirects=False, timeout=10)
+        for _ in range(2 * LIMIT)
+    ]
+    assert {a.status_code for a in answers} == {302}
+    assert urlsplit(answers[0].headers["Location"]).query  # on to the platform, state and all
+
+
+def test_replaying_a_cookieless_launch_keeps_no_more_storage_tickets_than_the_budget_and_the_learner_still_gets_in(
+    make_tool,
+):
+    """A cookie-less launch keeps a storage-check ticket before the token's signature is checked: budgeted too."""
+    from tests.lti.test_platform_storage import StorageLaunch, _cookieless, _page_config
+
+    tool = make_tool(LOGINS_PER_CLIENT_PER_MINUTE=LIMIT, DEFAULT_COURSE_PACK="demo")
+    sandbox = SandboxActions(tool)
+    learner = _cookieless()  # third-party cookies blocked in the LMS frame; the LMS offers platform storage
+    learner.headers["X-Forwarded-For"] = "198.51.100.7"
+    login = learner.get(
+        tool.platform.start_launch(sandbox.sub("student")) + "&lti_storage_target=_parent",
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert login.status_code == 200, login.text[:300]
+    config = _page_config(login.text)
+    auth = learner.get(config["auth_url"], timeout=30)
+    action, fields = parse_form(auth.text, auth.url)
+
+    # Someone who got hold of the posted form posts it again and again from elsewhere: a ticket each, then 429s.
+    replays = [
+        requests.post(action, data=fields, headers={"X-Forwarded-For": FLOODER}, timeout=10).status_code
+        for _ in range(2 * LIMIT)
+    ]
+    assert replays == [200] * LIMIT + [429] * LIMIT
+
+    # The learner's own browser goes on: the check page, then the launch confirmed with what storage holds.
+    check_page = learner.post(action, data=fields, timeout=30)
+    assert check_page.status_code == 200, check_page.text[:300]
+    check = _page_config(check_page.text)
+    confirm_action, confirm_fields = parse_form(check_page.text, check_page.url)
+    stored = {config["state_key"]: config["state"], config["nonce_key"]: config["nonce"]}  # what the login put there
+    home = learner.post(
+        confirm_action,
+        timeout=30,
+        data={
+            **confirm_fields,
+            "stored_state": stored[check["state_key"]],
+            "stored_nonce": stored[check["nonce_key"]],
+            "tab_secret": StorageLaunch.tab_secret,
+        },
+    )
+    assert home.status_code == 200 and "Your next steps" in home.text, home.text[:300]
