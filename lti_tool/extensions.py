@@ -23,12 +23,13 @@ babel = Babel()
 
 
 class CacheCannotPersist(redis.exceptions.ResponseError):
-    """Redis refuses writes (and PING) because its last background save failed ("MISCONF").
+    """Redis refuses writes for now because it cannot keep them safe: "MISCONF" or "NOREPLICAS".
 
-    With `stop-writes-on-bgsave-error yes` (Redis's default) and snapshots configured, a disk that is full, gone or
-    read-only turns every write into this reply until a save works again. redis-py raises a plain ResponseError for
-    it, the class its other replies to a command Pathways got wrong share: the parser of Pathways' connections
-    (redis_parser) raises this subclass instead, so it counts as an outage while other errors still surface.
+    MISCONF: with `stop-writes-on-bgsave-error yes` (Redis's default) and snapshots configured, a disk that is full,
+    gone or read-only turns every write (and PING) into this reply until a save works again. NOREPLICAS: a primary
+    with `min-replicas-to-write` set and too few replicas in reach. redis-py raises a plain ResponseError for both,
+    the class its replies to a command Pathways got wrong share: the parser of Pathways' connections (redis_parser)
+    raises this subclass instead, so they count as an outage while other errors still surface.
     """
 
 
@@ -45,17 +46,20 @@ def redis_parser(url: str) -> type:
     protocol = (parse_qs(urlsplit(url).query).get("protocol") or [None])[-1]
     base = DefaultParser if DefaultParser is _HiredisParser else \
         _RESP3Parser if check_protocol_version(protocol, 3) else _RESP2Parser
-    refusals = {**base.EXCEPTION_CLASSES, "MISCONF": CacheCannotPersist}
+    refusals = {**base.EXCEPTION_CLASSES, "MISCONF": CacheCannotPersist, "NOREPLICAS": CacheCannotPersist}
     name = "Pathways" + base.__name__.lstrip("_")
     return type(name, (base,), {"EXCEPTION_CLASSES": refusals, "__module__": __name__})
 
 
 # The errors a cache outage raises; callers that can do without the cache catch these. Besides Redis down or too
-# slow: up but refusing writes, full at its maxmemory with nothing to evict (OOM), a replica a failover left in the
-# primary's place (READONLY) or unable to save its snapshot (MISCONF, on connections made with redis_parser). All
-# pass without a restart once Redis accepts writes again.
+# slow (or still loading its data, BusyLoadingError, a ConnectionError): up but refusing writes, full at its
+# maxmemory with nothing to evict (OOM), a replica a failover left in the primary's place (READONLY), unable to save
+# its snapshot or without the replicas it must write to (MISCONF, NOREPLICAS: on connections made with
+# redis_parser), or a replica cut off from its primary that serves no stale reads (MASTERDOWN). All pass without a
+# restart once Redis answers again.
 CACHE_OUTAGES = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
-                 redis.exceptions.OutOfMemoryError, redis.exceptions.ReadOnlyError, CacheCannotPersist)
+                 redis.exceptions.OutOfMemoryError, redis.exceptions.ReadOnlyError, CacheCannotPersist,
+                 redis.exceptions.MasterDownError)
 
 
 @sa.event.listens_for(Engine, "connect")

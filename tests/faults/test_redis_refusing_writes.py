@@ -1,9 +1,10 @@
-"""Redis answers but refuses writes (full, a replica after a failover, unable to save): as an outage, not a 500.
+"""Redis answers but refuses writes (full, a replica after a failover, unable to save): an outage, not a 500.
 
 A cache down altogether is tests/faults/test_redis_outage.py. Here the server is up and reads work, but every write
 gets an error reply: "OOM command not allowed" once `maxmemory` is reached with nothing left to evict (the
 operations guide advises a `maxmemory` limit), "READONLY" from a replica that a failover left in the primary's
-place, or "MISCONF" when its last snapshot could not be written (its disk full, gone or read-only) and
+place ("MASTERDOWN", reads too, when it serves no stale data), "NOREPLICAS" from a primary that must reach a
+replica to write, or "MISCONF" when its last snapshot could not be written (its disk full, gone or read-only) and
 `stop-writes-on-bgsave-error` is on, as it is by default. Open pages go on; new logins get the plain "try again in a
 minute" page; writes coming back need no restart. A private redis-server is started for each test, because a test
 must not turn the shared one read-only.
@@ -22,6 +23,7 @@ import pytest
 import redis
 import requests
 
+from tests.jobs.gradebook import FAST_RETRIES, open_gradebook
 from tests.support import SandboxActions, submit_form
 
 from .test_redis_outage import practise_once
@@ -85,6 +87,11 @@ def _refuse_writes(client: redis.Redis, how: str, folder: str) -> None:
         client.config_set("maxmemory", "1")
     elif how == "replica":
         client.execute_command("REPLICAOF", "127.0.0.1", str(_free_port()))  # a primary that never answers
+    elif how == "replica_without_stale_reads":
+        client.config_set("replica-serve-stale-data", "no")  # reads too are refused (MASTERDOWN)
+        client.execute_command("REPLICAOF", "127.0.0.1", str(_free_port()))
+    elif how == "too_few_replicas":
+        client.config_set("min-replicas-to-write", "1")  # a primary that must reach a replica to write (NOREPLICAS)
     else:
         # Its data folder removed (a volume unmounted or lost): the snapshot fails, and writes stop (MISCONF).
         shutil.rmtree(folder)
@@ -94,8 +101,10 @@ def _refuse_writes(client: redis.Redis, how: str, folder: str) -> None:
 def _accept_writes(client: redis.Redis, how: str, folder: str) -> None:
     if how == "full":
         client.config_set("maxmemory", "0")
-    elif how == "replica":
+    elif how in ("replica", "replica_without_stale_reads"):
         client.execute_command("REPLICAOF", "NO", "ONE")
+    elif how == "too_few_replicas":
+        client.config_set("min-replicas-to-write", "0")
     else:
         # The operator gives it a folder it can write again; the next snapshot works, and so do writes.
         os.mkdir(folder + "-again")
@@ -103,7 +112,11 @@ def _accept_writes(client: redis.Redis, how: str, folder: str) -> None:
         _snapshot(client, "ok")
 
 
-@pytest.mark.parametrize("how", ["full", "replica", "cannot_persist"])
+REFUSALS = {"full": "OOM", "replica": "READONLY", "replica_without_stale_reads": "MASTERDOWN",
+            "too_few_replicas": "NOREPLICAS", "cannot_persist": "MISCONF"}
+
+
+@pytest.mark.parametrize("how", REFUSALS)
 def test_a_cache_refusing_writes_keeps_open_pages_going_turns_new_logins_away_plainly_and_recovers(
         make_tool, private_redis, how):
     port = private_redis.connection_pool.connection_kwargs["port"]
@@ -116,8 +129,9 @@ def test_a_cache_refusing_writes_keeps_open_pages_going_turns_new_logins_away_pl
     folder = private_redis.config_get("dir")["dir"]  # the data folder it was started with
     _refuse_writes(private_redis, how, folder)
     with pytest.raises(redis.ResponseError) as refused:
-        private_redis.set("probe", "x")  # the server really refuses writes now
-    assert refused.value.status_code == {"full": "OOM", "replica": "READONLY", "cannot_persist": "MISCONF"}[how]
+        # The server really refuses writes now (and reads too, when it serves no stale data).
+        private_redis.get("probe") if how == "replica_without_stale_reads" else private_redis.set("probe", "x")
+    assert refused.value.status_code == REFUSALS[how]
 
     # The student who already launched goes on: the page and the answer need the database, not the cache.
     answered = practise_once(tool, student)
@@ -150,3 +164,22 @@ def test_only_an_unsaved_snapshot_counts_as_an_outage_other_error_replies_still_
             cache.set("probe", "x")
         assert refused.value.status_code == "MISCONF"
         assert cache.get("probe") is None  # reads still work
+
+
+@pytest.mark.parametrize("how", REFUSALS)
+def test_a_cache_refusing_writes_leaves_the_worker_posting_grades_without_a_failed_pass(make_tool, private_redis, how):
+    """The worker keeps no state in the cache that grades need: the token is asked again, housekeeping waits."""
+    port = private_redis.connection_pool.connection_kwargs["port"]
+    tool = make_tool(**FAST_RETRIES, REDIS_URL=f"redis://127.0.0.1:{port}/0")
+    book = open_gradebook(tool, SandboxActions(tool))
+    book.queue("student-1", 10.0)
+    book.drain()
+    private_redis.flushdb()  # no access token kept, no housekeeping marker set
+    _refuse_writes(private_redis, how, private_redis.config_get("dir")["dir"])
+
+    book.queue("student-3", 70.0)
+    stats = book.drain()
+
+    assert book.lms_scores()["student-3"]["scoreGiven"] == 70.0
+    assert book.rows()[-1].status == "synced"
+    assert stats.errors == {}  # not a failed pass ("an unexpected error"), which would back off the next ones
