@@ -7,6 +7,10 @@ PATHWAYS_TEST_DATABASE_URL=postgresql+psycopg://… for PostgreSQL, PATHWAYS_TES
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -62,3 +66,44 @@ def redis_server() -> Iterator[Proxied]:
     yield Proxied(f"redis://127.0.0.1:{proxy.port}/{kwargs.get('db', 0)}", proxy)
     proxy.close()
 
+
+def free_port() -> int:
+    """Return a loopback port no one listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def private_redis(tmp_path) -> Iterator[redis.Redis]:
+    """A redis-server of the test's own (one the test may turn read-only or break), snapshots on."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("needs the redis-server program (Debian package redis-server)")
+    port = free_port()
+    data = tmp_path / "redis-data"
+    data.mkdir()
+    # Snapshots on (an hour apart: none is due during a test), so a failed one stops writes as in production; the
+    # folder may be changed over CONFIG SET (a protected setting), from this host only, to let writes come back.
+    server = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "3600 1",
+                               "--appendonly", "no", "--dir", str(data), "--enable-protected-configs", "local"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = redis.Redis(host="127.0.0.1", port=port)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.05)
+        yield client
+    finally:
+        client.close()
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:  # a Redis whose shutdown save fails stays up on SIGTERM
+            server.kill()
+            server.wait(10)

@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
 import time
-from collections.abc import Iterator
 
 import pytest
 import redis
@@ -26,47 +23,8 @@ import requests
 from tests.jobs.gradebook import FAST_RETRIES, open_gradebook
 from tests.support import SandboxActions, submit_form
 
+from .conftest import free_port
 from .test_redis_outage import practise_once
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def private_redis(tmp_path) -> Iterator[redis.Redis]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("needs the redis-server program (Debian package redis-server)")
-    port = _free_port()
-    data = tmp_path / "redis-data"
-    data.mkdir()
-    # Snapshots on (an hour apart: none is due during a test), so a failed one stops writes as in production; the
-    # folder may be changed over CONFIG SET (a protected setting), from this host only, to let writes come back.
-    server = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "3600 1",
-                               "--appendonly", "no", "--dir", str(data), "--enable-protected-configs", "local"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = redis.Redis(host="127.0.0.1", port=port)
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                assert time.monotonic() < deadline, "redis-server did not start"
-                time.sleep(0.05)
-        yield client
-    finally:
-        client.close()
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:  # a Redis whose shutdown save fails stays up on SIGTERM
-            server.kill()
-            server.wait(10)
 
 
 def _snapshot(client: redis.Redis, outcome: str) -> None:
@@ -86,10 +44,10 @@ def _refuse_writes(client: redis.Redis, how: str, folder: str) -> None:
         client.config_set("maxmemory-policy", "noeviction")
         client.config_set("maxmemory", "1")
     elif how == "replica":
-        client.execute_command("REPLICAOF", "127.0.0.1", str(_free_port()))  # a primary that never answers
+        client.execute_command("REPLICAOF", "127.0.0.1", str(free_port()))  # a primary that never answers
     elif how == "replica_without_stale_reads":
         client.config_set("replica-serve-stale-data", "no")  # reads too are refused (MASTERDOWN)
-        client.execute_command("REPLICAOF", "127.0.0.1", str(_free_port()))
+        client.execute_command("REPLICAOF", "127.0.0.1", str(free_port()))
     elif how == "too_few_replicas":
         client.config_set("min-replicas-to-write", "1")  # a primary that must reach a replica to write (NOREPLICAS)
     else:
