@@ -10,7 +10,7 @@ launch); past that its logins get a 429 with Retry-After and nothing is kept, wh
 The address is the peer's, or behind a proxy PATHWAYS_FORWARDED_ALLOW_IPS trusts the last one that proxy forwarded
 (X-Forwarded-For from the right, past the trusted proxies): what the client wrote there itself is never read first.
 IPv6 addresses count by /64 (one host commonly holds a whole /64). Loopback is not limited: the machine itself (the
-demo, a probe on the host, a proxy that forwards no address).
+demo, a probe on the host, a proxy that forwards no address); a peer on a Unix socket counts as loopback.
 """
 
 from __future__ import annotations
@@ -54,7 +54,12 @@ def client_address() -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return trust_all or any(address in network for network in trusted)
 
     client = _address(request.remote_addr or "")
-    if client is None or not is_trusted(client):
+    if client is None:
+        # No peer address: a Unix socket (gunicorn behind a proxy on the same host). That proxy is local, as
+        # loopback is: what it forwarded names the client, or else the machine itself does.
+        client = ipaddress.ip_address("127.0.0.1")
+        trusted = (*trusted, ipaddress.ip_network("127.0.0.1/32"))
+    elif not is_trusted(client):
         return client
     # Each proxy appends the address it was reached from: the last hop a trusted proxy wrote that is not a trusted
     # proxy itself is the client. Entries left of it are the client's own words.

@@ -146,3 +146,17 @@ def test_replaying_a_cookieless_launch_keeps_no_more_storage_tickets_than_the_bu
         },
     )
     assert home.status_code == 200 and "Your next steps" in home.text, home.text[:300]
+
+
+def test_behind_a_proxy_on_a_unix_socket_the_address_it_forwarded_counts(make_tool):
+    """gunicorn bound to a Unix socket sees no peer address: the local proxy's X-Forwarded-For names the client."""
+    from lti_tool.login_budget import client_address
+
+    tool = make_tool()
+    app = tool.app
+    with app.test_request_context(
+        "/lti/login", environ_base={"REMOTE_ADDR": ""}, headers={"X-Forwarded-For": f"10.0.0.1, {FLOODER}"}
+    ):
+        assert str(client_address()) == FLOODER
+    with app.test_request_context("/lti/login", environ_base={"REMOTE_ADDR": ""}):
+        assert client_address().is_loopback  # the machine itself: not limited
