@@ -49,7 +49,7 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_STATE_SECONDS": 600,
     # Logins (and as many cookie-less storage checks) one client address may start a minute; past it a 429 and
     # nothing is kept, so one client cannot fill the cache (login_budget.py). 0: no limit.
-    "LOGINS_PER_CLIENT_PER_MINUTE": 300,
+    "LOGINS_PER_CLIENT_PER_MINUTE": 1200,
     # Platform JWKS are cached this long; a launch signed with a kid not in it refetches it (JWKS_REFETCHES_PER_MINUTE).
     "JWKS_CACHE_SECONDS": 3600,
     # At most this many unknown-kid refetches per platform per minute, one per 60/N seconds whichever kid asks
