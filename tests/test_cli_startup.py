@@ -107,6 +107,7 @@ def _serve_until_healthy(tmp_path: Path, port: int, args: list[str], settings: d
         server.terminate()
         server.wait(timeout=30)
         reader.join(30)
+        server.stdout.close()
     return "".join(lines)
 
 
