@@ -67,8 +67,10 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _serve_until_healthy(tmp_path: Path, port: int, args: list[str], settings: dict[str, str]) -> str:
-    """Start `pathways serve`, wait for /healthz to answer ok on the port, stop it and return its log."""
+def _serve_until_healthy(tmp_path: Path, port: int, args: list[str], settings: dict[str, str], workers: int) -> str:
+    """Start `pathways serve`, wait for /healthz to answer ok on the port and for `workers` workers to have booted
+    (logged it), stop it and return its log."""
+    import threading
     import time
 
     import requests
@@ -78,6 +80,17 @@ def _serve_until_healthy(tmp_path: Path, port: int, args: list[str], settings: d
     assert subprocess.run([PATHWAYS, "db", "upgrade"], cwd=tmp_path, env=env, capture_output=True).returncode == 0
     server = subprocess.Popen([PATHWAYS, "serve", *args], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    booted = threading.Semaphore(0)
+
+    def read() -> None:
+        for line in server.stdout:
+            lines.append(line)
+            if "Booting worker" in line:
+                booted.release()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     try:
         health = None
         for _ in range(120):
@@ -85,19 +98,23 @@ def _serve_until_healthy(tmp_path: Path, port: int, args: list[str], settings: d
                 health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
                 break
             except requests.ConnectionError:
-                assert server.poll() is None, server.stdout.read()
+                assert server.poll() is None, "".join(lines)
                 time.sleep(0.25)
         assert health is not None and health.status_code == 200 and health.json()["status"] == "ok"
-        time.sleep(1)  # every worker has booted and logged it
+        for _ in range(workers):  # every worker has booted and logged it (not a fixed second: under load, more)
+            assert booted.acquire(timeout=60), "".join(lines)
     finally:
         server.terminate()
-        log = server.communicate(timeout=30)[0]
-    return log
+        server.wait(timeout=30)
+        reader.join(30)
+        server.stdout.close()
+    return "".join(lines)
 
 
 def test_serve_runs_gunicorn_with_the_packaged_settings(tmp_path):
     port = _free_port()
-    log = _serve_until_healthy(tmp_path, port, ["--bind", f"127.0.0.1:{port}", "--workers", "1"], {})
+    log = _serve_until_healthy(tmp_path, port, ["--bind", f"127.0.0.1:{port}", "--workers", "1"], {},
+                               workers=1)
     assert "Using worker: gthread" in log  # the packaged configuration, not gunicorn's sync default
     assert f"Listening at: http://127.0.0.1:{port}" in log
     assert log.count("Booting worker") == 1
@@ -108,7 +125,7 @@ def test_serve_without_options_takes_the_address_and_the_workers_from_the_settin
     # gunicorn's default of one worker on its default address whatever PATHWAYS_WEB_* said.
     port = _free_port()
     log = _serve_until_healthy(tmp_path, port, [], {"PATHWAYS_WEB_BIND": f"127.0.0.1:{port}",
-                                                    "PATHWAYS_WEB_WORKERS": "3"})
+                                                    "PATHWAYS_WEB_WORKERS": "3"}, workers=3)
     assert f"Listening at: http://127.0.0.1:{port}" in log
     assert log.count("Booting worker") == 3, log
 

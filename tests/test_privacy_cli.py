@@ -400,10 +400,9 @@ def test_the_purge_keeps_a_course_a_newcomer_is_launching_into_while_it_deletes(
     # student-3 has never opened the course: the deletion's lock on the course's people does not wait for her. Her
     # launch has stamped the course and not committed when the purge judges the course idle.
     import threading
-    import time
 
     from lti_tool.services import launches, privacy
-    from tests.races.support import hold_first_call
+    from tests.races.support import LockWait, hold_first_call
 
     _course_where_priya_practised(sandbox, tool)
     with tool.app.app_context():
@@ -412,9 +411,16 @@ def test_the_purge_keeps_a_course_a_newcomer_is_launching_into_while_it_deletes(
         course = db.session.scalars(sa.select(Course).where(Course.context_id == "math-7")).one()
         course_id, course.last_launch_at = course.id, datetime(2020, 1, 1)
         db.session.commit()
+        purging = LockWait(db.engine)
+    purging.started.set()  # watched from its start: it is held below before its wait counts
     purge_reached, purge_go = hold_first_call(monkeypatch, privacy, "_lock_people")
     purged: list[object] = []
-    purge = threading.Thread(target=lambda: purged.append(run(tool, privacy_group, "purge", "--days", "30")))
+
+    def purge_watched() -> None:
+        with purging.watching():
+            purged.append(run(tool, privacy_group, "purge", "--days", "30"))
+
+    purge = threading.Thread(target=purge_watched)
     purge.start()
     assert purge_reached.wait(20)
     launch_reached, launch_go = hold_first_call(monkeypatch, launches, "_upsert_enrollment")
@@ -423,8 +429,10 @@ def test_the_purge_keeps_a_course_a_newcomer_is_launching_into_while_it_deletes(
     launch.start()
     assert launch_reached.wait(20)
     purge_go.set()
-    time.sleep(1.0)  # the purge reaches its check while the launch holds the course row
-    launch_go.set()
+    try:
+        purging.start_and_wait()  # the purge reaches its check and waits while the launch holds the course row
+    finally:
+        launch_go.set()
     launch.join(30)
     purge.join(30)
     assert not launch.is_alive() and not purge.is_alive()

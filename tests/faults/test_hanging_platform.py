@@ -27,7 +27,7 @@ def second_lms(tool):
 
 
 def test_grades_reach_a_healthy_lms_at_once_while_another_lms_hangs_and_the_hung_ones_land_later(make_tool):
-    tool = make_tool(**{**FAST_RETRIES, "SERVICE_TIMEOUT_SECONDS": 3})
+    tool = make_tool(**{**FAST_RETRIES, "SERVICE_TIMEOUT_SECONDS": 5})
     healthy = open_gradebook(tool, SandboxActions(tool))
     slow_actions, server = second_lms(tool)
     slow = open_gradebook(tool, slow_actions)
@@ -37,7 +37,7 @@ def test_grades_reach_a_healthy_lms_at_once_while_another_lms_hangs_and_the_hung
     stop = threading.Event()
     worker = threading.Thread(target=drain, args=(tool.app,), kwargs={"once": False, "stop": stop})
     try:
-        slow.platform.timeout_seconds = 6.0  # longer than the tool waits: the LMS hangs
+        slow.platform.timeout_seconds = 8.0  # longer than the tool waits: the LMS hangs
         slow.platform.fail_next = ["timeout"] * 50
         for n, sub in enumerate(STUDENTS):
             slow.queue(sub, 60.0 + n)  # queued first, so they are first in the batch
@@ -51,13 +51,14 @@ def test_grades_reach_a_healthy_lms_at_once_while_another_lms_hangs_and_the_hung
             assert time.monotonic() - started < 10, healthy.lms_scores()
             time.sleep(0.05)
         took = time.monotonic() - started
-        assert took < 1.5, f"the healthy LMS waited {took:.1f} s behind the hanging one"
+        # Behind the hanging LMS it would wait a timeout (5 s); the margin is for a loaded machine.
+        assert took < 3.5, f"the healthy LMS waited {took:.1f} s behind the hanging one"
         assert all(r.status == "pending" for r in slow.rows()[1:])  # waiting, not failed or lost
 
         slow.platform.fail_next = []  # the slow LMS answers again
         want = {sub: 60.0 + n for n, sub in enumerate(STUDENTS)}
         while {sub: s["scoreGiven"] for sub, s in slow.lms_scores().items()} != want:
-            assert time.monotonic() - started < 40, slow.lms_scores()
+            assert time.monotonic() - started < 60, slow.lms_scores()
             time.sleep(0.1)
         accepted = [s["userId"] for s in slow.posts_received() if s["scoreGiven"] >= 60]
         assert sorted(accepted) == STUDENTS  # each exactly once
@@ -105,7 +106,8 @@ def test_a_hanging_roster_service_costs_one_timeout_a_pass_and_holds_up_no_grade
         took = time.monotonic() - started
 
         assert book.lms_scores()["student-3"]["scoreGiven"] == 70.0
-        assert took < 2, f"the grade waited {took:.1f} s behind the roster syncs"
+        # Behind the eight hanging roster syncs it would wait 8 x 0.5 s; one timeout is the cost of a pass.
+        assert took < 3.5, f"the grade waited {took:.1f} s behind the roster syncs"
         assert stats.roster_syncs == 1  # the other LMS's course, in the same pass
         with tool.app.app_context():
             assert db.session.get(Course, other.course_id).roster_sync_due_at is None

@@ -75,13 +75,30 @@ def stop_worker(worker: subprocess.Popen, signum: int, wait: float) -> str:
     return err
 
 
+def wait_until_free(gradebook, posts: int, seconds: float = 30) -> None:
+    """Wait until no row's lease is still running and the LMS has recorded `posts` of the scores (given >= 50)."""
+    from lti_tool.models.base import utcnow
+
+    deadline = time.monotonic() + seconds
+    while True:
+        now = utcnow()
+        leased = [r for r in gradebook.rows() if r.lease_token and r.lease_expires_at >= now]
+        landed = len([s for s in gradebook.posts_received() if s["scoreGiven"] >= 50])
+        if not leased and landed >= posts:
+            return
+        assert time.monotonic() < deadline, f"still leased: {len(leased)}; posts landed: {landed} of {posts}"
+        time.sleep(0.05)
+
+
 def test_a_worker_process_killed_mid_drain_loses_and_doubles_no_grade(gradebook):
     worker = worker_posting(gradebook)
     stop_worker(worker, signal.SIGKILL, 10)
     assert worker.returncode == -signal.SIGKILL
     assert any(r.lease_token for r in gradebook.rows())  # it died holding leases
 
-    time.sleep(2.5)  # the leases run out (and the LMS finishes the posts it was given)
+    in_flight = 5 - len(gradebook.platform.fail_next)  # each post it sent took one "slow" answer
+    # The leases run out and the LMS finishes the posts it was given (each one after its 2 s).
+    wait_until_free(gradebook, in_flight)
     stats = gradebook.drain()
 
     assert {sub: s["scoreGiven"] for sub, s in gradebook.lms_scores().items()} == {

@@ -21,8 +21,13 @@ from lti_tool.models.base import utcnow
 from lti_tool.services import publishing
 from tests.support import class_override, demo_first_goal_due, drain_outbox, parse_form, submit_form
 
-TODAY = datetime.date.today()
-YESTERDAY = TODAY - datetime.timedelta(days=1)
+
+def _today(course_id: int) -> datetime.date:
+    """The day it is in the course now, read when the test needs it (in an app context): a date taken at import,
+    by the machine's local zone, was a day behind the tool's once a run crossed midnight."""
+    from lti_tool.services.time_zones import course_today
+
+    return course_today(course_id, utcnow())
 
 
 def _demo_course_with_a_column(sandbox, tool, level: str = "Proficient"):
@@ -125,10 +130,11 @@ def test_a_teachers_assignment_whose_date_passes_counts_for_that_student(sandbox
         pack = publishing.course_pack(course_id)
         first = list(pack.skill_graph.topological_order())[0]
         db.session.add(SkillAssignment(course_id=course_id, person_id=student, skill_id=first,
-                                       due_on=TODAY + datetime.timedelta(days=3), assigned_at=utcnow()))
+                                       due_on=_today(course_id) + datetime.timedelta(days=3), assigned_at=utcnow()))
         db.session.commit()
         assert publishing.requeue_if_due_changed(course_id, now=utcnow()) == 0  # not due yet: nothing changes
-        db.session.execute(sa.update(SkillAssignment).values(due_on=YESTERDAY))  # stand in for the calendar
+        yesterday = _today(course_id) - datetime.timedelta(days=1)
+        db.session.execute(sa.update(SkillAssignment).values(due_on=yesterday))  # stand in for the calendar
         db.session.commit()
         db.session.remove()
     _next_hour()
@@ -149,8 +155,8 @@ def _one_of_two_assigned_and_swapped(sandbox, tool, *, both_reached: bool) -> tu
         root = graph.topological_order()[0]
         held, other = [s for s in graph.topological_order()
                        if set(graph.prerequisites_of(s, transitive=True)) == {root}][:2]
-        db.session.add(SkillAssignment(course_id=course_id, person_id=student, skill_id=held, due_on=YESTERDAY,
-                                       assigned_at=utcnow()))
+        db.session.add(SkillAssignment(course_id=course_id, person_id=student, skill_id=held,
+                                       due_on=_today(course_id) - datetime.timedelta(days=1), assigned_at=utcnow()))
         db.session.commit()
         db.session.remove()
     view = teacher.http.get(base + "class")
@@ -188,7 +194,7 @@ def test_a_swap_that_leaves_the_grade_as_it_was_posts_nothing_and_is_not_flagged
     stats = drain_outbox(tool)
     assert (stats.due_grades_queued, stats.posted) == (0, 0) and len(_scores(tool)) == posted
     with tool.app.app_context():
-        assert publishing._stale_students(course_id, TODAY) == set()
+        assert publishing._stale_students(course_id, _today(course_id)) == set()
         db.session.remove()
 
 

@@ -121,6 +121,7 @@ def test_two_workers_never_fit_one_course_at_once_and_the_teacher_is_told_a_fit_
     book, sandbox = course
     tool = book.tool
     reached, go = hold_first_call(monkeypatch, model_fitting, "fit_course")
+    rounds_ended = _count_rounds_ended(monkeypatch)
     first = Worker(tool.app)
     second = None
     try:
@@ -130,7 +131,9 @@ def test_two_workers_never_fit_one_course_at_once_and_the_teacher_is_told_a_fit_
         second = Worker(tool.app)
         with tool.app.app_context():
             wait_for(lambda: cache.get("model-fit-ran") == 1, 10)
-        time.sleep(1.0)  # its round has found the course claimed (on the old code: fitted it meanwhile)
+        # Its round has ended, having found the course claimed (on the old code: fitted it meanwhile); the first
+        # worker's round is still held in its fit.
+        wait_for(lambda: rounds_ended() == 1, 20)
 
         teacher = sandbox.launch("teacher")
         link = next(part for part in teacher.text.split('"') if part.endswith("/teacher/model"))
@@ -152,6 +155,21 @@ def test_two_workers_never_fit_one_course_at_once_and_the_teacher_is_told_a_fit_
         stats = [w.close() for w in (first, second) if w is not None]
     assert [s.models_fitted for s in stats] == [1, 0]
     assert _stored(tool)["revision"] == 1  # one fit, not two one after the other
+
+
+def _count_rounds_ended(monkeypatch):
+    """Count the workers' rounds of fits that have ended (in any worker); return a function reading the count."""
+    ended: list[int] = []
+    original = worker._ModelFits._round
+
+    def counted(self, scheduled: bool) -> None:
+        try:
+            original(self, scheduled)
+        finally:
+            ended.append(1)
+
+    monkeypatch.setattr(worker._ModelFits, "_round", counted)
+    return lambda: len(ended)
 
 
 def _model_page(tool, sandbox: SandboxActions):
@@ -182,7 +200,7 @@ def test_a_teacher_s_refit_is_done_by_the_running_worker_at_its_next_pass_not_in
         assert "being refitted right now" in again.text  # no second fit queued behind the running one
         go.set()
         wait_for(lambda: _stored(tool)["revision"] == 2, 20)
-        time.sleep(0.5)
+        wait_for(lambda: "right now" not in page.http.get(asked.url).text, 10)  # the round let the course go
         done = page.http.get(asked.url).text
         assert "revision 2" in done and "You asked for a refit" not in done and "right now" not in done
     finally:

@@ -161,5 +161,5 @@ def test_a_power_of_powers_is_refused_before_it_is_computed():
     started = time.monotonic()
     with pytest.raises(TemplateError):
         evaluate("(" * 8 + "b" + " ** 12)" * 8, {"b": 9})
-    assert time.monotonic() - started < 1
+    assert time.monotonic() - started < 5  # computed, hours; refused, milliseconds (room for a loaded machine)
     assert evaluate("(b ** 12) ** 12", {"b": 2}) == 2 ** 144  # 44 digits: fine

@@ -81,13 +81,13 @@ def test_a_platform_dripping_its_keys_fails_a_launch_within_the_deadline_and_lat
     started = time.monotonic()
     first = SandboxActions(tool).launch("student")
     assert first.status_code == 502
-    assert time.monotonic() - started < 4
+    assert time.monotonic() - started < 10  # not the 24 s of the drip (a loaded machine needs more than 1 s)
 
     started = time.monotonic()
     second = SandboxActions(tool).launch("student")
     assert second.status_code == 502
-    assert time.monotonic() - started < 1.5  # the failure is remembered: no second wait
-    assert len(evil.hits) == 1
+    assert time.monotonic() - started < 5  # not another drip
+    assert len(evil.hits) == 1  # the failure is remembered: no second wait (a count, not a tight clock)
 
 
 def test_a_platform_host_whose_dns_answers_slowly_fails_a_launch_within_the_deadline(make_tool, monkeypatch):
@@ -153,7 +153,7 @@ def test_lookups_that_hang_keep_only_a_few_threads_and_an_address_needs_none(han
     started = time.monotonic()
     with pytest.raises(OutboundError):
         http.get("http://lms-more.test:9/jwks", timeout=5)
-    assert time.monotonic() - started < 1  # all busy: failed as timed out at once, not queued behind them
+    assert time.monotonic() - started < 3  # all busy: failed at once, not after its 5 s queued behind them
     assert http.get(evil.url("/jwks"), timeout=1).json() == {"keys": []}  # 127.0.0.2: nothing to look up
     assert _lookups_alive() == MAX_LOOKUPS
 

@@ -25,7 +25,7 @@ from lti_tool.models import (
 from lti_tool.models.base import utcnow
 from lti_tool.services import evidence, goals, privacy, reflections
 from lti_tool.services.errors import NotFound
-from tests.races.support import DemoCourse, demo_course, hold_first_call
+from tests.races.support import DemoCourse, LockWait, demo_course, hold_first_call
 from tests.web.test_evidence_files import tiny_png
 
 
@@ -412,8 +412,6 @@ def test_a_teacher_deleting_a_student_whose_launch_is_under_way_ends_with_the_da
     # deletion waits for them). The deletion used to delete the enrolment and then wait for the person: on
     # PostgreSQL a deadlock, whose victim (the deletion) ran again once the launch had committed. It now locks the
     # person before it deletes anything, and waits. Neither may end in a 500.
-    import time
-
     from lti_tool.services import launches
 
     course_id, platform_id, student, teacher = demo_course(sandbox, tool)
@@ -426,17 +424,22 @@ def test_a_teacher_deleting_a_student_whose_launch_is_under_way_ends_with_the_da
     launch.start()
     assert reached.wait(20)
     deleted: list[object] = []
+    with tool.app.app_context():
+        waiting = LockWait(db.engine)
 
     def delete():
         with tool.app.app_context():
             holder = db.session.scalars(sa.select(LaunchSession).where(LaunchSession.person_id == teacher)).first()
-            deleted.append(privacy.delete_student(holder, student, confirmed=True, now=utcnow()))
+            with waiting.watching():
+                deleted.append(privacy.delete_student(holder, student, confirmed=True, now=utcnow()))
             db.session.remove()
 
     deleting = threading.Thread(target=delete)
     deleting.start()
-    time.sleep(1.0)
-    go.set()
+    try:
+        waiting.start_and_wait()  # the deletion waits for the launch's locks (or, on SQLite, may have finished)
+    finally:
+        go.set()
     launch.join(30)
     deleting.join(30)
     assert not launch.is_alive() and not deleting.is_alive()

@@ -8,7 +8,6 @@ has one writer at a time). It now locks in the answers' order: by person, "*" fi
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 import sqlalchemy as sa
@@ -20,7 +19,7 @@ from lti_tool.models.base import utcnow
 from lti_tool.services import model_fitting
 from lti_tool.services.mastery import _insert_learner_row, model_for, override_level
 from lti_tool.services.permissions import Actor
-from tests.races.support import at_once, demo_course
+from tests.races.support import LockWait, at_once, demo_course
 from tests.web.test_override_notes import FIRST
 
 
@@ -40,19 +39,22 @@ def test_a_refit_and_an_answer_lock_one_learner_in_the_same_order(sandbox, tool)
         db.session.commit()
         model = model_for(course_id)
         db.session.remove()
-    holding = threading.Event()
+    holding, refitting = threading.Event(), LockWait()
 
-    def answer():  # as `_lock_skills`: the learner-wide row, then (after the refit has started) the skill's
+    def answer():  # as `_lock_skills`: the learner-wide row, then (once the refit waits for a row) the skill's
         db.session.execute(sa.select(SkillMastery.id).where(SkillMastery.skill_id == ALL_SKILLS).with_for_update())
         holding.set()
-        time.sleep(0.5)
+        # The refit has taken what it takes before the learner-wide row and waits for it (for longer than
+        # deadlock_timeout), or has finished: no fixed sleep, which under load ended before the refit began.
+        refitting.start_and_wait()
         db.session.execute(sa.select(SkillMastery.id).where(SkillMastery.skill_id == FIRST).with_for_update())
         db.session.commit()
 
     def refit():
-        assert holding.wait(5)
-        model_fitting._refresh_estimates(course_id, model)
-        db.session.commit()
+        assert holding.wait(20)
+        with refitting.watching():
+            model_fitting._refresh_estimates(course_id, model)
+            db.session.commit()
 
     errors = at_once(app, [answer, refit])
     assert not errors, [repr(e)[:300] for e in errors]

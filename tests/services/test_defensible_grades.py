@@ -11,17 +11,27 @@ from lti_tool.learning.grading import due_skills
 from lti_tool.services.content import demo_pack_data
 from tests.support import class_override, drain_outbox, parse_form, submit_form, upload_file
 
-# The demo's goals all lie ahead of the day it is set up; these tests need the first one already past.
-TODAY = datetime.date.today()
-PACK_DATA = demo_pack_data(TODAY - datetime.timedelta(weeks=8))
+
+def _today() -> datetime.date:
+    """The day it is for the course (UTC, as no time zone is set), read when a test runs: a date taken at import
+    (and by the machine's local zone) was a day behind once a run crossed midnight."""
+    from lti_tool.models.base import utcnow
+
+    return utcnow().date()
 
 
-def _course_with_a_column(sandbox, tool, *, pack: str = "past goal"):
+def _pack_data(today: datetime.date) -> dict:
+    """The demo's goals all lie ahead of the day it is set up; these tests need the first one already past."""
+    return demo_pack_data(today - datetime.timedelta(weeks=8))
+
+
+def _course_with_a_column(sandbox, tool, *, pack: str = "past goal", today: datetime.date | None = None):
     """Set up the course (the demo pack with its first goal past, or as it comes: every goal ahead), place a
     graded link, and have the teacher set the student Proficient on the first skill; return the teacher's page."""
     teacher = sandbox.launch("teacher")
     if pack == "past goal":
-        imported = upload_file(teacher, "/teacher/map/import", "math7.json", json.dumps(PACK_DATA).encode())
+        imported = upload_file(teacher, "/teacher/map/import", "math7.json",
+                               json.dumps(_pack_data(today or _today())).encode())
         assert "Imported" in imported.text
     else:
         teacher = submit_form(teacher, "/content/demo")
@@ -65,11 +75,12 @@ def _placement_scores(tool):
 
 
 def test_by_default_the_grade_is_the_share_of_what_is_due_so_far(sandbox, tool):
-    _course_with_a_column(sandbox, tool)
+    today = _today()
+    _course_with_a_column(sandbox, tool, today=today)
     drain_outbox(tool)
-    pack = load_pack(PACK_DATA)
+    pack = load_pack(_pack_data(today))
     due = due_skills(pack.skill_graph, [(g.skills, g.due and datetime.date.fromisoformat(g.due)) for g in pack.goals],
-                     TODAY)
+                     today)
     assert 0 < len(due) < len(pack.skills)
     latest = _placement_scores(tool)[-1]
     assert latest["scoreGiven"] == round(100 / len(due), 2)  # one due skill of len(due) is Proficient
@@ -161,7 +172,7 @@ def test_skill_columns_appear_filled_named_after_the_skill_and_scored_out_of_fou
 
 def test_a_column_that_appears_later_is_back_filled_with_grades_earned_before_it(sandbox, tool):
     teacher = sandbox.launch("teacher")
-    imported = upload_file(teacher, "/teacher/map/import", "math7.json", json.dumps(PACK_DATA).encode())
+    imported = upload_file(teacher, "/teacher/map/import", "math7.json", json.dumps(_pack_data(_today())).encode())
     assert "Imported" in imported.text
     # Only after a level does the teacher place Pathways with a gradebook column; then the student opens the link.
     _level_then_column(sandbox, tool, teacher, note="Before Pathways had a column")

@@ -103,9 +103,10 @@ def test_the_worker_fits_a_course_with_new_answers_and_a_student_s_next_answer_u
 
 def test_a_fit_that_starts_while_another_is_being_stored_takes_the_next_revision(sandbox, tool):
     import threading
-    import time
 
     import pytest
+
+    from tests.races.support import LockWait
 
     submit_form(sandbox.launch("teacher"), "/content/demo")
     _answers_from_earlier_students(tool)
@@ -116,6 +117,7 @@ def test_a_fit_that_starts_while_another_is_being_stored_takes_the_next_revision
         if db.engine.dialect.name != "postgresql":
             pytest.skip("row locks: PostgreSQL only (SQLite serialises writers and has no FOR UPDATE)")
         course_id = db.session.scalars(db.select(Course)).one().id
+        fitting = LockWait(db.engine)
     storing = threading.Event()
 
     def another_fit_storing_revision_1() -> None:
@@ -127,17 +129,20 @@ def test_a_fit_that_starts_while_another_is_being_stored_takes_the_next_revision
             content.model_revision = 1
             db.session.flush()
             storing.set()
-            time.sleep(1.0)  # still storing when the second fit reads the revision
-            db.session.commit()
+            try:
+                fitting.start_and_wait()  # still storing when the second fit reads the revision, and waits
+            finally:
+                db.session.commit()
 
     other = threading.Thread(target=another_fit_storing_revision_1)
     other.start()
-    storing.wait(10)
-    with tool.app.app_context():
+    assert storing.wait(20)
+    with tool.app.app_context(), fitting.watching():
         from lti_tool.services.model_fitting import fit_course_model
 
         summary = fit_course_model(course_id, datetime.now(UTC).replace(tzinfo=None))
-    other.join(10)
+    other.join(30)
+    assert not other.is_alive()
 
     assert summary.revision == 2
     assert _stored(tool)["revision"] == 2
