@@ -150,7 +150,8 @@ class RowsAsLoaded:
         state = instance_state(row)
         state.dict.update(zip(self.keys, values, strict=True))
         state.dict.update(related)  # many-to-one relationships loaded with it (their objects made first)
+        # Set into the object's dict directly, not through its attributes, so nothing is recorded as changed: the
+        # object is as the ORM's loading leaves it (no history, nothing to flush) without committing its state.
         state.key = key
-        state._commit_all(state.dict)  # as loaded: nothing to flush (what the ORM's loading does)
         session.add(row)
         return row
