@@ -116,6 +116,18 @@ def id_list(ids: Iterable[int]) -> Any:
     return sa.bindparam(None, [int(i) for i in ids], type_=sa.Integer, expanding=True, literal_execute=True)
 
 
+def transient_of(model: type, values: Mapping[str, Any]) -> Any:
+    """Return a new object of `model` holding `values` (column keys), made without the ORM's attribute events.
+
+    For a row a Core statement writes, whose object only carries its values on (services/launches.record_launch):
+    the constructor sets each attribute through the instrumentation, which records a history nothing reads. The
+    object is transient (in no session), as the constructor makes it; attributes set on it later are recorded.
+    """
+    row = inspect(model).class_manager.new_instance()
+    instance_state(row).dict.update(values)
+    return row
+
+
 class RowsAsLoaded:
     """Make a model's objects from the values of a Core statement, as the ORM would have loaded them.
 
