@@ -52,9 +52,33 @@ class KeptSerializerSessionInterface(SecureCookieSessionInterface):
         keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
         kept = self._kept
         if kept is None or kept[0] != keys:
-            kept = self._kept = (keys, super().get_signing_serializer(app))
+            serializer = None
+            if app.secret_key:  # Flask's serializer (current key last), which remembers the cookies it signs
+                serializer = _RememberingSerializer(
+                    [*keys[1], app.secret_key],
+                    salt=self.salt,
+                    serializer=self.serializer,
+                    signer_kwargs={"key_derivation": self.key_derivation, "digest_method": self.digest_method},
+                )
+                serializer.remember = self._remember_signed
+            kept = self._kept = (keys, serializer)
             self._verified = {}  # verified with other keys: each cookie is checked again with these
         return kept[1]
+
+    def _remember_signed(self, serializer: URLSafeTimedSerializer, value: str, signed_at: int, payload: Any) -> None:
+        """Remember a cookie this process just signed as verified, when reading it back would give `payload` itself.
+
+        The launch's POST sets the cookie its landing page brings: that page then checks only its age, as for a
+        cookie verified before. A payload the tagged JSON would change (a flashed message's tuple, Markup, a date)
+        is not remembered: it is verified when it comes back, as before.
+        """
+        kept = self._kept
+        if kept is None or kept[1] is not serializer or not _plain_json(payload):
+            return  # signed with keys changed since: not for this process's current keys
+        verified = self._verified
+        if len(verified) >= MAX_VERIFIED_COOKIES:
+            verified.clear()
+        verified[value] = (signed_at, _thawed(payload))
 
     def open_session(self, app: Flask, request: Any) -> SecureCookieSession | None:
         """Flask's session, with each distinct cookie's signature checked and its payload decoded once per process.
@@ -88,6 +112,31 @@ class KeptSerializerSessionInterface(SecureCookieSessionInterface):
 
 #: At most this many verified session cookies are remembered per process (each a few hundred bytes).
 MAX_VERIFIED_COOKIES = 4096
+
+
+class _RememberingSerializer(URLSafeTimedSerializer):
+    """The session cookie's serializer, which tells the session interface each cookie it signs (`remember`)."""
+
+    remember: Any = None
+
+    def dumps(self, obj: Any, salt: Any = None) -> Any:
+        signed_at = int(time.time())  # at or before the time the signature carries: never ages slower than it
+        value = super().dumps(obj, salt)
+        if self.remember is not None and salt is None and isinstance(obj, dict):
+            self.remember(self, value, signed_at, obj)
+        return value
+
+
+def _plain_json(value: Any) -> bool:
+    """Tell whether Flask's tagged JSON reads `value` back as an equal value of the same types."""
+    kind = type(value)
+    if value is None or kind is str or kind is int or kind is bool:
+        return True
+    if kind is list:
+        return all(_plain_json(item) for item in value)
+    if kind is dict:  # a one-key dict whose key is a tag (" t", " di", …) is tagged: no key starts with a blank
+        return all(type(key) is str and not key.startswith(" ") and _plain_json(item) for key, item in value.items())
+    return False
 
 
 def _thawed(data: Any) -> Any:

@@ -116,6 +116,18 @@ def id_list(ids: Iterable[int]) -> Any:
     return sa.bindparam(None, [int(i) for i in ids], type_=sa.Integer, expanding=True, literal_execute=True)
 
 
+def transient_of(model: type, values: Mapping[str, Any]) -> Any:
+    """Return a new object of `model` holding `values` (column keys), made without the ORM's attribute events.
+
+    For a row a Core statement writes, whose object only carries its values on (services/launches.record_launch):
+    the constructor sets each attribute through the instrumentation, which records a history nothing reads. The
+    object is transient (in no session), as the constructor makes it; attributes set on it later are recorded.
+    """
+    row = inspect(model).class_manager.new_instance()
+    instance_state(row).dict.update(values)
+    return row
+
+
 class RowsAsLoaded:
     """Make a model's objects from the values of a Core statement, as the ORM would have loaded them.
 
@@ -150,7 +162,8 @@ class RowsAsLoaded:
         state = instance_state(row)
         state.dict.update(zip(self.keys, values, strict=True))
         state.dict.update(related)  # many-to-one relationships loaded with it (their objects made first)
+        # Set into the object's dict directly, not through its attributes, so nothing is recorded as changed: the
+        # object is as the ORM's loading leaves it (no history, nothing to flush) without committing its state.
         state.key = key
-        state._commit_all(state.dict)  # as loaded: nothing to flush (what the ORM's loading does)
         session.add(row)
         return row

@@ -46,7 +46,7 @@ from ..models import (
     Platform,
     ServedItem,
 )
-from ..models.base import RowsAsLoaded, commit_keeping_rows, insert_if_missing, still_loaded
+from ..models.base import RowsAsLoaded, commit_keeping_rows, insert_if_missing, still_loaded, transient_of
 from ..noted import NotedOnce
 from .errors import N_, TRY_AGAIN, Forbidden, NotFound, ServiceError, TryAgain
 from .serving import AnswerRead, hold_served, served_columns
@@ -186,19 +186,24 @@ def record_launch(
     details = {**facts.details, REFUSED_SERVICE_ORIGINS: refused} if refused else facts.details
     if tab_bound:
         details = {**details, TAB_BOUND: True}
-    launch = LaunchSession(
-        id=launch_id,
-        platform_id=platform.id,
-        deployment_id=deployment.id,
-        course_id=course_id,
-        person_id=person_id,
-        access=facts.access.value,
-        message_type=facts.message_type,
-        resource_link_id=facts.resource_link_id,
-        # The teacher's page says which service addresses were refused, so an admin can approve them.
-        details=details,
-        created_at=now,
-        expires_at=now + timedelta(seconds=session_seconds),
+    # Made without the ORM's attribute events (their history is never read): the row is written by the Core insert
+    # below, and the object only carries its values on, in no session, as the constructor would have made it.
+    launch = transient_of(
+        LaunchSession,
+        {
+            "id": launch_id,
+            "platform_id": platform.id,
+            "deployment_id": deployment.id,
+            "course_id": course_id,
+            "person_id": person_id,
+            "access": facts.access.value,
+            "message_type": facts.message_type,
+            "resource_link_id": facts.resource_link_id,
+            # The teacher's page says which service addresses were refused, so an admin can approve them.
+            "details": details,
+            "created_at": now,
+            "expires_at": now + timedelta(seconds=session_seconds),
+        },
     )
     if facts.message_type == RESOURCE_LINK:
         from .placements import placement_for_launch

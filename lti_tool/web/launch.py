@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 
 from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext
-from flask_wtf.csrf import generate_csrf
 
 from .. import metrics
 from ..extensions import csrf
@@ -135,8 +135,12 @@ def _accept(form: dict[str, str], storage_proof: dict[str, str] | None = None, t
     session["launches"] = (held + [outcome.session_id])[-MAX_LAUNCHES_PER_BROWSER:]
     session.permanent = True
     # Flask-WTF keeps its CSRF secret in the session and makes it for the first form drawn, on the landing page,
-    # which then wrote the session cookie a second time; made here (by Flask-WTF), the cookie written now carries it.
-    generate_csrf()
+    # which then wrote the session cookie a second time; made here, the cookie written now carries it. Only the
+    # secret, as Flask-WTF makes it when the session has none: this redirect draws no form, and generate_csrf would
+    # also sign a token for it (a third of a million instructions of the launch's POST).
+    field = current_app.config["WTF_CSRF_FIELD_NAME"]
+    if not isinstance(session.get(field), str):
+        session[field] = secrets.token_hex(20)
     return redirect(url_for(page, launch_id=outcome.session_id), code=303)
 
 
