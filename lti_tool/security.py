@@ -14,9 +14,11 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import sqlalchemy as sa
-from flask import Flask, Response, current_app, g, has_app_context, request
+from flask import Flask, Response, current_app, g, has_app_context, request, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask_wtf.csrf import generate_csrf
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_decode, bytes_to_int
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException
 
@@ -123,9 +125,69 @@ def configure_cookies(app: Flask) -> None:
         PERMANENT_SESSION_LIFETIME=timedelta(seconds=app.config["LAUNCH_SESSION_MAX_SECONDS"]) + LAUNCH_COOKIE_GRACE,
         WTF_CSRF_SSL_STRICT=False,  # the Referer is the LMS's inside an iframe; the token suffices
         # A form's token lasts as long as the longest session could: the session (checked first) ends it, never a
-        # shorter fixed limit in the middle of a session still in use.
-        WTF_CSRF_TIME_LIMIT=app.config["LAUNCH_SESSION_MAX_SECONDS"],
+        # shorter fixed limit in the middle of a session still in use. A page may be given a token signed up to
+        # CSRF_TOKEN_REUSE_SECONDS before it (KeptCsrfTokens), so the limit counts from then.
+        WTF_CSRF_TIME_LIMIT=app.config["LAUNCH_SESSION_MAX_SECONDS"] + CSRF_TOKEN_REUSE_SECONDS,
     )
+
+
+#: A page is given the CSRF token this process signed for the same session's secret up to this long before, rather
+#: than one signed anew (WTF_CSRF_TIME_LIMIT is longer by as much).
+CSRF_TOKEN_REUSE_SECONDS = 60
+#: At most this many signed tokens are kept per process (one per browser session's secret).
+MAX_KEPT_CSRF_TOKENS = 4096
+
+
+class KeptCsrfTokens:
+    """Flask-WTF's form token (`generate_csrf`), each session's signed once a minute per process, not once a page.
+
+    Signing it (a new serializer, JSON, a timestamp, base64, an HMAC) was about 0.3 million instructions of every
+    page with a form. The token is Flask-WTF's own, checked by Flask-WTF as before: the session's secret signed
+    with the salt and key it checks against; only its timestamp may be up to CSRF_TOKEN_REUSE_SECONDS older than
+    the page. A session's secret is its own, so a token is only ever given to pages of the session it was made for.
+    """
+
+    def __init__(self) -> None:
+        #: (secret key, the session's CSRF secret) -> (when signed, the signed token)
+        self._signed: dict[tuple[Any, str], tuple[int, str]] = {}
+
+    def generate(self) -> str:
+        config = current_app.config
+        field_name = config["WTF_CSRF_FIELD_NAME"]
+        page = g._get_current_object()
+        token = page.get(field_name)
+        if token is not None:
+            return token
+        secret = session.get(field_name)
+        secret_key = config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
+        if not isinstance(secret, str) or not secret_key:
+            return generate_csrf()  # no secret yet (Flask-WTF makes it), or an odd one: Flask-WTF's own way
+        key = (secret_key, secret)
+        now = int(time.time())
+        signed = self._signed.get(key)
+        if signed is None or not 0 <= now - signed[0] <= CSRF_TOKEN_REUSE_SECONDS:
+            token = URLSafeTimedSerializer(secret_key, salt="wtf-csrf-token").dumps(secret)
+            if len(self._signed) >= MAX_KEPT_CSRF_TOKENS:
+                self._signed.clear()
+            signed = self._signed[key] = (_signed_at(token), token)
+        setattr(page, field_name, signed[1])
+        return signed[1]
+
+
+def _signed_at(token: str) -> int:
+    """When itsdangerous signed a token (payload.timestamp.signature)."""
+    return bytes_to_int(base64_decode(token.rsplit(".", 2)[1]))
+
+
+def _use_kept_csrf_tokens(app: Flask) -> None:
+    """Make the templates' csrf_token() KeptCsrfTokens' (after Flask-WTF's init_app, which installs its own).
+
+    Flask-WTF names its generate_csrf in the globals and, through a context processor, in every page's context
+    (where a template looks first): the processor goes, and the global serves every template.
+    """
+    processors = app.template_context_processors[None]
+    processors[:] = [p for p in processors if not p.__qualname__.startswith("CSRFProtect.init_app.")]
+    app.jinja_env.globals["csrf_token"] = KeptCsrfTokens().generate
 
 
 def _platform_origins() -> dict[str, dict[str, list[str]]]:
@@ -517,6 +579,7 @@ def content_security_policy() -> str:
 
 def register(app: Flask) -> None:
     app.jinja_env.globals["csp_nonce"] = csp_nonce
+    _use_kept_csrf_tokens(app)
 
     @app.after_request
     def security_headers(response: Response) -> Response:
