@@ -258,7 +258,36 @@ def frame_ancestors(*, platform_id: int | None = None, client: tuple[str, str] |
     pages: `signed_frame_origins`); login and launch pages name the registration (issuer, client id) the request
     comes from, if it is registered; every other page (errors, JWKS, health) only the defaults.
     """
-    return " ".join(sorted(_framers(platform_id, client, launch_details)))
+    urls = _signed_urls(launch_details)
+    if urls is None:  # a return URL that is not a string: worked out as it is, never kept
+        return " ".join(sorted(_framers(platform_id, client, launch_details)))
+    known = _platform_origins() if platform_id is not None or client else None
+    # Every response asks this, a launch's pages with the same few inputs: kept per process with the platforms' map
+    # it was worked out from (a new map, every PROCESS_FRAME_SECONDS at most, works it out again).
+    kept_answers = current_app.extensions.setdefault(_ANCESTORS_KEPT, {})
+    key = (platform_id, client, urls, current_app.config["FRAME_ANCESTORS"])
+    kept = kept_answers.get(key)
+    if kept is not None and kept[0] is known:
+        return kept[1]
+    answer = " ".join(sorted(_framers(platform_id, client, launch_details, known)))
+    if len(kept_answers) >= MAX_KEPT_ANCESTORS:
+        kept_answers.clear()
+    kept_answers[key] = (known, answer)
+    return answer
+
+
+#: `app.extensions` key: frame_ancestors' answers by their inputs, each with the platforms' map it read.
+_ANCESTORS_KEPT = "pathways.frame_ancestors_kept"
+MAX_KEPT_ANCESTORS = 4096
+
+
+def _signed_urls(details: Mapping[str, object] | None) -> tuple[object, ...] | None:
+    """The values signed_frame_origins reads from a launch's details, or None when one is not a string."""
+    if not details:
+        return ()
+    dl = details.get("deep_linking")
+    urls = (details.get("return_url"), dl.get("deep_link_return_url") if isinstance(dl, Mapping) else None)
+    return urls if all(url is None or isinstance(url, str) for url in urls) else None
 
 
 def outage_frame_ancestors(*, platform_id: int | None, client: tuple[str, str] | None,
@@ -293,11 +322,13 @@ def _platform_origins_known() -> dict[str, dict[str, list[str]]]:
 
 
 def _framers(platform_id: int | None, client: tuple[str, str] | None,
-             launch_details: Mapping[str, object] | None) -> set[str]:
-    """The sources frame_ancestors names, as a set (the framed-login log compares against them)."""
+             launch_details: Mapping[str, object] | None,
+             known: dict[str, dict[str, list[str]]] | None = None) -> set[str]:
+    """The sources frame_ancestors names, as a set (the framed-login log compares against them); `known`: the
+    platforms' map if read already."""
     origins = {"'self'", *signed_frame_origins(launch_details)}
     if platform_id is not None or client:
-        known = _platform_origins()
+        known = known if known is not None else _platform_origins()
         if platform_id is not None:
             origins.update(known["by_id"].get(str(platform_id), []))
         if client:
