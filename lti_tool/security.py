@@ -14,9 +14,11 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import sqlalchemy as sa
-from flask import Flask, Response, current_app, g, has_app_context, request
+from flask import Flask, Response, current_app, g, has_app_context, request, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask_wtf.csrf import generate_csrf
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_decode, bytes_to_int
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException
 
@@ -172,9 +174,69 @@ def configure_cookies(app: Flask) -> None:
         PERMANENT_SESSION_LIFETIME=timedelta(seconds=app.config["LAUNCH_SESSION_MAX_SECONDS"]) + LAUNCH_COOKIE_GRACE,
         WTF_CSRF_SSL_STRICT=False,  # the Referer is the LMS's inside an iframe; the token suffices
         # A form's token lasts as long as the longest session could: the session (checked first) ends it, never a
-        # shorter fixed limit in the middle of a session still in use.
-        WTF_CSRF_TIME_LIMIT=app.config["LAUNCH_SESSION_MAX_SECONDS"],
+        # shorter fixed limit in the middle of a session still in use. A page may be given a token signed up to
+        # CSRF_TOKEN_REUSE_SECONDS before it (KeptCsrfTokens), so the limit counts from then.
+        WTF_CSRF_TIME_LIMIT=app.config["LAUNCH_SESSION_MAX_SECONDS"] + CSRF_TOKEN_REUSE_SECONDS,
     )
+
+
+#: A page is given the CSRF token this process signed for the same session's secret up to this long before, rather
+#: than one signed anew (WTF_CSRF_TIME_LIMIT is longer by as much).
+CSRF_TOKEN_REUSE_SECONDS = 60
+#: At most this many signed tokens are kept per process (one per browser session's secret).
+MAX_KEPT_CSRF_TOKENS = 4096
+
+
+class KeptCsrfTokens:
+    """Flask-WTF's form token (`generate_csrf`), each session's signed once a minute per process, not once a page.
+
+    Signing it (a new serializer, JSON, a timestamp, base64, an HMAC) was about 0.3 million instructions of every
+    page with a form. The token is Flask-WTF's own, checked by Flask-WTF as before: the session's secret signed
+    with the salt and key it checks against; only its timestamp may be up to CSRF_TOKEN_REUSE_SECONDS older than
+    the page. A session's secret is its own, so a token is only ever given to pages of the session it was made for.
+    """
+
+    def __init__(self) -> None:
+        #: (secret key, the session's CSRF secret) -> (when signed, the signed token)
+        self._signed: dict[tuple[Any, str], tuple[int, str]] = {}
+
+    def generate(self) -> str:
+        config = current_app.config
+        field_name = config["WTF_CSRF_FIELD_NAME"]
+        page = g._get_current_object()
+        token = page.get(field_name)
+        if token is not None:
+            return token
+        secret = session.get(field_name)
+        secret_key = config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
+        if not isinstance(secret, str) or not secret_key:
+            return generate_csrf()  # no secret yet (Flask-WTF makes it), or an odd one: Flask-WTF's own way
+        key = (secret_key, secret)
+        now = int(time.time())
+        signed = self._signed.get(key)
+        if signed is None or not 0 <= now - signed[0] <= CSRF_TOKEN_REUSE_SECONDS:
+            token = URLSafeTimedSerializer(secret_key, salt="wtf-csrf-token").dumps(secret)
+            if len(self._signed) >= MAX_KEPT_CSRF_TOKENS:
+                self._signed.clear()
+            signed = self._signed[key] = (_signed_at(token), token)
+        setattr(page, field_name, signed[1])
+        return signed[1]
+
+
+def _signed_at(token: str) -> int:
+    """When itsdangerous signed a token (payload.timestamp.signature)."""
+    return bytes_to_int(base64_decode(token.rsplit(".", 2)[1]))
+
+
+def _use_kept_csrf_tokens(app: Flask) -> None:
+    """Make the templates' csrf_token() KeptCsrfTokens' (after Flask-WTF's init_app, which installs its own).
+
+    Flask-WTF names its generate_csrf in the globals and, through a context processor, in every page's context
+    (where a template looks first): the processor goes, and the global serves every template.
+    """
+    processors = app.template_context_processors[None]
+    processors[:] = [p for p in processors if not p.__qualname__.startswith("CSRFProtect.init_app.")]
+    app.jinja_env.globals["csrf_token"] = KeptCsrfTokens().generate
 
 
 def _platform_origins() -> dict[str, dict[str, list[str]]]:
@@ -245,7 +307,36 @@ def frame_ancestors(*, platform_id: int | None = None, client: tuple[str, str] |
     pages: `signed_frame_origins`); login and launch pages name the registration (issuer, client id) the request
     comes from, if it is registered; every other page (errors, JWKS, health) only the defaults.
     """
-    return " ".join(sorted(_framers(platform_id, client, launch_details)))
+    urls = _signed_urls(launch_details)
+    if urls is None:  # a return URL that is not a string: worked out as it is, never kept
+        return " ".join(sorted(_framers(platform_id, client, launch_details)))
+    known = _platform_origins() if platform_id is not None or client else None
+    # Every response asks this, a launch's pages with the same few inputs: kept per process with the platforms' map
+    # it was worked out from (a new map, every PROCESS_FRAME_SECONDS at most, works it out again).
+    kept_answers = current_app.extensions.setdefault(_ANCESTORS_KEPT, {})
+    key = (platform_id, client, urls, current_app.config["FRAME_ANCESTORS"])
+    kept = kept_answers.get(key)
+    if kept is not None and kept[0] is known:
+        return kept[1]
+    answer = " ".join(sorted(_framers(platform_id, client, launch_details, known)))
+    if len(kept_answers) >= MAX_KEPT_ANCESTORS:
+        kept_answers.clear()
+    kept_answers[key] = (known, answer)
+    return answer
+
+
+#: `app.extensions` key: frame_ancestors' answers by their inputs, each with the platforms' map it read.
+_ANCESTORS_KEPT = "pathways.frame_ancestors_kept"
+MAX_KEPT_ANCESTORS = 4096
+
+
+def _signed_urls(details: Mapping[str, object] | None) -> tuple[object, ...] | None:
+    """The values signed_frame_origins reads from a launch's details, or None when one is not a string."""
+    if not details:
+        return ()
+    dl = details.get("deep_linking")
+    urls = (details.get("return_url"), dl.get("deep_link_return_url") if isinstance(dl, Mapping) else None)
+    return urls if all(url is None or isinstance(url, str) for url in urls) else None
 
 
 def outage_frame_ancestors(*, platform_id: int | None, client: tuple[str, str] | None,
@@ -280,11 +371,13 @@ def _platform_origins_known() -> dict[str, dict[str, list[str]]]:
 
 
 def _framers(platform_id: int | None, client: tuple[str, str] | None,
-             launch_details: Mapping[str, object] | None) -> set[str]:
-    """The sources frame_ancestors names, as a set (the framed-login log compares against them)."""
+             launch_details: Mapping[str, object] | None,
+             known: dict[str, dict[str, list[str]]] | None = None) -> set[str]:
+    """The sources frame_ancestors names, as a set (the framed-login log compares against them); `known`: the
+    platforms' map if read already."""
     origins = {"'self'", *signed_frame_origins(launch_details)}
     if platform_id is not None or client:
-        known = _platform_origins()
+        known = known if known is not None else _platform_origins()
         if platform_id is not None:
             origins.update(known["by_id"].get(str(platform_id), []))
         if client:
@@ -566,6 +659,7 @@ def content_security_policy() -> str:
 
 def register(app: Flask) -> None:
     app.jinja_env.globals["csp_nonce"] = csp_nonce
+    _use_kept_csrf_tokens(app)
 
     @app.after_request
     def security_headers(response: Response) -> Response:

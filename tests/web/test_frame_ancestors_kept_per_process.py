@@ -35,3 +35,17 @@ def test_pages_reuse_the_processes_frame_map_and_a_new_platform_counts_at_once(s
                                                          "target_link_uri": tool.url("/lti/launch")},
                          allow_redirects=False, timeout=30)
     assert OTHER in _frame_ancestors(login), login.status_code
+
+
+def test_a_launchs_pages_work_out_who_may_frame_them_once(sandbox, tool, monkeypatch):
+    """The same launch's pages name the same framers: worked out once per process while the platforms' map stands."""
+    monkeypatch.setattr(security, "PROCESS_FRAME_SECONDS", 3600.0)  # a slow machine's pages stay within it
+    page = open_in_launch(sandbox.launch("student"), tool, "/")
+    said = _frame_ancestors(page)
+    worked: list[int] = []
+    framers = security._framers
+    monkeypatch.setattr(security, "_framers", lambda *args, **kwargs: worked.append(1) or framers(*args, **kwargs))
+    for _ in range(3):
+        page = open_in_launch(page, tool, "/")
+        assert _frame_ancestors(page) == said and tool.base_url in said
+    assert worked == []  # before: once a response (3)
