@@ -9,6 +9,7 @@ launch); past that its logins get a 429 with Retry-After and nothing is kept, wh
 
 The address is the peer's, or behind a proxy PATHWAYS_FORWARDED_ALLOW_IPS trusts the last one that proxy forwarded
 (X-Forwarded-For from the right, past the trusted proxies): what the client wrote there itself is never read first.
+"*" trusts any peer as the proxy (gunicorn's meaning), not the hops before it: then the address it appended counts.
 IPv6 addresses count by /64 (one host commonly holds a whole /64). Loopback is not limited: the machine itself (the
 demo, a probe on the host, a proxy that forwards no address); a peer on a Unix socket counts as loopback.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import ipaddress
 from functools import lru_cache
+from typing import Any
 
 from flask import current_app, request
 from werkzeug.exceptions import TooManyRequests
@@ -40,10 +42,23 @@ def _trusted_proxies(setting: str) -> tuple[bool, tuple[ipaddress.IPv4Network | 
 
 
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """Read an address (an IPv4-mapped IPv6 one as the IPv4 address it is: a dual-stack server's IPv4 peers).
+
+    With its port, as some load balancers (Azure's Application Gateway) forward it: "203.0.113.9:4711",
+    "[2001:db8::1]:4711". Unread, every client behind them counted as one unknown address.
+    """
+    text = text.strip()
+    if text.startswith("["):
+        text = text[1:].split("]", 1)[0]
+    elif text.count(":") == 1:
+        text = text.split(":", 1)[0]
     try:
-        return ipaddress.ip_address(text.strip().split("%", 1)[0])
+        address = ipaddress.ip_address(text.split("%", 1)[0])
     except ValueError:
         return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
 
 
 def client_address() -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -51,7 +66,7 @@ def client_address() -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     trust_all, trusted = _trusted_proxies(str(current_app.config.get("FORWARDED_ALLOW_IPS") or ""))
 
     def is_trusted(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-        return trust_all or any(address in network for network in trusted)
+        return any(address in network for network in trusted)
 
     client = _address(request.remote_addr or "")
     if client is None:
@@ -59,10 +74,12 @@ def client_address() -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         # loopback is: what it forwarded names the client, or else the machine itself does.
         client = ipaddress.ip_address("127.0.0.1")
         trusted = (*trusted, ipaddress.ip_network("127.0.0.1/32"))
-    elif not is_trusted(client):
+    elif not (trust_all or is_trusted(client)):
         return client
     # Each proxy appends the address it was reached from: the last hop a trusted proxy wrote that is not a trusted
-    # proxy itself is the client. Entries left of it are the client's own words.
+    # proxy itself is the client. Entries left of it are the client's own words. "*" trusts the peer whatever its
+    # address (gunicorn's meaning: it disables the peer's check), not the hops: trusting every hop would read the
+    # leftmost entry, the client's own, and a client would choose its address (another's, or loopback's).
     hops = ",".join(request.headers.getlist("X-Forwarded-For")).split(",")
     for hop in reversed(hops):
         address = _address(hop)
@@ -79,8 +96,6 @@ def _budget_key(kind: str) -> str | None:
     address = client_address()
     if address is None:
         return f"login-budget:{kind}:unknown"
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped  # ::ffff:a.b.c.d, as a dual-stack server shows an IPv4 peer
     if address.is_loopback:
         return None
     if address.version == 6:
@@ -95,11 +110,33 @@ def spend(kind: str = "login") -> None:
     key = _budget_key(kind) if limit > 0 else None
     if key is None:
         return
-    if cache.add(key, 1, timeout=WINDOW_SECONDS):
+    backend = cache.cache
+    client = getattr(backend, "_write_client", None)  # Redis's (cachelib's RedisCache)
+    if client is not None:
+        spent = _counted_in_redis(client, f"{backend._get_prefix()}{key}")
+    elif cache.add(key, 1, timeout=WINDOW_SECONDS):
         return
-    spent = cache.cache.inc(key)  # Flask-Caching passes no inc on: the backend's (Redis INCRBY, atomic)
-    if spent == 1:
-        # The window ended between add and inc, and inc made a new counter without an expiry: give it one.
-        cache.set(key, 1, timeout=WINDOW_SECONDS)
-    elif spent is not None and spent > limit:
+    else:
+        spent = backend.inc(key)  # the file cache's: keeps the entry's expiry (file_cache.py)
+        if spent == 1:
+            # The window ended between add and inc, and inc made a new counter: give it the window's expiry.
+            cache.set(key, 1, timeout=WINDOW_SECONDS)
+    if spent is not None and spent > limit:
         raise TooManyRequests(retry_after=WINDOW_SECONDS)
+
+
+def _counted_in_redis(client: Any, name: str) -> int:
+    """Count one more in a window's counter and return the count: made with its expiry and counted at once.
+
+    cachelib's add is SETNX then EXPIRE: a worker killed (or a Redis timing out) between the two left a counter that
+    never ran out, and its address turned away for good once it reached the budget. Here SET NX EX and INCR run in
+    one transaction (INCR keeps the expiry). A counter already without one (from a release that made it so) gets it
+    on the first refusal.
+    """
+    pipe = client.pipeline(transaction=True)
+    pipe.set(name, 0, ex=WINDOW_SECONDS, nx=True)
+    pipe.incr(name)
+    spent = int(pipe.execute()[1])
+    if spent > int(current_app.config["LOGINS_PER_CLIENT_PER_MINUTE"]) and client.ttl(name) < 0:
+        client.expire(name, WINDOW_SECONDS)
+    return spent

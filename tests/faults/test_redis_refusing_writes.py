@@ -141,3 +141,26 @@ def test_a_cache_refusing_writes_leaves_the_worker_posting_grades_without_a_fail
     assert book.lms_scores()["student-3"]["scoreGiven"] == 70.0
     assert book.rows()[-1].status == "synced"
     assert stats.errors == {}  # not a failed pass ("an unexpected error"), which would back off the next ones
+
+
+@pytest.mark.parametrize("how", REFUSALS)
+def test_a_login_from_a_counted_address_gets_the_plain_503_while_the_cache_refuses_writes(
+    make_tool, private_redis, how
+):
+    """The login budget (login_budget.py) counts a client's logins in the cache before its state is kept: a refusal
+    there is the same outage, a 503, not a server error. (Logins from loopback, as above, are not counted.)"""
+    port = private_redis.connection_pool.connection_kwargs["port"]
+    tool = make_tool(REDIS_URL=f"redis://127.0.0.1:{port}/0", LOGINS_PER_CLIENT_PER_MINUTE=10)
+    sandbox = SandboxActions(tool)
+    login = tool.platform.start_launch(sandbox.sub("student"))
+    counted = {"X-Forwarded-For": "198.51.100.7"}
+    assert requests.get(login, headers=counted, allow_redirects=False, timeout=10).status_code == 302
+
+    folder = private_redis.config_get("dir")["dir"]
+    _refuse_writes(private_redis, how, folder)
+    refused = requests.get(login, headers=counted, allow_redirects=False, timeout=10)
+    assert refused.status_code == 503, refused.text[:300]
+    assert refused.headers["Retry-After"] and "try again in a minute" in refused.text
+
+    _accept_writes(private_redis, how, folder)
+    assert requests.get(login, headers=counted, allow_redirects=False, timeout=10).status_code == 302
