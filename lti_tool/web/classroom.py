@@ -30,7 +30,7 @@ from ..services.family_report import (
     save_report_comment,
 )
 from ..services.help import mark_helped
-from ..services.permissions import Action, actor_of, may
+from ..services.permissions import Action, actor_of, may, require
 from ..services.plan import class_overview
 from ..services.skill_map import class_skill_map
 from ..services.time_zones import course_today
@@ -109,8 +109,10 @@ def print_groups():
 
 @bp.get("/class/export.csv")
 def export_csv():
-    """Download the class table (students by skills) as CSV."""
+    """Download the class table (students by skills) as CSV: every student's name and levels, so only for a role
+    that may take students' data out of Pathways (not a guest instructor's nor a content developer's)."""
     require_teacher()
+    require(actor_of(g.launch), Action.EXPORT_STUDENT_DATA)
     body = class_csv(g.launch.course_id, g.launch.platform_id, actor_id=g.launch.person_id, now=utcnow())
     return Response(body, mimetype="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="class-levels.csv"'})

@@ -18,7 +18,7 @@ from ..services.feedback import NOT_YOURS, answered_result
 from ..services.help import MISSES_BEFORE_HELP, ask_teacher, learning_activities
 from ..services.mastery import override_level, record_answer, require_pack
 from ..services.next_up import next_up
-from ..services.permissions import actor_of
+from ..services.permissions import Action, actor_of, may
 from ..services.plan import ClassRow, class_overview
 from ..services.serving import items_for_skill, serve_next
 from .classroom import answers_page
@@ -211,7 +211,8 @@ def _class_page(typed: Mapping[str, str] | None = None, error_field: str | None 
     return render_template("teacher/class.html", launch=g.launch, heatmap=view, skills=view.skills, rows=view.rows,
                            levels=LEVELS, help_count=needs_help_count(g.launch.course_id, g.launch.platform_id,
                                                                      now=utcnow()),
-                           typed=typed or {}, error_field=error_field), status
+                           typed=typed or {}, error_field=error_field,
+                           may_export=may(actor_of(g.launch), Action.EXPORT_STUDENT_DATA)), status
 
 
 @bp.post("/class/override")

@@ -222,3 +222,28 @@ def test_a_guest_or_external_instructor_teaches_and_marks_but_takes_no_students_
     dpl = sandbox.launch("guest-1", message_type="DataPrivacyLaunchRequest", claim_overrides={
         CLAIM + "context": None, CLAIM + "resource_link": None, CLAIM + "for_user": {"user_id": "student-1"}})
     assert dpl.status_code == 403 and "Priya" not in dpl.text
+
+
+@pytest.mark.parametrize("role", ["Instructor#GuestInstructor", "Instructor#ExternalInstructor", "ContentDeveloper"])
+def test_roles_that_take_no_students_data_out_get_no_class_csv(sandbox, tool, role):
+    # The class table's CSV holds every student's name and levels: an export of the course's students' data, which
+    # docs/roles.md says a guest or external instructor (and a content developer) may not take out of Pathways.
+    from tests.support import teacher_with_demo_pack
+
+    teacher_with_demo_pack(sandbox)
+    sandbox.launch("student")
+    lis = "http://purl.imsglobal.org/vocab/lis/v2/membership"
+    roles = [lis + "#Instructor", f"{lis}/{role}"] if "#" in role else [f"{lis}#{role}"]
+    sandbox.platform.add_user("staff-1", roles=roles, name="Gail Guest", context_id="math-7")
+    staff = sandbox.launch("staff-1")
+    assert staff.status_code == 200
+    base = tool.url(_path(staff))
+    class_page = staff.http.get(base + "class")
+    assert class_page.status_code == 200 and "Priya Shah" in class_page.text
+    assert "Download as CSV" not in class_page.text  # no control it could only be refused
+    export = staff.http.get(base + "class/export.csv")
+    assert export.status_code == 403 and "Priya Shah" not in export.text
+    # An instructor still downloads it.
+    teacher = sandbox.launch("teacher")
+    assert "Download as CSV" in teacher.http.get(tool.url(_path(teacher)) + "class").text
+    assert "Priya Shah" in teacher.http.get(tool.url(_path(teacher)) + "class/export.csv").text
