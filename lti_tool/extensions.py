@@ -1,5 +1,7 @@
 """Flask extensions, created unbound; create_app binds them to an app."""
 
+from typing import Any
+
 import redis
 import sqlalchemy as sa
 from flask_babel import Babel
@@ -28,34 +30,41 @@ class CacheCannotPersist(redis.exceptions.ResponseError):
     MISCONF: with `stop-writes-on-bgsave-error yes` (Redis's default) and snapshots configured, a disk that is full,
     gone or read-only turns every write (and PING) into this reply until a save works again. NOREPLICAS: a primary
     with `min-replicas-to-write` set and too few replicas in reach. redis-py raises a plain ResponseError for both,
-    the class its replies to a command Pathways got wrong share: the parser of Pathways' connections (redis_parser)
+    the class its replies to a command Pathways got wrong share: the parser of Pathways' connections (redis_options)
     raises this subclass instead, so they count as an outage while other errors still surface.
     """
 
 
-def redis_parser(url: str) -> type:
-    """Return the reply parser for Pathways' Redis connections: redis-py's own, with MISCONF as CacheCannotPersist."""
+def redis_options(url: str) -> dict[str, Any]:
+    """Return the options of Pathways' Redis connections: the protocol, and a reply parser for it that is redis-py's
+    own with MISCONF and NOREPLICAS as CacheCannotPersist.
+
+    RESP2 unless the URL asks `protocol=3`: redis-py 8 speaks RESP3 by default, and falls back to RESP2 with its own
+    parser when the server does not know HELLO (Redis 5, a proxy speaking only RESP2), which then no longer maps
+    those replies (its parse_error reads the class's exception table, not the one it copies onto the instance): they
+    were plain errors again, and every login a 500. A cache's commands read the same in both protocols.
+    """
     from urllib.parse import parse_qs, urlsplit
 
     from redis._parsers import _HiredisParser, _RESP2Parser, _RESP3Parser
     from redis.connection import DefaultParser
-    from redis.utils import check_protocol_version
 
-    # The one redis-py would pick: hiredis speaks both protocols; else RESP3 unless the URL asks protocol=2 (redis-py
-    # swaps its own RESP2 parser for the RESP3 one, not a subclass of it).
-    protocol = (parse_qs(urlsplit(url).query).get("protocol") or [None])[-1]
-    base = DefaultParser if DefaultParser is _HiredisParser else \
-        _RESP3Parser if check_protocol_version(protocol, 3) else _RESP2Parser
+    # The one redis-py picks for that protocol: hiredis speaks both; else its RESP2 or RESP3 parser (redis-py swaps
+    # its own RESP2 parser for the RESP3 one, not a subclass of it). The URL's own protocol wins over this option.
+    named = (parse_qs(urlsplit(url).query).get("protocol") or [""])[-1].strip()
+    protocol = 3 if named == "3" else 2
+    base = DefaultParser if DefaultParser is _HiredisParser else _RESP3Parser if protocol == 3 else _RESP2Parser
     refusals = {**base.EXCEPTION_CLASSES, "MISCONF": CacheCannotPersist, "NOREPLICAS": CacheCannotPersist}
     name = "Pathways" + base.__name__.lstrip("_")
-    return type(name, (base,), {"EXCEPTION_CLASSES": refusals, "__module__": __name__})
+    parser = type(name, (base,), {"EXCEPTION_CLASSES": refusals, "__module__": __name__})
+    return {"protocol": protocol, "parser_class": parser}
 
 
 # The errors a cache outage raises; callers that can do without the cache catch these. Besides Redis down or too
 # slow (or still loading its data, BusyLoadingError, a ConnectionError): up but refusing writes, full at its
 # maxmemory with nothing to evict (OOM), a replica a failover left in the primary's place (READONLY), unable to save
 # its snapshot or without the replicas it must write to (MISCONF, NOREPLICAS: on connections made with
-# redis_parser), or a replica cut off from its primary that serves no stale reads (MASTERDOWN). All pass without a
+# redis_options), or a replica cut off from its primary that serves no stale reads (MASTERDOWN). All pass without a
 # restart once Redis answers again.
 CACHE_OUTAGES = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
                  redis.exceptions.OutOfMemoryError, redis.exceptions.ReadOnlyError, CacheCannotPersist,

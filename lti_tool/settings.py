@@ -365,7 +365,7 @@ def _tcp_dead_peer_limits() -> dict[str, int]:
 def _cache_config(app: Flask) -> tuple[str, dict[str, Any]]:
     # JSON, not pickle, in both backends (see cache_json.py).
     from .cache_json import StrictJSONSerializer
-    from .extensions import redis_parser
+    from .extensions import redis_options
 
     json_only = {"CACHE_SERIALIZER": StrictJSONSerializer}
     if app.config.get("REDIS_URL"):
@@ -377,9 +377,10 @@ def _cache_config(app: Flask) -> tuple[str, dict[str, Any]]:
             "CACHE_REDIS_URL": app.config["REDIS_URL"],
             "CACHE_KEY_PREFIX": "pathways:",
             # A Redis that hangs must fail fast, not hold every request for the OS's TCP timeout.
-            # Its parser tells a Redis that cannot save its snapshot (MISCONF) from other refusals (extensions.py).
+            # Its protocol and parser tell a Redis that cannot save its snapshot (MISCONF) from other refusals
+            # (extensions.py).
             "CACHE_OPTIONS": {"socket_connect_timeout": timeout, "socket_timeout": timeout,
-                              "parser_class": redis_parser(str(app.config["REDIS_URL"]))},
+                              **redis_options(str(app.config["REDIS_URL"]))},
             **json_only,
         }
     if app.config.get("IN_PROCESS_CACHE"):

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import time
+from collections.abc import Iterator
 
 import pytest
 import redis
@@ -164,3 +166,45 @@ def test_a_login_from_a_counted_address_gets_the_plain_503_while_the_cache_refus
 
     _accept_writes(private_redis, how, folder)
     assert requests.get(login, headers=counted, allow_redirects=False, timeout=10).status_code == 302
+
+
+@pytest.fixture
+def redis_without_resp3(tmp_path) -> Iterator[redis.Redis]:
+    """A redis-server that answers HELLO as Redis 5 or a proxy speaking only RESP2 does: an unknown command."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("needs the redis-server program (Debian package redis-server)")
+    port = free_port()
+    server = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                               "--dir", str(tmp_path), "--rename-command", "HELLO", ""],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = redis.Redis(host="127.0.0.1", port=port, protocol=2)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.05)
+        yield client
+    finally:
+        client.close()
+        server.terminate()
+        server.wait(10)
+
+
+def test_a_redis_without_resp3_refusing_writes_is_an_outage_too(make_tool, redis_without_resp3):
+    """redis-py falls back to RESP2 when the server does not know HELLO, with its own parser in place of Pathways'
+    (whose reply classes it no longer reads): NOREPLICAS and MISCONF were plain errors again, and a login a 500."""
+    port = redis_without_resp3.connection_pool.connection_kwargs["port"]
+    tool = make_tool(REDIS_URL=f"redis://127.0.0.1:{port}/0")
+    sandbox = SandboxActions(tool)
+    assert sandbox.launch("student").status_code == 200
+    _refuse_writes(redis_without_resp3, "too_few_replicas", "")
+    login = requests.get(tool.platform.start_launch(sandbox.sub("student")), allow_redirects=False, timeout=10)
+    assert login.status_code == 503, login.text[:300]
+    assert login.headers["Retry-After"] and "try again in a minute" in login.text
+    _accept_writes(redis_without_resp3, "too_few_replicas", "")
+    assert sandbox.launch("student").status_code == 200
