@@ -175,9 +175,9 @@ def redis_without_resp3(tmp_path) -> Iterator[redis.Redis]:
     if binary is None:
         pytest.skip("needs the redis-server program (Debian package redis-server)")
     port = free_port()
-    server = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                               "--dir", str(tmp_path), "--rename-command", "HELLO", ""],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    command += ["--dir", str(tmp_path), "--rename-command", "HELLO", ""]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     client = redis.Redis(host="127.0.0.1", port=port, protocol=2)
     try:
         deadline = time.monotonic() + 10
