@@ -12,6 +12,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -77,18 +78,24 @@ def free_port() -> int:
 @pytest.fixture
 def private_redis(tmp_path) -> Iterator[redis.Redis]:
     """A redis-server of the test's own (one the test may turn read-only or break), snapshots on."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("needs the redis-server program (Debian package redis-server)")
-    port = free_port()
     data = tmp_path / "redis-data"
     data.mkdir()
     # Snapshots on (an hour apart: none is due during a test), so a failed one stops writes as in production; the
     # folder may be changed over CONFIG SET (a protected setting), from this host only, to let writes come back.
-    server = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "3600 1",
-                               "--appendonly", "no", "--dir", str(data), "--enable-protected-configs", "local"],
+    with own_redis_server("--save", "3600 1", "--dir", str(data), "--enable-protected-configs", "local") as client:
+        yield client
+
+
+@contextmanager
+def own_redis_server(*options: str, protocol: int | None = None) -> Iterator[redis.Redis]:
+    """Start a redis-server with these options on a free port; yield a client of it (skip without the program)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("needs the redis-server program (Debian package redis-server)")
+    port = free_port()
+    server = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--appendonly", "no", *options],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = redis.Redis(host="127.0.0.1", port=port)
+    client = redis.Redis(host="127.0.0.1", port=port, protocol=protocol)
     try:
         deadline = time.monotonic() + 10
         while True:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 
@@ -25,7 +24,7 @@ import requests
 from tests.jobs.gradebook import FAST_RETRIES, open_gradebook
 from tests.support import SandboxActions, submit_form
 
-from .conftest import free_port
+from .conftest import free_port, own_redis_server
 from .test_redis_outage import practise_once
 
 
@@ -171,28 +170,8 @@ def test_a_login_from_a_counted_address_gets_the_plain_503_while_the_cache_refus
 @pytest.fixture
 def redis_without_resp3(tmp_path) -> Iterator[redis.Redis]:
     """A redis-server that answers HELLO as Redis 5 or a proxy speaking only RESP2 does: an unknown command."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("needs the redis-server program (Debian package redis-server)")
-    port = free_port()
-    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    command += ["--dir", str(tmp_path), "--rename-command", "HELLO", ""]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = redis.Redis(host="127.0.0.1", port=port, protocol=2)
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                assert time.monotonic() < deadline, "redis-server did not start"
-                time.sleep(0.05)
+    with own_redis_server("--save", "", "--dir", str(tmp_path), "--rename-command", "HELLO", "", protocol=2) as client:
         yield client
-    finally:
-        client.close()
-        server.terminate()
-        server.wait(10)
 
 
 def test_a_redis_without_resp3_refusing_writes_is_an_outage_too(make_tool, redis_without_resp3):
