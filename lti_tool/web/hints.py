@@ -76,7 +76,9 @@ def hint_redirect(typed: HintAsked | None, question: Served | None, endpoint: st
     if typed is None or request.method != "POST":
         return None
     typed.shown_on(question)
-    if typed.served_id is not None:
+    # Kept only for the question the page shows (the only one `answer_for` gives it back to): a served id the form
+    # names freely would otherwise keep up to TYPED_ANSWER_LIMIT characters in the cache for each, as many as posted.
+    if question is not None and question.id == typed.served_id:
         keep_typed_answer(g.launch.id, typed.served_id, typed.answer,
                           seconds=current_app.config["LAUNCH_SESSION_MAX_SECONDS"])
     return redirect(url_for(endpoint, **values, **typed.carried()), code=303)

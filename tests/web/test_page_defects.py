@@ -339,3 +339,24 @@ def test_an_address_no_page_has_is_a_404_in_a_data_privacy_launch_too(sandbox, t
     for answer in (open_in_launch(privacy, tool, "/old-bookmark"), _post_in_launch(privacy, tool, "/old-bookmark")):
         assert answer.status_code == 404, answer.request.method
         assert "This page does not exist." in answer.text
+
+
+def test_show_a_hint_for_a_question_the_page_does_not_show_keeps_nothing_in_the_cache(sandbox, tool):
+    # What was typed is kept per launch and served question (services/typed_answers.py) for the page to give back.
+    # The form names the question: one naming other served ids, posted again and again, kept up to 2,000 characters
+    # for each id for as long as a launch lasts, none of which any page would show.
+    from lti_tool.services.typed_answers import typed_answer
+
+    page, skill_id, item = _practice_with_hints(sandbox, tool, "text")
+    launch_id = re.search(r"/c/([^/]+)/", page.url).group(1)
+    shown = int(re.search(r'name="served" value="(\d+)"', page.text).group(1))
+    for other in (shown + 1000, shown + 1001, 987654321):
+        posted = submit_form(page, f"/practice/{skill_id}", answer="x" * 2000, show_hint="1", served=str(other))
+        assert posted.status_code == 200
+    with tool.app.app_context():
+        assert [typed_answer(launch_id, other) for other in (shown + 1000, shown + 1001, 987654321)] == [""] * 3
+    # The question the page shows keeps what was typed, as before.
+    hinted = submit_form(page, f"/practice/{skill_id}", answer="3/4 maybe", show_hint="1")
+    assert 'value="3/4 maybe"' in hinted.text
+    with tool.app.app_context():
+        assert typed_answer(launch_id, shown) == "3/4 maybe"
