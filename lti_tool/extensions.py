@@ -54,7 +54,9 @@ def redis_options(url: str) -> dict[str, Any]:
     named = (parse_qs(urlsplit(url).query).get("protocol") or [""])[-1].strip()
     protocol = 3 if named == "3" else 2
     base = DefaultParser if DefaultParser is _HiredisParser else _RESP3Parser if protocol == 3 else _RESP2Parser
-    refusals = {**base.EXCEPTION_CLASSES, "MISCONF": CacheCannotPersist, "NOREPLICAS": CacheCannotPersist}
+    # MASTERDOWN too: redis-py 5.0, which pyproject allows, does not map it.
+    refusals = {**base.EXCEPTION_CLASSES, "MISCONF": CacheCannotPersist, "NOREPLICAS": CacheCannotPersist,
+                "MASTERDOWN": redis.exceptions.MasterDownError}
     name = "Pathways" + base.__name__.lstrip("_")
     parser = type(name, (base,), {"EXCEPTION_CLASSES": refusals, "__module__": __name__})
     return {"protocol": protocol, "parser_class": parser}
