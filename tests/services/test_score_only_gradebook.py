@@ -87,7 +87,8 @@ def test_without_the_results_scope_the_gradebook_check_is_not_offered_and_says_s
     tool.platform.service_requests.clear()
     home = teacher.http.get(teacher.url)
     assert "Synced" in home.text  # the grades table is there; only the check the LMS would refuse is not
-    assert "/grades/compare/" not in home.text and "against the LMS" not in home.text
+    assert "/grades/compare/" not in home.text and "” against the LMS" not in home.text  # no "Check “…” against"
+    assert "Pathways cannot check these grades against the LMS gradebook" in home.text  # and the page says why
 
     with tool.app.app_context():
         (placement_id,) = db.session.scalars(sa.select(Placement.id).where(Placement.title == "My learning plan"))
