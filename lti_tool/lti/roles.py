@@ -170,9 +170,13 @@ def deployment_administrator(uris: Iterable[object] | None) -> bool:
     """Tell whether the roles claim names an institution or system Administrator (not a course's administrator).
 
     A context Administrator (membership#Administrator) administers one course and counts as a teacher of it; an
-    institution Instructor or Faculty teaches somewhere, not everywhere. Neither speaks for the deployment.
+    institution Instructor or Faculty teaches somewhere, not everywhere. Neither speaks for the deployment. Nor does
+    an Administrator from outside the school (`EXTERNAL_ADMINISTRATOR_SUB_ROLES`), in any scope: sent with the
+    plain principal as Core §A.2.2 asks, the sub-role says which administrator they are.
     """
-    return any(r.scope is not RoleScope.CONTEXT and r.name in DEPLOYMENT_ADMIN_ROLES for r in parse_roles(uris))
+    roles = parse_roles(uris)
+    return not _external_administrator(roles) and any(
+        r.scope is not RoleScope.CONTEXT and r.name in DEPLOYMENT_ADMIN_ROLES for r in roles)
 
 
 #: The stored labels' column size (Enrollment.lti_roles).
@@ -214,7 +218,7 @@ def course_role(uris: Iterable[object] | None, *, in_course: bool = False) -> st
         return _context_course_role(context)
     wider = {r.name for r in roles}
     if wider & {"Administrator", "SysAdmin"}:
-        return "administrator"
+        return "external_administrator" if _external_administrator(roles) else "administrator"
     if wider & INSTITUTION_TEACHER_ROLES and not in_course:
         return "instructor"
     if wider & INSTITUTION_STUDENT_ROLES:
@@ -240,6 +244,19 @@ TEACHING_ASSISTANT_SUB_ROLES = frozenset({
 GUEST_INSTRUCTOR_SUB_ROLES = frozenset({"GuestInstructor", "ExternalInstructor"})
 
 
+#: The Administrator sub-roles (Core §A.2.3.1) of people who are not the school's own: a vendor's developers and
+#: support staff, or a hosting company's system administrators. Read as Administrator, they could export and delete
+#: every student's data, in the course and, through a Data Privacy Launch, across the deployment. They keep the
+#: course running (its content, roster and grade posts) but take no student's data out of Pathways, delete nothing
+#: and make no teaching or grading decision (docs/roles.md). Developer, Support and SystemAdministrator without
+#: "External" are the school's own staff: administrators.
+EXTERNAL_ADMINISTRATOR_SUB_ROLES = frozenset({"ExternalDeveloper", "ExternalSupport", "ExternalSystemAdministrator"})
+
+
+def _external_administrator(roles: Iterable[Role]) -> bool:
+    return any(r.name == "Administrator" and r.sub_role in EXTERNAL_ADMINISTRATOR_SUB_ROLES for r in roles)
+
+
 def _context_course_role(context: list[Role]) -> str:
     names = {r.name for r in context}
     # A sub-role narrowing within its own principal; the guest's is the narrowest. (Not by a name added to `names`:
@@ -248,8 +265,11 @@ def _context_course_role(context: list[Role]) -> str:
         return "guest_instructor"
     if any(r.name == "Instructor" and r.sub_role in TEACHING_ASSISTANT_SUB_ROLES for r in context):
         names.add("TeachingAssistant")
+    # An external sub-role narrows the Administrator principal sent beside it (not another principal: an Instructor
+    # of the course stays one).
+    administrator = "external_administrator" if _external_administrator(context) else "administrator"
     for label, role in (("TeachingAssistant", "teaching_assistant"), ("Instructor", "instructor"),
-                        ("Administrator", "administrator"), ("ContentDeveloper", "content_developer"),
+                        ("Administrator", administrator), ("ContentDeveloper", "content_developer"),
                         ("Learner", "learner"), ("Mentor", "mentor")):
         if label in names:
             return role

@@ -38,6 +38,11 @@ ROLE_ACTIONS: dict[str, frozenset[Action]] = {
     # staff: no student's personal data leaves Pathways through them, and they delete nothing (docs/roles.md).
     "guest_instructor": _STAFF,
     "content_developer": _STAFF - {Action.ASSESS, Action.RETRY_GRADES},
+    # Administrator#ExternalDeveloper, #ExternalSupport, #ExternalSystemAdministrator (lti/roles.py): not the
+    # school's staff. They keep the course running (content, roster, failed grade posts) and see what a teacher sees
+    # to do so, but no student's personal data leaves Pathways through them, they delete nothing, and they make no
+    # teaching or grading decision (docs/roles.md).
+    "external_administrator": _STAFF - {Action.ASSESS},
     # Pathways has no mentor pages yet: mentors and parents see the polite "no access" page.
     "mentor": frozenset(),
     "learner": frozenset({Action.LEARN}),

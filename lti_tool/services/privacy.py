@@ -56,6 +56,7 @@ from .permissions import Action, Actor, actor_of, may, require
 from .privacy_words import ReadableExport, readable
 from .publishing import lock_learners
 from .storage import delete_files, evidence_store
+from .typed_answers import forget, held_for
 
 PERSON_FORMAT = "pathways-personal-data"
 #: An anonymised person's `sub` begins with this (then random): no LMS launch finds them again.
@@ -701,6 +702,7 @@ def delete_student(launch: LaunchSession, person_id: int, *, confirmed: bool, no
         # and says so, rather than delete nothing and log a second deletion.
         _enrollment_to_delete(course_id, platform_id, person_id)
         files = _file_keys(course_id, person_id)
+        typed = held_for(course_id, person_id)
         rows, pending, in_flight = _erase_student_in_course(course_id, person_id, now)
         _forget_launches_naming(db.session.get(Person, person_id))
         anonymised = _anonymise_if_unenrolled([person_id], deployment_id)
@@ -710,6 +712,8 @@ def delete_student(launch: LaunchSession, person_id: int, *, confirmed: bool, no
         # missing.
         delete_files(files)
         db.session.commit()
+        # After the commit, and only tidying: the launch sessions gone, nothing can read these any more.
+        forget(typed)
         return Deletion(courses=1, rows=rows, pending_grades=pending, anonymised=anonymised, subject_name=name,
                         in_flight=in_flight)
 
@@ -746,11 +750,13 @@ def delete_course(launch: LaunchSession, *, typed_title: str, now: datetime) -> 
     # The files are listed under the course's locks: an upload committed before them is named, one after waits.
     people = _lock_course(course_id)
     files = _file_keys(course_id)
+    typed = held_for(course_id)
     rows, pending, in_flight = _delete_course_rows(course_id, now)
     anonymised = _anonymise_if_unenrolled(people, launch.deployment_id)
     _audit(platform_id, course_id, actor_id, None, "delete_course", now)
     delete_files(files)  # before the commit, as in delete_student
     db.session.commit()
+    forget(typed)  # as in delete_student
     return Deletion(courses=1, rows=rows, pending_grades=pending, anonymised=anonymised, subject_name=title,
                     in_flight=in_flight)
 
@@ -925,6 +931,7 @@ def _erase_person_courses(platform_id: int, person_id: int, course_ids: list[int
                           now: datetime, name: str, deployment_id: int | None) -> Deletion:
     rows = pending = in_flight = 0
     files: list[str] = []
+    typed: list[str] = []
     for course_id in course_ids:
         # Every course's learner lock before reading anything to delete, in one order (see delete_student).
         lock_learner_row(course_id, person_id, now, enrolled=False)
@@ -939,6 +946,7 @@ def _erase_person_courses(platform_id: int, person_id: int, course_ids: list[int
                                     "there was nothing more to delete."))
     for course_id in course_ids:
         files += _file_keys(course_id, person_id)
+        typed += held_for(course_id, person_id)
         course_rows, course_pending, course_in_flight = _erase_student_in_course(course_id, person_id, now)
         rows, pending, in_flight = rows + course_rows, pending + course_pending, in_flight + course_in_flight
         _audit(platform_id, course_id, actor_id, person_id, "delete_student", now)
@@ -946,6 +954,7 @@ def _erase_person_courses(platform_id: int, person_id: int, course_ids: list[int
     anonymised = _anonymise_if_unenrolled([person_id], deployment_id)
     delete_files(files)  # before the commit, as in delete_student
     db.session.commit()
+    forget(typed)  # as in delete_student
     return Deletion(courses=len(course_ids), rows=rows, pending_grades=pending, anonymised=anonymised,
                     subject_name=name, in_flight=in_flight)
 
@@ -1069,6 +1078,7 @@ def purge_inactive_courses(now: datetime, days: int, dry_run: bool) -> PurgeRepo
     ).all()
     courses: list[PurgedCourse] = []
     files: list[str] = []
+    typed: list[str] = []
     anonymised = 0
     for row in rows:
         course = PurgedCourse(*row[:-1])
@@ -1076,6 +1086,7 @@ def purge_inactive_courses(now: datetime, days: int, dry_run: bool) -> PurgeRepo
         if _used_since(course.course_id, cutoff):
             continue  # launched since it was listed: in use again
         course_files = _file_keys(course.course_id)  # under the locks, as in delete_course
+        typed += held_for(course.course_id)
         _delete_course_rows(course.course_id, now)
         courses.append(course)
         files += course_files
@@ -1087,6 +1098,7 @@ def purge_inactive_courses(now: datetime, days: int, dry_run: bool) -> PurgeRepo
     else:
         delete_files(files)  # before the commit, as in delete_student: a failing store purges nothing this pass
         db.session.commit()
+        forget(typed)  # as in delete_student
     return PurgeReport(days=days, cutoff=cutoff, dry_run=dry_run, courses=courses, anonymised=anonymised)
 
 

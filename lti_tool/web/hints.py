@@ -67,7 +67,7 @@ def typed_back() -> HintAsked | None:
     It asks for no hint: the hints shown are the served row's, counted by the post.
     """
     served = request.args.get("served", type=int)
-    return None if served is None else HintAsked(served, 0, typed_answer(g.launch.id, served))
+    return None if served is None else HintAsked(served, 0, typed_answer(g.launch, served))
 
 
 def hint_redirect(typed: HintAsked | None, question: Served | None, endpoint: str, **values) -> Response | None:
@@ -75,10 +75,12 @@ def hint_redirect(typed: HintAsked | None, question: Served | None, endpoint: st
     return the redirect to the question's page (`endpoint` with `values`), carrying what was typed; None on a GET."""
     if typed is None or request.method != "POST":
         return None
-    typed.shown_on(question)
+    shown = typed.shown_on(question)
     # Kept only for the question the page shows (the only one `answer_for` gives it back to): a served id the form
     # names freely would otherwise keep up to TYPED_ANSWER_LIMIT characters in the cache for each, as many as posted.
-    if question is not None and question.id == typed.served_id:
+    # And only on an open question with a hint shown: a deletion of the student's data finds the entries to remove
+    # from those rows (typed_answers.held_for).
+    if shown is not None and shown.id == typed.served_id and shown.hints > 0 and not shown.answered:
         keep_typed_answer(g.launch.id, typed.served_id, typed.answer,
                           seconds=current_app.config["LAUNCH_SESSION_MAX_SECONDS"])
     return redirect(url_for(endpoint, **values, **typed.carried()), code=303)

@@ -345,6 +345,8 @@ def test_show_a_hint_for_a_question_the_page_does_not_show_keeps_nothing_in_the_
     # What was typed is kept per launch and served question (services/typed_answers.py) for the page to give back.
     # The form names the question: one naming other served ids, posted again and again, kept up to 2,000 characters
     # for each id for as long as a launch lasts, none of which any page would show.
+    from lti_tool.extensions import db
+    from lti_tool.models import LaunchSession
     from lti_tool.services.typed_answers import typed_answer
 
     page, skill_id, item = _practice_with_hints(sandbox, tool, "text")
@@ -354,9 +356,10 @@ def test_show_a_hint_for_a_question_the_page_does_not_show_keeps_nothing_in_the_
         posted = submit_form(page, f"/practice/{skill_id}", answer="x" * 2000, show_hint="1", served=str(other))
         assert posted.status_code == 200
     with tool.app.app_context():
-        assert [typed_answer(launch_id, other) for other in (shown + 1000, shown + 1001, 987654321)] == [""] * 3
+        launch = db.session.get(LaunchSession, launch_id)
+        assert [typed_answer(launch, other) for other in (shown + 1000, shown + 1001, 987654321)] == [""] * 3
     # The question the page shows keeps what was typed, as before.
     hinted = submit_form(page, f"/practice/{skill_id}", answer="3/4 maybe", show_hint="1")
     assert 'value="3/4 maybe"' in hinted.text
     with tool.app.app_context():
-        assert typed_answer(launch_id, shown) == "3/4 maybe"
+        assert typed_answer(db.session.get(LaunchSession, launch_id), shown) == "3/4 maybe"

@@ -170,27 +170,45 @@ def test_a_teaching_assistant_shows_as_one_on_the_class_roster(sandbox, tool):
     assert row and row.group(1) == "Instructor, Teaching assistant"
 
 
-@pytest.mark.parametrize("sub_role", ["GuestInstructor", "ExternalInstructor"])
-def test_a_guest_or_external_instructor_teaches_and_marks_but_takes_no_students_data_out(sandbox, tool, sub_role):
-    # LTI 1.3 Core §A.2.3.1: Instructor#GuestInstructor and Instructor#ExternalInstructor narrow the Instructor role
-    # (a visiting teacher, one from another institution). Read as Instructor, they could export and delete every
-    # student's data and change how mastery becomes a grade.
-    import sqlalchemy as sa
-
-    from lti_tool.extensions import db
-    from lti_tool.lti.roles import stored_course_role
-    from lti_tool.models import Enrollment, Evidence, Person
+def _staff_beside_a_student(sandbox, tool, sub: str, roles: list[str], name: str):
+    """Set up math-7 with a student who has evidence waiting, launch `sub` with `roles` there; return the page, its
+    base address and form token, the evidence's id and the student's person id."""
     from tests.support import teacher_with_demo_pack
 
     teacher_with_demo_pack(sandbox)
     sandbox.launch("student")
     evidence_id, person_id, _ = _pending_evidence(tool)
+    sandbox.platform.add_user(sub, roles=roles, name=name, context_id="math-7")
+    page = sandbox.launch(sub)
+    assert page.status_code == 200 and "Class roster" in page.text
+    return page, tool.url(_path(page)), _csrf(page), evidence_id, person_id
+
+
+def _stored_role(tool, sub: str) -> str:
+    """The Pathways role the roster's stored labels give `sub` in math-7 (what a Data Privacy Launch reads)."""
+    import sqlalchemy as sa
+
+    from lti_tool.extensions import db
+    from lti_tool.lti.roles import stored_course_role
+    from lti_tool.models import Enrollment, Person
+
+    with tool.app.app_context():
+        return stored_course_role(db.session.scalars(
+            sa.select(Enrollment.lti_roles).join(Person, Person.id == Enrollment.person_id)
+            .where(Person.sub == sub)).one())
+
+
+@pytest.mark.parametrize("sub_role", ["GuestInstructor", "ExternalInstructor"])
+def test_a_guest_or_external_instructor_teaches_and_marks_but_takes_no_students_data_out(sandbox, tool, sub_role):
+    # LTI 1.3 Core §A.2.3.1: Instructor#GuestInstructor and Instructor#ExternalInstructor narrow the Instructor role
+    # (a visiting teacher, one from another institution). Read as Instructor, they could export and delete every
+    # student's data and change how mastery becomes a grade.
+    from lti_tool.extensions import db
+    from lti_tool.models import Evidence, Person
+
     lis = "http://purl.imsglobal.org/vocab/lis/v2/membership"
-    sandbox.platform.add_user("guest-1", roles=[lis + "#Instructor", f"{lis}/Instructor#{sub_role}"],
-                              name="Gail Guest", context_id="math-7")
-    guest = sandbox.launch("guest-1")
-    assert guest.status_code == 200 and "Class roster" in guest.text
-    base, token = tool.url(_path(guest)), _csrf(guest)
+    guest, base, token, evidence_id, person_id = _staff_beside_a_student(
+        sandbox, tool, "guest-1", [lis + "#Instructor", f"{lis}/Instructor#{sub_role}"], "Gail Guest")
     # Teaching and marking: the evidence queue, accepting evidence.
     accept = guest.http.post(base + f"teacher/evidence/{evidence_id}/accept",
                              data={"csrf_token": token, "level": "Mastered", "comment": ""})
@@ -213,9 +231,7 @@ def test_a_guest_or_external_instructor_teaches_and_marks_but_takes_no_students_
     assert grading.status_code == 403 and "grading scheme" in grading.text
     with tool.app.app_context():
         assert db.session.get(Person, person_id) is not None
-        labels = db.session.scalars(sa.select(Enrollment.lti_roles).join(Person, Person.id == Enrollment.person_id)
-                                    .where(Person.sub == "guest-1")).one()
-    assert stored_course_role(labels) == "guest_instructor"  # a Data Privacy Launch reads the same rights
+    assert _stored_role(tool, "guest-1") == "guest_instructor"  # a Data Privacy Launch reads the same rights
     # A Data Privacy Launch from the LMS about the student: nothing to export or delete either.
     from tests.support import CLAIM
 
@@ -247,3 +263,64 @@ def test_roles_that_take_no_students_data_out_get_no_class_csv(sandbox, tool, ro
     teacher = sandbox.launch("teacher")
     assert "Download as CSV" in teacher.http.get(tool.url(_path(teacher)) + "class").text
     assert "Priya Shah" in teacher.http.get(tool.url(_path(teacher)) + "class/export.csv").text
+
+
+@pytest.mark.parametrize("sub_role", ["ExternalDeveloper", "ExternalSupport", "ExternalSystemAdministrator"])
+def test_an_external_administrator_keeps_the_course_running_but_takes_no_students_data_out(sandbox, tool, sub_role):
+    # LTI 1.3 Core §A.2.3.1: Administrator#ExternalDeveloper, #ExternalSupport and #ExternalSystemAdministrator are
+    # administrators from outside the school (a vendor's developer or support desk, a hosting company). Read as
+    # Administrator, they could export and delete every student's data, here and across the deployment.
+    from lti_tool.extensions import db
+    from lti_tool.models import Evidence, Person
+    from tests.support import CLAIM
+
+    lis = "http://purl.imsglobal.org/vocab/lis/v2/membership"
+    vendor, base, token, evidence_id, person_id = _staff_beside_a_student(
+        sandbox, tool, "vendor-1", [lis + "#Administrator", f"{lis}/Administrator#{sub_role}"], "Val Vendor")
+    # No student's data out, nothing deleted; no control it could only be refused.
+    privacy = vendor.http.get(base + "privacy/")
+    assert privacy.status_code == 200
+    assert f"students/{person_id}.json" not in privacy.text and "course.json" not in privacy.text
+    assert "Delete all course data" not in privacy.text and f"students/{person_id}/delete" not in privacy.text
+    export = vendor.http.get(base + f"privacy/students/{person_id}.json")
+    assert export.status_code == 403 and "external administrator" in export.text
+    assert "pathways-person" not in export.text and "Priya" not in export.text
+    assert vendor.http.get(base + "privacy/course.json").status_code == 403
+    assert vendor.http.get(base + "class/export.csv").status_code == 403
+    assert vendor.http.post(base + "privacy/course/delete",
+                            data={"csrf_token": token, "title": "Grade 7 Mathematics"}).status_code == 403
+    assert vendor.http.post(base + f"privacy/students/{person_id}/delete",
+                            data={"csrf_token": token, "confirm": "yes"}).status_code == 403
+    # No teaching or grading decision either.
+    accept = vendor.http.post(base + f"teacher/evidence/{evidence_id}/accept",
+                              data={"csrf_token": token, "level": "Mastered", "comment": ""})
+    assert accept.status_code == 403
+    assert vendor.http.post(base + "teacher/grading",
+                            data={"csrf_token": token, "scheme": "points"}).status_code == 403
+    with tool.app.app_context():
+        assert db.session.get(Person, person_id).name == "Priya Shah"
+        assert db.session.get(Evidence, evidence_id).status != "accepted"
+    assert _stored_role(tool, "vendor-1") == "external_administrator"  # a Data Privacy Launch reads the same rights
+    # A Data Privacy Launch about the student, sent with the institution's Administrator role beside the sub-role,
+    # or as an institution role with the sub-role: no deployment-wide reach, nothing to export or delete.
+    institution = "http://purl.imsglobal.org/vocab/lis/v2/institution/person"
+    for roles in ([institution + "#Administrator", f"{lis}/Administrator#{sub_role}"],
+                  [institution + "#Administrator", f"{institution}/Administrator#{sub_role}"]):
+        sandbox.platform.add_user("vendor-2", roles=roles, name="Vic Vendor", context_id="math-7")
+        dpl = sandbox.launch("vendor-2", message_type="DataPrivacyLaunchRequest", claim_overrides={
+            CLAIM + "context": None, CLAIM + "resource_link": None, CLAIM + "for_user": {"user_id": "student-1"}})
+        assert dpl.status_code == 403 and "Priya" not in dpl.text
+
+
+def test_the_schools_own_administrators_keep_their_rights():
+    from lti_tool.lti.roles import course_role, deployment_administrator
+
+    lis = "http://purl.imsglobal.org/vocab/lis/v2/membership"
+    institution = "http://purl.imsglobal.org/vocab/lis/v2/institution/person"
+    for sub_role in ("Developer", "Support", "SystemAdministrator", "Administrator"):
+        assert course_role([lis + "#Administrator", f"{lis}/Administrator#{sub_role}"]) == "administrator"
+        assert deployment_administrator([institution + "#Administrator", f"{lis}/Administrator#{sub_role}"])
+    # An instructor of the course stays one: the sub-role narrows the Administrator principal, not theirs.
+    assert course_role([lis + "#Instructor", lis + "#Administrator", lis + "/Administrator#ExternalSupport"]) == (
+        "instructor")
+    assert course_role([institution + "/Administrator#ExternalSupport"], in_course=True) == "external_administrator"
