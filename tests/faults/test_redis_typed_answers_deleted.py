@@ -3,6 +3,8 @@ answers; when it is down the deletion still works, and what stays behind in Redi
 
 from __future__ import annotations
 
+import re
+
 import redis
 import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken
@@ -22,12 +24,13 @@ def _typed_entries(client: redis.Redis) -> dict[bytes, bytes]:
     return {key: client.get(key) for key in client.scan_iter("*typed-answer*")}
 
 
-def _typed_then_hint(tool) -> SandboxActions:
+def _typed_then_hint(tool) -> tuple[SandboxActions, str]:
+    """The student types, asks for a hint and sees what they typed again; return the sandbox and their launch id."""
     sandbox = SandboxActions(tool)
     page, skill_id, _item = _practice_with_hints(sandbox, tool, "text")
     hinted = submit_form(page, f"/practice/{skill_id}", answer=TYPED, show_hint="1")
     assert hinted.status_code == 200 and f'value="{TYPED}"' in hinted.text
-    return sandbox
+    return sandbox, re.search(r"/c/([^/]+)/", hinted.url).group(1)
 
 
 def _delete_form(sandbox, tool):
@@ -58,9 +61,11 @@ def _student_id(tool) -> int:
 def test_deleting_a_student_removes_their_typed_answers_from_redis(make_tool, redis_server):
     tool = make_tool(REDIS_URL=redis_server.url)
     client = redis.Redis.from_url(TEST_REDIS_URL)
-    sandbox = _typed_then_hint(tool)
+    sandbox, launch_id = _typed_then_hint(tool)
     entries = _typed_entries(client)
     assert len(entries) == 1 and not any(TYPED.encode() in value for value in entries.values())  # sealed
+    # Nor does its key name the launch, whose id (with the browser's signed cookie) opens the student's pages.
+    assert not any(launch_id.encode() in key for key in entries)
 
     confirm, person_id = _delete_form(sandbox, tool)
     done = submit_form(confirm, f"/privacy/students/{person_id}/delete", confirm="yes")
@@ -71,7 +76,7 @@ def test_deleting_a_student_removes_their_typed_answers_from_redis(make_tool, re
 def test_with_redis_down_deleting_a_student_works_and_leaves_their_typed_answers_unreadable(make_tool, redis_server):
     tool = make_tool(REDIS_URL=redis_server.url)
     client = redis.Redis.from_url(TEST_REDIS_URL)
-    sandbox = _typed_then_hint(tool)
+    sandbox, _launch_id = _typed_then_hint(tool)
     [(_key, sealed)] = _typed_entries(client).items()
     assert TYPED.encode() not in sealed
     assert _readable_with_a_key_in_the_database(tool, sealed)  # the launch's own key reads it

@@ -49,7 +49,15 @@ def _delete_by_privacy_launch(sandbox, tool) -> None:
     assert done.status_code == 200 and "data is deleted" in done.text
 
 
-@pytest.mark.parametrize("delete", [_delete_as_teacher, _delete_by_privacy_launch])
+def _delete_the_course(sandbox, tool) -> None:
+    teacher = sandbox.launch("teacher")
+    privacy = _get(teacher, tool, _link(teacher, "/privacy/"))
+    confirm = _get(privacy, tool, _link(privacy, "/privacy/course/delete"))
+    done = submit_form(confirm, "/privacy/course/delete", title="Grade 7 Mathematics")
+    assert done.status_code == 200 and "data is deleted" in done.text
+
+
+@pytest.mark.parametrize("delete", [_delete_as_teacher, _delete_by_privacy_launch, _delete_the_course])
 def test_deleting_a_student_removes_what_they_typed_before_a_hint_from_the_cache(sandbox, tool, delete):
     hinted = _typed_then_hint(sandbox, tool)
     stored = _cache_files(tool)
