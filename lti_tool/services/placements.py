@@ -17,6 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ..bounded_json import decode_json
 from ..extensions import db
+from ..learning.translations import BASE_LANGUAGE
 from ..lti import ags
 from ..lti.claims import PLACEMENT_PARAM, UNIT_SKILLS_PARAM
 from ..lti.deep_linking import (
@@ -87,19 +88,20 @@ def deep_link_settings(launch: LaunchSession) -> dict:
     return settings
 
 
-def placement_options(launch: LaunchSession) -> list[PlacementOption]:
-    """Return what the teacher may place: the whole learning plan, then each unit of the course's skill map."""
+def placement_options(launch: LaunchSession, language: str = BASE_LANGUAGE) -> list[PlacementOption]:
+    """Return what the teacher may place: the whole learning plan, then each unit of the course's skill map, the
+    units in `language` where the pack translates them (the plan's words are catalogued: pages translate them)."""
     from .content import course_pack
 
     options = [
         PlacementOption(
             key="plan",
-            title="My learning plan",
-            description="Each student's own plan for the whole course: goals, next steps, practice and reviews.",
+            title=N_("My learning plan"),
+            description=N_("Each student's own plan for the whole course: goals, next steps, practice and reviews."),
             kind="plan",
         )
     ]
-    pack = course_pack(launch.course_id)
+    pack = course_pack(launch.course_id, language)
     names = {skill.id: skill.name for skill in pack.skills} if pack else {}
     for unit in pack.units if pack else ():
         options.append(PlacementOption(
@@ -200,6 +202,7 @@ def answer_deep_link(
     base_url: str,
     now: datetime,
     settings_by_key: Mapping[str, OptionSettings] | None = None,
+    language: str = BASE_LANGUAGE,
 ) -> DeepLinkReturn:
     """Create placements for the chosen options and sign the Deep Linking response for them.
 
@@ -209,7 +212,8 @@ def answer_deep_link(
     settings = deep_link_settings(launch)
     if launch.deep_link_answered_at is not None:
         raise ServiceError(ALREADY_ANSWERED)
-    options = {o.key: o for o in placement_options(launch)}
+    # The language the picker showed, so a title left empty takes the unit's name the teacher read there.
+    options = {o.key: o for o in placement_options(launch, language)}
     picks = [(options[key], title.strip() or options[key].title) for key, title in chosen if key in options]
     if not picks:
         raise ServiceError(N_("Choose at least one thing to add."))

@@ -252,6 +252,18 @@ def serve_next(course_id: int, person_id: int, skill_id: str, pack: CoursePack, 
                   keep_rows=True)
 
 
+def question_can_count(course_id: int, person_id: int, skill_id: str, pack: CoursePack, *, now: datetime) -> bool:
+    """Return whether practice on the skill has a question to serve now whose right answer would add a question
+    answered right (`_unproven`): when none has, the missed ones wait out SESSION and more questions now are
+    practice that cannot move the level, so the feedback page points the student elsewhere."""
+    items = items_for_skill(pack, skill_id)
+    history = _history(course_id, person_id, [i.id for i in items])
+    uses: dict[str, set[str]] = {}
+    for row in history:
+        uses.setdefault(row.item_id, set()).add(row.variant)
+    return bool(_unproven(items, history, uses, pack, now))
+
+
 def _open_elsewhere(history: list[ServedItem], now: datetime) -> set[str]:
     """Return the items open on another page that practice leaves to it while the skill has others.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime, tzinfo
 from typing import TypeVar
 
@@ -63,6 +64,7 @@ from ..services.placements import (
     ALREADY_ANSWERED,
     DeepLinkReturn,
     OptionSettings,
+    PlacementOption,
     accepts_line_items,
     accepts_multiple,
     answer_deep_link,
@@ -77,7 +79,7 @@ from ..services.plan import plan_for
 from ..services.publishing import unit_skills
 from ..services.roster import roster_sync_refused, sync_roster
 from ..services.serving import AnswerRead
-from .i18n import message_text, page_language, translated
+from .i18n import localized, message_text, page_language, translated
 from .launch import MAX_LAUNCHES_PER_BROWSER
 from .pending_messages import keep_pending_messages, take_pending_messages
 
@@ -448,6 +450,14 @@ def deep_link():
     return _picker_page()
 
 
+def _placement_options(launch: LaunchSession) -> list[PlacementOption]:
+    """Return the picker's options in the teacher's language: the units as the pack translates them, the plan's
+    catalogued words translated here (a Spanish teacher read "My learning plan" and the units in English)."""
+    language = page_language()
+    return [replace(option, title=localized(option.title), description=localized(option.description))
+            if option.kind == "plan" else option for option in placement_options(launch, language)]
+
+
 def _picker_page(typed: MultiDict[str, str] | None = None, error_field: str | None = None, status: int = 200):
     """Draw the Deep Linking picker; after a refusal, with `typed` (the form sent) filled back in."""
     launch = g.launch
@@ -455,7 +465,7 @@ def _picker_page(typed: MultiDict[str, str] | None = None, error_field: str | No
     return render_template(
         "teacher/deep_link.html",
         launch=launch,
-        options=placement_options(launch),
+        options=_placement_options(launch),
         # Check boxes only where the platform said it takes several links; radio buttons otherwise (DL 2.0 §4.4.1).
         multiple=accepts_multiple(settings),
         # accept_lineitem false: the platform ignores line items, so no column is offered (DL 2.0 §4.4.1).
@@ -493,6 +503,7 @@ def deep_link_answer():
             base_url=current_app.config["BASE_URL"],
             now=utcnow(),
             settings_by_key=settings_by_key,
+            language=page_language(),
         )
     except ServiceError as exc:
         flash(translated(exc), "error")

@@ -20,7 +20,7 @@ from ..services.mastery import override_level, record_answer, require_pack
 from ..services.next_up import next_up
 from ..services.permissions import Action, actor_of, may
 from ..services.plan import ClassRow, class_overview
-from ..services.serving import items_for_skill, serve_next
+from ..services.serving import items_for_skill, question_can_count, serve_next
 from .classroom import answers_page
 from .course import addresses, answers_question, launch_blueprint, require_student, require_teacher
 from .hints import HintAsked, hint_asked, hint_redirect, hints_to_show, typed_back
@@ -110,11 +110,16 @@ def answered(skill_id: str, served_id: int):
     # (The run was read with the answer: no statement more.)
     stuck = not result.correct and result.misses_in_a_row >= MISSES_BEFORE_HELP
     mastered = bool(newly_mastered(result.changes))
+    now = utcnow()
+    # The level needs right answers on questions missed earlier, and those wait out a break: "Next question" would
+    # only serve questions that cannot move it, right answer after right answer, so the page leads to another skill.
+    waiting = (not mastered and any(view.other_items for view in result.views if view.skill_id == skill_id)
+               and not question_can_count(course_id, person_id, skill_id, pack, now=now))
     # Only the step the page offers, not the whole plan (services/next_up.py).
-    following = next_up(course_id, person_id, skill_id, now=utcnow(), language=language) if mastered else None
+    following = next_up(course_id, person_id, skill_id, now=now, language=language) if mastered or waiting else None
     return render_template("student/feedback.html", launch=g.launch, skill=skill, item=result.item, result=result,
                            activities=learning_activities(pack, skill_id) if stuck else [], stuck=stuck,
-                           mastered=mastered, next_up=following)
+                           mastered=mastered, next_up=following, waiting=waiting)
 
 
 @bp.post("/practice/<skill_id>/ask")

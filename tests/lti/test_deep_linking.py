@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import pytest
 import sqlalchemy as sa
 
@@ -227,3 +229,22 @@ def test_each_options_fields_have_names_of_their_own(sandbox, tool):
     assert len(fields) > 5  # the plan and the demo pack's units
     names = [labels[field] for field in fields]
     assert len(set(names)) == len(names), names
+
+
+def test_a_spanish_teachers_picker_names_the_plan_and_the_units_in_spanish_and_the_lms_gets_those_titles(
+        sandbox, tool):
+    # The walk in Spanish: "Añadir Pathways a …" above "My learning plan" and the units in English ("Fractions"),
+    # though the class view beside it names them "Fracciones"; the titles offered went to the LMS in English too.
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    picker = sandbox.launch("teacher", message_type=DL, locale="es")
+    page = html.unescape(picker.text)
+    assert '<html lang="es">' in page
+    # (The plan's description is catalogued with it: test_i18n's catalogue check asks for its Spanish.)
+    for english in ("My learning plan", "Fractions", "Equations and lines"):
+        assert english not in page, english
+    assert 'value="Mi plan de aprendizaje"' in page and 'value="Fracciones"' in page
+    returning = submit_form(picker, "/deep-link", option="u-unit-fractions", **{"title_u-unit-fractions": ""})
+    action, fields = parse_form(returning.text, returning.url)
+    returning.http.post(action, data=fields)
+    (item,) = tool.platform.deep_link_responses[-1]["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"]
+    assert item["title"] == "Fracciones"

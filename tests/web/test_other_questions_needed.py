@@ -9,6 +9,7 @@ from tests.support import served_answer, submit_form
 
 SKILL = "percent"  # the demo pack's Percent: four fixed items and one template (pc-t1)
 OTHER_QUESTIONS = "To move up, get different questions right, not just more of the same kind"
+NOT_NOW = "More questions on this skill won’t move you up right now"
 
 
 def _open_item(tool) -> str:
@@ -20,7 +21,8 @@ def _open_item(tool) -> str:
                                   .order_by(ServedItem.id.desc())).first()
 
 
-def test_right_answers_on_one_template_after_missing_the_other_items_say_other_questions_are_needed(sandbox, tool):
+def _right_on_the_template_after_missing_the_other_items(sandbox, tool) -> str:
+    """Miss Percent's four fixed items, then answer its template right twelve times; return the last feedback."""
     submit_form(sandbox.launch("teacher"), "/content/demo")
     student = sandbox.launch("student")
     practice = tool.url(re.search(r"/c/[^/]+/", student.url).group(0) + f"practice/{SKILL}")
@@ -39,6 +41,25 @@ def test_right_answers_on_one_template_after_missing_the_other_items_say_other_q
         if right == 0:
             assert OTHER_QUESTIONS not in text  # misses lack more than other items
 
-    text = html.unescape(feedback.text)
+    return html.unescape(feedback.text)
+
+
+def test_right_answers_on_one_template_after_missing_the_other_items_say_other_questions_are_needed(sandbox, tool):
+    text = _right_on_the_template_after_missing_the_other_items(sandbox, tool)
     assert ">Familiar<" in text
-    assert OTHER_QUESTIONS in text
+    # The missed items earn credit again only after a break (serving.SESSION): the page says so in the student's
+    # words, not "get different questions right", which asks for what the student cannot choose.
+    assert NOT_NOW in text and OTHER_QUESTIONS not in text
+
+
+def test_when_no_question_can_count_until_a_break_the_feedback_leads_to_another_skill_not_more_of_the_same(
+        sandbox, tool):
+    # The walk at 375 px: ten right answers in a row on one template after missing the fixed items, each page
+    # focusing "Next question": every one of them practice that could not move the level.
+    text = _right_on_the_template_after_missing_the_other_items(sandbox, tool)
+    # The way on is another skill, focused; "Next question" is still there for practice, but not the first move.
+    next_up = re.search(r'<p class="next-up">.*?<a class="button" href="[^"]*/practice/([^"/]+)" autofocus>', text,
+                        re.S)
+    assert next_up and next_up.group(1) != SKILL
+    assert not re.search(rf'href="[^"]*/practice/{SKILL}"[^>]*autofocus', text)
+

@@ -148,10 +148,7 @@ def test_the_placement_result_and_the_plan_tell_one_story(sandbox, tool):
     result_levels = dict(re.findall(r'<li><strong>([^<]+)</strong> <span class="level[^"]*">([^<]+)</span>',
                                     html.unescape(page.text)))
     for name, level, why in steps:
-        # A skill the check found known whose one answer there made it Attempted says what comes next instead
-        # ("Attempted" beside "The check says you know this" read as a contradiction to a 12-year-old).
-        shown = "Attempted" if name in known and result_levels[name] == "Practise to confirm" else result_levels[name]
-        assert level == levels[name] == shown, name
+        assert level == levels[name] == result_levels[name], name
         for shown in re.findall(r"you've shown ([^.,]+)", why):
             for skill in re.split(r", | and ", shown):
                 assert levels[skill] in ("Proficient", "Mastered"), f"{name}: '{why}' but {skill} is {levels[skill]}"
@@ -491,11 +488,21 @@ def test_a_skill_the_check_asked_about_but_could_not_place_is_not_sure_yet_with_
     assert f"Not sure yet.<br><span class=\"muted\">You got {right} of {asked} right.</span>" in section
 
 
-def test_a_skill_the_check_says_you_know_shows_practise_to_confirm_not_attempted(sandbox, tool):
+def test_a_skill_the_check_says_you_know_shows_its_level_and_that_a_short_practice_confirms_it(sandbox, tool):
     # The reviewer's walk: "Unit rates  Attempted — The check says you know this" (its one right answer in the
-    # check made it Attempted). The badge says what is true and useful instead.
+    # check made it Attempted) read as a contradiction, and the badge became "Practise to confirm"; the next walk
+    # found that badge beside "Attempted" for the same skill on the plan. One level per skill on every page, with the
+    # plan step's words for what comes next.
     _, result = _take_check(sandbox, tool, lambda n: True)
     known = _section(result, "Looks solid already")
-    assert "The check says you know this" in known
-    assert ">Attempted</span> — The check says you know this" not in known
-    assert ">Practise to confirm</span> — The check says you know this" in known
+    assert "Practise to confirm" not in known
+    placed = dict(re.findall(r'<li><strong>([^<]+)</strong> <span class="level[^"]*">([^<]+)</span>', known))
+    confirming = [name for name, level in placed.items() if level == "Attempted"]
+    assert confirming, known
+    for name in confirming:
+        assert (">Attempted</span> — The placement check suggests you know this already: a short practice "
+                "confirms it.") in known.split(f"<strong>{name}</strong>", 1)[1].split("</li>", 1)[0]
+    # The level the plan's table and the class view show (its stored column).
+    levels = _levels(tool)
+    for name, level in placed.items():
+        assert levels[name] == level, f"{name}: {level} on the placement result, {levels[name]} on the plan"
