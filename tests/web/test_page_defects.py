@@ -172,6 +172,14 @@ def test_show_a_hint_keeps_the_chosen_option(sandbox, tool):
     assert html.escape(item.hints[0]) in hinted.text
 
 
+def test_a_multiple_choice_question_puts_the_keyboard_on_its_first_choice(sandbox, tool):
+    # As a typed answer's field has the focus: a keyboard user otherwise tabs through the page's header first.
+    page, skill_id, item = _practice_with_hints(sandbox, tool, "multiple_choice")
+    first = item.choices[0].id
+    assert re.search(rf'value="{re.escape(first)}" required autofocus>', page.text)
+    assert page.text.count(" autofocus") == 1
+
+
 # --- 3. Words that match the page ------------------------------------------------------------------------------
 
 
