@@ -136,9 +136,13 @@ def spend(kind: str = "login") -> None:
     if key is None:
         return
     backend = cache.cache
-    client = getattr(backend, "_write_client", None)  # Redis's (cachelib's RedisCache)
+    # cachelib's RedisCache offers no public way to its client (nor to SET NX EX): its private one, read so that a
+    # cachelib without it falls back to add and inc below, which work on Redis too, only without the one
+    # transaction (tests/hostile/test_login_flood.py's counter left without its expiry then fails).
+    client = getattr(backend, "_write_client", None)
     if client is not None:
-        spent = _counted_in_redis(client, f"{backend._get_prefix()}{key}")
+        # The prefix as configured (public), rather than cachelib's private _get_prefix(): a string of ours.
+        spent = _counted_in_redis(client, f"{current_app.config.get('CACHE_KEY_PREFIX') or ''}{key}")
     elif cache.add(key, 1, timeout=WINDOW_SECONDS):
         return
     else:
