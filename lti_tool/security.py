@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import sqlalchemy as sa
-from flask import Flask, Response, before_render_template, current_app, g, has_app_context, request, session
+from flask import Flask, Response, current_app, g, has_app_context, request, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_wtf.csrf import generate_csrf
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -190,51 +190,50 @@ class KeptCsrfTokens:
 
     Signing it (a new serializer, JSON, a timestamp, base64, an HMAC) was about 0.3 million instructions of every
     page with a form. Only Flask-WTF's public API is used, so an upgrade of it either keeps working or fails the
-    tests: the tokens are generate_csrf's own, and a page is given one through the request's cache generate_csrf
-    documents (`g.<WTF_CSRF_FIELD_NAME>`), which it answers from before signing anything, however a template,
-    a form or a macro asks for it. Flask-WTF checks every form as before (validate_csrf); only the token's
-    timestamp may be up to CSRF_TOKEN_REUSE_SECONDS older than the page. A session's CSRF secret is its own, so a
-    token is only ever given to pages of the session it was made for.
+    tests: every token is one generate_csrf signed, and a page is given its session's kept token through the
+    request's cache generate_csrf documents (`g.<WTF_CSRF_FIELD_NAME>`), which it answers from before signing.
+    Flask-WTF checks every form as before (validate_csrf); only the token's timestamp may be up to
+    CSRF_TOKEN_REUSE_SECONDS older than the page. A session's CSRF secret is its own, so a token is only ever given
+    to pages of the session it was made for.
     """
 
     def __init__(self) -> None:
         #: (signing key, the session's CSRF secret) -> (at or before when generate_csrf signed it, the token)
         self._signed: KeptMap[tuple[Any, str], tuple[int, str]] = KeptMap(MAX_KEPT_CSRF_TOKENS)
 
-    def give(self, *_: Any, **__: Any) -> None:
-        """Let generate_csrf answer this page with the session's kept token, or sign one now and keep it.
-
-        Connected to Flask's before_render_template: every page that could draw a form. A session without a
-        CSRF secret yet is left to Flask-WTF, which makes one with the first token it signs.
-        """
+    def token(self) -> str:
+        """The templates' csrf_token(): generate_csrf's token, which is the session's kept one while it is young."""
+        page = g._get_current_object()  # the context's own `g`: a page with many forms asks this many times
         config = current_app.config
         field_name = config["WTF_CSRF_FIELD_NAME"]
-        if field_name in g:
-            return  # this request's token is settled (generate_csrf signed it, or a page before gave it)
+        token = page.get(field_name)
+        if token is not None:
+            return token  # this request's token, settled: what generate_csrf answers from now on too
         secret = session.get(field_name)
         if not isinstance(secret, str):
-            return
-        key = (config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key, secret)
+            return generate_csrf()  # no secret yet: Flask-WTF makes one with the first token it signs
+        key = (config.get("WTF_CSRF_SECRET_KEY") or config["SECRET_KEY"], secret)
         now = int(time.time())  # itsdangerous stamps int(time.time()) too: the token is never younger than this
         kept = self._signed.get(key)
         if kept is not None and 0 <= now - kept[0] <= CSRF_TOKEN_REUSE_SECONDS:
-            setattr(g, field_name, kept[1])
-        else:
-            self._signed.put(key, (now, generate_csrf()))
+            setattr(page, field_name, kept[1])
+            return generate_csrf()
+        token = generate_csrf()
+        self._signed.put(key, (now, token))
+        return token
 
 
 def _use_kept_csrf_tokens(app: Flask) -> None:
-    """Give every page rendered for `app` its session's kept CSRF token (KeptCsrfTokens).
+    """Make the templates' csrf_token() KeptCsrfTokens' (after Flask-WTF's init_app, which names its own).
 
-    Through Flask's before_render_template signal, not by replacing what Flask-WTF names in the templates: its
-    csrf_token(), however it reaches a template, reads the token given.
+    Flask-WTF names generate_csrf in the templates' globals and, through a context processor, in every page's
+    context (where a template looks first). Both are named again here, through Flask's public API: the global, and
+    a context processor that runs after Flask-WTF's. Should a Flask-WTF wire its name otherwise, its own
+    generate_csrf is what pages get: forms still post, only every page signs again (tests/perf fails).
     """
-    kept = KeptCsrfTokens()
-    app.extensions[_KEPT_CSRF] = kept  # the signal holds its receivers weakly: the app keeps this one alive
-    before_render_template.connect(kept.give, app)
-
-
-_KEPT_CSRF = "pathways.kept_csrf_tokens"
+    names = {"csrf_token": KeptCsrfTokens().token}
+    app.jinja_env.globals.update(names)
+    app.context_processor(lambda: names)
 
 
 def _platform_origins() -> dict[str, dict[str, list[str]]]:
