@@ -216,8 +216,8 @@ class KeptCsrfTokens:
         now = int(time.time())  # itsdangerous stamps int(time.time()) too: the token is never younger than this
         kept = self._signed.get(key)
         if kept is not None and 0 <= now - kept[0] <= CSRF_TOKEN_REUSE_SECONDS:
-            setattr(page, field_name, kept[1])
-            return generate_csrf()
+            setattr(page, field_name, kept[1])  # generate_csrf, asked later in this request, answers it too
+            return kept[1]
         token = generate_csrf()
         self._signed.put(key, (now, token))
         return token
