@@ -10,13 +10,24 @@ launch); past that its logins get a 429 with Retry-After and nothing is kept, wh
 The address is the peer's, or behind a proxy PATHWAYS_FORWARDED_ALLOW_IPS trusts the last one that proxy forwarded
 (X-Forwarded-For from the right, past the trusted proxies): what the client wrote there itself is never read first.
 "*" trusts any peer as the proxy (gunicorn's meaning), not the hops before it: then the address it appended counts.
+A trusted proxy that forwards no address for its client (no header; `unknown`, as RFC 7239 allows and some proxies
+write into X-Forwarded-For; an obfuscated `_name`; anything else that is no address) is the client itself: its own
+address counts, as when it is not trusted, and a warning says so once an hour per proxy. Counted as one "unknown"
+client, one abuser behind any such proxy turned away every client behind every other.
 IPv6 addresses count by /64 (one host commonly holds a whole /64). Loopback is not limited: the machine itself (the
-demo, a probe on the host, a proxy that forwards no address); a peer on a Unix socket counts as loopback.
+demo, a probe on the host, a proxy on the same host that forwards no address); a peer on a Unix socket counts as
+loopback.
+
+There is one reader of X-Forwarded-For in Pathways, this one: no werkzeug ProxyFix rewrites the request's address
+(gunicorn reads only X-Forwarded-Proto from the proxies it trusts), and ProxyFix could not stand in for it: it
+trusts a number of hops from any peer rather than the proxies' addresses, and reads neither ports, IPv4-mapped
+addresses nor "*" as meaning the peer only.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 from functools import lru_cache
 from typing import Any
 
@@ -24,8 +35,12 @@ from flask import current_app, request
 from werkzeug.exceptions import TooManyRequests
 
 from .extensions import cache
+from .noted import NotedOnce
 
+log = logging.getLogger(__name__)
 WINDOW_SECONDS = 60
+#: The trusted proxies this process warned of forwarding no address for their clients (once an hour each).
+_NOTED_ADDRESSLESS = NotedOnce(per_scope=64)
 
 
 @lru_cache(maxsize=8)
@@ -61,8 +76,8 @@ def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     return address
 
 
-def client_address() -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """Return the address of the client this request came from (None if no address can be read)."""
+def client_address() -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """Return the address of the client this request came from: at the least, the nearest proxy's."""
     trust_all, trusted = _trusted_proxies(str(current_app.config.get("FORWARDED_ALLOW_IPS") or ""))
 
     def is_trusted(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
@@ -84,18 +99,28 @@ def client_address() -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     for hop in reversed(hops):
         address = _address(hop)
         if address is None:
-            return client if not hop.strip() else None
+            # The trusted proxy `client` names none for whoever reached it: that proxy is the client.
+            if hop.strip():
+                _warn_addressless(client, hop.strip())
+            return client
         client = address
         if not is_trusted(address):
             break
     return client
 
 
+def _warn_addressless(proxy: ipaddress.IPv4Address | ipaddress.IPv6Address, entry: str) -> None:
+    if _NOTED_ADDRESSLESS.first_time("proxies", str(proxy)):
+        # The entry is shown as repr, cut short: a proxy that passes a client's words on could not forge a log line.
+        log.warning("the trusted proxy %s forwards %r, not its client's address, in X-Forwarded-For: %s. Have it "
+                    "forward the address it was reached from (PATHWAYS_LOGINS_PER_CLIENT_PER_MINUTE).", proxy,
+                    entry[:40], "logins through it are not limited (it is this machine)" if proxy.is_loopback
+                    else "all its clients share one login budget, its own")
+
+
 def _budget_key(kind: str) -> str | None:
     """Return the cache key of this request's client's budget, or None when that client is not limited."""
     address = client_address()
-    if address is None:
-        return f"login-budget:{kind}:unknown"
     if address.is_loopback:
         return None
     if address.version == 6:
@@ -111,9 +136,13 @@ def spend(kind: str = "login") -> None:
     if key is None:
         return
     backend = cache.cache
-    client = getattr(backend, "_write_client", None)  # Redis's (cachelib's RedisCache)
+    # cachelib's RedisCache offers no public way to its client (nor to SET NX EX): its private one, read so that a
+    # cachelib without it falls back to add and inc below, which work on Redis too, only without the one
+    # transaction (tests/hostile/test_login_flood.py's counter left without its expiry then fails).
+    client = getattr(backend, "_write_client", None)
     if client is not None:
-        spent = _counted_in_redis(client, f"{backend._get_prefix()}{key}")
+        # The prefix as configured (public), rather than cachelib's private _get_prefix(): a string of ours.
+        spent = _counted_in_redis(client, f"{current_app.config.get('CACHE_KEY_PREFIX') or ''}{key}")
     elif cache.add(key, 1, timeout=WINDOW_SECONDS):
         return
     else:

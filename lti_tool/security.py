@@ -18,7 +18,6 @@ from flask import Flask, Response, current_app, g, has_app_context, request, ses
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_wtf.csrf import generate_csrf
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from itsdangerous.encoding import base64_decode, bytes_to_int
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException
 
@@ -26,6 +25,7 @@ from . import process_copy
 from .bounded_json import decode_json
 from .exposure import is_loopback_host
 from .extensions import CACHE_OUTAGES, cache, db
+from .kept_map import KeptMap
 from .lti.outbound import OriginRefused, csp_origin, origin_matches, service_csp_origin
 from .models import Platform
 from .noted import NotedOnce
@@ -46,11 +46,11 @@ class KeptSerializerSessionInterface(SecureCookieSessionInterface):
     """
 
     def __init__(self) -> None:
-        self._kept: tuple[tuple[Any, ...], URLSafeTimedSerializer | None] | None = None
-        #: The cookies the kept serializer verified, by their exact text: when each was signed and what it held.
-        self._verified: dict[str, tuple[int, dict[str, Any]]] = {}
+        #: The keys, their serializer, and the cookies it verified by their exact text (when each was signed and
+        #: what it held), in one tuple: a thread that read it never files a cookie checked with other keys.
+        self._kept: tuple[tuple[Any, ...], URLSafeTimedSerializer | None, KeptMap[str, tuple[int, Any]]] | None = None
 
-    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+    def _current(self, app: Flask) -> tuple[URLSafeTimedSerializer | None, KeptMap[str, tuple[int, Any]]]:
         keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
         kept = self._kept
         if kept is None or kept[0] != keys:
@@ -63,9 +63,12 @@ class KeptSerializerSessionInterface(SecureCookieSessionInterface):
                     signer_kwargs={"key_derivation": self.key_derivation, "digest_method": self.digest_method},
                 )
                 serializer.remember = self._remember_signed
-            kept = self._kept = (keys, serializer)
-            self._verified = {}  # verified with other keys: each cookie is checked again with these
-        return kept[1]
+            # verified with other keys: each cookie is checked again with these
+            kept = self._kept = (keys, serializer, KeptMap(MAX_VERIFIED_COOKIES))
+        return kept[1], kept[2]
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        return self._current(app)[0]
 
     def _remember_signed(self, serializer: URLSafeTimedSerializer, value: str, signed_at: int, payload: Any) -> None:
         """Remember a cookie this process just signed as verified, when reading it back would give `payload` itself.
@@ -77,10 +80,7 @@ class KeptSerializerSessionInterface(SecureCookieSessionInterface):
         kept = self._kept
         if kept is None or kept[1] is not serializer or not _plain_json(payload):
             return  # signed with keys changed since: not for this process's current keys
-        verified = self._verified
-        if len(verified) >= MAX_VERIFIED_COOKIES:
-            verified.clear()
-        verified[value] = (signed_at, _thawed(payload))
+        kept[2].put(value, (signed_at, _thawed(payload)))
 
     def open_session(self, app: Flask, request: Any) -> SecureCookieSession | None:
         """Flask's session, with each distinct cookie's signature checked and its payload decoded once per process.
@@ -90,14 +90,13 @@ class KeptSerializerSessionInterface(SecureCookieSessionInterface):
         process verified, byte for byte the same, holds the same payload signed at the same moment, so only its age
         is checked again, as itsdangerous checks it; any other cookie goes through itsdangerous as before.
         """
-        serializer = self.get_signing_serializer(app)
+        serializer, verified = self._current(app)
         if serializer is None:
             return None
         value = request.cookies.get(self.get_cookie_name(app))
         if not value:
             return self.session_class()
         max_age = int(app.permanent_session_lifetime.total_seconds())
-        verified = self._verified
         known = verified.get(value)
         if known is not None and 0 <= int(time.time()) - known[0] <= max_age:
             return self.session_class(_thawed(known[1]))
@@ -106,13 +105,12 @@ class KeptSerializerSessionInterface(SecureCookieSessionInterface):
         except BadSignature:
             return self.session_class()
         if isinstance(data, dict):
-            if len(verified) >= MAX_VERIFIED_COOKIES:
-                verified.clear()  # a few thousand browsers' pages in a row: start again rather than grow
-            verified[value] = (int(signed_at.timestamp()), _thawed(data))
+            verified.put(value, (int(signed_at.timestamp()), _thawed(data)))
         return self.session_class(data)
 
 
-#: At most this many verified session cookies are remembered per process (each a few hundred bytes).
+#: At most this many verified session cookies are remembered per process (each a few hundred bytes); a few thousand
+#: browsers' pages in a row push the oldest out rather than grow it.
 MAX_VERIFIED_COOKIES = 4096
 
 
@@ -191,52 +189,51 @@ class KeptCsrfTokens:
     """Flask-WTF's form token (`generate_csrf`), each session's signed once a minute per process, not once a page.
 
     Signing it (a new serializer, JSON, a timestamp, base64, an HMAC) was about 0.3 million instructions of every
-    page with a form. The token is Flask-WTF's own, checked by Flask-WTF as before: the session's secret signed
-    with the salt and key it checks against; only its timestamp may be up to CSRF_TOKEN_REUSE_SECONDS older than
-    the page. A session's secret is its own, so a token is only ever given to pages of the session it was made for.
+    page with a form. Only Flask-WTF's public API is used, so an upgrade of it either keeps working or fails the
+    tests: every token is one generate_csrf signed, and a page is given its session's kept token through the
+    request's cache generate_csrf documents (`g.<WTF_CSRF_FIELD_NAME>`), which it answers from before signing.
+    Flask-WTF checks every form as before (validate_csrf); only the token's timestamp may be up to
+    CSRF_TOKEN_REUSE_SECONDS older than the page. A session's CSRF secret is its own, so a token is only ever given
+    to pages of the session it was made for.
     """
 
     def __init__(self) -> None:
-        #: (secret key, the session's CSRF secret) -> (when signed, the signed token)
-        self._signed: dict[tuple[Any, str], tuple[int, str]] = {}
+        #: (signing key, the session's CSRF secret) -> (at or before when generate_csrf signed it, the token)
+        self._signed: KeptMap[tuple[Any, str], tuple[int, str]] = KeptMap(MAX_KEPT_CSRF_TOKENS)
 
-    def generate(self) -> str:
+    def token(self) -> str:
+        """The templates' csrf_token(): generate_csrf's token, which is the session's kept one while it is young."""
+        page = g._get_current_object()  # the context's own `g`: a page with many forms asks this many times
         config = current_app.config
         field_name = config["WTF_CSRF_FIELD_NAME"]
-        page = g._get_current_object()
         token = page.get(field_name)
         if token is not None:
-            return token
+            return token  # this request's token, settled: what generate_csrf answers from now on too
         secret = session.get(field_name)
-        secret_key = config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
-        if not isinstance(secret, str) or not secret_key:
-            return generate_csrf()  # no secret yet (Flask-WTF makes it), or an odd one: Flask-WTF's own way
-        key = (secret_key, secret)
-        now = int(time.time())
-        signed = self._signed.get(key)
-        if signed is None or not 0 <= now - signed[0] <= CSRF_TOKEN_REUSE_SECONDS:
-            token = URLSafeTimedSerializer(secret_key, salt="wtf-csrf-token").dumps(secret)
-            if len(self._signed) >= MAX_KEPT_CSRF_TOKENS:
-                self._signed.clear()
-            signed = self._signed[key] = (_signed_at(token), token)
-        setattr(page, field_name, signed[1])
-        return signed[1]
-
-
-def _signed_at(token: str) -> int:
-    """When itsdangerous signed a token (payload.timestamp.signature)."""
-    return bytes_to_int(base64_decode(token.rsplit(".", 2)[1]))
+        if not isinstance(secret, str):
+            return generate_csrf()  # no secret yet: Flask-WTF makes one with the first token it signs
+        key = (config.get("WTF_CSRF_SECRET_KEY") or config["SECRET_KEY"], secret)
+        now = int(time.time())  # itsdangerous stamps int(time.time()) too: the token is never younger than this
+        kept = self._signed.get(key)
+        if kept is not None and 0 <= now - kept[0] <= CSRF_TOKEN_REUSE_SECONDS:
+            setattr(page, field_name, kept[1])  # generate_csrf, asked later in this request, answers it too
+            return kept[1]
+        token = generate_csrf()
+        self._signed.put(key, (now, token))
+        return token
 
 
 def _use_kept_csrf_tokens(app: Flask) -> None:
-    """Make the templates' csrf_token() KeptCsrfTokens' (after Flask-WTF's init_app, which installs its own).
+    """Make the templates' csrf_token() KeptCsrfTokens' (after Flask-WTF's init_app, which names its own).
 
-    Flask-WTF names its generate_csrf in the globals and, through a context processor, in every page's context
-    (where a template looks first): the processor goes, and the global serves every template.
+    Flask-WTF names generate_csrf in the templates' globals and, through a context processor, in every page's
+    context (where a template looks first). Both are named again here, through Flask's public API: the global, and
+    a context processor that runs after Flask-WTF's. Should a Flask-WTF wire its name otherwise, its own
+    generate_csrf is what pages get: forms still post, only every page signs again (tests/perf fails).
     """
-    processors = app.template_context_processors[None]
-    processors[:] = [p for p in processors if not p.__qualname__.startswith("CSRFProtect.init_app.")]
-    app.jinja_env.globals["csrf_token"] = KeptCsrfTokens().generate
+    names = {"csrf_token": KeptCsrfTokens().token}
+    app.jinja_env.globals.update(names)
+    app.context_processor(lambda: names)
 
 
 def _platform_origins() -> dict[str, dict[str, list[str]]]:
@@ -313,15 +310,13 @@ def frame_ancestors(*, platform_id: int | None = None, client: tuple[str, str] |
     known = _platform_origins() if platform_id is not None or client else None
     # Every response asks this, a launch's pages with the same few inputs: kept per process with the platforms' map
     # it was worked out from (a new map, every PROCESS_FRAME_SECONDS at most, works it out again).
-    kept_answers = current_app.extensions.setdefault(_ANCESTORS_KEPT, {})
+    kept_answers = current_app.extensions[_ANCESTORS_KEPT]
     key = (platform_id, client, urls, current_app.config["FRAME_ANCESTORS"])
     kept = kept_answers.get(key)
     if kept is not None and kept[0] is known:
         return kept[1]
     answer = " ".join(sorted(_framers(platform_id, client, launch_details, known)))
-    if len(kept_answers) >= MAX_KEPT_ANCESTORS:
-        kept_answers.clear()
-    kept_answers[key] = (known, answer)
+    kept_answers.put(key, (known, answer))
     return answer
 
 
@@ -659,6 +654,7 @@ def content_security_policy() -> str:
 
 def register(app: Flask) -> None:
     app.jinja_env.globals["csp_nonce"] = csp_nonce
+    app.extensions[_ANCESTORS_KEPT] = KeptMap(MAX_KEPT_ANCESTORS)
     _use_kept_csrf_tokens(app)
 
     @app.after_request

@@ -225,3 +225,53 @@ def test_a_counter_left_without_its_expiry_runs_out_all_the_same(make_tool):
     assert refused.status_code == 429
     assert 0 < client.ttl(stuck) <= 60  # the window runs out: the address may log in again after it
     client.close()
+
+
+@pytest.fixture
+def budget_log():
+    """What the login budget logs (caplog would lose it: migrations reconfigure the root logger)."""
+    import logging
+
+    from tests.conftest import _Records
+
+    logger = logging.getLogger("lti_tool.login_budget")
+    handler = _Records()
+    logger.addHandler(handler)
+    yield handler
+    logger.removeHandler(handler)
+
+
+def test_a_trusted_proxy_that_forwards_unknown_is_its_clients_address_not_one_unknown_for_everyone(
+    make_tool, budget_log
+):
+    """A trusted proxy that writes `unknown` (RFC 7239 allows it; some proxies write it into X-Forwarded-For), or
+    another entry that is no address, names no client: it is the client, as a proxy that forwards nothing is.
+
+    Counted as one "unknown" client, one abuser behind any such proxy turned away the clients of every other one
+    (a whole school), and those of a proxy on this very machine, which is never limited.
+    """
+    first, second = "192.0.2.31", "192.0.2.32"  # two schools' proxies, each forwarding no address, both trusted
+    tool = make_tool(LOGINS_PER_CLIENT_PER_MINUTE=LIMIT, FORWARDED_ALLOW_IPS=f"127.0.0.1 {first} {second}")
+    sandbox = SandboxActions(tool)
+    login = tool.platform.start_launch(sandbox.sub("student"))
+
+    def through(entries: str) -> int:
+        headers = {"X-Forwarded-For": entries}
+        return requests.get(login, headers=headers, allow_redirects=False, timeout=10).status_code
+
+    # Behind the first proxy one client floods (what it writes itself is never read: the proxy wrote `unknown`).
+    assert [through(f"10.0.0.{i}, unknown, {first}") for i in range(2 * LIMIT)] == [302] * LIMIT + [429] * LIMIT
+    # The other school's proxy, writing RFC 7239's obfuscated identifier, still logs its clients in (before: 429).
+    assert {through(f"_hidden, {second}") for _ in range(LIMIT)} == {302}
+    # The proxy on this machine writing `unknown`: the machine itself, never limited (before: 429).
+    assert {through("unknown") for _ in range(2 * LIMIT)} == {302}
+    # A proxy that forwards its clients' addresses counts each as before.
+    assert through("198.51.100.7") == 302
+
+    # A warning for the admin, once for each proxy rather than once a login.
+    warned = budget_log.lines("not its client's address")
+    assert [line for line in warned if first in line] == [
+        f"the trusted proxy {first} forwards 'unknown', not its client's address, in X-Forwarded-For: all its "
+        "clients share one login budget, its own. Have it forward the address it was reached from "
+        "(PATHWAYS_LOGINS_PER_CLIENT_PER_MINUTE)."]
+    assert len([line for line in warned if second in line and "'_hidden'" in line]) == 1
