@@ -774,20 +774,6 @@ def delete_ended_launches(before: datetime, batch: int) -> int:
     return deleted
 
 
-def launches_of_others(launch_ids: list[str], launch_id: str) -> set[str]:
-    """Return those of `launch_ids` (a browser's launches) that a person other than `launch_id`'s made.
-
-    A classroom or family computer is shared: the launches of whoever used it before stay in its session cookie,
-    and its history names their pages, for hours after they signed out of the LMS. A launch by someone else ends
-    that browser's hold on them (web/launch.py), so the next person cannot open them from the history or Back.
-    """
-    if not launch_ids:
-        return set()
-    launcher = sa.select(LaunchSession.person_id).where(LaunchSession.id == launch_id).scalar_subquery()
-    return set(db.session.scalars(sa.select(LaunchSession.id).where(
-        LaunchSession.id.in_(launch_ids), LaunchSession.id != launch_id, LaunchSession.person_id != launcher)))
-
-
 def open_launch_of(launch_ids: list[str], facts: LaunchFacts, *, now: datetime) -> str | None:
     """Return the newest of `launch_ids` (a browser's launches) that the person of `facts` made and is still open.
 
@@ -808,19 +794,26 @@ def open_launch_of(launch_ids: list[str], facts: LaunchFacts, *, now: datetime) 
     )
 
 
-def launches_not_of(launch_ids: list[str], facts: LaunchFacts) -> set[str]:
+def launches_not_of(launch_ids: list[str], facts: LaunchFacts, person_id: int | None = None) -> set[str]:
     """Return those of `launch_ids` (a browser's launches) that someone other than the person `facts` name made.
 
-    For a validated launch that opens nothing (a role with no pages, such as a parent's Mentor role; a message
-    Pathways does not handle): no launch session names that person, so they are told apart by their platform and
-    `sub`. Someone Pathways never saw made none of them.
+    A classroom or family computer is shared: the launches of whoever used it before stay in its session cookie,
+    and its history names their pages, for hours after they signed out of the LMS. A launch by someone else ends
+    that browser's hold on them (web/launch.py), so the next person cannot open them from the history or Back.
+    `person_id` is that person's row when the launch just recorded it; a validated launch that opens nothing (a
+    role with no pages, such as a parent's Mentor role; a message Pathways does not handle) recorded no one, and
+    the person is told apart by their platform and `sub`. Someone Pathways never saw made none of them.
     """
     if not launch_ids:
         return set()
-    mine = (sa.select(Person.id).join(Platform, Platform.id == Person.platform_id)
-            .where(Platform.issuer == facts.issuer, Platform.client_id == facts.client_id, Person.sub == facts.sub))
-    return set(db.session.scalars(sa.select(LaunchSession.id).where(
-        LaunchSession.id.in_(launch_ids), LaunchSession.person_id.not_in(mine))))
+    if person_id is not None:
+        theirs = LaunchSession.person_id != person_id
+    else:
+        mine = (sa.select(Person.id).join(Platform, Platform.id == Person.platform_id)
+                .where(Platform.issuer == facts.issuer, Platform.client_id == facts.client_id,
+                       Person.sub == facts.sub))
+        theirs = LaunchSession.person_id.not_in(mine)
+    return set(db.session.scalars(sa.select(LaunchSession.id).where(LaunchSession.id.in_(launch_ids), theirs)))
 
 
 def end_launch(launch: LaunchSession, *, now: datetime) -> None:

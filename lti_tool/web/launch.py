@@ -19,7 +19,6 @@ from ..services.launches import (
     StorageCheckNeeded,
     accept_launch,
     launches_not_of,
-    launches_of_others,
     open_launch_of,
     sign_launch_token,
     tab_binding,
@@ -131,7 +130,7 @@ def _accept(form: dict[str, str], storage_proof: dict[str, str] | None = None, t
     held = _held_launches()
     # Someone else's launches in this browser (a shared computer) are no longer held: their pages, still in its
     # history, no longer open for the person launching now. The same person's other courses and tabs stay.
-    held = _let_go_of(held, launches_of_others(held, outcome.session_id) if held else set())
+    held = _let_go_of(held, launches_not_of(held, outcome.facts, outcome.session.person_id))
     session["launches"] = (held + [outcome.session_id])[-MAX_LAUNCHES_PER_BROWSER:]
     session.permanent = True
     # Flask-WTF keeps its CSRF secret in the session and makes it for the first form drawn, on the landing page,
