@@ -55,6 +55,21 @@ def test_the_lower_bounds_let_in_no_release_without_what_pathways_uses():
         assert not bounds[name].specifier.contains(release), f"{bounds[name]} lets in {name} {release}, without {lacks}"
 
 
+# The same for what only the tests use (pyproject's `test` extra).
+TOO_OLD_FOR_TESTS = {
+    "babel": ("2.15.0", "babel.messages.frontend.parse_mapping_cfg (tests/web/test_i18n.py): it came in Babel 2.16"),
+}
+
+
+def test_the_test_extra_lets_in_no_release_without_what_the_tests_use():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    bounds = {canonicalize_name(Requirement(line).name): Requirement(line)
+              for line in project["optional-dependencies"]["test"]}
+    for name, (release, lacks) in TOO_OLD_FOR_TESTS.items():
+        assert name in bounds, f"the test extra does not bound {name}, and so lets in {name} {release}, without {lacks}"
+        assert not bounds[name].specifier.contains(release), f"{bounds[name]} lets in {name} {release}, without {lacks}"
+
+
 def test_ci_names_the_installed_releases_that_differ_from_the_lock(tmp_path):
     # .ci/run prints this before the tests, so a test that a new release turns red shows the release in the log.
     import subprocess
