@@ -53,3 +53,34 @@ def test_the_lower_bounds_let_in_no_release_without_what_pathways_uses():
     bounds = {canonicalize_name(Requirement(line).name): Requirement(line) for line in project["dependencies"]}
     for name, (release, lacks) in TOO_OLD.items():
         assert not bounds[name].specifier.contains(release), f"{bounds[name]} lets in {name} {release}, without {lacks}"
+
+
+# The same for what only the tests use (pyproject's `test` extra).
+TOO_OLD_FOR_TESTS = {
+    "babel": ("2.15.0", "babel.messages.frontend.parse_mapping_cfg (tests/web/test_i18n.py): it came in Babel 2.16"),
+}
+
+
+def test_the_test_extra_lets_in_no_release_without_what_the_tests_use():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    bounds = {canonicalize_name(Requirement(line).name): Requirement(line)
+              for line in project["optional-dependencies"]["test"]}
+    for name, (release, lacks) in TOO_OLD_FOR_TESTS.items():
+        assert name in bounds, f"the test extra does not bound {name}, and so lets in {name} {release}, without {lacks}"
+        assert not bounds[name].specifier.contains(release), f"{bounds[name]} lets in {name} {release}, without {lacks}"
+
+
+def test_ci_names_the_installed_releases_that_differ_from_the_lock(tmp_path):
+    # .ci/run prints this before the tests, so a test that a new release turns red shows the release in the log.
+    import subprocess
+    import sys
+    from importlib.metadata import version
+
+    lock = tmp_path / "requirements.lock"
+    lock.write_text(f"flask==0.0.1 \\\n    --hash=sha256:{'0' * 64}\n    # via pathways-lti (pyproject.toml)\n"
+                    f"pytest=={version('pytest')}\nno-such-dist-here==1.0\n", encoding="utf-8")
+    shown = subprocess.run([sys.executable, str(ROOT / ".ci" / "lock_drift.py"), str(lock)],
+                           capture_output=True, text=True, check=True).stdout
+    assert f"flask: lock 0.0.1, installed {version('flask')}" in shown
+    assert "no-such-dist-here: lock 1.0, installed not installed" in shown
+    assert "pytest" not in shown
