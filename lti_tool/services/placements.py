@@ -6,7 +6,7 @@ import hashlib
 import json
 import logging
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any
@@ -88,16 +88,19 @@ def deep_link_settings(launch: LaunchSession) -> dict:
     return settings
 
 
-def placement_options(launch: LaunchSession, language: str = BASE_LANGUAGE) -> list[PlacementOption]:
+def placement_options(launch: LaunchSession, language: str = BASE_LANGUAGE,
+                      localize: Callable[[str], str] = str) -> list[PlacementOption]:
     """Return what the teacher may place: the whole learning plan, then each unit of the course's skill map, the
-    units in `language` where the pack translates them (the plan's words are catalogued: pages translate them)."""
+    units in `language` where the pack translates them, the plan's catalogued words through `localize` (the page's
+    catalogue): the picker and the links sent to the LMS say the same."""
     from .content import course_pack
 
     options = [
         PlacementOption(
             key="plan",
-            title=N_("My learning plan"),
-            description=N_("Each student's own plan for the whole course: goals, next steps, practice and reviews."),
+            title=localize(N_("My learning plan")),
+            description=localize(N_("Each student's own plan for the whole course: goals, next steps, practice and "
+                                    "reviews.")),
             kind="plan",
         )
     ]
@@ -203,6 +206,7 @@ def answer_deep_link(
     now: datetime,
     settings_by_key: Mapping[str, OptionSettings] | None = None,
     language: str = BASE_LANGUAGE,
+    localize: Callable[[str], str] = str,
 ) -> DeepLinkReturn:
     """Create placements for the chosen options and sign the Deep Linking response for them.
 
@@ -212,8 +216,9 @@ def answer_deep_link(
     settings = deep_link_settings(launch)
     if launch.deep_link_answered_at is not None:
         raise ServiceError(ALREADY_ANSWERED)
-    # The language the picker showed, so a title left empty takes the unit's name the teacher read there.
-    options = {o.key: o for o in placement_options(launch, language)}
+    # The words the picker showed, so a title left empty takes the name the teacher read there, and the LMS shows
+    # the description in that language too.
+    options = {o.key: o for o in placement_options(launch, language, localize)}
     picks = [(options[key], title.strip() or options[key].title) for key, title in chosen if key in options]
     if not picks:
         raise ServiceError(N_("Choose at least one thing to add."))

@@ -257,7 +257,10 @@ def question_can_count(course_id: int, person_id: int, skill_id: str, pack: Cour
     answered right (`_unproven`): when none has, the missed ones wait out SESSION and more questions now are
     practice that cannot move the level, so the feedback page points the student elsewhere."""
     items = items_for_skill(pack, skill_id)
-    history = _history(course_id, person_id, [i.id for i in items])
+    # The feedback page's only read of the history: the columns `_unproven` reads, as a Core statement (the page
+    # reads nothing through the ORM: tests/perf/test_hot_reads_core.py).
+    history = db.session.execute(_HISTORY_FOR_CREDIT, {"course_id": course_id, "person_id": person_id,
+                                                       "item_ids": [i.id for i in items]}).all()
     uses: dict[str, set[str]] = {}
     for row in history:
         uses.setdefault(row.item_id, set()).add(row.variant)
@@ -503,6 +506,14 @@ def close_unanswered(course_id: int, person_id: int, served_ids: list[int], *, n
 # On the table, built once: an answer is one of the hottest requests, and the ORM's bulk UPDATE with its
 # session synchronisation was a tenth of the answer's CPU.
 _SERVED = ServedItem.__table__
+#: `question_can_count`'s read of the history: only the columns `_unproven` reads.
+_HISTORY_FOR_CREDIT = (
+    sa.select(_SERVED.c.item_id, _SERVED.c.variant, _SERVED.c.correct, _SERVED.c.credit, _SERVED.c.answered_at,
+              _SERVED.c.source, _SERVED.c.served_at)
+    .where(_SERVED.c.course_id == sa.bindparam("course_id"), _SERVED.c.person_id == sa.bindparam("person_id"),
+           _SERVED.c.item_id.in_(sa.bindparam("item_ids", expanding=True)))
+    .order_by(_SERVED.c.id)
+)
 _SAME_VARIANT = _SERVED.alias("same_variant")
 #: Another served copy of the row's variant, for the same learner, was answered after :since (as `_credit` asks;
 #: one closed without an answer is not answered).

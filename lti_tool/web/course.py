@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
 from datetime import datetime, tzinfo
 from typing import TypeVar
 
@@ -453,9 +452,7 @@ def deep_link():
 def _placement_options(launch: LaunchSession) -> list[PlacementOption]:
     """Return the picker's options in the teacher's language: the units as the pack translates them, the plan's
     catalogued words translated here (a Spanish teacher read "My learning plan" and the units in English)."""
-    language = page_language()
-    return [replace(option, title=localized(option.title), description=localized(option.description))
-            if option.kind == "plan" else option for option in placement_options(launch, language)]
+    return placement_options(launch, page_language(), localized)
 
 
 def _picker_page(typed: MultiDict[str, str] | None = None, error_field: str | None = None, status: int = 200):
@@ -504,6 +501,7 @@ def deep_link_answer():
             now=utcnow(),
             settings_by_key=settings_by_key,
             language=page_language(),
+            localize=localized,
         )
     except ServiceError as exc:
         flash(translated(exc), "error")

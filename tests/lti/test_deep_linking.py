@@ -248,3 +248,15 @@ def test_a_spanish_teachers_picker_names_the_plan_and_the_units_in_spanish_and_t
     returning.http.post(action, data=fields)
     (item,) = tool.platform.deep_link_responses[-1]["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"]
     assert item["title"] == "Fracciones"
+
+
+def test_a_spanish_teacher_who_empties_the_plans_title_sends_the_lms_the_spanish_title_the_picker_showed(
+        sandbox, tool):
+    # The picker offered "Mi plan de aprendizaje"; emptied, the title fell back to the English "My learning plan".
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    picker = sandbox.launch("teacher", message_type=DL, locale="es")
+    returning = submit_form(picker, "/deep-link", option="plan", title_plan="")
+    action, fields = parse_form(returning.text, returning.url)
+    returning.http.post(action, data=fields)
+    (item,) = tool.platform.deep_link_responses[-1]["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"]
+    assert item["title"] == "Mi plan de aprendizaje"

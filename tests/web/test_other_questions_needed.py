@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 
+from tests.perf.test_hot_reads_core import orm_reads  # noqa: F401 (a fixture)
 from tests.support import served_answer, submit_form
 
 SKILL = "percent"  # the demo pack's Percent: four fixed items and one template (pc-t1)
@@ -23,6 +24,11 @@ def _open_item(tool) -> str:
 
 def _right_on_the_template_after_missing_the_other_items(sandbox, tool) -> str:
     """Miss Percent's four fixed items, then answer its template right twelve times; return the last feedback."""
+    return html.unescape(_feedback_after_missing_the_other_items(sandbox, tool).text)
+
+
+def _feedback_after_missing_the_other_items(sandbox, tool):
+    """The walk of `_right_on_the_template_after_missing_the_other_items`: its last feedback page's response."""
     submit_form(sandbox.launch("teacher"), "/content/demo")
     student = sandbox.launch("student")
     practice = tool.url(re.search(r"/c/[^/]+/", student.url).group(0) + f"practice/{SKILL}")
@@ -41,7 +47,8 @@ def _right_on_the_template_after_missing_the_other_items(sandbox, tool) -> str:
         if right == 0:
             assert OTHER_QUESTIONS not in text  # misses lack more than other items
 
-    return html.unescape(feedback.text)
+    feedback.http = student.http
+    return feedback
 
 
 def test_right_answers_on_one_template_after_missing_the_other_items_say_other_questions_are_needed(sandbox, tool):
@@ -63,3 +70,13 @@ def test_when_no_question_can_count_until_a_break_the_feedback_leads_to_another_
     assert next_up and next_up.group(1) != SKILL
     assert not re.search(rf'href="[^"]*/practice/{SKILL}"[^>]*autofocus', text)
 
+
+
+def test_the_feedback_saying_no_question_can_count_now_reads_nothing_through_the_orm(sandbox, tool, request):
+    # Asking whether a question could count read the skill's whole history as ORM objects, on every view of the
+    # feedback page (a reload too), where every other read is a Core statement (tests/perf/test_hot_reads_core.py).
+    feedback = _feedback_after_missing_the_other_items(sandbox, tool)
+    seen = request.getfixturevalue("orm_reads")
+    again = feedback.http.get(feedback.url, timeout=30)
+    assert NOT_NOW in html.unescape(again.text)
+    assert seen == []
