@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import timedelta
 
 from tests.perf.test_hot_reads_core import orm_reads  # noqa: F401 (a fixture)
 from tests.support import served_answer, submit_form
@@ -80,3 +81,23 @@ def test_the_feedback_saying_no_question_can_count_now_reads_nothing_through_the
     again = feedback.http.get(feedback.url, timeout=30)
     assert NOT_NOW in html.unescape(again.text)
     assert seen == []
+
+
+def test_a_question_that_can_count_open_in_another_tab_is_not_said_to_wait_for_a_break(sandbox, tool):
+    # Once a missed question's break is over it can count again, and "Next question" in a second tab serves it.
+    # Left out as open elsewhere, the first tab's feedback, shown again, still said no question could count before
+    # a break, though "Next question" there shows that very question.
+    feedback = _feedback_after_missing_the_other_items(sandbox, tool)
+    with tool.app.app_context():
+        from lti_tool.extensions import db
+        from lti_tool.models import ServedItem
+        from lti_tool.services.serving import SESSION
+
+        for row in db.session.scalars(db.select(ServedItem).where(ServedItem.item_id == "pc-1")):
+            row.served_at -= SESSION + timedelta(minutes=5)
+            row.answered_at -= SESSION + timedelta(minutes=5)
+        db.session.commit()
+    second_tab = feedback.http.get(feedback.url.split("/answered/")[0], timeout=30)
+    assert second_tab.status_code == 200 and _open_item(tool) == "pc-1"
+    again = html.unescape(feedback.http.get(feedback.url, timeout=30).text)
+    assert "Practise: " in again and NOT_NOW not in again
