@@ -110,7 +110,8 @@ def placement_options(launch: LaunchSession, language: str = BASE_LANGUAGE,
         options.append(PlacementOption(
             key="u-" + unit.id,
             title=unit.title,
-            description=unit.description or "Skills: " + ", ".join(names.get(s, s) for s in unit.skills),
+            description=unit.description or localize(N_("Skills: %(skills)s")) % {
+                "skills": ", ".join(names.get(s, s) for s in unit.skills)},
             kind="unit",
             skill_ids=tuple(unit.skills),
         ))

@@ -264,7 +264,15 @@ def question_can_count(course_id: int, person_id: int, skill_id: str, pack: Cour
     uses: dict[str, set[str]] = {}
     for row in history:
         uses.setdefault(row.item_id, set()).add(row.variant)
-    return bool(_unproven(items, history, uses, pack, now))
+    if _unproven(items, history, uses, pack, now):
+        return True
+    # `_unproven` leaves out a question open on another page (a tab's practice question, a review, a unit check):
+    # practice shows its own open one again on "Next question", and a right answer to any of them counts as well.
+    if not _needs_more_items(items, history, pack):
+        return False
+    right, open_now = _right_items(history), _open_elsewhere(history, now)
+    return any(row.answered_at is None and row.item_id in open_now and row.item_id not in right and row.credit
+               and _credit(history, row.variant, now) for row in history)
 
 
 def _open_elsewhere(history: list[ServedItem], now: datetime) -> set[str]:
@@ -307,6 +315,16 @@ def close_open(course_id: int, person_id: int, source: str, *, now: datetime) ->
         _SERVED.c.answered_at.is_(None)).values(answered_at=now, correct=None))
 
 
+def _right_items(history: Sequence[ServedItem]) -> set[str]:
+    return {row.item_id for row in history if row.correct and row.credit}
+
+
+def _needs_more_items(items: list[Item], history: Sequence[ServedItem], pack: CoursePack) -> bool:
+    """Return whether the levels still ask for right answers on more of the skill's distinct items."""
+    right = _right_items(history)
+    return len(right.intersection(i.id for i in items)) < pack.mastery.level_rules().items_to_master
+
+
 def _unproven(items: list[Item], history: list[ServedItem], uses: dict[str, set[str]], pack: CoursePack,
               now: datetime) -> list[Item]:
     """Return the skill's items not yet answered right that would earn credit now, while the levels need more.
@@ -320,9 +338,9 @@ def _unproven(items: list[Item], history: list[ServedItem], uses: dict[str, set[
     repeat within it is practice without credit, and the worked solution the miss showed is not fresh in mind
     then). None open on another page (a review, a unit check) either: see the pool's restart below.
     """
-    right = {row.item_id for row in history if row.correct and row.credit}
-    if len(right.intersection(i.id for i in items)) >= pack.mastery.level_rules().items_to_master:
+    if not _needs_more_items(items, history, pack):
         return []
+    right = _right_items(history)
     open_elsewhere = _open_elsewhere(history, now)
 
     def earns_credit(item: Item) -> bool:

@@ -111,15 +111,20 @@ def answered(skill_id: str, served_id: int):
     stuck = not result.correct and result.misses_in_a_row >= MISSES_BEFORE_HELP
     mastered = bool(newly_mastered(result.changes))
     now = utcnow()
-    # The level needs right answers on questions missed earlier, and those wait out a break: "Next question" would
-    # only serve questions that cannot move it, right answer after right answer, so the page leads to another skill.
-    waiting = (not mastered and any(view.other_items for view in result.views if view.skill_id == skill_id)
+    view = next((view for view in result.views if view.skill_id == skill_id), None)
+    needs = view.needs if view is not None else None
+    new_needed = needs.new_questions if needs is not None and not needs.more else 0
+    # The level needs only right answers on questions not got right yet (or on other items), and none of those can
+    # be served now (the missed ones wait out a break): "Next question" would serve questions that cannot move it,
+    # right answer after right answer, so the page leads to another skill. Only then is the history read.
+    waiting = (not mastered and view is not None and (view.other_items or 0 < new_needed == needs.answers)
                and not question_can_count(course_id, person_id, skill_id, pack, now=now))
     # Only the step the page offers, not the whole plan (services/next_up.py).
     following = next_up(course_id, person_id, skill_id, now=now, language=language) if mastered or waiting else None
     return render_template("student/feedback.html", launch=g.launch, skill=skill, item=result.item, result=result,
                            activities=learning_activities(pack, skill_id) if stuck else [], stuck=stuck,
-                           mastered=mastered, next_up=following, waiting=waiting)
+                           mastered=mastered, next_up=following, waiting=waiting,
+                           missed_later=new_needed > 0 and not waiting)
 
 
 @bp.post("/practice/<skill_id>/ask")

@@ -260,3 +260,28 @@ def test_a_spanish_teacher_who_empties_the_plans_title_sends_the_lms_the_spanish
     returning.http.post(action, data=fields)
     (item,) = tool.platform.deep_link_responses[-1]["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"]
     assert item["title"] == "Mi plan de aprendizaje"
+
+
+def test_a_unit_without_a_description_is_described_by_its_skills_in_the_teachers_language(sandbox, tool):
+    # A pack's unit may have no description: the picker and the link sent to the LMS named its skills after the
+    # English "Skills:", on a Spanish teacher's page whose every other word was Spanish.
+    import json
+
+    from lti_tool.services.content import demo_pack_data
+    from tests.support import upload_file
+
+    data = demo_pack_data()
+    for unit in data["units"]:
+        unit.pop("description", None)
+        for words in (unit.get("translations") or {}).values():
+            words.pop("description", None)
+    assert "Imported" in upload_file(sandbox.launch("teacher"), "/teacher/map/import", "math7.json",
+                                     json.dumps(data).encode()).text
+    picker = sandbox.launch("teacher", message_type=DL, locale="es")
+    page = html.unescape(picker.text)
+    assert "Habilidades: " in page and "Skills: " not in page
+    returning = submit_form(picker, "/deep-link", option="u-unit-fractions")
+    action, fields = parse_form(returning.text, returning.url)
+    returning.http.post(action, data=fields)
+    (item,) = tool.platform.deep_link_responses[-1]["https://purl.imsglobal.org/spec/lti-dl/claim/content_items"]
+    assert item["text"].startswith("Habilidades: ")
