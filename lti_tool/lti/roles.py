@@ -191,6 +191,10 @@ def role_labels(uris: Iterable[object] | None, limit: int = ROLE_LABELS_LIMIT) -
     """
     roles = parse_roles(uris)
     context = [r for r in roles if r.scope is RoleScope.CONTEXT] or roles
+    # The sub-roles that narrow their principal come first: a claim longer than the column (an LMS sending every
+    # role it knows) kept labels in order up to it, and a dropped Administrator#ExternalSupport or
+    # Instructor#GuestInstructor behind its kept principal read back with the principal's whole rights.
+    context = sorted(context, key=lambda role: not _narrows(role))
     # Only names that read back as themselves: a role sent as "#Learner, Instructor" would read back as two.
     labels = dict.fromkeys(role.label for role in context if _LABEL.fullmatch(role.label))
     # Whole labels only, within the column: a cut "Instructor#Teach" would read back as an Instructor.
@@ -251,6 +255,12 @@ GUEST_INSTRUCTOR_SUB_ROLES = frozenset({"GuestInstructor", "ExternalInstructor"}
 #: and make no teaching or grading decision (docs/roles.md). Developer, Support and SystemAdministrator without
 #: "External" are the school's own staff: administrators.
 EXTERNAL_ADMINISTRATOR_SUB_ROLES = frozenset({"ExternalDeveloper", "ExternalSupport", "ExternalSystemAdministrator"})
+
+
+def _narrows(role: Role) -> bool:
+    """Tell whether this sub-role gives less than its principal does (stored first: role_labels)."""
+    return (role.name == "Instructor" and role.sub_role in TEACHING_ASSISTANT_SUB_ROLES | GUEST_INSTRUCTOR_SUB_ROLES
+            or role.name == "Administrator" and role.sub_role in EXTERNAL_ADMINISTRATOR_SUB_ROLES)
 
 
 def _external_administrator(roles: Iterable[Role]) -> bool:
