@@ -191,19 +191,20 @@ def role_labels(uris: Iterable[object] | None, limit: int = ROLE_LABELS_LIMIT) -
     """
     roles = parse_roles(uris)
     context = [r for r in roles if r.scope is RoleScope.CONTEXT] or roles
-    # The sub-roles that narrow their principal come first: a claim longer than the column (an LMS sending every
-    # role it knows) kept labels in order up to it, and a dropped Administrator#ExternalSupport or
-    # Instructor#GuestInstructor behind its kept principal read back with the principal's whole rights.
-    context = sorted(context, key=lambda role: not _narrows(role))
     # Only names that read back as themselves: a role sent as "#Learner, Instructor" would read back as two.
     labels = dict.fromkeys(role.label for role in context if _LABEL.fullmatch(role.label))
-    # Whole labels only, within the column: a cut "Instructor#Teach" would read back as an Instructor.
+    # Whole labels only, within the column: a cut "Instructor#Teach" would read back as an Instructor. The sub-roles
+    # that narrow their principal are kept first: a claim longer than the column (an LMS sending every role it
+    # knows) was kept in order up to it, and an Administrator#ExternalSupport or Instructor#GuestInstructor dropped
+    # behind its kept principal read back with the principal's whole rights. Stored in the claim's order (the
+    # roster shows them so).
+    narrowing = dict.fromkeys(role.label for role in context if _narrows(role) and role.label in labels)
     kept: list[str] = []
-    for label in labels:
+    for label in {**narrowing, **labels}:
         if len(", ".join([*kept, label])) > limit:
             break
         kept.append(label)
-    return ", ".join(kept)
+    return ", ".join(label for label in labels if label in kept)
 
 
 def course_role(uris: Iterable[object] | None, *, in_course: bool = False) -> str:
