@@ -1,5 +1,6 @@
 """Flask extensions, created unbound; create_app binds them to an app."""
 
+import logging
 from typing import Any
 
 import redis
@@ -46,20 +47,44 @@ def redis_options(url: str) -> dict[str, Any]:
     """
     from urllib.parse import parse_qs, urlsplit
 
-    from redis._parsers import _HiredisParser, _RESP2Parser, _RESP3Parser
-    from redis.connection import DefaultParser
-
-    # The one redis-py picks for that protocol: hiredis speaks both; else its RESP2 or RESP3 parser (redis-py swaps
-    # its own RESP2 parser for the RESP3 one, not a subclass of it). The URL's own protocol wins over this option.
     named = (parse_qs(urlsplit(url).query).get("protocol") or [""])[-1].strip()
     protocol = 3 if named == "3" else 2
-    base = DefaultParser if DefaultParser is _HiredisParser else _RESP3Parser if protocol == 3 else _RESP2Parser
+    base = _redis_parser_base(protocol)
+    if base is None:
+        return {"protocol": protocol}
     # MASTERDOWN too: redis-py 5.0, which pyproject allows, does not map it.
     refusals = {**base.EXCEPTION_CLASSES, "MISCONF": CacheCannotPersist, "NOREPLICAS": CacheCannotPersist,
                 "MASTERDOWN": redis.exceptions.MasterDownError}
     name = "Pathways" + base.__name__.lstrip("_")
     parser = type(name, (base,), {"EXCEPTION_CLASSES": refusals, "__module__": __name__})
     return {"protocol": protocol, "parser_class": parser}
+
+
+def _redis_parser_base(protocol: int) -> type | None:
+    """Return the reply parser redis-py picks for that protocol, or None (and a warning, once per app) when this
+    redis-py names its parsers otherwise.
+
+    They are redis-py's private names (redis is not bounded above in pyproject): a rename must not stop the tool
+    from starting wherever Redis is configured. Without them the connections keep redis-py's own parser, and
+    MISCONF and NOREPLICAS are plain errors again, as before Pathways mapped them: those logins get the error page
+    rather than the outage page. tests/faults/test_redis_refusing_writes.py fails on such a redis-py.
+    """
+    try:
+        from redis._parsers import _HiredisParser, _RESP2Parser, _RESP3Parser
+        from redis.connection import DefaultParser
+
+        # The one redis-py picks for that protocol: hiredis speaks both; else its RESP2 or RESP3 parser (redis-py
+        # swaps its own RESP2 parser for the RESP3 one, not a subclass of it). The URL's protocol wins over this.
+        base = DefaultParser if DefaultParser is _HiredisParser else _RESP3Parser if protocol == 3 else _RESP2Parser
+        if not isinstance(base, type) or not isinstance(base.EXCEPTION_CLASSES, dict):
+            raise TypeError(f"{base!r} has no table of error replies")
+    except (ImportError, AttributeError, TypeError) as change:
+        logging.getLogger(__name__).warning(
+            "this redis-py (%s) names its reply parsers otherwise (%s): a Redis that cannot save its snapshot "
+            "(MISCONF) or reach its replicas (NOREPLICAS) shows the error page rather than the outage page.",
+            getattr(redis, "__version__", "?"), change)
+        return None
+    return base
 
 
 # The errors a cache outage raises; callers that can do without the cache catch these. Besides Redis down or too

@@ -193,13 +193,18 @@ def role_labels(uris: Iterable[object] | None, limit: int = ROLE_LABELS_LIMIT) -
     context = [r for r in roles if r.scope is RoleScope.CONTEXT] or roles
     # Only names that read back as themselves: a role sent as "#Learner, Instructor" would read back as two.
     labels = dict.fromkeys(role.label for role in context if _LABEL.fullmatch(role.label))
-    # Whole labels only, within the column: a cut "Instructor#Teach" would read back as an Instructor.
+    # Whole labels only, within the column: a cut "Instructor#Teach" would read back as an Instructor. The sub-roles
+    # that narrow their principal are kept first: a claim longer than the column (an LMS sending every role it
+    # knows) was kept in order up to it, and an Administrator#ExternalSupport or Instructor#GuestInstructor dropped
+    # behind its kept principal read back with the principal's whole rights. Stored in the claim's order (the
+    # roster shows them so).
+    narrowing = dict.fromkeys(role.label for role in context if _narrows(role) and role.label in labels)
     kept: list[str] = []
-    for label in labels:
+    for label in {**narrowing, **labels}:
         if len(", ".join([*kept, label])) > limit:
             break
         kept.append(label)
-    return ", ".join(kept)
+    return ", ".join(label for label in labels if label in kept)
 
 
 def course_role(uris: Iterable[object] | None, *, in_course: bool = False) -> str:
@@ -251,6 +256,12 @@ GUEST_INSTRUCTOR_SUB_ROLES = frozenset({"GuestInstructor", "ExternalInstructor"}
 #: and make no teaching or grading decision (docs/roles.md). Developer, Support and SystemAdministrator without
 #: "External" are the school's own staff: administrators.
 EXTERNAL_ADMINISTRATOR_SUB_ROLES = frozenset({"ExternalDeveloper", "ExternalSupport", "ExternalSystemAdministrator"})
+
+
+def _narrows(role: Role) -> bool:
+    """Tell whether this sub-role gives less than its principal does (stored first: role_labels)."""
+    return (role.name == "Instructor" and role.sub_role in TEACHING_ASSISTANT_SUB_ROLES | GUEST_INSTRUCTOR_SUB_ROLES
+            or role.name == "Administrator" and role.sub_role in EXTERNAL_ADMINISTRATOR_SUB_ROLES)
 
 
 def _external_administrator(roles: Iterable[Role]) -> bool:

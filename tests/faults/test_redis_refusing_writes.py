@@ -119,15 +119,22 @@ def test_a_cache_refusing_writes_keeps_open_pages_going_turns_new_logins_away_pl
     assert again.status_code == 200 and "Your next steps" in again.text
 
 
-def test_only_an_unsaved_snapshot_counts_as_an_outage_other_error_replies_still_surface(make_tool, private_redis):
-    """MISCONF is an outage; an error reply to a command Pathways got wrong is a bug to see, not a 503 to hide."""
+@pytest.mark.parametrize("protocol", [2, 3])
+def test_only_an_unsaved_snapshot_counts_as_an_outage_other_error_replies_still_surface(
+        make_tool, private_redis, protocol):
+    """MISCONF is an outage; an error reply to a command Pathways got wrong is a bug to see, not a 503 to hide.
+
+    Also the guard of the reply parser Pathways derives from redis-py's private ones (extensions.redis_options): a
+    redis-py that renames them leaves the tool running without the mapping, and this test fails on it. In both
+    protocols: `?protocol=3` in the URL has redis-py parse RESP3 replies, with another parser."""
     from lti_tool.extensions import CACHE_OUTAGES, CacheCannotPersist, cache
 
     port = private_redis.connection_pool.connection_kwargs["port"]
-    tool = make_tool(REDIS_URL=f"redis://127.0.0.1:{port}/0")
+    tool = make_tool(REDIS_URL=f"redis://127.0.0.1:{port}/0" + ("?protocol=3" if protocol == 3 else ""))
     private_redis.set("pathways:a-string", "x")
     with tool.app.app_context():
         client = cache.cache._write_client  # the tool's own connections, with its reply parser
+        assert client.connection_pool.connection_kwargs["protocol"] == protocol
         with pytest.raises(redis.ResponseError) as wrong:
             client.lpush("pathways:a-string", "y")  # WRONGTYPE
         assert not isinstance(wrong.value, CACHE_OUTAGES)
@@ -201,3 +208,30 @@ def test_a_redis_without_resp3_refusing_writes_is_an_outage_too(make_tool, redis
     assert login.headers["Retry-After"] and "try again in a minute" in login.text
     _accept_writes(redis_without_resp3, "too_few_replicas", "")
     assert sandbox.launch("student").status_code == 200
+
+
+def test_a_redis_py_that_renames_its_reply_parsers_still_lets_the_tool_start_with_one_warning(
+        make_tool, private_redis, monkeypatch):
+    """redis is not bounded above, and the parser Pathways derives is built on redis-py's private names: a release
+    renaming them crashed the tool's start wherever Redis was configured. Without them redis-py's own parser reads
+    the replies (MISCONF is a plain error again, as before the mapping; the test above fails), and a warning says so.
+    """
+    import logging
+
+    import redis._parsers
+
+    from tests.conftest import _Records
+
+    monkeypatch.delattr(redis._parsers, "_RESP2Parser")
+    records = _Records()
+    logger = logging.getLogger("lti_tool.extensions")
+    logger.addHandler(records)
+    try:
+        port = private_redis.connection_pool.connection_kwargs["port"]
+        tool = make_tool(REDIS_URL=f"redis://127.0.0.1:{port}/0")
+        launched = SandboxActions(tool).launch("student")
+    finally:
+        logger.removeHandler(records)
+    assert launched.status_code == 200 and 'class="sign-out"' in launched.text
+    assert len(records.lines("names its reply parsers otherwise")) == 1, records.lines()
+    assert private_redis.dbsize() > 0  # the launch kept its state in this Redis, not elsewhere

@@ -275,3 +275,26 @@ def test_a_trusted_proxy_that_forwards_unknown_is_its_clients_address_not_one_un
         "clients share one login budget, its own. Have it forward the address it was reached from "
         "(PATHWAYS_LOGINS_PER_CLIENT_PER_MINUTE)."]
     assert len([line for line in warned if second in line and "'_hidden'" in line]) == 1
+
+
+
+def test_against_redis_the_budget_counts_in_one_transaction(make_tool, tmp_path):
+    """The budget's atomic count (SET NX EX and INCR in one MULTI/EXEC) reaches Redis through cachelib's private
+    _write_client; a cachelib without it falls back to add and inc (SETNX, EXPIRE, INCR), which still limit logins but
+    may leave a counter without its expiry. This fails on a cachelib that makes the tool take that fallback.
+    A redis-server of the test's own, so that its command counts are this tool's alone."""
+    from tests.faults.conftest import own_redis_server
+
+    with own_redis_server("--save", "", "--dir", str(tmp_path)) as server:
+        port = server.connection_pool.connection_kwargs["port"]
+        tool = make_tool(LOGINS_PER_CLIENT_PER_MINUTE=2, REDIS_URL=f"redis://127.0.0.1:{port}/0")
+        login = tool.platform.start_launch(SandboxActions(tool).sub("student"))
+        counted = {"X-Forwarded-For": "198.51.100.7"}
+        server.config_resetstat()
+        statuses = [requests.get(login, headers=counted, allow_redirects=False, timeout=10).status_code
+                    for _ in range(3)]
+        calls = {name: stats["calls"] for name, stats in server.info("commandstats").items()}
+    assert statuses == [302, 302, 429]
+    # One transaction a login; no SETNX (cachelib's add, which keeps the login's state with SET: only the fallback).
+    assert calls.get("cmdstat_exec") == 3 and calls.get("cmdstat_multi") == 3, calls
+    assert "cmdstat_setnx" not in calls and "cmdstat_expire" not in calls, calls

@@ -246,3 +246,26 @@ def test_a_roles_claim_sent_as_one_string_is_refused_with_a_400_that_names_the_c
         assert_refused(refused, "roles", "list", status=400)
         assert "none was given" not in refused.text
     assert _launch_with_roles(sandbox, "teacher", []).status_code == 200  # an empty list is a list: no role
+
+
+@pytest.mark.parametrize(("principal", "sub_role", "role"), [
+    ("Instructor", "GuestInstructor", "guest_instructor"), ("Instructor", "TeachingAssistant", "teaching_assistant"),
+    ("Administrator", "ExternalSupport", "external_administrator")])
+def test_a_narrowing_sub_role_at_the_end_of_a_long_roles_claim_is_stored_and_read_back(
+        sandbox, tool, principal, sub_role, role):
+    """The labels stored for a launch (Enrollment.lti_roles, read back by the Data Privacy Launch and the roster)
+    hold ROLE_LABELS_LIMIT characters. They were kept in the claim's order: with a long claim (an LMS sending every
+    role it knows) the sub-role at its end was dropped and its principal kept, which read back with more rights."""
+    from lti_tool.lti.roles import ROLE_LABELS_LIMIT, stored_course_role
+
+    sandbox.launch("teacher")
+    others = [f"{LIS}/Mentor#Reviewer{n}" for n in range(40)]  # no rights of their own
+    claim = [f"{LIS}#{principal}", *others, f"{LIS}/{principal}#{sub_role}"]
+    assert len(", ".join(label.rsplit("/", 1)[-1] for label in claim)) > ROLE_LABELS_LIMIT
+    sandbox.platform.add_user("staff-1", roles=[principal], name="Sam Staff", context_id="math-7")
+    page = _launch_with_roles(sandbox, "staff-1", claim)
+    assert page.status_code == 200, page.text[:300]
+    assert _last_launch(tool).details["role"] == role  # the launch itself read the whole claim
+    stored = _enrolment(tool, "staff-1").lti_roles
+    assert len(stored) <= ROLE_LABELS_LIMIT and f"{principal}#{sub_role}" in stored.split(", ")
+    assert stored_course_role(stored) == role  # before: the principal's ("instructor", "administrator")
