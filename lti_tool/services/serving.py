@@ -266,13 +266,15 @@ def question_can_count(course_id: int, person_id: int, skill_id: str, pack: Cour
         uses.setdefault(row.item_id, set()).add(row.variant)
     if _unproven(items, history, uses, pack, now):
         return True
-    # `_unproven` leaves out a question open on another page (a tab's practice question, a review, a unit check):
-    # practice shows its own open one again on "Next question", and a right answer to any of them counts as well.
+    # `_unproven` leaves out a question open on another page. Practice's own open question on the skill (another
+    # tab's) is what "Next question" shows again, so it can count now. One open only in a review or a unit check is
+    # not: practice leaves it to that page and serves questions that cannot move the level, so it is no way on here.
     if not _needs_more_items(items, history, pack):
         return False
-    right, open_now = _right_items(history), _open_elsewhere(history, now)
-    return any(row.answered_at is None and row.item_id in open_now and row.item_id not in right and row.credit
-               and _credit(history, row.variant, now) for row in history)
+    right = _right_items(history)
+    return any(row.answered_at is None and row.source == "practice" and row.skill_id == skill_id
+               and row.item_id not in right and row.credit and _credit(history, row.variant, now)
+               for row in history)
 
 
 def _open_elsewhere(history: list[ServedItem], now: datetime) -> set[str]:
@@ -527,7 +529,7 @@ _SERVED = ServedItem.__table__
 #: `question_can_count`'s read of the history: only the columns `_unproven` reads.
 _HISTORY_FOR_CREDIT = (
     sa.select(_SERVED.c.item_id, _SERVED.c.variant, _SERVED.c.correct, _SERVED.c.credit, _SERVED.c.answered_at,
-              _SERVED.c.source, _SERVED.c.served_at)
+              _SERVED.c.source, _SERVED.c.served_at, _SERVED.c.skill_id)
     .where(_SERVED.c.course_id == sa.bindparam("course_id"), _SERVED.c.person_id == sa.bindparam("person_id"),
            _SERVED.c.item_id.in_(sa.bindparam("item_ids", expanding=True)))
     .order_by(_SERVED.c.id)

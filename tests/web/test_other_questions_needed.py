@@ -123,3 +123,28 @@ def test_a_target_of_right_answers_only_on_missed_questions_leads_on_as_no_quest
     text = html.unescape(_feedback_after_missing_the_other_items(sandbox, tool, rights=6).text)
     assert NOT_NOW in text and "on questions you haven’t got right yet" not in text
     assert not re.search(rf'href="[^"]*/practice/{SKILL}"[^>]*autofocus', text)
+
+
+def test_a_missed_question_open_only_in_a_unit_check_does_not_send_the_student_back_to_more_of_the_same(
+        sandbox, tool):
+    # A missed question whose break is over but which is open in the unit check (or a review) is left out of
+    # practice: "Next question" serves the template again, which cannot move the level. The feedback counted it as
+    # a question that could count now, dropped "won't move you up right now" and focused "Next question": right
+    # answer after right answer on the template again. Only practice's own open question is what "Next question"
+    # shows.
+    feedback = _feedback_after_missing_the_other_items(sandbox, tool)
+    with tool.app.app_context():
+        from lti_tool.extensions import db
+        from lti_tool.models import ServedItem
+        from lti_tool.services.serving import SESSION
+
+        missed = list(db.session.scalars(db.select(ServedItem).where(ServedItem.item_id == "pc-1")))
+        for row in missed:
+            row.served_at -= SESSION + timedelta(minutes=5)
+            row.answered_at -= SESSION + timedelta(minutes=5)
+        db.session.add(ServedItem(course_id=missed[0].course_id, person_id=missed[0].person_id, skill_id=SKILL,
+                                  item_id="pc-1", params={}, variant=missed[0].variant, source="unit_check"))
+        db.session.commit()
+    again = html.unescape(feedback.http.get(feedback.url, timeout=30).text)
+    assert NOT_NOW in again
+    assert not re.search(rf'href="[^"]*/practice/{SKILL}"[^>]*autofocus', again)
