@@ -57,6 +57,9 @@ class SkillView:
     #: What the level above this one still needs, by the model's own rules (None at Mastered and for a teacher's
     #: level): the plan's table says it in words.
     needs: LevelNeeds | None = None
+    #: The learner has answered a question on the skill wrong (the practice feedback says when such a question
+    #: comes back only to those who missed one).
+    missed: bool = False
 
 
 @dataclass(frozen=True)
@@ -336,7 +339,8 @@ def _views(pack: CoursePack, rows: Mapping[str, SkillMastery | sa.Row], model: M
                                    _needs_another_sitting(pack, row, model, state),
                                    _needs_other_items(rules, row, model, state),
                                    None if row.overridden or not needs else model.next_level_needs(
-                                       state, rules, shown=level, overall=overall)))
+                                       state, rules, shown=level, overall=overall),
+                                   state.correct < state.attempts))
     return views
 
 

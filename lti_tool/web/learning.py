@@ -124,7 +124,7 @@ def answered(skill_id: str, served_id: int):
     return render_template("student/feedback.html", launch=g.launch, skill=skill, item=result.item, result=result,
                            activities=learning_activities(pack, skill_id) if stuck else [], stuck=stuck,
                            mastered=mastered, next_up=following, waiting=waiting,
-                           missed_later=new_needed > 0 and not waiting)
+                           missed_later=new_needed > 0 and not waiting and view.missed)
 
 
 @bp.post("/practice/<skill_id>/ask")

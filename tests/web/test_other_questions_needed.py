@@ -148,3 +148,19 @@ def test_a_missed_question_open_only_in_a_unit_check_does_not_send_the_student_b
     again = html.unescape(feedback.http.get(feedback.url, timeout=30).text)
     assert NOT_NOW in again
     assert not re.search(rf'href="[^"]*/practice/{SKILL}"[^>]*autofocus', again)
+
+
+def test_a_student_who_missed_nothing_is_not_told_about_questions_they_missed(sandbox, tool):
+    # Two right answers on Percent, no miss: "To reach Proficient: 1 more right answer, on a question you haven't
+    # got right yet" went on "A question you missed comes back ... after a long break", to a student who missed none.
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    student = sandbox.launch("student")
+    practice = tool.url(re.search(r"/c/[^/]+/", student.url).group(0) + f"practice/{SKILL}")
+    targets = []
+    for _ in range(2):
+        question = student.http.get(practice)
+        question.http = student.http
+        text = html.unescape(submit_form(question, f"practice/{SKILL}", answer=served_answer(tool, question)).text)
+        targets.append(re.search(r'<strong class="level-needs">([^<]*)</strong>', text).group(1))
+    assert "on a question you haven’t got right yet" in targets[-1], targets
+    assert not any(LATER in target for target in targets), targets
