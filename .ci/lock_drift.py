@@ -3,7 +3,7 @@
     python lock_drift.py [LOCK]      # LOCK defaults to the repository's requirements.lock
 
 CI installs `.[test]`, so it tests the newest releases pyproject.toml allows, while deploys install the lock. When a
-new release of a dependency turns a test red, the log then names it above the failure instead of leaving it to be
+new release of a dependency turns a test red, the log then names it below the failure instead of leaving it to be
 found by installing the lock and comparing by hand.
 """
 
