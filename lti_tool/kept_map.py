@@ -44,6 +44,11 @@ class KeptMap(Generic[K, V]):
                 del entries[next(iter(entries))]
             entries[key] = value
 
+    def pop(self, key: K) -> None:
+        """Forget `key` (kept no more, e.g. after its value changed here)."""
+        with self._lock:
+            self._entries.pop(key, None)
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()

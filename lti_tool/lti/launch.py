@@ -40,6 +40,7 @@ from pylti1p3.exception import LtiException, OIDCException
 
 from .. import login_budget, process_copy
 from ..extensions import cache
+from ..kept_map import KeptMap
 from ..security import MAX_ID_TOKEN_CHARS, note_decoded_token
 from .blocked_cookies import RELOGIN_PARAMS, PartitionedCookieService
 from .claims import DL_SETTINGS_CLAIM
@@ -694,9 +695,9 @@ def _matching_key(keyset: Mapping[str, Any], kid: object, alg: object) -> dict |
 # Platform public keys parsed from their JWK, by the JWK's whole content: a rotated or changed key is another
 # entry, so nothing kept here outlives the key set it came from (read from this process's copy for a few seconds,
 # else from the shared cache, where a refetch replaces it). Parsing a JWK (pylti1p3 went through jwcrypto and PEM, then
-# PyJWT read the PEM back) cost about 0.25 ms per launch. Bounded: emptied when full (forged key sets cannot grow it).
-_PARSED_KEYS: dict[str, Any] = {}
+# PyJWT read the PEM back) cost about 0.25 ms per launch. Bounded (forged key sets cannot grow it).
 MAX_PARSED_KEYS = 64
+_PARSED_KEYS: KeptMap[str, Any] = KeptMap(MAX_PARSED_KEYS)
 
 
 def parsed_public_key(jwk: Mapping[str, Any]) -> Any | None:
@@ -713,9 +714,7 @@ def parsed_public_key(jwk: Mapping[str, Any]) -> Any | None:
             return None
         if isinstance(key, rsa.RSAPrivateKey):  # a key set that (wrongly) publishes a private key
             key = key.public_key()
-        if len(_PARSED_KEYS) >= MAX_PARSED_KEYS:
-            _PARSED_KEYS.clear()
-        _PARSED_KEYS[canonical] = key
+        _PARSED_KEYS.put(canonical, key)
     return key
 
 
@@ -738,9 +737,9 @@ def _mac(keyset: dict, key_set_url: str, secret: bytes | None = None) -> str:
 # PROCESS_KEY_SET_SECONDS (or lacks the token's kid), and checking its MAC (the key set serialised
 # canonically, then an HMAC) took about 0.1 million instructions: the same entry read again is now compared, as
 # values, with the one already checked, and the checked one is what the launch uses. A key set, MAC or secret key
-# not seen before is checked in full, as before. Bounded: emptied when full (an entry whose MAC fails never gets in).
-_CHECKED_KEY_SETS: dict[tuple[str, str], tuple[bytes, dict]] = {}
+# not seen before is checked in full, as before. Bounded (an entry whose MAC fails never gets in).
 MAX_CHECKED_KEY_SETS = 64
+_CHECKED_KEY_SETS: KeptMap[tuple[str, str], tuple[bytes, dict]] = KeptMap(MAX_CHECKED_KEY_SETS)
 
 
 def _seal(keyset: dict, key_set_url: str) -> dict:
@@ -759,9 +758,7 @@ def _unseal(entry: Any, key_set_url: str) -> dict | None:
     if not hmac.compare_digest(entry["mac"], _mac(entry["jwks"], key_set_url, secret)):
         log.warning("ignored a cached platform key set whose MAC does not match (%s)", origin(key_set_url))
         return None
-    if len(_CHECKED_KEY_SETS) >= MAX_CHECKED_KEY_SETS:
-        _CHECKED_KEY_SETS.clear()
-    _CHECKED_KEY_SETS[(key_set_url, entry["mac"])] = (secret, entry["jwks"])
+    _CHECKED_KEY_SETS.put((key_set_url, entry["mac"]), (secret, entry["jwks"]))
     return entry["jwks"]
 
 

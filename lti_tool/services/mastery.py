@@ -12,6 +12,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from ..extensions import db
+from ..kept_map import KeptMap
 from ..learning.coursepack import CoursePack, Item, check_answer
 from ..learning.diagnostic import STUDENT, TEACHER, placement_reason_parts
 from ..learning.mastery import (
@@ -164,19 +165,18 @@ def model_for(course_id: int) -> MasteryModel:
     if model is None or model[0] != key:
         stored = content.model_params
         parsed = MasteryModel(MasteryParams.from_dict(stored)) if stored else _DEFAULT_MODEL
-        if len(_MODELS) >= 256 and course_id not in _MODELS:
-            _MODELS.clear()
-        model = _MODELS[course_id] = (key, parsed)
+        model = (key, parsed)
+        _MODELS.put(course_id, model)
     return model[1]
 
 
 def forget_model(course_id: int) -> None:
     """Drop this process's parsed model of a course (it was just refitted)."""
-    _MODELS.pop(course_id, None)
+    _MODELS.pop(course_id)
 
 
 _DEFAULT_MODEL = MasteryModel()  # never changed after it is built, so every course without a fit shares it
-_MODELS: dict[int, tuple[tuple, MasteryModel]] = {}
+_MODELS: KeptMap[int, tuple[tuple, MasteryModel]] = KeptMap(256)
 
 
 def require_pack(course_id: int, language: str = BASE_LANGUAGE) -> CoursePack:

@@ -11,6 +11,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from lti_tool.kept_map import KeptMap
 from lti_tool.lti import launch as lti_launch
 
 from .test_launch_security import assert_refused
@@ -19,7 +20,7 @@ from .test_launch_security import assert_refused
 @pytest.fixture
 def parses(monkeypatch) -> list[str]:
     """Count the JWKs parsed into keys, starting from an empty per-process store."""
-    monkeypatch.setattr(lti_launch, "_PARSED_KEYS", {})
+    monkeypatch.setattr(lti_launch, "_PARSED_KEYS", KeptMap(lti_launch.MAX_PARSED_KEYS))
     seen: list[str] = []
     original = jwt.algorithms.RSAAlgorithm.from_jwk
 
@@ -75,7 +76,7 @@ def test_a_key_set_checked_before_is_taken_again_only_when_equal_and_under_the_s
 
     from flask import Flask
 
-    monkeypatch.setattr(lti_launch, "_CHECKED_KEY_SETS", {})
+    monkeypatch.setattr(lti_launch, "_CHECKED_KEY_SETS", KeptMap(lti_launch.MAX_CHECKED_KEY_SETS))
     app = Flask(__name__)
     app.config["SECRET_KEY"] = "the first secret key"
     url = "https://lms.example/jwks"
