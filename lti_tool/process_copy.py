@@ -15,14 +15,17 @@ from typing import Any
 
 from flask import current_app, has_app_context
 
-#: A kind of copy holds at most this many values; it is emptied when full (a process serves a few platforms, and
+from .kept_map import KeptMap
+
+#: A kind of copy holds at most this many values, the oldest going first (a process serves a few platforms, and
 #: no visitor can add entries faster than the shared cache it copies from).
 MAX_COPIES = 256
 
 
 def held(kind: str, key: str, max_age: float) -> Any | None:
     """Return this process's copy of `key` if it was kept less than `max_age` seconds ago, else None."""
-    entry = current_app.extensions.get(kind, {}).get(key)
+    kept = current_app.extensions.get(kind)
+    entry = None if kept is None else kept.get(key)
     if entry is None or time.monotonic() - entry[0] >= max_age:
         return None
     return entry[1]
@@ -30,10 +33,10 @@ def held(kind: str, key: str, max_age: float) -> Any | None:
 
 def hold(kind: str, key: str, value: Any) -> None:
     """Keep `value` as this process's copy of `key`, from now."""
-    kept = current_app.extensions.setdefault(kind, {})
-    if len(kept) >= MAX_COPIES and key not in kept:
-        kept.clear()
-    kept[key] = (time.monotonic(), value)
+    kept = current_app.extensions.get(kind)
+    if kept is None:  # setdefault: of two threads making the first copy, both keep theirs in the same map
+        kept = current_app.extensions.setdefault(kind, KeptMap(MAX_COPIES))
+    kept.put(key, (time.monotonic(), value))
 
 
 def drop(kind: str) -> None:

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from lti_tool import bounded_json
 from lti_tool.bounded_json import MAX_JSON_DEPTH, JSONTooDeep
+from lti_tool.kept_map import KeptMap
 from lti_tool.learning.item_templates import (
     DIVIDES_BY_ZERO,
     Parameter,
@@ -184,14 +185,12 @@ def instantiate(item: Item, params: Params) -> Item:
     if found is not None and found[0] is item:
         return found[1]
     variant = instantiate_fields(item, params)
-    if len(_VARIANTS) >= _MAX_VARIANTS:
-        _VARIANTS.clear()
-    _VARIANTS[key] = (item, variant)
+    _VARIANTS.put(key, (item, variant))
     return variant  # type: ignore[return-value]
 
 
 _MAX_VARIANTS = 4096
-_VARIANTS: dict[tuple[int, tuple], tuple[Item, Item]] = {}
+_VARIANTS: KeptMap[tuple[int, tuple], tuple[Item, Item]] = KeptMap(_MAX_VARIANTS)
 
 
 def distinct_items(item: Item) -> int:

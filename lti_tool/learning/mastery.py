@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 
+from ..kept_map import KeptMap
 from .messages import N_
 
 #: Key of the learner-wide state (all skills together) in a mapping of states.
@@ -219,7 +220,7 @@ def reason_parts(reason: str) -> tuple[tuple[str, dict[str, str]], ...]:
 
 #: How many right answers ahead `MasteryModel.next_level_needs` looks; past it, pages say "more than" that.
 _MOST_PROJECTED = 12
-#: How many answers of `MasteryModel.next_level_needs` a model keeps (all are forgotten at once past it): a few
+#: How many answers of `MasteryModel.next_level_needs` a model keeps (the oldest forgotten first past it): a few
 #: hundred bytes each, and a projection takes a fraction of a millisecond a practised skill.
 _NEEDS_KEPT = 4096
 _UNKNOWN = object()
@@ -573,7 +574,8 @@ class MasteryModel:
         self._weights = monotone_weights(self.params.weights)
         # What `next_level_needs` told, by its arguments: the same states again (a page shown again, the feedback
         # and then the plan after an answer, a class of learners at the same point) are not projected again.
-        self._needs: dict[tuple, LevelNeeds | None] = {}
+        # Shared by the request threads of the process that keeps the model (services/mastery.py).
+        self._needs: KeptMap[tuple, LevelNeeds | None] = KeptMap(_NEEDS_KEPT)
 
     # -- predictions ---------------------------------------------------------------------------------
 
@@ -749,10 +751,9 @@ class MasteryModel:
         key = (state, thresholds, shown, overall)
         needs = self._needs.get(key, _UNKNOWN)
         if needs is _UNKNOWN:
-            if len(self._needs) >= _NEEDS_KEPT:
-                self._needs.clear()
-            needs = self._needs[key] = self._next_level_needs(state, thresholds, shown=shown, overall=overall)
-        return needs
+            needs = self._next_level_needs(state, thresholds, shown=shown, overall=overall)
+            self._needs.put(key, needs)
+        return needs  # type: ignore[return-value]
 
     def _next_level_needs(self, state: SkillState, thresholds: MasteryThresholds | None, *,
                           shown: Level, overall: SkillState | None) -> LevelNeeds | None:

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy import orm as so
 
 from ..extensions import db
+from ..kept_map import KeptMap
 from ..learning.coursepack import CoursePack, CoursePackError, decode_json, dump_pack, invalid_json, load_pack
 from ..learning.localization import localize
 from ..learning.messages import Message
@@ -243,9 +244,8 @@ def course_pack(course_id: int, language: str = BASE_LANGUAGE) -> CoursePack | N
     version = content.updated_at
     cached = _PACKS.get(course_id)
     if cached is None or cached[0] != version:
-        if len(_PACKS) >= MAX_CACHED_PACKS and course_id not in _PACKS:
-            _PACKS.clear()
-        cached = _PACKS[course_id] = (version, load_pack(content.pack, sample_templates=False), {})
+        cached = (version, load_pack(content.pack, sample_templates=False), {})
+        _PACKS.put(course_id, cached)
     if language == BASE_LANGUAGE:
         return cached[1]
     # Localized copies live beside the parsed pack, so they share its version and cost no extra read.
@@ -275,7 +275,7 @@ _FROM_PACK: dict[tuple[int, Callable], tuple[weakref.ref, Any]] = {}
 
 def forget_pack(course_id: int) -> None:
     """Drop this process's parsed copy of a course's pack (its content is being replaced)."""
-    _PACKS.pop(course_id, None)
+    _PACKS.pop(course_id)
     db.session.info.get(_HELD, {}).pop(course_id, None)
 
 
@@ -284,6 +284,9 @@ def forget_pack(course_id: int) -> None:
 # page served by any process reads the version (one light SELECT per request, the pack document itself is
 # deferred) and parses again only when it changed. import_pack also forgets its course at once, in case two
 # replacements carry the same timestamp.
+# Bounded (the oldest course's pack goes first). A thread that parsed an older version can put it back after a
+# newer one: the next read compares versions again and parses the newer one, so a stale entry costs a parse, never
+# a stale page.
 MAX_CACHED_PACKS = 256
-_PACKS: dict[int, tuple[datetime, CoursePack, dict[str, CoursePack]]] = {}
+_PACKS: KeptMap[int, tuple[datetime, CoursePack, dict[str, CoursePack]]] = KeptMap(MAX_CACHED_PACKS)
 _HELD = "pathways.course_content"

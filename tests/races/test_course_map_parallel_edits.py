@@ -81,10 +81,11 @@ def test_an_edit_saved_in_the_same_instant_as_the_last_is_seen_by_a_process_hold
                                                 "prerequisites": ""}, now=now)
         first = db.session.get(CourseContent, course_id).updated_at
         course_pack(course_id)
-        held = content._PACKS[course_id]  # what another process parsed after the first save
+        held = content._PACKS.get(course_id)  # what another process parsed after the first save
+        assert held is not None
         course_map.save_skill(course_id, None, {"name": "Statistics basics", "description": "",
                                                 "prerequisites": ""}, now=now)
         assert db.session.get(CourseContent, course_id).updated_at > first
-        content._PACKS[course_id] = held
+        content._PACKS.put(course_id, held)
         db.session.remove()
     assert "Statistics basics" in _skill_names(tool, course_id)
