@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
+from lti_tool.extensions import db
 from lti_tool.lti.ags import CANVAS_SUBMISSION
+from lti_tool.models import ScoreOutbox
+from lti_tool.models.base import utcnow
 from tests.jobs.gradebook import FAST_RETRIES, gradebook_in_another_lms, later, one_pass_unanswered, open_gradebook
 from tests.support import SandboxActions
 
@@ -100,22 +105,46 @@ def test_a_column_made_again_after_a_deletion_gets_the_students_first_submission
 
 @pytest.fixture
 def patient_canvas(make_tool):
-    """A Canvas gradebook whose calls wait long enough for the LMS's slow answers (a worker's lease may not)."""
-    tool = make_tool(**{**FAST_RETRIES, "SERVICE_TIMEOUT_SECONDS": 5})
+    """A Canvas gradebook whose calls wait as long as the LMS holds them (a worker's lease may not)."""
+    tool = make_tool(**{**FAST_RETRIES, "SERVICE_TIMEOUT_SECONDS": 30})
     with gradebook_in_another_lms(tool, "Canvas", setup=_play_canvas) as book:
         yield book
 
 
-def _first_worker_waits(canvas, lease_seconds: float) -> threading.Thread:
-    """Start a worker with a short lease and return once its first call is in the LMS's (slow) hands."""
-    worker = threading.Thread(target=canvas.drain, kwargs={"lease_seconds": lease_seconds, "max_seconds": 20})
+class _HeldFirst:
+    """The LMS holds the first call to one of its services (the platform method its route calls) until `release`
+    is set, then serves it; later calls are served at once. No fixed delay: the test says when."""
+
+    def __init__(self, lms, name: str) -> None:
+        self.arrived, self.release, self.served = threading.Event(), threading.Event(), threading.Event()
+        original = getattr(lms, name)
+
+        def held(*args, **kwargs):
+            if self.arrived.is_set():
+                return original(*args, **kwargs)
+            self.arrived.set()
+            try:
+                assert self.release.wait(30), f"the test never let the LMS answer the first {name}"
+                return original(*args, **kwargs)
+            finally:
+                self.served.set()
+
+        setattr(lms, name, held)
+
+
+def _first_worker(canvas, **options) -> threading.Thread:
+    worker = threading.Thread(target=canvas.drain, kwargs={"max_seconds": 30, **options})
     worker.start()
-    deadline = time.monotonic() + 10
-    while len(canvas.platform.fail_next) > 1:
-        assert time.monotonic() < deadline, "the first worker never called the LMS"
-        time.sleep(0.02)
-    time.sleep(lease_seconds + 0.1)  # its lease runs out while the LMS is still at it
     return worker
+
+
+def _end_leases(canvas) -> None:
+    """Let every lease run out now, as the clock would: the next worker's pass takes the rows."""
+    with canvas.tool.app.app_context():
+        db.session.execute(sa.update(ScoreOutbox).where(ScoreOutbox.lease_token.is_not(None))
+                           .values(lease_expires_at=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+        db.session.remove()
 
 
 def test_a_score_canvas_took_from_a_worker_that_lost_its_lease_is_sent_again_as_a_regrade(patient_canvas):
@@ -124,12 +153,26 @@ def test_a_score_canvas_took_from_a_worker_that_lost_its_lease_is_sent_again_as_
     canvas.drain()  # the gradebook column exists; what follows is student-1's first score
     canvas.queue("student-1", 40.0, skill_names=["Fractions"], now=later(1))
     lms = canvas.platform
-    lms.timeout_seconds = 1.0
-    lms.fail_next = ["slow", "slow"]  # the LMS takes its time over each call, then serves it
-    first = _first_worker_waits(canvas, 0.5)  # its post is in flight
-    canvas.drain()  # a second worker takes the row; Canvas has the score by the time it asks
-    first.join(20)
+    # The LMS holds the first worker's post until another worker asks for the student's results, and answers that
+    # once the post is recorded: Canvas has the score by the time the worker that took the row over asks.
+    post = _HeldFirst(lms, "post_score")
+    results = lms.results
 
+    def results_once_the_post_landed(*args):
+        if post.arrived.is_set() and not post.release.is_set():  # not the first worker's: it is waiting on its post
+            post.release.set()
+            assert post.served.wait(30), "the first worker's post never landed"
+        return results(*args)
+
+    lms.results = results_once_the_post_landed
+    first = _first_worker(canvas)
+    assert post.arrived.wait(30), "the first worker never posted"
+    _end_leases(canvas)  # its lease runs out while the LMS holds its post
+    canvas.drain()  # a second worker takes the row
+    first.join(30)
+    assert not first.is_alive()
+
+    assert post.served.is_set()
     (row,) = [r for r in canvas.rows() if r.score_given == 40.0]
     assert (row.status, row.last_status) == ("synced", None)
     url = canvas.placement().lineitem_url
@@ -144,19 +187,23 @@ def test_a_worker_whose_lease_ran_out_while_it_found_the_column_leaves_the_post_
         patient_canvas):
     canvas = patient_canvas
     canvas.queue("student-1", 40.0, skill_names=["Fractions"])
-    lms = canvas.platform
-    lms.timeout_seconds = 1.0
-    lms.fail_next = ["slow", "ok"]  # the LMS is slow to list the line items to the first worker
-    first = _first_worker_waits(canvas, 0.4)
+    # The LMS holds the first worker's look for the column until a second worker has taken the row (its lease ran
+    # out: the second worker's own passes wait for that), made the column and posted the score.
+    listing = _HeldFirst(canvas.platform, "list_line_items")
+    first = _first_worker(canvas, lease_seconds=0.4)
+    assert listing.arrived.wait(30), "the first worker never looked for the column"
     canvas.drain()  # a second worker takes the row, makes the column and posts the score
-    first.join(20)
+    listing.release.set()
+    first.join(30)
+    assert not first.is_alive()
 
+    assert listing.served.is_set()
     (row,) = canvas.rows()
     assert (row.status, row.last_status) == ("synced", None)
     posts = canvas.posts_received()
     # Posting it too, the first worker would have raced the second one's post: not tried, so nothing to undo.
     assert [(p["userId"], _extension(p).get("new_submission")) for p in posts] == [("student-1", True)]
-    assert len(lms.submissions(canvas.placement().lineitem_url, "student-1")) == 1
+    assert len(canvas.platform.submissions(canvas.placement().lineitem_url, "student-1")) == 1
 
 
 NOTHING_DUE = "Nothing is due yet: no grade until a goal date passes"
@@ -185,7 +232,6 @@ def test_a_score_without_a_number_is_no_submission_until_a_number_was_sent_and_t
 def test_a_score_without_a_number_is_sent_while_a_number_may_be_on_its_way(canvas):
     # A worker holds the student's 40 (claimed, posting) when the teacher moves the goal later: the 40 may land,
     # so the score that clears it must be sent after it, not held back because nothing was synced yet.
-    from lti_tool.extensions import db
     from lti_tool.jobs.worker import claim
 
     canvas.queue("student-1", 40.0)
@@ -223,8 +269,6 @@ def _a_40_the_lms_took_on_a_row_that_failed(canvas) -> None:
 
 def _retry(canvas) -> None:
     """The teacher presses "retry" on the grade status page: the failed 40 waits again, its attempt count reset."""
-    from lti_tool.extensions import db
-    from lti_tool.models.base import utcnow
     from lti_tool.services.grades import retry_failed
 
     with canvas.tool.app.app_context():
@@ -269,8 +313,6 @@ def test_a_number_the_lms_took_before_the_worker_lost_the_database_is_still_clea
     # The 40 is posted and the LMS takes it; then the commit that records it fails (the database blipped). The pass
     # gave the batch back as if nothing was sent: the count was 0 again and nothing said, so when the 40 was replaced
     # by a score without a number before the next pass, the 40 looked never sent and stayed in the LMS for good.
-    import sqlalchemy as sa
-
     from lti_tool.jobs import worker
 
     canvas.queue("student-1", 40.0)
