@@ -3,6 +3,7 @@ plain line, while a demo folder's own secret (instance/secret_key) is used witho
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import subprocess
@@ -209,10 +210,19 @@ def test_a_setting_pathways_cannot_start_with_is_one_plain_line_in_the_demo_too(
     assert not (tmp_path / "instance").exists()
 
 
+def _passes_done(tmp_path) -> bool:
+    """Tell whether the worker running in tmp_path has noted a pass in its heartbeat (instance/pathways.sqlite)."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(tmp_path / "instance" / "pathways.sqlite", timeout=5)) as db:
+        return bool(db.execute("SELECT count(*) FROM worker_heartbeat WHERE last_pass_at IS NOT NULL").fetchone()[0])
+
+
 def test_the_worker_stops_on_sigterm_as_on_ctrl_c(tmp_path):
     """systemd (config/pathways-worker.service), Docker and Procfile hosts stop the worker with SIGTERM."""
     import signal
-    import time
+
+    from tests.faults.test_redis_outage import wait_for
 
     (tmp_path / "instance").mkdir()
     (tmp_path / "instance" / "secret_key").write_text(secrets.token_urlsafe(48))
@@ -222,7 +232,8 @@ def test_the_worker_stops_on_sigterm_as_on_ctrl_c(tmp_path):
                               stderr=subprocess.PIPE, text=True)
     try:
         assert "posting grades from the outbox" in worker.stdout.readline()
-        time.sleep(1)  # into its first pass
+        wait_for(lambda: _passes_done(tmp_path) or worker.poll() is not None, 60)  # past its first pass
+        assert worker.poll() is None, worker.stderr.read()
         worker.send_signal(signal.SIGTERM)
         out, err = worker.communicate(timeout=30)
     finally:

@@ -9,7 +9,6 @@ frame posts to it, as the LMS's dialog would.
 
 from __future__ import annotations
 
-import time
 from urllib.parse import urlencode
 
 import pytest
@@ -54,11 +53,27 @@ def test_a_complete_registration_asks_the_lms_to_close_the_dialog_at_once(browse
     wait(browser, lambda b: _received(b) == [CLOSE])
 
 
+AFTER = "posted by the test after the page's own scripts"
+
+
+def _after_the_pages_messages(browser) -> None:
+    """Wait until whatever the framed page posted on load has reached the LMS page, without a fixed delay.
+
+    Its scripts ran before its load event (which `_open_in_lms_dialog` waited for); a message the frame posts now
+    is delivered after any they posted (messages from one window to another keep their order), so once it is in,
+    every earlier one is too.
+    """
+    browser.switch_to.frame(browser.find_element(By.ID, "registration-dialog"))
+    browser.execute_script("window.parent.postMessage(arguments[0], '*');", AFTER)
+    browser.switch_to.default_content()
+    wait(browser, lambda b: AFTER in _received(b))
+
+
 def test_an_incomplete_registration_waits_for_the_administrator_to_press_done(browser, tool):
     tool.platform.registration_names_deployment = False  # as Canvas: the admin must add the deployment id
     _open_in_lms_dialog(browser, tool, invite(tool, approved=False))
-    time.sleep(1.5)  # the deferred script has run: nothing was posted while the admin reads
-    assert _received(browser) == []
+    _after_the_pages_messages(browser)
+    assert _received(browser) == [AFTER]  # nothing was posted while the admin reads
     browser.switch_to.frame(browser.find_element(By.ID, "registration-dialog"))
     assert "pathways platform add" in browser.find_element(By.TAG_NAME, "main").text
     done = browser.find_element(By.ID, "registration-done")
@@ -73,4 +88,4 @@ def test_an_incomplete_registration_waits_for_the_administrator_to_press_done(br
     assert browser.switch_to.active_element == done
     browser.switch_to.active_element.send_keys(Keys.ENTER)
     browser.switch_to.default_content()
-    wait(browser, lambda b: _received(b) == [CLOSE])
+    wait(browser, lambda b: _received(b) == [AFTER, CLOSE])

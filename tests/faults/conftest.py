@@ -68,6 +68,25 @@ def redis_server() -> Iterator[Proxied]:
     proxy.close()
 
 
+@pytest.fixture
+def failed_passes(monkeypatch) -> list[str]:
+    """The reasons of the worker's failed passes so far, one per pass (its own handler, called through): a test
+    waits for passes to meet an outage instead of sleeping and hoping they did."""
+    from lti_tool.jobs import worker
+
+    failed: list[str] = []
+    original = worker._Health.failed
+
+    def counted(self, exc, *args, **kwargs):
+        try:
+            return original(self, exc, *args, **kwargs)
+        finally:
+            failed.append(worker.describe_failure(exc))
+
+    monkeypatch.setattr(worker._Health, "failed", counted)
+    return failed
+
+
 def free_port() -> int:
     """Return a loopback port no one listens on now."""
     with socket.socket() as probe:

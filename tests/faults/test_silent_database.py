@@ -26,7 +26,7 @@ def _timed_get(http: requests.Session, url: str) -> tuple[requests.Response | No
 
 
 def test_a_database_that_stops_answering_gives_503_within_the_deadline_and_the_worker_outlives_it(
-    make_tool, postgres
+    make_tool, postgres, failed_passes
 ):
     tool = make_tool(DATABASE_URL=postgres.url, DATABASE_STATEMENT_DEADLINE_SECONDS=DEADLINE,
                      DATABASE_CONNECT_TIMEOUT_SECONDS=DEADLINE, WORKER_POLL_SECONDS=0.3,
@@ -39,6 +39,7 @@ def test_a_database_that_stops_answering_gives_503_within_the_deadline_and_the_w
     assert wait_for(lambda: (healthz(tool).json()["worker"]["last_pass_seconds_ago"] or 99) < 2, 10) < 10
 
     postgres.proxy.hang()  # every connection stays open, acknowledged, and silent
+    before = len(failed_passes)
 
     page, took = _timed_get(student.http, student.url)
     assert page is not None, f"no answer after {took:.0f} s: the request waits on the silent database for ever"
@@ -46,7 +47,8 @@ def test_a_database_that_stops_answering_gives_503_within_the_deadline_and_the_w
     assert "try again in a minute" in page.text and page.headers["Retry-After"] == "30"
     health, took = _timed_get(requests.Session(), tool.url("/healthz"))
     assert health is not None and health.status_code == 503 and took < DEADLINE * 3
-    time.sleep(DEADLINE * 2)  # the worker's passes meet the silence too
+    # The worker's passes meet the silence too.
+    assert wait_for(lambda: len(failed_passes) >= before + 2, DEADLINE * 10) < DEADLINE * 10
     assert worker.is_alive()
 
     postgres.proxy.restore()
