@@ -1,14 +1,18 @@
 """In real Chromium: the plan says what the practice feedback says about a skill's next level (a missed question
 comes back only after a break), feedback that says "take a break" leads to another skill, and the celebration of
-Mastered keeps its text readable while it animates."""
+Mastered keeps its text readable while it animates; inside an LMS frame each page still puts the keyboard focus
+where it starts."""
 
 from __future__ import annotations
 
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions as ec
 
-from tests.support import served_item
+from tests.support import answer_for_served, served_item
 
+from .accessibility import wait
 from .test_practice_in_chromium import _answer, _click, _practise, _student_in_the_demo_course, reach_mastered
 
 pytestmark = pytest.mark.browser
@@ -117,3 +121,42 @@ def test_feedback_that_says_take_a_break_leads_to_another_skill_not_to_the_next_
     assert "button-secondary" in next_question.get_attribute("class")  # still there, for more practice by choice
     _click(browser, next_up)
     assert "/practice/" in browser.current_url and "frac-equivalent" not in browser.current_url
+
+
+def _active(browser) -> str:
+    return browser.execute_script("const e = document.activeElement; return e ? (e.id || e.textContent.trim()) : ''")
+
+
+def test_inside_an_lms_frame_each_page_still_puts_the_keyboard_where_it_starts(browser, tool):
+    # Browsers honour `autofocus` once per top-level page and never in another origin's frame: inside the LMS every
+    # page after the first left a keyboard user at the top of the page, not in the answer field, and after the
+    # answer not on "Next question".
+    home = _student_in_the_demo_course(browser, tool)
+    browser.get(tool.url("/sandbox/"))
+    browser.execute_script("""
+        const frame = document.createElement("iframe");
+        frame.id = "tool-frame"; frame.title = "Pathways"; frame.src = arguments[0];
+        frame.style.width = "375px"; frame.style.height = "700px";
+        document.body.prepend(frame);
+    """, home)
+    wait(browser, ec.frame_to_be_available_and_switch_to_it((By.ID, "tool-frame")))
+    wait(browser, ec.presence_of_element_located((By.ID, "next-heading")))
+    browser.find_element(By.CSS_SELECTOR, "li.step a.button").send_keys(Keys.ENTER)  # "Practise …", by keyboard
+    wait(browser, lambda b: b.find_elements(By.NAME, "served") and b.execute_script(
+        "return document.readyState") == "complete")
+    assert browser.execute_script("return window.self !== window.top")
+    wait(browser, lambda b: b.execute_script(
+        "return document.activeElement === document.querySelector('[autofocus]')"), seconds=5)
+    # The answer by keyboard too: typed, or a choice reached with the arrow keys; Enter sends it.
+    served = browser.find_element(By.NAME, "served").get_attribute("value")
+    answer = answer_for_served(None, served)
+    if served_item(None, served).type == "multiple_choice":
+        choices = [radio.get_attribute("id") for radio in browser.find_elements(By.CSS_SELECTOR, "input[type=radio]")]
+        keys = Keys.SPACE + Keys.ARROW_DOWN * choices.index(f"choice-{answer}")
+    else:
+        keys = answer
+    browser.switch_to.active_element.send_keys(keys + Keys.ENTER)
+    wait(browser, lambda b: "/answered/" in b.execute_script("return location.href") and b.execute_script(
+        "return document.readyState") == "complete")
+    assert "That's right!" in browser.find_element(By.TAG_NAME, "main").text
+    wait(browser, lambda b: _active(b) == "Next question", seconds=5)
