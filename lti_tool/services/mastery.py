@@ -62,6 +62,14 @@ class SkillView:
     #: comes back only to those who missed one).
     missed: bool = False
 
+    @property
+    def missed_comes_back_later(self) -> bool:
+        """Whether the next level asks for right answers on questions not got right yet while the learner has
+        missed one on the skill: a missed question is served again only after a break (serving.SESSION), so the
+        pages that say what the level needs (the plan's table, the practice feedback) say that too."""
+        needs = self.needs
+        return self.missed and needs is not None and not needs.more and needs.new_questions > 0
+
 
 @dataclass(frozen=True)
 class AnswerResult:

@@ -11,6 +11,7 @@ from ..learning.map_layout import MapLayout, layout_skill_map
 from ..learning.mastery import Level
 from ..learning.readiness import SkillReadiness, class_readiness
 from ..learning.skills import Skill, SkillGraph
+from ..learning.translations import BASE_LANGUAGE
 from .diagnostic import planning_levels_by_person
 from .mastery import SkillView, require_pack
 from .plan import class_overview
@@ -27,9 +28,10 @@ class SkillMapView:
     students: int = 0
 
 
-def class_skill_map(course_id: int, platform_id: int) -> SkillMapView:
-    """Return the course's map with, per skill, how many active students are Proficient or above and ready."""
-    pack = require_pack(course_id)
+def class_skill_map(course_id: int, platform_id: int, language: str = BASE_LANGUAGE) -> SkillMapView:
+    """Return the course's map with, per skill, how many active students are Proficient or above and ready (the
+    skills named in the language, as the class view names them)."""
+    pack = require_pack(course_id, language)
     _, rows = class_overview(course_id, platform_id)
     # "Ready" as each student's own plan has it: a prerequisite their placement check found known counts until
     # their practice contradicts it.

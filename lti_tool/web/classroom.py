@@ -78,7 +78,7 @@ def activity():
 def skill_map():
     """Draw the skill map with, on each skill, how many students are Proficient or above and ready to learn it."""
     require_teacher()
-    view = class_skill_map(g.launch.course_id, g.launch.platform_id)
+    view = class_skill_map(g.launch.course_id, g.launch.platform_id, page_language())
     return render_template("teacher/skill_map.html", launch=g.launch, view=view)
 
 

@@ -375,6 +375,12 @@ def reason_text(view: object) -> str:
     return _render(getattr(view, "reason_parts", ()), "") or getattr(view, "reason", "")
 
 
+#: Said after what the next level needs when it asks for questions not got right yet and the learner missed one
+#: (`SkillView.missed_comes_back_later`): on the plan and on the practice feedback alike.
+MISSED_COMES_BACK_LATER = N_("A question you missed comes back for another try only after a long break (about half "
+                             "a day).")
+
+
 @bp.app_template_global("needs_texts")
 def needs_texts(views: Sequence[object]) -> list[str]:
     """Return, for each skill view, what its next level still needs in words (`SkillView.needs`, from the mastery
@@ -384,7 +390,9 @@ def needs_texts(views: Sequence[object]) -> list[str]:
     """
     catalogue = page_catalogue()
     words = catalogue.ugettext
-    return [_needs_text(getattr(view, "needs", None), words, catalogue.ungettext) for view in views]
+    later = words(MISSED_COMES_BACK_LATER)
+    return [_needs_text(getattr(view, "needs", None), words, catalogue.ungettext)
+            + (" " + later if getattr(view, "missed_comes_back_later", False) else "") for view in views]
 
 
 def _needs_text(needs: object, words: Callable[[str], str], ungettext: Callable[[str, str, int], str]) -> str:

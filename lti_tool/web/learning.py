@@ -117,14 +117,19 @@ def answered(skill_id: str, served_id: int):
     # The level needs only right answers on questions not got right yet (or on other items), and none of those can
     # be served now (the missed ones wait out a break): "Next question" would serve questions that cannot move it,
     # right answer after right answer, so the page leads to another skill. Only then is the history read.
-    waiting = (not mastered and view is not None and (view.other_items or 0 < new_needed == needs.answers)
+    # Only another sitting is missing for Mastered: the page says to take a break and come back, so it leads to
+    # another skill too, as the plan puts the skill last, rather than focusing "Next question" (answers now cannot
+    # reach Mastered: a student pressing Enter went on right answer after right answer with nothing to show).
+    resting = not mastered and view is not None and view.another_sitting
+    waiting = (not mastered and not resting and view is not None
+               and (view.other_items or 0 < new_needed == needs.answers)
                and not question_can_count(course_id, person_id, skill_id, pack, now=now))
     # Only the step the page offers, not the whole plan (services/next_up.py).
-    following = next_up(course_id, person_id, skill_id, now=now, language=language) if mastered or waiting else None
+    lead_on = waiting or resting
+    following = next_up(course_id, person_id, skill_id, now=now, language=language) if mastered or lead_on else None
     return render_template("student/feedback.html", launch=g.launch, skill=skill, item=result.item, result=result,
                            activities=learning_activities(pack, skill_id) if stuck else [], stuck=stuck,
-                           mastered=mastered, next_up=following, waiting=waiting,
-                           missed_later=new_needed > 0 and not waiting and view.missed)
+                           mastered=mastered, next_up=following, waiting=waiting, lead_on=lead_on)
 
 
 @bp.post("/practice/<skill_id>/ask")

@@ -68,6 +68,19 @@ def _practise(browser, home: str, skill_id: str) -> None:
     wait(browser, ec.presence_of_element_located((By.CSS_SELECTOR, "form.practice")))
 
 
+def reach_mastered(browser, tool, folder):
+    """Answer Equivalent fractions right in a course that credits Mastered within one sitting until its feedback
+    celebrates Mastered; return the celebration."""
+    home = _student_in_a_course_from(browser, tool, folder, one_sitting_pack())
+    _practise(browser, home, "frac-equivalent")
+    for _ in range(20):
+        _answer(browser, right=True)
+        if browser.find_elements(By.CSS_SELECTOR, ".celebration"):
+            return browser.find_element(By.CSS_SELECTOR, ".celebration")
+        _click(browser, browser.find_element(By.LINK_TEXT, "Next question"))
+    pytest.fail("twenty right answers never reached Mastered")
+
+
 def test_placement_check_leads_to_a_plan_that_starts_at_its_good_places_to_start(browser, tool):
     audit = PageAudit(browser)
     _student_in_the_demo_course(browser, tool)
@@ -139,16 +152,7 @@ def test_reaching_mastered_is_celebrated_with_a_status_message_and_no_motion_whe
     browser.execute_cdp_cmd("Emulation.setEmulatedMedia",
                             {"features": [{"name": "prefers-reduced-motion", "value": "reduce"}]})
     # Mastered needs two sittings an hour apart by default; this course credits it within one.
-    home = _student_in_a_course_from(browser, tool, tmp_path, one_sitting_pack())
-    _practise(browser, home, "frac-equivalent")
-    for _ in range(20):
-        _answer(browser, right=True)
-        if browser.find_elements(By.CSS_SELECTOR, ".celebration"):
-            break
-        _click(browser, browser.find_element(By.LINK_TEXT, "Next question"))
-    else:
-        pytest.fail("twenty right answers never reached Mastered")
-    celebration = browser.find_element(By.CSS_SELECTOR, ".celebration")
+    celebration = reach_mastered(browser, tool, tmp_path)
     assert celebration.get_attribute("role") == "status"
     assert celebration.find_element(By.TAG_NAME, "h2").text == "You mastered Equivalent fractions!"
     next_up = celebration.find_element(By.CSS_SELECTOR, ".next-up a")

@@ -65,7 +65,9 @@ def test_a_spanish_teachers_class_view_and_student_page_are_spanish_and_accessib
 
 # Pages whose skill names (the pack's Spanish translations) a Spanish teacher reads, and one name each must show.
 NAMED_SKILLS = {"class": "Fracciones equivalentes", "teacher/evidence": "Fracciones equivalentes", "class/assignments": "Sumar y restar fracciones",
-                "class/skills/frac-add-sub/trouble-spots": "Preguntas más falladas: Sumar y restar fracciones"}
+                "class/skills/frac-add-sub/trouble-spots": "Preguntas más falladas: Sumar y restar fracciones",
+                # The class skill map named its boxes in English (the pack's own texts) under Spanish words.
+                "class/map": "Fracciones equivalentes"}
 ENGLISH_SKILL_NAMES = ("Equivalent fractions", "Add and subtract fractions", "Multiply fractions")
 
 
@@ -84,7 +86,7 @@ def test_every_teacher_page_is_spanish_fits_360_px_and_names_skills_in_spanish(b
     problems = _problems(browser, "course home")
     browser.get(base + "class")
     student = browser.find_element(By.XPATH, f"//tbody//th/a[normalize-space() = '{STUDENT}']").get_attribute("href")
-    pages = ("class", "class/needs-help", "class/groups", "teacher/evidence", "class/assignments", "teacher/map",
+    pages = ("class", "class/needs-help", "class/groups", "class/map", "class/activity", "teacher/evidence", "class/assignments", "teacher/map",
              "teacher/map/course", "teacher/map/skill", "teacher/map/unit", "teacher/map/activity", "teacher/map/item",
              "teacher/map/goal", "class/reports?lang=es",
              "teacher/grading", "teacher/settings", "teacher/reflections", "teacher/model",

@@ -1,4 +1,4 @@
-/* Keep what the keyboard focuses in sight inside a region that scrolls sideways: the class skill map
+/* Keyboard focus. Keep what the keyboard focuses in sight inside a region that scrolls sideways: the class skill map
    (templates/_skill_map.html) and the wide tables (.table-wrap: the class view, class activity, ...).
 
    On a phone such a region scrolls in its own box. Chromium moves it for a focused link only when the link is
@@ -24,4 +24,23 @@
       }
     });
   });
+})();
+
+/* Inside an LMS's frame, the page's first move for the keyboard (`autofocus`: the answer field, "Next up", "Next
+   question") was lost: browsers honour `autofocus` only once per top-level page and never in a frame of another
+   origin, so every page after the first (after each answer) put a keyboard user back at the start of the page.
+   When the page is in a frame and nothing has the focus yet, give it to the element marked `autofocus`. */
+(function () {
+  "use strict";
+  if (window.self === window.top) {
+    return;  // a page of its own: the browser's autofocus already did this
+  }
+  var active = document.activeElement;
+  if (active && active !== document.body && active !== document.documentElement) {
+    return;  // the browser, or the student, has already put the focus somewhere
+  }
+  var marked = document.querySelector("[autofocus]");
+  if (marked) {
+    marked.focus();
+  }
 })();
