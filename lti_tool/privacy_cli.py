@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 
 import click
@@ -78,7 +79,9 @@ def privacy_export(issuer: str, client_id: str, sub: str, context_id: str | None
         click.echo(body, nl=False)
         return
     try:
-        with open(out, "w", encoding="utf-8") as handle:
+        # A new file is readable by its owner only (0600): it holds a person's data, which the usual umask (022)
+        # would have let every account on the server read. An existing file keeps the permissions it has.
+        with open(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
             handle.write(body)
     except OSError as exc:
         raise click.ClickException(f"Cannot write {out}: {exc.strerror}.") from None

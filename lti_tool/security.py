@@ -78,7 +78,7 @@ class KeptSerializerSessionInterface(SecureCookieSessionInterface):
         is not remembered: it is verified when it comes back, as before.
         """
         kept = self._kept
-        if kept is None or kept[1] is not serializer or not _plain_json(payload):
+        if kept is None or kept[1] is not serializer or not _plain_json(payload) or _FLASHES in payload:
             return  # signed with keys changed since: not for this process's current keys
         kept[2].put(value, (signed_at, _thawed(payload)))
 
@@ -104,10 +104,16 @@ class KeptSerializerSessionInterface(SecureCookieSessionInterface):
             data, signed_at = serializer.loads(value, max_age=max_age, return_timestamp=True)
         except BadSignature:
             return self.session_class()
-        if isinstance(data, dict):
+        if isinstance(data, dict) and _FLASHES not in data:
+            # Not a cookie carrying flashed messages: it is read once (the page that shows them changes it), and
+            # they may quote what a student wrote ("Goal added: …"), which would outlive a deletion of their data
+            # here, in memory, until the map filled up.
             verified.put(value, (int(signed_at.timestamp()), _thawed(data)))
         return self.session_class(data)
 
+
+#: Where Flask keeps flashed messages in the session (flask.helpers.flash).
+_FLASHES = "_flashes"
 
 #: At most this many verified session cookies are remembered per process (each a few hundred bytes); a few thousand
 #: browsers' pages in a row push the oldest out rather than grow it.

@@ -53,6 +53,22 @@ def _rows_of(tool, sub):
                 for model in (ItemResponse, SkillMastery, Enrollment)}
 
 
+def test_a_learners_export_file_is_readable_by_its_owner_only_whatever_the_umask(sandbox, tool, tmp_path):
+    import os
+    import stat
+
+    _course_where_priya_practised(sandbox, tool)
+    out = tmp_path / "priya.json"
+    before = os.umask(0o022)  # the usual one: a plain open() made the file readable by every account (0644)
+    try:
+        result = run(tool, privacy_group, "export", *_user(tool), "--context", "math-7", "--out", str(out))
+    finally:
+        os.umask(before)
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert json.loads(out.read_text(encoding="utf-8"))["person"]["user_id"] == "student-1"
+
+
 def test_admin_exports_a_learners_data_to_a_file(sandbox, tool, tmp_path):
     _course_where_priya_practised(sandbox, tool)
     out = tmp_path / "priya.json"

@@ -9,11 +9,56 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import json
+import os
+import zlib
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pylti1p3.contrib.flask.cookie import FlaskCookieService
 
 # The OIDC login initiation parameters (Security Framework §5.1.1.1) kept with the state only to restart it
 # elsewhere; the state keeps issuer, client id, target and deployment anyway (launch.relogin_params).
 RELOGIN_PARAMS = ("login_hint", "lti_message_hint")
+
+_RELOGIN_AAD = b"pathways:relogin:v1"
+
+
+def _relogin_key(state: str) -> bytes:
+    return hashlib.sha256(b"pathways-relogin-v1\0" + state.encode()).digest()
+
+
+def seal_relogin(values: dict[str, str], state: str) -> str:
+    """Encrypt a login's hints under a key made from its state, which the cache keeps only as a digest.
+
+    login_hint and lti_message_hint often carry the LMS user id. Sealed so, a login state left in Redis or the
+    file cache (or a snapshot of them) after the person's data was deleted names nobody: only the browser and the
+    platform, which hold the state, can open it, and the launch that comes back with the state does.
+    """
+    nonce = os.urandom(12)
+    # Compressed first: the hints are mostly base64url text, which their base64 sealing would otherwise grow by a
+    # third past what the login caps (MAX_LOGIN_PARAM_CHARS) let a state entry hold.
+    plain = zlib.compress(json.dumps(values, separators=(",", ":")).encode())
+    sealed = AESGCM(_relogin_key(state)).encrypt(nonce, plain, _RELOGIN_AAD)
+    return base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
+
+
+def open_relogin(sealed: object, state: str) -> dict[str, str]:
+    """Return the hints sealed with this state, or {} if there are none or they are not for this state."""
+    if not isinstance(sealed, str) or not sealed:
+        return {}
+    try:
+        raw = base64.urlsafe_b64decode(sealed.encode("ascii"))
+        plain = AESGCM(_relogin_key(state)).decrypt(raw[:12], raw[12:], _RELOGIN_AAD)
+        values = json.loads(zlib.decompressobj().decompress(plain, 64 * 1024))
+    except (InvalidTag, ValueError, UnicodeError, binascii.Error, zlib.error):
+        return {}
+    if not isinstance(values, dict):
+        return {}
+    return {name: value for name, value in values.items() if name in RELOGIN_PARAMS and isinstance(value, str)}
 
 
 class PartitionedCookieService(FlaskCookieService):

@@ -206,8 +206,10 @@ def facts_from_claims(body: Mapping[str, Any], client_id: str) -> LaunchFacts:
         details["lineitem"] = ags["lineitem"]
     if _text(body.get(CANVAS_PLACEMENT_CLAIM), 100):
         details["platform_placement"] = _text(body.get(CANVAS_PLACEMENT_CLAIM), 100)
-    # Data Privacy Launch: the person whose data the launch is about (not necessarily the launcher).
-    for_user = _mapping(body.get(CLAIM + "for_user"))
+    # Data Privacy Launch: the person whose data the launch is about (not necessarily the launcher). Only there:
+    # another message's for_user (a platform may send one with any launch) names a person Pathways has no use for,
+    # and a deletion of that person would not find it (privacy._forget_launches_naming reads privacy launches).
+    for_user = _mapping(body.get(CLAIM + "for_user")) if str(body.get(CLAIM + "message_type")) == DATA_PRIVACY else {}
     if _text(for_user.get("user_id"), 255):
         details["for_user"] = {"user_id": _text(for_user.get("user_id"), 255)}
     if str(body.get(CLAIM + "message_type")) == DATA_PRIVACY and deployment_administrator(

@@ -42,7 +42,7 @@ from .. import login_budget, process_copy
 from ..extensions import cache
 from ..kept_map import KeptMap
 from ..security import MAX_ID_TOKEN_CHARS, note_decoded_token
-from .blocked_cookies import RELOGIN_PARAMS, PartitionedCookieService
+from .blocked_cookies import RELOGIN_PARAMS, PartitionedCookieService, open_relogin, seal_relogin
 from .claims import DL_SETTINGS_CLAIM
 from .outbound import answer_json, origin
 from .platform_storage import StorageCheckNeeded, issue_check, origin_of, redeem_check, storage_target
@@ -88,6 +88,10 @@ class NewWindowNeeded(Exception):
         return LaunchError(self.message)
 
 
+_STATE_PREFIX = "lti1p3-state-"
+_STATE_ENTRY_PREFIX = "lti1p3-login-"
+
+
 class LaunchStateStorage(FlaskCacheDataStorage):
     """Keep login state and nonces in the shared cache, keyed by the unguessable state itself.
 
@@ -97,6 +101,14 @@ class LaunchStateStorage(FlaskCacheDataStorage):
 
     def get_session_cookie_name(self) -> None:
         return None
+
+    def _prepare_key(self, key: str) -> str:
+        # A login's state entry is kept under a digest of the state, not the state itself: the state is the key that
+        # opens its sealed hints (seal_relogin), so whoever reads the cache's keys cannot open them.
+        key = super()._prepare_key(key)
+        if key.startswith(_STATE_PREFIX):
+            return _STATE_ENTRY_PREFIX + hashlib.sha256(key.encode()).hexdigest()
+        return key
 
     def pop_value(self, key: str) -> bool:
         """Delete a key; True only for the caller that actually removed it (single use)."""
@@ -115,6 +127,14 @@ class StateBoundNonces(FlaskSessionService):
     def save_nonce(self, nonce: str) -> None:
         return None  # already in the state entry (PathwaysLogin._generate_nonce)
 
+    def save_state_params(self, state: str, params: dict[str, Any]) -> None:
+        # The hints that restart the login elsewhere are sealed with the state (blocked_cookies.seal_relogin).
+        params = dict(params)
+        relogin = params.pop("relogin", None)
+        if relogin:
+            params["relogin_sealed"] = seal_relogin(relogin, state)
+        super().save_state_params(state, params)
+
     def check_nonce(self, nonce: str) -> bool:
         return False  # never asked (PathwaysLaunch.validate_nonce compares with the state's); fail closed if it is
 
@@ -131,12 +151,11 @@ def _state_key(state: str) -> str:
 MAX_LOGIN_PARAM_CHARS = {"login_hint": 2048, "lti_message_hint": 4096, "target_link_uri": 2048}
 
 
-def relogin_params(login: Mapping[str, Any]) -> dict[str, str]:
+def relogin_params(login: Mapping[str, Any], state: str) -> dict[str, str]:
     """Return the OIDC login parameters that start a login's state entry again (in a new window)."""
-    kept = login.get("relogin")
     params = {"iss": login.get("iss"), "client_id": login.get("client_id"),
               "target_link_uri": login.get("target_link_uri"), "lti_deployment_id": login.get("deployment_id"),
-              **(kept if isinstance(kept, dict) else {})}
+              **open_relogin(login.get("relogin_sealed"), state)}
     return {name: value for name, value in params.items() if isinstance(value, str) and value}
 
 
@@ -205,7 +224,8 @@ class PathwaysLogin(FlaskOIDCLogin):
             "deployment_id": deployment_id,
             "issued_at": int(time.time()),
             # With the values above, what restarts this login in a new window if the state cookie does not come
-            # back (NewWindowNeeded, relogin_params); each value is kept once.
+            # back (NewWindowNeeded, relogin_params); each value is kept once, sealed with the state
+            # (StateBoundNonces.save_state_params), and not at all for a login that uses platform storage.
             "relogin": {name: value for name in RELOGIN_PARAMS
                         if isinstance(value := self._get_request_param(name), str) and value},
         }
@@ -216,6 +236,8 @@ class PathwaysLogin(FlaskOIDCLogin):
         if target_frame and origin:
             # The launch may come back without the state cookie; then the launch page reads these from storage.
             self._state_params.update(platform_storage=True, storage_target=target_frame, storage_origin=origin)
+            # Such a launch is never offered a new window (validate_state): its hints are not kept at all.
+            self._state_params.pop("relogin", None)
         return registration
 
     def storage_target(self) -> str | None:
@@ -406,7 +428,7 @@ class PathwaysLaunch(FlaskMessageLaunch):
         uses_storage = isinstance(params, dict) and bool(params.get("platform_storage"))
         if cookie_state != state and not uses_storage and self._storage_proof is None and isinstance(params, dict):
             # The login is ours and unused, but its cookie did not come back: blocked in a frame, or another browser.
-            raise NewWindowNeeded(relogin_params(params))
+            raise NewWindowNeeded(relogin_params(params, state))
         if cookie_state != state and not uses_storage:
             raise LaunchError(
                 N_("This launch was not started in this browser, or it has expired. Start again from your course.")

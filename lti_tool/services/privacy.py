@@ -509,6 +509,7 @@ def _course_record(course: Course, person_id: int, columns: list[tuple[str, str]
         ],
         "questions_served": [
             {**skill(s.skill_id), "item_id": s.item_id, "parameters": s.params, "source": s.source,
+             "hints_shown": s.hints_shown, "counted_for_mastery": s.credit,
              "served_at": _iso(s.served_at), "answered_at": _iso(s.answered_at), "correct": s.correct}
             for s in _rows(ServedItem, course.id, person_id, ServedItem.served_at)
         ],
@@ -554,8 +555,12 @@ def _course_record(course: Course, person_id: int, columns: list[tuple[str, str]
         # assigned_by_teacher and the course's goals say which), and read by a person it says nothing.
         "grades_for_lms": [
             {"skill_id": o.skill_id, "score_given": o.score_given, "score_maximum": o.score_maximum,
+             "activity_progress": o.activity_progress, "grading_progress": o.grading_progress,
              "comment": o.comment, "status": o.status, "score_timestamp": _iso(o.score_timestamp),
-             "synced_at": _iso(o.synced_at)}
+             "synced_at": _iso(o.synced_at),
+             # The LMS's answer to the latest failed attempt, as the teacher's grade page shows it.
+             "lms_answer": None if o.last_status is None and not o.last_error else {
+                 "http_status": o.last_status, "message": o.last_error}}
             for o, _title in grades
         ],
         "launches": _launches(course.id, person_id),

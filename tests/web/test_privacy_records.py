@@ -185,3 +185,15 @@ def test_the_readable_export_reads_the_grades_once_and_names_each_ones_gradebook
         < page.text.index("in the gradebook column “Unit 1 practice – x”")
     grade_reads = [s for s in seen if "FROM score_outbox" in s and s.lstrip().upper().startswith("SELECT")]
     assert len(grade_reads) == 1, grade_reads
+
+
+def test_a_launch_that_is_no_privacy_launch_keeps_no_for_user_naming_someone_else(sandbox, tool):
+    # A platform may send for_user with any launch; only a Data Privacy Launch needs it. Kept from a teacher's
+    # ordinary launch, it named the student after their data was deleted (the deletion looks in privacy launches).
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    sandbox.launch("student")
+    sandbox.launch("teacher", claim_overrides={CLAIM + "for_user": {"user_id": "student-1", "name": "Priya Shah"}})
+    _, teacher = _ids(tool, sandbox.sub("teacher"))
+    sessions = _sessions(tool, person_id=teacher)
+    assert len(sessions) == 2
+    assert all("for_user" not in session.details and "student-1" not in repr(session.details) for session in sessions)
