@@ -193,11 +193,11 @@ def role_labels(uris: Iterable[object] | None, limit: int = ROLE_LABELS_LIMIT) -
     context = [r for r in roles if r.scope is RoleScope.CONTEXT] or roles
     # Only names that read back as themselves: a role sent as "#Learner, Instructor" would read back as two.
     labels = dict.fromkeys(role.label for role in context if _LABEL.fullmatch(role.label))
-    # Whole labels only, within the column: a cut "Instructor#Teach" would read back as an Instructor. The sub-roles
-    # that narrow their principal are kept first: a claim longer than the column (an LMS sending every role it
-    # knows) was kept in order up to it, and an Administrator#ExternalSupport or Instructor#GuestInstructor dropped
-    # behind its kept principal read back with the principal's whole rights. Stored in the claim's order (the
-    # roster shows them so).
+    # Whole labels only, within the column: a cut "Instructor#Teach" would read back as an Instructor. The roles
+    # that narrow the principal beside them (`_narrows`) are kept first: a claim longer than the column (an LMS
+    # sending every role it knows) was kept in order up to it, and an Administrator#ExternalSupport,
+    # Instructor#GuestInstructor or TeachingAssistant dropped behind its kept principal read back with the
+    # principal's whole rights. Stored in the claim's order (the roster shows them so).
     narrowing = dict.fromkeys(role.label for role in context if _narrows(role) and role.label in labels)
     kept: list[str] = []
     for label in {**narrowing, **labels}:
@@ -259,9 +259,12 @@ EXTERNAL_ADMINISTRATOR_SUB_ROLES = frozenset({"ExternalDeveloper", "ExternalSupp
 
 
 def _narrows(role: Role) -> bool:
-    """Tell whether this sub-role gives less than its principal does (stored first: role_labels)."""
+    """Tell whether this role gives less than the principal beside it does (stored first: role_labels): a narrowing
+    sub-role, or LTI 1.1's TeachingAssistant principal (urn:lti:role:ims/lis/TeachingAssistant), which makes an
+    Instructor beside it a teaching assistant (_context_course_role)."""
     return (role.name == "Instructor" and role.sub_role in TEACHING_ASSISTANT_SUB_ROLES | GUEST_INSTRUCTOR_SUB_ROLES
-            or role.name == "Administrator" and role.sub_role in EXTERNAL_ADMINISTRATOR_SUB_ROLES)
+            or role.name == "Administrator" and role.sub_role in EXTERNAL_ADMINISTRATOR_SUB_ROLES
+            or role.name == "TeachingAssistant")
 
 
 def _external_administrator(roles: Iterable[Role]) -> bool:

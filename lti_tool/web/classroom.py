@@ -35,6 +35,7 @@ from ..services.plan import class_overview
 from ..services.skill_map import class_skill_map
 from ..services.time_zones import course_today
 from .course import launch_blueprint, require_teacher
+from .form_input import row_id
 from .i18n import DEFAULT, SUPPORTED, language_of, page_language, translated
 
 bp = launch_blueprint("classroom", __name__)
@@ -54,12 +55,12 @@ def help_now():
 def helped():
     """Close a student's "ask my teacher" requests once the teacher has helped them."""
     require_teacher()
-    person_id = request.form.get("person_id", type=int)
+    person_id = request.form.get("person_id", type=row_id)
     entries = needs_help(g.launch.course_id, g.launch.platform_id, now=utcnow())
     if person_id not in {entry.person_id for entry in entries}:
         abort(404)  # only students of this launch's course who are on the list
     # The requests the page showed (not one the student sent since); a page from before they were sent: every one.
-    shown = request.form.getlist("request_id", type=int)
+    shown = request.form.getlist("request_id", type=row_id)
     mark_helped(g.launch.course_id, person_id, now=utcnow(), request_ids=shown or None)
     flash(gettext("Marked as helped."), "success")
     return redirect(url_for("classroom.help_now"), code=303)

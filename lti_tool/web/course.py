@@ -78,6 +78,7 @@ from ..services.plan import plan_for
 from ..services.publishing import unit_skills
 from ..services.roster import roster_sync_refused, sync_roster
 from ..services.serving import AnswerRead
+from .form_input import row_id
 from .i18n import localized, message_text, page_language, translated
 from .launch import MAX_LAUNCHES_PER_BROWSER
 from .pending_messages import keep_pending_messages, take_pending_messages
@@ -243,7 +244,7 @@ def _answering(endpoint: str | None, values: dict | None) -> AnswerRead | None:
     marked = getattr(current_app.view_functions.get(endpoint or ""), "answers_question", None)
     if marked is None or request.method != "POST":
         return None
-    served_id = request.form.get("served", type=int)
+    served_id = request.form.get("served", type=row_id)
     if served_id is None:
         return None
     run_on, run_length = marked
@@ -585,7 +586,7 @@ def retry_grades():
     """Queue failed grade posts again (after the teacher fixed the cause in the LMS)."""
     require_teacher()
     require(actor_of(g.launch), Action.RETRY_GRADES)
-    count = retry_failed(g.launch.course_id, now=utcnow(), person_id=request.form.get("person_id", type=int))
+    count = retry_failed(g.launch.course_id, now=utcnow(), person_id=request.form.get("person_id", type=row_id))
     flash(ngettext("%(num)d grade queued to send again.", "%(num)d grades queued to send again.", count), "success")
     return redirect(url_for("course.home") + "#grades-heading", code=303)
 

@@ -9,6 +9,7 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.routing import IntegerConverter
 
 from ..security import MAX_ID_TOKEN_CHARS
 from ..services.errors import N_, ServiceError
@@ -23,6 +24,10 @@ LONGER_FORM_FIELDS: dict[str, dict[str, int]] = {
     "launch.launch": {"id_token": MAX_ID_TOKEN_CHARS},
     "launch.launch_verified": {"id_token": MAX_ID_TOKEN_CHARS},
 }
+#: The largest id a row has (the id columns are INTEGER: 2**31 - 1 on PostgreSQL). A longer number in an address or a
+#: form names no row of ours, and reached the database as an error, a 500: PostgreSQL's "integer out of range", and
+#: past 2**63 - 1 SQLite's driver cannot even send it.
+LARGEST_ROW_ID = 2**31 - 1
 TOO_LONG = N_("One of the fields is far longer than Pathways accepts. Shorten it and send the form again.")
 
 
@@ -42,8 +47,29 @@ def _cleaned(values: ImmutableMultiDict, longer: Mapping[str, int] | None = None
     return ImmutableMultiDict([(strip_control(key), strip_control(value)) for key, value in pairs])
 
 
+class RowIdConverter(IntegerConverter):
+    """The routes' `<int:…>`, a row id: a number past LARGEST_ROW_ID matches no route (the page that says so, a 404)."""
+
+    def __init__(self, map, fixed_digits: int = 0, min: int | None = None,  # noqa: A002 - werkzeug's names
+                 max: int | None = LARGEST_ROW_ID, signed: bool = False) -> None:  # noqa: A002
+        super().__init__(map, fixed_digits, min, max, signed)
+
+
+def row_id(text: str) -> int:
+    """Read a row id from a form or a query, as `type=` (`request.form.get("served", type=row_id)`): a number past
+    LARGEST_ROW_ID either way is a ValueError, so it reads as a field left out, as any other text that is no id."""
+    value = int(text)
+    if not -LARGEST_ROW_ID <= value <= LARGEST_ROW_ID:
+        raise ValueError(f"{text[:20]!r} is no row id")
+    return value
+
+
 def register(app: Flask) -> None:
-    """Clean request.form and request.args before any view (or CSRF check) reads them; give pages field_error."""
+    """Clean request.form and request.args before any view (or CSRF check) reads them; give pages field_error.
+
+    Before the routes are added: their `<int:…>` ids are row ids (RowIdConverter).
+    """
+    app.url_map.converters["int"] = RowIdConverter
     app.add_template_global(field_error)
 
     @app.before_request

@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 
 from ..services.serving import Served, show_hint
 from ..services.typed_answers import keep_typed_answer, typed_answer
+from .form_input import row_id
 
 Q = TypeVar("Q", Served, None)
 
@@ -56,7 +57,7 @@ def hint_asked() -> HintAsked | None:
     """
     if not request.form.get("show_hint"):
         return None
-    return HintAsked(request.form.get("served", type=int), request.form.get("hints", 0, type=int) + 1,
+    return HintAsked(request.form.get("served", type=row_id), request.form.get("hints", 0, type=int) + 1,
                      request.form.get("answer", ""))
 
 
@@ -66,7 +67,7 @@ def typed_back() -> HintAsked | None:
 
     It asks for no hint: the hints shown are the served row's, counted by the post.
     """
-    served = request.args.get("served", type=int)
+    served = request.args.get("served", type=row_id)
     return None if served is None else HintAsked(served, 0, typed_answer(g.launch, served))
 
 

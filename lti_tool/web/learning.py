@@ -23,6 +23,7 @@ from ..services.plan import ClassRow, class_overview
 from ..services.serving import items_for_skill, question_can_count, serve_next
 from .classroom import answers_page
 from .course import addresses, answers_question, launch_blueprint, require_student, require_teacher
+from .form_input import row_id
 from .hints import HintAsked, hint_asked, hint_redirect, hints_to_show, typed_back
 from .i18n import HEATMAP_CELL, heatmap_words, localized, page_language, person_name, translated
 from .plan_page import unit_list_items
@@ -75,7 +76,7 @@ def answer(skill_id: str):
     pack = require_pack(g.launch.course_id, language)
     skill = _skill(pack, skill_id)
     course_id = g.launch.course_id  # read before the answer's commit expires the launch row
-    served_id = request.form.get("served", type=int)
+    served_id = request.form.get("served", type=row_id)
     try:
         if served_id is None:
             raise NotFound(N_("That question was not given to you here. Here is a question that was."))
@@ -234,7 +235,7 @@ def _class_page(typed: Mapping[str, str] | None = None, error_field: str | None 
 def override():
     """Set a student's level on a skill, with a note."""
     require_teacher()
-    person_id = request.form.get("person_id", type=int)
+    person_id = request.form.get("person_id", type=row_id)
     skills, rows = class_overview(g.launch.course_id, g.launch.platform_id, page_language())
     students = {row.person_id: row.name for row in rows}
     try:

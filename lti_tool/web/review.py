@@ -22,6 +22,7 @@ from ..services.reviews import (
     review_standing,
 )
 from .course import launch_blueprint, require_student
+from .form_input import row_id
 from .hints import HintAsked, hint_asked, hint_redirect, hints_to_show, typed_back
 from .i18n import page_language, translated
 
@@ -32,7 +33,7 @@ bp = launch_blueprint("review", __name__)
 def question():
     """Show the review's current question, or the summary once the sitting (`run`) is over; without a sitting named,
     the button that starts one (`start`)."""
-    run = request.args.get("run", type=int)
+    run = request.args.get("run", type=row_id)
     if run is not None:
         return _question_page(run, typed_back())
     # Starting serves the sitting's first question, so only the button's POST (with its CSRF token) does it: the
@@ -71,7 +72,7 @@ def next_question():
     """
     person_id = require_student()
     pack = require_pack(g.launch.course_id, page_language())
-    run = request.form.get("run", type=int)
+    run = request.form.get("run", type=row_id)
     if run is None:
         raise NotFound(N_("That review was not given to you here."))
     if next_review_question(g.launch.course_id, person_id, pack, run=run, now=utcnow()) is None:
@@ -106,11 +107,11 @@ def answer():
     """Check a review answer (it counts as the skill's review) and show feedback (or show one more hint)."""
     asked = hint_asked()
     if asked is not None:
-        return _question_page(request.form.get("run", type=int), asked)
+        return _question_page(request.form.get("run", type=row_id), asked)
     person_id = require_student()
     pack = require_pack(g.launch.course_id, page_language())
-    run = request.form.get("run", type=int)
-    served_id = request.form.get("served", type=int)
+    run = request.form.get("run", type=row_id)
+    served_id = request.form.get("served", type=row_id)
     try:
         if served_id is None:
             raise NotFound(N_("That question was not given to you here. Here is a question that was."))
@@ -132,7 +133,7 @@ def answered(served_id: int):
     person_id = require_student()
     language = page_language()
     pack = require_pack(g.launch.course_id, language)
-    run = request.args.get("run", type=int) or served_id
+    run = request.args.get("run", type=row_id) or served_id
     found = answered_result(g.launch.course_id, person_id, served_id, source="review", language=language,
                             repeated=bool(request.args.get("again")))
     if found is None:
@@ -154,7 +155,7 @@ def summary():
     """Show which skills held and which need more practice, with the way back to the plan."""
     person_id = require_student()
     pack = require_pack(g.launch.course_id, page_language())
-    run = request.args.get("run", type=int)
+    run = request.args.get("run", type=row_id)
     results = review_results(g.launch.course_id, person_id, pack, run=run) if run else []
     # A review missed in an earlier sitting the student left (not in this one's results) still comes back: said here.
     missed = named_missed(pack, review_standing(g.launch.course_id, person_id, utcnow())[1],

@@ -14,6 +14,7 @@ from ..services.feedback import NOT_YOURS, answered_result
 from ..services.mastery import record_answer, require_pack
 from ..services.next_up import next_up
 from .course import addresses, launch_blueprint, require_student
+from .form_input import row_id
 from .hints import HintAsked, hint_asked, hint_redirect, hints_to_show, typed_back
 from .i18n import page_language, translated
 
@@ -33,7 +34,7 @@ def _open(unit_id: str):
     pack = require_pack(g.launch.course_id, page_language())  # its texts in the page's language
     unit = next((u for u in pack.units if u.id == unit_id), None)
     if unit is None:
-        run = request.values.get("run", type=int)
+        run = request.values.get("run", type=row_id)
         if run is not None:  # a sitting of a unit the teacher took out since: it ends here
             unit_check.close_stranded(g.launch.course_id, person_id, pack, run, now=utcnow())
         raise NotFound(N_("That unit is not part of this course."))
@@ -45,7 +46,7 @@ def question(unit_id: str):
     """Show the unit check's next question: of the sitting named (`run`), else of the one under way, else a button
     that starts one (`start`)."""
     person_id, pack, title = _open(unit_id)
-    run = request.args.get("run", type=int)
+    run = request.args.get("run", type=row_id)
     if run is not None:
         return _question_page(unit_id, run, typed_back())
     # Starting serves a sitting, so only the button's POST (with its CSRF token) does it: the session cookie is
@@ -98,13 +99,13 @@ def _question_page(unit_id: str, run: int, typed: HintAsked | None = None):
 @bp.post("/unit-check/<unit_id>")
 def answer(unit_id: str):
     """Check a unit-check answer: evidence for its skills, like practice, marked as the unit check."""
-    run = request.form.get("run", type=int)
+    run = request.form.get("run", type=row_id)
     asked = hint_asked()
     if asked is not None and run is not None:
         return _question_page(unit_id, run, asked)
     person_id, pack, _ = _open(unit_id)
     course_id = g.launch.course_id  # read before the answer's commit expires the launch row
-    served_id = request.form.get("served", type=int)
+    served_id = request.form.get("served", type=row_id)
     try:
         if served_id is None or run is None:
             raise NotFound(N_("That question was not given to you here. Here is a question that was."))
@@ -126,7 +127,7 @@ def answered(unit_id: str, served_id: int):
     """Show the feedback on a unit-check question the student answered, from what the answer stored (serves
     nothing, changes nothing)."""
     person_id, pack, title = _open(unit_id)
-    run = request.args.get("run", type=int)
+    run = request.args.get("run", type=row_id)
     if run is None:
         raise NotFound(NOT_YOURS)
     found = answered_result(g.launch.course_id, person_id, served_id, source="unit_check", language=page_language(),
@@ -147,7 +148,7 @@ def answered(unit_id: str, served_id: int):
 def summary(unit_id: str):
     """Show each skill of the unit check: how many were right, and which levels moved."""
     person_id, pack, title = _open(unit_id)
-    run = request.args.get("run", type=int)
+    run = request.args.get("run", type=row_id)
     results = unit_check.results(g.launch.course_id, person_id, pack, unit_id, run) if run else []
     mastered = [r for r in results if r.after is Level.MASTERED and r.before is not Level.MASTERED]
     following = next_up(g.launch.course_id, person_id, mastered[0].skill_id, now=utcnow(),

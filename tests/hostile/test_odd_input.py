@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from tests.support import CLAIM, submit_form
-from tests.web.test_agency import FIRST_SKILL, _open, _setup_course
+from tests.web.test_agency import FIRST_SKILL, _open, _post, _setup_course
 
 NUL = "\x00"
 
@@ -111,3 +111,30 @@ def test_a_roster_with_nul_bytes_or_overlong_ids_syncs_without_those_members(san
         subs = set(db.session.scalars(db.select(Person.sub)))
         assert "nul-name" in subs
         assert not any(sub.startswith(("odd", "long-")) for sub in subs)
+
+
+# One past the largest id a row has on PostgreSQL (INTEGER), and one past the largest SQLite's driver can send.
+NO_ROW_IDS = (str(2**31), str(2**63))
+
+
+def test_an_id_longer_than_any_rows_in_an_address_or_a_form_is_a_plain_refusal_not_a_500(sandbox, tool):
+    # The routes' <int:…> and the forms' ids (served, run, person_id) took any number: one past what the database's
+    # id columns hold reached it as an error, a 500 ("integer out of range" on PostgreSQL; past 2**63 SQLite's
+    # driver cannot send it at all).
+    teacher = _setup_course(sandbox)
+    student = sandbox.launch("student")
+    practise = f"/practice/{FIRST_SKILL}"
+    for number in NO_ROW_IDS:
+        for page, path in ((student, f"{practise}/answered/{number}"), (student, f"/review/answered/{number}"),
+                           (student, f"/goals/{number}/edit"), (student, f"/evidence/{number}/file"),
+                           (teacher, f"/students/{number}"), (teacher, f"/privacy/students/{number}.json")):
+            assert _open(page, tool, path).status_code == 404, (path, number)
+        for page, path in ((student, f"/review?run={number}"), (student, f"{practise}?served={number}")):
+            assert _open(page, tool, path).status_code < 500, (path, number)
+        question = _open(student, tool, practise)
+        for fields in ({"served": number, "answer": "1"}, {"served": number, "show_hint": "1"}):
+            answered = submit_form(question, practise, **fields)
+            assert answered.status_code < 500, (fields, answered.text[:300])
+        for path in ("/grades/retry", "/class/needs-help/helped"):
+            posted = _post(teacher, tool, path, person_id=number)
+            assert posted.status_code < 500, (path, posted.text[:300])

@@ -269,3 +269,24 @@ def test_a_narrowing_sub_role_at_the_end_of_a_long_roles_claim_is_stored_and_rea
     stored = _enrolment(tool, "staff-1").lti_roles
     assert len(stored) <= ROLE_LABELS_LIMIT and f"{principal}#{sub_role}" in stored.split(", ")
     assert stored_course_role(stored) == role  # before: the principal's ("instructor", "administrator")
+
+
+def test_a_teaching_assistant_principal_at_the_end_of_a_long_roles_claim_reaches_no_deletion(sandbox, tool):
+    """LTI 1.1's TeachingAssistant principal (urn:lti:role:ims/lis/TeachingAssistant, read as a teaching assistant
+    beside Instructor) narrows the Instructor role as the sub-roles do. It was not kept first in the stored labels:
+    at the end of a claim longer than the column it was dropped, the Instructor kept, and a Data Privacy Launch read
+    the labels back as the course's instructor, offering to delete a student's data."""
+    from lti_tool.lti.roles import ROLE_LABELS_LIMIT, stored_course_role
+
+    _sam_teaches_science_and_priya_is_in_math(sandbox)
+    others = [f"{LIS}/Mentor#Reviewer{n}" for n in range(40)]  # no rights of their own
+    claim = [INSTRUCTOR, *others, "urn:lti:role:ims/lis/TeachingAssistant"]
+    assert len(", ".join(label.rsplit("/", 1)[-1] for label in claim)) > ROLE_LABELS_LIMIT
+    assert _launch_with_roles(sandbox, "teacher-sci", claim).status_code == 200
+    assert _last_launch(tool).details["role"] == "teaching_assistant"
+    assert stored_course_role(_enrolment(tool, "teacher-sci").lti_roles) == "teaching_assistant"
+
+    page = _privacy_launch_about(sandbox, "teacher-sci", "student-1", "science-8")
+    assert page.status_code == 200 and "Priya Shah" in page.text  # a teaching assistant exports a student's data
+    assert "/privacy/user/delete" not in page.text
+    assert open_in_launch(page, tool, "/privacy/user/delete").status_code == 403
