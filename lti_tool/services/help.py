@@ -12,6 +12,7 @@ from ..learning.coursepack import Activity, CoursePack
 from ..models import HelpRequest
 from ..models.base import id_list
 from .errors import N_, NotFound
+from .permissions import Action, Actor, require
 
 #: A help request stays on the teacher's list this long unless the teacher marks it helped.
 OPEN_FOR = timedelta(days=7)
@@ -61,13 +62,18 @@ def open_requests(course_id: int, person_ids: list[int], *, now: datetime) -> di
     return found
 
 
-def mark_helped(course_id: int, person_id: int, *, now: datetime, request_ids: Collection[int] | None = None) -> int:
+def mark_helped(course_id: int, person_id: int, *, actor: Actor, now: datetime,
+                request_ids: Collection[int] | None = None) -> int:
     """Close a student's open help requests in this course (the teacher has talked to them); return how many.
+
+    Helping a student is teaching: a role that may not assess (a content developer, an outside administrator) may
+    see the list but not take a request off it, or the course's teacher would never see it.
 
     `request_ids`: the requests the teacher's page showed, the only ones closed. Closing every open one closed also
     a request the student sent after the page was drawn (another skill), which then left the list unseen. None (a
     page from before this was sent) closes every open one, as before.
     """
+    require(actor, Action.ASSESS)
     where = [HelpRequest.course_id == course_id, HelpRequest.person_id == person_id, HelpRequest.resolved_at.is_(None)]
     if request_ids is not None:
         where.append(HelpRequest.id.in_(id_list(request_ids)))

@@ -48,7 +48,8 @@ def help_now():
     """List the students who need help now, each with the reason."""
     require_teacher()
     entries = needs_help(g.launch.course_id, g.launch.platform_id, now=utcnow(), language=page_language())
-    return render_template("teacher/needs_help.html", launch=g.launch, entries=entries)
+    return render_template("teacher/needs_help.html", launch=g.launch, entries=entries,
+                           may_mark_helped=may(actor_of(g.launch), Action.ASSESS))
 
 
 @bp.post("/class/needs-help/helped")
@@ -61,7 +62,7 @@ def helped():
         abort(404)  # only students of this launch's course who are on the list
     # The requests the page showed (not one the student sent since); a page from before they were sent: every one.
     shown = request.form.getlist("request_id", type=row_id)
-    mark_helped(g.launch.course_id, person_id, now=utcnow(), request_ids=shown or None)
+    mark_helped(g.launch.course_id, person_id, actor=actor_of(g.launch), now=utcnow(), request_ids=shown or None)
     flash(gettext("Marked as helped."), "success")
     return redirect(url_for("classroom.help_now"), code=303)
 

@@ -324,3 +324,36 @@ def test_the_schools_own_administrators_keep_their_rights():
     assert course_role([lis + "#Instructor", lis + "#Administrator", lis + "/Administrator#ExternalSupport"]) == (
         "instructor")
     assert course_role([institution + "/Administrator#ExternalSupport"], in_course=True) == "external_administrator"
+
+
+@pytest.mark.parametrize("roles", [["ContentDeveloper"], ["Administrator", "Administrator#ExternalSupport"]])
+def test_a_role_that_may_not_assess_sees_a_help_request_but_cannot_close_it(sandbox, tool, roles):
+    # "Ask my teacher" is for the course's teacher: a content developer or an outside administrator closing it
+    # would take it off the list before any teacher saw it (docs/roles.md: they make no teaching decision).
+    import re
+
+    from tests.support import submit_form, teacher_with_demo_pack
+
+    teacher_with_demo_pack(sandbox)
+    student = sandbox.launch("student")
+    question = student.http.get(tool.url(_path(student)) + "practice/frac-equivalent")
+    question.http = student.http
+    assert "Your teacher will see" in submit_form(question, "/practice/frac-equivalent/ask").text
+    lis = "http://purl.imsglobal.org/vocab/lis/v2/membership"
+    sandbox.platform.add_user("staff-1", roles=[f"{lis}#{r}" if "#" not in r else f"{lis}/{r}" for r in roles],
+                              name="Carla Staff", context_id="math-7")
+    staff = sandbox.launch("staff-1")
+    help_page = staff.http.get(tool.url(_path(staff)) + "class/needs-help")
+    assert help_page.status_code == 200 and "Asked for help with Equivalent fractions" in help_page.text
+    assert "as helped" not in help_page.text  # no control it could only be refused
+    token = re.search(r'name="csrf_token" value="([^"]+)"', help_page.text).group(1)
+    person_id = re.search(r"students/(\d+)", help_page.text).group(1)
+    closed = staff.http.post(tool.url(_path(staff)) + "class/needs-help/helped",
+                             data={"csrf_token": token, "person_id": person_id})
+    assert closed.status_code == 403
+    # The course's teacher still sees it, and may close it.
+    teacher = sandbox.launch("teacher")
+    teacher_help = teacher.http.get(tool.url(_path(teacher)) + "class/needs-help")
+    teacher_help.http = teacher.http
+    assert "Asked for help with Equivalent fractions" in teacher_help.text
+    assert "Marked as helped." in submit_form(teacher_help, "/class/needs-help/helped").text
