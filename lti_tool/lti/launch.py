@@ -110,9 +110,27 @@ class LaunchStateStorage(FlaskCacheDataStorage):
             return _STATE_ENTRY_PREFIX + hashlib.sha256(key.encode()).hexdigest()
         return key
 
+    def _kept_before_sealing(self, key: str) -> str | None:
+        """Return the key a release before the digest kept this login's state entry under (the state itself).
+
+        Logins pending when such a release was replaced still launch: their entries stay in the cache for up to
+        LOGIN_STATE_SECONDS after the upgrade (their hints in clear, as they were kept, until they expire).
+        """
+        key = super()._prepare_key(key)
+        return key if key.startswith(_STATE_PREFIX) else None
+
+    def get_value(self, key: str) -> Any:
+        value = super().get_value(key)
+        if value is None and (before := self._kept_before_sealing(key)) is not None:
+            value = self._get_cache().get(before)
+        return value
+
     def pop_value(self, key: str) -> bool:
         """Delete a key; True only for the caller that actually removed it (single use)."""
-        return bool(self._get_cache().delete(self._prepare_key(key)))
+        if self._get_cache().delete(self._prepare_key(key)):
+            return True
+        before = self._kept_before_sealing(key)
+        return before is not None and bool(self._get_cache().delete(before))
 
 
 class StateBoundNonces(FlaskSessionService):
@@ -153,9 +171,13 @@ MAX_LOGIN_PARAM_CHARS = {"login_hint": 2048, "lti_message_hint": 4096, "target_l
 
 def relogin_params(login: Mapping[str, Any], state: str) -> dict[str, str]:
     """Return the OIDC login parameters that start a login's state entry again (in a new window)."""
+    # A login kept before the hints were sealed (pending across an upgrade) has them in clear.
+    before = login.get("relogin")
+    hints = open_relogin(login.get("relogin_sealed"), state) or (
+        {name: before.get(name) for name in RELOGIN_PARAMS} if isinstance(before, dict) else {})
     params = {"iss": login.get("iss"), "client_id": login.get("client_id"),
               "target_link_uri": login.get("target_link_uri"), "lti_deployment_id": login.get("deployment_id"),
-              **open_relogin(login.get("relogin_sealed"), state)}
+              **hints}
     return {name: value for name, value in params.items() if isinstance(value, str) and value}
 
 

@@ -585,7 +585,7 @@ def _choices(text: str, answer: str) -> tuple[list[dict[str, str]], str, list[st
         right = marked_ids[0]
     elif answer in ids:
         right = answer
-    elif answer.isdigit() and 1 <= int(answer) <= len(ids):
+    elif answer.isdecimal() and len(answer) <= 4 and 1 <= int(answer) <= len(ids):  # not isdigit(): "²" passes it
         right = ids[int(answer) - 1]
     else:
         right = next((c["id"] for c in choices if c["text"].casefold() == answer.casefold() and answer), "")

@@ -101,8 +101,11 @@ def print_groups():
     require_teacher()
     placement = {}
     for key, value in request.form.items():
-        if key.startswith("group_") and key[6:].isdigit() and value.isdigit():
-            placement[int(key[6:])] = int(value)
+        if key.startswith("group_"):
+            try:  # row_id, not str.isdigit() then int(): "²" passes isdigit and int() refuses it
+                placement[row_id(key[6:])] = row_id(value)
+            except ValueError:
+                continue  # no student's id or no group's number: ignored, as arrange_groups ignores the others
     grouping = arrange_groups(g.launch.course_id, g.launch.platform_id, skill_ids=request.form.getlist("skill"),
                               kind=request.form.get("kind", ""), placement=placement)
     return render_template("teacher/groups.html", launch=g.launch, grouping=grouping, kinds=GROUP_KINDS,
@@ -234,7 +237,7 @@ def assign():
     target = request.form.get("target", "")
     # The student menu starts at "Choose a student" (value ""): nothing chosen is no one, never the first student.
     who = WHOLE_CLASS if target == WHOLE_CLASS else [
-        int(value) for value in request.form.getlist("person_id") if value.strip().isdigit()]
+        person_id for person_id in request.form.getlist("person_id", type=row_id) if person_id >= 0]
     try:
         due_on = _due_date(request.form.get("due_on", ""))
         count = assign_skills(g.launch.course_id, g.launch.platform_id, skill_ids=request.form.getlist("skill_id"),
@@ -258,7 +261,7 @@ def assign():
         group = request.form.get("group", "")
         flash(ngettext("Group %(number)s: assigned to %(num)d student.",
                        "Group %(number)s: assigned to %(num)d students.", count, number=int(group))
-              if group.isdigit() and len(group) <= 4 else assigned, "success")
+              if group.isdecimal() and len(group) <= 4 else assigned, "success")
         return redirect(_same_groups(), code=303)
     flash(assigned, "success")
     return redirect(url_for("classroom.assignments"), code=303)

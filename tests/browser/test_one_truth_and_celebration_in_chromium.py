@@ -160,3 +160,25 @@ def test_inside_an_lms_frame_each_page_still_puts_the_keyboard_where_it_starts(b
         "return document.readyState") == "complete")
     assert "That's right!" in browser.find_element(By.TAG_NAME, "main").text
     wait(browser, lambda b: _active(b) == "Next question", seconds=5)
+
+
+def test_a_framed_page_leaves_the_focus_where_it_is_in_the_lms_page(browser, tool):
+    # The autofocus the script gives in a frame is for a keyboard user moving through the tool: a page the LMS loads
+    # in its frame while the person is somewhere else on the LMS page (reading it with a screen reader, typing in
+    # its search box) took the focus away from there into the frame, and scrolled the LMS page to it.
+    home = _student_in_the_demo_course(browser, tool)
+    browser.get(tool.url("/sandbox/"))
+    browser.execute_script("""
+        const search = document.createElement("input");
+        search.id = "lms-search"; search.setAttribute("aria-label", "Search the course");
+        document.body.prepend(search);
+        search.focus();
+        const frame = document.createElement("iframe");
+        frame.id = "tool-frame"; frame.title = "Pathways"; frame.src = arguments[0];
+        document.body.append(frame);
+    """, home.split("?")[0].rstrip("/") + f"/practice/{SKILL}")
+    wait(browser, ec.frame_to_be_available_and_switch_to_it((By.ID, "tool-frame")))
+    wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "[autofocus]") and b.execute_script(
+        "return document.readyState") == "complete")
+    browser.switch_to.default_content()
+    assert browser.execute_script("return document.activeElement.id") == "lms-search"

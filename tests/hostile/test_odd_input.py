@@ -138,3 +138,40 @@ def test_an_id_longer_than_any_rows_in_an_address_or_a_form_is_a_plain_refusal_n
         for path in ("/grades/retry", "/class/needs-help/helped"):
             posted = _post(teacher, tool, path, person_id=number)
             assert posted.status_code < 500, (path, posted.text[:300])
+
+
+# Text str.isdigit() takes for a number but int() refuses: a superscript two, and more digits than int() reads.
+NOT_INT = ("\u00b2", "9" * 5000)
+
+
+def test_a_student_or_group_number_int_cannot_read_is_a_plain_refusal_not_a_500(sandbox, tool):
+    # /class/assignments and /class/groups/print checked their ids with str.isdigit(), which a superscript digit
+    # (or a number too long for int()) passes: int() then raised, a 500.
+    from tests.web.test_privacy import _ids
+
+    teacher = _setup_course(sandbox)
+    sandbox.launch("student")
+    _, priya = _ids(tool, "student-1")
+    for text in NOT_INT:
+        for fields in ({"target": "student", "person_id": text, "skill_id": FIRST_SKILL},
+                       # the group's number only names it in the message after the assignment
+                       {"target": "group", "person_id": str(priya), "skill_id": FIRST_SKILL, "group": text[:4]}):
+            posted = _post(teacher, tool, "/class/assignments", **fields)
+            assert posted.status_code < 500, (fields, posted.text[:300])
+        for fields in ({f"group_{text}": "1"}, {"group_1": text}):
+            printed = _post(teacher, tool, "/class/groups/print", skill=FIRST_SKILL, **fields)
+            assert printed.status_code < 500, printed.text[:300]
+
+
+def test_a_choice_number_int_cannot_read_is_the_editors_own_refusal_not_a_500(sandbox):
+    # The question editor reads "2" as the second choice: it checked str.isdigit(), which "²" (and a number too long
+    # for int()) passes, and int() raised, a 500 for the teacher.
+    from tests.web.test_course_map import _editor, _get, _link
+
+    editor = _editor(sandbox)
+    activity = _get(editor, _link(editor, r"/teacher/map/activity\?id=practice-frac-multiply"))
+    form = _get(activity, _link(activity, r"/teacher/map/item\?activity=practice-frac-multiply&amp;id=fm-2"))
+    for answer in NOT_INT:
+        saved = submit_form(form, "/teacher/map/item", prompt="What is three quarters of 20?",
+                            choices="15\n12\n16", answer=answer)
+        assert saved.status_code < 500, saved.text[:300]

@@ -79,3 +79,44 @@ def test_hints_sealed_with_one_state_do_not_open_with_another():
     assert open_relogin(sealed, "state-a") == {"login_hint": "u-1", "lti_message_hint": "m"}
     assert open_relogin(sealed, "state-b") == {}
     assert open_relogin("garbage", "state-a") == {} and open_relogin(None, "state-a") == {}
+
+
+def _kept_as_before_the_upgrade(tool, state: str) -> dict[str, str]:
+    """Keep a pending login's state entry as the release before the sealing did: under the state itself, its hints
+    in clear (an upgrade finds such entries for up to LOGIN_STATE_SECONDS); return the hints."""
+    import hashlib
+
+    from lti_tool.extensions import cache
+    from lti_tool.lti.blocked_cookies import open_relogin
+
+    with tool.app.app_context():
+        digest = "lti1p3-login-" + hashlib.sha256(f"lti1p3-{state}".encode()).hexdigest()
+        entry = dict(cache.get(digest))
+        hints = open_relogin(entry.pop("relogin_sealed"), state)
+        assert hints["login_hint"] and cache.delete(digest)
+        cache.set(f"lti1p3-{state}", {**entry, "relogin": hints}, timeout=600)
+    return hints
+
+
+def test_a_login_pending_across_the_upgrade_still_launches_once(cached_tool):
+    sandbox = SandboxActions(cached_tool)
+    pending = sandbox.begin("student")
+    _kept_as_before_the_upgrade(cached_tool, pending.state)
+
+    page = pending.post()
+
+    assert page.status_code == 200 and "/c/" in page.url, (page.status_code, page.text[:300])
+    again = pending.post()
+    assert "already been used" in again.text
+
+
+def test_a_framed_login_pending_across_the_upgrade_still_gets_its_new_window(cached_tool):
+    sandbox = SandboxActions(cached_tool)
+    pending = sandbox.begin("student", http=_cookieless())
+    pending.http.headers.update(FRAMED)
+    hints = _kept_as_before_the_upgrade(cached_tool, pending.state)
+
+    page = pending.post()
+
+    assert "Pathways needs its own window" in page.text
+    assert f'value="{hints["login_hint"]}"' in page.text

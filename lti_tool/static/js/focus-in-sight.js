@@ -29,11 +29,15 @@
 /* Inside an LMS's frame, the page's first move for the keyboard (`autofocus`: the answer field, "Next up", "Next
    question") was lost: browsers honour `autofocus` only once per top-level page and never in a frame of another
    origin, so every page after the first (after each answer) put a keyboard user back at the start of the page.
-   When the page is in a frame and nothing has the focus yet, give it to the element marked `autofocus`. */
+   When the page is in a frame that has the focus (the person moved through the tool, not elsewhere on the LMS page)
+   and nothing in it has the focus yet, give it to the element marked `autofocus`. */
 (function () {
   "use strict";
   if (window.self === window.top) {
     return;  // a page of its own: the browser's autofocus already did this
+  }
+  if (!document.hasFocus()) {
+    return;  // the person is elsewhere on the LMS page (its menu, a screen reader reading it): leave them there
   }
   var active = document.activeElement;
   if (active && active !== document.body && active !== document.documentElement) {
