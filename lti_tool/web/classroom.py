@@ -61,8 +61,9 @@ def helped():
     if person_id not in {entry.person_id for entry in entries}:
         abort(404)  # only students of this launch's course who are on the list
     # The requests the page showed (not one the student sent since); a page from before they were sent: every one.
-    shown = request.form.getlist("request_id", type=row_id)
-    mark_helped(g.launch.course_id, person_id, actor=actor_of(g.launch), now=utcnow(), request_ids=shown or None)
+    # Ids none of which reads as a row close nothing (not every request, which is for pages that sent no ids).
+    shown = request.form.getlist("request_id", type=row_id) if "request_id" in request.form else None
+    mark_helped(g.launch.course_id, person_id, actor=actor_of(g.launch), now=utcnow(), request_ids=shown)
     flash(gettext("Marked as helped."), "success")
     return redirect(url_for("classroom.help_now"), code=303)
 

@@ -161,3 +161,16 @@ def test_a_worked_example_in_the_plan_opens_in_place_and_after_two_misses_it_is_
     stuck = html.unescape(_answer(student, tool, right=False, skill_id="percent").text)
     assert "Try learning it another way" in stuck and example in stuck
     assert "(worked example)" not in stuck
+
+
+def test_a_helped_form_whose_request_ids_are_not_ids_closes_nothing(sandbox, tool):
+    # A page that sent no request ids (drawn before they were sent) closes every open request; ids that read as no
+    # row must not fall back to that and close a request the teacher never saw.
+    teacher, student = _student(sandbox)
+    submit_form(_question(student, tool), "/practice/frac-equivalent/ask")
+    help_url = tool.url(re.search(r'href="([^"]*/class/needs-help)"', teacher.text).group(1))
+    help_page = teacher.http.get(help_url)
+    help_page.http = teacher.http
+    done = submit_form(help_page, "/class/needs-help/helped", request_id="x")
+    assert done.status_code == 200
+    assert "Asked for help with Equivalent fractions today." in done.text
