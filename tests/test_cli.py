@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from click.testing import CliRunner
 from flask.cli import ScriptInfo
 
@@ -187,3 +188,12 @@ def test_retiring_old_keys_and_approving_through_platform_add_are_audited(tool):
                "--deployment-id", "1", "--login-url", "https://moodle.example/auth",
                "--token-url", "https://moodle.example/t", "--jwks-url", "https://moodle.example/jwks").exit_code == 0
     assert [line.split("\t")[0] for line in _audit_log(tool)][2:] == ["deployment_added", "platform_approved"]
+
+
+@pytest.mark.parametrize("course", ["\u00b2", "9" * 12, "9" * 5000])
+def test_an_audit_course_that_is_no_pathways_id_is_read_as_a_context_id(tool, course):
+    # "²" passes str.isdigit() and int() refuses it (a traceback), as it refuses 5,000 digits; twelve digits are
+    # past the id columns (PostgreSQL refuses the query). Each is read as a context id no course has.
+    result = run(tool, "audit", "list", "--course", course)
+    assert result.exit_code == 0, result.output
+    assert result.exception is None

@@ -1140,6 +1140,14 @@ def _anonymise_people_without_courses(now: datetime, files: list[str]) -> int:
     return _anonymise_if_unenrolled(people, None, unless_session_after=recent, files=files)
 
 
+def _pathways_id(text: str) -> int | None:
+    """Return the Pathways id `text` names, or None: "²" passes str.isdigit() and int() refuses it, and a number
+    past the id columns' range is no id (PostgreSQL refuses it in a query)."""
+    if text.isascii() and text.isdigit() and len(text) <= 10 and int(text) < 2**31:
+        return int(text)
+    return None
+
+
 def audit_entries(*, course: str | None = None, issuer: str | None = None, client_id: str | None = None,
                   deployment_id: str | None = None, limit: int = 50) -> list[AuditEntry]:
     """Return the newest audit entries, optionally of one platform (issuer, client id, or its Pathways id), one
@@ -1148,7 +1156,7 @@ def audit_entries(*, course: str | None = None, issuer: str | None = None, clien
     query = sa.select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(max(1, limit))
     courses = sa.select(Course.id, Platform.issuer, Platform.client_id, Deployment.deployment_id).join(
         Platform, Platform.id == Course.platform_id).join(Deployment, Deployment.id == Course.deployment_id)
-    if issuer is not None and client_id is None and issuer.isdigit():
+    if issuer is not None and client_id is None and _pathways_id(issuer) is not None:
         # A Pathways platform id (an issuer is a URL, never a number): a removed platform's entries are found so.
         query = query.where(AuditEntry.platform_id == int(issuer))
         courses = courses.where(Platform.id == int(issuer))
@@ -1176,7 +1184,7 @@ def audit_entries(*, course: str | None = None, issuer: str | None = None, clien
                                for m in matches)
             raise ServiceError(f"{len(matches)} courses have the context id {course!r}; say which one with: {places}")
         ids = {m.id for m in matches}
-        if course.isdigit():
+        if _pathways_id(course) is not None:
             # Deleted courses are gone from `course`; their entries are still found by id.
             ids.add(int(course))
         query = query.where(AuditEntry.course_id.in_(ids))
