@@ -84,7 +84,7 @@ def test_student_whose_lms_speaks_mexican_spanish_gets_plan_practice_and_feedbac
     assert "Casi, pero no." in feedback.text
     assert "Siguiente pregunta" in feedback.text and "Volver a mi plan" in feedback.text
     assert "Intentado" in feedback.text  # the level the wrong answer moved them to, in Spanish
-    assert "0 de 1 correctas" in feedback.text  # the model's reason, in Spanish
+    assert "0 de 1 bien" in feedback.text  # the model's reason, in Spanish
 
 
 def test_spanish_student_gets_spanish_confirmations_after_acting(sandbox, tool):
@@ -153,7 +153,7 @@ def test_a_spanish_teacher_gets_the_class_view_a_students_page_and_settings_in_s
     student = pages["student"].text
     assert "Próximos pasos, tal como los ve Priya Shah" in student and "Historial de dominio" in student
     assert "1 pregunta respondida, 0 correctas." in student
-    assert "0 de 1 correctas" in student  # the mastery model's reason, rebuilt in Spanish
+    assert "0 de 1 bien" in student  # the mastery model's reason, rebuilt in Spanish
     assert "Mastery history" not in student and "question answered" not in student
     assert "Fecha de fin del curso" in pages["settings"].text and "Course end date" not in pages["settings"].text
     assert "El curso termina el 2031-06-30." in pages["saved"].text
