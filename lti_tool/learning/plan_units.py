@@ -87,6 +87,12 @@ def unit_groups(pack: CoursePack) -> tuple[UnitGroup, ...]:
     return tuple(groups)
 
 
+def unit_of(groups: Sequence[UnitGroup], skill_id: str) -> str | None:
+    """Return the id of the first unit of `groups` (`unit_groups(pack)`) that holds the skill, which `?unit=` shows;
+    None for a pack without units (the plan page then shows every skill)."""
+    return next((unit_id for unit_id, _, skills, _ in groups if skill_id in skills), None)
+
+
 def shown_unit(units: Sequence[UnitProgress], asked: str, levels: Mapping[str, Level],
                first_step: str | None) -> UnitProgress | None:
     """Return the unit the plan page shows: the one asked for, else the unit the student is working in.

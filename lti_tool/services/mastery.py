@@ -55,12 +55,16 @@ class SkillView:
     #: Right answers on items not yet answered right are what the next level lacks (pages say so): more of the
     #: same item (a template's variants are one) cannot raise it.
     other_items: bool = False
-    #: What the level above this one still needs, by the model's own rules (None at Mastered and for a teacher's
-    #: level): the plan's table says it in words.
+    #: What the level above this one still needs, by the model's own rules (None at Mastered and for a level only
+    #: the teacher changes, `held_by_teacher`): the plan's table says it in words. For a level the teacher set, it is
+    #: what the learner's own answers still need to raise it, as `record_answer` raises a teacher's level.
     needs: LevelNeeds | None = None
     #: The learner has answered a question on the skill wrong (the practice feedback says when such a question
     #: comes back only to those who missed one).
     missed: bool = False
+    #: The teacher set the level below what the answers showed (`SkillState.held_below`): answers do not raise it,
+    #: only the teacher does, so no page says what the next level needs; they say that instead.
+    held_by_teacher: bool = False
 
     @property
     def missed_comes_back_later(self) -> bool:
@@ -277,19 +281,28 @@ def _state_of(row: SkillMastery | sa.Row) -> SkillState:
     return SkillState.from_dict(json.loads(row.state) if isinstance(row.state, str) else row.state)
 
 
+def _held_by_teacher(row: SkillMastery | sa.Row, state: SkillState) -> bool:
+    """Whether only the teacher changes the row's level: they set it below what the answers showed (they doubt
+    them). Any other teacher's level is raised by answers that earn more (`record_answer`), so what those answers
+    still need is the model's to say, as for a level of the model's own."""
+    return bool(row.overridden) and state.held_below
+
+
 def _needs_another_sitting(pack: CoursePack, row: SkillMastery | sa.Row, model: MasteryModel,
                            state: SkillState | None = None) -> bool:
-    if row.overridden or row.level != Level.PROFICIENT.value:
-        return False  # a teacher's judgement is not the model's to explain
+    if row.level != Level.PROFICIENT.value:
+        return False
     if state is None:
         state = _state_of(row)
+    if _held_by_teacher(row, state):
+        return False  # no sitting raises it: only the teacher does
     return model.needs_only_another_sitting(state, thresholds_for(pack))
 
 
 def _needs_other_items(rules: MasteryThresholds, row: SkillMastery | sa.Row, model: MasteryModel,
                        state: SkillState) -> bool:
-    if row.overridden or row.level == Level.MASTERED.value:
-        return False  # a teacher's judgement is not the model's to explain; Mastered has no level above
+    if row.level == Level.MASTERED.value or _held_by_teacher(row, state):
+        return False  # Mastered has no level above; no answer raises a level only the teacher changes
     return model.needs_other_items(state, rules, shown=Level(row.level))
 
 
@@ -343,12 +356,16 @@ def _views(pack: CoursePack, rows: Mapping[str, SkillMastery | sa.Row], model: M
                 parts = model.explain_parts(state)
                 parts = parts if row.reason == joined_reason(parts) else ()
             level = Level(row.level)
+            # A teacher's level is raised by right answers that earn more, as the model's own (`record_answer`
+            # compares the model's level, the teacher's as the one shown before, with it): the same projection
+            # says what those answers still need. Unless the teacher doubts the answers (`_held_by_teacher`).
+            held = _held_by_teacher(row, state)
             views.append(SkillView(skill.id, skill.name, level, row.reason, row.overridden, parts,
                                    _needs_another_sitting(pack, row, model, state),
                                    _needs_other_items(rules, row, model, state),
-                                   None if row.overridden or not needs else model.next_level_needs(
+                                   None if held or not needs else model.next_level_needs(
                                        state, rules, shown=level, overall=overall),
-                                   state.correct < state.attempts))
+                                   state.correct < state.attempts, held))
     return views
 
 

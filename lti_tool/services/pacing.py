@@ -7,7 +7,8 @@ same verdict).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -42,6 +43,9 @@ class PaceView:
     targets: tuple[tuple[str, str, date], ...] = ()  # (skill id, skill name, target date)
     #: The explanation as sentence templates and values, for pages in the learner's language.
     explanation_parts: tuple = ()
+    #: Every skill's level, as the plan reads it (`Standing.levels`, the stored column): the goals page shows each
+    #: goal's skills with it, from the one read of the levels the pace makes anyway.
+    levels: Mapping[str, Level] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,8 @@ def pace_for(course_id: int, person_id: int, *, now: datetime, language: str = B
     ends_on = content.ends_on if content else None
     if ends_on is None:
         status = PaceStatus.NOT_STARTED.value if started is None else None
-        return PaceView(status, NO_END_DATE, None, len(mastered), len(order), explanation_parts=((NO_END_DATE, {}),))
+        return PaceView(status, NO_END_DATE, None, len(mastered), len(order), explanation_parts=((NO_END_DATE, {}),),
+                        levels=levels)
     course = db.session.get(Course, course_id)
     # Days are the course's: a skill mastered at 20:00 in Chicago counts on that day, not the next (UTC's).
     zone = course_zone(course_id)
@@ -99,10 +104,10 @@ def pace_for(course_id: int, person_id: int, *, now: datetime, language: str = B
                          started_on=local_date(started, zone) if started else None)
     except ValueError:
         return PaceView(None, END_BEFORE_START, ends_on, len(mastered), len(order),
-                        explanation_parts=((END_BEFORE_START, {}),))
+                        explanation_parts=((END_BEFORE_START, {}),), levels=levels)
     targets = tuple((sid, names[sid], plan.targets[sid]) for sid in remaining if sid in plan.targets)
     return PaceView(plan.status.value, plan.explanation, ends_on, plan.mastered, plan.total, targets,
-                    plan.explanation_parts)
+                    plan.explanation_parts, levels)
 
 
 # Built once, like the plan's queries (services/mastery._ROWS_QUERY).

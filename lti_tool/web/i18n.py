@@ -381,18 +381,33 @@ MISSED_COMES_BACK_LATER = N_("A question you missed comes back for another try o
                              "a day).")
 
 
+#: Said instead of what the next level needs when the teacher set the level below what the learner's answers showed
+#: (`SkillView.held_by_teacher`): answers no longer raise it, only the teacher does. On the plan and the feedback.
+TEACHER_HOLDS_LEVEL = N_("Your teacher set this level, and only your teacher changes it now. Keep practising: your "
+                         "teacher sees your answers.")
+
+
 @bp.app_template_global("needs_texts")
 def needs_texts(views: Sequence[object]) -> list[str]:
     """Return, for each skill view, what its next level still needs in words (`SkillView.needs`, from the mastery
-    model's rules), "" at Mastered or for a teacher's level.
+    model's rules; for a level the teacher set, what the learner's own answers still need to raise it), "" at
+    Mastered; for a level only the teacher changes (`SkillView.held_by_teacher`), that the teacher does.
 
     For the plan's table: the page's catalogue is found once for all its rows, not once per word.
     """
     catalogue = page_catalogue()
     words = catalogue.ugettext
     later = words(MISSED_COMES_BACK_LATER)
-    return [_needs_text(getattr(view, "needs", None), words, catalogue.ungettext)
-            + (" " + later if getattr(view, "missed_comes_back_later", False) else "") for view in views]
+    held = None
+    texts = []
+    for view in views:
+        if getattr(view, "held_by_teacher", False):
+            held = held or words(TEACHER_HOLDS_LEVEL)
+            texts.append(held)
+            continue
+        texts.append(_needs_text(getattr(view, "needs", None), words, catalogue.ungettext)
+                     + (" " + later if getattr(view, "missed_comes_back_later", False) else ""))
+    return texts
 
 
 def _needs_text(needs: object, words: Callable[[str], str], ungettext: Callable[[str, str, int], str]) -> str:

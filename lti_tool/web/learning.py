@@ -26,7 +26,7 @@ from .course import addresses, answers_question, launch_blueprint, require_stude
 from .form_input import row_id
 from .hints import HintAsked, hint_asked, hint_redirect, hints_to_show, typed_back
 from .i18n import HEATMAP_CELL, heatmap_words, localized, page_language, person_name, translated
-from .plan_page import unit_list_items
+from .plan_page import plan_address, skill_anchor, unit_list_items
 from .skill_map import map_dots, map_edges, map_name_lines, student_map_boxes
 
 bp = launch_blueprint("learning", __name__)
@@ -60,6 +60,7 @@ def _practice_page(skill_id: str, typed: HintAsked | None = None):
     in_placement = question is None and bool(items_for_skill(pack, skill_id))
     return render_template("student/practice.html", launch=g.launch, skill=skill, in_placement=in_placement,
                            item=question.item if question else None, question=question,
+                           plan_href=plan_address(pack, skill_id),
                            hints=hints_to_show(question), typed_answer=typed.answer_for(question) if typed else "")
 
 
@@ -130,7 +131,8 @@ def answered(skill_id: str, served_id: int):
     following = next_up(course_id, person_id, skill_id, now=now, language=language) if mastered or lead_on else None
     return render_template("student/feedback.html", launch=g.launch, skill=skill, item=result.item, result=result,
                            activities=learning_activities(pack, skill_id) if stuck else [], stuck=stuck,
-                           mastered=mastered, next_up=following, waiting=waiting, lead_on=lead_on)
+                           mastered=mastered, next_up=following, waiting=waiting, lead_on=lead_on,
+                           plan_href=plan_address(pack, skill_id))
 
 
 @bp.post("/practice/<skill_id>/ask")
@@ -150,6 +152,7 @@ bp.add_app_template_global(map_dots, "map_dots")
 bp.add_app_template_global(student_map_boxes, "student_map_boxes")
 # The plan page's list of units (web/plan_page.py), for templates/student/home.html.
 bp.add_app_template_global(unit_list_items, "unit_list_items")
+bp.add_app_template_filter(skill_anchor, "skill_anchor")
 
 
 @bp.app_template_global("practice_hrefs")

@@ -8,13 +8,17 @@ for byte.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Container, Sequence
 from functools import lru_cache
 
+from flask import url_for
 from jinja2.filters import do_urlencode
 from markupsafe import Markup, escape
 
-from ..learning.plan_units import UnitProgress
+from ..learning.coursepack import CoursePack
+from ..learning.plan_units import UnitProgress, unit_groups, unit_of
+from ..services.content import from_pack
 
 #: What the item of the unit shown adds: its class, and aria-current on its link.
 _CURRENT = (' class="unit-current"', ' aria-current="true"')
@@ -55,3 +59,20 @@ def unit_list_items(units: Sequence[UnitProgress], shown_id: str | None, here: s
                      f'{ready if unit.id in check_units else ""}</li>')
     # Safe: every value above went through escape(); the rest is this function's own markup.
     return Markup("".join(items))  # noqa: S704
+
+
+_NOT_IN_AN_ID = re.compile(r"[^A-Za-z0-9_-]")
+
+
+@lru_cache(maxsize=4096)
+def skill_anchor(skill_id: str) -> str:
+    """Return the id of a skill's row in the plan's table: "skill-" and the skill's id, each character an HTML id or a
+    fragment cannot carry plainly (a pack's ids are any text, spaces included) written as ".<hex>.", so no two
+    skills share one."""
+    return "skill-" + _NOT_IN_AN_ID.sub(lambda found: f".{ord(found.group()):x}.", skill_id)
+
+
+def plan_address(pack: CoursePack, skill_id: str) -> str:
+    """Return the plan page's address that shows the skill's unit (`?unit=`, as the list of units links to it) at the
+    skill's row, for "Back to my plan" from practising it: the page's own unit may be another."""
+    return url_for("course.home", unit=unit_of(from_pack(pack, unit_groups), skill_id)) + "#" + skill_anchor(skill_id)

@@ -38,6 +38,9 @@ CEILINGS = {
     "plan": 5,
     # The plan showing another unit than the student's own (`?unit=`, issue 14): the same statements.
     "plan, another unit": 5,
+    # The student's goals page: the launch, the levels (read once for the pace and for each goal's skills' levels),
+    # the pace's level changes and first answer, the student's own goals.
+    "goals": 4,
     # The same page opened from a graded link (an LMS assignment: a placement) shows that placement (its title
     # and, for a unit's link, its skills), read with the launch since issue 14's third round (6 before).
     "plan, from a graded link": 5,
@@ -292,6 +295,12 @@ def _measure(make_tool, *, students: int, leavers: int, copies: int) -> dict[str
         assert '<h2 id="map-heading">Your skill map: Equations and lines</h2>' in other_unit.text
         assert other_unit.text.count('<g class="map-level map-level-') == 4
         pages["plan, another unit"] = seen
+
+        with counter.counting() as seen:
+            goals = _get(plan, tool, "/goals")
+        # Each goal's skills with the student's levels, read with the pace's (the teacher set Divide fractions).
+        assert '<span class="level level-3">Proficient</span>' in goals.text
+        pages["goals"] = seen
 
         question = _get(plan, tool, practice_path)
         changes = _level_changes(tool)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from flask import render_template_string
 from flask_babel import force_locale
@@ -105,3 +107,19 @@ def test_the_map_key_drawn_once_per_language_is_the_macros_markup_in_that_langua
                     drawn = render_template_string(page)
                     assert drawn == render_template_string(direct)
                     assert ("Sin empezar" in drawn) == (language == "es")
+
+
+def test_every_skill_id_gives_its_own_row_anchor_and_its_first_unit():
+    # Guard: a pack's skill ids are any text; the row's id (and "Back to my plan"'s fragment) carries none of the
+    # characters an id or a fragment cannot, and no two skills share one.
+    from lti_tool.learning.plan_units import unit_of
+    from lti_tool.web.plan_page import skill_anchor
+
+    ids = ["frac-equivalent", "frac equivalent", "frac.equivalent", "frac.20.equivalent", "número/1", "a_b", "#x"]
+    anchors = [skill_anchor(skill_id) for skill_id in ids]
+    assert anchors[0] == "skill-frac-equivalent"
+    assert len(set(anchors)) == len(ids)
+    assert all(re.fullmatch(r"skill-[A-Za-z0-9_.-]+", anchor) for anchor in anchors), anchors
+    groups = (("u1", "One", ("a", "b"), False), ("u2", "Two", ("b", "c"), False), ("other-skills", "", ("d",), True))
+    assert [unit_of(groups, s) for s in "abcdz"] == ["u1", "u1", "u2", "other-skills", None]
+    assert unit_of((), "a") is None  # a pack without units: the plan shows every skill

@@ -38,7 +38,7 @@ def _units(page) -> list[tuple[str, str, str, bool]]:
 def _table(page) -> list[str]:
     """Return the skill names of the "Where you are on each skill" table, in order."""
     table = page.text.split('id="skills-heading"')[1].split("</table>")[0]
-    return [html.unescape(name) for name in re.findall(r'<tr><th scope="row">([^<]+)</th>', table)]
+    return [html.unescape(name) for name in re.findall(r'<tr[^>]*><th scope="row">([^<]+)</th>', table)]
 
 
 def _boxes(page) -> int:
