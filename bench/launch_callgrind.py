@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import functools
 import glob
 import importlib
 import os
@@ -62,8 +63,12 @@ class Counter:
             if on:
                 self.marks.cg_toggle()
 
-    def within(self, targets: list[str]) -> None:
-        """Count each module:function (or module:Class.method) under its own label, for a pass of its own."""
+    def within(self, targets: list[str], namespaces: tuple[dict, ...] = ()) -> None:
+        """Count each module:function (or module:Class.method) under its own label, for a pass of its own.
+
+        `namespaces` are more dicts that may hold a function by a name of their own (the Jinja environment's globals
+        and filters: a template calls `student_map_boxes` from there, not from its module); it is replaced there too.
+        """
         for target in targets:
             module_name, dotted = target.split(":")
             owner = importlib.import_module(module_name)
@@ -76,12 +81,17 @@ class Counter:
             for holder in [owner] if path else list(sys.modules.values()):
                 if getattr(holder, name, None) is inner:
                     setattr(holder, name, wrapper)
+            for namespace in namespaces:
+                for key, value in list(namespace.items()):
+                    if value is inner:
+                        namespace[key] = wrapper
 
     def _wrapped(self, label: str, inner):
         def wrapper(*args, **kwargs):  # a plain function, so that a method still gets its instance
             return self(label, inner, *args, **kwargs)
 
-        return wrapper
+        # With the wrapped function's attributes: Jinja reads `jinja_pass_arg` (pass_context and the like) there.
+        return functools.update_wrapper(wrapper, inner)
 
 
 def count_passes(counter: Counter, labels: list[str], run, times: int) -> None:
@@ -134,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         # What is counted now: a step's tool requests ("login", "launch", "page"), or a function's calls (--within).
         counter = Counter(marks)
         launcher._tool = lambda step, call: counter(step, call)
-        counter.within(args.within)
+        counter.within(args.within, (app.jinja_env.globals, app.jinja_env.filters))
         count_passes(counter, ([] if args.no_steps else list(lp.STEPS)) + args.within,
                      lambda n: launcher.launch(lp.STUDENTS[n % len(lp.STUDENTS)]), args.launches)
     print(f"instructions per launch, {args.launches} launches a pass")
