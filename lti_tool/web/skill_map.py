@@ -2,7 +2,7 @@
 
 A plan page draws every skill of the course: on a 400-skill course the student's map is 400 boxes and their
 prerequisite lines. Drawn in Jinja, each box was two macro calls and some twenty escaped expressions (about 50 µs
-a box, most of the page's time); here a box is one format string, and only the texts (a skill's name, a level's
+a box, most of the page's time); here a box is one f-string, and only the texts (a skill's name, a level's
 word) are escaped. The markup is the template's, element for element.
 """
 
@@ -15,14 +15,6 @@ from markupsafe import Markup, escape
 
 from ..learning.map_layout import MapEdge, MapLayout
 from .i18n import level_words
-
-#: A box: the level as a class (its colour), the name on up to two lines, four dots and the level in words.
-_BOX = ('<g class="map-level map-level-{rank}">\n'
-        '    <rect x="{x}" y="{y}" width="{w}" height="{h}" rx="6" class="map-node"/>\n'
-        '    <text x="{x8}" y="{name_y}" class="map-name">{name}</text>\n'
-        '    {dots}\n'
-        '    <text x="{word_x}" y="{word_y}" class="map-word">{word}</text>\n'
-        '  </g>')
 
 _ON = " map-dot-on"
 
@@ -63,23 +55,39 @@ def student_map_boxes(layout: MapLayout, names: dict[str, str], levels: dict) ->
 
     `levels` maps a skill to the student's Level; a skill without one is Not started.
     """
-    words = {level: escape(word) for level, word in level_words().items()}
+    words = {level: str(escape(word)) for level, word in level_words().items()}
     w, h = layout.node_width, layout.node_height
     boxes = []
     for node in layout.nodes:
         level = levels.get(node.skill_id)
         rank = level.rank if level else 0
-        x8 = node.x + 8
-        lines = map_name_lines(names.get(node.skill_id, node.skill_id))
+        x, y = node.x, node.y
+        x8 = x + 8
         # A space ends each line but the last: read as one text, the lines must not run together (templates/_skill_map).
-        last = len(lines) - 1
-        name = "".join(f'<tspan x="{x8}" dy="{16 if n else 0}">{escape(line)}{" " if n < last else ""}</tspan>'
-                       for n, line in enumerate(lines))
-        cy = node.y + h - 15
-        dots = "".join(f'<circle cx="{x8 + 5 + n * 11}" cy="{cy}" r="4" class="map-dot{_ON if n < rank else ""}"/>'
-                       for n in range(4))
-        boxes.append(_BOX.format(rank=rank, x=node.x, y=node.y, w=w, h=h, x8=x8, name_y=node.y + 19, name=name,
-                                 dots=dots, word_x=node.x + 58, word_y=node.y + h - 11,
-                                 word=words[level or "Not started"]))
+        first, *rest = _name_lines_html(names.get(node.skill_id, node.skill_id))
+        name = f'<tspan x="{x8}" dy="0">{first}{" " if rest else ""}</tspan>'
+        if rest:
+            name += f'<tspan x="{x8}" dy="16">{rest[0]}</tspan>'
+        cy = y + h - 15
+        on, word = _DOT_CLASSES[rank], words[level or "Not started"]
+        boxes.append(f'<g class="map-level map-level-{rank}">\n'
+                     f'    <rect x="{x}" y="{y}" width="{w}" height="{h}" rx="6" class="map-node"/>\n'
+                     f'    <text x="{x8}" y="{y + 19}" class="map-name">{name}</text>\n'
+                     f'    <circle cx="{x8 + 5}" cy="{cy}" r="4" class="{on[0]}"/>'
+                     f'<circle cx="{x8 + 16}" cy="{cy}" r="4" class="{on[1]}"/>'
+                     f'<circle cx="{x8 + 27}" cy="{cy}" r="4" class="{on[2]}"/>'
+                     f'<circle cx="{x8 + 38}" cy="{cy}" r="4" class="{on[3]}"/>\n'
+                     f'    <text x="{x + 58}" y="{y + h - 11}" class="map-word">{word}</text>\n'
+                     f'  </g>')
     # Safe: the names and words are escaped above, everything else is the layout's integers.
     return Markup("\n  ".join(boxes))  # noqa: S704
+
+
+#: Each rank's four dots' classes: one filled per level above Not started (as map_dots).
+_DOT_CLASSES = tuple(tuple(f"map-dot{_ON if n < rank else ''}" for n in range(4)) for rank in range(5))
+
+
+@lru_cache(maxsize=4096)
+def _name_lines_html(name: str) -> tuple[str, ...]:
+    """Return a skill's name as map_name_lines cuts it, each line escaped: the same for every student."""
+    return tuple(str(escape(line)) for line in map_name_lines(name))

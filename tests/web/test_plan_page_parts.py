@@ -123,3 +123,59 @@ def test_every_skill_id_gives_its_own_row_anchor_and_its_first_unit():
     groups = (("u1", "One", ("a", "b"), False), ("u2", "Two", ("b", "c"), False), ("other-skills", "", ("d",), True))
     assert [unit_of(groups, s) for s in "abcdz"] == ["u1", "u1", "u2", "other-skills", None]
     assert unit_of((), "a") is None  # a pack without units: the plan shows every skill
+
+
+def _boxes_as_the_format_string_wrote_them(layout, names, levels) -> str:
+    """web/skill_map.py student_map_boxes before it wrote each box as one f-string (kept here to compare)."""
+    from markupsafe import escape
+
+    from lti_tool.web.i18n import level_words
+    from lti_tool.web.skill_map import map_name_lines
+
+    box = ('<g class="map-level map-level-{rank}">\n'
+           '    <rect x="{x}" y="{y}" width="{w}" height="{h}" rx="6" class="map-node"/>\n'
+           '    <text x="{x8}" y="{name_y}" class="map-name">{name}</text>\n'
+           '    {dots}\n'
+           '    <text x="{word_x}" y="{word_y}" class="map-word">{word}</text>\n'
+           '  </g>')
+    words = {level: escape(word) for level, word in level_words().items()}
+    w, h = layout.node_width, layout.node_height
+    boxes = []
+    for node in layout.nodes:
+        level = levels.get(node.skill_id)
+        rank = level.rank if level else 0
+        x8 = node.x + 8
+        lines = map_name_lines(names.get(node.skill_id, node.skill_id))
+        last = len(lines) - 1
+        name = "".join(f'<tspan x="{x8}" dy="{16 if n else 0}">{escape(line)}{" " if n < last else ""}</tspan>'
+                       for n, line in enumerate(lines))
+        cy = node.y + h - 15
+        dots = "".join(f'<circle cx="{x8 + 5 + n * 11}" cy="{cy}" r="4" class="map-dot{" map-dot-on" if n < rank else ""}"/>'
+                       for n in range(4))
+        boxes.append(box.format(rank=rank, x=node.x, y=node.y, w=w, h=h, x8=x8, name_y=node.y + 19, name=name,
+                                dots=dots, word_x=node.x + 58, word_y=node.y + h - 11,
+                                word=words[level or "Not started"]))
+    return "\n  ".join(boxes)
+
+
+def test_the_students_map_boxes_are_the_markup_the_format_string_wrote(tool):
+    # Guard: web/skill_map.py writes each box as one f-string, its names escaped once per process; the markup must
+    # stay what it was, byte for byte, for every level, in both languages, for names to escape, cut or leave empty.
+    from lti_tool.learning.map_layout import MapLayout, PlacedSkill
+    from lti_tool.learning.mastery import Level
+    from lti_tool.web.skill_map import student_map_boxes
+
+    names = {"a": "Fractions & <ratios>", "b": "Add and subtract fractions with unlike denominators, twice over",
+             "c": "", "d": 'Say "why"\nin two lines', "e": "x" * 60, "f": "Números ¿y? más"}
+    ids = [*names, "not-named"]
+    layout = MapLayout(nodes=tuple(PlacedSkill(skill_id=skill, layer=n % 3, order=n, x=8 + 256 * (n % 3), y=8 + 96 * n)
+                                   for n, skill in enumerate(ids)),
+                       edges=(), width=728, height=700, node_width=200, node_height=76)
+    levels = dict(zip(ids, [*Level, None, Level.MASTERED], strict=True))
+    with tool.app.test_request_context("/"):
+        for language in ("en", "es", "en"):
+            with force_locale(language):
+                drawn = student_map_boxes(layout, names, levels)
+                assert drawn == _boxes_as_the_format_string_wrote_them(layout, names, levels)
+                assert ("Sin empezar" in drawn) == (language == "es")
+    assert "Fractions &amp; &lt;ratios&gt;" in drawn and drawn.count("map-dot-on") == 1 + 2 + 3 + 4 + 4
