@@ -163,6 +163,7 @@ def plan_next_steps(
     assigned: Mapping[str, date | None] | None = None,
     candidates: Sequence[tuple[str, Collection[str]]] | None = None,
     another_sitting: Container[str] = frozenset(),
+    teacher_holds: Container[str] = frozenset(),
 ) -> list[NextStep]:
     """Return up to `limit` next steps: assigned skills, then skills toward goals, then skills that unlock the most.
 
@@ -182,7 +183,8 @@ def plan_next_steps(
     `candidates` are `step_candidates(graph, activities)`, which a page that plans often can work out once.
     `another_sitting` holds the Proficient skills that lack only another sitting for Mastered
     (`MasteryModel.needs_only_another_sitting`): their steps say to take a break and come back, not to practise more,
-    and come after the other new skills.
+    and come after the other new skills. `teacher_holds` holds the skills whose level only the teacher changes (they
+    set it below what the answers showed): their steps do not say that practice moves the learner up.
     """
     shown = levels if shown_levels is None else shown_levels
     if limit <= 0:
@@ -247,7 +249,7 @@ def plan_next_steps(
     if limit <= 0:
         return first
     steps = [_learning_step(graph, skill_id, shown, by_skill[skill_id], goal_of.get(skill_id), unlocks, assumed,
-                            another_sitting) for skill_id in new_skills[:limit]]
+                            another_sitting, teacher_holds) for skill_id in new_skills[:limit]]
     return first + steps
 
 
@@ -285,6 +287,7 @@ def _learning_step(
     unlocks: Mapping[str, int],
     assumed: Collection[str] = frozenset(),
     another_sitting: Container[str] = frozenset(),
+    teacher_holds: Container[str] = frozenset(),
 ) -> NextStep:
     skill = graph[skill_id]
     level = levels.get(skill_id, Level.NOT_STARTED)
@@ -304,7 +307,9 @@ def _learning_step(
         parts.append((N_("You're ready for this: you've shown %(names)s."), {"names": tuple(prerequisites)}))
     else:
         parts.append((N_("You're ready for this: it doesn't need anything you haven't done."), {}))
-    if skill_id not in assumed:  # a confirmation's first sentence says what it is for
+    # A confirmation's first sentence says what it is for; practice does not move a level only the teacher changes
+    # (the plan's table says so), so no sentence says it does.
+    if skill_id not in assumed and skill_id not in teacher_holds:
         parts.extend(_level_parts(level, skill_id in another_sitting))
     opened = unlocks.get(skill_id, 0)
     if goal is not None:

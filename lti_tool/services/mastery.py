@@ -253,6 +253,13 @@ class Standing:
         # row[4] is overridden (_ROWS_QUERY's fifth column); the learner-wide "*" row never is.
         return frozenset(skill_id for skill_id, row in self._rows.items() if row[4])
 
+    @property
+    def teacher_holds(self) -> frozenset[str]:
+        """The skills whose level only the teacher changes (`SkillView.held_by_teacher`): only the states of the
+        teacher's levels are decoded."""
+        return frozenset(skill_id for skill_id, row in self._rows.items()
+                         if row[4] and _held_by_teacher(row, _state_of(row)))
+
     def misses(self, skill_ids: Iterable[str]) -> dict[str, int]:
         """Return the wrong answers the model counted on each of these skills (decoding only their states)."""
         return {skill_id: _state_of(row).misses for skill_id in skill_ids if (row := self._rows.get(skill_id))}
@@ -363,10 +370,24 @@ def _views(pack: CoursePack, rows: Mapping[str, SkillMastery | sa.Row], model: M
             views.append(SkillView(skill.id, skill.name, level, row.reason, row.overridden, parts,
                                    _needs_another_sitting(pack, row, model, state),
                                    _needs_other_items(rules, row, model, state),
-                                   None if held or not needs else model.next_level_needs(
-                                       state, rules, shown=level, overall=overall),
+                                   None if held or not needs else _level_needs(model, row, state, rules, level,
+                                                                               overall),
                                    state.correct < state.attempts, held))
     return views
+
+
+def _level_needs(model: MasteryModel, row: SkillMastery | sa.Row, state: SkillState, rules: MasteryThresholds,
+                 level: Level, overall: SkillState | None) -> LevelNeeds | None:
+    """Return what the level above `level` still needs (`MasteryModel.next_level_needs`).
+
+    Answers the model would already give more for (none projected) raise a teacher's level only with a right answer
+    (`record_answer`: a wrong one, which completed the answers' count or their second sitting, left it): that answer
+    is what it needs, not "take a break and come back", the words for a projection of none.
+    """
+    needs = model.next_level_needs(state, rules, shown=level, overall=overall)
+    if row.overridden and needs is not None and needs.answers == 0 and not needs.another_sitting:
+        return replace(needs, answers=1, new_questions=0)
+    return needs
 
 
 def levels_by_person(course_id: int, person_ids: Iterable[int]) -> dict[int, dict[str, Level]]:
@@ -728,7 +749,11 @@ def override_level(
         # plan): the shorter confirmation the check earned goes too, so the levels and the plan agree. A level set
         # below what the answers show says the teacher doubts them: answers alone will not raise it again.
         state = SkillState.from_dict(row.state)
-        below = model_for(course_id).level(state, thresholds_for(pack)).rank > new_level.rank
+        # What the answers showed is the level the pages showed while it was the model's own: a shown level holds
+        # through a slip (`MasteryModel.level`'s `previous`), so the answers' level without that hold could be lower,
+        # and a teacher lowering the student's Proficient after a miss read as not doubting the answers.
+        shown = None if row.overridden else old_level
+        below = model_for(course_id).level(state, thresholds_for(pack), previous=shown).rank > new_level.rank
         row.state = replace(state, placed=False, held_below=below).to_dict()
     row.level = new_level.value
     row.reason = OVERRIDE_NOTE % {"note": note_to_student} if note_to_student else OVERRIDE_REASON
