@@ -56,6 +56,7 @@ def help_now():
 def helped():
     """Close a student's "ask my teacher" requests once the teacher has helped them."""
     require_teacher()
+    require(actor_of(g.launch), Action.ASSESS)  # before the list is worked out (mark_helped checks it too)
     person_id = request.form.get("person_id", type=row_id)
     entries = needs_help(g.launch.course_id, g.launch.platform_id, now=utcnow())
     if person_id not in {entry.person_id for entry in entries}:
@@ -63,8 +64,8 @@ def helped():
     # The requests the page showed (not one the student sent since); a page from before they were sent: every one.
     # Ids none of which reads as a row close nothing (not every request, which is for pages that sent no ids).
     shown = request.form.getlist("request_id", type=row_id) if "request_id" in request.form else None
-    mark_helped(g.launch.course_id, person_id, actor=actor_of(g.launch), now=utcnow(), request_ids=shown)
-    flash(gettext("Marked as helped."), "success")
+    if mark_helped(g.launch.course_id, person_id, actor=actor_of(g.launch), now=utcnow(), request_ids=shown):
+        flash(gettext("Marked as helped."), "success")
     return redirect(url_for("classroom.help_now"), code=303)
 
 

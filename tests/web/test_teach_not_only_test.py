@@ -174,3 +174,4 @@ def test_a_helped_form_whose_request_ids_are_not_ids_closes_nothing(sandbox, too
     done = submit_form(help_page, "/class/needs-help/helped", request_id="x")
     assert done.status_code == 200
     assert "Asked for help with Equivalent fractions today." in done.text
+    assert "Marked as helped." not in done.text  # nothing was
