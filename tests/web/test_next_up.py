@@ -97,3 +97,19 @@ def test_next_up_follows_the_placement_checks_good_places_to_start(sandbox, tool
         course_id, _, person_id = _student(tool, "student-1")
         assert any(p.belief is Belief.NOT_YET for p in placements(course_id, person_id).values())
         _same_pick_for_every_skill(course_id, person_id)
+
+
+def test_next_up_puts_a_skill_waiting_for_another_sitting_last_as_the_plan_does(sandbox, tool):
+    # "Next up" offered the skill the plan lists last because the student can only take a break for it now: after
+    # mastering another skill, the student was sent to practise one where more answers today change nothing.
+    from lti_tool.learning.coursepack import load_pack
+    from lti_tool.services.content import demo_pack_data
+    from tests.services.test_reviews import _practise
+
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    student = sandbox.launch("student")
+    _practise(student, tool, "frac-equivalent", load_pack(demo_pack_data()), right=True, times=10)
+    with tool.app.app_context():
+        course_id, _, person_id = _student(tool, "student-1")
+        picked = _same_pick_for_every_skill(course_id, person_id)
+    assert "frac-equivalent" not in picked  # the skills it opens come first
