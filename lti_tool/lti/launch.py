@@ -729,9 +729,13 @@ _KEY_SETS = "pathways.platform_key_sets"
 
 
 def _matching_key(keyset: Mapping[str, Any], kid: object, alg: object) -> dict | None:
-    """Return the key set's JWK with this kid and algorithm (pylti1p3's rule), or None."""
+    """Return the key set's JWK with this kid and algorithm (pylti1p3's rule), or None.
+
+    A key naming no algorithm is RS256, as in pylti1p3; `"alg": null` names none either (RFC 7517 §4.4: optional), as
+    key sets written from Java or .NET models send an unset member.
+    """
     for jwk in keyset.get("keys") or ():
-        if isinstance(jwk, dict) and jwk.get("kid") and jwk.get("kid") == kid and jwk.get("alg", "RS256") == alg:
+        if isinstance(jwk, dict) and jwk.get("kid") and jwk.get("kid") == kid and (jwk.get("alg") or "RS256") == alg:
             return jwk
     return None
 

@@ -363,8 +363,12 @@ class _RosterWriter:
 
 
 def _active(member: dict) -> bool:
-    """Tell whether a roster entry is an active member (NRPS 2.0: `status` is Active when left out)."""
-    return member.get("status", "Active") == "Active"
+    """Tell whether a roster entry is an active member (NRPS 2.0: `status` is Active when left out).
+
+    A null status is one left out: platforms built on Java or .NET models send unset fields as null, and read as
+    "not Active" it marked the whole class inactive.
+    """
+    return member.get("status") in (None, "Active")
 
 
 def _access(member: dict) -> Access:

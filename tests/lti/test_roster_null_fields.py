@@ -1,0 +1,36 @@
+"""A roster whose optional member fields come as JSON null (NRPS 2.0 §2.3) reads as if they were left out.
+
+Platforms built on Java or .NET models often serialize an unset optional field as `null` rather than leaving it
+out (Jackson's and Newtonsoft's defaults). NRPS says a member whose `status` is not given is Active: a null status
+read as "not Active" marked the whole class inactive on the next full sync, and no newcomer was ever recorded.
+"""
+
+from __future__ import annotations
+
+import re
+
+from tests.support import submit_form
+
+
+def _roster_rows(page) -> dict[str, tuple[str, str]]:
+    return {name: (role, status) for name, role, status in re.findall(
+        r"<tr><td>([^<]+)</td><td>(\w+)</td><td>[^<]*</td><td>(\w+)</td></tr>", page.text)}
+
+
+def test_a_null_status_is_an_active_member(sandbox, tool):
+    page = sandbox.launch("teacher")
+    assert "Roster updated: 7 members" in submit_form(page, "roster/sync").text
+    for user in tool.platform.users.values():
+        user.status = None  # sent as "status": null
+    tool.platform.add_user("student-9", roles=["Learner"], name="Ana Null", context_id="math-7")
+    tool.platform.users["student-9"].status = None
+    tool.platform._roster_snapshots.clear()  # the whole roster is read, so leavers are decided from it
+
+    page = submit_form(page, "roster/sync")
+
+    assert "0 no longer active" in page.text
+    rows = _roster_rows(page)
+    assert rows["Zainab Hassan"] == ("Student", "Active")
+    assert rows["Daniel Reyes"] == ("Teacher", "Active")
+    assert rows["Ana Null"] == ("Student", "Active")
+    assert all(status == "Active" for _, status in rows.values())
