@@ -732,10 +732,13 @@ def _matching_key(keyset: Mapping[str, Any], kid: object, alg: object) -> dict |
     """Return the key set's JWK with this kid and algorithm (pylti1p3's rule), or None.
 
     A key naming no algorithm is RS256, as in pylti1p3; `"alg": null` names none either (RFC 7517 §4.4: optional), as
-    key sets written from Java or .NET models send an unset member.
+    key sets written from Java or .NET models send an unset member. Only an RSA key published for signing (`"use"`
+    "sig", left out or null) is one: a key for encryption (`"use": "enc"`, RFC 7517 §4.2) or of another type verifies
+    nothing, and does not hide the signing key that shares its kid (RFC 7517 §4.5 allows keys of two types one kid).
     """
     for jwk in keyset.get("keys") or ():
-        if isinstance(jwk, dict) and jwk.get("kid") and jwk.get("kid") == kid and (jwk.get("alg") or "RS256") == alg:
+        if (isinstance(jwk, dict) and jwk.get("kid") and jwk.get("kid") == kid and (jwk.get("alg") or "RS256") == alg
+                and jwk.get("kty") == "RSA" and jwk.get("use") in (None, "sig")):
             return jwk
     return None
 
