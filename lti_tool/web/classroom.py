@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import date
 
-from flask import Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import Response, flash, g, redirect, render_template, request, url_for
 from flask_babel import force_locale, gettext, ngettext
 from markupsafe import Markup
 
@@ -60,7 +60,9 @@ def helped():
     person_id = request.form.get("person_id", type=row_id)
     entries = needs_help(g.launch.course_id, g.launch.platform_id, now=utcnow())
     if person_id not in {entry.person_id for entry in entries}:
-        abort(404)  # only students of this launch's course who are on the list
+        # Only students of this launch's course who are on the list; one who left it meanwhile (a double click,
+        # another teacher's click) is already helped: back to the list, not an error page.
+        return redirect(url_for("classroom.help_now"), code=303)
     # The requests the page showed (not one the student sent since); a page from before they were sent: every one.
     # Ids none of which reads as a row close nothing (not every request, which is for pages that sent no ids).
     shown = request.form.getlist("request_id", type=row_id) if "request_id" in request.form else None

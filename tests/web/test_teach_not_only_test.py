@@ -175,3 +175,17 @@ def test_a_helped_form_whose_request_ids_are_not_ids_closes_nothing(sandbox, too
     assert done.status_code == 200
     assert "Asked for help with Equivalent fractions today." in done.text
     assert "Marked as helped." not in done.text  # nothing was
+
+
+def test_marking_a_student_helped_twice_returns_to_the_list_not_an_error_page(sandbox, tool):
+    # A double click (or a colleague who clicked first): the student has left the list, and the teacher got a 404
+    # page. Still nothing happens for someone not on this course's list.
+    teacher, student = _student(sandbox)
+    submit_form(_question(student, tool), "/practice/frac-equivalent/ask")
+    help_url = tool.url(re.search(r'href="([^"]*/class/needs-help)"', teacher.text).group(1))
+    help_page = teacher.http.get(help_url)
+    help_page.http = teacher.http
+    assert "Marked as helped." in submit_form(help_page, "/class/needs-help/helped").text
+    again = submit_form(help_page, "/class/needs-help/helped")
+    assert again.status_code == 200 and again.url.endswith("/class/needs-help")
+    assert "Marked as helped." not in again.text and "Asked for help with" not in again.text
