@@ -196,10 +196,11 @@ def demo(host: str, port: int) -> None:
 @main.command("example", with_appcontext=False)
 @click.argument("name", required=False)
 def example(name: str | None) -> None:
-    """Print an example configuration file (env file, systemd units, Procfile); without NAME, list them.
+    """Print an example configuration file (env file, systemd units, Procfile, gunicorn settings, platform
+    endpoints); without NAME, list them.
 
     \b
-    pathways example pathways.example.env > /etc/pathways.env
+    pathways example pathways.example.env > /etc/pathways.env && chmod 600 /etc/pathways.env
     pathways example pathways-web.service > /etc/systemd/system/pathways-web.service
     """
     from .paths import CONFIG_EXAMPLES_DIR
