@@ -196,10 +196,11 @@ def demo(host: str, port: int) -> None:
 @main.command("example", with_appcontext=False)
 @click.argument("name", required=False)
 def example(name: str | None) -> None:
-    """Print an example configuration file (env file, systemd units, Procfile); without NAME, list them.
+    """Print an example configuration file (env file, systemd units, Procfile, gunicorn settings, platform
+    endpoints); without NAME, list them.
 
     \b
-    pathways example pathways.example.env > /etc/pathways.env
+    pathways example pathways.example.env > /etc/pathways.env && chmod 600 /etc/pathways.env
     pathways example pathways-web.service > /etc/systemd/system/pathways-web.service
     """
     from .paths import CONFIG_EXAMPLES_DIR
@@ -341,11 +342,12 @@ def _duration(value: str) -> timedelta:
 @platform_group.command("invite")
 @click.option("--issuer-prefix", default=None,
               help="Only an LMS whose issuer is this URL or under it may use the link, e.g. https://moodle.school.edu")
-@click.option("--expires", default="7d", show_default=True, help="How long the link stays valid (30m, 12h, 7d).")
+@click.option("--expires", default="7d", show_default=True, callback=lambda _c, _p, value: _duration(value),
+              help="How long the link stays valid (30m, 12h, 7d).")
 @click.option("--approved", is_flag=True,
               help="The platform may launch as soon as it registers (otherwise: pathways platform approve).")
 @with_appcontext
-def platform_invite(issuer_prefix: str | None, expires: str, approved: bool) -> None:
+def platform_invite(issuer_prefix: str | None, expires: timedelta, approved: bool) -> None:
     """Print a one-time dynamic registration URL to paste into the LMS's "register a tool" form."""
     from urllib.parse import urlencode
 
@@ -364,7 +366,7 @@ def platform_invite(issuer_prefix: str | None, expires: str, approved: bool) -> 
             "https://pathways.example.edu) in the environment or the env file (pathways -e FILE platform invite), "
             "then run this again.")
     try:
-        token = create_invite(expires_in=_duration(expires), issuer_prefix=issuer_prefix, approve=approved)
+        token = create_invite(expires_in=expires, issuer_prefix=issuer_prefix, approve=approved)
     except ServiceError as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(base_url + "/lti/register?" + urlencode({"invite": token}))

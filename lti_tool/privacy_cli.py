@@ -172,9 +172,15 @@ def audit_list(course: str | None, issuer: str | None, client_id: str | None, de
     if not entries:
         click.echo("No audit entries.")
     for entry in entries:
-        # Platform 0 is the tool itself (its signing keys, registration links): no platform, "-".
+        # Platform 0 is the tool itself (its signing keys, registration links): no platform, "-"; so is any id an
+        # entry has none of (an admin's command has no course, actor or subject).
         click.echo(f"{entry.id}\t{entry.at:%Y-%m-%d %H:%M:%S}\t{entry.action}\tplatform {entry.platform_id or '-'}\t"
-                   f"course {entry.course_id}\tactor {entry.actor_id}\tsubject {entry.subject_id}")
+                   f"course {_or_dash(entry.course_id)}\tactor {_or_dash(entry.actor_id)}\t"
+                   f"subject {_or_dash(entry.subject_id)}")
+
+
+def _or_dash(value: object) -> str:
+    return "-" if value is None else str(value)
 
 
 def register(cli: click.Group) -> None:

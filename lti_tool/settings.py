@@ -280,7 +280,9 @@ def resolve_database_url(app: Flask) -> str:
     url = app.config.get("DATABASE_URL")
     if not url:
         make_instance_folder(app.instance_path)
-        return "sqlite:///" + os.path.join(app.instance_path, "pathways.sqlite")
+        path = os.path.join(app.instance_path, "pathways.sqlite")
+        _create_private_file(path)
+        return "sqlite:///" + path
     # Heroku-style URLs name the driver "postgres"; SQLAlchemy wants an explicit psycopg (v3) dialect.
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
@@ -310,15 +312,32 @@ def make_instance_folder(path: str) -> None:
 
     Where it cannot be made (a file in the way, no permission), or a process user may not write it, every
     later step would fail with a traceback or, for the file cache, a launch that silently loses its state.
+    A folder made here is its owner's only (0700): it holds learners' data, the cache and the demo's secret, which
+    the usual umask (022) would leave readable by every user of the host. A folder that exists keeps its mode.
     """
     try:
-        os.makedirs(path, exist_ok=True)
+        os.makedirs(path, mode=0o700, exist_ok=True)
     except OSError as exc:
         raise InvalidSetting(f"Pathways cannot create the folder {path} ({exc.strerror}): set "
                              "PATHWAYS_INSTANCE_PATH to a folder this user may write to.") from None
     if not os.access(path, os.W_OK | os.X_OK):
         raise InvalidSetting(f"Pathways may not write to the folder {path}: set PATHWAYS_INSTANCE_PATH to a "
                              "folder this user may write to, or give this user write access to it.")
+
+
+def _create_private_file(path: str) -> None:
+    """Create an empty file readable by its owner only (0600), unless it exists.
+
+    SQLite creates its database with the umask's mode (0644) and gives its -wal and -shm files the database's mode:
+    an empty file made first is a valid empty database, and keeps learners' data from other users of the host.
+    """
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise InvalidSetting(f"Pathways cannot create the database file {path} ({exc.strerror}): set "
+                             "PATHWAYS_INSTANCE_PATH to a folder this user may write to.") from None
 
 
 def _engine_options(app: Flask) -> dict[str, Any]:

@@ -93,6 +93,13 @@ def test_bad_urls_are_refused_with_a_clear_message(tool):
     assert "login URL must be an http(s) URL" in result.output
 
 
+def test_an_invite_duration_it_cannot_read_names_the_option_and_makes_no_link(tool):
+    result = run(tool, "platform", "invite", "--expires", "2x")
+    assert result.exit_code == 2
+    assert "Invalid value for '--expires': use a number and m, h or d (e.g. 7d), got '2x'" in result.output
+    assert "/lti/register?invite=" not in result.output
+
+
 def _audit_log(tool) -> list[str]:
     """Return `pathways audit list`'s lines, oldest first, without their ids and times."""
     lines = run(tool, "audit", "list", "--limit", "100").output.splitlines()
@@ -113,9 +120,9 @@ def test_every_admin_command_that_changes_registrations_deployments_or_keys_leav
                "--deployment-id", "2:def").exit_code == 0
     with tool.app.app_context():
         canvas = db.session.scalars(sa.select(Platform.id).where(Platform.client_id == "c1")).one()
-    assert _audit_log(tool) == [f"platform_added\tplatform {canvas}\tcourse None\tactor None\tsubject None",
-                                f"deployment_added\tplatform {canvas}\tcourse None\tactor None\tsubject None",
-                                f"deployment_added\tplatform {canvas}\tcourse None\tactor None\tsubject None"]
+    assert _audit_log(tool) == [f"platform_added\tplatform {canvas}\tcourse -\tactor -\tsubject -",
+                                f"deployment_added\tplatform {canvas}\tcourse -\tactor -\tsubject -",
+                                f"deployment_added\tplatform {canvas}\tcourse -\tactor -\tsubject -"]
 
     # The same platform again with one more deployment, and nothing else changed: one entry, for the deployment.
     assert run(tool, "platform", "add", *CANVAS, "--client-id", "c1", "--deployment-id", "3:ghi").exit_code == 0
@@ -129,12 +136,12 @@ def test_every_admin_command_that_changes_registrations_deployments_or_keys_leav
     assert run(tool, "keys", "rotate", "--compromised").exit_code == 0
     assert run(tool, "keys", "rotate", "--retire").exit_code == 0  # nothing older than the signing key: no entry
     assert run(tool, "platform", "remove", "https://canvas.instructure.com", "c1", "--yes").exit_code == 0
-    # Tool-wide entries (links and keys) belong to no platform: "platform -".
+    # Tool-wide entries (links and keys) belong to no platform: "platform -"; an id an entry lacks is "-" too.
     assert _audit_log(tool)[4:] == [
-        "registration_invite_created\tplatform -\tcourse None\tactor None\tsubject None",
-        "tool_key_added\tplatform -\tcourse None\tactor None\tsubject None",
-        "tool_keys_replaced_after_leak\tplatform -\tcourse None\tactor None\tsubject None",
-        f"platform_removed\tplatform {canvas}\tcourse None\tactor None\tsubject None"]
+        "registration_invite_created\tplatform -\tcourse -\tactor -\tsubject -",
+        "tool_key_added\tplatform -\tcourse -\tactor -\tsubject -",
+        "tool_keys_replaced_after_leak\tplatform -\tcourse -\tactor -\tsubject -",
+        f"platform_removed\tplatform {canvas}\tcourse -\tactor -\tsubject -"]
 
 
 def test_a_removed_platforms_audit_entries_are_found_by_the_id_its_removal_printed(tool):

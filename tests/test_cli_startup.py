@@ -60,6 +60,19 @@ def test_admin_commands_in_a_demo_folder_use_the_demo_secret(tmp_path):
     assert (tmp_path / "instance" / "pathways.sqlite").is_file()
 
 
+def test_the_instance_folder_and_the_sqlite_database_it_makes_are_the_owners_only(tmp_path):
+    # Learners' data and the cache must not be readable by every user of the host under the usual umask (022).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PATHWAYS_")}
+    env["PATHWAYS_SECRET_KEY"] = secrets.token_urlsafe(48)
+    result = subprocess.run([PATHWAYS, "db", "upgrade"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                            timeout=120, preexec_fn=lambda: os.umask(0o022))
+    assert result.returncode == 0, result.stderr
+    instance = tmp_path / "instance"
+    assert instance.stat().st_mode & 0o777 == 0o700
+    made = [path for path in instance.iterdir() if path.name.startswith("pathways.sqlite")]
+    assert made and all(path.stat().st_mode & 0o777 == 0o600 for path in made), made
+
+
 def _free_port() -> int:
     import socket
 

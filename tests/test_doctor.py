@@ -49,3 +49,65 @@ def test_doctor_with_no_platform_points_at_a_registration_that_works(make_tool):
     assert "PROBLEM  No platform is registered" in result.output
     assert "`pathways platform invite`" in result.output and "at /lti/register" not in result.output
     assert requests.get(tool.base_url + "/lti/register", timeout=10).status_code == 403
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_doctor_says_which_redis_does_not_answer_and_what_to_check_without_its_password(make_tool):
+    port = _closed_port()
+    tool = make_tool(REDIS_URL=f"redis://:hunter2-secret@127.0.0.1:{port}/5", REDIS_TIMEOUT_SECONDS=1)
+    result = CliRunner().invoke(main, ["doctor"], obj=ScriptInfo(create_app=lambda: tool.app))
+    assert "PROBLEM  Cache does not answer" in result.output
+    assert f"Redis at 127.0.0.1:{port} did not answer" in result.output
+    assert "Check that the Redis server is running and that PATHWAYS_REDIS_URL names it." in result.output
+    assert "hunter2" not in result.output
+
+
+def test_doctor_says_why_the_database_does_not_answer_and_what_to_check(tmp_path):
+    from lti_tool import create_app
+
+    from .conftest import TEST_SECRET_KEY
+
+    port = _closed_port()
+    app = create_app({"TESTING": True, "SECRET_KEY": TEST_SECRET_KEY, "INSTANCE_PATH": str(tmp_path / "instance"),
+                      "DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:{port}/nothing",
+                      "DATABASE_CONNECT_TIMEOUT_SECONDS": 2})
+    result = CliRunner().invoke(main, ["doctor"], obj=ScriptInfo(create_app=lambda: app))
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "PROBLEM  Database does not answer" in result.output
+    assert f"port {port} failed" in result.output  # the driver's own reason, not only "OperationalError"
+    assert "Check PATHWAYS_DATABASE_URL and that the database server is running." in result.output
+
+
+def test_doctor_calls_grades_stuck_after_the_same_age_as_healthz(make_tool):
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from lti_tool.extensions import db
+    from lti_tool.models import ScoreOutbox
+    from lti_tool.sandbox.platform import DEMO_STUDENTS
+    from lti_tool.services.doctor import examine
+    from tests.jobs.gradebook import open_gradebook
+    from tests.support import SandboxActions
+
+    tool = make_tool()
+    open_gradebook(tool, SandboxActions(tool)).queue(DEMO_STUDENTS[0], 50.0)
+
+    def flowing(limit: int, waited: timedelta) -> bool:
+        with tool.app.app_context():
+            oldest = db.session.scalar(sa.select(sa.func.min(ScoreOutbox.created_at))
+                                       .where(ScoreOutbox.status == "pending"))
+            config = {**tool.app.config, "OUTBOX_MAX_AGE_SECONDS": limit}
+            findings = examine(config, now=oldest + waited, migration_head="x", db_revision="x")
+        return next(f.ok for f in findings if "Grades" in f.check)
+
+    assert flowing(3600, timedelta(minutes=30))  # /healthz is still ok at 30 minutes with a one-hour limit
+    assert not flowing(3600, timedelta(minutes=61))
+    assert flowing(0, timedelta(days=3))  # 0 turns the check off, as for /healthz

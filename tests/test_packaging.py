@@ -98,6 +98,12 @@ def test_a_wheel_user_gets_the_example_configuration_the_docs_start_from(tmp_pat
         assert name in listing.stdout.split(), listing.stdout
         printed = pathways("example", f"config/{name}")
         assert printed.returncode == 0 and printed.stdout == (ROOT / "config" / name).read_text(), name
+    # The env file will hold the secret key and the units' state folder learners' files: the examples keep both
+    # from other users of the host, and the help says how, as the docs do.
+    assert "chmod 600 /etc/pathways.env" in pathways("example", "--help").stdout
+    assert "chmod 600 /etc/pathways.env" in pathways("example", "pathways.example.env").stdout
+    for unit in ("pathways-web.service", "pathways-worker.service"):
+        assert "\nStateDirectoryMode=0700\n" in pathways("example", unit).stdout, unit
     unknown = pathways("example", "nginx.conf")
     assert unknown.returncode == 2 and "No example named 'nginx.conf'" in unknown.stderr
     assert "Traceback" not in unknown.stderr

@@ -53,7 +53,7 @@ def examine(
         add(cache.get("doctor") == "1", "Cache answers", "Cache does not keep values",
             "The cache did not keep a value; check PATHWAYS_REDIS_URL.")
     except Exception as exc:  # noqa: BLE001 - report any backend failure in words
-        add(False, "Cache answers", "Cache does not answer", f"The cache failed: {exc.__class__.__name__}.")
+        add(False, "Cache answers", "Cache does not answer", _cache_advice(config, exc))
     from .storage import StoreUnavailable, evidence_store, failure_name
 
     store = evidence_store()
@@ -77,8 +77,10 @@ def examine(
         db.session.execute(sa.text("SELECT 1"))
     except sa.exc.SQLAlchemyError as exc:
         db.session.rollback()
+        reason = str(getattr(exc, "orig", None) or "").strip().splitlines()[:1] or [exc.__class__.__name__]
         add(False, "Database answers", "Database does not answer",
-            f"Cannot reach the database: {exc.__class__.__name__}.")
+            f"Cannot reach the database ({reason[0]}). Check PATHWAYS_DATABASE_URL and that the database server is "
+            "running.")
         return findings
     add(True, "Database answers")
     add(db_revision == migration_head, f"Schema is up to date ({db_revision or 'none'})",
@@ -102,7 +104,23 @@ def examine(
         "`pathways platform invite` into the LMS.")
     oldest = db.session.scalar(sa.select(sa.func.min(ScoreOutbox.created_at)).where(ScoreOutbox.status == "pending"))
     waiting = (now - oldest).total_seconds() if oldest else 0
-    add(waiting < 900, "Grades are flowing to the LMS",
+    # The same limit as /healthz's (0: off), so the two never disagree about whether grades are stuck.
+    limit = config.get("OUTBOX_MAX_AGE_SECONDS", 900)
+    add(not limit or waiting <= limit, "Grades are flowing to the LMS",
         f"Grades are not flowing to the LMS: one has waited {waiting / 60:.0f} minutes",
         "Is `pathways worker` running? Its log and /healthz (worker.last_error) say what stops it.")
     return findings
+
+
+def _cache_advice(config: Mapping[str, Any], exc: Exception) -> str:
+    """Say which cache failed and what to check: Redis by its address (never its password), or the cache folder."""
+    from urllib.parse import urlsplit
+
+    url = config.get("REDIS_URL")
+    if url:
+        parts = urlsplit(str(url))
+        where = parts.path if parts.scheme == "unix" else f"{parts.hostname}:{parts.port or 6379}"
+        return (f"Redis at {where} did not answer ({exc.__class__.__name__}). Check that the Redis server is "
+                "running and that PATHWAYS_REDIS_URL names it.")
+    return (f"The cache failed ({exc.__class__.__name__}). Check that this user may write to the instance folder "
+            "(PATHWAYS_INSTANCE_PATH), or set PATHWAYS_REDIS_URL.")
