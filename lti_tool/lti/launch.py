@@ -236,6 +236,8 @@ class PathwaysLogin(FlaskOIDCLogin):
         deployment_id = self.deployment_param()
         if deployment_id:
             if platform is None or find_deployment(platform.id, deployment_id) is None:
+                log.info("login for a deployment not registered: iss=%r client_id=%r deployment_id=%r",
+                         registration.get_issuer(), registration.get_client_id(), deployment_id)
                 raise LaunchError(N_("This deployment of the tool is not registered with Pathways."), 403)
         self._state_params = {
             # The registration this login is for: its launch must be signed by that issuer for that client id
@@ -283,7 +285,13 @@ class PathwaysLogin(FlaskOIDCLogin):
             try:
                 self._platform_redirect = self.get_redirect_object(launch_url)
             except OIDCException as exc:
-                raise LaunchError(_plain_oidc_message(str(exc))) from exc
+                message = _plain_oidc_message(str(exc))
+                if message == NOT_REGISTERED:
+                    # What the LMS sent, for the admin to register (the page names nobody's values): bounded by
+                    # MAX_LOGIN_PARAM_CHARS, and %r keeps a forged line break out of the log.
+                    log.info("login from a platform not registered: iss=%r client_id=%r",
+                             self._get_request_param("iss"), self._get_request_param("client_id"))
+                raise LaunchError(message) from exc
         return self._platform_redirect
 
     def redirect_to_platform(self, launch_url: str):
@@ -372,9 +380,12 @@ def _require_approved(platform: Any) -> None:
         raise LaunchError(NOT_APPROVED, 403)
 
 
+NOT_REGISTERED = N_("This platform and client id are not registered with Pathways.")
+
+
 def _plain_oidc_message(detail: str) -> str:
     if "registration" in detail.lower():
-        return N_("This platform and client id are not registered with Pathways.")
+        return NOT_REGISTERED
     return "The login request could not be accepted: " + detail
 
 
@@ -816,7 +827,7 @@ def _unseal(entry: Any, key_set_url: str) -> dict | None:
 def _plain_launch_message(detail: str) -> str:
     lowered = detail.lower()
     if "registration not found" in lowered or "client id not registered" in lowered:
-        return N_("This platform and client id are not registered with Pathways.")
+        return NOT_REGISTERED
     if "deployment" in lowered:
         return N_("This deployment of the tool is not registered with Pathways.")
     if "resource link placement" in lowered:

@@ -7,6 +7,7 @@ Tests marked "pylti1p3 gap" fail on bare pylti1p3 2.0.0 and pass only because of
 from __future__ import annotations
 
 import base64
+import logging
 import time
 import urllib.parse
 
@@ -200,11 +201,16 @@ def test_canvas_deployment_id_login_parameter_is_accepted_and_checked(sandbox):
     assert_refused(http.get(bad, allow_redirects=False), "deployment")
 
 
-def test_login_from_unregistered_platform_is_refused(tool):
+def test_login_from_unregistered_platform_is_refused(tool, caplog):
+    caplog.set_level(logging.INFO, logger="lti_tool.lti.launch")
     response = requests.get(tool.url("/lti/login"), params={
-        "iss": "https://unknown.example.com", "login_hint": "x", "client_id": "c",
+        "iss": "https://unknown.example.com\nforged line", "login_hint": "x", "client_id": "c",
         "target_link_uri": tool.url("/lti/launch")}, allow_redirects=False)
     assert_refused(response, "not registered")
+    # The admin learns from the log what to register (the page shows nobody's values); a line break stays quoted.
+    logged = [r.getMessage() for r in caplog.records if "not registered: iss=" in r.getMessage()]
+    assert logged == ["login from a platform not registered: iss='https://unknown.example.com\\nforged line' "
+                      "client_id='c'"]
 
 
 def test_login_missing_parameters_is_refused(tool):
