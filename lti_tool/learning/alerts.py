@@ -141,7 +141,10 @@ def alerts_for(
         if skill.level.rank < Level.PROFICIENT.rank and skill.attempts_since_level_rose >= stuck_attempts:
             template = {
                 Level.NOT_STARTED: N_("Stuck on %(skill)s: %(tries)s tries without a level yet."),
-                Level.ATTEMPTED: N_("Stuck on %(skill)s: %(tries)s tries without getting past Attempted."),
+                # Counted from the answer that reached Attempted (not counted itself): the student's page counts
+                # every answer, so the words say where the count starts.
+                Level.ATTEMPTED: N_("Stuck on %(skill)s: %(tries)s tries since reaching Attempted, "
+                                    "none getting past it."),
             }.get(skill.level, N_("Stuck on %(skill)s: %(tries)s tries while staying at %(level)s."))
             values = {"skill": skill.skill_name, "tries": skill.attempts_since_level_rose, "level": skill.level.value}
             advice = N_(" More of the same practice isn't working; a quick conversation or a worked example may help.")

@@ -7,7 +7,7 @@ import functools
 import io
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 
 import sqlalchemy as sa
@@ -68,6 +68,9 @@ class Heatmap:
     unit: str
     skill: str
     below: str
+    #: Per student (person id): the skills their placement check stands in for, above the level they hold (their
+    #: plan counts each as known and offers a short practice to confirm it, as the groups and their page say).
+    placed: Mapping[int, frozenset[str]] = field(default_factory=dict)
 
     @property
     def sorts(self) -> dict[str, str]:
@@ -130,8 +133,17 @@ def heatmap(course_id: int, platform_id: int, *, sort: str = "name", unit: str =
         rows.sort(key=lambda r: level(r, skill).rank)
     elif sort == "skill-high":
         rows.sort(key=lambda r: -level(r, skill).rank)
+    # The levels each student's own plan goes by (one query for the class's placement checks, one more only when
+    # a check placed skills above the levels held): a cell the check stands in for says so, as the student's page
+    # and the groups do, rather than a bare "Not started" beside classmates who need the skill taught.
+    planning = planning_levels_by_person(course_id, {r.person_id: r.levels for r in students})
+    placed = {}
+    for r in students:
+        above = frozenset(sid for sid, lv in planning[r.person_id].items() if lv.rank > level(r, sid).rank)
+        if above:
+            placed[r.person_id] = above
     return Heatmap(shown, rows, students, all_skills, units, sort, chosen_unit.id if chosen_unit else "", skill,
-                   below_level.value if below_level else "")
+                   below_level.value if below_level else "", placed)
 
 
 def _csv_cell(value: object) -> str:

@@ -317,10 +317,14 @@ def home():
     placement = current_placement(launch)
     pack = course_pack(launch.course_id)
     if launch.access == "teacher":
+        grades = grade_sync_status(launch.course_id)
+        # A skill's own gradebook column is named by the skill, in the page's language, not by its id in the pack.
+        named = course_pack(launch.course_id, page_language()) if pack and any(r.skill_id for r in grades) else None
         return render_template("teacher/home.html", launch=launch, roster=course_roster(launch), placement=placement,
                                refused_services=refused_service_fixes(launch),
                                roster_refused=roster_sync_refused(launch.course),
-                               pack=pack, grades=grade_sync_status(launch.course_id),
+                               skill_names={s.id: s.name for s in named.skills} if named else {},
+                               pack=pack, grades=grades,
                                gradebook_gaps=gradebook_gaps(launch.course_id),
                                # Without result.readonly the LMS refuses to show its gradebook: no button that fails.
                                results_readable=scopes_allow_results(launch.course.ags_scopes),

@@ -171,16 +171,26 @@ def _html(text: str) -> str:
     return str(escape(text))
 
 
+#: What a class-view cell adds to the level a student holds where their placement check suggests they know the skill.
+PLACED_MARK = N_("placement check: likely knows it")
+
+
 @bp.app_template_global("heatmap_body")
-def heatmap_body(rows: Sequence[ClassRow], skills: Sequence[Skill]) -> Markup:
+def heatmap_body(rows: Sequence[ClassRow], skills: Sequence[Skill],
+                 placed: Mapping[int, frozenset[str]] | None = None) -> Markup:
     """Return the heatmap's body rows: the student's name, a cell per skill (level in words and a label), a count.
 
     Built here rather than in a template loop: 3,000 students on 16 skills are 48,000 cells, and a Jinja cell (an
     escape per value, a link and a label) cost about 15 µs. Each skill's cell for each level is escaped once per
     page, in three pieces around the row's student id (in the link) and name (in the label); a row only adds the
     pieces to one list, joined at the end (str.format on each row's pattern cost four times as much).
+
+    `placed` names, per student, the skills their placement check stands in for: those cells add the words
+    `PLACED_MARK` to the level (the student's page and plan count the skill as known, to confirm with practice).
     """
     words, label = heatmap_words()
+    mark = gettext(PLACED_MARK)
+    placed = placed or {}
     if label.count("%(name)s") != 1:
         label = HEATMAP_CELL  # a catalogue entry that drops or repeats the student's name: the English label
     label_before, label_after = label.split("%(name)s")
@@ -195,6 +205,10 @@ def heatmap_body(rows: Sequence[ClassRow], skills: Sequence[Skill]) -> Markup:
             by_level[level] = (f'\n    <td class="level-cell level-{level.rank}"><a href="{_html(href_before)}',
                                f'{_html(href_after)}" aria-label="{_html(label_before % values)}',
                                f'{_html(label_after % values)}">{_html(words[level.value])}</a></td>')
+            by_level[level, True] = (f'\n    <td class="level-cell level-{level.rank} placed-cell"><a href="'
+                                     f'{_html(href_before)}', by_level[level][1],
+                                     f'{_html(label_after % values)}">{_html(words[level.value])}</a>'
+                                     f' <span class="placed-mark">{_html(mark)}</span></td>')
         cells.append((skill.id, by_level))
     counts: dict[int, str] = {}  # "3 of 16" per count, looked up once
     not_started = Level.NOT_STARTED
@@ -203,8 +217,10 @@ def heatmap_body(rows: Sequence[ClassRow], skills: Sequence[Skill]) -> Markup:
     for row in rows:
         pid, name, levels = str(row.person_id), _html(row.name) if row.name else unnamed, row.levels
         html += (head[0], pid, head[1], name, "</a></th>")
+        known = placed.get(row.person_id, ())
         for skill_id, by_level in cells:
-            before_pid, before_name, after_name = by_level[levels.get(skill_id, not_started)]
+            level = levels.get(skill_id, not_started)
+            before_pid, before_name, after_name = by_level[(level, True) if skill_id in known else level]
             html += (before_pid, pid, before_name, name, after_name)
         count = counts.get(row.proficient)
         if count is None:

@@ -109,7 +109,7 @@ def test_class_list_shows_only_learners_who_need_help_most_urgent_first():
 
     assert [entry.name for entry in flagged] == ["Cy", "Bo", "Ada"]
     assert [a.kind for a in flagged[1].alerts] == [AlertKind.FAILED_REVIEW, AlertKind.INACTIVE]
-    assert flagged[0].alerts[0].reason.startswith("Stuck on Unit rates: 12 tries without getting past Attempted.")
+    assert flagged[0].alerts[0].reason.startswith("Stuck on Unit rates: 12 tries since reaching Attempted, none getting past it.")
 
 
 def test_thresholds_can_be_tuned_per_course():

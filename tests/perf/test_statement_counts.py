@@ -66,8 +66,10 @@ CEILINGS = {
     "feedback, level changed": 4,
     # The "Needs help now" badge (issue 13) runs the whole needs-help reading, flat in size; the class's levels
     # are read once per page for the heatmap and the badge, the course's dates come with the launch, the
-    # students' last launch times with the class (7 before issue 14's teacher-page round).
-    "class view": 6,
+    # students' last launch times with the class (7 before issue 14's teacher-page round); + the class's placement
+    # checks, so a cell a check stands in for says so as the student's page does (6 before; one more when checks
+    # placed skills as known that students are not yet Proficient on, whatever the class's size).
+    "class view": 7,
     # The same reading, the roster, the grade table (the course's placements, read once for it and the gradebook
     # gaps; its students; each student's newest outbox row with the person, so leavers need no query of their
     # own) and the evidence count (13 before issue 14's teacher-page round; 14 with a leaver's grade).
