@@ -244,7 +244,8 @@ def plan_next_steps(
                 -unlocks[skill_id], order(skill_id))
 
     new_skills = sorted(frontier, key=priority)
-    first = [_assigned_step(graph, s, shown, by_skill[s], assigned[s]) for s in open_assigned][:limit]
+    first = [_assigned_step(graph, s, shown, by_skill[s], assigned[s], s in teacher_holds)
+             for s in open_assigned][:limit]
     limit -= len(first)
     if limit <= 0:
         return first
@@ -254,14 +255,19 @@ def plan_next_steps(
 
 
 def _assigned_step(graph: SkillGraph, skill_id: str, levels: Mapping[str, Level], listed: Sequence[PlanActivity],
-                   due_on: date | None) -> NextStep:
+                   due_on: date | None, held_by_teacher: bool = False) -> NextStep:
     skill = graph[skill_id]
     level = levels.get(skill_id, Level.NOT_STARTED)
     parts: list[WhyPart] = [(N_("Your teacher assigned this skill."), {})]
     missing = [graph[p].name for p in skill.prerequisites if levels.get(p, Level.NOT_STARTED).rank < READY_LEVEL.rank]
     if missing:
         parts.append((N_("It builds on %(names)s: ask your teacher if you get stuck."), {"names": tuple(missing)}))
-    parts.append((N_("It leaves the top of your plan once you reach Proficient."), {}))
+    if held_by_teacher:
+        # Answers do not raise a level only the teacher changes (`teacher_holds`): only the teacher moves it on.
+        parts.append((N_("It stays at the top of your plan until your teacher sets your level to Proficient or "
+                         "removes the assignment."), {}))
+    else:
+        parts.append((N_("It leaves the top of your plan once you reach Proficient."), {}))
     practice = [a for a in listed if a.kind == ActivityKind.PRACTICE]
     first = listed[0] if level is Level.NOT_STARTED or not practice else practice[0]
     return NextStep(

@@ -752,8 +752,13 @@ def override_level(
         # What the answers showed is the level the pages showed while it was the model's own: a shown level holds
         # through a slip (`MasteryModel.level`'s `previous`), so the answers' level without that hold could be lower,
         # and a teacher lowering the student's Proficient after a miss read as not doubting the answers.
+        # A level the teacher already set was the one shown, not the answers': the answers alone are compared then
+        # (with or without `previous` at the new level, the same question: would a right answer raise it straight
+        # back). A level the teacher holds (they doubted answers that had shown more) stays held when set again at
+        # or below it, for a new note or lower still: those answers are still what showed more.
         shown = None if row.overridden else old_level
-        below = model_for(course_id).level(state, thresholds_for(pack), previous=shown).rank > new_level.rank
+        below = ((row.overridden and state.held_below and new_level.rank <= old_level.rank)
+                 or model_for(course_id).level(state, thresholds_for(pack), previous=shown).rank > new_level.rank)
         row.state = replace(state, placed=False, held_below=below).to_dict()
     row.level = new_level.value
     row.reason = OVERRIDE_NOTE % {"note": note_to_student} if note_to_student else OVERRIDE_REASON

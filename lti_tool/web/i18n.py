@@ -405,16 +405,22 @@ def needs_texts(views: Sequence[object]) -> list[str]:
             held = held or words(TEACHER_HOLDS_LEVEL)
             texts.append(held)
             continue
-        texts.append(_needs_text(getattr(view, "needs", None), words, catalogue.ungettext)
+        texts.append(_needs_text(getattr(view, "needs", None), words, catalogue.ungettext,
+                                 teacher_set=getattr(view, "overridden", False))
                      + (" " + later if getattr(view, "missed_comes_back_later", False) else ""))
     return texts
 
 
-def _needs_text(needs: object, words: Callable[[str], str], ungettext: Callable[[str, str, int], str]) -> str:
+def _needs_text(needs: object, words: Callable[[str], str], ungettext: Callable[[str, str, int], str], *,
+                teacher_set: bool = False) -> str:
     # Named `ungettext`, as the catalogue's own, so that pybabel extracts its plural messages.
     if needs is None:
         return ""
     if needs.level is Level.ATTEMPTED:
+        if teacher_set:
+            # The teacher's Not started: only a right answer raises a teacher's level (`record_answer`); a wrong
+            # one leaves it at Not started.
+            return words(N_("To get started: get one question on it right."))
         return words(N_("To get started: answer one question on it."))
     if needs.answers == 0:
         # Only the other sitting is missing (`SkillView.another_sitting`): the feedback page's words for it.

@@ -184,6 +184,17 @@ def test_skills_the_teacher_assigned_come_first_soonest_due_first_until_proficie
     assert next(s for s in proficient if s.skill_id == "rates").reason is not StepReason.ASSIGNED
 
 
+def test_an_assigned_skill_only_the_teacher_changes_says_the_teacher_takes_it_off_the_top():
+    # Answers do not raise a level only the teacher changes: "once you reach Proficient" was not the learner's to do.
+    steps = plan_next_steps(ratio_course(), {"whole": Level.MASTERED, "equiv": Level.MASTERED,
+                                             "rates": Level.ATTEMPTED}, course_activities(), [], [],
+                            assigned={"rates": None}, teacher_holds={"rates"})
+
+    assert steps[0].skill_id == "rates" and steps[0].reason is StepReason.ASSIGNED
+    assert steps[0].why == ("Your teacher assigned this skill. It stays at the top of your plan until your teacher "
+                            "sets your level to Proficient or removes the assignment.")
+
+
 def test_activities_grouped_once_per_course_plan_the_same_steps_as_the_list():
     # The plan page groups a course's activities by skill once per pack (services/plan.py); the steps, their
     # activities and their order must be what the plain list gives.

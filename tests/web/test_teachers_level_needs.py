@@ -12,6 +12,7 @@ from lti_tool.learning.coursepack import load_pack
 from lti_tool.services.content import demo_pack_data
 from tests.services.test_reviews import _days_pass, _practise
 from tests.support import submit_form
+from tests.web.test_assignments import _get, _students
 from tests.web.test_mixed_review import _plan
 from tests.web.test_override_holds import _set_level
 
@@ -63,11 +64,9 @@ def test_a_teachers_level_the_answers_already_reach_needs_one_right_answer_not_a
     assert _row(tool)[:2] == ("Mastered", False)  # that one right answer was all it took
 
 
-def test_a_level_set_below_the_level_the_page_showed_stays_the_teachers(sandbox, tool):
-    # Right answers to Proficient, then a miss: the page still shows Proficient (a shown level holds through one
-    # slip), though the answers alone no longer reach it. The teacher, doubting them, sets Familiar: below what the
-    # answers had shown. That was judged against the answers' level without the hold, so the teacher read as not
-    # doubting them, the plan said "To reach Proficient: 1 more right answer" and one right answer undid the level.
+def _proficient_shown_through_a_slip(sandbox, tool):
+    """Right answers to Proficient, then misses until the answers alone no longer reach it while the page still
+    shows Proficient (a shown level holds through one slip). Return the teacher's and the student's pages."""
     teacher = submit_form(sandbox.launch("teacher"), "/content/demo")
     student = sandbox.launch("student")
     for _ in range(10):
@@ -80,6 +79,15 @@ def test_a_level_set_below_the_level_the_page_showed_stays_the_teachers(sandbox,
         if alone != "Proficient":
             break
     assert (level, shown) == ("Proficient", "Proficient") and alone != "Proficient", (level, shown, alone)
+    return teacher, student
+
+
+def test_a_level_set_below_the_level_the_page_showed_stays_the_teachers(sandbox, tool):
+    # Right answers to Proficient, then a miss: the page still shows Proficient (a shown level holds through one
+    # slip), though the answers alone no longer reach it. The teacher, doubting them, sets Familiar: below what the
+    # answers had shown. That was judged against the answers' level without the hold, so the teacher read as not
+    # doubting them, the plan said "To reach Proficient: 1 more right answer" and one right answer undid the level.
+    teacher, student = _proficient_shown_through_a_slip(sandbox, tool)
     _set_level(teacher, tool, "Familiar")
     assert _needs(student) == HOLDS
     for _ in range(3):
@@ -100,3 +108,73 @@ def test_the_plans_step_for_a_level_only_the_teacher_changes_does_not_promise_pr
     assert NAME in steps, steps
     assert "more practice moves you up" not in steps[NAME] and "You're ready for this" in steps[NAME], steps[NAME]
     assert _needs(student) == HOLDS
+
+
+def _feedback_needs(feedback) -> list[str]:
+    return re.findall(r'<strong class="level-needs">([^<]*)</strong>', html.unescape(feedback.text))
+
+
+def test_a_teachers_not_started_asks_for_a_right_answer_as_only_a_right_answer_starts_it(sandbox, tool):
+    # The teacher set Not started on a skill the student had not answered: the plan said "To get started: answer one
+    # question on it", but a wrong answer leaves a teacher's level where it is; only a right one raises it.
+    teacher = submit_form(sandbox.launch("teacher"), "/content/demo")
+    student = sandbox.launch("student")
+    _set_level(teacher, tool, "Not started")
+    assert _needs(student) == "To get started: get one question on it right."
+    feedback = _practise(student, tool, SKILL, PACK, right=False, times=1)
+    assert _row(tool)[:2] == ("Not started", True)  # the wrong answer did not start it
+    assert _feedback_needs(feedback) == ["To get started: get one question on it right."]
+    assert _needs(student) == "To get started: get one question on it right."
+    _practise(student, tool, SKILL, PACK, right=True, times=1)
+    assert _row(tool)[:2] == ("Attempted", False)  # one right answer did, as the words said
+
+
+def test_a_skill_nobody_set_still_starts_with_any_answer(sandbox, tool):
+    # A guard: the model's own Not started is started by any answer, and says so.
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    student = sandbox.launch("student")
+    assert _needs(student) == "To get started: answer one question on it."
+    _practise(student, tool, SKILL, PACK, right=False, times=1)
+    assert _row(tool)[:2] == ("Attempted", False)
+
+
+def test_an_assigned_skill_only_the_teacher_changes_does_not_say_reaching_proficient_takes_it_off_the_top(sandbox,
+                                                                                                          tool):
+    # Assigned, then set below what the answers showed: the step said "It leaves the top of your plan once you
+    # reach Proficient", which no answer can bring about now, while the table said only the teacher changes it.
+    teacher = submit_form(sandbox.launch("teacher"), "/content/demo")
+    student = sandbox.launch("student")
+    assignments = _get(teacher, tool, "/class/assignments")
+    assert "Assigned to 1 student." in submit_form(assignments, "/class/assignments", target="student",
+                                                   person_id=_students(assignments)["Priya Shah"], skill_id=SKILL,
+                                                   due_on="").text
+    _practise(student, tool, SKILL, PACK, right=True, times=2)
+    assert _row(tool)[0] == "Familiar"
+    _set_level(teacher, tool, "Attempted")  # below what the answers showed
+    assert _needs(student) == HOLDS
+    plan = html.unescape(_plan(student).text)
+    step = re.search(rf'<li class="step[^"]*">\s*<h3>{re.escape(NAME)} <span.*?</li>', plan, re.S)
+    assert step and "Assigned by your teacher" in step.group(0), plan
+    assert "once you reach Proficient" not in step.group(0)
+    assert ("It stays at the top of your plan until your teacher sets your level to Proficient or removes the "
+            "assignment.") in step.group(0)
+    for _ in range(3):  # and it does stay: right answers do not move it
+        _practise(student, tool, SKILL, PACK, right=True, times=1)
+    assert _row(tool)[:2] == ("Attempted", True)
+
+
+def test_setting_a_held_level_again_keeps_it_the_teachers(sandbox, tool):
+    # The teacher set Familiar below the Proficient the page showed (they doubt those answers), then set Familiar
+    # again with a new note, or lowered it further: the answers alone did not earn more than the new level, so it
+    # read as no doubt, the plan said what right answers still need and they raised it, though the teacher had
+    # changed nothing about their doubt (the docs: set below what the answers had shown, only you change it).
+    teacher, student = _proficient_shown_through_a_slip(sandbox, tool)
+    _set_level(teacher, tool, "Familiar")
+    assert _needs(student) == HOLDS
+    _set_level(teacher, tool, "Familiar")  # again, for a new note
+    assert _needs(student) == HOLDS
+    _set_level(teacher, tool, "Attempted")  # lower still
+    assert _needs(student) == HOLDS
+    for _ in range(4):
+        _practise(student, tool, SKILL, PACK, right=True, times=1)
+        assert _row(tool)[:2] == ("Attempted", True)
