@@ -334,8 +334,10 @@ def _duration(value: str) -> timedelta:
     """Parse 30m, 12h or 7d."""
     try:
         amount, unit = int(value[:-1]), value[-1].lower()
-        return timedelta(seconds=amount * _DURATION_UNITS[unit])
-    except (ValueError, KeyError, IndexError) as exc:
+        duration = timedelta(seconds=amount * _DURATION_UNITS[unit])
+        datetime.now(UTC) + duration  # a date this far away can be written down (not past the year 9999)
+        return duration
+    except (ValueError, KeyError, IndexError, OverflowError) as exc:
         raise click.BadParameter(f"use a number and m, h or d (e.g. 7d), got {value!r}") from exc
 
 

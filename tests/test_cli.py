@@ -100,6 +100,15 @@ def test_an_invite_duration_it_cannot_read_names_the_option_and_makes_no_link(to
     assert "/lti/register?invite=" not in result.output
 
 
+@pytest.mark.parametrize("expires", ["99999999999d", "999999999d"])
+def test_an_invite_duration_too_long_for_a_date_names_the_option_not_a_traceback(tool, expires):
+    # Past timedelta's range, or past the year 9999 once added to now: an OverflowError, and a traceback.
+    result = run(tool, "platform", "invite", "--expires", expires)
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for '--expires': use a number and m, h or d (e.g. 7d), got '{expires}'" in result.output
+    assert "/lti/register?invite=" not in result.output
+
+
 def _audit_log(tool) -> list[str]:
     """Return `pathways audit list`'s lines, oldest first, without their ids and times."""
     lines = run(tool, "audit", "list", "--limit", "100").output.splitlines()

@@ -69,20 +69,24 @@ def test_doctor_says_which_redis_does_not_answer_and_what_to_check_without_its_p
     assert "hunter2" not in result.output
 
 
-def test_doctor_says_why_the_database_does_not_answer_and_what_to_check(tmp_path):
+def _doctor_on_a_database_that_does_not_answer(tmp_path, url: str) -> str:
     from lti_tool import create_app
 
     from .conftest import TEST_SECRET_KEY
 
-    port = _closed_port()
     app = create_app({"TESTING": True, "SECRET_KEY": TEST_SECRET_KEY, "INSTANCE_PATH": str(tmp_path / "instance"),
-                      "DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:{port}/nothing",
-                      "DATABASE_CONNECT_TIMEOUT_SECONDS": 2})
+                      "DATABASE_URL": url, "DATABASE_CONNECT_TIMEOUT_SECONDS": 2})
     result = CliRunner().invoke(main, ["doctor"], obj=ScriptInfo(create_app=lambda: app))
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "PROBLEM  Database does not answer" in result.output
-    assert f"port {port} failed" in result.output  # the driver's own reason, not only "OperationalError"
-    assert "Check PATHWAYS_DATABASE_URL and that the database server is running." in result.output
+    return result.output
+
+
+def test_doctor_says_why_the_database_does_not_answer_and_what_to_check(tmp_path):
+    port = _closed_port()
+    output = _doctor_on_a_database_that_does_not_answer(tmp_path, f"postgresql+psycopg://postgres@127.0.0.1:{port}/x")
+    assert f"port {port} failed" in output  # the driver's own reason, not only "OperationalError"
+    assert "Check PATHWAYS_DATABASE_URL and that the database server is running." in output
 
 
 def test_doctor_calls_grades_stuck_after_the_same_age_as_healthz(make_tool):
@@ -111,3 +115,12 @@ def test_doctor_calls_grades_stuck_after_the_same_age_as_healthz(make_tool):
     assert flowing(3600, timedelta(minutes=30))  # /healthz is still ok at 30 minutes with a one-hour limit
     assert not flowing(3600, timedelta(minutes=61))
     assert flowing(0, timedelta(days=3))  # 0 turns the check off, as for /healthz
+
+
+def test_doctor_never_quotes_a_database_password_holding_an_unescaped_at_sign(tmp_path):
+    # "hunt@er2-secret" read as the password "hunt" and the host "er2-secret@127.0.0.1", which the driver's
+    # "failed to resolve host" quoted: half the password in a doctor's output, pasted into a ticket.
+    output = _doctor_on_a_database_that_does_not_answer(
+        tmp_path, f"postgresql+psycopg://postgres:hunt@er2-secret@127.0.0.1:{_closed_port()}/x")
+    assert "er2-secret" not in output and "hunt" not in output
+    assert "an '@' in its user name or password must be written %40" in output

@@ -236,8 +236,9 @@ class PathwaysLogin(FlaskOIDCLogin):
         deployment_id = self.deployment_param()
         if deployment_id:
             if platform is None or find_deployment(platform.id, deployment_id) is None:
-                log.info("login for a deployment not registered: iss=%r client_id=%r deployment_id=%r",
-                         registration.get_issuer(), registration.get_client_id(), deployment_id)
+                log.info("login for a deployment not registered: iss=%s client_id=%s deployment_id=%s",
+                         _logged(registration.get_issuer()), _logged(registration.get_client_id()),
+                         _logged(deployment_id))
                 raise LaunchError(N_("This deployment of the tool is not registered with Pathways."), 403)
         self._state_params = {
             # The registration this login is for: its launch must be signed by that issuer for that client id
@@ -287,10 +288,10 @@ class PathwaysLogin(FlaskOIDCLogin):
             except OIDCException as exc:
                 message = _plain_oidc_message(str(exc))
                 if message == NOT_REGISTERED:
-                    # What the LMS sent, for the admin to register (the page names nobody's values): bounded by
-                    # MAX_LOGIN_PARAM_CHARS, and %r keeps a forged line break out of the log.
-                    log.info("login from a platform not registered: iss=%r client_id=%r",
-                             self._get_request_param("iss"), self._get_request_param("client_id"))
+                    # What the LMS sent, for the admin to register (the page names nobody's values): quoted and
+                    # cut short (_logged), as anyone may send this before any budget is spent.
+                    log.info("login from a platform not registered: iss=%s client_id=%s",
+                             _logged(self._get_request_param("iss")), _logged(self._get_request_param("client_id")))
                 raise LaunchError(message) from exc
         return self._platform_redirect
 
@@ -381,6 +382,17 @@ def _require_approved(platform: Any) -> None:
 
 
 NOT_REGISTERED = N_("This platform and client id are not registered with Pathways.")
+
+#: The most of a login parameter the log quotes: an issuer, client id or deployment id is far shorter (LTI Core 1.3
+#: §3.1.3 caps a deployment id at 255 characters), while an anonymous login's form may carry MAX_CONTENT_LENGTH.
+LOGGED_PARAM_CHARS = 255
+
+
+def _logged(value: Any) -> str:
+    """Quote a login parameter for the log: repr keeps a forged line break out, and a long value is cut short."""
+    if isinstance(value, str) and len(value) > LOGGED_PARAM_CHARS:
+        return f"{value[:LOGGED_PARAM_CHARS]!r}... ({len(value)} characters)"
+    return repr(value)
 
 
 def _plain_oidc_message(detail: str) -> str:

@@ -77,10 +77,9 @@ def examine(
         db.session.execute(sa.text("SELECT 1"))
     except sa.exc.SQLAlchemyError as exc:
         db.session.rollback()
-        reason = str(getattr(exc, "orig", None) or "").strip().splitlines()[:1] or [exc.__class__.__name__]
         add(False, "Database answers", "Database does not answer",
-            f"Cannot reach the database ({reason[0]}). Check PATHWAYS_DATABASE_URL and that the database server is "
-            "running.")
+            f"Cannot reach the database ({_database_reason(db.engine.url, exc)}). Check PATHWAYS_DATABASE_URL and "
+            "that the database server is running.")
         return findings
     add(True, "Database answers")
     add(db_revision == migration_head, f"Schema is up to date ({db_revision or 'none'})",
@@ -110,6 +109,20 @@ def examine(
         f"Grades are not flowing to the LMS: one has waited {waiting / 60:.0f} minutes",
         "Is `pathways worker` running? Its log and /healthz (worker.last_error) say what stops it.")
     return findings
+
+
+def _database_reason(url: sa.engine.URL, exc: sa.exc.SQLAlchemyError) -> str:
+    """Say why the database did not answer: the driver's first line, which names the host, never the password.
+
+    An "@" left unescaped in the password (or user name) ends it there for SQLAlchemy, and the rest reads as the
+    host: the driver's "failed to resolve host" would then quote that part of the password.
+    """
+    if "@" in (url.host or ""):
+        return "an '@' in its user name or password must be written %40"
+    reason = (str(getattr(exc, "orig", None) or "").strip().splitlines() or [""])[0]
+    if not reason or (url.password and str(url.password) in reason):
+        return exc.__class__.__name__
+    return reason
 
 
 def _cache_advice(config: Mapping[str, Any], exc: Exception) -> str:

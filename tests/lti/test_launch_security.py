@@ -213,6 +213,30 @@ def test_login_from_unregistered_platform_is_refused(tool, caplog):
                       "client_id='c'"]
 
 
+def test_login_from_unregistered_platform_logs_a_long_issuer_cut_short(tool, caplog):
+    # Anyone may post a login, before any budget is spent: the log quotes what an LMS sends, not a whole form
+    # field (up to 20,000 characters) per parameter.
+    caplog.set_level(logging.INFO, logger="lti_tool.lti.launch")
+    response = requests.post(tool.url("/lti/login"), data={
+        "iss": "https://unknown.example.com/" + "x" * 19_000, "login_hint": "x", "client_id": "c" * 19_000,
+        "target_link_uri": tool.url("/lti/launch")}, allow_redirects=False)
+    assert_refused(response, "not registered")
+    logged = [r.getMessage() for r in caplog.records if "not registered: iss=" in r.getMessage()]
+    assert len(logged) == 1 and len(logged[0]) < 1000, len(logged[0])
+    assert "'https://unknown.example.com/xxx" in logged[0] and "(19028 characters)" in logged[0]
+    assert "(19000 characters)" in logged[0]
+
+
+def test_login_with_unknown_deployment_id_logs_a_long_one_cut_short(sandbox, tool, caplog):
+    caplog.set_level(logging.INFO, logger="lti_tool.lti.launch")
+    url = sandbox.platform.start_launch("student-1").replace("lti_deployment_id=sandbox-deployment-1",
+                                                              "lti_deployment_id=" + "r" * 5_000)
+    assert_refused(requests.get(url, allow_redirects=False), "deployment", status=403)
+    logged = [r.getMessage() for r in caplog.records if "deployment not registered" in r.getMessage()]
+    assert len(logged) == 1 and len(logged[0]) < 1000, len(logged[0])
+    assert "deployment_id='rrr" in logged[0] and "(5000 characters)" in logged[0]
+
+
 def test_login_missing_parameters_is_refused(tool):
     assert_refused(requests.get(tool.url("/lti/login")), "missing")
 
