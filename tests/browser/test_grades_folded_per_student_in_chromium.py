@@ -11,14 +11,13 @@ import re
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support import expected_conditions as ec
 
 from lti_tool.learning.coursepack import load_pack
 from lti_tool.services.content import demo_pack_data
 from tests.support import drain_outbox, open_in_launch, served_answer, submit_form
 
-from .accessibility import PHONE, PageAudit, click_through, wait
-from .test_skill_columns_named_on_course_page_in_chromium import _add_pathways_to_a_module
+from .accessibility import PHONE, PageAudit, wait
+from .test_skill_columns_named_on_course_page_in_chromium import open_a_course_graded_per_skill
 
 pytestmark = pytest.mark.browser
 
@@ -37,17 +36,7 @@ def _practise(sandbox, tool, who: str) -> None:
 
 def test_grades_fold_per_student_failed_first_and_open_at_phone_width_with_the_keyboard(browser, tool, sandbox):
     audit = PageAudit(browser)
-    browser.get(tool.url("/sandbox/"))
-    browser.find_element(By.LINK_TEXT, f"Launch Pathways as {TEACHER}").click()
-    wait(browser, ec.url_contains("/c/"))
-    home = re.match(r".*/c/[^/]+/", browser.current_url).group(0)
-    click_through(browser, "//button[contains(normalize-space(), 'Use the demo pack')]")
-    click_through(browser, "//button[contains(normalize-space(), 'Update roster from the course')]")
-    _add_pathways_to_a_module(sandbox)
-    browser.get(home + "teacher/grading")
-    browser.find_element(By.ID, "scheme-share").click()
-    browser.find_element(By.ID, "per-skill").click()
-    click_through(browser, "//form[.//input[@id='per-skill']]//button[@type='submit']")
+    home = open_a_course_graded_per_skill(browser, tool, sandbox)
     _practise(sandbox, tool, "student")  # Priya Shah: sent
     sandbox.platform.fail_next.extend([403] * 3)  # the LMS refuses the next student's grades
     _practise(sandbox, tool, "student-2")
