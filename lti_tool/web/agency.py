@@ -130,7 +130,13 @@ def _goals_page(person_id: int, *, editing: goals_service.GoalView | None = None
 
 @bp.get("/goals")
 def goals():
-    """Show the course's goals, the student's own goals and their pace."""
+    """Show the course's goals, the student's own goals and their pace.
+
+    A teacher who opens it (a copied link, a student's address) is taken to where the course's goals are edited,
+    the course map (which offers to start one while the course has none): not a refusal page with no way on.
+    """
+    if g.launch.access == "teacher":
+        return redirect(url_for("course_map.editor") + "#goals-heading", code=303)
     return _goals_page(require_student())
 
 

@@ -29,7 +29,7 @@ from ..services.family_report import (
     family_report,
     save_report_comment,
 )
-from ..services.help import mark_helped
+from ..services.help import mark_helped, open_requests
 from ..services.permissions import Action, actor_of, may, require
 from ..services.plan import class_overview
 from ..services.skill_map import class_skill_map
@@ -62,13 +62,20 @@ def helped():
     if person_id not in {entry.person_id for entry in entries}:
         # Only students of this launch's course who are on the list; one who left it meanwhile (a double click,
         # another teacher's click) is already helped: back to the list, not an error page.
-        return redirect(url_for("classroom.help_now"), code=303)
+        return redirect(_helped_page(person_id) if person_id else url_for("classroom.help_now"), code=303)
     # The requests the page showed (not one the student sent since); a page from before they were sent: every one.
     # Ids none of which reads as a row close nothing (not every request, which is for pages that sent no ids).
     shown = request.form.getlist("request_id", type=row_id) if "request_id" in request.form else None
     if mark_helped(g.launch.course_id, person_id, actor=actor_of(g.launch), now=utcnow(), request_ids=shown):
         flash(gettext("Marked as helped."), "success")
-    return redirect(url_for("classroom.help_now"), code=303)
+    return redirect(_helped_page(person_id), code=303)
+
+
+def _helped_page(person_id: int) -> str:
+    """Where "Mark as helped" leads back to: the student's page when pressed there, else the needs-help list."""
+    if request.form.get("back") == "student":
+        return url_for("classroom.student", person_id=person_id)
+    return url_for("classroom.help_now")
 
 
 @bp.get("/class/activity")
@@ -133,7 +140,12 @@ def student(person_id: int):
     require_teacher()
     detail = student_detail(g.launch.course_id, g.launch.platform_id, person_id, actor_id=g.launch.person_id,
                             now=utcnow(), language=page_language())
-    return render_template("teacher/student.html", launch=g.launch, detail=detail)
+    # The student's open "ask my teacher" requests, as the needs-help list shows them (one statement more).
+    names = {view.skill_id: view.name for view in detail.plan.skills}
+    asked = [(row.id, names.get(row.skill_id, row.skill_id), row.asked_at) for row in
+             open_requests(g.launch.course_id, [detail.person_id], now=utcnow()).get(detail.person_id, [])]
+    return render_template("teacher/student.html", launch=g.launch, detail=detail, asked=asked,
+                           may_mark_helped=may(actor_of(g.launch), Action.ASSESS))
 
 
 @bp.get("/students/<int:person_id>/report")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import TypeVar
 
@@ -45,7 +47,7 @@ from ..services.content import (
 )
 from ..services.diagnostic import pending_status as placement_check_status
 from ..services.errors import N_, Forbidden, ServiceError
-from ..services.grades import compare_results, grade_sync_status, retry_failed
+from ..services.grades import GradeSyncStatus, compare_results, grade_sync_status, retry_failed
 from ..services.launches import (
     LaunchExpired,
     course_roster,
@@ -303,6 +305,36 @@ def require_student() -> int:
 bp = launch_blueprint("course", __name__)
 
 
+@dataclass(frozen=True)
+class StudentGrades:
+    """One student's rows of the course page's "Grades sent to the LMS", with how many stand which way."""
+
+    person_id: int
+    name: str
+    rows: list[GradeSyncStatus]
+    synced: int
+    pending: int
+    failed: int
+
+
+def grades_by_student(grades: list[GradeSyncStatus]) -> list[StudentGrades]:
+    """Group the grade rows by student: those with a failed grade first, then those with one waiting, then by name.
+
+    With a gradebook column per skill a class has hundreds of rows: a teacher looks for the few that need them.
+    """
+    rows: dict[int, list[GradeSyncStatus]] = {}
+    for row in grades:
+        rows.setdefault(row.person_id, []).append(row)
+    groups = []
+    for person_id, mine in rows.items():
+        states = Counter(row.state for row in mine)
+        groups.append(StudentGrades(person_id, mine[0].name, mine, states["synced"], states["pending"],
+                                    states["failed"]))
+    # An unnamed student ("name not shared") after the named ones, as the roster lists them.
+    groups.sort(key=lambda s: (not s.failed, not s.pending, not s.name, s.name.casefold(), s.person_id))
+    return groups
+
+
 
 @bp.get("/")
 def home():
@@ -324,7 +356,7 @@ def home():
                                refused_services=refused_service_fixes(launch),
                                roster_refused=roster_sync_refused(launch.course),
                                skill_names={s.id: s.name for s in named.skills} if named else {},
-                               pack=pack, grades=grades,
+                               pack=pack, grades=grades, grade_groups=grades_by_student(grades),
                                gradebook_gaps=gradebook_gaps(launch.course_id),
                                # Without result.readonly the LMS refuses to show its gradebook: no button that fails.
                                results_readable=scopes_allow_results(launch.course.ags_scopes),

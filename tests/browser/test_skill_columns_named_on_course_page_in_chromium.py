@@ -32,20 +32,26 @@ def _add_pathways_to_a_module(sandbox) -> None:
     returning.http.post(action, data=fields, timeout=30)
 
 
-def test_each_skills_gradebook_column_is_named_by_the_skill_in_the_teachers_language(browser, tool, sandbox):
-    audit = PageAudit(browser)
-    browser.get(tool.url("/sandbox/?locale=es"))
+def open_a_course_graded_per_skill(browser, tool, sandbox, *, locale: str = "") -> str:
+    """As the teacher (in `locale`): the demo pack and roster, the plan added to a module, a share of every skill
+    graded (sent at once, no goal date needed) with a column per skill; return the course page's address."""
+    browser.get(tool.url("/sandbox/" + (f"?locale={locale}" if locale else "")))
     browser.find_element(By.LINK_TEXT, f"Launch Pathways as {TEACHER}").click()
     wait(browser, ec.url_contains("/c/"))
     home = re.match(r".*/c/[^/]+/", browser.current_url).group(0)
-    click_through(browser, "//button[contains(normalize-space(), 'Usar el paquete de demostración')]")
-    click_through(browser, "//button[contains(normalize-space(), 'Actualizar la lista desde el curso')]")
+    click_through(browser, "//form[contains(@action, '/content/demo')]//button[@type='submit']")
+    click_through(browser, "//form[contains(@action, '/roster/sync')]//button[@type='submit']")
     _add_pathways_to_a_module(sandbox)
-    # Grading: a share of every skill (sent at once, no goal date needed) and a column per skill.
     browser.get(home + "teacher/grading")
     browser.find_element(By.ID, "scheme-share").click()
     browser.find_element(By.ID, "per-skill").click()
     click_through(browser, "//form[.//input[@id='per-skill']]//button[@type='submit']")
+    return home
+
+
+def test_each_skills_gradebook_column_is_named_by_the_skill_in_the_teachers_language(browser, tool, sandbox):
+    audit = PageAudit(browser)
+    home = open_a_course_graded_per_skill(browser, tool, sandbox, locale="es")
 
     student = sandbox.launch("student")  # Priya Shah
     skill = PACK.skills[0]
@@ -54,8 +60,13 @@ def test_each_skills_gradebook_column_is_named_by_the_skill_in_the_teachers_lang
     drain_outbox(tool)
 
     browser.get(home)
+    # A fold per student: Priya's opened, as a teacher would, to read her columns.
+    fold = browser.find_element(By.XPATH, "//section[@aria-labelledby='grades-heading']"
+                                          "//details[summary[contains(., 'Priya Shah')]]")
+    if fold.get_attribute("open") is None:
+        fold.find_element(By.TAG_NAME, "summary").click()
     rows = [row.text for row in browser.find_elements(By.XPATH, "//section[@aria-labelledby='grades-heading']//tbody/tr")]
-    mine = [row for row in rows if row.startswith("Priya Shah") and "(" in row]
+    mine = [row.text for row in fold.find_elements(By.XPATH, ".//tbody/tr") if "(" in row.text]
     assert mine, rows
     assert not [row for row in rows if f"({skill.id})" in row], rows
     assert any("(Fracciones equivalentes)" in row for row in mine), mine

@@ -346,6 +346,9 @@ def test_a_role_that_may_not_assess_sees_a_help_request_but_cannot_close_it(sand
     help_page = staff.http.get(tool.url(_path(staff)) + "class/needs-help")
     assert help_page.status_code == 200 and "Asked for help with Equivalent fractions" in help_page.text
     assert "as helped" not in help_page.text  # no control it could only be refused
+    # The student's own page shows the request too, and no control either.
+    student_page = staff.http.get(tool.url(_path(staff)) + re.search(r"students/\d+", help_page.text).group(0))
+    assert "Equivalent fractions, asked " in student_page.text and "as helped" not in student_page.text
     token = re.search(r'name="csrf_token" value="([^"]+)"', help_page.text).group(1)
     person_id = re.search(r"students/(\d+)", help_page.text).group(1)
     closed = staff.http.post(tool.url(_path(staff)) + "class/needs-help/helped",

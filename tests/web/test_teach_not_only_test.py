@@ -189,3 +189,18 @@ def test_marking_a_student_helped_twice_returns_to_the_list_not_an_error_page(sa
     again = submit_form(help_page, "/class/needs-help/helped")
     assert again.status_code == 200 and again.url.endswith("/class/needs-help")
     assert "Marked as helped." not in again.text and "Asked for help with" not in again.text
+
+
+def test_a_students_help_request_shows_on_their_page_and_is_marked_helped_there(sandbox, tool):
+    # An "ask my teacher" request showed only on "Needs help now": a teacher who opened the student's page from the
+    # class view never saw it. It shows there now, with the skill and when, and "Mark as helped" leads back there.
+    teacher, student = _student(sandbox)
+    submit_form(_question(student, tool), "/practice/frac-equivalent/ask")
+    help_page = teacher.http.get(tool.url(re.search(r'href="([^"]*/class/needs-help)"', teacher.text).group(1)))
+    page = teacher.http.get(tool.url(re.search(r'<h2><a href="([^"]*/students/\d+)"', help_page.text).group(1)))
+    page.http = teacher.http
+    asked = page.text.split('data-testid="help-requests"', 1)[1].split("</section>", 1)[0]
+    assert "Asked for your help" in asked and "Equivalent fractions, asked " in asked and "<time" in asked
+    done = submit_form(page, "/class/needs-help/helped")
+    assert done.status_code == 200 and re.search(r"/students/\d+$", done.url), done.url
+    assert "Marked as helped." in done.text and 'data-testid="help-requests"' not in done.text

@@ -44,3 +44,13 @@ def test_a_student_without_goals_of_their_own_says_so(sandbox, tool):
     page = _get(teacher, tool, f"/students/{liam}")
     section = re.search(r'<section aria-labelledby="own-goals-heading">(.*?)</section>', page.text, re.S).group(1)
     assert "<p>No goals.</p>" in section
+
+
+def test_a_teacher_who_opens_the_students_goals_address_is_taken_to_the_course_goals_not_a_refusal(sandbox, tool):
+    # /goals is the student's page: a teacher who opened it (a copied link) got a 403 page with no way on. They are
+    # taken to the course map's goals, where the course's goals are edited.
+    teacher = _teacher(sandbox)
+    page = _get(teacher, tool, "/goals")
+    assert page.status_code == 200 and page.history and page.history[0].status_code == 303
+    assert re.search(r"/teacher/map#goals-heading$", page.history[0].headers["Location"]), page.history[0].headers
+    assert 'id="goals-heading"' in page.text and "Add a goal" in page.text
