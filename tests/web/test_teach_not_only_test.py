@@ -163,14 +163,20 @@ def test_a_worked_example_in_the_plan_opens_in_place_and_after_two_misses_it_is_
     assert "(worked example)" not in stuck
 
 
-def test_a_helped_form_whose_request_ids_are_not_ids_closes_nothing(sandbox, tool):
-    # A page that sent no request ids (drawn before they were sent) closes every open request; ids that read as no
-    # row must not fall back to that and close a request the teacher never saw.
+def _help_list_after_a_request(sandbox, tool):
+    """A student asks for help on Equivalent fractions; return the teacher's "Needs help now" page."""
     teacher, student = _student(sandbox)
     submit_form(_question(student, tool), "/practice/frac-equivalent/ask")
     help_url = tool.url(re.search(r'href="([^"]*/class/needs-help)"', teacher.text).group(1))
     help_page = teacher.http.get(help_url)
     help_page.http = teacher.http
+    return help_page
+
+
+def test_a_helped_form_whose_request_ids_are_not_ids_closes_nothing(sandbox, tool):
+    # A page that sent no request ids (drawn before they were sent) closes every open request; ids that read as no
+    # row must not fall back to that and close a request the teacher never saw.
+    help_page = _help_list_after_a_request(sandbox, tool)
     done = submit_form(help_page, "/class/needs-help/helped", request_id="x")
     assert done.status_code == 200
     assert "Asked for help with Equivalent fractions today." in done.text
@@ -180,11 +186,7 @@ def test_a_helped_form_whose_request_ids_are_not_ids_closes_nothing(sandbox, too
 def test_marking_a_student_helped_twice_returns_to_the_list_not_an_error_page(sandbox, tool):
     # A double click (or a colleague who clicked first): the student has left the list, and the teacher got a 404
     # page. Still nothing happens for someone not on this course's list.
-    teacher, student = _student(sandbox)
-    submit_form(_question(student, tool), "/practice/frac-equivalent/ask")
-    help_url = tool.url(re.search(r'href="([^"]*/class/needs-help)"', teacher.text).group(1))
-    help_page = teacher.http.get(help_url)
-    help_page.http = teacher.http
+    help_page = _help_list_after_a_request(sandbox, tool)
     assert "Marked as helped." in submit_form(help_page, "/class/needs-help/helped").text
     again = submit_form(help_page, "/class/needs-help/helped")
     assert again.status_code == 200 and again.url.endswith("/class/needs-help")
