@@ -28,7 +28,7 @@ from ..models import AuditEntry, Course, Enrollment, ItemResponse, MasteryEvent,
 from ..models.base import id_list
 from ..text import NAME_NOT_SHARED
 from .content import course_content, course_pack
-from .diagnostic import planning_levels_by_person
+from .diagnostic import placed_as_known, planning_levels_by_person
 from .errors import N_, NotFound
 from .goals import GoalView, students_own_goals
 from .help import open_requests
@@ -133,15 +133,11 @@ def heatmap(course_id: int, platform_id: int, *, sort: str = "name", unit: str =
         rows.sort(key=lambda r: level(r, skill).rank)
     elif sort == "skill-high":
         rows.sort(key=lambda r: -level(r, skill).rank)
-    # The levels each student's own plan goes by (one query for the class's placement checks, one more only when
-    # a check placed skills above the levels held): a cell the check stands in for says so, as the student's page
-    # and the groups do, rather than a bare "Not started" beside classmates who need the skill taught.
-    planning = planning_levels_by_person(course_id, {r.person_id: r.levels for r in students})
-    placed = {}
-    for r in students:
-        above = frozenset(sid for sid, lv in planning[r.person_id].items() if lv.rank > level(r, sid).rank)
-        if above:
-            placed[r.person_id] = above
+    # The skills each student's own plan counts above the level they hold (one query for the class's placement
+    # checks, one more only when a check placed skills above the levels held): a cell the check stands in for says
+    # so, as the student's page and the groups do, rather than a bare "Not started" beside classmates who need the
+    # skill taught. Only the students whose check stands in for a skill are looked at in Python (bench Round 21b).
+    placed = placed_as_known(course_id, {r.person_id: r.levels for r in students})
     return Heatmap(shown, rows, students, all_skills, units, sort, chosen_unit.id if chosen_unit else "", skill,
                    below_level.value if below_level else "", placed)
 

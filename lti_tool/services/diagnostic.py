@@ -416,6 +416,31 @@ def planning_levels_by_person(course_id: int, levels: Mapping[int, Mapping[str, 
     exactly when their own plan offers it.
     """
     result = {person_id: dict(mine) for person_id, mine in levels.items()}
+    result.update(_planning_where_placed(course_id, levels))
+    return result
+
+
+def placed_as_known(course_id: int, levels: Mapping[int, Mapping[str, Level]]) -> dict[int, frozenset[str]]:
+    """Return, per student (person id) whose check stands in for skills, the skills their plan counts above the
+    level they hold (`planning_levels_by_person`, without a copy of every student's levels: for the heatmap).
+
+    Students without such skills are left out. The same one or two queries as `planning_levels_by_person`.
+    """
+    placed = {}
+    for person_id, planning in _planning_where_placed(course_id, levels).items():
+        held = levels[person_id]
+        above = frozenset(skill_id for skill_id, level in planning.items()
+                          if level.rank > held.get(skill_id, Level.NOT_STARTED).rank)
+        if above:
+            placed[person_id] = above
+    return placed
+
+
+def _planning_where_placed(course_id: int, levels: Mapping[int, Mapping[str, Level]]
+                           ) -> dict[int, dict[str, Level]]:
+    """Return `planning_levels` only for the students whose finished check placed skills as known that they are
+    not yet Proficient on (every other student's plan goes by the levels they hold)."""
+    result: dict[int, dict[str, Level]] = {}
     if not levels:
         return result
     runs = db.session.execute(sa.select(DiagnosticRun.person_id, DiagnosticRun.state, DiagnosticRun.baseline).where(

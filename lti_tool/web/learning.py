@@ -217,11 +217,16 @@ def heatmap_body(rows: Sequence[ClassRow], skills: Sequence[Skill],
     for row in rows:
         pid, name, levels = str(row.person_id), _html(row.name) if row.name else unnamed, row.levels
         html += (head[0], pid, head[1], name, "</a></th>")
-        known = placed.get(row.person_id, ())
-        for skill_id, by_level in cells:
-            level = levels.get(skill_id, not_started)
-            before_pid, before_name, after_name = by_level[(level, True) if skill_id in known else level]
-            html += (before_pid, pid, before_name, name, after_name)
+        known = placed.get(row.person_id)
+        if known is None:  # most rows: no cell marked, nothing asked per cell beyond the level
+            for skill_id, by_level in cells:
+                before_pid, before_name, after_name = by_level[levels.get(skill_id, not_started)]
+                html += (before_pid, pid, before_name, name, after_name)
+        else:
+            for skill_id, by_level in cells:
+                level = levels.get(skill_id, not_started)
+                before_pid, before_name, after_name = by_level[(level, True) if skill_id in known else level]
+                html += (before_pid, pid, before_name, name, after_name)
         count = counts.get(row.proficient)
         if count is None:
             count = counts[row.proficient] = _html(gettext("%(num)d of %(total)d", num=row.proficient,
