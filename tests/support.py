@@ -247,6 +247,17 @@ def moodle_launch(sandbox, as_: str, **launch) -> requests.Response:
     return pending.post(pending.resign(**{AGS_CLAIM: ags}))
 
 
+def grade_rows(page_text: str, name: str) -> list[str]:
+    """Return the course page's grade table rows (`<tr>…</tr>`, one per gradebook column) of one student, whose
+    fold (`<details data-testid="grade-student">`) opens with their name."""
+    import re
+
+    for fold in re.findall(r'<details[^>]*data-testid="grade-student".*?</details>', page_text, re.S):
+        if f"<strong>{name}</strong>" in fold:
+            return re.findall(r"<tr><th scope=\"row\">.*?</tr>", fold, re.S)
+    return []
+
+
 def drain_outbox(tool):
     """Run one pass of the grade worker against the tool, as `pathways worker --once` would."""
     from lti_tool.jobs.worker import drain

@@ -19,7 +19,7 @@ from lti_tool.extensions import cache, db
 from lti_tool.models import Course, Person, ScoreOutbox, SkillAssignment
 from lti_tool.models.base import utcnow
 from lti_tool.services import publishing
-from tests.support import class_override, demo_first_goal_due, drain_outbox, parse_form, submit_form
+from tests.support import class_override, demo_first_goal_due, drain_outbox, grade_rows, parse_form, submit_form
 
 
 def _today(course_id: int) -> datetime.date:
@@ -89,7 +89,7 @@ def test_nothing_due_yet_sends_nothing_and_the_teacher_sees_no_grade_yet(sandbox
         assert row.comment.startswith("Nothing is due yet: no grade until a goal date passes.")
         db.session.remove()
     page = sandbox.launch("teacher")  # the course page's grade table says so, not "0" or a bare dash
-    row = next(r for r in re.findall(r"<tr.*?</tr>", page.text, re.S) if "Priya Shah" in r and "My learning" in r)
+    row = next(r for r in grade_rows(page.text, "Priya Shah") if "My learning" in r)
     assert "no grade yet" in row and "Nothing to send yet" in row
 
 
