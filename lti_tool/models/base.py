@@ -103,6 +103,12 @@ def commit_keeping_rows() -> None:
         session.expire_on_commit = True
 
 
+#: The largest id a row has (the id columns are INTEGER: 2**31 - 1 on PostgreSQL). A longer number in an address, a
+#: form or a command names no row of ours, and reached the database as an error: PostgreSQL's "integer out of range",
+#: and past 2**63 - 1 SQLite's driver cannot even send it.
+LARGEST_ROW_ID = 2**31 - 1
+
+
 def id_list(ids: Iterable[int]) -> Any:
     """Return a list of row ids for `column.in_(...)`, written into the statement as numbers.
 

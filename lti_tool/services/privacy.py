@@ -46,7 +46,7 @@ from ..models import (
     SkillMastery,
     StudentGoal,
 )
-from ..models.base import id_list, lock_database_for_writing
+from ..models.base import LARGEST_ROW_ID, id_list, lock_database_for_writing
 from ..models.outbox import PENDING
 from .content import course_content, course_pack
 from .errors import N_, Forbidden, NotFound, ServiceError
@@ -1143,7 +1143,7 @@ def _anonymise_people_without_courses(now: datetime, files: list[str]) -> int:
 def _pathways_id(text: str) -> int | None:
     """Return the Pathways id `text` names, or None: "²" passes str.isdigit() and int() refuses it, and a number
     past the id columns' range is no id (PostgreSQL refuses it in a query)."""
-    if text.isascii() and text.isdigit() and len(text) <= 10 and int(text) < 2**31:
+    if text.isascii() and text.isdigit() and len(text) <= 10 and int(text) <= LARGEST_ROW_ID:
         return int(text)
     return None
 

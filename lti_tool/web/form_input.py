@@ -11,6 +11,7 @@ from markupsafe import Markup
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.routing import IntegerConverter
 
+from ..models.base import LARGEST_ROW_ID
 from ..security import MAX_ID_TOKEN_CHARS
 from ..services.errors import N_, ServiceError
 from ..text import is_clean, strip_control
@@ -24,10 +25,6 @@ LONGER_FORM_FIELDS: dict[str, dict[str, int]] = {
     "launch.launch": {"id_token": MAX_ID_TOKEN_CHARS},
     "launch.launch_verified": {"id_token": MAX_ID_TOKEN_CHARS},
 }
-#: The largest id a row has (the id columns are INTEGER: 2**31 - 1 on PostgreSQL). A longer number in an address or a
-#: form names no row of ours, and reached the database as an error, a 500: PostgreSQL's "integer out of range", and
-#: past 2**63 - 1 SQLite's driver cannot even send it.
-LARGEST_ROW_ID = 2**31 - 1
 TOO_LONG = N_("One of the fields is far longer than Pathways accepts. Shorten it and send the form again.")
 
 
