@@ -141,7 +141,11 @@ class PlatformConnector(ServiceConnector):
         reg = self._registration
         # JSON, not a joined string: a client id may hold any separator, and two registrations must never share a
         # token (joined with "|", client "c|S1" asking for scope S2 was client "c" asking for S1 and S2).
-        material = json.dumps([reg.get_issuer() or "", reg.get_client_id() or "", sorted(scopes)])
+        # The token endpoint and the origins the token may be sent to are part of the registration too: a platform
+        # removed and registered again under the same issuer and client id (or changed with `platform add`) naming
+        # other hosts must not be handed the token the old registration got, to send to them.
+        material = json.dumps([reg.get_issuer() or "", reg.get_client_id() or "", reg.get_auth_token_url() or "",
+                               reg.get_auth_audience() or "", sorted(reg.origins), sorted(scopes)])
         return "lti-token:" + hashlib.sha256(material.encode()).hexdigest()
 
     def check_service_url(self, url: str) -> None:

@@ -228,3 +228,28 @@ def test_two_registrations_on_one_issuer_never_share_an_access_token(tool):
         with pytest.raises(ServiceCallError):
             platform_connector(other, secret_key=secret, http=http, timeout=10).get_access_token([score])
     assert tool.platform.token_requests[-1]["client_id"] == f"{tool.platform.tool.client_id}|{lineitem}"
+
+
+def test_a_token_kept_for_a_registration_is_not_reused_once_it_names_other_hosts_or_another_token_endpoint(tool):
+    # A platform removed and registered again under the same issuer and client id (or changed by `platform add`)
+    # may name other hosts: the token the old registration got must not be sent there, nor one from another
+    # token endpoint be used with it. Each registration as it stands asks for its own.
+    score = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
+    http, secret = tool.app.extensions["pathways_http"], tool.app.config["SECRET_KEY"]
+    with tool.app.app_context():
+        row = db.session.scalars(sa.select(Platform).where(Platform.client_id == tool.platform.tool.client_id)).one()
+        first = platform_connector(row, secret_key=secret, http=http, timeout=10).get_access_token([score])
+        assert platform_connector(row, secret_key=secret, http=http, timeout=10).get_access_token([score]) == first
+        asked = len(tool.platform.token_requests)
+        changed = add_platform(issuer=row.issuer, client_id=row.client_id, deployment_ids=["d"],
+                               login_url=row.auth_login_url, token_url=row.auth_token_url, jwks_url=row.key_set_url,
+                               service_origins=["https://stranger.example"])
+        again = platform_connector(changed, secret_key=secret, http=http, timeout=10).get_access_token([score])
+        assert len(tool.platform.token_requests) == asked + 1 and again != first
+        moved = add_platform(issuer=row.issuer, client_id=row.client_id, deployment_ids=["d"],
+                             login_url=row.auth_login_url, token_url=row.auth_token_url + "?moved=1",
+                             jwks_url=row.key_set_url, service_origins=["https://stranger.example"])
+        # Asked of the endpoint as it is now (which refuses an assertion made out to another URL), not taken kept.
+        with pytest.raises(ServiceCallError):
+            platform_connector(moved, secret_key=secret, http=http, timeout=10).get_access_token([score])
+        assert len(tool.platform.token_requests) == asked + 2
