@@ -81,3 +81,28 @@ def test_admin_names_the_course_of_a_link_launched_without_a_context_as_the_comm
     assert exported.exit_code == 0, exported.output
     assert '"context_id": "\\u001flink:L1"' in exported.output
     assert shown_id("\x1flink:L1") == shown
+
+
+def test_a_context_id_in_two_deployments_lists_each_one_as_options_a_shell_reads_as_written(sandbox, tool):
+    # A deployment id (and a client id) is the platform's choice, any characters: the options the refusal offers to
+    # copy are quoted for the shell, so a pasted "$(…)" or ";" stays part of the value instead of becoming a command.
+    import shlex
+
+    from lti_tool.privacy_cli import audit_group
+    from tests.support import add_sandbox_deployment
+    from tests.test_privacy_cli import run as run_privacy
+
+    sandbox.launch("teacher")
+    odd = "d2;$(touch owned)"
+    add_sandbox_deployment(tool, odd)
+    assert sandbox.launch("teacher").status_code == 200
+    for refused in (run(tool, "export", "--context", "math-7"),
+                    CliRunner().invoke(audit_group, ["list", "--course", "math-7"],
+                                       obj=ScriptInfo(create_app=lambda: tool.app))):
+        assert refused.exit_code != 0
+        offered = refused.output.split("say which one with: ", 1)[1].strip().split("; --platform ")
+        assert len(offered) == 2, refused.output
+        options = [shlex.split(("" if n == 0 else "--platform ") + place) for n, place in enumerate(offered)]
+        assert {o[o.index("--deployment-id") + 1] for o in options} == {"sandbox-deployment-1", odd}
+        assert all(o[o.index("--platform") + 1] == tool.platform.issuer for o in options)
+    assert run_privacy(tool, audit_group, "list", "--course", "math-7", "--deployment-id", odd).exit_code == 0

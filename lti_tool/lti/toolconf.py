@@ -51,6 +51,13 @@ def platform_command(subcommand: str, *args: str) -> str:
     return " ".join(["pathways platform", subcommand, *map(shlex.quote, args)])
 
 
+def place_options(issuer: str, client_id: str, deployment_id: str) -> str:
+    """Return the `--platform … --client-id … --deployment-id …` options naming one course's place, each value quoted
+    for the shell as platform_command quotes its arguments (a platform chose them: a `;` or `$(...)` stays a value)."""
+    return " ".join(["--platform", shlex.quote(issuer), "--client-id", shlex.quote(client_id),
+                     "--deployment-id", shlex.quote(deployment_id)])
+
+
 def add_origin_command(issuer: str, client_id: str, service_origin: str) -> str:
     """Return the command an admin runs to let this platform use this origin (refusals and logs name it)."""
     return platform_command("add-origin", issuer, client_id, service_origin)

@@ -45,6 +45,7 @@ from ..learning.coursepack import (
 )
 from ..learning.messages import Message
 from ..learning.translations import item_translations_that_fit
+from ..lti.toolconf import place_options
 from ..models import Course, CourseContent, Deployment, ItemResponse, Platform, SkillMastery
 from .content import course_content, course_pack, import_pack, locked_content
 from .errors import N_, NotFound, ServiceError
@@ -218,9 +219,9 @@ def find_course(context_id: str, *, issuer: str | None = None, client_id: str | 
         )
     if len(courses) > 1:
         places = "; ".join(
-            f"--platform {db.session.get(Platform, c.platform_id).issuer} "
-            f"--client-id {db.session.get(Platform, c.platform_id).client_id} "
-            f"--deployment-id {db.session.get(Deployment, c.deployment_id).deployment_id}"
+            place_options(db.session.get(Platform, c.platform_id).issuer,
+                          db.session.get(Platform, c.platform_id).client_id,
+                          db.session.get(Deployment, c.deployment_id).deployment_id)
             for c in courses
         )
         raise ServiceError(f"{len(courses)} courses have the context id {context_id!r}; say which one with: {places}")

@@ -21,6 +21,7 @@ from ..extensions import db
 from ..learning.mastery import ALL_SKILLS
 from ..lti.claims import DATA_PRIVACY, DEPLOYMENT_ADMIN
 from ..lti.roles import stored_course_role
+from ..lti.toolconf import place_options
 from ..models import (
     AuditEntry,
     Course,
@@ -1180,8 +1181,7 @@ def audit_entries(*, course: str | None = None, issuer: str | None = None, clien
         # with the same one, whose entries are not the ones asked for.
         matches = db.session.execute(courses.where(Course.context_id == course).order_by(Course.id)).all()
         if len(matches) > 1:
-            places = "; ".join(f"--platform {m.issuer} --client-id {m.client_id} --deployment-id {m.deployment_id}"
-                               for m in matches)
+            places = "; ".join(place_options(m.issuer, m.client_id, m.deployment_id) for m in matches)
             raise ServiceError(f"{len(matches)} courses have the context id {course!r}; say which one with: {places}")
         ids = {m.id for m in matches}
         if _pathways_id(course) is not None:
