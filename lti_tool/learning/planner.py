@@ -381,7 +381,7 @@ def _level_parts(level: Level, another_sitting: bool) -> list[WhyPart]:
         return [(N_("You're Proficient already. To reach Mastered, take a break of an hour or more, then come back "
                     "and show it sticks."), {})]
     if level is Level.PROFICIENT:
-        return [(N_("You're Proficient already; a little more practice gets you to Mastered."), {})]
+        return [(N_("You're Proficient already; more practice gets you to Mastered."), {})]
     return []
 
 
