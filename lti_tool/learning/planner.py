@@ -109,6 +109,9 @@ class NextStep:
     why_parts: tuple[WhyPart, ...] = ()
     #: For a step the teacher assigned: when it is due, if they set a date.
     due_on: date | None = None
+    #: The learner's last answers on the skill all missed (the level table's "last 2 missed"): the step says to
+    #: learn it another way before more questions, as the practice feedback did, and offers to ask the teacher.
+    missed_lately: bool = False
 
     @property
     def assigned(self) -> bool:
@@ -164,6 +167,7 @@ def plan_next_steps(
     candidates: Sequence[tuple[str, Collection[str]]] | None = None,
     another_sitting: Container[str] = frozenset(),
     teacher_holds: Container[str] = frozenset(),
+    missed_lately: Container[str] = frozenset(),
 ) -> list[NextStep]:
     """Return up to `limit` next steps: assigned skills, then skills toward goals, then skills that unlock the most.
 
@@ -185,6 +189,8 @@ def plan_next_steps(
     (`MasteryModel.needs_only_another_sitting`): their steps say to take a break and come back, not to practise more,
     and come after the other new skills. `teacher_holds` holds the skills whose level only the teacher changes (they
     set it below what the answers showed): their steps do not say that practice moves the learner up.
+    `missed_lately` holds the skills whose last answers all missed (`Standing.missed_lately`): their steps say to
+    learn it another way first, not that more practice moves the learner up.
     """
     shown = levels if shown_levels is None else shown_levels
     if limit <= 0:
@@ -250,7 +256,7 @@ def plan_next_steps(
     if limit <= 0:
         return first
     steps = [_learning_step(graph, skill_id, shown, by_skill[skill_id], goal_of.get(skill_id), unlocks, assumed,
-                            another_sitting, teacher_holds) for skill_id in new_skills[:limit]]
+                            another_sitting, teacher_holds, missed_lately) for skill_id in new_skills[:limit]]
     return first + steps
 
 
@@ -294,6 +300,7 @@ def _learning_step(
     assumed: Collection[str] = frozenset(),
     another_sitting: Container[str] = frozenset(),
     teacher_holds: Container[str] = frozenset(),
+    missed_lately: Container[str] = frozenset(),
 ) -> NextStep:
     skill = graph[skill_id]
     level = levels.get(skill_id, Level.NOT_STARTED)
@@ -315,7 +322,13 @@ def _learning_step(
         parts.append((N_("You're ready for this: it doesn't need anything you haven't done."), {}))
     # A confirmation's first sentence says what it is for; practice does not move a level only the teacher changes
     # (the plan's table says so), so no sentence says it does.
-    if skill_id not in assumed and skill_id not in teacher_holds:
+    # After misses in a row the step says what the practice feedback said (learn it another way first), not that
+    # more practice moves the learner up.
+    stuck = level is not Level.NOT_STARTED and skill_id in missed_lately
+    if stuck and skill_id not in teacher_holds:
+        parts.append((N_("Your last answers on it missed: before more questions, try one of the ways to learn it, "
+                         "or ask your teacher."), {}))
+    elif skill_id not in assumed and skill_id not in teacher_holds:
         parts.extend(_level_parts(level, skill_id in another_sitting))
     opened = unlocks.get(skill_id, 0)
     if goal is not None:
@@ -354,6 +367,7 @@ def _learning_step(
         activities=tuple(listed),
         ways_to_show=_ways_to_show(listed),
         goal_id=goal.id if goal else None,
+        missed_lately=stuck,
     )
 
 
@@ -367,7 +381,7 @@ def _level_parts(level: Level, another_sitting: bool) -> list[WhyPart]:
         return [(N_("You're Proficient already. To reach Mastered, take a break of an hour or more, then come back "
                     "and show it sticks."), {})]
     if level is Level.PROFICIENT:
-        return [(N_("You're Proficient already; a little more practice gets you to Mastered."), {})]
+        return [(N_("You're Proficient already; more practice gets you to Mastered."), {})]
     return []
 
 

@@ -272,6 +272,12 @@ class Standing:
         """
         return _AnotherSitting(self._pack, self._rows, self._model)
 
+    @property
+    def missed_lately(self) -> Container[str]:
+        """The skills whose last MISSES_BEFORE_HELP answers all missed (what the level table's reason says as
+        "last 2 missed"), asked one skill at a time (`in`): only the planner's steps are asked."""
+        return _MissedLately(self._rows)
+
 
 class _AnotherSitting:
     """`skill_id in it`: the learner is Proficient on it and another sitting is all Mastered still needs."""
@@ -282,6 +288,17 @@ class _AnotherSitting:
     def __contains__(self, skill_id: object) -> bool:
         row = self._rows.get(skill_id) if isinstance(skill_id, str) else None
         return row is not None and _needs_another_sitting(self._pack, row, self._model)
+
+
+class _MissedLately:
+    """`skill_id in it`: the learner's last MISSES_BEFORE_HELP answers on it all missed."""
+
+    def __init__(self, rows: Mapping[str, sa.Row]) -> None:
+        self._rows = rows
+
+    def __contains__(self, skill_id: object) -> bool:
+        row = self._rows.get(skill_id) if isinstance(skill_id, str) else None
+        return row is not None and _state_of(row).recent.endswith("0" * MISSES_BEFORE_HELP)
 
 
 def _state_of(row: SkillMastery | sa.Row) -> SkillState:

@@ -31,5 +31,6 @@ def next_up(course_id: int, person_id: int, besides: str, *, now: datetime,
     steps = choose_steps(pack, levels, placed, assigned, plan_goals(course_id, person_id, pack),
                          due_reviews(course_id, person_id, now), count=2,
                          planning=planning_levels(course_id, person_id, held, placed),
-                         another_sitting=held.another_sitting, teacher_holds=held.teacher_holds)
+                         another_sitting=held.another_sitting, teacher_holds=held.teacher_holds,
+                         missed_lately=held.missed_lately)
     return next((step for step in steps if step.skill_id != besides), None)

@@ -93,13 +93,15 @@ def choose_steps(pack: CoursePack, levels: Mapping[str, Level], placed: Mapping[
                  assigned: Collection[str], goals: Sequence[Goal], due: Sequence, *, planning: Mapping[str, Level],
                  count: int = STEPS, within: Collection[str] | None = None,
                  another_sitting: Container[str] = frozenset(),
-                 teacher_holds: Container[str] = frozenset()) -> list[NextStep]:
+                 teacher_holds: Container[str] = frozenset(),
+                 missed_lately: Container[str] = frozenset()) -> list[NextStep]:
     """Return the plan's first `count` next steps, as the plan page shows them (and "Next up" picks from).
 
     `placed` is the placement check's result, `assigned` the skills the teacher assigned, `due` the due reviews;
     `within` keeps only those skills' steps (a unit placement's), besides what the teacher assigned;
     `another_sitting` the Proficient skills that lack only another sitting for Mastered (`Standing.another_sitting`);
     `teacher_holds` the skills whose level only the teacher changes (`Standing.teacher_holds`);
+    `missed_lately` the skills whose last answers all missed (`Standing.missed_lately`);
     `planning` the levels steps are chosen by (`diagnostic.planning_levels`: the placement's known skills count until
     the student's practice contradicts them), the same that the placement result page and the class readiness use.
     """
@@ -115,7 +117,7 @@ def choose_steps(pack: CoursePack, levels: Mapping[str, Level], placed: Mapping[
     steps = plan_next_steps(pack.skill_graph, planning, from_pack(pack, _plan_activities),
                             goals, due, limit=limit, shown_levels=levels, assigned=assigned,
                             candidates=from_pack(pack, _step_candidates), another_sitting=another_sitting,
-                            teacher_holds=teacher_holds)
+                            teacher_holds=teacher_holds, missed_lately=missed_lately)
     if within is not None:
         # What the teacher assigned stays, even from another unit: they asked for it.
         steps = [step for step in steps if step.skill_id in within or step.assigned]
@@ -136,7 +138,8 @@ def course_steps(course_id: int, person_id: int, pack: CoursePack, held: Standin
     assigned, _ = assigned_skills(course_id, person_id)
     return choose_steps(pack, held.levels, placed, assigned, plan_goals(course_id, person_id, pack),
                         due_reviews(course_id, person_id, now), planning=planning, count=len(pack.skills),
-                        another_sitting=held.another_sitting, teacher_holds=held.teacher_holds)
+                        another_sitting=held.another_sitting, teacher_holds=held.teacher_holds,
+                        missed_lately=held.missed_lately)
 
 
 def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: list[str] | None = None,
@@ -177,7 +180,8 @@ def plan_for(course_id: int, person_id: int, *, now: datetime, unit_skill_ids: l
             if skill_id in pack.skill_graph:
                 wanted.update(pack.skill_graph.prerequisites_of(skill_id, transitive=True))
     steps = choose_steps(pack, levels, placed, assigned, goals, due, within=wanted,
-                         another_sitting=held.another_sitting, teacher_holds=held.teacher_holds, planning=planning)
+                         another_sitting=held.another_sitting, teacher_holds=held.teacher_holds, planning=planning,
+                         missed_lately=held.missed_lately)
     from .help import learning_activities
 
     resources = {step.skill_id: learning_activities(pack, step.skill_id) for step in steps}
