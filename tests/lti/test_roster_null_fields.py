@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.support import submit_form
 
 
@@ -34,3 +36,31 @@ def test_a_null_status_is_an_active_member(sandbox, tool):
     assert rows["Daniel Reyes"] == ("Teacher", "Active")
     assert rows["Ana Null"] == ("Student", "Active")
     assert all(status == "Active" for _, status in rows.values())
+
+
+@pytest.mark.parametrize("active, inactive", [
+    ("active", "inactive"),
+    ("ACTIVE", "DELETED"),
+    (" Active ", "Inactive"),
+    ("http://purl.imsglobal.org/vocab/lis/v2/status#Active", "http://purl.imsglobal.org/vocab/lis/v2/status#Inactive"),
+])
+def test_a_status_in_another_case_or_as_the_lis_iri_is_read_by_its_term(sandbox, tool, active, inactive):
+    # NRPS 2.0 names Active, Inactive and Deleted; LIS 2.0 and Caliper write the same terms as IRIs of the status
+    # vocabulary. Only "Active" exactly was taken: the whole class was marked inactive, and no newcomer recorded.
+    page = sandbox.launch("teacher")
+    submit_form(page, "roster/sync")
+    for user in tool.platform.users.values():
+        user.status = active
+    tool.platform.users["student-4"].status = inactive
+    tool.platform.add_user("student-9", roles=["Learner"], name="Ana Nueva", context_id="math-7")
+    tool.platform.users["student-9"].status = active
+    tool.platform._roster_snapshots.clear()  # the whole roster is read, so leavers are decided from it
+
+    page = submit_form(page, "roster/sync")
+
+    assert "1 no longer active" in page.text
+    rows = _roster_rows(page)
+    assert rows["Noah Kim"] == ("Student", "Inactive")
+    assert rows["Ana Nueva"] == ("Student", "Active")
+    assert rows["Daniel Reyes"] == ("Teacher", "Active")
+    assert [name for name, (_, status) in rows.items() if status != "Active"] == ["Noah Kim"]
