@@ -329,12 +329,13 @@ def accept_evidence(course_id: int, platform_id: int, evidence_id: int, *, level
     try:
         awarded = Level(level)
     except ValueError as exc:
-        raise ServiceError(N_("Choose the level the evidence shows.")) from exc
+        raise ServiceError(N_("Choose the level the evidence shows."), form_field="level") from exc
     if awarded not in AWARDABLE_LEVELS:
-        raise ServiceError(N_("Accepted evidence shows at least Familiar; to return it, use “Return with a comment”."))
+        raise ServiceError(N_("Accepted evidence shows at least Familiar; to return it, use “Return with a comment”."),
+                           form_field="level")
     comment = (comment or "").strip()
     if len(comment) > 2000:
-        raise ServiceError(N_("Keep the comment to 2000 characters."))
+        raise ServiceError(N_("Keep the comment to 2000 characters."), form_field="comment")
     # The learner's lock first, like every mastery write (so a parallel answer cannot overwrite this), and before
     # the evidence is changed: see _still_pending.
     rows = lock_learner(course_id, row.person_id, now)
@@ -383,9 +384,9 @@ def return_evidence(course_id: int, platform_id: int, evidence_id: int, *, comme
     row = _pending(course_id, platform_id, evidence_id)
     comment = (comment or "").strip()
     if not comment:
-        raise ServiceError(N_("Add a comment so the student knows what to do next."))
+        raise ServiceError(N_("Add a comment so the student knows what to do next."), form_field="comment")
     if len(comment) > 2000:
-        raise ServiceError(N_("Keep the comment to 2000 characters."))
+        raise ServiceError(N_("Keep the comment to 2000 characters."), form_field="comment")
     lock_learner_row(course_id, row.person_id, now)  # as every writer that publishes (see submit_evidence)
     row = _still_pending(course_id, platform_id, evidence_id)
     row.status = "returned"
