@@ -133,10 +133,8 @@ def goals():
     """Show the course's goals, the student's own goals and their pace.
 
     A teacher who opens it (a copied link, a student's address) is taken to where the course's goals are edited,
-    the course map (which offers to start one while the course has none): not a refusal page with no way on.
+    the course map (which offers to start one while the course has none; `require_student`).
     """
-    if g.launch.access == "teacher":
-        return redirect(url_for("course_map.editor") + "#goals-heading", code=303)
     return _goals_page(require_student())
 
 
