@@ -284,7 +284,10 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(LaunchError)
     def launch_error(exc: LaunchError):
-        log.info("launch refused: %s", exc.message)
+        if exc.logged:  # a login for a registration we lack: one line, with what the LMS sent
+            log.info("launch refused: %s %s", exc.message, exc.logged)
+        else:
+            log.info("launch refused: %s", exc.message)
         metrics.record_launch("refused", exc.message)
         # Registration failures speak to the LMS administrator doing it, not to a student.
         return _render(exc.status, exc.message, exc.title, for_admin=getattr(exc, "for_admin", False))

@@ -101,6 +101,9 @@ class SkillState:
     #: raise it; only the teacher does. Judged once, when the teacher set it (a refit or later answers may raise
     #: the estimate past a level the teacher set above the answers, which is no doubt).
     held_below: bool = False
+    #: The level those answers had shown when the teacher first set one below it (a Level's value; None before
+    #: this was kept): the teacher's level stays held while it is below this one, set again, lowered or raised.
+    held_from: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "right_items", tuple(self.right_items))
@@ -130,6 +133,7 @@ class SkillState:
             "estimate": self.estimate,
             "placed": self.placed,
             "held_below": self.held_below,
+            "held_from": self.held_from,
         }
 
     @classmethod
@@ -158,6 +162,7 @@ class SkillState:
             # States saved before the flag: placed or not, they were held to the full rules.
             placed=bool(data.get("placed", False)),
             held_below=bool(data.get("held_below", False)),
+            held_from=str(held_from) if (held_from := data.get("held_from")) else None,
         )
 
 

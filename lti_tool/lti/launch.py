@@ -64,10 +64,12 @@ class LaunchError(Exception):
 
     title = "This launch could not be completed"
 
-    def __init__(self, message: str, status: int = 400) -> None:
+    def __init__(self, message: str, status: int = 400, *, logged: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+        #: Facts for the log's one line about this refusal (errors.py), never shown on the page.
+        self.logged = logged
 
 
 class NewWindowNeeded(Exception):
@@ -236,10 +238,8 @@ class PathwaysLogin(FlaskOIDCLogin):
         deployment_id = self.deployment_param()
         if deployment_id:
             if platform is None or find_deployment(platform.id, deployment_id) is None:
-                log.info("login for a deployment not registered: iss=%s client_id=%s deployment_id=%s",
-                         _logged(registration.get_issuer()), _logged(registration.get_client_id()),
-                         _logged(deployment_id))
-                raise LaunchError(N_("This deployment of the tool is not registered with Pathways."), 403)
+                raise LaunchError(N_("This deployment of the tool is not registered with Pathways."), 403,
+                                  logged=self._login_facts())
         self._state_params = {
             # The registration this login is for: its launch must be signed by that issuer for that client id
             # (Security Framework §5.1.3; an id_token from another platform carrying this nonce is a mix-up).
@@ -265,6 +265,13 @@ class PathwaysLogin(FlaskOIDCLogin):
             self._state_params.pop("relogin", None)
         return registration
 
+    def _login_facts(self) -> str:
+        """Name the registration a refused login asked for, quoted and cut short (_logged): anyone may send one
+        before any budget is spent."""
+        return "iss={} client_id={} deployment_id={}".format(
+            _logged(self._get_request_param("iss")), _logged(self._get_request_param("client_id")),
+            _logged(self.deployment_param()))
+
     def storage_target(self) -> str | None:
         """Return the frame offering platform storage, unless this login was reopened in a new window."""
         if self._is_new_window_request():
@@ -287,12 +294,10 @@ class PathwaysLogin(FlaskOIDCLogin):
                 self._platform_redirect = self.get_redirect_object(launch_url)
             except OIDCException as exc:
                 message = _plain_oidc_message(str(exc))
-                if message == NOT_REGISTERED:
-                    # What the LMS sent, for the admin to register (the page names nobody's values): quoted and
-                    # cut short (_logged), as anyone may send this before any budget is spent.
-                    log.info("login from a platform not registered: iss=%s client_id=%s",
-                             _logged(self._get_request_param("iss")), _logged(self._get_request_param("client_id")))
-                raise LaunchError(message) from exc
+                # What the LMS sent, for the admin to register (the page names nobody's values), in the one log
+                # line about this refusal (errors.py).
+                facts = self._login_facts() if message == NOT_REGISTERED else ""
+                raise LaunchError(message, logged=facts) from exc
         return self._platform_redirect
 
     def redirect_to_platform(self, launch_url: str):

@@ -20,7 +20,7 @@ from ..learning.translations import BASE_LANGUAGE
 from ..models import AuditEntry, Evidence, MasteryEvent, Person, SkillMastery
 from .errors import N_, NotFound, ServiceError
 from .goals import course_skill_names
-from .mastery import lock_learner, lock_learner_row
+from .mastery import lock_learner, lock_learner_row, model_for, require_pack, teacher_hold, thresholds_for
 from .permissions import Action, Actor, may, require
 from .publishing import publish_mastery
 from .reviews import start_if_mastered
@@ -329,12 +329,13 @@ def accept_evidence(course_id: int, platform_id: int, evidence_id: int, *, level
     try:
         awarded = Level(level)
     except ValueError as exc:
-        raise ServiceError(N_("Choose the level the evidence shows.")) from exc
+        raise ServiceError(N_("Choose the level the evidence shows."), form_field="level") from exc
     if awarded not in AWARDABLE_LEVELS:
-        raise ServiceError(N_("Accepted evidence shows at least Familiar; to return it, use “Return with a comment”."))
+        raise ServiceError(N_("Accepted evidence shows at least Familiar; to return it, use “Return with a comment”."),
+                           form_field="level")
     comment = (comment or "").strip()
     if len(comment) > 2000:
-        raise ServiceError(N_("Keep the comment to 2000 characters."))
+        raise ServiceError(N_("Keep the comment to 2000 characters."), form_field="comment")
     # The learner's lock first, like every mastery write (so a parallel answer cannot overwrite this), and before
     # the evidence is changed: see _still_pending.
     rows = lock_learner(course_id, row.person_id, now)
@@ -351,8 +352,11 @@ def accept_evidence(course_id: int, platform_id: int, evidence_id: int, *, level
             mastery = SkillMastery(course_id=course_id, person_id=row.person_id, skill_id=row.skill_id,
                                    state=SkillState(row.skill_id).to_dict())
             db.session.add(mastery)
-        elif mastery.state.get("held_below"):  # the teacher now takes this evidence: their earlier doubt is over
-            mastery.state = {**mastery.state, "held_below": False}
+        elif mastery.state.get("held_below"):
+            # A level the teacher holds (set below what the answers had shown) stays held if the evidence still
+            # shows less than those answers did, as a level the teacher sets (`teacher_hold`); else the doubt is over.
+            mastery.state = teacher_hold(mastery, SkillState.from_dict(mastery.state), awarded,
+                                         model_for(course_id), thresholds_for(require_pack(course_id))).to_dict()
         reason = f"Shown with {EVIDENCE_KINDS.get(row.kind, 'evidence').lower()}, accepted by the teacher"
         mastery.level = awarded.value
         mastery.reason = (f"{reason}: {comment}" if comment else reason + ".")[:300]
@@ -383,9 +387,9 @@ def return_evidence(course_id: int, platform_id: int, evidence_id: int, *, comme
     row = _pending(course_id, platform_id, evidence_id)
     comment = (comment or "").strip()
     if not comment:
-        raise ServiceError(N_("Add a comment so the student knows what to do next."))
+        raise ServiceError(N_("Add a comment so the student knows what to do next."), form_field="comment")
     if len(comment) > 2000:
-        raise ServiceError(N_("Keep the comment to 2000 characters."))
+        raise ServiceError(N_("Keep the comment to 2000 characters."), form_field="comment")
     lock_learner_row(course_id, row.person_id, now)  # as every writer that publishes (see submit_evidence)
     row = _still_pending(course_id, platform_id, evidence_id)
     row.status = "returned"

@@ -17,6 +17,7 @@ from ..learning.coursepack import CoursePack, Item, check_answer
 from ..learning.diagnostic import STUDENT, TEACHER, placement_reason_parts
 from ..learning.mastery import (
     ALL_SKILLS,
+    LEVELS,
     Level,
     LevelNeeds,
     MasteryModel,
@@ -310,6 +311,27 @@ def _held_by_teacher(row: SkillMastery | sa.Row, state: SkillState) -> bool:
     them). Any other teacher's level is raised by answers that earn more (`record_answer`), so what those answers
     still need is the model's to say, as for a level of the model's own."""
     return bool(row.overridden) and state.held_below
+
+
+def teacher_hold(row: SkillMastery, state: SkillState, new_level: Level, model: MasteryModel,
+                 rules: MasteryThresholds) -> SkillState:
+    """Return the state with the teacher's hold as it stands once the teacher sets `new_level` on the row.
+
+    The teacher holds a level they set below what the answers showed (they doubt them; `SkillState.held_below`):
+    answers do not raise it. What the answers showed is the level the pages showed while it was the model's own (a
+    shown level holds through a slip), kept as `held_from`; a level the teacher already set was the one shown, not
+    the answers', so the answers alone are compared then. A held level stays held while the teacher's level is
+    below the level the answers had shown when the hold began (or what they alone earn now, if more): set again,
+    lower, or raised but not that far. The teacher setting that level or more, or removing their level, ends it.
+    """
+    doubted = model.level(state, rules, previous=None if row.overridden else Level(row.level))
+    if row.overridden and state.held_below:
+        # Held before the answers' level was kept: they had shown more than the level the teacher holds.
+        since = Level.stored(state.held_from) if state.held_from else LEVELS[min(Level(row.level).rank + 1, 4)]
+        doubted = max(doubted, since, key=lambda level: level.rank)
+    if doubted.rank > new_level.rank:
+        return replace(state, held_below=True, held_from=doubted.value)
+    return replace(state, held_below=False, held_from=None)
 
 
 def _needs_another_sitting(pack: CoursePack, row: SkillMastery | sa.Row, model: MasteryModel,
@@ -660,7 +682,8 @@ def _record_answer(
         if teacher_held:
             new_level = old_level
         elif state.held_below:
-            state = replace(state, held_below=False)  # the teacher's level has gone: nothing is held any more
+            # The teacher's level has gone: nothing is held any more.
+            state = replace(state, held_below=False, held_from=None)
         reason_source = source
         schedule = schedules.get(skill_id) if skill_id != ALL_SKILLS and retention is not None else None
         if schedule is not None and schedule.due_at <= now and old_level in REVIEWED_LEVELS:
@@ -771,12 +794,11 @@ def override_level(
         # and a teacher lowering the student's Proficient after a miss read as not doubting the answers.
         # A level the teacher already set was the one shown, not the answers': the answers alone are compared then
         # (with or without `previous` at the new level, the same question: would a right answer raise it straight
-        # back). A level the teacher holds (they doubted answers that had shown more) stays held when set again at
-        # or below it, for a new note or lower still: those answers are still what showed more.
-        shown = None if row.overridden else old_level
-        below = ((row.overridden and state.held_below and new_level.rank <= old_level.rank)
-                 or model_for(course_id).level(state, thresholds_for(pack), previous=shown).rank > new_level.rank)
-        row.state = replace(state, placed=False, held_below=below).to_dict()
+        # back). A level the teacher holds (they doubted answers that had shown more) stays held when set again,
+        # lower, or higher but still below what those answers had shown: they are still what showed more.
+        # A held level raised but still below what those answers had shown stays held too (`teacher_hold`).
+        row.state = replace(teacher_hold(row, state, new_level, model_for(course_id), thresholds_for(pack)),
+                            placed=False).to_dict()
     row.level = new_level.value
     row.reason = OVERRIDE_NOTE % {"note": note_to_student} if note_to_student else OVERRIDE_REASON
     row.overridden = True

@@ -362,13 +362,29 @@ class _RosterWriter:
             after = person_ids[-1]
 
 
+#: The LIS status vocabulary's address: NRPS 2.0 names a status by its term (Active, Inactive, Deleted), as Moodle
+#: and Canvas send it, while LIS 2.0 and Caliper write the whole IRI, ".../status#Active".
+_LIS_STATUS_IRIS = ("http://purl.imsglobal.org/vocab/lis/v2/status#", "https://purl.imsglobal.org/vocab/lis/v2/status#")
+
+
 def _active(member: dict) -> bool:
     """Tell whether a roster entry is an active member (NRPS 2.0: `status` is Active when left out).
 
     A null status is one left out: platforms built on Java or .NET models send unset fields as null, and read as
-    "not Active" it marked the whole class inactive.
+    "not Active" it marked the whole class inactive. The term is read whatever its case or surrounding spaces, and
+    also written as the LIS vocabulary's IRI; any other value (Inactive, Deleted, one we do not know) is not active.
     """
-    return member.get("status") in (None, "Active")
+    status = member.get("status")
+    if status is None:
+        return True
+    if not isinstance(status, str):
+        return False
+    status = status.strip()
+    for iri in _LIS_STATUS_IRIS:
+        if status.lower().startswith(iri):
+            status = status[len(iri):]
+            break
+    return status.lower() == "active"
 
 
 def _access(member: dict) -> Access:

@@ -133,10 +133,8 @@ def goals():
     """Show the course's goals, the student's own goals and their pace.
 
     A teacher who opens it (a copied link, a student's address) is taken to where the course's goals are edited,
-    the course map (which offers to start one while the course has none): not a refusal page with no way on.
+    the course map (which offers to start one while the course has none; `require_student`).
     """
-    if g.launch.access == "teacher":
-        return redirect(url_for("course_map.editor") + "#goals-heading", code=303)
     return _goals_page(require_student())
 
 
@@ -355,6 +353,11 @@ def write_reflection():
 def evidence_queue():
     """Show the evidence waiting for review, oldest first, and the latest reviewed."""
     require_teacher()
+    return _evidence_queue_page()
+
+
+def _evidence_queue_page(*, status: int = 200, refused: dict[str, object] | None = None) -> tuple[str, int]:
+    """Draw the review queue; `refused` is a review form that came back refused, with what the teacher typed."""
     pending, reviewed = evidence_service.evidence_queue(g.launch.course_id, g.launch.platform_id,
                                                         language=page_language())
     # Whose gradebook grade says "waiting for review": only where a score saying so went (or is going) to the LMS.
@@ -364,9 +367,26 @@ def evidence_queue():
     class_levels = {row.person_id: row.levels for row in class_overview(g.launch.course_id, g.launch.platform_id)[1]}
     level_now = {item.id: class_levels.get(item.person_id, {}).get(item.skill_id, Level.NOT_STARTED)
                  for item in pending}
+    refused = refused or {}
+    error_field = (f"{refused['form']}-{refused['field']}-{refused['id']}"
+                   if refused.get("field") and refused.get("id") in level_now else None)
     return render_template("teacher/evidence_queue.html", launch=g.launch, pending=pending, reviewed=reviewed,
                            waiting_in_gradebook=waiting, level_now=level_now,
-                           levels=evidence_service.AWARDABLE_LEVELS)
+                           levels=evidence_service.AWARDABLE_LEVELS, refused=refused,
+                           error_field=error_field), status
+
+
+def _review_refused(exc: ServiceError, evidence_id: int, form: str) -> tuple[str, int]:
+    """Bring the queue back with a refused review's message and what the teacher typed, never losing the comment.
+
+    A 400 whose form is drawn again, as a refused student form is: a redirect dropped the comment (a tampered
+    level came back as a 200 queue with an empty comment box).
+    """
+    _form_refused(exc)
+    flash(translated(exc), "error")
+    return _evidence_queue_page(status=400, refused={
+        "id": evidence_id, "form": form, "field": exc.form_field,
+        "level": request.form.get("level", ""), "comment": request.form.get("comment", "")})
 
 
 @bp.post("/teacher/evidence/<int:evidence_id>/accept")
@@ -381,9 +401,8 @@ def accept_evidence(evidence_id: int):
     except ServiceError as exc:
         if exc.status != 400:  # not found or not allowed: the error page, not a flash
             raise
-        flash(translated(exc), "error")
-    else:
-        _flash_accepted(done)
+        return _review_refused(exc, evidence_id, "accept")
+    _flash_accepted(done)
     return redirect(url_for("agency.evidence_queue"), code=303)
 
 
@@ -410,10 +429,9 @@ def return_evidence(evidence_id: int):
     except ServiceError as exc:
         if exc.status != 400:
             raise
-        flash(translated(exc), "error")
-    else:
-        flash(gettext("Returned %(name)s’s evidence for %(skill)s with your comment.", name=person_name(done.name),
-                      skill=done.skill_name), "success")
+        return _review_refused(exc, evidence_id, "return")
+    flash(gettext("Returned %(name)s’s evidence for %(skill)s with your comment.", name=person_name(done.name),
+                  skill=done.skill_name), "success")
     return redirect(url_for("agency.evidence_queue"), code=303)
 
 

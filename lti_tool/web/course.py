@@ -18,6 +18,7 @@ from flask import (
     flash,
     g,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -292,14 +293,45 @@ def require_teacher() -> None:
         raise Forbidden("Only teachers can open this page.")
 
 
+#: A student's page a teacher opens (a copied link, a student's address, a page's history), by its endpoint: the
+#: teacher's page about the same thing, with the arguments of the student's address it keeps, and its anchor.
+TEACHER_PAGE_FOR: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "agency.goals": ("course_map.editor", (), "#goals-heading"),
+    "agency.edit_goal": ("course_map.editor", (), "#goals-heading"),
+    "agency.evidence": ("agency.evidence_queue", (), ""),
+    "agency.reflect": ("agency.reflections", (), ""),
+    "learning.practice": ("classroom.trouble", ("skill_id",), ""),
+    "learning.answered": ("classroom.trouble", ("skill_id",), ""),
+}
+
+
 def require_student() -> int:
-    """Refuse teachers on student pages; return the student's person id."""
+    """Keep student pages to students; return the student's person id.
+
+    A teacher is not shown a refusal with no way on: a page that has a teacher's counterpart (`TEACHER_PAGE_FOR`)
+    takes them there; any other (review, placement check, unit check, or a student's form sent) says in a plain
+    sentence whose page it is and links to the class view and the course page. Everyone else is refused (403).
+    """
+    if g.launch.access == "teacher":
+        abort(_teacher_way_on())
     if g.launch.access != "student":
         abort(403)
     # The page header names the student: read now, as an answer's commit expires the launch (and its person),
     # and reading them again after it would cost statements on the answer path.
     g.student_name = g.launch.person.name or ""
     return g.launch.person_id
+
+
+def _teacher_way_on() -> Response:
+    """Where a teacher who opened a student's page goes instead (`require_student`)."""
+    target = TEACHER_PAGE_FOR.get(request.endpoint or "") if request.method in ("GET", "HEAD") else None
+    if target is not None:
+        endpoint, kept, anchor = target
+        values = request.view_args or {}
+        return redirect(url_for(endpoint, **{name: values[name] for name in kept}) + anchor, code=303)
+    # Not a refusal: nothing is wrong with the teacher's access. A form sent from a student's page is not taken.
+    status = 200 if request.method in ("GET", "HEAD") else 403
+    return make_response(render_template("teacher/student_page.html", launch=g.launch), status)
 
 
 bp = launch_blueprint("course", __name__)

@@ -201,39 +201,48 @@ def test_canvas_deployment_id_login_parameter_is_accepted_and_checked(sandbox):
     assert_refused(http.get(bad, allow_redirects=False), "deployment")
 
 
+def _refusal_lines(caplog) -> list[str]:
+    """The log lines about refused logins and launches (lti_tool.errors and lti_tool.lti.launch)."""
+    return [r.getMessage() for r in caplog.records
+            if r.name.startswith("lti_tool") and ("refused" in r.getMessage() or "not registered" in r.getMessage())]
+
+
 def test_login_from_unregistered_platform_is_refused(tool, caplog):
-    caplog.set_level(logging.INFO, logger="lti_tool.lti.launch")
+    caplog.set_level(logging.INFO, logger="lti_tool")
     response = requests.get(tool.url("/lti/login"), params={
         "iss": "https://unknown.example.com\nforged line", "login_hint": "x", "client_id": "c",
-        "target_link_uri": tool.url("/lti/launch")}, allow_redirects=False)
+        "lti_deployment_id": "d-1", "target_link_uri": tool.url("/lti/launch")}, allow_redirects=False)
     assert_refused(response, "not registered")
-    # The admin learns from the log what to register (the page shows nobody's values); a line break stays quoted.
-    logged = [r.getMessage() for r in caplog.records if "not registered: iss=" in r.getMessage()]
-    assert logged == ["login from a platform not registered: iss='https://unknown.example.com\\nforged line' "
-                      "client_id='c'"]
+    # The admin learns from the log what to register (the page shows nobody's values), in one line per refusal
+    # (anyone may send these); a line break stays quoted.
+    assert _refusal_lines(caplog) == [
+        "launch refused: This platform and client id are not registered with Pathways. "
+        "iss='https://unknown.example.com\\nforged line' client_id='c' deployment_id='d-1'"]
 
 
 def test_login_from_unregistered_platform_logs_a_long_issuer_cut_short(tool, caplog):
     # Anyone may post a login, before any budget is spent: the log quotes what an LMS sends, not a whole form
     # field (up to 20,000 characters) per parameter.
-    caplog.set_level(logging.INFO, logger="lti_tool.lti.launch")
+    caplog.set_level(logging.INFO, logger="lti_tool")
     response = requests.post(tool.url("/lti/login"), data={
         "iss": "https://unknown.example.com/" + "x" * 19_000, "login_hint": "x", "client_id": "c" * 19_000,
         "target_link_uri": tool.url("/lti/launch")}, allow_redirects=False)
     assert_refused(response, "not registered")
-    logged = [r.getMessage() for r in caplog.records if "not registered: iss=" in r.getMessage()]
+    logged = _refusal_lines(caplog)
     assert len(logged) == 1 and len(logged[0]) < 1000, len(logged[0])
+    assert "deployment_id=None" in logged[0]
     assert "'https://unknown.example.com/xxx" in logged[0] and "(19028 characters)" in logged[0]
     assert "(19000 characters)" in logged[0]
 
 
 def test_login_with_unknown_deployment_id_logs_a_long_one_cut_short(sandbox, tool, caplog):
-    caplog.set_level(logging.INFO, logger="lti_tool.lti.launch")
+    caplog.set_level(logging.INFO, logger="lti_tool")
     url = sandbox.platform.start_launch("student-1").replace("lti_deployment_id=sandbox-deployment-1",
                                                               "lti_deployment_id=" + "r" * 5_000)
     assert_refused(requests.get(url, allow_redirects=False), "deployment", status=403)
-    logged = [r.getMessage() for r in caplog.records if "deployment not registered" in r.getMessage()]
+    logged = _refusal_lines(caplog)
     assert len(logged) == 1 and len(logged[0]) < 1000, len(logged[0])
+    assert logged[0].startswith("launch refused: This deployment of the tool is not registered with Pathways. iss=")
     assert "deployment_id='rrr" in logged[0] and "(5000 characters)" in logged[0]
 
 

@@ -294,6 +294,40 @@ def test_returned_evidence_shows_the_teachers_comment_only_to_its_student(sandbo
     assert _post(mine, tool, f"teacher/evidence/{evidence_id}/accept", level="Mastered").status_code == 403
 
 
+def test_a_refused_review_comes_back_as_a_400_with_the_teachers_comment_kept(sandbox, tool):
+    # A tampered level (not one on the menu) was flashed and redirected: a 200 queue with the comment box empty.
+    teacher = _setup_course(sandbox)
+    form = _open(sandbox.launch("student"), tool, "Show what I know")
+    submit_form(form, "/evidence", skill_id=FIRST_SKILL, kind="explanation", text="Halves are twice quarters.")
+    queue = _open(teacher, tool, "/teacher/evidence")
+    evidence_id = re.search(r"/teacher/evidence/(\d+)/accept", queue.text).group(1)
+
+    refused = _post(queue, tool, f"teacher/evidence/{evidence_id}/accept", level="Expert",
+                    comment="Clear <b>and</b> careful")
+    assert refused.status_code == 400
+    assert '<p class="notice notice-error" id="form-error">Choose the level the evidence shows.</p>' in refused.text
+    assert (f'<textarea name="comment" id="accept-comment-{evidence_id}" rows="2" maxlength="2000">'
+            "Clear &lt;b&gt;and&lt;/b&gt; careful</textarea>") in refused.text
+    assert (f'<select name="level" id="accept-level-{evidence_id}" aria-invalid="true" '
+            'aria-describedby="form-error">') in refused.text
+    assert f'id="return-comment-{evidence_id}" rows="2" maxlength="2000" required></textarea>' in refused.text
+
+    too_long = _post(queue, tool, f"teacher/evidence/{evidence_id}/return", comment="Add thirds. " + "x" * 2000)
+    assert too_long.status_code == 400 and "Keep the comment to 2000 characters." in too_long.text
+    assert re.search(rf'id="return-comment-{evidence_id}" rows="2" maxlength="2000" required aria-invalid="true" '
+                     r'aria-describedby="form-error">Add thirds\. x{10}', too_long.text)
+    # Nothing was reviewed: the evidence still waits, and the same forms accept it.
+    accepted = submit_form(refused, f"/teacher/evidence/{evidence_id}/accept", level="Proficient",
+                           comment="Clear and careful")
+    assert f"Accepted Priya Shah’s evidence for {FIRST_NAME} at Proficient" in accepted.text
+
+    # Reviewed meanwhile (another tab): the form is gone, but what the teacher typed is still on the page.
+    late = _post(queue, tool, f"teacher/evidence/{evidence_id}/return", comment="Please add a worked example.")
+    assert late.status_code == 400 and "This evidence has been reviewed already." in late.text
+    assert re.search(r'data-testid="unsaved-comment">\s*<h2 id="unsaved-heading">Your comment, not saved</h2>\s*'
+                     r'<p class="evidence-text">Please add a worked example\.</p>', late.text)
+
+
 def test_javascript_and_other_non_web_links_are_refused_as_evidence(sandbox, tool):
     _setup_course(sandbox)
     form = _open(sandbox.launch("student"), tool, "Show what I know")

@@ -178,3 +178,38 @@ def test_setting_a_held_level_again_keeps_it_the_teachers(sandbox, tool):
     for _ in range(4):
         _practise(student, tool, SKILL, PACK, right=True, times=1)
         assert _row(tool)[:2] == ("Attempted", True)
+
+
+def test_a_held_level_the_teacher_raises_but_still_below_what_the_answers_had_shown_stays_the_teachers(sandbox,
+                                                                                                       tool):
+    # The teacher set Attempted below the Proficient the page showed (they doubt those answers), then raised it to
+    # Familiar: still below that Proficient. It was compared afresh with the answers alone (which, after the slip,
+    # earn no more than Familiar), read as no doubt, and the next right answer raised it to the Proficient the
+    # teacher had doubted. Only setting the level the answers had shown, or more, ends the teacher's hold.
+    teacher, student = _proficient_shown_through_a_slip(sandbox, tool)
+    _set_level(teacher, tool, "Attempted")
+    assert _needs(student) == HOLDS
+    _set_level(teacher, tool, "Familiar")  # raised, still below the answers' Proficient
+    assert _needs(student) == HOLDS
+    for _ in range(3):
+        _practise(student, tool, SKILL, PACK, right=True, times=1)
+        assert _row(tool)[:2] == ("Familiar", True)
+    _set_level(teacher, tool, "Proficient")  # the level the answers had shown: the teacher's doubt is over
+    assert _needs(student) != HOLDS and _needs(student).startswith("To reach Mastered"), _needs(student)
+
+
+def test_evidence_accepted_below_what_the_answers_had_shown_keeps_the_teachers_hold(sandbox, tool):
+    # Accepting evidence is the teacher setting a level too: held at Attempted below the answers' Proficient,
+    # evidence accepted at Familiar ended the hold, and right answers raised it to the doubted Proficient.
+    teacher, student = _proficient_shown_through_a_slip(sandbox, tool)
+    _set_level(teacher, tool, "Attempted")
+    form = _get(student, tool, "/evidence")
+    submit_form(form, "/evidence", skill_id=SKILL, kind="explanation", text="Halves are twice quarters.")
+    queue = _get(teacher, tool, "/teacher/evidence")
+    evidence_id = re.search(r"/teacher/evidence/(\d+)/accept", queue.text).group(1)
+    submit_form(queue, f"/teacher/evidence/{evidence_id}/accept", level="Familiar")
+    assert _row(tool)[:2] == ("Familiar", True)
+    assert _needs(student) == HOLDS
+    for _ in range(3):
+        _practise(student, tool, SKILL, PACK, right=True, times=1)
+        assert _row(tool)[:2] == ("Familiar", True)
