@@ -23,7 +23,7 @@ from ..services.launches import (
     sign_launch_token,
     tab_binding,
 )
-from .i18n import speak_language_of
+from .i18n import remember_language, speak_language_of
 
 bp = Blueprint("launch", __name__)
 
@@ -132,6 +132,7 @@ def _accept(form: dict[str, str], storage_proof: dict[str, str] | None = None, t
     # history, no longer open for the person launching now. The same person's other courses and tabs stay.
     held = _let_go_of(held, launches_not_of(held, outcome.facts, outcome.session.person_id))
     session["launches"] = (held + [outcome.session_id])[-MAX_LAUNCHES_PER_BROWSER:]
+    remember_language(outcome.session_id, outcome.facts.details, session["launches"])
     session.permanent = True
     # Flask-WTF keeps its CSRF secret in the session and makes it for the first form drawn, on the landing page,
     # which then wrote the session cookie a second time; made here, the cookie written now carries it. Only the
