@@ -193,6 +193,10 @@ def _unavailable(message: str, *, database_gone: bool = False):
         pass  # the connection is gone; the pool replaces it
     retry_after = str(int(current_app.config["RETRY_AFTER_SECONDS"]))
     try:
+        if not g.get("launch_locale"):
+            from .web.launch import speak_language_of_posted_launch
+
+            speak_language_of_posted_launch()  # a launch met the outage before its locale claim was read
         response = _render(503, message, UNAVAILABLE_TITLE)
     except Exception:  # noqa: BLE001 - the page itself met the outage (e.g. the language of a launch): go plainer
         page = f"<!doctype html><title>{escape(UNAVAILABLE_TITLE)}</title><h1>{escape(UNAVAILABLE_TITLE)}</h1>" \

@@ -42,3 +42,39 @@ def test_a_spanish_launch_s_page_during_a_database_outage_is_the_spanish_503_ins
     # Once the database is back, the same address is the student's page again: no dead end, no new launch needed.
     again = http.get(student.url, timeout=15)
     assert again.status_code == 200 and 'lang="es"' in again.text
+
+
+def test_a_spanish_launch_posted_during_a_database_outage_gets_the_spanish_503(make_tool, postgres):
+    tool = make_tool(DATABASE_URL=postgres.url)
+    sandbox = SandboxActions(tool)
+    http = requests.Session()
+    http.headers.update(ENGLISH_BROWSER)
+    pending = sandbox.begin("student", http=http)
+    id_token = pending.resign(**{"https://purl.imsglobal.org/spec/lti/claim/launch_presentation":
+                                 {"document_target": "iframe", "locale": "es-419"}})
+
+    postgres.proxy.cut()
+    try:
+        page = pending.post(id_token)
+    finally:
+        postgres.proxy.restore()
+
+    _assert_spanish_503(page)
+
+
+def test_a_spanish_launch_posted_while_redis_is_down_gets_the_spanish_503(make_tool, redis_server):
+    tool = make_tool(REDIS_URL=redis_server.url)
+    http = requests.Session()
+    http.headers.update(ENGLISH_BROWSER)
+    pending = SandboxActions(tool).begin("student", http=http)
+    id_token = pending.resign(**{"https://purl.imsglobal.org/spec/lti/claim/launch_presentation":
+                                 {"document_target": "iframe", "locale": "es"}})
+
+    redis_server.proxy.cut()
+    try:
+        page = pending.post(id_token)
+    finally:
+        redis_server.proxy.restore()
+
+    _assert_spanish_503(page)
+    assert "no puede iniciar sesiones nuevas" in page.text

@@ -102,3 +102,24 @@ def test_redis_killed_mid_login_gives_plain_503s_and_a_new_empty_redis_serves_th
     assert "Traceback" not in lost.text
     again = sandbox.launch("student")
     assert again.status_code == 200 and "Your next steps" in again.text
+
+
+def test_login_budget_counters_lost_with_a_killed_redis_give_503s_while_it_is_away_then_count_afresh(
+        make_tool, killable_redis):
+    """The login budget (login_budget.py) counts a client's logins in Redis: while it is gone a counted login is the
+    plain 503 (not a 500, nor let through uncounted), and a new empty Redis starts the window again."""
+    tool = make_tool(REDIS_URL=killable_redis.url, LOGINS_PER_CLIENT_PER_MINUTE=2)
+    login = tool.platform.start_launch(SandboxActions(tool).sub("student"))
+    counted = {"X-Forwarded-For": "198.51.100.7"}
+
+    def start() -> requests.Response:
+        return requests.get(login, headers=counted, allow_redirects=False, timeout=10)
+
+    assert [start().status_code for _ in range(3)] == [302, 302, 429]
+
+    killable_redis.kill()
+    assert_plain_503(start())
+
+    killable_redis.start()
+    assert wait_for(lambda: start().status_code != 503, 10) < 5  # the first login counted in the new Redis
+    assert [start().status_code for _ in range(2)] == [302, 429]  # the budget is counted again there
