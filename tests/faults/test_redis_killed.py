@@ -10,15 +10,14 @@ from __future__ import annotations
 import shutil
 import signal
 import subprocess
-import time
 
 import pytest
 import redis
 import requests
 
-from tests.support import SandboxActions, submit_form
+from tests.support import SandboxActions, teacher_with_demo_pack
 
-from .conftest import free_port
+from .conftest import free_port, wait_until_answering
 from .test_redis_outage import healthz, practise_once, wait_for
 
 
@@ -39,17 +38,12 @@ class RedisProcess:
     def start(self) -> None:
         self.process = subprocess.Popen(
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         client = redis.Redis(host="127.0.0.1", port=self.port)
-        deadline = time.monotonic() + 10
         try:
-            while True:
-                try:
-                    client.ping()
-                    return
-                except redis.ConnectionError:
-                    assert time.monotonic() < deadline, "redis-server did not start"
-                    time.sleep(0.05)
+            wait_until_answering(client)
         finally:
             client.close()
 
@@ -75,20 +69,19 @@ def assert_plain_503(response: requests.Response) -> None:
     assert "try again in a minute" in response.text and "Traceback" not in response.text
 
 
-def test_redis_killed_mid_login_gives_plain_503s_and_a_new_empty_redis_serves_the_next_login(make_tool,
-                                                                                             killable_redis):
+def test_redis_killed_mid_login_gives_plain_503s_and_a_new_empty_redis_serves_the_next_login(make_tool, killable_redis):
     tool = make_tool(REDIS_URL=killable_redis.url)
     sandbox = SandboxActions(tool)
-    teacher = sandbox.launch("teacher")
-    assert submit_form(teacher, "/content/demo").status_code == 200
+    teacher_with_demo_pack(sandbox)
     student = sandbox.launch("student")
     halfway = sandbox.begin("student")  # the login's state and nonce are in Redis; its id_token not yet posted
 
     killable_redis.kill()
 
     assert_plain_503(halfway.post())
-    assert_plain_503(requests.get(tool.platform.start_launch(sandbox.sub("student")), allow_redirects=False,
-                                  timeout=10))
+    assert_plain_503(
+        requests.get(tool.platform.start_launch(sandbox.sub("student")), allow_redirects=False, timeout=10)
+    )
     assert healthz(tool).status_code == 503
     answered = practise_once(tool, student)  # a launch already open needs only its cookie and the database
     assert answered.status_code == 200, answered.text[:300]
@@ -105,7 +98,8 @@ def test_redis_killed_mid_login_gives_plain_503s_and_a_new_empty_redis_serves_th
 
 
 def test_login_budget_counters_lost_with_a_killed_redis_give_503s_while_it_is_away_then_count_afresh(
-        make_tool, killable_redis):
+    make_tool, killable_redis
+):
     """The login budget (login_budget.py) counts a client's logins in Redis: while it is gone a counted login is the
     plain 503 (not a 500, nor let through uncounted), and a new empty Redis starts the window again."""
     tool = make_tool(REDIS_URL=killable_redis.url, LOGINS_PER_CLIENT_PER_MINUTE=2)

@@ -22,7 +22,8 @@ def _answers(tool) -> int:
 
 
 def test_a_write_meeting_a_locked_sqlite_database_is_a_plain_503_keeps_nothing_and_lands_once_it_is_free(
-        make_tool, tmp_path):
+    make_tool, tmp_path
+):
     path = Path(tmp_path) / "busy.sqlite"
     tool = make_tool(DATABASE_URL=f"sqlite:///{path}")
     sandbox = SandboxActions(tool)
