@@ -60,8 +60,10 @@ def _forget_gone_launch() -> None:
         g.expired_platform_id = g.get("launch_platform_id")
 
 
-def _render(status: int, message: str, title: str, *, for_admin: bool = False, details: dict | None = None):
-    """Draw the error page; `details`, a validated launch's (never a refused token's), give the way back to its LMS."""
+def _render(status: int, message: str, title: str, *, for_admin: bool = False, details: dict | None = None,
+            typed: str = ""):
+    """Draw the error page; `details`, a validated launch's (never a refused token's), give the way back to its LMS;
+    `typed`, the words a refused form carried, to copy."""
     _forget_gone_launch()
     if request.accept_mimetypes.best == "application/json":
         return {"error": message}, status
@@ -72,7 +74,7 @@ def _render(status: int, message: str, title: str, *, for_admin: bool = False, d
         from flask_babel import gettext
 
         title, message = gettext(title), gettext(message)
-    return render_template("errors/error.html", status=status, title=title, message=message,
+    return render_template("errors/error.html", status=status, title=title, message=message, typed=typed,
                            for_admin=for_admin, back=_way_back(), lms_url=way_back_to_lms(details, message)), status
 
 
@@ -193,7 +195,12 @@ def _unavailable(message: str, *, database_gone: bool = False):
         pass  # the connection is gone; the pool replaces it
     retry_after = str(int(current_app.config["RETRY_AFTER_SECONDS"]))
     try:
-        response = _render(503, message, UNAVAILABLE_TITLE)
+        if not g.get("launch_locale"):
+            from .web.launch import speak_language_of_posted_launch
+
+            speak_language_of_posted_launch()  # a launch met the outage before its locale claim was read
+        # What a form carried is not kept: given back to copy, as when a launch's time ran out.
+        response = _render(503, message, UNAVAILABLE_TITLE, typed=typed_text())
     except Exception:  # noqa: BLE001 - the page itself met the outage (e.g. the language of a launch): go plainer
         page = f"<!doctype html><title>{escape(UNAVAILABLE_TITLE)}</title><h1>{escape(UNAVAILABLE_TITLE)}</h1>" \
                f"<p>{escape(message)}</p>"

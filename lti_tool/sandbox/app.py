@@ -74,6 +74,22 @@ def create_sandbox_app(platform: SandboxPlatform) -> Flask:
         if failure == "timeout":
             time.sleep(platform.timeout_seconds)
             failure = 504
+        if failure == "garbage":
+            # What a proxy or load balancer in front of a lost LMS may answer: 200 and a page, not the JSON asked for.
+            abort(Response("<html><body><h1>Service Unavailable</h1></body></html>", 200, mimetype="text/html"))
+        if failure == "truncated":
+            # JSON cut off mid-way (a connection reset behind a buffering proxy), with a 200.
+            abort(Response('{"access_token": "abc", "token_type": "Bea', 200, mimetype="application/json"))
+        if failure == "drip":
+            # An answer that trickles in a byte at a time: each gap well inside a read timeout, the whole far over it.
+            def trickle():
+                end = time.monotonic() + platform.timeout_seconds
+                while time.monotonic() < end:
+                    yield b" "
+                    time.sleep(0.05)
+                yield b"{}"
+
+            abort(Response(trickle(), 200, mimetype="application/json"))
         if failure == "canvas-throttle":
             # Canvas's answer to too many API calls: 403, a plain-text body and the remaining quota at 0.
             throttled = Response("403 Forbidden (Rate Limit Exceeded)\n", 403, mimetype="text/plain")

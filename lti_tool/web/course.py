@@ -103,6 +103,7 @@ def launch_blueprint(name: str, import_name: str) -> Blueprint:
         held = held if isinstance(held, list) else []
         page = g._get_current_object()  # asked through its proxy once (see add_launch_id)
         page.launch_token = None
+        page.asked_launch_id = launch_id  # for the page's language, should the launch not be readable (i18n.py)
         answering = _answering(endpoint, values)
         # The session's own launch needs no token: the form is not read for one here, so a body too large to read
         # (an evidence file over the limit) is refused later, with the launch open for the page that says so.

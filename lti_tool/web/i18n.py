@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from enum import Enum
 
 from babel.support import NullTranslations, Translations
-from flask import Blueprint, Flask, g, has_app_context, has_request_context, request
+from flask import Blueprint, Flask, g, has_app_context, has_request_context, request, session
 from flask_babel import format_date, format_decimal, get_locale, get_translations, gettext, ngettext, refresh
 from jinja2 import pass_eval_context
 from jinja2.nodes import EvalContext
@@ -132,7 +132,43 @@ def select_locale() -> str:
     chosen = language_of((launch.details or {}).get("locale") if launch is not None else g.get("launch_locale"))
     if chosen:
         return chosen
+    if launch is None:
+        # A page of a launch that could not be read (the database is down): the language this browser's cookie
+        # remembers for it, so a Spanish launch's "try again in a minute" is in Spanish whatever the browser asks.
+        chosen = remembered_language(g.get("asked_launch_id"))
+        if chosen:
+            return chosen
     return request.accept_languages.best_match(SUPPORTED) or DEFAULT
+
+
+#: The session key mapping the launches this browser holds to the language each named ({launch id: "es"}).
+LAUNCH_LANGUAGES = "languages"
+
+
+def remember_language(launch_id: str, details: Mapping[str, object] | None, held: Sequence[str]) -> None:
+    """Keep in the session cookie the language a launch named (when it named a supported one), for pages drawn
+    when the launch cannot be read; only launches the browser still holds (`held`) keep theirs."""
+    listed = session.get(LAUNCH_LANGUAGES)
+    kept = {i: code for i, code in listed.items() if i in held and code in SUPPORTED} \
+        if isinstance(listed, dict) else {}
+    language = language_of((details or {}).get("locale"))
+    if language:
+        kept[launch_id] = language
+    else:
+        kept.pop(launch_id, None)
+    if kept:
+        session[LAUNCH_LANGUAGES] = kept
+    else:
+        session.pop(LAUNCH_LANGUAGES, None)
+
+
+def remembered_language(launch_id: object) -> str | None:
+    """Return the language the session cookie remembers for a launch it holds, or None."""
+    if not isinstance(launch_id, str):
+        return None
+    listed = session.get(LAUNCH_LANGUAGES)
+    code = listed.get(launch_id) if isinstance(listed, dict) else None
+    return code if code in SUPPORTED else None
 
 
 def speak_language_of(details: Mapping[str, object] | None) -> None:

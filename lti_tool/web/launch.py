@@ -5,12 +5,13 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 
+import jwt
 from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 
 from .. import metrics
 from ..extensions import csrf
-from ..lti.claims import LaunchFacts, way_back_to_lms
+from ..lti.claims import CLAIM, LaunchFacts, way_back_to_lms
 from ..lti.toolconf import find_platform
 from ..security import forms_post_here_then_to, frame_for_launch
 from ..services.launches import (
@@ -23,7 +24,7 @@ from ..services.launches import (
     sign_launch_token,
     tab_binding,
 )
-from .i18n import speak_language_of
+from .i18n import remember_language, speak_language_of
 
 bp = Blueprint("launch", __name__)
 
@@ -132,6 +133,7 @@ def _accept(form: dict[str, str], storage_proof: dict[str, str] | None = None, t
     # history, no longer open for the person launching now. The same person's other courses and tabs stay.
     held = _let_go_of(held, launches_not_of(held, outcome.facts, outcome.session.person_id))
     session["launches"] = (held + [outcome.session_id])[-MAX_LAUNCHES_PER_BROWSER:]
+    remember_language(outcome.session_id, outcome.facts.details, session["launches"])
     session.permanent = True
     # Flask-WTF keeps its CSRF secret in the session and makes it for the first form drawn, on the landing page,
     # which then wrote the session cookie a second time; made here, the cookie written now carries it. Only the
@@ -176,3 +178,24 @@ def _no_access_message(facts: LaunchFacts) -> str:
                        "include either.", roles=facts.role_labels)
     return gettext("Pathways is for the teachers and students of a course. Your role here (none was given) does not "
                    "include either.")
+
+
+def speak_language_of_posted_launch() -> None:
+    """Make an outage page answering a launch's POST speak the language its id_token names, read unverified.
+
+    The outage came before the token could be checked (its platform, keys or launch could not be read), so the
+    claim is trusted for nothing but the words of the "try again in a minute" page: a forged token can choose only
+    which supported language that page is in.
+    """
+    if request.endpoint != "launch.launch":
+        return
+    id_token = request.form.get("id_token")
+    if not isinstance(id_token, str):
+        return
+    try:
+        claims = jwt.decode(id_token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return
+    presentation = claims.get(CLAIM + "launch_presentation") if isinstance(claims, dict) else None
+    if isinstance(presentation, dict) and isinstance(presentation.get("locale"), str):
+        speak_language_of({"locale": presentation["locale"][:100]})

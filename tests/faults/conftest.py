@@ -116,14 +116,7 @@ def own_redis_server(*options: str, protocol: int | None = None) -> Iterator[red
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     client = redis.Redis(host="127.0.0.1", port=port, protocol=protocol)
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                assert time.monotonic() < deadline, "redis-server did not start"
-                time.sleep(0.05)
+        wait_until_answering(client)
         yield client
     finally:
         client.close()
@@ -133,3 +126,15 @@ def own_redis_server(*options: str, protocol: int | None = None) -> Iterator[red
         except subprocess.TimeoutExpired:  # a Redis whose shutdown save fails stays up on SIGTERM
             server.kill()
             server.wait(10)
+
+
+def wait_until_answering(client: redis.Redis) -> None:
+    """Wait until a redis-server just started answers (at most 10 s)."""
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            return
+        except redis.ConnectionError:
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.05)

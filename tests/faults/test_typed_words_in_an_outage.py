@@ -1,0 +1,36 @@
+"""A student who sends what they wrote while the database is away gets the 503 page with their words on it to copy,
+as when a launch's time runs out: nothing is kept, and nothing they typed is lost with the page."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from lti_tool.extensions import db
+from lti_tool.models import Reflection
+from tests.support import SandboxActions, open_in_launch, submit_form, teacher_with_demo_pack
+from tests.web.test_agency import FIRST_SKILL
+
+WORDS = "Finding a common denominator & <b>why</b>"
+
+
+def test_a_reflection_sent_during_a_database_outage_comes_back_on_the_503_page_to_copy(make_tool, postgres):
+    tool = make_tool(DATABASE_URL=postgres.url)
+    sandbox = SandboxActions(tool)
+    teacher_with_demo_pack(sandbox)
+    reflect = open_in_launch(sandbox.launch("student"), tool, "/reflect")
+    assert reflect.status_code == 200, reflect.text[:300]
+
+    postgres.proxy.cut()
+    try:
+        refused = submit_form(reflect, "/reflect", skill_id=FIRST_SKILL, answer_0=WORDS)
+    finally:
+        postgres.proxy.restore()
+
+    assert refused.status_code == 503 and refused.headers["Retry-After"] == "30"
+    assert "try again in a minute" in refused.text
+    assert "What you typed has not been saved" in refused.text
+    assert ">Finding a common denominator &amp; &lt;b&gt;why&lt;/b&gt;</textarea>" in refused.text  # escaped
+    with tool.app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Reflection)) == 0
+    saved = submit_form(reflect, "/reflect", skill_id=FIRST_SKILL, answer_0=WORDS)
+    assert "your reflection is saved" in saved.text
