@@ -165,7 +165,7 @@ def _require_teacher(launch: LaunchSession) -> None:
 
 
 class AlreadyDeleted(NotFound):
-    """The student's data in this course was deleted already (a double click, a reload of the form's answer)."""
+    """The data was deleted already (a double click, a reload of the form's answer, another tab)."""
 
 
 def _enrollment_to_delete(course_id: int, platform_id: int, person_id: int) -> Enrollment:
@@ -754,6 +754,12 @@ def delete_course(launch: LaunchSession, *, typed_title: str, now: datetime) -> 
     platform_id, course_id, actor_id, title = launch.platform_id, course.id, launch.person_id, course.title
     # The files are listed under the course's locks: an upload committed before them is named, one after waits.
     people = _lock_course(course_id)
+    # Read again under the locks: the second of a double click (or another tab, another teacher) waited for the
+    # first, which deleted it all. It used to delete nothing, log a second deletion and report the course removed.
+    if db.session.scalar(sa.select(Course.id).where(Course.id == course_id)) is None:
+        db.session.rollback()
+        raise AlreadyDeleted(N_("This course's data was already deleted, by an earlier click or another tab: there "
+                                "was nothing more to delete."))
     files = _file_keys(course_id)
     typed = held_for(course_id)
     rows, pending, in_flight = _delete_course_rows(course_id, now)
