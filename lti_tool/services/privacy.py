@@ -371,6 +371,12 @@ def _lock_course(course_id: int) -> list[int]:
     return people
 
 
+def _course_gone(course_id: int) -> bool:
+    """Tell whether the course's row is gone, read under `_lock_course`'s locks: another deletion (a double click,
+    another tab, another purge) that held them first deleted it, and there is nothing left to delete or to log."""
+    return db.session.scalar(sa.select(Course.id).where(Course.id == course_id)) is None
+
+
 def _used_since(course_id: int, cutoff: datetime) -> bool:
     """Tell whether the course was launched at or after `cutoff`, judged under `_lock_course`'s locks.
 
@@ -756,7 +762,7 @@ def delete_course(launch: LaunchSession, *, typed_title: str, now: datetime) -> 
     people = _lock_course(course_id)
     # Read again under the locks: the second of a double click (or another tab, another teacher) waited for the
     # first, which deleted it all. It used to delete nothing, log a second deletion and report the course removed.
-    if db.session.scalar(sa.select(Course.id).where(Course.id == course_id)) is None:
+    if _course_gone(course_id):
         db.session.rollback()
         raise AlreadyDeleted(N_("This course's data was already deleted, by an earlier click or another tab: there "
                                 "was nothing more to delete."))
@@ -1094,6 +1100,10 @@ def purge_inactive_courses(now: datetime, days: int, dry_run: bool) -> PurgeRepo
     for row in rows:
         course = PurgedCourse(*row[:-1])
         people = _lock_course(course.course_id)
+        # Deleted since it was listed (a purge run by hand while the worker's ran, or a teacher's deletion): not
+        # purged, logged or reported a second time.
+        if _course_gone(course.course_id):
+            continue
         if _used_since(course.course_id, cutoff):
             continue  # launched since it was listed: in use again
         course_files = _file_keys(course.course_id)  # under the locks, as in delete_course
