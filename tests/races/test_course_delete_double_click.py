@@ -8,39 +8,17 @@ It now reads the course again under the locks and says the course's data is alre
 from __future__ import annotations
 
 import html
-import re
-
-import requests
-import sqlalchemy as sa
 
 from lti_tool.extensions import db
-from lti_tool.models import AuditEntry, Course
+from lti_tool.models import Course
 from lti_tool.services import privacy
 from tests.races.support import demo_course, in_parallel, meet_after_first_call
-from tests.support import open_in_launch, parse_form
+from tests.races.test_student_delete_double_click import _click, _deletions
+from tests.support import open_in_launch
 
 TITLE = "Grade 7 Mathematics"
 DELETED = "Pathways removed"
 ALREADY = "This course's data was already deleted"
-
-
-def _deletions(tool) -> int:
-    with tool.app.app_context():
-        count = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)
-                                  .where(AuditEntry.action == "delete_course"))
-        db.session.remove()
-    return count
-
-
-def _click(confirm: requests.Response) -> requests.Response:
-    """Post the confirm form, the title typed, as one click of a double click: the page's cookies, its own jar."""
-    http = requests.Session()
-    http.cookies = confirm.http.cookies.copy()
-    for match in re.finditer(r"<form[^>]*>.*?</form>", confirm.text, re.S):
-        action, fields = parse_form(match.group(0), confirm.url)
-        if action.split("?")[0].endswith("/privacy/course/delete"):
-            return http.post(action, data={**fields, "title": TITLE}, timeout=60)
-    raise AssertionError("no form posting to /privacy/course/delete")
 
 
 def test_a_double_clicked_course_deletion_deletes_and_logs_once_and_the_second_click_says_so(
@@ -51,13 +29,13 @@ def test_a_double_clicked_course_deletion_deletes_and_logs_once_and_the_second_c
     assert confirm.status_code == 200
     # Both clicks have checked the typed title (and who is deleting) before either takes the course's locks.
     meet_after_first_call(monkeypatch, privacy, "_require_teacher")
-    pages = in_parallel([lambda: _click(confirm)] * 2)
+    pages = in_parallel([lambda: _click(confirm, "/privacy/course/delete", title=TITLE)] * 2)
 
     assert sorted(p.status_code for p in pages) == [200, 200], [p.text[:300] for p in pages]
     texts = [html.unescape(p.text) for p in pages]
     assert sorted(DELETED in text for text in texts) == [False, True], [t[-1500:] for t in texts]
     assert sorted(ALREADY in text for text in texts) == [False, True], [t[-1500:] for t in texts]
-    assert _deletions(tool) == 1
+    assert _deletions(tool, "delete_course") == 1
     with tool.app.app_context():
         assert db.session.get(Course, course.course_id) is None
         db.session.remove()
