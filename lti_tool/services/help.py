@@ -39,10 +39,14 @@ def ask_teacher(course_id: int, person_id: int, skill_id: str, pack: CoursePack,
                                      HelpRequest.skill_id == skill_id, HelpRequest.resolved_at.is_(None),
                                      HelpRequest.asked_at > now - OPEN_FOR)
     ).first()
-    if open_request is None:
+    # Asking again moves the open request's time, by one UPDATE only while it is still open: "Mark as helped" takes
+    # no learner lock, and could close it after the read above. The new time then went onto the closed request, and
+    # the student's ask never reached the list. A request closed meanwhile makes way for a new one.
+    refreshed = open_request is not None and db.session.execute(
+        sa.update(HelpRequest).where(HelpRequest.id == open_request.id, HelpRequest.resolved_at.is_(None))
+        .values(asked_at=now), execution_options={"synchronize_session": False}).rowcount == 1
+    if not refreshed:
         db.session.add(HelpRequest(course_id=course_id, person_id=person_id, skill_id=skill_id, asked_at=now))
-    else:
-        open_request.asked_at = now
     db.session.commit()
     return names[skill_id]
 

@@ -166,7 +166,7 @@ def _require_teacher(launch: LaunchSession) -> None:
 
 
 class AlreadyDeleted(NotFound):
-    """The student's data in this course was deleted already (a double click, a reload of the form's answer)."""
+    """The data was deleted already (a double click, a reload of the form's answer, another tab)."""
 
 
 def _enrollment_to_delete(course_id: int, platform_id: int, person_id: int) -> Enrollment:
@@ -370,6 +370,12 @@ def _lock_course(course_id: int) -> list[int]:
                                      .order_by(Enrollment.person_id)))
     _lock_people(people)
     return people
+
+
+def _course_gone(course_id: int) -> bool:
+    """Tell whether the course's row is gone, read under `_lock_course`'s locks: another deletion (a double click,
+    another tab, another purge) that held them first deleted it, and there is nothing left to delete or to log."""
+    return db.session.scalar(sa.select(Course.id).where(Course.id == course_id)) is None
 
 
 def _used_since(course_id: int, cutoff: datetime) -> bool:
@@ -755,6 +761,12 @@ def delete_course(launch: LaunchSession, *, typed_title: str, now: datetime) -> 
     platform_id, course_id, actor_id, title = launch.platform_id, course.id, launch.person_id, course.title
     # The files are listed under the course's locks: an upload committed before them is named, one after waits.
     people = _lock_course(course_id)
+    # Read again under the locks: the second of a double click (or another tab, another teacher) waited for the
+    # first, which deleted it all. It used to delete nothing, log a second deletion and report the course removed.
+    if _course_gone(course_id):
+        db.session.rollback()
+        raise AlreadyDeleted(N_("This course's data was already deleted, by an earlier click or another tab: there "
+                                "was nothing more to delete."))
     files = _file_keys(course_id)
     typed = held_for(course_id)
     rows, pending, in_flight = _delete_course_rows(course_id, now)
@@ -1089,6 +1101,10 @@ def purge_inactive_courses(now: datetime, days: int, dry_run: bool) -> PurgeRepo
     for row in rows:
         course = PurgedCourse(*row[:-1])
         people = _lock_course(course.course_id)
+        # Deleted since it was listed (a purge run by hand while the worker's ran, or a teacher's deletion): not
+        # purged, logged or reported a second time.
+        if _course_gone(course.course_id):
+            continue
         if _used_since(course.course_id, cutoff):
             continue  # launched since it was listed: in use again
         course_files = _file_keys(course.course_id)  # under the locks, as in delete_course

@@ -142,8 +142,14 @@ def confirm_course_delete():
 def course_delete():
     """Delete the course and everything in it (teachers)."""
     require_teacher()
+    page_language()  # read now, as user_delete does: a second click finds the launch gone with the course
     try:
         done = delete_course(g.launch, typed_title=request.form.get("title", ""), now=utcnow())
+    except AlreadyDeleted as exc:
+        # The second of a double click (or another tab), which waited for the first: the browser shows this answer,
+        # so it says the data is deleted, not an error page. The launch went with the course.
+        g.launch = None
+        return render_template("privacy/deleted.html", done=None, what="course", already=translated(exc))
     except ServiceError as exc:
         if exc.status != 400:
             raise

@@ -24,27 +24,29 @@ from tests.support import open_in_launch, parse_form, submit_form
 ALREADY = "their data here is already deleted"
 
 
-def _deletions(tool) -> int:
+def _deletions(tool, action: str = "delete_student") -> int:
+    """How many deletions the audit log records (of a student's data, or another `action`: delete_course…)."""
     with tool.app.app_context():
         count = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)
-                                  .where(AuditEntry.action == "delete_student"))
+                                  .where(AuditEntry.action == action))
         db.session.remove()
     return count
 
 
-def _click(confirm, action_suffix: str) -> requests.Response:
+def _click(confirm, action_suffix: str, **typed: str) -> requests.Response:
     """Post the confirm form as one click of a double click, and read the page its answer leads to.
 
     Both clicks leave with the cookie the page had, as a double click's two requests do; each follows its own
     redirect with the cookie its own answer set, so the page shows what that click was told (its flashed message),
     not the other click's.
+    `typed`: what the form is sent with (the box ticked when nothing is given).
     """
     http = requests.Session()
     http.cookies = confirm.http.cookies.copy()
     for match in re.finditer(r"<form[^>]*>.*?</form>", confirm.text, re.S):
         action, fields = parse_form(match.group(0), confirm.url)
         if action.split("?")[0].endswith(action_suffix):
-            answer = http.post(action, data={**fields, "confirm": "yes"}, allow_redirects=False, timeout=30)
+            answer = http.post(action, data={**fields, **(typed or {"confirm": "yes"})}, allow_redirects=False, timeout=30)
             if answer.status_code != 303:
                 return answer
             return http.get(requests.compat.urljoin(answer.url, answer.headers["Location"]), timeout=30)
