@@ -441,7 +441,7 @@ def _known_column(placement: Placement, skill_id: str) -> str | None:
 
 
 def _scopes_allow_column(course: Course, skill_id: str) -> bool:
-    """Return whether the course's scopes let us create the column; raise when they let us neither create nor find it."""
+    """Return whether the course's scopes let us create the column; raise when they let us neither make nor find it."""
     if not course.lineitems_url:
         raise ServiceError("The platform did not offer its gradebook service (AGS) for this course.")
     may_create = not course.ags_scopes or ags.SCOPE_LINEITEM in course.ags_scopes
@@ -714,7 +714,8 @@ def compare_results(
     """Read the LMS's results for a placement's line item and set them beside our latest synced scores.
 
     Only reads, here and in the LMS: a column the LMS does not have raises ColumnMissing, and restore_column
-    makes it when the teacher asks. Platforms may rescale (resultMaximum differs from our scoreMaximum), so scores are compared as fractions.
+    makes it when the teacher asks. Platforms may rescale (resultMaximum differs from our scoreMaximum), so scores
+    are compared as fractions.
     """
     placement = db.session.get(Placement, placement_id)
     if placement is None:

@@ -48,25 +48,34 @@ def _lineitem_of(tool, placement_id: int) -> str | None:
         return db.session.get(Placement, placement_id).lineitem_url
 
 
-def _check_page(teacher, tool, placement_id: int):
-    return open_in_launch(teacher, tool, f"/grades/compare/{placement_id}")
+def _placement_of_link(tool, resource_link_id: str) -> int:
+    with tool.app.app_context():
+        return db.session.scalars(
+            sa.select(Placement.id).where(Placement.resource_id == link_resource_id(resource_link_id))
+        ).one()
+
+
+def _check_that_changes_nothing(teacher, tool, placement_id: int, says: str):
+    """Open the gradebook check of a placement whose column the LMS lacks; see it say so, ask for and write nothing."""
+    tool.platform.service_requests.clear()
+    check, writes = _writes_while(tool, lambda: open_in_launch(teacher, tool, f"/grades/compare/{placement_id}"))
+    assert check.status_code == 200, check.text[:500]
+    assert says in check.text
+    assert writes == []
+    assert _changes_asked_of_the_lms(tool.platform) == [] and tool.platform.line_items == {}
+    return check
 
 
 def test_checking_a_link_the_lms_gave_no_column_makes_none_until_the_teacher_presses_create(sandbox, tool):
     tool.platform.add_resource_link("module-item-3", "Pathways: fractions")  # a link the LMS does not grade
     teacher = teacher_with_demo_pack(sandbox)
     sandbox.launch("student", resource_link_id="module-item-3")
-    with tool.app.app_context():
-        placement_id = db.session.scalars(
-            sa.select(Placement.id).where(Placement.resource_id == link_resource_id("module-item-3"))).one()
-    tool.platform.service_requests.clear()
+    placement_id = _placement_of_link(tool, "module-item-3")
 
-    check, writes = _writes_while(tool, lambda: _check_page(teacher, tool, placement_id))
+    check = _check_that_changes_nothing(
+        teacher, tool, placement_id, "The LMS has no gradebook column for “Pathways: fractions” yet"
+    )
 
-    assert check.status_code == 200, check.text[:500]
-    assert "The LMS has no gradebook column for “Pathways: fractions” yet" in check.text
-    assert writes == []
-    assert _changes_asked_of_the_lms(tool.platform) == [] and tool.platform.line_items == {}
     assert _lineitem_of(tool, placement_id) is None
 
     # A cross-site form (no CSRF token) is refused, and makes nothing either.
@@ -90,14 +99,11 @@ def test_checking_a_column_deleted_in_the_lms_says_so_and_the_teacher_makes_it_a
     dead, placement_id = _graded_activity(sandbox, tool, "moodle-act-7")  # a student's 50 sent to it
     _delete_in_lms(tool.platform, dead)
     teacher = sandbox.launch("teacher")
-    tool.platform.service_requests.clear()
 
-    check, writes = _writes_while(tool, lambda: _check_page(teacher, tool, placement_id))
+    check = _check_that_changes_nothing(
+        teacher, tool, placement_id, "The gradebook column for “Pathways: fractions” is no longer in the LMS"
+    )
 
-    assert check.status_code == 200, check.text[:500]
-    assert "The gradebook column for “Pathways: fractions” is no longer in the LMS" in check.text
-    assert writes == []
-    assert _changes_asked_of_the_lms(tool.platform) == [] and tool.platform.line_items == {}
     assert _lineitem_of(tool, placement_id) == dead  # kept until the teacher (or the worker) acts on it
 
     again = press(check, "Create the column in the LMS again")
@@ -107,6 +113,25 @@ def test_checking_a_column_deleted_in_the_lms_says_so_and_the_teacher_makes_it_a
     assert again.url.split("?")[0].endswith(f"/grades/compare/{placement_id}")
     assert "The gradebook column for “Pathways: fractions” is in the LMS." in again.text
     # The compare page reads the new column: it has no grade yet (— for the LMS) beside what Pathways sent.
-    cells = re.findall(r"<td>(.*?)</td>", re.search(r'<th scope="row">Priya Shah</th>(.*?)</tr>', again.text,
-                                                    re.S).group(1))
+    cells = re.findall(
+        r"<td>(.*?)</td>", re.search(r'<th scope="row">Priya Shah</th>(.*?)</tr>', again.text, re.S).group(1)
+    )
     assert cells[1] == "—", cells
+
+
+def test_a_content_developer_sees_the_missing_column_but_may_not_make_it(sandbox, tool):
+    tool.platform.add_resource_link("module-item-3", "Pathways: fractions")
+    teacher_with_demo_pack(sandbox)
+    sandbox.launch("student", resource_link_id="module-item-3")
+    tool.platform.add_user("dev", roles=["ContentDeveloper"], name="Dana Dev", context_id="math-7")
+    developer = sandbox.launch("dev")
+    placement_id = _placement_of_link(tool, "module-item-3")
+    check = _check_that_changes_nothing(developer, tool, placement_id, "has no gradebook column")
+    assert "Create the column in the LMS" not in check.text  # only a role that may resend grades is offered it
+
+    # The teacher's form, posted in the developer's launch with its own CSRF token (the sign-out form's): refused.
+    token = re.search(r'name="csrf_token" value="([^"]+)"', check.text).group(1)
+    base = re.search(r"/c/[^/]+/", developer.url).group(0)
+    refused = developer.http.post(tool.url(f"{base}grades/compare/{placement_id}/column"), data={"csrf_token": token})
+    assert refused.status_code == 403
+    assert tool.platform.line_items == {} and _lineitem_of(tool, placement_id) is None
