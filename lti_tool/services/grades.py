@@ -661,9 +661,10 @@ def _fraction(score: float | None, maximum: float | None) -> float | None:
 class ColumnMissing(ServiceError):
     """The LMS has no gradebook column for the placement: none was made yet, or it was deleted there (`gone`)."""
 
-    def __init__(self, *, gone: bool) -> None:
+    def __init__(self, *, gone: bool, may_create: bool) -> None:
         super().__init__("The LMS has no gradebook column for this placement.")
         self.gone = gone
+        self.may_create = may_create  # whether the LMS lets Pathways make it (restore_column)
 
 
 def _column_to_read(placement: Placement, course: Course, connector: PlatformConnector, skill_id: str) -> str:
@@ -675,11 +676,19 @@ def _column_to_read(placement: Placement, course: Course, connector: PlatformCon
     known = _known_column(placement, skill_id)
     if known:
         return known
-    _granted_column(connector, skill_id, _scopes_allow_column(course, skill_id))
+    may_create = _granted_column(connector, skill_id, _scopes_allow_column(course, skill_id))
     found = ags.find_lineitem(connector, course.lineitems_url, placement.resource_id, _column_tag(skill_id))
     if found is None:
-        raise ColumnMissing(gone=False)
+        raise ColumnMissing(gone=False, may_create=may_create)
     return found
+
+
+def _may_create_column(course: Course, connector: PlatformConnector, skill_id: str) -> bool:
+    """Tell whether the LMS lets Pathways make the column (scopes offered and granted)."""
+    try:
+        return _granted_column(connector, skill_id, _scopes_allow_column(course, skill_id))
+    except ServiceError:
+        return False
 
 
 def restore_column(
@@ -740,7 +749,7 @@ def compare_results(
                 raise
             if ags.lineitem_exists(connector, lineitem_url):
                 raise
-            raise ColumnMissing(gone=True) from exc
+            raise ColumnMissing(gone=True, may_create=_may_create_column(course, connector, skill_id)) from exc
     except ServiceCallError as exc:
         raise ServiceError(N_("The gradebook could not be read from the platform: %(reason)s Try again later."),
                            reason=ags.platform_message(exc)) from exc

@@ -135,3 +135,22 @@ def test_a_content_developer_sees_the_missing_column_but_may_not_make_it(sandbox
     refused = developer.http.post(tool.url(f"{base}grades/compare/{placement_id}/column"), data={"csrf_token": token})
     assert refused.status_code == 403
     assert tool.platform.line_items == {} and _lineitem_of(tool, placement_id) is None
+
+
+def test_where_the_lms_lets_pathways_make_no_columns_the_check_says_so_and_offers_no_button(sandbox, tool):
+    from lti_tool.extensions import cache
+    from lti_tool.sandbox import vocab as v
+
+    dead, placement_id = _graded_activity(sandbox, tool, "moodle-act-7")
+    _delete_in_lms(tool.platform, dead)
+    # Moodle's "grade sync only": line items may be read, not made (its token answer narrows what was asked).
+    tool.platform.narrowing_grants = True
+    tool.platform.grantable_scopes = {v.SCOPE_LINEITEM_READONLY, v.SCOPE_RESULT_READONLY, v.SCOPE_SCORE}
+    with tool.app.app_context():
+        cache.clear()  # the worker's token, granted every scope before the change, is not the one asked for now
+    teacher = sandbox.launch("teacher")
+
+    check = _check_that_changes_nothing(teacher, tool, placement_id, "is no longer in the LMS")
+
+    assert "The LMS does not let Pathways create gradebook columns in this course" in check.text
+    assert "Create the column in the LMS" not in check.text
