@@ -389,37 +389,17 @@ def ensure_lineitem(
     placement = db.session.get(Placement, placement_id)
     if placement is None:
         raise NotFound("This placement is not known to Pathways.")
-    if not skill_id and placement.lineitem_url:
-        return placement.lineitem_url
-    if skill_id:
-        known = db.session.scalars(
-            sa.select(SkillLineItem).where(
-                SkillLineItem.placement_id == placement_id, SkillLineItem.skill_id == skill_id
-            )
-        ).first()
-        if known is not None:
-            return known.lineitem_url
+    known = _known_column(placement, skill_id)
+    if known:
+        return known
     course = _course_of(placement)
-    if not course.lineitems_url:
-        raise ServiceError("The platform did not offer its gradebook service (AGS) for this course.")
-    may_create = not course.ags_scopes or ags.SCOPE_LINEITEM in course.ags_scopes
-    may_read = not course.ags_scopes or ags.SCOPE_LINEITEM_READONLY in course.ags_scopes
-    # Read-only line items help only a placement's own column (the LMS made it from our Deep Linking line item);
-    # no LMS makes a per-skill one.
-    if not may_create and (skill_id or not may_read):
-        raise ServiceError(NO_COLUMNS)
+    may_create = _scopes_allow_column(course, skill_id)
     if connector is None:
         if http is None:
             raise ValueError("ensure_lineitem needs a connector or an http session")
         connector = connector_for_course(course, secret_key=secret_key, http=http, timeout=timeout)
-    if may_create and not connector.grants(ags.AGS_SCOPES, ags.SCOPE_LINEITEM):
-        # The launch offered the scope but the token endpoint left it out (RFC 6749 §5.1: Moodle grants only what
-        # the tool's settings allow; the course's scopes may be older than a change there). Creating the column would
-        # only be refused: look for the one the LMS made, else say which permission the administrator must give.
-        if skill_id or not connector.grants(ags.AGS_SCOPES, ags.SCOPE_LINEITEM_READONLY):
-            raise ServiceError(NO_COLUMNS)
-        may_create = False
-    tag = SKILL_TAG_PREFIX + skill_id if skill_id else PLACEMENT_TAG
+    may_create = _granted_column(connector, skill_id, may_create)
+    tag = _column_tag(skill_id)
     if may_create:
         url = ags.find_or_create_lineitem(
             connector,
@@ -447,6 +427,46 @@ def ensure_lineitem(
         # Another worker stored the same skill's line item first; find_or_create settled on the same one.
         db.session.rollback()
     return url
+
+
+def _known_column(placement: Placement, skill_id: str) -> str | None:
+    """Return the line item URL we keep for the placement (or its skill), if any."""
+    if not skill_id:
+        return placement.lineitem_url
+    return db.session.scalars(
+        sa.select(SkillLineItem.lineitem_url).where(
+            SkillLineItem.placement_id == placement.id, SkillLineItem.skill_id == skill_id
+        )
+    ).first()
+
+
+def _scopes_allow_column(course: Course, skill_id: str) -> bool:
+    """Return whether the course's scopes let us create the column; raise when they let us neither make nor find it."""
+    if not course.lineitems_url:
+        raise ServiceError("The platform did not offer its gradebook service (AGS) for this course.")
+    may_create = not course.ags_scopes or ags.SCOPE_LINEITEM in course.ags_scopes
+    may_read = not course.ags_scopes or ags.SCOPE_LINEITEM_READONLY in course.ags_scopes
+    # Read-only line items help only a placement's own column (the LMS made it from our Deep Linking line item);
+    # no LMS makes a per-skill one.
+    if not may_create and (skill_id or not may_read):
+        raise ServiceError(NO_COLUMNS)
+    return may_create
+
+
+def _granted_column(connector: PlatformConnector, skill_id: str, may_create: bool) -> bool:
+    """Return whether the token endpoint lets us create the column; raise when it lets us neither create nor find it."""
+    if may_create and not connector.grants(ags.AGS_SCOPES, ags.SCOPE_LINEITEM):
+        # The launch offered the scope but the token endpoint left it out (RFC 6749 §5.1: Moodle grants only what
+        # the tool's settings allow; the course's scopes may be older than a change there). Creating the column would
+        # only be refused: look for the one the LMS made, else say which permission the administrator must give.
+        if skill_id or not connector.grants(ags.AGS_SCOPES, ags.SCOPE_LINEITEM_READONLY):
+            raise ServiceError(NO_COLUMNS)
+        return False
+    return may_create
+
+
+def _column_tag(skill_id: str) -> str:
+    return SKILL_TAG_PREFIX + skill_id if skill_id else PLACEMENT_TAG
 
 
 def forget_lineitem(placement_id: int, skill_id: str, lineitem_url: str) -> None:
@@ -638,6 +658,61 @@ def _fraction(score: float | None, maximum: float | None) -> float | None:
     return score / maximum
 
 
+class ColumnMissing(ServiceError):
+    """The LMS has no gradebook column for the placement: none was made yet, or it was deleted there (`gone`)."""
+
+    def __init__(self, *, gone: bool, may_create: bool) -> None:
+        super().__init__("The LMS has no gradebook column for this placement.")
+        self.gone = gone
+        self.may_create = may_create  # whether the LMS lets Pathways make it (restore_column)
+
+
+def _column_to_read(placement: Placement, course: Course, connector: PlatformConnector, skill_id: str) -> str:
+    """Return the address of the placement's column in the LMS without making it or keeping what was found.
+
+    The one we keep, else the LMS's column with our resourceId and tag (as ensure_lineitem finds it, GETs only).
+    Raises ColumnMissing when the LMS has none, ServiceError when Pathways may not look for one.
+    """
+    known = _known_column(placement, skill_id)
+    if known:
+        return known
+    may_create = _granted_column(connector, skill_id, _scopes_allow_column(course, skill_id))
+    found = ags.find_lineitem(connector, course.lineitems_url, placement.resource_id, _column_tag(skill_id))
+    if found is None:
+        raise ColumnMissing(gone=False, may_create=may_create)
+    return found
+
+
+def _may_create_column(course: Course, connector: PlatformConnector, skill_id: str) -> bool:
+    """Tell whether the LMS lets Pathways make the column (scopes offered and granted)."""
+    try:
+        return _granted_column(connector, skill_id, _scopes_allow_column(course, skill_id))
+    except ServiceError:
+        return False
+
+
+def restore_column(
+    placement_id: int, *, secret_key: str, http: requests.Session, timeout: float, skill_id: str = ""
+) -> str:
+    """Find or create the placement's gradebook column in the LMS, again if it was deleted there; commits.
+
+    What the worker does before a score, on the teacher's request (the gradebook check only reads). Returns its URL.
+    """
+    placement = db.session.get(Placement, placement_id)
+    if placement is None:
+        raise NotFound("This placement is not known to Pathways.")
+    connector = connector_for_course(_course_of(placement), secret_key=secret_key, http=http, timeout=timeout)
+    known = _known_column(placement, skill_id)
+    try:
+        # Only a column the LMS says is gone (404, 410) is let go of; one we may not look at is kept.
+        if known and ags.may_read_lineitems(connector) and not ags.lineitem_exists(connector, known):
+            forget_lineitem(placement_id, skill_id, known)
+        return ensure_lineitem(placement_id, connector=connector, skill_id=skill_id)
+    except ServiceCallError as exc:
+        raise ServiceError(N_("The gradebook column could not be made in the LMS: %(reason)s Try again later."),
+                           reason=ags.platform_message(exc)) from exc
+
+
 NO_RESULTS = N_("The LMS does not let Pathways read its gradebook in this course, so the grades cannot be "
                 "compared here. Check them in the LMS.")
 
@@ -647,7 +722,9 @@ def compare_results(
 ) -> list[ResultComparison]:
     """Read the LMS's results for a placement's line item and set them beside our latest synced scores.
 
-    Platforms may rescale (resultMaximum differs from our scoreMaximum), so scores are compared as fractions.
+    Only reads, here and in the LMS: a column the LMS does not have raises ColumnMissing, and restore_column
+    makes it when the teacher asks. Platforms may rescale (resultMaximum differs from our scoreMaximum), so scores
+    are compared as fractions.
     """
     placement = db.session.get(Placement, placement_id)
     if placement is None:
@@ -661,20 +738,18 @@ def compare_results(
         if not connector.grants(ags.AGS_SCOPES, ags.SCOPE_RESULT_READONLY):
             raise ServiceError(NO_RESULTS)  # the launch offered the scope, the token endpoint did not grant it
         # Finding the column is a platform call too: an LMS that is down fails here first.
-        lineitem_url = ensure_lineitem(placement_id, connector=connector, skill_id=skill_id)
+        lineitem_url = _column_to_read(placement, course, connector, skill_id)
         try:
             results = {r.user_id: r for r in ags.read_results(connector, lineitem_url)}
         except ServiceCallError as exc:
-            # The column was deleted in the LMS: find or make it again, as the worker does before a score, and
-            # compare with it (empty until grades are resent) rather than fail on an address that is gone.
-            # Without a line item scope the column can be neither looked at nor found again: the 404 stands.
+            # The column may have been deleted in the LMS. Without a line item scope it can be neither looked at
+            # nor made again: the 404 stands. Gone, it is not made again here (a GET changes nothing, in Pathways or
+            # in the LMS): the teacher asks for it (restore_column), or the worker does before its next score.
             if exc.status != 404 or not ags.may_read_lineitems(connector):
                 raise
             if ags.lineitem_exists(connector, lineitem_url):
                 raise
-            forget_lineitem(placement_id, skill_id, lineitem_url)
-            lineitem_url = ensure_lineitem(placement_id, connector=connector, skill_id=skill_id)
-            results = {r.user_id: r for r in ags.read_results(connector, lineitem_url)}
+            raise ColumnMissing(gone=True, may_create=_may_create_column(course, connector, skill_id)) from exc
     except ServiceCallError as exc:
         raise ServiceError(N_("The gradebook could not be read from the platform: %(reason)s Try again later."),
                            reason=ags.platform_message(exc)) from exc

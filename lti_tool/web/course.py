@@ -48,7 +48,14 @@ from ..services.content import (
 )
 from ..services.diagnostic import pending_status as placement_check_status
 from ..services.errors import N_, Forbidden, ServiceError
-from ..services.grades import GradeSyncStatus, compare_results, grade_sync_status, retry_failed
+from ..services.grades import (
+    ColumnMissing,
+    GradeSyncStatus,
+    compare_results,
+    grade_sync_status,
+    restore_column,
+    retry_failed,
+)
 from ..services.launches import (
     LaunchExpired,
     course_roster,
@@ -660,21 +667,53 @@ def retry_grades():
     return redirect(url_for("course.home") + "#grades-heading", code=303)
 
 
-@bp.get("/grades/compare/<int:placement_id>")
-def compare_grades(placement_id: int):
-    """Read the LMS gradebook back and show where it differs from Pathways (a teacher changed it there)."""
-    require_teacher()
+def _graded_placement(placement_id: int) -> GradeSyncStatus:
+    """Return the course's placement that reports grades to the LMS (404 for any other id)."""
     placement = next((p for p in grade_sync_status(g.launch.course_id) if p.placement_id == placement_id), None)
     if placement is None:
         abort(404)
+    return placement
+
+
+@bp.get("/grades/compare/<int:placement_id>")
+def compare_grades(placement_id: int):
+    """Read the LMS gradebook back and show where it differs from Pathways (a teacher changed it there).
+
+    Only reads, in Pathways and in the LMS (a prefetch or a crawler may follow the link): a column the LMS does not
+    have is said to be missing, with a form that makes it (make_column).
+    """
+    require_teacher()
+    placement = _graded_placement(placement_id)
     try:
         rows = compare_results(placement_id, secret_key=current_app.config["SECRET_KEY"],
                                http=current_app.extensions["pathways_http"],
                                timeout=current_app.config["SERVICE_TIMEOUT_SECONDS"])
+    except ColumnMissing as missing:
+        return render_template("teacher/compare.html", launch=g.launch, title=placement.placement_title, rows=[],
+                               placement_id=placement_id, missing=missing)
     except ServiceError as exc:
         flash(translated(exc), "error")
         return redirect(url_for("course.home"), code=303)
-    return render_template("teacher/compare.html", launch=g.launch, title=placement.placement_title, rows=rows)
+    return render_template("teacher/compare.html", launch=g.launch, title=placement.placement_title, rows=rows,
+                           placement_id=placement_id, missing=None)
+
+
+@bp.post("/grades/compare/<int:placement_id>/column")
+def make_column(placement_id: int):
+    """Find or create the placement's gradebook column in the LMS (again), then show the gradebook check."""
+    require_teacher()
+    require(actor_of(g.launch), Action.RETRY_GRADES)
+    placement = _graded_placement(placement_id)
+    try:
+        restore_column(placement_id, secret_key=current_app.config["SECRET_KEY"],
+                       http=current_app.extensions["pathways_http"],
+                       timeout=current_app.config["SERVICE_TIMEOUT_SECONDS"])
+    except ServiceError as exc:
+        flash(translated(exc), "error")
+    else:
+        flash(gettext("The gradebook column for “%(title)s” is in the LMS.", title=placement.placement_title),
+              "success")
+    return redirect(url_for("course.compare_grades", placement_id=placement_id), code=303)
 
 
 @bp.route("/<path:unknown>", methods=["GET", "POST"])

@@ -274,17 +274,23 @@ def test_without_leave_to_make_columns_a_deleted_column_is_a_clear_failure_until
     assert _student_scores(tool.platform, column)[-1] == 60.0
 
 
-def test_comparing_with_a_gradebook_whose_column_was_deleted_finds_or_makes_it_again(gradebook):
+def test_comparing_with_a_gradebook_whose_column_was_deleted_says_so_and_the_teacher_makes_it_again(gradebook):
     import requests
 
-    from lti_tool.services.grades import compare_results
+    from lti_tool.services.grades import ColumnMissing, compare_results, restore_column
 
     dead = _graded_then_column_deleted(gradebook)
+    settings = {"secret_key": gradebook.tool.app.config["SECRET_KEY"], "timeout": 10}
     with gradebook.tool.app.app_context(), requests.Session() as http:
-        rows = compare_results(gradebook.placement_id, secret_key=gradebook.tool.app.config["SECRET_KEY"],
-                               http=http, timeout=10)
-    column = gradebook.placement().lineitem_url
-    assert column and column != dead and column in gradebook.platform.line_items
+        # Comparing only reads: the deleted column is said to be gone, and neither made again nor forgotten.
+        with pytest.raises(ColumnMissing) as missing:
+            compare_results(gradebook.placement_id, http=http, **settings)
+        assert missing.value.gone
+        assert gradebook.placement().lineitem_url == dead and gradebook.platform.line_items == {}
+        column = restore_column(gradebook.placement_id, http=http, **settings)
+        rows = compare_results(gradebook.placement_id, http=http, **settings)
+    assert column != dead and gradebook.placement().lineitem_url == column
+    assert list(gradebook.platform.line_items) == [column]
     # The column made again has no grades yet: the student's sent score shows as missing there, to resend.
     (row,) = rows
     assert (row.user_id, row.ours, row.lms, row.mismatch) == ("student-1", 10.0, None, True)
