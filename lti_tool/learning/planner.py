@@ -308,7 +308,15 @@ def _learning_step(
     prerequisites = [graph[p].name for p in skill.prerequisites if p not in assumed]
     suggested = [graph[p].name for p in skill.prerequisites if p in assumed]
     parts: list[WhyPart] = []
-    if skill_id in assumed:
+    # After misses in a row the step says what the practice feedback said (learn it another way first), not that
+    # more practice moves the learner up, and not that they are ready for it or know it already: it names what the
+    # skill builds on, to go back over, in place of "You're ready for this".
+    stuck = level is not Level.NOT_STARTED and skill_id in missed_lately
+    if stuck:
+        if skill.prerequisites:
+            parts.append((N_("Going back over what it builds on can help: %(names)s."),
+                          {"names": tuple(graph[p].name for p in skill.prerequisites)}))
+    elif skill_id in assumed:
         parts.append((N_("The placement check suggests you know this already: a short practice confirms it."), {}))
     elif prerequisites and suggested:
         parts.append((N_("You're ready for this: you've shown %(names)s, and the placement check suggests you "
@@ -322,10 +330,7 @@ def _learning_step(
         parts.append((N_("You're ready for this: it doesn't need anything you haven't done."), {}))
     # A confirmation's first sentence says what it is for; practice does not move a level only the teacher changes
     # (the plan's table says so), so no sentence says it does.
-    # After misses in a row the step says what the practice feedback said (learn it another way first), not that
-    # more practice moves the learner up.
-    stuck = level is not Level.NOT_STARTED and skill_id in missed_lately
-    if stuck and skill_id not in teacher_holds:
+    if stuck:
         parts.append((N_("Your last answers on it missed: before more questions, try one of the ways to learn it, "
                          "or ask your teacher."), {}))
     elif skill_id not in assumed and skill_id not in teacher_holds:

@@ -66,6 +66,18 @@ def open_requests(course_id: int, person_ids: list[int], *, now: datetime) -> di
     return found
 
 
+def asked_for_help(course_id: int, person_id: int, *, now: datetime) -> dict[str, datetime]:
+    """Return the skills a student has an open help request on in this course, each with when they asked.
+
+    While one is open, the student's pages say the teacher has been asked (and when) instead of offering
+    "Ask my teacher" again for that skill; `ask_teacher` keeps one open request per student and skill.
+    """
+    asked: dict[str, datetime] = {}
+    for row in open_requests(course_id, [person_id], now=now).get(person_id, []):
+        asked.setdefault(row.skill_id, row.asked_at)  # newest first
+    return asked
+
+
 def mark_helped(course_id: int, person_id: int, *, actor: Actor, now: datetime,
                 request_ids: Collection[int] | None = None) -> int:
     """Close a student's open help requests in this course (the teacher has talked to them); return how many.

@@ -56,6 +56,7 @@ from ..services.grades import (
     restore_column,
     retry_failed,
 )
+from ..services.help import asked_for_help
 from ..services.launches import (
     LaunchExpired,
     course_roster,
@@ -416,6 +417,9 @@ def home():
                            not_set_up=not_set_up,
                            lms_url=way_back_to_lms(launch.details, not_set_up, as_error=False) if not_set_up else "",
                            reviews_due=plan.reviews_due if plan else [],
+                           # A step whose skill the student asked their teacher about says so (services/help.py).
+                           help_asked_on=asked_for_help(launch.course_id, launch.person_id, now=utcnow())
+                           if plan and plan.next_steps else {},
                            diagnostic_pending=placement_check_status(launch.course_id, launch.person_id,
                                                                     shown_work=plan.shown_work if plan else None),
                            placement_questions=PLACEMENT_QUESTIONS)

@@ -15,7 +15,7 @@ from ..models.base import utcnow
 from ..services.classroom import heatmap, needs_help_count
 from ..services.errors import N_, Forbidden, NotFound, ServiceError
 from ..services.feedback import NOT_YOURS, answered_result
-from ..services.help import MISSES_BEFORE_HELP, ask_teacher, learning_activities
+from ..services.help import MISSES_BEFORE_HELP, ask_teacher, asked_for_help, learning_activities
 from ..services.mastery import override_level, record_answer, require_pack
 from ..services.next_up import next_up
 from ..services.permissions import Action, actor_of, may
@@ -58,8 +58,9 @@ def _practice_page(skill_id: str, typed: HintAsked | None = None):
         return hinted
     # None for a skill with questions: the one left to serve is open in the placement check (serving.serve_next).
     in_placement = question is None and bool(items_for_skill(pack, skill_id))
+    asked = asked_for_help(g.launch.course_id, person_id, now=utcnow()).get(skill_id) if question else None
     return render_template("student/practice.html", launch=g.launch, skill=skill, in_placement=in_placement,
-                           item=question.item if question else None, question=question,
+                           item=question.item if question else None, question=question, help_asked_at=asked,
                            plan_href=plan_address(pack, skill_id),
                            hints=hints_to_show(question), typed_answer=typed.answer_for(question) if typed else "")
 
@@ -132,6 +133,7 @@ def answered(skill_id: str, served_id: int):
     return render_template("student/feedback.html", launch=g.launch, skill=skill, item=result.item, result=result,
                            activities=learning_activities(pack, skill_id) if stuck else [], stuck=stuck,
                            mastered=mastered, next_up=following, waiting=waiting, lead_on=lead_on,
+                           help_asked_at=asked_for_help(course_id, person_id, now=now).get(skill_id) if stuck else None,
                            plan_href=plan_address(pack, skill_id))
 
 

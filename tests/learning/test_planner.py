@@ -224,3 +224,22 @@ def test_skills_ready_only_on_the_placement_checks_word_are_confirmed_last_and_n
         assert "you've shown" not in step.why
         if step.skill_id in stand_in:
             assert step.why.startswith("The placement check suggests you know this already: a short practice")
+
+
+def test_after_misses_in_a_row_the_step_names_what_it_builds_on_and_never_says_ready():
+    # "You're ready for this: you've shown Equivalent fractions. Your last answers on it missed: …" said two things
+    # at once. Held by the teacher or not, the step now says what the skill builds on, to go back over instead.
+    levels = {"whole": Level.MASTERED, "equiv": Level.ATTEMPTED}
+    for holds in (frozenset(), frozenset({"equiv"})):
+        steps = plan_next_steps(ratio_course(), levels, course_activities(), [], [], missed_lately={"equiv"},
+                                teacher_holds=holds)
+        equiv = next(step for step in steps if step.skill_id == "equiv")
+        assert equiv.missed_lately
+        assert equiv.why.startswith("Going back over what it builds on can help: Whole-number division. Your last "
+                                    "answers on it missed: before more questions"), equiv.why
+        assert "ready for this" not in equiv.why
+    # A skill that builds on nothing says only what to do.
+    steps = plan_next_steps(ratio_course(), {"area": Level.FAMILIAR}, course_activities(), [], [],
+                            missed_lately={"area"})
+    area = next(step for step in steps if step.skill_id == "area")
+    assert area.why.startswith("Your last answers on it missed:"), area.why

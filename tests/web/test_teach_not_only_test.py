@@ -206,3 +206,61 @@ def test_a_students_help_request_shows_on_their_page_and_is_marked_helped_there(
     done = submit_form(page, "/class/needs-help/helped")
     assert done.status_code == 200 and re.search(r"/students/\d+$", done.url), done.url
     assert "Marked as helped." in done.text and 'data-testid="help-requests"' not in done.text
+
+
+ASKED = "You asked your teacher for help with this on "
+
+
+def _step_text(student, name: str = "Equivalent fractions") -> str:
+    """The plan's step for a skill, as its HTML (up to the next step)."""
+    plan = html.unescape(student.http.get(student.url, timeout=30).text)
+    return re.search(rf'<li class="step">\s*<h3>{re.escape(name)} <span.*?(?=<li class="step|</ol>)', plan,
+                     re.S).group(0)
+
+
+def test_once_the_student_asked_the_pages_say_so_and_do_not_offer_to_ask_again_until_the_teacher_helped(
+        sandbox, tool):
+    # After "Ask my teacher" the practice page, the feedback after misses and the plan's step still offered it, as
+    # if nothing had happened: a student pressed it again and again, not knowing the teacher had been told.
+    teacher, student = _student(sandbox)
+    asked = submit_form(_question(student, tool), "/practice/frac-equivalent/ask")
+    page = html.unescape(asked.text)
+    assert ASKED in page and '<time datetime="' in page.split(ASKED, 1)[1].split("</p>", 1)[0]
+    assert "/practice/frac-equivalent/ask" not in page and "Ask my teacher" not in page
+    _answer(student, tool, right=False)
+    stuck = html.unescape(_answer(student, tool, right=False).text)
+    assert "Try learning it another way" in stuck and ASKED in stuck and "Ask my teacher" not in stuck
+    step = _step_text(student)
+    assert ASKED in step and "Ask my teacher" not in step, step
+    # Another skill can still be asked about.
+    assert "Ask my teacher" in _question(student, tool, "percent").text
+
+    help_page = teacher.http.get(tool.url(re.search(r'href="([^"]*/class/needs-help)"', teacher.text).group(1)))
+    help_page.http = teacher.http
+    assert "Marked as helped." in submit_form(help_page, "/class/needs-help/helped").text
+    again = _question(student, tool)
+    assert ASKED not in html.unescape(again.text) and "/practice/frac-equivalent/ask" in again.text
+    step = _step_text(student)
+    assert ASKED not in step and "Ask my teacher" in step, step
+
+
+def test_a_stale_page_asking_again_keeps_one_open_request_for_the_skill(sandbox, tool):
+    # The page drawn before the first request still has the button: pressing it does not add a second request.
+    teacher, student = _student(sandbox)
+    question = _question(student, tool)
+    submit_form(question, "/practice/frac-equivalent/ask")
+    assert ASKED in html.unescape(submit_form(question, "/practice/frac-equivalent/ask").text)
+    help_page = teacher.http.get(tool.url(re.search(r'href="([^"]*/class/needs-help)"', teacher.text).group(1)))
+    assert help_page.text.count("Asked for help with Equivalent fractions today.") == 1
+
+
+def test_after_two_misses_the_plans_step_does_not_also_say_you_are_ready_for_it(sandbox, tool):
+    # The step read "You're ready for this: it doesn't need anything you haven't done. Your last answers on it
+    # missed: …": the first sentence contradicted the second.
+    _, student = _student(sandbox)
+    _answer(student, tool, right=True)
+    assert "You're ready for this" in _step_text(student)
+    _answer(student, tool, right=False)
+    _answer(student, tool, right=False)
+    step = _step_text(student)
+    assert "Your last answers on it missed" in step and "You're ready for this" not in step, step
