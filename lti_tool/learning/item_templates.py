@@ -32,6 +32,9 @@ MAX_DIGITS = 300
 _TOO_LARGE = 10**MAX_DIGITS
 TOO_LARGE = N_("the formula's numbers grow too large (more than %(digits)d digits)")
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+#: `{if condition:text}`: the text (which may hold `{formula}` placeholders) only when the condition is true, e.g.
+#: ", which is {a/b}" only when that fraction was not already in lowest terms. No `if` inside another.
+_CONDITIONAL = re.compile(r"\{if\s([^{}:]+):((?:[^{}]|\{[^{}]*\})*)\}")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _FUNCTIONS: Mapping[str, Callable[..., Fraction]] = {
     "abs": lambda x: abs(x),
@@ -204,8 +207,9 @@ def names_in(formula: str) -> set[str]:
 
 
 def formulas_in(text: str) -> list[str]:
-    """Return the `{formula}` placeholders of a text."""
-    return _PLACEHOLDER.findall(text)
+    """Return the formulas of a text: each `{if condition:…}`'s condition, then the `{formula}` placeholders."""
+    conditions = [found.group(1) for found in _CONDITIONAL.finditer(text)]
+    return conditions + _PLACEHOLDER.findall(_CONDITIONAL.sub(lambda m: m.group(2), text))
 
 
 def show(value: Fraction) -> str:
@@ -214,8 +218,10 @@ def show(value: Fraction) -> str:
 
 
 def fill(text: str, params: Params) -> str:
-    """Replace each `{formula}` of a text by its value."""
-    return _PLACEHOLDER.sub(lambda m: show(evaluate(m.group(1), params)), text)
+    """Replace each `{formula}` of a text by its value, and each `{if condition:text}` by its text when the
+    condition is true (not 0), by nothing otherwise."""
+    kept = _CONDITIONAL.sub(lambda m: m.group(2) if evaluate(m.group(1), params) != 0 else "", text)
+    return _PLACEHOLDER.sub(lambda m: show(evaluate(m.group(1), params)), kept)
 
 
 def allowed(constraints: Sequence[str], params: Params) -> bool:

@@ -1,5 +1,7 @@
+import itertools
 import json
 import random
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from lti_tool.learning.coursepack import (
     load_pack,
     loads_pack,
 )
-from lti_tool.learning.item_templates import sample
+from lti_tool.learning.item_templates import allowed, sample
 from lti_tool.learning.localization import localize, missing_translations
 
 DEMO = Path(__file__).resolve().parents[2] / "lti_tool" / "demo" / "math7.json"
@@ -201,3 +203,25 @@ def test_every_demo_skill_has_a_way_to_learn_it_besides_practice():
     pack = load_pack(json.loads(DEMO.read_text(encoding="utf-8")))
     bare = [s.id for s in pack.skills if not [a for a in pack.activities_for(s.id) if a.kind != "practice"]]
     assert bare == []
+
+
+def test_a_demo_solution_says_which_is_only_when_the_fraction_simplifies(pack):
+    # "… = 34/45, which is 34/45": the worked solution wrote a fraction already in lowest terms as equal to itself.
+    # Every variant of every demo template, in English and Spanish, now says "which is" only with a new value.
+    said_again, simplified = [], 0
+    for language_pack, which in ((pack, "which is"), (localize(pack, "es"), "que es")):
+        for _, template in language_pack.items():
+            if not template.parameters:
+                continue
+            names = [p.name for p in template.parameters]
+            for values in itertools.product(*(p.choices() for p in template.parameters)):
+                params = dict(zip(names, values, strict=True))
+                if not allowed(template.constraints, params):
+                    continue
+                solution = instantiate(template, params).solution
+                for before, after in re.findall(rf"(-?\d+(?:/\d+)?), {which} (-?\d+(?:/\d+)?)\.", solution):
+                    simplified += 1
+                    if before == after:
+                        said_again.append((template.id, params, solution))
+    assert said_again == []
+    assert simplified > 100  # the fractions that do simplify still say what they simplify to

@@ -163,3 +163,24 @@ def test_a_power_of_powers_is_refused_before_it_is_computed():
         evaluate("(" * 8 + "b" + " ** 12)" * 8, {"b": 9})
     assert time.monotonic() - started < 5  # computed, hours; refused, milliseconds (room for a loaded machine)
     assert evaluate("(b ** 12) ** 12", {"b": 2}) == 2 ** 144  # 44 digits: fine
+
+
+def test_an_if_placeholder_shows_its_text_only_when_its_condition_holds():
+    # "= 34/45, which is 34/45": a solution needs to leave out "which is …" when the fraction is already simplest.
+    solution = "{a}/{b} + {c}/{b} = {a + c}/{b}{if gcd(a + c, b) != 1:, which is {(a + c) / b}}."
+    pack = load_pack(_pack_with(_template(parameters={"a": {"values": [1, 2]}, "b": {"values": [6]},
+                                                      "c": {"values": [1]}}, constraints=[], solution=solution)))
+    template = pack.item("add-t")
+    assert instantiate(template, {"a": 1, "b": 6, "c": 1}).solution == "1/6 + 1/6 = 2/6, which is 1/3."
+    assert instantiate(template, {"a": 2, "b": 6, "c": 1}).solution == "2/6 + 1/6 = 3/6, which is 1/2."
+    assert instantiate(template, {"a": 1, "b": 6, "c": 1}).prompt == "What is 1/6 + 1/6?"
+    plain = load_pack(_pack_with(_template(parameters={"a": {"values": [1]}, "b": {"values": [7]},
+                                                       "c": {"values": [1]}}, constraints=[], solution=solution)))
+    assert instantiate(plain.item("add-t"), {"a": 1, "b": 7, "c": 1}).solution == "1/7 + 1/7 = 2/7."
+    # Its condition is checked as any formula is: unknown names and code are refused when the pack is loaded.
+    with pytest.raises(CoursePackError, match="uses z, which is not one of the parameters"):
+        load_pack(_pack_with(_template(solution="{a + c}/{b}{if z > 1:, which is {(a + c) / b}}.")))
+    with pytest.raises(CoursePackError, match="__import__"):
+        load_pack(_pack_with(_template(solution="{a}{if __import__('os'):!}")))
+    assert dump_pack(load_pack(_pack_with(_template(solution=solution))))["activities"][0]["items"][-1][
+        "solution"] == solution

@@ -150,3 +150,13 @@ def test_missing_translations_lists_each_student_facing_text_without_one():
     assert "activities[0].items[0].choices.a" in missing and "activities[0].items[0].choices.b" not in missing
     assert "activities[0].items[0].prompt" not in missing and "activities[0].items[1].prompt" in missing
 
+
+
+def test_a_translated_template_must_keep_the_conditions_of_the_english():
+    english = "{a} + {b} = {a + b}{if a == b:, which is 2 × {a}}."
+    data = _pack(t1={"es": {"solution": "{a} + {b} = {a + b}{if a == b:, que es 2 × {a}}."}})
+    data["activities"][0]["items"][1]["solution"] = english
+    assert instantiate(localize(load_pack(data), "es").item("t1"), {"a": 3, "b": 3}).solution == "3 + 3 = 6, que es 2 × 3."
+    data["activities"][0]["items"][1]["translations"]["es"]["solution"] = "{a} + {b} = {a + b}{if a != b:, no}."
+    problems = _problems(data)
+    assert any("translations.es.solution" in p and "a==b" in p for p in problems), problems
