@@ -177,8 +177,9 @@ def _behind_reason(pace: PacePlan) -> tuple[tuple[str, dict[str, object]], ...]:
     weeks = round(pace.weeks_active)
     counts = {"mastered": pace.mastered, "total": pace.total, "weeks": weeks}
     parts: list[tuple[str, dict[str, object]]] = [
-        (N_("Behind pace: %(mastered)s of %(total)s skills mastered in %(weeks)s week"), counts) if weeks == 1
-        else (N_("Behind pace: %(mastered)s of %(total)s skills mastered in %(weeks)s weeks"), counts)
+        (N_("Behind pace: %(mastered)s of %(total)s skills at Proficient or above in %(weeks)s week"), counts)
+        if weeks == 1
+        else (N_("Behind pace: %(mastered)s of %(total)s skills at Proficient or above in %(weeks)s weeks"), counts)
     ]
     if pace.observed_per_week is not None:
         parts.append((N_(" (about %(rate)s a week)"), {"rate": f"{round(pace.observed_per_week, 1):g}"}))

@@ -1,8 +1,9 @@
 """Pacing: target dates per skill from the course end date and the learner's own pace, and an honest status.
 
-The learner's pace is skills mastered per week, blended with the pace the course plan needs (as if the learner
-had already spent `prior_weeks` at that pace), so two lucky days do not make a prediction. A learner with no
-activity yet is "not started yet", and one in their first week is "just started": neither is called behind.
+The learner's pace is skills done (at Proficient or above, `DONE_LEVEL`) per week, blended with the pace the course
+plan needs (as if the learner had already spent `prior_weeks` at that pace), so two lucky days do not make a
+prediction. A learner with no activity yet is "not started yet", and one in their first week is "just started":
+neither is called behind.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 
+from .mastery import Level
 from .messages import N_
 
 #: Weeks of pseudo-observation at the planned pace; two weeks lets real data dominate within a month.
@@ -23,6 +25,12 @@ TOLERANCE_SKILLS = 1.0
 
 #: Before this many days of activity, nothing is said about being ahead or behind.
 SETTLING_DAYS = 7
+
+#: A skill counts as done for the pace at this level or above: what the units on the plan count and the gradebook's
+#: default scheme grades, so every page has one "done". The plan still offers a Proficient skill toward Mastered.
+DONE_LEVEL = Level.PROFICIENT
+#: The stored level names that count as done.
+DONE_LEVELS = frozenset(level.value for level in Level if level.rank >= DONE_LEVEL.rank)
 
 
 class PaceStatus(StrEnum):
@@ -219,9 +227,11 @@ def skill_dates(targets: Mapping[str, date], goals: Sequence[DatedGoal],
 
 def _done_parts(total: int) -> tuple[PacePart, ...]:
     if total == 1:
-        only = N_("You've mastered the course's only skill. Well done! Keep your reviews going so it stays fresh.")
+        only = N_("You've reached Proficient or above on the course's only skill. Well done! Keep your reviews "
+                  "going so it stays fresh.")
         return ((only, {}),)
-    return ((N_("You've mastered all %(total)s skills. Well done! Keep your reviews going so they stay fresh."),
+    return ((N_("You've reached Proficient or above on all %(total)s skills. Well done! Keep your reviews going "
+                "so they stay fresh."),
              {"total": str(total)}),)
 
 
@@ -257,18 +267,23 @@ def _explain(
         days = (today - begin).days
         counts = {"days": str(days), "mastered": str(mastered), "total": str(total)}
         if days == 0:
-            started = N_("You started today and have mastered %(mastered)s of %(total)s skills so far.")
+            started = N_("You started today and have reached Proficient on %(mastered)s of %(total)s skills so "
+                         "far.")
         elif days == 1:
-            started = N_("You started 1 day ago and have mastered %(mastered)s of %(total)s skills so far.")
+            started = N_("You started 1 day ago and have reached Proficient on %(mastered)s of %(total)s skills "
+                         "so far.")
         else:
-            started = N_("You started %(days)s days ago and have mastered %(mastered)s of %(total)s skills so far.")
+            started = N_("You started %(days)s days ago and have reached Proficient on %(mastered)s of "
+                         "%(total)s skills so far.")
         return [(started, counts), (N_("It's too early to measure your pace."), {}), finish]
     record_values = {"mastered": str(mastered), "total": str(total), "weeks": f"{active_weeks:.0f}",
                      "rate": _number(observed)}
     if round(active_weeks) == 1:
-        template = N_("You've mastered %(mastered)s of %(total)s skills in 1 week (about %(rate)s a week).")
+        template = N_("You've reached Proficient on %(mastered)s of %(total)s skills in 1 week (about %(rate)s "
+                      "a week).")
     else:
-        template = N_("You've mastered %(mastered)s of %(total)s skills in %(weeks)s weeks (about %(rate)s a week).")
+        template = N_("You've reached Proficient on %(mastered)s of %(total)s skills in %(weeks)s weeks (about "
+                      "%(rate)s a week).")
     record: PacePart = (template, record_values)
     verdict = {
         PaceStatus.ON_TRACK: N_("That's on track."),

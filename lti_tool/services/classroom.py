@@ -21,7 +21,7 @@ from ..learning.diagnostic import TEACHER
 from ..learning.grouping import MAX_SIZE, mixed_groups, same_need_groups
 from ..learning.local_days import local_date
 from ..learning.mastery import PROFICIENT_OR_ABOVE, Level
-from ..learning.pacing import PacePlan, plan_pace
+from ..learning.pacing import DONE_LEVEL, DONE_LEVELS, PacePlan, plan_pace
 from ..learning.skills import Skill
 from ..learning.translations import BASE_LANGUAGE
 from ..models import AuditEntry, Course, Enrollment, ItemResponse, MasteryEvent, Person
@@ -243,13 +243,15 @@ def needs_help(course_id: int, platform_id: int, *, now: datetime, language: str
 
 def _pace(order: Sequence[str], levels: Mapping[str, Level], history: Sequence[sa.Row], first: datetime | None, *,
           course_start: datetime, course_end, now: datetime, zone: tzinfo) -> PacePlan | None:
+    # Done at Proficient or above, dated by the latest rise to it, as the student's own pace (services/pacing.py).
     reached: dict[str, datetime] = {}
     for event in history:
-        if Level.stored(event.new_level) is Level.MASTERED:
+        if event.new_level in DONE_LEVELS and event.old_level not in DONE_LEVELS:
             reached[event.skill_id] = event.at
+    done = DONE_LEVEL.rank
     mastered_on = [local_date(reached[sid], zone) for sid in order
-                   if levels.get(sid) is Level.MASTERED and sid in reached]
-    remaining = [sid for sid in order if levels.get(sid) is not Level.MASTERED]
+                   if levels.get(sid, Level.NOT_STARTED).rank >= done and sid in reached]
+    remaining = [sid for sid in order if levels.get(sid, Level.NOT_STARTED).rank < done]
     try:
         return plan_pace(remaining, mastered_on, course_start=local_date(course_start, zone), course_end=course_end,
                          today=local_date(now, zone), started_on=local_date(first, zone) if first else None)

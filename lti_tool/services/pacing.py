@@ -1,8 +1,9 @@
 """Student agency in the learning plan: the student's pace against the course end date, a target date per skill.
 
-Pacing counts a skill as done when it is Mastered, dated by the latest MasteryEvent that raised it to Mastered
-(the same rule as the teacher's "behind pace" alert in services/classroom.py, so student and teacher read the
-same verdict).
+Pacing counts a skill as done at Proficient or above (`learning.pacing.DONE_LEVEL`: what the units on the plan
+count and the gradebook's default scheme grades), dated by the latest MasteryEvent that raised it from below
+Proficient to Proficient or above (the same rule as the teacher's "behind pace" alert in services/classroom.py, so
+student and teacher read the same verdict).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..learning.local_days import local_date
 from ..learning.mastery import Level
-from ..learning.pacing import PaceStatus, plan_pace
+from ..learning.pacing import DONE_LEVEL, DONE_LEVELS, PaceStatus, plan_pace
 from ..learning.translations import BASE_LANGUAGE
 from ..models import Course, ItemResponse, MasteryEvent
 from .content import course_content
@@ -70,8 +71,8 @@ def pace_for(course_id: int, person_id: int, *, now: datetime, language: str = B
     # this page's work, for levels alone.
     levels = standing(course_id, person_id, language).levels
     # One round trip, aggregated in SQL (a row per skill the student has a level change on, and one more for
-    # their first answer), however long their history: each skill's latest rise to Mastered (the latest event
-    # naming Mastered, as the events oldest first left it) and the first event, then the first answer.
+    # their first answer), however long their history: each skill's latest rise to done (the latest event from
+    # below Proficient to Proficient or above) and the first event, then the first answer.
     reached: dict[str, datetime] = {}
     first_answer = first_event = None
     for skill_id, mastered_at, first_at in db.session.execute(_PACE_QUERY, {"course_id": course_id,
@@ -84,8 +85,9 @@ def pace_for(course_id: int, person_id: int, *, now: datetime, language: str = B
         if first_at is not None and (first_event is None or first_at < first_event):
             first_event = first_at
     started = min((d for d in (first_answer, first_event) if d is not None), default=None)
-    mastered = [sid for sid in order if levels.get(sid) is Level.MASTERED]
-    remaining = [sid for sid in order if levels.get(sid) is not Level.MASTERED]
+    done = DONE_LEVEL.rank
+    mastered = [sid for sid in order if levels.get(sid, Level.NOT_STARTED).rank >= done]
+    remaining = [sid for sid in order if levels.get(sid, Level.NOT_STARTED).rank < done]
     content = course_content(course_id)
     ends_on = content.ends_on if content else None
     if ends_on is None:
@@ -93,11 +95,11 @@ def pace_for(course_id: int, person_id: int, *, now: datetime, language: str = B
         return PaceView(status, NO_END_DATE, None, len(mastered), len(order), explanation_parts=((NO_END_DATE, {}),),
                         levels=levels)
     course = db.session.get(Course, course_id)
-    # Days are the course's: a skill mastered at 20:00 in Chicago counts on that day, not the next (UTC's).
+    # Days are the course's: a skill done at 20:00 in Chicago counts on that day, not the next (UTC's).
     zone = course_zone(course_id)
     today = local_date(now, zone)
     course_start = min(local_date(course.created_at, zone) if course else today, today)
-    # A skill mastered with no recorded event (data from before events were kept) counts from today.
+    # A skill done with no recorded rise (data from before events were kept) counts from today.
     mastered_on = [local_date(reached[sid], zone) if sid in reached else today for sid in mastered]
     try:
         plan = plan_pace(remaining, mastered_on, course_start=course_start, course_end=ends_on, today=today,
@@ -113,7 +115,8 @@ def pace_for(course_id: int, person_id: int, *, now: datetime, language: str = B
 # Built once, like the plan's queries (services/mastery._ROWS_QUERY).
 _PACE_QUERY = sa.union_all(
     sa.select(MasteryEvent.skill_id,
-              sa.func.max(sa.case((MasteryEvent.new_level == Level.MASTERED.value, MasteryEvent.at))),
+              sa.func.max(sa.case((sa.and_(MasteryEvent.new_level.in_(sorted(DONE_LEVELS)),
+                                           MasteryEvent.old_level.not_in(sorted(DONE_LEVELS))), MasteryEvent.at))),
               sa.func.min(MasteryEvent.at))
     .where(MasteryEvent.course_id == sa.bindparam("course_id"), MasteryEvent.person_id == sa.bindparam("person_id"))
     .group_by(MasteryEvent.skill_id),

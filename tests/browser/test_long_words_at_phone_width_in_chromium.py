@@ -89,7 +89,7 @@ def test_the_target_dates_fit_a_phone_without_scrolling_sideways(browser, tool):
     # WebElement.text leaves out).
     first = table.find_element(By.CSS_SELECTOR, "td")
     assert browser.execute_script("return getComputedStyle(arguments[0], '::before').content", first) == \
-        '"Aim to master it by: "'
+        '"Aim to reach Proficient by: "'
 
 
 def test_the_plans_table_of_levels_fits_a_phone_without_scrolling_sideways(browser, tool):

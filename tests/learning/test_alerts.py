@@ -81,7 +81,7 @@ def test_behind_pace_is_explained_to_the_teacher_with_the_numbers():
 
     assert alert.kind is AlertKind.BEHIND
     assert alert.reason == (
-        "Behind pace: 1 of 10 skills mastered in 5 weeks (about 0.2 a week); "
+        "Behind pace: 1 of 10 skills at Proficient or above in 5 weeks (about 0.2 a week); "
         "finishing by 17 March needs about 1.8 a week."
     )
 

@@ -51,7 +51,7 @@ def test_learner_halfway_through_with_half_the_skills_is_on_track_and_told_the_n
     assert plan.status is PaceStatus.ON_TRACK
     assert plan.observed_per_week == pytest.approx(1.0)
     assert plan.explanation == (
-        "You've mastered 5 of 10 skills in 5 weeks (about 1 a week). "
+        "You've reached Proficient on 5 of 10 skills in 5 weeks (about 1 a week). "
         "To finish the other 5 skills by 17 March, you'd need about 1 a week. "
         "At your pace so far you'd finish around 17 March. That's on track."
     )
@@ -122,7 +122,7 @@ def test_learner_who_mastered_everything_is_all_done():
 
     assert plan.status is PaceStatus.DONE
     assert plan.targets == {}
-    assert plan.explanation.startswith("You've mastered all 10 skills.")
+    assert plan.explanation.startswith("You've reached Proficient or above on all 10 skills.")
 
 
 def test_after_the_course_ends_targets_are_today_and_the_words_say_it_ended():

@@ -1,5 +1,6 @@
 """The goals page's pace (pacing.pace_for) reads stored levels and one aggregate of the student's history (issue 14):
-each skill's latest rise to Mastered, the first answer and the first level change, as reading all of them did."""
+each skill's latest rise to done (Proficient or above), the first answer and the first level change, as reading
+all of them did."""
 
 from __future__ import annotations
 
@@ -43,13 +44,18 @@ def test_pace_dates_mastery_by_the_latest_rise_and_starts_at_the_first_answer_or
             db.session.add(SkillMastery(course_id=course.id, person_id=person_id, skill_id=skill_id,
                                         state=SkillState(skill_id).to_dict(), level=level.value, reason="",
                                         overridden=False, updated_at=now))
-        # The first skill was Mastered, slipped in a review and was Mastered again: the later date counts.
-        event(order[0], Level.PROFICIENT, Level.MASTERED, 30)
-        event(order[0], Level.MASTERED, Level.PROFICIENT, 20)
-        event(order[0], Level.PROFICIENT, Level.MASTERED, 10)
-        # The fourth was Mastered once and is Proficient now: not counted. The second has no event (data from
-        # before events were kept): Mastered today. The first level change (accepted evidence) is before any answer.
-        event(order[3], Level.PROFICIENT, Level.MASTERED, 15)
+        # Done is Proficient or above (what the units and the gradebook count). The first skill reached Proficient,
+        # slipped below it in a review and reached it again: the later rise counts, and going on to Mastered does not
+        # move it.
+        event(order[0], Level.FAMILIAR, Level.PROFICIENT, 30)
+        event(order[0], Level.PROFICIENT, Level.FAMILIAR, 20)
+        event(order[0], Level.FAMILIAR, Level.PROFICIENT, 10)
+        event(order[0], Level.PROFICIENT, Level.MASTERED, 8)
+        # The fourth was Mastered once and is Proficient now: still done, since its rise 15 days ago. The second has
+        # no event (data from before events were kept): done today. The first level change (accepted evidence) is
+        # before any answer.
+        event(order[3], Level.FAMILIAR, Level.PROFICIENT, 15)
+        event(order[3], Level.PROFICIENT, Level.MASTERED, 12)
         event(order[3], Level.MASTERED, Level.PROFICIENT, 5)
         event(order[2], Level.NOT_STARTED, Level.FAMILIAR, 45)
         for days_ago in (40, 12):
@@ -59,13 +65,13 @@ def test_pace_dates_mastery_by_the_latest_rise_and_starts_at_the_first_answer_or
         db.session.commit()
 
         pace = pace_for(course.id, person_id, now=now)
-        mastered = {order[0], order[1]}
+        mastered = {order[0], order[1], order[3]}
         expected = plan_pace([s for s in order if s not in mastered],
-                             [(now - timedelta(days=10)).date(), now.date()],
+                             [(now - timedelta(days=10)).date(), now.date(), (now - timedelta(days=15)).date()],
                              course_start=(now - timedelta(days=60)).date(), course_end=ends_on, today=now.date(),
                              started_on=(now - timedelta(days=45)).date())
         assert (pace.status, pace.mastered, pace.total, pace.explanation) == (
-            expected.status.value, 2, len(order), expected.explanation)
+            expected.status.value, 3, len(order), expected.explanation)
         assert [(sid, day) for sid, _, day in pace.targets] == [
             (sid, expected.targets[sid]) for sid in order if sid not in mastered and sid in expected.targets]
         assert pace.targets, "the plan gives target dates"
@@ -74,7 +80,7 @@ def test_pace_dates_mastery_by_the_latest_rise_and_starts_at_the_first_answer_or
         db.session.execute(sa.delete(MasteryEvent).where(MasteryEvent.person_id == person_id))
         db.session.commit()
         again = pace_for(course.id, person_id, now=now)
-        expected = plan_pace([s for s in order if s not in mastered], [now.date(), now.date()],
+        expected = plan_pace([s for s in order if s not in mastered], [now.date(), now.date(), now.date()],
                              course_start=(now - timedelta(days=60)).date(), course_end=ends_on, today=now.date(),
                              started_on=(now - timedelta(days=40)).date())
         assert (again.status, again.explanation) == (expected.status.value, expected.explanation)

@@ -512,3 +512,21 @@ def test_a_goal_dated_early_brings_the_skills_it_builds_on_forward_too(sandbox, 
     table = later.split('data-testid="pace-targets"')[1].split("</table>")[0]
     assert "Your goal" not in table
     assert all(date.fromisoformat(d) >= date.today() for d in re.findall(r'datetime="([\d-]+)"', table))
+
+
+def test_the_goals_page_counts_a_skill_done_at_proficient_as_the_units_on_the_plan_do(sandbox, tool):
+    # The goals page counted a skill done only at Mastered ("0 of 16 done") while the plan's units counted the same
+    # Proficient skill ("1 of 4 skills at Proficient or above"): two "done" bars. Both count Proficient or above now,
+    # as the gradebook's default scheme does, and the goals page says so.
+    from tests.web.test_override_holds import FIRST, PACK, _set_level
+
+    teacher = submit_form(sandbox.launch("teacher"), "/content/demo")
+    student = sandbox.launch("student")
+    _set_level(teacher, tool, "Proficient")
+    total = len(PACK.skills)
+    goals = html.unescape(_open(student, tool, "My goals").text)
+    assert (f"A skill counts as done when it reaches Proficient or above, as in your units on the plan. 1 of {total} "
+            "done.") in goals, goals
+    unit = next(u for u in PACK.units if FIRST in u.skills)
+    plan = html.unescape(sandbox.launch("student").text)
+    assert f"1 of {len(unit.skills)} skills at Proficient or above" in plan

@@ -493,7 +493,7 @@ def test_a_spanish_pace_explanation_writes_its_rates_with_a_decimal_comma(tool):
     from lti_tool.web.i18n import pace_text
 
     pace = SimpleNamespace(explanation="", explanation_parts=(
-        ("You've mastered %(mastered)s of %(total)s skills in %(weeks)s weeks (about %(rate)s a week).",
+        ("You've reached Proficient on %(mastered)s of %(total)s skills in %(weeks)s weeks (about %(rate)s a week).",
          {"mastered": "5", "total": "16", "weeks": "4", "rate": "1.2"}),
         ("To finish the other %(left)s skills by %(end)s, you'd need about %(rate)s a week.",
          {"left": "11", "end": date(2031, 6, 20), "rate": "2"}),
