@@ -74,3 +74,21 @@ def test_a_spanish_launch_posted_during_an_outage_gets_the_spanish_503(make_tool
 
     _assert_spanish_503(page)
     assert words in page.text
+
+
+def test_a_spanish_launch_confirmed_through_platform_storage_during_an_outage_gets_the_spanish_503(make_tool, postgres):
+    """A browser that blocks cookies posts its launch a second time, from the storage check page (/lti/launch/verified),
+    with the same id_token: the database going away between the two still gives the page in the launch's language."""
+    from tests.lti.test_platform_storage import StorageLaunch
+
+    tool = make_tool(DATABASE_URL=postgres.url)
+    launch = StorageLaunch(SandboxActions(tool), locale="es-419")
+    launch.http.headers.update(ENGLISH_BROWSER)
+
+    postgres.proxy.cut()
+    try:
+        page = launch.confirm()
+    finally:
+        postgres.proxy.restore()
+
+    _assert_spanish_503(page)

@@ -21,9 +21,12 @@ MOST = 3500
 
 def _session_cookie(response: requests.Response) -> str:
     """The last pathways_session Set-Cookie header of a response or the redirects before it."""
-    headers = [value for hop in [*response.history, response]
-               for name, value in hop.raw.headers.items()
-               if name.lower() == "set-cookie" and value.startswith("pathways_session=")]
+    headers = [
+        value
+        for hop in [*response.history, response]
+        for name, value in hop.raw.headers.items()
+        if name.lower() == "set-cookie" and value.startswith("pathways_session=")
+    ]
     assert headers, "no session cookie was set"
     return headers[-1]
 
@@ -46,8 +49,7 @@ def test_a_browser_holding_every_launch_it_may_in_spanish_keeps_a_cookie_browser
     for n in range(MAX_LAUNCHES_PER_BROWSER, 2 * MAX_LAUNCHES_PER_BROWSER + 1):  # one more than it holds
         cookie = _session_cookie(launch_in_a_new_course(n))
 
-    held = tool.app.session_interface.get_signing_serializer(tool.app).loads(
-        cookie.split(";", 1)[0].split("=", 1)[1])
+    held = tool.app.session_interface.get_signing_serializer(tool.app).loads(cookie.split(";", 1)[0].split("=", 1)[1])
     assert len(held["launches"]) == MAX_LAUNCHES_PER_BROWSER
     assert len(held[SIGNED_OUT_HERE]) == MAX_LAUNCHES_PER_BROWSER
     assert held[LAUNCH_LANGUAGES] == dict.fromkeys(held["launches"], "es")  # each held launch's, no other
