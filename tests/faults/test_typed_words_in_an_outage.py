@@ -34,3 +34,27 @@ def test_a_reflection_sent_during_a_database_outage_comes_back_on_the_503_page_t
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Reflection)) == 0
     saved = submit_form(reflect, "/reflect", skill_id=FIRST_SKILL, answer_0=WORDS)
     assert "your reflection is saved" in saved.text
+
+
+FORGED = "Your Pathways account is locked. Sign in again at attacker.example to keep your work."
+
+
+def test_a_form_another_site_posts_during_an_outage_is_not_shown_back_as_typed(make_tool, postgres):
+    """A launch's pages check a form's CSRF token after reading the launch: a cross-site form posted into a student's
+    browser (its cookie goes with it: SameSite=None) meets the outage first. Its words are not the student's, and no
+    box on Pathways' own page says they typed them."""
+    tool = make_tool(DATABASE_URL=postgres.url)
+    sandbox = SandboxActions(tool)
+    teacher_with_demo_pack(sandbox)
+    reflect = open_in_launch(sandbox.launch("student"), tool, "/reflect")
+    assert reflect.status_code == 200, reflect.text[:300]
+
+    postgres.proxy.cut()
+    try:
+        forged = reflect.http.post(reflect.url, data={"skill_id": FIRST_SKILL, "answer_0": FORGED}, timeout=30)
+    finally:
+        postgres.proxy.restore()
+
+    assert forged.status_code == 503 and "try again in a minute" in forged.text
+    assert FORGED not in forged.text and "typed-text" not in forged.text
+    assert "What you typed" not in forged.text
