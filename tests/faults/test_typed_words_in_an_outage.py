@@ -3,6 +3,8 @@ as when a launch's time runs out: nothing is kept, and nothing they typed is los
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 
 from lti_tool.extensions import db
@@ -27,6 +29,9 @@ def test_a_reflection_sent_during_a_database_outage_comes_back_on_the_503_page_t
         postgres.proxy.restore()
 
     assert refused.status_code == 503 and refused.headers["Retry-After"] == "30"
+    # Still shown inside the LMS's frame: the page may be framed by the LMS the launch page was.
+    framed_by = re.search(r"frame-ancestors ([^;]*)", reflect.headers["Content-Security-Policy"]).group(1)
+    assert re.search(r"frame-ancestors ([^;]*)", refused.headers["Content-Security-Policy"]).group(1) == framed_by
     assert "try again in a minute" in refused.text
     assert "What you typed has not been saved" in refused.text
     assert ">Finding a common denominator &amp; &lt;b&gt;why&lt;/b&gt;</textarea>" in refused.text  # escaped
