@@ -111,12 +111,19 @@ TYPED_FIELDS = re.compile(r"answer(?:_\d+|s)?|text|url|title(?:_\w+)?|why|note|n
 
 
 def typed_text() -> str:
-    """Return the words the refused request's form carried, in the form's order, separated by blank lines."""
+    """Return the words the refused request's form carried, in the form's order, separated by blank lines.
+
+    Only a form from a page of ours is given back (`_from_a_page_of_ours`): a launch's pages check the form's
+    CSRF or launch token after reading the launch, so an outage or a launch that ran out comes first, and a form
+    another site posted into the student's browser would otherwise be shown as what they typed.
+    """
     if request.method != "POST":
         return ""
     try:
         form = request.form
     except HTTPException:  # a body too large to read: nothing to give back
+        return ""
+    if not _from_a_page_of_ours(form):
         return ""
     texts = []
     for name, value in form.items(multi=True):
@@ -125,6 +132,31 @@ def typed_text() -> str:
         if value and TYPED_FIELDS.fullmatch(name) and not (name == "hints" and value.isdigit()):
             texts.append(value)
     return "\n\n".join(texts)
+
+
+#: A form's CSRF token proves where it came from whatever its age (the launch, or the token, may have run out).
+ANY_AGE_SECONDS = 100 * 365 * 24 * 3600
+
+
+def _from_a_page_of_ours(form) -> bool:
+    """Tell whether a form carries what only a page of ours puts in one: the session's CSRF token, or the launch
+    token of the launch the address names (a cookie-less tab), of any age. Neither needs the database or cache."""
+    from flask_wtf.csrf import ValidationError, validate_csrf
+
+    from .lti.platform_storage import read_launch_token
+
+    config = current_app.config
+    if not (config.get("WTF_CSRF_ENABLED", True) and config.get("WTF_CSRF_CHECK_DEFAULT", True)):
+        return True  # forms are not checked here at all
+    # As the launch's pages read it (web/course.py): in the address, or a form's field.
+    named = read_launch_token(request.args.get("lt") or form.get("lt"), config["SECRET_KEY"], max_age=None)
+    if named is not None:
+        return named[0] == g.get("asked_launch_id")
+    try:
+        validate_csrf(form.get(config["WTF_CSRF_FIELD_NAME"]), time_limit=ANY_AGE_SECONDS)
+    except ValidationError:
+        return False
+    return True
 
 
 def _expired_page(exc: LaunchExpired):

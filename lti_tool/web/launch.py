@@ -187,7 +187,7 @@ def speak_language_of_posted_launch() -> None:
     claim is trusted for nothing but the words of the "try again in a minute" page: a forged token can choose only
     which supported language that page is in.
     """
-    if request.endpoint != "launch.launch":
+    if request.endpoint not in ("launch.launch", "launch.launch_verified"):  # the latter: from the storage check
         return
     id_token = request.form.get("id_token")
     if not isinstance(id_token, str):

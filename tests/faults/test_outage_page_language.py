@@ -4,6 +4,8 @@ a Spanish launch, with a way to try again and nothing that needs the database.""
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 
 import pytest
@@ -74,3 +76,61 @@ def test_a_spanish_launch_posted_during_an_outage_gets_the_spanish_503(make_tool
 
     _assert_spanish_503(page)
     assert words in page.text
+
+
+def test_a_spanish_launch_confirmed_through_platform_storage_during_an_outage_gets_the_spanish_503(make_tool, postgres):
+    """A browser that blocks cookies posts its launch a second time, from the storage check page (/lti/launch/verified),
+    with the same id_token: the database going away between the two still gives the page in the launch's language."""
+    from tests.lti.test_platform_storage import StorageLaunch
+
+    tool = make_tool(DATABASE_URL=postgres.url)
+    launch = StorageLaunch(SandboxActions(tool), locale="es-419")
+    launch.http.headers.update(ENGLISH_BROWSER)
+
+    postgres.proxy.cut()
+    try:
+        page = launch.confirm()
+    finally:
+        postgres.proxy.restore()
+
+    _assert_spanish_503(page)
+
+
+def _segment(value: object) -> str:
+    raw = value if isinstance(value, bytes) else json.dumps(value).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+PRESENTATION = "https://purl.imsglobal.org/spec/lti/claim/launch_presentation"
+
+
+@pytest.mark.parametrize(
+    ("header", "presentation"),
+    [
+        ({"crit": ["b64"]}, {"locale": "es"}),
+        ({}, {"locale": 7}),
+        ({}, ["es"]),
+        ({}, {"locale": "es" + "-x" * 1_000}),
+        ({}, {"locale": {"es": "es"}}),
+    ],
+    ids=["crit", "number", "claim-list", "huge", "object"],
+)
+def test_a_malformed_id_token_posted_during_an_outage_gets_the_whole_503_page(
+    make_tool, postgres, header, presentation
+):
+    """The token is read unverified for the page's language only: whatever its claim holds, the page is drawn in full
+    (not the bare fallback of a page that failed), in a language Pathways speaks."""
+    tool = make_tool(DATABASE_URL=postgres.url)
+    pending, _ = _spanish_launch_begun(tool)
+    claims = {**pending.claims, PRESENTATION: presentation}
+    id_token = f"{_segment({**pending.header, **header})}.{_segment(claims)}.c2lnbmVk"  # its signature never checked
+
+    postgres.proxy.cut()
+    try:
+        page = pending.post(id_token)
+    finally:
+        postgres.proxy.restore()
+
+    assert page.status_code == 503, (page.status_code, page.text[:300])
+    assert "try again in a minute" in page.text or "volver a intentarlo en un minuto" in page.text
+    assert re.search(r'<html lang="(en|es)">', page.text) and "Traceback" not in page.text

@@ -208,7 +208,9 @@ def test_every_kind_of_typed_form_is_given_back_and_nothing_else(make_tool):
     ]
     for page, path, fields, shown in forms:
         base = re.search(r"/c/[^/]+", page.url).group(0)
-        late = page.http.post(tool.url(base + path), data=fields, timeout=30)
+        # Each page's forms carry the session's CSRF token (a form without it could be another site's).
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        late = page.http.post(tool.url(base + path), data={**fields, "csrf_token": token}, timeout=30)
         _assert_ran_out(late, tool)
         assert unescape(_shown_back(late)) == shown, path
 
