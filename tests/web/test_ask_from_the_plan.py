@@ -1,0 +1,51 @@
+""""Ask my teacher" on a plan step after misses in a row keeps the student on the plan.
+
+The step says "before more questions, try one of the ways to learn it, or ask your teacher"; asking from it took the
+student to the skill's practice page, which served them the next question straight away.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from tests.support import open_in_launch, served_answer, submit_form
+
+SKILL, NAME = "frac-equivalent", "Equivalent fractions"  # the demo plan's first step for a new student
+LEARN_FIRST = "Your last answers on it missed: before more questions, try one of the ways to learn it, or ask your teacher."
+
+
+def _missed_twice(sandbox, tool):
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    student = sandbox.launch("student")
+    for _ in range(2):
+        question = open_in_launch(student, tool, f"/practice/{SKILL}")
+        submit_form(question, f"/practice/{SKILL}", answer=served_answer(tool, question, right=False))
+    plan = open_in_launch(student, tool, "/")
+    assert LEARN_FIRST in html.unescape(plan.text)
+    return plan
+
+
+def test_asking_from_a_plan_step_brings_the_student_back_to_the_plan_not_to_a_question(sandbox, tool):
+    plan = _missed_twice(sandbox, tool)
+    asked = submit_form(plan, f"/practice/{SKILL}/ask")
+    assert asked.status_code == 200 and asked.history and asked.history[0].status_code == 303
+    assert re.search(r"/c/[^/]+/$", asked.url), asked.url  # the plan page, where the step was
+    text = html.unescape(asked.text)
+    assert f"Your teacher will see that you asked for help with {NAME}." in text
+    assert 'name="served"' not in asked.text  # no question was put in front of the student
+    assert LEARN_FIRST in text
+
+
+def test_asking_from_the_practice_feedback_still_goes_on_to_practice(sandbox, tool):
+    plan = _missed_twice(sandbox, tool)
+    question = open_in_launch(plan, tool, f"/practice/{SKILL}")
+    asked = submit_form(question, f"/practice/{SKILL}/ask")
+    assert asked.status_code == 200 and re.search(rf"/practice/{SKILL}$", asked.url), asked.url
+
+
+def test_the_return_address_is_not_taken_from_the_form(sandbox, tool):
+    # Only the plan is named, by a fixed word: a posted address goes nowhere but practice.
+    plan = _missed_twice(sandbox, tool)
+    asked = submit_form(plan, f"/practice/{SKILL}/ask", back="https://evil.example/")
+    assert asked.status_code == 200 and re.search(rf"/practice/{SKILL}$", asked.url), asked.url
