@@ -49,3 +49,25 @@ def test_the_return_address_is_not_taken_from_the_form(sandbox, tool):
     plan = _missed_twice(sandbox, tool)
     asked = submit_form(plan, f"/practice/{SKILL}/ask", back="https://evil.example/")
     assert asked.status_code == 200 and re.search(rf"/practice/{SKILL}$", asked.url), asked.url
+
+
+def test_an_assigned_step_after_misses_in_a_row_says_the_same_and_offers_to_ask_the_teacher(sandbox, tool):
+    # The step for a skill the teacher assigned (the one most likely to be hard) said nothing after the misses and
+    # had no "Ask my teacher", while the same misses on a skill not assigned did.
+    teacher = submit_form(sandbox.launch("teacher"), "/content/demo")
+    student = sandbox.launch("student")
+    page = open_in_launch(teacher, tool, "/class/assignments")
+    assert "Assigned to 1 student." in submit_form(page, "/class/assignments", target="class", skill_id=SKILL).text
+    for _ in range(2):
+        question = open_in_launch(student, tool, f"/practice/{SKILL}")
+        submit_form(question, f"/practice/{SKILL}", answer=served_answer(tool, question, right=False))
+    plan = open_in_launch(student, tool, "/")
+    # The first step, up to the next one (its "Learn it" list holds <li>s of its own).
+    listed = re.search(r'<ol class="steps">\s*<li class="step[^"]*">(.*?)(?:<li class="step|</ol>)', plan.text,
+                       re.S).group(1)
+    step = html.unescape(listed)
+    assert NAME in step and "Your teacher assigned this skill." in step, step
+    assert LEARN_FIRST in step
+    assert re.search(rf'<form method="post" action="[^"]*/practice/{SKILL}/ask"', listed)
+    asked = submit_form(plan, f"/practice/{SKILL}/ask")
+    assert f"Your teacher will see that you asked for help with {NAME}." in html.unescape(asked.text)
