@@ -1,4 +1,4 @@
-""""Ask my teacher" on a plan step after misses in a row keeps the student on the plan.
+"""Pressing "Ask my teacher" on a plan step after misses in a row keeps the student on the plan.
 
 The step says "before more questions, try one of the ways to learn it, or ask your teacher"; asking from it took the
 student to the skill's practice page, which served them the next question straight away.
@@ -12,7 +12,9 @@ import re
 from tests.support import open_in_launch, served_answer, submit_form
 
 SKILL, NAME = "frac-equivalent", "Equivalent fractions"  # the demo plan's first step for a new student
-LEARN_FIRST = "Your last answers on it missed: before more questions, try one of the ways to learn it, or ask your teacher."
+LEARN_FIRST = (
+    "Your last answers on it missed: before more questions, try one of the ways to learn it, or ask your teacher."
+)
 
 
 def _missed_twice(sandbox, tool):
@@ -63,8 +65,9 @@ def test_an_assigned_step_after_misses_in_a_row_says_the_same_and_offers_to_ask_
         submit_form(question, f"/practice/{SKILL}", answer=served_answer(tool, question, right=False))
     plan = open_in_launch(student, tool, "/")
     # The first step, up to the next one (its "Learn it" list holds <li>s of its own).
-    listed = re.search(r'<ol class="steps">\s*<li class="step[^"]*">(.*?)(?:<li class="step|</ol>)', plan.text,
-                       re.S).group(1)
+    listed = re.search(
+        r'<ol class="steps">\s*<li class="step[^"]*">(.*?)(?:<li class="step|</ol>)', plan.text, re.S
+    ).group(1)
     step = html.unescape(listed)
     assert NAME in step and "Your teacher assigned this skill." in step, step
     assert LEARN_FIRST in step
