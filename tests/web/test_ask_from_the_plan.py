@@ -74,3 +74,18 @@ def test_an_assigned_step_after_misses_in_a_row_says_the_same_and_offers_to_ask_
     assert re.search(rf'<form method="post" action="[^"]*/practice/{SKILL}/ask"', listed)
     asked = submit_form(plan, f"/practice/{SKILL}/ask")
     assert f"Your teacher will see that you asked for help with {NAME}." in html.unescape(asked.text)
+
+
+def test_misses_in_the_placement_check_do_not_say_the_student_is_stuck(sandbox, tool):
+    # The placement check asks at the edge of what the student knows, to be missed about half the time, and gives no
+    # feedback: its misses are not the run of practice misses after which the feedback advises another way. The plan
+    # read every answer, so a new student's first plan told them to ask their teacher before practising at all.
+    from tests.web.test_diagnostic import _start_check, _take_whole_check
+
+    submit_form(sandbox.launch("teacher"), "/content/demo")
+    student = sandbox.launch("student")
+    _take_whole_check(_start_check(student, tool), lambda page: served_answer(tool, page, right=False))
+    plan = open_in_launch(student, tool, "/")
+    assert "Your next steps" in plan.text
+    assert LEARN_FIRST not in html.unescape(plan.text)
+    assert not re.search(r'<form method="post" action="[^"]*/practice/[^"/]+/ask"', plan.text)
