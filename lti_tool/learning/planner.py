@@ -250,7 +250,7 @@ def plan_next_steps(
                 -unlocks[skill_id], order(skill_id))
 
     new_skills = sorted(frontier, key=priority)
-    first = [_assigned_step(graph, s, shown, by_skill[s], assigned[s], s in teacher_holds)
+    first = [_assigned_step(graph, s, shown, by_skill[s], assigned[s], s in teacher_holds, s in missed_lately)
              for s in open_assigned][:limit]
     limit -= len(first)
     if limit <= 0:
@@ -260,14 +260,24 @@ def plan_next_steps(
     return first + steps
 
 
+#: A step's sentence after the learner's last answers on its skill all missed (`NextStep.missed_lately`).
+_MISSED_LATELY = N_("Your last answers on it missed: before more questions, try one of the ways to learn it, "
+                    "or ask your teacher.")
+
+
 def _assigned_step(graph: SkillGraph, skill_id: str, levels: Mapping[str, Level], listed: Sequence[PlanActivity],
-                   due_on: date | None, held_by_teacher: bool = False) -> NextStep:
+                   due_on: date | None, held_by_teacher: bool = False, missed_lately: bool = False) -> NextStep:
     skill = graph[skill_id]
     level = levels.get(skill_id, Level.NOT_STARTED)
     parts: list[WhyPart] = [(N_("Your teacher assigned this skill."), {})]
     missing = [graph[p].name for p in skill.prerequisites if levels.get(p, Level.NOT_STARTED).rank < READY_LEVEL.rank]
     if missing:
         parts.append((N_("It builds on %(names)s: ask your teacher if you get stuck."), {"names": tuple(missing)}))
+    # After misses in a row an assigned step says what any other step says then (`_learning_step`), and offers to
+    # ask the teacher too: an assigned skill is no less likely to be the one the learner is stuck on.
+    stuck = level is not Level.NOT_STARTED and missed_lately
+    if stuck:
+        parts.append((_MISSED_LATELY, {}))
     if held_by_teacher:
         # Answers do not raise a level only the teacher changes (`teacher_holds`): only the teacher moves it on.
         parts.append((N_("It stays at the top of your plan until your teacher sets your level to Proficient or "
@@ -287,6 +297,7 @@ def _assigned_step(graph: SkillGraph, skill_id: str, levels: Mapping[str, Level]
         activities=tuple(listed),
         ways_to_show=_ways_to_show(listed),
         due_on=due_on,
+        missed_lately=stuck,
     )
 
 
@@ -331,8 +342,7 @@ def _learning_step(
     # A confirmation's first sentence says what it is for; practice does not move a level only the teacher changes
     # (the plan's table says so), so no sentence says it does.
     if stuck:
-        parts.append((N_("Your last answers on it missed: before more questions, try one of the ways to learn it, "
-                         "or ask your teacher."), {}))
+        parts.append((_MISSED_LATELY, {}))
     elif skill_id not in assumed and skill_id not in teacher_holds:
         parts.extend(_level_parts(level, skill_id in another_sitting))
     opened = unlocks.get(skill_id, 0)

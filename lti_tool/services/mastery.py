@@ -37,7 +37,7 @@ from .errors import N_, NotFound, ServiceError
 from .help import MISSES_BEFORE_HELP
 from .permissions import Action, Actor, require
 from .reviews import record_review, start_if_mastered
-from .serving import answered_correct, claim, served
+from .serving import answered_correct, claim, served, served_columns
 
 
 @dataclass(frozen=True)
@@ -231,8 +231,11 @@ class Standing:
     plan page showing one unit of a 400-skill course needs for a few skills, not for all of them.
     """
 
-    def __init__(self, pack: CoursePack, rows: Mapping[str, sa.Row], model: MasteryModel) -> None:
+    def __init__(self, pack: CoursePack, rows: Mapping[str, sa.Row], model: MasteryModel, *,
+                 learner: tuple[int, int]) -> None:
         self._pack, self._rows, self._model = pack, rows, model
+        #: (course id, person id): `missed_lately` reads whose practice answers they were.
+        self._learner = learner
         #: Every skill of the pack, in the map's order: its stored level (Not started without a row). A copy of
         #: the pack's all-Not-started levels with the rows' levels put in: a pass over the rows, not the skills.
         levels = from_pack(pack, _not_started).copy()
@@ -276,8 +279,13 @@ class Standing:
     @property
     def missed_lately(self) -> Container[str]:
         """The skills whose last MISSES_BEFORE_HELP answers all missed (what the level table's reason says as
-        "last 2 missed"), asked one skill at a time (`in`): only the planner's steps are asked."""
-        return _MissedLately(self._rows)
+        "last 2 missed"), asked one skill at a time (`in`): only the planner's steps are asked.
+
+        Only misses in practice count, as only they made the practice feedback advise another way: the placement
+        check's questions are picked to be missed about half the time, and a new student's plan told them to ask
+        their teacher before they had practised at all.
+        """
+        return _MissedLately(self._rows, self._learner)
 
 
 class _AnotherSitting:
@@ -294,12 +302,22 @@ class _AnotherSitting:
 class _MissedLately:
     """`skill_id in it`: the learner's last MISSES_BEFORE_HELP answers on it all missed."""
 
-    def __init__(self, rows: Mapping[str, sa.Row]) -> None:
-        self._rows = rows
+    def __init__(self, rows: Mapping[str, sa.Row], learner: tuple[int, int]) -> None:
+        self._rows, self._learner = rows, learner
 
     def __contains__(self, skill_id: object) -> bool:
         row = self._rows.get(skill_id) if isinstance(skill_id, str) else None
-        return row is not None and _state_of(row).recent.endswith("0" * MISSES_BEFORE_HELP)
+        if row is None or not _state_of(row).recent.endswith("0" * MISSES_BEFORE_HELP):
+            return False
+        # The same run the practice feedback reads (`served(run_on=...)`): the latest practice answers on the skill.
+        course_id, person_id = self._learner
+        run = db.session.execute(_PRACTICE_RUN, {"course_id": course_id, "person_id": person_id,
+                                                 "skill_id": skill_id}).one()
+        return all(correct is False for correct in run)
+
+
+#: The learner's latest MISSES_BEFORE_HELP answered practice questions on :skill_id, newest first, as columns.
+_PRACTICE_RUN = sa.select(*served_columns(sa.bindparam("course_id"), sa.bindparam("person_id"), MISSES_BEFORE_HELP))
 
 
 def _state_of(row: SkillMastery | sa.Row) -> SkillState:
@@ -364,7 +382,8 @@ def _not_started(pack: CoursePack) -> dict[str, Level]:
 
 def standing(course_id: int, person_id: int, language: str = BASE_LANGUAGE) -> Standing:
     """Return the student's standing on the course (one query), the pack's names in the language."""
-    return Standing(require_pack(course_id, language), _rows(course_id, person_id), model_for(course_id))
+    return Standing(require_pack(course_id, language), _rows(course_id, person_id), model_for(course_id),
+                    learner=(course_id, person_id))
 
 
 def _views(pack: CoursePack, rows: Mapping[str, SkillMastery | sa.Row], model: MasteryModel,

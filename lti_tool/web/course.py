@@ -338,9 +338,12 @@ def _teacher_way_on() -> Response:
         endpoint, kept, anchor = target
         values = request.view_args or {}
         return redirect(url_for(endpoint, **{name: values[name] for name in kept}) + anchor, code=303)
-    # Not a refusal: nothing is wrong with the teacher's access. A form sent from a student's page is not taken.
-    status = 200 if request.method in ("GET", "HEAD") else 403
-    return make_response(render_template("teacher/student_page.html", launch=g.launch), status)
+    # Not a refusal: nothing is wrong with the teacher's access. A form sent from a student's page is not taken,
+    # and the page says so as every refused form does (the error flash takes the focus and heads the title).
+    if request.method in ("GET", "HEAD"):
+        return make_response(render_template("teacher/student_page.html", launch=g.launch), 200)
+    flash(gettext("Nothing was saved: only students send this page's forms."), "error")
+    return make_response(render_template("teacher/student_page.html", launch=g.launch), 403)
 
 
 bp = launch_blueprint("course", __name__)

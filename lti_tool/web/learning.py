@@ -144,6 +144,10 @@ def ask(skill_id: str):
     pack = require_pack(g.launch.course_id, page_language())
     name = ask_teacher(g.launch.course_id, person_id, skill_id, pack, now=utcnow())
     flash(gettext("Your teacher will see that you asked for help with %(skill)s.", skill=name), "success")
+    # Asked from a plan step (after misses in a row, it says to learn the skill another way before more questions):
+    # back to the plan, not on to a question. Only that fixed word is read, never an address from the form.
+    if request.form.get("back") == "plan":
+        return redirect(url_for("course.home"), code=303)
     return redirect(url_for("learning.practice", skill_id=skill_id), code=303)
 
 

@@ -53,8 +53,12 @@ def test_after_two_misses_the_plan_says_learn_it_another_way_and_offers_to_ask_t
     assert ask.accessible_name.startswith("Ask my teacher") and ask.accessible_name.endswith(NAME)  # which skill
     _click(browser, ask)
     wait(browser, ec.text_to_be_present_in_element((By.CSS_SELECTOR, ".flashes"), f"asked for help with {NAME}"))
+    # Back on the plan, not on to a question: the step said to learn it another way first.
+    assert not browser.find_elements(By.NAME, "served")
+    assert LEARN_FIRST in _step(browser).text
 
     # A right answer ends the run of misses: the step goes back to saying practice moves them up.
+    _practise(browser, home, SKILL)
     _answer(browser, right=True)
     browser.get(home)
     assert MORE_PRACTICE in _step(browser).text and LEARN_FIRST not in _step(browser).text

@@ -90,3 +90,22 @@ def test_a_student_is_still_refused_the_teacher_pages(sandbox, tool, path):
     student = sandbox.launch("student")
     page = _get(student, tool, path)
     assert page.status_code == 403 and not page.history, (path, page.status_code)
+
+
+def test_a_refused_student_form_says_nothing_was_saved_and_a_page_opened_does_not(sandbox, tool):
+    # The 403 for a student's form a teacher sent gave only the page's description ("This page is for students"),
+    # as an opened page does: nothing said that what the teacher had sent was not kept.
+    teacher = _teacher(sandbox)
+    _, form = parse_form(teacher.text, teacher.url)
+    base = re.search(r"/c/[^/]+", teacher.url).group(0)
+    sent = teacher.http.post(tool.url(base + "/diagnostic/skip"), data={"csrf_token": form["csrf_token"]}, timeout=30)
+    assert sent.status_code == 403
+    # Said as every refused form says it: the error message first (it takes the focus), and in the title.
+    assert re.search(
+        r'<div class="flashes" id="flashes" role="alert" tabindex="-1" autofocus>\s*<p class="notice '
+        r'notice-error" id="form-error">Nothing was saved: only students send this page&#39;s forms\.</p>',
+        sent.text,
+    )
+    assert "<title>Error: A student's page" in sent.text
+    opened = _get(teacher, tool, "/diagnostic")
+    assert opened.status_code == 200 and "Nothing was saved" not in opened.text and "<title>Error:" not in opened.text
