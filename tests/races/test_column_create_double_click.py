@@ -1,6 +1,6 @@
 """A teacher double-clicks "Create the column in the LMS" on the gradebook check (or presses it in two tabs).
 
-Both posts look for the placement's column, find none and create one each; the LMS must still end with one column,
+Both posts look for the placement's column in the LMS, find none and create one each; the LMS must still end with one column,
 and Pathways must keep its address. The existing find-or-create (ags.find_or_create_lineitem) settles both on the
 LMS's first column and deletes the other: this holds on the teacher's button as it does between two workers.
 """
@@ -11,7 +11,7 @@ import re
 
 import requests
 
-from lti_tool.services import grades
+from lti_tool.lti import ags
 from tests.races.support import in_parallel, meet_after_first_call
 from tests.support import open_in_launch, parse_form, teacher_with_demo_pack
 from tests.web.test_gradebook_check_changes_nothing import _lineitem_of, _placement_of_link
@@ -35,14 +35,14 @@ def test_a_double_clicked_create_column_leaves_one_column_in_the_lms(sandbox, to
     placement_id = _placement_of_link(tool, "module-item-3")
     check = open_in_launch(teacher, tool, f"/grades/compare/{placement_id}")
     assert "Create the column in the LMS" in check.text
-    # Both clicks have found no column kept before either asks the LMS.
-    meet_after_first_call(monkeypatch, grades, "_known_column")
+    # Both clicks have looked in the LMS and found no column before either makes one.
+    meet_after_first_call(monkeypatch, ags, "find_lineitem")
 
     pages = in_parallel([lambda: _click(check, "Create the column in the LMS")] * 2)
 
     assert [p.status_code for p in pages] == [200, 200], [p.text[:300] for p in pages]
     assert all("is in the LMS." in p.text for p in pages), [p.text[-1500:] for p in pages]
-    # Both made one (the race happened); the second found the first's and deleted its own (ags.find_or_create).
+    # Both made one; the post whose column is not the LMS's first deleted its own (ags.find_or_create_lineitem).
     asked = [r["method"] for r in tool.platform.service_requests if r["method"] in ("POST", "DELETE")]
     assert sorted(asked) == ["DELETE", "POST", "POST"], asked
     (column,) = tool.platform.line_items.values()
