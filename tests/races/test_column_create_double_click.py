@@ -8,11 +8,15 @@ LMS's first column and deletes the other: this holds on the teacher's button as 
 from __future__ import annotations
 
 import re
+import threading
 
 import requests
 
+from lti_tool.extensions import db
 from lti_tool.lti import ags
-from tests.races.support import in_parallel, meet_after_first_call
+from lti_tool.models import Placement
+from tests.races.support import hold_first_call, in_parallel, meet_after_first_call
+from tests.races.test_student_delete_double_click import _click as _delete_click
 from tests.support import open_in_launch, parse_form, teacher_with_demo_pack
 from tests.web.test_gradebook_check_changes_nothing import _lineitem_of, _placement_of_link
 
@@ -47,3 +51,34 @@ def test_a_double_clicked_create_column_leaves_one_column_in_the_lms(sandbox, to
     assert sorted(asked) == ["DELETE", "POST", "POST"], asked
     (column,) = tool.platform.line_items.values()
     assert _lineitem_of(tool, placement_id) == column["id"]
+
+
+def test_creating_the_column_as_another_tab_deletes_the_course_gives_no_server_error(sandbox, tool, monkeypatch):
+    # The teacher presses "Create the column in the LMS"; while Pathways makes it in the LMS, the course's data is
+    # deleted from another tab. Storing the column's address then met no placement row: SQLAlchemy's StaleDataError,
+    # a 500 page.
+    tool.platform.add_resource_link("module-item-3", "Pathways: fractions")
+    teacher = teacher_with_demo_pack(sandbox)
+    sandbox.launch("student", resource_link_id="module-item-3")
+    placement_id = _placement_of_link(tool, "module-item-3")
+    check = open_in_launch(teacher, tool, f"/grades/compare/{placement_id}")
+    confirm = open_in_launch(sandbox.launch("teacher"), tool, "/privacy/course/delete")  # the other tab
+    reached, go = hold_first_call(monkeypatch, ags, "find_or_create_lineitem")  # the column is made in the LMS
+    pressed: list[requests.Response] = []
+    click = threading.Thread(target=lambda: pressed.append(_click(check, "Create the column in the LMS")))
+    click.start()
+    try:
+        assert reached.wait(30)
+        deleted = _delete_click(confirm, "/privacy/course/delete", title="Grade 7 Mathematics")
+        assert "Pathways removed" in deleted.text, deleted.text[-1500:]
+    finally:
+        go.set()
+        click.join(60)
+
+    (page,) = pressed
+    assert page.status_code < 500, page.text[:500]
+    # The launch went with the course: the page says so, with what became of the click.
+    assert "This placement is not known to Pathways." in page.text
+    with tool.app.app_context():
+        assert db.session.get(Placement, placement_id) is None
+        db.session.remove()
