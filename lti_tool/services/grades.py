@@ -419,8 +419,13 @@ def ensure_lineitem(
             raise ServiceError(NO_COLUMNS)
     if skill_id:
         db.session.add(SkillLineItem(placement_id=placement_id, skill_id=skill_id, lineitem_url=url))
-    else:
-        placement.lineitem_url = url
+    elif not db.session.execute(sa.update(Placement).where(Placement.id == placement_id).values(lineitem_url=url)
+                                ).rowcount:
+        # The placement went while the LMS was asked (its course's data deleted in another tab): set on the loaded
+        # row, the address met no row at the commit (StaleDataError, a 500 page). There is nothing to keep it for.
+        # No rollback: nothing is written, and it would expire the launch, which went with the course (as in
+        # content._lock_course_for_import); the request's end ends the transaction.
+        raise NotFound("This placement is not known to Pathways.")
     try:
         db.session.commit()
     except sa.exc.IntegrityError:

@@ -374,8 +374,16 @@ def _lock_course(course_id: int) -> list[int]:
 
 def _course_gone(course_id: int) -> bool:
     """Tell whether the course's row is gone, read under `_lock_course`'s locks: another deletion (a double click,
-    another tab, another purge) that held them first deleted it, and there is nothing left to delete or to log."""
-    return db.session.scalar(sa.select(Course.id).where(Course.id == course_id)) is None
+    another tab, another purge) that held them first deleted it, and there is nothing left to delete or to log.
+
+    PostgreSQL: the course's row is locked too (FOR NO KEY UPDATE, last, where the deletion's DELETE would take it).
+    A course with no content, learner or person row (a course opened and left, whose teacher's data an
+    administrator deleted) gives `_lock_course` nothing to wait on: two purges both found it there, each held it
+    FOR SHARE (`_used_since`) and waited to delete it for the other, a deadlock that threw one run away. FOR NO KEY
+    UPDATE, not FOR UPDATE: a row being inserted that names the course (FOR KEY SHARE) is not held up by it.
+    """
+    return db.session.scalar(sa.select(Course.id).where(Course.id == course_id)
+                             .with_for_update(key_share=True)) is None
 
 
 def _used_since(course_id: int, cutoff: datetime) -> bool:

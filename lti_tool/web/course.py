@@ -711,6 +711,7 @@ def make_column(placement_id: int):
     require_teacher()
     require(actor_of(g.launch), Action.RETRY_GRADES)
     placement = _graded_placement(placement_id)
+    page_language()  # read now, as course_delete does: the course's data deleted meanwhile takes the launch along
     try:
         restore_column(placement_id, secret_key=current_app.config["SECRET_KEY"],
                        http=current_app.extensions["pathways_http"],

@@ -12,11 +12,13 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
+import sqlalchemy as sa
+
 from lti_tool.extensions import db
-from lti_tool.models import Course
+from lti_tool.models import Course, CourseContent, Enrollment, Person
 from lti_tool.models.base import utcnow
 from lti_tool.services import privacy
-from tests.races.support import demo_course, hold_first_call
+from tests.races.support import at_once, demo_course, hold_first_call, meet_after_first_call
 from tests.races.test_student_delete_double_click import _deletions
 
 DAYS = 30
@@ -52,4 +54,35 @@ def test_a_course_another_purge_deleted_after_this_one_listed_it_is_purged_and_l
     assert _deletions(tool, "purge_course") == 1
     with tool.app.app_context():
         assert db.session.get(Course, course.course_id) is None
+        db.session.remove()
+
+
+def test_two_purges_at_once_of_a_course_nobody_is_left_in_purge_it_once(sandbox, tool, monkeypatch):
+    # A course a teacher opened and left (no pack chosen: no content row), whose teacher an administrator has since
+    # deleted (`pathways privacy delete`): no content, learner or person row for the purge's locks to wait on.
+    # Both purges read the course as still there; on PostgreSQL each then held it FOR SHARE (_used_since) and
+    # waited to delete it for the other: a deadlock, which threw one purge's whole run away.
+    sandbox.launch("teacher")
+    with tool.app.app_context():
+        course_id = db.session.scalars(sa.select(Course.id)).one()
+        teacher = db.session.scalars(sa.select(Person)).one()
+        privacy.delete_user(tool.platform.issuer, "pathways-sandbox", teacher.sub, now=utcnow())
+        assert db.session.get(CourseContent, course_id) is None
+        assert not db.session.scalars(sa.select(Enrollment).where(Enrollment.course_id == course_id)).all()
+        db.session.remove()
+    later = utcnow() + timedelta(days=DAYS + 1)
+    # Both have read the course as there before either deletes it (a purge kept out by a lock goes on after 5 s).
+    meet_after_first_call(monkeypatch, privacy, "_course_gone")
+    reports: list[privacy.PurgeReport] = []
+
+    def purge() -> None:
+        reports.append(privacy.purge_inactive_courses(later, DAYS, dry_run=False))
+
+    errors = at_once(tool.app, [purge, purge])
+
+    assert errors == [], [repr(e)[:300] for e in errors]
+    assert sorted(len(report.courses) for report in reports) == [0, 1]
+    assert _deletions(tool, "purge_course") == 1
+    with tool.app.app_context():
+        assert db.session.get(Course, course_id) is None
         db.session.remove()

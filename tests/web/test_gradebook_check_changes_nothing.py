@@ -128,6 +128,9 @@ def test_a_content_developer_sees_the_missing_column_but_may_not_make_it(sandbox
     placement_id = _placement_of_link(tool, "module-item-3")
     check = _check_that_changes_nothing(developer, tool, placement_id, "has no gradebook column")
     assert "Create the column in the LMS" not in check.text  # only a role that may resend grades is offered it
+    # Nor told it may ask for it: the page has nothing to ask with.
+    assert "Pathways makes the column when it sends the next grade." in check.text
+    assert "unless you ask it to" not in check.text
 
     # The teacher's form, posted in the developer's launch with its own CSRF token (the sign-out form's): refused.
     token = re.search(r'name="csrf_token" value="([^"]+)"', check.text).group(1)
