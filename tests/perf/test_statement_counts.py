@@ -526,6 +526,57 @@ def test_a_plan_a_placement_check_still_stands_in_for_costs_what_any_plan_costs(
     assert _ready_on_the_class_map(sandbox, tool, "Add and subtract fractions") == 1
 
 
+#: The class pages when placement checks stand in for skills their students hold below Proficient (the "one more"
+#: in CEILINGS' notes): those skills' `skill_mastery` rows, read once for the whole class.
+STAND_IN_PAGES = {"class view": "/class", "class map": "/class/map", "class groups": "/class/groups",
+                  "print all": "/class/reports"}
+
+
+def _stand_in_statements(make_tool, *, students: int, checks: tuple[str, ...]) -> dict[str, list[str]]:
+    """Set up the demo course with this many students, `checks` of them having finished a placement check that
+    placed fractions as known (not yet Proficient on any of them); return the class pages' statements."""
+    from tests.web.test_placement_plan import _KNOWS, _skill_asked
+
+    tool = make_tool()
+    sandbox = SandboxActions(tool)
+    for n in range(students - 5):  # the demo course has five students already
+        tool.platform.add_user(f"extra-{n}", roles=["Learner"], name=f"Extra Student {n:02d}", context_id="math-7")
+    teacher = submit_form(sandbox.launch("teacher"), "/content/demo")
+    for who in checks:
+        student = sandbox.launch(who)
+        page = _get(student, tool, "/diagnostic")
+        while "/diagnostic/result" not in page.url:
+            if _skill_asked(tool, page) in _KNOWS:
+                page = submit_form(page, "/diagnostic", answer=served_answer(tool, page, right=True))
+            else:
+                page = submit_form(page, "/diagnostic", answer="", not_sure="1")
+    teacher = submit_form(teacher, "roster/sync")
+    pages: dict[str, list[str]] = {}
+    for name, path in STAND_IN_PAGES.items():
+        with _counting(tool) as seen:
+            page = _get(teacher, tool, path)
+        assert page.status_code == 200, page.text[:500]
+        pages[name] = seen
+        if name == "class view":  # the heatmap marks a skill a check stands in for
+            marked = set(re.findall(r'<tr>\s*<th scope="row"[^>]*>(.*?)</th>(?:(?!</tr>).)*placed-mark', page.text,
+                                    re.S))
+            assert len(marked) == len(checks), marked
+    return pages
+
+
+def test_class_pages_where_placement_checks_stand_in_cost_one_statement_more_whatever_the_class_size(make_tool):
+    small = _stand_in_statements(make_tool, students=5, checks=("student",))
+    big = _stand_in_statements(make_tool, students=30, checks=("student", "student-2", "student-3"))
+    counts = {page: (len(small[page]), len(big[page])) for page in STAND_IN_PAGES}
+    print(f"\nclass pages with placement checks standing in (5 students and 1 check, 30 and 3): {counts}")
+    grown = [f"{page}: {len(small[page])} -> {len(big[page])}\n{_shown(big[page])}" for page in STAND_IN_PAGES
+             if len(big[page]) != len(small[page])]
+    assert not grown, "statements grow with the class or its checks:\n" + "\n".join(grown)
+    over = [f"{page}: {len(small[page])} > {CEILINGS[page]} + 1\n{_shown(small[page])}" for page in STAND_IN_PAGES
+            if len(small[page]) > CEILINGS[page] + 1]
+    assert not over, "class pages over their ceiling with checks standing in:\n" + "\n".join(over)
+
+
 def _print_all_statements(make_tool, *, students: int, copies: int) -> tuple[list[str], str]:
     """Set up the demo course with this many enrolled students and its map `copies` times over; return
     print-all's statements and its page."""
