@@ -9,7 +9,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from lti_tool.learning.mastery import Level, SkillState
-from lti_tool.learning.pacing import plan_pace
+from lti_tool.learning.pacing import PaceStatus, plan_pace
 from lti_tool.models.base import utcnow
 from tests.support import teacher_with_demo_pack
 
@@ -84,3 +84,54 @@ def test_pace_dates_mastery_by_the_latest_rise_and_starts_at_the_first_answer_or
                              course_start=(now - timedelta(days=60)).date(), course_end=ends_on, today=now.date(),
                              started_on=(now - timedelta(days=40)).date())
         assert (again.status, again.explanation) == (expected.status.value, expected.explanation)
+
+
+def test_the_teachers_behind_pace_alert_counts_what_the_students_own_pace_counts(sandbox, tool):
+    # One "done" for both: the student's goals page and the teacher's "Behind pace" alert read the same skills and
+    # the same start. The teacher's count left out a skill done with no recorded rise (data from before events
+    # were kept), which the student's pace counts from today, and started the pace at the first answer, not at a
+    # teacher's level set before it: "2 of 15" in four weeks for the teacher where the student read "3 of 16" in six.
+    teacher_with_demo_pack(sandbox)
+    sandbox.launch("student")
+    now = utcnow()
+    with tool.app.app_context():
+        from lti_tool.extensions import db
+        from lti_tool.learning.alerts import AlertKind
+        from lti_tool.models import Course, ItemResponse, MasteryEvent, Person, SkillMastery
+        from lti_tool.services.classroom import needs_help
+        from lti_tool.services.content import course_pack
+        from lti_tool.services.goals import set_course_end
+        from lti_tool.services.pacing import pace_for
+
+        course = db.session.scalars(sa.select(Course)).one()
+        person_id = db.session.scalar(sa.select(Person.id).where(Person.sub == "student-1"))
+        order = list(course_pack(course.id).skill_graph.topological_order())
+        ends_on = (now + timedelta(days=90)).date()
+        set_course_end(course.id, ends_on.isoformat(), now=now)
+        db.session.execute(sa.update(Course).where(Course.id == course.id).values(created_at=now - timedelta(days=60)))
+        for skill_id, level in ((order[0], Level.PROFICIENT), (order[1], Level.MASTERED), (order[2], Level.PROFICIENT)):
+            db.session.add(SkillMastery(course_id=course.id, person_id=person_id, skill_id=skill_id,
+                                        state=SkillState(skill_id).to_dict(), level=level.value, reason="",
+                                        overridden=skill_id == order[2], updated_at=now))
+        # The first rose by practice; the second has no event; the teacher set the third to Proficient before the
+        # student's first answer.
+        for skill_id, old, new, source, days_ago in ((order[0], Level.FAMILIAR, Level.PROFICIENT, "practice", 30),
+                                                     (order[2], Level.NOT_STARTED, Level.PROFICIENT, "override", 45)):
+            db.session.add(MasteryEvent(course_id=course.id, person_id=person_id, skill_id=skill_id,
+                                        old_level=old.value, new_level=new.value, source=source, reason="",
+                                        at=now - timedelta(days=days_ago)))
+        db.session.add(ItemResponse(course_id=course.id, person_id=person_id, item_id="history", skill_ids=[order[0]],
+                                    answer="x", correct=True, hints_used=0, source="practice",
+                                    answered_at=now - timedelta(days=30), credited=True))
+        db.session.commit()
+
+        pace = pace_for(course.id, person_id, now=now)
+        expected = plan_pace(order[3:], [(now - timedelta(days=d)).date() for d in (30, 0, 45)],
+                             course_start=(now - timedelta(days=60)).date(), course_end=ends_on, today=now.date(),
+                             started_on=(now - timedelta(days=45)).date())
+        assert (pace.status, pace.mastered, pace.total) == (PaceStatus.BEHIND.value, 3, len(order))
+        assert pace.explanation == expected.explanation
+        entry = next(e for e in needs_help(course.id, course.platform_id, now=now) if e.person_id == person_id)
+        behind = next(a for a in entry.alerts if a.kind is AlertKind.BEHIND)
+        assert behind.reason_parts[0][1] == {"mastered": pace.mastered, "total": pace.total,
+                                             "weeks": round(expected.weeks_active)}
