@@ -34,6 +34,7 @@ from lti_tool.learning.item_templates import (
     instantiate_fields,
     names_in,
     sample,
+    template_text_problem,
     variant_count,
 )
 from lti_tool.learning.mastery import MasteryThresholds
@@ -989,11 +990,18 @@ def _item_texts(item: Item) -> list[tuple[str, str]]:
 def _check_template(r: _Reader, item: Item, where: str) -> None:
     """Report formulas that name unknown parameters or fail for some values, so learners never meet a broken one."""
     names = {p.name for p in item.parameters}
+    texts = _item_texts(item)
     formulas = [(f"{where}.constraints[{i}]", c) for i, c in enumerate(item.constraints)]
-    formulas += [(f"{where}.{field_name}", f) for field_name, text in _item_texts(item) for f in formulas_in(text)]
+    formulas += [(f"{where}.{field_name}", f) for field_name, text in texts for f in formulas_in(text)]
+    problems_before = len(r.problems)
+    # Braces that are no {formula} or {if …} (one left open) are refused in a pack being imported or edited; a
+    # stored pack may predate the check, and shows them as they stand, as it did.
+    for field_name, text in texts if r.sample_templates else ():
+        wrong = template_text_problem(text)
+        if wrong is not None:
+            r.problem(f"{where}.{field_name}", Message(wrong))
     if isinstance(item, NumericItem) and isinstance(item.answer, str):
         formulas.append((f"{where}.answer", item.answer))
-    problems_before = len(r.problems)
     for at, formula in formulas:
         unknown = names_in(formula) - names
         if unknown:

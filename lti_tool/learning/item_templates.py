@@ -32,9 +32,12 @@ MAX_DIGITS = 300
 _TOO_LARGE = 10**MAX_DIGITS
 TOO_LARGE = N_("the formula's numbers grow too large (more than %(digits)d digits)")
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
-#: `{if condition:text}`: the text (which may hold `{formula}` placeholders) only when the condition is true, e.g.
-#: ", which is {a/b}" only when that fraction was not already in lowest terms. No `if` inside another.
-_CONDITIONAL = re.compile(r"\{if\s([^{}:]+):((?:[^{}]|\{[^{}]*\})*)\}")
+#: A template text's pieces, read once from left to right: `{if condition:text}` (groups 1 and 2: the text, which
+#: may hold `{formula}` placeholders, only when the condition is true, e.g. ", which is {a/b}" only when that
+#: fraction was not already in lowest terms; no `if` inside another), or a `{formula}` (group 3). What a piece
+#: gives is never read again: an `{if}` inside a formula's braces made a formula of its text, one not checked.
+_PIECE = re.compile(r"\{if\s([^{}:]+):((?:[^{}]|\{[^{}]*\})*)\}|\{([^{}]+)\}")
+_NESTED_IF = re.compile(r"\{if\s")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _FUNCTIONS: Mapping[str, Callable[..., Fraction]] = {
     "abs": lambda x: abs(x),
@@ -206,10 +209,46 @@ def names_in(formula: str) -> set[str]:
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} - set(_FUNCTIONS)
 
 
+def pieces(text: str) -> list[tuple[str | None, list[str]]]:
+    """Return a text's `{if condition:…}` and `{formula}` pieces in order: (the condition, the formulas of its
+    text) for an `{if}`, (None, [the formula]) for a placeholder."""
+    found: list[tuple[str | None, list[str]]] = []
+    for match in _PIECE.finditer(text):
+        condition, inner, formula = match.groups()
+        found.append((None, [formula]) if formula is not None else (condition, _PLACEHOLDER.findall(inner)))
+    return found
+
+
 def formulas_in(text: str) -> list[str]:
     """Return the formulas of a text: each `{if condition:…}`'s condition, then the `{formula}` placeholders."""
-    conditions = [found.group(1) for found in _CONDITIONAL.finditer(text)]
-    return conditions + _PLACEHOLDER.findall(_CONDITIONAL.sub(lambda m: m.group(2), text))
+    found = pieces(text)
+    return [c for c, _ in found if c is not None] + [f for _, formulas in found for f in formulas]
+
+
+#: A template text whose braces are not all pieces (`template_text_problem`).
+STRAY_BRACE = N_("has a { or } that is not part of a {formula} or an {if condition:text}: is one left open?")
+NESTED_IF = N_("has an {if …} inside another: write each one on its own")
+
+
+def template_text_problem(text: str) -> str | None:
+    """Return what is wrong with a template text's braces (a message template), or None.
+
+    A `{` or `}` outside the pieces would be shown to the learner as it stands ("{if a > 1:, which is …" left
+    open), and one inside a formula's braces would have read an `{if}` there as part of the formula.
+    """
+    rest: list[str] = []
+    end = 0
+    for match in _PIECE.finditer(text):
+        rest.append(text[end:match.start()])
+        end = match.end()
+        inner = match.group(2)
+        if inner is not None:
+            if _NESTED_IF.search(inner):
+                return NESTED_IF
+            rest.append(_PLACEHOLDER.sub("", inner))
+    rest.append(text[end:])
+    outside = "".join(rest)
+    return STRAY_BRACE if "{" in outside or "}" in outside else None
 
 
 def show(value: Fraction) -> str:
@@ -219,9 +258,20 @@ def show(value: Fraction) -> str:
 
 def fill(text: str, params: Params) -> str:
     """Replace each `{formula}` of a text by its value, and each `{if condition:text}` by its text when the
-    condition is true (not 0), by nothing otherwise."""
-    kept = _CONDITIONAL.sub(lambda m: m.group(2) if evaluate(m.group(1), params) != 0 else "", text)
-    return _PLACEHOLDER.sub(lambda m: show(evaluate(m.group(1), params)), kept)
+    condition is true (not 0), by nothing otherwise; in one pass, so what a piece gives is never read again."""
+
+    def value(formula: str) -> str:
+        return show(evaluate(formula, params))
+
+    def piece(match: re.Match[str]) -> str:
+        condition, inner, formula = match.groups()
+        if formula is not None:
+            return value(formula)
+        if evaluate(condition, params) == 0:
+            return ""
+        return _PLACEHOLDER.sub(lambda m: value(m.group(1)), inner)
+
+    return _PIECE.sub(piece, text)
 
 
 def allowed(constraints: Sequence[str], params: Params) -> bool:

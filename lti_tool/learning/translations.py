@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from lti_tool.learning.item_templates import formulas_in
+from lti_tool.learning.item_templates import pieces
 from lti_tool.learning.messages import N_, Message
 
 #: The language a pack's own fields are written in; translations are for other languages.
@@ -132,8 +132,18 @@ def _read_text(given: object, base: str | None, at: str, problem: Callable[[str,
 
 
 def placeholders(text: str) -> list[str]:
-    """Return a text's `{formula}` placeholders, spaces removed and sorted (word order differs by language)."""
-    return sorted("".join(f.split()) for f in formulas_in(text))
+    """Return a text's `{formula}` placeholders, spaces removed and sorted (word order differs by language).
+
+    An `{if condition:…}` is one entry, "if condition:" with the placeholders of its text: a translation shows the
+    same numbers under the same conditions, not only the same formulas somewhere ("que es {a/b}" said always).
+    """
+    return sorted(_squeezed(formulas[0]) if condition is None else
+                  f"if {_squeezed(condition)}:" + "".join(sorted(f"{{{_squeezed(f)}}}" for f in formulas))
+                  for condition, formulas in pieces(text))
+
+
+def _squeezed(formula: str) -> str:
+    return "".join(formula.split())
 
 
 def _listed(text: str) -> str:

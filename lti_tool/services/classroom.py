@@ -243,18 +243,22 @@ def needs_help(course_id: int, platform_id: int, *, now: datetime, language: str
 
 def _pace(order: Sequence[str], levels: Mapping[str, Level], history: Sequence[sa.Row], first: datetime | None, *,
           course_start: datetime, course_end, now: datetime, zone: tzinfo) -> PacePlan | None:
-    # Done at Proficient or above, dated by the latest rise to it, as the student's own pace (services/pacing.py).
+    # Done at Proficient or above, dated by the latest rise to it, as the student's own pace (services/pacing.py):
+    # the same skills, a skill done with no recorded rise (data from before events were kept) counted from today,
+    # and the pace started at the first answer or the first level change (a teacher's level), whichever came first.
     reached: dict[str, datetime] = {}
     for event in history:
         if event.new_level in DONE_LEVELS and event.old_level not in DONE_LEVELS:
             reached[event.skill_id] = event.at
     done = DONE_LEVEL.rank
-    mastered_on = [local_date(reached[sid], zone) for sid in order
-                   if levels.get(sid, Level.NOT_STARTED).rank >= done and sid in reached]
+    today = local_date(now, zone)
+    mastered_on = [local_date(reached[sid], zone) if sid in reached else today for sid in order
+                   if levels.get(sid, Level.NOT_STARTED).rank >= done]
     remaining = [sid for sid in order if levels.get(sid, Level.NOT_STARTED).rank < done]
+    started = min((d for d in (first, history[0].at if history else None) if d is not None), default=None)
     try:
         return plan_pace(remaining, mastered_on, course_start=local_date(course_start, zone), course_end=course_end,
-                         today=local_date(now, zone), started_on=local_date(first, zone) if first else None)
+                         today=today, started_on=local_date(started, zone) if started else None)
     except ValueError:
         return None  # an end date on or before the course's start says nothing about pace
 

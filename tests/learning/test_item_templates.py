@@ -184,3 +184,22 @@ def test_an_if_placeholder_shows_its_text_only_when_its_condition_holds():
         load_pack(_pack_with(_template(solution="{a}{if __import__('os'):!}")))
     assert dump_pack(load_pack(_pack_with(_template(solution=solution))))["activities"][0]["items"][-1][
         "solution"] == solution
+
+
+def test_an_if_inside_a_formula_or_left_open_is_refused_when_the_pack_is_loaded():
+    # The text an {if} gave was read again for {formula}s: "{(a{if a != 7:)}}" made the formula "(a)" for every a
+    # but 7, which the load's check and its sampled variants passed, and left "(a" (not a formula) to break the
+    # question a learner was served with a = 7.
+    wide = {"a": {"min": 1, "max": 10000}, "b": {"values": [20000]}, "c": {"values": [1]}}
+    spliced = _template(parameters=wide, solution="{(a{if a != 7:)}} + {c}.")
+    with pytest.raises(CoursePackError, match=r"solution.*\{ or \}"):
+        load_pack(_pack_with(spliced))
+    # "{if" never closed was shown to the learner as it stands ("… {if a > 1:, which is 2/5").
+    with pytest.raises(CoursePackError, match=r"hints\[0\].*\{ or \}"):
+        load_pack(_pack_with(_template(hints=["{a}/{b}{if a > 1:, which is {a/b}"])))
+    with pytest.raises(CoursePackError, match=r"\{if …\} inside another"):
+        load_pack(_pack_with(_template(solution="{a}{if a > 1:{if c > 1:!}}")))
+    # A colon in the text is the text's; a space after the condition's colon is shown.
+    pack = load_pack(_pack_with(_template(solution="{a}:{b}{if a > 1: is the ratio {a}:{b}}")))
+    assert instantiate(pack.item("add-t"), {"a": 2, "b": 5, "c": 1}).solution == "2:5 is the ratio 2:5"
+    assert instantiate(pack.item("add-t"), {"a": 1, "b": 5, "c": 1}).solution == "1:5"

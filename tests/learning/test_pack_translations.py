@@ -160,3 +160,16 @@ def test_a_translated_template_must_keep_the_conditions_of_the_english():
     data["activities"][0]["items"][1]["translations"]["es"]["solution"] = "{a} + {b} = {a + b}{if a != b:, no}."
     problems = _problems(data)
     assert any("translations.es.solution" in p and "a==b" in p for p in problems), problems
+
+
+@pytest.mark.parametrize("spanish", [
+    # "que es 2 × …" said always, its condition left with an empty text: the same formulas, not the same sentence
+    "{a} + {b} = {a + b}, que es 2 × {a}{if a == b:}.",
+    # the condition shown as a number (1 or 0) and a number taken as the condition
+    "{a} + {b} = {a + b}{if a:, que es 2 × {a == b}}.",
+])
+def test_a_translation_keeps_each_number_under_the_same_condition(spanish):
+    data = _pack(t1={"es": {"solution": spanish}})
+    data["activities"][0]["items"][1]["solution"] = "{a} + {b} = {a + b}{if a == b:, which is 2 × {a}}."
+    problems = _problems(data)
+    assert any("translations.es.solution" in p and "{if a==b:{a}}" in p for p in problems), problems
