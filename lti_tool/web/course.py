@@ -420,9 +420,11 @@ def home():
                            not_set_up=not_set_up,
                            lms_url=way_back_to_lms(launch.details, not_set_up, as_error=False) if not_set_up else "",
                            reviews_due=plan.reviews_due if plan else [],
-                           # A step whose skill the student asked their teacher about says so (services/help.py).
+                           # A step that offers "Ask my teacher" (after misses in a row) says instead that the
+                           # student asked, if they did (services/help.py); read only then, so the plan page keeps
+                           # its five statements.
                            help_asked_on=asked_for_help(launch.course_id, launch.person_id, now=utcnow())
-                           if plan and plan.next_steps else {},
+                           if plan and any(step.missed_lately for step in plan.next_steps) else {},
                            diagnostic_pending=placement_check_status(launch.course_id, launch.person_id,
                                                                     shown_work=plan.shown_work if plan else None),
                            placement_questions=PLACEMENT_QUESTIONS)

@@ -850,14 +850,16 @@ def test_a_graded_course_page_costs_the_same_with_30_leavers_and_their_grades(ma
 STUDENT_CEILINGS = {
     # A new question on a skill practised before: the launch with its content, the learner's served history of
     # the skill's questions (no open one), the learner's lock on the skill's row (BEGIN IMMEDIATE on SQLite), the
-    # history again under it, the served row's INSERT. 8 before: the commit expired the new row and the launch,
-    # and the page read both again.
-    "practice, new question": 6,
+    # history again under it, the served row's INSERT, and the learner's open help requests (the page says "You
+    # asked your teacher …" instead of offering to ask again: one statement more, on purpose, from 2026-12-05).
+    # 8 before: the commit expired the new row and the launch, and the page read both again.
+    "practice, new question": 7,
     # A student's first question in the course: + the learner's "*" row the lock is taken on (an INSERT … DO
     # NOTHING and the lock again), and whether the learner is still enrolled (11 before, as above).
-    "practice, first question in the course": 9,
-    # A reload while the question is open: the launch and the history, which has it (the same question again).
-    "practice, reload": 2,
+    "practice, first question in the course": 10,
+    # A reload while the question is open: the launch and the history, which has it (the same question again), and
+    # the open help requests.
+    "practice, reload": 3,
     # The check's result once it is over: the launch with the check's run, the learner's levels and the skills
     # whose level changed since the check (could come with the levels, one statement less: services/diagnostic.
     # _changed_since and mastery.standing).
