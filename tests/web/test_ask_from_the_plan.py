@@ -91,16 +91,19 @@ def test_misses_in_the_placement_check_do_not_say_the_student_is_stuck(sandbox, 
     assert not re.search(r'<form method="post" action="[^"]*/practice/[^"/]+/ask"', plan.text)
 
 
-def test_a_level_the_teacher_set_after_the_misses_does_not_leave_the_step_saying_the_student_is_stuck(
-    sandbox, tool
-):
+def test_a_level_the_teacher_set_after_the_misses_does_not_leave_the_step_saying_the_student_is_stuck(sandbox, tool):
     # The teacher's walk: a student missed twice, the teacher saw her do it at the board and set Proficient with a note;
     # her plan still opened on "Equivalent fractions Proficient: Your last answers on it missed…", against the level.
     plan = _missed_twice(sandbox, tool)
     teacher = sandbox.launch("teacher")
     class_view = open_in_launch(teacher, tool, "/class")
-    set_level = class_override(class_view, skill_id=SKILL, level="Proficient", note="Did it at the board",
-                               note_to_student="Well done at the board!")
+    set_level = class_override(
+        class_view,
+        skill_id=SKILL,
+        level="Proficient",
+        note="Did it at the board",
+        note_to_student="Well done at the board!",
+    )
     assert "Level set to Proficient" in html.unescape(set_level.text)
 
     plan = open_in_launch(plan, tool, "/")
