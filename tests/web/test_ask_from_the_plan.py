@@ -118,3 +118,19 @@ def test_a_level_the_teacher_set_after_the_misses_does_not_leave_the_step_saying
         submit_form(question, f"/practice/{SKILL}", answer=served_answer(tool, question, right=False))
     plan = open_in_launch(plan, tool, "/")
     assert LEARN_FIRST in html.unescape(plan.text)
+
+
+def test_evidence_the_teacher_accepted_after_the_misses_does_not_leave_the_step_saying_the_student_is_stuck(
+    sandbox, tool
+):
+    plan = _missed_twice(sandbox, tool)
+    form = open_in_launch(plan, tool, "/evidence")
+    submit_form(form, "/evidence", skill_id=SKILL, kind="explanation", text="Times top and bottom by 2.")
+    queue = open_in_launch(sandbox.launch("teacher"), tool, "/teacher/evidence")
+    evidence_id = re.search(r"/teacher/evidence/(\d+)/accept", queue.text).group(1)
+    accepted = submit_form(queue, f"/teacher/evidence/{evidence_id}/accept", level="Proficient")
+    assert "at Proficient" in html.unescape(accepted.text)
+
+    plan = open_in_launch(plan, tool, "/")
+    assert LEARN_FIRST not in html.unescape(plan.text)
+    assert not re.search(rf'<form method="post" action="[^"]*/practice/{SKILL}/ask"', plan.text)
