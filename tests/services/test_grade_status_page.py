@@ -62,3 +62,23 @@ def test_a_teacher_whose_students_have_no_grade_yet_reads_why_on_the_course_page
     class_override(class_view, level="Proficient", note="Checked again")
     home = teacher.http.get(teacher.url)
     assert ">no grade yet</td>" not in home.text and 'id="no-grade-yet-help"' not in home.text
+
+
+def test_before_any_grade_is_sent_the_check_and_the_course_page_say_so_in_words(sandbox, tool):
+    # The teacher's walk: "Check … against the LMS" opened a table of headings and no rows, and every student's line
+    # on the course page read "Synced: 0 · Pending: 0 · Failed: 0", neither saying why nothing was there.
+    teacher = sandbox.launch("teacher")
+    submit_form(teacher, "/content/demo")
+    _place_plan(sandbox)  # the demo's goals are weeks away: nothing is due, so no grade is sent
+    sandbox.launch("student")
+
+    home = teacher.http.get(teacher.url)
+    summary = re.search(r"<summary><strong>Priya Shah</strong>(.*?)</summary>", home.text, re.S).group(1)
+    assert "Nothing to send yet" in summary and "Synced: 0" not in summary, summary
+
+    compare = teacher.http.get(tool.url(re.search(r'href="([^"]*/grades/compare/\d+)"', home.text).group(1)))
+    assert compare.status_code == 200
+    nothing = re.search(r'<p data-testid="nothing-to-compare">(.*?)</p>', compare.text, re.S).group(1)
+    assert "Pathways has not sent a grade to this column yet, so there is nothing to compare." in nothing
+    assert re.search(r'<a href="[^"]*/c/[^/"]+/#grades-heading">Grades sent to the LMS</a>', nothing), nothing
+    assert "<table" not in compare.text

@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import re
 
-from tests.support import open_in_launch, served_answer, submit_form
+from tests.support import class_override, open_in_launch, served_answer, submit_form
 
 SKILL, NAME = "frac-equivalent", "Equivalent fractions"  # the demo plan's first step for a new student
 LEARN_FIRST = (
@@ -89,3 +89,48 @@ def test_misses_in_the_placement_check_do_not_say_the_student_is_stuck(sandbox, 
     assert "Your next steps" in plan.text
     assert LEARN_FIRST not in html.unescape(plan.text)
     assert not re.search(r'<form method="post" action="[^"]*/practice/[^"/]+/ask"', plan.text)
+
+
+def test_a_level_the_teacher_set_after_the_misses_does_not_leave_the_step_saying_the_student_is_stuck(sandbox, tool):
+    # The teacher's walk: a student missed twice, the teacher saw her do it at the board and set Proficient with a note;
+    # her plan still opened on "Equivalent fractions Proficient: Your last answers on it missed…", against the level.
+    plan = _missed_twice(sandbox, tool)
+    teacher = sandbox.launch("teacher")
+    class_view = open_in_launch(teacher, tool, "/class")
+    set_level = class_override(
+        class_view,
+        skill_id=SKILL,
+        level="Proficient",
+        note="Did it at the board",
+        note_to_student="Well done at the board!",
+    )
+    assert "Level set to Proficient" in html.unescape(set_level.text)
+
+    plan = open_in_launch(plan, tool, "/")
+    text = html.unescape(plan.text)
+    assert "Set by your teacher: Well done at the board!" in text
+    assert LEARN_FIRST not in text
+    assert not re.search(rf'<form method="post" action="[^"]*/practice/{SKILL}/ask"', plan.text)
+
+    # Misses after the teacher's level still count: two more in a row, and the plan says so again.
+    for _ in range(2):
+        question = open_in_launch(plan, tool, f"/practice/{SKILL}")
+        submit_form(question, f"/practice/{SKILL}", answer=served_answer(tool, question, right=False))
+    plan = open_in_launch(plan, tool, "/")
+    assert LEARN_FIRST in html.unescape(plan.text)
+
+
+def test_evidence_the_teacher_accepted_after_the_misses_does_not_leave_the_step_saying_the_student_is_stuck(
+    sandbox, tool
+):
+    plan = _missed_twice(sandbox, tool)
+    form = open_in_launch(plan, tool, "/evidence")
+    submit_form(form, "/evidence", skill_id=SKILL, kind="explanation", text="Times top and bottom by 2.")
+    queue = open_in_launch(sandbox.launch("teacher"), tool, "/teacher/evidence")
+    evidence_id = re.search(r"/teacher/evidence/(\d+)/accept", queue.text).group(1)
+    accepted = submit_form(queue, f"/teacher/evidence/{evidence_id}/accept", level="Proficient")
+    assert "at Proficient" in html.unescape(accepted.text)
+
+    plan = open_in_launch(plan, tool, "/")
+    assert LEARN_FIRST not in html.unescape(plan.text)
+    assert not re.search(rf'<form method="post" action="[^"]*/practice/{SKILL}/ask"', plan.text)
