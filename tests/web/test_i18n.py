@@ -152,7 +152,7 @@ def test_a_spanish_teacher_gets_the_class_view_a_students_page_and_settings_in_s
     assert "Showing" not in class_view and "Set level" not in class_view
     student = pages["student"].text
     assert "Próximos pasos, tal como los ve Priya Shah" in student and "Historial de dominio" in student
-    assert "1 pregunta respondida, 0 correctas." in student
+    assert "1 pregunta respondida; correctas: 0." in student
     assert "0 de 1 bien" in student  # the mastery model's reason, rebuilt in Spanish
     assert "Mastery history" not in student and "question answered" not in student
     assert "Fecha de fin del curso" in pages["settings"].text and "Course end date" not in pages["settings"].text
