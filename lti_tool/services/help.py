@@ -72,9 +72,16 @@ def asked_for_help(course_id: int, person_id: int, *, now: datetime) -> dict[str
     While one is open, the student's pages say the teacher has been asked (and when) instead of offering
     "Ask my teacher" again for that skill; `ask_teacher` keeps one open request per student and skill.
     """
+    # A Core statement on the table: the student's pages read values, not objects (tests/perf/test_hot_reads_core).
+    requests = HelpRequest.__table__.c
     asked: dict[str, datetime] = {}
-    for row in open_requests(course_id, [person_id], now=now).get(person_id, []):
-        asked.setdefault(row.skill_id, row.asked_at)  # newest first
+    for skill_id, asked_at in db.session.execute(
+        sa.select(requests.skill_id, requests.asked_at)
+        .where(requests.course_id == course_id, requests.person_id == person_id,
+               requests.resolved_at.is_(None), requests.asked_at > now - OPEN_FOR)
+        .order_by(requests.asked_at.desc())
+    ):
+        asked.setdefault(skill_id, asked_at)  # newest first
     return asked
 
 
