@@ -44,8 +44,11 @@ def test_write_it_or_record_it_opens_the_form_with_that_way_chosen_and_the_gener
     assert _chosen(general) == [] and _chosen(_open(plan, tool, "Show what I know")) == []
     # One group with its question as the legend, and the browser asks for a choice before sending.
     group = re.search(r"<fieldset>\s*<legend>How are you showing it\?</legend>(.*?)</fieldset>", general.text, re.S)
-    assert group and len(re.findall(r'type="radio" name="kind" value="\w+" id="evidence-kind-\w+" required',
-                                    group.group(1))) == 4
+    assert (
+        group
+        and len(re.findall(r'type="radio" name="kind" value="\w+" id="evidence-kind-\w+" required', group.group(1)))
+        == 4
+    )
 
 
 def test_work_sent_without_a_way_chosen_is_refused_with_the_error_on_the_choice_and_the_work_kept(sandbox, tool):
@@ -57,5 +60,7 @@ def test_work_sent_without_a_way_chosen_is_refused_with_the_error_on_the_choice_
     assert '<fieldset aria-invalid="true" aria-describedby="form-error">' in refused.text
     assert ">Halves are twice quarters.</textarea>" in refused.text and _chosen(refused) == []
 
-    sent = submit_form(refused, "/evidence", skill_id=FIRST_SKILL, kind="explanation", text="Halves are twice quarters.")
+    sent = submit_form(
+        refused, "/evidence", skill_id=FIRST_SKILL, kind="explanation", text="Halves are twice quarters."
+    )
     assert "Sent to your teacher" in sent.text
