@@ -356,10 +356,10 @@ def platform_invite(issuer_prefix: str | None, expires: timedelta, approved: boo
     from .exposure import is_loopback_host
     from .services.errors import ServiceError
     from .services.registry import create_invite
-    from .settings import DEFAULTS
+    from .settings import base_url_is_set
 
     base_url = current_app.config["BASE_URL"]
-    if not os.environ.get("PATHWAYS_BASE_URL") and base_url == DEFAULTS["BASE_URL"].rstrip("/"):
+    if not base_url_is_set(current_app.config):
         # The built-in default is this machine's own address: a link on it is one no LMS can open, and an admin
         # pasting it would only learn so from the LMS's failure. No link is made.
         raise click.ClickException(

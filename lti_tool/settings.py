@@ -208,6 +208,15 @@ def env_setting(key: str) -> Any:
     return DEFAULTS[key] if raw is None else _coerce(key, raw)
 
 
+def base_url_is_set(config: Mapping[str, Any]) -> bool:
+    """Tell whether the admin gave the base URL (PATHWAYS_BASE_URL, or an override), not only the built-in default.
+
+    The default names port 5000 on this machine, which is not where Pathways serves unless someone chose it:
+    `pathways demo --port`, `pathways run --port` and `pathways serve --bind` do not set it for other commands.
+    """
+    return bool(os.environ.get(f"{PREFIX}_BASE_URL")) or config["BASE_URL"] != DEFAULTS["BASE_URL"].rstrip("/")
+
+
 # PATHWAYS_* variables that are not settings: the test suite's and the benchmarks' own (tests/, bench/, .ci/run).
 _NOT_SETTINGS_PREFIXES = ("TEST_", "BENCH_")
 _NOT_SETTINGS = frozenset({"REQUIRE_BROWSER", "SCREENSHOTS", "CHROMIUM", "CHROMEDRIVER", "AXE_JS"})

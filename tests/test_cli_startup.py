@@ -305,6 +305,26 @@ def test_doctor_prints_its_findings_and_no_migration_log_lines(tmp_path):
     assert "alembic" not in doctor.stdout + doctor.stderr and "Context impl" not in doctor.stdout + doctor.stderr
 
 
+def test_doctor_beside_a_demo_names_no_guessed_port_and_reports_the_base_url_the_admin_set(tmp_path):
+    # The admin's walk: beside `pathways demo --port 8000`, `pathways doctor` said "Base URL http://127.0.0.1:5000
+    # does not use HTTPS": the built-in default's port, which nothing served on. The demo's port is its own option,
+    # which no other command can read, so doctor says the setting is missing instead of naming an address.
+    (tmp_path / "instance").mkdir()
+    (tmp_path / "instance" / "secret_key").write_text(secrets.token_urlsafe(48))
+    assert pathways(tmp_path, "db", "upgrade").returncode == 0
+    unset = pathways(tmp_path, "doctor")
+    assert unset.returncode == 1 and "Traceback" not in unset.stderr
+    assert "PROBLEM  Base URL is not set (PATHWAYS_BASE_URL)" in unset.stdout, unset.stdout
+    assert "`pathways demo` serves at its own --host and --port" in unset.stdout
+    assert "5000" not in unset.stdout and "Base URL http" not in unset.stdout
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PATHWAYS_")}
+    configured = subprocess.run([PATHWAYS, "doctor"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                                env={**env, "PATHWAYS_BASE_URL": "http://127.0.0.1:8000/"})
+    assert "PROBLEM  Base URL http://127.0.0.1:8000 does not use HTTPS" in configured.stdout, configured.stdout
+    assert "Base URL is not set" not in configured.stdout
+
+
 def test_an_invite_without_a_base_url_is_refused_with_how_to_set_it_and_a_loopback_one_says_who_can_use_it(tmp_path):
     # The LMS admin's walk: with PATHWAYS_BASE_URL unset, `pathways platform invite` printed
     # http://127.0.0.1:5000/lti/register?invite=… and exit 0; pasted into the LMS, the link failed there, with

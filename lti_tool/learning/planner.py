@@ -354,10 +354,17 @@ def _learning_step(
                 parts.append((N_("It's part of this unit, '%(unit)s'."), {"unit": goal.title}))
             else:
                 parts.append((N_("Practising it gets you ready for this unit, '%(unit)s'."), {"unit": goal.title}))
+        elif goal.set_by == "student":
+            if skill_id in goal.skill_ids:
+                parts.append((N_("It's part of your goal '%(goal)s'."), {"goal": goal.title}))
+            else:
+                parts.append((N_("Practising it moves you toward your goal '%(goal)s'."), {"goal": goal.title}))
+        # A course goal is the teacher's: the goals page lists it under "Goals from your teacher", not as the
+        # student's own, so the step names it the same way.
         elif skill_id in goal.skill_ids:
-            parts.append((N_("It's part of your goal '%(goal)s'."), {"goal": goal.title}))
+            parts.append((N_("It's part of your teacher's goal '%(goal)s'."), {"goal": goal.title}))
         else:
-            parts.append((N_("Practising it moves you toward your goal '%(goal)s'."), {"goal": goal.title}))
+            parts.append((N_("Practising it moves you toward your teacher's goal '%(goal)s'."), {"goal": goal.title}))
     elif opened:
         reason = StepReason.UNLOCKS
         next_names = [graph[s].name for s in graph.dependents_of(skill_id)]

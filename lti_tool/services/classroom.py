@@ -30,7 +30,7 @@ from ..text import NAME_NOT_SHARED
 from .content import course_content, course_pack
 from .diagnostic import placed_as_known, planning_levels_by_person
 from .errors import N_, NotFound
-from .goals import GoalView, students_own_goals
+from .goals import GoalView, course_goal_views, students_own_goals
 from .help import open_requests
 from .mastery import english_to_page_names, require_pack, stored_reason_parts
 from .plan import ClassRow, StudentPlan, class_overview, plan_for
@@ -551,8 +551,10 @@ class StudentDetail:
     history: list[HistoryEntry]
     responses: int
     correct: int
-    #: The goals the student set for themselves (the course's goals are the teacher's own).
+    #: The goals the student set for themselves.
     own_goals: tuple[GoalView, ...] = ()
+    #: The course's goals (the teacher's, every student's): the plan's steps name them "your teacher's goal".
+    course_goals: tuple[GoalView, ...] = ()
 
 
 def student_detail(course_id: int, platform_id: int, person_id: int, *, actor_id: int, now: datetime,
@@ -579,9 +581,11 @@ def student_detail(course_id: int, platform_id: int, person_id: int, *, actor_id
         .where(ItemResponse.course_id == course_id, ItemResponse.person_id == person.id)
     ).one()
     own_goals = students_own_goals(course_id, person.id, now=now, language=language)
+    course_goals = course_goal_views(course_id, language=language)
     _audit(platform_id, course_id, actor_id, person.id, "view_student", now)
     db.session.commit()
-    return StudentDetail(person.id, person.name or "", plan, history, total or 0, correct or 0, own_goals)
+    return StudentDetail(person.id, person.name or "", plan, history, total or 0, correct or 0, own_goals,
+                         course_goals)
 
 
 def require_student(course_id: int, platform_id: int, person_id: int) -> Person:

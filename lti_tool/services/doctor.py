@@ -33,10 +33,20 @@ def examine(
         # A line reads as a statement of fact: "Base URL … uses HTTPS" or "Base URL … does not use HTTPS".
         findings.append(Finding(ok, good if ok else (bad or good), "" if ok else advice))
 
+    from ..settings import SECRET_KEY_MIN_BITS, base_url_is_set, secret_key_entropy_bits
+
     base = config["BASE_URL"]
-    add(base.startswith("https://"), f"Base URL {base} uses HTTPS", f"Base URL {base} does not use HTTPS",
-        "LMSs frame Pathways from another site; cookies then need HTTPS. Set PATHWAYS_BASE_URL=https://…")
-    from ..settings import SECRET_KEY_MIN_BITS, secret_key_entropy_bits
+    if base_url_is_set(config):
+        add(base.startswith("https://"), f"Base URL {base} uses HTTPS", f"Base URL {base} does not use HTTPS",
+            "LMSs frame Pathways from another site; cookies then need HTTPS. Set PATHWAYS_BASE_URL=https://…")
+    else:
+        # Only the built-in default: the port a server was started on (`pathways demo --port 8000`, `serve --bind`)
+        # is not recorded where this command can read it, so no address is named as if it were Pathways'.
+        add(False, "", "Base URL is not set (PATHWAYS_BASE_URL)",
+            "This command cannot tell where Pathways is served (`pathways demo` serves at its own --host and --port). "
+            "A deployment builds its LTI addresses (login, launch, keys) from this setting: set PATHWAYS_BASE_URL to "
+            "the address LMSs reach Pathways at, e.g. https://pathways.example.edu, in the environment or the env "
+            "file (pathways -e FILE doctor).")
 
     add(secret_key_entropy_bits(str(config.get("SECRET_KEY") or "")) >= SECRET_KEY_MIN_BITS,
         "Secret key is set and random enough", "Secret key is missing or not random enough",

@@ -13,6 +13,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 
 from ..extensions import db
+from ..learning.coursepack import Goal as CourseGoal
 from ..learning.local_days import local_date
 from ..learning.pacing import DatedGoal, skill_dates
 from ..learning.planner import Goal
@@ -136,22 +137,38 @@ def goals_page(course_id: int, person_id: int, *, now: datetime, language: str =
     today = course_today(course_id, now)
     pace = pace_for(course_id, person_id, now=now, language=language)
     ends_on = pace.ends_on
-    course_goals = []
-    for goal in pack.goals:
+    course_goals = _course_goals(pack.goals, names, ends_on)
+    # The student's own date is theirs to keep: flagged when it falls after the course ends, not moved.
+    own = tuple(replace(view, after_course_end=bool(ends_on and view.by_date and not view.done
+                                                     and view.by_date > ends_on))
+                for view in _own_goals(course_id, person_id, names, today))
+    return GoalsPage(course_goals, own, tuple(names.items()), pace,
+                     _skill_dates(pace, [*course_goals, *own], pack.skill_graph, today))
+
+
+def _course_goals(goals: Sequence[CourseGoal], names: Mapping[str, str], ends_on: date | None) -> tuple[GoalView, ...]:
+    """Return the course pack's goals (the teacher's, every student's) as the goals page shows them."""
+    views = []
+    for goal in goals:
         due = _goal_due(goal.due)
         skill_ids = tuple(s for s in goal.skills if s in names)
         # A teacher's date after the course ends (the end moved earlier, or a typo) would give the goal's skills a
         # second, later date beside their target dates, which all fall by the course end: the student works in
         # this course until it ends, so the goal is shown by then, and the page says why.
         late = bool(due and ends_on and due > ends_on)
-        course_goals.append(GoalView(None, goal.title, goal.description, ends_on if late else due, skill_ids,
-                                     tuple(names[s] for s in skill_ids), False, False, "teacher", late))
-    # The student's own date is theirs to keep: flagged when it falls after the course ends, not moved.
-    own = tuple(replace(view, after_course_end=bool(ends_on and view.by_date and not view.done
-                                                     and view.by_date > ends_on))
-                for view in _own_goals(course_id, person_id, names, today))
-    return GoalsPage(tuple(course_goals), own, tuple(names.items()), pace,
-                     _skill_dates(pace, [*course_goals, *own], pack.skill_graph, today))
+        views.append(GoalView(None, goal.title, goal.description, ends_on if late else due, skill_ids,
+                              tuple(names[s] for s in skill_ids), False, False, "teacher", late))
+    return tuple(views)
+
+
+def course_goal_views(course_id: int, *, language: str = BASE_LANGUAGE) -> tuple[GoalView, ...]:
+    """Return the course's goals as its students' goals pages show them ("Goals from your teacher"), in the language.
+
+    The same goals the plan's steps name "your teacher's goal" (services/plan.plan_goals), by the same titles.
+    """
+    pack = require_pack(course_id, language)
+    content = course_content(course_id)
+    return _course_goals(pack.goals, course_skill_names(course_id, language), content.ends_on if content else None)
 
 
 def _own_goals(course_id: int, person_id: int, names: Mapping[str, str], today: date) -> list[GoalView]:

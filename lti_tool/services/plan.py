@@ -85,7 +85,7 @@ def plan_goals(course_id: int, person_id: int, pack: CoursePack) -> list[Goal]:
 
     # The student's own goals first: choosing what to work toward is part of the plan being theirs.
     return student_plan_goals(course_id, person_id) + [
-        Goal(id=g.id, title=g.title, skill_ids=tuple(g.skills)) for g in pack.goals
+        Goal(id=g.id, title=g.title, skill_ids=tuple(g.skills), set_by="teacher") for g in pack.goals
     ]
 
 

@@ -226,7 +226,9 @@ def _evidence_page(person_id: int, *, chosen: str, typed: dict[str, str] | None 
 def evidence():
     """Show the evidence form and the student's evidence with the teacher's replies."""
     person_id = require_student()
-    return _evidence_page(person_id, chosen=request.args.get("skill_id", ""))
+    # The way the student chose on the plan ("write it", "record it") comes chosen; without one, none is.
+    return _evidence_page(person_id, chosen=request.args.get("skill_id", ""),
+                          typed={"kind": request.args.get("kind", "")})
 
 
 @bp.post("/evidence")

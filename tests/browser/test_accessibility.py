@@ -124,6 +124,7 @@ def test_every_page_a_teacher_and_a_student_reach_passes_axe_and_fits_a_phone(br
     browser.get(student_home)
     _click(browser, _link("Show what I know"))
     audit.check("evidence form")
+    browser.find_element(By.ID, "evidence-kind-explanation").click()
     browser.find_element(By.ID, "evidence-text").send_keys("I explained equivalent fractions to my brother.")
     _click(browser, _button("Send to my teacher"))
     audit.check("evidence form with work sent")

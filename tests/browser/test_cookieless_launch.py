@@ -311,6 +311,7 @@ def test_a_link_to_another_site_on_the_teachers_page_never_carries_away_the_rene
     wait(browser, ec.frame_to_be_available_and_switch_to_it((By.ID, "tool-frame")))
     wait(browser, ec.element_to_be_clickable((By.LINK_TEXT, "Show what I know"))).click()
     wait(browser, ec.presence_of_element_located((By.ID, "evidence-url"))).send_keys(planted)
+    browser.find_element(By.ID, "evidence-kind-project").click()
     browser.find_element(By.XPATH, "//button[normalize-space()='Send to my teacher']").click()
     wait(browser, ec.text_to_be_present_in_element((By.TAG_NAME, "main"), "Sent to your teacher"))
 

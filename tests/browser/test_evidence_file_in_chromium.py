@@ -42,6 +42,7 @@ def test_student_attaches_a_photo_and_the_teacher_sees_it_described_and_accepts_
     audit.check("the evidence form with a file field")
     photo = tmp_path / "fraction wall.png"
     photo.write_bytes(tiny_png(40, 30))
+    browser.find_element(By.ID, "evidence-kind-project").click()  # the form chooses no way for the student
     browser.find_element(By.ID, "evidence-file").send_keys(str(photo))
     browser.find_element(By.ID, "evidence-text").send_keys("A fraction wall I drew: 1/2 is the same as 2/4")
     _click(browser, "//button[contains(normalize-space(), 'Send to my teacher')]")
@@ -80,6 +81,7 @@ def test_a_recording_plays_in_the_teachers_queue_and_seeks_to_its_middle(browser
     _student_opens_the_evidence_form(browser, tool)
     recording = tmp_path / "explaining fractions.wav"
     recording.write_bytes(spoken_sound())
+    browser.find_element(By.ID, "evidence-kind-recording").click()
     browser.find_element(By.ID, "evidence-file").send_keys(str(recording))
     _click(browser, "//button[contains(normalize-space(), 'Send to my teacher')]")
     assert "Sent to your teacher" in browser.page_source

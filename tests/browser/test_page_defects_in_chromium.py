@@ -40,6 +40,7 @@ def test_a_file_over_the_limit_is_stopped_before_sending_and_the_text_stays(brow
     browser.get(base + "/evidence")
     big = tmp_path / "scan.pdf"
     big.write_bytes(b"%PDF-1.4\n" + b"0" * 11_000)
+    browser.find_element(By.ID, "evidence-kind-explanation").click()
     browser.find_element(By.ID, "evidence-text").send_keys("My fraction wall, explained")
     browser.find_element(By.ID, "evidence-file").send_keys(str(big))
     message = browser.find_element(By.ID, "evidence-file-too-big")

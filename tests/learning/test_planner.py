@@ -60,11 +60,24 @@ def test_learner_who_has_shown_equivalent_fractions_is_told_why_in_words_a_child
 
 
 def test_skills_toward_the_goal_come_before_skills_that_lead_elsewhere():
-    goal = Goal("g1", "Unit rates", ("rates",))
+    goal = Goal("g1", "Unit rates", ("rates",), set_by="student")
     steps = plan({"whole": Level.MASTERED, "equiv": Level.MASTERED}, goals=[goal])
 
     assert steps[0].skill_id == "rates"
     assert steps[0].why.endswith("It's part of your goal 'Unit rates'.")
+
+
+def test_a_course_goal_is_named_the_teachers_goal_not_the_learners_own():
+    # The goals page lists the course's goals under "Goals from your teacher" and the student's apart: a step toward
+    # a course goal said "your goal", and the teacher's page for the student said they had none.
+    goal = Goal("g1", "Unit rates", ("rates",), set_by="teacher")
+    steps = plan({"whole": Level.MASTERED, "equiv": Level.MASTERED}, goals=[goal])
+    assert steps[0].why.endswith("It's part of your teacher's goal 'Unit rates'.")
+
+    toward = plan({"whole": Level.MASTERED}, goals=[Goal("g2", "Solve proportions", ("props",), set_by="teacher")])
+    equiv = next(step for step in toward if step.skill_id == "equiv")
+    assert equiv.why.endswith("Practising it moves you toward your teacher's goal 'Solve proportions'.")
+    assert "your goal" not in " ".join(step.why for step in toward)
 
 
 def test_without_goals_the_skill_that_opens_up_the_most_comes_first():

@@ -330,7 +330,7 @@ def test_a_failed_upload_gives_the_form_back_with_what_the_student_wrote(make_to
     assert refused.status_code == 200 and "That file is too large" in refused.text
     assert 'id="evidence-text" rows="6" maxlength="4000" aria-describedby="evidence-either">' \
            "I built a fraction wall &amp; measured &lt;each&gt; piece</textarea>" in refused.text
-    assert re.search(r'value="project" id="evidence-kind-project" checked', refused.text)
+    assert re.search(r'value="project" id="evidence-kind-project" required checked', refused.text)
     assert _rows(tool) == []
 
 

@@ -507,7 +507,7 @@ def test_a_spanish_pace_explanation_writes_its_rates_with_a_decimal_comma(tool):
 def _other_ways(home) -> list[str]:
     """The first next step's "Other ways to show you know it" list, item by item."""
     ways = re.search(r"<details><summary>[^<]*</summary>\s*<ul>(.*?)</ul>", home.text, re.S).group(1)
-    return [html.unescape(item) for item in re.findall(r"<li>(.*?)</li>", ways)]
+    return [html.unescape(re.sub(r"<[^>]+>", "", item)) for item in re.findall(r"<li>(.*?)</li>", ways)]
 
 
 def test_the_other_ways_to_show_a_skill_are_in_the_students_language_and_do_not_repeat_the_practice_button(sandbox):

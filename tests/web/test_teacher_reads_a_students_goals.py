@@ -31,7 +31,7 @@ def test_the_students_own_goals_show_on_their_page_for_the_teacher(sandbox, tool
     section = re.search(r'<section aria-labelledby="own-goals-heading">(.*?)</section>', page.text, re.S)
     assert section, "the page has a section for the student's own goals"
     text = html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", section.group(1))))
-    assert text.startswith(" Goals ")
+    assert text.startswith(" Priya Shah's own goals ")
     assert "Fractions by the test" in text and "Why: I want to feel sure" in text
     assert f"Skills: {FIRST.name}" in text and '<time datetime="2030-03-01">' in section.group(1)
 
@@ -43,7 +43,37 @@ def test_a_student_without_goals_of_their_own_says_so(sandbox, tool):
     liam = re.search(r'<option value="(\d+)">Liam', view.text).group(1)
     page = _get(teacher, tool, f"/students/{liam}")
     section = re.search(r'<section aria-labelledby="own-goals-heading">(.*?)</section>', page.text, re.S).group(1)
-    assert "<p>No goals.</p>" in section
+    assert "<p>No goals of their own.</p>" in section
+
+
+def _text(fragment: str) -> str:
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", fragment)))
+
+
+def test_a_course_goal_is_the_teachers_goal_on_the_plan_the_goals_page_and_the_teachers_student_page(sandbox, tool):
+    # The teacher's walk: the student's page said "No goals." while the student's plan said a step "moves you
+    # toward your goal 'Fluent with fractions'", a goal the teacher set for the course, not one the student set.
+    teacher = _teacher(sandbox)
+    student = sandbox.launch("student")
+    goal = PACK.goals[0].title
+    steps = html.unescape(student.text.split('<ol class="steps">', 1)[1].split("</ol>", 1)[0])
+    assert f"your teacher's goal '{goal}'" in steps
+    assert f"your goal '{goal}'" not in steps
+    mine = _get(student, tool, "/goals")
+    theirs = re.search(r'<section aria-labelledby="course-goals-heading">(.*?)</section>', mine.text, re.S).group(1)
+    assert _text(theirs).startswith(" Goals from your teacher ") and goal in _text(theirs)
+    own = re.search(r'<section aria-labelledby="my-goals-heading">(.*?)</section>', mine.text, re.S).group(1)
+    assert goal not in _text(own)
+
+    view = _get(teacher, tool, "/class")
+    priya = re.search(r'<option value="(\d+)">Priya Shah', view.text).group(1)
+    page = _get(teacher, tool, f"/students/{priya}")
+    course = re.search(r'<section aria-labelledby="course-goals-heading">(.*?)</section>', page.text, re.S).group(1)
+    assert _text(course).startswith(" Course goals, for every student ")
+    assert [_text(t).strip() for t in re.findall(r"<strong>(.*?)</strong>", course)] == [g.title for g in PACK.goals]
+    own = re.search(r'<section aria-labelledby="own-goals-heading">(.*?)</section>', page.text, re.S).group(1)
+    assert "<p>No goals of their own.</p>" in own and goal not in own
+    assert "<p>No goals.</p>" not in page.text
 
 
 def test_a_teacher_who_opens_the_students_goals_address_is_taken_to_the_course_goals_not_a_refusal(sandbox, tool):
