@@ -18,6 +18,7 @@ from ..models import ItemResponse, MasteryEvent, ServedItem
 from .errors import N_, NotFound
 from .help import MISSES_BEFORE_HELP
 from .mastery import AnswerResult, require_pack, standing
+from .serving import since_teachers_level
 
 #: The level changes an answer makes are stored with these sources (a practice answer on a due skill is its review).
 _ANSWER_SOURCES = ("practice", "review", "unit_check", "diagnostic")
@@ -41,7 +42,10 @@ def _run_up_to_this() -> tuple[sa.ScalarSelect, ...]:
                earlier.skill_id == _SERVED.skill_id, earlier.source == "practice",
                earlier.answered_at.is_not(None), earlier.correct.is_not(None),
                sa.or_(earlier.answered_at < _SERVED.answered_at,
-                      sa.and_(earlier.answered_at == _SERVED.answered_at, earlier.id <= _SERVED.id)))
+                      sa.and_(earlier.answered_at == _SERVED.answered_at, earlier.id <= _SERVED.id)),
+               # Only the answers since the teacher last set the level before this one, as the plan counts them.
+               since_teachers_level(earlier, _SERVED.course_id, _SERVED.person_id, _SERVED.skill_id,
+                                    until=_SERVED.answered_at))
         .order_by(earlier.answered_at.desc(), earlier.id.desc())
         .correlate(ServedItem.__table__)
     )

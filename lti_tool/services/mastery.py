@@ -30,7 +30,7 @@ from ..learning.mastery import (
 )
 from ..learning.review import REVIEWED_LEVELS
 from ..learning.translations import BASE_LANGUAGE
-from ..models import Enrollment, ItemResponse, MasteryEvent, Placement, ReviewSchedule, ServedItem, SkillMastery
+from ..models import Enrollment, ItemResponse, MasteryEvent, Placement, ReviewSchedule, SkillMastery
 from ..models.base import commit_keeping_rows, id_list, insert_if_missing, lock_database_for_writing
 from .content import course_content, course_pack, from_pack
 from .errors import N_, NotFound, ServiceError
@@ -311,32 +311,15 @@ class _MissedLately:
             return False
         # The same run the practice feedback reads (`served(run_on=...)`): the latest practice answers on the skill.
         course_id, person_id = self._learner
-        params = {"course_id": course_id, "person_id": person_id, "skill_id": skill_id}
-        if row.overridden:
-            # The teacher's level (an override, accepted evidence) is their judgement after the misses before it:
-            # only misses since then say the student is stuck, not the ones the teacher has already seen past.
-            run = db.session.scalars(_PRACTICE_RUN_SINCE_TEACHER, params).all()
-            return len(run) == MISSES_BEFORE_HELP and all(correct is False for correct in run)
-        run = db.session.execute(_PRACTICE_RUN, params).one()
+        # Only the answers since the teacher last set the level (an override, accepted evidence) are read: the misses
+        # the teacher judged past no longer say the student is stuck (`serving.since_teachers_level`).
+        run = db.session.execute(_PRACTICE_RUN, {"course_id": course_id, "person_id": person_id,
+                                                 "skill_id": skill_id}).one()
         return all(correct is False for correct in run)
 
 
 #: The learner's latest MISSES_BEFORE_HELP answered practice questions on :skill_id, newest first, as columns.
 _PRACTICE_RUN = sa.select(*served_columns(sa.bindparam("course_id"), sa.bindparam("person_id"), MISSES_BEFORE_HELP))
-_SERVED = ServedItem.__table__.c
-_EVENT = MasteryEvent.__table__.c
-#: The same run, of the answers after the teacher last set the level (a skill whose row is `overridden`).
-_PRACTICE_RUN_SINCE_TEACHER = (
-    sa.select(_SERVED.correct)
-    .where(_SERVED.course_id == sa.bindparam("course_id"), _SERVED.person_id == sa.bindparam("person_id"),
-           _SERVED.skill_id == sa.bindparam("skill_id"), _SERVED.source == "practice", _SERVED.answered_at.is_not(None),
-           _SERVED.answered_at > sa.select(sa.func.max(_EVENT.at))
-           .where(_EVENT.course_id == sa.bindparam("course_id"), _EVENT.person_id == sa.bindparam("person_id"),
-                  _EVENT.skill_id == sa.bindparam("skill_id"), _EVENT.source.in_(("override", "evidence")))
-           .scalar_subquery())
-    .order_by(_SERVED.answered_at.desc(), _SERVED.id.desc())
-    .limit(MISSES_BEFORE_HELP)
-)
 
 
 def _state_of(row: SkillMastery | sa.Row) -> SkillState:

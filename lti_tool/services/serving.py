@@ -29,7 +29,7 @@ import sqlalchemy.orm as so
 from ..extensions import db
 from ..learning.coursepack import CoursePack, Item, distinct_items, instantiate
 from ..learning.item_templates import TemplateError, sample, variant_key
-from ..models import DiagnosticRun, ServedItem
+from ..models import DiagnosticRun, MasteryEvent, ServedItem
 from ..models.base import commit_keeping_rows, still_loaded
 from .errors import N_, NotFound
 
@@ -161,10 +161,33 @@ def served_columns(course_id: sa.ColumnElement | sa.BindParameter, person_id: sa
         sa.select(earlier.c.correct)
         .where(earlier.c.course_id == course_id, earlier.c.person_id == person_id,
                earlier.c.skill_id == sa.bindparam("skill_id"), earlier.c.source == "practice",
-               earlier.c.answered_at.is_not(None))
+               earlier.c.answered_at.is_not(None),
+               since_teachers_level(earlier.c, course_id, person_id, sa.bindparam("skill_id")))
         .order_by(earlier.c.answered_at.desc(), earlier.c.id.desc())
     )
     return tuple(answered.offset(n).limit(1).scalar_subquery() for n in range(run_length))
+
+
+#: The level changes that are the teacher's judgement: an override, accepted evidence.
+TEACHERS_LEVELS = ("override", "evidence")
+
+
+def since_teachers_level(answer: sa.ColumnCollection, course_id: sa.ColumnElement, person_id: sa.ColumnElement,
+                         skill_id: sa.ColumnElement, *, until: sa.ColumnElement | None = None) -> sa.ColumnElement:
+    """Return the condition that a served row's answer (`answer`, the table's columns) came after the teacher last
+    set the learner's level on skill_id (no override or accepted evidence at or after it, up to `until` when given).
+
+    A run of misses counts only the answers since then: the teacher's level is their judgement after the misses
+    before it. The plan's step (`Standing.missed_lately`), the answer's run and its feedback page all read it.
+    """
+    events = MasteryEvent.__table__.alias()
+    event = events.c
+    teacher_since = [event.course_id == course_id, event.person_id == person_id, event.skill_id == skill_id,
+                     event.source.in_(TEACHERS_LEVELS), event.at >= answer.answered_at]
+    if until is not None:
+        teacher_since.append(event.at <= until)
+    # Every other table is the enclosing statements' (the served row, the answer's row): read there, not joined.
+    return ~sa.exists().where(*teacher_since).correlate_except(events)
 
 
 @cache

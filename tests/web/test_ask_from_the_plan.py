@@ -134,3 +134,22 @@ def test_evidence_the_teacher_accepted_after_the_misses_does_not_leave_the_step_
     plan = open_in_launch(plan, tool, "/")
     assert LEARN_FIRST not in html.unescape(plan.text)
     assert not re.search(rf'<form method="post" action="[^"]*/practice/{SKILL}/ask"', plan.text)
+
+
+def test_the_practice_feedback_counts_the_misses_since_the_teachers_level_as_the_plan_does(sandbox, tool):
+    # The plan counted only the misses after the teacher's level; the feedback after the next miss still read the two
+    # before it with this one and said "Try learning it another way", while the plan, a click away, did not.
+    plan = _missed_twice(sandbox, tool)
+    class_view = open_in_launch(sandbox.launch("teacher"), tool, "/class")
+    class_override(class_view, skill_id=SKILL, level="Proficient", note="Did it at the board")
+    question = open_in_launch(plan, tool, f"/practice/{SKILL}")
+    feedback = submit_form(question, f"/practice/{SKILL}", answer=served_answer(tool, question, right=False))
+    assert "Practise: Equivalent fractions" in html.unescape(feedback.text)
+    assert "Try learning it another way" not in feedback.text
+    assert LEARN_FIRST not in html.unescape(open_in_launch(plan, tool, "/").text)
+
+    # A second miss since the teacher's level: both pages say so.
+    question = open_in_launch(plan, tool, f"/practice/{SKILL}")
+    feedback = submit_form(question, f"/practice/{SKILL}", answer=served_answer(tool, question, right=False))
+    assert "Try learning it another way" in feedback.text
+    assert LEARN_FIRST in html.unescape(open_in_launch(plan, tool, "/").text)
