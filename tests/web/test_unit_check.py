@@ -163,8 +163,10 @@ def test_teachers_and_unknown_units_get_no_unit_check(sandbox, tool):
     base = student.url.split("?")[0].rstrip("/")
     assert student.http.get(base + "/unit-check/no-such-unit", timeout=30).status_code == 404
     teacher = sandbox.launch("teacher")
-    assert teacher.http.get(teacher.url.split("?")[0].rstrip("/") + f"/unit-check/{FRACTIONS}",
-                            timeout=30).status_code == 403
+    # A teacher is told whose page it is, with the way on to the class view: no unit check is started or shown.
+    page = teacher.http.get(teacher.url.split("?")[0].rstrip("/") + f"/unit-check/{FRACTIONS}", timeout=30)
+    assert page.status_code == 200 and 'data-testid="student-page"' in page.text
+    assert "Question 1 of" not in page.text and 'name="served"' not in page.text
 
 
 def test_a_student_whose_lms_speaks_spanish_gets_the_unit_check_in_spanish(sandbox, tool):
