@@ -30,14 +30,14 @@ from ..learning.mastery import (
 )
 from ..learning.review import REVIEWED_LEVELS
 from ..learning.translations import BASE_LANGUAGE
-from ..models import Enrollment, ItemResponse, MasteryEvent, Placement, ReviewSchedule, SkillMastery
+from ..models import Enrollment, ItemResponse, MasteryEvent, Placement, ReviewSchedule, ServedItem, SkillMastery
 from ..models.base import commit_keeping_rows, id_list, insert_if_missing, lock_database_for_writing
 from .content import course_content, course_pack, from_pack
 from .errors import N_, NotFound, ServiceError
 from .help import MISSES_BEFORE_HELP
 from .permissions import Action, Actor, require
 from .reviews import record_review, start_if_mastered
-from .serving import answered_correct, claim, served, served_columns
+from .serving import answered_correct, claim, served, since_teachers_level
 
 
 @dataclass(frozen=True)
@@ -300,26 +300,56 @@ class _AnotherSitting:
 
 
 class _MissedLately:
-    """`skill_id in it`: the learner's last MISSES_BEFORE_HELP answers on it all missed."""
+    """`skill_id in it`: the learner's last MISSES_BEFORE_HELP answers on it all missed.
+
+    The runs are read once, for every skill whose stored state ends in that many misses, by one statement (the
+    plan asks for each of its steps: one statement a step was an N+1 when several steps followed misses).
+    """
 
     def __init__(self, rows: Mapping[str, sa.Row], learner: tuple[int, int]) -> None:
         self._rows, self._learner = rows, learner
+        self._stuck: frozenset[str] | None = None
 
     def __contains__(self, skill_id: object) -> bool:
-        row = self._rows.get(skill_id) if isinstance(skill_id, str) else None
-        if row is None or not _state_of(row).recent.endswith("0" * MISSES_BEFORE_HELP):
-            return False
-        # The same run the practice feedback reads (`served(run_on=...)`): the latest practice answers on the skill.
+        if self._stuck is None:
+            self._stuck = self._read()
+        return skill_id in self._stuck
+
+    def _read(self) -> frozenset[str]:
+        candidates = [skill_id for skill_id, row in self._rows.items()
+                      if _state_of(row).recent.endswith("0" * MISSES_BEFORE_HELP)]
+        if not candidates:
+            return frozenset()
+        # The same run the practice feedback reads (`served(run_on=...)`): the latest practice answers on the skill,
+        # only those since the teacher last set the level (an override, accepted evidence): the misses the teacher
+        # judged past no longer say the student is stuck (`serving.since_teachers_level`).
         course_id, person_id = self._learner
-        # Only the answers since the teacher last set the level (an override, accepted evidence) are read: the misses
-        # the teacher judged past no longer say the student is stuck (`serving.since_teachers_level`).
-        run = db.session.execute(_PRACTICE_RUN, {"course_id": course_id, "person_id": person_id,
-                                                 "skill_id": skill_id}).one()
-        return all(correct is False for correct in run)
+        runs: dict[str, list[bool | None]] = {}
+        for skill_id, correct in db.session.execute(_PRACTICE_RUNS, {"course_id": course_id, "person_id": person_id,
+                                                                     "skill_ids": candidates}):
+            runs.setdefault(skill_id, []).append(correct)
+        return frozenset(skill_id for skill_id, run in runs.items()
+                         if len(run) == MISSES_BEFORE_HELP and all(correct is False for correct in run))
 
 
-#: The learner's latest MISSES_BEFORE_HELP answered practice questions on :skill_id, newest first, as columns.
-_PRACTICE_RUN = sa.select(*served_columns(sa.bindparam("course_id"), sa.bindparam("person_id"), MISSES_BEFORE_HELP))
+def _practice_runs() -> sa.Select:
+    """The learner's latest MISSES_BEFORE_HELP answered practice questions on each of :skill_ids (skill, correct)."""
+    answers = ServedItem.__table__.alias()  # the table's: a Core statement stays one (launches.open_launch)
+    course_id, person_id = sa.bindparam("course_id"), sa.bindparam("person_id")
+    ranked = (
+        sa.select(answers.c.skill_id, answers.c.correct,
+                  sa.func.row_number().over(partition_by=answers.c.skill_id,
+                                            order_by=(answers.c.answered_at.desc(), answers.c.id.desc())).label("n"))
+        .where(answers.c.course_id == course_id, answers.c.person_id == person_id,
+               answers.c.skill_id.in_(sa.bindparam("skill_ids", expanding=True)), answers.c.source == "practice",
+               answers.c.answered_at.is_not(None),
+               since_teachers_level(answers.c, course_id, person_id, answers.c.skill_id))
+        .subquery()
+    )
+    return sa.select(ranked.c.skill_id, ranked.c.correct).where(ranked.c.n <= MISSES_BEFORE_HELP)
+
+
+_PRACTICE_RUNS = _practice_runs()
 
 
 def _state_of(row: SkillMastery | sa.Row) -> SkillState:
