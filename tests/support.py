@@ -491,3 +491,25 @@ def class_override(view: requests.Response, **fields: str) -> requests.Response:
             menu = re.search(rf'<select name="{name}"[^>]*>(.*?)</select>', form, re.S).group(1)
             fields[name] = re.search(r'<option value="([^"]+)"', menu).group(1)
     return submit_form(view, "/class/override", **fields)
+
+
+def statements_sent(tool, request) -> list[str]:
+    """Return the SQL statements the tool's engine sends while `request()` runs (SQLAlchemy's
+    `before_cursor_execute`), for tests that count a page's statements."""
+    import sqlalchemy as sa
+
+    from lti_tool.extensions import db
+
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany) -> None:
+        seen.append(statement)
+
+    with tool.app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        request()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)
+    return seen

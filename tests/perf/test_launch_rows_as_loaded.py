@@ -12,29 +12,10 @@ from __future__ import annotations
 
 import re
 
-import sqlalchemy as sa
-
-from lti_tool.extensions import db
-from tests.support import open_in_launch, served_answer, submit_form, teacher_with_demo_pack
+from tests.support import open_in_launch, served_answer, statements_sent, submit_form, teacher_with_demo_pack
 
 PRACTICE = "/practice/frac-equivalent"
 _LAUNCH_ROW_TABLES = ("person", "course", "course_content", "diagnostic_run", "placement")
-
-
-def _statements(tool, request) -> list[str]:
-    seen: list[str] = []
-
-    def note(conn, cursor, statement, parameters, context, executemany) -> None:
-        seen.append(statement)
-
-    with tool.app.app_context():
-        engine = db.engine
-    sa.event.listen(engine, "before_cursor_execute", note)
-    try:
-        request()
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", note)
-    return seen
 
 
 def _updates_of_launch_rows(statements: list[str]) -> list[str]:
@@ -46,8 +27,8 @@ def test_the_launch_rows_a_page_reads_are_written_back_by_no_statement(sandbox, 
     student = sandbox.launch("student")
     question = open_in_launch(student, tool, PRACTICE)
     pages = {}
-    pages["plan"] = _statements(tool, lambda: student.http.get(student.url, timeout=30))
-    pages["answer"] = _statements(tool, lambda: submit_form(question, PRACTICE, answer=served_answer(tool, question)))
+    pages["plan"] = statements_sent(tool, lambda: student.http.get(student.url, timeout=30))
+    pages["answer"] = statements_sent(tool, lambda: submit_form(question, PRACTICE, answer=served_answer(tool, question)))
     for page, statements in pages.items():
         assert statements, page
         assert _updates_of_launch_rows(statements) == [], page
@@ -57,7 +38,7 @@ def test_a_launch_read_again_after_a_commit_brings_its_person_and_course_in_the_
     teacher = sandbox.launch("teacher")
     # Importing the demo pack commits, and the page goes on with the launch, which the commit expired: it is read
     # again, with its person and course (as a joinedload's row is), not then each of them on its own.
-    statements = _statements(tool, lambda: submit_form(teacher, "/content/demo"))
+    statements = statements_sent(tool, lambda: submit_form(teacher, "/content/demo"))
     launch_reads = [s for s in statements if re.search(r'\bFROM\s+"?launch_session"?', s, re.I)
                     and re.search(r'\bWHERE\s+"?launch_session"?\."?id"?\s*=', s, re.I)]
     refreshed = [s for s in launch_reads if "course_content" not in s]  # not open_launch's own statement

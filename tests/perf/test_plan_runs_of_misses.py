@@ -3,29 +3,10 @@ bench showed: students answering at random leave several steps after two misses)
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-
-from lti_tool.extensions import db
-from tests.support import open_in_launch, served_answer, submit_form
+from tests.support import open_in_launch, served_answer, statements_sent, submit_form
 
 MISSED = "Your last answers on it missed"
 ASSIGNED = ("frac-add-sub", "percent")  # assigned steps come first on the plan, whatever the unit shown
-
-
-def _statements(tool, request) -> list[str]:
-    seen: list[str] = []
-
-    def note(conn, cursor, statement, parameters, context, executemany) -> None:
-        seen.append(statement)
-
-    with tool.app.app_context():
-        engine = db.engine
-    sa.event.listen(engine, "before_cursor_execute", note)
-    try:
-        request()
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", note)
-    return seen
 
 
 def _miss_twice(student, tool, skill_id: str) -> None:
@@ -43,8 +24,8 @@ def test_a_plan_with_several_steps_after_misses_costs_what_a_plan_with_one_costs
                                                        skill_id=skill_id).text
     _miss_twice(student, tool, ASSIGNED[0])
     assert open_in_launch(student, tool, "/").text.count(MISSED) == 1
-    one = _statements(tool, lambda: open_in_launch(student, tool, "/"))
+    one = statements_sent(tool, lambda: open_in_launch(student, tool, "/"))
     _miss_twice(student, tool, ASSIGNED[1])
     assert open_in_launch(student, tool, "/").text.count(MISSED) == 2
-    two = _statements(tool, lambda: open_in_launch(student, tool, "/"))
+    two = statements_sent(tool, lambda: open_in_launch(student, tool, "/"))
     assert len(two) == len(one), "\n".join(two)
