@@ -16,6 +16,12 @@ from .permissions import Action, Actor, require
 
 #: A help request stays on the teacher's list this long unless the teacher marks it helped.
 OPEN_FOR = timedelta(days=7)
+
+
+def _still_open(requests, now: datetime) -> tuple[sa.ColumnElement[bool], ...]:
+    """The conditions of an open help request (not marked helped, asked within OPEN_FOR), on the model's or the
+    table's columns: one rule for asking again, the teacher's list and the student's pages."""
+    return requests.resolved_at.is_(None), requests.asked_at > now - OPEN_FOR
 #: Wrong answers in a row on a skill before the practice page offers other ways to learn it.
 MISSES_BEFORE_HELP = 2
 
@@ -36,8 +42,7 @@ def ask_teacher(course_id: int, person_id: int, skill_id: str, pack: CoursePack,
     lock_learner_row(course_id, person_id, now)
     open_request = db.session.scalars(
         sa.select(HelpRequest).where(HelpRequest.course_id == course_id, HelpRequest.person_id == person_id,
-                                     HelpRequest.skill_id == skill_id, HelpRequest.resolved_at.is_(None),
-                                     HelpRequest.asked_at > now - OPEN_FOR)
+                                     HelpRequest.skill_id == skill_id, *_still_open(HelpRequest, now))
     ).first()
     # Asking again moves the open request's time, by one UPDATE only while it is still open: "Mark as helped" takes
     # no learner lock, and could close it after the read above. The new time then went onto the closed request, and
@@ -59,7 +64,7 @@ def open_requests(course_id: int, person_ids: list[int], *, now: datetime) -> di
     for row in db.session.scalars(
         sa.select(HelpRequest)
         .where(HelpRequest.course_id == course_id, HelpRequest.person_id.in_(id_list(person_ids)),
-               HelpRequest.resolved_at.is_(None), HelpRequest.asked_at > now - OPEN_FOR)
+               *_still_open(HelpRequest, now))
         .order_by(HelpRequest.asked_at.desc())
     ):
         found.setdefault(row.person_id, []).append(row)
@@ -77,8 +82,7 @@ def asked_for_help(course_id: int, person_id: int, *, now: datetime) -> dict[str
     asked: dict[str, datetime] = {}
     for skill_id, asked_at in db.session.execute(
         sa.select(requests.skill_id, requests.asked_at)
-        .where(requests.course_id == course_id, requests.person_id == person_id,
-               requests.resolved_at.is_(None), requests.asked_at > now - OPEN_FOR)
+        .where(requests.course_id == course_id, requests.person_id == person_id, *_still_open(requests, now))
         .order_by(requests.asked_at.desc())
     ):
         asked.setdefault(skill_id, asked_at)  # newest first
