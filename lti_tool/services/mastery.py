@@ -316,8 +316,10 @@ class _MissedLately:
         return skill_id in self._stuck
 
     def _read(self) -> frozenset[str]:
+        # Only the stored run of answers is looked at, not the whole state decoded: every row the learner has is
+        # asked, skills the pack no longer holds included, and the plan pays for each decode.
         candidates = [skill_id for skill_id, row in self._rows.items()
-                      if _state_of(row).recent.endswith("0" * MISSES_BEFORE_HELP)]
+                      if str(_stored(row).get("recent", "")).endswith("0" * MISSES_BEFORE_HELP)]
         if not candidates:
             return frozenset()
         # The same run the practice feedback reads (`served(run_on=...)`): the latest practice answers on the skill,
@@ -352,8 +354,13 @@ def _practice_runs() -> sa.Select:
 _PRACTICE_RUNS = _practice_runs()
 
 
+def _stored(row: SkillMastery | sa.Row) -> Mapping[str, object]:
+    """The row's state as stored (a JSON object: text on some drivers, already decoded on others)."""
+    return json.loads(row.state) if isinstance(row.state, str) else row.state
+
+
 def _state_of(row: SkillMastery | sa.Row) -> SkillState:
-    return SkillState.from_dict(json.loads(row.state) if isinstance(row.state, str) else row.state)
+    return SkillState.from_dict(_stored(row))
 
 
 def _held_by_teacher(row: SkillMastery | sa.Row, state: SkillState) -> bool:
