@@ -31,7 +31,16 @@ from flask import current_app, has_app_context
 from pylti1p3.service_connector import ServiceConnector
 
 from ..extensions import CACHE_OUTAGES, cache
-from .outbound import TIMEOUT, UNREACHABLE, UNRESOLVABLE, OutboundError, OutboundSession, answer_json, origin
+from .outbound import (
+    REDIRECT_REFUSED,
+    TIMEOUT,
+    UNREACHABLE,
+    UNRESOLVABLE,
+    OutboundError,
+    OutboundSession,
+    answer_json,
+    origin,
+)
 from .sealing import ACCESS_TOKEN_MAX_SECONDS, open_token, seal_token
 from .toolconf import ToolRegistration
 
@@ -287,6 +296,7 @@ class PlatformConnector(ServiceConnector):
     ) -> dict[str, Any]:
         """Call a service URL on the platform's origins with a bearer token; on 401 fetch a fresh token once."""
         self.check_service_url(url)
+        score = is_post and content_type == MEDIA_SCORE
         needed = ags_operation_scopes(scopes, is_post=is_post, content_type=content_type, accept=accept)
         required = needed or (tuple(scopes) if list(scopes) == [NRPS_SCOPE] else ())
         for attempt in (1, 2):
@@ -299,25 +309,30 @@ class PlatformConnector(ServiceConnector):
             try:
                 if is_post:
                     headers["Content-Type"] = content_type
-                    resp = self._requests_session.post(url, data=data or None, headers=headers, timeout=self._timeout)
+                    # A score post follows no redirect: a 301 or 302 is re-sent as a GET (RFC 9110 §15.4), so what
+                    # answered 200 at the end (a sign-in page) never received the score, which then counted as sent.
+                    resp = self._requests_session.post(url, data=data or None, headers=headers, timeout=self._timeout,
+                                                       allow_redirects=not score)
                 else:
                     resp = self._requests_session.get(url, headers=headers, timeout=self._timeout)
             except requests.RequestException as exc:
-                raise ServiceCallError(f"The platform could not be reached ({_reason(exc)}).",
-                                       unreachable=_no_answer(exc)) from exc
+                raise _not_answered(exc, score=score) from exc
             if resp.status_code == 401 and attempt == 1:
                 self.forget_token(scopes, needed)
                 continue
             break
         if not resp.ok:
             raise _refusal("the request", resp)
+        if score and _is_page(resp):
+            raise ServiceCallError(SCORE_ANSWERED_WITH_PAGE)
         try:
             body = answer_json(resp) if resp.content else None
         except ValueError as exc:
-            if not (is_post and content_type == MEDIA_SCORE):
+            if not score:
                 raise ServiceCallError("The platform's answer is not JSON (reason: not_json).") from exc
-            # AGS 2.0 defines no answer to a score post: a 2xx is the score taken, whatever it says. Read as a
-            # failure, the score would be posted again and again and end "failed" though the LMS holds it.
+            # AGS 2.0 defines no answer to a score post: a 2xx is the score taken, whatever it says (but a page,
+            # above). Read as a failure, the score would be posted again and again and end "failed" though the LMS
+            # holds it.
             body = None
         return {
             "headers": resp.headers if case_insensitive_headers else dict(resp.headers),
@@ -425,6 +440,30 @@ _LINK_VALUE = re.compile(rf"<([^>]*)>((?:\s*;\s*{_LINK_PARAM_NAME}\s*(?:=\s*(?:{
 
 
 _CODE = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
+
+
+#: A score post answered 2xx with a web page. No gradebook answers a score so (Moodle sends "[]" as JSON, Canvas its
+#: JSON, others nothing); a page is meant for a person: a sign-in page, a proxy's or a maintenance page in front of a
+#: lost LMS. Not counted as delivered: retried with backoff, then failed for the teacher to see (jobs/worker.py).
+SCORE_ANSWERED_WITH_PAGE = ("The platform answered the score with a web page, not as a gradebook does: it may not "
+                            "have been received (reason: html_answer).")
+_PAGE_TYPES = ("text/html", "application/xhtml+xml")
+
+
+def _is_page(resp: requests.Response) -> bool:
+    """Tell whether an answer is a web page: an HTML content type and a body (an empty one says nothing)."""
+    content_type = resp.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+    return content_type in _PAGE_TYPES and bool(resp.content.strip())
+
+
+def _not_answered(exc: requests.RequestException, *, score: bool) -> ServiceCallError:
+    """Describe a call the service did not answer itself: unreachable, refused by our rules, or redirected."""
+    if isinstance(exc, OutboundError) and exc.reason == REDIRECT_REFUSED:
+        # Not "could not be reached": the platform answered, with a redirect (to a sign-in page, a moved service).
+        what = "the score" if score else "the request"
+        return ServiceCallError(f"The platform answered {what} with a redirect, which Pathways does not follow: "
+                                f"it was not delivered (reason: redirect_refused).")
+    return ServiceCallError(f"The platform could not be reached ({_reason(exc)}).", unreachable=_no_answer(exc))
 
 
 def _reason(exc: Exception) -> str:

@@ -282,12 +282,20 @@ def create_sandbox_app(platform: SandboxPlatform) -> Flask:
     @app.post("/courses/<context_id>/lineitems/<item_id>/scores")
     def scores(context_id: str, item_id: str) -> Response:
         inject_failure()
+        if platform.score_redirect is not None:
+            return redirect(sandbox_url("/sso/sign-in"), platform.score_redirect)
         platform.check_access(request.headers.get("Authorization"), [v.SCOPE_SCORE])
         platform.post_score(context_id, item_id, json_body(v.MEDIA_SCORE))
         if platform.score_answer is not None:
             body, content_type = platform.score_answer
             return Response(body, 200, content_type=content_type)
         return no_content()
+
+    @app.route("/sso/sign-in", methods=["GET", "POST"])
+    def sign_in() -> Response:
+        # Where score_redirect sends a score post: a page for a person, answered 200 to anything.
+        return Response("<!doctype html><html><body><h1>Sign in to the LMS</h1><form method=post>"
+                        "<input name=password type=password></form></body></html>", 200, mimetype="text/html")
 
     @app.get("/courses/<context_id>/lineitems/<item_id>/results")
     def results(context_id: str, item_id: str) -> Response:

@@ -238,6 +238,9 @@ class SandboxPlatform:
         # What a score post is answered with: None, 204 with no body; a (body, content type) pair plays a platform
         # answering 200 with a body of its own, which AGS 2.0 does not define (e.g. ("OK", "text/plain")).
         self.score_answer: tuple[str, str] | None = None
+        # A redirect status (301, 302, 303, 307, 308): score posts are answered with it, to the platform's sign-in page
+        # (an SSO in front of the LMS whose session ran out), before the gradebook sees them. None: served.
+        self.score_redirect: int | None = None
         self.relative_links = False  # paging Link headers as absolute URLs, or relative ones (RFC 8288 allows both)
         # Paging links written as RFC 8288 also allows: relation types in any case ("Next", compared
         # case-insensitively, §2.1.1), several in one rel (§3.3: the link to the last page is rel="Next Last"), and a

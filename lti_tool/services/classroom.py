@@ -170,8 +170,9 @@ class HelpEntry:
     person_id: int
     name: str
     alerts: tuple[Alert, ...]
-    #: The student's open "ask my teacher" requests the page shows: "Mark as helped" closes these, not one sent since.
-    help_request_ids: tuple[int, ...] = ()
+    #: The student's open "ask my teacher" requests the page shows, each (id, asked_at): "Mark as helped" closes these,
+    #: not one sent since nor one asked again after that time.
+    help_requests: tuple[tuple[int, datetime], ...] = ()
 
 
 def needs_help_count(course_id: int, platform_id: int, *, now: datetime) -> int:
@@ -237,7 +238,7 @@ def needs_help(course_id: int, platform_id: int, *, now: datetime, language: str
                                  skills=tuple(progress), failed_reviews=tuple(failed), pace=pace, asked=asked)
 
     return [HelpEntry(int(entry.student_id), entry.name, entry.alerts,
-                      tuple(sorted(r.id for r in requests.get(int(entry.student_id), []))))
+                      tuple(sorted((r.id, r.asked_at) for r in requests.get(int(entry.student_id), []))))
             for entry in needs_help_now(summaries(), now, zone=zone)]
 
 

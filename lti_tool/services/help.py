@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -90,7 +90,7 @@ def asked_for_help(course_id: int, person_id: int, *, now: datetime) -> dict[str
 
 
 def mark_helped(course_id: int, person_id: int, *, actor: Actor, now: datetime,
-                request_ids: Collection[int] | None = None) -> int:
+                request_ids: Collection[int] | None = None, shown: Mapping[int, datetime] | None = None) -> int:
     """Close a student's open help requests in this course (the teacher has talked to them); return how many.
 
     Helping a student is teaching: a role that may not assess (a content developer, an outside administrator) may
@@ -99,11 +99,34 @@ def mark_helped(course_id: int, person_id: int, *, actor: Actor, now: datetime,
     `request_ids`: the requests the teacher's page showed, the only ones closed. Closing every open one closed also
     a request the student sent after the page was drawn (another skill), which then left the list unseen. None (a
     page from before this was sent) closes every open one, as before.
+
+    `shown`: when the page said each of those requests was asked. Asking again on a skill moves its open request's
+    time (`ask_teacher`), so a request asked again since the page was drawn is a new ask the teacher has not seen:
+    it stays open (`asked_again` names them). A request in `request_ids` without a time here (a page from before
+    the times were sent) is closed whenever it was asked.
     """
     require(actor, Action.ASSESS)
     where = [HelpRequest.course_id == course_id, HelpRequest.person_id == person_id, HelpRequest.resolved_at.is_(None)]
     if request_ids is not None:
         where.append(HelpRequest.id.in_(id_list(request_ids)))
+    if shown:
+        # In the UPDATE itself: an ask moving the time commits before this (the row's lock orders the two), so
+        # PostgreSQL re-reads the row and leaves it open, or after it, and finds it closed and makes a new one.
+        where.append(sa.or_(HelpRequest.id.not_in(id_list(shown)),
+                            *(sa.and_(HelpRequest.id == request_id, HelpRequest.asked_at <= asked_at)
+                              for request_id, asked_at in shown.items())))
     result = db.session.execute(sa.update(HelpRequest).where(*where).values(resolved_at=now))
     db.session.commit()
     return result.rowcount or 0
+
+
+def asked_again(course_id: int, person_id: int, shown: Mapping[int, datetime], *, now: datetime) -> list[str]:
+    """Return the skills of the shown requests still open and asked since the time shown (`mark_helped` left them)."""
+    if not shown:
+        return []
+    rows = db.session.execute(
+        sa.select(HelpRequest.id, HelpRequest.skill_id, HelpRequest.asked_at)
+        .where(HelpRequest.course_id == course_id, HelpRequest.person_id == person_id,
+               HelpRequest.id.in_(id_list(shown)), *_still_open(HelpRequest, now))
+    )
+    return [skill_id for request_id, skill_id, asked_at in rows if asked_at > shown[request_id]]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 
 from flask import Response, flash, g, redirect, render_template, request, url_for
 from flask_babel import force_locale, gettext, ngettext
@@ -29,14 +29,14 @@ from ..services.family_report import (
     family_report,
     save_report_comment,
 )
-from ..services.help import mark_helped, open_requests
+from ..services.help import asked_again, mark_helped, open_requests
 from ..services.permissions import Action, actor_of, may, require
 from ..services.plan import class_overview
 from ..services.skill_map import class_skill_map
 from ..services.time_zones import course_today
 from .course import launch_blueprint, require_teacher
 from .form_input import row_id
-from .i18n import DEFAULT, SUPPORTED, language_of, page_language, translated
+from .i18n import DEFAULT, SUPPORTED, language_of, page_language, person_name, translated
 
 bp = launch_blueprint("classroom", __name__)
 LEVELS = ["Not started", "Attempted", "Familiar", "Proficient", "Mastered"]
@@ -66,9 +66,34 @@ def helped():
     # The requests the page showed (not one the student sent since); a page from before they were sent: every one.
     # Ids none of which reads as a row close nothing (not every request, which is for pages that sent no ids).
     shown = request.form.getlist("request_id", type=row_id) if "request_id" in request.form else None
-    if mark_helped(g.launch.course_id, person_id, actor=actor_of(g.launch), now=utcnow(), request_ids=shown):
+    # And when the page said each was asked: one asked again since is a new ask, left open (services/help.py).
+    asked_at = _shown_times(shown or [])
+    now = utcnow()
+    if mark_helped(g.launch.course_id, person_id, actor=actor_of(g.launch), now=now, request_ids=shown,
+                   shown=asked_at):
         flash(gettext("Marked as helped."), "success")
+    if asked_again(g.launch.course_id, person_id, asked_at, now=now):
+        name = next(entry.name for entry in entries if entry.person_id == person_id)
+        flash(gettext("%(name)s asked for help again after this page was shown: that request is still open.",
+                      name=person_name(name)), "warning")
     return redirect(_helped_page(person_id), code=303)
+
+
+def _shown_times(request_ids: list[int]) -> dict[int, datetime]:
+    """Read the form's asked_at_<id> fields: when the page said each shown request was asked (a page from before
+    they were sent has none, and its requests close whenever they were asked)."""
+    times = {}
+    for request_id in request_ids:
+        value = request.form.get(f"asked_at_{request_id}")
+        if value is None:
+            continue
+        try:
+            when = datetime.fromisoformat(value)
+            # The columns are naive UTC; a time with an offset (no page of ours sends one) is read as that instant.
+            times[request_id] = when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
+        except (ValueError, OverflowError):
+            times[request_id] = datetime.min  # unreadable: any time the request has is later, so it stays open
+    return times
 
 
 def _helped_page(person_id: int) -> str:

@@ -2,8 +2,8 @@
 trickles in a byte at a time: each is a failed try, retried until the grade lands; the worker never stops, never
 waits past its deadline, and never marks the grade failed for it.
 
-(A score post itself answered 2xx counts as taken whatever its body says: AGS defines no answer to it, see
-lti/services.py make_service_request.)
+(A score post itself answered 2xx counts as taken whatever its body says, unless it is a web page: AGS defines no
+answer to it, see lti/services.py make_service_request and tests/jobs/test_score_answers.py.)
 """
 
 from __future__ import annotations

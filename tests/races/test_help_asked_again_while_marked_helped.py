@@ -5,7 +5,8 @@ no learner lock, so on PostgreSQL it could close that request in between. The as
 closed request: the student was told their teacher would see it, and the needs-help list never showed it. The
 ask now moves the time only of a request still open (one conditional UPDATE) and otherwise makes a new one. On
 SQLite the ask holds the database's write lock from before its read, so the teacher's click waits and closes it
-after, as a click a moment later does.
+after, as a click a moment later does. With the time its page showed (the form sends it), that click leaves the
+refreshed request open: it was asked again after the page was drawn.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from lti_tool.extensions import db
@@ -34,7 +36,8 @@ def _requests(tool) -> list[tuple[int, bool]]:
     return [(row[0], row[1]) for row in rows]
 
 
-def test_asking_again_as_the_teacher_marks_the_student_helped_is_not_lost(sandbox, tool):
+@pytest.mark.parametrize("with_time", [False, True], ids=["ids only", "ids and times"])
+def test_asking_again_as_the_teacher_marks_the_student_helped_is_not_lost(sandbox, tool, with_time):
     course_id, _, student, teacher = demo_course(sandbox, tool)
     start = utcnow()
     with tool.app.app_context():
@@ -62,7 +65,8 @@ def test_asking_again_as_the_teacher_marks_the_student_helped_is_not_lost(sandbo
     def mark() -> None:
         with teacher_click.watching():
             help_service.mark_helped(course_id, student, actor=Actor(teacher, "instructor"),
-                                     now=start + timedelta(minutes=6), request_ids=[shown])
+                                     now=start + timedelta(minutes=6), request_ids=[shown],
+                                     shown={shown: start} if with_time else None)
 
     sa.event.listen(HelpRequest, "load", after_read)
     try:
@@ -74,6 +78,11 @@ def test_asking_again_as_the_teacher_marks_the_student_helped_is_not_lost(sandbo
     if order == ["teacher first"]:
         # PostgreSQL: the teacher closed what their page showed; the ask came after it and stays on the list.
         assert (shown, False) in rows and [open_ for _, open_ in rows].count(True) == 1, rows
+    elif with_time:
+        # SQLite: the teacher's click waited for the ask, which moved the request's time past the one the page
+        # showed: it stays open.
+        assert order == ["teacher waits"] and rows == [(shown, True)], (order, rows)
     else:
-        # SQLite: the teacher's click waited for the ask, and closes the request it refreshed.
+        # SQLite, a page that sent no times: the teacher's click waited for the ask, and closes the request it
+        # refreshed.
         assert order == ["teacher waits"] and rows == [(shown, False)], (order, rows)

@@ -11,6 +11,7 @@ from tests.support import (
     launch_with_presentation,
     one_sitting_pack,
     pack_with_a_linked_resource,
+    parse_form,
     served_answer,
     submit_form,
     upload_file,
@@ -181,6 +182,31 @@ def test_a_helped_form_whose_request_ids_are_not_ids_closes_nothing(sandbox, too
     assert done.status_code == 200
     assert "Asked for help with Equivalent fractions today." in done.text
     assert "Marked as helped." not in done.text  # nothing was
+
+
+def _post_helped_form(page, **changes):
+    """Post the page's "Mark as helped" form with fields changed (None: left out), as an older page would have."""
+    form = re.search(r'<form[^>]*/class/needs-help/helped".*?</form>', page.text, re.S).group(0)
+    action, fields = parse_form(form, page.url)
+    fields = {name: value for name, value in {**fields, **changes}.items() if value is not None}
+    return page.http.post(action, data=fields, timeout=30)
+
+
+def test_a_helped_form_without_the_times_asked_closes_the_requests_it_names(sandbox, tool):
+    # A page drawn before the times were sent names the requests only: they close, as before.
+    help_page = _help_list_after_a_request(sandbox, tool)
+    [request_id] = re.findall(r'name="request_id" value="(\d+)"', help_page.text)
+    done = _post_helped_form(help_page, **{f"asked_at_{request_id}": None})
+    assert "Marked as helped." in done.text and "Asked for help with" not in done.text
+
+
+def test_a_helped_form_whose_time_asked_is_not_a_time_leaves_the_request_open(sandbox, tool):
+    help_page = _help_list_after_a_request(sandbox, tool)
+    [request_id] = re.findall(r'name="request_id" value="(\d+)"', help_page.text)
+    for odd in ("yesterday", "0001-01-01T00:00:00+05:00"):
+        done = _post_helped_form(help_page, **{f"asked_at_{request_id}": odd})
+        assert done.status_code == 200 and "Marked as helped." not in done.text
+        assert "Asked for help with Equivalent fractions today." in done.text
 
 
 def test_marking_a_student_helped_twice_returns_to_the_list_not_an_error_page(sandbox, tool):
