@@ -285,7 +285,7 @@ class Standing:
         check's questions are picked to be missed about half the time, and a new student's plan told them to ask
         their teacher before they had practised at all.
         """
-        return _MissedLately(self._rows, self._learner)
+        return _MissedLately(self._rows, self._learner, self.levels)
 
 
 class _AnotherSitting:
@@ -303,25 +303,35 @@ class _MissedLately:
     """`skill_id in it`: the learner's last MISSES_BEFORE_HELP answers on it all missed.
 
     The runs are read once, for every skill whose stored state ends in that many misses, by one statement (the
-    plan asks for each of its steps: one statement a step was an N+1 when several steps followed misses).
+    plan asks for each of its steps: one statement a step was an N+1 when several steps followed misses), and only
+    once a skill asked about ends so: a plan none of whose steps follows misses reads nothing.
     """
 
-    def __init__(self, rows: Mapping[str, sa.Row], learner: tuple[int, int]) -> None:
-        self._rows, self._learner = rows, learner
+    def __init__(self, rows: Mapping[str, sa.Row], learner: tuple[int, int], skills: Container[str]) -> None:
+        self._rows, self._learner, self._skills = rows, learner, skills
+        self._ends: dict[str, bool] = {}
         self._stuck: frozenset[str] | None = None
 
     def __contains__(self, skill_id: object) -> bool:
+        if not isinstance(skill_id, str) or not self._ends_in_misses(skill_id):
+            return False
         if self._stuck is None:
             self._stuck = self._read()
         return skill_id in self._stuck
 
+    def _ends_in_misses(self, skill_id: str) -> bool:
+        # Only the pack's skills: not the learner-wide "*" row, whose stored run is every answer's (two misses on
+        # two skills end it so) and which has no practice answer of its own, nor a skill the pack no longer has.
+        # Only the stored run of answers is looked at, not the whole state decoded, and each row's once.
+        ends = self._ends.get(skill_id)
+        if ends is None:
+            row = self._rows.get(skill_id) if skill_id in self._skills else None
+            ends = self._ends[skill_id] = row is not None and str(
+                _stored(row).get("recent", "")).endswith("0" * MISSES_BEFORE_HELP)
+        return ends
+
     def _read(self) -> frozenset[str]:
-        # Only the stored run of answers is looked at, not the whole state decoded: every row the learner has is
-        # asked, skills the pack no longer holds included, and the plan pays for each decode.
-        candidates = [skill_id for skill_id, row in self._rows.items()
-                      if str(_stored(row).get("recent", "")).endswith("0" * MISSES_BEFORE_HELP)]
-        if not candidates:
-            return frozenset()
+        candidates = [skill_id for skill_id in self._rows if self._ends_in_misses(skill_id)]
         # The same run the practice feedback reads (`served(run_on=...)`): the latest practice answers on the skill,
         # only those since the teacher last set the level (an override, accepted evidence): the misses the teacher
         # judged past no longer say the student is stuck (`serving.since_teachers_level`).
