@@ -383,20 +383,14 @@ def test_the_purge_keeps_a_course_launched_after_it_was_listed(sandbox, tool, mo
     import threading
 
     from lti_tool.services import privacy
+    from tests.races.support import hold_first_call
 
     _course_where_priya_practised(sandbox, tool)
     with tool.app.app_context():
         course = db.session.scalars(sa.select(Course).where(Course.context_id == "math-7")).one()
         course_id, course.last_launch_at = course.id, datetime(2020, 1, 1)
         db.session.commit()
-    original, reached, go = privacy._lock_course, threading.Event(), threading.Event()
-
-    def listed_not_yet_locked(course_id):
-        reached.set()
-        go.wait(20)
-        return original(course_id)
-
-    monkeypatch.setattr(privacy, "_lock_course", listed_not_yet_locked)
+    reached, go = hold_first_call(monkeypatch, privacy, "_idle_courses")  # listed, not yet locked
     purged: list[object] = []
     purge = threading.Thread(target=lambda: purged.append(run(tool, privacy_group, "purge", "--days", "30")))
     purge.start()

@@ -558,6 +558,15 @@ def lock_learner_row(course_id: int, person_id: int, now: datetime, *, enrolled:
             _require_enrolled(course_id, person_id)
 
 
+def lock_learner_row_if_there(course_id: int, person_id: int) -> bool:
+    """Take the learner's lock if their "*" row is there, making none; tell whether it was.
+
+    For a deletion, which makes a missing one only once it holds the person (services/privacy.py, "lock order").
+    """
+    lock_database_for_writing()
+    return db.session.execute(_LOCK_LEARNER_ROW, {"course_id": course_id, "person_id": person_id}).first() is not None
+
+
 LEARNER_GONE = N_("Your data in this course has been deleted, so this was not saved. Open Pathways again from "
                   "your course.")
 

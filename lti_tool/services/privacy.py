@@ -49,10 +49,10 @@ from ..models import (
 )
 from ..models.base import LARGEST_ROW_ID, id_list, lock_database_for_writing
 from ..models.outbox import PENDING
-from .content import course_content, course_pack
+from .content import COURSE_GONE, course_content, course_pack
 from .errors import N_, Forbidden, NotFound, ServiceError
 from .launches import ENDED_LAUNCH_GRACE, LEGACY_SHARED_CONTEXT, placeholder_course
-from .mastery import OVERRIDE_NOTE, OVERRIDE_REASON, lock_learner_row
+from .mastery import OVERRIDE_NOTE, OVERRIDE_REASON, lock_learner_row, lock_learner_row_if_there
 from .permissions import Action, Actor, actor_of, may, require
 from .privacy_words import ReadableExport, readable
 from .publishing import lock_learners
@@ -322,19 +322,59 @@ def _unsent_grades(where: sa.ColumnElement[bool], now: datetime) -> tuple[int, i
     return total - in_flight, in_flight
 
 
-def _lock_people(person_ids: list[int]) -> None:
-    """Lock these people (PostgreSQL; in id order, as `_anonymise_if_unenrolled` does) before their rows go.
+# ---- lock order -------------------------------------------------------------------------------------------
+#
+# Every deletion here (a student's, a person's in several courses, a course's, the retention purge of many
+# courses, the anonymising of people with no course) locks in this one order on PostgreSQL, and each level in
+# id order:
+#   1. per course, in course id order: its content row, then its learners' "*" rows (by person);
+#   2. the people (`_lock_people`), all of them after every course's learners;
+#   3. the course rows (`_course_gone`; `_held_course` under a learner row a deletion makes), in course id order;
+# and only then strengthens what it holds (a course's DELETE, the new `sub` of a person anonymised).
+# A transaction that spans several courses takes level 1 for all of them before level 2. The purge locked
+# course by course instead, holding one course's people while it waited for the next course's learners: a
+# teacher deleting a student of that next course held the student's learner row there and waited for the
+# student, a deadlock that threw away the purge's whole run or the teacher's deletion (a 500). Writers take
+# their learner's row first and lock no person (services/mastery.py); a launch holds its person FOR SHARE and
+# then writes its course (services/launches.py), so people come before course rows. SQLite has one writer at a
+# time (`lock_database_for_writing`) and needs none of it.
 
-    Taken after the learners' locks (`lock_learner_row`, `lock_learners`). A launch holding one of them (FOR
-    SHARE, services/launches.py) commits first; locked only when anonymising, the deletion would hold the
-    enrolment that launch goes on to update while waiting for the person it holds: a deadlock, which aborted the
-    launch. FOR NO KEY UPDATE, not FOR UPDATE: a row inserted that names the person (FOR KEY SHARE on it: an
-    answer in flight, a write in another course) neither waits for the deletion nor holds it up. Nothing to do on
-    SQLite (the caller holds the write lock).
+def _lock_people(person_ids: list[int]) -> None:
+    """Lock these people (PostgreSQL; level 2 of the lock order above, in id order) before their rows go.
+
+    A launch holding one of them (FOR SHARE, services/launches.py) commits first; locked only when anonymising,
+    the deletion would hold the enrolment that launch goes on to update while waiting for the person it holds: a
+    deadlock, which aborted the launch. FOR NO KEY UPDATE, not FOR UPDATE: a row inserted that names the person
+    (FOR KEY SHARE on it: an answer in flight, a write in another course) neither waits for the deletion nor holds
+    it up. Nothing to do on SQLite (the caller holds the write lock).
     """
     if person_ids and not lock_database_for_writing():
         db.session.execute(sa.select(Person.id).where(Person.id.in_(id_list(sorted(person_ids))))
                            .order_by(Person.id).with_for_update(key_share=True))
+
+
+def _lock_learner(course_ids: list[int], person_id: int, now: datetime) -> list[int]:
+    """Lock one person's learner rows in these courses (by id), then the person; return the courses still there.
+
+    As every writer of their rows takes that lock: a write already under way commits before this reads what to
+    delete, and one after it finds the enrolment gone and refuses (mastery._require_enrolled). A learner row not
+    there (nothing written yet, or the course deleted while this waited for it) is made only once the person is
+    locked, under a lock on the course (level 3): made first, its foreign key held the course while this waited
+    for the person, whom a deletion of that course held while it waited to delete the course, a deadlock.
+    """
+    missing = [course_id for course_id in course_ids if not lock_learner_row_if_there(course_id, person_id)]
+    _lock_people([person_id])
+    gone = [course_id for course_id in missing if not _held_course(course_id)]
+    for course_id in missing:
+        if course_id not in gone:
+            lock_learner_row(course_id, person_id, now, enrolled=False)
+    return [course_id for course_id in course_ids if course_id not in gone]
+
+
+def _held_course(course_id: int) -> bool:
+    """Tell whether the course is still there, and keep it so (FOR KEY SHARE, as a row naming it would)."""
+    return db.session.scalar(sa.select(Course.id).where(Course.id == course_id)
+                             .with_for_update(read=True, key_share=True)) is not None
 
 
 def _erase_person_in_course(course_id: int, person_id: int) -> int:
@@ -357,18 +397,27 @@ def _erase_student_in_course(course_id: int, person_id: int, now: datetime) -> t
 
 def _lock_course(course_id: int) -> list[int]:
     """Lock what deleting the course deletes, in the order of the other writers; return its people (by id)."""
-    # SQLite: the write lock first, so no launch enrols anyone in the course between this read and the deletes.
+    return _lock_courses([course_id])[course_id]
+
+
+def _lock_courses(course_ids: list[int], others: Iterable[int] = ()) -> dict[int, list[int]]:
+    """Lock what deleting these courses deletes (levels 1 and 2 of the lock order), and with their people these
+    `others`; return each course's people."""
+    # SQLite: the write lock first, so no launch enrols anyone in the courses between this read and the deletes.
     if not lock_database_for_writing():
         # PostgreSQL, before any row goes and in the order of the other writers: the content (a refit locks it,
         # then the class's mastery rows), then every learner as a class-wide publish does (an answer in flight
         # holds its learner and commits first; it used to wait for its person below while this waited for its
-        # rows: a deadlock, and one of the two lost its work), then the people.
-        db.session.execute(sa.select(CourseContent.course_id).where(CourseContent.course_id == course_id)
-                           .with_for_update())
-        lock_learners(course_id)
-    people = list(db.session.scalars(sa.select(Enrollment.person_id).where(Enrollment.course_id == course_id)
-                                     .order_by(Enrollment.person_id)))
-    _lock_people(people)
+        # rows: a deadlock, and one of the two lost its work), and every course's before the people.
+        for course_id in sorted(course_ids):
+            db.session.execute(sa.select(CourseContent.course_id).where(CourseContent.course_id == course_id)
+                               .with_for_update())
+            lock_learners(course_id)
+    people = {course_id: list(db.session.scalars(sa.select(Enrollment.person_id)
+                                                 .where(Enrollment.course_id == course_id)
+                                                 .order_by(Enrollment.person_id)))
+              for course_id in course_ids}
+    _lock_people(sorted({*others, *(person_id for members in people.values() for person_id in members)}))
     return people
 
 
@@ -713,11 +762,11 @@ def delete_student(launch: LaunchSession, person_id: int, *, confirmed: bool, no
     deployment_id = launch.deployment_id
 
     def erase() -> Deletion:
-        # The learner's lock first, as every writer of their rows takes it: a write already under way commits
-        # before this reads what to delete, and one after it finds the enrolment gone and refuses
-        # (mastery._require_enrolled).
-        lock_learner_row(course_id, person_id, now, enrolled=False)
-        _lock_people([person_id])  # then the person, as a whole-course deletion: a launch holding them goes first
+        # The learner's lock, then the person, as every deletion (see "lock order"): a launch holding them goes
+        # first. A deletion of the whole course (a teacher's, the purge) that went first leaves nothing to delete.
+        if not _lock_learner([course_id], person_id, now):
+            db.session.rollback()
+            raise NotFound(COURSE_GONE)
         # Read again under the locks: a double-clicked delete that waited for the first one finds the student gone
         # and says so, rather than delete nothing and log a second deletion.
         _enrollment_to_delete(course_id, platform_id, person_id)
@@ -958,14 +1007,13 @@ def _erase_person_courses(platform_id: int, person_id: int, course_ids: list[int
     rows = pending = in_flight = 0
     files: list[str] = []
     typed: list[str] = []
-    for course_id in course_ids:
-        # Every course's learner lock before reading anything to delete, in one order (see delete_student).
-        lock_learner_row(course_id, person_id, now, enrolled=False)
-    _lock_people([person_id])
-    if course_ids:
+    if not course_ids:
+        _lock_people([person_id])
+    else:
+        # Every course's learner lock before reading anything to delete, then the person (see "lock order").
         # Read again under the locks: the second of a double click waited for the first, which deleted it all.
         # It used to delete nothing, log a second deletion in every course and report records removed.
-        course_ids = _courses_still_holding(person_id, course_ids)
+        course_ids = _courses_still_holding(person_id, _lock_learner(course_ids, person_id, now))
         if not course_ids:
             db.session.rollback()  # the learner rows the locks above made
             raise AlreadyDeleted(N_("This person's data was already deleted, by an earlier click or another tab: "
@@ -1092,23 +1140,17 @@ def purge_inactive_courses(now: datetime, days: int, dry_run: bool) -> PurgeRepo
     if days <= 0:
         return PurgeReport(days=days, cutoff=None, dry_run=dry_run, courses=[])
     cutoff = now - timedelta(days=days)
-    students = (
-        sa.select(sa.func.count()).select_from(Enrollment)
-        .where(Enrollment.course_id == Course.id, Enrollment.role == "student").scalar_subquery()
-    )
-    rows = db.session.execute(
-        sa.select(Course.id, Course.platform_id, Course.context_id, Course.title, Course.last_launch_at, students,
-                  Course.deployment_id)
-        .where(_last_used(Course) < cutoff)
-        .order_by(Course.id)
-    ).all()
+    rows = _idle_courses(cutoff)
     courses: list[PurgedCourse] = []
     files: list[str] = []
     typed: list[str] = []
     anonymised = 0
+    # Every listed course's learners before anyone (see "lock order"), not course by course, and the people with
+    # no course (anonymised at the end) with theirs: locked after the course rows, one whose launch held them (FOR
+    # SHARE) and went on to stamp a course this held waited for the purge while the purge waited for it.
+    people = _lock_courses([row.id for row in rows], _courseless_people(now))
     for row in rows:
         course = PurgedCourse(*row[:-1])
-        people = _lock_course(course.course_id)
         # Deleted since it was listed (a purge run by hand while the worker's ran, or a teacher's deletion): not
         # purged, logged or reported a second time.
         if _course_gone(course.course_id):
@@ -1120,7 +1162,7 @@ def purge_inactive_courses(now: datetime, days: int, dry_run: bool) -> PurgeRepo
         _delete_course_rows(course.course_id, now)
         courses.append(course)
         files += course_files
-        anonymised += _anonymise_if_unenrolled(people, row.deployment_id, files=files)
+        anonymised += _anonymise_if_unenrolled(people[course.course_id], row.deployment_id, files=files)
         _audit(course.platform_id, course.course_id, None, None, "purge_course", now)
     anonymised += _anonymise_people_without_courses(now, files)
     if dry_run:
@@ -1130,6 +1172,20 @@ def purge_inactive_courses(now: datetime, days: int, dry_run: bool) -> PurgeRepo
         db.session.commit()
         forget(typed)  # as in delete_student
     return PurgeReport(days=days, cutoff=cutoff, dry_run=dry_run, courses=courses, anonymised=anonymised)
+
+
+def _idle_courses(cutoff: datetime) -> list[sa.Row]:
+    """List (by id, unlocked) the courses last used before `cutoff`: a PurgedCourse's fields, then the deployment."""
+    students = (
+        sa.select(sa.func.count()).select_from(Enrollment)
+        .where(Enrollment.course_id == Course.id, Enrollment.role == "student").scalar_subquery()
+    )
+    return list(db.session.execute(
+        sa.select(Course.id, Course.platform_id, Course.context_id, Course.title, Course.last_launch_at, students,
+                  Course.deployment_id)
+        .where(_last_used(Course) < cutoff)
+        .order_by(Course.id)
+    ).all())
 
 
 def anonymise_people_without_courses(now: datetime) -> int:
@@ -1155,14 +1211,20 @@ def _anonymise_people_without_courses(now: datetime, files: list[str]) -> int:
     enrolment in any course of their platform (an inactive one, the old shared stand-in) keeps them as they are.
     The grace is the placeholder clean-up's: a tab whose session just ended still says so with a link back.
     """
+    # Checked again under each person's lock: a launch may have arrived since this list was read.
+    return _anonymise_if_unenrolled(_courseless_people(now), None, unless_session_after=now - ENDED_LAUNCH_GRACE,
+                                    files=files)
+
+
+def _courseless_people(now: datetime) -> list[int]:
+    """Return (by id) who is not anonymised yet and has no enrolment nor a launch session alive or ended within
+    ENDED_LAUNCH_GRACE: `_anonymise_people_without_courses`'s people, to check again under their locks."""
     recent = now - ENDED_LAUNCH_GRACE
-    people = db.session.scalars(sa.select(Person.id).where(
+    return list(db.session.scalars(sa.select(Person.id).where(
         ~Person.sub.startswith(ANONYMISED_SUB, autoescape=True),
         ~sa.exists().where(Enrollment.person_id == Person.id),
         ~sa.exists().where(LaunchSession.person_id == Person.id, LaunchSession.expires_at > recent),
-    )).all()
-    # Checked again under each person's lock: a launch may have arrived since this list was read.
-    return _anonymise_if_unenrolled(people, None, unless_session_after=recent, files=files)
+    ).order_by(Person.id)))
 
 
 def _pathways_id(text: str) -> int | None:

@@ -28,7 +28,7 @@ def test_a_course_another_purge_deleted_after_this_one_listed_it_is_purged_and_l
                                                                                            monkeypatch):
     course = demo_course(sandbox, tool)
     later = utcnow() + timedelta(days=DAYS + 1)  # the course has been idle longer than the retention period
-    reached, go = hold_first_call(monkeypatch, privacy, "PurgedCourse")  # the first purge has listed the course
+    reached, go = hold_first_call(monkeypatch, privacy, "_idle_courses")  # the first purge has listed the course
     reports: dict[str, privacy.PurgeReport] = {}
     errors: list[BaseException] = []
 
