@@ -103,9 +103,15 @@ class PathwaysGroup(FlaskGroup):
         # A database or cache that cannot be reached is the admin's to fix: one line saying which, no traceback.
         from sqlalchemy.exc import OperationalError
 
+        from .errors import database_conflict
+
         try:
             return super().invoke(ctx)
         except OperationalError as exc:
+            if database_conflict(exc):  # the database answered: two writers met, and a second run will do
+                raise click.ClickException(
+                    f"Another change to the same data was under way ({_conflict_reason(exc)}); run the command "
+                    "again.") from None
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
             raise click.ClickException(
                 f"The database could not be used ({reason}). Check PATHWAYS_DATABASE_URL, that the database "
@@ -113,6 +119,11 @@ class PathwaysGroup(FlaskGroup):
         except _redis_errors() as exc:
             raise click.ClickException(f"The cache could not be reached ({exc}). Check PATHWAYS_REDIS_URL and "
                                        "that the Redis server is running.") from None
+
+
+def _conflict_reason(exc: BaseException) -> str:
+    """Name the conflict in a few words (the driver's first line: "deadlock detected", "database is locked")."""
+    return str(getattr(exc, "orig", None) or type(exc).__name__).strip().splitlines()[0]
 
 
 def _hidden(option: click.Parameter) -> click.Parameter:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import sqlite3
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -204,9 +205,30 @@ def database_read_only(exc: BaseException) -> bool:
     return getattr(getattr(exc, "orig", None), "sqlstate", None) == READ_ONLY_SQLSTATE
 
 
+# Two writers meeting, not an outage: the database answered that this transaction lost a deadlock (40P01), a
+# serialization check (40001) or its wait for a lock (55P03, lock_timeout). Trying again in a moment works.
+CONFLICT_SQLSTATES = frozenset({"40P01", "40001", "55P03"})
+
+
+def database_conflict(exc: BaseException) -> bool:
+    """Tell whether a database error is a conflict with another change to the same data (a busy database).
+
+    PostgreSQL says so with a SQLSTATE; SQLite with "database is locked" once its busy timeout ran out while another
+    connection held the write lock.
+    """
+    orig = getattr(exc, "orig", None)
+    if getattr(orig, "sqlstate", None) in CONFLICT_SQLSTATES:
+        return True
+    return isinstance(orig, sqlite3.OperationalError) and str(orig).startswith("database is locked")
+
+
 UNAVAILABLE = N_("Pathways cannot reach its database right now. Please try again in a minute.")
 NO_NEW_SESSIONS = N_("Pathways cannot start new sessions right now. Please try again in a minute.")
 UNAVAILABLE_TITLE = N_("Pathways is briefly unavailable")
+BUSY = N_("Pathways was busy with another change to the same data. Please try again in a moment.")
+BUSY_TITLE = N_("Pathways was busy")
+#: The most a conflict's Retry-After says: the other change ends (commits or is rolled back) within seconds.
+BUSY_RETRY_AFTER_SECONDS = 5
 PLATFORM_UNREACHABLE = N_("Pathways cannot get an answer from the learning platform right now. "
                           "Please try again in a minute.")
 PLATFORM_REFUSED = N_("The learning platform refused what Pathways asked of it, so this page cannot be shown. "
@@ -214,7 +236,8 @@ PLATFORM_REFUSED = N_("The learning platform refused what Pathways asked of it, 
 PLATFORM_REFUSED_TITLE = N_("The learning platform refused the request")
 
 
-def _unavailable(message: str, *, database_gone: bool = False):
+def _unavailable(message: str, *, database_gone: bool = False, title: str = UNAVAILABLE_TITLE,
+                 retry_after_seconds: float | None = None):
     """Answer 503 with Retry-After and a plain page; never touch the database or cache to do it."""
     from .extensions import db
 
@@ -225,17 +248,17 @@ def _unavailable(message: str, *, database_gone: bool = False):
         db.session.rollback()
     except sa.exc.SQLAlchemyError:
         pass  # the connection is gone; the pool replaces it
-    retry_after = str(int(current_app.config["RETRY_AFTER_SECONDS"]))
+    retry_after = str(int(current_app.config["RETRY_AFTER_SECONDS"] if retry_after_seconds is None
+                          else retry_after_seconds))
     try:
         if not g.get("launch_locale"):
             from .web.launch import speak_language_of_posted_launch
 
             speak_language_of_posted_launch()  # a launch met the outage before its locale claim was read
         # What a form carried is not kept: given back to copy, as when a launch's time ran out.
-        response = _render(503, message, UNAVAILABLE_TITLE, typed=typed_text())
+        response = _render(503, message, title, typed=typed_text())
     except Exception:  # noqa: BLE001 - the page itself met the outage (e.g. the language of a launch): go plainer
-        page = f"<!doctype html><title>{escape(UNAVAILABLE_TITLE)}</title><h1>{escape(UNAVAILABLE_TITLE)}</h1>" \
-               f"<p>{escape(message)}</p>"
+        page = f"<!doctype html><title>{escape(title)}</title><h1>{escape(title)}</h1><p>{escape(message)}</p>"
         response = (page, 503)
     body, status = response
     return body, status, {"Retry-After": retry_after, "Cache-Control": "no-store"}
@@ -279,8 +302,22 @@ def _end_session(_exc: BaseException | None) -> None:
         db.session.registry.clear()
 
 
+def _database_busy(exc: BaseException):
+    """Answer a request that met another change to the same data: 503, try again in a moment, what was typed shown.
+
+    Not retried here: the request's transaction is rolled back, and the person sends it again. The page is drawn as
+    the outage's is, without asking the database again (database_gone): SQLite's write lock may still be held.
+    """
+    log.warning("database conflict: %s (%s); the request was not applied", exc.__class__.__name__,
+                getattr(getattr(exc, "orig", None), "sqlstate", None) or "database is locked")
+    seconds = min(current_app.config["RETRY_AFTER_SECONDS"], BUSY_RETRY_AFTER_SECONDS)
+    return _unavailable(BUSY, database_gone=True, title=BUSY_TITLE, retry_after_seconds=seconds)
+
+
 def register(app: Flask) -> None:
     def database_outage(exc: Exception):
+        if database_conflict(exc):
+            return _database_busy(exc)
         log.warning("database unavailable: %s", exc.__class__.__name__)
         return _unavailable(UNAVAILABLE, database_gone=True)
 

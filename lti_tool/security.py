@@ -585,7 +585,7 @@ MAX_ID_TOKEN_CHARS = 64 * 1024
 #: `g` key: the details of the verified launch this response belongs to (its page, its error or expiry page, its
 #: refusal), whose signed return URLs may frame it (signed_frame_origins). Set only from a verified id_token.
 LAUNCH_DETAILS = "pathways_launch_details"
-#: `g` key set by the 503 page of a database outage (errors.py): its headers must not ask the database.
+#: `g` key set by the 503 page of a database outage or conflict (errors.py): its headers must not ask the database.
 DATABASE_GONE = "pathways_database_gone"
 
 

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from .. import metrics
-from ..errors import DATABASE_OUTAGES, database_read_only
+from ..errors import DATABASE_OUTAGES, database_conflict, database_read_only
 from ..extensions import db
 from ..lti import ags
 from ..lti.keys import SecretKeyMismatch
@@ -761,6 +761,9 @@ def describe_failure(exc: BaseException) -> str:
 
     if isinstance(exc, SecretKeyMismatch):
         return str(exc)
+    if isinstance(exc, sa.exc.SQLAlchemyError) and database_conflict(exc):
+        return f"another change to the same data was under way ({exc.__class__.__name__}: a deadlock, lock timeout " \
+               "or busy database)"
     if isinstance(exc, sa.exc.SQLAlchemyError):
         return f"the database is unreachable or refused the work ({exc.__class__.__name__})"
     if isinstance(exc, CACHE_OUTAGES):

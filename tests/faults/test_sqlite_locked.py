@@ -1,6 +1,9 @@
 """SQLite busy: another process holds the database's write lock longer than the busy timeout (a backup, a long
 `pathways` command, a stuck writer). A page that must write gets the plain 503 with Retry-After, keeps nothing of
-what it began, and the same form lands once the lock is let go; pages that only read go on (WAL)."""
+what it began, and the same form lands once the lock is let go; pages that only read go on (WAL).
+
+The database answered (it is busy, not gone): the page says Pathways was busy with another change to the same data,
+as for a conflict on PostgreSQL (test_database_conflict.py), never that the database cannot be reached."""
 
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ def _answers(tool) -> int:
         return db.session.scalar(sa.select(sa.func.count()).select_from(ItemResponse))
 
 
-def test_a_write_meeting_a_locked_sqlite_database_is_a_plain_503_keeps_nothing_and_lands_once_it_is_free(
+def test_a_write_meeting_a_locked_sqlite_database_is_a_busy_503_keeps_nothing_and_lands_once_it_is_free(
     make_tool, tmp_path
 ):
     path = Path(tmp_path) / "busy.sqlite"
@@ -45,8 +48,10 @@ def test_a_write_meeting_a_locked_sqlite_database_is_a_plain_503_keeps_nothing_a
         holder.close()
 
     assert refused.status_code == 503, (refused.status_code, refused.text[:300])
-    assert refused.headers["Retry-After"] == "30"
-    assert "try again in a minute" in refused.text and "Traceback" not in refused.text
+    assert refused.headers["Retry-After"] == "5"
+    assert "Pathways was busy with another change to the same data" in refused.text
+    assert "try again in a moment" in refused.text and "Traceback" not in refused.text
+    assert "cannot reach its database" not in refused.text and "try again in a minute" not in refused.text
     assert _answers(tool) == 0  # nothing half-written
 
     # The lock is gone: the next answer is kept, once, without a restart.
