@@ -49,7 +49,7 @@ from ..models import (
 from ..models.base import RowsAsLoaded, commit_keeping_rows, insert_if_missing, still_loaded, transient_of
 from ..noted import NotedOnce
 from .errors import N_, TRY_AGAIN, Forbidden, NotFound, ServiceError, TryAgain
-from .serving import AnswerRead, hold_served, served_columns
+from .serving import hold_served
 
 log = logging.getLogger(__name__)
 
@@ -522,7 +522,7 @@ _LAUNCH_LOADED_WITH = (so.joinedload(LaunchSession.person), so.joinedload(Launch
 
 
 @cache
-def _open_launch_query(run_length: int | None = None) -> sa.Select:
+def _open_launch_query(answering: bool = False) -> sa.Select:
     # A Core statement (the tables' columns, not the mapped classes'): the ORM's result set-up cost as much as the
     # statement itself on every page (Round 17 in bench/README.md); `open_launch` makes the objects.
     launch, course, person, content, run, placement, served = (rows.mapper.local_table for rows in _LAUNCH_ROWS)
@@ -538,12 +538,13 @@ def _open_launch_query(run_length: int | None = None) -> sa.Select:
                                       placement.c.course_id == launch.c.course_id))
         .where(launch.c.id == sa.bindparam("launch_id"))
     )
-    if run_length is None:
+    if not answering:
         return query
-    # An answer's question (:served_id), only if it was served to this launch's person in this course, with the
-    # run of their latest answers on skill :skill_id (serving.served reads the same on its own).
+    # An answer's question (:served_id), only if it was served to this launch's person in this course (serving.served
+    # reads the same on its own). Not the run of misses on its skill: the answer redirects to its feedback page,
+    # which reads the run up to this answer itself (services/feedback.py).
     return (
-        query.add_columns(*_LAUNCH_ROWS[6].columns, *served_columns(launch.c.course_id, launch.c.person_id, run_length))
+        query.add_columns(*_LAUNCH_ROWS[6].columns)
         .outerjoin(served, sa.and_(served.c.id == sa.bindparam("served_id"), served.c.course_id == launch.c.course_id,
                                    served.c.person_id == launch.c.person_id))
     )
@@ -551,7 +552,7 @@ def _open_launch_query(run_length: int | None = None) -> sa.Select:
 
 def _launch_rows(found: sa.Row) -> tuple[Any, ...]:
     """Make the ORM objects of `_open_launch_query`'s row: the launch (its course and person loaded with it), its
-    content, run and placement (None where the outer join found none), then the served row and its run if read."""
+    content, run and placement (None where the outer join found none), then the served row if read."""
     session, values, made, at = db.session(), tuple(found), [], 0
     for rows in _LAUNCH_ROWS[:6] if len(found) == _OPEN_LAUNCH_WIDTH else _LAUNCH_ROWS:
         made.append(values[at:at + len(rows.columns)])
@@ -563,7 +564,7 @@ def _launch_rows(found: sa.Row) -> tuple[Any, ...]:
     state = so.attributes.instance_state(launch)
     if not state.load_options:  # made here, not one the session held already
         state.load_options, state.load_path = _LAUNCH_LOADED_WITH, _LAUNCH_ROWS[0].mapper._path_registry
-    return launch, content, run, placement, *question, *values[at:]
+    return launch, content, run, placement, *question
 
 
 _OPEN_LAUNCH_WIDTH = sum(len(rows.columns) for rows in _LAUNCH_ROWS[:6])  # without an answer's question
@@ -611,17 +612,18 @@ SIGNED_OUT = "signed_out"
 
 
 def open_launch(launch_id: str, allowed_ids: list[str], *, now: datetime,
-                answering: AnswerRead | None = None, window: int = 0, longest: int = 0,
+                answering: int | None = None, window: int = 0, longest: int = 0,
                 by_token: bool = False, signed_out_ids: list[str] = ()) -> LaunchSession:
     """Return the launch session if this browser holds it and it has not expired (LaunchExpired if it has).
 
     `by_token`: a signed launch token named it (open_launch_by_token), not the session cookie; a launch made
     through the platform-storage check (TAB_BOUND) opens only so.
 
-    With `answering` (an answer's post), the question it answers is read in the same statement and held for
-    `serving.served`, so the answer does not ask for it again. With `window` (seconds), a session in use slides:
-    see `_slide`; `longest` (seconds after the launch) is the end no use moves it past. `signed_out_ids`: the
-    launches this browser signed out of (its session cookie keeps them), whose pages then say so.
+    With `answering` (an answer's post: the id of the question it answers), that question is read in the same
+    statement and held for `serving.served`, so the answer does not ask for it again. With `window` (seconds), a
+    session in use slides: see `_slide`; `longest` (seconds after the launch) is the end no use moves it past.
+    `signed_out_ids`: the launches this browser signed out of (its session cookie keeps them), whose pages then say
+    so.
     """
     if isinstance(launch_id, str) and launch_id not in allowed_ids and launch_id in signed_out_ids:
         raise SignedOut(db.session.get(LaunchSession, launch_id))
@@ -635,11 +637,9 @@ def open_launch(launch_id: str, allowed_ids: list[str], *, now: datetime,
     from .diagnostic import hold_run
 
     params: dict[str, Any] = {"launch_id": launch_id}
-    run_length = None
     if answering is not None:
-        run_length = answering.run_length if answering.run_on else 0
-        params.update(served_id=answering.served_id, skill_id=answering.run_on)
-    found = db.session.execute(_open_launch_query(run_length), params).first()
+        params["served_id"] = answering
+    found = db.session.execute(_open_launch_query(answering is not None), params).first()
     if found is not None:
         found = _launch_rows(found)
     if found is not None and not by_token and (found[0].details or {}).get(TAB_BOUND):
@@ -664,8 +664,7 @@ def open_launch(launch_id: str, allowed_ids: list[str], *, now: datetime,
         db.session.info.setdefault(_PLACEMENTS, {})[(launch.course_id, placement_id)] = placement
     if answering is not None:
         # The served row only where it is this learner's in this course (the join says so): None when it is not.
-        hold_served(launch.course_id, launch.person_id, answering.served_id, answering.run_on, run_length,
-                    tuple(question) if question[0] is not None else None)
+        hold_served(launch.course_id, launch.person_id, answering, question[0])
     return launch
 
 
@@ -697,7 +696,7 @@ def _slide(launch: LaunchSession, *, now: datetime, window: int, longest: int) -
 
 
 def open_launch_by_token(launch_id: str, token: object, *, secret_key: str, max_age: int, now: datetime,
-                         answering: AnswerRead | None = None, window: int = 0,
+                         answering: int | None = None, window: int = 0,
                          longest: int = 0) -> tuple[LaunchSession, str]:
     """Return the launch session a signed launch token names (cookie-less launches) and the tab it is bound to."""
     named = read_launch_token(token, secret_key, max_age=max_age)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -91,8 +90,9 @@ class AnswerResult:
     skill_ids: tuple[str, ...] = ()
     #: The question as it was served (a template's numbers filled in), for the feedback page.
     item: Item | None = None
-    #: With record_answer(misses_on=skill): how many of the learner's latest practice answers on that skill,
-    #: this one included, were wrong in a row, counted up to MISSES_BEFORE_HELP.
+    #: On the practice feedback page (feedback.answered_result): how many of the learner's latest practice answers on
+    #: the skill, this one included, were wrong in a row, counted up to MISSES_BEFORE_HELP. An answer's POST leaves
+    #: it 0: it redirects to that page, which reads the run itself.
     misses_in_a_row: int = 0
     #: What the student typed or chose (a choice's id), for "You answered: …"; "" for a repeat (the first answer's
     #: result is shown, which this post's answer may not be).
@@ -332,7 +332,7 @@ class _MissedLately:
 
     def _read(self) -> frozenset[str]:
         candidates = [skill_id for skill_id in self._rows if self._ends_in_misses(skill_id)]
-        # The same run the practice feedback reads (`served(run_on=...)`): the latest practice answers on the skill,
+        # The same run the practice feedback reads (feedback.answered_result): the latest practice answers on the skill,
         # only those since the teacher last set the level (an override, accepted evidence): the misses the teacher
         # judged past no longer say the student is stuck (`serving.since_teachers_level`).
         course_id, person_id = self._learner
@@ -649,7 +649,7 @@ _ATTEMPTS = 3
 
 def record_answer(
     course_id: int, person_id: int, served_id: int, answer: str, *, now: datetime,
-    language: str = BASE_LANGUAGE, misses_on: str | None = None, page: str | None = None,
+    language: str = BASE_LANGUAGE, page: str | None = None,
 ) -> AnswerResult:
     """Check an answer to a served question, update the student's mastery of its skills, and note level changes.
 
@@ -658,8 +658,7 @@ def record_answer(
     variant in the same session is recorded as practice without mastery credit, whichever page served it: of
     two copies open at once, only the first answered earns credit. The hints used are those the server showed on
     the question (`serving.show_hint`), never a number the form brings. The result (question, solution, skill
-    names) is in the student's language; what is stored is the same in every language. With misses_on (a skill
-    id), the result also counts the learner's run of practice misses on that skill. With page (the source of the
+    names) is in the student's language; what is stored is the same in every language. With page (the source of the
     page answering, e.g. "practice"), a question another page served is refused: a placement-check question
     answered on the practice page was judged and its solution shown, then the check served it again.
     """
@@ -667,8 +666,7 @@ def record_answer(
     attempts = 1 if db.session.new or db.session.dirty or db.session.deleted else _ATTEMPTS
     for attempt in range(attempts):
         try:
-            return _record_answer(course_id, person_id, served_id, answer, now=now, language=language,
-                                  misses_on=misses_on, page=page)
+            return _record_answer(course_id, person_id, served_id, answer, now=now, language=language, page=page)
         except sa.exc.IntegrityError:
             # The learner's first answer on a skill raced another of their answers creating the same row (it
             # was not there to lock): start again from the committed rows; the claim was rolled back too.
@@ -679,8 +677,7 @@ def record_answer(
 
 
 def _record_answer(
-    course_id: int, person_id: int, served_id: int, answer: str, *, now: datetime, language: str,
-    misses_on: str | None, page: str | None,
+    course_id: int, person_id: int, served_id: int, answer: str, *, now: datetime, language: str, page: str | None,
 ) -> AnswerResult:
     pack = require_pack(course_id)
     shown = require_pack(course_id, language)
@@ -689,7 +686,7 @@ def _record_answer(
         raise ServiceError(N_("Type or choose an answer first."))
     # The item in the student's language: the same ids and numbers, and a short-text item also accepts the
     # answers the author wrote for that language.
-    question = served(course_id, person_id, served_id, shown, run_on=misses_on, run_length=MISSES_BEFORE_HELP)
+    question = served(course_id, person_id, served_id, shown)
     if page is not None and question.source != page:
         raise NotFound(N_("That question was not given to you here. Here is a question that was."))
     item = question.item
@@ -706,14 +703,8 @@ def _record_answer(
     if claimed is None:
         db.session.rollback()
         views = tuple(v for v in skill_views(course_id, person_id, language) if v.skill_id in item.skills)
-        # Answered before this post: the run read with the question already holds that answer.
         return AnswerResult(correct=answered_correct(question.id), solution=item.solution, changes=(), views=views,
-                            repeated=True, credited=False, skill_ids=tuple(item.skills), item=item,
-                            misses_in_a_row=_misses(question.earlier))
-    # This answer is now the learner's latest (answered now): it leads the run when it is practice on that skill.
-    run = ((correct, *question.earlier) if question.source == "practice" and question.skill_id == misses_on
-           else question.earlier)
-    misses = _misses(run) if misses_on else 0
+                            repeated=True, credited=False, skill_ids=tuple(item.skills), item=item)
     rows, schedules, graded = locked or _lock_skills(course_id, person_id, item.skills, now)
     hints_used = claimed.hints
     stored = {"course_id": course_id, "person_id": person_id, "item_id": item.id, "skill_ids": list(item.skills),
@@ -724,7 +715,7 @@ def _record_answer(
         views = tuple(_views(shown, rows, model_for(course_id), item.skills))
         commit_keeping_rows()
         return AnswerResult(correct=correct, solution=item.solution, changes=(), views=views, credited=False,
-                            skill_ids=tuple(item.skills), item=item, misses_in_a_row=misses, answer=answer)
+                            skill_ids=tuple(item.skills), item=item, answer=answer)
     source = question.source
     model = model_for(course_id)
     thresholds = thresholds_for(pack)
@@ -810,7 +801,7 @@ def _record_answer(
     # The rows just written are current: the feedback page reads them (and the launch) without asking again.
     commit_keeping_rows()
     return AnswerResult(correct=correct, solution=item.solution, changes=tuple(changes), views=views,
-                        skill_ids=tuple(item.skills), item=item, misses_in_a_row=misses, answer=answer)
+                        skill_ids=tuple(item.skills), item=item, answer=answer)
 
 
 _INSERT_RESPONSE = sa.insert(ItemResponse.__table__)
@@ -820,11 +811,6 @@ _UPDATE_MASTERY = (
     .where(SkillMastery.__table__.c.id == sa.bindparam("row_id"))
     .values({column: sa.bindparam(column) for column in ("state", "reason", "updated_at", "overridden", "level")})
 )
-
-
-def _misses(run: Iterable[bool]) -> int:
-    """Count the misses at the start of a run of judgements (newest first), up to MISSES_BEFORE_HELP."""
-    return min(MISSES_BEFORE_HELP, sum(1 for _ in itertools.takewhile(lambda correct: not correct, run)))
 
 
 def override_level(

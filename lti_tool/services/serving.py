@@ -15,12 +15,10 @@ counted on its served row (`show_hint`), and its answer records that count.
 
 from __future__ import annotations
 
-import itertools
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from functools import cache
 from typing import NamedTuple
 
 import sqlalchemy as sa
@@ -50,9 +48,6 @@ class Served:
     answered: bool
     correct: bool | None
     skill_id: str = ""
-    #: How the learner's latest answered practice questions on the skill `served(run_on=...)` named were judged,
-    #: newest first (as many as asked for, fewer when there are fewer): read with the question, not again.
-    earlier: tuple[bool, ...] = ()
     #: The hints the server has shown on this question so far (its row's count, see `show_hint`).
     hints: int = 0
 
@@ -100,73 +95,33 @@ def _shown(row: ServedItem, pack: CoursePack, history: list[ServedItem], now: da
     return _view(row, pack, repeat=not _credit(history, row.variant, now))
 
 
-def served(course_id: int, person_id: int, served_id: int, pack: CoursePack, *, run_on: str | None = None,
-           run_length: int = 0) -> Served:
+def served(course_id: int, person_id: int, served_id: int, pack: CoursePack) -> Served:
     """Return a question served to this learner in this course, or refuse: no other can be answered.
 
-    With run_on, the same statement reads how the learner's latest `run_length` answered practice questions on
-    that skill were judged (Served.earlier), for the run of misses an answer's feedback looks at. A row read
-    with the launch (`hold_served`) is used instead of asking again.
+    A row read with the launch (`hold_served`) is used instead of asking again.
     """
-    run_length = run_length if run_on else 0
-    key = (course_id, person_id, served_id, run_on, run_length)
+    key = (course_id, person_id, served_id)
     held = db.session.info.get(_HELD, {}).pop(key, _NOTHING)
-    if held is not _NOTHING and (held is None or still_loaded(held[0])):
-        found = held
+    if held is not _NOTHING and (held is None or still_loaded(held)):
+        row = held
     else:
-        found = db.session.execute(_served_query(run_length),
-                                   {"served_id": served_id, "course_id": course_id, "person_id": person_id,
-                                    "skill_id": run_on}).one_or_none()
-    if found is None:
+        row = db.session.scalars(_SERVED_QUERY, {"served_id": served_id, "course_id": course_id,
+                                                 "person_id": person_id}).one_or_none()
+    if row is None:
         raise NotFound(N_("That question was not given to you here. Here is a question that was."))
-    row, *earlier = found
-    question = _view(row, pack)
-    if not earlier:
-        return question
-    # A scalar subquery past the last answer is NULL; an answered question always has its judgement (claim).
-    return replace(question, earlier=tuple(itertools.takewhile(lambda correct: correct is not None, earlier)))
+    return _view(row, pack)
 
 
-def hold_served(course_id: int, person_id: int, served_id: int, run_on: str | None, run_length: int,
-                found: tuple | None) -> None:
-    """Remember a served row (with its run, see `served_columns`) read with the launch, for this request's answer.
+def hold_served(course_id: int, person_id: int, served_id: int, row: ServedItem | None) -> None:
+    """Remember a served row read with the launch, for this request's answer.
 
     None too: a question not served to this learner here is known to be missing. Used once: a retry reads again.
     """
-    key = (course_id, person_id, served_id, run_on, run_length if run_on else 0)
-    db.session.info.setdefault(_HELD, {})[key] = found
-
-
-class AnswerRead(NamedTuple):
-    """The question a request answers, to be read with the launch: its id and the run `served` will ask for."""
-
-    served_id: int
-    run_on: str | None = None
-    run_length: int = 0
+    db.session.info.setdefault(_HELD, {})[(course_id, person_id, served_id)] = row
 
 
 _HELD = "pathways.held_served"
 _NOTHING = object()
-
-
-def served_columns(course_id: sa.ColumnElement | sa.BindParameter, person_id: sa.ColumnElement | sa.BindParameter,
-                   run_length: int) -> tuple[sa.ScalarSelect, ...]:
-    """Return the run of the learner's latest answered practice questions on skill :skill_id as columns.
-
-    One scalar subquery per answer, newest first (NULL past the last one); the course and person are bind
-    parameters here and the launch's own columns when the launch reads the answered question with it.
-    """
-    earlier = ServedItem.__table__.alias()  # the table's: a Core statement stays one (launches.open_launch)
-    answered = (
-        sa.select(earlier.c.correct)
-        .where(earlier.c.course_id == course_id, earlier.c.person_id == person_id,
-               earlier.c.skill_id == sa.bindparam("skill_id"), earlier.c.source == "practice",
-               earlier.c.answered_at.is_not(None),
-               since_teachers_level(earlier.c, course_id, person_id, sa.bindparam("skill_id")))
-        .order_by(earlier.c.answered_at.desc(), earlier.c.id.desc())
-    )
-    return tuple(answered.offset(n).limit(1).scalar_subquery() for n in range(run_length))
-
 
 #: The level changes that are the teacher's judgement: an override, accepted evidence.
 TEACHERS_LEVELS = ("override", "evidence")
@@ -178,7 +133,7 @@ def since_teachers_level(answer: sa.ColumnCollection, course_id: sa.ColumnElemen
     set the learner's level on skill_id (no override or accepted evidence at or after it, up to `until` when given).
 
     A run of misses counts only the answers since then: the teacher's level is their judgement after the misses
-    before it. The plan's step (`Standing.missed_lately`), the answer's run and its feedback page all read it.
+    before it. The plan's step (`Standing.missed_lately`) and the answer's feedback page read it.
     """
     events = MasteryEvent.__table__.alias()
     event = events.c
@@ -190,13 +145,10 @@ def since_teachers_level(answer: sa.ColumnCollection, course_id: sa.ColumnElemen
     return ~sa.exists().where(*teacher_since).correlate_except(events)
 
 
-@cache
-def _served_query(run_length: int) -> sa.Select:
-    # Built once per length: an answer is one of the hottest requests (see launches._returning_query).
-    course_id, person_id = sa.bindparam("course_id"), sa.bindparam("person_id")
-    return sa.select(ServedItem, *served_columns(course_id, person_id, run_length)).where(
-        ServedItem.id == sa.bindparam("served_id"), ServedItem.course_id == course_id,
-        ServedItem.person_id == person_id)
+# Built once: an answer is one of the hottest requests (see launches._returning_query).
+_SERVED_QUERY = sa.select(ServedItem).where(
+    ServedItem.id == sa.bindparam("served_id"), ServedItem.course_id == sa.bindparam("course_id"),
+    ServedItem.person_id == sa.bindparam("person_id"))
 
 
 def _history(course_id: int, person_id: int, item_ids: list[str]) -> list[ServedItem]:

@@ -88,7 +88,6 @@ from ..services.placements import (
 from ..services.plan import plan_for
 from ..services.publishing import unit_skills
 from ..services.roster import roster_sync_refused, sync_roster
-from ..services.serving import AnswerRead
 from .form_input import row_id
 from .i18n import localized, message_text, page_language, translated
 from .launch import MAX_LAUNCHES_PER_BROWSER
@@ -112,7 +111,7 @@ def launch_blueprint(name: str, import_name: str) -> Blueprint:
         page = g._get_current_object()  # asked through its proxy once (see add_launch_id)
         page.launch_token = None
         page.asked_launch_id = launch_id  # for the page's language, should the launch not be readable (i18n.py)
-        answering = _answering(endpoint, values)
+        answering = _answering(endpoint)
         # The session's own launch needs no token: the form is not read for one here, so a body too large to read
         # (an evidence file over the limit) is refused later, with the launch open for the page that says so.
         token = None if launch_id in held else request.args.get("lt") or request.form.get("lt")
@@ -238,29 +237,18 @@ def _launch_pages_only(endpoint: str | None, launch: LaunchSession) -> None:
                            "Pathways from your course for the rest."))
 
 
-def answers_question(*, run_on: str | None = None, run_length: int = 0) -> Callable[[F], F]:
-    """Mark a view that answers the question its form names ("served"): the launch reads that question with it.
-
-    run_on names the URL argument (a skill id) whose run of the learner's latest `run_length` answers the view
-    asks `record_answer` for (misses_on), so that is read in the same statement too: one statement fewer.
-    """
-    def mark(view: F) -> F:
-        view.answers_question = (run_on, run_length)  # type: ignore[attr-defined]
-        return view
-
-    return mark
+def answers_question(view: F) -> F:
+    """Mark a view that answers the question its form names ("served"): the launch reads that question with it."""
+    view.answers_question = True  # type: ignore[attr-defined]
+    return view
 
 
-def _answering(endpoint: str | None, values: dict | None) -> AnswerRead | None:
-    """Return the question a marked view's post answers (see `answers_question`), or None."""
-    marked = getattr(current_app.view_functions.get(endpoint or ""), "answers_question", None)
-    if marked is None or request.method != "POST":
+def _answering(endpoint: str | None) -> int | None:
+    """Return the id of the question a marked view's post answers (see `answers_question`), or None."""
+    if request.method != "POST" or not getattr(current_app.view_functions.get(endpoint or ""), "answers_question",
+                                               False):
         return None
-    served_id = request.form.get("served", type=row_id)
-    if served_id is None:
-        return None
-    run_on, run_length = marked
-    return AnswerRead(served_id, (values or {}).get(run_on) if run_on else None, run_length)
+    return request.form.get("served", type=row_id)
 
 
 def addresses(endpoint: str, argument: str, segment: str, ids: Iterable[str]) -> list[str]:

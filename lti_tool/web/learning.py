@@ -66,8 +66,7 @@ def _practice_page(skill_id: str, typed: HintAsked | None = None):
 
 
 @bp.post("/practice/<skill_id>")
-# The question and the run of misses record_answer(misses_on=skill_id) asks for come with the launch.
-@answers_question(run_on="skill_id", run_length=MISSES_BEFORE_HELP)
+@answers_question  # the question comes with the launch
 def answer(skill_id: str):
     """Check the answer and show feedback; mastery updates as the student goes (or show one more hint)."""
     asked = hint_asked()
@@ -83,7 +82,7 @@ def answer(skill_id: str):
         if served_id is None:
             raise NotFound(N_("That question was not given to you here. Here is a question that was."))
         result = record_answer(course_id, person_id, served_id, request.form.get("answer", ""), now=utcnow(),
-                               language=language, misses_on=skill_id, page="practice")
+                               language=language, page="practice")
     except ServiceError as exc:
         flash(translated(exc), "error")
         return redirect(url_for("learning.practice", skill_id=skill_id), code=303)

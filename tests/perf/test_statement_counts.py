@@ -45,13 +45,14 @@ CEILINGS = {
     # and, for a unit's link, its skills), read with the launch since issue 14's third round (6 before).
     "plan, from a graded link": 5,
     # The answer's POST alone (it redirects to its feedback page, "feedback" below). A right answer that leaves the
-    # level as it was: the launch with the served question (and the run of misses
-    # on the skill), its claim, the lock of the learner-wide and skill rows (with the skill's review schedule and
-    # whether the course has placements), the response and one batched UPDATE (6 before issue 14's fourth round:
-    # the question was read on its own).
+    # level as it was: the launch with the served question (not the run of misses on the skill since 2026-12-05: the
+    # feedback page reads it), its claim, the lock of the learner-wide and skill rows (with the skill's review
+    # schedule and whether the course has placements), the response and one batched UPDATE (6 before issue 14's
+    # fourth round: the question was read on its own).
     "answer": 5,
     # A wrong answer that leaves the level as it was: the same. The learner's run of misses on the skill (two in
-    # a row offer other ways to learn it) is read with the served question (7 before issue 14's third round).
+    # a row offer other ways to learn it) is the feedback page's to read (7 before issue 14's third round, when the
+    # POST read it on its own; then with the served question until 2026-12-05: test_answer_reads_no_run.py).
     "answer, wrong": 5,
     # The same when the level changes: + the level change's row. Whether the course has placements to publish
     # grades to comes with the lock (this course has none; with placements the changed scores are queued as well,
