@@ -323,6 +323,8 @@ class PlatformConnector(ServiceConnector):
             break
         if not resp.ok:
             raise _refusal("the request", resp)
+        if not 200 <= resp.status_code < 300:
+            raise _not_taken(resp, score=score)
         if score and _is_page(resp):
             raise ServiceCallError(SCORE_ANSWERED_WITH_PAGE)
         try:
@@ -454,6 +456,17 @@ def _is_page(resp: requests.Response) -> bool:
     """Tell whether an answer is a web page: an HTML content type and a body (an empty one says nothing)."""
     content_type = resp.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
     return content_type in _PAGE_TYPES and bool(resp.content.strip())
+
+
+def _not_taken(resp: requests.Response, *, score: bool) -> ServiceCallError:
+    """Describe a 3xx that was no redirect to refuse (no Location: a 300, a 304, a 302 without one).
+
+    requests calls it `ok` (below 400), but nothing was done with the call: a score so answered was counted as sent
+    though the LMS never had it. No status: retried with backoff, then failed for the teacher to see (jobs/worker.py).
+    """
+    what = "the score" if score else "the request"
+    return ServiceCallError(f"The platform answered {what} with HTTP {resp.status_code} and no redirect to follow: "
+                            f"it was not delivered (reason: http_{resp.status_code}).")
 
 
 def _not_answered(exc: requests.RequestException, *, score: bool) -> ServiceCallError:

@@ -88,3 +88,24 @@ def test_a_platform_answering_every_score_with_a_page_fails_it_for_the_teacher_t
     page = _gradebook_status(book)
     assert "reason: html_answer" in page and "Please sign in" not in page
 
+
+
+@pytest.mark.parametrize("status", [300, 302])
+def test_a_score_post_answered_3xx_without_a_location_is_not_counted_as_sent(book, status):
+    # No Location, so not a redirect to refuse: the answer came back as is, and a 3xx is below 400 (requests'
+    # `ok`). The score was counted as sent though nothing took it: the student's grade never reached the LMS.
+    book.platform.fail_next = [status]
+    book.queue("student-1", 40.0)
+    stats = book.drain()
+    assert stats.retries_scheduled >= 1 and stats.failed == 0, stats
+    assert (book.rows()[-1].status, book.lms_scores()["student-1"]["scoreGiven"]) == ("synced", 40.0)
+
+
+def test_a_platform_answering_every_score_with_a_3xx_fails_it_for_the_teacher_to_see(book):
+    book.platform.fail_next = [302] * (MAX_ATTEMPTS + 1)
+    book.queue("student-1", 40.0)
+    book.drain()
+    row = book.rows()[-1]
+    assert (row.status, row.attempts) == ("failed", MAX_ATTEMPTS), (row.status, row.last_error)
+    assert "(reason: http_302)" in row.last_error
+    assert book.lms_scores()["student-1"]["scoreGiven"] == 10.0
